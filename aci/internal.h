@@ -1,0 +1,185 @@
+/* Internal plumbing of the aci module, shared by its translation units but not
+ * part of the public API in aci/aci.h. */
+#ifndef APPC_ACI_INTERNAL_H
+#define APPC_ACI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "aci/aci.h"
+#include "common/error.h"
+
+/* A manifest larger than this is refused rather than read into memory: real
+ * manifests are a few KiB, so 16 MiB leaves ample room. */
+#define APPC_MANIFEST_MAX (16u * 1024 * 1024)
+
+/* ---- SHA-512 image IDs (aci/hash.c) ---- */
+
+struct appc_hash; /* opaque wrapper over an OpenSSL EVP SHA-512 context */
+
+int appc_hash_new(struct appc_hash **out, appc_error_t *err);
+void appc_hash_update(struct appc_hash *h, const void *buf, size_t len);
+/* Finish and write "sha512-<hex>" into id. */
+int appc_hash_final(struct appc_hash *h, char id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
+void appc_hash_free(struct appc_hash *h);
+
+/* ---- compression detection (aci/compression.c) ---- */
+
+/* Classify the first bytes of a file; returns -1 when no ACI format matches. */
+int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out);
+
+/* ---- archive entry names (aci/names.c) ---- */
+
+/* Canonicalise a tar member name: drop "./" and empty components and a
+ * trailing slash.  Fails (with a message naming RAW) on absolute names and on
+ * ".." components.  An empty result ("." or "./") is returned as "". */
+int appc_entry_name_canon(const char *raw, char **out, appc_error_t *err);
+
+/* A set of strings (open addressing), used to find duplicate entries. */
+struct appc_strset {
+  char **slots;
+  size_t cap;
+  size_t len;
+};
+/* Insert S (copied).  Returns 1 if added, 0 if already present, -1 on ENOMEM. */
+int appc_strset_add(struct appc_strset *set, const char *s);
+bool appc_strset_contains(const struct appc_strset *set, const char *s);
+void appc_strset_clear(struct appc_strset *set);
+
+/* ---- output files (aci/outfile.c) ---- */
+
+/* A file being written next to its final path and installed only on success.
+ * O_TMPFILE is used where the file system supports it, so that an interrupted
+ * process leaves nothing behind; otherwise a uniquely named hidden temporary
+ * file is created with O_EXCL and its path kept in tmp_path. */
+struct appc_outfile {
+  int fd;
+  int dirfd;
+  char *base;     /* final name inside dirfd */
+  char *path;     /* final path as given, for messages */
+  char *tmp_path; /* name of the named temporary inside dirfd, or NULL */
+  bool overwrite;
+  void (*notify)(const char *tmp_path, void *data); /* see appc_build_options */
+  void *notify_data;
+};
+
+/* SAME_AS may name a file that OUT is allowed to replace even without
+ * overwrite (an in-place rewrite); it may be NULL. */
+int appc_outfile_open(struct appc_outfile *of, const char *path,
+                      const struct appc_build_options *opts, const char *same_as,
+                      appc_error_t *err);
+/* fsync and install at the final path. */
+int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err);
+/* Remove whatever has not been committed and release resources.  Safe to
+ * call after commit and more than once. */
+void appc_outfile_abort(struct appc_outfile *of);
+
+/* ---- compressing output (aci/sink.c, aci/pgzip.c) ---- */
+
+/* Receives the uncompressed tar stream, hashes it and writes it compressed. */
+struct appc_sink;
+
+int appc_sink_new(struct appc_sink **out, int fd, const char *name, enum appc_compression c,
+                  unsigned threads, appc_error_t *err);
+int appc_sink_write(struct appc_sink *s, const void *buf, size_t len, appc_error_t *err);
+/* Flush everything, then report the image ID of the bytes written. */
+int appc_sink_finish(struct appc_sink *s, char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
+void appc_sink_free(struct appc_sink *s);
+
+/* The parallel gzip compressor behind the gzip sink. */
+struct appc_pgzip;
+int appc_pgzip_new(struct appc_pgzip **out, int fd, const char *name, unsigned threads,
+                   appc_error_t *err);
+int appc_pgzip_write(struct appc_pgzip *z, const void *buf, size_t len, appc_error_t *err);
+int appc_pgzip_finish(struct appc_pgzip *z, appc_error_t *err);
+void appc_pgzip_free(struct appc_pgzip *z);
+
+/* Write all of BUF to FD, retrying on EINTR and short writes. */
+int appc_write_all(int fd, const void *buf, size_t len);
+
+/* ---- tar writing (aci/writer.c) ---- */
+
+/* What a NULL appc_build_options means: gzip, all CPUs, no overwrite. */
+extern const struct appc_build_options appc_build_defaults;
+
+struct archive_entry;
+struct appc_tar_writer;
+
+int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
+                        const struct appc_build_options *opts, appc_error_t *err);
+/* Write ENTRY's header; build-time metadata (atime, ctime, birth time) is
+ * stripped and owner_root applied first. */
+int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
+                           appc_error_t *err);
+int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);
+/* Finish the archive and the compression; returns the image ID. */
+int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
+                          appc_error_t *err);
+void appc_tar_writer_free(struct appc_tar_writer *w);
+
+/* ---- tar reading (aci/reader.c) ---- */
+
+struct appc_tar_reader;
+
+/* Open PATH, detect its compression and prepare to read tar entries.  With
+ * HASH, every uncompressed byte is hashed (see appc_tar_reader_finish). */
+int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool hash,
+                         appc_error_t *err);
+struct archive *appc_tar_reader_archive(struct appc_tar_reader *r);
+enum appc_compression appc_tar_reader_compression(struct appc_tar_reader *r);
+/* Next entry, or 0 at the end of the archive (*entry NULL).  Errors are not
+ * yet prefixed with the path. */
+int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry,
+                         appc_error_t *err);
+/* Read the current entry's data (at most APPC_MANIFEST_MAX bytes). */
+int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,
+                          appc_error_t *err);
+/* Drain the rest of the uncompressed stream into the hash and report it. */
+int appc_tar_reader_finish(struct appc_tar_reader *r, char image_id[APPC_IMAGE_ID_LEN + 1],
+                           unsigned long long *size, appc_error_t *err);
+void appc_tar_reader_free(struct appc_tar_reader *r);
+
+/* The per-entry archive rules, applied while reading (validation) or copying
+ * (rewrite). */
+struct appc_aci_checker {
+  struct appc_strset seen;
+  bool have_manifest;
+  bool have_rootfs;
+};
+enum appc_entry_role {
+  APPC_ENTRY_IGNORED,  /* the top-level "." directory */
+  APPC_ENTRY_MANIFEST, /* the manifest file */
+  APPC_ENTRY_ROOTFS,   /* rootfs and anything below it */
+};
+/* Check one entry; on success *canon holds the canonical name (caller frees). */
+int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry,
+                         enum appc_entry_role *role, char **canon, appc_error_t *err);
+/* Check what can only be checked at the end (manifest and rootfs present). */
+int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err);
+void appc_aci_checker_clear(struct appc_aci_checker *c);
+
+/* Cleanup helpers for this module's types. */
+static inline void appc_hash_freep(struct appc_hash **h)
+{
+  appc_hash_free(*h);
+}
+static inline void appc_sink_freep(struct appc_sink **s)
+{
+  appc_sink_free(*s);
+}
+static inline void appc_tar_writer_freep(struct appc_tar_writer **w)
+{
+  appc_tar_writer_free(*w);
+}
+static inline void appc_tar_reader_freep(struct appc_tar_reader **r)
+{
+  appc_tar_reader_free(*r);
+}
+#define cleanup_hash __attribute__((cleanup(appc_hash_freep)))
+#define cleanup_sink __attribute__((cleanup(appc_sink_freep)))
+#define cleanup_tar_writer __attribute__((cleanup(appc_tar_writer_freep)))
+#define cleanup_tar_reader __attribute__((cleanup(appc_tar_reader_freep)))
+
+#endif

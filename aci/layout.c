@@ -1,0 +1,154 @@
+/* Image layouts: a directory with a regular file "manifest" holding a valid
+ * ImageManifest and a directory "rootfs", and nothing else at the top.
+ * (The reference tolerates any top-level name that merely starts with
+ * "rootfs", such as "rootfs.old", and then packs it into the image; such an
+ * image is not what aci.md describes, so we refuse it.) */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aci/internal.h"
+#include "aci/layout.h"
+#include "common/cleanup.h"
+
+/* Open the manifest without following it anywhere dangerous: a FIFO or a
+ * device would block or never end, so anything but a regular file is refused
+ * before it is even opened, and checked again on the open descriptor. */
+static int open_manifest(int dirfd, struct stat *st, appc_error_t *err)
+{
+  struct stat before;
+  int fd;
+
+  if (fstatat(dirfd, "manifest", &before, 0) < 0)
+    return appc_error_make(err, errno, "manifest");
+  if (!S_ISREG(before.st_mode))
+    return appc_error_make(err, 0, "manifest: not a regular file");
+  fd = openat(dirfd, "manifest", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "manifest");
+  if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_ino != before.st_ino ||
+      st->st_dev != before.st_dev) {
+    close(fd);
+    return appc_error_make(err, 0, "manifest: changed while being read");
+  }
+  if (st->st_size > (off_t) APPC_MANIFEST_MAX) {
+    close(fd);
+    return appc_error_make(err, EFBIG, "manifest: %lld bytes, larger than the %u MiB limit",
+                           (long long) st->st_size, APPC_MANIFEST_MAX >> 20);
+  }
+  return fd;
+}
+
+/* Read at most the size fstat saw; a file growing meanwhile is cut there. */
+static int read_upto(int fd, size_t size, char **json, size_t *len, appc_error_t *err)
+{
+  cleanup_free char *buf = malloc(size + 1);
+  size_t used = 0;
+
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "manifest");
+  while (used < size) {
+    ssize_t n = read(fd, buf + used, size - used);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "manifest");
+    if (n == 0)
+      break;
+    used += (size_t) n;
+  }
+  buf[used] = '\0';
+  *json = steal_pointer(&buf);
+  *len = used;
+  return 0;
+}
+
+int appc_layout_read_manifest(int dirfd, int *fd_out, struct stat *st_out, char **json, size_t *len,
+                              appc_error_t *err)
+{
+  struct stat st;
+  cleanup_close int fd = open_manifest(dirfd, &st, err);
+
+  if (fd < 0)
+    return -1;
+  if (read_upto(fd, (size_t) st.st_size, json, len, err) < 0)
+    return -1;
+  if (st_out != NULL)
+    *st_out = st;
+  if (fd_out != NULL)
+    *fd_out = steal_fd(&fd);
+  return 0;
+}
+
+static int check_top_level(int dirfd, appc_error_t *err)
+{
+  cleanup_close int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+  int r = 0;
+
+  if (fd < 0 || (d = fdopendir(fd)) == NULL)
+    return appc_error_make(err, errno, "cannot list the layout");
+  fd = -1; /* owned by d now */
+  while ((de = readdir(d)) != NULL) {
+    const char *n = de->d_name;
+    if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, "manifest") == 0 ||
+        strcmp(n, "rootfs") == 0)
+      continue;
+    r = appc_error_make(err, 0, "%s: unexpected file in layout (only manifest and rootfs)", n);
+    break;
+  }
+  closedir(d);
+  return r;
+}
+
+int appc_layout_check_structure(int dirfd, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat(dirfd, "manifest", &st, 0) < 0)
+    return appc_error_make(err, errno, "manifest");
+  if (fstatat(dirfd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return appc_error_make(err, errno, "rootfs");
+  if (!S_ISDIR(st.st_mode))
+    return appc_error_make(err, 0, "rootfs: not a directory");
+  return check_top_level(dirfd, err);
+}
+
+static int validate_at(int dirfd, struct appc_image_manifest **manifest, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  size_t len = 0;
+  struct appc_image_manifest *m = NULL;
+
+  if (appc_layout_check_structure(dirfd, err) < 0)
+    return -1;
+  if (appc_layout_read_manifest(dirfd, NULL, NULL, &json, &len, err) < 0)
+    return -1;
+  if (appc_image_manifest_parse(json, len, &m, err) < 0)
+    return appc_error_prefix(err, "manifest");
+  if (manifest != NULL)
+    *manifest = m;
+  else
+    appc_image_manifest_free(m);
+  return 0;
+}
+
+int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest, appc_error_t *err)
+{
+  cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (manifest != NULL)
+    *manifest = NULL;
+  if (dirfd < 0)
+    return appc_error_make(err, errno, "%s: not an image layout", dir);
+  if (validate_at(dirfd, manifest, err) < 0)
+    return appc_error_prefix(err, "%s", dir);
+  return 0;
+}

@@ -1,0 +1,332 @@
+/* Reading ACIs in one streaming pass.
+ *
+ * Two libarchive readers are chained: the outer one (format "raw" plus the
+ * one decompression filter the magic bytes call for) turns the file into the
+ * uncompressed tar stream; every byte of that stream passes through
+ * tar_read_cb, which hashes it and hands it to the inner tar reader.  After
+ * the end-of-archive marker whatever is left (padding) is drained into the
+ * hash too, so the ID covers the whole uncompressed stream, exactly as the
+ * reference computes it.  An uncompressed image skips the outer reader. */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aci/internal.h"
+#include "common/cleanup.h"
+
+#define READ_BLOCK (64 * 1024)
+#define HEAD_LEN 512 /* enough to see "ustar" at offset 257 */
+
+struct appc_tar_reader {
+  int fd;
+  enum appc_compression compression;
+  unsigned char head[HEAD_LEN]; /* first bytes, read for detection */
+  size_t head_len;
+  bool head_served;
+  unsigned char *buf;    /* READ_BLOCK bytes for reads from fd */
+  struct archive *outer; /* decompressor, NULL when uncompressed */
+  struct archive *tar;
+  struct appc_hash *hash; /* NULL when not hashing */
+  unsigned long long size;
+  appc_error_t cb_err; /* error raised inside a callback */
+};
+
+/* Read from the file, first serving the bytes already read for detection. */
+static la_ssize_t file_read(struct appc_tar_reader *r, const void **buf)
+{
+  if (!r->head_served) {
+    r->head_served = true;
+    if (r->head_len > 0) {
+      *buf = r->head;
+      return (la_ssize_t) r->head_len;
+    }
+  }
+  for (;;) {
+    ssize_t n = read(r->fd, r->buf, READ_BLOCK);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      appc_error_make(&r->cb_err, errno, "read");
+    *buf = r->buf;
+    return n;
+  }
+}
+
+static la_ssize_t outer_read_cb(struct archive *a, void *data, const void **buf)
+{
+  struct appc_tar_reader *r = data;
+  la_ssize_t n = file_read(r, buf);
+  if (n < 0)
+    archive_set_error(a, r->cb_err != NULL ? r->cb_err->errnum : EIO, "read");
+  return n;
+}
+
+/* The next chunk of the uncompressed stream: 0 at its end, -1 on error. */
+static la_ssize_t pull(struct appc_tar_reader *r, const void **buf)
+{
+  size_t len = 0;
+  la_int64_t offset;
+  int ret;
+
+  if (r->outer == NULL)
+    return file_read(r, buf);
+  ret = archive_read_data_block(r->outer, buf, &len, &offset);
+  if (ret == ARCHIVE_EOF)
+    return 0;
+  if (ret < ARCHIVE_OK) {
+    /* A read error inside outer_read_cb is already recorded. */
+    appc_error_make(&r->cb_err, 0, "truncated or corrupt %s data: %s",
+                    appc_compression_name(r->compression),
+                    archive_error_string(r->outer) != NULL ? archive_error_string(r->outer)
+                                                           : "decompression failed");
+    return -1;
+  }
+  return (la_ssize_t) len;
+}
+
+static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
+{
+  struct appc_tar_reader *r = data;
+  la_ssize_t n = pull(r, buf);
+  if (n < 0) {
+    archive_set_error(a, EIO, "%s", r->cb_err != NULL ? r->cb_err->msg : "read failed");
+    return -1;
+  }
+  if (r->hash != NULL)
+    appc_hash_update(r->hash, *buf, (size_t) n);
+  r->size += (unsigned long long) n;
+  return n;
+}
+
+/* Read the first bytes and decide how the file is compressed. */
+static int detect(struct appc_tar_reader *r, appc_error_t *err)
+{
+  while (r->head_len < HEAD_LEN) {
+    ssize_t n = read(r->fd, r->head + r->head_len, HEAD_LEN - r->head_len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "read");
+    if (n == 0)
+      break;
+    r->head_len += (size_t) n;
+  }
+  if (r->head_len == 0)
+    return appc_error_make(err, 0, "not an ACI: the file is empty");
+  if (appc_compression_detect(r->head, r->head_len, &r->compression) < 0)
+    return appc_error_make(err, 0,
+                           "not an ACI: unrecognised format (expected tar, gzip, bzip2 or xz)");
+  return 0;
+}
+
+static int outer_open(struct appc_tar_reader *r, appc_error_t *err)
+{
+  struct archive_entry *e;
+  int ret;
+
+  r->outer = archive_read_new();
+  if (r->outer == NULL)
+    return appc_error_make(err, ENOMEM, "archive");
+  switch (r->compression) {
+  case APPC_COMPRESSION_GZIP:
+    ret = archive_read_support_filter_gzip(r->outer);
+    break;
+  case APPC_COMPRESSION_BZIP2:
+    ret = archive_read_support_filter_bzip2(r->outer);
+    break;
+  default:
+    ret = archive_read_support_filter_xz(r->outer);
+    break;
+  }
+  /* ARCHIVE_WARN means an external program will do it: still fine. */
+  if (ret < ARCHIVE_WARN || archive_read_support_format_raw(r->outer) != ARCHIVE_OK)
+    return appc_error_make(err, 0, "%s: %s", appc_compression_name(r->compression),
+                           archive_error_string(r->outer));
+  if (archive_read_open(r->outer, r, NULL, outer_read_cb, NULL) != ARCHIVE_OK ||
+      archive_read_next_header(r->outer, &e) != ARCHIVE_OK) {
+    if (r->cb_err != NULL) {
+      *err = steal_pointer(&r->cb_err);
+      return -1;
+    }
+    return appc_error_make(err, 0, "corrupt %s data: %s", appc_compression_name(r->compression),
+                           archive_error_string(r->outer));
+  }
+  /* If the filter refused the header, libarchive silently reads the bytes
+   * as they are: that is a corrupt file, not an uncompressed one. */
+  if (archive_filter_code(r->outer, 0) == ARCHIVE_FILTER_NONE)
+    return appc_error_make(err, 0, "corrupt %s header", appc_compression_name(r->compression));
+  return 0;
+}
+
+static int tar_open(struct appc_tar_reader *r, appc_error_t *err)
+{
+  r->tar = archive_read_new();
+  if (r->tar == NULL)
+    return appc_error_make(err, ENOMEM, "archive");
+  if (archive_read_support_format_tar(r->tar) != ARCHIVE_OK)
+    return appc_error_make(err, 0, "tar: %s", archive_error_string(r->tar));
+  /* No skip callback: every byte must go through tar_read_cb to be hashed. */
+  if (archive_read_open(r->tar, r, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
+    if (r->cb_err != NULL) {
+      *err = steal_pointer(&r->cb_err);
+      return -1;
+    }
+    return appc_error_make(err, 0, "not a tar archive: %s", archive_error_string(r->tar));
+  }
+  return 0;
+}
+
+static int reader_open(struct appc_tar_reader *r, const char *path, bool hash, appc_error_t *err)
+{
+  struct stat st;
+
+  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0)
+    return appc_error_make(err, errno, "open");
+  if (fstat(r->fd, &st) < 0)
+    return appc_error_make(err, errno, "stat");
+  if (S_ISDIR(st.st_mode))
+    return appc_error_make(err, EISDIR, "not an ACI");
+  r->buf = malloc(READ_BLOCK);
+  if (r->buf == NULL)
+    return appc_error_make(err, ENOMEM, "read");
+  if (hash && appc_hash_new(&r->hash, err) < 0)
+    return -1;
+  if (detect(r, err) < 0)
+    return -1;
+  if (r->compression != APPC_COMPRESSION_NONE && outer_open(r, err) < 0)
+    return -1;
+  return tar_open(r, err);
+}
+
+int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool hash,
+                         appc_error_t *err)
+{
+  struct appc_tar_reader *r = calloc(1, sizeof *r);
+
+  if (r == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  r->fd = -1;
+  if (reader_open(r, path, hash, err) < 0) {
+    appc_tar_reader_free(r);
+    return -1;
+  }
+  *out = r;
+  return 0;
+}
+
+struct archive *appc_tar_reader_archive(struct appc_tar_reader *r)
+{
+  return r->tar;
+}
+
+enum appc_compression appc_tar_reader_compression(struct appc_tar_reader *r)
+{
+  return r->compression;
+}
+
+/* Turn a libarchive failure on the tar reader into an error. */
+static int tar_fail(struct appc_tar_reader *r, const char *what, appc_error_t *err)
+{
+  if (r->cb_err != NULL) {
+    *err = steal_pointer(&r->cb_err);
+    return appc_error_prefix(err, "%s", what);
+  }
+  return appc_error_make(err, 0, "%s: %s", what,
+                         archive_error_string(r->tar) != NULL ? archive_error_string(r->tar)
+                                                              : "invalid tar data");
+}
+
+int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry, appc_error_t *err)
+{
+  int ret = archive_read_next_header(r->tar, entry);
+
+  if (ret == ARCHIVE_EOF) {
+    *entry = NULL;
+    return 0;
+  }
+  /* ARCHIVE_WARN: e.g. a name not representable in the locale; the raw
+   * bytes are still there and are what we check. */
+  if (ret < ARCHIVE_WARN) {
+    *entry = NULL;
+    return tar_fail(r, "invalid or truncated tar archive", err);
+  }
+  return 1;
+}
+
+int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,
+                          appc_error_t *err)
+{
+  size_t cap = 4096, used = 0;
+  cleanup_free char *data = malloc(cap + 1);
+
+  if (data == NULL)
+    return appc_error_make(err, ENOMEM, "%s", name);
+  for (;;) {
+    if (used == cap) {
+      if (cap >= APPC_MANIFEST_MAX)
+        return appc_error_make(err, EFBIG, "%s: larger than the %u MiB limit", name,
+                               APPC_MANIFEST_MAX >> 20);
+      cap *= 2;
+      char *bigger = realloc(data, cap + 1);
+      if (bigger == NULL)
+        return appc_error_make(err, ENOMEM, "%s", name);
+      data = bigger;
+    }
+    la_ssize_t n = archive_read_data(r->tar, data + used, cap - used);
+    if (n < 0)
+      return tar_fail(r, name, err);
+    if (n == 0)
+      break;
+    used += (size_t) n;
+  }
+  data[used] = '\0';
+  *buf = steal_pointer(&data);
+  *len = used;
+  return 0;
+}
+
+int appc_tar_reader_finish(struct appc_tar_reader *r, char image_id[APPC_IMAGE_ID_LEN + 1],
+                           unsigned long long *size, appc_error_t *err)
+{
+  const void *buf;
+  la_ssize_t n;
+
+  /* What the tar reader never asked for: padding after the end marker. */
+  while ((n = tar_read_cb(r->tar, r, &buf)) > 0)
+    ;
+  if (n < 0) {
+    if (r->cb_err == NULL)
+      return appc_error_make(err, EIO, "read");
+    *err = steal_pointer(&r->cb_err);
+    return -1;
+  }
+  if (size != NULL)
+    *size = r->size;
+  if (r->hash != NULL)
+    return appc_hash_final(r->hash, image_id, err);
+  return 0;
+}
+
+void appc_tar_reader_free(struct appc_tar_reader *r)
+{
+  if (r == NULL)
+    return;
+  if (r->tar != NULL)
+    archive_read_free(r->tar);
+  if (r->outer != NULL)
+    archive_read_free(r->outer);
+  appc_hash_free(r->hash);
+  appc_error_release(&r->cb_err);
+  free(r->buf);
+  if (r->fd >= 0)
+    close(r->fd);
+  free(r);
+}

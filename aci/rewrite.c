@@ -1,0 +1,119 @@
+/* Rewriting an ACI with a new manifest (patch-manifest).
+ *
+ * Entries are streamed from the input's tar reader to a new tar writer:
+ * headers are copied as they are and data blocks passed through, nothing is
+ * unpacked to disk.  The input is checked against the same archive rules as
+ * validation on the way, so an invalid image is never re-emitted.  The output
+ * goes to a temporary file renamed over OUT at the end, which is what makes
+ * IN == OUT safe. */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aci/internal.h"
+#include "common/cleanup.h"
+
+#define COPY_BLOCK (128 * 1024)
+
+struct rewrite_ctx {
+  struct appc_tar_reader *r;
+  struct appc_tar_writer *w;
+  const char *manifest;
+  size_t manifest_len;
+  unsigned char *buf;
+};
+
+/* Copy the current entry's data.  archive_read_data fills holes of sparse
+ * entries with zeros; the writer, which got the sparse map with the header,
+ * drops them again. */
+static int copy_entry_data(struct rewrite_ctx *c, const char *name, appc_error_t *err)
+{
+  struct archive *in = appc_tar_reader_archive(c->r);
+  for (;;) {
+    la_ssize_t n = archive_read_data(in, c->buf, COPY_BLOCK);
+    if (n == 0)
+      return 0;
+    if (n < 0)
+      return appc_error_make(err, 0, "%s: truncated or corrupt data: %s", name,
+                             archive_error_string(in));
+    if (appc_tar_writer_data(c->w, c->buf, (size_t) n, err) < 0)
+      return -1;
+  }
+}
+
+static int copy_entry(struct rewrite_ctx *c, struct appc_aci_checker *checker,
+                      struct archive_entry *e, appc_error_t *err)
+{
+  enum appc_entry_role role;
+  cleanup_free char *canon = NULL;
+
+  if (appc_aci_check_entry(checker, e, &role, &canon, err) < 0)
+    return -1;
+  if (role == APPC_ENTRY_MANIFEST) {
+    /* Keep the entry's metadata (mode, owner, time), replace the bytes. */
+    archive_entry_sparse_clear(e);
+    archive_entry_set_size(e, (la_int64_t) c->manifest_len);
+    if (appc_tar_writer_header(c->w, e, err) < 0)
+      return -1;
+    return appc_tar_writer_data(c->w, c->manifest, c->manifest_len, err);
+  }
+  if (appc_tar_writer_header(c->w, e, err) < 0)
+    return -1;
+  return copy_entry_data(c, canon, err);
+}
+
+static int copy_entries(struct rewrite_ctx *c, const char *in, appc_error_t *err)
+{
+  struct appc_aci_checker checker = {0};
+  struct archive_entry *e;
+  int ret;
+
+  while ((ret = appc_tar_reader_next(c->r, &e, err)) > 0) {
+    if (copy_entry(c, &checker, e, err) < 0)
+      break;
+  }
+  if (ret == 0 && *err == NULL)
+    appc_aci_check_end(&checker, err);
+  appc_aci_checker_clear(&checker);
+  if (*err != NULL)
+    return appc_error_prefix(err, "%s", in);
+  return 0;
+}
+
+static int rewrite(struct rewrite_ctx *c, const char *in, const char *out, struct appc_outfile *of,
+                   const struct appc_build_options *opts, char image_id[], appc_error_t *err)
+{
+  if (appc_tar_reader_open(&c->r, in, false, err) < 0)
+    return appc_error_prefix(err, "%s", in);
+  if (appc_outfile_open(of, out, opts, in, err) < 0)
+    return -1;
+  if (appc_tar_writer_new(&c->w, of->fd, out, opts, err) < 0 || copy_entries(c, in, err) < 0 ||
+      appc_tar_writer_close(c->w, image_id, err) < 0)
+    return -1;
+  return appc_outfile_commit(of, err);
+}
+
+int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manifest,
+                              size_t manifest_len, const struct appc_build_options *opts,
+                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  if (opts == NULL)
+    opts = &appc_build_defaults;
+  struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len};
+  struct appc_outfile of = {.fd = -1, .dirfd = -1};
+  int r;
+
+  c.buf = malloc(COPY_BLOCK);
+  if (c.buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", in);
+  r = rewrite(&c, in, out, &of, opts, image_id, err);
+  appc_tar_writer_free(c.w);
+  appc_tar_reader_free(c.r);
+  appc_outfile_abort(&of);
+  free(c.buf);
+  return r;
+}

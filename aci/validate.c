@@ -1,0 +1,221 @@
+/* The ACI archive rules and the public reading API.
+ *
+ * Rules (aci.md, and what the reference validator accepts): the archive holds
+ * a regular file "manifest" and a directory "rootfs" at the top, everything
+ * else lives under rootfs/, no name appears twice, names are relative and
+ * never climb with "..".  "./" prefixes and a top-level "." entry are
+ * accepted as the reference does.  Hard links must point inside rootfs/ so
+ * that extracting an image can never link to a file outside it. */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aci/internal.h"
+#include "common/cleanup.h"
+
+static bool under_rootfs(const char *canon)
+{
+  return strncmp(canon, "rootfs/", 7) == 0;
+}
+
+/* A tar hard link names a member stored earlier in the same archive; one
+ * that names anything else cannot be extracted and could be made to point at
+ * whatever the extracting side happens to have at that path. */
+static int check_hardlink(const struct appc_aci_checker *c, struct archive_entry *entry,
+                          const char *canon, appc_error_t *err)
+{
+  const char *target = archive_entry_hardlink(entry);
+  cleanup_free char *tcanon = NULL;
+
+  if (target == NULL)
+    return 0;
+  if (appc_entry_name_canon(target, &tcanon, err) < 0)
+    return appc_error_prefix(err, "%s: hard link", canon);
+  if (!under_rootfs(tcanon))
+    return appc_error_make(err, 0, "%s: hard link to %s, outside rootfs", canon, target);
+  if (!appc_strset_contains(&c->seen, tcanon))
+    return appc_error_make(err, 0, "%s: hard link to %s, which is not an earlier entry", canon,
+                           target);
+  return 0;
+}
+
+static int check_role(const struct appc_aci_checker *c, struct archive_entry *entry,
+                      const char *canon, enum appc_entry_role *role, appc_error_t *err)
+{
+  mode_t type = archive_entry_filetype(entry);
+
+  if (strcmp(canon, "manifest") == 0) {
+    if (type != AE_IFREG || archive_entry_hardlink(entry) != NULL)
+      return appc_error_make(err, 0, "manifest: not a regular file");
+    *role = APPC_ENTRY_MANIFEST;
+    return 0;
+  }
+  if (strcmp(canon, "rootfs") == 0) {
+    if (type != AE_IFDIR)
+      return appc_error_make(err, 0, "rootfs: not a directory");
+    *role = APPC_ENTRY_ROOTFS;
+    return 0;
+  }
+  if (!under_rootfs(canon))
+    return appc_error_make(err, 0, "%s: unexpected entry outside rootfs", canon);
+  *role = APPC_ENTRY_ROOTFS;
+  return check_hardlink(c, entry, canon, err);
+}
+
+int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry,
+                         enum appc_entry_role *role, char **canon_out, appc_error_t *err)
+{
+  const char *raw = archive_entry_pathname(entry);
+  cleanup_free char *canon = NULL;
+  int r;
+
+  if (raw == NULL || raw[0] == '\0')
+    return appc_error_make(err, 0, "entry without a name");
+  if (appc_entry_name_canon(raw, &canon, err) < 0)
+    return -1;
+  if (canon[0] == '\0') {
+    /* The archive's own top directory ("." or "./"), as tar -C dir . makes. */
+    *role = APPC_ENTRY_IGNORED;
+    *canon_out = steal_pointer(&canon);
+    return 0;
+  }
+  if (check_role(c, entry, canon, role, err) < 0)
+    return -1;
+  r = appc_strset_add(&c->seen, canon);
+  if (r < 0)
+    return appc_error_make(err, ENOMEM, "%s", canon);
+  if (r == 0)
+    return appc_error_make(err, 0, "%s: duplicate entry", canon);
+  if (*role == APPC_ENTRY_MANIFEST)
+    c->have_manifest = true;
+  if (strcmp(canon, "rootfs") == 0)
+    c->have_rootfs = true;
+  *canon_out = steal_pointer(&canon);
+  return 0;
+}
+
+int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err)
+{
+  if (!c->have_manifest)
+    return appc_error_make(err, 0, "no manifest in image");
+  /* The reference requires an explicit rootfs entry, even when entries
+   * below it exist. */
+  if (!c->have_rootfs)
+    return appc_error_make(err, 0, "no rootfs directory in image");
+  return 0;
+}
+
+void appc_aci_checker_clear(struct appc_aci_checker *c)
+{
+  appc_strset_clear(&c->seen);
+}
+
+void appc_aci_info_clear(struct appc_aci_info *info)
+{
+  if (info == NULL)
+    return;
+  free(info->manifest_json);
+  appc_image_manifest_free(info->manifest);
+  memset(info, 0, sizeof *info);
+}
+
+/* Read the manifest entry's bytes, refusing oversized ones before reading. */
+static int read_manifest_entry(struct appc_tar_reader *r, struct archive_entry *e, char **json,
+                               size_t *len, appc_error_t *err)
+{
+  if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t) APPC_MANIFEST_MAX)
+    return appc_error_make(err, EFBIG, "manifest: %lld bytes, larger than the %u MiB limit",
+                           (long long) archive_entry_size(e), APPC_MANIFEST_MAX >> 20);
+  return appc_tar_reader_slurp(r, "manifest", json, len, err);
+}
+
+/* Walk every entry, applying the rules and keeping the manifest. */
+static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *info,
+                            appc_error_t *err)
+{
+  struct appc_aci_checker checker = {0};
+  struct archive_entry *e;
+  int ret;
+
+  while ((ret = appc_tar_reader_next(r, &e, err)) > 0) {
+    enum appc_entry_role role;
+    cleanup_free char *canon = NULL;
+    if (appc_aci_check_entry(&checker, e, &role, &canon, err) < 0)
+      break;
+    if (role == APPC_ENTRY_MANIFEST) {
+      if (read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
+        break;
+    } else if (archive_read_data_skip(appc_tar_reader_archive(r)) < ARCHIVE_WARN) {
+      appc_error_make(err, 0, "%s: truncated or corrupt data: %s", canon,
+                      archive_error_string(appc_tar_reader_archive(r)));
+      break;
+    }
+  }
+  if (ret == 0 && *err == NULL)
+    appc_aci_check_end(&checker, err);
+  appc_aci_checker_clear(&checker);
+  return *err != NULL ? -1 : 0;
+}
+
+static int validate_stream(const char *path, struct appc_aci_info *info, appc_error_t *err)
+{
+  cleanup_tar_reader struct appc_tar_reader *r = NULL;
+
+  if (appc_tar_reader_open(&r, path, true, err) < 0)
+    return -1;
+  info->compression = appc_tar_reader_compression(r);
+  if (validate_entries(r, info, err) < 0)
+    return -1;
+  if (appc_image_manifest_parse(info->manifest_json, info->manifest_len, &info->manifest, err) < 0)
+    return appc_error_prefix(err, "manifest");
+  return appc_tar_reader_finish(r, info->image_id, &info->uncompressed_size, err);
+}
+
+int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t *err)
+{
+  memset(info, 0, sizeof *info);
+  if (validate_stream(path, info, err) < 0) {
+    appc_aci_info_clear(info);
+    return appc_error_prefix(err, "%s", path);
+  }
+  return 0;
+}
+
+static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, appc_error_t *err)
+{
+  struct archive_entry *e;
+  int ret;
+
+  while ((ret = appc_tar_reader_next(r, &e, err)) > 0) {
+    cleanup_free char *canon = NULL;
+    appc_error_t ignored = NULL;
+    /* Names that break the rules cannot be the manifest; validation is
+     * not this function's job. */
+    const char *raw = archive_entry_pathname(e);
+    if (raw == NULL || appc_entry_name_canon(raw, &canon, &ignored) < 0) {
+      appc_error_release(&ignored);
+      continue;
+    }
+    if (strcmp(canon, "manifest") != 0)
+      continue;
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL)
+      return appc_error_make(err, 0, "manifest: not a regular file");
+    return read_manifest_entry(r, e, json, len, err);
+  }
+  if (ret == 0)
+    return appc_error_make(err, 0, "no manifest in image");
+  return -1;
+}
+
+int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err)
+{
+  cleanup_tar_reader struct appc_tar_reader *r = NULL;
+
+  if (appc_tar_reader_open(&r, path, false, err) < 0 || find_manifest(r, json, len, err) < 0)
+    return appc_error_prefix(err, "%s", path);
+  return 0;
+}

@@ -1,0 +1,208 @@
+/* Writing the tar stream of an ACI: pax-restricted entries (plain ustar
+ * headers unless a long name, large value or xattr needs an extension), fed
+ * to a sink that hashes and compresses.  Entries are scrubbed of anything
+ * that depends on when or by whom the image was built, so that the same tree
+ * always gives the same bytes. */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aci/internal.h"
+
+const struct appc_build_options appc_build_defaults = {.compression = APPC_COMPRESSION_GZIP};
+
+/* Large blocks mean fewer callbacks; the sink does its own blocking. */
+#define TAR_BLOCK (64 * 1024)
+
+struct appc_tar_writer {
+  struct archive *a;
+  struct appc_sink *sink;
+  char *name;
+  bool owner_root;
+  bool closed;
+  bool discard;
+  appc_error_t cb_err; /* error raised inside the write callback */
+};
+
+static ssize_t tar_write_cb(struct archive *a, void *data, const void *buf, size_t len)
+{
+  struct appc_tar_writer *w = data;
+  /* Being abandoned: libarchive flushes its buffers, nobody wants them. */
+  if (w->discard)
+    return (ssize_t) len;
+  if (appc_sink_write(w->sink, buf, len, &w->cb_err) < 0) {
+    archive_set_error(a, w->cb_err != NULL ? w->cb_err->errnum : EIO, "%s",
+                      w->cb_err != NULL ? w->cb_err->msg : "write failed");
+    return -1;
+  }
+  return (ssize_t) len;
+}
+
+/* Report a libarchive failure, preferring the sink's own error. */
+static int tar_fail(struct appc_tar_writer *w, const char *what, appc_error_t *err)
+{
+  if (w->cb_err != NULL) {
+    *err = w->cb_err;
+    w->cb_err = NULL;
+    return -1;
+  }
+  int e = archive_errno(w->a);
+  return appc_error_make(
+      err, 0, "%s%s%s: %s%s%s", w->name, what != NULL ? ": " : "", what != NULL ? what : "",
+      archive_error_string(w->a) != NULL ? archive_error_string(w->a) : "tar write failed",
+      e > 0 ? ": " : "", e > 0 ? strerror(e) : "");
+}
+
+int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
+                        const struct appc_build_options *opts, appc_error_t *err)
+{
+  struct appc_tar_writer *w = calloc(1, sizeof *w);
+
+  if (w == NULL)
+    return appc_error_make(err, ENOMEM, "%s", name);
+  w->owner_root = opts->owner_root;
+  w->name = strdup(name);
+  w->a = archive_write_new();
+  if (w->name == NULL || w->a == NULL) {
+    appc_tar_writer_free(w);
+    return appc_error_make(err, ENOMEM, "%s", name);
+  }
+  if (appc_sink_new(&w->sink, fd, name, opts->compression, opts->threads, err) < 0) {
+    appc_tar_writer_free(w);
+    return -1;
+  }
+  if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(w->a, TAR_BLOCK) != ARCHIVE_OK ||
+      /* End the stream right after the end-of-archive marker. */
+      archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+      archive_write_open(w->a, w, NULL, tar_write_cb, NULL) != ARCHIVE_OK) {
+    tar_fail(w, NULL, err);
+    appc_tar_writer_free(w);
+    return -1;
+  }
+  *out = w;
+  return 0;
+}
+
+/* libarchive's pax reader reports an xattr stored both as LIBARCHIVE.xattr
+ * and SCHILY.xattr (as its writer stores them) twice; writing both copies
+ * back would double them at every rewrite.  Keep the first of each name. */
+static bool seen_before(const char **names, int n, const char *name)
+{
+  for (int i = 0; i < n; i++) {
+    if (strcmp(names[i], name) == 0)
+      return true;
+  }
+  return false;
+}
+
+static int dedupe_xattrs(struct archive_entry *e)
+{
+  int n = archive_entry_xattr_reset(e);
+  struct archive_entry *copy;
+  const char **names;
+
+  if (n < 2)
+    return 0;
+  /* The names and values belong to E: work from a copy while E is rebuilt. */
+  copy = archive_entry_clone(e);
+  names = calloc((size_t) n, sizeof *names);
+  if (copy == NULL || names == NULL) {
+    archive_entry_free(copy);
+    free(names);
+    return -1;
+  }
+  archive_entry_xattr_clear(e);
+  archive_entry_xattr_reset(copy);
+  for (int i = 0; i < n; i++) {
+    const char *name;
+    const void *value;
+    size_t size;
+    if (archive_entry_xattr_next(copy, &name, &value, &size) != ARCHIVE_OK)
+      break;
+    if (seen_before(names, i, name)) {
+      names[i] = "";
+      continue;
+    }
+    names[i] = name;
+    archive_entry_xattr_add_entry(e, name, value, size);
+  }
+  free(names);
+  archive_entry_free(copy);
+  return 0;
+}
+
+/* Remove what would make two builds of the same tree differ: access and
+ * change times move whenever the tree is read or touched, and the device and
+ * inode numbers of the build host mean nothing inside an image. */
+static int scrub_entry(struct appc_tar_writer *w, struct archive_entry *e)
+{
+  archive_entry_unset_atime(e);
+  archive_entry_unset_ctime(e);
+  archive_entry_unset_birthtime(e);
+  archive_entry_set_dev(e, 0);
+  archive_entry_set_ino(e, 0);
+  if (w->owner_root) {
+    archive_entry_set_uid(e, 0);
+    archive_entry_set_gid(e, 0);
+    archive_entry_set_uname(e, NULL);
+    archive_entry_set_gname(e, NULL);
+  }
+  return dedupe_xattrs(e);
+}
+
+int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
+                           appc_error_t *err)
+{
+  if (scrub_entry(w, entry) < 0)
+    return appc_error_make(err, ENOMEM, "%s", w->name);
+  int r = archive_write_header(w->a, entry);
+  /* ARCHIVE_WARN: a name that is not valid in the locale's charset was
+   * stored as raw bytes (pax hdrcharset=BINARY), which is what a tree with
+   * such names calls for. */
+  if (r >= ARCHIVE_WARN)
+    return 0;
+  return tar_fail(w, archive_entry_pathname(entry), err);
+}
+
+int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err)
+{
+  const char *p = buf;
+  while (len > 0) {
+    la_ssize_t n = archive_write_data(w->a, p, len);
+    if (n <= 0)
+      return tar_fail(w, NULL, err);
+    p += n;
+    len -= (size_t) n;
+  }
+  return 0;
+}
+
+int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
+                          appc_error_t *err)
+{
+  w->closed = true;
+  if (archive_write_close(w->a) != ARCHIVE_OK)
+    return tar_fail(w, NULL, err);
+  return appc_sink_finish(w->sink, image_id, err);
+}
+
+void appc_tar_writer_free(struct appc_tar_writer *w)
+{
+  if (w == NULL)
+    return;
+  if (w->a != NULL) {
+    /* Abandoning: let libarchive close (archive_write_fail would leak its
+     * buffers) but send nothing more to the sink. */
+    w->discard = !w->closed;
+    archive_write_free(w->a);
+  }
+  appc_sink_free(w->sink);
+  appc_error_release(&w->cb_err);
+  free(w->name);
+  free(w);
+}

@@ -1,0 +1,90 @@
+/* actool CLI: shared types for the command files.
+ *
+ * Each command lives in its own file (cmd-NAME.c) and exports one
+ * `const struct actool_command actool_cmd_NAME`.  A command declares its
+ * options as a table of offsets into its own options struct; main.c parses
+ * the command line against that table (plus the global options), so `help
+ * COMMAND` and `COMMAND --help` print from the same table the parser uses.
+ */
+#ifndef ACTOOL_ACTOOL_H
+#define ACTOOL_ACTOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+
+enum { ACTOOL_EXIT_OK = 0, ACTOOL_EXIT_FAILURE = 1, ACTOOL_EXIT_USAGE = 2 };
+
+/* --insecure-options bits. */
+enum {
+  ACTOOL_INSECURE_IMAGE = 1 << 0,
+  ACTOOL_INSECURE_TLS = 1 << 1,
+  ACTOOL_INSECURE_HTTP = 1 << 2,
+};
+
+struct actool_globals {
+  bool debug;
+  bool help;
+  const char *dir;
+  const char *insecure_options;
+  unsigned insecure; /* ACTOOL_INSECURE_* parsed from insecure_options */
+  const char *cacert;
+  const char *port;
+};
+
+enum actool_option_kind {
+  ACTOOL_OPT_BOOL,   /* --flag, --flag=true|false */
+  ACTOOL_OPT_STRING, /* --flag=VALUE or --flag VALUE; the last one wins */
+  ACTOOL_OPT_LIST,   /* repeatable string: appended to a struct actool_list */
+};
+
+struct actool_list {
+  size_t n;
+  const char **v;
+};
+
+struct actool_option {
+  const char *name;
+  enum actool_option_kind kind;
+  size_t offset; /* of the bool, const char * or struct actool_list in the options struct */
+  const char *metavar;
+  const char *help;
+  const char *default_value; /* for strings: shown in help and preset before parsing */
+};
+
+struct actool_command {
+  const char *name;
+  const char *summary;
+  const char *usage;                   /* after "actool NAME " */
+  const char *description;             /* may be NULL */
+  const struct actool_option *options; /* terminated by a zeroed entry; may be NULL */
+  size_t options_size;                 /* sizeof the command's options struct */
+  /* NULL for commands that a later release provides. */
+  int (*run)(const struct actool_globals *g, void *options, int argc, char **argv);
+};
+
+/* Messages to the user: one line each, "actool: " prefixed on errors. */
+void actool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void actool_report(appc_error_t *err); /* prints and releases */
+void actool_debug(const struct actool_globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Usage error for COMMAND: prints the message and a hint, returns 2. */
+int actool_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Unlink a build's named temporary output if a signal ends actool: pass
+ * actool_temp_notify as appc_build_options.temp_notify after installing. */
+void actool_install_temp_guard(void);
+void actool_temp_notify(const char *tmp_path, void *data);
+
+/* Parse Go-style booleans (1, t, T, TRUE, true, True, 0, f, ...). */
+int actool_parse_bool(const char *s, bool *out);
+
+/* Every command, in the order `help` lists them. */
+extern const struct actool_command *const actool_commands[];
+const struct actool_command *actool_find_command(const char *name);
+void actool_print_command_help(const struct actool_command *cmd, bool to_stderr);
+void actool_print_global_help(void);
+
+#endif

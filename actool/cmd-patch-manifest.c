@@ -1,0 +1,181 @@
+/* actool patch-manifest [options] IN.aci [OUT.aci] */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aci/aci.h"
+#include "actool/actool.h"
+#include "common/cleanup.h"
+
+/* A replacement manifest larger than this is refused unread. */
+#define MANIFEST_MAX_BYTES (16u << 20)
+
+struct patch_options {
+  struct appc_manifest_patch patch;
+  const char *manifest_file;
+  const char *compression;
+  bool replace;
+  bool overwrite;
+  bool no_compression;
+};
+
+#define OPT(field) offsetof(struct patch_options, field)
+#define PATCH(field) offsetof(struct patch_options, patch.field)
+static const struct actool_option patch_option_table[] = {
+    {"manifest", ACTOOL_OPT_STRING, OPT(manifest_file), "FILE",
+     "Replace the whole manifest with FILE (not with other editing options)", NULL},
+    {"name", ACTOOL_OPT_STRING, PATCH(name), "NAME", "Replace the image name", NULL},
+    {"exec", ACTOOL_OPT_STRING, PATCH(exec), "CMDLINE",
+     "Replace the app's command line (split on spaces)", NULL},
+    {"user", ACTOOL_OPT_STRING, PATCH(user), "USER", "Replace the app's user", NULL},
+    {"group", ACTOOL_OPT_STRING, PATCH(group), "GROUP", "Replace the app's group", NULL},
+    {"supplementary-groups", ACTOOL_OPT_STRING, PATCH(supplementary_groups), "GID,...",
+     "Replace the app's supplementary groups", NULL},
+    {"capability", ACTOOL_OPT_STRING, PATCH(capability), "CAP,...",
+     "Set the capabilities retain set", NULL},
+    {"revoke-capability", ACTOOL_OPT_STRING, PATCH(revoke_capability), "CAP,...",
+     "Set the capabilities remove set", NULL},
+    {"mounts", ACTOOL_OPT_STRING, PATCH(mounts), "NAME,path=P[,readOnly=B][:...]",
+     "Add mount points", NULL},
+    {"ports", ACTOOL_OPT_STRING, PATCH(ports), "NAME,protocol=P,port=N[:...]", "Add ports", NULL},
+    {"isolators", ACTOOL_OPT_STRING, PATCH(isolators), "NAME,KEY=VALUE...[:...]",
+     "Replace isolators", NULL},
+    {"seccomp-mode", ACTOOL_OPT_STRING, PATCH(seccomp_mode), "retain|remove[,errno=E]",
+     "Set the seccomp isolator's mode", NULL},
+    {"seccomp-set", ACTOOL_OPT_STRING, PATCH(seccomp_set), "SYSCALL,...",
+     "Set the seccomp isolator's syscalls", NULL},
+    {"replace", ACTOOL_OPT_BOOL, OPT(replace), NULL, "Patch the input file in place", NULL},
+    {"overwrite", ACTOOL_OPT_BOOL, OPT(overwrite), NULL,
+     "Overwrite the output file if it already exists", NULL},
+    {"no-compression", ACTOOL_OPT_BOOL, OPT(no_compression), NULL,
+     "Do not compress the produced ACI (same as --compression=none)", NULL},
+    {"compression", ACTOOL_OPT_STRING, OPT(compression), "ALGO",
+     "Compression of the produced ACI: gzip, bzip2, xz or none", "gzip"},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static bool given(const char *s)
+{
+  return s != NULL && *s != '\0';
+}
+
+static bool edits_anything(const struct appc_manifest_patch *p)
+{
+  return given(p->name) || given(p->exec) || given(p->user) || given(p->group) ||
+         given(p->supplementary_groups) || given(p->capability) || given(p->revoke_capability) ||
+         given(p->mounts) || given(p->ports) || given(p->isolators) || given(p->seccomp_mode) ||
+         given(p->seccomp_set);
+}
+
+static int read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err)
+{
+  cleanup_fclose FILE *f = fopen(path, "re");
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  if (f == NULL)
+    return appc_error_make(err, errno, "%s", path);
+  buf = malloc(MANIFEST_MAX_BYTES + 1);
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  len = fread(buf, 1, MANIFEST_MAX_BYTES + 1, f);
+  if (ferror(f))
+    return appc_error_make(err, EIO, "%s: read", path);
+  if (len > MANIFEST_MAX_BYTES)
+    return appc_error_make(err, 0, "%s: manifest larger than %u bytes", path, MANIFEST_MAX_BYTES);
+  *out = steal_pointer(&buf);
+  *out_len = len;
+  return 0;
+}
+
+/* The new manifest: FILE's content, or IN's manifest with the edits applied.
+ * Either way it is validated, so a patched image is always a valid one. */
+static int new_manifest(const struct patch_options *o, const char *in, char **out, size_t *out_len,
+                        appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  size_t len = 0;
+
+  if (given(o->manifest_file)) {
+    if (read_manifest_file(o->manifest_file, &json, &len, err) < 0)
+      return -1;
+    if (appc_image_manifest_parse(json, len, &m, err) < 0)
+      return appc_error_prefix(err, "%s", o->manifest_file);
+    *out = steal_pointer(&json);
+    *out_len = len;
+    return 0;
+  }
+  if (appc_aci_read_manifest(in, &json, &len, err) < 0)
+    return -1;
+  if (appc_image_manifest_parse(json, len, &m, err) < 0)
+    return appc_error_prefix(err, "%s: manifest", in);
+  if (appc_image_manifest_patch(m, &o->patch, err) < 0)
+    return -1;
+  return appc_image_manifest_serialize(m, 0, out, out_len, err);
+}
+
+static int check_arguments(const struct patch_options *o, int argc, char **argv)
+{
+  if (o->replace && o->overwrite)
+    return actool_usage_error("patch-manifest", "--replace and --overwrite exclude each other");
+  if (o->replace && argc != 1)
+    return actool_usage_error("patch-manifest", "with --replace, give exactly one ACI");
+  if (!o->replace && argc != 2)
+    return actool_usage_error("patch-manifest", "needs an input and an output file (or --replace)");
+  if (given(o->manifest_file) && edits_anything(&o->patch))
+    return actool_usage_error("patch-manifest",
+                              "--manifest excludes the other manifest editing options");
+  if (!o->replace) {
+    size_t len = strlen(argv[1]);
+    if (len < 4 || strcmp(argv[1] + len - 4, ".aci") != 0)
+      return actool_usage_error("patch-manifest", "%s: the output file name must end in .aci",
+                                argv[1]);
+  }
+  return 0;
+}
+
+static int run_patch_manifest(const struct actool_globals *g, void *opaque, int argc, char **argv)
+{
+  const struct patch_options *o = opaque;
+  struct appc_build_options bo = {.overwrite = o->overwrite || o->replace,
+                                  .temp_notify = actool_temp_notify};
+  char image_id[APPC_IMAGE_ID_LEN + 1];
+  cleanup_error appc_error_t err = NULL;
+  cleanup_free char *json = NULL;
+  size_t len = 0;
+  int r = check_arguments(o, argc, argv);
+
+  if (r != 0)
+    return r;
+  if (appc_compression_from_string(o->compression, &bo.compression) < 0)
+    return actool_usage_error("patch-manifest",
+                              "unknown compression \"%s\" (gzip, bzip2, xz, none)", o->compression);
+  if (o->no_compression)
+    bo.compression = APPC_COMPRESSION_NONE;
+  if (new_manifest(o, argv[0], &json, &len, &err) < 0 ||
+      appc_aci_rewrite_manifest(argv[0], o->replace ? argv[0] : argv[1], json, len, &bo, image_id,
+                                &err) < 0) {
+    actool_report(&err);
+    return ACTOOL_EXIT_FAILURE;
+  }
+  actool_debug(g, "%s", image_id);
+  return ACTOOL_EXIT_OK;
+}
+
+const struct actool_command actool_cmd_patch_manifest = {
+    .name = "patch-manifest",
+    .summary = "Copy an ACI and patch its manifest",
+    .usage = "[options] IN.aci [OUT.aci]",
+    .description = "Writes a copy of IN.aci (or, with --replace, IN.aci itself) whose manifest\n"
+                   "is replaced by --manifest or edited by the other options.  The rootfs is\n"
+                   "streamed through without being unpacked.  The new manifest is validated.",
+    .options = patch_option_table,
+    .options_size = sizeof(struct patch_options),
+    .run = run_patch_manifest,
+};

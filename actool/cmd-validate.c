@@ -1,0 +1,193 @@
+/* actool validate [--type=appimage|layout|manifest] PATH... */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aci/aci.h"
+#include "actool/actool.h"
+#include "common/cleanup.h"
+
+/* Manifests larger than this are refused before being read into memory;
+ * real manifests are a few KiB. */
+#define MANIFEST_MAX_BYTES (16u << 20)
+
+enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST };
+
+struct validate_options {
+  const char *type;
+};
+
+static const struct actool_option validate_option_table[] = {
+    {"type", ACTOOL_OPT_STRING, offsetof(struct validate_options, type), "TYPE",
+     "Type of the inputs: appimage, layout or manifest (default: detected)", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static int parse_type(const char *s, enum input_type *out)
+{
+  static const char *const names[] = {"", "appimage", "layout", "manifest"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(s == NULL ? "" : s, names[i]) == 0) {
+      *out = (enum input_type) i;
+      return 0;
+    }
+  return -1;
+}
+
+/* Compressed or tar content is an image; anything else is taken for a
+ * manifest, whose parser then says what is wrong with it. */
+static enum input_type sniff_file(int fd)
+{
+  unsigned char buf[512];
+  ssize_t n = pread(fd, buf, sizeof buf, 0);
+
+  if (n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+    return TYPE_APPIMAGE;
+  if (n >= 3 && memcmp(buf, "BZh", 3) == 0)
+    return TYPE_APPIMAGE;
+  if (n >= 6 && memcmp(buf,
+                       "\xfd"
+                       "7zXZ\0",
+                       6) == 0)
+    return TYPE_APPIMAGE;
+  if (n >= 262 && memcmp(buf + 257, "ustar", 5) == 0)
+    return TYPE_APPIMAGE;
+  return TYPE_MANIFEST;
+}
+
+static int read_small_file(int fd, const char *path, char **out, size_t *out_len, appc_error_t *err)
+{
+  struct stat st;
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "%s: stat", path);
+  if (st.st_size > (off_t) MANIFEST_MAX_BYTES)
+    return appc_error_make(err, 0, "%s: manifest is %lld bytes, more than the limit of %u", path,
+                           (long long) st.st_size, MANIFEST_MAX_BYTES);
+  buf = malloc((size_t) st.st_size + 1);
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  while (len <= (size_t) st.st_size) {
+    ssize_t n = pread(fd, buf + len, (size_t) st.st_size + 1 - len, (off_t) len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "%s: read", path);
+    if (n == 0)
+      break;
+    len += (size_t) n;
+  }
+  if (len > (size_t) st.st_size)
+    return appc_error_make(err, 0, "%s: file grew while being read", path);
+  *out = steal_pointer(&buf);
+  *out_len = len;
+  return 0;
+}
+
+/* Validate a manifest file of either kind; *kind_name receives its kind. */
+static int validate_manifest(int fd, const char *path, const char **kind_name, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  size_t len = 0;
+  enum appc_manifest_kind kind;
+
+  if (read_small_file(fd, path, &json, &len, err) < 0)
+    return -1;
+  if (appc_manifest_kind(json, len, &kind, err) < 0)
+    return appc_error_prefix(err, "%s", path);
+  if (kind == APPC_MANIFEST_POD) {
+    struct appc_pod_manifest *pm = NULL;
+    *kind_name = "PodManifest";
+    if (appc_pod_manifest_parse(json, len, &pm, err) < 0)
+      return appc_error_prefix(err, "%s: invalid PodManifest", path);
+    appc_pod_manifest_free(pm);
+    return 0;
+  }
+  struct appc_image_manifest *im = NULL;
+  *kind_name = "ImageManifest";
+  if (appc_image_manifest_parse(json, len, &im, err) < 0)
+    return appc_error_prefix(err, "%s: invalid ImageManifest", path);
+  appc_image_manifest_free(im);
+  return 0;
+}
+
+static int validate_path(const struct actool_globals *g, enum input_type type, const char *path,
+                         appc_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  const char *what = NULL;
+
+  if (stat(path, &st) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if (S_ISDIR(st.st_mode)) {
+    if (type != TYPE_DETECT && type != TYPE_LAYOUT)
+      return appc_error_make(err, 0, "%s: is a directory (wrong --type?)", path);
+    if (appc_layout_validate(path, NULL, err) < 0)
+      return -1;
+    actool_debug(g, "%s: valid image layout", path);
+    return 0;
+  }
+  if (type == TYPE_LAYOUT)
+    return appc_error_make(err, 0, "%s: not a directory, so not an image layout", path);
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if (type == TYPE_DETECT)
+    type = sniff_file(fd);
+  if (type == TYPE_APPIMAGE) {
+    struct appc_aci_info info = {0};
+    int r = appc_aci_validate(path, &info, err);
+    appc_aci_info_clear(&info);
+    if (r < 0)
+      return -1;
+    actool_debug(g, "%s: valid app container image", path);
+    return 0;
+  }
+  if (validate_manifest(fd, path, &what, err) < 0)
+    return -1;
+  actool_debug(g, "%s: valid %s", path, what);
+  return 0;
+}
+
+static int run_validate(const struct actool_globals *g, void *opaque, int argc, char **argv)
+{
+  const struct validate_options *o = opaque;
+  enum input_type type;
+  int status = ACTOOL_EXIT_OK;
+
+  if (parse_type(o->type, &type) < 0)
+    return actool_usage_error("validate", "unknown --type \"%s\" (appimage, layout, manifest)",
+                              o->type);
+  if (argc < 1)
+    return actool_usage_error("validate", "needs one or more files");
+  /* Every input is checked, so one run reports every invalid file. */
+  for (int i = 0; i < argc; i++) {
+    cleanup_error appc_error_t err = NULL;
+    if (validate_path(g, type, argv[i], &err) < 0) {
+      actool_report(&err);
+      status = ACTOOL_EXIT_FAILURE;
+    }
+  }
+  return status;
+}
+
+const struct actool_command actool_cmd_validate = {
+    .name = "validate",
+    .summary = "Validate images, image layouts and manifests against the appc specification",
+    .usage = "[--type=appimage|layout|manifest] PATH...",
+    .description = "Each PATH is an ACI (tar, optionally gzip, bzip2 or xz compressed), an\n"
+                   "image layout directory, or an ImageManifest or PodManifest file; the\n"
+                   "type is detected from the content unless --type is given.  With\n"
+                   "--debug, one line per valid input is printed on stderr.",
+    .options = validate_option_table,
+    .options_size = sizeof(struct validate_options),
+    .run = run_validate,
+};

@@ -1,0 +1,18 @@
+# The binary is built as actool/actool (a top-level `actool` would clash with
+# this directory) and installed as $(bindir)/actool.
+bin_PROGRAMS += actool/actool
+actool_actool_SOURCES = \
+	actool/actool.h \
+	actool/options.h \
+	actool/main.c \
+	actool/options.c \
+	actool/output.c \
+	actool/commands.c \
+	actool/cmd-build.c \
+	actool/cmd-cat-manifest.c \
+	actool/cmd-help.c \
+	actool/cmd-patch-manifest.c \
+	actool/cmd-validate.c \
+	actool/cmd-version.c \
+	actool/tempguard.c
+actool_actool_LDADD = $(APPC_LIBS)

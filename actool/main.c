@@ -1,0 +1,105 @@
+/* actool entry point: global options, command dispatch, exit status. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actool/actool.h"
+#include "actool/options.h"
+
+static int parse_insecure_options(struct actool_globals *g)
+{
+  static const struct {
+    const char *name;
+    unsigned bits;
+  } words[] = {
+      {"none", 0},
+      {"image", ACTOOL_INSECURE_IMAGE},
+      {"tls", ACTOOL_INSECURE_TLS},
+      {"http", ACTOOL_INSECURE_HTTP},
+      {"all", ACTOOL_INSECURE_IMAGE | ACTOOL_INSECURE_TLS | ACTOOL_INSECURE_HTTP},
+  };
+  const char *s = g->insecure_options;
+
+  g->insecure = 0;
+  while (s != NULL && *s != '\0') {
+    size_t len = strcspn(s, ",");
+    size_t i;
+    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+      if (strlen(words[i].name) == len && strncmp(words[i].name, s, len) == 0)
+        break;
+    if (i == sizeof words / sizeof words[0])
+      return actool_usage_error(NULL, "--insecure-options: unknown value \"%.*s\"", (int) len, s);
+    g->insecure |= words[i].bits;
+    s += len + (s[len] == ',');
+  }
+  return 0;
+}
+
+static void apply_environment(struct actool_globals *g)
+{
+  if (g->dir == NULL)
+    g->dir = getenv("ACTOOL_DIR");
+  if (g->cacert == NULL)
+    g->cacert = getenv("ACTOOL_CACERT");
+}
+
+static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,
+                       char **argv)
+{
+  void *options = calloc(1, cmd->options_size > 0 ? cmd->options_size : 1);
+  struct actool_parse p = {
+      .command = cmd->name, .cmd_table = cmd->options, .cmd_options = options, .globals = g};
+  int npositional = 0;
+  int r;
+
+  if (options == NULL) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  actool_preset_defaults(cmd->options, options);
+  r = actool_parse_args(&p, argc, argv, &npositional);
+  if (r == 0)
+    r = parse_insecure_options(g);
+  if (r == 0) {
+    apply_environment(g);
+    if (g->help) {
+      actool_print_command_help(cmd, false);
+    } else if (cmd->run == NULL) {
+      actool_error("%s: not available in this release", cmd->name);
+      r = ACTOOL_EXIT_FAILURE;
+    } else {
+      r = cmd->run(g, options, npositional, argv);
+    }
+  }
+  actool_free_lists(cmd->options, options);
+  free(options);
+  return r;
+}
+
+int main(int argc, char **argv)
+{
+  struct actool_globals g = {0};
+  struct actool_parse p = {.globals = &g, .stop_at_positional = true};
+  const struct actool_command *cmd;
+  int npositional = 0;
+  int r;
+
+  actool_install_temp_guard();
+  actool_preset_defaults(actool_global_options, &g);
+  r = actool_parse_args(&p, argc - 1, argv + 1, &npositional);
+  if (r != 0)
+    return r;
+  if (npositional == 0) {
+    actool_print_global_help();
+    return g.help ? ACTOOL_EXIT_OK : ACTOOL_EXIT_USAGE;
+  }
+  cmd = actool_find_command(argv[1]);
+  if (cmd == NULL) {
+    actool_error("unknown command \"%s\"", argv[1]);
+    fprintf(stderr, "Run 'actool help' for usage.\n");
+    return ACTOOL_EXIT_USAGE;
+  }
+  return run_command(cmd, &g, npositional - 1, argv + 2);
+}

@@ -1,0 +1,162 @@
+/* Command-line parsing shared by every command.
+ *
+ * Accepts what the reference actool (Go's flag package) accepts, `-flag`,
+ * `--flag`, `--flag=value`, `--flag value`, and also options after
+ * positional arguments, as git and curl users expect.  `--` ends options. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actool/actool.h"
+#include "actool/options.h"
+
+#define GLOBAL_OFFSET(field) offsetof(struct actool_globals, field)
+
+const struct actool_option actool_global_options[] = {
+    {"debug", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(debug), NULL, "Print verbose (debug) output", NULL},
+    {"help", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(help), NULL, "Print usage information and exit", NULL},
+    {"dir", ACTOOL_OPT_STRING, GLOBAL_OFFSET(dir), "DIR",
+     "Store directory (env ACTOOL_DIR; default /var/lib/actool as root)", NULL},
+    {"insecure-options", ACTOOL_OPT_STRING, GLOBAL_OFFSET(insecure_options), "LIST",
+     "Comma list of security checks to skip: none, image, tls, http, all", "none"},
+    {"cacert", ACTOOL_OPT_STRING, GLOBAL_OFFSET(cacert), "FILE",
+     "Extra CA certificates (PEM) trusted for HTTPS (env ACTOOL_CACERT)", NULL},
+    {"port", ACTOOL_OPT_STRING, GLOBAL_OFFSET(port), "N", "Port used for discovery URLs", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+int actool_parse_bool(const char *s, bool *out)
+{
+  static const char *const truths[] = {"1", "t", "T", "TRUE", "true", "True"};
+  static const char *const lies[] = {"0", "f", "F", "FALSE", "false", "False"};
+  for (size_t i = 0; i < sizeof truths / sizeof truths[0]; i++) {
+    if (strcmp(s, truths[i]) == 0) {
+      *out = true;
+      return 0;
+    }
+    if (strcmp(s, lies[i]) == 0) {
+      *out = false;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static const struct actool_option *find_option(const struct actool_option *table, const char *name,
+                                               size_t name_len)
+{
+  for (; table != NULL && table->name != NULL; table++)
+    if (strlen(table->name) == name_len && strncmp(table->name, name, name_len) == 0)
+      return table;
+  return NULL;
+}
+
+static int append_list(struct actool_list *list, const char *value)
+{
+  const char **v = realloc(list->v, (list->n + 1) * sizeof *v);
+  if (v == NULL)
+    return -1;
+  v[list->n++] = value;
+  list->v = v;
+  return 0;
+}
+
+/* Store VALUE (NULL when given as a bare flag) into the option's slot. */
+static int store_option(const char *command, const struct actool_option *opt, void *base,
+                        const char *value)
+{
+  void *slot = (char *) base + opt->offset;
+
+  switch (opt->kind) {
+  case ACTOOL_OPT_BOOL:
+    if (value == NULL) {
+      *(bool *) slot = true;
+      return 0;
+    }
+    if (actool_parse_bool(value, (bool *) slot) < 0)
+      return actool_usage_error(command, "invalid boolean value \"%s\" for --%s", value, opt->name);
+    return 0;
+  case ACTOOL_OPT_STRING:
+    *(const char **) slot = value;
+    return 0;
+  case ACTOOL_OPT_LIST:
+    if (append_list((struct actool_list *) slot, value) < 0) {
+      actool_error("out of memory");
+      return ACTOOL_EXIT_FAILURE;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+void actool_preset_defaults(const struct actool_option *table, void *base)
+{
+  for (; table != NULL && table->name != NULL; table++)
+    if (table->kind == ACTOOL_OPT_STRING && table->default_value != NULL)
+      *(const char **) ((char *) base + table->offset) = table->default_value;
+}
+
+void actool_free_lists(const struct actool_option *table, void *base)
+{
+  for (; table != NULL && table->name != NULL; table++)
+    if (table->kind == ACTOOL_OPT_LIST)
+      free(((struct actool_list *) ((char *) base + table->offset))->v);
+}
+
+/* Handle one argument that starts with '-'.  *i is advanced past a value
+ * taken from the next argument.  Returns 0 or an exit status. */
+static int parse_one_option(const struct actool_parse *p, int argc, char **argv, int *i)
+{
+  const char *name = argv[*i] + 1;
+  const char *eq;
+  const char *value = NULL;
+  const struct actool_option *opt;
+  void *base = p->cmd_options;
+
+  if (*name == '-')
+    name++;
+  eq = strchr(name, '=');
+  size_t name_len = eq != NULL ? (size_t) (eq - name) : strlen(name);
+  opt = find_option(p->cmd_table, name, name_len);
+  if (opt == NULL) {
+    opt = find_option(actool_global_options, name, name_len);
+    base = p->globals;
+  }
+  if (opt == NULL)
+    return actool_usage_error(p->command, "unknown option \"%s\"", argv[*i]);
+  if (eq != NULL) {
+    value = eq + 1;
+  } else if (opt->kind != ACTOOL_OPT_BOOL) {
+    if (*i + 1 >= argc)
+      return actool_usage_error(p->command, "option --%s needs a value", opt->name);
+    value = argv[++*i];
+  }
+  return store_option(p->command, opt, base, value);
+}
+
+int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *npositional)
+{
+  int out = 0;
+  bool options_done = false;
+
+  for (int i = 0; i < argc; i++) {
+    const char *arg = argv[i];
+
+    if (!options_done && strcmp(arg, "--") == 0) {
+      options_done = true;
+      continue;
+    }
+    if (options_done || arg[0] != '-' || arg[1] == '\0') {
+      argv[out++] = argv[i];
+      options_done = options_done || p->stop_at_positional;
+      continue;
+    }
+    int r = parse_one_option(p, argc, argv, &i);
+    if (r != 0)
+      return r;
+  }
+  *npositional = out;
+  return 0;
+}

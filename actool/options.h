@@ -1,0 +1,27 @@
+/* Internal to the CLI: the option parser behind every command. */
+#ifndef ACTOOL_OPTIONS_H
+#define ACTOOL_OPTIONS_H
+
+#include "actool/actool.h"
+
+extern const struct actool_option actool_global_options[];
+
+struct actool_parse {
+  const char *command;                   /* for messages; NULL before the command name */
+  const struct actool_option *cmd_table; /* may be NULL */
+  void *cmd_options;
+  struct actool_globals *globals;
+  /* Everything after the first positional argument is positional too: used
+   * for the global options before the command name. */
+  bool stop_at_positional;
+};
+
+/* Parse options in place: positional arguments are compacted to the front of
+ * argv and their count stored in *npositional.  Returns 0 or an exit status
+ * (2 for usage errors, after printing them). */
+int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *npositional);
+
+void actool_preset_defaults(const struct actool_option *table, void *base);
+void actool_free_lists(const struct actool_option *table, void *base);
+
+#endif

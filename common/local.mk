@@ -1,0 +1,1 @@
+libappc_a_SOURCES += common/error.c common/error.h common/cleanup.h

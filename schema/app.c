@@ -1,0 +1,348 @@
+/* The app section shared by image manifests and pod app overrides. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/internal.h"
+#include "schema/isolator.h"
+#include "schema/types.h"
+
+/* ---- ports */
+
+void appc_port_clear(struct appc_port *p)
+{
+  free(p->name);
+  free(p->protocol);
+  memset(p, 0, sizeof *p);
+}
+
+static void port_free_elem(void *elem)
+{
+  appc_port_clear(elem);
+}
+
+int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acname, offsetof(struct appc_port, name)},
+      {"protocol", appc_jdecode_string, offsetof(struct appc_port, protocol)},
+      {"port", appc_jdecode_uint64, offsetof(struct appc_port, port)},
+      {"count", appc_jdecode_uint64, offsetof(struct appc_port, count)},
+      {"socketActivated", appc_jdecode_bool, offsetof(struct appc_port, socket_activated)},
+  };
+  struct appc_port *p = target;
+
+  if (appc_jdecode_object(c, v, fields, 5, p) < 0)
+    return -1;
+  if (p->protocol == NULL && appc_jdecode_string(c, NULL, &p->protocol) < 0)
+    return -1;
+  if (appc_validate_port_range(p->port, p->count, c->err) < 0)
+    return appc_jfail(c);
+  if (p->count == 0)
+    p->count = 1; /* a count of 0 means a single port */
+  return 0;
+}
+
+static int decode_ports(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_app *app = target;
+  return appc_jdecode_array(c, v, (void **) &app->ports, &app->n_ports, sizeof *app->ports,
+                            appc_jdecode_port, port_free_elem);
+}
+
+struct json_object *appc_jport(const struct appc_port *p)
+{
+  struct json_object *o = json_object_new_object();
+
+  if (o == NULL || appc_jput_string(o, "name", p->name) < 0 ||
+      appc_jput_string(o, "protocol", p->protocol) < 0 ||
+      appc_jput(o, "port", json_object_new_uint64(p->port)) < 0 ||
+      appc_jput(o, "count", json_object_new_uint64(p->count)) < 0 ||
+      appc_jput(o, "socketActivated", json_object_new_boolean(p->socket_activated)) < 0) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* ---- event handlers and mount points */
+
+static void event_handler_free_elem(void *elem)
+{
+  struct appc_event_handler *h = elem;
+  free(h->name);
+  appc_string_list_clear(&h->exec);
+}
+
+static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_string, offsetof(struct appc_event_handler, name)},
+      {"exec", appc_jdecode_string_list, offsetof(struct appc_event_handler, exec)},
+  };
+  struct appc_event_handler *h = target;
+
+  if (appc_jdecode_object(c, v, fields, 2, h) < 0)
+    return -1;
+  if (h->name == NULL && appc_jdecode_string(c, NULL, &h->name) < 0)
+    return -1;
+  if (strcmp(h->name, "pre-start") != 0 && strcmp(h->name, "post-stop") != 0)
+    return appc_jerr(c, "bad eventHandler name \"%s\" (must be \"pre-start\" or \"post-stop\")",
+                     h->name);
+  return 0;
+}
+
+static int decode_event_handlers(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_app *app = target;
+  return appc_jdecode_array(c, v, (void **) &app->event_handlers, &app->n_event_handlers,
+                            sizeof *app->event_handlers, decode_event_handler,
+                            event_handler_free_elem);
+}
+
+static void mount_point_free_elem(void *elem)
+{
+  struct appc_mount_point *m = elem;
+  free(m->name);
+  free(m->path);
+}
+
+static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acname, offsetof(struct appc_mount_point, name)},
+      {"path", appc_jdecode_string, offsetof(struct appc_mount_point, path)},
+      {"readOnly", appc_jdecode_bool, offsetof(struct appc_mount_point, read_only)},
+  };
+  struct appc_mount_point *m = target;
+
+  if (appc_jdecode_object(c, v, fields, 3, m) < 0)
+    return -1;
+  return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
+}
+
+static int decode_mount_points(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_app *app = target;
+  return appc_jdecode_array(c, v, (void **) &app->mount_points, &app->n_mount_points,
+                            sizeof *app->mount_points, decode_mount_point, mount_point_free_elem);
+}
+
+static int decode_gids(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_app *app = target;
+  return appc_jdecode_int64_list(c, v, &app->supplementary_gids, &app->n_supplementary_gids);
+}
+
+/* ---- the app */
+
+void appc_app_free(struct appc_app *app)
+{
+  if (app == NULL)
+    return;
+  appc_string_list_clear(&app->exec);
+  appc_jfree_array((void **) &app->event_handlers, &app->n_event_handlers,
+                   sizeof *app->event_handlers, event_handler_free_elem);
+  free(app->user);
+  free(app->group);
+  free(app->supplementary_gids);
+  free(app->working_directory);
+  appc_kv_list_clear(&app->environment);
+  appc_jfree_array((void **) &app->mount_points, &app->n_mount_points, sizeof *app->mount_points,
+                   mount_point_free_elem);
+  appc_jfree_array((void **) &app->ports, &app->n_ports, sizeof *app->ports, port_free_elem);
+  appc_isolator_list_clear(&app->isolators);
+  appc_kv_list_clear(&app->user_annotations);
+  appc_kv_list_clear(&app->user_labels);
+  free(app);
+}
+
+/* App-wide rules, checked once all fields are read (App.assertValid). */
+static int app_check(struct appc_jctx *c, struct appc_app *app)
+{
+  if (*app->user == '\0')
+    return appc_jerr(c, "user is required");
+  if (*app->group == '\0')
+    return appc_jerr(c, "group is required");
+  if (*app->working_directory != '\0' && *app->working_directory != '/')
+    return appc_jerr(c, "workingDirectory \"%s\" must be an absolute path", app->working_directory);
+  for (size_t i = 0; i < app->n_event_handlers; i++) {
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(app->event_handlers[i].name, app->event_handlers[j].name) == 0)
+        return appc_jerr(c, "only one eventHandler of name \"%s\" is allowed",
+                         app->event_handlers[i].name);
+    }
+  }
+  size_t mark = appc_jpath_key(c, "isolators");
+  if (appc_isolators_validate(&app->isolators, c->path, c->err) < 0)
+    return -1;
+  appc_jpath_restore(c, mark);
+  return 0;
+}
+
+static int fill_defaults(struct appc_jctx *c, struct appc_app *app)
+{
+  char **strings[] = {&app->user, &app->group, &app->working_directory};
+
+  for (size_t i = 0; i < 3; i++) {
+    if (*strings[i] == NULL && appc_jdecode_string(c, NULL, strings[i]) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"exec", appc_jdecode_string_list, offsetof(struct appc_app, exec)},
+      {"eventHandlers", decode_event_handlers, 0},
+      {"user", appc_jdecode_string, offsetof(struct appc_app, user)},
+      {"group", appc_jdecode_string, offsetof(struct appc_app, group)},
+      {"supplementaryGIDs", decode_gids, 0},
+      {"workingDirectory", appc_jdecode_string, offsetof(struct appc_app, working_directory)},
+      {"environment", appc_jdecode_environment, offsetof(struct appc_app, environment)},
+      {"mountPoints", decode_mount_points, 0},
+      {"ports", decode_ports, 0},
+      {"isolators", appc_jdecode_isolators, offsetof(struct appc_app, isolators)},
+      {"userAnnotations", appc_jdecode_string_map, offsetof(struct appc_app, user_annotations)},
+      {"userLabels", appc_jdecode_string_map, offsetof(struct appc_app, user_labels)},
+  };
+  struct appc_app **out = target;
+
+  if (v == NULL) {
+    appc_app_free(*out); /* null sets a Go pointer to nil */
+    *out = NULL;
+    return 0;
+  }
+  if (!json_object_is_type(v, json_type_object))
+    return appc_jerr(c, "expected an object, got %s", appc_jtype_name(v));
+  /* A repeated "app" key decodes into the same App, as in Go. */
+  if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  if (appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], *out) < 0 ||
+      fill_defaults(c, *out) < 0)
+    return -1;
+  return app_check(c, *out);
+}
+
+int appc_app_validate(const struct appc_app *app, const char *path, appc_error_t *err)
+{
+  struct appc_jctx c = {.err = err};
+  struct appc_app copy = *app;
+  char empty[] = "";
+
+  appc_jpath_key(&c, path);
+  /* Unset strings read as "", as after parsing. */
+  copy.user = app->user != NULL ? app->user : empty;
+  copy.group = app->group != NULL ? app->group : empty;
+  copy.working_directory = app->working_directory != NULL ? app->working_directory : empty;
+  if (appc_validate_environment(&app->environment, "environment", err) < 0)
+    return appc_error_prefix(err, "%s", path);
+  return app_check(&c, &copy);
+}
+
+/* ---- serialising */
+
+static struct json_object *event_handlers_json(const struct appc_app *app)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < app->n_event_handlers; i++) {
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || appc_jput_string(o, "name", app->event_handlers[i].name) < 0 ||
+        appc_jput(o, "exec", appc_jstring_list(&app->event_handlers[i].exec)) < 0 ||
+        json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+static struct json_object *mount_points_json(const struct appc_app *app)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < app->n_mount_points; i++) {
+    const struct appc_mount_point *m = &app->mount_points[i];
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || appc_jput_string(o, "name", m->name) < 0 ||
+        appc_jput_string(o, "path", m->path) < 0 ||
+        (m->read_only && appc_jput(o, "readOnly", json_object_new_boolean(true)) < 0) ||
+        json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+static struct json_object *ports_json(const struct appc_app *app)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < app->n_ports; i++) {
+    struct json_object *o = appc_jport(&app->ports[i]);
+    if (o == NULL || json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+static struct json_object *gids_json(const struct appc_app *app)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < app->n_supplementary_gids; i++) {
+    if (json_object_array_add(a, json_object_new_int64(app->supplementary_gids[i])) < 0) {
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+struct json_object *appc_japp(const struct appc_app *app)
+{
+  struct json_object *o = json_object_new_object();
+  int r;
+
+  if (o == NULL)
+    return NULL;
+  /* Go struct order; the omitempty fields only when non-empty. */
+  r = appc_jput(o, "exec", appc_jstring_list(&app->exec));
+  if (r == 0 && app->n_event_handlers > 0)
+    r = appc_jput(o, "eventHandlers", event_handlers_json(app));
+  if (r == 0)
+    r = appc_jput_string(o, "user", app->user);
+  if (r == 0)
+    r = appc_jput_string(o, "group", app->group);
+  if (r == 0 && app->n_supplementary_gids > 0)
+    r = appc_jput(o, "supplementaryGIDs", gids_json(app));
+  if (r == 0 && app->working_directory != NULL && *app->working_directory != '\0')
+    r = appc_jput_string(o, "workingDirectory", app->working_directory);
+  if (r == 0 && app->environment.len > 0)
+    r = appc_jput(o, "environment", appc_jkv_list(&app->environment));
+  if (r == 0 && app->n_mount_points > 0)
+    r = appc_jput(o, "mountPoints", mount_points_json(app));
+  if (r == 0 && app->n_ports > 0)
+    r = appc_jput(o, "ports", ports_json(app));
+  if (r == 0 && app->isolators.len > 0)
+    r = appc_jput(o, "isolators", appc_jisolators(&app->isolators));
+  if (r == 0 && app->user_annotations.len > 0)
+    r = appc_jput(o, "userAnnotations", appc_jstring_map(&app->user_annotations));
+  if (r == 0 && app->user_labels.len > 0)
+    r = appc_jput(o, "userLabels", appc_jstring_map(&app->user_labels));
+  if (r < 0) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}

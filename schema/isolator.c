@@ -1,0 +1,435 @@
+/* Isolators: decoding, validation and serialisation. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "schema/internal.h"
+#include "schema/isolator.h"
+#include "schema/types.h"
+
+static const struct {
+  const char *name;
+  enum appc_isolator_kind kind;
+  bool multiple; /* may appear more than once in an app */
+} kinds[] = {
+    {"resource/cpu", APPC_ISOLATOR_RESOURCE_CPU, true},
+    {"resource/memory", APPC_ISOLATOR_RESOURCE_MEMORY, true},
+    {"resource/block-bandwidth", APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH, true},
+    {"resource/block-iops", APPC_ISOLATOR_RESOURCE_BLOCK_IOPS, true},
+    {"resource/network-bandwidth", APPC_ISOLATOR_RESOURCE_NETWORK_BANDWIDTH, true},
+    {"os/linux/capabilities-retain-set", APPC_ISOLATOR_CAPABILITIES_RETAIN, true},
+    {"os/linux/capabilities-remove-set", APPC_ISOLATOR_CAPABILITIES_REMOVE, true},
+    {"os/linux/seccomp-retain-set", APPC_ISOLATOR_SECCOMP_RETAIN, false},
+    {"os/linux/seccomp-remove-set", APPC_ISOLATOR_SECCOMP_REMOVE, false},
+    {"os/linux/no-new-privileges", APPC_ISOLATOR_NO_NEW_PRIVILEGES, true},
+    {"os/linux/selinux-context", APPC_ISOLATOR_SELINUX_CONTEXT, false},
+    {"os/linux/oom-score-adj", APPC_ISOLATOR_OOM_SCORE_ADJ, false},
+    {"os/linux/cpu-shares", APPC_ISOLATOR_CPU_SHARES, false},
+    {"os/unix/sysctl", APPC_ISOLATOR_UNIX_SYSCTL, false},
+};
+
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+const char *appc_isolator_kind_name(enum appc_isolator_kind kind)
+{
+  for (size_t i = 0; i < N_KINDS; i++) {
+    if (kinds[i].kind == kind)
+      return kinds[i].name;
+  }
+  return NULL;
+}
+
+enum appc_isolator_kind appc_isolator_kind_from_name(const char *name)
+{
+  for (size_t i = 0; name != NULL && i < N_KINDS; i++) {
+    if (strcmp(kinds[i].name, name) == 0)
+      return kinds[i].kind;
+  }
+  return APPC_ISOLATOR_UNKNOWN;
+}
+
+static bool multiple_allowed(enum appc_isolator_kind kind)
+{
+  for (size_t i = 0; i < N_KINDS; i++) {
+    if (kinds[i].kind == kind)
+      return kinds[i].multiple;
+  }
+  return true;
+}
+
+void appc_isolator_clear(struct appc_isolator *iso)
+{
+  free(iso->name);
+  free(iso->value_json);
+  free(iso->request);
+  free(iso->limit);
+  appc_string_list_clear(&iso->set);
+  free(iso->errno_name);
+  free(iso->selinux_user);
+  free(iso->selinux_role);
+  free(iso->selinux_type);
+  free(iso->selinux_level);
+  appc_kv_list_clear(&iso->sysctl);
+  memset(iso, 0, sizeof *iso);
+}
+
+void appc_isolator_free_elem(void *elem)
+{
+  appc_isolator_clear(elem);
+}
+
+/* ---- typed values */
+
+/* A resource quantity is read from the raw JSON, as the reference's
+ * Quantity.UnmarshalJSON does: strings and numbers alike. */
+static int decode_quantity(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  char **out = target;
+  bool escaped;
+  cleanup_free char *raw = NULL;
+
+  if (v == NULL) {
+    free(*out);
+    *out = NULL; /* a null pointer in Go: no quantity */
+    return 0;
+  }
+  raw = appc_jraw_scalar(v, &escaped);
+  if (raw == NULL)
+    return appc_jerr(c, "expected a quantity string or number, got %s", appc_jtype_name(v));
+  if (escaped)
+    return appc_jerr(c, "a quantity must not contain escaped characters");
+  if (appc_validate_quantity(raw, c->err) < 0)
+    return appc_jfail(c);
+  free(*out);
+  *out = steal_pointer(&raw);
+  return 0;
+}
+
+static int decode_resource(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+{
+  static const struct appc_jfield fields[] = {
+      {"default", appc_jdecode_bool, offsetof(struct appc_isolator, resource_default)},
+      {"request", decode_quantity, offsetof(struct appc_isolator, request)},
+      {"limit", decode_quantity, offsetof(struct appc_isolator, limit)},
+  };
+  bool want_default =
+      iso->kind != APPC_ISOLATOR_RESOURCE_CPU && iso->kind != APPC_ISOLATOR_RESOURCE_MEMORY;
+
+  if (appc_jdecode_object(c, v, fields, 3, iso) < 0)
+    return -1;
+  if (iso->resource_default != want_default)
+    return appc_jerr(c, "default must be %s", want_default ? "true" : "false");
+  if (want_default && iso->request != NULL)
+    return appc_jerr(c, "request is not supported by %s, it must be empty", iso->name);
+  return 0;
+}
+
+/* ace.md: the sets list capabilities (capabilities(7)).  The reference takes
+ * any string; an unknown name can only be a typo, so we refuse it
+ * (docs/conformance.md). */
+static int check_capability_names(struct appc_jctx *c, const struct appc_isolator *iso)
+{
+  size_t mark = appc_jpath_key(c, "set");
+
+  for (size_t i = 0; i < iso->set.len; i++) {
+    if (appc_is_linux_capability(iso->set.items[i]))
+      continue;
+    appc_jpath_index(c, i);
+    return appc_jerr(c, "\"%s\" is not a Linux capability name (see capabilities(7))",
+                     iso->set.items[i]);
+  }
+  appc_jpath_restore(c, mark);
+  return 0;
+}
+
+static int decode_set(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso,
+                      bool seccomp)
+{
+  static const struct appc_jfield fields[] = {
+      {"set", appc_jdecode_string_list, offsetof(struct appc_isolator, set)},
+      {"errno", appc_jdecode_string, offsetof(struct appc_isolator, errno_name)},
+  };
+
+  if (appc_jdecode_object(c, v, fields, seccomp ? 2 : 1, iso) < 0)
+    return -1;
+  if (iso->set.len == 0)
+    return appc_jerr(c, "set must be non-empty");
+  if (!seccomp)
+    return check_capability_names(c, iso);
+  if (iso->errno_name == NULL && appc_jdecode_string(c, NULL, &iso->errno_name) < 0)
+    return -1;
+  if (appc_validate_seccomp_errno(iso->errno_name, c->err) < 0)
+    return appc_jfail(c);
+  return 0;
+}
+
+static int decode_int_range(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso,
+                            int64_t min, int64_t max)
+{
+  if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+    return appc_jerr(c, "expected an integer, got %s", appc_jtype_name(v));
+  if (appc_jdecode_int64(c, v, &iso->number) < 0)
+    return -1;
+  if (iso->number < min || iso->number > max)
+    return appc_jerr(c, "%s must be between %lld and %lld, got %lld", iso->name, (long long) min,
+                     (long long) max, (long long) iso->number);
+  return 0;
+}
+
+static int decode_selinux(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+{
+  static const struct appc_jfield fields[] = {
+      {"user", appc_jdecode_string, offsetof(struct appc_isolator, selinux_user)},
+      {"role", appc_jdecode_string, offsetof(struct appc_isolator, selinux_role)},
+      {"type", appc_jdecode_string, offsetof(struct appc_isolator, selinux_type)},
+      {"level", appc_jdecode_string, offsetof(struct appc_isolator, selinux_level)},
+  };
+  char **parts[] = {&iso->selinux_user, &iso->selinux_role, &iso->selinux_type,
+                    &iso->selinux_level};
+
+  if (appc_jdecode_object(c, v, fields, 4, iso) < 0)
+    return -1;
+  for (size_t i = 0; i < 4; i++) {
+    if (*parts[i] == NULL && appc_jdecode_string(c, NULL, parts[i]) < 0)
+      return -1;
+    /* user, role and type are single SELinux words; level may hold ':'. */
+    if (**parts[i] == '\0' || (i < 3 && strchr(*parts[i], ':') != NULL))
+      return appc_jerr(c, "invalid %s value \"%s\"", fields[i].name, *parts[i]);
+  }
+  return 0;
+}
+
+static int decode_value(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+{
+  switch (iso->kind) {
+  case APPC_ISOLATOR_CAPABILITIES_RETAIN:
+  case APPC_ISOLATOR_CAPABILITIES_REMOVE:
+    return decode_set(c, v, iso, false);
+  case APPC_ISOLATOR_SECCOMP_RETAIN:
+  case APPC_ISOLATOR_SECCOMP_REMOVE:
+    return decode_set(c, v, iso, true);
+  case APPC_ISOLATOR_NO_NEW_PRIVILEGES:
+    if (!json_object_is_type(v, json_type_boolean))
+      return appc_jerr(c, "expected a boolean, got %s", appc_jtype_name(v));
+    return appc_jdecode_bool(c, v, &iso->flag);
+  case APPC_ISOLATOR_SELINUX_CONTEXT:
+    return decode_selinux(c, v, iso);
+  case APPC_ISOLATOR_OOM_SCORE_ADJ:
+    return decode_int_range(c, v, iso, -1000, 1000);
+  case APPC_ISOLATOR_CPU_SHARES:
+    return decode_int_range(c, v, iso, 2, 262144);
+  case APPC_ISOLATOR_UNIX_SYSCTL:
+    return appc_jdecode_string_map(c, v, &iso->sysctl);
+  case APPC_ISOLATOR_UNKNOWN:
+    return 0;
+  default:
+    return decode_resource(c, v, iso);
+  }
+}
+
+/* Parse a JSON fragment held as text (an isolator value). */
+static struct json_object *parse_fragment(const char *text, appc_error_t *err)
+{
+  struct json_object *v = NULL;
+
+  return appc_json_parse_value(text, &v, err) < 0 ? NULL : v;
+}
+
+/* ---- one isolator */
+
+struct isolator_json {
+  char *name;
+  struct json_object *value;
+};
+
+static int keep_raw(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct json_object **out = target;
+
+  json_object_put(*out);
+  *out = json_object_get(v);
+  return 0;
+}
+
+/* Fill ISO (zeroed) from its name and raw value. */
+static int isolator_fill(struct appc_jctx *c, struct appc_isolator *iso, const char *name,
+                         struct json_object *value)
+{
+  iso->kind = appc_isolator_kind_from_name(name);
+  if (name != NULL && (iso->name = strdup(name)) == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  if (value != NULL) {
+    const char *text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    if ((iso->value_json = strdup(text)) == NULL)
+      return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  }
+  if (iso->kind == APPC_ISOLATOR_UNKNOWN)
+    return 0;
+  /* The reference dereferences a missing value and crashes; say why. */
+  size_t mark = appc_jpath_key(c, "value");
+  if (value == NULL)
+    return appc_jerr(c, "must be set for isolator %s", name);
+  if (decode_value(c, value, iso) < 0)
+    return -1;
+  appc_jpath_restore(c, mark);
+  return 0;
+}
+
+int appc_jdecode_isolator(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acidentifier, offsetof(struct isolator_json, name)},
+      {"value", keep_raw, offsetof(struct isolator_json, value)},
+  };
+  struct isolator_json raw = {NULL, NULL};
+  int r = appc_jdecode_object(c, v, fields, 2, &raw);
+
+  if (r == 0)
+    r = isolator_fill(c, target, raw.name, raw.value);
+  free(raw.name);
+  json_object_put(raw.value);
+  return r;
+}
+
+int appc_jdecode_isolators(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_isolator_list *l = target;
+  return appc_jdecode_array(c, v, (void **) &l->items, &l->len, sizeof *l->items,
+                            appc_jdecode_isolator, appc_isolator_free_elem);
+}
+
+int appc_isolator_set(struct appc_isolator *iso, const char *name, const char *value_json,
+                      appc_error_t *err)
+{
+  struct appc_jctx c = {.err = err};
+  struct appc_isolator fresh = {0};
+  struct json_object *value = NULL;
+  int r;
+
+  if (name == NULL)
+    return appc_error_make(err, 0, "isolator name: must be set");
+  if (appc_validate_acidentifier(name, err) < 0)
+    return appc_error_prefix(err, "isolator name");
+  if (value_json != NULL && (value = parse_fragment(value_json, err)) == NULL)
+    return appc_error_prefix(err, "isolator %s: value", name);
+  appc_jpath_key(&c, name);
+  r = isolator_fill(&c, &fresh, name, value);
+  json_object_put(value);
+  if (r < 0) {
+    appc_isolator_clear(&fresh);
+    return -1;
+  }
+  appc_isolator_clear(iso);
+  *iso = fresh;
+  return 0;
+}
+
+/* ---- lists */
+
+int appc_isolator_list_append(struct appc_isolator_list *l, const struct appc_isolator *iso,
+                              appc_error_t *err)
+{
+  struct appc_isolator *items = realloc(l->items, (l->len + 1) * sizeof *items);
+
+  if (items == NULL)
+    return appc_error_make(err, ENOMEM, "adding isolator");
+  l->items = items;
+  memset(&items[l->len], 0, sizeof *items);
+  if (appc_isolator_set(&items[l->len], iso->name, iso->value_json, err) < 0)
+    return -1;
+  l->len++;
+  return 0;
+}
+
+void appc_isolator_list_remove_kind(struct appc_isolator_list *l, enum appc_isolator_kind kind)
+{
+  size_t kept = 0;
+
+  for (size_t i = 0; i < l->len; i++) {
+    if (l->items[i].kind == kind && kind != APPC_ISOLATOR_UNKNOWN)
+      appc_isolator_clear(&l->items[i]);
+    else
+      l->items[kept++] = l->items[i];
+  }
+  l->len = kept;
+}
+
+void appc_isolator_list_clear(struct appc_isolator_list *l)
+{
+  appc_jfree_array((void **) &l->items, &l->len, sizeof *l->items, appc_isolator_free_elem);
+}
+
+/* ace.md: a seccomp retain set "cannot be used in conjunction with" a remove
+ * set, and likewise for capabilities (the reference only checks seccomp). */
+static bool conflicts(enum appc_isolator_kind a, enum appc_isolator_kind b)
+{
+  return (a == APPC_ISOLATOR_SECCOMP_RETAIN && b == APPC_ISOLATOR_SECCOMP_REMOVE) ||
+         (a == APPC_ISOLATOR_SECCOMP_REMOVE && b == APPC_ISOLATOR_SECCOMP_RETAIN) ||
+         (a == APPC_ISOLATOR_CAPABILITIES_RETAIN && b == APPC_ISOLATOR_CAPABILITIES_REMOVE) ||
+         (a == APPC_ISOLATOR_CAPABILITIES_REMOVE && b == APPC_ISOLATOR_CAPABILITIES_RETAIN);
+}
+
+int appc_isolators_validate(const struct appc_isolator_list *l, const char *path, appc_error_t *err)
+{
+  for (size_t i = 0; i < l->len; i++) {
+    const struct appc_isolator *iso = &l->items[i];
+    const char *name = iso->name != NULL ? iso->name : "";
+
+    if (iso->kind == APPC_ISOLATOR_UNKNOWN)
+      return appc_error_make(err, 0, "%s[%zu]: invalid isolator: unknown name \"%s\"", path, i,
+                             name);
+    for (size_t j = 0; j < i; j++) {
+      if (l->items[j].kind == iso->kind && !multiple_allowed(iso->kind))
+        return appc_error_make(err, 0, "%s[%zu]: only one %s isolator is allowed", path, i, name);
+      if (conflicts(l->items[j].kind, iso->kind))
+        return appc_error_make(err, 0, "%s[%zu]: %s conflicts with %s at [%zu]", path, i, name,
+                               l->items[j].name, j);
+    }
+  }
+  return 0;
+}
+
+/* ---- serialising */
+
+static struct json_object *isolator_json(const struct appc_isolator *iso)
+{
+  struct json_object *o = json_object_new_object();
+  struct json_object *value = NULL;
+  cleanup_error appc_error_t err = NULL;
+
+  if (o == NULL || appc_jput_string(o, "name", iso->name) < 0)
+    goto fail;
+  if (iso->value_json != NULL) {
+    value = parse_fragment(iso->value_json, &err);
+    if (value == NULL)
+      goto fail;
+  }
+  /* A missing value is written as null, as the reference does. */
+  if (json_object_object_add(o, "value", value) < 0) {
+    json_object_put(value);
+    goto fail;
+  }
+  return o;
+fail:
+  json_object_put(o);
+  return NULL;
+}
+
+struct json_object *appc_jisolators(const struct appc_isolator_list *l)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < l->len; i++) {
+    struct json_object *o = isolator_json(&l->items[i]);
+    if (o == NULL || json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}

@@ -1,0 +1,132 @@
+/* Internal JSON layer of the schema module (not part of the public API).
+ *
+ * Parsing happens in two steps: a syntax check that follows Go's
+ * encoding/json grammar (plus UTF-8 validation and a nesting limit, which the
+ * spec asks for and Go does not do), then json-c builds the tree.  Decoding
+ * the tree into C structures then mimics how Go's encoding/json fills the
+ * reference's structs: keys match field names exactly or else
+ * case-insensitively, unknown keys are ignored, null leaves the zero value,
+ * and a wrong JSON type is an error.
+ */
+#ifndef APPC_SCHEMA_JSON_H
+#define APPC_SCHEMA_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "common/error.h"
+#include "schema/manifest.h"
+
+/* Nesting limit for arrays and objects: json-c's default depth. */
+#define APPC_JSON_MAX_DEPTH JSON_TOKENER_DEFAULT_DEPTH
+
+static inline void appc_json_putp(struct json_object **o)
+{
+  if (*o != NULL)
+    json_object_put(*o);
+}
+#define cleanup_json __attribute__((cleanup(appc_json_putp)))
+
+/* Check BUF against the JSON grammar and parse it.  The top-level value must
+ * be an object.  Errors say "invalid JSON at line L, column C: ...". */
+int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err);
+
+/* The same for a NUL-terminated JSON text whose value may be of any type. */
+int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err);
+
+/* ---- JSON path of the value being decoded, for error messages */
+
+#define APPC_JPATH_MAX 256
+
+struct appc_jctx {
+  char path[APPC_JPATH_MAX];
+  size_t len;
+  appc_error_t *err;
+};
+
+size_t appc_jpath_key(struct appc_jctx *c, const char *key);
+size_t appc_jpath_index(struct appc_jctx *c, size_t index);
+void appc_jpath_restore(struct appc_jctx *c, size_t mark);
+/* Store "PATH: MESSAGE" in *c->err and return -1. */
+int appc_jerr(struct appc_jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefix the error a validator stored with the current path; returns -1. */
+int appc_jfail(struct appc_jctx *c);
+
+/* ---- decoding */
+
+/* Decode a JSON value (NULL for JSON null) into TARGET. */
+typedef int (*appc_jdecode_fn)(struct appc_jctx *c, struct json_object *v, void *target);
+typedef void (*appc_jfree_fn)(void *elem);
+
+struct appc_jfield {
+  const char *name; /* the reference's JSON field name */
+  appc_jdecode_fn decode;
+  size_t offset; /* of the C member within the target structure */
+};
+
+/* Decode the object V into TARGET field by field, in document order, as Go
+ * does (so with case variants of a key, the last one wins). */
+int appc_jdecode_object(struct appc_jctx *c, struct json_object *v,
+                        const struct appc_jfield *fields, size_t n_fields, void *target);
+
+/* Decode an array: null empties the list; each element is appended zeroed
+ * and decoded by DECODE (which gets NULL for a null element). */
+int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items, size_t *len,
+                       size_t elem_size, appc_jdecode_fn decode, appc_jfree_fn free_elem);
+void appc_jfree_array(void **items, size_t *len, size_t elem_size, appc_jfree_fn free_elem);
+
+/* Go's name for the JSON type of V, for "expected a string, got number". */
+const char *appc_jtype_name(struct json_object *v);
+
+/* Scalars.  null leaves the target unchanged. */
+int appc_jdecode_string(struct appc_jctx *c, struct json_object *v, void *target /* char ** */);
+int appc_jdecode_bool(struct appc_jctx *c, struct json_object *v, void *target /* bool * */);
+int appc_jdecode_int64(struct appc_jctx *c, struct json_object *v, void *target /* int64_t * */);
+int appc_jdecode_uint64(struct appc_jctx *c, struct json_object *v, void *target /* uint64_t * */);
+/* Read V as a string that must be present (null gives ""), then check it with
+ * VALIDATE; used for the reference's types that validate on unmarshalling. */
+int appc_jdecode_checked(struct appc_jctx *c, struct json_object *v, char **target,
+                         int (*validate)(const char *, appc_error_t *));
+int appc_jdecode_acidentifier(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_acname(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_semver(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_hash(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_ackind(struct appc_jctx *c, struct json_object *v, void *target);
+
+/* Lists and maps. */
+int appc_jdecode_string_list(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_int64_list(struct appc_jctx *c, struct json_object *v, int64_t **items,
+                            size_t *len);
+int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_labels(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_annotations(struct appc_jctx *c, struct json_object *v, void *target);
+int appc_jdecode_environment(struct appc_jctx *c, struct json_object *v, void *target);
+
+/* Read the raw text a Go json.RawMessage would hold for a quantity: the
+ * contents of a string or the literal of a number.  Returns NULL for other
+ * types.  *ESCAPED tells whether a string must have used escapes. */
+char *appc_jraw_scalar(struct json_object *v, bool *escaped);
+
+/* ---- releasing */
+
+void appc_string_list_clear(struct appc_string_list *l);
+void appc_kv_list_clear(struct appc_kv_list *l);
+char *appc_strdup_or_null(const char *s);
+int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_list *src);
+
+/* ---- serialising */
+
+/* Helpers that add KEY to OBJ; they return -1 only when out of memory. */
+int appc_jput(struct json_object *obj, const char *key, struct json_object *val);
+int appc_jput_string(struct json_object *obj, const char *key, const char *s);
+struct json_object *appc_jstring_list(const struct appc_string_list *l);
+struct json_object *appc_jkv_list(const struct appc_kv_list *l);
+struct json_object *appc_jstring_map(const struct appc_kv_list *l);
+/* Render OBJ as text; FLAGS are APPC_JSON_* of schema.h. */
+int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,
+                     appc_error_t *err);
+
+#endif

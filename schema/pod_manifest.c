@@ -1,0 +1,536 @@
+/* PodManifest: parse, validate, serialise. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "schema/internal.h"
+#include "schema/isolator.h"
+#include "schema/schema.h"
+#include "schema/types.h"
+
+static const char *or_empty(const char *s)
+{
+  return s != NULL ? s : "";
+}
+
+/* ---- volumes */
+
+static void volume_clear(void *elem)
+{
+  struct appc_volume *v = elem;
+  free(v->name);
+  free(v->kind);
+  free(v->source);
+  free(v->mode);
+  memset(v, 0, sizeof *v);
+}
+
+static int decode_tristate(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  enum appc_tristate *t = target;
+  bool b = false;
+
+  if (v == NULL) {
+    *t = APPC_UNSET; /* null sets a Go *bool to nil */
+    return 0;
+  }
+  if (appc_jdecode_bool(c, v, &b) < 0)
+    return -1;
+  *t = b ? APPC_TRUE : APPC_FALSE;
+  return 0;
+}
+
+static int decode_mode(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  char **mode = target;
+
+  free(*mode);
+  *mode = NULL;
+  return v == NULL ? 0 : appc_jdecode_string(c, v, mode);
+}
+
+static int decode_opt_int(struct appc_jctx *c, struct json_object *v, bool *has, int64_t *val)
+{
+  *has = false;
+  if (v == NULL)
+    return 0;
+  if (appc_jdecode_int64(c, v, val) < 0)
+    return -1;
+  *has = true;
+  return 0;
+}
+
+static int decode_uid(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_volume *vol = target;
+  return decode_opt_int(c, v, &vol->has_uid, &vol->uid);
+}
+
+static int decode_gid(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_volume *vol = target;
+  return decode_opt_int(c, v, &vol->has_gid, &vol->gid);
+}
+
+/* Empty volumes get mode 0755 and uid/gid 0 unless given (the reference's
+ * maybeSetDefaults), before validation. */
+static int volume_defaults(struct appc_jctx *c, struct appc_volume *vol)
+{
+  char **strings[] = {&vol->kind, &vol->source};
+
+  for (size_t i = 0; i < 2; i++) {
+    if (*strings[i] == NULL && appc_jdecode_string(c, NULL, strings[i]) < 0)
+      return -1;
+  }
+  if (strcmp(vol->kind, "empty") != 0)
+    return 0;
+  if (vol->mode == NULL && (vol->mode = strdup("0755")) == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  if (!vol->has_uid)
+    vol->has_uid = true, vol->uid = 0;
+  if (!vol->has_gid)
+    vol->has_gid = true, vol->gid = 0;
+  return 0;
+}
+
+static int decode_volume(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acname, offsetof(struct appc_volume, name)},
+      {"kind", appc_jdecode_string, offsetof(struct appc_volume, kind)},
+      {"source", appc_jdecode_string, offsetof(struct appc_volume, source)},
+      {"readOnly", decode_tristate, offsetof(struct appc_volume, read_only)},
+      {"recursive", decode_tristate, offsetof(struct appc_volume, recursive)},
+      {"mode", decode_mode, offsetof(struct appc_volume, mode)},
+      {"uid", decode_uid, 0},
+      {"gid", decode_gid, 0},
+  };
+  struct appc_volume *vol = target;
+
+  /* Every volume starts afresh (Volume.UnmarshalJSON in the reference). */
+  volume_clear(vol);
+  vol->read_only = vol->recursive = APPC_UNSET;
+  if (appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], vol) < 0 ||
+      volume_defaults(c, vol) < 0)
+    return -1;
+  return appc_validate_volume(vol, c->path, c->err);
+}
+
+static int decode_volumes(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_pod_manifest *pm = target;
+  return appc_jdecode_array(c, v, (void **) &pm->volumes, &pm->n_volumes, sizeof *pm->volumes,
+                            decode_volume, volume_clear);
+}
+
+static struct json_object *volume_json(const struct appc_volume *v)
+{
+  struct json_object *o = json_object_new_object();
+  int r;
+
+  if (o == NULL)
+    return NULL;
+  r = appc_jput_string(o, "name", v->name);
+  if (r == 0)
+    r = appc_jput_string(o, "kind", v->kind);
+  if (r == 0 && v->source != NULL && *v->source != '\0')
+    r = appc_jput_string(o, "source", v->source);
+  if (r == 0 && v->read_only != APPC_UNSET)
+    r = appc_jput(o, "readOnly", json_object_new_boolean(v->read_only == APPC_TRUE));
+  if (r == 0 && v->recursive != APPC_UNSET)
+    r = appc_jput(o, "recursive", json_object_new_boolean(v->recursive == APPC_TRUE));
+  if (r == 0)
+    r = appc_jput_string(o, "mode", v->mode);
+  if (r == 0 && v->has_uid)
+    r = appc_jput(o, "uid", json_object_new_int64(v->uid));
+  if (r == 0 && v->has_gid)
+    r = appc_jput(o, "gid", json_object_new_int64(v->gid));
+  if (r < 0) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* ---- apps */
+
+static void volume_free(struct appc_volume *v)
+{
+  if (v != NULL)
+    volume_clear(v);
+  free(v);
+}
+
+static void mount_clear(void *elem)
+{
+  struct appc_mount *m = elem;
+  free(m->volume);
+  free(m->path);
+  volume_free(m->app_volume);
+}
+
+static int decode_app_volume(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_volume **out = target;
+
+  if (v == NULL) {
+    volume_free(*out);
+    *out = NULL;
+    return 0;
+  }
+  if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  return decode_volume(c, v, *out);
+}
+
+static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"volume", appc_jdecode_acname, offsetof(struct appc_mount, volume)},
+      {"path", appc_jdecode_string, offsetof(struct appc_mount, path)},
+      {"appVolume", decode_app_volume, offsetof(struct appc_mount, app_volume)},
+  };
+  struct appc_mount *m = target;
+
+  if (appc_jdecode_object(c, v, fields, 3, m) < 0)
+    return -1;
+  return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
+}
+
+static int decode_mounts(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_runtime_app *ra = target;
+  return appc_jdecode_array(c, v, (void **) &ra->mounts, &ra->n_mounts, sizeof *ra->mounts,
+                            decode_mount, mount_clear);
+}
+
+/* RuntimeImage.Name is a Go pointer: null clears it. */
+static int decode_opt_acidentifier(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  char **out = target;
+
+  if (v == NULL) {
+    free(*out);
+    *out = NULL;
+    return 0;
+  }
+  return appc_jdecode_acidentifier(c, v, target);
+}
+
+static int decode_runtime_image(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", decode_opt_acidentifier, offsetof(struct appc_runtime_image, name)},
+      {"id", appc_jdecode_hash, offsetof(struct appc_runtime_image, id)},
+      {"labels", appc_jdecode_labels, offsetof(struct appc_runtime_image, labels)},
+  };
+  return appc_jdecode_object(c, v, fields, 3, target);
+}
+
+static void runtime_app_clear(void *elem)
+{
+  struct appc_runtime_app *ra = elem;
+  free(ra->name);
+  free(ra->image.name);
+  free(ra->image.id);
+  appc_kv_list_clear(&ra->image.labels);
+  appc_app_free(ra->app);
+  appc_jfree_array((void **) &ra->mounts, &ra->n_mounts, sizeof *ra->mounts, mount_clear);
+  appc_kv_list_clear(&ra->annotations);
+}
+
+static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acname, offsetof(struct appc_runtime_app, name)},
+      {"image", decode_runtime_image, offsetof(struct appc_runtime_app, image)},
+      {"app", appc_jdecode_app, offsetof(struct appc_runtime_app, app)},
+      {"readOnlyRootFS", appc_jdecode_bool, offsetof(struct appc_runtime_app, read_only_root_fs)},
+      {"mounts", decode_mounts, 0},
+      {"annotations", appc_jdecode_annotations, offsetof(struct appc_runtime_app, annotations)},
+  };
+  return appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], target);
+}
+
+static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_pod_manifest *pm = target;
+
+  if (appc_jdecode_array(c, v, (void **) &pm->apps, &pm->n_apps, sizeof *pm->apps,
+                         decode_runtime_app, runtime_app_clear) < 0)
+    return -1;
+  for (size_t i = 0; i < pm->n_apps; i++) {
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(or_empty(pm->apps[i].name), or_empty(pm->apps[j].name)) == 0)
+        return appc_jerr(c, "duplicate apps of name \"%s\" at [%zu] and [%zu]",
+                         or_empty(pm->apps[i].name), j, i);
+    }
+  }
+  return 0;
+}
+
+static struct json_object *mounts_json(const struct appc_runtime_app *ra)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < ra->n_mounts; i++) {
+    const struct appc_mount *m = &ra->mounts[i];
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || appc_jput_string(o, "volume", m->volume) < 0 ||
+        appc_jput_string(o, "path", m->path) < 0 ||
+        (m->app_volume != NULL && appc_jput(o, "appVolume", volume_json(m->app_volume)) < 0) ||
+        json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+static struct json_object *runtime_image_json(const struct appc_runtime_image *ri)
+{
+  struct json_object *o = json_object_new_object();
+
+  if (o == NULL || appc_jput_string(o, "name", ri->name) < 0 ||
+      appc_jput_string(o, "id", ri->id) < 0 ||
+      (ri->labels.len > 0 && appc_jput(o, "labels", appc_jkv_list(&ri->labels)) < 0)) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+static struct json_object *runtime_app_json(const struct appc_runtime_app *ra)
+{
+  struct json_object *o = json_object_new_object();
+  int r;
+
+  if (o == NULL)
+    return NULL;
+  r = appc_jput_string(o, "name", ra->name);
+  if (r == 0)
+    r = appc_jput(o, "image", runtime_image_json(&ra->image));
+  if (r == 0 && ra->app != NULL)
+    r = appc_jput(o, "app", appc_japp(ra->app));
+  if (r == 0 && ra->read_only_root_fs)
+    r = appc_jput(o, "readOnlyRootFS", json_object_new_boolean(true));
+  if (r == 0 && ra->n_mounts > 0)
+    r = appc_jput(o, "mounts", mounts_json(ra));
+  if (r == 0 && ra->annotations.len > 0)
+    r = appc_jput(o, "annotations", appc_jkv_list(&ra->annotations));
+  if (r < 0) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* ---- exposed ports */
+
+static void exposed_port_clear(void *elem)
+{
+  struct appc_exposed_port *p = elem;
+  free(p->name);
+  free(p->host_ip);
+  if (p->pod_port != NULL)
+    appc_port_clear(p->pod_port);
+  free(p->pod_port);
+}
+
+/* hostIP is a Go net.IP: null and "" both mean no address. */
+static int decode_host_ip(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  char **out = target;
+
+  if (v != NULL && !json_object_is_type(v, json_type_string))
+    return appc_jerr(c, "expected an IP address string, got %s", appc_jtype_name(v));
+  free(*out);
+  *out = NULL;
+  if (v == NULL || json_object_get_string_len(v) == 0)
+    return 0;
+  if (appc_validate_ip(json_object_get_string(v), c->err) < 0)
+    return appc_jfail(c);
+  return appc_jdecode_string(c, v, out);
+}
+
+static int decode_pod_port(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_port **out = target;
+
+  if (*out != NULL)
+    appc_port_clear(*out);
+  if (v == NULL) {
+    free(*out);
+    *out = NULL;
+    return 0;
+  }
+  if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
+  return appc_jdecode_port(c, v, *out);
+}
+
+static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  static const struct appc_jfield fields[] = {
+      {"name", appc_jdecode_acname, offsetof(struct appc_exposed_port, name)},
+      {"hostPort", appc_jdecode_uint64, offsetof(struct appc_exposed_port, host_port)},
+      {"hostIP", decode_host_ip, offsetof(struct appc_exposed_port, host_ip)},
+      {"podPort", decode_pod_port, offsetof(struct appc_exposed_port, pod_port)},
+  };
+  return appc_jdecode_object(c, v, fields, 4, target);
+}
+
+static int decode_exposed_ports(struct appc_jctx *c, struct json_object *v, void *target)
+{
+  struct appc_pod_manifest *pm = target;
+  return appc_jdecode_array(c, v, (void **) &pm->ports, &pm->n_ports, sizeof *pm->ports,
+                            decode_exposed_port, exposed_port_clear);
+}
+
+static struct json_object *exposed_port_json(const struct appc_exposed_port *p)
+{
+  struct json_object *o = json_object_new_object();
+
+  if (o == NULL || appc_jput_string(o, "name", p->name) < 0 ||
+      appc_jput(o, "hostPort", json_object_new_uint64(p->host_port)) < 0 ||
+      appc_jput_string(o, "hostIP", p->host_ip) < 0 ||
+      (p->pod_port != NULL && appc_jput(o, "podPort", appc_jport(p->pod_port)) < 0)) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* ---- the manifest */
+
+void appc_pod_manifest_free(struct appc_pod_manifest *pm)
+{
+  if (pm == NULL)
+    return;
+  free(pm->ac_version);
+  free(pm->ac_kind);
+  appc_jfree_array((void **) &pm->apps, &pm->n_apps, sizeof *pm->apps, runtime_app_clear);
+  appc_jfree_array((void **) &pm->volumes, &pm->n_volumes, sizeof *pm->volumes, volume_clear);
+  appc_isolator_list_clear(&pm->isolators);
+  appc_kv_list_clear(&pm->annotations);
+  appc_jfree_array((void **) &pm->ports, &pm->n_ports, sizeof *pm->ports, exposed_port_clear);
+  appc_kv_list_clear(&pm->user_annotations);
+  appc_kv_list_clear(&pm->user_labels);
+  free(pm);
+}
+
+static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc_pod_manifest *pm)
+{
+  static const struct appc_jfield fields[] = {
+      {"acVersion", appc_jdecode_semver, offsetof(struct appc_pod_manifest, ac_version)},
+      {"acKind", appc_jdecode_ackind, offsetof(struct appc_pod_manifest, ac_kind)},
+      {"apps", decode_apps, 0},
+      {"volumes", decode_volumes, 0},
+      {"isolators", appc_jdecode_isolators, offsetof(struct appc_pod_manifest, isolators)},
+      {"annotations", appc_jdecode_annotations, offsetof(struct appc_pod_manifest, annotations)},
+      {"ports", decode_exposed_ports, 0},
+      {"userAnnotations", appc_jdecode_string_map,
+       offsetof(struct appc_pod_manifest, user_annotations)},
+      {"userLabels", appc_jdecode_string_map, offsetof(struct appc_pod_manifest, user_labels)},
+  };
+
+  if (appc_jdecode_object(c, root, fields, sizeof fields / sizeof fields[0], pm) < 0)
+    return -1;
+  if (pm->ac_kind == NULL || strcmp(pm->ac_kind, "PodManifest") != 0)
+    return appc_error_make(c->err, 0, "acKind: must be \"PodManifest\", got \"%s\"",
+                           or_empty(pm->ac_kind));
+  for (size_t i = 0; i < pm->n_volumes; i++) {
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(pm->volumes[i].name, pm->volumes[j].name) == 0)
+        return appc_error_make(c->err, 0, "volumes[%zu].name: duplicate volume name \"%s\"", i,
+                               pm->volumes[i].name);
+    }
+  }
+  return 0;
+}
+
+int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
+                            appc_error_t *err)
+{
+  cleanup_json struct json_object *root = NULL;
+  cleanup_pod_manifest struct appc_pod_manifest *pm = NULL;
+  struct appc_jctx c = {.err = err};
+
+  if (appc_json_parse(json, len, &root, err) < 0)
+    return -1;
+  pm = calloc(1, sizeof *pm);
+  if (pm == NULL)
+    return appc_error_make(err, ENOMEM, "parsing pod manifest");
+  if (decode_pod(&c, root, pm) < 0)
+    return -1;
+  *out = steal_pointer(&pm);
+  return 0;
+}
+
+typedef struct json_object *(*elem_json_fn)(const void *elem);
+
+static struct json_object *array_json(const void *items, size_t n, size_t size, elem_json_fn fn)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    struct json_object *o = fn((const char *) items + i * size);
+    if (o == NULL || json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+static struct json_object *pod_json(const struct appc_pod_manifest *pm)
+{
+  struct json_object *o = json_object_new_object();
+  int r;
+
+  if (o == NULL)
+    return NULL;
+  r = appc_jput_string(o, "acVersion", pm->ac_version);
+  if (r == 0)
+    r = appc_jput_string(o, "acKind", pm->ac_kind);
+  if (r == 0)
+    r = appc_jput(
+        o, "apps",
+        array_json(pm->apps, pm->n_apps, sizeof *pm->apps, (elem_json_fn) runtime_app_json));
+  if (r == 0)
+    r = appc_jput(
+        o, "volumes",
+        array_json(pm->volumes, pm->n_volumes, sizeof *pm->volumes, (elem_json_fn) volume_json));
+  if (r == 0)
+    r = appc_jput(o, "isolators", appc_jisolators(&pm->isolators));
+  if (r == 0)
+    r = appc_jput(o, "annotations", appc_jkv_list(&pm->annotations));
+  if (r == 0)
+    r = appc_jput(
+        o, "ports",
+        array_json(pm->ports, pm->n_ports, sizeof *pm->ports, (elem_json_fn) exposed_port_json));
+  if (r == 0 && pm->user_annotations.len > 0)
+    r = appc_jput(o, "userAnnotations", appc_jstring_map(&pm->user_annotations));
+  if (r == 0 && pm->user_labels.len > 0)
+    r = appc_jput(o, "userLabels", appc_jstring_map(&pm->user_labels));
+  if (r < 0) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
+}
+
+int appc_pod_manifest_serialize(const struct appc_pod_manifest *pm, int flags, char **out,
+                                size_t *out_len, appc_error_t *err)
+{
+  cleanup_json struct json_object *o = pod_json(pm);
+
+  if (o == NULL)
+    return appc_error_make(err, ENOMEM, "serialising pod manifest");
+  return appc_json_render(o, flags, out, out_len, err);
+}

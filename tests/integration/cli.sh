@@ -1,0 +1,135 @@
+#!/bin/bash
+# The command-line surface of actool: version, help, exit statuses, option
+# placement (see shared/actool-cli.md).
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+commands="build validate cat-manifest patch-manifest discover fetch trust image run list status gc version help"
+
+run_capture "$ACTOOL" version
+is "version exits 0" "$status" 0
+if grep -Eq '^actool version [0-9]+\.[0-9]+\.[0-9]+' "$TMP/.out" &&
+  grep -Eq '^appc version 0\.8\.11$' "$TMP/.out"; then
+  ok "version prints the actool and appc versions"
+else
+  not_ok "version prints the actool and appc versions"
+  note "stdout: $(cat "$TMP/.out")"
+fi
+check_fails "version takes no arguments" 2 'version' "$ACTOOL" version extra
+
+run_capture "$ACTOOL" help
+is "help exits 0" "$status" 0
+for c in $commands; do
+  if grep -Eq "^  $c( |$)" "$TMP/.out"; then ok "help lists $c"; else
+    not_ok "help lists $c"
+    note "stdout: $(head -c 2000 "$TMP/.out")"
+  fi
+done
+help_out=$(cat "$TMP/.out")
+run_capture "$ACTOOL" --help
+is "--help exits 0" "$status" 0
+is "--help prints what help prints" "$(cat "$TMP/.out")" "$help_out"
+
+run_capture "$ACTOOL" help build
+is "help build exits 0" "$status" 0
+help_build=$(cat "$TMP/.out")
+if grep -q '^Usage: actool build' <<<"$help_build" && grep -q -- '--compression' <<<"$help_build" &&
+  grep -q -- '--owner-root' <<<"$help_build" && grep -q -- '--overwrite' <<<"$help_build" &&
+  grep -q -- '--no-compression' <<<"$help_build"; then
+  ok "help build shows the usage and every build option"
+else
+  not_ok "help build shows the usage and every build option"
+  note "stdout: $help_build"
+fi
+run_capture "$ACTOOL" build --help
+is "build --help exits 0" "$status" 0
+is "build --help prints what help build prints" "$(cat "$TMP/.out")" "$help_build"
+run_capture "$ACTOOL" --help build
+is "--help build (global option first) exits 0" "$status" 0
+is "--help build prints what help build prints" "$(cat "$TMP/.out")" "$help_build"
+
+for c in $commands; do
+  run_capture "$ACTOOL" "$c" --help
+  if [ "$status" -eq 0 ] && grep -q "^Usage: actool $c" "$TMP/.out" && ! crashed "$status" "$TMP/.err"; then
+    ok "$c --help exits 0 with its usage"
+  else
+    not_ok "$c --help exits 0 with its usage"
+    note "exit $status" "stdout: $(head -c 1000 "$TMP/.out")" "stderr: $(head -c 1000 "$TMP/.err")"
+  fi
+done
+
+run_capture "$ACTOOL" patch-manifest --help
+for o in manifest name exec user group supplementary-groups capability revoke-capability \
+  mounts ports isolators seccomp-mode seccomp-set replace overwrite no-compression; do
+  if grep -q -- "--$o" "$TMP/.out"; then ok "patch-manifest --help mentions --$o"; else
+    not_ok "patch-manifest --help mentions --$o"
+  fi
+done
+
+# Usage errors: exit 2, the problem named on stderr.
+check_fails "unknown command exits 2" 2 'frobnicate' "$ACTOOL" frobnicate
+check_fails "unknown command after global options exits 2" 2 'frobnicate' "$ACTOOL" --debug frobnicate
+check_fails "help for an unknown command exits 2" 2 'frobnicate' "$ACTOOL" help frobnicate
+check_fails "unknown global option exits 2" 2 'no-such-option' "$ACTOOL" --no-such-option version
+check_fails "unknown command option exits 2" 2 'no-such-option' "$ACTOOL" build --no-such-option a b.aci
+check_fails "unknown validate option exits 2" 2 'bogus' "$ACTOOL" validate --bogus x
+check_fails "option without its value exits 2" 2 'compression' "$ACTOOL" build a b.aci --compression
+check_fails "bad boolean value exits 2" 2 'maybe' "$ACTOOL" build --overwrite=maybe a b.aci
+check_fails "unknown compression exits 2" 2 'lz4' "$ACTOOL" build --compression=lz4 a b.aci
+check_fails "unknown validate --type exits 2" 2 'zip' "$ACTOOL" validate --type=zip x
+check_fails "build without arguments exits 2" 2 'build' "$ACTOOL" build
+check_fails "validate without arguments exits 2" 2 'validate' "$ACTOOL" validate
+check_fails "cat-manifest without arguments exits 2" 2 'cat-manifest' "$ACTOOL" cat-manifest
+check_fails "unknown --insecure-options value exits 2" 2 'bogus' "$ACTOOL" --insecure-options=bogus version
+run_capture "$ACTOOL"
+is "no command at all exits 2" "$status" 2
+
+# Commands of the contract that are not available yet: a clear failure, exit 1.
+for c in "fetch x" "discover example.com/x" "trust /dev/null" "image list" "run x" "list" "status x" "gc"; do
+  name=${c%% *}
+  # shellcheck disable=SC2086
+  run_capture "$ACTOOL" --dir="$TMP/store" $c
+  if [ "$status" -eq 0 ]; then
+    ok "$c is implemented (exit 0)"
+  elif [ "$status" -eq 1 ] && grep -Eq "$name.*(not available|not implemented)" "$TMP/.err"; then
+    ok "$c: exit 1 with a clear 'not available' message"
+  elif [ "$status" -eq 1 ] && ! crashed "$status" "$TMP/.err" && [ -s "$TMP/.err" ]; then
+    ok "$c: fails with exit 1 and a message"
+  else
+    not_ok "$c: exit 0, or 1 with a clear message"
+    note "exit $status" "stderr: $(head -c 1000 "$TMP/.err")"
+  fi
+done
+
+# Global options are accepted before and after the command name.
+cat >"$TMP/m.json" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/cli"}
+JSON
+for args in "--debug validate $TMP/m.json" "validate --debug $TMP/m.json" \
+  "validate $TMP/m.json --debug" "-debug validate $TMP/m.json" "--debug=true validate $TMP/m.json"; do
+  # shellcheck disable=SC2086
+  run_capture "$ACTOOL" $args
+  if [ "$status" -eq 0 ] && grep -q "m.json: valid ImageManifest" "$TMP/.err"; then
+    ok "actool ${args//$TMP\//}: debug output"
+  else
+    not_ok "actool ${args//$TMP\//}: debug output"
+    note "exit $status" "stderr: $(head -c 1000 "$TMP/.err")"
+  fi
+done
+run_capture "$ACTOOL" validate "$TMP/m.json"
+if [ "$status" -eq 0 ] && ! grep -q valid "$TMP/.err"; then ok "validate without --debug is quiet"; else
+  not_ok "validate without --debug is quiet"
+  note "exit $status" "stderr: $(head -c 1000 "$TMP/.err")"
+fi
+run_capture "$ACTOOL" --debug=false validate "$TMP/m.json"
+if [ "$status" -eq 0 ] && ! grep -q valid "$TMP/.err"; then ok "--debug=false turns debug output off"; else
+  not_ok "--debug=false turns debug output off"
+fi
+check "--dir before the command" "$ACTOOL" --dir="$TMP/store" version
+check "--dir after the command" "$ACTOOL" version --dir "$TMP/store"
+check "--insecure-options before the command" "$ACTOOL" --insecure-options=image,tls version
+check "--insecure-options after the command" "$ACTOOL" version --insecure-options=all
+check "--cacert and --port after the command" "$ACTOOL" version --cacert=/dev/null --port=8443
+check "-- ends the options" "$ACTOOL" validate -- "$TMP/m.json"
+check "single-dash options (as the reference accepts)" "$ACTOOL" -debug validate -type=manifest "$TMP/m.json"
+
+done_testing

@@ -1,0 +1,241 @@
+#!/bin/bash
+# Hostile and broken inputs: actool must refuse each with exit 1 and an error
+# naming the file, and never crash (a signal, exit >= 124 from `timeout`, or a
+# sanitizer report is a failure), hang, or take more than a few seconds.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+T=timeout
+LIMIT=60
+
+# rejects DESCRIPTION FILE [ACTOOL ARGS...]: validate (and cat-manifest for
+# images) must refuse FILE, naming it.
+rejects() {
+  local desc=$1 file=$2 pat
+  shift 2
+  pat=$(regex_quote "$(basename "$file")")
+  check_rejects "validate${*:+ $*}: $desc" "$pat" $T $LIMIT "$ACTOOL" validate "$@" "$file"
+}
+rejects_cat() {
+  local desc=$1 file=$2 pat
+  pat=$(regex_quote "$(basename "$file")")
+  check_rejects "cat-manifest: $desc" "$pat" $T $LIMIT "$ACTOOL" cat-manifest "$file"
+}
+
+MANIFEST='{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/hostile","app":{"exec":["/bin/x"],"user":"0","group":"0"}}'
+W=$TMP/work
+mkdir -p "$W/rootfs/bin" "$W/rootfs/etc" "$TMP/in"
+printf '%s' "$MANIFEST" >"$W/manifest"
+printf 'x\n' >"$W/rootfs/bin/x"
+head -c 300000 /dev/urandom >"$W/rootfs/etc/blob"
+printf 'dup\n' >"$W/rootfs/etc/dup"
+mkdir -p "$TMP/outside/etc"
+printf 'evil\n' >"$TMP/outside/etc/x"
+
+# mktar OUT MEMBERS...: an uncompressed tar of MEMBERS of $W.
+mktar() {
+  local out=$1
+  shift
+  (cd "$W" && tar --format=gnu --owner=0 --group=0 -cf "$out" "$@")
+}
+
+# The well-formed image the broken ones are made from.
+mktar "$TMP/in/good.tar" manifest rootfs
+gzip -n -c "$TMP/in/good.tar" >"$TMP/in/good.aci"
+check_clean "the well-formed tar validates" $T $LIMIT "$ACTOOL" validate "$TMP/in/good.tar"
+check_clean "the well-formed gzip image validates" $T $LIMIT "$ACTOOL" validate "$TMP/in/good.aci"
+
+# --- damaged streams ----------------------------------------------------------
+
+size=$(stat -c %s "$TMP/in/good.aci")
+head -c $((size / 2)) "$TMP/in/good.aci" >"$TMP/in/truncated-gzip.aci"
+rejects "truncated gzip image" "$TMP/in/truncated-gzip.aci"
+# (cat-manifest reads only as far as the manifest, so it may succeed here.)
+head -c $((size - 4)) "$TMP/in/good.aci" >"$TMP/in/truncated-gzip-trailer.aci"
+rejects "gzip image missing its trailer (CRC/size)" "$TMP/in/truncated-gzip-trailer.aci"
+
+head -c 200000 "$TMP/in/good.tar" >"$TMP/in/truncated-tar.aci"
+rejects "tar truncated inside a member" "$TMP/in/truncated-tar.aci"
+head -c 2304 "$TMP/in/good.tar" >"$TMP/in/truncated-tar-header.aci"
+rejects "tar truncated inside a header" "$TMP/in/truncated-tar-header.aci"
+head -c 1 "$TMP/in/good.tar" >"$TMP/in/truncated-tar-1.aci"
+rejects "tar of one byte" "$TMP/in/truncated-tar-1.aci"
+
+{ printf '\037\213\010\000\000\000\000\000\000\003'; head -c 8192 /dev/urandom; } >"$TMP/in/garbage-gzip.aci"
+rejects "garbage after a gzip header" "$TMP/in/garbage-gzip.aci"
+rejects_cat "garbage after a gzip header" "$TMP/in/garbage-gzip.aci"
+{ printf 'BZh9'; head -c 8192 /dev/urandom; } >"$TMP/in/garbage-bzip2.aci"
+rejects "garbage after a bzip2 header" "$TMP/in/garbage-bzip2.aci"
+{ printf '\3757zXZ\000'; head -c 8192 /dev/urandom; } >"$TMP/in/garbage-xz.aci"
+rejects "garbage after an xz header" "$TMP/in/garbage-xz.aci"
+head -c 8192 /dev/urandom >"$TMP/in/random.aci"
+rejects "random bytes as an image" "$TMP/in/random.aci" --type=appimage
+gzip -n -c "$TMP/in/random.aci" >"$TMP/in/gzip-of-random.aci"
+rejects "gzip of random bytes" "$TMP/in/gzip-of-random.aci"
+
+: >"$TMP/in/empty.aci"
+rejects "empty file" "$TMP/in/empty.aci"
+rejects "empty file as an image" "$TMP/in/empty.aci" --type=appimage
+rejects_cat "empty file" "$TMP/in/empty.aci"
+gzip -n -c "$TMP/in/empty.aci" >"$TMP/in/gzip-of-empty.aci"
+rejects "gzip of nothing" "$TMP/in/gzip-of-empty.aci"
+
+rejects "directory passed as an image" "$W" --type=appimage
+rejects "missing file" "$TMP/in/no-such-file.aci"
+rejects_cat "missing file" "$TMP/in/no-such-file.aci"
+
+# A bzip2 bomb: 200 MB of zeros in ~200 bytes.  Zeros read as an end of
+# archive, so the refusal must come quickly, without inflating it all first.
+head -c 200000000 /dev/zero | bzip2 -9 >"$TMP/in/bomb-bzip2.aci"
+start=$(date +%s)
+rejects "bzip2 bomb of zeros" "$TMP/in/bomb-bzip2.aci"
+is "the bzip2 bomb is refused within 20 s" "$(( $(date +%s) - start < 20 ))" 1
+
+# --- wrong archive layout -----------------------------------------------------
+
+mkdir -p "$TMP/w2/rootfs"
+cp "$W/manifest" "$TMP/w2/manifest"
+printf 'extra\n' >"$TMP/w2/extra"
+(cd "$TMP/w2" && tar -cf "$TMP/in/extra-top-level.aci" manifest rootfs extra)
+rejects "extra top-level entry" "$TMP/in/extra-top-level.aci"
+mkdir -p "$TMP/w2/etc"
+(cd "$TMP/w2" && tar -cf "$TMP/in/extra-top-level-dir.aci" manifest rootfs etc)
+rejects "extra top-level directory" "$TMP/in/extra-top-level-dir.aci"
+
+mktar "$TMP/in/missing-manifest.aci" rootfs
+rejects "no manifest" "$TMP/in/missing-manifest.aci"
+rejects_cat "no manifest" "$TMP/in/missing-manifest.aci"
+mktar "$TMP/in/missing-rootfs.aci" manifest
+rejects "no rootfs" "$TMP/in/missing-rootfs.aci"
+
+mkdir -p "$TMP/w3/manifest" "$TMP/w3/rootfs"
+printf '%s' "$MANIFEST" >"$TMP/w3/manifest/inner"
+(cd "$TMP/w3" && tar -cf "$TMP/in/manifest-dir.aci" manifest rootfs)
+rejects "manifest is a directory" "$TMP/in/manifest-dir.aci"
+rejects_cat "manifest is a directory" "$TMP/in/manifest-dir.aci"
+
+mkdir -p "$TMP/w4/rootfs"
+printf '%s' "$MANIFEST" >"$TMP/w4/rootfs/real-manifest"
+ln -s rootfs/real-manifest "$TMP/w4/manifest"
+(cd "$TMP/w4" && tar -cf "$TMP/in/manifest-symlink.aci" manifest rootfs)
+rejects "manifest is a symlink" "$TMP/in/manifest-symlink.aci"
+rejects_cat "manifest is a symlink" "$TMP/in/manifest-symlink.aci"
+ln -s /etc/passwd "$TMP/w4/m2" && rm "$TMP/w4/manifest" && mv "$TMP/w4/m2" "$TMP/w4/manifest"
+(cd "$TMP/w4" && tar -cf "$TMP/in/manifest-symlink-abs.aci" manifest rootfs)
+rejects "manifest is a symlink to /etc/passwd" "$TMP/in/manifest-symlink-abs.aci"
+
+cp "$TMP/in/good.tar" "$TMP/in/duplicate-file.aci"
+(cd "$W" && tar --append -f "$TMP/in/duplicate-file.aci" rootfs/etc/dup)
+rejects "a rootfs entry twice" "$TMP/in/duplicate-file.aci"
+cp "$TMP/in/good.tar" "$TMP/in/duplicate-manifest.aci"
+printf '%s' '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/second"}' >"$TMP/w2/manifest"
+(cd "$TMP/w2" && tar --append -f "$TMP/in/duplicate-manifest.aci" manifest)
+rejects "the manifest twice" "$TMP/in/duplicate-manifest.aci"
+cp "$TMP/in/good.tar" "$TMP/in/duplicate-dir.aci"
+(cd "$W" && tar --append --no-recursion -f "$TMP/in/duplicate-dir.aci" rootfs/etc)
+rejects "a directory twice" "$TMP/in/duplicate-dir.aci"
+cp "$TMP/in/good.tar" "$TMP/in/duplicate-slash.aci"
+(cd "$W" && tar --append -P --transform='s,^rootfs/etc/dup$,rootfs/etc//dup,' -f "$TMP/in/duplicate-slash.aci" rootfs/etc/dup)
+rejects "the same entry spelt rootfs/etc//dup" "$TMP/in/duplicate-slash.aci"
+cp "$TMP/in/good.tar" "$TMP/in/duplicate-dot.aci"
+(cd "$W" && tar --append -P --transform='s,^rootfs/etc/dup$,rootfs/./etc/dup,' -f "$TMP/in/duplicate-dot.aci" rootfs/etc/dup)
+rejects "the same entry spelt rootfs/./etc/dup" "$TMP/in/duplicate-dot.aci"
+
+(cd "$W" && tar -P --transform='s,^rootfs/etc/dup$,rootfs/../../etc/x,' -cf "$TMP/in/dotdot.aci" manifest rootfs)
+is "the dotdot image holds rootfs/../../etc/x" "$(tar -P -tf "$TMP/in/dotdot.aci" | grep -c '^rootfs/\.\./\.\./etc/x$')" 1
+rejects "entry rootfs/../../etc/x" "$TMP/in/dotdot.aci"
+(cd "$W" && tar -P --transform='s,^rootfs/etc/dup$,rootfs/etc/../../x,' -cf "$TMP/in/dotdot-inner.aci" manifest rootfs)
+rejects "entry rootfs/etc/../../x" "$TMP/in/dotdot-inner.aci"
+(cd "$W" && tar -P --transform='s,^rootfs/etc/dup$,/etc/x,' -cf "$TMP/in/absolute.aci" manifest rootfs)
+is "the absolute image holds /etc/x" "$(tar -P -tf "$TMP/in/absolute.aci" | grep -c '^/etc/x$')" 1
+rejects "absolute entry /etc/x" "$TMP/in/absolute.aci"
+(cd "$W" && tar -P --transform='s,^rootfs/etc/dup$,/rootfs/etc/dup,' -cf "$TMP/in/absolute-rootfs.aci" manifest rootfs)
+rejects "absolute entry /rootfs/etc/dup" "$TMP/in/absolute-rootfs.aci"
+# Hard links whose target is outside the image (the transform rewrites only
+# hard link targets: flags R, S off; h on).
+mkdir -p "$TMP/w7/rootfs/etc"
+cp "$W/manifest" "$TMP/w7/manifest"
+printf 'a\n' >"$TMP/w7/rootfs/etc/a"
+ln "$TMP/w7/rootfs/etc/a" "$TMP/w7/rootfs/etc/b"
+hardlink_image() { # OUT TARGET
+  (cd "$TMP/w7" && tar -P --transform="s,^rootfs/etc/[ab]\$,$2,RSh" -cf "$1" manifest rootfs)
+}
+hardlink_image "$TMP/in/hardlink-absolute.aci" /etc/passwd
+is "the image holds a hard link to /etc/passwd" "$(tar -P -tvf "$TMP/in/hardlink-absolute.aci" | grep -c 'link to /etc/passwd$')" 1
+rejects "hard link to /etc/passwd" "$TMP/in/hardlink-absolute.aci"
+hardlink_image "$TMP/in/hardlink-dotdot.aci" rootfs/../../etc/passwd
+rejects "hard link to rootfs/../../etc/passwd" "$TMP/in/hardlink-dotdot.aci"
+hardlink_image "$TMP/in/hardlink-manifest.aci" manifest
+rejects "hard link to the manifest (outside rootfs/)" "$TMP/in/hardlink-manifest.aci"
+hardlink_image "$TMP/in/hardlink-missing.aci" rootfs/etc/missing
+rejects "hard link to a member the image does not hold" "$TMP/in/hardlink-missing.aci"
+
+# --- hostile manifests --------------------------------------------------------
+
+# put_manifest NAME CONTENT_FILE: an image whose manifest is that file.
+put_manifest() {
+  mkdir -p "$TMP/m-$1/rootfs"
+  cp "$2" "$TMP/m-$1/manifest"
+  (cd "$TMP/m-$1" && tar -cf - manifest rootfs) | gzip -n >"$TMP/in/$1.aci"
+}
+
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/h\377llo"}' >"$TMP/in/bad-utf8-name.json"
+rejects "invalid UTF-8 in the name" "$TMP/in/bad-utf8-name.json"
+put_manifest bad-utf8-name "$TMP/in/bad-utf8-name.json"
+rejects "image whose manifest name is invalid UTF-8" "$TMP/in/bad-utf8-name.aci"
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","annotations":[{"name":"a","value":"\300\257 \355\240\200 \370\210\200\200\200"}]}' >"$TMP/in/bad-utf8-value.json"
+rejects "invalid UTF-8 (overlong, surrogate, 5-byte) in a value" "$TMP/in/bad-utf8-value.json"
+put_manifest bad-utf8-value "$TMP/in/bad-utf8-value.json"
+rejects "image with invalid UTF-8 in a manifest value" "$TMP/in/bad-utf8-value.aci"
+printf '\357\273\277{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"}\000' >"$TMP/in/nul-byte.json"
+rejects "a NUL byte after the JSON" "$TMP/in/nul-byte.json" --type=manifest
+
+head -c 100000 /dev/zero | tr '\0' '[' >"$TMP/in/deep.json"
+rejects "100000 nested arrays" "$TMP/in/deep.json" --type=manifest
+put_manifest deep "$TMP/in/deep.json"
+rejects "image whose manifest nests 100000 arrays" "$TMP/in/deep.aci"
+rejects_cat "manifest nesting 100000 arrays" "$TMP/in/deep.aci"
+{ printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","annotations":[{"name":"a","value":"v"}],"x":'
+  head -c 100000 /dev/zero | tr '\0' '{' | sed 's/{/{"a":/g'; } >"$TMP/in/deep-objects.json"
+rejects "100000 nested objects in an unknown field" "$TMP/in/deep-objects.json" --type=manifest
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"' >"$TMP/in/unterminated.json"
+rejects "unterminated JSON" "$TMP/in/unterminated.json" --type=manifest
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"}{}' >"$TMP/in/trailing.json"
+rejects "JSON followed by another value" "$TMP/in/trailing.json" --type=manifest
+
+# A manifest of 1 GiB (a sparse file): refused for its size, at once.
+truncate -s 1G "$TMP/in/huge-manifest.json"
+start=$(date +%s)
+check_rejects "validate: 1 GiB manifest file refused for its size" 'huge-manifest\.json.*([Ll]arge|[Ss]ize|[Ll]imit|bytes|big)' \
+  $T $LIMIT "$ACTOOL" validate --type=manifest "$TMP/in/huge-manifest.json"
+is "the 1 GiB manifest file is refused within 10 s" "$(( $(date +%s) - start < 10 ))" 1
+
+# An uncompressed image whose manifest member says 1 GiB: the header is made
+# by hand (size field and checksum), the 1 GiB of data is a hole.
+mkdir -p "$TMP/w5/rootfs"
+printf 'X' >"$TMP/w5/manifest"
+(cd "$TMP/w5" && tar --format=ustar -cf "$TMP/small.tar" manifest rootfs)
+head -c 512 "$TMP/small.tar" >"$TMP/hdr"
+printf '10000000000\0' | dd of="$TMP/hdr" bs=1 seek=124 conv=notrunc status=none
+printf '        ' | dd of="$TMP/hdr" bs=1 seek=148 conv=notrunc status=none
+sum=$(od -An -v -tu1 "$TMP/hdr" | tr -s ' ' '\n' | awk '{s += $1} END {print s}')
+printf '%06o\0 ' "$sum" | dd of="$TMP/hdr" bs=1 seek=148 conv=notrunc status=none
+cp "$TMP/hdr" "$TMP/in/huge-manifest.aci"
+truncate -s $((512 + 1073741824)) "$TMP/in/huge-manifest.aci"
+tail -c +1025 "$TMP/small.tar" >>"$TMP/in/huge-manifest.aci"
+is "GNU tar reads the hand-made 1 GiB member" "$(tar -tvf "$TMP/in/huge-manifest.aci" 2>&1 | head -n1 | awk '{print $3, $6}')" "1073741824 manifest"
+start=$(date +%s)
+check_rejects "validate: image with a 1 GiB manifest refused for its size" 'huge-manifest\.aci.*([Ll]arge|[Ss]ize|[Ll]imit|bytes|big)' \
+  $T $LIMIT "$ACTOOL" validate "$TMP/in/huge-manifest.aci"
+is "the 1 GiB manifest image is refused within 10 s" "$(( $(date +%s) - start < 10 ))" 1
+start=$(date +%s)
+check_rejects "cat-manifest: image with a 1 GiB manifest refused for its size" 'huge-manifest\.aci.*([Ll]arge|[Ss]ize|[Ll]imit|bytes|big)' \
+  $T $LIMIT "$ACTOOL" cat-manifest "$TMP/in/huge-manifest.aci"
+is "cat-manifest refuses the 1 GiB manifest within 10 s" "$(( $(date +%s) - start < 10 ))" 1
+
+# A layout whose manifest is 1 GiB: build refuses it too.
+mkdir -p "$TMP/w6/rootfs" "$TMP/w6out"
+truncate -s 1G "$TMP/w6/manifest"
+check_rejects "build: layout with a 1 GiB manifest refused" 'manifest' $T $LIMIT "$ACTOOL" build "$TMP/w6" "$TMP/w6out/x.aci"
+is "no output left by the refused build" "$(ls -A "$TMP/w6out")" ""
+
+done_testing

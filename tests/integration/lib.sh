@@ -1,0 +1,121 @@
+# TAP helpers for integration tests.  Source this file, call the checks, end
+# with `done_testing`.  Each check prints one TAP line; a failure never stops
+# the script, so every case is reported.
+set -u
+: "${ACTOOL:?ACTOOL must point at the actool binary}"
+: "${top_srcdir:?top_srcdir must be set}"
+
+_tap_n=0
+_tap_failed=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/actool-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() {
+  _tap_n=$((_tap_n + 1))
+  _tap_failed=$((_tap_failed + 1))
+  echo "not ok $_tap_n - $*"
+}
+diag() { printf '# %s\n' "$@"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
+check() {
+  local desc=$1
+  shift
+  if "$@" >"$TMP/.out" 2>"$TMP/.err"; then ok "$desc"; else
+    not_ok "$desc"
+    diag "command: $*" "$(head -c 2000 "$TMP/.err")"
+  fi
+}
+
+# check_fails DESCRIPTION EXPECTED_STATUS STDERR_PATTERN COMMAND...: passes when
+# COMMAND exits with EXPECTED_STATUS and its stderr matches the extended regex.
+check_fails() {
+  local desc=$1 want=$2 pattern=$3 status=0
+  shift 3
+  "$@" >"$TMP/.out" 2>"$TMP/.err" || status=$?
+  if [ "$status" -eq "$want" ] && grep -Eq -- "$pattern" "$TMP/.err"; then ok "$desc"; else
+    not_ok "$desc"
+    diag "command: $*" "exit $status (wanted $want)" "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+}
+
+done_testing() {
+  echo "1..$_tap_n"
+  [ "$_tap_failed" -eq 0 ]
+}
+
+# --- Extensions (the helpers above keep their behaviour) -------------------
+
+# skip DESCRIPTION REASON: one TAP skip, counted neither passed nor failed.
+skip() {
+  _tap_n=$((_tap_n + 1))
+  echo "ok $_tap_n - $1 # SKIP $2"
+}
+
+# skip_all REASON: the whole script is skipped (a plan of 0 tests).
+skip_all() {
+  echo "1..0 # SKIP $*"
+  exit 0
+}
+
+# is DESCRIPTION GOT WANT: passes when the two strings are equal.
+is() {
+  if [ "$2" = "$3" ]; then ok "$1"; else
+    not_ok "$1"
+    note "got:  $(printf '%s' "$2" | head -c 2000)" "want: $(printf '%s' "$3" | head -c 2000)"
+  fi
+}
+
+# crashed STATUS STDERR_FILE: true when a process died of a signal, was
+# killed by `timeout`, or a sanitizer reported something.
+crashed() {
+  [ "$1" -ge 124 ] && return 0
+  grep -Eq 'Sanitizer|runtime error:|Segmentation fault|core dumped' "$2"
+}
+
+# run_capture COMMAND...: runs COMMAND with stdout in $TMP/.out and stderr in
+# $TMP/.err; the exit status is left in $status.  Never fails.
+run_capture() {
+  status=0
+  "$@" >"$TMP/.out" 2>"$TMP/.err" || status=$?
+}
+
+# check_rejects DESCRIPTION STDERR_PATTERN COMMAND...: passes when COMMAND
+# exits 1 (a clean refusal) with stderr matching the extended regex, and
+# did not crash, hang or trip a sanitizer.
+check_rejects() {
+  local desc=$1 pattern=$2
+  shift 2
+  run_capture "$@"
+  if [ "$status" -eq 1 ] && ! crashed "$status" "$TMP/.err" &&
+    grep -Eq -- "$pattern" "$TMP/.err"; then ok "$desc"; else
+    not_ok "$desc"
+    note "command: $*" "exit $status (wanted 1, stderr matching /$pattern/)" \
+      "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+}
+
+# check_clean DESCRIPTION COMMAND...: like check, and also fails when stderr
+# shows a sanitizer report (UBSan can report without changing the status).
+check_clean() {
+  local desc=$1
+  shift
+  run_capture "$@"
+  if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err"; then ok "$desc"; else
+    not_ok "$desc"
+    note "command: $*" "exit $status" "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+}
+
+# regex_quote STRING: STRING with ERE metacharacters escaped.
+regex_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
+
+# note TEXT...: like diag, but every line of every argument gets its "# ", so
+# that no line of a command's output can be taken for a TAP result.
+note() {
+  local a
+  for a in "$@"; do
+    printf '%s\n' "$a" | sed 's/^/# /'
+  done
+}

@@ -1,0 +1,11 @@
+# Integration tests: shell scripts that drive the actool binary and print TAP.
+EXTRA_DIST += tests/integration/lib.sh
+INTEGRATION_TESTS = \
+	tests/integration/cli.sh \
+	tests/integration/build.sh \
+	tests/integration/hostile.sh \
+	tests/integration/refcompat.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	fixtures/hello/manifest \
+	scripts/deps scripts/build scripts/test scripts/demo scripts/mkrootfs-busybox

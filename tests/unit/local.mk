@@ -1,0 +1,10 @@
+# Unit tests: one cmocka program per module area, all linked against libappc.
+UNIT_LDADD = $(APPC_LIBS) $(CMOCKA_LIBS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+EXTRA_DIST += tests/unit/test-util.h
+
+check_PROGRAMS += tests/unit/test-error
+tests_unit_test_error_SOURCES = tests/unit/test-error.c
+tests_unit_test_error_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_error_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-error

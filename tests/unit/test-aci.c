@@ -1,0 +1,1154 @@
+/* aci unit tests: build, validate, read and rewrite ACIs in scratch
+ * directories.  Archives for the rejection tests are made byte by byte
+ * (tar_add), independently of libarchive, and image IDs are checked against
+ * an independent SHA-512 of the decompressed stream (zlib + OpenSSL). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
+#include "aci/aci.h"
+#include "tests/unit/test-util.h"
+
+#define TEST_MANIFEST                                                                              \
+  "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/test\","          \
+  "\"labels\":[{\"name\":\"os\",\"value\":\"linux\"}]}"
+
+struct tar_builder {
+  FILE *f;
+};
+
+/* The current test's scratch directory, removed by the teardown when a
+ * failing assertion jumped over the test's own scratch_remove(). */
+static char *current_scratch;
+
+static char *scratch_new(void)
+{
+  const char *tmp = getenv("TMPDIR");
+  char *dir = NULL;
+  assert_true(asprintf(&dir, "%s/test-aci-XXXXXX", tmp != NULL ? tmp : "/tmp") > 0);
+  assert_non_null(mkdtemp(dir));
+  current_scratch = dir;
+  return dir;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void scratch_remove(char *dir)
+{
+  if (dir == NULL)
+    return;
+  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  if (dir == current_scratch)
+    current_scratch = NULL;
+  free(dir);
+}
+
+static char *path_join(const char *dir, const char *rel)
+{
+  char *p = NULL;
+  assert_true(asprintf(&p, "%s/%s", dir, rel) > 0);
+  return p;
+}
+
+static void mkdirs(const char *dir, const char *rel)
+{
+  char *p = path_join(dir, rel);
+  for (char *s = p + strlen(dir) + 1; *s != '\0'; s++) {
+    if (*s != '/')
+      continue;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      fail_msg("mkdir %s: %s", p, strerror(errno));
+    *s = '/';
+  }
+  if (mkdir(p, 0755) < 0 && errno != EEXIST)
+    fail_msg("mkdir %s: %s", p, strerror(errno));
+  free(p);
+}
+
+static void write_file(const char *dir, const char *rel, const void *data, size_t len)
+{
+  const char *slash = strrchr(rel, '/');
+  if (slash != NULL) {
+    char *parent = strndup(rel, (size_t) (slash - rel));
+    assert_non_null(parent);
+    mkdirs(dir, parent);
+    free(parent);
+  }
+  char *p = path_join(dir, rel);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  free(p);
+}
+
+static char *make_layout(const char *dir)
+{
+  char *layout = path_join(dir, "layout");
+  mkdirs(dir, "layout/rootfs");
+  write_file(layout, "manifest", TEST_MANIFEST, strlen(TEST_MANIFEST));
+  return layout;
+}
+
+static int count_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  int n = 0;
+  assert_non_null(d);
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+      n++;
+  }
+  closedir(d);
+  return n;
+}
+
+static char *read_whole(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "r");
+  char *buf = NULL;
+  size_t cap = 0, used = 0, n;
+  assert_non_null(f);
+  do {
+    if (used == cap) {
+      cap = cap == 0 ? 65536 : cap * 2;
+      buf = realloc(buf, cap);
+      assert_non_null(buf);
+    }
+    n = fread(buf + used, 1, cap - used, f);
+    used += n;
+  } while (n > 0);
+  fclose(f);
+  *len = used;
+  return buf;
+}
+
+static void sha512_of_gunzipped(const char *path, char out[APPC_IMAGE_ID_LEN + 1])
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char buf[65536], md[64];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  gzFile gz = gzopen(path, "rb");
+  int n;
+
+  assert_non_null(ctx);
+  assert_non_null(gz);
+  assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha512(), NULL), 1);
+  /* gzread continues across concatenated gzip members. */
+  while ((n = gzread(gz, buf, sizeof buf)) > 0)
+    EVP_DigestUpdate(ctx, buf, (size_t) n);
+  assert_int_equal(n, 0);
+  gzclose(gz);
+  assert_int_equal(EVP_DigestFinal_ex(ctx, md, &mdlen), 1);
+  EVP_MD_CTX_free(ctx);
+  strcpy(out, "sha512-");
+  for (unsigned i = 0; i < 64; i++) {
+    out[7 + 2 * i] = hex[md[i] >> 4];
+    out[8 + 2 * i] = hex[md[i] & 15];
+  }
+  out[APPC_IMAGE_ID_LEN] = '\0';
+}
+
+static void tar_begin(struct tar_builder *t, const char *path)
+{
+  t->f = fopen(path, "w");
+  assert_non_null(t->f);
+}
+
+/* WIDTH-1 octal digits and a NUL, as ustar numeric fields are. */
+static void octal(char *field, size_t width, unsigned long long v)
+{
+  char tmp[32];
+  int n = snprintf(tmp, sizeof tmp, "%0*llo", (int) width - 1, v);
+  assert_int_equal(n, (int) width - 1);
+  memcpy(field, tmp, width);
+}
+
+static void tar_add(struct tar_builder *t, const char *name, char type, const char *link,
+                    const void *data, size_t len, unsigned long long declared)
+{
+  unsigned char h[512] = {0};
+  unsigned sum = 0;
+  static const unsigned char zeros[512];
+
+  assert_true(strlen(name) < 100);
+  memcpy(h, name, strlen(name));
+  octal((char *) h + 100, 8, type == '5' ? 0755 : 0644);
+  octal((char *) h + 108, 8, 0);
+  octal((char *) h + 116, 8, 0);
+  octal((char *) h + 124, 12, declared);
+  octal((char *) h + 136, 12, 0);
+  h[156] = (unsigned char) type;
+  if (link != NULL)
+    memcpy(h + 157, link, strlen(link));
+  memcpy(h + 257, "ustar", 6);
+  memcpy(h + 263, "00", 2);
+  memset(h + 148, ' ', 8);
+  for (int i = 0; i < 512; i++)
+    sum += h[i];
+  snprintf((char *) h + 148, 8, "%06o", sum);
+  assert_int_equal(fwrite(h, 1, 512, t->f), 512);
+  if (len > 0) {
+    assert_int_equal(fwrite(data, 1, len, t->f), len);
+    if (len % 512 != 0)
+      assert_int_equal(fwrite(zeros, 1, 512 - len % 512, t->f), 512 - len % 512);
+  }
+}
+
+static void tar_file(struct tar_builder *t, const char *name, const char *data)
+{
+  tar_add(t, name, '0', NULL, data, strlen(data), strlen(data));
+}
+
+static void tar_dir(struct tar_builder *t, const char *name)
+{
+  tar_add(t, name, '5', NULL, NULL, 0, 0);
+}
+
+static void tar_end(struct tar_builder *t)
+{
+  static const unsigned char zeros[1024];
+  assert_int_equal(fwrite(zeros, 1, sizeof zeros, t->f), sizeof zeros);
+  assert_int_equal(fclose(t->f), 0);
+  t->f = NULL;
+}
+
+/* ---- shared fixtures ---- */
+
+static struct appc_build_options opts_with(enum appc_compression c)
+{
+  return (struct appc_build_options){.compression = c, .threads = 2};
+}
+
+/* Build LAYOUT into DIR/NAME; returns the output path (caller frees). */
+static char *build_ok(const char *layout, const char *dir, const char *name,
+                      const struct appc_build_options *o, char id[APPC_IMAGE_ID_LEN + 1])
+{
+  appc_error_t err = NULL;
+  char *out = path_join(dir, name);
+  int r = appc_aci_build(layout, out, o, id, &err);
+  assert_ok(r, &err);
+  return out;
+}
+
+/* Validation must fail with NEEDLE in the message, which names the file. */
+static void expect_invalid(const char *path, const char *needle)
+{
+  struct appc_aci_info info;
+  appc_error_t err = NULL;
+  int r = appc_aci_validate(path, &info, &err);
+  assert_true(r < 0);
+  assert_non_null(err);
+  if (strstr(err->msg, path) == NULL)
+    fail_msg("error \"%s\" does not name %s", err->msg, path);
+  assert_error_contains(r, &err, needle);
+}
+
+static void expect_valid(const char *path, struct appc_aci_info *info)
+{
+  appc_error_t err = NULL;
+  int r = appc_aci_validate(path, info, &err);
+  assert_ok(r, &err);
+  assert_non_null(info->manifest);
+}
+
+/* Entries of an ACI as "name type [-> link]" lines, in archive order. */
+static char *listing(const char *path)
+{
+  struct archive *a = archive_read_new();
+  struct archive_entry *e;
+  char *out = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&out, &len);
+
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  assert_int_equal(archive_read_open_filename(a, path, 65536), ARCHIVE_OK);
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    fprintf(f, "%s %o %lld", archive_entry_pathname(e), (unsigned) archive_entry_mode(e),
+            (long long) archive_entry_size(e));
+    if (archive_entry_hardlink(e) != NULL)
+      fprintf(f, " link=%s", archive_entry_hardlink(e));
+    if (archive_entry_symlink(e) != NULL)
+      fprintf(f, " sym=%s", archive_entry_symlink(e));
+    if (archive_entry_filetype(e) == AE_IFCHR)
+      fprintf(f, " dev=%u,%u", (unsigned) archive_entry_rdevmajor(e),
+              (unsigned) archive_entry_rdevminor(e));
+    fprintf(f, " uid=%lld uname=%s\n", (long long) archive_entry_uid(e),
+            archive_entry_uname(e) != NULL ? archive_entry_uname(e) : "");
+  }
+  archive_read_free(a);
+  fclose(f);
+  return out;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+  if (strstr(hay, needle) == NULL)
+    fail_msg("\"%s\" not found in:\n%s", needle, hay);
+}
+
+/* A layout with a bit of everything. */
+static char *rich_layout(const char *dir)
+{
+  char *layout = make_layout(dir);
+  char *rootfs = path_join(layout, "rootfs");
+  char longdir[200], longname[400];
+  char *p;
+
+  write_file(rootfs, "etc/hello", "hello\n", 6);
+  write_file(rootfs, "bin/tool", "#!/bin/sh\n", 10);
+  p = path_join(rootfs, "bin/tool");
+  assert_int_equal(chmod(p, 04755), 0);
+  free(p);
+  p = path_join(rootfs, "etc/hello");
+  char *q = path_join(rootfs, "bin/hello-link");
+  assert_int_equal(link(p, q), 0);
+  free(q);
+  free(p);
+  p = path_join(rootfs, "bin/sym");
+  assert_int_equal(symlink("../etc/hello", p), 0);
+  free(p);
+  memset(longdir, 'd', 120);
+  longdir[120] = '\0';
+  snprintf(longname, sizeof longname, "%s/%s", longdir, "a-file-with-a-rather-long-name.txt");
+  write_file(rootfs, longname, "long\n", 5);
+  p = path_join(rootfs, "fifo");
+  assert_int_equal(mkfifo(p, 0644), 0);
+  free(p);
+  free(rootfs);
+  return layout;
+}
+
+/* ---- compression helpers ---- */
+
+static void test_compression_names(void **state)
+{
+  enum appc_compression c;
+  const char *names[] = {"none", "gzip", "bzip2", "xz"};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(appc_compression_from_string(names[i], &c), 0);
+    assert_int_equal(c, i);
+    assert_string_equal(appc_compression_name(c), names[i]);
+  }
+  assert_int_equal(appc_compression_from_string("zstd", &c), -1);
+  assert_int_equal(appc_compression_from_string("GZIP", &c), -1);
+}
+
+/* ---- build ---- */
+
+static void test_build_id_is_sha512_of_tar(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1], expect[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  /* Several MiB so that the gzip output has many members. */
+  size_t big = 5u * 1024 * 1024 + 123;
+  char *data = malloc(big);
+  char *rootfs = path_join(layout, "rootfs");
+  struct appc_aci_info info;
+
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char) ((i * 2654435761u) >> 13);
+  write_file(rootfs, "usr/big", data, big);
+  char *out = build_ok(layout, dir, "t.aci", &o, id);
+  sha512_of_gunzipped(out, expect);
+  assert_string_equal(id, expect);
+  expect_valid(out, &info);
+  assert_string_equal(info.image_id, id);
+  assert_int_equal(info.compression, APPC_COMPRESSION_GZIP);
+  assert_memory_equal(info.manifest_json, TEST_MANIFEST, strlen(TEST_MANIFEST));
+  appc_aci_info_clear(&info);
+  free(data);
+  free(rootfs);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_build_reproducible(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id1[APPC_IMAGE_ID_LEN + 1], id2[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  size_t l1, l2;
+
+  char *a = build_ok(layout, dir, "a.aci", &o, id1);
+  /* Reading and touching access times must not change the image. */
+  char *hello = path_join(layout, "rootfs/etc/hello");
+  struct timespec ts[2] = {{.tv_sec = 12345}, {.tv_nsec = UTIME_OMIT}};
+  assert_int_equal(utimensat(AT_FDCWD, hello, ts, 0), 0);
+  /* ... also on an entry that gets a pax extended header (long name),
+   * where libarchive would store atime and ctime if we let it. */
+  char longdir[121];
+  memset(longdir, 'd', 120);
+  longdir[120] = '\0';
+  char *longpath = path_join(layout, "rootfs");
+  char *longfile = NULL;
+  assert_true(asprintf(&longfile, "%s/%s/a-file-with-a-rather-long-name.txt", longpath, longdir) >
+              0);
+  assert_int_equal(utimensat(AT_FDCWD, longfile, ts, 0), 0);
+  /* chmod back and forth: same mode, new ctime */
+  assert_int_equal(chmod(longfile, 0600), 0);
+  assert_int_equal(chmod(longfile, 0644), 0);
+  free(longfile);
+  free(longpath);
+  sleep(1);      /* a new second, in case build time leaked in anywhere */
+  o.threads = 3; /* the thread count must not matter either */
+  char *b = build_ok(layout, dir, "b.aci", &o, id2);
+  assert_string_equal(id1, id2);
+  char *ca = read_whole(a, &l1), *cb = read_whole(b, &l2);
+  assert_int_equal(l1, l2);
+  assert_memory_equal(ca, cb, l1);
+  /* gzip header: MTIME zero. */
+  assert_int_equal(ca[4] | ca[5] | ca[6] | ca[7], 0);
+  free(ca);
+  free(cb);
+  free(hello);
+  free(a);
+  free(b);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_every_compression_round_trips(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  const char *names[] = {"n.aci", "g.aci", "b.aci", "x.aci"};
+  char first[APPC_IMAGE_ID_LEN + 1] = "";
+
+  for (int c = APPC_COMPRESSION_NONE; c <= APPC_COMPRESSION_XZ; c++) {
+    char id[APPC_IMAGE_ID_LEN + 1];
+    struct appc_build_options o = opts_with((enum appc_compression) c);
+    struct appc_aci_info info;
+    char *out = build_ok(layout, dir, names[c], &o, id);
+    expect_valid(out, &info);
+    assert_int_equal(info.compression, c);
+    assert_string_equal(info.image_id, id);
+    /* The ID is about the tar stream: the same whatever the compression. */
+    if (first[0] == '\0')
+      strcpy(first, id);
+    assert_string_equal(first, id);
+    appc_aci_info_clear(&info);
+    free(out);
+  }
+  /* And for "none" it is simply the SHA-512 of the file. */
+  char expect[APPC_IMAGE_ID_LEN + 1], *n = path_join(dir, "n.aci");
+  sha512_of_gunzipped(n, expect);
+  assert_string_equal(first, expect);
+  free(n);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_build_preserves_special_files(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  bool root = geteuid() == 0;
+
+  if (root) {
+    char *dev = path_join(layout, "rootfs/console");
+    assert_int_equal(mknod(dev, S_IFCHR | 0600, makedev(5, 1)), 0);
+    free(dev);
+  }
+  /* A build that opened the FIFO or the console would block here. */
+  alarm(60);
+  char *out = build_ok(layout, dir, "s.aci", &o, id);
+  alarm(0);
+  char *l = listing(out);
+  assert_contains(l, "manifest 100644");
+  assert_contains(l, "rootfs/bin/hello-link 100644 6");
+  /* later name in sorted order links to the first */
+  assert_contains(l, "rootfs/etc/hello 644 0 link=rootfs/bin/hello-link");
+  assert_contains(l, "rootfs/bin/sym 120777 0 sym=../etc/hello");
+  assert_contains(l, "rootfs/bin/tool 104755");
+  assert_contains(l, "rootfs/fifo 10644");
+  assert_contains(l, "/a-file-with-a-rather-long-name.txt 100644 5");
+  if (root)
+    assert_contains(l, "rootfs/console 20600 0 dev=5,1");
+  /* Order: manifest, rootfs, then sorted. */
+  assert_true(strncmp(l, "manifest ", 9) == 0);
+  assert_true(strstr(l, "\nrootfs/ ") != NULL || strstr(l, "\nrootfs ") != NULL);
+  assert_true(strstr(l, "rootfs/bin/") < strstr(l, "rootfs/etc/"));
+  free(l);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_build_skips_sockets_and_keeps_sparse(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = make_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_NONE);
+  struct archive *a;
+  struct archive_entry *e;
+  bool saw_sparse = false, saw_socket = false;
+  char *sparse = path_join(layout, "rootfs/sparse");
+  int fd = open(sparse, O_WRONLY | O_CREAT, 0644);
+
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, 8 * 1024 * 1024), 0);
+  assert_int_equal(pwrite(fd, "end", 3, 8 * 1024 * 1024), 3);
+  close(fd);
+  /* A socket can only be made by binding one. */
+  char *sock = path_join(layout, "rootfs/sock");
+  pid_t pid = fork();
+  if (pid == 0) {
+    execlp("python3", "python3", "-c",
+           "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", sock, NULL);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  bool have_socket = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  char *out = build_ok(layout, dir, "sp.aci", &o, id);
+  a = archive_read_new();
+  archive_read_support_format_tar(a);
+  assert_int_equal(archive_read_open_filename(a, out, 65536), ARCHIVE_OK);
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    if (strcmp(archive_entry_pathname(e), "rootfs/sparse") == 0) {
+      assert_int_equal(archive_entry_size(e), 8 * 1024 * 1024 + 3);
+      saw_sparse = archive_entry_sparse_count(e) > 0;
+      /* The content reads back as zeros, then "end". */
+      char buf[65536];
+      la_ssize_t n;
+      long long total = 0, nonzero = 0;
+      char tail[3] = {0};
+      while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
+        for (la_ssize_t i = 0; i < n; i++) {
+          if (buf[i] != 0)
+            nonzero++;
+          tail[0] = tail[1];
+          tail[1] = tail[2];
+          tail[2] = buf[i];
+        }
+        total += n;
+      }
+      assert_int_equal(total, 8 * 1024 * 1024 + 3);
+      assert_int_equal(nonzero, 3);
+      assert_memory_equal(tail, "end", 3);
+    }
+    if (strcmp(archive_entry_pathname(e), "rootfs/sock") == 0)
+      saw_socket = true;
+  }
+  archive_read_free(a);
+  assert_false(saw_socket);
+  (void) have_socket;
+  /* Every file system used for tests here supports holes (tmpfs, ext4). */
+  assert_true(saw_sparse);
+  size_t len;
+  char *bytes = read_whole(out, &len);
+  assert_true(len < 1024 * 1024); /* the hole was not stored */
+  free(bytes);
+  free(out);
+  free(sock);
+  free(sparse);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_build_owner_root(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = make_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char *rootfs = path_join(layout, "rootfs");
+
+  write_file(rootfs, "owned", "x", 1);
+  char *owned = path_join(rootfs, "owned");
+  if (geteuid() == 0)
+    assert_int_equal(chown(owned, 1234, 4321), 0);
+  o.owner_root = true;
+  char *out = build_ok(layout, dir, "o.aci", &o, id);
+  char *l = listing(out);
+  assert_contains(l, "rootfs/owned 100644 1 uid=0 uname=\n");
+  assert_null(strstr(l, "uid=1234"));
+  free(l);
+  free(out);
+  if (geteuid() == 0) {
+    o.owner_root = false;
+    out = build_ok(layout, dir, "o2.aci", &o, id);
+    l = listing(out);
+    assert_contains(l, "rootfs/owned 100644 1 uid=1234");
+    free(l);
+    free(out);
+  }
+  free(owned);
+  free(rootfs);
+  free(layout);
+  scratch_remove(dir);
+}
+
+struct notes {
+  int calls;
+  char *last_path;
+  bool gone;
+};
+
+static void note_temp(const char *path, void *data)
+{
+  struct notes *n = data;
+  n->calls++;
+  n->gone = path == NULL;
+  if (path != NULL) {
+    free(n->last_path);
+    n->last_path = strdup(path);
+  }
+}
+
+static void test_build_refuses_existing_out(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = make_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  appc_error_t err = NULL;
+  char *out = path_join(dir, "exists.aci");
+  size_t len;
+
+  write_file(dir, "exists.aci", "precious", 8);
+  int r = appc_aci_build(layout, out, &o, id, &err);
+  assert_error_contains(r, &err, "exists.aci");
+  char *content = read_whole(out, &len);
+  assert_int_equal(len, 8);
+  free(content);
+  o.overwrite = true;
+  struct notes n = {0};
+  o.temp_notify = note_temp;
+  o.temp_notify_data = &n;
+  r = appc_aci_build(layout, out, &o, id, &err);
+  assert_ok(r, &err);
+  /* Replacing goes through a named temporary for an instant at least; the
+   * caller hears of it, and of its end. */
+  assert_true(n.calls >= 2);
+  assert_non_null(n.last_path);
+  assert_true(strncmp(n.last_path, dir, strlen(dir)) == 0);
+  assert_true(n.gone);
+  assert_int_equal(access(n.last_path, F_OK), -1);
+  free(n.last_path);
+  struct appc_aci_info info;
+  expect_valid(out, &info);
+  appc_aci_info_clear(&info);
+  assert_int_equal(count_entries(dir), 2); /* layout and exists.aci, no temp */
+  /* NULL options mean the defaults: gzip. */
+  char *dflt = path_join(dir, "default.aci");
+  r = appc_aci_build(layout, dflt, NULL, id, &err);
+  assert_ok(r, &err);
+  expect_valid(dflt, &info);
+  assert_int_equal(info.compression, APPC_COMPRESSION_GZIP);
+  appc_aci_info_clear(&info);
+  free(dflt);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_build_rejects_bad_layouts(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = make_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  appc_error_t err = NULL;
+  char *out = path_join(dir, "bad.aci");
+  char *manifest = path_join(layout, "manifest");
+  int r;
+
+  /* invalid manifest */
+  write_file(layout, "manifest", "{\"acKind\":\"PodManifest\"}", 24);
+  r = appc_aci_build(layout, out, &o, id, &err);
+  assert_error_contains(r, &err, "manifest");
+  /* manifest is a FIFO: refused, and never opened (would block) */
+  unlink(manifest);
+  assert_int_equal(mkfifo(manifest, 0644), 0);
+  alarm(60);
+  r = appc_aci_build(layout, out, &o, id, &err);
+  alarm(0);
+  assert_error_contains(r, &err, "manifest: not a regular file");
+  r = appc_layout_validate(layout, NULL, &err);
+  assert_error_contains(r, &err, "not a regular file");
+  unlink(manifest);
+  write_file(layout, "manifest", TEST_MANIFEST, strlen(TEST_MANIFEST));
+  /* extra file at the top */
+  write_file(layout, "extra", "x", 1);
+  r = appc_layout_validate(layout, NULL, &err);
+  assert_error_contains(r, &err, "extra");
+  r = appc_aci_build(layout, out, &o, id, &err);
+  assert_error_contains(r, &err, "extra");
+  char *extra = path_join(layout, "extra");
+  unlink(extra);
+  free(extra);
+  /* valid again */
+  struct appc_image_manifest *m = NULL;
+  r = appc_layout_validate(layout, &m, &err);
+  assert_ok(r, &err);
+  assert_non_null(m);
+  appc_image_manifest_free(m);
+  /* no rootfs */
+  char *rootfs = path_join(layout, "rootfs");
+  rmdir(rootfs);
+  r = appc_layout_validate(layout, NULL, &err);
+  assert_error_contains(r, &err, "rootfs");
+  write_file(layout, "rootfs", "file", 4);
+  r = appc_layout_validate(layout, NULL, &err);
+  assert_error_contains(r, &err, "rootfs: not a directory");
+  /* nothing was left behind by the failed builds */
+  assert_int_equal(count_entries(dir), 1);
+  free(rootfs);
+  free(manifest);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+/* A build that fails half-way (output file system full) removes its
+ * temporary file and leaves no OUT. */
+static void test_failed_build_leaves_nothing(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = make_layout(dir);
+  char *small = path_join(dir, "small");
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_NONE);
+  appc_error_t err = NULL;
+  size_t big = 2u * 1024 * 1024;
+  char *data = calloc(1, big);
+  char *rootfs = path_join(layout, "rootfs");
+
+  mkdirs(dir, "small");
+  if (mount("tmpfs", small, "tmpfs", 0, "size=256k") < 0) {
+    free(data);
+    free(rootfs);
+    free(small);
+    free(layout);
+    scratch_remove(dir);
+    skip();
+  }
+  write_file(rootfs, "big", data, big);
+  char *out = path_join(small, "out.aci");
+  int r = appc_aci_build(layout, out, &o, id, &err);
+  assert_error_contains(r, &err, "out.aci");
+  assert_int_equal(count_entries(small), 0);
+  /* also through the named-temporary path, by making O_TMPFILE impossible
+   * is not portable; the same cleanup covers both. */
+  assert_int_equal(umount(small), 0);
+  free(out);
+  free(data);
+  free(rootfs);
+  free(small);
+  free(layout);
+  scratch_remove(dir);
+}
+
+/* ---- validation ---- */
+
+static char *hand_made(const char *dir, const char *name)
+{
+  return path_join(dir, name);
+}
+
+static void test_validate_accepts_reference_variants(void **state)
+{
+  char *dir = scratch_new();
+  struct tar_builder t;
+  struct appc_aci_info info;
+
+  /* "./" prefixes, a "." entry and the manifest last, as the reference
+   * accepts. */
+  char *p = hand_made(dir, "dot.aci");
+  tar_begin(&t, p);
+  tar_dir(&t, "./");
+  tar_dir(&t, "./rootfs/");
+  tar_file(&t, "./rootfs/x", "x");
+  tar_file(&t, "./manifest", TEST_MANIFEST);
+  tar_end(&t);
+  expect_valid(p, &info);
+  char expect[APPC_IMAGE_ID_LEN + 1];
+  sha512_of_gunzipped(p, expect);
+  assert_string_equal(info.image_id, expect);
+  assert_int_equal(info.compression, APPC_COMPRESSION_NONE);
+  appc_aci_info_clear(&info);
+  free(p);
+  scratch_remove(dir);
+}
+
+struct bad_case {
+  const char *name;
+  const char *needle;
+};
+
+static void write_bad_case(const char *path, int which)
+{
+  struct tar_builder t;
+  tar_begin(&t, path);
+  switch (which) {
+  case 0: /* extra top-level entry */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "extra", "x");
+    break;
+  case 1: /* missing manifest */
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "rootfs/x", "x");
+    break;
+  case 2: /* missing rootfs (even with entries under it) */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_file(&t, "rootfs/x", "x");
+    break;
+  case 3: /* duplicate entry */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "rootfs/x", "x");
+    tar_file(&t, "./rootfs/x", "y");
+    break;
+  case 4: /* .. component */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "rootfs/../rootfs/x", "x");
+    break;
+  case 5: /* absolute path */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "/rootfs/x", "x");
+    break;
+  case 6: /* manifest is a directory */
+    tar_dir(&t, "manifest");
+    tar_dir(&t, "rootfs");
+    break;
+  case 7: /* rootfs is a file */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_file(&t, "rootfs", "x");
+    break;
+  case 8: /* invalid manifest */
+    tar_file(&t, "manifest", "{\"acKind\":\"ImageManifest\"}");
+    tar_dir(&t, "rootfs");
+    break;
+  case 9: /* hard link out of rootfs */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_add(&t, "rootfs/l", '1', "manifest", NULL, 0, 0);
+    break;
+  case 10: /* duplicate manifest */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    break;
+  }
+  tar_end(&t);
+}
+
+static void test_validate_rejects(void **state)
+{
+  static const struct bad_case cases[] = {
+      {"extra.aci", "extra: unexpected entry outside rootfs"},
+      {"nomanifest.aci", "no manifest"},
+      {"norootfs.aci", "no rootfs"},
+      {"dup.aci", "rootfs/x: duplicate entry"},
+      {"dotdot.aci", "rootfs/../rootfs/x: path escapes the image"},
+      {"abs.aci", "/rootfs/x: absolute path"},
+      {"manifestdir.aci", "manifest: not a regular file"},
+      {"rootfsfile.aci", "rootfs: not a directory"},
+      {"badmanifest.aci", "manifest: "},
+      {"linkout.aci", "rootfs/l: hard link to manifest, outside rootfs"},
+      {"dupmanifest.aci", "manifest: duplicate entry"},
+  };
+  char *dir = scratch_new();
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *p = hand_made(dir, cases[i].name);
+    write_bad_case(p, (int) i);
+    expect_invalid(p, cases[i].needle);
+    free(p);
+  }
+  scratch_remove(dir);
+}
+
+static void test_validate_rejects_damaged_files(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char *rootfs = path_join(layout, "rootfs");
+  size_t big = 3u * 1024 * 1024, len;
+  char *data = malloc(big);
+
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char) ((i * 2654435761u) >> 11);
+  write_file(rootfs, "data", data, big);
+  char *out = build_ok(layout, dir, "ok.aci", &o, id);
+  char *bytes = read_whole(out, &len);
+  /* truncated, compressed */
+  write_file(dir, "trunc.aci", bytes, len / 2);
+  char *p = path_join(dir, "trunc.aci");
+  expect_invalid(p, "runcated");
+  free(p);
+  /* truncated, uncompressed, inside file data */
+  o.compression = APPC_COMPRESSION_NONE;
+  char *plain = build_ok(layout, dir, "plain.aci", &o, id);
+  free(bytes);
+  bytes = read_whole(plain, &len);
+  write_file(dir, "trunc.tar", bytes, len / 2);
+  p = path_join(dir, "trunc.tar");
+  expect_invalid(p, "runcated");
+  free(p);
+  /* a corrupt header checksum */
+  bytes[0] ^= 0x55;
+  write_file(dir, "badhdr.tar", bytes, len);
+  p = path_join(dir, "badhdr.tar");
+  expect_invalid(p, "tar");
+  free(p);
+  /* garbage and empty */
+  write_file(dir, "garbage", data, 4096);
+  p = path_join(dir, "garbage");
+  expect_invalid(p, "not an ACI");
+  free(p);
+  write_file(dir, "empty", "", 0);
+  p = path_join(dir, "empty");
+  expect_invalid(p, "empty");
+  free(p);
+  /* gzip magic, then nonsense */
+  write_file(dir, "badgz", "\x1f\x8b\x08\x00garbagegarbagegarbage", 25);
+  p = path_join(dir, "badgz");
+  expect_invalid(p, "gzip");
+  free(p);
+  p = path_join(dir, "missing");
+  expect_invalid(p, "No such file");
+  free(p);
+  free(plain);
+  free(bytes);
+  free(data);
+  free(out);
+  free(rootfs);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static void test_validate_rejects_oversized_manifest(void **state)
+{
+  char *dir = scratch_new();
+  char *p = path_join(dir, "huge.aci");
+  struct tar_builder t;
+  char *m;
+  size_t mlen = 17u * 1024 * 1024;
+  char *out = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+
+  /* The declared size alone must be enough to refuse: the data is not
+   * even there. */
+  tar_begin(&t, p);
+  tar_add(&t, "manifest", '0', NULL, NULL, 0, mlen);
+  tar_end(&t);
+  expect_invalid(p, "limit");
+  int r = appc_aci_read_manifest(p, &out, &len, &err);
+  assert_error_contains(r, &err, "limit");
+  /* And a real one, for the layout reader. */
+  char *layout = make_layout(dir);
+  m = malloc(mlen);
+  memset(m, ' ', mlen);
+  write_file(layout, "manifest", m, mlen);
+  r = appc_layout_validate(layout, NULL, &err);
+  assert_error_contains(r, &err, "limit");
+  free(m);
+  free(layout);
+  free(p);
+  scratch_remove(dir);
+}
+
+/* ---- read_manifest ---- */
+
+static void test_read_manifest_stops_early(void **state)
+{
+  char *dir = scratch_new();
+  char *p = path_join(dir, "early.aci");
+  struct tar_builder t;
+  char *json = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+  static const char stored[] = "  {\"not\": \"even validated\"}\n";
+
+  /* A manifest first, then a truncated entry: reading the manifest
+   * succeeds only if it stops before the damage. */
+  tar_begin(&t, p);
+  tar_file(&t, "./manifest", stored);
+  tar_add(&t, "rootfs/big", '0', NULL, "abc", 3, 1000000);
+  fclose(t.f);
+  int r = appc_aci_read_manifest(p, &json, &len, &err);
+  assert_ok(r, &err);
+  assert_int_equal(len, strlen(stored));
+  assert_memory_equal(json, stored, len);
+  free(json);
+  expect_invalid(p, "runcated");
+  /* no manifest at all */
+  tar_begin(&t, p);
+  tar_dir(&t, "rootfs");
+  tar_end(&t);
+  r = appc_aci_read_manifest(p, &json, &len, &err);
+  assert_error_contains(r, &err, "no manifest");
+  free(p);
+  scratch_remove(dir);
+}
+
+/* ---- rewrite ---- */
+
+/* SHA-512 over every rootfs entry's name and data, in order. */
+static void rootfs_digest(const char *path, unsigned char md[64])
+{
+  struct archive *a = archive_read_new();
+  struct archive_entry *e;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  char buf[65536];
+  la_ssize_t n;
+  unsigned int mdlen;
+
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  assert_int_equal(archive_read_open_filename(a, path, 65536), ARCHIVE_OK);
+  EVP_DigestInit_ex(ctx, EVP_sha512(), NULL);
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname(e);
+    if (strcmp(name, "manifest") == 0)
+      continue;
+    EVP_DigestUpdate(ctx, name, strlen(name) + 1);
+    unsigned mode = archive_entry_mode(e);
+    EVP_DigestUpdate(ctx, &mode, sizeof mode);
+    while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+      EVP_DigestUpdate(ctx, buf, (size_t) n);
+  }
+  archive_read_free(a);
+  EVP_DigestFinal_ex(ctx, md, &mdlen);
+  EVP_MD_CTX_free(ctx);
+}
+
+static void test_rewrite_manifest(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1], id2[APPC_IMAGE_ID_LEN + 1], id3[APPC_IMAGE_ID_LEN + 1];
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  appc_error_t err = NULL;
+  static const char patched[] =
+      "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/patched\"}";
+  unsigned char d1[64], d2[64];
+  struct appc_aci_info info;
+
+  char *in = build_ok(layout, dir, "in.aci", &o, id);
+  char *out = path_join(dir, "out.aci");
+  /* Same manifest: the very same image. */
+  int r = appc_aci_rewrite_manifest(in, out, TEST_MANIFEST, strlen(TEST_MANIFEST), &o, id2, &err);
+  assert_ok(r, &err);
+  assert_string_equal(id, id2);
+  /* New manifest: new ID, same rootfs. */
+  o.overwrite = true;
+  o.compression = APPC_COMPRESSION_XZ;
+  r = appc_aci_rewrite_manifest(in, out, patched, strlen(patched), &o, id3, &err);
+  assert_ok(r, &err);
+  assert_string_not_equal(id, id3);
+  expect_valid(out, &info);
+  assert_string_equal(info.image_id, id3);
+  assert_int_equal(info.compression, APPC_COMPRESSION_XZ);
+  assert_int_equal(info.manifest_len, strlen(patched));
+  assert_memory_equal(info.manifest_json, patched, info.manifest_len);
+  appc_aci_info_clear(&info);
+  rootfs_digest(in, d1);
+  rootfs_digest(out, d2);
+  assert_memory_equal(d1, d2, 64);
+  /* existing OUT without overwrite */
+  o.overwrite = false;
+  r = appc_aci_rewrite_manifest(in, out, patched, strlen(patched), &o, id3, &err);
+  assert_error_contains(r, &err, "out.aci");
+  /* in place (IN == OUT) is allowed */
+  r = appc_aci_rewrite_manifest(in, in, patched, strlen(patched), &o, id2, &err);
+  assert_ok(r, &err);
+  assert_string_equal(id2, id3);
+  expect_valid(in, &info);
+  assert_string_equal(info.image_id, id3);
+  appc_aci_info_clear(&info);
+  /* an invalid input is not re-emitted */
+  struct tar_builder t;
+  char *bad = path_join(dir, "bad.aci");
+  write_bad_case(bad, 4);
+  char *out2 = path_join(dir, "out2.aci");
+  r = appc_aci_rewrite_manifest(bad, out2, patched, strlen(patched), &o, id2, &err);
+  assert_error_contains(r, &err, "path escapes the image");
+  (void) t;
+  assert_int_equal(count_entries(dir), 4); /* layout in.aci out.aci bad.aci */
+  free(out2);
+  free(bad);
+  free(in);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+static int teardown(void **state)
+{
+  (void) state;
+  if (current_scratch != NULL) {
+    char *small = path_join(current_scratch, "small");
+    (void) umount(small); /* test_failed_build_leaves_nothing */
+    free(small);
+    scratch_remove(current_scratch);
+  }
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_compression_names, teardown),
+      cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
+      cmocka_unit_test_teardown(test_build_reproducible, teardown),
+      cmocka_unit_test_teardown(test_every_compression_round_trips, teardown),
+      cmocka_unit_test_teardown(test_build_preserves_special_files, teardown),
+      cmocka_unit_test_teardown(test_build_skips_sockets_and_keeps_sparse, teardown),
+      cmocka_unit_test_teardown(test_build_owner_root, teardown),
+      cmocka_unit_test_teardown(test_build_refuses_existing_out, teardown),
+      cmocka_unit_test_teardown(test_build_rejects_bad_layouts, teardown),
+      cmocka_unit_test_teardown(test_failed_build_leaves_nothing, teardown),
+      cmocka_unit_test_teardown(test_validate_accepts_reference_variants, teardown),
+      cmocka_unit_test_teardown(test_validate_rejects, teardown),
+      cmocka_unit_test_teardown(test_validate_rejects_damaged_files, teardown),
+      cmocka_unit_test_teardown(test_validate_rejects_oversized_manifest, teardown),
+      cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
+      cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
+  };
+  return cmocka_run_group_tests_name("aci", tests, NULL, NULL);
+}

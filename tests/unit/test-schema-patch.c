@@ -1,0 +1,201 @@
+/* Unit tests for appc_image_manifest_patch (actool patch-manifest). */
+#include "config.h"
+
+#include "tests/unit/test-schema.h"
+
+static struct appc_image_manifest *load(const char *json)
+{
+  struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+
+  assert_ok(appc_image_manifest_parse(json, strlen(json), &m, &err), &err);
+  return m;
+}
+
+static int patch(const char *json, const struct appc_manifest_patch *p,
+                 struct appc_image_manifest **out, appc_error_t *err)
+{
+  struct appc_image_manifest *m = load(json);
+  int r = appc_image_manifest_patch(m, p, err);
+
+  if (out != NULL && r == 0)
+    *out = m;
+  else
+    appc_image_manifest_free(m);
+  return r;
+}
+
+static void test_name_exec(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+  struct appc_manifest_patch p = {.name = "example.com/new", .exec = "/bin/app  --debug"};
+
+  /* A new app from exec alone lacks user and group, which the reference
+   * refuses when writing the manifest. */
+  assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "app: user is required");
+  p.user = "0";
+  p.group = "0";
+  assert_ok(patch("{" IM "}", &p, &m, &err), &err);
+  assert_string_equal(m->name, "example.com/new");
+  assert_int_equal(m->app->exec.len, 3); /* split on every space */
+  assert_string_equal(m->app->exec.items[1], "");
+  p = (struct appc_manifest_patch){.name = "Bad Name"};
+  assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "name: \"Bad Name\"");
+  p = (struct appc_manifest_patch){.user = "1"};
+  assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "no app in the supplied manifest");
+}
+
+static void test_groups_and_caps(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+  struct appc_manifest_patch p = {.supplementary_groups = "1,+2,-3",
+                                  .capability = "CAP_CHOWN,CAP_KILL"};
+  const char *json = WITH_ISO("{\"name\":\"os/linux/capabilities-remove-set\",\"value\":{\"set\":"
+                              "[\"CAP_MKNOD\"]}},{\"name\":\"resource/cpu\",\"value\":{}}");
+
+  assert_ok(patch(json, &p, &m, &err), &err);
+  assert_int_equal(m->app->n_supplementary_gids, 3);
+  assert_int_equal(m->app->supplementary_gids[2], -3);
+  assert_int_equal(m->app->isolators.len, 2);
+  assert_int_equal(m->app->isolators.items[1].kind, APPC_ISOLATOR_CAPABILITIES_RETAIN);
+  assert_int_equal(m->app->isolators.items[1].set.len, 2);
+  p = (struct appc_manifest_patch){.supplementary_groups = "1,x"};
+  assert_error_contains(patch(json, &p, NULL, &err), &err, "invalid supplementary group \"x\"");
+  p = (struct appc_manifest_patch){.supplementary_groups = "1,"};
+  assert_error_contains(patch(json, &p, NULL, &err), &err, "invalid supplementary group");
+  p = (struct appc_manifest_patch){.capability = "CAP_KILL", .revoke_capability = "CAP_CHOWN"};
+  assert_error_contains(patch(json, &p, NULL, &err), &err, "conflicting capabilities");
+}
+
+static void test_mounts_ports(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+  struct appc_manifest_patch p = {
+      .mounts = "work,path=/opt/work,readOnly=true:logs,path=/var/log",
+      .ports = "http,protocol=tcp,port=8080:dns,protocol=udp,port=53,count=2,socketActivated=T"};
+
+  assert_ok(patch(WITH_APP(""), &p, &m, &err), &err);
+  assert_int_equal(m->app->n_mount_points, 2);
+  assert_true(m->app->mount_points[0].read_only);
+  assert_string_equal(m->app->mount_points[1].path, "/var/log");
+  assert_int_equal(m->app->n_ports, 2);
+  assert_int_equal(m->app->ports[0].port, 8080);
+  assert_int_equal(m->app->ports[0].count, 1);
+  assert_int_equal(m->app->ports[1].count, 2);
+  assert_true(m->app->ports[1].socket_activated);
+
+  static const struct {
+    const char *mounts, *ports, *error;
+  } bad[] = {
+      {"work", NULL, "path must be set"},
+      {"work,path", NULL, "has no value"},
+      {"Work,path=/x", NULL, "AC Name"},
+      {"work,path=/x,readOnly=yes", NULL, "invalid boolean"},
+      {"work,path=/x,mode=1", NULL, "unknown mountpoint parameter \"mode\""},
+      {"work,path=/x,path=/y", NULL, "given more than once"},
+      {NULL, "http,port=0", "1-65535"},
+      {NULL, "http,port=65536", "invalid 16-bit number"},
+      {NULL, "http,port=-1", "invalid 16-bit number"},
+      {NULL, "http,port=65535,count=2", "end of port range"},
+      {NULL, "http,port=80,proto=tcp", "unknown port parameter"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p = (struct appc_manifest_patch){.mounts = bad[i].mounts, .ports = bad[i].ports};
+    assert_error_contains(patch(WITH_APP(""), &p, NULL, &err), &err, bad[i].error);
+  }
+}
+
+static void test_isolators(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+  struct appc_manifest_patch p = {.isolators = "resource/cpu,request=50m,limit=100m:"
+                                               "os/linux/no-new-privileges,true:"
+                                               "os/linux/oom-score-adj,-500"};
+
+  assert_ok(patch(WITH_APP(""), &p, &m, &err), &err);
+  assert_int_equal(m->app->isolators.len, 3);
+  assert_string_equal(m->app->isolators.items[0].request, "50m");
+  assert_true(m->app->isolators.items[1].flag);
+  assert_int_equal(m->app->isolators.items[2].number, -500);
+
+  static const struct {
+    const char *isolators, *error;
+  } bad[] = {
+      {"resource/cpu,request=5x", "not a valid quantity"},
+      {"resource/block-iops,limit=1", "default must be true"},
+      {"os/linux/oom-score-adj", "invalid format"},
+      {"os/linux/oom-score-adj,1,2", "invalid format"},
+      {"os/linux/oom-score-adj,2000", "between -1000 and 1000"},
+      {"os/linux/seccomp-retain-set,set=a", "not supported for patching"},
+      {"os/unix/sysctl,a=b", "not supported for patching"},
+      {"Bad", "AC Identifier"},
+      {"resource/cpu,a=%zz", "invalid URL escape"},
+      {"resource/cpu,a=1;b", "semicolon"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p = (struct appc_manifest_patch){.isolators = bad[i].isolators};
+    assert_error_contains(patch(WITH_APP(""), &p, NULL, &err), &err, bad[i].error);
+  }
+}
+
+static void test_seccomp(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  appc_error_t err = NULL;
+  const char *json =
+      WITH_ISO("{\"name\":\"os/linux/seccomp-retain-set\",\"value\":{\"set\":[\"a\"]}}");
+  struct appc_manifest_patch p = {.seccomp_mode = "remove,errno=EPERM",
+                                  .seccomp_set = "reboot,kexec_load"};
+
+  assert_ok(patch(json, &p, &m, &err), &err);
+  assert_int_equal(m->app->isolators.len, 1);
+  assert_int_equal(m->app->isolators.items[0].kind, APPC_ISOLATOR_SECCOMP_REMOVE);
+  assert_string_equal(m->app->isolators.items[0].errno_name, "EPERM");
+  assert_int_equal(m->app->isolators.items[0].set.len, 2);
+
+  static const struct {
+    const char *mode, *set, *error;
+  } bad[] = {
+      {"keep", "a", "unknown seccomp mode"},
+      {"retain,errno=eperm", "a", "must start with an 'E'"},
+      {"retain,code=1", "a", "invalid seccomp-mode optional argument"},
+      {"retain,errno=E=1", "a", "cannot parse seccomp-mode argument"},
+      {NULL, "a", "--seccomp-set specified without --seccomp-mode"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p = (struct appc_manifest_patch){.seccomp_mode = bad[i].mode, .seccomp_set = bad[i].set};
+    assert_error_contains(patch(json, &p, NULL, &err), &err, bad[i].error);
+  }
+}
+
+static void test_patched_roundtrip(void **state)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  cleanup_image_manifest struct appc_image_manifest *again = NULL;
+  cleanup_free char *out = NULL;
+  appc_error_t err = NULL;
+  size_t len;
+  struct appc_manifest_patch p = {.capability = "CAP_NET_RAW",
+                                  .mounts = "data,path=/data",
+                                  .isolators = "resource/memory,limit=1G"};
+
+  assert_ok(patch(WITH_APP(""), &p, &m, &err), &err);
+  assert_ok(appc_image_manifest_serialize(m, 0, &out, &len, &err), &err);
+  assert_ok(appc_image_manifest_parse(out, len, &again, &err), &err);
+  assert_int_equal(again->app->isolators.len, 2);
+  assert_string_equal(again->app->mount_points[0].name, "data");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_name_exec),    cmocka_unit_test(test_groups_and_caps),
+      cmocka_unit_test(test_mounts_ports), cmocka_unit_test(test_isolators),
+      cmocka_unit_test(test_seccomp),      cmocka_unit_test(test_patched_roundtrip),
+  };
+  return cmocka_run_group_tests_name("schema-patch", tests, NULL, NULL);
+}
