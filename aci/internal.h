@@ -30,6 +30,22 @@ void appc_hash_free(struct appc_hash *h);
 /* Classify the first bytes of a file; returns -1 when no ACI format matches. */
 int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out);
 
+/* ---- gzip decompression (aci/inflate.c) ---- */
+
+/* Streaming multi-member gzip decompression with ISA-L, reading the file at
+ * FD in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
+ * start of the file (for detection).  Every member's CRC-32 and length are
+ * checked; bytes after the last member that do not start a new one are
+ * ignored, as libarchive and GNU gzip do. */
+struct appc_gunzip;
+
+int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
+                    appc_error_t *err);
+/* Point *buf at the next chunk of uncompressed data (valid until the next
+ * call) and return its length: 0 at the end of the stream, -1 on error. */
+ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
+void appc_gunzip_free(struct appc_gunzip *z);
+
 /* ---- archive entry names (aci/names.c) ---- */
 
 /* Canonicalise a tar member name: drop "./" and empty components and a
@@ -133,6 +149,10 @@ enum appc_compression appc_tar_reader_compression(struct appc_tar_reader *r);
  * yet prefixed with the path. */
 int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry,
                          appc_error_t *err);
+/* Skip the current entry's data (still hashing it).  On failure the
+ * message names the real cause (e.g. corrupt gzip data), prefixed by NAME,
+ * where archive_read_data_skip() would only say "Truncated input file". */
+int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error_t *err);
 /* Read the current entry's data (at most APPC_MANIFEST_MAX bytes). */
 int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,
                           appc_error_t *err);

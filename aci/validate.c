@@ -149,9 +149,7 @@ static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *inf
     if (role == APPC_ENTRY_MANIFEST) {
       if (read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
         break;
-    } else if (archive_read_data_skip(appc_tar_reader_archive(r)) < ARCHIVE_WARN) {
-      appc_error_make(err, 0, "%s: truncated or corrupt data: %s", canon,
-                      archive_error_string(appc_tar_reader_archive(r)));
+    } else if (appc_tar_reader_skip(r, canon, err) < 0) {
       break;
     }
   }

@@ -78,6 +78,20 @@ int actool_usage_error(const char *command, const char *fmt, ...)
 void actool_install_temp_guard(void);
 void actool_temp_notify(const char *tmp_path, void *data);
 
+/* Manifest files larger than this are refused unread; real ones are a few
+ * KiB, and a hostile one must not make actool read gigabytes into memory. */
+#define ACTOOL_MANIFEST_MAX_BYTES (16u << 20)
+
+enum appc_compression;
+/* Usage checks shared by the commands that write ACIs (return 0 or 2). */
+int actool_check_aci_name(const char *command, const char *path);
+int actool_output_compression(const char *command, const char *name, bool no_compression,
+                              enum appc_compression *out);
+/* Read a whole manifest file of at most ACTOOL_MANIFEST_MAX_BYTES. */
+int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
+                            appc_error_t *err);
+int actool_read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err);
+
 /* Parse Go-style booleans (1, t, T, TRUE, true, True, 0, f, ...). */
 int actool_parse_bool(const char *s, bool *out);
 

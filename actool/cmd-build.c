@@ -27,12 +27,6 @@ static const struct actool_option build_option_table[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-static bool has_aci_extension(const char *path)
-{
-  size_t len = strlen(path);
-  return len >= 4 && strcmp(path + len - 4, ".aci") == 0;
-}
-
 static int run_build(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
   const struct build_options *o = opaque;
@@ -43,13 +37,9 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
 
   if (argc != 2)
     return actool_usage_error("build", "needs a layout directory and an output file");
-  if (!has_aci_extension(argv[1]))
-    return actool_usage_error("build", "%s: the output file name must end in .aci", argv[1]);
-  if (appc_compression_from_string(o->compression, &bo.compression) < 0)
-    return actool_usage_error("build", "unknown compression \"%s\" (gzip, bzip2, xz, none)",
-                              o->compression);
-  if (o->no_compression)
-    bo.compression = APPC_COMPRESSION_NONE;
+  if (actool_check_aci_name("build", argv[1]) != 0 ||
+      actool_output_compression("build", o->compression, o->no_compression, &bo.compression) != 0)
+    return ACTOOL_EXIT_USAGE;
 
   if (appc_aci_build(argv[0], argv[1], &bo, image_id, &err) < 0) {
     actool_report(&err);

@@ -12,9 +12,6 @@
 #include "actool/actool.h"
 #include "common/cleanup.h"
 
-/* A replacement manifest larger than this is refused unread. */
-#define MANIFEST_MAX_BYTES (16u << 20)
-
 struct patch_options {
   struct appc_manifest_patch patch;
   const char *manifest_file;
@@ -72,27 +69,6 @@ static bool edits_anything(const struct appc_manifest_patch *p)
          given(p->seccomp_set);
 }
 
-static int read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err)
-{
-  cleanup_fclose FILE *f = fopen(path, "re");
-  cleanup_free char *buf = NULL;
-  size_t len;
-
-  if (f == NULL)
-    return appc_error_make(err, errno, "%s", path);
-  buf = malloc(MANIFEST_MAX_BYTES + 1);
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  len = fread(buf, 1, MANIFEST_MAX_BYTES + 1, f);
-  if (ferror(f))
-    return appc_error_make(err, EIO, "%s: read", path);
-  if (len > MANIFEST_MAX_BYTES)
-    return appc_error_make(err, 0, "%s: manifest larger than %u bytes", path, MANIFEST_MAX_BYTES);
-  *out = steal_pointer(&buf);
-  *out_len = len;
-  return 0;
-}
-
 /* The new manifest: FILE's content, or IN's manifest with the edits applied.
  * Either way it is validated, so a patched image is always a valid one. */
 static int new_manifest(const struct patch_options *o, const char *in, char **out, size_t *out_len,
@@ -103,7 +79,7 @@ static int new_manifest(const struct patch_options *o, const char *in, char **ou
   size_t len = 0;
 
   if (given(o->manifest_file)) {
-    if (read_manifest_file(o->manifest_file, &json, &len, err) < 0)
+    if (actool_read_manifest_file(o->manifest_file, &json, &len, err) < 0)
       return -1;
     if (appc_image_manifest_parse(json, len, &m, err) < 0)
       return appc_error_prefix(err, "%s", o->manifest_file);
@@ -131,12 +107,8 @@ static int check_arguments(const struct patch_options *o, int argc, char **argv)
   if (given(o->manifest_file) && edits_anything(&o->patch))
     return actool_usage_error("patch-manifest",
                               "--manifest excludes the other manifest editing options");
-  if (!o->replace) {
-    size_t len = strlen(argv[1]);
-    if (len < 4 || strcmp(argv[1] + len - 4, ".aci") != 0)
-      return actool_usage_error("patch-manifest", "%s: the output file name must end in .aci",
-                                argv[1]);
-  }
+  if (!o->replace)
+    return actool_check_aci_name("patch-manifest", argv[1]);
   return 0;
 }
 
@@ -153,11 +125,10 @@ static int run_patch_manifest(const struct actool_globals *g, void *opaque, int 
 
   if (r != 0)
     return r;
-  if (appc_compression_from_string(o->compression, &bo.compression) < 0)
-    return actool_usage_error("patch-manifest",
-                              "unknown compression \"%s\" (gzip, bzip2, xz, none)", o->compression);
-  if (o->no_compression)
-    bo.compression = APPC_COMPRESSION_NONE;
+  r = actool_output_compression("patch-manifest", o->compression, o->no_compression,
+                                &bo.compression);
+  if (r != 0)
+    return r;
   if (new_manifest(o, argv[0], &json, &len, &err) < 0 ||
       appc_aci_rewrite_manifest(argv[0], o->replace ? argv[0] : argv[1], json, len, &bo, image_id,
                                 &err) < 0) {

@@ -12,10 +12,6 @@
 #include "actool/actool.h"
 #include "common/cleanup.h"
 
-/* Manifests larger than this are refused before being read into memory;
- * real manifests are a few KiB. */
-#define MANIFEST_MAX_BYTES (16u << 20)
-
 enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST };
 
 struct validate_options {
@@ -60,37 +56,6 @@ static enum input_type sniff_file(int fd)
   return TYPE_MANIFEST;
 }
 
-static int read_small_file(int fd, const char *path, char **out, size_t *out_len, appc_error_t *err)
-{
-  struct stat st;
-  cleanup_free char *buf = NULL;
-  size_t len = 0;
-
-  if (fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "%s: stat", path);
-  if (st.st_size > (off_t) MANIFEST_MAX_BYTES)
-    return appc_error_make(err, 0, "%s: manifest is %lld bytes, more than the limit of %u", path,
-                           (long long) st.st_size, MANIFEST_MAX_BYTES);
-  buf = malloc((size_t) st.st_size + 1);
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  while (len <= (size_t) st.st_size) {
-    ssize_t n = pread(fd, buf + len, (size_t) st.st_size + 1 - len, (off_t) len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s: read", path);
-    if (n == 0)
-      break;
-    len += (size_t) n;
-  }
-  if (len > (size_t) st.st_size)
-    return appc_error_make(err, 0, "%s: file grew while being read", path);
-  *out = steal_pointer(&buf);
-  *out_len = len;
-  return 0;
-}
-
 /* Validate a manifest file of either kind; *kind_name receives its kind. */
 static int validate_manifest(int fd, const char *path, const char **kind_name, appc_error_t *err)
 {
@@ -98,7 +63,7 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
   size_t len = 0;
   enum appc_manifest_kind kind;
 
-  if (read_small_file(fd, path, &json, &len, err) < 0)
+  if (actool_read_manifest_fd(fd, path, &json, &len, err) < 0)
     return -1;
   if (appc_manifest_kind(json, len, &kind, err) < 0)
     return appc_error_prefix(err, "%s", path);

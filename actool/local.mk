@@ -8,6 +8,7 @@ actool_actool_SOURCES = \
 	actool/options.c \
 	actool/output.c \
 	actool/commands.c \
+	actool/image-io.c \
 	actool/cmd-build.c \
 	actool/cmd-cat-manifest.c \
 	actool/cmd-help.c \

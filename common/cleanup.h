@@ -30,18 +30,18 @@ static inline void appc_cleanup_fclosep(FILE **f)
 #define cleanup_fclose __attribute__((cleanup(appc_cleanup_fclosep)))
 
 /* Hand ownership out of a cleanup-managed variable. */
-#define steal_pointer(pp)          \
-  ({                               \
-    __typeof__(*(pp)) _tmp = *(pp); \
-    *(pp) = NULL;                  \
-    _tmp;                          \
+#define steal_pointer(pp)                                                                          \
+  ({                                                                                               \
+    __typeof__(*(pp)) _tmp = *(pp);                                                                \
+    *(pp) = NULL;                                                                                  \
+    _tmp;                                                                                          \
   })
 
-#define steal_fd(fdp)  \
-  ({                   \
-    int _tmp = *(fdp); \
-    *(fdp) = -1;       \
-    _tmp;              \
+#define steal_fd(fdp)                                                                              \
+  ({                                                                                               \
+    int _tmp = *(fdp);                                                                             \
+    *(fdp) = -1;                                                                                   \
+    _tmp;                                                                                          \
   })
 
 #endif

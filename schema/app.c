@@ -23,6 +23,21 @@ static void port_free_elem(void *elem)
   appc_port_clear(elem);
 }
 
+/* The rules of appc_validate_port_range(), naming the member at fault:
+ * "port" when it is out of range, else "count" when the range runs past
+ * 65535. */
+int appc_jcheck_port_range(struct appc_jctx *c, uint64_t port, uint64_t count)
+{
+  if (port < 1 || port > 65535)
+    return appc_jerr_at(c, "port", "%llu is not in the 1-65535 range", (unsigned long long) port);
+  /* port <= 65535 here, so this cannot wrap around as the reference's
+   * port + count does (a deviation, see docs/conformance.md). */
+  if (count > 65536 - port)
+    return appc_jerr_at(c, "count", "a range of %llu ports from %llu runs past port 65535",
+                        (unsigned long long) count, (unsigned long long) port);
+  return 0;
+}
+
 int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
 {
   static const struct appc_jfield fields[] = {
@@ -38,8 +53,8 @@ int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
     return -1;
   if (p->protocol == NULL && appc_jdecode_string(c, NULL, &p->protocol) < 0)
     return -1;
-  if (appc_validate_port_range(p->port, p->count, c->err) < 0)
-    return appc_jfail(c);
+  if (appc_jcheck_port_range(c, p->port, p->count) < 0)
+    return -1;
   if (p->count == 0)
     p->count = 1; /* a count of 0 means a single port */
   return 0;
@@ -89,8 +104,9 @@ static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void
   if (h->name == NULL && appc_jdecode_string(c, NULL, &h->name) < 0)
     return -1;
   if (strcmp(h->name, "pre-start") != 0 && strcmp(h->name, "post-stop") != 0)
-    return appc_jerr(c, "bad eventHandler name \"%s\" (must be \"pre-start\" or \"post-stop\")",
-                     h->name);
+    return appc_jerr_at(
+        c, "name", "\"%s\" is not an eventHandler name (must be \"pre-start\" or \"post-stop\")",
+        h->name);
   return 0;
 }
 
@@ -163,16 +179,21 @@ void appc_app_free(struct appc_app *app)
 static int app_check(struct appc_jctx *c, struct appc_app *app)
 {
   if (*app->user == '\0')
-    return appc_jerr(c, "user is required");
+    return appc_jerr_at(c, "user", "must be set (a non-empty user name or UID)");
   if (*app->group == '\0')
-    return appc_jerr(c, "group is required");
+    return appc_jerr_at(c, "group", "must be set (a non-empty group name or GID)");
   if (*app->working_directory != '\0' && *app->working_directory != '/')
-    return appc_jerr(c, "workingDirectory \"%s\" must be an absolute path", app->working_directory);
+    return appc_jerr_at(c, "workingDirectory", "\"%s\" must be an absolute path",
+                        app->working_directory);
   for (size_t i = 0; i < app->n_event_handlers; i++) {
     for (size_t j = 0; j < i; j++) {
-      if (strcmp(app->event_handlers[i].name, app->event_handlers[j].name) == 0)
-        return appc_jerr(c, "only one eventHandler of name \"%s\" is allowed",
-                         app->event_handlers[i].name);
+      if (strcmp(app->event_handlers[i].name, app->event_handlers[j].name) == 0) {
+        appc_jpath_add(c, ".eventHandlers[%zu]", i);
+        return appc_jerr_at(c, "name",
+                            "only one eventHandler named \"%s\" is allowed (also "
+                            "eventHandlers[%zu])",
+                            app->event_handlers[i].name, j);
+      }
     }
   }
   size_t mark = appc_jpath_key(c, "isolators");
@@ -252,7 +273,8 @@ static struct json_object *event_handlers_json(const struct appc_app *app)
   for (size_t i = 0; a != NULL && i < app->n_event_handlers; i++) {
     struct json_object *o = json_object_new_object();
     if (o == NULL || appc_jput_string(o, "name", app->event_handlers[i].name) < 0 ||
-        appc_jput(o, "exec", appc_jstring_list(&app->event_handlers[i].exec)) < 0 ||
+        appc_jput_list(o, "exec", app->event_handlers[i].exec.items,
+                       appc_jstring_list(&app->event_handlers[i].exec)) < 0 ||
         json_object_array_add(a, o) < 0) {
       json_object_put(o);
       json_object_put(a);
@@ -317,7 +339,7 @@ struct json_object *appc_japp(const struct appc_app *app)
   if (o == NULL)
     return NULL;
   /* Go struct order; the omitempty fields only when non-empty. */
-  r = appc_jput(o, "exec", appc_jstring_list(&app->exec));
+  r = appc_jput_list(o, "exec", app->exec.items, appc_jstring_list(&app->exec));
   if (r == 0 && app->n_event_handlers > 0)
     r = appc_jput(o, "eventHandlers", event_handlers_json(app));
   if (r == 0)

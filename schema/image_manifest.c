@@ -46,7 +46,7 @@ static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *t
   if (appc_jdecode_object(c, v, fields, 4, d) < 0)
     return -1;
   if (d->image_name == NULL)
-    return appc_jerr(c, "imageName cannot be empty");
+    return appc_jerr_at(c, "imageName", "must be set");
   return 0;
 }
 

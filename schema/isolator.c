@@ -121,9 +121,11 @@ static int decode_resource(struct appc_jctx *c, struct json_object *v, struct ap
   if (appc_jdecode_object(c, v, fields, 3, iso) < 0)
     return -1;
   if (iso->resource_default != want_default)
-    return appc_jerr(c, "default must be %s", want_default ? "true" : "false");
+    return appc_jerr_at(c, "default", "must be %s for %s", want_default ? "true" : "false",
+                        iso->name);
   if (want_default && iso->request != NULL)
-    return appc_jerr(c, "request is not supported by %s, it must be empty", iso->name);
+    return appc_jerr_at(c, "request", "must not be set for %s (got \"%s\")", iso->name,
+                        iso->request);
   return 0;
 }
 
@@ -156,13 +158,15 @@ static int decode_set(struct appc_jctx *c, struct json_object *v, struct appc_is
   if (appc_jdecode_object(c, v, fields, seccomp ? 2 : 1, iso) < 0)
     return -1;
   if (iso->set.len == 0)
-    return appc_jerr(c, "set must be non-empty");
+    return appc_jerr_at(c, "set", "must be a non-empty list");
   if (!seccomp)
     return check_capability_names(c, iso);
   if (iso->errno_name == NULL && appc_jdecode_string(c, NULL, &iso->errno_name) < 0)
     return -1;
-  if (appc_validate_seccomp_errno(iso->errno_name, c->err) < 0)
+  if (appc_validate_seccomp_errno(iso->errno_name, c->err) < 0) {
+    appc_jpath_key(c, "errno");
     return appc_jfail(c);
+  }
   return 0;
 }
 
@@ -196,8 +200,10 @@ static int decode_selinux(struct appc_jctx *c, struct json_object *v, struct app
     if (*parts[i] == NULL && appc_jdecode_string(c, NULL, parts[i]) < 0)
       return -1;
     /* user, role and type are single SELinux words; level may hold ':'. */
-    if (**parts[i] == '\0' || (i < 3 && strchr(*parts[i], ':') != NULL))
-      return appc_jerr(c, "invalid %s value \"%s\"", fields[i].name, *parts[i]);
+    if (**parts[i] == '\0')
+      return appc_jerr_at(c, fields[i].name, "must be set (non-empty)");
+    if (i < 3 && strchr(*parts[i], ':') != NULL)
+      return appc_jerr_at(c, fields[i].name, "\"%s\" must not contain ':'", *parts[i]);
   }
   return 0;
 }
@@ -380,14 +386,15 @@ int appc_isolators_validate(const struct appc_isolator_list *l, const char *path
     const char *name = iso->name != NULL ? iso->name : "";
 
     if (iso->kind == APPC_ISOLATOR_UNKNOWN)
-      return appc_error_make(err, 0, "%s[%zu]: invalid isolator: unknown name \"%s\"", path, i,
-                             name);
+      return appc_error_make(err, 0, "%s[%zu].name: unknown isolator \"%s\"", path, i, name);
     for (size_t j = 0; j < i; j++) {
       if (l->items[j].kind == iso->kind && !multiple_allowed(iso->kind))
-        return appc_error_make(err, 0, "%s[%zu]: only one %s isolator is allowed", path, i, name);
+        return appc_error_make(err, 0,
+                               "%s[%zu].name: only one \"%s\" isolator is allowed (also %s[%zu])",
+                               path, i, name, path, j);
       if (conflicts(l->items[j].kind, iso->kind))
-        return appc_error_make(err, 0, "%s[%zu]: %s conflicts with %s at [%zu]", path, i, name,
-                               l->items[j].name, j);
+        return appc_error_make(err, 0, "%s[%zu].name: \"%s\" conflicts with \"%s\" at %s[%zu]",
+                               path, i, name, l->items[j].name, path, j);
     }
   }
   return 0;

@@ -15,10 +15,19 @@
 #include "schema/types.h"
 
 /* ------------------------------------------------------------------------
- * Syntax check.  json-c alone is more lenient than Go (raw control
- * characters in strings, "1.", NaN, comments, ...), so the grammar is checked
- * here first; the scan also validates UTF-8 and bounds the nesting depth, and
- * notes integer literals that json-c would clamp silently.
+ * Parsing.  The text is checked against Go's encoding/json grammar (json-c's
+ * own tokener is more lenient: raw control characters in strings, "1.",
+ * NaN, comments, ...) and the json-c tree is built in the same linear pass,
+ * so that the tree keeps what Go's decoder sees:
+ *  - every member of an object, in document order, a repeated key included
+ *    (json-c's tokener keeps only the last one), since Go decodes and
+ *    validates each occurrence;
+ *  - the source text of a string written with escapes (raw_string()), which
+ *    Go hands unchanged to json.RawMessage and Quantity.UnmarshalJSON;
+ *  - the literal of a number whose json-c form would differ: integers
+ *    beyond 64 bits and non-integers become json-c "double_s" objects, and
+ *    "-0" keeps its sign for the unsigned fields that must reject it.
+ * The scan also validates UTF-8 and bounds the nesting depth as Go does.
  */
 
 struct scan {
@@ -26,14 +35,12 @@ struct scan {
   size_t len;
   size_t pos;
   int depth;
-  size_t *wide_ints; /* offsets just past integer literals out of 64-bit range */
-  size_t n_wide_ints;
+  /* Decoded text, used as a stack: the key of each object member being
+   * parsed stays here while its value is parsed.  Decoded text is never
+   * longer than its source, so LEN + 1 bytes always suffice. */
+  char *buf;
+  size_t buf_len;
 };
-
-static void scan_release(struct scan *sc)
-{
-  free(sc->wide_ints);
-}
 
 static int scan_error(struct scan *sc, appc_error_t *err, const char *what)
 {
@@ -50,9 +57,15 @@ static int scan_error(struct scan *sc, appc_error_t *err, const char *what)
   return appc_error_make(err, 0, "invalid JSON at line %zu, column %zu: %s", line, col, what);
 }
 
+static int scan_nomem(appc_error_t *err)
+{
+  return appc_error_make(err, ENOMEM, "parsing JSON");
+}
+
 static void scan_space(struct scan *sc)
 {
-  while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) != NULL && sc->s[sc->pos] != 0)
+  while (sc->pos < sc->len && (sc->s[sc->pos] == ' ' || sc->s[sc->pos] == '\t' ||
+                               sc->s[sc->pos] == '\r' || sc->s[sc->pos] == '\n'))
     sc->pos++;
 }
 
@@ -96,43 +109,148 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
   return n;
 }
 
-static int scan_string(struct scan *sc, appc_error_t *err)
+static int hex_digit(unsigned char c)
 {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+    return (c | 0x20) - 'a' + 10;
+  return -1;
+}
+
+/* The code unit of the \uXXXX escape at S[AT] (AT + 6 <= LEN), or -1. */
+static long escape_u4(const unsigned char *s, size_t len, size_t at)
+{
+  long v = 0;
+
+  if (at + 6 > len || s[at] != '\\' || s[at + 1] != 'u')
+    return -1;
+  for (size_t i = 2; i < 6; i++) {
+    int d = hex_digit(s[at + i]);
+    if (d < 0)
+      return -1;
+    v = v << 4 | d;
+  }
+  return v;
+}
+
+static size_t utf8_put(char *out, unsigned long cp)
+{
+  if (cp < 0x80) {
+    out[0] = (char) cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (char) (0xc0 | cp >> 6);
+    out[1] = (char) (0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (char) (0xe0 | cp >> 12);
+    out[1] = (char) (0x80 | (cp >> 6 & 0x3f));
+    out[2] = (char) (0x80 | (cp & 0x3f));
+    return 3;
+  }
+  out[0] = (char) (0xf0 | cp >> 18);
+  out[1] = (char) (0x80 | (cp >> 12 & 0x3f));
+  out[2] = (char) (0x80 | (cp >> 6 & 0x3f));
+  out[3] = (char) (0x80 | (cp & 0x3f));
+  return 4;
+}
+
+/* Scan the string at the current position and push its decoded text (NUL
+ * terminated, but it may hold NULs) on SC->buf at offset *OFF, *N bytes;
+ * *ESCAPED tells whether the source used escapes.  The caller pops it by
+ * restoring SC->buf_len to *OFF. */
+static int scan_string(struct scan *sc, appc_error_t *err, size_t *off, size_t *n, bool *escaped)
+{
+  char *out = sc->buf + sc->buf_len;
+  size_t w = 0;
+
+  *escaped = false;
   sc->pos++; /* opening quote */
   while (sc->pos < sc->len) {
     unsigned char c = sc->s[sc->pos];
     if (c == '"') {
       sc->pos++;
+      out[w] = '\0';
+      *off = sc->buf_len;
+      *n = w;
+      sc->buf_len += w + 1;
       return 0;
     }
     if (c < 0x20)
       return scan_error(sc, err, "control character in string");
     if (c == '\\') {
       unsigned char e = sc->pos + 1 < sc->len ? sc->s[sc->pos + 1] : 0;
+      static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+      const char *p;
+      *escaped = true;
       if (e == 'u') {
-        for (size_t i = 2; i < 6; i++) {
-          if (sc->pos + i >= sc->len ||
-              strchr("0123456789abcdefABCDEF", sc->s[sc->pos + i]) == NULL ||
-              sc->s[sc->pos + i] == 0)
-            return scan_error(sc, err, "invalid \\u escape in string");
-        }
+        long cp = escape_u4(sc->s, sc->len, sc->pos);
+        if (cp < 0)
+          return scan_error(sc, err, "invalid \\u escape in string");
         sc->pos += 6;
-      } else if (e != 0 && strchr("\"\\/bfnrt", e) != NULL) {
+        /* As Go's unquote: a surrogate pair makes one code point; any
+         * other surrogate becomes U+FFFD. */
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+          long lo = cp < 0xdc00 ? escape_u4(sc->s, sc->len, sc->pos) : -1;
+          if (lo >= 0xdc00 && lo <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            sc->pos += 6;
+          } else {
+            cp = 0xfffd;
+          }
+        }
+        w += utf8_put(out + w, (unsigned long) cp);
+      } else if (e != 0 && (p = strchr(from, e)) != NULL) {
+        out[w++] = to[p - from];
         sc->pos += 2;
       } else {
         return scan_error(sc, err, "invalid escape in string");
       }
       continue;
     }
-    size_t n = utf8_len(sc->s + sc->pos, sc->len - sc->pos);
-    if (n == 0)
+    size_t k = utf8_len(sc->s + sc->pos, sc->len - sc->pos);
+    if (k == 0)
       return scan_error(sc, err, "invalid UTF-8 in string");
-    sc->pos += n;
+    memcpy(out + w, sc->s + sc->pos, k);
+    w += k;
+    sc->pos += k;
   }
   return scan_error(sc, err, "unterminated string");
 }
 
-/* Does the integer literal S[0..N) fit json-c's int64 / uint64 storage? */
+/* A string value; one written with escapes keeps its source text (quotes
+ * included) as its json-c serialisation, see raw_string(). */
+static int scan_string_value(struct scan *sc, appc_error_t *err, struct json_object **out)
+{
+  size_t start = sc->pos, off, n;
+  bool escaped;
+  struct json_object *o;
+
+  if (scan_string(sc, err, &off, &n, &escaped) < 0)
+    return -1;
+  sc->buf_len = off;
+  if (n > INT32_MAX)
+    return appc_error_make(err, 0, "invalid JSON: string too long");
+  o = json_object_new_string_len(sc->buf + off, (int) n);
+  if (o == NULL)
+    return scan_nomem(err);
+  if (escaped) {
+    char *raw = strndup((const char *) sc->s + start, sc->pos - start);
+    if (raw == NULL) {
+      json_object_put(o);
+      return scan_nomem(err);
+    }
+    json_object_set_serializer(o, json_object_userdata_to_json_string, raw,
+                               json_object_free_userdata);
+  }
+  *out = o;
+  return 0;
+}
+
+/* Does the integer literal S[0..N) fit int64 (negative) or uint64? */
 static bool int_literal_fits(const unsigned char *s, size_t n)
 {
   bool neg = s[0] == '-';
@@ -145,10 +263,12 @@ static bool int_literal_fits(const unsigned char *s, size_t n)
   return memcmp(s + (neg ? 1 : 0), limit, limit_len) <= 0;
 }
 
-static int scan_number(struct scan *sc, appc_error_t *err)
+static int scan_number(struct scan *sc, appc_error_t *err, struct json_object **out)
 {
   size_t start = sc->pos;
   bool integer = true;
+  char *text;
+  struct json_object *o;
 
   if (sc->s[sc->pos] == '-')
     sc->pos++;
@@ -177,55 +297,129 @@ static int scan_number(struct scan *sc, appc_error_t *err)
     while (scan_digit(sc))
       sc->pos++;
   }
-  if (integer && !int_literal_fits(sc->s + start, sc->pos - start)) {
-    size_t *n = realloc(sc->wide_ints, (sc->n_wide_ints + 1) * sizeof *n);
-    if (n == NULL)
-      return appc_error_make(err, ENOMEM, "parsing JSON");
-    sc->wide_ints = n;
-    sc->wide_ints[sc->n_wide_ints++] = sc->pos;
+  /* The literal, NUL-terminated, on top of the stack (not pushed). */
+  text = sc->buf + sc->buf_len;
+  memcpy(text, sc->s + start, sc->pos - start);
+  text[sc->pos - start] = '\0';
+  if (integer && int_literal_fits(sc->s + start, sc->pos - start)) {
+    if (text[0] == '-') {
+      long long v = strtoll(text, NULL, 10);
+      o = json_object_new_int64(v);
+      /* "-0": Go's ParseUint rejects it, so keep the sign visible. */
+      if (o != NULL && v == 0) {
+        char *lit = strdup(text);
+        if (lit == NULL) {
+          json_object_put(o);
+          return scan_nomem(err);
+        }
+        json_object_set_serializer(o, json_object_userdata_to_json_string, lit,
+                                   json_object_free_userdata);
+      }
+    } else {
+      unsigned long long v = strtoull(text, NULL, 10);
+      o = v <= INT64_MAX ? json_object_new_int64((int64_t) v) : json_object_new_uint64(v);
+    }
+  } else {
+    /* Not an integer for Go's int and uint fields; a quantity still reads
+     * the literal, which json_object_to_json_string() gives back. */
+    o = json_object_new_double_s(strtod(text, NULL), text);
   }
+  if (o == NULL)
+    return scan_nomem(err);
+  *out = o;
   return 0;
 }
 
-static int scan_literal(struct scan *sc, appc_error_t *err, const char *word)
+static int scan_literal(struct scan *sc, appc_error_t *err, const char *word,
+                        struct json_object **out)
 {
   size_t n = strlen(word);
 
   if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
     return scan_error(sc, err, "invalid character");
   sc->pos += n;
+  if (word[0] == 'n') {
+    *out = NULL; /* json-c's null */
+    return 0;
+  }
+  *out = json_object_new_boolean(word[0] == 't');
+  return *out == NULL ? scan_nomem(err) : 0;
+}
+
+static int scan_value(struct scan *sc, appc_error_t *err, struct json_object **out);
+
+/* An object member: KEY (decoded, on the stack) then VALUE, added without
+ * looking for an earlier member of the same name. */
+static int scan_member(struct scan *sc, appc_error_t *err, struct json_object *obj)
+{
+  size_t off, n;
+  bool escaped;
+  const char *key;
+  struct json_object *val = NULL;
+
+  if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+    return scan_error(sc, err, "object key expected");
+  size_t start = sc->pos;
+  if (scan_string(sc, err, &off, &n, &escaped) < 0)
+    return -1;
+  key = sc->buf + off;
+  if (strlen(key) != n) {
+    /* A key holding U+0000 cannot be a C string: keep its source text
+     * behind a 0xFF byte, which valid UTF-8 never has, so that it matches
+     * no field and maps can refuse it (see appc_jdecode_string_map). */
+    size_t raw = sc->pos - start - 2;
+    sc->buf[off] = '\xff';
+    memcpy(sc->buf + off + 1, sc->s + start + 1, raw);
+    sc->buf[off + 1 + raw] = '\0';
+    sc->buf_len = off + raw + 2;
+  }
+  scan_space(sc);
+  if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
+    return scan_error(sc, err, "':' expected after object key");
+  sc->pos++;
+  if (scan_value(sc, err, &val) < 0)
+    return -1;
+  sc->buf_len = off;
+  if (json_object_object_add_ex(obj, key, val, JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
+    json_object_put(val);
+    return scan_nomem(err);
+  }
   return 0;
 }
 
-static int scan_value(struct scan *sc, appc_error_t *err);
-
-static int scan_container(struct scan *sc, appc_error_t *err, bool object)
+static int scan_container(struct scan *sc, appc_error_t *err, bool object, struct json_object **out)
 {
   char close = object ? '}' : ']';
+  struct json_object *c;
 
   if (++sc->depth > APPC_JSON_MAX_DEPTH)
     return scan_error(sc, err, "nested too deeply");
+  c = object ? json_object_new_object() : json_object_new_array();
+  if (c == NULL)
+    return scan_nomem(err);
   sc->pos++;
   scan_space(sc);
   if (sc->pos < sc->len && sc->s[sc->pos] == close) {
     sc->pos++;
     sc->depth--;
+    *out = c;
     return 0;
   }
   for (;;) {
     scan_space(sc);
     if (object) {
-      if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-        return scan_error(sc, err, "object key expected");
-      if (scan_string(sc, err) < 0)
-        return -1;
-      scan_space(sc);
-      if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-        return scan_error(sc, err, "':' expected after object key");
-      sc->pos++;
+      if (scan_member(sc, err, c) < 0)
+        goto fail;
+    } else {
+      struct json_object *v = NULL;
+      if (scan_value(sc, err, &v) < 0)
+        goto fail;
+      if (json_object_array_add(c, v) < 0) {
+        json_object_put(v);
+        scan_nomem(err);
+        goto fail;
+      }
     }
-    if (scan_value(sc, err) < 0)
-      return -1;
     scan_space(sc);
     if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
       sc->pos++;
@@ -234,150 +428,113 @@ static int scan_container(struct scan *sc, appc_error_t *err, bool object)
     if (sc->pos < sc->len && sc->s[sc->pos] == close) {
       sc->pos++;
       sc->depth--;
+      *out = c;
       return 0;
     }
-    return scan_error(sc, err, object ? "',' or '}' expected" : "',' or ']' expected");
+    scan_error(sc, err, object ? "',' or '}' expected" : "',' or ']' expected");
+    goto fail;
   }
+fail:
+  json_object_put(c);
+  return -1;
 }
 
-static int scan_value(struct scan *sc, appc_error_t *err)
+static int scan_value(struct scan *sc, appc_error_t *err, struct json_object **out)
 {
   scan_space(sc);
   if (sc->pos >= sc->len)
     return scan_error(sc, err, "unexpected end of input");
   switch (sc->s[sc->pos]) {
   case '{':
-    return scan_container(sc, err, true);
+    return scan_container(sc, err, true, out);
   case '[':
-    return scan_container(sc, err, false);
+    return scan_container(sc, err, false, out);
   case '"':
-    return scan_string(sc, err);
+    return scan_string_value(sc, err, out);
   case 't':
-    return scan_literal(sc, err, "true");
+    return scan_literal(sc, err, "true", out);
   case 'f':
-    return scan_literal(sc, err, "false");
+    return scan_literal(sc, err, "false", out);
   case 'n':
-    return scan_literal(sc, err, "null");
+    return scan_literal(sc, err, "null", out);
   default:
     if (sc->s[sc->pos] == '-' || scan_digit(sc))
-      return scan_number(sc, err);
+      return scan_number(sc, err, out);
     return scan_error(sc, err, "invalid character");
   }
 }
 
-/* json-c clamps integers beyond 64 bits; turning them into "N.0" keeps them
- * out of integer fields (where Go rejects them as overflowing) while a
- * quantity still reads the same number. */
-static char *widen_ints(const char *buf, size_t len, const struct scan *sc, size_t *out_len)
-{
-  char *out = malloc(len + 2 * sc->n_wide_ints + 1);
-  size_t from = 0, to = 0;
-
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < sc->n_wide_ints; i++) {
-    size_t n = sc->wide_ints[i] - from;
-    memcpy(out + to, buf + from, n);
-    to += n;
-    memcpy(out + to, ".0", 2);
-    to += 2;
-    from = sc->wide_ints[i];
-  }
-  memcpy(out + to, buf + from, len - from);
-  to += len - from;
-  out[to] = '\0';
-  *out_len = to;
-  return out;
-}
-
-static int tokenize(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
-{
-  /* json-c counts a level per value, so give it room beyond our own limit. */
-  struct json_tokener *tok = json_tokener_new_ex(2 * APPC_JSON_MAX_DEPTH + 2);
-  struct json_object *obj;
-  enum json_tokener_error jerr;
-
-  if (tok == NULL)
-    return appc_error_make(err, ENOMEM, "parsing JSON");
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-  obj = json_tokener_parse_ex(tok, buf, (int) len);
-  jerr = json_tokener_get_error(tok);
-  json_tokener_free(tok);
-  if (obj == NULL || jerr != json_tokener_success) {
-    json_object_put(obj);
-    return appc_error_make(err, 0, "invalid JSON: %s", json_tokener_error_desc(jerr));
-  }
-  *out = obj;
-  return 0;
-}
-
-int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err)
-{
-  struct scan sc = {.s = (const unsigned char *) text, .len = strlen(text)};
-  int r = scan_value(&sc, err);
-
-  if (r == 0) {
-    scan_space(&sc);
-    if (sc.pos < sc.len)
-      r = scan_error(&sc, err, "invalid character after top-level value");
-  }
-  if (r == 0 && sc.n_wide_ints > 0)
-    r = appc_error_make(err, 0, "invalid JSON: integer out of 64-bit range");
-  scan_release(&sc);
-  /* Passing the NUL too lets json-c finish a bare number. */
-  return r < 0 ? -1 : tokenize(text, sc.len + 1, out, err);
-}
-
-int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
+/* Parse BUF[0..LEN) as one JSON value with nothing after it but space. */
+static int parse_text(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
 {
   struct scan sc = {.s = (const unsigned char *) buf, .len = len};
-  cleanup_free char *widened = NULL;
+  struct json_object *v = NULL;
   int r;
 
   if (len > INT32_MAX)
     return appc_error_make(err, 0, "invalid JSON: document too large");
-  scan_space(&sc);
-  if (sc.pos < len && buf[sc.pos] != '{') {
-    r = scan_value(&sc, err);
-    scan_release(&sc);
-    return r < 0 ? -1 : appc_error_make(err, 0, "manifest must be a JSON object");
-  }
-  r = scan_value(&sc, err);
+  sc.buf = malloc(len + 1);
+  if (sc.buf == NULL)
+    return scan_nomem(err);
+  r = scan_value(&sc, err, &v);
   if (r == 0) {
     scan_space(&sc);
     if (sc.pos < len)
       r = scan_error(&sc, err, "invalid character after top-level value");
   }
-  if (r == 0 && sc.n_wide_ints > 0) {
-    widened = widen_ints(buf, len, &sc, &len);
-    if (widened == NULL)
-      r = appc_error_make(err, ENOMEM, "parsing JSON");
-    buf = widened;
-  }
-  scan_release(&sc);
-  if (r < 0)
+  free(sc.buf);
+  if (r < 0) {
+    json_object_put(v);
     return -1;
-  return tokenize(buf, len, out, err);
+  }
+  *out = v;
+  return 0;
+}
+
+int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err)
+{
+  return parse_text(text, strlen(text), out, err);
+}
+
+int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
+{
+  struct json_object *v = NULL;
+  size_t i = 0;
+
+  while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+    i++;
+  if (i < len && buf[i] != '{') {
+    /* A syntax error first, as Go reports it, else the type. */
+    struct scan sc = {.s = (const unsigned char *) buf, .len = len, .pos = i};
+    int r;
+    if ((sc.buf = malloc(len + 1)) == NULL)
+      return scan_nomem(err);
+    r = scan_value(&sc, err, &v);
+    free(sc.buf);
+    json_object_put(v);
+    return r < 0 ? -1 : appc_error_make(err, 0, "manifest must be a JSON object");
+  }
+  if (parse_text(buf, len, &v, err) < 0)
+    return -1;
+  *out = v;
+  return 0;
 }
 
 /* ------------------------------------------------------------------------
  * JSON paths.
  */
 
-static size_t jpath_append(struct appc_jctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static size_t jpath_vappend(struct appc_jctx *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
-static size_t jpath_append(struct appc_jctx *c, const char *fmt, ...)
+static size_t jpath_vappend(struct appc_jctx *c, const char *fmt, va_list ap)
 {
   size_t mark = c->len;
-  va_list ap;
   int n;
 
   if (c->len >= sizeof c->path - 1)
     return mark;
-  va_start(ap, fmt);
   n = vsnprintf(c->path + c->len, sizeof c->path - c->len, fmt, ap);
-  va_end(ap);
   if (n < 0)
     c->path[c->len] = '\0';
   else if ((size_t) n >= sizeof c->path - c->len)
@@ -387,14 +544,25 @@ static size_t jpath_append(struct appc_jctx *c, const char *fmt, ...)
   return mark;
 }
 
+size_t appc_jpath_add(struct appc_jctx *c, const char *fmt, ...)
+{
+  va_list ap;
+  size_t mark;
+
+  va_start(ap, fmt);
+  mark = jpath_vappend(c, fmt, ap);
+  va_end(ap);
+  return mark;
+}
+
 size_t appc_jpath_key(struct appc_jctx *c, const char *key)
 {
-  return jpath_append(c, c->len == 0 ? "%s" : ".%s", key);
+  return appc_jpath_add(c, c->len == 0 ? "%s" : ".%s", key);
 }
 
 size_t appc_jpath_index(struct appc_jctx *c, size_t index)
 {
-  return jpath_append(c, "[%zu]", index);
+  return appc_jpath_add(c, "[%zu]", index);
 }
 
 void appc_jpath_restore(struct appc_jctx *c, size_t mark)
@@ -403,20 +571,42 @@ void appc_jpath_restore(struct appc_jctx *c, size_t mark)
   c->path[mark] = '\0';
 }
 
-int appc_jerr(struct appc_jctx *c, const char *fmt, ...)
+static int jerr_v(struct appc_jctx *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static int jerr_v(struct appc_jctx *c, const char *fmt, va_list ap)
 {
   cleanup_free char *msg = NULL;
-  va_list ap;
-  int r;
 
-  va_start(ap, fmt);
-  r = vasprintf(&msg, fmt, ap);
-  va_end(ap);
-  if (r < 0)
+  if (vasprintf(&msg, fmt, ap) < 0)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
   if (c->len == 0)
     return appc_error_make(c->err, 0, "%s", msg);
   return appc_error_make(c->err, 0, "%s: %s", c->path, msg);
+}
+
+int appc_jerr(struct appc_jctx *c, const char *fmt, ...)
+{
+  va_list ap;
+  int r;
+
+  va_start(ap, fmt);
+  r = jerr_v(c, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+int appc_jerr_at(struct appc_jctx *c, const char *key, const char *fmt, ...)
+{
+  size_t mark = appc_jpath_key(c, key);
+  va_list ap;
+  int r;
+
+  va_start(ap, fmt);
+  r = jerr_v(c, fmt, ap);
+  va_end(ap);
+  appc_jpath_restore(c, mark);
+  return r;
 }
 
 int appc_jfail(struct appc_jctx *c)
@@ -538,9 +728,8 @@ int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items,
   if (!json_object_is_type(v, json_type_array))
     return type_error(c, v, "an array");
   n = json_object_array_length(v);
-  if (n == 0)
-    return 0;
-  *items = calloc(n, elem_size);
+  /* Even an empty array gets storage: [] is not Go's nil slice. */
+  *items = calloc(n > 0 ? n : 1, elem_size);
   if (*items == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
   for (size_t i = 0; i < n; i++) {
@@ -737,9 +926,40 @@ void appc_string_list_clear(struct appc_string_list *l)
   appc_jfree_array((void **) &l->items, &l->len, sizeof *l->items, free_string_elem);
 }
 
-static int kv_cmp(const void *a, const void *b)
+/* Order pointers into one array of appc_kv by name, then by position. */
+static int kvp_cmp(const void *a, const void *b)
 {
-  return strcmp(((const struct appc_kv *) a)->name, ((const struct appc_kv *) b)->name);
+  const struct appc_kv *x = *(const struct appc_kv *const *) a;
+  const struct appc_kv *y = *(const struct appc_kv *const *) b;
+  int r = strcmp(x->name, y->name);
+
+  return r != 0 ? r : x < y ? -1 : x > y;
+}
+
+/* Sort L by name and keep only the last of the entries sharing a name. */
+static int kv_sort_unique(struct appc_kv_list *l)
+{
+  cleanup_free struct appc_kv **order = malloc((l->len + 1) * sizeof *order);
+  struct appc_kv *items = calloc(l->len + 1, sizeof *items);
+  size_t n = 0;
+
+  if (order == NULL || items == NULL) {
+    free(items);
+    return -1;
+  }
+  for (size_t i = 0; i < l->len; i++)
+    order[i] = &l->items[i];
+  qsort(order, l->len, sizeof *order, kvp_cmp);
+  for (size_t i = 0; i < l->len; i++) {
+    if (i + 1 < l->len && strcmp(order[i]->name, order[i + 1]->name) == 0)
+      kv_clear(order[i]); /* replaced by a later key */
+    else
+      items[n++] = *order[i];
+  }
+  free(l->items);
+  l->items = items;
+  l->len = n;
+  return 0;
 }
 
 /* Go map[string]string: later keys replace earlier ones, null values read as
@@ -759,6 +979,8 @@ int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *ta
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
   json_object_object_foreach(v, key, val)
   {
+    if ((unsigned char) key[0] == 0xff) /* see scan_member() */
+      return appc_jerr(c, "keys must not contain U+0000");
     size_t mark = appc_jpath_key(c, key);
     struct appc_kv *kv = &l->items[n];
     l->len = ++n;
@@ -769,7 +991,8 @@ int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *ta
       return -1;
     appc_jpath_restore(c, mark);
   }
-  qsort(l->items, l->len, sizeof *l->items, kv_cmp);
+  if (kv_sort_unique(l) < 0)
+    return appc_error_make(c->err, ENOMEM, "%s", c->path);
   return 0;
 }
 
@@ -828,20 +1051,25 @@ int appc_jdecode_environment(struct appc_jctx *c, struct json_object *v, void *t
   return appc_validate_environment(target, c->path, c->err);
 }
 
+/* The source text of a string written with escapes, quotes included, as the
+ * parser keeps it (scan_string_value()); NULL for any other value. */
+static const char *raw_string(struct json_object *v)
+{
+  if (!json_object_is_type(v, json_type_string))
+    return NULL;
+  return json_object_get_userdata(v);
+}
+
 char *appc_jraw_scalar(struct json_object *v, bool *escaped)
 {
-  *escaped = false;
-  if (json_object_is_type(v, json_type_string)) {
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t) json_object_get_string_len(v);
-    /* Go hands the raw bytes between the quotes to the quantity parser:
-     * characters that JSON must escape arrive as backslash sequences. */
-    for (size_t i = 0; i < len; i++) {
-      if ((unsigned char) s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
-        *escaped = true;
-    }
-    return strdup(s);
-  }
+  const char *raw = raw_string(v);
+
+  *escaped = raw != NULL;
+  /* Go hands the raw bytes between the quotes to the quantity parser. */
+  if (raw != NULL)
+    return strndup(raw + 1, strlen(raw) - 2);
+  if (json_object_is_type(v, json_type_string))
+    return strdup(json_object_get_string(v));
   if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
     return strdup(json_object_to_json_string(v));
   return NULL;
@@ -856,9 +1084,9 @@ int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_
 {
   dst->items = NULL;
   dst->len = 0;
-  if (src->len == 0)
+  if (src->items == NULL)
     return 0;
-  dst->items = calloc(src->len, sizeof *dst->items);
+  dst->items = calloc(src->len > 0 ? src->len : 1, sizeof *dst->items);
   if (dst->items == NULL)
     return -1;
   for (size_t i = 0; i < src->len; i++) {
@@ -890,6 +1118,15 @@ int appc_jput_string(struct json_object *obj, const char *key, const char *s)
   if (s == NULL)
     return 0; /* absent optional value: omitted */
   return appc_jput(obj, key, json_object_new_string(s));
+}
+
+int appc_jput_list(struct json_object *obj, const char *key, const void *items,
+                   struct json_object *val)
+{
+  if (items != NULL)
+    return appc_jput(obj, key, val);
+  json_object_put(val);
+  return json_object_object_add(obj, key, NULL) < 0 ? -1 : 0;
 }
 
 struct json_object *appc_jstring_list(const struct appc_string_list *l)
@@ -934,22 +1171,205 @@ struct json_object *appc_jstring_map(const struct appc_kv_list *l)
   return o;
 }
 
+/* Output as Go's encoding/json writes it: json.Marshal, or json.MarshalIndent
+ * with an empty prefix and four spaces (which is json.Indent over the
+ * compact text, so empty arrays and objects stay "[]" and "{}"). */
+
+struct jbuf {
+  char *s;
+  size_t len, cap;
+  bool oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+  if (b->oom)
+    return;
+  if (b->cap - b->len < n + 1) {
+    size_t cap = b->cap != 0 ? b->cap : 256;
+    while (cap - b->len < n + 1)
+      cap *= 2;
+    char *p = realloc(b->s, cap);
+    if (p == NULL) {
+      b->oom = true;
+      return;
+    }
+    b->s = p;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+static void jb_puts(struct jbuf *b, const char *s)
+{
+  jb_put(b, s, strlen(s));
+}
+
+static void jb_newline(struct jbuf *b, int depth)
+{
+  jb_put(b, "\n", 1);
+  for (int i = 0; i < depth; i++)
+    jb_put(b, "    ", 4);
+}
+
+/* A string as Go's encodeState.string with HTML escaping (Go 1.19): the
+ * short escapes \" \\ \n \r \t, \u00xx for other control characters and for
+ * < > &, \u2028 and \u2029, and \ufffd for bytes that are not UTF-8. */
+static void jb_string(struct jbuf *b, const char *str, size_t n)
+{
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = (const unsigned char *) str;
+  size_t start = 0, i = 0;
+
+  jb_put(b, "\"", 1);
+  while (i < n) {
+    unsigned char c = s[i];
+    const char *esc = NULL;
+    char u[7];
+    size_t step = 1;
+
+    if (c < 0x80) {
+      if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+        i++;
+        continue;
+      }
+      if (c == '"')
+        esc = "\\\"";
+      else if (c == '\\')
+        esc = "\\\\";
+      else if (c == '\n')
+        esc = "\\n";
+      else if (c == '\r')
+        esc = "\\r";
+      else if (c == '\t')
+        esc = "\\t";
+      else {
+        memcpy(u, "\\u00", 4);
+        u[4] = hex[c >> 4];
+        u[5] = hex[c & 0xf];
+        u[6] = '\0';
+        esc = u;
+      }
+    } else {
+      step = utf8_len(s + i, n - i);
+      if (step == 0) {
+        esc = "\\ufffd";
+        step = 1;
+      } else if (step == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+        esc = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
+      } else {
+        i += step;
+        continue;
+      }
+    }
+    jb_put(b, str + start, i - start);
+    jb_puts(b, esc);
+    i += step;
+    start = i;
+  }
+  jb_put(b, str + start, n - start);
+  jb_put(b, "\"", 1);
+}
+
+/* A string kept in its source form (in an isolator value, which the
+ * reference holds as a json.RawMessage): written as it was, with only the
+ * HTML escaping that Go's compact() adds. */
+static void jb_raw_string(struct jbuf *b, const char *raw)
+{
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *s = (const unsigned char *) raw;
+  size_t start = 0, i = 0;
+
+  for (; s[i] != '\0'; i++) {
+    char u[7] = "\\u00";
+    if (s[i] == '<' || s[i] == '>' || s[i] == '&') {
+      u[4] = hex[s[i] >> 4];
+      u[5] = hex[s[i] & 0xf];
+    } else if (s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+      memcpy(u, "\\u202", 5);
+      u[5] = hex[s[i + 2] & 0xf];
+    } else {
+      continue;
+    }
+    jb_put(b, raw + start, i - start);
+    jb_put(b, u, 6);
+    if (s[i] == 0xe2)
+      i += 2;
+    start = i + 1;
+  }
+  jb_put(b, raw + start, i - start);
+}
+
+static void jb_value(struct jbuf *b, struct json_object *v, bool pretty, int depth)
+{
+  size_t n = 0;
+
+  switch (json_object_get_type(v)) {
+  case json_type_null:
+    jb_puts(b, "null");
+    return;
+  case json_type_boolean:
+    jb_puts(b, json_object_get_boolean(v) ? "true" : "false");
+    return;
+  case json_type_int:
+  case json_type_double:
+    /* int64 and uint64 in decimal; a number kept from a manifest (in an
+     * isolator value) as it was written, like Go's json.RawMessage. */
+    jb_puts(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    return;
+  case json_type_string:
+    if (raw_string(v) != NULL)
+      jb_raw_string(b, raw_string(v));
+    else
+      jb_string(b, json_object_get_string(v), (size_t) json_object_get_string_len(v));
+    return;
+  case json_type_array:
+    n = json_object_array_length(v);
+    jb_put(b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+      if (i > 0)
+        jb_put(b, ",", 1);
+      if (pretty)
+        jb_newline(b, depth + 1);
+      jb_value(b, json_object_array_get_idx(v, i), pretty, depth + 1);
+    }
+    if (pretty && n > 0)
+      jb_newline(b, depth);
+    jb_put(b, "]", 1);
+    return;
+  case json_type_object:
+    jb_put(b, "{", 1);
+    json_object_object_foreach(v, key, val)
+    {
+      if (n++ > 0)
+        jb_put(b, ",", 1);
+      if (pretty)
+        jb_newline(b, depth + 1);
+      jb_string(b, key, strlen(key));
+      jb_puts(b, pretty ? ": " : ":");
+      jb_value(b, val, pretty, depth + 1);
+    }
+    if (pretty && n > 0)
+      jb_newline(b, depth);
+    jb_put(b, "}", 1);
+    return;
+  }
+}
+
 int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,
                      appc_error_t *err)
 {
-  int jflags = JSON_C_TO_STRING_NOSLASHESCAPE;
-  size_t len;
-  const char *text;
+  struct jbuf b = {NULL, 0, 0, false};
 
-  jflags |= (flags & APPC_JSON_PRETTY) ? (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED)
-                                       : JSON_C_TO_STRING_PLAIN;
-  text = json_object_to_json_string_length(obj, jflags, &len);
-  if (text == NULL)
+  jb_value(&b, obj, (flags & APPC_JSON_PRETTY) != 0, 0);
+  if (b.oom || b.s == NULL) {
+    free(b.s);
     return appc_error_make(err, ENOMEM, "serialising manifest");
-  *out = strndup(text, len);
-  if (*out == NULL)
-    return appc_error_make(err, ENOMEM, "serialising manifest");
+  }
+  *out = b.s;
   if (out_len != NULL)
-    *out_len = len;
+    *out_len = b.len;
   return 0;
 }

@@ -1,8 +1,10 @@
 /* Internal JSON layer of the schema module (not part of the public API).
  *
- * Parsing happens in two steps: a syntax check that follows Go's
- * encoding/json grammar (plus UTF-8 validation and a nesting limit, which the
- * spec asks for and Go does not do), then json-c builds the tree.  Decoding
+ * Parsing is one linear pass that follows Go's encoding/json grammar and
+ * nesting limit (plus UTF-8 validation, which the spec asks for and Go does
+ * not do) and builds a json-c tree that keeps what Go's decoder sees: every
+ * member of an object in document order, repeated keys included, the source
+ * text of strings written with escapes, and number literals.  Decoding
  * the tree into C structures then mimics how Go's encoding/json fills the
  * reference's structs: keys match field names exactly or else
  * case-insensitively, unknown keys are ignored, null leaves the zero value,
@@ -20,8 +22,9 @@
 #include "common/error.h"
 #include "schema/manifest.h"
 
-/* Nesting limit for arrays and objects: json-c's default depth. */
-#define APPC_JSON_MAX_DEPTH JSON_TOKENER_DEFAULT_DEPTH
+/* Nesting limit for arrays and objects: Go encoding/json's (a depth of 10000
+ * is accepted, 10001 is not). */
+#define APPC_JSON_MAX_DEPTH 10000
 
 static inline void appc_json_putp(struct json_object **o)
 {
@@ -50,8 +53,15 @@ struct appc_jctx {
 size_t appc_jpath_key(struct appc_jctx *c, const char *key);
 size_t appc_jpath_index(struct appc_jctx *c, size_t index);
 void appc_jpath_restore(struct appc_jctx *c, size_t mark);
+/* Append a path suffix such as ".ports[2].count" (FMT includes its leading
+ * '.' or '['); returns the mark to restore. */
+size_t appc_jpath_add(struct appc_jctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Store "PATH: MESSAGE" in *c->err and return -1. */
 int appc_jerr(struct appc_jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* appc_jerr() on the member KEY of the current value: "PATH.KEY: MESSAGE". */
+int appc_jerr_at(struct appc_jctx *c, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Prefix the error a validator stored with the current path; returns -1. */
 int appc_jfail(struct appc_jctx *c);
 
@@ -68,12 +78,15 @@ struct appc_jfield {
 };
 
 /* Decode the object V into TARGET field by field, in document order, as Go
- * does (so with case variants of a key, the last one wins). */
+ * does: every occurrence of a repeated key (exact or case variant) is
+ * decoded and validated, and the last one wins.  Decoders walk the members;
+ * they must not look keys up (json_object_object_get_ex finds only one). */
 int appc_jdecode_object(struct appc_jctx *c, struct json_object *v,
                         const struct appc_jfield *fields, size_t n_fields, void *target);
 
-/* Decode an array: null empties the list; each element is appended zeroed
- * and decoded by DECODE (which gets NULL for a null element). */
+/* Decode an array: null empties the list and leaves *ITEMS NULL (Go's nil
+ * slice), an empty array leaves a non-NULL *ITEMS and *LEN 0; each element is
+ * appended zeroed and decoded by DECODE (which gets NULL for a null element). */
 int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items, size_t *len,
                        size_t elem_size, appc_jdecode_fn decode, appc_jfree_fn free_elem);
 void appc_jfree_array(void **items, size_t *len, size_t elem_size, appc_jfree_fn free_elem);
@@ -106,8 +119,9 @@ int appc_jdecode_annotations(struct appc_jctx *c, struct json_object *v, void *t
 int appc_jdecode_environment(struct appc_jctx *c, struct json_object *v, void *target);
 
 /* Read the raw text a Go json.RawMessage would hold for a quantity: the
- * contents of a string or the literal of a number.  Returns NULL for other
- * types.  *ESCAPED tells whether a string must have used escapes. */
+ * source text between the quotes of a string (escapes not decoded) or the
+ * literal of a number.  Returns NULL for other types.  *ESCAPED tells
+ * whether a string was written with escapes. */
 char *appc_jraw_scalar(struct json_object *v, bool *escaped);
 
 /* ---- releasing */
@@ -122,10 +136,16 @@ int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_
 /* Helpers that add KEY to OBJ; they return -1 only when out of memory. */
 int appc_jput(struct json_object *obj, const char *key, struct json_object *val);
 int appc_jput_string(struct json_object *obj, const char *key, const char *s);
+/* Add the list VAL under KEY, or JSON null when ITEMS is NULL: a Go nil
+ * slice, which a field without omitempty serialises as null (VAL is then
+ * dropped).  See manifest.h on NULL and empty lists. */
+int appc_jput_list(struct json_object *obj, const char *key, const void *items,
+                   struct json_object *val);
 struct json_object *appc_jstring_list(const struct appc_string_list *l);
 struct json_object *appc_jkv_list(const struct appc_kv_list *l);
 struct json_object *appc_jstring_map(const struct appc_kv_list *l);
-/* Render OBJ as text; FLAGS are APPC_JSON_* of schema.h. */
+/* Render OBJ as Go's json.Marshal, or json.MarshalIndent(v, "", "    ") with
+ * APPC_JSON_PRETTY, would (FLAGS are APPC_JSON_* of schema.h). */
 int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,
                      appc_error_t *err);
 

@@ -9,7 +9,11 @@
  *    (user, path, label values, ...) are never NULL after parsing: an absent
  *    one is "".
  *  - A list is a pointer to an array plus a count (`items`/`len` or
- *    `x`/`n_x`); an empty list has len 0 and may have a NULL pointer.
+ *    `x`/`n_x`).  A NULL pointer with len 0 is the reference's nil slice (the
+ *    list was absent or null); a non-NULL pointer with len 0 an empty list
+ *    (`[]`).  The two differ only when serialising a field that Go writes
+ *    without omitempty (app `exec`, and the pod's top-level lists): nil is
+ *    written `null`, empty `[]`.
  *  - Free everything with appc_image_manifest_free / appc_pod_manifest_free.
  */
 #ifndef APPC_SCHEMA_MANIFEST_H
@@ -110,7 +114,8 @@ struct appc_port {
   char *name; /* AC Name, NULL when absent */
   char *protocol;
   uint64_t port;  /* 1..65535 */
-  uint64_t count; /* at least 1: the reference turns 0 into 1 */
+  uint64_t count; /* at least 1 when decoded (the reference turns 0 into 1);
+                   * 0 when patch-manifest --ports left it out, as there */
   bool socket_activated;
 };
 

@@ -390,8 +390,8 @@ static int add_port(struct appc_app *app, const char *spec, appc_error_t *err)
        parse_bool(v, &pt.socket_activated, err) < 0) ||
       appc_validate_port_range(pt.port, pt.count, err) < 0)
     return -1;
-  if (pt.count == 0)
-    pt.count = 1;
+  /* A count left out stays 0 (written "count":0), as in the reference's
+   * types.PortFromString; only decoding a manifest turns 0 into 1. */
   items = realloc(app->ports, (app->n_ports + 1) * sizeof *items);
   if (items == NULL)
     return appc_error_make(err, ENOMEM, "patching manifest");

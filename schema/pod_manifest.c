@@ -264,9 +264,11 @@ static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
     return -1;
   for (size_t i = 0; i < pm->n_apps; i++) {
     for (size_t j = 0; j < i; j++) {
-      if (strcmp(or_empty(pm->apps[i].name), or_empty(pm->apps[j].name)) == 0)
-        return appc_jerr(c, "duplicate apps of name \"%s\" at [%zu] and [%zu]",
-                         or_empty(pm->apps[i].name), j, i);
+      if (strcmp(or_empty(pm->apps[i].name), or_empty(pm->apps[j].name)) == 0) {
+        appc_jpath_index(c, i);
+        return appc_jerr_at(c, "name", "duplicate app name \"%s\" (also apps[%zu])",
+                            or_empty(pm->apps[i].name), j);
+      }
     }
   }
   return 0;
@@ -499,20 +501,20 @@ static struct json_object *pod_json(const struct appc_pod_manifest *pm)
   if (r == 0)
     r = appc_jput_string(o, "acKind", pm->ac_kind);
   if (r == 0)
-    r = appc_jput(
-        o, "apps",
+    r = appc_jput_list(
+        o, "apps", pm->apps,
         array_json(pm->apps, pm->n_apps, sizeof *pm->apps, (elem_json_fn) runtime_app_json));
   if (r == 0)
-    r = appc_jput(
-        o, "volumes",
+    r = appc_jput_list(
+        o, "volumes", pm->volumes,
         array_json(pm->volumes, pm->n_volumes, sizeof *pm->volumes, (elem_json_fn) volume_json));
   if (r == 0)
-    r = appc_jput(o, "isolators", appc_jisolators(&pm->isolators));
+    r = appc_jput_list(o, "isolators", pm->isolators.items, appc_jisolators(&pm->isolators));
   if (r == 0)
-    r = appc_jput(o, "annotations", appc_jkv_list(&pm->annotations));
+    r = appc_jput_list(o, "annotations", pm->annotations.items, appc_jkv_list(&pm->annotations));
   if (r == 0)
-    r = appc_jput(
-        o, "ports",
+    r = appc_jput_list(
+        o, "ports", pm->ports,
         array_json(pm->ports, pm->n_ports, sizeof *pm->ports, (elem_json_fn) exposed_port_json));
   if (r == 0 && pm->user_annotations.len > 0)
     r = appc_jput(o, "userAnnotations", appc_jstring_map(&pm->user_annotations));

@@ -9,7 +9,6 @@
 
 #include "common/cleanup.h"
 #include "schema/types.h"
-#include "schema/unicode-table.h"
 
 static bool is_lower_alnum(char c)
 {
@@ -458,8 +457,9 @@ int appc_validate_port_range(uint64_t port, uint64_t count, appc_error_t *err)
   if (port < 1 || port > 65535)
     return appc_error_make(err, 0, "port %llu must be in the 1-65535 range",
                            (unsigned long long) port);
-  /* Unsigned wrap-around is intended: it is what the reference computes. */
-  if (port + count > 65536)
+  /* port <= 65535 here, so this cannot wrap around as the reference's
+   * port + count does (a deviation, see docs/conformance.md). */
+  if (count > 65536 - port)
     return appc_error_make(err, 0, "end of port range %llu+%llu must be in the 1-65535 range",
                            (unsigned long long) port, (unsigned long long) count);
   return 0;
@@ -623,53 +623,21 @@ int appc_validate_quantity(const char *s, appc_error_t *err)
 
 /* ---- seccomp errno */
 
-static bool decode_utf8(const unsigned char **p, uint32_t *cp)
-{
-  const unsigned char *s = *p;
-  int n = s[0] < 0x80 ? 0 : s[0] < 0xe0 ? 1 : s[0] < 0xf0 ? 2 : 3;
-  uint32_t c = n == 0 ? s[0] : s[0] & (0x3f >> n);
-
-  for (int i = 1; i <= n; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return false;
-    c = c << 6 | (s[i] & 0x3f);
-  }
-  *cp = c;
-  *p = s + n + 1;
-  return true;
-}
-
-static bool upper_or_number(uint32_t c)
-{
-  size_t lo = 0, hi = sizeof appc_upper_or_number_ranges / sizeof appc_upper_or_number_ranges[0];
-
-  if (c < 0x80)
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (c < appc_upper_or_number_ranges[mid][0])
-      hi = mid;
-    else if (c > appc_upper_or_number_ranges[mid][1])
-      lo = mid + 1;
-    else
-      return true;
-  }
-  return false;
-}
-
+/* ace.md: errno is "the all-uppercase name of a single errno code", so
+ * E[A-Z0-9]* in ASCII.  The reference accepts any Unicode upper-case letter
+ * or number after the E (a deviation, see docs/conformance.md). */
 int appc_validate_seccomp_errno(const char *s, appc_error_t *err)
 {
-  const unsigned char *p = (const unsigned char *) s;
-  uint32_t c;
-
   if (*s == '\0')
     return 0;
   if (*s != 'E')
     return appc_error_make(err, 0, "errno \"%s\" must start with an 'E' character", s);
-  while (*p != '\0') {
-    if (!decode_utf8(&p, &c) || !upper_or_number(c))
+  for (const char *p = s + 1; *p != '\0'; p++) {
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
       return appc_error_make(err, 0,
-                             "errno \"%s\" can only contain upper case or numeric characters", s);
+                             "errno \"%s\" can only contain upper-case ASCII letters and digits "
+                             "(E[A-Z0-9]*)",
+                             s);
   }
   return 0;
 }
@@ -814,11 +782,13 @@ static int validate_os_arch(const struct appc_kv_list *labels, const char *path,
       continue;
     if (arch == NULL || word_in(arch->value, table[i].archs))
       return 0;
-    return appc_error_make(err, 0, "%s: bad arch \"%s\" for %s (must be one of: %s)", path,
-                           arch->value, table[i].os, table[i].text);
+    return appc_error_make(err, 0, "%s[%zu].value: bad arch \"%s\" for os %s (must be one of: %s)",
+                           path, (size_t) (arch - labels->items), arch->value, table[i].os,
+                           table[i].text);
   }
-  return appc_error_make(err, 0, "%s: bad os \"%s\" (must be one of: darwin freebsd linux)", path,
-                         os->value);
+  return appc_error_make(err, 0,
+                         "%s[%zu].value: bad os \"%s\" (must be one of: darwin freebsd linux)",
+                         path, (size_t) (os - labels->items), os->value);
 }
 
 int appc_validate_labels(const struct appc_kv_list *labels, const char *path, appc_error_t *err)

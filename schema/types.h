@@ -40,12 +40,12 @@ int appc_validate_date(const char *s, appc_error_t *err);
 int appc_validate_uuid(const char *s, appc_error_t *err);
 /* IPv4 dotted quad or IPv6 text (Go's net.ParseIP). */
 int appc_validate_ip(const char *s, appc_error_t *err);
-/* Port 1..65535 and port+count-1 <= 65535 (count 0 means 1). */
+/* Port 1..65535 and port+count <= 65536, without wrap-around (unlike the
+ * reference); a count of 0 means 1. */
 int appc_validate_port_range(uint64_t port, uint64_t count, appc_error_t *err);
 /* Resource quantity: "500m", "1G", "123Mi", "1.5e3" (resource/quantity.go). */
 int appc_validate_quantity(const char *s, appc_error_t *err);
-/* Seccomp errno as the reference checks it: "" or 'E' then upper-case
- * letters and digits. */
+/* Seccomp errno: "" or E[A-Z0-9]* (ASCII only, unlike the reference). */
 int appc_validate_seccomp_errno(const char *s, appc_error_t *err);
 
 /* Informational checks that manifests do not require (the reference accepts

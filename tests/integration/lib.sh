@@ -36,7 +36,7 @@ check_fails() {
   "$@" >"$TMP/.out" 2>"$TMP/.err" || status=$?
   if [ "$status" -eq "$want" ] && grep -Eq -- "$pattern" "$TMP/.err"; then ok "$desc"; else
     not_ok "$desc"
-    diag "command: $*" "exit $status (wanted $want)" "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+    diag "command: $*" "exit $status (wanted $want)" "stderr: $(head -c 2000 "$TMP/.err")"
   fi
 }
 

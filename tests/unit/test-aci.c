@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 
 #include "aci/aci.h"
+#include "aci/internal.h"
 #include "tests/unit/test-util.h"
 
 #define TEST_MANIFEST                                                                              \
@@ -992,6 +993,255 @@ static void test_validate_rejects_oversized_manifest(void **state)
   scratch_remove(dir);
 }
 
+/* ---- gzip streams from other compressors ---- */
+
+/* A small valid ACI as a plain tar file at PATH: a manifest, rootfs and a
+ * 300,000-byte file, so that 100,000-byte members cut through headers and
+ * data alike.  Returns the tar's bytes (caller frees). */
+static unsigned char *plain_aci(const char *path, size_t *len)
+{
+  struct tar_builder t;
+  size_t big = 300000;
+  char *data = malloc(big);
+
+  assert_non_null(data);
+  for (size_t i = 0; i < big; i++)
+    data[i] = (char) ('a' + (i * 2654435761u >> 17) % 7);
+  tar_begin(&t, path);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_add(&t, "rootfs/data", '0', NULL, data, big, big);
+  tar_end(&t);
+  free(data);
+  return (unsigned char *) read_whole(path, len);
+}
+
+/* Compress DATA as one gzip member per MEMBER bytes (plus an empty member
+ * after the first), recording where each member starts in OFFS. */
+static unsigned char *gzip_members(const unsigned char *data, size_t len, size_t member, int level,
+                                   size_t *out_len, size_t offs[], size_t max_offs, size_t *nmemb)
+{
+  size_t cap = len + len / 10 + 4096 * (len / member + 2), used = 0, k = 0;
+  unsigned char *out = malloc(cap);
+
+  assert_non_null(out);
+  for (size_t pos = 0; pos < len || k < 2; k++) {
+    size_t n = k == 1 ? 0 : (len - pos < member ? len - pos : member);
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *) data + pos;
+    zs.avail_in = (uInt) n;
+    zs.next_out = out + used;
+    zs.avail_out = (uInt) (cap - used);
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_true(k < max_offs);
+    offs[k] = used;
+    used += zs.total_out;
+    deflateEnd(&zs);
+    pos += n;
+  }
+  *nmemb = k;
+  *out_len = used;
+  return out;
+}
+
+/* Read the whole of PATH with the internal reader, skipping entries with
+ * appc_tar_reader_skip; the error must contain NEEDLE.  validate.c skips
+ * with archive_read_data_skip(), whose message libarchive replaces with
+ * "Truncated input file", so through appc_aci_validate only "runcated" or
+ * "corrupt" can be relied on when the damage lies inside an entry's data. */
+static void expect_read_error(const char *path, const char *needle)
+{
+  struct appc_tar_reader *r = NULL;
+  struct archive_entry *e;
+  appc_error_t err = NULL;
+  char id[APPC_IMAGE_ID_LEN + 1];
+  int ret = appc_tar_reader_open(&r, path, true, &err);
+
+  while (ret == 0) {
+    ret = appc_tar_reader_next(r, &e, &err);
+    if (ret == 0)
+      ret = appc_tar_reader_finish(r, id, NULL, &err) < 0 ? -1 : 1;
+    else if (ret > 0)
+      ret = appc_tar_reader_skip(r, archive_entry_pathname(e), &err);
+  }
+  appc_tar_reader_free(r);
+  assert_true(ret < 0);
+  assert_error_contains(ret, &err, needle);
+}
+
+/* Both validation and the reader must fail, the reader with NEEDLE. */
+static void expect_gzip_error(const char *path, const char *needle)
+{
+  expect_invalid(path, strstr(needle, "runcated") != NULL ? "runcated" : "corrupt");
+  expect_read_error(path, needle);
+}
+
+static void expect_id(const char *path, const char *plain)
+{
+  char expect[APPC_IMAGE_ID_LEN + 1];
+  struct appc_aci_info info;
+
+  sha512_of_gunzipped(plain, expect);
+  expect_valid(path, &info);
+  assert_int_equal(info.compression, APPC_COMPRESSION_GZIP);
+  assert_string_equal(info.image_id, expect);
+  assert_memory_equal(info.manifest_json, TEST_MANIFEST, strlen(TEST_MANIFEST));
+  appc_aci_info_clear(&info);
+}
+
+static void test_validate_gzip_members(void **state)
+{
+  char *dir = scratch_new();
+  char *plain = path_join(dir, "plain.tar"), *p = path_join(dir, "g.aci");
+  size_t len, glen, offs[16], n;
+  unsigned char *tar = plain_aci(plain, &len);
+  unsigned char *gz = gzip_members(tar, len, 100000, 6, &glen, offs, 16, &n);
+
+  assert_true(n >= 4);
+  write_file(dir, "g.aci", gz, glen);
+  expect_id(p, plain);
+
+  /* Trailing bytes that do not start a member are ignored, as libarchive
+   * and gzip do (zero padding, or any garbage). */
+  unsigned char *more = malloc(glen + 4096);
+  assert_non_null(more);
+  memcpy(more, gz, glen);
+  memset(more + glen, 0, 4096);
+  write_file(dir, "g.aci", more, glen + 4096);
+  expect_id(p, plain);
+  memcpy(more + glen, "garbage\n", 8);
+  write_file(dir, "g.aci", more, glen + 8);
+  expect_id(p, plain);
+  more[glen] = 0x1f; /* a lone first magic byte is garbage too */
+  write_file(dir, "g.aci", more, glen + 1);
+  expect_id(p, plain);
+  /* ... but what starts with the magic is a member and must be valid. */
+  memcpy(more + glen, "\x1f\x8b\x08\x00garbage garbage garbage", 27);
+  write_file(dir, "g.aci", more, glen + 27);
+  expect_gzip_error(p, "corrupt gzip data");
+  memcpy(more + glen, "\x1f\x8b", 2);
+  write_file(dir, "g.aci", more, glen + 2);
+  expect_gzip_error(p, "truncated gzip stream");
+
+  /* Each member's trailer is checked: CRC-32 and length. */
+  size_t end2 = offs[3]; /* the second non-empty member ends here */
+  memcpy(more, gz, glen);
+  more[end2 - 8] ^= 1;
+  write_file(dir, "g.aci", more, glen);
+  expect_gzip_error(p, "CRC-32 or length mismatch");
+  memcpy(more, gz, glen);
+  more[end2 - 2] ^= 1;
+  write_file(dir, "g.aci", more, glen);
+  expect_gzip_error(p, "CRC-32 or length mismatch");
+  /* So is the last one, after the tar's end marker. */
+  memcpy(more, gz, glen);
+  more[glen - 5] ^= 0x40;
+  write_file(dir, "g.aci", more, glen);
+  expect_gzip_error(p, "CRC-32 or length mismatch");
+
+  /* Truncated inside a member, inside a trailer, and just after the
+   * header of a member. */
+  size_t cuts[] = {offs[2] + (offs[3] - offs[2]) / 2, end2 - 3, offs[2] + 10, glen - 1};
+  for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+    write_file(dir, "g.aci", gz, cuts[i]);
+    expect_gzip_error(p, "truncated gzip stream");
+  }
+  /* Cut exactly between members: the gzip stream is fine, the tar is not. */
+  write_file(dir, "g.aci", gz, offs[3]);
+  expect_invalid(p, "runcated");
+
+  /* A damaged deflate stream: with stored (level 0) members the flipped
+   * byte is file data, so only the CRC can catch it. */
+  free(gz);
+  gz = gzip_members(tar, len, 100000, 0, &glen, offs, 16, &n);
+  gz[offs[2] + 10 + 5 + 1000] ^= 0x20;
+  write_file(dir, "g.aci", gz, glen);
+  expect_gzip_error(p, "CRC-32 or length mismatch");
+  /* and a damaged block header */
+  free(gz);
+  gz = gzip_members(tar, len, 100000, 6, &glen, offs, 16, &n);
+  memset(gz + offs[2] + 10, 0xff, 4);
+  write_file(dir, "g.aci", gz, glen);
+  expect_gzip_error(p, "corrupt gzip data");
+
+  free(more);
+  free(gz);
+  free(tar);
+  free(p);
+  free(plain);
+  scratch_remove(dir);
+}
+
+/* Run CMD with the shell; false if the tool is missing. */
+static bool run_tool(const char *tool, const char *cmd)
+{
+  char *check = NULL;
+  assert_true(asprintf(&check, "command -v %s >/dev/null 2>&1", tool) > 0);
+  int r = system(check);
+  free(check);
+  if (r != 0)
+    return false;
+  r = system(cmd);
+  assert_true(WIFEXITED(r) && WEXITSTATUS(r) == 0);
+  return true;
+}
+
+static void test_validate_gzip_from_tools(void **state)
+{
+  char *dir = scratch_new();
+  char *plain = path_join(dir, "plain.tar");
+  size_t len;
+  free(plain_aci(plain, &len));
+  const char *tools[][3] = {
+      /* gzip -9 of a file stores its name (FNAME) in the header */
+      {"gzip", "cp plain.tar named && gzip -9 -n -N named && mv named.gz o.aci", "o.aci"},
+      {"gzip", "gzip -1 -c plain.tar > o.aci", "o.aci"},
+      /* concatenated members from separate runs */
+      {"gzip",
+       "head -c 70000 plain.tar | gzip -9 > c.aci && "
+       "tail -c +70001 plain.tar | gzip -9 >> c.aci",
+       "c.aci"},
+      {"pigz", "pigz -9 -p 2 -b 128 -c plain.tar > o.aci", "o.aci"},
+      {"pigz", "pigz -11 -c plain.tar > o.aci", "o.aci"},
+  };
+
+  for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "cd '%s' && %s", dir, tools[i][1]) > 0);
+    if (run_tool(tools[i][0], cmd)) {
+      char *p = path_join(dir, tools[i][2]);
+      expect_id(p, plain);
+      free(p);
+    } else {
+      fprintf(stderr, "# %s not installed: skipped\n", tools[i][0]);
+    }
+    free(cmd);
+  }
+  /* bzip2 and xz still go through libarchive. */
+  const char *others[][2] = {
+      {"bzip2", "bzip2 -c plain.tar > o.aci"},
+      {"xz", "xz -c plain.tar > o.aci"},
+  };
+  for (size_t i = 0; i < 2; i++) {
+    char *cmd = NULL, expect[APPC_IMAGE_ID_LEN + 1];
+    assert_true(asprintf(&cmd, "cd '%s' && %s", dir, others[i][1]) > 0);
+    if (run_tool(others[i][0], cmd)) {
+      struct appc_aci_info info;
+      char *p = path_join(dir, "o.aci");
+      sha512_of_gunzipped(plain, expect);
+      expect_valid(p, &info);
+      assert_int_equal(info.compression, i == 0 ? APPC_COMPRESSION_BZIP2 : APPC_COMPRESSION_XZ);
+      assert_string_equal(info.image_id, expect);
+      appc_aci_info_clear(&info);
+      free(p);
+    }
+    free(cmd);
+  }
+  free(plain);
+  scratch_remove(dir);
+}
+
 /* ---- read_manifest ---- */
 
 static void test_read_manifest_stops_early(void **state)
@@ -1147,6 +1397,8 @@ int main(void)
       cmocka_unit_test_teardown(test_validate_rejects, teardown),
       cmocka_unit_test_teardown(test_validate_rejects_damaged_files, teardown),
       cmocka_unit_test_teardown(test_validate_rejects_oversized_manifest, teardown),
+      cmocka_unit_test_teardown(test_validate_gzip_members, teardown),
+      cmocka_unit_test_teardown(test_validate_gzip_from_tools, teardown),
       cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
       cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
   };

@@ -12,16 +12,31 @@ static void test_resources(void **state)
       {WITH_ISO(ISO("resource/cpu", "{\"request\":\"250m\",\"limit\":\"500m\"}")), NULL},
       {WITH_ISO(ISO("resource/memory", "{\"limit\":\"1G\",\"request\":128}")), NULL},
       {WITH_ISO(ISO("resource/memory", "{\"limit\":null}")), NULL},
-      {WITH_ISO(ISO("resource/cpu", "{\"default\":true}")), "default must be false"},
+      {WITH_ISO(ISO("resource/cpu", "{\"default\":true}")),
+       "app.isolators[0].value.default: must be false"},
       {WITH_ISO(ISO("resource/memory", "{\"limit\":\"1.5.5\"}")),
        "app.isolators[0].value.limit: \"1.5.5\" is not a valid quantity"},
       {WITH_ISO(ISO("resource/memory", "{\"limit\":true}")), "expected a quantity"},
       {WITH_ISO(ISO("resource/memory", "{\"limit\":\"1\\t\"}")), "escaped"},
+      /* Go parses the raw bytes between the quotes: any escape is invalid,
+       * even of an ordinary character. */
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":\"\\u0031G\"}")),
+       "app.isolators[0].value.limit: a quantity must not contain escaped characters"},
+      {WITH_ISO(ISO("resource/cpu", "{\"request\":\"\\u00201G\"}")),
+       "app.isolators[0].value.request: a quantity must not contain escaped characters"},
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":\"1\\/\"}")), "escaped"},
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":\"\\u0031G\",\"limit\":\"1G\"}")),
+       "app.isolators[0].value.limit: a quantity must not contain escaped"},
+      /* Numbers are read from their literal, also beyond 64 bits. */
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":100000000000000000000000}")), NULL},
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":-0}")), NULL},
+      {WITH_ISO(ISO("resource/cpu", "{\"limit\":1E3}")), NULL},
       {WITH_ISO(ISO("resource/memory", "\"1G\"")), "expected an object"},
       {WITH_ISO(ISO("resource/block-bandwidth", "{\"default\":true,\"limit\":\"1M\"}")), NULL},
-      {WITH_ISO(ISO("resource/block-bandwidth", "{\"limit\":\"1M\"}")), "default must be true"},
+      {WITH_ISO(ISO("resource/block-bandwidth", "{\"limit\":\"1M\"}")),
+       "app.isolators[0].value.default: must be true"},
       {WITH_ISO(ISO("resource/block-iops", "{\"default\":true,\"request\":\"1\"}")),
-       "request is not supported"},
+       "app.isolators[0].value.request: must not be set for resource/block-iops (got \"1\")"},
       {WITH_ISO(ISO("resource/network-bandwidth", "{\"default\":true,\"request\":null}")), NULL},
       {WITH_ISO(ISO("resource/network-bandwidth", "{\"default\":\"true\"}")), "expected a boolean"},
   };
@@ -38,27 +53,41 @@ static void test_linux_sets(void **state)
        "app.isolators[0].value.set[1]: \"anything\" is not a Linux capability name"},
       {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{\"set\":[\"cap_chown\"]}")),
        "is not a Linux capability name"},
-      {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{\"set\":[]}")), "set must be non-empty"},
-      {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{}")), "set must be non-empty"},
+      {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{\"set\":[]}")),
+       "app.isolators[0].value.set: must be a non-empty list"},
+      {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{}")),
+       "app.isolators[0].value.set: must be a non-empty list"},
       {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{\"set\":[1]}")), "expected a string"},
       /* ace.md: the retain set cannot be used with the remove set. */
       {WITH_ISO(ISO("os/linux/capabilities-retain-set", "{\"set\":[\"CAP_KILL\"]}") "," ISO(
            "os/linux/capabilities-remove-set", "{\"set\":[\"CAP_CHOWN\"]}")),
-       "app.isolators[1]: os/linux/capabilities-remove-set conflicts with"},
+       "app.isolators[1].name: \"os/linux/capabilities-remove-set\" conflicts with "
+       "\"os/linux/capabilities-retain-set\" at app.isolators[0]"},
       {WITH_ISO(
            ISO("os/linux/seccomp-retain-set", "{\"set\":[\"@appc.io/all\"],\"errno\":\"EPERM\"}")),
        NULL},
       {WITH_ISO(ISO("os/linux/seccomp-remove-set", "{\"set\":[\"reboot\"],\"errno\":\"eperm\"}")),
-       "must start with an 'E'"},
+       "app.isolators[0].value.errno: errno \"eperm\" must start with an 'E'"},
       {WITH_ISO(ISO("os/linux/seccomp-remove-set", "{\"set\":[\"reboot\"],\"errno\":\"EPERM!\"}")),
-       "upper case or numeric"},
-      {WITH_ISO(ISO("os/linux/seccomp-remove-set", "{\"errno\":\"EPERM\"}")), "non-empty"},
+       "app.isolators[0].value.errno: errno \"EPERM!\" can only contain upper-case ASCII"},
+      /* Go's unicode.IsUpper/IsNumber would take these; ace.md asks for the
+       * name of an errno code (a deviation, see docs/conformance.md). */
+      {WITH_ISO(ISO("os/linux/seccomp-remove-set",
+                    "{\"set\":[\"reboot\"],\"errno\":\"E\\u00c9\\u0663\"}")),
+       "app.isolators[0].value.errno: errno \"E\xc3\x89\xd9\xa3\" can only contain upper-case "
+       "ASCII letters and digits (E[A-Z0-9]*)"},
+      {WITH_ISO(
+           ISO("os/linux/seccomp-retain-set", "{\"set\":[\"reboot\"],\"errno\":\"E\xc3\x89\"}")),
+       "app.isolators[0].value.errno: errno \"E\xc3\x89\" can only contain upper-case ASCII"},
+      {WITH_ISO(ISO("os/linux/seccomp-remove-set", "{\"errno\":\"EPERM\"}")),
+       "app.isolators[0].value.set: must be a non-empty list"},
       {WITH_ISO(ISO("os/linux/seccomp-retain-set", "{\"set\":[\"a\"]}") "," ISO(
            "os/linux/seccomp-remove-set", "{\"set\":[\"b\"]}")),
-       "app.isolators[1]: os/linux/seccomp-remove-set conflicts with"},
+       "app.isolators[1].name: \"os/linux/seccomp-remove-set\" conflicts with "
+       "\"os/linux/seccomp-retain-set\" at app.isolators[0]"},
       {WITH_ISO(ISO("os/linux/seccomp-retain-set", "{\"set\":[\"a\"]}") "," ISO(
            "os/linux/seccomp-retain-set", "{\"set\":[\"b\"]}")),
-       "only one os/linux/seccomp-retain-set"},
+       "app.isolators[1].name: only one \"os/linux/seccomp-retain-set\" isolator is allowed"},
   };
   CHECK_CASES(cases);
 }
@@ -83,12 +112,13 @@ static void test_linux_scalars(void **state)
        NULL},
       {WITH_ISO(ISO("os/linux/selinux-context",
                     "{\"user\":\"u:x\",\"role\":\"r\",\"type\":\"t\",\"level\":\"s0\"}")),
-       "invalid user value"},
+       "app.isolators[0].value.user: \"u:x\" must not contain ':'"},
       {WITH_ISO(ISO("os/linux/selinux-context", "{\"user\":\"u\",\"role\":\"r\",\"type\":\"t\"}")),
-       "invalid level value"},
+       "app.isolators[0].value.level: must be set"},
       {WITH_ISO(ISO("os/unix/sysctl", "{\"net.ipv4.ip_forward\":\"1\",\"x\":null}")), NULL},
       {WITH_ISO(ISO("os/unix/sysctl", "{\"a\":1}")), "expected a string"},
-      {WITH_ISO(ISO("os/unix/sysctl", "{}") "," ISO("os/unix/sysctl", "{}")), "only one"},
+      {WITH_ISO(ISO("os/unix/sysctl", "{}") "," ISO("os/unix/sysctl", "{}")),
+       "app.isolators[1].name: only one \"os/unix/sysctl\" isolator is allowed"},
   };
   CHECK_CASES(cases);
 }
@@ -98,9 +128,9 @@ static void test_unknown_and_missing(void **state)
   static const struct manifest_case cases[] = {
       /* Apps reject unknown names, pods keep them (as the reference). */
       {WITH_ISO(ISO("os/linux/apparmor-profile", "{\"name\":\"x\"}")),
-       "app.isolators[0]: invalid isolator: unknown name \"os/linux/apparmor-profile\""},
+       "app.isolators[0].name: unknown isolator \"os/linux/apparmor-profile\""},
       {"{" PM ",\"isolators\":[" ISO("vendor/thing", "[1,2]") ",{\"name\":\"x\"},null]}", NULL},
-      {WITH_ISO("null"), "invalid isolator"},
+      {WITH_ISO("null"), "app.isolators[0].name: unknown isolator \"\""},
       {WITH_ISO("{\"name\":\"resource/cpu\"}"), "app.isolators[0].value: must be set"},
       {WITH_ISO("{\"name\":\"resource/cpu\",\"value\":null}"), "must be set"},
       {WITH_ISO(ISO("Bad Name", "1")), "app.isolators[0].name"},
@@ -139,7 +169,8 @@ static void test_isolator_api(void **state)
             &err);
   assert_ok(appc_isolator_list_append(&l, &iso, &err), &err);
   assert_error_contains(appc_isolators_validate(&l, "isolators", &err), &err,
-                        "isolators[2]: os/linux/seccomp-remove-set conflicts");
+                        "isolators[2].name: \"os/linux/seccomp-remove-set\" conflicts with "
+                        "\"os/linux/seccomp-retain-set\" at isolators[1]");
   appc_isolator_list_remove_kind(&l, APPC_ISOLATOR_SECCOMP_RETAIN);
   assert_int_equal(l.len, 2);
   assert_ok(appc_isolators_validate(&l, "isolators", &err), &err);

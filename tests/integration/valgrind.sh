@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Each command of the offline toolchain runs valgrind-clean (no invalid
+# access, no uninitialised use, no leak) on valid and invalid input.
+. "$top_srcdir/tests/integration/lib.sh"
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "1..0 # SKIP valgrind not installed"
+  exit 0
+fi
+# Under ASan the binary cannot run under valgrind; the sanitizer run covers it.
+if nm "$ACTOOL" 2>/dev/null | grep -q __asan_init; then
+  echo "1..0 # SKIP actool is built with AddressSanitizer"
+  exit 0
+fi
+
+vg() {
+  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 "$ACTOOL" "$@"
+}
+
+# check_vg DESCRIPTION WANTED_STATUS ARGS...: valgrind found nothing and the
+# command exited with WANTED_STATUS.
+check_vg() {
+  local desc=$1 want=$2 status=0
+  shift 2
+  vg "$@" >"$TMP/.out" 2>"$TMP/.err" || status=$?
+  if [ "$status" -eq "$want" ]; then ok "valgrind: $desc"; else
+    not_ok "valgrind: $desc"
+    diag "exit $status (wanted $want)" "$(head -c 3000 "$TMP/.err")"
+  fi
+}
+
+layout=$TMP/layout
+mkdir -p "$layout/rootfs/bin" "$layout/rootfs/etc"
+printf 'hello\n' >"$layout/rootfs/etc/motd"
+ln -s ../etc/motd "$layout/rootfs/bin/motd"
+ln "$layout/rootfs/etc/motd" "$layout/rootfs/etc/motd.hard"
+mkfifo "$layout/rootfs/etc/fifo"
+cp "$top_srcdir/fixtures/hello/manifest" "$layout/manifest"
+
+check_vg "build gzip" 0 build "$layout" "$TMP/a.aci"
+check_vg "build xz" 0 build --compression=xz "$layout" "$TMP/x.aci"
+# The valid fixtures, less those where we deliberately differ from the reference.
+valid=()
+for f in "$top_srcdir/fixtures/manifests/valid/"*.json; do
+  grep -q "^valid/${f##*/}	" "$top_srcdir/fixtures/manifests/deviations.tsv" || valid+=("$f")
+done
+check_vg "validate image, layout, manifests" 0 validate "$TMP/a.aci" "$TMP/x.aci" "$layout" \
+  "${valid[@]}"
+check_vg "validate invalid manifests" 1 validate "$top_srcdir/fixtures/manifests/invalid/"*.json
+check_vg "cat-manifest --pretty-print" 0 cat-manifest --pretty-print "$TMP/a.aci"
+check_vg "patch-manifest" 0 patch-manifest --name=example.com/patched --exec="/bin/sh -c true" \
+  --capability=CAP_CHOWN --ports=http,protocol=tcp,port=80 "$TMP/a.aci" "$TMP/p.aci"
+check_vg "patch-manifest with an invalid option value" 1 patch-manifest \
+  --supplementary-groups=x "$TMP/a.aci" "$TMP/q.aci"
+printf 'not an image' >"$TMP/garbage.aci"
+check_vg "validate garbage" 1 validate --type=appimage "$TMP/garbage.aci"
+head -c 300 "$TMP/a.aci" >"$TMP/truncated.aci"
+check_vg "validate truncated" 1 validate "$TMP/truncated.aci"
+check_vg "build over an existing output" 1 build "$layout" "$TMP/a.aci"
+check_vg "unknown option" 2 build --no-such-option "$layout" "$TMP/b.aci"
+done_testing
