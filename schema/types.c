@@ -563,7 +563,8 @@ static bool quantity_suffix(const char *s, size_t len, int32_t *exponent, bool *
   int64_t e;
 
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-    if (strlen(table[i].text) == len && strncmp(s, table[i].text, len) == 0) {
+    /* S is NULL when there is no suffix at all. */
+    if (strlen(table[i].text) == len && (len == 0 || strncmp(s, table[i].text, len) == 0)) {
       *exponent = table[i].exp;
       *binary = table[i].binary;
       return true;
