@@ -394,7 +394,7 @@ static int scan_container(struct scan *sc, appc_error_t *err, bool object, struc
 
   if (++sc->depth > APPC_JSON_MAX_DEPTH)
     return scan_error(sc, err, "nested too deeply");
-  c = object ? json_object_new_object() : json_object_new_array();
+  c = object ? json_object_new_object() : json_object_new_array_ext(4);
   if (c == NULL)
     return scan_nomem(err);
   sc->pos++;
