@@ -42,9 +42,10 @@
 
 struct appc_gunzip {
   int fd;
-  bool file_eof;  /* read() has returned 0 */
-  bool in_member; /* between a member's header and its trailer */
-  bool done;      /* no more output */
+  struct appc_tee *tee; /* NULL or where raw bytes are copied */
+  bool file_eof;        /* read() has returned 0 */
+  bool in_member;       /* between a member's header and its trailer */
+  bool done;            /* no more output */
   unsigned char *in;
   unsigned long long file_pos; /* file offset just past the bytes in `in` */
   unsigned long long members;  /* members completed */
@@ -90,6 +91,8 @@ static ssize_t refill(struct appc_gunzip *z, appc_error_t *err)
       return appc_error_make(err, errno, "read");
     if (n == 0)
       z->file_eof = true;
+    else if (z->tee != NULL)
+      appc_tee_write(z->tee, z->in + keep, (size_t) n);
     z->st.avail_in = (uint32_t) (keep + (size_t) n);
     z->file_pos += (unsigned long long) n;
     return n;
@@ -277,13 +280,14 @@ static bool start_worker(struct appc_gunzip *z)
 }
 
 int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
-                    appc_error_t *err)
+                    struct appc_tee *tee, appc_error_t *err)
 {
   struct appc_gunzip *z = calloc(1, sizeof *z);
 
   if (z == NULL)
     return appc_error_make(err, ENOMEM, "gzip");
   z->fd = fd;
+  z->tee = tee;
   z->in = malloc(APPC_GUNZIP_IN_SIZE);
   z->bufs[0] = malloc(APPC_GUNZIP_OUT_SIZE);
   if (z->in == NULL || z->bufs[0] == NULL) {

@@ -30,6 +30,23 @@ void appc_hash_free(struct appc_hash *h);
 /* Classify the first bytes of a file; returns -1 when no ACI format matches. */
 int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out);
 
+/* ---- copying the raw bytes being read (aci/tee.c) ---- */
+
+/* Receives the file's bytes exactly as read (still compressed), so that an
+ * image can be stored while it is validated, without a second read.  Write
+ * errors are kept until appc_tee_check.  Writeback is started every few MiB
+ * so that the final fsync has little left to do. */
+struct appc_tee {
+  int fd;
+  int errnum; /* first write error */
+  unsigned long long written;
+  unsigned long long flushed; /* bytes handed to writeback */
+};
+void appc_tee_init(struct appc_tee *t, int fd);
+void appc_tee_write(struct appc_tee *t, const void *buf, size_t len);
+/* Fail if a write went wrong; NAME is the file written, for the message. */
+int appc_tee_check(const struct appc_tee *t, const char *name, appc_error_t *err);
+
 /* ---- gzip decompression (aci/inflate.c) ---- */
 
 /* Streaming multi-member gzip decompression with ISA-L, reading the file at
@@ -38,9 +55,11 @@ int appc_compression_detect(const unsigned char *head, size_t len, enum appc_com
  * checked; bytes after the last member that do not start a new one are
  * ignored, as libarchive and GNU gzip do. */
 struct appc_gunzip;
+struct appc_tee;
 
+/* TEE, which may be NULL, receives every byte read from FD after HEAD. */
 int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
-                    appc_error_t *err);
+                    struct appc_tee *tee, appc_error_t *err);
 /* Point *buf at the next chunk of uncompressed data (valid until the next
  * call) and return its length: 0 at the end of the stream, -1 on error. */
 ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
@@ -143,6 +162,10 @@ struct appc_tar_reader;
  * HASH, every uncompressed byte is hashed (see appc_tar_reader_finish). */
 int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool hash,
                          appc_error_t *err);
+/* The same, with every byte read from the file also written to TEE (see
+ * struct appc_tee); appc_tar_reader_finish then copies the file to its end. */
+int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, bool hash,
+                             struct appc_tee *tee, appc_error_t *err);
 struct archive *appc_tar_reader_archive(struct appc_tar_reader *r);
 enum appc_compression appc_tar_reader_compression(struct appc_tar_reader *r);
 /* Next entry, or 0 at the end of the archive (*entry NULL).  Errors are not
@@ -179,6 +202,16 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
 /* Check what can only be checked at the end (manifest and rootfs present). */
 int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err);
 void appc_aci_checker_clear(struct appc_aci_checker *c);
+
+/* The whole validation pass over an open reader (a full image ID needs the
+ * reader opened with hashing): every entry checked against the archive rules
+ * and then, when HOOK is not NULL, against HOOK's (which returns -1 with an
+ * error to refuse the entry); the manifest read and parsed; the stream
+ * drained into the hash.  INFO is filled as by appc_aci_validate. */
+typedef int (*appc_aci_entry_hook)(struct archive_entry *e, const char *canon, void *data,
+                                   appc_error_t *err);
+int appc_aci_validate_stream(struct appc_tar_reader *r, struct appc_aci_info *info,
+                             appc_aci_entry_hook hook, void *data, appc_error_t *err);
 
 /* Cleanup helpers for this module's types. */
 static inline void appc_hash_freep(struct appc_hash **h)

@@ -36,6 +36,7 @@ struct appc_tar_reader {
   struct archive *outer;  /* bzip2/xz decompressor, or NULL */
   struct archive *tar;
   struct appc_hash *hash; /* NULL when not hashing */
+  struct appc_tee *tee;   /* NULL when not copying the raw bytes */
   unsigned long long size;
   appc_error_t cb_err; /* error raised inside a callback */
 };
@@ -56,6 +57,8 @@ static la_ssize_t file_read(struct appc_tar_reader *r, const void **buf)
       continue;
     if (n < 0)
       appc_error_make(&r->cb_err, errno, "read");
+    else if (n > 0 && r->tee != NULL)
+      appc_tee_write(r->tee, r->buf, (size_t) n);
     *buf = r->buf;
     return n;
   }
@@ -124,6 +127,8 @@ static int detect(struct appc_tar_reader *r, appc_error_t *err)
   }
   if (r->head_len == 0)
     return appc_error_make(err, 0, "not an ACI: the file is empty");
+  if (r->tee != NULL)
+    appc_tee_write(r->tee, r->head, r->head_len);
   if (appc_compression_detect(r->head, r->head_len, &r->compression) < 0)
     return appc_error_make(err, 0,
                            "not an ACI: unrecognised format (expected tar, gzip, bzip2 or xz)");
@@ -202,7 +207,7 @@ static int reader_open(struct appc_tar_reader *r, const char *path, bool hash, a
   if (detect(r, err) < 0)
     return -1;
   if (r->compression == APPC_COMPRESSION_GZIP) {
-    if (appc_gunzip_new(&r->gz, r->fd, r->head, r->head_len, err) < 0)
+    if (appc_gunzip_new(&r->gz, r->fd, r->head, r->head_len, r->tee, err) < 0)
       return -1;
   } else {
     r->buf = malloc(READ_BLOCK);
@@ -217,11 +222,18 @@ static int reader_open(struct appc_tar_reader *r, const char *path, bool hash, a
 int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool hash,
                          appc_error_t *err)
 {
+  return appc_tar_reader_open_tee(out, path, hash, NULL, err);
+}
+
+int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, bool hash,
+                             struct appc_tee *tee, appc_error_t *err)
+{
   struct appc_tar_reader *r = calloc(1, sizeof *r);
 
   if (r == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
   r->fd = -1;
+  r->tee = tee;
   if (reader_open(r, path, hash, err) < 0) {
     appc_tar_reader_free(r);
     return -1;
@@ -310,6 +322,26 @@ int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **bu
   return 0;
 }
 
+/* Bytes after the end of the compressed stream are not read by the
+ * decompressors but belong to the file: copy them too. */
+static int copy_rest(struct appc_tar_reader *r, appc_error_t *err)
+{
+  cleanup_free unsigned char *buf = malloc(READ_BLOCK);
+
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "read");
+  for (;;) {
+    ssize_t n = read(r->fd, buf, READ_BLOCK);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "read");
+    if (n == 0)
+      return 0;
+    appc_tee_write(r->tee, buf, (size_t) n);
+  }
+}
+
 int appc_tar_reader_finish(struct appc_tar_reader *r, char image_id[APPC_IMAGE_ID_LEN + 1],
                            unsigned long long *size, appc_error_t *err)
 {
@@ -325,6 +357,8 @@ int appc_tar_reader_finish(struct appc_tar_reader *r, char image_id[APPC_IMAGE_I
     *err = steal_pointer(&r->cb_err);
     return -1;
   }
+  if (r->tee != NULL && copy_rest(r, err) < 0)
+    return -1;
   if (size != NULL)
     *size = r->size;
   if (r->hash != NULL)

@@ -133,9 +133,9 @@ static int read_manifest_entry(struct appc_tar_reader *r, struct archive_entry *
   return appc_tar_reader_slurp(r, "manifest", json, len, err);
 }
 
-/* Walk every entry, applying the rules and keeping the manifest. */
+/* Walk every entry, applying the rules (and HOOK's) and keeping the manifest. */
 static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *info,
-                            appc_error_t *err)
+                            appc_aci_entry_hook hook, void *data, appc_error_t *err)
 {
   struct appc_aci_checker checker = {0};
   struct archive_entry *e;
@@ -145,6 +145,8 @@ static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *inf
     enum appc_entry_role role;
     cleanup_free char *canon = NULL;
     if (appc_aci_check_entry(&checker, e, &role, &canon, err) < 0)
+      break;
+    if (hook != NULL && hook(e, canon, data, err) < 0)
       break;
     if (role == APPC_ENTRY_MANIFEST) {
       if (read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
@@ -159,18 +161,24 @@ static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *inf
   return *err != NULL ? -1 : 0;
 }
 
+int appc_aci_validate_stream(struct appc_tar_reader *r, struct appc_aci_info *info,
+                             appc_aci_entry_hook hook, void *data, appc_error_t *err)
+{
+  info->compression = appc_tar_reader_compression(r);
+  if (validate_entries(r, info, hook, data, err) < 0)
+    return -1;
+  if (appc_image_manifest_parse(info->manifest_json, info->manifest_len, &info->manifest, err) < 0)
+    return appc_error_prefix(err, "manifest");
+  return appc_tar_reader_finish(r, info->image_id, &info->uncompressed_size, err);
+}
+
 static int validate_stream(const char *path, struct appc_aci_info *info, appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
   if (appc_tar_reader_open(&r, path, true, err) < 0)
     return -1;
-  info->compression = appc_tar_reader_compression(r);
-  if (validate_entries(r, info, err) < 0)
-    return -1;
-  if (appc_image_manifest_parse(info->manifest_json, info->manifest_len, &info->manifest, err) < 0)
-    return appc_error_prefix(err, "manifest");
-  return appc_tar_reader_finish(r, info->image_id, &info->uncompressed_size, err);
+  return appc_aci_validate_stream(r, info, NULL, NULL, err);
 }
 
 int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t *err)

@@ -62,6 +62,9 @@ struct actool_command {
   size_t options_size;                 /* sizeof the command's options struct */
   /* NULL for commands that a later release provides. */
   int (*run)(const struct actool_globals *g, void *options, int argc, char **argv);
+  /* For a command with subcommands ("image list"): NULL-terminated; the
+   * first argument names the subcommand, whose own table parses the rest. */
+  const struct actool_command *const *subcommands;
 };
 
 /* Messages to the user: one line each, "actool: " prefixed on errors. */
@@ -91,6 +94,43 @@ int actool_output_compression(const char *command, const char *name, bool no_com
 int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
                             appc_error_t *err);
 int actool_read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err);
+
+/* Long store operations honour SIGINT, SIGTERM and SIGHUP by cancelling:
+ * between actool_cancel_begin and actool_cancel_end such a signal only sets
+ * a flag that actool_cancelled (an appc_cancel_fn) reports; the library
+ * then cleans up and fails with ECANCELED, and actool_cancel_end re-raises
+ * the signal so that actool dies of it as usual. */
+void actool_cancel_begin(void);
+bool actool_cancelled(void *data);
+void actool_cancel_end(void);
+
+/* Open the store named by --dir, ACTOOL_DIR or the default location. */
+struct appc_store;
+int actool_open_store(const struct actool_globals *g, struct appc_store **out);
+/* Print an error, release it and return ACTOOL_EXIT_FAILURE. */
+int actool_fail(appc_error_t *err);
+
+/* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
+struct appc_store_image;
+int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_store_image *img);
+/* Parse a Go duration ("24h", "1h30m", "90s"); -1 if malformed. */
+int actool_parse_duration(const char *s, double *seconds);
+
+/* image render and image extract: the same command over two functions. */
+struct actool_render_options {
+  bool rootfs;
+  bool overwrite;
+};
+struct appc_store_render_options;
+typedef int (*actool_render_fn)(struct appc_store *s, const char *id, const char *dest,
+                                const struct appc_store_render_options *opts, appc_error_t *err);
+extern const struct actool_option actool_render_option_table[];
+int actool_render_command(const struct actool_globals *g, const char *command, actool_render_fn fn,
+                          const struct actool_render_options *o, int argc, char **argv);
+
+/* Find a subcommand of CMD by its last word. */
+const struct actool_command *actool_find_subcommand(const struct actool_command *cmd,
+                                                    const char *name);
 
 /* Parse Go-style booleans (1, t, T, TRUE, true, True, 0, f, ...). */
 int actool_parse_bool(const char *s, bool *out);

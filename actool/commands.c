@@ -6,7 +6,8 @@
 #include "actool/actool.h"
 
 extern const struct actool_command actool_cmd_build, actool_cmd_validate, actool_cmd_cat_manifest,
-    actool_cmd_patch_manifest, actool_cmd_version, actool_cmd_help;
+    actool_cmd_patch_manifest, actool_cmd_version, actool_cmd_help, actool_cmd_fetch,
+    actool_cmd_image;
 
 /* Commands of the contract whose implementation has not landed yet: they
  * answer --help and otherwise fail with "not available in this release". */
@@ -15,20 +16,10 @@ static const struct actool_command cmd_discover = {
     .summary = "Discover the download URLs for one or more app container images",
     .usage = "[--json] NAME[,LABEL=VALUE...]...",
 };
-static const struct actool_command cmd_fetch = {
-    .name = "fetch",
-    .summary = "Fetch images by name, URL or file into the store",
-    .usage = "NAME[,LABEL=VALUE...] | https://URL | FILE.aci ...",
-};
 static const struct actool_command cmd_trust = {
     .name = "trust",
     .summary = "Manage the keys trusted to sign images",
     .usage = "[--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]",
-};
-static const struct actool_command cmd_image = {
-    .name = "image",
-    .summary = "Operate on images in the store",
-    .usage = "list|cat-manifest|render|extract|export|rm|gc|verify [OPTIONS] [ARGS...]",
 };
 static const struct actool_command cmd_run = {
     .name = "run",
@@ -55,10 +46,10 @@ const struct actool_command *const actool_commands[] = {
     &actool_cmd_build,
     &actool_cmd_cat_manifest,
     &cmd_discover,
-    &cmd_fetch,
+    &actool_cmd_fetch,
     &cmd_gc,
     &actool_cmd_help,
-    &cmd_image,
+    &actool_cmd_image,
     &cmd_list,
     &actool_cmd_patch_manifest,
     &cmd_run,

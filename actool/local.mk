@@ -15,5 +15,16 @@ actool_actool_SOURCES = \
 	actool/cmd-patch-manifest.c \
 	actool/cmd-validate.c \
 	actool/cmd-version.c \
+	actool/cmd-fetch.c \
+	actool/cmd-image.c \
+	actool/cmd-image-list.c \
+	actool/cmd-image-cat-manifest.c \
+	actool/cmd-image-render.c \
+	actool/cmd-image-extract.c \
+	actool/cmd-image-export.c \
+	actool/cmd-image-rm.c \
+	actool/cmd-image-gc.c \
+	actool/cmd-image-verify.c \
+	actool/store-cli.c \
 	actool/tempguard.c
 actool_actool_LDADD = $(APPC_LIBS)

@@ -46,8 +46,31 @@ static void apply_environment(struct actool_globals *g)
 }
 
 static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,
+                       char **argv);
+
+/* "image list ...": the subcommand's own option table parses the rest. */
+static int run_subcommand(const struct actool_command *cmd, struct actool_globals *g, int argc,
+                          char **argv)
+{
+  const struct actool_command *sub;
+
+  if (argc == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-help") == 0 ||
+      strcmp(argv[0], "-h") == 0) {
+    actool_print_command_help(cmd, argc == 0);
+    return argc == 0 ? ACTOOL_EXIT_USAGE : ACTOOL_EXIT_OK;
+  }
+  sub = actool_find_subcommand(cmd, argv[0]);
+  if (sub == NULL)
+    return actool_usage_error(cmd->name, "unknown subcommand \"%s\"", argv[0]);
+  return run_command(sub, g, argc - 1, argv + 1);
+}
+
+static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,
                        char **argv)
 {
+  if (cmd->subcommands != NULL)
+    return run_subcommand(cmd, g, argc, argv);
+
   void *options = calloc(1, cmd->options_size > 0 ? cmd->options_size : 1);
   struct actool_parse p = {
       .command = cmd->name, .cmd_table = cmd->options, .cmd_options = options, .globals = g};

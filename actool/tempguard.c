@@ -16,13 +16,43 @@
 
 static char guarded_path[PATH_MAX];
 static volatile sig_atomic_t guarded;
+static volatile sig_atomic_t cancellable;
+static volatile sig_atomic_t cancel_signal;
 
 static void unlink_and_reraise(int sig)
 {
+  if (cancellable) {
+    if (cancel_signal == 0)
+      cancel_signal = sig;
+    return;
+  }
   if (guarded)
     unlink(guarded_path);
   signal(sig, SIG_DFL);
   raise(sig);
+}
+
+void actool_cancel_begin(void)
+{
+  cancel_signal = 0;
+  cancellable = 1;
+}
+
+bool actool_cancelled(void *data)
+{
+  (void) data;
+  return cancel_signal != 0;
+}
+
+void actool_cancel_end(void)
+{
+  int sig = cancel_signal;
+
+  cancellable = 0;
+  if (sig != 0) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
 }
 
 static void block_signals(sigset_t *old)

@@ -1,4 +1,4 @@
 libappc_a_SOURCES += schema/schema.h schema/manifest.h schema/types.h schema/types.c \
 	schema/json.h schema/json.c schema/internal.h \
 	schema/isolator.h schema/isolator.c schema/app.c schema/image_manifest.c \
-	schema/pod_manifest.c schema/kind.c schema/patch.c
+	schema/pod_manifest.c schema/kind.c schema/patch.c schema/appstring.c

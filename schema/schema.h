@@ -49,6 +49,12 @@ int appc_pod_manifest_serialize(const struct appc_pod_manifest *m, int flags, ch
                                 size_t *out_len, appc_error_t *err);
 void appc_pod_manifest_free(struct appc_pod_manifest *m);
 
+/* Parse "NAME[,LABEL=VALUE...]" as users name images (query-escaped, like
+ * the reference's discovery.NewAppFromString).  LABELS keeps the given
+ * order; the caller clears it with appc_kv_list_clear and frees *NAME. */
+int appc_app_string_parse(const char *s, char **name, struct appc_kv_list *labels,
+                          appc_error_t *err);
+
 /* Check the rules on an app section as a whole (user and group set, absolute
  * workingDirectory, unique event handlers and environment names, the
  * isolator set rules); PATH prefixes messages ("app"). */

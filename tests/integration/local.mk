@@ -4,7 +4,10 @@ INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
-	tests/integration/refcompat.sh
+	tests/integration/refcompat.sh \
+	tests/integration/store.sh \
+	tests/integration/store-hostile.sh \
+	tests/integration/store-crash.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

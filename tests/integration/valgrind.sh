@@ -59,4 +59,22 @@ head -c 300 "$TMP/a.aci" >"$TMP/truncated.aci"
 check_vg "validate truncated" 1 validate "$TMP/truncated.aci"
 check_vg "build over an existing output" 1 build "$layout" "$TMP/a.aci"
 check_vg "unknown option" 2 build --no-such-option "$layout" "$TMP/b.aci"
+
+# The store commands.
+st=(--dir="$TMP/store")
+check_vg "fetch" 0 "${st[@]}" --insecure-options=image fetch "$TMP/a.aci" "$TMP/x.aci"
+check_vg "fetch again" 0 "${st[@]}" --insecure-options=image fetch "$TMP/a.aci"
+check_vg "fetch garbage" 1 "${st[@]}" --insecure-options=image fetch "$TMP/garbage.aci"
+check_vg "image list" 0 "${st[@]}" image list
+check_vg "image list --json" 0 "${st[@]}" image list --json
+check_vg "image cat-manifest" 0 "${st[@]}" image cat-manifest --pretty-print example.com/hello
+check_vg "image render" 0 "${st[@]}" image render example.com/hello "$TMP/render"
+check_vg "image render again (cached)" 0 "${st[@]}" image render --rootfs example.com/hello "$TMP/render2"
+check_vg "image render over DEST" 1 "${st[@]}" image render example.com/hello "$TMP/render"
+check_vg "image extract" 0 "${st[@]}" image extract --rootfs example.com/hello "$TMP/extract"
+check_vg "image export" 0 "${st[@]}" image export example.com/hello "$TMP/exported.aci"
+check_vg "image verify" 0 "${st[@]}" image verify
+check_vg "image gc" 0 "${st[@]}" image gc --grace=0s
+check_vg "image rm" 0 "${st[@]}" image rm example.com/hello
+check_vg "image rm unknown" 1 "${st[@]}" image rm example.com/hello
 done_testing

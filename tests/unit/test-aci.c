@@ -28,6 +28,8 @@
 #include "aci/aci.h"
 #include "aci/internal.h"
 #include "tests/unit/test-util.h"
+#define SCRATCH_PREFIX "test-aci"
+#include "tests/unit/test-scratch.h"
 
 #define TEST_MANIFEST                                                                              \
   "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/test\","          \
@@ -36,44 +38,6 @@
 struct tar_builder {
   FILE *f;
 };
-
-/* The current test's scratch directory, removed by the teardown when a
- * failing assertion jumped over the test's own scratch_remove(). */
-static char *current_scratch;
-
-static char *scratch_new(void)
-{
-  const char *tmp = getenv("TMPDIR");
-  char *dir = NULL;
-  assert_true(asprintf(&dir, "%s/test-aci-XXXXXX", tmp != NULL ? tmp : "/tmp") > 0);
-  assert_non_null(mkdtemp(dir));
-  current_scratch = dir;
-  return dir;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st;
-  (void) ftw;
-  return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void scratch_remove(char *dir)
-{
-  if (dir == NULL)
-    return;
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  if (dir == current_scratch)
-    current_scratch = NULL;
-  free(dir);
-}
-
-static char *path_join(const char *dir, const char *rel)
-{
-  char *p = NULL;
-  assert_true(asprintf(&p, "%s/%s", dir, rel) > 0);
-  return p;
-}
 
 static void mkdirs(const char *dir, const char *rel)
 {
@@ -114,20 +78,6 @@ static char *make_layout(const char *dir)
   mkdirs(dir, "layout/rootfs");
   write_file(layout, "manifest", TEST_MANIFEST, strlen(TEST_MANIFEST));
   return layout;
-}
-
-static int count_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  struct dirent *de;
-  int n = 0;
-  assert_non_null(d);
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-      n++;
-  }
-  closedir(d);
-  return n;
 }
 
 static char *read_whole(const char *path, size_t *len)

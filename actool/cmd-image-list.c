@@ -1,0 +1,178 @@
+/* actool image list [--json] [--no-legend] [--full] */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "actool/actool.h"
+#include "common/cleanup.h"
+#include "schema/json.h"
+#include "store/store.h"
+
+struct list_options {
+  bool json;
+  bool no_legend;
+  bool full;
+};
+
+static const struct actool_option list_option_table[] = {
+    {"json", ACTOOL_OPT_BOOL, offsetof(struct list_options, json), NULL,
+     "Print a JSON array (sizes in bytes, times in RFC 3339)", NULL},
+    {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct list_options, no_legend), NULL,
+     "Leave out the header line", NULL},
+    {"full", ACTOOL_OPT_BOOL, offsetof(struct list_options, full), NULL,
+     "Print full image IDs instead of their first 12 hex digits", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+#define SHORT_ID_LEN (sizeof "sha512-" - 1 + 12)
+
+static void rfc3339(const struct timespec *t, char *buf, size_t size)
+{
+  struct tm tm;
+  char base[32];
+
+  gmtime_r(&t->tv_sec, &tm);
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, size, "%s.%09ldZ", base, t->tv_nsec);
+}
+
+static void local_time(const struct timespec *t, char *buf, size_t size)
+{
+  struct tm tm;
+
+  localtime_r(&t->tv_sec, &tm);
+  strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void human_size(unsigned long long n, char *buf, size_t size)
+{
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double) n;
+  size_t u = 0;
+
+  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, size, "%llu B", n);
+  else
+    snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+static void labels_text(const struct appc_kv_list *labels, char *buf, size_t size)
+{
+  size_t used = 0;
+
+  buf[0] = '\0';
+  for (size_t i = 0; i < labels->len && used < size; i++)
+    used += (size_t) snprintf(buf + used, size - used, "%s%s=%s", i ? "," : "",
+                              labels->items[i].name, labels->items[i].value);
+}
+
+static int print_json(const struct appc_store_image *imgs, size_t n)
+{
+  cleanup_json json_object *a = json_object_new_array();
+  char t[64];
+
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    json_object *o = json_object_new_object(), *l = json_object_new_object();
+    for (size_t k = 0; k < imgs[i].labels.len; k++)
+      json_object_object_add(l, imgs[i].labels.items[k].name,
+                             json_object_new_string(imgs[i].labels.items[k].value));
+    json_object_object_add(o, "id", json_object_new_string(imgs[i].id));
+    json_object_object_add(o, "name", json_object_new_string(imgs[i].name));
+    json_object_object_add(o, "labels", l);
+    json_object_object_add(o, "size", json_object_new_int64((int64_t) imgs[i].size));
+    json_object_object_add(o, "blobSize", json_object_new_int64((int64_t) imgs[i].blob_size));
+    rfc3339(&imgs[i].import_time, t, sizeof t);
+    json_object_object_add(o, "importTime", json_object_new_string(t));
+    rfc3339(&imgs[i].last_use, t, sizeof t);
+    json_object_object_add(o, "lastUsed", json_object_new_string(t));
+    json_object_array_add(a, o);
+  }
+  if (a == NULL)
+    return -1;
+  printf("%s\n",
+         json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+  return 0;
+}
+
+/* One row of the table; widths[] are kept up to date when measuring. */
+static void row(const char *const cols[6], int widths[6], bool measure)
+{
+  for (int c = 0; c < 6; c++) {
+    int len = (int) strlen(cols[c]);
+    if (measure) {
+      if (len > widths[c])
+        widths[c] = len;
+    } else {
+      if (c < 5)
+        printf("%-*s  ", widths[c], cols[c]);
+      else
+        printf("%s\n", cols[c]);
+    }
+  }
+}
+
+static void print_table(const struct appc_store_image *imgs, size_t n, const struct list_options *o)
+{
+  static const char *const legend[6] = {"ID", "NAME", "LABELS", "SIZE", "IMPORTED", "LAST USED"};
+  int widths[6] = {0};
+
+  for (int pass = 0; pass < 2; pass++) {
+    bool measure = pass == 0;
+    if (!o->no_legend)
+      row(legend, widths, measure);
+    for (size_t i = 0; i < n; i++) {
+      char id[APPC_IMAGE_ID_LEN + 1], labels[1024], size[32], imported[32], used[32];
+      snprintf(id, sizeof id, "%.*s", o->full ? (int) APPC_IMAGE_ID_LEN : (int) SHORT_ID_LEN,
+               imgs[i].id);
+      labels_text(&imgs[i].labels, labels, sizeof labels);
+      human_size(imgs[i].size, size, sizeof size);
+      local_time(&imgs[i].import_time, imported, sizeof imported);
+      local_time(&imgs[i].last_use, used, sizeof used);
+      const char *cols[6] = {id, imgs[i].name, labels, size, imported, used};
+      row(cols, widths, measure);
+    }
+  }
+}
+
+static int run_image_list(const struct actool_globals *g, void *opaque, int argc, char **argv)
+{
+  const struct list_options *o = opaque;
+  cleanup_error appc_error_t err = NULL;
+  struct appc_store *s = NULL;
+  struct appc_store_image *imgs = NULL;
+  size_t n = 0;
+  int r;
+
+  (void) argv;
+  if (argc != 0)
+    return actool_usage_error("image list", "takes no arguments");
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  r = appc_store_list(s, &imgs, &n, &err);
+  appc_store_close(s);
+  if (r < 0)
+    return actool_fail(&err);
+  if (o->json)
+    r = print_json(imgs, n);
+  else
+    print_table(imgs, n, o);
+  appc_store_images_free(imgs, n);
+  return r == 0 && fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
+const struct actool_command actool_cmd_image_list = {
+    .name = "image list",
+    .summary = "List the images in the store",
+    .usage = "[--json] [--no-legend] [--full]",
+    .options = list_option_table,
+    .options_size = sizeof(struct list_options),
+    .run = run_image_list,
+};

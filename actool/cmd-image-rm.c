@@ -1,0 +1,54 @@
+/* actool image rm IMAGE... */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "actool/actool.h"
+#include "common/cleanup.h"
+#include "store/store.h"
+
+static int remove_one(const struct actool_globals *g, struct appc_store *s, const char *spec)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_store_image img;
+  int r = actool_lookup_image(s, spec, &img);
+
+  if (r != 0)
+    return r;
+  if (appc_store_remove(s, img.id, &err) < 0) {
+    r = actool_fail(&err);
+  } else {
+    actool_debug(g, "removed %s (%s)", img.id, img.name);
+    printf("%s\n", img.id);
+  }
+  appc_store_image_clear(&img);
+  return r;
+}
+
+static int run_image_rm(const struct actool_globals *g, void *opaque, int argc, char **argv)
+{
+  struct appc_store *s = NULL;
+  int r, status = ACTOOL_EXIT_OK;
+
+  (void) opaque;
+  if (argc == 0)
+    return actool_usage_error("image rm", "needs at least one IMAGE");
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  for (int i = 0; i < argc; i++)
+    if (remove_one(g, s, argv[i]) != ACTOOL_EXIT_OK)
+      status = ACTOOL_EXIT_FAILURE;
+  appc_store_close(s);
+  if (fflush(stdout) != 0)
+    status = ACTOOL_EXIT_FAILURE;
+  return status;
+}
+
+const struct actool_command actool_cmd_image_rm = {
+    .name = "image rm",
+    .summary = "Remove images from the store",
+    .usage = "IMAGE...",
+    .description = "Prints the ID of each image removed.  Rendered trees made from it are left\n"
+                   "for `image gc`, since a running pod may still use them.",
+    .run = run_image_rm,
+};

@@ -1,0 +1,153 @@
+/* What the store commands share: finding and opening the store. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actool/actool.h"
+#include "actool/options.h"
+#include "common/cleanup.h"
+#include "store/store.h"
+
+/* --dir, else ACTOOL_DIR (applied to g->dir by main), else /var/lib/actool
+ * as root and ${XDG_DATA_HOME:-~/.local/share}/actool otherwise. */
+static int default_dir(char **out)
+{
+  const char *xdg = getenv("XDG_DATA_HOME");
+  const char *home = getenv("HOME");
+
+  if (geteuid() == 0)
+    return (*out = strdup("/var/lib/actool")) != NULL ? 0 : -1;
+  if (xdg != NULL && xdg[0] == '/')
+    return asprintf(out, "%s/actool", xdg) < 0 ? -1 : 0;
+  if (home == NULL || home[0] == '\0')
+    return -1;
+  return asprintf(out, "%s/.local/share/actool", home) < 0 ? -1 : 0;
+}
+
+int actool_open_store(const struct actool_globals *g, struct appc_store **out)
+{
+  cleanup_free char *dir = NULL;
+  cleanup_error appc_error_t err = NULL;
+
+  if (g->dir != NULL && g->dir[0] != '\0')
+    dir = strdup(g->dir);
+  else if (default_dir(&dir) < 0) {
+    actool_error("cannot tell where the store is: set --dir, ACTOOL_DIR or HOME");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if (dir == NULL) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  actool_debug(g, "store: %s", dir);
+  if (appc_store_open(out, dir, &err) < 0)
+    return actool_fail(&err);
+  return ACTOOL_EXIT_OK;
+}
+
+int actool_fail(appc_error_t *err)
+{
+  actool_report(err);
+  return ACTOOL_EXIT_FAILURE;
+}
+
+const struct actool_command *actool_find_subcommand(const struct actool_command *cmd,
+                                                    const char *name)
+{
+  for (size_t i = 0; cmd->subcommands != NULL && cmd->subcommands[i] != NULL; i++) {
+    const char *word = strrchr(cmd->subcommands[i]->name, ' ');
+    if (strcmp(word != NULL ? word + 1 : cmd->subcommands[i]->name, name) == 0)
+      return cmd->subcommands[i];
+  }
+  return NULL;
+}
+
+int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_store_image *img)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  if (appc_store_lookup(s, spec, img, &err) < 0)
+    return actool_fail(&err);
+  return ACTOOL_EXIT_OK;
+}
+
+/* Go's time.ParseDuration syntax, which rkt's --grace-period takes: a
+ * sequence of decimal numbers with units ns, us (or µs), ms, s, m, h. */
+int actool_parse_duration(const char *s, double *seconds)
+{
+  static const struct {
+    const char *unit;
+    double scale;
+  } units[] = {{"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3},
+               {"s", 1.0},   {"m", 60.0},  {"h", 3600.0}};
+  double total = 0;
+
+  if (strcmp(s, "0") == 0) {
+    *seconds = 0;
+    return 0;
+  }
+  if (*s == '\0')
+    return -1;
+  while (*s != '\0') {
+    char *end;
+    size_t best = 0, best_len = 0;
+    if (!((*s >= '0' && *s <= '9') || *s == '.'))
+      return -1;
+    double v = strtod(s, &end);
+    if (end == s)
+      return -1;
+    s = end;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+      size_t len = strlen(units[i].unit);
+      if (strncmp(s, units[i].unit, len) == 0 && len > best_len) {
+        best = i;
+        best_len = len;
+      }
+    }
+    if (best_len == 0)
+      return -1;
+    total += v * units[best].scale;
+    s += best_len;
+  }
+  *seconds = total;
+  return 0;
+}
+
+const struct actool_option actool_render_option_table[] = {
+    {"rootfs", ACTOOL_OPT_BOOL, offsetof(struct actool_render_options, rootfs), NULL,
+     "Write only the rootfs contents into DEST (no manifest)", NULL},
+    {"overwrite", ACTOOL_OPT_BOOL, offsetof(struct actool_render_options, overwrite), NULL,
+     "Replace DEST if it exists", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+int actool_render_command(const struct actool_globals *g, const char *command, actool_render_fn fn,
+                          const struct actool_render_options *o, int argc, char **argv)
+{
+  struct appc_store_render_options ro = {.cancelled = actool_cancelled};
+  cleanup_error appc_error_t err = NULL;
+  struct appc_store *s = NULL;
+  struct appc_store_image img;
+  int r;
+
+  if (argc != 2)
+    return actool_usage_error(command, "needs IMAGE and DEST");
+  ro.flags = (o->rootfs ? APPC_STORE_ROOTFS_ONLY : 0) | (o->overwrite ? APPC_STORE_OVERWRITE : 0);
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  r = actool_lookup_image(s, argv[0], &img);
+  if (r == 0) {
+    actool_cancel_begin();
+    int ret = fn(s, img.id, argv[1], &ro, &err);
+    actool_cancel_end();
+    if (ret < 0)
+      r = actool_fail(&err);
+    appc_store_image_clear(&img);
+  }
+  appc_store_close(s);
+  return r;
+}

@@ -1,0 +1,124 @@
+/* "NAME[,LABEL=VALUE...]": how users name an image on the command line
+ * (fetch, discover, and every store command taking IMAGE).
+ *
+ * As in the reference's discovery.NewAppFromString, the string is read like
+ * a URL query ("name=" + the string with commas turned into "&"): names and
+ * values are percent-decoded and '+' stands for a space, "name" cannot be
+ * a label, and a label given twice is an error. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "schema/json.h"
+#include "schema/schema.h"
+
+static int hexval(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Decode LEN bytes of S (query-escaped) into a new string. */
+static int unescape(const char *s, size_t len, char **out, const char *whole, appc_error_t *err)
+{
+  cleanup_free char *d = malloc(len + 1);
+  size_t j = 0;
+
+  if (d == NULL)
+    return appc_error_make(err, ENOMEM, "%s", whole);
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '+') {
+      d[j++] = ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= len)
+        return appc_error_make(err, 0, "%s: invalid escape \"%.*s\"", whole, (int) (len - i),
+                               s + i);
+      int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+      if (h < 0 || l < 0)
+        return appc_error_make(err, 0, "%s: invalid escape \"%.3s\"", whole, s + i);
+      d[j++] = (char) (h * 16 + l);
+      i += 2;
+    } else {
+      d[j++] = s[i];
+    }
+  }
+  d[j] = '\0';
+  if (strlen(d) != j)
+    return appc_error_make(err, 0, "%s: NUL byte in an escape", whole);
+  *out = steal_pointer(&d);
+  return 0;
+}
+
+static int add_label(struct appc_kv_list *labels, const char *part, size_t len, const char *whole,
+                     appc_error_t *err)
+{
+  const char *eq = memchr(part, '=', len);
+  cleanup_free char *name = NULL;
+  cleanup_free char *value = NULL;
+
+  if (eq == NULL)
+    return appc_error_make(err, 0, "%s: label \"%.*s\" is not LABEL=VALUE", whole, (int) len, part);
+  if (unescape(part, (size_t) (eq - part), &name, whole, err) < 0 ||
+      unescape(eq + 1, len - (size_t) (eq - part) - 1, &value, whole, err) < 0)
+    return -1;
+  if (strcmp(name, "name") == 0)
+    return appc_error_make(err, 0, "%s: \"name\" cannot be used as a label", whole);
+  if (appc_validate_acidentifier(name, err) < 0)
+    return appc_error_prefix(err, "%s: label name", whole);
+  for (size_t i = 0; i < labels->len; i++)
+    if (strcmp(labels->items[i].name, name) == 0)
+      return appc_error_make(err, 0, "%s: label \"%s\" given more than once", whole, name);
+  struct appc_kv *grown = realloc(labels->items, (labels->len + 1) * sizeof *grown);
+  if (grown == NULL)
+    return appc_error_make(err, ENOMEM, "%s", whole);
+  labels->items = grown;
+  labels->items[labels->len].name = steal_pointer(&name);
+  labels->items[labels->len].value = steal_pointer(&value);
+  labels->len++;
+  return 0;
+}
+
+static int parse(const char *s, char **name, struct appc_kv_list *labels, appc_error_t *err)
+{
+  const char *comma = strchr(s, ',');
+  size_t name_len = comma != NULL ? (size_t) (comma - s) : strlen(s);
+
+  if (name_len == 0)
+    return appc_error_make(err, 0, "%s: no image name", s);
+  if (unescape(s, name_len, name, s, err) < 0)
+    return -1;
+  if (appc_validate_acidentifier(*name, err) < 0)
+    return appc_error_prefix(err, "%s: image name", s);
+  while (comma != NULL) {
+    const char *part = comma + 1;
+    comma = strchr(part, ',');
+    size_t len = comma != NULL ? (size_t) (comma - part) : strlen(part);
+    if (len == 0)
+      continue; /* "a,,b" or a trailing comma: an empty query term */
+    if (add_label(labels, part, len, s, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int appc_app_string_parse(const char *s, char **name, struct appc_kv_list *labels,
+                          appc_error_t *err)
+{
+  *name = NULL;
+  memset(labels, 0, sizeof *labels);
+  if (parse(s, name, labels, err) < 0) {
+    free(*name);
+    *name = NULL;
+    appc_kv_list_clear(labels);
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,142 @@
+/* Garbage collection: what no index record reaches, and what interrupted
+ * processes left behind.
+ *
+ * gc holds the store lock exclusively, so no import, render or removal is
+ * in flight: every temporary it finds is debris (except partial downloads,
+ * kept for resuming until they are older than the grace period).  A cached
+ * tree is removed when an image it was made from is gone or when it has not
+ * been used within the grace period, but never while someone holds it. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/private.h"
+
+/* Downloads being resumed (issue: fetch) live in tmp/ under this prefix. */
+#define DOWNLOAD_PREFIX "download-"
+
+struct gc {
+  struct appc_store *s;
+  double grace;
+  struct timespec now;
+  struct appc_store_gc_report *rep;
+};
+
+static double age(const struct gc *g, const struct timespec *t)
+{
+  return (double) (g->now.tv_sec - t->tv_sec) + (double) (g->now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static int gc_temporary(const char *name, void *data, appc_error_t *err)
+{
+  struct gc *g = data;
+  struct stat st;
+
+  if (fstatat(g->s->tmp_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  if (strncmp(name, DOWNLOAD_PREFIX, sizeof DOWNLOAD_PREFIX - 1) == 0 &&
+      age(g, &st.st_mtim) < g->grace)
+    return 0;
+  if (appc_remove_tree(g->s->tmp_fd, name, err) < 0)
+    return -1;
+  g->rep->temporaries++;
+  if (S_ISREG(st.st_mode))
+    g->rep->bytes += (unsigned long long) st.st_size;
+  return 0;
+}
+
+static int gc_blob(const char *name, void *data, appc_error_t *err)
+{
+  struct gc *g = data;
+  struct stat st;
+  bool debris = name[0] == '.'; /* a named temporary of an interrupted import */
+
+  if (!debris && (!appc_store_is_image_id(name) ||
+                  faccessat(g->s->images_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0))
+    return 0;
+  if (fstatat(g->s->blobs_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  if (unlinkat(g->s->blobs_fd, name, 0) < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s/%s", g->s->path, STORE_BLOBS, name);
+  if (debris)
+    g->rep->temporaries++;
+  else
+    g->rep->blobs++;
+  g->rep->bytes += (unsigned long long) st.st_size;
+  return 0;
+}
+
+/* Are all the images TREE was rendered from still indexed? */
+static bool tree_layers_present(struct gc *g, const char *tree)
+{
+  char path[128];
+  cleanup_free char *ids = NULL;
+
+  snprintf(path, sizeof path, "%s/%s", tree, TREE_LAYERS);
+  appc_error_t ignored = NULL;
+  if (appc_store_slurp(g->s->trees_fd, path, 1u << 20, &ids, NULL, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return false;
+  }
+  for (char *line = strtok(ids, "\n"); line != NULL; line = strtok(NULL, "\n"))
+    if (!appc_store_is_image_id(line) ||
+        faccessat(g->s->images_fd, line, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      return false;
+  return true;
+}
+
+static int gc_tree(const char *name, void *data, appc_error_t *err)
+{
+  struct gc *g = data;
+  char path[128], tmp[64];
+  struct stat st;
+  cleanup_close int lock = -1;
+
+  snprintf(path, sizeof path, "%s/%s", name, TREE_LOCK);
+  lock = openat(g->s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  bool stale = lock < 0 || fstat(lock, &st) < 0 || age(g, &st.st_mtim) >= g->grace;
+  if (!stale && tree_layers_present(g, name))
+    return 0;
+  if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) {
+    g->rep->trees_in_use++;
+    return 0;
+  }
+  /* Out of trees/ in one step, then removed at leisure. */
+  if (appc_store_temp_name(tmp, sizeof tmp, "gc-tree") < 0 ||
+      renameat(g->s->trees_fd, name, g->s->tmp_fd, tmp) < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", g->s->path, STORE_TREES, name);
+  if (appc_remove_tree(g->s->tmp_fd, tmp, err) < 0)
+    return -1;
+  g->rep->trees++;
+  return 0;
+}
+
+int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_gc_report *report,
+                  appc_error_t *err)
+{
+  struct appc_store_gc_report dummy;
+  struct gc g = {.s = s, .grace = grace_seconds, .rep = report != NULL ? report : &dummy};
+  int r;
+
+  memset(g.rep, 0, sizeof *g.rep);
+  clock_gettime(CLOCK_REALTIME, &g.now);
+  if (appc_store_lock(s, true, err) < 0)
+    return -1;
+  r = appc_store_each_entry(s, s->tmp_fd, STORE_TMP, gc_temporary, &g, err);
+  if (r == 0)
+    r = appc_store_each_entry(s, s->blobs_fd, STORE_BLOBS, gc_blob, &g, err);
+  if (r == 0)
+    r = appc_store_each_entry(s, s->trees_fd, STORE_TREES, gc_tree, &g, err);
+  appc_store_unlock(s);
+  return r;
+}

@@ -1,0 +1,115 @@
+/* Removing and exporting images. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/private.h"
+
+/* The record goes first (renamed out of images/ in one step), so a crash
+ * leaves at worst a blob without a record, which gc removes.  The
+ * exclusive lock keeps a concurrent import of the same image from
+ * installing its record between our two steps. */
+static int remove_locked(struct appc_store *s, const char *id, appc_error_t *err)
+{
+  char tmp[64];
+
+  if (appc_store_temp_name(tmp, sizeof tmp, "removed") < 0)
+    return appc_error_make(err, ENAMETOOLONG, "%s", id);
+  if (renameat(s->images_fd, id, s->tmp_fd, tmp) < 0) {
+    if (errno == ENOENT)
+      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  }
+  if (appc_store_fsync_dir(s->images_fd, s->path, err) < 0)
+    return -1;
+  if (unlinkat(s->blobs_fd, id, 0) < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  return appc_remove_tree(s->tmp_fd, tmp, err);
+}
+
+int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err)
+{
+  int r;
+
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  if (appc_store_lock(s, true, err) < 0)
+    return -1;
+  r = remove_locked(s, id, err);
+  appc_store_unlock(s);
+  return r;
+}
+
+static int copy_fd(int in, int out, const char *what, appc_error_t *err)
+{
+  char buf[1 << 16];
+
+  for (;;) {
+    ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+    if (n == 0)
+      return 0;
+    if (n > 0)
+      continue;
+    if (errno == EINTR)
+      continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      return appc_error_make(err, errno, "%s", what);
+    break;
+  }
+  /* A file system pair the kernel cannot copy between: plain reads. */
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "%s", what);
+    if (n == 0)
+      return 0;
+    if (appc_write_all(out, buf, (size_t) n) < 0)
+      return appc_error_make(err, errno, "%s", what);
+  }
+}
+
+static int export_locked(struct appc_store *s, const char *id, const char *out, bool overwrite,
+                         appc_error_t *err)
+{
+  struct appc_build_options bo = {.overwrite = overwrite};
+  struct appc_outfile of;
+  cleanup_close int in = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int r;
+
+  if (in < 0) {
+    if (errno == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  }
+  if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
+    return -1;
+  r = copy_fd(in, of.fd, out, err);
+  if (r == 0)
+    r = appc_outfile_commit(&of, err);
+  appc_outfile_abort(&of);
+  return r;
+}
+
+int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
+                      appc_error_t *err)
+{
+  int r;
+
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  if (appc_store_lock(s, false, err) < 0)
+    return -1;
+  r = export_locked(s, id, out, overwrite, err);
+  appc_store_unlock(s);
+  if (r == 0)
+    appc_store_touch(s, id);
+  return r;
+}

@@ -1,0 +1,281 @@
+/* Importing an ACI into the store in one pass.
+ *
+ * The file is read once: every byte read goes to a temporary blob (an
+ * unnamed O_TMPFILE where possible) while the same stream is decompressed,
+ * hashed and checked entry by entry.  Only a fully valid image is kept: the
+ * blob is fsynced and renamed to its image ID, then the index record is
+ * built in tmp/ and renamed into images/.  A crash at any point leaves
+ * either nothing or a blob without a record, which gc removes; never a
+ * record without its blob. */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "schema/json.h"
+#include "store/private.h"
+
+/* ---- the store's extra archive rules ---- */
+
+/* Beyond the ACI rules checked by appc_aci_check_entry (relative names, no
+ * "..", hard links to earlier entries under rootfs/), the store refuses any
+ * entry below a symlink of the same archive: extracting it would write
+ * through the link, possibly outside the rootfs.  tar never produces such
+ * an archive from a real tree, so only a crafted one is refused. */
+struct safety {
+  struct appc_strset symlinks;
+};
+
+static int check_not_below_symlink(const struct safety *sf, const char *canon, appc_error_t *err)
+{
+  if (sf->symlinks.len == 0)
+    return 0;
+  cleanup_free char *p = strdup(canon);
+  if (p == NULL)
+    return appc_error_make(err, ENOMEM, "%s", canon);
+  for (char *slash = strrchr(p, '/'); slash != NULL; slash = strrchr(p, '/')) {
+    *slash = '\0';
+    if (appc_strset_contains(&sf->symlinks, p))
+      return appc_error_make(err, 0,
+                             "%s: below the symlink %s: extracting it would write through "
+                             "the link",
+                             canon, p);
+  }
+  return 0;
+}
+
+static int check_safety(struct safety *sf, struct archive_entry *e, const char *canon,
+                        appc_error_t *err)
+{
+  if (check_not_below_symlink(sf, canon, err) < 0)
+    return -1;
+  if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_hardlink(e) == NULL &&
+      appc_strset_add(&sf->symlinks, canon) < 0)
+    return appc_error_make(err, ENOMEM, "%s", canon);
+  return 0;
+}
+
+/* ---- one pass over the archive ---- */
+
+struct import {
+  struct appc_store *s;
+  const char *path;
+  const struct appc_store_import_options *opts;
+  int blob_fd;
+  char blob_tmp[64]; /* name in blobs/ when O_TMPFILE is not available */
+  struct appc_tee tee;
+  struct safety safety;
+  struct appc_aci_info info;
+};
+
+static bool cancelled(const struct import *im)
+{
+  return im->opts != NULL && im->opts->cancelled != NULL &&
+         im->opts->cancelled(im->opts->cancel_data);
+}
+
+/* Per entry: the store's own rules, and a chance to cancel. */
+static int entry_hook(struct archive_entry *e, const char *canon, void *data, appc_error_t *err)
+{
+  struct import *im = data;
+
+  if (cancelled(im))
+    return appc_error_make(err, ECANCELED, "import");
+  return check_safety(&im->safety, e, canon, err);
+}
+
+static int open_blob(struct import *im, appc_error_t *err)
+{
+  im->blob_fd = openat(im->s->blobs_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (im->blob_fd >= 0)
+    return 0;
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return appc_error_make(err, errno, "%s/%s", im->s->path, STORE_BLOBS);
+  if (appc_store_temp_name(im->blob_tmp, sizeof im->blob_tmp, ".tmp-blob") < 0)
+    return appc_error_make(err, ENAMETOOLONG, "blob");
+  im->blob_fd = openat(im->s->blobs_fd, im->blob_tmp,
+                       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (im->blob_fd < 0) {
+    im->blob_tmp[0] = '\0';
+    return appc_error_make(err, errno, "%s/%s", im->s->path, STORE_BLOBS);
+  }
+  return 0;
+}
+
+static void drop_blob(struct import *im)
+{
+  if (im->blob_tmp[0] != '\0')
+    unlinkat(im->s->blobs_fd, im->blob_tmp, 0);
+  im->blob_tmp[0] = '\0';
+  if (im->blob_fd >= 0)
+    close(im->blob_fd);
+  im->blob_fd = -1;
+}
+
+static int read_and_copy(struct import *im, appc_error_t *err)
+{
+  cleanup_tar_reader struct appc_tar_reader *r = NULL;
+  int ret;
+
+  appc_tee_init(&im->tee, im->blob_fd);
+  if (appc_tar_reader_open_tee(&r, im->path, true, &im->tee, err) < 0)
+    return -1;
+  ret = appc_aci_validate_stream(r, &im->info, entry_hook, im, err);
+  appc_strset_clear(&im->safety.symlinks);
+  if (ret < 0)
+    return -1;
+  return appc_tee_check(&im->tee, "blob", err);
+}
+
+/* ---- installing ---- */
+
+static int install_blob(struct import *im, appc_error_t *err)
+{
+  struct appc_store *s = im->s;
+  const char *id = im->info.image_id;
+  char proc[64], tmp[64];
+
+  if (fsync(im->blob_fd) < 0)
+    return appc_error_make(err, errno, "%s/%s: fsync", s->path, STORE_BLOBS);
+  if (im->blob_tmp[0] == '\0') {
+    /* Give the unnamed file a temporary name, then rename it over any
+     * blob a crashed import left without a record. */
+    if (appc_store_temp_name(tmp, sizeof tmp, ".tmp-blob") < 0)
+      return appc_error_make(err, ENAMETOOLONG, "blob");
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", im->blob_fd);
+    if (linkat(AT_FDCWD, proc, s->blobs_fd, tmp, AT_SYMLINK_FOLLOW) < 0)
+      return appc_error_make(err, errno, "%s/%s", s->path, STORE_BLOBS);
+    memcpy(im->blob_tmp, tmp, sizeof tmp);
+  }
+  if (renameat(s->blobs_fd, im->blob_tmp, s->blobs_fd, id) < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  im->blob_tmp[0] = '\0';
+  return appc_store_fsync_dir(s->blobs_fd, s->path, err);
+}
+
+static int fill_record(struct import *im, struct appc_store_image *img, appc_error_t *err)
+{
+  const struct appc_image_manifest *m = im->info.manifest;
+
+  memset(img, 0, sizeof *img);
+  memcpy(img->id, im->info.image_id, sizeof img->id);
+  img->name = strdup(m->name);
+  img->labels.items = calloc(m->labels.len + 1, sizeof *img->labels.items);
+  if (img->name == NULL || img->labels.items == NULL)
+    return appc_error_make(err, ENOMEM, "%s", im->path);
+  for (size_t i = 0; i < m->labels.len; i++) {
+    img->labels.items[i].name = strdup(m->labels.items[i].name ? m->labels.items[i].name : "");
+    img->labels.items[i].value = strdup(m->labels.items[i].value ? m->labels.items[i].value : "");
+    img->labels.len++;
+    if (img->labels.items[i].name == NULL || img->labels.items[i].value == NULL)
+      return appc_error_make(err, ENOMEM, "%s", im->path);
+  }
+  img->size = im->info.uncompressed_size;
+  img->compression = im->info.compression;
+  clock_gettime(CLOCK_REALTIME, &img->import_time);
+  img->last_use = img->import_time;
+  return 0;
+}
+
+/* Build the record in tmp/ and rename it into images/.  *raced is set when
+ * another process indexed the same image first. */
+static int install_record(struct import *im, const struct appc_store_image *img, bool *raced,
+                          appc_error_t *err)
+{
+  struct appc_store *s = im->s;
+  char tmp[64];
+  cleanup_close int dfd = -1;
+
+  if (appc_store_temp_name(tmp, sizeof tmp, "record") < 0 || mkdirat(s->tmp_fd, tmp, 0755) < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
+  dfd = openat(s->tmp_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0 || appc_store_write_record(s, dfd, img, im->info.manifest_json, im->info.manifest_len,
+                                         err) < 0) {
+    appc_error_t ignored = NULL;
+    if (*err == NULL)
+      appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
+    appc_remove_tree(s->tmp_fd, tmp, &ignored);
+    appc_error_release(&ignored);
+    return -1;
+  }
+  if (renameat(s->tmp_fd, tmp, s->images_fd, img->id) < 0) {
+    int e = errno;
+    appc_error_t ignored = NULL;
+    appc_remove_tree(s->tmp_fd, tmp, &ignored);
+    appc_error_release(&ignored);
+    if (e == EEXIST || e == ENOTEMPTY) {
+      *raced = true;
+      return 0;
+    }
+    return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_IMAGES, img->id);
+  }
+  return appc_store_fsync_dir(s->images_fd, s->path, err);
+}
+
+static int import_locked(struct import *im, struct appc_store_image *out, bool *already,
+                         appc_error_t *err)
+{
+  struct appc_store_image img = {0};
+  bool raced = false;
+  int r;
+
+  if (open_blob(im, err) < 0)
+    return -1;
+  if (read_and_copy(im, err) < 0)
+    return appc_error_prefix(err, "%s", im->path);
+  if (faccessat(im->s->images_fd, im->info.image_id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    /* Already indexed: the blob we wrote is dropped unread and unsynced. */
+    *already = true;
+    drop_blob(im);
+    return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
+  }
+  if (install_blob(im, err) < 0 || fill_record(im, &img, err) < 0 ||
+      install_record(im, &img, &raced, err) < 0) {
+    appc_store_image_clear(&img);
+    return -1;
+  }
+  *already = raced;
+  if (out == NULL) {
+    appc_store_image_clear(&img);
+    return 0;
+  }
+  if (raced) {
+    appc_store_image_clear(&img);
+    r = appc_store_read_record(im->s, im->info.image_id, out, err);
+    return r;
+  }
+  img.blob_size = im->tee.written;
+  *out = img;
+  return 0;
+}
+
+int appc_store_import(struct appc_store *s, const char *path,
+                      const struct appc_store_import_options *opts, struct appc_store_image *out,
+                      bool *already, appc_error_t *err)
+{
+  struct import im = {.s = s, .path = path, .opts = opts, .blob_fd = -1};
+  bool dummy;
+  int r;
+
+  if (already == NULL)
+    already = &dummy;
+  *already = false;
+  if (out != NULL)
+    memset(out, 0, sizeof *out);
+  if (appc_store_lock(s, false, err) < 0)
+    return -1;
+  r = import_locked(&im, out, already, err);
+  appc_store_unlock(s);
+  drop_blob(&im);
+  appc_aci_info_clear(&im.info);
+  return r;
+}

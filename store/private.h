@@ -1,0 +1,77 @@
+/* The store's own state and helpers shared by store.c, index.c, import.c,
+ * tree.c, gc.c and verify.c (the layout is described in docs/store.md). */
+#ifndef APPC_STORE_PRIVATE_H
+#define APPC_STORE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/internal.h"
+
+#define STORE_BLOBS "blobs"
+#define STORE_IMAGES "images"
+#define STORE_TREES "trees"
+#define STORE_TMP "tmp"
+
+/* Files of an image record, images/<id>/ */
+#define RECORD_INFO "info.json"
+#define RECORD_MANIFEST "manifest"
+#define RECORD_LASTUSE "lastuse"
+
+/* Files of a cached tree, trees/<key>/ */
+#define TREE_ROOTFS "rootfs"
+#define TREE_MANIFEST "manifest"
+#define TREE_DIGEST "digest"
+#define TREE_LAYERS "layers"
+#define TREE_LOCK "lock"
+
+/* A render reaching more layers than this (a dependency graph with many
+ * shared diamonds grows exponentially) is refused. */
+#define STORE_MAX_LAYERS 256
+
+struct appc_store {
+  char *path;
+  int dirfd;
+  int lock_fd;
+  int blobs_fd, images_fd, trees_fd, tmp_fd;
+  bool as_root;
+};
+
+/* Store-wide lock (DIR/lock): shared for every operation, exclusive for gc. */
+int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
+void appc_store_unlock(struct appc_store *s);
+
+/* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */
+int appc_store_temp_name(char *buf, size_t size, const char *kind);
+int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err);
+/* Write NAME in DIRFD atomically (temporary, fsync, rename, fsync dir). */
+int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, const void *data,
+                          size_t len, appc_error_t *err);
+
+/* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
+ * in messages), stopping at the first that returns non-zero. */
+typedef int (*appc_store_entry_fn)(const char *name, void *data, appc_error_t *err);
+int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
+                          void *data, appc_error_t *err);
+
+/* Is ID a well-formed full image ID? */
+bool appc_store_is_image_id(const char *id);
+/* Read an image's record (images/<id>/info.json and lastuse). */
+int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,
+                           appc_error_t *err);
+/* Record a use of the image now (lastuse mtime); failures are ignored. */
+void appc_store_touch(struct appc_store *s, const char *id);
+/* Write the record of a newly imported image into the directory DIRFD. */
+int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
+                            const char *manifest, size_t manifest_len, appc_error_t *err);
+/* Parse a manifest stored with an image. */
+int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_image_manifest **out,
+                             appc_error_t *err);
+
+/* Path of an image's blob relative to blobs_fd is the image ID itself. */
+
+/* Read a small whole file NAME in DIRFD (at most MAX bytes), NUL-terminated. */
+int appc_store_slurp(int dirfd, const char *name, size_t max, char **out, size_t *len,
+                     appc_error_t *err);
+
+#endif

@@ -1,0 +1,239 @@
+/* Opening a store: its directory layout, format version and locks.
+ *
+ * DIR/format holds "actool-store N"; a store without it is initialised, one
+ * with a larger N (a newer release) is refused rather than misread.  DIR/lock
+ * is the store-wide lock: every operation holds it shared, gc exclusive, so
+ * gc only ever sees temporaries that nobody is writing. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/private.h"
+
+#define FORMAT_FILE "format"
+#define FORMAT_MAGIC "actool-store"
+
+static const char *const subdirs[] = {STORE_BLOBS, STORE_IMAGES, STORE_TREES, STORE_TMP};
+
+/* mkdir -p for the store's own directory; intermediate directories get the
+ * usual 0755, the store itself 0700 (it may hold images others must not
+ * read). */
+static int make_store_dir(const char *dir, appc_error_t *err)
+{
+  cleanup_free char *p = strdup(dir);
+
+  if (p == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  for (char *slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      return appc_error_make(err, errno, "%s: cannot create the store directory", p);
+    *slash = '/';
+  }
+  if (mkdir(p, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s: cannot create the store directory", dir);
+  return 0;
+}
+
+static int read_format(struct appc_store *s, int *version, appc_error_t *err)
+{
+  char buf[64];
+  cleanup_close int fd = openat(s->dirfd, FORMAT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  ssize_t n;
+
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      *version = 0;
+      return 0;
+    }
+    return appc_error_make(err, errno, "%s/%s", s->path, FORMAT_FILE);
+  }
+  n = read(fd, buf, sizeof buf - 1);
+  if (n < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, FORMAT_FILE);
+  buf[n] = '\0';
+  if (sscanf(buf, FORMAT_MAGIC " %d", version) != 1 || *version < 1)
+    return appc_error_make(err, 0, "%s/%s: not an actool store (unrecognised format file)", s->path,
+                           FORMAT_FILE);
+  return 0;
+}
+
+static int write_format(struct appc_store *s, appc_error_t *err)
+{
+  char text[64];
+  int len = snprintf(text, sizeof text, FORMAT_MAGIC " %d\n", APPC_STORE_FORMAT);
+
+  return appc_store_write_file(s, s->dirfd, FORMAT_FILE, text, (size_t) len, err);
+}
+
+static int init_layout(struct appc_store *s, appc_error_t *err)
+{
+  int version;
+
+  if (read_format(s, &version, err) < 0)
+    return -1;
+  if (version > APPC_STORE_FORMAT)
+    return appc_error_make(err, 0,
+                           "%s: store format %d was written by a newer release (this one reads "
+                           "format %d)",
+                           s->path, version, APPC_STORE_FORMAT);
+  for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++)
+    if (mkdirat(s->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST)
+      return appc_error_make(err, errno, "%s/%s", s->path, subdirs[i]);
+  /* The format file goes last: its presence says the layout is complete. */
+  if (version == 0 && write_format(s, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int open_dirs(struct appc_store *s, appc_error_t *err)
+{
+  int *fds[] = {&s->blobs_fd, &s->images_fd, &s->trees_fd, &s->tmp_fd};
+
+  for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+    *fds[i] = openat(s->dirfd, subdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (*fds[i] < 0)
+      return appc_error_make(err, errno, "%s/%s", s->path, subdirs[i]);
+  }
+  return 0;
+}
+
+static int store_open(struct appc_store *s, const char *dir, appc_error_t *err)
+{
+  s->path = strdup(dir);
+  if (s->path == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  if (make_store_dir(dir, err) < 0)
+    return -1;
+  s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->dirfd < 0)
+    return appc_error_make(err, errno, "%s: cannot open the store", dir);
+  s->lock_fd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (s->lock_fd < 0)
+    return appc_error_make(err, errno, "%s/lock", dir);
+  if (appc_store_lock(s, false, err) < 0)
+    return -1;
+  int r = init_layout(s, err);
+  if (r == 0)
+    r = open_dirs(s, err);
+  appc_store_unlock(s);
+  return r;
+}
+
+int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err)
+{
+  struct appc_store *s = calloc(1, sizeof *s);
+
+  if (s == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  s->dirfd = s->lock_fd = s->blobs_fd = s->images_fd = s->trees_fd = s->tmp_fd = -1;
+  s->as_root = geteuid() == 0;
+  if (store_open(s, dir, err) < 0) {
+    appc_store_close(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+void appc_store_close(struct appc_store *s)
+{
+  if (s == NULL)
+    return;
+  int fds[] = {s->blobs_fd, s->images_fd, s->trees_fd, s->tmp_fd, s->lock_fd, s->dirfd};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
+  free(s->path);
+  free(s);
+}
+
+const char *appc_store_path(const struct appc_store *s)
+{
+  return s->path;
+}
+
+int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
+{
+  while (flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+    if (errno != EINTR)
+      return appc_error_make(err, errno, "%s/lock", s->path);
+  return 0;
+}
+
+void appc_store_unlock(struct appc_store *s)
+{
+  (void) flock(s->lock_fd, LOCK_UN);
+}
+
+int appc_store_temp_name(char *buf, size_t size, const char *kind)
+{
+  unsigned long long r = 0;
+
+  /* Uniqueness comes from O_EXCL / mkdir at creation; randomness only
+   * makes a collision (and a retry) unlikely. */
+  if (getrandom(&r, sizeof r, GRND_NONBLOCK) < 0)
+    r = (unsigned long long) getpid() * 2654435761u;
+  return snprintf(buf, size, "%s-%d-%016llx", kind, (int) getpid(), r) < (int) size ? 0 : -1;
+}
+
+int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err)
+{
+  if (fsync(fd) < 0)
+    return appc_error_make(err, errno, "%s: fsync", what);
+  return 0;
+}
+
+int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, const void *data,
+                          size_t len, appc_error_t *err)
+{
+  char tmp[64];
+  cleanup_close int fd = -1;
+
+  if (appc_store_temp_name(tmp, sizeof tmp, ".tmp") < 0)
+    return appc_error_make(err, ENAMETOOLONG, "%s", name);
+  fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, name);
+  if (appc_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    return appc_error_make(err, e, "%s/%s", s->path, name);
+  }
+  if (renameat(dirfd, tmp, dirfd, name) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    return appc_error_make(err, e, "%s/%s", s->path, name);
+  }
+  return appc_store_fsync_dir(dirfd, s->path, err);
+}
+
+int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
+                          void *data, appc_error_t *err)
+{
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return appc_error_make(err, errno, "%s/%s", s->path, what);
+  }
+  while (r == 0 && (de = readdir(d)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+      r = fn(de->d_name, data, err);
+  closedir(d);
+  return r;
+}

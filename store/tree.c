@@ -1,0 +1,616 @@
+/* Rendered trees: dependency resolution, the tree cache, render and extract.
+ *
+ * An image's layers are found by walking its dependency DAG (by imageID when
+ * a dependency gives one, else by name and labels, newest import first) and
+ * listed top image first, i.e. in the reverse of the ACE override order, for
+ * the render engine (store/render.c), where the first layer to provide a path
+ * wins.  The result is cached under trees/<key>, the key being a SHA-256 of
+ * the ordered layer IDs, so that a newer import of a dependency gives a new
+ * tree rather than a stale one.  Users of a cached tree hold a shared flock
+ * on its lock file; gc removes only trees it can lock exclusively. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/private.h"
+
+/* ---- the layer plan ---- */
+
+struct plan_image {
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_image_manifest *manifest;
+  struct appc_whitelist whitelist;
+  bool has_whitelist;
+};
+
+struct plan {
+  struct appc_store *s;
+  struct plan_image images[STORE_MAX_LAYERS]; /* distinct images met */
+  size_t n_images;
+  struct appc_render_layer layers[STORE_MAX_LAYERS];
+  const struct appc_whitelist **filters[STORE_MAX_LAYERS];
+  char *paths[STORE_MAX_LAYERS];
+  const char *layer_ids[STORE_MAX_LAYERS];
+  size_t n_layers;
+  const char *stack[STORE_MAX_LAYERS]; /* the path from the top image, for cycles */
+  size_t depth;
+};
+
+static void plan_clear(struct plan *p)
+{
+  for (size_t i = 0; i < p->n_images; i++) {
+    appc_image_manifest_free(p->images[i].manifest);
+    if (p->images[i].has_whitelist)
+      appc_whitelist_clear(&p->images[i].whitelist);
+  }
+  for (size_t i = 0; i < p->n_layers; i++) {
+    free(p->filters[i]);
+    free(p->paths[i]);
+  }
+  p->n_images = p->n_layers = 0;
+}
+
+static int plan_load(struct plan *p, const char *id, struct plan_image **out, appc_error_t *err)
+{
+  for (size_t i = 0; i < p->n_images; i++)
+    if (strcmp(p->images[i].id, id) == 0) {
+      *out = &p->images[i];
+      return 0;
+    }
+  if (p->n_images == STORE_MAX_LAYERS)
+    return appc_error_make(err, 0, "%s: more than %d images in the dependency graph", id,
+                           STORE_MAX_LAYERS);
+  struct plan_image *img = &p->images[p->n_images];
+  memset(img, 0, sizeof *img);
+  memcpy(img->id, id, sizeof img->id);
+  if (appc_store_load_manifest(p->s, id, &img->manifest, err) < 0)
+    return -1;
+  p->n_images++;
+  if (img->manifest->path_whitelist.len > 0) {
+    if (appc_whitelist_init(&img->whitelist, &img->manifest->path_whitelist, err) < 0)
+      return appc_error_prefix(err, "%s", id);
+    img->has_whitelist = true;
+  }
+  *out = img;
+  return 0;
+}
+
+static int plan_add_layer(struct plan *p, struct plan_image *img,
+                          const struct appc_whitelist *const *inherited, size_t n_inherited,
+                          appc_error_t *err)
+{
+  size_t i = p->n_layers, n = n_inherited + (img->has_whitelist ? 1 : 0);
+
+  if (i == STORE_MAX_LAYERS)
+    return appc_error_make(err, 0,
+                           "%s: more than %d layers to render (too many shared "
+                           "dependencies)",
+                           p->stack[0], STORE_MAX_LAYERS);
+  p->filters[i] = calloc(n + 1, sizeof *p->filters[i]);
+  if (p->filters[i] == NULL ||
+      asprintf(&p->paths[i], "%s/%s/%s", p->s->path, STORE_BLOBS, img->id) < 0) {
+    free(p->filters[i]);
+    p->paths[i] = NULL;
+    return appc_error_make(err, ENOMEM, "%s", img->id);
+  }
+  for (size_t k = 0; k < n_inherited; k++)
+    p->filters[i][k] = inherited[k];
+  if (img->has_whitelist)
+    p->filters[i][n_inherited] = &img->whitelist;
+  p->layers[i].path = p->paths[i];
+  p->layers[i].filters = (const struct appc_whitelist *const *) p->filters[i];
+  p->layers[i].n_filters = n;
+  p->layer_ids[i] = img->id;
+  p->n_layers++;
+  return 0;
+}
+
+static int resolve_dependency(struct plan *p, const struct appc_dependency *dep, const char *parent,
+                              char id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  struct appc_store_image found;
+
+  if (dep->image_id != NULL) {
+    if (appc_store_read_record(p->s, dep->image_id, &found, err) < 0)
+      return appc_error_prefix(err, "%s: dependency %s", parent, dep->image_name);
+    bool same_name = strcmp(found.name, dep->image_name) == 0;
+    appc_store_image_clear(&found);
+    if (!same_name)
+      return appc_error_make(err, 0, "%s: dependency %s: image %s is named otherwise", parent,
+                             dep->image_name, dep->image_id);
+    memcpy(id, dep->image_id, APPC_IMAGE_ID_LEN + 1);
+    return 0;
+  }
+  if (appc_store_find(p->s, dep->image_name, &dep->labels, &found, err) < 0)
+    return appc_error_prefix(err, "%s: dependency", parent);
+  memcpy(id, found.id, APPC_IMAGE_ID_LEN + 1);
+  appc_store_image_clear(&found);
+  return 0;
+}
+
+/* Add IMG and, below it, its dependencies in reverse order, each with the
+ * whitelists of the images above it on this branch. */
+static int plan_walk(struct plan *p, const char *id, const struct appc_whitelist *const *inherited,
+                     size_t n_inherited, appc_error_t *err)
+{
+  struct plan_image *img;
+
+  for (size_t i = 0; i < p->depth; i++)
+    if (strcmp(p->stack[i], id) == 0)
+      return appc_error_make(err, 0, "%s: dependency cycle (the image depends on itself)", id);
+  if (plan_load(p, id, &img, err) < 0 || plan_add_layer(p, img, inherited, n_inherited, err) < 0)
+    return -1;
+  const struct appc_whitelist *const *mine = p->layers[p->n_layers - 1].filters;
+  size_t n_mine = p->layers[p->n_layers - 1].n_filters;
+  p->stack[p->depth++] = img->id;
+  for (size_t k = img->manifest->n_dependencies; k-- > 0;) {
+    char dep_id[APPC_IMAGE_ID_LEN + 1];
+    if (resolve_dependency(p, &img->manifest->dependencies[k], img->id, dep_id, err) < 0 ||
+        plan_walk(p, dep_id, mine, n_mine, err) < 0)
+      return -1;
+  }
+  p->depth--;
+  return 0;
+}
+
+static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
+{
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  static const char tag[] = "actool-tree 1\n";
+  int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+           EVP_DigestUpdate(ctx, tag, sizeof tag - 1) == 1;
+
+  for (size_t i = 0; ok && i < p->n_layers; i++)
+    ok = EVP_DigestUpdate(ctx, p->layer_ids[i], APPC_IMAGE_ID_LEN) == 1 &&
+         EVP_DigestUpdate(ctx, "\n", 1) == 1;
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok)
+    return appc_error_make(err, 0, "SHA-256 failed");
+  for (size_t i = 0; i < 32; i++)
+    snprintf(key + 2 * i, 3, "%02x", md[i]);
+  return 0;
+}
+
+static int plan_build(struct plan *p, const char *id, appc_error_t *err)
+{
+  p->stack[0] = id;
+  return plan_walk(p, id, NULL, 0, err);
+}
+
+/* ---- building a cached tree ---- */
+
+static bool cancel_requested(const struct appc_store_render_options *opts)
+{
+  return opts != NULL && opts->cancelled != NULL && opts->cancelled(opts->cancel_data);
+}
+
+static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p, const char *digest,
+                            appc_error_t *err)
+{
+  cleanup_free char *manifest = NULL;
+  size_t manifest_len;
+  size_t ids_len = p->n_layers * (APPC_IMAGE_ID_LEN + 1);
+  cleanup_free char *ids = malloc(ids_len + 1);
+  cleanup_close int lfd = -1;
+  char line[APPC_TREE_DIGEST_LEN + 2];
+
+  if (ids == NULL)
+    return appc_error_make(err, ENOMEM, "tree");
+  for (size_t i = 0; i < p->n_layers; i++)
+    snprintf(ids + i * (APPC_IMAGE_ID_LEN + 1), APPC_IMAGE_ID_LEN + 2, "%s\n", p->layer_ids[i]);
+  snprintf(line, sizeof line, "%s\n", digest);
+  if (appc_store_read_manifest(s, p->layer_ids[0], &manifest, &manifest_len, err) < 0 ||
+      appc_store_write_file(s, tfd, TREE_MANIFEST, manifest, manifest_len, err) < 0 ||
+      appc_store_write_file(s, tfd, TREE_LAYERS, ids, ids_len, err) < 0 ||
+      appc_store_write_file(s, tfd, TREE_DIGEST, line, strlen(line), err) < 0)
+    return -1;
+  lfd = openat(tfd, TREE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (lfd < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
+  return 0;
+}
+
+static int render_layers(struct appc_store *s, int rootfs_fd, const struct plan *p,
+                         const struct appc_store_render_options *opts,
+                         char digest[APPC_TREE_DIGEST_LEN + 1], appc_error_t *err)
+{
+  struct appc_render_options ro = {.as_root = s->as_root};
+  struct appc_render *r = NULL;
+  int ret = 0;
+
+  if (opts != NULL) {
+    ro.cancelled = opts->cancelled;
+    ro.cancel_data = opts->cancel_data;
+  }
+  if (appc_render_new(&r, rootfs_fd, &ro, err) < 0)
+    return -1;
+  for (size_t i = 0; ret == 0 && i < p->n_layers; i++)
+    ret = appc_render_layer(r, &p->layers[i], err);
+  if (ret == 0)
+    ret = appc_render_finish(r, digest, err);
+  appc_render_free(r);
+  return ret;
+}
+
+static void remove_quietly(int dirfd, const char *name)
+{
+  appc_error_t ignored = NULL;
+
+  appc_remove_tree(dirfd, name, &ignored);
+  appc_error_release(&ignored);
+}
+
+/* Build the tree for plan P in tmp/ and rename it to trees/KEY (unless
+ * another process got there first, which is just as good). */
+static int build_tree(struct appc_store *s, const struct plan *p, const char *key,
+                      const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  char tmp[64];
+  char digest[APPC_TREE_DIGEST_LEN + 1];
+  cleanup_close int tfd = -1;
+  cleanup_close int rfd = -1;
+
+  if (appc_store_temp_name(tmp, sizeof tmp, "tree") < 0 || mkdirat(s->tmp_fd, tmp, 0755) < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
+  tfd = openat(s->tmp_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (tfd < 0 || mkdirat(tfd, TREE_ROOTFS, 0755) < 0 ||
+      (rfd = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
+    remove_quietly(s->tmp_fd, tmp);
+    return -1;
+  }
+  if (render_layers(s, rfd, p, opts, digest, err) < 0 ||
+      write_tree_files(s, tfd, p, digest, err) < 0) {
+    remove_quietly(s->tmp_fd, tmp);
+    return -1;
+  }
+  if (renameat(s->tmp_fd, tmp, s->trees_fd, key) < 0) {
+    int e = errno;
+    remove_quietly(s->tmp_fd, tmp);
+    if (e != EEXIST && e != ENOTEMPTY)
+      return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_TREES, key);
+  }
+  return 0;
+}
+
+/* Open trees/KEY's lock shared, building the tree first if it is missing. */
+static int hold_tree(struct appc_store *s, const struct plan *p, const char *key,
+                     const struct appc_store_render_options *opts, int *lock_fd, appc_error_t *err)
+{
+  char path[80];
+
+  snprintf(path, sizeof path, "%s/%s", key, TREE_LOCK);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = openat(s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      while (flock(fd, LOCK_SH) < 0)
+        if (errno != EINTR) {
+          int e = errno;
+          close(fd);
+          return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_TREES, path);
+        }
+      (void) futimens(fd, NULL); /* last use, for gc --grace */
+      *lock_fd = fd;
+      return 0;
+    }
+    if (errno != ENOENT)
+      return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
+    if (attempt == 0 && build_tree(s, p, key, opts, err) < 0)
+      return -1;
+  }
+  return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, key);
+}
+
+static int acquire_locked(struct appc_store *s, const char *id,
+                          const struct appc_store_render_options *opts, struct appc_store_tree *t,
+                          appc_error_t *err)
+{
+  struct plan *p = calloc(1, sizeof *p);
+  char key[65];
+  int r;
+
+  if (p == NULL)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  p->s = s;
+  r = plan_build(p, id, err);
+  if (r == 0)
+    r = plan_key(p, key, err);
+  if (r == 0 && cancel_requested(opts))
+    r = appc_error_make(err, ECANCELED, "render");
+  if (r == 0)
+    r = hold_tree(s, p, key, opts, &t->lock_fd, err);
+  if (r == 0 && (asprintf(&t->path, "%s/%s/%s", s->path, STORE_TREES, key) < 0 ||
+                 asprintf(&t->rootfs, "%s/%s", t->path, TREE_ROOTFS) < 0))
+    r = appc_error_make(err, ENOMEM, "%s", id);
+  plan_clear(p);
+  free(p);
+  return r;
+}
+
+int appc_store_tree_acquire(struct appc_store *s, const char *id,
+                            const struct appc_store_render_options *opts,
+                            struct appc_store_tree **out, appc_error_t *err)
+{
+  struct appc_store_tree *t = calloc(1, sizeof *t);
+  int r;
+
+  if (t == NULL)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  t->lock_fd = -1;
+  memcpy(t->image_id, id, strnlen(id, APPC_IMAGE_ID_LEN));
+  if (appc_store_lock(s, false, err) < 0) {
+    free(t);
+    return -1;
+  }
+  r = acquire_locked(s, id, opts, t, err);
+  appc_store_unlock(s);
+  if (r < 0) {
+    appc_store_tree_release(t);
+    return -1;
+  }
+  appc_store_touch(s, id);
+  *out = t;
+  return 0;
+}
+
+void appc_store_tree_release(struct appc_store_tree *t)
+{
+  if (t == NULL)
+    return;
+  if (t->lock_fd >= 0)
+    close(t->lock_fd);
+  free(t->path);
+  free(t->rootfs);
+  free(t);
+}
+
+/* ---- writing a destination directory ---- */
+
+/* DEST is made as a hidden sibling and renamed into place when complete. */
+struct dest {
+  const char *path;
+  int parent_fd;
+  char *base;
+  char tmp[96];
+  bool overwrite;
+  bool made;
+};
+
+static bool dir_is_empty(int parent_fd, const char *name)
+{
+  int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+  bool empty = dir != NULL;
+
+  if (dir == NULL && fd >= 0)
+    close(fd);
+  while (dir != NULL && (de = readdir(dir)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  if (dir != NULL)
+    closedir(dir);
+  return empty;
+}
+
+static int dest_is_replaceable(struct dest *d, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat(d->parent_fd, d->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", d->path);
+  /* An empty directory (say, from mktemp -d) holds nothing to lose. */
+  if (d->overwrite || (S_ISDIR(st.st_mode) && dir_is_empty(d->parent_fd, d->base))) {
+    d->overwrite = true;
+    return 0;
+  }
+  return appc_error_make(err, EEXIST, "%s: already exists (use --overwrite to replace it)",
+                         d->path);
+}
+
+static int dest_open(struct dest *d, const char *path, bool overwrite, appc_error_t *err)
+{
+  cleanup_free char *a = strdup(path);
+  cleanup_free char *b = strdup(path);
+  cleanup_close int tfd = -1;
+
+  memset(d, 0, sizeof *d);
+  d->path = path;
+  d->parent_fd = -1;
+  d->overwrite = overwrite;
+  if (a == NULL || b == NULL || (d->base = strdup(basename(b))) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  if (strcmp(d->base, "/") == 0 || strcmp(d->base, ".") == 0 || strcmp(d->base, "..") == 0)
+    return appc_error_make(err, EINVAL, "%s: not a usable destination", path);
+  d->parent_fd = open(dirname(a), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d->parent_fd < 0)
+    return appc_error_make(err, errno, "%s: cannot open the parent directory", path);
+  if (dest_is_replaceable(d, err) < 0)
+    return -1;
+  snprintf(d->tmp, sizeof d->tmp, ".%.40s.", d->base);
+  size_t used = strlen(d->tmp);
+  if (appc_store_temp_name(d->tmp + used, sizeof d->tmp - used, "actool-tmp") < 0 ||
+      mkdirat(d->parent_fd, d->tmp, 0700) < 0)
+    return appc_error_make(err, errno, "%s: cannot create a temporary directory beside it", path);
+  d->made = true;
+  return 0;
+}
+
+static int dest_commit(struct dest *d, appc_error_t *err)
+{
+  if (renameat2(d->parent_fd, d->tmp, d->parent_fd, d->base, RENAME_NOREPLACE) == 0) {
+    d->made = false;
+    return 0;
+  }
+  if (errno != EEXIST || !d->overwrite)
+    return appc_error_make(err, errno, "%s", d->path);
+  /* Swap atomically, then remove what was there. */
+  if (renameat2(d->parent_fd, d->tmp, d->parent_fd, d->base, RENAME_EXCHANGE) < 0)
+    return appc_error_make(err, errno, "%s", d->path);
+  return 0; /* d->tmp now names the old DEST, removed by dest_close */
+}
+
+static void dest_close(struct dest *d)
+{
+  if (d->made)
+    remove_quietly(d->parent_fd, d->tmp);
+  if (d->parent_fd >= 0)
+    close(d->parent_fd);
+  free(d->base);
+}
+
+/* The directory inside the temporary DEST that receives the rootfs. */
+static int dest_rootfs(struct dest *d, unsigned flags, int *out, appc_error_t *err)
+{
+  char path[sizeof d->tmp + 8];
+
+  if (flags & APPC_STORE_ROOTFS_ONLY) {
+    snprintf(path, sizeof path, "%s", d->tmp);
+  } else {
+    snprintf(path, sizeof path, "%s/rootfs", d->tmp);
+    if (fchmodat(d->parent_fd, d->tmp, 0755, 0) < 0 || mkdirat(d->parent_fd, path, 0755) < 0)
+      return appc_error_make(err, errno, "%s", d->path);
+  }
+  *out = openat(d->parent_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (*out < 0)
+    return appc_error_make(err, errno, "%s", d->path);
+  return 0;
+}
+
+static int dest_manifest(struct dest *d, const char *json, size_t len, appc_error_t *err)
+{
+  char path[sizeof d->tmp + 16];
+  cleanup_close int fd = -1;
+
+  snprintf(path, sizeof path, "%s/manifest", d->tmp);
+  fd = openat(d->parent_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 || appc_write_all(fd, json, len) < 0)
+    return appc_error_make(err, errno, "%s/manifest", d->path);
+  return 0;
+}
+
+/* ---- render and extract ---- */
+
+static int render_into(struct appc_store *s, const char *id, struct dest *d,
+                       const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  struct appc_store_tree *t = NULL;
+  struct appc_copy_options co = {.as_root = s->as_root};
+  cleanup_close int src = -1;
+  cleanup_close int dst = -1;
+  cleanup_free char *json = NULL;
+  size_t len;
+  int r;
+
+  co.cancelled = opts->cancelled;
+  co.cancel_data = opts->cancel_data;
+  if (appc_store_tree_acquire(s, id, opts, &t, err) < 0)
+    return -1;
+  src = open(t->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (src < 0)
+    r = appc_error_make(err, errno, "%s", t->rootfs);
+  else
+    r = dest_rootfs(d, opts->flags, &dst, err);
+  if (r == 0)
+    r = appc_tree_copy(src, dst, &co, err);
+  if (r == 0 && !(opts->flags & APPC_STORE_ROOTFS_ONLY)) {
+    r = appc_store_read_manifest(s, id, &json, &len, err);
+    if (r == 0)
+      r = dest_manifest(d, json, len, err);
+  }
+  appc_store_tree_release(t);
+  return r;
+}
+
+static int extract_into(struct appc_store *s, const char *id, struct dest *d,
+                        const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  struct plan *p = calloc(1, sizeof *p);
+  struct plan_image *img;
+  char digest[APPC_TREE_DIGEST_LEN + 1];
+  cleanup_close int dst = -1;
+  cleanup_free char *json = NULL;
+  size_t len;
+  int r;
+
+  if (p == NULL)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  p->s = s;
+  p->stack[0] = id;
+  r = appc_store_lock(s, false, err);
+  if (r == 0) {
+    r = plan_load(p, id, &img, err);
+    if (r == 0) {
+      /* The image alone: no dependencies and no pathWhitelist. */
+      img->has_whitelist = false;
+      appc_whitelist_clear(&img->whitelist);
+      r = plan_add_layer(p, img, NULL, 0, err);
+    }
+    if (r == 0)
+      r = dest_rootfs(d, opts->flags, &dst, err);
+    if (r == 0)
+      r = render_layers(s, dst, p, opts, digest, err);
+    if (r == 0 && !(opts->flags & APPC_STORE_ROOTFS_ONLY)) {
+      r = appc_store_read_manifest(s, id, &json, &len, err);
+      if (r == 0)
+        r = dest_manifest(d, json, len, err);
+    }
+    appc_store_unlock(s);
+  }
+  plan_clear(p);
+  free(p);
+  if (r == 0)
+    appc_store_touch(s, id);
+  return r;
+}
+
+typedef int (*fill_fn)(struct appc_store *, const char *, struct dest *,
+                       const struct appc_store_render_options *, appc_error_t *);
+
+static int make_dest(struct appc_store *s, const char *id, const char *path,
+                     const struct appc_store_render_options *opts, fill_fn fill, appc_error_t *err)
+{
+  static const struct appc_store_render_options defaults = {0};
+  struct dest d;
+  int r;
+
+  if (opts == NULL)
+    opts = &defaults;
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  r = dest_open(&d, path, (opts->flags & APPC_STORE_OVERWRITE) != 0, err);
+  if (r == 0)
+    r = fill(s, id, &d, opts, err);
+  if (r == 0)
+    r = dest_commit(&d, err);
+  dest_close(&d);
+  return r;
+}
+
+int appc_store_render(struct appc_store *s, const char *id, const char *dest,
+                      const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  return make_dest(s, id, dest, opts, render_into, err);
+}
+
+int appc_store_extract(struct appc_store *s, const char *id, const char *dest,
+                       const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  return make_dest(s, id, dest, opts, extract_into, err);
+}

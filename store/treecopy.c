@@ -1,0 +1,1546 @@
+/* Copying and removing trees.
+ *
+ * appc_tree_copy is how the store renders an already cached tree into a new
+ * directory, so it is on the path of every render and is written to be faster
+ * than `cp -a`.  Nothing is ever resolved through a path from the root or
+ * through a symlink: each directory is listed with getdents64 (sorted by inode
+ * number, so that the inode tables are read in order), and its entries are
+ * stat'ed, opened and created relative to the descriptors of the source and
+ * destination directories, with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW throughout.
+ *
+ * The calling thread walks the tree and creates every entry.  A regular file,
+ * once created, is handed with both of its descriptors to worker threads
+ * that copy its data (copy_file_range, inside the kernel) and apply its
+ * owner, extended attributes, mode and times.  Workers never resolve a name,
+ * so they need no directory descriptor and no ordering with the walk: nothing
+ * they do changes a directory's mtime, which the walk sets once a directory
+ * is filled (deepest first, as the walk returns from it).
+ *
+ * System calls that would change nothing are skipped: a file we create
+ * already has our owner and its requested mode minus the umask, so chown and
+ * chmod are only made when the source's differ.  That prediction is checked
+ * on the first entry created and dropped if it does not hold.
+ *
+ * The number of open descriptors does not grow with depth: below FD_DEPTH a
+ * directory "parks" (closes) its descriptors while a subdirectory is worked
+ * on and opens them again afterwards, walking down from the last directory
+ * that kept its own, one O_NOFOLLOW component at a time, and checking that
+ * it found the same directory again.
+ *
+ * appc_remove_tree walks the same way, unlinking what it finds and giving a
+ * directory's owner rwx only when an unlink or open is refused (root never
+ * needs it).  The files of large directories are unlinked by several threads
+ * at once: freeing a file's blocks may wait on the device (always, on a file
+ * system mounted with `discard`), and those waits overlap.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/internal.h"
+
+#define DENTS_BUF_SIZE (64 * 1024)
+#define RW_BUF_SIZE (256 * 1024)
+#define XATTR_BUF_SIZE (64 * 1024) /* XATTR_LIST_MAX and XATTR_SIZE_MAX */
+#define PROC_FD_PATH_MAX (sizeof("/proc/self/fd//") + 3 * sizeof(int) + NAME_MAX)
+#define FD_DEPTH 48         /* directories below this depth park their descriptors */
+#define QUEUE_LEN 32        /* file jobs waiting for a worker (two descriptors each) */
+#define MAX_WORKERS 3U      /* besides the calling thread */
+#define MAX_UNLINKERS 3U    /* likewise; unlinks mostly wait, so not bound to CPUs */
+#define UNLINK_BATCH_MIN 8U /* files in a directory worth sharing out */
+
+/* ---- relative paths, for messages and for finding directories again ---- */
+
+struct rel_path {
+  char *buf;
+  size_t len;
+  size_t cap;
+};
+
+/* Append "/NAME" (or "NAME" at the top); *SAVED receives the length to pop
+ * back to.  Returns 0, or -1 with errno ENOMEM. */
+static int rel_path_push(struct rel_path *p, const char *name, size_t *saved)
+{
+  size_t name_len = strlen(name);
+  size_t need = p->len + 1 + name_len + 1;
+
+  if (need > p->cap) {
+    size_t cap = p->cap == 0 ? 256 : p->cap;
+    while (cap < need)
+      cap *= 2;
+    char *buf = realloc(p->buf, cap);
+    if (buf == NULL)
+      return -1;
+    p->buf = buf;
+    p->cap = cap;
+  }
+  *saved = p->len;
+  if (p->len > 0)
+    p->buf[p->len++] = '/';
+  memcpy(p->buf + p->len, name, name_len + 1);
+  p->len += name_len;
+  return 0;
+}
+
+static void rel_path_pop(struct rel_path *p, size_t saved)
+{
+  p->len = saved;
+  if (p->buf != NULL)
+    p->buf[saved] = '\0';
+}
+
+static const char *rel_path_str(const struct rel_path *p)
+{
+  return p->len == 0 ? "." : p->buf;
+}
+
+/* ---- directory listings ---- */
+
+struct dir_entry {
+  ino_t ino;
+  size_t name; /* offset in dir_list.names */
+  unsigned char type;
+};
+
+struct dir_list {
+  struct dir_entry *v;
+  size_t n;
+  size_t cap;
+  char *names;
+  size_t names_len;
+  size_t names_cap;
+};
+
+static void dir_list_free(struct dir_list *l)
+{
+  free(l->v);
+  free(l->names);
+}
+
+static const char *dir_list_name(const struct dir_list *l, size_t i)
+{
+  return l->names + l->v[i].name;
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t unit)
+{
+  if (need <= *cap)
+    return 0;
+  size_t cap_new = *cap == 0 ? 64 : *cap;
+  while (cap_new < need)
+    cap_new *= 2;
+  void *p = realloc(*buf, cap_new * unit);
+  if (p == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  *buf = p;
+  *cap = cap_new;
+  return 0;
+}
+
+static int dir_list_add(struct dir_list *l, const struct dirent64 *de)
+{
+  size_t len = strlen(de->d_name) + 1;
+
+  if (grow((void **) &l->v, &l->cap, l->n + 1, sizeof *l->v) < 0 ||
+      grow((void **) &l->names, &l->names_cap, l->names_len + len, 1) < 0)
+    return -1;
+  memcpy(l->names + l->names_len, de->d_name, len);
+  l->v[l->n++] = (struct dir_entry){.ino = de->d_ino, .name = l->names_len, .type = de->d_type};
+  l->names_len += len;
+  return 0;
+}
+
+static int entry_ino_cmp(const void *a, const void *b)
+{
+  const struct dir_entry *x = a, *y = b;
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Every entry of the directory FD (read from its start) but "." and "..",
+ * in inode order.  Returns 0, or -1 with errno set. */
+static int dir_list_read(int fd, struct dir_list *l, char *buf)
+{
+  for (;;) {
+    ssize_t n = getdents64(fd, buf, DENTS_BUF_SIZE);
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    for (ssize_t off = 0; off < n;) {
+      const struct dirent64 *de = (const struct dirent64 *) (buf + off);
+      off += de->d_reclen;
+      if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+        continue;
+      if (dir_list_add(l, de) < 0)
+        return -1;
+    }
+  }
+  if (l->n > 1)
+    qsort(l->v, l->n, sizeof *l->v, entry_ino_cmp);
+  return 0;
+}
+
+/* ---- directories that park their descriptors ---- */
+
+struct frame {
+  int fd;
+  dev_t dev; /* identity, recorded when parked */
+  ino_t ino;
+};
+
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* Open the directory REL (LEN bytes of '/'-separated names) below FROM one
+ * component at a time, never following a symlink.  Returns a descriptor, or
+ * -1 with errno set. */
+static int open_dir_below(int from, const char *rel, size_t len)
+{
+  char name[NAME_MAX + 1];
+  cleanup_close int fd = openat(from, ".", DIR_OPEN_FLAGS);
+
+  while (fd >= 0 && len > 0) {
+    const char *slash = memchr(rel, '/', len);
+    size_t n = slash != NULL ? (size_t) (slash - rel) : len;
+    if (n == 0 || n > NAME_MAX) {
+      errno = EINVAL;
+      return -1;
+    }
+    memcpy(name, rel, n);
+    name[n] = '\0';
+    int next = openat(fd, name, DIR_OPEN_FLAGS);
+    close(steal_fd(&fd));
+    fd = next;
+    rel += n;
+    len -= n;
+    if (len > 0) {
+      rel++;
+      len--;
+    }
+  }
+  return steal_fd(&fd);
+}
+
+static int frame_park(struct frame *f)
+{
+  struct stat st;
+
+  if (fstat(f->fd, &st) < 0)
+    return -1;
+  f->dev = st.st_dev;
+  f->ino = st.st_ino;
+  close(steal_fd(&f->fd));
+  return 0;
+}
+
+/* Reopen a parked frame at REL below ANCHOR and check that it is the same
+ * directory.  Returns 0, or -1 with errno set (ESTALE: it was replaced). */
+static int frame_unpark(struct frame *f, int anchor, const char *rel, size_t len)
+{
+  struct stat st;
+  cleanup_close int fd = open_dir_below(anchor, rel, len);
+
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return -1;
+  if (st.st_dev != f->dev || st.st_ino != f->ino) {
+    errno = ESTALE;
+    return -1;
+  }
+  f->fd = steal_fd(&fd);
+  return 0;
+}
+
+/* The part of PATH below the directory at ANCHOR_LEN, up to LEN. */
+static const char *path_below(const struct rel_path *p, size_t anchor_len, size_t len,
+                              size_t *out_len)
+{
+  size_t start = anchor_len == 0 ? 0 : anchor_len + 1;
+  *out_len = len > start ? len - start : 0;
+  return p->buf + start;
+}
+
+/* ---- what a copy must do, shared with the workers (read-only there) ---- */
+
+struct copy_rules {
+  bool as_root;
+  bool predict; /* creation gives our owner and mode & ~umask: see probe */
+  uid_t uid;
+  gid_t gid;
+  mode_t umask;
+};
+
+static bool needs_chown(const struct copy_rules *r, const struct stat *st, bool created)
+{
+  if (!r->as_root)
+    return false;
+  return !created || !r->predict || st->st_uid != r->uid || st->st_gid != r->gid;
+}
+
+/* CREATE_MODE is the mode asked for at creation. */
+static bool needs_chmod(const struct copy_rules *r, const struct stat *st, mode_t create_mode,
+                        bool created)
+{
+  return !created || !r->predict || (st->st_mode & 07777) != (create_mode & ~r->umask);
+}
+
+/* The umask, which nothing but /proc reads without changing it. */
+static bool read_umask(mode_t *out)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/status", "re");
+  char line[256];
+  unsigned int mask;
+
+  if (f == NULL)
+    return false;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "Umask: %o", &mask) == 1) {
+      *out = (mode_t) mask;
+      return true;
+    }
+  return false;
+}
+
+/* ---- per-thread buffers ---- */
+
+struct copy_buffers {
+  char *xlist;
+  char *xvalue;
+  char *rw;    /* allocated when copy_file_range first fails */
+  bool no_cfr; /* copy_file_range does not work between these files */
+  char link[PATH_MAX + 1];
+};
+
+static int copy_buffers_init(struct copy_buffers *b)
+{
+  b->xlist = malloc(XATTR_BUF_SIZE);
+  b->xvalue = malloc(XATTR_BUF_SIZE);
+  b->rw = NULL;
+  b->no_cfr = false;
+  return b->xlist != NULL && b->xvalue != NULL ? 0 : -1;
+}
+
+static void copy_buffers_clear(struct copy_buffers *b)
+{
+  free(b->xlist);
+  free(b->xvalue);
+  free(b->rw);
+  b->xlist = b->xvalue = b->rw = NULL;
+}
+
+/* ---- file data ---- */
+
+static int copy_range_rw(struct copy_buffers *b, int src, int dst, off_t off, off_t end)
+{
+  if (b->rw == NULL && (b->rw = malloc(RW_BUF_SIZE)) == NULL)
+    return -1;
+  while (off < end) {
+    size_t want = end - off > RW_BUF_SIZE ? RW_BUF_SIZE : (size_t) (end - off);
+    ssize_t n = pread(src, b->rw, want, off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break; /* the file shrank meanwhile: copy what there is */
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = pwrite(dst, b->rw + done, (size_t) (n - done), off + done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      done += w;
+    }
+    off += n;
+  }
+  return 0;
+}
+
+static bool cfr_unsupported(int e)
+{
+  return e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
+}
+
+/* Copy bytes [OFF, END) of SRC to the same offsets of DST. */
+static int copy_range(struct copy_buffers *b, int src, int dst, off_t off, off_t end)
+{
+  while (off < end && !b->no_cfr) {
+    loff_t in = off, out = off;
+    ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) (end - off), 0);
+    if (n > 0) {
+      off += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && !cfr_unsupported(errno))
+      return -1;
+    if (n < 0)
+      b->no_cfr = true;
+    break; /* 0: EOF, or a file system that cannot say; read to make sure */
+  }
+  return off < end ? copy_range_rw(b, src, dst, off, end) : 0;
+}
+
+/* A file with fewer blocks than its size has holes (or is compressed, or
+ * inline): copy its data extents only, so that the copy is as sparse. */
+static int copy_sparse(struct copy_buffers *b, int src, int dst, off_t size)
+{
+  off_t off = 0;
+
+  while (off < size) {
+    off_t data = lseek(src, off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break;
+    if (data < 0)
+      return -1;
+    off_t hole = lseek(src, data, SEEK_HOLE);
+    if (hole < 0)
+      return -1;
+    if (hole > size)
+      hole = size;
+    if (copy_range(b, src, dst, data, hole) < 0)
+      return -1;
+    off = hole;
+  }
+  return ftruncate(dst, size);
+}
+
+static int copy_data(struct copy_buffers *b, int src, int dst, const struct stat *st)
+{
+  if (st->st_size == 0)
+    return 0;
+  if ((off_t) st->st_blocks * 512 < st->st_size) {
+    int r = copy_sparse(b, src, dst, st->st_size);
+    if (r == 0 || (errno != EINVAL && errno != EOPNOTSUPP))
+      return r; /* else SEEK_DATA is not supported: copy it all */
+  }
+  return copy_range(b, src, dst, 0, st->st_size);
+}
+
+/* ---- metadata ---- */
+
+/* An entry, by descriptor or, for those that are never opened (symlinks,
+ * devices, FIFOs), by name in a directory. */
+struct node {
+  int fd;
+  int dir_fd;
+  const char *name;
+};
+
+static void node_proc_path(const struct node *n, char *buf)
+{
+  snprintf(buf, PROC_FD_PATH_MAX, "/proc/self/fd/%d/%s", n->dir_fd, n->name);
+}
+
+static ssize_t node_listxattr(const struct node *n, char *list, size_t size)
+{
+  char path[PROC_FD_PATH_MAX];
+  if (n->fd >= 0)
+    return flistxattr(n->fd, list, size);
+  node_proc_path(n, path);
+  return llistxattr(path, list, size);
+}
+
+static ssize_t node_getxattr(const struct node *n, const char *name, void *value, size_t size)
+{
+  char path[PROC_FD_PATH_MAX];
+  if (n->fd >= 0)
+    return fgetxattr(n->fd, name, value, size);
+  node_proc_path(n, path);
+  return lgetxattr(path, name, value, size);
+}
+
+static int node_setxattr(const struct node *n, const char *name, const void *value, size_t size)
+{
+  char path[PROC_FD_PATH_MAX];
+  if (n->fd >= 0)
+    return fsetxattr(n->fd, name, value, size, 0);
+  node_proc_path(n, path);
+  return lsetxattr(path, name, value, size, 0);
+}
+
+/* Without root, attributes outside user.* may be refused (security.*,
+ * trusted.*) or unsupported: the copy goes on without them. */
+static bool xattr_refusal_ignored(const struct copy_rules *r, const char *name, int e)
+{
+  return !r->as_root && strncmp(name, "user.", 5) != 0 &&
+         (e == EPERM || e == EACCES || e == ENOTSUP || e == EOPNOTSUPP);
+}
+
+static int copy_xattrs(struct copy_buffers *b, const struct copy_rules *r, const struct node *src,
+                       const struct node *dst, const char *path, appc_error_t *err)
+{
+  ssize_t len = node_listxattr(src, b->xlist, XATTR_BUF_SIZE);
+
+  if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+    return 0;
+  /* Entries that are never opened are reached through /proc/self/fd: without
+   * /proc (a bare chroot) their attributes cannot be copied. */
+  if (len < 0 && errno == ENOENT && src->fd < 0)
+    return 0;
+  if (len < 0)
+    return appc_error_make(err, errno, "%s: listing extended attributes", path);
+  for (const char *name = b->xlist; name < b->xlist + len; name += strlen(name) + 1) {
+    ssize_t size = node_getxattr(src, name, b->xvalue, XATTR_BUF_SIZE);
+    if (size < 0 && (errno == ENODATA || xattr_refusal_ignored(r, name, errno)))
+      continue;
+    if (size < 0)
+      return appc_error_make(err, errno, "%s: reading extended attribute %s", path, name);
+    if (node_setxattr(dst, name, b->xvalue, (size_t) size) < 0 &&
+        !xattr_refusal_ignored(r, name, errno))
+      return appc_error_make(err, errno, "%s: setting extended attribute %s", path, name);
+  }
+  return 0;
+}
+
+/* Give DST the owner, extended attributes, mode and times of ST / SRC, in
+ * the order that keeps each: chown clears set-id bits and
+ * security.capability, so it comes first.  CREATED says DST was created by
+ * this copy with CREATE_MODE. */
+static int apply_metadata(struct copy_buffers *b, const struct copy_rules *r,
+                          const struct node *src, const struct node *dst, const struct stat *st,
+                          mode_t create_mode, bool created, const char *path, appc_error_t *err)
+{
+  bool is_link = S_ISLNK(st->st_mode);
+  struct timespec times[2] = {st->st_atim, st->st_mtim};
+  int ret;
+
+  if (needs_chown(r, st, created)) {
+    ret = dst->fd >= 0
+              ? fchown(dst->fd, st->st_uid, st->st_gid)
+              : fchownat(dst->dir_fd, dst->name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+    if (ret < 0)
+      return appc_error_make(err, errno, "%s: setting owner %u:%u", path, (unsigned) st->st_uid,
+                             (unsigned) st->st_gid);
+  }
+  if (copy_xattrs(b, r, src, dst, path, err) < 0)
+    return -1;
+  if (!is_link && needs_chmod(r, st, create_mode, created)) {
+    mode_t mode = st->st_mode & 07777;
+    ret = dst->fd >= 0 ? fchmod(dst->fd, mode) : fchmodat(dst->dir_fd, dst->name, mode, 0);
+    if (ret < 0)
+      return appc_error_make(err, errno, "%s: setting mode %04o", path, (unsigned) mode);
+  }
+  ret = dst->fd >= 0 ? futimens(dst->fd, times)
+                     : utimensat(dst->dir_fd, dst->name, times, AT_SYMLINK_NOFOLLOW);
+  if (ret < 0)
+    return appc_error_make(err, errno, "%s: setting times", path);
+  return 0;
+}
+
+/* ---- regular files: jobs for the workers ---- */
+
+struct file_job {
+  int src_fd;
+  int dst_fd;
+  struct stat st;
+  char *path;
+};
+
+static void file_job_clear(struct file_job *j)
+{
+  close(j->src_fd);
+  close(j->dst_fd);
+  free(j->path);
+}
+
+static int run_file_job(struct copy_buffers *b, const struct copy_rules *r,
+                        const struct file_job *j, appc_error_t *err)
+{
+  struct node src = {.fd = j->src_fd, .dir_fd = -1, .name = NULL};
+  struct node dst = {.fd = j->dst_fd, .dir_fd = -1, .name = NULL};
+
+  if (copy_data(b, j->src_fd, j->dst_fd, &j->st) < 0)
+    return appc_error_make(err, errno, "%s: copying data", j->path);
+  return apply_metadata(b, r, &src, &dst, &j->st, j->st.st_mode & 0777, true, j->path, err);
+}
+
+struct copy_queue {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct file_job jobs[QUEUE_LEN];
+  size_t head;
+  size_t count;
+  size_t idle;        /* workers waiting on cv */
+  bool closing;       /* no more jobs: workers exit once the queue is empty */
+  atomic_bool failed; /* a job failed or the walk gave up: drop the rest */
+  appc_error_t err;   /* the first worker error */
+  const struct copy_rules *rules;
+  pthread_t threads[MAX_WORKERS];
+  size_t n_threads;
+};
+
+static bool queue_pop(struct copy_queue *q, struct file_job *out)
+{
+  if (q->count == 0)
+    return false;
+  *out = q->jobs[q->head];
+  q->head = (q->head + 1) % QUEUE_LEN;
+  q->count--;
+  return true;
+}
+
+static void queue_fail(struct copy_queue *q, appc_error_t *err)
+{
+  pthread_mutex_lock(&q->mu);
+  if (q->err == NULL)
+    q->err = steal_pointer(err);
+  atomic_store(&q->failed, true);
+  pthread_mutex_unlock(&q->mu);
+  appc_error_release(err);
+}
+
+/* Run (or, once something failed, drop) one job on behalf of the queue. */
+static void queue_run(struct copy_queue *q, struct copy_buffers *b, bool have_buffers,
+                      struct file_job *j)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  if (!atomic_load(&q->failed)) {
+    if (have_buffers)
+      run_file_job(b, q->rules, j, &err);
+    else
+      appc_error_make(&err, ENOMEM, "%s: copying", j->path);
+  }
+  if (err != NULL)
+    queue_fail(q, &err);
+  file_job_clear(j);
+}
+
+static void *copy_worker_main(void *arg)
+{
+  struct copy_queue *q = arg;
+  struct copy_buffers b;
+  bool have_buffers = copy_buffers_init(&b) == 0;
+  struct file_job job;
+
+  pthread_mutex_lock(&q->mu);
+  for (;;) {
+    while (q->count == 0 && !q->closing) {
+      q->idle++;
+      pthread_cond_wait(&q->cv, &q->mu);
+      q->idle--;
+    }
+    if (!queue_pop(q, &job))
+      break;
+    pthread_mutex_unlock(&q->mu);
+    queue_run(q, &b, have_buffers, &job);
+    pthread_mutex_lock(&q->mu);
+  }
+  pthread_mutex_unlock(&q->mu);
+  copy_buffers_clear(&b);
+  return NULL;
+}
+
+static unsigned worker_count(void)
+{
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n <= 1)
+    return 0;
+  return (unsigned long) n - 1 < MAX_WORKERS ? (unsigned) n - 1 : MAX_WORKERS;
+}
+
+/* Start the workers with every signal blocked, so that signals keep going
+ * to the caller's threads.  Returns NULL when there is no point (one CPU) or
+ * no memory; the caller then runs every job itself. */
+static struct copy_queue *queue_start(const struct copy_rules *rules)
+{
+  unsigned n = worker_count();
+  sigset_t all, old;
+
+  if (n == 0)
+    return NULL;
+  struct copy_queue *q = calloc(1, sizeof *q);
+  if (q == NULL)
+    return NULL;
+  pthread_mutex_init(&q->mu, NULL);
+  pthread_cond_init(&q->cv, NULL);
+  atomic_init(&q->failed, false);
+  q->rules = rules;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (unsigned i = 0; i < n; i++)
+    if (pthread_create(&q->threads[q->n_threads], NULL, copy_worker_main, q) == 0)
+      q->n_threads++;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return q;
+}
+
+/* Wait for the queue to empty (helping when WORK, dropping the jobs
+ * otherwise), stop the workers and free the queue.  Returns the first
+ * worker error, if any. */
+static appc_error_t queue_finish(struct copy_queue *q, struct copy_buffers *b, bool work)
+{
+  struct file_job job;
+  appc_error_t err;
+
+  if (!work)
+    atomic_store(&q->failed, true);
+  pthread_mutex_lock(&q->mu);
+  while (queue_pop(q, &job)) {
+    pthread_mutex_unlock(&q->mu);
+    queue_run(q, b, true, &job);
+    pthread_mutex_lock(&q->mu);
+  }
+  q->closing = true;
+  pthread_cond_broadcast(&q->cv);
+  pthread_mutex_unlock(&q->mu);
+  for (size_t i = 0; i < q->n_threads; i++)
+    pthread_join(q->threads[i], NULL);
+  err = q->err;
+  pthread_cond_destroy(&q->cv);
+  pthread_mutex_destroy(&q->mu);
+  free(q);
+  return err;
+}
+
+/* ---- hard links: the first copy of each (dev, ino) ---- */
+
+struct link_slot {
+  dev_t dev;
+  ino_t ino;
+  char *path; /* relative to the roots; NULL: free slot */
+};
+
+struct link_table {
+  struct link_slot *slots;
+  size_t cap; /* a power of two */
+  size_t n;
+};
+
+static size_t link_hash(dev_t dev, ino_t ino)
+{
+  unsigned long long h = (unsigned long long) ino * 0x9e3779b97f4a7c15ULL;
+  return (size_t) ((h ^ (h >> 29)) + (unsigned long long) dev);
+}
+
+static struct link_slot *link_slot_of(const struct link_table *t, dev_t dev, ino_t ino)
+{
+  size_t i = link_hash(dev, ino) & (t->cap - 1);
+  while (t->slots[i].path != NULL && (t->slots[i].dev != dev || t->slots[i].ino != ino))
+    i = (i + 1) & (t->cap - 1);
+  return &t->slots[i];
+}
+
+static const char *link_table_find(const struct link_table *t, const struct stat *st)
+{
+  return t->cap == 0 ? NULL : link_slot_of(t, st->st_dev, st->st_ino)->path;
+}
+
+static int link_table_grow(struct link_table *t)
+{
+  struct link_table bigger = {.cap = t->cap == 0 ? 64 : t->cap * 2, .n = t->n};
+
+  bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
+  if (bigger.slots == NULL)
+    return -1;
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i].path != NULL)
+      *link_slot_of(&bigger, t->slots[i].dev, t->slots[i].ino) = t->slots[i];
+  free(t->slots);
+  *t = bigger;
+  return 0;
+}
+
+static int link_table_add(struct link_table *t, const struct stat *st, const char *path)
+{
+  if ((t->n + 1) * 2 > t->cap && link_table_grow(t) < 0)
+    return -1;
+  struct link_slot *s = link_slot_of(t, st->st_dev, st->st_ino);
+  s->path = strdup(path);
+  if (s->path == NULL)
+    return -1;
+  s->dev = st->st_dev;
+  s->ino = st->st_ino;
+  t->n++;
+  return 0;
+}
+
+static void link_table_free(struct link_table *t)
+{
+  for (size_t i = 0; i < t->cap; i++)
+    free(t->slots[i].path);
+  free(t->slots);
+}
+
+/* ---- the walk ---- */
+
+struct copy_dir {
+  struct frame src;
+  struct frame dst;
+  size_t path_len;
+};
+
+struct copy_ctx {
+  const struct appc_copy_options *opts;
+  struct copy_rules rules;
+  bool umask_known;
+  bool probed;  /* rules.predict stays false until checked */
+  bool noatime; /* open sources with O_NOATIME until refused */
+  int dst_root;
+  struct rel_path path;
+  struct link_table links;
+  struct copy_dir *anchor; /* the deepest directory that never parks */
+  struct copy_buffers bufs;
+  char *dents;
+  bool start_workers;
+  struct copy_queue *queue;
+};
+
+static int open_source(struct copy_ctx *c, int dir_fd, const char *name, int flags)
+{
+  if (c->noatime) {
+    int fd = openat(dir_fd, name, flags | O_NOATIME);
+    if (fd >= 0 || errno != EPERM)
+      return fd;
+    c->noatime = false; /* not our files and no CAP_FOWNER */
+  }
+  return openat(dir_fd, name, flags);
+}
+
+/* Check once, on the first entry created, that creation gives what
+ * needs_chown/needs_chmod assume. */
+static void probe_creation(struct copy_ctx *c, int fd, mode_t create_mode)
+{
+  struct stat st;
+
+  if (c->probed)
+    return;
+  c->probed = true;
+  c->rules.predict = c->umask_known && fstat(fd, &st) == 0 && st.st_uid == c->rules.uid &&
+                     st.st_gid == c->rules.gid &&
+                     (st.st_mode & 07777) == (create_mode & ~c->rules.umask);
+}
+
+static bool copy_failed(const struct copy_ctx *c)
+{
+  return c->queue != NULL && atomic_load(&c->queue->failed);
+}
+
+static int submit_file(struct copy_ctx *c, struct file_job *job, appc_error_t *err)
+{
+  struct copy_queue *q;
+
+  if (c->queue == NULL && c->start_workers) {
+    c->start_workers = false;
+    c->queue = queue_start(&c->rules);
+  }
+  q = c->queue;
+  if (q != NULL && q->n_threads > 0) {
+    pthread_mutex_lock(&q->mu);
+    if (q->count < QUEUE_LEN) {
+      q->jobs[(q->head + q->count++) % QUEUE_LEN] = *job;
+      if (q->idle > 0)
+        pthread_cond_signal(&q->cv);
+      pthread_mutex_unlock(&q->mu);
+      return 0;
+    }
+    pthread_mutex_unlock(&q->mu);
+  }
+  /* No workers, or they have enough to do: do this one here. */
+  int r = run_file_job(&c->bufs, &c->rules, job, err);
+  file_job_clear(job);
+  return r;
+}
+
+/* Link NAME in DST_DIR to the copy of FIRST (relative to the destination
+ * root), opening FIRST's directory by components when the path is too long
+ * for one call. */
+static int link_to_first(struct copy_ctx *c, const char *first, int dst_dir, const char *name)
+{
+  if (linkat(c->dst_root, first, dst_dir, name, 0) == 0)
+    return 0;
+  if (errno != ENAMETOOLONG)
+    return -1;
+  const char *slash = strrchr(first, '/');
+  cleanup_close int parent = open_dir_below(c->dst_root, first, (size_t) (slash - first));
+  if (parent < 0)
+    return -1;
+  return linkat(parent, slash + 1, dst_dir, name, 0);
+}
+
+/* A second name of an inode already copied: link it.  Returns 1 when ST is
+ * not such a name (the caller copies it), 0 when linked, -1 on error. */
+static int copy_as_link(struct copy_ctx *c, int dst_dir, const char *name, const struct stat *st,
+                        appc_error_t *err)
+{
+  if (st->st_nlink < 2 || S_ISDIR(st->st_mode))
+    return 1;
+  const char *first = link_table_find(&c->links, st);
+  if (first == NULL)
+    return 1;
+  if (link_to_first(c, first, dst_dir, name) < 0)
+    return appc_error_make(err, errno, "%s: linking to %s", rel_path_str(&c->path), first);
+  return 0;
+}
+
+/* Remember the first copy of an inode that has more names. */
+static int note_first_link(struct copy_ctx *c, const struct stat *st, appc_error_t *err)
+{
+  if (st->st_nlink < 2 || S_ISDIR(st->st_mode))
+    return 0;
+  if (link_table_add(&c->links, st, c->path.buf) < 0)
+    return appc_error_make(err, ENOMEM, "%s: recording hard link", rel_path_str(&c->path));
+  return 0;
+}
+
+/* SRC_FD (owned) is the open regular file ST. */
+static int copy_regular(struct copy_ctx *c, int src_fd, int dst_dir, const char *name,
+                        const struct stat *st, appc_error_t *err)
+{
+  cleanup_close int src = src_fd;
+  mode_t create_mode = st->st_mode & 0777;
+  int r = copy_as_link(c, dst_dir, name, st, err);
+
+  if (r <= 0)
+    return r;
+  cleanup_close int dst =
+      openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, create_mode);
+  if (dst < 0)
+    return appc_error_make(err, errno, "%s: creating", rel_path_str(&c->path));
+  probe_creation(c, dst, create_mode);
+  if (note_first_link(c, st, err) < 0)
+    return -1;
+  struct file_job job = {.src_fd = -1, .dst_fd = -1, .st = *st, .path = strdup(c->path.buf)};
+  if (job.path == NULL)
+    return appc_error_make(err, ENOMEM, "%s: copying", c->path.buf);
+  job.src_fd = steal_fd(&src);
+  job.dst_fd = steal_fd(&dst);
+  return submit_file(c, &job, err);
+}
+
+static int copy_symlink(struct copy_ctx *c, int src_dir, int dst_dir, const char *name,
+                        const struct stat *st, appc_error_t *err)
+{
+  const char *path = rel_path_str(&c->path);
+  int r = copy_as_link(c, dst_dir, name, st, err);
+
+  if (r <= 0)
+    return r;
+  ssize_t n = readlinkat(src_dir, name, c->bufs.link, sizeof c->bufs.link);
+  if (n < 0)
+    return appc_error_make(err, errno, "%s: reading symlink", path);
+  if ((size_t) n >= sizeof c->bufs.link)
+    return appc_error_make(err, ENAMETOOLONG, "%s: reading symlink", path);
+  c->bufs.link[n] = '\0';
+  if (symlinkat(c->bufs.link, dst_dir, name) < 0)
+    return appc_error_make(err, errno, "%s: creating symlink", path);
+  if (note_first_link(c, st, err) < 0)
+    return -1;
+  struct node src = {.fd = -1, .dir_fd = src_dir, .name = name};
+  struct node dst = {.fd = -1, .dir_fd = dst_dir, .name = name};
+  return apply_metadata(&c->bufs, &c->rules, &src, &dst, st, 0777, true, path, err);
+}
+
+/* FIFOs, and device nodes when copying as root (else they are skipped, as
+ * sockets always are). */
+static int copy_node(struct copy_ctx *c, int src_dir, int dst_dir, const char *name,
+                     const struct stat *st, appc_error_t *err)
+{
+  const char *path = rel_path_str(&c->path);
+  mode_t create_mode = st->st_mode & 0777;
+
+  if (S_ISSOCK(st->st_mode) || (!S_ISFIFO(st->st_mode) && !c->opts->as_root))
+    return 0;
+  int r = copy_as_link(c, dst_dir, name, st, err);
+  if (r <= 0)
+    return r;
+  if (mknodat(dst_dir, name, (st->st_mode & S_IFMT) | create_mode, st->st_rdev) < 0)
+    return appc_error_make(err, errno, "%s: creating %s", path,
+                           S_ISFIFO(st->st_mode) ? "FIFO" : "device node");
+  if (note_first_link(c, st, err) < 0)
+    return -1;
+  struct node src = {.fd = -1, .dir_fd = src_dir, .name = name};
+  struct node dst = {.fd = -1, .dir_fd = dst_dir, .name = name};
+  return apply_metadata(&c->bufs, &c->rules, &src, &dst, st, create_mode, true, path, err);
+}
+
+static int copy_dir_contents(struct copy_ctx *c, struct copy_dir *d, unsigned depth,
+                             appc_error_t *err);
+
+/* The directory's descriptors are closed while a subdirectory is worked on
+ * below FD_DEPTH, and opened again from the anchor afterwards. */
+static int park(struct copy_ctx *c, struct copy_dir *d, unsigned depth, appc_error_t *err)
+{
+  if (depth + 1 == FD_DEPTH)
+    c->anchor = d;
+  if (depth < FD_DEPTH)
+    return 0;
+  if (frame_park(&d->src) < 0 || frame_park(&d->dst) < 0)
+    return appc_error_make(err, errno, "%s: reading directory", rel_path_str(&c->path));
+  return 0;
+}
+
+static int unpark(struct copy_ctx *c, struct copy_dir *d, unsigned depth, appc_error_t *err)
+{
+  size_t len;
+
+  if (depth < FD_DEPTH)
+    return 0;
+  const char *rel = path_below(&c->path, c->anchor->path_len, d->path_len, &len);
+  if (frame_unpark(&d->src, c->anchor->src.fd, rel, len) < 0 ||
+      frame_unpark(&d->dst, c->anchor->dst.fd, rel, len) < 0)
+    return appc_error_make(err, errno, "%s: opening directory again", rel_path_str(&c->path));
+  return 0;
+}
+
+/* SRC_FD (owned) is the open directory ST, to be copied as NAME in the
+ * directory PARENT at DEPTH. */
+static int copy_subdir(struct copy_ctx *c, struct copy_dir *parent, unsigned depth, int src_fd,
+                       const char *name, const struct stat *st, appc_error_t *err)
+{
+  struct copy_dir d = {.src.fd = src_fd, .dst.fd = -1, .path_len = c->path.len};
+  /* Its final mode when that lets us fill it, which spares a chmod of most
+   * directories; the mode is set after it is filled in any case. */
+  mode_t create_mode = (st->st_mode & 0777) | 0700;
+  const char *path = c->path.buf;
+  int r;
+
+  if (mkdirat(parent->dst.fd, name, create_mode) < 0) {
+    close(src_fd);
+    return appc_error_make(err, errno, "%s: creating directory", path);
+  }
+  d.dst.fd = openat(parent->dst.fd, name, DIR_OPEN_FLAGS);
+  if (d.dst.fd < 0)
+    r = appc_error_make(err, errno, "%s: opening new directory", path);
+  else
+    r = 0;
+  if (r == 0) {
+    probe_creation(c, d.dst.fd, create_mode);
+    r = park(c, parent, depth, err);
+  }
+  if (r == 0)
+    r = copy_dir_contents(c, &d, depth + 1, err);
+  if (r == 0) {
+    struct node src = {.fd = d.src.fd, .dir_fd = -1, .name = NULL};
+    struct node dst = {.fd = d.dst.fd, .dir_fd = -1, .name = NULL};
+    r = apply_metadata(&c->bufs, &c->rules, &src, &dst, st, create_mode, true, c->path.buf, err);
+  }
+  /* either may have been lost to a failed unpark below */
+  if (d.src.fd >= 0)
+    close(d.src.fd);
+  if (d.dst.fd >= 0)
+    close(d.dst.fd);
+  if (r == 0)
+    r = unpark(c, parent, depth, err);
+  return r;
+}
+
+/* Copy NAME, whose type is known from lstat. */
+static int copy_by_lstat(struct copy_ctx *c, struct copy_dir *d, unsigned depth, const char *name,
+                         appc_error_t *err)
+{
+  const char *path = c->path.buf;
+  struct stat st, fst;
+  int fd;
+
+  if (fstatat(d->src.fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return appc_error_make(err, errno, "%s: stat", path);
+  if (S_ISLNK(st.st_mode))
+    return copy_symlink(c, d->src.fd, d->dst.fd, name, &st, err);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return copy_node(c, d->src.fd, d->dst.fd, name, &st, err);
+  fd = open_source(c, d->src.fd, name,
+                   (S_ISDIR(st.st_mode) ? DIR_OPEN_FLAGS : O_RDONLY | O_NOFOLLOW | O_CLOEXEC) |
+                       O_NONBLOCK | O_NOCTTY);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s: opening", path);
+  if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+    close(fd);
+    return appc_error_make(err, EAGAIN, "%s: changed while being copied", path);
+  }
+  if (S_ISDIR(fst.st_mode))
+    return copy_subdir(c, d, depth, fd, name, &fst, err);
+  return copy_regular(c, fd, d->dst.fd, name, &fst, err);
+}
+
+/* Copy NAME of the directory D; TYPE is its d_type, which saves the lstat
+ * of files and directories: they are opened and fstat'ed instead.  Anything
+ * unexpected goes the slow way, through copy_by_lstat. */
+static int copy_entry(struct copy_ctx *c, struct copy_dir *d, unsigned depth, const char *name,
+                      unsigned char type, appc_error_t *err)
+{
+  struct stat st;
+  int flags;
+
+  if (type == DT_REG)
+    flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  else if (type == DT_DIR)
+    flags = DIR_OPEN_FLAGS;
+  else
+    return copy_by_lstat(c, d, depth, name, err);
+  int fd = open_source(c, d->src.fd, name, flags);
+  if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == ENOENT || errno == ENXIO))
+    return copy_by_lstat(c, d, depth, name, err); /* not what getdents said */
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s: opening", c->path.buf);
+  if (fstat(fd, &st) < 0) {
+    int e = errno;
+    close(fd);
+    return appc_error_make(err, e, "%s: stat", c->path.buf);
+  }
+  if (type == DT_DIR)
+    return copy_subdir(c, d, depth, fd, name, &st, err);
+  if (S_ISREG(st.st_mode))
+    return copy_regular(c, fd, d->dst.fd, name, &st, err);
+  close(fd);
+  return copy_by_lstat(c, d, depth, name, err);
+}
+
+static bool cancelled(const struct appc_copy_options *o)
+{
+  return o->cancelled != NULL && o->cancelled(o->cancel_data);
+}
+
+static int copy_dir_contents(struct copy_ctx *c, struct copy_dir *d, unsigned depth,
+                             appc_error_t *err)
+{
+  struct dir_list l = {0};
+  int r = 0;
+
+  if (dir_list_read(d->src.fd, &l, c->dents) < 0) {
+    int e = errno;
+    dir_list_free(&l);
+    return appc_error_make(err, e, "%s: reading directory", rel_path_str(&c->path));
+  }
+  for (size_t i = 0; i < l.n && r == 0; i++) {
+    size_t saved;
+    if (cancelled(c->opts)) {
+      r = appc_error_make(err, ECANCELED, "%s: copy cancelled", rel_path_str(&c->path));
+      break;
+    }
+    if (copy_failed(c)) {
+      r = -1; /* the worker's error is reported */
+      break;
+    }
+    if (rel_path_push(&c->path, dir_list_name(&l, i), &saved) < 0) {
+      r = appc_error_make(err, ENOMEM, "%s: copying", rel_path_str(&c->path));
+      break;
+    }
+    r = copy_entry(c, d, depth, dir_list_name(&l, i), l.v[i].type, err);
+    rel_path_pop(&c->path, saved);
+  }
+  dir_list_free(&l);
+  return r;
+}
+
+static void copy_ctx_clear(struct copy_ctx *c)
+{
+  free(c->path.buf);
+  link_table_free(&c->links);
+  copy_buffers_clear(&c->bufs);
+  free(c->dents);
+}
+
+/* The destination root is made by the caller: drop what creating entries
+ * in it would inherit (the set-group-ID bit's group and a default ACL),
+ * since its own metadata is replaced by the source root's anyway. */
+static int prepare_dst_root(int fd, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, ".: stat of destination");
+  if ((st.st_mode & S_ISGID) && fchmod(fd, st.st_mode & 07777 & ~S_ISGID) < 0)
+    return appc_error_make(err, errno, ".: clearing set-group-ID of destination");
+  if (fremovexattr(fd, "system.posix_acl_default") < 0 && errno != ENODATA && errno != ENOTSUP &&
+      errno != EOPNOTSUPP)
+    return appc_error_make(err, errno, ".: removing default ACL of destination");
+  return 0;
+}
+
+static int copy_ctx_init(struct copy_ctx *c, const struct appc_copy_options *opts, int dst_root,
+                         appc_error_t *err)
+{
+  *c = (struct copy_ctx){.opts = opts, .dst_root = dst_root, .start_workers = true};
+  c->rules.as_root = opts->as_root;
+  c->rules.uid = geteuid();
+  c->rules.gid = getegid();
+  c->umask_known = read_umask(&c->rules.umask);
+  c->noatime = c->rules.uid == 0;
+  c->dents = malloc(DENTS_BUF_SIZE);
+  if (c->dents == NULL || copy_buffers_init(&c->bufs) < 0)
+    return appc_error_make(err, ENOMEM, "copying tree");
+  return 0;
+}
+
+/* Copy below ROOT (whose source is ST), then give the destination root the
+ * source root's metadata; every job is finished (or dropped) on return. */
+static int copy_root(struct copy_ctx *c, struct copy_dir *root, const struct stat *st,
+                     appc_error_t *err)
+{
+  int r = prepare_dst_root(root->dst.fd, err);
+
+  if (r == 0)
+    r = copy_dir_contents(c, root, 0, err);
+  if (c->queue != NULL) {
+    appc_error_t worker_err = queue_finish(c->queue, &c->bufs, r == 0);
+    c->queue = NULL;
+    if (worker_err != NULL && *err == NULL)
+      *err = steal_pointer(&worker_err);
+    appc_error_release(&worker_err);
+    if (*err != NULL)
+      r = -1;
+  }
+  if (r < 0)
+    return -1;
+  struct node src = {.fd = root->src.fd, .dir_fd = -1, .name = NULL};
+  struct node dst = {.fd = root->dst.fd, .dir_fd = -1, .name = NULL};
+  return apply_metadata(&c->bufs, &c->rules, &src, &dst, st, 0, false, ".", err);
+}
+
+int appc_tree_copy(int src_fd, int dst_fd, const struct appc_copy_options *opts, appc_error_t *err)
+{
+  static const struct appc_copy_options defaults = {0};
+  cleanup_close int src = openat(src_fd, ".", DIR_OPEN_FLAGS);
+  cleanup_close int dst = -1;
+  cleanup_error appc_error_t e = NULL;
+  struct copy_ctx c;
+  struct stat st;
+  int r;
+
+  if (src < 0 || fstat(src, &st) < 0)
+    return appc_error_make(err, errno, ".: opening source");
+  dst = openat(dst_fd, ".", DIR_OPEN_FLAGS);
+  if (dst < 0)
+    return appc_error_make(err, errno, ".: opening destination");
+  struct copy_dir root = {.src.fd = src, .dst.fd = dst, .path_len = 0};
+  r = copy_ctx_init(&c, opts != NULL ? opts : &defaults, dst, &e);
+  if (r == 0)
+    r = copy_root(&c, &root, &st, &e);
+  copy_ctx_clear(&c);
+  if (r < 0 && err != NULL)
+    *err = steal_pointer(&e);
+  return r;
+}
+
+/* ---- removal ---- */
+
+/* Unlinking in parallel.  Freeing a file's blocks can wait on the device
+ * (on a file system mounted with `discard`, every unlink of a file with
+ * data does), and unlinks in one directory by several threads overlap those
+ * waits.  The files of a large enough directory are shared out in a batch:
+ * each thread takes the next entry and unlinks it; whatever a worker could
+ * not unlink is left to the sequential pass, which knows how to handle and
+ * report it. */
+struct unlink_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t work_cv; /* a batch was posted, or stop */
+  pthread_cond_t done_cv; /* the last worker left a batch */
+  int dir_fd;
+  const struct dir_list *list; /* NULL: no batch */
+  unsigned char *done;         /* per entry: unlinked */
+  size_t next;                 /* the next entry to take */
+  size_t busy;                 /* workers in the batch */
+  unsigned long batch;         /* counts batches, so a worker joins each once */
+  bool stop;
+  pthread_t threads[MAX_UNLINKERS];
+  size_t n_threads;
+};
+
+/* Take the next file of the batch; false when there is none. */
+static bool unlink_take(struct unlink_pool *p, size_t *i)
+{
+  while (p->next < p->list->n && p->list->v[p->next].type == DT_DIR)
+    p->next++;
+  if (p->next == p->list->n)
+    return false;
+  *i = p->next++;
+  return true;
+}
+
+/* Unlink files of the current batch until none is left; called and
+ * returning with the lock held. */
+static void unlink_share(struct unlink_pool *p)
+{
+  size_t i;
+
+  while (unlink_take(p, &i)) {
+    pthread_mutex_unlock(&p->mu);
+    bool gone = unlinkat(p->dir_fd, dir_list_name(p->list, i), 0) == 0 || errno == ENOENT;
+    pthread_mutex_lock(&p->mu);
+    p->done[i] = gone;
+  }
+}
+
+static void *unlink_worker_main(void *arg)
+{
+  struct unlink_pool *p = arg;
+  unsigned long seen = 0;
+
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->stop && (p->list == NULL || p->batch == seen))
+      pthread_cond_wait(&p->work_cv, &p->mu);
+    if (p->stop)
+      break;
+    seen = p->batch;
+    p->busy++;
+    unlink_share(p);
+    if (--p->busy == 0)
+      pthread_cond_signal(&p->done_cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static void unlink_pool_free(struct unlink_pool *p)
+{
+  pthread_cond_destroy(&p->done_cv);
+  pthread_cond_destroy(&p->work_cv);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+/* NULL when no worker could be started: everything is then sequential. */
+static struct unlink_pool *unlink_pool_start(void)
+{
+  struct unlink_pool *p = calloc(1, sizeof *p);
+  sigset_t all, old;
+
+  if (p == NULL)
+    return NULL;
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->work_cv, NULL);
+  pthread_cond_init(&p->done_cv, NULL);
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (unsigned i = 0; i < MAX_UNLINKERS; i++)
+    if (pthread_create(&p->threads[p->n_threads], NULL, unlink_worker_main, p) == 0)
+      p->n_threads++;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (p->n_threads > 0)
+    return p;
+  unlink_pool_free(p);
+  return NULL;
+}
+
+static void unlink_pool_stop(struct unlink_pool *p)
+{
+  if (p == NULL)
+    return;
+  pthread_mutex_lock(&p->mu);
+  p->stop = true;
+  pthread_cond_broadcast(&p->work_cv);
+  pthread_mutex_unlock(&p->mu);
+  for (size_t i = 0; i < p->n_threads; i++)
+    pthread_join(p->threads[i], NULL);
+  unlink_pool_free(p);
+}
+
+/* Unlink the files of L (in the directory FD) with the workers' help,
+ * marking in DONE those that are gone; returns once no worker touches the
+ * batch any more. */
+static void unlink_batch(struct unlink_pool *p, int fd, const struct dir_list *l,
+                         unsigned char *done)
+{
+  pthread_mutex_lock(&p->mu);
+  p->dir_fd = fd;
+  p->list = l;
+  p->done = done;
+  p->next = 0;
+  p->batch++;
+  pthread_cond_broadcast(&p->work_cv);
+  unlink_share(p);
+  while (p->busy > 0)
+    pthread_cond_wait(&p->done_cv, &p->mu);
+  p->list = NULL;
+  p->done = NULL;
+  pthread_mutex_unlock(&p->mu);
+}
+
+struct remove_ctx {
+  struct rel_path path;
+  char *dents;
+  int anchor_fd;     /* the deepest directory that never parks */
+  size_t anchor_len; /* its path length */
+  bool start_pool;
+  struct unlink_pool *pool;
+};
+
+/* The pool, started at the first directory with enough files to share out
+ * (smaller ones never are); NULL for a directory with fewer. */
+static struct unlink_pool *pool_for(struct remove_ctx *c, const struct dir_list *l)
+{
+  size_t files = 0;
+
+  for (size_t i = 0; i < l->n && files < UNLINK_BATCH_MIN; i++)
+    files += l->v[i].type != DT_DIR;
+  if (files < UNLINK_BATCH_MIN)
+    return NULL;
+  if (c->start_pool) {
+    c->start_pool = false;
+    c->pool = unlink_pool_start();
+  }
+  return c->pool;
+}
+
+/* Give the owner rwx on the directory FD (for a non-root owner of a 0500
+ * or 0000 directory; root needs no permission). */
+static int make_writable(int fd)
+{
+  struct stat st;
+
+  if (fstat(fd, &st) < 0)
+    return -1;
+  if ((st.st_mode & 0700) == 0700) {
+    errno = EACCES; /* that was not the problem */
+    return -1;
+  }
+  return fchmod(fd, (st.st_mode & 07777) | 0700);
+}
+
+/* unlinkat, and once more after making DIR_FD writable if refused; the
+ * caller's own directory (DEPTH 0) is never changed. */
+static int unlink_retrying(int dir_fd, unsigned depth, const char *name, int flags)
+{
+  if (unlinkat(dir_fd, name, flags) == 0)
+    return 0;
+  if (errno != EACCES || depth == 0 || make_writable(dir_fd) < 0)
+    return -1;
+  return unlinkat(dir_fd, name, flags);
+}
+
+/* Open the directory NAME in PARENT_FD (at PARENT_DEPTH) for removing its
+ * entries, making it (or the parent) accessible to its owner if need be.
+ * Returns the descriptor, -2 when NAME is gone or not a directory (any
+ * more), or -1 with errno set. */
+static int open_for_removal(int parent_fd, unsigned parent_depth, const char *name)
+{
+  int fd = openat(parent_fd, name, DIR_OPEN_FLAGS);
+
+  if (fd < 0 && errno == EACCES && parent_depth > 0 && make_writable(parent_fd) == 0)
+    fd = openat(parent_fd, name, DIR_OPEN_FLAGS);
+  if (fd < 0 && errno == EACCES && fchmodat(parent_fd, name, 0700, AT_SYMLINK_NOFOLLOW) == 0)
+    fd = openat(parent_fd, name, DIR_OPEN_FLAGS);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP))
+    return -2;
+  return fd;
+}
+
+static int remove_entries(struct remove_ctx *c, struct frame *d, unsigned depth, appc_error_t *err);
+
+/* Empty the directory NAME in the directory D (at DEPTH, of path length
+ * PATH_LEN; c->path names NAME), parking D's descriptor if deep.  Returns 0
+ * when emptied, 1 when NAME turned out not to be a directory (it was
+ * unlinked) or is gone, -1 on error. */
+static int remove_contents(struct remove_ctx *c, struct frame *d, size_t path_len, unsigned depth,
+                           const char *name, appc_error_t *err)
+{
+  struct frame sub = {.fd = open_for_removal(d->fd, depth, name)};
+  size_t rel_len;
+  const char *rel;
+  int r;
+
+  if (sub.fd == -2) {
+    if (unlink_retrying(d->fd, depth, name, 0) < 0 && errno != ENOENT)
+      return appc_error_make(err, errno, "%s: removing", c->path.buf);
+    return 1;
+  }
+  if (sub.fd < 0)
+    return appc_error_make(err, errno, "%s: opening directory", c->path.buf);
+  if (depth + 1 == FD_DEPTH) {
+    c->anchor_fd = d->fd;
+    c->anchor_len = path_len;
+  }
+  if (depth >= FD_DEPTH && frame_park(d) < 0) {
+    close(sub.fd);
+    return appc_error_make(err, errno, "%s: reading directory", c->path.buf);
+  }
+  r = remove_entries(c, &sub, depth + 1, err);
+  if (sub.fd >= 0) /* else lost to a failed unpark below */
+    close(sub.fd);
+  if (depth >= FD_DEPTH) {
+    rel = path_below(&c->path, c->anchor_len, path_len, &rel_len);
+    if (frame_unpark(d, c->anchor_fd, rel, rel_len) < 0)
+      return r < 0 ? -1 : appc_error_make(err, errno, "%s: opening directory again", c->path.buf);
+  }
+  return r;
+}
+
+/* Remove the entry NAME (with d_type TYPE) of the directory D, whatever it
+ * is. */
+static int remove_entry(struct remove_ctx *c, struct frame *d, size_t path_len, unsigned depth,
+                        const char *name, unsigned char type, appc_error_t *err)
+{
+  if (type != DT_DIR) {
+    if (unlink_retrying(d->fd, depth, name, 0) == 0 || errno == ENOENT)
+      return 0;
+    if (errno != EISDIR && errno != EPERM)
+      return appc_error_make(err, errno, "%s: removing", c->path.buf);
+  }
+  int r = remove_contents(c, d, path_len, depth, name, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  if (unlink_retrying(d->fd, depth, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s: removing directory", c->path.buf);
+  return 0;
+}
+
+/* Remove every entry of the directory D (at DEPTH, named by c->path). */
+static int remove_entries(struct remove_ctx *c, struct frame *d, unsigned depth, appc_error_t *err)
+{
+  cleanup_free unsigned char *done = NULL;
+  struct dir_list l = {0};
+  size_t path_len = c->path.len;
+  int r = 0;
+
+  if (dir_list_read(d->fd, &l, c->dents) < 0)
+    r = appc_error_make(err, errno, "%s: reading directory", c->path.buf);
+  struct unlink_pool *pool = r == 0 ? pool_for(c, &l) : NULL;
+  if (pool != NULL && (done = calloc(l.n, 1)) != NULL)
+    unlink_batch(pool, d->fd, &l, done);
+  for (size_t i = 0; i < l.n && r == 0; i++) {
+    size_t saved;
+    if (done != NULL && done[i])
+      continue;
+    if (rel_path_push(&c->path, dir_list_name(&l, i), &saved) < 0) {
+      r = appc_error_make(err, ENOMEM, "%s: removing", c->path.buf);
+      break;
+    }
+    r = remove_entry(c, d, path_len, depth, dir_list_name(&l, i), l.v[i].type, err);
+    rel_path_pop(&c->path, saved);
+  }
+  dir_list_free(&l);
+  return r;
+}
+
+int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err)
+{
+  struct remove_ctx c = {.anchor_fd = -1, .start_pool = true};
+  struct frame parent = {.fd = dir_fd};
+  size_t saved;
+  int r;
+
+  /* Most calls remove a directory; unlinkat tells a non-directory apart
+   * with no stat, and removes it. */
+  if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return appc_error_make(err, errno, "%s: removing", name);
+  c.dents = malloc(DENTS_BUF_SIZE);
+  if (c.dents == NULL || rel_path_push(&c.path, name, &saved) < 0) {
+    free(c.dents);
+    return appc_error_make(err, ENOMEM, "%s: removing", name);
+  }
+  r = remove_entry(&c, &parent, 0, 0, name, DT_DIR, err);
+  unlink_pool_stop(c.pool);
+  free(c.path.buf);
+  free(c.dents);
+  return r;
+}

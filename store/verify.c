@@ -1,0 +1,192 @@
+/* Checking a store: every record has its blob, every blob hashes to its
+ * image ID and holds the manifest the record keeps, and every cached tree
+ * still has the digest recorded when it was rendered. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "store/private.h"
+
+struct verify {
+  struct appc_store *s;
+  const char *const *ids;
+  size_t n;
+  appc_store_problem_fn problem;
+  void *data;
+  unsigned long long damaged;
+};
+
+static void report(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct verify *v, const char *fmt, ...)
+{
+  char msg[2048];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  v->damaged++;
+  if (v->problem != NULL)
+    v->problem(msg, v->data);
+}
+
+static void report_error(struct verify *v, appc_error_t *e)
+{
+  report(v, "%s", (*e)->msg);
+  appc_error_release(e);
+}
+
+static bool selected(const struct verify *v, const char *id)
+{
+  if (v->n == 0)
+    return true;
+  for (size_t i = 0; i < v->n; i++)
+    if (strcmp(v->ids[i], id) == 0)
+      return true;
+  return false;
+}
+
+static void verify_image(struct verify *v, const char *id)
+{
+  struct appc_store_image img;
+  struct appc_aci_info info;
+  appc_error_t e = NULL;
+  cleanup_free char *blob = NULL;
+  cleanup_free char *manifest = NULL;
+  size_t len;
+
+  if (appc_store_read_record(v->s, id, &img, &e) < 0) {
+    report_error(v, &e);
+    return;
+  }
+  appc_store_image_clear(&img);
+  if (asprintf(&blob, "%s/%s/%s", v->s->path, STORE_BLOBS, id) < 0)
+    return;
+  if (faccessat(v->s->blobs_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    report(v, "%s: image %s is indexed but its blob is missing", blob, id);
+    return;
+  }
+  if (appc_aci_validate(blob, &info, &e) < 0) {
+    report_error(v, &e);
+    return;
+  }
+  if (strcmp(info.image_id, id) != 0)
+    report(v, "%s: blob damaged: its content hashes to %s", blob, info.image_id);
+  else if (appc_store_read_manifest(v->s, id, &manifest, &len, &e) < 0)
+    report_error(v, &e);
+  else if (len != info.manifest_len || memcmp(manifest, info.manifest_json, len) != 0)
+    report(v, "%s/%s/%s/%s: differs from the manifest in the blob", v->s->path, STORE_IMAGES, id,
+           RECORD_MANIFEST);
+  appc_aci_info_clear(&info);
+}
+
+/* Does tree KEY involve a selected image?  (All trees when none selected.) */
+static bool tree_selected(struct verify *v, const char *key)
+{
+  char path[128];
+  cleanup_free char *ids = NULL;
+  appc_error_t e = NULL;
+
+  if (v->n == 0)
+    return true;
+  snprintf(path, sizeof path, "%s/%s", key, TREE_LAYERS);
+  if (appc_store_slurp(v->s->trees_fd, path, 1u << 20, &ids, NULL, &e) < 0) {
+    appc_error_release(&e);
+    return false;
+  }
+  for (char *line = strtok(ids, "\n"); line != NULL; line = strtok(NULL, "\n"))
+    if (selected(v, line))
+      return true;
+  return false;
+}
+
+static void verify_tree(struct verify *v, const char *key)
+{
+  char path[128], digest[APPC_TREE_DIGEST_LEN + 1];
+  cleanup_free char *recorded = NULL;
+  cleanup_close int rfd = -1;
+  appc_error_t e = NULL;
+
+  snprintf(path, sizeof path, "%s/%s", key, TREE_DIGEST);
+  if (appc_store_slurp(v->s->trees_fd, path, 4096, &recorded, NULL, &e) < 0) {
+    appc_error_release(&e);
+    report(v, "%s/%s/%s: rendered tree without a digest", v->s->path, STORE_TREES, key);
+    return;
+  }
+  recorded[strcspn(recorded, "\n")] = '\0';
+  snprintf(path, sizeof path, "%s/%s", key, TREE_ROOTFS);
+  rfd = openat(v->s->trees_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (rfd < 0) {
+    report(v, "%s/%s/%s: rendered tree without its rootfs", v->s->path, STORE_TREES, key);
+    return;
+  }
+  if (appc_tree_digest(rfd, NULL, digest, &e) < 0) {
+    appc_error_prefix(&e, "%s/%s/%s", v->s->path, STORE_TREES, path);
+    report_error(v, &e);
+    return;
+  }
+  if (strcmp(digest, recorded) != 0)
+    report(v, "%s/%s/%s: rendered tree modified: digest %s, recorded %s", v->s->path, STORE_TREES,
+           key, digest, recorded);
+}
+
+static bool is_tree_key(const char *name)
+{
+  return strlen(name) == 64 && strspn(name, "0123456789abcdef") == 64;
+}
+
+static int maybe_verify_image(const char *id, void *data, appc_error_t *err)
+{
+  struct verify *v = data;
+
+  (void) err;
+  if (appc_store_is_image_id(id) && selected(v, id))
+    verify_image(v, id);
+  return 0;
+}
+
+static int maybe_verify_tree(const char *key, void *data, appc_error_t *err)
+{
+  struct verify *v = data;
+
+  (void) err;
+  if (is_tree_key(key) && tree_selected(v, key))
+    verify_tree(v, key);
+  return 0;
+}
+
+static int verify_locked(struct verify *v, appc_error_t *err)
+{
+  /* Images named explicitly must exist. */
+  for (size_t i = 0; i < v->n; i++)
+    if (faccessat(v->s->images_fd, v->ids[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      return appc_error_make(err, ENOENT, "%s: no such image in the store", v->ids[i]);
+  if (appc_store_each_entry(v->s, v->s->images_fd, STORE_IMAGES, maybe_verify_image, v, err) < 0)
+    return -1;
+  return appc_store_each_entry(v->s, v->s->trees_fd, STORE_TREES, maybe_verify_tree, v, err);
+}
+
+int appc_store_verify(struct appc_store *s, const char *const *ids, size_t n,
+                      appc_store_problem_fn problem, void *data, unsigned long long *damaged,
+                      appc_error_t *err)
+{
+  struct verify v = {.s = s, .ids = ids, .n = n, .problem = problem, .data = data};
+  int r;
+
+  if (appc_store_lock(s, false, err) < 0)
+    return -1;
+  r = verify_locked(&v, err);
+  appc_store_unlock(s);
+  if (damaged != NULL)
+    *damaged = v.damaged;
+  return r;
+}

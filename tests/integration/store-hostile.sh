@@ -1,0 +1,389 @@
+#!/bin/bash
+# Hostile archives against the store: fetch must refuse every crafted image
+# that could write outside its root (exit 1, an error naming the file) and
+# leave nothing behind; render and extract must never write through a
+# symlink, whatever the layers hold (docs/store.md, "Import" and "Render").
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+T="timeout 60"
+IN=$TMP/in
+L=$TMP/layouts
+D=$TMP/dest
+mkdir -p "$IN" "$L" "$D"
+# Host directories an image must never reach, outside $TMP on purpose.
+SENT=$(mktemp -d /tmp/actool-sentinel.XXXXXX)
+HOST=$(mktemp -d /tmp/actool-hostfiles.XXXXXX)
+trap 'rm -rf "$TMP" "$SENT" "$HOST"' EXIT
+echo "host secret" >"$HOST/secret"
+# The name of every file a hostile entry tries to write.
+P=actool-pwned-$$-$RANDOM
+
+# ac STORE ARGS...: actool on STORE, unsigned images allowed.
+ac() {
+  local dir=$1
+  shift
+  $T "$ACTOOL" --dir="$dir" --insecure-options=image "$@"
+}
+
+MANIFEST='{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/hostile","labels":[{"name":"version","value":"1"}]}'
+
+# craft OUT MEMBERS_JSON [MANIFEST]: a gzip ACI holding `manifest`, `rootfs/`
+# and then MEMBERS_JSON, a list of {name, type (file, dir, symlink,
+# hardlink, chr), data, link}, written as given (no name is cleaned up).
+# Images are queued and made by craft_now (python starts slowly).
+cat >"$TMP/craft.py" <<'PY'
+import gzip, io, json, sys, tarfile
+for line in open(sys.argv[1]):
+    spec = json.loads(line)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        def add(name, kind="file", data=b"", link="", mode=None):
+            ti = tarfile.TarInfo(name)
+            ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 1500000000, 0, 0, "root", "root"
+            if kind == "file":
+                ti.type, ti.size, ti.mode = tarfile.REGTYPE, len(data), mode or 0o644
+                t.addfile(ti, io.BytesIO(data))
+                return
+            if kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, mode or 0o755
+            elif kind == "symlink":
+                ti.type, ti.linkname, ti.mode = tarfile.SYMTYPE, link, 0o777
+            elif kind == "hardlink":
+                ti.type, ti.linkname, ti.mode = tarfile.LNKTYPE, link, 0o644
+            elif kind == "chr":
+                ti.type, ti.devmajor, ti.devminor, ti.mode = tarfile.CHRTYPE, 1, 3, 0o666
+            t.addfile(ti)
+        add("manifest", data=spec["manifest"].encode())
+        add("rootfs", "dir")
+        for m in spec["members"]:
+            add(m["name"], m.get("type", "file"), m.get("data", "x\n").encode(), m.get("link", ""))
+    with open(spec["out"], "wb") as f:
+        f.write(gzip.compress(buf.getvalue(), mtime=0))
+PY
+craft() {
+  jq -cn --arg out "$1" --argjson members "$2" --arg manifest "${3:-$MANIFEST}" \
+    '{out: $out, members: $members, manifest: $manifest}' >>"$TMP/craft.jsonl"
+}
+craft_now() {
+  python3 "$TMP/craft.py" "$TMP/craft.jsonl" || echo "Bail out! python3 could not craft the images"
+  : >"$TMP/craft.jsonl"
+}
+
+# holds FILE NAME: FILE's archive lists a member named exactly NAME (checks
+# that the crafted image really is hostile).
+holds() { tar -tPf "$1" 2>/dev/null | grep -qxF -e "$2" -e "$2/"; }
+
+# escaped: every file named like the payload anywhere an entry could reach,
+# and anything in the sentinel directory.
+escaped() {
+  {
+    find / /etc /usr /var -maxdepth 1 -name "$P*" 2>/dev/null
+    find /tmp -maxdepth 4 -name "$P*" 2>/dev/null
+    # Our own layouts, and the rootfs of rendered trees and DESTs, hold
+    # such names rightly; anywhere else in $TMP they escaped.
+    find "$TMP" \( -path "$L" -o -path "$D/*/rootfs" -o -path "$D/*-rootfs" -o -path "$TMP/store*/trees/*/rootfs" \) \
+      -prune -o -name "$P*" -print 2>/dev/null
+    find "$SENT" -mindepth 1 2>/dev/null
+  } | LC_ALL=C sort -u
+}
+
+# state STORE: what a refused import may have left in STORE.
+state() {
+  echo "images=$(ls -A "$1/images" 2>/dev/null | wc -l) blobs=$(ls -A "$1/blobs" 2>/dev/null | wc -l)" \
+    "tmp=$(ls -A "$1/tmp" 2>/dev/null | wc -l) escaped=$(escaped | wc -l)"
+}
+
+# layout DIR MANIFEST: an empty image layout.
+layout() {
+  rm -rf "$1"
+  mkdir -p "$1/rootfs"
+  printf '%s' "$2" >"$1/manifest"
+}
+mf() { # NAME [DEPENDENCY NAME...]
+  local name=$1 deps
+  shift
+  deps=$(printf '%s\n' "$@" | jq -Rcs 'split("\n") | map(select(. != "") | {imageName: .})')
+  jq -cn --arg n "$name" --argjson d "$deps" \
+    '{acKind: "ImageManifest", acVersion: "0.8.11", name: $n, labels: [{name: "version", value: "1"}]}
+     + (if ($d | length) > 0 then {dependencies: $d} else {} end)'
+}
+# Every crafted image, made at once.
+craft "$IN/good.aci" '[{"name":"rootfs/etc","type":"dir"},{"name":"rootfs/etc/file"},{"name":"rootfs/link","type":"symlink","link":"/etc"},{"name":"rootfs/hard","type":"hardlink","link":"rootfs/etc/file"}]'
+craft "$IN/dotdot.aci" "[{\"name\":\"rootfs/../../$P-dotdot\"}]"
+craft "$IN/dotdot-deep.aci" "[{\"name\":\"rootfs/../../../../../../../../../../tmp/$P-deep\"}]"
+craft "$IN/dotdot-inner.aci" "[{\"name\":\"rootfs/a\",\"type\":\"dir\"},{\"name\":\"rootfs/a/../../../$P-inner\"}]"
+craft "$IN/dotdot-dir.aci" "[{\"name\":\"rootfs/../$P-dir\",\"type\":\"dir\"}]"
+craft "$IN/absolute-rootfs.aci" "[{\"name\":\"/rootfs/$P-abs\"}]"
+craft "$IN/absolute-etc.aci" "[{\"name\":\"/etc/$P-etc\"}]"
+craft "$IN/absolute-tmp.aci" "[{\"name\":\"/tmp/$P-tmp\"}]"
+craft "$IN/symlink-abs.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/link/$P-sym\"}]"
+craft "$IN/symlink-root.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"/\"},{\"name\":\"rootfs/link/tmp/$P-root\"}]"
+craft "$IN/symlink-rel.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"../../../../../../../../../../..$SENT\"},{\"name\":\"rootfs/link/$P-rel\"}]"
+craft "$IN/symlink-dotdot.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"../..\"},{\"name\":\"rootfs/link/$P-up\"}]"
+craft "$IN/symlink-nested.aci" "[{\"name\":\"rootfs/dir\",\"type\":\"dir\"},{\"name\":\"rootfs/dir/link\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/dir/link/sub/$P-nested\"}]"
+craft "$IN/symlink-then-dir.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/link/$P-newdir\",\"type\":\"dir\"}]"
+craft "$IN/symlink-then-symlink.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/link/$P-evil\",\"type\":\"symlink\",\"link\":\"/etc/passwd\"}]"
+craft "$IN/symlink-then-hardlink.aci" "[{\"name\":\"rootfs/f\"},{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/link/$P-hl\",\"type\":\"hardlink\",\"link\":\"rootfs/f\"}]"
+craft "$IN/symlink-then-file.aci" "[{\"name\":\"rootfs/$P-same\",\"type\":\"symlink\",\"link\":\"$SENT/$P-same\"},{\"name\":\"rootfs/$P-same\"}]"
+craft "$IN/hardlink-through-symlink.aci" "[{\"name\":\"rootfs/link\",\"type\":\"symlink\",\"link\":\"$HOST\"},{\"name\":\"rootfs/h\",\"type\":\"hardlink\",\"link\":\"rootfs/link/secret\"}]"
+craft "$IN/hardlink-dotdot.aci" '[{"name":"rootfs/h","type":"hardlink","link":"../../etc/passwd"}]'
+craft "$IN/hardlink-rootfs-dotdot.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/../../etc/passwd"}]'
+craft "$IN/hardlink-absolute.aci" '[{"name":"rootfs/h","type":"hardlink","link":"/etc/passwd"}]'
+craft "$IN/hardlink-host.aci" "[{\"name\":\"rootfs/h\",\"type\":\"hardlink\",\"link\":\"$HOST/secret\"}]"
+craft "$IN/hardlink-later.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/later"},{"name":"rootfs/later"}]'
+craft "$IN/hardlink-missing.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/missing"}]'
+craft "$IN/hardlink-manifest.aci" '[{"name":"rootfs/h","type":"hardlink","link":"manifest"}]'
+craft "$IN/big.aci" "[{\"name\":\"rootfs/data\",\"data\":\"$(head -c 60000 /dev/urandom | base64 -w0)\"}]"
+craft "$IN/manifest-not-json.aci" '[]' 'this is not JSON'
+craft "$IN/manifest-pod.aci" '[]' '{"acKind":"PodManifest","acVersion":"0.8.11","apps":[]}'
+craft "$IN/manifest-no-name.aci" '[]' '{"acKind":"ImageManifest","acVersion":"0.8.11"}'
+craft "$IN/manifest-bad-name.aci" '[]' '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"../../etc"}'
+craft "$IN/no-parents.aci" "[{\"name\":\"rootfs/usr/bin/$P-tool\"}]" "$(mf example.com/no-parents example.com/usr-link)"
+craft "$IN/swap.aci" "[{\"name\":\"rootfs/lib\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/lib/$P-swap\"},{\"name\":\"rootfs/../../$P-swap-dotdot\"}]" "$(mf example.com/abs-link)"
+craft_now
+
+S=$TMP/store
+CLEAN="images=0 blobs=0 tmp=0 escaped=0"
+
+# refused DESCRIPTION FILE [MEMBER]: fetch refuses FILE naming it, and leaves
+# nothing behind.  MEMBER, when given, must be in the archive as crafted.
+refused() {
+  local desc=$1 file=$2
+  if [ $# -ge 3 ] && ! holds "$file" "$3"; then
+    not_ok "$desc: the crafted image holds $3"
+    return
+  fi
+  check_rejects "fetch refuses $desc" "$(regex_quote "$(basename "$file")")" ac "$S" fetch "$file"
+  local got
+  got=$(state "$S")
+  is "$desc: nothing indexed, stored or written outside" "$got" "$CLEAN"
+  [ "$got" = "$CLEAN" ] && return
+  note "store: $(cd "$S" && find images blobs tmp -mindepth 1 2>&1 | head -n 20)" "escaped: $(escaped | head -n 20)"
+  # Clean up so the next case starts afresh.
+  rm -rf "${S:?}/images/"* "${S:?}/blobs/"* "${S:?}/blobs/".[!.]* "${S:?}/tmp/"* "${S:?}/tmp/".[!.]* "${SENT:?}/"* "${SENT:?}/".[!.]*
+}
+
+# A well-formed crafted image first: the crafting itself is sound.
+run_capture ac "$TMP/store-good" fetch "$IN/good.aci"
+is "a well-formed crafted image (with a symlink to /etc and a hard link) is accepted" "$status" 0
+[ "$status" -eq 0 ] || note "stderr: $(head -c 1000 "$TMP/.err")"
+check_clean "and verifies" ac "$TMP/store-good" image verify
+
+# --- names that leave the root ------------------------------------------------
+
+refused "an entry rootfs/../../NAME" "$IN/dotdot.aci" "rootfs/../../$P-dotdot"
+refused "an entry rootfs/../../(...)/tmp/NAME" "$IN/dotdot-deep.aci" "rootfs/../../../../../../../../../../tmp/$P-deep"
+refused "an entry rootfs/a/../../../NAME" "$IN/dotdot-inner.aci" "rootfs/a/../../../$P-inner"
+refused "a directory entry rootfs/../NAME" "$IN/dotdot-dir.aci" "rootfs/../$P-dir"
+refused "an absolute entry /rootfs/NAME" "$IN/absolute-rootfs.aci" "/rootfs/$P-abs"
+refused "an absolute entry /etc/NAME" "$IN/absolute-etc.aci" "/etc/$P-etc"
+refused "an absolute entry /tmp/NAME" "$IN/absolute-tmp.aci" "/tmp/$P-tmp"
+
+# --- writing through a symlink of the same archive ----------------------------
+
+refused "rootfs/link -> a host directory, then rootfs/link/NAME" "$IN/symlink-abs.aci" "rootfs/link/$P-sym"
+refused "rootfs/link -> /, then rootfs/link/tmp/NAME" "$IN/symlink-root.aci" "rootfs/link/tmp/$P-root"
+refused "rootfs/link -> ../../(...)/host directory, then rootfs/link/NAME" "$IN/symlink-rel.aci" "rootfs/link/$P-rel"
+refused "rootfs/link -> ../.., then rootfs/link/NAME" "$IN/symlink-dotdot.aci" "rootfs/link/$P-up"
+refused "rootfs/dir/link -> a host directory, then rootfs/dir/link/sub/NAME" "$IN/symlink-nested.aci" "rootfs/dir/link/sub/$P-nested"
+refused "a symlink, then a directory entry below it" "$IN/symlink-then-dir.aci" "rootfs/link/$P-newdir"
+refused "a symlink, then a symlink below it" "$IN/symlink-then-symlink.aci" "rootfs/link/$P-evil"
+refused "a symlink, then a hard link named below it" "$IN/symlink-then-hardlink.aci" "rootfs/link/$P-hl"
+refused "a symlink, then a file of the same name" "$IN/symlink-then-file.aci"
+
+# --- hard links to what is not an earlier entry under rootfs/ -----------------
+
+refused "a hard link to rootfs/link/secret through a symlink to a host directory" "$IN/hardlink-through-symlink.aci" rootfs/h
+refused "a hard link to ../../etc/passwd" "$IN/hardlink-dotdot.aci" rootfs/h
+refused "a hard link to rootfs/../../etc/passwd" "$IN/hardlink-rootfs-dotdot.aci" rootfs/h
+refused "a hard link to /etc/passwd" "$IN/hardlink-absolute.aci" rootfs/h
+refused "a hard link to a host file" "$IN/hardlink-host.aci" rootfs/h
+refused "a hard link to a later entry" "$IN/hardlink-later.aci" rootfs/h
+refused "a hard link to an entry the image does not hold" "$IN/hardlink-missing.aci" rootfs/h
+refused "a hard link to the manifest" "$IN/hardlink-manifest.aci" rootfs/h
+is "the host file still has one link" "$(stat -c %h "$HOST/secret")" 1
+
+# --- broken archives and manifests --------------------------------------------
+
+size=$(stat -c %s "$IN/big.aci")
+head -c $((size / 2)) "$IN/big.aci" >"$IN/truncated.aci"
+refused "a truncated gzip image" "$IN/truncated.aci"
+head -c $((size - 4)) "$IN/big.aci" >"$IN/no-trailer.aci"
+refused "a gzip image without its size trailer" "$IN/no-trailer.aci"
+{ head -c $((size / 2)) "$IN/big.aci"; head -c 1000 /dev/urandom; tail -c +$((size / 2 + 1001)) "$IN/big.aci"; } >"$IN/corrupt.aci"
+refused "a gzip image with garbage in the middle" "$IN/corrupt.aci"
+refused "an image whose manifest is not JSON" "$IN/manifest-not-json.aci"
+refused "an image whose manifest is a pod manifest" "$IN/manifest-pod.aci"
+refused "an image whose manifest has no name" "$IN/manifest-no-name.aci"
+refused "an image whose name is ../../etc" "$IN/manifest-bad-name.aci"
+# A gzip bomb: 512 MiB of zeros in one entry, about 0.5 MiB compressed. It is a
+# valid image, so it is accepted; what matters is that the import streams it
+# (memory stays small) and refuses nothing else.
+bomb=$TMP/bomb-store
+python3 - "$IN/bomb.aci" <<'PY'
+import gzip, io, sys, tarfile
+m = b'{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/bomb"}'
+with gzip.open(sys.argv[1], "wb", compresslevel=9) as gz:
+    with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as t:
+        i = tarfile.TarInfo("manifest"); i.size = len(m); t.addfile(i, io.BytesIO(m))
+        i = tarfile.TarInfo("rootfs"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+        class Zeros(io.RawIOBase):
+            def __init__(self, n): self.n = n
+            def readinto(self, b):
+                k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+        size = 512 << 20
+        i = tarfile.TarInfo("rootfs/zeros"); i.size = size
+        t.addfile(i, io.BufferedReader(Zeros(size), 1 << 20))
+PY
+/usr/bin/time -f %M -o "$TMP/bomb.rss" "$ACTOOL" --dir="$bomb" --insecure-options=image fetch "$IN/bomb.aci" >"$TMP/.out" 2>"$TMP/.err"
+bomb_status=$?
+bomb_rss=$(tail -n1 "$TMP/bomb.rss")
+# AddressSanitizer's own shadow memory makes any RSS bound meaningless.
+bomb_limit=65536
+nm "$ACTOOL" 2>/dev/null | grep -q __asan_init && bomb_limit=1048576
+if [ "$bomb_status" -eq 0 ] && [ "${bomb_rss:-999999}" -lt "$bomb_limit" ]; then
+  ok "a gzip bomb (512 MiB of zeros) is imported in bounded memory (${bomb_rss} KiB peak)"
+else
+  not_ok "a gzip bomb (512 MiB of zeros) is imported in bounded memory"
+  diag "exit $bomb_status, peak RSS ${bomb_rss:-?} KiB" "$(head -c 1000 "$TMP/.err")"
+fi
+rm -rf "$bomb" "$IN/bomb.aci"
+
+run_capture ac "$S" image list --json
+is "after every refusal, image list is empty" "$status:$(jq -c . "$TMP/.out" 2>&1)" "0:[]"
+check_clean "and the store verifies" ac "$S" image verify
+
+# --- render: symlinks from one layer, paths from another ----------------------
+
+mkaci() { # LAYOUT OUT: build OUT (one TAP line)
+  run_capture "$ACTOOL" build "$1" "$2"
+  if [ "$status" -eq 0 ]; then ok "build $(basename "$2")"; else
+    not_ok "build $(basename "$2")"
+    note "stderr: $(head -c 1000 "$TMP/.err")"
+  fi
+}
+R=$TMP/store-render
+
+# B: rootfs/lib -> the sentinel (absolute); A on top: a real directory lib/.
+layout "$L/abs-link" "$(mf example.com/abs-link)"
+ln -s "$SENT" "$L/abs-link/rootfs/lib"
+layout "$L/over-abs" "$(mf example.com/over-abs example.com/abs-link)"
+mkdir -p "$L/over-abs/rootfs/lib"
+echo top >"$L/over-abs/rootfs/lib/$P-file"
+# The same with a relative link climbing out of the rootfs.
+layout "$L/rel-link" "$(mf example.com/rel-link)"
+ln -s "../../../../../../../../../../..$SENT" "$L/rel-link/rootfs/lib"
+layout "$L/over-rel" "$(mf example.com/over-rel example.com/rel-link)"
+mkdir -p "$L/over-rel/rootfs/lib"
+echo top >"$L/over-rel/rootfs/lib/$P-file"
+# The top image's symlink over a dependency's directory full of files.
+layout "$L/dir-below" "$(mf example.com/dir-below)"
+mkdir -p "$L/dir-below/rootfs/lib/sub"
+echo below >"$L/dir-below/rootfs/lib/$P-below"
+echo below >"$L/dir-below/rootfs/lib/sub/$P-below-sub"
+ln -s "$SENT" "$L/dir-below/rootfs/lib/sub/link"
+layout "$L/link-over-dir" "$(mf example.com/link-over-dir example.com/dir-below)"
+ln -s "$SENT" "$L/link-over-dir/rootfs/lib"
+# A dependency with a hard link under a directory the top image makes a
+# symlink to a host directory holding a file of the same name.
+layout "$L/hl-below" "$(mf example.com/hl-below)"
+mkdir -p "$L/hl-below/rootfs/etc"
+echo below >"$L/hl-below/rootfs/etc/secret"
+ln "$L/hl-below/rootfs/etc/secret" "$L/hl-below/rootfs/hard"
+layout "$L/etc-link" "$(mf example.com/etc-link example.com/hl-below)"
+ln -s "$HOST" "$L/etc-link/rootfs/etc"
+for n in abs-link over-abs rel-link over-rel dir-below link-over-dir hl-below etc-link; do
+  mkaci "$L/$n" "$IN/$n.aci"
+done
+# A top image without directory entries for its file's parents (crafted),
+# over a dependency whose rootfs/usr is a symlink to the sentinel.
+layout "$L/usr-link" "$(mf example.com/usr-link)"
+ln -s "$SENT" "$L/usr-link/rootfs/usr"
+mkaci "$L/usr-link" "$IN/usr-link.aci"
+run_capture ac "$R" fetch "$IN"/{abs-link,over-abs,rel-link,over-rel,dir-below,link-over-dir,hl-below,etc-link,usr-link,no-parents}.aci
+is "the render images (symlinks to host directories are allowed) are fetched" "$status:$(wc -l <"$TMP/.out")" "0:10"
+[ "$status" -eq 0 ] || note "stderr: $(head -c 2000 "$TMP/.err")"
+
+# rendered DESCRIPTION IMAGE DEST [--rootfs]: render succeeds.
+check_clean "render a directory over a dependency's absolute symlink to a host directory" ac "$R" image render example.com/over-abs "$D/over-abs"
+if [ -d "$D/over-abs/rootfs/lib" ] && [ ! -L "$D/over-abs/rootfs/lib" ] && [ -f "$D/over-abs/rootfs/lib/$P-file" ]; then
+  ok "the file is in DEST/rootfs/lib, a real directory"
+else
+  not_ok "the file is in DEST/rootfs/lib, a real directory"
+  note "$(ls -la "$D/over-abs/rootfs" "$D/over-abs/rootfs/lib" 2>&1)"
+fi
+is "nothing written through the symlink (sentinel empty)" "$(escaped)" ""
+check_clean "render it with --rootfs" ac "$R" image render --rootfs example.com/over-abs "$D/over-abs-rootfs"
+is "--rootfs: the file is in DEST/lib" "$([ -d "$D/over-abs-rootfs/lib" ] && [ ! -L "$D/over-abs-rootfs/lib" ] && ls "$D/over-abs-rootfs/lib")" "$P-file"
+check_clean "extract the image with the symlink" ac "$R" image extract example.com/abs-link "$D/abs-link"
+is "the symlink is extracted as a symlink" "$(readlink "$D/abs-link/rootfs/lib")" "$SENT"
+check_clean "extract the top image alone" ac "$R" image extract example.com/over-abs "$D/over-abs-alone"
+is "the top image's file is in its own directory" "$(ls "$D/over-abs-alone/rootfs/lib" 2>&1)" "$P-file"
+
+check_clean "render a directory over a dependency's relative symlink climbing out" ac "$R" image render example.com/over-rel "$D/over-rel"
+if [ -d "$D/over-rel/rootfs/lib" ] && [ ! -L "$D/over-rel/rootfs/lib" ] && [ -f "$D/over-rel/rootfs/lib/$P-file" ]; then
+  ok "the file is in DEST/rootfs/lib, a real directory (relative link)"
+else
+  not_ok "the file is in DEST/rootfs/lib, a real directory (relative link)"
+  note "$(ls -la "$D/over-rel/rootfs" "$D/over-rel/rootfs/lib" 2>&1)"
+fi
+is "nothing written through the relative symlink" "$(escaped)" ""
+
+check_clean "render the top image's symlink over a dependency's directory" ac "$R" image render example.com/link-over-dir "$D/link-over-dir"
+is "the top image's symlink wins" "$(readlink "$D/link-over-dir/rootfs/lib")" "$SENT"
+is "the dependency's files are not written through it" "$(escaped)" ""
+
+check_clean "render a dependency's hard link below the top image's symlink" ac "$R" image render example.com/etc-link "$D/etc-link"
+is "the top image's symlink wins (etc)" "$(readlink "$D/etc-link/rootfs/etc")" "$HOST"
+is "the host file gained no link and kept its content" "$(stat -c %h "$HOST/secret"):$(cat "$HOST/secret")" "1:host secret"
+if [ -e "$D/etc-link/rootfs/hard" ] && [ "$(stat -c %i "$D/etc-link/rootfs/hard")" = "$(stat -c %i "$HOST/secret")" ]; then
+  not_ok "the rendered hard link is not the host file"
+else ok "the rendered hard link is not the host file"; fi
+is "nothing else appeared in the host directory" "$(ls -A "$HOST")" secret
+
+check_clean "render a file whose parent directory a dependency makes a symlink" ac "$R" image render example.com/no-parents "$D/no-parents"
+if [ -d "$D/no-parents/rootfs/usr" ] && [ ! -L "$D/no-parents/rootfs/usr" ] && [ -f "$D/no-parents/rootfs/usr/bin/$P-tool" ]; then
+  ok "the file is in DEST/rootfs/usr/bin, usr a real directory"
+else
+  not_ok "the file is in DEST/rootfs/usr/bin, usr a real directory"
+  note "$(ls -la "$D/no-parents/rootfs" 2>&1)"
+fi
+is "nothing written through the dependency's usr symlink" "$(escaped)" ""
+
+# A blob swapped behind the index for a hostile archive (import would have
+# refused it): render and extract still never write outside DEST.
+ID_SWAP=$(ac "$R" image list --json | jq -r '.[] | select(.name == "example.com/abs-link") | .id')
+cp "$R/blobs/$ID_SWAP" "$TMP/abs-link.blob"
+cp "$IN/swap.aci" "$R/blobs/$ID_SWAP"
+check_rejects "verify notices the swapped blob" "$(regex_quote "$ID_SWAP")" ac "$R" image verify
+for cmd in extract render; do
+  run_capture ac "$R" image "$cmd" "$ID_SWAP" "$D/swap-$cmd"
+  if ! crashed "$status" "$TMP/.err" && { [ "$status" -eq 0 ] || [ "$status" -eq 1 ]; }; then ok "image $cmd of the swapped blob ends cleanly (exit $status)"; else
+    not_ok "image $cmd of the swapped blob ends cleanly"
+    note "exit $status" "stderr: $(head -c 1000 "$TMP/.err")"
+  fi
+  is "image $cmd of the swapped blob wrote nothing outside DEST" "$(escaped)" ""
+done
+cp "$TMP/abs-link.blob" "$R/blobs/$ID_SWAP"
+
+# --- device nodes -------------------------------------------------------------
+
+layout "$L/dev" "$(mf example.com/dev)"
+mkdir -p "$L/dev/rootfs/dev"
+if mknod "$L/dev/rootfs/dev/null" c 1 3 2>/dev/null && mknod "$L/dev/rootfs/dev/loop0" b 7 0 2>/dev/null; then
+  mkaci "$L/dev" "$IN/dev.aci"
+  run_capture ac "$R" fetch "$IN/dev.aci"
+  is "an image with device nodes is fetched" "$status" 0
+  check_clean "render the image with device nodes" ac "$R" image render --rootfs example.com/dev "$D/dev"
+  is "the character device is recreated" "$(stat -c '%F %t,%T' "$D/dev/dev/null" 2>&1)" "character special file 1,3"
+  is "the block device is recreated" "$(stat -c '%F %t,%T' "$D/dev/dev/loop0" 2>&1)" "block special file 7,0"
+  check_clean "extract the image with device nodes" ac "$R" image extract --rootfs example.com/dev "$D/dev-extract"
+  is "extract recreates the character device" "$(stat -c '%F %t,%T' "$D/dev-extract/dev/null" 2>&1)" "character special file 1,3"
+else
+  skip "device nodes recreated" "mknod not permitted here"
+fi
+
+check_clean "the render store verifies at the end" ac "$R" image verify
+is "nothing anywhere outside the store and DESTs" "$(escaped)" ""
+
+done_testing

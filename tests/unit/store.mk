@@ -1,0 +1,14 @@
+# store unit tests (owned by the store module)
+check_PROGRAMS += tests/unit/test-store-render tests/unit/test-store-copy
+tests_unit_test_store_render_SOURCES = tests/unit/test-store-render.c
+tests_unit_test_store_render_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_render_LDADD = $(UNIT_LDADD)
+tests_unit_test_store_copy_SOURCES = tests/unit/test-store-copy.c
+tests_unit_test_store_copy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_copy_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-store-render tests/unit/test-store-copy
+check_PROGRAMS += tests/unit/test-store
+tests_unit_test_store_SOURCES = tests/unit/test-store.c
+tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-store

@@ -1,0 +1,525 @@
+/* Unit tests of the store's index, import rules, lookup and gc (store/), and
+ * of the NAME[,LABEL=VALUE...] parser they rely on (schema/appstring.c). */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+#include "schema/json.h"
+#include "schema/schema.h"
+#include "store/private.h"
+
+/* ---- scratch directories and images ---- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) flag;
+  (void) ftw;
+  return remove(path);
+}
+
+struct fixture {
+  char dir[64];
+  char store[96];
+  struct appc_store *s;
+};
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+
+  assert_non_null(f);
+  strcpy(f->dir, "/tmp/test-store.XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->store, sizeof f->store, "%s/store", f->dir);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+
+  appc_store_close(f->s);
+  nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  free(f);
+  return 0;
+}
+
+static void open_store(struct fixture *f)
+{
+  appc_error_t err = NULL;
+  int r = appc_store_open(&f->s, f->store, &err);
+  assert_ok(r, &err);
+}
+
+struct entry {
+  const char *name;
+  mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK; hard link when link and type 0 */
+  const char *data_or_link;
+};
+
+static char *manifest_json(const char *name, const char *version)
+{
+  char *json = NULL;
+  assert_true(asprintf(&json,
+                       "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"%s\","
+                       "\"labels\":[{\"name\":\"version\",\"value\":\"%s\"},"
+                       "{\"name\":\"os\",\"value\":\"linux\"}]}",
+                       name, version) > 0);
+  return json;
+}
+
+/* Write a gzip ACI at PATH: manifest, rootfs and ENTRIES. */
+static void write_aci(const char *path, const char *manifest, const struct entry *entries, size_t n)
+{
+  struct archive *a = archive_write_new();
+  struct archive_entry *e = archive_entry_new();
+
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+  struct entry all[32] = {{"manifest", AE_IFREG, manifest}, {"rootfs", AE_IFDIR, NULL}};
+  assert_true(n + 2 <= 32);
+  memcpy(all + 2, entries, n * sizeof *entries);
+  for (size_t i = 0; i < n + 2; i++) {
+    archive_entry_clear(e);
+    archive_entry_set_pathname(e, all[i].name);
+    archive_entry_set_mtime(e, 1700000000, 0);
+    if (all[i].type == 0) {
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, 0644);
+      archive_entry_set_hardlink(e, all[i].data_or_link);
+    } else if (all[i].type == AE_IFLNK) {
+      archive_entry_set_filetype(e, AE_IFLNK);
+      archive_entry_set_perm(e, 0777);
+      archive_entry_set_symlink(e, all[i].data_or_link);
+    } else {
+      archive_entry_set_filetype(e, all[i].type);
+      archive_entry_set_perm(e, all[i].type == AE_IFDIR ? 0755 : 0644);
+      if (all[i].type == AE_IFREG)
+        archive_entry_set_size(e, (la_int64_t) strlen(all[i].data_or_link));
+    }
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (all[i].type == AE_IFREG)
+      assert_int_equal(archive_write_data(a, all[i].data_or_link, strlen(all[i].data_or_link)),
+                       (la_ssize_t) strlen(all[i].data_or_link));
+  }
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+  archive_entry_free(e);
+}
+
+static void simple_aci(const struct fixture *f, const char *file, const char *name,
+                       const char *version, char path[256])
+{
+  static const struct entry files[] = {{"rootfs/etc", AE_IFDIR, NULL},
+                                       {"rootfs/etc/hello", AE_IFREG, "hello\n"}};
+  char *m = manifest_json(name, version);
+
+  snprintf(path, 256, "%s/%s", f->dir, file);
+  write_aci(path, m, files, 2);
+  free(m);
+}
+
+static void import_ok(struct fixture *f, const char *path, struct appc_store_image *img,
+                      bool *already)
+{
+  appc_error_t err = NULL;
+  int r = appc_store_import(f->s, path, NULL, img, already, &err);
+  assert_ok(r, &err);
+}
+
+static int count_dir(const char *dir)
+{
+  int n = 0;
+  DIR *d = opendir(dir);
+  struct dirent *de;
+
+  assert_non_null(d);
+  while ((de = readdir(d)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
+}
+
+static int count_sub(const struct fixture *f, const char *sub)
+{
+  char p[160];
+  snprintf(p, sizeof p, "%s/%s", f->store, sub);
+  return count_dir(p);
+}
+
+/* ---- NAME[,LABEL=VALUE...] ---- */
+
+static void parse_ok(const char *s, const char *name, size_t nlabels, const char *const *kv)
+{
+  char *n = NULL;
+  struct appc_kv_list labels;
+  appc_error_t err = NULL;
+  int r = appc_app_string_parse(s, &n, &labels, &err);
+
+  assert_ok(r, &err);
+  assert_string_equal(n, name);
+  assert_int_equal(labels.len, nlabels);
+  for (size_t i = 0; i < nlabels; i++) {
+    assert_string_equal(labels.items[i].name, kv[2 * i]);
+    assert_string_equal(labels.items[i].value, kv[2 * i + 1]);
+  }
+  free(n);
+  appc_kv_list_clear(&labels);
+}
+
+static void parse_fails(const char *s, const char *needle)
+{
+  char *n = NULL;
+  struct appc_kv_list labels;
+  appc_error_t err = NULL;
+  int r = appc_app_string_parse(s, &n, &labels, &err);
+
+  assert_null(n);
+  assert_int_equal(labels.len, 0);
+  assert_error_contains(r, &err, needle);
+}
+
+static void test_app_string(void **state)
+{
+  static const char *const two[] = {"version", "1.0.0", "os", "linux"};
+  static const char *const escaped[] = {"version", "1.0+build 2"};
+
+  (void) state;
+  parse_ok("example.com/app", "example.com/app", 0, NULL);
+  parse_ok("example.com/app,version=1.0.0,os=linux", "example.com/app", 2, two);
+  parse_ok("example.com/app,version=1.0%2Bbuild+2", "example.com/app", 1, escaped);
+  parse_ok("example.com/app,,version=1.0.0,os=linux,", "example.com/app", 2, two);
+  parse_fails("", "no image name");
+  parse_fails(",version=1", "no image name");
+  parse_fails("Example.com/App", "image name");
+  parse_fails("example.com/app,name=x", "\"name\" cannot be used as a label");
+  parse_fails("example.com/app,version=1,version=2", "given more than once");
+  parse_fails("example.com/app,version", "not LABEL=VALUE");
+  parse_fails("example.com/app,version=1%2", "invalid escape");
+  parse_fails("example.com/app,version=1%zz", "invalid escape");
+  parse_fails("example.com/app,Bad_Label=1", "label name");
+}
+
+/* ---- opening ---- */
+
+static void test_open_creates_layout(void **state)
+{
+  struct fixture *f = *state;
+  char p[160], buf[64] = "";
+
+  open_store(f);
+  const char *subs[] = {"blobs", "images", "trees", "tmp", "lock", "format"};
+  for (size_t i = 0; i < 6; i++) {
+    snprintf(p, sizeof p, "%s/%s", f->store, subs[i]);
+    assert_int_equal(access(p, F_OK), 0);
+  }
+  snprintf(p, sizeof p, "%s/format", f->store);
+  FILE *fp = fopen(p, "r");
+  assert_non_null(fp);
+  assert_non_null(fgets(buf, sizeof buf, fp));
+  fclose(fp);
+  assert_string_equal(buf, "actool-store 1\n");
+}
+
+static void write_format(const struct fixture *f, const char *text)
+{
+  char p[160];
+  snprintf(p, sizeof p, "%s/format", f->store);
+  FILE *fp = fopen(p, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static void test_open_refuses_newer_or_foreign_format(void **state)
+{
+  struct fixture *f = *state;
+  appc_error_t err = NULL;
+  struct appc_store *s = NULL;
+
+  assert_int_equal(mkdir(f->store, 0700), 0);
+  write_format(f, "actool-store 2\n");
+  assert_error_contains(appc_store_open(&s, f->store, &err), &err, "newer release");
+  write_format(f, "something else\n");
+  assert_error_contains(appc_store_open(&s, f->store, &err), &err, "not an actool store");
+  assert_null(s);
+}
+
+/* ---- import ---- */
+
+static void test_import_and_reimport(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img, again;
+  struct appc_aci_info info;
+  appc_error_t err = NULL;
+  char path[256];
+  bool already = true;
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  int r = appc_aci_validate(path, &info, &err);
+  assert_ok(r, &err);
+  import_ok(f, path, &img, &already);
+  assert_false(already);
+  assert_string_equal(img.id, info.image_id);
+  assert_string_equal(img.name, "example.com/a");
+  assert_int_equal(img.labels.len, 2);
+  assert_int_equal(img.size, info.uncompressed_size);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(img.blob_size, (unsigned long long) st.st_size);
+  import_ok(f, path, &again, &already);
+  assert_true(already);
+  assert_string_equal(again.id, img.id);
+  assert_int_equal(again.import_time.tv_sec, img.import_time.tv_sec);
+  assert_int_equal(again.import_time.tv_nsec, img.import_time.tv_nsec);
+  assert_int_equal(count_sub(f, "blobs"), 1);
+  assert_int_equal(count_sub(f, "images"), 1);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+  appc_store_image_clear(&img);
+  appc_store_image_clear(&again);
+  appc_aci_info_clear(&info);
+}
+
+static void import_refused(struct fixture *f, const struct entry *entries, size_t n,
+                           const char *needle)
+{
+  char path[256];
+  char *m = manifest_json("example.com/bad", "1.0.0");
+  appc_error_t err = NULL;
+
+  snprintf(path, sizeof path, "%s/bad.aci", f->dir);
+  write_aci(path, m, entries, n);
+  free(m);
+  assert_error_contains(appc_store_import(f->s, path, NULL, NULL, NULL, &err), &err, needle);
+  /* Nothing kept: no record, no blob, no temporary. */
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+}
+
+static void test_import_refuses_writes_through_symlinks(void **state)
+{
+  struct fixture *f = *state;
+  static const struct entry abs_link[] = {{"rootfs/link", AE_IFLNK, "/etc"},
+                                          {"rootfs/link/passwd", AE_IFREG, "x"}};
+  static const struct entry rel_link[] = {{"rootfs/a", AE_IFDIR, NULL},
+                                          {"rootfs/a/up", AE_IFLNK, "../../.."},
+                                          {"rootfs/a/up/b", AE_IFDIR, NULL},
+                                          {"rootfs/a/up/b/c", AE_IFREG, "x"}};
+  static const struct entry hard_out[] = {{"rootfs/h", 0, "manifest"}};
+  static const struct entry dotdot[] = {{"rootfs/../../x", AE_IFREG, "x"}};
+
+  open_store(f);
+  import_refused(f, abs_link, 2, "rootfs/link/passwd: below the symlink rootfs/link");
+  import_refused(f, rel_link, 4, "rootfs/a/up/b: below the symlink rootfs/a/up");
+  import_refused(f, hard_out, 1, "outside rootfs");
+  import_refused(f, dotdot, 1, "..");
+}
+
+static void test_import_keeps_symlinks_that_are_not_written_through(void **state)
+{
+  struct fixture *f = *state;
+  static const struct entry ok[] = {
+      {"rootfs/lib", AE_IFLNK, "usr/lib"}, {"rootfs/libfoo", AE_IFREG, "x"},
+      {"rootfs/usr", AE_IFDIR, NULL},      {"rootfs/usr/lib", AE_IFDIR, NULL},
+      {"rootfs/usr/lib/x", AE_IFREG, "y"}, {"rootfs/lnk", 0, "rootfs/usr/lib/x"}};
+  char path[256];
+  char *m = manifest_json("example.com/ok", "1.0.0");
+
+  open_store(f);
+  snprintf(path, sizeof path, "%s/ok.aci", f->dir);
+  write_aci(path, m, ok, 6);
+  free(m);
+  struct appc_store_image img;
+  import_ok(f, path, &img, NULL);
+  appc_store_image_clear(&img);
+}
+
+/* ---- lookup ---- */
+
+static void lookup_is(struct fixture *f, const char *spec, const char *want_id)
+{
+  struct appc_store_image img;
+  appc_error_t err = NULL;
+  int r = appc_store_lookup(f->s, spec, &img, &err);
+
+  assert_ok(r, &err);
+  assert_string_equal(img.id, want_id);
+  appc_store_image_clear(&img);
+}
+
+static void lookup_fails(struct fixture *f, const char *spec, const char *needle)
+{
+  struct appc_store_image img;
+  appc_error_t err = NULL;
+  assert_error_contains(appc_store_lookup(f->s, spec, &img, &err), &err, needle);
+}
+
+static void test_lookup(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image v1, v2, other;
+  char path[256], prefix[64];
+
+  open_store(f);
+  simple_aci(f, "v1.aci", "example.com/app", "1.0.0", path);
+  import_ok(f, path, &v1, NULL);
+  simple_aci(f, "v2.aci", "example.com/app", "2.0.0", path);
+  import_ok(f, path, &v2, NULL);
+  simple_aci(f, "o.aci", "example.com/other", "1.0.0", path);
+  import_ok(f, path, &other, NULL);
+
+  lookup_is(f, v1.id, v1.id);
+  snprintf(prefix, sizeof prefix, "%.19s", v1.id); /* sha512- and 12 hex */
+  lookup_is(f, prefix, v1.id);
+  snprintf(prefix, sizeof prefix, "%.18s", v1.id);
+  lookup_fails(f, prefix, "too short");
+  lookup_fails(f, "sha512-ABCDEF0123456789", "lowercase hex");
+  lookup_fails(f, "sha512-000000000000000", "no such image");
+  /* The newest import wins when labels leave a choice. */
+  lookup_is(f, "example.com/app", v2.id);
+  lookup_is(f, "example.com/app,version=1.0.0", v1.id);
+  lookup_is(f, "example.com/app,os=linux", v2.id);
+  lookup_is(f, "example.com/other", other.id);
+  lookup_fails(f, "example.com/app,version=3.0.0", "example.com/app,version=3.0.0: no such image");
+  lookup_fails(f, "example.com/none", "no such image");
+
+  char *json = NULL;
+  size_t len;
+  appc_error_t err = NULL;
+  int r = appc_store_read_manifest(f->s, v1.id, &json, &len, &err);
+  assert_ok(r, &err);
+  char *want = manifest_json("example.com/app", "1.0.0");
+  assert_int_equal(len, strlen(want));
+  assert_memory_equal(json, want, len);
+  free(want);
+  free(json);
+
+  struct appc_store_image *all;
+  size_t n;
+  r = appc_store_list(f->s, &all, &n, &err);
+  assert_ok(r, &err);
+  assert_int_equal(n, 3);
+  assert_string_equal(all[0].id, v1.id); /* oldest first */
+  assert_string_equal(all[2].id, other.id);
+  appc_store_images_free(all, n);
+  appc_store_image_clear(&v1);
+  appc_store_image_clear(&v2);
+  appc_store_image_clear(&other);
+}
+
+/* ---- remove, export, gc ---- */
+
+static void test_remove_export_gc(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img;
+  struct appc_store_gc_report rep;
+  struct appc_aci_info info;
+  appc_error_t err = NULL;
+  char path[256], out[300], orphan[400];
+  int r;
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &img, NULL);
+
+  snprintf(out, sizeof out, "%s/out.aci", f->dir);
+  r = appc_store_export(f->s, img.id, out, false, &err);
+  assert_ok(r, &err);
+  r = appc_aci_validate(out, &info, &err);
+  assert_ok(r, &err);
+  assert_string_equal(info.image_id, img.id);
+  appc_aci_info_clear(&info);
+  assert_error_contains(appc_store_export(f->s, img.id, out, false, &err), &err, "out.aci");
+  r = appc_store_export(f->s, img.id, out, true, &err);
+  assert_ok(r, &err);
+
+  /* A blob without a record (an interrupted import) and a stale temporary. */
+  snprintf(orphan, sizeof orphan, "%s/blobs/sha512-%0128d", f->store, 7);
+  FILE *fp = fopen(orphan, "w");
+  assert_non_null(fp);
+  fclose(fp);
+  snprintf(orphan, sizeof orphan, "%s/tmp/record-1-2", f->store);
+  assert_int_equal(mkdir(orphan, 0700), 0);
+  r = appc_store_gc(f->s, 3600, &rep, &err);
+  assert_ok(r, &err);
+  assert_int_equal(rep.blobs, 1);
+  assert_int_equal(rep.temporaries, 1);
+  assert_int_equal(count_sub(f, "blobs"), 1);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+
+  unsigned long long damaged = 99;
+  r = appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err);
+  assert_ok(r, &err);
+  assert_int_equal(damaged, 0);
+
+  r = appc_store_remove(f->s, img.id, &err);
+  assert_ok(r, &err);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+  assert_error_contains(appc_store_remove(f->s, img.id, &err), &err, "no such image");
+  appc_store_image_clear(&img);
+}
+
+static void test_verify_finds_damage(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img;
+  appc_error_t err = NULL;
+  char path[256], blob[400];
+  unsigned long long damaged = 0;
+  int r;
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &img, NULL);
+  snprintf(blob, sizeof blob, "%s/blobs/%s", f->store, img.id);
+  /* Replace the blob by another valid image: it no longer hashes to its ID. */
+  simple_aci(f, "b.aci", "example.com/b", "1.0.0", path);
+  assert_int_equal(rename(path, blob), 0);
+  r = appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err);
+  assert_ok(r, &err);
+  assert_int_equal(damaged, 1);
+  assert_int_equal(unlink(blob), 0);
+  damaged = 0;
+  r = appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err);
+  assert_ok(r, &err);
+  assert_int_equal(damaged, 1);
+  appc_store_image_clear(&img);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_app_string),
+      cmocka_unit_test_setup_teardown(test_open_creates_layout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_refuses_newer_or_foreign_format, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_import_and_reimport, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_import_refuses_writes_through_symlinks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_import_keeps_symlinks_that_are_not_written_through,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
