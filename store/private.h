@@ -34,10 +34,12 @@ struct appc_store {
   int dirfd;
   int lock_fd;
   int blobs_fd, images_fd, trees_fd, tmp_fd;
+  unsigned lock_depth; /* nesting of appc_store_lock */
   bool as_root;
 };
 
-/* Store-wide lock (DIR/lock): shared for every operation, exclusive for gc. */
+/* Store-wide lock (DIR/lock): shared for every operation, exclusive for gc
+ * and rm.  Calls nest; the mode is the outermost call's. */
 int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
 void appc_store_unlock(struct appc_store *s);
 

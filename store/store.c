@@ -165,15 +165,23 @@ const char *appc_store_path(const struct appc_store *s)
 
 int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
 {
+  /* Nested holds (render holding the lock around a tree acquisition that
+   * takes it too) share the one flock: only the outermost takes and drops
+   * it, since LOCK_UN would release it whatever the depth. */
+  if (s->lock_depth++ > 0)
+    return 0;
   while (flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
-    if (errno != EINTR)
+    if (errno != EINTR) {
+      s->lock_depth--;
       return appc_error_make(err, errno, "%s/lock", s->path);
+    }
   return 0;
 }
 
 void appc_store_unlock(struct appc_store *s)
 {
-  (void) flock(s->lock_fd, LOCK_UN);
+  if (s->lock_depth > 0 && --s->lock_depth == 0)
+    (void) flock(s->lock_fd, LOCK_UN);
 }
 
 int appc_store_temp_name(char *buf, size_t size, const char *kind)

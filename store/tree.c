@@ -384,6 +384,7 @@ void appc_store_tree_release(struct appc_store_tree *t)
 struct dest {
   const char *path;
   int parent_fd;
+  int tmp_dirfd; /* where d->tmp lives: the store's tmp/ or parent_fd (not owned) */
   char *base;
   char tmp[96];
   bool overwrite;
@@ -424,7 +425,18 @@ static int dest_is_replaceable(struct dest *d, appc_error_t *err)
                          d->path);
 }
 
-static int dest_open(struct dest *d, const char *path, bool overwrite, appc_error_t *err)
+/* Are the two directories on one mount, so that rename(2) works between them? */
+static bool same_mount(int a, int b)
+{
+  struct statx sa, sb;
+
+  return statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) == 0 &&
+         statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) == 0 && (sa.stx_mask & STATX_MNT_ID) &&
+         (sb.stx_mask & STATX_MNT_ID) && sa.stx_mnt_id == sb.stx_mnt_id;
+}
+
+static int dest_open(struct appc_store *s, struct dest *d, const char *path, bool overwrite,
+                     appc_error_t *err)
 {
   cleanup_free char *a = strdup(path);
   cleanup_free char *b = strdup(path);
@@ -432,7 +444,7 @@ static int dest_open(struct dest *d, const char *path, bool overwrite, appc_erro
 
   memset(d, 0, sizeof *d);
   d->path = path;
-  d->parent_fd = -1;
+  d->parent_fd = d->tmp_dirfd = -1;
   d->overwrite = overwrite;
   if (a == NULL || b == NULL || (d->base = strdup(basename(b))) == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
@@ -443,25 +455,34 @@ static int dest_open(struct dest *d, const char *path, bool overwrite, appc_erro
     return appc_error_make(err, errno, "%s: cannot open the parent directory", path);
   if (dest_is_replaceable(d, err) < 0)
     return -1;
-  snprintf(d->tmp, sizeof d->tmp, ".%.40s.", d->base);
+  /* In the store's tmp/ where DEST can be renamed from there, so that a
+   * process killed half-way leaves its debris where gc finds it; beside
+   * DEST otherwise. */
+  if (same_mount(s->tmp_fd, d->parent_fd)) {
+    d->tmp_dirfd = s->tmp_fd;
+    d->tmp[0] = '\0';
+  } else {
+    d->tmp_dirfd = d->parent_fd;
+    snprintf(d->tmp, sizeof d->tmp, ".%.40s.", d->base);
+  }
   size_t used = strlen(d->tmp);
   if (appc_store_temp_name(d->tmp + used, sizeof d->tmp - used, "actool-tmp") < 0 ||
-      mkdirat(d->parent_fd, d->tmp, 0700) < 0)
-    return appc_error_make(err, errno, "%s: cannot create a temporary directory beside it", path);
+      mkdirat(d->tmp_dirfd, d->tmp, 0700) < 0)
+    return appc_error_make(err, errno, "%s: cannot create a temporary directory for it", path);
   d->made = true;
   return 0;
 }
 
 static int dest_commit(struct dest *d, appc_error_t *err)
 {
-  if (renameat2(d->parent_fd, d->tmp, d->parent_fd, d->base, RENAME_NOREPLACE) == 0) {
+  if (renameat2(d->tmp_dirfd, d->tmp, d->parent_fd, d->base, RENAME_NOREPLACE) == 0) {
     d->made = false;
     return 0;
   }
   if (errno != EEXIST || !d->overwrite)
     return appc_error_make(err, errno, "%s", d->path);
   /* Swap atomically, then remove what was there. */
-  if (renameat2(d->parent_fd, d->tmp, d->parent_fd, d->base, RENAME_EXCHANGE) < 0)
+  if (renameat2(d->tmp_dirfd, d->tmp, d->parent_fd, d->base, RENAME_EXCHANGE) < 0)
     return appc_error_make(err, errno, "%s", d->path);
   return 0; /* d->tmp now names the old DEST, removed by dest_close */
 }
@@ -469,7 +490,7 @@ static int dest_commit(struct dest *d, appc_error_t *err)
 static void dest_close(struct dest *d)
 {
   if (d->made)
-    remove_quietly(d->parent_fd, d->tmp);
+    remove_quietly(d->tmp_dirfd, d->tmp);
   if (d->parent_fd >= 0)
     close(d->parent_fd);
   free(d->base);
@@ -484,10 +505,10 @@ static int dest_rootfs(struct dest *d, unsigned flags, int *out, appc_error_t *e
     snprintf(path, sizeof path, "%s", d->tmp);
   } else {
     snprintf(path, sizeof path, "%s/rootfs", d->tmp);
-    if (fchmodat(d->parent_fd, d->tmp, 0755, 0) < 0 || mkdirat(d->parent_fd, path, 0755) < 0)
+    if (fchmodat(d->tmp_dirfd, d->tmp, 0755, 0) < 0 || mkdirat(d->tmp_dirfd, path, 0755) < 0)
       return appc_error_make(err, errno, "%s", d->path);
   }
-  *out = openat(d->parent_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  *out = openat(d->tmp_dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (*out < 0)
     return appc_error_make(err, errno, "%s", d->path);
   return 0;
@@ -499,7 +520,7 @@ static int dest_manifest(struct dest *d, const char *json, size_t len, appc_erro
   cleanup_close int fd = -1;
 
   snprintf(path, sizeof path, "%s/manifest", d->tmp);
-  fd = openat(d->parent_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  fd = openat(d->tmp_dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0 || appc_write_all(fd, json, len) < 0)
     return appc_error_make(err, errno, "%s/manifest", d->path);
   return 0;
@@ -594,12 +615,17 @@ static int make_dest(struct appc_store *s, const char *id, const char *path,
     opts = &defaults;
   if (!appc_store_is_image_id(id))
     return appc_error_make(err, 0, "%s: not an image ID", id);
-  r = dest_open(&d, path, (opts->flags & APPC_STORE_OVERWRITE) != 0, err);
+  /* Held throughout: the temporary DEST may live in the store's tmp/,
+   * which gc empties under the exclusive lock. */
+  if (appc_store_lock(s, false, err) < 0)
+    return -1;
+  r = dest_open(s, &d, path, (opts->flags & APPC_STORE_OVERWRITE) != 0, err);
   if (r == 0)
     r = fill(s, id, &d, opts, err);
   if (r == 0)
     r = dest_commit(&d, err);
   dest_close(&d);
+  appc_store_unlock(s);
   return r;
 }
 
