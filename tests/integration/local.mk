@@ -7,7 +7,8 @@ INTEGRATION_TESTS = \
 	tests/integration/refcompat.sh \
 	tests/integration/store.sh \
 	tests/integration/store-hostile.sh \
-	tests/integration/store-crash.sh
+	tests/integration/store-crash.sh \
+	tests/integration/store-signed.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

@@ -39,39 +39,6 @@ struct tar_builder {
   FILE *f;
 };
 
-static void mkdirs(const char *dir, const char *rel)
-{
-  char *p = path_join(dir, rel);
-  for (char *s = p + strlen(dir) + 1; *s != '\0'; s++) {
-    if (*s != '/')
-      continue;
-    *s = '\0';
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
-      fail_msg("mkdir %s: %s", p, strerror(errno));
-    *s = '/';
-  }
-  if (mkdir(p, 0755) < 0 && errno != EEXIST)
-    fail_msg("mkdir %s: %s", p, strerror(errno));
-  free(p);
-}
-
-static void write_file(const char *dir, const char *rel, const void *data, size_t len)
-{
-  const char *slash = strrchr(rel, '/');
-  if (slash != NULL) {
-    char *parent = strndup(rel, (size_t) (slash - rel));
-    assert_non_null(parent);
-    mkdirs(dir, parent);
-    free(parent);
-  }
-  char *p = path_join(dir, rel);
-  FILE *f = fopen(p, "w");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, len, f), len);
-  assert_int_equal(fclose(f), 0);
-  free(p);
-}
-
 static char *make_layout(const char *dir)
 {
   char *layout = path_join(dir, "layout");

@@ -6,6 +6,8 @@
 #define APPC_TESTS_TEST_SCRATCH_H
 
 #include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 
 static char *current_scratch;
 
-static char *scratch_new(void)
+static inline char *scratch_new(void)
 {
   const char *tmp = getenv("TMPDIR");
   char *dir = NULL;
@@ -26,14 +28,14 @@ static char *scratch_new(void)
   return dir;
 }
 
-static int scratch_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static inline int scratch_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
   (void) st;
   (void) ftw;
   return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-static void scratch_remove(char *dir)
+static inline void scratch_remove(char *dir)
 {
   if (dir == NULL)
     return;
@@ -43,15 +45,50 @@ static void scratch_remove(char *dir)
   free(dir);
 }
 
-static char *path_join(const char *dir, const char *rel)
+static inline char *path_join(const char *dir, const char *rel)
 {
   char *p = NULL;
   assert_true(asprintf(&p, "%s/%s", dir, rel) > 0);
   return p;
 }
 
+/* DIR/REL and its missing parents (mode 0755). */
+static inline void mkdirs(const char *dir, const char *rel)
+{
+  char *p = path_join(dir, rel);
+  for (char *s = p + strlen(dir) + 1; *s != '\0'; s++) {
+    if (*s != '/')
+      continue;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      fail_msg("mkdir %s: %s", p, strerror(errno));
+    *s = '/';
+  }
+  if (mkdir(p, 0755) < 0 && errno != EEXIST)
+    fail_msg("mkdir %s: %s", p, strerror(errno));
+  free(p);
+}
+
+/* DIR/REL holding LEN bytes of DATA, its directories created. */
+static inline void write_file(const char *dir, const char *rel, const void *data, size_t len)
+{
+  const char *slash = strrchr(rel, '/');
+  if (slash != NULL) {
+    char *parent = strndup(rel, (size_t) (slash - rel));
+    assert_non_null(parent);
+    mkdirs(dir, parent);
+    free(parent);
+  }
+  char *p = path_join(dir, rel);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  free(p);
+}
+
 /* Entries in DIR, "." and ".." aside. */
-static int count_entries(const char *dir)
+static inline int count_entries(const char *dir)
 {
   DIR *d = opendir(dir);
   struct dirent *de;

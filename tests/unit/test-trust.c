@@ -1,0 +1,404 @@
+/* Unit tests of the trust module (trust/): the prefix walk, which key files
+ * apply to a name, and the refusals of appc_trust_verify that need no key.
+ * Signatures by real keys are covered by tests/integration/store-signed.sh. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#define SCRATCH_PREFIX "test-trust"
+#include "tests/unit/test-scratch.h"
+
+#include "store/store.h"
+#include "trust/trust.h"
+
+/* Fingerprint-shaped names for key files; their content does not matter to
+ * the selection. */
+#define FPR_ROOT "1111111111111111111111111111111111111111"
+#define FPR_COM "2222222222222222222222222222222222222222"
+#define FPR_APP "3333333333333333333333333333333333333333"
+#define FPR_APPLICATION "4444444444444444444444444444444444444444"
+#define FPR_X "5555555555555555555555555555555555555555"
+#define FPR_OTHER "6666666666666666666666666666666666666666"
+#define FPR_LOWER "abcdefabcdefabcdefabcdefabcdefabcdef0123"
+
+/* DIR/REL holding TEXT, its directories created. */
+static void put(const char *dir, const char *rel, const char *text)
+{
+  write_file(dir, rel, text, strlen(text));
+}
+
+static void assert_prefixes(const char *name, size_t want_n, const char *const *want)
+{
+  appc_error_t err = NULL;
+  char **v = NULL;
+  size_t n = 0;
+  int r = appc_trust_prefixes(name, &v, &n, &err);
+
+  assert_ok(r, &err);
+  assert_int_equal(n, want_n);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(v[i], want[i]);
+  appc_trust_prefixes_free(v, n);
+}
+
+static void test_prefixes_shortest_first(void **state)
+{
+  (void) state;
+  assert_prefixes("example.com", 1, (const char *const[]){"example.com"});
+  assert_prefixes("example.com/app", 2, (const char *const[]){"example.com", "example.com/app"});
+  assert_prefixes("example.com/app/x", 3,
+                  (const char *const[]){"example.com", "example.com/app", "example.com/app/x"});
+  /* Components are kept as they are: "..x" and ".a" are names, not links. */
+  assert_prefixes("a/..x/.b", 3, (const char *const[]){"a", "a/..x", "a/..x/.b"});
+}
+
+static void test_prefixes_refuse_components_that_leave_the_key_store(void **state)
+{
+  static const char *const bad[] = {"",    "/",    "/a",  "a/",   "a//b",  ".",      "..",
+                                    "a/.", "a/..", "./a", "../a", "a/./b", "a/../b", "../../etc"};
+  (void) state;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    appc_error_t err = NULL;
+    char **v = (char **) 1;
+    size_t n = 99;
+    int r = appc_trust_prefixes(bad[i], &v, &n, &err);
+    assert_null(v);
+    assert_int_equal(n, 0);
+    assert_error_contains(r, &err, "path component");
+  }
+}
+
+/* A key store with a key at root.d and at several prefixes, plus debris the
+ * selection must skip. */
+static char *make_key_store(void)
+{
+  char *dir = scratch_new();
+  put(dir, "trust/root.d/" FPR_ROOT, "root key\n");
+  put(dir, "trust/root.d/.tmp-being-written", "not yet a key\n");
+  put(dir, "trust/prefix.d/example.com/" FPR_COM, "com key\n");
+  put(dir, "trust/prefix.d/example.com/app/" FPR_APP, "app key\n");
+  put(dir, "trust/prefix.d/example.com/app/" FPR_LOWER, "lower-case key\n");
+  put(dir, "trust/prefix.d/example.com/app/.hidden", "skipped\n");
+  put(dir, "trust/prefix.d/example.com/application/" FPR_APPLICATION, "application key\n");
+  put(dir, "trust/prefix.d/example.com/app/x/" FPR_X, "x key\n");
+  put(dir, "trust/prefix.d/example.com/other/" FPR_OTHER, "other key\n");
+  return dir;
+}
+
+struct want_key {
+  const char *fingerprint;
+  const char *prefix; /* NULL for root.d */
+  const char *path;
+};
+
+static void assert_keys(const char *store, const char *name, size_t want_n,
+                        const struct want_key *want)
+{
+  struct appc_trust_keys keys = {0};
+  appc_error_t err = NULL;
+  int r = appc_trust_keys_for_name(store, name, &keys, &err);
+
+  assert_ok(r, &err);
+  if (keys.n != want_n) {
+    for (size_t i = 0; i < keys.n; i++)
+      print_message("got %s\n", keys.v[i].path);
+    fail_msg("%s: %zu keys, wanted %zu", name, keys.n, want_n);
+  }
+  for (size_t i = 0; i < keys.n; i++) {
+    assert_string_equal(keys.v[i].fingerprint, want[i].fingerprint);
+    assert_string_equal(keys.v[i].path, want[i].path);
+    if (want[i].prefix == NULL)
+      assert_null(keys.v[i].prefix);
+    else
+      assert_string_equal(keys.v[i].prefix, want[i].prefix);
+  }
+  appc_trust_keys_clear(&keys);
+  assert_null(keys.v);
+  assert_int_equal(keys.n, 0);
+}
+
+#define ROOT_KEY                                                                                   \
+  {                                                                                                \
+    FPR_ROOT, NULL, "trust/root.d/" FPR_ROOT                                                       \
+  }
+#define COM_KEY                                                                                    \
+  {                                                                                                \
+    FPR_COM, "example.com", "trust/prefix.d/example.com/" FPR_COM                                  \
+  }
+#define APP_KEYS                                                                                   \
+  {FPR_APP, "example.com/app", "trust/prefix.d/example.com/app/" FPR_APP},                         \
+  {                                                                                                \
+    "ABCDEFABCDEFABCDEFABCDEFABCDEFABCDEF0123", "example.com/app",                                 \
+        "trust/prefix.d/example.com/app/" FPR_LOWER                                                \
+  }
+
+static void test_keys_of_every_prefix_and_root(void **state)
+{
+  (void) state;
+  char *dir = make_key_store();
+
+  assert_keys(dir, "example.com/app", 4, (struct want_key[]){ROOT_KEY, COM_KEY, APP_KEYS});
+  assert_keys(
+      dir, "example.com/app/x", 5,
+      (struct want_key[]){ROOT_KEY,
+                          COM_KEY,
+                          APP_KEYS,
+                          {FPR_X, "example.com/app/x", "trust/prefix.d/example.com/app/x/" FPR_X}});
+  assert_keys(dir, "example.com", 2, (struct want_key[]){ROOT_KEY, COM_KEY});
+  assert_keys(dir, "example.org/app", 1, (struct want_key[]){ROOT_KEY});
+  scratch_remove(dir);
+}
+
+static void test_prefix_covers_names_only_at_a_slash(void **state)
+{
+  (void) state;
+  char *dir = make_key_store();
+
+  /* example.com/app's keys are not example.com/application's, nor the
+   * other way round, though one name starts with the other. */
+  assert_keys(dir, "example.com/application", 3,
+              (struct want_key[]){ROOT_KEY,
+                                  COM_KEY,
+                                  {FPR_APPLICATION, "example.com/application",
+                                   "trust/prefix.d/example.com/application/" FPR_APPLICATION}});
+  assert_keys(dir, "example.com/ap", 2, (struct want_key[]){ROOT_KEY, COM_KEY});
+  assert_keys(dir, "example.co", 1, (struct want_key[]){ROOT_KEY});
+  assert_keys(dir, "example.com/other", 3,
+              (struct want_key[]){
+                  ROOT_KEY,
+                  COM_KEY,
+                  {FPR_OTHER, "example.com/other", "trust/prefix.d/example.com/other/" FPR_OTHER}});
+  scratch_remove(dir);
+}
+
+static void test_no_key_store_means_no_keys(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+
+  assert_keys(dir, "example.com/app", 0, NULL);
+  mkdirs(dir, "trust/root.d");
+  mkdirs(dir, "trust/prefix.d/example.com");
+  assert_keys(dir, "example.com/app", 0, NULL);
+  scratch_remove(dir);
+}
+
+/* A name whose last component is spelt like a fingerprint meets the key
+ * file of its parent prefix where its directory would be: no keys there,
+ * not an error. */
+static void test_key_file_where_a_prefix_directory_would_be(void **state)
+{
+  (void) state;
+  char *dir = make_key_store();
+
+  assert_keys(dir, "example.com/app/" FPR_APP, 4, (struct want_key[]){ROOT_KEY, COM_KEY, APP_KEYS});
+  scratch_remove(dir);
+}
+
+static void test_symlinked_key_file_is_followed(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+  put(dir, "keys/root-key.asc", "key\n");
+  mkdirs(dir, "trust/root.d");
+  char *link = path_join(dir, "trust/root.d/" FPR_ROOT);
+  assert_int_equal(symlink("../../keys/root-key.asc", link), 0);
+  free(link);
+
+  assert_keys(dir, "example.com/app", 1, (struct want_key[]){ROOT_KEY});
+  scratch_remove(dir);
+}
+
+static void assert_selection_fails(const char *dir, const char *name, const char *needle)
+{
+  struct appc_trust_keys keys = {(struct appc_trust_key *) 1, 99};
+  appc_error_t err = NULL;
+  int r = appc_trust_keys_for_name(dir, name, &keys, &err);
+
+  assert_null(keys.v);
+  assert_int_equal(keys.n, 0);
+  assert_error_contains(r, &err, needle);
+}
+
+static void test_misplaced_files_are_reported(void **state)
+{
+  (void) state;
+  char *dir = make_key_store();
+
+  put(dir, "trust/prefix.d/example.com/app/key.asc", "a key under the wrong name\n");
+  assert_selection_fails(dir, "example.com/app/x",
+                         "prefix.d/example.com/app/key.asc: not a trusted key file");
+  /* ...but only for the names whose keys it would be. */
+  assert_keys(dir, "example.com/application", 3,
+              (struct want_key[]){ROOT_KEY,
+                                  COM_KEY,
+                                  {FPR_APPLICATION, "example.com/application",
+                                   "trust/prefix.d/example.com/application/" FPR_APPLICATION}});
+
+  /* A fingerprint one digit short, a dangling symlink, a fifo. */
+  char *p = path_join(dir, "trust/prefix.d/example.com/app/key.asc");
+  assert_int_equal(unlink(p), 0);
+  free(p);
+  put(dir, "trust/root.d/" FPR_ROOT "0", "41 digits\n");
+  assert_selection_fails(dir, "example.com", "root.d/" FPR_ROOT "0: not a trusted key file");
+  p = path_join(dir, "trust/root.d/" FPR_ROOT "0");
+  assert_int_equal(unlink(p), 0);
+  free(p);
+  p = path_join(dir, "trust/root.d/" FPR_OTHER);
+  assert_int_equal(symlink("nowhere", p), 0);
+  assert_selection_fails(dir, "example.com", "root.d/" FPR_OTHER);
+  assert_int_equal(unlink(p), 0);
+  assert_int_equal(mkfifo(p, 0600), 0);
+  assert_selection_fails(dir, "example.com", "not a regular file");
+  assert_int_equal(unlink(p), 0);
+  free(p);
+  assert_keys(dir, "example.com", 2, (struct want_key[]){ROOT_KEY, COM_KEY});
+
+  assert_selection_fails(dir, "example.com/../../..", "path component");
+  scratch_remove(dir);
+}
+
+/* ---- appc_trust_verify's refusals that need no key ---- */
+
+static char *make_store(void)
+{
+  char *dir = scratch_new();
+  char *store = path_join(dir, "store");
+  struct appc_store *s = NULL;
+  appc_error_t err = NULL;
+  int r = appc_store_open(&s, store, &err);
+  assert_ok(r, &err);
+  appc_store_close(s);
+  free(store);
+  return dir;
+}
+
+static void test_missing_signature_is_flagged(void **state)
+{
+  (void) state;
+  char *dir = make_store();
+  char *store = path_join(dir, "store");
+  char *aci = path_join(dir, "hello.aci");
+  char *asc = path_join(dir, "hello.aci.asc");
+  char *tmp = path_join(dir, "store/tmp");
+  struct appc_trust_result res;
+  appc_error_t err = NULL;
+  put(dir, "hello.aci", "not even an image: never read without a signature\n");
+
+  int r = appc_trust_verify(store, "example.com/hello", aci, asc, &res, &err);
+  assert_true(res.signature_missing);
+  assert_error_contains(r, &err, "hello.aci: no signature (");
+  appc_trust_result_clear(&res);
+  assert_int_equal(count_entries(tmp), 0);
+
+  /* Another failure to open the signature is not a missing signature. */
+  assert_int_equal(mkdir(asc, 0700), 0);
+  put(dir, "hello.aci.asc/x", "");
+  r = appc_trust_verify(store, "example.com/hello", aci, asc, &res, &err);
+  if (r == 0)
+    fail_msg("a directory was taken for a signature");
+  assert_false(res.signature_missing);
+  appc_error_release(&err);
+  appc_trust_result_clear(&res);
+  free(store), free(aci), free(asc), free(tmp);
+  scratch_remove(dir);
+}
+
+static void test_garbage_signature_is_refused_and_leaves_nothing(void **state)
+{
+  (void) state;
+  char *dir = make_store();
+  char *store = path_join(dir, "store");
+  char *aci = path_join(dir, "hello.aci");
+  char *asc = path_join(dir, "hello.aci.asc");
+  char *tmp = path_join(dir, "store/tmp");
+  struct appc_trust_result res;
+  appc_error_t err = NULL;
+  put(dir, "hello.aci", "the signed bytes\n");
+  put(dir, "hello.aci.asc", "-----BEGIN PGP SIGNATURE-----\n\nnot base64 at all\n");
+
+  int r = appc_trust_verify(store, "example.com/hello", aci, asc, &res, &err);
+  assert_false(res.signature_missing);
+  assert_error_contains(r, &err, "hello.aci.asc: ");
+  appc_trust_result_clear(&res);
+  /* The temporary GNUPGHOME is gone. */
+  assert_int_equal(count_entries(tmp), 0);
+  free(store), free(aci), free(asc), free(tmp);
+  scratch_remove(dir);
+}
+
+static void test_bad_key_file_is_refused_naming_it(void **state)
+{
+  (void) state;
+  char *dir = make_store();
+  char *store = path_join(dir, "store");
+  char *aci = path_join(dir, "hello.aci");
+  char *asc = path_join(dir, "hello.aci.asc");
+  char *tmp = path_join(dir, "store/tmp");
+  struct appc_trust_result res;
+  appc_error_t err = NULL;
+  put(dir, "hello.aci", "the signed bytes\n");
+  put(dir, "hello.aci.asc", "whatever\n");
+  put(store, "trust/prefix.d/example.com/" FPR_COM, "not a key\n");
+
+  int r = appc_trust_verify(store, "example.com/hello", aci, asc, &res, &err);
+  assert_error_contains(r, &err, "prefix.d/example.com/" FPR_COM ": holds no OpenPGP public key");
+  appc_trust_result_clear(&res);
+  assert_int_equal(count_entries(tmp), 0);
+  free(store), free(aci), free(asc), free(tmp);
+  scratch_remove(dir);
+}
+
+static void test_not_a_store_is_refused(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+  char *aci = path_join(dir, "hello.aci");
+  char *asc = path_join(dir, "hello.aci.asc");
+  struct appc_trust_result res;
+  appc_error_t err = NULL;
+  put(dir, "hello.aci", "bytes\n");
+  put(dir, "hello.aci.asc", "sig\n");
+
+  int r = appc_trust_verify(dir, "example.com/hello", aci, asc, &res, &err);
+  assert_error_contains(r, &err, "/lock");
+  appc_trust_result_clear(&res);
+  assert_int_equal(count_entries(dir), 2);
+  free(aci), free(asc);
+  scratch_remove(dir);
+}
+
+static int teardown(void **state)
+{
+  (void) state;
+  scratch_remove(current_scratch);
+  return 0;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_prefixes_shortest_first),
+      cmocka_unit_test(test_prefixes_refuse_components_that_leave_the_key_store),
+      cmocka_unit_test_teardown(test_keys_of_every_prefix_and_root, teardown),
+      cmocka_unit_test_teardown(test_prefix_covers_names_only_at_a_slash, teardown),
+      cmocka_unit_test_teardown(test_no_key_store_means_no_keys, teardown),
+      cmocka_unit_test_teardown(test_key_file_where_a_prefix_directory_would_be, teardown),
+      cmocka_unit_test_teardown(test_symlinked_key_file_is_followed, teardown),
+      cmocka_unit_test_teardown(test_misplaced_files_are_reported, teardown),
+      cmocka_unit_test_teardown(test_missing_signature_is_flagged, teardown),
+      cmocka_unit_test_teardown(test_garbage_signature_is_refused_and_leaves_nothing, teardown),
+      cmocka_unit_test_teardown(test_bad_key_file_is_refused_naming_it, teardown),
+      cmocka_unit_test_teardown(test_not_a_store_is_refused, teardown),
+  };
+  gpgme_check_version(NULL);
+  return cmocka_run_group_tests_name("trust", tests, NULL, NULL);
+}
