@@ -180,7 +180,6 @@ static int fill_record(struct import *im, struct appc_store_image *img, appc_err
       return appc_error_make(err, ENOMEM, "%s", im->path);
   }
   img->size = im->info.uncompressed_size;
-  img->compression = im->info.compression;
   clock_gettime(CLOCK_REALTIME, &img->import_time);
   img->last_use = img->import_time;
   return 0;

@@ -32,10 +32,9 @@ const char *appc_store_path(const struct appc_store *s);
 struct appc_store_image {
   char id[APPC_IMAGE_ID_LEN + 1];
   char *name;
-  struct appc_kv_list labels;        /* as in the manifest */
-  unsigned long long size;           /* bytes of the uncompressed tar */
-  unsigned long long blob_size;      /* bytes stored (the ACI as imported) */
-  enum appc_compression compression; /* of the stored blob */
+  struct appc_kv_list labels;   /* as in the manifest */
+  unsigned long long size;      /* bytes of the uncompressed tar */
+  unsigned long long blob_size; /* bytes stored (the ACI as imported) */
   struct timespec import_time;
   struct timespec last_use; /* last render, extract or export */
 };
