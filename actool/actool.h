@@ -65,11 +65,17 @@ struct actool_command {
   /* For a command with subcommands ("image list"): NULL-terminated; the
    * first argument names the subcommand, whose own table parses the rest. */
   const struct actool_command *const *subcommands;
+  /* The command's own options end at its first argument: what follows is
+   * handed to run() as it is (run's per-image options and "--"). */
+  bool options_end_at_first_argument;
 };
 
 /* Messages to the user: one line each, "actool: " prefixed on errors. */
 void actool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void actool_report(appc_error_t *err); /* prints and releases */
+/* --json output: pretty, spaced, slashes unescaped, on stdout. */
+struct json_object;
+void actool_print_json(struct json_object *o);
 void actool_debug(const struct actool_globals *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Usage error for COMMAND: prints the message and a hint, returns 2. */
@@ -106,6 +112,8 @@ void actool_cancel_end(void);
 
 /* Open the store named by --dir, ACTOOL_DIR or the default location. */
 struct appc_store;
+/* That location, without opening anything; prints errors. */
+int actool_store_dir(const struct actool_globals *g, char **out);
 int actool_open_store(const struct actool_globals *g, struct appc_store **out);
 /* Print an error, release it and return ACTOOL_EXIT_FAILURE. */
 int actool_fail(appc_error_t *err);
@@ -113,6 +121,11 @@ int actool_fail(appc_error_t *err);
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;
 int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_store_image *img);
+/* Bring FILE.aci, https://URL or NAME[,LABEL=VALUE...] into the store as
+ * fetch does (verified, with dependencies), quietly; prints errors. */
+int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                     char *id);
+bool actool_is_fetchable_path(const char *arg);
 /* Parse a Go duration ("24h", "1h30m", "90s"); -1 if malformed. */
 int actool_parse_duration(const char *s, double *seconds);
 

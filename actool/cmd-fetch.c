@@ -1,23 +1,49 @@
-/* actool fetch FILE.aci | NAME | URL ...
+/* actool fetch FILE.aci | NAME[,LABEL=VALUE...] | https://URL ...
  *
- * This release imports local ACI files, each verified first against the
- * keys trusted for its name (FILE.aci.asc, docs/trust.md) unless
- * --insecure-options=image; discovery and downloads by name or URL come
- * later. */
+ * Each image is verified against the keys trusted for its name (FILE.aci.asc
+ * or the discovered .aci.asc, docs/trust.md) unless --insecure-options=image,
+ * imported, and its dependencies fetched; its ID is printed.  Names are
+ * discovered and downloaded by the library (discovery/fetch.h). */
 #include "config.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <gpgme.h>
 
 #include "actool/actool.h"
+#include "actool/net-cli.h"
 #include "common/cleanup.h"
+#include "discovery/fetch.h"
+#include "schema/json.h"
 #include "schema/schema.h"
 #include "store/store.h"
 #include "trust/trust.h"
+
+struct fetch_options {
+  bool no_store;
+  bool store_only;
+};
+
+static const struct actool_option fetch_option_table[] = {
+    {"no-store", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, no_store), NULL,
+     "fetch from the network even when the store or the HTTP cache has the image", NULL},
+    {"store-only", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, store_only), NULL,
+     "use only images already in the store; never the network", NULL},
+    {0},
+};
+
+/* What the fetch callbacks need. */
+struct fetch_ctx {
+  const struct actool_globals *g;
+  bool tty;             /* stderr is a terminal: draw a progress line */
+  bool drawn;           /* a progress line is on screen */
+  struct timespec last; /* when it was last drawn */
+};
 
 static bool is_url(const char *arg)
 {
@@ -83,7 +109,118 @@ static int verify_file(const struct actool_globals *g, struct appc_store *s, con
   return r < 0 ? ACTOOL_EXIT_FAILURE : ACTOOL_EXIT_OK;
 }
 
-static int fetch_file(const struct actool_globals *g, struct appc_store *s, const char *path)
+static void fetch_log(void *data, const char *msg)
+{
+  struct fetch_ctx *c = data;
+
+  if (c->drawn) {
+    fputs("\r\033[K", stderr);
+    c->drawn = false;
+  }
+  actool_debug(c->g, "%s", msg);
+}
+
+static void human(char *buf, size_t size, uint64_t n)
+{
+  if (n >= 10u << 20)
+    snprintf(buf, size, "%.1f MiB", (double) n / (1 << 20));
+  else
+    snprintf(buf, size, "%.1f KiB", (double) n / 1024);
+}
+
+/* "Downloading URL: 12.0 MiB / 200.0 MiB (6%)", redrawn at most ten times a
+ * second, on a terminal only. */
+static void fetch_progress(void *data, const char *url, uint64_t done, uint64_t total)
+{
+  struct fetch_ctx *c = data;
+  struct timespec now;
+  char a[32], b[32];
+
+  if (!c->tty)
+    return;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (c->drawn &&
+      (now.tv_sec - c->last.tv_sec) * 1000000000L + (now.tv_nsec - c->last.tv_nsec) < 100000000L &&
+      done != total)
+    return;
+  c->last = now;
+  c->drawn = true;
+  human(a, sizeof a, done);
+  const char *base = strrchr(url, '/');
+  base = base != NULL && base[1] != '\0' ? base + 1 : url;
+  if (total > 0) {
+    human(b, sizeof b, total);
+    fprintf(stderr, "\r\033[KDownloading %s: %s / %s (%u%%)", base, a, b,
+            (unsigned) (done * 100 / total));
+  } else {
+    fprintf(stderr, "\r\033[KDownloading %s: %s", base, a);
+  }
+}
+
+static void progress_done(struct fetch_ctx *c)
+{
+  if (c->drawn)
+    fputs("\r\033[K", stderr);
+  c->drawn = false;
+}
+
+/* The library's view of the command line. */
+static struct appc_fetch_options
+library_options(struct fetch_ctx *c, const struct fetch_options *fo, struct appc_http *h)
+{
+  return (struct appc_fetch_options){
+      .http = h,
+      .insecure_image = (c->g->insecure & ACTOOL_INSECURE_IMAGE) != 0,
+      .no_store = fo->no_store,
+      .store_only = fo->store_only,
+      .progress = fetch_progress,
+      .log = fetch_log,
+      .data = c,
+      .cancelled = actool_cancelled,
+  };
+}
+
+static int fetch_remote(struct fetch_ctx *c, const struct fetch_options *fo, struct appc_store *s,
+                        struct appc_http *h, const char *arg)
+{
+  struct appc_fetch_options o = library_options(c, fo, h);
+  struct appc_store_image img;
+  cleanup_error appc_error_t err = NULL;
+  cleanup_free char *name = NULL;
+  struct appc_kv_list labels = {0};
+  int r;
+
+  if (!is_url(arg) && appc_app_string_parse(arg, &name, &labels, &err) < 0)
+    return actool_fail(&err);
+  actool_cancel_begin();
+  r = is_url(arg) ? appc_fetch_url(s, arg, &o, &img, &err)
+                  : appc_fetch_name(s, name, &labels, &o, &img, &err);
+  actool_cancel_end();
+  progress_done(c);
+  appc_kv_list_clear(&labels);
+  if (r < 0)
+    return actool_fail(&err);
+  printf("%s\n", img.id);
+  appc_store_image_clear(&img);
+  return ACTOOL_EXIT_OK;
+}
+
+/* A file's dependencies come from the network like a name's. */
+static int fetch_file_dependencies(struct fetch_ctx *c, const struct fetch_options *fo,
+                                   struct appc_store *s, struct appc_http *h, const char *id)
+{
+  struct appc_fetch_options o = library_options(c, fo, h);
+  cleanup_error appc_error_t err = NULL;
+
+  actool_cancel_begin();
+  int r = appc_fetch_dependencies(s, id, &o, &err);
+  actool_cancel_end();
+  progress_done(c);
+  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+}
+
+static int fetch_file(const struct actool_globals *g, struct appc_store *s, const char *path,
+                      char id[APPC_IMAGE_ID_LEN + 1])
 {
   struct appc_store_import_options io = {.cancelled = actool_cancelled};
   struct appc_store_image img;
@@ -101,35 +238,66 @@ static int fetch_file(const struct actool_globals *g, struct appc_store *s, cons
   if (r < 0)
     return actool_fail(&err);
   actool_debug(g, "%s: %s %s", path, already ? "already in the store as" : "imported as", img.id);
-  printf("%s\n", img.id);
+  memcpy(id, img.id, sizeof img.id);
   appc_store_image_clear(&img);
   return ACTOOL_EXIT_OK;
 }
 
-static int run_fetch(const struct actool_globals *g, void *options, int argc, char **argv)
+/* Files first, all of them, then their dependencies: a dependency given
+ * on the same command line is found in the store rather than discovered. */
+static int fetch_all(struct fetch_ctx *c, const struct fetch_options *fo, struct appc_store *s,
+                     struct appc_http *h, int argc, char **argv)
 {
-  struct appc_store *s = NULL;
+  char(*ids)[APPC_IMAGE_ID_LEN + 1] = calloc((size_t) argc, sizeof *ids);
   int status = ACTOOL_EXIT_OK;
 
-  (void) options;
+  if (ids == NULL) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  for (int i = 0; i < argc; i++)
+    if (!is_url(argv[i]) && is_file(argv[i]) && fetch_file(c->g, s, argv[i], ids[i]) != 0)
+      status = ACTOOL_EXIT_FAILURE;
+  for (int i = 0; i < argc; i++) {
+    if (is_url(argv[i]) || !is_file(argv[i])) {
+      if (fetch_remote(c, fo, s, h, argv[i]) != ACTOOL_EXIT_OK)
+        status = ACTOOL_EXIT_FAILURE;
+    } else if (ids[i][0] != '\0') {
+      if (fetch_file_dependencies(c, fo, s, h, ids[i]) == ACTOOL_EXIT_OK)
+        printf("%s\n", ids[i]);
+      else
+        status = ACTOOL_EXIT_FAILURE;
+    }
+  }
+  free(ids);
+  return status;
+}
+
+static int run_fetch(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  const struct fetch_options *fo = options;
+  struct fetch_ctx c = {.g = g, .tty = isatty(STDERR_FILENO) == 1};
+  struct appc_store *s = NULL;
+  struct appc_http *h = NULL;
+  int status;
+  int r;
+
   if (argc == 0)
     return actool_usage_error("fetch", "needs at least one image");
+  if (fo->no_store && fo->store_only)
+    return actool_usage_error("fetch", "--no-store and --store-only exclude each other");
   /* gpgme's one-time initialisation (it also sets SIGPIPE to SIG_IGN when
    * it is SIG_DFL, so that a gpg dying mid-write cannot kill actool). */
   if (!(g->insecure & ACTOOL_INSECURE_IMAGE))
     gpgme_check_version(NULL);
-  int r = actool_open_store(g, &s);
-  if (r != 0)
+  if ((r = actool_open_store(g, &s)) != 0)
     return r;
-  for (int i = 0; i < argc; i++) {
-    if (is_url(argv[i]) || !is_file(argv[i])) {
-      actool_error("%s: fetching by name or URL is not available in this release", argv[i]);
-      status = ACTOOL_EXIT_FAILURE;
-      continue;
-    }
-    if (fetch_file(g, s, argv[i]) != ACTOOL_EXIT_OK)
-      status = ACTOOL_EXIT_FAILURE;
+  if (!fo->store_only && (r = actool_http_client(g, appc_store_path(s), &h)) != 0) {
+    appc_store_close(s);
+    return r;
   }
+  status = fetch_all(&c, fo, s, h, argc, argv);
+  appc_http_free(h);
   appc_store_close(s);
   if (fflush(stdout) != 0)
     status = ACTOOL_EXIT_FAILURE;
@@ -139,8 +307,72 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
 const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
     .summary = "Fetch images by name, URL or file into the store",
-    .usage = "NAME[,LABEL=VALUE...] | https://URL | FILE.aci ...",
-    .description = "Imports each image into the store and prints its image ID, one per line.\n"
-                   "Importing an image that is already in the store changes nothing.",
+    .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci ...",
+    .description =
+        "Imports each image into the store and prints its image ID, one per line.\n"
+        "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"
+        "which must be by a key trusted for the name (docs/trust.md).  A name pinned\n"
+        "to a version that the store has is not downloaded again, and a repeat fetch of\n"
+        "an unchanged URL only revalidates it.  Dependencies are fetched too (files\n"
+        "given together are imported before any dependency is looked for).  An image\n"
+        "by name or URL is imported only once its dependencies are; a FILE whose\n"
+        "dependencies cannot be fetched stays imported but is not printed.\n"
+        "Importing an image that is already in the store changes nothing.",
+    .options = fetch_option_table,
+    .options_size = sizeof(struct fetch_options),
     .run = run_fetch,
 };
+
+/* For run: bring one image into the store the way fetch would (a file is
+ * verified and imported, a URL or name downloaded), printing nothing but
+ * errors.  ID receives its image ID. */
+int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                     char *id)
+{
+  const struct fetch_options fo = {0};
+  struct fetch_ctx c = {.g = g, .tty = isatty(STDERR_FILENO) == 1};
+  struct appc_http *h = NULL;
+  struct appc_fetch_options o;
+  struct appc_store_image img;
+  cleanup_error appc_error_t err = NULL;
+  cleanup_free char *name = NULL;
+  struct appc_kv_list labels = {0};
+  bool file = !is_url(arg) && is_file(arg);
+  int r;
+
+  if (!(g->insecure & ACTOOL_INSECURE_IMAGE))
+    gpgme_check_version(NULL);
+  if (file && fetch_file(g, s, arg, id) != ACTOOL_EXIT_OK)
+    return ACTOOL_EXIT_FAILURE;
+  if ((r = actool_http_client(g, appc_store_path(s), &h)) != 0)
+    return r;
+  o = library_options(&c, &fo, h);
+  if (!file && !is_url(arg) && appc_app_string_parse(arg, &name, &labels, &err) < 0) {
+    appc_http_free(h);
+    return actool_fail(&err);
+  }
+  actool_cancel_begin();
+  if (file)
+    r = appc_fetch_dependencies(s, id, &o, &err);
+  else if (is_url(arg))
+    r = appc_fetch_url(s, arg, &o, &img, &err);
+  else
+    r = appc_fetch_name(s, name, &labels, &o, &img, &err);
+  actool_cancel_end();
+  progress_done(&c);
+  appc_kv_list_clear(&labels);
+  appc_http_free(h);
+  if (r < 0)
+    return actool_fail(&err);
+  if (!file) {
+    memcpy(id, img.id, sizeof img.id);
+    appc_store_image_clear(&img);
+  }
+  return ACTOOL_EXIT_OK;
+}
+
+/* Does ARG name a file or URL rather than an image in the store? */
+bool actool_is_fetchable_path(const char *arg)
+{
+  return is_url(arg) || is_file(arg);
+}

@@ -96,9 +96,7 @@ static int print_json(const struct appc_store_image *imgs, size_t n)
   }
   if (a == NULL)
     return -1;
-  printf("%s\n",
-         json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+  actool_print_json(a);
   return 0;
 }
 

@@ -16,6 +16,7 @@ actool_actool_SOURCES = \
 	actool/cmd-validate.c \
 	actool/cmd-version.c \
 	actool/cmd-fetch.c \
+	actool/cmd-trust.c \
 	actool/cmd-image.c \
 	actool/cmd-image-list.c \
 	actool/cmd-image-cat-manifest.c \
@@ -26,5 +27,10 @@ actool_actool_SOURCES = \
 	actool/cmd-image-gc.c \
 	actool/cmd-image-verify.c \
 	actool/store-cli.c \
+	actool/net-cli.h \
+	actool/net-cli.c \
+	actool/cmd-discover.c \
+	actool/cmd-run.c \
+	actool/cmd-pods.c \
 	actool/tempguard.c
 actool_actool_LDADD = $(APPC_LIBS)

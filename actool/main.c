@@ -72,8 +72,11 @@ static int run_command(const struct actool_command *cmd, struct actool_globals *
     return run_subcommand(cmd, g, argc, argv);
 
   void *options = calloc(1, cmd->options_size > 0 ? cmd->options_size : 1);
-  struct actool_parse p = {
-      .command = cmd->name, .cmd_table = cmd->options, .cmd_options = options, .globals = g};
+  struct actool_parse p = {.command = cmd->name,
+                           .cmd_table = cmd->options,
+                           .cmd_options = options,
+                           .globals = g,
+                           .stop_at_positional = cmd->options_end_at_first_argument};
   int npositional = 0;
   int r;
 

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "actool/actool.h"
 
 void actool_error(const char *fmt, ...)
@@ -50,4 +52,11 @@ int actool_usage_error(const char *command, const char *fmt, ...)
   else
     fprintf(stderr, "Run 'actool help' for usage.\n");
   return ACTOOL_EXIT_USAGE;
+}
+
+void actool_print_json(struct json_object *o)
+{
+  printf("%s\n",
+         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                               JSON_C_TO_STRING_NOSLASHESCAPE));
 }

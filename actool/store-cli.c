@@ -28,21 +28,29 @@ static int default_dir(char **out)
   return asprintf(out, "%s/.local/share/actool", home) < 0 ? -1 : 0;
 }
 
+int actool_store_dir(const struct actool_globals *g, char **out)
+{
+  *out = NULL;
+  if (g->dir != NULL && g->dir[0] != '\0')
+    *out = strdup(g->dir);
+  else if (default_dir(out) < 0) {
+    actool_error("cannot tell where the store is: set --dir, ACTOOL_DIR or HOME");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if (*out == NULL) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  return ACTOOL_EXIT_OK;
+}
+
 int actool_open_store(const struct actool_globals *g, struct appc_store **out)
 {
   cleanup_free char *dir = NULL;
   cleanup_error appc_error_t err = NULL;
 
-  if (g->dir != NULL && g->dir[0] != '\0')
-    dir = strdup(g->dir);
-  else if (default_dir(&dir) < 0) {
-    actool_error("cannot tell where the store is: set --dir, ACTOOL_DIR or HOME");
+  if (actool_store_dir(g, &dir) != ACTOOL_EXIT_OK)
     return ACTOOL_EXIT_FAILURE;
-  }
-  if (dir == NULL) {
-    actool_error("out of memory");
-    return ACTOOL_EXIT_FAILURE;
-  }
   actool_debug(g, "store: %s", dir);
   if (appc_store_open(out, dir, &err) < 0)
     return actool_fail(&err);

@@ -368,3 +368,25 @@ struct json_object *appc_japp(const struct appc_app *app)
   }
   return o;
 }
+
+/* A deep copy through the JSON form, which is the one representation every
+ * field already round-trips through (parse -> serialise -> parse). */
+int appc_app_copy(const struct appc_app *src, struct appc_app **out, appc_error_t *err)
+{
+  struct appc_jctx c = {.err = err};
+  struct json_object *j = appc_japp(src);
+  int r;
+
+  *out = NULL;
+  if (j == NULL)
+    return appc_error_make(err, ENOMEM, "app");
+  appc_jpath_key(&c, "app");
+  r = appc_jdecode_app(&c, j, out);
+  json_object_put(j);
+  return r;
+}
+
+void appc_app_release(struct appc_app *app)
+{
+  appc_app_free(app);
+}

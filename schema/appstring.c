@@ -4,7 +4,8 @@
  * As in the reference's discovery.NewAppFromString, the string is read like
  * a URL query ("name=" + the string with commas turned into "&"): names and
  * values are percent-decoded and '+' stands for a space, "name" cannot be
- * a label, and a label given twice is an error. */
+ * a label, and a label given twice is an error.  "NAME:VERSION" is short for
+ * "NAME,version=VERSION". */
 #include "config.h"
 
 #include <errno.h>
@@ -86,11 +87,34 @@ static int add_label(struct appc_kv_list *labels, const char *part, size_t len, 
   return 0;
 }
 
+/* "NAME:VERSION[,...]" is short for "NAME,version=VERSION[,...]": one colon
+ * at most, and only in the part before the first comma. */
+static int parse_version_suffix(const char *s, const char *comma, size_t *name_len,
+                                struct appc_kv_list *labels, appc_error_t *err)
+{
+  const char *colon = strchr(s, ':');
+  cleanup_free char *term = NULL;
+
+  if (colon == NULL)
+    return 0;
+  if (strchr(colon + 1, ':') != NULL)
+    return appc_error_make(err, 0, "%s: a colon may appear at most once", s);
+  if (comma != NULL && colon > comma)
+    return appc_error_make(err, 0, "%s: a colon may appear only right after the image name", s);
+  *name_len = (size_t) (colon - s);
+  size_t vlen = comma != NULL ? (size_t) (comma - colon - 1) : strlen(colon + 1);
+  if (asprintf(&term, "version=%.*s", (int) vlen, colon + 1) < 0)
+    return appc_error_make(err, ENOMEM, "%s", s);
+  return add_label(labels, term, strlen(term), s, err);
+}
+
 static int parse(const char *s, char **name, struct appc_kv_list *labels, appc_error_t *err)
 {
   const char *comma = strchr(s, ',');
   size_t name_len = comma != NULL ? (size_t) (comma - s) : strlen(s);
 
+  if (parse_version_suffix(s, comma, &name_len, labels, err) < 0)
+    return -1;
   if (name_len == 0)
     return appc_error_make(err, 0, "%s: no image name", s);
   if (unescape(s, name_len, name, s, err) < 0)

@@ -60,6 +60,11 @@ int appc_app_string_parse(const char *s, char **name, struct appc_kv_list *label
  * isolator set rules); PATH prefixes messages ("app"). */
 int appc_app_validate(const struct appc_app *app, const char *path, appc_error_t *err);
 
+/* A deep copy of SRC (for reifying a pod: the image's app becomes the pod
+ * app's); free it with appc_app_release. */
+int appc_app_copy(const struct appc_app *src, struct appc_app **out, appc_error_t *err);
+void appc_app_release(struct appc_app *app);
+
 /* Changes for `actool patch-manifest`, mirroring the reference's options.
  * A NULL or "" member means "not given".
  *   name                 AC Identifier replacing the image name

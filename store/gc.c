@@ -19,8 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "common/cleanup.h"
+#include "schema/types.h"
 #include "store/private.h"
+
+/* Where fetch keeps what each URL last gave (discovery/fetch.h). */
+#define HTTP_CACHE "cache/http"
+#define HTTP_RECORD_MAX (64u << 10)
 
 /* Downloads being resumed (issue: fetch) live in tmp/ under this prefix. */
 #define DOWNLOAD_PREFIX "download-"
@@ -121,6 +128,51 @@ static int gc_tree(const char *name, void *data, appc_error_t *err)
   return 0;
 }
 
+/* The image ID an HTTP cache record points at, or NULL. */
+static char *record_image(int dirfd, const char *name)
+{
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+  size_t len = 0;
+  json_object *o, *v;
+  char *id = NULL;
+
+  if (appc_store_slurp(dirfd, name, HTTP_RECORD_MAX, &text, &len, &ignored) < 0)
+    return NULL;
+  o = json_tokener_parse(text);
+  if (o != NULL && json_object_object_get_ex(o, "image", &v) &&
+      json_object_is_type(v, json_type_string) &&
+      appc_validate_image_id_full(json_object_get_string(v), &ignored) == 0)
+    id = strdup(json_object_get_string(v));
+  json_object_put(o);
+  return id;
+}
+
+/* An HTTP cache record is worth keeping while its image is in the store. */
+static int gc_http_cache(struct gc *g, appc_error_t *err)
+{
+  cleanup_close int fd = openat(g->s->dirfd, HTTP_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+  struct dirent *de;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s/%s", g->s->path, HTTP_CACHE);
+  d = fdopendir(dup(fd));
+  if (d == NULL)
+    return appc_error_make(err, errno, "%s/%s", g->s->path, HTTP_CACHE);
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.')
+      continue;
+    cleanup_free char *id = record_image(fd, de->d_name);
+    if (id != NULL && faccessat(g->s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+      continue;
+    if (unlinkat(fd, de->d_name, 0) == 0)
+      g->rep->temporaries++;
+  }
+  closedir(d);
+  return 0;
+}
+
 int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_gc_report *report,
                   appc_error_t *err)
 {
@@ -137,6 +189,8 @@ int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_
     r = appc_store_each_entry(s, s->blobs_fd, STORE_BLOBS, gc_blob, &g, err);
   if (r == 0)
     r = appc_store_each_entry(s, s->trees_fd, STORE_TREES, gc_tree, &g, err);
+  if (r == 0)
+    r = gc_http_cache(&g, err);
   appc_store_unlock(s);
   return r;
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
-#include "trust/trust.h"
+#include "trust/internal.h"
 
 void appc_trust_prefixes_free(char **prefixes, size_t n)
 {
@@ -76,7 +76,7 @@ void appc_trust_keys_clear(struct appc_trust_keys *keys)
 }
 
 /* A v4 fingerprint is 40 hex digits, a v5 one 64. */
-static bool is_fingerprint_name(const char *name)
+bool appc_trust_is_fingerprint(const char *name)
 {
   size_t len = strlen(name);
 
@@ -189,7 +189,7 @@ static int add_keys_of_dir(const char *store_dir, const char *rel_dir, const cha
       continue; /* a longer prefix */
     if (!S_ISREG(st.st_mode))
       return appc_error_make(err, 0, "%s/%s: not a regular file", path, names.v[i]);
-    if (!is_fingerprint_name(names.v[i]))
+    if (!appc_trust_is_fingerprint(names.v[i]))
       return appc_error_make(err, 0,
                              "%s/%s: not a trusted key file: its name must be the key's "
                              "fingerprint (40 hex digits, 64 for a v5 key)",

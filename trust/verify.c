@@ -2,63 +2,28 @@
  * the keys trusted for the image's name (docs/trust.md).
  *
  * gpg only ever sees a keyring made for this one verification: a temporary
- * GNUPGHOME in the store's tmp/ into which the applicable trusted key files
- * are imported.  Every key in it is thus trusted for the name, and which file
+ * GNUPGHOME in the store's tmp/ (trust/gpg.c) into which the applicable
+ * trusted key files are imported.  Every key in it is thus trusted for the name, and which file
  * the signer's key came from is known from the import results. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <gpgme.h>
 
 #include "common/cleanup.h"
-#include "trust/trust.h"
-
-/* Options of the temporary home.  no-autostart: importing a key file that
- * holds secret material would otherwise start a gpg-agent, which would
- * outlive the home; verification needs no agent.  no-auto-check-trustdb:
- * gpg's key validity is not used (a key is trusted by where it is placed).
- * lock-never: nobody else uses this home, and gpg's lock files, created and
- * removed as it exits, raced with the removal of the home. */
-static const char temp_home_conf[] = "no-autostart\nno-auto-check-trustdb\nlock-never\n";
+#include "trust/internal.h"
 
 /* gpgme's buffer for piping the ACI to gpg: a pipe's capacity.  Measured
  * on a 400 MB ACI: 0.83 s against 1.1-1.8 s with gpgme's default and 0.71 s
  * for gpg reading the file itself; larger buffers are slower again, since
  * gpgme moves the unwritten rest of its buffer after each partial write. */
 #define ACI_IO_BUFFER_SIZE "65536"
-
-static void gpgme_ctx_releasep(gpgme_ctx_t *ctx)
-{
-  if (*ctx != NULL)
-    gpgme_release(*ctx);
-}
-
-static void gpgme_data_releasep(gpgme_data_t *d)
-{
-  if (*d != NULL)
-    gpgme_data_release(*d);
-}
-
-static void gpgme_key_unrefp(gpgme_key_t *k)
-{
-  if (*k != NULL)
-    gpgme_key_unref(*k);
-}
-
-#define cleanup_gpgme_ctx __attribute__((cleanup(gpgme_ctx_releasep)))
-#define cleanup_gpgme_data __attribute__((cleanup(gpgme_data_releasep)))
-#define cleanup_gpgme_key __attribute__((cleanup(gpgme_key_unrefp)))
 
 static void trust_keys_clearp(struct appc_trust_keys *keys)
 {
@@ -75,167 +40,15 @@ void appc_trust_result_clear(struct appc_trust_result *r)
   memset(r, 0, sizeof *r);
 }
 
-/* ---- the temporary GNUPGHOME ---- */
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void) st;
-  (void) ftw;
-  return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* gpgme does not wait for the gpg processes it starts (they are detached
- * by a double fork), so one may still be exiting, and dropping files, when
- * an operation returns: retry for up to a second while the home is not
- * gone.  Removal failures are not reported: the verdict stands, and gc
- * removes whatever is left in tmp/. */
-static void temp_home_remove(char *home)
-{
-  const struct timespec pause = {0, 10 * 1000 * 1000};
-
-  if (home == NULL)
-    return;
-  for (int tries = 0; tries < 100; tries++) {
-    if (nftw(home, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
-      break;
-    if (access(home, F_OK) < 0 && errno == ENOENT)
-      break;
-    nanosleep(&pause, NULL);
-  }
-  free(home);
-}
-
-static void temp_home_removep(char **home)
-{
-  temp_home_remove(*home);
-}
-#define cleanup_temp_home __attribute__((cleanup(temp_home_removep)))
-
-static int write_conf(const char *home, appc_error_t *err)
-{
-  cleanup_free char *path = NULL;
-  cleanup_close int fd = -1;
-  size_t len = sizeof temp_home_conf - 1;
-
-  if (asprintf(&path, "%s/gpg.conf", home) < 0)
-    return appc_error_make(err, ENOMEM, "%s", home);
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", path);
-  ssize_t written = write(fd, temp_home_conf, len);
-  if (written < 0)
-    return appc_error_make(err, errno, "%s", path);
-  if ((size_t) written != len)
-    return appc_error_make(err, EIO, "%s: short write", path);
-  return 0;
-}
-
-/* mkdtemp gives mode 0700, which gpg insists on for a home directory. */
-static int temp_home_create(const char *store_dir, char **out, appc_error_t *err)
-{
-  cleanup_free char *home = NULL;
-
-  if (asprintf(&home, "%s/tmp/gnupg-XXXXXX", store_dir) < 0)
-    return appc_error_make(err, ENOMEM, "%s/tmp", store_dir);
-  if (mkdtemp(home) == NULL)
-    return appc_error_make(err, errno, "%s: cannot create a temporary GNUPGHOME", home);
-  if (write_conf(home, err) < 0) {
-    temp_home_remove(steal_pointer(&home));
-    return -1;
-  }
-  *out = steal_pointer(&home);
-  return 0;
-}
-
-/* The store's lock held shared, as every store operation does, so that gc
- * (which holds it exclusive) never removes the temporary home in use. */
-static int lock_store(const char *store_dir, int *out, appc_error_t *err)
-{
-  cleanup_free char *path = NULL;
-  cleanup_close int fd = -1;
-
-  if (asprintf(&path, "%s/lock", store_dir) < 0)
-    return appc_error_make(err, ENOMEM, "%s/lock", store_dir);
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", path);
-  while (flock(fd, LOCK_SH) < 0)
-    if (errno != EINTR)
-      return appc_error_make(err, errno, "%s", path);
-  *out = steal_fd(&fd);
-  return 0;
-}
-
-/* ---- gpgme ---- */
-
-static int gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *what)
-{
-  return appc_error_make(err, 0, "%s: %s", what, gpgme_strerror(e));
-}
-
-static int new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
-{
-  cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
-  gpgme_error_t e;
-
-  if ((e = gpgme_new(&ctx)) != 0)
-    return gpgme_failure(err, e, "gpgme");
-  if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-      (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home)) != 0)
-    return gpgme_failure(err, e, "gpgme: OpenPGP engine");
-  gpgme_set_offline(ctx, 1); /* never fetch keys or CRLs */
-  *out = steal_pointer(&ctx);
-  return 0;
-}
-
-/* The one primary key that a successful import brought in, or NULL when
- * the file held none or several. */
-static const char *single_imported_key(gpgme_import_result_t res, size_t *distinct)
-{
-  const char *fpr = NULL;
-
-  *distinct = 0;
-  for (gpgme_import_status_t s = res != NULL ? res->imports : NULL; s != NULL; s = s->next) {
-    if (s->result != 0 || s->fpr == NULL)
-      continue;
-    if (fpr == NULL || strcasecmp(fpr, s->fpr) != 0)
-      ++*distinct;
-    if (fpr == NULL)
-      fpr = s->fpr;
-  }
-  return *distinct == 1 ? fpr : NULL;
-}
-
-/* Import one trusted key file, checking that it holds exactly the key its
- * name gives: a file holding another key, or several, would extend trust
- * beyond what the key store shows. */
+/* Import one trusted key file (STORE_DIR-relative in K). */
 static int import_key_file(gpgme_ctx_t ctx, const char *store_dir, const struct appc_trust_key *k,
                            appc_error_t *err)
 {
   cleanup_free char *path = NULL;
-  cleanup_close int fd = -1;
-  cleanup_gpgme_data gpgme_data_t data = NULL;
-  gpgme_error_t e;
-  size_t distinct;
 
   if (asprintf(&path, "%s/%s", store_dir, k->path) < 0)
     return appc_error_make(err, ENOMEM, "%s", k->path);
-  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-    return appc_error_make(err, errno, "%s", path);
-  if ((e = gpgme_data_new_from_fd(&data, fd)) != 0)
-    return gpgme_failure(err, e, path);
-  if ((e = gpgme_op_import(ctx, data)) != 0)
-    return appc_error_make(err, 0, "%s: cannot import the trusted key: %s", path,
-                           gpgme_strerror(e));
-  const char *fpr = single_imported_key(gpgme_op_import_result(ctx), &distinct);
-  if (distinct == 0)
-    return appc_error_make(err, 0, "%s: holds no OpenPGP public key that gpg could import", path);
-  if (fpr == NULL)
-    return appc_error_make(err, 0, "%s: holds %zu keys; a trusted key file holds one", path,
-                           distinct);
-  if (strcasecmp(fpr, k->fingerprint) != 0)
-    return appc_error_make(err, 0, "%s: holds key %s, not the key its name gives", path, fpr);
-  return 0;
+  return appc_trust_import_key_file(ctx, path, k->fingerprint, err);
 }
 
 /* "A, B" or "none", for messages. */
@@ -348,7 +161,7 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
 
   if ((e = gpgme_data_new_from_fd(&sig_data, asc_fd)) != 0 ||
       (e = gpgme_data_new_from_fd(&aci_data, aci_fd)) != 0)
-    return gpgme_failure(err, e, asc_path);
+    return appc_trust_gpgme_failure(err, e, asc_path);
   /* An older gpgme without the flag is only slower. */
   (void) gpgme_data_set_flag(aci_data, "io-buffer-size", ACI_IO_BUFFER_SIZE);
   e = gpgme_op_verify(ctx, sig_data, aci_data, NULL);
@@ -370,15 +183,11 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   return find_signer(ctx, res->signatures, asc_path, name, keys, out, err);
 }
 
-static int verify_in_home(const char *home, const char *store_dir, const char *name, int aci_fd,
-                          int asc_fd, const char *aci_path, const char *asc_path,
-                          const struct appc_trust_keys *keys, struct appc_trust_result *out,
-                          appc_error_t *err)
+static int verify_with_keys(gpgme_ctx_t ctx, const char *store_dir, const char *name, int aci_fd,
+                            int asc_fd, const char *aci_path, const char *asc_path,
+                            const struct appc_trust_keys *keys, struct appc_trust_result *out,
+                            appc_error_t *err)
 {
-  cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
-
-  if (new_context(home, &ctx, err) < 0)
-    return -1;
   for (size_t i = 0; i < keys->n; i++)
     if (import_key_file(ctx, store_dir, &keys->v[i], err) < 0)
       return -1;
@@ -404,8 +213,7 @@ int appc_trust_verify(const char *store_dir, const char *name, const char *aci_p
   cleanup_trust_keys struct appc_trust_keys keys = {0};
   cleanup_close int asc_fd = -1;
   cleanup_close int aci_fd = -1;
-  cleanup_close int lock_fd = -1;
-  cleanup_temp_home char *home = NULL;
+  cleanup_trust_gpg struct appc_trust_gpg gpg = {.lock_fd = -1};
 
   memset(out, 0, sizeof *out);
   if (open_signature(aci_path, asc_path, &asc_fd, out, err) < 0)
@@ -414,8 +222,8 @@ int appc_trust_verify(const char *store_dir, const char *name, const char *aci_p
     return appc_error_make(err, errno, "%s", aci_path);
   if (appc_trust_keys_for_name(store_dir, name, &keys, err) < 0)
     return -1;
-  /* Declared after lock_fd, home is removed before the lock is dropped. */
-  if (lock_store(store_dir, &lock_fd, err) < 0 || temp_home_create(store_dir, &home, err) < 0)
+  if (appc_trust_gpg_open(store_dir, &gpg, err) < 0)
     return -1;
-  return verify_in_home(home, store_dir, name, aci_fd, asc_fd, aci_path, asc_path, &keys, out, err);
+  return verify_with_keys(gpg.ctx, store_dir, name, aci_fd, asc_fd, aci_path, asc_path, &keys, out,
+                          err);
 }

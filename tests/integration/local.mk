@@ -1,5 +1,5 @@
 # Integration tests: shell scripts that drive the actool binary and print TAP.
-EXTRA_DIST += tests/integration/lib.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/build.sh \
@@ -8,7 +8,12 @@ INTEGRATION_TESTS = \
 	tests/integration/store.sh \
 	tests/integration/store-hostile.sh \
 	tests/integration/store-crash.sh \
-	tests/integration/store-signed.sh
+	tests/integration/store-signed.sh \
+	tests/integration/trust.sh \
+	tests/integration/discover.sh \
+	tests/integration/fetch-net.sh \
+	tests/integration/trust-net.sh \
+	tests/integration/run.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

@@ -1,0 +1,917 @@
+/* resource/memory and resource/cpu with cgroups (ace.md "Resource
+ * Isolators").
+ *
+ * The layout is ROOT/.../actool/UUID/APP in every hierarchy that holds the
+ * memory or cpu controller: the unified (v2) one when the controllers are
+ * there, else their v1 hierarchies (hybrid hosts mount an empty cgroup2 at
+ * ROOT/unified next to v1 controllers).  Processes only ever live in the APP
+ * leaves, which is what v2's "no internal processes" rule asks. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#include "ace/internal.h"
+#include "common/cleanup.h"
+#include "schema/isolator.h"
+#include "schema/types.h"
+
+#define CG_MEMORY 1u
+#define CG_CPU 2u
+#define CG_MAX_HIER 2      /* memory and cpu in separate v1 hierarchies */
+#define CFS_PERIOD 100000  /* microseconds, the kernel's default */
+#define CFS_MIN_QUOTA 1000 /* the kernel refuses less than 1 ms */
+#define KILL_TIMEOUT_MS 5000
+
+struct cg_hier {
+  char *mount; /* where the hierarchy is mounted */
+  bool v2;
+  unsigned ctrl; /* CG_MEMORY | CG_CPU used from it */
+};
+
+struct cg_layout {
+  struct cg_hier h[CG_MAX_HIER];
+  size_t n;
+};
+
+struct ace_cgroup {
+  struct cg_layout layout;
+  char *pod[CG_MAX_HIER]; /* MOUNT/actool/UUID */
+  char **apps;            /* app names */
+  size_t n_apps;
+  int *leaf_fd; /* [h * n_apps + app]: O_PATH descriptors of the leaves, so
+                 * that enter works after the child changed its root */
+};
+
+static void layout_clear(struct cg_layout *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    free(l->h[i].mount);
+  l->n = 0;
+}
+
+/* ---- small file helpers ------------------------------------------------- */
+
+/* OUT = A/B; false when it does not fit (never a truncated path). */
+static bool join(char out[PATH_MAX], const char *a, const char *b)
+{
+  int n = snprintf(out, PATH_MAX, "%s/%s", a, b);
+  if (n < 0 || n >= PATH_MAX) {
+    out[0] = '\0';
+    return false;
+  }
+  return true;
+}
+
+static int write_file(const char *dir, const char *file, const char *value, appc_error_t *err)
+{
+  char path[PATH_MAX];
+  size_t len = strlen(value);
+
+  if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int) sizeof path)
+    return appc_error_make(err, ENAMETOOLONG, "%s/%s", dir, file);
+  cleanup_close int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "cannot open %s", path);
+  ssize_t n = write(fd, value, len);
+  if (n < 0 || (size_t) n != len)
+    return appc_error_make(err, n < 0 ? errno : EIO, "cannot write \"%s\" to %s", value, path);
+  return 0;
+}
+
+static int write_int(const char *dir, const char *file, int64_t v, appc_error_t *err)
+{
+  char buf[32];
+  snprintf(buf, sizeof buf, "%" PRId64, v);
+  return write_file(dir, file, buf, err);
+}
+
+static bool file_exists(const char *dir, const char *file)
+{
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/%s", dir, file) >= (int) sizeof path)
+    return false;
+  return access(path, F_OK) == 0;
+}
+
+/* The whole of a small file (control files, /proc files), or NULL. */
+static char *read_small(const char *path)
+{
+  cleanup_fclose FILE *f = fopen(path, "re");
+  char *buf = NULL;
+  size_t cap = 0;
+
+  if (f == NULL)
+    return NULL;
+  ssize_t n = getdelim(&buf, &cap, '\0', f);
+  if (n < 0) {
+    free(buf);
+    return ferror(f) ? NULL : strdup("");
+  }
+  return buf;
+}
+
+static bool has_word(const char *list, const char *word, const char *seps)
+{
+  size_t wl = strlen(word);
+  for (const char *p = list; *p != '\0';) {
+    size_t n = strcspn(p, seps);
+    if (n == wl && strncmp(p, word, n) == 0)
+      return true;
+    p += n;
+    p += strspn(p, seps);
+  }
+  return false;
+}
+
+static unsigned controllers_in(const char *list, const char *seps)
+{
+  return (has_word(list, "memory", seps) ? CG_MEMORY : 0) |
+         (has_word(list, "cpu", seps) ? CG_CPU : 0);
+}
+
+/* ---- layout detection --------------------------------------------------- */
+
+static int layout_add(struct cg_layout *l, const char *mount, bool v2, unsigned ctrl)
+{
+  if (ctrl == 0 || l->n == CG_MAX_HIER)
+    return 0;
+  char *m = strdup(mount);
+  if (m == NULL)
+    return -1;
+  l->h[l->n++] = (struct cg_hier){m, v2, ctrl};
+  return 0;
+}
+
+/* Controllers a v2 hierarchy at MOUNT offers (its cgroup.controllers). */
+static unsigned v2_controllers(const char *mount)
+{
+  char path[PATH_MAX];
+  cleanup_free char *list = join(path, mount, "cgroup.controllers") ? read_small(path) : NULL;
+  return list != NULL ? controllers_in(list, " \n") : 0;
+}
+
+/* Controllers the kernel has and enables (/proc/cgroups); all when the file
+ * is missing (a kernel without v1 support). */
+static unsigned kernel_controllers(void)
+{
+  cleanup_fclose FILE *f = fopen("/proc/cgroups", "re");
+  char name[64];
+  int hier, num, enabled;
+  unsigned got = 0;
+
+  if (f == NULL)
+    return CG_MEMORY | CG_CPU;
+  fscanf(f, "%*[^\n]\n"); /* header */
+  while (fscanf(f, "%63s %d %d %d\n", name, &hier, &num, &enabled) == 4) {
+    if (enabled)
+      got |= controllers_in(name, "");
+  }
+  return got;
+}
+
+/* MOUNT is a direct child of ROOT (ROOT/memory, ROOT/unified, ...). */
+static bool under_root(const char *root, const char *mount)
+{
+  size_t rl = strlen(root);
+  return strncmp(mount, root, rl) == 0 && mount[rl] == '/' && mount[rl + 1] != '\0' &&
+         strchr(mount + rl + 1, '/') == NULL;
+}
+
+struct mount_scan {
+  char v2_mount[PATH_MAX]; /* "" when none */
+  char v1_mount[CG_MAX_HIER][PATH_MAX];
+  unsigned v1_ctrl[CG_MAX_HIER];
+  size_t n_v1;
+};
+
+/* One /proc/self/mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] -
+ * FSTYPE SOURCE SUPEROPTS".  Mount points with escapes (\040) are not ours. */
+static void scan_line(const char *root, char *line, struct mount_scan *s)
+{
+  char *fields[5], *save = NULL, *tok = strtok_r(line, " \n", &save);
+  size_t n = 0;
+
+  for (; tok != NULL && n < 5; tok = strtok_r(NULL, " \n", &save))
+    fields[n++] = tok;
+  while (tok != NULL && strcmp(tok, "-") != 0)
+    tok = strtok_r(NULL, " \n", &save);
+  char *fstype = strtok_r(NULL, " \n", &save);
+  char *source = strtok_r(NULL, " \n", &save);
+  char *superopts = strtok_r(NULL, " \n", &save);
+  if (n < 5 || fstype == NULL || source == NULL || superopts == NULL ||
+      !under_root(root, fields[4]))
+    return;
+  if (strcmp(fstype, "cgroup2") == 0 && s->v2_mount[0] == '\0')
+    snprintf(s->v2_mount, sizeof s->v2_mount, "%s", fields[4]);
+  unsigned ctrl = strcmp(fstype, "cgroup") == 0 ? controllers_in(superopts, ",") : 0;
+  for (size_t k = 0; k < s->n_v1; k++)
+    ctrl &= ~s->v1_ctrl[k]; /* the same hierarchy mounted twice */
+  if (ctrl != 0 && s->n_v1 < CG_MAX_HIER) {
+    snprintf(s->v1_mount[s->n_v1], PATH_MAX, "%s", fields[4]);
+    s->v1_ctrl[s->n_v1++] = ctrl;
+  }
+}
+
+static int scan_mounts(const char *root, struct mount_scan *s, appc_error_t *err)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  memset(s, 0, sizeof *s);
+  if (f == NULL)
+    return appc_error_make(err, errno, "cannot read /proc/self/mountinfo");
+  while (getline(&line, &cap, f) > 0)
+    scan_line(root, line, s);
+  return 0;
+}
+
+/* Where the memory and cpu controllers are under ROOT.  A controller is in
+ * exactly one hierarchy: a v2 one lists it in cgroup.controllers only when
+ * no v1 hierarchy has it. */
+static int detect_layout(const char *root, struct cg_layout *l, appc_error_t *err)
+{
+  struct statfs sf;
+  struct mount_scan *s = NULL;
+  unsigned want = kernel_controllers(), v2 = 0;
+  int r = 0;
+
+  l->n = 0;
+  if (statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) /* pure v2 */
+    return layout_add(l, root, true, v2_controllers(root) & want) < 0
+               ? appc_error_make(err, ENOMEM, "cgroups")
+               : 0;
+  s = malloc(sizeof *s);
+  if (s == NULL)
+    return appc_error_make(err, errno, "cgroups");
+  if (scan_mounts(root, s, err) < 0) {
+    free(s);
+    return -1;
+  }
+  /* No cgroup mount under ROOT but laid out like a v2 hierarchy: a test
+   * tree (the kernel's own behaviour is tested on the real one). */
+  if (s->v2_mount[0] == '\0' && s->n_v1 == 0 && file_exists(root, "cgroup.controllers"))
+    snprintf(s->v2_mount, sizeof s->v2_mount, "%s", root);
+  if (s->v2_mount[0] != '\0')
+    v2 = v2_controllers(s->v2_mount) & want;
+  r = layout_add(l, s->v2_mount, true, v2);
+  for (size_t k = 0; r == 0 && k < s->n_v1; k++)
+    r = layout_add(l, s->v1_mount[k], false, s->v1_ctrl[k] & want & ~v2);
+  free(s);
+  if (r < 0) {
+    layout_clear(l);
+    return appc_error_make(err, ENOMEM, "cgroups");
+  }
+  return 0;
+}
+
+/* ---- names ------------------------------------------------------------------- */
+
+/* UUID and app names become path components. */
+static int check_component(const char *what, const char *s, const char *allowed, appc_error_t *err)
+{
+  if (*s == '\0' || strspn(s, allowed) != strlen(s))
+    return appc_error_make(err, 0, "%s \"%s\" cannot name a cgroup", what, s);
+  return 0;
+}
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/* ---- create -------------------------------------------------------------------- */
+
+static int make_dir(const char *path, appc_error_t *err)
+{
+  struct stat st;
+
+  if (mkdir(path, 0755) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return appc_error_make(err, errno, "cannot create cgroup %s", path);
+  /* v1 hierarchies hold a control file "tasks", a valid app name. */
+  if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+    return appc_error_make(err, EEXIST, "cannot create cgroup %s (a control file has that name)",
+                           path);
+  return 0;
+}
+
+/* v2: let DIR's children use the controllers (cgroup.subtree_control). */
+static int v2_delegate(const char *dir, unsigned ctrl, appc_error_t *err)
+{
+  const char *text = ctrl == (CG_MEMORY | CG_CPU) ? "+memory +cpu"
+                     : ctrl == CG_MEMORY          ? "+memory"
+                                                  : "+cpu";
+  cleanup_free char *cur = NULL;
+  char path[PATH_MAX];
+
+  cur = join(path, dir, "cgroup.subtree_control") ? read_small(path) : NULL;
+  if (cur != NULL && (controllers_in(cur, " \n") & ctrl) == ctrl)
+    return 0; /* already: the root's may not be writable in a container */
+  if (write_file(dir, "cgroup.subtree_control", text, err) < 0)
+    return appc_error_prefix(err, "cannot enable the %s controllers for cgroup %s", text, dir);
+  return 0;
+}
+
+static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_error_t *err)
+{
+  const struct cg_hier *hier = &cg->layout.h[h];
+  char path[PATH_MAX];
+
+  if (!join(path, hier->mount, "actool"))
+    return appc_error_make(err, ENAMETOOLONG, "cgroup %s/actool", hier->mount);
+  if ((hier->v2 && v2_delegate(hier->mount, hier->ctrl, err) < 0) || make_dir(path, err) < 0 ||
+      (hier->v2 && v2_delegate(path, hier->ctrl, err) < 0))
+    return -1;
+  if (asprintf(&cg->pod[h], "%s/%s", path, uuid) < 0) {
+    cg->pod[h] = NULL;
+    return appc_error_make(err, ENOMEM, "cgroups");
+  }
+  if (make_dir(cg->pod[h], err) < 0 || (hier->v2 && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
+    return -1;
+  for (size_t a = 0; a < cg->n_apps; a++) {
+    if (!join(path, cg->pod[h], cg->apps[a]))
+      return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", cg->pod[h], cg->apps[a]);
+    if (make_dir(path, err) < 0)
+      return -1;
+    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+      return appc_error_make(err, errno, "cannot open cgroup %s", path);
+    cg->leaf_fd[h * cg->n_apps + a] = fd;
+  }
+  return 0;
+}
+
+static struct ace_cgroup *cgroup_alloc(const char *const *apps, size_t n_apps)
+{
+  struct ace_cgroup *cg = calloc(1, sizeof *cg);
+
+  if (cg == NULL)
+    return NULL;
+  cg->apps = calloc(n_apps + 1, sizeof *cg->apps);
+  cg->leaf_fd = malloc((CG_MAX_HIER * n_apps + 1) * sizeof *cg->leaf_fd);
+  if (cg->apps == NULL || cg->leaf_fd == NULL) {
+    ace_cgroup_free(cg);
+    return NULL;
+  }
+  for (size_t i = 0; i < CG_MAX_HIER * n_apps; i++)
+    cg->leaf_fd[i] = -1;
+  for (; cg->n_apps < n_apps; cg->n_apps++) {
+    if ((cg->apps[cg->n_apps] = strdup(apps[cg->n_apps])) == NULL) {
+      ace_cgroup_free(cg);
+      return NULL;
+    }
+  }
+  return cg;
+}
+
+int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
+                      struct ace_cgroup **out, appc_error_t *err)
+{
+  struct ace_cgroup *cg;
+
+  if (check_component("pod UUID", uuid, LOWER_DIGITS "-", err) < 0)
+    return -1;
+  for (size_t a = 0; a < n_apps; a++) {
+    if (check_component("app name", apps[a], LOWER_DIGITS "-", err) < 0)
+      return -1;
+  }
+  if ((cg = cgroup_alloc(apps, n_apps)) == NULL)
+    return appc_error_make(err, ENOMEM, "cgroups");
+  if (detect_layout(root != NULL ? root : "/sys/fs/cgroup", &cg->layout, err) < 0) {
+    ace_cgroup_free(cg);
+    return -1;
+  }
+  for (size_t h = 0; h < cg->layout.n; h++) {
+    if (create_in(cg, h, uuid, err) < 0) {
+      /* Undo what exists: nothing runs in it yet. */
+      ace_cgroup_destroy(cg, NULL);
+      return -1;
+    }
+  }
+  *out = cg;
+  return 0;
+}
+
+/* ---- quantities ---------------------------------------------------------------- */
+
+typedef unsigned __int128 u128;
+#define U128_MAX (~(u128) 0)
+#define MAX_DIGITS 38 /* 10^38 < 2^128 */
+
+/* White space that appc_validate_quantity trims (Unicode spaces are all
+ * bytes >= 0x80, and nothing else of a valid quantity is). */
+static bool trim_byte(unsigned char c)
+{
+  return c == ' ' || (c >= '\t' && c <= '\r') || c >= 0x80;
+}
+
+struct qnum {
+  bool neg;
+  u128 digits; /* significant digits, trailing zeros dropped */
+  int64_t exp10, exp2;
+};
+
+static bool q_suffix(const char *s, size_t len, struct qnum *q)
+{
+  static const struct {
+    const char *text;
+    int e10, e2;
+  } table[] = {
+      {"", 0, 0},    {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"k", 3, 0},   {"M", 6, 0},
+      {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
+      {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    if (strlen(table[i].text) == len && strncmp(s, table[i].text, len) == 0) {
+      q->exp10 += table[i].e10;
+      q->exp2 = table[i].e2;
+      return true;
+    }
+  }
+  if (len < 2 || (s[0] != 'e' && s[0] != 'E'))
+    return false;
+  /* e<int>: clamped, as anything past +-10000 over- or underflows anyway */
+  char buf[32];
+  if (len - 1 >= sizeof buf)
+    return false;
+  memcpy(buf, s + 1, len - 1);
+  buf[len - 1] = '\0';
+  long long e = strtoll(buf, NULL, 10);
+  q->exp10 += e > 10000 ? 10000 : e < -10000 ? -10000 : e;
+  return true;
+}
+
+/* Split the (validated, trimmed) S into digits and exponents. */
+static bool q_parse(const char *s, size_t len, struct qnum *q)
+{
+  size_t i = 0, last_nz = SIZE_MAX, n_sig = 0, frac = 0;
+  bool in_frac = false, started = false;
+
+  memset(q, 0, sizeof *q);
+  if (i < len && (s[i] == '+' || s[i] == '-'))
+    q->neg = s[i++] == '-';
+  size_t start = i;
+  for (; i < len && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !in_frac)); i++) {
+    if (s[i] == '.')
+      in_frac = true;
+    else if (s[i] != '0')
+      last_nz = i;
+  }
+  size_t end = i;
+  for (i = start; last_nz != SIZE_MAX && i <= last_nz; i++) {
+    if (s[i] == '.')
+      continue;
+    started = started || s[i] != '0';
+    if (started && ++n_sig > MAX_DIGITS)
+      return false;
+    q->digits = q->digits * 10 + (u128) (s[i] - '0');
+  }
+  /* Digits after the point up to the last significant one scale down;
+   * integer zeros after it scale up. */
+  const char *dot = memchr(s + start, '.', end - start);
+  for (i = start; i < end; i++) {
+    if (s[i] == '.')
+      continue;
+    bool after_dot = dot != NULL && s + i > dot;
+    if (after_dot && last_nz != SIZE_MAX && i <= last_nz)
+      frac++;
+    else if (!after_dot && last_nz != SIZE_MAX && i > last_nz)
+      q->exp10++;
+  }
+  q->exp10 -= (int64_t) frac;
+  return q_suffix(s + end, len - end, q);
+}
+
+/* DIGITS * 2^EXP2 * 10^EXP10 rounded up, or false when above INT64_MAX. */
+static bool q_eval(const struct qnum *q, int64_t *out)
+{
+  u128 v = q->digits;
+
+  if (v == 0) {
+    *out = 0;
+    return true;
+  }
+  if (v > (U128_MAX >> q->exp2))
+    return false;
+  v <<= q->exp2;
+  for (int64_t e = q->exp10; e > 0; e--) {
+    if (v > INT64_MAX)
+      return false;
+    v *= 10;
+  }
+  if (q->exp10 < 0) {
+    if (q->exp10 < -MAX_DIGITS) {
+      v = 1; /* 0 < value < 1 */
+    } else {
+      u128 p = 1;
+      for (int64_t e = q->exp10; e < 0; e++)
+        p *= 10;
+      v = v / p + (v % p != 0);
+    }
+  }
+  if (v > INT64_MAX)
+    return false;
+  *out = (int64_t) v;
+  return true;
+}
+
+int ace_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err)
+{
+  const char *s = text;
+  size_t len = strlen(text);
+  struct qnum q;
+
+  if (appc_validate_quantity(text, err) < 0)
+    return -1;
+  while (len > 0 && trim_byte((unsigned char) *s))
+    s++, len--;
+  while (len > 0 && trim_byte((unsigned char) s[len - 1]))
+    len--;
+  if (!q_parse(s, len, &q))
+    return appc_error_make(err, 0, "quantity \"%s\" has more than %d significant digits", text,
+                           MAX_DIGITS);
+  if (q.neg && q.digits != 0)
+    return appc_error_make(err, 0, "quantity \"%s\" must not be negative", text);
+  q.exp10 += scale_exp;
+  if (!q_eval(&q, out))
+    return appc_error_make(err, 0, "quantity \"%s\" is too large", text);
+  return 0;
+}
+
+/* ---- apply -------------------------------------------------------------------- */
+
+struct target {
+  struct ace_cgroup *cg;
+  long app;        /* -1: the pod */
+  const char *who; /* "pod" or "app NAME" for notes and errors */
+  const struct ace_notes *notes;
+};
+
+static const struct cg_hier *hier_of(const struct ace_cgroup *cg, unsigned ctrl, size_t *h)
+{
+  for (size_t i = 0; i < cg->layout.n; i++) {
+    if (cg->layout.h[i].ctrl & ctrl) {
+      *h = i;
+      return &cg->layout.h[i];
+    }
+  }
+  return NULL;
+}
+
+/* The directory of the target in hierarchy H, into BUF. */
+static const char *target_dir(const struct target *t, size_t h, char buf[PATH_MAX])
+{
+  if (t->app < 0)
+    return t->cg->pod[h];
+  join(buf, t->cg->pod[h], t->cg->apps[t->app]); /* fitted when created */
+  return buf;
+}
+
+static int memory_limit(const char *dir, bool v2, int64_t bytes, appc_error_t *err)
+{
+  if (v2)
+    return write_int(dir, "memory.max", bytes, err) < 0 ||
+                   (file_exists(dir, "memory.swap.max") &&
+                    write_int(dir, "memory.swap.max", 0, err) < 0)
+               ? -1
+               : 0;
+  /* memsw (memory + swap) must stay >= the limit at every step; with it
+   * equal to the limit a hog cannot escape into swap. */
+  bool memsw = file_exists(dir, "memory.memsw.limit_in_bytes");
+  if ((memsw && write_int(dir, "memory.memsw.limit_in_bytes", -1, err) < 0) ||
+      write_int(dir, "memory.limit_in_bytes", bytes, err) < 0 ||
+      (memsw && write_int(dir, "memory.memsw.limit_in_bytes", bytes, err) < 0))
+    return -1;
+  return 0;
+}
+
+static int apply_memory(const struct target *t, const struct appc_isolator *iso, size_t i,
+                        appc_error_t *err)
+{
+  size_t h = 0;
+  const struct cg_hier *hier = hier_of(t->cg, CG_MEMORY, &h);
+  char buf[PATH_MAX];
+  const char *dir;
+  int64_t limit = -1, request = -1;
+
+  if ((iso->limit != NULL && ace_quantity_value(iso->limit, 0, &limit, err) < 0) ||
+      (iso->request != NULL && ace_quantity_value(iso->request, 0, &request, err) < 0))
+    return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", t->who, i);
+  if (limit == 0)
+    return appc_error_make(err, 0, "%s: isolators[%zu].value.limit: a memory limit of 0 bytes",
+                           t->who, i);
+  if (hier == NULL) {
+    ace_note(t->notes, ACE_NOTE_WARN,
+             "%s: isolator resource/memory ignored: no memory cgroup controller on this host",
+             t->who);
+    return 0;
+  }
+  dir = target_dir(t, h, buf);
+  if ((limit > 0 && memory_limit(dir, hier->v2, limit, err) < 0) ||
+      (request >= 0 &&
+       write_int(dir, hier->v2 ? "memory.low" : "memory.soft_limit_in_bytes", request, err) < 0))
+    return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", t->who, i);
+  ace_note(t->notes, ACE_NOTE_INFO,
+           "%s: isolator resource/memory enforced: limit %" PRId64 " bytes, request %" PRId64
+           " bytes (-1: none)",
+           t->who, limit, request);
+  return 0;
+}
+
+static int64_t v1_quota(const char *dir)
+{
+  char path[PATH_MAX];
+  cleanup_free char *text = join(path, dir, "cpu.cfs_quota_us") ? read_small(path) : NULL;
+  return text != NULL ? strtoll(text, NULL, 10) : -1;
+}
+
+/* v1 refuses a child quota above its parent's (v2 does not and takes the
+ * smaller one): cap an app's at the pod's, and the apps' at a new pod's. */
+static int v1_cpu_quota(const struct target *t, size_t h, const char *dir, int64_t quota,
+                        appc_error_t *err)
+{
+  char app[PATH_MAX];
+
+  if (t->app >= 0) {
+    int64_t pod = v1_quota(t->cg->pod[h]);
+    if (pod >= 0 && quota > pod)
+      quota = pod;
+  } else {
+    for (size_t a = 0; a < t->cg->n_apps; a++) {
+      if (!join(app, dir, t->cg->apps[a]))
+        return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", dir, t->cg->apps[a]);
+      int64_t q = v1_quota(app);
+      if (q > quota && write_int(app, "cpu.cfs_quota_us", quota, err) < 0)
+        return -1;
+    }
+  }
+  if (write_int(dir, "cpu.cfs_period_us", CFS_PERIOD, err) < 0 ||
+      write_int(dir, "cpu.cfs_quota_us", quota, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* resource/cpu's request (and os/linux/cpu-shares) as v1 shares, or their
+ * v2 weight mapped as runc does. */
+static int cpu_shares(const char *dir, bool v2, int64_t shares, appc_error_t *err)
+{
+  shares = shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
+  if (!v2)
+    return write_int(dir, "cpu.shares", shares, err);
+  return write_int(dir, "cpu.weight", 1 + ((shares - 2) * 9999) / 262142, err);
+}
+
+static int apply_cpu(const struct target *t, const struct appc_isolator *iso, size_t i,
+                     appc_error_t *err)
+{
+  size_t h = 0;
+  const struct cg_hier *hier = hier_of(t->cg, CG_CPU, &h);
+  char buf[PATH_MAX], text[64];
+  const char *dir;
+  int64_t limit = -1, request = -1;
+
+  if ((iso->limit != NULL && ace_quantity_value(iso->limit, 3, &limit, err) < 0) ||
+      (iso->request != NULL && ace_quantity_value(iso->request, 3, &request, err) < 0))
+    return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
+  if (limit == 0 || limit > INT64_MAX / (CFS_PERIOD / 1000))
+    return appc_error_make(err, 0,
+                           "%s: isolators[%zu].value.limit: \"%s\" is not a usable CPU limit",
+                           t->who, i, iso->limit);
+  if (hier == NULL) {
+    ace_note(t->notes, ACE_NOTE_WARN,
+             "%s: isolator resource/cpu ignored: no cpu cgroup controller on this host", t->who);
+    return 0;
+  }
+  dir = target_dir(t, h, buf);
+  if (limit > 0) {
+    /* LIMIT millicores of CPU time per period of CFS_PERIOD microseconds */
+    int64_t quota = limit * (CFS_PERIOD / 1000);
+    quota = quota < CFS_MIN_QUOTA ? CFS_MIN_QUOTA : quota;
+    snprintf(text, sizeof text, "%" PRId64 " %d", quota, CFS_PERIOD);
+    if ((hier->v2 ? write_file(dir, "cpu.max", text, err) : v1_cpu_quota(t, h, dir, quota, err)) <
+        0)
+      return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
+  }
+  if (request >= 0 && cpu_shares(dir, hier->v2, request * 1024 / 1000, err) < 0)
+    return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
+  ace_note(t->notes, ACE_NOTE_INFO,
+           "%s: isolator resource/cpu enforced: limit %" PRId64 "m, request %" PRId64
+           "m (-1: none)",
+           t->who, limit, request);
+  return 0;
+}
+
+static int apply_cpu_shares(const struct target *t, const struct appc_isolator *iso, size_t i,
+                            appc_error_t *err)
+{
+  size_t h = 0;
+  const struct cg_hier *hier = hier_of(t->cg, CG_CPU, &h);
+  char buf[PATH_MAX];
+
+  if (hier == NULL) {
+    ace_note(t->notes, ACE_NOTE_WARN,
+             "%s: isolator os/linux/cpu-shares ignored: no cpu cgroup controller on this host",
+             t->who);
+    return 0;
+  }
+  if (cpu_shares(target_dir(t, h, buf), hier->v2, iso->number, err) < 0)
+    return appc_error_prefix(err, "%s: isolators[%zu] (os/linux/cpu-shares)", t->who, i);
+  ace_note(t->notes, ACE_NOTE_INFO, "%s: isolator os/linux/cpu-shares enforced: %" PRId64, t->who,
+           iso->number);
+  return 0;
+}
+
+int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator_list *isolators,
+                     const struct ace_notes *notes, appc_error_t *err)
+{
+  char who[300];
+
+  if (app >= (long) cg->n_apps || app < -1)
+    return appc_error_make(err, EINVAL, "cgroups: no app %ld in the pod", app);
+  if (app < 0)
+    snprintf(who, sizeof who, "pod");
+  else
+    snprintf(who, sizeof who, "app %s", cg->apps[app]);
+  struct target t = {cg, app, who, notes};
+  for (size_t i = 0; i < isolators->len; i++) {
+    const struct appc_isolator *iso = &isolators->items[i];
+    int r = 0;
+    switch (iso->kind) {
+    case APPC_ISOLATOR_RESOURCE_MEMORY:
+      r = apply_memory(&t, iso, i, err);
+      break;
+    case APPC_ISOLATOR_RESOURCE_CPU:
+      r = apply_cpu(&t, iso, i, err);
+      break;
+    case APPC_ISOLATOR_CPU_SHARES:
+      r = apply_cpu_shares(&t, iso, i, err);
+      break;
+    case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
+    case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
+    case APPC_ISOLATOR_RESOURCE_NETWORK_BANDWIDTH:
+      ace_note(notes, ACE_NOTE_WARN, "%s: isolator %s ignored: not supported by actool", who,
+               appc_isolator_kind_name(iso->kind));
+      break;
+    default:
+      break; /* not a cgroup's */
+    }
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* ---- enter (child) ------------------------------------------------------------- */
+
+int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)
+{
+  if (app >= cg->n_apps)
+    return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
+  for (size_t h = 0; h < cg->layout.n; h++) {
+    /* "0" is the writer itself, whatever PID namespace it is in. */
+    cleanup_close int fd =
+        openat(cg->leaf_fd[h * cg->n_apps + app], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1)
+      return appc_error_make(err, errno, "cannot enter cgroup %s/%s", cg->pod[h], cg->apps[app]);
+  }
+  return 0;
+}
+
+/* ---- destroy ------------------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SIGKILL what DIR's cgroup.procs lists.  A pid read here could in theory be
+ * reused before the kill; it was in our cgroup a moment before, and the
+ * alternative (the freezer) is not available everywhere. */
+static void kill_procs(const char *dir)
+{
+  char path[PATH_MAX];
+  cleanup_free char *list = join(path, dir, "cgroup.procs") ? read_small(path) : NULL;
+  for (char *p = list, *end; p != NULL && *p != '\0'; p = end) {
+    long pid = strtol(p, &end, 10);
+    if (end == p)
+      break;
+    if (pid > 0)
+      kill((pid_t) pid, SIGKILL);
+  }
+}
+
+/* Kill what runs in DIR and below and remove them, leaves first.  rmdir
+ * fails with EBUSY until killed processes have exited: retry until
+ * DEADLINE. */
+static int remove_cgroup(const char *dir, int64_t deadline, appc_error_t *err)
+{
+  cleanup_free char *sub = NULL;
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  int r = 0;
+
+  if (d == NULL)
+    return errno == ENOENT ? 0 : appc_error_make(err, errno, "cannot read cgroup %s", dir);
+  while (r == 0 && (de = readdir(d)) != NULL) {
+    if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    free(sub);
+    if (asprintf(&sub, "%s/%s", dir, de->d_name) < 0) {
+      sub = NULL;
+      r = appc_error_make(err, ENOMEM, "cgroups");
+    } else {
+      r = remove_cgroup(sub, deadline, err);
+    }
+  }
+  closedir(d);
+  if (r < 0)
+    return -1;
+  for (;;) {
+    kill_procs(dir);
+    if (rmdir(dir) == 0 || errno == ENOENT)
+      return 0;
+    if (errno != EBUSY || now_ms() > deadline)
+      return appc_error_make(err, errno, "cannot remove cgroup %s", dir);
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  }
+}
+
+/* Remove MOUNT/actool/UUID, leaving the shared actool/ in place. */
+static int remove_pod_dir(const struct cg_hier *hier, const char *pod, appc_error_t *err)
+{
+  /* v2 kills a whole subtree at once, new forks included. */
+  if (hier->v2 && file_exists(pod, "cgroup.kill"))
+    write_file(pod, "cgroup.kill", "1", NULL);
+  return remove_cgroup(pod, now_ms() + KILL_TIMEOUT_MS, err);
+}
+
+int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err)
+{
+  int r = 0;
+  appc_error_t first = NULL;
+
+  for (size_t h = 0; cg != NULL && h < cg->layout.n; h++) {
+    if (cg->pod[h] != NULL && remove_pod_dir(&cg->layout.h[h], cg->pod[h], &first) < 0 && r == 0) {
+      r = -1;
+      if (err != NULL)
+        *err = steal_pointer(&first);
+    }
+    appc_error_release(&first);
+  }
+  ace_cgroup_free(cg);
+  return r;
+}
+
+int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err)
+{
+  struct cg_layout l = {.n = 0};
+  char pod[PATH_MAX];
+  int r = 0;
+
+  if (check_component("pod UUID", uuid, LOWER_DIGITS "-", err) < 0 ||
+      detect_layout(root != NULL ? root : "/sys/fs/cgroup", &l, err) < 0)
+    return -1;
+  for (size_t h = 0; r == 0 && h < l.n; h++) {
+    if (snprintf(pod, sizeof pod, "%s/actool/%s", l.h[h].mount, uuid) >= (int) sizeof pod)
+      r = appc_error_make(err, ENAMETOOLONG, "cgroup %s/actool/%s", l.h[h].mount, uuid);
+    else
+      r = remove_pod_dir(&l.h[h], pod, err);
+  }
+  layout_clear(&l);
+  return r;
+}
+
+void ace_cgroup_free(struct ace_cgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  for (size_t h = 0; h < CG_MAX_HIER; h++)
+    free(cg->pod[h]);
+  for (size_t i = 0; cg->leaf_fd != NULL && i < CG_MAX_HIER * cg->n_apps; i++) {
+    if (cg->leaf_fd[i] >= 0)
+      close(cg->leaf_fd[i]);
+  }
+  for (size_t a = 0; cg->apps != NULL && a < cg->n_apps; a++)
+    free(cg->apps[a]);
+  free(cg->apps);
+  free(cg->leaf_fd);
+  layout_clear(&cg->layout);
+  free(cg);
+}

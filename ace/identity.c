@@ -1,0 +1,436 @@
+/* The user, group and supplementary groups an app runs as (aci.md, "app").
+ *
+ * user and group are resolved inside the app's root, which comes from an
+ * image nobody vouched for: every file there is opened with openat2
+ * (RESOLVE_IN_ROOT), so that a symlink such as etc/passwd -> /etc/passwd or
+ * -> ../../../etc/passwd means the image's own file and never the host's,
+ * and the databases are parsed expecting anything (huge files, lines with
+ * missing fields or bad numbers, which are skipped). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ace/internal.h"
+#include "common/cleanup.h"
+
+/* (uid_t) -1 and (gid_t) -1 mean "unchanged" to setuid/chown: never an id. */
+#define ID_MAX 4294967294u
+/* passwd and group files are small; an image shipping more is refused. */
+#define DB_MAX (4u << 20)
+/* As the kernel's own limit on symlinks followed in one lookup. */
+#define MAX_SYMLINKS 40
+
+/* ---- opening inside the root ---- */
+
+static bool same_inode(int a, int b)
+{
+  struct stat sa, sb;
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+static int close_keep_errno(int fd)
+{
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return -1;
+}
+
+/* Replace *CUR by NEXT, an fd or -1 (failure, errno kept). */
+static int step_to(int *cur, int next)
+{
+  int old = *cur;
+
+  *cur = next;
+  if (next < 0)
+    return close_keep_errno(old);
+  close(old);
+  return 0;
+}
+
+/* Where a walk by components stands: CUR is the directory reached so far and
+ * P the rest of the path to resolve, which lives in TODO. */
+struct walk {
+  int root_fd;
+  int cur;
+  char *todo;
+  const char *p;
+  unsigned links;
+};
+
+/* Take the next component of the rest into NAME: 1, or 0 at the end, or -1
+ * when it is too long. */
+static int next_component(struct walk *w, char name[NAME_MAX + 1])
+{
+  size_t n;
+
+  while (*w->p == '/')
+    w->p++;
+  if (*w->p == '\0')
+    return 0;
+  n = strcspn(w->p, "/");
+  if (n > NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(name, w->p, n);
+  name[n] = '\0';
+  w->p += n;
+  while (*w->p == '/')
+    w->p++;
+  return 1;
+}
+
+/* Go on with the target of the symlink LINK_FD in front of the rest; an
+ * absolute target starts again from the root. */
+static int follow_link(struct walk *w, int link_fd)
+{
+  char target[PATH_MAX];
+  char *todo = NULL;
+  ssize_t n;
+
+  if (++w->links > MAX_SYMLINKS) {
+    errno = ELOOP;
+    return -1;
+  }
+  n = readlinkat(link_fd, "", target, sizeof target);
+  if (n < 0)
+    return -1;
+  if ((size_t) n >= sizeof target) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  target[n] = '\0';
+  if (asprintf(&todo, "%s/%s", target, w->p) < 0)
+    return -1;
+  free(w->todo);
+  w->todo = todo;
+  w->p = todo;
+  if (target[0] == '/')
+    return step_to(&w->cur, fcntl(w->root_fd, F_DUPFD_CLOEXEC, 0));
+  return 0;
+}
+
+/* Resolve NAME from W->cur: 1 when it was the last component and *FD is the
+ * result, 0 to go on, -1 on error. */
+static int walk_one(struct walk *w, const char *name, int flags, int *fd)
+{
+  struct stat st;
+  int next;
+
+  if (strcmp(name, ".") == 0)
+    return 0;
+  if (strcmp(name, "..") == 0)
+    return same_inode(w->cur, w->root_fd)
+               ? 0
+               : step_to(&w->cur, openat(w->cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  next = openat(w->cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (next < 0)
+    return -1;
+  if (fstat(next, &st) < 0)
+    return close_keep_errno(next);
+  if (S_ISLNK(st.st_mode)) {
+    int r = follow_link(w, next);
+    close_keep_errno(next);
+    return r;
+  }
+  if (*w->p == '\0' && (flags & O_PATH)) {
+    *fd = next;
+    return 1;
+  }
+  if (*w->p == '\0') {
+    /* Opened again by name: O_NOFOLLOW refuses it had it become a symlink. */
+    close(next);
+    *fd = openat(w->cur, name, flags | O_NOFOLLOW | O_CLOEXEC);
+    return *fd < 0 ? -1 : 1;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    close(next);
+    errno = ENOTDIR;
+    return -1;
+  }
+  return step_to(&w->cur, next);
+}
+
+/* What openat2(RESOLVE_IN_ROOT) does, one component at a time, for kernels
+ * (and valgrind) without it: ".." stops at the root, and a symlink's target
+ * is resolved again from the root (absolute) or from where it was found. */
+static int walk_in_root(int root_fd, const char *path, int flags)
+{
+  struct walk w = {.root_fd = root_fd, .cur = -1, .todo = strdup(path)};
+  char name[NAME_MAX + 1];
+  int fd = -1, r = 0;
+
+  if (w.todo == NULL)
+    return -1;
+  w.p = w.todo;
+  w.cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  while (w.cur >= 0 && r == 0) {
+    r = next_component(&w, name);
+    if (r == 0) {
+      /* The path ended on a directory ("/", "a/.."). */
+      fd = (flags & O_PATH) ? fcntl(w.cur, F_DUPFD_CLOEXEC, 0)
+                            : openat(w.cur, ".", flags | O_CLOEXEC);
+      break;
+    }
+    if (r > 0)
+      r = walk_one(&w, name, flags, &fd);
+  }
+  if (w.cur >= 0)
+    close_keep_errno(w.cur);
+  free(w.todo);
+  return fd;
+}
+
+/* Open PATH (absolute or relative, it does not matter) inside ROOT_FD as if
+ * ROOT_FD were "/", following symlinks without ever leaving it. */
+static int open_in_root(int root_fd, const char *path, int flags)
+{
+  struct open_how how = {
+      .flags = (uint64_t) (flags | O_CLOEXEC),
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+  };
+  int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+
+  if (fd >= 0 || errno != ENOSYS)
+    return fd;
+  return walk_in_root(root_fd, path, flags);
+}
+
+/* ---- reading passwd and group ---- */
+
+/* All of FD, up to DB_MAX bytes (EFBIG beyond). */
+static int read_capped(int fd, char **out, size_t *out_len)
+{
+  cleanup_free char *buf = NULL;
+  size_t len = 0, cap = 0;
+
+  for (;;) {
+    if (len == cap) {
+      /* One byte more than the limit tells a file that is too large. */
+      if (cap == DB_MAX + 1) {
+        errno = EFBIG;
+        return -1;
+      }
+      cap = cap == 0 ? 4096 : cap * 2 > DB_MAX ? DB_MAX + 1 : cap * 2;
+      char *bigger = realloc(buf, cap);
+      if (bigger == NULL)
+        return -1;
+      buf = bigger;
+    }
+    ssize_t n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    len += (size_t) n;
+  }
+  *out = steal_pointer(&buf);
+  *out_len = len;
+  return 0;
+}
+
+/* Read DB ("/etc/passwd") of the root: 1 when read, 0 when the image has none.
+ * Only a regular file is opened for reading: a device node could have effects
+ * just by being opened. */
+static int read_db(int root_fd, const char *field, const char *db, char **out, size_t *len,
+                   appc_error_t *err)
+{
+  cleanup_close int path_fd = open_in_root(root_fd, db, O_PATH);
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (path_fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  if (path_fd < 0 || fstat(path_fd, &st) < 0)
+    return appc_error_make(err, errno, "app.%s: %s in the image", field, db);
+  if (!S_ISREG(st.st_mode))
+    return appc_error_make(err, 0, "app.%s: %s in the image is not a regular file", field, db);
+  fd = open_in_root(root_fd, db, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "app.%s: %s in the image", field, db);
+  if (!S_ISREG(st.st_mode))
+    return appc_error_make(err, 0, "app.%s: %s in the image is not a regular file", field, db);
+  if (read_capped(fd, out, len) < 0) {
+    if (errno == EFBIG)
+      return appc_error_make(err, 0, "app.%s: %s in the image is larger than %u MiB", field, db,
+                             DB_MAX >> 20);
+    return appc_error_make(err, errno, "app.%s: reading %s in the image", field, db);
+  }
+  return 1;
+}
+
+/* Decimal digits only, within 0..ID_MAX.  *OVERFLOW tells digits that are
+ * too large apart from text that is not a number. */
+static bool parse_id(const char *s, size_t len, uint32_t *out, bool *overflow)
+{
+  uint64_t v = 0;
+
+  *overflow = false;
+  if (len == 0)
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    if (!*overflow)
+      v = v * 10 + (uint64_t) (s[i] - '0');
+    if (v > ID_MAX)
+      *overflow = true;
+  }
+  if (*overflow)
+    return false;
+  *out = (uint32_t) v;
+  return true;
+}
+
+/* Whether LINE (without its newline) is "NAME:...:ID..." with a valid ID in
+ * the third field; anything else is a line to skip. */
+static bool db_line_matches(const char *line, size_t len, const char *name, uint32_t *id)
+{
+  size_t name_len = strlen(name);
+  const char *end = line + len;
+  const char *f1, *f2, *f3;
+  bool overflow;
+
+  /* "+name" and "-name" are NIS compat entries, not users or groups. */
+  if (len == 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
+      memchr(line, '\0', len) != NULL)
+    return false;
+  if ((f1 = memchr(line, ':', len)) == NULL ||
+      (f2 = memchr(f1 + 1, ':', (size_t) (end - f1 - 1))) == NULL)
+    return false;
+  f2++;
+  f3 = memchr(f2, ':', (size_t) (end - f2));
+  if (f3 == NULL)
+    f3 = end;
+  if ((size_t) (f1 - line) != name_len || memcmp(line, name, name_len) != 0)
+    return false;
+  return parse_id(f2, (size_t) (f3 - f2), id, &overflow);
+}
+
+/* The id of the first valid line for NAME in DB, as getpwnam would. */
+static bool db_lookup(const char *db, size_t len, const char *name, uint32_t *id)
+{
+  const char *p = db, *end = db + len;
+
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t) (end - p));
+    const char *eol = nl != NULL ? nl : end;
+    if (db_line_matches(p, (size_t) (eol - p), name, id))
+      return true;
+    p = eol + 1;
+  }
+  return false;
+}
+
+/* ---- the rules ---- */
+
+/* "/path": the owner of that file in the image (symlinks followed inside). */
+static int owner_of(int root_fd, const char *field, const char *path, bool want_gid, uint32_t *id,
+                    appc_error_t *err)
+{
+  cleanup_close int fd = open_in_root(root_fd, path, O_PATH);
+  struct stat st;
+
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return appc_error_make(err, 0, "app.%s: %s: no such file in the image", field, path);
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "app.%s: %s in the image", field, path);
+  *id = want_gid ? (uint32_t) st.st_gid : (uint32_t) st.st_uid;
+  if (*id > ID_MAX)
+    return appc_error_make(err, 0, "app.%s: %s in the image has no valid owner", field, path);
+  return 0;
+}
+
+/* FIELD ("user" or "group") of the app: a path, a name in DB, or a number. */
+static int resolve_one(int root_fd, const char *field, const char *value, const char *db,
+                       bool want_gid, uint32_t *id, appc_error_t *err)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  bool overflow;
+  int have_db;
+
+  if (value == NULL || value[0] == '\0')
+    return appc_error_make(err, 0, "app.%s: must not be empty", field);
+  if (value[0] == '/')
+    return owner_of(root_fd, field, value, want_gid, id, err);
+  /* The image's own database first: a name may be all digits. */
+  have_db = read_db(root_fd, field, db, &data, &len, err);
+  if (have_db < 0)
+    return -1;
+  if (have_db && db_lookup(data, len, value, id))
+    return 0;
+  if (parse_id(value, strlen(value), id, &overflow))
+    return 0;
+  if (overflow)
+    return appc_error_make(err, 0,
+                           "app.%s: \"%s\" is not in %s and is out of range for a %s (0 to %u)",
+                           field, value, db, want_gid ? "GID" : "UID", ID_MAX);
+  if (!have_db)
+    return appc_error_make(err, 0, "app.%s: \"%s\" is not a number and the image has no %s", field,
+                           value, db);
+  return appc_error_make(err, 0, "app.%s: \"%s\" is not in %s and is not a number", field, value,
+                         db);
+}
+
+static int copy_groups(const struct appc_app *app, struct ace_identity *out, appc_error_t *err)
+{
+  if (app->n_supplementary_gids == 0)
+    return 0;
+  out->groups = calloc(app->n_supplementary_gids, sizeof *out->groups);
+  if (out->groups == NULL)
+    return appc_error_make(err, errno, "app.supplementaryGIDs");
+  for (size_t i = 0; i < app->n_supplementary_gids; i++) {
+    int64_t g = app->supplementary_gids[i];
+    if (g < 0 || g > (int64_t) ID_MAX)
+      return appc_error_make(err, 0,
+                             "app.supplementaryGIDs[%zu]: %lld is not a valid GID (0 to %u)", i,
+                             (long long) g, ID_MAX);
+    out->groups[out->n_groups++] = (gid_t) g;
+  }
+  return 0;
+}
+
+int ace_identity_resolve(const char *root, const struct appc_app *app, struct ace_identity *out,
+                         appc_error_t *err)
+{
+  cleanup_close int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  uint32_t uid, gid;
+
+  *out = (struct ace_identity){0};
+  if (app == NULL)
+    return appc_error_make(err, 0, "app: missing, so there is no user or group to run as");
+  if (root_fd < 0)
+    return appc_error_make(err, errno, "%s", root);
+  if (resolve_one(root_fd, "user", app->user, "/etc/passwd", false, &uid, err) < 0 ||
+      resolve_one(root_fd, "group", app->group, "/etc/group", true, &gid, err) < 0)
+    return -1;
+  out->uid = (uid_t) uid;
+  out->gid = (gid_t) gid;
+  if (copy_groups(app, out, err) < 0) {
+    ace_identity_clear(out);
+    return -1;
+  }
+  return 0;
+}
+
+void ace_identity_clear(struct ace_identity *id)
+{
+  if (id == NULL)
+    return;
+  free(id->groups);
+  *id = (struct ace_identity){0};
+}

@@ -1,0 +1,168 @@
+/* Internal interfaces of the executor (ace/), shared by its modules.
+ *
+ * Process model (docs/executor.md): actool (P) prepares everything that can
+ * fail early in the host's namespaces, forks the metadata service (M), then
+ * clones the pod's init (I, PID 1 of the pod's PID namespace, also in its
+ * IPC, UTS and network namespaces).  I forks one supervisor (S) per app: S
+ * enters its own mount namespace, builds the app's root filesystem, pivots
+ * into it and runs pre-start, the app and post-stop.  Functions marked
+ * "child" run in I or S, after fork: they must not rely on state of P other
+ * than what fork copied. */
+#ifndef APPC_ACE_INTERNAL_H
+#define APPC_ACE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "schema/manifest.h"
+
+/* How the executor tells the user what it did with an isolator or a volume
+ * (the spec requires saying which isolators were enforced or ignored).
+ * LEVEL is ACE_NOTE_INFO (shown with --debug) or ACE_NOTE_WARN (always). */
+enum ace_note_level { ACE_NOTE_INFO, ACE_NOTE_WARN };
+typedef void (*ace_note_fn)(void *data, enum ace_note_level level, const char *msg);
+struct ace_notes {
+  ace_note_fn fn; /* may be NULL */
+  void *data;
+};
+void ace_note(const struct ace_notes *n, enum ace_note_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- identity.c: user, group and supplementary groups (spec: aci.md "app") */
+
+struct ace_identity {
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups; /* supplementary GIDs, as given by the app */
+  size_t n_groups;
+};
+/* Resolve USER and GROUP as the spec says, inside the tree at ROOT ("/" once
+ * the caller has pivoted into the app's root): an absolute path means the
+ * owner (uid or gid) of that path in ROOT; anything else is looked up in
+ * ROOT/etc/passwd or ROOT/etc/group first (a name may be all digits), then
+ * used as a number.  Lookups never leave ROOT (symlinks are resolved inside
+ * it).  Errors name the field and rule, e.g.
+ * `app.user: "www" is not in /etc/passwd and is not a number`. */
+int ace_identity_resolve(const char *root, const struct appc_app *app, struct ace_identity *out,
+                         appc_error_t *err);
+void ace_identity_clear(struct ace_identity *id);
+
+/* ---- env.c: the app's environment --------------------------------------- */
+
+/* Parse an environment file like systemd's EnvironmentFile=: KEY=VALUE lines,
+ * blank lines and lines starting with # or ; ignored, values optionally in
+ * single or double quotes, a trailing backslash continues a line.  KEY must
+ * be a valid environment variable name; later entries replace earlier ones.
+ * Appends to OUT.  Errors name FILE:LINE. */
+int ace_env_file_parse(const char *path, struct appc_kv_list *out, appc_error_t *err);
+
+/* Build the NULL-terminated KEY=VALUE array for an app's processes, in order
+ * of precedence (later wins): PATH (the spec's value), AC_APP_NAME,
+ * AC_METADATA_URL and container=actool, then the app's environment, then
+ * EXTRA (--env-file, then --set-env).  Free with ace_env_free. */
+int ace_env_build(const struct appc_app *app, const char *app_name, const char *metadata_url,
+                  const struct appc_kv_list *extra, char ***out, appc_error_t *err);
+void ace_env_free(char **env);
+/* Look NAME up in ENV (KEY=VALUE array); NULL when absent. */
+const char *ace_env_get(char *const *env, const char *name);
+
+/* Search FILE on the PATH given in ENV like execvp (a FILE with a slash is used
+ * as it is); the result is malloc'd.  Fails with ENOENT / EACCES, naming FILE. */
+int ace_exec_lookup(const char *file, char *const *env, char **out, appc_error_t *err);
+
+/* ---- uuid.c --------------------------------------------------------------- */
+
+/* A random (version 4) RFC 4122 UUID in canonical lower-case form. */
+int ace_uuid_new(char out[37], appc_error_t *err);
+
+/* ---- security.c: capabilities, no_new_privs, seccomp (libcap, libseccomp) */
+
+struct ace_security;
+/* Compute an app's security settings from its isolators (capabilities
+ * retain/remove over the spec's default 14, no-new-privileges, seccomp
+ * retain/remove with errno), checking every name (unknown capability or
+ * syscall: an error naming app.isolators[i]).  Done in P, before any
+ * namespace exists.  Notes report each isolator as enforced. */
+int ace_security_prepare(const struct appc_app *app, const char *app_name,
+                         const struct ace_notes *notes, struct ace_security **out,
+                         appc_error_t *err);
+void ace_security_free(struct ace_security *sec);
+/* Child, right before execve: drop the bounding set, set no_new_privs, load
+ * the seccomp filter, switch to ID (setgroups, setgid, setuid) and set the
+ * permitted/effective/inheritable capabilities (empty for a non-root uid).
+ * The seccomp filter always lets through what this sequence and execve need. */
+int ace_security_enter(const struct ace_security *sec, const struct ace_identity *id,
+                       appc_error_t *err);
+
+/* os/unix/sysctl of the pod: only keys under net. are accepted (namespaced
+ * to the pod's network); others are an error naming the key.  Applied by I
+ * (child) inside the pod's network namespace, writing /proc/sys/net/...
+ * The check, done in P, also notes every pod isolator that is not a
+ * resource or a sysctl as ignored (app-scope only, or unknown). */
+int ace_sysctl_check(const struct appc_isolator_list *pod_isolators, const struct ace_notes *notes,
+                     appc_error_t *err);
+int ace_sysctl_apply(const struct appc_isolator_list *pod_isolators, appc_error_t *err);
+
+/* ---- cgroup.c: resource/memory and resource/cpu (cgroup v2 or v1) ---------- */
+
+struct ace_cgroup;
+/* Create the pod's cgroup (actool/UUID) and one per app (actool/UUID/APP)
+ * wherever the host has the memory and cpu controllers: the unified (v2)
+ * hierarchy when they are there, else the v1 hierarchies (detected from
+ * /proc/self/mountinfo and /proc/cgroups, never assumed).  ROOT overrides
+ * "/sys/fs/cgroup" for tests (NULL: the default). */
+int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
+                      struct ace_cgroup **out, appc_error_t *err);
+/* Apply resource/memory (limit; request as a soft limit) and resource/cpu
+ * (limit as a CFS quota; request as a weight/shares) from ISOLATORS to the pod
+ * (APP = -1) or to app APP.  Pod limits bound app limits (the hierarchy does
+ * it).  Other isolators are left to their owners; notes say what was set. */
+int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator_list *isolators,
+                     const struct ace_notes *notes, appc_error_t *err);
+/* Child: move the calling process into app APP's cgroups. */
+int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err);
+/* Kill what is left in the pod's cgroups and remove them; frees CG. */
+int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
+/* The same for a pod known only by UUID (gc after actool was killed). */
+int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
+void ace_cgroup_free(struct ace_cgroup *cg);
+
+/* Resource quantity in its base unit times 10^-SCALE_EXP rounded up, e.g.
+ * ("500m", 3) -> 500 (millicores), ("1Gi", 0) -> 1073741824 (bytes). */
+int ace_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err);
+
+/* ---- metadata.c: the metadata service (libmicrohttpd) ------------------- */
+
+struct ace_metadata_app {
+  const char *name;                /* app name in the pod */
+  const char *image_id;            /* sha512-... */
+  const char *image_manifest_json; /* the image's manifest as stored */
+  const struct appc_image_manifest *image_manifest;
+  const struct appc_kv_list *pod_app_annotations; /* apps[i].annotations */
+};
+struct ace_metadata_pod {
+  const char *uuid;
+  const char *pod_manifest_json; /* the reified pod manifest */
+  const struct appc_kv_list *annotations;
+  const struct ace_metadata_app *apps;
+  size_t n_apps;
+  const unsigned char *hmac_key; /* ACE_HMAC_KEY_LEN bytes */
+};
+#define ACE_HMAC_KEY_LEN 64
+#define ACE_TOKEN_LEN 43 /* 256 random bits, base64url without padding */
+
+/* Load the host's HMAC key from PATH (mode 0600), creating it from
+ * getrandom() the first time (temporary file, fsync, rename). */
+int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err);
+/* A fresh random token for the URL's path. */
+int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
+/* Serve the spec's endpoints under /TOKEN/acMetadata/v1/ on LISTEN_FD (bound
+ * and listening) until STOP_FD becomes readable or reaches EOF; requests
+ * without the token get 404 / 403.  Runs in the metadata process M. */
+int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
+                       int stop_fd, appc_error_t *err);
+
+#endif

@@ -1,0 +1,903 @@
+/* The App Container Metadata Service (spec: ace.md, "App Container Metadata
+ * Service"), served with libmicrohttpd by the metadata process M.
+ *
+ * Layout: AC_METADATA_URL is http://127.0.0.1:PORT/TOKEN and every endpoint
+ * lives under /TOKEN/acMetadata/v1/.  A request whose first path segment is
+ * not the token gets the same 404 as an unknown path, whatever its method
+ * or the rest of its path, so nothing is learnt without the token.
+ *
+ * The identity endpoint signs with HMAC-SHA512 under the host's key (see
+ * ace_metadata_key).  The signed message is the 36 ASCII bytes of the pod's
+ * UUID in canonical form (lower-case hex, hyphenated) followed by the bytes
+ * of the form field "content" exactly as decoded; the UUID having a fixed
+ * length, no two (uuid, content) pairs give the same message.  A signature
+ * is that MAC in standard base64 with padding (88 characters). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "ace/internal.h"
+#include "common/cleanup.h"
+#include "schema/json.h"
+
+/* Limits on what a client may make us hold.  Content is the object to sign;
+ * the body may be up to three times as large as the decoded content (every
+ * byte percent-encoded) plus the other fields. */
+#define MAX_CONTENT (1024 * 1024)
+#define MAX_SMALL_FIELD 256 /* uuid and signature; both are far shorter */
+#define MAX_BODY (3 * MAX_CONTENT + 64 * 1024)
+#define POST_BUFFER 16384
+#define CONNECTION_LIMIT 64u
+#define CONNECTION_TIMEOUT 30u /* seconds of inactivity */
+
+#define UUID_LEN 36
+#define HMAC_LEN 64     /* SHA-512 */
+#define HMAC_B64_LEN 88 /* 4 * ceil(64 / 3) */
+#define TOKEN_BYTES 32
+
+/* The name is recent (0.9.74); the status is not. */
+#ifndef MHD_HTTP_CONTENT_TOO_LARGE
+#define MHD_HTTP_CONTENT_TOO_LARGE 413
+#endif
+
+#define TEXT_TYPE "text/plain; charset=us-ascii"
+#define JSON_TYPE "application/json"
+#define PREFIX "/acMetadata/v1/"
+
+/* ---- randomness and base64 ---- */
+
+static int random_bytes(void *buf, size_t len, appc_error_t *err)
+{
+  unsigned char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = getrandom(p, len, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "getrandom");
+    p += n;
+    len -= (size_t) n;
+  }
+  return 0;
+}
+
+static int b64_value(unsigned char c)
+{
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  /* A form encoder turns an unescaped '+' into a space; a space is never
+   * base64, so reading it as '+' is unambiguous and helps `curl -d`. */
+  if (c == '+' || c == ' ')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+/* Decode standard base64 (padding optional) into OUT, at most CAP bytes.
+ * Returns the decoded length, or -1 for anything that is not base64. */
+static ssize_t b64_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+  uint32_t acc = 0;
+  size_t bits = 0, n = 0;
+
+  if (len % 4 == 0 && len >= 2 && in[len - 1] == '=')
+    len -= in[len - 2] == '=' ? 2 : 1;
+  if (len % 4 == 1)
+    return -1;
+  for (size_t i = 0; i < len; i++) {
+    int v = b64_value((unsigned char) in[i]);
+    if (v < 0)
+      return -1;
+    acc = (acc << 6) | (uint32_t) v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n == cap)
+        return -1;
+      out[n++] = (unsigned char) (acc >> bits);
+    }
+  }
+  /* Leftover bits must be zero: one encoding per value. */
+  if ((acc & ((1u << bits) - 1)) != 0)
+    return -1;
+  return (ssize_t) n;
+}
+
+/* ---- the host's HMAC key ---- */
+
+/* Read the key from FD (open on PATH) after checking that nobody else can
+ * read or have written it. */
+static int key_read(int fd, const char *path, unsigned char key[ACE_HMAC_KEY_LEN],
+                    appc_error_t *err)
+{
+  struct stat st;
+  size_t got = 0;
+
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if (!S_ISREG(st.st_mode))
+    return appc_error_make(err, 0, "%s: HMAC key must be a regular file", path);
+  if (st.st_uid != geteuid())
+    return appc_error_make(err, 0, "%s: HMAC key is owned by uid %u, must be owned by uid %u", path,
+                           (unsigned) st.st_uid, (unsigned) geteuid());
+  if ((st.st_mode & 07777) != 0600)
+    return appc_error_make(err, 0, "%s: HMAC key has mode %04o, must be 0600", path,
+                           (unsigned) (st.st_mode & 07777));
+  if (st.st_size != ACE_HMAC_KEY_LEN)
+    return appc_error_make(err, 0, "%s: HMAC key has %lld bytes, must have %d", path,
+                           (long long) st.st_size, ACE_HMAC_KEY_LEN);
+  while (got < ACE_HMAC_KEY_LEN) {
+    ssize_t n = read(fd, key + got, ACE_HMAC_KEY_LEN - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "%s", path);
+    if (n == 0)
+      return appc_error_make(err, 0, "%s: HMAC key is truncated", path);
+    got += (size_t) n;
+  }
+  return 0;
+}
+
+/* 1: loaded; 0: PATH does not exist; -1: error. */
+static int key_load(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+{
+  /* O_NONBLOCK so that a FIFO put there cannot hang us before the check. */
+  cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+  if (fd < 0 && errno == ENOENT)
+    return 0;
+  if (fd < 0 && errno == ELOOP)
+    return appc_error_make(err, 0, "%s: HMAC key must not be a symbolic link", path);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return key_read(fd, path, key, err) < 0 ? -1 : 1;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+  const unsigned char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    p += n;
+    len -= (size_t) n;
+  }
+  return 0;
+}
+
+/* Write KEY to a new temporary file TMP in DIRFD, durably. */
+static int key_write_temp(int dirfd, const char *tmp, const char *path,
+                          const unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+{
+  cleanup_close int fd =
+      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s: cannot create a temporary file", path);
+  /* The umask may have taken bits away; the mode is checked on load. */
+  if (fchmod(fd, 0600) < 0 || write_all(fd, key, ACE_HMAC_KEY_LEN) < 0 || fsync(fd) < 0) {
+    int e = errno;
+    unlinkat(dirfd, tmp, 0);
+    return appc_error_make(err, e, "%s", path);
+  }
+  return 0;
+}
+
+/* Split PATH into an open directory and the final name. */
+static int open_parent(const char *path, const char **base, appc_error_t *err)
+{
+  const char *slash = strrchr(path, '/');
+  cleanup_free char *dir = NULL;
+  int fd;
+
+  *base = slash != NULL ? slash + 1 : path;
+  if (**base == '\0')
+    return appc_error_make(err, 0, "%s: HMAC key path must name a file", path);
+  if (slash == NULL)
+    dir = strdup(".");
+  else if (slash == path)
+    dir = strdup("/");
+  else
+    dir = strndup(path, (size_t) (slash - path));
+  if (dir == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", dir);
+  return fd;
+}
+
+/* Create PATH holding a fresh key.  1: created (KEY holds it); 0: another
+ * process created PATH first, whose key the caller must load instead. */
+static int key_create(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+{
+  const char *base;
+  cleanup_close int dirfd = open_parent(path, &base, err);
+  cleanup_free char *tmp = NULL;
+  uint64_t r;
+
+  if (dirfd < 0)
+    return -1;
+  if (random_bytes(key, ACE_HMAC_KEY_LEN, err) < 0 || random_bytes(&r, sizeof r, err) < 0)
+    return -1;
+  if (asprintf(&tmp, ".%s.tmp-%016llx", base, (unsigned long long) r) < 0) {
+    tmp = NULL;
+    return appc_error_make(err, ENOMEM, "%s", path);
+  }
+  if (key_write_temp(dirfd, tmp, path, key, err) < 0)
+    return -1;
+  /* link(), not rename(): it fails when PATH exists, so of concurrent
+   * creators exactly one installs its key and the others use that one,
+   * where rename() would replace a key someone already handed out. */
+  int linked = linkat(dirfd, tmp, dirfd, base, 0);
+  int e = errno;
+  unlinkat(dirfd, tmp, 0);
+  if (linked < 0 && e == EEXIST)
+    return 0;
+  if (linked < 0)
+    return appc_error_make(err, e, "%s", path);
+  if (fsync(dirfd) < 0)
+    return appc_error_make(err, errno, "%s: syncing its directory", path);
+  return 1;
+}
+
+int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+{
+  /* Only a creator that lost the race to one that then vanished (the key
+   * removed between link and load) loops more than once. */
+  for (int attempt = 0; attempt < 10; attempt++) {
+    int r = key_load(path, key, err);
+    if (r != 0)
+      return r < 0 ? -1 : 0;
+    r = key_create(path, key, err);
+    if (r != 0)
+      return r < 0 ? -1 : 0;
+  }
+  return appc_error_make(err, EAGAIN, "%s: HMAC key keeps disappearing", path);
+}
+
+int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err)
+{
+  unsigned char raw[TOKEN_BYTES];
+  char b64[4 * ((TOKEN_BYTES + 2) / 3) + 1];
+
+  if (random_bytes(raw, sizeof raw, err) < 0)
+    return -1;
+  EVP_EncodeBlock((unsigned char *) b64, raw, sizeof raw);
+  OPENSSL_cleanse(raw, sizeof raw);
+  /* base64url (RFC 4648 section 5): safe in a URL path, no padding. */
+  for (size_t i = 0; i < ACE_TOKEN_LEN; i++)
+    out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+  out[ACE_TOKEN_LEN] = '\0';
+  OPENSSL_cleanse(b64, sizeof b64);
+  return 0;
+}
+
+/* ---- what the server serves ---- */
+
+struct server {
+  const char *token;
+  size_t token_len;
+  const struct ace_metadata_pod *pod;
+  char uuid[UUID_LEN + 1]; /* canonical form */
+  EVP_PKEY *hmac_key;
+  char *pod_annotations; /* JSON */
+  size_t pod_annotations_len;
+  char **app_annotations; /* JSON, one per app */
+  size_t *app_annotations_len;
+};
+
+static void server_clear(struct server *s)
+{
+  EVP_PKEY_free(s->hmac_key);
+  free(s->pod_annotations);
+  for (size_t i = 0; s->app_annotations != NULL && i < s->pod->n_apps; i++)
+    free(s->app_annotations[i]);
+  free(s->app_annotations);
+  free(s->app_annotations_len);
+}
+
+/* Copy TEXT, when it is a UUID in the RFC 4122 text form (either case), to
+ * OUT in canonical lower-case form. */
+static bool uuid_canonical(const char *text, size_t len, char out[UUID_LEN + 1])
+{
+  if (len != UUID_LEN)
+    return false;
+  for (size_t i = 0; i < UUID_LEN; i++) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    unsigned char c = (unsigned char) text[i];
+    if (dash ? c != '-' : !isxdigit(c))
+      return false;
+    out[i] = (char) tolower(c);
+  }
+  out[UUID_LEN] = '\0';
+  return true;
+}
+
+static const struct appc_kv_list no_annotations = {NULL, 0};
+
+static bool kv_name_eq(const char *a, const char *b)
+{
+  return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static int render_kv(const struct appc_kv_list *l, char **out, size_t *len, appc_error_t *err)
+{
+  cleanup_json struct json_object *a = appc_jkv_list(l);
+
+  if (a == NULL)
+    return appc_error_make(err, ENOMEM, "metadata: annotations");
+  return appc_json_render(a, 0, out, len, err);
+}
+
+/* The spec's "annotations from Image Manifest merged with app annotations
+ * from Pod Manifest": the image's in their order, a pod annotation replacing
+ * the value of the image's one with its name, the others appended. */
+static int render_app_annotations(const struct ace_metadata_app *app, char **out, size_t *len,
+                                  appc_error_t *err)
+{
+  const struct appc_kv_list *img =
+      app->image_manifest != NULL ? &app->image_manifest->annotations : &no_annotations;
+  const struct appc_kv_list *pod =
+      app->pod_app_annotations != NULL ? app->pod_app_annotations : &no_annotations;
+  cleanup_free struct appc_kv *items = calloc(img->len + pod->len + 1, sizeof *items);
+  size_t n = img->len;
+
+  if (items == NULL)
+    return appc_error_make(err, ENOMEM, "metadata: annotations of app %s", app->name);
+  /* Shallow copies: the strings stay the caller's. */
+  memcpy(items, img->items, img->len * sizeof *items);
+  for (size_t i = 0; i < pod->len; i++) {
+    size_t j = 0;
+    while (j < img->len && !kv_name_eq(items[j].name, pod->items[i].name))
+      j++;
+    if (j < img->len)
+      items[j].value = pod->items[i].value;
+    else
+      items[n++] = pod->items[i];
+  }
+  return render_kv(&(struct appc_kv_list){items, n}, out, len, err);
+}
+
+/* Everything that does not depend on the request is prepared here, so that
+ * a failure is an error of ace_metadata_serve rather than a 500 later. */
+static int server_init(struct server *s, const char *token, const struct ace_metadata_pod *pod,
+                       appc_error_t *err)
+{
+  *s = (struct server){.token = token, .token_len = strlen(token), .pod = pod};
+  if (s->token_len == 0)
+    return appc_error_make(err, 0, "metadata: the token must not be empty");
+  if (pod->pod_manifest_json == NULL)
+    return appc_error_make(err, 0, "metadata: the pod manifest is missing");
+  for (size_t i = 0; i < pod->n_apps; i++)
+    if (pod->apps[i].image_id == NULL || pod->apps[i].image_manifest_json == NULL)
+      return appc_error_make(err, 0, "metadata: app %s: image ID or manifest missing",
+                             pod->apps[i].name != NULL ? pod->apps[i].name : "(unnamed)");
+  if (pod->uuid == NULL || !uuid_canonical(pod->uuid, strlen(pod->uuid), s->uuid))
+    return appc_error_make(err, 0, "metadata: pod UUID \"%s\" is not in RFC 4122 form",
+                           pod->uuid != NULL ? pod->uuid : "");
+  s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, pod->hmac_key, ACE_HMAC_KEY_LEN);
+  if (s->hmac_key == NULL)
+    return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
+  if (render_kv(pod->annotations != NULL ? pod->annotations : &no_annotations, &s->pod_annotations,
+                &s->pod_annotations_len, err) < 0)
+    return -1;
+  s->app_annotations = calloc(pod->n_apps + 1, sizeof *s->app_annotations);
+  s->app_annotations_len = calloc(pod->n_apps + 1, sizeof *s->app_annotations_len);
+  if (s->app_annotations == NULL || s->app_annotations_len == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  for (size_t i = 0; i < pod->n_apps; i++)
+    if (render_app_annotations(&pod->apps[i], &s->app_annotations[i], &s->app_annotations_len[i],
+                               err) < 0)
+      return -1;
+  return 0;
+}
+
+/* HMAC-SHA512 of UUID || CONTENT (see the top of the file). */
+static bool hmac_sign(const struct server *s, const char uuid[UUID_LEN], const void *content,
+                      size_t len, unsigned char mac[HMAC_LEN])
+{
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  size_t mac_len = HMAC_LEN;
+  bool ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha512(), NULL, s->hmac_key) == 1 &&
+            EVP_DigestSignUpdate(ctx, uuid, UUID_LEN) == 1 &&
+            EVP_DigestSignUpdate(ctx, content, len) == 1 &&
+            EVP_DigestSignFinal(ctx, mac, &mac_len) == 1 && mac_len == HMAC_LEN;
+
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+/* ---- routing ---- */
+
+enum endpoint {
+  EP_POD_ANNOTATIONS,
+  EP_POD_MANIFEST,
+  EP_POD_UUID,
+  EP_HMAC_SIGN,
+  EP_HMAC_VERIFY,
+  EP_APP_ANNOTATIONS,
+  EP_APP_MANIFEST,
+  EP_APP_ID,
+};
+
+struct route {
+  enum endpoint ep;
+  const struct ace_metadata_app *app; /* for EP_APP_* */
+  size_t app_index;
+};
+
+static const struct {
+  const char *path;
+  enum endpoint ep;
+} pod_paths[] = {
+    {"pod/annotations", EP_POD_ANNOTATIONS},
+    {"pod/manifest", EP_POD_MANIFEST},
+    {"pod/uuid", EP_POD_UUID},
+    {"pod/hmac/sign", EP_HMAC_SIGN},
+    {"pod/hmac/verify", EP_HMAC_VERIFY},
+};
+static const struct {
+  const char *path;
+  enum endpoint ep;
+} app_paths[] = {
+    {"annotations", EP_APP_ANNOTATIONS},
+    {"image/manifest", EP_APP_MANIFEST},
+    {"image/id", EP_APP_ID},
+};
+
+static bool is_post(enum endpoint ep)
+{
+  return ep == EP_HMAC_SIGN || ep == EP_HMAC_VERIFY;
+}
+
+/* Whether URL starts with "/TOKEN"; *REST is what follows it.  The token is
+ * compared in constant time; its length is no secret (ACE_TOKEN_LEN). */
+static bool token_matches(const struct server *s, const char *url, const char **rest)
+{
+  size_t n;
+
+  if (url[0] != '/')
+    return false;
+  n = strcspn(url + 1, "/");
+  *rest = url + 1 + n;
+  return n == s->token_len && CRYPTO_memcmp(url + 1, s->token, n) == 0;
+}
+
+static bool find_app(const struct server *s, const char *path, struct route *r)
+{
+  size_t n = strcspn(path, "/");
+
+  if (path[n] != '/')
+    return false;
+  for (size_t i = 0; i < s->pod->n_apps; i++) {
+    const char *name = s->pod->apps[i].name;
+    if (name == NULL || strlen(name) != n || memcmp(name, path, n) != 0)
+      continue;
+    for (size_t j = 0; j < sizeof app_paths / sizeof *app_paths; j++) {
+      if (strcmp(path + n + 1, app_paths[j].path) == 0) {
+        *r = (struct route){app_paths[j].ep, &s->pod->apps[i], i};
+        return true;
+      }
+    }
+    return false;
+  }
+  return false;
+}
+
+static bool route_url(const struct server *s, const char *url, struct route *r)
+{
+  const char *path;
+
+  if (!token_matches(s, url, &path) || strncmp(path, PREFIX, strlen(PREFIX)) != 0)
+    return false;
+  path += strlen(PREFIX);
+  for (size_t i = 0; i < sizeof pod_paths / sizeof *pod_paths; i++) {
+    if (strcmp(path, pod_paths[i].path) == 0) {
+      *r = (struct route){.ep = pod_paths[i].ep};
+      return true;
+    }
+  }
+  return strncmp(path, "apps/", 5) == 0 && find_app(s, path + 5, r);
+}
+
+/* ---- responses ---- */
+
+/* Queue a response with BODY (which must outlive the daemon when MODE is
+ * MHD_RESPMEM_PERSISTENT) of media type TYPE, with an Allow header when
+ * ALLOW is not NULL. */
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const void *body,
+                               size_t len, enum MHD_ResponseMemoryMode mode, const char *type,
+                               const char *allow)
+{
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *) body, mode);
+  enum MHD_Result ret = MHD_NO;
+
+  if (r == NULL)
+    return MHD_NO;
+  if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+      (allow == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES))
+    ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+  return respond(c, status, text, strlen(text), MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL);
+}
+
+static enum MHD_Result respond_status(struct MHD_Connection *c, unsigned status)
+{
+  switch (status) {
+  case MHD_HTTP_NOT_FOUND:
+    return respond_text(c, status, "not found\n");
+  case MHD_HTTP_BAD_REQUEST:
+    return respond_text(c, status, "bad request\n");
+  case MHD_HTTP_FORBIDDEN:
+    return respond_text(c, status, "forbidden\n");
+  case MHD_HTTP_CONTENT_TOO_LARGE:
+    return respond_text(c, status, "request body too large\n");
+  case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
+    return respond_text(c, status,
+                        "expected application/x-www-form-urlencoded or multipart/form-data\n");
+  default:
+    return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
+  }
+}
+
+static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char *allow)
+{
+  static const char body[] = "method not allowed\n";
+
+  return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, body, sizeof body - 1, MHD_RESPMEM_PERSISTENT,
+                 TEXT_TYPE, allow);
+}
+
+static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection *c,
+                                   const struct route *r)
+{
+  const char *body;
+  size_t len;
+  const char *type = JSON_TYPE;
+
+  switch (r->ep) {
+  case EP_POD_ANNOTATIONS:
+    body = s->pod_annotations, len = s->pod_annotations_len;
+    break;
+  case EP_POD_MANIFEST:
+    body = s->pod->pod_manifest_json, len = strlen(body);
+    break;
+  case EP_POD_UUID:
+    body = s->uuid, len = UUID_LEN, type = TEXT_TYPE;
+    break;
+  case EP_APP_ANNOTATIONS:
+    body = s->app_annotations[r->app_index], len = s->app_annotations_len[r->app_index];
+    break;
+  case EP_APP_MANIFEST:
+    body = r->app->image_manifest_json, len = strlen(body);
+    break;
+  case EP_APP_ID:
+    body = r->app->image_id, len = strlen(body), type = TEXT_TYPE;
+    break;
+  default:
+    return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+  }
+  /* Everything served lives as long as the daemon: no copy. */
+  return respond(c, MHD_HTTP_OK, body, len, MHD_RESPMEM_PERSISTENT, type, NULL);
+}
+
+/* ---- POST bodies ---- */
+
+struct field {
+  char *data;
+  size_t len, cap, max;
+  bool seen, overflow;
+};
+
+struct request {
+  enum endpoint ep;
+  struct MHD_PostProcessor *pp;
+  struct field content, uuid, signature;
+  size_t body_len;
+  unsigned status; /* the error to answer with once the body is in; 0: none */
+};
+
+static void request_free(struct request *req)
+{
+  if (req == NULL)
+    return;
+  if (req->pp != NULL)
+    MHD_destroy_post_processor(req->pp);
+  free(req->content.data);
+  free(req->uuid.data);
+  free(req->signature.data);
+  free(req);
+}
+
+static void request_fail(struct request *req, unsigned status)
+{
+  if (req->status == 0)
+    req->status = status;
+}
+
+/* Append to F; -1 only when out of memory.  Past F->max the value is
+ * marked and dropped, the rest of the body still being read. */
+static int field_append(struct field *f, const char *data, size_t size)
+{
+  if (f->overflow || size > f->max - f->len) {
+    f->overflow = true;
+    return 0;
+  }
+  if (f->len + size + 1 > f->cap) {
+    size_t cap = f->cap == 0 ? 256 : f->cap;
+    while (cap < f->len + size + 1)
+      cap *= 2;
+    char *p = realloc(f->data, cap);
+    if (p == NULL)
+      return -1;
+    f->data = p;
+    f->cap = cap;
+  }
+  memcpy(f->data + f->len, data, size);
+  f->len += size;
+  f->data[f->len] = '\0';
+  return 0;
+}
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *filename, const char *content_type,
+                                const char *transfer_encoding, const char *data, uint64_t off,
+                                size_t size)
+{
+  struct request *req = cls;
+  struct field *f = strcmp(key, "content") == 0     ? &req->content
+                    : strcmp(key, "uuid") == 0      ? &req->uuid
+                    : strcmp(key, "signature") == 0 ? &req->signature
+                                                    : NULL;
+
+  if (f == NULL)
+    return MHD_YES; /* other fields are allowed and ignored */
+  /* A value arrives in pieces at increasing offsets; a piece at another
+   * offset starts a second field of the same name, which would leave it
+   * ambiguous what is signed. */
+  if ((off == 0 && f->seen) || (!f->overflow && off != f->len)) {
+    request_fail(req, MHD_HTTP_BAD_REQUEST);
+    return MHD_NO;
+  }
+  f->seen = true;
+  if (size > 0 && field_append(f, data, size) < 0) {
+    request_fail(req, MHD_HTTP_INTERNAL_SERVER_ERROR);
+    return MHD_NO;
+  }
+  if (f == &req->content && f->overflow)
+    request_fail(req, MHD_HTTP_CONTENT_TOO_LARGE);
+  return MHD_YES;
+}
+
+static enum MHD_Result respond_sign(const struct server *s, struct MHD_Connection *c,
+                                    const struct request *req)
+{
+  unsigned char mac[HMAC_LEN];
+  char b64[HMAC_B64_LEN + 1];
+
+  if (!req->content.seen)
+    return respond_status(c, MHD_HTTP_BAD_REQUEST);
+  if (!hmac_sign(s, s->uuid, req->content.data, req->content.len, mac))
+    return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+  EVP_EncodeBlock((unsigned char *) b64, mac, HMAC_LEN);
+  return respond(c, MHD_HTTP_OK, b64, HMAC_B64_LEN, MHD_RESPMEM_MUST_COPY, TEXT_TYPE, NULL);
+}
+
+static enum MHD_Result respond_verify(const struct server *s, struct MHD_Connection *c,
+                                      const struct request *req)
+{
+  char uuid[UUID_LEN + 1];
+  unsigned char given[HMAC_LEN], mac[HMAC_LEN];
+
+  if (!req->content.seen || !req->uuid.seen || !req->signature.seen)
+    return respond_status(c, MHD_HTTP_BAD_REQUEST);
+  if (req->uuid.overflow || req->signature.overflow ||
+      !uuid_canonical(req->uuid.data, req->uuid.len, uuid) ||
+      b64_decode(req->signature.data, req->signature.len, given, sizeof given) != HMAC_LEN)
+    return respond_status(c, MHD_HTTP_FORBIDDEN);
+  if (!hmac_sign(s, uuid, req->content.data, req->content.len, mac))
+    return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
+  if (CRYPTO_memcmp(mac, given, HMAC_LEN) != 0)
+    return respond_status(c, MHD_HTTP_FORBIDDEN);
+  return respond(c, MHD_HTTP_OK, "", 0, MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL);
+}
+
+/* The whole body has arrived (or been dropped). */
+static enum MHD_Result respond_post(const struct server *s, struct MHD_Connection *c,
+                                    struct request *req)
+{
+  /* Destroying the post processor delivers a last value that was not
+   * followed by a separator; it fails on a truncated form. */
+  bool complete = MHD_destroy_post_processor(req->pp) == MHD_YES;
+
+  req->pp = NULL;
+  if (!complete)
+    request_fail(req, MHD_HTTP_BAD_REQUEST);
+  if (req->status != 0)
+    return respond_status(c, req->status);
+  if (req->ep == EP_HMAC_SIGN)
+    return respond_sign(s, c, req);
+  return respond_verify(s, c, req);
+}
+
+/* Take a piece of the body.  A body over the limit is read and dropped so
+ * that the client gets its 413 (MHD cannot answer in the middle of an
+ * upload), up to a point past which the connection is simply closed. */
+static enum MHD_Result take_body(struct request *req, const char *data, size_t size)
+{
+  req->body_len += size;
+  if (req->body_len > MAX_BODY)
+    request_fail(req, MHD_HTTP_CONTENT_TOO_LARGE);
+  if (req->body_len > 2 * (size_t) MAX_BODY)
+    return MHD_NO;
+  if (req->status == 0 && MHD_post_process(req->pp, data, size) != MHD_YES)
+    request_fail(req, MHD_HTTP_BAD_REQUEST);
+  return MHD_YES;
+}
+
+/* A body announced larger than the limit is refused before it is sent. */
+static bool announced_too_large(struct MHD_Connection *c)
+{
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  char *end;
+  unsigned long long n;
+
+  if (v == NULL)
+    return false;
+  errno = 0;
+  n = strtoull(v, &end, 10);
+  return errno == ERANGE || (end != v && n > MAX_BODY);
+}
+
+static enum MHD_Result start_post(struct MHD_Connection *c, const struct route *r, void **con_cls)
+{
+  struct request *req;
+
+  if (announced_too_large(c))
+    return respond_status(c, MHD_HTTP_CONTENT_TOO_LARGE);
+  req = calloc(1, sizeof *req);
+  if (req == NULL)
+    return MHD_NO;
+  req->ep = r->ep;
+  req->content.max = MAX_CONTENT;
+  req->uuid.max = MAX_SMALL_FIELD;
+  req->signature.max = MAX_SMALL_FIELD;
+  /* NULL unless the body is a form (urlencoded or multipart). */
+  req->pp = MHD_create_post_processor(c, POST_BUFFER, on_field, req);
+  if (req->pp == NULL) {
+    request_free(req);
+    return respond_status(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE);
+  }
+  *con_cls = req;
+  return MHD_YES;
+}
+
+/* First call for a request: only the headers are known. */
+static enum MHD_Result on_headers(const struct server *s, struct MHD_Connection *c, const char *url,
+                                  const char *method, void **con_cls)
+{
+  struct route r;
+  bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+  if (!route_url(s, url, &r))
+    return respond_status(c, MHD_HTTP_NOT_FOUND);
+  if (is_post(r.ep) && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+    return respond_not_allowed(c, "POST");
+  if (is_post(r.ep))
+    return start_post(c, &r, con_cls);
+  if (!get)
+    return respond_not_allowed(c, "GET, HEAD");
+  return respond_get(s, c, &r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+  const struct server *s = cls;
+  struct request *req = *con_cls;
+
+  if (req == NULL)
+    return on_headers(s, c, url, method, con_cls);
+  if (*upload_data_size > 0) {
+    enum MHD_Result ret = take_body(req, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return ret;
+  }
+  return respond_post(s, c, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  request_free(*con_cls);
+  *con_cls = NULL;
+}
+
+/* ---- the service ---- */
+
+/* Block until FD is readable, at EOF or in error: the parent wrote to its
+ * end, closed it, or died. */
+static int wait_for_stop(int fd, appc_error_t *err)
+{
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+
+  for (;;) {
+    int n = poll(&p, 1, -1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "metadata: waiting on the stop descriptor");
+    if (p.revents & POLLNVAL)
+      return appc_error_make(err, EBADF, "metadata: stop descriptor %d", fd);
+    if (n > 0)
+      return 0;
+  }
+}
+
+/* MHD runs its own polling thread and the calling thread waits on STOP_FD.
+ * The alternative, an external loop over MHD's descriptors and STOP_FD,
+ * would re-implement MHD's event loop (timeouts included) for a single extra
+ * descriptor; the handlers only read the immutable pod, so the thread needs
+ * no locking.  MHD_quiesce_daemon hands LISTEN_FD back before the daemon
+ * stops, so the descriptor stays the caller's and is left open. */
+int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
+                       int stop_fd, appc_error_t *err)
+{
+  struct server s;
+  struct MHD_Daemon *d;
+  int r;
+
+  if (fcntl(stop_fd, F_GETFD) < 0)
+    return appc_error_make(err, errno, "metadata: stop descriptor %d", stop_fd);
+  if (server_init(&s, token, pod, err) < 0) {
+    server_clear(&s);
+    return -1;
+  }
+  d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, on_request, &s,
+                       MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
+                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+                       CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT,
+                       MHD_OPTION_END);
+  if (d == NULL) {
+    server_clear(&s);
+    return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
+  }
+  r = wait_for_stop(stop_fd, err);
+  MHD_quiesce_daemon(d);
+  MHD_stop_daemon(d);
+  server_clear(&s);
+  return r;
+}

@@ -1,0 +1,362 @@
+/* A pod manifest from `actool run`'s command line: images with per-app
+ * overrides, volumes and mounts in the reference's "key=value,..." syntax,
+ * environment assignments. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ace/ace.h"
+#include "ace/internal.h"
+#include "common/cleanup.h"
+#include "schema/json.h"
+#include "schema/schema.h"
+#include "schema/types.h"
+
+static int kv_append(struct appc_kv_list *l, const char *name, size_t name_len, const char *value)
+{
+  struct appc_kv *items = realloc(l->items, (l->len + 1) * sizeof *items);
+
+  if (items == NULL)
+    return -1;
+  l->items = items;
+  items[l->len].name = strndup(name, name_len);
+  items[l->len].value = strdup(value);
+  if (items[l->len].name == NULL || items[l->len].value == NULL) {
+    free(items[l->len].name);
+    free(items[l->len].value);
+    return -1;
+  }
+  l->len++;
+  return 0;
+}
+
+int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_error_t *err)
+{
+  const char *eq = strchr(assignment, '=');
+  cleanup_free char *name = NULL;
+
+  if (eq == NULL)
+    return appc_error_make(err, 0, "--set-env \"%s\": not KEY=VALUE", assignment);
+  name = strndup(assignment, (size_t) (eq - assignment));
+  if (name == NULL)
+    return appc_error_make(err, ENOMEM, "--set-env");
+  if (appc_validate_env_name(name, err) < 0)
+    return appc_error_prefix(err, "--set-env");
+  /* A later assignment of the same name wins, as in a shell. */
+  for (size_t i = 0; i < env->len; i++)
+    if (strcmp(env->items[i].name, name) == 0) {
+      char *v = strdup(eq + 1);
+      if (v == NULL)
+        return appc_error_make(err, ENOMEM, "--set-env");
+      free(env->items[i].value);
+      env->items[i].value = v;
+      return 0;
+    }
+  if (kv_append(env, assignment, (size_t) (eq - assignment), eq + 1) < 0)
+    return appc_error_make(err, ENOMEM, "--set-env");
+  return 0;
+}
+
+int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_error_t *err)
+{
+  struct appc_kv_list parsed = {0};
+  int r = ace_env_file_parse(path, &parsed, err);
+
+  for (size_t i = 0; r == 0 && i < parsed.len; i++) {
+    cleanup_free char *a = NULL;
+    if (asprintf(&a, "%s=%s", parsed.items[i].name, parsed.items[i].value) < 0) {
+      a = NULL;
+      r = appc_error_make(err, ENOMEM, "%s", path);
+    } else {
+      r = appc_ace_env_add(env, a, err);
+    }
+  }
+  appc_kv_list_clear(&parsed);
+  return r;
+}
+
+/* ---- "key=value,..." options ------------------------------------------------ */
+
+/* Split S at commas into key=value pairs; the first item may be a bare
+ * value standing for FIRST_KEY ("NAME,kind=host" for --volume). */
+static int parse_pairs(const char *s, const char *first_key, struct appc_kv_list *out,
+                       const char *what, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(s);
+  char *save = NULL;
+  bool first = true;
+
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "%s", what);
+  for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(tok, '=');
+    int r;
+    if (eq == NULL && first && first_key != NULL)
+      r = kv_append(out, first_key, strlen(first_key), tok);
+    else if (eq == NULL || eq == tok)
+      return appc_error_make(err, 0, "%s \"%s\": \"%s\" is not KEY=VALUE", what, s, tok);
+    else
+      r = kv_append(out, tok, (size_t) (eq - tok), eq + 1);
+    if (r < 0)
+      return appc_error_make(err, ENOMEM, "%s", what);
+    for (size_t i = 0; i + 1 < out->len; i++)
+      if (strcmp(out->items[i].name, out->items[out->len - 1].name) == 0)
+        return appc_error_make(err, 0, "%s \"%s\": \"%s\" is given twice", what, s,
+                               out->items[i].name);
+    first = false;
+  }
+  return 0;
+}
+
+static int parse_bool(const char *v, enum appc_tristate *out)
+{
+  if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+    *out = APPC_TRUE;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+    *out = APPC_FALSE;
+  else
+    return -1;
+  return 0;
+}
+
+static int parse_id(const char *v, int64_t *out)
+{
+  char *end;
+  long long n;
+
+  errno = 0;
+  n = strtoll(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0' || n < 0 || n > 4294967294LL)
+    return -1;
+  *out = n;
+  return 0;
+}
+
+static int volume_field(struct appc_volume *v, const struct appc_kv *kv, const char *s,
+                        appc_error_t *err)
+{
+  const char *k = kv->name, *val = kv->value;
+  int bad = 0;
+
+  if (strcmp(k, "name") == 0)
+    bad = (v->name = strdup(val)) == NULL;
+  else if (strcmp(k, "kind") == 0)
+    bad = (v->kind = strdup(val)) == NULL;
+  else if (strcmp(k, "source") == 0)
+    bad = (v->source = strdup(val)) == NULL;
+  else if (strcmp(k, "readOnly") == 0)
+    bad = parse_bool(val, &v->read_only);
+  else if (strcmp(k, "recursive") == 0)
+    bad = parse_bool(val, &v->recursive);
+  else if (strcmp(k, "mode") == 0)
+    bad = (v->mode = strdup(val)) == NULL;
+  else if (strcmp(k, "uid") == 0)
+    bad = parse_id(val, &v->uid) < 0 || !(v->has_uid = true);
+  else if (strcmp(k, "gid") == 0)
+    bad = parse_id(val, &v->gid) < 0 || !(v->has_gid = true);
+  else
+    return appc_error_make(err, 0, "--volume \"%s\": unknown parameter \"%s\"", s, k);
+  if (bad)
+    return appc_error_make(err, 0, "--volume \"%s\": bad value \"%s\" for %s", s, val, k);
+  return 0;
+}
+
+static void volume_clear(struct appc_volume *v)
+{
+  free(v->name);
+  free(v->kind);
+  free(v->source);
+  free(v->mode);
+  memset(v, 0, sizeof *v);
+}
+
+int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *err)
+{
+  struct appc_kv_list kv = {0};
+  int r = parse_pairs(s, "name", &kv, "--volume", err);
+
+  *v = (struct appc_volume){.read_only = APPC_UNSET, .recursive = APPC_UNSET};
+  for (size_t i = 0; r == 0 && i < kv.len; i++)
+    r = volume_field(v, &kv.items[i], s, err);
+  appc_kv_list_clear(&kv);
+  if (r == 0 && (v->name == NULL || v->kind == NULL))
+    r = appc_error_make(err, 0, "--volume \"%s\": needs a name and kind=host|empty", s);
+  if (r == 0 && v->source == NULL && (v->source = strdup("")) == NULL)
+    r = appc_error_make(err, ENOMEM, "--volume");
+  if (r == 0 && strcmp(v->kind, "empty") == 0) {
+    /* The defaults the reference gives empty volumes. */
+    if (v->mode == NULL && (v->mode = strdup("0755")) == NULL)
+      r = appc_error_make(err, ENOMEM, "--volume");
+    v->has_uid = v->has_gid = true;
+  }
+  if (r == 0 && appc_validate_volume(v, "--volume", err) < 0)
+    r = appc_error_prefix(err, "\"%s\"", s);
+  if (r < 0)
+    volume_clear(v);
+  return r;
+}
+
+static int parse_mount(const char *s, struct appc_mount *m, appc_error_t *err)
+{
+  struct appc_kv_list kv = {0};
+  int r = parse_pairs(s, NULL, &kv, "--mount", err);
+
+  memset(m, 0, sizeof *m);
+  for (size_t i = 0; r == 0 && i < kv.len; i++) {
+    char **slot = strcmp(kv.items[i].name, "volume") == 0   ? &m->volume
+                  : strcmp(kv.items[i].name, "target") == 0 ? &m->path
+                                                            : NULL;
+    if (slot == NULL)
+      r = appc_error_make(err, 0, "--mount \"%s\": unknown parameter \"%s\"", s, kv.items[i].name);
+    else if ((*slot = strdup(kv.items[i].value)) == NULL)
+      r = appc_error_make(err, ENOMEM, "--mount");
+  }
+  appc_kv_list_clear(&kv);
+  if (r == 0 && (m->volume == NULL || m->path == NULL))
+    r = appc_error_make(err, 0, "--mount \"%s\": needs volume=NAME,target=PATH", s);
+  if (r == 0 && appc_validate_acname(m->volume, err) < 0)
+    r = appc_error_prefix(err, "--mount \"%s\": volume", s);
+  if (r < 0) {
+    free(m->volume);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+  }
+  return r;
+}
+
+/* ---- building the pod ---------------------------------------------------------- */
+
+static int set_string(char **slot, const char *value, appc_error_t *err)
+{
+  char *v = strdup(value);
+
+  if (v == NULL)
+    return appc_error_make(err, ENOMEM, "%s", value);
+  free(*slot);
+  *slot = v;
+  return 0;
+}
+
+/* --exec replaces the image's command; arguments after "--" are appended
+ * to it (rkt's behaviour). */
+static int override_exec(struct appc_app *app, const struct appc_ace_app_request *q,
+                         appc_error_t *err)
+{
+  struct appc_string_list *e = &app->exec;
+  size_t keep = q->exec != NULL ? 0 : e->len;
+  char **items = realloc(e->items, (keep + 1 + q->n_args + 1) * sizeof *items);
+
+  if (items == NULL)
+    return appc_error_make(err, ENOMEM, "exec");
+  e->items = items;
+  for (size_t i = keep; i < e->len; i++)
+    free(items[i]);
+  e->len = keep;
+  if (q->exec != NULL && (items[e->len++] = strdup(q->exec)) == NULL)
+    return appc_error_make(err, ENOMEM, "exec");
+  for (size_t i = 0; i < q->n_args; i++)
+    if ((items[e->len++] = strdup(q->args[i])) == NULL)
+      return appc_error_make(err, ENOMEM, "exec");
+  items[e->len] = NULL;
+  if (e->len == 0)
+    return appc_error_make(err, 0, "app %s: no command to run (the image has none: give --exec)",
+                           q->image_id);
+  return 0;
+}
+
+static int apply_overrides(struct appc_runtime_app *ra, const struct appc_ace_app_request *q,
+                           const struct appc_kv_list *env, appc_error_t *err)
+{
+  bool any = q->exec != NULL || q->n_args > 0 || q->user != NULL || q->group != NULL ||
+             q->n_env > 0 || (env != NULL && env->len > 0);
+
+  if (!any)
+    return 0;
+  if (ra->app == NULL) {
+    /* An image without an app, given a command: a fresh app running as
+     * root, as an image author would write one. */
+    ra->app = calloc(1, sizeof *ra->app);
+    if (ra->app == NULL || (ra->app->user = strdup("0")) == NULL ||
+        (ra->app->group = strdup("0")) == NULL || (ra->app->working_directory = strdup("")) == NULL)
+      return appc_error_make(err, ENOMEM, "app");
+  }
+  if ((q->exec != NULL || q->n_args > 0) && override_exec(ra->app, q, err) < 0)
+    return -1;
+  if (q->user != NULL && set_string(&ra->app->user, q->user, err) < 0)
+    return -1;
+  if (q->group != NULL && set_string(&ra->app->group, q->group, err) < 0)
+    return -1;
+  for (size_t i = 0; env != NULL && i < env->len; i++) {
+    cleanup_free char *a = NULL;
+    if (asprintf(&a, "%s=%s", env->items[i].name, env->items[i].value) < 0) {
+      a = NULL;
+      return appc_error_make(err, ENOMEM, "environment");
+    }
+    if (appc_ace_env_add(&ra->app->environment, a, err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; i < q->n_env; i++)
+    if (appc_ace_env_add(&ra->app->environment, q->env[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+static int build_app(struct appc_runtime_app *ra, const struct appc_ace_app_request *q,
+                     appc_error_t *err)
+{
+  ra->read_only_root_fs = false;
+  if ((ra->image.id = strdup(q->image_id)) == NULL)
+    return appc_error_make(err, ENOMEM, "apps");
+  if (q->name != NULL && (ra->name = strdup(q->name)) == NULL)
+    return appc_error_make(err, ENOMEM, "apps");
+  if (q->n_mounts > 0 && (ra->mounts = calloc(q->n_mounts, sizeof *ra->mounts)) == NULL)
+    return appc_error_make(err, ENOMEM, "apps");
+  for (size_t j = 0; j < q->n_mounts; j++) {
+    if (parse_mount(q->mounts[j], &ra->mounts[j], err) < 0)
+      return -1;
+    ra->n_mounts++;
+  }
+  return 0;
+}
+
+int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *apps, size_t n,
+                       const char *const *volumes, size_t n_volumes, const struct appc_kv_list *env,
+                       struct appc_pod_manifest **out, appc_error_t *err)
+{
+  struct appc_pod_manifest *pod = calloc(1, sizeof *pod);
+  int r = 0;
+
+  *out = NULL;
+  if (pod == NULL || (pod->ac_kind = strdup("PodManifest")) == NULL ||
+      (pod->ac_version = strdup("0.8.11")) == NULL ||
+      (pod->apps = calloc(n > 0 ? n : 1, sizeof *pod->apps)) == NULL ||
+      (pod->volumes = calloc(n_volumes + 1, sizeof *pod->volumes)) == NULL) {
+    appc_pod_manifest_free(pod);
+    return appc_error_make(err, ENOMEM, "pod");
+  }
+  for (size_t i = 0; r == 0 && i < n_volumes; i++) {
+    r = appc_ace_volume_parse(volumes[i], &pod->volumes[i], err);
+    if (r == 0)
+      pod->n_volumes++;
+    for (size_t j = 0; r == 0 && j + 1 < pod->n_volumes; j++)
+      if (strcmp(pod->volumes[j].name, pod->volumes[i].name) == 0)
+        r = appc_error_make(err, 0, "--volume: \"%s\" is given twice", pod->volumes[i].name);
+  }
+  for (size_t i = 0; r == 0 && i < n; i++) {
+    pod->n_apps++;
+    r = build_app(&pod->apps[i], &apps[i], err);
+  }
+  if (r == 0)
+    r = appc_ace_reify(s, pod, err);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = apply_overrides(&pod->apps[i], &apps[i], env, err);
+  if (r < 0) {
+    appc_pod_manifest_free(pod);
+    return -1;
+  }
+  *out = pod;
+  return 0;
+}

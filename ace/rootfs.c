@@ -1,0 +1,452 @@
+/* An app's filesystem (child: runs in the app's supervisor S).
+ *
+ * S enters a mount namespace of its own, mounts an overlay whose lower layer
+ * is the store's cached tree (so no file data is copied and every run starts
+ * from a clean copy), pivots into it and builds the OS-SPEC environment:
+ * /proc and /sys read-only, a minimal /dev, /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf when the image has none, and the volumes.
+ *
+ * Everything that lives on the host (volume sources, device nodes, the
+ * terminal) is opened *before* pivot_root, as detached mount trees
+ * (open_tree); everything inside the image is handled *after* it, when "/"
+ * is the app's root and no path in the image, symlinks included, can lead
+ * outside it.  The root and every volume are mounted nodev, and /dev's nodes
+ * are bind mounts of the host's: a node the app makes with CAP_MKNOD opens
+ * nothing. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "ace/internal.h"
+#include "ace/rootfs.h"
+#include "common/cleanup.h"
+
+#define HOST_FILE_MAX (64 * 1024)
+
+static const char *const device_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+#define N_DEVICE_NODES (sizeof device_nodes / sizeof device_nodes[0])
+
+struct host_side {
+  int device_fds[N_DEVICE_NODES];
+  int console_fd;
+  int *volume_fds;
+  bool *volume_is_dir;
+  char *resolv_conf; /* the host's, NULL when it has none */
+  char *hosts;       /* the host's /etc/hosts (host network only) */
+};
+
+static void host_side_clear(struct host_side *h, size_t n_volumes)
+{
+  for (size_t i = 0; i < N_DEVICE_NODES; i++)
+    if (h->device_fds[i] >= 0)
+      close(h->device_fds[i]);
+  if (h->console_fd >= 0)
+    close(h->console_fd);
+  for (size_t i = 0; h->volume_fds != NULL && i < n_volumes; i++)
+    if (h->volume_fds[i] >= 0)
+      close(h->volume_fds[i]);
+  free(h->volume_fds);
+  free(h->volume_is_dir);
+  free(h->resolv_conf);
+  free(h->hosts);
+}
+
+/* ---- before pivot_root: the host side ------------------------------------- */
+
+static int clone_tree(int dirfd, const char *path, bool recursive, appc_error_t *err,
+                      const char *what)
+{
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (path[0] == '\0' ? AT_EMPTY_PATH : 0) |
+                   (recursive ? AT_RECURSIVE : 0);
+  int fd = open_tree(dirfd, path, flags);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s: cannot clone the mount", what);
+  return fd;
+}
+
+/* Make the detached tree FD nodev (and read-only), on every mount in it. */
+static int set_tree_attrs(int fd, bool read_only, bool recursive, const char *what,
+                          appc_error_t *err)
+{
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (read_only ? MOUNT_ATTR_RDONLY : 0)};
+
+  if (mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+    return appc_error_make(err, errno, "%s: cannot set mount attributes", what);
+  return 0;
+}
+
+/* Open a host volume's source, refusing a symlink anywhere in its path (the
+ * spec: a symlinked source or intermediate directory is an error). */
+static int open_volume_source(const struct ace_rootfs_volume *v, appc_error_t *err)
+{
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                         .resolve = v->host ? RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS : 0};
+  int fd = (int) syscall(SYS_openat2, AT_FDCWD, v->source, &how, sizeof how);
+
+  if (fd < 0 && errno == ELOOP)
+    return appc_error_make(err, 0,
+                           "volume \"%s\": source %s: a component of the path is a symlink, "
+                           "which host volumes may not have",
+                           v->volume, v->source);
+  if (fd < 0)
+    return appc_error_make(err, errno, "volume \"%s\": source %s", v->volume, v->source);
+  return fd;
+}
+
+static int open_volume(const struct ace_rootfs_volume *v, int *tree_fd, bool *is_dir,
+                       appc_error_t *err)
+{
+  cleanup_close int src = open_volume_source(v, err);
+  struct stat st;
+  char what[PATH_MAX + 64];
+
+  if (src < 0)
+    return -1;
+  if (fstat(src, &st) < 0)
+    return appc_error_make(err, errno, "volume \"%s\": source %s", v->volume, v->source);
+  *is_dir = S_ISDIR(st.st_mode);
+  snprintf(what, sizeof what, "volume \"%s\" (%s)", v->volume, v->source);
+  *tree_fd = clone_tree(src, "", v->recursive, err, what);
+  if (*tree_fd < 0)
+    return -1;
+  return set_tree_attrs(*tree_fd, v->read_only, v->recursive, what, err);
+}
+
+static char *read_host_file(const char *path)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char *buf;
+  ssize_t n;
+
+  if (fd < 0 || (buf = malloc(HOST_FILE_MAX + 1)) == NULL)
+    return NULL;
+  n = read(fd, buf, HOST_FILE_MAX);
+  if (n < 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *h,
+                          appc_error_t *err)
+{
+  char tty[PATH_MAX];
+
+  for (size_t i = 0; i < N_DEVICE_NODES; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "/dev/%s", device_nodes[i]);
+    if ((h->device_fds[i] = clone_tree(AT_FDCWD, path, false, err, path)) < 0)
+      return -1;
+  }
+  if (spec->console && ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0 &&
+      (h->console_fd = clone_tree(AT_FDCWD, tty, false, err, tty)) < 0)
+    return -1;
+  h->volume_fds = calloc(spec->n_volumes + 1, sizeof *h->volume_fds);
+  h->volume_is_dir = calloc(spec->n_volumes + 1, sizeof *h->volume_is_dir);
+  if (h->volume_fds == NULL || h->volume_is_dir == NULL)
+    return appc_error_make(err, ENOMEM, "volumes");
+  for (size_t i = 0; i < spec->n_volumes; i++)
+    h->volume_fds[i] = -1;
+  for (size_t i = 0; i < spec->n_volumes; i++)
+    if (open_volume(&spec->volumes[i], &h->volume_fds[i], &h->volume_is_dir[i], err) < 0)
+      return -1;
+  h->resolv_conf = read_host_file("/etc/resolv.conf");
+  if (spec->host_net)
+    h->hosts = read_host_file("/etc/hosts");
+  return 0;
+}
+
+/* ---- the overlay and pivot_root -------------------------------------------- */
+
+/* Overlay options are a comma-separated list with ':' between lower layers,
+ * so such characters in our own paths cannot be passed through. */
+static bool overlay_safe(const char *path)
+{
+  return strpbrk(path, ",:\\") == NULL;
+}
+
+static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX], appc_error_t *err)
+{
+  char upper[PATH_MAX], work[PATH_MAX];
+  cleanup_free char *opts = NULL;
+
+  if (snprintf(upper, sizeof upper, "%s/upper", spec->app_dir) >= (int) sizeof upper ||
+      snprintf(work, sizeof work, "%s/work", spec->app_dir) >= (int) sizeof work ||
+      snprintf(root, PATH_MAX, "%s/rootfs", spec->app_dir) >= PATH_MAX)
+    return appc_error_make(err, ENAMETOOLONG, "%s", spec->app_dir);
+  if (!overlay_safe(spec->lower) || !overlay_safe(spec->app_dir))
+    return appc_error_make(err, 0,
+                           "%s or %s: the store directory's path may not contain ',', ':' or "
+                           "'\\' (overlayfs options cannot carry them)",
+                           spec->lower, spec->app_dir);
+  if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
+      (mkdir(root, 0755) < 0 && errno != EEXIST))
+    return appc_error_make(err, errno, "%s", spec->app_dir);
+  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lower, upper, work) < 0) {
+    opts = NULL;
+    return appc_error_make(err, ENOMEM, "overlay");
+  }
+  if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
+    return appc_error_make(err, errno, "%s: cannot mount the overlay over %s", root, spec->lower);
+  return 0;
+}
+
+static int pivot_into(const char *root, appc_error_t *err)
+{
+  /* pivot_root(".", ".") stacks the old root on the new one; detaching it
+   * leaves only the new root, without needing a directory to put it in. */
+  if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+      chdir("/") < 0)
+    return appc_error_make(err, errno, "%s: pivot_root", root);
+  return 0;
+}
+
+/* ---- after pivot_root: inside the app's root ------------------------------- */
+
+/* mkdir -p PATH (absolute, inside the new root) with mode 0755. */
+static int make_dirs(const char *path, appc_error_t *err)
+{
+  char buf[PATH_MAX];
+  size_t len = strlen(path);
+
+  if (len >= sizeof buf)
+    return appc_error_make(err, ENAMETOOLONG, "%s", path);
+  memcpy(buf, path, len + 1);
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return appc_error_make(err, errno, "%s", buf);
+      *p = c;
+      if (c == '\0')
+        break;
+    }
+  }
+  return 0;
+}
+
+static int mount_at(const char *src, const char *target, const char *type, unsigned long flags,
+                    const char *data, appc_error_t *err)
+{
+  if (make_dirs(target, err) < 0)
+    return -1;
+  if (mount(src, target, type, flags, data) < 0)
+    return appc_error_make(err, errno, "%s: cannot mount %s", target, type);
+  return 0;
+}
+
+static int create_file(const char *path, mode_t mode, appc_error_t *err)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  close(fd);
+  return 0;
+}
+
+static int attach_tree(int tree_fd, const char *target, appc_error_t *err)
+{
+  if (move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return appc_error_make(err, errno, "%s: cannot attach the mount", target);
+  return 0;
+}
+
+static int setup_dev(const struct host_side *h, appc_error_t *err)
+{
+  static const char *const links[][2] = {
+      {"/proc/self/fd", "/dev/fd"},       {"/proc/self/fd/0", "/dev/stdin"},
+      {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+      {"pts/ptmx", "/dev/ptmx"},
+  };
+
+  if (mount_at("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k",
+               err) < 0)
+    return -1;
+  for (size_t i = 0; i < N_DEVICE_NODES; i++) {
+    char path[32];
+    snprintf(path, sizeof path, "/dev/%s", device_nodes[i]);
+    if (create_file(path, 0666, err) < 0 || attach_tree(h->device_fds[i], path, err) < 0)
+      return -1;
+  }
+  if (mount_at("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+               "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
+      mount_at("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777", err) < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlink(links[i][0], links[i][1]) < 0)
+      return appc_error_make(err, errno, "%s", links[i][1]);
+  if (h->console_fd >= 0 && (create_file("/dev/console", 0600, err) < 0 ||
+                             attach_tree(h->console_fd, "/dev/console", err) < 0))
+    return -1;
+  return 0;
+}
+
+static int write_file(const char *path, const char *text, appc_error_t *err)
+{
+  cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  size_t len = strlen(text);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  for (size_t off = 0; off < len;) {
+    ssize_t n = write(fd, text + off, len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return appc_error_make(err, n < 0 ? errno : EIO, "%s", path);
+    off += (size_t) n;
+  }
+  return 0;
+}
+
+/* Provide PATH with TEXT unless the image has it (a dangling symlink counts:
+ * the image said where it wants the file). */
+static int provide_file(const char *path, const char *text, appc_error_t *err)
+{
+  struct stat st;
+
+  if (text == NULL || lstat(path, &st) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return appc_error_make(err, errno, "%s", path);
+  return write_file(path, text, err);
+}
+
+static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                     appc_error_t *err)
+{
+  cleanup_free char *hostname = NULL;
+  cleanup_free char *hosts = NULL;
+
+  if (make_dirs("/etc", err) < 0)
+    return -1;
+  if (asprintf(&hostname, "%s\n", spec->hostname) < 0 ||
+      (!spec->host_net &&
+       asprintf(&hosts,
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
+                spec->hostname) < 0))
+    return appc_error_make(err, ENOMEM, "/etc");
+  return provide_file("/etc/hostname", hostname, err) < 0 ||
+                 provide_file("/etc/hosts", spec->host_net ? h->hosts : hosts, err) < 0 ||
+                 provide_file("/etc/resolv.conf", h->resolv_conf, err) < 0
+             ? -1
+             : 0;
+}
+
+static bool dir_is_empty(const char *path)
+{
+  DIR *d = opendir(path);
+  struct dirent *e;
+  bool empty = true;
+
+  if (d == NULL)
+    return true;
+  while (empty && (e = readdir(d)) != NULL)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
+/* Make TARGET fit a volume that is a directory (IS_DIR) or a file,
+ * replacing what is in the way as the spec says, with a warning. */
+static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_rootfs_volume *v,
+                          bool is_dir, const struct ace_notes *notes, appc_error_t *err)
+{
+  struct stat st;
+  char parent[PATH_MAX];
+  char *slash;
+
+  if (stat(v->target, &st) == 0) {
+    if (is_dir && S_ISDIR(st.st_mode)) {
+      if (!dir_is_empty(v->target))
+        ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
+                 spec->app_name, v->volume, v->target);
+      return 0;
+    }
+    if (!is_dir && !S_ISDIR(st.st_mode))
+      return 0;
+    ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
+             spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", v->target);
+    if ((S_ISDIR(st.st_mode) ? rmdir(v->target) : unlink(v->target)) < 0)
+      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, v->target);
+  } else if (errno != ENOENT) {
+    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, v->target);
+  }
+  if (is_dir)
+    return make_dirs(v->target, err);
+  snprintf(parent, sizeof parent, "%s", v->target);
+  slash = strrchr(parent, '/');
+  if (slash != NULL && slash != parent) {
+    *slash = '\0';
+    if (make_dirs(parent, err) < 0)
+      return -1;
+  }
+  return create_file(v->target, 0644, err);
+}
+
+static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                         const struct ace_notes *notes, appc_error_t *err)
+{
+  for (size_t i = 0; i < spec->n_volumes; i++) {
+    const struct ace_rootfs_volume *v = &spec->volumes[i];
+    if (prepare_target(spec, v, h->volume_is_dir[i], notes, err) < 0 ||
+        attach_tree(h->volume_fds[i], v->target, err) < 0)
+      return appc_error_prefix(err, "app %s: volume \"%s\"", spec->app_name, v->volume);
+  }
+  return 0;
+}
+
+static int inside_root(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                       const struct ace_notes *notes, appc_error_t *err)
+{
+  const unsigned long kernel_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+
+  if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
+      mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 || setup_dev(h, err) < 0 ||
+      setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
+    return -1;
+  if (spec->read_only &&
+      mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
+    return appc_error_make(err, errno, "app %s: cannot make the root read-only", spec->app_name);
+  return 0;
+}
+
+int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
+                     appc_error_t *err)
+{
+  struct host_side h = {.console_fd = -1};
+  char root[PATH_MAX];
+  int r = -1;
+
+  for (size_t i = 0; i < N_DEVICE_NODES; i++)
+    h.device_fds[i] = -1;
+  /* Slave propagation: the host's unmounts still reach us, nothing of ours
+   * reaches the host. */
+  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+    appc_error_make(err, errno, "app %s: mount namespace", spec->app_name);
+  else if (mount_overlay(spec, root, err) == 0 && open_host_side(spec, &h, err) == 0 &&
+           pivot_into(root, err) == 0 && inside_root(spec, &h, notes, err) == 0)
+    r = 0;
+  host_side_clear(&h, spec->n_volumes);
+  if (r < 0 && (*err)->msg != NULL && strncmp((*err)->msg, "app ", 4) != 0)
+    appc_error_prefix(err, "app %s", spec->app_name);
+  return r;
+}

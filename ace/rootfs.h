@@ -1,0 +1,37 @@
+/* An app's root filesystem (ace/rootfs.c). */
+#ifndef APPC_ACE_ROOTFS_H
+#define APPC_ACE_ROOTFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ace/internal.h"
+
+/* One volume mounted into the app. */
+struct ace_rootfs_volume {
+  const char *volume; /* its name, for messages */
+  const char *target; /* absolute path in the app */
+  const char *source; /* host path, or the pod's directory for an empty volume */
+  bool host;          /* kind=host: no symlink allowed in SOURCE */
+  bool read_only;
+  bool recursive;
+};
+
+struct ace_rootfs_spec {
+  const char *app_name;
+  const char *lower;   /* the store's rendered rootfs (never written) */
+  const char *app_dir; /* DIR/pods/UUID/apps/NAME: upper, work, rootfs made here */
+  bool read_only;      /* readOnlyRootFS */
+  const char *hostname;
+  bool host_net;
+  bool console; /* stdin is a terminal: bind it at /dev/console */
+  const struct ace_rootfs_volume *volumes;
+  size_t n_volumes;
+};
+
+/* Child (S): enter a new mount namespace, build the app's root and pivot
+ * into it; on return "/" is the app's root and the current directory. */
+int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
+                     appc_error_t *err);
+
+#endif

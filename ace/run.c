@@ -1,0 +1,1220 @@
+/* Running a pod: the executor's process tree.
+ *
+ *   P  actool: prepares everything that can fail early, keeps the pod's
+ *      directory locked, relays output, signals and reports, cleans up.
+ *   M  the metadata service (forked from P), listening inside the pod's
+ *      network namespace.
+ *   I  the pod's init: PID 1 of the pod's PID namespace, also in its IPC,
+ *      UTS and network namespaces; reaps orphans, forwards signals and
+ *      reports each app's exit to P.
+ *   S  one supervisor per app (forked from I): its own mount namespace and
+ *      root; runs pre-start, the app and post-stop in turn.
+ *
+ * Children talk to P over one "report" pipe in lines shorter than PIPE_BUF
+ * (so writes from several processes never interleave): "N w|i MESSAGE" for a
+ * note, "E INDEX MESSAGE" for an app that could not start, "X INDEX STATUS"
+ * for an app that ended.  When P dies, I and M die with it
+ * (PR_SET_PDEATHSIG), and with I the whole PID namespace; `actool gc` then
+ * removes what is left on disk and in the cgroup tree. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ace/ace.h"
+#include "ace/internal.h"
+#include "ace/pod.h"
+#include "ace/rootfs.h"
+#include "common/cleanup.h"
+#include "schema/schema.h"
+#include "store/private.h"
+
+#define REPORT_LINE_MAX 3800 /* below PIPE_BUF with room for the prefix */
+#define SPEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
+
+struct app_plan {
+  const struct appc_runtime_app *ra;
+  struct appc_store_tree *tree;
+  char *manifest_json;
+  struct appc_image_manifest *manifest;
+  struct ace_security *sec;
+  char *dir; /* DIR/pods/UUID/apps/NAME */
+  struct ace_rootfs_volume *vols;
+  size_t n_vols;
+  char **vol_strings; /* owned strings behind vols (targets, sources) */
+  size_t n_vol_strings;
+  int out[2], errp[2]; /* output pipes when the pod has several apps */
+  char *line[2];       /* partial output lines */
+  size_t line_len[2];
+};
+
+struct pod_run {
+  struct appc_store *s;
+  const struct appc_pod_manifest *pod;
+  const struct appc_ace_options *o;
+  struct ace_notes notes;
+  char uuid[APPC_UUID_LEN + 1];
+  char *hostname;
+  char *pod_json;
+  struct ace_pod_dir dir;
+  struct app_plan *apps;
+  size_t n_apps;
+  struct ace_cgroup *cg;
+  int netns_fd, listen_fd;
+  char token[ACE_TOKEN_LEN + 1];
+  unsigned char key[ACE_HMAC_KEY_LEN];
+  char metadata_url[128];
+  pid_t parent, meta_pid, init_pid;
+  int meta_stop[2];
+  int report[2];
+  int sigfd;
+  sigset_t old_mask;
+  bool mask_set;
+  struct appc_ace_pod_info info;
+  bool failed; /* an app failed: status holds the first failure */
+  int status;
+  char *start_error; /* first "E" report */
+};
+
+/* ---- notes ------------------------------------------------------------------- */
+
+static void note_to_user(void *data, enum ace_note_level level, const char *msg)
+{
+  const struct appc_ace_options *o = data;
+
+  if (o->notify != NULL)
+    o->notify(o->notify_data, level == ACE_NOTE_WARN, msg);
+}
+
+/* In a child: notes travel to P over the report pipe. */
+static void report_line(int fd, const char *kind, const char *msg)
+{
+  char line[REPORT_LINE_MAX + 64];
+  int n = snprintf(line, sizeof line, "%s %.*s\n", kind, REPORT_LINE_MAX, msg);
+
+  if (n < 0)
+    return;
+  if ((size_t) n >= sizeof line)
+    n = (int) sizeof line - 1;
+  for (char *p = line + strlen(kind) + 1; p < line + n - 1; p++)
+    if (*p == '\n')
+      *p = ' ';
+  line[n - 1] = '\n';
+  while (write(fd, line, (size_t) n) < 0 && errno == EINTR)
+    ;
+}
+
+static void note_to_report(void *data, enum ace_note_level level, const char *msg)
+{
+  report_line(*(int *) data, level == ACE_NOTE_WARN ? "N w" : "N i", msg);
+}
+
+static void report_error(int fd, size_t app, appc_error_t *err)
+{
+  char kind[32];
+
+  snprintf(kind, sizeof kind, "E %zu", app);
+  report_line(fd, kind, (*err)->msg);
+  appc_error_release(err);
+}
+
+/* ---- preparing the apps (in P) --------------------------------------------- */
+
+static const struct appc_volume *find_volume(const struct appc_pod_manifest *pod, const char *name)
+{
+  for (size_t i = 0; i < pod->n_volumes; i++)
+    if (strcmp(pod->volumes[i].name, name) == 0)
+      return &pod->volumes[i];
+  return NULL;
+}
+
+static char *keep(struct app_plan *a, char *s)
+{
+  char **v;
+
+  if (s == NULL)
+    return NULL;
+  v = realloc(a->vol_strings, (a->n_vol_strings + 1) * sizeof *v);
+  if (v == NULL) {
+    free(s);
+    return NULL;
+  }
+  a->vol_strings = v;
+  v[a->n_vol_strings++] = s;
+  return s;
+}
+
+/* Make the directory of an empty volume once per pod, with its mode and
+ * owner; returns its path. */
+static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struct appc_volume *v,
+                              appc_error_t *err)
+{
+  char *path = NULL;
+  struct stat st;
+  mode_t mode = v->mode != NULL ? (mode_t) strtoul(v->mode, NULL, 8) : 0755;
+
+  if (asprintf(&path, "%s/volumes/%s", r->dir.path, v->name) < 0 || keep(a, path) == NULL) {
+    appc_error_make(err, ENOMEM, "volume %s", v->name);
+    return NULL;
+  }
+  if (stat(path, &st) == 0)
+    return path;
+  if (mkdir(path, 0700) < 0 ||
+      chown(path, v->has_uid ? (uid_t) v->uid : 0, v->has_gid ? (gid_t) v->gid : 0) < 0 ||
+      chmod(path, mode & 07777) < 0) {
+    appc_error_make(err, errno, "volume \"%s\": %s", v->name, path);
+    return NULL;
+  }
+  return path;
+}
+
+static int add_volume(struct pod_run *r, struct app_plan *a, const struct appc_volume *v,
+                      const char *target, bool mount_point_ro, appc_error_t *err)
+{
+  struct ace_rootfs_volume *vols = realloc(a->vols, (a->n_vols + 1) * sizeof *vols);
+  struct ace_rootfs_volume *nv;
+
+  if (vols == NULL)
+    return appc_error_make(err, ENOMEM, "volumes");
+  a->vols = vols;
+  nv = &vols[a->n_vols];
+  *nv = (struct ace_rootfs_volume){
+      .volume = v->name,
+      .target = target,
+      .host = strcmp(v->kind, "host") == 0,
+      .read_only = v->read_only == APPC_TRUE || mount_point_ro,
+      .recursive = v->recursive != APPC_FALSE,
+  };
+  nv->source = nv->host ? v->source : empty_volume_dir(r, a, v, err);
+  if (nv->source == NULL)
+    return -1;
+  a->n_vols++;
+  return 0;
+}
+
+/* Volumes for mount points no volume satisfies: an empty volume each, as rkt
+ * does, with a warning (they vanish with the pod). */
+static const struct appc_volume *implicit_volume(struct pod_run *r, const char *name)
+{
+  static const char empty_kind[] = "empty";
+  struct appc_volume *v = calloc(1, sizeof *v);
+
+  (void) r;
+  if (v == NULL)
+    return NULL;
+  v->name = (char *) name;
+  v->kind = (char *) empty_kind;
+  v->source = (char *) "";
+  v->read_only = APPC_UNSET;
+  v->recursive = APPC_UNSET;
+  return v;
+}
+
+static bool path_within(const char *outer, const char *inner)
+{
+  size_t n = strlen(outer);
+
+  if (strcmp(outer, "/") == 0)
+    return true;
+  return strncmp(outer, inner, n) == 0 && (inner[n] == '/' || inner[n] == '\0');
+}
+
+static int check_overlaps(const struct app_plan *a, appc_error_t *err)
+{
+  for (size_t i = 0; i < a->n_vols; i++)
+    for (size_t j = 0; j < a->n_vols; j++)
+      if (i != j && path_within(a->vols[i].target, a->vols[j].target))
+        return appc_error_make(err, 0,
+                               "app %s: the mounts of volumes \"%s\" (%s) and \"%s\" (%s) "
+                               "overlap",
+                               a->ra->name, a->vols[i].volume, a->vols[i].target, a->vols[j].volume,
+                               a->vols[j].target);
+  return 0;
+}
+
+/* Canonical absolute target: no "." or ".." components, no repeated '/'. */
+static char *clean_target(const char *path, appc_error_t *err)
+{
+  char *out = malloc(strlen(path) + 2);
+  size_t n = 0;
+  const char *p = path;
+
+  if (out == NULL)
+    return NULL;
+  while (*p != '\0') {
+    const char *e;
+    while (*p == '/')
+      p++;
+    e = strchrnul(p, '/');
+    if (e == p)
+      break;
+    if ((e - p == 1 && p[0] == '.') || (e - p == 2 && p[0] == '.' && p[1] == '.')) {
+      free(out);
+      appc_error_make(err, 0, "mount target \"%s\" has a \".\" or \"..\" component", path);
+      return NULL;
+    }
+    out[n++] = '/';
+    memcpy(out + n, p, (size_t) (e - p));
+    n += (size_t) (e - p);
+    p = e;
+  }
+  if (n == 0)
+    out[n++] = '/';
+  out[n] = '\0';
+  return out;
+}
+
+static int plan_volumes(struct pod_run *r, struct app_plan *a, appc_error_t *err)
+{
+  const struct appc_runtime_app *ra = a->ra;
+  const struct appc_app *app = ra->app;
+
+  if (ra->n_mounts > 0) {
+    for (size_t j = 0; j < ra->n_mounts; j++) {
+      const struct appc_mount *m = &ra->mounts[j];
+      const struct appc_volume *v = m->app_volume ? m->app_volume : find_volume(r->pod, m->volume);
+      char *target = keep(a, clean_target(m->path, err));
+      if (target == NULL)
+        return *err ? appc_error_prefix(err, "app %s", ra->name)
+                    : appc_error_make(err, ENOMEM, "mounts");
+      if (add_volume(r, a, v, target, false, err) < 0)
+        return -1;
+    }
+    return check_overlaps(a, err);
+  }
+  for (size_t j = 0; app != NULL && j < app->n_mount_points; j++) {
+    const struct appc_mount_point *mp = &app->mount_points[j];
+    const struct appc_volume *v = find_volume(r->pod, mp->name);
+    bool implicit = v == NULL;
+    char *target = keep(a, clean_target(mp->path, err));
+    int rc;
+
+    if (target == NULL)
+      return *err ? appc_error_prefix(err, "app %s", ra->name)
+                  : appc_error_make(err, ENOMEM, "mounts");
+    if (implicit) {
+      ace_note(&r->notes, ACE_NOTE_WARN,
+               "app %s: no volume for mount point \"%s\" (%s): using an empty volume, removed "
+               "with the pod",
+               ra->name, mp->name, mp->path);
+      if ((v = implicit_volume(r, mp->name)) == NULL)
+        return appc_error_make(err, ENOMEM, "volumes");
+    }
+    rc = add_volume(r, a, v, target, mp->read_only, err);
+    if (implicit)
+      free((void *) v);
+    if (rc < 0)
+      return -1;
+  }
+  return check_overlaps(a, err);
+}
+
+/* Isolators nobody here enforces are reported (the spec requires it). */
+static void report_ignored(struct pod_run *r, const char *scope, const struct appc_isolator_list *l,
+                           bool pod)
+{
+  for (size_t i = 0; i < l->len; i++) {
+    const struct appc_isolator *iso = &l->items[i];
+    switch (iso->kind) {
+    case APPC_ISOLATOR_OOM_SCORE_ADJ:
+    case APPC_ISOLATOR_UNKNOWN:
+      /* At pod level, ace_sysctl_check reports these. */
+      if (pod)
+        break;
+      __attribute__((fallthrough));
+    case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
+    case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
+    case APPC_ISOLATOR_RESOURCE_NETWORK_BANDWIDTH:
+      ace_note(&r->notes, ACE_NOTE_WARN, "%s: isolator %s ignored (not supported by actool)", scope,
+               iso->name != NULL ? iso->name : "(unnamed)");
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
+{
+  struct app_plan *a = &r->apps[i];
+  const struct appc_runtime_app *ra = &r->pod->apps[i];
+  size_t len;
+  char scope[128];
+
+  a->ra = ra;
+  a->out[0] = a->out[1] = a->errp[0] = a->errp[1] = -1;
+  if (appc_store_tree_acquire(r->s, ra->image.id, NULL, &a->tree, err) < 0 ||
+      appc_store_read_manifest(r->s, ra->image.id, &a->manifest_json, &len, err) < 0 ||
+      appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
+    return appc_error_prefix(err, "app %s", ra->name);
+  if (ra->app != NULL && ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0)
+    return -1;
+  if (asprintf(&a->dir, "%s/apps/%s", r->dir.path, ra->name) < 0) {
+    a->dir = NULL;
+    return appc_error_make(err, ENOMEM, "app %s", ra->name);
+  }
+  if (mkdir(a->dir, 0700) < 0)
+    return appc_error_make(err, errno, "%s", a->dir);
+  if (plan_volumes(r, a, err) < 0)
+    return -1;
+  snprintf(scope, sizeof scope, "app %s", ra->name);
+  if (ra->app != NULL) {
+    report_ignored(r, scope, &ra->app->isolators, false);
+    if (ace_cgroup_apply(r->cg, (long) i, &ra->app->isolators, &r->notes, err) < 0)
+      return appc_error_prefix(err, "app %s", ra->name);
+  }
+  if (r->n_apps > 1 && (pipe2(a->out, O_CLOEXEC) < 0 || pipe2(a->errp, O_CLOEXEC) < 0))
+    return appc_error_make(err, errno, "app %s: output pipes", ra->name);
+  return 0;
+}
+
+static void release_app(struct app_plan *a)
+{
+  if (a->tree != NULL)
+    appc_store_tree_release(a->tree);
+  free(a->manifest_json);
+  if (a->manifest != NULL)
+    appc_image_manifest_free(a->manifest);
+  ace_security_free(a->sec);
+  free(a->dir);
+  free(a->vols);
+  for (size_t i = 0; i < a->n_vol_strings; i++)
+    free(a->vol_strings[i]);
+  free(a->vol_strings);
+  for (int k = 0; k < 2; k++) {
+    if (a->out[k] >= 0)
+      close(a->out[k]);
+    if (a->errp[k] >= 0)
+      close(a->errp[k]);
+    free(a->line[k]);
+  }
+}
+
+/* ---- the pod's network and the metadata service ------------------------ */
+
+static int loopback_up(appc_error_t *err)
+{
+  cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq ifr = {0};
+
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+    return appc_error_make(err, errno, "the pod's loopback interface");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+    return appc_error_make(err, errno, "the pod's loopback interface");
+  return 0;
+}
+
+static int listen_loopback(int *port, appc_error_t *err)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 64) < 0 ||
+      getsockname(fd, (struct sockaddr *) &sa, &len) < 0) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return appc_error_make(err, e, "the metadata service's socket");
+  }
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+/* A new network namespace with loopback up, kept by R->netns_fd, and the
+ * metadata service's socket inside it.  P itself returns to the host's. */
+static int setup_network(struct pod_run *r, appc_error_t *err)
+{
+  cleanup_close int host = -1;
+  int port = 0;
+
+  if (r->o->net == APPC_ACE_NET_HOST) {
+    r->listen_fd = listen_loopback(&port, err);
+  } else {
+    host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (host < 0 || unshare(CLONE_NEWNET) < 0)
+      return appc_error_make(err, errno, "a network namespace for the pod");
+    r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (r->netns_fd < 0)
+      appc_error_make(err, errno, "the pod's network namespace");
+    else if (loopback_up(err) == 0)
+      r->listen_fd = listen_loopback(&port, err);
+    if (setns(host, CLONE_NEWNET) < 0 && *err == NULL)
+      return appc_error_make(err, errno, "back to the host's network namespace");
+  }
+  if (r->listen_fd < 0)
+    return -1;
+  snprintf(r->metadata_url, sizeof r->metadata_url, "http://127.0.0.1:%d/%s", port, r->token);
+  return 0;
+}
+
+static int start_metadata(struct pod_run *r, appc_error_t *err)
+{
+  cleanup_free struct ace_metadata_app *apps = calloc(r->n_apps, sizeof *apps);
+  struct ace_metadata_pod mp;
+
+  if (apps == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  for (size_t i = 0; i < r->n_apps; i++)
+    apps[i] = (struct ace_metadata_app){.name = r->apps[i].ra->name,
+                                        .image_id = r->apps[i].ra->image.id,
+                                        .image_manifest_json = r->apps[i].manifest_json,
+                                        .image_manifest = r->apps[i].manifest,
+                                        .pod_app_annotations = &r->apps[i].ra->annotations};
+  mp = (struct ace_metadata_pod){.uuid = r->uuid,
+                                 .pod_manifest_json = r->pod_json,
+                                 .annotations = &r->pod->annotations,
+                                 .apps = apps,
+                                 .n_apps = r->n_apps,
+                                 .hmac_key = r->key};
+  if (pipe2(r->meta_stop, O_CLOEXEC) < 0)
+    return appc_error_make(err, errno, "metadata service");
+  r->meta_pid = fork();
+  if (r->meta_pid < 0)
+    return appc_error_make(err, errno, "metadata service");
+  if (r->meta_pid == 0) {
+    appc_error_t e = NULL;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != r->parent)
+      _exit(1);
+    /* M keeps nothing of the pod's pipes: their readers wait for EOF. */
+    close(r->meta_stop[1]);
+    close(r->report[0]);
+    close(r->report[1]);
+    for (size_t i = 0; i < r->n_apps; i++)
+      for (int k = 0; k < 2; k++) {
+        if (r->apps[i].out[k] >= 0)
+          close(r->apps[i].out[k]);
+        if (r->apps[i].errp[k] >= 0)
+          close(r->apps[i].errp[k]);
+      }
+    sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], &e) < 0 ? 1 : 0);
+  }
+  close(r->meta_stop[0]);
+  r->meta_stop[0] = -1;
+  return 0;
+}
+
+/* ---- the app supervisor (S) -------------------------------------------------- */
+
+struct proc_ctx {
+  char *const *env;
+  const char *cwd;
+  const struct ace_security *sec;
+  const struct ace_identity *id;
+  int report;
+  size_t app;
+};
+
+static void unblock_all_signals(void)
+{
+  sigset_t none;
+
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Fork and exec the command CMD (LEN words) as the app's user, with its
+ * isolators. */
+static pid_t spawn(const struct proc_ctx *c, char *const *cmd, size_t len, appc_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char **argv = calloc(len + 1, sizeof *argv);
+  pid_t pid;
+
+  if (argv == NULL)
+    return appc_error_make(err, ENOMEM, "exec");
+  memcpy(argv, cmd, len * sizeof *argv);
+  if (ace_exec_lookup(argv[0], c->env, &path, err) < 0)
+    return -1;
+  pid = fork();
+  if (pid < 0)
+    return appc_error_make(err, errno, "fork");
+  if (pid == 0) {
+    appc_error_t e = NULL;
+    unblock_all_signals();
+    /* Nothing of actool's but the standard streams reaches the app. */
+    close_range(3, UINT_MAX, CLOSE_RANGE_CLOEXEC);
+    if (chdir(c->cwd) < 0)
+      appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
+    else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
+      execve(path, argv, c->env), appc_error_make(&e, errno, "%s", path);
+    report_error(c->report, c->app, &e);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  return pid;
+}
+
+static int status_code(int wstatus)
+{
+  if (WIFEXITED(wstatus))
+    return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus))
+    return 128 + WTERMSIG(wstatus);
+  return 1;
+}
+
+/* Wait for PID, forwarding the signals that reach S from I (not those the
+ * terminal sent the whole process group: the app got those itself). */
+static int wait_forwarding(pid_t pid, int sigfd)
+{
+  for (;;) {
+    struct signalfd_siginfo si;
+    int wstatus;
+    pid_t w = waitpid(pid, &wstatus, WNOHANG);
+
+    if (w == pid)
+      return status_code(wstatus);
+    if (w < 0 && errno != EINTR)
+      return 1;
+    if (read(sigfd, &si, sizeof si) != sizeof si)
+      continue;
+    if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL)
+      kill(pid, (int) si.ssi_signo);
+  }
+}
+
+static int run_handler(const struct proc_ctx *c, const struct appc_app *app, const char *name,
+                       int sigfd, appc_error_t *err)
+{
+  for (size_t i = 0; i < app->n_event_handlers; i++) {
+    const struct appc_event_handler *h = &app->event_handlers[i];
+    pid_t pid;
+    int st;
+    if (strcmp(h->name, name) != 0 || h->exec.len == 0)
+      continue;
+    if ((pid = spawn(c, h->exec.items, h->exec.len, err)) < 0)
+      return appc_error_prefix(err, "%s handler", name);
+    st = wait_forwarding(pid, sigfd);
+    if (st != 0) {
+      appc_error_make(err, 0, "the %s handler %s failed with status %d", name, h->exec.items[0],
+                      st);
+      return -st;
+    }
+  }
+  return 0;
+}
+
+static int supervisor_signals(void)
+{
+  sigset_t set;
+
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaddset(&set, forwarded_signals[i]);
+  return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static char *const default_exec[] = {(char *) "/sbin/init", NULL};
+
+/* S: set the app up and run it; exits with the app's status. */
+static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
+{
+  struct app_plan *a = &r->apps[i];
+  const struct appc_app *app = a->ra->app;
+  int report = r->report[1];
+  struct ace_notes notes = {.fn = note_to_report, .data = &report};
+  struct ace_identity id = {0};
+  char **env = NULL;
+  appc_error_t err = NULL;
+  struct ace_rootfs_spec spec = {
+      .app_name = a->ra->name,
+      .lower = a->tree->rootfs,
+      .app_dir = a->dir,
+      .read_only = a->ra->read_only_root_fs,
+      .hostname = r->hostname,
+      .host_net = r->o->net == APPC_ACE_NET_HOST,
+      .console = r->n_apps == 1 && isatty(STDIN_FILENO),
+      .volumes = a->vols,
+      .n_volumes = a->n_vols,
+  };
+  int sigfd = supervisor_signals();
+  int status = 1;
+
+  if (r->n_apps > 1) {
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out[1], STDOUT_FILENO) < 0 ||
+        dup2(a->errp[1], STDERR_FILENO) < 0)
+      _exit(1);
+  }
+  if (sigfd < 0) {
+    appc_error_make(&err, errno, "signalfd");
+    goto fail;
+  }
+  if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_rootfs_enter(&spec, &notes, &err) < 0)
+    goto fail;
+  if (app == NULL) {
+    struct stat st;
+    if (stat(default_exec[0], &st) < 0) {
+      appc_error_make(&err, 0, "the image has no app and no /sbin/init to run");
+      goto fail;
+    }
+  }
+  {
+    static const struct appc_app no_app = {0};
+    const struct appc_app *eff = app != NULL ? app : &no_app;
+    struct stat st;
+    const char *cwd =
+        eff->working_directory && eff->working_directory[0] ? eff->working_directory : "/";
+    struct proc_ctx c = {.cwd = cwd, .sec = a->sec, .id = &id, .report = report, .app = i};
+    bool own = app != NULL && app->exec.len > 0;
+    char *const *argv = own ? app->exec.items : default_exec;
+    size_t argc = own ? app->exec.len : 1;
+    pid_t pid;
+    int pre;
+
+    if (app != NULL && ace_identity_resolve("/", app, &id, &err) < 0)
+      goto fail;
+    if (ace_env_build(eff, a->ra->name, r->metadata_url, r->o->env, &env, &err) < 0)
+      goto fail;
+    c.env = env;
+    if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+      appc_error_make(&err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
+      goto fail;
+    }
+    if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
+      status = -pre;
+      goto fail;
+    }
+    if ((pid = spawn(&c, argv, argc, &err)) < 0)
+      goto fail;
+    status = wait_forwarding(pid, sigfd);
+    if (app != NULL && run_handler(&c, app, "post-stop", sigfd, &err) < 0)
+      report_error(report, i, &err);
+  }
+  _exit(status);
+
+fail:
+  report_error(report, i, &err);
+  _exit(status != 0 ? status : 1);
+}
+
+/* ---- the pod's init (I) ------------------------------------------------------- */
+
+static void report_exit(int fd, size_t app, int status)
+{
+  char kind[32], msg[16];
+
+  snprintf(kind, sizeof kind, "X %zu", app);
+  snprintf(msg, sizeof msg, "%d", status);
+  report_line(fd, kind, msg);
+}
+
+static void __attribute__((noreturn)) pod_init(struct pod_run *r)
+{
+  cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
+  size_t running = 0;
+  appc_error_t err = NULL;
+  int sigfd = supervisor_signals();
+
+  /* (getppid() is 0 here: P is outside the PID namespace, so the usual
+   * check for a parent that died before prctl cannot be made; P blocks
+   * until I reports, so the window is harmless.) */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (pids == NULL || sigfd < 0)
+    _exit(1);
+  if ((r->netns_fd >= 0 && setns(r->netns_fd, CLONE_NEWNET) < 0) ||
+      sethostname(r->hostname, strlen(r->hostname)) < 0) {
+    appc_error_make(&err, errno, "pod %s: namespaces", r->uuid);
+    report_line(r->report[1], "E -", err->msg);
+    _exit(1);
+  }
+  if (ace_sysctl_apply(&r->pod->isolators, &err) < 0) {
+    report_line(r->report[1], "E -", err->msg);
+    _exit(1);
+  }
+  for (size_t i = 0; i < r->n_apps; i++) {
+    pids[i] = fork();
+    if (pids[i] == 0)
+      supervisor(r, i);
+    if (pids[i] > 0)
+      running++;
+    else
+      report_exit(r->report[1], i, 1);
+  }
+  for (size_t i = 0; i < r->n_apps; i++)
+    for (int k = 0; k < 2; k++) {
+      if (r->apps[i].out[k] >= 0)
+        close(r->apps[i].out[k]);
+      if (r->apps[i].errp[k] >= 0)
+        close(r->apps[i].errp[k]);
+    }
+  while (running > 0) {
+    struct signalfd_siginfo si;
+    int wstatus;
+    pid_t w;
+
+    if (read(sigfd, &si, sizeof si) != sizeof si)
+      continue;
+    if (si.ssi_signo != SIGCHLD) {
+      if (si.ssi_code != SI_KERNEL)
+        for (size_t i = 0; i < r->n_apps; i++)
+          if (pids[i] > 0)
+            kill(pids[i], (int) si.ssi_signo);
+      continue;
+    }
+    /* As PID 1, I inherits every orphan of the pod: reap them all. */
+    while ((w = waitpid(-1, &wstatus, WNOHANG)) > 0)
+      for (size_t i = 0; i < r->n_apps; i++)
+        if (pids[i] == w) {
+          report_exit(r->report[1], i, status_code(wstatus));
+          pids[i] = 0;
+          running--;
+        }
+  }
+  _exit(0);
+}
+
+static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
+{
+  /* A raw clone() without a new stack behaves like fork() but can create
+   * the namespaces at once; P is single-threaded, so nothing is lost by
+   * skipping glibc's fork handlers. */
+  long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, NULL, NULL,
+                     NULL, NULL);
+
+  if (pid < 0)
+    return appc_error_make(err, errno, "clone (pod namespaces)");
+  if (pid == 0)
+    pod_init(r);
+  return (pid_t) pid;
+}
+
+/* ---- P: relaying ----------------------------------------------------------------- */
+
+static void record_exit(struct pod_run *r, size_t app, int status)
+{
+  appc_error_t ignored = NULL;
+
+  if (app >= r->n_apps || r->info.apps[app].exited)
+    return;
+  r->info.apps[app].exited = true;
+  r->info.apps[app].status = status;
+  if (status != 0 && !r->failed) {
+    r->failed = true;
+    r->status = status;
+  }
+  ace_pod_state_write(&r->dir, &r->info, &ignored);
+  appc_error_release(&ignored);
+}
+
+static void handle_report(struct pod_run *r, char *line)
+{
+  char *rest;
+  unsigned long idx;
+
+  if (strncmp(line, "N ", 2) == 0 && (line[2] == 'w' || line[2] == 'i') && line[3] == ' ') {
+    note_to_user((void *) r->o, line[2] == 'w' ? ACE_NOTE_WARN : ACE_NOTE_INFO, line + 4);
+  } else if (strncmp(line, "E - ", 4) == 0) {
+    if (r->start_error == NULL)
+      r->start_error = strdup(line + 4);
+  } else if (line[0] == 'E' || line[0] == 'X') {
+    idx = strtoul(line + 2, &rest, 10);
+    if (*rest != ' ' || idx >= r->n_apps)
+      return;
+    if (line[0] == 'X') {
+      record_exit(r, idx, atoi(rest + 1));
+    } else {
+      cleanup_free char *msg = NULL;
+      if (asprintf(&msg, "app %s: %s", r->apps[idx].ra->name, rest + 1) >= 0) {
+        if (strncmp(rest + 1, "app ", 4) == 0) /* already named */
+          note_to_user((void *) r->o, ACE_NOTE_WARN, rest + 1);
+        else
+          note_to_user((void *) r->o, ACE_NOTE_WARN, msg);
+      }
+      if (r->start_error == NULL)
+        r->start_error = strdup(rest + 1);
+    }
+  }
+}
+
+/* Read what FD has, handing each complete line to the callback. */
+static bool read_lines(int fd, char **buf, size_t *len, void (*line_fn)(void *, char *, size_t),
+                       void *data)
+{
+  char chunk[4096];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  char *start, *nl;
+
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return true;
+  if (n <= 0) {
+    if (*len > 0)
+      line_fn(data, *buf, *len);
+    *len = 0;
+    return false;
+  }
+  char *grown = realloc(*buf, *len + (size_t) n + 1);
+  if (grown == NULL)
+    return false;
+  *buf = grown;
+  memcpy(*buf + *len, chunk, (size_t) n);
+  *len += (size_t) n;
+  start = *buf;
+  while ((nl = memchr(start, '\n', *len - (size_t) (start - *buf))) != NULL) {
+    line_fn(data, start, (size_t) (nl - start) + 1);
+    start = nl + 1;
+  }
+  *len -= (size_t) (start - *buf);
+  memmove(*buf, start, *len);
+  /* A line longer than a page is passed on in pieces. */
+  if (*len > 64 * 1024) {
+    line_fn(data, *buf, *len);
+    *len = 0;
+  }
+  return true;
+}
+
+static void report_line_fn(void *data, char *line, size_t len)
+{
+  char copy[REPORT_LINE_MAX + 128];
+  size_t n = len < sizeof copy - 1 ? len : sizeof copy - 1;
+
+  memcpy(copy, line, n);
+  copy[n] = '\0';
+  if (n > 0 && copy[n - 1] == '\n')
+    copy[n - 1] = '\0';
+  handle_report(data, copy);
+}
+
+struct output_ctx {
+  const char *name;
+  int fd;
+};
+
+static void output_line_fn(void *data, char *line, size_t len)
+{
+  const struct output_ctx *c = data;
+  char prefix[128];
+  int n = snprintf(prefix, sizeof prefix, "%s: ", c->name);
+  if (write(c->fd, prefix, (size_t) n) < 0 || write(c->fd, line, len) < 0)
+    return;
+  if (len == 0 || line[len - 1] != '\n')
+    (void) !write(c->fd, "\n", 1);
+}
+
+static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si, int *interrupts)
+{
+  int sig = (int) si->ssi_signo;
+
+  if (sig == SIGINT || sig == SIGTERM) {
+    /* A second interrupt means "now": the pod is killed without post-stop. */
+    if (++*interrupts > 1) {
+      kill(r->init_pid, SIGKILL);
+      return;
+    }
+  }
+  /* The terminal's signals reached the apps directly (same process group). */
+  if (si->ssi_code != SI_KERNEL)
+    kill(r->init_pid, sig);
+}
+
+static void relay(struct pod_run *r)
+{
+  struct pollfd *fds = calloc(2 + 2 * r->n_apps, sizeof *fds);
+  char *report_buf = NULL;
+  size_t report_len = 0;
+  bool init_alive = true;
+  int interrupts = 0;
+
+  if (fds == NULL)
+    return;
+  for (;;) {
+    size_t n = 0;
+    fds[n++] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
+    fds[n++] = (struct pollfd){.fd = r->report[0], .events = POLLIN};
+    for (size_t i = 0; i < r->n_apps; i++) {
+      fds[n++] = (struct pollfd){.fd = r->apps[i].out[0], .events = POLLIN};
+      fds[n++] = (struct pollfd){.fd = r->apps[i].errp[0], .events = POLLIN};
+    }
+    bool open_fds = false;
+    for (size_t k = 1; k < n; k++)
+      open_fds = open_fds || fds[k].fd >= 0;
+    if (!init_alive && !open_fds)
+      break;
+    if (poll(fds, n, -1) < 0 && errno != EINTR)
+      break;
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(r->sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+          int wstatus;
+          pid_t w;
+          while ((w = waitpid(-1, &wstatus, WNOHANG)) > 0)
+            if (w == r->init_pid)
+              init_alive = false;
+        } else if (init_alive) {
+          forward_signal(r, &si, &interrupts);
+        }
+      }
+    }
+    if ((fds[1].revents & (POLLIN | POLLHUP)) &&
+        !read_lines(r->report[0], &report_buf, &report_len, report_line_fn, r)) {
+      close(r->report[0]);
+      r->report[0] = -1;
+    }
+    for (size_t i = 0; i < r->n_apps; i++)
+      for (int k = 0; k < 2; k++) {
+        int *fd = k == 0 ? &r->apps[i].out[0] : &r->apps[i].errp[0];
+        struct output_ctx c = {.name = r->apps[i].ra->name, .fd = k == 0 ? 1 : 2};
+        if ((fds[2 + 2 * i + (size_t) k].revents & (POLLIN | POLLHUP)) &&
+            !read_lines(*fd, &r->apps[i].line[k], &r->apps[i].line_len[k], output_line_fn, &c)) {
+          close(*fd);
+          *fd = -1;
+        }
+      }
+  }
+  free(report_buf);
+  free(fds);
+}
+
+/* ---- P: setup and teardown ------------------------------------------------- */
+
+static int block_signals(struct pod_run *r, appc_error_t *err)
+{
+  sigset_t set;
+
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaddset(&set, forwarded_signals[i]);
+  if (sigprocmask(SIG_BLOCK, &set, &r->old_mask) < 0)
+    return appc_error_make(err, errno, "sigprocmask");
+  r->mask_set = true;
+  r->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (r->sigfd < 0)
+    return appc_error_make(err, errno, "signalfd");
+  return 0;
+}
+
+static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  char line[APPC_UUID_LEN + 2];
+  int n = snprintf(line, sizeof line, "%s\n", uuid);
+
+  if (asprintf(&tmp, "%s.tmp-%d", path, (int) getpid()) < 0) {
+    tmp = NULL;
+    return appc_error_make(err, ENOMEM, "%s", path);
+  }
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 || write(fd, line, (size_t) n) != n || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return appc_error_make(err, e, "--uuid-file-save %s", path);
+  }
+  return 0;
+}
+
+static int fill_info(struct pod_run *r, appc_error_t *err)
+{
+  struct appc_ace_pod_info *in = &r->info;
+
+  snprintf(in->uuid, sizeof in->uuid, "%s", r->uuid);
+  in->state = APPC_ACE_POD_RUNNING;
+  in->pid = getpid();
+  clock_gettime(CLOCK_REALTIME, &in->started);
+  in->net = strdup(r->o->net == APPC_ACE_NET_HOST ? "host" : "private");
+  in->hostname = strdup(r->hostname);
+  in->apps = calloc(r->n_apps, sizeof *in->apps);
+  if (in->net == NULL || in->hostname == NULL || in->apps == NULL)
+    return appc_error_make(err, ENOMEM, "pod state");
+  for (size_t i = 0; i < r->n_apps; i++) {
+    in->apps[i].name = strdup(r->pod->apps[i].name);
+    in->apps[i].image_id = strdup(r->pod->apps[i].image.id);
+    in->n_apps++;
+    if (in->apps[i].name == NULL || in->apps[i].image_id == NULL)
+      return appc_error_make(err, ENOMEM, "pod state");
+  }
+  return ace_pod_state_write(&r->dir, in, err);
+}
+
+static int prepare(struct pod_run *r, appc_error_t *err)
+{
+  cleanup_free const char **names = calloc(r->n_apps, sizeof *names);
+  cleanup_free char *key_path = NULL;
+  size_t len;
+
+  if (names == NULL)
+    return appc_error_make(err, ENOMEM, "pod");
+  if (ace_sysctl_check(&r->pod->isolators, &r->notes, err) < 0)
+    return -1;
+  if (r->pod->isolators.len > 0) {
+    for (size_t i = 0; i < r->pod->isolators.len; i++)
+      if (r->pod->isolators.items[i].kind == APPC_ISOLATOR_UNIX_SYSCTL &&
+          r->o->net == APPC_ACE_NET_HOST)
+        return appc_error_make(err, 0,
+                               "isolators: os/unix/sysctl needs the pod's own network "
+                               "(--net=private); with --net=host it would change the host");
+  }
+  if (ace_uuid_new(r->uuid, err) < 0 || ace_metadata_token(r->token, err) < 0)
+    return -1;
+  if (r->o->hostname != NULL)
+    r->hostname = strdup(r->o->hostname);
+  else if (asprintf(&r->hostname, "actool-%s", r->uuid) < 0)
+    r->hostname = NULL;
+  if (r->hostname == NULL)
+    return appc_error_make(err, ENOMEM, "hostname");
+  if (asprintf(&key_path, "%s/pods/hmac.key", appc_store_path(r->s)) < 0) {
+    key_path = NULL;
+    return appc_error_make(err, ENOMEM, "hmac key");
+  }
+  if (ace_pod_dir_create(r->s, r->uuid, &r->dir, err) < 0 ||
+      ace_metadata_key(key_path, r->key, err) < 0)
+    return -1;
+  if (appc_pod_manifest_serialize(r->pod, 0, &r->pod_json, &len, err) < 0 ||
+      ace_pod_dir_write(&r->dir, "pod", r->pod_json, len, err) < 0)
+    return -1;
+  for (size_t i = 0; i < r->n_apps; i++)
+    names[i] = r->pod->apps[i].name;
+  if (ace_cgroup_create(NULL, r->uuid, names, r->n_apps, &r->cg, err) < 0)
+    return -1;
+  report_ignored(r, "pod", &r->pod->isolators, true);
+  if (ace_cgroup_apply(r->cg, -1, &r->pod->isolators, &r->notes, err) < 0)
+    return appc_error_prefix(err, "pod");
+  for (size_t i = 0; i < r->n_apps; i++)
+    if (prepare_app(r, i, err) < 0)
+      return -1;
+  if (fill_info(r, err) < 0 || setup_network(r, err) < 0)
+    return -1;
+  if (r->o->uuid_file != NULL && save_uuid(r->o->uuid_file, r->uuid, err) < 0)
+    return -1;
+  return 0;
+}
+
+static void teardown(struct pod_run *r)
+{
+  appc_error_t ignored = NULL;
+
+  if (r->meta_pid > 0) {
+    close(r->meta_stop[1]);
+    r->meta_stop[1] = -1;
+    /* M stops when its stop pipe closes; kill it if it does not. */
+    int wstatus = 0;
+    pid_t w = 0;
+    for (int i = 0; i < 200 && (w = waitpid(r->meta_pid, &wstatus, WNOHANG)) == 0; i++)
+      usleep(10000);
+    if (w == 0 && kill(r->meta_pid, SIGKILL) == 0)
+      waitpid(r->meta_pid, &wstatus, 0);
+    else if (w == r->meta_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
+      note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service failed");
+  }
+  for (size_t i = 0; r->apps != NULL && i < r->n_apps; i++)
+    release_app(&r->apps[i]);
+  free(r->apps);
+  if (r->cg != NULL && ace_cgroup_destroy(r->cg, &ignored) < 0)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
+  appc_error_release(&ignored);
+  if (r->dir.fd >= 0 && ace_pod_dir_remove(&r->dir, &ignored) < 0)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
+  appc_error_release(&ignored);
+  ace_pod_dir_close(&r->dir);
+  for (int k = 0; k < 2; k++) {
+    if (r->report[k] >= 0)
+      close(r->report[k]);
+    if (r->meta_stop[k] >= 0)
+      close(r->meta_stop[k]);
+  }
+  if (r->netns_fd >= 0)
+    close(r->netns_fd);
+  if (r->listen_fd >= 0)
+    close(r->listen_fd);
+  if (r->sigfd >= 0)
+    close(r->sigfd);
+  if (r->mask_set)
+    sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+  appc_ace_pod_info_clear(&r->info);
+  free(r->hostname);
+  free(r->pod_json);
+  free(r->start_error);
+}
+
+int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
+                 const struct appc_ace_options *opts, int *status, appc_error_t *err)
+{
+  struct pod_run r = {
+      .s = s,
+      .pod = pod,
+      .o = opts,
+      .notes = {.fn = note_to_user, .data = (void *) opts},
+      .n_apps = pod->n_apps,
+      .netns_fd = -1,
+      .listen_fd = -1,
+      .meta_stop = {-1, -1},
+      .report = {-1, -1},
+      .sigfd = -1,
+      .parent = getpid(),
+      .dir = {.fd = -1, .lock_fd = -1, .pods_fd = -1},
+  };
+  int ret = -1;
+
+  *status = 1;
+  if (geteuid() != 0)
+    return appc_error_make(err, EPERM, "running a pod needs root");
+  r.apps = calloc(pod->n_apps, sizeof *r.apps);
+  if (r.apps == NULL) {
+    appc_error_make(err, ENOMEM, "pod");
+    goto out;
+  }
+  for (size_t i = 0; i < pod->n_apps; i++)
+    r.apps[i].out[0] = r.apps[i].out[1] = r.apps[i].errp[0] = r.apps[i].errp[1] = -1;
+  if (pipe2(r.report, O_CLOEXEC) < 0) {
+    appc_error_make(err, errno, "pipe");
+    goto out;
+  }
+  if (block_signals(&r, err) < 0 || prepare(&r, err) < 0 || start_metadata(&r, err) < 0)
+    goto out;
+  if (opts->started != NULL)
+    opts->started(opts->started_data, r.uuid);
+  if ((r.init_pid = clone_pod_init(&r, err)) < 0)
+    goto out;
+  close(r.report[1]);
+  r.report[1] = -1;
+  for (size_t i = 0; i < r.n_apps; i++) {
+    close(r.apps[i].out[1]);
+    close(r.apps[i].errp[1]);
+    r.apps[i].out[1] = r.apps[i].errp[1] = -1;
+  }
+  relay(&r);
+  if (r.start_error != NULL && !r.failed) {
+    appc_error_make(err, 0, "%s", r.start_error);
+    goto out;
+  }
+  for (size_t i = 0; i < r.n_apps; i++)
+    if (!r.info.apps[i].exited) {
+      appc_error_make(err, 0, "pod %s: its init ended before app %s", r.uuid, r.apps[i].ra->name);
+      goto out;
+    }
+  *status = r.failed ? r.status : 0;
+  ret = 0;
+out:
+  teardown(&r);
+  return ret;
+}

@@ -1,0 +1,643 @@
+/* Capabilities, no_new_privs and seccomp for an app (ace.md "Linux
+ * Isolators"), and the pod's os/unix/sysctl.
+ *
+ * Everything that can fail on a name is resolved in P by
+ * ace_security_prepare: the capability mask, and the seccomp filter compiled
+ * to BPF.  ace_security_enter then runs in the child with plain system calls
+ * only: once a retain-set filter is loaded, a malloc that reaches brk or mmap
+ * would be killed by it, so the child allocates nothing. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+#include <sys/capability.h>
+
+#include "ace/internal.h"
+#include "common/cleanup.h"
+#include "schema/isolator.h"
+#include "schema/types.h"
+
+struct ace_security {
+  uint64_t caps;           /* capabilities kept: bit N is capability N */
+  bool no_new_privs;       /* os/linux/no-new-privileges */
+  struct sock_filter *bpf; /* compiled seccomp filter; NULL: none */
+  size_t bpf_len;          /* instructions in BPF */
+};
+
+/* ---- names ---------------------------------------------------------------- */
+
+/* ace.md: "the default set of capabilities" an app gets without a
+ * capabilities isolator. */
+static const char *const default_caps[] = {
+    "CAP_AUDIT_WRITE", "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_KILL",        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_NET_BIND_SERVICE", "CAP_SETUID",
+    "CAP_SETGID",      "CAP_SETPCAP", "CAP_SETFCAP",      "CAP_SYS_CHROOT",
+};
+#define N_DEFAULT_CAPS (sizeof default_caps / sizeof default_caps[0])
+
+/* The spec names errno codes; the filter needs their numbers.  Every name
+ * of Linux's <errno.h>. */
+static const struct {
+  const char *name;
+  int value;
+} errno_names[] = {
+#define E(x)                                                                                       \
+  {                                                                                                \
+#x, x                                                                                          \
+  }
+    E(EPERM),           E(ENOENT),       E(ESRCH),
+    E(EINTR),           E(EIO),          E(ENXIO),
+    E(E2BIG),           E(ENOEXEC),      E(EBADF),
+    E(ECHILD),          E(EAGAIN),       E(ENOMEM),
+    E(EACCES),          E(EFAULT),       E(ENOTBLK),
+    E(EBUSY),           E(EEXIST),       E(EXDEV),
+    E(ENODEV),          E(ENOTDIR),      E(EISDIR),
+    E(EINVAL),          E(ENFILE),       E(EMFILE),
+    E(ENOTTY),          E(ETXTBSY),      E(EFBIG),
+    E(ENOSPC),          E(ESPIPE),       E(EROFS),
+    E(EMLINK),          E(EPIPE),        E(EDOM),
+    E(ERANGE),          E(EDEADLK),      E(ENAMETOOLONG),
+    E(ENOLCK),          E(ENOSYS),       E(ENOTEMPTY),
+    E(ELOOP),           E(EWOULDBLOCK),  E(ENOMSG),
+    E(EIDRM),           E(ECHRNG),       E(EL2NSYNC),
+    E(EL3HLT),          E(EL3RST),       E(ELNRNG),
+    E(EUNATCH),         E(ENOCSI),       E(EL2HLT),
+    E(EBADE),           E(EBADR),        E(EXFULL),
+    E(ENOANO),          E(EBADRQC),      E(EBADSLT),
+    E(EDEADLOCK),       E(EBFONT),       E(ENOSTR),
+    E(ENODATA),         E(ETIME),        E(ENOSR),
+    E(ENONET),          E(ENOPKG),       E(EREMOTE),
+    E(ENOLINK),         E(EADV),         E(ESRMNT),
+    E(ECOMM),           E(EPROTO),       E(EMULTIHOP),
+    E(EDOTDOT),         E(EBADMSG),      E(EOVERFLOW),
+    E(ENOTUNIQ),        E(EBADFD),       E(EREMCHG),
+    E(ELIBACC),         E(ELIBBAD),      E(ELIBSCN),
+    E(ELIBMAX),         E(ELIBEXEC),     E(EILSEQ),
+    E(ERESTART),        E(ESTRPIPE),     E(EUSERS),
+    E(ENOTSOCK),        E(EDESTADDRREQ), E(EMSGSIZE),
+    E(EPROTOTYPE),      E(ENOPROTOOPT),  E(EPROTONOSUPPORT),
+    E(ESOCKTNOSUPPORT), E(EOPNOTSUPP),   E(ENOTSUP),
+    E(EPFNOSUPPORT),    E(EAFNOSUPPORT), E(EADDRINUSE),
+    E(EADDRNOTAVAIL),   E(ENETDOWN),     E(ENETUNREACH),
+    E(ENETRESET),       E(ECONNABORTED), E(ECONNRESET),
+    E(ENOBUFS),         E(EISCONN),      E(ENOTCONN),
+    E(ESHUTDOWN),       E(ETOOMANYREFS), E(ETIMEDOUT),
+    E(ECONNREFUSED),    E(EHOSTDOWN),    E(EHOSTUNREACH),
+    E(EALREADY),        E(EINPROGRESS),  E(ESTALE),
+    E(EUCLEAN),         E(ENOTNAM),      E(ENAVAIL),
+    E(EISNAM),          E(EREMOTEIO),    E(EDQUOT),
+    E(ENOMEDIUM),       E(EMEDIUMTYPE),  E(ECANCELED),
+    E(ENOKEY),          E(EKEYEXPIRED),  E(EKEYREVOKED),
+    E(EKEYREJECTED),    E(EOWNERDEAD),   E(ENOTRECOVERABLE),
+    E(ERFKILL),         E(EHWPOISON),
+#undef E
+};
+
+static int errno_value(const char *name)
+{
+  for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
+    if (strcmp(errno_names[i].name, name) == 0)
+      return errno_names[i].value;
+  }
+  return -1;
+}
+
+/* The number of a capability name as the spec writes it (upper case; libcap
+ * alone would also take "cap_chown" or "7"), or -1. */
+static int cap_number(const char *name)
+{
+  cap_value_t v;
+
+  if (!appc_is_linux_capability(name) || cap_from_name(name, &v) < 0 || v < 0 || v >= 64)
+    return -1;
+  return v;
+}
+
+static uint64_t default_mask(void)
+{
+  uint64_t mask = 0;
+  for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
+    mask |= UINT64_C(1) << cap_number(default_caps[i]);
+  return mask;
+}
+
+/* ---- capabilities ------------------------------------------------------- */
+
+static int cap_set_mask(const struct appc_isolator *iso, size_t i, uint64_t *out, appc_error_t *err)
+{
+  uint64_t mask = 0;
+
+  for (size_t j = 0; j < iso->set.len; j++) {
+    int v = cap_number(iso->set.items[j]);
+    if (v < 0)
+      return appc_error_make(err, 0,
+                             "app.isolators[%zu].value.set[%zu]: \"%s\" is not a Linux capability",
+                             i, j, iso->set.items[j]);
+    mask |= UINT64_C(1) << v;
+  }
+  *out = mask;
+  return 0;
+}
+
+/* A capability that actool itself lacks (not in its bounding set) cannot be
+ * given: capset would fail.  Say so rather than fail the pod. */
+static uint64_t host_caps(uint64_t want, const char *app_name, const struct ace_notes *notes)
+{
+  for (int v = 0; v < 64; v++) {
+    if ((want & (UINT64_C(1) << v)) == 0 || cap_get_bound((cap_value_t) v) == 1)
+      continue;
+    want &= ~(UINT64_C(1) << v);
+    char *name = cap_to_name((cap_value_t) v); /* libcap's: cap_free */
+    ace_note(notes, ACE_NOTE_WARN,
+             "app %s: capability %s not granted: actool's own bounding set lacks it", app_name,
+             name != NULL ? name : "?");
+    cap_free(name);
+  }
+  return want;
+}
+
+static void note_enforced(const struct ace_notes *notes, const char *app_name,
+                          const struct appc_isolator *iso)
+{
+  ace_note(notes, ACE_NOTE_INFO, "app %s: isolator %s enforced: %s", app_name,
+           appc_isolator_kind_name(iso->kind), iso->value_json != NULL ? iso->value_json : "");
+}
+
+/* ---- seccomp -------------------------------------------------------------- */
+
+/* What ace_security_enter does after loading the filter; a retain set always
+ * allows these, a remove set cannot block them (each named in a warning).
+ * After execve the app keeps them too, as seccomp filters cannot be lifted. */
+static const char *const lifecycle_syscalls[] = {
+    "setgroups",                  /* supplementary groups of the app's identity */
+    "setresgid",                  /* its gid (glibc's setresgid), before the uid */
+    "setresuid",                  /* its uid */
+    "capset",                     /* permitted/effective/inheritable sets, last step */
+    "execve",                     /* starting the app */
+    "execveat",                   /* ... when the caller starts it with fexecve */
+    "write",                      /* the caller reporting a failure of the above */
+    "exit_group",                 /* ... and then exiting */
+    "exit",       "rt_sigreturn", /* a signal handler returning during these steps */
+};
+#define N_LIFECYCLE (sizeof lifecycle_syscalls / sizeof lifecycle_syscalls[0])
+
+static bool is_lifecycle(const char *name)
+{
+  for (size_t k = 0; k < N_LIFECYCLE; k++) {
+    if (strcmp(name, lifecycle_syscalls[k]) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* ace.md: without errno, a blocked call means "app termination via SIGSYS".
+ * SCMP_ACT_KILL_PROCESS kills the whole process with SIGSYS (SCMP_ACT_TRAP
+ * would only send a SIGSYS the app can catch and carry on; SCMP_ACT_KILL
+ * kills one thread only).  Kernels before 4.14 lack it: fall back. */
+static uint32_t kill_action(void)
+{
+  return seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
+}
+
+struct seccomp_plan {
+  bool retain;     /* allow-list */
+  bool all;        /* the set contains @appc.io/all */
+  uint32_t action; /* what a blocked call gets */
+};
+
+static int seccomp_plan(const struct appc_isolator *iso, size_t i, struct seccomp_plan *p,
+                        appc_error_t *err)
+{
+  p->retain = iso->kind == APPC_ISOLATOR_SECCOMP_RETAIN;
+  p->all = false;
+  p->action = kill_action();
+  if (iso->errno_name != NULL && *iso->errno_name != '\0') {
+    int e = errno_value(iso->errno_name);
+    if (e < 0)
+      return appc_error_make(err, 0, "app.isolators[%zu].value.errno: \"%s\" is not an errno name",
+                             i, iso->errno_name);
+    p->action = SCMP_ACT_ERRNO((uint16_t) e);
+  }
+  for (size_t j = 0; j < iso->set.len; j++) {
+    const char *name = iso->set.items[j];
+    if (strcmp(name, "@appc.io/all") == 0)
+      p->all = true;
+    else if (strcmp(name, "@appc.io/empty") == 0)
+      continue;
+    else if (name[0] == '@')
+      return appc_error_make(err, 0,
+                             "app.isolators[%zu].value.set[%zu]: \"%s\" is not a syscall group "
+                             "actool supports (@appc.io/all, @appc.io/empty)",
+                             i, j, name);
+    else if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
+      return appc_error_make(
+          err, 0, "app.isolators[%zu].value.set[%zu]: \"%s\" is not a system call", i, j, name);
+  }
+  return 0;
+}
+
+/* A remove set of nothing or a retain set of everything filters nothing. */
+static bool seccomp_is_noop(const struct appc_isolator *iso, const struct seccomp_plan *p)
+{
+  if (p->retain)
+    return p->all;
+  for (size_t j = 0; j < iso->set.len; j++) {
+    if (strcmp(iso->set.items[j], "@appc.io/empty") != 0)
+      return false;
+  }
+  return true;
+}
+
+static void filter_releasep(scmp_filter_ctx *ctx)
+{
+  if (*ctx != NULL)
+    seccomp_release(*ctx);
+}
+
+/* x86_64 also runs i386 and x32 code, arm64 arm code: give those ABIs the same
+ * rules.  Without them the filter kills any call from them (libseccomp's
+ * bad-arch action), which is safe but breaks 32-bit apps. */
+static int add_compat_arches(scmp_filter_ctx ctx)
+{
+  uint32_t native = seccomp_arch_native();
+  uint32_t extra[2] = {0, 0};
+
+  if (native == SCMP_ARCH_X86_64) {
+    extra[0] = SCMP_ARCH_X86;
+    extra[1] = SCMP_ARCH_X32;
+  } else if (native == SCMP_ARCH_AARCH64) {
+    extra[0] = SCMP_ARCH_ARM;
+  }
+  for (size_t k = 0; k < 2 && extra[k] != 0; k++) {
+    int r = seccomp_arch_add(ctx, extra[k]);
+    if (r < 0 && r != -EEXIST)
+      return r;
+  }
+  return 0;
+}
+
+static int rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name)
+{
+  int r = seccomp_rule_add(ctx, action, seccomp_syscall_resolve_name(name), 0);
+  return r == -EEXIST ? 0 : r; /* a name listed twice */
+}
+
+static int seccomp_rules(scmp_filter_ctx ctx, const struct appc_isolator *iso,
+                         const struct seccomp_plan *p, const char *app_name,
+                         const struct ace_notes *notes)
+{
+  int r;
+
+  if (p->retain || p->all) {
+    for (size_t k = 0; k < N_LIFECYCLE; k++) {
+      if ((r = rule_add(ctx, SCMP_ACT_ALLOW, lifecycle_syscalls[k])) < 0)
+        return r;
+    }
+  }
+  if (p->all)
+    return 0; /* remove @appc.io/all: everything but the lifecycle */
+  for (size_t j = 0; j < iso->set.len; j++) {
+    const char *name = iso->set.items[j];
+    if (name[0] == '@' || (p->retain && is_lifecycle(name)))
+      continue;
+    if (!p->retain && is_lifecycle(name)) {
+      ace_note(notes, ACE_NOTE_WARN,
+               "app %s: os/linux/seccomp-remove-set: %s not blocked: actool needs it to start "
+               "the app",
+               app_name, name);
+      continue;
+    }
+    if ((r = rule_add(ctx, p->retain ? SCMP_ACT_ALLOW : p->action, name)) < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* libseccomp writes the program to a file descriptor: a memfd, read back. */
+static int export_bpf(scmp_filter_ctx ctx, struct ace_security *sec, appc_error_t *err)
+{
+  cleanup_close int fd = memfd_create("actool-seccomp", MFD_CLOEXEC);
+  struct stat st;
+  int r;
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "seccomp: memfd_create");
+  if ((r = seccomp_export_bpf(ctx, fd)) < 0)
+    return appc_error_make(err, -r, "seccomp: cannot compile the filter");
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "seccomp: fstat");
+  size_t len = (size_t) st.st_size;
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 ||
+      len / sizeof(struct sock_filter) > USHRT_MAX)
+    return appc_error_make(err, 0, "seccomp: the compiled filter has a bad size (%zu bytes)", len);
+  cleanup_free struct sock_filter *bpf = malloc(len);
+  if (bpf == NULL)
+    return appc_error_make(err, errno, "seccomp: out of memory");
+  ssize_t n = pread(fd, bpf, len, 0);
+  if (n < 0 || (size_t) n != len)
+    return appc_error_make(err, n < 0 ? errno : EIO, "seccomp: reading the compiled filter");
+  sec->bpf = steal_pointer(&bpf);
+  sec->bpf_len = len / sizeof(struct sock_filter);
+  return 0;
+}
+
+static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator *iso, size_t i,
+                           const char *app_name, const struct ace_notes *notes, appc_error_t *err)
+{
+  struct seccomp_plan p;
+  __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
+  int r;
+
+  if (seccomp_plan(iso, i, &p, err) < 0)
+    return -1;
+  if (seccomp_is_noop(iso, &p)) {
+    ace_note(notes, ACE_NOTE_INFO, "app %s: isolator %s: %s filters nothing: no filter", app_name,
+             appc_isolator_kind_name(iso->kind), iso->value_json != NULL ? iso->value_json : "");
+    return 0;
+  }
+  ctx = seccomp_init(p.retain || p.all ? p.action : SCMP_ACT_ALLOW);
+  if (ctx == NULL)
+    return appc_error_make(err, ENOMEM, "app.isolators[%zu]: seccomp_init", i);
+  /* no_new_privs is the no-new-privileges isolator's business: the filter
+   * is loaded while the child still holds CAP_SYS_ADMIN. */
+  if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 || (r = add_compat_arches(ctx)) < 0 ||
+      (r = seccomp_rules(ctx, iso, &p, app_name, notes)) < 0)
+    return appc_error_make(err, -r, "app.isolators[%zu]: cannot build the seccomp filter", i);
+  if (export_bpf(ctx, sec, err) < 0)
+    return appc_error_prefix(err, "app.isolators[%zu]", i);
+  note_enforced(notes, app_name, iso);
+  return 0;
+}
+
+/* ---- prepare ---------------------------------------------------------------- */
+
+/* SELinux contexts are not implemented; say why the isolator does nothing. */
+static void note_selinux(const char *app_name, const struct ace_notes *notes)
+{
+  bool enabled = access("/sys/fs/selinux/enforce", F_OK) == 0;
+  ace_note(notes, ACE_NOTE_WARN, "app %s: isolator os/linux/selinux-context ignored: %s", app_name,
+           enabled ? "actool does not set SELinux contexts"
+                   : "SELinux is not enabled on this host");
+}
+
+struct prepare_state {
+  bool caps_seen, seccomp_seen;
+};
+
+static int prepare_one(struct ace_security *sec, const struct appc_isolator *iso, size_t i,
+                       const char *app_name, const struct ace_notes *notes,
+                       struct prepare_state *st, appc_error_t *err)
+{
+  uint64_t mask = 0;
+
+  switch (iso->kind) {
+  case APPC_ISOLATOR_CAPABILITIES_RETAIN:
+  case APPC_ISOLATOR_CAPABILITIES_REMOVE:
+    if (st->caps_seen)
+      return appc_error_make(err, 0,
+                             "app.isolators[%zu]: only one capabilities isolator is allowed", i);
+    st->caps_seen = true;
+    if (cap_set_mask(iso, i, &mask, err) < 0)
+      return -1;
+    /* Names outside the default set have no effect on a remove set. */
+    sec->caps = iso->kind == APPC_ISOLATOR_CAPABILITIES_RETAIN ? mask : default_mask() & ~mask;
+    note_enforced(notes, app_name, iso);
+    return 0;
+  case APPC_ISOLATOR_NO_NEW_PRIVILEGES:
+    sec->no_new_privs = iso->flag;
+    note_enforced(notes, app_name, iso);
+    return 0;
+  case APPC_ISOLATOR_SECCOMP_RETAIN:
+  case APPC_ISOLATOR_SECCOMP_REMOVE:
+    if (st->seccomp_seen)
+      return appc_error_make(err, 0, "app.isolators[%zu]: only one seccomp isolator is allowed", i);
+    st->seccomp_seen = true;
+    return seccomp_prepare(sec, iso, i, app_name, notes, err);
+  case APPC_ISOLATOR_SELINUX_CONTEXT:
+    note_selinux(app_name, notes);
+    return 0;
+  default:
+    return 0; /* resources, oom-score-adj, ...: other modules' */
+  }
+}
+
+int ace_security_prepare(const struct appc_app *app, const char *app_name,
+                         const struct ace_notes *notes, struct ace_security **out,
+                         appc_error_t *err)
+{
+  struct ace_security *sec = calloc(1, sizeof *sec);
+  struct prepare_state st = {false, false};
+
+  if (sec == NULL)
+    return appc_error_make(err, errno, "out of memory");
+  sec->caps = default_mask();
+  for (size_t i = 0; i < app->isolators.len; i++) {
+    if (prepare_one(sec, &app->isolators.items[i], i, app_name, notes, &st, err) < 0) {
+      ace_security_free(sec);
+      return -1;
+    }
+  }
+  if (!st.caps_seen)
+    ace_note(notes, ACE_NOTE_INFO, "app %s: no capabilities isolator: the default set of %zu",
+             app_name, N_DEFAULT_CAPS);
+  if (!st.seccomp_seen)
+    ace_note(notes, ACE_NOTE_INFO, "app %s: no seccomp isolator: no filter", app_name);
+  sec->caps = host_caps(sec->caps, app_name, notes);
+  *out = sec;
+  return 0;
+}
+
+void ace_security_free(struct ace_security *sec)
+{
+  if (sec == NULL)
+    return;
+  free(sec->bpf);
+  free(sec);
+}
+
+/* ---- enter (child) -------------------------------------------------------- */
+
+/* Drop every capability outside the set from the bounding set (needs
+ * CAP_SETPCAP, so first).  Capabilities past what the kernel knows cannot
+ * be dropped and need not be. */
+static int drop_bounding(uint64_t keep, appc_error_t *err)
+{
+  for (int v = 0;; v++) {
+    int r = prctl(PR_CAPBSET_READ, (unsigned long) v, 0L, 0L, 0L);
+    if (r < 0)
+      return 0; /* EINVAL: past the last capability */
+    if (v < 64 && (keep & (UINT64_C(1) << v)) != 0)
+      continue;
+    if (r == 1 && prctl(PR_CAPBSET_DROP, (unsigned long) v, 0L, 0L, 0L) < 0)
+      return appc_error_make(err, errno, "cannot drop capability %d from the bounding set", v);
+  }
+}
+
+/* Set permitted, effective and inheritable to MASK with the raw system call:
+ * libcap's cap_t lives on the heap (see the file comment). */
+static int set_caps(uint64_t mask)
+{
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+  memset(data, 0, sizeof data);
+  for (size_t k = 0; k < _LINUX_CAPABILITY_U32S_3; k++) {
+    uint32_t part = (uint32_t) (mask >> (32 * k));
+    data[k].effective = part;
+    data[k].permitted = part;
+    data[k].inheritable = part;
+  }
+  return (int) syscall(SYS_capset, &hdr, data);
+}
+
+static int load_filter(const struct ace_security *sec, appc_error_t *err)
+{
+  struct sock_fprog prog = {(unsigned short) sec->bpf_len, sec->bpf};
+
+  if (sec->bpf == NULL)
+    return 0;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+    return appc_error_make(err, errno, "cannot load the seccomp filter");
+  return 0;
+}
+
+int ace_security_enter(const struct ace_security *sec, const struct ace_identity *id,
+                       appc_error_t *err)
+{
+  if (id->n_groups > (size_t) sysconf(_SC_NGROUPS_MAX))
+    return appc_error_make(err, 0, "%zu supplementary groups: more than this host allows",
+                           id->n_groups);
+  if (drop_bounding(sec->caps, err) < 0)
+    return -1;
+  /* Ambient capabilities would survive the execve of a non-root app. */
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 && errno != EINVAL)
+    return appc_error_make(err, errno, "cannot clear the ambient capabilities");
+  if (sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+    return appc_error_make(err, errno, "cannot set no_new_privs");
+  if (load_filter(sec, err) < 0)
+    return -1;
+  /* From here on only the lifecycle system calls above. */
+  if (setgroups(id->n_groups, id->groups) < 0)
+    return appc_error_make(err, errno, "setgroups");
+  if (setresgid(id->gid, id->gid, id->gid) < 0)
+    return appc_error_make(err, errno, "setgid %u", (unsigned) id->gid);
+  if (setresuid(id->uid, id->uid, id->uid) < 0)
+    return appc_error_make(err, errno, "setuid %u", (unsigned) id->uid);
+  /* setuid to a non-root uid has emptied the sets (no SECBIT_KEEP_CAPS):
+   * make that explicit, inheritable included. */
+  if (set_caps(id->uid == 0 ? sec->caps : 0) < 0)
+    return appc_error_make(err, errno, "cannot set the app's capabilities");
+  return 0;
+}
+
+/* ---- os/unix/sysctl ----------------------------------------------------- */
+
+/* Only net.* is namespaced (to the pod's network namespace); the key becomes
+ * a path under /proc/sys, so it must not be able to leave net/. */
+static bool sysctl_key_ok(const char *key)
+{
+  if (strncmp(key, "net.", 4) != 0 || key[4] == '\0' || strstr(key, "..") != NULL ||
+      key[strlen(key) - 1] == '.')
+    return false;
+  for (const char *p = key; *p != '\0'; p++) {
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("_.-", *p) != NULL))
+      return false;
+  }
+  return true;
+}
+
+static const char *const pod_only_ok[] = {"resource/", "os/unix/sysctl"};
+
+static bool pod_scope_ok(const struct appc_isolator *iso)
+{
+  if (iso->name == NULL)
+    return false;
+  for (size_t k = 0; k < sizeof pod_only_ok / sizeof pod_only_ok[0]; k++) {
+    if (strncmp(iso->name, pod_only_ok[k], strlen(pod_only_ok[k])) == 0)
+      return true;
+  }
+  return false;
+}
+
+int ace_sysctl_check(const struct appc_isolator_list *pod_isolators, const struct ace_notes *notes,
+                     appc_error_t *err)
+{
+  for (size_t i = 0; i < pod_isolators->len; i++) {
+    const struct appc_isolator *iso = &pod_isolators->items[i];
+    if (!pod_scope_ok(iso)) {
+      ace_note(notes, ACE_NOTE_WARN, "pod isolator %s ignored: %s",
+               iso->name != NULL ? iso->name : "(unnamed)",
+               iso->kind == APPC_ISOLATOR_UNKNOWN ? "not supported by actool"
+                                                  : "it applies to apps only");
+      continue;
+    }
+    if (iso->kind != APPC_ISOLATOR_UNIX_SYSCTL)
+      continue;
+    for (size_t k = 0; k < iso->sysctl.len; k++) {
+      const char *key = iso->sysctl.items[k].name;
+      if (!sysctl_key_ok(key))
+        return appc_error_make(err, 0,
+                               "isolators[%zu].value: sysctl \"%s\" is not allowed: only net.* "
+                               "keys ([a-z0-9_.-]) are namespaced to the pod",
+                               i, key);
+    }
+    ace_note(notes, ACE_NOTE_INFO, "pod isolator os/unix/sysctl enforced: %s",
+             iso->value_json != NULL ? iso->value_json : "");
+  }
+  return 0;
+}
+
+static int sysctl_write(const char *key, const char *value, appc_error_t *err)
+{
+  char path[PATH_MAX];
+  size_t len = strlen(value);
+
+  if (snprintf(path, sizeof path, "/proc/sys/%s", key) >= (int) sizeof path)
+    return appc_error_make(err, 0, "sysctl \"%s\": key too long", key);
+  for (char *p = path + strlen("/proc/sys/"); *p != '\0'; p++) {
+    if (*p == '.')
+      *p = '/';
+  }
+  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return appc_error_make(err, errno, "sysctl \"%s\": cannot open %s", key, path);
+  ssize_t n = write(fd, value, len);
+  if (n < 0 || (size_t) n != len)
+    return appc_error_make(err, n < 0 ? errno : EIO, "sysctl \"%s\": cannot write \"%s\" to %s",
+                           key, value, path);
+  return 0;
+}
+
+int ace_sysctl_apply(const struct appc_isolator_list *pod_isolators, appc_error_t *err)
+{
+  for (size_t i = 0; i < pod_isolators->len; i++) {
+    const struct appc_isolator *iso = &pod_isolators->items[i];
+    if (iso->kind != APPC_ISOLATOR_UNIX_SYSCTL)
+      continue;
+    for (size_t k = 0; k < iso->sysctl.len; k++) {
+      const struct appc_kv *kv = &iso->sysctl.items[k];
+      /* Checked again: apply must be safe even if check was skipped. */
+      if (!sysctl_key_ok(kv->name))
+        return appc_error_make(err, 0, "isolators[%zu].value: sysctl \"%s\" is not allowed", i,
+                               kv->name);
+      if (sysctl_write(kv->name, kv->value, err) < 0)
+        return appc_error_prefix(err, "isolators[%zu].value", i);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,199 @@
+/* actool list [--json] [--no-legend] | status UUID | gc: the pods on this
+ * host (ace/ace.h).  Pods are removed when they end, so list shows the
+ * running ones and those whose actool was killed (state "abandoned"), which
+ * gc cleans up. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "ace/ace.h"
+#include "actool/actool.h"
+#include "common/cleanup.h"
+#include "store/store.h"
+
+struct list_options {
+  bool json;
+  bool no_legend;
+};
+
+static const struct actool_option list_option_table[] = {
+    {"json", ACTOOL_OPT_BOOL, offsetof(struct list_options, json), NULL,
+     "print a JSON array on stdout", NULL},
+    {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct list_options, no_legend), NULL,
+     "leave out the header line", NULL},
+    {0},
+};
+
+static const char *state_name(enum appc_ace_pod_state s)
+{
+  return s == APPC_ACE_POD_RUNNING ? "running" : "abandoned";
+}
+
+static void rfc3339(const struct timespec *t, char *buf, size_t size)
+{
+  struct tm tm;
+
+  gmtime_r(&t->tv_sec, &tm);
+  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct json_object *pod_json(const struct appc_ace_pod_info *p)
+{
+  struct json_object *o = json_object_new_object();
+  struct json_object *apps = json_object_new_array();
+  char t[64];
+
+  rfc3339(&p->started, t, sizeof t);
+  json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+  json_object_object_add(o, "state", json_object_new_string(state_name(p->state)));
+  json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+  json_object_object_add(o, "started", json_object_new_string(t));
+  json_object_object_add(o, "net", json_object_new_string(p->net));
+  json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
+  for (size_t i = 0; i < p->n_apps; i++) {
+    struct json_object *a = json_object_new_object();
+    json_object_object_add(a, "name", json_object_new_string(p->apps[i].name));
+    json_object_object_add(a, "imageID", json_object_new_string(p->apps[i].image_id));
+    json_object_object_add(a, "state",
+                           json_object_new_string(p->apps[i].exited ? "exited" : "running"));
+    if (p->apps[i].exited)
+      json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
+    json_object_array_add(apps, a);
+  }
+  json_object_object_add(o, "apps", apps);
+  return o;
+}
+
+static void print_row(const struct appc_ace_pod_info *p)
+{
+  char t[64];
+
+  rfc3339(&p->started, t, sizeof t);
+  printf("%s\t%s\t%s\t", p->uuid, state_name(p->state), t);
+  for (size_t i = 0; i < p->n_apps; i++)
+    printf("%s%s", i > 0 ? "," : "", p->apps[i].name);
+  printf("\n");
+}
+
+static int run_list(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  const struct list_options *o = options;
+  struct appc_store *s = NULL;
+  struct appc_ace_pod_info *pods = NULL;
+  cleanup_error appc_error_t err = NULL;
+  size_t n = 0;
+  int r;
+
+  (void) argv;
+  if (argc > 0)
+    return actool_usage_error("list", "takes no arguments");
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  r = appc_ace_list(s, &pods, &n, &err);
+  appc_store_close(s);
+  if (r < 0)
+    return actool_fail(&err);
+  if (o->json) {
+    struct json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+      json_object_array_add(a, pod_json(&pods[i]));
+    actool_print_json(a);
+    json_object_put(a);
+  } else {
+    if (!o->no_legend)
+      printf("UUID\tSTATE\tSTARTED\tAPPS\n");
+    for (size_t i = 0; i < n; i++)
+      print_row(&pods[i]);
+  }
+  appc_ace_pod_infos_free(pods, n);
+  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
+static int run_status(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  struct appc_store *s = NULL;
+  struct appc_ace_pod_info p;
+  cleanup_error appc_error_t err = NULL;
+  char t[64];
+  int r;
+
+  (void) options;
+  if (argc != 1)
+    return actool_usage_error("status", "needs one pod UUID");
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  r = appc_ace_status(s, argv[0], &p, &err);
+  appc_store_close(s);
+  if (r < 0)
+    return actool_fail(&err);
+  rfc3339(&p.started, t, sizeof t);
+  printf("uuid=%s\nstate=%s\npid=%d\nstarted=%s\nnet=%s\nhostname=%s\n", p.uuid,
+         state_name(p.state), (int) p.pid, t, p.net, p.hostname);
+  for (size_t i = 0; i < p.n_apps; i++) {
+    if (p.apps[i].exited)
+      printf("app-%s=exited(%d)\n", p.apps[i].name, p.apps[i].status);
+    else
+      printf("app-%s=running\n", p.apps[i].name);
+  }
+  appc_ace_pod_info_clear(&p);
+  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
+static void removed(void *data, const char *uuid)
+{
+  (void) data;
+  printf("removed pod %s\n", uuid);
+}
+
+static int run_gc(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  struct appc_store *s = NULL;
+  struct appc_ace_gc_report rep;
+  cleanup_error appc_error_t err = NULL;
+  int r;
+
+  (void) options;
+  (void) argv;
+  if (argc > 0)
+    return actool_usage_error("gc", "takes no arguments");
+  if ((r = actool_open_store(g, &s)) != 0)
+    return r;
+  r = appc_ace_gc(s, removed, NULL, &rep, &err);
+  appc_store_close(s);
+  if (r < 0)
+    return actool_fail(&err);
+  actool_debug(g, "gc: %zu pod(s) removed, %zu still running", rep.removed, rep.running);
+  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
+const struct actool_command actool_cmd_list = {
+    .name = "list",
+    .summary = "List pods",
+    .usage = "[--json] [--no-legend]",
+    .description = "Pods that run, and pods whose actool was killed (\"abandoned\": `actool gc`\n"
+                   "removes them).  A pod that ends is removed at once.",
+    .options = list_option_table,
+    .options_size = sizeof(struct list_options),
+    .run = run_list,
+};
+
+const struct actool_command actool_cmd_status = {
+    .name = "status",
+    .summary = "Show the status of a pod",
+    .usage = "UUID",
+    .description = "UUID may be a unique prefix.  Prints KEY=VALUE lines.",
+    .run = run_status,
+};
+
+const struct actool_command actool_cmd_gc = {
+    .name = "gc",
+    .summary = "Clean up abandoned pods",
+    .usage = "",
+    .description = "Removes what pods whose actool was killed left behind: processes, cgroups\n"
+                   "and directories.  Running pods are not touched.",
+    .run = run_gc,
+};

@@ -1,0 +1,361 @@
+/* actool run [OPTIONS] IMAGE [APP OPTIONS] [-- ARGS...] [--- IMAGE ...]
+ *
+ * Images are looked up in the store (ID, ID prefix, NAME[,LABEL=VALUE...])
+ * and fetched when absent (or when given as FILE.aci or a URL); the pod runs
+ * in the foreground (ace/ace.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ace/ace.h"
+#include "actool/actool.h"
+#include "common/cleanup.h"
+#include "schema/json.h"
+#include "schema/schema.h"
+#include "store/store.h"
+
+struct run_options {
+  const char *net;
+  struct actool_list volumes;
+  struct actool_list set_env;
+  struct actool_list env_files;
+  const char *uuid_file;
+  const char *pod_manifest;
+  const char *hostname;
+};
+
+static const struct actool_option run_option_table[] = {
+    {"net", ACTOOL_OPT_STRING, offsetof(struct run_options, net), "private|host",
+     "the pod's network: its own with loopback only, or the host's", "private"},
+    {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
+     "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
+     NULL},
+    {"set-env", ACTOOL_OPT_LIST, offsetof(struct run_options, set_env), "KEY=VALUE",
+     "an environment variable for every app (repeatable)", NULL},
+    {"env-file", ACTOOL_OPT_LIST, offsetof(struct run_options, env_files), "FILE",
+     "environment variables, one KEY=VALUE a line (systemd's EnvironmentFile syntax)", NULL},
+    {"uuid-file-save", ACTOOL_OPT_STRING, offsetof(struct run_options, uuid_file), "FILE",
+     "write the pod's UUID to FILE", NULL},
+    {"pod-manifest", ACTOOL_OPT_STRING, offsetof(struct run_options, pod_manifest), "FILE",
+     "run the pod this manifest describes instead of images", NULL},
+    {"hostname", ACTOOL_OPT_STRING, offsetof(struct run_options, hostname), "NAME",
+     "the pod's hostname (default: actool-UUID)", NULL},
+    {0},
+};
+
+/* One image of the command line with its own options. */
+struct app_args {
+  const char *image;
+  const char *exec, *user, *group, *name;
+  const char **mounts;
+  size_t n_mounts;
+  const char **env;
+  size_t n_env;
+  char **args;
+  size_t n_args;
+};
+
+/* "--opt=value" or "--opt value" at ARGV[*I]; NULL when ARG is not --OPT. */
+static const char *app_option(const char *opt, int argc, char **argv, int *i, bool *missing)
+{
+  size_t n = strlen(opt);
+  const char *arg = argv[*i];
+
+  if (strncmp(arg, opt, n) != 0)
+    return NULL;
+  if (arg[n] == '=')
+    return arg + n + 1;
+  if (arg[n] != '\0')
+    return NULL;
+  if (*i + 1 >= argc || strcmp(argv[*i + 1], "---") == 0) {
+    *missing = true;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+static int parse_app_option(struct app_args *a, int argc, char **argv, int *i)
+{
+  static const char *const names[] = {"--exec", "--user",  "--group",
+                                      "--name", "--mount", "--set-env"};
+  bool missing = false;
+
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+    const char *v = app_option(names[k], argc, argv, i, &missing);
+    if (missing)
+      return actool_usage_error("run", "option %s needs a value", names[k]);
+    if (v == NULL)
+      continue;
+    switch (k) {
+    case 0:
+      a->exec = v;
+      break;
+    case 1:
+      a->user = v;
+      break;
+    case 2:
+      a->group = v;
+      break;
+    case 3:
+      a->name = v;
+      break;
+    default: {
+      const char ***list = k == 4 ? &a->mounts : &a->env;
+      size_t *len = k == 4 ? &a->n_mounts : &a->n_env;
+      const char **m = realloc(*list, (*len + 1) * sizeof *m);
+      if (m == NULL) {
+        actool_error("out of memory");
+        return ACTOOL_EXIT_FAILURE;
+      }
+      *list = m;
+      m[(*len)++] = v;
+    }
+    }
+    return 0;
+  }
+  return actool_usage_error("run", "unknown option \"%s\" for image %s", argv[*i], a->image);
+}
+
+/* Split ARGV into images, each with its options and arguments. */
+static int parse_apps(int argc, char **argv, struct app_args **out, size_t *n)
+{
+  struct app_args *apps = calloc((size_t) argc + 1, sizeof *apps);
+  size_t count = 0;
+  int i = 0;
+
+  *out = apps;
+  *n = 0;
+  if (apps == NULL) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  while (i < argc) {
+    struct app_args *a = &apps[count++];
+    *n = count;
+    if (argv[i][0] == '-')
+      return actool_usage_error("run", "expected an image, not \"%s\"", argv[i]);
+    a->image = argv[i++];
+    for (; i < argc && strcmp(argv[i], "---") != 0; i++) {
+      if (strcmp(argv[i], "--") == 0) {
+        a->args = &argv[++i];
+        while (i < argc && strcmp(argv[i], "---") != 0)
+          i++, a->n_args++;
+        break;
+      }
+      if (argv[i][0] != '-')
+        return actool_usage_error("run",
+                                  "unexpected argument \"%s\" (arguments for the app "
+                                  "go after \"--\"; another image after \"---\")",
+                                  argv[i]);
+      int r = parse_app_option(a, argc, argv, &i);
+      if (r != 0)
+        return r;
+    }
+    if (i < argc)
+      i++; /* "---" */
+  }
+  return 0;
+}
+
+static void free_apps(struct app_args *apps, size_t n)
+{
+  for (size_t i = 0; apps != NULL && i < n; i++) {
+    free(apps[i].mounts);
+    free(apps[i].env);
+  }
+  free(apps);
+}
+
+/* The image's ID: from the store, else fetched. */
+static int resolve_image(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                         char id[APPC_IMAGE_ID_LEN + 1])
+{
+  struct appc_store_image img = {0};
+  cleanup_error appc_error_t err = NULL;
+
+  if (!actool_is_fetchable_path(arg) && appc_store_lookup(s, arg, &img, &err) == 0) {
+    memcpy(id, img.id, sizeof img.id);
+    appc_store_image_clear(&img);
+    return ACTOOL_EXIT_OK;
+  }
+  actool_debug(g, "%s: not in the store, fetching it", arg);
+  return actool_fetch_one(g, s, arg, id);
+}
+
+static void notify(void *data, bool warn, const char *msg)
+{
+  const struct actool_globals *g = data;
+
+  if (warn)
+    actool_error("%s", msg);
+  else
+    actool_debug(g, "%s", msg);
+}
+
+static void started(void *data, const char *uuid)
+{
+  const struct actool_globals *g = data;
+
+  actool_debug(g, "pod %s started", uuid);
+}
+
+static int load_pod_manifest(struct appc_store *s, const char *path, struct appc_pod_manifest **pod)
+{
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t err = NULL;
+  size_t len = 0;
+  FILE *f = fopen(path, "re");
+
+  if (f == NULL) {
+    actool_error("%s: %s", path, strerror(errno));
+    return ACTOOL_EXIT_FAILURE;
+  }
+  text = malloc(1 << 20);
+  if (text != NULL)
+    len = fread(text, 1, 1 << 20, f);
+  fclose(f);
+  if (text == NULL || len == 1 << 20) {
+    actool_error("%s: %s", path, text == NULL ? "out of memory" : "larger than 1 MiB");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if (appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
+    appc_error_prefix(&err, "%s", path);
+    return actool_fail(&err);
+  }
+  return ACTOOL_EXIT_OK;
+}
+
+static int build_pod(const struct actool_globals *g, const struct run_options *o,
+                     const struct appc_kv_list *env, struct appc_store *s, int argc, char **argv,
+                     struct appc_pod_manifest **pod)
+{
+  struct app_args *apps = NULL;
+  size_t n = 0;
+  cleanup_free struct appc_ace_app_request *req = NULL;
+  cleanup_free char(*ids)[APPC_IMAGE_ID_LEN + 1] = NULL;
+  cleanup_error appc_error_t err = NULL;
+  int r = parse_apps(argc, argv, &apps, &n);
+
+  if (r == 0) {
+    req = calloc(n + 1, sizeof *req);
+    ids = calloc(n + 1, sizeof *ids);
+    if (req == NULL || ids == NULL) {
+      actool_error("out of memory");
+      r = ACTOOL_EXIT_FAILURE;
+    }
+  }
+  for (size_t i = 0; r == 0 && i < n; i++) {
+    r = resolve_image(g, s, apps[i].image, ids[i]);
+    req[i] = (struct appc_ace_app_request){
+        .image_id = ids[i],
+        .name = apps[i].name,
+        .exec = apps[i].exec,
+        .args = (const char *const *) apps[i].args,
+        .n_args = apps[i].n_args,
+        .user = apps[i].user,
+        .group = apps[i].group,
+        .mounts = apps[i].mounts,
+        .n_mounts = apps[i].n_mounts,
+        .env = apps[i].env,
+        .n_env = apps[i].n_env,
+    };
+  }
+  if (r == 0 && appc_ace_pod_build(s, req, n, o->volumes.v, o->volumes.n, env, pod, &err) < 0)
+    r = actool_fail(&err);
+  free_apps(apps, n);
+  return r;
+}
+
+static int gather_env(const struct run_options *o, struct appc_kv_list *env)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  for (size_t i = 0; i < o->env_files.n; i++)
+    if (appc_ace_env_file(o->env_files.v[i], env, &err) < 0)
+      return actool_fail(&err);
+  for (size_t i = 0; i < o->set_env.n; i++)
+    if (appc_ace_env_add(env, o->set_env.v[i], &err) < 0)
+      return actool_fail(&err);
+  return ACTOOL_EXIT_OK;
+}
+
+static int run_run(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  const struct run_options *o = options;
+  struct appc_store *s = NULL;
+  struct appc_pod_manifest *pod = NULL;
+  struct appc_kv_list env = {0};
+  cleanup_error appc_error_t err = NULL;
+  struct appc_ace_options ao = {
+      .hostname = o->hostname,
+      .uuid_file = o->uuid_file,
+      .env = &env,
+      .notify = notify,
+      .notify_data = (void *) g,
+      .started = started,
+      .started_data = (void *) g,
+  };
+  int status = ACTOOL_EXIT_FAILURE;
+  int r;
+
+  if (strcmp(o->net, "private") == 0)
+    ao.net = APPC_ACE_NET_PRIVATE;
+  else if (strcmp(o->net, "host") == 0)
+    ao.net = APPC_ACE_NET_HOST;
+  else
+    return actool_usage_error("run", "--net must be private or host, not \"%s\"", o->net);
+  if ((o->pod_manifest != NULL) == (argc > 0))
+    return actool_usage_error("run", o->pod_manifest != NULL
+                                         ? "--pod-manifest and images exclude each other"
+                                         : "needs an image (or --pod-manifest)");
+  if (geteuid() != 0) {
+    actool_error("run: running a pod needs root");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if ((r = gather_env(o, &env)) != 0 || (r = actool_open_store(g, &s)) != 0) {
+    appc_kv_list_clear(&env);
+    return r;
+  }
+  /* With images, the pod's environment goes into each app (where per-app
+   * --set-env can override it); a given pod manifest gets it at run time. */
+  if (o->pod_manifest != NULL) {
+    r = load_pod_manifest(s, o->pod_manifest, &pod);
+  } else {
+    r = build_pod(g, o, &env, s, argc, argv, &pod);
+    ao.env = NULL;
+  }
+  if (r == 0) {
+    fflush(NULL);
+    if (appc_ace_run(s, pod, &ao, &status, &err) < 0)
+      status = actool_fail(&err);
+  }
+  if (pod != NULL)
+    appc_pod_manifest_free(pod);
+  appc_kv_list_clear(&env);
+  appc_store_close(s);
+  return r != 0 ? r : status;
+}
+
+const struct actool_command actool_cmd_run = {
+    .name = "run",
+    .summary = "Run a pod of one or more images",
+    .usage = "[OPTIONS] IMAGE [--exec=PATH] [--user=U] [--group=G] [--name=NAME]\n"
+             "           [--mount=volume=NAME,target=PATH]... [--set-env=K=V]... [-- ARGS...]\n"
+             "           [--- IMAGE ...]",
+    .description =
+        "Each IMAGE (an image ID or prefix, NAME[,LABEL=VALUE...], FILE.aci or a URL) is an app\n"
+        "of the pod; images not in the store are fetched.  The options after an image apply to\n"
+        "its app (--set-env there sets a variable for that app only); ARGS after \"--\" are "
+        "appended to its command.  The apps share PID, IPC, UTS\n"
+        "and network namespaces; each has its own root on an overlay of the image's rendered\n"
+        "tree.  Exit status: that of the first app that failed, else 0.  Needs root.\n"
+        "See docs/executor.md.",
+    .options = run_option_table,
+    .options_size = sizeof(struct run_options),
+    .run = run_run,
+    .options_end_at_first_argument = true,
+};

@@ -1,0 +1,550 @@
+/* actool trust [--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]
+ * actool trust --list [--prefix=PREFIX | --root] [--json] [--no-legend]
+ * actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]
+ *
+ * Manages the keys of DIR/trust (docs/trust.md), as `rkt trust` does: a key
+ * is shown for review (fingerprint and user IDs) and trusted only on "yes",
+ * unless --skip-fingerprint-review. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#include "actool/actool.h"
+#include "actool/net-cli.h"
+#include "common/cleanup.h"
+#include "discovery/discovery.h"
+#include "schema/json.h"
+#include "store/store.h"
+#include "trust/trust.h"
+
+struct trust_options {
+  const char *prefix;
+  bool root;
+  bool skip_review;
+  bool list;
+  const char *rm;
+  bool json;
+  bool no_legend;
+};
+
+static const struct actool_option trust_option_table[] = {
+    {"prefix", ACTOOL_OPT_STRING, offsetof(struct trust_options, prefix), "PREFIX",
+     "The image name prefix the keys are trusted for", NULL},
+    {"root", ACTOOL_OPT_BOOL, offsetof(struct trust_options, root), NULL,
+     "Trust the keys for every image name (root keys)", NULL},
+    {"skip-fingerprint-review", ACTOOL_OPT_BOOL, offsetof(struct trust_options, skip_review), NULL,
+     "Trust the keys without showing them for review first", NULL},
+    {"list", ACTOOL_OPT_BOOL, offsetof(struct trust_options, list), NULL,
+     "List the trusted keys (of PREFIX, or the root keys, when given)", NULL},
+    {"rm", ACTOOL_OPT_STRING, offsetof(struct trust_options, rm), "FINGERPRINT",
+     "Stop trusting the key FINGERPRINT (all of its hex digits)", NULL},
+    {"json", ACTOOL_OPT_BOOL, offsetof(struct trust_options, json), NULL,
+     "With --list: print a JSON array", NULL},
+    {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct trust_options, no_legend), NULL,
+     "With --list: leave out the header line", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* What the steps of one invocation share. */
+struct trust_ctx {
+  const struct actool_globals *g;
+  const struct trust_options *o;
+  const char *store_dir;
+  struct appc_http *http; /* made on first use: it reads the credentials */
+};
+
+static int out_of_memory(void)
+{
+  actool_error("out of memory");
+  return ACTOOL_EXIT_FAILURE;
+}
+
+/* ---- reading keys ---- */
+
+static bool is_url(const char *arg)
+{
+  return strncmp(arg, "https://", 8) == 0 || strncmp(arg, "http://", 7) == 0;
+}
+
+/* At most APPC_TRUST_KEY_MAX_BYTES of FD: a bigger file is no public key,
+ * and is refused before it fills memory. */
+static int read_bounded(int fd, const char *name, char **out, size_t *len)
+{
+  size_t max = APPC_TRUST_KEY_MAX_BYTES, got = 0;
+  cleanup_free char *buf = malloc(max + 1);
+  ssize_t n;
+
+  if (buf == NULL)
+    return out_of_memory();
+  while (got <= max && (n = read(fd, buf + got, max + 1 - got)) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      actool_error("%s: %s", name, strerror(errno));
+      return ACTOOL_EXIT_FAILURE;
+    }
+    got += (size_t) n;
+  }
+  if (got > max) {
+    actool_error("%s: larger than %zu bytes: not a public key", name, max);
+    return ACTOOL_EXIT_FAILURE;
+  }
+  *out = steal_pointer(&buf);
+  *len = got;
+  return ACTOOL_EXIT_OK;
+}
+
+static int read_key_file(const char *path, char **out, size_t *len)
+{
+  cleanup_close int fd = -1;
+
+  if (strcmp(path, "-") == 0)
+    return read_bounded(STDIN_FILENO, "standard input", out, len);
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    actool_error("%s: %s", path, strerror(errno));
+    return ACTOOL_EXIT_FAILURE;
+  }
+  return read_bounded(fd, path, out, len);
+}
+
+static int http_client(struct trust_ctx *c)
+{
+  if (c->http != NULL)
+    return ACTOOL_EXIT_OK;
+  return actool_http_client(c->g, c->store_dir, &c->http);
+}
+
+static int fetch_key(struct trust_ctx *c, const char *url, char **out, size_t *len)
+{
+  cleanup_error appc_error_t err = NULL;
+  int r = http_client(c);
+
+  if (r != ACTOOL_EXIT_OK)
+    return r;
+  actool_debug(c->g, "fetching the key at %s", url);
+  actool_cancel_begin();
+  r = appc_http_get(c->http, url, APPC_TRUST_KEY_MAX_BYTES, out, len, NULL, &err);
+  actool_cancel_end();
+  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+}
+
+/* ---- fingerprint review ---- */
+
+/* Grouped as gpg shows it: "3A8F 1234 ... 9ABC  DEF0 ...". */
+static void print_fingerprint(FILE *f, const char *fpr)
+{
+  size_t len = strlen(fpr);
+
+  for (size_t i = 0; i < len; i += 4) {
+    if (i > 0)
+      fputs(i == len / 2 ? "  " : " ", f);
+    fprintf(f, "%.4s", fpr + i);
+  }
+}
+
+static void format_date(long long t, char *buf, size_t size)
+{
+  time_t tt = (time_t) t;
+  struct tm tm;
+
+  if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+    snprintf(buf, size, "unknown");
+  else
+    strftime(buf, size, "%Y-%m-%d", &tm);
+}
+
+static void print_key(FILE *f, const struct appc_trust_keyinfo *k)
+{
+  char created[32], expires[32];
+
+  fputs("gpg key fingerprint is: ", f);
+  print_fingerprint(f, k->fingerprint);
+  fputc('\n', f);
+  for (size_t i = 0; i < k->n_user_ids; i++)
+    fprintf(f, "\t%s\n", k->user_ids[i]);
+  format_date(k->created, created, sizeof created);
+  format_date(k->expires, expires, sizeof expires);
+  fprintf(f, "\t(%s, created %s%s%s)\n", k->algorithm, created, k->expires > 0 ? ", expires " : "",
+          k->expires > 0 ? expires : "");
+}
+
+/* Warnings about a key that verification would never accept. */
+static void warn_unusable(const struct appc_trust_keyinfo *k)
+{
+  if (k->revoked)
+    actool_error("warning: key %s has been revoked: no signature by it will verify",
+                 k->fingerprint);
+  else if (k->expired)
+    actool_error("warning: key %s has expired: no signature by it will verify", k->fingerprint);
+  else if (!k->can_sign)
+    actool_error("warning: key %s has no key that can sign: no signature by it will verify",
+                 k->fingerprint);
+}
+
+static bool ask_yes_no(void)
+{
+  cleanup_free char *line = NULL;
+  size_t size = 0;
+  ssize_t n;
+
+  fputs("Are you sure you want to trust this key (yes/no)? ", stderr);
+  fflush(stderr);
+  if ((n = getline(&line, &size, stdin)) < 0)
+    return false;
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+    line[--n] = '\0';
+  return strcasecmp(line, "yes") == 0 || strcasecmp(line, "y") == 0;
+}
+
+/* Show the key in DATA and ask; true when the user said yes. */
+static int review(struct trust_ctx *c, const char *origin, const char *data, size_t len,
+                  bool *accepted)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_trust_keyinfo k;
+
+  if (appc_trust_read_key(c->store_dir, data, len, origin, &k, &err) < 0)
+    return actool_fail(&err);
+  if (c->o->prefix != NULL)
+    fprintf(stderr, "prefix: \"%s\"\n", c->o->prefix);
+  else
+    fprintf(stderr, "root key: trusted for every image name\n");
+  fprintf(stderr, "key: \"%s\"\n", origin);
+  print_key(stderr, &k);
+  warn_unusable(&k);
+  appc_trust_keyinfo_clear(&k);
+  *accepted = ask_yes_no();
+  return ACTOOL_EXIT_OK;
+}
+
+/* ---- adding ---- */
+
+static void report_added(struct trust_ctx *c, const char *origin, const struct appc_trust_added *a)
+{
+  const char *p = c->o->prefix;
+  const char *review = c->o->skip_review ? "without" : "after";
+  cleanup_free char *what = NULL;
+
+  if (p != NULL)
+    fprintf(stderr, "Trusting \"%s\" for prefix \"%s\" %s fingerprint review.\n", origin, p,
+            review);
+  else
+    fprintf(stderr, "Trusting \"%s\" as a root key %s fingerprint review.\n", origin, review);
+  if (p == NULL)
+    what = strdup("root key");
+  else if (asprintf(&what, "key for prefix \"%s\"", p) < 0)
+    what = NULL;
+  if (a->outcome == APPC_TRUST_KEY_UNCHANGED)
+    fprintf(stderr, "Already trusted: %s at \"%s/%s\"\n", what != NULL ? what : "key", c->store_dir,
+            a->path);
+  else
+    fprintf(stderr, "%s %s at \"%s/%s\"\n",
+            a->outcome == APPC_TRUST_KEY_ADDED ? "Added" : "Updated", what != NULL ? what : "key",
+            c->store_dir, a->path);
+  warn_unusable(&a->key);
+  printf("%s\n", a->key.fingerprint);
+}
+
+static int trust_data(struct trust_ctx *c, const char *origin, const char *data, size_t len)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_trust_added added;
+  bool accepted = true;
+  int r;
+
+  if (!c->o->skip_review && (r = review(c, origin, data, len, &accepted)) != ACTOOL_EXIT_OK)
+    return r;
+  if (!accepted) {
+    fprintf(stderr, "Not trusting \"%s\"\n", origin);
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if (appc_trust_add(c->store_dir, c->o->prefix, data, len, origin, &added, &err) < 0)
+    return actool_fail(&err);
+  report_added(c, origin, &added);
+  appc_trust_added_clear(&added);
+  return ACTOOL_EXIT_OK;
+}
+
+/* One KEYFILE, "-" or URL argument. */
+static int trust_source(struct trust_ctx *c, const char *arg)
+{
+  cleanup_free char *data = NULL;
+  size_t len = 0;
+  int r = is_url(arg) ? fetch_key(c, arg, &data, &len) : read_key_file(arg, &data, &len);
+
+  if (r != ACTOOL_EXIT_OK)
+    return r;
+  return trust_data(c, strcmp(arg, "-") == 0 ? "standard input" : arg, data, len);
+}
+
+/* No KEYFILE: the keys the prefix's discovery names (ac-discovery-pubkeys),
+ * one key per URL, as the key store holds one key per file. */
+static int trust_discovered(struct trust_ctx *c)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_discovery d = {0};
+  int r = http_client(c), status = ACTOOL_EXIT_OK;
+
+  if (r != ACTOOL_EXIT_OK)
+    return r;
+  actool_cancel_begin();
+  r = appc_discover(c->http, c->o->prefix, NULL, APPC_DISCOVER_PUBKEYS, &d, &err);
+  actool_cancel_end();
+  if (r < 0) {
+    appc_discovery_clear(&d); /* the attempts made before the failure */
+    return actool_fail(&err);
+  }
+  if (d.n_pubkeys == 0) {
+    actool_error("%s: discovery found no public keys (ac-discovery-pubkeys)", c->o->prefix);
+    status = ACTOOL_EXIT_FAILURE;
+  }
+  for (size_t i = 0; i < d.n_pubkeys; i++)
+    if (trust_source(c, d.pubkeys[i]) != ACTOOL_EXIT_OK)
+      status = ACTOOL_EXIT_FAILURE;
+  appc_discovery_clear(&d);
+  return status;
+}
+
+static int check_add_usage(const struct trust_options *o, int argc, char **argv)
+{
+  bool from_stdin = false;
+
+  if ((o->prefix == NULL) == !o->root)
+    return actool_usage_error("trust", "give exactly one of --prefix=PREFIX and --root");
+  if (o->root && argc == 0)
+    return actool_usage_error("trust", "--root needs KEYFILE or URL (only a prefix's keys can "
+                                       "be discovered)");
+  for (int i = 0; i < argc; i++)
+    from_stdin = from_stdin || strcmp(argv[i], "-") == 0;
+  if (from_stdin && !o->skip_review)
+    return actool_usage_error("trust", "a key read from standard input (-) cannot be reviewed "
+                                       "there; use --skip-fingerprint-review");
+  if (!o->skip_review && !isatty(STDIN_FILENO)) {
+    actool_error("trust: standard input is not a terminal, so the key's fingerprint cannot be "
+                 "reviewed; use --skip-fingerprint-review to trust it without review");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  return ACTOOL_EXIT_OK;
+}
+
+static int run_add(struct trust_ctx *c, int argc, char **argv)
+{
+  int status = ACTOOL_EXIT_OK;
+
+  if (argc == 0)
+    return trust_discovered(c);
+  for (int i = 0; i < argc; i++)
+    if (trust_source(c, argv[i]) != ACTOOL_EXIT_OK)
+      status = ACTOOL_EXIT_FAILURE;
+  return status;
+}
+
+/* ---- listing ---- */
+
+static const char *prefix_column(const struct appc_trust_listed *k)
+{
+  if (k->prefix == NULL)
+    return "(root)";
+  return k->prefix[0] != '\0' ? k->prefix : "(none)";
+}
+
+static const char *fingerprint_column(const struct appc_trust_listed *k)
+{
+  const char *slash = strrchr(k->path, '/');
+
+  return k->fingerprint != NULL ? k->fingerprint : slash + 1;
+}
+
+static const char *user_id_column(const struct appc_trust_listed *k)
+{
+  if (k->problem != NULL)
+    return "?"; /* named on stderr */
+  return k->user_id != NULL ? k->user_id : "";
+}
+
+static void print_table(const struct appc_trust_listing *l, bool legend)
+{
+  int wp = (int) strlen("PREFIX"), wf = (int) strlen("FINGERPRINT");
+
+  for (size_t i = 0; i < l->n; i++) {
+    int p = (int) strlen(prefix_column(&l->v[i])), f = (int) strlen(fingerprint_column(&l->v[i]));
+    wp = p > wp ? p : wp;
+    wf = f > wf ? f : wf;
+  }
+  if (legend)
+    printf("%-*s  %-*s  %s\n", wp, "PREFIX", wf, "FINGERPRINT", "USER-ID");
+  for (size_t i = 0; i < l->n; i++) {
+    const struct appc_trust_listed *k = &l->v[i];
+    printf("%-*s  %-*s  %s\n", wp, prefix_column(k), wf, fingerprint_column(k), user_id_column(k));
+  }
+}
+
+static json_object *json_string_or_null(const char *s)
+{
+  return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static int print_json(const struct trust_ctx *c, const struct appc_trust_listing *l)
+{
+  cleanup_json json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < l->n; i++) {
+    const struct appc_trust_listed *k = &l->v[i];
+    cleanup_free char *file = NULL;
+    json_object *o = json_object_new_object();
+    if (o == NULL || asprintf(&file, "%s/%s", c->store_dir, k->path) < 0)
+      return -1;
+    json_object_object_add(o, "prefix", json_string_or_null(k->prefix));
+    json_object_object_add(o, "fingerprint", json_string_or_null(k->fingerprint));
+    json_object_object_add(o, "userId", json_string_or_null(k->user_id));
+    json_object_object_add(o, "file", json_object_new_string(file));
+    json_object_object_add(o, "problem", json_string_or_null(k->problem));
+    json_object_array_add(a, o);
+  }
+  if (a == NULL)
+    return -1;
+  actool_print_json(a);
+  return 0;
+}
+
+/* Listed entries that verification would refuse, on stderr: exit 1. */
+static int report_problems(const struct trust_ctx *c, const struct appc_trust_listing *l)
+{
+  int status = ACTOOL_EXIT_OK;
+
+  for (size_t i = 0; i < l->n; i++) {
+    const char *problem = l->v[i].problem;
+    if (problem == NULL)
+      continue;
+    /* A key file's own message names it already. */
+    if (strstr(problem, l->v[i].path) != NULL)
+      actool_error("%s", problem);
+    else
+      actool_error("%s/%s: %s", c->store_dir, l->v[i].path, problem);
+    status = ACTOOL_EXIT_FAILURE;
+  }
+  return status;
+}
+
+static int run_list(struct trust_ctx *c, int argc)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_trust_listing l;
+  int status;
+
+  if (argc != 0)
+    return actool_usage_error("trust", "--list takes no KEYFILE or URL");
+  if (appc_trust_list(c->store_dir, c->o->prefix, c->o->root, &l, &err) < 0)
+    return actool_fail(&err);
+  if (c->o->json) {
+    if (print_json(c, &l) < 0)
+      out_of_memory();
+  } else {
+    print_table(&l, !c->o->no_legend);
+  }
+  status = report_problems(c, &l);
+  appc_trust_listing_clear(&l);
+  return status;
+}
+
+/* ---- removing ---- */
+
+static int run_rm(struct trust_ctx *c, int argc)
+{
+  cleanup_error appc_error_t err = NULL;
+  struct appc_trust_keys removed;
+  int r;
+
+  if (argc != 0)
+    return actool_usage_error("trust", "--rm takes one FINGERPRINT and no KEYFILE or URL");
+  r = appc_trust_remove(c->store_dir, c->o->prefix, c->o->root, c->o->rm, &removed, &err);
+  for (size_t i = 0; i < removed.n; i++) {
+    const struct appc_trust_key *k = &removed.v[i];
+    if (k->prefix != NULL)
+      fprintf(stderr, "Removed key %s for prefix \"%s\" (\"%s/%s\")\n", k->fingerprint, k->prefix,
+              c->store_dir, k->path);
+    else
+      fprintf(stderr, "Removed root key %s (\"%s/%s\")\n", k->fingerprint, c->store_dir, k->path);
+  }
+  appc_trust_keys_clear(&removed);
+  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+}
+
+/* ---- the command ---- */
+
+static int check_usage(const struct trust_options *o, int argc, char **argv)
+{
+  if (o->prefix != NULL && o->prefix[0] == '\0')
+    return actool_usage_error("trust", "--prefix needs a non-empty PREFIX");
+  if (o->list && o->rm != NULL)
+    return actool_usage_error("trust", "--list and --rm cannot be combined");
+  if ((o->list || o->rm != NULL) && o->prefix != NULL && o->root)
+    return actool_usage_error("trust", "give at most one of --prefix=PREFIX and --root");
+  if ((o->json || o->no_legend) && !o->list)
+    return actool_usage_error("trust", "--json and --no-legend go with --list");
+  if (o->list || o->rm != NULL)
+    return ACTOOL_EXIT_OK;
+  return check_add_usage(o, argc, argv);
+}
+
+static int run_trust(const struct actool_globals *g, void *options, int argc, char **argv)
+{
+  const struct trust_options *o = options;
+  struct trust_ctx c = {.g = g, .o = o};
+  struct appc_store *s = NULL;
+  int r = check_usage(o, argc, argv);
+
+  if (r != ACTOOL_EXIT_OK)
+    return r;
+  gpgme_check_version(NULL);
+  if ((r = actool_open_store(g, &s)) != ACTOOL_EXIT_OK)
+    return r;
+  c.store_dir = appc_store_path(s);
+  if (o->list)
+    r = run_list(&c, argc);
+  else if (o->rm != NULL)
+    r = run_rm(&c, argc);
+  else
+    r = run_add(&c, argc, argv);
+  if (c.http != NULL)
+    appc_http_free(c.http);
+  appc_store_close(s);
+  if (fflush(stdout) != 0)
+    r = ACTOOL_EXIT_FAILURE;
+  return r;
+}
+
+const struct actool_command actool_cmd_trust = {
+    .name = "trust",
+    .summary = "Manage the keys trusted to sign images",
+    .usage = "[--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]\n"
+             "       actool trust --list [--prefix=PREFIX | --root] [--json] [--no-legend]\n"
+             "       actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]",
+    .description =
+        "Trusts each public key (a file, - for standard input, or an https:// URL) for the\n"
+        "image names under PREFIX, or with --root for every name.  With --prefix and no key,\n"
+        "the keys are discovered from PREFIX's ac-discovery-pubkeys (one key per URL).\n"
+        "Each key is shown (fingerprint, user IDs) and trusted only when the answer is\n"
+        "\"yes\"; without a terminal on standard input, --skip-fingerprint-review is needed.\n"
+        "Progress goes to stderr; stdout gets the fingerprint of each key trusted, one per\n"
+        "line.  Adding a key that is trusted already merges in what it brings (a revocation).\n"
+        "\n"
+        "--list prints PREFIX, FINGERPRINT and USER-ID of each key file (root keys show\n"
+        "\"(root)\"), and exits 1 after naming any file that verification would refuse.\n"
+        "--rm removes the key files of FINGERPRINT (all 40 hex digits) from PREFIX, the\n"
+        "root keys, or when neither is given, everywhere.  Keys live in DIR/trust\n"
+        "(docs/trust.md).",
+    .options = trust_option_table,
+    .options_size = sizeof(struct trust_options),
+    .run = run_trust,
+};

@@ -1,0 +1,73 @@
+/* The HTTP client of the network commands, built from the global options. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actool/net-cli.h"
+#include "common/cleanup.h"
+#include "discovery/discovery.h"
+
+static void log_debug(void *data, const char *msg)
+{
+  actool_debug(data, "%s", msg);
+}
+
+/* A decimal number in [MIN, MAX] from an option or the environment. */
+static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
+{
+  char *end = NULL;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul(s, &end, 10);
+  if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max) {
+    actool_error("%s: \"%s\" is not a number from %u to %u", what, s, min, max);
+    return -1;
+  }
+  *out = (unsigned) v;
+  return 0;
+}
+
+static int env_uint(const char *name, unsigned min, unsigned max, unsigned fallback, unsigned *out)
+{
+  const char *s = getenv(name);
+
+  *out = fallback;
+  if (s == NULL || s[0] == '\0')
+    return 0;
+  return parse_uint(name, s, min, max, out);
+}
+
+int actool_http_client(const struct actool_globals *g, const char *store_dir,
+                       struct appc_http **out)
+{
+  struct appc_http_options o = {0};
+  cleanup_free char *auth_dir = NULL;
+  cleanup_error appc_error_t err = NULL;
+
+  if (g->port != NULL && parse_uint("--port", g->port, 1, 65535, &o.port) < 0)
+    return ACTOOL_EXIT_USAGE;
+  if (env_uint("ACTOOL_HTTP_TIMEOUT", 1, 3600, 30, &o.timeout) < 0 ||
+      env_uint("ACTOOL_HTTP_RETRIES", 0, 100, 3, &o.retries) < 0)
+    return ACTOOL_EXIT_USAGE;
+  if (store_dir != NULL && asprintf(&auth_dir, "%s/auth.d", store_dir) < 0) {
+    actool_error("out of memory");
+    return ACTOOL_EXIT_FAILURE;
+  }
+  o.cacert = g->cacert != NULL && g->cacert[0] != '\0' ? g->cacert : NULL;
+  o.insecure_tls = (g->insecure & ACTOOL_INSECURE_TLS) != 0;
+  o.allow_http = (g->insecure & ACTOOL_INSECURE_HTTP) != 0;
+  o.auth_dir = auth_dir;
+  if (g->debug) {
+    o.log = log_debug;
+    o.log_data = (void *) g;
+  }
+  o.cancelled = actool_cancelled;
+  if (appc_http_new(&o, out, &err) < 0)
+    return actool_fail(&err);
+  return ACTOOL_EXIT_OK;
+}

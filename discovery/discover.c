@@ -1,0 +1,467 @@
+/* The discovery walk and its URL templates (spec/discovery.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "discovery/internal.h"
+#include "schema/manifest.h"
+
+/* Discovery pages are small; a server sending more is not one. */
+#define PAGE_MAX (4u << 20)
+
+const char *appc_host_os(void)
+{
+#if defined(__linux__)
+  return "linux";
+#elif defined(__FreeBSD__)
+  return "freebsd";
+#else
+  return "unknown";
+#endif
+}
+
+/* appc's spellings (spec/types.md, os/arch labels) of the compiler's arch. */
+const char *appc_host_arch(void)
+{
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__i386__)
+  return "i386";
+#elif defined(__aarch64__) && defined(__AARCH64EB__)
+  return "aarch64_be";
+#elif defined(__aarch64__)
+  return "aarch64";
+#elif defined(__arm__)
+  return "armv7l";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return "ppc64le";
+#elif defined(__powerpc64__)
+  return "ppc64";
+#elif defined(__s390x__)
+  return "s390x";
+#else
+  return "unknown";
+#endif
+}
+
+/* ---- templates --------------------------------------------------------- */
+
+struct buf {
+  char *s;
+  size_t len, cap;
+};
+
+static bool buf_add(struct buf *b, const char *s, size_t n)
+{
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = (b->len + n + 1) * 2;
+    char *grown = realloc(b->s, cap);
+    if (grown == NULL)
+      return false;
+    b->s = grown;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+  return true;
+}
+
+static bool label_is(const char *label, const char *var, size_t var_len)
+{
+  return strlen(label) == var_len && strncmp(label, var, var_len) == 0;
+}
+
+/* The value of {VAR}: NULL when there is none.  *USED gets the index of the
+ * given label, or -1 (name, ext, a default). */
+static const char *lookup_var(const char *var, size_t len, const char *name,
+                              const struct appc_kv_list *labels, const char *ext, long *used,
+                              bool *counts)
+{
+  *used = -1;
+  *counts = false;
+  if (label_is("name", var, len))
+    return name;
+  if (label_is("ext", var, len))
+    return ext;
+  for (size_t i = 0; labels != NULL && i < labels->len; i++)
+    if (labels->items[i].name != NULL && label_is(labels->items[i].name, var, len)) {
+      *used = (long) i;
+      *counts = true;
+      return labels->items[i].value;
+    }
+  /* The host's os and arch stand in for labels the user did not give, as
+   * if given; "latest" for a missing version only fills a gap. */
+  *counts = true;
+  if (label_is("os", var, len))
+    return appc_host_os();
+  if (label_is("arch", var, len))
+    return appc_host_arch();
+  *counts = false;
+  if (label_is("version", var, len))
+    return "latest";
+  return NULL;
+}
+
+/* Render TMPL with EXT; NULL when a variable is left over. */
+static char *render_one(const char *tmpl, const char *name, const struct appc_kv_list *labels,
+                        const char *ext, unsigned *score, bool *ok)
+{
+  struct buf b = {0};
+  unsigned used_bits = 0;
+  unsigned defaults = 0;
+
+  *ok = true;
+  *score = 0;
+  for (const char *p = tmpl; *p != '\0';) {
+    const char *close = *p == '{' ? strchr(p + 1, '}') : NULL;
+    if (close == NULL) {
+      const char *next = strchr(p + 1, '{');
+      size_t n = next != NULL ? (size_t) (next - p) : strlen(p);
+      if (!buf_add(&b, p, n))
+        goto oom;
+      p += n;
+      continue;
+    }
+    long used;
+    bool counts;
+    const char *v = lookup_var(p + 1, (size_t) (close - p - 1), name, labels, ext, &used, &counts);
+    if (v == NULL) {
+      *ok = false;
+      free(b.s);
+      return NULL;
+    }
+    if (used >= 0 && used < 32 && !(used_bits & (1u << used))) {
+      used_bits |= 1u << used;
+      (*score)++;
+    } else if (used < 0 && counts) {
+      unsigned bit = label_is("os", p + 1, (size_t) (close - p - 1)) ? 1u : 2u;
+      if (!(defaults & bit)) {
+        defaults |= bit;
+        (*score)++;
+      }
+    }
+    if (!buf_add(&b, v, strlen(v)))
+      goto oom;
+    p = close + 1;
+  }
+  if (b.s == NULL && !buf_add(&b, "", 0))
+    goto oom;
+  return b.s;
+oom:
+  free(b.s);
+  return NULL;
+}
+
+int appc_discovery_render(const char *tmpl, const char *name, const struct appc_kv_list *labels,
+                          char **out_aci, char **out_asc, unsigned *score, appc_error_t *err)
+{
+  bool ok_aci, ok_asc;
+  unsigned s2;
+  char *aci = render_one(tmpl, name, labels, "aci", score, &ok_aci);
+  char *asc = ok_aci ? render_one(tmpl, name, labels, "aci.asc", &s2, &ok_asc) : NULL;
+
+  if (!ok_aci || !ok_asc) {
+    free(aci);
+    free(asc);
+    return 0;
+  }
+  if (aci == NULL || asc == NULL) {
+    free(aci);
+    free(asc);
+    return appc_error_make(err, ENOMEM, "discovery template");
+  }
+  *out_aci = aci;
+  *out_asc = asc;
+  return 1;
+}
+
+/* ---- results ----------------------------------------------------------- */
+
+void appc_discovery_clear(struct appc_discovery *d)
+{
+  for (size_t i = 0; i < d->n_endpoints; i++) {
+    free(d->endpoints[i].aci);
+    free(d->endpoints[i].asc);
+  }
+  free(d->endpoints);
+  for (size_t i = 0; i < d->n_pubkeys; i++)
+    free(d->pubkeys[i]);
+  free(d->pubkeys);
+  for (size_t i = 0; i < d->n_attempts; i++) {
+    free(d->attempts[i].prefix);
+    free(d->attempts[i].message);
+  }
+  free(d->attempts);
+  memset(d, 0, sizeof *d);
+}
+
+static int add_attempt(struct appc_discovery *d, const char *prefix, const char *message,
+                       appc_error_t *err)
+{
+  struct appc_discovery_attempt *grown =
+      realloc(d->attempts, (d->n_attempts + 1) * sizeof *d->attempts);
+
+  if (grown == NULL)
+    return appc_error_make(err, ENOMEM, "discovery");
+  d->attempts = grown;
+  d->attempts[d->n_attempts].prefix = strdup(prefix);
+  d->attempts[d->n_attempts].message = strdup(message);
+  d->n_attempts++;
+  return 0;
+}
+
+static int add_endpoint(struct appc_discovery *d, char *aci, char *asc, appc_error_t *err)
+{
+  for (size_t i = 0; i < d->n_endpoints; i++)
+    if (strcmp(d->endpoints[i].aci, aci) == 0) {
+      free(aci);
+      free(asc);
+      return 0;
+    }
+  struct appc_aci_endpoint *grown =
+      realloc(d->endpoints, (d->n_endpoints + 1) * sizeof *d->endpoints);
+  if (grown == NULL) {
+    free(aci);
+    free(asc);
+    return appc_error_make(err, ENOMEM, "discovery");
+  }
+  d->endpoints = grown;
+  d->endpoints[d->n_endpoints].aci = aci;
+  d->endpoints[d->n_endpoints].asc = asc;
+  d->n_endpoints++;
+  return 0;
+}
+
+static int add_pubkey(struct appc_discovery *d, const char *url, appc_error_t *err)
+{
+  for (size_t i = 0; i < d->n_pubkeys; i++)
+    if (strcmp(d->pubkeys[i], url) == 0)
+      return 0;
+  char **grown = realloc(d->pubkeys, (d->n_pubkeys + 1) * sizeof *d->pubkeys);
+  if (grown == NULL)
+    return appc_error_make(err, ENOMEM, "discovery");
+  d->pubkeys = grown;
+  d->pubkeys[d->n_pubkeys] = strdup(url);
+  if (d->pubkeys[d->n_pubkeys] == NULL)
+    return appc_error_make(err, ENOMEM, "discovery");
+  d->n_pubkeys++;
+  return 0;
+}
+
+/* The best-matching templates of one page (those using the most given
+ * labels) become the endpoints. */
+static int take_endpoints(const struct appc_discovery_metas *m, const char *name,
+                          const struct appc_kv_list *labels, struct appc_discovery *d,
+                          appc_error_t *err)
+{
+  unsigned best = 0;
+  bool any = false;
+
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < m->n; i++) {
+      char *aci = NULL, *asc = NULL;
+      unsigned score = 0;
+      if (strcmp(m->v[i].rel, "ac-discovery") != 0 ||
+          strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0)
+        continue;
+      int r = appc_discovery_render(m->v[i].url, name, labels, &aci, &asc, &score, err);
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        continue;
+      if (pass == 0) {
+        best = !any || score > best ? score : best;
+        any = true;
+        free(aci);
+        free(asc);
+      } else if (score == best) {
+        if (add_endpoint(d, aci, asc, err) < 0)
+          return -1;
+      } else {
+        free(aci);
+        free(asc);
+      }
+    }
+  return 0;
+}
+
+static int take_pubkeys(const struct appc_discovery_metas *m, const char *name,
+                        struct appc_discovery *d, appc_error_t *err)
+{
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->v[i].rel, "ac-discovery-pubkeys") == 0 &&
+        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) == 0 &&
+        add_pubkey(d, m->v[i].url, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* ---- the walk ---------------------------------------------------------- */
+
+static char *discovery_url(struct appc_http *h, const char *scheme, const char *prefix)
+{
+  const char *slash = strchr(prefix, '/');
+  size_t host_len = slash != NULL ? (size_t) (slash - prefix) : strlen(prefix);
+  char port[16] = "";
+  char *url = NULL;
+
+  if (appc_http_port(h) != 0)
+    snprintf(port, sizeof port, ":%u", appc_http_port(h));
+  if (asprintf(&url, "%s://%.*s%s%s?ac-discovery=1", scheme, (int) host_len, prefix, port,
+               slash != NULL ? slash : "/") < 0)
+    return NULL;
+  return url;
+}
+
+/* Fetch PREFIX's discovery page over https, or http when allowed and https
+ * gave nothing usable.  -1 when no response came at all. */
+static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_page *page,
+                      char **url_out, appc_error_t *err)
+{
+  cleanup_free char *url = discovery_url(h, "https", prefix);
+  cleanup_error appc_error_t https_err = NULL;
+
+  if (url == NULL)
+    return appc_error_make(err, ENOMEM, "discovery");
+  appc_http_log(h, "discovery: GET %s", url);
+  int r = appc_http_page_get(h, url, PAGE_MAX, page, &https_err);
+  if ((r < 0 || page->status != 200) && appc_http_allows_http(h)) {
+    cleanup_free char *plain = discovery_url(h, "http", prefix);
+    struct appc_http_page p2;
+    cleanup_error appc_error_t http_err = NULL;
+    if (plain == NULL)
+      return appc_error_make(err, ENOMEM, "discovery");
+    appc_http_log(h, "discovery: %s; trying GET %s", r < 0 ? https_err->msg : "no 200 answer",
+                  plain);
+    if (appc_http_page_get(h, plain, PAGE_MAX, &p2, &http_err) == 0 &&
+        (r < 0 || p2.status == 200)) {
+      if (r == 0)
+        appc_http_page_clear(page);
+      *page = p2;
+      *url_out = steal_pointer(&plain);
+      return 0;
+    }
+    if (http_err == NULL)
+      appc_http_page_clear(&p2);
+  }
+  if (r < 0) {
+    *err = steal_pointer(&https_err);
+    return -1;
+  }
+  *url_out = steal_pointer(&url);
+  return 0;
+}
+
+static int page_metas(const struct appc_http_page *page, struct appc_discovery_metas *m,
+                      appc_error_t *err)
+{
+  for (size_t i = 0; i < page->n_links; i++)
+    if (appc_discovery_parse_link(page->links[i], m, err) < 0)
+      return -1;
+  return appc_discovery_parse_html(page->body, page->len, m, err);
+}
+
+static int status_message(const struct appc_http_page *page, const char *url, char **out)
+{
+  if (page->auth_missing)
+    return asprintf(out, "%s: 401 Unauthorized (no credentials for this host in auth.d)", url);
+  if (page->auth_refused)
+    return asprintf(out, "%s: 401 Unauthorized (the credentials were refused)", url);
+  return asprintf(out, "%s: HTTP status %ld", url, page->status);
+}
+
+/* Look at one prefix; *DONE when what was asked has been found. */
+static int discover_prefix(struct appc_http *h, const char *prefix, const char *name,
+                           const struct appc_kv_list *labels, unsigned what,
+                           struct appc_discovery *d, appc_error_t *err)
+{
+  struct appc_http_page page;
+  struct appc_discovery_metas m = {0};
+  cleanup_free char *url = NULL;
+  cleanup_free char *msg = NULL;
+  size_t had_endpoints = d->n_endpoints, had_pubkeys = d->n_pubkeys;
+  int r;
+
+  if (fetch_page(h, prefix, &page, &url, err) < 0)
+    return -1;
+  if (page.status != 200) {
+    r = status_message(&page, url, &msg) < 0 ? appc_error_make(err, ENOMEM, "discovery")
+                                             : add_attempt(d, prefix, msg, err);
+    appc_http_page_clear(&page);
+    return r;
+  }
+  r = page_metas(&page, &m, err);
+  appc_http_page_clear(&page);
+  if (r == 0 && (what & APPC_DISCOVER_ENDPOINTS) && d->n_endpoints == 0)
+    r = take_endpoints(&m, name, labels, d, err);
+  if (r == 0 && (what & APPC_DISCOVER_PUBKEYS) && d->n_pubkeys == 0)
+    r = take_pubkeys(&m, name, d, err);
+  appc_discovery_metas_clear(&m);
+  if (r == 0 && d->n_endpoints == had_endpoints && d->n_pubkeys == had_pubkeys) {
+    if (asprintf(&msg, "%s: no usable ac-discovery data for %s", url, name) < 0)
+      return appc_error_make(err, ENOMEM, "discovery");
+    r = add_attempt(d, prefix, msg, err);
+  }
+  return r;
+}
+
+static bool walk_done(const struct appc_discovery *d, unsigned what)
+{
+  return (!(what & APPC_DISCOVER_ENDPOINTS) || d->n_endpoints > 0) &&
+         (!(what & APPC_DISCOVER_PUBKEYS) || d->n_pubkeys > 0);
+}
+
+static int nothing_found(const struct appc_discovery *d, const char *name, unsigned what,
+                         appc_error_t *err)
+{
+  struct buf b = {0};
+
+  for (size_t i = 0; i < d->n_attempts; i++)
+    if (!buf_add(&b, i == 0 ? "" : "; ", i == 0 ? 0 : 2) ||
+        !buf_add(&b, d->attempts[i].message, strlen(d->attempts[i].message))) {
+      free(b.s);
+      return appc_error_make(err, ENOMEM, "discovery");
+    }
+  appc_error_make(err, 0, "%s: discovery found no %s (%s)", name,
+                  (what & APPC_DISCOVER_ENDPOINTS) ? "ACI endpoints" : "public keys",
+                  b.s != NULL ? b.s : "nothing tried");
+  free(b.s);
+  return -1;
+}
+
+int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
+                  unsigned what, struct appc_discovery *out, appc_error_t *err)
+{
+  cleanup_free char *prefix = strdup(name);
+
+  memset(out, 0, sizeof *out);
+  if (prefix == NULL)
+    return appc_error_make(err, ENOMEM, "discovery");
+  if (name[0] == '\0' || name[0] == '/')
+    return appc_error_make(err, 0, "\"%s\": not an image name", name);
+  for (;;) {
+    if (appc_http_is_cancelled(h))
+      return appc_error_make(err, ECANCELED, "%s: discovery", name);
+    /* Every prefix lives on the same host: a connection failure would
+     * only repeat, so it ends the walk at once. */
+    if (discover_prefix(h, prefix, name, labels, what, out, err) < 0)
+      return appc_error_prefix(err, "%s: discovery", name);
+    if (walk_done(out, what))
+      return 0;
+    char *slash = strrchr(prefix, '/');
+    if (slash == NULL)
+      break;
+    *slash = '\0';
+  }
+  /* Endpoints without public keys is a result, not a failure. */
+  if ((what & APPC_DISCOVER_ENDPOINTS) && out->n_endpoints > 0)
+    return 0;
+  if (what == APPC_DISCOVER_PUBKEYS && out->n_pubkeys > 0)
+    return 0;
+  return nothing_found(out, name, what, err);
+}

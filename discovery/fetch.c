@@ -1,0 +1,753 @@
+/* Fetching images by name or URL into the store (see fetch.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "aci/aci.h"
+#include "common/cleanup.h"
+#include "discovery/fetch.h"
+#include "schema/json.h"
+#include "schema/schema.h"
+#include "trust/trust.h"
+
+#define ASC_MAX (1u << 20)
+#define RECORD_MAX (64u << 10)
+#define MAX_DEPTH 64
+
+/* What the image at a URL must be, when something says so. */
+struct expect {
+  const char *name;                  /* the manifest's name; NULL: any */
+  const struct appc_kv_list *labels; /* labels asked for; may be NULL */
+  const char *id;                    /* a dependency's imageID; may be NULL */
+  uint64_t size;                     /* a dependency's size; 0: any */
+  bool dependency;                   /* one in the store will do */
+};
+
+static void flog(const struct appc_fetch_options *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void flog(const struct appc_fetch_options *o, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  if (o->log == NULL)
+    return;
+  va_start(ap, fmt);
+  int r = vasprintf(&msg, fmt, ap);
+  va_end(ap);
+  if (r >= 0)
+    o->log(o->data, msg);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+/* SHA-256 of URL in hex: the name of its download and cache record. */
+static void url_key(const char *url, char out[65])
+{
+  unsigned char md[32];
+  unsigned int len = 0;
+
+  EVP_Digest(url, strlen(url), md, &len, EVP_sha256(), NULL);
+  for (unsigned i = 0; i < 32; i++)
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static int mkdir_p(const char *path, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(path);
+
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  for (char *p = copy + 1; *p != '\0'; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+      return appc_error_make(err, errno, "%s", copy);
+    *p = '/';
+  }
+  if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s", copy);
+  return 0;
+}
+
+/* Write DATA to PATH atomically: a temporary beside it, fsync, rename. */
+static int write_atomic(const char *path, const char *data, size_t len, appc_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+
+  if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", tmp);
+  for (size_t done = 0; done < len;) {
+    ssize_t n = write(fd, data + done, len - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int e = errno;
+      unlink(tmp);
+      return appc_error_make(err, e, "%s", tmp);
+    }
+    done += (size_t) n;
+  }
+  if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+    int e = errno;
+    unlink(tmp);
+    return appc_error_make(err, e, "%s", path);
+  }
+  return 0;
+}
+
+static json_object *read_json(const char *path)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char buf[RECORD_MAX];
+  ssize_t n;
+
+  if (fd < 0)
+    return NULL;
+  n = read(fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return NULL;
+  buf[n] = '\0';
+  return json_tokener_parse(buf);
+}
+
+static char *json_dup(json_object *o, const char *key)
+{
+  json_object *v;
+
+  if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+      !json_object_is_type(v, json_type_string))
+    return NULL;
+  return strdup(json_object_get_string(v));
+}
+
+/* ---- the HTTP cache record of a URL ------------------------------------ */
+
+struct record {
+  char *etag;
+  char *last_modified;
+  char *image;
+};
+
+static void record_clear(struct record *r)
+{
+  free(r->etag);
+  free(r->last_modified);
+  free(r->image);
+  memset(r, 0, sizeof *r);
+}
+
+static void record_read(const char *path, const char *url, struct record *r)
+{
+  json_object *o = read_json(path);
+  cleanup_free char *u = json_dup(o, "url");
+
+  memset(r, 0, sizeof *r);
+  /* A record of another URL (a hash collision, or a hand-edited file) is
+   * worth nothing. */
+  if (u != NULL && strcmp(u, url) == 0) {
+    r->etag = json_dup(o, "etag");
+    r->last_modified = json_dup(o, "lastModified");
+    r->image = json_dup(o, "image");
+  }
+  json_object_put(o);
+}
+
+static int record_write(const char *path, const char *url, const struct appc_http_download *d,
+                        const char *image, appc_error_t *err)
+{
+  json_object *o = json_object_new_object();
+  int r;
+
+  json_object_object_add(o, "url", json_object_new_string(url));
+  if (d->new_etag != NULL)
+    json_object_object_add(o, "etag", json_object_new_string(d->new_etag));
+  if (d->new_last_modified != NULL)
+    json_object_object_add(o, "lastModified", json_object_new_string(d->new_last_modified));
+  json_object_object_add(o, "image", json_object_new_string(image));
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  r = write_atomic(path, text, strlen(text), err);
+  json_object_put(o);
+  return r;
+}
+
+/* ---- one download ------------------------------------------------------ */
+
+/* The files of one URL's download. */
+struct dl_paths {
+  char *aci;    /* tmp/download-KEY.aci: the partial or complete download */
+  char *state;  /* tmp/download-KEY.json: what the partial is a part of */
+  char *asc;    /* tmp/download-KEY.aci.asc */
+  char *record; /* cache/http/KEY.json */
+};
+
+static void dl_paths_clear(struct dl_paths *p)
+{
+  free(p->aci);
+  free(p->state);
+  free(p->asc);
+  free(p->record);
+}
+
+static int dl_paths_make(struct appc_store *s, const char *url, struct dl_paths *p,
+                         appc_error_t *err)
+{
+  const char *dir = appc_store_path(s);
+  cleanup_free char *cache = NULL;
+  char key[65];
+
+  memset(p, 0, sizeof *p);
+  url_key(url, key);
+  if (asprintf(&p->aci, "%s/tmp/download-%s.aci", dir, key) < 0 ||
+      asprintf(&p->state, "%s/tmp/download-%s.json", dir, key) < 0 ||
+      asprintf(&p->asc, "%s/tmp/download-%s.aci.asc", dir, key) < 0 ||
+      asprintf(&p->record, "%s/cache/http/%s.json", dir, key) < 0 ||
+      asprintf(&cache, "%s/cache/http", dir) < 0)
+    return appc_error_make(err, ENOMEM, "%s", url);
+  return mkdir_p(cache, err);
+}
+
+struct started_ctx {
+  const struct appc_fetch_options *o;
+  const char *url;
+  const char *state_path;
+};
+
+static void on_progress(void *data, uint64_t done, uint64_t total)
+{
+  struct started_ctx *c = data;
+
+  if (c->o->progress != NULL)
+    c->o->progress(c->o->data, c->url, done, total);
+}
+
+/* Record, before the bytes arrive, which version of URL the partial file
+ * holds, so that a later run resumes only the same version (If-Range). */
+static void on_started(void *data, const char *validator, bool restarted)
+{
+  struct started_ctx *c = data;
+  cleanup_error appc_error_t ignored = NULL;
+  json_object *o = json_object_new_object();
+
+  (void) restarted;
+  json_object_object_add(o, "url", json_object_new_string(c->url));
+  if (validator != NULL)
+    json_object_object_add(o, "validator", json_object_new_string(validator));
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+  if (validator == NULL)
+    unlink(c->state_path); /* nothing to resume against */
+  else
+    (void) write_atomic(c->state_path, text, strlen(text), &ignored);
+  json_object_put(o);
+}
+
+static void remove_download(const struct dl_paths *p)
+{
+  unlink(p->aci);
+  unlink(p->state);
+  unlink(p->asc);
+}
+
+/* Open PATH locked: two fetches of one URL take turns on its partial file.
+ * The one that waited must find the file still there, not the inode that
+ * the other has unlinked after importing it. */
+static int lock_partial(const char *path, struct stat *st, appc_error_t *err)
+{
+  for (;;) {
+    struct stat now;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+      return appc_error_make(err, errno, "%s", path);
+    if (flock(fd, LOCK_EX) < 0 || fstat(fd, st) < 0) {
+      int e = errno;
+      close(fd);
+      return appc_error_make(err, e, "%s", path);
+    }
+    if (stat(path, &now) == 0 && now.st_ino == st->st_ino && now.st_dev == st->st_dev)
+      return fd;
+    close(fd);
+  }
+}
+
+/* Download URL into P->aci, resuming a partial download of the same
+ * version.  *NOT_MODIFIED when the cached record's image is still current. */
+static int download_aci(const struct appc_fetch_options *o, const char *url,
+                        const struct dl_paths *p, const struct record *rec, const struct expect *ex,
+                        struct appc_http_download *d, int *lock_fd, appc_error_t *err)
+{
+  struct started_ctx sc = {.o = o, .url = url, .state_path = p->state};
+  cleanup_free char *validator = NULL;
+  struct stat st;
+  int fd, r;
+
+  memset(d, 0, sizeof *d);
+  fd = lock_partial(p->aci, &st, err);
+  if (fd < 0)
+    return -1;
+  json_object *state = read_json(p->state);
+  cleanup_free char *state_url = json_dup(state, "url");
+  validator = json_dup(state, "validator");
+  json_object_put(state);
+  d->url = url;
+  d->fd = fd;
+  if (validator != NULL && state_url != NULL && strcmp(state_url, url) == 0 && st.st_size > 0) {
+    d->have = (uint64_t) st.st_size;
+    d->validator = validator;
+    flog(o, "%s: resuming a download from byte %llu", url, (unsigned long long) d->have);
+  }
+  if (rec->image != NULL && d->have == 0) {
+    d->etag = rec->etag;
+    d->last_modified = rec->last_modified;
+  }
+  d->max_size = ex->size;
+  d->progress = on_progress;
+  d->started = on_started;
+  d->progress_data = &sc;
+  r = appc_http_download(o->http, d, err);
+  d->validator = NULL;
+  d->etag = d->last_modified = NULL;
+  /* The lock is held until the download has been imported or refused. */
+  *lock_fd = fd;
+  return r;
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static bool has_label(const struct appc_kv_list *labels, const char *name, const char *value)
+{
+  for (size_t i = 0; i < labels->len; i++)
+    if (labels->items[i].name != NULL && strcmp(labels->items[i].name, name) == 0)
+      return strcmp(labels->items[i].value, value) == 0;
+  return false;
+}
+
+/* The downloaded image must be what was asked for (spec/discovery.md,
+ * "Validation"): the same name, and every label asked for with the same
+ * value.  *OUT receives the manifest (its name is what the signature must
+ * be trusted for; its dependencies come next). */
+static int check_manifest(const char *url, const char *path, const struct expect *ex,
+                          struct appc_image_manifest **out, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  size_t len = 0;
+
+  if (appc_aci_read_manifest(path, &json, &len, err) < 0 ||
+      appc_image_manifest_parse(json, len, &m, err) < 0)
+    return appc_error_prefix(err, "%s", url);
+  if (ex->name != NULL && strcmp(m->name, ex->name) != 0)
+    return appc_error_make(err, 0, "%s: the image is named \"%s\", not \"%s\" as asked", url,
+                           m->name, ex->name);
+  for (size_t i = 0; ex->labels != NULL && i < ex->labels->len; i++) {
+    const struct appc_kv *want = &ex->labels->items[i];
+    if (!has_label(&m->labels, want->name, want->value))
+      return appc_error_make(err, 0, "%s: label mismatch: %s=%s was asked, the image has %s", url,
+                             want->name, want->value,
+                             has_label(&m->labels, want->name, "") ? "it empty"
+                                                                   : "another value or none");
+  }
+  *out = steal_pointer(&m);
+  return 0;
+}
+
+static int fetch_signature(const struct appc_fetch_options *o, const char *asc_url,
+                           const char *path, appc_error_t *err)
+{
+  cleanup_free char *body = NULL;
+  size_t len = 0;
+  long status = 0;
+
+  if (appc_http_get(o->http, asc_url, ASC_MAX, &body, &len, &status, err) < 0 && status == 404) {
+    appc_error_release(err);
+    return appc_error_make(err, 0,
+                           "%s: no signature (404 Not Found); --insecure-options=image imports "
+                           "the image unverified",
+                           asc_url);
+  }
+  if (body == NULL)
+    return appc_error_prefix(err, "signature");
+  return write_atomic(path, body, len, err);
+}
+
+/* Replace every FROM in the error's message by TO (best effort). */
+static void rename_in_error(appc_error_t e, const char *from, const char *to)
+{
+  size_t from_len = strlen(from), to_len = strlen(to), n = 0;
+  char *p, *out, *w;
+
+  for (p = strstr(e->msg, from); p != NULL; p = strstr(p + from_len, from))
+    n++;
+  if (n == 0)
+    return;
+  out = malloc(strlen(e->msg) + n * to_len + 1);
+  if (out == NULL)
+    return;
+  w = out;
+  for (const char *r = e->msg; *r != '\0';) {
+    if (strncmp(r, from, from_len) == 0) {
+      memcpy(w, to, to_len);
+      w += to_len;
+      r += from_len;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  free(e->msg);
+  e->msg = out;
+}
+
+static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
+                  const char *asc_url, const char *name, const struct dl_paths *p,
+                  appc_error_t *err)
+{
+  struct appc_trust_result res;
+  int r;
+
+  if (o->insecure_image) {
+    flog(o, "%s: signature not checked (--insecure-options=image)", url);
+    return 0;
+  }
+  if (fetch_signature(o, asc_url, p->asc, err) < 0)
+    return -1;
+  r = appc_trust_verify(appc_store_path(s), name, p->aci, p->asc, &res, err);
+  if (r < 0) {
+    /* The temporaries are gone by the time the user reads this: name the
+     * URLs they came from instead. */
+    rename_in_error(*err, p->asc, asc_url);
+    rename_in_error(*err, p->aci, url);
+    if (strncmp((*err)->msg, asc_url, strlen(asc_url)) != 0)
+      appc_error_prefix(err, "%s", asc_url);
+  } else
+    flog(o, "%s: good signature by %s (%s)", asc_url, res.fingerprint, res.key_file);
+  appc_trust_result_clear(&res);
+  return r;
+}
+
+/* An image imported for nothing (the wrong dependency) leaves again. */
+static void unimport(struct appc_store *s, const char *id, bool already)
+{
+  cleanup_error appc_error_t ignored = NULL;
+
+  if (!already)
+    (void) appc_store_remove(s, id, &ignored);
+}
+
+static int import(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
+                  const struct dl_paths *p, const struct expect *ex, struct appc_store_image *out,
+                  appc_error_t *err)
+{
+  struct appc_store_import_options io = {.cancelled = o->cancelled, .cancel_data = o->cancel_data};
+  bool already = false;
+
+  if (appc_store_import(s, p->aci, &io, out, &already, err) < 0)
+    return appc_error_prefix(err, "%s", url);
+  if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
+    unimport(s, out->id, already);
+    appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url, out->id,
+                    ex->id);
+    appc_store_image_clear(out);
+    return -1;
+  }
+  flog(o, "%s: %s %s", url, already ? "already in the store as" : "imported as", out->id);
+  return 0;
+}
+
+/* The cached image, when the server says URL has not changed. */
+static int cached_image(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
+                        const struct record *rec, const struct expect *ex,
+                        struct appc_store_image *out, appc_error_t *err)
+{
+  if (appc_store_lookup(s, rec->image, out, err) < 0)
+    return appc_error_prefix(err, "%s: 304 Not Modified", url);
+  if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
+    appc_store_image_clear(out);
+    return appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url,
+                           rec->image, ex->id);
+  }
+  flog(o, "%s: not modified, using %s", url, rec->image);
+  return 0;
+}
+
+/* The names of the images whose dependencies are being fetched, outermost
+ * first: a dependency on one of them is a cycle. */
+struct visit {
+  const char *names[MAX_DEPTH];
+  size_t depth;
+};
+
+static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_manifest *m,
+                               const struct appc_fetch_options *o, struct visit *v,
+                               appc_error_t *err);
+static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fetch_options *o,
+                      struct visit *v, appc_error_t *err);
+
+/* Download, check and verify the image at URL, fetch its dependencies,
+ * then import it: an image reaches the store only with what it needs. */
+static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
+                          const char *asc_url, const struct expect *ex, struct visit *v,
+                          struct appc_store_image *out, appc_error_t *err)
+{
+  struct dl_paths p;
+  struct record rec = {0};
+  struct appc_http_download d;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  cleanup_close int lock_fd = -1;
+  int r;
+
+  if (dl_paths_make(s, url, &p, err) < 0) {
+    dl_paths_clear(&p);
+    return -1;
+  }
+  if (!o->no_store)
+    record_read(p.record, url, &rec);
+  if (rec.image != NULL) {
+    /* Revalidating is only worth it while the image is still stored. */
+    struct appc_store_image img;
+    cleanup_error appc_error_t gone = NULL;
+    if (appc_store_lookup(s, rec.image, &img, &gone) == 0)
+      appc_store_image_clear(&img);
+    else
+      record_clear(&rec);
+  }
+  r = download_aci(o, url, &p, &rec, ex, &d, &lock_fd, err);
+  if (r == 0 && d.status == 304 && rec.image != NULL) {
+    r = cached_image(s, o, url, &rec, ex, out, err);
+    if (r == 0 && fetch_deps(s, out->id, o, v, err) < 0) {
+      appc_store_image_clear(out);
+      r = -1;
+    }
+    goto discard;
+  }
+  if (r == 0 && d.status == 304) {
+    r = appc_error_make(err, 0, "%s: 304 Not Modified to an unconditional request", url);
+    goto discard;
+  }
+  /* A partial file stays, to be resumed; an empty one is no use. */
+  if (r < 0 && (d.oversized || d.have == 0))
+    goto discard;
+  if (r < 0)
+    goto done;
+  if (ex->size != 0 && d.size != ex->size) {
+    r = appc_error_make(err, 0, "%s: %llu bytes, but the dependency declares %llu", url,
+                        (unsigned long long) d.size, (unsigned long long) ex->size);
+    goto discard;
+  }
+  r = check_manifest(url, p.aci, ex, &m, err);
+  if (r == 0)
+    r = verify(s, o, url, asc_url, m->name, &p, err);
+  if (r == 0)
+    r = fetch_manifest_deps(s, m, o, v, err);
+  if (r == 0)
+    r = import(s, o, url, &p, ex, out, err);
+  if (r == 0) {
+    cleanup_error appc_error_t ignored = NULL;
+    (void) record_write(p.record, url, &d, out->id, &ignored);
+  }
+discard:
+  /* Refused or imported: the download has served. */
+  remove_download(&p);
+done:
+  appc_http_download_clear(&d);
+  record_clear(&rec);
+  dl_paths_clear(&p);
+  return r;
+}
+
+/* ---- names, URLs and dependencies -------------------------------------- */
+
+static bool pinned(const struct appc_kv_list *labels)
+{
+  for (size_t i = 0; labels != NULL && i < labels->len; i++)
+    if (labels->items[i].name != NULL && strcmp(labels->items[i].name, "version") == 0)
+      return true;
+  return false;
+}
+
+static int from_store(struct appc_store *s, const struct appc_fetch_options *o, const char *name,
+                      const struct appc_kv_list *labels, struct appc_store_image *out,
+                      appc_error_t *err)
+{
+  if (appc_store_find(s, name, labels, out, err) < 0)
+    return -1;
+  flog(o, "%s: found in the store as %s", name, out->id);
+  return 0;
+}
+
+/* The stored image a dependency's imageID names, which must also carry the
+ * dependency's name. */
+static int by_id(struct appc_store *s, const struct expect *ex, struct appc_store_image *out,
+                 appc_error_t *err)
+{
+  if (appc_store_lookup(s, ex->id, out, err) < 0)
+    return -1;
+  if (strcmp(out->name, ex->name) == 0)
+    return 0;
+  appc_error_make(err, 0, "%s: the store's image %s is named %s", ex->name, ex->id, out->name);
+  appc_store_image_clear(out);
+  return -1;
+}
+
+static int fetch_discovered(struct appc_store *s, const struct appc_fetch_options *o,
+                            const struct expect *ex, struct visit *v, struct appc_store_image *out,
+                            appc_error_t *err)
+{
+  struct appc_discovery d;
+  appc_error_t last = NULL;
+  int r;
+
+  r = appc_discover(o->http, ex->name, ex->labels, APPC_DISCOVER_ENDPOINTS, &d, err);
+  for (size_t i = 0; i < d.n_attempts; i++)
+    flog(o, "discovery of %s: %s", ex->name, d.attempts[i].message);
+  if (r < 0) {
+    appc_discovery_clear(&d);
+    return -1;
+  }
+  /* The first endpoint that gives an image wins; one whose image was
+   * refused ends the fetch, since the next would likely be refused too
+   * and the refusal is what the user must see. */
+  r = -1;
+  for (size_t i = 0; i < d.n_endpoints && r < 0; i++) {
+    appc_error_release(&last);
+    r = fetch_endpoint(s, o, d.endpoints[i].aci, d.endpoints[i].asc, ex, v, out, &last);
+    if (r < 0 && i + 1 < d.n_endpoints)
+      flog(o, "%s; trying the next endpoint", last->msg);
+  }
+  appc_discovery_clear(&d);
+  if (r < 0)
+    *err = last;
+  return r;
+}
+
+static int fetch_name_with(struct appc_store *s, const struct expect *ex,
+                           const struct appc_fetch_options *o, struct visit *v,
+                           struct appc_store_image *out, appc_error_t *err)
+{
+  cleanup_error appc_error_t miss = NULL;
+
+  /* A top-level name without a version asks for the latest, which only
+   * the network knows; a pinned version or a dependency the store has
+   * will do as it is. */
+  if (o->store_only || (!o->no_store && (pinned(ex->labels) || ex->dependency))) {
+    int r = ex->id != NULL ? by_id(s, ex, out, &miss)
+                           : from_store(s, o, ex->name, ex->labels, out, &miss);
+    if (r == 0 && fetch_deps(s, out->id, o, v, err) < 0) {
+      appc_store_image_clear(out);
+      return -1;
+    }
+    if (r == 0)
+      return 0;
+    if (o->store_only) {
+      *err = steal_pointer(&miss);
+      return appc_error_prefix(err, "--store-only");
+    }
+  }
+  if (o->http == NULL)
+    return appc_error_make(err, 0, "%s: no network client", ex->name);
+  return fetch_discovered(s, o, ex, v, out, err);
+}
+
+static bool visiting(const struct visit *v, const char *name)
+{
+  for (size_t i = 0; i < v->depth; i++)
+    if (strcmp(v->names[i], name) == 0)
+      return true;
+  return false;
+}
+
+static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_manifest *m,
+                               const struct appc_fetch_options *o, struct visit *v,
+                               appc_error_t *err)
+{
+  int r = 0;
+
+  if (m->n_dependencies == 0)
+    return 0;
+  if (v->depth == MAX_DEPTH)
+    return appc_error_make(err, 0, "%s: dependencies nested deeper than %d", m->name, MAX_DEPTH);
+  v->names[v->depth++] = m->name;
+  for (size_t i = 0; i < m->n_dependencies && r == 0; i++) {
+    const struct appc_dependency *dep = &m->dependencies[i];
+    struct expect ex = {.name = dep->image_name,
+                        .labels = &dep->labels,
+                        .id = dep->image_id,
+                        .size = dep->size,
+                        .dependency = true};
+    struct appc_store_image img;
+    /* A cycle is render's to report (it cannot be rendered); fetching
+     * has nothing more to get along it. */
+    if (visiting(v, dep->image_name))
+      continue;
+    r = fetch_name_with(s, &ex, o, v, &img, err);
+    if (r < 0)
+      appc_error_prefix(err, "%s: dependency %s", m->name, dep->image_name);
+    else
+      appc_store_image_clear(&img);
+  }
+  v->depth--;
+  return r;
+}
+
+static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fetch_options *o,
+                      struct visit *v, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  size_t len = 0;
+
+  if (appc_store_read_manifest(s, id, &json, &len, err) < 0 ||
+      appc_image_manifest_parse(json, len, &m, err) < 0)
+    return -1;
+  return fetch_manifest_deps(s, m, o, v, err);
+}
+
+int appc_fetch_dependencies(struct appc_store *s, const char *id,
+                            const struct appc_fetch_options *o, appc_error_t *err)
+{
+  struct visit v = {.depth = 0};
+
+  return fetch_deps(s, id, o, &v, err);
+}
+
+int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv_list *labels,
+                    const struct appc_fetch_options *o, struct appc_store_image *out,
+                    appc_error_t *err)
+{
+  struct visit v = {.depth = 0};
+  struct expect ex = {.name = name, .labels = labels};
+
+  return fetch_name_with(s, &ex, o, &v, out, err);
+}
+
+int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetch_options *o,
+                   struct appc_store_image *out, appc_error_t *err)
+{
+  cleanup_free char *asc = NULL;
+  struct expect ex = {0};
+  struct visit v = {.depth = 0};
+
+  if (o->store_only)
+    return appc_error_make(err, 0, "%s: --store-only forbids downloading", url);
+  if (o->http == NULL)
+    return appc_error_make(err, 0, "%s: no network client", url);
+  if (asprintf(&asc, "%s.asc", url) < 0)
+    return appc_error_make(err, ENOMEM, "%s", url);
+  return fetch_endpoint(s, o, url, asc, &ex, &v, out, err);
+}

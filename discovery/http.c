@@ -1,0 +1,736 @@
+/* The HTTP client of discovery and fetch, over libcurl.
+ *
+ * One easy handle per client, reset before every request, so that the
+ * connection to a host is reused from discovery to download (a repeat fetch
+ * is a few round trips on one TLS session).  The policy (protocols, CAs,
+ * timeouts, redirect limit) is applied to every request by one function. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/cleanup.h"
+#include "discovery/internal.h"
+
+#define MAX_REDIRECTS 10L
+#define DEFAULT_TIMEOUT 30u
+#define CACERT_MAX_BYTES (16u << 20)
+
+struct appc_http {
+  struct appc_http_options opts;
+  CURL *curl;
+  struct curl_blob ca_blob; /* the system bundle plus --cacert, when given */
+  char *ca_data;
+  struct appc_auth_config auth;
+  unsigned timeout;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+void appc_http_log(struct appc_http *h, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  if (h->opts.log == NULL)
+    return;
+  va_start(ap, fmt);
+  int r = vasprintf(&msg, fmt, ap);
+  va_end(ap);
+  if (r >= 0)
+    h->opts.log(h->opts.log_data, msg);
+}
+
+bool appc_http_allows_http(const struct appc_http *h)
+{
+  return h->opts.allow_http;
+}
+
+unsigned appc_http_port(const struct appc_http *h)
+{
+  return h->opts.port;
+}
+
+bool appc_http_is_cancelled(struct appc_http *h)
+{
+  return h->opts.cancelled != NULL && h->opts.cancelled(h->opts.cancel_data);
+}
+
+static int read_small_file(const char *path, size_t max, char **out, size_t *len, appc_error_t *err)
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  cleanup_free char *buf = NULL;
+  struct stat st;
+  size_t have = 0;
+
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if (!S_ISREG(st.st_mode))
+    return appc_error_make(err, 0, "%s: not a regular file", path);
+  if ((unsigned long long) st.st_size > max)
+    return appc_error_make(err, 0, "%s: larger than %zu bytes", path, max);
+  buf = malloc((size_t) st.st_size + 1);
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  while (have < (size_t) st.st_size) {
+    ssize_t n = read(fd, buf + have, (size_t) st.st_size - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "%s", path);
+    if (n == 0)
+      break;
+    have += (size_t) n;
+  }
+  buf[have] = '\0';
+  *out = steal_pointer(&buf);
+  *len = have;
+  return 0;
+}
+
+/* curl's CURLOPT_CAINFO replaces the system's CAs; --cacert is meant to
+ * add to them, so the client trusts one in-memory bundle of both. */
+static int load_cacert(struct appc_http *h, appc_error_t *err)
+{
+  cleanup_free char *extra = NULL;
+  cleanup_free char *sys = NULL;
+  size_t extra_len = 0, sys_len = 0;
+  char *default_ca = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+
+  if (read_small_file(h->opts.cacert, CACERT_MAX_BYTES, &extra, &extra_len, err) < 0)
+    return appc_error_prefix(err, "--cacert");
+  if (strstr(extra, "-----BEGIN CERTIFICATE-----") == NULL)
+    return appc_error_make(err, 0, "--cacert: %s: no PEM certificate in the file", h->opts.cacert);
+  if (curl_easy_getinfo(h->curl, CURLINFO_CAINFO, &default_ca) == CURLE_OK && default_ca != NULL)
+    (void) read_small_file(default_ca, CACERT_MAX_BYTES, &sys, &sys_len, &ignored);
+  h->ca_data = malloc(sys_len + extra_len + 2);
+  if (h->ca_data == NULL)
+    return appc_error_make(err, ENOMEM, "--cacert");
+  if (sys_len > 0)
+    memcpy(h->ca_data, sys, sys_len);
+  h->ca_data[sys_len] = '\n';
+  memcpy(h->ca_data + sys_len + 1, extra, extra_len);
+  h->ca_blob.data = h->ca_data;
+  h->ca_blob.len = sys_len + 1 + extra_len;
+  h->ca_blob.flags = CURL_BLOB_NOCOPY;
+  return 0;
+}
+
+int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err)
+{
+  struct appc_http *h = calloc(1, sizeof *h);
+
+  if (h == NULL)
+    return appc_error_make(err, ENOMEM, "http client");
+  h->opts = *opts;
+  h->timeout = opts->timeout != 0 ? opts->timeout : DEFAULT_TIMEOUT;
+  /* Reference-counted and thread-safe since curl 7.84. */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    free(h);
+    return appc_error_make(err, 0, "libcurl initialisation failed");
+  }
+  h->curl = curl_easy_init();
+  if (h->curl == NULL) {
+    appc_http_free(h);
+    return appc_error_make(err, ENOMEM, "libcurl handle");
+  }
+  if ((opts->cacert != NULL && load_cacert(h, err) < 0) ||
+      (opts->auth_dir != NULL && appc_auth_load(opts->auth_dir, &h->auth, err) < 0)) {
+    appc_http_free(h);
+    return -1;
+  }
+  /* Both were read above; the caller's strings are not kept. */
+  h->opts.cacert = NULL;
+  h->opts.auth_dir = NULL;
+  *out = h;
+  return 0;
+}
+
+void appc_http_free(struct appc_http *h)
+{
+  if (h == NULL)
+    return;
+  if (h->curl != NULL) {
+    curl_easy_cleanup(h->curl);
+    curl_global_cleanup();
+  }
+  appc_auth_clear(&h->auth);
+  free(h->ca_data);
+  free(h);
+}
+
+struct download_sink;
+/* What the progress callback of a transfer sees; SINK is NULL for pages. */
+struct progress_ctx {
+  struct appc_http *h;
+  struct download_sink *sink;
+};
+static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow);
+
+/* The policy every request follows. */
+static void setup_request(struct appc_http *h, const char *url)
+{
+  CURL *c = h->curl;
+  const char *protocols = h->opts.allow_http ? "https,http" : "https";
+
+  curl_easy_reset(c);
+  h->errbuf[0] = '\0';
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, MAX_REDIRECTS);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "actool/" PACKAGE_VERSION);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) h->timeout);
+  /* A transfer that moves nothing for `timeout` seconds has stalled. */
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) h->timeout);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  if (h->ca_data != NULL)
+    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
+  if (h->opts.insecure_tls) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
+/* Credentials for the host of URL, applied to the next perform.  Only
+ * over https: a password must not cross the network in clear. */
+static const struct appc_auth_entry *find_auth(struct appc_http *h, const char *url)
+{
+  cleanup_free char *host = NULL;
+  cleanup_free char *port = NULL;
+  cleanup_free char *scheme = NULL;
+  cleanup_free char *host_port = NULL;
+  CURLU *u = curl_url();
+
+  if (u == NULL)
+    return NULL;
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+      strcmp(scheme, "https") != 0 || asprintf(&host_port, "%s:%s", host, port) < 0) {
+    curl_url_cleanup(u);
+    return NULL;
+  }
+  curl_url_cleanup(u);
+  return appc_auth_find(&h->auth, host, host_port);
+}
+
+static const struct appc_auth_entry *apply_auth(struct appc_http *h, const char *url)
+{
+  const struct appc_auth_entry *e = find_auth(h, url);
+
+  if (e == NULL)
+    return NULL;
+  if (e->type == APPC_AUTH_BASIC) {
+    curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h->curl, CURLOPT_USERNAME, e->user);
+    curl_easy_setopt(h->curl, CURLOPT_PASSWORD, e->password);
+  } else {
+    curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(h->curl, CURLOPT_XOAUTH2_BEARER, e->token);
+  }
+  return e;
+}
+
+/* "https://x/y: <what went wrong>" for a transfer that got no response. */
+static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
+{
+  if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
+    return appc_error_make(err, ECANCELED, "%s", url);
+  if (rc == CURLE_OPERATION_TIMEDOUT)
+    return appc_error_make(err, 0, "%s: %s (no data for %u s)", url,
+                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc), h->timeout);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+    return appc_error_make(err, 0,
+                           "%s: TLS certificate not trusted: %s (use --cacert=FILE to trust "
+                           "its CA)",
+                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+  if (rc == CURLE_SSL_CONNECT_ERROR && !h->opts.allow_http)
+    return appc_error_make(err, 0,
+                           "%s: TLS handshake failed: %s (a server speaking plain http is only "
+                           "used with --insecure-options=http)",
+                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(url, "http://", 7) == 0 && !h->opts.allow_http)
+    return appc_error_make(err, 0, "%s: plain http is not allowed (use --insecure-options=http)",
+                           url);
+  return appc_error_make(err, 0, "%s: %s", url,
+                         h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+}
+
+/* ---- pages (discovery) ------------------------------------------------- */
+
+struct page_sink {
+  struct appc_http_page *page;
+  size_t max;
+  bool too_big;
+};
+
+static size_t page_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+  struct page_sink *s = userdata;
+  size_t n = size * nmemb;
+  char *grown;
+
+  if (s->page->len + n > s->max) {
+    s->too_big = true;
+    return 0;
+  }
+  grown = realloc(s->page->body, s->page->len + n + 1);
+  if (grown == NULL)
+    return 0;
+  memcpy(grown + s->page->len, data, n);
+  s->page->body = grown;
+  s->page->len += n;
+  grown[s->page->len] = '\0';
+  return n;
+}
+
+void appc_http_page_clear(struct appc_http_page *p)
+{
+  free(p->body);
+  for (size_t i = 0; i < p->n_links; i++)
+    free(p->links[i]);
+  free(p->links);
+  free(p->effective_url);
+  memset(p, 0, sizeof *p);
+}
+
+static int collect_links(struct appc_http *h, struct appc_http_page *p)
+{
+  struct curl_header *hdr;
+  size_t count = 0;
+
+  if (curl_easy_header(h->curl, "Link", 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+    return 0;
+  count = hdr->amount;
+  p->links = calloc(count, sizeof *p->links);
+  if (p->links == NULL)
+    return -1;
+  for (size_t i = 0; i < count; i++) {
+    if (curl_easy_header(h->curl, "Link", i, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+      break;
+    p->links[p->n_links] = strdup(hdr->value);
+    if (p->links[p->n_links] == NULL)
+      return -1;
+    p->n_links++;
+  }
+  return 0;
+}
+
+static CURLcode perform_page(struct appc_http *h, const char *url, struct page_sink *sink,
+                             bool with_auth, const struct appc_auth_entry **used)
+{
+  struct progress_ctx pc = {.h = h};
+  CURLcode rc;
+
+  setup_request(h, url);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, page_write);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, sink);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
+  *used = with_auth ? apply_auth(h, url) : NULL;
+  free(sink->page->body);
+  sink->page->body = NULL;
+  sink->page->len = 0;
+  rc = curl_easy_perform(h->curl);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
+  return rc;
+}
+
+int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct appc_http_page *out,
+                       appc_error_t *err)
+{
+  struct page_sink sink = {.page = out, .max = max};
+  const struct appc_auth_entry *used = NULL;
+  char *eff = NULL;
+  CURLcode rc;
+
+  memset(out, 0, sizeof *out);
+  rc = perform_page(h, url, &sink, false, &used);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
+  if (rc == CURLE_OK && out->status == 401) {
+    /* Ask again, at the URL that refused, with the host's credentials. */
+    cleanup_free char *refused = NULL;
+    if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
+      refused = strdup(eff);
+    if (refused != NULL && find_auth(h, refused) == NULL) {
+      out->auth_missing = true;
+    } else if (refused != NULL) {
+      rc = perform_page(h, refused, &sink, true, &used);
+      appc_http_log(h, "%s: 401 Unauthorized, sent the credentials of %s", refused,
+                    used != NULL ? used->file : "(none)");
+      if (rc == CURLE_OK)
+        curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
+      out->auth_refused = rc == CURLE_OK && out->status == 401;
+    }
+  }
+  if (sink.too_big) {
+    appc_http_page_clear(out);
+    return appc_error_make(err, 0, "%s: response larger than %zu bytes", url, max);
+  }
+  if (rc != CURLE_OK) {
+    appc_http_page_clear(out);
+    return transfer_error(h, rc, url, err);
+  }
+  if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
+    out->effective_url = strdup(eff);
+  if (collect_links(h, out) < 0) {
+    appc_http_page_clear(out);
+    return appc_error_make(err, ENOMEM, "%s", url);
+  }
+  return 0;
+}
+
+static const char *status_text(long status)
+{
+  switch (status) {
+  case 301:
+  case 302:
+  case 303:
+  case 307:
+  case 308:
+    return "redirect";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 410:
+    return "Gone";
+  case 416:
+    return "Range Not Satisfiable";
+  case 429:
+    return "Too Many Requests";
+  case 500:
+    return "Internal Server Error";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "unexpected status";
+  }
+}
+
+static int status_error(const char *url, long status, bool auth_missing, bool auth_refused,
+                        appc_error_t *err)
+{
+  if (auth_missing)
+    return appc_error_make(err, 0,
+                           "%s: 401 Unauthorized, and no credentials for its host in auth.d "
+                           "(docs/discovery.md)",
+                           url);
+  if (auth_refused)
+    return appc_error_make(err, 0, "%s: 401 Unauthorized: the credentials were refused", url);
+  return appc_error_make(err, 0, "%s: %ld %s", url, status, status_text(status));
+}
+
+int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,
+                  long *status, appc_error_t *err)
+{
+  struct appc_http_page page;
+
+  if (status != NULL)
+    *status = 0;
+  if (appc_http_page_get(h, url, max, &page, err) < 0)
+    return -1;
+  if (status != NULL)
+    *status = page.status;
+  if (page.status != 200) {
+    status_error(url, page.status, page.auth_missing, page.auth_refused, err);
+    appc_http_page_clear(&page);
+    return -1;
+  }
+  *body = steal_pointer(&page.body);
+  if (*body == NULL)
+    *body = strdup("");
+  *len = page.len;
+  appc_http_page_clear(&page);
+  return *body != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", url);
+}
+
+/* ---- downloads --------------------------------------------------------- */
+
+struct download_sink {
+  struct appc_http *h;
+  struct appc_http_download *d;
+  uint64_t offset; /* where the next byte goes */
+  bool started;    /* the first body byte of this attempt has been seen */
+  bool restarted;  /* the server ignored the range: starting from 0 */
+  bool too_big;
+  int write_errno;
+};
+
+void appc_http_download_clear(struct appc_http_download *d)
+{
+  free(d->new_etag);
+  free(d->new_last_modified);
+  free(d->effective_url);
+  d->new_etag = d->new_last_modified = d->effective_url = NULL;
+}
+
+static char *header_value(struct appc_http *h, const char *name)
+{
+  struct curl_header *hdr;
+
+  if (curl_easy_header(h->curl, name, 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+    return NULL;
+  return strdup(hdr->value);
+}
+
+static void remember_validators(struct appc_http *h, struct appc_http_download *d)
+{
+  char *etag = header_value(h, "ETag");
+  char *modified = header_value(h, "Last-Modified");
+
+  free(d->new_etag);
+  free(d->new_last_modified);
+  d->new_etag = etag;
+  d->new_last_modified = modified;
+}
+
+static size_t download_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+  struct download_sink *s = userdata;
+  size_t n = size * nmemb;
+  long code = 0;
+
+  curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &code);
+  if (code != 200 && code != 206)
+    return n; /* an error page: discarded */
+  if (!s->started) {
+    s->started = true;
+    if (code == 200 && s->offset != 0) {
+      s->offset = 0;
+      s->restarted = true;
+      if (ftruncate(s->d->fd, 0) < 0) {
+        s->write_errno = errno;
+        return 0;
+      }
+    }
+    if (s->d->started != NULL) {
+      remember_validators(s->h, s->d);
+      s->d->started(s->d->progress_data,
+                    s->d->new_etag != NULL ? s->d->new_etag : s->d->new_last_modified, code == 200);
+    }
+  }
+  if (s->d->max_size != 0 && s->offset + n > s->d->max_size) {
+    s->too_big = true;
+    return 0;
+  }
+  for (size_t done = 0; done < n;) {
+    ssize_t w = pwrite(s->d->fd, data + done, n - done, (off_t) (s->offset + done));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      s->write_errno = w < 0 ? errno : EIO;
+      return 0;
+    }
+    done += (size_t) w;
+  }
+  s->offset += n;
+  return n;
+}
+
+static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+  struct progress_ctx *p = data;
+
+  (void) ultotal;
+  (void) ulnow;
+  (void) dlnow;
+  if (appc_http_is_cancelled(p->h))
+    return 1;
+  if (p->sink != NULL && p->sink->d->progress != NULL) {
+    uint64_t total = 0;
+    if (dltotal > 0)
+      total = (uint64_t) dltotal + (p->sink->restarted ? 0 : p->sink->d->have);
+    p->sink->d->progress(p->sink->d->progress_data, p->sink->offset, total);
+  }
+  return 0;
+}
+
+static bool transient_status(long status)
+{
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+static bool transient_code(CURLcode rc)
+{
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_GOT_NOTHING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_COULDNT_CONNECT:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* One attempt.  Returns 0 with d->status set when a final answer came
+ * (200, 206, 304), 1 when it is worth trying again, -1 on a hard failure. */
+static int download_once(struct appc_http *h, struct appc_http_download *d, bool with_auth,
+                         long *status_out, const struct appc_auth_entry **used, appc_error_t *err)
+{
+  struct download_sink sink = {.h = h, .d = d, .offset = d->have};
+  struct progress_ctx pc = {.h = h, .sink = &sink};
+  struct curl_slist *headers = NULL;
+  cleanup_free char *if_range = NULL;
+  char range[32];
+  cleanup_free char *if_none = NULL;
+  cleanup_free char *if_mod = NULL;
+  long status = 0;
+  CURLcode rc;
+
+  setup_request(h, d->url);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, download_write);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
+  const char *validator = d->validator != NULL  ? d->validator
+                          : d->new_etag != NULL ? d->new_etag
+                                                : d->new_last_modified;
+  /* Resuming without a validator could splice two versions of a file. */
+  if (validator == NULL)
+    d->have = 0;
+  if (d->have > 0) {
+    /* Not CURLOPT_RESUME_FROM: with it curl fails a 200 answer (a server
+     * that ignores the range, or If-Range finding the file changed) instead
+     * of letting the write callback start the file over. */
+    snprintf(range, sizeof range, "%llu-", (unsigned long long) d->have);
+    curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
+    if (asprintf(&if_range, "If-Range: %s", validator) >= 0)
+      headers = curl_slist_append(headers, if_range);
+  } else {
+    if (d->etag != NULL && asprintf(&if_none, "If-None-Match: %s", d->etag) >= 0)
+      headers = curl_slist_append(headers, if_none);
+    if (d->last_modified != NULL &&
+        asprintf(&if_mod, "If-Modified-Since: %s", d->last_modified) >= 0)
+      headers = curl_slist_append(headers, if_mod);
+  }
+  if (ftruncate(d->fd, (off_t) d->have) < 0) {
+    curl_slist_free_all(headers);
+    return appc_error_make(err, errno, "%s: download file", d->url);
+  }
+  sink.offset = d->have;
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+  *used = with_auth ? apply_auth(h, d->url) : NULL;
+  rc = curl_easy_perform(h->curl);
+  curl_slist_free_all(headers);
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+  *status_out = status;
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
+  /* Keep what arrived, and what it is a part of: a retry resumes there. */
+  if (sink.started && (status == 200 || status == 206)) {
+    d->have = sink.offset;
+    remember_validators(h, d);
+  }
+  d->oversized = sink.too_big;
+  if (sink.too_big)
+    return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", d->url,
+                           (unsigned long long) d->max_size);
+  if (sink.write_errno != 0)
+    return appc_error_make(err, sink.write_errno, "%s: writing the download", d->url);
+  if (rc != CURLE_OK) {
+    transfer_error(h, rc, d->url, err);
+    return transient_code(rc) ? 1 : -1;
+  }
+  if (status == 200 || status == 206 || status == 304) {
+    char *eff = NULL;
+    d->status = status;
+    d->size = status == 304 ? 0 : sink.offset;
+    remember_validators(h, d);
+    free(d->effective_url);
+    d->effective_url = NULL;
+    if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
+      d->effective_url = strdup(eff);
+    return 0;
+  }
+  if (status == 416 && d->have > 0) {
+    /* The partial file no longer fits what the server has: start over. */
+    d->have = 0;
+    appc_error_make(err, 0, "%s: 416 Range Not Satisfiable", d->url);
+    return 1;
+  }
+  status_error(d->url, status, false, false, err);
+  return transient_status(status) ? 1 : -1;
+}
+
+/* Sleep SECONDS unless cancelled meanwhile. */
+static bool backoff(struct appc_http *h, unsigned seconds)
+{
+  for (unsigned i = 0; i < seconds * 10; i++) {
+    if (appc_http_is_cancelled(h))
+      return false;
+    nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+  }
+  return !appc_http_is_cancelled(h);
+}
+
+int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_error_t *err)
+{
+  const struct appc_auth_entry *used = NULL;
+  bool with_auth = false;
+  unsigned attempt = 0;
+
+  for (;;) {
+    appc_error_t e = NULL;
+    long status = 0;
+    int r = download_once(h, d, with_auth, &status, &used, &e);
+
+    if (r == 0)
+      return 0;
+    if (r < 0 && status == 401 && !with_auth && find_auth(h, d->url) == NULL) {
+      appc_error_release(&e);
+      return status_error(d->url, status, true, false, err);
+    }
+    if (r < 0 && status == 401 && !with_auth) {
+      appc_error_release(&e);
+      with_auth = true;
+      if (download_once(h, d, true, &status, &used, &e) == 0)
+        return 0;
+      if (status == 401) {
+        appc_error_release(&e);
+        return status_error(d->url, status, used == NULL, used != NULL, err);
+      }
+      r = 1;
+    }
+    if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED)) {
+      *err = e;
+      return -1;
+    }
+    attempt++;
+    appc_http_log(h, "%s (attempt %u of %u; retrying in %u s, from byte %llu)", e->msg, attempt,
+                  h->opts.retries + 1, 1u << (attempt - 1), (unsigned long long) d->have);
+    appc_error_release(&e);
+    if (!backoff(h, 1u << (attempt - 1)))
+      return appc_error_make(err, ECANCELED, "%s", d->url);
+  }
+}

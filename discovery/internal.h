@@ -1,0 +1,57 @@
+/* discovery/: what the module's files share and nothing else uses. */
+#ifndef APPC_DISCOVERY_INTERNAL_H
+#define APPC_DISCOVERY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "discovery/discovery.h"
+
+/* Credentials for one host, from DIR/auth.d (auth.c). */
+enum appc_auth_type { APPC_AUTH_BASIC, APPC_AUTH_BEARER };
+struct appc_auth_entry {
+  char **domains;
+  size_t n_domains;
+  enum appc_auth_type type;
+  char *user;
+  char *password;
+  char *token;
+  char *file; /* where it came from, for messages */
+};
+struct appc_auth_config {
+  struct appc_auth_entry *v;
+  size_t n;
+};
+int appc_auth_load(const char *dir, struct appc_auth_config *out, appc_error_t *err);
+void appc_auth_clear(struct appc_auth_config *c);
+/* The entry for HOST (a hostname, or "host:port" matching exactly), or NULL. */
+const struct appc_auth_entry *appc_auth_find(const struct appc_auth_config *c, const char *host,
+                                             const char *host_port);
+
+/* One discovery page: whatever status it had, its body and Link headers. */
+struct appc_http_page {
+  long status;
+  char *body;
+  size_t len;
+  char **links; /* values of every Link header of the final response */
+  size_t n_links;
+  char *effective_url;
+  bool auth_refused; /* 401 although credentials were sent */
+  bool auth_missing; /* 401 and no credentials for the host */
+};
+void appc_http_page_clear(struct appc_http_page *p);
+
+/* GET URL (redirects followed, 401 answered with credentials when the
+ * host has some).  Returns 0 when a response arrived, whatever its status;
+ * -1 when none did (connection, TLS, timeout), the error naming URL. */
+int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct appc_http_page *out,
+                       appc_error_t *err);
+
+/* Log a debug message through the client's log callback. */
+void appc_http_log(struct appc_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool appc_http_allows_http(const struct appc_http *h);
+unsigned appc_http_port(const struct appc_http *h);
+bool appc_http_is_cancelled(struct appc_http *h);
+
+#endif

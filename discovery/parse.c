@@ -1,0 +1,317 @@
+/* Where discovery data comes from: meta tags of an HTML page (libxml2's
+ * tolerant HTML parser) and Link headers (RFC 8288). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "common/cleanup.h"
+#include "discovery/discovery.h"
+
+#define REL_ACI "ac-discovery"
+#define REL_PUBKEYS "ac-discovery-pubkeys"
+
+void appc_discovery_metas_clear(struct appc_discovery_metas *m)
+{
+  for (size_t i = 0; i < m->n; i++) {
+    free(m->v[i].rel);
+    free(m->v[i].prefix);
+    free(m->v[i].url);
+  }
+  free(m->v);
+  m->v = NULL;
+  m->n = 0;
+}
+
+static int add_meta(struct appc_discovery_metas *out, const char *rel, const char *prefix,
+                    size_t prefix_len, const char *url, size_t url_len, appc_error_t *err)
+{
+  struct appc_discovery_meta *grown = realloc(out->v, (out->n + 1) * sizeof *out->v);
+
+  if (grown == NULL)
+    return appc_error_make(err, ENOMEM, "discovery data");
+  out->v = grown;
+  struct appc_discovery_meta *m = &out->v[out->n];
+  m->rel = strdup(rel);
+  m->prefix = strndup(prefix, prefix_len);
+  m->url = strndup(url, url_len);
+  out->n++;
+  if (m->rel == NULL || m->prefix == NULL || m->url == NULL)
+    return appc_error_make(err, ENOMEM, "discovery data");
+  return 0;
+}
+
+static const char *known_rel(const char *rel, size_t len)
+{
+  if (len == strlen(REL_ACI) && strncasecmp(rel, REL_ACI, len) == 0)
+    return REL_ACI;
+  if (len == strlen(REL_PUBKEYS) && strncasecmp(rel, REL_PUBKEYS, len) == 0)
+    return REL_PUBKEYS;
+  return NULL;
+}
+
+static bool is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* content="PREFIX URL": split at the first run of white space. */
+static int add_content(struct appc_discovery_metas *out, const char *rel, const char *content,
+                       appc_error_t *err)
+{
+  const char *p = content, *prefix, *url;
+  size_t prefix_len, url_len;
+
+  while (is_space(*p))
+    p++;
+  prefix = p;
+  while (*p != '\0' && !is_space(*p))
+    p++;
+  prefix_len = (size_t) (p - prefix);
+  while (is_space(*p))
+    p++;
+  url = p;
+  url_len = strlen(url);
+  while (url_len > 0 && is_space(url[url_len - 1]))
+    url_len--;
+  if (prefix_len == 0 || url_len == 0)
+    return 0; /* incomplete: not discovery data */
+  return add_meta(out, rel, prefix, prefix_len, url, url_len, err);
+}
+
+static char *attr(xmlNode *node, const char *name)
+{
+  /* The HTML parser lower-cases attribute names. */
+  return (char *) xmlGetProp(node, (const xmlChar *) name);
+}
+
+static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_error_t *err)
+{
+  char *name = attr(node, "name");
+  char *content = attr(node, "content");
+  const char *rel = name != NULL ? known_rel(name, strlen(name)) : NULL;
+  int r = 0;
+
+  if (rel != NULL && content != NULL)
+    r = add_content(out, rel, content, err);
+  xmlFree(name);
+  xmlFree(content);
+  return r;
+}
+
+/* Every element of the document, depth first, without recursion: a hostile
+ * page nests as deep as the parser lets it. */
+static int walk(xmlNode *root, struct appc_discovery_metas *out, appc_error_t *err)
+{
+  xmlNode *n = root;
+
+  while (n != NULL) {
+    if (n->type == XML_ELEMENT_NODE && n->name != NULL &&
+        strcasecmp((const char *) n->name, "meta") == 0 && visit_meta(n, out, err) < 0)
+      return -1;
+    if (n->children != NULL) {
+      n = n->children;
+      continue;
+    }
+    while (n != NULL && n->next == NULL)
+      n = n->parent == root->parent ? NULL : n->parent;
+    if (n != NULL)
+      n = n->next;
+  }
+  return 0;
+}
+
+int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
+                              appc_error_t *err)
+{
+  htmlDocPtr doc;
+  int r;
+
+  if (len == 0)
+    return 0;
+  if (len > (size_t) INT32_MAX)
+    return appc_error_make(err, 0, "HTML document too large");
+  doc = htmlReadMemory(html, (int) len, NULL, NULL,
+                       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                           HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+  if (doc == NULL)
+    return 0; /* nothing parseable: no meta tags */
+  r = walk(xmlDocGetRootElement(doc), out, err);
+  xmlFreeDoc(doc);
+  return r;
+}
+
+/* ---- Link headers (RFC 8288, section 3) -------------------------------- */
+
+struct cursor {
+  const char *p;
+};
+
+static void skip_ows(struct cursor *c)
+{
+  while (*c->p == ' ' || *c->p == '\t')
+    c->p++;
+}
+
+static bool is_tchar(char ch)
+{
+  if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+    return true;
+  return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* A token or quoted-string value into a fresh string (escapes resolved). */
+static char *parse_value(struct cursor *c)
+{
+  const char *start = c->p;
+
+  if (*c->p != '"') {
+    while (is_tchar(*c->p) || *c->p == '/' || *c->p == ':')
+      c->p++;
+    return strndup(start, (size_t) (c->p - start));
+  }
+  c->p++;
+  char *buf = malloc(strlen(c->p) + 1);
+  size_t n = 0;
+  if (buf == NULL)
+    return NULL;
+  while (*c->p != '\0' && *c->p != '"') {
+    if (*c->p == '\\' && c->p[1] != '\0')
+      c->p++;
+    buf[n++] = *c->p++;
+  }
+  buf[n] = '\0';
+  if (*c->p != '"') {
+    free(buf);
+    return NULL; /* unterminated */
+  }
+  c->p++;
+  return buf;
+}
+
+/* Skip to just after the next ',' that is not inside <> or quotes. */
+static void skip_link(struct cursor *c)
+{
+  bool quoted = false, angled = false;
+
+  for (; *c->p != '\0'; c->p++) {
+    if (quoted && *c->p == '\\' && c->p[1] != '\0')
+      c->p++;
+    else if (*c->p == '"' && !angled)
+      quoted = !quoted;
+    else if (*c->p == '<' && !quoted)
+      angled = true;
+    else if (*c->p == '>' && !quoted)
+      angled = false;
+    else if (*c->p == ',' && !quoted && !angled) {
+      c->p++;
+      return;
+    }
+  }
+}
+
+struct link {
+  char *target;
+  char *rel;
+  char *prefix;
+};
+
+static void link_clear(struct link *l)
+{
+  free(l->target);
+  free(l->rel);
+  free(l->prefix);
+}
+
+/* One link-value; false when it is malformed. */
+static bool parse_one_link(struct cursor *c, struct link *l)
+{
+  const char *end;
+
+  skip_ows(c);
+  if (*c->p != '<')
+    return false;
+  end = strchr(c->p + 1, '>');
+  if (end == NULL)
+    return false;
+  l->target = strndup(c->p + 1, (size_t) (end - c->p - 1));
+  c->p = end + 1;
+  for (;;) {
+    skip_ows(c);
+    if (*c->p == '\0' || *c->p == ',')
+      return l->target != NULL;
+    if (*c->p != ';')
+      return false;
+    c->p++;
+    skip_ows(c);
+    const char *name = c->p;
+    while (is_tchar(*c->p))
+      c->p++;
+    size_t name_len = (size_t) (c->p - name);
+    if (name_len == 0)
+      return false;
+    skip_ows(c);
+    if (*c->p != '=')
+      continue; /* a parameter without a value */
+    c->p++;
+    skip_ows(c);
+    char *value = parse_value(c);
+    if (value == NULL)
+      return false;
+    /* "The rel parameter MUST NOT appear more than once": the first wins. */
+    if (name_len == 3 && strncasecmp(name, "rel", 3) == 0 && l->rel == NULL)
+      l->rel = value;
+    else if (name_len == 6 && strncasecmp(name, "prefix", 6) == 0 && l->prefix == NULL)
+      l->prefix = value;
+    else
+      free(value);
+  }
+}
+
+/* A rel holds space-separated relation types. */
+static int add_link(const struct link *l, struct appc_discovery_metas *out, appc_error_t *err)
+{
+  const char *p = l->rel;
+
+  if (l->rel == NULL || l->prefix == NULL || l->prefix[0] == '\0' || l->target[0] == '\0')
+    return 0;
+  while (*p != '\0') {
+    while (is_space(*p))
+      p++;
+    const char *start = p;
+    while (*p != '\0' && !is_space(*p))
+      p++;
+    const char *rel = known_rel(start, (size_t) (p - start));
+    if (rel != NULL &&
+        add_meta(out, rel, l->prefix, strlen(l->prefix), l->target, strlen(l->target), err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int appc_discovery_parse_link(const char *value, struct appc_discovery_metas *out,
+                              appc_error_t *err)
+{
+  struct cursor c = {.p = value};
+
+  while (*c.p != '\0') {
+    struct link l = {0};
+    const char *before = c.p;
+    bool good = parse_one_link(&c, &l);
+    int r = good ? add_link(&l, out, err) : 0;
+
+    link_clear(&l);
+    if (r < 0)
+      return -1;
+    if (!good || *c.p == ',')
+      skip_link(&c);
+    if (c.p == before)
+      c.p++; /* never loop in place */
+  }
+  return 0;
+}

@@ -1,0 +1,712 @@
+#!/bin/bash
+# `actool fetch NAME` and `actool fetch https://URL` against a real HTTPS
+# server (nginx, tests/integration/lib-net.sh), as docs/discovery.md
+# ("Fetch") describes it: discovery, download, the manifest and signature
+# checks, import, dependencies, the HTTP cache (304), pinned versions and
+# --store-only without the network, resumed downloads (SIGKILL, SIGINT),
+# stalls, transient 503s, certificates, URLs, 401 and credentials, and
+# several endpoints.  Every refusal must leave the store without the image,
+# its blob or a temporary.
+#
+# Images are built with `actool build`, signed with keys made here, and
+# served by nginx from $NET_ROOT/images/localhost/NAME-VERSION-OS-ARCH.aci
+# (the template {name}-{version}-{os}-{arch}.{ext} with names under
+# localhost/); the discovery page of localhost/NAME is the file
+# $NET_ROOT/NAME.  Each case uses a fresh store that trusts the signing key
+# for the prefix "localhost".
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+. "$top_srcdir/tests/integration/lib-net.sh" || exit 1
+
+G=$TMP/gnupg
+IN=$TMP/in
+STORES=$TMP/stores
+mkdir -p "$IN" "$STORES"
+mkdir -m 0700 "$G"
+BG_PID=
+# nginx, the gpg-agent of $G and any fetch left in the background stop
+# with the test.
+trap '[ -z "$BG_PID" ] || kill -KILL $BG_PID 2>/dev/null
+  gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1
+  net_cleanup; rm -rf "$TMP"' EXIT
+
+net_require
+for t in jq gpg gpgconf; do
+  command -v "$t" >/dev/null 2>&1 || net_fail "$t is installed (scripts/deps)"
+done
+# The environment must not give actool a CA, a store or other HTTP settings.
+unset ACTOOL_CACERT ACTOOL_DIR ACTOOL_HTTP_TIMEOUT ACTOOL_HTTP_RETRIES
+
+T="timeout 60"
+# {os} and {arch} default to the host's, in appc's spelling.
+case $(uname -m) in
+  x86_64) ARCH=amd64 ;;
+  i?86) ARCH=i386 ;;
+  *) ARCH=$(uname -m) ;;
+esac
+OA=linux-$ARCH
+IMG=$NET_ROOT/images/localhost
+mkdir -p "$IMG"
+
+# --- helpers ----------------------------------------------------------------
+
+# gpgt, fpr and newkey come from lib-net.sh.
+
+# sign KEY FILE [OUT]: an armored detached signature of FILE (default
+# FILE.asc).
+sign() { gpgt --yes --local-user "$1!" --armor --output "${3:-$2.asc}" --detach-sign "$2"; }
+
+# mkimg VAR NAME OUT [VERSION [DEPENDENCIES-JSON [RANDOM-BYTES]]]: build the
+# image NAME (labels version, os, arch) into OUT, its ID in VAR.
+mkimg() {
+  local var=$1 name=$2 out=$3 version=${4:-1.0.0} deps=${5:-null} bytes=${6:-20000}
+  local lay=$TMP/layouts/${out##*/}
+  rm -rf "$lay"
+  mkdir -p "$lay/rootfs/etc"
+  jq -n --arg n "$name" --arg v "$version" --arg a "$ARCH" --argjson d "$deps" \
+    '{acKind: "ImageManifest", acVersion: "0.8.11", name: $n,
+      labels: [{name: "version", value: $v}, {name: "os", value: "linux"},
+               {name: "arch", value: $a}]}
+     + (if $d == null then {} else {dependencies: $d} end)' >"$lay/manifest"
+  printf '%s\n' "$name" >"$lay/rootfs/etc/name"
+  head -c "$bytes" /dev/urandom >"$lay/rootfs/data"
+  run_capture $T "$ACTOOL" build "$lay" "$out"
+  printf -v "$var" '%s' "$(cat "$TMP/.out")"
+  [ "$status" -eq 0 ] && [[ ${!var} =~ ^sha512-[0-9a-f]{128}$ ]] ||
+    net_fail "build $name" "exit $status" "$(head -c 2000 "$TMP/.err")"
+}
+
+# serve FILE NAME VERSION...: FILE (and FILE.asc when there is one) served as
+# the image localhost/NAME of each VERSION.
+serve() {
+  local f=$1 n=$2 v
+  shift 2
+  for v; do
+    cp "$f" "$IMG/$n-$v-$OA.aci"
+    if [ -f "$f.asc" ]; then cp "$f.asc" "$IMG/$n-$v-$OA.aci.asc"; else rm -f "$IMG/$n-$v-$OA.aci.asc"; fi
+  done
+}
+
+# page NAME [TEMPLATE...]: the discovery page of localhost/NAME, with the
+# given templates (default: the standard one).
+page() {
+  local n=$1 t
+  shift
+  [ $# -gt 0 ] || set -- "$TPL"
+  {
+    printf '%s\n' '<!DOCTYPE html>' '<html><head><title>discovery</title>'
+    for t; do printf '<meta name="ac-discovery" content="localhost %s">\n' "$t"; done
+    printf '%s\n' '</head><body></body></html>'
+  } >"$NET_ROOT/$n"
+}
+
+# conf NAME LINE...: a location file for the TLS server.
+conf() {
+  local f=$NET_CONF_D/$1.conf
+  shift
+  printf '%s\n' "$@" >"$f"
+}
+
+# new_store NAME: a fresh store directory (printed) trusting $K for the
+# prefix "localhost".
+new_store() {
+  local s=$STORES/$1
+  rm -rf "$s"
+  mkdir -p "$s/trust/prefix.d/localhost"
+  gpgt --armor --export "$K" >"$s/trust/prefix.d/localhost/$K"
+  printf '%s\n' "$s"
+}
+
+# act STORE ARGS...: actool with the test CA and port on STORE, bounded in
+# time; results in $status, $TMP/.out, $TMP/.err.
+act() {
+  local s=$1
+  shift
+  last_cmd="actool --dir=$s $*"
+  run_capture $T "$ACTOOL" --dir="$s" --port="$NET_PORT" --cacert="$NET_CA" "$@"
+}
+# act_raw ARGS...: actool with nothing added but the port.
+act_raw() {
+  last_cmd="actool $*"
+  run_capture $T "$ACTOOL" --port="$NET_PORT" "$@"
+}
+
+_report() {
+  note "command: $last_cmd" "exit $status" "stdout: $(head -c 1000 "$TMP/.out")" \
+    "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')" "$@"
+}
+
+# expect_id DESC ID: the last command succeeded cleanly and printed ID.
+expect_id() {
+  if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err" && [ "$(cat "$TMP/.out")" = "$2" ]; then
+    ok "$1"
+  else
+    not_ok "$1"
+    _report "wanted stdout: $2"
+  fi
+}
+
+# expect_fail DESC ERE...: the last command exited 1 without crashing,
+# printed nothing on stdout, and its stderr matches every ERE.
+expect_fail() {
+  local desc=$1 re bad=
+  shift
+  for re; do grep -Eq -- "$re" "$TMP/.err" || bad="$bad /$re/"; done
+  if [ "$status" -eq 1 ] && ! crashed "$status" "$TMP/.err" && [ ! -s "$TMP/.out" ] && [ -z "$bad" ]; then
+    ok "$desc"
+  else
+    not_ok "$desc"
+    _report "wanted exit 1, empty stdout, stderr matching every of: $*"
+  fi
+}
+
+count() { if [ -d "$1" ]; then (cd "$1" && ls -A | wc -l); else echo 0; fi; }
+# names STORE: the names of the images in STORE (`image list --json`), sorted.
+names() {
+  "$ACTOOL" --dir="$1" image list --json 2>/dev/null | jq -r '.[].name' 2>/dev/null | LC_ALL=C sort | paste -sd' '
+}
+# state STORE: images, blobs and temporaries in STORE.
+state() { echo "list=[$(names "$1")] blobs=$(count "$1/blobs") tmp=$(count "$1/tmp")"; }
+# downloads STORE: the partial-download files in STORE/tmp, by kind.
+downloads() {
+  local a=0 j=0 f
+  for f in "$1"/tmp/download-*; do
+    case $f in *.aci) a=$((a + 1)) ;; *.json) j=$((j + 1)) ;; esac
+  done
+  echo "aci=$a json=$j"
+}
+
+# log_total: lines in the access log (every request finished so far).
+log_total() {
+  net_log_sync
+  wc -l <"$NET_ACCESS_LOG" | tr -d ' '
+}
+# reqs PATH: "STATUS BODY-BYTES range=RANGE" for each GET of PATH, in order.
+reqs() {
+  net_log_sync
+  grep -F "\"GET $1 HTTP/1.1\"" "$NET_ACCESS_LOG" | awk '{ print $5, $7, $8 }'
+}
+# inm PATH: the If-None-Match value of each GET of PATH ("-": none).
+inm() {
+  net_log_sync
+  grep -F "\"GET $1 HTTP/1.1\"" "$NET_ACCESS_LOG" | sed 's/.* inm="\(.*\)" auth=.*/\1/'
+}
+# auths PATH: "STATUS AUTHORIZATION" of each GET of PATH.
+auths() {
+  net_log_sync
+  grep -F "\"GET $1 HTTP/1.1\"" "$NET_ACCESS_LOG" | sed 's/^[0-9]* "[^"]*" \([0-9]*\) .* auth="\(.*\)"$/\1 \2/'
+}
+
+# size_of FILE
+size_of() { stat -c %s "$1"; }
+# key URL: the name of URL's download and cache record (SHA-256 of the URL).
+key() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# --- keys and images --------------------------------------------------------
+
+newkey K trusted@example.com
+newkey K_OTHER other@example.com
+
+mkimg ID_APP localhost/app "$IN/app.aci"
+sign "$K" "$IN/app.aci"
+SIZE_APP=$(size_of "$IN/app.aci")
+mkimg ID_BASE localhost/base "$IN/base.aci"
+sign "$K" "$IN/base.aci"
+SIZE_BASE=$(size_of "$IN/base.aci")
+# The large image (resumed downloads, an oversized dependency).
+mkimg ID_BIG localhost/big "$IN/big.aci" 1.0.0 null $((20 << 20))
+sign "$K" "$IN/big.aci"
+SIZE_BIG=$(size_of "$IN/big.aci")
+
+mkimg ID_UNTRUSTED localhost/untrusted "$IN/untrusted.aci"
+sign "$K_OTHER" "$IN/untrusted.aci"
+mkimg ID_BADSIG localhost/badsig "$IN/badsig.aci"
+sign "$K" "$IN/app.aci" "$IN/badsig.aci.asc"
+# Tampered: signed, then replaced by another build of the same name.
+mkimg ID_TAMPERED localhost/tampered "$IN/tampered.aci"
+sign "$K" "$IN/tampered.aci"
+mkimg ID_TAMPERED2 localhost/tampered "$IN/tampered2.aci"
+cp "$IN/tampered.aci.asc" "$IN/tampered2.aci.asc"
+mkimg ID_LABELS localhost/labels "$IN/labels.aci" 1.0.0
+sign "$K" "$IN/labels.aci"
+mkimg ID_OTHERNAME localhost/other "$IN/othername.aci"
+sign "$K" "$IN/othername.aci"
+
+deps_labels='[{"imageName": "localhost/base", "labels": [{"name": "version", "value": "1.0.0"}]}]'
+mkimg ID_DEPAPP localhost/depapp "$IN/depapp.aci" 1.0.0 "$deps_labels"
+sign "$K" "$IN/depapp.aci"
+deps_id="[{\"imageName\": \"localhost/base\", \"imageID\": \"$ID_BASE\", \"size\": $SIZE_BASE}]"
+mkimg ID_DEPID localhost/depid "$IN/depid.aci" 1.0.0 "$deps_id"
+sign "$K" "$IN/depid.aci"
+deps_wrongid="[{\"imageName\": \"localhost/base\", \"imageID\": \"$ID_APP\"}]"
+mkimg ID_DEPWRONGID localhost/depwrongid "$IN/depwrongid.aci" 1.0.0 "$deps_wrongid"
+sign "$K" "$IN/depwrongid.aci"
+deps_size="[{\"imageName\": \"localhost/base\", \"imageID\": \"$ID_BASE\", \"size\": $((SIZE_BASE + 1))}]"
+mkimg ID_DEPSIZE localhost/depsize "$IN/depsize.aci" 1.0.0 "$deps_size"
+sign "$K" "$IN/depsize.aci"
+deps_big="[{\"imageName\": \"localhost/big\", \"imageID\": \"$ID_BIG\", \"size\": 1000000}]"
+mkimg ID_DEPBIG localhost/depbig "$IN/depbig.aci" 1.0.0 "$deps_big"
+sign "$K" "$IN/depbig.aci"
+
+for n in stall flaky secret multi; do
+  mkimg "ID_$(tr a-z A-Z <<<"$n")" "localhost/$n" "$IN/$n.aci"
+  sign "$K" "$IN/$n.aci"
+done
+cp "$IN/app.aci" "$IN/byurl.aci"
+cp "$IN/app.aci.asc" "$IN/byurl.aci.asc"
+cp "$IN/app.aci" "$IN/noasc.aci"
+
+# --- the server ---------------------------------------------------------------
+
+# The large image comes at 2 MB/s until the "resume" phase.
+conf slow 'location ^~ /images/localhost/big- { limit_rate 2m; }' \
+  'location = /images/big-copy.aci { limit_rate 2m; }'
+# Answers nothing for 5 s: long enough for a 2 s stall timeout; nginx logs
+# the request when the sleep ends (it does not notice the client leaving).
+conf stall "location = /images/localhost/stall-latest-$OA.aci { echo_sleep 5; echo x; }"
+# 503 until the file flaky-ready exists.
+conf flaky 'location ^~ /images/localhost/flaky- { if (!-f $document_root/flaky-ready) { return 503; } }'
+# Basic authentication.
+printf 'u:%s\n' "$(openssl passwd -apr1 p)" >"$NET_DIR/htpasswd"
+conf secret "location ^~ /images/localhost/secret- { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
+net_make_ca "$TMP/pki"
+net_start_nginx
+TPL="https://localhost:$NET_PORT/images/{name}-{version}-{os}-{arch}.{ext}"
+U=/images/localhost
+
+serve "$IN/app.aci" app latest 1.0.0
+serve "$IN/base.aci" base latest 1.0.0
+serve "$IN/big.aci" big latest
+serve "$IN/untrusted.aci" untrusted latest
+serve "$IN/badsig.aci" badsig latest
+serve "$IN/tampered2.aci" tampered latest
+serve "$IN/labels.aci" labels 2.0.0
+serve "$IN/othername.aci" misnamed latest
+serve "$IN/depapp.aci" depapp latest
+serve "$IN/depid.aci" depid latest
+serve "$IN/depbig.aci" depbig latest
+serve "$IN/depwrongid.aci" depwrongid latest
+serve "$IN/depsize.aci" depsize latest
+serve "$IN/flaky.aci" flaky latest
+serve "$IN/secret.aci" secret latest
+serve "$IN/multi.aci" multi latest
+cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$NET_ROOT/images/"
+cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
+cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
+for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
+  stall flaky secret; do
+  page "$n"
+done
+# Two templates of equal score; the first endpoint answers 404.
+page multi "https://localhost:$NET_PORT/missing/{name}-{version}-{os}-{arch}.{ext}" "$TPL"
+
+# --- 1. fetch by name -----------------------------------------------------------
+
+S1=$(new_store app)
+act "$S1" fetch localhost/app
+expect_id "fetch localhost/app prints the ID that build printed" "$ID_APP"
+is "the image is listed, one blob, tmp/ empty" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+is "the image was downloaded once (200)" "$(reqs "$U/app-latest-$OA.aci" | cut -d' ' -f1)" "200"
+is "its signature was downloaded once (200)" "$(reqs "$U/app-latest-$OA.aci.asc" | cut -d' ' -f1)" "200"
+check "image list --json shows the ID" test "$("$ACTOOL" --dir="$S1" image list --json | jq -r '.[0].id')" = "$ID_APP"
+rec=$S1/cache/http/$(key "https://localhost:$NET_PORT$U/app-latest-$OA.aci").json
+check "cache/http/SHA256(URL).json remembers the image ID" grep -qF "$ID_APP" "$rec"
+
+# --- 2. the HTTP cache, pinned versions, --no-store ------------------------------------
+
+net_log_reset
+act "$S1" fetch localhost/app
+expect_id "a repeat fetch of the unversioned name gives the same ID" "$ID_APP"
+is "the repeat is answered 304 with no body" "$(reqs "$U/app-latest-$OA.aci")" '304 0 range="-"'
+got=$(inm "$U/app-latest-$OA.aci")
+if [ -n "$got" ] && [ "$got" != - ]; then ok "the repeat sent If-None-Match ($got)"; else
+  not_ok "the repeat sent If-None-Match"
+  note "access log:" "$(cat "$NET_ACCESS_LOG")"
+fi
+is "no signature is fetched for a 304" "$(reqs "$U/app-latest-$OA.aci.asc")" ""
+is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+
+before=$(log_total)
+act "$S1" fetch localhost/app:1.0.0
+expect_id "fetch localhost/app:1.0.0 (pinned, stored) gives the stored ID" "$ID_APP"
+is "a pinned version in the store makes no request at all" "$(log_total)" "$before"
+
+net_log_reset
+act "$S1" fetch --no-store localhost/app
+expect_id "--no-store fetches again, same ID" "$ID_APP"
+is "--no-store downloads the whole image (200), unconditionally" \
+  "$(reqs "$U/app-latest-$OA.aci"):$(inm "$U/app-latest-$OA.aci")" "200 $SIZE_APP range=\"-\":-"
+is "--no-store: the store still has one image and no temporary" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+
+# The image removed from the store: the cache record is not used.
+net_log_reset
+run_capture $T "$ACTOOL" --dir="$S1" image rm "$ID_APP"
+act "$S1" fetch localhost/app
+expect_id "after image rm, the fetch downloads the image again" "$ID_APP"
+is "after image rm: an unconditional 200, not a revalidation" \
+  "$(reqs "$U/app-latest-$OA.aci"):$(inm "$U/app-latest-$OA.aci")" "200 $SIZE_APP range=\"-\":-"
+
+net_log_reset
+act "$S1" fetch --no-store localhost/app:1.0.0
+expect_id "--no-store with a pinned version downloads it" "$ID_APP"
+is "--no-store pinned: the versioned URL was requested (200)" \
+  "$(reqs "$U/app-1.0.0-$OA.aci" | cut -d' ' -f1)" "200"
+
+# --- 3. --store-only ----------------------------------------------------------------------
+
+S=$(new_store store-only)
+before=$(log_total)
+act "$S" fetch --store-only localhost/app
+expect_fail "--store-only with an image not in the store fails" 'store-only'
+is "--store-only makes no request" "$(log_total)" "$before"
+is "--store-only: nothing stored" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+before=$(log_total)
+act "$S1" fetch --store-only localhost/app
+expect_id "--store-only with an unversioned name in the store uses it" "$ID_APP"
+is "--store-only with the image stored makes no request either" "$(log_total)" "$before"
+
+# --- 4-7. refusals ------------------------------------------------------------------------
+
+S=$(new_store untrusted)
+act "$S" fetch localhost/untrusted
+expect_fail "signed by a key that is not trusted: refused, naming the key" \
+  "signed by key $K_OTHER which is not trusted for localhost/untrusted"
+is "untrusted: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+S=$(new_store badsig)
+act "$S" fetch localhost/badsig
+expect_fail "the signature of another file: refused (bad signature)" \
+  "badsig-latest-$OA\.aci\.asc: .*bad signature"
+is "bad signature: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+S=$(new_store tampered)
+act "$S" fetch localhost/tampered
+expect_fail "an image changed after signing: refused (bad signature)" \
+  "tampered-latest-$OA\.aci\.asc: .*bad signature"
+is "tampered: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+S=$(new_store labels)
+act "$S" fetch localhost/labels,version=2.0.0
+expect_fail "asked version=2.0.0, the served image has 1.0.0: refused, naming the label" \
+  "label mismatch: version=2\.0\.0"
+is "label mismatch: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+is "label mismatch: the image was requested at the 2.0.0 URL" \
+  "$(reqs "$U/labels-2.0.0-$OA.aci" | cut -d' ' -f1)" "200"
+
+S=$(new_store misnamed)
+act "$S" fetch localhost/misnamed
+expect_fail "the served image is named localhost/other: refused, naming both" \
+  '"localhost/other", not "localhost/misnamed"'
+is "name mismatch: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+# --- 8. dependencies ---------------------------------------------------------------------
+
+S8=$(new_store depapp)
+net_log_reset
+act "$S8" fetch localhost/depapp
+expect_id "an image depending on localhost/base (name and labels) is fetched" "$ID_DEPAPP"
+is "its dependency was discovered and fetched too" "$(state "$S8")" \
+  "list=[localhost/base localhost/depapp] blobs=2 tmp=0"
+is "the access log shows base's download (200)" \
+  "$(reqs "$U/base-1.0.0-$OA.aci" | cut -d' ' -f1)" "200"
+
+S=$(new_store depid)
+net_log_reset
+act "$S" fetch localhost/depid
+expect_id "an image depending on localhost/base by imageID and size is fetched" "$ID_DEPID"
+is "its dependency (by imageID) was fetched too" "$(state "$S")" \
+  "list=[localhost/base localhost/depid] blobs=2 tmp=0"
+check "the stored dependency is the declared image ID" \
+  test "$("$ACTOOL" --dir="$S" image list --json | jq -r '.[] | select(.name == "localhost/base") | .id')" = "$ID_BASE"
+is "the access log shows base's download at its latest URL (200)" \
+  "$(reqs "$U/base-latest-$OA.aci" | cut -d' ' -f1)" "200"
+
+net_log_reset
+act "$S8" fetch localhost/depid
+expect_id "a dependency already in the store is used as it is" "$ID_DEPID"
+is "no request for the stored dependency" "$(reqs "$U/base-latest-$OA.aci")$(reqs "$U/base-1.0.0-$OA.aci")" ""
+
+S=$(new_store depwrongid)
+act "$S" fetch localhost/depwrongid
+expect_fail "a dependency whose image ID is not the declared one is refused" \
+  "image ID $ID_BASE, but the dependency asks for $ID_APP"
+# Dependencies are fetched before the image that needs them: nothing is stored.
+is "wrong image ID: neither image nor dependency is stored" \
+  "$(names "$S"):$(test -e "$S/blobs/$ID_BASE" && echo blob)" ":"
+is "wrong image ID: tmp/ empty" "$(count "$S/tmp")" 0
+
+S=$(new_store depsize)
+act "$S" fetch localhost/depsize
+expect_fail "a dependency smaller than its declared size is refused" \
+  "$SIZE_BASE bytes, but the dependency declares $((SIZE_BASE + 1))"
+is "short dependency: neither image nor dependency is stored" \
+  "$(names "$S"):$(test -e "$S/blobs/$ID_BASE" && echo blob)" ":"
+is "short dependency: tmp/ empty" "$(count "$S/tmp")" 0
+
+# --- 9. an oversized dependency (while big is served at 2 MB/s) ------------------------------
+
+S=$(new_store depbig)
+net_log_reset
+act "$S" fetch localhost/depbig
+expect_fail "a dependency larger than its declared size is refused" \
+  'larger than the 1000000 bytes expected'
+got=$("$ACTOOL" --dir="$S" image list --json 2>/dev/null | jq -r '.[].name' | grep -c '^localhost/big$')
+is "the oversized dependency is not in the store" "$got" 0
+is "nor is the image that asked for it" "$(names "$S")" ""
+check "no blob of the oversized dependency" test ! -e "$S/blobs/$ID_BIG"
+is "no download left in tmp/" "$(count "$S/tmp")" 0
+read -r st body _ <<<"$(reqs "$U/big-latest-$OA.aci" | head -n 1)"
+if [ "${st:-}" = 200 ] && [ "${body:-0}" -lt "$SIZE_BIG" ]; then
+  ok "the transfer was cut off ($body of $SIZE_BIG bytes sent)"
+else
+  not_ok "the transfer was cut off"
+  note "access log:" "$(cat "$NET_ACCESS_LOG")"
+fi
+
+# --- 10. interrupted downloads, resumed ---------------------------------------------------------
+
+# wait_partial STORE BYTES: until STORE/tmp/download-*.aci has BYTES (20 s at
+# most).
+wait_partial() {
+  for _ in $(seq 200); do
+    [ "$(partial_size "$1")" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# partial_size STORE: the size of STORE/tmp/download-*.aci (0: none).
+partial_size() {
+  local f
+  for f in "$1"/tmp/download-*.aci; do [ -f "$f" ] && size_of "$f" && return; done
+  echo 0
+}
+
+BIG_URL="https://localhost:$NET_PORT$U/big-latest-$OA.aci"
+COPY_URL="https://localhost:$NET_PORT/images/big-copy.aci"
+# Three slow downloads at once: by name (to be killed with SIGKILL and
+# with SIGINT) and by URL (SIGKILL; its file then changes on the server).
+SK=$(new_store kill)
+SI=$(new_store int)
+SU=$(new_store url-changed)
+bg() { "$ACTOOL" --dir="$1" --port="$NET_PORT" --cacert="$NET_CA" fetch "$2" >"$1.out" 2>"$1.err" & }
+bg "$SK" localhost/big
+PID_K=$!
+bg "$SI" localhost/big
+PID_I=$!
+bg "$SU" "$COPY_URL"
+PID_U=$!
+BG_PID="$PID_K $PID_I $PID_U"
+wait_partial "$SK" 3000000 && wait_partial "$SI" 3000000 && wait_partial "$SU" 3000000 ||
+  note "the downloads did not reach 3 MB in 20 s:" "$(cat "$SK.err" "$SI.err" "$SU.err")"
+# (bash reports a job killed by a signal on its stderr: not here.)
+exec 3>&2 2>/dev/null
+kill -KILL "$PID_K" "$PID_U"
+st_k=0
+wait "$PID_K" || st_k=$?
+st_u=0
+wait "$PID_U" || st_u=$?
+t0=$(date +%s%N)
+kill -INT "$PID_I"
+st_i=0
+wait "$PID_I" || st_i=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+exec 2>&3 3>&-
+BG_PID=
+PART_K=$(partial_size "$SK")
+PART_I=$(partial_size "$SI")
+PART_U=$(partial_size "$SU")
+
+if [ "$st_k" -eq 137 ] && [ "$PART_K" -ge 3000000 ] && [ "$PART_K" -lt "$SIZE_BIG" ]; then
+  ok "a slow download was killed (SIGKILL) at $PART_K of $SIZE_BIG bytes"
+else
+  not_ok "a slow download was killed (SIGKILL) midway"
+  note "exit $st_k, partial $PART_K of $SIZE_BIG" "stderr: $(head -c 2000 "$SK.err")"
+fi
+is "SIGKILL: tmp/ keeps the partial download and its record" "$(downloads "$SK")" "aci=1 json=1"
+k=$(key "$BIG_URL")
+check "the partial download is tmp/download-SHA256(URL).aci" test -f "$SK/tmp/download-$k.aci"
+etag=$(curl -sI --cacert "$NET_CA" "$BIG_URL" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: *//p')
+json=$(cat "$SK/tmp/download-$k.json" 2>/dev/null)
+if [ "$(jq -r .url <<<"$json" 2>/dev/null)" = "$BIG_URL" ] && [ -n "$etag" ] &&
+  jq -r '.[]' <<<"$json" 2>/dev/null | grep -qxF -- "$etag"; then
+  ok "tmp/download-KEY.json records the URL and the ETag ($etag)"
+else
+  not_ok "tmp/download-KEY.json records the URL and the ETag"
+  note "json: $json" "etag: $etag"
+fi
+
+if [ "$st_i" -ne 0 ] && [ "$st_i" -ne 137 ] && [ "$ms" -lt 3000 ] &&
+  ! grep -Eq 'Sanitizer|runtime error:' "$SI.err"; then
+  ok "SIGINT ends the download promptly and non-zero (exit $st_i after $ms ms)"
+else
+  not_ok "SIGINT ends the download promptly and non-zero"
+  note "exit $st_i after $ms ms" "stderr: $(head -c 2000 "$SI.err")"
+fi
+is "SIGINT: nothing on stdout" "$(cat "$SI.out")" ""
+is "SIGINT: tmp/ keeps the partial download and its record" "$(downloads "$SI")" "aci=1 json=1"
+is "SIGINT: no image stored" "$(names "$SI"):$(count "$SI/blobs")" ":0"
+is "SIGKILL during a fetch by URL: killed, partial download and record kept" \
+  "$st_u:$(downloads "$SU")" "137:aci=1 json=1"
+
+# Full speed from now on.
+rm -f "$NET_CONF_D/slow.conf"
+net_reload || net_fail "nginx reloads without the rate limit"
+
+# resumed STORE PARTIAL WHAT
+resumed() {
+  local s=$1 n=$2 what=$3
+  net_log_reset
+  act "$s" fetch localhost/big
+  expect_id "$what: the next fetch completes the download" "$ID_BIG"
+  is "$what: the image is stored, tmp/ empty" "$(state "$s")" "list=[localhost/big] blobs=1 tmp=0"
+  is "$what: one request, resumed from byte $n (206, $((SIZE_BIG - n)) bytes)" \
+    "$(reqs "$U/big-latest-$OA.aci")" "206 $((SIZE_BIG - n)) range=\"bytes=$n-\""
+}
+resumed "$SK" "$PART_K" "after SIGKILL"
+resumed "$SI" "$PART_I" "after SIGINT"
+
+# The file behind the URL changes (same bytes, new mtime: a new ETag and
+# Last-Modified): If-Range makes nginx send it whole (200), not a 206.
+touch -d '+1 hour' "$NET_ROOT/images/big-copy.aci"
+net_log_reset
+act "$SU" fetch "$COPY_URL"
+expect_id "a partial download whose file changed on the server is started over" "$ID_BIG"
+is "changed file: stored, tmp/ empty" "$(state "$SU")" "list=[localhost/big] blobs=1 tmp=0"
+is "changed file: the range asked with If-Range was answered whole (200, $SIZE_BIG bytes)" \
+  "$(reqs /images/big-copy.aci)" "200 $SIZE_BIG range=\"bytes=$PART_U-\""
+
+# --- 12. a transient 503, then success ---------------------------------------------------------
+
+S=$(new_store flaky)
+rm -f "$NET_ROOT/flaky-ready"
+net_log_reset
+"$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" fetch localhost/flaky \
+  >"$TMP/bg.out" 2>"$TMP/bg.err" &
+BG_PID=$!
+# The first backoff is 1 s: the file appears during it.
+for _ in $(seq 100); do
+  [ "$(net_log_count "\"GET $U/flaky-latest-$OA.aci HTTP/1.1\" 503")" -ge 1 ] && break
+  sleep 0.05
+done
+touch "$NET_ROOT/flaky-ready"
+st=0
+{ wait "$BG_PID"; } 2>/dev/null || st=$?
+BG_PID=
+if [ "$st" -eq 0 ] && [ "$(cat "$TMP/bg.out")" = "$ID_FLAKY" ] &&
+  ! grep -Eq 'Sanitizer|runtime error:' "$TMP/bg.err"; then
+  ok "a 503 is retried and the fetch succeeds"
+else
+  not_ok "a 503 is retried and the fetch succeeds"
+  note "exit $st" "stdout: $(cat "$TMP/bg.out")" "stderr: $(head -c 2000 "$TMP/bg.err")"
+fi
+is "the access log shows a 503, then the image (200)" \
+  "$(reqs "$U/flaky-latest-$OA.aci" | cut -d' ' -f1 | uniq | paste -sd' ')" "503 200"
+is "503: the image is stored, tmp/ empty" "$(state "$S")" "list=[localhost/flaky] blobs=1 tmp=0"
+
+# --- 13. certificates ---------------------------------------------------------------------------
+
+S=$(new_store noca)
+act_raw --dir="$S" fetch localhost/app
+expect_fail "without --cacert the server's certificate is refused" 'certificate'
+is "unknown CA: nothing stored" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+act_raw --dir="$S" --cacert="$NET_OTHER_CA" fetch localhost/app
+expect_fail "with an unrelated CA the server's certificate is refused" 'certificate'
+is "unrelated CA: nothing stored" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+act_raw --dir="$S" --insecure-options=tls fetch localhost/app
+expect_id "--insecure-options=tls without --cacert fetches (signature still checked)" "$ID_APP"
+is "--insecure-options=tls: stored" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
+
+# --- 14. fetch by URL ------------------------------------------------------------------------------
+
+S=$(new_store url)
+act "$S" fetch "https://localhost:$NET_PORT/images/byurl.aci"
+expect_id "fetch https://.../byurl.aci (signature beside it) imports it" "$ID_APP"
+is "by URL: stored, tmp/ empty" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
+
+S=$(new_store url-noasc)
+act "$S" fetch "https://localhost:$NET_PORT/images/noasc.aci"
+expect_fail "fetch by URL without a .asc beside it is refused" 'noasc\.aci\.asc.*404'
+is "no .asc: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+act "$S" --insecure-options=image fetch "https://localhost:$NET_PORT/images/noasc.aci"
+expect_id "--insecure-options=image imports it without a signature" "$ID_APP"
+is "--insecure-options=image: stored" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
+
+# --- 15. 401 and credentials -----------------------------------------------------------------------
+
+S=$(new_store secret)
+net_log_reset
+act "$S" fetch localhost/secret
+expect_fail "a 401 on the image without credentials is refused, naming it" \
+  "secret-latest-$OA\.aci: 401 Unauthorized, and no credentials"
+is "401: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+is "401: no credentials were sent" "$(auths "$U/secret-latest-$OA.aci" | sort -u)" '401 -'
+
+mkdir -p "$S/auth.d"
+printf '%s\n' '{"actoolKind":"auth","actoolVersion":"v1","domains":["localhost"],"type":"basic","credentials":{"user":"u","password":"p"}}' \
+  >"$S/auth.d/a.json"
+net_log_reset
+act "$S" fetch localhost/secret
+expect_id "with credentials in auth.d the image is fetched" "$ID_SECRET"
+is "credentials: stored, tmp/ empty" "$(state "$S")" "list=[localhost/secret] blobs=1 tmp=0"
+is "credentials are sent only after the 401" "$(auths "$U/secret-latest-$OA.aci" | paste -sd,)" \
+  '401 -,200 Basic dTpw'
+
+# --- 16. several endpoints ------------------------------------------------------------------------
+
+S=$(new_store multi)
+net_log_reset
+act "$S" fetch localhost/multi
+expect_id "the first endpoint answers 404, the second gives the image" "$ID_MULTI"
+is "several endpoints: stored, tmp/ empty" "$(state "$S")" "list=[localhost/multi] blobs=1 tmp=0"
+is "the first endpoint was tried (404)" "$(reqs "/missing/localhost/multi-latest-$OA.aci" | cut -d' ' -f1)" "404"
+
+# --- 11. a stalling server ---------------------------
+
+S=$(new_store stall)
+net_log_reset
+last_cmd="ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 actool fetch localhost/stall"
+status=0
+t0=$(date +%s%N)
+ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 timeout 30 "$ACTOOL" --dir="$S" --port="$NET_PORT" \
+  --cacert="$NET_CA" fetch localhost/stall >"$TMP/.out" 2>"$TMP/.err" || status=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_fail "a server that sends nothing: refused after the timeout and one retry" 'no data for 2 s'
+# Two stalls of 2 s and the 1 s backoff between them.
+if [ "$ms" -ge 4500 ] && [ "$ms" -le 15000 ]; then ok "the stalled fetch gave up after two timeouts, within 15 s ($ms ms)"; else
+  not_ok "the stalled fetch gave up after two timeouts, within 15 s ($ms ms)"
+fi
+is "stall: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+# Each request is logged when nginx's 5 s sleep ends.
+n=0
+for _ in $(seq 100); do
+  n=$(net_log_count "\"GET $U/stall-latest-$OA.aci HTTP/1.1\"")
+  [ "$n" -ge 2 ] && break
+  sleep 0.1
+done
+is "the access log shows two attempts" "$n" 2
+
+# --- concurrent fetches of one URL -------------------------------------------
+# They take turns on the URL's partial download: each one that waited finds
+# the file the other imported gone and starts its own, never a file that is
+# being read or removed.
+
+S=$(new_store concurrent)
+pids=()
+for i in 1 2 3; do
+  timeout 120 "$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" fetch --no-store \
+    "https://localhost:$NET_PORT/images/big-copy.aci" >"$TMP/conc$i.out" 2>"$TMP/conc$i.err" &
+  pids+=($!)
+done
+cstat=
+for p in "${pids[@]}"; do
+  st=0
+  wait "$p" || st=$?
+  cstat="$cstat$st"
+done
+is "three concurrent fetches of one URL all succeed" "$cstat" "000"
+is "they print the same image ID" "$(cat "$TMP"/conc?.out | sort -u)" "$ID_BIG"
+is "concurrent fetches: one image, one blob, tmp/ empty" "$(state "$S")" "list=[localhost/big] blobs=1 tmp=0"
+
+done_testing

@@ -1,0 +1,632 @@
+#!/bin/bash
+# The executor end to end (docs/executor.md): `actool run` of busybox images
+# whose app section varies per case, checked from inside the pod (what the
+# app sees) and from outside (host volumes, the pod directories, cgroups,
+# the host's mount table); `list`, `status` and `gc` around running,
+# finished and abandoned pods; the metadata service queried with busybox
+# wget.  Needs root and the static busybox (Debian's busybox-static).
+# shellcheck disable=SC2016 # the pods' shell scripts are single-quoted on purpose
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "actool run needs root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+command -v jq >/dev/null || skip_all "jq not installed"
+
+STORE=$TMP/store
+# The host's mount table, compared after every run.
+MI0=$(cat /proc/self/mountinfo)
+MI_LINES0=$(wc -l </proc/self/mountinfo)
+MOUNT_CHANGES=""
+LEFT_PODS=""
+LEFT_CGROUPS=""
+BG_PID=""
+
+# On exit (even an interrupted one): no pod of ours left running or on disk.
+cleanup() {
+  if [ -n "$BG_PID" ] && kill -0 "$BG_PID" 2>/dev/null; then
+    kill -KILL "$BG_PID"
+    wait "$BG_PID" 2>/dev/null
+  fi
+  [ -d "$STORE/pods" ] && timeout 30 "$ACTOOL" --dir="$STORE" gc >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# --- helpers ----------------------------------------------------------------
+
+# ac ARGS...: actool on the test store, unsigned images allowed, 30 s at most.
+ac() { timeout 30 "$ACTOOL" --dir="$STORE" --insecure-options=image "$@"; }
+
+# mounts_check WHAT: remember when the host's mount table differs from what
+# it was (once per change).
+mounts_check() {
+  local now
+  now=$(cat /proc/self/mountinfo)
+  if [ "$now" != "$MI0" ]; then
+    MOUNT_CHANGES+="after $1:"$'\n'"$(diff <(printf '%s\n' "$MI0") <(printf '%s\n' "$now") | head -n 10)"$'\n'
+    MI0=$now
+  fi
+}
+
+# pods_left: the pod directories in the store (UUIDs).
+pods_left() {
+  [ -d "$STORE/pods" ] || return 0
+  find "$STORE/pods" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | LC_ALL=C sort
+}
+
+# pod ARGS...: `actool run ARGS` in the foreground (30 s at most); stdout in $OUT, stderr in
+# $ERR, exit status in $status.  Afterwards, no pod directory or cgroup may
+# be left and the host's mount table must be unchanged (reported at the end).
+# The pod's UUID is saved (--uuid-file-save) to find its cgroups.
+RUNS=0
+pod() {
+  local a ufile="" add=()
+  for a in "$@"; do
+    case $a in --uuid-file-save=*) ufile=${a#*=} ;; esac
+  done
+  if [ -z "$ufile" ]; then
+    RUNS=$((RUNS + 1))
+    ufile=$TMP/uuid.$RUNS
+    add=(--uuid-file-save="$ufile")
+  fi
+  run_capture timeout -k 5 30 env HOSTLEAK=leaked "$ACTOOL" --dir="$STORE" --insecure-options=image run "${add[@]}" "$@" </dev/null
+  OUT=$(cat "$TMP/.out")
+  ERR=$(cat "$TMP/.err")
+  mounts_check "run $*"
+  local left
+  left=$(pods_left)
+  [ -z "$left" ] || LEFT_PODS+="after run $*: $left"$'\n'
+  if [ -s "$ufile" ]; then
+    left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$(cat "$ufile")" 2>/dev/null)
+    [ -z "$left" ] || LEFT_CGROUPS+="after run $* (exit $status): $left"$'\n'
+  fi
+}
+
+# sh_pod [RUN OPTIONS...] -- SCRIPT [APP OPTIONS...]: run SCRIPT with /bin/sh
+# -c in the generic image.
+sh_pod() {
+  local opts=()
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  local script=$1
+  shift
+  pod "${opts[@]}" "${ID[sh]}" "$@" --exec=/bin/sh -- -c "$script"
+}
+
+# show: the last run, as TAP comments.
+show() {
+  note "exit $status" "stdout: $(printf '%s' "$OUT" | head -c 1500)" "stderr: $(printf '%s' "$ERR" | head -c 1500)"
+}
+
+# is_run DESC GOT WANT: like is, with the last run shown on failure.
+is_run() {
+  if [ "$2" = "$3" ]; then ok "$1"; else
+    not_ok "$1"
+    note "got:  $2" "want: $3"
+    show
+  fi
+}
+
+# yes_run DESC COMMAND...: passes when COMMAND succeeds; shows the last run.
+yes_run() {
+  local desc=$1
+  shift
+  if "$@"; then ok "$desc"; else
+    not_ok "$desc"
+    show
+  fi
+}
+
+line_in() { printf '%s\n' "$2" | grep -Eq -- "$1"; } # line_in ERE TEXT
+no_line_in() { ! printf '%s\n' "$2" | grep -Eq -- "$1"; }
+envval() { printf '%s\n' "$OUT" | sed -n "s/^$1=//p"; } # envval NAME: from `env` output in $OUT
+
+# wait_file FILE: up to 10 s for FILE to exist.
+wait_file() {
+  local _
+  for _ in $(seq 100); do
+    [ -e "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_exit PID SECONDS: wait for the background PID (killed after SECONDS);
+# its status in $status.
+wait_exit() {
+  local _
+  for _ in $(seq $(($2 * 10))); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$1" 2>/dev/null && kill -KILL "$1"
+  status=0
+  { wait "$1"; } 2>/dev/null || status=$? # (no "Killed" message from bash)
+}
+
+# bg_pod NAME ARGS...: `actool run ARGS` in the background; PID in $BG_PID,
+# output in $TMP/NAME.out and $TMP/NAME.err.
+bg_pod() {
+  local name=$1
+  shift
+  "$ACTOOL" --dir="$STORE" --insecure-options=image run "$@" </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  BG_PID=$!
+}
+
+# --- images -------------------------------------------------------------------
+
+# The root file system: busybox, alice (1000) in staff (50), a file owned by
+# 2001:2002, a working directory.
+LAY=$TMP/layout
+"$top_srcdir/scripts/mkrootfs-busybox" "$LAY/rootfs" >/dev/null || { not_ok "mkrootfs-busybox"; done_testing; exit; }
+ROOTFS=$LAY/rootfs
+echo 'alice:x:1000:50:Alice:/home/alice:/bin/sh' >>"$ROOTFS/etc/passwd"
+echo 'staff:x:50:alice' >>"$ROOTFS/etc/group"
+mkdir -p "$ROOTFS/home/alice" "$ROOTFS/srv/work"
+chown 1000:50 "$ROOTFS/home/alice"
+echo owned >"$ROOTFS/srv/owned"
+chown 2001:2002 "$ROOTFS/srv/owned"
+find "$ROOTFS" -perm /6000 -exec chmod ug-s {} +
+
+# manifest NAME APP_JSON [EXTRA_JSON]: an image manifest.
+manifest() {
+  jq -n --arg n "example.com/$1" --argjson app "$2" --argjson x "${3:-{\}}" \
+    '{acKind: "ImageManifest", acVersion: "0.8.11", name: $n,
+      labels: [{name: "version", value: "1.0"}, {name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
+      app: $app} + $x'
+}
+# shapp SCRIPT [EXTRA_JSON]: an app running SCRIPT with /bin/sh -c as root.
+shapp() {
+  jq -cn --arg s "$1" --argjson x "${2:-{\}}" \
+    '{exec: ["/bin/sh", "-c", $s], user: "0", group: "0"} + $x'
+}
+
+manifest sh "$(shapp 'echo generic' '{"environment": [{"name": "IMGVAR", "value": "image"}]}')" >"$LAY/manifest"
+BASE=$TMP/base.aci
+declare -A ID
+IMG_ERRORS=""
+if ! "$ACTOOL" build --no-compression "$LAY" "$BASE" >"$TMP/.out" 2>"$TMP/.err"; then
+  not_ok "build the base image"
+  note "$(cat "$TMP/.err")"
+  done_testing
+  exit
+fi
+
+# img NAME APP_JSON [EXTRA_JSON]: the base image with that manifest, fetched
+# into the store; its ID in ID[NAME].
+img() {
+  local m=$TMP/manifest-$1
+  manifest "$@" >"$m"
+  if "$ACTOOL" patch-manifest --no-compression --overwrite --manifest="$m" "$BASE" "$TMP/$1.aci" 2>"$TMP/.err" &&
+    ID[$1]=$(ac fetch "$TMP/$1.aci" 2>>"$TMP/.err") && [ -n "${ID[$1]}" ]; then :; else
+    IMG_ERRORS+="$1: $(cat "$TMP/.err")"$'\n'
+  fi
+}
+hv_mp='{"mountPoints": [{"name": "hv", "path": "/hv"}]}'
+events='{"mountPoints": [{"name": "hv", "path": "/hv"}], "eventHandlers": [
+  {"name": "pre-start", "exec": ["/bin/sh", "-c", "echo pre >> /hv/log"]},
+  {"name": "post-stop", "exec": ["/bin/sh", "-c", "echo post >> /hv/log"]}]}'
+events_fail='{"mountPoints": [{"name": "hv", "path": "/hv"}], "eventHandlers": [
+  {"name": "pre-start", "exec": ["/bin/sh", "-c", "echo pre >> /hv/log; exit 3"]},
+  {"name": "post-stop", "exec": ["/bin/sh", "-c", "echo post >> /hv/log"]}]}'
+iso() { jq -cn --arg n "$1" --argjson v "$2" '{isolators: [{name: $n, value: $v}]}'; }
+
+ID[sh]=$(ac fetch "$BASE" 2>"$TMP/.err") || IMG_ERRORS+="sh: $(cat "$TMP/.err")"$'\n'
+img envimg "$(shapp env '{"environment": [{"name": "PATH", "value": "/opt/bin:/usr/bin:/bin"},
+  {"name": "A", "value": "img"}, {"name": "B", "value": "img"}, {"name": "C", "value": "img"}]}')"
+img cwd "$(shapp pwd '{"workingDirectory": "/srv/work"}')"
+img cwdmissing "$(shapp 'echo RAN' '{"workingDirectory": "/nonexistent/dir"}')"
+img alice "$(shapp 'grep -E "^(Uid|Gid):" /proc/self/status' | jq -c '.user = "alice" | .group = "staff"')"
+img owner "$(shapp 'grep -E "^(Uid|Gid):" /proc/self/status' | jq -c '.user = "/srv/owned" | .group = "/srv/owned"')"
+img supp "$(shapp 'grep "^Groups:" /proc/self/status; id -G' '{"supplementaryGIDs": [60, 70]}' | jq -c '.user = "1000" | .group = "50"')"
+img events "$(shapp 'echo app >> /hv/log' "$events")"
+img evfail "$(shapp 'echo app >> /hv/log' "$events_fail")"
+img memhog "$(jq -cn '{exec: ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"], user: "0", group: "0"}' |
+  jq -c --argjson i "$(iso resource/memory '{"limit": "32M"}')" '. + $i')"
+capscript='grep -E "^Cap(Prm|Eff|Bnd):" /proc/self/status; touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED'
+img capretain "$(shapp "$capscript" "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_NET_BIND_SERVICE", "CAP_KILL"]}')")"
+img capremove "$(shapp "$capscript" "$(iso os/linux/capabilities-remove-set '{"set": ["CAP_CHOWN", "CAP_NET_RAW"]}')")"
+img seccomp "$(shapp 'mkdir /tmp/d; echo "rc=$?"; grep "^Seccomp:" /proc/self/status' "$(iso os/linux/seccomp-remove-set '{"set": ["mkdir", "mkdirat"], "errno": "ENOTSUP"}')")"
+img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' |
+  jq -c --argjson i "$(iso os/linux/seccomp-remove-set '{"set": ["uname"]}')" '. + $i')"
+img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-privileges true)")"
+img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
+if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
+  not_ok "build and fetch the test images"
+  note "$IMG_ERRORS"
+fi
+
+# --- environment and working directory ----------------------------------------
+
+pod --uuid-file-save="$TMP/uenv" "${ID[sh]}" --exec=env
+is_run "env: run exits 0" "$status" 0
+is_run "env: PATH is the spec's default" "$(envval PATH)" /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+is_run "env: AC_APP_NAME is the app's name" "$(envval AC_APP_NAME)" sh
+yes_run "env: AC_METADATA_URL is http://127.0.0.1:PORT/TOKEN" \
+  line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[A-Za-z0-9_-]{43}$' "$OUT"
+is_run "env: container=actool" "$(envval container)" actool
+is_run "env: the image's environment" "$(envval IMGVAR)" image
+yes_run "env: actool's own environment does not leak in" eval '[ "$status" -eq 0 ] && no_line_in "^HOSTLEAK=" "$OUT"'
+
+printf '# a comment\nA=file\nB=file\n\nQ="quoted value"\n' >"$TMP/envfile"
+pod --set-env=B=set --env-file="$TMP/envfile" --set-env=D=set "${ID[envimg]}"
+is_run "env: the image's PATH replaces the default" "$(envval PATH)" /opt/bin:/usr/bin:/bin
+is_run "env: precedence image < --env-file < --set-env" \
+  "A=$(envval A) B=$(envval B) C=$(envval C) D=$(envval D) Q=$(envval Q)" \
+  "A=file B=set C=img D=set Q=quoted value"
+
+# --set-env after an image sets that app's variable, over the pod-wide one.
+pod --set-env=B=pod --set-env=D=pod "${ID[envimg]}" --set-env=B=app --- "${ID[envimg]}" --name=other
+is_run "env: per-app --set-env wins over the pod's, for its app only" \
+  "$(printf '%s\n' "$OUT" | grep -E '^(envimg|other): (B|D)=' | sort | paste -sd' ')" \
+  "envimg: B=app envimg: D=pod other: B=pod other: D=pod"
+
+pod "${ID[cwd]}"
+is_run "cwd: workingDirectory is the app's cwd" "$status:$OUT" "0:/srv/work"
+sh_pod -- pwd
+is_run "cwd: / without workingDirectory" "$status:$OUT" "0:/"
+pod "${ID[cwdmissing]}"
+yes_run "cwd: a missing workingDirectory fails clearly, the app does not run" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app cwdmissing: .*/nonexistent/dir" "$ERR"'
+
+# --- user and groups -----------------------------------------------------------
+
+ids_of() { printf '%s\n' "$OUT" | awk '{print $2, $3, $4, $5}' | paste -sd/; }
+pod "${ID[alice]}"
+is_run "user: by name (alice:staff) from the image's passwd and group" "$status:$(ids_of)" \
+  "0:1000 1000 1000 1000/50 50 50 50"
+sh_pod -- 'grep -E "^(Uid|Gid):" /proc/self/status' --user=4242 --group=4343
+is_run "user: by number (--user=4242 --group=4343)" "$status:$(ids_of)" "0:4242 4242 4242 4242/4343 4343 4343 4343"
+sh_pod -- 'echo $(id -u) $(id -g) $(id -un) $(id -gn)' --user=alice --group=staff
+is_run "user: --user=alice --group=staff" "$status:$OUT" "0:1000 50 alice staff"
+pod "${ID[owner]}"
+is_run "user: an absolute path means its owner in the image" "$status:$(ids_of)" \
+  "0:2001 2001 2001 2001/2002 2002 2002 2002"
+sh_pod -- 'echo RAN' --user=nosuchuser
+yes_run "user: an unknown user name fails clearly" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app sh: .*nosuchuser" "$ERR"'
+
+# groups_but PRIMARY: the Groups: line of /proc/self/status without PRIMARY.
+groups_but() { printf '%s\n' "$OUT" | sed -n 's/^Groups:[[:space:]]*//p' | tr -s ' \t' '\n' | grep -vx "$1" | grep . | sort -n | paste -sd' '; }
+pod "${ID[supp]}"
+is_run "supplementaryGIDs become the supplementary groups" "$status:$(groups_but 50)" "0:60 70"
+sh_pod -- 'grep "^Groups:" /proc/self/status' --user=1000 --group=50
+is_run "no supplementary groups without supplementaryGIDs" "$status:$(groups_but 50)" "0:"
+
+# --- event handlers --------------------------------------------------------------
+
+mkdir "$TMP/ev"
+pod --volume=hv,kind=host,source="$TMP/ev" "${ID[events]}"
+is_run "events: pre-start, app, post-stop in order" "$status:$(paste -sd' ' "$TMP/ev/log" 2>&1)" "0:pre app post"
+mkdir "$TMP/evf"
+pod --volume=hv,kind=host,source="$TMP/evf" "${ID[evfail]}"
+yes_run "events: a failing pre-start fails the pod" eval '[ "$status" -ne 0 ] && line_in pre-start "$ERR"'
+is_run "events: a failing pre-start keeps the app from running" "$(head -n 2 "$TMP/evf/log" 2>&1 | paste -sd' ')" "pre"
+
+# --- volumes ------------------------------------------------------------------------
+
+pod --volume=shared,kind=empty,mode=0770,uid=1000,gid=50 \
+  "${ID[sh]}" --name=writer --mount=volume=shared,target=/shared --exec=/bin/sh -- -c \
+  'echo hello >/shared/f.tmp && mv /shared/f.tmp /shared/f && echo written && echo to-stderr >&2' \
+  --- "${ID[sh]}" --name=reader --mount=volume=shared,target=/shared --exec=/bin/sh -- -c \
+  'i=0; while [ ! -e /shared/f ]; do i=$((i + 1)); [ $i -gt 100 ] && exit 9; sleep 0.1; done; echo "got $(cat /shared/f) $(stat -c "%a %u %g" /shared)"'
+yes_run "empty volume: shared by two apps (one writes, the other reads)" \
+  eval '[ "$status" -eq 0 ] && line_in "^reader: got hello 770 1000 50$" "$OUT"'
+yes_run "several apps: output lines are prefixed with the app's name" \
+  eval 'line_in "^writer: written$" "$OUT" && line_in "^writer: to-stderr$" "$ERR"'
+
+mkdir "$TMP/rw"
+sh_pod --volume=rw,kind=host,source="$TMP/rw" -- 'echo new >/rw/new' --mount=volume=rw,target=/rw
+is_run "host volume: a write inside reaches the host" "$status:$(cat "$TMP/rw/new" 2>&1)" "0:new"
+
+mkdir "$TMP/ro"
+echo orig >"$TMP/ro/keep"
+snap_ro() { (cd "$TMP/ro" && find . -printf '%p %y %i %s %m %T@\n' | LC_ALL=C sort && cat keep); }
+before=$(snap_ro)
+sh_pod --volume=ro,kind=host,source="$TMP/ro",readOnly=true -- \
+  'echo x >/ro/new && echo WROTE; echo y >>/ro/keep && echo APPENDED; rm -f /ro/keep && echo REMOVED; cat /ro/keep' \
+  --mount=volume=ro,target=/ro
+yes_run "host volume readOnly: writes fail inside (EROFS)" \
+  eval '[ "$OUT" = orig ] && line_in "Read-only file system" "$ERR"'
+is "host volume readOnly: nothing changed on the host" "$(snap_ro)" "$before"
+
+mkdir -p "$TMP/real/sub"
+ln -s real "$TMP/symlinked"
+sh_pod --volume=v,kind=host,source="$TMP/symlinked" -- 'echo RAN' --mount=volume=v,target=/v
+yes_run "host volume: a source that is a symlink is refused" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "symlink|symbolic link" "$ERR"'
+sh_pod --volume=v,kind=host,source="$TMP/symlinked/sub" -- 'echo RAN' --mount=volume=v,target=/v
+yes_run "host volume: a source with a symlink in its path is refused" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "symlink|symbolic link" "$ERR"'
+
+# --- resources ------------------------------------------------------------------------
+
+pod "${ID[memhog]}"
+is_run "memory limit 32M: a 200M allocation is killed (137)" "$status" 137
+pod "${ID[memhog]}" --exec=/bin/dd -- if=/dev/zero of=/dev/null bs=1M count=8
+yes_run "memory limit 32M: a small app succeeds" eval '[ "$status" -eq 0 ] && line_in "^8\+0 records in" "$ERR"'
+sh_pod -- 'dd if=/dev/zero of=/dev/null bs=200M count=1 && echo DONE'
+is_run "no memory limit: the 200M allocation succeeds" "$status:$OUT" "0:DONE"
+
+# --- capabilities, seccomp, no-new-privileges ----------------------------------------------
+
+capmask() {
+  local m=0 c
+  for c in "$@"; do m=$((m | (1 << c))); done
+  printf '%016x' "$m"
+}
+# The spec's default set: CHOWN 0, DAC_OVERRIDE 1, FOWNER 3, FSETID 4, KILL 5,
+# SETGID 6, SETUID 7, SETPCAP 8, NET_BIND_SERVICE 10, NET_RAW 13,
+# SYS_CHROOT 18, MKNOD 27, AUDIT_WRITE 29, SETFCAP 31.
+DEFAULT_CAPS=(0 1 3 4 5 6 7 8 10 13 18 27 29 31)
+capline() { printf '%s\n' "$OUT" | sed -n "s/^$1:[[:space:]]*//p"; }
+sh_pod -- "$capscript"
+is_run "capabilities: the default set (bounding, permitted, effective)" \
+  "$(capline CapBnd) $(capline CapPrm) $(capline CapEff) $(line_in CHOWNED "$OUT" && echo chown-ok)" \
+  "$(capmask "${DEFAULT_CAPS[@]}") $(capmask "${DEFAULT_CAPS[@]}") $(capmask "${DEFAULT_CAPS[@]}") chown-ok"
+pod "${ID[capretain]}"
+want=$(capmask 5 10)
+is_run "capabilities: retain set {NET_BIND_SERVICE, KILL} (CapBnd/Prm/Eff $want, chown fails)" \
+  "$(capline CapBnd) $(capline CapPrm) $(capline CapEff) $(line_in CHOWNED "$OUT" && echo chown-ok)" \
+  "$want $want $want "
+want=$(capmask 1 3 4 5 6 7 8 10 18 27 29 31)
+pod "${ID[capremove]}"
+is_run "capabilities: remove set {CHOWN, NET_RAW} (CapBnd/Prm/Eff $want, chown fails)" \
+  "$(capline CapBnd) $(capline CapPrm) $(capline CapEff) $(line_in CHOWNED "$OUT" && echo chown-ok)" \
+  "$want $want $want "
+yes_run "capabilities: chown fails with EPERM without CAP_CHOWN" line_in "Operation not permitted" "$ERR"
+
+sh_pod -- 'mkdir /tmp/d; echo "rc=$?"; uname -s; grep "^Seccomp:" /proc/self/status'
+is_run "seccomp: no filter by default, mkdir and uname work" "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=0 Linux Seccomp:	0"
+pod "${ID[seccomp]}"
+is_run "seccomp: remove set {mkdir, mkdirat} errno ENOTSUP: mkdir fails, filter on" \
+  "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=1 Seccomp:	2"
+yes_run "seccomp: the error is ENOTSUP (Operation not supported)" line_in "mkdir.*/tmp/d.*Operation not supported" "$ERR"
+pod "${ID[seccompkill]}"
+is_run "seccomp: remove set without errno kills with SIGSYS (128+31)" "$status:$OUT" "159:"
+
+pod "${ID[nnp]}"
+is_run "no-new-privileges: NoNewPrivs: 1" "$status:$OUT" "0:NoNewPrivs:	1"
+sh_pod -- 'grep "^NoNewPrivs:" /proc/self/status'
+is_run "no-new-privileges: NoNewPrivs: 0 without the isolator" "$status:$OUT" "0:NoNewPrivs:	0"
+
+# --- network, hostname, /etc files ---------------------------------------------------------
+
+ifaces='tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | paste -sd" "'
+sh_pod -- "$ifaces"
+is_run "net private: only lo" "$status:$OUT" "0:lo"
+host_ifaces=$(sh -c "$ifaces")
+sh_pod --net=host -- "$ifaces"
+is_run "net host: the host's interfaces" "$status:$OUT" "0:$host_ifaces"
+
+host_hostname=$(hostname)
+sh_pod --uuid-file-save="$TMP/uhost" -- 'hostname; cat /etc/hostname'
+u=$(cat "$TMP/uhost" 2>/dev/null)
+yes_run "--uuid-file-save writes the pod's UUID" \
+  line_in '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "$u"
+is_run "hostname: actool-UUID by default (and in /etc/hostname)" "$status:$(printf '%s' "$OUT" | paste -sd' ')" \
+  "0:actool-$u actool-$u"
+sh_pod --hostname=podhost -- 'hostname'
+is_run "hostname: --hostname" "$status:$OUT" "0:podhost"
+is "hostname: the host's is unchanged" "$(hostname)" "$host_hostname"
+
+sh_pod -- 'cat /etc/hosts; echo ===; cat /etc/resolv.conf'
+yes_run "/etc/hosts names localhost" line_in '^127\.0\.0\.1[[:space:]].*localhost' "${OUT%%===*}"
+if [ -f /etc/resolv.conf ]; then
+  is_run "/etc/resolv.conf is the host's" "${OUT#*===$'\n'}" "$(cat /etc/resolv.conf)"
+else
+  skip "/etc/resolv.conf is the host's" "the host has none"
+fi
+sh_pod --net=host -- 'cat /etc/hosts'
+is_run "net host: /etc/hosts is the host's" "$OUT" "$(cat /etc/hosts)"
+
+# --- /proc, /sys, /dev ------------------------------------------------------------------------
+
+sh_pod -- 'awk '\''$5 == "/proc" || $5 == "/sys" { print $5, ($6 ~ /(^|,)ro(,|$)/ ? "ro" : "rw") }'\'' /proc/self/mountinfo
+echo x >/proc/sys/kernel/domainname && echo PROC-WRITTEN
+echo x >/sys/kernel/mm/transparent_hugepage/enabled && echo SYS-WRITTEN
+true'
+is_run "/proc and /sys are mounted read-only" "$(printf '%s' "$OUT" | paste -sd' ')" "/proc ro /sys ro"
+yes_run "/proc and /sys: writes fail with EROFS" \
+  eval '[ "$(printf "%s\n" "$ERR" | grep -c "Read-only file system")" -eq 2 ]'
+
+sh_pod -- 'for n in null zero full random urandom tty; do [ -c /dev/$n ] && printf "%s " $n; done
+[ -e /dev/ptmx ] && printf "ptmx "; [ -d /dev/pts ] && printf "pts "; [ -d /dev/shm ] && printf "shm "; echo
+ls -A /dev | paste -sd" "
+ls -A /dev/pts | paste -sd" "
+head -c 4 /dev/zero | od -An -tx1 | tr -d " "
+head -c 16 /dev/urandom | wc -c
+echo x >/dev/null && echo null-ok
+echo x >/dev/shm/f && cat /dev/shm/f
+echo x >/dev/full || echo full-fails'
+read -ra devs <<<"$(printf '%s\n' "$OUT" | sed -n 2p)"
+extra=""
+for n in "${devs[@]}"; do
+  case $n in null | zero | full | random | urandom | tty | ptmx | pts | shm | fd | stdin | stdout | stderr | console | mqueue) ;; *) extra+="$n " ;; esac
+done
+is_run "/dev: the spec's character devices, ptmx, pts and shm" "$(printf '%s\n' "$OUT" | sed -n 1p)" \
+  "null zero full random urandom tty ptmx pts shm "
+is_run "/dev: nothing else (no host devices)" "$status:$extra" "0:"
+is_run "/dev/pts is a new instance (no host terminals)" "$(printf '%s\n' "$OUT" | sed -n 3p)" "ptmx"
+is_run "/dev: zero, urandom, null, shm and full work" "$(printf '%s\n' "$OUT" | sed -n '4,$p' | paste -sd' ')" \
+  "00000000 16 null-ok x full-fails"
+
+# --- readOnlyRootFS (--pod-manifest) ---------------------------------------------------------
+
+podmf() { # podmf READONLY: a pod manifest of the generic image by name
+  jq -n --argjson ro "$1" '{acKind: "PodManifest", acVersion: "0.8.11", apps: [{name: "rofs",
+    image: {name: "example.com/sh", labels: [{name: "version", value: "1.0"}]},
+    app: {exec: ["/bin/sh", "-c", "echo x >/newfile && echo WROTE; mkdir /etc/newdir && echo MADE; echo done"],
+          user: "0", group: "0"},
+    readOnlyRootFS: $ro}]}'
+}
+podmf true >"$TMP/pod-ro.json"
+podmf false >"$TMP/pod-rw.json"
+pod --pod-manifest="$TMP/pod-ro.json"
+yes_run "readOnlyRootFS: writes to / fail (EROFS)" \
+  eval '[ "$status" -eq 0 ] && [ "$OUT" = done ] && line_in "Read-only file system" "$ERR"'
+pod --pod-manifest="$TMP/pod-rw.json"
+is_run "--pod-manifest without readOnlyRootFS: / is writable" "$status:$(printf '%s' "$OUT" | paste -sd' ')" \
+  "0:WROTE MADE done"
+sh_pod -- '[ -e /newfile ] || [ -e /etc/newdir ] && echo LEAKED; echo checked'
+is_run "each run starts from a clean copy of the image" "$status:$OUT" "0:checked"
+
+# --- exit status -----------------------------------------------------------------------------
+
+sh_pod -- 'exit 7'
+is_run "exit status: exit 7 gives 7" "$status" 7
+sh_pod -- 'kill -KILL $$'
+is_run "exit status: killed by SIGKILL gives 137" "$status" 137
+sh_pod -- 'kill -USR1 $$'
+is_run "exit status: killed by SIGUSR1 gives 138" "$status" 138
+pod "${ID[sh]}" --name=a --exec=/bin/sh -- -c 'exit 3' \
+  --- "${ID[sh]}" --name=b --exec=/bin/sh -- -c 'sleep 0.5; exit 4' \
+  --- "${ID[sh]}" --name=c --exec=/bin/sh -- -c 'exit 0'
+is_run "exit status: the first app that failed" "$status" 3
+pod example.com/sh,version=1.0 --exec=/bin/sh -- -c 'echo by-name'
+is_run "IMAGE given as NAME,LABEL=VALUE" "$status:$OUT" "0:by-name"
+
+# --- metadata service ------------------------------------------------------------------------
+
+mkdir "$TMP/md"
+mdscript='u=$AC_METADATA_URL/acMetadata/v1
+wget -qO /hv/uuid "$u/pod/uuid"
+wget -qO /hv/id "$u/apps/$AC_APP_NAME/image/id"
+wget -qO /hv/manifest "$u/pod/manifest"
+wget -qO /hv/imanifest "$u/apps/$AC_APP_NAME/image/manifest"
+wget -qO /hv/annotations "$u/apps/$AC_APP_NAME/annotations"
+wget -qO /hv/podannotations "$u/pod/annotations"
+wget -qO /hv/sig --post-data "content=hello%20world" "$u/pod/hmac/sign"
+sig=$(sed "s/+/%2B/g; s#/#%2F#g; s/=/%3D/g" /hv/sig)
+uuid=$(cat /hv/uuid)
+wget -qO /hv/verify --post-data "content=hello%20world&uuid=$uuid&signature=$sig" "$u/pod/hmac/verify"
+echo "verify=$?"
+wget -O /hv/tamper --post-data "content=hello%20worlD&uuid=$uuid&signature=$sig" "$u/pod/hmac/verify" 2>/hv/tamper.err
+echo "tamper=$?"
+wget -O /hv/tamper2 --post-data "content=hello%20world&uuid=00000000-0000-0000-0000-000000000000&signature=$sig" "$u/pod/hmac/verify" 2>/hv/tamper2.err
+echo "tamper-uuid=$?"
+wget -O /hv/badtoken "${AC_METADATA_URL%/*}/wrongtoken/acMetadata/v1/pod/uuid" 2>/hv/badtoken.err
+echo "badtoken=$?"'
+pod --uuid-file-save="$TMP/umd" --volume=hv,kind=host,source="$TMP/md" "${ID[meta]}" --exec=/bin/sh -- -c "$mdscript"
+is_run "metadata: the app ran" "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:verify=0 tamper=1 tamper-uuid=1 badtoken=1"
+u=$(cat "$TMP/umd" 2>/dev/null)
+is "metadata: pod/uuid is the pod's UUID" "$(cat "$TMP/md/uuid" 2>&1)" "$u"
+is "metadata: apps/NAME/image/id is the image ID" "$(cat "$TMP/md/id" 2>&1)" "${ID[meta]}"
+is "metadata: pod/manifest is the reified PodManifest" \
+  "$(jq -r '[.acKind, .apps[0].name, .apps[0].image.id] | join(" ")' "$TMP/md/manifest" 2>&1)" \
+  "PodManifest meta ${ID[meta]}"
+is "metadata: apps/NAME/image/manifest is the image's" \
+  "$(jq -r '[.acKind, .name] | join(" ")' "$TMP/md/imanifest" 2>&1)" "ImageManifest example.com/meta"
+is "metadata: apps/NAME/annotations has the image's" \
+  "$(jq -r '.[] | select(.name == "imgnote") | .value' "$TMP/md/annotations" 2>&1)" "fromimage"
+is "metadata: pod/annotations is a JSON array" "$(jq -r type "$TMP/md/podannotations" 2>&1)" "array"
+if ! command -v openssl >/dev/null || ! command -v xxd >/dev/null; then
+  skip "metadata: sign gives base64 HMAC-SHA512(key, UUID || content)" "needs openssl and xxd"
+else
+  if [ -f "$STORE/pods/hmac.key" ]; then
+    want=$(printf '%shello world' "$u" |
+      openssl dgst -sha512 -mac HMAC -macopt "hexkey:$(xxd -p "$STORE/pods/hmac.key" | tr -d '\n')" -binary | base64 -w0)
+  else
+    want="(no $STORE/pods/hmac.key)"
+  fi
+  is "metadata: sign gives base64 HMAC-SHA512(key, UUID || content)" "$(cat "$TMP/md/sig" 2>&1)" "$want"
+fi
+yes_run "metadata: verify of a tampered content or uuid answers 403" \
+  eval 'grep -q 403 "$TMP/md/tamper.err" && grep -q 403 "$TMP/md/tamper2.err"'
+yes_run "metadata: a wrong token answers 404" grep -q 404 "$TMP/md/badtoken.err"
+
+# --- signals -------------------------------------------------------------------------------
+
+mkdir "$TMP/sig"
+bg_pod sig --volume=hv,kind=host,source="$TMP/sig" "${ID[events]}" --exec=/bin/sh -- -c \
+  'trap "echo term >/hv/marker; exit 0" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/sig/ready"; then
+  kill -TERM "$BG_PID"
+  wait_exit "$BG_PID" 10
+  mounts_check "the SIGTERM pod"
+  OUT=$(cat "$TMP/sig.out") ERR=$(cat "$TMP/sig.err")
+  is_run "SIGTERM to actool reaches the app (its trap ran), exit 0" "$status:$(cat "$TMP/sig/marker" 2>&1)" "0:term"
+  is_run "SIGTERM: post-stop ran after the app" "$(paste -sd' ' "$TMP/sig/log" 2>&1)" "pre post"
+else
+  kill -KILL "$BG_PID"
+  wait_exit "$BG_PID" 5
+  OUT=$(cat "$TMP/sig.out") ERR=$(cat "$TMP/sig.err")
+  not_ok "SIGTERM to actool reaches the app (its trap ran), exit 0"
+  note "the app never started"
+  show
+  not_ok "SIGTERM: post-stop ran after the app"
+fi
+
+# --- list and status ---------------------------------------------------------------------------
+
+mkdir "$TMP/lst"
+bg_pod lst --uuid-file-save="$TMP/ulst" --volume=hv,kind=host,source="$TMP/lst" \
+  "${ID[sh]}" --name=quick --exec=/bin/sh -- -c 'exit 3' \
+  --- "${ID[sh]}" --name=slow --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done'
+wait_file "$TMP/lst/ready"
+u=$(cat "$TMP/ulst" 2>/dev/null)
+sleep 0.3 # the quick app's exit reaches actool
+run_capture ac list --no-legend
+is "list: the running pod" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2,4)" "0:$u	running	quick,slow"
+run_capture ac list --json
+is "list --json: the running pod, its pid and apps" \
+  "$(jq -r --arg u "$u" '.[] | select(.uuid == $u) | [.state, .pid, (.apps | map(.name + ":" + .state + ":" + (.exitCode // "" | tostring)) | join(","))] | join(" ")' "$TMP/.out" 2>&1)" \
+  "running $BG_PID quick:exited:3,slow:running:"
+run_capture ac status "$u"
+is "status: state, pid and each app's" \
+  "$status:$(grep -E '^(uuid|state|pid|app-quick|app-slow)=' "$TMP/.out" | paste -sd' ')" \
+  "0:uuid=$u state=running pid=$BG_PID app-quick=exited(3) app-slow=running"
+run_capture ac status "${u:0:8}"
+is "status: a UUID prefix" "$status:$(grep '^uuid=' "$TMP/.out")" "0:uuid=$u"
+yes_run "the pod's directory exists while it runs" test -d "$STORE/pods/$u"
+touch "$TMP/lst/stop"
+wait_exit "$BG_PID" 10
+mounts_check "the list/status pod"
+is "the pod's exit status is the failed app's" "$status" 3
+yes_run "the pod's directory is gone when it ends" test ! -e "$STORE/pods/$u"
+run_capture ac list --no-legend
+is "list: the ended pod is gone" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
+check_fails "status: the ended pod is unknown" 1 . ac status "$u"
+
+# --- SIGKILL of actool: an abandoned pod, gc ----------------------------------------------------
+
+mkdir "$TMP/ab"
+tok=$RANDOM
+token=abandon-$$-$tok
+bg_pod ab --uuid-file-save="$TMP/uab" --volume=hv,kind=host,source="$TMP/ab" "${ID[memhog]}" \
+  --mount=volume=hv,target=/hv --exec=/bin/sh -- -c "echo ready >/hv/ready; while :; do sleep 0.1; done # $token"
+wait_file "$TMP/ab/ready"
+u=$(cat "$TMP/uab" 2>/dev/null)
+cg_dirs() { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d -name "$u" 2>/dev/null; }
+yes_run "the pod has a memory cgroup while it runs" test -d "/sys/fs/cgroup/memory/actool/$u"
+kill -KILL "$BG_PID"
+wait_exit "$BG_PID" 5
+# (the pattern does not match itself, so grep does not find its own command line)
+alive() { grep -l "abandon-$$-[${tok:0:1}]${tok:1}" /proc/[0-9]*/cmdline 2>/dev/null; }
+for _ in $(seq 50); do [ -z "$(alive)" ] && break; sleep 0.1; done
+is "SIGKILL of actool: the pod's processes die with it" "$(alive)" ""
+run_capture ac list --no-legend
+is "list: the pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2)" "0:$u	abandoned"
+run_capture ac status "$u"
+is "status: state=abandoned" "$status:$(grep '^state=' "$TMP/.out")" "0:state=abandoned"
+yes_run "the abandoned pod's directory is still there" test -d "$STORE/pods/$u"
+run_capture ac gc
+is "gc removes the abandoned pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
+yes_run "gc: the pod's directory is gone" test ! -e "$STORE/pods/$u"
+is "gc: the pod's cgroups are gone" "$(cg_dirs)" ""
+run_capture ac list --no-legend
+is "list: nothing left after gc" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
+run_capture ac gc
+is "gc again: nothing to do" "$status:$(cat "$TMP/.out")" "0:"
+mounts_check "the abandoned pod and gc"
+
+# --- what every run must leave alone ---------------------------------------------------------
+
+is "the host's mount table is unchanged after every run ($MI_LINES0 lines)" "$MOUNT_CHANGES" ""
+is "no pod directory is left after a run" "$LEFT_PODS" ""
+is "no cgroup is left after a run" "$LEFT_CGROUPS" ""
+
+done_testing

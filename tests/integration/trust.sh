@@ -1,0 +1,204 @@
+#!/bin/bash
+# actool trust (docs/trust.md): adding keys from files with and without the
+# fingerprint review, --list, --rm, and fetch honouring what trust placed.
+# Keys from URLs and discovery are covered by the network tests.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+T="timeout 60"
+G=$TMP/gnupg
+S=$TMP/store
+mkdir -m 0700 "$G"
+# Making keys starts a gpg-agent for $G: stop it with the test.
+trap 'gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+
+for tool in gpg script jq; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    not_ok "$tool is installed"
+    done_testing
+    exit 1
+  fi
+done
+
+gpgt() { gpg --batch --quiet --homedir "$G" --passphrase '' --pinentry-mode loopback "$@"; }
+fpr() { gpgt --with-colons --list-keys "<$1>" 2>/dev/null | awk -F: '/^fpr/ { print $10; exit }'; }
+
+# newkey VAR NAME EMAIL: a new signing key, its fingerprint in VAR.
+newkey() {
+  gpgt --quick-gen-key "$2 <$3>" ed25519 sign never >"$TMP/.gpg" 2>&1
+  printf -v "$1" '%s' "$(fpr "$3")"
+  if [[ ${!1} =~ ^[0-9A-F]{40}$ ]]; then ok "key for $3"; else
+    not_ok "key for $3"
+    note "$(cat "$TMP/.gpg")"
+  fi
+}
+
+# at_tty ANSWER COMMAND...: run COMMAND with a terminal on stdin that
+# receives ANSWER; its output (the terminal's) in $TMP/tty, exit in $status.
+at_tty() {
+  local answer=$1 cmd
+  shift
+  printf -v cmd '%q ' "$@"
+  status=0
+  printf '%s\n' "$answer" | $T script -qec "$cmd" /dev/null >"$TMP/tty" 2>&1 || status=$?
+}
+
+# trust ARGS...: actool trust, its output kept in $TMP/out and $TMP/err
+# (check overwrites .out and .err with the output of the check itself).
+trust() {
+  run_capture $T "$ACTOOL" --dir="$S" trust "$@"
+  cp "$TMP/.out" "$TMP/out"
+  cp "$TMP/.err" "$TMP/err"
+}
+
+# grouped FPR: the fingerprint as gpg shows it, in blocks of four.
+grouped() { printf '%s' "$1" | sed -E 's/(.{4})/\1 /g; s/ $//; s/^((.{4} ){5})/\1 /'; }
+
+count() { if [ -d "$1" ]; then (cd "$1" && ls -A | wc -l); else echo 0; fi; }
+
+newkey K_APP App app@example.com
+newkey K_ROOT Root root@example.com
+gpgt --armor --export "$K_APP" >"$TMP/app.asc"
+gpgt --export "$K_APP" >"$TMP/app.gpg"
+gpgt --armor --export "$K_ROOT" >"$TMP/root.asc"
+gpgt --armor --export "$K_APP" "$K_ROOT" >"$TMP/both.asc"
+echo "not a key" >"$TMP/garbage.asc"
+APP_FILE=$S/trust/prefix.d/example.com/app/$K_APP
+ROOT_FILE=$S/trust/root.d/$K_ROOT
+
+# A signed image named example.com/app/hello.
+mkdir -p "$TMP/layout/rootfs"
+jq -cn '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/app/hello"}' \
+  >"$TMP/layout/manifest"
+run_capture "$ACTOOL" build "$TMP/layout" "$TMP/hello.aci"
+ID=$(cat "$TMP/.out")
+gpgt --yes --local-user "$K_APP!" --armor --output "$TMP/hello.aci.asc" --detach-sign "$TMP/hello.aci"
+check "a signed image" test -s "$TMP/hello.aci.asc"
+
+# --- usage ------------------------------------------------------------------------
+
+check_fails "neither --prefix nor --root: usage error" 2 'exactly one of --prefix=PREFIX and --root' \
+  $T "$ACTOOL" --dir="$S" trust --skip-fingerprint-review "$TMP/app.asc"
+check_fails "both --prefix and --root: usage error" 2 'exactly one of' \
+  $T "$ACTOOL" --dir="$S" trust --root --prefix=example.com --skip-fingerprint-review "$TMP/app.asc"
+check_fails "--root without a key: usage error" 2 '--root needs KEYFILE or URL' \
+  $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review
+check_fails "a key from stdin cannot be reviewed: usage error" 2 'use --skip-fingerprint-review' \
+  $T "$ACTOOL" --dir="$S" trust --root - <"$TMP/root.asc"
+check_fails "--list with --rm: usage error" 2 'cannot be combined' \
+  $T "$ACTOOL" --dir="$S" trust --list --rm "$K_APP"
+
+# --- adding without review ----------------------------------------------------------
+
+trust --prefix=example.com/app "$TMP/app.asc" </dev/null
+is "without a terminal and without --skip-fingerprint-review: refused (exit 1)" \
+  "$status:$(cat "$TMP/out")" "1:"
+check "... saying to use --skip-fingerprint-review" \
+  grep -q 'standard input is not a terminal.*use --skip-fingerprint-review' "$TMP/err"
+is "... and nothing is trusted" "$(count "$S/trust")" 0
+
+trust --prefix=example.com/app --skip-fingerprint-review "$TMP/app.asc" </dev/null
+is "--skip-fingerprint-review: exit 0, the fingerprint on stdout" \
+  "$status:$(cat "$TMP/out")" "0:$K_APP"
+check "... stderr says what was trusted, rkt's way" grep -qxF \
+  "Trusting \"$TMP/app.asc\" for prefix \"example.com/app\" without fingerprint review." "$TMP/err"
+check "... and where the key went" grep -qxF \
+  "Added key for prefix \"example.com/app\" at \"$APP_FILE\"" "$TMP/err"
+check "the key file is gpg's armored export" grep -q '^-----BEGIN PGP PUBLIC KEY BLOCK-----$' \
+  "$APP_FILE"
+
+trust --prefix=example.com/app --skip-fingerprint-review "$TMP/app.gpg"
+is "adding the key again (binary this time): exit 0, its fingerprint" \
+  "$status:$(cat "$TMP/out")" "0:$K_APP"
+check "... reported as trusted already" grep -qF "Already trusted: key for prefix" "$TMP/err"
+is "... and still one file" "$(count "$S/trust/prefix.d/example.com/app")" 1
+
+check_rejects "a file that is no key is refused, naming it" \
+  "garbage\.asc: holds no OpenPGP public key" \
+  $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/garbage.asc"
+check_rejects "a file holding two keys is refused" "both\.asc: holds 2 keys" \
+  $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/both.asc"
+check_rejects "a missing file is refused, naming it" "nowhere\.asc: No such file" \
+  $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/nowhere.asc"
+check_rejects "a prefix with a .. component is refused" "path component" \
+  $T "$ACTOOL" --dir="$S" trust --prefix=example.com/../x --skip-fingerprint-review "$TMP/app.asc"
+is "refusals create no root.d" "$(count "$S/trust/root.d")" 0
+
+# --- the review ---------------------------------------------------------------------
+
+at_tty no "$ACTOOL" --dir="$S" trust --root "$TMP/root.asc"
+is "answering no: exit 1" "$status" 1
+check "... the review shows the fingerprint grouped as gpg does" \
+  grep -qF "gpg key fingerprint is: $(grouped "$K_ROOT")" "$TMP/tty"
+check "... and the user ID" grep -qF "Root <root@example.com>" "$TMP/tty"
+check "... and asks" grep -qF "Are you sure you want to trust this key (yes/no)?" "$TMP/tty"
+check "... then says the key is not trusted" grep -qF "Not trusting \"$TMP/root.asc\"" "$TMP/tty"
+check "... and nothing is written" test ! -e "$ROOT_FILE"
+
+at_tty yes "$ACTOOL" --dir="$S" trust --root "$TMP/root.asc"
+is "answering yes: exit 0" "$status" 0
+check "... trusted after review" \
+  grep -qF "Trusting \"$TMP/root.asc\" as a root key after fingerprint review." "$TMP/tty"
+check "... as a root key" grep -qF "Added root key at \"$ROOT_FILE\"" "$TMP/tty"
+check "... the key file is there" test -s "$ROOT_FILE"
+
+# --- listing ------------------------------------------------------------------------
+
+trust --list
+is "--list: exit 0" "$status" 0
+check "--list: the legend" grep -qE '^PREFIX +FINGERPRINT +USER-ID$' "$TMP/out"
+check "--list: the root key" grep -qE "^\(root\) +$K_ROOT +Root <root@example\.com>$" "$TMP/out"
+check "--list: the prefix key" \
+  grep -qE "^example\.com/app +$K_APP +App <app@example\.com>$" "$TMP/out"
+is "--list: one line per key" "$(wc -l <"$TMP/out")" 3
+
+trust --list --root --no-legend
+is "--list --root --no-legend: the root key alone" "$status:$(awk '{ print $2 }' "$TMP/out")" \
+  "0:$K_ROOT"
+trust --list --json --prefix=example.com/app
+is "--list --json --prefix: the prefix's key" \
+  "$status:$(jq -r '.[] | "\(.prefix) \(.fingerprint) \(.userId) \(.file)"' "$TMP/out")" \
+  "0:example.com/app $K_APP App <app@example.com> $APP_FILE"
+
+# --- fetch with a key placed by trust, then removed -------------------------------------
+
+run_capture $T "$ACTOOL" --dir="$S" fetch "$TMP/hello.aci"
+is "fetch verifies with the key that trust added" "$status:$(cat "$TMP/.out")" "0:$ID"
+
+trust --rm "$(printf '%s' "$K_APP" | tr A-F a-f)"
+is "--rm (lower case): exit 0, nothing on stdout" "$status:$(cat "$TMP/out")" "0:"
+check "... stderr names what was removed" \
+  grep -qF "Removed key $K_APP for prefix \"example.com/app\" (\"$APP_FILE\")" "$TMP/err"
+check "... the key file is gone" test ! -e "$APP_FILE"
+check "... the root key stays" test -s "$ROOT_FILE"
+
+check_rejects "fetch refuses once the key is removed" \
+  "hello\.aci\.asc: signed by key $K_APP which is not trusted for example\.com/app/hello" \
+  $T "$ACTOOL" --dir="$S" --insecure-options=none fetch "$TMP/hello.aci"
+check_rejects "--rm of a key that is not trusted fails" "$K_APP: no such trusted key" \
+  $T "$ACTOOL" --dir="$S" trust --rm "$K_APP"
+check_rejects "--rm of a short key ID is refused" "not a key fingerprint" \
+  $T "$ACTOOL" --dir="$S" trust --rm "${K_ROOT:24}"
+
+trust --root --skip-fingerprint-review - <"$TMP/app.asc"
+is "a key from standard input (-) with --skip-fingerprint-review" "$status:$(cat "$TMP/out")" \
+  "0:$K_APP"
+check "... named so" grep -qF "Trusting \"standard input\" as a root key" "$TMP/err"
+trust --rm "$K_APP" --root
+is "--rm --root" "$status" 0
+
+echo "a note" >"$S/trust/root.d/notes.txt"
+trust --list
+is "--list with a misplaced file: exit 1, the file still listed" \
+  "$status:$(grep -c 'notes\.txt' "$TMP/out")" "1:1"
+check "... and named on stderr with the reason" \
+  grep -qF "$S/trust/root.d/notes.txt: not a trusted key file" "$TMP/err"
+rm "$S/trust/root.d/notes.txt" "$ROOT_FILE"
+trust --list
+is "--list of an empty key store: the legend alone" "$status:$(cat "$TMP/out")" \
+  "0:PREFIX  FINGERPRINT  USER-ID"
+
+is "no temporary left in the store" "$(count "$S/tmp")" 0
+ps -eo args= >"$TMP/ps"
+is "no process left running in the store" "$(grep -cF "$S/" "$TMP/ps")" 0
+
+done_testing

@@ -1,0 +1,6 @@
+# discovery unit tests (owned by the discovery module)
+check_PROGRAMS += tests/unit/test-discovery
+tests_unit_test_discovery_SOURCES = tests/unit/test-discovery.c
+tests_unit_test_discovery_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_discovery_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-discovery

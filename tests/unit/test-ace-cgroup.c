@@ -1,0 +1,724 @@
+/* Unit tests of ace/cgroup.c: resource quantities, then pods in the host's
+ * real cgroup hierarchies (as root): the layout, the control files the
+ * isolators set, a child entering an app's cgroup, destroy killing what is
+ * left, and a memory hog killed by its limit.  A fake v2 tree (a plain
+ * directory laid out like one) checks the v2 files on hosts whose memory and
+ * cpu controllers are on v1. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCRATCH_PREFIX "test-ace-cgroup"
+#include "tests/unit/test-scratch.h"
+
+#include "ace/internal.h"
+#include "schema/isolator.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* ---- quantities ---------------------------------------------------------- */
+
+static void test_quantity_values(void **state)
+{
+  static const struct {
+    const char *text;
+    int scale;
+    int64_t want;
+  } ok[] = {
+      {"500m", 3, 500},
+      {"1", 3, 1000},
+      {"0.5", 3, 500},
+      {"1.5e3", 0, 1500},
+      {"1.5E3", 0, 1500},
+      {"1e-3", 3, 1},
+      {"1G", 0, 1000000000},
+      {"123Mi", 0, 123 * 1048576},
+      {"1Gi", 0, 1073741824},
+      {"2Ki", 0, 2048},
+      {" 2Ki ", 0, 2048},
+      {"+3k", 0, 3000},
+      {"1m", 0, 1},   /* 0.001 rounded up */
+      {"100n", 3, 1}, /* 0.0001 millicores */
+      {"1.001", 0, 2},
+      {"1.0000000000000000000000000000000000001", 0, 2}, /* 38 digits */
+      {"0.00000000000000000000000000000000000000000000001", 0, 1},
+      {"1Ki", -3, 2}, /* 1.024 */
+      {"0", 0, 0},
+      {"-0", 0, 0},
+      {"0.000", 3, 0},
+      {"5.", 0, 5},
+      {".5", 1, 5},
+      {"1500", 0, 1500},
+      {"0.0250", 3, 25},
+      {"1E", 0, INT64_C(1000000000000000000)},
+      {"9E", 0, INT64_C(9000000000000000000)},
+      {"7Ei", 0, INT64_C(7) << 60},
+      {"9223372036854775807", 0, INT64_MAX},
+      {"1e-30000", 0, 1},
+  };
+  static const struct {
+    const char *text;
+    int scale;
+    const char *needle;
+  } bad[] = {
+      {"10E", 0, "\"10E\" is too large"},
+      {"8Ei", 0, "is too large"},
+      {"9223372036854775808", 0, "is too large"},
+      {"9223372036854775807", 3, "is too large"},
+      {"1e30000", 0, "is too large"},
+      {"-1", 0, "\"-1\" must not be negative"},
+      {"-0.5m", 3, "must not be negative"},
+      {"12x", 0, "\"12x\" is not a valid quantity"},
+      {"", 0, "is not a valid quantity"},
+      {"1.2.3", 0, "is not a valid quantity"},
+      {"1.00000000000000000000000000000000000001", 0, "has more than 38 significant digits"},
+  };
+  appc_error_t err = NULL;
+  int64_t v;
+  (void) state;
+
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    v = -42;
+    assert_ok(ace_quantity_value(ok[i].text, ok[i].scale, &v, &err), &err);
+    if (v != ok[i].want)
+      fail_msg("\"%s\" at 10^%d: %" PRId64 ", not %" PRId64, ok[i].text, ok[i].scale, v,
+               ok[i].want);
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_error_contains(ace_quantity_value(bad[i].text, bad[i].scale, &v, &err), &err,
+                          bad[i].needle);
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+struct notes_seen {
+  char text[8192];
+};
+
+static void collect(void *data, enum ace_note_level level, const char *msg)
+{
+  struct notes_seen *s = data;
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof s->text - n, "%s: %s\n", level == ACE_NOTE_WARN ? "W" : "I", msg);
+}
+
+#define assert_note(seen, needle)                                                                  \
+  do {                                                                                             \
+    if (strstr((seen)->text, (needle)) == NULL)                                                    \
+      fail_msg("notes\n%s do not contain \"%s\"", (seen)->text, (needle));                         \
+  } while (0)
+
+static void add_isolator(struct appc_isolator_list *l, const char *name, const char *json)
+{
+  struct appc_isolator iso = {0};
+  appc_error_t err = NULL;
+  assert_ok(appc_isolator_set(&iso, name, json, &err), &err);
+  assert_ok(appc_isolator_list_append(l, &iso, &err), &err);
+  appc_isolator_clear(&iso);
+}
+
+static void apply_ok(struct ace_cgroup *cg, long app, const char *name, const char *json,
+                     struct notes_seen *seen)
+{
+  struct appc_isolator_list l = {0};
+  struct ace_notes notes = {collect, seen};
+  appc_error_t err = NULL;
+
+  add_isolator(&l, name, json);
+  assert_ok(ace_cgroup_apply(cg, app, &l, &notes, &err), &err);
+  appc_isolator_list_clear(&l);
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+  char *p = path_join(dir, file), *buf = NULL;
+  size_t cap = 0;
+  FILE *f = fopen(p, "re");
+  if (f == NULL)
+    fail_msg("cannot open %s: %s", p, strerror(errno));
+  if (getdelim(&buf, &cap, '\0', f) < 0) {
+    free(buf);
+    buf = strdup("");
+  }
+  fclose(f);
+  free(p);
+  buf[strcspn(buf, "\n")] = '\0';
+  return buf;
+}
+
+#define assert_file(dir, file, want)                                                               \
+  do {                                                                                             \
+    char *_t = read_text((dir), (file));                                                           \
+    if (strcmp(_t, (want)) != 0)                                                                   \
+      fail_msg("%s/%s holds \"%s\", not \"%s\"", (dir), (file), _t, (want));                       \
+    free(_t);                                                                                      \
+  } while (0)
+
+static bool is_dir(const char *dir, const char *rel)
+{
+  char *p = path_join(dir, rel);
+  struct stat st;
+  bool r = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+  free(p);
+  return r;
+}
+
+/* What a failing test leaves behind for the teardown: its pod's cgroups and
+ * a sleeping child (leader of its own process group). */
+static char current_uuid[37];
+static pid_t sleeper;
+
+/* A UUID per test and process, so that runs never collide. */
+static void test_uuid(char out[37], int n)
+{
+  snprintf(out, 37, "00000000-0000-4000-8000-%06x%06x", (unsigned) getpid() & 0xffffff, n);
+  memcpy(current_uuid, out, 37);
+}
+
+static int real_teardown(void **state)
+{
+  appc_error_t err = NULL;
+  (void) state;
+  if (sleeper > 0) {
+    kill(-sleeper, SIGKILL);
+    waitpid(sleeper, NULL, 0);
+    sleeper = 0;
+  }
+  if (current_uuid[0] != '\0' && ace_cgroup_remove_pod(NULL, current_uuid, &err) < 0) {
+    fprintf(stderr, "teardown: %s\n", err->msg);
+    appc_error_release(&err);
+  }
+  current_uuid[0] = '\0';
+  return 0;
+}
+
+/* The host's hierarchies, found the simple way the tests can afford. */
+struct real {
+  bool v2;
+  char mem[PATH_MAX], cpu[PATH_MAX]; /* "" when absent */
+};
+
+static void real_layout(struct real *r)
+{
+  struct statfs sf;
+  memset(r, 0, sizeof *r);
+  r->v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+  if (r->v2) {
+    char *c = read_text("/sys/fs/cgroup", "cgroup.controllers");
+    if (strstr(c, "memory") != NULL)
+      strcpy(r->mem, "/sys/fs/cgroup");
+    if (strstr(c, "cpu ") != NULL || strstr(c, "cpu\n") != NULL ||
+        (strlen(c) >= 3 && strcmp(c + strlen(c) - 3, "cpu") == 0))
+      strcpy(r->cpu, "/sys/fs/cgroup");
+    free(c);
+    return;
+  }
+  if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0)
+    strcpy(r->mem, "/sys/fs/cgroup/memory");
+  if (access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) == 0)
+    strcpy(r->cpu, "/sys/fs/cgroup/cpu");
+  else if (access("/sys/fs/cgroup/cpu,cpuacct/cpu.shares", F_OK) == 0)
+    strcpy(r->cpu, "/sys/fs/cgroup/cpu,cpuacct");
+}
+
+static char *pod_path(const char *base, const char *uuid, const char *app)
+{
+  char *p = NULL;
+  assert_true(asprintf(&p, "%s/actool/%s%s%s", base, uuid, app != NULL ? "/" : "",
+                       app != NULL ? app : "") > 0);
+  return p;
+}
+
+static struct ace_cgroup *create_real(struct real *r, const char *uuid)
+{
+  static const char *const apps[] = {"web", "db"};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+
+  real_layout(r);
+  if (r->mem[0] == '\0' || r->cpu[0] == '\0')
+    skip(); /* no memory or cpu controller on this host */
+  assert_ok(ace_cgroup_create(NULL, uuid, apps, 2, &cg, &err), &err);
+  assert_non_null(cg);
+  return cg;
+}
+
+static int in_child(int (*fn)(const void *), const void *arg, pid_t *pid_out)
+{
+  int status;
+  pid_t pid = fork();
+
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    _exit(fn(arg));
+  }
+  if (pid_out != NULL) {
+    *pid_out = pid;
+    return 0;
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+#define assert_exit_0(status)                                                                      \
+  do {                                                                                             \
+    int _s = (status);                                                                             \
+    if (!WIFEXITED(_s) || WEXITSTATUS(_s) != 0)                                                    \
+      fail_msg("child: %s %d", WIFEXITED(_s) ? "exit" : "signal",                                  \
+               WIFEXITED(_s) ? WEXITSTATUS(_s) : WTERMSIG(_s));                                    \
+  } while (0)
+
+/* ---- the real hierarchies ---------------------------------------------------- */
+
+static void test_create_lays_out_pod_and_apps(void **state)
+{
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 1);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  char *pod = pod_path(r.mem, uuid, NULL);
+  assert_true(is_dir(pod, "web"));
+  assert_true(is_dir(pod, "db"));
+  free(pod);
+  pod = pod_path(r.cpu, uuid, NULL);
+  assert_true(is_dir(pod, "web"));
+  assert_true(is_dir(pod, "db"));
+  /* Hybrid host: the empty cgroup2 mount is not used. */
+  if (!r.v2 && access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0) {
+    char *c = read_text("/sys/fs/cgroup/unified", "cgroup.controllers");
+    if (strstr(c, "memory") == NULL)
+      assert_false(is_dir("/sys/fs/cgroup/unified/actool", uuid));
+    free(c);
+  }
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  assert_false(is_dir(pod, ""));
+  assert_true(is_dir(r.cpu, "actool")); /* shared, left in place */
+  free(pod);
+  pod = pod_path(r.mem, uuid, NULL);
+  assert_false(is_dir(pod, ""));
+  free(pod);
+}
+
+static void test_apply_sets_the_control_files(void **state)
+{
+  struct real r;
+  struct notes_seen seen = {{0}};
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 2);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  char *pod = pod_path(r.mem, uuid, NULL), *web = pod_path(r.mem, uuid, "web");
+  char *cpod = pod_path(r.cpu, uuid, NULL), *cweb = pod_path(r.cpu, uuid, "web"),
+       *cdb = pod_path(r.cpu, uuid, "db");
+
+  apply_ok(cg, -1, "resource/memory", "{\"limit\":\"64Mi\"}", &seen);
+  assert_note(&seen, "I: pod: isolator resource/memory enforced: limit 67108864 bytes");
+  apply_ok(cg, 0, "resource/memory", "{\"request\":\"16Mi\",\"limit\":\"32Mi\"}", &seen);
+  assert_note(&seen, "I: app web: isolator resource/memory enforced: limit 33554432 bytes, "
+                     "request 16777216 bytes");
+  apply_ok(cg, -1, "resource/cpu", "{\"limit\":\"500m\"}", &seen);
+  apply_ok(cg, 0, "resource/cpu", "{\"request\":\"250m\",\"limit\":\"200m\"}", &seen);
+  apply_ok(cg, 1, "resource/cpu", "{\"limit\":\"2\"}", &seen);
+  assert_note(&seen, "I: app db: isolator resource/cpu enforced: limit 2000m, request -1m");
+  if (!r.v2) {
+    assert_file(pod, "memory.limit_in_bytes", "67108864");
+    if (access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0) {
+      assert_file(pod, "memory.memsw.limit_in_bytes", "67108864");
+      assert_file(web, "memory.memsw.limit_in_bytes", "33554432");
+    }
+    assert_file(web, "memory.limit_in_bytes", "33554432");
+    assert_file(web, "memory.soft_limit_in_bytes", "16777216");
+    assert_file(cpod, "cpu.cfs_quota_us", "50000");
+    assert_file(cpod, "cpu.cfs_period_us", "100000");
+    assert_file(cweb, "cpu.cfs_quota_us", "20000");
+    assert_file(cweb, "cpu.shares", "256");
+    /* v1 refuses a child quota above the pod's: capped */
+    assert_file(cdb, "cpu.cfs_quota_us", "50000");
+    /* and a new, lower pod quota lowers the apps' above it */
+    apply_ok(cg, -1, "resource/cpu", "{\"limit\":\"100m\"}", &seen);
+    assert_file(cpod, "cpu.cfs_quota_us", "10000");
+    assert_file(cdb, "cpu.cfs_quota_us", "10000");
+    assert_file(cweb, "cpu.cfs_quota_us", "10000");
+    apply_ok(cg, 1, "os/linux/cpu-shares", "2048", &seen);
+    assert_file(cdb, "cpu.shares", "2048");
+    /* a tiny limit is raised to the kernel's minimum quota of 1 ms */
+    apply_ok(cg, 1, "resource/cpu", "{\"limit\":\"1m\"}", &seen);
+    assert_file(cdb, "cpu.cfs_quota_us", "1000");
+  } else {
+    assert_file(pod, "memory.max", "67108864");
+    assert_file(web, "memory.max", "33554432");
+    assert_file(web, "memory.low", "16777216");
+    assert_file(cpod, "cpu.max", "50000 100000");
+    assert_file(cweb, "cpu.max", "20000 100000");
+    assert_file(cdb, "cpu.max", "200000 100000");
+  }
+  /* Other isolators are not cgroup's; bandwidths are not supported. */
+  apply_ok(cg, 1, "os/linux/no-new-privileges", "true", &seen);
+  assert_null(strstr(seen.text, "no-new-privileges"));
+  apply_ok(cg, 1, "resource/block-bandwidth", "{\"default\":true,\"limit\":\"1M\"}", &seen);
+  assert_note(&seen, "W: app db: isolator resource/block-bandwidth ignored: not supported");
+  free(pod);
+  free(web);
+  free(cpod);
+  free(cweb);
+  free(cdb);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+static void test_apply_errors_name_the_isolator(void **state)
+{
+  struct real r;
+  struct appc_isolator_list l = {0};
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 3);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  add_isolator(&l, "os/linux/no-new-privileges", "true");
+  add_isolator(&l, "resource/memory", "{\"limit\":\"20E\"}");
+  assert_error_contains(ace_cgroup_apply(cg, 0, &l, NULL, &err), &err,
+                        "app web: isolators[1] (resource/memory): quantity \"20E\" is too large");
+  appc_isolator_list_clear(&l);
+  add_isolator(&l, "resource/memory", "{\"limit\":\"0\"}");
+  assert_error_contains(ace_cgroup_apply(cg, -1, &l, NULL, &err), &err,
+                        "pod: isolators[0].value.limit: a memory limit of 0 bytes");
+  appc_isolator_list_clear(&l);
+  add_isolator(&l, "resource/cpu", "{\"limit\":\"0\"}");
+  assert_error_contains(ace_cgroup_apply(cg, 1, &l, NULL, &err), &err,
+                        "app db: isolators[0].value.limit: \"0\" is not a usable CPU limit");
+  assert_error_contains(ace_cgroup_apply(cg, 2, &l, NULL, &err), &err, "no app 2 in the pod");
+  appc_isolator_list_clear(&l);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+static void test_create_refuses_bad_names(void **state)
+{
+  static const char *const bad_app[] = {"web", "../etc"};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  (void) state;
+
+  assert_error_contains(ace_cgroup_create(NULL, "0000/../x", bad_app, 1, &cg, &err), &err,
+                        "pod UUID \"0000/../x\" cannot name a cgroup");
+  assert_error_contains(ace_cgroup_create(NULL, "0000", bad_app, 2, &cg, &err), &err,
+                        "app name \"../etc\" cannot name a cgroup");
+  assert_error_contains(ace_cgroup_remove_pod(NULL, "..", &err), &err, "cannot name a cgroup");
+  assert_null(cg);
+}
+
+/* NAME is one of the comma-separated LIST. */
+static bool has_ctrl(const char *list, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *p = list; p != NULL; p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL) {
+    if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+      return true;
+  }
+  return false;
+}
+
+/* The child's /proc/self/cgroup names the app's cgroup: in the memory and
+ * cpu lines on v1, in the "0::" line on v2 (TEST_V2 set). */
+static int enter_and_check(const void *arg)
+{
+  const struct ace_cgroup *cg = arg;
+  bool v2 = getenv("TEST_V2") != NULL;
+  appc_error_t err = NULL;
+  char line[512], want[128];
+  unsigned found = 0;
+
+  if (ace_cgroup_enter(cg, 1, &err) < 0) {
+    fprintf(stderr, "child: %s\n", err->msg);
+    return 1;
+  }
+  snprintf(want, sizeof want, "/actool/%s/db\n", getenv("TEST_UUID"));
+  FILE *f = fopen("/proc/self/cgroup", "re");
+  if (f == NULL)
+    return 2;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *ctrl = strchr(line, ':') + 1, *path = strchr(ctrl, ':') + 1;
+    path[-1] = '\0';
+    unsigned bits = v2 ? (ctrl[0] == '\0' ? 3 : 0)
+                       : (has_ctrl(ctrl, "memory") ? 1 : 0) | (has_ctrl(ctrl, "cpu") ? 2 : 0);
+    if (strcmp(path, want) == 0)
+      found |= bits;
+  }
+  fclose(f);
+  return found == 3 ? 0 : 3;
+}
+
+static void test_enter_moves_a_child_into_its_app(void **state)
+{
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 4);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  setenv("TEST_UUID", uuid, 1);
+  if (r.v2)
+    setenv("TEST_V2", "1", 1);
+  assert_exit_0(in_child(enter_and_check, cg, NULL));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+static int enter_and_sleep(const void *arg)
+{
+  appc_error_t err = NULL;
+  setpgid(0, 0); /* for the teardown */
+  if (ace_cgroup_enter(arg, 0, &err) < 0)
+    return 1;
+  /* a grandchild too: destroy must get every process */
+  if (fork() == 0)
+    for (;;)
+      pause();
+  for (;;)
+    pause();
+}
+
+static bool procs_has(const char *dir, pid_t pid)
+{
+  char *t = NULL, *p = path_join(dir, "cgroup.procs");
+  size_t cap = 0;
+  bool found = false;
+  FILE *f = fopen(p, "re");
+  free(p);
+  if (f == NULL)
+    return false;
+  while (getline(&t, &cap, f) > 0)
+    found = found || atol(t) == (long) pid;
+  free(t);
+  fclose(f);
+  return found;
+}
+
+static void wait_in(const char *dir, pid_t pid)
+{
+  for (int i = 0; i < 500 && !procs_has(dir, pid); i++)
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  assert_true(procs_has(dir, pid));
+}
+
+static void test_destroy_kills_what_is_left(void **state)
+{
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  pid_t pid;
+  int status;
+  (void) state;
+
+  test_uuid(uuid, 5);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  char *web = pod_path(r.mem, uuid, "web"), *pod = pod_path(r.mem, uuid, NULL);
+  in_child(enter_and_sleep, cg, &pid);
+  sleeper = pid;
+  wait_in(web, pid);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err); /* the child is not reaped yet */
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  sleeper = 0;
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGKILL);
+  assert_false(is_dir(pod, ""));
+  free(web);
+  free(pod);
+}
+
+/* gc's way: only the UUID is known. */
+static void test_remove_pod_by_uuid(void **state)
+{
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  pid_t pid;
+  int status;
+  (void) state;
+
+  test_uuid(uuid, 6);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  char *web = pod_path(r.cpu, uuid, "web"), *pod = pod_path(r.cpu, uuid, NULL);
+  in_child(enter_and_sleep, cg, &pid);
+  sleeper = pid;
+  wait_in(web, pid);
+  ace_cgroup_free(cg);
+  assert_true(is_dir(pod, "db"));
+  assert_ok(ace_cgroup_remove_pod(NULL, uuid, &err), &err);
+  assert_false(is_dir(pod, ""));
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  sleeper = 0;
+  assert_true(WIFSIGNALED(status));
+  /* again, and for a pod that never was: nothing to do */
+  assert_ok(ace_cgroup_remove_pod(NULL, uuid, &err), &err);
+  free(web);
+  free(pod);
+}
+
+static int memory_hog(const void *arg)
+{
+  appc_error_t err = NULL;
+  if (ace_cgroup_enter(arg, 0, &err) < 0)
+    return 1;
+  for (int i = 0; i < 1024; i++) { /* up to 1 GiB */
+    char *p = malloc(1 << 20);
+    if (p == NULL)
+      return 2;
+    memset(p, i, 1 << 20);
+  }
+  return 3; /* not stopped */
+}
+
+static void test_memory_hog_is_killed(void **state)
+{
+  struct real r;
+  struct notes_seen seen = {{0}};
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 7);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  apply_ok(cg, 0, "resource/memory", "{\"limit\":\"32Mi\"}", &seen);
+  int status = in_child(memory_hog, cg, NULL);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+    fail_msg("hog: %s %d", WIFEXITED(status) ? "exit" : "signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+/* ---- a fake v2 tree ------------------------------------------------------------ */
+
+static int fake_teardown(void **state)
+{
+  (void) state;
+  scratch_remove(current_scratch);
+  return 0;
+}
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+  write_file(dir, rel, text, strlen(text));
+}
+
+static void test_fake_v2_tree(void **state)
+{
+  static const char *const apps[] = {"web"};
+  static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low",
+                                      "cpu.max",    "cpu.weight",      "cgroup.procs"};
+  struct notes_seen seen = {{0}};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  char *root = scratch_new();
+  char rel[256], uuid[37];
+  (void) state;
+
+  test_uuid(uuid, 8);
+  put(root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
+  put(root, "cgroup.subtree_control", "");
+  put(root, "actool/cgroup.subtree_control", "+cpu\n"); /* memory still missing */
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  put(root, rel, "");
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    snprintf(rel, sizeof rel, "actool/%s/%s", uuid, files[i]);
+    put(root, rel, "");
+    snprintf(rel, sizeof rel, "actool/%s/web/%s", uuid, files[i]);
+    put(root, rel, "");
+  }
+  assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
+  assert_file(root, "cgroup.subtree_control", "+memory +cpu");
+  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu");
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  assert_file(root, rel, "+memory +cpu");
+
+  apply_ok(cg, 0, "resource/memory", "{\"request\":\"1Mi\",\"limit\":\"64Mi\"}", &seen);
+  apply_ok(cg, 0, "resource/cpu", "{\"request\":\"1\",\"limit\":\"1500m\"}", &seen);
+  apply_ok(cg, -1, "resource/cpu", "{\"request\":\"300\"}", &seen);
+  char *pod = pod_path(root, uuid, NULL), *web = pod_path(root, uuid, "web");
+  assert_file(web, "memory.max", "67108864");
+  assert_file(web, "memory.swap.max", "0");
+  assert_file(web, "memory.low", "1048576");
+  assert_file(web, "cpu.max", "150000 100000");
+  /* shares 1024 -> weight as runc maps it: 1 + (1022 * 9999) / 262142 */
+  assert_file(web, "cpu.weight", "39");
+  /* 300 CPUs: shares capped at 262144 -> weight 10000 */
+  assert_file(pod, "cpu.weight", "10000");
+  apply_ok(cg, 0, "os/linux/cpu-shares", "2", &seen);
+  assert_file(web, "cpu.weight", "1");
+  assert_note(&seen, "I: app web: isolator os/linux/cpu-shares enforced: 2");
+
+  assert_ok(ace_cgroup_enter(cg, 0, &err), &err); /* a plain file: writes "0" */
+  assert_file(web, "cgroup.procs", "0");
+  assert_error_contains(ace_cgroup_enter(cg, 1, &err), &err, "no app 1 in the pod");
+  ace_cgroup_free(cg);
+  free(pod);
+  free(web);
+  scratch_remove(root);
+}
+
+/* No memory controller: the isolator is reported ignored, not an error. */
+static void test_fake_tree_without_memory(void **state)
+{
+  static const char *const apps[] = {"web"};
+  struct notes_seen seen = {{0}};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  char *root = scratch_new();
+  char rel[256], uuid[37];
+  (void) state;
+
+  test_uuid(uuid, 9);
+  put(root, "cgroup.controllers", "cpu pids\n");
+  put(root, "cgroup.subtree_control", "cpu\n");
+  put(root, "actool/cgroup.subtree_control", "cpu\n");
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  put(root, rel, "");
+  assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
+  apply_ok(cg, -1, "resource/memory", "{\"limit\":\"1G\"}", &seen);
+  assert_note(&seen, "W: pod: isolator resource/memory ignored: no memory cgroup controller");
+  ace_cgroup_free(cg);
+  scratch_remove(root);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_quantity_values),
+      cmocka_unit_test(test_create_refuses_bad_names),
+      cmocka_unit_test_teardown(test_create_lays_out_pod_and_apps, real_teardown),
+      cmocka_unit_test_teardown(test_apply_sets_the_control_files, real_teardown),
+      cmocka_unit_test_teardown(test_apply_errors_name_the_isolator, real_teardown),
+      cmocka_unit_test_teardown(test_enter_moves_a_child_into_its_app, real_teardown),
+      cmocka_unit_test_teardown(test_destroy_kills_what_is_left, real_teardown),
+      cmocka_unit_test_teardown(test_remove_pod_by_uuid, real_teardown),
+      cmocka_unit_test_teardown(test_memory_hog_is_killed, real_teardown),
+      cmocka_unit_test_teardown(test_fake_v2_tree, fake_teardown),
+      cmocka_unit_test_teardown(test_fake_tree_without_memory, fake_teardown),
+  };
+  if (geteuid() != 0) {
+    fprintf(stderr, "test-ace-cgroup: needs root, skipped\n");
+    return 77;
+  }
+  return cmocka_run_group_tests_name("ace-cgroup", tests, NULL, NULL);
+}

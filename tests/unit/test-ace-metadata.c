@@ -1,0 +1,1006 @@
+/* Unit tests of the metadata service (ace/metadata.c): the host's HMAC key
+ * file, the URL token, and every endpoint of a server run in a forked child
+ * on a 127.0.0.1:0 socket and queried with libcurl, the way the metadata
+ * process M serves a pod. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define SCRATCH_PREFIX "test-ace-metadata"
+#include "tests/unit/test-scratch.h"
+
+#include "ace/internal.h"
+#include "common/cleanup.h"
+#include "schema/schema.h"
+
+#define POD_UUID "6733c3e2-3c6b-4a5e-9c7d-0d2f4b1e8a90"
+#define OTHER_UUID "0b8e4f8e-6c71-4f35-a3c4-bd7e1fa0e2c1"
+#define IMAGE_ID                                                                                   \
+  "sha512-"                                                                                        \
+  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"                               \
+  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define TEXT_TYPE "text/plain; charset=us-ascii"
+#define MiB (1024 * 1024)
+
+static const char web_manifest[] =
+    "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/web\","
+    "\"annotations\":[{\"name\":\"example.com/owner\",\"value\":\"image authors\"},"
+    "{\"name\":\"example.com/tier\",\"value\":\"image time\"}]}";
+static const char worker_manifest[] =
+    "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/worker\"}";
+static const char pod_manifest[] =
+    "{\"acVersion\":\"0.8.11\",\"acKind\":\"PodManifest\",\"apps\":["
+    "{\"name\":\"web\",\"image\":{\"name\":\"example.com/web\",\"id\":\"" IMAGE_ID "\"},"
+    "\"annotations\":[{\"name\":\"example.com/tier\",\"value\":\"pod time\"},"
+    "{\"name\":\"zone\",\"value\":\"z1\"}]},"
+    "{\"name\":\"worker\",\"image\":{\"name\":\"example.com/worker\",\"id\":\"" IMAGE_ID "\"}}],"
+    "\"annotations\":[{\"name\":\"ip-address\",\"value\":\"10.1.2.3\"}]}";
+
+/* A server process and how to reach and stop it. */
+struct server_proc {
+  pid_t pid;
+  int stop_fd; /* write end of the child's stop pipe */
+  int port;
+};
+
+/* The pod every endpoint test queries, and its running server. */
+static struct {
+  struct appc_pod_manifest *pod_manifest;
+  struct appc_image_manifest *web, *worker;
+  struct ace_metadata_app apps[2];
+  struct ace_metadata_pod pod;
+  unsigned char key[ACE_HMAC_KEY_LEN];
+  char token[ACE_TOKEN_LEN + 1];
+  struct server_proc server;
+} fx;
+
+/* ---- the server process ---- */
+
+static int listen_loopback(int *port)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+  *port = ntohs(sa.sin_port);
+  return fd;
+}
+
+static void server_start(struct server_proc *sp, const struct ace_metadata_pod *pod,
+                         const char *token)
+{
+  int pipefd[2];
+  int lfd = listen_loopback(&sp->port);
+
+  assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+  fflush(NULL);
+  sp->pid = fork();
+  assert_true(sp->pid >= 0);
+  if (sp->pid == 0) {
+    appc_error_t err = NULL;
+    /* Keep no other server's stop pipe open, or it would never see EOF. */
+    for (int fd = 3; fd < 1024; fd++)
+      if (fd != lfd && fd != pipefd[0])
+        close(fd);
+    int r = ace_metadata_serve(lfd, token, pod, pipefd[0], &err);
+    if (r < 0)
+      fprintf(stderr, "ace_metadata_serve: %s\n", err->msg);
+    appc_error_release(&err);
+    close(lfd);
+    close(pipefd[0]);
+    _exit(r < 0 ? 1 : 0);
+  }
+  close(lfd);
+  close(pipefd[0]);
+  sp->stop_fd = pipefd[1];
+}
+
+/* Wait up to 20 s for PID; its exit status, or -1 (killed) on time out. */
+static int wait_exit(pid_t pid)
+{
+  for (int i = 0; i < 2000; i++) {
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    assert_true(r >= 0);
+    if (r == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
+}
+
+/* Close the stop pipe (EOF) and check the server exits cleanly. */
+static void server_stop(struct server_proc *sp)
+{
+  if (sp->pid <= 0)
+    return;
+  close(sp->stop_fd);
+  assert_int_equal(wait_exit(sp->pid), 0);
+  sp->pid = 0;
+}
+
+/* ---- HTTP with libcurl ---- */
+
+struct reply {
+  long status; /* -1: the transfer failed */
+  char *body;
+  size_t len;
+  char *type;
+  char *allow;
+};
+
+static void reply_clear(struct reply *r)
+{
+  free(r->body);
+  free(r->type);
+  free(r->allow);
+  *r = (struct reply){0};
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *cls)
+{
+  struct reply *r = cls;
+  char *p = realloc(r->body, r->len + size * n + 1);
+  assert_non_null(p);
+  memcpy(p + r->len, data, size * n);
+  r->body = p;
+  r->len += size * n;
+  r->body[r->len] = '\0';
+  return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *cls)
+{
+  struct reply *r = cls;
+  size_t len = size * n;
+  if (len > 6 && strncasecmp(data, "Allow:", 6) == 0) {
+    size_t start = 6, end = len;
+    while (start < end && data[start] == ' ')
+      start++;
+    while (end > start && (data[end - 1] == '\r' || data[end - 1] == '\n'))
+      end--;
+    free(r->allow);
+    r->allow = strndup(data + start, end - start);
+  }
+  return len;
+}
+
+/* A streaming body for chunked uploads: "other=" and 'a's, LEFT bytes in
+ * all.  The field is one the server ignores, so that only the limit on the
+ * whole body applies. */
+struct upload {
+  size_t left;
+  bool started;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *cls)
+{
+  struct upload *up = cls;
+  size_t len = size * n < up->left ? size * n : up->left;
+  memset(buf, 'a', len);
+  if (!up->started && len >= 6)
+    memcpy(buf, "other=", 6);
+  up->started = true;
+  up->left -= len;
+  return len;
+}
+
+struct request {
+  const char *method; /* NULL: GET, or POST when there is a body */
+  const char *path;   /* under the token when it does not start with '/' */
+  const char *body;
+  size_t body_len;
+  curl_mime *(*mime)(CURL *curl, void *cls);
+  void *mime_cls;
+  const char *content_type;
+  size_t chunked; /* bytes of a chunked upload */
+};
+
+static struct reply http(const struct request *rq)
+{
+  struct reply r = {0};
+  CURL *curl = curl_easy_init();
+  struct curl_slist *headers = NULL;
+  curl_mime *mime = NULL;
+  char *url = NULL;
+  struct upload up = {.left = rq->chunked};
+
+  assert_non_null(curl);
+  if (rq->path[0] == '/')
+    assert_true(asprintf(&url, "http://127.0.0.1:%d%s", fx.server.port, rq->path) > 0);
+  else
+    assert_true(asprintf(&url, "http://127.0.0.1:%d/%s/acMetadata/v1/%s", fx.server.port, fx.token,
+                         rq->path) > 0);
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
+  if (rq->body != NULL) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rq->body_len);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body);
+  }
+  if (rq->mime != NULL) {
+    mime = rq->mime(curl, rq->mime_cls);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+  }
+  if (rq->chunked > 0) {
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &up);
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+  }
+  if (rq->content_type != NULL) {
+    char *h = NULL;
+    assert_true(asprintf(&h, "Content-Type: %s", rq->content_type) > 0);
+    headers = curl_slist_append(headers, h);
+    free(h);
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (rq->method != NULL && strcmp(rq->method, "HEAD") == 0)
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  else if (rq->method != NULL)
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    char *type = NULL;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+    r.type = type != NULL ? strdup(type) : NULL;
+  } else {
+    r.status = -1;
+  }
+  curl_mime_free(mime);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  free(url);
+  return r;
+}
+
+static struct reply get(const char *path)
+{
+  return http(&(struct request){.path = path});
+}
+
+static long get_status(const char *path)
+{
+  struct reply r = get(path);
+  long status = r.status;
+  reply_clear(&r);
+  return status;
+}
+
+/* Percent-encode DATA for a form (everything but letters and digits). */
+static char *form_escape(const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  char *out = malloc(3 * len + 1), *o = out;
+  assert_non_null(out);
+  for (size_t i = 0; i < len; i++) {
+    if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+        (p[i] >= '0' && p[i] <= '9'))
+      *o++ = (char) p[i];
+    else
+      o += sprintf(o, "%%%02X", p[i]);
+  }
+  *o = '\0';
+  return out;
+}
+
+/* POST an urlencoded form; FIELDS is the already encoded body. */
+static struct reply post_form(const char *path, const char *fields)
+{
+  return http(&(struct request){.path = path, .body = fields, .body_len = strlen(fields)});
+}
+
+static long post_status(const char *path, const char *fields)
+{
+  struct reply r = post_form(path, fields);
+  long status = r.status;
+  reply_clear(&r);
+  return status;
+}
+
+/* ---- signatures, computed here independently ---- */
+
+static void expected_signature(const char *uuid, const void *content, size_t len, char out[89])
+{
+  unsigned char *msg = malloc(36 + len + 1), mac[64];
+  unsigned int mac_len = 0;
+  assert_non_null(msg);
+  memcpy(msg, uuid, 36);
+  memcpy(msg + 36, content, len);
+  assert_non_null(HMAC(EVP_sha512(), fx.key, ACE_HMAC_KEY_LEN, msg, 36 + len, mac, &mac_len));
+  assert_int_equal(mac_len, 64);
+  assert_int_equal(EVP_EncodeBlock((unsigned char *) out, mac, 64), 88);
+  free(msg);
+}
+
+/* The signature the server gives CONTENT, as an urlencoded form. */
+static char *sign(const void *content, size_t len)
+{
+  char *esc = form_escape(content, len), *fields = NULL;
+  assert_true(asprintf(&fields, "content=%s", esc) > 0);
+  struct reply r = post_form("pod/hmac/sign", fields);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.type, TEXT_TYPE);
+  char *sig = steal_pointer(&r.body);
+  reply_clear(&r);
+  free(esc);
+  free(fields);
+  return sig;
+}
+
+static long verify(const char *content, const char *uuid, const char *sig)
+{
+  char *c = form_escape(content, strlen(content)), *u = form_escape(uuid, strlen(uuid));
+  char *s = form_escape(sig, strlen(sig)), *fields = NULL;
+  assert_true(asprintf(&fields, "content=%s&uuid=%s&signature=%s", c, u, s) > 0);
+  long status = post_status("pod/hmac/verify", fields);
+  free(c);
+  free(u);
+  free(s);
+  free(fields);
+  return status;
+}
+
+/* ---- fixtures ---- */
+
+static int group_setup(void **state)
+{
+  appc_error_t err = NULL;
+  (void) state;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  assert_ok(appc_pod_manifest_parse(pod_manifest, strlen(pod_manifest), &fx.pod_manifest, &err),
+            &err);
+  assert_ok(appc_image_manifest_parse(web_manifest, strlen(web_manifest), &fx.web, &err), &err);
+  assert_ok(appc_image_manifest_parse(worker_manifest, strlen(worker_manifest), &fx.worker, &err),
+            &err);
+  assert_int_equal(fx.pod_manifest->n_apps, 2);
+  const struct appc_image_manifest *images[2] = {fx.web, fx.worker};
+  const char *texts[2] = {web_manifest, worker_manifest};
+  for (size_t i = 0; i < 2; i++)
+    fx.apps[i] = (struct ace_metadata_app){
+        .name = fx.pod_manifest->apps[i].name,
+        .image_id = fx.pod_manifest->apps[i].image.id,
+        .image_manifest_json = texts[i],
+        .image_manifest = images[i],
+        .pod_app_annotations = &fx.pod_manifest->apps[i].annotations,
+    };
+  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++)
+    fx.key[i] = (unsigned char) (i * 37 + 11);
+  fx.pod = (struct ace_metadata_pod){
+      .uuid = POD_UUID,
+      .pod_manifest_json = pod_manifest,
+      .annotations = &fx.pod_manifest->annotations,
+      .apps = fx.apps,
+      .n_apps = 2,
+      .hmac_key = fx.key,
+  };
+  assert_ok(ace_metadata_token(fx.token, &err), &err);
+  server_start(&fx.server, &fx.pod, fx.token);
+  return 0;
+}
+
+static int group_teardown(void **state)
+{
+  (void) state;
+  server_stop(&fx.server);
+  appc_pod_manifest_free(fx.pod_manifest);
+  appc_image_manifest_free(fx.web);
+  appc_image_manifest_free(fx.worker);
+  curl_global_cleanup();
+  return 0;
+}
+
+static int scratch_teardown(void **state)
+{
+  (void) state;
+  scratch_remove(current_scratch);
+  return 0;
+}
+
+/* ---- token ---- */
+
+static void test_token_format(void **state)
+{
+  appc_error_t err = NULL;
+  char a[ACE_TOKEN_LEN + 1], b[ACE_TOKEN_LEN + 1];
+  (void) state;
+
+  assert_ok(ace_metadata_token(a, &err), &err);
+  assert_ok(ace_metadata_token(b, &err), &err);
+  assert_int_equal(strlen(a), 43);
+  assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                   43);
+  assert_string_not_equal(a, b);
+  /* 256 bits in 43 characters: the last one carries 2 bits and 4 zeros. */
+  assert_non_null(strchr("AEIMQUYcgkosw048", a[42]));
+}
+
+/* ---- the key file ---- */
+
+static void read_whole(const char *path, unsigned char *buf, size_t len)
+{
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fread(buf, 1, len + 1, f), len);
+  fclose(f);
+}
+
+static void test_key_created_0600(void **state)
+{
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  unsigned char key[ACE_HMAC_KEY_LEN], on_disk[ACE_HMAC_KEY_LEN], zero[ACE_HMAC_KEY_LEN] = {0};
+  struct stat st;
+  mode_t old = umask(0277); /* would leave the file unreadable if trusted */
+  (void) state;
+
+  int r = ace_metadata_key(path, key, &err);
+  umask(old);
+  assert_ok(r, &err);
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_int_equal(st.st_size, ACE_HMAC_KEY_LEN);
+  read_whole(path, on_disk, sizeof on_disk);
+  assert_memory_equal(key, on_disk, sizeof key);
+  assert_memory_not_equal(key, zero, sizeof key);
+  assert_int_equal(count_entries(dir), 1); /* no temporary left */
+  free(path);
+  scratch_remove(dir);
+}
+
+static void test_key_reused(void **state)
+{
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  unsigned char first[ACE_HMAC_KEY_LEN], second[ACE_HMAC_KEY_LEN];
+  (void) state;
+
+  assert_ok(ace_metadata_key(path, first, &err), &err);
+  assert_ok(ace_metadata_key(path, second, &err), &err);
+  assert_memory_equal(first, second, sizeof first);
+  free(path);
+  scratch_remove(dir);
+}
+
+static void test_key_refuses_0644(void **state)
+{
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  unsigned char key[ACE_HMAC_KEY_LEN] = {1};
+  (void) state;
+
+  write_file(dir, "hmac-key", key, sizeof key);
+  assert_int_equal(chmod(path, 0644), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "mode 0644, must be 0600");
+  assert_int_equal(chmod(path, 0400), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "must be 0600");
+  free(path);
+  scratch_remove(dir);
+}
+
+static void test_key_refuses_symlink(void **state)
+{
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  char *real = path_join(dir, "real-key");
+  unsigned char key[ACE_HMAC_KEY_LEN];
+  (void) state;
+
+  assert_ok(ace_metadata_key(real, key, &err), &err);
+  assert_int_equal(symlink("real-key", path), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "symbolic link");
+  /* A dangling link is not "missing": nothing is created through it. */
+  assert_int_equal(unlink(real), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "symbolic link");
+  assert_int_equal(count_entries(dir), 1);
+  free(real);
+  free(path);
+  scratch_remove(dir);
+}
+
+static void test_key_refuses_other_files(void **state)
+{
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  unsigned char key[ACE_HMAC_KEY_LEN] = {0};
+  (void) state;
+
+  write_file(dir, "hmac-key", "short", 5);
+  assert_int_equal(chmod(path, 0600), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "5 bytes, must have 64");
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "regular file");
+  assert_int_equal(unlink(path), 0);
+  mkdirs(dir, "hmac-key");
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "regular file");
+  free(path);
+  path = path_join(dir, "missing/hmac-key");
+  assert_error_contains(ace_metadata_key(path, key, &err), &err, "missing");
+  free(path);
+  scratch_remove(dir);
+}
+
+static void test_key_concurrent_creators(void **state)
+{
+  enum { N = 8 };
+  appc_error_t err = NULL;
+  char *dir = scratch_new(), *path = path_join(dir, "hmac-key");
+  unsigned char keys[N][ACE_HMAC_KEY_LEN], on_disk[ACE_HMAC_KEY_LEN];
+  int results[N][2], go[2];
+  pid_t pids[N];
+  (void) state;
+
+  assert_int_equal(pipe(go), 0);
+  fflush(NULL);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(pipe(results[i]), 0);
+    pids[i] = fork();
+    assert_true(pids[i] >= 0);
+    if (pids[i] == 0) {
+      unsigned char key[ACE_HMAC_KEY_LEN];
+      char c;
+      close(go[1]);
+      close(results[i][0]);
+      /* All start together, when the parent closes the pipe. */
+      if (read(go[0], &c, 1) != 0)
+        _exit(2);
+      if (ace_metadata_key(path, key, &err) < 0)
+        _exit(1);
+      _exit(write(results[i][1], key, sizeof key) == (ssize_t) sizeof key ? 0 : 3);
+    }
+    close(results[i][1]);
+  }
+  close(go[0]);
+  close(go[1]);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(read(results[i][0], keys[i], ACE_HMAC_KEY_LEN), ACE_HMAC_KEY_LEN);
+    close(results[i][0]);
+    assert_int_equal(wait_exit(pids[i]), 0);
+  }
+  read_whole(path, on_disk, sizeof on_disk);
+  for (int i = 0; i < N; i++)
+    assert_memory_equal(keys[i], on_disk, ACE_HMAC_KEY_LEN);
+  assert_int_equal(count_entries(dir), 1);
+  free(path);
+  scratch_remove(dir);
+}
+
+/* ---- pod and app endpoints ---- */
+
+static void assert_reply(struct reply *r, long status, const char *type, const char *body)
+{
+  assert_int_equal(r->status, status);
+  assert_non_null(r->type);
+  assert_string_equal(r->type, type);
+  assert_non_null(r->body);
+  assert_string_equal(r->body, body);
+  reply_clear(r);
+}
+
+static void test_pod_endpoints(void **state)
+{
+  struct reply r;
+  (void) state;
+
+  r = get("pod/uuid");
+  assert_reply(&r, 200, TEXT_TYPE, POD_UUID);
+  r = get("pod/manifest");
+  assert_reply(&r, 200, "application/json", pod_manifest);
+  r = get("pod/annotations");
+  assert_reply(&r, 200, "application/json", "[{\"name\":\"ip-address\",\"value\":\"10.1.2.3\"}]");
+}
+
+static void test_app_endpoints(void **state)
+{
+  struct reply r;
+  (void) state;
+
+  r = get("apps/web/image/id");
+  assert_reply(&r, 200, TEXT_TYPE, IMAGE_ID);
+  r = get("apps/web/image/manifest");
+  assert_reply(&r, 200, "application/json", web_manifest);
+  r = get("apps/worker/image/manifest");
+  assert_reply(&r, 200, "application/json", worker_manifest);
+  /* The image's annotations in order, the pod's value winning for
+   * "example.com/tier", the pod's other one appended. */
+  r = get("apps/web/annotations");
+  assert_reply(&r, 200, "application/json",
+               "[{\"name\":\"example.com/owner\",\"value\":\"image authors\"},"
+               "{\"name\":\"example.com/tier\",\"value\":\"pod time\"},"
+               "{\"name\":\"zone\",\"value\":\"z1\"}]");
+  r = get("apps/worker/annotations");
+  assert_reply(&r, 200, "application/json", "[]");
+}
+
+static void test_head(void **state)
+{
+  struct reply r = http(&(struct request){.method = "HEAD", .path = "pod/uuid"});
+  (void) state;
+
+  assert_int_equal(r.status, 200);
+  assert_null(r.body);
+  reply_clear(&r);
+}
+
+static void test_pod_without_annotations(void **state)
+{
+  struct ace_metadata_pod pod = fx.pod;
+  struct ace_metadata_app app = fx.apps[1];
+  struct server_proc saved = fx.server;
+  struct reply r;
+  (void) state;
+
+  app.image_manifest = NULL;
+  app.pod_app_annotations = NULL;
+  pod.annotations = NULL;
+  pod.apps = &app;
+  pod.n_apps = 1;
+  server_start(&fx.server, &pod, fx.token);
+  r = get("pod/annotations");
+  assert_reply(&r, 200, "application/json", "[]");
+  r = get("apps/worker/annotations");
+  assert_reply(&r, 200, "application/json", "[]");
+  assert_int_equal(get_status("apps/web/annotations"), 404);
+  server_stop(&fx.server);
+  fx.server = saved;
+}
+
+/* ---- sign and verify ---- */
+
+static void test_sign_urlencoded(void **state)
+{
+  const char content[] = "hello, world & more = stuff +/";
+  char want[89];
+  (void) state;
+
+  char *sig = sign(content, strlen(content));
+  expected_signature(POD_UUID, content, strlen(content), want);
+  assert_string_equal(sig, want);
+  free(sig);
+  /* Empty content is content too. */
+  sig = sign("", 0);
+  expected_signature(POD_UUID, "", 0, want);
+  assert_string_equal(sig, want);
+  free(sig);
+}
+
+struct mime_field {
+  const char *name;
+  const void *data;
+  size_t len;
+};
+
+static curl_mime *make_mime(CURL *curl, void *cls)
+{
+  curl_mime *m = curl_mime_init(curl);
+  for (const struct mime_field *f = cls; f->name != NULL; f++) {
+    curl_mimepart *part = curl_mime_addpart(m);
+    curl_mime_name(part, f->name);
+    curl_mime_data(part, f->data, f->len);
+  }
+  return m;
+}
+
+static void test_sign_multipart(void **state)
+{
+  static const char content[] = "binary\0data\r\n--not-a-boundary\r\n\xff";
+  struct mime_field fields[] = {{"other", "x", 1}, {"content", content, sizeof content}, {0}};
+  char want[89];
+  (void) state;
+
+  struct reply r =
+      http(&(struct request){.path = "pod/hmac/sign", .mime = make_mime, .mime_cls = fields});
+  expected_signature(POD_UUID, content, sizeof content, want);
+  assert_reply(&r, 200, TEXT_TYPE, want);
+
+  /* And the signature verifies through a multipart form as well. */
+  struct mime_field vfields[] = {
+      {"content", content, sizeof content}, {"uuid", POD_UUID, 36}, {"signature", want, 88}, {0}};
+  r = http(&(struct request){.path = "pod/hmac/verify", .mime = make_mime, .mime_cls = vfields});
+  assert_int_equal(r.status, 200);
+  reply_clear(&r);
+}
+
+static void test_verify(void **state)
+{
+  const char content[] = "the object that was signed";
+  char *sig = sign(content, strlen(content));
+  char upper[] = POD_UUID, *variant;
+  (void) state;
+
+  assert_int_equal(verify(content, POD_UUID, sig), 200);
+  for (char *p = upper; *p != '\0'; p++)
+    *p = (char) toupper((unsigned char) *p);
+  assert_int_equal(verify(content, upper, sig), 200);
+
+  /* Without padding, and with '+' sent unescaped (read as a space). */
+  variant = strdup(sig);
+  assert_non_null(variant);
+  variant[strcspn(variant, "=")] = '\0';
+  assert_int_equal(verify(content, POD_UUID, variant), 200);
+  free(variant);
+  if (strchr(sig, '+') != NULL) {
+    char *fields = NULL, *esc = form_escape(content, strlen(content));
+    /* Unpadded: MHD refuses an unescaped '=' in a value. */
+    assert_true(asprintf(&fields, "content=%s&uuid=%s&signature=%.*s", esc, POD_UUID,
+                         (int) strcspn(sig, "="), sig) > 0);
+    assert_int_equal(post_status("pod/hmac/verify", fields), 200);
+    free(esc);
+    free(fields);
+  }
+
+  assert_int_equal(verify("the object that was signeD", POD_UUID, sig), 403);
+  assert_int_equal(verify(content, OTHER_UUID, sig), 403);
+  assert_int_equal(verify(content, "not-a-uuid", sig), 403);
+  assert_int_equal(verify(content, POD_UUID "0", sig), 403);
+  assert_int_equal(verify(content, POD_UUID, "!!!not base64!!!"), 403);
+  assert_int_equal(verify(content, POD_UUID, ""), 403);
+  variant = strdup(sig);
+  assert_non_null(variant);
+  variant[40] = '\0'; /* decodes, to too few bytes */
+  assert_int_equal(verify(content, POD_UUID, variant), 403);
+  memcpy(variant, sig, 88);
+  variant[10] = variant[10] == 'A' ? 'B' : 'A';
+  assert_int_equal(verify(content, POD_UUID, variant), 403);
+  free(variant);
+
+  /* A signature made for another pod verifies with that pod's UUID. */
+  char other[89];
+  expected_signature(OTHER_UUID, content, strlen(content), other);
+  assert_int_equal(verify(content, OTHER_UUID, other), 200);
+  assert_int_equal(verify(content, POD_UUID, other), 403);
+  free(sig);
+}
+
+static void test_bad_forms(void **state)
+{
+  (void) state;
+
+  assert_int_equal(post_status("pod/hmac/sign", "other=1"), 400);
+  assert_int_equal(post_status("pod/hmac/verify", "content=a&uuid=" POD_UUID), 400);
+  /* Two values for one field: which one was meant? */
+  assert_int_equal(post_status("pod/hmac/sign", "content=a&content=b"), 400);
+  assert_int_equal(post_status("pod/hmac/sign", "content=&content=b"), 400);
+  assert_int_equal(post_status("pod/hmac/sign", "content=a&content="), 400);
+  struct reply r = http(&(struct request){.path = "pod/hmac/sign",
+                                          .body = "{\"content\":\"a\"}",
+                                          .body_len = 15,
+                                          .content_type = "application/json"});
+  assert_int_equal(r.status, 415);
+  reply_clear(&r);
+}
+
+static void test_body_limits(void **state)
+{
+  char *fields = malloc(MiB + 16);
+  char want[89];
+  (void) state;
+
+  assert_non_null(fields);
+  /* Exactly 1 MiB of content is signed... */
+  strcpy(fields, "content=");
+  memset(fields + 8, 'a', MiB);
+  fields[8 + MiB] = '\0';
+  struct reply r = post_form("pod/hmac/sign", fields);
+  expected_signature(POD_UUID, fields + 8, MiB, want);
+  assert_reply(&r, 200, TEXT_TYPE, want);
+  /* ...one byte more is not. */
+  strcat(fields, "a");
+  assert_int_equal(post_status("pod/hmac/sign", fields), 413);
+  free(fields);
+
+  /* The same limit through a multipart form, with bytes of every value. */
+  unsigned char *bin = malloc(MiB + 1);
+  assert_non_null(bin);
+  for (size_t i = 0; i <= MiB; i++)
+    bin[i] = (unsigned char) (i * 7 + i / 251);
+  struct mime_field mfields[] = {{"content", bin, MiB}, {0}};
+  r = http(&(struct request){.path = "pod/hmac/sign", .mime = make_mime, .mime_cls = mfields});
+  expected_signature(POD_UUID, bin, MiB, want);
+  assert_reply(&r, 200, TEXT_TYPE, want);
+  mfields[0].len = MiB + 1;
+  r = http(&(struct request){.path = "pod/hmac/sign", .mime = make_mime, .mime_cls = mfields});
+  assert_int_equal(r.status, 413);
+  reply_clear(&r);
+  /* Percent-encoded, 1 MiB of content is a 3 MiB body. */
+  char *esc = form_escape(bin, MiB);
+  assert_true(asprintf(&fields, "content=%s", esc) > 0);
+  r = post_form("pod/hmac/sign", fields);
+  assert_reply(&r, 200, TEXT_TYPE, want);
+  free(fields);
+  free(esc);
+  free(bin);
+
+  /* A body announced too large is refused before it is sent... */
+  size_t big = 5 * MiB;
+  char *body = malloc(big);
+  assert_non_null(body);
+  memset(body, 'a', big);
+  memcpy(body, "content=", 8);
+  r = http(&(struct request){.path = "pod/hmac/sign", .body = body, .body_len = big});
+  assert_int_equal(r.status, 413);
+  reply_clear(&r);
+  free(body);
+  /* ...and a chunked one when it has gone past the limit. */
+  r = http(&(struct request){.path = "pod/hmac/sign",
+                             .chunked = big,
+                             .content_type = "application/x-www-form-urlencoded"});
+  assert_int_equal(r.status, 413);
+  reply_clear(&r);
+  /* Far past it, the connection is closed without waiting for the end. */
+  r = http(&(struct request){.path = "pod/hmac/sign",
+                             .chunked = 64 * MiB,
+                             .content_type = "application/x-www-form-urlencoded"});
+  assert_int_equal(r.status, -1);
+  reply_clear(&r);
+  /* The server is still there. */
+  assert_int_equal(get_status("pod/uuid"), 200);
+}
+
+/* ---- tokens, paths and methods ---- */
+
+static void test_wrong_token(void **state)
+{
+  char path[256], other[ACE_TOKEN_LEN + 1];
+  (void) state;
+
+  memcpy(other, fx.token, sizeof other);
+  other[0] = other[0] == 'A' ? 'B' : 'A';
+  snprintf(path, sizeof path, "/%s/acMetadata/v1/pod/uuid", other);
+  assert_int_equal(get_status(path), 404);
+  snprintf(path, sizeof path, "/%.42s/acMetadata/v1/pod/uuid", fx.token);
+  assert_int_equal(get_status(path), 404);
+  snprintf(path, sizeof path, "/%sx/acMetadata/v1/pod/uuid", fx.token);
+  assert_int_equal(get_status(path), 404);
+  assert_int_equal(get_status("/acMetadata/v1/pod/uuid"), 404);
+  assert_int_equal(get_status("/"), 404);
+  /* Nothing about the endpoint shows without the token: no 405 either. */
+  snprintf(path, sizeof path, "/%s/acMetadata/v1/pod/hmac/sign", other);
+  assert_int_equal(get_status(path), 404);
+  assert_int_equal(post_status(path, "content=a"), 404);
+}
+
+static void test_unknown_path(void **state)
+{
+  char path[256];
+  (void) state;
+
+  assert_int_equal(get_status("pod/nothing"), 404);
+  assert_int_equal(get_status("pod"), 404);
+  assert_int_equal(get_status("pod/uuid/"), 404);
+  assert_int_equal(get_status("apps/nothing/annotations"), 404);
+  assert_int_equal(get_status("apps/web"), 404);
+  assert_int_equal(get_status("apps/web/image"), 404);
+  assert_int_equal(get_status("apps//annotations"), 404);
+  snprintf(path, sizeof path, "/%s/acMetadata/v2/pod/uuid", fx.token);
+  assert_int_equal(get_status(path), 404);
+  snprintf(path, sizeof path, "/%s", fx.token);
+  assert_int_equal(get_status(path), 404);
+}
+
+static void test_wrong_method(void **state)
+{
+  struct reply r;
+  (void) state;
+
+  r = http(&(struct request){.method = "DELETE", .path = "pod/uuid"});
+  assert_int_equal(r.status, 405);
+  assert_non_null(r.allow);
+  assert_string_equal(r.allow, "GET, HEAD");
+  reply_clear(&r);
+  r = post_form("apps/web/annotations", "content=a");
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "GET, HEAD");
+  reply_clear(&r);
+  r = get("pod/hmac/sign");
+  assert_int_equal(r.status, 405);
+  assert_non_null(r.allow);
+  assert_string_equal(r.allow, "POST");
+  reply_clear(&r);
+  r = http(&(struct request){.method = "PUT", .path = "pod/hmac/verify"});
+  assert_int_equal(r.status, 405);
+  assert_string_equal(r.allow, "POST");
+  reply_clear(&r);
+}
+
+/* ---- stopping ---- */
+
+static void test_stop_on_eof(void **state)
+{
+  struct server_proc saved = fx.server;
+  (void) state;
+
+  server_start(&fx.server, &fx.pod, fx.token);
+  assert_int_equal(get_status("pod/uuid"), 200);
+  server_stop(&fx.server); /* closes the pipe: EOF */
+  fx.server = saved;
+}
+
+static void test_stop_on_readable(void **state)
+{
+  struct server_proc sp;
+  (void) state;
+
+  server_start(&sp, &fx.pod, fx.token);
+  assert_int_equal(write(sp.stop_fd, "x", 1), 1);
+  assert_int_equal(wait_exit(sp.pid), 0);
+  close(sp.stop_fd);
+}
+
+static void test_serve_errors(void **state)
+{
+  appc_error_t err = NULL;
+  struct ace_metadata_pod pod = fx.pod;
+  int port, pipefd[2];
+  int lfd = listen_loopback(&port);
+  (void) state;
+
+  assert_int_equal(pipe(pipefd), 0);
+  pod.uuid = "not-a-uuid";
+  assert_error_contains(ace_metadata_serve(lfd, fx.token, &pod, pipefd[0], &err), &err,
+                        "not in RFC 4122 form");
+  close(pipefd[0]);
+  assert_error_contains(ace_metadata_serve(lfd, fx.token, &fx.pod, pipefd[0], &err), &err,
+                        "stop descriptor");
+  close(pipefd[1]);
+  close(lfd);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_token_format),
+      cmocka_unit_test_teardown(test_key_created_0600, scratch_teardown),
+      cmocka_unit_test_teardown(test_key_reused, scratch_teardown),
+      cmocka_unit_test_teardown(test_key_refuses_0644, scratch_teardown),
+      cmocka_unit_test_teardown(test_key_refuses_symlink, scratch_teardown),
+      cmocka_unit_test_teardown(test_key_refuses_other_files, scratch_teardown),
+      cmocka_unit_test_teardown(test_key_concurrent_creators, scratch_teardown),
+      cmocka_unit_test(test_pod_endpoints),
+      cmocka_unit_test(test_app_endpoints),
+      cmocka_unit_test(test_head),
+      cmocka_unit_test(test_pod_without_annotations),
+      cmocka_unit_test(test_sign_urlencoded),
+      cmocka_unit_test(test_sign_multipart),
+      cmocka_unit_test(test_verify),
+      cmocka_unit_test(test_bad_forms),
+      cmocka_unit_test(test_body_limits),
+      cmocka_unit_test(test_wrong_token),
+      cmocka_unit_test(test_unknown_path),
+      cmocka_unit_test(test_wrong_method),
+      cmocka_unit_test(test_stop_on_eof),
+      cmocka_unit_test(test_stop_on_readable),
+      cmocka_unit_test(test_serve_errors),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

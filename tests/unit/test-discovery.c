@@ -1,0 +1,348 @@
+/* Unit tests of discovery/: meta tags in messy HTML, Link headers, template
+ * rendering and the best-matching rule, and credential files.  The walk
+ * itself talks to a real server in tests/integration/discover.sh. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCRATCH_PREFIX "test-discovery"
+#include "tests/unit/test-scratch.h"
+
+#include "discovery/discovery.h"
+#include "discovery/internal.h"
+#include "schema/json.h"
+#include "schema/manifest.h"
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+  write_file(dir, rel, text, strlen(text));
+}
+
+/* ---- HTML ---------------------------------------------------------------- */
+
+static struct appc_discovery_metas parse_html(const char *html)
+{
+  struct appc_discovery_metas m = {0};
+  appc_error_t err = NULL;
+  int r = appc_discovery_parse_html(html, strlen(html), &m, &err);
+
+  assert_ok(r, &err);
+  return m;
+}
+
+static void assert_meta(const struct appc_discovery_metas *m, size_t i, const char *rel,
+                        const char *prefix, const char *url)
+{
+  assert_true(i < m->n);
+  assert_string_equal(m->v[i].rel, rel);
+  assert_string_equal(m->v[i].prefix, prefix);
+  assert_string_equal(m->v[i].url, url);
+}
+
+static void test_html_plain(void **state)
+{
+  (void) state;
+  struct appc_discovery_metas m = parse_html(
+      "<!DOCTYPE html><html><head>"
+      "<meta name=\"ac-discovery\" content=\"example.com https://e.com/{name}.{ext}\">"
+      "<meta name=\"ac-discovery-pubkeys\" content=\"example.com https://e.com/keys.gpg\">"
+      "</head></html>");
+  assert_int_equal(m.n, 2);
+  assert_meta(&m, 0, "ac-discovery", "example.com", "https://e.com/{name}.{ext}");
+  assert_meta(&m, 1, "ac-discovery-pubkeys", "example.com", "https://e.com/keys.gpg");
+  appc_discovery_metas_clear(&m);
+}
+
+static void test_html_messy(void **state)
+{
+  (void) state;
+  struct appc_discovery_metas m = parse_html(
+      "<html><HEAD><META CONTENT='a.com   https://a.com/{name}.{ext}  ' NAME=\"AC-Discovery\">"
+      "<meta name=ac-discovery-pubkeys content=\"a.com https://a.com/k\"\n"
+      "<!-- <meta name=\"ac-discovery\" content=\"evil.com https://evil/{name}.{ext}\"> -->"
+      "<body><p>text<table><tr><td><meta name=\"ac-discovery\" content=\"\ta.com\t"
+      "https://b.com/{name}.{ext}\">"
+      "<meta name=\"ac-discovery\" content=\"only-a-prefix\">"
+      "<meta name=\"other\" content=\"a.com https://c.com/\">");
+  assert_int_equal(m.n, 3);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://a.com/{name}.{ext}");
+  assert_meta(&m, 1, "ac-discovery-pubkeys", "a.com", "https://a.com/k");
+  assert_meta(&m, 2, "ac-discovery", "a.com", "https://b.com/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+}
+
+static void test_html_garbage(void **state)
+{
+  (void) state;
+  const char *inputs[] = {"",         "\x01\x02\xff\xfe",
+                          "<<<<>>>>", "{\"json\": true}",
+                          "<meta",    "<meta name=\"ac-discovery\" content=\""};
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+    struct appc_discovery_metas m = parse_html(inputs[i]);
+    assert_int_equal(m.n, 0);
+    appc_discovery_metas_clear(&m);
+  }
+}
+
+static void test_html_deep_nesting(void **state)
+{
+  (void) state;
+  size_t depth = 100000;
+  char *html = malloc(depth * 5 + 200);
+  size_t n = 0;
+  for (size_t i = 0; i < depth; i++) {
+    memcpy(html + n, "<div>", 5);
+    n += 5;
+  }
+  strcpy(html + n, "<meta name=\"ac-discovery\" content=\"a https://a/{name}.{ext}\">");
+  struct appc_discovery_metas m = parse_html(html);
+  /* libxml2 may cut a document this deep short; what matters is that
+   * nothing crashes or recurses without bound. */
+  assert_true(m.n <= 1);
+  appc_discovery_metas_clear(&m);
+  free(html);
+}
+
+/* ---- Link headers ------------------------------------------------------- */
+
+static struct appc_discovery_metas parse_link(const char *value)
+{
+  struct appc_discovery_metas m = {0};
+  appc_error_t err = NULL;
+  int r = appc_discovery_parse_link(value, &m, &err);
+
+  assert_ok(r, &err);
+  return m;
+}
+
+static void test_link_two_in_one(void **state)
+{
+  (void) state;
+  struct appc_discovery_metas m =
+      parse_link("<https://a.com/{name}-{version}.{ext}>; rel=\"ac-discovery\"; prefix=\"a.com\", "
+                 "<https://a.com/keys.gpg>; rel=ac-discovery-pubkeys; prefix=a.com");
+  assert_int_equal(m.n, 2);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://a.com/{name}-{version}.{ext}");
+  assert_meta(&m, 1, "ac-discovery-pubkeys", "a.com", "https://a.com/keys.gpg");
+  appc_discovery_metas_clear(&m);
+}
+
+static void test_link_params(void **state)
+{
+  (void) state;
+  /* prefix before rel, odd spacing, a quoted value with an escape and a
+   * comma, several rel types, unrelated links and parameters. */
+  struct appc_discovery_metas m =
+      parse_link("<https://x/style.css>; rel=stylesheet,"
+                 "<https://a.com/{name}.{ext}>;prefix=\"a.com\" ;  REL=\"next "
+                 "AC-DISCOVERY\";title=\"a, \\\"b\\\"\","
+                 "<https://k/>; rel=\"ac-discovery-pubkeys ac-discovery\"; prefix=\"k\"");
+  assert_int_equal(m.n, 3);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://a.com/{name}.{ext}");
+  assert_meta(&m, 1, "ac-discovery-pubkeys", "k", "https://k/");
+  assert_meta(&m, 2, "ac-discovery", "k", "https://k/");
+  appc_discovery_metas_clear(&m);
+}
+
+static void test_link_malformed(void **state)
+{
+  (void) state;
+  /* No prefix, no rel, no <>, unterminated pieces: skipped; the good link
+   * after a bad one still counts. */
+  struct appc_discovery_metas m =
+      parse_link("<https://n/>; rel=ac-discovery, https://bare; rel=ac-discovery; prefix=a, "
+                 "<https://u/; rel=ac-discovery; prefix=a, <https://q/>; rel=\"ac-discovery; "
+                 "prefix=a");
+  assert_int_equal(m.n, 0);
+  appc_discovery_metas_clear(&m);
+  m = parse_link("garbage;;;, <https://ok/{name}.{ext}>; rel=ac-discovery; prefix=ok");
+  assert_int_equal(m.n, 1);
+  assert_meta(&m, 0, "ac-discovery", "ok", "https://ok/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+  const char *junk[] = {"", ",,,", "<", ">", ";", "\"", "<a>;", "<a>; rel", "<a>; =x", "<a>;rel="};
+  for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+    m = parse_link(junk[i]);
+    assert_int_equal(m.n, 0);
+    appc_discovery_metas_clear(&m);
+  }
+}
+
+/* ---- templates ----------------------------------------------------------- */
+
+static void add_label(struct appc_kv_list *l, const char *name, const char *value)
+{
+  l->items = realloc(l->items, (l->len + 1) * sizeof *l->items);
+  l->items[l->len].name = strdup(name);
+  l->items[l->len].value = strdup(value);
+  l->len++;
+}
+
+static void assert_render(const char *tmpl, const struct appc_kv_list *labels, const char *aci,
+                          unsigned score)
+{
+  appc_error_t err = NULL;
+  char *a = NULL, *s = NULL;
+  unsigned got = 99;
+  int r = appc_discovery_render(tmpl, "example.com/app", labels, &a, &s, &got, &err);
+
+  assert_ok(r, &err);
+  if (aci == NULL) {
+    assert_int_equal(r, 0);
+    return;
+  }
+  assert_int_equal(r, 1);
+  assert_string_equal(a, aci);
+  assert_int_equal(strlen(s), strlen(aci) + 4);
+  assert_memory_equal(s, aci, strlen(aci));
+  assert_string_equal(s + strlen(aci), ".asc");
+  assert_int_equal(got, score);
+  free(a);
+  free(s);
+}
+
+static void test_render(void **state)
+{
+  (void) state;
+  struct appc_kv_list none = {0};
+  struct appc_kv_list l = {0};
+  char os_arch[64];
+
+  snprintf(os_arch, sizeof os_arch, "%s-%s", appc_host_os(), appc_host_arch());
+  char want[256];
+  snprintf(want, sizeof want, "https://s/example.com/app-latest-%s.aci", os_arch);
+  /* version defaults to latest (not counted); os and arch to the host's
+   * (counted as given). */
+  assert_render("https://s/{name}-{version}-{os}-{arch}.{ext}", &none, want, 2);
+  assert_render("https://s/{name}.{ext}", &none, "https://s/example.com/app.aci", 0);
+  add_label(&l, "version", "1.0.0");
+  add_label(&l, "channel", "beta");
+  assert_render("https://s/{channel}/{name}-{version}.{ext}", &l,
+                "https://s/beta/example.com/app-1.0.0.aci", 2);
+  /* a label used twice counts once */
+  assert_render("https://s/{version}/{name}-{version}.{ext}", &l,
+                "https://s/1.0.0/example.com/app-1.0.0.aci", 1);
+  /* an unknown variable drops the template */
+  assert_render("https://s/{name}-{flavor}.{ext}", &l, NULL, 0);
+  assert_render("https://s/{}.{ext}", &l, NULL, 0);
+  /* a lone brace is text */
+  assert_render("https://s/{name.{ext}", &none, NULL, 0);
+  assert_render("https://s/name}.{ext}", &none, "https://s/name}.aci", 0);
+  /* values are not substituted again */
+  struct appc_kv_list tricky = {0};
+  add_label(&tricky, "version", "{name}");
+  assert_render("https://s/{version}.{ext}", &tricky, "https://s/{name}.aci", 1);
+  appc_kv_list_clear(&l);
+  appc_kv_list_clear(&tricky);
+}
+
+/* ---- credentials ------------------------------------------------------- */
+
+static void test_auth(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+  struct appc_auth_config c = {0};
+  appc_error_t err = NULL;
+
+  put(dir, "auth.d/10-basic.json",
+      "{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"a.com\","
+      "\"b.com:8443\"],\"type\":\"basic\",\"credentials\":{\"user\":\"u\",\"password\":\"p\"}}");
+  put(dir, "auth.d/20-rkt.json",
+      "{\"rktKind\":\"auth\",\"rktVersion\":\"v1\",\"domains\":[\"c.com\"],\"type\":\"oauth\","
+      "\"credentials\":{\"token\":\"T\"}}");
+  put(dir, "auth.d/README", "not json, not read");
+  char *auth = path_join(dir, "auth.d");
+  int r = appc_auth_load(auth, &c, &err);
+  assert_ok(r, &err);
+  assert_int_equal(c.n, 2);
+  const struct appc_auth_entry *e = appc_auth_find(&c, "A.com", "a.com:443");
+  assert_non_null(e);
+  assert_int_equal(e->type, APPC_AUTH_BASIC);
+  assert_string_equal(e->user, "u");
+  assert_null(appc_auth_find(&c, "b.com", "b.com:443"));
+  assert_non_null(appc_auth_find(&c, "b.com", "b.com:8443"));
+  e = appc_auth_find(&c, "c.com", NULL);
+  assert_non_null(e);
+  assert_int_equal(e->type, APPC_AUTH_BEARER);
+  assert_string_equal(e->token, "T");
+  assert_null(appc_auth_find(&c, "d.com", NULL));
+  appc_auth_clear(&c);
+
+  /* a missing directory holds no credentials */
+  char *missing = path_join(dir, "nope");
+  r = appc_auth_load(missing, &c, &err);
+  assert_ok(r, &err);
+  assert_int_equal(c.n, 0);
+
+  const char *bad[][2] = {
+      {"{", "not valid JSON"},
+      {"{\"actoolKind\":\"pod\",\"actoolVersion\":\"v1\"}", "actoolKind"},
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v2\"}", "actoolVersion"},
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[]}", "domains"},
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"a\"],\"type\":\"basic\","
+       "\"credentials\":{\"user\":\"u\"}}",
+       "credentials.password"},
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"a\"],\"type\":\"digest\","
+       "\"credentials\":{}}",
+       "type"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *d2 = path_join(dir, "bad");
+    put(dir, "bad/x.json", bad[i][0]);
+    r = appc_auth_load(d2, &c, &err);
+    if (r == 0)
+      fail_msg("case %zu accepted", i);
+    assert_error_contains(r, &err, bad[i][1]);
+    assert_int_equal(c.n, 0);
+    scratch_remove(d2);
+  }
+  free(missing);
+  free(auth);
+  scratch_remove(dir);
+}
+
+/* ---- HTTP client options ------------------------------------------------- */
+
+static void test_cacert_refused(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+  struct appc_http *h = NULL;
+  appc_error_t err = NULL;
+
+  put(dir, "notpem", "hello");
+  char *notpem = path_join(dir, "notpem");
+  char *missing = path_join(dir, "missing.pem");
+  struct appc_http_options o = {.cacert = notpem};
+  int r = appc_http_new(&o, &h, &err);
+  assert_error_contains(r, &err, "no PEM certificate");
+  o.cacert = missing;
+  r = appc_http_new(&o, &h, &err);
+  assert_error_contains(r, &err, "missing.pem");
+  o.cacert = NULL;
+  r = appc_http_new(&o, &h, &err);
+  assert_ok(r, &err);
+  appc_http_free(h);
+  free(notpem);
+  free(missing);
+  scratch_remove(dir);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_html_plain),
+      cmocka_unit_test(test_html_messy),
+      cmocka_unit_test(test_html_garbage),
+      cmocka_unit_test(test_html_deep_nesting),
+      cmocka_unit_test(test_link_two_in_one),
+      cmocka_unit_test(test_link_params),
+      cmocka_unit_test(test_link_malformed),
+      cmocka_unit_test(test_render),
+      cmocka_unit_test(test_auth),
+      cmocka_unit_test(test_cacert_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+/* The private keyring every trust operation works in: a temporary
+ * GNUPGHOME in the store's tmp/, used through gpgme and removed afterwards
+ * (docs/trust.md, "How"). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "trust/internal.h"
+
+/* Options of the temporary home.  no-autostart: importing a key file that
+ * holds secret material would otherwise start a gpg-agent, which would
+ * outlive the home; no operation here needs an agent.
+ * no-auto-check-trustdb: gpg's key validity is not used (a key is trusted
+ * by where it is placed).  lock-never: nobody else uses this home, and
+ * gpg's lock files, created and removed as it exits, raced with the removal
+ * of the home. */
+static const char temp_home_conf[] = "no-autostart\nno-auto-check-trustdb\nlock-never\n";
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st;
+  (void) ftw;
+  return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* gpgme does not wait for the gpg processes it starts (they are detached
+ * by a double fork), so one may still be exiting, and dropping files, when
+ * an operation returns: retry for up to a second while the home is not
+ * gone.  Removal failures are not reported: the operation's verdict stands,
+ * and gc removes whatever is left in tmp/. */
+static void temp_home_remove(char *home)
+{
+  const struct timespec pause = {0, 10 * 1000 * 1000};
+
+  if (home == NULL)
+    return;
+  for (int tries = 0; tries < 100; tries++) {
+    if (nftw(home, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
+      break;
+    if (access(home, F_OK) < 0 && errno == ENOENT)
+      break;
+    nanosleep(&pause, NULL);
+  }
+  free(home);
+}
+
+static int write_conf(const char *home, appc_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+  size_t len = sizeof temp_home_conf - 1;
+
+  if (asprintf(&path, "%s/gpg.conf", home) < 0)
+    return appc_error_make(err, ENOMEM, "%s", home);
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  ssize_t written = write(fd, temp_home_conf, len);
+  if (written < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if ((size_t) written != len)
+    return appc_error_make(err, EIO, "%s: short write", path);
+  return 0;
+}
+
+/* mkdtemp gives mode 0700, which gpg insists on for a home directory. */
+static int temp_home_create(const char *store_dir, char **out, appc_error_t *err)
+{
+  cleanup_free char *home = NULL;
+
+  if (asprintf(&home, "%s/tmp/gnupg-XXXXXX", store_dir) < 0)
+    return appc_error_make(err, ENOMEM, "%s/tmp", store_dir);
+  if (mkdtemp(home) == NULL)
+    return appc_error_make(err, errno, "%s: cannot create a temporary GNUPGHOME", home);
+  if (write_conf(home, err) < 0) {
+    temp_home_remove(steal_pointer(&home));
+    return -1;
+  }
+  *out = steal_pointer(&home);
+  return 0;
+}
+
+/* The store's lock held shared, as every store operation does. */
+static int lock_store(const char *store_dir, int *out, appc_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+
+  if (asprintf(&path, "%s/lock", store_dir) < 0)
+    return appc_error_make(err, ENOMEM, "%s/lock", store_dir);
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", path);
+  while (flock(fd, LOCK_SH) < 0)
+    if (errno != EINTR)
+      return appc_error_make(err, errno, "%s", path);
+  *out = steal_fd(&fd);
+  return 0;
+}
+
+int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *what)
+{
+  return appc_error_make(err, 0, "%s: %s", what, gpgme_strerror(e));
+}
+
+static int new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
+{
+  cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
+  gpgme_error_t e;
+
+  if ((e = gpgme_new(&ctx)) != 0)
+    return appc_trust_gpgme_failure(err, e, "gpgme");
+  if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
+      (e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home)) != 0)
+    return appc_trust_gpgme_failure(err, e, "gpgme: OpenPGP engine");
+  gpgme_set_offline(ctx, 1); /* never fetch keys or CRLs */
+  *out = steal_pointer(&ctx);
+  return 0;
+}
+
+int appc_trust_gpg_open(const char *store_dir, struct appc_trust_gpg *g, appc_error_t *err)
+{
+  g->lock_fd = -1;
+  g->home = NULL;
+  g->ctx = NULL;
+  if (lock_store(store_dir, &g->lock_fd, err) < 0 ||
+      temp_home_create(store_dir, &g->home, err) < 0 || new_context(g->home, &g->ctx, err) < 0) {
+    appc_trust_gpg_close(g);
+    return -1;
+  }
+  return 0;
+}
+
+/* The home goes before the lock is dropped, so that gc never sees it. */
+void appc_trust_gpg_close(struct appc_trust_gpg *g)
+{
+  if (g->ctx != NULL)
+    gpgme_release(g->ctx);
+  g->ctx = NULL;
+  temp_home_remove(g->home);
+  g->home = NULL;
+  if (g->lock_fd >= 0)
+    close(g->lock_fd);
+  g->lock_fd = -1;
+}
+
+const char *appc_trust_single_imported_key(gpgme_import_result_t res, size_t *distinct)
+{
+  const char *fpr = NULL;
+
+  *distinct = 0;
+  for (gpgme_import_status_t s = res != NULL ? res->imports : NULL; s != NULL; s = s->next) {
+    if (s->result != 0 || s->fpr == NULL)
+      continue;
+    if (fpr == NULL || strcasecmp(fpr, s->fpr) != 0)
+      ++*distinct;
+    if (fpr == NULL)
+      fpr = s->fpr;
+  }
+  return *distinct == 1 ? fpr : NULL;
+}
+
+int appc_trust_import_key_file(gpgme_ctx_t ctx, const char *path, const char *fingerprint,
+                               appc_error_t *err)
+{
+  cleanup_close int fd = -1;
+  cleanup_gpgme_data gpgme_data_t data = NULL;
+  gpgme_error_t e;
+  size_t distinct;
+
+  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if ((e = gpgme_data_new_from_fd(&data, fd)) != 0)
+    return appc_trust_gpgme_failure(err, e, path);
+  if ((e = gpgme_op_import(ctx, data)) != 0)
+    return appc_error_make(err, 0, "%s: cannot import the trusted key: %s", path,
+                           gpgme_strerror(e));
+  const char *fpr = appc_trust_single_imported_key(gpgme_op_import_result(ctx), &distinct);
+  if (distinct == 0)
+    return appc_error_make(err, 0, "%s: holds no OpenPGP public key that gpg could import", path);
+  if (fpr == NULL)
+    return appc_error_make(err, 0, "%s: holds %zu keys; a trusted key file holds one", path,
+                           distinct);
+  if (strcasecmp(fpr, fingerprint) != 0)
+    return appc_error_make(err, 0, "%s: holds key %s, not the key its name gives", path, fpr);
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* trust/: what the module's files share and nothing else uses. */
+#ifndef APPC_TRUST_INTERNAL_H
+#define APPC_TRUST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gpgme.h>
+
+#include "common/error.h"
+#include "trust/trust.h"
+
+static inline void appc_gpgme_ctx_releasep(gpgme_ctx_t *ctx)
+{
+  if (*ctx != NULL)
+    gpgme_release(*ctx);
+}
+
+static inline void appc_gpgme_data_releasep(gpgme_data_t *d)
+{
+  if (*d != NULL)
+    gpgme_data_release(*d);
+}
+
+static inline void appc_gpgme_key_unrefp(gpgme_key_t *k)
+{
+  if (*k != NULL)
+    gpgme_key_unref(*k);
+}
+
+#define cleanup_gpgme_ctx __attribute__((cleanup(appc_gpgme_ctx_releasep)))
+#define cleanup_gpgme_data __attribute__((cleanup(appc_gpgme_data_releasep)))
+#define cleanup_gpgme_key __attribute__((cleanup(appc_gpgme_key_unrefp)))
+
+/* A file name spelt like a fingerprint: 40 hex digits (v4), or 64 (v5). */
+bool appc_trust_is_fingerprint(const char *name);
+
+/* A keyring made for one operation, never the user's (docs/trust.md,
+ * "How"): the store's lock held shared (so that gc, which holds it
+ * exclusive, leaves the home alone), a GNUPGHOME STORE_DIR/tmp/gnupg-XXXXXX
+ * and a gpgme context on it.  Every field is owned; close releases them in
+ * the reverse order, whatever open got to. */
+struct appc_trust_gpg {
+  int lock_fd;
+  char *home;
+  gpgme_ctx_t ctx;
+};
+int appc_trust_gpg_open(const char *store_dir, struct appc_trust_gpg *g, appc_error_t *err);
+void appc_trust_gpg_close(struct appc_trust_gpg *g);
+#define cleanup_trust_gpg __attribute__((cleanup(appc_trust_gpg_close)))
+
+/* "WHAT: gpgme's message", returning -1. */
+int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *what);
+
+/* The one primary key that an import brought in (new or already there),
+ * or NULL when it brought none or several; *DISTINCT tells which. */
+const char *appc_trust_single_imported_key(gpgme_import_result_t res, size_t *distinct);
+
+/* Import the trusted key file at PATH, checking that it holds exactly the
+ * key FINGERPRINT (any case): a file holding another key, or several,
+ * would extend trust beyond what the key store shows. */
+int appc_trust_import_key_file(gpgme_ctx_t ctx, const char *path, const char *fingerprint,
+                               appc_error_t *err);
+
+#endif
