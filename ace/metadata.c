@@ -372,7 +372,8 @@ static int render_app_annotations(const struct ace_metadata_app *app, char **out
   if (items == NULL)
     return appc_error_make(err, ENOMEM, "metadata: annotations of app %s", app->name);
   /* Shallow copies: the strings stay the caller's. */
-  memcpy(items, img->items, img->len * sizeof *items);
+  if (img->len > 0)
+    memcpy(items, img->items, img->len * sizeof *items);
   for (size_t i = 0; i < pod->len; i++) {
     size_t j = 0;
     while (j < img->len && !kv_name_eq(items[j].name, pod->items[i].name))

@@ -378,7 +378,8 @@ int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *
     appc_ace_pod_infos_free(c.items, c.n);
     return -1;
   }
-  qsort(c.items, c.n, sizeof *c.items, by_start);
+  if (c.n > 1)
+    qsort(c.items, c.n, sizeof *c.items, by_start);
   *out = c.items;
   *n = c.n;
   return 0;

@@ -247,14 +247,16 @@ static int override_exec(struct appc_app *app, const struct appc_ace_app_request
 {
   struct appc_string_list *e = &app->exec;
   size_t keep = q->exec != NULL ? 0 : e->len;
-  char **items = realloc(e->items, (keep + 1 + q->n_args + 1) * sizeof *items);
+  char **items;
 
+  /* Drop the replaced words before shrinking the array that holds them. */
+  for (size_t i = keep; i < e->len; i++)
+    free(e->items[i]);
+  e->len = keep;
+  items = realloc(e->items, (keep + 1 + q->n_args + 1) * sizeof *items);
   if (items == NULL)
     return appc_error_make(err, ENOMEM, "exec");
   e->items = items;
-  for (size_t i = keep; i < e->len; i++)
-    free(items[i]);
-  e->len = keep;
   if (q->exec != NULL && (items[e->len++] = strdup(q->exec)) == NULL)
     return appc_error_make(err, ENOMEM, "exec");
   for (size_t i = 0; i < q->n_args; i++)

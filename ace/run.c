@@ -1116,11 +1116,18 @@ static void teardown(struct pod_run *r)
   if (r->meta_pid > 0) {
     close(r->meta_stop[1]);
     r->meta_stop[1] = -1;
-    /* M stops when its stop pipe closes; kill it if it does not. */
+    /* M stops when its stop pipe closes: wait for that (its pidfd becomes
+     * readable) for up to 2 s, then kill it. */
     int wstatus = 0;
-    pid_t w = 0;
-    for (int i = 0; i < 200 && (w = waitpid(r->meta_pid, &wstatus, WNOHANG)) == 0; i++)
-      usleep(10000);
+    int pfd = (int) syscall(SYS_pidfd_open, r->meta_pid, 0);
+    pid_t w;
+    if (pfd >= 0) {
+      struct pollfd p = {.fd = pfd, .events = POLLIN};
+      while (poll(&p, 1, 2000) < 0 && errno == EINTR)
+        ;
+      close(pfd);
+    }
+    w = waitpid(r->meta_pid, &wstatus, WNOHANG);
     if (w == 0 && kill(r->meta_pid, SIGKILL) == 0)
       waitpid(r->meta_pid, &wstatus, 0);
     else if (w == r->meta_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
