@@ -126,6 +126,10 @@ int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_stor
 int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
                      char *id);
 bool actool_is_fetchable_path(const char *arg);
+/* Pods (list, status): "running" or "abandoned"; a time as RFC 3339 UTC. */
+const char *actool_pod_state_name(int state);
+struct timespec;
+void actool_pod_time(const struct timespec *t, char *buf, size_t size);
 /* Parse a Go duration ("24h", "1h30m", "90s"); -1 if malformed. */
 int actool_parse_duration(const char *s, double *seconds);
 

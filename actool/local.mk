@@ -31,6 +31,9 @@ actool_actool_SOURCES = \
 	actool/net-cli.c \
 	actool/cmd-discover.c \
 	actool/cmd-run.c \
-	actool/cmd-pods.c \
+	actool/pods-cli.c \
+	actool/cmd-list.c \
+	actool/cmd-status.c \
+	actool/cmd-gc.c \
 	actool/tempguard.c
 actool_actool_LDADD = $(APPC_LIBS)

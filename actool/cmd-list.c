@@ -1,7 +1,5 @@
-/* actool list [--json] [--no-legend] | status UUID | gc: the pods on this
- * host (ace/ace.h).  Pods are removed when they end, so list shows the
- * running ones and those whose actool was killed (state "abandoned"), which
- * gc cleans up. */
+/* actool list [--json] [--no-legend]: the pods of this host, running or
+ * abandoned (their actool was killed; `actool gc` removes them). */
 #include "config.h"
 
 #include <stdio.h>
@@ -28,28 +26,15 @@ static const struct actool_option list_option_table[] = {
     {0},
 };
 
-static const char *state_name(enum appc_ace_pod_state s)
-{
-  return s == APPC_ACE_POD_RUNNING ? "running" : "abandoned";
-}
-
-static void rfc3339(const struct timespec *t, char *buf, size_t size)
-{
-  struct tm tm;
-
-  gmtime_r(&t->tv_sec, &tm);
-  strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static struct json_object *pod_json(const struct appc_ace_pod_info *p)
 {
   struct json_object *o = json_object_new_object();
   struct json_object *apps = json_object_new_array();
   char t[64];
 
-  rfc3339(&p->started, t, sizeof t);
+  actool_pod_time(&p->started, t, sizeof t);
   json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
-  json_object_object_add(o, "state", json_object_new_string(state_name(p->state)));
+  json_object_object_add(o, "state", json_object_new_string(actool_pod_state_name(p->state)));
   json_object_object_add(o, "pid", json_object_new_int64(p->pid));
   json_object_object_add(o, "started", json_object_new_string(t));
   json_object_object_add(o, "net", json_object_new_string(p->net));
@@ -72,8 +57,8 @@ static void print_row(const struct appc_ace_pod_info *p)
 {
   char t[64];
 
-  rfc3339(&p->started, t, sizeof t);
-  printf("%s\t%s\t%s\t", p->uuid, state_name(p->state), t);
+  actool_pod_time(&p->started, t, sizeof t);
+  printf("%s\t%s\t%s\t", p->uuid, actool_pod_state_name(p->state), t);
   for (size_t i = 0; i < p->n_apps; i++)
     printf("%s%s", i > 0 ? "," : "", p->apps[i].name);
   printf("\n");
@@ -113,63 +98,6 @@ static int run_list(const struct actool_globals *g, void *options, int argc, cha
   return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
 }
 
-static int run_status(const struct actool_globals *g, void *options, int argc, char **argv)
-{
-  struct appc_store *s = NULL;
-  struct appc_ace_pod_info p;
-  cleanup_error appc_error_t err = NULL;
-  char t[64];
-  int r;
-
-  (void) options;
-  if (argc != 1)
-    return actool_usage_error("status", "needs one pod UUID");
-  if ((r = actool_open_store(g, &s)) != 0)
-    return r;
-  r = appc_ace_status(s, argv[0], &p, &err);
-  appc_store_close(s);
-  if (r < 0)
-    return actool_fail(&err);
-  rfc3339(&p.started, t, sizeof t);
-  printf("uuid=%s\nstate=%s\npid=%d\nstarted=%s\nnet=%s\nhostname=%s\n", p.uuid,
-         state_name(p.state), (int) p.pid, t, p.net, p.hostname);
-  for (size_t i = 0; i < p.n_apps; i++) {
-    if (p.apps[i].exited)
-      printf("app-%s=exited(%d)\n", p.apps[i].name, p.apps[i].status);
-    else
-      printf("app-%s=running\n", p.apps[i].name);
-  }
-  appc_ace_pod_info_clear(&p);
-  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
-}
-
-static void removed(void *data, const char *uuid)
-{
-  (void) data;
-  printf("removed pod %s\n", uuid);
-}
-
-static int run_gc(const struct actool_globals *g, void *options, int argc, char **argv)
-{
-  struct appc_store *s = NULL;
-  struct appc_ace_gc_report rep;
-  cleanup_error appc_error_t err = NULL;
-  int r;
-
-  (void) options;
-  (void) argv;
-  if (argc > 0)
-    return actool_usage_error("gc", "takes no arguments");
-  if ((r = actool_open_store(g, &s)) != 0)
-    return r;
-  r = appc_ace_gc(s, removed, NULL, &rep, &err);
-  appc_store_close(s);
-  if (r < 0)
-    return actool_fail(&err);
-  actool_debug(g, "gc: %zu pod(s) removed, %zu still running", rep.removed, rep.running);
-  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
-}
-
 const struct actool_command actool_cmd_list = {
     .name = "list",
     .summary = "List pods",
@@ -179,21 +107,4 @@ const struct actool_command actool_cmd_list = {
     .options = list_option_table,
     .options_size = sizeof(struct list_options),
     .run = run_list,
-};
-
-const struct actool_command actool_cmd_status = {
-    .name = "status",
-    .summary = "Show the status of a pod",
-    .usage = "UUID",
-    .description = "UUID may be a unique prefix.  Prints KEY=VALUE lines.",
-    .run = run_status,
-};
-
-const struct actool_command actool_cmd_gc = {
-    .name = "gc",
-    .summary = "Clean up abandoned pods",
-    .usage = "",
-    .description = "Removes what pods whose actool was killed left behind: processes, cgroups\n"
-                   "and directories.  Running pods are not touched.",
-    .run = run_gc,
 };
