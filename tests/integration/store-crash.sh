@@ -268,8 +268,15 @@ check_clean "a render from scratch (timed)" ac "$S" image render example.com/ren
 span_ms=$((($(date +%s%N) - start) * 12 / 10000000 + 10))
 [ "$span_ms" -le 999 ] || span_ms=999
 rm -rf "$KD/timing"
+# A render from the cached tree is much faster: its rounds get their own span,
+# or most of their kills would land after the render ended.
+start=$(date +%s%N)
+check_clean "a render from the cached tree (timed)" ac "$S" image render example.com/render "$KD/timing"
+cached_ms=$((($(date +%s%N) - start) * 12 / 10000000 + 5))
+[ "$cached_ms" -le "$span_ms" ] || cached_ms=$span_ms
+rm -rf "$KD/timing"
 listing "$D/conc1/rootfs" >"$TMP/ref.list"
-diag "a render from scratch takes about $((span_ms * 10 / 12)) ms; kills land within $span_ms ms"
+diag "renders take about $((span_ms * 10 / 12)) ms from scratch and $((cached_ms * 10 / 12)) ms cached; kills land within that"
 
 killed=0 finished=0 dest_bad=0 tree_bad=0 verify_bad=0 render_bad=0 in_store=0 beside=0
 for iter in $(seq 1 12); do
@@ -278,7 +285,7 @@ for iter in $(seq 1 12); do
   dest=$KD/r$iter
   "$ACTOOL" --dir="$S" --insecure-options=image image render example.com/render "$dest" >/dev/null 2>&1 &
   pid=$!
-  r=$((RANDOM % span_ms))
+  if [ $((iter % 2)) -eq 1 ]; then r=$((RANDOM % span_ms)); else r=$((RANDOM % cached_ms)); fi
   sleep "$(printf '%d.%03d' $((r / 1000)) $((r % 1000)))"
   kill -KILL "$pid" 2>/dev/null
   st=0
