@@ -59,11 +59,11 @@ static int step_to(int *cur, int next)
 }
 
 /* Where a walk by components stands: CUR is the directory reached so far and
- * P the rest of the path to resolve, which lives in TODO. */
+ * P the rest of the path to resolve, which lives in REST. */
 struct walk {
   int root_fd;
   int cur;
-  char *todo;
+  char *rest;
   const char *p;
   unsigned links;
 };
@@ -96,7 +96,7 @@ static int next_component(struct walk *w, char name[NAME_MAX + 1])
 static int follow_link(struct walk *w, int link_fd)
 {
   char target[PATH_MAX];
-  char *todo = NULL;
+  char *rest = NULL;
   ssize_t n;
 
   if (++w->links > MAX_SYMLINKS) {
@@ -111,11 +111,11 @@ static int follow_link(struct walk *w, int link_fd)
     return -1;
   }
   target[n] = '\0';
-  if (asprintf(&todo, "%s/%s", target, w->p) < 0)
+  if (asprintf(&rest, "%s/%s", target, w->p) < 0)
     return -1;
-  free(w->todo);
-  w->todo = todo;
-  w->p = todo;
+  free(w->rest);
+  w->rest = rest;
+  w->p = rest;
   if (target[0] == '/')
     return step_to(&w->cur, fcntl(w->root_fd, F_DUPFD_CLOEXEC, 0));
   return 0;
@@ -167,13 +167,13 @@ static int walk_one(struct walk *w, const char *name, int flags, int *fd)
  * is resolved again from the root (absolute) or from where it was found. */
 static int walk_in_root(int root_fd, const char *path, int flags)
 {
-  struct walk w = {.root_fd = root_fd, .cur = -1, .todo = strdup(path)};
+  struct walk w = {.root_fd = root_fd, .cur = -1, .rest = strdup(path)};
   char name[NAME_MAX + 1];
   int fd = -1, r = 0;
 
-  if (w.todo == NULL)
+  if (w.rest == NULL)
     return -1;
-  w.p = w.todo;
+  w.p = w.rest;
   w.cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
   while (w.cur >= 0 && r == 0) {
     r = next_component(&w, name);
@@ -188,7 +188,7 @@ static int walk_in_root(int root_fd, const char *path, int flags)
   }
   if (w.cur >= 0)
     close_keep_errno(w.cur);
-  free(w.todo);
+  free(w.rest);
   return fd;
 }
 
