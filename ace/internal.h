@@ -152,7 +152,7 @@ struct ace_metadata_pod {
   const unsigned char *hmac_key; /* ACE_HMAC_KEY_LEN bytes */
 };
 #define ACE_HMAC_KEY_LEN 64
-#define ACE_TOKEN_LEN 43 /* 256 random bits, base64url without padding */
+#define ACE_TOKEN_LEN 64 /* 256 random bits, in hex */
 
 /* Load the host's HMAC key from PATH (mode 0600), creating it from
  * getrandom() the first time (temporary file, fsync, rename). */

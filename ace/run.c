@@ -512,12 +512,32 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
         if (r->apps[i].errp[k] >= 0)
           close(r->apps[i].errp[k]);
       }
+    if (r->sigfd >= 0)
+      close(r->sigfd);
     sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
     _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], &e) < 0 ? 1 : 0);
   }
   close(r->meta_stop[0]);
   r->meta_stop[0] = -1;
+  /* M owns the socket now: if it dies, clients are refused, not queued. */
+  close(r->listen_fd);
+  r->listen_fd = -1;
   return 0;
+}
+
+/* The metadata service starts on the first connection to its socket (which
+ * exists, listening, from before the pod starts), so that apps that never
+ * use it do not pay for starting it: a fork, and libmicrohttpd and its TLS
+ * stack loaded. */
+static void activate_metadata(struct pod_run *r)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  if (start_metadata(r, &err) == 0)
+    return;
+  note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
+  close(r->listen_fd);
+  r->listen_fd = -1;
 }
 
 /* ---- the app supervisor (S) -------------------------------------------------- */
@@ -739,6 +759,8 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (pids == NULL || sigfd < 0)
     _exit(1);
+  /* Only P watches the metadata service's socket (and starts M on it). */
+  close(r->listen_fd);
   if ((r->netns_fd >= 0 && setns(r->netns_fd, CLONE_NEWNET) < 0) ||
       sethostname(r->hostname, strlen(r->hostname)) < 0) {
     appc_error_make(&err, errno, "pod %s: namespaces", r->uuid);
@@ -937,7 +959,7 @@ static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si,
 
 static void relay(struct pod_run *r)
 {
-  struct pollfd *fds = calloc(2 + 2 * r->n_apps, sizeof *fds);
+  struct pollfd *fds = calloc(3 + 2 * r->n_apps, sizeof *fds);
   char *report_buf = NULL;
   size_t report_len = 0;
   bool init_alive = true;
@@ -956,6 +978,8 @@ static void relay(struct pod_run *r)
     bool open_fds = false;
     for (size_t k = 1; k < n; k++)
       open_fds = open_fds || fds[k].fd >= 0;
+    /* Not counted above: the socket alone does not keep P relaying. */
+    fds[n++] = (struct pollfd){.fd = init_alive ? r->listen_fd : -1, .events = POLLIN};
     if (!init_alive && !open_fds)
       break;
     if (poll(fds, n, -1) < 0 && errno != EINTR)
@@ -989,6 +1013,8 @@ static void relay(struct pod_run *r)
           *fd = -1;
         }
       }
+    if (fds[n - 1].revents & POLLIN)
+      activate_metadata(r);
   }
   free(report_buf);
   free(fds);
@@ -1196,7 +1222,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     appc_error_make(err, errno, "pipe");
     goto out;
   }
-  if (block_signals(&r, err) < 0 || prepare(&r, err) < 0 || start_metadata(&r, err) < 0)
+  if (block_signals(&r, err) < 0 || prepare(&r, err) < 0)
     goto out;
   if (opts->started != NULL)
     opts->started(opts->started_data, r.uuid);

@@ -13,8 +13,7 @@
  * rootfs has /dev/console). */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -284,6 +283,8 @@ static int add_rootfs(struct build_ctx *c, int layoutfd, appc_error_t *err)
 
 static int ctx_init(struct build_ctx *c, const struct appc_build_options *opts, appc_error_t *err)
 {
+  if (appc_lazy_bind_archive(err) < 0)
+    return -1;
   c->disk = archive_read_disk_new();
   c->links = archive_entry_linkresolver_new();
   c->buf = malloc(COPY_BLOCK);

@@ -1,7 +1,7 @@
 /* SHA-512 image IDs over OpenSSL's EVP interface. */
 #include "config.h"
 
-#include <openssl/evp.h>
+#include "common/lazy-crypto.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,10 @@ int appc_hash_new(struct appc_hash **out, appc_error_t *err)
   struct appc_hash *h = calloc(1, sizeof *h);
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "sha512");
+  if (appc_lazy_bind_crypto(err) < 0) {
+    free(h);
+    return appc_error_prefix(err, "sha512");
+  }
   h->ctx = EVP_MD_CTX_new();
   if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha512(), NULL) != 1) {
     appc_hash_free(h);

@@ -21,7 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <isa-l/igzip_lib.h>
+#include "common/lazy-isal.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -293,6 +293,10 @@ int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t h
   if (z->in == NULL || z->bufs[0] == NULL) {
     appc_gunzip_free(z);
     return appc_error_make(err, ENOMEM, "gzip");
+  }
+  if (appc_lazy_bind_isal(err) < 0) {
+    appc_gunzip_free(z);
+    return appc_error_prefix(err, "gzip");
   }
   isal_inflate_init(&z->st);
   if (head_len > APPC_GUNZIP_IN_SIZE)

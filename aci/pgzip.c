@@ -10,7 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <libdeflate.h>
+#include "common/lazy-deflate.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +106,8 @@ static int pgz_alloc(struct appc_pgzip *z, appc_error_t *err)
   z->slots = calloc(z->nslots, sizeof *z->slots);
   if (z->compressors == NULL || z->threads == NULL || z->slots == NULL)
     return appc_error_make(err, ENOMEM, "%s: gzip", z->name);
+  if (appc_lazy_bind_deflate(err) < 0)
+    return appc_error_prefix(err, "%s: gzip", z->name);
   for (unsigned i = 0; i < z->nthreads; i++) {
     z->compressors[i] = libdeflate_alloc_compressor(PGZ_LEVEL);
     if (z->compressors[i] == NULL)

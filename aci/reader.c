@@ -10,8 +10,7 @@
  * uncompressed image is read directly. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -140,6 +139,8 @@ static int outer_open(struct appc_tar_reader *r, appc_error_t *err)
   struct archive_entry *e;
   int ret;
 
+  if (appc_lazy_bind_archive(err) < 0)
+    return -1;
   r->outer = archive_read_new();
   if (r->outer == NULL)
     return appc_error_make(err, ENOMEM, "archive");
@@ -173,6 +174,8 @@ static int outer_open(struct appc_tar_reader *r, appc_error_t *err)
 
 static int tar_open(struct appc_tar_reader *r, appc_error_t *err)
 {
+  if (appc_lazy_bind_archive(err) < 0)
+    return -1;
   r->tar = archive_read_new();
   if (r->tar == NULL)
     return appc_error_make(err, ENOMEM, "archive");

@@ -5,8 +5,7 @@
  * bytes through unchanged apart from the compression. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +65,8 @@ static int filtered_open(struct appc_sink *s, appc_error_t *err)
   struct archive_entry *e;
   int r;
 
+  if (appc_lazy_bind_archive(err) < 0)
+    return -1;
   s->filtered = archive_write_new();
   if (s->filtered == NULL)
     return appc_error_make(err, ENOMEM, "%s", s->name);

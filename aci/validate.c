@@ -8,8 +8,7 @@
  * that extracting an image can never link to a file outside it. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -5,8 +5,7 @@
  * always gives the same bytes. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +65,11 @@ int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
     return appc_error_make(err, ENOMEM, "%s", name);
   w->owner_root = opts->owner_root;
   w->name = strdup(name);
+  if (appc_lazy_bind_archive(err) < 0) {
+    free(w->name);
+    free(w);
+    return -1;
+  }
   w->a = archive_write_new();
   if (w->name == NULL || w->a == NULL) {
     appc_tar_writer_free(w);

@@ -13,8 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gpgme.h>
-
 #include "actool/actool.h"
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
@@ -279,6 +277,7 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
   struct fetch_ctx c = {.g = g, .tty = isatty(STDERR_FILENO) == 1};
   struct appc_store *s = NULL;
   struct appc_http *h = NULL;
+  cleanup_error appc_error_t err = NULL;
   int status;
   int r;
 
@@ -286,10 +285,8 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
     return actool_usage_error("fetch", "needs at least one image");
   if (fo->no_store && fo->store_only)
     return actool_usage_error("fetch", "--no-store and --store-only exclude each other");
-  /* gpgme's one-time initialisation (it also sets SIGPIPE to SIG_IGN when
-   * it is SIG_DFL, so that a gpg dying mid-write cannot kill actool). */
-  if (!(g->insecure & ACTOOL_INSECURE_IMAGE))
-    gpgme_check_version(NULL);
+  if (!(g->insecure & ACTOOL_INSECURE_IMAGE) && appc_trust_init(&err) < 0)
+    return actool_fail(&err);
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   if (!fo->store_only && (r = actool_http_client(g, appc_store_path(s), &h)) != 0) {
@@ -340,8 +337,8 @@ int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const
   bool file = !is_url(arg) && is_file(arg);
   int r;
 
-  if (!(g->insecure & ACTOOL_INSECURE_IMAGE))
-    gpgme_check_version(NULL);
+  if (!(g->insecure & ACTOOL_INSECURE_IMAGE) && appc_trust_init(&err) < 0)
+    return actool_fail(&err);
   if (file && fetch_file(g, s, arg, id) != ACTOOL_EXIT_OK)
     return ACTOOL_EXIT_FAILURE;
   if ((r = actool_http_client(g, appc_store_path(s), &h)) != 0)

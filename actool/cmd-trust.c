@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gpgme.h>
-
 #include "actool/actool.h"
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
@@ -502,11 +500,13 @@ static int run_trust(const struct actool_globals *g, void *options, int argc, ch
   const struct trust_options *o = options;
   struct trust_ctx c = {.g = g, .o = o};
   struct appc_store *s = NULL;
+  cleanup_error appc_error_t err = NULL;
   int r = check_usage(o, argc, argv);
 
   if (r != ACTOOL_EXIT_OK)
     return r;
-  gpgme_check_version(NULL);
+  if (appc_trust_init(&err) < 0)
+    return actool_fail(&err);
   if ((r = actool_open_store(g, &s)) != ACTOOL_EXIT_OK)
     return r;
   c.store_dir = appc_store_path(s);

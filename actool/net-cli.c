@@ -59,6 +59,10 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
     return ACTOOL_EXIT_FAILURE;
   }
   o.cacert = g->cacert != NULL && g->cacert[0] != '\0' ? g->cacert : NULL;
+  /* Where OpenSSL and curl(1) look for the system's CAs. */
+  o.ca_dir = getenv("SSL_CERT_DIR");
+  if (o.ca_dir != NULL && o.ca_dir[0] == '\0')
+    o.ca_dir = NULL;
   o.insecure_tls = (g->insecure & ACTOOL_INSECURE_TLS) != 0;
   o.allow_http = (g->insecure & ACTOOL_INSECURE_HTTP) != 0;
   o.auth_dir = auth_dir;

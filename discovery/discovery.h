@@ -34,6 +34,8 @@ typedef bool (*appc_http_cancel_fn)(void *data);
 
 struct appc_http_options {
   const char *cacert;   /* PEM file of CAs trusted besides the system's; may be NULL */
+  const char *ca_dir;   /* the system's CAs: a hashed directory (openssl rehash);
+                           NULL for libcurl's default */
   bool insecure_tls;    /* do not verify certificates (--insecure-options=tls) */
   bool allow_http;      /* allow plain http:// (--insecure-options=http) */
   unsigned port;        /* port of discovery URLs; 0 for the scheme's */

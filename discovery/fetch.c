@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
+#include "common/lazy-crypto.h"
 
 #include "aci/aci.h"
 #include "common/cleanup.h"

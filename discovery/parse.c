@@ -7,8 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
+#include "common/lazy-xml2.h"
 
 #include "common/cleanup.h"
 #include "discovery/discovery.h"
@@ -136,6 +135,8 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
     return 0;
   if (len > (size_t) INT32_MAX)
     return appc_error_make(err, 0, "HTML document too large");
+  if (appc_lazy_bind_xml2(err) < 0)
+    return appc_error_prefix(err, "HTML parser");
   doc = htmlReadMemory(html, (int) len, NULL, NULL,
                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                            HTML_PARSE_NONET | HTML_PARSE_COMPACT);

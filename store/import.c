@@ -9,8 +9,7 @@
  * record without its blob. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

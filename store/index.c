@@ -2,6 +2,7 @@
  *   info.json  {"format":1,"id":..,"name":..,"labels":[..],"size":N,"importTime":NS}
  *   manifest   the manifest's bytes as stored in the ACI
  *   lastuse    empty; its mtime is the image's last use
+ *   tree       the key of the last tree rendered from it (store/tree.c), a hint
  * A record is built in tmp/ and renamed into place, so it is either
  * complete or absent; there is no global index file to lock or rewrite. */
 #include "config.h"

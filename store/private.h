@@ -17,6 +17,7 @@
 #define RECORD_INFO "info.json"
 #define RECORD_MANIFEST "manifest"
 #define RECORD_LASTUSE "lastuse"
+#define RECORD_TREE "tree" /* the key of the image's last tree: a hint */
 
 /* Files of a cached tree, trees/<key>/ */
 #define TREE_ROOTFS "rootfs"

@@ -17,14 +17,13 @@
  * or symlink is recognised by a map lookup and skipped. */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "common/lazy-archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
+#include "common/lazy-crypto.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1037,6 +1036,8 @@ int appc_render_new(struct appc_render **out, int rootfs_fd, const struct appc_r
     goto fail;
   }
   if (check_empty(r->root_fd, err) < 0 || appc_content_hashes_new(&r->hashes, err) < 0)
+    goto fail;
+  if (appc_lazy_bind_crypto(err) < 0)
     goto fail;
   r->sha = EVP_MD_CTX_new();
   if (r->sha == NULL) {

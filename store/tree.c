@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <openssl/evp.h>
+#include "common/lazy-crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +168,11 @@ static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
 {
   unsigned char md[32];
   unsigned int mdlen = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   static const char tag[] = "actool-tree 1\n";
+
+  if (appc_lazy_bind_crypto(err) < 0)
+    return appc_error_prefix(err, "tree key");
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
            EVP_DigestUpdate(ctx, tag, sizeof tag - 1) == 1;
 
@@ -183,6 +186,69 @@ static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
   for (size_t i = 0; i < 32; i++)
     snprintf(key + 2 * i, 3, "%02x", md[i]);
   return 0;
+}
+
+/* The layers file of P's tree: one image ID per line, top first. */
+static char *plan_layers_text(const struct plan *p, size_t *len)
+{
+  char *ids = malloc(p->n_layers * (APPC_IMAGE_ID_LEN + 1) + 1);
+
+  if (ids == NULL)
+    return NULL;
+  for (size_t i = 0; i < p->n_layers; i++)
+    snprintf(ids + i * (APPC_IMAGE_ID_LEN + 1), APPC_IMAGE_ID_LEN + 2, "%s\n", p->layer_ids[i]);
+  *len = p->n_layers * (APPC_IMAGE_ID_LEN + 1);
+  return ids;
+}
+
+static bool is_tree_key(const char *key)
+{
+  size_t n = strspn(key, "0123456789abcdef");
+
+  return n == 64 && (key[n] == '\0' || (key[n] == '\n' && key[n + 1] == '\0'));
+}
+
+/* Hashing the layers means loading libcrypto, which costs more than the
+ * rest of an `actool run` of a cached image; so the image's record keeps
+ * the key of its last tree (images/<id>/tree), trusted only when that
+ * tree's layers are P's, so that a dependency resolving to another image
+ * still gets a new key. */
+static bool plan_key_remembered(struct appc_store *s, const struct plan *p, char key[65])
+{
+  char path[APPC_IMAGE_ID_LEN + sizeof "/" RECORD_TREE];
+  cleanup_free char *remembered = NULL;
+  cleanup_free char *layers = NULL;
+  cleanup_free char *want = NULL;
+  cleanup_close int tfd = -1;
+  cleanup_error appc_error_t ignored = NULL;
+  size_t len = 0, want_len = 0;
+
+  snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
+  if (appc_store_slurp(s->images_fd, path, 66, &remembered, NULL, &ignored) < 0 ||
+      !is_tree_key(remembered))
+    return false;
+  remembered[64] = '\0';
+  tfd = openat(s->trees_fd, remembered, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  want = plan_layers_text(p, &want_len);
+  if (tfd < 0 || want == NULL ||
+      appc_store_slurp(tfd, TREE_LAYERS, want_len + 1, &layers, &len, &ignored) < 0 ||
+      len != want_len || memcmp(layers, want, len) != 0)
+    return false;
+  memcpy(key, remembered, 65);
+  return true;
+}
+
+/* A failure only costs the next run a hash. */
+static void plan_key_remember(struct appc_store *s, const struct plan *p, const char key[65])
+{
+  cleanup_close int dirfd =
+      openat(s->images_fd, p->layer_ids[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_error appc_error_t ignored = NULL;
+  char line[66];
+
+  snprintf(line, sizeof line, "%s\n", key);
+  if (dirfd >= 0)
+    (void) appc_store_write_file(s, dirfd, RECORD_TREE, line, 65, &ignored);
 }
 
 static int plan_build(struct plan *p, const char *id, appc_error_t *err)
@@ -203,15 +269,13 @@ static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p,
 {
   cleanup_free char *manifest = NULL;
   size_t manifest_len;
-  size_t ids_len = p->n_layers * (APPC_IMAGE_ID_LEN + 1);
-  cleanup_free char *ids = malloc(ids_len + 1);
+  size_t ids_len = 0;
+  cleanup_free char *ids = plan_layers_text(p, &ids_len);
   cleanup_close int lfd = -1;
   char line[APPC_TREE_DIGEST_LEN + 2];
 
   if (ids == NULL)
     return appc_error_make(err, ENOMEM, "tree");
-  for (size_t i = 0; i < p->n_layers; i++)
-    snprintf(ids + i * (APPC_IMAGE_ID_LEN + 1), APPC_IMAGE_ID_LEN + 2, "%s\n", p->layer_ids[i]);
   snprintf(line, sizeof line, "%s\n", digest);
   if (appc_store_read_manifest(s, p->layer_ids[0], &manifest, &manifest_len, err) < 0 ||
       appc_store_write_file(s, tfd, TREE_MANIFEST, manifest, manifest_len, err) < 0 ||
@@ -321,18 +385,21 @@ static int acquire_locked(struct appc_store *s, const char *id,
 {
   struct plan *p = calloc(1, sizeof *p);
   char key[65];
+  bool remembered = false;
   int r;
 
   if (p == NULL)
     return appc_error_make(err, ENOMEM, "%s", id);
   p->s = s;
   r = plan_build(p, id, err);
-  if (r == 0)
+  if (r == 0 && !(remembered = plan_key_remembered(s, p, key)))
     r = plan_key(p, key, err);
   if (r == 0 && cancel_requested(opts))
     r = appc_error_make(err, ECANCELED, "render");
   if (r == 0)
     r = hold_tree(s, p, key, opts, &t->lock_fd, err);
+  if (r == 0 && !remembered)
+    plan_key_remember(s, p, key);
   if (r == 0 && (asprintf(&t->path, "%s/%s/%s", s->path, STORE_TREES, key) < 0 ||
                  asprintf(&t->rootfs, "%s/%s", t->path, TREE_ROOTFS) < 0))
     r = appc_error_make(err, ENOMEM, "%s", id);

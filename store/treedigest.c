@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
+#include "common/lazy-crypto.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -623,6 +623,8 @@ int appc_tree_digest(int dir_fd, const struct appc_content_hashes *known,
   struct digest d = {.root_fd = dir_fd, .known = known};
   int ret = -1;
 
+  if (appc_lazy_bind_crypto(err) < 0)
+    return appc_error_prefix(err, "tree digest");
   /* A size of 0 would ask listxattr/getxattr for the size instead: the
    * buffers must never be empty. */
   d.io = malloc(IO_BUF);

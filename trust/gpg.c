@@ -27,6 +27,14 @@
  * of the home. */
 static const char temp_home_conf[] = "no-autostart\nno-auto-check-trustdb\nlock-never\n";
 
+int appc_trust_init(appc_error_t *err)
+{
+  if (appc_lazy_bind_gpgme(err) < 0)
+    return appc_error_prefix(err, "signature verification");
+  gpgme_check_version(NULL);
+  return 0;
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
   (void) st;
@@ -119,6 +127,8 @@ static int new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
   cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
   gpgme_error_t e;
 
+  if (appc_trust_init(err) < 0)
+    return -1;
   if ((e = gpgme_new(&ctx)) != 0)
     return appc_trust_gpgme_failure(err, e, "gpgme");
   if ((e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <gpgme.h>
+#include "common/lazy-gpgme.h"
 
 #include "common/error.h"
 #include "trust/trust.h"

@@ -24,6 +24,12 @@
 #define APPC_TRUST_ROOT_DIR "trust/root.d"
 #define APPC_TRUST_PREFIX_DIR "trust/prefix.d"
 
+/* Load and initialise gpgme, once, before any other trust function runs and
+ * while the process has one thread (gpgme's rule).  gpgme also sets SIGPIPE
+ * to SIG_IGN when it is SIG_DFL, so that a gpg dying mid-write cannot kill
+ * the caller. */
+int appc_trust_init(appc_error_t *err);
+
 /* The prefixes whose keys apply to NAME, shortest first: "example.com/app/x"
  * gives "example.com", "example.com/app" and "example.com/app/x".  A
  * component that is empty (a leading, trailing or doubled "/"), "." or ".."

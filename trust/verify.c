@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <gpgme.h>
+#include "common/lazy-gpgme.h"
 
 #include "common/cleanup.h"
 #include "trust/internal.h"

@@ -614,6 +614,36 @@ act_raw --dir="$S" --cacert="$NET_OTHER_CA" fetch localhost/app
 expect_fail "with an unrelated CA the server's certificate is refused" 'certificate'
 is "unrelated CA: nothing stored" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
+# The system's CAs are a hashed directory (SSL_CERT_DIR, as for OpenSSL and
+# curl(1)); --cacert adds to them rather than replacing them.
+ca_dir() { # ca_dir NAME PEM...: a hashed CA directory holding those certificates
+  local d=$TMP/cadir-$1
+  shift
+  mkdir -p "$d" && cp "$@" "$d/" && openssl rehash "$d" && printf '%s\n' "$d"
+}
+# A third CA with a subject of its own: two CAs of one subject name (as
+# NET_CA and NET_OTHER_CA are) cannot both be trusted by OpenSSL.
+THIRD_CA=$TMP/pki/third-ca.pem
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$TMP/pki/third-ca.key" -out "$THIRD_CA" -days 30 -subj "/O=actool tests/CN=third CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+SYS_OURS=$(ca_dir ours "$NET_CA")
+SYS_OTHER=$(ca_dir other "$THIRD_CA")
+SSL_CERT_DIR=$SYS_OURS act_raw --dir="$S" fetch localhost/app
+expect_id "the server's CA in the system's CA directory (SSL_CERT_DIR): trusted without --cacert" "$ID_APP"
+rm -rf "$S" && S=$(new_store noca)
+SSL_CERT_DIR=$SYS_OURS act_raw --dir="$S" --cacert="$THIRD_CA" fetch localhost/app
+expect_id "--cacert adds to the system's CAs: the system's still trusted" "$ID_APP"
+rm -rf "$S" && S=$(new_store noca)
+SSL_CERT_DIR=$SYS_OTHER act_raw --dir="$S" --cacert="$NET_CA" fetch localhost/app
+expect_id "--cacert adds to the system's CAs: its own trusted" "$ID_APP"
+rm -rf "$S" && S=$(new_store noca)
+SSL_CERT_DIR=$SYS_OTHER act_raw --dir="$S" fetch localhost/app
+expect_fail "a system CA directory without the server's CA: refused" 'certificate'
+SSL_CERT_DIR=$TMP/no-such-dir act_raw --dir="$S" --cacert="$NET_CA" fetch localhost/app
+expect_fail "a system CA directory that does not exist: refused, naming it" "no-such-dir: .*not a directory"
+is "refused CAs: nothing stored" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
 act_raw --dir="$S" --insecure-options=tls fetch localhost/app
 expect_id "--insecure-options=tls without --cacert fetches (signature still checked)" "$ID_APP"
 is "--insecure-options=tls: stored" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"

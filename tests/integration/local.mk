@@ -2,6 +2,7 @@
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
+	tests/integration/lazy.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
 	tests/integration/refcompat.sh \

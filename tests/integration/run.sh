@@ -245,7 +245,7 @@ is_run "env: run exits 0" "$status" 0
 is_run "env: PATH is the spec's default" "$(envval PATH)" /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 is_run "env: AC_APP_NAME is the app's name" "$(envval AC_APP_NAME)" sh
 yes_run "env: AC_METADATA_URL is http://127.0.0.1:PORT/TOKEN" \
-  line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[A-Za-z0-9_-]{43}$' "$OUT"
+  line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[0-9a-f]{64}$' "$OUT"
 is_run "env: container=actool" "$(envval container)" actool
 is_run "env: the image's environment" "$(envval IMGVAR)" image
 yes_run "env: actool's own environment does not leak in" eval '[ "$status" -eq 0 ] && no_line_in "^HOSTLEAK=" "$OUT"'

@@ -650,6 +650,23 @@ is "the second render is served from the cache (no new tree)" "$(ls "$G/trees" |
 is "the cached tree is the image's" "$(ls "$G/trees" | grep -c "^$KEY_META$")" 1
 same_tree "the second render equals the first" "$D/meta/rootfs" "$D/meta-again/rootfs"
 check "its manifest too" cmp "$D/meta/manifest" "$D/meta-again/manifest"
+
+# The image's record remembers its tree's key (a hint that spares hashing);
+# a hint is followed only to a tree with the same layers.
+is "images/ID/tree names the image's tree" "$(cat "$G/images/$ID_META/tree" 2>&1)" "$KEY_META"
+is "images/ID/tree of an image with dependencies" "$(cat "$G/images/$ID_A/tree" 2>&1)" "$KEY_A"
+hint_case() { # hint_case DESCRIPTION HINT: render example.com/a with that hint
+  printf '%s\n' "$2" >"$G/images/$ID_A/tree"
+  ls "$G/trees" | LC_ALL=C sort >"$TMP/trees.before"
+  rm -rf "$D/a-hint"
+  check_clean "$1: render" ac "$G" image render example.com/a "$D/a-hint"
+  is "$1: the tree of A's own layers is used" "$(content "$D/a-hint/rootfs/files/who")$(content "$D/a-hint/rootfs/files/bc")" AC
+  is "$1: no tree made" "$(ls "$G/trees" | LC_ALL=C sort)" "$(cat "$TMP/trees.before")"
+  is "$1: the hint is corrected" "$(cat "$G/images/$ID_A/tree" 2>&1)" "$KEY_A"
+}
+hint_case "a hint naming another image's tree" "$KEY_META"
+hint_case "a hint naming no tree" "$(printf '0%.0s' {1..64})"
+hint_case "a hint that is no key" "../../../etc"
 check_clean "render --rootfs from the cache" ac "$G" image render --rootfs example.com/meta "$D/meta-rootfs"
 same_tree "render --rootfs: DEST is the rootfs" "$D/meta/rootfs" "$D/meta-rootfs"
 run_capture ac "$G" image list --json

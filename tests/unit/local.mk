@@ -1,5 +1,5 @@
 # Unit tests: one cmocka program per module area, all linked against libappc.
-UNIT_LDADD = $(APPC_LIBS) $(CMOCKA_LIBS)
+UNIT_LDADD = $(APPC_LIBS) $(APPC_DIRECT_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 EXTRA_DIST += tests/unit/test-util.h tests/unit/test-scratch.h tests/unit/test-ace.h
 
@@ -8,3 +8,9 @@ tests_unit_test_error_SOURCES = tests/unit/test-error.c
 tests_unit_test_error_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_error_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-error
+
+check_PROGRAMS += tests/unit/test-lazy
+tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
+tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_lazy_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-lazy

@@ -1,0 +1,103 @@
+/* Libraries bound at first use: see common/lazy.h. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define APPC_LAZY_NO_REDIRECT
+#include "common/lazy-archive.h"
+#include "common/lazy-crypto.h"
+#include "common/lazy-curl.h"
+#include "common/lazy-deflate.h"
+#include "common/lazy-gpgme.h"
+#include "common/lazy-isal.h"
+#include "common/lazy-mhd.h"
+#include "common/lazy-xml2.h"
+
+/* Defines the table of library LIB (symbols listed by LIST, entries made by
+ * ENTRY) and its binding state. */
+#define LAZY_DEFINE(lib, LIST, ENTRY, so)                                                          \
+  struct appc_lazy_##lib appc_lazy_##lib;                                                          \
+  static const struct appc_lazy_symbol lib##_symbols[] = {LIST(ENTRY)};                            \
+  struct appc_lazy_lib appc_lazy_##lib##_lib = {                                                   \
+      .soname = so,                                                                                \
+      .symbols = lib##_symbols,                                                                    \
+      .count = sizeof lib##_symbols / sizeof lib##_symbols[0],                                     \
+      .table = &appc_lazy_##lib,                                                                   \
+      .lock = PTHREAD_MUTEX_INITIALIZER,                                                           \
+  };
+
+#define ARCHIVE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_archive, f)
+#define CRYPTO_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_crypto, f)
+#define CURL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_curl, f)
+#define DEFLATE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_deflate, f)
+#define GPGME_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_gpgme, f)
+#define ISAL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_isal, f)
+#define MHD_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_mhd, f)
+#define XML2_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_xml2, f)
+
+LAZY_DEFINE(archive, APPC_LAZY_ARCHIVE, ARCHIVE_ENTRY, APPC_SONAME_ARCHIVE)
+LAZY_DEFINE(crypto, APPC_LAZY_CRYPTO, CRYPTO_ENTRY, APPC_SONAME_CRYPTO)
+LAZY_DEFINE(curl, APPC_LAZY_CURL, CURL_ENTRY, APPC_SONAME_CURL)
+LAZY_DEFINE(deflate, APPC_LAZY_DEFLATE, DEFLATE_ENTRY, APPC_SONAME_DEFLATE)
+LAZY_DEFINE(gpgme, APPC_LAZY_GPGME, GPGME_ENTRY, APPC_SONAME_GPGME)
+LAZY_DEFINE(isal, APPC_LAZY_ISAL, ISAL_ENTRY, APPC_SONAME_ISAL)
+LAZY_DEFINE(mhd, APPC_LAZY_MHD, MHD_ENTRY, APPC_SONAME_MHD)
+LAZY_DEFINE(xml2, APPC_LAZY_XML2, XML2_ENTRY, APPC_SONAME_XML2)
+
+/* dlopen and dlsym every symbol; on failure, the reason in lib->failure and
+ * the handle closed, so that nothing of a half-bound library is used. */
+static void bind_locked(struct appc_lazy_lib *lib)
+{
+  /* RTLD_LAZY: the library's own calls are resolved as they are made, as
+   * they would be had it been linked; RTLD_LOCAL: its symbols stay out of
+   * the global scope, where they could interpose on another library's. */
+  void *handle = dlopen(lib->soname, RTLD_LAZY | RTLD_LOCAL);
+
+  if (handle == NULL) {
+    snprintf(lib->failure, sizeof lib->failure, "%s", dlerror());
+    return;
+  }
+  for (size_t i = 0; i < lib->count; i++) {
+    void *sym = dlsym(handle, lib->symbols[i].name);
+
+    if (sym == NULL) {
+      snprintf(lib->failure, sizeof lib->failure, "%s: no symbol %s", lib->soname,
+               lib->symbols[i].name);
+      dlclose(handle);
+      return;
+    }
+    memcpy((char *) lib->table + lib->symbols[i].offset, &sym, sizeof sym);
+  }
+  /* The handle is never closed: the table points into the library. */
+  __atomic_store_n(&lib->ready, true, __ATOMIC_RELEASE);
+}
+
+int appc_lazy_bind(struct appc_lazy_lib *lib, appc_error_t *err)
+{
+  if (__atomic_load_n(&lib->ready, __ATOMIC_ACQUIRE))
+    return 0;
+  pthread_mutex_lock(&lib->lock);
+  if (!lib->ready && lib->failure[0] == '\0')
+    bind_locked(lib);
+  bool ready = lib->ready;
+  pthread_mutex_unlock(&lib->lock);
+  if (ready)
+    return 0;
+  /* failure is written once, before the unlock above. */
+  return appc_error_make(err, 0, "cannot load %s: %s", lib->soname, lib->failure);
+}
+
+void appc_lazy_need_slow(struct appc_lazy_lib *lib)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  if (appc_lazy_bind(lib, &err) == 0)
+    return;
+  /* A call on a path that did not bind its library first, and the library
+   * is missing: there is no function to call and no error to return. */
+  fprintf(stderr, "libappc: %s\n", err->msg);
+  abort();
+}

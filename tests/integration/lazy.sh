@@ -1,0 +1,79 @@
+#!/bin/bash
+# Libraries bound at first use (common/lazy.h): actool links only what every
+# command needs; libarchive, libcrypto, libcurl, gpgme, libxml2,
+# libmicrohttpd, libdeflate and ISA-L are opened when a command first calls
+# them, and a missing one is a clean error of the commands that need it.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+: "${top_builddir:?top_builddir must be set (the build directory, for config.h)}"
+
+lazy="ARCHIVE CRYPTO CURL DEFLATE GPGME ISAL MHD XML2"
+declare -A SONAME
+for l in $lazy; do
+  SONAME[$l]=$(sed -n "s/^#define APPC_SONAME_$l \"\(.*\)\"$/\1/p" "$top_builddir/config.h")
+done
+is "config.h names the shared object of each of the eight libraries" \
+  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 8
+
+needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+for l in $lazy; do
+  if grep -qxF "${SONAME[$l]}" <<<"$needed"; then
+    not_ok "actool does not link ${SONAME[$l]}"
+    note "NEEDED: $(tr '\n' ' ' <<<"$needed")"
+  else ok "actool does not link ${SONAME[$l]}"; fi
+done
+
+# loaded COMMAND...: the shared objects the dynamic linker opened (LD_DEBUG)
+loaded() {
+  LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*generating link map.*/\1/p' | sort -u
+}
+cat >"$TMP/m.json" <<'JSON'
+{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/lazy",
+ "labels": [{"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}]}
+JSON
+mkdir -p "$TMP/layout/rootfs" && cp "$TMP/m.json" "$TMP/layout/manifest"
+for cmd in "version" "validate --type=manifest $TMP/m.json" "cat-manifest --help"; do
+  got=$(loaded "$ACTOOL" $cmd)
+  bad=
+  for l in $lazy; do grep -qxF "${SONAME[$l]}" <<<"$got" && bad="$bad ${SONAME[$l]}"; done
+  is "actool $cmd opens none of them" "${bad:-none}" none
+done
+# The same probe sees a library that is used: the check above can fail.
+got=$(loaded "$ACTOOL" build "$TMP/layout" "$TMP/lazy.aci")
+check "actool build opens ${SONAME[ARCHIVE]} and ${SONAME[CRYPTO]}" \
+  bash -c 'grep -qxF "$1" <<<"$3" && grep -qxF "$2" <<<"$3"' _ "${SONAME[ARCHIVE]}" "${SONAME[CRYPTO]}" "$got"
+check "the built image validates" "$ACTOOL" validate "$TMP/lazy.aci"
+
+# without LIB COMMAND...: runs COMMAND in a mount namespace where the file
+# the dynamic linker finds for LIB's soname is empty.
+without() {
+  local so=${SONAME[$1]} path
+  shift
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
+  [ -n "$path" ] || path=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
+  run_capture unshare -m bash -c 'mount --bind /dev/null "$1" && shift && exec "$@"' _ "$path" "$@"
+}
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+  not_ok "a mount namespace to hide libraries in (needs root)"
+else
+  # refused_without LIB DESCRIPTION COMMAND...: COMMAND fails cleanly, naming LIB's soname
+  refused_without() {
+    local lib=$1 desc=$2
+    shift 2
+    without "$lib" "$@"
+    if [ "$status" = 1 ] && ! crashed "$status" "$TMP/.err" &&
+      grep -q "cannot load ${SONAME[$lib]}" "$TMP/.err"; then ok "$desc"; else
+      not_ok "$desc"
+      note "exit $status" "stderr: $(head -c 1000 "$TMP/.err")"
+    fi
+  }
+  refused_without CURL "libcurl missing: discover fails cleanly, naming it" \
+    "$ACTOOL" --insecure-options=http discover example.invalid/app
+  without CURL "$ACTOOL" validate --type=manifest "$TMP/m.json"
+  is "libcurl missing: validate of a manifest still works" "$status" 0
+  refused_without ARCHIVE "libarchive missing: validate of an ACI fails cleanly, naming it" \
+    "$ACTOOL" validate "$TMP/lazy.aci"
+  refused_without GPGME "gpgme missing: trust fails cleanly, naming it" \
+    "$ACTOOL" --dir="$TMP/store" trust --list
+fi
+
+done_testing
