@@ -96,6 +96,9 @@ void ace_security_free(struct ace_security *sec);
  * The seccomp filter always lets through what this sequence and execve need. */
 int ace_security_enter(const struct ace_security *sec, const struct ace_identity *id,
                        appc_error_t *err);
+/* The supervisor, while it still sees the host's /proc: the app's
+ * os/linux/oom-score-adj for itself, inherited by the app and its handlers. */
+int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err);
 
 /* os/unix/sysctl of the pod: only keys under net. are accepted (namespaced
  * to the pod's network); others are an error naming the key.  Applied by I

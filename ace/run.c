@@ -339,6 +339,9 @@ static void report_ignored(struct pod_run *r, const char *scope, const struct ap
     const struct appc_isolator *iso = &l->items[i];
     switch (iso->kind) {
     case APPC_ISOLATOR_OOM_SCORE_ADJ:
+      /* Enforced per app (ace/security.c); at pod level, ace_sysctl_check
+       * reports it. */
+      break;
     case APPC_ISOLATOR_UNKNOWN:
       /* At pod level, ace_sysctl_check reports these. */
       if (pod)
@@ -687,7 +690,10 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     appc_error_make(&err, errno, "signalfd");
     goto fail;
   }
-  if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_rootfs_enter(&spec, &notes, &err) < 0)
+  /* Before the app's root hides the host's /proc; inherited by the app and
+   * its handlers, which S forks. */
+  if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
+      ace_rootfs_enter(&spec, &notes, &err) < 0)
     goto fail;
   if (app == NULL) {
     struct stat st;

@@ -37,6 +37,8 @@ struct ace_security {
   bool no_new_privs;       /* os/linux/no-new-privileges */
   struct sock_filter *bpf; /* compiled seccomp filter; NULL: none */
   size_t bpf_len;          /* instructions in BPF */
+  bool oom_set;            /* os/linux/oom-score-adj given */
+  int oom_score_adj;
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -431,8 +433,13 @@ static int prepare_one(struct ace_security *sec, const struct appc_isolator *iso
   case APPC_ISOLATOR_SELINUX_CONTEXT:
     note_selinux(app_name, notes);
     return 0;
+  case APPC_ISOLATOR_OOM_SCORE_ADJ:
+    sec->oom_set = true;
+    sec->oom_score_adj = (int) iso->number; /* -1000..1000, checked by the schema */
+    note_enforced(notes, app_name, iso);
+    return 0;
   default:
-    return 0; /* resources, oom-score-adj, ...: other modules' */
+    return 0; /* resources, sysctl, ...: other modules' */
   }
 }
 
@@ -542,6 +549,20 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
    * make that explicit, inheritable included. */
   if (set_caps(id->uid == 0 ? sec->caps : 0) < 0)
     return appc_error_make(err, errno, "cannot set the app's capabilities");
+  return 0;
+}
+
+int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err)
+{
+  char text[16];
+  cleanup_close int fd = -1;
+
+  if (sec == NULL || !sec->oom_set)
+    return 0;
+  snprintf(text, sizeof text, "%d\n", sec->oom_score_adj);
+  fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t) strlen(text))
+    return appc_error_make(err, errno, "os/linux/oom-score-adj: /proc/self/oom_score_adj");
   return 0;
 }
 

@@ -58,6 +58,7 @@ static void bind_locked(struct appc_lazy_lib *lib)
 
   if (handle == NULL) {
     snprintf(lib->failure, sizeof lib->failure, "%s", dlerror());
+    (void) dlerror(); /* frees the message glibc kept for the first call */
     return;
   }
   for (size_t i = 0; i < lib->count; i++) {

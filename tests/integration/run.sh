@@ -232,6 +232,8 @@ img seccomp "$(shapp 'mkdir /tmp/d; echo "rc=$?"; grep "^Seccomp:" /proc/self/st
 img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' |
   jq -c --argjson i "$(iso os/linux/seccomp-remove-set '{"set": ["uname"]}')" '. + $i')"
 img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-privileges true)")"
+img oom "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj 500)")"
+img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj -700)")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
@@ -391,6 +393,22 @@ pod "${ID[nnp]}"
 is_run "no-new-privileges: NoNewPrivs: 1" "$status:$OUT" "0:NoNewPrivs:	1"
 sh_pod -- 'grep "^NoNewPrivs:" /proc/self/status'
 is_run "no-new-privileges: NoNewPrivs: 0 without the isolator" "$status:$OUT" "0:NoNewPrivs:	0"
+
+pod --debug "${ID[oom]}"
+is_run "oom-score-adj 500: the app's /proc/self/oom_score_adj" "$status:$OUT" "0:500"
+yes_run "oom-score-adj: reported as enforced, not ignored" bash -c \
+  'grep -q "isolator os/linux/oom-score-adj enforced" <<<"$1" && ! grep -q "oom-score-adj ignored" <<<"$1"' _ "$ERR"
+pod "${ID[oomlow]}"
+# Lowering needs CAP_SYS_RESOURCE, which some sandboxes withhold even from root.
+if sh -c 'echo -700 >/proc/self/oom_score_adj' 2>/dev/null; then
+  is_run "oom-score-adj -700 (lowered, with CAP_SYS_RESOURCE)" "$status:$OUT" "0:-700"
+else
+  is_run "oom-score-adj -700 where this host forbids lowering: the app does not run (exit 1)" "$status:$OUT" "1:"
+  yes_run "oom-score-adj -700 where this host forbids lowering: the error names the isolator" \
+    line_in "app oomlow: os/linux/oom-score-adj: .*Permission denied" "$ERR"
+fi
+sh_pod -- 'cat /proc/self/oom_score_adj'
+is_run "oom-score-adj: the host's value (0) without the isolator" "$status:$OUT" "0:$(cat /proc/self/oom_score_adj)"
 
 # --- network, hostname, /etc files ---------------------------------------------------------
 
