@@ -562,35 +562,58 @@ static void unblock_all_signals(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The command CMD (LEN words) as an argv and the path PATH finds it at. */
+static int command_argv(const struct proc_ctx *c, char *const *cmd, size_t len, char ***argv,
+                        char **path, appc_error_t *err)
+{
+  *argv = calloc(len + 1, sizeof **argv);
+  if (*argv == NULL)
+    return appc_error_make(err, ENOMEM, "exec");
+  memcpy(*argv, cmd, len * sizeof **argv);
+  return ace_exec_lookup((*argv)[0], c->env, path, err);
+}
+
+/* Become the command: the app's user, cwd and isolators, then execve. */
+static void __attribute__((noreturn))
+exec_command(const struct proc_ctx *c, const char *path, char **argv)
+{
+  appc_error_t e = NULL;
+
+  unblock_all_signals();
+  /* Nothing of actool's but the standard streams reaches the app. */
+  close_range(3, UINT_MAX, CLOSE_RANGE_CLOEXEC);
+  if (chdir(c->cwd) < 0)
+    appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
+  else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
+    execve(path, argv, c->env), appc_error_make(&e, errno, "%s", path);
+  report_error(c->report, c->app, &e);
+  _exit(errno == ENOENT ? 127 : 126);
+}
+
 /* Fork and exec the command CMD (LEN words) as the app's user, with its
  * isolators. */
 static pid_t spawn(const struct proc_ctx *c, char *const *cmd, size_t len, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
-  cleanup_free char **argv = calloc(len + 1, sizeof *argv);
+  cleanup_free char **argv = NULL;
   pid_t pid;
 
-  if (argv == NULL)
-    return appc_error_make(err, ENOMEM, "exec");
-  memcpy(argv, cmd, len * sizeof *argv);
-  if (ace_exec_lookup(argv[0], c->env, &path, err) < 0)
+  if (command_argv(c, cmd, len, &argv, &path, err) < 0)
     return -1;
   pid = fork();
   if (pid < 0)
     return appc_error_make(err, errno, "fork");
-  if (pid == 0) {
-    appc_error_t e = NULL;
-    unblock_all_signals();
-    /* Nothing of actool's but the standard streams reaches the app. */
-    close_range(3, UINT_MAX, CLOSE_RANGE_CLOEXEC);
-    if (chdir(c->cwd) < 0)
-      appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
-    else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
-      execve(path, argv, c->env), appc_error_make(&e, errno, "%s", path);
-    report_error(c->report, c->app, &e);
-    _exit(errno == ENOENT ? 127 : 126);
-  }
+  if (pid == 0)
+    exec_command(c, path, argv);
   return pid;
+}
+
+static bool has_handler(const struct appc_app *app, const char *name)
+{
+  for (size_t i = 0; app != NULL && i < app->n_event_handlers; i++)
+    if (strcmp(app->event_handlers[i].name, name) == 0 && app->event_handlers[i].exec.len > 0)
+      return true;
+  return false;
 }
 
 static int status_code(int wstatus)
@@ -727,6 +750,15 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
       status = -pre;
       goto fail;
+    }
+    /* With nothing to run after it, S becomes the app: I waits for it and
+     * forwards it signals as it would to S, and a fork is saved. */
+    if (!has_handler(app, "post-stop")) {
+      cleanup_free char *path = NULL;
+      cleanup_free char **args = NULL;
+      if (command_argv(&c, argv, argc, &args, &path, &err) < 0)
+        goto fail;
+      exec_command(&c, path, args);
     }
     if ((pid = spawn(&c, argv, argc, &err)) < 0)
       goto fail;

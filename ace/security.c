@@ -24,11 +24,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <seccomp.h>
-#include <sys/capability.h>
-
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/lazy-cap.h"
+#include "common/lazy-seccomp.h"
 #include "schema/isolator.h"
 #include "schema/types.h"
 
@@ -365,6 +364,8 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
   __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
   int r;
 
+  if (appc_lazy_bind_seccomp(err) < 0)
+    return appc_error_prefix(err, "app.isolators[%zu]", i);
   if (seccomp_plan(iso, i, &p, err) < 0)
     return -1;
   if (seccomp_is_noop(iso, &p)) {
@@ -452,6 +453,10 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
 
   if (sec == NULL)
     return appc_error_make(err, errno, "out of memory");
+  if (appc_lazy_bind_cap(err) < 0) {
+    free(sec);
+    return appc_error_prefix(err, "app %s: capabilities", app_name);
+  }
   sec->caps = default_mask();
   for (size_t i = 0; i < app->isolators.len; i++) {
     if (prepare_one(sec, &app->isolators.items[i], i, app_name, notes, &st, err) < 0) {

@@ -8,12 +8,14 @@
 
 #define APPC_LAZY_NO_REDIRECT
 #include "common/lazy-archive.h"
+#include "common/lazy-cap.h"
 #include "common/lazy-crypto.h"
 #include "common/lazy-curl.h"
 #include "common/lazy-deflate.h"
 #include "common/lazy-gpgme.h"
 #include "common/lazy-isal.h"
 #include "common/lazy-mhd.h"
+#include "common/lazy-seccomp.h"
 #include "common/lazy-xml2.h"
 
 /* Defines the table of library LIB (symbols listed by LIST, entries made by
@@ -30,21 +32,25 @@
   };
 
 #define ARCHIVE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_archive, f)
+#define CAP_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_cap, f)
 #define CRYPTO_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_crypto, f)
 #define CURL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_curl, f)
 #define DEFLATE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_deflate, f)
 #define GPGME_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_gpgme, f)
 #define ISAL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_isal, f)
 #define MHD_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_mhd, f)
+#define SECCOMP_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_seccomp, f)
 #define XML2_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_xml2, f)
 
 LAZY_DEFINE(archive, APPC_LAZY_ARCHIVE, ARCHIVE_ENTRY, APPC_SONAME_ARCHIVE)
+LAZY_DEFINE(cap, APPC_LAZY_CAP, CAP_ENTRY, APPC_SONAME_CAP)
 LAZY_DEFINE(crypto, APPC_LAZY_CRYPTO, CRYPTO_ENTRY, APPC_SONAME_CRYPTO)
 LAZY_DEFINE(curl, APPC_LAZY_CURL, CURL_ENTRY, APPC_SONAME_CURL)
 LAZY_DEFINE(deflate, APPC_LAZY_DEFLATE, DEFLATE_ENTRY, APPC_SONAME_DEFLATE)
 LAZY_DEFINE(gpgme, APPC_LAZY_GPGME, GPGME_ENTRY, APPC_SONAME_GPGME)
 LAZY_DEFINE(isal, APPC_LAZY_ISAL, ISAL_ENTRY, APPC_SONAME_ISAL)
 LAZY_DEFINE(mhd, APPC_LAZY_MHD, MHD_ENTRY, APPC_SONAME_MHD)
+LAZY_DEFINE(seccomp, APPC_LAZY_SECCOMP, SECCOMP_ENTRY, APPC_SONAME_SECCOMP)
 LAZY_DEFINE(xml2, APPC_LAZY_XML2, XML2_ENTRY, APPC_SONAME_XML2)
 
 /* dlopen and dlsym every symbol; on failure, the reason in lib->failure and

@@ -5,9 +5,10 @@
  * gpg or TLS code.  Linking libcurl, gpgme, libxml2, libmicrohttpd,
  * libarchive and libcrypto at start-up would map some fifty shared objects
  * into every process (20 ms of page faults here, more than a whole
- * validation or most of a container start).  Instead each of those
- * libraries is opened with dlopen(3) by its SONAME, found at configure time,
- * the first time one of its functions is called.
+ * validation or most of a container start); libcap and libseccomp serve
+ * `run` alone.  Instead each of those libraries is opened with dlopen(3) by
+ * its SONAME, found at configure time, the first time one of its functions
+ * is called.
  *
  * A module's header (common/lazy-curl.h, ...) lists the functions used
  * (APPC_LAZY_<LIB>(X)), declares a table of pointers to them, and redirects

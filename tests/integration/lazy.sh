@@ -1,18 +1,18 @@
 #!/bin/bash
-# Libraries bound at first use (common/lazy.h): actool links only what every
-# command needs; libarchive, libcrypto, libcurl, gpgme, libxml2,
-# libmicrohttpd, libdeflate and ISA-L are opened when a command first calls
-# them, and a missing one is a clean error of the commands that need it.
+# Libraries bound at first use (common/lazy.h): actool links only json-c;
+# libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
+# ISA-L, libcap and libseccomp are opened when a command first calls them,
+# and a missing one is a clean error of the commands that need it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 : "${top_builddir:?top_builddir must be set (the build directory, for config.h)}"
 
-lazy="ARCHIVE CRYPTO CURL DEFLATE GPGME ISAL MHD XML2"
+lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2"
 declare -A SONAME
 for l in $lazy; do
   SONAME[$l]=$(sed -n "s/^#define APPC_SONAME_$l \"\(.*\)\"$/\1/p" "$top_builddir/config.h")
 done
-is "config.h names the shared object of each of the eight libraries" \
-  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 8
+is "config.h names the shared object of each of the ten libraries" \
+  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 10
 
 needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
 for l in $lazy; do

@@ -9,12 +9,14 @@
 
 #define APPC_LAZY_NO_REDIRECT
 #include "common/lazy-archive.h"
+#include "common/lazy-cap.h"
 #include "common/lazy-crypto.h"
 #include "common/lazy-curl.h"
 #include "common/lazy-deflate.h"
 #include "common/lazy-gpgme.h"
 #include "common/lazy-isal.h"
 #include "common/lazy-mhd.h"
+#include "common/lazy-seccomp.h"
 #include "common/lazy-xml2.h"
 #include "tests/unit/test-util.h"
 
@@ -39,6 +41,10 @@ static void test_every_library_binds(void **state)
   assert_ptr_equal(appc_lazy_isal.isal_inflate, &isal_inflate);
   assert_ok(appc_lazy_bind(&appc_lazy_mhd_lib, &err), &err);
   assert_ptr_equal(appc_lazy_mhd.MHD_start_daemon, &MHD_start_daemon);
+  assert_ok(appc_lazy_bind(&appc_lazy_cap_lib, &err), &err);
+  assert_ptr_equal(appc_lazy_cap.cap_from_name, &cap_from_name);
+  assert_ok(appc_lazy_bind(&appc_lazy_seccomp_lib, &err), &err);
+  assert_ptr_equal(appc_lazy_seccomp.seccomp_init, &seccomp_init);
   assert_ok(appc_lazy_bind(&appc_lazy_xml2_lib, &err), &err);
   assert_ptr_equal(appc_lazy_xml2.htmlReadMemory, &htmlReadMemory);
   /* A data symbol: the table holds the library's own variable (this program
