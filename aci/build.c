@@ -13,7 +13,6 @@
  * rootfs has /dev/console). */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +24,7 @@
 #include "aci/internal.h"
 #include "aci/layout.h"
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
 
 #define COPY_BLOCK (128 * 1024)
 

@@ -1,12 +1,12 @@
 /* SHA-512 image IDs over OpenSSL's EVP interface. */
 #include "config.h"
 
-#include "common/lazy-crypto.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aci/internal.h"
+#include "common/lazy-crypto.h"
 
 struct appc_hash {
   EVP_MD_CTX *ctx;

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include "common/lazy-isal.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "common/lazy-isal.h"
 
 #ifndef APPC_GUNZIP_IN_SIZE
 #define APPC_GUNZIP_IN_SIZE (256 * 1024)

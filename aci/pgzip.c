@@ -10,13 +10,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include "common/lazy-deflate.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "common/lazy-deflate.h"
 
 /* 512 KiB blocks: the ratio is within 0.1% of 1 MiB blocks (each member
  * restarts with an empty window) at half the memory. */

@@ -10,7 +10,6 @@
  * uncompressed image is read directly. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
 
 #define READ_BLOCK (256 * 1024)
 #define HEAD_LEN 512 /* enough to see "ustar" at offset 257 */

@@ -8,13 +8,13 @@
  * IN == OUT safe. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
 
 #define COPY_BLOCK (128 * 1024)
 

@@ -5,13 +5,13 @@
  * bytes through unchanged apart from the compression. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "common/lazy-archive.h"
 
 struct appc_sink {
   int fd;

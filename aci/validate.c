@@ -8,13 +8,13 @@
  * that extracting an image can never link to a file outside it. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
 
 static bool under_rootfs(const char *canon)
 {

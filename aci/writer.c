@@ -5,12 +5,12 @@
  * always gives the same bytes. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aci/internal.h"
+#include "common/lazy-archive.h"
 
 const struct appc_build_options appc_build_defaults = {.compression = APPC_COMPRESSION_GZIP};
 

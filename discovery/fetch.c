@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include "common/lazy-crypto.h"
 
 #include "aci/aci.h"
 #include "common/cleanup.h"
+#include "common/lazy-crypto.h"
 #include "discovery/fetch.h"
 #include "schema/json.h"
 #include "schema/schema.h"

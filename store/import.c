@@ -9,7 +9,6 @@
  * record without its blob. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
 #include "schema/json.h"
 #include "store/private.h"
 

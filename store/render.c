@@ -17,13 +17,11 @@
  * or symlink is recognised by a map lookup and skipped. */
 #include "config.h"
 
-#include "common/lazy-archive.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include "common/lazy-crypto.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +32,8 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lazy-archive.h"
+#include "common/lazy-crypto.h"
 #include "store/internal.h"
 
 #define NO_INDEX UINT32_MAX

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include "common/lazy-crypto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lazy-crypto.h"
 #include "store/private.h"
 
 /* ---- the layer plan ---- */

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include "common/lazy-crypto.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/lazy-crypto.h"
 #include "store/internal.h"
 
 /* ---- content hashes by (st_dev, st_ino) ---- */
