@@ -14,6 +14,6 @@ while IFS= read -r f; do
     not_ok "$f follows .clang-format (run clang-format -i $f)"
     diag "$(head -n 6 "$TMP/fmt")"
   fi
-done < <(find common schema aci store trust actool tests bench -path bench/cache -prune -o -name '*.[ch]' -print |
+done < <(find common schema aci store trust discovery ace actool tests bench -path bench/cache -prune -o -name '*.[ch]' -print |
   LC_ALL=C sort)
 done_testing
