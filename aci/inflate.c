@@ -16,7 +16,13 @@
  * small ring of output buffers while the caller hashes and parses the
  * previous ones: inflate and SHA-512 cost about the same, so this nearly
  * halves the wall time of a validation.  The caller owns the buffer last
- * returned until its next call; the worker never writes into it. */
+ * returned until its next call; the worker never writes into it.
+ *
+ * A file that starts with a member stating its size (our builder's, see
+ * aci/gzsized.c) is inflated by that engine, members in parallel, for as
+ * long as its members are sound; from where they are not, or stop stating
+ * sizes, the engine hands its raw bytes back, and they are streamed here as
+ * if they had been read from the file. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,10 +48,14 @@
 
 struct appc_gunzip {
   int fd;
-  struct appc_tee *tee; /* NULL or where raw bytes are copied */
-  bool file_eof;        /* read() has returned 0 */
-  bool in_member;       /* between a member's header and its trailer */
-  bool done;            /* no more output */
+  struct appc_tee *tee;          /* NULL or where raw bytes are copied */
+  struct appc_gzsized *sized;    /* the parallel engine, or NULL */
+  bool sized_done;               /* it has handed the rest of the file back */
+  const unsigned char *replay;   /* bytes to stream before reading the file */
+  size_t replay_len, replay_pos; /* (the head, or what the engine handed back) */
+  bool file_eof;                 /* read() has returned 0 */
+  bool in_member;                /* between a member's header and its trailer */
+  bool done;                     /* no more output */
   unsigned char *in;
   unsigned long long file_pos; /* file offset just past the bytes in `in` */
   unsigned long long members;  /* members completed */
@@ -83,6 +93,17 @@ static ssize_t refill(struct appc_gunzip *z, appc_error_t *err)
   if (keep > 0 && z->st.next_in != z->in)
     memmove(z->in, z->st.next_in, keep);
   z->st.next_in = z->in;
+  if (z->replay_pos < z->replay_len) {
+    /* Already read from the file (and copied to the tee). */
+    size_t n = z->replay_len - z->replay_pos;
+    if (n > APPC_GUNZIP_IN_SIZE - keep)
+      n = APPC_GUNZIP_IN_SIZE - keep;
+    memcpy(z->in + keep, z->replay + z->replay_pos, n);
+    z->replay_pos += n;
+    z->st.avail_in = (uint32_t) (keep + n);
+    z->file_pos += n;
+    return (ssize_t) n;
+  }
   for (;;) {
     ssize_t n = read(z->fd, z->in + keep, APPC_GUNZIP_IN_SIZE - keep);
     if (n < 0 && errno == EINTR)
@@ -279,6 +300,27 @@ static bool start_worker(struct appc_gunzip *z)
   return true;
 }
 
+/* Stream LEN bytes of BYTES, which start at file offset OFFSET after MEMBERS
+ * members, then the rest of the file. */
+static void stream_start(struct appc_gunzip *z, const void *bytes, size_t len,
+                         unsigned long long offset, unsigned long long members)
+{
+  isal_inflate_init(&z->st);
+  z->replay = bytes;
+  z->replay_len = len;
+  z->replay_pos = 0;
+  z->st.next_in = z->in;
+  z->st.avail_in = 0;
+  z->file_pos = offset;
+  z->members = members;
+}
+
+static unsigned parallel_workers(void)
+{
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 1 ? (unsigned) (cpus - 1) : 0;
+}
+
 int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
                     struct appc_tee *tee, appc_error_t *err)
 {
@@ -298,17 +340,40 @@ int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t h
     appc_gunzip_free(z);
     return appc_error_prefix(err, "gzip");
   }
-  isal_inflate_init(&z->st);
-  if (head_len > APPC_GUNZIP_IN_SIZE)
-    head_len = APPC_GUNZIP_IN_SIZE; /* cannot happen: the head is small */
-  memcpy(z->in, head, head_len);
-  z->st.next_in = z->in;
-  z->st.avail_in = (uint32_t) head_len;
-  z->file_pos = head_len;
+  if (appc_gzsized_member_len(head, head_len) != 0) {
+    if (appc_gzsized_new(&z->sized, fd, head, head_len, tee, parallel_workers(), err) < 0) {
+      appc_gunzip_free(z);
+      return -1;
+    }
+    *out = z;
+    return 0;
+  }
+  /* The caller keeps HEAD for as long as Z lives. */
+  stream_start(z, head, head_len, 0, 0);
   /* Without a worker (one CPU, or no thread to be had) inflate inline. */
   (void) start_worker(z);
   *out = z;
   return 0;
+}
+
+/* Read through the parallel engine until it hands the rest of the file back
+ * (APPC_GZSIZED_REST); then stream that rest. */
+static ssize_t sized_read(struct appc_gunzip *z, const void **buf, appc_error_t *err)
+{
+  struct appc_gzsized_rest rest;
+  ssize_t n = appc_gzsized_read(z->sized, buf, &rest, err);
+
+  if (n != APPC_GZSIZED_REST) {
+    if (n < 0)
+      z->failed = true;
+    return n;
+  }
+  z->sized_done = true;
+  stream_start(z, rest.bytes, rest.len, rest.offset, rest.members);
+  /* At the clean end of a file there is nothing left for a worker to do. */
+  if (rest.len > 0 || !rest.eof)
+    (void) start_worker(z);
+  return APPC_GZSIZED_REST;
 }
 
 ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err)
@@ -317,6 +382,11 @@ ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *
 
   if (z->failed)
     return appc_error_make(err, 0, "corrupt gzip data");
+  if (z->sized != NULL && !z->sized_done) {
+    n = sized_read(z, buf, err);
+    if (n != APPC_GZSIZED_REST)
+      return n;
+  }
   if (!z->threaded) {
     size_t len = 0;
     if (inflate_into(z, z->bufs[0], APPC_GUNZIP_OUT_SIZE, &len, err) < 0) {
@@ -365,6 +435,8 @@ void appc_gunzip_free(struct appc_gunzip *z)
     pthread_cond_destroy(&z->cv);
     pthread_mutex_destroy(&z->mu);
   }
+  /* After the worker: it may still have been streaming the engine's bytes. */
+  appc_gzsized_free(z->sized);
   appc_error_release(&z->worker_err);
   appc_error_release(&z->pending_err);
   free(z->in);

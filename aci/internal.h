@@ -51,7 +51,8 @@ int appc_tee_check(const struct appc_tee *t, const char *name, appc_error_t *err
 
 /* Streaming multi-member gzip decompression with ISA-L, reading the file at
  * FD in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
- * start of the file (for detection).  Every member's CRC-32 and length are
+ * start of the file (for detection); it must stay valid while the
+ * decompressor lives.  Every member's CRC-32 and length are
  * checked; bytes after the last member that do not start a new one are
  * ignored, as libarchive and GNU gzip do. */
 struct appc_gunzip;
@@ -64,6 +65,45 @@ int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t h
  * call) and return its length: 0 at the end of the stream, -1 on error. */
 ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
 void appc_gunzip_free(struct appc_gunzip *z);
+
+/* ---- gzip members that state their size (aci/gzsized.c) ---- */
+
+/* Our builder writes one gzip member per block of tar, each with an extra
+ * field (subfield "AC") holding the member's total length, so that a reader
+ * can find the members without inflating them and inflate several at once.
+ * Other readers skip the field: the file stays a plain gzip stream. */
+#define APPC_GZSIZED_HEADER_LEN 20
+void appc_gzsized_header(unsigned char hdr[APPC_GZSIZED_HEADER_LEN], uint32_t member_len);
+void appc_gzsized_trailer(unsigned char trl[8], uint32_t crc, uint32_t isize);
+/* The total length stated by the member header at P (N bytes of it), or 0
+ * when P does not start a header of this kind. */
+uint32_t appc_gzsized_member_len(const unsigned char *p, size_t n);
+
+/* Parallel inflate of such members, read in order from FD after HEAD (bytes
+ * already read from the file's start; TEE, if not NULL, receives every byte
+ * read from FD), with WORKERS threads besides the caller's.  A member is used
+ * only if it proves sound and exactly as long as it says. */
+struct appc_gzsized;
+/* Where the sized members end: the raw bytes from there on (BYTES, owned by
+ * the engine) begin at file offset OFFSET, after MEMBERS members; the file
+ * goes on after them unless EOF. */
+struct appc_gzsized_rest {
+  const unsigned char *bytes;
+  size_t len;
+  unsigned long long offset;
+  unsigned long long members;
+  bool eof;
+};
+#define APPC_GZSIZED_REST (-2)
+int appc_gzsized_new(struct appc_gzsized **out, int fd, const void *head, size_t head_len,
+                     struct appc_tee *tee, unsigned workers, appc_error_t *err);
+/* Point *buf at the next member's data (valid until the next call) and return
+ * its length; -1 on a read error; APPC_GZSIZED_REST when the rest of the file
+ * is for the sequential inflater, described by *rest.  Not to be called again
+ * after either. */
+ssize_t appc_gzsized_read(struct appc_gzsized *b, const void **buf, struct appc_gzsized_rest *rest,
+                          appc_error_t *err);
+void appc_gzsized_free(struct appc_gzsized *b);
 
 /* ---- archive entry names (aci/names.c) ---- */
 

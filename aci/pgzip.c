@@ -1,9 +1,10 @@
 /* Parallel gzip: the stream is cut into fixed-size blocks, each compressed
  * independently by a pool of worker threads with libdeflate and written out
- * in order as one gzip member.  A sequence of members is a single valid gzip
- * file (RFC 1952, section 2.2), which gzip, Go's compress/gzip and libarchive
- * all read.  Memory stays bounded: a ring of threads + 2 slots, each holding
- * one input block and its compressed form.
+ * in order as one gzip member, which states its own length in its header
+ * (aci/gzsized.c) so that readers can inflate members in parallel.  A sequence of members is a
+ * single valid gzip file (RFC 1952, section 2.2), which gzip, Go's compress/gzip and libarchive all
+ * read.  Memory stays bounded: a ring of threads + 2 slots, each holding one input block and its
+ * compressed form.
  *
  * The producer (the caller's thread) fills slots and writes finished ones to
  * the file itself, so output order needs no extra thread. */
@@ -60,11 +61,22 @@ struct pgz_worker_arg {
   unsigned index;
 };
 
+/* One gzip member that states its length (see appc_gzsized_header). */
 static void compress_slot(struct appc_pgzip *z, struct libdeflate_compressor *c, struct pgz_slot *s)
 {
-  /* With a buffer of libdeflate_gzip_compress_bound() bytes this cannot run
-   * out of room; 0 is still treated as a failure by the writer. */
-  s->out_len = libdeflate_gzip_compress(c, s->in, s->in_len, s->out, z->bound);
+  unsigned char *deflated = s->out + APPC_GZSIZED_HEADER_LEN;
+  /* With a buffer of the compress bound this cannot run out of room; 0 is
+   * still treated as a failure by the writer. */
+  size_t n = libdeflate_deflate_compress(c, s->in, s->in_len, deflated,
+                                         z->bound - APPC_GZSIZED_HEADER_LEN - 8);
+
+  if (n == 0) {
+    s->out_len = 0;
+    return;
+  }
+  s->out_len = APPC_GZSIZED_HEADER_LEN + n + 8;
+  appc_gzsized_header(s->out, (uint32_t) s->out_len);
+  appc_gzsized_trailer(deflated + n, libdeflate_crc32(0, s->in, s->in_len), (uint32_t) s->in_len);
 }
 
 static void *pgz_worker(void *arg)
@@ -113,7 +125,8 @@ static int pgz_alloc(struct appc_pgzip *z, appc_error_t *err)
     if (z->compressors[i] == NULL)
       return appc_error_make(err, ENOMEM, "%s: gzip", z->name);
   }
-  z->bound = libdeflate_gzip_compress_bound(z->compressors[0], PGZ_BLOCK);
+  z->bound =
+      libdeflate_deflate_compress_bound(z->compressors[0], PGZ_BLOCK) + APPC_GZSIZED_HEADER_LEN + 8;
   /* Buffers are malloc'ed, not calloc'ed: pages never touched cost no RSS. */
   for (unsigned i = 0; i < z->nslots; i++) {
     z->slots[i].in = malloc(PGZ_BLOCK);

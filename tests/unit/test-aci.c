@@ -933,10 +933,37 @@ static unsigned char *plain_aci(const char *path, size_t *len)
   return (unsigned char *) read_whole(path, len);
 }
 
+/* One gzip member of N bytes of DATA at OUT, with zlib; SIZED: with the
+ * header of our builder's members, which states the member's length. */
+static size_t gzip_member(const unsigned char *data, size_t n, int level, bool sized,
+                          unsigned char *out, size_t cap)
+{
+  size_t hdr = sized ? APPC_GZSIZED_HEADER_LEN : 0, total;
+  z_stream zs = {0};
+
+  assert_true(cap > hdr + 8);
+  assert_int_equal(
+      deflateInit2(&zs, level, Z_DEFLATED, sized ? -15 : 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = (unsigned char *) data;
+  zs.avail_in = (uInt) n;
+  zs.next_out = out + hdr;
+  zs.avail_out = (uInt) (cap - hdr - 8);
+  assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  total = hdr + zs.total_out;
+  deflateEnd(&zs);
+  if (sized) {
+    total += 8;
+    appc_gzsized_header(out, (uint32_t) total);
+    appc_gzsized_trailer(out + total - 8, (uint32_t) crc32(0, data, (uInt) n), (uint32_t) n);
+  }
+  return total;
+}
+
 /* Compress DATA as one gzip member per MEMBER bytes (plus an empty member
  * after the first), recording where each member starts in OFFS. */
 static unsigned char *gzip_members(const unsigned char *data, size_t len, size_t member, int level,
-                                   size_t *out_len, size_t offs[], size_t max_offs, size_t *nmemb)
+                                   bool sized, size_t *out_len, size_t offs[], size_t max_offs,
+                                   size_t *nmemb)
 {
   size_t cap = len + len / 10 + 4096 * (len / member + 2), used = 0, k = 0;
   unsigned char *out = malloc(cap);
@@ -944,17 +971,9 @@ static unsigned char *gzip_members(const unsigned char *data, size_t len, size_t
   assert_non_null(out);
   for (size_t pos = 0; pos < len || k < 2; k++) {
     size_t n = k == 1 ? 0 : (len - pos < member ? len - pos : member);
-    z_stream zs = {0};
-    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    zs.next_in = (unsigned char *) data + pos;
-    zs.avail_in = (uInt) n;
-    zs.next_out = out + used;
-    zs.avail_out = (uInt) (cap - used);
-    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
     assert_true(k < max_offs);
     offs[k] = used;
-    used += zs.total_out;
-    deflateEnd(&zs);
+    used += gzip_member(data + pos, n, level, sized, out + used, cap - used);
     pos += n;
   }
   *nmemb = k;
@@ -967,22 +986,30 @@ static unsigned char *gzip_members(const unsigned char *data, size_t len, size_t
  * with archive_read_data_skip(), whose message libarchive replaces with
  * "Truncated input file", so through appc_aci_validate only "runcated" or
  * "corrupt" can be relied on when the damage lies inside an entry's data. */
-static void expect_read_error(const char *path, const char *needle)
+static int read_through(const char *path, struct appc_tee *tee, char id[APPC_IMAGE_ID_LEN + 1],
+                        appc_error_t *err)
 {
   struct appc_tar_reader *r = NULL;
   struct archive_entry *e;
-  appc_error_t err = NULL;
-  char id[APPC_IMAGE_ID_LEN + 1];
-  int ret = appc_tar_reader_open(&r, path, true, &err);
+  int ret = appc_tar_reader_open_tee(&r, path, true, tee, err);
 
   while (ret == 0) {
-    ret = appc_tar_reader_next(r, &e, &err);
+    ret = appc_tar_reader_next(r, &e, err);
     if (ret == 0)
-      ret = appc_tar_reader_finish(r, id, NULL, &err) < 0 ? -1 : 1;
+      ret = appc_tar_reader_finish(r, id, NULL, err) < 0 ? -1 : 1;
     else if (ret > 0)
-      ret = appc_tar_reader_skip(r, archive_entry_pathname(e), &err);
+      ret = appc_tar_reader_skip(r, archive_entry_pathname(e), err);
   }
   appc_tar_reader_free(r);
+  return ret;
+}
+
+static void expect_read_error(const char *path, const char *needle)
+{
+  appc_error_t err = NULL;
+  char id[APPC_IMAGE_ID_LEN + 1];
+  int ret = read_through(path, NULL, id, &err);
+
   assert_true(ret < 0);
   assert_error_contains(ret, &err, needle);
 }
@@ -1007,13 +1034,16 @@ static void expect_id(const char *path, const char *plain)
   appc_aci_info_clear(&info);
 }
 
-static void test_validate_gzip_members(void **state)
+/* The rules for a stream of gzip members; SIZED: members of our builder's
+ * kind, which the reader inflates in parallel, and for which it must come to
+ * exactly the same verdicts. */
+static void check_gzip_members(bool sized)
 {
   char *dir = scratch_new();
   char *plain = path_join(dir, "plain.tar"), *p = path_join(dir, "g.aci");
-  size_t len, glen, offs[16], n;
+  size_t len, glen, offs[16], n, hdr = sized ? APPC_GZSIZED_HEADER_LEN : 10;
   unsigned char *tar = plain_aci(plain, &len);
-  unsigned char *gz = gzip_members(tar, len, 100000, 6, &glen, offs, 16, &n);
+  unsigned char *gz = gzip_members(tar, len, 100000, 6, sized, &glen, offs, 16, &n);
 
   assert_true(n >= 4);
   write_file(dir, "g.aci", gz, glen);
@@ -1059,7 +1089,7 @@ static void test_validate_gzip_members(void **state)
 
   /* Truncated inside a member, inside a trailer, and just after the
    * header of a member. */
-  size_t cuts[] = {offs[2] + (offs[3] - offs[2]) / 2, end2 - 3, offs[2] + 10, glen - 1};
+  size_t cuts[] = {offs[2] + (offs[3] - offs[2]) / 2, end2 - 3, offs[2] + hdr, glen - 1};
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
     write_file(dir, "g.aci", gz, cuts[i]);
     expect_gzip_error(p, "truncated gzip stream");
@@ -1071,18 +1101,233 @@ static void test_validate_gzip_members(void **state)
   /* A damaged deflate stream: with stored (level 0) members the flipped
    * byte is file data, so only the CRC can catch it. */
   free(gz);
-  gz = gzip_members(tar, len, 100000, 0, &glen, offs, 16, &n);
-  gz[offs[2] + 10 + 5 + 1000] ^= 0x20;
+  gz = gzip_members(tar, len, 100000, 0, sized, &glen, offs, 16, &n);
+  gz[offs[2] + hdr + 5 + 1000] ^= 0x20;
   write_file(dir, "g.aci", gz, glen);
   expect_gzip_error(p, "CRC-32 or length mismatch");
   /* and a damaged block header */
   free(gz);
-  gz = gzip_members(tar, len, 100000, 6, &glen, offs, 16, &n);
-  memset(gz + offs[2] + 10, 0xff, 4);
+  gz = gzip_members(tar, len, 100000, 6, sized, &glen, offs, 16, &n);
+  memset(gz + offs[2] + hdr, 0xff, 4);
   write_file(dir, "g.aci", gz, glen);
   expect_gzip_error(p, "corrupt gzip data");
 
   free(more);
+  free(gz);
+  free(tar);
+  free(p);
+  free(plain);
+  scratch_remove(dir);
+}
+
+static void test_validate_gzip_members(void **state)
+{
+  check_gzip_members(false);
+}
+
+static void test_validate_gzip_sized_members(void **state)
+{
+  check_gzip_members(true);
+}
+
+/* PATH must read as the tar PLAIN, and its raw bytes must all reach a tee
+ * once, in order. */
+static void expect_id_and_tee(const char *dir, const char *path, const char *plain)
+{
+  struct appc_tee tee;
+  appc_error_t err = NULL;
+  char id[APPC_IMAGE_ID_LEN + 1], expect[APPC_IMAGE_ID_LEN + 1];
+  char *copy = path_join(dir, "tee.out");
+  int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  size_t l1, l2;
+
+  expect_id(path, plain);
+  assert_true(fd >= 0);
+  appc_tee_init(&tee, fd);
+  assert_int_equal(read_through(path, &tee, id, &err), 1);
+  assert_int_equal(appc_tee_check(&tee, copy, &err), 0);
+  close(fd);
+  sha512_of_gunzipped(plain, expect);
+  assert_string_equal(id, expect);
+  char *a = read_whole(path, &l1), *b = read_whole(copy, &l2);
+  assert_int_equal(l1, l2);
+  assert_memory_equal(a, b, l1);
+  free(a);
+  free(b);
+  free(copy);
+}
+
+/* PATH holds A then B (two runs of gzip members): it must read as PLAIN. */
+static void expect_joined(const char *dir, const char *path, const char *plain,
+                          const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+  unsigned char *both = malloc(alen + blen);
+
+  assert_non_null(both);
+  memcpy(both, a, alen);
+  memcpy(both + alen, b, blen);
+  write_file(dir, "g.aci", both, alen + blen);
+  expect_id_and_tee(dir, path, plain);
+  free(both);
+}
+
+/* A member's stated length is only a claim: wrong ones, and members too big
+ * to inflate in one piece, are read as any gzip reader reads them. */
+static void test_validate_gzip_sized_claims(void **state)
+{
+  char *dir = scratch_new();
+  char *plain = path_join(dir, "plain.tar"), *p = path_join(dir, "g.aci");
+  size_t len, glen, offs[16], n;
+  unsigned char *tar = plain_aci(plain, &len);
+  unsigned char *gz = gzip_members(tar, len, 100000, 6, true, &glen, offs, 16, &n);
+  unsigned char *bad = malloc(glen + len + 4096);
+  const long deltas[] = {1, -1, 4096, -4096};
+
+  assert_non_null(bad);
+  assert_true(n >= 5);
+  write_file(dir, "g.aci", gz, glen);
+  expect_id_and_tee(dir, p, plain);
+  /* The third member says it is longer or shorter than it is, or something
+   * absurd; and so does the first, whose header decides the reader. */
+  for (size_t m = 0; m < 3; m += 2) {
+    uint32_t real = (uint32_t) (offs[m + 1] - offs[m]);
+    for (size_t i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+      memcpy(bad, gz, glen);
+      appc_gzsized_header(bad + offs[m], (uint32_t) ((long) real + deltas[i]));
+      write_file(dir, "g.aci", bad, glen);
+      expect_id_and_tee(dir, p, plain);
+    }
+    const uint32_t absurd[] = {0, 1, 29, 0xffffffffu, 64u << 20};
+    for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; i++) {
+      memcpy(bad, gz, glen);
+      appc_gzsized_header(bad + offs[m], absurd[i]);
+      write_file(dir, "g.aci", bad, glen);
+      expect_id_and_tee(dir, p, plain);
+    }
+  }
+  /* Sized members, then plain ones; plain ones, then sized ones.  The first
+   * three members of GZ hold 100,000 + 0 + 100,000 bytes of the tar. */
+  size_t first = offs[3], plain_len, sized_len, offs2[16], n2;
+  unsigned char *plain_part =
+      gzip_members(tar + 200000, len - 200000, 70000, 6, false, &plain_len, offs2, 16, &n2);
+  expect_joined(dir, p, plain, gz, first, plain_part, plain_len);
+  free(plain_part);
+  plain_part = gzip_members(tar, 200000, 70000, 6, false, &plain_len, offs2, 16, &n2);
+  unsigned char *sized_part =
+      gzip_members(tar + 200000, len - 200000, 100000, 6, true, &sized_len, offs2, 16, &n2);
+  expect_joined(dir, p, plain, plain_part, plain_len, sized_part, sized_len);
+
+  /* One member bigger than the parallel reader takes in one piece. */
+  size_t big = 2u << 20;
+  unsigned char *data = calloc(1, big);
+  assert_non_null(data);
+  memcpy(data, tar, len);
+  write_file(dir, "plain2.tar", data, big); /* the tar, padded with zero blocks */
+  char *plain2 = path_join(dir, "plain2.tar");
+  free(bad);
+  bad = malloc(big + 4096);
+  assert_non_null(bad);
+  size_t blen = gzip_member(data, big, 6, true, bad, big + 4096);
+  write_file(dir, "g.aci", bad, blen);
+  expect_id_and_tee(dir, p, plain2);
+
+  /* A first member whose stated length runs past the end of the file. */
+  write_file(dir, "g.aci", gz, 40);
+  expect_gzip_error(p, "truncated gzip stream");
+
+  free(plain2);
+  free(data);
+  free(sized_part);
+  free(plain_part);
+  free(bad);
+  free(gz);
+  free(tar);
+  free(p);
+  free(plain);
+  scratch_remove(dir);
+}
+
+/* Read PATH through the parallel engine with WORKERS threads until it hands
+ * the rest back; return what it inflated (*out_len bytes) and the rest. */
+static unsigned char *gzsized_drain(const char *path, unsigned workers, size_t *out_len,
+                                    unsigned char **rest, struct appc_gzsized_rest *info)
+{
+  struct appc_gzsized *b = NULL;
+  appc_error_t err = NULL;
+  unsigned char head[512];
+  size_t cap = 1u << 20, len = 0;
+  unsigned char *out = malloc(cap);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n, h;
+
+  assert_non_null(out);
+  assert_true(fd >= 0);
+  h = read(fd, head, sizeof head);
+  assert_true(h > 0);
+  assert_int_equal(appc_gzsized_new(&b, fd, head, (size_t) h, NULL, workers, &err), 0);
+  for (;;) {
+    const void *buf;
+    n = appc_gzsized_read(b, &buf, info, &err);
+    if (n <= 0)
+      break;
+    assert_true(len + (size_t) n <= cap);
+    memcpy(out + len, buf, (size_t) n);
+    len += (size_t) n;
+  }
+  assert_int_equal(n, APPC_GZSIZED_REST);
+  *rest = malloc(info->len + 1);
+  assert_non_null(*rest);
+  memcpy(*rest, info->bytes, info->len);
+  info->bytes = NULL;
+  appc_gzsized_free(b);
+  close(fd);
+  *out_len = len;
+  return out;
+}
+
+/* The engine alone, with no worker (one CPU), one, and three. */
+static void test_gzsized_engine(void **state)
+{
+  char *dir = scratch_new();
+  char *plain = path_join(dir, "plain.tar"), *p = path_join(dir, "g.aci");
+  size_t len, glen, offs[16], n, got;
+  unsigned char *tar = plain_aci(plain, &len);
+  unsigned char *gz = gzip_members(tar, len, 100000, 6, true, &glen, offs, 16, &n);
+  const unsigned workers[] = {0, 1, 3};
+  struct appc_gzsized_rest info;
+  unsigned char *rest;
+
+  for (size_t w = 0; w < sizeof workers / sizeof workers[0]; w++) {
+    /* All of it, then a clean end: nothing handed back. */
+    write_file(dir, "g.aci", gz, glen);
+    unsigned char *out = gzsized_drain(p, workers[w], &got, &rest, &info);
+    assert_int_equal(got, len);
+    assert_memory_equal(out, tar, len);
+    assert_int_equal(info.len, 0);
+    assert_true(info.eof);
+    assert_int_equal(info.members, n);
+    assert_int_equal(info.offset, glen);
+    free(out);
+    free(rest);
+    /* A fourth member that lies about its length: the three before it are
+     * inflated, and every byte from it on is handed back, in order. */
+    unsigned char *bad = malloc(glen);
+    assert_non_null(bad);
+    memcpy(bad, gz, glen);
+    appc_gzsized_header(bad + offs[3], (uint32_t) (offs[4] - offs[3] - 1));
+    write_file(dir, "g.aci", bad, glen);
+    out = gzsized_drain(p, workers[w], &got, &rest, &info);
+    assert_int_equal(got, 200000);
+    assert_memory_equal(out, tar, got);
+    assert_int_equal(info.members, 3);
+    assert_int_equal(info.offset, offs[3]);
+    assert_true(info.len > 0 && info.len <= glen - offs[3]);
+    assert_memory_equal(rest, bad + offs[3], info.len);
+    assert_true(!info.eof || info.len == glen - offs[3]); /* EOF: all is here */
+    free(out);
+    free(rest);
+    free(bad);
+  }
   free(gz);
   free(tar);
   free(p);
@@ -1315,6 +1560,9 @@ int main(void)
       cmocka_unit_test_teardown(test_validate_rejects_damaged_files, teardown),
       cmocka_unit_test_teardown(test_validate_rejects_oversized_manifest, teardown),
       cmocka_unit_test_teardown(test_validate_gzip_members, teardown),
+      cmocka_unit_test_teardown(test_validate_gzip_sized_members, teardown),
+      cmocka_unit_test_teardown(test_validate_gzip_sized_claims, teardown),
+      cmocka_unit_test_teardown(test_gzsized_engine, teardown),
       cmocka_unit_test_teardown(test_validate_gzip_from_tools, teardown),
       cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
       cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
