@@ -34,6 +34,10 @@ struct appc_ace_options {
   /* Called once with the pod's UUID, before any app starts; may be NULL. */
   void (*started)(void *data, const char *uuid);
   void *started_data;
+  /* Tests only (0 otherwise): the pod's init waits this long before its
+   * set-up, which widens the window in which a kill of actool must still
+   * take the pod with it. */
+  unsigned test_init_delay_ms;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
@@ -90,14 +94,18 @@ enum appc_ace_pod_state {
 struct appc_ace_app_info {
   char *name;
   char *image_id;
-  bool exited;
-  int status; /* when exited */
+  bool exited; /* false in an abandoned pod: its end is unknown */
+  int status;  /* when exited */
 };
 
 struct appc_ace_pod_info {
   char uuid[APPC_UUID_LEN + 1];
   enum appc_ace_pod_state state;
   pid_t pid; /* of the actool that runs it */
+  /* The pod's init (0 until it runs) and its start time (clock ticks after
+   * boot, /proc/PID/stat), so that gc ends the right process. */
+  pid_t init_pid;
+  unsigned long long init_start;
   struct timespec started;
   char *net; /* "private" or "host" */
   char *hostname;
@@ -118,7 +126,8 @@ struct appc_ace_gc_report {
   size_t removed; /* abandoned pods cleaned up */
   size_t running; /* pods left alone because they still run */
 };
-/* Clean up abandoned pods: their processes (if any survived), cgroups and
+/* Clean up abandoned pods: their processes (the pod's init, if it survived,
+ * is killed and with it the pod's PID namespace), cgroups and
  * directories.  REMOVED, when not NULL, is called with each UUID. */
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
                 struct appc_ace_gc_report *report, appc_error_t *err);

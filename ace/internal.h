@@ -73,6 +73,11 @@ const char *ace_env_get(char *const *env, const char *name);
  * as it is); the result is malloc'd.  Fails with ENOENT / EACCES, naming FILE. */
 int ace_exec_lookup(const char *file, char *const *env, char **out, appc_error_t *err);
 
+/* ---- pod.c ---------------------------------------------------------------- */
+
+/* PID's start time in clock ticks after boot (/proc/PID/stat field 22). */
+int ace_proc_start_time(pid_t pid, unsigned long long *out);
+
 /* ---- uuid.c --------------------------------------------------------------- */
 
 /* A random (version 4) RFC 4122 UUID in canonical lower-case form. */

@@ -10,11 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,6 +169,10 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   }
   json_object_object_add(o, "uuid", json_object_new_string(info->uuid));
   json_object_object_add(o, "pid", json_object_new_int64(info->pid));
+  if (info->init_pid > 0) {
+    json_object_object_add(o, "initPid", json_object_new_int64(info->init_pid));
+    json_object_object_add(o, "initStart", json_object_new_int64((int64_t) info->init_start));
+  }
   json_object_object_add(o, "started", json_object_new_int64(info->started.tv_sec));
   json_object_object_add(o, "startedNsec", json_object_new_int64(info->started.tv_nsec));
   json_object_object_add(o, "net", json_object_new_string(info->net));
@@ -233,6 +240,8 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
   if (o != NULL && json_object_is_type(o, json_type_object) &&
       json_object_object_get_ex(o, "apps", &apps) && json_object_is_type(apps, json_type_array)) {
     out->pid = (pid_t) json_int(o, "pid");
+    out->init_pid = json_int(o, "initPid") > 0 ? (pid_t) json_int(o, "initPid") : 0;
+    out->init_start = out->init_pid > 0 ? (unsigned long long) json_int(o, "initStart") : 0;
     out->started.tv_sec = json_int(o, "started");
     out->started.tv_nsec = json_int(o, "startedNsec");
     out->net = json_string_dup(o, "net");
@@ -412,6 +421,52 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
 
 /* ---- gc -------------------------------------------------------------------- */
 
+int ace_proc_start_time(pid_t pid, unsigned long long *out)
+{
+  char path[64], buf[1024];
+  cleanup_close int fd = -1;
+  ssize_t n;
+  char *p;
+
+  snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read(fd, buf, sizeof buf - 1)) <= 0)
+    return -1;
+  buf[n] = '\0';
+  /* The command name may hold anything but ends at the last ')'; the start
+   * time is field 22, the 20th after it. */
+  if ((p = strrchr(buf, ')')) == NULL)
+    return -1;
+  for (int field = 2; field < 22; field++)
+    if ((p = strchr(p + 1, ' ')) == NULL)
+      return -1;
+  return sscanf(p, " %llu", out) == 1 ? 0 : -1;
+}
+
+/* The init of a pod whose actool died, if it survived (ace/run.c makes it
+ * die with actool; an actool of an older version did not always): killing
+ * it ends the pod's PID namespace, every app with it.  The pidfd pins the
+ * process, so the start time read after opening it proves it is the pod's
+ * init and not a reuse of its pid. */
+static void end_survivor(const struct appc_ace_pod_info *info)
+{
+  unsigned long long start;
+  int pfd;
+
+  if (info->init_pid <= 0)
+    return;
+  pfd = (int) syscall(SYS_pidfd_open, info->init_pid, 0);
+  if (pfd < 0)
+    return;
+  if (ace_proc_start_time(info->init_pid, &start) == 0 && start == info->init_start &&
+      syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0) {
+    struct pollfd p = {.fd = pfd, .events = POLLIN};
+    while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+      ;
+  }
+  close(pfd);
+}
+
 struct gc_ctx {
   int pods;
   const char *base;
@@ -453,6 +508,13 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
     if (!is_leftover(name))
       c->report->running++;
     return 0;
+  } else {
+    struct appc_ace_pod_info info = {0};
+    appc_error_t ignored = NULL;
+    if (read_state(fd, c->base, &info, &ignored) == 0)
+      end_survivor(&info);
+    appc_error_release(&ignored);
+    appc_ace_pod_info_clear(&info);
   }
   if (ace_cgroup_remove_pod(NULL, uuid, err) < 0)
     return appc_error_prefix(err, "pod %s", uuid);

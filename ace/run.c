@@ -89,6 +89,7 @@ struct pod_run {
   pid_t parent, meta_pid, init_pid;
   int meta_stop[2];
   int report[2];
+  int init_ready[2], init_go[2]; /* I's handshake with P (parent_confirms) */
   int sigfd;
   sigset_t old_mask;
   bool mask_set;
@@ -504,7 +505,9 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != r->parent)
       _exit(1);
-    /* M keeps nothing of the pod's pipes: their readers wait for EOF. */
+    /* M keeps nothing of the pod's pipes (their readers wait for EOF) nor
+     * its lock (P's alone, see pod_init). */
+    close(r->dir.lock_fd);
     close(r->meta_stop[1]);
     close(r->report[0]);
     close(r->report[1]);
@@ -784,6 +787,38 @@ static void report_exit(int fd, size_t app, int status)
   report_line(fd, kind, msg);
 }
 
+/* I must not outlive P.  PR_SET_PDEATHSIG only covers a death of P after
+ * the flag is set, and getppid() cannot tell whether P already died (P is
+ * outside the pod's PID namespace: it reads 0).  So I sets the flag, tells
+ * P, and waits for P's answer: an answer proves P was alive after the flag
+ * was set, and a P that died earlier never answers (I reads EOF: nobody
+ * else holds the pipe's write end).  Until then I has started nothing. */
+static bool parent_confirms(struct pod_run *r)
+{
+  char c = 'r';
+  bool ok;
+
+  close(r->init_ready[0]);
+  close(r->init_go[1]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ok = write(r->init_ready[1], &c, 1) == 1 && read(r->init_go[0], &c, 1) == 1;
+  close(r->init_ready[1]);
+  close(r->init_go[0]);
+  return ok;
+}
+
+/* P's side of the handshake, right after the clone. */
+static void confirm_init(struct pod_run *r)
+{
+  char c;
+
+  close(r->init_ready[1]);
+  close(r->init_go[0]);
+  r->init_ready[1] = r->init_go[0] = -1;
+  if (read(r->init_ready[0], &c, 1) == 1)
+    (void) !write(r->init_go[1], &c, 1);
+}
+
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -791,11 +826,15 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   appc_error_t err = NULL;
   int sigfd = supervisor_signals();
 
-  /* (getppid() is 0 here: P is outside the PID namespace, so the usual
-   * check for a parent that died before prctl cannot be made; P blocks
-   * until I reports, so the window is harmless.) */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (pids == NULL || sigfd < 0)
+  /* The pod's lock is P's alone: were I to keep it, a pod whose P died
+   * would still look running, and gc would leave it. */
+  close(r->dir.lock_fd);
+  close(r->report[0]);
+  if (r->o->test_init_delay_ms > 0)
+    nanosleep(&(struct timespec){.tv_sec = r->o->test_init_delay_ms / 1000,
+                                 .tv_nsec = (long) (r->o->test_init_delay_ms % 1000) * 1000000},
+              NULL);
+  if (!parent_confirms(r) || pids == NULL || sigfd < 0)
     _exit(1);
   /* Only P watches the metadata service's socket (and starts M on it). */
   close(r->listen_fd);
@@ -856,17 +895,33 @@ static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
   /* A raw clone() without a new stack behaves like fork() but can create
    * the namespaces at once; P is single-threaded, so nothing is lost by
    * skipping glibc's fork handlers. */
-  long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, NULL, NULL,
-                     NULL, NULL);
+  long pid;
 
+  if (pipe2(r->init_ready, O_CLOEXEC) < 0 || pipe2(r->init_go, O_CLOEXEC) < 0)
+    return appc_error_make(err, errno, "pipe");
+  pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL,
+                NULL);
   if (pid < 0)
     return appc_error_make(err, errno, "clone (pod namespaces)");
   if (pid == 0)
     pod_init(r);
+  confirm_init(r);
   return (pid_t) pid;
 }
 
 /* ---- P: relaying ----------------------------------------------------------------- */
+
+/* The state names the pod's init, for gc to end it should it outlive P. */
+static void record_init(struct pod_run *r)
+{
+  appc_error_t ignored = NULL;
+
+  if (ace_proc_start_time(r->init_pid, &r->info.init_start) < 0)
+    return;
+  r->info.init_pid = r->init_pid;
+  ace_pod_state_write(&r->dir, &r->info, &ignored);
+  appc_error_release(&ignored);
+}
 
 static void record_exit(struct pod_run *r, size_t app, int status)
 {
@@ -1212,6 +1267,10 @@ static void teardown(struct pod_run *r)
       close(r->report[k]);
     if (r->meta_stop[k] >= 0)
       close(r->meta_stop[k]);
+    if (r->init_ready[k] >= 0)
+      close(r->init_ready[k]);
+    if (r->init_go[k] >= 0)
+      close(r->init_go[k]);
   }
   if (r->netns_fd >= 0)
     close(r->netns_fd);
@@ -1240,6 +1299,8 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       .listen_fd = -1,
       .meta_stop = {-1, -1},
       .report = {-1, -1},
+      .init_ready = {-1, -1},
+      .init_go = {-1, -1},
       .sigfd = -1,
       .parent = getpid(),
       .dir = {.fd = -1, .lock_fd = -1, .pods_fd = -1},
@@ -1266,6 +1327,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     opts->started(opts->started_data, r.uuid);
   if ((r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
+  record_init(&r);
   close(r.report[1]);
   r.report[1] = -1;
   for (size_t i = 0; i < r.n_apps; i++) {

@@ -128,6 +128,9 @@ int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const
 bool actool_is_fetchable_path(const char *arg);
 /* Pods (list, status): "running" or "abandoned"; a time as RFC 3339 UTC. */
 const char *actool_pod_state_name(int state);
+/* "running", "exited" or, in an abandoned pod, "unknown". */
+struct appc_ace_pod_info;
+const char *actool_app_state_name(const struct appc_ace_pod_info *p, size_t app);
 struct timespec;
 void actool_pod_time(const struct timespec *t, char *buf, size_t size);
 /* Parse a Go duration ("24h", "1h30m", "90s"); -1 if malformed. */

@@ -43,8 +43,7 @@ static struct json_object *pod_json(const struct appc_ace_pod_info *p)
     struct json_object *a = json_object_new_object();
     json_object_object_add(a, "name", json_object_new_string(p->apps[i].name));
     json_object_object_add(a, "imageID", json_object_new_string(p->apps[i].image_id));
-    json_object_object_add(a, "state",
-                           json_object_new_string(p->apps[i].exited ? "exited" : "running"));
+    json_object_object_add(a, "state", json_object_new_string(actool_app_state_name(p, i)));
     if (p->apps[i].exited)
       json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
     json_object_array_add(apps, a);

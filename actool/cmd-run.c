@@ -329,6 +329,9 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     ao.env = NULL;
   }
   if (r == 0) {
+    const char *delay = getenv("ACTOOL_TEST_INIT_DELAY_MS");
+    if (delay != NULL)
+      ao.test_init_delay_ms = (unsigned) strtoul(delay, NULL, 10);
     fflush(NULL);
     if (appc_ace_run(s, pod, &ao, &status, &err) < 0)
       status = actool_fail(&err);

@@ -36,7 +36,7 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
     if (p.apps[i].exited)
       printf("app-%s=exited(%d)\n", p.apps[i].name, p.apps[i].status);
     else
-      printf("app-%s=running\n", p.apps[i].name);
+      printf("app-%s=%s\n", p.apps[i].name, actool_app_state_name(&p, i));
   }
   appc_ace_pod_info_clear(&p);
   return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;

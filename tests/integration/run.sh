@@ -631,8 +631,19 @@ is "list: the pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2)
 run_capture ac status "$u"
 is "status: state=abandoned" "$status:$(grep '^state=' "$TMP/.out")" "0:state=abandoned"
 yes_run "the abandoned pod's directory is still there" test -d "$STORE/pods/$u"
+is "status: an abandoned pod's app is not said to run" "$(grep '^app-memhog=' "$TMP/.out")" "app-memhog=unknown"
+# A pod init that outlived its actool (as one could before its handshake):
+# a process named in the state as the pod's init, which gc must end.
+sleep 300 &
+survivor=$!
+jq -c --argjson p "$survivor" --argjson s "$(awk '{print $22}' "/proc/$survivor/stat")" \
+  '.initPid = $p | .initStart = $s' "$STORE/pods/$u/state.json" >"$TMP/state.json" &&
+  mv "$TMP/state.json" "$STORE/pods/$u/state.json"
 run_capture ac gc
 is "gc removes the abandoned pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
+yes_run "gc ends the abandoned pod's init when it survived" eval '! kill -0 "$survivor" 2>/dev/null'
+kill -KILL "$survivor" 2>/dev/null
+wait "$survivor" 2>/dev/null
 yes_run "gc: the pod's directory is gone" test ! -e "$STORE/pods/$u"
 is "gc: the pod's cgroups are gone" "$(cg_dirs)" ""
 run_capture ac list --no-legend
@@ -640,6 +651,31 @@ is "list: nothing left after gc" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
 run_capture ac gc
 is "gc again: nothing to do" "$status:$(cat "$TMP/.out")" "0:"
 mounts_check "the abandoned pod and gc"
+
+# --- SIGKILL of actool while the pod's init sets itself up ---------------------------------------
+# The init is held (a test hook) before its set-up; actool is killed then.
+# The init must die with it, start no app and leave the pod abandoned.
+
+mkdir "$TMP/race"
+token=race-$$-$tok
+ACTOOL_TEST_INIT_DELAY_MS=1500 bg_pod race --uuid-file-save="$TMP/urace" \
+  --volume=hv,kind=host,source="$TMP/race" "${ID[sh]}" --mount=volume=hv,target=/hv \
+  --exec=/bin/sh -- -c "echo ran >/hv/ran; while :; do sleep 0.1; done # $token"
+wait_file "$TMP/urace"
+u=$(cat "$TMP/urace" 2>/dev/null)
+sleep 0.3
+kill -KILL "$BG_PID"
+wait_exit "$BG_PID" 5
+sleep 2 # past the init's delay
+alive() { grep -l "race-$$-[${tok:0:1}]${tok:1}" /proc/[0-9]*/cmdline 2>/dev/null; }
+yes_run "SIGKILL of actool before its pod's init is set up: no app starts" test ! -e "$TMP/race/ran"
+is "SIGKILL of actool before its pod's init is set up: no process of the pod is left" "$(alive)" ""
+run_capture ac list --no-legend
+is "list: that pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2)" "0:$u	abandoned"
+run_capture ac gc
+is "gc removes that pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
+is "gc: its cgroups are gone" "$(cg_dirs)" ""
+mounts_check "the pod killed before its init's set-up"
 
 # --- what every run must leave alone ---------------------------------------------------------
 
