@@ -169,8 +169,9 @@ int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc
 int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
 /* Serve the spec's endpoints under /TOKEN/acMetadata/v1/ on LISTEN_FD (bound
  * and listening) until STOP_FD becomes readable or reaches EOF; requests
- * without the token get 404 / 403.  Runs in the metadata process M. */
+ * without the token get 404 / 403.  Once serving, one byte is written to
+ * READY_FD (unless -1).  Runs in the metadata process M. */
 int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
-                       int stop_fd, appc_error_t *err);
+                       int stop_fd, int ready_fd, appc_error_t *err);
 
 #endif

@@ -873,7 +873,7 @@ static int wait_for_stop(int fd, appc_error_t *err)
  * no locking.  MHD_quiesce_daemon hands LISTEN_FD back before the daemon
  * stops, so the descriptor stays the caller's and is left open. */
 int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
-                       int stop_fd, appc_error_t *err)
+                       int stop_fd, int ready_fd, appc_error_t *err)
 {
   struct server s;
   struct MHD_Daemon *d;
@@ -894,6 +894,8 @@ int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metada
     server_clear(&s);
     return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
   }
+  if (ready_fd >= 0)
+    (void) !write(ready_fd, "", 1);
   r = wait_for_stop(stop_fd, err);
   MHD_quiesce_daemon(d);
   MHD_stop_daemon(d);

@@ -147,5 +147,12 @@ int appc_ace_reify(struct appc_store *s, struct appc_pod_manifest *pod, appc_err
     if (check_mounts(pod, i, err) < 0)
       return -1;
   }
+  /* The metadata service answers pod/annotations with a JSON array, and
+   * serves this manifest as pod/manifest: it must say [] too, not null (no
+   * annotations given), for the two to agree (the ACE validator compares
+   * them). */
+  if (pod->annotations.items == NULL &&
+      (pod->annotations.items = calloc(1, sizeof *pod->annotations.items)) == NULL)
+    return appc_error_make(err, ENOMEM, "annotations");
   return check_unique_names(pod, err);
 }

@@ -88,13 +88,19 @@ struct pod_run {
   char metadata_url[128];
   pid_t parent, meta_pid, init_pid;
   int meta_stop[2];
+  int meta_ready[2]; /* M writes a byte once it serves (wait_metadata) */
   int report[2];
   int init_ready[2], init_go[2]; /* I's handshake with P (parent_confirms) */
   int sigfd;
   sigset_t old_mask;
   bool mask_set;
+  struct sigaction old_sigpipe;
+  bool sigpipe_set;
+  bool output_broken[2]; /* actool's stdout, stderr: their reader is gone */
   struct appc_ace_pod_info info;
-  bool failed; /* an app failed: status holds the first failure */
+  bool failed;            /* an app failed: status holds the first failure */
+  int kill_signal;        /* the second interrupt, which killed the pod at once */
+  bool start_error_shown; /* the first "E" report was shown as it came */
   int status;
   char *start_error; /* first "E" report */
 };
@@ -495,7 +501,8 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
                                  .apps = apps,
                                  .n_apps = r->n_apps,
                                  .hmac_key = r->key};
-  if (pipe2(r->meta_stop, O_CLOEXEC) < 0)
+  if (r->meta_stop[0] < 0 &&
+      (pipe2(r->meta_stop, O_CLOEXEC) < 0 || pipe2(r->meta_ready, O_CLOEXEC) < 0))
     return appc_error_make(err, errno, "metadata service");
   r->meta_pid = fork();
   if (r->meta_pid < 0)
@@ -521,29 +528,34 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
     if (r->sigfd >= 0)
       close(r->sigfd);
     sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
-    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], &e) < 0 ? 1 : 0);
+    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], r->meta_ready[1], &e) < 0
+              ? 1
+              : 0);
   }
-  close(r->meta_stop[0]);
-  r->meta_stop[0] = -1;
-  /* M owns the socket now: if it dies, clients are refused, not queued. */
-  close(r->listen_fd);
-  r->listen_fd = -1;
+  /* P keeps the socket and the stop pipe's read end: a new M serves them
+   * should this one die (restart_metadata). */
   return 0;
 }
 
-/* The metadata service starts on the first connection to its socket (which
- * exists, listening, from before the pod starts), so that apps that never
- * use it do not pay for starting it: a fork, and libmicrohttpd and its TLS
- * stack loaded. */
-static void activate_metadata(struct pod_run *r)
+/* A metadata service that died while the pod runs is started again on the
+ * same socket: connections made meanwhile wait in its backlog. */
+#define METADATA_RESTARTS_MAX 10
+static int status_code(int wstatus);
+static void restart_metadata(struct pod_run *r, int wstatus, unsigned *restarts)
 {
   cleanup_error appc_error_t err = NULL;
+  char msg[128];
 
-  if (start_metadata(r, &err) == 0)
+  r->meta_pid = 0;
+  if (++*restarts > METADATA_RESTARTS_MAX) {
+    note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service keeps dying: not restarted");
     return;
-  note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
-  close(r->listen_fd);
-  r->listen_fd = -1;
+  }
+  snprintf(msg, sizeof msg, "the metadata service ended (status %d): restarting it",
+           status_code(wstatus));
+  note_to_user((void *) r->o, ACE_NOTE_WARN, msg);
+  if (start_metadata(r, &err) < 0)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
 }
 
 /* ---- the app supervisor (S) -------------------------------------------------- */
@@ -583,6 +595,7 @@ exec_command(const struct proc_ctx *c, const char *path, char **argv)
   appc_error_t e = NULL;
 
   unblock_all_signals();
+  signal(SIGPIPE, SIG_DFL); /* P ignores it; an ignored signal stays so across execve */
   /* Nothing of actool's but the standard streams reaches the app. */
   close_range(3, UINT_MAX, CLOSE_RANGE_CLOEXEC);
   if (chdir(c->cwd) < 0)
@@ -682,6 +695,20 @@ static int supervisor_signals(void)
 
 static char *const default_exec[] = {(char *) "/sbin/init", NULL};
 
+/* S, before anything of the app runs: M started with the pod and loads
+ * libmicrohttpd meanwhile; an app must not find it still loading (the ACE
+ * validator's client gives up after 100 ms).  The byte M writes is never
+ * read, so every S sees it.  A service that failed to start does not hold
+ * the app back for long. */
+#define METADATA_READY_WAIT_MS 2000
+static void wait_metadata(const struct pod_run *r)
+{
+  struct pollfd p = {.fd = r->meta_ready[0], .events = POLLIN};
+
+  while (poll(&p, 1, METADATA_READY_WAIT_MS) < 0 && errno == EINTR)
+    ;
+}
+
 /* S: set the app up and run it; exits with the app's status. */
 static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 {
@@ -739,7 +766,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     char *const *argv = own ? app->exec.items : default_exec;
     size_t argc = own ? app->exec.len : 1;
     pid_t pid;
-    int pre;
+    int pre, post;
 
     if (app != NULL && ace_identity_resolve("/", app, &id, &err) < 0)
       goto fail;
@@ -750,6 +777,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
       appc_error_make(&err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
       goto fail;
     }
+    wait_metadata(r);
     if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
       status = -pre;
       goto fail;
@@ -766,8 +794,12 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     if ((pid = spawn(&c, argv, argc, &err)) < 0)
       goto fail;
     status = wait_forwarding(pid, sigfd);
-    if (app != NULL && run_handler(&c, app, "post-stop", sigfd, &err) < 0)
+    if (app != NULL && (post = run_handler(&c, app, "post-stop", sigfd, &err)) < 0) {
       report_error(report, i, &err);
+      /* The app's own failure comes first; else the handler's is the app's. */
+      if (status == 0)
+        status = post < -1 ? -post : 1;
+    }
   }
   _exit(status);
 
@@ -817,6 +849,9 @@ static void confirm_init(struct pod_run *r)
   r->init_ready[1] = r->init_go[0] = -1;
   if (read(r->init_ready[0], &c, 1) == 1)
     (void) !write(r->init_go[1], &c, 1);
+  close(r->init_ready[0]);
+  close(r->init_go[1]);
+  r->init_ready[0] = r->init_go[1] = -1;
 }
 
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
@@ -830,6 +865,8 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
    * would still look running, and gc would leave it. */
   close(r->dir.lock_fd);
   close(r->report[0]);
+  close(r->meta_stop[0]);
+  close(r->meta_stop[1]);
   if (r->o->test_init_delay_ms > 0)
     nanosleep(&(struct timespec){.tv_sec = r->o->test_init_delay_ms / 1000,
                                  .tv_nsec = (long) (r->o->test_init_delay_ms % 1000) * 1000000},
@@ -963,8 +1000,10 @@ static void handle_report(struct pod_run *r, char *line)
         else
           note_to_user((void *) r->o, ACE_NOTE_WARN, msg);
       }
-      if (r->start_error == NULL)
+      if (r->start_error == NULL) {
         r->start_error = strdup(rest + 1);
+        r->start_error_shown = true;
+      }
     }
   }
 }
@@ -1021,17 +1060,19 @@ static void report_line_fn(void *data, char *line, size_t len)
 struct output_ctx {
   const char *name;
   int fd;
+  bool broken; /* set when FD's reader is gone (EPIPE) */
 };
 
 static void output_line_fn(void *data, char *line, size_t len)
 {
-  const struct output_ctx *c = data;
+  struct output_ctx *c = data;
   char prefix[128];
   int n = snprintf(prefix, sizeof prefix, "%s: ", c->name);
-  if (write(c->fd, prefix, (size_t) n) < 0 || write(c->fd, line, len) < 0)
+  if (c->broken)
     return;
-  if (len == 0 || line[len - 1] != '\n')
-    (void) !write(c->fd, "\n", 1);
+  if (write(c->fd, prefix, (size_t) n) < 0 || write(c->fd, line, len) < 0 ||
+      ((len == 0 || line[len - 1] != '\n') && write(c->fd, "\n", 1) < 0))
+    c->broken = errno == EPIPE;
 }
 
 static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si, int *interrupts)
@@ -1041,6 +1082,7 @@ static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si,
   if (sig == SIGINT || sig == SIGTERM) {
     /* A second interrupt means "now": the pod is killed without post-stop. */
     if (++*interrupts > 1) {
+      r->kill_signal = sig;
       kill(r->init_pid, SIGKILL);
       return;
     }
@@ -1057,6 +1099,7 @@ static void relay(struct pod_run *r)
   size_t report_len = 0;
   bool init_alive = true;
   int interrupts = 0;
+  unsigned meta_restarts = 0;
 
   if (fds == NULL)
     return;
@@ -1071,8 +1114,6 @@ static void relay(struct pod_run *r)
     bool open_fds = false;
     for (size_t k = 1; k < n; k++)
       open_fds = open_fds || fds[k].fd >= 0;
-    /* Not counted above: the socket alone does not keep P relaying. */
-    fds[n++] = (struct pollfd){.fd = init_alive ? r->listen_fd : -1, .events = POLLIN};
     if (!init_alive && !open_fds)
       break;
     if (poll(fds, n, -1) < 0 && errno != EINTR)
@@ -1086,6 +1127,10 @@ static void relay(struct pod_run *r)
           while ((w = waitpid(-1, &wstatus, WNOHANG)) > 0)
             if (w == r->init_pid)
               init_alive = false;
+            else if (w == r->meta_pid && init_alive)
+              restart_metadata(r, wstatus, &meta_restarts);
+            else if (w == r->meta_pid)
+              r->meta_pid = 0;
         } else if (init_alive) {
           forward_signal(r, &si, &interrupts);
         }
@@ -1105,9 +1150,15 @@ static void relay(struct pod_run *r)
           close(*fd);
           *fd = -1;
         }
+        /* Nobody reads actool's stream any more (`| head`): the apps'
+         * pipes to it close too, so that the apps' writes fail as they
+         * would in a shell pipeline, and the pod ends as its apps do. */
+        r->output_broken[k] = r->output_broken[k] || c.broken;
+        if (r->output_broken[k] && *fd >= 0) {
+          close(*fd);
+          *fd = -1;
+        }
       }
-    if (fds[n - 1].revents & POLLIN)
-      activate_metadata(r);
   }
   free(report_buf);
   free(fds);
@@ -1126,6 +1177,12 @@ static int block_signals(struct pod_run *r, appc_error_t *err)
   if (sigprocmask(SIG_BLOCK, &set, &r->old_mask) < 0)
     return appc_error_make(err, errno, "sigprocmask");
   r->mask_set = true;
+  /* A closed stdout (`actool run ... | head`) must not kill P and abandon
+   * the pod: P's writes fail with EPIPE instead (the apps get the default
+   * back, exec_command). */
+  if (sigaction(SIGPIPE, &(struct sigaction){.sa_handler = SIG_IGN}, &r->old_sigpipe) < 0)
+    return appc_error_make(err, errno, "sigaction");
+  r->sigpipe_set = true;
   r->sigfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (r->sigfd < 0)
     return appc_error_make(err, errno, "signalfd");
@@ -1267,6 +1324,8 @@ static void teardown(struct pod_run *r)
       close(r->report[k]);
     if (r->meta_stop[k] >= 0)
       close(r->meta_stop[k]);
+    if (r->meta_ready[k] >= 0)
+      close(r->meta_ready[k]);
     if (r->init_ready[k] >= 0)
       close(r->init_ready[k]);
     if (r->init_go[k] >= 0)
@@ -1280,6 +1339,8 @@ static void teardown(struct pod_run *r)
     close(r->sigfd);
   if (r->mask_set)
     sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+  if (r->sigpipe_set)
+    sigaction(SIGPIPE, &r->old_sigpipe, NULL);
   appc_ace_pod_info_clear(&r->info);
   free(r->hostname);
   free(r->pod_json);
@@ -1298,6 +1359,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       .netns_fd = -1,
       .listen_fd = -1,
       .meta_stop = {-1, -1},
+      .meta_ready = {-1, -1},
       .report = {-1, -1},
       .init_ready = {-1, -1},
       .init_go = {-1, -1},
@@ -1325,7 +1387,9 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     goto out;
   if (opts->started != NULL)
     opts->started(opts->started_data, r.uuid);
-  if ((r.init_pid = clone_pod_init(&r, err)) < 0)
+  /* M starts before the apps, so that their first request is answered as
+   * fast as the rest (M loads libmicrohttpd while the pod starts). */
+  if (start_metadata(&r, err) < 0 || (r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
   record_init(&r);
   close(r.report[1]);
@@ -1336,8 +1400,16 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     r.apps[i].out[1] = r.apps[i].errp[1] = -1;
   }
   relay(&r);
+  /* Apps that the second interrupt killed end as if by that signal. */
+  for (size_t i = 0; r.kill_signal != 0 && i < r.n_apps; i++)
+    record_exit(&r, i, 128 + r.kill_signal);
   if (r.start_error != NULL && !r.failed) {
-    appc_error_make(err, 0, "%s", r.start_error);
+    if (r.start_error_shown) { /* not twice */
+      *status = 1;
+      ret = 0;
+    } else {
+      appc_error_make(err, 0, "%s", r.start_error);
+    }
     goto out;
   }
   for (size_t i = 0; i < r.n_apps; i++)

@@ -1,4 +1,4 @@
-/* actool run [OPTIONS] IMAGE [APP OPTIONS] [-- ARGS...] [--- IMAGE ...]
+/* actool run [OPTIONS] IMAGE [APP OPTIONS] [-- ARGS...] [[---] IMAGE ...]
  *
  * Images are looked up in the store (ID, ID prefix, NAME[,LABEL=VALUE...])
  * and fetched when absent (or when given as FILE.aci or a URL); the pod runs
@@ -146,17 +146,16 @@ static int parse_apps(int argc, char **argv, struct app_args **out, size_t *n)
           i++, a->n_args++;
         break;
       }
+      /* Another image, as rkt accepts them: `run A B` (`---` is only
+       * needed after an image's "--" arguments). */
       if (argv[i][0] != '-')
-        return actool_usage_error("run",
-                                  "unexpected argument \"%s\" (arguments for the app "
-                                  "go after \"--\"; another image after \"---\")",
-                                  argv[i]);
+        break;
       int r = parse_app_option(a, argc, argv, &i);
       if (r != 0)
         return r;
     }
-    if (i < argc)
-      i++; /* "---" */
+    if (i < argc && strcmp(argv[i], "---") == 0)
+      i++;
   }
   return 0;
 }
@@ -348,12 +347,13 @@ const struct actool_command actool_cmd_run = {
     .summary = "Run a pod of one or more images",
     .usage = "[OPTIONS] IMAGE [--exec=PATH] [--user=U] [--group=G] [--name=NAME]\n"
              "           [--mount=volume=NAME,target=PATH]... [--set-env=K=V]... [-- ARGS...]\n"
-             "           [--- IMAGE ...]",
+             "           [[---] IMAGE ...]",
     .description =
         "Each IMAGE (an image ID or prefix, NAME[,LABEL=VALUE...], FILE.aci or a URL) is an app\n"
         "of the pod; images not in the store are fetched.  The options after an image apply to\n"
         "its app (--set-env there sets a variable for that app only); ARGS after \"--\" are "
-        "appended to its command.  The apps share PID, IPC, UTS\n"
+        "appended to its command; \"---\" ends them before the next image (elsewhere\n"
+        "it may be left out: `run A B`).  The apps share PID, IPC, UTS\n"
         "and network namespaces; each has its own root on an overlay of the image's rendered\n"
         "tree.  Exit status: that of the first app that failed, else 0.  Needs root.\n"
         "See docs/executor.md.",

@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	tests/integration/discover.sh \
 	tests/integration/fetch-net.sh \
 	tests/integration/trust-net.sh \
-	tests/integration/run.sh
+	tests/integration/run.sh \
+	tests/integration/ace-validator.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

@@ -234,6 +234,7 @@ img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' 
 img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-privileges true)")"
 img oom "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj 500)")"
 img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj -700)")"
+img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "exit 5"]}]}')"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
@@ -503,6 +504,26 @@ pod "${ID[sh]}" --name=a --exec=/bin/sh -- -c 'exit 3' \
   --- "${ID[sh]}" --name=b --exec=/bin/sh -- -c 'sleep 0.5; exit 4' \
   --- "${ID[sh]}" --name=c --exec=/bin/sh -- -c 'exit 0'
 is_run "exit status: the first app that failed" "$status" 3
+# A closed stdout (| head) while several apps write through actool: the pod
+# ends (its apps' writes fail) and is cleaned up; actool is not killed.
+ac run --uuid-file-save="$TMP/upipe" "${ID[sh]}" --name=a --exec=/bin/sh -- -c 'while :; do echo a; done' \
+  --- "${ID[sh]}" --name=b --exec=/bin/sh -- -c 'while :; do echo b; done' </dev/null 2>"$TMP/pipe.err" |
+  head -n 1 >"$TMP/pipe.out"
+status=${PIPESTATUS[0]}
+OUT=$(cat "$TMP/pipe.out") ERR=$(cat "$TMP/pipe.err")
+yes_run "run A --- B | head: the first line passes" line_in '^(a: a|b: b)$' "$OUT"
+is_run "run A --- B | head: actool ends with its apps' status (141, their SIGPIPE), not killed" \
+  "$status:$(printf '%s' "$ERR" | head -c 300)" "141:"
+is_run "run A --- B | head: the pod is cleaned up" "$(pods_left)" ""
+mounts_check "run A --- B | head"
+
+pod "${ID[cwd]}" "${ID[sh]}"
+is_run "run A B: two images without --- form one pod (as rkt accepts them)" \
+  "$status:$(printf '%s\n' "$OUT" | sort | paste -sd' ')" "0:cwd: /srv/work sh: generic"
+pod "${ID[cwd]}" --name=first "${ID[sh]}" --name=second --exec=/bin/echo -- hi --- "${ID[sh]}"
+is_run "run A --name=X B --name=Y -- ARGS --- C: options go with the image before them" \
+  "$status:$(printf '%s\n' "$OUT" | sort | paste -sd' ')" "0:first: /srv/work second: hi sh: generic"
+
 pod example.com/sh,version=1.0 --exec=/bin/sh -- -c 'echo by-name'
 is_run "IMAGE given as NAME,LABEL=VALUE" "$status:$OUT" "0:by-name"
 
@@ -555,6 +576,28 @@ yes_run "metadata: verify of a tampered content or uuid answers 403" \
   eval 'grep -q 403 "$TMP/md/tamper.err" && grep -q 403 "$TMP/md/tamper2.err"'
 yes_run "metadata: a wrong token answers 404" grep -q 404 "$TMP/md/badtoken.err"
 
+# A metadata service killed while the pod runs is started again.
+mkdir "$TMP/mdr"
+bg_pod mdr --volume=hv,kind=host,source="$TMP/mdr" "${ID[meta]}" --exec=/bin/sh -- -c \
+  'u=$AC_METADATA_URL/acMetadata/v1; wget -qO /hv/first "$u/pod/uuid"; echo >/hv/ready
+  while [ ! -e /hv/go ]; do sleep 0.1; done
+  wget -qO /hv/second "$u/pod/uuid"; echo "second=$?" >/hv/result'
+if wait_file "$TMP/mdr/ready"; then
+  # The service is actool's child in the host's PID namespace (the pod's
+  # init is the other child, in the pod's).
+  for c in $(pgrep -P "$BG_PID"); do
+    [ "$(readlink "/proc/$c/ns/pid")" = "$(readlink /proc/self/ns/pid)" ] && kill -KILL "$c"
+  done
+  sleep 0.2
+  touch "$TMP/mdr/go"
+fi
+wait_exit "$BG_PID" 10
+OUT=$(cat "$TMP/mdr.out") ERR=$(cat "$TMP/mdr.err")
+is_run "metadata: a killed service is restarted (a later request is answered)" \
+  "$status:$(cat "$TMP/mdr/result" 2>&1):$(cmp -s "$TMP/mdr/first" "$TMP/mdr/second" && echo same)" \
+  "0:second=0:same"
+yes_run "metadata: its restart is reported" line_in "metadata service ended.*restarting" "$ERR"
+
 # --- signals -------------------------------------------------------------------------------
 
 mkdir "$TMP/sig"
@@ -576,6 +619,24 @@ else
   show
   not_ok "SIGTERM: post-stop ran after the app"
 fi
+
+# A second SIGTERM kills the pod at once: 128+15, like an app killed by it.
+mkdir "$TMP/sig2"
+bg_pod sig2 --volume=hv,kind=host,source="$TMP/sig2" "${ID[events]}" --exec=/bin/sh -- -c \
+  'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/sig2/ready"; then
+  kill -TERM "$BG_PID"
+  sleep 0.3
+  kill -TERM "$BG_PID"
+fi
+wait_exit "$BG_PID" 10
+mounts_check "the pod killed by a second SIGTERM"
+OUT=$(cat "$TMP/sig2.out") ERR=$(cat "$TMP/sig2.err")
+is_run "a second SIGTERM kills the pod: exit 143 (128+15), no error" "$status:$ERR" "143:"
+
+pod "${ID[postfail]}"
+is_run "a failing post-stop handler: its status is the app's (the app succeeded)" "$status:$OUT" "5:app"
+is_run "a failing post-stop handler: its error is printed once" "$(printf '%s\n' "$ERR" | grep -c 'post-stop')" 1
 
 # --- list and status ---------------------------------------------------------------------------
 

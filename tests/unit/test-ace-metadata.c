@@ -103,7 +103,7 @@ static void server_start(struct server_proc *sp, const struct ace_metadata_pod *
     for (int fd = 3; fd < 1024; fd++)
       if (fd != lfd && fd != pipefd[0])
         close(fd);
-    int r = ace_metadata_serve(lfd, token, pod, pipefd[0], &err);
+    int r = ace_metadata_serve(lfd, token, pod, pipefd[0], -1, &err);
     if (r < 0)
       fprintf(stderr, "ace_metadata_serve: %s\n", err->msg);
     appc_error_release(&err);
@@ -965,10 +965,10 @@ static void test_serve_errors(void **state)
 
   assert_int_equal(pipe(pipefd), 0);
   pod.uuid = "not-a-uuid";
-  assert_error_contains(ace_metadata_serve(lfd, fx.token, &pod, pipefd[0], &err), &err,
+  assert_error_contains(ace_metadata_serve(lfd, fx.token, &pod, pipefd[0], -1, &err), &err,
                         "not in RFC 4122 form");
   close(pipefd[0]);
-  assert_error_contains(ace_metadata_serve(lfd, fx.token, &fx.pod, pipefd[0], &err), &err,
+  assert_error_contains(ace_metadata_serve(lfd, fx.token, &fx.pod, pipefd[0], -1, &err), &err,
                         "stop descriptor");
   close(pipefd[1]);
   close(lfd);
