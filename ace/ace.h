@@ -74,7 +74,10 @@ int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *er
 /* --set-env KEY=VALUE and --env-file FILE (systemd's EnvironmentFile syntax),
  * appended to ENV; a later value of a name replaces the earlier one. */
 int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_error_t *err);
-int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_error_t *err);
+/* Lines systemd would skip are skipped, with a warning to NOTIFY (may be
+ * NULL). */
+int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notify_fn notify,
+                      void *notify_data, appc_error_t *err);
 
 /* Run the reified POD to the end.  *STATUS is the exit status of the first
  * app that failed (128 + N when killed by signal N), else 0.  While the pod

@@ -701,7 +701,14 @@ static int apply_cpu(const struct target *t, const struct appc_isolator *iso, si
   if (limit > 0) {
     /* LIMIT millicores of CPU time per period of CFS_PERIOD microseconds */
     int64_t quota = limit * (CFS_PERIOD / 1000);
-    quota = quota < CFS_MIN_QUOTA ? CFS_MIN_QUOTA : quota;
+    if (quota < CFS_MIN_QUOTA) {
+      quota = CFS_MIN_QUOTA;
+      ace_note(t->notes, ACE_NOTE_WARN,
+               "%s: isolator resource/cpu: limit %" PRId64 "m raised to %" PRId64
+               "m, the least the kernel accepts",
+               t->who, limit, quota / (CFS_PERIOD / 1000));
+      limit = quota / (CFS_PERIOD / 1000);
+    }
     snprintf(text, sizeof text, "%" PRId64 " %d", quota, CFS_PERIOD);
     if ((hier->v2 ? write_file(dir, "cpu.max", text, err) : v1_cpu_quota(t, h, dir, quota, err)) <
         0)

@@ -154,6 +154,7 @@ struct env_parser {
   size_t key_end;   /* n_key without trailing blanks */
   size_t value_end; /* n_value without trailing blanks */
   struct appc_kv_list entries;
+  const struct ace_notes *notes; /* where skipped lines are reported */
 };
 
 static bool is_blank(char c)
@@ -166,16 +167,29 @@ static bool is_newline(char c)
   return c == '\n' || c == '\r';
 }
 
+/* An entry systemd ignores (a bad name such as "export X", or no '='):
+ * skipped with a warning as systemd does, rather than failing the run. */
+static int env_skip(struct env_parser *ps, appc_error_t *why)
+{
+  ace_note(ps->notes, ACE_NOTE_WARN, "%s: line ignored", (*why)->msg);
+  appc_error_release(why);
+  ps->state = PRE_KEY;
+  return 0;
+}
+
 /* The entry just read is complete: check the name and keep it. */
 static int env_push(struct env_parser *ps, appc_error_t *err)
 {
   cleanup_free char *name = strndup(ps->key, ps->key_end);
   cleanup_free char *value = strndup(ps->value, ps->value_end);
+  appc_error_t why = NULL;
 
   if (name == NULL || value == NULL)
     return appc_error_make(err, ENOMEM, "%s", ps->path);
-  if (appc_validate_env_name(name, err) < 0)
-    return appc_error_prefix(err, "%s:%u", ps->path, ps->key_line);
+  if (appc_validate_env_name(name, &why) < 0) {
+    appc_error_prefix(&why, "%s:%u", ps->path, ps->key_line);
+    return env_skip(ps, &why);
+  }
   if (kv_push(&ps->entries, name, value) < 0)
     return appc_error_make(err, ENOMEM, "%s", ps->path);
   name = value = NULL;
@@ -183,10 +197,13 @@ static int env_push(struct env_parser *ps, appc_error_t *err)
   return 0;
 }
 
-static int env_no_equals(struct env_parser *ps, appc_error_t *err)
+static int env_no_equals(struct env_parser *ps)
 {
-  return appc_error_make(err, 0, "%s:%u: \"%.*s\" is not of the form KEY=VALUE", ps->path,
-                         ps->key_line, (int) ps->key_end, ps->key);
+  appc_error_t why = NULL;
+
+  appc_error_make(&why, 0, "%s:%u: \"%.*s\" is not of the form KEY=VALUE", ps->path, ps->key_line,
+                  (int) ps->key_end, ps->key);
+  return env_skip(ps, &why);
 }
 
 static void value_add(struct env_parser *ps, char c, bool verbatim)
@@ -218,8 +235,9 @@ static int env_pre_key(struct env_parser *ps, char c)
 
 static int env_key(struct env_parser *ps, char c, appc_error_t *err)
 {
+  (void) err;
   if (is_newline(c))
-    return env_no_equals(ps, err);
+    return env_no_equals(ps);
   if (c == '=') {
     ps->state = PRE_VALUE;
     ps->n_value = ps->value_end = 0;
@@ -309,7 +327,7 @@ static int env_finish(struct env_parser *ps, appc_error_t *err)
 {
   switch (ps->state) {
   case KEY:
-    return env_no_equals(ps, err);
+    return env_no_equals(ps);
   case PRE_VALUE:
   case VALUE:
   case VALUE_ESCAPE:
@@ -370,10 +388,11 @@ static int read_env_file(const char *path, char **out, size_t *out_len, appc_err
   return 0;
 }
 
-int ace_env_file_parse(const char *path, struct appc_kv_list *out, appc_error_t *err)
+int ace_env_file_parse(const char *path, struct appc_kv_list *out, const struct ace_notes *notes,
+                       appc_error_t *err)
 {
   cleanup_free char *text = NULL;
-  struct env_parser ps = {.path = path, .state = PRE_KEY, .line = 1};
+  struct env_parser ps = {.path = path, .state = PRE_KEY, .line = 1, .notes = notes};
   size_t len = 0;
   int r;
 

@@ -54,10 +54,13 @@ void ace_identity_clear(struct ace_identity *id);
 
 /* Parse an environment file like systemd's EnvironmentFile=: KEY=VALUE lines,
  * blank lines and lines starting with # or ; ignored, values optionally in
- * single or double quotes, a trailing backslash continues a line.  KEY must
- * be a valid environment variable name; later entries replace earlier ones.
- * Appends to OUT.  Errors name FILE:LINE. */
-int ace_env_file_parse(const char *path, struct appc_kv_list *out, appc_error_t *err);
+ * single or double quotes, a trailing backslash continues a line.  An entry
+ * whose KEY is not a valid environment variable name ("export X=1") or a
+ * line without '=' is skipped with a warning to NOTES (may be NULL), as
+ * systemd does; later entries replace earlier ones.  Appends to OUT.  Errors
+ * (an open quote, a NUL byte) name FILE:LINE. */
+int ace_env_file_parse(const char *path, struct appc_kv_list *out, const struct ace_notes *notes,
+                       appc_error_t *err);
 
 /* Build the NULL-terminated KEY=VALUE array for an app's processes, in order
  * of precedence (later wins): PATH (the spec's value), AC_APP_NAME,

@@ -60,10 +60,26 @@ int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_erro
   return 0;
 }
 
-int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_error_t *err)
+struct notify_bridge {
+  appc_ace_notify_fn fn;
+  void *data;
+};
+
+static void bridge_note(void *data, enum ace_note_level level, const char *msg)
+{
+  const struct notify_bridge *b = data;
+
+  if (b->fn != NULL)
+    b->fn(b->data, level == ACE_NOTE_WARN, msg);
+}
+
+int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notify_fn notify,
+                      void *notify_data, appc_error_t *err)
 {
   struct appc_kv_list parsed = {0};
-  int r = ace_env_file_parse(path, &parsed, err);
+  struct notify_bridge b = {notify, notify_data};
+  struct ace_notes notes = {.fn = bridge_note, .data = &b};
+  int r = ace_env_file_parse(path, &parsed, &notes, err);
 
   for (size_t i = 0; r == 0 && i < parsed.len; i++) {
     cleanup_free char *a = NULL;

@@ -350,14 +350,11 @@ static void report_ignored(struct pod_run *r, const char *scope, const struct ap
        * reports it. */
       break;
     case APPC_ISOLATOR_UNKNOWN:
-      /* At pod level, ace_sysctl_check reports these. */
+      /* At pod level, ace_sysctl_check reports these; block and network
+       * bandwidth, ace_cgroup_apply (once, in its words). */
       if (pod)
         break;
-      __attribute__((fallthrough));
-    case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
-    case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
-    case APPC_ISOLATOR_RESOURCE_NETWORK_BANDWIDTH:
-      ace_note(&r->notes, ACE_NOTE_WARN, "%s: isolator %s ignored (not supported by actool)", scope,
+      ace_note(&r->notes, ACE_NOTE_WARN, "%s: isolator %s ignored: not supported by actool", scope,
                iso->name != NULL ? iso->name : "(unnamed)");
       break;
     default:
@@ -1232,6 +1229,31 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
   return ace_pod_state_write(&r->dir, in, err);
 }
 
+/* What sethostname() takes (HOST_NAME_MAX) and RFC 1123 allows: checked
+ * before anything is made, rather than failing in the pod's init. */
+#define HOSTNAME_MAX 64
+static bool valid_hostname(const char *h)
+{
+  size_t len = strlen(h), label = 0;
+
+  if (len == 0 || len > HOSTNAME_MAX)
+    return false;
+  for (size_t i = 0; i <= len; i++) {
+    char c = h[i];
+    if (c == '.' || c == '\0') {
+      if (label == 0 || label > 63 || h[i - 1] == '-')
+        return false;
+      label = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c == '-' && label > 0)) {
+      label++;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 static int prepare(struct pod_run *r, appc_error_t *err)
 {
   cleanup_free const char **names = calloc(r->n_apps, sizeof *names);
@@ -1252,6 +1274,12 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   }
   if (ace_uuid_new(r->uuid, err) < 0 || ace_metadata_token(r->token, err) < 0)
     return -1;
+  if (r->o->hostname != NULL && !valid_hostname(r->o->hostname))
+    return appc_error_make(err, 0,
+                           "hostname \"%s\": not a host name (RFC 1123: labels of letters, "
+                           "digits and '-', not at either end, joined by '.'; %d characters "
+                           "at most)",
+                           r->o->hostname, HOSTNAME_MAX);
   if (r->o->hostname != NULL)
     r->hostname = strdup(r->o->hostname);
   else if (asprintf(&r->hostname, "actool-%s", r->uuid) < 0)

@@ -269,12 +269,15 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
   return r;
 }
 
-static int gather_env(const struct run_options *o, struct appc_kv_list *env)
+static void notify(void *data, bool warn, const char *msg);
+
+static int gather_env(const struct actool_globals *g, const struct run_options *o,
+                      struct appc_kv_list *env)
 {
   cleanup_error appc_error_t err = NULL;
 
   for (size_t i = 0; i < o->env_files.n; i++)
-    if (appc_ace_env_file(o->env_files.v[i], env, &err) < 0)
+    if (appc_ace_env_file(o->env_files.v[i], env, notify, (void *) g, &err) < 0)
       return actool_fail(&err);
   for (size_t i = 0; i < o->set_env.n; i++)
     if (appc_ace_env_add(env, o->set_env.v[i], &err) < 0)
@@ -315,7 +318,7 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     actool_error("run: running a pod needs root");
     return ACTOOL_EXIT_FAILURE;
   }
-  if ((r = gather_env(o, &env)) != 0 || (r = actool_open_store(g, &s)) != 0) {
+  if ((r = gather_env(g, o, &env)) != 0 || (r = actool_open_store(g, &s)) != 0) {
     appc_kv_list_clear(&env);
     return r;
   }

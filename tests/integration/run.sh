@@ -235,6 +235,8 @@ img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-
 img oom "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj 500)")"
 img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj -700)")"
 img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "exit 5"]}]}')"
+img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
+img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
@@ -411,6 +413,12 @@ fi
 sh_pod -- 'cat /proc/self/oom_score_adj'
 is_run "oom-score-adj: the host's value (0) without the isolator" "$status:$OUT" "0:$(cat /proc/self/oom_score_adj)"
 
+pod --debug "${ID[cpumin]}"
+yes_run "resource/cpu 1m: reported as raised to the kernel's least (10m), not as 1m enforced" eval \
+  '[ "$status" -eq 0 ] && line_in "limit 1m raised to 10m" "$ERR" && line_in "resource/cpu enforced: limit 10m" "$ERR"'
+pod "${ID[netbw]}"
+is_run "an ignored isolator is reported once" "$status:$(printf '%s\n' "$ERR" | grep -c 'network-bandwidth')" "0:1"
+
 # --- network, hostname, /etc files ---------------------------------------------------------
 
 ifaces='tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort | paste -sd" "'
@@ -430,6 +438,11 @@ is_run "hostname: actool-UUID by default (and in /etc/hostname)" "$status:$(prin
 sh_pod --hostname=podhost -- 'hostname'
 is_run "hostname: --hostname" "$status:$OUT" "0:podhost"
 is "hostname: the host's is unchanged" "$(hostname)" "$host_hostname"
+for bad in 'bad host!' "$(printf 'h%.0s' $(seq 80))" -lead trail- a..b; do
+  sh_pod --hostname="$bad" -- 'echo RAN'
+  yes_run "hostname: \"${bad:0:20}\" is refused before the pod starts" \
+    eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "hostname .*not a host name" "$ERR"'
+done
 
 sh_pod -- 'cat /etc/hosts; echo ===; cat /etc/resolv.conf'
 yes_run "/etc/hosts names localhost" line_in '^127\.0\.0\.1[[:space:]].*localhost' "${OUT%%===*}"

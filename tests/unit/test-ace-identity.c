@@ -442,7 +442,7 @@ static int parse_text(const char *dir, const char *text, struct appc_kv_list *ou
   int r;
 
   put(dir, "env", text);
-  r = ace_env_file_parse(path, out, err);
+  r = ace_env_file_parse(path, out, NULL, err);
   free(path);
   return r;
 }
@@ -505,30 +505,14 @@ static void test_env_file_errors(void **state)
   char *want = NULL;
   (void) state;
 
-  int r = parse_text(dir, "# fine\nOK=1\n A B = 1\n", &l, &err);
-  assert_true(asprintf(&want, "%s:3: \"A B\" is not a valid environment variable name", path) > 0);
-  assert_error_contains(r, &err, want);
-  free(want);
-  r = parse_text(dir, "X=\"one\ntwo\"\nY='\n'\n1X=2\n", &l, &err);
-  assert_true(asprintf(&want, "%s:5: \"1X\" is not a valid environment variable name", path) > 0);
-  assert_error_contains(r, &err, want);
-  free(want);
-  r = parse_text(dir, "X=1\nNOEQUALS\n", &l, &err);
-  assert_true(asprintf(&want, "%s:2: \"NOEQUALS\" is not of the form KEY=VALUE", path) > 0);
-  assert_error_contains(r, &err, want);
-  free(want);
-  r = parse_text(dir, "X=1\n\n\nY=\"open\n\n", &l, &err);
+  int r = parse_text(dir, "X=1\n\n\nY=\"open\n\n", &l, &err);
   assert_true(asprintf(&want, "%s:4: the value of Y has no closing quote", path) > 0);
   assert_error_contains(r, &err, want);
   free(want);
-  r = parse_text(dir, "=1\n", &l, &err);
-  assert_error_contains(r, &err, ":1: environment variable name must not be empty");
-  r = parse_text(dir, "X=1\nLAST", &l, &err);
-  assert_error_contains(r, &err, ":2: \"LAST\" is not of the form KEY=VALUE");
   write_file(dir, "env", "X=1\nY=a\0b\n", 10);
-  r = ace_env_file_parse(path, &l, &err);
+  r = ace_env_file_parse(path, &l, NULL, &err);
   assert_error_contains(r, &err, ":2: contains a NUL byte");
-  r = ace_env_file_parse(missing, &l, &err);
+  r = ace_env_file_parse(missing, &l, NULL, &err);
   assert_error_contains(r, &err, "nope: No such file or directory");
   /* nothing was added by the files that failed */
   assert_int_equal(l.len, 0);
@@ -737,6 +721,56 @@ static void test_uuid(void **state)
   free(u);
 }
 
+/* Lines systemd skips (a bad name, "export X=", no '='): skipped with one
+ * warning each naming FILE:LINE; the other entries are kept. */
+struct skipped {
+  int warnings;
+  char msgs[1024];
+};
+
+static void collect(void *data, enum ace_note_level level, const char *msg)
+{
+  struct skipped *k = data;
+
+  assert_int_equal(level, ACE_NOTE_WARN);
+  k->warnings++;
+  strncat(k->msgs, msg, sizeof k->msgs - strlen(k->msgs) - 2);
+  strcat(k->msgs, "|");
+}
+
+static void test_env_file_skips(void **state)
+{
+  char *dir = scratch_new();
+  char *path = path_join(dir, "env");
+  struct appc_kv_list l = {0};
+  appc_error_t err = NULL;
+  struct skipped k = {0};
+  struct ace_notes notes = {collect, &k};
+  char *want = NULL;
+  (void) state;
+
+  put(dir, "env", "OK=1\nexport X=2\n A B = 1\nNOEQUALS\n1X=2\n=1\nY=3\nLAST");
+  assert_int_equal(ace_env_file_parse(path, &l, &notes, &err), 0);
+  assert_null(err);
+  assert_int_equal(l.len, 2);
+  assert_string_equal(l.items[0].name, "OK");
+  assert_string_equal(l.items[1].name, "Y");
+  assert_string_equal(l.items[1].value, "3");
+  assert_int_equal(k.warnings, 6);
+  assert_true(
+      asprintf(&want,
+               "%1$s:2: \"export X\" is not a valid environment variable name: line ignored|"
+               "%1$s:3: \"A B\" is not a valid environment variable name: line ignored|"
+               "%1$s:4: \"NOEQUALS\" is not of the form KEY=VALUE: line ignored|",
+               path) > 0);
+  assert_memory_equal(k.msgs, want, strlen(want));
+  assert_non_null(strstr(k.msgs, ":8: \"LAST\" is not of the form KEY=VALUE: line ignored|"));
+  free(want);
+  appc_kv_list_clear(&l);
+  free(path);
+  scratch_remove(dir);
+}
+
 /* ---- notes ---- */
 
 struct seen {
@@ -788,6 +822,7 @@ int main(void)
       cmocka_unit_test_teardown(test_supplementary_gids, teardown),
       cmocka_unit_test_teardown(test_env_file_syntax, teardown),
       cmocka_unit_test_teardown(test_env_file_errors, teardown),
+      cmocka_unit_test_teardown(test_env_file_skips, teardown),
       cmocka_unit_test_teardown(test_env_file_appends_and_replaces, teardown),
       cmocka_unit_test(test_env_build_precedence),
       cmocka_unit_test_teardown(test_exec_lookup, teardown),
