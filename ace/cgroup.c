@@ -783,6 +783,25 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
   return 0;
 }
 
+int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app)
+{
+  size_t h = 0;
+  const struct cg_hier *hier = hier_of(cg, CG_MEMORY, &h);
+  char dir[PATH_MAX], path[PATH_MAX];
+  cleanup_free char *text = NULL;
+  const char *p;
+
+  if (hier == NULL || app >= cg->n_apps || !join(dir, cg->pod[h], cg->apps[app]) ||
+      !join(path, dir, hier->v2 ? "memory.events" : "memory.oom_control") ||
+      (text = read_small(path)) == NULL)
+    return -1;
+  /* "oom_kill N" in both (not oom_kill_disable, oom_group_kill) */
+  for (p = text; (p = strstr(p, "oom_kill ")) != NULL; p++)
+    if (p == text || p[-1] == '\n')
+      return strtoll(p + 9, NULL, 10);
+  return -1;
+}
+
 /* ---- enter (child) ------------------------------------------------------------- */
 
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)

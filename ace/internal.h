@@ -133,6 +133,9 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
  * it).  Other isolators are left to their owners; notes say what was set. */
 int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator_list *isolators,
                      const struct ace_notes *notes, appc_error_t *err);
+/* How many processes the kernel's OOM killer ended in app APP's memory
+ * cgroup (-1: unknown, e.g. no memory controller). */
+int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
 /* Child: move the calling process into app APP's cgroups. */
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err);
 /* Kill what is left in the pod's cgroups and remove them; frees CG. */

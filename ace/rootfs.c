@@ -330,6 +330,18 @@ static int provide_file(const char *path, const char *text, appc_error_t *err)
   return write_file(path, text, err);
 }
 
+/* The pod's hostname in /etc/hostname even when the image has its own:
+ * the two must agree.  The image's file (or symlink) is replaced in the
+ * app's upper layer, never in the image. */
+static int replace_file(const char *path, const char *text, appc_error_t *err)
+{
+  struct stat st;
+
+  if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return provide_file(path, text, err);
+}
+
 static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side *h,
                      appc_error_t *err)
 {
@@ -344,7 +356,7 @@ static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side 
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
                 spec->hostname) < 0))
     return appc_error_make(err, ENOMEM, "/etc");
-  return provide_file("/etc/hostname", hostname, err) < 0 ||
+  return replace_file("/etc/hostname", hostname, err) < 0 ||
                  provide_file("/etc/hosts", spec->host_net ? h->hosts : hosts, err) < 0 ||
                  provide_file("/etc/resolv.conf", h->resolv_conf, err) < 0
              ? -1

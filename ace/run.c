@@ -965,6 +965,11 @@ static void record_exit(struct pod_run *r, size_t app, int status)
     return;
   r->info.apps[app].exited = true;
   r->info.apps[app].status = status;
+  /* A SIGKILL from the OOM killer would otherwise look like any other. */
+  if (status == 128 + SIGKILL && r->cg != NULL && ace_cgroup_oom_kills(r->cg, app) > 0)
+    ace_note(&r->notes, ACE_NOTE_WARN,
+             "app %s: killed by the kernel's OOM killer (out of memory in its cgroup)",
+             r->info.apps[app].name);
   if (status != 0 && !r->failed) {
     r->failed = true;
     r->status = status;

@@ -238,6 +238,14 @@ img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec
 img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
 img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
+# An image with its own /etc/hostname.
+cp -a "$LAY" "$TMP/layh"
+echo imagehost >"$TMP/layh/rootfs/etc/hostname"
+manifest etchost "$(shapp 'echo $(hostname) $(cat /etc/hostname)')" >"$TMP/layh/manifest"
+if "$ACTOOL" build --no-compression "$TMP/layh" "$TMP/etchost.aci" 2>"$TMP/.err" &&
+  ID[etchost]=$(ac fetch "$TMP/etchost.aci" 2>>"$TMP/.err") && [ -n "${ID[etchost]}" ]; then :; else
+  IMG_ERRORS+="etchost: $(cat "$TMP/.err")"$'\n'
+fi
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
   note "$IMG_ERRORS"
@@ -350,6 +358,7 @@ yes_run "host volume: a source with a symlink in its path is refused" \
 
 pod "${ID[memhog]}"
 is_run "memory limit 32M: a 200M allocation is killed (137)" "$status" 137
+yes_run "memory limit: the OOM kill is reported" line_in "^actool: app memhog: killed by the kernel's OOM killer" "$ERR"
 pod "${ID[memhog]}" --exec=/bin/dd -- if=/dev/zero of=/dev/null bs=1M count=8
 yes_run "memory limit 32M: a small app succeeds" eval '[ "$status" -eq 0 ] && line_in "^8\+0 records in" "$ERR"'
 sh_pod -- 'dd if=/dev/zero of=/dev/null bs=200M count=1 && echo DONE'
@@ -437,6 +446,8 @@ is_run "hostname: actool-UUID by default (and in /etc/hostname)" "$status:$(prin
   "0:actool-$u actool-$u"
 sh_pod --hostname=podhost -- 'hostname'
 is_run "hostname: --hostname" "$status:$OUT" "0:podhost"
+pod --hostname=podhost "${ID[etchost]}"
+is_run "hostname: the image's own /etc/hostname gives way to the pod's" "$status:$OUT" "0:podhost podhost"
 is "hostname: the host's is unchanged" "$(hostname)" "$host_hostname"
 for bad in 'bad host!' "$(printf 'h%.0s' $(seq 80))" -lead trail- a..b; do
   sh_pod --hostname="$bad" -- 'echo RAN'
