@@ -414,13 +414,30 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
   return create_file(v->target, 0644, err);
 }
 
+/* Attach a volume at TARGET, which may be a symlink in the image (Debian's
+ * /var/run -> /run): move_mount() refuses a symlink as its target (EINVAL),
+ * so it is resolved first, inside the app's root (this runs after
+ * pivot_root, where no symlink leads out) and never through /proc's magic
+ * links. */
+static int attach_volume(int tree_fd, const char *target, appc_error_t *err)
+{
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS};
+  cleanup_close int fd = (int) syscall(SYS_openat2, AT_FDCWD, target, &how, sizeof how);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "mount target %s", target);
+  if (move_mount(tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return appc_error_make(err, errno, "%s: cannot attach the mount", target);
+  return 0;
+}
+
 static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_side *h,
                          const struct ace_notes *notes, appc_error_t *err)
 {
   for (size_t i = 0; i < spec->n_volumes; i++) {
     const struct ace_rootfs_volume *v = &spec->volumes[i];
     if (prepare_target(spec, v, h->volume_is_dir[i], notes, err) < 0 ||
-        attach_tree(h->volume_fds[i], v->target, err) < 0)
+        attach_volume(h->volume_fds[i], v->target, err) < 0)
       return appc_error_prefix(err, "app %s: volume \"%s\"", spec->app_name, v->volume);
   }
   return 0;

@@ -241,6 +241,8 @@ img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "val
 # An image with its own /etc/hostname.
 cp -a "$LAY" "$TMP/layh"
 echo imagehost >"$TMP/layh/rootfs/etc/hostname"
+mkdir -p "$TMP/layh/rootfs/var" "$TMP/layh/rootfs/run"
+ln -sfn ../run "$TMP/layh/rootfs/var/run" # as in Debian
 manifest etchost "$(shapp 'echo $(hostname) $(cat /etc/hostname)')" >"$TMP/layh/manifest"
 if "$ACTOOL" build --no-compression "$TMP/layh" "$TMP/etchost.aci" 2>"$TMP/.err" &&
   ID[etchost]=$(ac fetch "$TMP/etchost.aci" 2>>"$TMP/.err") && [ -n "${ID[etchost]}" ]; then :; else
@@ -448,6 +450,10 @@ sh_pod --hostname=podhost -- 'hostname'
 is_run "hostname: --hostname" "$status:$OUT" "0:podhost"
 pod --hostname=podhost "${ID[etchost]}"
 is_run "hostname: the image's own /etc/hostname gives way to the pod's" "$status:$OUT" "0:podhost podhost"
+pod --volume=vr,kind=empty "${ID[etchost]}" --mount=volume=vr,target=/var/run --exec=/bin/sh -- -c \
+  'echo x >/var/run/f && echo "$(cat /run/f) $(readlink /var/run) $(awk '\''$5 == "/run" {print "mounted"}'\'' /proc/self/mountinfo)"'
+is_run "volumes: a mount target that is a symlink in the image (/var/run -> ../run) is followed inside it" \
+  "$status:$OUT" "0:x ../run mounted"
 is "hostname: the host's is unchanged" "$(hostname)" "$host_hostname"
 for bad in 'bad host!' "$(printf 'h%.0s' $(seq 80))" -lead trail- a..b; do
   sh_pod --hostname="$bad" -- 'echo RAN'
