@@ -102,6 +102,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
 struct appc_aci_endpoint {
   char *aci;
   char *asc;
+  unsigned score; /* how many given labels (and host os/arch) it uses */
 };
 
 /* A failed step of a walk, kept for --debug. */
@@ -128,10 +129,10 @@ enum {
 /* Discover NAME with LABELS (may be NULL).  The template variables are
  * {name}, every label as {LABEL}, {version} ("latest" when not given),
  * {os} and {arch} (the host's, in appc spellings, when not given); a
- * template with a variable left over is dropped, and only the templates
- * that use the most of the given labels are kept (spec: "best matching").
- * The walk stops at the first prefix giving endpoints, and at the first
- * giving public keys, for what WHAT asks.  Finding nothing is an error
+ * template with a variable left over is dropped; every other one is kept,
+ * in document order, each URL once, with its score (the number of given
+ * labels it uses: fetch tries the best matches first).  The walk stops at the first prefix giving
+ * endpoints, and at the first giving public keys, for what WHAT asks.  Finding nothing is an error
  * (listing the attempts); so is a connection failure, which walking up
  * cannot cure.  Endpoints found with no public keys is not. */
 int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,

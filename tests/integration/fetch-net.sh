@@ -55,17 +55,18 @@ mkdir -p "$IMG"
 # FILE.asc).
 sign() { gpgt --yes --local-user "$1!" --armor --output "${3:-$2.asc}" --detach-sign "$2"; }
 
-# mkimg VAR NAME OUT [VERSION [DEPENDENCIES-JSON [RANDOM-BYTES]]]: build the
-# image NAME (labels version, os, arch) into OUT, its ID in VAR.
+# mkimg VAR NAME OUT [VERSION [DEPENDENCIES-JSON [RANDOM-BYTES [LABELS-JSON]]]]:
+# build the image NAME (labels version, os, arch and LABELS) into OUT, its
+# ID in VAR.
 mkimg() {
-  local var=$1 name=$2 out=$3 version=${4:-1.0.0} deps=${5:-null} bytes=${6:-20000}
+  local var=$1 name=$2 out=$3 version=${4:-1.0.0} deps=${5:-null} bytes=${6:-20000} more=${7:-[]}
   local lay=$TMP/layouts/${out##*/}
   rm -rf "$lay"
   mkdir -p "$lay/rootfs/etc"
-  jq -n --arg n "$name" --arg v "$version" --arg a "$ARCH" --argjson d "$deps" \
+  jq -n --arg n "$name" --arg v "$version" --arg a "$ARCH" --argjson d "$deps" --argjson m "$more" \
     '{acKind: "ImageManifest", acVersion: "0.8.11", name: $n,
-      labels: [{name: "version", value: $v}, {name: "os", value: "linux"},
-               {name: "arch", value: $a}]}
+      labels: ([{name: "version", value: $v}, {name: "os", value: "linux"},
+               {name: "arch", value: $a}] + $m)}
      + (if $d == null then {} else {dependencies: $d} end)' >"$lay/manifest"
   printf '%s\n' "$name" >"$lay/rootfs/etc/name"
   head -c "$bytes" /dev/urandom >"$lay/rootfs/data"
@@ -251,6 +252,9 @@ for n in stall flaky secret multi; do
   mkimg "ID_$(tr a-z A-Z <<<"$n")" "localhost/$n" "$IN/$n.aci"
   sign "$K" "$IN/$n.aci"
 done
+# Published only under a {name}-{channel} template.
+mkimg ID_CHAN localhost/chan "$IN/chan.aci" 1.0.0 null 20000 '[{"name": "channel", "value": "beta"}]'
+sign "$K" "$IN/chan.aci"
 cp "$IN/app.aci" "$IN/byurl.aci"
 cp "$IN/app.aci.asc" "$IN/byurl.aci.asc"
 cp "$IN/app.aci" "$IN/noasc.aci"
@@ -298,6 +302,14 @@ for n in app base big untrusted badsig tampered labels misnamed depapp depid dep
 done
 # Two templates of equal score; the first endpoint answers 404.
 page multi "https://localhost:$NET_PORT/missing/{name}-{version}-{os}-{arch}.{ext}" "$TPL"
+# The best match (os and arch) answers 404; {name}-{channel} has the image.
+cp "$IN/chan.aci" "$IMG/chan-beta.aci"
+cp "$IN/chan.aci.asc" "$IMG/chan-beta.aci.asc"
+page chan "$TPL" "https://localhost:$NET_PORT/images/{name}-{channel}.{ext}"
+# 40 endpoints, all 404.
+many=()
+for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
+page many "${many[@]}"
 
 # --- 1. fetch by name -----------------------------------------------------------
 
@@ -691,6 +703,18 @@ act "$S" fetch localhost/multi
 expect_id "the first endpoint answers 404, the second gives the image" "$ID_MULTI"
 is "several endpoints: stored, tmp/ empty" "$(state "$S")" "list=[localhost/multi] blobs=1 tmp=0"
 is "the first endpoint was tried (404)" "$(reqs "/missing/localhost/multi-latest-$OA.aci" | cut -d' ' -f1)" "404"
+
+S=$(new_store chan)
+act "$S" fetch localhost/chan,channel=beta
+expect_id "the best match fails (404): the {channel} template is tried next" "$ID_CHAN"
+is "best match first: it was tried (404)" "$(reqs "$U/chan-latest-$OA.aci" | cut -d' ' -f1)" "404"
+
+S=$(new_store many)
+net_log_sync
+before=$(net_log_count "GET /missing/many-")
+act "$S" fetch localhost/many
+expect_fail "40 endpoints all 404: fails" "404"
+is "at most 16 endpoints are tried" "$(($(net_log_count "GET /missing/many-") - before))" 16
 
 # --- 11. a stalling server ---------------------------
 
