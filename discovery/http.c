@@ -531,6 +531,7 @@ struct download_sink {
   bool started;    /* the first body byte of this attempt has been seen */
   bool restarted;  /* the server ignored the range: starting from 0 */
   bool too_big;
+  bool bad_range; /* a 206 of another range than the one asked for */
   int write_errno;
 };
 
@@ -562,6 +563,20 @@ static void remember_validators(struct appc_http *h, struct appc_http_download *
   d->new_last_modified = modified;
 }
 
+/* Whether a 206 answer holds the bytes asked for: "bytes FROM-LAST/..."
+ * starting where the partial file ends.  Another range spliced in at that
+ * offset would corrupt the file. */
+static bool range_fits(struct appc_http *h, uint64_t from)
+{
+  cleanup_free char *range = header_value(h, "Content-Range");
+  unsigned long long first = 0, last = 0;
+  int end = 0;
+
+  if (range == NULL || sscanf(range, "bytes %llu-%llu%n", &first, &last, &end) != 2 || end == 0)
+    return false;
+  return from != 0 && first == from && last >= first;
+}
+
 static size_t download_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
   struct download_sink *s = userdata;
@@ -573,6 +588,10 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
     return n; /* an error page: discarded */
   if (!s->started) {
     s->started = true;
+    if (code == 206 && !range_fits(s->h, s->offset)) {
+      s->bad_range = true;
+      return 0;
+    }
     if (code == 200 && s->offset != 0) {
       s->offset = 0;
       s->restarted = true;
@@ -710,6 +729,15 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
                            (unsigned long long) d->max_size);
   if (sink.write_errno != 0)
     return appc_error_make(err, sink.write_errno, "%s: writing the download", d->url);
+  if (sink.bad_range) {
+    /* Nothing was written; the partial file cannot be trusted to resume
+     * from this server: start over. */
+    cleanup_free char *got = header_value(h, "Content-Range");
+    appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked",
+                    d->url, got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
+    d->have = 0;
+    return 1;
+  }
   if (rc != CURLE_OK) {
     transfer_error(h, rc, d->url, err);
     return transient_code(rc) ? 1 : -1;

@@ -25,7 +25,9 @@ mkdir -m 0700 "$G"
 BG_PID=
 # nginx, the gpg-agent of $G and any fetch left in the background stop
 # with the test.
+HTTP_PID=
 trap '[ -z "$BG_PID" ] || kill -KILL $BG_PID 2>/dev/null
+  [ -z "$HTTP_PID" ] || kill -KILL $HTTP_PID 2>/dev/null
   gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1
   net_cleanup; rm -rf "$TMP"' EXIT
 
@@ -740,6 +742,41 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 is "the access log shows two attempts" "$n" 2
+
+# --- 12. servers that misbehave as nginx cannot --------------------------------
+# tests/integration/hostile-http.py, plain http on loopback.
+
+python3 "$top_srcdir/tests/integration/hostile-http.py" "$IN/app.aci" "$TMP/hport" &
+HTTP_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/hport" ] && break; sleep 0.1; done
+HP=$(cat "$TMP/hport" 2>/dev/null)
+[ -n "$HP" ] || net_fail "hostile-http.py started"
+H=http://127.0.0.1:$HP
+# hplain ENV... -- ARGS...: actool with plain http allowed, bounded in time.
+hplain() {
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  last_cmd="${envs[*]} actool $*"
+  status=0
+  env "${envs[@]}" timeout 60 "$ACTOOL" --insecure-options=http,image "$@" >"$TMP/.out" 2>"$TMP/.err" ||
+    status=$?
+}
+
+# A download cut in the middle leaves a partial file (with an ETag); the
+# resume is answered 206 for bytes 0-, not the bytes asked for: spliced in,
+# it would corrupt the image.
+S=$(new_store badrange)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+is "a cut download fails and keeps its partial file" "$status $(downloads "$S")" "1 aci=1 json=1"
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+expect_fail "a 206 for another range is refused, naming both" '206 Partial Content for "bytes 0-' 'bytes [0-9]+- were asked'
+is "after a bad 206 the partial is dropped: no image, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+expect_id "then a whole download succeeds" "$ID_APP"
+
+kill "$HTTP_PID" 2>/dev/null
+wait "$HTTP_PID" 2>/dev/null
 
 # --- concurrent fetches of one URL -------------------------------------------
 # They take turns on the URL's partial download: each one that waited finds
