@@ -401,6 +401,14 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
     }
     if (http_err == NULL)
       appc_http_page_clear(&p2);
+    else if (r < 0) {
+      /* Neither answered: both reasons count (the http one may be the
+       * server's real trouble, the https one only its want of TLS). */
+      appc_error_t both = NULL;
+      appc_error_make(&both, 0, "%s (over https: %s)", http_err->msg, https_err->msg);
+      appc_error_release(&https_err);
+      https_err = both;
+    }
   }
   if (r < 0) {
     *err = steal_pointer(&https_err);

@@ -42,6 +42,10 @@ struct appc_http_options {
   const char *auth_dir; /* directory of credential files (*.json), may be NULL */
   unsigned timeout;     /* seconds: connect timeout, and how long a transfer may
                            stall (no byte received) before it fails; 0 = 30 */
+  unsigned deadline;    /* seconds a discovery page, signature or key may take
+                           in all, redirects included; 0 = 60 */
+  unsigned min_rate;    /* bytes/s a download must average over any `timeout`
+                           seconds, else it has stalled; 0 = 1024 */
   unsigned retries;     /* extra attempts on transient failures; 0 = none */
   void (*log)(void *data, const char *msg); /* debug messages; may be NULL */
   void *log_data;

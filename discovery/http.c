@@ -23,6 +23,8 @@
 
 #define MAX_REDIRECTS 10L
 #define DEFAULT_TIMEOUT 30u
+#define DEFAULT_DEADLINE 60u
+#define DEFAULT_MIN_RATE 1024u
 #define CACERT_MAX_BYTES (16u << 20)
 
 struct appc_http {
@@ -34,6 +36,9 @@ struct appc_http {
   char *ca_data;
   struct appc_auth_config auth;
   unsigned timeout;
+  unsigned deadline;
+  unsigned min_rate;
+  bool downloading; /* the request under way is a download, not a page */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -174,6 +179,8 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     return appc_error_make(err, ENOMEM, "http client");
   h->opts = *opts;
   h->timeout = opts->timeout != 0 ? opts->timeout : DEFAULT_TIMEOUT;
+  h->deadline = opts->deadline != 0 ? opts->deadline : DEFAULT_DEADLINE;
+  h->min_rate = opts->min_rate != 0 ? opts->min_rate : DEFAULT_MIN_RATE;
   if (appc_lazy_bind_curl(err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");
@@ -225,8 +232,10 @@ struct progress_ctx {
 static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow);
 
-/* The policy every request follows. */
-static void setup_request(struct appc_http *h, const char *url)
+/* The policy every request follows.  A page (discovery, a signature, a
+ * key) is small: it must be done within the deadline, however it trickles.
+ * A download may take long, but not at less than the minimum rate. */
+static void setup_request(struct appc_http *h, const char *url, bool download)
 {
   CURL *c = h->curl;
   const char *protocols = h->opts.allow_http ? "https,http" : "https";
@@ -242,9 +251,11 @@ static void setup_request(struct appc_http *h, const char *url)
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "actool/" PACKAGE_VERSION);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) h->timeout);
-  /* A transfer that moves nothing for `timeout` seconds has stalled. */
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  h->downloading = download;
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, download ? (long) h->min_rate : 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) h->timeout);
+  if (!download)
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) h->deadline);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
   if (h->ca_path != NULL) {
@@ -300,14 +311,31 @@ static const struct appc_auth_entry *apply_auth(struct appc_http *h, const char 
   return e;
 }
 
+/* Which limit a timed-out transfer hit (see setup_request). */
+static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
+{
+  const char *what = h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc);
+  double total = 0;
+  curl_off_t got = 0;
+
+  curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
+  curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  if (!h->downloading && total + 0.5 >= (double) h->deadline)
+    return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline)", url, what,
+                           h->deadline);
+  if (h->downloading && got > 0)
+    return appc_error_make(err, 0, "%s: %s (less than %u bytes/s for %u s)", url, what, h->min_rate,
+                           h->timeout);
+  return appc_error_make(err, 0, "%s: %s (no data for %u s)", url, what, h->timeout);
+}
+
 /* "https://x/y: <what went wrong>" for a transfer that got no response. */
 static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
 {
   if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
     return appc_error_make(err, ECANCELED, "%s", url);
   if (rc == CURLE_OPERATION_TIMEDOUT)
-    return appc_error_make(err, 0, "%s: %s (no data for %u s)", url,
-                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc), h->timeout);
+    return timeout_error(h, rc, url, err);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
     return appc_error_make(err, 0,
                            "%s: TLS certificate not trusted: %s (use --cacert=FILE to trust "
@@ -391,7 +419,7 @@ static CURLcode perform_page(struct appc_http *h, const char *url, struct page_s
   struct progress_ctx pc = {.h = h};
   CURLcode rc;
 
-  setup_request(h, url);
+  setup_request(h, url, false);
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, page_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
@@ -681,7 +709,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   long status = 0;
   CURLcode rc;
 
-  setup_request(h, d->url);
+  setup_request(h, d->url, true);
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, download_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);

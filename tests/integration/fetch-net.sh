@@ -775,6 +775,22 @@ is "after a bad 206 the partial is dropped: no image, tmp/ empty" "$(state "$S")
 hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
 expect_id "then a whole download succeeds" "$ID_APP"
 
+# One byte every half second: never a stall of ACTOOL_HTTP_TIMEOUT, so only
+# an overall deadline (pages) or a minimum rate (downloads) ends it.
+S=$(new_store drip)
+t0=$(date +%s%N)
+hplain ACTOOL_HTTP_DEADLINE=3 -- --dir="$S" --port="$HP" discover 127.0.0.1/drip/app
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_fail "a trickling discovery page fails at ACTOOL_HTTP_DEADLINE" 'within the 3 s deadline'
+if [ "$ms" -le 8000 ]; then ok "... after about 3 s ($ms ms)"; else not_ok "... after about 3 s ($ms ms)"; fi
+t0=$(date +%s%N)
+hplain ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/drip.aci"
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_fail "a trickling download fails below the minimum rate" 'less than 1024 bytes/s for 2 s'
+if [ "$ms" -le 8000 ]; then ok "... after about 2 s ($ms ms)"; else not_ok "... after about 2 s ($ms ms)"; fi
+hplain ACTOOL_HTTP_MIN_RATE=x -- --dir="$S" fetch "$H/drip.aci"
+is "ACTOOL_HTTP_MIN_RATE must be a number: usage error" "$status" 2
+
 kill "$HTTP_PID" 2>/dev/null
 wait "$HTTP_PID" 2>/dev/null
 
