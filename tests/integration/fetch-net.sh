@@ -308,6 +308,10 @@ page multi "https://localhost:$NET_PORT/missing/{name}-{version}-{os}-{arch}.{ex
 cp "$IN/chan.aci" "$IMG/chan-beta.aci"
 cp "$IN/chan.aci.asc" "$IMG/chan-beta.aci.asc"
 page chan "$TPL" "https://localhost:$NET_PORT/images/{name}-{channel}.{ext}"
+# 8 endpoints that each answer after 5 s (the stall location).
+slow=()
+for i in $(seq 1 8); do slow+=("https://localhost:$NET_PORT/images/localhost/stall-latest-$OA.aci?n=$i&e={ext}"); done
+page slowmany "${slow[@]}"
 # 40 endpoints, all 404.
 many=()
 for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
@@ -717,6 +721,29 @@ before=$(net_log_count "GET /missing/many-")
 act "$S" fetch localhost/many
 expect_fail "40 endpoints all 404: fails" "404"
 is "at most 16 endpoints are tried" "$(($(net_log_count "GET /missing/many-") - before))" 16
+
+# SIGTERM while fetch walks the endpoints: no endpoint is tried after it.
+S=$(new_store slowmany)
+net_log_sync
+before=$(net_log_count "GET $U/stall-latest-$OA.aci?n=")
+t0=$(date +%s%N)
+"$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" fetch localhost/slowmany \
+  >"$TMP/.out" 2>"$TMP/.err" &
+BG_PID=$!
+sleep 1
+kill -TERM "$BG_PID"
+st=0
+wait "$BG_PID" || st=$?
+BG_PID=
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$st" -eq 143 ] && [ "$ms" -le 4000 ]; then ok "SIGTERM during the walk: killed by it at once ($ms ms)"; else
+  not_ok "SIGTERM during the walk: killed by it at once (exit $st after $ms ms)"
+fi
+# nginx logs each request when its 5 s sleep ends.
+sleep 6
+is "SIGTERM during the walk: no endpoint tried after the first" \
+  "$(($(net_log_count "GET $U/stall-latest-$OA.aci?n=") - before))" 1
+is "SIGTERM during the walk: nothing stored, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
 # --- 11. a stalling server ---------------------------
 
