@@ -55,8 +55,9 @@ struct appc_http_options {
 
 struct appc_http;
 
-/* Create a client.  Credential files are read here, so that a broken one
- * is reported at once, naming it. */
+/* Create a client.  Credential files are read before the first request
+ * (a broken one then fails it, naming the file), not when no request is
+ * made. */
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
 

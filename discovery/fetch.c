@@ -594,15 +594,21 @@ static int from_store(struct appc_store *s, const struct appc_fetch_options *o, 
 }
 
 /* The stored image a dependency's imageID names, which must also carry the
- * dependency's name. */
+ * dependency's name, and be the declared size (the ACI's bytes, as a
+ * download of it is checked). */
 static int by_id(struct appc_store *s, const struct expect *ex, struct appc_store_image *out,
                  appc_error_t *err)
 {
   if (appc_store_lookup(s, ex->id, out, err) < 0)
     return -1;
-  if (strcmp(out->name, ex->name) == 0)
+  if (strcmp(out->name, ex->name) != 0)
+    appc_error_make(err, 0, "%s: the store's image %s is named %s", ex->name, ex->id, out->name);
+  else if (ex->size != 0 && out->blob_size != ex->size)
+    appc_error_make(err, 0,
+                    "%s: the store's image %s is %llu bytes, but the dependency declares %llu",
+                    ex->name, ex->id, out->blob_size, (unsigned long long) ex->size);
+  else
     return 0;
-  appc_error_make(err, 0, "%s: the store's image %s is named %s", ex->name, ex->id, out->name);
   appc_store_image_clear(out);
   return -1;
 }

@@ -35,6 +35,7 @@ struct appc_http {
   struct curl_blob ca_blob; /* else the system bundle plus --cacert */
   char *ca_data;
   struct appc_auth_config auth;
+  char *auth_dir; /* read at the first request (ensure_auth), then NULL */
   unsigned timeout;
   unsigned deadline;
   unsigned min_rate;
@@ -195,12 +196,18 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     appc_http_free(h);
     return appc_error_make(err, ENOMEM, "libcurl handle");
   }
-  if (setup_trust(h, opts->cacert, opts->ca_dir, err) < 0 ||
-      (opts->auth_dir != NULL && appc_auth_load(opts->auth_dir, &h->auth, err) < 0)) {
+  if (setup_trust(h, opts->cacert, opts->ca_dir, err) < 0) {
     appc_http_free(h);
     return -1;
   }
-  /* Both were read above; the caller's strings are not kept. */
+  /* Credentials are read when the network is first used: a command that
+   * turns out not to need it (a pinned image the store has) must not fail
+   * for a broken file it would never use. */
+  if (opts->auth_dir != NULL && (h->auth_dir = strdup(opts->auth_dir)) == NULL) {
+    appc_http_free(h);
+    return appc_error_make(err, ENOMEM, "http client");
+  }
+  /* The caller's strings are not kept. */
   h->opts.cacert = NULL;
   h->opts.ca_dir = NULL;
   h->opts.auth_dir = NULL;
@@ -217,6 +224,7 @@ void appc_http_free(struct appc_http *h)
     curl_global_cleanup();
   }
   appc_auth_clear(&h->auth);
+  free(h->auth_dir);
   free(h->ca_data);
   free(h->ca_path);
   free(h->ca_file);
@@ -268,6 +276,20 @@ static void setup_request(struct appc_http *h, const char *url, bool download)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+}
+
+/* Read the credential files before the first request; a broken one fails
+ * every request, naming it. */
+static int ensure_auth(struct appc_http *h, appc_error_t *err)
+{
+  if (h->auth_dir == NULL)
+    return 0;
+  appc_auth_clear(&h->auth);
+  if (appc_auth_load(h->auth_dir, &h->auth, err) < 0)
+    return -1;
+  free(h->auth_dir);
+  h->auth_dir = NULL;
+  return 0;
 }
 
 /* Credentials for the host of URL, applied to the next perform.  Only
@@ -441,6 +463,8 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
   CURLcode rc;
 
   memset(out, 0, sizeof *out);
+  if (ensure_auth(h, err) < 0)
+    return -1;
   rc = perform_page(h, url, &sink, false, &used);
   if (rc == CURLE_OK)
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
@@ -808,6 +832,8 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
   bool with_auth = false;
   unsigned attempt = 0;
 
+  if (ensure_auth(h, err) < 0)
+    return -1;
   for (;;) {
     appc_error_t e = NULL;
     long status = 0;

@@ -383,6 +383,17 @@ act "$S1" fetch --store-only localhost/app
 expect_id "--store-only with an unversioned name in the store uses it" "$ID_APP"
 is "--store-only with the image stored makes no request either" "$(log_total)" "$before"
 
+# A broken credential file matters only to a fetch that uses the network.
+mkdir -p "$S1/auth.d"
+echo '{broken' >"$S1/auth.d/bad.json"
+before=$(log_total)
+act "$S1" fetch localhost/app:1.0.0
+expect_id "a broken auth.d file: a pinned image the store has is still found" "$ID_APP"
+is "... with no request" "$(log_total)" "$before"
+act "$S1" fetch localhost/app
+expect_fail "a broken auth.d file fails a fetch that uses the network, naming it" 'auth\.d/bad\.json'
+rm -r "$S1/auth.d"
+
 # --- 4-7. refusals ------------------------------------------------------------------------
 
 S=$(new_store untrusted)
@@ -460,6 +471,13 @@ expect_fail "a dependency smaller than its declared size is refused" \
 is "short dependency: neither image nor dependency is stored" \
   "$(names "$S"):$(test -e "$S/blobs/$ID_BASE" && echo blob)" ":"
 is "short dependency: tmp/ empty" "$(count "$S/tmp")" 0
+
+# The declared size holds for a dependency the store has too.
+act "$S" fetch localhost/base:1.0.0
+expect_id "(the dependency fetched by itself)" "$ID_BASE"
+act "$S" fetch --store-only "$IN/depsize.aci"
+expect_fail "a stored dependency of another size than declared is refused (--store-only)" \
+  "is $SIZE_BASE bytes, but the dependency declares $((SIZE_BASE + 1))"
 
 # --- 9. an oversized dependency (while big is served at 2 MB/s) ------------------------------
 
