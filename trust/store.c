@@ -503,7 +503,7 @@ static int walk_dir(const struct trust_walk *w, const char *rel, const char *pre
                     appc_error_t *err);
 
 static int walk_entry(const struct trust_walk *w, const char *rel, const char *prefix,
-                      const char *name, appc_error_t *err)
+                      const char *name, bool dirs, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *child_rel = NULL;
@@ -516,7 +516,9 @@ static int walk_entry(const struct trust_walk *w, const char *rel, const char *p
     return appc_error_make(err, ENOMEM, "%s", rel);
   if (stat(path, &st) < 0)
     stat_errno = errno;
-  if (stat_errno == 0 && S_ISDIR(st.st_mode)) {
+  if ((stat_errno == 0 && S_ISDIR(st.st_mode)) != dirs)
+    return 0;
+  if (dirs) {
     if (!w->recurse)
       return 0;
     if (asprintf(&child_prefix, "%s%s%s", prefix, prefix[0] != '\0' ? "/" : "", name) < 0)
@@ -527,8 +529,10 @@ static int walk_entry(const struct trust_walk *w, const char *rel, const char *p
   return w->visit(&e, w->data, err);
 }
 
-/* Visit the entries of STORE_DIR/REL in name order; a missing directory
- * has none (ENOTDIR: a key file is where a prefix directory would be). */
+/* Visit the entries of STORE_DIR/REL in name order, a prefix's own key
+ * files before the directories of longer prefixes (whatever the case of
+ * the names); a missing directory has none (ENOTDIR: a key file is where a
+ * prefix directory would be). */
 static int walk_dir(const struct trust_walk *w, const char *rel, const char *prefix,
                     appc_error_t *err)
 {
@@ -541,8 +545,9 @@ static int walk_dir(const struct trust_walk *w, const char *rel, const char *pre
   n = scandir(path, &names, visible, by_name);
   if (n < 0)
     return errno == ENOENT || errno == ENOTDIR ? 0 : appc_error_make(err, errno, "%s", path);
-  for (int i = 0; r == 0 && i < n; i++)
-    r = walk_entry(w, rel, prefix, names[i]->d_name, err);
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; r == 0 && i < n; i++)
+      r = walk_entry(w, rel, prefix, names[i]->d_name, pass == 1, err);
   free_dirents(names, n);
   return r;
 }

@@ -631,18 +631,19 @@ static void test_list_reports_what_verification_would_refuse(void **state)
   write_file(store, garbage, "garbage", 7);
   write_file(store, "trust/prefix.d/stray", "x", 1);
 
+  /* A directory's files come before its subdirectories. */
   struct want_listed want[] = {
       {NULL, keys.fpr_one, "One <one@example.com>", NULL},
       {NULL, NULL, NULL, "not a trusted key file"},
+      {"", NULL, NULL, "not a trusted key file"},
       {"example.com", keys.fpr_one, NULL, "not the key its name gives"},
       {"example.com", keys.fpr_two, NULL, "holds no OpenPGP public key"},
-      {"", NULL, NULL, "not a trusted key file"},
   };
   /* A directory's entries come in name order. */
   if (strcmp(keys.fpr_one, keys.fpr_two) > 0) {
-    struct want_listed t = want[2];
-    want[2] = want[3];
-    want[3] = t;
+    struct want_listed t = want[3];
+    want[3] = want[4];
+    want[4] = t;
   }
   assert_listing(store, NULL, false, 5, want);
   assert_tmp_empty(store);
