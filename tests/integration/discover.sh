@@ -601,7 +601,8 @@ conf leak 'location = /leak/app {' \
 if net_reload; then
   net_log_reset
   disc localhost/downgrade/app
-  expect_fail "a redirect from https:// to http:// is not followed" 1 'localhost/downgrade/app'
+  expect_fail "a redirect from https:// to http:// is not followed" 1 'localhost/downgrade/app' \
+    "redirected to http://localhost:$NET_HTTP_PORT/downgrade-target/app" 'from https to plain http is not followed'
   expect_count "https -> http redirect: the http server got no request" \
     "$(net_log_count "$NET_HTTP_PORT \"GET ")" -eq 0
 
