@@ -542,8 +542,10 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
     r = appc_error_make(err, 0, "%s: 304 Not Modified to an unconditional request", url);
     goto discard;
   }
-  /* A partial file stays, to be resumed; an empty one is no use. */
-  if (r < 0 && (d.oversized || d.have == 0))
+  /* A partial file stays, to be resumed; an empty one is no use, nor is
+   * one without a validator (ETag, Last-Modified): a resume must name the
+   * version it continues, so it would only ever be downloaded again. */
+  if (r < 0 && (d.oversized || d.have == 0 || (d.new_etag == NULL && d.new_last_modified == NULL)))
     goto discard;
   if (r < 0)
     goto done;

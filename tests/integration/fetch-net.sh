@@ -820,6 +820,14 @@ is "after a bad 206 the partial is dropped: no image, tmp/ empty" "$(state "$S")
 hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
 expect_id "then a whole download succeeds" "$ID_APP"
 
+# Cut off without a validator: the partial file could never be resumed
+# (a resume must name the version it continues), so it does not stay.
+S=$(new_store noetag)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut-noetag.aci"
+expect_fail "a cut download without ETag or Last-Modified fails" 'cut-noetag\.aci'
+is "... and leaves no partial file in tmp/" "$(state "$S") $(downloads "$S")" \
+  "list=[] blobs=0 tmp=0 aci=0 json=0"
+
 # One byte every half second: never a stall of ACTOOL_HTTP_TIMEOUT, so only
 # an overall deadline (pages) or a minimum rate (downloads) ends it.
 S=$(new_store drip)

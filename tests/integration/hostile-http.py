@@ -7,6 +7,8 @@ on to PORTFILE.  Paths:
   /cut.aci    the first request without Range gets half of FILE (with an
               ETag) and a closed connection; later ones get all of it; a
               Range request gets 206 for another range (bytes 0-, whole).
+  /cut-noetag.aci  half of FILE and a closed connection, with neither ETag
+              nor Last-Modified: nothing a resume could be checked against.
   /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
   /drip/...   a discovery page, one byte every half second.
 """
@@ -25,10 +27,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def send(self, code, body, extra=()):
+    def send(self, code, body, extra=(), etag=True):
         self.send_response(code)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("ETag", '"v1"')
+        if etag:
+            self.send_header("ETag", '"v1"')
         for k, v in extra:
             self.send_header(k, v)
         self.end_headers()
@@ -59,6 +62,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.send(200, DATA)
                 self.wfile.write(DATA)
+        elif path == "/cut-noetag.aci":
+            self.send(200, DATA, etag=False)
+            self.wfile.write(DATA[: len(DATA) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
         elif path == "/drip.aci":
             self.drip(DATA)
         elif path.startswith("/drip/"):
