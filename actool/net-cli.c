@@ -52,7 +52,9 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
   if (g->port != NULL && parse_uint("--port", g->port, 1, 65535, &o.port) < 0)
     return ACTOOL_EXIT_USAGE;
   if (env_uint("ACTOOL_HTTP_TIMEOUT", 1, 3600, 30, &o.timeout) < 0 ||
-      env_uint("ACTOOL_HTTP_RETRIES", 0, 100, 3, &o.retries) < 0)
+      env_uint("ACTOOL_HTTP_RETRIES", 0, 100, 3, &o.retries) < 0 ||
+      env_uint("ACTOOL_HTTP_DEADLINE", 1, 86400, 60, &o.deadline) < 0 ||
+      env_uint("ACTOOL_HTTP_MIN_RATE", 1, 1u << 30, 1024, &o.min_rate) < 0)
     return ACTOOL_EXIT_USAGE;
   if (store_dir != NULL && asprintf(&auth_dir, "%s/auth.d", store_dir) < 0) {
     actool_error("out of memory");

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,90 +216,142 @@ static int add_attempt(struct appc_discovery *d, const char *prefix, const char 
   return 0;
 }
 
-static int add_endpoint(struct appc_discovery *d, char *aci, char *asc, appc_error_t *err)
+/* ---- a set of strings ---------------------------------------------------
+ *
+ * Endpoints and public keys are de-duplicated through it: a page of 4 MiB
+ * holds some 55,000 templates, too many for comparing each with every
+ * other.  Open addressing over the strings that D owns; sized once, for
+ * the most entries one page can add.  (Kept local: common/ has no hash
+ * table yet.) */
+
+struct strset {
+  const char **slots;
+  size_t mask;
+};
+
+static uint64_t str_hash(const char *s)
 {
-  for (size_t i = 0; i < d->n_endpoints; i++)
-    if (strcmp(d->endpoints[i].aci, aci) == 0) {
-      free(aci);
-      free(asc);
-      return 0;
+  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+
+  for (; *s != '\0'; s++)
+    h = (h ^ (unsigned char) *s) * 0x100000001b3u;
+  return h;
+}
+
+/* Room for N strings, and at most half full. */
+static int strset_init(struct strset *set, size_t n, appc_error_t *err)
+{
+  size_t cap = 16;
+
+  while (cap < 2 * n + 2)
+    cap *= 2;
+  set->slots = calloc(cap, sizeof *set->slots);
+  set->mask = cap - 1;
+  return set->slots != NULL ? 0 : appc_error_make(err, ENOMEM, "discovery");
+}
+
+static void strset_clear(struct strset *set)
+{
+  free(set->slots);
+  set->slots = NULL;
+}
+
+/* Add S (kept by pointer); false when an equal string is there already. */
+static bool strset_add(struct strset *set, const char *s)
+{
+  for (size_t i = (size_t) str_hash(s) & set->mask;; i = (i + 1) & set->mask) {
+    if (set->slots[i] == NULL) {
+      set->slots[i] = s;
+      return true;
     }
-  struct appc_aci_endpoint *grown =
-      realloc(d->endpoints, (d->n_endpoints + 1) * sizeof *d->endpoints);
-  if (grown == NULL) {
-    free(aci);
-    free(asc);
-    return appc_error_make(err, ENOMEM, "discovery");
+    if (strcmp(set->slots[i], s) == 0)
+      return false;
   }
-  d->endpoints = grown;
-  d->endpoints[d->n_endpoints].aci = aci;
-  d->endpoints[d->n_endpoints].asc = asc;
-  d->n_endpoints++;
-  return 0;
 }
 
-static int add_pubkey(struct appc_discovery *d, const char *url, appc_error_t *err)
+/* Make room for N more items in *V (of *CAP), doubling. */
+static bool grow(void **v, size_t *cap, size_t len, size_t n, size_t size)
 {
-  for (size_t i = 0; i < d->n_pubkeys; i++)
-    if (strcmp(d->pubkeys[i], url) == 0)
-      return 0;
-  char **grown = realloc(d->pubkeys, (d->n_pubkeys + 1) * sizeof *d->pubkeys);
+  if (len + n <= *cap)
+    return true;
+  size_t want = *cap < 8 ? 8 : *cap;
+  while (want < len + n)
+    want *= 2;
+  void *grown = realloc(*v, want * size);
   if (grown == NULL)
-    return appc_error_make(err, ENOMEM, "discovery");
-  d->pubkeys = grown;
-  d->pubkeys[d->n_pubkeys] = strdup(url);
-  if (d->pubkeys[d->n_pubkeys] == NULL)
-    return appc_error_make(err, ENOMEM, "discovery");
-  d->n_pubkeys++;
-  return 0;
+    return false;
+  *v = grown;
+  *cap = want;
+  return true;
 }
 
-/* The best-matching templates of one page (those using the most given
- * labels) become the endpoints. */
+/* Every template of one page that renders, in document order, each URL
+ * once (as the reference lists them; spec: the client MAY choose among
+ * several).  Each keeps its score, for fetch to try the best first. */
 static int take_endpoints(const struct appc_discovery_metas *m, const char *name,
                           const struct appc_kv_list *labels, struct appc_discovery *d,
                           appc_error_t *err)
 {
-  unsigned best = 0;
-  bool any = false;
+  struct strset seen;
+  size_t cap = d->n_endpoints;
+  int r = 0;
 
-  for (int pass = 0; pass < 2; pass++)
-    for (size_t i = 0; i < m->n; i++) {
-      char *aci = NULL, *asc = NULL;
-      unsigned score = 0;
-      if (strcmp(m->v[i].rel, "ac-discovery") != 0 ||
-          strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0)
-        continue;
-      int r = appc_discovery_render(m->v[i].url, name, labels, &aci, &asc, &score, err);
-      if (r < 0)
-        return -1;
-      if (r == 0)
-        continue;
-      if (pass == 0) {
-        best = !any || score > best ? score : best;
-        any = true;
-        free(aci);
-        free(asc);
-      } else if (score == best) {
-        if (add_endpoint(d, aci, asc, err) < 0)
-          return -1;
-      } else {
-        free(aci);
-        free(asc);
-      }
+  if (strset_init(&seen, d->n_endpoints + m->n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < d->n_endpoints; i++)
+    (void) strset_add(&seen, d->endpoints[i].aci);
+  for (size_t i = 0; i < m->n && r == 0; i++) {
+    char *aci = NULL, *asc = NULL;
+    unsigned score = 0;
+    if (strcmp(m->v[i].rel, "ac-discovery") != 0 ||
+        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0)
+      continue;
+    r = appc_discovery_render(m->v[i].url, name, labels, &aci, &asc, &score, err);
+    if (r <= 0)
+      continue;
+    r = 0;
+    if (!strset_add(&seen, aci)) {
+      free(aci);
+      free(asc);
+    } else if (!grow((void **) &d->endpoints, &cap, d->n_endpoints, 1, sizeof *d->endpoints)) {
+      free(aci);
+      free(asc);
+      r = appc_error_make(err, ENOMEM, "discovery");
+    } else {
+      d->endpoints[d->n_endpoints++] =
+          (struct appc_aci_endpoint){.aci = aci, .asc = asc, .score = score};
     }
-  return 0;
+  }
+  strset_clear(&seen);
+  return r;
 }
 
 static int take_pubkeys(const struct appc_discovery_metas *m, const char *name,
                         struct appc_discovery *d, appc_error_t *err)
 {
-  for (size_t i = 0; i < m->n; i++)
-    if (strcmp(m->v[i].rel, "ac-discovery-pubkeys") == 0 &&
-        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) == 0 &&
-        add_pubkey(d, m->v[i].url, err) < 0)
-      return -1;
-  return 0;
+  struct strset seen;
+  size_t cap = d->n_pubkeys;
+  int r = 0;
+
+  if (strset_init(&seen, d->n_pubkeys + m->n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < d->n_pubkeys; i++)
+    (void) strset_add(&seen, d->pubkeys[i]);
+  for (size_t i = 0; i < m->n && r == 0; i++) {
+    if (strcmp(m->v[i].rel, "ac-discovery-pubkeys") != 0 ||
+        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0 ||
+        !strset_add(&seen, m->v[i].url))
+      continue;
+    char *url = strdup(m->v[i].url);
+    if (url == NULL || !grow((void **) &d->pubkeys, &cap, d->n_pubkeys, 1, sizeof *d->pubkeys)) {
+      free(url);
+      r = appc_error_make(err, ENOMEM, "discovery");
+    } else {
+      d->pubkeys[d->n_pubkeys++] = url;
+    }
+  }
+  strset_clear(&seen);
+  return r;
 }
 
 /* ---- the walk ---------------------------------------------------------- */
@@ -348,6 +401,14 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
     }
     if (http_err == NULL)
       appc_http_page_clear(&p2);
+    else if (r < 0) {
+      /* Neither answered: both reasons count (the http one may be the
+       * server's real trouble, the https one only its want of TLS). */
+      appc_error_t both = NULL;
+      appc_error_make(&both, 0, "%s (over https: %s)", http_err->msg, https_err->msg);
+      appc_error_release(&https_err);
+      https_err = both;
+    }
   }
   if (r < 0) {
     *err = steal_pointer(&https_err);

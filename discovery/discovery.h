@@ -42,6 +42,10 @@ struct appc_http_options {
   const char *auth_dir; /* directory of credential files (*.json), may be NULL */
   unsigned timeout;     /* seconds: connect timeout, and how long a transfer may
                            stall (no byte received) before it fails; 0 = 30 */
+  unsigned deadline;    /* seconds a discovery page, signature or key may take
+                           in all, redirects included; 0 = 60 */
+  unsigned min_rate;    /* bytes/s a download must average over any `timeout`
+                           seconds, else it has stalled; 0 = 1024 */
   unsigned retries;     /* extra attempts on transient failures; 0 = none */
   void (*log)(void *data, const char *msg); /* debug messages; may be NULL */
   void *log_data;
@@ -51,8 +55,9 @@ struct appc_http_options {
 
 struct appc_http;
 
-/* Create a client.  Credential files are read here, so that a broken one
- * is reported at once, naming it. */
+/* Create a client.  Credential files are read before the first request
+ * (a broken one then fails it, naming the file), not when no request is
+ * made. */
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
 
@@ -102,6 +107,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
 struct appc_aci_endpoint {
   char *aci;
   char *asc;
+  unsigned score; /* how many given labels (and host os/arch) it uses */
 };
 
 /* A failed step of a walk, kept for --debug. */
@@ -128,10 +134,10 @@ enum {
 /* Discover NAME with LABELS (may be NULL).  The template variables are
  * {name}, every label as {LABEL}, {version} ("latest" when not given),
  * {os} and {arch} (the host's, in appc spellings, when not given); a
- * template with a variable left over is dropped, and only the templates
- * that use the most of the given labels are kept (spec: "best matching").
- * The walk stops at the first prefix giving endpoints, and at the first
- * giving public keys, for what WHAT asks.  Finding nothing is an error
+ * template with a variable left over is dropped; every other one is kept,
+ * in document order, each URL once, with its score (the number of given
+ * labels it uses: fetch tries the best matches first).  The walk stops at the first prefix giving
+ * endpoints, and at the first giving public keys, for what WHAT asks.  Finding nothing is an error
  * (listing the attempts); so is a connection failure, which walking up
  * cannot cure.  Endpoints found with no public keys is not. */
 int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,

@@ -24,6 +24,8 @@
 #define ASC_MAX (1u << 20)
 #define RECORD_MAX (64u << 10)
 #define MAX_DEPTH 64
+/* Endpoints of one name tried at most (docs/discovery.md). */
+#define FETCH_MAX_ENDPOINTS 16
 
 /* What the image at a URL must be, when something says so. */
 struct expect {
@@ -540,8 +542,10 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
     r = appc_error_make(err, 0, "%s: 304 Not Modified to an unconditional request", url);
     goto discard;
   }
-  /* A partial file stays, to be resumed; an empty one is no use. */
-  if (r < 0 && (d.oversized || d.have == 0))
+  /* A partial file stays, to be resumed; an empty one is no use, nor is
+   * one without a validator (ETag, Last-Modified): a resume must name the
+   * version it continues, so it would only ever be downloaded again. */
+  if (r < 0 && (d.oversized || d.have == 0 || (d.new_etag == NULL && d.new_last_modified == NULL)))
     goto discard;
   if (r < 0)
     goto done;
@@ -592,17 +596,45 @@ static int from_store(struct appc_store *s, const struct appc_fetch_options *o, 
 }
 
 /* The stored image a dependency's imageID names, which must also carry the
- * dependency's name. */
+ * dependency's name, and be the declared size (the ACI's bytes, as a
+ * download of it is checked). */
 static int by_id(struct appc_store *s, const struct expect *ex, struct appc_store_image *out,
                  appc_error_t *err)
 {
   if (appc_store_lookup(s, ex->id, out, err) < 0)
     return -1;
-  if (strcmp(out->name, ex->name) == 0)
+  if (strcmp(out->name, ex->name) != 0)
+    appc_error_make(err, 0, "%s: the store's image %s is named %s", ex->name, ex->id, out->name);
+  else if (ex->size != 0 && out->blob_size != ex->size)
+    appc_error_make(err, 0,
+                    "%s: the store's image %s is %llu bytes, but the dependency declares %llu",
+                    ex->name, ex->id, out->blob_size, (unsigned long long) ex->size);
+  else
     return 0;
-  appc_error_make(err, 0, "%s: the store's image %s is named %s", ex->name, ex->id, out->name);
   appc_store_image_clear(out);
   return -1;
+}
+
+static bool cancelled(const struct appc_fetch_options *o)
+{
+  return o->cancelled != NULL && o->cancelled(o->cancel_data);
+}
+
+/* The order fetch tries endpoints in: best matches first (the most given
+ * labels used), document order among equals.  At most FETCH_MAX_ENDPOINTS
+ * of them: a page may list tens of thousands. */
+static size_t endpoint_order(const struct appc_discovery *d, size_t *order)
+{
+  unsigned best = 0;
+  size_t n = 0;
+
+  for (size_t i = 0; i < d->n_endpoints; i++)
+    best = d->endpoints[i].score > best ? d->endpoints[i].score : best;
+  for (unsigned score = best + 1; score-- > 0 && n < FETCH_MAX_ENDPOINTS;)
+    for (size_t i = 0; i < d->n_endpoints && n < FETCH_MAX_ENDPOINTS; i++)
+      if (d->endpoints[i].score == score)
+        order[n++] = i;
+  return n;
 }
 
 static int fetch_discovered(struct appc_store *s, const struct appc_fetch_options *o,
@@ -610,6 +642,7 @@ static int fetch_discovered(struct appc_store *s, const struct appc_fetch_option
                             appc_error_t *err)
 {
   struct appc_discovery d;
+  size_t order[FETCH_MAX_ENDPOINTS];
   appc_error_t last = NULL;
   int r;
 
@@ -620,17 +653,25 @@ static int fetch_discovered(struct appc_store *s, const struct appc_fetch_option
     appc_discovery_clear(&d);
     return -1;
   }
-  /* The first endpoint that gives an image wins; one whose image was
-   * refused ends the fetch, since the next would likely be refused too
-   * and the refusal is what the user must see. */
+  size_t n = endpoint_order(&d, order);
+  if (n < d.n_endpoints)
+    flog(o, "discovery of %s: %zu endpoints; trying the best %zu", ex->name, d.n_endpoints, n);
+  /* The first endpoint that gives a good image wins; after a failure (a
+   * 404, an image without the labels asked for) the next is tried.  The
+   * last failure is the one reported. */
   r = -1;
-  for (size_t i = 0; i < d.n_endpoints && r < 0; i++) {
+  for (size_t k = 0; k < n && r < 0; k++) {
+    const struct appc_aci_endpoint *e = &d.endpoints[order[k]];
+    if (cancelled(o) || (last != NULL && last->errnum == ECANCELED))
+      break;
     appc_error_release(&last);
-    r = fetch_endpoint(s, o, d.endpoints[i].aci, d.endpoints[i].asc, ex, v, out, &last);
-    if (r < 0 && i + 1 < d.n_endpoints)
+    r = fetch_endpoint(s, o, e->aci, e->asc, ex, v, out, &last);
+    if (r < 0 && k + 1 < n)
       flog(o, "%s; trying the next endpoint", last->msg);
   }
   appc_discovery_clear(&d);
+  if (r < 0 && last == NULL)
+    appc_error_make(&last, ECANCELED, "%s: fetch", ex->name);
   if (r < 0)
     *err = last;
   return r;

@@ -23,6 +23,8 @@
 
 #define MAX_REDIRECTS 10L
 #define DEFAULT_TIMEOUT 30u
+#define DEFAULT_DEADLINE 60u
+#define DEFAULT_MIN_RATE 1024u
 #define CACERT_MAX_BYTES (16u << 20)
 
 struct appc_http {
@@ -33,7 +35,11 @@ struct appc_http {
   struct curl_blob ca_blob; /* else the system bundle plus --cacert */
   char *ca_data;
   struct appc_auth_config auth;
+  char *auth_dir; /* read at the first request (ensure_auth), then NULL */
   unsigned timeout;
+  unsigned deadline;
+  unsigned min_rate;
+  bool downloading; /* the request under way is a download, not a page */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -174,6 +180,8 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     return appc_error_make(err, ENOMEM, "http client");
   h->opts = *opts;
   h->timeout = opts->timeout != 0 ? opts->timeout : DEFAULT_TIMEOUT;
+  h->deadline = opts->deadline != 0 ? opts->deadline : DEFAULT_DEADLINE;
+  h->min_rate = opts->min_rate != 0 ? opts->min_rate : DEFAULT_MIN_RATE;
   if (appc_lazy_bind_curl(err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");
@@ -188,12 +196,18 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     appc_http_free(h);
     return appc_error_make(err, ENOMEM, "libcurl handle");
   }
-  if (setup_trust(h, opts->cacert, opts->ca_dir, err) < 0 ||
-      (opts->auth_dir != NULL && appc_auth_load(opts->auth_dir, &h->auth, err) < 0)) {
+  if (setup_trust(h, opts->cacert, opts->ca_dir, err) < 0) {
     appc_http_free(h);
     return -1;
   }
-  /* Both were read above; the caller's strings are not kept. */
+  /* Credentials are read when the network is first used: a command that
+   * turns out not to need it (a pinned image the store has) must not fail
+   * for a broken file it would never use. */
+  if (opts->auth_dir != NULL && (h->auth_dir = strdup(opts->auth_dir)) == NULL) {
+    appc_http_free(h);
+    return appc_error_make(err, ENOMEM, "http client");
+  }
+  /* The caller's strings are not kept. */
   h->opts.cacert = NULL;
   h->opts.ca_dir = NULL;
   h->opts.auth_dir = NULL;
@@ -210,6 +224,7 @@ void appc_http_free(struct appc_http *h)
     curl_global_cleanup();
   }
   appc_auth_clear(&h->auth);
+  free(h->auth_dir);
   free(h->ca_data);
   free(h->ca_path);
   free(h->ca_file);
@@ -225,8 +240,10 @@ struct progress_ctx {
 static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow);
 
-/* The policy every request follows. */
-static void setup_request(struct appc_http *h, const char *url)
+/* The policy every request follows.  A page (discovery, a signature, a
+ * key) is small: it must be done within the deadline, however it trickles.
+ * A download may take long, but not at less than the minimum rate. */
+static void setup_request(struct appc_http *h, const char *url, bool download)
 {
   CURL *c = h->curl;
   const char *protocols = h->opts.allow_http ? "https,http" : "https";
@@ -242,9 +259,11 @@ static void setup_request(struct appc_http *h, const char *url)
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "actool/" PACKAGE_VERSION);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long) h->timeout);
-  /* A transfer that moves nothing for `timeout` seconds has stalled. */
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  h->downloading = download;
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, download ? (long) h->min_rate : 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) h->timeout);
+  if (!download)
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) h->deadline);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
   if (h->ca_path != NULL) {
@@ -257,6 +276,20 @@ static void setup_request(struct appc_http *h, const char *url)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+}
+
+/* Read the credential files before the first request; a broken one fails
+ * every request, naming it. */
+static int ensure_auth(struct appc_http *h, appc_error_t *err)
+{
+  if (h->auth_dir == NULL)
+    return 0;
+  appc_auth_clear(&h->auth);
+  if (appc_auth_load(h->auth_dir, &h->auth, err) < 0)
+    return -1;
+  free(h->auth_dir);
+  h->auth_dir = NULL;
+  return 0;
 }
 
 /* Credentials for the host of URL, applied to the next perform.  Only
@@ -300,14 +333,31 @@ static const struct appc_auth_entry *apply_auth(struct appc_http *h, const char 
   return e;
 }
 
+/* Which limit a timed-out transfer hit (see setup_request). */
+static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
+{
+  const char *what = h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc);
+  double total = 0;
+  curl_off_t got = 0;
+
+  curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
+  curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  if (!h->downloading && total + 0.5 >= (double) h->deadline)
+    return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline)", url, what,
+                           h->deadline);
+  if (h->downloading && got > 0)
+    return appc_error_make(err, 0, "%s: %s (less than %u bytes/s for %u s)", url, what, h->min_rate,
+                           h->timeout);
+  return appc_error_make(err, 0, "%s: %s (no data for %u s)", url, what, h->timeout);
+}
+
 /* "https://x/y: <what went wrong>" for a transfer that got no response. */
 static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
 {
   if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
     return appc_error_make(err, ECANCELED, "%s", url);
   if (rc == CURLE_OPERATION_TIMEDOUT)
-    return appc_error_make(err, 0, "%s: %s (no data for %u s)", url,
-                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc), h->timeout);
+    return timeout_error(h, rc, url, err);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
     return appc_error_make(err, 0,
                            "%s: TLS certificate not trusted: %s (use --cacert=FILE to trust "
@@ -321,6 +371,19 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
   if (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(url, "http://", 7) == 0 && !h->opts.allow_http)
     return appc_error_make(err, 0, "%s: plain http is not allowed (use --insecure-options=http)",
                            url);
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL && !h->opts.allow_http) {
+    /* A redirect to a scheme the policy refuses: name where it went. */
+    char *target = NULL;
+    if ((curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &target) != CURLE_OK ||
+         target == NULL) &&
+        curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &target) != CURLE_OK)
+      target = NULL;
+    if (target != NULL && strcmp(target, url) != 0)
+      return appc_error_make(err, 0,
+                             "%s: redirected to %s, and a redirect from https to plain http is "
+                             "not followed (--insecure-options=http allows it)",
+                             url, target);
+  }
   return appc_error_make(err, 0, "%s: %s", url,
                          h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
 }
@@ -391,7 +454,7 @@ static CURLcode perform_page(struct appc_http *h, const char *url, struct page_s
   struct progress_ctx pc = {.h = h};
   CURLcode rc;
 
-  setup_request(h, url);
+  setup_request(h, url, false);
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, page_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
@@ -413,6 +476,8 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
   CURLcode rc;
 
   memset(out, 0, sizeof *out);
+  if (ensure_auth(h, err) < 0)
+    return -1;
   rc = perform_page(h, url, &sink, false, &used);
   if (rc == CURLE_OK)
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
@@ -531,6 +596,7 @@ struct download_sink {
   bool started;    /* the first body byte of this attempt has been seen */
   bool restarted;  /* the server ignored the range: starting from 0 */
   bool too_big;
+  bool bad_range; /* a 206 of another range than the one asked for */
   int write_errno;
 };
 
@@ -562,6 +628,20 @@ static void remember_validators(struct appc_http *h, struct appc_http_download *
   d->new_last_modified = modified;
 }
 
+/* Whether a 206 answer holds the bytes asked for: "bytes FROM-LAST/..."
+ * starting where the partial file ends.  Another range spliced in at that
+ * offset would corrupt the file. */
+static bool range_fits(struct appc_http *h, uint64_t from)
+{
+  cleanup_free char *range = header_value(h, "Content-Range");
+  unsigned long long first = 0, last = 0;
+  int end = 0;
+
+  if (range == NULL || sscanf(range, "bytes %llu-%llu%n", &first, &last, &end) != 2 || end == 0)
+    return false;
+  return from != 0 && first == from && last >= first;
+}
+
 static size_t download_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
   struct download_sink *s = userdata;
@@ -573,6 +653,10 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
     return n; /* an error page: discarded */
   if (!s->started) {
     s->started = true;
+    if (code == 206 && !range_fits(s->h, s->offset)) {
+      s->bad_range = true;
+      return 0;
+    }
     if (code == 200 && s->offset != 0) {
       s->offset = 0;
       s->restarted = true;
@@ -662,7 +746,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   long status = 0;
   CURLcode rc;
 
-  setup_request(h, d->url);
+  setup_request(h, d->url, true);
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, download_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
@@ -710,6 +794,15 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
                            (unsigned long long) d->max_size);
   if (sink.write_errno != 0)
     return appc_error_make(err, sink.write_errno, "%s: writing the download", d->url);
+  if (sink.bad_range) {
+    /* Nothing was written; the partial file cannot be trusted to resume
+     * from this server: start over. */
+    cleanup_free char *got = header_value(h, "Content-Range");
+    appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked",
+                    d->url, got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
+    d->have = 0;
+    return 1;
+  }
   if (rc != CURLE_OK) {
     transfer_error(h, rc, d->url, err);
     return transient_code(rc) ? 1 : -1;
@@ -752,6 +845,8 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
   bool with_auth = false;
   unsigned attempt = 0;
 
+  if (ensure_auth(h, err) < 0)
+    return -1;
   for (;;) {
     appc_error_t e = NULL;
     long status = 0;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -103,6 +104,145 @@ static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_erro
   return r;
 }
 
+/* ---- what an HTML5 parser would see ------------------------------------
+ *
+ * libxml2's HTML parser (2.9) builds elements where an HTML5 parser sees
+ * text (tests/unit/test-discovery.c holds a page for each case):
+ *
+ * - in the content of <title>, <textarea> (RCDATA), <script>, <style>,
+ *   <xmp>, <iframe>, <noembed>, <noframes> (raw text): it nests them in
+ *   the element, so the walk does not enter these;
+ * - after <plaintext>, where everything is text: the walk stops there;
+ * - in "<![CDATA[...": in HTML a bogus comment up to the first '>';
+ * - in a tag cut off by the end of the page, which HTML5 drops.
+ *
+ * The last two are corrected on a copy of the page before parsing: a '<'
+ * inside a bogus comment becomes a space, and the page ends before a tag
+ * that the end cuts off. */
+
+static const char *const raw_text_elements[] = {"title",  "textarea", "script",   "style",    "xmp",
+                                                "iframe", "noembed",  "noframes", "plaintext"};
+
+static bool is_raw_text_element(const char *name, size_t len)
+{
+  for (size_t i = 0; i < sizeof raw_text_elements / sizeof *raw_text_elements; i++)
+    if (strlen(raw_text_elements[i]) == len && strncasecmp(name, raw_text_elements[i], len) == 0)
+      return true;
+  return false;
+}
+
+static bool is_alpha(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Where S[FROM..LEN) holds NEEDLE (any case), or LEN. */
+static size_t find_ci(const char *s, size_t from, size_t len, const char *needle)
+{
+  size_t n = strlen(needle);
+
+  for (size_t i = from; i + n <= len; i++)
+    if (strncasecmp(s + i, needle, n) == 0)
+      return i;
+  return len;
+}
+
+/* The end of the tag opening at S[I] ('<' and a letter): the index of its
+ * '>', or LEN when the page ends first.  A quoted attribute value may hold
+ * '>' (HTML5's tag states, reduced to what finds the end). */
+static size_t tag_end(const char *s, size_t i, size_t len)
+{
+  bool after_eq = false;
+
+  for (size_t j = i + 1; j < len; j++) {
+    char c = s[j];
+    if (c == '>')
+      return j;
+    if (after_eq && (c == '"' || c == '\'')) {
+      const char *q = memchr(s + j + 1, c, len - j - 1);
+      if (q == NULL)
+        return len;
+      j = (size_t) (q - s);
+      after_eq = false;
+    } else if (c == '=') {
+      after_eq = true;
+    } else if (!is_space(c)) {
+      after_eq = false;
+    }
+  }
+  return len;
+}
+
+/* The end of the raw text after the start tag NAME (closing at S[END]). */
+static size_t raw_text_end(const char *s, size_t end, size_t len, const char *name, size_t n)
+{
+  char close[16];
+
+  if (n + 3 > sizeof close)
+    return len;
+  snprintf(close, sizeof close, "</%.*s", (int) n, name);
+  for (size_t at = find_ci(s, end, len, close); at < len; at = find_ci(s, at + 1, len, close)) {
+    char after = at + n + 2 < len ? s[at + n + 2] : '>';
+    if (after == '>' || after == '/' || is_space(after))
+      return at;
+  }
+  return len;
+}
+
+/* Correct PAGE (LEN bytes, a copy) as above; returns the length to parse. */
+static size_t html5_fixup(char *page, size_t len)
+{
+  size_t i = 0;
+
+  while (i < len) {
+    const char *lt = memchr(page + i, '<', len - i);
+    if (lt == NULL)
+      break;
+    i = (size_t) (lt - page);
+    if (i + 4 <= len && strncmp(page + i, "<!--", 4) == 0) {
+      size_t end = find_ci(page, i + 4, len, "-->");
+      i = end == len ? len : end + 3;
+    } else if (i + 1 < len && (page[i + 1] == '!' || page[i + 1] == '?' ||
+                               (page[i + 1] == '/' && (i + 2 >= len || !is_alpha(page[i + 2]))))) {
+      /* A bogus comment (or a doctype): up to the first '>'. */
+      const char *gt = memchr(page + i + 1, '>', len - i - 1);
+      size_t end = gt != NULL ? (size_t) (gt - page) : len;
+      for (size_t j = i + 1; j < end; j++)
+        if (page[j] == '<')
+          page[j] = ' ';
+      i = end;
+    } else if (i + 1 < len && (is_alpha(page[i + 1]) || page[i + 1] == '/')) {
+      size_t end = tag_end(page, i, len);
+      if (end == len)
+        return i; /* cut off by the end of the page */
+      bool start_tag = page[i + 1] != '/';
+      size_t name = i + (start_tag ? 1 : 2), n = 0;
+      while (name + n < end && is_alpha(page[name + n]))
+        n++;
+      i = end + 1;
+      if (start_tag && n == 9 && strncasecmp(page + name, "plaintext", 9) == 0)
+        break; /* the rest is text: the walk stops there */
+      if (start_tag && is_raw_text_element(page + name, n))
+        i = raw_text_end(page, end + 1, len, page + name, n);
+    } else {
+      i++;
+    }
+  }
+  return len;
+}
+
+static bool is_element(const xmlNode *n, const char *name)
+{
+  return n->type == XML_ELEMENT_NODE && n->name != NULL &&
+         strcasecmp((const char *) n->name, name) == 0;
+}
+
+static bool holds_text_only(const xmlNode *n)
+{
+  return n->type == XML_ELEMENT_NODE && n->name != NULL &&
+         is_raw_text_element((const char *) n->name, strlen((const char *) n->name));
+}
+
 /* Every element of the document, depth first, without recursion: a hostile
  * page nests as deep as the parser lets it. */
 static int walk(xmlNode *root, struct appc_discovery_metas *out, appc_error_t *err)
@@ -110,10 +250,11 @@ static int walk(xmlNode *root, struct appc_discovery_metas *out, appc_error_t *e
   xmlNode *n = root;
 
   while (n != NULL) {
-    if (n->type == XML_ELEMENT_NODE && n->name != NULL &&
-        strcasecmp((const char *) n->name, "meta") == 0 && visit_meta(n, out, err) < 0)
+    if (is_element(n, "plaintext"))
+      return 0; /* the rest of the page is text */
+    if (is_element(n, "meta") && visit_meta(n, out, err) < 0)
       return -1;
-    if (n->children != NULL) {
+    if (n->children != NULL && !holds_text_only(n)) {
       n = n->children;
       continue;
     }
@@ -137,7 +278,14 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
     return appc_error_make(err, 0, "HTML document too large");
   if (appc_lazy_bind_xml2(err) < 0)
     return appc_error_prefix(err, "HTML parser");
-  doc = htmlReadMemory(html, (int) len, NULL, NULL,
+  cleanup_free char *page = malloc(len);
+  if (page == NULL)
+    return appc_error_make(err, ENOMEM, "HTML document");
+  memcpy(page, html, len);
+  len = html5_fixup(page, len);
+  if (len == 0)
+    return 0;
+  doc = htmlReadMemory(page, (int) len, NULL, NULL,
                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                            HTML_PARSE_NONET | HTML_PARSE_COMPACT);
   if (doc == NULL)

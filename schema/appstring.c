@@ -1,10 +1,12 @@
 /* "NAME[,LABEL=VALUE...]": how users name an image on the command line
  * (fetch, discover, and every store command taking IMAGE).
  *
- * As in the reference's discovery.NewAppFromString, the string is read like
- * a URL query ("name=" + the string with commas turned into "&"): names and
- * values are percent-decoded and '+' stands for a space, "name" cannot be
- * a label, and a label given twice is an error.  "NAME:VERSION" is short for
+ * As in the reference's discovery.NewAppFromString, which query-escapes
+ * every value before reading the string as a URL query: the image name and
+ * label values are literal ("1.0.0+git" stays, "%20" is three characters),
+ * label names are percent-decoded with '+' for a space, every term needs a
+ * '=' (an empty term such as "a,,b" is an error), "name" cannot be a label,
+ * and a label given twice is an error.  "NAME:VERSION" is short for
  * "NAME,version=VERSION". */
 #include "config.h"
 
@@ -67,9 +69,11 @@ static int add_label(struct appc_kv_list *labels, const char *part, size_t len, 
 
   if (eq == NULL)
     return appc_error_make(err, 0, "%s: label \"%.*s\" is not LABEL=VALUE", whole, (int) len, part);
-  if (unescape(part, (size_t) (eq - part), &name, whole, err) < 0 ||
-      unescape(eq + 1, len - (size_t) (eq - part) - 1, &value, whole, err) < 0)
+  if (unescape(part, (size_t) (eq - part), &name, whole, err) < 0)
     return -1;
+  value = strndup(eq + 1, len - (size_t) (eq - part) - 1);
+  if (value == NULL)
+    return appc_error_make(err, ENOMEM, "%s", whole);
   if (strcmp(name, "name") == 0)
     return appc_error_make(err, 0, "%s: \"name\" cannot be used as a label", whole);
   if (appc_validate_acidentifier(name, err) < 0)
@@ -117,16 +121,15 @@ static int parse(const char *s, char **name, struct appc_kv_list *labels, appc_e
     return -1;
   if (name_len == 0)
     return appc_error_make(err, 0, "%s: no image name", s);
-  if (unescape(s, name_len, name, s, err) < 0)
-    return -1;
+  *name = strndup(s, name_len);
+  if (*name == NULL)
+    return appc_error_make(err, ENOMEM, "%s", s);
   if (appc_validate_acidentifier(*name, err) < 0)
     return appc_error_prefix(err, "%s: image name", s);
   while (comma != NULL) {
     const char *part = comma + 1;
     comma = strchr(part, ',');
     size_t len = comma != NULL ? (size_t) (comma - part) : strlen(part);
-    if (len == 0)
-      continue; /* "a,,b" or a trailing comma: an empty query term */
     if (add_label(labels, part, len, s, err) < 0)
       return -1;
   }

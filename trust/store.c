@@ -267,7 +267,8 @@ static int make_key_dir(const char *store_dir, const char *rel, appc_error_t *er
 }
 
 /* The name of the key file of FPR in DIR, whatever its case (rkt writes
- * lower case, this writes upper case), or NULL when there is none. */
+ * lower case, as this does now; earlier versions wrote upper case), or
+ * NULL when there is none. */
 static int find_key_file(const char *dir, const char *fpr, char **out, appc_error_t *err)
 {
   DIR *d = opendir(dir);
@@ -375,8 +376,26 @@ void appc_trust_added_clear(struct appc_trust_added *a)
   memset(a, 0, sizeof *a);
 }
 
+/* The existing key file DIR/OLD, when its name is not the lower-case
+ * FILE_NAME rkt expects (actool wrote upper case before), moves there. */
+static int migrate_name(const char *dir, const char *old, const char *file_name, appc_error_t *err)
+{
+  cleanup_free char *from = NULL;
+  cleanup_free char *to = NULL;
+
+  if (strcmp(old, file_name) == 0)
+    return 0;
+  if (asprintf(&from, "%s/%s", dir, old) < 0 || asprintf(&to, "%s/%s", dir, file_name) < 0)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  if (rename(from, to) < 0)
+    return appc_error_make(err, errno, "%s: renaming it %s", from, file_name);
+  return fsync_dir(dir, err);
+}
+
 /* With the key FPR imported in CTX: merge in the existing key file of DIR,
- * if any, and store the result there.  Fills OUT->path and OUT->outcome. */
+ * if any, and store the result there, named by the fingerprint in lower
+ * case as rkt names it (rkt refuses other names).  Fills OUT->path and
+ * OUT->outcome. */
 static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, const char *fpr,
                      const char *origin, struct appc_trust_added *out, appc_error_t *err)
 {
@@ -384,10 +403,13 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   cleanup_free char *name = NULL;
   cleanup_free char *existing = NULL;
   cleanup_free char *data = NULL;
+  cleanup_free char *file_name = strdup(fpr);
   size_t len = 0;
 
-  if (asprintf(&dir, "%s/%s", store_dir, rel) < 0)
+  if (file_name == NULL || asprintf(&dir, "%s/%s", store_dir, rel) < 0)
     return appc_error_make(err, ENOMEM, "%s", rel);
+  for (char *c = file_name; *c != '\0'; c++)
+    *c = (char) tolower((unsigned char) *c);
   if (find_key_file(dir, fpr, &name, err) < 0)
     return -1;
   if (name != NULL && asprintf(&existing, "%s/%s", dir, name) < 0)
@@ -397,11 +419,21 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   if (export_key(ctx, fpr, &data, &len, err) < 0)
     return appc_error_prefix(err, "%s", origin);
   out->outcome = existing == NULL ? APPC_TRUST_KEY_ADDED : APPC_TRUST_KEY_UPDATED;
+  /* An upper-case file is renamed first: a crash then leaves one file. */
+  if (name != NULL) {
+    if (migrate_name(dir, name, file_name, err) < 0)
+      return -1;
+    free(existing);
+    if (asprintf(&existing, "%s/%s", dir, file_name) < 0) {
+      existing = NULL;
+      return appc_error_make(err, ENOMEM, "%s", dir);
+    }
+  }
   if (existing != NULL && file_holds(existing, data, len))
     out->outcome = APPC_TRUST_KEY_UNCHANGED;
-  else if (write_key_file(dir, name != NULL ? name : fpr, data, len, err) < 0)
+  else if (write_key_file(dir, file_name, data, len, err) < 0)
     return -1;
-  if (asprintf(&out->path, "%s/%s", rel, name != NULL ? name : fpr) < 0)
+  if (asprintf(&out->path, "%s/%s", rel, file_name) < 0)
     return appc_error_make(err, ENOMEM, "%s", rel);
   return 0;
 }
@@ -471,7 +503,7 @@ static int walk_dir(const struct trust_walk *w, const char *rel, const char *pre
                     appc_error_t *err);
 
 static int walk_entry(const struct trust_walk *w, const char *rel, const char *prefix,
-                      const char *name, appc_error_t *err)
+                      const char *name, bool dirs, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *child_rel = NULL;
@@ -484,7 +516,9 @@ static int walk_entry(const struct trust_walk *w, const char *rel, const char *p
     return appc_error_make(err, ENOMEM, "%s", rel);
   if (stat(path, &st) < 0)
     stat_errno = errno;
-  if (stat_errno == 0 && S_ISDIR(st.st_mode)) {
+  if ((stat_errno == 0 && S_ISDIR(st.st_mode)) != dirs)
+    return 0;
+  if (dirs) {
     if (!w->recurse)
       return 0;
     if (asprintf(&child_prefix, "%s%s%s", prefix, prefix[0] != '\0' ? "/" : "", name) < 0)
@@ -495,8 +529,10 @@ static int walk_entry(const struct trust_walk *w, const char *rel, const char *p
   return w->visit(&e, w->data, err);
 }
 
-/* Visit the entries of STORE_DIR/REL in name order; a missing directory
- * has none (ENOTDIR: a key file is where a prefix directory would be). */
+/* Visit the entries of STORE_DIR/REL in name order, a prefix's own key
+ * files before the directories of longer prefixes (whatever the case of
+ * the names); a missing directory has none (ENOTDIR: a key file is where a
+ * prefix directory would be). */
 static int walk_dir(const struct trust_walk *w, const char *rel, const char *prefix,
                     appc_error_t *err)
 {
@@ -509,8 +545,9 @@ static int walk_dir(const struct trust_walk *w, const char *rel, const char *pre
   n = scandir(path, &names, visible, by_name);
   if (n < 0)
     return errno == ENOENT || errno == ENOTDIR ? 0 : appc_error_make(err, errno, "%s", path);
-  for (int i = 0; r == 0 && i < n; i++)
-    r = walk_entry(w, rel, prefix, names[i]->d_name, err);
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; r == 0 && i < n; i++)
+      r = walk_entry(w, rel, prefix, names[i]->d_name, pass == 1, err);
   free_dirents(names, n);
   return r;
 }

@@ -2,7 +2,7 @@
 # `actool discover` against a real HTTPS server (nginx, tests/integration/
 # lib-net.sh): meta tags in clean and broken HTML, Link headers, walking up
 # the name, redirects, 401 and credentials, URL templates and the
-# best-matching rule, JSON output, certificate checks, plain HTTP, and the
+# every template that renders (as the reference lists them), JSON output, certificate checks, plain HTTP, and the
 # failures (nothing found, refused connection, 5xx, usage errors).
 #
 # Every template points at https://dl.example, which is never fetched:
@@ -268,9 +268,10 @@ conf basic "location ^~ /basic { auth_basic \"actool test\"; auth_basic_user_fil
 page bearer/app "$(meta_ep localhost/bearer "$TSTD")"
 conf bearer 'location ^~ /bearer { if ($http_authorization != "Bearer t0ken") { return 401; } }'
 
-# Templates and the best-matching rule: with no label given, T1 and T2 both
-# use os and arch and render to the same URL (one line); {name}.{ext} uses
-# fewer labels; {channel} and {unknown} are left over.
+# Templates: every one that renders is listed, in document order, each URL
+# once (the reference's rule; the "best matching" filter of an unmerged
+# spec proposal is not applied).  With no label given, T1 and T2 both
+# render to the same URL (one line); {channel} and {unknown} are left over.
 page tpl/app "$(meta_ep localhost/tpl "$TSTD")" \
   "$(meta_ep localhost/tpl "$D/{name}-latest-{os}-{arch}.{ext}")" \
   "$(meta_ep localhost/tpl "$D/{name}.{ext}")" \
@@ -472,29 +473,34 @@ expect_fail "wrong bearer token: still 401, exit 1" 1 '401'
 # --- templates --------------------------------------------------------------
 
 disc localhost/tpl/app
-expect_out "templates: no labels: the os/arch ones, duplicates removed, leftovers dropped" \
-  "$(std localhost/tpl/app latest)"
+expect_out "templates: no labels: all that render, duplicates removed, leftovers dropped" \
+  "$(lines "$(std localhost/tpl/app latest)" "$(ep "$D/localhost/tpl/app")")"
 
 disc localhost/tpl/app,channel=alpha
-expect_out "templates: ,channel=alpha keeps only the {channel} template" \
-  "$(ep "$D/localhost/tpl/app-alpha-linux-$ARCH")"
+expect_out "templates: ,channel=alpha adds the {channel} template, the others stay" \
+  "$(lines "$(std localhost/tpl/app latest)" "$(ep "$D/localhost/tpl/app")" \
+    "$(ep "$D/localhost/tpl/app-alpha-linux-$ARCH")")"
 
 disc localhost/tpl/app,version=1.0.0
-expect_out "templates: ,version=1.0.0 keeps only the {version} template" \
-  "$(std localhost/tpl/app 1.0.0)"
+expect_out "templates: ,version=1.0.0 renders {version}; the others stay" \
+  "$(lines "$(std localhost/tpl/app 1.0.0)" "$(std localhost/tpl/app latest)" "$(ep "$D/localhost/tpl/app")")"
 
 disc localhost/tpl/app:1.0.0
-expect_out "templates: NAME:1.0.0 is ,version=1.0.0" "$(std localhost/tpl/app 1.0.0)"
+expect_out "templates: NAME:1.0.0 is ,version=1.0.0" \
+  "$(lines "$(std localhost/tpl/app 1.0.0)" "$(std localhost/tpl/app latest)" "$(ep "$D/localhost/tpl/app")")"
 
 disc localhost/tpl/app,version=1.0.0,channel=alpha
-expect_out "templates: equally good ones are all kept, in document order" \
-  "$(lines "$(std localhost/tpl/app 1.0.0)" "$(ep "$D/localhost/tpl/app-alpha-linux-$ARCH")")"
+expect_out "templates: all kept, in document order" \
+  "$(lines "$(std localhost/tpl/app 1.0.0)" "$(std localhost/tpl/app latest)" "$(ep "$D/localhost/tpl/app")" \
+    "$(ep "$D/localhost/tpl/app-alpha-linux-$ARCH")")"
 
 disc localhost/tpl/app,os=freebsd
-expect_out "templates: ,os=freebsd" "$(std localhost/tpl/app latest freebsd)"
+expect_out "templates: ,os=freebsd" \
+  "$(lines "$(std localhost/tpl/app latest freebsd)" "$(ep "$D/localhost/tpl/app")")"
 
 disc localhost/lbl/app,flavor=debug
-expect_out "labels in templates: {flavor} given" "$(ep "$D/linux/$ARCH/localhost/lbl/app/debug/latest")"
+expect_out "labels in templates: {flavor} given" \
+  "$(lines "$(ep "$D/linux/$ARCH/localhost/lbl/app/debug/latest")" "$(ep "$D/localhost/lbl/app")")"
 
 disc localhost/lbl/app
 expect_out "labels in templates: {flavor} missing, the other template" "$(ep "$D/localhost/lbl/app")"
@@ -524,7 +530,7 @@ json_is "--json: no public keys is an empty array" \
 
 disc --json localhost/tpl/app,version=1.0.0,channel=alpha localhost/lk1/app
 json_is "--json: one document per name" \
-  "[{\"ACIEndpoints\":[$(a "$D/localhost/tpl/app-1.0.0-linux-$ARCH"),$(a "$D/localhost/tpl/app-alpha-linux-$ARCH")],\"PublicKeys\":[]},
+  "[{\"ACIEndpoints\":[$(a "$D/localhost/tpl/app-1.0.0-linux-$ARCH"),$(a "$D/localhost/tpl/app-latest-linux-$ARCH"),$(a "$D/localhost/tpl/app"),$(a "$D/localhost/tpl/app-alpha-linux-$ARCH")],\"PublicKeys\":[]},
     {\"ACIEndpoints\":[$(a "$D/lk1/localhost/lk1/app-linux-$ARCH")],\"PublicKeys\":[\"$D/lk1.gpg\"]}]"
 
 # --- certificates -----------------------------------------------------------
@@ -595,7 +601,8 @@ conf leak 'location = /leak/app {' \
 if net_reload; then
   net_log_reset
   disc localhost/downgrade/app
-  expect_fail "a redirect from https:// to http:// is not followed" 1 'localhost/downgrade/app'
+  expect_fail "a redirect from https:// to http:// is not followed" 1 'localhost/downgrade/app' \
+    "redirected to http://localhost:$NET_HTTP_PORT/downgrade-target/app" 'from https to plain http is not followed'
   expect_count "https -> http redirect: the http server got no request" \
     "$(net_log_count "$NET_HTTP_PORT \"GET ")" -eq 0
 

@@ -25,7 +25,9 @@ mkdir -m 0700 "$G"
 BG_PID=
 # nginx, the gpg-agent of $G and any fetch left in the background stop
 # with the test.
+HTTP_PID=
 trap '[ -z "$BG_PID" ] || kill -KILL $BG_PID 2>/dev/null
+  [ -z "$HTTP_PID" ] || kill -KILL $HTTP_PID 2>/dev/null
   gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1
   net_cleanup; rm -rf "$TMP"' EXIT
 
@@ -55,17 +57,18 @@ mkdir -p "$IMG"
 # FILE.asc).
 sign() { gpgt --yes --local-user "$1!" --armor --output "${3:-$2.asc}" --detach-sign "$2"; }
 
-# mkimg VAR NAME OUT [VERSION [DEPENDENCIES-JSON [RANDOM-BYTES]]]: build the
-# image NAME (labels version, os, arch) into OUT, its ID in VAR.
+# mkimg VAR NAME OUT [VERSION [DEPENDENCIES-JSON [RANDOM-BYTES [LABELS-JSON]]]]:
+# build the image NAME (labels version, os, arch and LABELS) into OUT, its
+# ID in VAR.
 mkimg() {
-  local var=$1 name=$2 out=$3 version=${4:-1.0.0} deps=${5:-null} bytes=${6:-20000}
+  local var=$1 name=$2 out=$3 version=${4:-1.0.0} deps=${5:-null} bytes=${6:-20000} more=${7:-[]}
   local lay=$TMP/layouts/${out##*/}
   rm -rf "$lay"
   mkdir -p "$lay/rootfs/etc"
-  jq -n --arg n "$name" --arg v "$version" --arg a "$ARCH" --argjson d "$deps" \
+  jq -n --arg n "$name" --arg v "$version" --arg a "$ARCH" --argjson d "$deps" --argjson m "$more" \
     '{acKind: "ImageManifest", acVersion: "0.8.11", name: $n,
-      labels: [{name: "version", value: $v}, {name: "os", value: "linux"},
-               {name: "arch", value: $a}]}
+      labels: ([{name: "version", value: $v}, {name: "os", value: "linux"},
+               {name: "arch", value: $a}] + $m)}
      + (if $d == null then {} else {dependencies: $d} end)' >"$lay/manifest"
   printf '%s\n' "$name" >"$lay/rootfs/etc/name"
   head -c "$bytes" /dev/urandom >"$lay/rootfs/data"
@@ -251,6 +254,9 @@ for n in stall flaky secret multi; do
   mkimg "ID_$(tr a-z A-Z <<<"$n")" "localhost/$n" "$IN/$n.aci"
   sign "$K" "$IN/$n.aci"
 done
+# Published only under a {name}-{channel} template.
+mkimg ID_CHAN localhost/chan "$IN/chan.aci" 1.0.0 null 20000 '[{"name": "channel", "value": "beta"}]'
+sign "$K" "$IN/chan.aci"
 cp "$IN/app.aci" "$IN/byurl.aci"
 cp "$IN/app.aci.asc" "$IN/byurl.aci.asc"
 cp "$IN/app.aci" "$IN/noasc.aci"
@@ -298,6 +304,18 @@ for n in app base big untrusted badsig tampered labels misnamed depapp depid dep
 done
 # Two templates of equal score; the first endpoint answers 404.
 page multi "https://localhost:$NET_PORT/missing/{name}-{version}-{os}-{arch}.{ext}" "$TPL"
+# The best match (os and arch) answers 404; {name}-{channel} has the image.
+cp "$IN/chan.aci" "$IMG/chan-beta.aci"
+cp "$IN/chan.aci.asc" "$IMG/chan-beta.aci.asc"
+page chan "$TPL" "https://localhost:$NET_PORT/images/{name}-{channel}.{ext}"
+# 8 endpoints that each answer after 5 s (the stall location).
+slow=()
+for i in $(seq 1 8); do slow+=("https://localhost:$NET_PORT/images/localhost/stall-latest-$OA.aci?n=$i&e={ext}"); done
+page slowmany "${slow[@]}"
+# 40 endpoints, all 404.
+many=()
+for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
+page many "${many[@]}"
 
 # --- 1. fetch by name -----------------------------------------------------------
 
@@ -364,6 +382,17 @@ before=$(log_total)
 act "$S1" fetch --store-only localhost/app
 expect_id "--store-only with an unversioned name in the store uses it" "$ID_APP"
 is "--store-only with the image stored makes no request either" "$(log_total)" "$before"
+
+# A broken credential file matters only to a fetch that uses the network.
+mkdir -p "$S1/auth.d"
+echo '{broken' >"$S1/auth.d/bad.json"
+before=$(log_total)
+act "$S1" fetch localhost/app:1.0.0
+expect_id "a broken auth.d file: a pinned image the store has is still found" "$ID_APP"
+is "... with no request" "$(log_total)" "$before"
+act "$S1" fetch localhost/app
+expect_fail "a broken auth.d file fails a fetch that uses the network, naming it" 'auth\.d/bad\.json'
+rm -r "$S1/auth.d"
 
 # --- 4-7. refusals ------------------------------------------------------------------------
 
@@ -442,6 +471,13 @@ expect_fail "a dependency smaller than its declared size is refused" \
 is "short dependency: neither image nor dependency is stored" \
   "$(names "$S"):$(test -e "$S/blobs/$ID_BASE" && echo blob)" ":"
 is "short dependency: tmp/ empty" "$(count "$S/tmp")" 0
+
+# The declared size holds for a dependency the store has too.
+act "$S" fetch localhost/base:1.0.0
+expect_id "(the dependency fetched by itself)" "$ID_BASE"
+act "$S" fetch --store-only "$IN/depsize.aci"
+expect_fail "a stored dependency of another size than declared is refused (--store-only)" \
+  "is $SIZE_BASE bytes, but the dependency declares $((SIZE_BASE + 1))"
 
 # --- 9. an oversized dependency (while big is served at 2 MB/s) ------------------------------
 
@@ -692,6 +728,41 @@ expect_id "the first endpoint answers 404, the second gives the image" "$ID_MULT
 is "several endpoints: stored, tmp/ empty" "$(state "$S")" "list=[localhost/multi] blobs=1 tmp=0"
 is "the first endpoint was tried (404)" "$(reqs "/missing/localhost/multi-latest-$OA.aci" | cut -d' ' -f1)" "404"
 
+S=$(new_store chan)
+act "$S" fetch localhost/chan,channel=beta
+expect_id "the best match fails (404): the {channel} template is tried next" "$ID_CHAN"
+is "best match first: it was tried (404)" "$(reqs "$U/chan-latest-$OA.aci" | cut -d' ' -f1)" "404"
+
+S=$(new_store many)
+net_log_sync
+before=$(net_log_count "GET /missing/many-")
+act "$S" fetch localhost/many
+expect_fail "40 endpoints all 404: fails" "404"
+is "at most 16 endpoints are tried" "$(($(net_log_count "GET /missing/many-") - before))" 16
+
+# SIGTERM while fetch walks the endpoints: no endpoint is tried after it.
+S=$(new_store slowmany)
+net_log_sync
+before=$(net_log_count "GET $U/stall-latest-$OA.aci?n=")
+t0=$(date +%s%N)
+"$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" fetch localhost/slowmany \
+  >"$TMP/.out" 2>"$TMP/.err" &
+BG_PID=$!
+sleep 1
+kill -TERM "$BG_PID"
+st=0
+wait "$BG_PID" || st=$?
+BG_PID=
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [ "$st" -eq 143 ] && [ "$ms" -le 4000 ]; then ok "SIGTERM during the walk: killed by it at once ($ms ms)"; else
+  not_ok "SIGTERM during the walk: killed by it at once (exit $st after $ms ms)"
+fi
+# nginx logs each request when its 5 s sleep ends.
+sleep 6
+is "SIGTERM during the walk: no endpoint tried after the first" \
+  "$(($(net_log_count "GET $U/stall-latest-$OA.aci?n=") - before))" 1
+is "SIGTERM during the walk: nothing stored, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
 # --- 11. a stalling server ---------------------------
 
 S=$(new_store stall)
@@ -716,6 +787,65 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 is "the access log shows two attempts" "$n" 2
+
+# --- 12. servers that misbehave as nginx cannot --------------------------------
+# tests/integration/hostile-http.py, plain http on loopback.
+
+python3 "$top_srcdir/tests/integration/hostile-http.py" "$IN/app.aci" "$TMP/hport" &
+HTTP_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/hport" ] && break; sleep 0.1; done
+HP=$(cat "$TMP/hport" 2>/dev/null)
+[ -n "$HP" ] || net_fail "hostile-http.py started"
+H=http://127.0.0.1:$HP
+# hplain ENV... -- ARGS...: actool with plain http allowed, bounded in time.
+hplain() {
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  last_cmd="${envs[*]} actool $*"
+  status=0
+  env "${envs[@]}" timeout 60 "$ACTOOL" --insecure-options=http,image "$@" >"$TMP/.out" 2>"$TMP/.err" ||
+    status=$?
+}
+
+# A download cut in the middle leaves a partial file (with an ETag); the
+# resume is answered 206 for bytes 0-, not the bytes asked for: spliced in,
+# it would corrupt the image.
+S=$(new_store badrange)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+is "a cut download fails and keeps its partial file" "$status $(downloads "$S")" "1 aci=1 json=1"
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+expect_fail "a 206 for another range is refused, naming both" '206 Partial Content for "bytes 0-' 'bytes [0-9]+- were asked'
+is "after a bad 206 the partial is dropped: no image, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
+expect_id "then a whole download succeeds" "$ID_APP"
+
+# Cut off without a validator: the partial file could never be resumed
+# (a resume must name the version it continues), so it does not stay.
+S=$(new_store noetag)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut-noetag.aci"
+expect_fail "a cut download without ETag or Last-Modified fails" 'cut-noetag\.aci'
+is "... and leaves no partial file in tmp/" "$(state "$S") $(downloads "$S")" \
+  "list=[] blobs=0 tmp=0 aci=0 json=0"
+
+# One byte every half second: never a stall of ACTOOL_HTTP_TIMEOUT, so only
+# an overall deadline (pages) or a minimum rate (downloads) ends it.
+S=$(new_store drip)
+t0=$(date +%s%N)
+hplain ACTOOL_HTTP_DEADLINE=3 -- --dir="$S" --port="$HP" discover 127.0.0.1/drip/app
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_fail "a trickling discovery page fails at ACTOOL_HTTP_DEADLINE" 'within the 3 s deadline'
+if [ "$ms" -le 8000 ]; then ok "... after about 3 s ($ms ms)"; else not_ok "... after about 3 s ($ms ms)"; fi
+t0=$(date +%s%N)
+hplain ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/drip.aci"
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_fail "a trickling download fails below the minimum rate" 'less than 1024 bytes/s for 2 s'
+if [ "$ms" -le 8000 ]; then ok "... after about 2 s ($ms ms)"; else not_ok "... after about 2 s ($ms ms)"; fi
+hplain ACTOOL_HTTP_MIN_RATE=x -- --dir="$S" fetch "$H/drip.aci"
+is "ACTOOL_HTTP_MIN_RATE must be a number: usage error" "$status" 2
+
+kill "$HTTP_PID" 2>/dev/null
+wait "$HTTP_PID" 2>/dev/null
 
 # --- concurrent fetches of one URL -------------------------------------------
 # They take turns on the URL's partial download: each one that waited finds

@@ -1,5 +1,5 @@
 # Integration tests: shell scripts that drive the actool binary and print TAP.
-EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh
+EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \

@@ -34,7 +34,8 @@ expect() {
   fi
 }
 # keyfile STORE PREFIX-DIR FPR: the trusted key file, if any.
-has_key() { [ -f "$1/trust/$2/$3" ]; }
+# has_key STORE DIR FPR: the key file, named in lower case as rkt names it.
+has_key() { [ -f "$1/trust/$2/${3,,}" ]; }
 
 net_make_ca "$TMP/pki"
 newkey K1 one@localhost
@@ -67,21 +68,21 @@ check "the key file is in prefix.d" has_key "$S" prefix.d/localhost/app "$K1"
 
 act "$S" trust --root --skip-fingerprint-review "$U/both.gpg"
 expect "a URL holding two keys is refused" 1 "both.gpg"
-check "nothing was added to root.d" test ! -e "$S/trust/root.d/$K1"
+check "nothing was added to root.d" test ! -e "$S/trust/root.d/${K1,,}"
 
 act "$S" trust --root --skip-fingerprint-review "$U/nothing-here.gpg"
 expect "a missing key URL fails naming the 404" 1 "nothing-here.gpg.*404"
 
 run_capture $T "$ACTOOL" --dir="$S" --port="$NET_PORT" trust --root --skip-fingerprint-review "$U/k2.gpg"
 expect "without --cacert the test CA is not trusted" 1 "certificate"
-check "nothing was added" test ! -e "$S/trust/root.d/$K2"
+check "nothing was added" test ! -e "$S/trust/root.d/${K2,,}"
 run_capture $T "$ACTOOL" --dir="$S" --insecure-options=tls trust --root --skip-fingerprint-review "$U/k2.gpg"
 expect "--insecure-options=tls accepts it" 0 "root"
 check "the root key file exists" has_key "$S" root.d "$K2"
 
 run_capture $T "$ACTOOL" --dir="$TMP/s-http" trust --root --skip-fingerprint-review "http://localhost:$NET_HTTP_PORT/k1.gpg"
 expect "a plain http key URL is refused" 1 "http"
-check "nothing was added over http" test ! -e "$TMP/s-http/trust/root.d/$K1"
+check "nothing was added over http" test ! -e "$TMP/s-http/trust/root.d/${K1,,}"
 
 # --- the review prompt for a downloaded key ------------------------------------
 

@@ -62,8 +62,10 @@ gpgt --export "$K_APP" >"$TMP/app.gpg"
 gpgt --armor --export "$K_ROOT" >"$TMP/root.asc"
 gpgt --armor --export "$K_APP" "$K_ROOT" >"$TMP/both.asc"
 echo "not a key" >"$TMP/garbage.asc"
-APP_FILE=$S/trust/prefix.d/example.com/app/$K_APP
-ROOT_FILE=$S/trust/root.d/$K_ROOT
+# Key files are named by the fingerprint in lower case, as rkt names them
+# (rkt refuses any other name).
+APP_FILE=$S/trust/prefix.d/example.com/app/${K_APP,,}
+ROOT_FILE=$S/trust/root.d/${K_ROOT,,}
 
 # A signed image named example.com/app/hello.
 mkdir -p "$TMP/layout/rootfs"
@@ -111,6 +113,16 @@ is "adding the key again (binary this time): exit 0, its fingerprint" \
   "$status:$(cat "$TMP/out")" "0:$K_APP"
 check "... reported as trusted already" grep -qF "Already trusted: key for prefix" "$TMP/err"
 is "... and still one file" "$(count "$S/trust/prefix.d/example.com/app")" 1
+is "the key file is named in lower case, as rkt writes it" \
+  "$(ls "$S/trust/prefix.d/example.com/app")" "${K_APP,,}"
+
+# A store written by an older actool (upper-case names) is still read, and
+# adding the key again renames its file the rkt way.
+mv "$APP_FILE" "$S/trust/prefix.d/example.com/app/$K_APP"
+trust --prefix=example.com/app --skip-fingerprint-review "$TMP/app.asc"
+is "an upper-case key file: re-adding it renames it to lower case" \
+  "$status:$(ls "$S/trust/prefix.d/example.com/app")" "0:${K_APP,,}"
+check "... reported as trusted already" grep -qF "Already trusted: key for prefix" "$TMP/err"
 
 check_rejects "a file that is no key is refused, naming it" \
   "garbage\.asc: holds no OpenPGP public key" \

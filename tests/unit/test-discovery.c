@@ -86,6 +86,68 @@ static void test_html_garbage(void **state)
   }
 }
 
+/* Tags that an HTML5 parser reads as text are no meta elements: the
+ * content of <title> and <textarea> (RCDATA), of <script>, <style>, <xmp>,
+ * <iframe>, <noembed>, <noframes> (raw text) and everything after
+ * <plaintext>; "<![CDATA[" in HTML, a bogus comment up to the first '>';
+ * a tag cut off by the end of the page. */
+static void test_html_text_is_not_meta(void **state)
+{
+  (void) state;
+#define EVIL "<meta name=\"ac-discovery\" content=\"evil.com https://evil/{name}.{ext}\">"
+  const char *pages[] = {
+      "<html><head><title>" EVIL "</title></head></html>",
+      "<html><head><title>a " EVIL " b</title>",
+      "<html><body><textarea>" EVIL "</textarea></body></html>",
+      "<html><body><textarea>" EVIL,
+      "<html><head><script>var s = '" EVIL "';</script></head></html>",
+      "<html><head><style>/* " EVIL " */</style></head></html>",
+      "<html><body><xmp>" EVIL "</xmp></body></html>",
+      "<html><body><iframe>" EVIL "</iframe></body></html>",
+      "<html><body><noembed>" EVIL "</noembed></body></html>",
+      "<html><body><noframes>" EVIL "</noframes></body></html>",
+      "<html><body><plaintext>" EVIL "</plaintext>" EVIL,
+      "<html><body><![CDATA[" EVIL "]]></body></html>",
+      "<html><head><script>//<![CDATA[\n</script><![CDATA[" EVIL "]]>",
+      "<html><head><meta name=\"ac-discovery\" content=\"evil.com https://evil/{name}.{ext}\"",
+      "<html><head><meta name=\"ac-discovery\" content=\"evil.com https://evil/{name}.{ext}\" ",
+      "<html><head><meta name=\"ac-discovery\" content=\"evil.com https://evil/{name}.{ext}",
+      "<html><head><meta name=ac-discovery content=evil.com",
+  };
+#undef EVIL
+  size_t bad = 0;
+  for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
+    struct appc_discovery_metas m = parse_html(pages[i]);
+    if (m.n != 0) {
+      print_error("page %zu gave %zu meta tags: %s\n", i, m.n, pages[i]);
+      bad++;
+    }
+    appc_discovery_metas_clear(&m);
+  }
+  assert_int_equal(bad, 0);
+}
+
+/* What the text elements above must not hide: a meta tag after them. */
+static void test_html_meta_after_text(void **state)
+{
+  (void) state;
+  struct appc_discovery_metas m =
+      parse_html("<html><head><title>t</title><script>x</script>"
+                 "<meta name=\"ac-discovery\" content=\"a.com https://a/{name}.{ext}\">"
+                 "</head><body><textarea>y</textarea><!-- c --><![CDATA[x]]>"
+                 "<meta name=\"ac-discovery\" content=\"a.com https://b/{name}.{ext}\"></body>");
+  assert_int_equal(m.n, 2);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://a/{name}.{ext}");
+  assert_meta(&m, 1, "ac-discovery", "a.com", "https://b/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+  /* A CDATA section in a script is the script's text, not a comment. */
+  m = parse_html("<script>//<![CDATA[\nx = 1;\n//]]></script>"
+                 "<meta name=\"ac-discovery\" content=\"a.com https://c/{name}.{ext}\">");
+  assert_int_equal(m.n, 1);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://c/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+}
+
 static void test_html_deep_nesting(void **state)
 {
   (void) state;
@@ -337,6 +399,8 @@ int main(void)
       cmocka_unit_test(test_html_messy),
       cmocka_unit_test(test_html_garbage),
       cmocka_unit_test(test_html_deep_nesting),
+      cmocka_unit_test(test_html_text_is_not_meta),
+      cmocka_unit_test(test_html_meta_after_text),
       cmocka_unit_test(test_link_two_in_one),
       cmocka_unit_test(test_link_params),
       cmocka_unit_test(test_link_malformed),

@@ -197,21 +197,28 @@ static void parse_fails(const char *s, const char *needle)
 static void test_app_string(void **state)
 {
   static const char *const two[] = {"version", "1.0.0", "os", "linux"};
-  static const char *const escaped[] = {"version", "1.0+build 2"};
+  /* Values are literal, as in the reference's NewAppFromString. */
+  static const char *const literal[] = {"version", "1.0%2Bbuild+2"};
+  static const char *const plus[] = {"version", "1.0.0+git", "special", "!*'();@&+$/?#[]"};
+  static const char *const key_escaped[] = {"channel", "a b"};
 
   (void) state;
   parse_ok("example.com/app", "example.com/app", 0, NULL);
   parse_ok("example.com/app,version=1.0.0,os=linux", "example.com/app", 2, two);
-  parse_ok("example.com/app,version=1.0%2Bbuild+2", "example.com/app", 1, escaped);
-  parse_ok("example.com/app,,version=1.0.0,os=linux,", "example.com/app", 2, two);
+  parse_ok("example.com/app,version=1.0%2Bbuild+2", "example.com/app", 1, literal);
+  parse_ok("example.com/app:1.0.0+git,special=!*'();@&+$/?#[]", "example.com/app", 2, plus);
+  parse_ok("example.com/app,ch%61nnel=a b", "example.com/app", 1, key_escaped);
+  parse_fails("example.com/app,,version=1.0.0", "is not LABEL=VALUE");
+  parse_fails("example.com/app,version=1.0.0,", "is not LABEL=VALUE");
+  parse_fails("example.com/%61pp", "image name");
   parse_fails("", "no image name");
   parse_fails(",version=1", "no image name");
   parse_fails("Example.com/App", "image name");
   parse_fails("example.com/app,name=x", "\"name\" cannot be used as a label");
   parse_fails("example.com/app,version=1,version=2", "given more than once");
   parse_fails("example.com/app,version", "not LABEL=VALUE");
-  parse_fails("example.com/app,version=1%2", "invalid escape");
-  parse_fails("example.com/app,version=1%zz", "invalid escape");
+  parse_fails("example.com/app,version%2=1", "invalid escape");
+  parse_fails("example.com/app,version%zz=1", "invalid escape");
   parse_fails("example.com/app,Bad_Label=1", "label name");
 }
 

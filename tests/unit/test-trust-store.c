@@ -241,10 +241,13 @@ static void add_fails(const char *store, const char *prefix, const char *data, s
   assert_error_contains(r, &err, needle);
 }
 
+/* The key file of FPR in DIR: named in lower case, as rkt names it. */
 static char *rel_key(const char *dir, const char *fpr)
 {
   char *p = NULL;
-  assert_true(asprintf(&p, "trust/%s/%s", dir, fpr) > 0);
+  char *low = lower(fpr);
+  assert_true(asprintf(&p, "trust/%s/%s", dir, low) > 0);
+  free(low);
   return p;
 }
 
@@ -438,6 +441,26 @@ static void test_add_uses_an_existing_lower_case_file(void **state)
   free(dir), free(rel), free(low), free(store);
 }
 
+/* Older versions wrote upper-case names, which rkt refuses: adding the key
+ * again renames its file. */
+static void test_add_renames_an_upper_case_file(void **state)
+{
+  (void) state;
+  char *store = make_store();
+  char *upper = NULL;
+  char *rel = rel_key("root.d", keys.fpr_one);
+
+  assert_true(asprintf(&upper, "trust/root.d/%s", keys.fpr_one) > 0);
+  assert_string_not_equal(upper, rel);
+  write_file(store, upper, keys.one_armored, keys.one_armored_len);
+  add_ok(store, NULL, keys.one_armored, keys.one_armored_len, APPC_TRUST_KEY_UNCHANGED, rel);
+  char *dir = path_join(store, "trust/root.d");
+  assert_int_equal(count_entries(dir), 1);
+  char *path = path_join(store, rel);
+  assert_int_equal(access(path, F_OK), 0);
+  free(path), free(dir), free(rel), free(upper), free(store);
+}
+
 static void test_add_refuses_an_existing_file_holding_another_key(void **state)
 {
   (void) state;
@@ -608,18 +631,19 @@ static void test_list_reports_what_verification_would_refuse(void **state)
   write_file(store, garbage, "garbage", 7);
   write_file(store, "trust/prefix.d/stray", "x", 1);
 
+  /* A directory's files come before its subdirectories. */
   struct want_listed want[] = {
       {NULL, keys.fpr_one, "One <one@example.com>", NULL},
       {NULL, NULL, NULL, "not a trusted key file"},
+      {"", NULL, NULL, "not a trusted key file"},
       {"example.com", keys.fpr_one, NULL, "not the key its name gives"},
       {"example.com", keys.fpr_two, NULL, "holds no OpenPGP public key"},
-      {"", NULL, NULL, "not a trusted key file"},
   };
   /* A directory's entries come in name order. */
   if (strcmp(keys.fpr_one, keys.fpr_two) > 0) {
-    struct want_listed t = want[2];
-    want[2] = want[3];
-    want[3] = t;
+    struct want_listed t = want[3];
+    want[3] = want[4];
+    want[4] = t;
   }
   assert_listing(store, NULL, false, 5, want);
   assert_tmp_empty(store);
@@ -768,6 +792,7 @@ int main(void)
       cmocka_unit_test_teardown(test_add_again_changes_nothing, teardown),
       cmocka_unit_test_teardown(test_add_again_merges_and_keeps_a_revocation, teardown),
       cmocka_unit_test_teardown(test_add_uses_an_existing_lower_case_file, teardown),
+      cmocka_unit_test_teardown(test_add_renames_an_upper_case_file, teardown),
       cmocka_unit_test_teardown(test_add_refuses_an_existing_file_holding_another_key, teardown),
       cmocka_unit_test_teardown(test_add_refuses_bad_keys_and_creates_nothing, teardown),
       cmocka_unit_test_teardown(test_add_refuses_bad_prefixes, teardown),

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A plain-HTTP server on loopback that misbehaves as nginx cannot.
+
+hostile-http.py FILE PORTFILE: serves FILE and writes the port it listens
+on to PORTFILE.  Paths:
+  /cut.aci    the first request without Range gets half of FILE (with an
+              ETag) and a closed connection; later ones get all of it; a
+              Range request gets 206 for another range (bytes 0-, whole).
+  /cut-noetag.aci  half of FILE and a closed connection, with neither ETag
+              nor Last-Modified: nothing a resume could be checked against.
+  /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
+  /drip/...   a discovery page, one byte every half second.
+"""
+import http.server
+import os
+import sys
+import time
+
+DATA = open(sys.argv[1], "rb").read()
+STATE = {"cut": 0}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, code, body, extra=(), etag=True):
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        if etag:
+            self.send_header("ETag", '"v1"')
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+
+    def drip(self, body):
+        self.send(200, body)
+        try:
+            for b in body:
+                self.wfile.write(bytes([b]))
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/cut.aci":
+            if self.headers.get("Range"):
+                self.send(206, DATA, [("Content-Range", "bytes 0-%d/%d" % (len(DATA) - 1, len(DATA)))])
+                self.wfile.write(DATA)
+            elif STATE["cut"] == 0:
+                STATE["cut"] = 1
+                self.send(200, DATA)
+                self.wfile.write(DATA[: len(DATA) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+            else:
+                self.send(200, DATA)
+                self.wfile.write(DATA)
+        elif path == "/cut-noetag.aci":
+            self.send(200, DATA, etag=False)
+            self.wfile.write(DATA[: len(DATA) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+        elif path == "/drip.aci":
+            self.drip(DATA)
+        elif path.startswith("/drip/"):
+            self.drip(b"<html><head>" + b" " * 1000 + b"</head></html>")
+        else:
+            self.send(404, b"")
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()
