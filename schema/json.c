@@ -27,8 +27,12 @@
  *  - the literal of a number whose json-c form would differ: integers
  *    beyond 64 bits and non-integers become json-c "double_s" objects, and
  *    "-0" keeps its sign for the unsigned fields that must reject it.
- * The scan also validates UTF-8 and bounds the nesting depth as Go does.
+ * The scan also validates UTF-8 and bounds the nesting depth (below Go's
+ * limit, see APPC_JSON_MAX_DEPTH).
  */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct scan {
   const unsigned char *s;
@@ -393,7 +397,10 @@ static int scan_container(struct scan *sc, appc_error_t *err, bool object, struc
   struct json_object *c;
 
   if (++sc->depth > APPC_JSON_MAX_DEPTH)
-    return scan_error(sc, err, "nested too deeply");
+    return scan_error(sc, err,
+                      "arrays and objects nested deeper than " STR(
+                          APPC_JSON_MAX_DEPTH) " levels (actool's nesting limit; Go's "
+                                               "encoding/json allows 10000)");
   c = object ? json_object_new_object() : json_object_new_array_ext(4);
   if (c == NULL)
     return scan_nomem(err);

@@ -22,9 +22,14 @@
 #include "common/error.h"
 #include "schema/manifest.h"
 
-/* Nesting limit for arrays and objects: Go encoding/json's (a depth of 10000
- * is accepted, 10001 is not). */
-#define APPC_JSON_MAX_DEPTH 10000
+/* Nesting limit for arrays and objects.  Go's encoding/json allows 10000,
+ * but its goroutine stacks grow; ours do not.  Parsing, rendering and
+ * json-c's release of a tree all recurse once per level, so the limit must
+ * fit in every build (ASan frames are several times larger) under a 1 MiB
+ * stack (`ulimit -s 1024`): at 512 levels an ASan build uses about a third
+ * of it.  Manifests need a handful of levels; a deeper text is refused with
+ * an error naming this limit (docs/conformance.md). */
+#define APPC_JSON_MAX_DEPTH 512
 
 static inline void appc_json_putp(struct json_object **o)
 {

@@ -197,6 +197,40 @@ rejects_cat "manifest nesting 100000 arrays" "$TMP/in/deep.aci"
 { printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","annotations":[{"name":"a","value":"v"}],"x":'
   head -c 100000 /dev/zero | tr '\0' '{' | sed 's/{/{"a":/g'; } >"$TMP/in/deep-objects.json"
 rejects "100000 nested objects in an unknown field" "$TMP/in/deep-objects.json" --type=manifest
+# Nesting around actool's limit (512 levels, the top-level object counted),
+# under a 1 MiB stack: every level recurses, so the limit must fit there in
+# the plain and the ASan build alike.  Go's own limit, 10000 levels, once
+# crashed both; it is now refused naming the rule and the depth.
+nest() { # LEVELS [ISOLATOR]: a manifest nesting LEVELS deep
+  local inner=$(($1 - 1)) head tail
+  [ -n "${2:-}" ] && inner=$(($1 - 5))
+  head=$(printf '%*s' "$inner" '' | tr ' ' '[')
+  tail=$(printf '%*s' "$inner" '' | tr ' ' ']')
+  if [ -n "${2:-}" ]; then
+    printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","app":{"exec":["/x"],"user":"0","group":"0","isolators":[{"name":"resource/cpu","value":{"limit":"1","x":%s%s}}]}}' "$head" "$tail"
+  else
+    printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","x":%s%s}' "$head" "$tail"
+  fi
+}
+for iso in "" isolator; do
+  nest 512 $iso >"$TMP/in/nest512$iso.json"
+  nest 513 $iso >"$TMP/in/nest513$iso.json"
+  nest 10000 $iso >"$TMP/in/nest10000$iso.json"
+  check_clean "1 MiB stack: ${iso:-unknown field} nested 512 levels is valid" \
+    bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest512$iso.json"
+  for n in 513 10000; do
+    check_rejects "1 MiB stack: ${iso:-unknown field} nested $n levels is refused, naming the limit" \
+      "nested deeper than 512 levels \(actool's nesting limit" \
+      bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest$n$iso.json"
+  done
+done
+put_manifest nest512isolator "$TMP/in/nest512isolator.json"
+check_clean "1 MiB stack: cat-manifest --pretty-print of an isolator value nested 512 levels" \
+  bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" cat-manifest --pretty-print "$TMP/in/nest512isolator.aci"
+cp "$TMP/.out" "$TMP/in/nest512pretty.json"
+check_clean "1 MiB stack: the pretty-printed manifest nested 512 levels is valid" \
+  bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest512pretty.json"
+
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"' >"$TMP/in/unterminated.json"
 rejects "unterminated JSON" "$TMP/in/unterminated.json" --type=manifest
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"}{}' >"$TMP/in/trailing.json"
