@@ -425,7 +425,8 @@ static void test_duplicate_members(void **state)
 
 /* Values the reference keeps as json.RawMessage (isolator values) are
  * written back as they were: escapes and number literals included, with the
- * HTML escaping of Go's compact(). */
+ * HTML escaping of Go's compact() but U+2028 kept as it was (Go escapes it,
+ * and a quantity would then read "\u2028" in place of the space it trims). */
 static void test_raw_values(void **state)
 {
   cleanup_pod_manifest struct appc_pod_manifest *pm = NULL;
@@ -440,7 +441,7 @@ static void test_raw_values(void **state)
   assert_ok(appc_pod_manifest_parse(json, strlen(json), &pm, &err), &err);
   assert_string_equal(pm->isolators.items[1].limit, "-0");
   assert_ok(appc_pod_manifest_serialize(pm, 0, &out, NULL, &err), &err);
-  assert_non_null(strstr(out, "\"value\":{\"s\":\"\\u0031\\u003c\\/\\u003e\\u2028\","
+  assert_non_null(strstr(out, "\"value\":{\"s\":\"\\u0031\\u003c\\/\\u003e\xe2\x80\xa8\","
                               "\"n\":[-0,1E3,100000000000000000000,18446744073709551615,"
                               "-9223372036854775808],\"d\":1,\"d\":2}"));
 }
