@@ -1654,5 +1654,8 @@ int main(void)
       cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
       cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
   };
+  /* One test alone, e.g. under valgrind (tests/integration/valgrind.sh). */
+  if (getenv("TEST_ACI_ONLY") != NULL)
+    cmocka_set_test_filter(getenv("TEST_ACI_ONLY"));
   return cmocka_run_group_tests_name("aci", tests, NULL, NULL);
 }
