@@ -231,6 +231,22 @@ cp "$TMP/.out" "$TMP/in/nest512pretty.json"
 check_clean "1 MiB stack: the pretty-printed manifest nested 512 levels is valid" \
   bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest512pretty.json"
 
+# Rewriting a valid image keeps it valid: a quantity with U+2028 around it
+# (Go trims it) was rewritten as "\u2028", which is invalid, and a key with
+# U+0000 in an isolator value made serialising fail with ENOMEM.
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","app":{"exec":["/x"],"user":"0","group":"0","isolators":[{"name":"resource/cpu","value":{"limit":"1\342\200\250","a\\u0000b":{"\\u0000":"\342\200\251"}}}]}}' >"$TMP/in/roundtrip.json"
+put_manifest roundtrip "$TMP/in/roundtrip.json"
+check_clean "validate an image with U+2028 in a quantity and U+0000 in a key" \
+  "$ACTOOL" validate "$TMP/in/roundtrip.aci"
+check_clean "patch-manifest of that image" \
+  "$ACTOOL" patch-manifest --user=1 "$TMP/in/roundtrip.aci" "$TMP/in/roundtrip-patched.aci"
+check_clean "the patched image is valid" "$ACTOOL" validate "$TMP/in/roundtrip-patched.aci"
+check_clean "cat-manifest --pretty-print of that image" \
+  "$ACTOOL" cat-manifest --pretty-print "$TMP/in/roundtrip.aci"
+cp "$TMP/.out" "$TMP/in/roundtrip-pretty.json"
+check_clean "the pretty-printed manifest is valid" \
+  "$ACTOOL" validate --type=manifest "$TMP/in/roundtrip-pretty.json"
+
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"' >"$TMP/in/unterminated.json"
 rejects "unterminated JSON" "$TMP/in/unterminated.json" --type=manifest
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"}{}' >"$TMP/in/trailing.json"
