@@ -153,12 +153,71 @@ static int inflate_error(struct appc_gunzip *z, int ret, appc_error_t *err)
                          z->members + 1, in_offset(z));
 }
 
+/* gzip header flags (RFC 1952) that add fields after the fixed 10 bytes. */
+#define GZ_FHCRC 0x02
+#define GZ_FEXTRA 0x04
+#define GZ_FNAME 0x08
+#define GZ_FCOMMENT 0x10
+
+/* Length of the member header at P when all of it is among the N bytes, else
+ * 0.  ISA-L can resume a header split across reads, but not soundly: split
+ * inside the extra field (which every member we write carries) it reads
+ * uninitialised memory and may refuse a sound file.  It gets whole headers. */
+static size_t gz_header_len(const unsigned char *p, size_t n)
+{
+  size_t len = 10;
+
+  if (n < len)
+    return 0;
+  if (p[3] & GZ_FEXTRA) {
+    if (n < len + 2)
+      return 0;
+    len += 2 + (size_t) (p[len] | p[len + 1] << 8);
+  }
+  for (unsigned flag = GZ_FNAME; flag <= GZ_FCOMMENT; flag <<= 1) {
+    const unsigned char *nul;
+    if (!(p[3] & flag))
+      continue;
+    nul = len < n ? memchr(p + len, 0, n - len) : NULL;
+    if (nul == NULL)
+      return 0;
+    len = (size_t) (nul - p) + 1;
+  }
+  if (p[3] & GZ_FHCRC)
+    len += 2;
+  return len <= n ? len : 0;
+}
+
+/* Read until the whole header of the member at next_in is buffered. */
+static int buffer_header(struct appc_gunzip *z, appc_error_t *err)
+{
+  while (gz_header_len(z->st.next_in, z->st.avail_in) == 0) {
+    if (z->st.avail_in == APPC_GUNZIP_IN_SIZE)
+      return appc_error_make(err, 0,
+                             "corrupt gzip data: member header longer than %d bytes (member "
+                             "%llu, near byte %llu)",
+                             APPC_GUNZIP_IN_SIZE, z->members + 1, in_offset(z));
+    if (z->file_eof)
+      return appc_error_make(err, 0, "truncated gzip stream (member %llu ends early at byte %llu)",
+                             z->members + 1, z->file_pos);
+    if (refill(z, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 /* Start the next member, or finish the stream if none follows. */
 static int next_member(struct appc_gunzip *z, appc_error_t *err)
 {
-  if (z->st.avail_in < 2 && !z->file_eof && refill(z, err) < 0)
-    return -1;
+  /* A pipe may hand over one byte at a time: read until the magic can be
+   * told from trailing bytes. */
+  while (z->st.avail_in < 2 && !z->file_eof) {
+    if (refill(z, err) < 0)
+      return -1;
+  }
   if (z->st.avail_in >= 2 && z->st.next_in[0] == 0x1f && z->st.next_in[1] == 0x8b) {
+    if (buffer_header(z, err) < 0)
+      return -1;
     uint8_t *next_in = z->st.next_in, *next_out = z->st.next_out;
     uint32_t avail_in = z->st.avail_in, avail_out = z->st.avail_out;
     isal_inflate_reset(&z->st);

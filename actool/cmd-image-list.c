@@ -140,6 +140,13 @@ static void print_table(const struct appc_store_image *imgs, size_t n, const str
   }
 }
 
+/* A damaged record is named on stderr; the listing goes on without it. */
+static void print_damaged(const char *msg, void *data)
+{
+  actool_error("%s", msg);
+  *(bool *) data = true;
+}
+
 static int run_image_list(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
   const struct list_options *o = opaque;
@@ -147,6 +154,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
   struct appc_store *s = NULL;
   struct appc_store_image *imgs = NULL;
   size_t n = 0;
+  bool damaged = false;
   int r;
 
   (void) argv;
@@ -154,7 +162,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
     return actool_usage_error("image list", "takes no arguments");
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
-  r = appc_store_list(s, &imgs, &n, &err);
+  r = appc_store_list(s, print_damaged, &damaged, &imgs, &n, &err);
   appc_store_close(s);
   if (r < 0)
     return actool_fail(&err);
@@ -163,7 +171,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
   else
     print_table(imgs, n, o);
   appc_store_images_free(imgs, n);
-  return r == 0 && fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return r == 0 && fflush(stdout) == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
 }
 
 const struct actool_command actool_cmd_image_list = {

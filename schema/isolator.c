@@ -241,7 +241,7 @@ static struct json_object *parse_fragment(const char *text, appc_error_t *err)
 {
   struct json_object *v = NULL;
 
-  return appc_json_parse_value(text, &v, err) < 0 ? NULL : v;
+  return appc_json_parse_raw_value(text, &v, err) < 0 ? NULL : v;
 }
 
 /* ---- one isolator */
@@ -267,12 +267,11 @@ static int isolator_fill(struct appc_jctx *c, struct appc_isolator *iso, const c
   iso->kind = appc_isolator_kind_from_name(name);
   if (name != NULL && (iso->name = strdup(name)) == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  if (value != NULL) {
-    const char *text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
-    if ((iso->value_json = strdup(text)) == NULL)
-      return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  }
+  /* Kept as the reference's json.RawMessage: our own rendering, which
+   * writes strings and keys as they were (json-c's would re-escape them, and
+   * a key holding U+0000 would come back unreadable). */
+  if (value != NULL && appc_json_render(value, APPC_JSON_RAW, &iso->value_json, NULL, c->err) < 0)
+    return appc_jfail(c);
   if (iso->kind == APPC_ISOLATOR_UNKNOWN)
     return 0;
   /* The reference dereferences a missing value and crashes; say why. */

@@ -27,14 +27,19 @@
  *  - the literal of a number whose json-c form would differ: integers
  *    beyond 64 bits and non-integers become json-c "double_s" objects, and
  *    "-0" keeps its sign for the unsigned fields that must reject it.
- * The scan also validates UTF-8 and bounds the nesting depth as Go does.
+ * The scan also validates UTF-8 and bounds the nesting depth (below Go's
+ * limit, see APPC_JSON_MAX_DEPTH).
  */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct scan {
   const unsigned char *s;
   size_t len;
   size_t pos;
   int depth;
+  bool keep_raw; /* keep the source text of every string, see raw_string() */
   /* Decoded text, used as a stack: the key of each object member being
    * parsed stays here while its value is parsed.  Decoded text is never
    * longer than its source, so LEN + 1 bytes always suffice. */
@@ -237,7 +242,7 @@ static int scan_string_value(struct scan *sc, appc_error_t *err, struct json_obj
   o = json_object_new_string_len(sc->buf + off, (int) n);
   if (o == NULL)
     return scan_nomem(err);
-  if (escaped) {
+  if (escaped || sc->keep_raw) {
     char *raw = strndup((const char *) sc->s + start, sc->pos - start);
     if (raw == NULL) {
       json_object_put(o);
@@ -393,7 +398,10 @@ static int scan_container(struct scan *sc, appc_error_t *err, bool object, struc
   struct json_object *c;
 
   if (++sc->depth > APPC_JSON_MAX_DEPTH)
-    return scan_error(sc, err, "nested too deeply");
+    return scan_error(sc, err,
+                      "arrays and objects nested deeper than " STR(
+                          APPC_JSON_MAX_DEPTH) " levels (actool's nesting limit; Go's "
+                                               "encoding/json allows 10000)");
   c = object ? json_object_new_object() : json_object_new_array_ext(4);
   if (c == NULL)
     return scan_nomem(err);
@@ -465,9 +473,10 @@ static int scan_value(struct scan *sc, appc_error_t *err, struct json_object **o
 }
 
 /* Parse BUF[0..LEN) as one JSON value with nothing after it but space. */
-static int parse_text(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
+static int parse_text(const char *buf, size_t len, bool keep_raw, struct json_object **out,
+                      appc_error_t *err)
 {
-  struct scan sc = {.s = (const unsigned char *) buf, .len = len};
+  struct scan sc = {.s = (const unsigned char *) buf, .len = len, .keep_raw = keep_raw};
   struct json_object *v = NULL;
   int r;
 
@@ -493,7 +502,12 @@ static int parse_text(const char *buf, size_t len, struct json_object **out, app
 
 int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err)
 {
-  return parse_text(text, strlen(text), out, err);
+  return parse_text(text, strlen(text), false, out, err);
+}
+
+int appc_json_parse_raw_value(const char *text, struct json_object **out, appc_error_t *err)
+{
+  return parse_text(text, strlen(text), true, out, err);
 }
 
 int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
@@ -514,7 +528,7 @@ int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_
     json_object_put(v);
     return r < 0 ? -1 : appc_error_make(err, 0, "manifest must be a JSON object");
   }
-  if (parse_text(buf, len, &v, err) < 0)
+  if (parse_text(buf, len, false, &v, err) < 0)
     return -1;
   *out = v;
   return 0;
@@ -1064,7 +1078,9 @@ char *appc_jraw_scalar(struct json_object *v, bool *escaped)
 {
   const char *raw = raw_string(v);
 
-  *escaped = raw != NULL;
+  /* A string parsed by appc_json_parse_raw_value() keeps its source even
+   * without escapes. */
+  *escaped = raw != NULL && strchr(raw, '\\') != NULL;
   /* Go hands the raw bytes between the quotes to the quantity parser. */
   if (raw != NULL)
     return strndup(raw + 1, strlen(raw) - 2);
@@ -1275,35 +1291,44 @@ static void jb_string(struct jbuf *b, const char *str, size_t n)
 
 /* A string kept in its source form (in an isolator value, which the
  * reference holds as a json.RawMessage): written as it was, with only the
- * HTML escaping that Go's compact() adds. */
-static void jb_raw_string(struct jbuf *b, const char *raw)
+ * HTML escaping (< > &) of Go's compact().  Unlike compact(), U+2028 and
+ * U+2029 stay as they are: a quantity reads its raw text, and "\u2028" in
+ * place of the character it trims would make the value invalid when read
+ * back (docs/conformance.md).  RAW holds the text between the quotes. */
+static void jb_raw_string(struct jbuf *b, const char *raw, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *) raw;
   size_t start = 0, i = 0;
 
-  for (; s[i] != '\0'; i++) {
+  jb_put(b, "\"", 1);
+  for (; i < n; i++) {
     char u[7] = "\\u00";
-    if (s[i] == '<' || s[i] == '>' || s[i] == '&') {
-      u[4] = hex[s[i] >> 4];
-      u[5] = hex[s[i] & 0xf];
-    } else if (s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
-      memcpy(u, "\\u202", 5);
-      u[5] = hex[s[i + 2] & 0xf];
-    } else {
+    if (s[i] != '<' && s[i] != '>' && s[i] != '&')
       continue;
-    }
+    u[4] = hex[s[i] >> 4];
+    u[5] = hex[s[i] & 0xf];
     jb_put(b, raw + start, i - start);
     jb_put(b, u, 6);
-    if (s[i] == 0xe2)
-      i += 2;
     start = i + 1;
   }
   jb_put(b, raw + start, i - start);
+  jb_put(b, "\"", 1);
 }
 
-static void jb_value(struct jbuf *b, struct json_object *v, bool pretty, int depth)
+/* An object key.  One holding U+0000 is kept as its source text behind a
+ * 0xFF byte (see scan_member()) and written back as that text. */
+static void jb_key(struct jbuf *b, const char *key)
 {
+  if ((unsigned char) key[0] == 0xff)
+    jb_raw_string(b, key + 1, strlen(key + 1));
+  else
+    jb_string(b, key, strlen(key));
+}
+
+static void jb_value(struct jbuf *b, struct json_object *v, int flags, int depth)
+{
+  bool pretty = (flags & APPC_JSON_PRETTY) != 0;
   size_t n = 0;
 
   switch (json_object_get_type(v)) {
@@ -1321,7 +1346,10 @@ static void jb_value(struct jbuf *b, struct json_object *v, bool pretty, int dep
     return;
   case json_type_string:
     if (raw_string(v) != NULL)
-      jb_raw_string(b, raw_string(v));
+      jb_raw_string(b, raw_string(v) + 1, strlen(raw_string(v)) - 2);
+    else if (flags & APPC_JSON_RAW)
+      /* Parsed from source without escapes: nothing but < > & to escape. */
+      jb_raw_string(b, json_object_get_string(v), (size_t) json_object_get_string_len(v));
     else
       jb_string(b, json_object_get_string(v), (size_t) json_object_get_string_len(v));
     return;
@@ -1333,7 +1361,7 @@ static void jb_value(struct jbuf *b, struct json_object *v, bool pretty, int dep
         jb_put(b, ",", 1);
       if (pretty)
         jb_newline(b, depth + 1);
-      jb_value(b, json_object_array_get_idx(v, i), pretty, depth + 1);
+      jb_value(b, json_object_array_get_idx(v, i), flags, depth + 1);
     }
     if (pretty && n > 0)
       jb_newline(b, depth);
@@ -1347,9 +1375,9 @@ static void jb_value(struct jbuf *b, struct json_object *v, bool pretty, int dep
         jb_put(b, ",", 1);
       if (pretty)
         jb_newline(b, depth + 1);
-      jb_string(b, key, strlen(key));
+      jb_key(b, key);
       jb_puts(b, pretty ? ": " : ":");
-      jb_value(b, val, pretty, depth + 1);
+      jb_value(b, val, flags, depth + 1);
     }
     if (pretty && n > 0)
       jb_newline(b, depth);
@@ -1363,7 +1391,7 @@ int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out
 {
   struct jbuf b = {NULL, 0, 0, false};
 
-  jb_value(&b, obj, (flags & APPC_JSON_PRETTY) != 0, 0);
+  jb_value(&b, obj, flags, 0);
   if (b.oom || b.s == NULL) {
     free(b.s);
     return appc_error_make(err, ENOMEM, "serialising manifest");

@@ -22,9 +22,14 @@
 #include "common/error.h"
 #include "schema/manifest.h"
 
-/* Nesting limit for arrays and objects: Go encoding/json's (a depth of 10000
- * is accepted, 10001 is not). */
-#define APPC_JSON_MAX_DEPTH 10000
+/* Nesting limit for arrays and objects.  Go's encoding/json allows 10000,
+ * but its goroutine stacks grow; ours do not.  Parsing, rendering and
+ * json-c's release of a tree all recurse once per level, so the limit must
+ * fit in every build (ASan frames are several times larger) under a 1 MiB
+ * stack (`ulimit -s 1024`): at 512 levels an ASan build uses about a third
+ * of it.  Manifests need a handful of levels; a deeper text is refused with
+ * an error naming this limit (docs/conformance.md). */
+#define APPC_JSON_MAX_DEPTH 512
 
 static inline void appc_json_putp(struct json_object **o)
 {
@@ -39,6 +44,10 @@ int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_
 
 /* The same for a NUL-terminated JSON text whose value may be of any type. */
 int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err);
+/* The same keeping the source text of every string, escaped or not, for a
+ * value held as Go's json.RawMessage (an isolator value): rendering writes
+ * it back as it was. */
+int appc_json_parse_raw_value(const char *text, struct json_object **out, appc_error_t *err);
 
 /* ---- JSON path of the value being decoded, for error messages */
 
@@ -144,6 +153,11 @@ int appc_jput_list(struct json_object *obj, const char *key, const void *items,
 struct json_object *appc_jstring_list(const struct appc_string_list *l);
 struct json_object *appc_jkv_list(const struct appc_kv_list *l);
 struct json_object *appc_jstring_map(const struct appc_kv_list *l);
+/* Flag of appc_json_render() beside those of schema.h: OBJ is (part of) a
+ * manifest parsed by appc_json_parse(), to be written as a json.RawMessage
+ * (strings as in the source, see appc_json_parse_raw_value()). */
+#define APPC_JSON_RAW (1 << 8)
+
 /* Render OBJ as Go's json.Marshal, or json.MarshalIndent(v, "", "    ") with
  * APPC_JSON_PRETTY, would (FLAGS are APPC_JSON_* of schema.h). */
 int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,

@@ -166,7 +166,9 @@ static int record_from_json(json_object *o, const char *id, struct appc_store_im
 {
   json_object *v;
 
-  if (!json_object_object_get_ex(o, "id", &v) || strcmp(json_object_get_string(v), id) != 0)
+  /* Any field may be damaged: check each type before reading it. */
+  if (!json_object_object_get_ex(o, "id", &v) || !json_object_is_type(v, json_type_string) ||
+      strcmp(json_object_get_string(v), id) != 0)
     return -1;
   memcpy(img->id, id, APPC_IMAGE_ID_LEN + 1);
   if (!json_object_object_get_ex(o, "name", &v) || !json_object_is_type(v, json_type_string))
@@ -301,22 +303,41 @@ static int vec_push(struct image_vec *vec, struct appc_store_image *img)
 struct list_ctx {
   struct appc_store *s;
   struct image_vec *vec;
+  appc_store_problem_fn problem;
+  void *data;
+  size_t damaged;
 };
+
+/* A record that cannot be read is reported and skipped, so that one damaged
+ * record hides no other image; only running out of memory stops the list. */
+static int list_damaged(struct list_ctx *c, appc_error_t *err)
+{
+  if ((*err)->errnum == ENOMEM)
+    return -1;
+  c->damaged++;
+  if (c->problem != NULL)
+    c->problem((*err)->msg, c->data);
+  appc_error_release(err);
+  return 0;
+}
 
 static int list_one(const char *name, void *data, appc_error_t *err)
 {
   struct list_ctx *c = data;
-  struct appc_store_image img;
+  struct appc_store_image img = {0};
+  cleanup_close int recfd = -1;
 
   if (!appc_store_is_image_id(name))
     return 0;
-  if (appc_store_read_record(c->s, name, &img, err) < 0) {
-    /* Removed while we listed: not an error. */
-    if ((*err)->errnum != ENOENT)
-      return -1;
-    appc_error_release(err);
-    return 0;
+  recfd = openat(c->s->images_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (recfd < 0 && errno == ENOENT)
+    return 0; /* removed while we listed: not an error */
+  if (recfd < 0) {
+    appc_error_make(err, errno, "%s/%s/%s", c->s->path, STORE_IMAGES, name);
+    return list_damaged(c, err);
   }
+  if (read_record(c->s, recfd, name, &img, err) < 0)
+    return list_damaged(c, err);
   if (vec_push(c->vec, &img) < 0) {
     appc_store_image_clear(&img);
     return appc_error_make(err, ENOMEM, "%s", c->s->path);
@@ -324,19 +345,18 @@ static int list_one(const char *name, void *data, appc_error_t *err)
   return 0;
 }
 
-static int list_records(struct appc_store *s, struct image_vec *vec, appc_error_t *err)
+static int list_records(struct appc_store *s, struct list_ctx *c, appc_error_t *err)
 {
-  struct list_ctx c = {.s = s, .vec = vec};
-
-  return appc_store_each_entry(s, s->images_fd, STORE_IMAGES, list_one, &c, err);
+  return appc_store_each_entry(s, s->images_fd, STORE_IMAGES, list_one, c, err);
 }
 
-int appc_store_list(struct appc_store *s, struct appc_store_image **out, size_t *n,
-                    appc_error_t *err)
+int appc_store_list(struct appc_store *s, appc_store_problem_fn problem, void *data,
+                    struct appc_store_image **out, size_t *n, appc_error_t *err)
 {
   struct image_vec vec = {0};
+  struct list_ctx c = {.s = s, .vec = &vec, .problem = problem, .data = data};
 
-  if (list_records(s, &vec, err) < 0) {
+  if (list_records(s, &c, err) < 0) {
     appc_store_images_free(vec.v, vec.n);
     return -1;
   }
@@ -347,7 +367,12 @@ int appc_store_list(struct appc_store *s, struct appc_store_image **out, size_t 
   return 0;
 }
 
-/* ---- lookup ---- */
+/* Count the records appc_store_find() had to skip. */
+static void count_damaged(const char *msg, void *data)
+{
+  (void) msg;
+  ++*(size_t *) data;
+}
 
 static bool has_labels(const struct appc_store_image *img, const struct appc_kv_list *want)
 {
@@ -375,9 +400,9 @@ int appc_store_find(struct appc_store *s, const char *name, const struct appc_kv
                     struct appc_store_image *out, appc_error_t *err)
 {
   struct appc_store_image *imgs = NULL;
-  size_t n = 0, best = SIZE_MAX;
+  size_t n = 0, best = SIZE_MAX, damaged = 0;
 
-  if (appc_store_list(s, &imgs, &n, err) < 0)
+  if (appc_store_list(s, count_damaged, &damaged, &imgs, &n, err) < 0)
     return -1;
   /* Sorted oldest first: the last match is the newest import. */
   for (size_t i = 0; i < n; i++)
@@ -387,6 +412,11 @@ int appc_store_find(struct appc_store *s, const char *name, const struct appc_kv
     char what[1024];
     describe(what, sizeof what, name, labels);
     appc_store_images_free(imgs, n);
+    if (damaged > 0)
+      return appc_error_make(err, ENOENT,
+                             "%s: no such image in the store (%zu damaged index records skipped; "
+                             "see image verify)",
+                             what, damaged);
     return appc_error_make(err, ENOENT, "%s: no such image in the store", what);
   }
   *out = imgs[best];

@@ -61,9 +61,16 @@ int appc_store_import(struct appc_store *s, const char *path,
                       const struct appc_store_import_options *opts, struct appc_store_image *out,
                       bool *already, appc_error_t *err);
 
-/* Every indexed image, sorted by import time (oldest first). */
-int appc_store_list(struct appc_store *s, struct appc_store_image **out, size_t *n,
-                    appc_error_t *err);
+/* A problem found in the store: one line naming the object and the rule
+ * broken. */
+typedef void (*appc_store_problem_fn)(const char *msg, void *data);
+
+/* Every indexed image, sorted by import time (oldest first).  A record that
+ * cannot be read (damaged info.json, unreadable directory) is passed to
+ * PROBLEM (which may be NULL), naming its path, and left out; the others are
+ * still listed. */
+int appc_store_list(struct appc_store *s, appc_store_problem_fn problem, void *data,
+                    struct appc_store_image **out, size_t *n, appc_error_t *err);
 
 /* Find the image that SPEC names: a full image ID, a unique prefix of one of
  * at least "sha512-" and 12 hex digits, or NAME[,LABEL=VALUE...] (the newest
@@ -140,7 +147,6 @@ int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_
  * problem found is passed to PROBLEM (one line, naming the object and the
  * rule broken); *damaged counts them.  Returns -1 only when the check itself
  * could not run. */
-typedef void (*appc_store_problem_fn)(const char *msg, void *data);
 int appc_store_verify(struct appc_store *s, const char *const *ids, size_t n,
                       appc_store_problem_fn problem, void *data, unsigned long long *damaged,
                       appc_error_t *err);

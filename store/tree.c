@@ -507,7 +507,6 @@ static int dest_open(struct appc_store *s, struct dest *d, const char *path, boo
 {
   cleanup_free char *a = strdup(path);
   cleanup_free char *b = strdup(path);
-  cleanup_close int tfd = -1;
 
   memset(d, 0, sizeof *d);
   d->path = path;

@@ -197,6 +197,56 @@ rejects_cat "manifest nesting 100000 arrays" "$TMP/in/deep.aci"
 { printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","annotations":[{"name":"a","value":"v"}],"x":'
   head -c 100000 /dev/zero | tr '\0' '{' | sed 's/{/{"a":/g'; } >"$TMP/in/deep-objects.json"
 rejects "100000 nested objects in an unknown field" "$TMP/in/deep-objects.json" --type=manifest
+# Nesting around actool's limit (512 levels, the top-level object counted),
+# under a 1 MiB stack: every level recurses, so the limit must fit there in
+# the plain and the ASan build alike.  Go's own limit, 10000 levels, once
+# crashed both; it is now refused naming the rule and the depth.
+nest() { # LEVELS [ISOLATOR]: a manifest nesting LEVELS deep
+  local inner=$(($1 - 1)) head tail
+  [ -n "${2:-}" ] && inner=$(($1 - 5))
+  head=$(printf '%*s' "$inner" '' | tr ' ' '[')
+  tail=$(printf '%*s' "$inner" '' | tr ' ' ']')
+  if [ -n "${2:-}" ]; then
+    printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","app":{"exec":["/x"],"user":"0","group":"0","isolators":[{"name":"resource/cpu","value":{"limit":"1","x":%s%s}}]}}' "$head" "$tail"
+  else
+    printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","x":%s%s}' "$head" "$tail"
+  fi
+}
+for iso in "" isolator; do
+  nest 512 $iso >"$TMP/in/nest512$iso.json"
+  nest 513 $iso >"$TMP/in/nest513$iso.json"
+  nest 10000 $iso >"$TMP/in/nest10000$iso.json"
+  check_clean "1 MiB stack: ${iso:-unknown field} nested 512 levels is valid" \
+    bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest512$iso.json"
+  for n in 513 10000; do
+    check_rejects "1 MiB stack: ${iso:-unknown field} nested $n levels is refused, naming the limit" \
+      "nested deeper than 512 levels \(actool's nesting limit" \
+      bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest$n$iso.json"
+  done
+done
+put_manifest nest512isolator "$TMP/in/nest512isolator.json"
+check_clean "1 MiB stack: cat-manifest --pretty-print of an isolator value nested 512 levels" \
+  bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" cat-manifest --pretty-print "$TMP/in/nest512isolator.aci"
+cp "$TMP/.out" "$TMP/in/nest512pretty.json"
+check_clean "1 MiB stack: the pretty-printed manifest nested 512 levels is valid" \
+  bash -c 'ulimit -s 1024 && exec "$@"' - "$ACTOOL" validate --type=manifest "$TMP/in/nest512pretty.json"
+
+# Rewriting a valid image keeps it valid: a quantity with U+2028 around it
+# (Go trims it) was rewritten as "\u2028", which is invalid, and a key with
+# U+0000 in an isolator value made serialising fail with ENOMEM.
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x","app":{"exec":["/x"],"user":"0","group":"0","isolators":[{"name":"resource/cpu","value":{"limit":"1\342\200\250","a\\u0000b":{"\\u0000":"\342\200\251"}}}]}}' >"$TMP/in/roundtrip.json"
+put_manifest roundtrip "$TMP/in/roundtrip.json"
+check_clean "validate an image with U+2028 in a quantity and U+0000 in a key" \
+  "$ACTOOL" validate "$TMP/in/roundtrip.aci"
+check_clean "patch-manifest of that image" \
+  "$ACTOOL" patch-manifest --user=1 "$TMP/in/roundtrip.aci" "$TMP/in/roundtrip-patched.aci"
+check_clean "the patched image is valid" "$ACTOOL" validate "$TMP/in/roundtrip-patched.aci"
+check_clean "cat-manifest --pretty-print of that image" \
+  "$ACTOOL" cat-manifest --pretty-print "$TMP/in/roundtrip.aci"
+cp "$TMP/.out" "$TMP/in/roundtrip-pretty.json"
+check_clean "the pretty-printed manifest is valid" \
+  "$ACTOOL" validate --type=manifest "$TMP/in/roundtrip-pretty.json"
+
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"' >"$TMP/in/unterminated.json"
 rejects "unterminated JSON" "$TMP/in/unterminated.json" --type=manifest
 printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/x"}{}' >"$TMP/in/trailing.json"

@@ -383,6 +383,38 @@ else
   skip "device nodes recreated" "mknod not permitted here"
 fi
 
+# --- damaged index records ----------------------------------------------------
+
+# Each kind of damage to one image's info.json: listing names the record and
+# still lists the other image, lookup by name still finds the other image,
+# and verify names the record; nothing crashes (a non-string "id" once did).
+X=$TMP/store-damaged
+for v in 1 2; do
+  layout "$L/dmg$v" "$(mf example.com/dmg$v)"
+  mkaci "$L/dmg$v" "$IN/dmg$v.aci"
+  run_capture ac "$X" fetch "$IN/dmg$v.aci"
+  is "fetch dmg$v for the damaged-record tests" "$status" 0
+done
+ID_DMG=$(ac "$X" image list --json | jq -r '.[] | select(.name == "example.com/dmg1") | .id')
+info=$X/images/$ID_DMG/info.json
+cp "$info" "$TMP/dmg-info.bak"
+damage() { jq -c "$1" "$TMP/dmg-info.bak" >"$info"; }
+for kind in '.id = null' '.id = 7' '.id = {"a":1}' 'del(.id)' '.name = null' 'del(.labels)' \
+  '.labels = [1, 2]' '.labels = [{"name": null, "value": "x"}]' '.size = "big"' '.importTime = null' \
+  '[.]' 'null'; do
+  damage "$kind"
+  check_rejects "image list with info.json damaged ($kind) names the record" \
+    "$(regex_quote "$info"): damaged index record" ac "$X" image list --full
+  is "image list with info.json damaged ($kind) still lists the other image" \
+    "$(grep -c 'example.com/dmg' "$TMP/.out")" 1
+  check_clean "lookup by name with info.json damaged ($kind) finds the other image" \
+    ac "$X" image cat-manifest example.com/dmg2
+  check_rejects "image verify with info.json damaged ($kind) names the record" \
+    "$(regex_quote "$info")" ac "$X" image verify
+done
+cp "$TMP/dmg-info.bak" "$info"
+check_clean "the damaged-record store verifies once info.json is back" ac "$X" image verify
+
 check_clean "the render store verifies at the end" ac "$R" image verify
 is "nothing anywhere outside the store and DESTs" "$(escaped)" ""
 

@@ -421,7 +421,7 @@ static void test_lookup(void **state)
 
   struct appc_store_image *all;
   size_t n;
-  r = appc_store_list(f->s, &all, &n, &err);
+  r = appc_store_list(f->s, NULL, NULL, &all, &n, &err);
   assert_ok(r, &err);
   assert_int_equal(n, 3);
   assert_string_equal(all[0].id, v1.id); /* oldest first */
