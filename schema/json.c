@@ -114,6 +114,20 @@ static size_t utf8_len(const unsigned char *p, size_t avail)
   return n;
 }
 
+bool appc_utf8_valid(const char *s)
+{
+  const unsigned char *p = (const unsigned char *) s;
+  size_t len = strlen(s);
+
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_len(p + i, len - i);
+    if (n == 0)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
 static int hex_digit(unsigned char c)
 {
   if (c >= '0' && c <= '9')

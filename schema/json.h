@@ -42,6 +42,10 @@ static inline void appc_json_putp(struct json_object **o)
  * be an object.  Errors say "invalid JSON at line L, column C: ...". */
 int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err);
 
+/* Whether the NUL-terminated S is valid UTF-8, as every string of a parsed
+ * manifest is (text from elsewhere must be checked before it goes in). */
+bool appc_utf8_valid(const char *s);
+
 /* The same for a NUL-terminated JSON text whose value may be of any type. */
 int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err);
 /* The same keeping the source text of every string, escaped or not, for a

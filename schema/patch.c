@@ -518,9 +518,40 @@ static int patch_app(struct appc_app *app, const struct appc_manifest_patch *p, 
   return 0;
 }
 
+/* Every option value must be UTF-8, as every string of a parsed manifest is:
+ * a value that is not could only be written with its bytes replaced (Go
+ * writes "\ufffd"), silently changing what was asked for. */
+static int check_utf8(const struct appc_manifest_patch *p, appc_error_t *err)
+{
+  const struct {
+    const char *option;
+    const char *value;
+  } values[] = {
+      {"--name", p->name},
+      {"--exec", p->exec},
+      {"--user", p->user},
+      {"--group", p->group},
+      {"--supplementary-groups", p->supplementary_groups},
+      {"--capability", p->capability},
+      {"--revoke-capability", p->revoke_capability},
+      {"--mounts", p->mounts},
+      {"--ports", p->ports},
+      {"--isolators", p->isolators},
+      {"--seccomp-mode", p->seccomp_mode},
+      {"--seccomp-set", p->seccomp_set},
+  };
+
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+    if (values[i].value != NULL && !appc_utf8_valid(values[i].value))
+      return appc_error_make(err, 0, "%s: the value is not valid UTF-8", values[i].option);
+  return 0;
+}
+
 int appc_image_manifest_patch(struct appc_image_manifest *m, const struct appc_manifest_patch *p,
                               appc_error_t *err)
 {
+  if (check_utf8(p, err) < 0)
+    return -1;
   if (given(p->name)) {
     if (appc_validate_acidentifier(p->name, err) < 0)
       return appc_error_prefix(err, "name");

@@ -46,6 +46,22 @@ static void test_name_exec(void **state)
   assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "no app in the supplied manifest");
 }
 
+/* Option values that are not UTF-8 are refused (found by fuzzing: the
+ * serialiser wrote such bytes as "\ufffd", so the image no longer held what
+ * was asked for and changed again on the next round trip). */
+static void test_not_utf8(void **state)
+{
+  appc_error_t err = NULL;
+  struct appc_manifest_patch p = {.user = "1000", .group = "100\xc7"};
+  const char *json = "{" IM ",\"app\":{" APP "}}";
+
+  assert_error_contains(patch(json, &p, NULL, &err), &err, "--group: the value is not valid UTF-8");
+  p = (struct appc_manifest_patch){.exec = "/bin/\xed\xa0\x80"}; /* a surrogate */
+  assert_error_contains(patch(json, &p, NULL, &err), &err, "--exec: the value is not valid UTF-8");
+  p = (struct appc_manifest_patch){.exec = "/bin/caf\xc3\xa9", .user = "\xf0\x9f\x98\x80"};
+  assert_ok(patch(json, &p, NULL, &err), &err);
+}
+
 static void test_groups_and_caps(void **state)
 {
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
@@ -224,7 +240,7 @@ int main(void)
       cmocka_unit_test(test_name_exec),      cmocka_unit_test(test_groups_and_caps),
       cmocka_unit_test(test_mounts_ports),   cmocka_unit_test(test_isolators),
       cmocka_unit_test(test_seccomp),        cmocka_unit_test(test_patched_roundtrip),
-      cmocka_unit_test(test_patched_output),
+      cmocka_unit_test(test_patched_output), cmocka_unit_test(test_not_utf8),
   };
   return cmocka_run_group_tests_name("schema-patch", tests, NULL, NULL);
 }
