@@ -867,6 +867,10 @@ static int wait_for_stop(int fd, appc_error_t *err)
 }
 
 /* MHD runs its own polling thread and the calling thread waits on STOP_FD.
+ * It polls with poll(), not epoll: libmicrohttpd 0.9.75's epoll mode is
+ * edge-triggered and does not see a client's end of stream that arrives
+ * with the last bytes of a partial request, so such a connection would hold
+ * one of the CONNECTION_LIMIT slots until the inactivity timeout.
  * The alternative, an external loop over MHD's descriptors and STOP_FD,
  * would re-implement MHD's event loop (timeouts included) for a single extra
  * descriptor; the handlers only read the immutable pod, so the thread needs
@@ -885,7 +889,7 @@ int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metada
     server_clear(&s);
     return -1;
   }
-  d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, on_request, &s,
+  d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, on_request, &s,
                        MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
                        CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT,

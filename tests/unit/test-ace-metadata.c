@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -931,6 +932,42 @@ static void test_wrong_method(void **state)
   reply_clear(&r);
 }
 
+/* A client that sends part of a request and goes away frees its connection
+ * at once (found by fuzzing: with libmicrohttpd's epoll mode, such a
+ * connection was only dropped at the 30 s inactivity timeout, so 64 of them
+ * made the service unreachable for every app of the pod). */
+static void test_abandoned_requests(void **state)
+{
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t) fx.server.port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  char req[256], answer[64] = "";
+  struct pollfd p;
+  int fd;
+  (void) state;
+
+  for (int i = 0; i < 80; i++) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+    assert_int_equal(send(fd, "GET /0123", 9, MSG_NOSIGNAL), 9);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+  }
+  /* Well within the inactivity timeout, a whole request is answered. */
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+  snprintf(req, sizeof req, "GET /%s/acMetadata/v1/pod/uuid HTTP/1.0\r\n\r\n", fx.token);
+  assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t) strlen(req));
+  p = (struct pollfd){.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 5000), 1);
+  assert_true(recv(fd, answer, sizeof answer - 1, 0) > 0);
+  assert_memory_equal(answer, "HTTP/1.", 7);
+  assert_memory_equal(answer + 8, " 200", 4);
+  close(fd);
+}
+
 /* ---- stopping ---- */
 
 static void test_stop_on_eof(void **state)
@@ -996,6 +1033,7 @@ int main(void)
       cmocka_unit_test(test_wrong_token),
       cmocka_unit_test(test_unknown_path),
       cmocka_unit_test(test_wrong_method),
+      cmocka_unit_test(test_abandoned_requests),
       cmocka_unit_test(test_stop_on_eof),
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
