@@ -166,8 +166,8 @@ int appc_discovery_parse_link(const char *value, struct appc_discovery_metas *ou
                               appc_error_t *err);
 
 /* Render TEMPLATE for NAME and LABELS (as appc_discover does) into *OUT_ACI
- * and *OUT_ASC.  Returns 1 and sets *SCORE (the number of given labels
- * used) on success, 0 when a variable is left over. */
+ * and *OUT_ASC.  Returns 1 and sets *SCORE (the number of labels used, given
+ * ones and the os and arch defaults) on success, 0 when a variable is left over. */
 int appc_discovery_render(const char *tmpl, const char *name, const struct appc_kv_list *labels,
                           char **out_aci, char **out_asc, unsigned *score, appc_error_t *err);
 
