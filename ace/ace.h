@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc executor (ACE): runs a pod of apps from the store's rendered trees
  * in Linux namespaces, as the appc spec's ace.md, pods.md and OS-SPEC say.
  * Needs root.  docs/executor.md describes the process model, the pod

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* resource/memory and resource/cpu with cgroups (ace.md "Resource
  * Isolators").
  *

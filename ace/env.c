@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The app's environment: environment files (--env-file), the array handed
  * to execve, and the PATH search for the app's exec[0]. */
 #include "config.h"

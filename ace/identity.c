@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The user, group and supplementary groups an app runs as (aci.md, "app").
  *
  * user and group are resolved inside the app's root, which comes from an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ace/identity: user and group resolution, the app's environment, pod
 # UUIDs and notes, with their unit tests.
 libappc_a_SOURCES += ace/identity.c ace/env.c ace/uuid.c ace/note.c

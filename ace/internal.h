@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal interfaces of the executor (ace/), shared by its modules.
  *
  * Process model (docs/executor.md): actool (P) prepares everything that can

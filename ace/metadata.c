@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The App Container Metadata Service (spec: ace.md, "App Container Metadata
  * Service"), served with libmicrohttpd by the metadata process M.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ace/metadata: the metadata service (libmicrohttpd) and its unit tests.
 libappc_a_SOURCES += ace/metadata.c
 check_PROGRAMS += tests/unit/test-ace-metadata

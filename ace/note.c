@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Notes: what the executor did with an isolator or a volume, for the CLI to
  * show (the library itself never prints). */
 #include "config.h"

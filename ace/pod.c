@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pods of a store: DIR/pods/UUID/, one directory per pod that runs or
  * whose actool died without cleaning up.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A pod's directory, DIR/pods/UUID (ace/pod.c); see docs/executor.md. */
 #ifndef APPC_ACE_POD_H
 #define APPC_ACE_POD_H

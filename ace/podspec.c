@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A pod manifest from `actool run`'s command line: images with per-app
  * overrides, volumes and mounts in the reference's "key=value,..." syntax,
  * environment assignments. */

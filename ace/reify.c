@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Completing a pod manifest for running ("reifying" it, pods.md): image IDs,
  * app names and apps filled in from the store, mounts checked. */
 #include "config.h"

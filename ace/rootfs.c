@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An app's filesystem (child: runs in the app's supervisor S).
  *
  * S enters a mount namespace of its own, mounts an overlay whose lower layer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An app's root filesystem (ace/rootfs.c). */
 #ifndef APPC_ACE_ROOTFS_H
 #define APPC_ACE_ROOTFS_H

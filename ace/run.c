@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Running a pod: the executor's process tree.
  *
  *   P  actool: prepares everything that can fail early, keeps the pod's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Capabilities, no_new_privs and seccomp for an app (ace.md "Linux
  * Isolators"), and the pod's os/unix/sysctl.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ace/security: capabilities, seccomp and sysctl (security.c), cgroups and
 # resource quantities (cgroup.c), and their unit tests.  The tests run as
 # root: they fork children that drop privileges, load filters and use the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pod UUIDs: random, RFC 4122 version 4. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc ACI archives: reading and validating ACIs and image layouts,
  * computing image IDs, building and rewriting ACIs.
  *

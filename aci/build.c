@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Building an ACI from an image layout.
  *
  * The tree is walked by hand, each directory's names sorted byte-wise, so the

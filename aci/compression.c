@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Compression names and content-based detection. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gzip members that state their own size, and their parallel inflate.
  *
  * Our builder cuts the tar into blocks and writes each as a gzip member of its

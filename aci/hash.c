@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SHA-512 image IDs over OpenSSL's EVP interface. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gzip decompression for the ACI reader, with ISA-L's inflate.
  *
  * The file is read in large chunks and inflated into a fixed output buffer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal plumbing of the aci module, shared by its translation units but not
  * part of the public API in aci/aci.h. */
 #ifndef APPC_ACI_INTERNAL_H

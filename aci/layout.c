@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Image layouts: a directory with a regular file "manifest" holding a valid
  * ImageManifest and a directory "rootfs", and nothing else at the top.
  * (The reference tolerates any top-level name that merely starts with

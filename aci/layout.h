@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: layout helpers shared by layout.c and build.c. */
 #ifndef APPC_ACI_LAYOUT_H
 #define APPC_ACI_LAYOUT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Archive member names: canonical forms and duplicate detection. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Output files that appear at their final path only when complete.
  *
  * The data goes to an unnamed O_TMPFILE in the destination directory where

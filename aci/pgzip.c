@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parallel gzip: the stream is cut into fixed-size blocks, each compressed
  * independently by a pool of worker threads with libdeflate and written out
  * in order as one gzip member, which states its own length in its header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading ACIs in one streaming pass.
  *
  * A decompressor turns the file into the uncompressed tar stream: ISA-L for

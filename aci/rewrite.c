@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rewriting an ACI with a new manifest (patch-manifest).
  *
  * Entries are streamed from the input's tar reader to a new tar writer:

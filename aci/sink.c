@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The compressing end of an ACI being written: hashes the uncompressed tar
  * stream (that hash is the image ID) and writes it to the output file,
  * compressed as asked.  gzip uses the parallel libdeflate pipeline; bzip2 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Copying the raw bytes of a file while it is read (see struct appc_tee). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ACI archive rules and the public reading API.
  *
  * Rules (aci.md, and what the reference validator accepts): the archive holds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writing the tar stream of an ACI: pax-restricted entries (plain ustar
  * headers unless a long name, large value or xattr needs an extension), fed
  * to a sink that hashes and compresses.  Entries are scrubbed of anything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool CLI: shared types for the command files.
  *
  * Each command lives in its own file (cmd-NAME.c) and exports one

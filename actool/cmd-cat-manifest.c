@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool cat-manifest [--pretty-print] ACI */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool discover [--json] NAME[,LABEL=VALUE...]...
  *
  * Prints, per name, the discovered "ACI: URL, ASC: URL" endpoints and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool fetch FILE.aci | NAME[,LABEL=VALUE...] | https://URL ...
  *
  * Each image is verified against the keys trusted for its name (FILE.aci.asc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool gc: remove what abandoned pods left behind. */
 #include "config.h"
 

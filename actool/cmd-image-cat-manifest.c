@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool image cat-manifest [--pretty-print] IMAGE */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool image export [--overwrite] IMAGE OUT.aci */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool image extract [--rootfs] [--overwrite] IMAGE DEST */
 #include "config.h"
 

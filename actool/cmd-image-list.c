@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool image list [--json] [--no-legend] [--full] */
 #include "config.h"
 

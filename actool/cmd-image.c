@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool image SUBCOMMAND: operations on the images in the store. */
 #include "config.h"
 

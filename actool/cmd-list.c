@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool list [--json] [--no-legend]: the pods of this host, running or
  * abandoned (their actool was killed; `actool gc` removes them). */
 #include "config.h"

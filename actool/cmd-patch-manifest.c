@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool patch-manifest [options] IN.aci [OUT.aci] */
 #include "config.h"
 

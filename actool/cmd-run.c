@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool run [OPTIONS] IMAGE [APP OPTIONS] [-- ARGS...] [[---] IMAGE ...]
  *
  * Images are looked up in the store (ID, ID prefix, NAME[,LABEL=VALUE...])

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool status UUID: one pod, as KEY=VALUE lines. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool trust [--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]
  * actool trust --list [--prefix=PREFIX | --root] [--json] [--no-legend]
  * actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]

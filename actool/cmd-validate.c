@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool validate [--type=appimage|layout|manifest] PATH... */
 #include "config.h"
 

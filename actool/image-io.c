@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pieces shared by the commands that read manifests and write ACIs. */
 #include "config.h"
 

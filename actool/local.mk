@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The binary is built as actool/actool (a top-level `actool` would clash with
 # this directory) and installed as $(bindir)/actool.
 bin_PROGRAMS += actool/actool

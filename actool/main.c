@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool entry point: global options, command dispatch, exit status. */
 #include "config.h"
 

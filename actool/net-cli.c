@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP client of the network commands, built from the global options. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* actool CLI: the HTTP client that discover, fetch and trust share, set up
  * from the global options (docs/discovery.md). */
 #ifndef ACTOOL_NET_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command-line parsing shared by every command.
  *
  * Accepts what the reference actool (Go's flag package) accepts, `-flag`,

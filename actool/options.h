@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to the CLI: the option parser behind every command. */
 #ifndef ACTOOL_OPTIONS_H
 #define ACTOOL_OPTIONS_H

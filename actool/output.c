@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How the CLI talks to the user: errors on stderr, one line per problem. */
 #include "config.h"
 

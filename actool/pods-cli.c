@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What list and status share: how a pod's state and times are shown. */
 #include "config.h"
 

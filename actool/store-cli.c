@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the store commands share: finding and opening the store. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Remove a build's temporary output file when actool is interrupted.
  *
  * The library writes through O_TMPFILE where it can, so an interrupted build

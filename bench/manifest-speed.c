@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* In-process cost of parsing and validating one manifest: reads FILE once,
  * then parses it N times and prints the mean in microseconds.  Separates the
  * work actool does from the cost of starting a process on this machine. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-process cost of short commands, for bench/run.
  *
  *   spawn-loop RUNS LOOPS -- CMD [ARG...] [-- CMD [ARG...]]...

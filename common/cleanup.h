@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scope-bound cleanup, in the style of crun and systemd: a variable declared
  * with one of these attributes is released when it goes out of scope, so every
  * function has one obvious owner for each resource and no exit path leaks. */

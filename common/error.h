@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one error type of libappc.
  *
  * Library functions return 0 on success and a negative value on failure, in

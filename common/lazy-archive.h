@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libarchive: reading and writing ACIs, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_ARCHIVE_H
 #define APPC_COMMON_LAZY_ARCHIVE_H

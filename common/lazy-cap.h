@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libcap: capability names and the bounding set, for the executor, bound at first use (see
  * common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_CAP_H

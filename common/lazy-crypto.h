@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSL libcrypto: SHA-512 and SHA-256 digests, HMAC, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_CRYPTO_H
 #define APPC_COMMON_LAZY_CRYPTO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libcurl: discovery and fetch over HTTP(S), bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_CURL_H
 #define APPC_COMMON_LAZY_CURL_H

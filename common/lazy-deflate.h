@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libdeflate: parallel gzip compression of built ACIs, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_DEFLATE_H
 #define APPC_COMMON_LAZY_DEFLATE_H

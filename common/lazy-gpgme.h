@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* gpgme: signature verification and the trust store, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_GPGME_H
 #define APPC_COMMON_LAZY_GPGME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ISA-L: fast inflate of gzip ACIs, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_ISAL_H
 #define APPC_COMMON_LAZY_ISAL_H

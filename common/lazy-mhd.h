@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libmicrohttpd: the executor's metadata service, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_MHD_H
 #define APPC_COMMON_LAZY_MHD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libseccomp: seccomp filters of the executor, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_SECCOMP_H
 #define APPC_COMMON_LAZY_SECCOMP_H

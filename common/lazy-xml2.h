@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libxml2: the HTML of discovery pages, bound at first use (see common/lazy.h). */
 #ifndef APPC_COMMON_LAZY_XML2_H
 #define APPC_COMMON_LAZY_XML2_H

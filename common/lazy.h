@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Libraries bound at first use.
  *
  * Most commands touch a fraction of what actool can do: `validate` of a

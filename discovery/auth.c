@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Credentials per host, read from DIR/auth.d/NAME.json (docs/discovery.md):
  *
  *   {"actoolKind": "auth", "actoolVersion": "v1",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The discovery walk and its URL templates (spec/discovery.md). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc discovery: an HTTPS client for image names (spec/discovery.md).
  *
  * An image name such as "example.com/app" is resolved to the URLs of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fetching images by name or URL into the store (see fetch.h). */
 #include "config.h"
 

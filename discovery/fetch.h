@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc fetch: getting images into the store by name or URL, with their
  * signatures checked and their dependencies (docs/discovery.md, "Fetch").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP client of discovery and fetch, over libcurl.
  *
  * One easy handle per client, reset before every request, so that the

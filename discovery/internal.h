@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* discovery/: what the module's files share and nothing else uses. */
 #ifndef APPC_DISCOVERY_INTERNAL_H
 #define APPC_DISCOVERY_INTERNAL_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Discovery (meta tags, Link headers) and the HTTP client (libcurl, libxml2);
 # see docs/discovery.md.
 libappc_a_SOURCES += discovery/discovery.h discovery/internal.h \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where discovery data comes from: meta tags of an HTML page (libxml2's
  * tolerant HTML parser) and Link headers (RFC 8288). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The app section shared by image manifests and pod app overrides. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* "NAME[,LABEL=VALUE...]": how users name an image on the command line
  * (fetch, discover, and every store command taking IMAGE).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ImageManifest: parse, validate, serialise. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Declarations shared between the schema module's source files only. */
 #ifndef APPC_SCHEMA_INTERNAL_H
 #define APPC_SCHEMA_INTERNAL_H

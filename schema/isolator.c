@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Isolators: decoding, validation and serialisation. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Isolators (ace.md, and types/isolator*.go of the reference).
  *
  * Recognised names and their values:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON layer of the schema module: syntax check, json-c parsing, Go-style
  * decoding helpers with JSON paths, and serialisation helpers. */
 #include "config.h"

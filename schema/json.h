@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal JSON layer of the schema module (not part of the public API).
  *
  * Parsing is one linear pass that follows Go's encoding/json grammar and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Peek at a manifest's kind, as the reference's schema.Kind does before it
  * picks the manifest type: acKind must be a known kind and acVersion, when
  * present, a valid non-zero SemVer. */

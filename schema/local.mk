@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 libappc_a_SOURCES += schema/schema.h schema/manifest.h schema/types.h schema/types.c \
 	schema/json.h schema/json.c schema/internal.h \
 	schema/isolator.h schema/isolator.c schema/app.c schema/image_manifest.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Typed ImageManifest and PodManifest (appc spec v0.8.11).
  *
  * Conventions shared by every structure below:

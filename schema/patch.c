@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* patch-manifest: apply command-line changes to an image manifest, with the
  * parsing rules and verdicts of the reference's actool/manifest.go. */
 #include "config.h"

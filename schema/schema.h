@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc schema: typed ImageManifest and PodManifest (appc spec v0.8.11).
  *
  * Parsing validates every rule of types.md, aci.md, pods.md and the isolators

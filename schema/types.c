@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validators for the appc value types.  The rules follow what the reference
  * implementation accepts, because a manifest verdict must agree with it; the
  * comments say where that differs from a plain reading of the spec. */

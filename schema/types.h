@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Validators for the appc value types (types.md, ace.md), usable on their own.
  *
  * Each returns 0 when S is valid, or -1 with an error that states the rule,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Garbage collection: what no index record reaches, and what interrupted
  * processes left behind.
  *

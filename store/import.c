@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Importing an ACI into the store in one pass.
  *
  * The file is read once: every byte read goes to a temporary blob (an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The image index: one directory per image, images/<id>/, holding
  *   info.json  {"format":1,"id":..,"name":..,"labels":[..],"size":N,"importTime":NS}
  *   manifest   the manifest's bytes as stored in the ACI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal plumbing of the store module, shared by its translation units but
  * not part of the public API in store/store.h. */
 #ifndef APPC_STORE_INTERNAL_H

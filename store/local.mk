@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 libappc_a_SOURCES += store/store.h store/internal.h store/private.h \
 	store/store.c store/index.c store/import.c store/tree.c store/image.c \
 	store/gc.c store/verify.c \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The store's own state and helpers shared by store.c, index.c, import.c,
  * tree.c, gc.c and verify.c (the layout is described in docs/store.md). */
 #ifndef APPC_STORE_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rendering layers into a directory (ACE "Filesystem Setup").
  *
  * Layers arrive top image first, so "the later layer overwrites" becomes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Opening a store: its directory layout, format version and locks.
  *
  * DIR/format holds "actool-store N"; a store without it is initialised, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc image store: a content-addressed SHA-512 store of ACIs, an index of
  * the images in it, and a cache of rendered root filesystems.
  *

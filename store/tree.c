@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rendered trees: dependency resolution, the tree cache, render and extract.
  *
  * An image's layers are found by walking its dependency DAG (by imageID when

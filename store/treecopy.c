@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Copying and removing trees.
  *
  * appc_tree_copy is how the store renders an already cached tree into a new

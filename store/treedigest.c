@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tree digests: a SHA-256 over a canonical listing of a directory tree.
  *
  * docs/render.md defines the byte format.  Each entry becomes one record;

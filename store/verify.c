@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Checking a store: every record has its blob, every blob hashes to its
  * image ID and holds the manifest the record keeps, and every cached tree
  * still has the digest recorded when it was rendered. */

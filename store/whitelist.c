@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pathWhitelist matching.
  *
  * A whitelist is held as two string sets of rootfs-relative paths: the

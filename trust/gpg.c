@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The private keyring every trust operation works in: a temporary
  * GNUPGHOME in the store's tmp/, used through gpgme and removed afterwards
  * (docs/trust.md, "How"). */

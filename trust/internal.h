@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* trust/: what the module's files share and nothing else uses. */
 #ifndef APPC_TRUST_INTERNAL_H
 #define APPC_TRUST_INTERNAL_H

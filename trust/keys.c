@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which trusted key files apply to an image name (docs/trust.md): the walk
  * from root.d down the prefix.d directories of the name's prefixes. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Managing the key store (docs/trust.md): reading a public key, adding it
  * for a prefix or as a root key, listing and removing key files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libappc trust: the keys trusted to sign images, and verifying an ACI's
  * detached OpenPGP signature against them (as rkt does).
  *

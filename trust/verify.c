@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Verifying an ACI's detached signature with gpg, through gpgme, against
  * the keys trusted for the image's name (docs/trust.md).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Fuzz targets (tests/fuzz/fuzz-*.c): one per parser of untrusted input.
 #
 # In the ordinary builds each target is linked with standalone.c and

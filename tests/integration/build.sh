@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # actool build: every compression, image IDs, reproducibility, --overwrite,
 # no partial output on failure or interruption, --owner-root, and a rootfs
 # with every kind of file extracted back with GNU tar and compared field by

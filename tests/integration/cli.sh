@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The command-line surface of actool: version, help, exit statuses, option
 # placement (see shared/actool-cli.md).
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Differential test against the Go reference actool v0.8.11: both binaries
 # validate every fixture of fixtures/manifests/expected.tsv plus manifests
 # generated here by mutating rich valid manifests one field at a time, and

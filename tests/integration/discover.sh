@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `actool discover` against a real HTTPS server (nginx, tests/integration/
 # lib-net.sh): meta tags in clean and broken HTML, Link headers, walking up
 # the name, redirects, 401 and credentials, URL templates and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `actool fetch NAME` and `actool fetch https://URL` against a real HTTPS
 # server (nginx, tests/integration/lib-net.sh), as docs/discovery.md
 # ("Fetch") describes it: discovery, download, the manifest and signature

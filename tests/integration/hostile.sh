@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile and broken inputs: actool must refuse each with exit 1 and an error
 # naming the file, and never crash (a signal, exit >= 124 from `timeout`, or a
 # sanitizer report is a failure), hang, or take more than a few seconds.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Libraries bound at first use (common/lazy.h): actool links only json-c;
 # libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
 # ISA-L, libcap and libseccomp are opened when a command first calls them,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Real-network test harness: a throw-away CA and an nginx serving HTTPS (and
 # plain HTTP) on 127.0.0.1, all of it under $TMP.  Source it after lib.sh:
 #

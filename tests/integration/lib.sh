@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # TAP helpers for integration tests.  Source this file, call the checks, end
 # with `done_testing`.  Each check prints one TAP line; a failure never stops
 # the script, so every case is reported.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py
 INTEGRATION_TESTS = \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Manifest conformance corpus: run `$ACTOOL validate` on every fixture listed in
 # fixtures/manifests/expected.tsv and check the verdict.
 #   valid   -> exit status 0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Compatibility with the reference actool (Go, appc/spec v0.8.11): each
 # tool reads the other's images, cat-manifest prints the same bytes, and
 # patch-manifest gives JSON-equal manifests for the same options.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The executor end to end (docs/executor.md): `actool run` of busybox images
 # whose app section varies per case, checked from inside the pod (what the
 # app sees) and from outside (host volumes, the pod directories, cgroups,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The store under concurrency and SIGKILL (docs/store.md, "Concurrency and
 # crashes"): concurrent fetches and renders, fetches and renders killed at
 # random moments, gc afterwards.

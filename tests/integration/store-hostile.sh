@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile archives against the store: fetch must refuse every crafted image
 # that could write outside its root (exit 1, an error naming the file) and
 # leave nothing behind; render and extract must never write through a

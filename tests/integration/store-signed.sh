@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Signed fetch of local files (docs/trust.md): `fetch FILE.aci` imports only
 # when FILE.aci.asc is a good signature by a key trusted for the image's
 # name (DIR/trust/root.d, DIR/trust/prefix.d/PREFIX); every refusal leaves

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The image store end to end (docs/store.md, shared/actool-cli.md "Store
 # commands"): fetch of local files, image list, IMAGE lookup, cat-manifest,
 # export, rm, extract, render (dependencies, pathWhitelist, metadata, the

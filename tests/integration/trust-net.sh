@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `actool trust` over the network (nginx with a test CA, lib-net.sh): keys
 # from https URLs, keys found by discovering a prefix's ac-discovery-pubkeys
 # (several URLs, one of them broken), the transport rules, the review prompt

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # actool trust (docs/trust.md): adding keys from files with and without the
 # fingerprint review, --list, --rm, and fetch honouring what trust placed.
 # Keys from URLs and discovery are covered by the network tests.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Each command of the offline toolchain runs valgrind-clean (no invalid
 # access, no uninitialised use, no leak) on valid and invalid input.
 . "$top_srcdir/tests/integration/lib.sh"

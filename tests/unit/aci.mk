@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # aci unit tests (owned by the aci module)
 check_PROGRAMS += tests/unit/test-aci
 tests_unit_test_aci_SOURCES = tests/unit/test-aci.c

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # discovery unit tests (owned by the discovery module)
 check_PROGRAMS += tests/unit/test-discovery
 tests_unit_test_discovery_SOURCES = tests/unit/test-discovery.c

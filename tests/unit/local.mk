@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Unit tests: one cmocka program per module area, all linked against libappc.
 UNIT_LDADD = $(APPC_LIBS) $(APPC_DIRECT_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

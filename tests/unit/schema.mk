@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # schema unit tests (owned by the schema module)
 check_PROGRAMS += tests/unit/test-schema-types tests/unit/test-schema-isolators \
 	tests/unit/test-schema-manifest tests/unit/test-schema-patch tests/unit/test-schema-roundtrip

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # store unit tests (owned by the store module)
 check_PROGRAMS += tests/unit/test-store-render tests/unit/test-store-copy
 tests_unit_test_store_render_SOURCES = tests/unit/test-store-render.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of ace/cgroup.c: resource quantities, then pods in the host's
  * real cgroup hierarchies (as root): the layout, the control files the
  * isolators set, a child entering an app's cgroup, destroy killing what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the executor's identity, environment, UUID and note parts
  * (ace/identity.c, ace/env.c, ace/uuid.c, ace/note.c).  The path-owner
  * tests chown files, so they expect to run as root (as the executor does). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the metadata service (ace/metadata.c): the host's HMAC key
  * file, the URL token, and every endpoint of a server run in a forked child
  * on a 127.0.0.1:0 socket and queried with libcurl, the way the metadata

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of ace/security.c: the capability sets, no_new_privs and
  * seccomp filters an app gets from its isolators, checked where the kernel
  * shows them (/proc/self/status, system call results, the signal that kills

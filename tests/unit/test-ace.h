@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the executor's unit tests: collecting the notes the
  * library reports, and building isolator lists. */
 #ifndef APPC_TESTS_TEST_ACE_H

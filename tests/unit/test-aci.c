@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* aci unit tests: build, validate, read and rewrite ACIs in scratch
  * directories.  Archives for the rejection tests are made byte by byte
  * (tar_add), independently of libarchive, and image IDs are checked against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of discovery/: meta tags in messy HTML, Link headers, template
  * rendering and the best-matching rule, and credential files.  The walk
  * itself talks to a real server in tests/integration/discover.sh. */

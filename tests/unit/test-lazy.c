@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Libraries bound at first use (common/lazy.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for isolators: each kind's value rules, the app set rules, and
  * the isolator API of schema/isolator.h. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for ImageManifest and PodManifest parsing, validation, JSON
  * quirks shared with the reference, and serialisation round trips. */
 #include "config.h"

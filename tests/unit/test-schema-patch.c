@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for appc_image_manifest_patch (actool patch-manifest). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the value-type validators of schema/types.h. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the schema unit tests. */
 #ifndef APPC_TESTS_TEST_SCHEMA_H
 #define APPC_TESTS_TEST_SCHEMA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scratch directories for cmocka unit tests: one per test, removed by the
  * teardown even when a failing assertion jumped over the test's own
  * scratch_remove().  Define SCRATCH_PREFIX ("test-aci", ...) before

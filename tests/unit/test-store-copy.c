@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Tree copy and tree removal (store/treecopy.c).
  *
  * Source trees are built in scratch directories with every kind of entry an

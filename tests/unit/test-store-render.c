@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store render engine unit tests: pathWhitelist parsing and matching, the
  * layer override order of the ACE spec's examples, the safety rules
  * (nothing written through a symlink or outside the rootfs), hard links,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the store's index, import rules, lookup and gc (store/), and
  * of the NAME[,LABEL=VALUE...] parser they rely on (schema/appstring.c). */
 #include "config.h"

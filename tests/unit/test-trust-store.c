@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of managing the key store (trust/store.c): reading a key,
  * adding it for a prefix or as a root key, listing and removing key files,
  * and verification with a key that appc_trust_add placed.  The keys are

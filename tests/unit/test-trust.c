@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the trust module (trust/): the prefix walk, which key files
  * apply to a name, and the refusals of appc_trust_verify that need no key.
  * Signatures by real keys are covered by tests/integration/store-signed.sh. */

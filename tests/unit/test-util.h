@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared helpers for cmocka unit tests. */
 #ifndef APPC_TESTS_TEST_UTIL_H
 #define APPC_TESTS_TEST_UTIL_H

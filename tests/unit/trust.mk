@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # trust unit tests (owned by the trust module)
 check_PROGRAMS += tests/unit/test-trust
 tests_unit_test_trust_SOURCES = tests/unit/test-trust.c
