@@ -378,47 +378,135 @@ static bool dir_is_empty(const char *path)
   return empty;
 }
 
-/* Make TARGET fit a volume that is a directory (IS_DIR) or a file,
- * replacing what is in the way as the spec says, with a warning. */
+/* Append the component C (LEN bytes) to the absolute path OUT. */
+static int path_push(char out[PATH_MAX], const char *c, size_t len)
+{
+  size_t n = strlen(out);
+  size_t sep = n > 1 ? 1 : 0;
+
+  if (n + sep + len >= PATH_MAX)
+    return -1;
+  if (sep)
+    out[n++] = '/';
+  memcpy(out + n, c, len);
+  out[n + len] = '\0';
+  return 0;
+}
+
+/* Drop the last component of the absolute path OUT ("/" stays "/"). */
+static void path_pop(char out[PATH_MAX])
+{
+  char *slash = strrchr(out, '/');
+
+  if (slash == out)
+    out[1] = '\0';
+  else if (slash != NULL)
+    *slash = '\0';
+}
+
+/* The path TARGET leads to inside the app's root, with every symlink among
+ * its existing components followed as the kernel would (this runs after
+ * pivot_root, so none leads out of the root) and the components from the
+ * first missing one on kept as written.  A dangling symlink in the image (a
+ * /data -> /srv/data whose target it does not ship) thus gives the path to
+ * create.  ELOOP after 40 links, as the kernel. */
+static int resolve_in_root(const char *target, char out[PATH_MAX], appc_error_t *err)
+{
+  char rest[PATH_MAX], next[PATH_MAX], link[PATH_MAX];
+  unsigned links = 0;
+  bool missing = false;
+  const char *p = rest;
+
+  if (snprintf(rest, sizeof rest, "%s", target) >= (int) sizeof rest)
+    return appc_error_make(err, ENAMETOOLONG, "mount target %s", target);
+  strcpy(out, "/");
+  while (*p != '\0') {
+    size_t len;
+    struct stat st;
+    while (*p == '/')
+      p++;
+    len = strcspn(p, "/");
+    if (len == 0 || (len == 1 && p[0] == '.')) {
+      p += len;
+      continue;
+    }
+    if (len == 2 && p[0] == '.' && p[1] == '.') {
+      path_pop(out);
+      p += len;
+      continue;
+    }
+    if (path_push(out, p, len) < 0)
+      return appc_error_make(err, ENAMETOOLONG, "mount target %s", target);
+    p += len;
+    if (missing)
+      continue;
+    if (lstat(out, &st) < 0) {
+      if (errno != ENOENT)
+        return appc_error_make(err, errno, "mount target %s: %s", target, out);
+      missing = true;
+      continue;
+    }
+    if (!S_ISLNK(st.st_mode))
+      continue;
+    ssize_t n = readlink(out, link, sizeof link - 1);
+    if (n < 0)
+      return appc_error_make(err, errno, "mount target %s: %s", target, out);
+    link[n] = '\0';
+    if (++links > 40)
+      return appc_error_make(err, ELOOP, "mount target %s", target);
+    /* Walk the link's target, then what followed the link. */
+    if (snprintf(next, sizeof next, "%s/%s", link, p) >= (int) sizeof next)
+      return appc_error_make(err, ENAMETOOLONG, "mount target %s", target);
+    memcpy(rest, next, sizeof rest);
+    p = rest;
+    if (link[0] == '/')
+      strcpy(out, "/");
+    else
+      path_pop(out);
+  }
+  return 0;
+}
+
+/* Make TARGET (V's mount target, resolved) fit a volume that is a directory
+ * (IS_DIR) or a file, replacing what is in the way as the spec says, with a warning. */
 static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_rootfs_volume *v,
-                          bool is_dir, const struct ace_notes *notes, appc_error_t *err)
+                          const char *target, bool is_dir, const struct ace_notes *notes,
+                          appc_error_t *err)
 {
   struct stat st;
   char parent[PATH_MAX];
   char *slash;
 
-  if (stat(v->target, &st) == 0) {
+  if (stat(target, &st) == 0) {
     if (is_dir && S_ISDIR(st.st_mode)) {
-      if (!dir_is_empty(v->target))
+      if (!dir_is_empty(target))
         ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
-                 spec->app_name, v->volume, v->target);
+                 spec->app_name, v->volume, target);
       return 0;
     }
     if (!is_dir && !S_ISDIR(st.st_mode))
       return 0;
     ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
-             spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", v->target);
-    if ((S_ISDIR(st.st_mode) ? rmdir(v->target) : unlink(v->target)) < 0)
-      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, v->target);
+             spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", target);
+    if ((S_ISDIR(st.st_mode) ? rmdir(target) : unlink(target)) < 0)
+      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
   } else if (errno != ENOENT) {
-    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, v->target);
+    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
   }
   if (is_dir)
-    return make_dirs(v->target, err);
-  snprintf(parent, sizeof parent, "%s", v->target);
+    return make_dirs(target, err);
+  snprintf(parent, sizeof parent, "%s", target);
   slash = strrchr(parent, '/');
   if (slash != NULL && slash != parent) {
     *slash = '\0';
     if (make_dirs(parent, err) < 0)
       return -1;
   }
-  return create_file(v->target, 0644, err);
+  return create_file(target, 0644, err);
 }
 
-/* Attach a volume at TARGET, which may be a symlink in the image (Debian's
- * /var/run -> /run): move_mount() refuses a symlink as its target (EINVAL),
- * so it is resolved first, inside the app's root (this runs after
- * pivot_root, where no symlink leads out) and never through /proc's magic
+/* Attach a volume at TARGET, resolved by resolve_in_root (move_mount()
+ * refuses a symlink as its target: EINVAL), never through /proc's magic
  * links. */
 static int attach_volume(int tree_fd, const char *target, appc_error_t *err)
 {
@@ -437,8 +525,10 @@ static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_s
 {
   for (size_t i = 0; i < spec->n_volumes; i++) {
     const struct ace_rootfs_volume *v = &spec->volumes[i];
-    if (prepare_target(spec, v, h->volume_is_dir[i], notes, err) < 0 ||
-        attach_volume(h->volume_fds[i], v->target, err) < 0)
+    char target[PATH_MAX];
+    if (resolve_in_root(v->target, target, err) < 0 ||
+        prepare_target(spec, v, target, h->volume_is_dir[i], notes, err) < 0 ||
+        attach_volume(h->volume_fds[i], target, err) < 0)
       return appc_error_prefix(err, "app %s: volume \"%s\"", spec->app_name, v->volume);
   }
   return 0;

@@ -244,6 +244,8 @@ cp -a "$LAY" "$TMP/layh"
 echo imagehost >"$TMP/layh/rootfs/etc/hostname"
 mkdir -p "$TMP/layh/rootfs/var" "$TMP/layh/rootfs/run"
 ln -sfn ../run "$TMP/layh/rootfs/var/run" # as in Debian
+ln -sfn /srv/data "$TMP/layh/rootfs/data"      # dangling: the image has no /srv
+ln -sfn ../srv/a/b "$TMP/layh/rootfs/rel"      # dangling, relative, two levels missing
 manifest etchost "$(shapp 'echo $(hostname) $(cat /etc/hostname)')" >"$TMP/layh/manifest"
 if "$ACTOOL" build --no-compression "$TMP/layh" "$TMP/etchost.aci" 2>"$TMP/.err" &&
   ID[etchost]=$(ac fetch "$TMP/etchost.aci" 2>>"$TMP/.err") && [ -n "${ID[etchost]}" ]; then :; else
@@ -455,6 +457,11 @@ pod --volume=vr,kind=empty "${ID[etchost]}" --mount=volume=vr,target=/var/run --
   'echo x >/var/run/f && echo "$(cat /run/f) $(readlink /var/run) $(awk '\''$5 == "/run" {print "mounted"}'\'' /proc/self/mountinfo)"'
 is_run "volumes: a mount target that is a symlink in the image (/var/run -> ../run) is followed inside it" \
   "$status:$OUT" "0:x ../run mounted"
+pod --volume=vd,kind=empty --volume=vr,kind=empty "${ID[etchost]}" --mount=volume=vd,target=/data \
+  --mount=volume=vr,target=/rel/c --exec=/bin/sh -- -c \
+  'echo y >/data/f && echo z >/rel/c/g && echo "$(cat /srv/data/f) $(cat /srv/a/b/c/g) $(awk '\''$5 == "/srv/data" || $5 == "/srv/a/b/c" {print "mounted"}'\'' /proc/self/mountinfo | paste -sd,)"'
+is_run "volumes: a mount target behind a dangling symlink in the image is created where the symlink leads" \
+  "$status:$OUT" "0:y z mounted,mounted"
 is "hostname: the host's is unchanged" "$(hostname)" "$host_hostname"
 for bad in 'bad host!' "$(printf 'h%.0s' $(seq 80))" -lead trail- a..b; do
   sh_pod --hostname="$bad" -- 'echo RAN'
