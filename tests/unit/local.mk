@@ -10,6 +10,12 @@ tests_unit_test_error_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_error_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-error
 
+check_PROGRAMS += tests/unit/test-common-fs
+tests_unit_test_common_fs_SOURCES = tests/unit/test-common-fs.c
+tests_unit_test_common_fs_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_fs_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-fs
+
 check_PROGRAMS += tests/unit/test-lazy
 tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)

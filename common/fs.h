@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Files: writing all of a buffer, reading a whole file under a limit, and
+ * replacing a file atomically.  One copy of each for every module, in the
+ * way git's write_in_full, strbuf_read_file and lockfile serve git. */
+#ifndef APPC_COMMON_FS_H
+#define APPC_COMMON_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+/* Write all LEN bytes of BUF to FD, through short writes and EINTR.  0, or
+ * -1 with errno set (no error object: callers name the file). */
+int appc_write_all(int fd, const void *buf, size_t len);
+
+/* Flags for the readers. */
+enum {
+  APPC_READ_NOFOLLOW = 1 << 0, /* refuse a symlink as NAME (ELOOP) */
+  APPC_READ_REGULAR = 1 << 1,  /* refuse anything but a regular file */
+};
+
+/* Read what FD holds from its current offset to its end into *OUT,
+ * malloc'ed and NUL-terminated, *LEN bytes (LEN may be NULL).  More than MAX
+ * bytes is an error (EFBIG), also from a pipe or a file that grows while it
+ * is read.  Errors name WHAT. */
+int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, appc_error_t *err);
+
+/* Open NAME relative to DIRFD (AT_FDCWD or an absolute NAME for a path)
+ * and read it whole as appc_read_fd does; FLAGS from the enum above.
+ * Errors name NAME. */
+int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
+                      size_t *len, appc_error_t *err);
+
+/* Flags for appc_atomic_write_at. */
+enum {
+  /* fsync the file before it takes NAME and the directory after: once the
+   * call returns, a crash leaves the new content.  Without it the content
+   * may be lost in a crash, but never seen in part. */
+  APPC_WRITE_DURABLE = 1 << 0,
+  /* Fail with EEXIST when NAME exists (link(2), not rename(2)): of
+   * concurrent writers exactly one installs its content. */
+  APPC_WRITE_NOREPLACE = 1 << 1,
+};
+
+/* Give NAME (relative to DIRFD, which may be AT_FDCWD; it may contain
+ * slashes) the content DATA with mode MODE (umask not applied), atomically:
+ * the bytes go to a hidden temporary ".BASE.tmp-RANDOM" beside it, which is
+ * then renamed (or linked) to NAME.  Readers see the old file or the new one,
+ * never a part of it, and no temporary is left behind on any failure.
+ * Errors name NAME and keep the errno of the step that failed. */
+int appc_atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                         unsigned flags, appc_error_t *err);
+
+#endif

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for common/fs: write_all, whole-file reads, atomic writes. */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define SCRATCH_PREFIX "test-common-fs"
+#include "tests/unit/test-scratch.h"
+
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+static int teardown(void **state)
+{
+  (void) state;
+  scratch_remove(current_scratch);
+  return 0;
+}
+
+/* The entries of DIR (but . and ..), counted. */
+static int entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  closedir(d);
+  return n;
+}
+
+/* A child writing LEN bytes of DATA with appc_write_all into a pipe whose
+ * read end is *READ_FD; the child's pid.  It exits 0 when all was written. */
+static pid_t pipe_writer(const void *data, size_t len, int *read_fd)
+{
+  int p[2];
+  pid_t pid;
+
+  assert_int_equal(pipe(p), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    _exit(appc_write_all(p[1], data, len) == 0 ? 0 : 1);
+  }
+  close(p[1]);
+  *read_fd = p[0];
+  return pid;
+}
+
+static void test_write_all_pipe(void **state)
+{
+  static char buf[200000], data[200000];
+  size_t got = 0;
+  int fd;
+  (void) state;
+
+  memset(data, 'x', sizeof data);
+  /* More than a pipe holds: written in parts while we read. */
+  pid_t pid = pipe_writer(data, sizeof data, &fd);
+  for (ssize_t n; (n = read(fd, buf + got, sizeof buf - got)) > 0;)
+    got += (size_t) n;
+  close(fd);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_int_equal(got, sizeof data);
+  assert_int_equal(appc_write_all(-1, "x", 1), -1);
+  assert_int_equal(errno, EBADF);
+}
+
+static void test_read_limits(void **state)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  cleanup_free char *text = NULL;
+  appc_error_t err = NULL;
+  size_t len = 0;
+  (void) state;
+
+  write_file(dir, "ten", "0123456789", 10);
+  assert_ok(appc_read_file_at(dfd, "ten", 10, 0, &text, &len, &err), &err);
+  assert_int_equal(len, 10);
+  assert_string_equal(text, "0123456789"); /* NUL-terminated */
+  assert_error_contains(appc_read_file_at(dfd, "ten", 9, 0, &text, &len, &err), &err,
+                        "ten: larger than the limit of 9 bytes");
+  write_file(dir, "empty", "", 0);
+  free(text);
+  text = NULL;
+  assert_ok(appc_read_file_at(dfd, "empty", 0, 0, &text, &len, &err), &err);
+  assert_int_equal(len, 0);
+  assert_string_equal(text, "");
+  assert_error_contains(appc_read_file_at(dfd, "missing", 10, 0, &text, &len, &err), &err,
+                        "missing: No such file or directory");
+  /* Symlinks and directories when refused. */
+  assert_int_equal(symlinkat("ten", dfd, "link"), 0);
+  assert_error_contains(appc_read_file_at(dfd, "link", 10, APPC_READ_NOFOLLOW, &text, &len, &err),
+                        &err, "link");
+  assert_int_equal(mkdirat(dfd, "sub", 0755), 0);
+  assert_error_contains(appc_read_file_at(dfd, "sub", 10, APPC_READ_REGULAR, &text, &len, &err),
+                        &err, "sub: not a regular file");
+  /* A FIFO without a writer is refused, not waited on. */
+  assert_int_equal(mkfifoat(dfd, "fifo", 0600), 0);
+  assert_error_contains(appc_read_file_at(dfd, "fifo", 10, APPC_READ_REGULAR, &text, &len, &err),
+                        &err, "fifo: not a regular file");
+  /* A file whose size stat cannot tell (procfs says 0). */
+  free(text);
+  text = NULL;
+  assert_ok(appc_read_file_at(AT_FDCWD, "/proc/self/status", 1 << 20, 0, &text, &len, &err), &err);
+  assert_true(len > 0 && strstr(text, "Name:") != NULL);
+}
+
+static void test_read_pipe_limit(void **state)
+{
+  static char data[100000];
+  int fd;
+  cleanup_free char *text = NULL;
+  appc_error_t err = NULL;
+  size_t len = 0;
+  (void) state;
+
+  memset(data, 'y', sizeof data);
+  for (int over = 0; over <= 1; over++) {
+    pid_t pid = pipe_writer(data, sizeof data, &fd);
+    if (over) {
+      assert_error_contains(appc_read_fd(fd, "pipe", sizeof data - 1, &text, &len, &err), &err,
+                            "pipe: larger than the limit of 99999 bytes");
+    } else {
+      assert_ok(appc_read_fd(fd, "pipe", sizeof data, &text, &len, &err), &err);
+      assert_int_equal(len, sizeof data);
+      free(steal_pointer(&text));
+    }
+    close(fd);
+    waitpid(pid, NULL, 0);
+  }
+}
+
+static void test_atomic_write(void **state)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  cleanup_free char *text = NULL;
+  appc_error_t err = NULL;
+  struct stat st;
+  mode_t old = umask(077);
+  (void) state;
+
+  assert_ok(appc_atomic_write_at(dfd, "f", "one", 3, 0644, APPC_WRITE_DURABLE, &err), &err);
+  assert_ok(appc_atomic_write_at(dfd, "f", "two!", 4, 0640, 0, &err), &err);
+  umask(old);
+  assert_ok(appc_read_file_at(dfd, "f", 100, 0, &text, NULL, &err), &err);
+  assert_string_equal(text, "two!");
+  assert_int_equal(fstatat(dfd, "f", &st, 0), 0);
+  assert_int_equal(st.st_mode & 07777, 0640); /* the umask does not apply */
+  assert_int_equal(entries(dir), 1);          /* no temporary left */
+
+  /* A path with directories, relative to the current directory. */
+  mkdirs(dir, "a/b");
+  cleanup_free char *path = path_join(dir, "a/b/c");
+  assert_ok(appc_atomic_write_at(AT_FDCWD, path, "c", 1, 0600, APPC_WRITE_DURABLE, &err), &err);
+  cleanup_free char *sub = path_join(dir, "a/b");
+  assert_int_equal(entries(sub), 1);
+
+  /* NOREPLACE: the first writer wins, the second gets EEXIST. */
+  assert_ok(appc_atomic_write_at(dfd, "key", "k1", 2, 0600, APPC_WRITE_NOREPLACE, &err), &err);
+  assert_int_equal(appc_atomic_write_at(dfd, "key", "k2", 2, 0600, APPC_WRITE_NOREPLACE, &err), -1);
+  assert_int_equal(err->errnum, EEXIST);
+  appc_error_release(&err);
+  free(steal_pointer(&text));
+  assert_ok(appc_read_file_at(dfd, "key", 100, 0, &text, NULL, &err), &err);
+  assert_string_equal(text, "k1");
+
+  /* A failure leaves no temporary: NAME is a non-empty directory. */
+  mkdirs(dir, "full/x");
+  assert_error_contains(appc_atomic_write_at(dfd, "full", "z", 1, 0644, 0, &err), &err, "full");
+  assert_int_equal(entries(dir), 4); /* f, a, key and full: no temporary */
+  assert_error_contains(appc_atomic_write_at(dfd, "nodir/x", "z", 1, 0644, 0, &err), &err,
+                        "nodir/x: its directory");
+  assert_error_contains(appc_atomic_write_at(dfd, "dir/", "z", 1, 0644, 0, &err), &err,
+                        "names a directory");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_write_all_pipe),
+      cmocka_unit_test_teardown(test_read_limits, teardown),
+      cmocka_unit_test(test_read_pipe_limit),
+      cmocka_unit_test_teardown(test_atomic_write, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
