@@ -14,6 +14,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/json.h"
 #include "schema/types.h"
 
@@ -360,35 +361,6 @@ static int env_parse_text(struct env_parser *ps, const char *text, size_t len, a
   return env_finish(ps, err);
 }
 
-static int read_env_file(const char *path, char **out, size_t *out_len, appc_error_t *err)
-{
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  cleanup_free char *buf = NULL;
-  struct stat st;
-  ssize_t n;
-
-  if (fd < 0 || fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "%s", path);
-  if (S_ISREG(st.st_mode) && st.st_size > (off_t) ENV_FILE_MAX)
-    return appc_error_make(err, 0, "%s: larger than %u MiB", path, ENV_FILE_MAX >> 20);
-  /* One byte more than the limit tells a pipe that is too long. */
-  buf = malloc(ENV_FILE_MAX + 1);
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  *out_len = 0;
-  while (*out_len <= ENV_FILE_MAX &&
-         (n = read(fd, buf + *out_len, ENV_FILE_MAX + 1 - *out_len)) != 0) {
-    if (n < 0 && errno != EINTR)
-      return appc_error_make(err, errno, "%s", path);
-    if (n > 0)
-      *out_len += (size_t) n;
-  }
-  if (*out_len > ENV_FILE_MAX)
-    return appc_error_make(err, 0, "%s: larger than %u MiB", path, ENV_FILE_MAX >> 20);
-  *out = steal_pointer(&buf);
-  return 0;
-}
-
 int ace_env_file_parse(const char *path, struct appc_kv_list *out, const struct ace_notes *notes,
                        appc_error_t *err)
 {
@@ -397,7 +369,7 @@ int ace_env_file_parse(const char *path, struct appc_kv_list *out, const struct 
   size_t len = 0;
   int r;
 
-  if (read_env_file(path, &text, &len, err) < 0)
+  if (appc_read_file_at(AT_FDCWD, path, ENV_FILE_MAX, 0, &text, &len, err) < 0)
     return -1;
   r = env_parse_text(&ps, text, len, err);
   free(ps.key);

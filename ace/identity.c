@@ -22,6 +22,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 
 /* (uid_t) -1 and (gid_t) -1 mean "unchanged" to setuid/chown: never an id. */
 #define ID_MAX 4294967294u
@@ -210,39 +211,6 @@ static int open_in_root(int root_fd, const char *path, int flags)
 
 /* ---- reading passwd and group ---- */
 
-/* All of FD, up to DB_MAX bytes (EFBIG beyond). */
-static int read_capped(int fd, char **out, size_t *out_len)
-{
-  cleanup_free char *buf = NULL;
-  size_t len = 0, cap = 0;
-
-  for (;;) {
-    if (len == cap) {
-      /* One byte more than the limit tells a file that is too large. */
-      if (cap == DB_MAX + 1) {
-        errno = EFBIG;
-        return -1;
-      }
-      cap = cap == 0 ? 4096 : cap * 2 > DB_MAX ? DB_MAX + 1 : cap * 2;
-      char *bigger = realloc(buf, cap);
-      if (bigger == NULL)
-        return -1;
-      buf = bigger;
-    }
-    ssize_t n = read(fd, buf + len, cap - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    if (n == 0)
-      break;
-    len += (size_t) n;
-  }
-  *out = steal_pointer(&buf);
-  *out_len = len;
-  return 0;
-}
-
 /* Read DB ("/etc/passwd") of the root: 1 when read, 0 when the image has none.
  * Only a regular file is opened for reading: a device node could have effects
  * just by being opened. */
@@ -264,11 +232,12 @@ static int read_db(int root_fd, const char *field, const char *db, char **out, s
     return appc_error_make(err, errno, "app.%s: %s in the image", field, db);
   if (!S_ISREG(st.st_mode))
     return appc_error_make(err, 0, "app.%s: %s in the image is not a regular file", field, db);
-  if (read_capped(fd, out, len) < 0) {
-    if (errno == EFBIG)
-      return appc_error_make(err, 0, "app.%s: %s in the image is larger than %u MiB", field, db,
-                             DB_MAX >> 20);
-    return appc_error_make(err, errno, "app.%s: reading %s in the image", field, db);
+  if (appc_read_fd(fd, db, DB_MAX, out, len, err) < 0) {
+    if ((*err)->errnum != EFBIG)
+      return appc_error_prefix(err, "app.%s: reading %s in the image", field, db);
+    appc_error_release(err);
+    return appc_error_make(err, 0, "app.%s: %s in the image is larger than %u MiB", field, db,
+                           DB_MAX >> 20);
   }
   return 1;
 }

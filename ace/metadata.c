@@ -33,6 +33,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/json.h"
 
 /* Limits on what a client may make us hold.  Content is the object to sign;
@@ -175,96 +176,22 @@ static int key_load(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_
   return key_read(fd, path, key, err) < 0 ? -1 : 1;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-  const unsigned char *p = buf;
-
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    p += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
-/* Write KEY to a new temporary file TMP in DIRFD, durably. */
-static int key_write_temp(int dirfd, const char *tmp, const char *path,
-                          const unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
-{
-  cleanup_close int fd =
-      openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s: cannot create a temporary file", path);
-  /* The umask may have taken bits away; the mode is checked on load. */
-  if (fchmod(fd, 0600) < 0 || write_all(fd, key, ACE_HMAC_KEY_LEN) < 0 || fsync(fd) < 0) {
-    int e = errno;
-    unlinkat(dirfd, tmp, 0);
-    return appc_error_make(err, e, "%s", path);
-  }
-  return 0;
-}
-
-/* Split PATH into an open directory and the final name. */
-static int open_parent(const char *path, const char **base, appc_error_t *err)
-{
-  const char *slash = strrchr(path, '/');
-  cleanup_free char *dir = NULL;
-  int fd;
-
-  *base = slash != NULL ? slash + 1 : path;
-  if (**base == '\0')
-    return appc_error_make(err, 0, "%s: HMAC key path must name a file", path);
-  if (slash == NULL)
-    dir = strdup(".");
-  else if (slash == path)
-    dir = strdup("/");
-  else
-    dir = strndup(path, (size_t) (slash - path));
-  if (dir == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", dir);
-  return fd;
-}
-
 /* Create PATH holding a fresh key.  1: created (KEY holds it); 0: another
- * process created PATH first, whose key the caller must load instead. */
+ * process created PATH first, whose key the caller must load instead.
+ * NOREPLACE links rather than renames: of concurrent creators exactly one
+ * installs its key and the others use that one, where a rename would
+ * replace a key someone already handed out. */
 static int key_create(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
 {
-  const char *base;
-  cleanup_close int dirfd = open_parent(path, &base, err);
-  cleanup_free char *tmp = NULL;
-  uint64_t r;
-
-  if (dirfd < 0)
+  if (random_bytes(key, ACE_HMAC_KEY_LEN, err) < 0)
     return -1;
-  if (random_bytes(key, ACE_HMAC_KEY_LEN, err) < 0 || random_bytes(&r, sizeof r, err) < 0)
+  if (appc_atomic_write_at(AT_FDCWD, path, key, ACE_HMAC_KEY_LEN, 0600,
+                           APPC_WRITE_DURABLE | APPC_WRITE_NOREPLACE, err) == 0)
+    return 1;
+  if ((*err)->errnum != EEXIST)
     return -1;
-  if (asprintf(&tmp, ".%s.tmp-%016llx", base, (unsigned long long) r) < 0) {
-    tmp = NULL;
-    return appc_error_make(err, ENOMEM, "%s", path);
-  }
-  if (key_write_temp(dirfd, tmp, path, key, err) < 0)
-    return -1;
-  /* link(), not rename(): it fails when PATH exists, so of concurrent
-   * creators exactly one installs its key and the others use that one,
-   * where rename() would replace a key someone already handed out. */
-  int linked = linkat(dirfd, tmp, dirfd, base, 0);
-  int e = errno;
-  unlinkat(dirfd, tmp, 0);
-  if (linked < 0 && e == EEXIST)
-    return 0;
-  if (linked < 0)
-    return appc_error_make(err, e, "%s", path);
-  if (fsync(dirfd) < 0)
-    return appc_error_make(err, errno, "%s: syncing its directory", path);
-  return 1;
+  appc_error_release(err);
+  return 0;
 }
 
 int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)

@@ -28,6 +28,7 @@
 #include "ace/internal.h"
 #include "ace/pod.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/types.h"
 #include "store/internal.h"
 #include "store/private.h"
@@ -88,26 +89,11 @@ int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_di
 int ace_pod_dir_write(struct ace_pod_dir *d, const char *name, const char *data, size_t len,
                       appc_error_t *err)
 {
-  char tmp[64];
-  cleanup_close int fd = -1;
-
-  snprintf(tmp, sizeof tmp, ".%s.tmp", name);
-  fd = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s/%s", d->path, tmp);
-  for (size_t off = 0; off < len;) {
-    ssize_t n = write(fd, data + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return appc_error_make(err, n < 0 ? errno : EIO, "%s/%s", d->path, tmp);
-    off += (size_t) n;
-  }
   /* The state of a running pod need not survive a crash of the machine
-   * (the pod does not either), so no fsync: rename alone keeps readers from
-   * ever seeing half a file. */
-  if (renameat(d->fd, tmp, d->fd, name) < 0)
-    return appc_error_make(err, errno, "%s/%s", d->path, name);
+   * (the pod does not either), so not durable: the rename alone keeps
+   * readers from ever seeing half a file. */
+  if (appc_atomic_write_at(d->fd, name, data, len, 0600, 0, err) < 0)
+    return appc_error_prefix(err, "%s", d->path);
   return 0;
 }
 
@@ -235,7 +221,8 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
   size_t len;
   int r = -1;
 
-  if (appc_store_slurp(dirfd, POD_STATE, STATE_MAX, &text, &len, err) < 0)
+  if (appc_read_file_at(dirfd, POD_STATE, STATE_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                        &len, err) < 0)
     return appc_error_prefix(err, "%s", path);
   o = json_tokener_parse(text);
   if (o != NULL && json_object_is_type(o, json_type_object) &&

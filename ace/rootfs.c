@@ -34,6 +34,7 @@
 #include "ace/internal.h"
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 
 #define HOST_FILE_MAX (64 * 1024)
 
@@ -305,16 +306,8 @@ static int write_file(const char *path, const char *text, appc_error_t *err)
   cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   size_t len = strlen(text);
 
-  if (fd < 0)
+  if (fd < 0 || appc_write_all(fd, text, len) < 0)
     return appc_error_make(err, errno, "%s", path);
-  for (size_t off = 0; off < len;) {
-    ssize_t n = write(fd, text + off, len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return appc_error_make(err, n < 0 ? errno : EIO, "%s", path);
-    off += (size_t) n;
-  }
   return 0;
 }
 

@@ -46,6 +46,7 @@
 #include "ace/pod.h"
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/schema.h"
 #include "store/private.h"
 
@@ -1073,8 +1074,8 @@ static void output_line_fn(void *data, char *line, size_t len)
   int n = snprintf(prefix, sizeof prefix, "%s: ", c->name);
   if (c->broken)
     return;
-  if (write(c->fd, prefix, (size_t) n) < 0 || write(c->fd, line, len) < 0 ||
-      ((len == 0 || line[len - 1] != '\n') && write(c->fd, "\n", 1) < 0))
+  if (appc_write_all(c->fd, prefix, (size_t) n) < 0 || appc_write_all(c->fd, line, len) < 0 ||
+      ((len == 0 || line[len - 1] != '\n') && appc_write_all(c->fd, "\n", 1) < 0))
     c->broken = errno == EPIPE;
 }
 
@@ -1194,21 +1195,11 @@ static int block_signals(struct pod_run *r, appc_error_t *err)
 
 static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
 {
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
   char line[APPC_UUID_LEN + 2];
   int n = snprintf(line, sizeof line, "%s\n", uuid);
 
-  if (asprintf(&tmp, "%s.tmp-%d", path, (int) getpid()) < 0) {
-    tmp = NULL;
-    return appc_error_make(err, ENOMEM, "%s", path);
-  }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0 || write(fd, line, (size_t) n) != n || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return appc_error_make(err, e, "--uuid-file-save %s", path);
-  }
+  if (appc_atomic_write_at(AT_FDCWD, path, line, (size_t) n, 0644, 0, err) < 0)
+    return appc_error_prefix(err, "--uuid-file-save");
   return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "aci/aci.h"
 #include "common/error.h"
+#include "common/fs.h"
 
 /* A manifest larger than this is refused rather than read into memory: real
  * manifests are a few KiB, so 16 MiB leaves ample room. */
@@ -172,8 +173,7 @@ int appc_pgzip_write(struct appc_pgzip *z, const void *buf, size_t len, appc_err
 int appc_pgzip_finish(struct appc_pgzip *z, appc_error_t *err);
 void appc_pgzip_free(struct appc_pgzip *z);
 
-/* Write all of BUF to FD, retrying on EINTR and short writes. */
-int appc_write_all(int fd, const void *buf, size_t len);
+/* appc_write_all: common/fs.h. */
 
 /* ---- tar writing (aci/writer.c) ---- */
 

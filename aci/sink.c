@@ -24,22 +24,6 @@ struct appc_sink {
   int write_errno;          /* errno of a failed write inside libarchive */
 };
 
-int appc_write_all(int fd, const void *buf, size_t len)
-{
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
 static ssize_t filtered_write_cb(struct archive *a, void *data, const void *buf, size_t len)
 {
   struct appc_sink *s = data;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "ace/ace.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/json.h"
 #include "schema/schema.h"
 #include "store/store.h"
@@ -208,21 +210,9 @@ static int load_pod_manifest(struct appc_store *s, const char *path, struct appc
   cleanup_free char *text = NULL;
   cleanup_error appc_error_t err = NULL;
   size_t len = 0;
-  FILE *f = fopen(path, "re");
 
-  if (f == NULL) {
-    actool_error("%s: %s", path, strerror(errno));
-    return ACTOOL_EXIT_FAILURE;
-  }
-  text = malloc(1 << 20);
-  if (text != NULL)
-    len = fread(text, 1, 1 << 20, f);
-  fclose(f);
-  if (text == NULL || len == 1 << 20) {
-    actool_error("%s: %s", path, text == NULL ? "out of memory" : "larger than 1 MiB");
-    return ACTOOL_EXIT_FAILURE;
-  }
-  if (appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
+  if (appc_read_file_at(AT_FDCWD, path, ACTOOL_MANIFEST_MAX_BYTES, 0, &text, &len, &err) < 0 ||
+      appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
     appc_error_prefix(&err, "%s", path);
     return actool_fail(&err);
   }

@@ -16,6 +16,7 @@
 
 #include "aci/aci.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/lazy-crypto.h"
 #include "discovery/fetch.h"
 #include "schema/json.h"
@@ -85,34 +86,11 @@ static int mkdir_p(const char *path, appc_error_t *err)
   return 0;
 }
 
-/* Write DATA to PATH atomically: a temporary beside it, fsync, rename. */
+/* Write DATA to PATH atomically and durably (mode 0600, as the download
+ * state and the cache records it holds have always been). */
 static int write_atomic(const char *path, const char *data, size_t len, appc_error_t *err)
 {
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
-
-  if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", tmp);
-  for (size_t done = 0; done < len;) {
-    ssize_t n = write(fd, data + done, len - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int e = errno;
-      unlink(tmp);
-      return appc_error_make(err, e, "%s", tmp);
-    }
-    done += (size_t) n;
-  }
-  if (fsync(fd) < 0 || rename(tmp, path) < 0) {
-    int e = errno;
-    unlink(tmp);
-    return appc_error_make(err, e, "%s", path);
-  }
-  return 0;
+  return appc_atomic_write_at(AT_FDCWD, path, data, len, 0600, APPC_WRITE_DURABLE, err);
 }
 
 static json_object *read_json(const char *path)

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/types.h"
 #include "store/private.h"
 
@@ -92,7 +93,8 @@ static bool tree_layers_present(struct gc *g, const char *tree)
 
   snprintf(path, sizeof path, "%s/%s", tree, TREE_LAYERS);
   appc_error_t ignored = NULL;
-  if (appc_store_slurp(g->s->trees_fd, path, 1u << 20, &ids, NULL, &ignored) < 0) {
+  if (appc_read_file_at(g->s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &ids, NULL, &ignored) < 0) {
     appc_error_release(&ignored);
     return false;
   }
@@ -138,7 +140,8 @@ static char *record_image(int dirfd, const char *name)
   json_object *o, *v;
   char *id = NULL;
 
-  if (appc_store_slurp(dirfd, name, HTTP_RECORD_MAX, &text, &len, &ignored) < 0)
+  if (appc_read_file_at(dirfd, name, HTTP_RECORD_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                        &len, &ignored) < 0)
     return NULL;
   o = json_tokener_parse(text);
   if (o != NULL && json_object_object_get_ex(o, "image", &v) &&

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/json.h"
 #include "store/private.h"
 
@@ -48,40 +49,6 @@ void appc_store_images_free(struct appc_store_image *imgs, size_t n)
   for (size_t i = 0; i < n; i++)
     appc_store_image_clear(&imgs[i]);
   free(imgs);
-}
-
-int appc_store_slurp(int dirfd, const char *name, size_t max, char **out, size_t *len,
-                     appc_error_t *err)
-{
-  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat st;
-  cleanup_free char *buf = NULL;
-  size_t used = 0;
-
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", name);
-  if (fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "%s", name);
-  if (!S_ISREG(st.st_mode) || (size_t) st.st_size > max)
-    return appc_error_make(err, 0, "%s: not a regular file of at most %zu bytes", name, max);
-  buf = malloc((size_t) st.st_size + 1);
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", name);
-  while (used < (size_t) st.st_size) {
-    ssize_t n = read(fd, buf + used, (size_t) st.st_size - used);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s", name);
-    if (n == 0)
-      break;
-    used += (size_t) n;
-  }
-  buf[used] = '\0';
-  *out = steal_pointer(&buf);
-  if (len != NULL)
-    *len = used;
-  return 0;
 }
 
 /* ---- records ---- */
@@ -196,7 +163,8 @@ static int read_record(struct appc_store *s, int recfd, const char *id,
   cleanup_json json_object *o = NULL;
   struct stat st;
 
-  if (appc_store_slurp(recfd, RECORD_INFO, RECORD_MAX, &text, NULL, err) < 0)
+  if (appc_read_file_at(recfd, RECORD_INFO, RECORD_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &text, NULL, err) < 0)
     return appc_error_prefix(err, "%s/%s/%s", s->path, STORE_IMAGES, id);
   o = json_tokener_parse(text);
   if (o == NULL || record_from_json(o, id, out) < 0) {
@@ -259,7 +227,8 @@ int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, 
   if (!appc_store_is_image_id(id))
     return appc_error_make(err, 0, "%s: not an image ID", id);
   snprintf(path, sizeof path, "%s/%s", id, RECORD_MANIFEST);
-  if (appc_store_slurp(s->images_fd, path, APPC_MANIFEST_MAX, json, len, err) < 0) {
+  if (appc_read_file_at(s->images_fd, path, APPC_MANIFEST_MAX,
+                        APPC_READ_NOFOLLOW | APPC_READ_REGULAR, json, len, err) < 0) {
     if ((*err)->errnum == ENOENT) {
       appc_error_release(err);
       return appc_error_make(err, ENOENT, "%s: no such image in the store", id);

@@ -74,8 +74,4 @@ int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_i
 
 /* Path of an image's blob relative to blobs_fd is the image ID itself. */
 
-/* Read a small whole file NAME in DIRFD (at most MAX bytes), NUL-terminated. */
-int appc_store_slurp(int dirfd, const char *name, size_t max, char **out, size_t *len,
-                     appc_error_t *err);
-
 #endif

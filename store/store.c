@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "store/private.h"
 
 #define FORMAT_FILE "format"
@@ -206,25 +207,9 @@ int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err)
 int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, const void *data,
                           size_t len, appc_error_t *err)
 {
-  char tmp[64];
-  cleanup_close int fd = -1;
-
-  if (appc_store_temp_name(tmp, sizeof tmp, ".tmp") < 0)
-    return appc_error_make(err, ENAMETOOLONG, "%s", name);
-  fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s/%s", s->path, name);
-  if (appc_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-    int e = errno;
-    unlinkat(dirfd, tmp, 0);
-    return appc_error_make(err, e, "%s/%s", s->path, name);
-  }
-  if (renameat(dirfd, tmp, dirfd, name) < 0) {
-    int e = errno;
-    unlinkat(dirfd, tmp, 0);
-    return appc_error_make(err, e, "%s/%s", s->path, name);
-  }
-  return appc_store_fsync_dir(dirfd, s->path, err);
+  if (appc_atomic_write_at(dirfd, name, data, len, 0644, APPC_WRITE_DURABLE, err) < 0)
+    return appc_error_prefix(err, "%s", s->path);
+  return 0;
 }
 
 int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/lazy-crypto.h"
 #include "store/private.h"
 
@@ -225,14 +226,16 @@ static bool plan_key_remembered(struct appc_store *s, const struct plan *p, char
   size_t len = 0, want_len = 0;
 
   snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
-  if (appc_store_slurp(s->images_fd, path, 66, &remembered, NULL, &ignored) < 0 ||
+  if (appc_read_file_at(s->images_fd, path, 66, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &remembered,
+                        NULL, &ignored) < 0 ||
       !is_tree_key(remembered))
     return false;
   remembered[64] = '\0';
   tfd = openat(s->trees_fd, remembered, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   want = plan_layers_text(p, &want_len);
   if (tfd < 0 || want == NULL ||
-      appc_store_slurp(tfd, TREE_LAYERS, want_len + 1, &layers, &len, &ignored) < 0 ||
+      appc_read_file_at(tfd, TREE_LAYERS, want_len + 1, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &layers, &len, &ignored) < 0 ||
       len != want_len || memcmp(layers, want, len) != 0)
     return false;
   memcpy(key, remembered, 65);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "store/private.h"
 
 struct verify {
@@ -100,7 +101,8 @@ static bool tree_selected(struct verify *v, const char *key)
   if (v->n == 0)
     return true;
   snprintf(path, sizeof path, "%s/%s", key, TREE_LAYERS);
-  if (appc_store_slurp(v->s->trees_fd, path, 1u << 20, &ids, NULL, &e) < 0) {
+  if (appc_read_file_at(v->s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &ids, NULL, &e) < 0) {
     appc_error_release(&e);
     return false;
   }
@@ -118,7 +120,8 @@ static void verify_tree(struct verify *v, const char *key)
   appc_error_t e = NULL;
 
   snprintf(path, sizeof path, "%s/%s", key, TREE_DIGEST);
-  if (appc_store_slurp(v->s->trees_fd, path, 4096, &recorded, NULL, &e) < 0) {
+  if (appc_read_file_at(v->s->trees_fd, path, 4096, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &recorded, NULL, &e) < 0) {
     appc_error_release(&e);
     report(v, "%s/%s/%s: rendered tree without a digest", v->s->path, STORE_TREES, key);
     return;

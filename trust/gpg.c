@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "trust/internal.h"
 
 /* Options of the temporary home.  no-autostart: importing a key file that
@@ -75,11 +76,8 @@ static int write_conf(const char *home, appc_error_t *err)
   fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return appc_error_make(err, errno, "%s", path);
-  ssize_t written = write(fd, temp_home_conf, len);
-  if (written < 0)
+  if (appc_write_all(fd, temp_home_conf, len) < 0)
     return appc_error_make(err, errno, "%s", path);
-  if ((size_t) written != len)
-    return appc_error_make(err, EIO, "%s: short write", path);
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "schema/types.h"
 #include "trust/internal.h"
 
@@ -334,40 +335,16 @@ static bool file_holds(const char *path, const char *data, size_t len)
   return got == len && memcmp(buf, data, len) == 0;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    data += n;
-    len -= (size_t) n;
-  }
-  return 0;
-}
-
-/* DIR/NAME holding DATA, replaced atomically: readers skip the hidden
- * temporary, and a crash leaves either the old file or the new one. */
+/* DIR/NAME holding DATA, replaced atomically and durably: readers skip the
+ * hidden temporary, and a crash leaves either the old file or the new one. */
 static int write_key_file(const char *dir, const char *name, const char *data, size_t len,
                           appc_error_t *err)
 {
-  cleanup_free char *tmp = NULL;
   cleanup_free char *path = NULL;
-  cleanup_close int fd = -1;
 
-  if (asprintf(&tmp, "%s/.%s.tmp-XXXXXX", dir, name) < 0 || asprintf(&path, "%s/%s", dir, name) < 0)
+  if (asprintf(&path, "%s/%s", dir, name) < 0)
     return appc_error_make(err, ENOMEM, "%s", dir);
-  if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-    return appc_error_make(err, errno, "%s", tmp);
-  if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
-      close(steal_fd(&fd)) < 0 || rename(tmp, path) < 0) {
-    int saved = errno;
-    unlink(tmp);
-    return appc_error_make(err, saved, "%s", path);
-  }
-  return fsync_dir(dir, err);
+  return appc_atomic_write_at(AT_FDCWD, path, data, len, 0644, APPC_WRITE_DURABLE, err);
 }
 
 void appc_trust_added_clear(struct appc_trust_added *a)
