@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "schema/isolator.h"
 #include "schema/types.h"
+#include "common/macros.h"
 
 #define CG_MEMORY 1u
 #define CG_CPU 2u
@@ -437,7 +438,7 @@ static bool q_suffix(const char *s, size_t len, struct qnum *q)
       {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
       {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
   };
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
     if (strlen(table[i].text) == len && strncmp(s, table[i].text, len) == 0) {
       q->exp10 += table[i].e10;
       q->exp2 = table[i].e2;

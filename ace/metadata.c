@@ -35,6 +35,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/json.h"
+#include "common/macros.h"
 
 /* Limits on what a client may make us hold.  Content is the object to sign;
  * the body may be up to three times as large as the decoded content (every
@@ -427,7 +428,7 @@ static bool find_app(const struct server *s, const char *path, struct route *r)
     const char *name = s->pod->apps[i].name;
     if (name == NULL || strlen(name) != n || memcmp(name, path, n) != 0)
       continue;
-    for (size_t j = 0; j < sizeof app_paths / sizeof *app_paths; j++) {
+    for (size_t j = 0; j < ARRAY_SIZE(app_paths); j++) {
       if (strcmp(path + n + 1, app_paths[j].path) == 0) {
         *r = (struct route){app_paths[j].ep, &s->pod->apps[i], i};
         return true;
@@ -445,7 +446,7 @@ static bool route_url(const struct server *s, const char *url, struct route *r)
   if (!token_matches(s, url, &path) || strncmp(path, PREFIX, strlen(PREFIX)) != 0)
     return false;
   path += strlen(PREFIX);
-  for (size_t i = 0; i < sizeof pod_paths / sizeof *pod_paths; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(pod_paths); i++) {
     if (strcmp(path, pod_paths[i].path) == 0) {
       *r = (struct route){.ep = pod_paths[i].ep};
       return true;

@@ -35,11 +35,12 @@
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/macros.h"
 
 #define HOST_FILE_MAX (64 * 1024)
 
 static const char *const device_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-#define N_DEVICE_NODES (sizeof device_nodes / sizeof device_nodes[0])
+#define N_DEVICE_NODES (ARRAY_SIZE(device_nodes))
 
 struct host_side {
   int device_fds[N_DEVICE_NODES];
@@ -292,7 +293,7 @@ static int setup_dev(const struct host_side *h, appc_error_t *err)
                "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
       mount_at("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777", err) < 0)
     return -1;
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(links); i++)
     if (symlink(links[i][0], links[i][1]) < 0)
       return appc_error_make(err, errno, "%s", links[i][1]);
   if (h->console_fd >= 0 && (create_file("/dev/console", 0600, err) < 0 ||

@@ -49,12 +49,13 @@
 #include "common/fs.h"
 #include "schema/schema.h"
 #include "store/private.h"
+#include "common/macros.h"
 
 #define REPORT_LINE_MAX 3800 /* below PIPE_BUF with room for the prefix */
 #define SPEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
-#define N_FORWARDED (sizeof forwarded_signals / sizeof forwarded_signals[0])
+#define N_FORWARDED (ARRAY_SIZE(forwarded_signals))
 
 struct app_plan {
   const struct appc_runtime_app *ra;

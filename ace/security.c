@@ -31,6 +31,7 @@
 #include "common/lazy-seccomp.h"
 #include "schema/isolator.h"
 #include "schema/types.h"
+#include "common/macros.h"
 
 struct ace_security {
   uint64_t caps;           /* capabilities kept: bit N is capability N */
@@ -50,7 +51,7 @@ static const char *const default_caps[] = {
     "CAP_KILL",        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_NET_BIND_SERVICE", "CAP_SETUID",
     "CAP_SETGID",      "CAP_SETPCAP", "CAP_SETFCAP",      "CAP_SYS_CHROOT",
 };
-#define N_DEFAULT_CAPS (sizeof default_caps / sizeof default_caps[0])
+#define N_DEFAULT_CAPS (ARRAY_SIZE(default_caps))
 
 /* The spec names errno codes; the filter needs their numbers.  Every name
  * of Linux's <errno.h>. */
@@ -112,7 +113,7 @@ static const struct {
 
 static int errno_value(const char *name)
 {
-  for (size_t i = 0; i < sizeof errno_names / sizeof errno_names[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++) {
     if (strcmp(errno_names[i].name, name) == 0)
       return errno_names[i].value;
   }
@@ -196,7 +197,7 @@ static const char *const lifecycle_syscalls[] = {
     "exit_group",                 /* ... and then exiting */
     "exit",       "rt_sigreturn", /* a signal handler returning during these steps */
 };
-#define N_LIFECYCLE (sizeof lifecycle_syscalls / sizeof lifecycle_syscalls[0])
+#define N_LIFECYCLE (ARRAY_SIZE(lifecycle_syscalls))
 
 static bool is_lifecycle(const char *name)
 {
@@ -594,7 +595,7 @@ static bool pod_scope_ok(const struct appc_isolator *iso)
 {
   if (iso->name == NULL)
     return false;
-  for (size_t k = 0; k < sizeof pod_only_ok / sizeof pod_only_ok[0]; k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(pod_only_ok); k++) {
     if (strncmp(iso->name, pod_only_ok[k], strlen(pod_only_ok[k])) == 0)
       return true;
   }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "aci/internal.h"
+#include "common/macros.h"
 
 static const char *const names[] = {
     [APPC_COMPRESSION_NONE] = "none",
@@ -17,7 +18,7 @@ int appc_compression_from_string(const char *s, enum appc_compression *out)
 {
   if (s == NULL)
     return -1;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
     if (strcmp(s, names[i]) == 0) {
       *out = (enum appc_compression) i;
       return 0;
@@ -28,7 +29,7 @@ int appc_compression_from_string(const char *s, enum appc_compression *out)
 
 const char *appc_compression_name(enum appc_compression c)
 {
-  if ((size_t) c < sizeof names / sizeof names[0])
+  if ((size_t) c < ARRAY_SIZE(names))
     return names[c];
   return "unknown";
 }

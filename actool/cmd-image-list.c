@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "schema/json.h"
 #include "store/store.h"
+#include "common/macros.h"
 
 struct list_options {
   bool json;
@@ -54,7 +55,7 @@ static void human_size(unsigned long long n, char *buf, size_t size)
   double v = (double) n;
   size_t u = 0;
 
-  while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+  while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
     v /= 1024;
     u++;
   }

@@ -20,6 +20,7 @@
 #include "schema/json.h"
 #include "schema/schema.h"
 #include "store/store.h"
+#include "common/macros.h"
 
 struct run_options {
   const char *net;
@@ -87,7 +88,7 @@ static int parse_app_option(struct app_args *a, int argc, char **argv, int *i)
                                       "--name", "--mount", "--set-env"};
   bool missing = false;
 
-  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
     const char *v = app_option(names[k], argc, argv, i, &missing);
     if (missing)
       return actool_usage_error("run", "option %s needs a value", names[k]);

@@ -12,6 +12,7 @@
 #include "aci/aci.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
+#include "common/macros.h"
 
 enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST };
 
@@ -28,7 +29,7 @@ static const struct actool_option validate_option_table[] = {
 static int parse_type(const char *s, enum input_type *out)
 {
   static const char *const names[] = {"", "appimage", "layout", "manifest"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++)
     if (strcmp(s == NULL ? "" : s, names[i]) == 0) {
       *out = (enum input_type) i;
       return 0;

@@ -8,6 +8,7 @@
 
 #include "actool/actool.h"
 #include "actool/options.h"
+#include "common/macros.h"
 
 static int parse_insecure_options(struct actool_globals *g)
 {
@@ -27,10 +28,10 @@ static int parse_insecure_options(struct actool_globals *g)
   while (s != NULL && *s != '\0') {
     size_t len = strcspn(s, ",");
     size_t i;
-    for (i = 0; i < sizeof words / sizeof words[0]; i++)
+    for (i = 0; i < ARRAY_SIZE(words); i++)
       if (strlen(words[i].name) == len && strncmp(words[i].name, s, len) == 0)
         break;
-    if (i == sizeof words / sizeof words[0])
+    if (i == ARRAY_SIZE(words))
       return actool_usage_error(NULL, "--insecure-options: unknown value \"%.*s\"", (int) len, s);
     g->insecure |= words[i].bits;
     s += len + (s[len] == ',');

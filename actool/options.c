@@ -12,6 +12,7 @@
 
 #include "actool/actool.h"
 #include "actool/options.h"
+#include "common/macros.h"
 
 #define GLOBAL_OFFSET(field) offsetof(struct actool_globals, field)
 
@@ -32,7 +33,7 @@ int actool_parse_bool(const char *s, bool *out)
 {
   static const char *const truths[] = {"1", "t", "T", "TRUE", "true", "True"};
   static const char *const lies[] = {"0", "f", "F", "FALSE", "false", "False"};
-  for (size_t i = 0; i < sizeof truths / sizeof truths[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(truths); i++) {
     if (strcmp(s, truths[i]) == 0) {
       *out = true;
       return 0;

@@ -12,6 +12,7 @@
 #include "actool/options.h"
 #include "common/cleanup.h"
 #include "store/store.h"
+#include "common/macros.h"
 
 /* --dir, else ACTOOL_DIR (applied to g->dir by main), else /var/lib/actool
  * as root and ${XDG_DATA_HOME:-~/.local/share}/actool otherwise. */
@@ -110,7 +111,7 @@ int actool_parse_duration(const char *s, double *seconds)
     if (end == s)
       return -1;
     s = end;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
       size_t len = strlen(units[i].unit);
       if (strncmp(s, units[i].unit, len) == 0 && len > best_len) {
         best = i;

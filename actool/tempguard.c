@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "actool/actool.h"
+#include "common/macros.h"
 
 static char guarded_path[PATH_MAX];
 static volatile sig_atomic_t guarded;
@@ -84,6 +85,6 @@ void actool_install_temp_guard(void)
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = unlink_and_reraise;
   sigfillset(&sa.sa_mask);
-  for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
     sigaction(signals[i], &sa, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "discovery/discovery.h"
+#include "common/macros.h"
 
 #define REL_ACI "ac-discovery"
 #define REL_PUBKEYS "ac-discovery-pubkeys"
@@ -126,7 +127,7 @@ static const char *const raw_text_elements[] = {"title",  "textarea", "script", 
 
 static bool is_raw_text_element(const char *name, size_t len)
 {
-  for (size_t i = 0; i < sizeof raw_text_elements / sizeof *raw_text_elements; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(raw_text_elements); i++)
     if (strlen(raw_text_elements[i]) == len && strncasecmp(name, raw_text_elements[i], len) == 0)
       return true;
   return false;

@@ -50,7 +50,7 @@ int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
   };
   struct appc_port *p = target;
 
-  if (appc_jdecode_object(c, v, fields, 5, p) < 0)
+  if (appc_jdecode_fields(c, v, fields, p) < 0)
     return -1;
   if (p->protocol == NULL && appc_jdecode_string(c, NULL, &p->protocol) < 0)
     return -1;
@@ -100,7 +100,7 @@ static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void
   };
   struct appc_event_handler *h = target;
 
-  if (appc_jdecode_object(c, v, fields, 2, h) < 0)
+  if (appc_jdecode_fields(c, v, fields, h) < 0)
     return -1;
   if (h->name == NULL && appc_jdecode_string(c, NULL, &h->name) < 0)
     return -1;
@@ -135,7 +135,7 @@ static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *
   };
   struct appc_mount_point *m = target;
 
-  if (appc_jdecode_object(c, v, fields, 3, m) < 0)
+  if (appc_jdecode_fields(c, v, fields, m) < 0)
     return -1;
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
@@ -243,8 +243,7 @@ int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
   /* A repeated "app" key decodes into the same App, as in Go. */
   if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  if (appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], *out) < 0 ||
-      fill_defaults(c, *out) < 0)
+  if (appc_jdecode_fields(c, v, fields, *out) < 0 || fill_defaults(c, *out) < 0)
     return -1;
   return app_check(c, *out);
 }

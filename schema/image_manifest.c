@@ -44,7 +44,7 @@ static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *t
   };
   struct appc_dependency *d = target;
 
-  if (appc_jdecode_object(c, v, fields, 4, d) < 0)
+  if (appc_jdecode_fields(c, v, fields, d) < 0)
     return -1;
   if (d->image_name == NULL)
     return appc_jerr_at(c, "imageName", "must be set");
@@ -111,7 +111,7 @@ static int decode_manifest(struct appc_jctx *c, struct json_object *root,
        offsetof(struct appc_image_manifest, path_whitelist)},
   };
 
-  if (appc_jdecode_object(c, root, fields, sizeof fields / sizeof fields[0], m) < 0)
+  if (appc_jdecode_fields(c, root, fields, m) < 0)
     return -1;
   if (m->ac_kind == NULL || strcmp(m->ac_kind, "ImageManifest") != 0)
     return appc_error_make(c->err, 0, "acKind: must be \"ImageManifest\", got \"%s\"",

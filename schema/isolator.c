@@ -10,6 +10,7 @@
 #include "schema/internal.h"
 #include "schema/isolator.h"
 #include "schema/types.h"
+#include "common/macros.h"
 
 static const struct {
   const char *name;
@@ -32,7 +33,7 @@ static const struct {
     {"os/unix/sysctl", APPC_ISOLATOR_UNIX_SYSCTL, false},
 };
 
-#define N_KINDS (sizeof kinds / sizeof kinds[0])
+#define N_KINDS (ARRAY_SIZE(kinds))
 
 const char *appc_isolator_kind_name(enum appc_isolator_kind kind)
 {
@@ -119,7 +120,7 @@ static int decode_resource(struct appc_jctx *c, struct json_object *v, struct ap
   bool want_default =
       iso->kind != APPC_ISOLATOR_RESOURCE_CPU && iso->kind != APPC_ISOLATOR_RESOURCE_MEMORY;
 
-  if (appc_jdecode_object(c, v, fields, 3, iso) < 0)
+  if (appc_jdecode_fields(c, v, fields, iso) < 0)
     return -1;
   if (iso->resource_default != want_default)
     return appc_jerr_at(c, "default", "must be %s for %s", want_default ? "true" : "false",
@@ -195,7 +196,7 @@ static int decode_selinux(struct appc_jctx *c, struct json_object *v, struct app
   char **parts[] = {&iso->selinux_user, &iso->selinux_role, &iso->selinux_type,
                     &iso->selinux_level};
 
-  if (appc_jdecode_object(c, v, fields, 4, iso) < 0)
+  if (appc_jdecode_fields(c, v, fields, iso) < 0)
     return -1;
   for (size_t i = 0; i < 4; i++) {
     if (*parts[i] == NULL && appc_jdecode_string(c, NULL, parts[i]) < 0)
@@ -292,7 +293,7 @@ int appc_jdecode_isolator(struct appc_jctx *c, struct json_object *v, void *targ
       {"value", keep_raw, offsetof(struct isolator_json, value)},
   };
   struct isolator_json raw = {NULL, NULL};
-  int r = appc_jdecode_object(c, v, fields, 2, &raw);
+  int r = appc_jdecode_fields(c, v, fields, &raw);
 
   if (r == 0)
     r = isolator_fill(c, target, raw.name, raw.value);

@@ -1033,7 +1033,7 @@ static int decode_label_elem(struct appc_jctx *c, struct json_object *v, void *t
   };
   struct appc_kv *kv = target;
 
-  if (appc_jdecode_object(c, v, fields, 2, kv) < 0)
+  if (appc_jdecode_fields(c, v, fields, kv) < 0)
     return -1;
   return kv->value == NULL ? appc_jdecode_string(c, NULL, &kv->value) : 0;
 }
@@ -1046,7 +1046,7 @@ static int decode_env_elem(struct appc_jctx *c, struct json_object *v, void *tar
   };
   struct appc_kv *kv = target;
 
-  if (appc_jdecode_object(c, v, fields, 2, kv) < 0)
+  if (appc_jdecode_fields(c, v, fields, kv) < 0)
     return -1;
   if (kv->name == NULL && appc_jdecode_string(c, NULL, &kv->name) < 0)
     return -1;

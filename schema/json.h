@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "common/error.h"
+#include "common/macros.h"
 #include "schema/manifest.h"
 
 /* Nesting limit for arrays and objects.  Go's encoding/json allows 10000,
@@ -97,6 +98,10 @@ struct appc_jfield {
  * they must not look keys up (json_object_object_get_ex finds only one). */
 int appc_jdecode_object(struct appc_jctx *c, struct json_object *v,
                         const struct appc_jfield *fields, size_t n_fields, void *target);
+/* The same over the whole array FIELDS, so that a field added to a table
+ * cannot be left out of its count. */
+#define appc_jdecode_fields(c, v, fields, target)                                                  \
+  appc_jdecode_object((c), (v), (fields), ARRAY_SIZE(fields), (target))
 
 /* Decode an array: null empties the list and leaves *ITEMS NULL (Go's nil
  * slice), an empty array leaves a non-NULL *ITEMS and *LEN 0; each element is

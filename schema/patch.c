@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "schema/internal.h"
 #include "schema/schema.h"
+#include "common/macros.h"
 
 static bool given(const char *s)
 {
@@ -542,7 +543,7 @@ static int check_utf8(const struct appc_manifest_patch *p, appc_error_t *err)
       {"--seccomp-set", p->seccomp_set},
   };
 
-  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(values); i++)
     if (values[i].value != NULL && !appc_utf8_valid(values[i].value))
       return appc_error_make(err, 0, "%s: the value is not valid UTF-8", values[i].option);
   return 0;

@@ -114,8 +114,7 @@ static int decode_volume(struct appc_jctx *c, struct json_object *v, void *targe
   /* Every volume starts afresh (Volume.UnmarshalJSON in the reference). */
   volume_clear(vol);
   vol->read_only = vol->recursive = APPC_UNSET;
-  if (appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], vol) < 0 ||
-      volume_defaults(c, vol) < 0)
+  if (appc_jdecode_fields(c, v, fields, vol) < 0 || volume_defaults(c, vol) < 0)
     return -1;
   return appc_validate_volume(vol, c->path, c->err);
 }
@@ -196,7 +195,7 @@ static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target
   };
   struct appc_mount *m = target;
 
-  if (appc_jdecode_object(c, v, fields, 3, m) < 0)
+  if (appc_jdecode_fields(c, v, fields, m) < 0)
     return -1;
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
@@ -228,7 +227,7 @@ static int decode_runtime_image(struct appc_jctx *c, struct json_object *v, void
       {"id", appc_jdecode_hash, offsetof(struct appc_runtime_image, id)},
       {"labels", appc_jdecode_labels, offsetof(struct appc_runtime_image, labels)},
   };
-  return appc_jdecode_object(c, v, fields, 3, target);
+  return appc_jdecode_fields(c, v, fields, target);
 }
 
 static void runtime_app_clear(void *elem)
@@ -253,7 +252,7 @@ static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *
       {"mounts", decode_mounts, 0},
       {"annotations", appc_jdecode_annotations, offsetof(struct appc_runtime_app, annotations)},
   };
-  return appc_jdecode_object(c, v, fields, sizeof fields / sizeof fields[0], target);
+  return appc_jdecode_fields(c, v, fields, target);
 }
 
 static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
@@ -384,7 +383,7 @@ static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void 
       {"hostIP", decode_host_ip, offsetof(struct appc_exposed_port, host_ip)},
       {"podPort", decode_pod_port, offsetof(struct appc_exposed_port, pod_port)},
   };
-  return appc_jdecode_object(c, v, fields, 4, target);
+  return appc_jdecode_fields(c, v, fields, target);
 }
 
 static int decode_exposed_ports(struct appc_jctx *c, struct json_object *v, void *target)
@@ -441,7 +440,7 @@ static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc
       {"userLabels", appc_jdecode_string_map, offsetof(struct appc_pod_manifest, user_labels)},
   };
 
-  if (appc_jdecode_object(c, root, fields, sizeof fields / sizeof fields[0], pm) < 0)
+  if (appc_jdecode_fields(c, root, fields, pm) < 0)
     return -1;
   if (pm->ac_kind == NULL || strcmp(pm->ac_kind, "PodManifest") != 0)
     return appc_error_make(c->err, 0, "acKind: must be \"PodManifest\", got \"%s\"",

@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "schema/types.h"
+#include "common/macros.h"
 
 static bool is_lower_alnum(char c)
 {
@@ -477,7 +478,7 @@ static size_t space_len(const unsigned char *p, size_t avail)
                                      "\xe2\x81\x9f", "\xe3\x80\x80"};
   if (avail > 0 && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
     return 1;
-  for (size_t i = 0; i < sizeof wide / sizeof wide[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(wide); i++) {
     size_t n = strlen(wide[i]);
     if (avail >= n && memcmp(p, wide[i], n) == 0)
       return n;
@@ -563,7 +564,7 @@ static bool quantity_suffix(const char *s, size_t len, int32_t *exponent, bool *
   };
   int64_t e;
 
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
     /* S is NULL when there is no suffix at all. */
     if (strlen(table[i].text) == len && (len == 0 || strncmp(s, table[i].text, len) == 0)) {
       *exponent = table[i].exp;
@@ -655,7 +656,7 @@ static bool in_list(const char *s, const char *const *list, size_t n)
   return false;
 }
 
-#define IN_LIST(s, list) in_list((s), (list), sizeof(list) / sizeof((list)[0]))
+#define IN_LIST(s, list) in_list((s), (list), ARRAY_SIZE(list))
 
 bool appc_is_linux_capability(const char *s)
 {
@@ -779,7 +780,7 @@ static int validate_os_arch(const struct appc_kv_list *labels, const char *path,
 
   if (os == NULL)
     return 0;
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
     if (strcmp(os->value, table[i].os) != 0)
       continue;
     if (arch == NULL || word_in(arch->value, table[i].archs))
@@ -815,7 +816,7 @@ int appc_validate_annotations(const struct appc_kv_list *annotations, const char
       return appc_error_make(err, 0, "%s[%zu].name: duplicate annotation \"%s\"", path, i,
                              kv_name(&annotations->items[i]));
   }
-  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
     const struct appc_kv *a = kv_find(annotations, annotations->len, keys[k]);
     if (a == NULL)
       continue;

@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "store/private.h"
+#include "common/macros.h"
 
 #define FORMAT_FILE "format"
 #define FORMAT_MAGIC "actool-store"
@@ -89,7 +90,7 @@ static int init_layout(struct appc_store *s, appc_error_t *err)
                            "%s: store format %d was written by a newer release (this one reads "
                            "format %d)",
                            s->path, version, APPC_STORE_FORMAT);
-  for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
     if (mkdirat(s->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST)
       return appc_error_make(err, errno, "%s/%s", s->path, subdirs[i]);
   /* The format file goes last: its presence says the layout is complete. */
@@ -102,7 +103,7 @@ static int open_dirs(struct appc_store *s, appc_error_t *err)
 {
   int *fds[] = {&s->blobs_fd, &s->images_fd, &s->trees_fd, &s->tmp_fd};
 
-  for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++) {
     *fds[i] = openat(s->dirfd, subdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (*fds[i] < 0)
       return appc_error_make(err, errno, "%s/%s", s->path, subdirs[i]);
@@ -153,7 +154,7 @@ void appc_store_close(struct appc_store *s)
   if (s == NULL)
     return;
   int fds[] = {s->blobs_fd, s->images_fd, s->trees_fd, s->tmp_fd, s->lock_fd, s->dirfd};
-  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
     if (fds[i] >= 0)
       close(fds[i]);
   free(s->path);

@@ -22,6 +22,7 @@
 #include "aci/internal.h"
 #include "common/cleanup.h"
 #include "tests/fuzz/fuzz.h"
+#include "common/macros.h"
 
 struct buf {
   unsigned char *p;
@@ -132,7 +133,7 @@ static void same(const struct outcome *a, const struct outcome *b, const char *h
 static bool starts_compressed(const uint8_t *data, size_t size)
 {
   static const char *const magics[] = {"\x1f\x8b", "BZh", "\xfd\x37zXZ"};
-  for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
     if (size >= strlen(magics[i]) && memcmp(data, magics[i], strlen(magics[i])) == 0)
       return true;
   return false;

@@ -11,6 +11,7 @@
 #include "common/cleanup.h"
 #include "schema/schema.h"
 #include "tests/fuzz/fuzz.h"
+#include "common/macros.h"
 
 typedef int (*parse_fn)(const char *json, size_t len, void **out, appc_error_t *err);
 typedef int (*serialize_fn)(const void *m, int flags, char **out, size_t *len, appc_error_t *err);
@@ -106,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cleanup_error appc_error_t err = NULL;
   enum appc_manifest_kind kind;
 
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
     round_trip(&kinds[i], (const char *) data, size);
   /* acKind is peeked at without the rest being validated. */
   (void) appc_manifest_kind((const char *) data, size, &kind, &err);

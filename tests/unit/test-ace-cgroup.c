@@ -27,6 +27,7 @@
 #include "ace/internal.h"
 #include "tests/unit/test-ace.h"
 #include "schema/isolator.h"
+#include "common/macros.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -93,14 +94,14 @@ static void test_quantity_values(void **state)
   int64_t v;
   (void) state;
 
-  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
     v = -42;
     assert_ok(ace_quantity_value(ok[i].text, ok[i].scale, &v, &err), &err);
     if (v != ok[i].want)
       fail_msg("\"%s\" at 10^%d: %" PRId64 ", not %" PRId64, ok[i].text, ok[i].scale, v,
                ok[i].want);
   }
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     assert_error_contains(ace_quantity_value(bad[i].text, bad[i].scale, &v, &err), &err,
                           bad[i].needle);
 }
@@ -616,7 +617,7 @@ static void test_fake_v2_tree(void **state)
   put(root, "actool/cgroup.subtree_control", "+cpu\n"); /* memory still missing */
   snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
   put(root, rel, "");
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     snprintf(rel, sizeof rel, "actool/%s/%s", uuid, files[i]);
     put(root, rel, "");
     snprintf(rel, sizeof rel, "actool/%s/web/%s", uuid, files[i]);

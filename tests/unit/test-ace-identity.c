@@ -25,6 +25,7 @@
 #include "ace/internal.h"
 #include "schema/json.h"
 #include "schema/types.h"
+#include "common/macros.h"
 
 static int teardown(void **state)
 {
@@ -259,7 +260,7 @@ static const struct containment_case containment_cases[] = {
  * pass, else 1 + the index of the first that failed. */
 static int containment_checks(const char *root)
 {
-  for (size_t i = 0; i < sizeof containment_cases / sizeof *containment_cases; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(containment_cases); i++) {
     const struct containment_case *c = &containment_cases[i];
     struct ace_identity id;
     appc_error_t err = NULL;
@@ -295,7 +296,7 @@ static int deny_openat2(void)
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
-  struct sock_fprog prog = {.len = sizeof filter / sizeof *filter, .filter = filter};
+  struct sock_fprog prog = {.len = ARRAY_SIZE(filter), .filter = filter};
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
       prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)

@@ -30,6 +30,7 @@
 #include "ace/internal.h"
 #include "tests/unit/test-ace.h"
 #include "schema/isolator.h"
+#include "common/macros.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -181,7 +182,7 @@ static int child_run(const char *fn, struct expect *e)
     return 120;
   }
   e->sec = sec;
-  for (size_t i = 0; i < sizeof child_fns / sizeof child_fns[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(child_fns); i++) {
     if (strcmp(child_fns[i].name, fn) == 0)
       return child_fns[i].fn(e);
   }
@@ -639,7 +640,7 @@ static void test_every_errno_name_maps(void **state)
                                       "EHWPOISON", "ERFKILL", "E2BIG",      "EDEADLOCK"};
   (void) state;
 
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
     struct appc_app app = {0};
     struct notes_seen seen = {{0}};
     char json[128];
@@ -699,7 +700,7 @@ static void test_sysctl_check(void **state)
       "net.ipv4/../../kernel",
       "netfilter.x",
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     char json[256], needle[256];
     snprintf(json, sizeof json, "{\"%s\":\"1\"}", bad[i]);
     snprintf(needle, sizeof needle, "isolators[1].value: sysctl \"%s\" is not allowed", bad[i]);

@@ -32,6 +32,7 @@
 #include "tests/unit/test-util.h"
 #define SCRATCH_PREFIX "test-aci"
 #include "tests/unit/test-scratch.h"
+#include "common/macros.h"
 
 #define TEST_MANIFEST                                                                              \
   "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/test\","          \
@@ -810,7 +811,7 @@ static void test_validate_rejects(void **state)
   };
   char *dir = scratch_new();
 
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     char *p = hand_made(dir, cases[i].name);
     write_bad_case(p, (int) i);
     expect_invalid(p, cases[i].needle);
@@ -1092,7 +1093,7 @@ static void check_gzip_members(bool sized)
   /* Truncated inside a member, inside a trailer, and just after the
    * header of a member. */
   size_t cuts[] = {offs[2] + (offs[3] - offs[2]) / 2, end2 - 3, offs[2] + hdr, glen - 1};
-  for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
     write_file(dir, "g.aci", gz, cuts[i]);
     expect_gzip_error(p, "truncated gzip stream");
   }
@@ -1278,14 +1279,14 @@ static void test_validate_gzip_sized_claims(void **state)
    * absurd; and so does the first, whose header decides the reader. */
   for (size_t m = 0; m < 3; m += 2) {
     uint32_t real = (uint32_t) (offs[m + 1] - offs[m]);
-    for (size_t i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(deltas); i++) {
       memcpy(bad, gz, glen);
       appc_gzsized_header(bad + offs[m], (uint32_t) ((long) real + deltas[i]));
       write_file(dir, "g.aci", bad, glen);
       expect_id_and_tee(dir, p, plain);
     }
     const uint32_t absurd[] = {0, 1, 29, 0xffffffffu, 64u << 20};
-    for (size_t i = 0; i < sizeof absurd / sizeof absurd[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(absurd); i++) {
       memcpy(bad, gz, glen);
       appc_gzsized_header(bad + offs[m], absurd[i]);
       write_file(dir, "g.aci", bad, glen);
@@ -1384,7 +1385,7 @@ static void test_gzsized_engine(void **state)
   struct appc_gzsized_rest info;
   unsigned char *rest;
 
-  for (size_t w = 0; w < sizeof workers / sizeof workers[0]; w++) {
+  for (size_t w = 0; w < ARRAY_SIZE(workers); w++) {
     /* All of it, then a clean end: nothing handed back. */
     write_file(dir, "g.aci", gz, glen);
     unsigned char *out = gzsized_drain(p, workers[w], &got, &rest, &info);
@@ -1455,7 +1456,7 @@ static void test_validate_gzip_from_tools(void **state)
       {"pigz", "pigz -11 -c plain.tar > o.aci", "o.aci"},
   };
 
-  for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
     char *cmd = NULL;
     assert_true(asprintf(&cmd, "cd '%s' && %s", dir, tools[i][1]) > 0);
     if (run_tool(tools[i][0], cmd)) {

@@ -15,6 +15,7 @@
 #include "discovery/internal.h"
 #include "schema/json.h"
 #include "schema/manifest.h"
+#include "common/macros.h"
 
 static void put(const char *dir, const char *rel, const char *text)
 {
@@ -80,7 +81,7 @@ static void test_html_garbage(void **state)
   const char *inputs[] = {"",         "\x01\x02\xff\xfe",
                           "<<<<>>>>", "{\"json\": true}",
                           "<meta",    "<meta name=\"ac-discovery\" content=\""};
-  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
     struct appc_discovery_metas m = parse_html(inputs[i]);
     assert_int_equal(m.n, 0);
     appc_discovery_metas_clear(&m);
@@ -117,7 +118,7 @@ static void test_html_text_is_not_meta(void **state)
   };
 #undef EVIL
   size_t bad = 0;
-  for (size_t i = 0; i < sizeof pages / sizeof *pages; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
     struct appc_discovery_metas m = parse_html(pages[i]);
     if (m.n != 0) {
       print_error("page %zu gave %zu meta tags: %s\n", i, m.n, pages[i]);
@@ -225,7 +226,7 @@ static void test_link_malformed(void **state)
   assert_meta(&m, 0, "ac-discovery", "ok", "https://ok/{name}.{ext}");
   appc_discovery_metas_clear(&m);
   const char *junk[] = {"", ",,,", "<", ">", ";", "\"", "<a>;", "<a>; rel", "<a>; =x", "<a>;rel="};
-  for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
     m = parse_link(junk[i]);
     assert_int_equal(m.n, 0);
     appc_discovery_metas_clear(&m);
@@ -351,7 +352,7 @@ static void test_auth(void **state)
        "\"credentials\":{}}",
        "type"},
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     char *d2 = path_join(dir, "bad");
     put(dir, "bad/x.json", bad[i][0]);
     r = appc_auth_load(d2, &c, &err);

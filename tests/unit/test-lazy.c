@@ -20,6 +20,7 @@
 #include "common/lazy-seccomp.h"
 #include "common/lazy-xml2.h"
 #include "tests/unit/test-util.h"
+#include "common/macros.h"
 
 /* This program links the libraries itself, so the table must hold the very
  * functions the dynamic linker bound here. */
@@ -62,7 +63,7 @@ static void test_tables_complete(void **state)
   appc_error_t err = NULL;
   (void) state;
 
-  for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(libs); i++) {
     assert_ok(appc_lazy_bind(libs[i], &err), &err);
     assert_true(libs[i]->count > 0);
     void *handle = dlopen(libs[i]->soname, RTLD_NOLOAD | RTLD_LAZY);

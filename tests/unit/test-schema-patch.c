@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "tests/unit/test-schema.h"
+#include "common/macros.h"
 
 static struct appc_image_manifest *load(const char *json)
 {
@@ -121,7 +122,7 @@ static void test_mounts_ports(void **state)
       {NULL, "http,port=65535,count=2", "end of port range"},
       {NULL, "http,port=80,proto=tcp", "unknown port parameter"},
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     p = (struct appc_manifest_patch){.mounts = bad[i].mounts, .ports = bad[i].ports};
     assert_error_contains(patch(WITH_APP(""), &p, NULL, &err), &err, bad[i].error);
   }
@@ -155,7 +156,7 @@ static void test_isolators(void **state)
       {"resource/cpu,a=%zz", "invalid URL escape"},
       {"resource/cpu,a=1;b", "semicolon"},
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     p = (struct appc_manifest_patch){.isolators = bad[i].isolators};
     assert_error_contains(patch(WITH_APP(""), &p, NULL, &err), &err, bad[i].error);
   }
@@ -185,7 +186,7 @@ static void test_seccomp(void **state)
       {"retain,errno=E=1", "a", "cannot parse seccomp-mode argument"},
       {NULL, "a", "--seccomp-set specified without --seccomp-mode"},
   };
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     p = (struct appc_manifest_patch){.seccomp_mode = bad[i].mode, .seccomp_set = bad[i].set};
     assert_error_contains(patch(json, &p, NULL, &err), &err, bad[i].error);
   }

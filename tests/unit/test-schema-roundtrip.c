@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tests/unit/test-schema.h"
+#include "common/macros.h"
 
 /* The manifest's serialisation with FLAGS; fails the test on an error. */
 static char *serialize(const char *json, size_t len, int flags)
@@ -87,7 +88,7 @@ static void test_generated(void **state)
       POD_ISO(CPU("{\"limit\":\"1\xe2\x80\xa8\",\"a\\u0000\":\"\xe2\x80\xa9\"}")),
   };
   (void) state;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
     check_identity(cases[i], strlen(cases[i]));
 }
 

@@ -33,6 +33,7 @@
 
 #include "store/internal.h"
 #include "tests/unit/test-util.h"
+#include "common/macros.h"
 
 #define NOBODY 65534
 #define CHECK(call)                                                                                \
@@ -248,7 +249,7 @@ static void build_tree(int src, const char *victim, unsigned flags, uid_t uid, g
   put_file(src, "manifest", 0644, 300, 1);
   put_file(src, "empty", 0600, 0, 0);
   close(make_dir(src, "sizes", 0755));
-  for (size_t i = 0; i < sizeof boundary_sizes / sizeof *boundary_sizes; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(boundary_sizes); i++) {
     char p[64];
     snprintf(p, sizeof p, "sizes/s-%zu", boundary_sizes[i]);
     put_file(src, p, 0644, boundary_sizes[i], (unsigned) i + 2);

@@ -21,6 +21,7 @@
 
 #include "store/store.h"
 #include "trust/trust.h"
+#include "common/macros.h"
 
 /* What the group setup made: two keys, their exports in several forms, a
  * third key before and after its revocation, and a file signed by ONE. */
@@ -523,7 +524,7 @@ static void test_add_refuses_bad_prefixes(void **state)
       {fpr_last, "spelt like a key fingerprint"},
   };
 
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     add_fails(store, bad[i].prefix, keys.one_armored, keys.one_armored_len, bad[i].needle);
   assert_false(exists(store, "trust"));
   assert_tmp_empty(store);
@@ -747,7 +748,7 @@ static void test_remove_refuses_what_is_not_a_fingerprint(void **state)
   assert_true(asprintf(&long_one, "%s0", keys.fpr_one) > 0);
 
   const char *bad[] = {"", short_one, long_one, key_id, "zz", "../../../etc/passwd"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     remove_fails(store, NULL, false, bad[i], "not a key fingerprint");
   remove_fails(store, "a/../b", false, keys.fpr_one, "path component");
   assert_true(exists(store, root) && exists(store, com) && exists(store, app));

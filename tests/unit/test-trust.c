@@ -19,6 +19,7 @@
 
 #include "store/store.h"
 #include "trust/trust.h"
+#include "common/macros.h"
 
 /* Fingerprint-shaped names for key files; their content does not matter to
  * the selection. */
@@ -66,7 +67,7 @@ static void test_prefixes_refuse_components_that_leave_the_key_store(void **stat
   static const char *const bad[] = {"",    "/",    "/a",  "a/",   "a//b",  ".",      "..",
                                     "a/.", "a/..", "./a", "../a", "a/./b", "a/../b", "../../etc"};
   (void) state;
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     appc_error_t err = NULL;
     char **v = (char **) 1;
     size_t n = 99;
