@@ -53,73 +53,6 @@ static const char *const default_caps[] = {
 };
 #define N_DEFAULT_CAPS (ARRAY_SIZE(default_caps))
 
-/* The spec names errno codes; the filter needs their numbers.  Every name
- * of Linux's <errno.h>. */
-static const struct {
-  const char *name;
-  int value;
-} errno_names[] = {
-#define E(x)                                                                                       \
-  {                                                                                                \
-#x, x                                                                                          \
-  }
-    E(EPERM),           E(ENOENT),       E(ESRCH),
-    E(EINTR),           E(EIO),          E(ENXIO),
-    E(E2BIG),           E(ENOEXEC),      E(EBADF),
-    E(ECHILD),          E(EAGAIN),       E(ENOMEM),
-    E(EACCES),          E(EFAULT),       E(ENOTBLK),
-    E(EBUSY),           E(EEXIST),       E(EXDEV),
-    E(ENODEV),          E(ENOTDIR),      E(EISDIR),
-    E(EINVAL),          E(ENFILE),       E(EMFILE),
-    E(ENOTTY),          E(ETXTBSY),      E(EFBIG),
-    E(ENOSPC),          E(ESPIPE),       E(EROFS),
-    E(EMLINK),          E(EPIPE),        E(EDOM),
-    E(ERANGE),          E(EDEADLK),      E(ENAMETOOLONG),
-    E(ENOLCK),          E(ENOSYS),       E(ENOTEMPTY),
-    E(ELOOP),           E(EWOULDBLOCK),  E(ENOMSG),
-    E(EIDRM),           E(ECHRNG),       E(EL2NSYNC),
-    E(EL3HLT),          E(EL3RST),       E(ELNRNG),
-    E(EUNATCH),         E(ENOCSI),       E(EL2HLT),
-    E(EBADE),           E(EBADR),        E(EXFULL),
-    E(ENOANO),          E(EBADRQC),      E(EBADSLT),
-    E(EDEADLOCK),       E(EBFONT),       E(ENOSTR),
-    E(ENODATA),         E(ETIME),        E(ENOSR),
-    E(ENONET),          E(ENOPKG),       E(EREMOTE),
-    E(ENOLINK),         E(EADV),         E(ESRMNT),
-    E(ECOMM),           E(EPROTO),       E(EMULTIHOP),
-    E(EDOTDOT),         E(EBADMSG),      E(EOVERFLOW),
-    E(ENOTUNIQ),        E(EBADFD),       E(EREMCHG),
-    E(ELIBACC),         E(ELIBBAD),      E(ELIBSCN),
-    E(ELIBMAX),         E(ELIBEXEC),     E(EILSEQ),
-    E(ERESTART),        E(ESTRPIPE),     E(EUSERS),
-    E(ENOTSOCK),        E(EDESTADDRREQ), E(EMSGSIZE),
-    E(EPROTOTYPE),      E(ENOPROTOOPT),  E(EPROTONOSUPPORT),
-    E(ESOCKTNOSUPPORT), E(EOPNOTSUPP),   E(ENOTSUP),
-    E(EPFNOSUPPORT),    E(EAFNOSUPPORT), E(EADDRINUSE),
-    E(EADDRNOTAVAIL),   E(ENETDOWN),     E(ENETUNREACH),
-    E(ENETRESET),       E(ECONNABORTED), E(ECONNRESET),
-    E(ENOBUFS),         E(EISCONN),      E(ENOTCONN),
-    E(ESHUTDOWN),       E(ETOOMANYREFS), E(ETIMEDOUT),
-    E(ECONNREFUSED),    E(EHOSTDOWN),    E(EHOSTUNREACH),
-    E(EALREADY),        E(EINPROGRESS),  E(ESTALE),
-    E(EUCLEAN),         E(ENOTNAM),      E(ENAVAIL),
-    E(EISNAM),          E(EREMOTEIO),    E(EDQUOT),
-    E(ENOMEDIUM),       E(EMEDIUMTYPE),  E(ECANCELED),
-    E(ENOKEY),          E(EKEYEXPIRED),  E(EKEYREVOKED),
-    E(EKEYREJECTED),    E(EOWNERDEAD),   E(ENOTRECOVERABLE),
-    E(ERFKILL),         E(EHWPOISON),
-#undef E
-};
-
-static int errno_value(const char *name)
-{
-  for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++) {
-    if (strcmp(errno_names[i].name, name) == 0)
-      return errno_names[i].value;
-  }
-  return -1;
-}
-
 /* The number of a capability name as the spec writes it (upper case; libcap
  * alone would also take "cap_chown" or "7"), or -1. */
 static int cap_number(const char *name)
@@ -230,7 +163,7 @@ static int seccomp_plan(const struct appc_isolator *iso, size_t i, struct seccom
   p->all = false;
   p->action = kill_action();
   if (iso->errno_name != NULL && *iso->errno_name != '\0') {
-    int e = errno_value(iso->errno_name);
+    int e = appc_errno_value(iso->errno_name);
     if (e < 0)
       return appc_error_make(err, 0, "app.isolators[%zu].value.errno: \"%s\" is not an errno name",
                              i, iso->errno_name);

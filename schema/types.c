@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -679,22 +680,71 @@ bool appc_is_linux_capability(const char *s)
   return IN_LIST(s, caps);
 }
 
-bool appc_is_errno_name(const char *s)
+/* Every errno name of Linux's <errno.h> with its number: seccomp isolators
+ * name the errno a blocked call returns, and the filter needs the number. */
+static const struct {
+  const char *name;
+  int value;
+} errno_names[] = {
+#define E(x)                                                                                       \
+  {                                                                                                \
+#x, x                                                                                          \
+  }
+    E(EPERM),           E(ENOENT),       E(ESRCH),
+    E(EINTR),           E(EIO),          E(ENXIO),
+    E(E2BIG),           E(ENOEXEC),      E(EBADF),
+    E(ECHILD),          E(EAGAIN),       E(ENOMEM),
+    E(EACCES),          E(EFAULT),       E(ENOTBLK),
+    E(EBUSY),           E(EEXIST),       E(EXDEV),
+    E(ENODEV),          E(ENOTDIR),      E(EISDIR),
+    E(EINVAL),          E(ENFILE),       E(EMFILE),
+    E(ENOTTY),          E(ETXTBSY),      E(EFBIG),
+    E(ENOSPC),          E(ESPIPE),       E(EROFS),
+    E(EMLINK),          E(EPIPE),        E(EDOM),
+    E(ERANGE),          E(EDEADLK),      E(ENAMETOOLONG),
+    E(ENOLCK),          E(ENOSYS),       E(ENOTEMPTY),
+    E(ELOOP),           E(EWOULDBLOCK),  E(ENOMSG),
+    E(EIDRM),           E(ECHRNG),       E(EL2NSYNC),
+    E(EL3HLT),          E(EL3RST),       E(ELNRNG),
+    E(EUNATCH),         E(ENOCSI),       E(EL2HLT),
+    E(EBADE),           E(EBADR),        E(EXFULL),
+    E(ENOANO),          E(EBADRQC),      E(EBADSLT),
+    E(EDEADLOCK),       E(EBFONT),       E(ENOSTR),
+    E(ENODATA),         E(ETIME),        E(ENOSR),
+    E(ENONET),          E(ENOPKG),       E(EREMOTE),
+    E(ENOLINK),         E(EADV),         E(ESRMNT),
+    E(ECOMM),           E(EPROTO),       E(EMULTIHOP),
+    E(EDOTDOT),         E(EBADMSG),      E(EOVERFLOW),
+    E(ENOTUNIQ),        E(EBADFD),       E(EREMCHG),
+    E(ELIBACC),         E(ELIBBAD),      E(ELIBSCN),
+    E(ELIBMAX),         E(ELIBEXEC),     E(EILSEQ),
+    E(ERESTART),        E(ESTRPIPE),     E(EUSERS),
+    E(ENOTSOCK),        E(EDESTADDRREQ), E(EMSGSIZE),
+    E(EPROTOTYPE),      E(ENOPROTOOPT),  E(EPROTONOSUPPORT),
+    E(ESOCKTNOSUPPORT), E(EOPNOTSUPP),   E(ENOTSUP),
+    E(EPFNOSUPPORT),    E(EAFNOSUPPORT), E(EADDRINUSE),
+    E(EADDRNOTAVAIL),   E(ENETDOWN),     E(ENETUNREACH),
+    E(ENETRESET),       E(ECONNABORTED), E(ECONNRESET),
+    E(ENOBUFS),         E(EISCONN),      E(ENOTCONN),
+    E(ESHUTDOWN),       E(ETOOMANYREFS), E(ETIMEDOUT),
+    E(ECONNREFUSED),    E(EHOSTDOWN),    E(EHOSTUNREACH),
+    E(EALREADY),        E(EINPROGRESS),  E(ESTALE),
+    E(EUCLEAN),         E(ENOTNAM),      E(ENAVAIL),
+    E(EISNAM),          E(EREMOTEIO),    E(EDQUOT),
+    E(ENOMEDIUM),       E(EMEDIUMTYPE),  E(ECANCELED),
+    E(ENOKEY),          E(EKEYEXPIRED),  E(EKEYREVOKED),
+    E(EKEYREJECTED),    E(EOWNERDEAD),   E(ENOTRECOVERABLE),
+    E(ERFKILL),         E(EHWPOISON),
+#undef E
+};
+
+int appc_errno_value(const char *name)
 {
-  static const char *const names[] = {
-      "E2BIG",        "EACCES",      "EADDRINUSE", "EADDRNOTAVAIL", "EAGAIN",       "EALREADY",
-      "EBADF",        "EBUSY",       "ECANCELED",  "ECHILD",        "ECONNABORTED", "ECONNREFUSED",
-      "ECONNRESET",   "EDEADLK",     "EDOM",       "EEXIST",        "EFAULT",       "EFBIG",
-      "EHOSTUNREACH", "EINPROGRESS", "EINTR",      "EINVAL",        "EIO",          "EISCONN",
-      "EISDIR",       "ELOOP",       "EMFILE",     "EMLINK",        "EMSGSIZE",     "ENAMETOOLONG",
-      "ENETDOWN",     "ENETUNREACH", "ENFILE",     "ENOBUFS",       "ENODEV",       "ENOENT",
-      "ENOEXEC",      "ENOLCK",      "ENOMEM",     "ENOSPC",        "ENOSYS",       "ENOTBLK",
-      "ENOTCONN",     "ENOTDIR",     "ENOTEMPTY",  "ENOTSOCK",      "ENOTSUP",      "ENOTTY",
-      "ENXIO",        "EOPNOTSUPP",  "EOVERFLOW",  "EPERM",         "EPIPE",        "EPROTO",
-      "ERANGE",       "EROFS",       "ESPIPE",     "ESRCH",         "ETIMEDOUT",    "ETXTBSY",
-      "EWOULDBLOCK",  "EXDEV",
-  };
-  return IN_LIST(s, names);
+  for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++) {
+    if (strcmp(errno_names[i].name, name) == 0)
+      return errno_names[i].value;
+  }
+  return -1;
 }
 
 bool appc_is_seccomp_wildcard(const char *s)

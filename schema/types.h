@@ -52,7 +52,7 @@ int appc_validate_seccomp_errno(const char *s, appc_error_t *err);
 /* Informational checks that manifests do not require (the reference accepts
  * any string in these places); later modules may use them to warn. */
 bool appc_is_linux_capability(const char *s); /* "CAP_SYS_ADMIN", ... */
-bool appc_is_errno_name(const char *s);       /* "EPERM", ... */
+int appc_errno_value(const char *name);       /* "EPERM" -> EPERM; -1 if not an errno name */
 bool appc_is_seccomp_wildcard(const char *s); /* "@appc.io/all", ... */
 bool appc_is_octal_mode(const char *s);       /* "0755" */
 

@@ -2,6 +2,8 @@
 /* Unit tests for the value-type validators of schema/types.h. */
 #include "config.h"
 
+#include <errno.h>
+
 #include "schema/types.h"
 #include "tests/unit/test-schema.h"
 
@@ -236,8 +238,9 @@ static void test_name_lists(void **state)
 {
   assert_true(appc_is_linux_capability("CAP_SYS_ADMIN"));
   assert_false(appc_is_linux_capability("CAP_NOPE"));
-  assert_true(appc_is_errno_name("EPERM"));
-  assert_false(appc_is_errno_name("EFOO"));
+  assert_int_equal(appc_errno_value("EPERM"), EPERM);
+  assert_int_equal(appc_errno_value("EHWPOISON"), EHWPOISON);
+  assert_int_equal(appc_errno_value("EFOO"), -1);
   assert_true(appc_is_seccomp_wildcard("@appc.io/all"));
   assert_false(appc_is_seccomp_wildcard("@appc.io/nope"));
   assert_true(appc_is_octal_mode("0755"));
