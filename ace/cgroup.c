@@ -409,152 +409,6 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
   return 0;
 }
 
-/* ---- quantities ---------------------------------------------------------------- */
-
-typedef unsigned __int128 u128;
-#define U128_MAX (~(u128) 0)
-#define MAX_DIGITS 38 /* 10^38 < 2^128 */
-
-/* White space that appc_validate_quantity trims (Unicode spaces are all
- * bytes >= 0x80, and nothing else of a valid quantity is). */
-static bool trim_byte(unsigned char c)
-{
-  return c == ' ' || (c >= '\t' && c <= '\r') || c >= 0x80;
-}
-
-struct qnum {
-  bool neg;
-  u128 digits; /* significant digits, trailing zeros dropped */
-  int64_t exp10, exp2;
-};
-
-static bool q_suffix(const char *s, size_t len, struct qnum *q)
-{
-  static const struct {
-    const char *text;
-    int e10, e2;
-  } table[] = {
-      {"", 0, 0},    {"n", -9, 0},  {"u", -6, 0},  {"m", -3, 0},  {"k", 3, 0},   {"M", 6, 0},
-      {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},  {"E", 18, 0},  {"Ki", 0, 10}, {"Mi", 0, 20},
-      {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
-  };
-  for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
-    if (strlen(table[i].text) == len && strncmp(s, table[i].text, len) == 0) {
-      q->exp10 += table[i].e10;
-      q->exp2 = table[i].e2;
-      return true;
-    }
-  }
-  if (len < 2 || (s[0] != 'e' && s[0] != 'E'))
-    return false;
-  /* e<int>: clamped, as anything past +-10000 over- or underflows anyway */
-  char buf[32];
-  if (len - 1 >= sizeof buf)
-    return false;
-  memcpy(buf, s + 1, len - 1);
-  buf[len - 1] = '\0';
-  long long e = strtoll(buf, NULL, 10);
-  q->exp10 += e > 10000 ? 10000 : e < -10000 ? -10000 : e;
-  return true;
-}
-
-/* Split the (validated, trimmed) S into digits and exponents. */
-static bool q_parse(const char *s, size_t len, struct qnum *q)
-{
-  size_t i = 0, last_nz = SIZE_MAX, n_sig = 0, frac = 0;
-  bool in_frac = false, started = false;
-
-  memset(q, 0, sizeof *q);
-  if (i < len && (s[i] == '+' || s[i] == '-'))
-    q->neg = s[i++] == '-';
-  size_t start = i;
-  for (; i < len && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !in_frac)); i++) {
-    if (s[i] == '.')
-      in_frac = true;
-    else if (s[i] != '0')
-      last_nz = i;
-  }
-  size_t end = i;
-  for (i = start; last_nz != SIZE_MAX && i <= last_nz; i++) {
-    if (s[i] == '.')
-      continue;
-    started = started || s[i] != '0';
-    if (started && ++n_sig > MAX_DIGITS)
-      return false;
-    q->digits = q->digits * 10 + (u128) (s[i] - '0');
-  }
-  /* Digits after the point up to the last significant one scale down;
-   * integer zeros after it scale up. */
-  const char *dot = memchr(s + start, '.', end - start);
-  for (i = start; i < end; i++) {
-    if (s[i] == '.')
-      continue;
-    bool after_dot = dot != NULL && s + i > dot;
-    if (after_dot && last_nz != SIZE_MAX && i <= last_nz)
-      frac++;
-    else if (!after_dot && last_nz != SIZE_MAX && i > last_nz)
-      q->exp10++;
-  }
-  q->exp10 -= (int64_t) frac;
-  return q_suffix(s + end, len - end, q);
-}
-
-/* DIGITS * 2^EXP2 * 10^EXP10 rounded up, or false when above INT64_MAX. */
-static bool q_eval(const struct qnum *q, int64_t *out)
-{
-  u128 v = q->digits;
-
-  if (v == 0) {
-    *out = 0;
-    return true;
-  }
-  if (v > (U128_MAX >> q->exp2))
-    return false;
-  v <<= q->exp2;
-  for (int64_t e = q->exp10; e > 0; e--) {
-    if (v > INT64_MAX)
-      return false;
-    v *= 10;
-  }
-  if (q->exp10 < 0) {
-    if (q->exp10 < -MAX_DIGITS) {
-      v = 1; /* 0 < value < 1 */
-    } else {
-      u128 p = 1;
-      for (int64_t e = q->exp10; e < 0; e++)
-        p *= 10;
-      v = v / p + (v % p != 0);
-    }
-  }
-  if (v > INT64_MAX)
-    return false;
-  *out = (int64_t) v;
-  return true;
-}
-
-int ace_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err)
-{
-  const char *s = text;
-  size_t len = strlen(text);
-  struct qnum q;
-
-  if (appc_validate_quantity(text, err) < 0)
-    return -1;
-  while (len > 0 && trim_byte((unsigned char) *s))
-    s++, len--;
-  while (len > 0 && trim_byte((unsigned char) s[len - 1]))
-    len--;
-  if (!q_parse(s, len, &q))
-    return appc_error_make(err, 0, "quantity \"%s\" has more than %d significant digits", text,
-                           MAX_DIGITS);
-  if (q.neg && q.digits != 0)
-    return appc_error_make(err, 0, "quantity \"%s\" must not be negative", text);
-  q.exp10 += scale_exp;
-  if (!q_eval(&q, out))
-    return appc_error_make(err, 0, "quantity \"%s\" is too large", text);
-  return 0;
-}
-
 /* ---- apply -------------------------------------------------------------------- */
 
 struct target {
@@ -611,8 +465,8 @@ static int apply_memory(const struct target *t, const struct appc_isolator *iso,
   const char *dir;
   int64_t limit = -1, request = -1;
 
-  if ((iso->limit != NULL && ace_quantity_value(iso->limit, 0, &limit, err) < 0) ||
-      (iso->request != NULL && ace_quantity_value(iso->request, 0, &request, err) < 0))
+  if ((iso->limit != NULL && appc_quantity_value(iso->limit, 0, &limit, err) < 0) ||
+      (iso->request != NULL && appc_quantity_value(iso->request, 0, &request, err) < 0))
     return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", t->who, i);
   if (limit == 0)
     return appc_error_make(err, 0, "%s: isolators[%zu].value.limit: a memory limit of 0 bytes",
@@ -687,8 +541,8 @@ static int apply_cpu(const struct target *t, const struct appc_isolator *iso, si
   const char *dir;
   int64_t limit = -1, request = -1;
 
-  if ((iso->limit != NULL && ace_quantity_value(iso->limit, 3, &limit, err) < 0) ||
-      (iso->request != NULL && ace_quantity_value(iso->request, 3, &request, err) < 0))
+  if ((iso->limit != NULL && appc_quantity_value(iso->limit, 3, &limit, err) < 0) ||
+      (iso->request != NULL && appc_quantity_value(iso->request, 3, &request, err) < 0))
     return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
   if (limit == 0 || limit > INT64_MAX / (CFS_PERIOD / 1000))
     return appc_error_make(err, 0,

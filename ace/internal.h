@@ -145,10 +145,6 @@ int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);
 
-/* Resource quantity in its base unit times 10^-SCALE_EXP rounded up, e.g.
- * ("500m", 3) -> 500 (millicores), ("1Gi", 0) -> 1073741824 (bytes). */
-int ace_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err);
-
 /* ---- metadata.c: the metadata service (libmicrohttpd) ------------------- */
 
 struct ace_metadata_app {

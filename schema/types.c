@@ -625,6 +625,119 @@ int appc_validate_quantity(const char *s, appc_error_t *err)
   return 0;
 }
 
+/* ---- quantity values (the executor's cgroup limits) */
+
+typedef unsigned __int128 u128;
+#define U128_MAX (~(u128) 0)
+#define QUANTITY_MAX_DIGITS 38 /* 10^38 < 2^128 */
+
+/* digits * 10^exp10 * 2^exp2 */
+struct quantity_value {
+  u128 digits; /* significant digits, trailing zeros dropped */
+  int64_t exp10;
+  int exp2;
+};
+
+/* The significant digits of P's number (integer digits, then fraction
+ * digits) and the power of ten they need.  False past 38 of them. */
+static bool quantity_digits(const struct quantity_parts *p, struct quantity_value *v)
+{
+  /* The fraction's digits follow the point after the integer digits. */
+  const char *frac = p->num + p->num_len + 1;
+  size_t n = p->num_len + p->denom_len, last_nz = SIZE_MAX, sig = 0;
+  bool started = false;
+
+  v->digits = 0;
+  v->exp10 = -(int64_t) p->denom_len;
+  for (size_t i = 0; i < n; i++) {
+    char d = i < p->num_len ? p->num[i] : frac[i - p->num_len];
+    if (d != '0')
+      last_nz = i;
+  }
+  if (last_nz == SIZE_MAX)
+    return true; /* zero */
+  v->exp10 += (int64_t) (n - 1 - last_nz);
+  for (size_t i = 0; i <= last_nz; i++) {
+    char d = i < p->num_len ? p->num[i] : frac[i - p->num_len];
+    started = started || d != '0';
+    if (started && ++sig > QUANTITY_MAX_DIGITS)
+      return false;
+    v->digits = v->digits * 10 + (u128) (d - '0');
+  }
+  return true;
+}
+
+/* V rounded up to an integer, or false above INT64_MAX. */
+static bool quantity_eval(const struct quantity_value *v, int64_t *out)
+{
+  u128 x = v->digits;
+
+  if (x == 0) {
+    *out = 0;
+    return true;
+  }
+  if (x > (U128_MAX >> v->exp2))
+    return false;
+  x <<= v->exp2;
+  for (int64_t e = v->exp10; e > 0; e--) {
+    if (x > INT64_MAX)
+      return false;
+    x *= 10;
+  }
+  if (v->exp10 < -QUANTITY_MAX_DIGITS) {
+    x = 1; /* 0 < value < 1 */
+  } else if (v->exp10 < 0) {
+    u128 p = 1;
+    for (int64_t e = v->exp10; e < 0; e++)
+      p *= 10;
+    x = x / p + (x % p != 0);
+  }
+  if (x > INT64_MAX)
+    return false;
+  *out = (int64_t) x;
+  return true;
+}
+
+int appc_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err)
+{
+  const unsigned char *u = (const unsigned char *) text;
+  size_t len = strlen(text), n;
+  struct quantity_parts p;
+  struct quantity_value v = {0};
+  int32_t exponent = 0;
+  bool binary = false;
+
+  if (appc_validate_quantity(text, err) < 0)
+    return -1;
+  while ((n = space_len(u, len)) > 0) {
+    u += n;
+    len -= n;
+  }
+  while ((n = trailing_space_len(u, len)) > 0)
+    len -= n;
+  if (!quantity_split((const char *) u, len, &p) ||
+      !quantity_suffix(p.suffix, p.suffix_len, &exponent, &binary))
+    p.num = NULL; /* "0": nothing but zeros */
+  if (p.num != NULL && !quantity_digits(&p, &v))
+    return appc_error_make(err, 0, "quantity \"%s\" has more than %d significant digits", text,
+                           QUANTITY_MAX_DIGITS);
+  if (len > 0 && u[0] == '-' && v.digits != 0)
+    return appc_error_make(err, 0, "quantity \"%s\" must not be negative", text);
+  if (binary)
+    v.exp2 = exponent;
+  else
+    v.exp10 += exponent;
+  /* Exponents past what any int64 holds either way need not be exact. */
+  v.exp10 += scale_exp;
+  if (v.exp10 > 10000)
+    v.exp10 = 10000;
+  if (v.exp10 < -10000)
+    v.exp10 = -10000;
+  if (!quantity_eval(&v, out))
+    return appc_error_make(err, 0, "quantity \"%s\" is too large", text);
+  return 0;
+}
+
 /* ---- seccomp errno */
 
 /* ace.md: errno is "the all-uppercase name of a single errno code", so

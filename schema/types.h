@@ -46,6 +46,12 @@ int appc_validate_ip(const char *s, appc_error_t *err);
 int appc_validate_port_range(uint64_t port, uint64_t count, appc_error_t *err);
 /* Resource quantity: "500m", "1G", "123Mi", "1.5e3" (resource/quantity.go). */
 int appc_validate_quantity(const char *s, appc_error_t *err);
+/* The value of the quantity TEXT times 10^SCALE_EXP, rounded up to an
+ * integer: "500m" at scale 3 is 500 (millicores), "1Gi" at 0 is 2^30.
+ * Errors: an invalid quantity, a negative one, one above INT64_MAX, one with
+ * more than 38 significant digits.  The exponent of "1e<int>" is the int32
+ * the reference keeps of it. */
+int appc_quantity_value(const char *text, int scale_exp, int64_t *out, appc_error_t *err);
 /* Seccomp errno: "" or E[A-Z0-9]* (ASCII only, unlike the reference). */
 int appc_validate_seccomp_errno(const char *s, appc_error_t *err);
 

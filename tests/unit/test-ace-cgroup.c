@@ -35,77 +35,6 @@
 
 /* ---- quantities ---------------------------------------------------------- */
 
-static void test_quantity_values(void **state)
-{
-  static const struct {
-    const char *text;
-    int scale;
-    int64_t want;
-  } ok[] = {
-      {"500m", 3, 500},
-      {"1", 3, 1000},
-      {"0.5", 3, 500},
-      {"1.5e3", 0, 1500},
-      {"1.5E3", 0, 1500},
-      {"1e-3", 3, 1},
-      {"1G", 0, 1000000000},
-      {"123Mi", 0, 123 * 1048576},
-      {"1Gi", 0, 1073741824},
-      {"2Ki", 0, 2048},
-      {" 2Ki ", 0, 2048},
-      {"+3k", 0, 3000},
-      {"1m", 0, 1},   /* 0.001 rounded up */
-      {"100n", 3, 1}, /* 0.0001 millicores */
-      {"1.001", 0, 2},
-      {"1.0000000000000000000000000000000000001", 0, 2}, /* 38 digits */
-      {"0.00000000000000000000000000000000000000000000001", 0, 1},
-      {"1Ki", -3, 2}, /* 1.024 */
-      {"0", 0, 0},
-      {"-0", 0, 0},
-      {"0.000", 3, 0},
-      {"5.", 0, 5},
-      {".5", 1, 5},
-      {"1500", 0, 1500},
-      {"0.0250", 3, 25},
-      {"1E", 0, INT64_C(1000000000000000000)},
-      {"9E", 0, INT64_C(9000000000000000000)},
-      {"7Ei", 0, INT64_C(7) << 60},
-      {"9223372036854775807", 0, INT64_MAX},
-      {"1e-30000", 0, 1},
-  };
-  static const struct {
-    const char *text;
-    int scale;
-    const char *needle;
-  } bad[] = {
-      {"10E", 0, "\"10E\" is too large"},
-      {"8Ei", 0, "is too large"},
-      {"9223372036854775808", 0, "is too large"},
-      {"9223372036854775807", 3, "is too large"},
-      {"1e30000", 0, "is too large"},
-      {"-1", 0, "\"-1\" must not be negative"},
-      {"-0.5m", 3, "must not be negative"},
-      {"12x", 0, "\"12x\" is not a valid quantity"},
-      {"", 0, "is not a valid quantity"},
-      {"1.2.3", 0, "is not a valid quantity"},
-      {"1.00000000000000000000000000000000000001", 0, "has more than 38 significant digits"},
-  };
-  appc_error_t err = NULL;
-  int64_t v;
-  (void) state;
-
-  for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
-    v = -42;
-    assert_ok(ace_quantity_value(ok[i].text, ok[i].scale, &v, &err), &err);
-    if (v != ok[i].want)
-      fail_msg("\"%s\" at 10^%d: %" PRId64 ", not %" PRId64, ok[i].text, ok[i].scale, v,
-               ok[i].want);
-  }
-  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-    assert_error_contains(ace_quantity_value(bad[i].text, bad[i].scale, &v, &err), &err,
-                          bad[i].needle);
-}
-
 /* ---- helpers ------------------------------------------------------------------- */
 
 static void apply_ok(struct ace_cgroup *cg, long app, const char *name, const char *json,
@@ -681,7 +610,6 @@ static void test_fake_tree_without_memory(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_quantity_values),
       cmocka_unit_test(test_create_refuses_bad_names),
       cmocka_unit_test_teardown(test_create_lays_out_pod_and_apps, real_teardown),
       cmocka_unit_test_teardown(test_apply_sets_the_control_files, real_teardown),
