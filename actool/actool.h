@@ -134,6 +134,9 @@ struct appc_ace_pod_info;
 const char *actool_app_state_name(const struct appc_ace_pod_info *p, size_t app);
 struct timespec;
 void actool_pod_time(const struct timespec *t, char *buf, size_t size);
+/* A pod as `list --json` and `status --json` show it (a new object). */
+struct json_object;
+struct json_object *actool_pod_json(const struct appc_ace_pod_info *p);
 /* Parse a Go duration ("24h", "1h30m", "90s"); -1 if malformed. */
 int actool_parse_duration(const char *s, double *seconds);
 

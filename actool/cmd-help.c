@@ -12,10 +12,13 @@ static void print_options(FILE *out, const struct actool_option *opt)
 {
   for (; opt != NULL && opt->name != NULL; opt++) {
     char left[64];
+    /* One-letter options are written as users type them: -q. */
+    const char *dashes = opt->name[1] == '\0' ? "-" : "--";
     if (opt->kind == ACTOOL_OPT_BOOL)
-      snprintf(left, sizeof left, "--%s", opt->name);
+      snprintf(left, sizeof left, "%s%s", dashes, opt->name);
     else
-      snprintf(left, sizeof left, "--%s=%s", opt->name, opt->metavar ? opt->metavar : "VALUE");
+      snprintf(left, sizeof left, "%s%s=%s", dashes, opt->name,
+               opt->metavar ? opt->metavar : "VALUE");
     fprintf(out, "  %-28s %s", left, opt->help);
     if (opt->default_value != NULL)
       fprintf(out, " (default \"%s\")", opt->default_value);

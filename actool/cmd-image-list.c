@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* actool image list [--json] [--no-legend] [--full] */
+/* actool image list [--json] [--no-legend] [--full] [-q] */
 #include "config.h"
 
 #include <json-c/json.h>
@@ -17,6 +17,7 @@ struct list_options {
   bool json;
   bool no_legend;
   bool full;
+  bool quiet;
 };
 
 static const struct actool_option list_option_table[] = {
@@ -26,6 +27,8 @@ static const struct actool_option list_option_table[] = {
      "Leave out the header line", NULL},
     {"full", ACTOOL_OPT_BOOL, offsetof(struct list_options, full), NULL,
      "Print full image IDs instead of their first 12 hex digits", NULL},
+    {"q", ACTOOL_OPT_BOOL, offsetof(struct list_options, quiet), NULL,
+     "Print full image IDs only, one per line", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -168,10 +171,14 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
   appc_store_close(s);
   if (r < 0)
     return actool_fail(&err);
-  if (o->json)
+  if (o->quiet) {
+    for (size_t i = 0; i < n; i++)
+      printf("%s\n", imgs[i].id);
+  } else if (o->json) {
     r = print_json(imgs, n);
-  else
+  } else {
     print_table(imgs, n, o);
+  }
   appc_store_images_free(imgs, n);
   return r == 0 && fflush(stdout) == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
 }
@@ -179,7 +186,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
 const struct actool_command actool_cmd_image_list = {
     .name = "image list",
     .summary = "List the images in the store",
-    .usage = "[--json] [--no-legend] [--full]",
+    .usage = "[--json] [--no-legend] [--full] [-q]",
     .options = list_option_table,
     .options_size = sizeof(struct list_options),
     .run = run_image_list,

@@ -27,32 +27,6 @@ static const struct actool_option list_option_table[] = {
     {0},
 };
 
-static struct json_object *pod_json(const struct appc_ace_pod_info *p)
-{
-  struct json_object *o = json_object_new_object();
-  struct json_object *apps = json_object_new_array();
-  char t[64];
-
-  actool_pod_time(&p->started, t, sizeof t);
-  json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
-  json_object_object_add(o, "state", json_object_new_string(actool_pod_state_name(p->state)));
-  json_object_object_add(o, "pid", json_object_new_int64(p->pid));
-  json_object_object_add(o, "started", json_object_new_string(t));
-  json_object_object_add(o, "net", json_object_new_string(p->net));
-  json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
-  for (size_t i = 0; i < p->n_apps; i++) {
-    struct json_object *a = json_object_new_object();
-    json_object_object_add(a, "name", json_object_new_string(p->apps[i].name));
-    json_object_object_add(a, "imageID", json_object_new_string(p->apps[i].image_id));
-    json_object_object_add(a, "state", json_object_new_string(actool_app_state_name(p, i)));
-    if (p->apps[i].exited)
-      json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
-    json_object_array_add(apps, a);
-  }
-  json_object_object_add(o, "apps", apps);
-  return o;
-}
-
 static void print_row(const struct appc_ace_pod_info *p)
 {
   char t[64];
@@ -85,7 +59,7 @@ static int run_list(const struct actool_globals *g, void *options, int argc, cha
   if (o->json) {
     struct json_object *a = json_object_new_array();
     for (size_t i = 0; i < n; i++)
-      json_object_array_add(a, pod_json(&pods[i]));
+      json_object_array_add(a, actool_pod_json(&pods[i]));
     actool_print_json(a);
     json_object_put(a);
   } else {

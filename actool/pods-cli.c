@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What list and status share: how a pod's state and times are shown. */
+/* What list and status share: how a pod's state and times are shown, and
+ * its JSON form. */
 #include "config.h"
 
 #include <stdio.h>
@@ -33,4 +34,30 @@ void actool_pod_time(const struct timespec *t, char *buf, size_t size)
 
   gmtime_r(&t->tv_sec, &tm);
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
+{
+  struct json_object *o = json_object_new_object();
+  struct json_object *apps = json_object_new_array();
+  char t[64];
+
+  actool_pod_time(&p->started, t, sizeof t);
+  json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
+  json_object_object_add(o, "state", json_object_new_string(actool_pod_state_name(p->state)));
+  json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+  json_object_object_add(o, "started", json_object_new_string(t));
+  json_object_object_add(o, "net", json_object_new_string(p->net));
+  json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
+  for (size_t i = 0; i < p->n_apps; i++) {
+    struct json_object *a = json_object_new_object();
+    json_object_object_add(a, "name", json_object_new_string(p->apps[i].name));
+    json_object_object_add(a, "imageID", json_object_new_string(p->apps[i].image_id));
+    json_object_object_add(a, "state", json_object_new_string(actool_app_state_name(p, i)));
+    if (p->apps[i].exited)
+      json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
+    json_object_array_add(apps, a);
+  }
+  json_object_object_add(o, "apps", apps);
+  return o;
 }

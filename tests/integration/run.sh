@@ -698,6 +698,10 @@ is "status: state, pid and each app's" \
   "0:uuid=$u state=running pid=$BG_PID app-quick=exited(3) app-slow=running"
 run_capture ac status "${u:0:8}"
 is "status: a UUID prefix" "$status:$(grep '^uuid=' "$TMP/.out")" "0:uuid=$u"
+run_capture ac status --json "$u"
+is "status --json: the pod as list --json shows it" \
+  "$status:$(jq -r '[.uuid, .state, .pid, (.apps | map(.name + ":" + .state + ":" + (.exitCode // "" | tostring)) | join(","))] | join(" ")' "$TMP/.out" 2>&1)" \
+  "0:$u running $BG_PID quick:exited:3,slow:running:"
 yes_run "the pod's directory exists while it runs" test -d "$STORE/pods/$u"
 touch "$TMP/lst/stop"
 wait_exit "$BG_PID" 10

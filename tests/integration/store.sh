@@ -247,6 +247,9 @@ is "image list: IDs are sha512- and 12 hex digits" "$(awk '{print $1}' "$TMP/.ou
 run_capture ac "$S" image list --no-legend --full
 is "image list --full gives the full IDs" "$(awk '{print $1}' "$TMP/.out" | sort | tr '\n' ' ')" \
   "$(printf '%s\n' "$ID_APP1" "$ID_APP2" "$ID_OTHER" "$ID_ORDER2" "$ID_ORDER1" | sort | tr '\n' ' ')"
+run_capture ac "$S" image list -q
+is "image list -q: the full IDs alone, one per line" "$status:$(sort "$TMP/.out" | tr '\n' ' ')" \
+  "0:$(printf '%s\n' "$ID_APP1" "$ID_APP2" "$ID_OTHER" "$ID_ORDER2" "$ID_ORDER1" | sort | tr '\n' ' ')"
 
 run_capture ac "$S" image list --json
 cp "$TMP/.out" "$TMP/list.json"
