@@ -29,27 +29,13 @@
 #include "ace/pod.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "store/store.h"
 #include "schema/types.h"
-#include "store/internal.h"
-#include "store/private.h"
 
-#define PODS_DIR "pods"
 #define POD_LOCK "lock"
 #define POD_STATE "state.json"
 #define STATE_MAX (1 << 20)
 #define LEFTOVER_AGE 60 /* seconds */
-
-static int open_pods_dir(struct appc_store *s, bool create, appc_error_t *err)
-{
-  int fd;
-
-  if (create && mkdirat(s->dirfd, PODS_DIR, 0700) < 0 && errno != EEXIST)
-    return appc_error_make(err, errno, "%s/%s", s->path, PODS_DIR);
-  fd = openat(s->dirfd, PODS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && !(errno == ENOENT && !create))
-    return appc_error_make(err, errno, "%s/%s", s->path, PODS_DIR);
-  return fd;
-}
 
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
                        appc_error_t *err)
@@ -58,13 +44,16 @@ int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_di
   cleanup_close int pods = -1;
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
+  cleanup_free char *base = appc_store_area_path(s, APPC_STORE_AREA_PODS);
 
   *out = (struct ace_pod_dir){.fd = -1, .lock_fd = -1, .pods_fd = -1};
-  if ((pods = open_pods_dir(s, true, err)) < 0)
+  if (base == NULL)
+    return appc_error_make(err, ENOMEM, "%s", uuid);
+  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, true, err)) < 0)
     return -1;
   snprintf(tmp, sizeof tmp, ".creating-%s", uuid);
   if (mkdirat(pods, tmp, 0700) < 0)
-    return appc_error_make(err, errno, "%s/%s/%s", s->path, PODS_DIR, tmp);
+    return appc_error_make(err, errno, "%s/%s", base, tmp);
   fd = openat(pods, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd >= 0)
     lock = openat(fd, POD_LOCK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -72,9 +61,9 @@ int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_di
       mkdirat(fd, "volumes", 0755) < 0 || renameat(pods, tmp, pods, uuid) < 0) {
     int e = errno;
     appc_remove_tree(pods, tmp, &(appc_error_t){NULL});
-    return appc_error_make(err, e, "%s/%s/%s", s->path, PODS_DIR, uuid);
+    return appc_error_make(err, e, "%s/%s", base, uuid);
   }
-  if (asprintf(&out->path, "%s/%s/%s", s->path, PODS_DIR, uuid) < 0) {
+  if (asprintf(&out->path, "%s/%s", base, uuid) < 0) {
     out->path = NULL;
     appc_remove_tree(pods, uuid, &(appc_error_t){NULL});
     return appc_error_make(err, ENOMEM, "%s", uuid);
@@ -364,10 +353,10 @@ int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *
 
   *out = NULL;
   *n = 0;
-  if ((pods = open_pods_dir(s, false, err)) < 0)
+  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0)
     return errno == ENOENT && *err == NULL ? 0 : -1;
   c.pods = pods;
-  if (asprintf(&c.base, "%s/%s", s->path, PODS_DIR) < 0)
+  if ((c.base = appc_store_area_path(s, APPC_STORE_AREA_PODS)) == NULL)
     return appc_error_make(err, ENOMEM, "listing pods");
   int r = appc_store_each_entry(s, pods, c.base, list_one, &c, err);
   free(c.base);
@@ -526,9 +515,9 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
   struct gc_ctx c = {.removed = removed, .data = data, .report = report ? report : &ignored};
 
   memset(c.report, 0, sizeof *c.report);
-  if ((pods = open_pods_dir(s, false, err)) < 0)
+  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0)
     return errno == ENOENT && *err == NULL ? 0 : -1;
-  if (asprintf(&base, "%s/%s", s->path, PODS_DIR) < 0)
+  if ((base = appc_store_area_path(s, APPC_STORE_AREA_PODS)) == NULL)
     return appc_error_make(err, ENOMEM, "pods");
   c.pods = pods;
   c.base = base;

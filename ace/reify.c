@@ -12,9 +12,9 @@
 #include "ace/ace.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "store/store.h"
 #include "schema/schema.h"
 #include "schema/types.h"
-#include "store/private.h"
 
 /* The app name an image gets in a pod: the last element of its name, made
  * an AC Name (lower case; runs of other characters become one '-'). */

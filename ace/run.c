@@ -47,8 +47,8 @@
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "store/store.h"
 #include "schema/schema.h"
-#include "store/private.h"
 #include "common/macros.h"
 
 #define REPORT_LINE_MAX 3800 /* below PIPE_BUF with room for the prefix */
@@ -1284,7 +1284,8 @@ static int prepare(struct pod_run *r, appc_error_t *err)
     r->hostname = NULL;
   if (r->hostname == NULL)
     return appc_error_make(err, ENOMEM, "hostname");
-  if (asprintf(&key_path, "%s/pods/hmac.key", appc_store_path(r->s)) < 0) {
+  cleanup_free char *pods = appc_store_area_path(r->s, APPC_STORE_AREA_PODS);
+  if (pods == NULL || asprintf(&key_path, "%s/hmac.key", pods) < 0) {
     key_path = NULL;
     return appc_error_make(err, ENOMEM, "hmac key");
   }

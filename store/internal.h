@@ -112,10 +112,4 @@ struct appc_copy_options {
  * applied to DST_FD too.  File data is copied inside the kernel. */
 int appc_tree_copy(int src_fd, int dst_fd, const struct appc_copy_options *opts, appc_error_t *err);
 
-/* Remove the directory NAME in DIR_FD and everything below it, never
- * following a symlink.  A missing NAME is not an error.  NAME must be a
- * single path component: intermediate directories would be resolved
- * through symlinks. */
-int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err);
-
 #endif

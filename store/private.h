@@ -52,12 +52,6 @@ int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err);
 int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, const void *data,
                           size_t len, appc_error_t *err);
 
-/* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
- * in messages), stopping at the first that returns non-zero. */
-typedef int (*appc_store_entry_fn)(const char *name, void *data, appc_error_t *err);
-int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
-                          void *data, appc_error_t *err);
-
 /* Is ID a well-formed full image ID? */
 bool appc_store_is_image_id(const char *id);
 /* Read an image's record (images/<id>/info.json and lastuse). */
@@ -68,9 +62,6 @@ void appc_store_touch(struct appc_store *s, const char *id);
 /* Write the record of a newly imported image into the directory DIRFD. */
 int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
                             const char *manifest, size_t manifest_len, appc_error_t *err);
-/* Parse a manifest stored with an image. */
-int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_image_manifest **out,
-                             appc_error_t *err);
 
 /* Path of an image's blob relative to blobs_fd is the image ID itself. */
 

@@ -213,6 +213,31 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
   return 0;
 }
 
+static const char *const area_dirs[] = {
+    [APPC_STORE_AREA_PODS] = "pods",
+};
+
+int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
+                         appc_error_t *err)
+{
+  const char *name = area_dirs[area];
+  int fd;
+
+  if (create && mkdirat(s->dirfd, name, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s/%s", s->path, name);
+  fd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && !(errno == ENOENT && !create))
+    return appc_error_make(err, errno, "%s/%s", s->path, name);
+  return fd;
+}
+
+char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area)
+{
+  char *path = NULL;
+
+  return asprintf(&path, "%s/%s", s->path, area_dirs[area]) < 0 ? NULL : path;
+}
+
 int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
                           void *data, appc_error_t *err)
 {

@@ -29,6 +29,34 @@ int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err)
 void appc_store_close(struct appc_store *s);
 const char *appc_store_path(const struct appc_store *s);
 
+/* Areas of the store directory whose contents another module owns
+ * (docs/store.md's layout): the store hands them out, so that no module
+ * builds paths inside the store itself. */
+enum appc_store_area {
+  APPC_STORE_AREA_PODS, /* pods/: the executor's pod directories and its HMAC key */
+};
+/* Open AREA as a directory descriptor (O_CLOEXEC), creating it (mode 0700)
+ * when CREATE.  Without CREATE, a missing area gives -1 with errno ENOENT
+ * and no error object: nothing is there yet. */
+int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
+                         appc_error_t *err);
+/* AREA's path, for messages and for files named by path ("DIR/pods"),
+ * malloc'ed; NULL when out of memory. */
+char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area);
+
+/* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
+ * in messages, relative to the store), stopping at the first that returns
+ * non-zero. */
+typedef int (*appc_store_entry_fn)(const char *name, void *data, appc_error_t *err);
+int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
+                          void *data, appc_error_t *err);
+
+/* Remove the directory NAME in DIR_FD and everything below it, never
+ * following a symlink.  A missing NAME is not an error.  NAME must be a
+ * single path component: intermediate directories would be resolved
+ * through symlinks. */
+int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err);
+
 /* One image of the index. */
 struct appc_store_image {
   char id[APPC_IMAGE_ID_LEN + 1];
@@ -81,6 +109,10 @@ int appc_store_lookup(struct appc_store *s, const char *spec, struct appc_store_
 /* The same for an already parsed name and labels (dependency resolution). */
 int appc_store_find(struct appc_store *s, const char *name, const struct appc_kv_list *labels,
                     struct appc_store_image *out, appc_error_t *err);
+
+/* The manifest stored with an image, parsed. */
+int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_image_manifest **out,
+                             appc_error_t *err);
 
 /* The manifest bytes exactly as stored in the image ID's ACI. */
 int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, size_t *len,
