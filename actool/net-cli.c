@@ -10,6 +10,7 @@
 
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
+#include "store/store.h"
 #include "discovery/discovery.h"
 
 static void log_debug(void *data, const char *msg)
@@ -57,7 +58,8 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
       env_uint("ACTOOL_HTTP_DEADLINE", 1, 86400, 60, &o.deadline) < 0 ||
       env_uint("ACTOOL_HTTP_MIN_RATE", 1, 1u << 30, 1024, &o.min_rate) < 0)
     return ACTOOL_EXIT_USAGE;
-  if (store_dir != NULL && asprintf(&auth_dir, "%s/auth.d", store_dir) < 0) {
+  if (store_dir != NULL &&
+      asprintf(&auth_dir, "%s/%s", store_dir, appc_store_area_name(APPC_STORE_AREA_AUTH)) < 0) {
     actool_error("out of memory");
     return ACTOOL_EXIT_FAILURE;
   }

@@ -67,25 +67,6 @@ static void url_key(const char *url, char out[65])
     snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static int mkdir_p(const char *path, appc_error_t *err)
-{
-  cleanup_free char *copy = strdup(path);
-
-  if (copy == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  for (char *p = copy + 1; *p != '\0'; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-      return appc_error_make(err, errno, "%s", copy);
-    *p = '/';
-  }
-  if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-    return appc_error_make(err, errno, "%s", copy);
-  return 0;
-}
-
 /* Write DATA to PATH atomically and durably (mode 0600, as the download
  * state and the cache records it holds have always been). */
 static int write_atomic(const char *path, const char *data, size_t len, appc_error_t *err)
@@ -189,19 +170,20 @@ static void dl_paths_clear(struct dl_paths *p)
 static int dl_paths_make(struct appc_store *s, const char *url, struct dl_paths *p,
                          appc_error_t *err)
 {
-  const char *dir = appc_store_path(s);
-  cleanup_free char *cache = NULL;
+  cleanup_free char *tmp = appc_store_area_path(s, APPC_STORE_AREA_TMP);
+  cleanup_free char *cache = appc_store_area_path(s, APPC_STORE_AREA_HTTP_CACHE);
+  cleanup_close int fd = -1;
   char key[65];
 
   memset(p, 0, sizeof *p);
   url_key(url, key);
-  if (asprintf(&p->aci, "%s/tmp/download-%s.aci", dir, key) < 0 ||
-      asprintf(&p->state, "%s/tmp/download-%s.json", dir, key) < 0 ||
-      asprintf(&p->asc, "%s/tmp/download-%s.aci.asc", dir, key) < 0 ||
-      asprintf(&p->record, "%s/cache/http/%s.json", dir, key) < 0 ||
-      asprintf(&cache, "%s/cache/http", dir) < 0)
+  if (tmp == NULL || cache == NULL || asprintf(&p->aci, "%s/download-%s.aci", tmp, key) < 0 ||
+      asprintf(&p->state, "%s/download-%s.json", tmp, key) < 0 ||
+      asprintf(&p->asc, "%s/download-%s.aci.asc", tmp, key) < 0 ||
+      asprintf(&p->record, "%s/%s.json", cache, key) < 0)
     return appc_error_make(err, ENOMEM, "%s", url);
-  return mkdir_p(cache, err);
+  fd = appc_store_area_open(s, APPC_STORE_AREA_HTTP_CACHE, true, err);
+  return fd < 0 ? -1 : 0;
 }
 
 struct started_ctx {

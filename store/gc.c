@@ -27,8 +27,6 @@
 #include "schema/types.h"
 #include "store/private.h"
 
-/* Where fetch keeps what each URL last gave (discovery/fetch.h). */
-#define HTTP_CACHE "cache/http"
 #define HTTP_RECORD_MAX (64u << 10)
 
 /* Downloads being resumed (issue: fetch) live in tmp/ under this prefix. */
@@ -155,15 +153,16 @@ static char *record_image(int dirfd, const char *name)
 /* An HTTP cache record is worth keeping while its image is in the store. */
 static int gc_http_cache(struct gc *g, appc_error_t *err)
 {
-  cleanup_close int fd = openat(g->s->dirfd, HTTP_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int fd = appc_store_area_open(g->s, APPC_STORE_AREA_HTTP_CACHE, false, err);
   DIR *d;
   struct dirent *de;
 
   if (fd < 0)
-    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s/%s", g->s->path, HTTP_CACHE);
+    return errno == ENOENT && *err == NULL ? 0 : -1;
   d = fdopendir(dup(fd));
   if (d == NULL)
-    return appc_error_make(err, errno, "%s/%s", g->s->path, HTTP_CACHE);
+    return appc_error_make(err, errno, "%s/%s", g->s->path,
+                           appc_store_area_name(APPC_STORE_AREA_HTTP_CACHE));
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.')
       continue;

@@ -215,7 +215,34 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
 
 static const char *const area_dirs[] = {
     [APPC_STORE_AREA_PODS] = "pods",
+    [APPC_STORE_AREA_HTTP_CACHE] = "cache/http",
+    [APPC_STORE_AREA_AUTH] = "auth.d",
+    [APPC_STORE_AREA_TMP] = STORE_TMP,
 };
+
+const char *appc_store_area_name(enum appc_store_area area)
+{
+  return area_dirs[area];
+}
+
+/* mkdir -p NAME (relative, made of plain components) in DIRFD. */
+static int make_area(int dirfd, const char *name)
+{
+  char buf[64];
+
+  snprintf(buf, sizeof buf, "%s", name);
+  for (char *p = buf;; p++) {
+    if (*p != '/' && *p != '\0')
+      continue;
+    char c = *p;
+    *p = '\0';
+    if (mkdirat(dirfd, buf, 0700) < 0 && errno != EEXIST)
+      return -1;
+    if (c == '\0')
+      return 0;
+    *p = c;
+  }
+}
 
 int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
                          appc_error_t *err)
@@ -223,7 +250,7 @@ int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool c
   const char *name = area_dirs[area];
   int fd;
 
-  if (create && mkdirat(s->dirfd, name, 0700) < 0 && errno != EEXIST)
+  if (create && make_area(s->dirfd, name) < 0)
     return appc_error_make(err, errno, "%s/%s", s->path, name);
   fd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && !(errno == ENOENT && !create))

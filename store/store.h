@@ -33,10 +33,16 @@ const char *appc_store_path(const struct appc_store *s);
  * (docs/store.md's layout): the store hands them out, so that no module
  * builds paths inside the store itself. */
 enum appc_store_area {
-  APPC_STORE_AREA_PODS, /* pods/: the executor's pod directories and its HMAC key */
+  APPC_STORE_AREA_PODS,       /* pods/: the executor's pod directories and its HMAC key */
+  APPC_STORE_AREA_HTTP_CACHE, /* cache/http/: what each URL last gave (fetch) */
+  APPC_STORE_AREA_AUTH,       /* auth.d/: credentials per host (discovery) */
+  APPC_STORE_AREA_TMP,        /* tmp/: temporaries of every module; gc removes old ones */
 };
-/* Open AREA as a directory descriptor (O_CLOEXEC), creating it (mode 0700)
- * when CREATE.  Without CREATE, a missing area gives -1 with errno ENOENT
+/* AREA's directory relative to the store's ("pods", "cache/http", ...), for
+ * callers that hold the store's path but must not open (create) it. */
+const char *appc_store_area_name(enum appc_store_area area);
+/* Open AREA as a directory descriptor (O_CLOEXEC), creating it and its
+ * parents (mode 0700) when CREATE.  Without CREATE, a missing area gives -1 with errno ENOENT
  * and no error object: nothing is there yet. */
 int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
                          appc_error_t *err);

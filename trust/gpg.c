@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "store/store.h"
 #include "trust/internal.h"
 
 /* Options of the temporary home.  no-autostart: importing a key file that
@@ -86,7 +87,8 @@ static int temp_home_create(const char *store_dir, char **out, appc_error_t *err
 {
   cleanup_free char *home = NULL;
 
-  if (asprintf(&home, "%s/tmp/gnupg-XXXXXX", store_dir) < 0)
+  if (asprintf(&home, "%s/%s/gnupg-XXXXXX", store_dir, appc_store_area_name(APPC_STORE_AREA_TMP)) <
+      0)
     return appc_error_make(err, ENOMEM, "%s/tmp", store_dir);
   if (mkdtemp(home) == NULL)
     return appc_error_make(err, errno, "%s: cannot create a temporary GNUPGHOME", home);
