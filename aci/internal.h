@@ -12,6 +12,7 @@
 #include "aci/aci.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/hashmap.h"
 
 /* A manifest larger than this is refused rather than read into memory: real
  * manifests are a few KiB, so 16 MiB leaves ample room. */
@@ -114,16 +115,7 @@ void appc_gzsized_free(struct appc_gzsized *b);
  * ".." components.  An empty result ("." or "./") is returned as "". */
 int appc_entry_name_canon(const char *raw, char **out, appc_error_t *err);
 
-/* A set of strings (open addressing), used to find duplicate entries. */
-struct appc_strset {
-  char **slots;
-  size_t cap;
-  size_t len;
-};
-/* Insert S (copied).  Returns 1 if added, 0 if already present, -1 on ENOMEM. */
-int appc_strset_add(struct appc_strset *set, const char *s);
-bool appc_strset_contains(const struct appc_strset *set, const char *s);
-void appc_strset_clear(struct appc_strset *set);
+/* appc_strset: common/hashmap.h. */
 
 /* ---- output files (aci/outfile.c) ---- */
 

@@ -37,7 +37,7 @@ struct safety {
 
 static int check_not_below_symlink(const struct safety *sf, const char *canon, appc_error_t *err)
 {
-  if (sf->symlinks.len == 0)
+  if (appc_strset_size(&sf->symlinks) == 0)
     return 0;
   cleanup_free char *p = strdup(canon);
   if (p == NULL)

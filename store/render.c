@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "common/lazy-archive.h"
 #include "common/lazy-crypto.h"
 #include "store/internal.h"
@@ -40,74 +41,59 @@
 #define NO_INDEX UINT32_MAX
 #define IMPLICIT_DIR_MODE 0755
 
-/* ---- a map from paths to indexes in an array (open addressing) ---- */
+/* ---- a map from paths to indexes in an array (common/hashmap) ---- */
 
-struct index_slot {
-  const char *key; /* owned by the array element; NULL when empty */
-  uint64_t hash;
+struct index_entry {
+  const char *key; /* owned by the array element */
   uint32_t idx;
 };
 
 struct path_index {
-  struct index_slot *slots;
-  size_t cap; /* a power of two */
+  struct appc_hashmap map; /* of struct index_entry; zeroed: not yet used */
+};
+
+struct path_key {
+  const char *s;
   size_t len;
 };
 
-/* FNV-1a over the first LEN bytes. */
-static uint64_t path_hash(const char *s, size_t len)
+static bool index_eq(const void *entry, const void *key)
 {
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char) s[i];
-    h *= 1099511628211ull;
-  }
-  return h;
+  const struct index_entry *e = entry;
+  const struct path_key *k = key;
+  return strncmp(e->key, k->s, k->len) == 0 && e->key[k->len] == '\0';
 }
 
 /* The index recorded for the first LEN bytes of KEY, or NO_INDEX. */
 static uint32_t index_find(const struct path_index *ix, const char *key, size_t len)
 {
-  uint64_t h = path_hash(key, len);
+  const struct path_key k = {key, len};
+  const struct index_entry *e =
+      ix->map.len == 0 ? NULL
+                       : appc_hashmap_find(&ix->map, appc_hash_bytes(key, len), index_eq, &k);
 
-  if (ix->cap == 0)
-    return NO_INDEX;
-  for (size_t i = (size_t) h & (ix->cap - 1); ix->slots[i].key != NULL;
-       i = (i + 1) & (ix->cap - 1)) {
-    const struct index_slot *s = &ix->slots[i];
-    if (s->hash == h && strncmp(s->key, key, len) == 0 && s->key[len] == '\0')
-      return s->idx;
-  }
-  return NO_INDEX;
-}
-
-static void index_place(struct index_slot *slots, size_t cap, struct index_slot s)
-{
-  size_t i = (size_t) s.hash & (cap - 1);
-  while (slots[i].key != NULL)
-    i = (i + 1) & (cap - 1);
-  slots[i] = s;
+  return e != NULL ? e->idx : NO_INDEX;
 }
 
 /* Record KEY (not yet present; kept by pointer) -> IDX. */
 static int index_add(struct path_index *ix, const char *key, uint32_t idx)
 {
-  if ((ix->len + 1) * 2 > ix->cap) {
-    size_t cap = ix->cap == 0 ? 1024 : ix->cap * 2;
-    struct index_slot *slots = calloc(cap, sizeof *slots);
-    if (slots == NULL)
-      return -1;
-    for (size_t i = 0; i < ix->cap; i++) {
-      if (ix->slots[i].key != NULL)
-        index_place(slots, cap, ix->slots[i]);
-    }
-    free(ix->slots);
-    ix->slots = slots;
-    ix->cap = cap;
-  }
-  index_place(ix->slots, ix->cap, (struct index_slot){key, path_hash(key, strlen(key)), idx});
-  ix->len++;
+  const struct path_key k = {key, strlen(key)};
+  struct index_entry *e;
+  bool added;
+
+  if (ix->map.entry_size == 0)
+    appc_hashmap_init(&ix->map, sizeof(struct index_entry), 1024);
+  e = appc_hashmap_insert(&ix->map, appc_hash_bytes(key, k.len), index_eq, &k, &added);
+  if (e == NULL)
+    return -1;
+  *e = (struct index_entry){key, idx};
   return 0;
+}
+
+static void index_clear(struct path_index *ix)
+{
+  appc_hashmap_clear(&ix->map, NULL);
 }
 
 /* Grow an array of ELEM-byte elements so that one more fits. */
@@ -971,7 +957,7 @@ static void layer_pass_clear(struct layer_pass *lp)
   for (size_t i = 0; i < lp->n_entries; i++)
     free(lp->entries[i].path);
   free(lp->entries);
-  free(lp->index.slots);
+  index_clear(&lp->index);
   for (size_t i = 0; i < lp->n_pending; i++)
     free(lp->pending[i].path);
   free(lp->pending);
@@ -1122,7 +1108,7 @@ void appc_render_free(struct appc_render *r)
   for (size_t i = 0; i < r->n_nodes; i++)
     free(r->nodes[i].path);
   free(r->nodes);
-  free(r->index.slots);
+  index_clear(&r->index);
   appc_content_hashes_free(r->hashes);
   EVP_MD_CTX_free(r->sha);
   free(r);

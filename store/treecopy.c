@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "store/internal.h"
 
 #define DENTS_BUF_SIZE (64 * 1024)
@@ -712,71 +713,51 @@ static appc_error_t queue_finish(struct copy_queue *q, struct copy_buffers *b, b
 
 /* ---- hard links: the first copy of each (dev, ino) ---- */
 
-struct link_slot {
-  dev_t dev;
-  ino_t ino;
-  char *path; /* relative to the roots; NULL: free slot */
+struct link_entry {
+  struct appc_inode inode; /* first: the map's key */
+  char *path;              /* relative to the roots */
 };
 
 struct link_table {
-  struct link_slot *slots;
-  size_t cap; /* a power of two */
-  size_t n;
+  struct appc_hashmap map; /* of struct link_entry; zeroed: not yet used */
 };
-
-static size_t link_hash(dev_t dev, ino_t ino)
-{
-  unsigned long long h = (unsigned long long) ino * 0x9e3779b97f4a7c15ULL;
-  return (size_t) ((h ^ (h >> 29)) + (unsigned long long) dev);
-}
-
-static struct link_slot *link_slot_of(const struct link_table *t, dev_t dev, ino_t ino)
-{
-  size_t i = link_hash(dev, ino) & (t->cap - 1);
-  while (t->slots[i].path != NULL && (t->slots[i].dev != dev || t->slots[i].ino != ino))
-    i = (i + 1) & (t->cap - 1);
-  return &t->slots[i];
-}
 
 static const char *link_table_find(const struct link_table *t, const struct stat *st)
 {
-  return t->cap == 0 ? NULL : link_slot_of(t, st->st_dev, st->st_ino)->path;
-}
+  const struct appc_inode key = {st->st_dev, st->st_ino};
+  const struct link_entry *e =
+      t->map.len == 0 ? NULL
+                      : appc_hashmap_find(&t->map, appc_hash_inode(&key), appc_inode_eq, &key);
 
-static int link_table_grow(struct link_table *t)
-{
-  struct link_table bigger = {.cap = t->cap == 0 ? 64 : t->cap * 2, .n = t->n};
-
-  bigger.slots = calloc(bigger.cap, sizeof *bigger.slots);
-  if (bigger.slots == NULL)
-    return -1;
-  for (size_t i = 0; i < t->cap; i++)
-    if (t->slots[i].path != NULL)
-      *link_slot_of(&bigger, t->slots[i].dev, t->slots[i].ino) = t->slots[i];
-  free(t->slots);
-  *t = bigger;
-  return 0;
+  return e != NULL ? e->path : NULL;
 }
 
 static int link_table_add(struct link_table *t, const struct stat *st, const char *path)
 {
-  if ((t->n + 1) * 2 > t->cap && link_table_grow(t) < 0)
+  const struct appc_inode key = {st->st_dev, st->st_ino};
+  struct link_entry *e;
+  bool added;
+
+  if (t->map.entry_size == 0)
+    appc_hashmap_init(&t->map, sizeof(struct link_entry), 64);
+  e = appc_hashmap_insert(&t->map, appc_hash_inode(&key), appc_inode_eq, &key, &added);
+  if (e == NULL)
     return -1;
-  struct link_slot *s = link_slot_of(t, st->st_dev, st->st_ino);
-  s->path = strdup(path);
-  if (s->path == NULL)
-    return -1;
-  s->dev = st->st_dev;
-  s->ino = st->st_ino;
-  t->n++;
-  return 0;
+  if (!added)
+    return 0; /* the first copy stays the one to link to */
+  e->inode = key;
+  e->path = strdup(path);
+  return e->path != NULL ? 0 : -1;
+}
+
+static void free_link_entry(void *entry)
+{
+  free(((struct link_entry *) entry)->path);
 }
 
 static void link_table_free(struct link_table *t)
 {
-  for (size_t i = 0; i < t->cap; i++)
-    free(t->slots[i].path);
-  free(t->slots);
+  appc_hashmap_clear(&t->map, free_link_entry);
 }
 
 /* ---- the walk ---- */

@@ -24,105 +24,64 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "common/lazy-crypto.h"
 #include "store/internal.h"
 
 /* ---- content hashes by (st_dev, st_ino) ---- */
 
-struct hash_slot {
-  dev_t dev;
-  ino_t ino;
-  bool used;
+struct content_hash {
+  struct appc_inode inode; /* first: the map's key */
   unsigned char sha256[32];
 };
 
 struct appc_content_hashes {
-  struct hash_slot *slots;
-  size_t cap; /* a power of two */
-  size_t len;
+  struct appc_hashmap map; /* of struct content_hash */
 };
-
-static size_t inode_hash(dev_t dev, ino_t ino)
-{
-  uint64_t h = (uint64_t) ino * 0x9e3779b97f4a7c15ull ^ (uint64_t) dev * 0xc2b2ae3d27d4eb4full;
-  return (size_t) (h ^ (h >> 29));
-}
-
-/* The slot holding (DEV, INO), or the empty one where it would go. */
-static struct hash_slot *hash_slot_find(struct hash_slot *slots, size_t cap, dev_t dev, ino_t ino)
-{
-  size_t i = inode_hash(dev, ino) & (cap - 1);
-  while (slots[i].used && !(slots[i].dev == dev && slots[i].ino == ino))
-    i = (i + 1) & (cap - 1);
-  return &slots[i];
-}
-
-static int hashes_grow(struct appc_content_hashes *h, appc_error_t *err)
-{
-  size_t cap = h->cap * 2;
-  struct hash_slot *slots = calloc(cap, sizeof *slots);
-
-  if (slots == NULL)
-    return appc_error_make(err, ENOMEM, "content hashes");
-  for (size_t i = 0; i < h->cap; i++) {
-    if (h->slots[i].used)
-      *hash_slot_find(slots, cap, h->slots[i].dev, h->slots[i].ino) = h->slots[i];
-  }
-  free(h->slots);
-  h->slots = slots;
-  h->cap = cap;
-  return 0;
-}
 
 int appc_content_hashes_new(struct appc_content_hashes **out, appc_error_t *err)
 {
-  cleanup_free struct appc_content_hashes *h = calloc(1, sizeof *h);
+  struct appc_content_hashes *h = calloc(1, sizeof *h);
 
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "content hashes");
-  h->cap = 1024;
-  h->slots = calloc(h->cap, sizeof *h->slots);
-  if (h->slots == NULL)
-    return appc_error_make(err, ENOMEM, "content hashes");
-  *out = steal_pointer(&h);
+  appc_hashmap_init(&h->map, sizeof(struct content_hash), 1024);
+  *out = h;
   return 0;
 }
 
 int appc_content_hashes_put(struct appc_content_hashes *h, dev_t dev, ino_t ino,
                             const unsigned char sha256[32], appc_error_t *err)
 {
-  struct hash_slot *slot;
+  const struct appc_inode key = {dev, ino};
+  struct content_hash *e;
+  bool added;
 
-  /* Load factor under 1/2 keeps probe sequences short. */
-  if ((h->len + 1) * 2 > h->cap && hashes_grow(h, err) < 0)
-    return -1;
-  slot = hash_slot_find(h->slots, h->cap, dev, ino);
-  if (!slot->used) {
-    slot->used = true;
-    slot->dev = dev;
-    slot->ino = ino;
-    h->len++;
-  }
-  memcpy(slot->sha256, sha256, 32);
+  e = appc_hashmap_insert(&h->map, appc_hash_inode(&key), appc_inode_eq, &key, &added);
+  if (e == NULL)
+    return appc_error_make(err, ENOMEM, "content hashes");
+  e->inode = key;
+  memcpy(e->sha256, sha256, 32);
   return 0;
 }
 
 static const unsigned char *content_hash_get(const struct appc_content_hashes *h, dev_t dev,
                                              ino_t ino)
 {
-  struct hash_slot *slot;
+  const struct appc_inode key = {dev, ino};
+  const struct content_hash *e;
 
   if (h == NULL)
     return NULL;
-  slot = hash_slot_find(h->slots, h->cap, dev, ino);
-  return slot->used ? slot->sha256 : NULL;
+  e = appc_hashmap_find(&h->map, appc_hash_inode(&key), appc_inode_eq, &key);
+  return e != NULL ? e->sha256 : NULL;
 }
 
 void appc_content_hashes_free(struct appc_content_hashes *h)
 {
   if (h == NULL)
     return;
-  free(h->slots);
+  appc_hashmap_clear(&h->map, NULL);
   free(h);
 }
 

@@ -78,7 +78,7 @@ int appc_whitelist_init(struct appc_whitelist *wl, const struct appc_string_list
 bool appc_whitelist_allows(const struct appc_whitelist *wl, const char *path, bool is_dir)
 {
   /* The spec: an empty list is equivalent to an absent one. */
-  if (wl->paths.len == 0)
+  if (appc_strset_size(&wl->paths) == 0)
     return true;
   if (appc_strset_contains(&wl->paths, path))
     return true;

@@ -16,6 +16,12 @@ tests_unit_test_common_fs_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_fs_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-common-fs
 
+check_PROGRAMS += tests/unit/test-common-hashmap
+tests_unit_test_common_hashmap_SOURCES = tests/unit/test-common-hashmap.c
+tests_unit_test_common_hashmap_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_hashmap_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-hashmap
+
 check_PROGRAMS += tests/unit/test-lazy
 tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One hash table for every module: open addressing with linear probing,
+ * entries stored in the slots themselves (no allocation per entry), grown
+ * to keep the load under one half.  The caller gives each key's 64-bit
+ * hash (appc_hash_bytes, appc_hash_u64) and an equality test between an
+ * entry and a key, as git's hashmap does, so one implementation serves
+ * string sets, path indexes and (dev, ino) maps alike. */
+#ifndef APPC_COMMON_HASHMAP_H
+#define APPC_COMMON_HASHMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Whether ENTRY (stored) is the one KEY names. */
+typedef bool (*appc_hashmap_eq_fn)(const void *entry, const void *key);
+
+struct appc_hashmap {
+  unsigned char *slots; /* cap slots of slot_size bytes: the hash (0: empty), then the entry */
+  size_t cap;           /* a power of two, or 0 */
+  size_t len;
+  size_t entry_size;
+  size_t min_cap; /* the first allocation */
+};
+
+/* An empty map of ENTRY_SIZE-byte entries; MIN_CAP slots at first use
+ * (rounded up to a power of two, at least 16). */
+void appc_hashmap_init(struct appc_hashmap *m, size_t entry_size, size_t min_cap);
+
+/* The entry KEY names (HASH its hash), or NULL. */
+void *appc_hashmap_find(const struct appc_hashmap *m, uint64_t hash, appc_hashmap_eq_fn eq,
+                        const void *key);
+
+/* The entry KEY names, or a new zero-filled one for the caller to fill
+ * (*ADDED set); NULL when out of memory.  The pointer is valid until the
+ * next insertion. */
+void *appc_hashmap_insert(struct appc_hashmap *m, uint64_t hash, appc_hashmap_eq_fn eq,
+                          const void *key, bool *added);
+
+/* Iterate: start with *POS = 0; NULL after the last entry. */
+void *appc_hashmap_next(const struct appc_hashmap *m, size_t *pos);
+
+/* Release the slots (FREE_ENTRY, if not NULL, is called on each entry). */
+void appc_hashmap_clear(struct appc_hashmap *m, void (*free_entry)(void *entry));
+
+/* A set of strings (copied in), on the map above.  Zero-initialised is
+ * empty. */
+struct appc_strset {
+  struct appc_hashmap map;
+};
+/* Insert S.  1 if added, 0 if already present, -1 when out of memory. */
+int appc_strset_add(struct appc_strset *set, const char *s);
+bool appc_strset_contains(const struct appc_strset *set, const char *s);
+static inline size_t appc_strset_size(const struct appc_strset *set)
+{
+  return set->map.len;
+}
+void appc_strset_clear(struct appc_strset *set);
+
+/* Maps keyed by a file's identity: their entries start with this. */
+struct appc_inode {
+  dev_t dev;
+  ino_t ino;
+};
+uint64_t appc_hash_inode(const struct appc_inode *key);
+/* Equality of an entry that starts with a struct appc_inode and a key. */
+bool appc_inode_eq(const void *entry, const void *key);
+
+/* FNV-1a over LEN bytes: small, fast and good enough for path names. */
+uint64_t appc_hash_bytes(const void *p, size_t len);
+/* A 64-bit mix of X (SplitMix64's finaliser), for integer keys. */
+uint64_t appc_hash_u64(uint64_t x);
+
+#endif

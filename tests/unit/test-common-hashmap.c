@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for common/hashmap: the map, string sets, (dev, ino) keys. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/hashmap.h"
+#include "tests/unit/test-util.h"
+
+struct pair {
+  int key;
+  int value;
+};
+
+static bool pair_eq(const void *entry, const void *key)
+{
+  return ((const struct pair *) entry)->key == *(const int *) key;
+}
+
+static void test_map(void **state)
+{
+  struct appc_hashmap m;
+  struct pair *p;
+  bool added;
+  size_t pos = 0, seen = 0;
+  long sum = 0;
+  (void) state;
+
+  appc_hashmap_init(&m, sizeof(struct pair), 0);
+  assert_null(appc_hashmap_find(&m, 1, pair_eq, &(int){1})); /* before any slot exists */
+  for (int i = 0; i < 5000; i++) {
+    /* Every third key hashes to 0, and many share a bucket: probing works. */
+    uint64_t h = i % 3 == 0 ? 0 : (uint64_t) (i % 7);
+    p = appc_hashmap_insert(&m, h, pair_eq, &i, &added);
+    assert_non_null(p);
+    assert_true(added);
+    *p = (struct pair){i, i * 2};
+  }
+  assert_int_equal(m.len, 5000);
+  for (int i = 0; i < 5000; i++) {
+    uint64_t h = i % 3 == 0 ? 0 : (uint64_t) (i % 7);
+    p = appc_hashmap_find(&m, h, pair_eq, &i);
+    assert_non_null(p);
+    assert_int_equal(p->value, i * 2);
+    p = appc_hashmap_insert(&m, h, pair_eq, &i, &added);
+    assert_false(added);
+    assert_int_equal(p->value, i * 2); /* the existing entry, unchanged */
+  }
+  assert_null(appc_hashmap_find(&m, 5, pair_eq, &(int){5001}));
+  while ((p = appc_hashmap_next(&m, &pos)) != NULL) {
+    seen++;
+    sum += p->key;
+  }
+  assert_int_equal(seen, 5000);
+  assert_int_equal(sum, 4999L * 5000 / 2);
+  appc_hashmap_clear(&m, NULL);
+  assert_int_equal(m.len, 0);
+  assert_null(appc_hashmap_find(&m, 1, pair_eq, &(int){1}));
+}
+
+static void test_strset(void **state)
+{
+  struct appc_strset set = {0}; /* zeroed is empty */
+  char buf[32];
+  (void) state;
+
+  assert_false(appc_strset_contains(&set, "a"));
+  for (int i = 0; i < 3000; i++) {
+    snprintf(buf, sizeof buf, "rootfs/dir/%d", i);
+    assert_int_equal(appc_strset_add(&set, buf), 1);
+  }
+  assert_int_equal(appc_strset_add(&set, "rootfs/dir/7"), 0);
+  assert_int_equal(appc_strset_size(&set), 3000);
+  assert_true(appc_strset_contains(&set, "rootfs/dir/2999"));
+  assert_false(appc_strset_contains(&set, "rootfs/dir/3000"));
+  assert_false(appc_strset_contains(&set, "rootfs/dir"));
+  appc_strset_clear(&set);
+  assert_false(appc_strset_contains(&set, "rootfs/dir/7"));
+  assert_int_equal(appc_strset_add(&set, "again"), 1);
+  appc_strset_clear(&set);
+}
+
+struct inode_entry {
+  struct appc_inode inode;
+  int n;
+};
+
+static void test_inode_keys(void **state)
+{
+  struct appc_hashmap m;
+  bool added;
+  (void) state;
+
+  appc_hashmap_init(&m, sizeof(struct inode_entry), 16);
+  for (int dev = 0; dev < 3; dev++) {
+    for (int ino = 0; ino < 1000; ino++) {
+      struct appc_inode k = {(dev_t) dev, (ino_t) ino};
+      struct inode_entry *e =
+          appc_hashmap_insert(&m, appc_hash_inode(&k), appc_inode_eq, &k, &added);
+      assert_non_null(e);
+      assert_true(added);
+      *e = (struct inode_entry){k, dev * 1000 + ino};
+    }
+  }
+  /* (dev, ino) pairs are told apart when either differs. */
+  struct appc_inode k = {2, 17};
+  struct inode_entry *e = appc_hashmap_find(&m, appc_hash_inode(&k), appc_inode_eq, &k);
+  assert_non_null(e);
+  assert_int_equal(e->n, 2017);
+  k = (struct appc_inode){3, 17};
+  assert_null(appc_hashmap_find(&m, appc_hash_inode(&k), appc_inode_eq, &k));
+  assert_int_not_equal(appc_hash_inode(&(struct appc_inode){1, 2}),
+                       appc_hash_inode(&(struct appc_inode){2, 1}));
+  appc_hashmap_clear(&m, NULL);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_map),
+      cmocka_unit_test(test_strset),
+      cmocka_unit_test(test_inode_keys),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
