@@ -56,13 +56,23 @@ static const char *get_string(struct json_object *o, const char *key)
   return json_object_get_string(v);
 }
 
+/* Whether the JSON string V holds a U+0000, which C strings would cut: a
+ * domain "exa\u0000mple.com" must not become credentials for "exa". */
+static bool has_nul(struct json_object *v)
+{
+  return strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v);
+}
+
 static int dup_field(struct json_object *creds, const char *key, char **out, const char *file,
                      appc_error_t *err)
 {
   const char *v = get_string(creds, key);
+  struct json_object *o;
 
   if (v == NULL || *v == '\0')
     return appc_error_make(err, 0, "%s: credentials.%s: a non-empty string is required", file, key);
+  if (json_object_object_get_ex(creds, key, &o) && has_nul(o))
+    return appc_error_make(err, 0, "%s: credentials.%s: must not contain U+0000", file, key);
   *out = strdup(v);
   return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", file);
 }
@@ -83,7 +93,8 @@ static int parse_domains(struct json_object *root, struct appc_auth_entry *e, co
     return appc_error_make(err, ENOMEM, "%s", file);
   for (size_t i = 0; i < n; i++) {
     struct json_object *d = json_object_array_get_idx(arr, i);
-    if (!json_object_is_type(d, json_type_string) || json_object_get_string_len(d) == 0)
+    if (!json_object_is_type(d, json_type_string) || json_object_get_string_len(d) == 0 ||
+        has_nul(d))
       return appc_error_make(err, 0, "%s: domains[%zu]: a host name is required", file, i);
     e->domains[i] = strdup(json_object_get_string(d));
     if (e->domains[i] == NULL)

@@ -351,6 +351,13 @@ static void test_auth(void **state)
       {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"a\"],\"type\":\"digest\","
        "\"credentials\":{}}",
        "type"},
+      /* U+0000 would cut the name: credentials for "exa" (found by fuzzing). */
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"exa\\u0000mple.com\"],"
+       "\"type\":\"basic\",\"credentials\":{\"user\":\"u\",\"password\":\"p\"}}",
+       "domains[0]: a host name is required"},
+      {"{\"actoolKind\":\"auth\",\"actoolVersion\":\"v1\",\"domains\":[\"a\"],\"type\":\"basic\","
+       "\"credentials\":{\"user\":\"u\",\"password\":\"p\\u0000q\"}}",
+       "credentials.password: must not contain U+0000"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     char *d2 = path_join(dir, "bad");
