@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -91,6 +92,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   return 0;
 }
 
+/* Connect FD to the service.  libFuzzer's timer (SIGALRM) may interrupt
+ * connect(), which then goes on in the background: wait for it. */
+static void connect_to_service(int fd)
+{
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  int e = 0;
+  socklen_t len = sizeof e;
+
+  if (connect(fd, (struct sockaddr *) &addr, sizeof addr) == 0)
+    return;
+  if (errno != EINTR)
+    fuzz_fail("connecting to the metadata service: %m");
+  while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+    ;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e != 0)
+    fuzz_fail("connecting to the metadata service: %s", strerror(e));
+}
+
 /* Whether BUF (LEN bytes, NUL-terminated) holds a whole response: headers
  * and as many bytes of body as its Content-Length says.  A client has its
  * answer then, whether or not the server keeps the connection open. */
@@ -116,11 +135,14 @@ static size_t exchange(const uint8_t *req, size_t len, char *buf, size_t cap, in
   cleanup_close int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   size_t got = 0, sent = 0;
 
-  if (fd < 0 || connect(fd, (struct sockaddr *) &addr, sizeof addr) < 0)
-    fuzz_fail("connecting to the metadata service: %m");
+  if (fd < 0)
+    fuzz_fail("socket: %m");
+  connect_to_service(fd);
   (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
   while (sent < len) {
     ssize_t n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0)
       break; /* the service may close on a bad request */
     sent += (size_t) n;
@@ -130,7 +152,10 @@ static size_t exchange(const uint8_t *req, size_t len, char *buf, size_t cap, in
     struct pollfd p = {.fd = fd, .events = POLLIN};
     char discard[4096];
     ssize_t n;
-    if (poll(&p, 1, patience_ms) == 0) {
+    int ready = poll(&p, 1, patience_ms);
+    if (ready < 0 && errno == EINTR)
+      continue; /* libFuzzer's timer; the patience starts again, which is fine */
+    if (ready == 0) {
       if (what == NULL)
         break;
       fuzz_fail("the metadata service did not answer %s within %d ms (%zu bytes read)", what,
@@ -138,6 +163,8 @@ static size_t exchange(const uint8_t *req, size_t len, char *buf, size_t cap, in
     }
     n = recv(fd, got < cap - 1 ? buf + got : discard,
              got < cap - 1 ? cap - 1 - got : sizeof discard, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0)
       break;
     if (got < cap - 1)
