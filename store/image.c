@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "store/private.h"
 
 /* The record goes first (renamed out of images/ in one step), so a crash

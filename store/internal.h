@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "aci/internal.h"
+#include "aci/stream.h"
 #include "common/error.h"
 #include "store/store.h"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The tree follows its .clang-format: one TAP line per C source file; and
-# every source file (C, shell, Python, make) names its licence in its first
-# two lines.
+# The tree follows its .clang-format: one TAP line per C source file; every
+# source file (C, shell, Python, make) names its licence in its first two
+# lines; and modules include no other module's internal headers.
 . "$top_srcdir/tests/integration/lib.sh"
 
 cd "$top_srcdir" || exit 1
@@ -21,6 +21,17 @@ if [ ${#missing[@]} -eq 0 ]; then
 else
   not_ok "every source file starts with an SPDX-License-Identifier line"
   diag "missing in: ${missing[*]}"
+fi
+
+# Modules use each other only through their declared headers: no module
+# includes another's internal.h or private.h (tests may).
+crossing=$(grep -rHn '#include "[a-z]*/\(internal\|private\)\.h"' common schema aci store trust discovery ace actool |
+  awk -F: '{ split($3, inc, "\""); split(inc[2], p, "/"); split($1, f, "/"); if (f[1] != p[1]) print $1 ": " inc[2] }')
+if [ -z "$crossing" ]; then
+  ok "no module includes another module's internal.h or private.h"
+else
+  not_ok "no module includes another module's internal.h or private.h"
+  diag "$crossing"
 fi
 
 if ! command -v clang-format >/dev/null 2>&1; then

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The aci module's API for modules that read and write ACIs entry by entry
+ * (the store's import and render): the tar reader with its tee, the archive
+ * rules applied per entry, entry-name canonicalisation and output files
+ * installed only on success.  Not part of the installable API (aci/aci.h);
+ * declared here so that no other module includes aci/internal.h. */
+#ifndef APPC_ACI_STREAM_H
+#define APPC_ACI_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aci/aci.h"
+#include "common/error.h"
+#include "common/hashmap.h"
+
+struct archive;
+struct archive_entry;
+
+/* A manifest larger than this is refused rather than read into memory: real
+ * manifests are a few KiB, so 16 MiB leaves ample room. */
+#define APPC_MANIFEST_MAX (16u * 1024 * 1024)
+
+/* ---- copying the raw bytes being read (aci/tee.c) ---- */
+
+/* Receives the file's bytes exactly as read (still compressed), so that an
+ * image can be stored while it is validated, without a second read.  Write
+ * errors are kept until appc_tee_check.  Writeback is started every few MiB
+ * so that the final fsync has little left to do. */
+struct appc_tee {
+  int fd;
+  int errnum; /* first write error */
+  unsigned long long written;
+  unsigned long long flushed; /* bytes handed to writeback */
+};
+void appc_tee_init(struct appc_tee *t, int fd);
+void appc_tee_write(struct appc_tee *t, const void *buf, size_t len);
+/* Fail if a write went wrong; NAME is the file written, for the message. */
+int appc_tee_check(const struct appc_tee *t, const char *name, appc_error_t *err);
+
+/* ---- archive entry names (aci/names.c) ---- */
+
+/* Canonicalise a tar member name: drop "./" and empty components and a
+ * trailing slash.  Fails (with a message naming RAW) on absolute names and on
+ * ".." components.  An empty result ("." or "./") is returned as "". */
+int appc_entry_name_canon(const char *raw, char **out, appc_error_t *err);
+
+/* ---- output files (aci/outfile.c) ---- */
+
+/* A file being written next to its final path and installed only on success.
+ * O_TMPFILE is used where the file system supports it, so that an interrupted
+ * process leaves nothing behind; otherwise a uniquely named hidden temporary
+ * file is created with O_EXCL and its path kept in tmp_path. */
+struct appc_outfile {
+  int fd;
+  int dirfd;
+  char *base;     /* final name inside dirfd */
+  char *path;     /* final path as given, for messages */
+  char *tmp_path; /* name of the named temporary inside dirfd, or NULL */
+  bool overwrite;
+  void (*notify)(const char *tmp_path, void *data); /* see appc_build_options */
+  void *notify_data;
+};
+
+/* SAME_AS may name a file that OUT is allowed to replace even without
+ * overwrite (an in-place rewrite); it may be NULL. */
+int appc_outfile_open(struct appc_outfile *of, const char *path,
+                      const struct appc_build_options *opts, const char *same_as,
+                      appc_error_t *err);
+/* fsync and install at the final path. */
+int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err);
+/* Remove whatever has not been committed and release resources.  Safe to
+ * call after commit and more than once. */
+void appc_outfile_abort(struct appc_outfile *of);
+
+/* ---- tar reading (aci/reader.c) ---- */
+
+struct appc_tar_reader;
+
+/* Open PATH, detect its compression and prepare to read tar entries.  With
+ * HASH, every uncompressed byte is hashed (see appc_tar_reader_finish). */
+int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool hash,
+                         appc_error_t *err);
+/* The same, with every byte read from the file also written to TEE (see
+ * struct appc_tee); appc_tar_reader_finish then copies the file to its end. */
+int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, bool hash,
+                             struct appc_tee *tee, appc_error_t *err);
+struct archive *appc_tar_reader_archive(struct appc_tar_reader *r);
+enum appc_compression appc_tar_reader_compression(struct appc_tar_reader *r);
+/* Next entry, or 0 at the end of the archive (*entry NULL).  Errors are not
+ * yet prefixed with the path. */
+int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry,
+                         appc_error_t *err);
+/* Skip the current entry's data (still hashing it).  On failure the
+ * message names the real cause (e.g. corrupt gzip data), prefixed by NAME,
+ * where archive_read_data_skip() would only say "Truncated input file". */
+int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error_t *err);
+/* Read the current entry's data (at most APPC_MANIFEST_MAX bytes). */
+int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,
+                          appc_error_t *err);
+/* Drain the rest of the uncompressed stream into the hash and report it. */
+int appc_tar_reader_finish(struct appc_tar_reader *r, char image_id[APPC_IMAGE_ID_LEN + 1],
+                           unsigned long long *size, appc_error_t *err);
+void appc_tar_reader_free(struct appc_tar_reader *r);
+
+/* The per-entry archive rules, applied while reading (validation) or copying
+ * (rewrite). */
+struct appc_aci_checker {
+  struct appc_strset seen;
+  bool have_manifest;
+  bool have_rootfs;
+};
+enum appc_entry_role {
+  APPC_ENTRY_IGNORED,  /* the top-level "." directory */
+  APPC_ENTRY_MANIFEST, /* the manifest file */
+  APPC_ENTRY_ROOTFS,   /* rootfs and anything below it */
+};
+/* Check one entry; on success *canon holds the canonical name (caller frees). */
+int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry,
+                         enum appc_entry_role *role, char **canon, appc_error_t *err);
+/* Check what can only be checked at the end (manifest and rootfs present). */
+int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err);
+void appc_aci_checker_clear(struct appc_aci_checker *c);
+
+/* The whole validation pass over an open reader (a full image ID needs the
+ * reader opened with hashing): every entry checked against the archive rules
+ * and then, when HOOK is not NULL, against HOOK's (which returns -1 with an
+ * error to refuse the entry); the manifest read and parsed; the stream
+ * drained into the hash.  INFO is filled as by appc_aci_validate. */
+typedef int (*appc_aci_entry_hook)(struct archive_entry *e, const char *canon, void *data,
+                                   appc_error_t *err);
+int appc_aci_validate_stream(struct appc_tar_reader *r, struct appc_aci_info *info,
+                             appc_aci_entry_hook hook, void *data, appc_error_t *err);
+
+static inline void appc_tar_reader_freep(struct appc_tar_reader **r)
+{
+  appc_tar_reader_free(*r);
+}
+#define cleanup_tar_reader __attribute__((cleanup(appc_tar_reader_freep)))
+
+#endif
