@@ -1317,24 +1317,18 @@ static void teardown(struct pod_run *r)
   appc_error_t ignored = NULL;
 
   if (r->meta_pid > 0) {
-    close(r->meta_stop[1]);
-    r->meta_stop[1] = -1;
-    /* M stops when its stop pipe closes: wait for that (its pidfd becomes
-     * readable) for up to 2 s, then kill it. */
+    /* Every app is gone, so M has nothing left to answer: it is killed
+     * rather than asked to stop (which joins libmicrohttpd's thread and
+     * closes its connections: time a short pod would spend waiting).  M's
+     * failure before this point is still reported. */
     int wstatus = 0;
-    int pfd = (int) syscall(SYS_pidfd_open, r->meta_pid, 0);
-    pid_t w;
-    if (pfd >= 0) {
-      struct pollfd p = {.fd = pfd, .events = POLLIN};
-      while (poll(&p, 1, 2000) < 0 && errno == EINTR)
-        ;
-      close(pfd);
-    }
-    w = waitpid(r->meta_pid, &wstatus, WNOHANG);
+    pid_t w = waitpid(r->meta_pid, &wstatus, WNOHANG);
     if (w == 0 && kill(r->meta_pid, SIGKILL) == 0)
       waitpid(r->meta_pid, &wstatus, 0);
     else if (w == r->meta_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
       note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service failed");
+    close(r->meta_stop[1]);
+    r->meta_stop[1] = -1;
   }
   for (size_t i = 0; r->apps != NULL && i < r->n_apps; i++)
     release_app(&r->apps[i]);
