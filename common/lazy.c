@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,49 @@ LAZY_DEFINE(isal, APPC_LAZY_ISAL, ISAL_ENTRY, APPC_SONAME_ISAL)
 LAZY_DEFINE(mhd, APPC_LAZY_MHD, MHD_ENTRY, APPC_SONAME_MHD)
 LAZY_DEFINE(seccomp, APPC_LAZY_SECCOMP, SECCOMP_ENTRY, APPC_SONAME_SECCOMP)
 LAZY_DEFINE(xml2, APPC_LAZY_XML2, XML2_ENTRY, APPC_SONAME_XML2)
+
+/* ---- the libraries named for packaging tools ---- */
+
+/* ldd and dpkg-shlibdeps see none of the libraries above.  Each is declared
+ * in an ELF note as systemd's "dlopen metadata" specifies
+ * (https://systemd.io/ELF_DLOPEN_METADATA/): section .note.dlopen, owner
+ * "FDO", type 0x407c0c0a, a JSON array describing the dependency.  Tools
+ * that know it (dlopen-notes, dh-dlopenlibdeps, rpm's generators) read
+ * them; `readelf -p .note.dlopen actool` shows them. */
+#define DLOPEN_NOTE_OWNER "FDO"
+#define DLOPEN_NOTE_TYPE 0x407c0c0au
+#define DLOPEN_JSON(feature, description, priority, soname)                                        \
+  "[{\"feature\":\"" feature "\",\"description\":\"" description "\",\"priority\":\"" priority     \
+  "\",\"soname\":[\"" soname "\"]}]"
+#define DLOPEN_NOTE(name, json)                                                                    \
+  /* _Alignas on the variable: GCC would otherwise align a large object to                         \
+   * 32 bytes, and a note section must be 4-aligned. */                                            \
+  __attribute__((used, section(".note.dlopen"))) _Alignas(4) static const struct {                 \
+    _Alignas(4) uint32_t namesz, descsz, type;                                                     \
+    char owner[sizeof DLOPEN_NOTE_OWNER];                                                          \
+    _Alignas(4) char desc[sizeof json];                                                            \
+  } dlopen_note_##name = {sizeof DLOPEN_NOTE_OWNER, sizeof json, DLOPEN_NOTE_TYPE,                 \
+                          DLOPEN_NOTE_OWNER, json}
+
+DLOPEN_NOTE(archive, DLOPEN_JSON("archive", "reading and writing ACIs (build, validate, import)",
+                                 "required", APPC_SONAME_ARCHIVE));
+DLOPEN_NOTE(crypto, DLOPEN_JSON("crypto", "image IDs (SHA-512), tree digests, HMAC signatures",
+                                "required", APPC_SONAME_CRYPTO));
+DLOPEN_NOTE(deflate, DLOPEN_JSON("deflate", "compressing gzip images (build)", "required",
+                                 APPC_SONAME_DEFLATE));
+DLOPEN_NOTE(isal, DLOPEN_JSON("isal", "reading gzip images", "required", APPC_SONAME_ISAL));
+DLOPEN_NOTE(curl,
+            DLOPEN_JSON("curl", "discovery and fetch over HTTPS", "recommended", APPC_SONAME_CURL));
+DLOPEN_NOTE(xml2, DLOPEN_JSON("xml2", "discovery pages (HTML meta tags)", "recommended",
+                              APPC_SONAME_XML2));
+DLOPEN_NOTE(gpgme, DLOPEN_JSON("gpgme", "signature checks and the trust store", "recommended",
+                               APPC_SONAME_GPGME));
+DLOPEN_NOTE(cap, DLOPEN_JSON("cap", "the executor's capability isolators", "recommended",
+                             APPC_SONAME_CAP));
+DLOPEN_NOTE(seccomp, DLOPEN_JSON("seccomp", "the executor's seccomp isolators", "recommended",
+                                 APPC_SONAME_SECCOMP));
+DLOPEN_NOTE(mhd,
+            DLOPEN_JSON("mhd", "the executor's metadata service", "recommended", APPC_SONAME_MHD));
 
 /* dlopen and dlsym every symbol; on failure, the reason in lib->failure and
  * the handle closed, so that nothing of a half-bound library is used. */

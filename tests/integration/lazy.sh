@@ -23,6 +23,31 @@ for l in $lazy; do
   else ok "actool does not link ${SONAME[$l]}"; fi
 done
 
+# Packaging tools learn of them from the ELF dlopen notes (systemd's
+# specification): one FDO note of type 0x407c0c0a per library, valid JSON
+# naming its shared object.
+objcopy -O binary --only-section=.note.dlopen "$ACTOOL" "$TMP/notes.bin" 2>"$TMP/.err"
+declared=$(python3 - "$TMP/notes.bin" <<'PY' 2>&1
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+off = 0
+while off + 12 <= len(data):
+    namesz, descsz, ntype = struct.unpack_from("<III", data, off)
+    off += 12
+    owner = data[off:off + namesz].rstrip(b"\0").decode()
+    off += (namesz + 3) & ~3
+    desc = data[off:off + descsz].rstrip(b"\0").decode()
+    off += (descsz + 3) & ~3
+    assert owner == "FDO" and ntype == 0x407C0C0A, (owner, hex(ntype))
+    for dep in json.loads(desc):
+        assert dep["priority"] in ("required", "recommended", "suggested") and dep["feature"]
+        for so in dep["soname"]:
+            print(so)
+PY
+)
+is "the ELF dlopen notes declare exactly the ten libraries" "$(sort <<<"$declared" | paste -sd' ')" \
+  "$(for l in $lazy; do echo "${SONAME[$l]}"; done | sort | paste -sd' ')"
+
 # loaded COMMAND...: the shared objects the dynamic linker opened (LD_DEBUG)
 loaded() {
   LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*generating link map.*/\1/p' | sort -u
