@@ -241,7 +241,7 @@ struct server {
 static void server_clear(struct server *s)
 {
   if (s->hmac_key != NULL)
-    EVP_PKEY_free(s->hmac_key);
+    EVP_PKEY_free(s->hmac_key); /* libcrypto may not be loaded if set-up failed early */
   free(s->pod_annotations);
   for (size_t i = 0; s->app_annotations != NULL && i < s->pod->n_apps; i++)
     free(s->app_annotations[i]);
@@ -329,8 +329,15 @@ static int server_init(struct server *s, const char *token, const struct ace_met
   if (pod->uuid == NULL || !uuid_canonical(pod->uuid, strlen(pod->uuid), s->uuid))
     return appc_error_make(err, 0, "metadata: pod UUID \"%s\" is not in RFC 4122 form",
                            pod->uuid != NULL ? pod->uuid : "");
-  if (appc_lazy_bind_mhd(err) < 0)
+  /* libcrypto is loaded here, not at the first signature: the service
+   * answers on one thread, and loading it then (tens of milliseconds under
+   * a sanitizer on a loaded machine) held up the requests of the other
+   * apps past the ACE validator's 100 ms. */
+  if (appc_lazy_bind_crypto(err) < 0 || appc_lazy_bind_mhd(err) < 0)
     return appc_error_prefix(err, "metadata");
+  s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, pod->hmac_key, ACE_HMAC_KEY_LEN);
+  if (s->hmac_key == NULL)
+    return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
   if (render_kv(pod->annotations != NULL ? pod->annotations : &no_annotations, &s->pod_annotations,
                 &s->pod_annotations_len, err) < 0)
     return -1;
@@ -345,26 +352,13 @@ static int server_init(struct server *s, const char *token, const struct ace_met
   return 0;
 }
 
-/* The HMAC key as libcrypto takes it, made at the first signature: loading
- * libcrypto would cost M several milliseconds at the start of every pod,
- * on the way to its first answer, and most pods never sign anything. */
-static EVP_PKEY *hmac_key(struct server *s)
-{
-  cleanup_error appc_error_t err = NULL;
-
-  if (s->hmac_key == NULL && appc_lazy_bind_crypto(&err) == 0)
-    s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, s->pod->hmac_key, ACE_HMAC_KEY_LEN);
-  return s->hmac_key;
-}
-
 /* HMAC-SHA512 of UUID || CONTENT (see the top of the file). */
-static bool hmac_sign(struct server *s, const char uuid[UUID_LEN], const void *content, size_t len,
-                      unsigned char mac[HMAC_LEN])
+static bool hmac_sign(const struct server *s, const char uuid[UUID_LEN], const void *content,
+                      size_t len, unsigned char mac[HMAC_LEN])
 {
-  EVP_PKEY *key = hmac_key(s);
-  EVP_MD_CTX *ctx = key != NULL ? EVP_MD_CTX_new() : NULL;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   size_t mac_len = HMAC_LEN;
-  bool ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha512(), NULL, key) == 1 &&
+  bool ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, EVP_sha512(), NULL, s->hmac_key) == 1 &&
             EVP_DigestSignUpdate(ctx, uuid, UUID_LEN) == 1 &&
             EVP_DigestSignUpdate(ctx, content, len) == 1 &&
             EVP_DigestSignFinal(ctx, mac, &mac_len) == 1 && mac_len == HMAC_LEN;
@@ -416,17 +410,6 @@ static bool is_post(enum endpoint ep)
   return ep == EP_HMAC_SIGN || ep == EP_HMAC_VERIFY;
 }
 
-/* A and B (N bytes each) equal, in time that does not depend on where they
- * differ (CRYPTO_memcmp's contract, without loading libcrypto to route). */
-static bool equal_const_time(const char *a, const char *b, size_t n)
-{
-  volatile unsigned char diff = 0;
-
-  for (size_t i = 0; i < n; i++)
-    diff |= (unsigned char) (a[i] ^ b[i]);
-  return diff == 0;
-}
-
 /* Whether URL starts with "/TOKEN"; *REST is what follows it.  The token is
  * compared in constant time; its length is no secret (ACE_TOKEN_LEN). */
 static bool token_matches(const struct server *s, const char *url, const char **rest)
@@ -437,7 +420,7 @@ static bool token_matches(const struct server *s, const char *url, const char **
     return false;
   n = strcspn(url + 1, "/");
   *rest = url + 1 + n;
-  return n == s->token_len && equal_const_time(url + 1, s->token, n);
+  return n == s->token_len && CRYPTO_memcmp(url + 1, s->token, n) == 0;
 }
 
 static bool find_app(const struct server *s, const char *path, struct route *r)
@@ -627,7 +610,10 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
                                 size_t size)
 {
   struct request *req = cls;
-  struct field *f = strcmp(key, "content") == 0     ? &req->content
+  /* libmicrohttpd passes no name for a multipart part whose
+   * Content-Disposition has "name" without a value. */
+  struct field *f = key == NULL                     ? NULL
+                    : strcmp(key, "content") == 0   ? &req->content
                     : strcmp(key, "uuid") == 0      ? &req->uuid
                     : strcmp(key, "signature") == 0 ? &req->signature
                                                     : NULL;
@@ -651,7 +637,7 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
   return MHD_YES;
 }
 
-static enum MHD_Result respond_sign(struct server *s, struct MHD_Connection *c,
+static enum MHD_Result respond_sign(const struct server *s, struct MHD_Connection *c,
                                     const struct request *req)
 {
   unsigned char mac[HMAC_LEN];
@@ -665,7 +651,7 @@ static enum MHD_Result respond_sign(struct server *s, struct MHD_Connection *c,
   return respond(c, MHD_HTTP_OK, b64, HMAC_B64_LEN, MHD_RESPMEM_MUST_COPY, TEXT_TYPE, NULL);
 }
 
-static enum MHD_Result respond_verify(struct server *s, struct MHD_Connection *c,
+static enum MHD_Result respond_verify(const struct server *s, struct MHD_Connection *c,
                                       const struct request *req)
 {
   char uuid[UUID_LEN + 1];
@@ -685,7 +671,8 @@ static enum MHD_Result respond_verify(struct server *s, struct MHD_Connection *c
 }
 
 /* The whole body has arrived (or been dropped). */
-static enum MHD_Result respond_post(struct server *s, struct MHD_Connection *c, struct request *req)
+static enum MHD_Result respond_post(const struct server *s, struct MHD_Connection *c,
+                                    struct request *req)
 {
   /* Destroying the post processor delivers a last value that was not
    * followed by a separator; it fails on a truncated form. */
@@ -775,7 +762,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-  struct server *s = cls;
+  const struct server *s = cls;
   struct request *req = *con_cls;
 
   if (req == NULL)
