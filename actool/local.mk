@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # The binary is built as actool/actool (a top-level `actool` would clash with
-# this directory) and installed as $(bindir)/actool.
-bin_PROGRAMS += actool/actool
+# this directory) and installed as $(bindir)/actool.  It links libappc.so.0:
+# the copy in the build tree finds it beside itself through its RUNPATH
+# ($ORIGIN/..); the installed copy is linked again from the same objects
+# without one, and finds the installed library as any program does.
+noinst_PROGRAMS += actool/actool
 actool_actool_SOURCES = \
 	actool/actool.h \
 	actool/options.h \
@@ -36,5 +39,15 @@ actool_actool_SOURCES = \
 	actool/cmd-list.c \
 	actool/cmd-status.c \
 	actool/cmd-gc.c \
-	actool/tempguard.c
-actool_actool_LDADD = $(APPC_LIBS)
+	actool/tempguard.c \
+	common/fs.c
+actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS)
+actool_actool_LDFLAGS = -Wl,-rpath,'$$ORIGIN/..'
+actool/actool.install: $(actool_actool_OBJECTS) $(APPC_SONAME)
+	$(AM_V_CCLD)$(LINK) $(actool_actool_OBJECTS) $(APPC_SONAME) $(JSONC_LIBS)
+CLEANFILES += actool/actool.install
+install-actool: actool/actool.install
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) actool/actool.install '$(DESTDIR)$(bindir)/actool'
+uninstall-actool:
+	rm -f '$(DESTDIR)$(bindir)/actool'

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "schema/internal.h"
+#include "schema/schema.h"
 #include "schema/isolator.h"
 #include "schema/types.h"
 

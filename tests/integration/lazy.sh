@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Libraries bound at first use (common/lazy.h): actool links only json-c;
+# Libraries bound at first use (common/lazy.h): actool and libappc.so link
+# only json-c;
 # libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
 # ISA-L, libcap and libseccomp are opened when a command first calls them,
 # and a missing one is a clean error of the commands that need it.
@@ -15,18 +16,22 @@ done
 is "config.h names the shared object of each of the ten libraries" \
   "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 10
 
-needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
-for l in $lazy; do
-  if grep -qxF "${SONAME[$l]}" <<<"$needed"; then
-    not_ok "actool does not link ${SONAME[$l]}"
-    note "NEEDED: $(tr '\n' ' ' <<<"$needed")"
-  else ok "actool does not link ${SONAME[$l]}"; fi
+LIBAPPC=$top_builddir/libappc.so.0
+for obj in "$ACTOOL" "$LIBAPPC"; do
+  what=$(basename "$obj")
+  needed=$(readelf -d "$obj" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+  for l in $lazy; do
+    if grep -qxF "${SONAME[$l]}" <<<"$needed"; then
+      not_ok "$what does not link ${SONAME[$l]}"
+      note "NEEDED: $(tr '\n' ' ' <<<"$needed")"
+    else ok "$what does not link ${SONAME[$l]}"; fi
+  done
 done
 
 # Packaging tools learn of them from the ELF dlopen notes (systemd's
 # specification): one FDO note of type 0x407c0c0a per library, valid JSON
-# naming its shared object.
-objcopy -O binary --only-section=.note.dlopen "$ACTOOL" "$TMP/notes.bin" 2>"$TMP/.err"
+# naming its shared object.  The library that opens them carries them.
+objcopy -O binary --only-section=.note.dlopen "$LIBAPPC" "$TMP/notes.bin" 2>"$TMP/.err"
 declared=$(python3 - "$TMP/notes.bin" <<'PY' 2>&1
 import json, struct, sys
 data = open(sys.argv[1], "rb").read()

@@ -4,6 +4,8 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integr
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \
+	tests/integration/abi.sh \
+	tests/integration/install.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
 	tests/integration/refcompat.sh \

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc executor (ACE): runs a pod of apps from the store's rendered trees
+ * in Linux namespaces, as the appc spec's ace.md, pods.md and OS-SPEC say.
+ * Needs root.  docs/executor.md describes the process model, the pod
+ * directories and what is enforced.  Nothing here prints or exits. */
+#ifndef APPC_ACE_H
+#define APPC_ACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <appc/error.h>
+#include <appc/manifest.h>
+#include <appc/store.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APPC_UUID_LEN 36
+
+enum appc_ace_net {
+  APPC_ACE_NET_PRIVATE, /* a new network namespace with loopback up */
+  APPC_ACE_NET_HOST,    /* the host's network */
+};
+
+/* Something the user should know: WARN always, INFO with --debug. */
+typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
+
+struct appc_ace_options {
+  enum appc_ace_net net;
+  const char *hostname;           /* NULL: "actool-" + the pod's UUID */
+  const char *uuid_file;          /* NULL, or where to save the UUID */
+  const struct appc_kv_list *env; /* --env-file then --set-env, for every app; may be NULL */
+  appc_ace_notify_fn notify;      /* may be NULL */
+  void *notify_data;
+  /* Called once with the pod's UUID, before any app starts; may be NULL. */
+  void (*started)(void *data, const char *uuid);
+  void *started_data;
+  /* Tests only (0 otherwise): the pod's init waits this long before its
+   * set-up, which widens the window in which a kill of actool must still
+   * take the pod with it. */
+  unsigned test_init_delay_ms;
+};
+
+/* Complete POD for running ("reify" it): every app gets its image ID (from
+ * the image name and labels when only those are given), its name (the last
+ * element of the image name when absent; names must be unique) and the
+ * image's app (when the pod gives none); mounts are checked against volumes.
+ * Errors name the pod manifest field. */
+int appc_ace_reify(struct appc_store *s, struct appc_pod_manifest *pod, appc_error_t *err);
+
+/* ---- a pod from a command line ---------------------------------------------- */
+
+struct appc_ace_app_request {
+  const char *image_id;    /* resolved by the caller */
+  const char *name;        /* the app's name in the pod; NULL: from the image name */
+  const char *exec;        /* replaces the image's command; NULL: keep it */
+  const char *const *args; /* appended to the command */
+  size_t n_args;
+  const char *user, *group;  /* NULL: the image's */
+  const char *const *mounts; /* "volume=NAME,target=PATH" */
+  size_t n_mounts;
+  const char *const *env; /* "KEY=VALUE" added to (or replacing in) the app's environment */
+  size_t n_env;
+};
+/* A reified pod of APPS with VOLUMES; ENV (may be NULL: --env-file and
+ * --set-env for the whole pod) goes into every app's environment, before
+ * the app's own ENV, so that the more specific setting wins.  VOLUMES are
+ * ("NAME,kind=host|empty[,source=PATH]
+ * [,readOnly=BOOL][,recursive=BOOL][,mode=M,uid=N,gid=N]", the reference's
+ * syntax).  Errors name the option and the rule. */
+int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *apps, size_t n,
+                       const char *const *volumes, size_t n_volumes, const struct appc_kv_list *env,
+                       struct appc_pod_manifest **out, appc_error_t *err);
+int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *err);
+/* --set-env KEY=VALUE and --env-file FILE (systemd's EnvironmentFile syntax),
+ * appended to ENV; a later value of a name replaces the earlier one. */
+int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_error_t *err);
+/* Lines systemd would skip are skipped, with a warning to NOTIFY (may be
+ * NULL). */
+int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notify_fn notify,
+                      void *notify_data, appc_error_t *err);
+
+/* Run the reified POD to the end.  *STATUS is the exit status of the first
+ * app that failed (128 + N when killed by signal N), else 0.  While the pod
+ * runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are blocked in
+ * the caller and forwarded to the apps; a second SIGINT or SIGTERM kills the
+ * pod at once. */
+int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
+                 const struct appc_ace_options *opts, int *status, appc_error_t *err);
+
+/* ---- pods on this host (DIR/pods) ---------------------------------------- */
+
+enum appc_ace_pod_state {
+  APPC_ACE_POD_RUNNING,   /* its actool is alive */
+  APPC_ACE_POD_ABANDONED, /* its actool died (killed): gc cleans it up */
+};
+
+struct appc_ace_app_info {
+  char *name;
+  char *image_id;
+  bool exited; /* false in an abandoned pod: its end is unknown */
+  int status;  /* when exited */
+};
+
+struct appc_ace_pod_info {
+  char uuid[APPC_UUID_LEN + 1];
+  enum appc_ace_pod_state state;
+  pid_t pid; /* of the actool that runs it */
+  /* The pod's init (0 until it runs) and its start time (clock ticks after
+   * boot, /proc/PID/stat), so that gc ends the right process. */
+  pid_t init_pid;
+  unsigned long long init_start;
+  struct timespec started;
+  char *net; /* "private" or "host" */
+  char *hostname;
+  struct appc_ace_app_info *apps;
+  size_t n_apps;
+};
+void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
+void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);
+
+/* The pods of the store at DIR, oldest first. */
+int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *n,
+                  appc_error_t *err);
+/* One pod by UUID or unique prefix of one. */
+int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_info *out,
+                    appc_error_t *err);
+
+struct appc_ace_gc_report {
+  size_t removed; /* abandoned pods cleaned up */
+  size_t running; /* pods left alone because they still run */
+};
+/* Clean up abandoned pods: their processes (the pod's init, if it survived,
+ * is killed and with it the pod's PID namespace), cgroups and
+ * directories.  REMOVED, when not NULL, is called with each UUID. */
+int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
+                struct appc_ace_gc_report *report, appc_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

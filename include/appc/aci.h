@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc ACI archives: reading and validating ACIs and image layouts,
+ * computing image IDs, building and rewriting ACIs.
+ *
+ * An image ID is "sha512-" followed by the 128 hex digits of the SHA-512 of
+ * the uncompressed tar stream.  Readers detect the compression (none, gzip,
+ * bzip2, xz) from the content, never from the file name, and hash, decompress
+ * and validate in a single streaming pass.
+ */
+#ifndef APPC_ACI_H
+#define APPC_ACI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <appc/error.h>
+#include <appc/schema.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APPC_IMAGE_ID_PREFIX "sha512-"
+#define APPC_IMAGE_ID_LEN (sizeof(APPC_IMAGE_ID_PREFIX) - 1 + 128)
+
+enum appc_compression {
+  APPC_COMPRESSION_NONE = 0,
+  APPC_COMPRESSION_GZIP,
+  APPC_COMPRESSION_BZIP2,
+  APPC_COMPRESSION_XZ,
+};
+
+/* Parse "gzip", "bzip2", "xz", "none"; returns -1 (no error object) if unknown. */
+int appc_compression_from_string(const char *s, enum appc_compression *out);
+const char *appc_compression_name(enum appc_compression c);
+
+/* What a full validation pass over an ACI learned. */
+struct appc_aci_info {
+  char image_id[APPC_IMAGE_ID_LEN + 1];
+  enum appc_compression compression;
+  char *manifest_json; /* the manifest's bytes exactly as stored */
+  size_t manifest_len;
+  struct appc_image_manifest *manifest; /* parsed and valid */
+  unsigned long long uncompressed_size; /* bytes of tar */
+};
+void appc_aci_info_clear(struct appc_aci_info *info);
+
+/* Read the whole ACI at PATH in one pass: detect compression, hash the tar
+ * stream, enforce the archive rules (exactly one top-level regular file
+ * `manifest` and directory `rootfs`, every other entry under rootfs/, no
+ * duplicate entries, no absolute or `..` paths, a valid manifest).  Errors
+ * are prefixed with PATH. */
+int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t *err);
+
+/* Read only as far as the manifest (fast path for cat-manifest): returns the
+ * manifest bytes exactly as stored, without validating them. */
+int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err);
+
+/* Validate an image layout: a directory holding a regular file `manifest`
+ * (a valid ImageManifest) and a directory `rootfs`, and nothing else.
+ * *manifest may be NULL if the caller does not need it. */
+int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest, appc_error_t *err);
+
+struct appc_build_options {
+  enum appc_compression compression; /* zero-initialised: none (NULL opts: gzip) */
+  bool overwrite;                    /* replace an existing OUT */
+  bool owner_root;                   /* force uid/gid 0 and no names */
+  unsigned threads;                  /* compression threads; 0 = online CPUs */
+  /* Called with the full path of a named temporary output file when one has
+   * to be created (file systems without O_TMPFILE, or for an instant when
+   * replacing OUT), and with NULL once that name is gone, so that a signal
+   * handler in the caller can unlink it.  May be NULL. */
+  void (*temp_notify)(const char *tmp_path, void *data);
+  void *temp_notify_data;
+};
+
+/* Build LAYOUT into an ACI at OUT.  The manifest is validated first.  Output
+ * is reproducible (sorted entries, no build time anywhere) and is written to a
+ * temporary file in OUT's directory, fsynced and renamed, so a failure never
+ * leaves a partial OUT.  image_id receives the new image's ID.  OPTS may be
+ * NULL for the defaults (gzip, all CPUs, no overwrite). */
+int appc_aci_build(const char *layout, const char *out, const struct appc_build_options *opts,
+                   char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
+
+/* Copy the ACI at IN to OUT with its manifest replaced by MANIFEST (which
+ * must already be valid), streaming rootfs entries through without
+ * unpacking them.  IN and OUT may be the same path (--replace): the result
+ * is renamed into place only on success. */
+int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manifest,
+                              size_t manifest_len, const struct appc_build_options *opts,
+                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc discovery: an HTTPS client for image names (spec/discovery.md).
+ *
+ * An image name such as "example.com/app" is resolved to the URLs of its
+ * ACI, its signature and its publisher's public keys by fetching
+ * https://example.com/app?ac-discovery=1 and reading
+ *
+ *   <meta name="ac-discovery" content="PREFIX URL-TEMPLATE">
+ *   <meta name="ac-discovery-pubkeys" content="PREFIX URL">
+ *
+ * from the HTML, or the equivalent HTTP headers (docs/discovery.md)
+ *
+ *   Link: <URL-TEMPLATE>; rel="ac-discovery"; prefix="PREFIX"
+ *   Link: <URL>; rel="ac-discovery-pubkeys"; prefix="PREFIX"
+ *
+ * walking up the name ("a/b/c", "a/b", "a") until something matches.
+ * Everything goes through one struct appc_http, which holds the transport
+ * policy (CA certificates, insecure options, port, credentials, timeouts).
+ * Nothing here prints or exits; what a caller may want to show with --debug
+ * is handed to the log callback.
+ */
+#ifndef APPC_DISCOVERY_H
+#define APPC_DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <appc/error.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct appc_kv_list;
+
+/* Why a transfer may be abandoned early; see store.h's appc_cancel_fn. */
+typedef bool (*appc_http_cancel_fn)(void *data);
+
+struct appc_http_options {
+  const char *cacert;   /* PEM file of CAs trusted besides the system's; may be NULL */
+  const char *ca_dir;   /* the system's CAs: a hashed directory (openssl rehash);
+                           NULL for libcurl's default */
+  bool insecure_tls;    /* do not verify certificates (--insecure-options=tls) */
+  bool allow_http;      /* allow plain http:// (--insecure-options=http) */
+  unsigned port;        /* port of discovery URLs; 0 for the scheme's */
+  const char *auth_dir; /* directory of credential files (*.json), may be NULL */
+  unsigned timeout;     /* seconds: connect timeout, and how long a transfer may
+                           stall (no byte received) before it fails; 0 = 30 */
+  unsigned deadline;    /* seconds a discovery page, signature or key may take
+                           in all, redirects included; 0 = 60 */
+  unsigned min_rate;    /* bytes/s a download must average over any `timeout`
+                           seconds, else it has stalled; 0 = 1024 */
+  unsigned retries;     /* extra attempts on transient failures; 0 = none */
+  void (*log)(void *data, const char *msg); /* debug messages; may be NULL */
+  void *log_data;
+  appc_http_cancel_fn cancelled; /* may be NULL */
+  void *cancel_data;
+};
+
+struct appc_http;
+
+/* Create a client.  Credential files are read before the first request
+ * (a broken one then fails it, naming the file), not when no request is
+ * made. */
+int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
+void appc_http_free(struct appc_http *h);
+
+/* GET URL into memory, following redirects (at most 10, never from https
+ * to http).  A body larger than MAX bytes fails.  Any status other than
+ * 200 fails with an error naming URL and the status; *STATUS (may be NULL)
+ * receives the final status, or 0 when no response arrived. */
+int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,
+                  long *status, appc_error_t *err);
+
+/* A conditional, resumable download. */
+struct appc_http_download {
+  const char *url;
+  int fd;                    /* file written at offset `have` onwards */
+  uint64_t have;             /* bytes already in fd from an earlier attempt */
+  const char *validator;     /* ETag (or Last-Modified) of those bytes, for If-Range */
+  const char *etag;          /* a cached copy's ETag: ask If-None-Match; may be NULL */
+  const char *last_modified; /* a cached copy's Last-Modified: If-Modified-Since */
+  uint64_t max_size;         /* refuse (and stop) beyond this many bytes; 0 = no limit */
+  /* progress: bytes now in fd, and the expected total (0 if unknown) */
+  void (*progress)(void *data, uint64_t done, uint64_t total);
+  void *progress_data;
+  /* called when the first byte of a body arrives, with the validator of
+   * what is being written (ETag, else Last-Modified, else NULL) and whether
+   * the file restarts from 0: lets a caller record what a partial file is
+   * a part of before a crash can leave it behind */
+  void (*started)(void *data, const char *validator, bool restarted);
+
+  /* results */
+  long status;    /* 200, 206 (resumed) or 304 (not modified) */
+  uint64_t size;  /* bytes in fd when done */
+  char *new_etag; /* from the response; free()d by appc_http_download_clear */
+  char *new_last_modified;
+  char *effective_url; /* after redirects */
+  bool oversized;      /* failed for going beyond max_size */
+};
+void appc_http_download_clear(struct appc_http_download *d);
+
+/* Run D: bytes land in D->fd from D->have on (the file is truncated to
+ * D->have first, then to 0 if the server ignores the range).  Transient
+ * failures (connection reset, timeouts, 408, 429, 5xx) are retried with
+ * backoff, resuming from what arrived, up to the client's retry count.
+ * A 304 answer to a conditional request leaves fd untouched. */
+int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_error_t *err);
+
+/* One rendered endpoint. */
+struct appc_aci_endpoint {
+  char *aci;
+  char *asc;
+  unsigned score; /* how many given labels (and host os/arch) it uses */
+};
+
+/* A failed step of a walk, kept for --debug. */
+struct appc_discovery_attempt {
+  char *prefix;
+  char *message;
+};
+
+struct appc_discovery {
+  struct appc_aci_endpoint *endpoints;
+  size_t n_endpoints;
+  char **pubkeys;
+  size_t n_pubkeys;
+  struct appc_discovery_attempt *attempts;
+  size_t n_attempts;
+};
+void appc_discovery_clear(struct appc_discovery *d);
+
+enum {
+  APPC_DISCOVER_ENDPOINTS = 1 << 0,
+  APPC_DISCOVER_PUBKEYS = 1 << 1,
+};
+
+/* Discover NAME with LABELS (may be NULL).  The template variables are
+ * {name}, every label as {LABEL}, {version} ("latest" when not given),
+ * {os} and {arch} (the host's, in appc spellings, when not given); a
+ * template with a variable left over is dropped; every other one is kept,
+ * in document order, each URL once, with its score (the number of given
+ * labels it uses: fetch tries the best matches first).  The walk stops at the first prefix giving
+ * endpoints, and at the first giving public keys, for what WHAT asks.  Finding nothing is an error
+ * (listing the attempts); so is a connection failure, which walking up
+ * cannot cure.  Endpoints found with no public keys is not. */
+int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
+                  unsigned what, struct appc_discovery *out, appc_error_t *err);
+
+/* Pieces, exposed for unit tests. */
+
+/* Append to OUT the ac-discovery and ac-discovery-pubkeys entries of an
+ * HTML document (meta tags anywhere, any case, either quote). */
+struct appc_discovery_meta {
+  char *rel; /* "ac-discovery" or "ac-discovery-pubkeys" */
+  char *prefix;
+  char *url;
+};
+struct appc_discovery_metas {
+  struct appc_discovery_meta *v;
+  size_t n;
+};
+void appc_discovery_metas_clear(struct appc_discovery_metas *m);
+int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
+                              appc_error_t *err);
+/* Append the entries of one Link header value (RFC 8288: several links
+ * separated by commas, parameters with quoted or bare values, a rel of
+ * several space-separated types).  Malformed links are skipped. */
+int appc_discovery_parse_link(const char *value, struct appc_discovery_metas *out,
+                              appc_error_t *err);
+
+/* Render TEMPLATE for NAME and LABELS (as appc_discover does) into *OUT_ACI
+ * and *OUT_ASC.  Returns 1 and sets *SCORE (the number of labels used, given
+ * ones and the os and arch defaults) on success, 0 when a variable is left over. */
+int appc_discovery_render(const char *tmpl, const char *name, const struct appc_kv_list *labels,
+                          char **out_aci, char **out_asc, unsigned *score, appc_error_t *err);
+
+/* The host's os and arch in appc spellings ("linux", "amd64"). */
+const char *appc_host_os(void);
+const char *appc_host_arch(void);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

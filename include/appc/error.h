@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one error type of libappc.
+ *
+ * Library functions return 0 on success and a negative value on failure, in
+ * which case they have stored an error in *err.  The message names what the
+ * error is about (a file, a JSON field path, a URL) and the rule that was
+ * broken; callers add outer context with appc_error_prefix().  The library
+ * never prints and never exits: the CLI decides what to do with the error.
+ */
+#ifndef APPC_ERROR_H
+#define APPC_ERROR_H
+
+#include <stdarg.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct appc_error_s {
+  int errnum; /* errno value behind the failure, or 0 for a rule violation */
+  char *msg;
+} appc_error;
+
+typedef appc_error *appc_error_t;
+
+/* Store a new error in *err (which must be NULL) and return -1.  When
+ * errnum is non-zero, ": strerror(errnum)" is appended to the message. */
+int appc_error_make(appc_error_t *err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int appc_error_makev(appc_error_t *err, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Prepend "PREFIX: " to the message of *err; returns -1 so that callers can
+ * write `return appc_error_prefix(err, "%s", path);`. */
+int appc_error_prefix(appc_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Release *err and set it to NULL.  Safe on NULL. */
+void appc_error_release(appc_error_t *err);
+
+/* Cleanup helper: `cleanup_error appc_error_t err = NULL;` */
+#define cleanup_error __attribute__((cleanup(appc_error_release)))
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

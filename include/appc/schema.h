@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc schema: typed ImageManifest and PodManifest (appc spec v0.8.11).
+ *
+ * Parsing validates every rule of types.md, aci.md, pods.md and the isolators
+ * of ace.md; a parsed manifest is therefore always valid.  Errors name the
+ * JSON path and the rule, e.g.
+ *   app.environment[1].name: "A B" is not a valid environment variable name
+ * Serialisation produces canonical JSON (fields in spec order, empty optional
+ * fields omitted), and parse -> serialise -> parse is the identity.
+ *
+ * The structure definitions live in schema/manifest.h.
+ */
+#ifndef APPC_SCHEMA_H
+#define APPC_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <appc/error.h>
+#include <appc/manifest.h>
+#include <appc/isolator.h>
+#include <appc/types.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APPC_SPEC_VERSION "0.8.11"
+
+enum appc_manifest_kind {
+  APPC_MANIFEST_UNKNOWN = 0,
+  APPC_MANIFEST_IMAGE, /* "acKind": "ImageManifest" */
+  APPC_MANIFEST_POD,   /* "acKind": "PodManifest" */
+};
+
+/* Flags for the serialisers. */
+enum {
+  APPC_JSON_PRETTY = 1 << 0, /* indented, as `cat-manifest --pretty-print` */
+};
+
+/* Peek at "acKind" without validating the rest. Fails on malformed JSON. */
+int appc_manifest_kind(const char *json, size_t len, enum appc_manifest_kind *kind,
+                       appc_error_t *err);
+
+int appc_image_manifest_parse(const char *json, size_t len, struct appc_image_manifest **out,
+                              appc_error_t *err);
+int appc_image_manifest_serialize(const struct appc_image_manifest *m, int flags, char **out,
+                                  size_t *out_len, appc_error_t *err);
+void appc_image_manifest_free(struct appc_image_manifest *m);
+
+int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
+                            appc_error_t *err);
+int appc_pod_manifest_serialize(const struct appc_pod_manifest *m, int flags, char **out,
+                                size_t *out_len, appc_error_t *err);
+void appc_pod_manifest_free(struct appc_pod_manifest *m);
+
+/* Parse "NAME[,LABEL=VALUE...]" as users name images (query-escaped, like
+ * the reference's discovery.NewAppFromString).  LABELS keeps the given
+ * order; the caller clears it with appc_kv_list_clear and frees *NAME. */
+int appc_app_string_parse(const char *s, char **name, struct appc_kv_list *labels,
+                          appc_error_t *err);
+
+/* Release what a list holds and empty it (a list a caller filled, or one
+ * taken out of a manifest). */
+void appc_string_list_clear(struct appc_string_list *l);
+void appc_kv_list_clear(struct appc_kv_list *l);
+
+/* Check the rules on an app section as a whole (user and group set, absolute
+ * workingDirectory, unique event handlers and environment names, the
+ * isolator set rules); PATH prefixes messages ("app"). */
+int appc_app_validate(const struct appc_app *app, const char *path, appc_error_t *err);
+
+/* A deep copy of SRC (for reifying a pod: the image's app becomes the pod
+ * app's); free it with appc_app_release. */
+int appc_app_copy(const struct appc_app *src, struct appc_app **out, appc_error_t *err);
+void appc_app_release(struct appc_app *app);
+
+/* Changes for `actool patch-manifest`, mirroring the reference's options.
+ * A NULL or "" member means "not given".
+ *   name                 AC Identifier replacing the image name
+ *   exec                 command line split on every ' ' (creates the app if
+ *                        the manifest has none)
+ *   user, group          replace app.user / app.group
+ *   supplementary_groups "1,2,3": replaces supplementaryGIDs
+ *   capability           "CAP_A,CAP_B": capabilities-retain-set, replacing
+ *                        any retain or remove set
+ *   revoke_capability    the same for capabilities-remove-set; giving both
+ *                        is an error
+ *   mounts               "NAME[,path=P][,readOnly=BOOL][:...]" appended to
+ *                        mountPoints (keys as the reference's
+ *                        MountPointFromString: name, path, readOnly)
+ *   ports                "NAME[,protocol=P][,port=N][,count=N]
+ *                        [,socketActivated=BOOL][:...]" appended to ports
+ *   isolators            "NAME[,key=value...][:...]" appended to isolators;
+ *                        only resource/... ("request=50m,limit=100m"),
+ *                        os/linux/no-new-privileges ("...,true") and
+ *                        os/linux/oom-score-adj ("...,500") are supported
+ *   seccomp_mode         "retain" or "remove", optionally ",errno=ENAME":
+ *                        replaces any seccomp set with one of seccomp_set
+ *   seccomp_set          "syscall1,syscall2" (needs seccomp_mode)
+ * Every option other than name and exec needs an app.  The patched manifest
+ * is validated as the reference does before writing it. */
+struct appc_manifest_patch {
+  const char *name;
+  const char *exec;
+  const char *user;
+  const char *group;
+  const char *supplementary_groups;
+  const char *capability;
+  const char *revoke_capability;
+  const char *mounts;
+  const char *ports;
+  const char *isolators;
+  const char *seccomp_mode;
+  const char *seccomp_set;
+};
+
+/* Apply P to M.  On failure M may be partly patched: discard it. */
+int appc_image_manifest_patch(struct appc_image_manifest *m, const struct appc_manifest_patch *p,
+                              appc_error_t *err);
+
+#define cleanup_image_manifest __attribute__((cleanup(appc_image_manifest_freep)))
+#define cleanup_pod_manifest __attribute__((cleanup(appc_pod_manifest_freep)))
+static inline void appc_image_manifest_freep(struct appc_image_manifest **m)
+{
+  appc_image_manifest_free(*m);
+}
+static inline void appc_pod_manifest_freep(struct appc_pod_manifest **m)
+{
+  appc_pod_manifest_free(*m);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc image store: a content-addressed SHA-512 store of ACIs, an index of
+ * the images in it, and a cache of rendered root filesystems.
+ *
+ * The on-disk format is documented in docs/store.md.  Every function takes
+ * the store's own locks (flock) as it needs them, so any number of processes
+ * may use one store at once; nothing here prints or exits.
+ */
+#ifndef APPC_STORE_H
+#define APPC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <appc/aci.h>
+#include <appc/error.h>
+#include <appc/schema.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the on-disk format written by this release (docs/store.md). */
+#define APPC_STORE_FORMAT 1
+
+struct appc_store;
+
+/* Open the store at DIR, creating it (mode 0700 for a new top directory) if
+ * it does not exist.  A store written by a newer release is refused. */
+int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err);
+void appc_store_close(struct appc_store *s);
+const char *appc_store_path(const struct appc_store *s);
+
+/* Areas of the store directory whose contents another module owns
+ * (docs/store.md's layout): the store hands them out, so that no module
+ * builds paths inside the store itself. */
+enum appc_store_area {
+  APPC_STORE_AREA_PODS,       /* pods/: the executor's pod directories and its HMAC key */
+  APPC_STORE_AREA_HTTP_CACHE, /* cache/http/: what each URL last gave (fetch) */
+  APPC_STORE_AREA_AUTH,       /* auth.d/: credentials per host (discovery) */
+  APPC_STORE_AREA_TMP,        /* tmp/: temporaries of every module; gc removes old ones */
+};
+/* AREA's directory relative to the store's ("pods", "cache/http", ...), for
+ * callers that hold the store's path but must not open (create) it. */
+const char *appc_store_area_name(enum appc_store_area area);
+/* Open AREA as a directory descriptor (O_CLOEXEC), creating it and its
+ * parents (mode 0700) when CREATE.  Without CREATE, a missing area gives -1 with errno ENOENT
+ * and no error object: nothing is there yet. */
+int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
+                         appc_error_t *err);
+/* AREA's path, for messages and for files named by path ("DIR/pods"),
+ * malloc'ed; NULL when out of memory. */
+char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area);
+
+/* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
+ * in messages, relative to the store), stopping at the first that returns
+ * non-zero. */
+typedef int (*appc_store_entry_fn)(const char *name, void *data, appc_error_t *err);
+int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,
+                          void *data, appc_error_t *err);
+
+/* Remove the directory NAME in DIR_FD and everything below it, never
+ * following a symlink.  A missing NAME is not an error.  NAME must be a
+ * single path component: intermediate directories would be resolved
+ * through symlinks. */
+int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err);
+
+/* One image of the index. */
+struct appc_store_image {
+  char id[APPC_IMAGE_ID_LEN + 1];
+  char *name;
+  struct appc_kv_list labels;   /* as in the manifest */
+  unsigned long long size;      /* bytes of the uncompressed tar */
+  unsigned long long blob_size; /* bytes stored (the ACI as imported) */
+  struct timespec import_time;
+  struct timespec last_use; /* last render, extract or export */
+};
+void appc_store_image_clear(struct appc_store_image *img);
+void appc_store_images_free(struct appc_store_image *imgs, size_t n);
+
+/* Called while a long operation runs; returning true abandons it (the
+ * operation cleans up and fails with ECANCELED).  Lets a CLI honour SIGINT
+ * without the library handling signals. */
+typedef bool (*appc_cancel_fn)(void *data);
+
+struct appc_store_import_options {
+  appc_cancel_fn cancelled; /* may be NULL */
+  void *cancel_data;
+};
+
+/* Import the ACI at PATH: one streaming pass decompresses, hashes and
+ * validates it (archive rules plus the store's safety rules) while its bytes
+ * are written under a temporary name; the blob is then fsynced and renamed
+ * into place and the image indexed.  Importing an image that is already
+ * present changes nothing and sets *already (which may be NULL).  OUT, which
+ * may be NULL, receives the image's index record. */
+int appc_store_import(struct appc_store *s, const char *path,
+                      const struct appc_store_import_options *opts, struct appc_store_image *out,
+                      bool *already, appc_error_t *err);
+/* A problem found in the store: one line naming the object and the rule
+ * broken. */
+typedef void (*appc_store_problem_fn)(const char *msg, void *data);
+
+/* Every indexed image, sorted by import time (oldest first).  A record that
+ * cannot be read (damaged info.json, unreadable directory) is passed to
+ * PROBLEM (which may be NULL), naming its path, and left out; the others are
+ * still listed. */
+int appc_store_list(struct appc_store *s, appc_store_problem_fn problem, void *data,
+                    struct appc_store_image **out, size_t *n, appc_error_t *err);
+
+/* Find the image that SPEC names: a full image ID, a unique prefix of one of
+ * at least "sha512-" and 12 hex digits, or NAME[,LABEL=VALUE...] (the newest
+ * import wins when labels leave a choice). */
+int appc_store_lookup(struct appc_store *s, const char *spec, struct appc_store_image *out,
+                      appc_error_t *err);
+/* The same for an already parsed name and labels (dependency resolution). */
+int appc_store_find(struct appc_store *s, const char *name, const struct appc_kv_list *labels,
+                    struct appc_store_image *out, appc_error_t *err);
+
+/* The manifest stored with an image, parsed. */
+int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_image_manifest **out,
+                             appc_error_t *err);
+
+/* The manifest bytes exactly as stored in the image ID's ACI. */
+int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, size_t *len,
+                             appc_error_t *err);
+
+/* Remove an image from the index, then its blob.  Rendered trees made from
+ * it are left to appc_store_gc (a running pod may still use one). */
+int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err);
+
+/* Write the image's ACI to OUT (temporary name, fsync, rename): the bytes
+ * imported, so the image ID is the same. */
+int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
+                      appc_error_t *err);
+
+enum {
+  APPC_STORE_ROOTFS_ONLY = 1 << 0, /* DEST receives the rootfs contents only */
+  APPC_STORE_OVERWRITE = 1 << 1,   /* replace an existing DEST */
+};
+struct appc_store_render_options {
+  unsigned flags; /* APPC_STORE_* */
+  appc_cancel_fn cancelled;
+  void *cancel_data;
+};
+
+/* Render the image with its dependencies and pathWhitelists (ACE
+ * "Filesystem Setup") into DEST, through the tree cache: the first render of
+ * an image builds its cached tree, later ones copy it.  DEST appears only
+ * when complete; without APPC_STORE_OVERWRITE an existing DEST is an error.
+ * Without APPC_STORE_ROOTFS_ONLY, DEST holds `manifest` and `rootfs/`. */
+int appc_store_render(struct appc_store *s, const char *id, const char *dest,
+                      const struct appc_store_render_options *opts, appc_error_t *err);
+
+/* Extract the image alone (no dependencies, no pathWhitelist) into DEST. */
+int appc_store_extract(struct appc_store *s, const char *id, const char *dest,
+                       const struct appc_store_render_options *opts, appc_error_t *err);
+
+/* A cached rendered tree held for use: gc will not remove it until it is
+ * released.  rootfs is the absolute path of the rendered root filesystem,
+ * which the holder must not modify (an executor mounts an overlay on it). */
+struct appc_store_tree {
+  char *path;   /* the tree's directory */
+  char *rootfs; /* path/rootfs */
+  char image_id[APPC_IMAGE_ID_LEN + 1];
+  int lock_fd;
+};
+int appc_store_tree_acquire(struct appc_store *s, const char *id,
+                            const struct appc_store_render_options *opts,
+                            struct appc_store_tree **out, appc_error_t *err);
+void appc_store_tree_release(struct appc_store_tree *t);
+
+struct appc_store_gc_report {
+  unsigned long long blobs, trees, temporaries; /* entries removed */
+  unsigned long long bytes;                     /* their size */
+  unsigned long long trees_in_use;              /* kept because held */
+};
+/* Remove blobs without an index entry, rendered trees whose images are gone
+ * or that were not used within GRACE seconds (never one that is held), and
+ * temporaries left by interrupted processes. */
+int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_gc_report *report,
+                  appc_error_t *err);
+
+/* Check the images named by IDS (all when N is 0) and every rendered tree
+ * made from them: index records readable, blobs present and hashing to their
+ * IDs, stored manifests equal to the blobs', tree digests unchanged.  Each
+ * problem found is passed to PROBLEM (one line, naming the object and the
+ * rule broken); *damaged counts them.  Returns -1 only when the check itself
+ * could not run. */
+int appc_store_verify(struct appc_store *s, const char *const *ids, size_t n,
+                      appc_store_problem_fn problem, void *data, unsigned long long *damaged,
+                      appc_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# libappc's ABI: the shared library exports exactly the functions that the
+# public headers (include/appc/) declare, each listed in libappc.sym; every
+# public header compiles on its own, in C and C++; actool links the library.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+: "${top_builddir:?top_builddir must be set}"
+
+LIBAPPC=$top_builddir/libappc.so.0
+INC=$top_srcdir/include
+
+# The functions declared in the public headers, as the compiler sees them
+# (-aux-info writes one prototype per declaration, with its file).
+printf '#include <appc/appc.h>\n' >"$TMP/all.c"
+gcc -I"$INC" -fsyntax-only -aux-info "$TMP/aux.txt" "$TMP/all.c" 2>"$TMP/.err"
+is "the public headers compile together" "$(cat "$TMP/.err")" ""
+# (static inline helpers such as appc_image_manifest_freep are not exported)
+grep -F "/* $INC/appc/" "$TMP/aux.txt" | grep -v ' static ' | sed -n 's/.*[ *]\(appc_[a-z0-9_]*\) (.*/\1/p' | sort -u \
+  >"$TMP/declared"
+check "the public headers declare functions" test -s "$TMP/declared"
+
+# What libappc.sym lists.
+sed -n 's/^  \(appc_[a-z0-9_]*\);$/\1/p' "$top_srcdir/libappc.sym" | sort >"$TMP/listed"
+is "libappc.sym lists each public function once" "$(uniq -d "$TMP/listed")" ""
+# What the library exports (with its version node).
+nm -D --defined-only "$LIBAPPC" | awk '$2 == "T" || $2 == "D" || $2 == "B" || $2 == "R" {print $3}' \
+  >"$TMP/exported.raw"
+sed 's/@.*//' "$TMP/exported.raw" | sort >"$TMP/exported"
+is "every exported symbol is versioned LIBAPPC_0" \
+  "$(grep -v '@@LIBAPPC_0$' "$TMP/exported.raw")" ""
+
+is "libappc.sym lists exactly what the headers declare" \
+  "$(diff "$TMP/declared" "$TMP/listed" | grep '^[<>]')" ""
+is "libappc.so exports exactly what libappc.sym lists" \
+  "$(diff "$TMP/listed" "$TMP/exported" | grep '^[<>]')" ""
+is "libappc.so's soname" "$(readelf -d "$LIBAPPC" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')" \
+  libappc.so.0
+
+# Each header on its own: GNU C, ISO C11 with POSIX, C++.
+for h in "$INC"/appc/*.h; do
+  name=appc/$(basename "$h")
+  printf '#include <%s>\n#include <%s>\n' "$name" "$name" >"$TMP/one.c"
+  check "<$name> compiles on its own (gnu99, -pedantic), included twice" \
+    gcc -std=gnu99 -pedantic -Wall -Wextra -Werror -I"$INC" -fsyntax-only "$TMP/one.c"
+  check "<$name> compiles on its own (c11 + POSIX, clang)" \
+    clang -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I"$INC" -fsyntax-only \
+    "$TMP/one.c"
+  check "<$name> compiles on its own (C++)" \
+    g++ -x c++ -Wall -Wextra -Werror -I"$INC" -fsyntax-only "$TMP/one.c"
+  check "<$name> includes only <appc/...> and system headers" \
+    bash -c '! grep -E "^#include \"" "$1"' _ "$h"
+done
+
+needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+check "actool links libappc.so.0" grep -qxF libappc.so.0 <<<"$needed"
+is "the build tree's actool finds it beside itself" \
+  "$(readelf -d "$ACTOOL" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')" '$ORIGIN/..'
+is "the library actool loads is the build tree's" \
+  "$(ldd "$ACTOOL" | sed -n 's/^[[:space:]]*libappc\.so\.0 => \([^ ]*\) .*/\1/p' | xargs realpath)" \
+  "$(realpath "$LIBAPPC")"
+
+done_testing
