@@ -123,7 +123,7 @@ struct slot {
 };
 
 struct appc_gzsized {
-  int fd;
+  struct appc_source *src;
   struct appc_tee *tee;
 
   /* Reading, in file order: whoever claims a slot reads its member under
@@ -162,11 +162,9 @@ static int stage_fill(struct appc_gzsized *b, size_t want, appc_error_t *err)
   b->stage_len -= b->stage_pos;
   b->stage_pos = 0;
   while (b->stage_len < want && !b->eof) {
-    ssize_t n = read(b->fd, b->stage + b->stage_len, STAGE_SIZE - b->stage_len);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = appc_source_read(b->src, b->stage + b->stage_len, STAGE_SIZE - b->stage_len, err);
     if (n < 0)
-      return appc_error_make(err, errno, "read");
+      return -1;
     if (n == 0)
       b->eof = true;
     else if (b->tee != NULL)
@@ -181,11 +179,9 @@ static int stage_fill(struct appc_gzsized *b, size_t want, appc_error_t *err)
 static int read_body(struct appc_gzsized *b, struct slot *s, size_t len, appc_error_t *err)
 {
   while (s->in_len < len) {
-    ssize_t n = read(b->fd, s->in + s->in_len, len - s->in_len);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = appc_source_read(b->src, s->in + s->in_len, len - s->in_len, err);
     if (n < 0)
-      return appc_error_make(err, errno, "read");
+      return -1;
     if (n == 0) {
       b->eof = true;
       return 0;
@@ -331,8 +327,8 @@ static void start_workers(struct appc_gzsized *b, unsigned want)
   pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int appc_gzsized_new(struct appc_gzsized **out, int fd, const void *head, size_t head_len,
-                     struct appc_tee *tee, unsigned workers, appc_error_t *err)
+int appc_gzsized_new(struct appc_gzsized **out, struct appc_source *src, const void *head,
+                     size_t head_len, struct appc_tee *tee, unsigned workers, appc_error_t *err)
 {
   struct appc_gzsized *b = calloc(1, sizeof *b);
 
@@ -340,7 +336,7 @@ int appc_gzsized_new(struct appc_gzsized **out, int fd, const void *head, size_t
     return appc_error_make(err, ENOMEM, "gzip");
   if (workers > MAX_WORKERS)
     workers = MAX_WORKERS;
-  b->fd = fd;
+  b->src = src;
   b->tee = tee;
   /* One slot per thread, one held by the caller, two to let the worker run
    * ahead while the caller inflates a member itself. */

@@ -48,13 +48,13 @@
 #define NBUF 4
 
 struct appc_gunzip {
-  int fd;
+  struct appc_source *src;
   struct appc_tee *tee;          /* NULL or where raw bytes are copied */
   struct appc_gzsized *sized;    /* the parallel engine, or NULL */
   bool sized_done;               /* it has handed the rest of the file back */
   const unsigned char *replay;   /* bytes to stream before reading the file */
   size_t replay_len, replay_pos; /* (the head, or what the engine handed back) */
-  bool file_eof;                 /* read() has returned 0 */
+  bool file_eof;                 /* the source has ended */
   bool in_member;                /* between a member's header and its trailer */
   bool done;                     /* no more output */
   unsigned char *in;
@@ -105,20 +105,16 @@ static ssize_t refill(struct appc_gunzip *z, appc_error_t *err)
     z->file_pos += n;
     return (ssize_t) n;
   }
-  for (;;) {
-    ssize_t n = read(z->fd, z->in + keep, APPC_GUNZIP_IN_SIZE - keep);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "read");
-    if (n == 0)
-      z->file_eof = true;
-    else if (z->tee != NULL)
-      appc_tee_write(z->tee, z->in + keep, (size_t) n);
-    z->st.avail_in = (uint32_t) (keep + (size_t) n);
-    z->file_pos += (unsigned long long) n;
-    return n;
-  }
+  ssize_t n = appc_source_read(z->src, z->in + keep, APPC_GUNZIP_IN_SIZE - keep, err);
+  if (n < 0)
+    return -1;
+  if (n == 0)
+    z->file_eof = true;
+  else if (z->tee != NULL)
+    appc_tee_write(z->tee, z->in + keep, (size_t) n);
+  z->st.avail_in = (uint32_t) (keep + (size_t) n);
+  z->file_pos += (unsigned long long) n;
+  return n;
 }
 
 static int inflate_error(struct appc_gunzip *z, int ret, appc_error_t *err)
@@ -381,14 +377,14 @@ static unsigned parallel_workers(void)
   return cpus > 1 ? (unsigned) (cpus - 1) : 0;
 }
 
-int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
-                    struct appc_tee *tee, appc_error_t *err)
+int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const void *head,
+                    size_t head_len, struct appc_tee *tee, appc_error_t *err)
 {
   struct appc_gunzip *z = calloc(1, sizeof *z);
 
   if (z == NULL)
     return appc_error_make(err, ENOMEM, "gzip");
-  z->fd = fd;
+  z->src = src;
   z->tee = tee;
   z->in = malloc(APPC_GUNZIP_IN_SIZE);
   z->bufs[0] = malloc(APPC_GUNZIP_OUT_SIZE);
@@ -401,7 +397,7 @@ int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t h
     return appc_error_prefix(err, "gzip");
   }
   if (appc_gzsized_member_len(head, head_len) != 0) {
-    if (appc_gzsized_new(&z->sized, fd, head, head_len, tee, parallel_workers(), err) < 0) {
+    if (appc_gzsized_new(&z->sized, src, head, head_len, tee, parallel_workers(), err) < 0) {
       appc_gunzip_free(z);
       return -1;
     }

@@ -15,6 +15,18 @@
 #include "common/fs.h"
 #include "common/hashmap.h"
 
+/* ---- sources (aci/source.c) ---- */
+
+/* appc_source_open_path() with messages not yet prefixed with PATH, for
+ * readers whose callers add it. */
+int appc_source_open_file(struct appc_source **out, const char *path, appc_error_t *err);
+/* Claim SRC for one reader: a second claim is an error, since the first
+ * has consumed (part of) it. */
+int appc_source_take(struct appc_source *src, appc_error_t *err);
+/* Read up to LEN bytes (EINTR retried): the count, 0 at the end, or -1
+ * with an error ("read: ..."). */
+ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_error_t *err);
+
 /* ---- SHA-512 image IDs (aci/hash.c) ---- */
 
 struct appc_hash; /* opaque wrapper over an OpenSSL EVP SHA-512 context */
@@ -33,7 +45,7 @@ int appc_compression_detect(const unsigned char *head, size_t len, enum appc_com
 /* ---- gzip decompression (aci/inflate.c) ---- */
 
 /* Streaming multi-member gzip decompression with ISA-L, reading the file at
- * FD in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
+ * SRC in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
  * start of the file (for detection); it must stay valid while the
  * decompressor lives.  Every member's CRC-32 and length are
  * checked; bytes after the last member that do not start a new one are
@@ -41,9 +53,9 @@ int appc_compression_detect(const unsigned char *head, size_t len, enum appc_com
 struct appc_gunzip;
 struct appc_tee;
 
-/* TEE, which may be NULL, receives every byte read from FD after HEAD. */
-int appc_gunzip_new(struct appc_gunzip **out, int fd, const void *head, size_t head_len,
-                    struct appc_tee *tee, appc_error_t *err);
+/* TEE, which may be NULL, receives every byte read from SRC after HEAD. */
+int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const void *head,
+                    size_t head_len, struct appc_tee *tee, appc_error_t *err);
 /* Point *buf at the next chunk of uncompressed data (valid until the next
  * call) and return its length: 0 at the end of the stream, -1 on error. */
 ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
@@ -62,9 +74,9 @@ void appc_gzsized_trailer(unsigned char trl[8], uint32_t crc, uint32_t isize);
  * when P does not start a header of this kind. */
 uint32_t appc_gzsized_member_len(const unsigned char *p, size_t n);
 
-/* Parallel inflate of such members, read in order from FD after HEAD (bytes
+/* Parallel inflate of such members, read in order from SRC after HEAD (bytes
  * already read from the file's start; TEE, if not NULL, receives every byte
- * read from FD), with WORKERS threads besides the caller's.  A member is used
+ * read from SRC), with WORKERS threads besides the caller's.  A member is used
  * only if it proves sound and exactly as long as it says. */
 struct appc_gzsized;
 /* Where the sized members end: the raw bytes from there on (BYTES, owned by
@@ -78,8 +90,8 @@ struct appc_gzsized_rest {
   bool eof;
 };
 #define APPC_GZSIZED_REST (-2)
-int appc_gzsized_new(struct appc_gzsized **out, int fd, const void *head, size_t head_len,
-                     struct appc_tee *tee, unsigned workers, appc_error_t *err);
+int appc_gzsized_new(struct appc_gzsized **out, struct appc_source *src, const void *head,
+                     size_t head_len, struct appc_tee *tee, unsigned workers, appc_error_t *err);
 /* Point *buf at the next member's data (valid until the next call) and return
  * its length; -1 on a read error; APPC_GZSIZED_REST when the rest of the file
  * is for the sequential inflater, described by *rest.  Not to be called again

@@ -26,12 +26,13 @@
 #define HEAD_LEN 512 /* enough to see "ustar" at offset 257 */
 
 struct appc_tar_reader {
-  int fd;
+  struct appc_source *src;
+  struct appc_source *owned; /* src, when opened here from a path */
   enum appc_compression compression;
   unsigned char head[HEAD_LEN]; /* first bytes, read for detection */
   size_t head_len;
   bool head_served;
-  unsigned char *buf;     /* READ_BLOCK bytes for reads from fd */
+  unsigned char *buf;     /* READ_BLOCK bytes for reads from the source */
   struct appc_gunzip *gz; /* gzip decompressor, or NULL */
   struct archive *outer;  /* bzip2/xz decompressor, or NULL */
   struct archive *tar;
@@ -51,17 +52,11 @@ static la_ssize_t file_read(struct appc_tar_reader *r, const void **buf)
       return (la_ssize_t) r->head_len;
     }
   }
-  for (;;) {
-    ssize_t n = read(r->fd, r->buf, READ_BLOCK);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      appc_error_make(&r->cb_err, errno, "read");
-    else if (n > 0 && r->tee != NULL)
-      appc_tee_write(r->tee, r->buf, (size_t) n);
-    *buf = r->buf;
-    return n;
-  }
+  ssize_t n = appc_source_read(r->src, r->buf, READ_BLOCK, &r->cb_err);
+  if (n > 0 && r->tee != NULL)
+    appc_tee_write(r->tee, r->buf, (size_t) n);
+  *buf = r->buf;
+  return n;
 }
 
 static la_ssize_t outer_read_cb(struct archive *a, void *data, const void **buf)
@@ -116,11 +111,9 @@ static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
 static int detect(struct appc_tar_reader *r, appc_error_t *err)
 {
   while (r->head_len < HEAD_LEN) {
-    ssize_t n = read(r->fd, r->head + r->head_len, HEAD_LEN - r->head_len);
-    if (n < 0 && errno == EINTR)
-      continue;
+    ssize_t n = appc_source_read(r->src, r->head + r->head_len, HEAD_LEN - r->head_len, err);
     if (n < 0)
-      return appc_error_make(err, errno, "read");
+      return -1;
     if (n == 0)
       break;
     r->head_len += (size_t) n;
@@ -193,25 +186,16 @@ static int tar_open(struct appc_tar_reader *r, appc_error_t *err)
   return 0;
 }
 
-static int reader_open(struct appc_tar_reader *r, const char *path, bool hash, appc_error_t *err)
+static int reader_open(struct appc_tar_reader *r, bool hash, appc_error_t *err)
 {
-  struct stat st;
-
-  r->fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (r->fd < 0)
-    return appc_error_make(err, errno, "open");
-  if (fstat(r->fd, &st) < 0)
-    return appc_error_make(err, errno, "stat");
-  if (S_ISDIR(st.st_mode))
-    return appc_error_make(err, EISDIR, "not an ACI");
-  /* Only a hint, for the kernel's read-ahead: failure does not matter. */
-  (void) posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (appc_source_take(r->src, err) < 0)
+    return -1;
   if (hash && appc_hash_new(&r->hash, err) < 0)
     return -1;
   if (detect(r, err) < 0)
     return -1;
   if (r->compression == APPC_COMPRESSION_GZIP) {
-    if (appc_gunzip_new(&r->gz, r->fd, r->head, r->head_len, r->tee, err) < 0)
+    if (appc_gunzip_new(&r->gz, r->src, r->head, r->head_len, r->tee, err) < 0)
       return -1;
   } else {
     r->buf = malloc(READ_BLOCK);
@@ -232,13 +216,28 @@ int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool ha
 int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, bool hash,
                              struct appc_tee *tee, appc_error_t *err)
 {
+  struct appc_source *src = NULL;
+
+  if (appc_source_open_file(&src, path, err) < 0)
+    return -1;
+  if (appc_tar_reader_open_source(out, src, hash, tee, err) < 0) {
+    appc_source_free(src);
+    return -1;
+  }
+  (*out)->owned = src;
+  return 0;
+}
+
+int appc_tar_reader_open_source(struct appc_tar_reader **out, struct appc_source *src, bool hash,
+                                struct appc_tee *tee, appc_error_t *err)
+{
   struct appc_tar_reader *r = calloc(1, sizeof *r);
 
   if (r == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  r->fd = -1;
+    return appc_error_make(err, ENOMEM, "%s", appc_source_name(src));
+  r->src = src;
   r->tee = tee;
-  if (reader_open(r, path, hash, err) < 0) {
+  if (reader_open(r, hash, err) < 0) {
     appc_tar_reader_free(r);
     return -1;
   }
@@ -335,13 +334,9 @@ static int copy_rest(struct appc_tar_reader *r, appc_error_t *err)
   if (buf == NULL)
     return appc_error_make(err, ENOMEM, "read");
   for (;;) {
-    ssize_t n = read(r->fd, buf, READ_BLOCK);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "read");
-    if (n == 0)
-      return 0;
+    ssize_t n = appc_source_read(r->src, buf, READ_BLOCK, err);
+    if (n <= 0)
+      return (int) n;
     appc_tee_write(r->tee, buf, (size_t) n);
   }
 }
@@ -382,7 +377,6 @@ void appc_tar_reader_free(struct appc_tar_reader *r)
   appc_hash_free(r->hash);
   appc_error_release(&r->cb_err);
   free(r->buf);
-  if (r->fd >= 0)
-    close(r->fd);
+  appc_source_free(r->owned);
   free(r);
 }

@@ -172,23 +172,27 @@ int appc_aci_validate_stream(struct appc_tar_reader *r, struct appc_aci_info *in
   return appc_tar_reader_finish(r, info->image_id, &info->uncompressed_size, err);
 }
 
-static int validate_stream(const char *path, struct appc_aci_info *info, appc_error_t *err)
+int appc_aci_validate_source(struct appc_source *src, struct appc_aci_info *info, appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
-  if (appc_tar_reader_open(&r, path, true, err) < 0)
-    return -1;
-  return appc_aci_validate_stream(r, info, NULL, NULL, err);
+  memset(info, 0, sizeof *info);
+  if (appc_tar_reader_open_source(&r, src, true, NULL, err) < 0 ||
+      appc_aci_validate_stream(r, info, NULL, NULL, err) < 0) {
+    appc_aci_info_clear(info);
+    return appc_error_prefix(err, "%s", appc_source_name(src));
+  }
+  return 0;
 }
 
 int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t *err)
 {
+  cleanup_source struct appc_source *src = NULL;
+
   memset(info, 0, sizeof *info);
-  if (validate_stream(path, info, err) < 0) {
-    appc_aci_info_clear(info);
-    return appc_error_prefix(err, "%s", path);
-  }
-  return 0;
+  if (appc_source_open_path(&src, path, err) < 0)
+    return -1;
+  return appc_aci_validate_source(src, info, err);
 }
 
 static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, appc_error_t *err)
@@ -217,11 +221,22 @@ static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, ap
   return -1;
 }
 
-int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err)
+int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
+                                  appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
-  if (appc_tar_reader_open(&r, path, false, err) < 0 || find_manifest(r, json, len, err) < 0)
-    return appc_error_prefix(err, "%s", path);
+  if (appc_tar_reader_open_source(&r, src, false, NULL, err) < 0 ||
+      find_manifest(r, json, len, err) < 0)
+    return appc_error_prefix(err, "%s", appc_source_name(src));
   return 0;
+}
+
+int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err)
+{
+  cleanup_source struct appc_source *src = NULL;
+
+  if (appc_source_open_path(&src, path, err) < 0)
+    return -1;
+  return appc_aci_read_manifest_source(src, json, len, err);
 }

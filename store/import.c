@@ -68,7 +68,8 @@ static int check_safety(struct safety *sf, struct archive_entry *e, const char *
 
 struct import {
   struct appc_store *s;
-  const char *path;
+  struct appc_source *src;
+  const char *path; /* the source's name, for messages */
   const struct appc_store_import_options *opts;
   int blob_fd;
   char blob_tmp[64]; /* name in blobs/ when O_TMPFILE is not available */
@@ -127,7 +128,7 @@ static int read_and_copy(struct import *im, appc_error_t *err)
   int ret;
 
   appc_tee_init(&im->tee, im->blob_fd);
-  if (appc_tar_reader_open_tee(&r, im->path, true, &im->tee, err) < 0)
+  if (appc_tar_reader_open_source(&r, im->src, true, &im->tee, err) < 0)
     return -1;
   ret = appc_aci_validate_stream(r, &im->info, entry_hook, im, err);
   appc_strset_clear(&im->safety.symlinks);
@@ -257,11 +258,12 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
   return 0;
 }
 
-int appc_store_import(struct appc_store *s, const char *path,
-                      const struct appc_store_import_options *opts, struct appc_store_image *out,
-                      bool *already, appc_error_t *err)
+int appc_store_import_source(struct appc_store *s, struct appc_source *src,
+                             const struct appc_store_import_options *opts,
+                             struct appc_store_image *out, bool *already, appc_error_t *err)
 {
-  struct import im = {.s = s, .path = path, .opts = opts, .blob_fd = -1};
+  struct import im = {
+      .s = s, .src = src, .path = appc_source_name(src), .opts = opts, .blob_fd = -1};
   bool dummy;
   int r;
 
@@ -277,4 +279,17 @@ int appc_store_import(struct appc_store *s, const char *path,
   drop_blob(&im);
   appc_aci_info_clear(&im.info);
   return r;
+}
+
+int appc_store_import(struct appc_store *s, const char *path,
+                      const struct appc_store_import_options *opts, struct appc_store_image *out,
+                      bool *already, appc_error_t *err)
+{
+  cleanup_source struct appc_source *src = NULL;
+
+  if (out != NULL)
+    memset(out, 0, sizeof *out);
+  if (appc_source_open_path(&src, path, err) < 0)
+    return -1;
+  return appc_store_import_source(s, src, opts, out, already, err);
 }

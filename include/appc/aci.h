@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <appc/error.h>
 #include <appc/schema.h>
@@ -36,6 +37,36 @@ enum appc_compression {
 int appc_compression_from_string(const char *s, enum appc_compression *out);
 const char *appc_compression_name(enum appc_compression c);
 
+/* ---- where an ACI's bytes come from ----
+ *
+ * The readers below take a file name, or a source: a descriptor, memory or
+ * a read callback (as libarchive's readers do), so that a program holding
+ * an image's bytes (a download, a socket, a fuzzer) need not write them to
+ * a file first.  A source is read once, from its current position to its
+ * end, by one reader; NAME (copied; NULL for a default such as "fd 3" or
+ * "memory") prefixes the messages about it. */
+struct appc_source;
+
+/* Read up to LEN bytes into BUF; return how many (0 at the end), or -1 with
+ * errno set. */
+typedef ssize_t (*appc_read_fn)(void *data, void *buf, size_t len);
+
+int appc_source_open_path(struct appc_source **out, const char *path, appc_error_t *err);
+/* FD stays the caller's: freeing the source does not close it. */
+int appc_source_open_fd(struct appc_source **out, int fd, const char *name, appc_error_t *err);
+/* BUF must stay valid until the source is freed. */
+int appc_source_open_memory(struct appc_source **out, const void *buf, size_t len, const char *name,
+                            appc_error_t *err);
+int appc_source_open_callback(struct appc_source **out, appc_read_fn read, void *data,
+                              const char *name, appc_error_t *err);
+const char *appc_source_name(const struct appc_source *src);
+void appc_source_free(struct appc_source *src);
+static inline void appc_source_freep(struct appc_source **src)
+{
+  appc_source_free(*src);
+}
+#define cleanup_source __attribute__((cleanup(appc_source_freep)))
+
 /* What a full validation pass over an ACI learned. */
 struct appc_aci_info {
   char image_id[APPC_IMAGE_ID_LEN + 1];
@@ -57,6 +88,12 @@ int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t
 /* Read only as far as the manifest (fast path for cat-manifest): returns the
  * manifest bytes exactly as stored, without validating them. */
 int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err);
+
+/* The same two readers on a source; errors are prefixed with its name. */
+int appc_aci_validate_source(struct appc_source *src, struct appc_aci_info *info,
+                             appc_error_t *err);
+int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
+                                  appc_error_t *err);
 
 /* Validate an image layout: a directory holding a regular file `manifest`
  * (a valid ImageManifest) and a directory `rootfs`, and nothing else.

@@ -101,6 +101,11 @@ struct appc_store_import_options {
 int appc_store_import(struct appc_store *s, const char *path,
                       const struct appc_store_import_options *opts, struct appc_store_image *out,
                       bool *already, appc_error_t *err);
+/* The same from SRC (<appc/aci.h>): a descriptor, memory or a callback. */
+int appc_store_import_source(struct appc_store *s, struct appc_source *src,
+                             const struct appc_store_import_options *opts,
+                             struct appc_store_image *out, bool *already, appc_error_t *err);
+
 /* A problem found in the store: one line naming the object and the rule
  * broken. */
 typedef void (*appc_store_problem_fn)(const char *msg, void *data);

@@ -283,6 +283,159 @@ static void test_compression_names(void **state)
   assert_int_equal(appc_compression_from_string("GZIP", &c), -1);
 }
 
+/* ---- sources: path, descriptor, memory, callback ---- */
+
+/* A callback source over memory that hands out at most 7 bytes a call, so
+ * that every reader sees short reads; FAIL_AT > 0 fails the read that would
+ * pass that offset. */
+struct drip {
+  const char *buf;
+  size_t len, pos, fail_at;
+};
+
+static ssize_t drip_read(void *data, void *buf, size_t len)
+{
+  struct drip *d = data;
+  size_t n = d->len - d->pos;
+
+  if (n > 7)
+    n = 7;
+  if (n > len)
+    n = len;
+  if (d->fail_at > 0 && d->pos + n > d->fail_at) {
+    errno = EPIPE;
+    return -1;
+  }
+  memcpy(buf, d->buf + d->pos, n);
+  d->pos += n;
+  return (ssize_t) n;
+}
+
+static void expect_same_info(const struct appc_aci_info *a, const struct appc_aci_info *b)
+{
+  assert_string_equal(a->image_id, b->image_id);
+  assert_int_equal(a->compression, b->compression);
+  assert_int_equal(a->manifest_len, b->manifest_len);
+  assert_memory_equal(a->manifest_json, b->manifest_json, a->manifest_len);
+  assert_true(a->uncompressed_size == b->uncompressed_size);
+}
+
+static void test_sources_agree(void **state)
+{
+  const enum appc_compression kinds[] = {APPC_COMPRESSION_GZIP, APPC_COMPRESSION_XZ,
+                                         APPC_COMPRESSION_NONE};
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+
+  for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+    struct appc_build_options o = opts_with(kinds[k]);
+    char id[APPC_IMAGE_ID_LEN + 1];
+    char *out = build_ok(layout, dir, appc_compression_name(kinds[k]), &o, id);
+    struct appc_aci_info by_path, by_mem, by_fd, by_cb;
+    struct appc_source *src = NULL;
+    appc_error_t err = NULL;
+    size_t len;
+    char *bytes = read_whole(out, &len);
+    char *json = NULL;
+    size_t json_len = 0;
+
+    expect_valid(out, &by_path);
+    assert_string_equal(by_path.image_id, id);
+
+    assert_int_equal(appc_source_open_memory(&src, bytes, len, "in memory", &err), 0);
+    assert_string_equal(appc_source_name(src), "in memory");
+    assert_int_equal(appc_aci_validate_source(src, &by_mem, &err), 0);
+    expect_same_info(&by_path, &by_mem);
+    /* Read once: a second reader is refused rather than fed the rest. */
+    assert_int_equal(appc_aci_validate_source(src, &by_mem, &err), -1);
+    assert_non_null(strstr(err->msg, "in memory: already read"));
+    appc_error_release(&err);
+    appc_source_free(src);
+
+    int fd = open(out, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(appc_source_open_fd(&src, fd, NULL, &err), 0);
+    assert_non_null(strstr(appc_source_name(src), "fd "));
+    assert_int_equal(appc_aci_validate_source(src, &by_fd, &err), 0);
+    expect_same_info(&by_path, &by_fd);
+    appc_source_free(src);
+    /* The descriptor stays the caller's. */
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    close(fd);
+
+    struct drip d = {.buf = bytes, .len = len};
+    assert_int_equal(appc_source_open_callback(&src, drip_read, &d, "drip", &err), 0);
+    assert_int_equal(appc_aci_validate_source(src, &by_cb, &err), 0);
+    expect_same_info(&by_path, &by_cb);
+    appc_source_free(src);
+
+    assert_int_equal(appc_source_open_memory(&src, bytes, len, NULL, &err), 0);
+    assert_int_equal(appc_aci_read_manifest_source(src, &json, &json_len, &err), 0);
+    assert_int_equal(json_len, by_path.manifest_len);
+    assert_memory_equal(json, by_path.manifest_json, json_len);
+    appc_source_free(src);
+
+    free(json);
+    appc_aci_info_clear(&by_path);
+    appc_aci_info_clear(&by_mem);
+    appc_aci_info_clear(&by_fd);
+    appc_aci_info_clear(&by_cb);
+    free(bytes);
+    free(out);
+  }
+  free(layout);
+  scratch_remove(dir);
+}
+
+/* A failing or truncated source is an error naming it, and what went wrong. */
+static void test_source_failures(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  char *out = build_ok(layout, dir, "t.aci", &o, id);
+  struct appc_aci_info info;
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+  size_t len;
+  char *bytes = read_whole(out, &len);
+
+  struct drip d = {.buf = bytes, .len = len, .fail_at = len / 2};
+  assert_int_equal(appc_source_open_callback(&src, drip_read, &d, "socket", &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_non_null(strstr(err->msg, "socket: "));
+  assert_non_null(strstr(err->msg, strerror(EPIPE)));
+  appc_error_release(&err);
+  appc_source_free(src);
+
+  assert_int_equal(appc_source_open_memory(&src, bytes, len - 100, "cut", &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_true(strncmp(err->msg, "cut: ", 5) == 0);
+  appc_error_release(&err);
+  appc_source_free(src);
+
+  assert_int_equal(appc_source_open_memory(&src, "", 0, "nothing", &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_string_equal(err->msg, "nothing: not an ACI: the file is empty");
+  appc_error_release(&err);
+  appc_source_free(src);
+
+  assert_int_equal(appc_source_open_callback(&src, NULL, NULL, NULL, &err), -1);
+  appc_error_release(&err);
+  assert_int_equal(appc_source_open_path(&src, dir, &err), -1);
+  assert_non_null(strstr(err->msg, "not an ACI"));
+  appc_error_release(&err);
+  assert_int_equal(appc_source_open_path(&src, "/nonexistent/x.aci", &err), -1);
+  assert_string_equal(err->msg, "/nonexistent/x.aci: open: No such file or directory");
+  appc_error_release(&err);
+
+  free(bytes);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
 /* ---- build ---- */
 
 static void test_build_id_is_sha512_of_tar(void **state)
@@ -1166,7 +1319,9 @@ static void gunzip_split(const unsigned char *gz, size_t glen, size_t split,
     feed_split(fds[1], fds[0], gz, glen, split);
   }
   close(fds[1]);
-  assert_int_equal(appc_gunzip_new(&z, fds[0], "", 0, NULL, &err), 0);
+  struct appc_source *src = NULL;
+  assert_int_equal(appc_source_open_fd(&src, fds[0], "pipe", &err), 0);
+  assert_int_equal(appc_gunzip_new(&z, src, "", 0, NULL, &err), 0);
   while ((n = appc_gunzip_read(z, &buf, &err)) > 0) {
     if (got + (size_t) n > plen || memcmp(plain + got, buf, (size_t) n) != 0)
       fail_msg("split at byte %zu: output differs from byte %zu on", split, got);
@@ -1176,6 +1331,7 @@ static void gunzip_split(const unsigned char *gz, size_t glen, size_t split,
     fail_msg("split at byte %zu: %s", split, err->msg);
   assert_int_equal(got, plen);
   appc_gunzip_free(z);
+  appc_source_free(src);
   close(fds[0]);
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -1352,7 +1508,9 @@ static unsigned char *gzsized_drain(const char *path, unsigned workers, size_t *
   assert_true(fd >= 0);
   h = read(fd, head, sizeof head);
   assert_true(h > 0);
-  assert_int_equal(appc_gzsized_new(&b, fd, head, (size_t) h, NULL, workers, &err), 0);
+  struct appc_source *src = NULL;
+  assert_int_equal(appc_source_open_fd(&src, fd, path, &err), 0);
+  assert_int_equal(appc_gzsized_new(&b, src, head, (size_t) h, NULL, workers, &err), 0);
   for (;;) {
     const void *buf;
     n = appc_gzsized_read(b, &buf, info, &err);
@@ -1368,6 +1526,7 @@ static unsigned char *gzsized_drain(const char *path, unsigned workers, size_t *
   memcpy(*rest, info->bytes, info->len);
   info->bytes = NULL;
   appc_gzsized_free(b);
+  appc_source_free(src);
   close(fd);
   *out_len = len;
   return out;
@@ -1634,6 +1793,8 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_compression_names, teardown),
+      cmocka_unit_test_teardown(test_sources_agree, teardown),
+      cmocka_unit_test_teardown(test_source_failures, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
       cmocka_unit_test_teardown(test_every_compression_round_trips, teardown),

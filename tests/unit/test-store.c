@@ -16,6 +16,7 @@
 
 #include "test-util.h"
 
+#include "common/fs.h"
 #include "schema/json.h"
 #include "schema/schema.h"
 #include "store/private.h"
@@ -305,6 +306,57 @@ static void test_import_and_reimport(void **state)
   appc_aci_info_clear(&info);
 }
 
+/* From a source (here: memory), the same image, blob byte for byte; a
+ * source that fails half-way leaves nothing in the store. */
+static void test_import_from_source(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img;
+  struct appc_aci_info info;
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+  char path[256], blob[512];
+  bool already = true;
+  struct stat st;
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  assert_ok(appc_aci_validate(path, &info, &err), &err);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(fstat(fd, &st), 0);
+  char *bytes = malloc((size_t) st.st_size);
+  assert_non_null(bytes);
+  assert_int_equal(read(fd, bytes, (size_t) st.st_size), st.st_size);
+  close(fd);
+
+  /* Cut short: refused, naming the source; nothing kept. */
+  assert_ok(appc_source_open_memory(&src, bytes, (size_t) st.st_size / 2, "upload", &err), &err);
+  assert_error_contains(appc_store_import_source(f->s, src, NULL, &img, &already, &err), &err,
+                        "upload: ");
+  appc_source_free(src);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+
+  assert_ok(appc_source_open_memory(&src, bytes, (size_t) st.st_size, "upload", &err), &err);
+  assert_ok(appc_store_import_source(f->s, src, NULL, &img, &already, &err), &err);
+  appc_source_free(src);
+  assert_false(already);
+  assert_string_equal(img.id, info.image_id);
+  assert_int_equal(img.blob_size, (unsigned long long) st.st_size);
+  snprintf(blob, sizeof blob, "%s/blobs/%s", f->store, img.id);
+  size_t blob_len;
+  char *stored = NULL;
+  assert_ok(appc_read_file_at(AT_FDCWD, blob, 1u << 20, 0, &stored, &blob_len, &err), &err);
+  assert_int_equal(blob_len, (size_t) st.st_size);
+  assert_memory_equal(stored, bytes, blob_len);
+  free(stored);
+  free(bytes);
+  appc_store_image_clear(&img);
+  appc_aci_info_clear(&info);
+}
+
 static void import_refused(struct fixture *f, const struct entry *entries, size_t n,
                            const char *needle)
 {
@@ -522,6 +574,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_open_creates_layout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_refuses_newer_or_foreign_format, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_and_reimport, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_import_from_source, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_refuses_writes_through_symlinks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_keeps_symlinks_that_are_not_written_through,
                                       setup, teardown),
