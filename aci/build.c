@@ -24,6 +24,7 @@
 
 #include "aci/internal.h"
 #include "aci/layout.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
 
@@ -31,6 +32,7 @@
 
 struct build_ctx {
   const char *layout;
+  const struct appc_callbacks *cb;
   struct appc_tar_writer *w;
   struct archive *disk;
   struct archive_entry_linkresolver *links;
@@ -186,6 +188,8 @@ static int add_file(struct build_ctx *c, int dirfd, const char *base, const char
   struct archive_entry *e, *spare = NULL;
   int errnum = 0, r;
 
+  if (appc_cb_cancelled(c->cb))
+    return appc_error_make(err, ECANCELED, "%s: build cancelled", src);
   if (S_ISREG(lst->st_mode) || S_ISDIR(lst->st_mode)) {
     fd = open_checked(dirfd, base, lst, &st, &errnum);
     if (fd < 0)
@@ -286,6 +290,7 @@ static int ctx_init(struct build_ctx *c, const struct appc_build_options *opts, 
 {
   if (appc_lazy_bind_archive(err) < 0)
     return -1;
+  c->cb = opts->cb;
   c->disk = archive_read_disk_new();
   c->links = archive_entry_linkresolver_new();
   c->buf = malloc(COPY_BLOCK);

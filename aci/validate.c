@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aci/internal.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
 
@@ -172,13 +173,24 @@ int appc_aci_validate_stream(struct appc_tar_reader *r, struct appc_aci_info *in
   return appc_tar_reader_finish(r, info->image_id, &info->uncompressed_size, err);
 }
 
-int appc_aci_validate_source(struct appc_source *src, struct appc_aci_info *info, appc_error_t *err)
+/* Between entries: the caller may have given up. */
+static int cancel_hook(struct archive_entry *e, const char *canon, void *data, appc_error_t *err)
+{
+  (void) e;
+  (void) canon;
+  if (appc_cb_cancelled(data))
+    return appc_error_make(err, ECANCELED, "validation cancelled");
+  return 0;
+}
+
+int appc_aci_validate_source(struct appc_source *src, const struct appc_callbacks *cb,
+                             struct appc_aci_info *info, appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
   memset(info, 0, sizeof *info);
   if (appc_tar_reader_open_source(&r, src, true, NULL, err) < 0 ||
-      appc_aci_validate_stream(r, info, NULL, NULL, err) < 0) {
+      appc_aci_validate_stream(r, info, cb != NULL ? cancel_hook : NULL, (void *) cb, err) < 0) {
     appc_aci_info_clear(info);
     return appc_error_prefix(err, "%s", appc_source_name(src));
   }
@@ -192,7 +204,7 @@ int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t
   memset(info, 0, sizeof *info);
   if (appc_source_open_path(&src, path, err) < 0)
     return -1;
-  return appc_aci_validate_source(src, info, err);
+  return appc_aci_validate_source(src, NULL, info, err);
 }
 
 static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, appc_error_t *err)

@@ -110,6 +110,13 @@ int actool_read_manifest_file(const char *path, char **out, size_t *out_len, app
 void actool_cancel_begin(void);
 bool actool_cancelled(void *data);
 void actool_cancel_end(void);
+/* What actool gives every long library operation (one structure for the
+ * process): actool_cancelled, --debug lines, and a progress line on a
+ * terminal, which actool_progress_clear takes away when the operation
+ * ends. */
+struct appc_callbacks;
+const struct appc_callbacks *actool_callbacks(const struct actool_globals *g);
+void actool_progress_clear(void);
 
 /* Open the store named by --dir, ACTOOL_DIR or the default location. */
 struct appc_store;
@@ -122,11 +129,6 @@ int actool_fail(appc_error_t *err);
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;
 int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_store_image *img);
-/* Bring FILE.aci, https://URL or NAME[,LABEL=VALUE...] into the store as
- * fetch does (verified, with dependencies), quietly; prints errors. */
-int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
-                     char *id);
-bool actool_is_fetchable_path(const char *arg);
 /* Pods (list, status): "running" or "abandoned"; a time as RFC 3339 UTC. */
 const char *actool_pod_state_name(int state);
 /* "running", "exited" or, in an abandoned pod, "unknown". */

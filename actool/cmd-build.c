@@ -32,7 +32,12 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
 {
   const struct build_options *o = opaque;
   struct appc_build_options bo = {
-      .overwrite = o->overwrite, .owner_root = o->owner_root, .temp_notify = actool_temp_notify};
+      .overwrite = o->overwrite,
+      .owner_root = o->owner_root,
+      .temp_notify = actool_temp_notify,
+      .cb = actool_callbacks(g),
+  };
+  int r;
   char image_id[APPC_IMAGE_ID_LEN + 1];
   cleanup_error appc_error_t err = NULL;
 
@@ -42,7 +47,10 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
       actool_output_compression("build", o->compression, o->no_compression, &bo.compression) != 0)
     return ACTOOL_EXIT_USAGE;
 
-  if (appc_aci_build(argv[0], argv[1], &bo, image_id, &err) < 0) {
+  actool_cancel_begin();
+  r = appc_aci_build(argv[0], argv[1], &bo, image_id, &err);
+  actool_cancel_end();
+  if (r < 0) {
     actool_report(&err);
     return ACTOOL_EXIT_FAILURE;
   }

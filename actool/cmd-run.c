@@ -15,6 +15,8 @@
 
 #include "ace/ace.h"
 #include "actool/actool.h"
+#include "actool/net-cli.h"
+#include "appc/fetch.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/json.h"
@@ -180,7 +182,7 @@ static int resolve_image(const struct actool_globals *g, struct appc_store *s, c
   struct appc_store_image img = {0};
   cleanup_error appc_error_t err = NULL;
 
-  if (!actool_is_fetchable_path(arg) && appc_store_lookup(s, arg, &img, &err) == 0) {
+  if (appc_fetch_classify(arg) == APPC_FETCH_NAME && appc_store_lookup(s, arg, &img, &err) == 0) {
     memcpy(id, img.id, sizeof img.id);
     appc_store_image_clear(&img);
     return ACTOOL_EXIT_OK;

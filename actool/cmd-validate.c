@@ -111,7 +111,17 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     type = sniff_file(fd);
   if (type == TYPE_APPIMAGE) {
     struct appc_aci_info info = {0};
-    int r = appc_aci_validate(path, &info, err);
+    cleanup_source struct appc_source *src = NULL;
+    /* The file already open (sniffed with pread, so still at its start),
+     * read blocking from here on: one open, no second lookup of PATH. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+      return appc_error_make(err, errno, "%s", path);
+    if (appc_source_open_fd(&src, fd, path, err) < 0)
+      return -1;
+    actool_cancel_begin();
+    int r = appc_aci_validate_source(src, actool_callbacks(g), &info, err);
+    actool_cancel_end();
     appc_aci_info_clear(&info);
     if (r < 0)
       return -1;

@@ -40,6 +40,7 @@ actool_actool_SOURCES = \
 	actool/cmd-status.c \
 	actool/cmd-gc.c \
 	actool/tempguard.c \
+	actool/callbacks.c \
 	common/fs.c
 actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS)
 actool_actool_LDFLAGS = -Wl,-rpath,'$$ORIGIN/..'

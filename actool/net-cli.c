@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The HTTP client of the network commands, built from the global options. */
+/* The HTTP client of the network commands, built from the global options,
+ * and fetching as fetch and run do it. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,11 +13,7 @@
 #include "common/cleanup.h"
 #include "store/store.h"
 #include "discovery/discovery.h"
-
-static void log_debug(void *data, const char *msg)
-{
-  actool_debug(data, "%s", msg);
-}
+#include "trust/trust.h"
 
 /* A decimal number in [MIN, MAX] from an option or the environment. */
 static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
@@ -71,12 +68,55 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
   o.insecure_tls = (g->insecure & ACTOOL_INSECURE_TLS) != 0;
   o.allow_http = (g->insecure & ACTOOL_INSECURE_HTTP) != 0;
   o.auth_dir = auth_dir;
-  if (g->debug) {
-    o.log = log_debug;
-    o.log_data = (void *) g;
-  }
-  o.cancelled = actool_cancelled;
+  o.cb = actool_callbacks(g);
   if (appc_http_new(&o, out, &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
+}
+
+struct appc_fetch_options actool_fetch_options(const struct actool_globals *g, struct appc_http *h)
+{
+  return (struct appc_fetch_options){
+      .http = h,
+      .insecure_image = (g->insecure & ACTOOL_INSECURE_IMAGE) != 0,
+      .cb = actool_callbacks(g),
+  };
+}
+
+int actool_fetch(const struct appc_fetch_options *o, struct appc_store *s, const char *arg,
+                 char *id)
+{
+  struct appc_store_image img;
+  cleanup_error appc_error_t err = NULL;
+  int r;
+
+  actool_cancel_begin();
+  r = appc_fetch(s, arg, o, &img, &err);
+  actool_cancel_end();
+  actool_progress_clear();
+  if (r < 0)
+    return actool_fail(&err);
+  if (id != NULL)
+    memcpy(id, img.id, sizeof img.id);
+  appc_store_image_clear(&img);
+  return ACTOOL_EXIT_OK;
+}
+
+/* For run: an image into the store as fetch would bring it, with its
+ * dependencies; nothing printed but errors. */
+int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                     char *id)
+{
+  struct appc_http *h = NULL;
+  cleanup_error appc_error_t err = NULL;
+  int r;
+
+  if (!(g->insecure & ACTOOL_INSECURE_IMAGE) && appc_trust_init(&err) < 0)
+    return actool_fail(&err);
+  if ((r = actool_http_client(g, appc_store_path(s), &h)) != 0)
+    return r;
+  const struct appc_fetch_options o = actool_fetch_options(g, h);
+  r = actool_fetch(&o, s, arg, id);
+  appc_http_free(h);
+  return r;
 }

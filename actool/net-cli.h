@@ -5,6 +5,7 @@
 #define ACTOOL_NET_CLI_H
 
 #include "actool/actool.h"
+#include "appc/fetch.h"
 
 struct appc_http;
 
@@ -16,5 +17,19 @@ struct appc_http;
  * returns an exit status. */
 int actool_http_client(const struct actool_globals *g, const char *store_dir,
                        struct appc_http **out);
+
+/* What every command that fetches gives appc_fetch(): the client H,
+ * --insecure-options=image, actool's callbacks. */
+struct appc_fetch_options actool_fetch_options(const struct actool_globals *g, struct appc_http *h);
+/* appc_fetch() of ARG, cancellable by SIGINT; its image ID into ID (may be
+ * NULL).  Prints errors; returns an exit status. */
+struct appc_store;
+int actool_fetch(const struct appc_fetch_options *o, struct appc_store *s, const char *arg,
+                 char *id);
+/* Bring FILE.aci, https://URL or NAME[,LABEL=VALUE...] into the store as
+ * fetch does (verified, with dependencies), for run: quietly, with a client
+ * of its own; prints errors. */
+int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                     char *id);
 
 #endif

@@ -138,7 +138,7 @@ const struct actool_option actool_render_option_table[] = {
 int actool_render_command(const struct actool_globals *g, const char *command, actool_render_fn fn,
                           const struct actool_render_options *o, int argc, char **argv)
 {
-  struct appc_store_render_options ro = {.cancelled = actool_cancelled};
+  struct appc_store_render_options ro = {.cb = actool_callbacks(g)};
   cleanup_error appc_error_t err = NULL;
   struct appc_store *s = NULL;
   struct appc_store_image img;

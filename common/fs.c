@@ -131,7 +131,7 @@ static int open_parent(int dirfd, const char *name, const char **base, appc_erro
 }
 
 /* Create a new hidden temporary for BASE in DIRFD; its name in TMP. */
-static int create_temp(int dirfd, const char *base, char *tmp, size_t size, mode_t mode)
+static int create_temp(int dirfd, const char *base, char *tmp, size_t size, mode_t mode, int access)
 {
   for (int attempt = 0; attempt < 16; attempt++) {
     unsigned long long r;
@@ -141,11 +141,62 @@ static int create_temp(int dirfd, const char *base, char *tmp, size_t size, mode
       errno = ENAMETOOLONG;
       return -1;
     }
-    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    int fd = openat(dirfd, tmp, access | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd >= 0 || errno != EEXIST)
       return fd;
   }
   return -1;
+}
+
+int appc_tmpfile_at(int dirfd)
+{
+  char tmp[64];
+  int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+    return fd;
+  fd = create_temp(dirfd, "tmpfile", tmp, sizeof tmp, 0600, O_RDWR);
+  if (fd >= 0)
+    (void) unlinkat(dirfd, tmp, 0);
+  return fd;
+}
+
+static long long copy_by_reads(int in, int out, long long done)
+{
+  char buf[128 * 1024];
+
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return n < 0 ? -1 : done;
+    if (appc_write_all(out, buf, (size_t) n) < 0)
+      return -1;
+    done += n;
+  }
+}
+
+long long appc_copy_fd(int in, int out)
+{
+  long long done = 0;
+
+  for (;;) {
+    ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+    if (n > 0) {
+      done += n;
+      continue;
+    }
+    if (n == 0)
+      return done;
+    if (errno == EINTR)
+      continue;
+    /* Not between these two (pipes, other file systems, old kernels):
+     * nothing was copied by this call, so reading goes on from here. */
+    if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)
+      return copy_by_reads(in, out, done);
+    return -1;
+  }
 }
 
 /* Write the temporary's content: DATA, MODE whatever the umask, and with
@@ -170,7 +221,7 @@ int appc_atomic_write_at(int dirfd, const char *name, const void *data, size_t l
 
   if (parent < 0)
     return -1;
-  fd = create_temp(parent, base, tmp, sizeof tmp, mode);
+  fd = create_temp(parent, base, tmp, sizeof tmp, mode, O_WRONLY);
   if (fd < 0)
     return appc_error_make(err, errno, "%s: cannot create a temporary file beside it", name);
   if (fill_temp(fd, data, len, mode, flags) < 0 || close(steal_fd(&fd)) < 0)

@@ -32,6 +32,16 @@ int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, 
 int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
                       size_t *len, appc_error_t *err);
 
+/* An unnamed file in the directory DIRFD, open for reading and writing:
+ * O_TMPFILE, or where the file system lacks it a hidden name unlinked at
+ * once; either way nothing is left behind however the process ends.  A
+ * descriptor, or -1 with errno set. */
+int appc_tmpfile_at(int dirfd);
+
+/* Copy what IN holds from its offset to its end to OUT (copy_file_range,
+ * else read and write).  Bytes copied, or -1 with errno set. */
+long long appc_copy_fd(int in, int out);
+
 /* Flags for appc_atomic_write_at. */
 enum {
   /* fsync the file before it takes NAME and the directory after: once the

@@ -19,6 +19,7 @@
 
 #include "common/lazy-curl.h"
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
 
@@ -46,16 +47,11 @@ struct appc_http {
 
 void appc_http_log(struct appc_http *h, const char *fmt, ...)
 {
-  cleanup_free char *msg = NULL;
   va_list ap;
 
-  if (h->opts.log == NULL)
-    return;
   va_start(ap, fmt);
-  int r = vasprintf(&msg, fmt, ap);
+  appc_cb_logv(h->opts.cb, fmt, ap);
   va_end(ap);
-  if (r >= 0)
-    h->opts.log(h->opts.log_data, msg);
 }
 
 bool appc_http_allows_http(const struct appc_http *h)
@@ -70,7 +66,7 @@ unsigned appc_http_port(const struct appc_http *h)
 
 bool appc_http_is_cancelled(struct appc_http *h)
 {
-  return h->opts.cancelled != NULL && h->opts.cancelled(h->opts.cancel_data);
+  return appc_cb_cancelled(h->opts.cb);
 }
 
 static int read_small_file(const char *path, size_t max, char **out, size_t *len, appc_error_t *err)

@@ -2,5 +2,4 @@
 # Discovery (meta tags, Link headers) and the HTTP client (libcurl, libxml2);
 # see docs/discovery.md.
 libappc_a_SOURCES += discovery/discovery.h discovery/internal.h \
-	discovery/http.c discovery/auth.c discovery/parse.c discovery/discover.c \
-	discovery/fetch.h discovery/fetch.c
+	discovery/http.c discovery/auth.c discovery/parse.c discovery/discover.c

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
 #include "schema/json.h"
@@ -80,8 +81,7 @@ struct import {
 
 static bool cancelled(const struct import *im)
 {
-  return im->opts != NULL && im->opts->cancelled != NULL &&
-         im->opts->cancelled(im->opts->cancel_data);
+  return im->opts != NULL && appc_cb_cancelled(im->opts->cb);
 }
 
 /* Per entry: the store's own rules, and a chance to cancel. */

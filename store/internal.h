@@ -12,6 +12,9 @@
 #include "common/error.h"
 #include "store/store.h"
 
+/* Whether to abandon a long operation (struct appc_callbacks' cancelled). */
+typedef bool (*appc_cancel_fn)(void *data);
+
 /* Tree digests: see store/treedigest.c below. */
 #define APPC_TREE_DIGEST_PREFIX "sha256-"
 #define APPC_TREE_DIGEST_LEN (sizeof(APPC_TREE_DIGEST_PREFIX) - 1 + 64)

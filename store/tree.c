@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lazy-crypto.h"
@@ -265,7 +266,7 @@ static int plan_build(struct plan *p, const char *id, appc_error_t *err)
 
 static bool cancel_requested(const struct appc_store_render_options *opts)
 {
-  return opts != NULL && opts->cancelled != NULL && opts->cancelled(opts->cancel_data);
+  return opts != NULL && appc_cb_cancelled(opts->cb);
 }
 
 static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p, const char *digest,
@@ -300,9 +301,9 @@ static int render_layers(struct appc_store *s, int rootfs_fd, const struct plan 
   struct appc_render *r = NULL;
   int ret = 0;
 
-  if (opts != NULL) {
-    ro.cancelled = opts->cancelled;
-    ro.cancel_data = opts->cancel_data;
+  if (opts != NULL && opts->cb != NULL) {
+    ro.cancelled = opts->cb->cancelled;
+    ro.cancel_data = opts->cb->data;
   }
   if (appc_render_new(&r, rootfs_fd, &ro, err) < 0)
     return -1;
@@ -609,8 +610,10 @@ static int render_into(struct appc_store *s, const char *id, struct dest *d,
   size_t len;
   int r;
 
-  co.cancelled = opts->cancelled;
-  co.cancel_data = opts->cancel_data;
+  if (opts->cb != NULL) {
+    co.cancelled = opts->cb->cancelled;
+    co.cancel_data = opts->cb->data;
+  }
   if (appc_store_tree_acquire(s, id, opts, &t, err) < 0)
     return -1;
   src = open(t->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <appc/callbacks.h>
 #include <appc/error.h>
 #include <appc/schema.h>
 
@@ -89,9 +90,10 @@ int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t
  * manifest bytes exactly as stored, without validating them. */
 int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err);
 
-/* The same two readers on a source; errors are prefixed with its name. */
-int appc_aci_validate_source(struct appc_source *src, struct appc_aci_info *info,
-                             appc_error_t *err);
+/* The same two readers on a source; errors are prefixed with its name.
+ * CB (may be NULL) can cancel the validation between entries. */
+int appc_aci_validate_source(struct appc_source *src, const struct appc_callbacks *cb,
+                             struct appc_aci_info *info, appc_error_t *err);
 int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
                                   appc_error_t *err);
 
@@ -105,6 +107,7 @@ struct appc_build_options {
   bool overwrite;                    /* replace an existing OUT */
   bool owner_root;                   /* force uid/gid 0 and no names */
   unsigned threads;                  /* compression threads; 0 = online CPUs */
+  const struct appc_callbacks *cb;   /* cancel, checked between entries; may be NULL */
   /* Called with the full path of a named temporary output file when one has
    * to be created (file systems without O_TMPFILE, or for an instant when
    * replacing OUT), and with NULL once that name is gone, so that a signal

@@ -3,6 +3,7 @@
  *
  * Include this header for the whole API, or the parts one by one:
  *   <appc/error.h>      the one error type every function reports through
+ *   <appc/callbacks.h>  cancel, progress and log of long operations
  *   <appc/schema.h>     image and pod manifests: parse, validate, serialise, patch
  *   <appc/aci.h>        ACIs and image layouts: validate, read, build, rewrite
  *   <appc/store.h>      the content-addressed image store and its rendered trees
@@ -18,6 +19,7 @@
 
 #include <appc/ace.h>
 #include <appc/aci.h>
+#include <appc/callbacks.h>
 #include <appc/discovery.h>
 #include <appc/error.h>
 #include <appc/fetch.h>

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <appc/callbacks.h>
 #include <appc/error.h>
 
 /* Declarations here are libappc's exported ABI (libappc.sym). */
@@ -36,28 +37,22 @@ extern "C" {
 
 struct appc_kv_list;
 
-/* Why a transfer may be abandoned early; see store.h's appc_cancel_fn. */
-typedef bool (*appc_http_cancel_fn)(void *data);
-
 struct appc_http_options {
-  const char *cacert;   /* PEM file of CAs trusted besides the system's; may be NULL */
-  const char *ca_dir;   /* the system's CAs: a hashed directory (openssl rehash);
-                           NULL for libcurl's default */
-  bool insecure_tls;    /* do not verify certificates (--insecure-options=tls) */
-  bool allow_http;      /* allow plain http:// (--insecure-options=http) */
-  unsigned port;        /* port of discovery URLs; 0 for the scheme's */
-  const char *auth_dir; /* directory of credential files (*.json), may be NULL */
-  unsigned timeout;     /* seconds: connect timeout, and how long a transfer may
-                           stall (no byte received) before it fails; 0 = 30 */
-  unsigned deadline;    /* seconds a discovery page, signature or key may take
-                           in all, redirects included; 0 = 60 */
-  unsigned min_rate;    /* bytes/s a download must average over any `timeout`
-                           seconds, else it has stalled; 0 = 1024 */
-  unsigned retries;     /* extra attempts on transient failures; 0 = none */
-  void (*log)(void *data, const char *msg); /* debug messages; may be NULL */
-  void *log_data;
-  appc_http_cancel_fn cancelled; /* may be NULL */
-  void *cancel_data;
+  const char *cacert;              /* PEM file of CAs trusted besides the system's; may be NULL */
+  const char *ca_dir;              /* the system's CAs: a hashed directory (openssl rehash);
+                                      NULL for libcurl's default */
+  bool insecure_tls;               /* do not verify certificates (--insecure-options=tls) */
+  bool allow_http;                 /* allow plain http:// (--insecure-options=http) */
+  unsigned port;                   /* port of discovery URLs; 0 for the scheme's */
+  const char *auth_dir;            /* directory of credential files (*.json), may be NULL */
+  unsigned timeout;                /* seconds: connect timeout, and how long a transfer may
+                                      stall (no byte received) before it fails; 0 = 30 */
+  unsigned deadline;               /* seconds a discovery page, signature or key may take
+                                      in all, redirects included; 0 = 60 */
+  unsigned min_rate;               /* bytes/s a download must average over any `timeout`
+                                      seconds, else it has stalled; 0 = 1024 */
+  unsigned retries;                /* extra attempts on transient failures; 0 = none */
+  const struct appc_callbacks *cb; /* cancel and log; may be NULL */
 };
 
 struct appc_http;

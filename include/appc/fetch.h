@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libappc fetch: getting images into the store by name or URL, with their
- * signatures checked and their dependencies (docs/discovery.md, "Fetch").
+/* libappc fetch: images into the store from a file, a URL or a name, with
+ * their signatures checked and their dependencies (docs/discovery.md,
+ * "Fetch").  One call, appc_fetch(), takes what a user typed:
  *
- *   name  -> discovery -> ACI + .asc downloads -> checks -> store import
+ *   FILE.aci  -> copied once into the store's tmp/, its signature
+ *                (FILE.aci.asc) checked on that copy, imported from it
+ *   URL       -> ACI + .asc downloads -> checks -> store import
+ *   name      -> discovery -> the same as a URL
  *
  * Downloads land in the store's tmp/ as download-<key>.aci (key: SHA-256 of
  * the URL) and are resumed with an HTTP Range request after an
  * interruption; what each URL last gave (ETag, Last-Modified, image ID) is
  * kept in DIR/cache/http/<key>.json so that a repeat fetch revalidates
  * instead of downloading again.  Nothing reaches the store unless every
- * check passed.  Nothing here prints or exits. */
+ * check passed.  Nothing here prints or exits.  The signatures are checked
+ * with gpgme: call appc_trust_init() once first unless insecure_image. */
 #ifndef APPC_FETCH_H
 #define APPC_FETCH_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <appc/error.h>
+#include <appc/callbacks.h>
 #include <appc/discovery.h>
+#include <appc/error.h>
 #include <appc/store.h>
 
 /* Declarations here are libappc's exported ABI (libappc.sym). */
@@ -27,18 +33,34 @@ extern "C" {
 #endif
 
 struct appc_fetch_options {
-  struct appc_http *http; /* NULL with store_only */
+  struct appc_http *http; /* NULL with store_only, or for a file with no_dependencies */
   bool insecure_image;    /* import without checking signatures */
   bool no_store;          /* neither the store nor the HTTP cache answers */
   bool store_only;        /* never use the network */
-  /* download progress of URL (total 0 when unknown); may be NULL */
-  void (*progress)(void *data, const char *url, uint64_t done, uint64_t total);
-  /* something worth a --debug line; may be NULL */
-  void (*log)(void *data, const char *msg);
-  void *data;
-  appc_cancel_fn cancelled; /* may be NULL */
-  void *cancel_data;
+  bool no_dependencies;   /* appc_fetch(): the image alone (appc_fetch_dependencies later) */
+  /* cancel; progress of each download (WHAT is its URL); what was decided,
+   * for --debug.  May be NULL. */
+  const struct appc_callbacks *cb;
 };
+
+/* What an argument of appc_fetch() names. */
+enum appc_fetch_kind {
+  APPC_FETCH_NAME = 0, /* NAME[,LABEL=VALUE...]: found by discovery */
+  APPC_FETCH_URL,      /* http:// or https:// */
+  APPC_FETCH_FILE,     /* a path that exists, or is spelt like one: it starts with
+                          "/" or ".", or ends in ".aci" (a missing one is an error,
+                          never a name to discover) */
+};
+enum appc_fetch_kind appc_fetch_classify(const char *arg);
+
+/* Bring the image ARG names into the store (see appc_fetch_classify), with
+ * its dependencies unless O->no_dependencies.  A file is read once, into an
+ * unnamed copy in the store's tmp/; its signature (ARG.asc) is checked on
+ * that copy and the image imported from it, so the bytes verified are the
+ * bytes stored even if the file changes meanwhile.  OUT receives the
+ * image's index record. */
+int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
+               struct appc_store_image *out, appc_error_t *err);
 
 /* Fetch the image NAME with LABELS (may be NULL): from the store when a
  * version is pinned and it is there, else by discovery.  The downloaded

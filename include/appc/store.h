@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <appc/aci.h>
+#include <appc/callbacks.h>
 #include <appc/error.h>
 #include <appc/schema.h>
 
@@ -82,14 +83,8 @@ struct appc_store_image {
 void appc_store_image_clear(struct appc_store_image *img);
 void appc_store_images_free(struct appc_store_image *imgs, size_t n);
 
-/* Called while a long operation runs; returning true abandons it (the
- * operation cleans up and fails with ECANCELED).  Lets a CLI honour SIGINT
- * without the library handling signals. */
-typedef bool (*appc_cancel_fn)(void *data);
-
 struct appc_store_import_options {
-  appc_cancel_fn cancelled; /* may be NULL */
-  void *cancel_data;
+  const struct appc_callbacks *cb; /* cancel (checked between entries); may be NULL */
 };
 
 /* Import the ACI at PATH: one streaming pass decompresses, hashes and
@@ -148,9 +143,8 @@ enum {
   APPC_STORE_OVERWRITE = 1 << 1,   /* replace an existing DEST */
 };
 struct appc_store_render_options {
-  unsigned flags; /* APPC_STORE_* */
-  appc_cancel_fn cancelled;
-  void *cancel_data;
+  unsigned flags;                  /* APPC_STORE_* */
+  const struct appc_callbacks *cb; /* cancel; may be NULL */
 };
 
 /* Render the image with its dependencies and pathWhitelists (ACE

@@ -93,6 +93,11 @@ void appc_trust_result_clear(struct appc_trust_result *r);
  * appc_trust_result_clear either way. */
 int appc_trust_verify(const char *store_dir, const char *name, const char *aci_path,
                       const char *asc_path, struct appc_trust_result *out, appc_error_t *err);
+/* The same for the image read from ACI_FD (from its current position to
+ * its end), named ACI_NAME in messages: the bytes verified are then the
+ * bytes a caller holds, not a path's contents at some other moment. */
+int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
+                         const char *asc_path, struct appc_trust_result *out, appc_error_t *err);
 
 /* ---- Managing the key store (actool trust) ----
  *

@@ -103,7 +103,7 @@ static void validate(const uint8_t *data, size_t size, struct outcome *o)
   memset(o, 0, sizeof *o);
   if (appc_source_open_memory(&src, data, size, "input", &err) < 0)
     fuzz_fail("a memory source: %s", err->msg);
-  o->r = appc_aci_validate_source(src, &o->info, &err);
+  o->r = appc_aci_validate_source(src, NULL, &o->info, &err);
   if (o->r < 0)
     o->error = strdup(err->msg);
 }

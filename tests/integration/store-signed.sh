@@ -146,6 +146,21 @@ trust_key "$S" example.com/app "$K_APP"
 fetch_ok "a good signature by a key trusted for the name's prefix imports the image" \
   "$S" "$IN/app.aci" "$ID_APP"
 
+# One read: the file is verified and imported from the same bytes.  A FIFO
+# can be read only once; an implementation that verified the file and then
+# read it again to import it would wait for ever here.
+S=$(new_store fifo)
+trust_key "$S" example.com/app "$K_APP"
+mkfifo "$IN/fifo.aci"
+cp "$IN/app.aci.asc" "$IN/fifo.aci.asc"
+(cat "$IN/app.aci" >"$IN/fifo.aci") &
+writer=$!
+fetch_ok "a signed image is read once: verified and imported from one read of a FIFO" \
+  "$S" "$IN/fifo.aci" "$ID_APP"
+kill "$writer" 2>/dev/null
+wait "$writer" 2>/dev/null
+rm -f "$IN/fifo.aci" "$IN/fifo.aci.asc"
+
 S=$(new_store prefix-below)
 trust_key "$S" example.com/app "$K_APP"
 fetch_ok "a key trusted for example.com/app covers example.com/app/x" "$S" "$IN/appx.aci" "$ID_APPX"

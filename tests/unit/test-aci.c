@@ -344,10 +344,10 @@ static void test_sources_agree(void **state)
 
     assert_int_equal(appc_source_open_memory(&src, bytes, len, "in memory", &err), 0);
     assert_string_equal(appc_source_name(src), "in memory");
-    assert_int_equal(appc_aci_validate_source(src, &by_mem, &err), 0);
+    assert_int_equal(appc_aci_validate_source(src, NULL, &by_mem, &err), 0);
     expect_same_info(&by_path, &by_mem);
     /* Read once: a second reader is refused rather than fed the rest. */
-    assert_int_equal(appc_aci_validate_source(src, &by_mem, &err), -1);
+    assert_int_equal(appc_aci_validate_source(src, NULL, &by_mem, &err), -1);
     assert_non_null(strstr(err->msg, "in memory: already read"));
     appc_error_release(&err);
     appc_source_free(src);
@@ -356,7 +356,7 @@ static void test_sources_agree(void **state)
     assert_true(fd >= 0);
     assert_int_equal(appc_source_open_fd(&src, fd, NULL, &err), 0);
     assert_non_null(strstr(appc_source_name(src), "fd "));
-    assert_int_equal(appc_aci_validate_source(src, &by_fd, &err), 0);
+    assert_int_equal(appc_aci_validate_source(src, NULL, &by_fd, &err), 0);
     expect_same_info(&by_path, &by_fd);
     appc_source_free(src);
     /* The descriptor stays the caller's. */
@@ -365,7 +365,7 @@ static void test_sources_agree(void **state)
 
     struct drip d = {.buf = bytes, .len = len};
     assert_int_equal(appc_source_open_callback(&src, drip_read, &d, "drip", &err), 0);
-    assert_int_equal(appc_aci_validate_source(src, &by_cb, &err), 0);
+    assert_int_equal(appc_aci_validate_source(src, NULL, &by_cb, &err), 0);
     expect_same_info(&by_path, &by_cb);
     appc_source_free(src);
 
@@ -403,20 +403,20 @@ static void test_source_failures(void **state)
 
   struct drip d = {.buf = bytes, .len = len, .fail_at = len / 2};
   assert_int_equal(appc_source_open_callback(&src, drip_read, &d, "socket", &err), 0);
-  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_int_equal(appc_aci_validate_source(src, NULL, &info, &err), -1);
   assert_non_null(strstr(err->msg, "socket: "));
   assert_non_null(strstr(err->msg, strerror(EPIPE)));
   appc_error_release(&err);
   appc_source_free(src);
 
   assert_int_equal(appc_source_open_memory(&src, bytes, len - 100, "cut", &err), 0);
-  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_int_equal(appc_aci_validate_source(src, NULL, &info, &err), -1);
   assert_true(strncmp(err->msg, "cut: ", 5) == 0);
   appc_error_release(&err);
   appc_source_free(src);
 
   assert_int_equal(appc_source_open_memory(&src, "", 0, "nothing", &err), 0);
-  assert_int_equal(appc_aci_validate_source(src, &info, &err), -1);
+  assert_int_equal(appc_aci_validate_source(src, NULL, &info, &err), -1);
   assert_string_equal(err->msg, "nothing: not an ACI: the file is empty");
   appc_error_release(&err);
   appc_source_free(src);
@@ -431,6 +431,45 @@ static void test_source_failures(void **state)
   appc_error_release(&err);
 
   free(bytes);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+/* Cancelled through struct appc_callbacks: build and validation stop with
+ * ECANCELED, the build leaving no output. */
+static bool always(void *data)
+{
+  (void) data;
+  return true;
+}
+
+static void test_cancel_build_and_validate(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  const struct appc_callbacks cancel = {.cancelled = always};
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  char *out = path_join(dir, "cancelled.aci");
+  struct appc_aci_info info;
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+
+  o.cb = &cancel;
+  assert_int_equal(appc_aci_build(layout, out, &o, id, &err), -1);
+  assert_int_equal(err->errnum, ECANCELED);
+  appc_error_release(&err);
+  assert_int_equal(access(out, F_OK), -1);
+
+  o.cb = NULL;
+  char *built = build_ok(layout, dir, "t.aci", &o, id);
+  assert_int_equal(appc_source_open_path(&src, built, &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &cancel, &info, &err), -1);
+  assert_int_equal(err->errnum, ECANCELED);
+  appc_error_release(&err);
+  appc_source_free(src);
+  free(built);
   free(out);
   free(layout);
   scratch_remove(dir);
@@ -1795,6 +1834,7 @@ int main(void)
       cmocka_unit_test_teardown(test_compression_names, teardown),
       cmocka_unit_test_teardown(test_sources_agree, teardown),
       cmocka_unit_test_teardown(test_source_failures, teardown),
+      cmocka_unit_test_teardown(test_cancel_build_and_validate, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
       cmocka_unit_test_teardown(test_every_compression_round_trips, teardown),

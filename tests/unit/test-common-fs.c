@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -185,6 +186,55 @@ static void test_atomic_write(void **state)
                         "names a directory");
 }
 
+/* An unnamed file: readable and writable, never seen in its directory. */
+static void test_tmpfile(void **state)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  cleanup_close int fd = appc_tmpfile_at(dfd);
+  char buf[8] = {0};
+  (void) state;
+
+  assert_true(fd >= 0);
+  assert_int_equal(appc_write_all(fd, "bytes", 5), 0);
+  assert_int_equal(pread(fd, buf, sizeof buf, 0), 5);
+  assert_string_equal(buf, "bytes");
+  assert_int_equal(entries(dir), 0);
+  assert_int_equal(appc_tmpfile_at(-1), -1);
+  assert_int_equal(errno, EBADF);
+}
+
+/* A copy holds exactly what was there from the source's offset on, from a
+ * file (copy_file_range) and from a pipe (reads and writes). */
+static void test_copy_fd(void **state)
+{
+  static char data[300000], back[300000];
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  cleanup_close int src = appc_tmpfile_at(dfd);
+  cleanup_close int dst = appc_tmpfile_at(dfd);
+  cleanup_close int dst2 = appc_tmpfile_at(dfd);
+  int status, rfd;
+  (void) state;
+
+  for (size_t i = 0; i < sizeof data; i++)
+    data[i] = (char) (i * 7 + i / 251);
+  assert_int_equal(appc_write_all(src, data, sizeof data), 0);
+  assert_int_equal(lseek(src, 1000, SEEK_SET), 1000);
+  assert_true(appc_copy_fd(src, dst) == (long long) sizeof data - 1000);
+  assert_int_equal(pread(dst, back, sizeof back, 0), (ssize_t) sizeof data - 1000);
+  assert_memory_equal(back, data + 1000, sizeof data - 1000);
+
+  pid_t pid = pipe_writer(data, sizeof data, &rfd);
+  assert_true(appc_copy_fd(rfd, dst2) == (long long) sizeof data);
+  close(rfd);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_int_equal(pread(dst2, back, sizeof back, 0), (ssize_t) sizeof data);
+  assert_memory_equal(back, data, sizeof data);
+  /* A source that cannot be read is an error, not an empty copy. */
+  assert_int_equal(appc_copy_fd(-1, dst2), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -192,6 +242,8 @@ int main(void)
       cmocka_unit_test_teardown(test_read_limits, teardown),
       cmocka_unit_test(test_read_pipe_limit),
       cmocka_unit_test_teardown(test_atomic_write, teardown),
+      cmocka_unit_test_teardown(test_tmpfile, teardown),
+      cmocka_unit_test_teardown(test_copy_fd, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

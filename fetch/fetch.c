@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fetching images by name or URL into the store (see fetch.h). */
+/* Fetching images by name or URL into the store (<appc/fetch.h>): discovery,
+ * download, checks and signature, then import, dependencies first. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +15,11 @@
 #include <json-c/json.h>
 
 #include "aci/aci.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lazy-crypto.h"
-#include "discovery/fetch.h"
+#include "appc/fetch.h"
 #include "schema/json.h"
 #include "schema/schema.h"
 #include "trust/trust.h"
@@ -38,21 +39,7 @@ struct expect {
   bool dependency;                   /* one in the store will do */
 };
 
-static void flog(const struct appc_fetch_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void flog(const struct appc_fetch_options *o, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  if (o->log == NULL)
-    return;
-  va_start(ap, fmt);
-  int r = vasprintf(&msg, fmt, ap);
-  va_end(ap);
-  if (r >= 0)
-    o->log(o->data, msg);
-}
+#define flog(o, ...) appc_cb_log((o)->cb, __VA_ARGS__)
 
 /* ---- files ------------------------------------------------------------- */
 
@@ -196,8 +183,7 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
 {
   struct started_ctx *c = data;
 
-  if (c->o->progress != NULL)
-    c->o->progress(c->o->data, c->url, done, total);
+  appc_cb_progress(c->o->cb, c->url, done, total);
 }
 
 /* Record, before the bytes arrive, which version of URL the partial file
@@ -417,7 +403,7 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
                   const struct dl_paths *p, const struct expect *ex, struct appc_store_image *out,
                   appc_error_t *err)
 {
-  struct appc_store_import_options io = {.cancelled = o->cancelled, .cancel_data = o->cancel_data};
+  struct appc_store_import_options io = {.cb = o->cb};
   bool already = false;
 
   if (appc_store_import(s, p->aci, &io, out, &already, err) < 0)
@@ -578,7 +564,7 @@ static int by_id(struct appc_store *s, const struct expect *ex, struct appc_stor
 
 static bool cancelled(const struct appc_fetch_options *o)
 {
-  return o->cancelled != NULL && o->cancelled(o->cancel_data);
+  return appc_cb_cancelled(o->cb);
 }
 
 /* The order fetch tries endpoints in: best matches first (the most given

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* appc_fetch(): what the user typed, classified; a local file imported with
+ * its signature checked against the very bytes stored (<appc/fetch.h>). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "appc/fetch.h"
+#include "appc/schema.h"
+#include "appc/trust.h"
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+static bool is_url(const char *arg)
+{
+  return strncmp(arg, "https://", 8) == 0 || strncmp(arg, "http://", 7) == 0;
+}
+
+enum appc_fetch_kind appc_fetch_classify(const char *arg)
+{
+  struct stat st;
+  size_t len = strlen(arg);
+
+  if (is_url(arg))
+    return APPC_FETCH_URL;
+  /* A name never starts with "/" or "." and a file is what users end in
+   * ".aci": such a path that is missing is reported as missing, not looked
+   * up by discovery. */
+  if (stat(arg, &st) == 0 || arg[0] == '/' || arg[0] == '.' ||
+      (len > 4 && strcmp(arg + len - 4, ".aci") == 0))
+    return APPC_FETCH_FILE;
+  return APPC_FETCH_NAME;
+}
+
+/* A copy of the file at PATH, unnamed, in the store's tmp/: the bytes that
+ * are verified and then imported, whatever happens to PATH meanwhile. */
+static int private_copy(struct appc_store *s, const char *path, appc_error_t *err)
+{
+  cleanup_close int in = open(path, O_RDONLY | O_CLOEXEC);
+  cleanup_close int tmp = -1;
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (in < 0)
+    return appc_error_make(err, errno, "%s: open", path);
+  if (fstat(in, &st) < 0)
+    return appc_error_make(err, errno, "%s: stat", path);
+  if (S_ISDIR(st.st_mode))
+    return appc_error_make(err, EISDIR, "%s: not an ACI", path);
+  tmp = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err);
+  if (tmp < 0)
+    return -1;
+  fd = appc_tmpfile_at(tmp);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s/tmp: a temporary file", appc_store_path(s));
+  if (appc_copy_fd(in, fd) < 0)
+    return appc_error_make(err, errno, "%s: copying it into the store", path);
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: copy", path);
+  return steal_fd(&fd);
+}
+
+static void log_signer(const struct appc_fetch_options *o, const char *path,
+                       const struct appc_trust_result *res)
+{
+  const char *scope = res->prefix != NULL ? res->prefix : "every image name";
+
+  if (strcmp(res->fingerprint, res->signing_fingerprint) != 0)
+    appc_cb_log(o->cb, "%s: good signature by subkey %s of key %s (%s, trusted for %s)", path,
+                res->signing_fingerprint, res->fingerprint, res->key_file, scope);
+  else
+    appc_cb_log(o->cb, "%s: good signature by key %s (%s, trusted for %s)", path, res->fingerprint,
+                res->key_file, scope);
+}
+
+/* The name in the manifest of the image that FD holds (read from its
+ * start, and left there): what the signature must be trusted for. */
+static int manifest_name(int fd, const char *path, char **name, appc_error_t *err)
+{
+  cleanup_source struct appc_source *src = NULL;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  cleanup_free char *json = NULL;
+  size_t len = 0;
+
+  if (appc_source_open_fd(&src, fd, path, err) < 0 ||
+      appc_aci_read_manifest_source(src, &json, &len, err) < 0)
+    return -1;
+  if (appc_image_manifest_parse(json, len, &m, err) < 0)
+    return appc_error_prefix(err, "%s: manifest", path);
+  *name = steal_pointer(&m->name);
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: copy", path);
+  return 0;
+}
+
+/* PATH.asc must be a good signature of FD's bytes by a key trusted for the
+ * image's name. */
+static int verify_copy(struct appc_store *s, int fd, const char *path,
+                       const struct appc_fetch_options *o, appc_error_t *err)
+{
+  cleanup_free char *asc = NULL;
+  cleanup_free char *name = NULL;
+  struct appc_trust_result res;
+  int r;
+
+  if (manifest_name(fd, path, &name, err) < 0)
+    return -1;
+  if (asprintf(&asc, "%s.asc", path) < 0)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  r = appc_trust_verify_fd(appc_store_path(s), name, fd, path, asc, &res, err);
+  if (r < 0 && res.signature_missing) {
+    appc_error_t missing = steal_pointer(err);
+    appc_error_make(err, 0, "%s; use --insecure-options=image to import it unverified",
+                    missing->msg);
+    appc_error_release(&missing);
+  }
+  if (r == 0)
+    log_signer(o, path, &res);
+  appc_trust_result_clear(&res);
+  if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: copy", path);
+  return r;
+}
+
+/* Import the file at PATH; with its signature checked, from a private copy
+ * that is verified first, so that what is verified is what is stored. */
+static int import_file(struct appc_store *s, const char *path, const struct appc_fetch_options *o,
+                       struct appc_store_image *out, bool *already, appc_error_t *err)
+{
+  struct appc_store_import_options io = {.cb = o->cb};
+  cleanup_source struct appc_source *src = NULL;
+  cleanup_close int fd = -1;
+
+  if (o->insecure_image) {
+    appc_cb_log(o->cb, "%s: signature not verified (--insecure-options=image)", path);
+    return appc_store_import(s, path, &io, out, already, err);
+  }
+  fd = private_copy(s, path, err);
+  if (fd < 0 || verify_copy(s, fd, path, o, err) < 0)
+    return -1;
+  if (appc_source_open_fd(&src, fd, path, err) < 0)
+    return -1;
+  return appc_store_import_source(s, src, &io, out, already, err);
+}
+
+static int fetch_file(struct appc_store *s, const char *path, const struct appc_fetch_options *o,
+                      struct appc_store_image *out, appc_error_t *err)
+{
+  bool already = false;
+
+  if (import_file(s, path, o, out, &already, err) < 0)
+    return -1;
+  appc_cb_log(o->cb, "%s: %s %s", path, already ? "already in the store as" : "imported as",
+              out->id);
+  if (o->no_dependencies || appc_fetch_dependencies(s, out->id, o, err) == 0)
+    return 0;
+  appc_store_image_clear(out);
+  return -1;
+}
+
+static int fetch_name_string(struct appc_store *s, const char *arg,
+                             const struct appc_fetch_options *o, struct appc_store_image *out,
+                             appc_error_t *err)
+{
+  cleanup_free char *name = NULL;
+  struct appc_kv_list labels = {0};
+  int r;
+
+  if (appc_app_string_parse(arg, &name, &labels, err) < 0)
+    return -1;
+  r = appc_fetch_name(s, name, &labels, o, out, err);
+  appc_kv_list_clear(&labels);
+  return r;
+}
+
+int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
+               struct appc_store_image *out, appc_error_t *err)
+{
+  memset(out, 0, sizeof *out);
+  switch (appc_fetch_classify(arg)) {
+  case APPC_FETCH_FILE:
+    return fetch_file(s, arg, o, out, err);
+  case APPC_FETCH_URL:
+    return appc_fetch_url(s, arg, o, out, err);
+  default:
+    return fetch_name_string(s, arg, o, out, err);
+  }
+}

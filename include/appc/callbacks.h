@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What a long operation (import, render, build, validate, fetch, download)
+ * tells its caller while it runs, and how the caller stops it.
+ *
+ * Every operation that can take long takes the same structure in the same
+ * place of its options, with the one DATA pointer that each callback gets,
+ * so a program writes its cancel flag, progress line and log once.  Every
+ * member may be NULL. */
+#ifndef APPC_CALLBACKS_H
+#define APPC_CALLBACKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct appc_callbacks {
+  void *data; /* passed to each callback */
+  /* Polled while the operation runs; returning true abandons it: it cleans
+   * up what it had begun and fails with ECANCELED.  This is how a command
+   * line honours SIGINT without the library handling signals. */
+  bool (*cancelled)(void *data);
+  /* DONE of TOTAL units (bytes) of the step WHAT (a URL, a file) are
+   * through; TOTAL is 0 when unknown.  Called often: a caller drawing a
+   * progress line limits its own rate. */
+  void (*progress)(void *data, const char *what, uint64_t done, uint64_t total);
+  /* A line worth showing to a user who asked for details (--debug): what
+   * was decided and why. */
+  void (*log)(void *data, const char *msg);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif
