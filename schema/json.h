@@ -47,6 +47,9 @@ int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_
 /* Whether the NUL-terminated S is valid UTF-8, as every string of a parsed
  * manifest is (text from elsewhere must be checked before it goes in). */
 bool appc_utf8_valid(const char *s);
+/* Length of the UTF-8 sequence at P (1..4), or 0 if it is not valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t appc_utf8_len(const unsigned char *p, size_t avail);
 
 /* The same for a NUL-terminated JSON text whose value may be of any type. */
 int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err);
@@ -142,6 +145,9 @@ int appc_jdecode_environment(struct appc_jctx *c, struct json_object *v, void *t
  * literal of a number.  Returns NULL for other types.  *ESCAPED tells
  * whether a string was written with escapes. */
 char *appc_jraw_scalar(struct json_object *v, bool *escaped);
+/* The source text of a string written with escapes, quotes included, as the
+ * parser keeps it; NULL for any other value. */
+const char *appc_jraw_string(struct json_object *v);
 
 /* ---- releasing */
 
