@@ -272,8 +272,13 @@ static int isolator_fill(struct appc_jctx *c, struct appc_isolator *iso, const c
   /* Kept as the reference's json.RawMessage: our own rendering, which
    * writes strings and keys as they were (json-c's would re-escape them, and
    * a key holding U+0000 would come back unreadable). */
-  if (value != NULL && appc_json_render(value, APPC_JSON_RAW, &iso->value_json, NULL, c->err) < 0)
-    return appc_jfail(c);
+  if (value != NULL) {
+    struct appc_jw w;
+    appc_jw_init(&w, 0);
+    appc_jw_jsonc(&w, value, true);
+    if (appc_jw_finish(&w, &iso->value_json, NULL, c->path, c->err) < 0)
+      return -1;
+  }
   if (iso->kind == APPC_ISOLATOR_UNKNOWN)
     return 0;
   /* The reference dereferences a missing value and crashes; say why. */
@@ -403,41 +408,37 @@ int appc_isolators_validate(const struct appc_isolator_list *l, const char *path
 
 /* ---- serialising */
 
-static struct json_object *isolator_json(const struct appc_isolator *iso)
+/* The value kept as text, or null when the isolator has none (as the
+ * reference writes a nil json.RawMessage). */
+static void write_value(struct appc_jw *w, const char *value_json)
 {
-  struct json_object *o = json_object_new_object();
-  struct json_object *value = NULL;
   cleanup_error appc_error_t err = NULL;
+  struct json_object *value = NULL;
 
-  if (o == NULL || appc_jput_string(o, "name", iso->name) < 0)
-    goto fail;
-  if (iso->value_json != NULL) {
-    value = parse_fragment(iso->value_json, &err);
-    if (value == NULL)
-      goto fail;
+  if (value_json == NULL) {
+    appc_jw_null(w);
+    return;
   }
-  /* A missing value is written as null, as the reference does. */
-  if (json_object_object_add(o, "value", value) < 0) {
-    json_object_put(value);
-    goto fail;
+  if ((value = parse_fragment(value_json, &err)) == NULL) {
+    w->failed = true; /* not from appc_isolator_set(): cannot be written */
+    return;
   }
-  return o;
-fail:
-  json_object_put(o);
-  return NULL;
+  appc_jw_jsonc(w, value, true);
+  json_object_put(value);
 }
 
-struct json_object *appc_jisolators(const struct appc_isolator_list *l)
+static void isolator_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_isolator *iso = elem;
 
-  for (size_t i = 0; a != NULL && i < l->len; i++) {
-    struct json_object *o = isolator_json(&l->items[i]);
-    if (o == NULL || json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", iso->name);
+  appc_jw_key(w, "value");
+  write_value(w, iso->value_json);
+  appc_jw_end_object(w);
+}
+
+void appc_jw_isolators(struct appc_jw *w, const struct appc_isolator_list *l)
+{
+  appc_jw_array(w, l->items, l->len, sizeof *l->items, isolator_elem);
 }

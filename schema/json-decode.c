@@ -593,3 +593,13 @@ int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_
   }
   return 0;
 }
+
+int appc_jdecode_text(struct appc_jctx *c, const char *text, size_t len, appc_jdecode_fn decode,
+                      void *target)
+{
+  cleanup_json struct json_object *root = NULL;
+
+  if (appc_json_parse(text, len, &root, c->err) < 0)
+    return -1;
+  return decode(c, root, target);
+}

@@ -1,145 +1,145 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Writing: Go's json.Marshal and json.MarshalIndent output. */
+/* Writing: text as Go's encoding/json writes it, json.Marshal or
+ * json.MarshalIndent(v, "", "    ") (which is json.Indent over the compact
+ * text, so empty arrays and objects stay "[]" and "{}").  The manifests are
+ * written straight from their structures; json-c trees built elsewhere
+ * (the metadata service's) go through appc_json_render(). */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cleanup.h"
 #include "schema/json.h"
 #include "schema/schema.h"
-#include "schema/types.h"
 
 /* ------------------------------------------------------------------------
- * Serialising.
+ * The buffer and the layout.
  */
 
-int appc_jput(struct json_object *obj, const char *key, struct json_object *val)
+static void jw_put(struct appc_jw *w, const char *s, size_t n)
 {
-  if (val == NULL)
-    return -1;
-  if (json_object_object_add(obj, key, val) < 0) {
-    json_object_put(val);
-    return -1;
+  if (w->failed)
+    return;
+  if (w->cap - w->len < n + 1) {
+    size_t cap = w->cap != 0 ? w->cap : 256;
+    while (cap - w->len < n + 1)
+      cap *= 2;
+    char *p = realloc(w->s, cap);
+    if (p == NULL) {
+      w->failed = true;
+      return;
+    }
+    w->s = p;
+    w->cap = cap;
   }
+  memcpy(w->s + w->len, s, n);
+  w->len += n;
+  w->s[w->len] = '\0';
+}
+
+static void jw_puts(struct appc_jw *w, const char *s)
+{
+  jw_put(w, s, strlen(s));
+}
+
+void appc_jw_init(struct appc_jw *w, int flags)
+{
+  *w = (struct appc_jw){.pretty = (flags & APPC_JSON_PRETTY) != 0, .first = true};
+}
+
+int appc_jw_finish(struct appc_jw *w, char **out, size_t *out_len, const char *what,
+                   appc_error_t *err)
+{
+  if (w->failed || w->s == NULL) {
+    free(w->s);
+    return appc_error_make(err, ENOMEM, "%s", what);
+  }
+  *out = w->s;
+  if (out_len != NULL)
+    *out_len = w->len;
   return 0;
 }
 
-int appc_jput_string(struct json_object *obj, const char *key, const char *s)
+/* Before an array element or an object key: the comma and, indented, the
+ * line break that json.Indent puts there. */
+static void jw_item(struct appc_jw *w)
 {
-  if (s == NULL)
-    return 0; /* absent optional value: omitted */
-  return appc_jput(obj, key, json_object_new_string(s));
-}
-
-int appc_jput_list(struct json_object *obj, const char *key, const void *items,
-                   struct json_object *val)
-{
-  if (items != NULL)
-    return appc_jput(obj, key, val);
-  json_object_put(val);
-  return json_object_object_add(obj, key, NULL) < 0 ? -1 : 0;
-}
-
-struct json_object *appc_jstring_list(const struct appc_string_list *l)
-{
-  struct json_object *a = json_object_new_array();
-
-  for (size_t i = 0; a != NULL && i < l->len; i++) {
-    if (json_object_array_add(a, json_object_new_string(l->items[i])) < 0) {
-      json_object_put(a);
-      a = NULL;
-    }
+  if (!w->first)
+    jw_put(w, ",", 1);
+  if (w->pretty) {
+    jw_put(w, "\n", 1);
+    for (int i = 0; i < w->depth; i++)
+      jw_put(w, "    ", 4);
   }
-  return a;
+  w->first = false;
 }
 
-struct json_object *appc_jkv_list(const struct appc_kv_list *l)
+/* Before a value: nothing after its key or at the top level. */
+static void jw_value(struct appc_jw *w)
 {
-  struct json_object *a = json_object_new_array();
+  if (w->after_key)
+    w->after_key = false;
+  else if (w->depth > 0)
+    jw_item(w);
+}
 
-  for (size_t i = 0; a != NULL && i < l->len; i++) {
-    struct json_object *o = json_object_new_object();
-    if (o == NULL || appc_jput_string(o, "name", l->items[i].name) < 0 ||
-        appc_jput_string(o, "value", l->items[i].value) < 0 || json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
+static void jw_open(struct appc_jw *w, const char *bracket)
+{
+  jw_value(w);
+  jw_put(w, bracket, 1);
+  w->depth++;
+  w->first = true;
+}
+
+static void jw_close(struct appc_jw *w, const char *bracket)
+{
+  w->depth--;
+  if (!w->first && w->pretty) {
+    jw_put(w, "\n", 1);
+    for (int i = 0; i < w->depth; i++)
+      jw_put(w, "    ", 4);
   }
-  return a;
+  jw_put(w, bracket, 1);
+  w->first = false; /* the container was an item of its parent */
 }
 
-struct json_object *appc_jstring_map(const struct appc_kv_list *l)
+void appc_jw_begin_object(struct appc_jw *w)
 {
-  struct json_object *o = json_object_new_object();
-
-  for (size_t i = 0; o != NULL && i < l->len; i++) {
-    if (appc_jput_string(o, l->items[i].name, l->items[i].value) < 0) {
-      json_object_put(o);
-      o = NULL;
-    }
-  }
-  return o;
+  jw_open(w, "{");
 }
 
-/* Output as Go's encoding/json writes it: json.Marshal, or json.MarshalIndent
- * with an empty prefix and four spaces (which is json.Indent over the
- * compact text, so empty arrays and objects stay "[]" and "{}"). */
-
-struct jbuf {
-  char *s;
-  size_t len, cap;
-  bool oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+void appc_jw_end_object(struct appc_jw *w)
 {
-  if (b->oom)
-    return;
-  if (b->cap - b->len < n + 1) {
-    size_t cap = b->cap != 0 ? b->cap : 256;
-    while (cap - b->len < n + 1)
-      cap *= 2;
-    char *p = realloc(b->s, cap);
-    if (p == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->s = p;
-    b->cap = cap;
-  }
-  memcpy(b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
+  jw_close(w, "}");
 }
 
-static void jb_puts(struct jbuf *b, const char *s)
+void appc_jw_begin_array(struct appc_jw *w)
 {
-  jb_put(b, s, strlen(s));
+  jw_open(w, "[");
 }
 
-static void jb_newline(struct jbuf *b, int depth)
+void appc_jw_end_array(struct appc_jw *w)
 {
-  jb_put(b, "\n", 1);
-  for (int i = 0; i < depth; i++)
-    jb_put(b, "    ", 4);
+  jw_close(w, "]");
 }
+
+/* ------------------------------------------------------------------------
+ * Strings.
+ */
 
 /* A string as Go's encodeState.string with HTML escaping (Go 1.19): the
  * short escapes \" \\ \n \r \t, \u00xx for other control characters and for
  * < > &, \u2028 and \u2029, and \ufffd for bytes that are not UTF-8. */
-static void jb_string(struct jbuf *b, const char *str, size_t n)
+static void jw_quote(struct appc_jw *w, const char *str, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *) str;
   size_t start = 0, i = 0;
 
-  jb_put(b, "\"", 1);
+  jw_put(w, "\"", 1);
   while (i < n) {
     unsigned char c = s[i];
     const char *esc = NULL;
@@ -180,13 +180,13 @@ static void jb_string(struct jbuf *b, const char *str, size_t n)
         continue;
       }
     }
-    jb_put(b, str + start, i - start);
-    jb_puts(b, esc);
+    jw_put(w, str + start, i - start);
+    jw_puts(w, esc);
     i += step;
     start = i;
   }
-  jb_put(b, str + start, n - start);
-  jb_put(b, "\"", 1);
+  jw_put(w, str + start, n - start);
+  jw_put(w, "\"", 1);
 }
 
 /* A string kept in its source form (in an isolator value, which the
@@ -195,93 +195,225 @@ static void jb_string(struct jbuf *b, const char *str, size_t n)
  * U+2029 stay as they are: a quantity reads its raw text, and "\u2028" in
  * place of the character it trims would make the value invalid when read
  * back (docs/conformance.md).  RAW holds the text between the quotes. */
-static void jb_raw_string(struct jbuf *b, const char *raw, size_t n)
+static void jw_raw_quote(struct appc_jw *w, const char *raw, size_t n)
 {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *) raw;
   size_t start = 0, i = 0;
 
-  jb_put(b, "\"", 1);
+  jw_put(w, "\"", 1);
   for (; i < n; i++) {
     char u[7] = "\\u00";
     if (s[i] != '<' && s[i] != '>' && s[i] != '&')
       continue;
     u[4] = hex[s[i] >> 4];
     u[5] = hex[s[i] & 0xf];
-    jb_put(b, raw + start, i - start);
-    jb_put(b, u, 6);
+    jw_put(w, raw + start, i - start);
+    jw_put(w, u, 6);
     start = i + 1;
   }
-  jb_put(b, raw + start, i - start);
-  jb_put(b, "\"", 1);
+  jw_put(w, raw + start, i - start);
+  jw_put(w, "\"", 1);
 }
+
+void appc_jw_key(struct appc_jw *w, const char *key)
+{
+  jw_item(w);
+  jw_quote(w, key, strlen(key));
+  jw_puts(w, w->pretty ? ": " : ":");
+  w->after_key = true;
+}
+
+/* ------------------------------------------------------------------------
+ * Values.
+ */
+
+void appc_jw_string(struct appc_jw *w, const char *s)
+{
+  jw_value(w);
+  jw_quote(w, s, strlen(s));
+}
+
+void appc_jw_int(struct appc_jw *w, int64_t n)
+{
+  char text[24];
+
+  jw_value(w);
+  jw_put(w, text, (size_t) snprintf(text, sizeof text, "%" PRId64, n));
+}
+
+void appc_jw_uint(struct appc_jw *w, uint64_t n)
+{
+  char text[24];
+
+  jw_value(w);
+  jw_put(w, text, (size_t) snprintf(text, sizeof text, "%" PRIu64, n));
+}
+
+void appc_jw_bool(struct appc_jw *w, bool b)
+{
+  jw_value(w);
+  jw_puts(w, b ? "true" : "false");
+}
+
+void appc_jw_null(struct appc_jw *w)
+{
+  jw_value(w);
+  jw_puts(w, "null");
+}
+
+void appc_jw_field_string(struct appc_jw *w, const char *key, const char *s)
+{
+  if (s == NULL)
+    return; /* absent optional value: omitted */
+  appc_jw_key(w, key);
+  appc_jw_string(w, s);
+}
+
+void appc_jw_array(struct appc_jw *w, const void *items, size_t n, size_t size,
+                   appc_jw_elem_fn elem)
+{
+  if (items == NULL) {
+    appc_jw_null(w);
+    return;
+  }
+  appc_jw_begin_array(w);
+  for (size_t i = 0; i < n; i++)
+    elem(w, (const char *) items + i * size);
+  appc_jw_end_array(w);
+}
+
+void appc_jw_field_array(struct appc_jw *w, const char *key, const void *items, size_t n,
+                         size_t size, appc_jw_elem_fn elem)
+{
+  if (n == 0)
+    return;
+  appc_jw_key(w, key);
+  appc_jw_array(w, items, n, size, elem);
+}
+
+static void string_elem(struct appc_jw *w, const void *elem)
+{
+  appc_jw_string(w, *(char *const *) elem);
+}
+
+void appc_jw_string_list(struct appc_jw *w, const struct appc_string_list *l)
+{
+  appc_jw_array(w, l->items, l->len, sizeof *l->items, string_elem);
+}
+
+static void kv_elem(struct appc_jw *w, const void *elem)
+{
+  const struct appc_kv *kv = elem;
+
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", kv->name);
+  appc_jw_field_string(w, "value", kv->value);
+  appc_jw_end_object(w);
+}
+
+void appc_jw_kv_list(struct appc_jw *w, const struct appc_kv_list *l)
+{
+  appc_jw_array(w, l->items, l->len, sizeof *l->items, kv_elem);
+}
+
+void appc_jw_field_kv_list(struct appc_jw *w, const char *key, const struct appc_kv_list *l)
+{
+  appc_jw_field_array(w, key, l->items, l->len, sizeof *l->items, kv_elem);
+}
+
+/* Written as a json-c object was built from it, should a caller's list
+ * repeat a name (a parsed map does not): an entry with a NULL value is left
+ * out, and a repeated name keeps the place of its first entry and the value
+ * of its last. */
+void appc_jw_string_map(struct appc_jw *w, const struct appc_kv_list *l)
+{
+  appc_jw_begin_object(w);
+  for (size_t i = 0; i < l->len; i++) {
+    const struct appc_kv *kv = &l->items[i], *last = kv;
+    bool seen = kv->value == NULL;
+    for (size_t j = 0; j < l->len && !seen; j++) {
+      if (l->items[j].value == NULL || strcmp(l->items[j].name, kv->name) != 0)
+        continue;
+      if (j < i)
+        seen = true;
+      else
+        last = &l->items[j];
+    }
+    if (!seen)
+      appc_jw_field_string(w, kv->name, last->value);
+  }
+  appc_jw_end_object(w);
+}
+
+void appc_jw_field_string_map(struct appc_jw *w, const char *key, const struct appc_kv_list *l)
+{
+  if (l->len == 0)
+    return;
+  appc_jw_key(w, key);
+  appc_jw_string_map(w, l);
+}
+
+/* ------------------------------------------------------------------------
+ * json-c trees.
+ */
 
 /* An object key.  One holding U+0000 is kept as its source text behind a
  * 0xFF byte (see scan_member()) and written back as that text. */
-static void jb_key(struct jbuf *b, const char *key)
+static void jw_jsonc_key(struct appc_jw *w, const char *key)
 {
-  if ((unsigned char) key[0] == 0xff)
-    jb_raw_string(b, key + 1, strlen(key + 1));
-  else
-    jb_string(b, key, strlen(key));
+  if ((unsigned char) key[0] != 0xff) {
+    appc_jw_key(w, key);
+    return;
+  }
+  jw_item(w);
+  jw_raw_quote(w, key + 1, strlen(key + 1));
+  jw_puts(w, w->pretty ? ": " : ":");
+  w->after_key = true;
 }
 
-static void jb_value(struct jbuf *b, struct json_object *v, int flags, int depth)
+/* V; with RAW, V is (part of) a manifest parsed by appc_json_parse(), to be
+ * written as a json.RawMessage (strings as in the source). */
+void appc_jw_jsonc(struct appc_jw *w, struct json_object *v, bool raw)
 {
-  bool pretty = (flags & APPC_JSON_PRETTY) != 0;
-  size_t n = 0;
-
   switch (json_object_get_type(v)) {
   case json_type_null:
-    jb_puts(b, "null");
+    appc_jw_null(w);
     return;
   case json_type_boolean:
-    jb_puts(b, json_object_get_boolean(v) ? "true" : "false");
+    appc_jw_bool(w, json_object_get_boolean(v));
     return;
   case json_type_int:
   case json_type_double:
     /* int64 and uint64 in decimal; a number kept from a manifest (in an
      * isolator value) as it was written, like Go's json.RawMessage. */
-    jb_puts(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    jw_value(w);
+    jw_puts(w, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     return;
   case json_type_string:
+    jw_value(w);
     if (appc_jraw_string(v) != NULL)
-      jb_raw_string(b, appc_jraw_string(v) + 1, strlen(appc_jraw_string(v)) - 2);
-    else if (flags & APPC_JSON_RAW)
+      jw_raw_quote(w, appc_jraw_string(v) + 1, strlen(appc_jraw_string(v)) - 2);
+    else if (raw)
       /* Parsed from source without escapes: nothing but < > & to escape. */
-      jb_raw_string(b, json_object_get_string(v), (size_t) json_object_get_string_len(v));
+      jw_raw_quote(w, json_object_get_string(v), (size_t) json_object_get_string_len(v));
     else
-      jb_string(b, json_object_get_string(v), (size_t) json_object_get_string_len(v));
+      jw_quote(w, json_object_get_string(v), (size_t) json_object_get_string_len(v));
     return;
   case json_type_array:
-    n = json_object_array_length(v);
-    jb_put(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-      if (i > 0)
-        jb_put(b, ",", 1);
-      if (pretty)
-        jb_newline(b, depth + 1);
-      jb_value(b, json_object_array_get_idx(v, i), flags, depth + 1);
-    }
-    if (pretty && n > 0)
-      jb_newline(b, depth);
-    jb_put(b, "]", 1);
+    appc_jw_begin_array(w);
+    for (size_t i = 0; i < json_object_array_length(v); i++)
+      appc_jw_jsonc(w, json_object_array_get_idx(v, i), raw);
+    appc_jw_end_array(w);
     return;
   case json_type_object:
-    jb_put(b, "{", 1);
+    appc_jw_begin_object(w);
     json_object_object_foreach(v, key, val)
     {
-      if (n++ > 0)
-        jb_put(b, ",", 1);
-      if (pretty)
-        jb_newline(b, depth + 1);
-      jb_key(b, key);
-      jb_puts(b, pretty ? ": " : ":");
-      jb_value(b, val, flags, depth + 1);
+      jw_jsonc_key(w, key);
+      appc_jw_jsonc(w, val, raw);
     }
-    if (pretty && n > 0)
-      jb_newline(b, depth);
-    jb_put(b, "}", 1);
+    appc_jw_end_object(w);
     return;
   }
 }
@@ -289,15 +421,56 @@ static void jb_value(struct jbuf *b, struct json_object *v, int flags, int depth
 int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,
                      appc_error_t *err)
 {
-  struct jbuf b = {NULL, 0, 0, false};
+  struct appc_jw w;
 
-  jb_value(&b, obj, flags, 0);
-  if (b.oom || b.s == NULL) {
-    free(b.s);
-    return appc_error_make(err, ENOMEM, "serialising manifest");
+  appc_jw_init(&w, flags);
+  appc_jw_jsonc(&w, obj, false);
+  return appc_jw_finish(&w, out, out_len, "serialising manifest", err);
+}
+
+int appc_jput(struct json_object *obj, const char *key, struct json_object *val)
+{
+  if (val == NULL)
+    return -1;
+  if (json_object_object_add(obj, key, val) < 0) {
+    json_object_put(val);
+    return -1;
   }
-  *out = b.s;
-  if (out_len != NULL)
-    *out_len = b.len;
   return 0;
+}
+
+int appc_jput_string(struct json_object *obj, const char *key, const char *s)
+{
+  if (s == NULL)
+    return 0; /* absent optional value: omitted */
+  return appc_jput(obj, key, json_object_new_string(s));
+}
+
+struct json_object *appc_jstring_list(const struct appc_string_list *l)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < l->len; i++) {
+    if (json_object_array_add(a, json_object_new_string(l->items[i])) < 0) {
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
+struct json_object *appc_jkv_list(const struct appc_kv_list *l)
+{
+  struct json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && i < l->len; i++) {
+    struct json_object *o = json_object_new_object();
+    if (o == NULL || appc_jput_string(o, "name", l->items[i].name) < 0 ||
+        appc_jput_string(o, "value", l->items[i].value) < 0 || json_object_array_add(a, o) < 0) {
+      json_object_put(o);
+      json_object_put(a);
+      a = NULL;
+    }
+  }
+  return a;
 }

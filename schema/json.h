@@ -149,6 +149,10 @@ char *appc_jraw_scalar(struct json_object *v, bool *escaped);
  * parser keeps it; NULL for any other value. */
 const char *appc_jraw_string(struct json_object *v);
 
+/* Parse the JSON object TEXT[0..LEN) and decode it into TARGET. */
+int appc_jdecode_text(struct appc_jctx *c, const char *text, size_t len, appc_jdecode_fn decode,
+                      void *target);
+
 /* ---- releasing */
 
 void appc_string_list_clear(struct appc_string_list *l);
@@ -156,27 +160,73 @@ void appc_kv_list_clear(struct appc_kv_list *l);
 char *appc_strdup_or_null(const char *s);
 int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_list *src);
 
-/* ---- serialising */
+/* ---- writing (json-write.c) */
 
-/* Helpers that add KEY to OBJ; they return -1 only when out of memory. */
-int appc_jput(struct json_object *obj, const char *key, struct json_object *val);
-int appc_jput_string(struct json_object *obj, const char *key, const char *s);
-/* Add the list VAL under KEY, or JSON null when ITEMS is NULL: a Go nil
- * slice, which a field without omitempty serialises as null (VAL is then
- * dropped).  See manifest.h on NULL and empty lists. */
-int appc_jput_list(struct json_object *obj, const char *key, const void *items,
-                   struct json_object *val);
-struct json_object *appc_jstring_list(const struct appc_string_list *l);
-struct json_object *appc_jkv_list(const struct appc_kv_list *l);
-struct json_object *appc_jstring_map(const struct appc_kv_list *l);
-/* Flag of appc_json_render() beside those of schema.h: OBJ is (part of) a
- * manifest parsed by appc_json_parse(), to be written as a json.RawMessage
- * (strings as in the source, see appc_json_parse_raw_value()). */
-#define APPC_JSON_RAW (1 << 8)
+/* Text as Go's json.Marshal, or json.MarshalIndent(v, "", "    ") with
+ * APPC_JSON_PRETTY, writes it, built call by call: keys and values in
+ * order, the commas and indentation added here.  Out of memory is
+ * remembered and reported once, by appc_jw_finish(). */
+struct appc_jw {
+  char *s;
+  size_t len, cap;
+  int depth;
+  bool pretty;
+  bool first;     /* nothing written yet in the innermost open container */
+  bool after_key; /* a key was written: its value comes next */
+  bool failed;
+};
 
-/* Render OBJ as Go's json.Marshal, or json.MarshalIndent(v, "", "    ") with
- * APPC_JSON_PRETTY, would (FLAGS are APPC_JSON_* of schema.h). */
+/* FLAGS are APPC_JSON_* of schema.h. */
+void appc_jw_init(struct appc_jw *w, int flags);
+/* Hand the text to *OUT (its length to *OUT_LEN unless NULL), or fail with
+ * ENOMEM and the message WHAT. */
+int appc_jw_finish(struct appc_jw *w, char **out, size_t *out_len, const char *what,
+                   appc_error_t *err);
+void appc_jw_begin_object(struct appc_jw *w);
+void appc_jw_end_object(struct appc_jw *w);
+void appc_jw_begin_array(struct appc_jw *w);
+void appc_jw_end_array(struct appc_jw *w);
+void appc_jw_key(struct appc_jw *w, const char *key);
+void appc_jw_string(struct appc_jw *w, const char *s);
+void appc_jw_int(struct appc_jw *w, int64_t n);
+void appc_jw_uint(struct appc_jw *w, uint64_t n);
+void appc_jw_bool(struct appc_jw *w, bool b);
+void appc_jw_null(struct appc_jw *w);
+/* KEY and the string S; nothing when S is NULL (an absent optional value). */
+void appc_jw_field_string(struct appc_jw *w, const char *key, const char *s);
+
+/* The array of the N elements of SIZE bytes at ITEMS, each written by ELEM,
+ * or null when ITEMS is NULL: a Go nil slice, which a field without
+ * omitempty serialises as null.  See manifest.h on NULL and empty lists. */
+typedef void (*appc_jw_elem_fn)(struct appc_jw *w, const void *elem);
+void appc_jw_array(struct appc_jw *w, const void *items, size_t n, size_t size,
+                   appc_jw_elem_fn elem);
+void appc_jw_string_list(struct appc_jw *w, const struct appc_string_list *l);
+void appc_jw_kv_list(struct appc_jw *w, const struct appc_kv_list *l);
+/* A Go map[string]string: an object. */
+void appc_jw_string_map(struct appc_jw *w, const struct appc_kv_list *l);
+/* KEY and the array or object, for an omitempty field: nothing when there
+ * are no elements. */
+void appc_jw_field_array(struct appc_jw *w, const char *key, const void *items, size_t n,
+                         size_t size, appc_jw_elem_fn elem);
+void appc_jw_field_kv_list(struct appc_jw *w, const char *key, const struct appc_kv_list *l);
+void appc_jw_field_string_map(struct appc_jw *w, const char *key, const struct appc_kv_list *l);
+
+/* The json-c tree V; with RAW, V is (part of) a manifest parsed by
+ * appc_json_parse(), to be written as a json.RawMessage (strings as in the
+ * source, see appc_json_parse_raw_value()). */
+void appc_jw_jsonc(struct appc_jw *w, struct json_object *v, bool raw);
+/* Render OBJ, a json-c tree built by the caller, as Go would (FLAGS are
+ * APPC_JSON_* of schema.h). */
 int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out_len,
                      appc_error_t *err);
+
+/* Builders of json-c trees, for text that is not a manifest (patch-manifest's
+ * isolator values, the metadata service).  They return -1 (or NULL) only
+ * when out of memory. */
+int appc_jput(struct json_object *obj, const char *key, struct json_object *val);
+int appc_jput_string(struct json_object *obj, const char *key, const char *s);
+struct json_object *appc_jstring_list(const struct appc_string_list *l);
+struct json_object *appc_jkv_list(const struct appc_kv_list *l);
 
 #endif
