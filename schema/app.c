@@ -40,7 +40,7 @@ int appc_jcheck_port_range(struct appc_jctx *c, uint64_t port, uint64_t count)
   return 0;
 }
 
-int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_port, name)},
@@ -62,7 +62,7 @@ int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
   return 0;
 }
 
-static int decode_ports(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_ports(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->ports, &app->n_ports, sizeof *app->ports,
@@ -92,7 +92,7 @@ static void event_handler_free_elem(void *elem)
   appc_string_list_clear(&h->exec);
 }
 
-static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_event_handler(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_string, offsetof(struct appc_event_handler, name)},
@@ -111,7 +111,7 @@ static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void
   return 0;
 }
 
-static int decode_event_handlers(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_event_handlers(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->event_handlers, &app->n_event_handlers,
@@ -126,7 +126,7 @@ static void mount_point_free_elem(void *elem)
   free(m->path);
 }
 
-static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount_point(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_mount_point, name)},
@@ -140,14 +140,14 @@ static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
 
-static int decode_mount_points(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount_points(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->mount_points, &app->n_mount_points,
                             sizeof *app->mount_points, decode_mount_point, mount_point_free_elem);
 }
 
-static int decode_gids(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_gids(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_int64_list(c, v, &app->supplementary_gids, &app->n_supplementary_gids);
@@ -215,7 +215,7 @@ static int fill_defaults(struct appc_jctx *c, struct appc_app *app)
   return 0;
 }
 
-int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_app(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"exec", appc_jdecode_string_list, offsetof(struct appc_app, exec)},
@@ -238,7 +238,7 @@ int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
     *out = NULL;
     return 0;
   }
-  if (!json_object_is_type(v, json_type_object))
+  if (v->kind != APPC_JOBJECT)
     return appc_jerr(c, "expected an object, got %s", appc_jtype_name(v));
   /* A repeated "app" key decodes into the same App, as in Go. */
   if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)

@@ -22,7 +22,7 @@ static void dependency_free_elem(void *elem)
 }
 
 /* imageID is a Go pointer: null clears it, anything else must be a hash. */
-static int decode_image_id(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_image_id(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
@@ -34,7 +34,7 @@ static int decode_image_id(struct appc_jctx *c, struct json_object *v, void *tar
   return appc_jdecode_hash(c, v, target);
 }
 
-static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_dependency(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"imageName", appc_jdecode_acidentifier, offsetof(struct appc_dependency, image_name)},
@@ -51,7 +51,7 @@ static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *t
   return 0;
 }
 
-static int decode_dependencies(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_dependencies(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_image_manifest *m = target;
   return appc_jdecode_array(c, v, (void **) &m->dependencies, &m->n_dependencies,
@@ -91,7 +91,7 @@ void appc_image_manifest_free(struct appc_image_manifest *m)
   free(m);
 }
 
-static int decode_manifest(struct appc_jctx *c, struct json_object *root,
+static int decode_manifest(struct appc_jctx *c, const struct appc_jnode *root,
                            struct appc_image_manifest *m)
 {
   static const struct appc_jfield fields[] = {
@@ -121,16 +121,16 @@ static int decode_manifest(struct appc_jctx *c, struct json_object *root,
 int appc_image_manifest_parse(const char *json, size_t len, struct appc_image_manifest **out,
                               appc_error_t *err)
 {
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   struct appc_jctx c = {.err = err};
 
-  if (appc_json_parse(json, len, &root, err) < 0)
+  if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
   m = calloc(1, sizeof *m);
   if (m == NULL)
     return appc_error_make(err, ENOMEM, "parsing image manifest");
-  if (decode_manifest(&c, root, m) < 0)
+  if (decode_manifest(&c, tree->root, m) < 0)
     return -1;
   *out = steal_pointer(&m);
   return 0;

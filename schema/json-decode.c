@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 
 #include "common/cleanup.h"
 #include "schema/json.h"
-#include "schema/schema.h"
 #include "schema/types.h"
 
 /* ------------------------------------------------------------------------
@@ -114,27 +112,26 @@ int appc_jfail(struct appc_jctx *c)
  * Decoding.
  */
 
-const char *appc_jtype_name(struct json_object *v)
+const char *appc_jtype_name(const struct appc_jnode *v)
 {
-  switch (json_object_get_type(v)) {
-  case json_type_null:
+  switch (v != NULL ? v->kind : APPC_JNULL) {
+  case APPC_JNULL:
     return "null";
-  case json_type_boolean:
+  case APPC_JBOOL:
     return "bool";
-  case json_type_double:
-  case json_type_int:
+  case APPC_JNUMBER:
     return "number";
-  case json_type_object:
+  case APPC_JOBJECT:
     return "object";
-  case json_type_array:
+  case APPC_JARRAY:
     return "array";
-  case json_type_string:
+  case APPC_JSTRING:
     return "string";
   }
   return "value";
 }
 
-static int type_error(struct appc_jctx *c, struct json_object *v, const char *want)
+static int type_error(struct appc_jctx *c, const struct appc_jnode *v, const char *want)
 {
   return appc_jerr(c, "expected %s, got %s", want, appc_jtype_name(v));
 }
@@ -179,20 +176,20 @@ static const struct appc_jfield *find_field(const struct appc_jfield *fields, si
   return NULL;
 }
 
-int appc_jdecode_object(struct appc_jctx *c, struct json_object *v,
+int appc_jdecode_object(struct appc_jctx *c, const struct appc_jnode *v,
                         const struct appc_jfield *fields, size_t n_fields, void *target)
 {
   if (v == NULL)
     return 0; /* null leaves a struct as it is */
-  if (!json_object_is_type(v, json_type_object))
+  if (v->kind != APPC_JOBJECT)
     return type_error(c, v, "an object");
-  json_object_object_foreach(v, key, val)
-  {
-    const struct appc_jfield *f = find_field(fields, n_fields, key);
+  for (const struct appc_jnode *m = v->first; m != NULL; m = m->next) {
+    /* A key holding U+0000 matches no field name. */
+    const struct appc_jfield *f = m->key_nul ? NULL : find_field(fields, n_fields, m->key);
     if (f == NULL)
       continue; /* unknown fields are ignored, as in Go */
     size_t mark = appc_jpath_key(c, f->name);
-    int r = f->decode(c, val, (char *) target + f->offset);
+    int r = f->decode(c, appc_jvalue(m), (char *) target + f->offset);
     if (r < 0)
       return r;
     appc_jpath_restore(c, mark);
@@ -211,7 +208,7 @@ void appc_jfree_array(void **items, size_t *len, size_t elem_size, appc_jfree_fn
   *len = 0;
 }
 
-int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items, size_t *len,
+int appc_jdecode_array(struct appc_jctx *c, const struct appc_jnode *v, void **items, size_t *len,
                        size_t elem_size, appc_jdecode_fn decode, appc_jfree_fn free_elem)
 {
   size_t n;
@@ -219,18 +216,19 @@ int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items,
   appc_jfree_array(items, len, elem_size, free_elem);
   if (v == NULL)
     return 0;
-  if (!json_object_is_type(v, json_type_array))
+  if (v->kind != APPC_JARRAY)
     return type_error(c, v, "an array");
-  n = json_object_array_length(v);
+  n = v->len;
   /* Even an empty array gets storage: [] is not Go's nil slice. */
   *items = calloc(n > 0 ? n : 1, elem_size);
   if (*items == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  for (size_t i = 0; i < n; i++) {
+  const struct appc_jnode *m = v->first;
+  for (size_t i = 0; i < n; i++, m = m->next) {
     size_t mark = appc_jpath_index(c, i);
     /* Count the element before decoding so a failure still frees it. */
     *len = i + 1;
-    if (decode(c, json_object_array_get_idx(v, i), (char *) *items + i * elem_size) < 0)
+    if (decode(c, appc_jvalue(m), (char *) *items + i * elem_size) < 0)
       return -1;
     appc_jpath_restore(c, mark);
   }
@@ -238,15 +236,13 @@ int appc_jdecode_array(struct appc_jctx *c, struct json_object *v, void **items,
 }
 
 /* Copy the string V into *OUT, refusing embedded NULs (see conformance.md). */
-static int take_string(struct appc_jctx *c, struct json_object *v, char **out)
+static int take_string(struct appc_jctx *c, const struct appc_jnode *v, char **out)
 {
-  const char *s = json_object_get_string(v);
-  size_t len = (size_t) json_object_get_string_len(v);
   char *copy;
 
-  if (strlen(s) != len)
+  if (v->nul)
     return appc_jerr(c, "strings must not contain U+0000");
-  copy = strdup(s);
+  copy = strdup(v->text);
   if (copy == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
   free(*out);
@@ -254,7 +250,7 @@ static int take_string(struct appc_jctx *c, struct json_object *v, char **out)
   return 0;
 }
 
-int appc_jdecode_string(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_string(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
@@ -264,33 +260,49 @@ int appc_jdecode_string(struct appc_jctx *c, struct json_object *v, void *target
       return appc_error_make(c->err, ENOMEM, "%s", c->path);
     return 0;
   }
-  if (!json_object_is_type(v, json_type_string))
+  if (v->kind != APPC_JSTRING)
     return type_error(c, v, "a string");
   return take_string(c, v, out);
 }
 
-int appc_jdecode_bool(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_bool(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   if (v == NULL)
     return 0;
-  if (!json_object_is_type(v, json_type_boolean))
+  if (v->kind != APPC_JBOOL)
     return type_error(c, v, "a boolean");
-  *(bool *) target = json_object_get_boolean(v);
+  *(bool *) target = v->boolean;
   return 0;
 }
 
-/* The integer literal of V (json-c keeps integers that fit 64 bits). */
-static int integer_text(struct appc_jctx *c, struct json_object *v, const char **text)
+/* Does the number literal S[0..N) have Go's int or uint syntax and fit
+ * int64 (negative) or uint64?  Others are not integers to Go's decoder. */
+static bool int_literal_fits(const char *s, size_t n)
 {
-  if (json_object_is_type(v, json_type_double))
-    return appc_jerr(c, "%s is not an integer or is out of range", json_object_to_json_string(v));
-  if (!json_object_is_type(v, json_type_int))
+  bool neg = s[0] == '-';
+  size_t digits = n - (neg ? 1 : 0);
+  const char *limit = neg ? "9223372036854775808" : "18446744073709551615";
+  size_t limit_len = strlen(limit);
+
+  if (strpbrk(s, ".eE") != NULL)
+    return false;
+  if (digits != limit_len)
+    return digits < limit_len;
+  return memcmp(s + (neg ? 1 : 0), limit, limit_len) <= 0;
+}
+
+/* The literal of the integer V. */
+static int integer_text(struct appc_jctx *c, const struct appc_jnode *v, const char **text)
+{
+  if (v->kind != APPC_JNUMBER)
     return type_error(c, v, "an integer");
-  *text = json_object_to_json_string(v);
+  if (!int_literal_fits(v->text, v->len))
+    return appc_jerr(c, "%s is not an integer or is out of range", v->text);
+  *text = v->text;
   return 0;
 }
 
-int appc_jdecode_int64(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_int64(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   const char *text;
   char *end;
@@ -308,7 +320,7 @@ int appc_jdecode_int64(struct appc_jctx *c, struct json_object *v, void *target)
   return 0;
 }
 
-int appc_jdecode_uint64(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_uint64(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   const char *text;
   char *end;
@@ -328,7 +340,7 @@ int appc_jdecode_uint64(struct appc_jctx *c, struct json_object *v, void *target
   return 0;
 }
 
-int appc_jdecode_checked(struct appc_jctx *c, struct json_object *v, char **target,
+int appc_jdecode_checked(struct appc_jctx *c, const struct appc_jnode *v, char **target,
                          int (*validate)(const char *, appc_error_t *))
 {
   cleanup_free char *s = NULL;
@@ -336,7 +348,7 @@ int appc_jdecode_checked(struct appc_jctx *c, struct json_object *v, char **targ
   /* These types validate even a null: Go calls their UnmarshalJSON with it. */
   if (v == NULL)
     s = strdup("");
-  else if (!json_object_is_type(v, json_type_string))
+  else if (v->kind != APPC_JSTRING)
     return type_error(c, v, "a string");
   else if (take_string(c, v, &s) < 0)
     return -1;
@@ -349,27 +361,27 @@ int appc_jdecode_checked(struct appc_jctx *c, struct json_object *v, char **targ
   return 0;
 }
 
-int appc_jdecode_acidentifier(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_acidentifier(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_checked(c, v, target, appc_validate_acidentifier);
 }
 
-int appc_jdecode_acname(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_acname(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_checked(c, v, target, appc_validate_acname);
 }
 
-int appc_jdecode_semver(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_semver(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_checked(c, v, target, appc_validate_semver);
 }
 
-int appc_jdecode_hash(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_hash(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_checked(c, v, target, appc_validate_hash);
 }
 
-int appc_jdecode_ackind(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_ackind(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_checked(c, v, target, appc_validate_ackind);
 }
@@ -379,24 +391,24 @@ static void free_string_elem(void *elem)
   free(*(char **) elem);
 }
 
-static int decode_string_elem(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_string_elem(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_string(c, v, target);
 }
 
-int appc_jdecode_string_list(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_string_list(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_string_list *l = target;
   return appc_jdecode_array(c, v, (void **) &l->items, &l->len, sizeof(char *), decode_string_elem,
                             free_string_elem);
 }
 
-static int decode_int64_elem(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_int64_elem(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   return appc_jdecode_int64(c, v, target);
 }
 
-int appc_jdecode_int64_list(struct appc_jctx *c, struct json_object *v, int64_t **items,
+int appc_jdecode_int64_list(struct appc_jctx *c, const struct appc_jnode *v, int64_t **items,
                             size_t *len)
 {
   return appc_jdecode_array(c, v, (void **) items, len, sizeof(int64_t), decode_int64_elem, NULL);
@@ -458,7 +470,7 @@ static int kv_sort_unique(struct appc_kv_list *l)
 
 /* Go map[string]string: later keys replace earlier ones, null values read as
  * "", and the map has no order (we keep it sorted, as Go serialises it). */
-int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_string_map(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_kv_list *l = target;
   size_t n = 0;
@@ -466,22 +478,21 @@ int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *ta
   appc_kv_list_clear(l);
   if (v == NULL)
     return 0;
-  if (!json_object_is_type(v, json_type_object))
+  if (v->kind != APPC_JOBJECT)
     return type_error(c, v, "an object");
-  l->items = calloc((size_t) json_object_object_length(v) + 1, sizeof *l->items);
+  l->items = calloc(v->len + 1, sizeof *l->items);
   if (l->items == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  json_object_object_foreach(v, key, val)
-  {
-    if ((unsigned char) key[0] == 0xff) /* see scan_member() */
+  for (const struct appc_jnode *m = v->first; m != NULL; m = m->next) {
+    if (m->key_nul)
       return appc_jerr(c, "keys must not contain U+0000");
-    size_t mark = appc_jpath_key(c, key);
+    size_t mark = appc_jpath_key(c, m->key);
     struct appc_kv *kv = &l->items[n];
     l->len = ++n;
-    kv->name = strdup(key);
+    kv->name = strdup(m->key);
     if (kv->name == NULL)
       return appc_error_make(c->err, ENOMEM, "%s", c->path);
-    if (appc_jdecode_string(c, val, &kv->value) < 0)
+    if (appc_jdecode_string(c, appc_jvalue(m), &kv->value) < 0)
       return -1;
     appc_jpath_restore(c, mark);
   }
@@ -490,7 +501,7 @@ int appc_jdecode_string_map(struct appc_jctx *c, struct json_object *v, void *ta
   return 0;
 }
 
-static int decode_label_elem(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_label_elem(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acidentifier, offsetof(struct appc_kv, name)},
@@ -503,7 +514,7 @@ static int decode_label_elem(struct appc_jctx *c, struct json_object *v, void *t
   return kv->value == NULL ? appc_jdecode_string(c, NULL, &kv->value) : 0;
 }
 
-static int decode_env_elem(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_env_elem(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_string, offsetof(struct appc_kv, name)},
@@ -518,56 +529,43 @@ static int decode_env_elem(struct appc_jctx *c, struct json_object *v, void *tar
   return kv->value == NULL ? appc_jdecode_string(c, NULL, &kv->value) : 0;
 }
 
-static int decode_kv_list(struct appc_jctx *c, struct json_object *v, struct appc_kv_list *l,
+static int decode_kv_list(struct appc_jctx *c, const struct appc_jnode *v, struct appc_kv_list *l,
                           appc_jdecode_fn elem)
 {
   return appc_jdecode_array(c, v, (void **) &l->items, &l->len, sizeof *l->items, elem, kv_clear);
 }
 
-int appc_jdecode_labels(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_labels(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   if (decode_kv_list(c, v, target, decode_label_elem) < 0)
     return -1;
   return appc_validate_labels(target, c->path, c->err);
 }
 
-int appc_jdecode_annotations(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_annotations(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   if (decode_kv_list(c, v, target, decode_label_elem) < 0)
     return -1;
   return appc_validate_annotations(target, c->path, c->err);
 }
 
-int appc_jdecode_environment(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_environment(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   if (decode_kv_list(c, v, target, decode_env_elem) < 0)
     return -1;
   return appc_validate_environment(target, c->path, c->err);
 }
 
-/* The source text of a string written with escapes, quotes included, as the
- * parser keeps it (scan_string_value()); NULL for any other value. */
-const char *appc_jraw_string(struct json_object *v)
+char *appc_jraw_scalar(const struct appc_jnode *v, bool *escaped)
 {
-  if (!json_object_is_type(v, json_type_string))
+  *escaped = v != NULL && v->kind == APPC_JSTRING && v->escaped;
+  if (v == NULL)
     return NULL;
-  return json_object_get_userdata(v);
-}
-
-char *appc_jraw_scalar(struct json_object *v, bool *escaped)
-{
-  const char *raw = appc_jraw_string(v);
-
-  /* A string parsed by appc_json_parse_raw_value() keeps its source even
-   * without escapes. */
-  *escaped = raw != NULL && strchr(raw, '\\') != NULL;
   /* Go hands the raw bytes between the quotes to the quantity parser. */
-  if (raw != NULL)
-    return strndup(raw + 1, strlen(raw) - 2);
-  if (json_object_is_type(v, json_type_string))
-    return strdup(json_object_get_string(v));
-  if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-    return strdup(json_object_to_json_string(v));
+  if (v->kind == APPC_JSTRING)
+    return strndup(v->src + 1, v->src_len - 2);
+  if (v->kind == APPC_JNUMBER)
+    return strdup(v->text);
   return NULL;
 }
 
@@ -597,9 +595,9 @@ int appc_string_list_dup(struct appc_string_list *dst, const struct appc_string_
 int appc_jdecode_text(struct appc_jctx *c, const char *text, size_t len, appc_jdecode_fn decode,
                       void *target)
 {
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
 
-  if (appc_json_parse(text, len, &root, c->err) < 0)
+  if (appc_json_parse(text, len, &tree, c->err) < 0)
     return -1;
-  return decode(c, root, target);
+  return decode(c, tree->root, target);
 }

@@ -3,32 +3,26 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cleanup.h"
 #include "schema/json.h"
-#include "schema/schema.h"
-#include "schema/types.h"
 
 /* ------------------------------------------------------------------------
  * Parsing.  The text is checked against Go's encoding/json grammar (json-c's
- * own tokener is more lenient: raw control characters in strings, "1.",
- * NaN, comments, ...) and the json-c tree is built in the same linear pass,
- * so that the tree keeps what Go's decoder sees:
- *  - every member of an object, in document order, a repeated key included
- *    (json-c's tokener keeps only the last one), since Go decodes and
- *    validates each occurrence;
- *  - the source text of a string written with escapes (appc_jraw_string()), which
- *    Go hands unchanged to json.RawMessage and Quantity.UnmarshalJSON;
- *  - the literal of a number whose json-c form would differ: integers
- *    beyond 64 bits and non-integers become json-c "double_s" objects, and
- *    "-0" keeps its sign for the unsigned fields that must reject it.
- * The scan also validates UTF-8 and bounds the nesting depth (below Go's
- * limit, see APPC_JSON_MAX_DEPTH).
+ * tokener is more lenient: raw control characters in strings, "1.", NaN,
+ * comments, ...) and a tree of struct appc_jnode is built in the same linear
+ * pass.  It keeps what Go's decoder sees: every member of an object in
+ * document order, a repeated key included (Go decodes and validates each
+ * occurrence, where a json-c object keeps one per key), and the source text
+ * of every value, which Go hands unchanged to json.RawMessage and
+ * Quantity.UnmarshalJSON.  The scan also validates UTF-8 and bounds the
+ * nesting depth (below Go's limit, see APPC_JSON_MAX_DEPTH).
+ *
+ * Nodes and decoded text go in one arena per tree.  Decoded text is never
+ * longer than its source: a string's, NUL included, fits in its span less
+ * one quote, and a number literal's NUL in the delimiter after it (or one
+ * byte past the end), so one block of LEN + 1 bytes holds it all.
  */
 
 #define STR_(x) #x
@@ -39,12 +33,9 @@ struct scan {
   size_t len;
   size_t pos;
   int depth;
-  bool keep_raw; /* keep the source text of every string, see appc_jraw_string() */
-  /* Decoded text, used as a stack: the key of each object member being
-   * parsed stays here while its value is parsed.  Decoded text is never
-   * longer than its source, so LEN + 1 bytes always suffice. */
-  char *buf;
-  size_t buf_len;
+  struct appc_jtree *tree;
+  char *text; /* decoded text, LEN + 1 bytes (see above) */
+  size_t text_used;
 };
 
 static int scan_error(struct scan *sc, appc_error_t *err, const char *what)
@@ -65,6 +56,61 @@ static int scan_error(struct scan *sc, appc_error_t *err, const char *what)
 static int scan_nomem(appc_error_t *err)
 {
   return appc_error_make(err, ENOMEM, "parsing JSON");
+}
+
+/* ---- the arena: every node and text of a tree, released at once */
+
+struct appc_jchunk {
+  struct appc_jchunk *next;
+  size_t size, used;
+  max_align_t mem[];
+};
+
+static void *arena_alloc(struct appc_jtree *t, size_t n)
+{
+  struct appc_jchunk *c = t->chunks;
+  void *p;
+
+  n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+  if (c == NULL || c->size - c->used < n) {
+    size_t size = c != NULL ? c->size * 2 : 0;
+    if (size < n)
+      size = n;
+    if ((c = malloc(sizeof *c + size)) == NULL)
+      return NULL;
+    c->next = t->chunks;
+    c->size = size;
+    c->used = 0;
+    t->chunks = c;
+  }
+  p = (char *) c->mem + c->used;
+  c->used += n;
+  return p;
+}
+
+/* A tree whose first chunk holds FIRST bytes, the tree itself included. */
+static struct appc_jtree *tree_new(size_t first)
+{
+  struct appc_jtree head = {NULL, NULL}, *t;
+
+  if (arena_alloc(&head, first) == NULL)
+    return NULL;
+  head.chunks->used = 0;
+  t = arena_alloc(&head, sizeof *t);
+  *t = head;
+  return t;
+}
+
+void appc_jtree_free(struct appc_jtree *t)
+{
+  struct appc_jchunk *c = t != NULL ? t->chunks : NULL;
+
+  /* The tree lives in its oldest chunk, the last one freed. */
+  while (c != NULL) {
+    struct appc_jchunk *next = c->next;
+    free(c);
+    c = next;
+  }
 }
 
 static void scan_space(struct scan *sc)
@@ -177,25 +223,25 @@ static size_t utf8_put(char *out, unsigned long cp)
   return 4;
 }
 
-/* Scan the string at the current position and push its decoded text (NUL
- * terminated, but it may hold NULs) on SC->buf at offset *OFF, *N bytes;
- * *ESCAPED tells whether the source used escapes.  The caller pops it by
- * restoring SC->buf_len to *OFF. */
-static int scan_string(struct scan *sc, appc_error_t *err, size_t *off, size_t *n, bool *escaped)
+/* Scan the string at the current position and store its decoded text (NUL
+ * terminated, but it may hold NULs: *NUL says so) in the text block, *N
+ * bytes at *OUT; *ESCAPED tells whether the source used escapes. */
+static int scan_string(struct scan *sc, appc_error_t *err, const char **text, size_t *n,
+                       bool *escaped, bool *nul)
 {
-  char *out = sc->buf + sc->buf_len;
+  char *out = sc->text + sc->text_used;
   size_t w = 0;
 
-  *escaped = false;
+  *escaped = *nul = false;
   sc->pos++; /* opening quote */
   while (sc->pos < sc->len) {
     unsigned char c = sc->s[sc->pos];
     if (c == '"') {
       sc->pos++;
       out[w] = '\0';
-      *off = sc->buf_len;
+      *text = out;
       *n = w;
-      sc->buf_len += w + 1;
+      sc->text_used += w + 1;
       return 0;
     }
     if (c < 0x20)
@@ -221,6 +267,7 @@ static int scan_string(struct scan *sc, appc_error_t *err, size_t *off, size_t *
             cp = 0xfffd;
           }
         }
+        *nul |= cp == 0;
         w += utf8_put(out + w, (unsigned long) cp);
       } else if (e != 0 && (p = strchr(from, e)) != NULL) {
         out[w++] = to[p - from];
@@ -240,54 +287,24 @@ static int scan_string(struct scan *sc, appc_error_t *err, size_t *off, size_t *
   return scan_error(sc, err, "unterminated string");
 }
 
-/* A string value; one written with escapes keeps its source text (quotes
- * included) as its json-c serialisation, see appc_jraw_string(). */
-static int scan_string_value(struct scan *sc, appc_error_t *err, struct json_object **out)
+static struct appc_jnode *new_node(struct scan *sc, enum appc_jkind kind)
 {
-  size_t start = sc->pos, off, n;
-  bool escaped;
-  struct json_object *o;
+  struct appc_jnode *n = arena_alloc(sc->tree, sizeof *n);
 
-  if (scan_string(sc, err, &off, &n, &escaped) < 0)
-    return -1;
-  sc->buf_len = off;
-  if (n > INT32_MAX)
-    return appc_error_make(err, 0, "invalid JSON: string too long");
-  o = json_object_new_string_len(sc->buf + off, (int) n);
-  if (o == NULL)
-    return scan_nomem(err);
-  if (escaped || sc->keep_raw) {
-    char *raw = strndup((const char *) sc->s + start, sc->pos - start);
-    if (raw == NULL) {
-      json_object_put(o);
-      return scan_nomem(err);
-    }
-    json_object_set_serializer(o, json_object_userdata_to_json_string, raw,
-                               json_object_free_userdata);
-  }
-  *out = o;
-  return 0;
+  if (n != NULL)
+    *n = (struct appc_jnode){.kind = kind, .src = (const char *) sc->s + sc->pos};
+  return n;
 }
 
-/* Does the integer literal S[0..N) fit int64 (negative) or uint64? */
-static bool int_literal_fits(const unsigned char *s, size_t n)
+static int scan_string_value(struct scan *sc, appc_error_t *err, struct appc_jnode *n)
 {
-  bool neg = s[0] == '-';
-  size_t digits = n - (neg ? 1 : 0);
-  const char *limit = neg ? "9223372036854775808" : "18446744073709551615";
-  size_t limit_len = strlen(limit);
-
-  if (digits != limit_len)
-    return digits < limit_len;
-  return memcmp(s + (neg ? 1 : 0), limit, limit_len) <= 0;
+  return scan_string(sc, err, &n->text, &n->len, &n->escaped, &n->nul);
 }
 
-static int scan_number(struct scan *sc, appc_error_t *err, struct json_object **out)
+static int scan_number(struct scan *sc, appc_error_t *err, struct appc_jnode *n)
 {
   size_t start = sc->pos;
-  bool integer = true;
   char *text;
-  struct json_object *o;
 
   if (sc->s[sc->pos] == '-')
     sc->pos++;
@@ -299,7 +316,6 @@ static int scan_number(struct scan *sc, appc_error_t *err, struct json_object **
     while (scan_digit(sc))
       sc->pos++;
   if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
-    integer = false;
     sc->pos++;
     if (!scan_digit(sc))
       return scan_error(sc, err, "invalid number: digit expected after '.'");
@@ -307,7 +323,6 @@ static int scan_number(struct scan *sc, appc_error_t *err, struct json_object **
       sc->pos++;
   }
   if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
-    integer = false;
     sc->pos++;
     if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-'))
       sc->pos++;
@@ -316,132 +331,77 @@ static int scan_number(struct scan *sc, appc_error_t *err, struct json_object **
     while (scan_digit(sc))
       sc->pos++;
   }
-  /* The literal, NUL-terminated, on top of the stack (not pushed). */
-  text = sc->buf + sc->buf_len;
-  memcpy(text, sc->s + start, sc->pos - start);
-  text[sc->pos - start] = '\0';
-  if (integer && int_literal_fits(sc->s + start, sc->pos - start)) {
-    if (text[0] == '-') {
-      long long v = strtoll(text, NULL, 10);
-      o = json_object_new_int64(v);
-      /* "-0": Go's ParseUint rejects it, so keep the sign visible. */
-      if (o != NULL && v == 0) {
-        char *lit = strdup(text);
-        if (lit == NULL) {
-          json_object_put(o);
-          return scan_nomem(err);
-        }
-        json_object_set_serializer(o, json_object_userdata_to_json_string, lit,
-                                   json_object_free_userdata);
-      }
-    } else {
-      unsigned long long v = strtoull(text, NULL, 10);
-      o = v <= INT64_MAX ? json_object_new_int64((int64_t) v) : json_object_new_uint64(v);
-    }
-  } else {
-    /* Not an integer for Go's int and uint fields; a quantity still reads
-     * the literal, which json_object_to_json_string() gives back. */
-    o = json_object_new_double_s(strtod(text, NULL), text);
-  }
-  if (o == NULL)
-    return scan_nomem(err);
-  *out = o;
+  /* The literal, NUL-terminated: decoders read it as Go reads the bytes. */
+  n->len = sc->pos - start;
+  text = sc->text + sc->text_used;
+  memcpy(text, sc->s + start, n->len);
+  text[n->len] = '\0';
+  sc->text_used += n->len + 1;
+  n->text = text;
   return 0;
 }
 
-static int scan_literal(struct scan *sc, appc_error_t *err, const char *word,
-                        struct json_object **out)
+static int scan_literal(struct scan *sc, appc_error_t *err, const char *word, struct appc_jnode *n)
 {
-  size_t n = strlen(word);
+  size_t len = strlen(word);
 
-  if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
+  if (sc->len - sc->pos < len || memcmp(sc->s + sc->pos, word, len) != 0)
     return scan_error(sc, err, "invalid character");
-  sc->pos += n;
-  if (word[0] == 'n') {
-    *out = NULL; /* json-c's null */
-    return 0;
-  }
-  *out = json_object_new_boolean(word[0] == 't');
-  return *out == NULL ? scan_nomem(err) : 0;
+  sc->pos += len;
+  n->boolean = word[0] == 't';
+  return 0;
 }
 
-static int scan_value(struct scan *sc, appc_error_t *err, struct json_object **out);
+static int scan_value(struct scan *sc, appc_error_t *err, struct appc_jnode **out);
 
-/* An object member: KEY (decoded, on the stack) then VALUE, added without
- * looking for an earlier member of the same name. */
-static int scan_member(struct scan *sc, appc_error_t *err, struct json_object *obj)
+/* An object member: its key, then its value, whose node it is. */
+static int scan_member(struct scan *sc, appc_error_t *err, struct appc_jnode **out)
 {
-  size_t off, n;
-  bool escaped;
-  const char *key;
-  struct json_object *val = NULL;
+  const char *key, *key_src = (const char *) sc->s + sc->pos;
+  size_t n;
+  bool escaped, nul;
 
   if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
     return scan_error(sc, err, "object key expected");
-  size_t start = sc->pos;
-  if (scan_string(sc, err, &off, &n, &escaped) < 0)
+  if (scan_string(sc, err, &key, &n, &escaped, &nul) < 0)
     return -1;
-  key = sc->buf + off;
-  if (strlen(key) != n) {
-    /* A key holding U+0000 cannot be a C string: keep its source text
-     * behind a 0xFF byte, which valid UTF-8 never has, so that it matches
-     * no field and maps can refuse it (see appc_jdecode_string_map). */
-    size_t raw = sc->pos - start - 2;
-    sc->buf[off] = '\xff';
-    memcpy(sc->buf + off + 1, sc->s + start + 1, raw);
-    sc->buf[off + 1 + raw] = '\0';
-    sc->buf_len = off + raw + 2;
-  }
+  size_t key_src_len = (size_t) ((const char *) sc->s + sc->pos - key_src);
   scan_space(sc);
   if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
     return scan_error(sc, err, "':' expected after object key");
   sc->pos++;
-  if (scan_value(sc, err, &val) < 0)
+  if (scan_value(sc, err, out) < 0)
     return -1;
-  sc->buf_len = off;
-  if (json_object_object_add_ex(obj, key, val, JSON_C_OBJECT_ADD_KEY_IS_NEW) < 0) {
-    json_object_put(val);
-    return scan_nomem(err);
-  }
+  (*out)->key = key;
+  (*out)->key_nul = nul;
+  (*out)->key_src = key_src;
+  (*out)->key_src_len = key_src_len;
   return 0;
 }
 
-static int scan_container(struct scan *sc, appc_error_t *err, bool object, struct json_object **out)
+static int scan_container(struct scan *sc, appc_error_t *err, bool object, struct appc_jnode *n)
 {
   char close = object ? '}' : ']';
-  struct json_object *c;
+  struct appc_jnode **tail = &n->first;
 
   if (++sc->depth > APPC_JSON_MAX_DEPTH)
     return scan_error(sc, err,
                       "arrays and objects nested deeper than " STR(
                           APPC_JSON_MAX_DEPTH) " levels (actool's nesting limit; Go's "
                                                "encoding/json allows 10000)");
-  c = object ? json_object_new_object() : json_object_new_array_ext(4);
-  if (c == NULL)
-    return scan_nomem(err);
   sc->pos++;
   scan_space(sc);
   if (sc->pos < sc->len && sc->s[sc->pos] == close) {
     sc->pos++;
     sc->depth--;
-    *out = c;
     return 0;
   }
   for (;;) {
     scan_space(sc);
-    if (object) {
-      if (scan_member(sc, err, c) < 0)
-        goto fail;
-    } else {
-      struct json_object *v = NULL;
-      if (scan_value(sc, err, &v) < 0)
-        goto fail;
-      if (json_object_array_add(c, v) < 0) {
-        json_object_put(v);
-        scan_nomem(err);
-        goto fail;
-      }
-    }
+    if ((object ? scan_member : scan_value)(sc, err, tail) < 0)
+      return -1;
+    tail = &(*tail)->next;
+    n->len++;
     scan_space(sc);
     if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
       sc->pos++;
@@ -450,100 +410,117 @@ static int scan_container(struct scan *sc, appc_error_t *err, bool object, struc
     if (sc->pos < sc->len && sc->s[sc->pos] == close) {
       sc->pos++;
       sc->depth--;
-      *out = c;
       return 0;
     }
-    scan_error(sc, err, object ? "',' or '}' expected" : "',' or ']' expected");
-    goto fail;
+    return scan_error(sc, err, object ? "',' or '}' expected" : "',' or ']' expected");
   }
-fail:
-  json_object_put(c);
-  return -1;
 }
 
-static int scan_value(struct scan *sc, appc_error_t *err, struct json_object **out)
+/* The kind of value that starts with C, or -1 if none does. */
+static int value_kind(unsigned char c)
 {
+  switch (c) {
+  case '{':
+    return APPC_JOBJECT;
+  case '[':
+    return APPC_JARRAY;
+  case '"':
+    return APPC_JSTRING;
+  case 't':
+  case 'f':
+    return APPC_JBOOL;
+  case 'n':
+    return APPC_JNULL;
+  default:
+    return c == '-' || (c >= '0' && c <= '9') ? APPC_JNUMBER : -1;
+  }
+}
+
+static int scan_value(struct scan *sc, appc_error_t *err, struct appc_jnode **out)
+{
+  struct appc_jnode *n;
+  int kind, r;
+
   scan_space(sc);
   if (sc->pos >= sc->len)
     return scan_error(sc, err, "unexpected end of input");
-  switch (sc->s[sc->pos]) {
-  case '{':
-    return scan_container(sc, err, true, out);
-  case '[':
-    return scan_container(sc, err, false, out);
-  case '"':
-    return scan_string_value(sc, err, out);
-  case 't':
-    return scan_literal(sc, err, "true", out);
-  case 'f':
-    return scan_literal(sc, err, "false", out);
-  case 'n':
-    return scan_literal(sc, err, "null", out);
-  default:
-    if (sc->s[sc->pos] == '-' || scan_digit(sc))
-      return scan_number(sc, err, out);
+  if ((kind = value_kind(sc->s[sc->pos])) < 0)
     return scan_error(sc, err, "invalid character");
+  if ((n = new_node(sc, (enum appc_jkind) kind)) == NULL)
+    return scan_nomem(err);
+  switch (n->kind) {
+  case APPC_JOBJECT:
+  case APPC_JARRAY:
+    r = scan_container(sc, err, n->kind == APPC_JOBJECT, n);
+    break;
+  case APPC_JSTRING:
+    r = scan_string_value(sc, err, n);
+    break;
+  case APPC_JNUMBER:
+    r = scan_number(sc, err, n);
+    break;
+  default:
+    r = scan_literal(sc, err,
+                     sc->s[sc->pos] == 't'   ? "true"
+                     : sc->s[sc->pos] == 'f' ? "false"
+                                             : "null",
+                     n);
+    break;
   }
+  n->src_len = (size_t) ((const char *) sc->s + sc->pos - n->src);
+  *out = n;
+  return r;
 }
 
-/* Parse BUF[0..LEN) as one JSON value with nothing after it but space. */
-static int parse_text(const char *buf, size_t len, bool keep_raw, struct json_object **out,
+/* Parse BUF[0..LEN) from POS as one JSON value; with WHOLE, nothing but
+ * space may follow it. */
+static int parse_text(const char *buf, size_t len, size_t pos, bool whole, struct appc_jtree **out,
                       appc_error_t *err)
 {
-  struct scan sc = {.s = (const unsigned char *) buf, .len = len, .keep_raw = keep_raw};
-  struct json_object *v = NULL;
-  int r;
+  struct scan sc = {.s = (const unsigned char *) buf, .len = len, .pos = pos};
+  struct appc_jnode *root = NULL;
 
   if (len > INT32_MAX)
     return appc_error_make(err, 0, "invalid JSON: document too large");
-  sc.buf = malloc(len + 1);
-  if (sc.buf == NULL)
+  /* Room for the text and, in most documents, every node. */
+  if ((sc.tree = tree_new(len + 1 + 8 * len + 1024)) == NULL ||
+      (sc.text = arena_alloc(sc.tree, len + 1)) == NULL) {
+    appc_jtree_free(sc.tree);
     return scan_nomem(err);
-  r = scan_value(&sc, err, &v);
-  if (r == 0) {
-    scan_space(&sc);
-    if (sc.pos < len)
-      r = scan_error(&sc, err, "invalid character after top-level value");
   }
-  free(sc.buf);
-  if (r < 0) {
-    json_object_put(v);
-    return -1;
+  if (scan_value(&sc, err, &root) < 0)
+    goto fail;
+  scan_space(&sc);
+  if (whole && sc.pos < len) {
+    scan_error(&sc, err, "invalid character after top-level value");
+    goto fail;
   }
-  *out = v;
+  sc.tree->root = root;
+  *out = sc.tree;
   return 0;
+fail:
+  appc_jtree_free(sc.tree);
+  return -1;
 }
 
-int appc_json_parse_value(const char *text, struct json_object **out, appc_error_t *err)
+int appc_json_parse_value(const char *text, struct appc_jtree **out, appc_error_t *err)
 {
-  return parse_text(text, strlen(text), false, out, err);
+  return parse_text(text, strlen(text), 0, true, out, err);
 }
 
-int appc_json_parse_raw_value(const char *text, struct json_object **out, appc_error_t *err)
+int appc_json_parse(const char *buf, size_t len, struct appc_jtree **out, appc_error_t *err)
 {
-  return parse_text(text, strlen(text), true, out, err);
-}
-
-int appc_json_parse(const char *buf, size_t len, struct json_object **out, appc_error_t *err)
-{
-  struct json_object *v = NULL;
   size_t i = 0;
 
   while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
     i++;
   if (i < len && buf[i] != '{') {
     /* A syntax error first, as Go reports it, else the type. */
-    struct scan sc = {.s = (const unsigned char *) buf, .len = len, .pos = i};
-    int r;
-    if ((sc.buf = malloc(len + 1)) == NULL)
-      return scan_nomem(err);
-    r = scan_value(&sc, err, &v);
-    free(sc.buf);
-    json_object_put(v);
-    return r < 0 ? -1 : appc_error_make(err, 0, "manifest must be a JSON object");
+    struct appc_jtree *t = NULL;
+    if (parse_text(buf, len, i, false, &t, err) < 0)
+      return -1;
+    appc_jtree_free(t);
+    return appc_error_make(err, 0, "manifest must be a JSON object");
   }
-  if (parse_text(buf, len, false, &v, err) < 0)
-    return -1;
-  *out = v;
-  return 0;
+  return parse_text(buf, len, 0, true, out, err);
 }

@@ -355,26 +355,61 @@ void appc_jw_field_string_map(struct appc_jw *w, const char *key, const struct a
 }
 
 /* ------------------------------------------------------------------------
- * json-c trees.
+ * Parsed values, kept as their source.
  */
 
-/* An object key.  One holding U+0000 is kept as its source text behind a
- * 0xFF byte (see scan_member()) and written back as that text. */
-static void jw_jsonc_key(struct appc_jw *w, const char *key)
+/* A key holding U+0000 cannot be a C string: it is written as it was. */
+static void jw_raw_key(struct appc_jw *w, const struct appc_jnode *m)
 {
-  if ((unsigned char) key[0] != 0xff) {
-    appc_jw_key(w, key);
+  if (!m->key_nul) {
+    appc_jw_key(w, m->key);
     return;
   }
   jw_item(w);
-  jw_raw_quote(w, key + 1, strlen(key + 1));
+  jw_raw_quote(w, m->key_src + 1, m->key_src_len - 2);
   jw_puts(w, w->pretty ? ": " : ":");
   w->after_key = true;
 }
 
-/* V; with RAW, V is (part of) a manifest parsed by appc_json_parse(), to be
- * written as a json.RawMessage (strings as in the source). */
-void appc_jw_jsonc(struct appc_jw *w, struct json_object *v, bool raw)
+void appc_jw_raw(struct appc_jw *w, const struct appc_jnode *v)
+{
+  switch (v->kind) {
+  case APPC_JNULL:
+    appc_jw_null(w);
+    return;
+  case APPC_JBOOL:
+    appc_jw_bool(w, v->boolean);
+    return;
+  case APPC_JNUMBER:
+    jw_value(w);
+    jw_put(w, v->text, v->len);
+    return;
+  case APPC_JSTRING:
+    jw_value(w);
+    jw_raw_quote(w, v->src + 1, v->src_len - 2);
+    return;
+  case APPC_JARRAY:
+    appc_jw_begin_array(w);
+    for (const struct appc_jnode *m = v->first; m != NULL; m = m->next)
+      appc_jw_raw(w, m);
+    appc_jw_end_array(w);
+    return;
+  case APPC_JOBJECT:
+    appc_jw_begin_object(w);
+    for (const struct appc_jnode *m = v->first; m != NULL; m = m->next) {
+      jw_raw_key(w, m);
+      appc_jw_raw(w, m);
+    }
+    appc_jw_end_object(w);
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * json-c trees.
+ */
+
+static void jw_jsonc(struct appc_jw *w, struct json_object *v)
 {
   switch (json_object_get_type(v)) {
   case json_type_null:
@@ -385,33 +420,25 @@ void appc_jw_jsonc(struct appc_jw *w, struct json_object *v, bool raw)
     return;
   case json_type_int:
   case json_type_double:
-    /* int64 and uint64 in decimal; a number kept from a manifest (in an
-     * isolator value) as it was written, like Go's json.RawMessage. */
     jw_value(w);
     jw_puts(w, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     return;
   case json_type_string:
     jw_value(w);
-    if (appc_jraw_string(v) != NULL)
-      jw_raw_quote(w, appc_jraw_string(v) + 1, strlen(appc_jraw_string(v)) - 2);
-    else if (raw)
-      /* Parsed from source without escapes: nothing but < > & to escape. */
-      jw_raw_quote(w, json_object_get_string(v), (size_t) json_object_get_string_len(v));
-    else
-      jw_quote(w, json_object_get_string(v), (size_t) json_object_get_string_len(v));
+    jw_quote(w, json_object_get_string(v), (size_t) json_object_get_string_len(v));
     return;
   case json_type_array:
     appc_jw_begin_array(w);
     for (size_t i = 0; i < json_object_array_length(v); i++)
-      appc_jw_jsonc(w, json_object_array_get_idx(v, i), raw);
+      jw_jsonc(w, json_object_array_get_idx(v, i));
     appc_jw_end_array(w);
     return;
   case json_type_object:
     appc_jw_begin_object(w);
     json_object_object_foreach(v, key, val)
     {
-      jw_jsonc_key(w, key);
-      appc_jw_jsonc(w, val, raw);
+      appc_jw_key(w, key);
+      jw_jsonc(w, val);
     }
     appc_jw_end_object(w);
     return;
@@ -424,7 +451,7 @@ int appc_json_render(struct json_object *obj, int flags, char **out, size_t *out
   struct appc_jw w;
 
   appc_jw_init(&w, flags);
-  appc_jw_jsonc(&w, obj, false);
+  jw_jsonc(&w, obj);
   return appc_jw_finish(&w, out, out_len, "serialising manifest", err);
 }
 

@@ -29,7 +29,7 @@ static void volume_clear(void *elem)
   memset(v, 0, sizeof *v);
 }
 
-static int decode_tristate(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_tristate(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   enum appc_tristate *t = target;
   bool b = false;
@@ -44,7 +44,7 @@ static int decode_tristate(struct appc_jctx *c, struct json_object *v, void *tar
   return 0;
 }
 
-static int decode_mode(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mode(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **mode = target;
 
@@ -53,7 +53,7 @@ static int decode_mode(struct appc_jctx *c, struct json_object *v, void *target)
   return v == NULL ? 0 : appc_jdecode_string(c, v, mode);
 }
 
-static int decode_opt_int(struct appc_jctx *c, struct json_object *v, bool *has, int64_t *val)
+static int decode_opt_int(struct appc_jctx *c, const struct appc_jnode *v, bool *has, int64_t *val)
 {
   *has = false;
   if (v == NULL)
@@ -64,13 +64,13 @@ static int decode_opt_int(struct appc_jctx *c, struct json_object *v, bool *has,
   return 0;
 }
 
-static int decode_uid(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_uid(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume *vol = target;
   return decode_opt_int(c, v, &vol->has_uid, &vol->uid);
 }
 
-static int decode_gid(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_gid(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume *vol = target;
   return decode_opt_int(c, v, &vol->has_gid, &vol->gid);
@@ -97,7 +97,7 @@ static int volume_defaults(struct appc_jctx *c, struct appc_volume *vol)
   return 0;
 }
 
-static int decode_volume(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_volume(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_volume, name)},
@@ -119,7 +119,7 @@ static int decode_volume(struct appc_jctx *c, struct json_object *v, void *targe
   return appc_validate_volume(vol, c->path, c->err);
 }
 
-static int decode_volumes(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_volumes(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
   return appc_jdecode_array(c, v, (void **) &pm->volumes, &pm->n_volumes, sizeof *pm->volumes,
@@ -172,7 +172,7 @@ static void mount_clear(void *elem)
   volume_free(m->app_volume);
 }
 
-static int decode_app_volume(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_app_volume(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume **out = target;
 
@@ -186,7 +186,7 @@ static int decode_app_volume(struct appc_jctx *c, struct json_object *v, void *t
   return decode_volume(c, v, *out);
 }
 
-static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"volume", appc_jdecode_acname, offsetof(struct appc_mount, volume)},
@@ -200,7 +200,7 @@ static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
 
-static int decode_mounts(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mounts(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_runtime_app *ra = target;
   return appc_jdecode_array(c, v, (void **) &ra->mounts, &ra->n_mounts, sizeof *ra->mounts,
@@ -208,7 +208,7 @@ static int decode_mounts(struct appc_jctx *c, struct json_object *v, void *targe
 }
 
 /* RuntimeImage.Name is a Go pointer: null clears it. */
-static int decode_opt_acidentifier(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_opt_acidentifier(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
@@ -220,7 +220,7 @@ static int decode_opt_acidentifier(struct appc_jctx *c, struct json_object *v, v
   return appc_jdecode_acidentifier(c, v, target);
 }
 
-static int decode_runtime_image(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_runtime_image(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", decode_opt_acidentifier, offsetof(struct appc_runtime_image, name)},
@@ -242,7 +242,7 @@ static void runtime_app_clear(void *elem)
   appc_kv_list_clear(&ra->annotations);
 }
 
-static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_runtime_app(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_runtime_app, name)},
@@ -255,7 +255,7 @@ static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *
   return appc_jdecode_fields(c, v, fields, target);
 }
 
-static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_apps(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
 
@@ -331,22 +331,22 @@ static void exposed_port_clear(void *elem)
 }
 
 /* hostIP is a Go net.IP: null and "" both mean no address. */
-static int decode_host_ip(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_host_ip(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
-  if (v != NULL && !json_object_is_type(v, json_type_string))
+  if (v != NULL && v->kind != APPC_JSTRING)
     return appc_jerr(c, "expected an IP address string, got %s", appc_jtype_name(v));
   free(*out);
   *out = NULL;
-  if (v == NULL || json_object_get_string_len(v) == 0)
+  if (v == NULL || v->len == 0)
     return 0;
-  if (appc_validate_ip(json_object_get_string(v), c->err) < 0)
+  if (appc_validate_ip(v->text, c->err) < 0)
     return appc_jfail(c);
   return appc_jdecode_string(c, v, out);
 }
 
-static int decode_pod_port(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_pod_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_port **out = target;
 
@@ -362,7 +362,7 @@ static int decode_pod_port(struct appc_jctx *c, struct json_object *v, void *tar
   return appc_jdecode_port(c, v, *out);
 }
 
-static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_exposed_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_exposed_port, name)},
@@ -373,7 +373,7 @@ static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void 
   return appc_jdecode_fields(c, v, fields, target);
 }
 
-static int decode_exposed_ports(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_exposed_ports(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
   return appc_jdecode_array(c, v, (void **) &pm->ports, &pm->n_ports, sizeof *pm->ports,
@@ -414,7 +414,8 @@ void appc_pod_manifest_free(struct appc_pod_manifest *pm)
   free(pm);
 }
 
-static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc_pod_manifest *pm)
+static int decode_pod(struct appc_jctx *c, const struct appc_jnode *root,
+                      struct appc_pod_manifest *pm)
 {
   static const struct appc_jfield fields[] = {
       {"acVersion", appc_jdecode_semver, offsetof(struct appc_pod_manifest, ac_version)},
@@ -447,16 +448,16 @@ static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc
 int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
                             appc_error_t *err)
 {
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
   cleanup_pod_manifest struct appc_pod_manifest *pm = NULL;
   struct appc_jctx c = {.err = err};
 
-  if (appc_json_parse(json, len, &root, err) < 0)
+  if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
   pm = calloc(1, sizeof *pm);
   if (pm == NULL)
     return appc_error_make(err, ENOMEM, "parsing pod manifest");
-  if (decode_pod(&c, root, pm) < 0)
+  if (decode_pod(&c, tree->root, pm) < 0)
     return -1;
   *out = steal_pointer(&pm);
   return 0;
