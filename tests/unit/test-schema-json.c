@@ -11,7 +11,7 @@
 #include "common/cleanup.h"
 #include "schema/json.h"
 #include "schema/schema.h"
-#include "tests/unit/test-util.h"
+#include "tests/unit/test-schema.h"
 
 /* The source text of V, as a new string. */
 static char *span(const struct appc_jnode *v)
@@ -90,37 +90,29 @@ static void test_spans(void **state)
   assert_false(a->key_nul || a->first->nul);
 }
 
-static void nested_arrays(char *buf, size_t size, int depth)
-{
-  size_t n = 0;
-
-  n += (size_t) snprintf(buf, size, "{\"a\":");
-  for (int i = 0; i < depth; i++)
-    buf[n++] = '[';
-  for (int i = 0; i < depth; i++)
-    buf[n++] = ']';
-  buf[n++] = '}';
-  buf[n] = '\0';
-}
-
 static void test_depth_limit(void **state)
 {
-  static char buf[2 * APPC_JSON_MAX_DEPTH + 16];
+  static char buf[2 * APPC_JSON_MAX_DEPTH + 256];
   cleanup_jtree struct appc_jtree *t = NULL;
   appc_error_t err = NULL;
-  int depth = 0;
+  char want[128];
+  int depth = 1;
 
-  /* The object itself is one level. */
-  nested_arrays(buf, sizeof buf, APPC_JSON_MAX_DEPTH - 1);
+  nested(buf, sizeof buf, APPC_JSON_MAX_DEPTH);
   assert_ok(appc_json_parse(buf, strlen(buf), &t, &err), &err);
-  for (const struct appc_jnode *v = t->root; v != NULL; v = v->first)
+  /* The object, then the arrays of its last member "x". */
+  const struct appc_jnode *x = t->root->first;
+  while (x->next != NULL)
+    x = x->next;
+  for (const struct appc_jnode *v = x; v != NULL; v = v->first)
     depth++;
   assert_int_equal(depth, APPC_JSON_MAX_DEPTH);
 
-  nested_arrays(buf, sizeof buf, APPC_JSON_MAX_DEPTH);
-  assert_error_contains(appc_json_parse(buf, strlen(buf), &t, &err), &err,
-                        "invalid JSON at line 1, column 517: arrays and objects nested deeper "
-                        "than 512 levels");
+  /* The one level too many is named at its bracket. */
+  nested(buf, sizeof buf, APPC_JSON_MAX_DEPTH + 1);
+  snprintf(want, sizeof want, "invalid JSON at line 1, column %zu: arrays and objects nested",
+           (size_t) (strrchr(buf, '[') - buf) + 1);
+  assert_error_contains(appc_json_parse(buf, strlen(buf), &t, &err), &err, want);
 }
 
 /* A tree bigger than its first chunk, and trees given up half built: the

@@ -232,20 +232,6 @@ static void test_json_syntax(void **state)
   CHECK_CASES(cases);
 }
 
-/* Our limit: APPC_JSON_MAX_DEPTH levels (the top-level object included)
- * are accepted; Go's 10000 are refused with an error naming the limit. */
-static void nested(char *buf, size_t size, int levels)
-{
-  size_t n = (size_t) snprintf(buf, size, "{" IM ",\"x\":");
-
-  for (int i = 1; i < levels; i++)
-    buf[n++] = '[';
-  for (int i = 1; i < levels; i++)
-    buf[n++] = ']';
-  buf[n++] = '}';
-  buf[n] = '\0';
-}
-
 static void test_nesting_limit(void **state)
 {
   static char buf[20200];
