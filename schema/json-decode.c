@@ -10,6 +10,9 @@
 
 #include "common/cleanup.h"
 #include "schema/json.h"
+/* The public declarations of appc_kv_list_clear and appc_string_list_clear,
+ * which the shared library exports. */
+#include "schema/schema.h"
 #include "schema/types.h"
 
 /* ------------------------------------------------------------------------
