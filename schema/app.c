@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "schema/internal.h"
 #include "schema/schema.h"
 #include "schema/isolator.h"
@@ -40,7 +41,7 @@ int appc_jcheck_port_range(struct appc_jctx *c, uint64_t port, uint64_t count)
   return 0;
 }
 
-int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_port, name)},
@@ -62,26 +63,25 @@ int appc_jdecode_port(struct appc_jctx *c, struct json_object *v, void *target)
   return 0;
 }
 
-static int decode_ports(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_ports(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->ports, &app->n_ports, sizeof *app->ports,
                             appc_jdecode_port, port_free_elem);
 }
 
-struct json_object *appc_jport(const struct appc_port *p)
+void appc_jw_port(struct appc_jw *w, const struct appc_port *p)
 {
-  struct json_object *o = json_object_new_object();
-
-  if (o == NULL || appc_jput_string(o, "name", p->name) < 0 ||
-      appc_jput_string(o, "protocol", p->protocol) < 0 ||
-      appc_jput(o, "port", json_object_new_uint64(p->port)) < 0 ||
-      appc_jput(o, "count", json_object_new_uint64(p->count)) < 0 ||
-      appc_jput(o, "socketActivated", json_object_new_boolean(p->socket_activated)) < 0) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", p->name);
+  appc_jw_field_string(w, "protocol", p->protocol);
+  appc_jw_key(w, "port");
+  appc_jw_uint(w, p->port);
+  appc_jw_key(w, "count");
+  appc_jw_uint(w, p->count);
+  appc_jw_key(w, "socketActivated");
+  appc_jw_bool(w, p->socket_activated);
+  appc_jw_end_object(w);
 }
 
 /* ---- event handlers and mount points */
@@ -93,7 +93,7 @@ static void event_handler_free_elem(void *elem)
   appc_string_list_clear(&h->exec);
 }
 
-static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_event_handler(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_string, offsetof(struct appc_event_handler, name)},
@@ -112,7 +112,7 @@ static int decode_event_handler(struct appc_jctx *c, struct json_object *v, void
   return 0;
 }
 
-static int decode_event_handlers(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_event_handlers(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->event_handlers, &app->n_event_handlers,
@@ -127,7 +127,7 @@ static void mount_point_free_elem(void *elem)
   free(m->path);
 }
 
-static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount_point(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_mount_point, name)},
@@ -141,14 +141,14 @@ static int decode_mount_point(struct appc_jctx *c, struct json_object *v, void *
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
 
-static int decode_mount_points(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount_points(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_array(c, v, (void **) &app->mount_points, &app->n_mount_points,
                             sizeof *app->mount_points, decode_mount_point, mount_point_free_elem);
 }
 
-static int decode_gids(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_gids(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_app *app = target;
   return appc_jdecode_int64_list(c, v, &app->supplementary_gids, &app->n_supplementary_gids);
@@ -216,7 +216,7 @@ static int fill_defaults(struct appc_jctx *c, struct appc_app *app)
   return 0;
 }
 
-int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_app(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"exec", appc_jdecode_string_list, offsetof(struct appc_app, exec)},
@@ -239,7 +239,7 @@ int appc_jdecode_app(struct appc_jctx *c, struct json_object *v, void *target)
     *out = NULL;
     return 0;
   }
-  if (!json_object_is_type(v, json_type_object))
+  if (v->kind != APPC_JOBJECT)
     return appc_jerr(c, "expected an object, got %s", appc_jtype_name(v));
   /* A repeated "app" key decodes into the same App, as in Go. */
   if (*out == NULL && (*out = calloc(1, sizeof **out)) == NULL)
@@ -267,107 +267,66 @@ int appc_app_validate(const struct appc_app *app, const char *path, appc_error_t
 
 /* ---- serialising */
 
-static struct json_object *event_handlers_json(const struct appc_app *app)
+static void event_handler_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_event_handler *h = elem;
 
-  for (size_t i = 0; a != NULL && i < app->n_event_handlers; i++) {
-    struct json_object *o = json_object_new_object();
-    if (o == NULL || appc_jput_string(o, "name", app->event_handlers[i].name) < 0 ||
-        appc_jput_list(o, "exec", app->event_handlers[i].exec.items,
-                       appc_jstring_list(&app->event_handlers[i].exec)) < 0 ||
-        json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", h->name);
+  appc_jw_key(w, "exec");
+  appc_jw_string_list(w, &h->exec);
+  appc_jw_end_object(w);
 }
 
-static struct json_object *mount_points_json(const struct appc_app *app)
+static void mount_point_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_mount_point *m = elem;
 
-  for (size_t i = 0; a != NULL && i < app->n_mount_points; i++) {
-    const struct appc_mount_point *m = &app->mount_points[i];
-    struct json_object *o = json_object_new_object();
-    if (o == NULL || appc_jput_string(o, "name", m->name) < 0 ||
-        appc_jput_string(o, "path", m->path) < 0 ||
-        (m->read_only && appc_jput(o, "readOnly", json_object_new_boolean(true)) < 0) ||
-        json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", m->name);
+  appc_jw_field_string(w, "path", m->path);
+  if (m->read_only) {
+    appc_jw_key(w, "readOnly");
+    appc_jw_bool(w, true);
   }
-  return a;
+  appc_jw_end_object(w);
 }
 
-static struct json_object *ports_json(const struct appc_app *app)
+static void port_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
-
-  for (size_t i = 0; a != NULL && i < app->n_ports; i++) {
-    struct json_object *o = appc_jport(&app->ports[i]);
-    if (o == NULL || json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
+  appc_jw_port(w, elem);
 }
 
-static struct json_object *gids_json(const struct appc_app *app)
+static void gid_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
-
-  for (size_t i = 0; a != NULL && i < app->n_supplementary_gids; i++) {
-    if (json_object_array_add(a, json_object_new_int64(app->supplementary_gids[i])) < 0) {
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
+  appc_jw_int(w, *(const int64_t *) elem);
 }
 
-struct json_object *appc_japp(const struct appc_app *app)
+void appc_jw_app(struct appc_jw *w, const struct appc_app *app)
 {
-  struct json_object *o = json_object_new_object();
-  int r;
-
-  if (o == NULL)
-    return NULL;
+  appc_jw_begin_object(w);
   /* Go struct order; the omitempty fields only when non-empty. */
-  r = appc_jput_list(o, "exec", app->exec.items, appc_jstring_list(&app->exec));
-  if (r == 0 && app->n_event_handlers > 0)
-    r = appc_jput(o, "eventHandlers", event_handlers_json(app));
-  if (r == 0)
-    r = appc_jput_string(o, "user", app->user);
-  if (r == 0)
-    r = appc_jput_string(o, "group", app->group);
-  if (r == 0 && app->n_supplementary_gids > 0)
-    r = appc_jput(o, "supplementaryGIDs", gids_json(app));
-  if (r == 0 && app->working_directory != NULL && *app->working_directory != '\0')
-    r = appc_jput_string(o, "workingDirectory", app->working_directory);
-  if (r == 0 && app->environment.len > 0)
-    r = appc_jput(o, "environment", appc_jkv_list(&app->environment));
-  if (r == 0 && app->n_mount_points > 0)
-    r = appc_jput(o, "mountPoints", mount_points_json(app));
-  if (r == 0 && app->n_ports > 0)
-    r = appc_jput(o, "ports", ports_json(app));
-  if (r == 0 && app->isolators.len > 0)
-    r = appc_jput(o, "isolators", appc_jisolators(&app->isolators));
-  if (r == 0 && app->user_annotations.len > 0)
-    r = appc_jput(o, "userAnnotations", appc_jstring_map(&app->user_annotations));
-  if (r == 0 && app->user_labels.len > 0)
-    r = appc_jput(o, "userLabels", appc_jstring_map(&app->user_labels));
-  if (r < 0) {
-    json_object_put(o);
-    return NULL;
+  appc_jw_key(w, "exec");
+  appc_jw_string_list(w, &app->exec);
+  appc_jw_field_array(w, "eventHandlers", app->event_handlers, app->n_event_handlers,
+                      sizeof *app->event_handlers, event_handler_elem);
+  appc_jw_field_string(w, "user", app->user);
+  appc_jw_field_string(w, "group", app->group);
+  appc_jw_field_array(w, "supplementaryGIDs", app->supplementary_gids, app->n_supplementary_gids,
+                      sizeof *app->supplementary_gids, gid_elem);
+  if (app->working_directory != NULL && *app->working_directory != '\0')
+    appc_jw_field_string(w, "workingDirectory", app->working_directory);
+  appc_jw_field_kv_list(w, "environment", &app->environment);
+  appc_jw_field_array(w, "mountPoints", app->mount_points, app->n_mount_points,
+                      sizeof *app->mount_points, mount_point_elem);
+  appc_jw_field_array(w, "ports", app->ports, app->n_ports, sizeof *app->ports, port_elem);
+  if (app->isolators.len > 0) {
+    appc_jw_key(w, "isolators");
+    appc_jw_isolators(w, &app->isolators);
   }
-  return o;
+  appc_jw_field_string_map(w, "userAnnotations", &app->user_annotations);
+  appc_jw_field_string_map(w, "userLabels", &app->user_labels);
+  appc_jw_end_object(w);
 }
 
 /* A deep copy through the JSON form, which is the one representation every
@@ -375,16 +334,17 @@ struct json_object *appc_japp(const struct appc_app *app)
 int appc_app_copy(const struct appc_app *src, struct appc_app **out, appc_error_t *err)
 {
   struct appc_jctx c = {.err = err};
-  struct json_object *j = appc_japp(src);
-  int r;
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  struct appc_jw w;
 
   *out = NULL;
-  if (j == NULL)
-    return appc_error_make(err, ENOMEM, "app");
+  appc_jw_init(&w, 0);
+  appc_jw_app(&w, src);
+  if (appc_jw_finish(&w, &text, &len, "app", err) < 0)
+    return -1;
   appc_jpath_key(&c, "app");
-  r = appc_jdecode_app(&c, j, out);
-  json_object_put(j);
-  return r;
+  return appc_jdecode_text(&c, text, len, appc_jdecode_app, out);
 }
 
 void appc_app_release(struct appc_app *app)

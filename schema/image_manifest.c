@@ -22,7 +22,7 @@ static void dependency_free_elem(void *elem)
 }
 
 /* imageID is a Go pointer: null clears it, anything else must be a hash. */
-static int decode_image_id(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_image_id(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
@@ -34,7 +34,7 @@ static int decode_image_id(struct appc_jctx *c, struct json_object *v, void *tar
   return appc_jdecode_hash(c, v, target);
 }
 
-static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_dependency(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"imageName", appc_jdecode_acidentifier, offsetof(struct appc_dependency, image_name)},
@@ -51,31 +51,26 @@ static int decode_dependency(struct appc_jctx *c, struct json_object *v, void *t
   return 0;
 }
 
-static int decode_dependencies(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_dependencies(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_image_manifest *m = target;
   return appc_jdecode_array(c, v, (void **) &m->dependencies, &m->n_dependencies,
                             sizeof *m->dependencies, decode_dependency, dependency_free_elem);
 }
 
-static struct json_object *dependencies_json(const struct appc_image_manifest *m)
+static void dependency_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_dependency *d = elem;
 
-  for (size_t i = 0; a != NULL && i < m->n_dependencies; i++) {
-    const struct appc_dependency *d = &m->dependencies[i];
-    struct json_object *o = json_object_new_object();
-    if (o == NULL || appc_jput_string(o, "imageName", d->image_name) < 0 ||
-        appc_jput_string(o, "imageID", d->image_id) < 0 ||
-        (d->labels.len > 0 && appc_jput(o, "labels", appc_jkv_list(&d->labels)) < 0) ||
-        (d->size > 0 && appc_jput(o, "size", json_object_new_uint64(d->size)) < 0) ||
-        json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "imageName", d->image_name);
+  appc_jw_field_string(w, "imageID", d->image_id);
+  appc_jw_field_kv_list(w, "labels", &d->labels);
+  if (d->size > 0) {
+    appc_jw_key(w, "size");
+    appc_jw_uint(w, d->size);
   }
-  return a;
+  appc_jw_end_object(w);
 }
 
 /* ---- the manifest */
@@ -96,7 +91,7 @@ void appc_image_manifest_free(struct appc_image_manifest *m)
   free(m);
 }
 
-static int decode_manifest(struct appc_jctx *c, struct json_object *root,
+static int decode_manifest(struct appc_jctx *c, const struct appc_jnode *root,
                            struct appc_image_manifest *m)
 {
   static const struct appc_jfield fields[] = {
@@ -126,56 +121,48 @@ static int decode_manifest(struct appc_jctx *c, struct json_object *root,
 int appc_image_manifest_parse(const char *json, size_t len, struct appc_image_manifest **out,
                               appc_error_t *err)
 {
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   struct appc_jctx c = {.err = err};
 
-  if (appc_json_parse(json, len, &root, err) < 0)
+  if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
   m = calloc(1, sizeof *m);
   if (m == NULL)
     return appc_error_make(err, ENOMEM, "parsing image manifest");
-  if (decode_manifest(&c, root, m) < 0)
+  if (decode_manifest(&c, tree->root, m) < 0)
     return -1;
   *out = steal_pointer(&m);
   return 0;
 }
 
-static struct json_object *manifest_json(const struct appc_image_manifest *m)
+static void write_manifest(struct appc_jw *w, const struct appc_image_manifest *m)
 {
-  struct json_object *o = json_object_new_object();
-  int r;
-
-  if (o == NULL)
-    return NULL;
-  r = appc_jput_string(o, "acKind", m->ac_kind);
-  if (r == 0)
-    r = appc_jput_string(o, "acVersion", m->ac_version);
-  if (r == 0)
-    r = appc_jput_string(o, "name", m->name);
-  if (r == 0 && m->labels.len > 0)
-    r = appc_jput(o, "labels", appc_jkv_list(&m->labels));
-  if (r == 0 && m->app != NULL)
-    r = appc_jput(o, "app", appc_japp(m->app));
-  if (r == 0 && m->annotations.len > 0)
-    r = appc_jput(o, "annotations", appc_jkv_list(&m->annotations));
-  if (r == 0 && m->n_dependencies > 0)
-    r = appc_jput(o, "dependencies", dependencies_json(m));
-  if (r == 0 && m->path_whitelist.len > 0)
-    r = appc_jput(o, "pathWhitelist", appc_jstring_list(&m->path_whitelist));
-  if (r < 0) {
-    json_object_put(o);
-    return NULL;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "acKind", m->ac_kind);
+  appc_jw_field_string(w, "acVersion", m->ac_version);
+  appc_jw_field_string(w, "name", m->name);
+  appc_jw_field_kv_list(w, "labels", &m->labels);
+  if (m->app != NULL) {
+    appc_jw_key(w, "app");
+    appc_jw_app(w, m->app);
   }
-  return o;
+  appc_jw_field_kv_list(w, "annotations", &m->annotations);
+  appc_jw_field_array(w, "dependencies", m->dependencies, m->n_dependencies,
+                      sizeof *m->dependencies, dependency_elem);
+  if (m->path_whitelist.len > 0) {
+    appc_jw_key(w, "pathWhitelist");
+    appc_jw_string_list(w, &m->path_whitelist);
+  }
+  appc_jw_end_object(w);
 }
 
 int appc_image_manifest_serialize(const struct appc_image_manifest *m, int flags, char **out,
                                   size_t *out_len, appc_error_t *err)
 {
-  cleanup_json struct json_object *o = manifest_json(m);
+  struct appc_jw w;
 
-  if (o == NULL)
-    return appc_error_make(err, ENOMEM, "serialising image manifest");
-  return appc_json_render(o, flags, out, out_len, err);
+  appc_jw_init(&w, flags);
+  write_manifest(&w, m);
+  return appc_jw_finish(&w, out, out_len, "serialising image manifest", err);
 }

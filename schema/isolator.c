@@ -87,7 +87,7 @@ void appc_isolator_free_elem(void *elem)
 
 /* A resource quantity is read from the raw JSON, as the reference's
  * Quantity.UnmarshalJSON does: strings and numbers alike. */
-static int decode_quantity(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_quantity(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
   bool escaped;
@@ -110,7 +110,8 @@ static int decode_quantity(struct appc_jctx *c, struct json_object *v, void *tar
   return 0;
 }
 
-static int decode_resource(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+static int decode_resource(struct appc_jctx *c, const struct appc_jnode *v,
+                           struct appc_isolator *iso)
 {
   static const struct appc_jfield fields[] = {
       {"default", appc_jdecode_bool, offsetof(struct appc_isolator, resource_default)},
@@ -149,7 +150,7 @@ static int check_capability_names(struct appc_jctx *c, const struct appc_isolato
   return 0;
 }
 
-static int decode_set(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso,
+static int decode_set(struct appc_jctx *c, const struct appc_jnode *v, struct appc_isolator *iso,
                       bool seccomp)
 {
   static const struct appc_jfield fields[] = {
@@ -172,10 +173,10 @@ static int decode_set(struct appc_jctx *c, struct json_object *v, struct appc_is
   return 0;
 }
 
-static int decode_int_range(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso,
-                            int64_t min, int64_t max)
+static int decode_int_range(struct appc_jctx *c, const struct appc_jnode *v,
+                            struct appc_isolator *iso, int64_t min, int64_t max)
 {
-  if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+  if (v == NULL || v->kind != APPC_JNUMBER)
     return appc_jerr(c, "expected an integer, got %s", appc_jtype_name(v));
   if (appc_jdecode_int64(c, v, &iso->number) < 0)
     return -1;
@@ -185,7 +186,8 @@ static int decode_int_range(struct appc_jctx *c, struct json_object *v, struct a
   return 0;
 }
 
-static int decode_selinux(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+static int decode_selinux(struct appc_jctx *c, const struct appc_jnode *v,
+                          struct appc_isolator *iso)
 {
   static const struct appc_jfield fields[] = {
       {"user", appc_jdecode_string, offsetof(struct appc_isolator, selinux_user)},
@@ -210,7 +212,7 @@ static int decode_selinux(struct appc_jctx *c, struct json_object *v, struct app
   return 0;
 }
 
-static int decode_value(struct appc_jctx *c, struct json_object *v, struct appc_isolator *iso)
+static int decode_value(struct appc_jctx *c, const struct appc_jnode *v, struct appc_isolator *iso)
 {
   switch (iso->kind) {
   case APPC_ISOLATOR_CAPABILITIES_RETAIN:
@@ -220,7 +222,7 @@ static int decode_value(struct appc_jctx *c, struct json_object *v, struct appc_
   case APPC_ISOLATOR_SECCOMP_REMOVE:
     return decode_set(c, v, iso, true);
   case APPC_ISOLATOR_NO_NEW_PRIVILEGES:
-    if (!json_object_is_type(v, json_type_boolean))
+    if (v == NULL || v->kind != APPC_JBOOL)
       return appc_jerr(c, "expected a boolean, got %s", appc_jtype_name(v));
     return appc_jdecode_bool(c, v, &iso->flag);
   case APPC_ISOLATOR_SELINUX_CONTEXT:
@@ -238,42 +240,36 @@ static int decode_value(struct appc_jctx *c, struct json_object *v, struct appc_
   }
 }
 
-/* Parse a JSON fragment held as text (an isolator value). */
-static struct json_object *parse_fragment(const char *text, appc_error_t *err)
-{
-  struct json_object *v = NULL;
-
-  return appc_json_parse_raw_value(text, &v, err) < 0 ? NULL : v;
-}
-
 /* ---- one isolator */
 
 struct isolator_json {
   char *name;
-  struct json_object *value;
+  const struct appc_jnode *value;
 };
 
-static int keep_raw(struct appc_jctx *c, struct json_object *v, void *target)
+static int keep_raw(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
-  struct json_object **out = target;
-
-  json_object_put(*out);
-  *out = json_object_get(v);
+  (void) c;
+  *(const struct appc_jnode **) target = v;
   return 0;
 }
 
-/* Fill ISO (zeroed) from its name and raw value. */
+/* Fill ISO (zeroed) from its name and value (NULL for none, or null). */
 static int isolator_fill(struct appc_jctx *c, struct appc_isolator *iso, const char *name,
-                         struct json_object *value)
+                         const struct appc_jnode *value)
 {
   iso->kind = appc_isolator_kind_from_name(name);
   if (name != NULL && (iso->name = strdup(name)) == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", c->path);
-  /* Kept as the reference's json.RawMessage: our own rendering, which
-   * writes strings and keys as they were (json-c's would re-escape them, and
-   * a key holding U+0000 would come back unreadable). */
-  if (value != NULL && appc_json_render(value, APPC_JSON_RAW, &iso->value_json, NULL, c->err) < 0)
-    return appc_jfail(c);
+  /* Kept as the reference's json.RawMessage: strings as they were written,
+   * compacted (and a key holding U+0000 stays readable). */
+  if (value != NULL) {
+    struct appc_jw w;
+    appc_jw_init(&w, 0);
+    appc_jw_raw(&w, value);
+    if (appc_jw_finish(&w, &iso->value_json, NULL, c->path, c->err) < 0)
+      return -1;
+  }
   if (iso->kind == APPC_ISOLATOR_UNKNOWN)
     return 0;
   /* The reference dereferences a missing value and crashes; say why. */
@@ -286,7 +282,7 @@ static int isolator_fill(struct appc_jctx *c, struct appc_isolator *iso, const c
   return 0;
 }
 
-int appc_jdecode_isolator(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_isolator(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acidentifier, offsetof(struct isolator_json, name)},
@@ -298,11 +294,10 @@ int appc_jdecode_isolator(struct appc_jctx *c, struct json_object *v, void *targ
   if (r == 0)
     r = isolator_fill(c, target, raw.name, raw.value);
   free(raw.name);
-  json_object_put(raw.value);
   return r;
 }
 
-int appc_jdecode_isolators(struct appc_jctx *c, struct json_object *v, void *target)
+int appc_jdecode_isolators(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_isolator_list *l = target;
   return appc_jdecode_array(c, v, (void **) &l->items, &l->len, sizeof *l->items,
@@ -312,21 +307,19 @@ int appc_jdecode_isolators(struct appc_jctx *c, struct json_object *v, void *tar
 int appc_isolator_set(struct appc_isolator *iso, const char *name, const char *value_json,
                       appc_error_t *err)
 {
+  cleanup_jtree struct appc_jtree *value = NULL;
   struct appc_jctx c = {.err = err};
   struct appc_isolator fresh = {0};
-  struct json_object *value = NULL;
-  int r;
 
   if (name == NULL)
     return appc_error_make(err, 0, "isolator name: must be set");
   if (appc_validate_acidentifier(name, err) < 0)
     return appc_error_prefix(err, "isolator name");
-  if (value_json != NULL && (value = parse_fragment(value_json, err)) == NULL)
+  if (value_json != NULL && appc_json_parse_value(value_json, &value, err) < 0)
     return appc_error_prefix(err, "isolator %s: value", name);
   appc_jpath_key(&c, name);
-  r = isolator_fill(&c, &fresh, name, value);
-  json_object_put(value);
-  if (r < 0) {
+  /* A null value is no value, as in a manifest. */
+  if (isolator_fill(&c, &fresh, name, value != NULL ? appc_jvalue(value->root) : NULL) < 0) {
     appc_isolator_clear(&fresh);
     return -1;
   }
@@ -403,41 +396,33 @@ int appc_isolators_validate(const struct appc_isolator_list *l, const char *path
 
 /* ---- serialising */
 
-static struct json_object *isolator_json(const struct appc_isolator *iso)
+/* The value kept as text, or null when the isolator has none (as the
+ * reference writes a nil json.RawMessage). */
+static void write_value(struct appc_jw *w, const char *value_json)
 {
-  struct json_object *o = json_object_new_object();
-  struct json_object *value = NULL;
+  cleanup_jtree struct appc_jtree *value = NULL;
   cleanup_error appc_error_t err = NULL;
 
-  if (o == NULL || appc_jput_string(o, "name", iso->name) < 0)
-    goto fail;
-  if (iso->value_json != NULL) {
-    value = parse_fragment(iso->value_json, &err);
-    if (value == NULL)
-      goto fail;
-  }
-  /* A missing value is written as null, as the reference does. */
-  if (json_object_object_add(o, "value", value) < 0) {
-    json_object_put(value);
-    goto fail;
-  }
-  return o;
-fail:
-  json_object_put(o);
-  return NULL;
+  if (value_json == NULL)
+    appc_jw_null(w);
+  else if (appc_json_parse_value(value_json, &value, &err) == 0)
+    appc_jw_raw(w, value->root);
+  else
+    w->failed = true; /* not from appc_isolator_set(): cannot be written */
 }
 
-struct json_object *appc_jisolators(const struct appc_isolator_list *l)
+static void isolator_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_isolator *iso = elem;
 
-  for (size_t i = 0; a != NULL && i < l->len; i++) {
-    struct json_object *o = isolator_json(&l->items[i]);
-    if (o == NULL || json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", iso->name);
+  appc_jw_key(w, "value");
+  write_value(w, iso->value_json);
+  appc_jw_end_object(w);
+}
+
+void appc_jw_isolators(struct appc_jw *w, const struct appc_isolator_list *l)
+{
+  appc_jw_array(w, l->items, l->len, sizeof *l->items, isolator_elem);
 }

@@ -22,14 +22,14 @@ int appc_manifest_kind(const char *json, size_t len, enum appc_manifest_kind *ki
       {"acVersion", appc_jdecode_semver, offsetof(struct kind_fields, ac_version)},
       {"acKind", appc_jdecode_ackind, offsetof(struct kind_fields, ac_kind)},
   };
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
   struct kind_fields k = {NULL, NULL};
   struct appc_jctx c = {.err = err};
   int r;
 
-  if (appc_json_parse(json, len, &root, err) < 0)
+  if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
-  r = appc_jdecode_object(&c, root, fields, 2, &k);
+  r = appc_jdecode_fields(&c, tree->root, fields, &k);
   if (r == 0 && k.ac_kind == NULL)
     r = appc_error_make(err, 0, "acKind: must be set");
   if (r == 0)

@@ -29,7 +29,7 @@ static void volume_clear(void *elem)
   memset(v, 0, sizeof *v);
 }
 
-static int decode_tristate(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_tristate(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   enum appc_tristate *t = target;
   bool b = false;
@@ -44,7 +44,7 @@ static int decode_tristate(struct appc_jctx *c, struct json_object *v, void *tar
   return 0;
 }
 
-static int decode_mode(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mode(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **mode = target;
 
@@ -53,7 +53,7 @@ static int decode_mode(struct appc_jctx *c, struct json_object *v, void *target)
   return v == NULL ? 0 : appc_jdecode_string(c, v, mode);
 }
 
-static int decode_opt_int(struct appc_jctx *c, struct json_object *v, bool *has, int64_t *val)
+static int decode_opt_int(struct appc_jctx *c, const struct appc_jnode *v, bool *has, int64_t *val)
 {
   *has = false;
   if (v == NULL)
@@ -64,13 +64,13 @@ static int decode_opt_int(struct appc_jctx *c, struct json_object *v, bool *has,
   return 0;
 }
 
-static int decode_uid(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_uid(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume *vol = target;
   return decode_opt_int(c, v, &vol->has_uid, &vol->uid);
 }
 
-static int decode_gid(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_gid(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume *vol = target;
   return decode_opt_int(c, v, &vol->has_gid, &vol->gid);
@@ -97,7 +97,7 @@ static int volume_defaults(struct appc_jctx *c, struct appc_volume *vol)
   return 0;
 }
 
-static int decode_volume(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_volume(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_volume, name)},
@@ -119,40 +119,40 @@ static int decode_volume(struct appc_jctx *c, struct json_object *v, void *targe
   return appc_validate_volume(vol, c->path, c->err);
 }
 
-static int decode_volumes(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_volumes(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
   return appc_jdecode_array(c, v, (void **) &pm->volumes, &pm->n_volumes, sizeof *pm->volumes,
                             decode_volume, volume_clear);
 }
 
-static struct json_object *volume_json(const struct appc_volume *v)
+static void volume_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *o = json_object_new_object();
-  int r;
+  const struct appc_volume *v = elem;
 
-  if (o == NULL)
-    return NULL;
-  r = appc_jput_string(o, "name", v->name);
-  if (r == 0)
-    r = appc_jput_string(o, "kind", v->kind);
-  if (r == 0 && v->source != NULL && *v->source != '\0')
-    r = appc_jput_string(o, "source", v->source);
-  if (r == 0 && v->read_only != APPC_UNSET)
-    r = appc_jput(o, "readOnly", json_object_new_boolean(v->read_only == APPC_TRUE));
-  if (r == 0 && v->recursive != APPC_UNSET)
-    r = appc_jput(o, "recursive", json_object_new_boolean(v->recursive == APPC_TRUE));
-  if (r == 0)
-    r = appc_jput_string(o, "mode", v->mode);
-  if (r == 0 && v->has_uid)
-    r = appc_jput(o, "uid", json_object_new_int64(v->uid));
-  if (r == 0 && v->has_gid)
-    r = appc_jput(o, "gid", json_object_new_int64(v->gid));
-  if (r < 0) {
-    json_object_put(o);
-    return NULL;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", v->name);
+  appc_jw_field_string(w, "kind", v->kind);
+  if (v->source != NULL && *v->source != '\0')
+    appc_jw_field_string(w, "source", v->source);
+  if (v->read_only != APPC_UNSET) {
+    appc_jw_key(w, "readOnly");
+    appc_jw_bool(w, v->read_only == APPC_TRUE);
   }
-  return o;
+  if (v->recursive != APPC_UNSET) {
+    appc_jw_key(w, "recursive");
+    appc_jw_bool(w, v->recursive == APPC_TRUE);
+  }
+  appc_jw_field_string(w, "mode", v->mode);
+  if (v->has_uid) {
+    appc_jw_key(w, "uid");
+    appc_jw_int(w, v->uid);
+  }
+  if (v->has_gid) {
+    appc_jw_key(w, "gid");
+    appc_jw_int(w, v->gid);
+  }
+  appc_jw_end_object(w);
 }
 
 /* ---- apps */
@@ -172,7 +172,7 @@ static void mount_clear(void *elem)
   volume_free(m->app_volume);
 }
 
-static int decode_app_volume(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_app_volume(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_volume **out = target;
 
@@ -186,7 +186,7 @@ static int decode_app_volume(struct appc_jctx *c, struct json_object *v, void *t
   return decode_volume(c, v, *out);
 }
 
-static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mount(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"volume", appc_jdecode_acname, offsetof(struct appc_mount, volume)},
@@ -200,7 +200,7 @@ static int decode_mount(struct appc_jctx *c, struct json_object *v, void *target
   return m->path == NULL ? appc_jdecode_string(c, NULL, &m->path) : 0;
 }
 
-static int decode_mounts(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_mounts(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_runtime_app *ra = target;
   return appc_jdecode_array(c, v, (void **) &ra->mounts, &ra->n_mounts, sizeof *ra->mounts,
@@ -208,7 +208,7 @@ static int decode_mounts(struct appc_jctx *c, struct json_object *v, void *targe
 }
 
 /* RuntimeImage.Name is a Go pointer: null clears it. */
-static int decode_opt_acidentifier(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_opt_acidentifier(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
@@ -220,7 +220,7 @@ static int decode_opt_acidentifier(struct appc_jctx *c, struct json_object *v, v
   return appc_jdecode_acidentifier(c, v, target);
 }
 
-static int decode_runtime_image(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_runtime_image(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", decode_opt_acidentifier, offsetof(struct appc_runtime_image, name)},
@@ -242,7 +242,7 @@ static void runtime_app_clear(void *elem)
   appc_kv_list_clear(&ra->annotations);
 }
 
-static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_runtime_app(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_runtime_app, name)},
@@ -255,7 +255,7 @@ static int decode_runtime_app(struct appc_jctx *c, struct json_object *v, void *
   return appc_jdecode_fields(c, v, fields, target);
 }
 
-static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_apps(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
 
@@ -274,61 +274,48 @@ static int decode_apps(struct appc_jctx *c, struct json_object *v, void *target)
   return 0;
 }
 
-static struct json_object *mounts_json(const struct appc_runtime_app *ra)
+static void mount_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *a = json_object_new_array();
+  const struct appc_mount *m = elem;
 
-  for (size_t i = 0; a != NULL && i < ra->n_mounts; i++) {
-    const struct appc_mount *m = &ra->mounts[i];
-    struct json_object *o = json_object_new_object();
-    if (o == NULL || appc_jput_string(o, "volume", m->volume) < 0 ||
-        appc_jput_string(o, "path", m->path) < 0 ||
-        (m->app_volume != NULL && appc_jput(o, "appVolume", volume_json(m->app_volume)) < 0) ||
-        json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "volume", m->volume);
+  appc_jw_field_string(w, "path", m->path);
+  if (m->app_volume != NULL) {
+    appc_jw_key(w, "appVolume");
+    volume_elem(w, m->app_volume);
   }
-  return a;
+  appc_jw_end_object(w);
 }
 
-static struct json_object *runtime_image_json(const struct appc_runtime_image *ri)
+static void runtime_image_write(struct appc_jw *w, const struct appc_runtime_image *ri)
 {
-  struct json_object *o = json_object_new_object();
-
-  if (o == NULL || appc_jput_string(o, "name", ri->name) < 0 ||
-      appc_jput_string(o, "id", ri->id) < 0 ||
-      (ri->labels.len > 0 && appc_jput(o, "labels", appc_jkv_list(&ri->labels)) < 0)) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", ri->name);
+  appc_jw_field_string(w, "id", ri->id);
+  appc_jw_field_kv_list(w, "labels", &ri->labels);
+  appc_jw_end_object(w);
 }
 
-static struct json_object *runtime_app_json(const struct appc_runtime_app *ra)
+static void runtime_app_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *o = json_object_new_object();
-  int r;
+  const struct appc_runtime_app *ra = elem;
 
-  if (o == NULL)
-    return NULL;
-  r = appc_jput_string(o, "name", ra->name);
-  if (r == 0)
-    r = appc_jput(o, "image", runtime_image_json(&ra->image));
-  if (r == 0 && ra->app != NULL)
-    r = appc_jput(o, "app", appc_japp(ra->app));
-  if (r == 0 && ra->read_only_root_fs)
-    r = appc_jput(o, "readOnlyRootFS", json_object_new_boolean(true));
-  if (r == 0 && ra->n_mounts > 0)
-    r = appc_jput(o, "mounts", mounts_json(ra));
-  if (r == 0 && ra->annotations.len > 0)
-    r = appc_jput(o, "annotations", appc_jkv_list(&ra->annotations));
-  if (r < 0) {
-    json_object_put(o);
-    return NULL;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", ra->name);
+  appc_jw_key(w, "image");
+  runtime_image_write(w, &ra->image);
+  if (ra->app != NULL) {
+    appc_jw_key(w, "app");
+    appc_jw_app(w, ra->app);
   }
-  return o;
+  if (ra->read_only_root_fs) {
+    appc_jw_key(w, "readOnlyRootFS");
+    appc_jw_bool(w, true);
+  }
+  appc_jw_field_array(w, "mounts", ra->mounts, ra->n_mounts, sizeof *ra->mounts, mount_elem);
+  appc_jw_field_kv_list(w, "annotations", &ra->annotations);
+  appc_jw_end_object(w);
 }
 
 /* ---- exposed ports */
@@ -344,22 +331,22 @@ static void exposed_port_clear(void *elem)
 }
 
 /* hostIP is a Go net.IP: null and "" both mean no address. */
-static int decode_host_ip(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_host_ip(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   char **out = target;
 
-  if (v != NULL && !json_object_is_type(v, json_type_string))
+  if (v != NULL && v->kind != APPC_JSTRING)
     return appc_jerr(c, "expected an IP address string, got %s", appc_jtype_name(v));
   free(*out);
   *out = NULL;
-  if (v == NULL || json_object_get_string_len(v) == 0)
+  if (v == NULL || v->len == 0)
     return 0;
-  if (appc_validate_ip(json_object_get_string(v), c->err) < 0)
+  if (appc_validate_ip(v->text, c->err) < 0)
     return appc_jfail(c);
   return appc_jdecode_string(c, v, out);
 }
 
-static int decode_pod_port(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_pod_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_port **out = target;
 
@@ -375,7 +362,7 @@ static int decode_pod_port(struct appc_jctx *c, struct json_object *v, void *tar
   return appc_jdecode_port(c, v, *out);
 }
 
-static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_exposed_port(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   static const struct appc_jfield fields[] = {
       {"name", appc_jdecode_acname, offsetof(struct appc_exposed_port, name)},
@@ -386,25 +373,27 @@ static int decode_exposed_port(struct appc_jctx *c, struct json_object *v, void 
   return appc_jdecode_fields(c, v, fields, target);
 }
 
-static int decode_exposed_ports(struct appc_jctx *c, struct json_object *v, void *target)
+static int decode_exposed_ports(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
   return appc_jdecode_array(c, v, (void **) &pm->ports, &pm->n_ports, sizeof *pm->ports,
                             decode_exposed_port, exposed_port_clear);
 }
 
-static struct json_object *exposed_port_json(const struct appc_exposed_port *p)
+static void exposed_port_elem(struct appc_jw *w, const void *elem)
 {
-  struct json_object *o = json_object_new_object();
+  const struct appc_exposed_port *p = elem;
 
-  if (o == NULL || appc_jput_string(o, "name", p->name) < 0 ||
-      appc_jput(o, "hostPort", json_object_new_uint64(p->host_port)) < 0 ||
-      appc_jput_string(o, "hostIP", p->host_ip) < 0 ||
-      (p->pod_port != NULL && appc_jput(o, "podPort", appc_jport(p->pod_port)) < 0)) {
-    json_object_put(o);
-    return NULL;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "name", p->name);
+  appc_jw_key(w, "hostPort");
+  appc_jw_uint(w, p->host_port);
+  appc_jw_field_string(w, "hostIP", p->host_ip);
+  if (p->pod_port != NULL) {
+    appc_jw_key(w, "podPort");
+    appc_jw_port(w, p->pod_port);
   }
-  return o;
+  appc_jw_end_object(w);
 }
 
 /* ---- the manifest */
@@ -425,7 +414,8 @@ void appc_pod_manifest_free(struct appc_pod_manifest *pm)
   free(pm);
 }
 
-static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc_pod_manifest *pm)
+static int decode_pod(struct appc_jctx *c, const struct appc_jnode *root,
+                      struct appc_pod_manifest *pm)
 {
   static const struct appc_jfield fields[] = {
       {"acVersion", appc_jdecode_semver, offsetof(struct appc_pod_manifest, ac_version)},
@@ -458,81 +448,47 @@ static int decode_pod(struct appc_jctx *c, struct json_object *root, struct appc
 int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
                             appc_error_t *err)
 {
-  cleanup_json struct json_object *root = NULL;
+  cleanup_jtree struct appc_jtree *tree = NULL;
   cleanup_pod_manifest struct appc_pod_manifest *pm = NULL;
   struct appc_jctx c = {.err = err};
 
-  if (appc_json_parse(json, len, &root, err) < 0)
+  if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
   pm = calloc(1, sizeof *pm);
   if (pm == NULL)
     return appc_error_make(err, ENOMEM, "parsing pod manifest");
-  if (decode_pod(&c, root, pm) < 0)
+  if (decode_pod(&c, tree->root, pm) < 0)
     return -1;
   *out = steal_pointer(&pm);
   return 0;
 }
 
-typedef struct json_object *(*elem_json_fn)(const void *elem);
-
-static struct json_object *array_json(const void *items, size_t n, size_t size, elem_json_fn fn)
+static void write_pod(struct appc_jw *w, const struct appc_pod_manifest *pm)
 {
-  struct json_object *a = json_object_new_array();
-
-  for (size_t i = 0; a != NULL && i < n; i++) {
-    struct json_object *o = fn((const char *) items + i * size);
-    if (o == NULL || json_object_array_add(a, o) < 0) {
-      json_object_put(o);
-      json_object_put(a);
-      a = NULL;
-    }
-  }
-  return a;
-}
-
-static struct json_object *pod_json(const struct appc_pod_manifest *pm)
-{
-  struct json_object *o = json_object_new_object();
-  int r;
-
-  if (o == NULL)
-    return NULL;
-  r = appc_jput_string(o, "acVersion", pm->ac_version);
-  if (r == 0)
-    r = appc_jput_string(o, "acKind", pm->ac_kind);
-  if (r == 0)
-    r = appc_jput_list(
-        o, "apps", pm->apps,
-        array_json(pm->apps, pm->n_apps, sizeof *pm->apps, (elem_json_fn) runtime_app_json));
-  if (r == 0)
-    r = appc_jput_list(
-        o, "volumes", pm->volumes,
-        array_json(pm->volumes, pm->n_volumes, sizeof *pm->volumes, (elem_json_fn) volume_json));
-  if (r == 0)
-    r = appc_jput_list(o, "isolators", pm->isolators.items, appc_jisolators(&pm->isolators));
-  if (r == 0)
-    r = appc_jput_list(o, "annotations", pm->annotations.items, appc_jkv_list(&pm->annotations));
-  if (r == 0)
-    r = appc_jput_list(
-        o, "ports", pm->ports,
-        array_json(pm->ports, pm->n_ports, sizeof *pm->ports, (elem_json_fn) exposed_port_json));
-  if (r == 0 && pm->user_annotations.len > 0)
-    r = appc_jput(o, "userAnnotations", appc_jstring_map(&pm->user_annotations));
-  if (r == 0 && pm->user_labels.len > 0)
-    r = appc_jput(o, "userLabels", appc_jstring_map(&pm->user_labels));
-  if (r < 0) {
-    json_object_put(o);
-    return NULL;
-  }
-  return o;
+  appc_jw_begin_object(w);
+  appc_jw_field_string(w, "acVersion", pm->ac_version);
+  appc_jw_field_string(w, "acKind", pm->ac_kind);
+  appc_jw_key(w, "apps");
+  appc_jw_array(w, pm->apps, pm->n_apps, sizeof *pm->apps, runtime_app_elem);
+  appc_jw_key(w, "volumes");
+  appc_jw_array(w, pm->volumes, pm->n_volumes, sizeof *pm->volumes, volume_elem);
+  appc_jw_key(w, "isolators");
+  appc_jw_isolators(w, &pm->isolators);
+  appc_jw_key(w, "annotations");
+  appc_jw_kv_list(w, &pm->annotations);
+  appc_jw_key(w, "ports");
+  appc_jw_array(w, pm->ports, pm->n_ports, sizeof *pm->ports, exposed_port_elem);
+  appc_jw_field_string_map(w, "userAnnotations", &pm->user_annotations);
+  appc_jw_field_string_map(w, "userLabels", &pm->user_labels);
+  appc_jw_end_object(w);
 }
 
 int appc_pod_manifest_serialize(const struct appc_pod_manifest *pm, int flags, char **out,
                                 size_t *out_len, appc_error_t *err)
 {
-  cleanup_json struct json_object *o = pod_json(pm);
+  struct appc_jw w;
 
-  if (o == NULL)
-    return appc_error_make(err, ENOMEM, "serialising pod manifest");
-  return appc_json_render(o, flags, out, out_len, err);
+  appc_jw_init(&w, flags);
+  write_pod(&w, pm);
+  return appc_jw_finish(&w, out, out_len, "serialising pod manifest", err);
 }

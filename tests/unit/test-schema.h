@@ -56,4 +56,18 @@ static inline void check_cases(const struct manifest_case *cases, size_t n)
 #define WITH_APP(x) "{" IM ",\"app\":{" APP x "}}"
 #define WITH_ISO(x) WITH_APP(",\"isolators\":[" x "]")
 
+/* Our limit: APPC_JSON_MAX_DEPTH levels (the top-level object included)
+ * are accepted; Go's 10000 are refused with an error naming the limit. */
+static inline void nested(char *buf, size_t size, int levels)
+{
+  size_t n = (size_t) snprintf(buf, size, "{" IM ",\"x\":");
+
+  for (int i = 1; i < levels; i++)
+    buf[n++] = '[';
+  for (int i = 1; i < levels; i++)
+    buf[n++] = ']';
+  buf[n++] = '}';
+  buf[n] = '\0';
+}
+
 #endif
