@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -25,17 +26,11 @@
 
 /* ---- lists of name/value pairs ---- */
 
-/* Append NAME=VALUE (taken over) to L, a list grown only by this function:
- * its array has room for the next power of two of LEN entries. */
+/* Append NAME=VALUE (taken over) to L. */
 static int kv_push(struct appc_kv_list *l, char *name, char *value)
 {
-  if (l->len == 0 || (l->len & (l->len - 1)) == 0) {
-    size_t cap = l->len == 0 ? 8 : l->len * 2;
-    struct appc_kv *items = realloc(l->items, cap * sizeof *items);
-    if (items == NULL)
-      return -1;
-    l->items = items;
-  }
+  if (APPC_ARRAY_EXTEND(l->items, l->len, 1) < 0)
+    return -1;
   l->items[l->len++] = (struct appc_kv){.name = name, .value = value};
   return 0;
 }
@@ -113,15 +108,11 @@ static int kv_dedupe(struct appc_kv_list *l)
 /* Move the entries of FROM to the end of TO. */
 static int kv_move_all(struct appc_kv_list *to, struct appc_kv_list *from)
 {
-  struct appc_kv *items;
-
   if (from->len == 0)
     return 0;
-  items = realloc(to->items, (to->len + from->len) * sizeof *items);
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(to->items, to->len, from->len) < 0)
     return -1;
-  memcpy(items + to->len, from->items, from->len * sizeof *items);
-  to->items = items;
+  memcpy(to->items + to->len, from->items, from->len * sizeof *to->items);
   to->len += from->len;
   free(from->items);
   *from = (struct appc_kv_list){0};

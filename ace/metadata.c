@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/lazy-mhd.h"
 #include "common/lazy-crypto.h"
 
@@ -588,16 +589,8 @@ static int field_append(struct field *f, const char *data, size_t size)
     f->overflow = true;
     return 0;
   }
-  if (f->len + size + 1 > f->cap) {
-    size_t cap = f->cap == 0 ? 256 : f->cap;
-    while (cap < f->len + size + 1)
-      cap *= 2;
-    char *p = realloc(f->data, cap);
-    if (p == NULL)
-      return -1;
-    f->data = p;
-    f->cap = cap;
-  }
+  if (APPC_ARRAY_RESERVE(f->data, f->cap, f->len + size + 1) < 0)
+    return -1;
   memcpy(f->data + f->len, data, size);
   f->len += size;
   f->data[f->len] = '\0';

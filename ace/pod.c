@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "common/array.h"
 #include "ace/ace.h"
 #include "ace/internal.h"
 #include "ace/pod.h"
@@ -318,14 +319,8 @@ static int list_one(const char *name, void *data, appc_error_t *err)
 
   if (!is_uuid(name))
     return 0;
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 8;
-    void *p = realloc(c->items, cap * sizeof *c->items);
-    if (p == NULL)
-      return appc_error_make(err, ENOMEM, "listing pods");
-    c->items = p;
-    c->cap = cap;
-  }
+  if (APPC_ARRAY_RESERVE(c->items, c->cap, c->n + 1) < 0)
+    return appc_error_make(err, ENOMEM, "listing pods");
   /* A pod that vanished or whose state is unreadable (being created or
    * removed right now) is not listed. */
   if (pod_info_at(c->pods, c->base, name, &c->items[c->n], &ignored) == 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "ace/ace.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
@@ -18,11 +19,9 @@
 
 static int kv_append(struct appc_kv_list *l, const char *name, size_t name_len, const char *value)
 {
-  struct appc_kv *items = realloc(l->items, (l->len + 1) * sizeof *items);
-
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(l->items, l->len, 1) < 0)
     return -1;
-  l->items = items;
+  struct appc_kv *items = l->items;
   items[l->len].name = strndup(name, name_len);
   items[l->len].value = strdup(value);
   if (items[l->len].name == NULL || items[l->len].value == NULL) {
@@ -270,10 +269,9 @@ static int override_exec(struct appc_app *app, const struct appc_ace_app_request
   for (size_t i = keep; i < e->len; i++)
     free(e->items[i]);
   e->len = keep;
-  items = realloc(e->items, (keep + 1 + q->n_args + 1) * sizeof *items);
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(e->items, keep, 1 + q->n_args + 1) < 0)
     return appc_error_make(err, ENOMEM, "exec");
-  e->items = items;
+  items = e->items;
   if (q->exec != NULL && (items[e->len++] = strdup(q->exec)) == NULL)
     return appc_error_make(err, ENOMEM, "exec");
   for (size_t i = 0; i < q->n_args; i++)

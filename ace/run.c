@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "ace/ace.h"
 #include "ace/internal.h"
 #include "ace/pod.h"
@@ -162,17 +163,13 @@ static const struct appc_volume *find_volume(const struct appc_pod_manifest *pod
 
 static char *keep(struct app_plan *a, char *s)
 {
-  char **v;
-
   if (s == NULL)
     return NULL;
-  v = realloc(a->vol_strings, (a->n_vol_strings + 1) * sizeof *v);
-  if (v == NULL) {
+  if (APPC_ARRAY_EXTEND(a->vol_strings, a->n_vol_strings, 1) < 0) {
     free(s);
     return NULL;
   }
-  a->vol_strings = v;
-  v[a->n_vol_strings++] = s;
+  a->vol_strings[a->n_vol_strings++] = s;
   return s;
 }
 
@@ -203,13 +200,11 @@ static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struc
 static int add_volume(struct pod_run *r, struct app_plan *a, const struct appc_volume *v,
                       const char *target, bool mount_point_ro, appc_error_t *err)
 {
-  struct ace_rootfs_volume *vols = realloc(a->vols, (a->n_vols + 1) * sizeof *vols);
   struct ace_rootfs_volume *nv;
 
-  if (vols == NULL)
+  if (APPC_ARRAY_EXTEND(a->vols, a->n_vols, 1) < 0)
     return appc_error_make(err, ENOMEM, "volumes");
-  a->vols = vols;
-  nv = &vols[a->n_vols];
+  nv = &a->vols[a->n_vols];
   *nv = (struct ace_rootfs_volume){
       .volume = v->name,
       .target = target,
@@ -1029,10 +1024,8 @@ static bool read_lines(int fd, char **buf, size_t *len, void (*line_fn)(void *, 
     *len = 0;
     return false;
   }
-  char *grown = realloc(*buf, *len + (size_t) n + 1);
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(*buf, *len, (size_t) n + 1) < 0)
     return false;
-  *buf = grown;
   memcpy(*buf + *len, chunk, (size_t) n);
   *len += (size_t) n;
   start = *buf;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "ace/ace.h"
 #include "actool/actool.h"
 #include "actool/net-cli.h"
@@ -112,13 +113,11 @@ static int parse_app_option(struct app_args *a, int argc, char **argv, int *i)
     default: {
       const char ***list = k == 4 ? &a->mounts : &a->env;
       size_t *len = k == 4 ? &a->n_mounts : &a->n_env;
-      const char **m = realloc(*list, (*len + 1) * sizeof *m);
-      if (m == NULL) {
+      if (APPC_ARRAY_EXTEND(*list, *len, 1) < 0) {
         actool_error("out of memory");
         return ACTOOL_EXIT_FAILURE;
       }
-      *list = m;
-      m[(*len)++] = v;
+      (*list)[(*len)++] = v;
     }
     }
     return 0;

@@ -41,7 +41,8 @@ actool_actool_SOURCES = \
 	actool/cmd-gc.c \
 	actool/tempguard.c \
 	actool/callbacks.c \
-	common/fs.c
+	common/fs.c \
+	common/array.c
 actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS)
 actool_actool_LDFLAGS = -Wl,-rpath,'$$ORIGIN/..'
 actool/actool.install: $(actool_actool_OBJECTS) $(APPC_SONAME)

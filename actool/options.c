@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "actool/actool.h"
 #include "actool/options.h"
 #include "common/macros.h"
@@ -57,11 +58,9 @@ static const struct actool_option *find_option(const struct actool_option *table
 
 static int append_list(struct actool_list *list, const char *value)
 {
-  const char **v = realloc(list->v, (list->n + 1) * sizeof *v);
-  if (v == NULL)
+  if (APPC_ARRAY_EXTEND(list->v, list->n, 1) < 0)
     return -1;
-  v[list->n++] = value;
-  list->v = v;
+  list->v[list->n++] = value;
   return 0;
 }
 

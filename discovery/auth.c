@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
 
@@ -173,12 +174,10 @@ static int load_file(int dirfd, const char *dir, const char *name, struct appc_a
     json_object_put(root);
     return appc_error_make(err, 0, "%s: not valid JSON", path);
   }
-  struct appc_auth_entry *grown = realloc(c->v, (c->n + 1) * sizeof *c->v);
-  if (grown == NULL) {
+  if (APPC_ARRAY_EXTEND(c->v, c->n, 1) < 0) {
     json_object_put(root);
     return appc_error_make(err, ENOMEM, "%s", path);
   }
-  c->v = grown;
   memset(&c->v[c->n], 0, sizeof c->v[c->n]);
   int r = parse_entry(root, &c->v[c->n], path, err);
   json_object_put(root);

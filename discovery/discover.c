@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
 #include "schema/manifest.h"
@@ -59,14 +60,8 @@ struct buf {
 
 static bool buf_add(struct buf *b, const char *s, size_t n)
 {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = (b->len + n + 1) * 2;
-    char *grown = realloc(b->s, cap);
-    if (grown == NULL)
-      return false;
-    b->s = grown;
-    b->cap = cap;
-  }
+  if (APPC_ARRAY_RESERVE(b->s, b->cap, b->len + n + 1) < 0)
+    return false;
   memcpy(b->s + b->len, s, n);
   b->len += n;
   b->s[b->len] = '\0';
@@ -205,12 +200,8 @@ void appc_discovery_clear(struct appc_discovery *d)
 static int add_attempt(struct appc_discovery *d, const char *prefix, const char *message,
                        appc_error_t *err)
 {
-  struct appc_discovery_attempt *grown =
-      realloc(d->attempts, (d->n_attempts + 1) * sizeof *d->attempts);
-
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(d->attempts, d->n_attempts, 1) < 0)
     return appc_error_make(err, ENOMEM, "discovery");
-  d->attempts = grown;
   d->attempts[d->n_attempts].prefix = strdup(prefix);
   d->attempts[d->n_attempts].message = strdup(message);
   d->n_attempts++;
@@ -270,22 +261,6 @@ static bool strset_add(struct strset *set, const char *s)
   }
 }
 
-/* Make room for N more items in *V (of *CAP), doubling. */
-static bool grow(void **v, size_t *cap, size_t len, size_t n, size_t size)
-{
-  if (len + n <= *cap)
-    return true;
-  size_t want = *cap < 8 ? 8 : *cap;
-  while (want < len + n)
-    want *= 2;
-  void *grown = realloc(*v, want * size);
-  if (grown == NULL)
-    return false;
-  *v = grown;
-  *cap = want;
-  return true;
-}
-
 /* Every template of one page that renders, in document order, each URL
  * once (as the reference lists them; spec: the client MAY choose among
  * several).  Each keeps its score, for fetch to try the best first. */
@@ -314,7 +289,7 @@ static int take_endpoints(const struct appc_discovery_metas *m, const char *name
     if (!strset_add(&seen, aci)) {
       free(aci);
       free(asc);
-    } else if (!grow((void **) &d->endpoints, &cap, d->n_endpoints, 1, sizeof *d->endpoints)) {
+    } else if (APPC_ARRAY_RESERVE(d->endpoints, cap, d->n_endpoints + 1) < 0) {
       free(aci);
       free(asc);
       r = appc_error_make(err, ENOMEM, "discovery");
@@ -344,7 +319,7 @@ static int take_pubkeys(const struct appc_discovery_metas *m, const char *name,
         !strset_add(&seen, m->v[i].url))
       continue;
     char *url = strdup(m->v[i].url);
-    if (url == NULL || !grow((void **) &d->pubkeys, &cap, d->n_pubkeys, 1, sizeof *d->pubkeys)) {
+    if (url == NULL || APPC_ARRAY_RESERVE(d->pubkeys, cap, d->n_pubkeys + 1) < 0) {
       free(url);
       r = appc_error_make(err, ENOMEM, "discovery");
     } else {

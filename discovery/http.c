@@ -19,6 +19,7 @@
 
 #include "common/lazy-curl.h"
 
+#include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
@@ -397,19 +398,16 @@ static size_t page_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
   struct page_sink *s = userdata;
   size_t n = size * nmemb;
-  char *grown;
 
   if (s->page->len + n > s->max) {
     s->too_big = true;
     return 0;
   }
-  grown = realloc(s->page->body, s->page->len + n + 1);
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(s->page->body, s->page->len, n + 1) < 0)
     return 0;
-  memcpy(grown + s->page->len, data, n);
-  s->page->body = grown;
+  memcpy(s->page->body + s->page->len, data, n);
   s->page->len += n;
-  grown[s->page->len] = '\0';
+  s->page->body[s->page->len] = '\0';
   return n;
 }
 

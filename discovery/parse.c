@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/array.h"
 #include "common/lazy-xml2.h"
 
 #include "common/cleanup.h"
@@ -33,11 +34,8 @@ void appc_discovery_metas_clear(struct appc_discovery_metas *m)
 static int add_meta(struct appc_discovery_metas *out, const char *rel, const char *prefix,
                     size_t prefix_len, const char *url, size_t url_len, appc_error_t *err)
 {
-  struct appc_discovery_meta *grown = realloc(out->v, (out->n + 1) * sizeof *out->v);
-
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(out->v, out->n, 1) < 0)
     return appc_error_make(err, ENOMEM, "discovery data");
-  out->v = grown;
   struct appc_discovery_meta *m = &out->v[out->n];
   m->rel = strdup(rel);
   m->prefix = strndup(prefix, prefix_len);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/json.h"
 #include "schema/schema.h"
@@ -82,10 +83,8 @@ static int add_label(struct appc_kv_list *labels, const char *part, size_t len, 
   for (size_t i = 0; i < labels->len; i++)
     if (strcmp(labels->items[i].name, name) == 0)
       return appc_error_make(err, 0, "%s: label \"%s\" given more than once", whole, name);
-  struct appc_kv *grown = realloc(labels->items, (labels->len + 1) * sizeof *grown);
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(labels->items, labels->len, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s", whole);
-  labels->items = grown;
   labels->items[labels->len].name = steal_pointer(&name);
   labels->items[labels->len].value = steal_pointer(&value);
   labels->len++;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/internal.h"
 #include "schema/isolator.h"
@@ -333,13 +334,10 @@ int appc_isolator_set(struct appc_isolator *iso, const char *name, const char *v
 int appc_isolator_list_append(struct appc_isolator_list *l, const struct appc_isolator *iso,
                               appc_error_t *err)
 {
-  struct appc_isolator *items = realloc(l->items, (l->len + 1) * sizeof *items);
-
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(l->items, l->len, 1) < 0)
     return appc_error_make(err, ENOMEM, "adding isolator");
-  l->items = items;
-  memset(&items[l->len], 0, sizeof *items);
-  if (appc_isolator_set(&items[l->len], iso->name, iso->value_json, err) < 0)
+  memset(&l->items[l->len], 0, sizeof *l->items);
+  if (appc_isolator_set(&l->items[l->len], iso->name, iso->value_json, err) < 0)
     return -1;
   l->len++;
   return 0;

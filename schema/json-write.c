@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "schema/json.h"
 #include "schema/schema.h"
 
@@ -24,16 +25,12 @@ static void jw_put(struct appc_jw *w, const char *s, size_t n)
   if (w->failed)
     return;
   if (w->cap - w->len < n + 1) {
-    size_t cap = w->cap != 0 ? w->cap : 256;
-    while (cap - w->len < n + 1)
-      cap *= 2;
-    char *p = realloc(w->s, cap);
-    if (p == NULL) {
+    if (w->s == NULL)
+      w->cap = 256; /* the first allocation: a small manifest's worth */
+    if (APPC_ARRAY_RESERVE(w->s, w->cap, w->len + n + 1) < 0) {
       w->failed = true;
       return;
     }
-    w->s = p;
-    w->cap = cap;
   }
   memcpy(w->s + w->len, s, n);
   w->len += n;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/internal.h"
 #include "schema/schema.h"
@@ -106,11 +107,9 @@ static int params_add(struct params *ps, const char *seg, size_t len, appc_error
 {
   const char *eq = memchr(seg, '=', len);
   size_t klen = eq != NULL ? (size_t) (eq - seg) : len;
-  struct param *items = realloc(ps->items, (ps->len + 1) * sizeof *items);
-
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(ps->items, ps->len, 1) < 0)
     return appc_error_make(err, ENOMEM, "parsing parameters");
-  ps->items = items;
+  struct param *items = ps->items;
   items[ps->len].key = query_unescape(seg, klen);
   items[ps->len].value = eq != NULL ? query_unescape(eq + 1, len - klen - 1) : strdup("");
   ps->len++;
@@ -213,10 +212,8 @@ static int split_list(const char *s, char sep, struct appc_string_list *l, appc_
   for (const char *p = s;; p++) {
     const char *end = strchr(p, sep);
     size_t n = end != NULL ? (size_t) (end - p) : strlen(p);
-    char **items = realloc(l->items, (l->len + 1) * sizeof *items);
-    if (items == NULL)
+    if (APPC_ARRAY_EXTEND(l->items, l->len, 1) < 0)
       return appc_error_make(err, ENOMEM, "patching manifest");
-    l->items = items;
     if ((l->items[l->len] = strndup(p, n)) == NULL)
       return appc_error_make(err, ENOMEM, "patching manifest");
     l->len++;
@@ -236,10 +233,8 @@ static int patch_gids(struct appc_app *app, const char *spec, appc_error_t *err)
     size_t len = end != NULL ? (size_t) (end - p) : strlen(p);
     cleanup_free char *g = strndup(p, len);
     char *stop;
-    int64_t *more = realloc(gids, (n + 1) * sizeof *gids);
-    if (g == NULL || more == NULL)
+    if (g == NULL || APPC_ARRAY_EXTEND(gids, n, 1) < 0)
       return appc_error_make(err, ENOMEM, "patching manifest");
-    gids = more;
     errno = 0;
     gids[n++] = strtoll(g, &stop, 10);
     /* strconv.Atoi: optional sign and digits only. */
@@ -362,10 +357,9 @@ static int add_mount(struct appc_app *app, const char *spec, appc_error_t *err)
     return -1;
   if ((path = param(&ps, "path")) == NULL || *path == '\0')
     return appc_error_make(err, 0, "path must be set");
-  items = realloc(app->mount_points, (app->n_mount_points + 1) * sizeof *items);
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(app->mount_points, app->n_mount_points, 1) < 0)
     return appc_error_make(err, ENOMEM, "patching manifest");
-  app->mount_points = items;
+  items = app->mount_points;
   if ((mp.name = dup_or_fail(param(&ps, "name"), err)) == NULL ||
       (mp.path = dup_or_fail(path, err)) == NULL) {
     free(mp.name);
@@ -394,10 +388,9 @@ static int add_port(struct appc_app *app, const char *spec, appc_error_t *err)
     return -1;
   /* A count left out stays 0 (written "count":0), as in the reference's
    * types.PortFromString; only decoding a manifest turns 0 into 1. */
-  items = realloc(app->ports, (app->n_ports + 1) * sizeof *items);
-  if (items == NULL)
+  if (APPC_ARRAY_EXTEND(app->ports, app->n_ports, 1) < 0)
     return appc_error_make(err, ENOMEM, "patching manifest");
-  app->ports = items;
+  items = app->ports;
   v = param(&ps, "protocol");
   if ((pt.name = dup_or_fail(param(&ps, "name"), err)) == NULL ||
       (pt.protocol = dup_or_fail(v != NULL ? v : "", err)) == NULL) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/json.h"
@@ -257,14 +258,8 @@ struct image_vec {
 
 static int vec_push(struct image_vec *vec, struct appc_store_image *img)
 {
-  if (vec->n == vec->cap) {
-    size_t cap = vec->cap ? vec->cap * 2 : 16;
-    struct appc_store_image *bigger = realloc(vec->v, cap * sizeof *bigger);
-    if (bigger == NULL)
-      return -1;
-    vec->v = bigger;
-    vec->cap = cap;
-  }
+  if (APPC_ARRAY_RESERVE(vec->v, vec->cap, vec->n + 1) < 0)
+    return -1;
   vec->v[vec->n++] = *img;
   memset(img, 0, sizeof *img);
   return 0;

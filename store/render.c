@@ -32,6 +32,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/hashmap.h"
 #include "common/lazy-archive.h"
@@ -94,23 +95,6 @@ static int index_add(struct path_index *ix, const char *key, uint32_t idx)
 static void index_clear(struct path_index *ix)
 {
   appc_hashmap_clear(&ix->map, NULL);
-}
-
-/* Grow an array of ELEM-byte elements so that one more fits. */
-static int grow(void **array, size_t *cap, size_t len, size_t elem)
-{
-  void *bigger;
-  size_t n;
-
-  if (len < *cap)
-    return 0;
-  n = *cap == 0 ? 256 : *cap * 2;
-  bigger = realloc(*array, n * elem);
-  if (bigger == NULL)
-    return -1;
-  *array = bigger;
-  *cap = n;
-  return 0;
 }
 
 /* ---- the render ---- */
@@ -240,7 +224,7 @@ static int add_node(struct appc_render *r, const char *path, size_t len, enum no
 {
   struct node *n;
 
-  if (grow((void **) &r->nodes, &r->nodes_cap, r->n_nodes, sizeof *r->nodes) < 0)
+  if (APPC_ARRAY_RESERVE(r->nodes, r->nodes_cap, r->n_nodes + 1) < 0)
     return appc_error_make(err, ENOMEM, "render");
   n = &r->nodes[r->n_nodes];
   memset(n, 0, sizeof *n);
@@ -718,7 +702,7 @@ static int add_lentry(struct layer_pass *lp, const char *path, mode_t type, uint
   /* A repeated name is refused at import; here the first one stands. */
   if (index_find(&lp->index, path, strlen(path)) != NO_INDEX)
     return 0;
-  if (grow((void **) &lp->entries, &lp->entries_cap, lp->n_entries, sizeof *lp->entries) < 0)
+  if (APPC_ARRAY_RESERVE(lp->entries, lp->entries_cap, lp->n_entries + 1) < 0)
     return appc_error_make(err, ENOMEM, "render");
   le = &lp->entries[lp->n_entries];
   le->path = strdup(path);
@@ -759,7 +743,7 @@ static int add_pending(struct layer_pass *lp, const char *path, uint32_t ordinal
 {
   struct pending *p;
 
-  if (grow((void **) &lp->pending, &lp->pending_cap, lp->n_pending, sizeof *lp->pending) < 0)
+  if (APPC_ARRAY_RESERVE(lp->pending, lp->pending_cap, lp->n_pending + 1) < 0)
     return appc_error_make(err, ENOMEM, "render");
   p = &lp->pending[lp->n_pending];
   p->path = strdup(path);

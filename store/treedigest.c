@@ -23,6 +23,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/hashmap.h"
 #include "common/lazy-crypto.h"
@@ -115,18 +116,12 @@ struct digest {
 
 static int arena_reserve(struct digest *d, size_t more, appc_error_t *err)
 {
-  size_t cap = d->arena_cap;
-  unsigned char *bigger;
-
-  if (d->arena_len + more <= cap)
-    return 0;
-  while (cap < d->arena_len + more)
-    cap = cap == 0 ? 1 << 20 : cap * 2;
-  bigger = realloc(d->arena, cap);
-  if (bigger == NULL)
+  /* A tree of thousands of files: start at 1 MiB rather than double
+   * from a few bytes. */
+  if (d->arena_cap == 0)
+    d->arena_cap = 1 << 20;
+  if (APPC_ARRAY_RESERVE(d->arena, d->arena_cap, d->arena_len + more) < 0)
     return appc_error_make(err, ENOMEM, "tree digest");
-  d->arena = bigger;
-  d->arena_cap = cap;
   return 0;
 }
 
@@ -193,14 +188,8 @@ static int record_begin(struct digest *d, const char *path, const struct stat *s
   struct record *rec;
   char type = type_code(st->st_mode);
 
-  if (d->n_recs == d->recs_cap) {
-    size_t cap = d->recs_cap == 0 ? 1024 : d->recs_cap * 2;
-    struct record *bigger = realloc(d->recs, cap * sizeof *bigger);
-    if (bigger == NULL)
-      return appc_error_make(err, ENOMEM, "tree digest");
-    d->recs = bigger;
-    d->recs_cap = cap;
-  }
+  if (APPC_ARRAY_RESERVE(d->recs, d->recs_cap, d->n_recs + 1) < 0)
+    return appc_error_make(err, ENOMEM, "tree digest");
   rec = &d->recs[d->n_recs++];
   rec->off = d->arena_len;
   rec->path_len = (uint32_t) strlen(path);
@@ -222,15 +211,8 @@ static void record_end(struct digest *d)
 /* Grow *BUF to hold N bytes. */
 static int ensure(char **buf, size_t *cap, size_t n, appc_error_t *err)
 {
-  char *bigger;
-
-  if (n <= *cap)
-    return 0;
-  bigger = realloc(*buf, n);
-  if (bigger == NULL)
+  if (APPC_ARRAY_RESERVE(*buf, *cap, n) < 0)
     return appc_error_make(err, ENOMEM, "tree digest");
-  *buf = bigger;
-  *cap = n;
   return 0;
 }
 
@@ -442,15 +424,9 @@ static int put_entry(struct digest *d, int dir_fd, const char *name, const char 
 
 static int queue_push(struct digest *d, char *path, appc_error_t *err)
 {
-  if (d->q_len == d->q_cap) {
-    size_t cap = d->q_cap == 0 ? 256 : d->q_cap * 2;
-    char **bigger = realloc(d->queue, cap * sizeof *bigger);
-    if (bigger == NULL) {
-      free(path);
-      return appc_error_make(err, ENOMEM, "tree digest");
-    }
-    d->queue = bigger;
-    d->q_cap = cap;
+  if (APPC_ARRAY_RESERVE(d->queue, d->q_cap, d->q_len + 1) < 0) {
+    free(path);
+    return appc_error_make(err, ENOMEM, "tree digest");
   }
   d->queue[d->q_len++] = path;
   return 0;

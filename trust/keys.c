@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "trust/internal.h"
 
@@ -93,11 +94,8 @@ static int add_key(struct appc_trust_keys *keys, const char *rel_dir, const char
                    const char *file, appc_error_t *err)
 {
   struct appc_trust_key k = {0};
-  struct appc_trust_key *grown = realloc(keys->v, (keys->n + 1) * sizeof *grown);
-
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(keys->v, keys->n, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s/%s", rel_dir, file);
-  keys->v = grown;
   if (asprintf(&k.path, "%s/%s", rel_dir, file) < 0)
     k.path = NULL;
   k.prefix = prefix != NULL ? strdup(prefix) : NULL;
@@ -148,10 +146,8 @@ static int read_visible_names(DIR *d, const char *path, struct name_list *out, a
   for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
     if (de->d_name[0] == '.')
       continue;
-    char **grown = realloc(out->v, (out->n + 1) * sizeof *grown);
-    if (grown == NULL)
+    if (APPC_ARRAY_EXTEND(out->v, out->n, 1) < 0)
       return appc_error_make(err, ENOMEM, "%s", path);
-    out->v = grown;
     if ((out->v[out->n] = strdup(de->d_name)) == NULL)
       return appc_error_make(err, ENOMEM, "%s", path);
     out->n++;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/types.h"
@@ -615,11 +616,8 @@ static int list_entry(const struct trust_entry *e, void *data, appc_error_t *err
 {
   struct list_walk *l = data;
   struct appc_trust_listed item = {0};
-  struct appc_trust_listed *grown = realloc(l->out->v, (l->out->n + 1) * sizeof *grown);
-
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(l->out->v, l->out->n, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s", e->path);
-  l->out->v = grown;
   item.path = strdup(e->rel);
   item.prefix = e->prefix != NULL ? strdup(e->prefix) : NULL;
   item.problem = misplacement(e);
@@ -687,12 +685,10 @@ struct remove_walk {
 static int record_removed(struct appc_trust_keys *keys, const struct trust_entry *e,
                           appc_error_t *err)
 {
-  struct appc_trust_key *grown = realloc(keys->v, (keys->n + 1) * sizeof *grown);
   struct appc_trust_key k;
 
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(keys->v, keys->n, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s", e->path);
-  keys->v = grown;
   k.path = strdup(e->rel);
   k.prefix = e->prefix != NULL ? strdup(e->prefix) : NULL;
   k.fingerprint = upper_dup(e->name);

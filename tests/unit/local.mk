@@ -22,6 +22,12 @@ tests_unit_test_common_hashmap_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_hashmap_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-common-hashmap
 
+check_PROGRAMS += tests/unit/test-common-array
+tests_unit_test_common_array_SOURCES = tests/unit/test-common-array.c
+tests_unit_test_common_array_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_array_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-array
+
 check_PROGRAMS += tests/unit/test-lazy
 tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)
