@@ -33,3 +33,11 @@ tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_lazy_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-lazy
+
+# pthread_create is wrapped so that the test can make it fail.
+check_PROGRAMS += tests/unit/test-common-workqueue
+tests_unit_test_common_workqueue_SOURCES = tests/unit/test-common-workqueue.c
+tests_unit_test_common_workqueue_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_workqueue_LDFLAGS = -Wl,--wrap=pthread_create
+tests_unit_test_common_workqueue_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-workqueue
