@@ -16,8 +16,10 @@
  * With more than one CPU, inflating runs in a worker thread that fills a
  * small ring of output buffers while the caller hashes and parses the
  * previous ones: inflate and SHA-512 cost about the same, so this nearly
- * halves the wall time of a validation.  The caller owns the buffer last
- * returned until its next call; the worker never writes into it.
+ * halves the wall time of a validation.  Each buffer is filled by an item
+ * of a one-worker queue (common/workqueue.h), item n filling buffer
+ * n % NBUF, which the caller waits for in turn.  The caller owns the buffer
+ * last returned until its next call, and only then queues its refill.
  *
  * A file that starts with a member stating its size (our builder's, see
  * aci/gzsized.c) is inflated by that engine, members in parallel, for as
@@ -28,14 +30,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "common/cleanup.h"
 #include "common/lazy-isal.h"
+#include "common/workqueue.h"
 
 #ifndef APPC_GUNZIP_IN_SIZE
 #define APPC_GUNZIP_IN_SIZE (256 * 1024)
@@ -46,6 +48,14 @@
 /* Output buffers in the ring: one held by the caller, one being filled,
  * the rest absorb jitter between the two threads. */
 #define NBUF 4
+
+/* An output buffer, and what filling it gave. */
+struct gz_buf {
+  struct appc_gunzip *z;
+  unsigned char *data;
+  size_t len;       /* 0: the end of the stream */
+  appc_error_t err; /* met before any output: the stream ends with it */
+};
 
 struct appc_gunzip {
   struct appc_source *src;
@@ -62,21 +72,16 @@ struct appc_gunzip {
   unsigned long long members;  /* members completed */
   struct inflate_state st;
 
-  unsigned char *bufs[NBUF]; /* only bufs[0] without a worker */
-  size_t lens[NBUF];
-  /* The worker thread, if any, and what it shares under mu. */
-  bool threaded;
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  unsigned long long produced; /* buffers filled; buffer of n is bufs[n % NBUF] */
+  struct gz_buf bufs[NBUF]; /* only bufs[0] without a worker */
+  /* With a worker: its queue, whose items run one at a time and in order
+   * (one worker, which the caller never helps), since they share the
+   * inflate state above. */
+  struct appc_wq *wq;
   unsigned long long consumed; /* buffers released by the caller */
   bool holding;                /* the caller holds bufs[consumed % NBUF] */
-  bool finished;               /* the worker has produced its last buffer */
-  bool stop;                   /* appc_gunzip_free: the worker must exit */
+  bool finished;               /* the items': the last buffer is filled */
   bool failed;                 /* an error has been reported */
-  appc_error_t worker_err;
-  appc_error_t pending_err; /* met after some output: reported next time */
+  appc_error_t pending_err;    /* met after some output: reported next time */
 };
 
 /* File offset of the next byte ISA-L will look at, for messages. */
@@ -294,66 +299,40 @@ static int inflate_into(struct appc_gunzip *z, unsigned char *out, size_t cap, s
   return 0;
 }
 
-static void *worker(void *arg)
+/* A queue item: fill one buffer; the errors go with it, to be reported
+ * in their place in the stream. */
+static int fill_buf(void *data, unsigned worker, appc_error_t *err)
 {
-  struct appc_gunzip *z = arg;
-  appc_error_t err = NULL;
+  struct gz_buf *b = data;
+  struct appc_gunzip *z = b->z;
 
-  pthread_mutex_lock(&z->mu);
-  while (!z->finished) {
-    while (!z->stop && z->produced - z->consumed == NBUF)
-      pthread_cond_wait(&z->cv, &z->mu);
-    if (z->stop)
-      break;
-    size_t i = z->produced % NBUF, len = 0;
-    pthread_mutex_unlock(&z->mu);
-    int r = inflate_into(z, z->bufs[i], APPC_GUNZIP_OUT_SIZE, &len, &err);
-    pthread_mutex_lock(&z->mu);
-    if (r < 0) {
-      z->worker_err = err;
-      z->finished = true;
-    } else {
-      z->lens[i] = len;
-      z->produced++;
-      z->finished = len == 0;
-    }
-    pthread_cond_broadcast(&z->cv);
-  }
-  pthread_mutex_unlock(&z->mu);
-  return NULL;
+  (void) worker;
+  (void) err;
+  b->len = 0;
+  if (!z->finished &&
+      (inflate_into(z, b->data, APPC_GUNZIP_OUT_SIZE, &b->len, &b->err) < 0 || b->len == 0))
+    z->finished = true;
+  return 0;
 }
 
-static bool start_worker(struct appc_gunzip *z)
+/* Inflate ahead in a worker when there is a CPU for it; without (one CPU,
+ * or no memory) the caller inflates as it reads. */
+static void start_worker(struct appc_gunzip *z)
 {
-  sigset_t all, old;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  int r;
+  struct appc_wq_options o = {.threads = 1, .max_pending = NBUF};
+  cleanup_error appc_error_t err = NULL;
 
-  if (cpus < 2)
-    return false;
+  if (appc_cpus_online() < 2)
+    return;
   for (size_t i = 1; i < NBUF; i++) {
-    z->bufs[i] = malloc(APPC_GUNZIP_OUT_SIZE);
-    if (z->bufs[i] == NULL)
-      return false;
+    z->bufs[i].data = malloc(APPC_GUNZIP_OUT_SIZE);
+    if (z->bufs[i].data == NULL)
+      return;
   }
-  if (pthread_mutex_init(&z->mu, NULL) != 0)
-    return false;
-  if (pthread_cond_init(&z->cv, NULL) != 0) {
-    pthread_mutex_destroy(&z->mu);
-    return false;
-  }
-  /* Signals are for the caller's thread (the CLI's cleanup handlers). */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  r = pthread_create(&z->thread, NULL, worker, z);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (r != 0) {
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-    return false;
-  }
-  z->threaded = true;
-  return true;
+  if (appc_wq_new(&z->wq, &o, &err) < 0)
+    return;
+  for (size_t i = 0; i < NBUF; i++)
+    (void) appc_wq_submit(z->wq, fill_buf, &z->bufs[i]);
 }
 
 /* Stream LEN bytes of BYTES, which start at file offset OFFSET after MEMBERS
@@ -386,9 +365,11 @@ int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const voi
     return appc_error_make(err, ENOMEM, "gzip");
   z->src = src;
   z->tee = tee;
+  for (size_t i = 0; i < NBUF; i++)
+    z->bufs[i].z = z;
   z->in = malloc(APPC_GUNZIP_IN_SIZE);
-  z->bufs[0] = malloc(APPC_GUNZIP_OUT_SIZE);
-  if (z->in == NULL || z->bufs[0] == NULL) {
+  z->bufs[0].data = malloc(APPC_GUNZIP_OUT_SIZE);
+  if (z->in == NULL || z->bufs[0].data == NULL) {
     appc_gunzip_free(z);
     return appc_error_make(err, ENOMEM, "gzip");
   }
@@ -406,8 +387,7 @@ int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const voi
   }
   /* The caller keeps HEAD for as long as Z lives. */
   stream_start(z, head, head_len, 0, 0);
-  /* Without a worker (one CPU, or no thread to be had) inflate inline. */
-  (void) start_worker(z);
+  start_worker(z);
   *out = z;
   return 0;
 }
@@ -428,8 +408,21 @@ static ssize_t sized_read(struct appc_gunzip *z, const void **buf, appc_error_t 
   stream_start(z, rest.bytes, rest.len, rest.offset, rest.members);
   /* At the clean end of a file there is nothing left for a worker to do. */
   if (rest.len > 0 || !rest.eof)
-    (void) start_worker(z);
+    start_worker(z);
   return APPC_GZSIZED_REST;
+}
+
+/* Without a worker: inflate into the one buffer here. */
+static ssize_t inflate_inline(struct appc_gunzip *z, const void **buf, appc_error_t *err)
+{
+  size_t len = 0;
+
+  if (inflate_into(z, z->bufs[0].data, APPC_GUNZIP_OUT_SIZE, &len, err) < 0) {
+    z->failed = true;
+    return -1;
+  }
+  *buf = z->bufs[0].data;
+  return (ssize_t) len;
 }
 
 ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err)
@@ -443,60 +436,40 @@ ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *
     if (n != APPC_GZSIZED_REST)
       return n;
   }
-  if (!z->threaded) {
-    size_t len = 0;
-    if (inflate_into(z, z->bufs[0], APPC_GUNZIP_OUT_SIZE, &len, err) < 0) {
-      z->failed = true;
-      return -1;
-    }
-    *buf = z->bufs[0];
-    return (ssize_t) len;
-  }
-  pthread_mutex_lock(&z->mu);
+  if (z->wq == NULL)
+    return inflate_inline(z, buf, err);
   if (z->holding) {
+    /* Item consumed + NBUF refills the buffer just released. */
     z->holding = false;
-    z->consumed++;
-    pthread_cond_broadcast(&z->cv);
+    (void) appc_wq_submit(z->wq, fill_buf, &z->bufs[z->consumed++ % NBUF]);
   }
-  while (z->produced == z->consumed && !z->finished)
-    pthread_cond_wait(&z->cv, &z->mu);
-  if (z->produced > z->consumed) {
-    size_t i = z->consumed % NBUF;
-    z->holding = true;
-    *buf = z->bufs[i];
-    n = (ssize_t) z->lens[i];
-  } else if (z->worker_err != NULL) {
-    *err = z->worker_err;
-    z->worker_err = NULL;
+  struct gz_buf *b = &z->bufs[z->consumed % NBUF];
+  if (appc_wq_wait_item(z->wq, z->consumed, err) < 0) {
     z->failed = true;
-    n = -1;
-  } else {
-    *buf = z->bufs[0];
-    n = 0; /* asked again after the end */
+    return -1;
   }
-  pthread_mutex_unlock(&z->mu);
-  return n;
+  if (b->err != NULL) {
+    *err = steal_pointer(&b->err);
+    z->failed = true;
+    return -1;
+  }
+  *buf = b->data;
+  z->holding = b->len > 0; /* asked again after the end, it is still the end */
+  return (ssize_t) b->len;
 }
 
 void appc_gunzip_free(struct appc_gunzip *z)
 {
   if (z == NULL)
     return;
-  if (z->threaded) {
-    pthread_mutex_lock(&z->mu);
-    z->stop = true;
-    pthread_cond_broadcast(&z->cv);
-    pthread_mutex_unlock(&z->mu);
-    pthread_join(z->thread, NULL);
-    pthread_cond_destroy(&z->cv);
-    pthread_mutex_destroy(&z->mu);
-  }
+  appc_wq_free(z->wq);
   /* After the worker: it may still have been streaming the engine's bytes. */
   appc_gzsized_free(z->sized);
-  appc_error_release(&z->worker_err);
   appc_error_release(&z->pending_err);
   free(z->in);
-  for (size_t i = 0; i < NBUF; i++)
-    free(z->bufs[i]);
+  for (size_t i = 0; i < NBUF; i++) {
+    free(z->bufs[i].data);
+    appc_error_release(&z->bufs[i].err);
+  }
   free(z);
 }
