@@ -13,7 +13,10 @@
  * and inflates them on two threads: a worker and the caller, which takes the
  * next member itself whenever the one it must hand out next is not ready.
  * The caller hashes and parses what it gets, in order; inflate costs more
- * than SHA-512, so sharing inflate balances the two cores.
+ * than SHA-512, so sharing inflate balances the two cores.  The workers are
+ * those of a work queue (common/workqueue.h) whose items each claim and
+ * inflate the next member: one is queued for each slot, and again each time
+ * the caller frees a slot.
  *
  * A stated size is only a claim.  A member is used only if it inflates
  * completely, ending exactly at its stated size, with its CRC-32 and length
@@ -26,7 +29,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@
 #include "aci/internal.h"
 #include "common/cleanup.h"
 #include "common/lazy-isal.h"
+#include "common/workqueue.h"
 
 #define GZ_FLG_FEXTRA 0x04
 #define SIZED_SI1 'A'
@@ -144,10 +147,9 @@ struct appc_gzsized {
   unsigned busy;                /* slots being read or inflated */
   bool holding;                 /* the caller holds slots[consumed % nslots] */
   bool stopped;                 /* a SLOT_STOP was claimed: claim no more */
-  bool quit;                    /* appc_gzsized_free: workers exit */
 
   unsigned nworkers;
-  pthread_t workers[MAX_WORKERS];
+  struct appc_wq *wq;           /* the workers' queue, or NULL for none */
   struct inflate_state *states; /* one per worker, and the caller's last */
 
   unsigned char *rest; /* raw bytes handed on to the sequential inflater */
@@ -253,7 +255,7 @@ static void claim_and_inflate(struct appc_gzsized *b, struct inflate_state *st)
 
   pthread_mutex_lock(&b->read_mu);
   pthread_mutex_lock(&b->mu);
-  if (b->stopped || b->quit || b->claimed - b->consumed >= b->nslots) {
+  if (b->stopped || b->claimed - b->consumed >= b->nslots) {
     pthread_mutex_unlock(&b->mu);
     pthread_mutex_unlock(&b->read_mu);
     return;
@@ -282,49 +284,46 @@ static void claim_and_inflate(struct appc_gzsized *b, struct inflate_state *st)
 
 static bool can_claim(const struct appc_gzsized *b)
 {
-  return !b->stopped && !b->quit && b->claimed - b->consumed < b->nslots;
+  return !b->stopped && b->claimed - b->consumed < b->nslots;
 }
 
-static void *worker(void *arg)
+/* A worker's queue item: claim the next member, if it can, and inflate it. */
+static int claim_item(void *data, unsigned worker, appc_error_t *err)
 {
-  struct appc_gzsized *b = ((void **) arg)[0];
-  struct inflate_state *st = ((void **) arg)[1];
+  struct appc_gzsized *b = data;
 
-  free(arg);
-  pthread_mutex_lock(&b->mu);
-  while (!b->quit) {
-    if (can_claim(b)) {
-      pthread_mutex_unlock(&b->mu);
-      claim_and_inflate(b, st);
-      pthread_mutex_lock(&b->mu);
-      continue;
-    }
-    pthread_cond_wait(&b->cv, &b->mu);
-  }
+  (void) err;
+  claim_and_inflate(b, &b->states[worker]);
+  return 0;
+}
+
+/* Free the slot handed out (or an empty one) and queue a worker item for
+ * it.  Called and returning with mu held; the item is queued without it,
+ * since the queue may run it here. */
+static void release_slot_locked(struct appc_gzsized *b)
+{
+  b->slots[b->consumed % b->nslots].state = SLOT_FREE;
+  b->consumed++;
+  if (b->wq == NULL)
+    return;
   pthread_mutex_unlock(&b->mu);
-  return NULL;
+  (void) appc_wq_submit(b->wq, claim_item, b);
+  pthread_mutex_lock(&b->mu);
 }
 
-static void start_workers(struct appc_gzsized *b, unsigned want)
+/* Workers for WANT more threads (none: the caller inflates every member). */
+static int start_workers(struct appc_gzsized *b, unsigned want, appc_error_t *err)
 {
-  sigset_t all, old;
+  struct appc_wq_options o = {.threads = want};
 
-  /* Signals are for the caller's thread (the CLI's cleanup handlers). */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  while (b->nworkers < want) {
-    void **arg = malloc(2 * sizeof *arg);
-    if (arg == NULL)
-      break;
-    arg[0] = b;
-    arg[1] = &b->states[b->nworkers];
-    if (pthread_create(&b->workers[b->nworkers], NULL, worker, arg) != 0) {
-      free(arg);
-      break; /* fewer workers only means slower */
-    }
-    b->nworkers++;
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  b->nworkers = want;
+  if (want == 0)
+    return 0;
+  if (appc_wq_new(&b->wq, &o, err) < 0)
+    return -1;
+  for (unsigned i = 0; i < b->nslots; i++)
+    (void) appc_wq_submit(b->wq, claim_item, b);
+  return 0;
 }
 
 int appc_gzsized_new(struct appc_gzsized **out, struct appc_source *src, const void *head,
@@ -366,7 +365,10 @@ int appc_gzsized_new(struct appc_gzsized **out, struct appc_source *src, const v
     appc_gzsized_free(b);
     return appc_error_prefix(err, "gzip");
   }
-  start_workers(b, workers);
+  if (start_workers(b, workers, err) < 0) {
+    appc_gzsized_free(b);
+    return appc_error_prefix(err, "gzip");
+  }
   *out = b;
   return 0;
 }
@@ -404,18 +406,14 @@ ssize_t appc_gzsized_read(struct appc_gzsized *b, const void **buf, struct appc_
 
   pthread_mutex_lock(&b->mu);
   if (b->holding) {
-    b->slots[b->consumed % b->nslots].state = SLOT_FREE;
-    b->consumed++;
     b->holding = false;
-    pthread_cond_broadcast(&b->cv);
+    release_slot_locked(b);
   }
   for (;;) {
     struct slot *s = &b->slots[b->consumed % b->nslots];
     if (b->consumed < b->claimed && s->state == SLOT_READY && s->out_len == 0) {
       /* An empty member: 0 would read as the end of the stream. */
-      s->state = SLOT_FREE;
-      b->consumed++;
-      pthread_cond_broadcast(&b->cv);
+      release_slot_locked(b);
       continue;
     }
     if (b->consumed < b->claimed && s->state == SLOT_READY) {
@@ -450,12 +448,8 @@ void appc_gzsized_free(struct appc_gzsized *b)
 {
   if (b == NULL)
     return;
-  pthread_mutex_lock(&b->mu);
-  b->quit = true;
-  pthread_cond_broadcast(&b->cv);
-  pthread_mutex_unlock(&b->mu);
-  for (unsigned i = 0; i < b->nworkers; i++)
-    pthread_join(b->workers[i], NULL);
+  /* Items that wait are dropped; one that runs finishes its member. */
+  appc_wq_free(b->wq);
   for (unsigned i = 0; i < b->nslots; i++) {
     free(b->slots[i].in);
     free(b->slots[i].out);
