@@ -53,6 +53,7 @@
 
 #include "common/cleanup.h"
 #include "common/hashmap.h"
+#include "common/workqueue.h"
 #include "store/internal.h"
 
 #define DENTS_BUF_SIZE (64 * 1024)
@@ -547,18 +548,25 @@ static int apply_metadata(struct copy_buffers *b, const struct copy_rules *r,
 
 /* ---- regular files: jobs for the workers ---- */
 
+struct copy_ctx;
+
+/* A regular file, created: its data and metadata are copied by an item of
+ * the work queue, which owns the job. */
 struct file_job {
+  struct copy_ctx *c;
   int src_fd;
   int dst_fd;
   struct stat st;
-  char *path;
+  char path[]; /* relative to the roots */
 };
 
-static void file_job_clear(struct file_job *j)
+static void file_job_free(void *data)
 {
+  struct file_job *j = data;
+
   close(j->src_fd);
   close(j->dst_fd);
-  free(j->path);
+  free(j);
 }
 
 static int run_file_job(struct copy_buffers *b, const struct copy_rules *r,
@@ -570,145 +578,6 @@ static int run_file_job(struct copy_buffers *b, const struct copy_rules *r,
   if (copy_data(b, j->src_fd, j->dst_fd, &j->st) < 0)
     return appc_error_make(err, errno, "%s: copying data", j->path);
   return apply_metadata(b, r, &src, &dst, &j->st, j->st.st_mode & 0777, true, j->path, err);
-}
-
-struct copy_queue {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  struct file_job jobs[QUEUE_LEN];
-  size_t head;
-  size_t count;
-  size_t idle;        /* workers waiting on cv */
-  bool closing;       /* no more jobs: workers exit once the queue is empty */
-  atomic_bool failed; /* a job failed or the walk gave up: drop the rest */
-  appc_error_t err;   /* the first worker error */
-  const struct copy_rules *rules;
-  pthread_t threads[MAX_WORKERS];
-  size_t n_threads;
-};
-
-static bool queue_pop(struct copy_queue *q, struct file_job *out)
-{
-  if (q->count == 0)
-    return false;
-  *out = q->jobs[q->head];
-  q->head = (q->head + 1) % QUEUE_LEN;
-  q->count--;
-  return true;
-}
-
-static void queue_fail(struct copy_queue *q, appc_error_t *err)
-{
-  pthread_mutex_lock(&q->mu);
-  if (q->err == NULL)
-    q->err = steal_pointer(err);
-  atomic_store(&q->failed, true);
-  pthread_mutex_unlock(&q->mu);
-  appc_error_release(err);
-}
-
-/* Run (or, once something failed, drop) one job on behalf of the queue. */
-static void queue_run(struct copy_queue *q, struct copy_buffers *b, bool have_buffers,
-                      struct file_job *j)
-{
-  cleanup_error appc_error_t err = NULL;
-
-  if (!atomic_load(&q->failed)) {
-    if (have_buffers)
-      run_file_job(b, q->rules, j, &err);
-    else
-      appc_error_make(&err, ENOMEM, "%s: copying", j->path);
-  }
-  if (err != NULL)
-    queue_fail(q, &err);
-  file_job_clear(j);
-}
-
-static void *copy_worker_main(void *arg)
-{
-  struct copy_queue *q = arg;
-  struct copy_buffers b;
-  bool have_buffers = copy_buffers_init(&b) == 0;
-  struct file_job job;
-
-  pthread_mutex_lock(&q->mu);
-  for (;;) {
-    while (q->count == 0 && !q->closing) {
-      q->idle++;
-      pthread_cond_wait(&q->cv, &q->mu);
-      q->idle--;
-    }
-    if (!queue_pop(q, &job))
-      break;
-    pthread_mutex_unlock(&q->mu);
-    queue_run(q, &b, have_buffers, &job);
-    pthread_mutex_lock(&q->mu);
-  }
-  pthread_mutex_unlock(&q->mu);
-  copy_buffers_clear(&b);
-  return NULL;
-}
-
-static unsigned worker_count(void)
-{
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n <= 1)
-    return 0;
-  return (unsigned long) n - 1 < MAX_WORKERS ? (unsigned) n - 1 : MAX_WORKERS;
-}
-
-/* Start the workers with every signal blocked, so that signals keep going
- * to the caller's threads.  Returns NULL when there is no point (one CPU) or
- * no memory; the caller then runs every job itself. */
-static struct copy_queue *queue_start(const struct copy_rules *rules)
-{
-  unsigned n = worker_count();
-  sigset_t all, old;
-
-  if (n == 0)
-    return NULL;
-  struct copy_queue *q = calloc(1, sizeof *q);
-  if (q == NULL)
-    return NULL;
-  pthread_mutex_init(&q->mu, NULL);
-  pthread_cond_init(&q->cv, NULL);
-  atomic_init(&q->failed, false);
-  q->rules = rules;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  for (unsigned i = 0; i < n; i++)
-    if (pthread_create(&q->threads[q->n_threads], NULL, copy_worker_main, q) == 0)
-      q->n_threads++;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return q;
-}
-
-/* Wait for the queue to empty (helping when WORK, dropping the jobs
- * otherwise), stop the workers and free the queue.  Returns the first
- * worker error, if any. */
-static appc_error_t queue_finish(struct copy_queue *q, struct copy_buffers *b, bool work)
-{
-  struct file_job job;
-  appc_error_t err;
-
-  if (!work)
-    atomic_store(&q->failed, true);
-  pthread_mutex_lock(&q->mu);
-  while (queue_pop(q, &job)) {
-    pthread_mutex_unlock(&q->mu);
-    queue_run(q, b, true, &job);
-    pthread_mutex_lock(&q->mu);
-  }
-  q->closing = true;
-  pthread_cond_broadcast(&q->cv);
-  pthread_mutex_unlock(&q->mu);
-  for (size_t i = 0; i < q->n_threads; i++)
-    pthread_join(q->threads[i], NULL);
-  err = q->err;
-  pthread_cond_destroy(&q->cv);
-  pthread_mutex_destroy(&q->mu);
-  free(q);
-  return err;
 }
 
 /* ---- hard links: the first copy of each (dev, ino) ---- */
@@ -777,11 +646,12 @@ struct copy_ctx {
   int dst_root;
   struct rel_path path;
   struct link_table links;
-  struct copy_dir *anchor; /* the deepest directory that never parks */
-  struct copy_buffers bufs;
+  struct copy_dir *anchor;  /* the deepest directory that never parks */
+  struct copy_buffers bufs; /* the walk's, and for jobs it runs itself */
   char *dents;
-  bool start_workers;
-  struct copy_queue *queue;
+  struct appc_wq *queue;            /* runs the file jobs */
+  unsigned nworkers;                /* its threads */
+  struct copy_buffers *worker_bufs; /* one per worker, made on its first job */
 };
 
 static int open_source(struct copy_ctx *c, int dir_fd, const char *name, int flags)
@@ -811,32 +681,34 @@ static void probe_creation(struct copy_ctx *c, int fd, mode_t create_mode)
 
 static bool copy_failed(const struct copy_ctx *c)
 {
-  return c->queue != NULL && atomic_load(&c->queue->failed);
+  return appc_wq_cancelled(c->queue);
 }
 
-static int submit_file(struct copy_ctx *c, struct file_job *job, appc_error_t *err)
+/* The buffers of the thread WORKER of the queue. */
+static struct copy_buffers *job_buffers(struct copy_ctx *c, unsigned worker)
 {
-  struct copy_queue *q;
+  struct copy_buffers *b;
 
-  if (c->queue == NULL && c->start_workers) {
-    c->start_workers = false;
-    c->queue = queue_start(&c->rules);
+  if (worker == c->nworkers)
+    return &c->bufs;
+  b = &c->worker_bufs[worker];
+  if (b->xlist == NULL || b->xvalue == NULL) {
+    copy_buffers_clear(b);
+    if (copy_buffers_init(b) < 0)
+      return NULL;
   }
-  q = c->queue;
-  if (q != NULL && q->n_threads > 0) {
-    pthread_mutex_lock(&q->mu);
-    if (q->count < QUEUE_LEN) {
-      q->jobs[(q->head + q->count++) % QUEUE_LEN] = *job;
-      if (q->idle > 0)
-        pthread_cond_signal(&q->cv);
-      pthread_mutex_unlock(&q->mu);
-      return 0;
-    }
-    pthread_mutex_unlock(&q->mu);
-  }
-  /* No workers, or they have enough to do: do this one here. */
-  int r = run_file_job(&c->bufs, &c->rules, job, err);
-  file_job_clear(job);
+  return b;
+}
+
+/* A queue item: copy one file's data and metadata. */
+static int copy_file_item(void *data, unsigned worker, appc_error_t *err)
+{
+  struct file_job *j = data;
+  struct copy_buffers *b = job_buffers(j->c, worker);
+  int r = b != NULL ? run_file_job(b, &j->c->rules, j, err)
+                    : appc_error_make(err, ENOMEM, "%s: copying", j->path);
+
+  file_job_free(j);
   return r;
 }
 
@@ -898,12 +770,13 @@ static int copy_regular(struct copy_ctx *c, int src_fd, int dst_dir, const char 
   probe_creation(c, dst, create_mode);
   if (note_first_link(c, st, err) < 0)
     return -1;
-  struct file_job job = {.src_fd = -1, .dst_fd = -1, .st = *st, .path = strdup(c->path.buf)};
-  if (job.path == NULL)
+  struct file_job *job = malloc(sizeof *job + c->path.len + 1);
+  if (job == NULL)
     return appc_error_make(err, ENOMEM, "%s: copying", c->path.buf);
-  job.src_fd = steal_fd(&src);
-  job.dst_fd = steal_fd(&dst);
-  return submit_file(c, &job, err);
+  *job = (struct file_job){.c = c, .src_fd = steal_fd(&src), .dst_fd = steal_fd(&dst), .st = *st};
+  memcpy(job->path, c->path.buf, c->path.len + 1);
+  /* The job is now the queue's; a failure is what appc_wq_wait reports. */
+  return appc_wq_submit(c->queue, copy_file_item, job);
 }
 
 static int copy_symlink(struct copy_ctx *c, int src_dir, int dst_dir, const char *name,
@@ -1123,6 +996,10 @@ static int copy_dir_contents(struct copy_ctx *c, struct copy_dir *d, unsigned de
 
 static void copy_ctx_clear(struct copy_ctx *c)
 {
+  appc_wq_free(c->queue);
+  for (unsigned i = 0; c->worker_bufs != NULL && i < c->nworkers; i++)
+    copy_buffers_clear(&c->worker_bufs[i]);
+  free(c->worker_bufs);
   free(c->path.buf);
   link_table_free(&c->links);
   copy_buffers_clear(&c->bufs);
@@ -1149,7 +1026,14 @@ static int prepare_dst_root(int fd, appc_error_t *err)
 static int copy_ctx_init(struct copy_ctx *c, const struct appc_copy_options *opts, int dst_root,
                          appc_error_t *err)
 {
-  *c = (struct copy_ctx){.opts = opts, .dst_root = dst_root, .start_workers = true};
+  /* Workers besides the walk's thread, which copies the files that do not
+   * fit in the queue. */
+  struct appc_wq_options q = {.threads = APPC_WQ_OTHER_CPUS,
+                              .max_threads = MAX_WORKERS,
+                              .max_pending = QUEUE_LEN,
+                              .discard = file_job_free};
+
+  *c = (struct copy_ctx){.opts = opts, .dst_root = dst_root};
   c->rules.as_root = opts->as_root;
   c->rules.uid = geteuid();
   c->rules.gid = getegid();
@@ -1157,6 +1041,11 @@ static int copy_ctx_init(struct copy_ctx *c, const struct appc_copy_options *opt
   c->noatime = c->rules.uid == 0;
   c->dents = malloc(DENTS_BUF_SIZE);
   if (c->dents == NULL || copy_buffers_init(&c->bufs) < 0)
+    return appc_error_make(err, ENOMEM, "copying tree");
+  if (appc_wq_new(&c->queue, &q, err) < 0)
+    return appc_error_prefix(err, "copying tree");
+  c->nworkers = appc_wq_threads(c->queue);
+  if (c->nworkers > 0 && (c->worker_bufs = calloc(c->nworkers, sizeof *c->worker_bufs)) == NULL)
     return appc_error_make(err, ENOMEM, "copying tree");
   return 0;
 }
@@ -1170,14 +1059,15 @@ static int copy_root(struct copy_ctx *c, struct copy_dir *root, const struct sta
 
   if (r == 0)
     r = copy_dir_contents(c, root, 0, err);
-  if (c->queue != NULL) {
-    appc_error_t worker_err = queue_finish(c->queue, &c->bufs, r == 0);
-    c->queue = NULL;
-    if (worker_err != NULL && *err == NULL)
-      *err = steal_pointer(&worker_err);
-    appc_error_release(&worker_err);
-    if (*err != NULL)
-      r = -1;
+  /* Help with the jobs left, or drop them if the walk failed; a job's
+   * error counts when the walk has none of its own. */
+  if (r < 0)
+    appc_wq_cancel(c->queue);
+  cleanup_error appc_error_t job_err = NULL;
+  if (appc_wq_wait(c->queue, &job_err) < 0) {
+    if (*err == NULL)
+      *err = steal_pointer(&job_err);
+    r = -1;
   }
   if (r < 0)
     return -1;
