@@ -40,8 +40,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1107,133 +1105,46 @@ int appc_tree_copy(int src_fd, int dst_fd, const struct appc_copy_options *opts,
  * (on a file system mounted with `discard`, every unlink of a file with
  * data does), and unlinks in one directory by several threads overlap those
  * waits.  The files of a large enough directory are shared out in a batch:
- * each thread takes the next entry and unlinks it; whatever a worker could
- * not unlink is left to the sequential pass, which knows how to handle and
+ * each thread (the caller, and each worker of a work queue through one
+ * item) takes the next entry and unlinks it; whatever a worker could not
+ * unlink is left to the sequential pass, which knows how to handle and
  * report it. */
-struct unlink_pool {
-  pthread_mutex_t mu;
-  pthread_cond_t work_cv; /* a batch was posted, or stop */
-  pthread_cond_t done_cv; /* the last worker left a batch */
+struct unlink_batch {
   int dir_fd;
-  const struct dir_list *list; /* NULL: no batch */
-  unsigned char *done;         /* per entry: unlinked */
-  size_t next;                 /* the next entry to take */
-  size_t busy;                 /* workers in the batch */
-  unsigned long batch;         /* counts batches, so a worker joins each once */
-  bool stop;
-  pthread_t threads[MAX_UNLINKERS];
-  size_t n_threads;
+  const struct dir_list *list;
+  unsigned char *done; /* per entry: unlinked */
+  atomic_size_t next;  /* the next entry to take */
 };
 
-/* Take the next file of the batch; false when there is none. */
-static bool unlink_take(struct unlink_pool *p, size_t *i)
+/* A queue item, and the owner's share: unlink files of the batch until
+ * none is left. */
+static int unlink_share(void *data, unsigned worker, appc_error_t *err)
 {
-  while (p->next < p->list->n && p->list->v[p->next].type == DT_DIR)
-    p->next++;
-  if (p->next == p->list->n)
-    return false;
-  *i = p->next++;
-  return true;
-}
-
-/* Unlink files of the current batch until none is left; called and
- * returning with the lock held. */
-static void unlink_share(struct unlink_pool *p)
-{
+  struct unlink_batch *u = data;
   size_t i;
 
-  while (unlink_take(p, &i)) {
-    pthread_mutex_unlock(&p->mu);
-    bool gone = unlinkat(p->dir_fd, dir_list_name(p->list, i), 0) == 0 || errno == ENOENT;
-    pthread_mutex_lock(&p->mu);
-    p->done[i] = gone;
+  (void) worker;
+  (void) err;
+  while ((i = atomic_fetch_add(&u->next, 1)) < u->list->n) {
+    if (u->list->v[i].type != DT_DIR)
+      u->done[i] = unlinkat(u->dir_fd, dir_list_name(u->list, i), 0) == 0 || errno == ENOENT;
   }
-}
-
-static void *unlink_worker_main(void *arg)
-{
-  struct unlink_pool *p = arg;
-  unsigned long seen = 0;
-
-  pthread_mutex_lock(&p->mu);
-  for (;;) {
-    while (!p->stop && (p->list == NULL || p->batch == seen))
-      pthread_cond_wait(&p->work_cv, &p->mu);
-    if (p->stop)
-      break;
-    seen = p->batch;
-    p->busy++;
-    unlink_share(p);
-    if (--p->busy == 0)
-      pthread_cond_signal(&p->done_cv);
-  }
-  pthread_mutex_unlock(&p->mu);
-  return NULL;
-}
-
-static void unlink_pool_free(struct unlink_pool *p)
-{
-  pthread_cond_destroy(&p->done_cv);
-  pthread_cond_destroy(&p->work_cv);
-  pthread_mutex_destroy(&p->mu);
-  free(p);
-}
-
-/* NULL when no worker could be started: everything is then sequential. */
-static struct unlink_pool *unlink_pool_start(void)
-{
-  struct unlink_pool *p = calloc(1, sizeof *p);
-  sigset_t all, old;
-
-  if (p == NULL)
-    return NULL;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->work_cv, NULL);
-  pthread_cond_init(&p->done_cv, NULL);
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  for (unsigned i = 0; i < MAX_UNLINKERS; i++)
-    if (pthread_create(&p->threads[p->n_threads], NULL, unlink_worker_main, p) == 0)
-      p->n_threads++;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (p->n_threads > 0)
-    return p;
-  unlink_pool_free(p);
-  return NULL;
-}
-
-static void unlink_pool_stop(struct unlink_pool *p)
-{
-  if (p == NULL)
-    return;
-  pthread_mutex_lock(&p->mu);
-  p->stop = true;
-  pthread_cond_broadcast(&p->work_cv);
-  pthread_mutex_unlock(&p->mu);
-  for (size_t i = 0; i < p->n_threads; i++)
-    pthread_join(p->threads[i], NULL);
-  unlink_pool_free(p);
+  return 0;
 }
 
 /* Unlink the files of L (in the directory FD) with the workers' help,
  * marking in DONE those that are gone; returns once no worker touches the
  * batch any more. */
-static void unlink_batch(struct unlink_pool *p, int fd, const struct dir_list *l,
+static void unlink_batch(struct appc_wq *pool, int fd, const struct dir_list *l,
                          unsigned char *done)
 {
-  pthread_mutex_lock(&p->mu);
-  p->dir_fd = fd;
-  p->list = l;
-  p->done = done;
-  p->next = 0;
-  p->batch++;
-  pthread_cond_broadcast(&p->work_cv);
-  unlink_share(p);
-  while (p->busy > 0)
-    pthread_cond_wait(&p->done_cv, &p->mu);
-  p->list = NULL;
-  p->done = NULL;
-  pthread_mutex_unlock(&p->mu);
+  struct unlink_batch u = {.dir_fd = fd, .list = l, .done = done};
+
+  atomic_init(&u.next, 0);
+  for (unsigned i = 0; i < appc_wq_threads(pool); i++)
+    (void) appc_wq_submit(pool, unlink_share, &u);
+  unlink_share(&u, appc_wq_threads(pool), NULL);
+  (void) appc_wq_wait(pool, NULL);
 }
 
 struct remove_ctx {
@@ -1242,13 +1153,16 @@ struct remove_ctx {
   int anchor_fd;     /* the deepest directory that never parks */
   size_t anchor_len; /* its path length */
   bool start_pool;
-  struct unlink_pool *pool;
+  struct appc_wq *pool;
 };
 
 /* The pool, started at the first directory with enough files to share out
  * (smaller ones never are); NULL for a directory with fewer. */
-static struct unlink_pool *pool_for(struct remove_ctx *c, const struct dir_list *l)
+static struct appc_wq *pool_for(struct remove_ctx *c, const struct dir_list *l)
 {
+  /* Unlinks mostly wait, so the workers are not bound to CPUs. */
+  struct appc_wq_options o = {.threads = MAX_UNLINKERS};
+  cleanup_error appc_error_t err = NULL;
   size_t files = 0;
 
   for (size_t i = 0; i < l->n && files < UNLINK_BATCH_MIN; i++)
@@ -1257,7 +1171,7 @@ static struct unlink_pool *pool_for(struct remove_ctx *c, const struct dir_list 
     return NULL;
   if (c->start_pool) {
     c->start_pool = false;
-    c->pool = unlink_pool_start();
+    (void) appc_wq_new(&c->pool, &o, &err); /* without one, all is sequential */
   }
   return c->pool;
 }
@@ -1374,7 +1288,7 @@ static int remove_entries(struct remove_ctx *c, struct frame *d, unsigned depth,
 
   if (dir_list_read(d->fd, &l, c->dents) < 0)
     r = appc_error_make(err, errno, "%s: reading directory", c->path.buf);
-  struct unlink_pool *pool = r == 0 ? pool_for(c, &l) : NULL;
+  struct appc_wq *pool = r == 0 ? pool_for(c, &l) : NULL;
   if (pool != NULL && (done = calloc(l.n, 1)) != NULL)
     unlink_batch(pool, d->fd, &l, done);
   for (size_t i = 0; i < l.n && r == 0; i++) {
@@ -1411,7 +1325,7 @@ int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err)
     return appc_error_make(err, ENOMEM, "%s: removing", name);
   }
   r = remove_entry(&c, &parent, 0, 0, name, DT_DIR, err);
-  unlink_pool_stop(c.pool);
+  appc_wq_free(c.pool);
   free(c.path.buf);
   free(c.dents);
   return r;
