@@ -350,12 +350,6 @@ static void stream_start(struct appc_gunzip *z, const void *bytes, size_t len,
   z->members = members;
 }
 
-static unsigned parallel_workers(void)
-{
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus > 1 ? (unsigned) (cpus - 1) : 0;
-}
-
 int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const void *head,
                     size_t head_len, struct appc_tee *tee, appc_error_t *err)
 {
@@ -378,7 +372,7 @@ int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const voi
     return appc_error_prefix(err, "gzip");
   }
   if (appc_gzsized_member_len(head, head_len) != 0) {
-    if (appc_gzsized_new(&z->sized, src, head, head_len, tee, parallel_workers(), err) < 0) {
+    if (appc_gzsized_new(&z->sized, src, head, head_len, tee, appc_cpus_online() - 1, err) < 0) {
       appc_gunzip_free(z);
       return -1;
     }
