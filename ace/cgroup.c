@@ -29,8 +29,8 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
-#include "schema/isolator.h"
-#include "schema/types.h"
+#include "appc/isolator.h"
+#include "appc/types.h"
 #include "common/macros.h"
 
 #define CG_MEMORY 1u

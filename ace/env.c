@@ -17,7 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/json.h"
-#include "schema/types.h"
+#include "appc/types.h"
 
 /* The PATH ace.md says the executor sets. */
 #define SPEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

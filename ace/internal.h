@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/error.h"
-#include "schema/manifest.h"
+#include "appc/error.h"
+#include "appc/manifest.h"
 
 /* How the executor tells the user what it did with an isolator or a volume
  * (the spec requires saying which isolators were enforced or ignored).

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The executor (ace/): runs pods from the store's rendered trees; see
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
-libappc_a_SOURCES += ace/ace.h ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
+libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
 	ace/reify.c ace/podspec.c ace/run.c
 include ace/identity.mk
 include ace/security.mk

@@ -25,13 +25,13 @@
 #include <json-c/json.h>
 
 #include "common/array.h"
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "ace/internal.h"
 #include "ace/pod.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "store/store.h"
-#include "schema/types.h"
+#include "appc/store.h"
+#include "appc/types.h"
 
 #define POD_LOCK "lock"
 #define POD_STATE "state.json"

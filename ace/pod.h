@@ -3,7 +3,7 @@
 #ifndef APPC_ACE_POD_H
 #define APPC_ACE_POD_H
 
-#include "ace/ace.h"
+#include "appc/ace.h"
 
 struct ace_pod_dir {
   char uuid[APPC_UUID_LEN + 1];

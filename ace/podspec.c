@@ -10,12 +10,12 @@
 #include <string.h>
 
 #include "common/array.h"
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
 #include "schema/json.h"
-#include "schema/schema.h"
-#include "schema/types.h"
+#include "appc/schema.h"
+#include "appc/types.h"
 
 static int kv_append(struct appc_kv_list *l, const char *name, size_t name_len, const char *value)
 {

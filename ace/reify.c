@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
-#include "store/store.h"
-#include "schema/schema.h"
-#include "schema/types.h"
+#include "appc/store.h"
+#include "appc/schema.h"
+#include "appc/types.h"
 
 /* The app name an image gets in a pod: the last element of its name, made
  * an AC Name (lower case; runs of other characters become one '-'). */

@@ -42,14 +42,14 @@
 #include <unistd.h>
 
 #include "common/array.h"
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "ace/internal.h"
 #include "ace/pod.h"
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "store/store.h"
-#include "schema/schema.h"
+#include "appc/store.h"
+#include "appc/schema.h"
 #include "common/macros.h"
 
 #define REPORT_LINE_MAX 3800 /* below PIPE_BUF with room for the prefix */

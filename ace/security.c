@@ -29,8 +29,8 @@
 #include "common/cleanup.h"
 #include "common/lazy-cap.h"
 #include "common/lazy-seccomp.h"
-#include "schema/isolator.h"
-#include "schema/types.h"
+#include "appc/isolator.h"
+#include "appc/types.h"
 #include "common/macros.h"
 
 struct ace_security {

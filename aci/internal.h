@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal plumbing of the aci module, shared by its translation units but not
- * part of the public API in aci/aci.h. */
+ * part of the public API in <appc/aci.h>. */
 #ifndef APPC_ACI_INTERNAL_H
 #define APPC_ACI_INTERNAL_H
 
@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "aci/stream.h"
-#include "common/error.h"
+#include "appc/error.h"
 #include "common/fs.h"
 #include "common/hashmap.h"
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 /* Check DIRFD holds a directory rootfs, a manifest and nothing else. */
 int appc_layout_check_structure(int dirfd, appc_error_t *err);

@@ -2,7 +2,7 @@
 /* The aci module's API for modules that read and write ACIs entry by entry
  * (the store's import and render): the tar reader with its tee, the archive
  * rules applied per entry, entry-name canonicalisation and output files
- * installed only on success.  Not part of the installable API (aci/aci.h);
+ * installed only on success.  Not part of the installable API (<appc/aci.h>);
  * declared here so that no other module includes aci/internal.h. */
 #ifndef APPC_ACI_STREAM_H
 #define APPC_ACI_STREAM_H
@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "aci/aci.h"
-#include "common/error.h"
+#include "appc/aci.h"
+#include "appc/error.h"
 #include "common/hashmap.h"
 
 struct archive;

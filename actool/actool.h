@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 enum { ACTOOL_EXIT_OK = 0, ACTOOL_EXIT_FAILURE = 1, ACTOOL_EXIT_USAGE = 2 };
 

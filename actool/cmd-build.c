@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "actool/actool.h"
 
 struct build_options {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
 

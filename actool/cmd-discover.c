@@ -16,9 +16,9 @@
 #include "actool/actool.h"
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "schema/json.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 struct discover_options {
   bool json;

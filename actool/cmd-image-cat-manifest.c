@@ -7,7 +7,7 @@
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 struct image_cat_options {
   bool pretty_print;

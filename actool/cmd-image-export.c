@@ -6,7 +6,7 @@
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 struct export_options {
   bool overwrite;

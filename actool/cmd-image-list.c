@@ -10,7 +10,7 @@
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "schema/json.h"
-#include "store/store.h"
+#include "appc/store.h"
 #include "common/macros.h"
 
 struct list_options {

@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "actool/actool.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 static int run_image_render(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {

@@ -6,7 +6,7 @@
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 static int remove_one(const struct actool_globals *g, struct appc_store *s, const char *spec)
 {

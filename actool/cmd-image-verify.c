@@ -8,7 +8,7 @@
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 static void print_problem(const char *msg, void *data)
 {

@@ -3,7 +3,7 @@
  *
  * Images are looked up in the store (ID, ID prefix, NAME[,LABEL=VALUE...])
  * and fetched when absent (or when given as FILE.aci or a URL); the pod runs
- * in the foreground (ace/ace.h). */
+ * in the foreground (<appc/ace.h>). */
 #include "config.h"
 
 #include <errno.h>
@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "common/array.h"
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "actool/actool.h"
 #include "actool/net-cli.h"
 #include "appc/fetch.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "schema/json.h"
-#include "schema/schema.h"
-#include "store/store.h"
+#include "appc/schema.h"
+#include "appc/store.h"
 #include "common/macros.h"
 
 struct run_options {

@@ -8,10 +8,10 @@
 
 #include <json-c/json.h>
 
-#include "ace/ace.h"
+#include "appc/ace.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 
 struct status_options {
   bool json;

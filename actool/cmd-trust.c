@@ -21,10 +21,10 @@
 #include "actool/actool.h"
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "schema/json.h"
-#include "store/store.h"
-#include "trust/trust.h"
+#include "appc/store.h"
+#include "appc/trust.h"
 
 struct trust_options {
   const char *prefix;

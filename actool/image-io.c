@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "common/fs.h"

@@ -11,9 +11,9 @@
 
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
-#include "store/store.h"
-#include "discovery/discovery.h"
-#include "trust/trust.h"
+#include "appc/store.h"
+#include "appc/discovery.h"
+#include "appc/trust.h"
 
 /* A decimal number in [MIN, MAX] from an option or the environment. */
 static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)

@@ -11,7 +11,7 @@
 #include "actool/actool.h"
 #include "actool/options.h"
 #include "common/cleanup.h"
-#include "store/store.h"
+#include "appc/store.h"
 #include "common/macros.h"
 
 /* --dir, else ACTOOL_DIR (applied to g->dir by main), else /var/lib/actool

@@ -10,7 +10,7 @@
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 static double now_seconds(void)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
 
-#include "common/error.h"
+#include "appc/error.h"
 
 #include <errno.h>
 #include <stdio.h>

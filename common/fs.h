@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 /* Write all LEN bytes of BUF to FD, through short writes and EINTR.  0, or
  * -1 with errno set (no error object: callers name the file). */

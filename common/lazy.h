@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 struct appc_lazy_symbol {
   const char *name;

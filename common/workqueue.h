@@ -25,7 +25,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 /* Values of appc_wq_options.threads besides a plain count. */
 #define APPC_WQ_ONLINE_CPUS 0u      /* one worker per online CPU */

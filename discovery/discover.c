@@ -11,7 +11,7 @@
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
-#include "schema/manifest.h"
+#include "appc/manifest.h"
 
 /* Discovery pages are small; a server sending more is not one. */
 #define PAGE_MAX (4u << 20)

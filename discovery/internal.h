@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/error.h"
-#include "discovery/discovery.h"
+#include "appc/error.h"
+#include "appc/discovery.h"
 
 /* Credentials for one host, from DIR/auth.d (auth.c). */
 enum appc_auth_type { APPC_AUTH_BASIC, APPC_AUTH_BEARER };

@@ -13,7 +13,7 @@
 #include "common/lazy-xml2.h"
 
 #include "common/cleanup.h"
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "common/macros.h"
 
 #define REL_ACI "ac-discovery"

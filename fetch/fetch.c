@@ -14,15 +14,15 @@
 
 #include <json-c/json.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lazy-crypto.h"
 #include "appc/fetch.h"
 #include "schema/json.h"
-#include "schema/schema.h"
-#include "trust/trust.h"
+#include "appc/schema.h"
+#include "appc/trust.h"
 
 #define ASC_MAX (1u << 20)
 #define RECORD_MAX (64u << 10)

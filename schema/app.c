@@ -8,9 +8,9 @@
 
 #include "common/cleanup.h"
 #include "schema/internal.h"
-#include "schema/schema.h"
-#include "schema/isolator.h"
-#include "schema/types.h"
+#include "appc/schema.h"
+#include "appc/isolator.h"
+#include "appc/types.h"
 
 /* ---- ports */
 

@@ -18,7 +18,7 @@
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/json.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 static int hexval(char c)
 {

@@ -8,8 +8,8 @@
 
 #include "common/cleanup.h"
 #include "schema/internal.h"
-#include "schema/schema.h"
-#include "schema/types.h"
+#include "appc/schema.h"
+#include "appc/types.h"
 
 /* ---- dependencies */
 

@@ -4,7 +4,7 @@
 #define APPC_SCHEMA_INTERNAL_H
 
 #include "schema/json.h"
-#include "schema/manifest.h"
+#include "appc/manifest.h"
 
 /* isolator.c */
 int appc_jdecode_isolator(struct appc_jctx *c, const struct appc_jnode *v, void *target);

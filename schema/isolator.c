@@ -9,8 +9,8 @@
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/internal.h"
-#include "schema/isolator.h"
-#include "schema/types.h"
+#include "appc/isolator.h"
+#include "appc/types.h"
 #include "common/macros.h"
 
 static const struct {

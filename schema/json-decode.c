@@ -12,8 +12,8 @@
 #include "schema/json.h"
 /* The public declarations of appc_kv_list_clear and appc_string_list_clear,
  * which the shared library exports. */
-#include "schema/schema.h"
-#include "schema/types.h"
+#include "appc/schema.h"
+#include "appc/types.h"
 
 /* ------------------------------------------------------------------------
  * JSON paths.

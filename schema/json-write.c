@@ -14,7 +14,7 @@
 
 #include "common/array.h"
 #include "schema/json.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 /* ------------------------------------------------------------------------
  * The buffer and the layout.

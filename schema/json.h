@@ -21,9 +21,9 @@
 
 #include <json-c/json.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 #include "common/macros.h"
-#include "schema/manifest.h"
+#include "appc/manifest.h"
 
 /* Nesting limit for arrays and objects.  Go's encoding/json allows 10000,
  * but its goroutine stacks grow; ours do not.  Parsing, decoding and

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "schema/internal.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 struct kind_fields {
   char *ac_version;

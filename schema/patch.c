@@ -11,7 +11,7 @@
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/internal.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "common/macros.h"
 
 static bool given(const char *s)

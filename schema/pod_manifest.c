@@ -8,9 +8,9 @@
 
 #include "common/cleanup.h"
 #include "schema/internal.h"
-#include "schema/isolator.h"
-#include "schema/schema.h"
-#include "schema/types.h"
+#include "appc/isolator.h"
+#include "appc/schema.h"
+#include "appc/types.h"
 
 static const char *or_empty(const char *s)
 {

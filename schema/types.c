@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "schema/types.h"
+#include "appc/types.h"
 #include "common/macros.h"
 
 static bool is_lower_alnum(char c)

@@ -24,7 +24,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "schema/types.h"
+#include "appc/types.h"
 #include "store/private.h"
 
 #define HTTP_RECORD_MAX (64u << 10)

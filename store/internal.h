@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal plumbing of the store module, shared by its translation units but
- * not part of the public API in store/store.h. */
+ * not part of the public API in <appc/store.h>. */
 #ifndef APPC_STORE_INTERNAL_H
 #define APPC_STORE_INTERNAL_H
 
@@ -9,8 +9,8 @@
 #include <sys/types.h>
 
 #include "aci/stream.h"
-#include "common/error.h"
-#include "store/store.h"
+#include "appc/error.h"
+#include "appc/store.h"
 
 /* Whether to abandon a long operation (struct appc_callbacks' cancelled). */
 typedef bool (*appc_cancel_fn)(void *data);

@@ -18,7 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "store/store.h"
+#include "appc/store.h"
 #include "trust/internal.h"
 
 /* Options of the temporary home.  no-autostart: importing a key file that

@@ -8,8 +8,8 @@
 
 #include "common/lazy-gpgme.h"
 
-#include "common/error.h"
-#include "trust/trust.h"
+#include "appc/error.h"
+#include "appc/trust.h"
 
 static inline void appc_gpgme_ctx_releasep(gpgme_ctx_t *ctx)
 {

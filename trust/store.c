@@ -21,7 +21,7 @@
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "schema/types.h"
+#include "appc/types.h"
 #include "trust/internal.h"
 
 /* ---- describing a key ---- */

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "aci/internal.h"
 #include "common/cleanup.h"
 #include "tests/fuzz/fuzz.h"

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "schema/json.h"
-#include "schema/types.h"
-#include "schema/schema.h"
+#include "appc/types.h"
+#include "appc/schema.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "tests/fuzz/fuzz.h"
 
 void fuzz_fail(const char *fmt, ...)

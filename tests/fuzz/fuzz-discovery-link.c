@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "common/cleanup.h"
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 
 #include "common/cleanup.h"
-#include "store/store.h"
-#include "trust/trust.h"
+#include "appc/store.h"
+#include "appc/trust.h"
 #include "tests/fuzz/fuzz.h"
 
 #define FPR "0123456789abcdef0123456789abcdef01234567"

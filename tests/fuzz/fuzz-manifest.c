@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "tests/fuzz/fuzz.h"
 #include "common/macros.h"
 

@@ -21,7 +21,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "tests/fuzz/fuzz.h"
 
 /* Fixed, so that seeds and the dictionary can hold it. */

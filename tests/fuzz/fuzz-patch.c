@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "tests/fuzz/fuzz.h"
 
 static const char with_app[] =

@@ -11,7 +11,7 @@
 
 #include "common/cleanup.h"
 #include "store/private.h"
-#include "store/store.h"
+#include "appc/store.h"
 #include "tests/fuzz/fuzz.h"
 
 #define ID_FUZZ                                                                                    \

@@ -26,7 +26,7 @@
 
 #include "ace/internal.h"
 #include "tests/unit/test-ace.h"
-#include "schema/isolator.h"
+#include "appc/isolator.h"
 #include "common/macros.h"
 
 #ifndef CGROUP2_SUPER_MAGIC

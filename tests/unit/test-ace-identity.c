@@ -24,7 +24,7 @@
 
 #include "ace/internal.h"
 #include "schema/json.h"
-#include "schema/types.h"
+#include "appc/types.h"
 #include "common/macros.h"
 
 static int teardown(void **state)

@@ -30,7 +30,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 
 #define POD_UUID "6733c3e2-3c6b-4a5e-9c7d-0d2f4b1e8a90"
 #define OTHER_UUID "0b8e4f8e-6c71-4f35-a3c4-bd7e1fa0e2c1"

@@ -29,7 +29,7 @@
 
 #include "ace/internal.h"
 #include "tests/unit/test-ace.h"
-#include "schema/isolator.h"
+#include "appc/isolator.h"
 #include "common/macros.h"
 
 #if defined(__SANITIZE_ADDRESS__)

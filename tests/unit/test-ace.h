@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ace/internal.h"
-#include "schema/isolator.h"
+#include "appc/isolator.h"
 #include "tests/unit/test-util.h"
 
 struct notes_seen {

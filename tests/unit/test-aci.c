@@ -27,7 +27,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-#include "aci/aci.h"
+#include "appc/aci.h"
 #include "aci/internal.h"
 #include "tests/unit/test-util.h"
 #define SCRATCH_PREFIX "test-aci"

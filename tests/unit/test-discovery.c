@@ -11,10 +11,10 @@
 #define SCRATCH_PREFIX "test-discovery"
 #include "tests/unit/test-scratch.h"
 
-#include "discovery/discovery.h"
+#include "appc/discovery.h"
 #include "discovery/internal.h"
 #include "schema/json.h"
-#include "schema/manifest.h"
+#include "appc/manifest.h"
 #include "common/macros.h"
 
 static void put(const char *dir, const char *rel, const char *text)

@@ -10,7 +10,7 @@
 
 #include "common/cleanup.h"
 #include "schema/json.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "tests/unit/test-schema.h"
 
 /* The source text of V, as a new string. */

@@ -6,7 +6,7 @@
 #include <inttypes.h>
 
 #include "common/macros.h"
-#include "schema/types.h"
+#include "appc/types.h"
 #include "tests/unit/test-schema.h"
 
 typedef int (*validator_fn)(const char *, appc_error_t *);

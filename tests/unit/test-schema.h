@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "common/cleanup.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "tests/unit/test-util.h"
 
 /* An expected verdict: NULL for valid, else a substring of the error. */

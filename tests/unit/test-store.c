@@ -18,7 +18,7 @@
 
 #include "common/fs.h"
 #include "schema/json.h"
-#include "schema/schema.h"
+#include "appc/schema.h"
 #include "store/private.h"
 
 /* ---- scratch directories and images ---- */

@@ -19,8 +19,8 @@
 #define SCRATCH_PREFIX "test-trust-store"
 #include "tests/unit/test-scratch.h"
 
-#include "store/store.h"
-#include "trust/trust.h"
+#include "appc/store.h"
+#include "appc/trust.h"
 #include "common/macros.h"
 
 /* What the group setup made: two keys, their exports in several forms, a

@@ -17,8 +17,8 @@
 #define SCRATCH_PREFIX "test-trust"
 #include "tests/unit/test-scratch.h"
 
-#include "store/store.h"
-#include "trust/trust.h"
+#include "appc/store.h"
+#include "appc/trust.h"
 #include "common/macros.h"
 
 /* Fingerprint-shaped names for key files; their content does not matter to

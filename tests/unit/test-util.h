@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "common/error.h"
+#include "appc/error.h"
 
 /* Assert that an appc call failed and that its message contains NEEDLE. */
 #define assert_error_contains(ret, errp, needle)                                                   \
