@@ -24,6 +24,7 @@
 
 #include "aci/internal.h"
 #include "aci/layout.h"
+#include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
@@ -77,14 +78,8 @@ static int list_dir(int fd, struct name_list *l, int *errnum)
   while ((de = readdir(d)) != NULL) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
-    if (l->len == l->cap) {
-      size_t cap = l->cap == 0 ? 32 : l->cap * 2;
-      char **n = realloc(l->names, cap * sizeof *n);
-      if (n == NULL)
-        break;
-      l->names = n;
-      l->cap = cap;
-    }
+    if (APPC_ARRAY_RESERVE(l->names, l->cap, l->len + 1) < 0)
+      break;
     l->names[l->len] = strdup(de->d_name);
     if (l->names[l->len] == NULL)
       break;

@@ -49,6 +49,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/hashmap.h"
 #include "common/workqueue.h"
@@ -79,16 +80,8 @@ static int rel_path_push(struct rel_path *p, const char *name, size_t *saved)
   size_t name_len = strlen(name);
   size_t need = p->len + 1 + name_len + 1;
 
-  if (need > p->cap) {
-    size_t cap = p->cap == 0 ? 256 : p->cap;
-    while (cap < need)
-      cap *= 2;
-    char *buf = realloc(p->buf, cap);
-    if (buf == NULL)
-      return -1;
-    p->buf = buf;
-    p->cap = cap;
-  }
+  if (need > p->cap && APPC_ARRAY_RESERVE(p->buf, p->cap, need) < 0)
+    return -1;
   *saved = p->len;
   if (p->len > 0)
     p->buf[p->len++] = '/';
@@ -137,29 +130,12 @@ static const char *dir_list_name(const struct dir_list *l, size_t i)
   return l->names + l->v[i].name;
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t unit)
-{
-  if (need <= *cap)
-    return 0;
-  size_t cap_new = *cap == 0 ? 64 : *cap;
-  while (cap_new < need)
-    cap_new *= 2;
-  void *p = realloc(*buf, cap_new * unit);
-  if (p == NULL) {
-    errno = ENOMEM;
-    return -1;
-  }
-  *buf = p;
-  *cap = cap_new;
-  return 0;
-}
-
 static int dir_list_add(struct dir_list *l, const struct dirent64 *de)
 {
   size_t len = strlen(de->d_name) + 1;
 
-  if (grow((void **) &l->v, &l->cap, l->n + 1, sizeof *l->v) < 0 ||
-      grow((void **) &l->names, &l->names_cap, l->names_len + len, 1) < 0)
+  if (APPC_ARRAY_RESERVE(l->v, l->cap, l->n + 1) < 0 ||
+      APPC_ARRAY_RESERVE(l->names, l->names_cap, l->names_len + len) < 0)
     return -1;
   memcpy(l->names + l->names_len, de->d_name, len);
   l->v[l->n++] = (struct dir_entry){.ino = de->d_ino, .name = l->names_len, .type = de->d_type};
