@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/abi.h"
 #include "common/array.h"
 #include "appc/ace.h"
 #include "ace/internal.h"
@@ -1384,6 +1385,8 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   int ret = -1;
 
   *status = 1;
+  if (APPC_ABI_CHECK(opts, appc_ace_options, APPC_ACE_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
   r.apps = calloc(pod->n_apps, sizeof *r.apps);

@@ -24,6 +24,7 @@
 
 #include "aci/internal.h"
 #include "aci/layout.h"
+#include "common/abi.h"
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -352,6 +353,8 @@ static int build_into(struct build_ctx *c, int layoutfd, const char *out, struct
 int appc_aci_build(const char *layout, const char *out, const struct appc_build_options *opts,
                    char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
 {
+  if (APPC_ABI_CHECK(opts, appc_build_options, APPC_BUILD_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (opts == NULL)
     opts = &appc_build_defaults;
   struct build_ctx c = {.layout = layout};

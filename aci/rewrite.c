@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aci/internal.h"
+#include "common/abi.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
 
@@ -101,6 +102,8 @@ int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manif
                               size_t manifest_len, const struct appc_build_options *opts,
                               char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
 {
+  if (APPC_ABI_CHECK(opts, appc_build_options, APPC_BUILD_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (opts == NULL)
     opts = &appc_build_defaults;
   struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len};

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/abi.h"
 #include "common/lazy-curl.h"
 
 #include "common/array.h"
@@ -172,8 +173,11 @@ static int setup_trust(struct appc_http *h, const char *cacert, const char *ca_d
 
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err)
 {
-  struct appc_http *h = calloc(1, sizeof *h);
+  struct appc_http *h;
 
+  if (APPC_ABI_CHECK(opts, appc_http_options, APPC_HTTP_OPTIONS_VERSION, err) < 0)
+    return -1;
+  h = calloc(1, sizeof *h);
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "http client");
   h->opts = *opts;

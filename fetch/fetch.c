@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "appc/aci.h"
+#include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -711,6 +712,8 @@ int appc_fetch_dependencies(struct appc_store *s, const char *id,
 {
   struct visit v = {.depth = 0};
 
+  if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
+    return -1;
   return fetch_deps(s, id, o, &v, err);
 }
 
@@ -721,6 +724,8 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
   struct visit v = {.depth = 0};
   struct expect ex = {.name = name, .labels = labels};
 
+  if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
+    return -1;
   return fetch_name_with(s, &ex, o, &v, out, err);
 }
 
@@ -731,6 +736,8 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
   struct expect ex = {0};
   struct visit v = {.depth = 0};
 
+  if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (o->store_only)
     return appc_error_make(err, 0, "%s: --store-only forbids downloading", url);
   if (o->http == NULL)

@@ -14,6 +14,7 @@
 #include "appc/fetch.h"
 #include "appc/schema.h"
 #include "appc/trust.h"
+#include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -184,6 +185,8 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
                struct appc_store_image *out, appc_error_t *err)
 {
   memset(out, 0, sizeof *out);
+  if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
+    return -1;
   switch (appc_fetch_classify(arg)) {
   case APPC_FETCH_FILE:
     return fetch_file(s, arg, o, out, err);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/abi.h"
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "schema/internal.h"
@@ -545,7 +546,8 @@ static int check_utf8(const struct appc_manifest_patch *p, appc_error_t *err)
 int appc_image_manifest_patch(struct appc_image_manifest *m, const struct appc_manifest_patch *p,
                               appc_error_t *err)
 {
-  if (check_utf8(p, err) < 0)
+  if (APPC_ABI_CHECK(p, appc_manifest_patch, APPC_MANIFEST_PATCH_VERSION, err) < 0 ||
+      check_utf8(p, err) < 0)
     return -1;
   if (given(p->name)) {
     if (appc_validate_acidentifier(p->name, err) < 0)

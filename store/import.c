@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy-archive.h"
@@ -272,6 +273,8 @@ int appc_store_import_source(struct appc_store *s, struct appc_source *src,
   *already = false;
   if (out != NULL)
     memset(out, 0, sizeof *out);
+  if (APPC_ABI_CHECK(opts, appc_store_import_options, APPC_STORE_IMPORT_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (appc_store_lock(s, false, err) < 0)
     return -1;
   r = import_locked(&im, out, already, err);

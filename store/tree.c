@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -417,9 +418,12 @@ int appc_store_tree_acquire(struct appc_store *s, const char *id,
                             const struct appc_store_render_options *opts,
                             struct appc_store_tree **out, appc_error_t *err)
 {
-  struct appc_store_tree *t = calloc(1, sizeof *t);
+  struct appc_store_tree *t;
   int r;
 
+  if (APPC_ABI_CHECK(opts, appc_store_render_options, APPC_STORE_RENDER_OPTIONS_VERSION, err) < 0)
+    return -1;
+  t = calloc(1, sizeof *t);
   if (t == NULL)
     return appc_error_make(err, ENOMEM, "%s", id);
   t->lock_fd = -1;
@@ -684,6 +688,8 @@ static int make_dest(struct appc_store *s, const char *id, const char *path,
   struct dest d;
   int r;
 
+  if (APPC_ABI_CHECK(opts, appc_store_render_options, APPC_STORE_RENDER_OPTIONS_VERSION, err) < 0)
+    return -1;
   if (opts == NULL)
     opts = &defaults;
   if (!appc_store_is_image_id(id))

@@ -31,7 +31,9 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
+#define APPC_ACE_OPTIONS_VERSION 1
 struct appc_ace_options {
+  unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
   const char *hostname;           /* NULL: "actool-" + the pod's UUID */
   const char *uuid_file;          /* NULL, or where to save the UUID */
@@ -67,6 +69,7 @@ struct appc_ace_app_request {
   size_t n_mounts;
   const char *const *env; /* "KEY=VALUE" added to (or replacing in) the app's environment */
   size_t n_env;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 /* A reified pod of APPS with VOLUMES; ENV (may be NULL: --env-file and
  * --set-env for the whole pod) goes into every app's environment, before
@@ -104,8 +107,9 @@ enum appc_ace_pod_state {
 struct appc_ace_app_info {
   char *name;
   char *image_id;
-  bool exited; /* false in an abandoned pod: its end is unknown */
-  int status;  /* when exited */
+  bool exited;       /* false in an abandoned pod: its end is unknown */
+  int status;        /* when exited */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 struct appc_ace_pod_info {
@@ -121,6 +125,7 @@ struct appc_ace_pod_info {
   char *hostname;
   struct appc_ace_app_info *apps;
   size_t n_apps;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);
@@ -133,8 +138,9 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
                     appc_error_t *err);
 
 struct appc_ace_gc_report {
-  size_t removed; /* abandoned pods cleaned up */
-  size_t running; /* pods left alone because they still run */
+  size_t removed;    /* abandoned pods cleaned up */
+  size_t running;    /* pods left alone because they still run */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 /* Clean up abandoned pods: their processes (the pod's init, if it survived,
  * is killed and with it the pod's PID namespace), cgroups and

@@ -76,6 +76,7 @@ struct appc_aci_info {
   size_t manifest_len;
   struct appc_image_manifest *manifest; /* parsed and valid */
   unsigned long long uncompressed_size; /* bytes of tar */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_aci_info_clear(struct appc_aci_info *info);
 
@@ -102,7 +103,9 @@ int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *
  * *manifest may be NULL if the caller does not need it. */
 int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest, appc_error_t *err);
 
+#define APPC_BUILD_OPTIONS_VERSION 1
 struct appc_build_options {
+  unsigned version;                  /* 0, or APPC_BUILD_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_compression compression; /* zero-initialised: none (NULL opts: gzip) */
   bool overwrite;                    /* replace an existing OUT */
   bool owner_root;                   /* force uid/gid 0 and no names */

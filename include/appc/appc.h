@@ -11,6 +11,11 @@
  *   <appc/discovery.h>  appc discovery over HTTP(S) and the HTTP transport
  *   <appc/fetch.h>      images into the store by name or URL, signatures checked
  *   <appc/ace.h>        the executor: pods run from the store (root only)
+ * Structures a caller fills and passes in (options) start with a member
+ * `version`: 0, or the header's APPC_..._VERSION; a later release that adds
+ * members bumps that number and reads them only from callers that say they
+ * have them.  Structures the library fills (results) end in reserved space
+ * that later members take, so their size never changes within soname 0.
  * docs/api.md introduces them with an example; `pkg-config --cflags --libs
  * libappc` gives what a program needs to build against the library.
  */

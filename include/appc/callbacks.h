@@ -31,6 +31,7 @@ struct appc_callbacks {
   /* A line worth showing to a user who asked for details (--debug): what
    * was decided and why. */
   void (*log)(void *data, const char *msg);
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 #ifdef __cplusplus

@@ -37,7 +37,9 @@ extern "C" {
 
 struct appc_kv_list;
 
+#define APPC_HTTP_OPTIONS_VERSION 1
 struct appc_http_options {
+  unsigned version;                /* 0, or APPC_HTTP_OPTIONS_VERSION (<appc/appc.h>) */
   const char *cacert;              /* PEM file of CAs trusted besides the system's; may be NULL */
   const char *ca_dir;              /* the system's CAs: a hashed directory (openssl rehash);
                                       NULL for libcurl's default */
@@ -95,6 +97,7 @@ struct appc_http_download {
   char *new_last_modified;
   char *effective_url; /* after redirects */
   bool oversized;      /* failed for going beyond max_size */
+  void *reserved[4];   /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_http_download_clear(struct appc_http_download *d);
 
@@ -109,13 +112,15 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
 struct appc_aci_endpoint {
   char *aci;
   char *asc;
-  unsigned score; /* how many given labels (and host os/arch) it uses */
+  unsigned score;    /* how many given labels (and host os/arch) it uses */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 /* A failed step of a walk, kept for --debug. */
 struct appc_discovery_attempt {
   char *prefix;
   char *message;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 struct appc_discovery {
@@ -125,6 +130,7 @@ struct appc_discovery {
   size_t n_pubkeys;
   struct appc_discovery_attempt *attempts;
   size_t n_attempts;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_discovery_clear(struct appc_discovery *d);
 
@@ -153,6 +159,7 @@ struct appc_discovery_meta {
   char *rel; /* "ac-discovery" or "ac-discovery-pubkeys" */
   char *prefix;
   char *url;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 struct appc_discovery_metas {
   struct appc_discovery_meta *v;

@@ -32,7 +32,9 @@
 extern "C" {
 #endif
 
+#define APPC_FETCH_OPTIONS_VERSION 1
 struct appc_fetch_options {
+  unsigned version;       /* 0, or APPC_FETCH_OPTIONS_VERSION (<appc/appc.h>) */
   struct appc_http *http; /* NULL with store_only, or for a file with no_dependencies */
   bool insecure_image;    /* import without checking signatures */
   bool no_store;          /* neither the store nor the HTTP cache answers */

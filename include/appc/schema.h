@@ -102,7 +102,9 @@ void appc_app_release(struct appc_app *app);
  *   seccomp_set          "syscall1,syscall2" (needs seccomp_mode)
  * Every option other than name and exec needs an app.  The patched manifest
  * is validated as the reference does before writing it. */
+#define APPC_MANIFEST_PATCH_VERSION 1
 struct appc_manifest_patch {
+  unsigned version; /* 0, or APPC_MANIFEST_PATCH_VERSION (<appc/appc.h>) */
   const char *name;
   const char *exec;
   const char *user;

@@ -79,11 +79,14 @@ struct appc_store_image {
   unsigned long long blob_size; /* bytes stored (the ACI as imported) */
   struct timespec import_time;
   struct timespec last_use; /* last render, extract or export */
+  void *reserved[4];        /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_store_image_clear(struct appc_store_image *img);
 void appc_store_images_free(struct appc_store_image *imgs, size_t n);
 
+#define APPC_STORE_IMPORT_OPTIONS_VERSION 1
 struct appc_store_import_options {
+  unsigned version;                /* 0, or APPC_STORE_IMPORT_OPTIONS_VERSION (<appc/appc.h>) */
   const struct appc_callbacks *cb; /* cancel (checked between entries); may be NULL */
 };
 
@@ -142,7 +145,10 @@ enum {
   APPC_STORE_ROOTFS_ONLY = 1 << 0, /* DEST receives the rootfs contents only */
   APPC_STORE_OVERWRITE = 1 << 1,   /* replace an existing DEST */
 };
+#define APPC_STORE_RENDER_OPTIONS_VERSION 1
 struct appc_store_render_options {
+  /* 0, or APPC_STORE_RENDER_OPTIONS_VERSION (<appc/appc.h>) */
+  unsigned version;
   unsigned flags;                  /* APPC_STORE_* */
   const struct appc_callbacks *cb; /* cancel; may be NULL */
 };
@@ -177,6 +183,7 @@ struct appc_store_gc_report {
   unsigned long long blobs, trees, temporaries; /* entries removed */
   unsigned long long bytes;                     /* their size */
   unsigned long long trees_in_use;              /* kept because held */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 /* Remove blobs without an index entry, rendered trees whose images are gone
  * or that were not used within GRACE seconds (never one that is held), and

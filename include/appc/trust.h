@@ -49,6 +49,7 @@ struct appc_trust_key {
   char *path;        /* relative to the store directory, e.g. trust/root.d/<fpr> */
   char *prefix;      /* the prefix it is trusted for; NULL for a root.d key */
   char *fingerprint; /* the file's name, upper-cased */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 struct appc_trust_keys {
   struct appc_trust_key *v;
@@ -72,6 +73,7 @@ struct appc_trust_result {
   char *key_file;            /* the trusted key file holding it, relative to the store directory */
   char *prefix;              /* what that key is trusted for; NULL for a root.d key */
   bool signature_missing;    /* on failure: ASC_PATH does not exist */
+  void *reserved[4];         /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_trust_result_clear(struct appc_trust_result *r);
 
@@ -119,7 +121,8 @@ struct appc_trust_keyinfo {
   long long expires; /* seconds since the epoch; 0 if never */
   bool revoked;
   bool expired;
-  bool can_sign; /* the primary key or a subkey can make signatures now */
+  bool can_sign;     /* the primary key or a subkey can make signatures now */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_trust_keyinfo_clear(struct appc_trust_keyinfo *k);
 
@@ -147,6 +150,7 @@ struct appc_trust_added {
   struct appc_trust_keyinfo key; /* as now stored */
   char *path;                    /* the key file, relative to STORE_DIR */
   enum appc_trust_add_outcome outcome;
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_trust_added_clear(struct appc_trust_added *a);
 
@@ -170,6 +174,7 @@ struct appc_trust_listed {
   char *fingerprint; /* the file's name upper-cased; NULL for a misplaced entry */
   char *user_id;     /* the key's first user ID; NULL if none or unreadable */
   char *problem;     /* why verification would refuse this entry; NULL for a good key file */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 struct appc_trust_listing {
   struct appc_trust_listed *v;

@@ -51,6 +51,22 @@ for h in "$INC"/appc/*.h; do
     bash -c '! grep -E "^#include \"" "$1"' _ "$h"
 done
 
+# Structures that can grow within soname 0: options carry `version`,
+# results reserved space (<appc/appc.h>).  The manifest structures follow
+# the spec's version; the containers below are a pointer and a count, and
+# a store tree is only ever handed out by pointer.
+exempt="appc_kv_list appc_string_list appc_isolator_list appc_trust_keys appc_trust_listing
+  appc_discovery_metas appc_store_tree appc_error_s"
+for h in "$INC"/appc/*.h; do
+  [ "$(basename "$h")" = manifest.h ] && continue
+  for s in $(sed -n 's/^struct \(appc_[a-z0-9_]*\) {$/\1/p' "$h") $(sed -n 's/^typedef struct \(appc_[a-z0-9_]*\) {$/\1/p' "$h"); do
+    grep -qw "$s" <<<"$exempt" && continue
+    body=$(awk -v s="$s" '$0 ~ "^(typedef )?struct " s " [{]$" {on=1} on {print} on && /^[}]/ {exit}' "$h")
+    check "struct $s can grow: a version member or reserved space" \
+      bash -c 'grep -qE "^  unsigned version;|reserved\[" <<<"$1"' _ "$body"
+  done
+done
+
 needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
 check "actool links libappc.so.0" grep -qxF libappc.so.0 <<<"$needed"
 is "the build tree's actool finds it beside itself" \

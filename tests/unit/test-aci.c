@@ -457,6 +457,14 @@ static void test_cancel_build_and_validate(void **state)
   struct appc_source *src = NULL;
   appc_error_t err = NULL;
 
+  /* Options from newer headers than this library knows are refused. */
+  o.version = APPC_BUILD_OPTIONS_VERSION + 1;
+  assert_int_equal(appc_aci_build(layout, out, &o, id, &err), -1);
+  assert_int_equal(err->errnum, EINVAL);
+  assert_non_null(strstr(err->msg, "struct appc_build_options: version 2 is newer"));
+  appc_error_release(&err);
+  o.version = APPC_BUILD_OPTIONS_VERSION;
+
   o.cb = &cancel;
   assert_int_equal(appc_aci_build(layout, out, &o, id, &err), -1);
   assert_int_equal(err->errnum, ECANCELED);

@@ -119,6 +119,12 @@ static void test_fetch_files(void **state)
 
   assert_ok(appc_store_open(&s, store_dir, &err), &err);
 
+  /* Options from newer headers than this library knows are refused. */
+  o.version = APPC_FETCH_OPTIONS_VERSION + 1;
+  assert_error_contains(appc_fetch(s, aci, &o, &img, &err), &err,
+                        "struct appc_fetch_options: version 2 is newer");
+  o.version = 0; /* 0: the first layout, as a {0} initialiser gives */
+
   /* A missing file is missing: never a name to discover. */
   assert_error_contains(appc_fetch(s, "./missing.aci", &o, &img, &err), &err,
                         "./missing.aci: open: No such file or directory");
