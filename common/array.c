@@ -12,10 +12,11 @@
 
 int appc_array_resize(void **items, size_t *cap, size_t len, size_t n, size_t elem_size)
 {
+  size_t count = len + n != 0 ? len + n : 1; /* checked below */
   void *p;
 
-  if (n > SIZE_MAX - len ||
-      (p = reallocarray(*items, len + n != 0 ? len + n : 1, elem_size)) == NULL) {
+  if (n > SIZE_MAX - len || count > SIZE_MAX / elem_size ||
+      (p = realloc(*items, count * elem_size)) == NULL) {
     errno = ENOMEM;
     return -1;
   }
@@ -38,8 +39,9 @@ int appc_array_reserve(void **items, size_t *cap, size_t need, size_t elem_size)
     }
     grown *= 2;
   }
-  p = reallocarray(*items, grown, elem_size);
-  if (p == NULL) {
+  /* Overflow checked here, not left to reallocarray: the sanitizers abort
+   * on an overflowing request instead of letting it fail. */
+  if (grown > SIZE_MAX / elem_size || (p = realloc(*items, grown * elem_size)) == NULL) {
     errno = ENOMEM;
     return -1;
   }
