@@ -81,15 +81,10 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   }
 }
 
-static bool cancelled(void *data)
-{
-  return actool_cancelled(data);
-}
-
 const struct appc_callbacks *actool_callbacks(const struct actool_globals *g)
 {
   static struct appc_callbacks cb = {
-      .data = &line, .cancelled = cancelled, .progress = draw_progress, .log = log_line};
+      .data = &line, .cancelled = actool_cancelled, .progress = draw_progress, .log = log_line};
 
   line.g = g;
   line.tty = isatty(STDERR_FILENO) == 1;

@@ -208,16 +208,15 @@ static int open_signature(const char *aci_path, const char *asc_path, int *out,
   return appc_error_make(err, errno, "%s", asc_path);
 }
 
-int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
-                         const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
+/* Both descriptors open: the keys trusted for NAME, a private GNUPGHOME,
+ * the verification. */
+static int verify_opened(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
+                         int asc_fd, const char *asc_path, struct appc_trust_result *out,
+                         appc_error_t *err)
 {
   cleanup_trust_keys struct appc_trust_keys keys = {0};
-  cleanup_close int asc_fd = -1;
   cleanup_trust_gpg struct appc_trust_gpg gpg = {.lock_fd = -1};
 
-  memset(out, 0, sizeof *out);
-  if (open_signature(aci_name, asc_path, &asc_fd, out, err) < 0)
-    return -1;
   if (appc_trust_keys_for_name(store_dir, name, &keys, err) < 0)
     return -1;
   if (appc_trust_gpg_open(store_dir, &gpg, err) < 0)
@@ -226,19 +225,27 @@ int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, co
                           err);
 }
 
+int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
+                         const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_close int asc_fd = -1;
+
+  memset(out, 0, sizeof *out);
+  if (open_signature(aci_name, asc_path, &asc_fd, out, err) < 0)
+    return -1;
+  return verify_opened(store_dir, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
+}
+
 int appc_trust_verify(const char *store_dir, const char *name, const char *aci_path,
                       const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
 {
+  cleanup_close int asc_fd = -1;
   cleanup_close int aci_fd = -1;
 
   memset(out, 0, sizeof *out);
-  /* The signature first: its absence is the commoner failure, and is
-   * reported as such. */
-  if (access(asc_path, F_OK) < 0 && errno == ENOENT) {
-    out->signature_missing = true;
-    return appc_error_make(err, 0, "%s: no signature (%s not found)", aci_path, asc_path);
-  }
+  if (open_signature(aci_path, asc_path, &asc_fd, out, err) < 0)
+    return -1;
   if ((aci_fd = open(aci_path, O_RDONLY | O_CLOEXEC)) < 0)
     return appc_error_make(err, errno, "%s", aci_path);
-  return appc_trust_verify_fd(store_dir, name, aci_fd, aci_path, asc_path, out, err);
+  return verify_opened(store_dir, name, aci_fd, aci_path, asc_fd, asc_path, out, err);
 }
