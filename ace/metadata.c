@@ -27,10 +27,12 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "common/array.h"
-#include "common/lazy-mhd.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
@@ -334,7 +336,7 @@ static int server_init(struct server *s, const char *token, const struct ace_met
    * answers on one thread, and loading it then (tens of milliseconds under
    * a sanitizer on a loaded machine) held up the requests of the other
    * apps past the ACE validator's 100 ms. */
-  if (appc_lazy_bind_crypto(err) < 0 || appc_lazy_bind_mhd(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0 || appc_lazy_bind(APPC_LAZY_MHD, err) < 0)
     return appc_error_prefix(err, "metadata");
   s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, pod->hmac_key, ACE_HMAC_KEY_LEN);
   if (s->hmac_key == NULL)

@@ -24,11 +24,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/capability.h>
+#include <seccomp.h>
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
-#include "common/lazy-cap.h"
-#include "common/lazy-seccomp.h"
+#include "common/lazy.h"
 #include "appc/isolator.h"
 #include "appc/types.h"
 #include "common/macros.h"
@@ -299,7 +300,7 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
   __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
   int r;
 
-  if (appc_lazy_bind_seccomp(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_SECCOMP, err) < 0)
     return appc_error_prefix(err, "app.isolators[%zu]", i);
   if (seccomp_plan(iso, i, &p, err) < 0)
     return -1;
@@ -388,7 +389,7 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
 
   if (sec == NULL)
     return appc_error_make(err, errno, "out of memory");
-  if (appc_lazy_bind_cap(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0) {
     free(sec);
     return appc_error_prefix(err, "app %s: capabilities", app_name);
   }

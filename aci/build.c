@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "aci/internal.h"
 #include "aci/layout.h"
@@ -28,7 +30,7 @@
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 
 #define COPY_BLOCK (128 * 1024)
 
@@ -284,7 +286,7 @@ static int add_rootfs(struct build_ctx *c, int layoutfd, appc_error_t *err)
 
 static int ctx_init(struct build_ctx *c, const struct appc_build_options *opts, appc_error_t *err)
 {
-  if (appc_lazy_bind_archive(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
     return -1;
   c->cb = opts->cb;
   c->disk = archive_read_disk_new();

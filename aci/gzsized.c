@@ -32,10 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <isa-l/igzip_lib.h>
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
-#include "common/lazy-isal.h"
+#include "common/lazy.h"
 #include "common/workqueue.h"
 
 #define GZ_FLG_FEXTRA 0x04
@@ -361,7 +362,7 @@ int appc_gzsized_new(struct appc_gzsized **out, struct appc_source *src, const v
       return appc_error_make(err, ENOMEM, "gzip");
     }
   }
-  if (appc_lazy_bind_isal(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_ISAL, err) < 0) {
     appc_gzsized_free(b);
     return appc_error_prefix(err, "gzip");
   }

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "aci/internal.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 
 struct appc_hash {
   EVP_MD_CTX *ctx;
@@ -18,7 +20,7 @@ int appc_hash_new(struct appc_hash **out, appc_error_t *err)
   struct appc_hash *h = calloc(1, sizeof *h);
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "sha512");
-  if (appc_lazy_bind_crypto(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0) {
     free(h);
     return appc_error_prefix(err, "sha512");
   }

@@ -33,10 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <isa-l/igzip_lib.h>
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
-#include "common/lazy-isal.h"
+#include "common/lazy.h"
 #include "common/workqueue.h"
 
 #ifndef APPC_GUNZIP_IN_SIZE
@@ -367,7 +368,7 @@ int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const voi
     appc_gunzip_free(z);
     return appc_error_make(err, ENOMEM, "gzip");
   }
-  if (appc_lazy_bind_isal(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_ISAL, err) < 0) {
     appc_gunzip_free(z);
     return appc_error_prefix(err, "gzip");
   }

@@ -16,9 +16,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 
 #include "aci/internal.h"
-#include "common/lazy-deflate.h"
+#include "common/lazy.h"
 #include "common/workqueue.h"
 
 /* 512 KiB blocks: the ratio is within 0.1% of 1 MiB blocks (each member
@@ -76,7 +77,7 @@ static int pgz_alloc(struct appc_pgzip *z, appc_error_t *err)
   z->slots = calloc(z->nslots, sizeof *z->slots);
   if (z->compressors == NULL || z->slots == NULL)
     return appc_error_make(err, ENOMEM, "%s: gzip", z->name);
-  if (appc_lazy_bind_deflate(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_DEFLATE, err) < 0)
     return appc_error_prefix(err, "%s: gzip", z->name);
   for (unsigned i = 0; i < z->ncompressors; i++) {
     z->compressors[i] = libdeflate_alloc_compressor(PGZ_LEVEL);

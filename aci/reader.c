@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 
 #define READ_BLOCK (256 * 1024)
 #define HEAD_LEN 512 /* enough to see "ustar" at offset 257 */
@@ -133,7 +135,7 @@ static int outer_open(struct appc_tar_reader *r, appc_error_t *err)
   struct archive_entry *e;
   int ret;
 
-  if (appc_lazy_bind_archive(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
     return -1;
   r->outer = archive_read_new();
   if (r->outer == NULL)
@@ -168,7 +170,7 @@ static int outer_open(struct appc_tar_reader *r, appc_error_t *err)
 
 static int tar_open(struct appc_tar_reader *r, appc_error_t *err)
 {
-  if (appc_lazy_bind_archive(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
     return -1;
   r->tar = archive_read_new();
   if (r->tar == NULL)

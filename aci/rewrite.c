@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "aci/internal.h"
 #include "common/abi.h"
 #include "common/cleanup.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 
 #define COPY_BLOCK (128 * 1024)
 

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "aci/internal.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 
 struct appc_sink {
   int fd;
@@ -50,7 +52,7 @@ static int filtered_open(struct appc_sink *s, appc_error_t *err)
   struct archive_entry *e;
   int r;
 
-  if (appc_lazy_bind_archive(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
     return -1;
   s->filtered = archive_write_new();
   if (s->filtered == NULL)

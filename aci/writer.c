@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "aci/internal.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 
 const struct appc_build_options appc_build_defaults = {.compression = APPC_COMPRESSION_GZIP};
 
@@ -66,7 +68,7 @@ int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
     return appc_error_make(err, ENOMEM, "%s", name);
   w->owner_root = opts->owner_root;
   w->name = strdup(name);
-  if (appc_lazy_bind_archive(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0) {
     free(w->name);
     free(w);
     return -1;

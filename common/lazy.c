@@ -3,57 +3,44 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define APPC_LAZY_NO_REDIRECT
-#include "common/lazy-archive.h"
-#include "common/lazy-cap.h"
-#include "common/lazy-crypto.h"
-#include "common/lazy-curl.h"
-#include "common/lazy-deflate.h"
-#include "common/lazy-gpgme.h"
-#include "common/lazy-isal.h"
-#include "common/lazy-mhd.h"
-#include "common/lazy-seccomp.h"
-#include "common/lazy-xml2.h"
+#include "common/lazy-table.h"
 
-/* Defines the table of library LIB (symbols listed by LIST, entries made by
- * ENTRY) and its binding state. */
-#define LAZY_DEFINE(lib, LIST, ENTRY, so)                                                          \
-  struct appc_lazy_##lib appc_lazy_##lib;                                                          \
-  static const struct appc_lazy_symbol lib##_symbols[] = {LIST(ENTRY)};                            \
-  struct appc_lazy_lib appc_lazy_##lib##_lib = {                                                   \
-      .soname = so,                                                                                \
-      .symbols = lib##_symbols,                                                                    \
-      .count = sizeof lib##_symbols / sizeof lib##_symbols[0],                                     \
-      .table = &appc_lazy_##lib,                                                                   \
-      .lock = PTHREAD_MUTEX_INITIALIZER,                                                           \
-  };
+#ifndef APPC_LAZY_LIBRARIES
 
-#define ARCHIVE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_archive, f)
-#define CAP_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_cap, f)
-#define CRYPTO_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_crypto, f)
-#define CURL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_curl, f)
-#define DEFLATE_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_deflate, f)
-#define GPGME_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_gpgme, f)
-#define ISAL_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_isal, f)
-#define MHD_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_mhd, f)
-#define SECCOMP_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_seccomp, f)
-#define XML2_ENTRY(f) APPC_LAZY_ENTRY(appc_lazy_xml2, f)
+/* Configured to link the libraries: there is nothing to bind. */
+int appc_lazy_bind(enum appc_lazy_library lib, appc_error_t *err)
+{
+  (void) lib;
+  (void) err;
+  return 0;
+}
 
-LAZY_DEFINE(archive, APPC_LAZY_ARCHIVE, ARCHIVE_ENTRY, APPC_SONAME_ARCHIVE)
-LAZY_DEFINE(cap, APPC_LAZY_CAP, CAP_ENTRY, APPC_SONAME_CAP)
-LAZY_DEFINE(crypto, APPC_LAZY_CRYPTO, CRYPTO_ENTRY, APPC_SONAME_CRYPTO)
-LAZY_DEFINE(curl, APPC_LAZY_CURL, CURL_ENTRY, APPC_SONAME_CURL)
-LAZY_DEFINE(deflate, APPC_LAZY_DEFLATE, DEFLATE_ENTRY, APPC_SONAME_DEFLATE)
-LAZY_DEFINE(gpgme, APPC_LAZY_GPGME, GPGME_ENTRY, APPC_SONAME_GPGME)
-LAZY_DEFINE(isal, APPC_LAZY_ISAL, ISAL_ENTRY, APPC_SONAME_ISAL)
-LAZY_DEFINE(mhd, APPC_LAZY_MHD, MHD_ENTRY, APPC_SONAME_MHD)
-LAZY_DEFINE(seccomp, APPC_LAZY_SECCOMP, SECCOMP_ENTRY, APPC_SONAME_SECCOMP)
-LAZY_DEFINE(xml2, APPC_LAZY_XML2, XML2_ENTRY, APPC_SONAME_XML2)
+#else
+
+/* ---- the libraries ---- */
+
+/* Indexed by enum appc_lazy_library; not const, so that the unit test can
+ * stand a missing library in for one (tests/unit/test-lazy.c). */
+struct appc_lazy_library_state appc_lazy_libraries[APPC_LAZY_NLIBS] = {
+    [APPC_LAZY_ARCHIVE] = {APPC_SONAME_ARCHIVE, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_CAP] = {APPC_SONAME_CAP, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_CRYPTO] = {APPC_SONAME_CRYPTO, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_CURL] = {APPC_SONAME_CURL, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_DEFLATE] = {APPC_SONAME_DEFLATE, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_GPGME] = {APPC_SONAME_GPGME, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_ISAL] = {APPC_SONAME_ISAL, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_MHD] = {APPC_SONAME_MHD, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_SECCOMP] = {APPC_SONAME_SECCOMP, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_XML2] = {APPC_SONAME_XML2, PTHREAD_MUTEX_INITIALIZER, false, ""},
+};
 
 /* ---- the libraries named for packaging tools ---- */
 
@@ -98,58 +85,80 @@ DLOPEN_NOTE(seccomp, DLOPEN_JSON("seccomp", "the executor's seccomp isolators", 
 DLOPEN_NOTE(mhd,
             DLOPEN_JSON("mhd", "the executor's metadata service", "recommended", APPC_SONAME_MHD));
 
-/* dlopen and dlsym every symbol; on failure, the reason in lib->failure and
- * the handle closed, so that nothing of a half-bound library is used. */
-static void bind_locked(struct appc_lazy_lib *lib)
+/* dlopen LIB and check that it has each of its symbols; on failure, the
+ * reason in failure and NULL (the handle closed). */
+static void *open_library(enum appc_lazy_library lib)
 {
+  struct appc_lazy_library_state *l = &appc_lazy_libraries[lib];
   /* RTLD_LAZY: the library's own calls are resolved as they are made, as
    * they would be had it been linked; RTLD_LOCAL: its symbols stay out of
    * the global scope, where they could interpose on another library's. */
-  void *handle = dlopen(lib->soname, RTLD_LAZY | RTLD_LOCAL);
+  void *handle = dlopen(l->soname, RTLD_LAZY | RTLD_LOCAL);
 
   if (handle == NULL) {
-    snprintf(lib->failure, sizeof lib->failure, "%s", dlerror());
-    (void) dlerror(); /* frees the message glibc kept for the first call */
-    return;
+    snprintf(l->failure, sizeof l->failure, "%s", dlerror());
+    (void) dlerror(); /* frees the message glibc kept */
+    return NULL;
   }
-  for (size_t i = 0; i < lib->count; i++) {
-    void *sym = dlsym(handle, lib->symbols[i].name);
-
-    if (sym == NULL) {
-      snprintf(lib->failure, sizeof lib->failure, "%s: no symbol %s", lib->soname,
-               lib->symbols[i].name);
+  for (size_t i = 0; i < appc_lazy_nsymbols; i++) {
+    if (appc_lazy_symbols[i].lib == lib && dlsym(handle, appc_lazy_symbols[i].name) == NULL) {
+      snprintf(l->failure, sizeof l->failure, "%s: no symbol %s", l->soname,
+               appc_lazy_symbols[i].name);
+      (void) dlerror();
       dlclose(handle);
-      return;
+      return NULL;
     }
-    memcpy((char *) lib->table + lib->symbols[i].offset, &sym, sizeof sym);
   }
-  /* The handle is never closed: the table points into the library. */
-  __atomic_store_n(&lib->ready, true, __ATOMIC_RELEASE);
+  return handle;
 }
 
-int appc_lazy_bind(struct appc_lazy_lib *lib, appc_error_t *err)
+/* Fills every slot of LIB, with its function or, when the library cannot
+ * be loaded, with what stands in for it: once, and only once every symbol
+ * is known to be there, so that no slot leads into a half-bound library. */
+static void bind_locked(enum appc_lazy_library lib)
 {
-  if (__atomic_load_n(&lib->ready, __ATOMIC_ACQUIRE))
-    return 0;
-  pthread_mutex_lock(&lib->lock);
-  if (!lib->ready && lib->failure[0] == '\0')
-    bind_locked(lib);
-  bool ready = lib->ready;
-  pthread_mutex_unlock(&lib->lock);
-  if (ready)
-    return 0;
-  /* failure is written once, before the unlock above. */
-  return appc_error_make(err, 0, "cannot load %s: %s", lib->soname, lib->failure);
+  void *handle = open_library(lib);
+
+  for (size_t i = 0; i < appc_lazy_nsymbols; i++) {
+    if (appc_lazy_symbols[i].lib != lib)
+      continue;
+    void *target =
+        handle != NULL ? dlsym(handle, appc_lazy_symbols[i].name) : appc_lazy_symbols[i].failure;
+    __atomic_store_n(&appc_lazy_slots[i], target, __ATOMIC_RELEASE);
+  }
+  /* The handle is never closed: the slots point into the library. */
+  __atomic_store_n(&appc_lazy_libraries[lib].ready, true, __ATOMIC_RELEASE);
 }
 
-void appc_lazy_need_slow(struct appc_lazy_lib *lib)
+/* Binds LIB once per process; returns why it could not be, or NULL. */
+static const char *bind_library(enum appc_lazy_library lib)
 {
-  cleanup_error appc_error_t err = NULL;
+  struct appc_lazy_library_state *l = &appc_lazy_libraries[lib];
 
-  if (appc_lazy_bind(lib, &err) == 0)
-    return;
-  /* A call on a path that did not bind its library first, and the library
-   * is missing: there is no function to call and no error to return. */
-  fprintf(stderr, "libappc: %s\n", err->msg);
-  abort();
+  if (!__atomic_load_n(&l->ready, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_lock(&l->lock);
+    if (!l->ready)
+      bind_locked(lib);
+    pthread_mutex_unlock(&l->lock);
+  }
+  /* failure is written before ready is set, and never after */
+  return l->failure[0] != '\0' ? l->failure : NULL;
 }
+
+int appc_lazy_bind(enum appc_lazy_library lib, appc_error_t *err)
+{
+  if ((unsigned) lib >= APPC_LAZY_NLIBS)
+    return appc_error_make(err, EINVAL, "no library number %d to bind", (int) lib);
+  const char *failure = bind_library(lib);
+  if (failure == NULL)
+    return 0;
+  return appc_error_make(err, 0, "cannot load %s: %s", appc_lazy_libraries[lib].soname, failure);
+}
+
+void *appc_lazy_resolve(size_t index)
+{
+  (void) bind_library(appc_lazy_symbols[index].lib);
+  return __atomic_load_n(&appc_lazy_slots[index], __ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -5,79 +5,55 @@
  * manifest needs json-c, `run` of a cached image needs no archive, HTTP,
  * gpg or TLS code.  Linking libcurl, gpgme, libxml2, libmicrohttpd,
  * libarchive and libcrypto at start-up would map some fifty shared objects
- * into every process (20 ms of page faults here, more than a whole
+ * into every process (17 ms of a 20 ms start here, more than a whole
  * validation or most of a container start); libcap and libseccomp serve
  * `run` alone.  Instead each of those libraries is opened with dlopen(3) by
- * its SONAME, found at configure time, the first time one of its functions
- * is called.
+ * its SONAME, found at configure time, the first time it is needed.
  *
- * A module's header (common/lazy-curl.h, ...) lists the functions used
- * (APPC_LAZY_<LIB>(X)), declares a table of pointers to them, and redirects
- * each name to the table, so that call sites read as ordinary calls.  Entry
- * points bind their library explicitly (appc_lazy_bind) to report a missing
- * library as an error; every call also checks, so a call on a path that did
- * not bind binds then, and only aborts if the library cannot be loaded.
+ * The code calls the libraries as it would had they been linked: their own
+ * headers, their own names, their own type checks (libcurl's on setopt
+ * too).  Those names resolve, inside libappc, to small entry points that
+ * jump through a slot, as the dynamic linker's PLT does; a slot first leads
+ * to the binding of its library.  common/gen-lazy generates the entry
+ * points from what libappc's objects call (nothing is listed by hand);
+ * common/lazy.libs says which headers declare those functions and what
+ * each returns when its library cannot be loaded.
  *
- * The tables are the one piece of process-wide state in libappc: written
- * once, under a lock, and read-only afterwards, like the dynamic
- * linker's own relocation tables. */
+ * Entry points of libappc bind the libraries they need explicitly
+ * (appc_lazy_bind), which reports a missing library as an error naming it.
+ * A call on a path that did not bind first binds then; if the library
+ * cannot be loaded, the function fails as the library's own functions fail
+ * (NULL, CURLE_FAILED_INIT, ARCHIVE_FATAL, ...; errno ELIBACC) and the
+ * caller's error path reports it: nothing aborts.
+ *
+ * The slots are the one piece of process-wide state in libappc: written
+ * once, under a lock, and read-only afterwards, like the dynamic linker's
+ * own relocation tables.  Configured with --disable-lazy-libraries (and on
+ * machines without entry points written for them), the libraries are
+ * linked as usual and binding always succeeds. */
 #ifndef APPC_COMMON_LAZY_H
 #define APPC_COMMON_LAZY_H
 
-#include <pthread.h>
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "appc/error.h"
 
-struct appc_lazy_symbol {
-  const char *name;
-  size_t offset; /* of its pointer in the library's table */
+/* The libraries, as common/lazy.libs names them in lower case. */
+enum appc_lazy_library {
+  APPC_LAZY_ARCHIVE,
+  APPC_LAZY_CAP,
+  APPC_LAZY_CRYPTO,
+  APPC_LAZY_CURL,
+  APPC_LAZY_DEFLATE,
+  APPC_LAZY_GPGME,
+  APPC_LAZY_ISAL,
+  APPC_LAZY_MHD,
+  APPC_LAZY_SECCOMP,
+  APPC_LAZY_XML2,
+  APPC_LAZY_NLIBS
 };
 
-struct appc_lazy_lib {
-  const char *soname;
-  const struct appc_lazy_symbol *symbols;
-  size_t count;
-  void *table;
-  pthread_mutex_t lock;
-  bool ready;        /* set (release) once every symbol is in the table */
-  char failure[512]; /* why binding failed, when it did: not retried */
-};
-
-/* Open LIB and fill its table, once per process; returns 0, or -1 with an
- * error naming the library when it cannot be loaded. */
-int appc_lazy_bind(struct appc_lazy_lib *lib, appc_error_t *err);
-
-/* The slow path of appc_lazy_need(): bind, or abort when the library is
- * missing on a path that did not bind it first. */
-void appc_lazy_need_slow(struct appc_lazy_lib *lib);
-
-static inline void appc_lazy_need(struct appc_lazy_lib *lib)
-{
-  if (!__atomic_load_n(&lib->ready, __ATOMIC_ACQUIRE))
-    appc_lazy_need_slow(lib);
-}
-
-/* The table member for symbol F, as a pointer of F's own type. */
-#define APPC_LAZY_MEMBER(f) __typeof__(&f) f;
-/* The table entry of symbol F in struct T. */
-#define APPC_LAZY_ENTRY(T, f) {#f, offsetof(struct T, f)},
-
-/* `(*APPC_LAZY_CALL(curl, curl_easy_init))()` calls through the table. */
-#define APPC_LAZY_CALL(lib, f) (*(appc_lazy_need(&appc_lazy_##lib##_lib), appc_lazy_##lib.f))
-
-/* Declares the table of library LIB, whose symbols the X-macro LIST lists,
- * and appc_lazy_bind_LIB(err). */
-#define APPC_LAZY_DECLARE(lib, LIST)                                                               \
-  struct appc_lazy_##lib {                                                                         \
-    LIST(APPC_LAZY_MEMBER)                                                                         \
-  };                                                                                               \
-  extern struct appc_lazy_##lib appc_lazy_##lib;                                                   \
-  extern struct appc_lazy_lib appc_lazy_##lib##_lib;                                               \
-  static inline int appc_lazy_bind_##lib(appc_error_t *err)                                        \
-  {                                                                                                \
-    return appc_lazy_bind(&appc_lazy_##lib##_lib, err);                                            \
-  }
+/* Opens LIB and binds every function libappc calls in it, once per
+ * process; returns 0, or -1 with an error naming the library when it
+ * cannot be loaded or lacks one of them (not retried). */
+int appc_lazy_bind(enum appc_lazy_library lib, appc_error_t *err);
 
 #endif

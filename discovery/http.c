@@ -16,9 +16,10 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <curl/curl.h>
 
 #include "common/abi.h"
-#include "common/lazy-curl.h"
+#include "common/lazy.h"
 
 #include "common/array.h"
 #include "common/callbacks.h"
@@ -184,7 +185,7 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
   h->timeout = opts->timeout != 0 ? opts->timeout : DEFAULT_TIMEOUT;
   h->deadline = opts->deadline != 0 ? opts->deadline : DEFAULT_DEADLINE;
   h->min_rate = opts->min_rate != 0 ? opts->min_rate : DEFAULT_MIN_RATE;
-  if (appc_lazy_bind_curl(err) < 0) {
+  if (appc_lazy_bind(APPC_LAZY_CURL, err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");
   }

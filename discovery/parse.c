@@ -8,9 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <libxml/HTMLparser.h>
 
 #include "common/array.h"
-#include "common/lazy-xml2.h"
+#include "common/lazy.h"
 
 #include "common/cleanup.h"
 #include "appc/discovery.h"
@@ -84,10 +85,30 @@ static int add_content(struct appc_discovery_metas *out, const char *rel, const 
   return add_meta(out, rel, prefix, prefix_len, url, url_len, err);
 }
 
+/* The value of attribute NAME of NODE, or NULL when it has none: the text
+ * of its children, as xmlGetProp gives it, but in memory of our own
+ * (xmlGetProp's must go to xmlFree, a variable of libxml2's, which cannot
+ * be bound at first use).  The HTML parser lower-cases attribute names and
+ * gives each value as one text node, entities decoded. */
 static char *attr(xmlNode *node, const char *name)
 {
-  /* The HTML parser lower-cases attribute names. */
-  return (char *) xmlGetProp(node, (const xmlChar *) name);
+  for (xmlAttr *a = node->properties; a != NULL; a = a->next) {
+    if (a->name == NULL || strcmp((const char *) a->name, name) != 0)
+      continue;
+    size_t len = 0;
+    for (xmlNode *t = a->children; t != NULL; t = t->next)
+      if (t->type == XML_TEXT_NODE && t->content != NULL)
+        len += strlen((const char *) t->content);
+    char *value = malloc(len + 1), *p = value;
+    if (value == NULL)
+      return NULL;
+    for (xmlNode *t = a->children; t != NULL; t = t->next)
+      if (t->type == XML_TEXT_NODE && t->content != NULL)
+        p = stpcpy(p, (const char *) t->content);
+    *p = '\0';
+    return value;
+  }
+  return NULL;
 }
 
 static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_error_t *err)
@@ -99,8 +120,8 @@ static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_erro
 
   if (rel != NULL && content != NULL)
     r = add_content(out, rel, content, err);
-  xmlFree(name);
-  xmlFree(content);
+  free(name);
+  free(content);
   return r;
 }
 
@@ -276,7 +297,7 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
     return 0;
   if (len > (size_t) INT32_MAX)
     return appc_error_make(err, 0, "HTML document too large");
-  if (appc_lazy_bind_xml2(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_XML2, err) < 0)
     return appc_error_prefix(err, "HTML parser");
   cleanup_free char *page = malloc(len);
   if (page == NULL)

@@ -13,13 +13,15 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "appc/aci.h"
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 #include "appc/fetch.h"
 #include "schema/json.h"
 #include "appc/schema.h"

@@ -18,11 +18,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
-#include "common/lazy-archive.h"
+#include "common/lazy.h"
 #include "schema/json.h"
 #include "store/private.h"
 

@@ -31,12 +31,15 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "common/hashmap.h"
-#include "common/lazy-archive.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 #include "store/internal.h"
 
 #define NO_INDEX UINT32_MAX
@@ -1008,7 +1011,7 @@ int appc_render_new(struct appc_render **out, int rootfs_fd, const struct appc_r
   }
   if (check_empty(r->root_fd, err) < 0 || appc_content_hashes_new(&r->hashes, err) < 0)
     goto fail;
-  if (appc_lazy_bind_crypto(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
     goto fail;
   r->sha = EVP_MD_CTX_new();
   if (r->sha == NULL) {

@@ -21,12 +21,14 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 #include "store/private.h"
 
 /* ---- the layer plan ---- */
@@ -174,7 +176,7 @@ static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
   unsigned int mdlen = 0;
   static const char tag[] = "actool-tree 1\n";
 
-  if (appc_lazy_bind_crypto(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
     return appc_error_prefix(err, "tree key");
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&

@@ -22,11 +22,13 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "common/hashmap.h"
-#include "common/lazy-crypto.h"
+#include "common/lazy.h"
 #include "store/internal.h"
 
 /* ---- content hashes by (st_dev, st_ino) ---- */
@@ -559,7 +561,7 @@ int appc_tree_digest(int dir_fd, const struct appc_content_hashes *known,
   struct digest d = {.root_fd = dir_fd, .known = known};
   int ret = -1;
 
-  if (appc_lazy_bind_crypto(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
     return appc_error_prefix(err, "tree digest");
   /* A size of 0 would ask listxattr/getxattr for the size instead: the
    * buffers must never be empty. */

@@ -32,7 +32,7 @@ static const char temp_home_conf[] = "no-autostart\nno-auto-check-trustdb\nlock-
 
 int appc_trust_init(appc_error_t *err)
 {
-  if (appc_lazy_bind_gpgme(err) < 0)
+  if (appc_lazy_bind(APPC_LAZY_GPGME, err) < 0)
     return appc_error_prefix(err, "signature verification");
   gpgme_check_version(NULL);
   return 0;

@@ -5,8 +5,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <gpgme.h>
 
-#include "common/lazy-gpgme.h"
+#include "common/lazy.h"
 
 #include "appc/error.h"
 #include "appc/trust.h"

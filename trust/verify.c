@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <gpgme.h>
 
-#include "common/lazy-gpgme.h"
+#include "common/lazy.h"
 
 #include "common/cleanup.h"
 #include "trust/internal.h"

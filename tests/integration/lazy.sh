@@ -53,6 +53,26 @@ PY
 is "the ELF dlopen notes declare exactly the ten libraries" "$(sort <<<"$declared" | paste -sd' ')" \
   "$(for l in $lazy; do echo "${SONAME[$l]}"; done | sort | paste -sd' ')"
 
+# sofile LIB: the file the dynamic linker finds for LIB's soname
+sofile() {
+  local so=${SONAME[$1]} path
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
+  [ -n "$path" ] || path=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
+  echo "$path"
+}
+
+# Each function of theirs that libappc calls is one of its own entry points
+# (common/gen-lazy): none is left for the dynamic linker to look for, which
+# would fail at the first call, or at start-up under -z now.
+undefined=$(nm -D --undefined-only "$LIBAPPC" | awk '{ sub(/@.*/, "", $NF); print $NF }' | sort -u)
+for l in $lazy; do
+  left=$(nm -D --defined-only "$(sofile "$l")" | awk '$2 ~ /^[TWi]$/ { sub(/@.*/, "", $3); print $3 }' |
+    sort -u | comm -12 - <(echo "$undefined") | head -n 5 | paste -sd' ')
+  is "libappc.so.0 leaves no function of ${SONAME[$l]} undefined" "${left:-none}" none
+done
+entries=$(nm -D --defined-only "$LIBAPPC" | grep -cE ' (curl_|archive_|gpgme_|EVP_|html|xml)' || true)
+is "libappc.so.0 exports none of their names (the entry points are hidden)" "$entries" 0
+
 # loaded COMMAND...: the shared objects the dynamic linker opened (LD_DEBUG)
 loaded() {
   LD_DEBUG=files "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*generating link map.*/\1/p' | sort -u
@@ -77,10 +97,9 @@ check "the built image validates" "$ACTOOL" validate "$TMP/lazy.aci"
 # without LIB COMMAND...: runs COMMAND in a mount namespace where the file
 # the dynamic linker finds for LIB's soname is empty.
 without() {
-  local so=${SONAME[$1]} path
+  local path
+  path=$(sofile "$1")
   shift
-  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
-  [ -n "$path" ] || path=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
   run_capture unshare -m bash -c 'mount --bind /dev/null "$1" && shift && exec "$@"' _ "$path" "$@"
 }
 if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
