@@ -339,13 +339,13 @@ static int build_into(struct build_ctx *c, int layoutfd, const char *out, struct
     return appc_error_prefix(err, "%s", c->layout);
   if (appc_outfile_open(of, out, opts, NULL, err) < 0)
     return -1;
-  if (fstat(of->fd, &st) == 0) {
+  if (fstat(of->tmp.fd, &st) == 0) {
     c->out_dev = st.st_dev;
     c->out_ino = st.st_ino;
   }
   if (fstat(mfd, &st) < 0)
     return appc_error_make(err, errno, "%s/manifest", c->layout);
-  if (appc_tar_writer_new(&c->w, of->fd, of->path, opts, err) < 0 ||
+  if (appc_tar_writer_new(&c->w, of->tmp.fd, of->path, opts, err) < 0 ||
       add_manifest(c, mfd, &st, json, len, err) < 0 || add_rootfs(c, layoutfd, err) < 0 ||
       appc_tar_writer_close(c->w, image_id, err) < 0)
     return -1;
@@ -360,7 +360,7 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
   if (opts == NULL)
     opts = &appc_build_defaults;
   struct build_ctx c = {.layout = layout};
-  struct appc_outfile of = {.fd = -1, .dirfd = -1};
+  struct appc_outfile of = APPC_OUTFILE_INIT;
   cleanup_close int layoutfd = open(layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int r;
 

@@ -94,7 +94,7 @@ static int rewrite(struct rewrite_ctx *c, const char *in, const char *out, struc
     return appc_error_prefix(err, "%s", in);
   if (appc_outfile_open(of, out, opts, in, err) < 0)
     return -1;
-  if (appc_tar_writer_new(&c->w, of->fd, out, opts, err) < 0 || copy_entries(c, in, err) < 0 ||
+  if (appc_tar_writer_new(&c->w, of->tmp.fd, out, opts, err) < 0 || copy_entries(c, in, err) < 0 ||
       appc_tar_writer_close(c->w, image_id, err) < 0)
     return -1;
   return appc_outfile_commit(of, err);
@@ -109,7 +109,7 @@ int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manif
   if (opts == NULL)
     opts = &appc_build_defaults;
   struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len};
-  struct appc_outfile of = {.fd = -1, .dirfd = -1};
+  struct appc_outfile of = APPC_OUTFILE_INIT;
   int r;
 
   c.buf = malloc(COPY_BLOCK);

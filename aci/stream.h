@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/fs.h"
 #include "appc/aci.h"
 #include "appc/error.h"
 #include "common/hashmap.h"
@@ -47,20 +48,23 @@ int appc_entry_name_canon(const char *raw, char **out, appc_error_t *err);
 
 /* ---- output files (aci/outfile.c) ---- */
 
-/* A file being written next to its final path and installed only on success.
- * O_TMPFILE is used where the file system supports it, so that an interrupted
- * process leaves nothing behind; otherwise a uniquely named hidden temporary
- * file is created with O_EXCL and its path kept in tmp_path. */
+/* A file being written next to its final path and installed only on
+ * success: a common/fs tempfile in the output's directory (tmp.fd is the
+ * descriptor to write), which a notify callback hears of while it has a
+ * name. */
 struct appc_outfile {
-  int fd;
+  struct appc_tempfile tmp;
   int dirfd;
-  char *base;     /* final name inside dirfd */
-  char *path;     /* final path as given, for messages */
-  char *tmp_path; /* name of the named temporary inside dirfd, or NULL */
+  char *base; /* final name inside dirfd */
+  char *path; /* final path as given, for messages */
   bool overwrite;
   void (*notify)(const char *tmp_path, void *data); /* see appc_build_options */
   void *notify_data;
 };
+#define APPC_OUTFILE_INIT                                                                          \
+  {                                                                                                \
+    .tmp = APPC_TEMPFILE_INIT, .dirfd = -1                                                         \
+  }
 
 /* SAME_AS may name a file that OUT is allowed to replace even without
  * overwrite (an in-place rewrite); it may be NULL. */

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -150,15 +151,13 @@ static int create_temp(int dirfd, const char *base, char *tmp, size_t size, mode
 
 int appc_tmpfile_at(int dirfd)
 {
-  char tmp[64];
-  int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  struct appc_tempfile t = APPC_TEMPFILE_INIT;
 
-  if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-    return fd;
-  fd = create_temp(dirfd, "tmpfile", tmp, sizeof tmp, 0600, O_RDWR);
-  if (fd >= 0)
-    (void) unlinkat(dirfd, tmp, 0);
-  return fd;
+  if (appc_tempfile_open(&t, dirfd, "tmpfile", 0600) < 0)
+    return -1;
+  if (t.name[0] != '\0')
+    (void) unlinkat(dirfd, t.name, 0);
+  return t.fd;
 }
 
 static long long copy_by_reads(int in, int out, long long done)
@@ -199,46 +198,139 @@ long long appc_copy_fd(int in, int out)
   }
 }
 
-/* Write the temporary's content: DATA, MODE whatever the umask, and with
- * DURABLE its blocks on disk before it takes the name. */
-static int fill_temp(int fd, const void *data, size_t len, mode_t mode, unsigned flags)
-{
-  if (fchmod(fd, mode) < 0 || appc_write_all(fd, data, len) < 0)
-    return -1;
-  if ((flags & APPC_WRITE_DURABLE) && fsync(fd) < 0)
-    return -1;
-  return 0;
-}
-
 int appc_atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                          unsigned flags, appc_error_t *err)
 {
   const char *base;
   cleanup_close int parent = open_parent(dirfd, name, &base, err);
-  cleanup_close int fd = -1;
-  char tmp[256];
-  int e;
+  struct appc_tempfile t = APPC_TEMPFILE_INIT;
 
   if (parent < 0)
     return -1;
-  fd = create_temp(parent, base, tmp, sizeof tmp, mode, O_WRONLY);
-  if (fd < 0)
+  if (appc_tempfile_open(&t, parent, base, mode) < 0)
     return appc_error_make(err, errno, "%s: cannot create a temporary file beside it", name);
-  if (fill_temp(fd, data, len, mode, flags) < 0 || close(steal_fd(&fd)) < 0)
-    goto fail;
-  if (flags & APPC_WRITE_NOREPLACE) {
-    if (linkat(parent, tmp, parent, base, 0) < 0)
-      goto fail;
-    (void) unlinkat(parent, tmp, 0);
-  } else if (renameat(parent, tmp, parent, base) < 0) {
-    goto fail;
+  /* MODE whatever the umask */
+  if (fchmod(t.fd, mode) < 0 || appc_write_all(t.fd, data, len) < 0 ||
+      appc_tempfile_install(&t, base, flags) < 0) {
+    appc_error_make(err, errno, "%s", name);
+    appc_tempfile_discard(&t);
+    return -1;
   }
-  if ((flags & APPC_WRITE_DURABLE) && fsync(parent) < 0)
-    return appc_error_make(err, errno, "%s: syncing its directory", name);
+  appc_tempfile_discard(&t);
   return 0;
+}
 
-fail:
-  e = errno;
-  (void) unlinkat(parent, tmp, 0);
-  return appc_error_make(err, e, "%s", name);
+/* ---- files that take their name when complete ---- */
+
+static void tempfile_named(struct appc_tempfile *t, const char *name)
+{
+  if (name == NULL)
+    t->name[0] = '\0';
+  if (t->named != NULL)
+    t->named(name, t->data);
+}
+
+int appc_tempfile_open(struct appc_tempfile *t, int dirfd, const char *base, mode_t mode)
+{
+  t->dirfd = dirfd;
+  t->name[0] = '\0';
+  t->fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  if (t->fd >= 0)
+    return 0;
+  /* Not every file system has O_TMPFILE (EOPNOTSUPP; EISDIR on old kernels). */
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+    return -1;
+  t->fd = create_temp(dirfd, base, t->name, sizeof t->name, mode, O_RDWR);
+  if (t->fd < 0) {
+    t->name[0] = '\0';
+    return -1;
+  }
+  tempfile_named(t, t->name);
+  return 0;
+}
+
+/* Link the unnamed file to NAME.  Through /proc, which works without the
+ * CAP_DAC_READ_SEARCH that AT_EMPTY_PATH would need. */
+static int link_unnamed(struct appc_tempfile *t, const char *name)
+{
+  char proc[64];
+
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", t->fd);
+  return linkat(AT_FDCWD, proc, t->dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* An unnamed file that is to replace NAME needs a name to rename from; it
+ * has one for an instant. */
+static int name_unnamed(struct appc_tempfile *t, const char *name)
+{
+  for (int attempt = 0; attempt < 16; attempt++) {
+    unsigned long long r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t) sizeof r)
+      r = (unsigned long long) getpid() << 32 ^ (unsigned long long) attempt;
+    if (snprintf(t->name, sizeof t->name, ".%.200s.tmp-%016llx", name, r) >= (int) sizeof t->name) {
+      t->name[0] = '\0';
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    if (link_unnamed(t, t->name) == 0) {
+      tempfile_named(t, t->name);
+      return 0;
+    }
+    if (errno != EEXIST)
+      break;
+  }
+  t->name[0] = '\0';
+  return -1;
+}
+
+/* Rename the hidden name to NAME; without replacing, by RENAME_NOREPLACE or,
+ * where the file system lacks it, by link(2), which refuses to clobber. */
+static int rename_named(struct appc_tempfile *t, const char *name, bool replace)
+{
+  if (renameat2(t->dirfd, t->name, t->dirfd, name, replace ? 0 : RENAME_NOREPLACE) == 0)
+    return 0;
+  if (replace || errno != EINVAL)
+    return -1;
+  if (linkat(t->dirfd, t->name, t->dirfd, name, 0) < 0)
+    return -1;
+  (void) unlinkat(t->dirfd, t->name, 0);
+  return 0;
+}
+
+int appc_tempfile_install(struct appc_tempfile *t, const char *name, unsigned flags)
+{
+  bool replace = !(flags & APPC_WRITE_NOREPLACE);
+
+  if ((flags & APPC_WRITE_DURABLE) && fsync(t->fd) < 0)
+    return -1;
+  if (t->name[0] == '\0') {
+    if (!replace) {
+      if (link_unnamed(t, name) < 0)
+        return -1;
+      goto done;
+    }
+    if (name_unnamed(t, name) < 0)
+      return -1;
+  }
+  if (rename_named(t, name, replace) < 0)
+    return -1;
+  tempfile_named(t, NULL);
+done:
+  if ((flags & APPC_WRITE_DURABLE) && fsync(t->dirfd) < 0)
+    return -1;
+  return 0;
+}
+
+void appc_tempfile_discard(struct appc_tempfile *t)
+{
+  int e = errno;
+
+  if (t->name[0] != '\0' && t->dirfd >= 0) {
+    (void) unlinkat(t->dirfd, t->name, 0);
+    tempfile_named(t, NULL);
+  }
+  if (t->fd >= 0)
+    close(t->fd);
+  t->fd = -1;
+  errno = e;
 }

@@ -42,7 +42,7 @@ int appc_tmpfile_at(int dirfd);
  * else read and write).  Bytes copied, or -1 with errno set. */
 long long appc_copy_fd(int in, int out);
 
-/* Flags for appc_atomic_write_at. */
+/* Flags for appc_atomic_write_at and appc_tempfile_install. */
 enum {
   /* fsync the file before it takes NAME and the directory after: once the
    * call returns, a crash leaves the new content.  Without it the content
@@ -61,5 +61,38 @@ enum {
  * Errors name NAME and keep the errno of the step that failed. */
 int appc_atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                          unsigned flags, appc_error_t *err);
+
+/* A file that takes its name only when complete (git's tempfile): an
+ * unnamed O_TMPFILE in the directory it will be installed in, or where the
+ * file system lacks O_TMPFILE, a hidden ".BASE.tmp-RANDOM" made with O_EXCL
+ * and removed on discard.  A process killed half-way leaves nothing, or a
+ * hidden name, behind; never a part of the file under its name. */
+struct appc_tempfile {
+  int fd;         /* open for reading and writing, -1 when none */
+  int dirfd;      /* the directory: the caller's, not closed here */
+  char name[256]; /* its hidden name while it has one, else "" */
+  /* Told each time a hidden name appears (NAME) and goes (NULL), so that a
+   * program can remove it if it is killed (actool/tempguard.c); optional. */
+  void (*named)(const char *name, void *data);
+  void *data;
+};
+#define APPC_TEMPFILE_INIT                                                                         \
+  {                                                                                                \
+    .fd = -1, .dirfd = -1                                                                          \
+  }
+
+/* Opens T in DIRFD for a file that will be called BASE, mode MODE (the
+ * umask applies).  0, or -1 with errno set. */
+int appc_tempfile_open(struct appc_tempfile *t, int dirfd, const char *base, mode_t mode);
+
+/* Gives T the name NAME in its directory: replacing a file of that name,
+ * or with APPC_WRITE_NOREPLACE failing with EEXIST if there is one; with
+ * APPC_WRITE_DURABLE the content is on disk before it takes the name and
+ * the directory entry after.  T's descriptor stays open.  0, or -1 with
+ * errno set and T still discardable. */
+int appc_tempfile_install(struct appc_tempfile *t, const char *name, unsigned flags);
+
+/* Removes T's hidden name, if it has one, and closes it. */
+void appc_tempfile_discard(struct appc_tempfile *t);
 
 #endif

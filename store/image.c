@@ -82,7 +82,7 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
                          appc_error_t *err)
 {
   struct appc_build_options bo = {.overwrite = overwrite};
-  struct appc_outfile of;
+  struct appc_outfile of = APPC_OUTFILE_INIT;
   cleanup_close int in = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   int r;
 
@@ -93,7 +93,7 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
   }
   if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
     return -1;
-  r = copy_fd(in, of.fd, out, err);
+  r = copy_fd(in, of.tmp.fd, out, err);
   if (r == 0)
     r = appc_outfile_commit(&of, err);
   appc_outfile_abort(&of);

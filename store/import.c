@@ -24,6 +24,7 @@
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/lazy.h"
 #include "schema/json.h"
 #include "store/private.h"
@@ -75,8 +76,7 @@ struct import {
   struct appc_source *src;
   const char *path; /* the source's name, for messages */
   const struct appc_store_import_options *opts;
-  int blob_fd;
-  char blob_tmp[64]; /* name in blobs/ when O_TMPFILE is not available */
+  struct appc_tempfile blob; /* in blobs/, named by its ID once complete */
   struct appc_tee tee;
   struct safety safety;
   struct appc_aci_info info;
@@ -99,30 +99,9 @@ static int entry_hook(struct archive_entry *e, const char *canon, void *data, ap
 
 static int open_blob(struct import *im, appc_error_t *err)
 {
-  im->blob_fd = openat(im->s->blobs_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-  if (im->blob_fd >= 0)
-    return 0;
-  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+  if (appc_tempfile_open(&im->blob, im->s->blobs_fd, "blob", 0644) < 0)
     return appc_error_make(err, errno, "%s/%s", im->s->path, STORE_BLOBS);
-  if (appc_store_temp_name(im->blob_tmp, sizeof im->blob_tmp, ".tmp-blob") < 0)
-    return appc_error_make(err, ENAMETOOLONG, "blob");
-  im->blob_fd = openat(im->s->blobs_fd, im->blob_tmp,
-                       O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (im->blob_fd < 0) {
-    im->blob_tmp[0] = '\0';
-    return appc_error_make(err, errno, "%s/%s", im->s->path, STORE_BLOBS);
-  }
   return 0;
-}
-
-static void drop_blob(struct import *im)
-{
-  if (im->blob_tmp[0] != '\0')
-    unlinkat(im->s->blobs_fd, im->blob_tmp, 0);
-  im->blob_tmp[0] = '\0';
-  if (im->blob_fd >= 0)
-    close(im->blob_fd);
-  im->blob_fd = -1;
 }
 
 static int read_and_copy(struct import *im, appc_error_t *err)
@@ -130,7 +109,7 @@ static int read_and_copy(struct import *im, appc_error_t *err)
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
   int ret;
 
-  appc_tee_init(&im->tee, im->blob_fd);
+  appc_tee_init(&im->tee, im->blob.fd);
   if (appc_tar_reader_open_source(&r, im->src, true, &im->tee, err) < 0)
     return -1;
   ret = appc_aci_validate_stream(r, &im->info, entry_hook, im, err);
@@ -142,28 +121,15 @@ static int read_and_copy(struct import *im, appc_error_t *err)
 
 /* ---- installing ---- */
 
+/* The blob takes its ID as name, replacing any blob a crashed import left
+ * without a record. */
 static int install_blob(struct import *im, appc_error_t *err)
 {
   struct appc_store *s = im->s;
-  const char *id = im->info.image_id;
-  char proc[64], tmp[64];
 
-  if (fsync(im->blob_fd) < 0)
-    return appc_error_make(err, errno, "%s/%s: fsync", s->path, STORE_BLOBS);
-  if (im->blob_tmp[0] == '\0') {
-    /* Give the unnamed file a temporary name, then rename it over any
-     * blob a crashed import left without a record. */
-    if (appc_store_temp_name(tmp, sizeof tmp, ".tmp-blob") < 0)
-      return appc_error_make(err, ENAMETOOLONG, "blob");
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", im->blob_fd);
-    if (linkat(AT_FDCWD, proc, s->blobs_fd, tmp, AT_SYMLINK_FOLLOW) < 0)
-      return appc_error_make(err, errno, "%s/%s", s->path, STORE_BLOBS);
-    memcpy(im->blob_tmp, tmp, sizeof tmp);
-  }
-  if (renameat(s->blobs_fd, im->blob_tmp, s->blobs_fd, id) < 0)
-    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
-  im->blob_tmp[0] = '\0';
-  return appc_store_fsync_dir(s->blobs_fd, s->path, err);
+  if (appc_tempfile_install(&im->blob, im->info.image_id, APPC_WRITE_DURABLE) < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, im->info.image_id);
+  return 0;
 }
 
 static int fill_record(struct import *im, struct appc_store_image *img, appc_error_t *err)
@@ -238,7 +204,7 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
   if (faccessat(im->s->images_fd, im->info.image_id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
     /* Already indexed: the blob we wrote is dropped unread and unsynced. */
     *already = true;
-    drop_blob(im);
+    appc_tempfile_discard(&im->blob);
     return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
   }
   if (install_blob(im, err) < 0 || fill_record(im, &img, err) < 0 ||
@@ -266,7 +232,7 @@ int appc_store_import_source(struct appc_store *s, struct appc_source *src,
                              struct appc_store_image *out, bool *already, appc_error_t *err)
 {
   struct import im = {
-      .s = s, .src = src, .path = appc_source_name(src), .opts = opts, .blob_fd = -1};
+      .s = s, .src = src, .path = appc_source_name(src), .opts = opts, .blob = APPC_TEMPFILE_INIT};
   bool dummy;
   int r;
 
@@ -281,7 +247,7 @@ int appc_store_import_source(struct appc_store *s, struct appc_source *src,
     return -1;
   r = import_locked(&im, out, already, err);
   appc_store_unlock(s);
-  drop_blob(&im);
+  appc_tempfile_discard(&im.blob);
   appc_aci_info_clear(&im.info);
   return r;
 }

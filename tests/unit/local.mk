@@ -14,6 +14,8 @@ check_PROGRAMS += tests/unit/test-common-fs
 tests_unit_test_common_fs_SOURCES = tests/unit/test-common-fs.c
 tests_unit_test_common_fs_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_fs_LDADD = $(UNIT_LDADD)
+# openat is wrapped so that the test can take O_TMPFILE away.
+tests_unit_test_common_fs_LDFLAGS = -Wl,--wrap=openat
 TESTS += tests/unit/test-common-fs
 
 check_PROGRAMS += tests/unit/test-common-hashmap

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for common/fs: write_all, whole-file reads, atomic writes. */
+/* Unit tests for common/fs: write_all, whole-file reads, atomic writes,
+ * files that take their name when complete. */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -13,6 +16,23 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+
+/* openat is wrapped (-Wl,--wrap=openat) so that a test can take O_TMPFILE
+ * away, as file systems without it do. */
+static bool no_o_tmpfile;
+int __real_openat(int dirfd, const char *path, int flags, ...);
+int __wrap_openat(int dirfd, const char *path, int flags, ...)
+{
+  va_list ap;
+  va_start(ap, flags);
+  mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+  va_end(ap);
+  if (no_o_tmpfile && (flags & O_TMPFILE) == O_TMPFILE) {
+    errno = EOPNOTSUPP;
+    return -1;
+  }
+  return __real_openat(dirfd, path, flags, mode);
+}
 
 static int teardown(void **state)
 {
@@ -204,6 +224,113 @@ static void test_tmpfile(void **state)
   assert_int_equal(errno, EBADF);
 }
 
+/* What a tempfile told of its hidden names. */
+struct naming {
+  int appeared, went;
+  char last[256];
+};
+
+static void note_name(const char *name, void *data)
+{
+  struct naming *n = data;
+
+  if (name == NULL) {
+    n->went++;
+    return;
+  }
+  n->appeared++;
+  snprintf(n->last, sizeof n->last, "%s", name);
+}
+
+static char *read_back(int dfd, const char *name)
+{
+  char *text = NULL;
+  appc_error_t err = NULL;
+
+  assert_ok(appc_read_file_at(dfd, name, 100, 0, &text, NULL, &err), &err);
+  return text;
+}
+
+/* A file that takes its name when complete, with O_TMPFILE and without. */
+static void check_tempfile(bool without_o_tmpfile)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  struct naming n = {0};
+  struct appc_tempfile t = APPC_TEMPFILE_INIT;
+  struct stat st;
+
+  no_o_tmpfile = without_o_tmpfile;
+  t.named = note_name;
+  t.data = &n;
+  /* complete: it takes the name; until then nothing but a hidden name */
+  assert_int_equal(appc_tempfile_open(&t, dfd, "out", 0640), 0);
+  assert_int_equal(entries(dir), without_o_tmpfile ? 1 : 0);
+  assert_int_equal(n.appeared, without_o_tmpfile ? 1 : 0);
+  if (without_o_tmpfile)
+    assert_true(strncmp(n.last, ".out.tmp-", 9) == 0);
+  assert_int_equal(appc_write_all(t.fd, "one", 3), 0);
+  assert_int_equal(appc_tempfile_install(&t, "out", APPC_WRITE_DURABLE | APPC_WRITE_NOREPLACE), 0);
+  assert_int_equal(entries(dir), 1);
+  assert_int_equal(n.appeared, n.went);
+  appc_tempfile_discard(&t);
+  assert_int_equal(entries(dir), 1); /* discarding an installed file leaves it */
+  cleanup_free char *one = read_back(dfd, "out");
+  assert_string_equal(one, "one");
+  assert_int_equal(fstatat(dfd, "out", &st, 0), 0);
+  assert_int_equal(st.st_mode & 0777, 0640 & ~umask(umask(0)));
+
+  /* without replacing: EEXIST, the old file kept, and nothing left */
+  assert_int_equal(appc_tempfile_open(&t, dfd, "out", 0644), 0);
+  assert_int_equal(appc_write_all(t.fd, "two", 3), 0);
+  assert_int_equal(appc_tempfile_install(&t, "out", APPC_WRITE_NOREPLACE), -1);
+  assert_int_equal(errno, EEXIST);
+  appc_tempfile_discard(&t);
+  assert_int_equal(entries(dir), 1);
+  assert_int_equal(n.appeared, n.went);
+  cleanup_free char *still = read_back(dfd, "out");
+  assert_string_equal(still, "one");
+
+  /* replacing: by rename, from its hidden name, which an unnamed file has
+   * for an instant */
+  assert_int_equal(appc_tempfile_open(&t, dfd, "out", 0644), 0);
+  assert_int_equal(appc_write_all(t.fd, "three", 5), 0);
+  int before = n.appeared;
+  assert_int_equal(appc_tempfile_install(&t, "out", 0), 0);
+  assert_int_equal(n.appeared, before + (without_o_tmpfile ? 0 : 1));
+  assert_int_equal(n.appeared, n.went);
+  appc_tempfile_discard(&t);
+  cleanup_free char *three = read_back(dfd, "out");
+  assert_string_equal(three, "three");
+  assert_int_equal(entries(dir), 1);
+
+  /* discarded before completion: nothing left */
+  assert_int_equal(appc_tempfile_open(&t, dfd, "other", 0644), 0);
+  appc_tempfile_discard(&t);
+  assert_int_equal(entries(dir), 1);
+  assert_int_equal(n.appeared, n.went);
+
+  /* the atomic writer and the unnamed files go the same way */
+  appc_error_t err = NULL;
+  assert_ok(appc_atomic_write_at(dfd, "f", "x", 1, 0600, APPC_WRITE_DURABLE, &err), &err);
+  cleanup_close int fd = appc_tmpfile_at(dfd);
+  assert_true(fd >= 0);
+  assert_int_equal(entries(dir), 2);
+  no_o_tmpfile = false;
+}
+
+static void test_tempfile(void **state)
+{
+  (void) state;
+  check_tempfile(false);
+}
+
+static void test_tempfile_without_o_tmpfile(void **state)
+{
+  (void) state;
+  check_tempfile(true);
+}
+
 /* A copy holds exactly what was there from the source's offset on, from a
  * file (copy_file_range) and from a pipe (reads and writes). */
 static void test_copy_fd(void **state)
@@ -243,6 +370,8 @@ int main(void)
       cmocka_unit_test(test_read_pipe_limit),
       cmocka_unit_test_teardown(test_atomic_write, teardown),
       cmocka_unit_test_teardown(test_tmpfile, teardown),
+      cmocka_unit_test_teardown(test_tempfile, teardown),
+      cmocka_unit_test_teardown(test_tempfile_without_o_tmpfile, teardown),
       cmocka_unit_test_teardown(test_copy_fd, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
