@@ -58,7 +58,8 @@ static const struct actool_option trust_option_table[] = {
 struct trust_ctx {
   const struct actool_globals *g;
   const struct trust_options *o;
-  const char *store_dir;
+  struct appc_store *store;
+  const char *store_dir;  /* its path, for messages */
   struct appc_http *http; /* made on first use: it reads the credentials */
 };
 
@@ -212,7 +213,7 @@ static int review(struct trust_ctx *c, const char *origin, const char *data, siz
   cleanup_error appc_error_t err = NULL;
   struct appc_trust_keyinfo k;
 
-  if (appc_trust_read_key(c->store_dir, data, len, origin, &k, &err) < 0)
+  if (appc_trust_read_key(c->store, data, len, origin, &k, &err) < 0)
     return actool_fail(&err);
   if (c->o->prefix != NULL)
     fprintf(stderr, "prefix: \"%s\"\n", c->o->prefix);
@@ -267,7 +268,7 @@ static int trust_data(struct trust_ctx *c, const char *origin, const char *data,
     fprintf(stderr, "Not trusting \"%s\"\n", origin);
     return ACTOOL_EXIT_FAILURE;
   }
-  if (appc_trust_add(c->store_dir, c->o->prefix, data, len, origin, &added, &err) < 0)
+  if (appc_trust_add(c->store, c->o->prefix, data, len, origin, &added, &err) < 0)
     return actool_fail(&err);
   report_added(c, origin, &added);
   appc_trust_added_clear(&added);
@@ -443,7 +444,7 @@ static int run_list(struct trust_ctx *c, int argc)
 
   if (argc != 0)
     return actool_usage_error("trust", "--list takes no KEYFILE or URL");
-  if (appc_trust_list(c->store_dir, c->o->prefix, c->o->root, &l, &err) < 0)
+  if (appc_trust_list(c->store, c->o->prefix, c->o->root, &l, &err) < 0)
     return actool_fail(&err);
   if (c->o->json) {
     if (print_json(c, &l) < 0)
@@ -466,7 +467,7 @@ static int run_rm(struct trust_ctx *c, int argc)
 
   if (argc != 0)
     return actool_usage_error("trust", "--rm takes one FINGERPRINT and no KEYFILE or URL");
-  r = appc_trust_remove(c->store_dir, c->o->prefix, c->o->root, c->o->rm, &removed, &err);
+  r = appc_trust_remove(c->store, c->o->prefix, c->o->root, c->o->rm, &removed, &err);
   for (size_t i = 0; i < removed.n; i++) {
     const struct appc_trust_key *k = &removed.v[i];
     if (k->prefix != NULL)
@@ -510,6 +511,7 @@ static int run_trust(const struct actool_globals *g, void *options, int argc, ch
     return actool_fail(&err);
   if ((r = actool_open_store(g, &s)) != ACTOOL_EXIT_OK)
     return r;
+  c.store = s;
   c.store_dir = appc_store_path(s);
   if (o->list)
     r = run_list(&c, argc);

@@ -379,7 +379,7 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   }
   if (fetch_signature(o, asc_url, p->asc, err) < 0)
     return -1;
-  r = appc_trust_verify(appc_store_path(s), name, p->aci, p->asc, &res, err);
+  r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
   if (r < 0) {
     /* The temporaries are gone by the time the user reads this: name the
      * URLs they came from instead. */

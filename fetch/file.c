@@ -115,7 +115,7 @@ static int verify_copy(struct appc_store *s, int fd, const char *path,
     return -1;
   if (asprintf(&asc, "%s.asc", path) < 0)
     return appc_error_make(err, ENOMEM, "%s", path);
-  r = appc_trust_verify_fd(appc_store_path(s), name, fd, path, asc, &res, err);
+  r = appc_trust_verify_fd(s, name, fd, path, asc, &res, err);
   if (r < 0 && res.signature_missing) {
     appc_error_t missing = steal_pointer(err);
     appc_error_make(err, 0, "%s; use --insecure-options=image to import it unverified",

@@ -40,11 +40,6 @@ struct appc_store {
   bool as_root;
 };
 
-/* Store-wide lock (DIR/lock): shared for every operation, exclusive for gc
- * and rm.  Calls nest; the mode is the outermost call's. */
-int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
-void appc_store_unlock(struct appc_store *s);
-
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */
 int appc_store_temp_name(char *buf, size_t size, const char *kind);
 int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err);

@@ -214,10 +214,9 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
 }
 
 static const char *const area_dirs[] = {
-    [APPC_STORE_AREA_PODS] = "pods",
-    [APPC_STORE_AREA_HTTP_CACHE] = "cache/http",
-    [APPC_STORE_AREA_AUTH] = "auth.d",
-    [APPC_STORE_AREA_TMP] = STORE_TMP,
+    [APPC_STORE_AREA_PODS] = "pods",   [APPC_STORE_AREA_HTTP_CACHE] = "cache/http",
+    [APPC_STORE_AREA_AUTH] = "auth.d", [APPC_STORE_AREA_TMP] = STORE_TMP,
+    [APPC_STORE_AREA_TRUST] = "trust",
 };
 
 const char *appc_store_area_name(enum appc_store_area area)
@@ -256,6 +255,22 @@ int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool c
   if (fd < 0 && !(errno == ENOENT && !create))
     return appc_error_make(err, errno, "%s/%s", s->path, name);
   return fd;
+}
+
+int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc_error_t *err)
+{
+  cleanup_free char *path = NULL;
+
+  *out = NULL;
+  if (strchr(prefix, '/') != NULL || strlen(prefix) > 64)
+    return appc_error_make(err, EINVAL, "\"%s\": not a name for a temporary directory", prefix);
+  if (asprintf(&path, "%s/%s/%s-XXXXXX", s->path, STORE_TMP, prefix) < 0)
+    return appc_error_make(err, ENOMEM, "%s/%s", s->path, STORE_TMP);
+  /* mkdtemp gives mode 0700 */
+  if (mkdtemp(path) == NULL)
+    return appc_error_make(err, errno, "%s: cannot create a temporary directory", path);
+  *out = steal_pointer(&path);
+  return 0;
 }
 
 char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area)

@@ -82,39 +82,19 @@ static int write_conf(const char *home, appc_error_t *err)
   return 0;
 }
 
-/* mkdtemp gives mode 0700, which gpg insists on for a home directory. */
-static int temp_home_create(const char *store_dir, char **out, appc_error_t *err)
+/* The store's temporary directories have mode 0700, which gpg insists on
+ * for a home directory. */
+static int temp_home_create(struct appc_store *store, char **out, appc_error_t *err)
 {
   cleanup_free char *home = NULL;
 
-  if (asprintf(&home, "%s/%s/gnupg-XXXXXX", store_dir, appc_store_area_name(APPC_STORE_AREA_TMP)) <
-      0)
-    return appc_error_make(err, ENOMEM, "%s/tmp", store_dir);
-  if (mkdtemp(home) == NULL)
-    return appc_error_make(err, errno, "%s: cannot create a temporary GNUPGHOME", home);
+  if (appc_store_tmpdir(store, "gnupg", &home, err) < 0)
+    return appc_error_prefix(err, "a temporary GNUPGHOME");
   if (write_conf(home, err) < 0) {
     temp_home_remove(steal_pointer(&home));
     return -1;
   }
   *out = steal_pointer(&home);
-  return 0;
-}
-
-/* The store's lock held shared, as every store operation does. */
-static int lock_store(const char *store_dir, int *out, appc_error_t *err)
-{
-  cleanup_free char *path = NULL;
-  cleanup_close int fd = -1;
-
-  if (asprintf(&path, "%s/lock", store_dir) < 0)
-    return appc_error_make(err, ENOMEM, "%s/lock", store_dir);
-  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s", path);
-  while (flock(fd, LOCK_SH) < 0)
-    if (errno != EINTR)
-      return appc_error_make(err, errno, "%s", path);
-  *out = steal_fd(&fd);
   return 0;
 }
 
@@ -140,13 +120,13 @@ static int new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
   return 0;
 }
 
-int appc_trust_gpg_open(const char *store_dir, struct appc_trust_gpg *g, appc_error_t *err)
+int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc_error_t *err)
 {
-  g->lock_fd = -1;
-  g->home = NULL;
-  g->ctx = NULL;
-  if (lock_store(store_dir, &g->lock_fd, err) < 0 ||
-      temp_home_create(store_dir, &g->home, err) < 0 || new_context(g->home, &g->ctx, err) < 0) {
+  *g = (struct appc_trust_gpg){.store = store};
+  if (appc_store_lock(store, false, err) < 0)
+    return -1;
+  g->locked = true;
+  if (temp_home_create(store, &g->home, err) < 0 || new_context(g->home, &g->ctx, err) < 0) {
     appc_trust_gpg_close(g);
     return -1;
   }
@@ -161,9 +141,9 @@ void appc_trust_gpg_close(struct appc_trust_gpg *g)
   g->ctx = NULL;
   temp_home_remove(g->home);
   g->home = NULL;
-  if (g->lock_fd >= 0)
-    close(g->lock_fd);
-  g->lock_fd = -1;
+  if (g->locked)
+    appc_store_unlock(g->store);
+  g->locked = false;
 }
 
 const char *appc_trust_single_imported_key(gpgme_import_result_t res, size_t *distinct)

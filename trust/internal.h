@@ -34,20 +34,29 @@ static inline void appc_gpgme_key_unrefp(gpgme_key_t *k)
 #define cleanup_gpgme_data __attribute__((cleanup(appc_gpgme_data_releasep)))
 #define cleanup_gpgme_key __attribute__((cleanup(appc_gpgme_key_unrefp)))
 
+/* The key store's directories, relative to the store's: its trust/ area
+ * ("trust") and the root.d and prefix.d in it.  The store names the area;
+ * the layout inside is this module's (docs/trust.md). */
+#define TRUST_ROOT_D "root.d"
+#define TRUST_PREFIX_D "prefix.d"
+/* AREA/SUB (SUB one of the two above, or prefix.d/PREFIX), malloc'ed. */
+char *appc_trust_rel(const char *sub);
+
 /* A file name spelt like a fingerprint: 40 hex digits (v4), or 64 (v5). */
 bool appc_trust_is_fingerprint(const char *name);
 
 /* A keyring made for one operation, never the user's (docs/trust.md,
  * "How"): the store's lock held shared (so that gc, which holds it
- * exclusive, leaves the home alone), a GNUPGHOME STORE_DIR/tmp/gnupg-XXXXXX
- * and a gpgme context on it.  Every field is owned; close releases them in
- * the reverse order, whatever open got to. */
+ * exclusive, leaves the home alone), a GNUPGHOME the store gives in its
+ * tmp/ (gnupg-XXXXXX) and a gpgme context on it.  Close releases them in
+ * the reverse order, whatever open got to; {0} is closed already. */
 struct appc_trust_gpg {
-  int lock_fd;
+  struct appc_store *store;
+  bool locked;
   char *home;
   gpgme_ctx_t ctx;
 };
-int appc_trust_gpg_open(const char *store_dir, struct appc_trust_gpg *g, appc_error_t *err);
+int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc_error_t *err);
 void appc_trust_gpg_close(struct appc_trust_gpg *g);
 #define cleanup_trust_gpg __attribute__((cleanup(appc_trust_gpg_close)))
 

@@ -197,21 +197,33 @@ static int add_keys_of_dir(const char *store_dir, const char *rel_dir, const cha
   return 0;
 }
 
-int appc_trust_keys_for_name(const char *store_dir, const char *name, struct appc_trust_keys *out,
-                             appc_error_t *err)
+char *appc_trust_rel(const char *sub)
 {
+  char *rel = NULL;
+
+  return asprintf(&rel, "%s/%s", appc_store_area_name(APPC_STORE_AREA_TRUST), sub) < 0 ? NULL : rel;
+}
+
+int appc_trust_keys_for_name(struct appc_store *store, const char *name,
+                             struct appc_trust_keys *out, appc_error_t *err)
+{
+  const char *store_dir = appc_store_path(store);
+  cleanup_free char *root = appc_trust_rel(TRUST_ROOT_D);
   char **prefixes = NULL;
   size_t n = 0;
   int r;
 
   out->v = NULL;
   out->n = 0;
+  if (root == NULL)
+    return appc_error_make(err, ENOMEM, "%s", name);
   if (appc_trust_prefixes(name, &prefixes, &n, err) < 0)
     return -1;
-  r = add_keys_of_dir(store_dir, APPC_TRUST_ROOT_DIR, NULL, out, err);
+  r = add_keys_of_dir(store_dir, root, NULL, out, err);
   for (size_t i = 0; r == 0 && i < n; i++) {
     cleanup_free char *rel = NULL;
-    if (asprintf(&rel, "%s/%s", APPC_TRUST_PREFIX_DIR, prefixes[i]) < 0)
+    if (asprintf(&rel, "%s/" TRUST_PREFIX_D "/%s", appc_store_area_name(APPC_STORE_AREA_TRUST),
+                 prefixes[i]) < 0)
       r = appc_error_make(err, ENOMEM, "%s", name);
     else
       r = add_keys_of_dir(store_dir, rel, prefixes[i], out, err);

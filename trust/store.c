@@ -155,14 +155,14 @@ static int import_one_key(gpgme_ctx_t ctx, const char *data, size_t len, const c
   return 0;
 }
 
-int appc_trust_read_key(const char *store_dir, const char *data, size_t len, const char *origin,
+int appc_trust_read_key(struct appc_store *store, const char *data, size_t len, const char *origin,
                         struct appc_trust_keyinfo *out, appc_error_t *err)
 {
-  cleanup_trust_gpg struct appc_trust_gpg gpg = {.lock_fd = -1};
+  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
   cleanup_free char *fpr = NULL;
 
   memset(out, 0, sizeof *out);
-  if (appc_trust_gpg_open(store_dir, &gpg, err) < 0 ||
+  if (appc_trust_gpg_open(store, &gpg, err) < 0 ||
       import_one_key(gpg.ctx, data, len, origin, &fpr, err) < 0)
     return -1;
   return lookup_key(gpg.ctx, fpr, origin, out, err);
@@ -209,8 +209,9 @@ static char *key_dir_rel(const char *prefix)
   char *rel = NULL;
 
   if (prefix == NULL)
-    return strdup(APPC_TRUST_ROOT_DIR);
-  if (asprintf(&rel, "%s/%s", APPC_TRUST_PREFIX_DIR, prefix) < 0)
+    return appc_trust_rel(TRUST_ROOT_D);
+  if (asprintf(&rel, "%s/" TRUST_PREFIX_D "/%s", appc_store_area_name(APPC_STORE_AREA_TRUST),
+               prefix) < 0)
     return NULL;
   return rel;
 }
@@ -417,12 +418,13 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   return 0;
 }
 
-int appc_trust_add(const char *store_dir, const char *prefix, const char *data, size_t len,
+int appc_trust_add(struct appc_store *store, const char *prefix, const char *data, size_t len,
                    const char *origin, struct appc_trust_added *out, appc_error_t *err)
 {
-  cleanup_trust_gpg struct appc_trust_gpg gpg = {.lock_fd = -1};
+  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
   cleanup_free char *fpr = NULL;
   cleanup_free char *rel = NULL;
+  const char *store_dir = appc_store_path(store);
 
   memset(out, 0, sizeof *out);
   if (prefix != NULL && appc_trust_validate_prefix(prefix, err) < 0)
@@ -430,7 +432,7 @@ int appc_trust_add(const char *store_dir, const char *prefix, const char *data, 
   if ((rel = key_dir_rel(prefix)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", origin);
   /* The key is checked before anything is created for it. */
-  if (appc_trust_gpg_open(store_dir, &gpg, err) < 0 ||
+  if (appc_trust_gpg_open(store, &gpg, err) < 0 ||
       import_one_key(gpg.ctx, data, len, origin, &fpr, err) < 0 ||
       make_key_dir(store_dir, rel, err) < 0 ||
       store_key(gpg.ctx, store_dir, rel, fpr, origin, out, err) < 0 ||
@@ -536,9 +538,13 @@ static int walk_dir(const struct trust_walk *w, const char *rel, const char *pre
 static int walk_key_store(struct trust_walk *w, const char *prefix, bool root, appc_error_t *err)
 {
   cleanup_free char *rel = NULL;
+  cleanup_free char *root_rel = appc_trust_rel(TRUST_ROOT_D);
+  cleanup_free char *prefix_rel = appc_trust_rel(TRUST_PREFIX_D);
 
+  if (root_rel == NULL || prefix_rel == NULL)
+    return appc_error_make(err, ENOMEM, "%s", w->store_dir);
   w->recurse = false;
-  if ((root || prefix == NULL) && walk_dir(w, APPC_TRUST_ROOT_DIR, NULL, err) < 0)
+  if ((root || prefix == NULL) && walk_dir(w, root_rel, NULL, err) < 0)
     return -1;
   if (prefix != NULL) {
     if ((rel = key_dir_rel(prefix)) == NULL)
@@ -548,7 +554,7 @@ static int walk_key_store(struct trust_walk *w, const char *prefix, bool root, a
   if (root)
     return 0;
   w->recurse = true;
-  return walk_dir(w, APPC_TRUST_PREFIX_DIR, "", err);
+  return walk_dir(w, prefix_rel, "", err);
 }
 
 /* ---- listing ---- */
@@ -570,7 +576,7 @@ void appc_trust_listing_clear(struct appc_trust_listing *l)
 struct list_walk {
   struct appc_trust_listing *out;
   struct appc_trust_gpg gpg; /* opened for the first key file */
-  const char *store_dir;
+  struct appc_store *store;
 };
 
 /* Why verification would refuse entry E without reading it, or NULL. */
@@ -597,7 +603,7 @@ static int read_listed_key(struct list_walk *l, const struct trust_entry *e,
   cleanup_error appc_error_t problem = NULL;
   struct appc_trust_keyinfo info = {0};
 
-  if (l->gpg.ctx == NULL && appc_trust_gpg_open(l->store_dir, &l->gpg, err) < 0)
+  if (l->gpg.ctx == NULL && appc_trust_gpg_open(l->store, &l->gpg, err) < 0)
     return -1;
   if (appc_trust_import_key_file(l->gpg.ctx, e->path, e->name, &problem) < 0 ||
       lookup_key(l->gpg.ctx, e->name, e->path, &info, &problem) < 0) {
@@ -634,11 +640,11 @@ static int list_entry(const struct trust_entry *e, void *data, appc_error_t *err
   return read_listed_key(l, e, &l->out->v[l->out->n - 1], err);
 }
 
-int appc_trust_list(const char *store_dir, const char *prefix, bool root,
+int appc_trust_list(struct appc_store *store, const char *prefix, bool root,
                     struct appc_trust_listing *out, appc_error_t *err)
 {
-  struct list_walk l = {.out = out, .gpg = {.lock_fd = -1}, .store_dir = store_dir};
-  struct trust_walk w = {.store_dir = store_dir, .visit = list_entry, .data = &l};
+  struct list_walk l = {.out = out, .gpg = {0}, .store = store};
+  struct trust_walk w = {.store_dir = appc_store_path(store), .visit = list_entry, .data = &l};
   int r;
 
   out->v = NULL;
@@ -717,12 +723,12 @@ static int remove_entry(const struct trust_entry *e, void *data, appc_error_t *e
   return fsync_dir(dir, err);
 }
 
-int appc_trust_remove(const char *store_dir, const char *prefix, bool root, const char *fingerprint,
-                      struct appc_trust_keys *removed, appc_error_t *err)
+int appc_trust_remove(struct appc_store *store, const char *prefix, bool root,
+                      const char *fingerprint, struct appc_trust_keys *removed, appc_error_t *err)
 {
   char fpr[65];
   struct remove_walk rw = {fpr, removed};
-  struct trust_walk w = {.store_dir = store_dir, .visit = remove_entry, .data = &rw};
+  struct trust_walk w = {.store_dir = appc_store_path(store), .visit = remove_entry, .data = &rw};
 
   removed->v = NULL;
   removed->n = 0;

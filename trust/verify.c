@@ -211,33 +211,34 @@ static int open_signature(const char *aci_path, const char *asc_path, int *out,
 
 /* Both descriptors open: the keys trusted for NAME, a private GNUPGHOME,
  * the verification. */
-static int verify_opened(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
-                         int asc_fd, const char *asc_path, struct appc_trust_result *out,
-                         appc_error_t *err)
+static int verify_opened(struct appc_store *store, const char *name, int aci_fd,
+                         const char *aci_name, int asc_fd, const char *asc_path,
+                         struct appc_trust_result *out, appc_error_t *err)
 {
   cleanup_trust_keys struct appc_trust_keys keys = {0};
-  cleanup_trust_gpg struct appc_trust_gpg gpg = {.lock_fd = -1};
+  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
 
-  if (appc_trust_keys_for_name(store_dir, name, &keys, err) < 0)
+  if (appc_trust_keys_for_name(store, name, &keys, err) < 0)
     return -1;
-  if (appc_trust_gpg_open(store_dir, &gpg, err) < 0)
+  if (appc_trust_gpg_open(store, &gpg, err) < 0)
     return -1;
-  return verify_with_keys(gpg.ctx, store_dir, name, aci_fd, asc_fd, aci_name, asc_path, &keys, out,
-                          err);
+  return verify_with_keys(gpg.ctx, appc_store_path(store), name, aci_fd, asc_fd, aci_name, asc_path,
+                          &keys, out, err);
 }
 
-int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
-                         const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
+int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
+                         const char *aci_name, const char *asc_path, struct appc_trust_result *out,
+                         appc_error_t *err)
 {
   cleanup_close int asc_fd = -1;
 
   memset(out, 0, sizeof *out);
   if (open_signature(aci_name, asc_path, &asc_fd, out, err) < 0)
     return -1;
-  return verify_opened(store_dir, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
+  return verify_opened(store, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
 }
 
-int appc_trust_verify(const char *store_dir, const char *name, const char *aci_path,
+int appc_trust_verify(struct appc_store *store, const char *name, const char *aci_path,
                       const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
 {
   cleanup_close int asc_fd = -1;
@@ -248,5 +249,5 @@ int appc_trust_verify(const char *store_dir, const char *name, const char *aci_p
     return -1;
   if ((aci_fd = open(aci_path, O_RDONLY | O_CLOEXEC)) < 0)
     return appc_error_make(err, errno, "%s", aci_path);
-  return verify_opened(store_dir, name, aci_fd, aci_path, asc_fd, asc_path, out, err);
+  return verify_opened(store, name, aci_fd, aci_path, asc_fd, asc_path, out, err);
 }

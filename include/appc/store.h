@@ -44,6 +44,7 @@ enum appc_store_area {
   APPC_STORE_AREA_HTTP_CACHE, /* cache/http/: what each URL last gave (fetch) */
   APPC_STORE_AREA_AUTH,       /* auth.d/: credentials per host (discovery) */
   APPC_STORE_AREA_TMP,        /* tmp/: temporaries of every module; gc removes old ones */
+  APPC_STORE_AREA_TRUST,      /* trust/: the keys trusted to sign images (docs/trust.md) */
 };
 /* AREA's directory relative to the store's ("pods", "cache/http", ...), for
  * callers that hold the store's path but must not open (create) it. */
@@ -56,6 +57,19 @@ int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool c
 /* AREA's path, for messages and for files named by path ("DIR/pods"),
  * malloc'ed; NULL when out of memory. */
 char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area);
+
+/* Hold the store's lock (DIR/lock, flock): shared by every operation,
+ * exclusive by gc and image removal, so that gc never removes what a
+ * holder is using (its temporaries in tmp/ among them).  Nested holds in
+ * one process share the one lock; each lock is matched by an unlock. */
+int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
+void appc_store_unlock(struct appc_store *s);
+
+/* A new private directory (mode 0700) in tmp/, PREFIX-XXXXXX, for what
+ * must be given a path (gpg's home directory): its path in *OUT,
+ * malloc'ed.  Remove it (appc_remove_tree on the tmp/ area) before
+ * dropping the store's lock; gc removes what a killed process left. */
+int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc_error_t *err);
 
 /* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
  * in messages, relative to the store), stopping at the first that returns

@@ -20,16 +20,13 @@
 #include <stddef.h>
 
 #include <appc/error.h>
+#include <appc/store.h>
 
 /* Declarations here are libappc's exported ABI (libappc.sym). */
 #pragma GCC visibility push(default)
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Directories of the key store, relative to the store directory. */
-#define APPC_TRUST_ROOT_DIR "trust/root.d"
-#define APPC_TRUST_PREFIX_DIR "trust/prefix.d"
 
 /* Load and initialise gpgme, once, before any other trust function runs and
  * while the process has one thread (gpgme's rule).  gpgme also sets SIGPIPE
@@ -63,8 +60,8 @@ void appc_trust_keys_clear(struct appc_trust_keys *keys);
  * prefixes) are skipped; any other entry must be a regular file (symlinks
  * are followed) named by 40 or 64 hex digits, else the selection fails
  * naming it, so that a misplaced key is reported rather than ignored. */
-int appc_trust_keys_for_name(const char *store_dir, const char *name, struct appc_trust_keys *out,
-                             appc_error_t *err);
+int appc_trust_keys_for_name(struct appc_store *store, const char *name,
+                             struct appc_trust_keys *out, appc_error_t *err);
 
 /* What a verification learned. */
 struct appc_trust_result {
@@ -85,27 +82,27 @@ void appc_trust_result_clear(struct appc_trust_result *r);
  * reason.  Trust comes from the placement of the key file alone: gpg's own
  * validity (certification by an ultimately trusted key) is not required.
  *
- * The work is done by gpg through gpgme in a temporary GNUPGHOME created
- * under STORE_DIR/tmp/ (mode 0700) and removed before returning, never the
- * user's; the store's lock (STORE_DIR/lock, which must exist: open the
- * store first) is held shared meanwhile so that gc leaves that directory
- * alone.  The caller must have called gpgme_check_version() once in the
- * process.  OUT is filled on success; on failure only
- * OUT->signature_missing is meaningful.  Release it with
- * appc_trust_result_clear either way. */
-int appc_trust_verify(const char *store_dir, const char *name, const char *aci_path,
+ * The work is done by gpg through gpgme in a temporary GNUPGHOME that
+ * the store gives (appc_store_tmpdir: its tmp/, mode 0700), removed before
+ * returning, never the user's; the store's lock is held shared meanwhile
+ * so that gc leaves that directory alone.  The keys are those of the
+ * store's trust/ area (docs/store.md).  The caller must have called gpgme_check_version() once in
+ * the process.  OUT is filled on success; on failure only OUT->signature_missing is meaningful.
+ * Release it with appc_trust_result_clear either way. */
+int appc_trust_verify(struct appc_store *store, const char *name, const char *aci_path,
                       const char *asc_path, struct appc_trust_result *out, appc_error_t *err);
 /* The same for the image read from ACI_FD (from its current position to
  * its end), named ACI_NAME in messages: the bytes verified are then the
  * bytes a caller holds, not a path's contents at some other moment. */
-int appc_trust_verify_fd(const char *store_dir, const char *name, int aci_fd, const char *aci_name,
-                         const char *asc_path, struct appc_trust_result *out, appc_error_t *err);
+int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
+                         const char *aci_name, const char *asc_path, struct appc_trust_result *out,
+                         appc_error_t *err);
 
 /* ---- Managing the key store (actool trust) ----
  *
- * Like appc_trust_verify, these work in a temporary GNUPGHOME under
- * STORE_DIR/tmp/ with the store's lock held shared, so STORE_DIR must be an
- * opened store and gpgme_check_version() must have been called. */
+ * Like appc_trust_verify, these work in a temporary GNUPGHOME in the
+ * store's tmp/ with the store's lock held shared, and gpgme_check_version()
+ * must have been called. */
 
 /* Key data larger than this is refused unread; a public key with a few
  * user IDs and subkeys is a few KiB. */
@@ -131,7 +128,7 @@ void appc_trust_keyinfo_clear(struct appc_trust_keyinfo *k);
  * secret key material is refused with an error naming ORIGIN (the file or
  * URL it came from).  A revoked, expired or signing-incapable key is not
  * refused: OUT says so.  OUT is filled on success only; clear it then. */
-int appc_trust_read_key(const char *store_dir, const char *data, size_t len, const char *origin,
+int appc_trust_read_key(struct appc_store *store, const char *data, size_t len, const char *origin,
                         struct appc_trust_keyinfo *out, appc_error_t *err);
 
 /* Check that PREFIX may hold trusted keys: the components rule of
@@ -164,7 +161,7 @@ void appc_trust_added_clear(struct appc_trust_added *a);
  * import, so that adding a key again never loses a revocation it recorded;
  * an existing file that does not hold exactly its key is refused, naming
  * it.  OUT is filled on success only; clear it then. */
-int appc_trust_add(const char *store_dir, const char *prefix, const char *data, size_t len,
+int appc_trust_add(struct appc_store *store, const char *prefix, const char *data, size_t len,
                    const char *origin, struct appc_trust_added *out, appc_error_t *err);
 
 /* One entry of the key store, as appc_trust_list found it. */
@@ -189,7 +186,7 @@ void appc_trust_listing_clear(struct appc_trust_listing *l);
  * would refuse (a misplaced file, a key file holding no key, several keys
  * or another key than its name) is listed with a PROBLEM rather than
  * failing the listing; I/O errors fail it. */
-int appc_trust_list(const char *store_dir, const char *prefix, bool root,
+int appc_trust_list(struct appc_store *store, const char *prefix, bool root,
                     struct appc_trust_listing *out, appc_error_t *err);
 
 /* Stop trusting the key FINGERPRINT (its 40 or 64 hex digits in any case;
@@ -199,8 +196,8 @@ int appc_trust_list(const char *store_dir, const char *prefix, bool root,
  * Only whole fingerprints are accepted, so that a removal never picks a key
  * by chance.  Removing nothing is an error.  REMOVED lists the files
  * removed (also those removed before a failure); clear it either way. */
-int appc_trust_remove(const char *store_dir, const char *prefix, bool root, const char *fingerprint,
-                      struct appc_trust_keys *removed, appc_error_t *err);
+int appc_trust_remove(struct appc_store *store, const char *prefix, bool root,
+                      const char *fingerprint, struct appc_trust_keys *removed, appc_error_t *err);
 
 #ifdef __cplusplus
 }

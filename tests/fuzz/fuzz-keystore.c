@@ -23,11 +23,11 @@
 #define FPR "0123456789abcdef0123456789abcdef01234567"
 
 static char store_dir[2048], key_dir[4096];
+static struct appc_store *store; /* open for the whole run */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   cleanup_error appc_error_t err = NULL;
-  struct appc_store *store = NULL;
   char path[4096];
 
   (void) argc;
@@ -37,8 +37,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   snprintf(store_dir, sizeof store_dir, "%.1000s/store", fuzz_scratch_dir());
   if (appc_store_open(&store, store_dir, &err) < 0)
     fuzz_fail("opening the store: %s", err->msg);
-  appc_store_close(store);
-  snprintf(key_dir, sizeof key_dir, "%s/" APPC_TRUST_PREFIX_DIR "/example.com", store_dir);
+  snprintf(key_dir, sizeof key_dir, "%s/trust/prefix.d/example.com", store_dir);
   snprintf(path, sizeof path, "%s", key_dir);
   /* mkdir -p */
   for (char *p = path + strlen(fuzz_scratch_dir()) + 1; *p != '\0'; p++) {
@@ -72,7 +71,7 @@ static void names(const char *name, const char *prefix)
   appc_error_release(&err);
   if (appc_trust_validate_prefix(prefix, &err) == 0) {
     struct appc_trust_listing l;
-    if (appc_trust_list(store_dir, prefix, false, &l, &err) == 0)
+    if (appc_trust_list(store, prefix, false, &l, &err) == 0)
       appc_trust_listing_clear(&l);
   }
 }
@@ -85,12 +84,12 @@ static void key_file(const uint8_t *data, size_t size)
   struct appc_trust_keys keys;
   size_t seen = 0;
 
-  if (appc_trust_read_key(store_dir, (const char *) data, size, "fuzz", &info, &err) == 0)
+  if (appc_trust_read_key(store, (const char *) data, size, "fuzz", &info, &err) == 0)
     appc_trust_keyinfo_clear(&info);
   appc_error_release(&err);
 
   fuzz_write_file(key_dir, FPR, data, size);
-  if (appc_trust_list(store_dir, NULL, false, &l, &err) < 0)
+  if (appc_trust_list(store, NULL, false, &l, &err) < 0)
     fuzz_fail("listing the key store failed: %s", err->msg);
   for (size_t i = 0; i < l.n; i++)
     if (l.v[i].path != NULL && strstr(l.v[i].path, FPR) != NULL)
@@ -98,7 +97,7 @@ static void key_file(const uint8_t *data, size_t size)
   if (seen != 1)
     fuzz_fail("the key file is listed %zu times", seen);
   appc_trust_listing_clear(&l);
-  if (appc_trust_keys_for_name(store_dir, "example.com/app", &keys, &err) == 0) {
+  if (appc_trust_keys_for_name(store, "example.com/app", &keys, &err) == 0) {
     if (keys.n != 1)
       fuzz_fail("%zu keys selected for example.com/app", keys.n);
     appc_trust_keys_clear(&keys);

@@ -485,6 +485,49 @@ static void test_lookup(void **state)
   appc_store_image_clear(&other);
 }
 
+/* ---- what the store hands out to other modules ---- */
+
+/* A private directory in tmp/, for what needs a path (gpg's home): 0700,
+ * named by its prefix, refused a prefix that would leave tmp/; gc removes
+ * one left behind. */
+static void test_tmpdir_and_areas(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_gc_report rep;
+  appc_error_t err = NULL;
+  struct stat st;
+  char *dir = NULL, want[200];
+
+  open_store(f);
+  assert_ok(appc_store_tmpdir(f->s, "gnupg", &dir, &err), &err);
+  snprintf(want, sizeof want, "%s/tmp/gnupg-", f->store);
+  assert_true(strncmp(dir, want, strlen(want)) == 0);
+  assert_int_equal(strlen(dir), strlen(want) + 6);
+  assert_int_equal(stat(dir, &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+  assert_int_equal(st.st_mode & 07777, 0700);
+  free(dir);
+  assert_error_contains(appc_store_tmpdir(f->s, "../x", &dir, &err), &err, "../x");
+  assert_null(dir);
+  assert_int_equal(count_sub(f, "tmp"), 1);
+
+  /* left behind (nobody holds the lock), gc removes it */
+  assert_ok(appc_store_gc(f->s, 3600, &rep, &err), &err);
+  assert_int_equal(rep.temporaries, 1);
+  assert_int_equal(count_sub(f, "tmp"), 0);
+
+  /* the trust area is named by the store and made on demand */
+  assert_string_equal(appc_store_area_name(APPC_STORE_AREA_TRUST), "trust");
+  assert_int_equal(appc_store_area_open(f->s, APPC_STORE_AREA_TRUST, false, &err), -1);
+  assert_null(err);
+  int fd = appc_store_area_open(f->s, APPC_STORE_AREA_TRUST, true, &err);
+  assert_ok(fd, &err);
+  close(fd);
+  snprintf(want, sizeof want, "%s/trust", f->store);
+  assert_int_equal(stat(want, &st), 0);
+  assert_true(S_ISDIR(st.st_mode));
+}
+
 /* ---- remove, export, gc ---- */
 
 static void test_remove_export_gc(void **state)
@@ -579,6 +622,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_import_keeps_symlinks_that_are_not_written_through,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tmpdir_and_areas, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
   };

@@ -18,6 +18,7 @@
 
 #define SCRATCH_PREFIX "test-trust-store"
 #include "tests/unit/test-scratch.h"
+#include "tests/unit/test-store-by-path.h"
 
 #include "appc/store.h"
 #include "appc/trust.h"
@@ -224,7 +225,7 @@ static void add_ok(const char *store, const char *prefix, const char *data, size
 {
   struct appc_trust_added a;
   appc_error_t err = NULL;
-  int r = appc_trust_add(store, prefix, data, len, "key.asc", &a, &err);
+  int r = appc_trust_add(store_at(store), prefix, data, len, "key.asc", &a, &err);
 
   assert_ok(r, &err);
   assert_int_equal(a.outcome, want);
@@ -237,7 +238,7 @@ static void add_fails(const char *store, const char *prefix, const char *data, s
 {
   struct appc_trust_added a;
   appc_error_t err = NULL;
-  int r = appc_trust_add(store, prefix, data, len, "key.asc", &a, &err);
+  int r = appc_trust_add(store_at(store), prefix, data, len, "key.asc", &a, &err);
 
   assert_null(a.path);
   assert_error_contains(r, &err, needle);
@@ -262,7 +263,8 @@ static void test_read_key_describes_it(void **state)
   struct appc_trust_keyinfo k;
   appc_error_t err = NULL;
 
-  int r = appc_trust_read_key(store, keys.one_armored, keys.one_armored_len, "one.asc", &k, &err);
+  int r = appc_trust_read_key(store_at(store), keys.one_armored, keys.one_armored_len, "one.asc",
+                              &k, &err);
   assert_ok(r, &err);
   assert_string_equal(k.fingerprint, keys.fpr_one);
   assert_int_equal(k.n_user_ids, 1);
@@ -276,12 +278,14 @@ static void test_read_key_describes_it(void **state)
   appc_trust_keyinfo_clear(&k);
   assert_null(k.fingerprint);
 
-  r = appc_trust_read_key(store, keys.one_binary, keys.one_binary_len, "one.gpg", &k, &err);
+  r = appc_trust_read_key(store_at(store), keys.one_binary, keys.one_binary_len, "one.gpg", &k,
+                          &err);
   assert_ok(r, &err);
   assert_string_equal(k.fingerprint, keys.fpr_one);
   appc_trust_keyinfo_clear(&k);
 
-  r = appc_trust_read_key(store, keys.revoked_after, keys.revoked_after_len, "rev.asc", &k, &err);
+  r = appc_trust_read_key(store_at(store), keys.revoked_after, keys.revoked_after_len, "rev.asc",
+                          &k, &err);
   assert_ok(r, &err);
   assert_true(k.revoked);
   assert_false(k.can_sign);
@@ -289,7 +293,8 @@ static void test_read_key_describes_it(void **state)
   appc_trust_keyinfo_clear(&k);
 
   /* A key that can only certify is read, and said to be unable to sign. */
-  r = appc_trust_read_key(store, keys.cert_only, keys.cert_only_len, "cert.asc", &k, &err);
+  r = appc_trust_read_key(store_at(store), keys.cert_only, keys.cert_only_len, "cert.asc", &k,
+                          &err);
   assert_ok(r, &err);
   assert_string_equal(k.fingerprint, keys.fpr_cert);
   assert_false(k.revoked);
@@ -303,7 +308,7 @@ static void assert_read_fails(const char *store, const char *data, size_t len, c
 {
   struct appc_trust_keyinfo k;
   appc_error_t err = NULL;
-  int r = appc_trust_read_key(store, data, len, "https://example.com/key.asc", &k, &err);
+  int r = appc_trust_read_key(store_at(store), data, len, "https://example.com/key.asc", &k, &err);
 
   assert_null(k.fingerprint);
   assert_error_contains(r, &err, needle);
@@ -413,15 +418,15 @@ static void test_add_again_merges_and_keeps_a_revocation(void **state)
   appc_error_t err = NULL;
 
   add_ok(store, NULL, keys.revoked_before, keys.revoked_before_len, APPC_TRUST_KEY_ADDED, rel);
-  int r =
-      appc_trust_add(store, NULL, keys.revoked_after, keys.revoked_after_len, "rev.asc", &a, &err);
+  int r = appc_trust_add(store_at(store), NULL, keys.revoked_after, keys.revoked_after_len,
+                         "rev.asc", &a, &err);
   assert_ok(r, &err);
   assert_int_equal(a.outcome, APPC_TRUST_KEY_UPDATED);
   assert_true(a.key.revoked);
   appc_trust_added_clear(&a);
   /* The key without its revocation adds nothing, and takes nothing away. */
-  r = appc_trust_add(store, NULL, keys.revoked_before, keys.revoked_before_len, "old.asc", &a,
-                     &err);
+  r = appc_trust_add(store_at(store), NULL, keys.revoked_before, keys.revoked_before_len, "old.asc",
+                     &a, &err);
   assert_ok(r, &err);
   assert_int_equal(a.outcome, APPC_TRUST_KEY_UNCHANGED);
   assert_true(a.key.revoked);
@@ -550,7 +555,7 @@ static void assert_listing(const char *store, const char *prefix, bool root, siz
 {
   struct appc_trust_listing l;
   appc_error_t err = NULL;
-  int r = appc_trust_list(store, prefix, root, &l, &err);
+  int r = appc_trust_list(store_at(store), prefix, root, &l, &err);
 
   assert_ok(r, &err);
   if (l.n != want_n) {
@@ -659,7 +664,7 @@ static void test_list_refuses_bad_prefix(void **state)
   struct appc_trust_listing l;
   appc_error_t err = NULL;
 
-  int r = appc_trust_list(store, "example.com/../x", false, &l, &err);
+  int r = appc_trust_list(store_at(store), "example.com/../x", false, &l, &err);
   assert_null(l.v);
   assert_error_contains(r, &err, "path component");
   free(store);
@@ -672,7 +677,7 @@ static void remove_ok(const char *store, const char *prefix, bool root, const ch
 {
   struct appc_trust_keys removed;
   appc_error_t err = NULL;
-  int r = appc_trust_remove(store, prefix, root, fpr, &removed, &err);
+  int r = appc_trust_remove(store_at(store), prefix, root, fpr, &removed, &err);
 
   assert_ok(r, &err);
   assert_int_equal(removed.n, want_n);
@@ -688,7 +693,7 @@ static void remove_fails(const char *store, const char *prefix, bool root, const
 {
   struct appc_trust_keys removed;
   appc_error_t err = NULL;
-  int r = appc_trust_remove(store, prefix, root, fpr, &removed, &err);
+  int r = appc_trust_remove(store_at(store), prefix, root, fpr, &removed, &err);
 
   assert_int_equal(removed.n, 0);
   assert_error_contains(r, &err, needle);
@@ -768,17 +773,19 @@ static void test_verify_after_add_and_not_after_remove(void **state)
   appc_error_t err = NULL;
 
   add_ok(store, "example.com", keys.one_binary, keys.one_binary_len, APPC_TRUST_KEY_ADDED, rel);
-  int r = appc_trust_verify(store, "example.com/app", keys.signed_file, keys.signature, &res, &err);
+  int r = appc_trust_verify(store_at(store), "example.com/app", keys.signed_file, keys.signature,
+                            &res, &err);
   assert_ok(r, &err);
   assert_string_equal(res.fingerprint, keys.fpr_one);
   assert_string_equal(res.key_file, rel);
   assert_string_equal(res.prefix, "example.com");
   appc_trust_result_clear(&res);
 
-  r = appc_trust_remove(store, NULL, false, keys.fpr_one, &removed, &err);
+  r = appc_trust_remove(store_at(store), NULL, false, keys.fpr_one, &removed, &err);
   assert_ok(r, &err);
   appc_trust_keys_clear(&removed);
-  r = appc_trust_verify(store, "example.com/app", keys.signed_file, keys.signature, &res, &err);
+  r = appc_trust_verify(store_at(store), "example.com/app", keys.signed_file, keys.signature, &res,
+                        &err);
   assert_error_contains(r, &err, "which is not trusted for example.com/app");
   appc_trust_result_clear(&res);
   assert_tmp_empty(store);
