@@ -127,21 +127,6 @@ void appc_pgzip_free(struct appc_pgzip *z);
 /* What a NULL appc_build_options means: gzip, all CPUs, no overwrite. */
 extern const struct appc_build_options appc_build_defaults;
 
-struct archive_entry;
-struct appc_tar_writer;
-
-int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
-                        const struct appc_build_options *opts, appc_error_t *err);
-/* Write ENTRY's header; build-time metadata (atime, ctime, birth time) is
- * stripped and owner_root applied first. */
-int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
-                           appc_error_t *err);
-int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);
-/* Finish the archive and the compression; returns the image ID. */
-int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
-                          appc_error_t *err);
-void appc_tar_writer_free(struct appc_tar_writer *w);
-
 /* Cleanup helpers for this module's types. */
 static inline void appc_hash_freep(struct appc_hash **h)
 {
@@ -151,12 +136,7 @@ static inline void appc_sink_freep(struct appc_sink **s)
 {
   appc_sink_free(*s);
 }
-static inline void appc_tar_writer_freep(struct appc_tar_writer **w)
-{
-  appc_tar_writer_free(*w);
-}
 #define cleanup_hash __attribute__((cleanup(appc_hash_freep)))
 #define cleanup_sink __attribute__((cleanup(appc_sink_freep)))
-#define cleanup_tar_writer __attribute__((cleanup(appc_tar_writer_freep)))
 
 #endif

@@ -77,6 +77,28 @@ int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err);
  * call after commit and more than once. */
 void appc_outfile_abort(struct appc_outfile *of);
 
+/* ---- tar writing (aci/writer.c) ---- */
+
+/* An ACI written entry by entry to FD (NAME in messages), compressed as
+ * OPTS says, its image ID computed on the way. */
+struct appc_tar_writer;
+int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
+                        const struct appc_build_options *opts, appc_error_t *err);
+/* Write ENTRY's header; build-time metadata (atime, ctime, birth time) is
+ * stripped and owner_root applied first. */
+int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
+                           appc_error_t *err);
+int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);
+/* Finish the archive and the compression; returns the image ID. */
+int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
+                          appc_error_t *err);
+void appc_tar_writer_free(struct appc_tar_writer *w);
+static inline void appc_tar_writer_freep(struct appc_tar_writer **w)
+{
+  appc_tar_writer_free(*w);
+}
+#define cleanup_tar_writer __attribute__((cleanup(appc_tar_writer_freep)))
+
 /* ---- tar reading (aci/reader.c) ---- */
 
 struct appc_tar_reader;
