@@ -122,8 +122,9 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
 
 const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
-    .summary = "Fetch images by name, URL or file into the store",
-    .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci ...",
+    .summary = "Fetch images by name, URL, file or OCI layout into the store",
+    .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
+             "       oci:DIR[:REF] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
         "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"
@@ -133,7 +134,12 @@ const struct actool_command actool_cmd_fetch = {
         "given together are imported before any dependency is looked for).  An image\n"
         "by name or URL is imported only once its dependencies are; a FILE whose\n"
         "dependencies cannot be fetched stays imported but is not printed.\n"
-        "Importing an image that is already in the store changes nothing.",
+        "Importing an image that is already in the store changes nothing.\n"
+        "oci:DIR[:REF] converts the image REF of the OCI image layout DIR (its\n"
+        "org.opencontainers.image.ref.name; none when DIR holds one image) into one\n"
+        "ACI per layer, as docker2aci does, and prints the top one's ID; OCI images\n"
+        "carry no signature gpg reads, so this needs --insecure-options=image\n"
+        "(docs/oci.md).",
     .options = fetch_option_table,
     .options_size = sizeof(struct fetch_options),
     .run = run_fetch,

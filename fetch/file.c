@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "appc/fetch.h"
+#include "appc/oci.h"
 #include "appc/schema.h"
 #include "appc/trust.h"
 #include "common/abi.h"
@@ -31,6 +32,8 @@ enum appc_fetch_kind appc_fetch_classify(const char *arg)
 
   if (is_url(arg))
     return APPC_FETCH_URL;
+  if (strncmp(arg, "oci:", 4) == 0)
+    return APPC_FETCH_OCI_LAYOUT;
   /* A name never starts with "/" or "." and a file is what users end in
    * ".aci": such a path that is missing is reported as missing, not looked
    * up by discovery. */
@@ -181,6 +184,26 @@ static int fetch_name_string(struct appc_store *s, const char *arg,
   return r;
 }
 
+/* An OCI image layout: no signature to check (OCI images carry none that
+ * gpg reads), so only with insecure_image. */
+static int fetch_oci_layout(struct appc_store *s, const char *arg,
+                            const struct appc_fetch_options *o, struct appc_store_image *out,
+                            appc_error_t *err)
+{
+  struct appc_oci_import_options io = {.cb = o->cb};
+  cleanup_free char *dir = NULL;
+  cleanup_free char *ref = NULL;
+
+  if (!o->insecure_image)
+    return appc_error_make(err, 0,
+                           "oci:%s: an OCI image carries no signature to check: import it with "
+                           "--insecure-options=image",
+                           arg);
+  if (appc_oci_layout_ref_split(arg, &dir, &ref, err) < 0)
+    return -1;
+  return appc_oci_import_layout(s, dir, ref, &io, out, err);
+}
+
 int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
                struct appc_store_image *out, appc_error_t *err)
 {
@@ -192,6 +215,8 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
     return fetch_file(s, arg, o, out, err);
   case APPC_FETCH_URL:
     return appc_fetch_url(s, arg, o, out, err);
+  case APPC_FETCH_OCI_LAYOUT:
+    return fetch_oci_layout(s, arg + 4, o, out, err);
   default:
     return fetch_name_string(s, arg, o, out, err);
   }

@@ -28,6 +28,7 @@
 #include <appc/discovery.h>
 #include <appc/error.h>
 #include <appc/fetch.h>
+#include <appc/oci.h>
 #include <appc/schema.h>
 #include <appc/store.h>
 #include <appc/trust.h>

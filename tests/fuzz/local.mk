@@ -18,7 +18,9 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-env-file \
 	tests/fuzz/fuzz-auth \
 	tests/fuzz/fuzz-keystore \
-	tests/fuzz/fuzz-metadata
+	tests/fuzz/fuzz-metadata \
+	tests/fuzz/fuzz-oci \
+	tests/fuzz/fuzz-oci-layer
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -74,3 +76,9 @@ tests_fuzz_fuzz_keystore_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_metadata_SOURCES = tests/fuzz/fuzz-metadata.c
 tests_fuzz_fuzz_metadata_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_metadata_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_oci_SOURCES = tests/fuzz/fuzz-oci.c
+tests_fuzz_fuzz_oci_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_oci_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_oci_layer_SOURCES = tests/fuzz/fuzz-oci-layer.c
+tests_fuzz_fuzz_oci_layer_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_oci_layer_LDFLAGS = $(FUZZER_FLAGS)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
-EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py
+EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
+	tests/integration/oci-craft.py
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \
@@ -18,7 +19,8 @@ INTEGRATION_TESTS = \
 	tests/integration/fetch-net.sh \
 	tests/integration/trust-net.sh \
 	tests/integration/run.sh \
-	tests/integration/ace-validator.sh
+	tests/integration/ace-validator.sh \
+	tests/integration/oci.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

@@ -43,3 +43,9 @@ tests_unit_test_common_workqueue_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_workqueue_LDFLAGS = -Wl,--wrap=pthread_create
 tests_unit_test_common_workqueue_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-common-workqueue
+
+check_PROGRAMS += tests/unit/test-oci
+tests_unit_test_oci_SOURCES = tests/unit/test-oci.c
+tests_unit_test_oci_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_oci_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-oci

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc oci: OCI and Docker images brought into the store as ACIs
+ * (docs/oci.md).  An image is read from an OCI image layout (index.json,
+ * blobs/ALG/HEX), every blob checked against its digest as it streams, and
+ * converted as docker2aci converts: one ACI per layer, each depending on
+ * the one below it by image ID, the top one carrying the app made from the
+ * image's config; a layer's whiteouts (.wh.NAME, .wh..wh..opq) become the
+ * pathWhitelist of the layers from there up.  Nothing reaches the store
+ * unless every check passed; nothing here prints or exits. */
+#ifndef APPC_OCI_H
+#define APPC_OCI_H
+
+#include <stdbool.h>
+
+#include <appc/callbacks.h>
+#include <appc/error.h>
+#include <appc/store.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define APPC_OCI_IMPORT_OPTIONS_VERSION 1
+struct appc_oci_import_options {
+  unsigned version; /* 0, or APPC_OCI_IMPORT_OPTIONS_VERSION (<appc/appc.h>) */
+  /* The image's ACI name; NULL: from the layout's annotations
+   * (org.opencontainers.image.base.name, io.containerd.image.name), else
+   * the layout directory's name. */
+  const char *name;
+  /* The platform picked from an image index; NULL: linux and the
+   * architecture of this machine (GOARCH spelling: amd64, arm64, ...). */
+  const char *os;
+  const char *arch;
+  const struct appc_callbacks *cb; /* cancel, progress (bytes of each layer), log; may be NULL */
+};
+
+/* Import the image REF (an org.opencontainers.image.ref.name of DIR's
+ * index.json; NULL when the index holds exactly one image) of the OCI image
+ * layout DIR.  OUT receives the top image's index record (clear it). */
+int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *ref,
+                           const struct appc_oci_import_options *opts, struct appc_store_image *out,
+                           appc_error_t *err);
+
+/* Split "DIR[:REF]", fetch's oci: argument: REF is what follows the last
+ * ':', unless the whole of ARG is an existing directory or that ':' is
+ * followed by a '/' (*REF NULL then).  Both malloc'ed. */
+int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One OCI layer into one ACI, in one pass: the blob is read once, its
+ * bytes hashed for the layer's digest, decompressed (gzip, zstd or none)
+ * and hashed again for its diff_id, and its tar entries written under
+ * rootfs/ into a new ACI in the store's tmp/.  Whiteouts are not written:
+ * they are taken off the paths the image had so far, whose list becomes
+ * the ACI's pathWhitelist once a whiteout was met (docs/oci.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <json-c/json.h>
+
+#include "aci/stream.h"
+#include "common/array.h"
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/lazy.h"
+#include "oci/internal.h"
+
+#define WHITEOUT ".wh."
+#define OPAQUE ".wh..wh..opq"
+
+void oci_paths_clear(struct oci_paths *p)
+{
+  for (size_t i = 0; i < p->n; i++)
+    free(p->v[i]);
+  free(p->v);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- reading the blob ---- */
+
+struct blob {
+  int fd;
+  const char *what;             /* the layer's digest, for messages */
+  struct appc_digest *packed;   /* of the bytes as stored */
+  struct appc_digest *unpacked; /* of the tar */
+  struct archive *raw;          /* the decompressing reader */
+  const struct appc_callbacks *cb;
+  unsigned long long done, total;
+  int errnum;
+  char buf[128 * 1024];
+};
+
+static la_ssize_t read_packed(struct archive *a, void *data, const void **out)
+{
+  struct blob *b = data;
+  ssize_t n;
+
+  (void) a;
+  if (appc_cb_cancelled(b->cb)) {
+    b->errnum = ECANCELED;
+    return -1;
+  }
+  do
+    n = read(b->fd, b->buf, sizeof b->buf);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    b->errnum = errno;
+    return -1;
+  }
+  appc_digest_update(b->packed, b->buf, (size_t) n);
+  b->done += (unsigned long long) n;
+  appc_cb_progress(b->cb, b->what, b->done, b->total);
+  *out = b->buf;
+  return n;
+}
+
+/* The tar reader's input: what the raw reader decompresses. */
+static la_ssize_t read_unpacked(struct archive *a, void *data, const void **out)
+{
+  static __thread char buf[128 * 1024];
+  struct blob *b = data;
+  la_ssize_t n;
+
+  (void) a;
+  n = archive_read_data(b->raw, buf, sizeof buf);
+  if (n < 0)
+    return -1;
+  appc_digest_update(b->unpacked, buf, (size_t) n);
+  *out = buf;
+  return n;
+}
+
+static int open_readers(struct blob *b, struct archive **tar, appc_error_t *err)
+{
+  struct archive_entry *e;
+
+  if ((b->raw = archive_read_new()) == NULL || (*tar = archive_read_new()) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", b->what);
+  /* Only the compressions the image spec names: libarchive would otherwise
+   * run external programs for some. */
+  archive_read_support_filter_gzip(b->raw);
+  archive_read_support_filter_zstd(b->raw);
+  archive_read_support_format_raw(b->raw);
+  if (archive_read_open(b->raw, b, NULL, read_packed, NULL) != ARCHIVE_OK ||
+      archive_read_next_header(b->raw, &e) != ARCHIVE_OK)
+    return appc_error_make(err, b->errnum, "%s: %s", b->what,
+                           b->errnum != 0 ? strerror(b->errnum) : archive_error_string(b->raw));
+  archive_read_support_format_tar(*tar);
+  if (archive_read_open(*tar, b, NULL, read_unpacked, NULL) != ARCHIVE_OK)
+    return appc_error_make(err, 0, "%s: %s", b->what, archive_error_string(*tar));
+  return 0;
+}
+
+/* ---- the entries ---- */
+
+struct layer {
+  struct blob blob;
+  struct archive *tar;
+  struct appc_tar_writer *w;
+  char **added; /* canonical paths of this layer's entries */
+  size_t n_added;
+  char **removed; /* whiteouts: "PATH" (PATH and below) or "PATH/" (below only) */
+  size_t n_removed;
+};
+
+static int add_string(char ***v, size_t *n, char *s, appc_error_t *err)
+{
+  if (s == NULL || APPC_ARRAY_EXTEND(*v, *n, 1) < 0) {
+    free(s);
+    return appc_error_make(err, ENOMEM, "layer");
+  }
+  (*v)[(*n)++] = s;
+  return 0;
+}
+
+/* A whiteout entry CANON (".wh.NAME" or ".wh..wh..opq" in its directory):
+ * what it removes from the layers below. */
+static int note_whiteout(struct layer *l, const char *canon, const char *base, appc_error_t *err)
+{
+  size_t dir_len = (size_t) (base - canon);
+  char *removed = NULL;
+
+  if (strcmp(base, OPAQUE) == 0) {
+    /* the directory stays, what lower layers put in it goes ("DIR/") */
+    if (asprintf(&removed, "%.*s", (int) dir_len, canon) < 0)
+      removed = NULL;
+  } else {
+    const char *name = base + strlen(WHITEOUT);
+    if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+      return appc_error_make(err, EINVAL, "%s: %s: a whiteout of no name", l->blob.what, canon);
+    if (asprintf(&removed, "%.*s%s", (int) dir_len, canon, name) < 0)
+      removed = NULL;
+  }
+  return add_string(&l->removed, &l->n_removed, removed, err);
+}
+
+static int copy_data(struct layer *l, const char *canon, appc_error_t *err)
+{
+  static __thread char buf[128 * 1024];
+  la_ssize_t n;
+
+  while ((n = archive_read_data(l->tar, buf, sizeof buf)) > 0)
+    if (appc_tar_writer_data(l->w, buf, (size_t) n, err) < 0)
+      return -1;
+  if (n < 0)
+    return appc_error_make(err, l->blob.errnum, "%s: %s: %s", l->blob.what, canon,
+                           l->blob.errnum != 0 ? strerror(l->blob.errnum)
+                                               : archive_error_string(l->tar));
+  return 0;
+}
+
+/* Prefix "rootfs/" to the canonical name of NAME; NULL, with an error, for
+ * a name that would leave the rootfs. */
+static char *under_rootfs(const char *what, const char *name, appc_error_t *err)
+{
+  cleanup_free char *canon = NULL;
+  char *out = NULL;
+
+  if (appc_entry_name_canon(name, &canon, err) < 0) {
+    appc_error_prefix(err, "%s", what);
+    return NULL;
+  }
+  if (asprintf(&out, "rootfs/%s", canon) < 0) {
+    appc_error_make(err, ENOMEM, "%s", what);
+    return NULL;
+  }
+  return out;
+}
+
+static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t *err)
+{
+  const char *raw = archive_entry_pathname(e);
+  cleanup_free char *canon = NULL;
+  cleanup_free char *path = NULL;
+
+  if (raw == NULL)
+    return appc_error_make(err, EINVAL, "%s: an entry without a name", l->blob.what);
+  if (appc_entry_name_canon(raw, &canon, err) < 0)
+    return appc_error_prefix(err, "%s", l->blob.what);
+  if (canon[0] == '\0')
+    return 0; /* the layer's own "./": the rootfs directory is the ACI's */
+  const char *slash = strrchr(canon, '/');
+  const char *base = slash != NULL ? slash + 1 : canon;
+  if (strncmp(base, WHITEOUT, strlen(WHITEOUT)) == 0)
+    return note_whiteout(l, canon, base, err);
+  if ((path = under_rootfs(l->blob.what, raw, err)) == NULL)
+    return -1;
+  archive_entry_set_pathname(e, path);
+  const char *link = archive_entry_hardlink(e);
+  if (link != NULL) {
+    cleanup_free char *target = under_rootfs(l->blob.what, link, err);
+    if (target == NULL)
+      return -1;
+    archive_entry_set_hardlink(e, target);
+  }
+  if (appc_tar_writer_header(l->w, e, err) < 0 || copy_data(l, canon, err) < 0)
+    return -1;
+  return add_string(&l->added, &l->n_added, steal_pointer(&canon), err);
+}
+
+/* ---- the paths so far, and the whitelist ---- */
+
+static int compare_strings(const void *a, const void *b)
+{
+  return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Is P removed by R ("X": X and below; "X/": below X)? */
+static bool removed_by(const char *p, const char *r)
+{
+  size_t n = strlen(r);
+
+  if (n > 0 && r[n - 1] == '/')
+    return strncmp(p, r, n) == 0;
+  return strcmp(p, r) == 0 || (strncmp(p, r, n) == 0 && p[n] == '/');
+}
+
+/* PATHS minus what L's whiteouts remove, plus what L added: sorted, each
+ * once. */
+static int update_paths(struct oci_paths *paths, struct layer *l, appc_error_t *err)
+{
+  size_t kept = 0;
+
+  for (size_t i = 0; i < paths->n; i++) {
+    bool gone = false;
+    for (size_t k = 0; k < l->n_removed && !gone; k++)
+      gone = removed_by(paths->v[i], l->removed[k]);
+    if (gone)
+      free(paths->v[i]);
+    else
+      paths->v[kept++] = paths->v[i];
+  }
+  paths->n = kept;
+  if (l->n_removed > 0)
+    paths->whited_out = true;
+  if (APPC_ARRAY_EXTEND(paths->v, paths->n, l->n_added) < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  if (l->n_added > 0)
+    memcpy(paths->v + paths->n, l->added, l->n_added * sizeof *l->added);
+  paths->n += l->n_added;
+  free(l->added);
+  l->added = NULL;
+  l->n_added = 0;
+  if (paths->n > 1)
+    qsort(paths->v, paths->n, sizeof *paths->v, compare_strings);
+  kept = 0;
+  for (size_t i = 0; i < paths->n; i++) {
+    if (kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0)
+      free(paths->v[i]);
+    else
+      paths->v[kept++] = paths->v[i];
+  }
+  paths->n = kept;
+  return 0;
+}
+
+/* ---- the manifest ---- */
+
+static json_object *kv_array(const struct appc_kv_list *kv)
+{
+  json_object *a = json_object_new_array();
+
+  for (size_t i = 0; a != NULL && kv != NULL && i < kv->len; i++) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(kv->items[i].name));
+    json_object_object_add(o, "value", json_object_new_string(kv->items[i].value));
+    json_object_array_add(a, o);
+  }
+  return a;
+}
+
+/* The ACI's manifest, checked by the schema module before it is written. */
+static int make_manifest(const struct oci_layer_aci *a, const struct oci_paths *paths, char **out,
+                         size_t *len, appc_error_t *err)
+{
+  json_object *m = json_object_new_object();
+  struct appc_image_manifest *parsed = NULL;
+
+  if (m == NULL)
+    return appc_error_make(err, ENOMEM, "manifest");
+  json_object_object_add(m, "acKind", json_object_new_string("ImageManifest"));
+  json_object_object_add(m, "acVersion", json_object_new_string(APPC_SPEC_VERSION_STRING));
+  json_object_object_add(m, "name", json_object_new_string(a->name));
+  json_object_object_add(m, "labels", kv_array(a->labels));
+  if (a->app_json != NULL) {
+    json_object *app = json_tokener_parse(a->app_json);
+    if (app == NULL) {
+      json_object_put(m);
+      return appc_error_make(err, EINVAL, "%s: app: not JSON", a->name);
+    }
+    json_object_object_add(m, "app", app);
+  }
+  if (a->dep_name != NULL) {
+    json_object *deps = json_object_new_array(), *dep = json_object_new_object();
+    json_object_object_add(dep, "imageName", json_object_new_string(a->dep_name));
+    json_object_object_add(dep, "imageID", json_object_new_string(a->dep_id));
+    json_object_array_add(deps, dep);
+    json_object_object_add(m, "dependencies", deps);
+  }
+  if (paths->whited_out) {
+    json_object *wl = json_object_new_array_ext((int) paths->n);
+    for (size_t i = 0; wl != NULL && i < paths->n; i++) {
+      char *abs = NULL;
+      if (asprintf(&abs, "/%s", paths->v[i]) >= 0)
+        json_object_array_add(wl, json_object_new_string(abs));
+      free(abs);
+    }
+    json_object_object_add(m, "pathWhitelist", wl);
+  }
+  if (a->annotations != NULL && a->annotations->len > 0)
+    json_object_object_add(m, "annotations", kv_array(a->annotations));
+  const char *text =
+      json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *out = text != NULL ? strdup(text) : NULL;
+  json_object_put(m);
+  if (*out == NULL)
+    return appc_error_make(err, ENOMEM, "%s: manifest", a->name);
+  *len = strlen(*out);
+  if (appc_image_manifest_parse(*out, *len, &parsed, err) < 0) {
+    free(*out);
+    *out = NULL;
+    return appc_error_prefix(err, "%s: the manifest made for it", a->name);
+  }
+  appc_image_manifest_free(parsed);
+  return 0;
+}
+
+/* An entry of the ACI's own: NAME, of TYPE and PERM, SIZE bytes. */
+static int write_own_entry(struct layer *l, const char *name, unsigned type, unsigned perm,
+                           size_t size, appc_error_t *err)
+{
+  struct archive_entry *e = archive_entry_new();
+  int r;
+
+  if (e == NULL)
+    return appc_error_make(err, ENOMEM, "%s", name);
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, type);
+  archive_entry_set_perm(e, perm);
+  archive_entry_set_size(e, (la_int64_t) size);
+  r = appc_tar_writer_header(l->w, e, err);
+  archive_entry_free(e);
+  return r;
+}
+
+static int write_manifest(struct layer *l, const char *manifest, size_t len, appc_error_t *err)
+{
+  if (write_own_entry(l, "manifest", AE_IFREG, 0644, len, err) < 0)
+    return -1;
+  return appc_tar_writer_data(l->w, manifest, len, err);
+}
+
+static int write_rootfs_dir(struct layer *l, appc_error_t *err)
+{
+  return write_own_entry(l, "rootfs", AE_IFDIR, 0755, 0, err);
+}
+
+/* ---- one layer ---- */
+
+static bool known_layer_type(const char *t)
+{
+  static const char *const types[] = {
+      "application/vnd.oci.image.layer.v1.tar",
+      "application/vnd.oci.image.layer.v1.tar+gzip",
+      "application/vnd.oci.image.layer.v1.tar+zstd",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+      "application/vnd.docker.image.rootfs.diff.tar.gzip",
+      "application/vnd.docker.image.rootfs.diff.tar",
+  };
+  if (t == NULL)
+    return true; /* Docker's schema 2 may leave it out */
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+    if (strcmp(t, types[i]) == 0)
+      return true;
+  return false;
+}
+
+/* Read what is left of the blob and check both digests. */
+static int check_digests(struct layer *l, const struct oci_descriptor *d, const char *diff_id,
+                         appc_error_t *err)
+{
+  char got[APPC_DIGEST_HEX_MAX];
+  const char *want;
+  enum appc_digest_alg alg;
+  la_ssize_t n;
+
+  /* The tar ends before the stream does (padding, a second gzip member). */
+  while ((n = read_unpacked(l->tar, &l->blob, &(const void *){NULL})) > 0)
+    ;
+  if (n < 0)
+    return appc_error_make(err, 0, "%s: %s", l->blob.what, archive_error_string(l->blob.raw));
+  for (;;) {
+    ssize_t r = read(l->blob.fd, l->blob.buf, sizeof l->blob.buf);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return appc_error_make(err, errno, "%s", l->blob.what);
+    if (r == 0)
+      break;
+    appc_digest_update(l->blob.packed, l->blob.buf, (size_t) r);
+  }
+  (void) appc_digest_parse(d->digest, &alg, &want);
+  if (appc_digest_final(l->blob.packed, got, err) < 0)
+    return -1;
+  if (strcmp(got, want) != 0)
+    return appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest",
+                           d->digest);
+  (void) appc_digest_parse(diff_id, &alg, &want);
+  if (appc_digest_final(l->blob.unpacked, got, err) < 0)
+    return -1;
+  if (strcmp(got, want) != 0)
+    return appc_error_make(err, EINVAL, "%s: the uncompressed layer does not match its diff_id %s",
+                           d->digest, diff_id);
+  return 0;
+}
+
+/* The layer failed to read: when its bytes are not those of its digest,
+ * that is the cause to report, not what the decompressor or the tar
+ * reader made of them. */
+static void blame_digest(struct layer *l, const struct oci_descriptor *d, appc_error_t *err)
+{
+  char got[APPC_DIGEST_HEX_MAX];
+  enum appc_digest_alg alg;
+  const char *want;
+  appc_error_t ignored = NULL;
+
+  if (err == NULL || *err == NULL || (*err)->errnum == ECANCELED)
+    return;
+  for (;;) {
+    ssize_t r = read(l->blob.fd, l->blob.buf, sizeof l->blob.buf);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    appc_digest_update(l->blob.packed, l->blob.buf, (size_t) r);
+  }
+  (void) appc_digest_parse(d->digest, &alg, &want);
+  if (appc_digest_final(l->blob.packed, got, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return;
+  }
+  if (strcmp(got, want) == 0)
+    return;
+  appc_error_release(err);
+  appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest", d->digest);
+}
+
+static int convert_entries(struct layer *l, appc_error_t *err)
+{
+  struct archive_entry *e;
+
+  for (;;) {
+    int r = archive_read_next_header(l->tar, &e);
+    if (r == ARCHIVE_EOF)
+      return 0;
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+      return appc_error_make(err, l->blob.errnum, "%s: %s", l->blob.what,
+                             l->blob.errnum != 0 ? strerror(l->blob.errnum)
+                                                 : archive_error_string(l->tar));
+    if (appc_cb_cancelled(l->blob.cb))
+      return appc_error_make(err, ECANCELED, "%s", l->blob.what);
+    if (convert_entry(l, e, err) < 0)
+      return -1;
+  }
+}
+
+static void layer_clear(struct layer *l)
+{
+  if (l->tar != NULL)
+    archive_read_free(l->tar);
+  if (l->blob.raw != NULL)
+    archive_read_free(l->blob.raw);
+  appc_digest_free(l->blob.packed);
+  appc_digest_free(l->blob.unpacked);
+  appc_tar_writer_free(l->w);
+  for (size_t i = 0; i < l->n_added; i++)
+    free(l->added[i]);
+  free(l->added);
+  for (size_t i = 0; i < l->n_removed; i++)
+    free(l->removed[i]);
+  free(l->removed);
+}
+
+int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_id,
+                      const struct oci_layer_aci *a, struct oci_paths *paths, int *aci_fd,
+                      char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
+                      appc_error_t *err)
+{
+  struct layer l = {
+      .blob = {.fd = fd, .what = d->digest, .cb = cb, .total = (unsigned long long) d->size}};
+  struct appc_build_options bo = {.compression = APPC_COMPRESSION_GZIP, .cb = cb};
+  enum appc_digest_alg alg, diff_alg;
+  const char *hex;
+  cleanup_free char *manifest = NULL;
+  size_t len = 0;
+  int r = -1;
+
+  *aci_fd = -1;
+  if (!known_layer_type(d->media_type))
+    return appc_error_make(err, EINVAL, "%s: mediaType \"%.100s\" is not a layer this reads",
+                           d->digest, d->media_type);
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
+    return -1;
+  (void) appc_digest_parse(d->digest, &alg, &hex);
+  if (!appc_digest_parse(diff_id, &diff_alg, &hex))
+    return appc_error_make(err, EINVAL, "%s: diff_id \"%.80s\": not a digest", d->digest, diff_id);
+  cleanup_close int out = appc_tmpfile_at(a->tmp_dirfd);
+  if (out < 0)
+    return appc_error_make(err, errno, "a temporary file for the ACI of %s", d->digest);
+  if (appc_digest_new(alg, &l.blob.packed, err) < 0 ||
+      appc_digest_new(diff_alg, &l.blob.unpacked, err) < 0)
+    goto done;
+  if (open_readers(&l.blob, &l.tar, err) < 0 ||
+      appc_tar_writer_new(&l.w, out, a->name, &bo, err) < 0 || write_rootfs_dir(&l, err) < 0 ||
+      convert_entries(&l, err) < 0) {
+    blame_digest(&l, d, err);
+    goto done;
+  }
+  if (check_digests(&l, d, diff_id, err) < 0 || update_paths(paths, &l, err) < 0 ||
+      make_manifest(a, paths, &manifest, &len, err) < 0 ||
+      write_manifest(&l, manifest, len, err) < 0 || appc_tar_writer_close(l.w, image_id, err) < 0)
+    goto done;
+  if (lseek(out, 0, SEEK_SET) < 0) {
+    appc_error_make(err, errno, "%s: the ACI made of it", d->digest);
+    goto done;
+  }
+  *aci_fd = steal_fd(&out);
+  r = 0;
+done:
+  layer_clear(&l);
+  return r;
+}
+
+char *oci_aci_name(const char *s)
+{
+  size_t n = strlen(s);
+  char *out = malloc(n + 1);
+  size_t k = 0;
+
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z')
+      c = (char) (c - 'A' + 'a');
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '/' ||
+          c == '-'))
+      c = '-';
+    out[k++] = c;
+  }
+  /* an AC Identifier starts and ends with a letter or a digit */
+  while (k > 0 &&
+         !((out[k - 1] >= 'a' && out[k - 1] <= 'z') || (out[k - 1] >= '0' && out[k - 1] <= '9')))
+    k--;
+  out[k] = '\0';
+  size_t skip = 0;
+  while (out[skip] != '\0' &&
+         !((out[skip] >= 'a' && out[skip] <= 'z') || (out[skip] >= '0' && out[skip] <= '9')))
+    skip++;
+  memmove(out, out + skip, k - skip + 1);
+  if (out[0] == '\0') {
+    free(out);
+    return NULL;
+  }
+  return out;
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Parsing OCI image indexes, manifests and configs (and Docker's schema 2,
+ * their ancestor) with json-c.  Every document comes from whoever made the
+ * image: each field is checked for its type, and errors name the document
+ * and the field ("DIGEST: layers[2].digest: not a string"). */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "common/array.h"
+#include "common/cleanup.h"
+#include "oci/internal.h"
+
+void oci_descriptor_clear(struct oci_descriptor *d)
+{
+  free(d->media_type);
+  free(d->digest);
+  free(d->ref_name);
+  free(d->os);
+  free(d->arch);
+  free(d->variant);
+  memset(d, 0, sizeof *d);
+}
+
+static void strv_free(char **v)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    free(v[i]);
+  free(v);
+}
+
+void oci_image_clear(struct oci_image *img)
+{
+  oci_descriptor_clear(&img->manifest);
+  oci_descriptor_clear(&img->config);
+  for (size_t i = 0; i < img->n_layers; i++)
+    oci_descriptor_clear(&img->layers[i]);
+  free(img->layers);
+  strv_free(img->diff_ids);
+  free(img->os);
+  free(img->arch);
+  free(img->variant);
+  free(img->user);
+  free(img->working_dir);
+  strv_free(img->entrypoint);
+  strv_free(img->cmd);
+  strv_free(img->env);
+  strv_free(img->ports);
+  strv_free(img->volumes);
+  appc_kv_list_clear(&img->labels);
+  free(img->created);
+  free(img->author);
+  memset(img, 0, sizeof *img);
+}
+
+static void json_putp(json_object **o)
+{
+  if (*o != NULL)
+    json_object_put(*o);
+}
+#define cleanup_json __attribute__((cleanup(json_putp)))
+
+/* Parse LEN bytes of JSON, which must be an object. */
+static int parse_object(const char *json, size_t len, const char *where, json_object **out,
+                        appc_error_t *err)
+{
+  json_tokener *tok = json_tokener_new_ex(64);
+  json_object *o;
+
+  if (tok == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  o = json_tokener_parse_ex(tok, json, (int) len);
+  enum json_tokener_error e = json_tokener_get_error(tok);
+  size_t used = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  if (o == NULL || e != json_tokener_success) {
+    json_object_put(o);
+    return appc_error_make(err, EINVAL, "%s: not JSON: %s", where,
+                           e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+  }
+  for (; used < len; used++)
+    if (json[used] != ' ' && json[used] != '\n' && json[used] != '\r' && json[used] != '\t') {
+      json_object_put(o);
+      return appc_error_make(err, EINVAL, "%s: text after the JSON document", where);
+    }
+  if (!json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    return appc_error_make(err, EINVAL, "%s: not a JSON object", where);
+  }
+  *out = o;
+  return 0;
+}
+
+/* Member KEY of O: NULL when absent or null; an error when present with
+ * another type than TYPE. */
+static int member(json_object *o, const char *key, json_type type, const char *where,
+                  json_object **out, appc_error_t *err)
+{
+  json_object *v = NULL;
+
+  *out = NULL;
+  if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+    return 0;
+  if (!json_object_is_type(v, type))
+    return appc_error_make(err, EINVAL, "%s.%s: not %s", where, key,
+                           type == json_type_string   ? "a string"
+                           : type == json_type_array  ? "an array"
+                           : type == json_type_object ? "an object"
+                                                      : "a number");
+  *out = v;
+  return 0;
+}
+
+/* A string member, copied (NULL when absent unless REQUIRED). */
+static int string_member(json_object *o, const char *key, bool required, const char *where,
+                         char **out, appc_error_t *err)
+{
+  json_object *v;
+
+  *out = NULL;
+  if (member(o, key, json_type_string, where, &v, err) < 0)
+    return -1;
+  if (v == NULL)
+    return required ? appc_error_make(err, EINVAL, "%s.%s: missing", where, key) : 0;
+  if (memchr(json_object_get_string(v), '\0', (size_t) json_object_get_string_len(v)) != NULL)
+    return appc_error_make(err, EINVAL, "%s.%s: holds a NUL character", where, key);
+  if ((*out = strdup(json_object_get_string(v))) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  return 0;
+}
+
+/* An array of strings, as a NULL-terminated vector (NULL when absent). */
+static int strings_member(json_object *o, const char *key, const char *where, char ***out,
+                          appc_error_t *err)
+{
+  json_object *a;
+  char **v;
+
+  *out = NULL;
+  if (member(o, key, json_type_array, where, &a, err) < 0)
+    return -1;
+  if (a == NULL)
+    return 0;
+  size_t n = json_object_array_length(a);
+  if ((v = calloc(n + 1, sizeof *v)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  for (size_t i = 0; i < n; i++) {
+    json_object *s = json_object_array_get_idx(a, i);
+    if (!json_object_is_type(s, json_type_string)) {
+      strv_free(v);
+      return appc_error_make(err, EINVAL, "%s.%s[%zu]: not a string", where, key, i);
+    }
+    if ((v[i] = strdup(json_object_get_string(s))) == NULL) {
+      strv_free(v);
+      return appc_error_make(err, ENOMEM, "%s", where);
+    }
+  }
+  *out = v;
+  return 0;
+}
+
+/* The keys of an object member ({"80/tcp": {}}), sorted as found. */
+static int keys_member(json_object *o, const char *key, const char *where, char ***out,
+                       appc_error_t *err)
+{
+  json_object *m;
+  char **v;
+  size_t n = 0;
+
+  *out = NULL;
+  if (member(o, key, json_type_object, where, &m, err) < 0)
+    return -1;
+  if (m == NULL)
+    return 0;
+  if ((v = calloc((size_t) json_object_object_length(m) + 1, sizeof *v)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  json_object_object_foreach(m, k, val)
+  {
+    (void) val;
+    if ((v[n++] = strdup(k)) == NULL) {
+      strv_free(v);
+      return appc_error_make(err, ENOMEM, "%s", where);
+    }
+  }
+  *out = v;
+  return 0;
+}
+
+int oci_descriptor_parse(const void *obj, const char *where, struct oci_descriptor *out,
+                         appc_error_t *err)
+{
+  json_object *o = (json_object *) obj, *size, *ann, *platform, *name;
+  enum appc_digest_alg alg;
+  const char *hex;
+
+  memset(out, 0, sizeof *out);
+  if (!json_object_is_type(o, json_type_object))
+    return appc_error_make(err, EINVAL, "%s: not an object", where);
+  if (string_member(o, "mediaType", false, where, &out->media_type, err) < 0 ||
+      string_member(o, "digest", true, where, &out->digest, err) < 0 ||
+      member(o, "size", json_type_int, where, &size, err) < 0 ||
+      member(o, "annotations", json_type_object, where, &ann, err) < 0 ||
+      member(o, "platform", json_type_object, where, &platform, err) < 0)
+    goto fail;
+  if (!appc_digest_parse(out->digest, &alg, &hex)) {
+    appc_error_make(err, EINVAL,
+                    "%s.digest: \"%.80s\": not a digest this reads (sha256:<64 hex> or "
+                    "sha512:<128 hex>)",
+                    where, out->digest);
+    goto fail;
+  }
+  if (size == NULL || json_object_get_int64(size) < 0) {
+    appc_error_make(err, EINVAL, "%s.size: missing or negative", where);
+    goto fail;
+  }
+  out->size = json_object_get_int64(size);
+  if (ann != NULL &&
+      member(ann, "org.opencontainers.image.ref.name", json_type_string, where, &name, err) < 0)
+    goto fail;
+  if (ann != NULL && name != NULL && (out->ref_name = strdup(json_object_get_string(name))) == NULL)
+    goto oom;
+  if (platform != NULL &&
+      (string_member(platform, "os", false, where, &out->os, err) < 0 ||
+       string_member(platform, "architecture", false, where, &out->arch, err) < 0 ||
+       string_member(platform, "variant", false, where, &out->variant, err) < 0))
+    goto fail;
+  return 0;
+oom:
+  appc_error_make(err, ENOMEM, "%s", where);
+fail:
+  oci_descriptor_clear(out);
+  return -1;
+}
+
+int oci_index_parse(const char *json, size_t len, const char *where, struct oci_descriptor **out,
+                    size_t *n, appc_error_t *err)
+{
+  cleanup_json json_object *o = NULL;
+  json_object *manifests;
+  struct oci_descriptor *v = NULL;
+  char at[256];
+
+  *out = NULL;
+  *n = 0;
+  if (parse_object(json, len, where, &o, err) < 0 ||
+      member(o, "manifests", json_type_array, where, &manifests, err) < 0)
+    return -1;
+  if (manifests == NULL)
+    return appc_error_make(err, EINVAL, "%s: no manifests", where);
+  size_t count = json_object_array_length(manifests);
+  if (count > 4096)
+    return appc_error_make(err, EINVAL, "%s: %zu manifests, more than 4096", where, count);
+  if (count > 0 && (v = calloc(count, sizeof *v)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  for (size_t i = 0; i < count; i++) {
+    snprintf(at, sizeof at, "%.200s: manifests[%zu]", where, i);
+    if (oci_descriptor_parse(json_object_array_get_idx(manifests, i), at, &v[i], err) < 0) {
+      for (size_t k = 0; k < i; k++)
+        oci_descriptor_clear(&v[k]);
+      free(v);
+      return -1;
+    }
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}
+
+int oci_manifest_parse(const char *json, size_t len, const char *where, struct oci_image *img,
+                       appc_error_t *err)
+{
+  cleanup_json json_object *o = NULL;
+  cleanup_free char *media_type = NULL;
+  json_object *version, *config, *layers;
+  char at[256];
+
+  if (parse_object(json, len, where, &o, err) < 0 ||
+      member(o, "schemaVersion", json_type_int, where, &version, err) < 0 ||
+      string_member(o, "mediaType", false, where, &media_type, err) < 0)
+    return -1;
+  if (version == NULL || json_object_get_int(version) != 2)
+    return appc_error_make(err, EINVAL,
+                           "%s: schemaVersion %s: only image manifests of schema 2 (OCI, Docker "
+                           "v2 schema 2) are read; Docker's schema 1 is not",
+                           where, version != NULL ? json_object_get_string(version) : "missing");
+  if (media_type != NULL && strcmp(media_type, OCI_MANIFEST_V1) != 0 &&
+      strcmp(media_type, DOCKER_MANIFEST_V2) != 0)
+    return appc_error_make(err, EINVAL, "%s: mediaType \"%.100s\" is not an image manifest", where,
+                           media_type);
+  if (member(o, "config", json_type_object, where, &config, err) < 0 ||
+      member(o, "layers", json_type_array, where, &layers, err) < 0)
+    return -1;
+  if (config == NULL || layers == NULL)
+    return appc_error_make(err, EINVAL, "%s: an image manifest has a config and layers", where);
+  snprintf(at, sizeof at, "%.200s: config", where);
+  if (oci_descriptor_parse(config, at, &img->config, err) < 0)
+    return -1;
+  size_t n = json_object_array_length(layers);
+  if (n > OCI_MAX_LAYERS)
+    return appc_error_make(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
+  if (n > 0 && (img->layers = calloc(n, sizeof *img->layers)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", where);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(at, sizeof at, "%.200s: layers[%zu]", where, i);
+    if (oci_descriptor_parse(json_object_array_get_idx(layers, i), at, &img->layers[i], err) < 0)
+      return -1;
+    img->n_layers++;
+  }
+  return 0;
+}
+
+static int labels_member(json_object *o, const char *where, struct appc_kv_list *out,
+                         appc_error_t *err)
+{
+  json_object *m;
+
+  if (member(o, "Labels", json_type_object, where, &m, err) < 0)
+    return -1;
+  if (m == NULL)
+    return 0;
+  json_object_object_foreach(m, k, v)
+  {
+    if (!json_object_is_type(v, json_type_string))
+      return appc_error_make(err, EINVAL, "%s.Labels.%.100s: not a string", where, k);
+    if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0)
+      return appc_error_make(err, ENOMEM, "%s", where);
+    out->items[out->len].name = strdup(k);
+    out->items[out->len].value = strdup(json_object_get_string(v));
+    out->len++;
+    if (out->items[out->len - 1].name == NULL || out->items[out->len - 1].value == NULL)
+      return appc_error_make(err, ENOMEM, "%s", where);
+  }
+  return 0;
+}
+
+int oci_config_parse(const char *json, size_t len, const char *where, struct oci_image *img,
+                     appc_error_t *err)
+{
+  cleanup_json json_object *o = NULL;
+  json_object *config, *rootfs;
+  char at[256];
+
+  if (parse_object(json, len, where, &o, err) < 0 ||
+      string_member(o, "os", false, where, &img->os, err) < 0 ||
+      string_member(o, "architecture", false, where, &img->arch, err) < 0 ||
+      string_member(o, "variant", false, where, &img->variant, err) < 0 ||
+      string_member(o, "created", false, where, &img->created, err) < 0 ||
+      string_member(o, "author", false, where, &img->author, err) < 0 ||
+      member(o, "config", json_type_object, where, &config, err) < 0 ||
+      member(o, "rootfs", json_type_object, where, &rootfs, err) < 0)
+    return -1;
+  if (rootfs == NULL)
+    return appc_error_make(err, EINVAL, "%s: rootfs: missing", where);
+  snprintf(at, sizeof at, "%.200s: rootfs", where);
+  if (strings_member(rootfs, "diff_ids", at, &img->diff_ids, err) < 0)
+    return -1;
+  size_t n = 0;
+  while (img->diff_ids != NULL && img->diff_ids[n] != NULL)
+    n++;
+  if (n != img->n_layers)
+    return appc_error_make(err, EINVAL, "%s: rootfs.diff_ids has %zu entries for %zu layers", where,
+                           n, img->n_layers);
+  for (size_t i = 0; i < n; i++) {
+    enum appc_digest_alg alg;
+    const char *hex;
+    if (!appc_digest_parse(img->diff_ids[i], &alg, &hex))
+      return appc_error_make(err, EINVAL, "%s: rootfs.diff_ids[%zu]: \"%.80s\": not a digest",
+                             where, i, img->diff_ids[i]);
+  }
+  if (config == NULL)
+    return 0;
+  snprintf(at, sizeof at, "%.200s: config", where);
+  if (string_member(config, "User", false, at, &img->user, err) < 0 ||
+      string_member(config, "WorkingDir", false, at, &img->working_dir, err) < 0 ||
+      strings_member(config, "Entrypoint", at, &img->entrypoint, err) < 0 ||
+      strings_member(config, "Cmd", at, &img->cmd, err) < 0 ||
+      strings_member(config, "Env", at, &img->env, err) < 0 ||
+      keys_member(config, "ExposedPorts", at, &img->ports, err) < 0 ||
+      keys_member(config, "Volumes", at, &img->volumes, err) < 0 ||
+      labels_member(config, at, &img->labels, err) < 0)
+    return -1;
+  return 0;
+}

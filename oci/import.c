@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* An OCI image into the store: resolve, read the manifest and the config,
+ * then each layer into an ACI, imported as soon as it is made, the one
+ * above depending on it by image ID (docs/oci.md). */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "appc/aci.h"
+#include "common/abi.h"
+#include "common/array.h"
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "oci/internal.h"
+
+/* appc's arch label for an OCI architecture (and variant). */
+static const char *appc_arch(const char *arch, const char *variant)
+{
+  if (arch == NULL)
+    return NULL;
+  if (strcmp(arch, "386") == 0)
+    return "i386";
+  if (strcmp(arch, "arm64") == 0)
+    return "aarch64";
+  if (strcmp(arch, "arm") == 0)
+    return variant != NULL && strcmp(variant, "v6") == 0 ? "armv6l" : "armv7l";
+  return arch; /* amd64, ppc64le, s390x, riscv64 are spelt alike */
+}
+
+static int kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err)
+{
+  if (value == NULL)
+    return 0;
+  if (APPC_ARRAY_EXTEND(kv->items, kv->len, 1) < 0)
+    return appc_error_make(err, ENOMEM, "labels");
+  kv->items[kv->len].name = strdup(name);
+  kv->items[kv->len].value = strdup(value);
+  kv->len++;
+  if (kv->items[kv->len - 1].name == NULL || kv->items[kv->len - 1].value == NULL)
+    return appc_error_make(err, ENOMEM, "labels");
+  return 0;
+}
+
+/* "/data/x" -> "data-x": a mount point's name, as an AC Name. */
+static char *volume_name(const char *path)
+{
+  char *n = oci_aci_name(path);
+
+  for (char *c = n; c != NULL && *c != '\0'; c++)
+    if (*c == '/' || *c == '.' || *c == '_')
+      *c = '-';
+  return n;
+}
+
+static json_object *strings_json(json_object *a, char **v)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    json_object_array_add(a, json_object_new_string(v[i]));
+  return a;
+}
+
+/* User "U[:G]" as appc's user and group (Docker's default, root, when
+ * empty; group 0 when only a user is given, as Docker does for a uid). */
+static void user_group(const char *spec, json_object *app)
+{
+  const char *colon = spec != NULL ? strchr(spec, ':') : NULL;
+  char user[256] = "0", group[256] = "0";
+
+  if (spec != NULL && spec[0] != '\0' && spec[0] != ':')
+    snprintf(user, sizeof user, "%.*s", colon != NULL ? (int) (colon - spec) : (int) strlen(spec),
+             spec);
+  if (colon != NULL && colon[1] != '\0')
+    snprintf(group, sizeof group, "%s", colon + 1);
+  json_object_object_add(app, "user", json_object_new_string(user));
+  json_object_object_add(app, "group", json_object_new_string(group));
+}
+
+static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err)
+{
+  json_object *ports = json_object_new_array();
+
+  for (size_t i = 0; img->ports != NULL && img->ports[i] != NULL; i++) {
+    char proto[8] = "tcp";
+    unsigned port;
+    int used = 0;
+    if (sscanf(img->ports[i], "%u%n/%7[a-z]%n", &port, &used, proto, &used) < 1 ||
+        img->ports[i][used] != '\0' || port == 0 || port > 65535 ||
+        (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
+      json_object_put(ports);
+      return appc_error_make(err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp]",
+                             img->ports[i]);
+    }
+    char name[32];
+    snprintf(name, sizeof name, "%u-%s", port, proto);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "name", json_object_new_string(name));
+    json_object_object_add(p, "protocol", json_object_new_string(proto));
+    json_object_object_add(p, "port", json_object_new_int((int) port));
+    json_object_array_add(ports, p);
+  }
+  json_object_object_add(app, "ports", ports);
+  return 0;
+}
+
+static int mounts_json(struct oci_image *img, json_object *app, appc_error_t *err)
+{
+  json_object *mounts = json_object_new_array();
+
+  for (size_t i = 0; img->volumes != NULL && img->volumes[i] != NULL; i++) {
+    cleanup_free char *name = volume_name(img->volumes[i]);
+    if (name == NULL || img->volumes[i][0] != '/') {
+      json_object_put(mounts);
+      return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path",
+                             img->volumes[i]);
+    }
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "name", json_object_new_string(name));
+    json_object_object_add(m, "path", json_object_new_string(img->volumes[i]));
+    json_object_array_add(mounts, m);
+  }
+  json_object_object_add(app, "mountPoints", mounts);
+  return 0;
+}
+
+/* The app of the top ACI, from the image's config, as JSON text. */
+static int app_json(struct oci_image *img, char **out, appc_error_t *err)
+{
+  json_object *app = json_object_new_object(), *exec = json_object_new_array(),
+              *env = json_object_new_array();
+
+  strings_json(strings_json(exec, img->entrypoint), img->cmd);
+  if (json_object_array_length(exec) > 0)
+    json_object_object_add(app, "exec", exec);
+  else
+    json_object_put(exec);
+  user_group(img->user, app);
+  for (size_t i = 0; img->env != NULL && img->env[i] != NULL; i++) {
+    const char *eq = strchr(img->env[i], '=');
+    cleanup_free char *name =
+        strndup(img->env[i], eq != NULL ? (size_t) (eq - img->env[i]) : strlen(img->env[i]));
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "name", json_object_new_string(name != NULL ? name : ""));
+    json_object_object_add(e, "value", json_object_new_string(eq != NULL ? eq + 1 : ""));
+    json_object_array_add(env, e);
+  }
+  json_object_object_add(app, "environment", env);
+  if (img->working_dir != NULL && img->working_dir[0] != '\0')
+    json_object_object_add(app, "workingDirectory", json_object_new_string(img->working_dir));
+  if (ports_json(img, app, err) < 0 || mounts_json(img, app, err) < 0) {
+    json_object_put(app);
+    return -1;
+  }
+  const char *text =
+      json_object_to_json_string_ext(app, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *out = text != NULL ? strdup(text) : NULL;
+  json_object_put(app);
+  return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "app");
+}
+
+/* ---- the import ---- */
+
+struct conversion {
+  struct appc_store *s;
+  const struct appc_oci_import_options *opts;
+  struct oci_layout layout;
+  struct oci_image img;
+  char *name;
+  struct appc_kv_list labels, layer_labels, annotations;
+  char *app;
+  struct oci_paths paths;
+  int tmp_fd;
+};
+
+static void conversion_clear(struct conversion *c)
+{
+  oci_layout_close(&c->layout);
+  oci_image_clear(&c->img);
+  free(c->name);
+  appc_kv_list_clear(&c->labels);
+  appc_kv_list_clear(&c->layer_labels);
+  appc_kv_list_clear(&c->annotations);
+  free(c->app);
+  oci_paths_clear(&c->paths);
+  if (c->tmp_fd >= 0)
+    close(c->tmp_fd);
+}
+
+static int read_image(struct conversion *c, const char *ref, appc_error_t *err)
+{
+  cleanup_free char *manifest = NULL;
+  cleanup_free char *config = NULL;
+  size_t len;
+  char where[300];
+
+  if (oci_layout_resolve(&c->layout, ref, c->opts->os, c->opts->arch, &c->img.manifest, err) < 0)
+    return -1;
+  snprintf(where, sizeof where, "%.160s: manifest %.100s", c->layout.path, c->img.manifest.digest);
+  if (oci_layout_read_blob(&c->layout, &c->img.manifest, &manifest, &len, err) < 0 ||
+      oci_manifest_parse(manifest, len, where, &c->img, err) < 0)
+    return -1;
+  snprintf(where, sizeof where, "%.160s: config %.100s", c->layout.path, c->img.config.digest);
+  if (oci_layout_read_blob(&c->layout, &c->img.config, &config, &len, err) < 0 ||
+      oci_config_parse(config, len, where, &c->img, err) < 0)
+    return -1;
+  if (c->img.os != NULL && strcmp(c->img.os, "linux") != 0)
+    return appc_error_make(err, EINVAL, "%s: an image for %s, not linux", where, c->img.os);
+  if (c->img.n_layers == 0)
+    return appc_error_make(err, EINVAL, "%s: an image without layers", where);
+  return 0;
+}
+
+static int describe(struct conversion *c, const char *dir, const char *ref, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(dir);
+  const char *tag = ref != NULL ? ref : c->img.manifest.ref_name;
+
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : basename(copy));
+  if (c->name == NULL)
+    return appc_error_make(err, EINVAL, "%s: no image name can be made of it: give one", dir);
+  const char *arch = appc_arch(c->img.arch, c->img.variant);
+  if (kv_add(&c->labels, "version", tag, err) < 0 || kv_add(&c->labels, "os", "linux", err) < 0 ||
+      kv_add(&c->labels, "arch", arch, err) < 0 ||
+      kv_add(&c->layer_labels, "os", "linux", err) < 0 ||
+      kv_add(&c->layer_labels, "arch", arch, err) < 0)
+    return -1;
+  if (kv_add(&c->annotations, "appc.io/oci/manifest", c->img.manifest.digest, err) < 0 ||
+      kv_add(&c->annotations, "appc.io/oci/config", c->img.config.digest, err) < 0 ||
+      kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
+      kv_add(&c->annotations, "authors", c->img.author, err) < 0)
+    return -1;
+  for (size_t i = 0; i < c->img.labels.len; i++)
+    if (kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value, err) < 0)
+      return -1;
+  return app_json(&c->img, &c->app, err);
+}
+
+/* What a layer became: an unnamed ACI in the store's tmp/. */
+struct made {
+  int fd;
+  char *name;
+  char id[APPC_IMAGE_ID_LEN + 1];
+};
+
+/* Layer I into an ACI (MADE[I]) on top of MADE[I - 1]; nothing is imported
+ * yet, so that a layer refused leaves nothing of the image in the store. */
+static int convert_layer(struct conversion *c, size_t i, struct made *made, appc_error_t *err)
+{
+  const struct oci_descriptor *d = &c->img.layers[i];
+  bool top = i + 1 == c->img.n_layers;
+  char *name = NULL;
+
+  if (top)
+    name = strdup(c->name);
+  else if (asprintf(&name, "%s-layer-%.12s", c->name, strchr(d->digest, ':') + 1) < 0)
+    name = NULL;
+  if ((made[i].name = name) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", d->digest);
+  struct oci_layer_aci a = {
+      .name = name,
+      .labels = top ? &c->labels : &c->layer_labels,
+      .annotations = top ? &c->annotations : NULL,
+      .app_json = top ? c->app : NULL,
+      .dep_name = i > 0 ? made[i - 1].name : NULL,
+      .dep_id = i > 0 ? made[i - 1].id : NULL,
+      .tmp_dirfd = c->tmp_fd,
+  };
+  cleanup_close int fd = oci_layout_open_blob(&c->layout, d, err);
+  if (fd < 0)
+    return -1;
+  appc_cb_log(c->opts->cb, "layer %zu of %zu: %s", i + 1, c->img.n_layers, d->digest);
+  if (oci_layer_convert(fd, d, c->img.diff_ids[i], &a, &c->paths, &made[i].fd, made[i].id,
+                        c->opts->cb, err) < 0)
+    return appc_error_prefix(err, "%s", c->layout.path);
+  return 0;
+}
+
+static int import_made(struct conversion *c, const struct made *m, struct appc_store_image *out,
+                       appc_error_t *err)
+{
+  struct appc_store_import_options io = {.cb = c->opts->cb};
+  cleanup_source struct appc_source *src = NULL;
+
+  if (appc_source_open_fd(&src, m->fd, m->name, err) < 0)
+    return -1;
+  return appc_store_import_source(c->s, src, &io, out, NULL, err);
+}
+
+static int convert_and_import(struct conversion *c, struct appc_store_image *out, appc_error_t *err)
+{
+  struct made *made = calloc(c->img.n_layers, sizeof *made);
+  int r = 0;
+
+  if (made == NULL)
+    return appc_error_make(err, ENOMEM, "%s", c->layout.path);
+  for (size_t i = 0; i < c->img.n_layers; i++)
+    made[i].fd = -1;
+  for (size_t i = 0; r == 0 && i < c->img.n_layers; i++)
+    r = convert_layer(c, i, made, err);
+  /* Bottom first: an image is in the store only once its dependency is. */
+  for (size_t i = 0; r == 0 && i < c->img.n_layers; i++) {
+    struct appc_store_image img = {0};
+    r = import_made(c, &made[i], &img, err);
+    if (r == 0 && i + 1 == c->img.n_layers)
+      *out = img;
+    else
+      appc_store_image_clear(&img);
+  }
+  for (size_t i = 0; i < c->img.n_layers; i++) {
+    if (made[i].fd >= 0)
+      close(made[i].fd);
+    free(made[i].name);
+  }
+  free(made);
+  return r;
+}
+
+int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *ref,
+                           const struct appc_oci_import_options *opts, struct appc_store_image *out,
+                           appc_error_t *err)
+{
+  static const struct appc_oci_import_options defaults;
+  struct conversion c = {.s = s, .layout = {.dirfd = -1}, .tmp_fd = -1};
+  int r = -1;
+
+  memset(out, 0, sizeof *out);
+  if (opts == NULL)
+    opts = &defaults;
+  if (APPC_ABI_CHECK(opts, appc_oci_import_options, APPC_OCI_IMPORT_OPTIONS_VERSION, err) < 0)
+    return -1;
+  c.opts = opts;
+  if (oci_layout_open(&c.layout, dir, err) == 0 && read_image(&c, ref, err) == 0 &&
+      describe(&c, dir, ref, err) == 0 &&
+      (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
+    r = convert_and_import(&c, out, err);
+  conversion_clear(&c);
+  return r;
+}
+
+int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_error_t *err)
+{
+  const char *colon = strrchr(arg, ':');
+  struct stat st;
+
+  *dir = *ref = NULL;
+  /* DIR itself may hold a ':'; what exists wins. */
+  if (colon == NULL || colon[1] == '\0' || strchr(colon, '/') != NULL ||
+      (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)))
+    *dir = strdup(arg);
+  else {
+    *dir = strndup(arg, (size_t) (colon - arg));
+    *ref = strdup(colon + 1);
+    if (*ref == NULL)
+      goto oom;
+  }
+  if (*dir == NULL)
+    goto oom;
+  if (**dir == '\0') {
+    free(*dir);
+    free(*ref);
+    *dir = *ref = NULL;
+    return appc_error_make(err, EINVAL, "oci:%s: no directory", arg);
+  }
+  return 0;
+oom:
+  free(*dir);
+  free(*ref);
+  *dir = *ref = NULL;
+  return appc_error_make(err, ENOMEM, "%s", arg);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* oci/: what the module's files share and nothing else uses. */
+#ifndef APPC_OCI_INTERNAL_H
+#define APPC_OCI_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "appc/aci.h"
+#include "appc/error.h"
+#include "appc/oci.h"
+#include "appc/schema.h"
+#include "common/digest.h"
+
+/* Manifests, indexes and configs larger than this are refused unread: real
+ * ones are a few KiB (a config with a long history some hundred). */
+#define OCI_JSON_MAX (4u * 1024 * 1024)
+/* Layers an image may have (Docker's own limit is 127). */
+#define OCI_MAX_LAYERS 256
+
+#define OCI_INDEX_V1 "application/vnd.oci.image.index.v1+json"
+#define OCI_MANIFEST_V1 "application/vnd.oci.image.manifest.v1+json"
+#define OCI_CONFIG_V1 "application/vnd.oci.image.config.v1+json"
+#define DOCKER_MANIFEST_V2 "application/vnd.docker.distribution.manifest.v2+json"
+#define DOCKER_LIST_V2 "application/vnd.docker.distribution.manifest.list.v2+json"
+#define DOCKER_CONFIG_V1 "application/vnd.docker.container.image.v1+json"
+
+/* A content descriptor: what an index or a manifest points at. */
+struct oci_descriptor {
+  char *media_type;
+  char *digest; /* "ALG:HEX", checked by appc_digest_parse */
+  int64_t size;
+  char *ref_name;            /* annotation org.opencontainers.image.ref.name, or NULL */
+  char *os, *arch, *variant; /* platform, in an index; NULL when absent */
+};
+void oci_descriptor_clear(struct oci_descriptor *d);
+
+/* An image, as its manifest and config describe it. */
+struct oci_image {
+  struct oci_descriptor manifest; /* the descriptor that led to it */
+  struct oci_descriptor config;
+  struct oci_descriptor *layers;
+  size_t n_layers;
+  char **diff_ids; /* of the config's rootfs, one per layer */
+  /* from the config */
+  char *os, *arch, *variant;
+  char *user, *working_dir;
+  char **entrypoint, **cmd, **env, **ports, **volumes; /* NULL-terminated */
+  struct appc_kv_list labels;
+  char *created; /* RFC 3339, or NULL */
+  char *author;
+};
+void oci_image_clear(struct oci_image *img);
+
+/* ---- layout.c: an OCI image layout directory ---- */
+
+struct oci_layout {
+  int dirfd;
+  char *path; /* for messages */
+};
+int oci_layout_open(struct oci_layout *l, const char *path, appc_error_t *err);
+void oci_layout_close(struct oci_layout *l);
+/* Open the blob D points at, checking that it is a regular file of D's
+ * size; the caller checks its digest as it reads (oci_read_blob does). */
+int oci_layout_open_blob(struct oci_layout *l, const struct oci_descriptor *d, appc_error_t *err);
+/* Read the blob D (at most OCI_JSON_MAX bytes) and check its digest. */
+int oci_layout_read_blob(struct oci_layout *l, const struct oci_descriptor *d, char **out,
+                         size_t *len, appc_error_t *err);
+/* The manifest descriptor for REF in the layout's index.json (NULL REF: the
+ * only image), resolved through nested indexes to OS/ARCH. */
+int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, const char *arch,
+                       struct oci_descriptor *out, appc_error_t *err);
+
+/* ---- image.c: parsing ---- */
+
+/* Parse descriptor JSON OBJ (a json_object *) found at WHERE. */
+int oci_descriptor_parse(const void *obj, const char *where, struct oci_descriptor *out,
+                         appc_error_t *err);
+/* Parse an image index's manifests[] into descriptors. */
+int oci_index_parse(const char *json, size_t len, const char *where, struct oci_descriptor **out,
+                    size_t *n, appc_error_t *err);
+/* Parse an image manifest (OCI, or Docker schema 2) into IMG's config and
+ * layers; schema 1 is refused naming it. */
+int oci_manifest_parse(const char *json, size_t len, const char *where, struct oci_image *img,
+                       appc_error_t *err);
+/* Parse an image config into IMG. */
+int oci_config_parse(const char *json, size_t len, const char *where, struct oci_image *img,
+                     appc_error_t *err);
+
+/* ---- convert.c: layers to ACIs ---- */
+
+/* The paths an image has after its layers so far, sorted, for the
+ * pathWhitelist that carries the layers' whiteouts up the chain. */
+struct oci_paths {
+  char **v;
+  size_t n;
+  bool whited_out; /* a whiteout was met: the whitelist is needed */
+};
+void oci_paths_clear(struct oci_paths *p);
+
+/* What one layer becomes. */
+struct oci_layer_aci {
+  const char *name; /* the ACI's name */
+  const struct appc_kv_list *labels;
+  const struct appc_kv_list *annotations;
+  const char *app_json; /* the app, as JSON, for the top layer; else NULL */
+  const char *dep_name; /* the layer below, or NULL */
+  const char *dep_id;
+  int tmp_dirfd; /* where the ACI is written (the store's tmp/) */
+};
+
+/* Convert layer FD (described by D, diff_id DIFF_ID) into an ACI in
+ * A->tmp_dirfd, updating PATHS; the ACI's descriptor in *ACI_FD (unnamed
+ * file, read position at 0) and its image ID in IMAGE_ID. */
+int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_id,
+                      const struct oci_layer_aci *a, struct oci_paths *paths, int *aci_fd,
+                      char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
+                      appc_error_t *err);
+
+/* The ACI name an OCI/Docker reference gives: lower case, characters other
+ * than [a-z0-9._/-] become '-'.  NULL when nothing is left. */
+char *oci_aci_name(const char *s);
+
+#endif

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Edit an OCI image layout the way no well-behaved tool would, for
+tests/integration/oci.sh: layers with hand-made entries (whiteouts, names
+that leave the rootfs), corrupted blobs, nested indexes, several platforms.
+
+  oci-craft.py add-layer LAYOUT REF ENTRIES.json   append a layer (gzip)
+  oci-craft.py corrupt-layer LAYOUT REF N          change a byte of layer N
+  oci-craft.py nest LAYOUT REF DEPTH               wrap REF's manifest in DEPTH indexes
+  oci-craft.py platforms LAYOUT REF                an index: arm64 first, then REF's
+  oci-craft.py big-manifest LAYOUT REF BYTES       REF's manifest padded to BYTES
+
+ENTRIES.json: [{"name": "a/b", "type": "file"|"dir"|"symlink"|"hardlink",
+"data": "...", "target": "...", "mode": 420}, ...]
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import sys
+import tarfile
+
+
+def blob_path(layout, digest):
+    alg, hexd = digest.split(":")
+    return os.path.join(layout, "blobs", alg, hexd)
+
+
+def put_blob(layout, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    path = blob_path(layout, digest)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return {"digest": digest, "size": len(data)}
+
+
+def read_json(layout, digest):
+    with open(blob_path(layout, digest), "rb") as f:
+        return json.loads(f.read())
+
+
+def index(layout):
+    with open(os.path.join(layout, "index.json")) as f:
+        return json.load(f)
+
+
+def write_index(layout, idx):
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump(idx, f)
+
+
+def find(idx, ref):
+    for i, d in enumerate(idx["manifests"]):
+        if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref:
+            return i, d
+    sys.exit("no image named " + ref)
+
+
+def replace_manifest(layout, ref, manifest, media_type=None):
+    idx = index(layout)
+    i, d = find(idx, ref)
+    data = json.dumps(manifest).encode()
+    desc = put_blob(layout, data)
+    d["digest"], d["size"] = desc["digest"], desc["size"]
+    if media_type:
+        d["mediaType"] = media_type
+    idx["manifests"][i] = d
+    write_index(layout, idx)
+
+
+def add_layer(layout, ref, entries_file):
+    with open(entries_file) as f:
+        entries = json.load(f)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for e in entries:
+            info = tarfile.TarInfo(e["name"])
+            info.mode = e.get("mode", 0o644 if e["type"] == "file" else 0o755)
+            data = e.get("data", "").encode()
+            if e["type"] == "dir":
+                info.type = tarfile.DIRTYPE
+            elif e["type"] == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, e["target"]
+            elif e["type"] == "hardlink":
+                info.type, info.linkname = tarfile.LNKTYPE, e["target"]
+            else:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
+    tar_bytes = raw.getvalue()
+    layer = put_blob(layout, gzip.compress(tar_bytes, mtime=0))
+    layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    config = read_json(layout, manifest["config"]["digest"])
+    config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(tar_bytes).hexdigest())
+    cdesc = put_blob(layout, json.dumps(config).encode())
+    manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
+    manifest["layers"].append(layer)
+    replace_manifest(layout, ref, manifest)
+
+
+def corrupt_layer(layout, ref, n):
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    path = blob_path(layout, manifest["layers"][int(n)]["digest"])
+    with open(path, "r+b") as f:
+        data = bytearray(f.read())
+        data[len(data) // 2] ^= 0x55
+        f.seek(0)
+        f.write(data)
+
+
+def nest(layout, ref, depth):
+    idx = index(layout)
+    i, d = find(idx, ref)
+    inner = {k: v for k, v in d.items() if k != "annotations"}
+    for level in range(int(depth)):
+        doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+               "manifests": [inner], "annotations": {"level": str(level)}}
+        desc = put_blob(layout, json.dumps(doc).encode())
+        inner = {"mediaType": "application/vnd.oci.image.index.v1+json", **desc}
+    inner["annotations"] = d.get("annotations", {})
+    idx["manifests"][i] = inner
+    write_index(layout, idx)
+
+
+def platforms(layout, ref):
+    idx = index(layout)
+    i, d = find(idx, ref)
+    other = put_blob(layout, b'{"schemaVersion": 2, "not": "an image for this test"}')
+    doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+           "manifests": [
+               {"mediaType": "application/vnd.oci.image.manifest.v1+json", **other,
+                "platform": {"os": "linux", "architecture": "arm64"}},
+               {"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"],
+                "platform": {"os": "linux", "architecture": "amd64"}}]}
+    desc = put_blob(layout, json.dumps(doc).encode())
+    idx["manifests"][i] = {"mediaType": "application/vnd.oci.image.index.v1+json", **desc,
+                           "annotations": d.get("annotations", {})}
+    write_index(layout, idx)
+
+
+def big_manifest(layout, ref, size):
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    manifest["annotations"] = {"padding": "x" * int(size)}
+    replace_manifest(layout, ref, manifest)
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"add-layer": add_layer, "corrupt-layer": corrupt_layer, "nest": nest,
+     "platforms": platforms, "big-manifest": big_manifest}[cmd](*args)
+
+
+if __name__ == "__main__":
+    main()

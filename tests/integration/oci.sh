@@ -1,0 +1,153 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# fetch oci:DIR[:REF]: OCI image layouts made by umoci (Debian's), with
+# several layers, deleted files, replaced and opaque directories, links,
+# setuid bits, owners and xattrs, imported as ACIs; the rendered rootfs
+# equals what `umoci unpack` makes of the same image, file by file; hostile
+# layouts are refused with nothing stored.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+CRAFT="python3 $top_srcdir/tests/integration/oci-craft.py"
+S=$TMP/store
+ac() { "$ACTOOL" --dir="$S" "$@"; }
+
+if ! command -v umoci >/dev/null; then
+  not_ok "umoci is installed (scripts/deps installs it)"
+  done_testing
+  exit
+fi
+
+# listing DIR: every entry of DIR with its type, mode, owner, size (files),
+# link target and content digest, and its user xattrs: what must be equal.
+listing() {
+  (cd "$1" || exit 1
+  find . -mindepth 1 -printf '%y %m %U:%G %l %P' -a \( -type f -printf ' %s' -o -true \) -printf '\n' |
+    LC_ALL=C sort
+  find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum
+  getfattr -R -h -d -m '^user\.' . 2>/dev/null | grep -v '^$')
+}
+
+# ---- an image made by umoci (two layers) and one more layer ----
+L=$TMP/layout
+B=$TMP/bundle
+umoci init --layout "$L" && umoci new --image "$L:app" >/dev/null &&
+  umoci unpack --image "$L:app" "$B" >/dev/null
+R=$B/rootfs
+mkdir -p "$R/etc" "$R/dir/sub" "$R/opq/sub" "$R/bin" "$R/home/user"
+echo hello >"$R/etc/greeting"
+echo x >"$R/dir/sub/f"
+echo gone >"$R/gone"
+echo old >"$R/opq/old" && echo old2 >"$R/opq/sub/old2"
+ln -s ../etc/greeting "$R/bin/link"
+ln "$R/etc/greeting" "$R/etc/hard"
+printf '#!/bin/sh\n' >"$R/bin/suid" && chmod 4755 "$R/bin/suid"
+echo mine >"$R/home/user/file" && chown -R 1000:1000 "$R/home/user"
+setfattr -n user.note -v layered "$R/etc/greeting" 2>/dev/null || true
+mkfifo "$R/fifo"
+umoci repack --image "$L:app" "$B" >/dev/null && rm -rf "$B"
+umoci unpack --image "$L:app" "$B" >/dev/null
+rm "$R/gone" && rm -rf "$R/dir" && mkdir "$R/dir" && echo new >"$R/dir/new"
+echo changed >"$R/etc/greeting"
+umoci repack --image "$L:app" "$B" >/dev/null && rm -rf "$B"
+umoci config --image "$L:app" --config.entrypoint /bin/sh --config.cmd -c --config.cmd 'echo hi' \
+  --config.env FOO=bar --config.env 'EMPTY=' --config.workingdir /dir \
+  --config.exposedports 80/tcp --config.exposedports 53/udp --config.volume /data \
+  --config.user 1000:100 --config.label org.example=yes >/dev/null
+cat >"$TMP/opaque.json" <<'JSON'
+[{"name": "opq", "type": "dir"},
+ {"name": "opq/.wh..wh..opq", "type": "file"},
+ {"name": "opq/kept", "type": "file", "data": "kept\n"}]
+JSON
+$CRAFT add-layer "$L" app "$TMP/opaque.json"
+check "umoci made a two-layer image and a third was added" \
+  test "$(jq '.layers | length' "$L/blobs/sha256/$(jq -r '.manifests[0].digest' "$L/index.json" | cut -d: -f2)")" = 3
+
+check_fails "an OCI image is not imported without --insecure-options=image" 1 \
+  'carries no signature to check: import it with --insecure-options=image' ac fetch "oci:$L:app"
+check "fetch oci:LAYOUT:app" ac --insecure-options=image fetch "oci:$L:app"
+TOP=$(cat "$TMP/.out")
+is "it prints the top image's ID" "$(grep -c '^sha512-' <<<"$TOP")" 1
+is "three images in the store, one per layer" "$(ac image list -q | wc -l)" 3
+
+# the top image's manifest
+ac image cat-manifest "$TOP" >"$TMP/m.json"
+is "name from the layout's directory" "$(jq -r .name "$TMP/m.json")" layout
+is "labels version (the ref), os, arch" "$(jq -c '[.labels[] | .name + "=" + .value]' "$TMP/m.json")" \
+  '["version=app","os=linux","arch=amd64"]'
+is "exec: Entrypoint then Cmd" "$(jq -c .app.exec "$TMP/m.json")" '["/bin/sh","-c","echo hi"]'
+is "user and group" "$(jq -r '.app.user + ":" + .app.group' "$TMP/m.json")" 1000:100
+is "environment" "$(jq -c '[.app.environment[] | .name + "=" + .value]' "$TMP/m.json")" '["FOO=bar","EMPTY="]'
+is "working directory" "$(jq -r .app.workingDirectory "$TMP/m.json")" /dir
+is "ports" "$(jq -c '[.app.ports[] | .name + " " + .protocol + " " + (.port | tostring)] | sort' "$TMP/m.json")" \
+  '["53-udp udp 53","80-tcp tcp 80"]'
+is "volumes as mount points" "$(jq -c '.app.mountPoints' "$TMP/m.json")" '[{"name":"data","path":"/data"}]'
+is "the config's labels as annotations" \
+  "$(jq -r '.annotations[] | select(.name == "org.example") | .value' "$TMP/m.json")" yes
+is "depends on the layer below by image ID" \
+  "$(jq -r '.dependencies | length, (.[0].imageID | startswith("sha512-"))' "$TMP/m.json" | paste -sd' ')" "1 true"
+check "the whitelist carries the whiteouts: /gone and /dir/sub are not in it" \
+  bash -c '! jq -r ".pathWhitelist[]" "$1" | grep -Eqx "/gone|/dir/sub(/f)?|/opq/old|/opq/sub.*"' _ "$TMP/m.json"
+
+# the rendered tree, against umoci's own unpacking
+check "image render" ac image render "$TOP" "$TMP/ours"
+umoci unpack --image "$L:app" "$TMP/theirs" >/dev/null
+listing "$TMP/ours/rootfs" >"$TMP/ours.txt"
+listing "$TMP/theirs/rootfs" >"$TMP/theirs.txt"
+if diff -u "$TMP/theirs.txt" "$TMP/ours.txt" >"$TMP/diff.txt"; then
+  ok "the rendered rootfs equals umoci unpack's, file by file"
+else
+  not_ok "the rendered rootfs equals umoci unpack's, file by file"
+  diag "$(head -c 3000 "$TMP/diff.txt")"
+fi
+is "deleted, replaced and opaque directories are gone" \
+  "$(cd "$TMP/ours/rootfs" && ls -d gone dir/sub opq/old opq/sub 2>/dev/null | wc -l)" 0
+is "the opaque directory keeps what its layer put there" "$(cat "$TMP/ours/rootfs/opq/kept")" kept
+is "setuid bit kept" "$(stat -c %a "$TMP/ours/rootfs/bin/suid")" 4755
+is "hard link kept" "$(stat -c %h "$TMP/ours/rootfs/etc/hard")" 2
+is "owner kept" "$(stat -c %u:%g "$TMP/ours/rootfs/home/user/file")" 1000:1000
+
+check "a second import of the same image gives the same ID" ac --insecure-options=image fetch "oci:$L:app"
+is "... the same ID" "$(cat "$TMP/.out")" "$TOP"
+is "... and no new image" "$(ac image list -q | wc -l)" 3
+
+# ---- choosing the image ----
+# (copies keep the directory's name, which names the image)
+check "an index naming platforms: this machine's is taken" \
+  bash -c 'mkdir "$2" && cp -a "$1" "$2" && python3 "$3" platforms "$2/layout" app' _ "$L" "$TMP/multi" "$top_srcdir/tests/integration/oci-craft.py"
+check "fetch oci:MULTI:app" ac --insecure-options=image fetch "oci:$TMP/multi/layout:app"
+is "... the same image" "$(cat "$TMP/.out")" "$TOP"
+check_fails "an unknown ref is refused naming it" 1 'no image named "nope"' \
+  ac --insecure-options=image fetch "oci:$L:nope"
+check_fails "a directory that is not a layout is refused" 1 'not an OCI image layout' \
+  ac --insecure-options=image fetch "oci:$TMP"
+
+# ---- hostile layouts: a clear error, nothing stored ----
+count=$(ac image list -q | wc -l)
+hostile() { # hostile DESCRIPTION PATTERN CRAFT-COMMAND ARGS...: a copy of the layout edited, refused
+  local desc=$1 pattern=$2 copy=$TMP/h$_tap_n
+  shift 2
+  rm -rf "$copy" && cp -a "$L" "$copy" && $CRAFT "$1" "$copy" app "${@:2}"
+  check_fails "$desc" 1 "$pattern" ac --insecure-options=image fetch "oci:$copy:app"
+  is "... and nothing stored" "$(ac image list -q | wc -l)" "$count"
+}
+echo '[{"name": "../escape", "type": "file", "data": "x"}]' >"$TMP/dotdot.json"
+echo '[{"name": "/abs", "type": "file", "data": "x"}]' >"$TMP/abs.json"
+echo '[{"name": "etc/.wh...", "type": "file"}]' >"$TMP/whdotdot.json"
+echo '[{"name": "x", "type": "hardlink", "target": "../../etc/passwd"}]' >"$TMP/hardlink.json"
+hostile "a layer entry with .. is refused" '\.\.' add-layer "$TMP/dotdot.json"
+hostile "a layer entry with an absolute name is refused" 'abs' add-layer "$TMP/abs.json"
+hostile "a whiteout of .. is refused" 'whiteout of no name' add-layer "$TMP/whdotdot.json"
+hostile "a hard link out of the rootfs is refused" '\.\.' add-layer "$TMP/hardlink.json"
+hostile "a layer whose bytes do not match its digest is refused" 'does not match its digest' corrupt-layer 2
+hostile "indexes nested too deep are refused" 'nested more than 4 deep' nest 6
+hostile "a manifest larger than 4 MiB is refused unread" 'more than a manifest or config may have' \
+  big-manifest 5000000
+check "indexes nested 3 deep are followed" \
+  bash -c 'mkdir "$2" && cp -a "$1" "$2" && python3 "$3" nest "$2/layout" app 3' _ "$L" "$TMP/nested" "$top_srcdir/tests/integration/oci-craft.py"
+check "... and give the image" ac --insecure-options=image fetch "oci:$TMP/nested/layout:app"
+is "... the same one" "$(cat "$TMP/.out")" "$TOP"
+rm -rf "$TMP/link" && cp -a "$L" "$TMP/link" && mv "$TMP/link/blobs" "$TMP/elsewhere" && ln -s "$TMP/elsewhere" "$TMP/link/blobs"
+check_fails "blobs/ as a symlink is not followed" 1 'blobs' ac --insecure-options=image fetch "oci:$TMP/link:app"
+is "tmp/ holds nothing after the refusals" "$(ls -A "$S/tmp" | wc -l)" 0
+
+done_testing
