@@ -124,7 +124,7 @@ const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
     .summary = "Fetch images by name, URL, file or OCI layout into the store",
     .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
-             "       oci:DIR[:REF] ...",
+             "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
         "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"
@@ -139,7 +139,8 @@ const struct actool_command actool_cmd_fetch = {
         "org.opencontainers.image.ref.name; none when DIR holds one image) into one\n"
         "ACI per layer, as docker2aci does, and prints the top one's ID; OCI images\n"
         "carry no signature gpg reads, so this needs --insecure-options=image\n"
-        "(docs/oci.md).",
+        "(docs/oci.md).  docker-archive:FILE[:REPO:TAG] does the same for what\n"
+        "`docker save` writes.",
     .options = fetch_option_table,
     .options_size = sizeof(struct fetch_options),
     .run = run_fetch,

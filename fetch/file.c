@@ -34,6 +34,8 @@ enum appc_fetch_kind appc_fetch_classify(const char *arg)
     return APPC_FETCH_URL;
   if (strncmp(arg, "oci:", 4) == 0)
     return APPC_FETCH_OCI_LAYOUT;
+  if (strncmp(arg, "docker-archive:", 15) == 0)
+    return APPC_FETCH_DOCKER_ARCHIVE;
   /* A name never starts with "/" or "." and a file is what users end in
    * ".aci": such a path that is missing is reported as missing, not looked
    * up by discovery. */
@@ -204,6 +206,24 @@ static int fetch_oci_layout(struct appc_store *s, const char *arg,
   return appc_oci_import_layout(s, dir, ref, &io, out, err);
 }
 
+static int fetch_docker_archive(struct appc_store *s, const char *arg,
+                                const struct appc_fetch_options *o, struct appc_store_image *out,
+                                appc_error_t *err)
+{
+  struct appc_oci_import_options io = {.cb = o->cb};
+  cleanup_free char *file = NULL;
+  cleanup_free char *repo_tag = NULL;
+
+  if (!o->insecure_image)
+    return appc_error_make(err, 0,
+                           "docker-archive:%s: a Docker image carries no signature to check: "
+                           "import it with --insecure-options=image",
+                           arg);
+  if (appc_oci_archive_ref_split(arg, &file, &repo_tag, err) < 0)
+    return -1;
+  return appc_oci_import_docker_archive(s, file, repo_tag, &io, out, err);
+}
+
 int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
                struct appc_store_image *out, appc_error_t *err)
 {
@@ -217,6 +237,8 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
     return appc_fetch_url(s, arg, o, out, err);
   case APPC_FETCH_OCI_LAYOUT:
     return fetch_oci_layout(s, arg + 4, o, out, err);
+  case APPC_FETCH_DOCKER_ARCHIVE:
+    return fetch_docker_archive(s, arg + 15, o, out, err);
   default:
     return fetch_name_string(s, arg, o, out, err);
   }

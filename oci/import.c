@@ -164,6 +164,18 @@ static int app_json(struct oci_image *img, char **out, appc_error_t *err)
   return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "app");
 }
 
+const struct appc_oci_import_options *oci_options(const struct appc_oci_import_options *opts,
+                                                  appc_error_t *err)
+{
+  static const struct appc_oci_import_options defaults;
+
+  if (opts == NULL)
+    return &defaults;
+  if (APPC_ABI_CHECK(opts, appc_oci_import_options, APPC_OCI_IMPORT_OPTIONS_VERSION, err) < 0)
+    return NULL;
+  return opts;
+}
+
 /* ---- the import ---- */
 
 struct conversion {
@@ -260,7 +272,9 @@ static int convert_layer(struct conversion *c, size_t i, struct made *made, appc
 
   if (top)
     name = strdup(c->name);
-  else if (asprintf(&name, "%s-layer-%.12s", c->name, strchr(d->digest, ':') + 1) < 0)
+  /* by its diff_id: the same layer has the same name whether it came
+   * compressed (a registry, a layout) or not (docker save) */
+  else if (asprintf(&name, "%s-layer-%.12s", c->name, strchr(c->img.diff_ids[i], ':') + 1) < 0)
     name = NULL;
   if ((made[i].name = name) == NULL)
     return appc_error_make(err, ENOMEM, "%s", d->digest);
@@ -327,14 +341,11 @@ int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *re
                            const struct appc_oci_import_options *opts, struct appc_store_image *out,
                            appc_error_t *err)
 {
-  static const struct appc_oci_import_options defaults;
   struct conversion c = {.s = s, .layout = {.dirfd = -1}, .tmp_fd = -1};
   int r = -1;
 
   memset(out, 0, sizeof *out);
-  if (opts == NULL)
-    opts = &defaults;
-  if (APPC_ABI_CHECK(opts, appc_oci_import_options, APPC_OCI_IMPORT_OPTIONS_VERSION, err) < 0)
+  if ((opts = oci_options(opts, err)) == NULL)
     return -1;
   c.opts = opts;
   if (oci_layout_open(&c.layout, dir, err) == 0 && read_image(&c, ref, err) == 0 &&

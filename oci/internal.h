@@ -18,6 +18,8 @@
 #define OCI_JSON_MAX (4u * 1024 * 1024)
 /* Layers an image may have (Docker's own limit is 127). */
 #define OCI_MAX_LAYERS 256
+/* "sha512:" and 128 hex digits, and the NUL. */
+#define OCI_DIGEST_MAX (8 + APPC_DIGEST_HEX_MAX)
 
 #define OCI_INDEX_V1 "application/vnd.oci.image.index.v1+json"
 #define OCI_MANIFEST_V1 "application/vnd.oci.image.manifest.v1+json"
@@ -117,6 +119,11 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
                       const struct oci_layer_aci *a, struct oci_paths *paths, int *aci_fd,
                       char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
                       appc_error_t *err);
+
+/* OPTS checked for its version, or the defaults when NULL; NULL with an
+ * error for options from newer headers. */
+const struct appc_oci_import_options *oci_options(const struct appc_oci_import_options *opts,
+                                                  appc_error_t *err);
 
 /* The ACI name an OCI/Docker reference gives: lower case, characters other
  * than [a-z0-9._/-] become '-'.  NULL when nothing is left. */

@@ -209,8 +209,7 @@ static int pick_platform(struct oci_layout *l, const struct oci_descriptor *inde
     return r;
   }
   descriptors_free(v, n);
-  return appc_error_make(err, ENOENT, "%s: %s: no image for %s/%s", l->path, index->digest, os,
-                         arch);
+  return appc_error_make(err, 0, "%s: %s: no image for %s/%s", l->path, index->digest, os, arch);
 }
 
 int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, const char *arch,
@@ -239,7 +238,7 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
     }
   }
   if (matches == 0)
-    r = appc_error_make(err, ENOENT,
+    r = appc_error_make(err, 0,
                         ref != NULL
                             ? "%s: no image named \"%s\" (org.opencontainers.image.ref.name)"
                             : "%s: holds no image",

@@ -47,12 +47,13 @@ struct appc_fetch_options {
 
 /* What an argument of appc_fetch() names. */
 enum appc_fetch_kind {
-  APPC_FETCH_NAME = 0,   /* NAME[,LABEL=VALUE...]: found by discovery */
-  APPC_FETCH_URL,        /* http:// or https:// */
-  APPC_FETCH_FILE,       /* a path that exists, or is spelt like one: it starts with
-                            "/" or ".", or ends in ".aci" (a missing one is an error,
-                            never a name to discover) */
-  APPC_FETCH_OCI_LAYOUT, /* oci:DIR[:REF], an OCI image layout (<appc/oci.h>) */
+  APPC_FETCH_NAME = 0,       /* NAME[,LABEL=VALUE...]: found by discovery */
+  APPC_FETCH_URL,            /* http:// or https:// */
+  APPC_FETCH_FILE,           /* a path that exists, or is spelt like one: it starts with
+                                "/" or ".", or ends in ".aci" (a missing one is an error,
+                                never a name to discover) */
+  APPC_FETCH_OCI_LAYOUT,     /* oci:DIR[:REF], an OCI image layout (<appc/oci.h>) */
+  APPC_FETCH_DOCKER_ARCHIVE, /* docker-archive:FILE[:REPO:TAG], `docker save` output */
 };
 enum appc_fetch_kind appc_fetch_classify(const char *arg);
 

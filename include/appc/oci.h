@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libappc oci: OCI and Docker images brought into the store as ACIs
  * (docs/oci.md).  An image is read from an OCI image layout (index.json,
- * blobs/ALG/HEX), every blob checked against its digest as it streams, and
- * converted as docker2aci converts: one ACI per layer, each depending on
- * the one below it by image ID, the top one carrying the app made from the
- * image's config; a layer's whiteouts (.wh.NAME, .wh..wh..opq) become the
- * pathWhitelist of the layers from there up.  Nothing reaches the store
- * unless every check passed; nothing here prints or exits. */
+ * blobs/ALG/HEX) or a `docker save` archive, every blob checked against its digest as it streams,
+ * and converted as docker2aci converts: one ACI per layer, each depending on the one below it by
+ * image ID, the top one carrying the app made from the image's config; a layer's whiteouts
+ * (.wh.NAME, .wh..wh..opq) become the pathWhitelist of the layers from there up.  Nothing reaches
+ * the store unless every check passed; nothing here prints or exits. */
 #ifndef APPC_OCI_H
 #define APPC_OCI_H
 
@@ -47,6 +46,19 @@ int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *re
  * ':', unless the whole of ARG is an existing directory or that ':' is
  * followed by a '/' (*REF NULL then).  Both malloc'ed. */
 int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_error_t *err);
+
+/* Import the image tagged REPO_TAG ("busybox:1.36", Docker Hub's
+ * "docker.io/library/" understood; NULL when the archive holds one image)
+ * of the `docker save` archive FILE, legacy or OCI flavour, gzip'ed or
+ * not.  Named after its repository unless OPTS->name says otherwise. */
+int appc_oci_import_docker_archive(struct appc_store *s, const char *file, const char *repo_tag,
+                                   const struct appc_oci_import_options *opts,
+                                   struct appc_store_image *out, appc_error_t *err);
+
+/* Split "FILE[:REPO:TAG]", fetch's docker-archive: argument: FILE is the
+ * longest prefix that is an existing file.  Both malloc'ed (*REPO_TAG NULL
+ * when there is none). */
+int appc_oci_archive_ref_split(const char *arg, char **file, char **repo_tag, appc_error_t *err);
 
 #ifdef __cplusplus
 }

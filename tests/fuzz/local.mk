@@ -20,7 +20,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-keystore \
 	tests/fuzz/fuzz-metadata \
 	tests/fuzz/fuzz-oci \
-	tests/fuzz/fuzz-oci-layer
+	tests/fuzz/fuzz-oci-layer \
+	tests/fuzz/fuzz-oci-archive
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -82,3 +83,6 @@ tests_fuzz_fuzz_oci_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_oci_layer_SOURCES = tests/fuzz/fuzz-oci-layer.c
 tests_fuzz_fuzz_oci_layer_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_oci_layer_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_oci_archive_SOURCES = tests/fuzz/fuzz-oci-archive.c
+tests_fuzz_fuzz_oci_archive_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_oci_archive_LDFLAGS = $(FUZZER_FLAGS)

@@ -9,6 +9,9 @@ that leave the rootfs), corrupted blobs, nested indexes, several platforms.
   oci-craft.py nest LAYOUT REF DEPTH               wrap REF's manifest in DEPTH indexes
   oci-craft.py platforms LAYOUT REF                an index: arm64 first, then REF's
   oci-craft.py big-manifest LAYOUT REF BYTES       REF's manifest padded to BYTES
+  oci-craft.py archive OUT.tar CASE                 a `docker save` archive gone wrong:
+      dotdot (an entry ../x), link-out (manifest.json's layer a symlink out),
+      missing (a layer named but absent), tampered (a layer unlike its diff_id)
 
 ENTRIES.json: [{"name": "a/b", "type": "file"|"dir"|"symlink"|"hardlink",
 "data": "...", "target": "...", "mode": 420}, ...]
@@ -149,10 +152,42 @@ def big_manifest(layout, ref, size):
     replace_manifest(layout, ref, manifest)
 
 
+def archive(out, case):
+    """A one-layer docker save archive, spoilt as CASE says."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        data = b"hello\n"
+        info = tarfile.TarInfo("greeting")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    layer = layer.getvalue()
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    if case == "tampered":
+        layer = layer.replace(b"hello", b"HELLO")
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    layer_name = "link/layer.tar" if case == "link-out" else "layer.tar"
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": ["example.com/bad:1"],
+                            "Layers": [layer_name if case != "missing" else "absent.tar"]}]).encode()
+    with tarfile.open(out, "w") as tar:
+        def add(name, data, kind=tarfile.REGTYPE, target=""):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            info.size = len(data) if kind == tarfile.REGTYPE else 0
+            tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        add("layer.tar", layer)
+        add("config.json", config)
+        if case == "dotdot":
+            add("../escape", b"x")
+        if case == "link-out":
+            add("link/layer.tar", b"", tarfile.SYMTYPE, "../../../../etc/passwd")
+        add("manifest.json", manifest)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"add-layer": add_layer, "corrupt-layer": corrupt_layer, "nest": nest,
-     "platforms": platforms, "big-manifest": big_manifest}[cmd](*args)
+     "platforms": platforms, "big-manifest": big_manifest, "archive": archive}[cmd](*args)
 
 
 if __name__ == "__main__":

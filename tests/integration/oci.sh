@@ -27,6 +27,15 @@ listing() {
   getfattr -R -h -d -m '^user\.' . 2>/dev/null | grep -v '^$')
 }
 
+# same_tree DESCRIPTION OURS: OURS's listing equals umoci unpack's ($TMP/theirs.txt)
+same_tree() {
+  listing "$2" >"$TMP/ours-listing.txt"
+  if diff -u "$TMP/theirs.txt" "$TMP/ours-listing.txt" >"$TMP/diff.txt"; then ok "$1"; else
+    not_ok "$1"
+    diag "$(head -c 3000 "$TMP/diff.txt")"
+  fi
+}
+
 # ---- an image made by umoci (two layers) and one more layer ----
 L=$TMP/layout
 B=$TMP/bundle
@@ -91,14 +100,8 @@ check "the whitelist carries the whiteouts: /gone and /dir/sub are not in it" \
 # the rendered tree, against umoci's own unpacking
 check "image render" ac image render "$TOP" "$TMP/ours"
 umoci unpack --image "$L:app" "$TMP/theirs" >/dev/null
-listing "$TMP/ours/rootfs" >"$TMP/ours.txt"
 listing "$TMP/theirs/rootfs" >"$TMP/theirs.txt"
-if diff -u "$TMP/theirs.txt" "$TMP/ours.txt" >"$TMP/diff.txt"; then
-  ok "the rendered rootfs equals umoci unpack's, file by file"
-else
-  not_ok "the rendered rootfs equals umoci unpack's, file by file"
-  diag "$(head -c 3000 "$TMP/diff.txt")"
-fi
+same_tree "the rendered rootfs equals umoci unpack's, file by file" "$TMP/ours/rootfs"
 is "deleted, replaced and opaque directories are gone" \
   "$(cd "$TMP/ours/rootfs" && ls -d gone dir/sub opq/old opq/sub 2>/dev/null | wc -l)" 0
 is "the opaque directory keeps what its layer put there" "$(cat "$TMP/ours/rootfs/opq/kept")" kept
@@ -149,5 +152,48 @@ is "... the same one" "$(cat "$TMP/.out")" "$TOP"
 rm -rf "$TMP/link" && cp -a "$L" "$TMP/link" && mv "$TMP/link/blobs" "$TMP/elsewhere" && ln -s "$TMP/elsewhere" "$TMP/link/blobs"
 check_fails "blobs/ as a symlink is not followed" 1 'blobs' ac --insecure-options=image fetch "oci:$TMP/link:app"
 is "tmp/ holds nothing after the refusals" "$(ls -A "$S/tmp" | wc -l)" 0
+
+# ---- docker-archive: `docker save` output, as skopeo writes it ----
+if ! command -v skopeo >/dev/null; then
+  not_ok "skopeo is installed (scripts/deps installs it)"
+else
+  D=$TMP/docker
+  mkdir -p "$D"
+  check "skopeo copy oci:LAYOUT:app docker-archive:" \
+    skopeo copy --quiet "oci:$L:app" "docker-archive:$D/app.tar:example.com/app:1.0"
+  check_fails "a Docker image is not imported without --insecure-options=image" 1 \
+    'carries no signature to check' ac fetch "docker-archive:$D/app.tar"
+  check "fetch docker-archive:FILE" ac --insecure-options=image fetch "docker-archive:$D/app.tar"
+  DTOP=$(cat "$TMP/.out")
+  ac image cat-manifest "$DTOP" >"$TMP/dm.json"
+  is "named after its repository, version from its tag" \
+    "$(jq -r '.name + " " + (.labels[] | select(.name == "version") | .value)' "$TMP/dm.json")" \
+    "example.com/app 1.0"
+  is "the same app as from the layout" "$(jq -c .app "$TMP/dm.json")" "$(jq -c .app "$TMP/m.json")"
+  is "the same layer names as from the layout (by diff_id)" \
+    "$(jq -r '.dependencies[0].imageName' "$TMP/dm.json" | sed 's/^example.com.app-//')" \
+    "$(jq -r '.dependencies[0].imageName' "$TMP/m.json" | sed 's/^layout-//')"
+  check "image render" ac image render "$DTOP" "$TMP/docker-ours"
+  same_tree "the rendered rootfs equals umoci unpack's of the layout, file by file" "$TMP/docker-ours/rootfs"
+  check "fetch docker-archive:FILE:REPO:TAG" ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:1.0"
+  is "... the same image" "$(cat "$TMP/.out")" "$DTOP"
+  check_fails "a tag the archive does not hold is refused naming it" 1 'no image tagged example.com/app:2.0' \
+    ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:2.0"
+  check_fails "a missing archive is refused" 1 'no such file' \
+    ac --insecure-options=image fetch "docker-archive:$D/none.tar"
+  count=$(ac image list -q | wc -l)
+  for case in dotdot link-out missing tampered; do
+    $CRAFT archive "$D/$case.tar" "$case"
+  done
+  check_fails "an archive entry with .. is refused" 1 '\.\.' ac --insecure-options=image fetch "docker-archive:$D/dotdot.tar"
+  check_fails "a layer that is a symlink out of the archive is refused" 1 'a symlink out of the archive' \
+    ac --insecure-options=image fetch "docker-archive:$D/link-out.tar"
+  check_fails "a layer manifest.json names but the archive lacks is refused" 1 'named by manifest.json, not in the archive' \
+    ac --insecure-options=image fetch "docker-archive:$D/missing.tar"
+  check_fails "a layer unlike its diff_id is refused" 1 'does not match its diff_id' \
+    ac --insecure-options=image fetch "docker-archive:$D/tampered.tar"
+  is "... nothing stored" "$(ac image list -q | wc -l)" "$count"
+  is "... and tmp/ is empty" "$(ls -A "$S/tmp" | wc -l)" 0
+fi
 
 done_testing

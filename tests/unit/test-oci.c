@@ -200,12 +200,41 @@ static void test_ref_split(void **state)
   assert_error_contains(appc_oci_layout_ref_split(":v1", &dir, &ref, &err), &err, "no directory");
 }
 
+static void test_archive_ref_split(void **state)
+{
+  char *file, *tag;
+  appc_error_t err = NULL;
+  char tmpl[] = "/tmp/test-oci.XXXXXX";
+  char path[64];
+  (void) state;
+
+  assert_non_null(mkdtemp(tmpl));
+  snprintf(path, sizeof path, "%s/a:b.tar", tmpl);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fclose(f);
+  char arg[160];
+  snprintf(arg, sizeof arg, "%s:localhost:5000/app:1", path);
+  assert_ok(appc_oci_archive_ref_split(arg, &file, &tag, &err), &err);
+  assert_string_equal(file, path); /* the longest prefix that is a file */
+  assert_string_equal(tag, "localhost:5000/app:1");
+  free(file), free(tag);
+  assert_ok(appc_oci_archive_ref_split(path, &file, &tag, &err), &err);
+  assert_string_equal(file, path);
+  assert_null(tag);
+  free(file);
+  assert_error_contains(appc_oci_archive_ref_split(tmpl, &file, &tag, &err), &err,
+                        "no such file"); /* a directory is not an archive */
+  unlink(path);
+  rmdir(tmpl);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_manifest),  cmocka_unit_test(test_config),
       cmocka_unit_test(test_index),     cmocka_unit_test(test_names),
-      cmocka_unit_test(test_ref_split),
+      cmocka_unit_test(test_ref_split), cmocka_unit_test(test_archive_ref_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
