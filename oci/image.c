@@ -387,3 +387,130 @@ int oci_config_parse(const char *json, size_t len, const char *where, struct oci
     return -1;
   return 0;
 }
+
+/* ---- an index resolved to one platform's manifest ---- */
+
+/* This machine's architecture, as OCI (GOARCH) spells it. */
+const char *oci_host_arch(void)
+{
+#if defined(__x86_64__)
+  return "amd64";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__arm__)
+  return "arm";
+#elif defined(__i386__)
+  return "386";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return "ppc64le";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+static bool is_index(const struct oci_descriptor *d)
+{
+  return d->media_type != NULL &&
+         (strcmp(d->media_type, OCI_INDEX_V1) == 0 || strcmp(d->media_type, DOCKER_LIST_V2) == 0);
+}
+
+void oci_descriptors_free(struct oci_descriptor *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    oci_descriptor_clear(&v[i]);
+  free(v);
+}
+
+int oci_descriptor_copy(const struct oci_descriptor *from, struct oci_descriptor *to,
+                        appc_error_t *err)
+{
+  memset(to, 0, sizeof *to);
+  to->size = from->size;
+#define COPY(f)                                                                                    \
+  if (from->f != NULL && (to->f = strdup(from->f)) == NULL)                                        \
+    goto oom;
+  COPY(media_type)
+  COPY(digest)
+  COPY(ref_name)
+  COPY(os)
+  COPY(arch)
+  COPY(variant)
+#undef COPY
+  return 0;
+oom:
+  oci_descriptor_clear(to);
+  return appc_error_make(err, ENOMEM, "descriptor");
+}
+
+/* The manifest of an index for OS/ARCH; an index that names no platform
+ * (a single image) gives its one manifest. */
+static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *os,
+                         const char *arch, int depth, struct oci_descriptor *out,
+                         appc_error_t *err);
+
+static int resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
+                   const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
+{
+  if (is_index(d))
+    return pick_platform(b, d, os, arch, depth + 1, out, err);
+  return oci_descriptor_copy(d, out, err);
+}
+
+static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *os,
+                         const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  struct oci_descriptor *v = NULL;
+  size_t len, n;
+  int r = -1;
+
+  if (depth > 4)
+    return appc_error_make(err, ELOOP, "%s: %s: indexes nested more than 4 deep", b->where,
+                           index->digest);
+  if (b->read(b, index, &json, &len, err) < 0 ||
+      oci_index_parse(json, len, index->digest, &v, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].os != NULL && strcmp(v[i].os, os) != 0)
+      continue;
+    if (v[i].arch != NULL && strcmp(v[i].arch, arch) != 0)
+      continue;
+    r = resolve(b, &v[i], os, arch, depth, out, err);
+    oci_descriptors_free(v, n);
+    return r;
+  }
+  oci_descriptors_free(v, n);
+  return appc_error_make(err, 0, "%s: %s: no image for %s/%s", b->where, index->digest, os, arch);
+}
+
+int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
+                const char *arch, struct oci_descriptor *out, appc_error_t *err)
+{
+  return resolve(b, d, os != NULL ? os : "linux", arch != NULL ? arch : oci_host_arch(), 0, out,
+                 err);
+}
+
+int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
+                   appc_error_t *err)
+{
+  cleanup_digest struct appc_digest *dg = NULL;
+  enum appc_digest_alg alg;
+  const char *hex;
+  char got[APPC_DIGEST_HEX_MAX];
+
+  if (!appc_digest_parse(d->digest, &alg, &hex))
+    return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", where, d->digest);
+  if (appc_digest_new(alg, &dg, err) < 0)
+    return -1;
+  appc_digest_update(dg, data, len);
+  if (appc_digest_final(dg, got, err) < 0)
+    return -1;
+  if ((d->size >= 0 && len != (size_t) d->size) || strcmp(got, hex) != 0)
+    return appc_error_make(err, EINVAL, "%s: blob %s: its content does not match its digest", where,
+                           d->digest);
+  return 0;
+}

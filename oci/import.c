@@ -181,7 +181,7 @@ const struct appc_oci_import_options *oci_options(const struct appc_oci_import_o
 struct conversion {
   struct appc_store *s;
   const struct appc_oci_import_options *opts;
-  struct oci_layout layout;
+  struct oci_blobs *blobs;
   struct oci_image img;
   char *name;
   struct appc_kv_list labels, layer_labels, annotations;
@@ -192,7 +192,6 @@ struct conversion {
 
 static void conversion_clear(struct conversion *c)
 {
-  oci_layout_close(&c->layout);
   oci_image_clear(&c->img);
   free(c->name);
   appc_kv_list_clear(&c->labels);
@@ -204,21 +203,21 @@ static void conversion_clear(struct conversion *c)
     close(c->tmp_fd);
 }
 
-static int read_image(struct conversion *c, const char *ref, appc_error_t *err)
+static int read_image(struct conversion *c, const struct oci_descriptor *manifest,
+                      appc_error_t *err)
 {
-  cleanup_free char *manifest = NULL;
+  cleanup_free char *json = NULL;
   cleanup_free char *config = NULL;
   size_t len;
   char where[300];
 
-  if (oci_layout_resolve(&c->layout, ref, c->opts->os, c->opts->arch, &c->img.manifest, err) < 0)
+  snprintf(where, sizeof where, "%.160s: manifest %.100s", c->blobs->where, manifest->digest);
+  if (oci_descriptor_copy(manifest, &c->img.manifest, err) < 0 ||
+      c->blobs->read(c->blobs, manifest, &json, &len, err) < 0 ||
+      oci_manifest_parse(json, len, where, &c->img, err) < 0)
     return -1;
-  snprintf(where, sizeof where, "%.160s: manifest %.100s", c->layout.path, c->img.manifest.digest);
-  if (oci_layout_read_blob(&c->layout, &c->img.manifest, &manifest, &len, err) < 0 ||
-      oci_manifest_parse(manifest, len, where, &c->img, err) < 0)
-    return -1;
-  snprintf(where, sizeof where, "%.160s: config %.100s", c->layout.path, c->img.config.digest);
-  if (oci_layout_read_blob(&c->layout, &c->img.config, &config, &len, err) < 0 ||
+  snprintf(where, sizeof where, "%.160s: config %.100s", c->blobs->where, c->img.config.digest);
+  if (c->blobs->read(c->blobs, &c->img.config, &config, &len, err) < 0 ||
       oci_config_parse(config, len, where, &c->img, err) < 0)
     return -1;
   if (c->img.os != NULL && strcmp(c->img.os, "linux") != 0)
@@ -228,19 +227,15 @@ static int read_image(struct conversion *c, const char *ref, appc_error_t *err)
   return 0;
 }
 
-static int describe(struct conversion *c, const char *dir, const char *ref, appc_error_t *err)
+static int describe(struct conversion *c, const struct oci_source *src, appc_error_t *err)
 {
-  cleanup_free char *copy = strdup(dir);
-  const char *tag = ref != NULL ? ref : c->img.manifest.ref_name;
-
-  if (copy == NULL)
-    return appc_error_make(err, ENOMEM, "%s", dir);
-  c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : basename(copy));
+  c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : src->name);
   if (c->name == NULL)
-    return appc_error_make(err, EINVAL, "%s: no image name can be made of it: give one", dir);
+    return appc_error_make(err, EINVAL, "%s: no image name can be made of it: give one",
+                           src->blobs->where);
   const char *arch = appc_arch(c->img.arch, c->img.variant);
-  if (kv_add(&c->labels, "version", tag, err) < 0 || kv_add(&c->labels, "os", "linux", err) < 0 ||
-      kv_add(&c->labels, "arch", arch, err) < 0 ||
+  if (kv_add(&c->labels, "version", src->tag, err) < 0 ||
+      kv_add(&c->labels, "os", "linux", err) < 0 || kv_add(&c->labels, "arch", arch, err) < 0 ||
       kv_add(&c->layer_labels, "os", "linux", err) < 0 ||
       kv_add(&c->layer_labels, "arch", arch, err) < 0)
     return -1;
@@ -249,6 +244,10 @@ static int describe(struct conversion *c, const char *dir, const char *ref, appc
       kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
       kv_add(&c->annotations, "authors", c->img.author, err) < 0)
     return -1;
+  for (size_t i = 0; src->annotations != NULL && i < src->annotations->len; i++)
+    if (kv_add(&c->annotations, src->annotations->items[i].name, src->annotations->items[i].value,
+               err) < 0)
+      return -1;
   for (size_t i = 0; i < c->img.labels.len; i++)
     if (kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value, err) < 0)
       return -1;
@@ -287,13 +286,13 @@ static int convert_layer(struct conversion *c, size_t i, struct made *made, appc
       .dep_id = i > 0 ? made[i - 1].id : NULL,
       .tmp_dirfd = c->tmp_fd,
   };
-  cleanup_close int fd = oci_layout_open_blob(&c->layout, d, err);
+  cleanup_close int fd = c->blobs->open(c->blobs, d, err);
   if (fd < 0)
     return -1;
   appc_cb_log(c->opts->cb, "layer %zu of %zu: %s", i + 1, c->img.n_layers, d->digest);
   if (oci_layer_convert(fd, d, c->img.diff_ids[i], &a, &c->paths, &made[i].fd, made[i].id,
                         c->opts->cb, err) < 0)
-    return appc_error_prefix(err, "%s", c->layout.path);
+    return appc_error_prefix(err, "%s", c->blobs->where);
   return 0;
 }
 
@@ -314,7 +313,7 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
   int r = 0;
 
   if (made == NULL)
-    return appc_error_make(err, ENOMEM, "%s", c->layout.path);
+    return appc_error_make(err, ENOMEM, "%s", c->blobs->where);
   for (size_t i = 0; i < c->img.n_layers; i++)
     made[i].fd = -1;
   for (size_t i = 0; r == 0 && i < c->img.n_layers; i++)
@@ -337,22 +336,47 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
   return r;
 }
 
+int oci_import(struct appc_store *s, const struct oci_source *src,
+               const struct appc_oci_import_options *opts, struct appc_store_image *out,
+               appc_error_t *err)
+{
+  struct conversion c = {.s = s, .opts = opts, .blobs = src->blobs, .tmp_fd = -1};
+  int r = -1;
+
+  memset(out, 0, sizeof *out);
+  if (read_image(&c, src->manifest, err) == 0 && describe(&c, src, err) == 0 &&
+      (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
+    r = convert_and_import(&c, out, err);
+  conversion_clear(&c);
+  return r;
+}
+
 int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *ref,
                            const struct appc_oci_import_options *opts, struct appc_store_image *out,
                            appc_error_t *err)
 {
-  struct conversion c = {.s = s, .layout = {.dirfd = -1}, .tmp_fd = -1};
+  struct oci_layout layout = {.dirfd = -1};
+  struct oci_descriptor manifest = {0};
+  cleanup_free char *copy = strdup(dir);
   int r = -1;
 
   memset(out, 0, sizeof *out);
   if ((opts = oci_options(opts, err)) == NULL)
     return -1;
-  c.opts = opts;
-  if (oci_layout_open(&c.layout, dir, err) == 0 && read_image(&c, ref, err) == 0 &&
-      describe(&c, dir, ref, err) == 0 &&
-      (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
-    r = convert_and_import(&c, out, err);
-  conversion_clear(&c);
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  if (oci_layout_open(&layout, dir, err) == 0 &&
+      oci_layout_resolve(&layout, ref, opts->os, opts->arch, &manifest, err) == 0) {
+    struct oci_source src = {
+        .blobs = &layout.blobs,
+        .manifest = &manifest,
+        .name = basename(copy),
+        .tag = ref != NULL ? ref : manifest.ref_name,
+    };
+    r = oci_import(s, &src, opts, out, err);
+  }
+  oci_descriptor_clear(&manifest);
+  oci_layout_close(&layout);
   return r;
 }
 

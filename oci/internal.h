@@ -37,6 +37,9 @@ struct oci_descriptor {
   char *os, *arch, *variant; /* platform, in an index; NULL when absent */
 };
 void oci_descriptor_clear(struct oci_descriptor *d);
+void oci_descriptors_free(struct oci_descriptor *v, size_t n);
+int oci_descriptor_copy(const struct oci_descriptor *from, struct oci_descriptor *to,
+                        appc_error_t *err);
 
 /* An image, as its manifest and config describe it. */
 struct oci_image {
@@ -55,9 +58,32 @@ struct oci_image {
 };
 void oci_image_clear(struct oci_image *img);
 
+/* Where an image's blobs come from: a layout directory, a registry. */
+struct oci_blobs {
+  const char *where; /* for messages: a directory, a registry's repository */
+  /* A descriptor reading blob D from its first byte: a regular file of D's
+   * size, whose digest its reader checks as it reads (oci_layer_convert). */
+  int (*open)(struct oci_blobs *b, const struct oci_descriptor *d, appc_error_t *err);
+  /* Blob D (a manifest, an index, a config: at most OCI_JSON_MAX bytes) in
+   * memory, its digest checked. */
+  int (*read)(struct oci_blobs *b, const struct oci_descriptor *d, char **out, size_t *len,
+              appc_error_t *err);
+};
+
+/* DATA (LEN bytes) is the blob D describes: its digest and size match. */
+int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
+                   appc_error_t *err);
+/* D, or the manifest of the index D for OS/ARCH (NULL: linux and this
+ * machine's), through nested indexes (at most 4 deep). */
+int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
+                const char *arch, struct oci_descriptor *out, appc_error_t *err);
+/* This machine's architecture as OCI (GOARCH) spells it. */
+const char *oci_host_arch(void);
+
 /* ---- layout.c: an OCI image layout directory ---- */
 
 struct oci_layout {
+  struct oci_blobs blobs; /* first: a struct oci_blobs * is a struct oci_layout * */
   int dirfd;
   char *path; /* for messages */
 };
@@ -119,6 +145,22 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
                       const struct oci_layer_aci *a, struct oci_paths *paths, int *aci_fd,
                       char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
                       appc_error_t *err);
+
+/* ---- import.c ---- */
+
+/* An image to import, wherever it comes from. */
+struct oci_source {
+  struct oci_blobs *blobs;
+  const struct oci_descriptor *manifest;  /* an image manifest, resolved from any index */
+  const char *name;                       /* the ACI name, unless the options give one */
+  const char *tag;                        /* the top ACI's version label; may be NULL */
+  const struct appc_kv_list *annotations; /* the top ACI's besides the image's; may be NULL */
+};
+/* Convert SRC into ACIs (one per layer) and import them, bottom first;
+ * OUT receives the top one's record. */
+int oci_import(struct appc_store *s, const struct oci_source *src,
+               const struct appc_oci_import_options *opts, struct appc_store_image *out,
+               appc_error_t *err);
 
 /* OPTS checked for its version, or the defaults when NULL; NULL with an
  * error for options from newer headers. */

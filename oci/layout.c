@@ -18,11 +18,18 @@
 #include "common/fs.h"
 #include "oci/internal.h"
 
+static int layout_open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_error_t *err);
+static int layout_read_blob(struct oci_blobs *b, const struct oci_descriptor *d, char **out,
+                            size_t *len, appc_error_t *err);
+
 int oci_layout_open(struct oci_layout *l, const char *path, appc_error_t *err)
 {
   cleanup_free char *text = NULL;
 
   l->path = strdup(path);
+  l->blobs.where = l->path;
+  l->blobs.open = layout_open_blob;
+  l->blobs.read = layout_read_blob;
   l->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (l->path == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
@@ -86,11 +93,7 @@ int oci_layout_open_blob(struct oci_layout *l, const struct oci_descriptor *d, a
 int oci_layout_read_blob(struct oci_layout *l, const struct oci_descriptor *d, char **out,
                          size_t *len, appc_error_t *err)
 {
-  cleanup_digest struct appc_digest *dg = NULL;
   cleanup_free char *data = NULL;
-  enum appc_digest_alg alg;
-  const char *hex;
-  char got[APPC_DIGEST_HEX_MAX];
 
   if (d->size > (int64_t) OCI_JSON_MAX)
     return appc_error_make(err, EFBIG,
@@ -102,114 +105,21 @@ int oci_layout_read_blob(struct oci_layout *l, const struct oci_descriptor *d, c
     return -1;
   if (appc_read_fd(fd, d->digest, OCI_JSON_MAX, &data, len, err) < 0)
     return appc_error_prefix(err, "%s", l->path);
-  (void) appc_digest_parse(d->digest, &alg, &hex);
-  if (appc_digest_new(alg, &dg, err) < 0)
+  if (oci_blob_check(d, data, *len, l->path, err) < 0)
     return -1;
-  appc_digest_update(dg, data, *len);
-  if (appc_digest_final(dg, got, err) < 0)
-    return -1;
-  if (*len != (size_t) d->size || strcmp(got, hex) != 0)
-    return appc_error_make(err, EINVAL, "%s: blob %s: its content does not match its digest",
-                           l->path, d->digest);
   *out = steal_pointer(&data);
   return 0;
 }
 
-/* This machine's architecture, as OCI (GOARCH) spells it. */
-static const char *host_arch(void)
+static int layout_open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_error_t *err)
 {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
+  return oci_layout_open_blob((struct oci_layout *) b, d, err);
 }
 
-static bool is_index(const struct oci_descriptor *d)
+static int layout_read_blob(struct oci_blobs *b, const struct oci_descriptor *d, char **out,
+                            size_t *len, appc_error_t *err)
 {
-  return d->media_type != NULL &&
-         (strcmp(d->media_type, OCI_INDEX_V1) == 0 || strcmp(d->media_type, DOCKER_LIST_V2) == 0);
-}
-
-static void descriptors_free(struct oci_descriptor *v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    oci_descriptor_clear(&v[i]);
-  free(v);
-}
-
-static int copy_descriptor(const struct oci_descriptor *from, struct oci_descriptor *to,
-                           appc_error_t *err)
-{
-  memset(to, 0, sizeof *to);
-  to->size = from->size;
-#define COPY(f)                                                                                    \
-  if (from->f != NULL && (to->f = strdup(from->f)) == NULL)                                        \
-    goto oom;
-  COPY(media_type)
-  COPY(digest)
-  COPY(ref_name)
-  COPY(os)
-  COPY(arch)
-  COPY(variant)
-#undef COPY
-  return 0;
-oom:
-  oci_descriptor_clear(to);
-  return appc_error_make(err, ENOMEM, "descriptor");
-}
-
-/* The manifest of an index for OS/ARCH; an index that names no platform
- * (a single image) gives its one manifest. */
-static int pick_platform(struct oci_layout *l, const struct oci_descriptor *index, const char *os,
-                         const char *arch, int depth, struct oci_descriptor *out,
-                         appc_error_t *err);
-
-static int resolve(struct oci_layout *l, const struct oci_descriptor *d, const char *os,
-                   const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
-{
-  if (is_index(d))
-    return pick_platform(l, d, os, arch, depth + 1, out, err);
-  return copy_descriptor(d, out, err);
-}
-
-static int pick_platform(struct oci_layout *l, const struct oci_descriptor *index, const char *os,
-                         const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
-{
-  cleanup_free char *json = NULL;
-  struct oci_descriptor *v = NULL;
-  size_t len, n;
-  int r = -1;
-
-  if (depth > 4)
-    return appc_error_make(err, ELOOP, "%s: %s: indexes nested more than 4 deep", l->path,
-                           index->digest);
-  if (oci_layout_read_blob(l, index, &json, &len, err) < 0 ||
-      oci_index_parse(json, len, index->digest, &v, &n, err) < 0)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    if (v[i].os != NULL && strcmp(v[i].os, os) != 0)
-      continue;
-    if (v[i].arch != NULL && strcmp(v[i].arch, arch) != 0)
-      continue;
-    r = resolve(l, &v[i], os, arch, depth, out, err);
-    descriptors_free(v, n);
-    return r;
-  }
-  descriptors_free(v, n);
-  return appc_error_make(err, 0, "%s: %s: no image for %s/%s", l->path, index->digest, os, arch);
+  return oci_layout_read_blob((struct oci_layout *) b, d, out, len, err);
 }
 
 int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, const char *arch,
@@ -221,10 +131,6 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
   char where[300];
   int r;
 
-  if (os == NULL)
-    os = "linux";
-  if (arch == NULL)
-    arch = host_arch();
   snprintf(where, sizeof where, "%.280s/index.json", l->path);
   if (appc_read_file_at(l->dirfd, "index.json", OCI_JSON_MAX,
                         APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &json, &len, err) < 0)
@@ -249,7 +155,7 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
                         "org.opencontainers.image.ref.name)",
                         where, matches);
   else
-    r = resolve(l, &v[match], os, arch, 0, out, err);
-  descriptors_free(v, n);
+    r = oci_resolve(&l->blobs, &v[match], os, arch, out, err);
+  oci_descriptors_free(v, n);
   return r;
 }
