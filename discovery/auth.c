@@ -7,8 +7,15 @@
  *
  * or "type": "oauth" with {"token": "T"} (sent as a bearer token).  rkt's
  * spelling of the first two keys (rktKind, rktVersion) is accepted too, so
- * that an rkt auth.d file works unchanged.  A file that does not parse is
- * an error naming it: silently ignoring it would turn into a baffling 401. */
+ * that an rkt auth.d file works unchanged, and so is rkt's file for Docker
+ * registries:
+ *
+ *   {"rktKind": "dockerAuth", "rktVersion": "v1",
+ *    "registries": ["registry.example.com:5000"],
+ *    "credentials": {"user": "U", "password": "P"}}
+ *
+ * whose credentials are only offered to those registries (fetch docker://).  A file that does not
+ * parse is an error naming it: silently ignoring it would turn into a baffling 401. */
 #include "config.h"
 
 #include <dirent.h>
@@ -78,16 +85,16 @@ static int dup_field(struct json_object *creds, const char *key, char **out, con
   return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", file);
 }
 
-static int parse_domains(struct json_object *root, struct appc_auth_entry *e, const char *file,
-                         appc_error_t *err)
+static int parse_domains(struct json_object *root, const char *key, struct appc_auth_entry *e,
+                         const char *file, appc_error_t *err)
 {
   struct json_object *arr;
   size_t n;
 
-  if (!json_object_object_get_ex(root, "domains", &arr) ||
-      !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0)
-    return appc_error_make(err, 0, "%s: domains: a non-empty array of host names is required",
-                           file);
+  if (!json_object_object_get_ex(root, key, &arr) || !json_object_is_type(arr, json_type_array) ||
+      json_object_array_length(arr) == 0)
+    return appc_error_make(err, 0, "%s: %s: a non-empty array of host names is required", file,
+                           key);
   n = json_object_array_length(arr);
   e->domains = calloc(n, sizeof *e->domains);
   if (e->domains == NULL)
@@ -96,7 +103,7 @@ static int parse_domains(struct json_object *root, struct appc_auth_entry *e, co
     struct json_object *d = json_object_array_get_idx(arr, i);
     if (!json_object_is_type(d, json_type_string) || json_object_get_string_len(d) == 0 ||
         has_nul(d))
-      return appc_error_make(err, 0, "%s: domains[%zu]: a host name is required", file, i);
+      return appc_error_make(err, 0, "%s: %s[%zu]: a host name is required", file, key, i);
     e->domains[i] = strdup(json_object_get_string(d));
     if (e->domains[i] == NULL)
       return appc_error_make(err, ENOMEM, "%s", file);
@@ -117,16 +124,18 @@ static int parse_entry(struct json_object *root, struct appc_auth_entry *e, cons
     kind = get_string(root, "rktKind");
   if (version == NULL)
     version = get_string(root, "rktVersion");
-  if (kind == NULL || strcmp(kind, "auth") != 0)
-    return appc_error_make(err, 0, "%s: actoolKind: \"auth\" is required", file);
+  if (kind != NULL && strcmp(kind, "dockerAuth") == 0)
+    e->registry = true;
+  else if (kind == NULL || strcmp(kind, "auth") != 0)
+    return appc_error_make(err, 0, "%s: actoolKind: \"auth\" or \"dockerAuth\" is required", file);
   if (version == NULL || strcmp(version, "v1") != 0)
     return appc_error_make(err, 0, "%s: actoolVersion: \"v1\" is required", file);
-  if (parse_domains(root, e, file, err) < 0)
+  if (parse_domains(root, e->registry ? "registries" : "domains", e, file, err) < 0)
     return -1;
   if (!json_object_object_get_ex(root, "credentials", &creds) ||
       !json_object_is_type(creds, json_type_object))
     return appc_error_make(err, 0, "%s: credentials: an object is required", file);
-  if (type != NULL && strcmp(type, "basic") == 0) {
+  if (e->registry || (type != NULL && strcmp(type, "basic") == 0)) {
     e->type = APPC_AUTH_BASIC;
     return dup_field(creds, "user", &e->user, file, err) < 0 ||
                    dup_field(creds, "password", &e->password, file, err) < 0
@@ -224,13 +233,30 @@ int appc_auth_load(const char *dir, struct appc_auth_config *out, appc_error_t *
   return r;
 }
 
-const struct appc_auth_entry *appc_auth_find(const struct appc_auth_config *c, const char *host,
-                                             const char *host_port)
+static const struct appc_auth_entry *find(const struct appc_auth_config *c, bool registry,
+                                          const char *host, const char *host_port)
 {
-  for (size_t i = 0; i < c->n; i++)
+  for (size_t i = 0; i < c->n; i++) {
+    if (c->v[i].registry != registry)
+      continue;
     for (size_t j = 0; j < c->v[i].n_domains; j++)
       if (strcasecmp(c->v[i].domains[j], host) == 0 ||
           (host_port != NULL && strcasecmp(c->v[i].domains[j], host_port) == 0))
         return &c->v[i];
+  }
   return NULL;
+}
+
+const struct appc_auth_entry *appc_auth_find(const struct appc_auth_config *c, const char *host,
+                                             const char *host_port)
+{
+  return find(c, false, host, host_port);
+}
+
+const struct appc_auth_entry *appc_auth_find_registry(const struct appc_auth_config *c,
+                                                      const char *host, const char *host_port)
+{
+  const struct appc_auth_entry *e = find(c, true, host, host_port);
+
+  return e != NULL ? e : find(c, false, host, host_port);
 }

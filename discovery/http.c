@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <strings.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "common/abi.h"
 #include "common/lazy.h"
@@ -587,6 +589,158 @@ int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body,
   return *body != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", url);
 }
 
+/* ---- requests with headers (registries) -------------------------------- */
+
+/* Headers kept of one response: a hostile server's thousands are not. */
+#define MAX_RESPONSE_HEADERS 256
+
+void appc_http_response_clear(struct appc_http_response *r)
+{
+  free(r->body);
+  for (size_t i = 0; i < r->n_headers; i++)
+    free(r->headers[i]);
+  free(r->headers);
+  free(r->effective_url);
+  memset(r, 0, sizeof *r);
+}
+
+const char *appc_http_response_header(const struct appc_http_response *r, const char *name)
+{
+  size_t n = strlen(name);
+
+  for (size_t i = 0; i < r->n_headers; i++)
+    if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':')
+      return r->headers[i] + n + 2;
+  return NULL;
+}
+
+static int collect_headers(struct appc_http *h, struct appc_http_response *r)
+{
+  struct curl_header *hdr = NULL;
+
+  while (r->n_headers < MAX_RESPONSE_HEADERS &&
+         (hdr = curl_easy_nextheader(h->curl, CURLH_HEADER, -1, hdr)) != NULL) {
+    char *line = NULL;
+    if (APPC_ARRAY_EXTEND(r->headers, r->n_headers, 1) < 0 ||
+        asprintf(&line, "%s: %s", hdr->name, hdr->value) < 0)
+      return -1;
+    r->headers[r->n_headers++] = line;
+  }
+  return 0;
+}
+
+static struct curl_slist *header_list(const char *const *headers, bool *oom)
+{
+  struct curl_slist *list = NULL;
+
+  *oom = false;
+  for (size_t i = 0; headers != NULL && headers[i] != NULL; i++) {
+    struct curl_slist *next = curl_slist_append(list, headers[i]);
+    if (next == NULL) {
+      curl_slist_free_all(list);
+      *oom = true;
+      return NULL;
+    }
+    list = next;
+  }
+  return list;
+}
+
+int appc_http_request(struct appc_http *h, const char *method, const char *url,
+                      const char *const *headers, size_t max, struct appc_http_response *out,
+                      appc_error_t *err)
+{
+  struct appc_http_page page = {0};
+  struct page_sink sink = {.page = &page, .max = max};
+  struct progress_ctx pc = {.h = h};
+  struct curl_slist *list;
+  char *eff = NULL;
+  bool oom;
+  CURLcode rc;
+
+  memset(out, 0, sizeof *out);
+  if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    return appc_error_make(err, EINVAL, "%s: method %s: only GET and HEAD are made", url, method);
+  list = header_list(headers, &oom);
+  if (oom)
+    return appc_error_make(err, ENOMEM, "%s", url);
+  setup_request(h, url, false);
+  if (strcmp(method, "HEAD") == 0)
+    curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, page_write);
+  curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
+  rc = curl_easy_perform(h->curl);
+  curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(list);
+  if (sink.too_big) {
+    appc_http_page_clear(&page);
+    return appc_error_make(err, 0, "%s: response larger than %zu bytes", url, max);
+  }
+  if (rc != CURLE_OK) {
+    appc_http_page_clear(&page);
+    return transfer_error(h, rc, url, err);
+  }
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
+  out->body = steal_pointer(&page.body);
+  out->len = page.len;
+  appc_http_page_clear(&page);
+  if (out->body == NULL)
+    out->body = strdup("");
+  if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
+    out->effective_url = strdup(eff);
+  if (out->body == NULL || (eff != NULL && out->effective_url == NULL) ||
+      collect_headers(h, out) < 0) {
+    appc_http_response_clear(out);
+    return appc_error_make(err, ENOMEM, "%s", url);
+  }
+  return 0;
+}
+
+/* "Basic BASE64(user:password)" */
+static char *basic_authorization(const char *user, const char *password)
+{
+  cleanup_free char *plain = NULL;
+  char *out;
+  int n;
+
+  if ((n = asprintf(&plain, "%s:%s", user, password)) < 0)
+    return NULL;
+  out = malloc(6 + 4 * ((size_t) n / 3 + 1) + 1);
+  if (out == NULL)
+    return NULL;
+  memcpy(out, "Basic ", 6);
+  EVP_EncodeBlock((unsigned char *) out + 6, (const unsigned char *) plain, n);
+  return out;
+}
+
+int appc_http_registry_credentials(struct appc_http *h, const char *host, char **authorization,
+                                   appc_error_t *err)
+{
+  const char *colon = strrchr(host, ':');
+  cleanup_free char *name = strndup(host, colon != NULL ? (size_t) (colon - host) : strlen(host));
+  const struct appc_auth_entry *e;
+
+  *authorization = NULL;
+  if (name == NULL)
+    return appc_error_make(err, ENOMEM, "%s", host);
+  if (ensure_auth(h, err) < 0)
+    return -1;
+  e = appc_auth_find_registry(&h->auth, name, colon != NULL ? host : NULL);
+  if (e == NULL)
+    return 0;
+  if (e->type == APPC_AUTH_BASIC)
+    *authorization = basic_authorization(e->user, e->password);
+  else if (asprintf(authorization, "Bearer %s", e->token) < 0)
+    *authorization = NULL;
+  if (*authorization == NULL)
+    return appc_error_make(err, ENOMEM, "%s", host);
+  appc_http_log(h, "%s: the credentials of %s", host, e->file);
+  return 1;
+}
+
 /* ---- downloads --------------------------------------------------------- */
 
 struct download_sink {
@@ -771,6 +925,8 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
         asprintf(&if_mod, "If-Modified-Since: %s", d->last_modified) >= 0)
       headers = curl_slist_append(headers, if_mod);
   }
+  for (size_t i = 0; d->headers != NULL && d->headers[i] != NULL; i++)
+    headers = curl_slist_append(headers, d->headers[i]);
   if (ftruncate(d->fd, (off_t) d->have) < 0) {
     curl_slist_free_all(headers);
     return appc_error_make(err, errno, "%s: download file", d->url);
@@ -781,7 +937,8 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   rc = curl_easy_perform(h->curl);
   curl_slist_free_all(headers);
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-  *status_out = status;
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+  *status_out = d->status = status;
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
   /* Keep what arrived, and what it is a part of: a retry resumes there. */
   if (sink.started && (status == 200 || status == 206)) {
@@ -854,6 +1011,10 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
 
     if (r == 0)
       return 0;
+    if (r < 0 && status == 401 && d->headers != NULL) {
+      *err = e;
+      return -1;
+    }
     if (r < 0 && status == 401 && !with_auth && find_auth(h, d->url) == NULL) {
       appc_error_release(&e);
       return status_error(d->url, status, true, false, err);

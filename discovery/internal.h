@@ -18,7 +18,8 @@ struct appc_auth_entry {
   char *user;
   char *password;
   char *token;
-  char *file; /* where it came from, for messages */
+  char *file;    /* where it came from, for messages */
+  bool registry; /* rkt's dockerAuth: for Docker registries only */
 };
 struct appc_auth_config {
   struct appc_auth_entry *v;
@@ -29,6 +30,11 @@ void appc_auth_clear(struct appc_auth_config *c);
 /* The entry for HOST (a hostname, or "host:port" matching exactly), or NULL. */
 const struct appc_auth_entry *appc_auth_find(const struct appc_auth_config *c, const char *host,
                                              const char *host_port);
+
+/* The entry for the Docker registry HOST: a dockerAuth one naming it,
+ * else any other naming it. */
+const struct appc_auth_entry *appc_auth_find_registry(const struct appc_auth_config *c,
+                                                      const char *host, const char *host_port);
 
 /* One discovery page: whatever status it had, its body and Link headers. */
 struct appc_http_page {
@@ -51,7 +57,6 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
 
 /* Log a debug message through the client's log callback. */
 void appc_http_log(struct appc_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool appc_http_allows_http(const struct appc_http *h);
 unsigned appc_http_port(const struct appc_http *h);
 bool appc_http_is_cancelled(struct appc_http *h);
 

@@ -14,6 +14,7 @@
 #include "common/lazy.h"
 
 #include "common/cleanup.h"
+#include "common/header.h"
 #include "appc/discovery.h"
 #include "common/macros.h"
 
@@ -324,44 +325,7 @@ struct cursor {
 
 static void skip_ows(struct cursor *c)
 {
-  while (*c->p == ' ' || *c->p == '\t')
-    c->p++;
-}
-
-static bool is_tchar(char ch)
-{
-  if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
-    return true;
-  return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* A token or quoted-string value into a fresh string (escapes resolved). */
-static char *parse_value(struct cursor *c)
-{
-  const char *start = c->p;
-
-  if (*c->p != '"') {
-    while (is_tchar(*c->p) || *c->p == '/' || *c->p == ':')
-      c->p++;
-    return strndup(start, (size_t) (c->p - start));
-  }
-  c->p++;
-  char *buf = malloc(strlen(c->p) + 1);
-  size_t n = 0;
-  if (buf == NULL)
-    return NULL;
-  while (*c->p != '\0' && *c->p != '"') {
-    if (*c->p == '\\' && c->p[1] != '\0')
-      c->p++;
-    buf[n++] = *c->p++;
-  }
-  buf[n] = '\0';
-  if (*c->p != '"') {
-    free(buf);
-    return NULL; /* unterminated */
-  }
-  c->p++;
-  return buf;
+  c->p = appc_header_skip_ows(c->p);
 }
 
 /* Skip to just after the next ',' that is not inside <> or quotes. */
@@ -420,7 +384,7 @@ static bool parse_one_link(struct cursor *c, struct link *l)
     c->p++;
     skip_ows(c);
     const char *name = c->p;
-    while (is_tchar(*c->p))
+    while (appc_header_is_tchar(*c->p))
       c->p++;
     size_t name_len = (size_t) (c->p - name);
     if (name_len == 0)
@@ -430,7 +394,7 @@ static bool parse_one_link(struct cursor *c, struct link *l)
       continue; /* a parameter without a value */
     c->p++;
     skip_ows(c);
-    char *value = parse_value(c);
+    char *value = appc_header_param_value(&c->p);
     if (value == NULL)
       return false;
     /* "The rel parameter MUST NOT appear more than once": the first wins. */

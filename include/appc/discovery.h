@@ -65,12 +65,47 @@ struct appc_http;
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
 
+/* Whether H may use plain http (appc_http_options.allow_http). */
+bool appc_http_allows_http(const struct appc_http *h);
+
 /* GET URL into memory, following redirects (at most 10, never from https
  * to http).  A body larger than MAX bytes fails.  Any status other than
  * 200 fails with an error naming URL and the status; *STATUS (may be NULL)
  * receives the final status, or 0 when no response arrived. */
 int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,
                   long *status, appc_error_t *err);
+
+/* A response, with its headers, for callers that speak a protocol over
+ * HTTP (a registry's API: <appc/oci.h>). */
+struct appc_http_response {
+  long status;
+  char *body; /* NUL-terminated, LEN bytes before the NUL */
+  size_t len;
+  char **headers; /* "Name: value" of the final response, in order */
+  size_t n_headers;
+  char *effective_url; /* after redirects */
+  void *reserved[4];   /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+void appc_http_response_clear(struct appc_http_response *r);
+/* The value of R's first header NAME (any case), or NULL. */
+const char *appc_http_response_header(const struct appc_http_response *r, const char *name);
+
+/* METHOD ("GET" or "HEAD") URL, with HEADERS ("Name: value", NULL-terminated;
+ * may be NULL) added, redirects followed as appc_http_get does, a body of at
+ * most MAX bytes kept.  No credentials are sent: a caller answers a 401
+ * itself (appc_http_registry_credentials).  Returns 0 when a response
+ * arrived, whatever its status; -1 when none did, the error naming URL. */
+int appc_http_request(struct appc_http *h, const char *method, const char *url,
+                      const char *const *headers, size_t max, struct appc_http_response *out,
+                      appc_error_t *err);
+
+/* The credentials auth.d holds for the Docker registry HOST ("host" or
+ * "host:port"): rkt's dockerAuth files naming it first, then the others.
+ * Returns 1 and the value of an Authorization header ("Basic ...", or
+ * "Bearer ..." for an oauth token) in *AUTHORIZATION (free it), 0 when
+ * there are none, -1 when auth.d cannot be read. */
+int appc_http_registry_credentials(struct appc_http *h, const char *host, char **authorization,
+                                   appc_error_t *err);
 
 /* A conditional, resumable download. */
 struct appc_http_download {
@@ -91,13 +126,18 @@ struct appc_http_download {
   void (*started)(void *data, const char *validator, bool restarted);
 
   /* results */
-  long status;    /* 200, 206 (resumed) or 304 (not modified) */
+  long status;    /* 200, 206 (resumed) or 304 (not modified); after a failure,
+                     the last status received (0: none) */
   uint64_t size;  /* bytes in fd when done */
   char *new_etag; /* from the response; free()d by appc_http_download_clear */
   char *new_last_modified;
   char *effective_url; /* after redirects */
   bool oversized;      /* failed for going beyond max_size */
-  void *reserved[4];   /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* request headers added ("Name: value", NULL-terminated; may be NULL).
+   * A download with its own headers is not retried with auth.d's
+   * credentials on a 401: its caller authenticates (a registry's token). */
+  const char *const *headers;
+  void *reserved[3]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_http_download_clear(struct appc_http_download *d);
 
