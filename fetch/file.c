@@ -36,6 +36,8 @@ enum appc_fetch_kind appc_fetch_classify(const char *arg)
     return APPC_FETCH_OCI_LAYOUT;
   if (strncmp(arg, "docker-archive:", 15) == 0)
     return APPC_FETCH_DOCKER_ARCHIVE;
+  if (strncmp(arg, "docker://", 9) == 0)
+    return APPC_FETCH_DOCKER;
   /* A name never starts with "/" or "." and a file is what users end in
    * ".aci": such a path that is missing is reported as missing, not looked
    * up by discovery. */
@@ -224,6 +226,28 @@ static int fetch_docker_archive(struct appc_store *s, const char *arg,
   return appc_oci_import_docker_archive(s, file, repo_tag, &io, out, err);
 }
 
+/* A registry's image: no gpg signature either, unless pulled by digest,
+ * which then vouches for every byte (each is checked against it). */
+static int fetch_docker(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
+                        struct appc_store_image *out, appc_error_t *err)
+{
+  struct appc_oci_import_options io = {.cb = o->cb};
+  struct appc_docker_ref ref;
+
+  if (appc_docker_ref_parse(arg, &ref, err) < 0)
+    return -1;
+  bool by_digest = ref.digest != NULL;
+  appc_docker_ref_clear(&ref);
+  if (!by_digest && !o->insecure_image)
+    return appc_error_make(err, 0,
+                           "%s: a registry's image carries no signature to check: pull it by "
+                           "digest (REPO@sha256:...) or with --insecure-options=image",
+                           arg);
+  if (o->http == NULL || o->store_only)
+    return appc_error_make(err, 0, "%s: a registry's image is only fetched over the network", arg);
+  return appc_oci_import_registry(s, o->http, arg, &io, out, err);
+}
+
 int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
                struct appc_store_image *out, appc_error_t *err)
 {
@@ -239,6 +263,8 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
     return fetch_oci_layout(s, arg + 4, o, out, err);
   case APPC_FETCH_DOCKER_ARCHIVE:
     return fetch_docker_archive(s, arg + 15, o, out, err);
+  case APPC_FETCH_DOCKER:
+    return fetch_docker(s, arg, o, out, err);
   default:
     return fetch_name_string(s, arg, o, out, err);
   }

@@ -34,7 +34,7 @@ static const char *appc_arch(const char *arch, const char *variant)
   return arch; /* amd64, ppc64le, s390x, riscv64 are spelt alike */
 }
 
-static int kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err)
+int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err)
 {
   if (value == NULL)
     return 0;
@@ -234,22 +234,24 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
     return appc_error_make(err, EINVAL, "%s: no image name can be made of it: give one",
                            src->blobs->where);
   const char *arch = appc_arch(c->img.arch, c->img.variant);
-  if (kv_add(&c->labels, "version", src->tag, err) < 0 ||
-      kv_add(&c->labels, "os", "linux", err) < 0 || kv_add(&c->labels, "arch", arch, err) < 0 ||
-      kv_add(&c->layer_labels, "os", "linux", err) < 0 ||
-      kv_add(&c->layer_labels, "arch", arch, err) < 0)
+  if (oci_kv_add(&c->labels, "version", src->tag, err) < 0 ||
+      oci_kv_add(&c->labels, "os", "linux", err) < 0 ||
+      oci_kv_add(&c->labels, "arch", arch, err) < 0 ||
+      oci_kv_add(&c->layer_labels, "os", "linux", err) < 0 ||
+      oci_kv_add(&c->layer_labels, "arch", arch, err) < 0)
     return -1;
-  if (kv_add(&c->annotations, "appc.io/oci/manifest", c->img.manifest.digest, err) < 0 ||
-      kv_add(&c->annotations, "appc.io/oci/config", c->img.config.digest, err) < 0 ||
-      kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
-      kv_add(&c->annotations, "authors", c->img.author, err) < 0)
+  if (oci_kv_add(&c->annotations, "appc.io/oci/manifest", c->img.manifest.digest, err) < 0 ||
+      oci_kv_add(&c->annotations, "appc.io/oci/config", c->img.config.digest, err) < 0 ||
+      oci_kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
+      oci_kv_add(&c->annotations, "authors", c->img.author, err) < 0)
     return -1;
   for (size_t i = 0; src->annotations != NULL && i < src->annotations->len; i++)
-    if (kv_add(&c->annotations, src->annotations->items[i].name, src->annotations->items[i].value,
-               err) < 0)
+    if (oci_kv_add(&c->annotations, src->annotations->items[i].name,
+                   src->annotations->items[i].value, err) < 0)
       return -1;
   for (size_t i = 0; i < c->img.labels.len; i++)
-    if (kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value, err) < 0)
+    if (oci_kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value,
+                   err) < 0)
       return -1;
   return app_json(&c->img, &c->app, err);
 }

@@ -26,6 +26,8 @@
 #define OCI_CONFIG_V1 "application/vnd.oci.image.config.v1+json"
 #define DOCKER_MANIFEST_V2 "application/vnd.docker.distribution.manifest.v2+json"
 #define DOCKER_LIST_V2 "application/vnd.docker.distribution.manifest.list.v2+json"
+#define DOCKER_MANIFEST_V1 "application/vnd.docker.distribution.manifest.v1+json"
+#define DOCKER_MANIFEST_V1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define DOCKER_CONFIG_V1 "application/vnd.docker.container.image.v1+json"
 
 /* A content descriptor: what an index or a manifest points at. */
@@ -146,6 +148,17 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
                       char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
                       appc_error_t *err);
 
+/* ---- reference.c: WWW-Authenticate ---- */
+
+/* The first challenge of a WWW-Authenticate value: Bearer realm="...",
+ * service="...", scope="..." or Basic realm="...". */
+struct oci_challenge {
+  char *scheme;
+  char *realm, *service, *scope; /* NULL when absent */
+};
+void oci_challenge_clear(struct oci_challenge *c);
+int oci_challenge_parse(const char *value, struct oci_challenge *out);
+
 /* ---- import.c ---- */
 
 /* An image to import, wherever it comes from. */
@@ -161,6 +174,9 @@ struct oci_source {
 int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err);
+
+/* Append NAME=VALUE to KV (nothing when VALUE is NULL). */
+int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err);
 
 /* OPTS checked for its version, or the defaults when NULL; NULL with an
  * error for options from newer headers. */

@@ -54,6 +54,7 @@ enum appc_fetch_kind {
                                 never a name to discover) */
   APPC_FETCH_OCI_LAYOUT,     /* oci:DIR[:REF], an OCI image layout (<appc/oci.h>) */
   APPC_FETCH_DOCKER_ARCHIVE, /* docker-archive:FILE[:REPO:TAG], `docker save` output */
+  APPC_FETCH_DOCKER,         /* docker://[REGISTRY/]REPO[:TAG|@DIGEST], a registry's image */
 };
 enum appc_fetch_kind appc_fetch_classify(const char *arg);
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include <appc/callbacks.h>
+#include <appc/discovery.h>
 #include <appc/error.h>
 #include <appc/store.h>
 
@@ -59,6 +60,30 @@ int appc_oci_import_docker_archive(struct appc_store *s, const char *file, const
  * longest prefix that is an existing file.  Both malloc'ed (*REPO_TAG NULL
  * when there is none). */
 int appc_oci_archive_ref_split(const char *arg, char **file, char **repo_tag, appc_error_t *err);
+
+/* A registry reference, as `docker pull` reads it:
+ * [REGISTRY[:PORT]/]REPO[:TAG][@DIGEST], with Docker Hub's defaults. */
+struct appc_docker_ref {
+  char *registry;    /* host[:port] of the API: "registry-1.docker.io" for Docker Hub */
+  char *repository;  /* "library/busybox" for Docker Hub's "busybox" */
+  char *tag;         /* "latest" when neither a tag nor a digest is given; else NULL */
+  char *digest;      /* "sha256:HEX" when pulled by digest; else NULL */
+  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+void appc_docker_ref_clear(struct appc_docker_ref *r);
+/* Parse REF (with or without "docker://"). */
+int appc_docker_ref_parse(const char *ref, struct appc_docker_ref *out, appc_error_t *err);
+
+/* Pull REF from its registry over H (Distribution API v2: a bearer token
+ * or basic credentials from auth.d when the registry asks; https, plain
+ * http only when H allows it) and import it as appc_oci_import_layout
+ * does.  Every manifest and blob is checked against its digest; layers are
+ * downloaded into the store's tmp/ (resumed after an interruption) and
+ * converted as they arrive.  Named REGISTRY/REPO unless OPTS->name says
+ * otherwise. */
+int appc_oci_import_registry(struct appc_store *s, struct appc_http *h, const char *ref,
+                             const struct appc_oci_import_options *opts,
+                             struct appc_store_image *out, appc_error_t *err);
 
 #ifdef __cplusplus
 }

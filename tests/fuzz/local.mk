@@ -21,7 +21,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-metadata \
 	tests/fuzz/fuzz-oci \
 	tests/fuzz/fuzz-oci-layer \
-	tests/fuzz/fuzz-oci-archive
+	tests/fuzz/fuzz-oci-archive \
+	tests/fuzz/fuzz-registry
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -86,3 +87,6 @@ tests_fuzz_fuzz_oci_layer_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_oci_archive_SOURCES = tests/fuzz/fuzz-oci-archive.c
 tests_fuzz_fuzz_oci_archive_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_oci_archive_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_registry_SOURCES = tests/fuzz/fuzz-registry.c
+tests_fuzz_fuzz_registry_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_registry_LDFLAGS = $(FUZZER_FLAGS)

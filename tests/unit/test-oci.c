@@ -229,12 +229,131 @@ static void test_archive_ref_split(void **state)
   rmdir(tmpl);
 }
 
+/* REF parses to REGISTRY, REPOSITORY, TAG, DIGEST (NULL: none). */
+static void assert_ref(const char *ref, const char *registry, const char *repository,
+                       const char *tag, const char *digest)
+{
+  struct appc_docker_ref r;
+  appc_error_t err = NULL;
+
+  assert_ok(appc_docker_ref_parse(ref, &r, &err), &err);
+  assert_string_equal(r.registry, registry);
+  assert_string_equal(r.repository, repository);
+  if (tag == NULL)
+    assert_null(r.tag);
+  else
+    assert_string_equal(r.tag, tag);
+  if (digest == NULL)
+    assert_null(r.digest);
+  else
+    assert_string_equal(r.digest, digest);
+  appc_docker_ref_clear(&r);
+}
+
+static void assert_bad_ref(const char *ref, const char *why)
+{
+  struct appc_docker_ref r;
+  appc_error_t err = NULL;
+
+  assert_error_contains(appc_docker_ref_parse(ref, &r, &err), &err, why);
+  assert_null(r.registry);
+  assert_null(r.repository);
+}
+
+#define HUB "registry-1.docker.io"
+#define SHA "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_docker_ref(void **state)
+{
+  (void) state;
+  /* Docker Hub's defaults: the API host, library/, latest */
+  assert_ref("busybox", HUB, "library/busybox", "latest", NULL);
+  assert_ref("docker://busybox:1.36", HUB, "library/busybox", "1.36", NULL);
+  assert_ref("docker.io/busybox", HUB, "library/busybox", "latest", NULL);
+  assert_ref("index.docker.io/user/app:v_1.0-rc", HUB, "user/app", "v_1.0-rc", NULL);
+  assert_ref("user/app", HUB, "user/app", "latest", NULL);
+  /* a registry: a first component with '.' or ':', or localhost */
+  assert_ref("localhost/app", "localhost", "app", "latest", NULL);
+  assert_ref("localhost:5000/a/b/c:t", "localhost:5000", "a/b/c", "t", NULL);
+  assert_ref("quay.io/coreos/etcd", "quay.io", "coreos/etcd", "latest", NULL);
+  assert_ref("[::1]:5000/app", "[::1]:5000", "app", "latest", NULL);
+  assert_ref("example.com:443/app@" SHA, "example.com:443", "app", NULL, SHA);
+  assert_ref("example.com/app:tag@" SHA, "example.com", "app", "tag", SHA);
+  assert_ref("a/b__c.d-e--f", HUB, "a/b__c.d-e--f", "latest", NULL);
+  /* what the grammar refuses */
+  assert_bad_ref("", "no repository");
+  assert_bad_ref("docker://", "no repository");
+  assert_bad_ref("Busybox", "a repository is");
+  assert_bad_ref("example.com/", "a repository is");
+  assert_bad_ref("example.com/a//b", "a repository is");
+  assert_bad_ref("example.com/-a", "a repository is");
+  assert_bad_ref("example.com/a_", "a repository is");
+  assert_bad_ref("example.com/a___b", "a repository is");
+  assert_bad_ref("example.com/../etc", "a repository is");
+  assert_bad_ref("app:", "a tag is");
+  assert_bad_ref("app:.x", "a tag is");
+  assert_bad_ref("app:a/b", "not a registry host");
+  assert_bad_ref("app@sha256:xyz", "the digest is not");
+  assert_bad_ref("app@md5:0123", "the digest is not");
+  assert_bad_ref("exa_mple.com:5000/app", "not a registry host");
+  assert_bad_ref("example.com:0/app", "not a registry host");
+  assert_bad_ref("example.com:65536/app", "not a registry host");
+  assert_bad_ref("example.com:5x/app", "not a registry host");
+  assert_bad_ref("[zz]:5000/app", "not a registry host");
+  char tag[200];
+  snprintf(tag, sizeof tag, "app:%0129d", 0);
+  assert_bad_ref(tag, "a tag is");
+}
+
+static void assert_challenge(const char *value, const char *scheme, const char *realm,
+                             const char *service, const char *scope)
+{
+  struct oci_challenge c;
+
+  assert_int_equal(oci_challenge_parse(value, &c), 0);
+  assert_string_equal(c.scheme, scheme);
+#define FIELD(f)                                                                                   \
+  if (f == NULL)                                                                                   \
+    assert_null(c.f);                                                                              \
+  else                                                                                             \
+    assert_string_equal(c.f, f);
+  FIELD(realm)
+  FIELD(service)
+  FIELD(scope)
+#undef FIELD
+  oci_challenge_clear(&c);
+}
+
+static void test_challenge(void **state)
+{
+  struct oci_challenge c;
+  (void) state;
+
+  assert_challenge("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                   "scope=\"repository:library/busybox:pull\"",
+                   "Bearer", "https://auth.docker.io/token", "registry.docker.io",
+                   "repository:library/busybox:pull");
+  /* any case, spaces, a token value, parameters in any order, unknown ones */
+  assert_challenge("bearer  Service = x , REALM=https://h/t, error=\"invalid_token\"", "bearer",
+                   "https://h/t", "x", NULL);
+  assert_challenge("Basic realm=\"Registry Realm\"", "Basic", "Registry Realm", NULL, NULL);
+  assert_challenge("Basic", "Basic", NULL, NULL, NULL);
+  /* escapes resolved; the first of a repeated parameter wins */
+  assert_challenge("Bearer realm=\"a\\\"b\",realm=\"c\"", "Bearer", "a\"b", NULL, NULL);
+  /* an unterminated quoted string is refused */
+  assert_int_equal(oci_challenge_parse("Bearer realm=\"https://x", &c), -1);
+  assert_null(c.scheme);
+  assert_int_equal(oci_challenge_parse("", &c), -1);
+  assert_int_equal(oci_challenge_parse("  ", &c), -1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_manifest),  cmocka_unit_test(test_config),
-      cmocka_unit_test(test_index),     cmocka_unit_test(test_names),
-      cmocka_unit_test(test_ref_split), cmocka_unit_test(test_archive_ref_split),
+      cmocka_unit_test(test_manifest),   cmocka_unit_test(test_config),
+      cmocka_unit_test(test_index),      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_ref_split),  cmocka_unit_test(test_archive_ref_split),
+      cmocka_unit_test(test_docker_ref), cmocka_unit_test(test_challenge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
