@@ -124,7 +124,8 @@ const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
     .summary = "Fetch images by name, URL, file or OCI layout into the store",
     .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
-             "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] ...",
+             "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] |\n"
+             "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
         "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"
@@ -140,7 +141,12 @@ const struct actool_command actool_cmd_fetch = {
         "ACI per layer, as docker2aci does, and prints the top one's ID; OCI images\n"
         "carry no signature gpg reads, so this needs --insecure-options=image\n"
         "(docs/oci.md).  docker-archive:FILE[:REPO:TAG] does the same for what\n"
-        "`docker save` writes.",
+        "`docker save` writes, and docker://... for an image of a registry (Docker\n"
+        "Hub when no REGISTRY is named: library/ for a single name, tag latest),\n"
+        "with a token or the credentials of auth.d when the registry asks; pulled\n"
+        "by digest (@sha256:...) it needs no --insecure-options=image, the digest\n"
+        "vouching for every byte.  Layers the store has are not downloaded again,\n"
+        "and an unchanged tag costs one request.",
     .options = fetch_option_table,
     .options_size = sizeof(struct fetch_options),
     .run = run_fetch,

@@ -235,11 +235,67 @@ static bool removed_by(const char *p, const char *r)
   return strcmp(p, r) == 0 || (strncmp(p, r, n) == 0 && p[n] == '/');
 }
 
+/* Sorted, each once. */
+static void paths_sort_unique(struct oci_paths *paths)
+{
+  size_t kept = 0;
+
+  if (paths->n > 1)
+    qsort(paths->v, paths->n, sizeof *paths->v, compare_strings);
+  for (size_t i = 0; i < paths->n; i++) {
+    if (kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0)
+      free(paths->v[i]);
+    else
+      paths->v[kept++] = paths->v[i];
+  }
+  paths->n = kept;
+}
+
+int oci_paths_add_aci(struct oci_paths *paths, int fd, const char *what, appc_error_t *err)
+{
+  struct archive *a = archive_read_new();
+  struct archive_entry *e;
+  int r, rc = 0;
+
+  if (a == NULL)
+    return appc_error_make(err, ENOMEM, "%s", what);
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
+    rc = appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
+    goto done;
+  }
+  while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname(e);
+    char *canon = NULL;
+    if (name == NULL || strncmp(name, "rootfs/", 7) != 0 || name[7] == '\0')
+      continue;
+    if (appc_entry_name_canon(name + 7, &canon, err) < 0)
+      rc = appc_error_prefix(err, "%s", what);
+    else
+      rc = add_string(&paths->v, &paths->n, canon, err);
+  }
+  if (rc == 0 && r != ARCHIVE_EOF)
+    rc = appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
+  paths_sort_unique(paths);
+done:
+  archive_read_free(a);
+  return rc;
+}
+
 /* PATHS minus what L's whiteouts remove, plus what L added: sorted, each
  * once. */
 static int update_paths(struct oci_paths *paths, struct layer *l, appc_error_t *err)
 {
   size_t kept = 0;
+
+  /* layers taken from the store: their entries are needed now */
+  if (paths->fill != NULL && l->n_removed > 0) {
+    int (*fill)(struct oci_paths *, void *, appc_error_t *) = paths->fill;
+    paths->fill = NULL;
+    if (fill(paths, paths->fill_data, err) < 0)
+      return -1;
+  }
 
   for (size_t i = 0; i < paths->n; i++) {
     bool gone = false;
@@ -261,16 +317,7 @@ static int update_paths(struct oci_paths *paths, struct layer *l, appc_error_t *
   free(l->added);
   l->added = NULL;
   l->n_added = 0;
-  if (paths->n > 1)
-    qsort(paths->v, paths->n, sizeof *paths->v, compare_strings);
-  kept = 0;
-  for (size_t i = 0; i < paths->n; i++) {
-    if (kept > 0 && strcmp(paths->v[kept - 1], paths->v[i]) == 0)
-      free(paths->v[i]);
-    else
-      paths->v[kept++] = paths->v[i];
-  }
-  paths->n = kept;
+  paths_sort_unique(paths);
   return 0;
 }
 

@@ -256,18 +256,114 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
   return app_json(&c->img, &c->app, err);
 }
 
-/* What a layer became: an unnamed ACI in the store's tmp/. */
+/* What a layer became: an unnamed ACI in the store's tmp/, or (fd -1) an
+ * image the store had. */
 struct made {
   int fd;
   char *name;
   char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_kv_list annotations; /* appc.io/oci/diff-id */
 };
+
+/* ---- layers the store has ---- */
+
+/* The reused layers whose entries the paths still lack (oci_paths.fill). */
+struct reused {
+  struct appc_store *s;
+  char (*ids)[APPC_IMAGE_ID_LEN + 1];
+  size_t n;
+};
+
+static int fill_paths(struct oci_paths *p, void *data, appc_error_t *err)
+{
+  struct reused *r = data;
+
+  for (size_t i = 0; i < r->n; i++) {
+    cleanup_close int fd = appc_store_open_blob(r->s, r->ids[i], err);
+    if (fd < 0 || oci_paths_add_aci(p, fd, r->ids[i], err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static const char *annotation(const struct appc_kv_list *kv, const char *name)
+{
+  for (size_t i = 0; i < kv->len; i++)
+    if (strcmp(kv->items[i].name, name) == 0)
+      return kv->items[i].value;
+  return NULL;
+}
+
+/* Whether the stored image M is layer I made on MADE[I - 1]: named so,
+ * of the same diff_id, depending on exactly that image. */
+static bool same_layer(const struct conversion *c, size_t i, const struct made *made,
+                       const struct appc_image_manifest *m)
+{
+  const char *diff_id = annotation(&m->annotations, "appc.io/oci/diff-id");
+
+  if (diff_id == NULL || strcmp(diff_id, c->img.diff_ids[i]) != 0)
+    return false;
+  if (i == 0)
+    return m->n_dependencies == 0;
+  return m->n_dependencies == 1 && m->dependencies[0].image_id != NULL &&
+         strcmp(m->dependencies[0].image_id, made[i - 1].id) == 0;
+}
+
+/* The paths after a reused layer: its whitelist when it has one (the
+ * layers below are then all accounted for), else its entries, listed
+ * when a whiteout above first needs them. */
+static int take_paths(struct conversion *c, const struct appc_image_manifest *m, const char *id,
+                      struct reused *r, appc_error_t *err)
+{
+  if (m->path_whitelist.len > 0) {
+    oci_paths_clear(&c->paths);
+    r->n = 0;
+    for (size_t k = 0; k < m->path_whitelist.len; k++) {
+      char *p = strdup(m->path_whitelist.items[k] + (m->path_whitelist.items[k][0] == '/'));
+      if (p == NULL || APPC_ARRAY_EXTEND(c->paths.v, c->paths.n, 1) < 0) {
+        free(p);
+        return appc_error_make(err, ENOMEM, "%s", id);
+      }
+      c->paths.v[c->paths.n++] = p;
+    }
+    c->paths.whited_out = true;
+    return 0;
+  }
+  if (APPC_ARRAY_EXTEND(r->ids, r->n, 1) < 0)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  memcpy(r->ids[r->n++], id, APPC_IMAGE_ID_LEN + 1);
+  c->paths.fill = fill_paths;
+  c->paths.fill_data = r;
+  return 0;
+}
+
+/* Whether layer I is in the store already, made from the same layers
+ * below: then it is neither downloaded nor converted again. */
+static bool reuse_layer(struct conversion *c, size_t i, struct made *made, struct reused *r)
+{
+  struct appc_store_image img = {0};
+  struct appc_image_manifest *m = NULL;
+  appc_error_t e = NULL;
+  bool found = false;
+
+  if (appc_store_find(c->s, made[i].name, &c->layer_labels, &img, &e) == 0 &&
+      appc_store_load_manifest(c->s, img.id, &m, &e) == 0 && same_layer(c, i, made, m) &&
+      take_paths(c, m, img.id, r, &e) == 0) {
+    memcpy(made[i].id, img.id, sizeof made[i].id);
+    appc_cb_log(c->opts->cb, "layer %zu of %zu: %s, in the store as %s", i + 1, c->img.n_layers,
+                c->img.layers[i].digest, img.id);
+    found = true;
+  }
+  appc_error_release(&e);
+  appc_image_manifest_free(m);
+  appc_store_image_clear(&img);
+  return found;
+}
 
 /* Layer I into an ACI (MADE[I]) on top of MADE[I - 1]; nothing is imported
  * yet, so that a layer refused leaves nothing of the image in the store. */
-static int convert_layer(struct conversion *c, size_t i, struct made *made, appc_error_t *err)
+static int layer_name(struct conversion *c, size_t i, struct made *made, appc_error_t *err)
 {
-  const struct oci_descriptor *d = &c->img.layers[i];
   bool top = i + 1 == c->img.n_layers;
   char *name = NULL;
 
@@ -278,11 +374,21 @@ static int convert_layer(struct conversion *c, size_t i, struct made *made, appc
   else if (asprintf(&name, "%s-layer-%.12s", c->name, strchr(c->img.diff_ids[i], ':') + 1) < 0)
     name = NULL;
   if ((made[i].name = name) == NULL)
-    return appc_error_make(err, ENOMEM, "%s", d->digest);
+    return appc_error_make(err, ENOMEM, "%s", c->img.layers[i].digest);
+  if (!top && oci_kv_add(&made[i].annotations, "appc.io/oci/diff-id", c->img.diff_ids[i], err) < 0)
+    return -1;
+  return 0;
+}
+
+static int convert_layer(struct conversion *c, size_t i, struct made *made, appc_error_t *err)
+{
+  const struct oci_descriptor *d = &c->img.layers[i];
+  bool top = i + 1 == c->img.n_layers;
+
   struct oci_layer_aci a = {
-      .name = name,
+      .name = made[i].name,
       .labels = top ? &c->labels : &c->layer_labels,
-      .annotations = top ? &c->annotations : NULL,
+      .annotations = top ? &c->annotations : &made[i].annotations,
       .app_json = top ? c->app : NULL,
       .dep_name = i > 0 ? made[i - 1].name : NULL,
       .dep_id = i > 0 ? made[i - 1].id : NULL,
@@ -312,17 +418,26 @@ static int import_made(struct conversion *c, const struct made *m, struct appc_s
 static int convert_and_import(struct conversion *c, struct appc_store_image *out, appc_error_t *err)
 {
   struct made *made = calloc(c->img.n_layers, sizeof *made);
+  struct reused reused = {.s = c->s};
+  bool reusing = true;
   int r = 0;
 
   if (made == NULL)
     return appc_error_make(err, ENOMEM, "%s", c->blobs->where);
   for (size_t i = 0; i < c->img.n_layers; i++)
     made[i].fd = -1;
-  for (size_t i = 0; r == 0 && i < c->img.n_layers; i++)
-    r = convert_layer(c, i, made, err);
+  for (size_t i = 0; r == 0 && i < c->img.n_layers; i++) {
+    r = layer_name(c, i, made, err);
+    /* the layers below the top, bottom up, as long as the store has them */
+    reusing = reusing && i + 1 < c->img.n_layers;
+    if (r == 0 && !(reusing = reusing && reuse_layer(c, i, made, &reused)))
+      r = convert_layer(c, i, made, err);
+  }
   /* Bottom first: an image is in the store only once its dependency is. */
   for (size_t i = 0; r == 0 && i < c->img.n_layers; i++) {
     struct appc_store_image img = {0};
+    if (made[i].fd < 0)
+      continue; /* reused */
     r = import_made(c, &made[i], &img, err);
     if (r == 0 && i + 1 == c->img.n_layers)
       *out = img;
@@ -333,9 +448,64 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
     if (made[i].fd >= 0)
       close(made[i].fd);
     free(made[i].name);
+    appc_kv_list_clear(&made[i].annotations);
   }
   free(made);
+  free(reused.ids);
+  c->paths.fill = NULL;
   return r;
+}
+
+/* Whether image ID's dependencies are all in the store, down the chain. */
+static bool chain_complete(struct appc_store *s, const char *id)
+{
+  char cur[APPC_IMAGE_ID_LEN + 1];
+  bool complete = false;
+
+  snprintf(cur, sizeof cur, "%s", id);
+  for (int depth = 0; depth <= OCI_MAX_LAYERS; depth++) {
+    struct appc_image_manifest *m = NULL;
+    appc_error_t e = NULL;
+    if (appc_store_load_manifest(s, cur, &m, &e) < 0) {
+      appc_error_release(&e);
+      break;
+    }
+    complete = m->n_dependencies == 0;
+    bool next = m->n_dependencies == 1 && m->dependencies[0].image_id != NULL;
+    if (next)
+      snprintf(cur, sizeof cur, "%s", m->dependencies[0].image_id);
+    appc_image_manifest_free(m);
+    if (!next)
+      break;
+  }
+  return complete;
+}
+
+int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
+                      struct appc_store_image *out)
+{
+  struct appc_kv_list labels = {0};
+  struct appc_image_manifest *m = NULL;
+  cleanup_free char *aci_name = oci_aci_name(name);
+  appc_error_t e = NULL;
+  bool found = false;
+
+  memset(out, 0, sizeof *out);
+  if (aci_name != NULL && oci_kv_add(&labels, "version", tag, &e) == 0 &&
+      appc_store_find(s, aci_name, &labels, out, &e) == 0 &&
+      appc_store_load_manifest(s, out->id, &m, &e) == 0) {
+    const char *manifest = annotation(&m->annotations, "appc.io/oci/manifest");
+    const char *index = annotation(&m->annotations, "appc.io/oci/index");
+    found = ((manifest != NULL && strcmp(manifest, digest) == 0) ||
+             (index != NULL && strcmp(index, digest) == 0)) &&
+            chain_complete(s, out->id);
+  }
+  appc_error_release(&e);
+  appc_image_manifest_free(m);
+  appc_kv_list_clear(&labels);
+  if (!found)
+    appc_store_image_clear(out);
+  return found;
 }
 
 int oci_import(struct appc_store *s, const struct oci_source *src,

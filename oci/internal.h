@@ -126,7 +126,13 @@ struct oci_paths {
   char **v;
   size_t n;
   bool whited_out; /* a whiteout was met: the whitelist is needed */
+  /* Set when layers were taken from the store rather than converted: adds
+   * their entries to V, called (once) when a whiteout first needs them. */
+  int (*fill)(struct oci_paths *p, void *data, appc_error_t *err);
+  void *fill_data;
 };
+/* Add the rootfs entries of the ACI read from FD to P. */
+int oci_paths_add_aci(struct oci_paths *p, int fd, const char *what, appc_error_t *err);
 void oci_paths_clear(struct oci_paths *p);
 
 /* What one layer becomes. */
@@ -174,6 +180,12 @@ struct oci_source {
 int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err);
+
+/* Whether the store has the image NAME (made an ACI name), version TAG
+ * (NULL: any), imported from the manifest or index DIGEST, with all its
+ * layers: then OUT receives its record. */
+int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
+                      struct appc_store_image *out);
 
 /* Append NAME=VALUE to KV (nothing when VALUE is NULL). */
 int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err);

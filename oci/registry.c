@@ -626,6 +626,10 @@ static int origin_annotations(struct registry *r, const char *ref, const char *m
       oci_kv_add(a, "appc.io/docker/tag", r->ref.tag, err) < 0 ||
       oci_kv_add(a, "appc.io/docker/manifesthash", manifest, err) < 0)
     return -1;
+  /* pulled through an index: what a later pull of the tag compares */
+  if (strcmp(r->top.digest, manifest) != 0 &&
+      oci_kv_add(a, "appc.io/oci/index", r->top.digest, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -639,8 +643,15 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
 
   if (asprintf(&name, "%s/%s", r->ref.registry, r->ref.repository) < 0)
     return appc_error_make(err, ENOMEM, "%s", ref);
-  if (read_top(r, err) == 0 &&
-      oci_resolve(&r->blobs, &r->top, r->opts->os, r->opts->arch, &manifest, err) == 0 &&
+  if (read_top(r, err) < 0)
+    return -1;
+  /* An unchanged tag: its manifest was the one request. */
+  if (oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag, r->top.digest,
+                        out)) {
+    appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);
+    return 0;
+  }
+  if (oci_resolve(&r->blobs, &r->top, r->opts->os, r->opts->arch, &manifest, err) == 0 &&
       origin_annotations(r, ref, manifest.digest, &annotations, err) == 0) {
     struct oci_source src = {
         .blobs = &r->blobs,

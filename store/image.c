@@ -115,3 +115,17 @@ int appc_store_export(struct appc_store *s, const char *id, const char *out, boo
     appc_store_touch(s, id);
   return r;
 }
+
+int appc_store_open_blob(struct appc_store *s, const char *id, appc_error_t *err)
+{
+  int fd;
+
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  fd = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT)
+    return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  return fd;
+}

@@ -155,6 +155,10 @@ int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err);
 int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
                       appc_error_t *err);
 
+/* A descriptor reading the image's ACI as imported (close it).  The blob
+ * is never rewritten: a later removal leaves the descriptor readable. */
+int appc_store_open_blob(struct appc_store *s, const char *id, appc_error_t *err);
+
 enum {
   APPC_STORE_ROOTFS_ONLY = 1 << 0, /* DEST receives the rootfs contents only */
   APPC_STORE_OVERWRITE = 1 << 1,   /* replace an existing DEST */
