@@ -42,25 +42,6 @@ void appc_hash_free(struct appc_hash *h);
 /* Classify the first bytes of a file; returns -1 when no ACI format matches. */
 int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out);
 
-/* ---- gzip decompression (aci/inflate.c) ---- */
-
-/* Streaming multi-member gzip decompression with ISA-L, reading the file at
- * SRC in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
- * start of the file (for detection); it must stay valid while the
- * decompressor lives.  Every member's CRC-32 and length are
- * checked; bytes after the last member that do not start a new one are
- * ignored, as libarchive and GNU gzip do. */
-struct appc_gunzip;
-struct appc_tee;
-
-/* TEE, which may be NULL, receives every byte read from SRC after HEAD. */
-int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const void *head,
-                    size_t head_len, struct appc_tee *tee, appc_error_t *err);
-/* Point *buf at the next chunk of uncompressed data (valid until the next
- * call) and return its length: 0 at the end of the stream, -1 on error. */
-ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
-void appc_gunzip_free(struct appc_gunzip *z);
-
 /* ---- gzip members that state their size (aci/gzsized.c) ---- */
 
 /* Our builder writes one gzip member per block of tar, each with an extra

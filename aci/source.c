@@ -124,6 +124,11 @@ int appc_source_open_callback(struct appc_source **out, appc_read_fn read_fn, vo
   return 0;
 }
 
+int appc_source_fd(const struct appc_source *src)
+{
+  return src->kind == SOURCE_FD && !src->taken ? src->fd : -1;
+}
+
 const char *appc_source_name(const struct appc_source *src)
 {
   return src->name;

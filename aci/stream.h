@@ -39,6 +39,29 @@ void appc_tee_write(struct appc_tee *t, const void *buf, size_t len);
 /* Fail if a write went wrong; NAME is the file written, for the message. */
 int appc_tee_check(const struct appc_tee *t, const char *name, appc_error_t *err);
 
+/* ---- gzip decompression (aci/inflate.c) ---- */
+
+/* Streaming multi-member gzip decompression with ISA-L, reading the file at
+ * SRC in large chunks.  HEAD holds the HEAD_LEN bytes already read from the
+ * start of the file (for detection); it must stay valid while the
+ * decompressor lives.  Every member's CRC-32 and length are
+ * checked; bytes after the last member that do not start a new one are
+ * ignored, as libarchive and GNU gzip do. */
+struct appc_gunzip;
+/* TEE, which may be NULL, receives every byte read from SRC after HEAD. */
+int appc_gunzip_new(struct appc_gunzip **out, struct appc_source *src, const void *head,
+                    size_t head_len, struct appc_tee *tee, appc_error_t *err);
+/* Point *buf at the next chunk of uncompressed data (valid until the next
+ * call) and return its length: 0 at the end of the stream, -1 on error. */
+ssize_t appc_gunzip_read(struct appc_gunzip *z, const void **buf, appc_error_t *err);
+void appc_gunzip_free(struct appc_gunzip *z);
+
+/* ---- sources (aci/source.c) ---- */
+
+/* The descriptor a source made by appc_source_open_fd reads, not read from
+ * yet; -1 for any other source. */
+int appc_source_fd(const struct appc_source *src);
+
 /* ---- archive entry names (aci/names.c) ---- */
 
 /* Canonicalise a tar member name: drop "./" and empty components and a

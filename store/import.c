@@ -77,6 +77,8 @@ struct import {
   const char *path; /* the source's name, for messages */
   const struct appc_store_import_options *opts;
   struct appc_tempfile blob; /* in blobs/, named by its ID once complete */
+  bool adopted;              /* the blob is the source itself (adopt_source) */
+  unsigned long long adopted_size;
   struct appc_tee tee;
   struct safety safety;
   struct appc_aci_info info;
@@ -97,8 +99,33 @@ static int entry_hook(struct archive_entry *e, const char *canon, void *data, ap
   return check_safety(&im->safety, e, canon, err);
 }
 
+/* A source that is an unnamed temporary file of the store's file system,
+ * unread yet (fetch's private copy of a file, a converted OCI layer): it
+ * becomes the blob itself, linked into blobs/ once valid, rather than being
+ * copied.  No one but holders of its descriptor can change it. */
+static bool adopt_source(struct import *im)
+{
+  int fd = appc_source_fd(im->src);
+  struct stat st, blobs;
+
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 0 ||
+      fstat(im->s->blobs_fd, &blobs) < 0 || st.st_dev != blobs.st_dev ||
+      lseek(fd, 0, SEEK_CUR) != 0 || fchmod(fd, 0644) < 0)
+    return false;
+  im->blob.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (im->blob.fd < 0)
+    return false;
+  im->blob.dirfd = im->s->blobs_fd;
+  im->blob.name[0] = '\0';
+  im->adopted = true;
+  im->adopted_size = (unsigned long long) st.st_size;
+  return true;
+}
+
 static int open_blob(struct import *im, appc_error_t *err)
 {
+  if (adopt_source(im))
+    return 0;
   if (appc_tempfile_open(&im->blob, im->s->blobs_fd, "blob", 0644) < 0)
     return appc_error_make(err, errno, "%s/%s", im->s->path, STORE_BLOBS);
   return 0;
@@ -110,13 +137,15 @@ static int read_and_copy(struct import *im, appc_error_t *err)
   int ret;
 
   appc_tee_init(&im->tee, im->blob.fd);
-  if (appc_tar_reader_open_source(&r, im->src, true, &im->tee, err) < 0)
+  if (appc_tar_reader_open_source(&r, im->src, true, im->adopted ? NULL : &im->tee, err) < 0)
     return -1;
   ret = appc_aci_validate_stream(r, &im->info, entry_hook, im, err);
   appc_strset_clear(&im->safety.symlinks);
   if (ret < 0)
     return -1;
-  return appc_tee_check(&im->tee, "blob", err);
+  if (im->adopted)
+    im->tee.written = im->adopted_size;
+  return im->adopted ? 0 : appc_tee_check(&im->tee, "blob", err);
 }
 
 /* ---- installing ---- */
