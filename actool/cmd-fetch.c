@@ -20,6 +20,7 @@
 struct fetch_options {
   bool no_store;
   bool store_only;
+  bool squash;
 };
 
 static const struct actool_option fetch_option_table[] = {
@@ -27,6 +28,8 @@ static const struct actool_option fetch_option_table[] = {
      "fetch from the network even when the store or the HTTP cache has the image", NULL},
     {"store-only", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, store_only), NULL,
      "use only images already in the store; never the network", NULL},
+    {"squash", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, squash), NULL,
+     "make an OCI or Docker image one ACI, not one per layer", NULL},
     {0},
 };
 
@@ -39,6 +42,7 @@ static struct appc_fetch_options library_options(const struct actool_globals *g,
 
   o.no_store = fo->no_store;
   o.store_only = fo->store_only;
+  o.squash = fo->squash;
   o.no_dependencies = no_dependencies;
   return o;
 }
@@ -123,9 +127,10 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
 const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
     .summary = "Fetch images by name, URL, file or OCI layout into the store",
-    .usage = "[--no-store | --store-only] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
-             "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] |\n"
-             "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
+    .usage =
+        "[--no-store | --store-only] [--squash] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
+        "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] |\n"
+        "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
         "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"

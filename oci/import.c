@@ -188,6 +188,8 @@ struct conversion {
   char *app;
   struct oci_paths paths;
   int tmp_fd;
+  char (*added)[APPC_IMAGE_ID_LEN + 1]; /* images the import added to the store */
+  size_t n_added;
 };
 
 static void conversion_clear(struct conversion *c)
@@ -199,6 +201,7 @@ static void conversion_clear(struct conversion *c)
   appc_kv_list_clear(&c->annotations);
   free(c->app);
   oci_paths_clear(&c->paths);
+  free(c->added);
   if (c->tmp_fd >= 0)
     close(c->tmp_fd);
 }
@@ -409,10 +412,18 @@ static int import_made(struct conversion *c, const struct made *m, struct appc_s
 {
   struct appc_store_import_options io = {.cb = c->opts->cb};
   cleanup_source struct appc_source *src = NULL;
+  bool already = false;
 
-  if (appc_source_open_fd(&src, m->fd, m->name, err) < 0)
+  if (appc_source_open_fd(&src, m->fd, m->name, err) < 0 ||
+      appc_store_import_source(c->s, src, &io, out, &already, err) < 0)
     return -1;
-  return appc_store_import_source(c->s, src, &io, out, NULL, err);
+  /* what a squash removes again: only what this import added */
+  if (!already) {
+    if (APPC_ARRAY_EXTEND(c->added, c->n_added, 1) < 0)
+      return appc_error_make(err, ENOMEM, "%s", m->name);
+    memcpy(c->added[c->n_added++], out->id, APPC_IMAGE_ID_LEN + 1);
+  }
+  return 0;
 }
 
 static int convert_and_import(struct conversion *c, struct appc_store_image *out, appc_error_t *err)
@@ -482,7 +493,7 @@ static bool chain_complete(struct appc_store *s, const char *id)
 }
 
 int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
-                      struct appc_store_image *out)
+                      bool squashed, struct appc_store_image *out)
 {
   struct appc_kv_list labels = {0};
   struct appc_image_manifest *m = NULL;
@@ -498,6 +509,7 @@ int oci_find_imported(struct appc_store *s, const char *name, const char *tag, c
     const char *index = annotation(&m->annotations, "appc.io/oci/index");
     found = ((manifest != NULL && strcmp(manifest, digest) == 0) ||
              (index != NULL && strcmp(index, digest) == 0)) &&
+            (annotation(&m->annotations, "appc.io/oci/squashed") != NULL) == squashed &&
             chain_complete(s, out->id);
   }
   appc_error_release(&e);
@@ -519,6 +531,10 @@ int oci_import(struct appc_store *s, const struct oci_source *src,
   if (read_image(&c, src->manifest, err) == 0 && describe(&c, src, err) == 0 &&
       (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
     r = convert_and_import(&c, out, err);
+  if (r == 0 && opts->squash) {
+    r = oci_squash(s, out, (const char(*)[APPC_IMAGE_ID_LEN + 1]) c.added, c.n_added, opts->cb,
+                   err);
+  }
   conversion_clear(&c);
   return r;
 }

@@ -181,11 +181,22 @@ int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err);
 
+/* ---- squash.c ---- */
+
+/* Replace the layered image TOP (its record, updated) by one ACI of its
+ * rendered tree with its manifest, less dependencies and pathWhitelist,
+ * annotated appc.io/oci/squashed; then remove ADDED, the images the
+ * import added (those another image had brought stay). */
+int oci_squash(struct appc_store *s, struct appc_store_image *top,
+               const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
+               const struct appc_callbacks *cb, appc_error_t *err);
+
 /* Whether the store has the image NAME (made an ACI name), version TAG
- * (NULL: any), imported from the manifest or index DIGEST, with all its
- * layers: then OUT receives its record. */
+ * (NULL: any), imported from the manifest or index DIGEST, squashed or
+ * not as SQUASHED says, with all its layers: then OUT receives its
+ * record. */
 int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
-                      struct appc_store_image *out);
+                      bool squashed, struct appc_store_image *out);
 
 /* Append NAME=VALUE to KV (nothing when VALUE is NULL). */
 int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err);

@@ -647,7 +647,7 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
     return -1;
   /* An unchanged tag: its manifest was the one request. */
   if (oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag, r->top.digest,
-                        out)) {
+                        r->opts->squash, out)) {
     appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);
     return 0;
   }

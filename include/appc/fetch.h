@@ -43,6 +43,8 @@ struct appc_fetch_options {
   /* cancel; progress of each download (WHAT is its URL); what was decided,
    * for --debug.  May be NULL. */
   const struct appc_callbacks *cb;
+  /* OCI and Docker images (<appc/oci.h>): one squashed ACI, not one per layer */
+  bool squash;
 };
 
 /* What an argument of appc_fetch() names. */

@@ -34,6 +34,9 @@ struct appc_oci_import_options {
   const char *os;
   const char *arch;
   const struct appc_callbacks *cb; /* cancel, progress (bytes of each layer), log; may be NULL */
+  /* One ACI holding the image rendered (every layer applied, whiteouts
+   * included), without dependencies, instead of one ACI per layer. */
+  bool squash;
 };
 
 /* Import the image REF (an org.opencontainers.image.ref.name of DIR's

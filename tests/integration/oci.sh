@@ -113,6 +113,25 @@ check "a second import of the same image gives the same ID" ac --insecure-option
 is "... the same ID" "$(cat "$TMP/.out")" "$TOP"
 is "... and no new image" "$(ac image list -q | wc -l)" 3
 
+# ---- --squash: one ACI of the rendered image ----
+SQ=$TMP/store-squash
+sq() { "$ACTOOL" --dir="$SQ" "$@"; }
+check "fetch --squash oci:LAYOUT:app" sq --insecure-options=image fetch --squash "oci:$L:app"
+SQ_ID=$(cat "$TMP/.out")
+is "one image in the store, the layers' images removed again" "$(sq image list -q)" "$SQ_ID"
+sq image cat-manifest "$SQ_ID" >"$TMP/sq.json"
+is "no dependencies and no pathWhitelist" "$(jq -c '[.dependencies, .pathWhitelist]' "$TMP/sq.json")" '[null,null]'
+is "the app, name and labels of the layered image" "$(jq -c '[.name, .labels, .app]' "$TMP/sq.json")" \
+  "$(jq -c '[.name, .labels, .app]' "$TMP/m.json")"
+is "annotated appc.io/oci/squashed" \
+  "$(jq -r '.annotations[] | select(.name == "appc.io/oci/squashed") | .value' "$TMP/sq.json")" true
+check "render the squashed image" sq image render "$SQ_ID" "$TMP/ours-squashed"
+same_tree "the squashed rootfs equals umoci unpack's, file by file" "$TMP/ours-squashed/rootfs"
+check "--squash into the store that has the layered image" ac --insecure-options=image fetch --squash "oci:$L:app"
+is "... the squashed image is the same" "$(cat "$TMP/.out")" "$SQ_ID"
+is "... and the layers it had are kept" "$(ac image list -q | grep -c "$TOP")" 1
+check "image rm of the squashed image" ac image rm "$SQ_ID"
+
 # ---- choosing the image ----
 # (copies keep the directory's name, which names the image)
 check "an index naming platforms: this machine's is taken" \
