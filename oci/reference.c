@@ -130,7 +130,7 @@ static bool names_registry(const char *s, size_t n)
 
 static int ref_error(const char *ref, const char *why, appc_error_t *err)
 {
-  return appc_error_make(err, EINVAL, "docker://%.300s: %s", ref, why);
+  return appc_error_make(err, 0, "docker://%.300s: %s", ref, why);
 }
 
 static int split_registry(const char *ref, const char **rest, struct appc_docker_ref *out,

@@ -142,8 +142,8 @@ static int status_error(struct registry *r, const char *url, const struct appc_h
                                     : " (auth.d has no credentials for the registry)";
   else if (resp->status == 404)
     hint = " (no such repository, tag or digest)";
-  return appc_error_make(err, resp->status == 404 ? ENOENT : EACCES, "%s: %ld%s%s%s", url,
-                         resp->status, msg != NULL ? " " : "", msg != NULL ? msg : "", hint);
+  return appc_error_make(err, 0, "%s: %ld%s%s%s", url, resp->status, msg != NULL ? " " : "",
+                         msg != NULL ? msg : "", hint);
 }
 
 /* A token is sent in a header: anything but token68 characters (RFC 9110)
@@ -210,8 +210,7 @@ static int fetch_token(struct registry *r, const struct oci_challenge *c, const 
 
   if (c->realm == NULL ||
       (strncmp(c->realm, "https://", 8) != 0 && strncmp(c->realm, "http://", 7) != 0))
-    return appc_error_make(err, EACCES, "%s: a bearer challenge without an http(s) realm",
-                           r->where);
+    return appc_error_make(err, 0, "%s: a bearer challenge without an http(s) realm", r->where);
   if (token_url(r, c, &url, err) < 0)
     return -1;
   /* A password never crosses the network in clear. */
@@ -234,7 +233,7 @@ static int fetch_token(struct registry *r, const struct oci_challenge *c, const 
     *token = strdup(json_object_get_string(v));
     rc = *token != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", url);
   } else {
-    rc = appc_error_make(err, EPROTO, "%s: no token in the answer", url);
+    rc = appc_error_make(err, 0, "%s: no token in the answer", url);
   }
 done:
   json_object_put(root);
@@ -252,7 +251,7 @@ static int authenticate(struct registry *r, const char *url, const char *challen
   int have, rc;
 
   if (challenge == NULL || oci_challenge_parse(challenge, &c) < 0)
-    return appc_error_make(err, EACCES, "%s: 401 without a WWW-Authenticate challenge", url);
+    return appc_error_make(err, 0, "%s: 401 without a WWW-Authenticate challenge", url);
   have = appc_http_registry_credentials(r->h, r->ref.registry, &credentials, err);
   free(r->authorization);
   r->authorization = NULL;
@@ -264,20 +263,20 @@ static int authenticate(struct registry *r, const char *url, const char *challen
       rc = appc_error_make(err, ENOMEM, "%s", url);
   } else if (strcasecmp(c.scheme, "Basic") == 0) {
     if (have == 0)
-      rc = appc_error_make(err, EACCES,
+      rc = appc_error_make(err, 0,
                            "%s: 401 Unauthorized, and auth.d has no credentials for %s "
                            "(docs/oci.md)",
                            url, r->ref.registry);
     else if (strncmp(url, "https://", 8) != 0)
-      rc = appc_error_make(err, EACCES,
-                           "%s: the registry asks for a password over plain http: not sent", url);
+      rc = appc_error_make(err, 0, "%s: the registry asks for a password over plain http: not sent",
+                           url);
     else
       rc = asprintf(&r->authorization, "Authorization: %s", credentials) < 0
                ? appc_error_make(err, ENOMEM, "%s", url)
                : 0;
   } else {
     printable(c.scheme, 40);
-    rc = appc_error_make(err, EACCES, "%s: 401 with an authentication scheme not spoken: %s", url,
+    rc = appc_error_make(err, 0, "%s: 401 with an authentication scheme not spoken: %s", url,
                          c.scheme);
   }
   oci_challenge_clear(&c);
@@ -373,7 +372,7 @@ static int check_manifest(struct registry *r, const char *url, const char *diges
     cleanup_free char *shown = strndup(claimed, 80);
     if (shown != NULL)
       printable(shown, 80);
-    return appc_error_make(err, EINVAL,
+    return appc_error_make(err, 0,
                            "%s: the manifest's digest is %s, but the registry says %s (a "
                            "corrupt or tampered answer)",
                            url, sha256, shown != NULL ? shown : "?");
@@ -390,7 +389,7 @@ static int get_manifest(struct registry *r, const char *reference, const char *d
   if (url == NULL)
     return appc_error_make(err, ENOMEM, "%s", r->where);
   if (r->json_left == 0)
-    return appc_error_make(err, EFBIG, "%s: more than %u bytes of manifests and indexes", r->where,
+    return appc_error_make(err, 0, "%s: more than %u bytes of manifests and indexes", r->where,
                            REGISTRY_JSON_BUDGET);
   if (registry_get(r, url, ACCEPT_MANIFESTS,
                    r->json_left < OCI_JSON_MAX ? r->json_left : OCI_JSON_MAX, resp, err) < 0)
@@ -402,13 +401,13 @@ static int get_manifest(struct registry *r, const char *reference, const char *d
     return -1;
   if (strcmp(d->media_type, DOCKER_MANIFEST_V1) == 0 ||
       strcmp(d->media_type, DOCKER_MANIFEST_V1_SIGNED) == 0)
-    return appc_error_make(err, ENOTSUP,
+    return appc_error_make(err, 0,
                            "%s: a Docker schema 1 manifest, which is not supported (it is "
                            "deprecated: push the image again with a current client)",
                            url);
   if (!is_manifest_type(d->media_type)) {
     printable(d->media_type, 100);
-    return appc_error_make(err, ENOTSUP, "%s: not an image manifest or index, but %s", url,
+    return appc_error_make(err, 0, "%s: not an image manifest or index, but %s", url,
                            d->media_type);
   }
   return 0;
@@ -426,7 +425,7 @@ static int read_blob(struct oci_blobs *b, const struct oci_descriptor *d, char *
   int rc = -1;
 
   if (d->size > (int64_t) OCI_JSON_MAX)
-    return appc_error_make(err, EFBIG,
+    return appc_error_make(err, 0,
                            "%s: blob %s: %lld bytes, more than a manifest or config "
                            "may have (%u)",
                            r->where, d->digest, (long long) d->size, OCI_JSON_MAX);
@@ -481,6 +480,21 @@ static int lock_download(struct registry *r, int fd, const char *name, appc_erro
   return 0;
 }
 
+/* After a 401 to a download: the challenge of a HEAD of URL answered. */
+static int reauthenticate(struct registry *r, const char *url, appc_error_t *err)
+{
+  struct appc_http_response resp = {0};
+  int rc;
+
+  if (appc_http_request(r->h, "HEAD", url, NULL, 0, &resp, err) < 0)
+    return -1;
+  rc = resp.status == 401
+           ? authenticate(r, url, appc_http_response_header(&resp, "WWW-Authenticate"), err)
+           : 0;
+  appc_http_response_clear(&resp);
+  return rc;
+}
+
 /* Download blob D into FD, from what an interrupted pull left there. */
 static int download(struct registry *r, const struct oci_descriptor *d, int fd, uint64_t have,
                     appc_error_t *err)
@@ -517,10 +531,7 @@ static int download(struct registry *r, const struct oci_descriptor *d, int fd, 
     }
     /* A token that expired meanwhile: ask for another. */
     appc_error_release(&e);
-    struct appc_http_response resp = {0};
-    rc = registry_get(r, url, NULL, 0, &resp, err);
-    appc_http_response_clear(&resp);
-    if (rc < 0)
+    if (reauthenticate(r, url, err) < 0)
       return -1;
   }
   return rc;
@@ -550,7 +561,7 @@ static int open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_e
   struct stat st;
 
   if (!appc_digest_parse(d->digest, &alg, &hex))
-    return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", r->where, d->digest);
+    return appc_error_make(err, 0, "%s: \"%.80s\": not a digest", r->where, d->digest);
   snprintf(name, sizeof name, "registry-%s-%s", alg == APPC_DIGEST_SHA256 ? "sha256" : "sha512",
            hex);
   cleanup_close int fd = openat(r->tmp_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -571,8 +582,8 @@ static int open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_e
     return appc_error_prefix(err, "%s", r->where);
   }
   if (fstat(fd, &st) < 0 || st.st_size != d->size)
-    return appc_error_make(err, EINVAL, "%s: blob %s: %lld bytes where the manifest says %lld",
-                           r->where, d->digest, (long long) st.st_size, (long long) d->size);
+    return appc_error_make(err, 0, "%s: blob %s: %lld bytes where the manifest says %lld", r->where,
+                           d->digest, (long long) st.st_size, (long long) d->size);
   if (lseek(fd, 0, SEEK_SET) < 0)
     return appc_error_make(err, errno, "%s: tmp/%s", r->where, name);
   return steal_fd(&fd);
