@@ -492,8 +492,8 @@ static bool chain_complete(struct appc_store *s, const char *id)
   return complete;
 }
 
-int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
-                      bool squashed, struct appc_store_image *out)
+int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
+                      const char *digest, bool squashed, struct appc_store_image *out)
 {
   struct appc_kv_list labels = {0};
   struct appc_image_manifest *m = NULL;
@@ -503,6 +503,8 @@ int oci_find_imported(struct appc_store *s, const char *name, const char *tag, c
 
   memset(out, 0, sizeof *out);
   if (aci_name != NULL && oci_kv_add(&labels, "version", tag, &e) == 0 &&
+      oci_kv_add(&labels, "arch", appc_arch(arch != NULL ? arch : oci_host_arch(), NULL), &e) ==
+          0 &&
       appc_store_find(s, aci_name, &labels, out, &e) == 0 &&
       appc_store_load_manifest(s, out->id, &m, &e) == 0) {
     const char *manifest = annotation(&m->annotations, "appc.io/oci/manifest");

@@ -192,11 +192,12 @@ int oci_squash(struct appc_store *s, struct appc_store_image *top,
                const struct appc_callbacks *cb, appc_error_t *err);
 
 /* Whether the store has the image NAME (made an ACI name), version TAG
- * (NULL: any), imported from the manifest or index DIGEST, squashed or
+ * (NULL: any), for ARCH (OCI's spelling; NULL: this machine's), imported
+ * from the manifest or index DIGEST, squashed or
  * not as SQUASHED says, with all its layers: then OUT receives its
  * record. */
-int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *digest,
-                      bool squashed, struct appc_store_image *out);
+int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
+                      const char *digest, bool squashed, struct appc_store_image *out);
 
 /* Append NAME=VALUE to KV (nothing when VALUE is NULL). */
 int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err);

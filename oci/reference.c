@@ -27,6 +27,8 @@ void appc_docker_ref_clear(struct appc_docker_ref *r)
   free(r->repository);
   free(r->tag);
   free(r->digest);
+  free(r->os);
+  free(r->arch);
   memset(r, 0, sizeof *r);
 }
 
@@ -174,19 +176,65 @@ static int split_digest(const char *ref, char *rest, struct appc_docker_ref *out
   return out->digest != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", ref);
 }
 
+/* OCI's spelling of appc's arch label (the inverse of import.c's). */
+static const char *oci_arch(const char *appc)
+{
+  static const char *const map[][2] = {
+      {"aarch64", "arm64"}, {"i386", "386"}, {"armv7l", "arm"}, {"armv6l", "arm"}};
+
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (strcmp(appc, map[i][0]) == 0)
+      return map[i][1];
+  return appc;
+}
+
+static bool label_value_ok(const char *v)
+{
+  return *v != '\0' && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
+}
+
+/* ",os=OS,arch=ARCH" after a reference: the platform of an index to take. */
+static int parse_platform(const char *ref, char *labels, struct appc_docker_ref *out,
+                          appc_error_t *err)
+{
+  for (char *save = NULL, *kv = strtok_r(labels, ",", &save); kv != NULL;
+       kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    char **slot = NULL;
+    if (eq != NULL) {
+      *eq = '\0';
+      slot = strcmp(kv, "os") == 0 ? &out->os : strcmp(kv, "arch") == 0 ? &out->arch : NULL;
+    }
+    if (slot == NULL || *slot != NULL || !label_value_ok(eq + 1))
+      return ref_error(ref, "after the reference only the labels os=OS and arch=ARCH may follow",
+                       err);
+    *slot = strdup(slot == &out->arch ? oci_arch(eq + 1) : eq + 1);
+    if (*slot == NULL)
+      return appc_error_make(err, ENOMEM, "%s", ref);
+  }
+  return 0;
+}
+
 int appc_docker_ref_parse(const char *ref, struct appc_docker_ref *out, appc_error_t *err)
 {
   const char *rest = NULL;
   cleanup_free char *path = NULL;
-  char *colon, *slash;
+  cleanup_free char *labels = NULL;
+  char *colon, *slash, *comma;
 
   memset(out, 0, sizeof *out);
   if (strncmp(ref, "docker://", 9) == 0)
     ref += 9;
   if (*ref == '\0')
     return ref_error(ref, "no repository", err);
-  if (split_registry(ref, &rest, out, err) < 0 || (path = strdup(rest)) == NULL ||
-      split_digest(ref, path, out, err) < 0)
+  if (split_registry(ref, &rest, out, err) < 0 || (path = strdup(rest)) == NULL)
+    goto fail;
+  if ((comma = strchr(path, ',')) != NULL) {
+    *comma = '\0';
+    if ((labels = strdup(comma + 1)) == NULL || parse_platform(ref, labels, out, err) < 0)
+      goto fail;
+  }
+  if (split_digest(ref, path, out, err) < 0)
     goto fail;
   slash = strrchr(path, '/');
   colon = strrchr(slash != NULL ? slash : path, ':');

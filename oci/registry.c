@@ -657,12 +657,14 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
   if (read_top(r, err) < 0)
     return -1;
   /* An unchanged tag: its manifest was the one request. */
-  if (oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag, r->top.digest,
+  if (oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag,
+                        r->opts->arch != NULL ? r->opts->arch : r->ref.arch, r->top.digest,
                         r->opts->squash, out)) {
     appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);
     return 0;
   }
-  if (oci_resolve(&r->blobs, &r->top, r->opts->os, r->opts->arch, &manifest, err) == 0 &&
+  if (oci_resolve(&r->blobs, &r->top, r->opts->os != NULL ? r->opts->os : r->ref.os,
+                  r->opts->arch != NULL ? r->opts->arch : r->ref.arch, &manifest, err) == 0 &&
       origin_annotations(r, ref, manifest.digest, &annotations, err) == 0) {
     struct oci_source src = {
         .blobs = &r->blobs,

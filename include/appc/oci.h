@@ -67,14 +67,18 @@ int appc_oci_archive_ref_split(const char *arg, char **file, char **repo_tag, ap
 /* A registry reference, as `docker pull` reads it:
  * [REGISTRY[:PORT]/]REPO[:TAG][@DIGEST], with Docker Hub's defaults. */
 struct appc_docker_ref {
-  char *registry;    /* host[:port] of the API: "registry-1.docker.io" for Docker Hub */
-  char *repository;  /* "library/busybox" for Docker Hub's "busybox" */
-  char *tag;         /* "latest" when neither a tag nor a digest is given; else NULL */
-  char *digest;      /* "sha256:HEX" when pulled by digest; else NULL */
-  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  char *registry;   /* host[:port] of the API: "registry-1.docker.io" for Docker Hub */
+  char *repository; /* "library/busybox" for Docker Hub's "busybox" */
+  char *tag;        /* "latest" when neither a tag nor a digest is given; else NULL */
+  char *digest;     /* "sha256:HEX" when pulled by digest; else NULL */
+  /* the platform asked for by appc labels after the reference
+   * (",os=linux,arch=aarch64"), in OCI spelling (arm64); else NULL */
+  char *os, *arch;
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_docker_ref_clear(struct appc_docker_ref *r);
-/* Parse REF (with or without "docker://"). */
+/* Parse REF (with or without "docker://"), optionally followed by the
+ * labels os and arch as appc names them: "busybox,arch=aarch64". */
 int appc_docker_ref_parse(const char *ref, struct appc_docker_ref *out, appc_error_t *err);
 
 /* Pull REF from its registry over H (Distribution API v2: a bearer token

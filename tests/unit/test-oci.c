@@ -305,6 +305,35 @@ static void test_docker_ref(void **state)
   assert_bad_ref(tag, "a tag is");
 }
 
+static void test_docker_ref_platform(void **state)
+{
+  struct appc_docker_ref r;
+  appc_error_t err = NULL;
+  (void) state;
+
+  /* appc's labels after the reference, the arch in OCI's spelling */
+  assert_ok(appc_docker_ref_parse("localhost:5000/app:1,os=linux,arch=aarch64", &r, &err), &err);
+  assert_string_equal(r.repository, "app");
+  assert_string_equal(r.tag, "1");
+  assert_string_equal(r.os, "linux");
+  assert_string_equal(r.arch, "arm64");
+  appc_docker_ref_clear(&r);
+  assert_ok(appc_docker_ref_parse("app@" SHA ",arch=i386", &r, &err), &err);
+  assert_string_equal(r.digest, SHA);
+  assert_string_equal(r.arch, "386");
+  assert_null(r.os);
+  appc_docker_ref_clear(&r);
+  assert_ok(appc_docker_ref_parse("app", &r, &err), &err);
+  assert_null(r.os);
+  assert_null(r.arch);
+  appc_docker_ref_clear(&r);
+  assert_bad_ref("app,version=1", "only the labels os=OS and arch=ARCH");
+  assert_bad_ref("app,arch=", "only the labels os=OS and arch=ARCH");
+  assert_bad_ref("app,arch=ARM", "only the labels os=OS and arch=ARCH");
+  assert_bad_ref("app,arch=amd64,arch=arm64", "only the labels os=OS and arch=ARCH");
+  assert_bad_ref("app,arch", "only the labels os=OS and arch=ARCH");
+}
+
 static void assert_challenge(const char *value, const char *scheme, const char *realm,
                              const char *service, const char *scope)
 {
@@ -353,7 +382,8 @@ int main(void)
       cmocka_unit_test(test_manifest),   cmocka_unit_test(test_config),
       cmocka_unit_test(test_index),      cmocka_unit_test(test_names),
       cmocka_unit_test(test_ref_split),  cmocka_unit_test(test_archive_ref_split),
-      cmocka_unit_test(test_docker_ref), cmocka_unit_test(test_challenge),
+      cmocka_unit_test(test_docker_ref), cmocka_unit_test(test_docker_ref_platform),
+      cmocka_unit_test(test_challenge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
