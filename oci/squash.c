@@ -56,6 +56,17 @@ static int squashed_manifest(struct appc_store *s, const char *id, const char *p
   return r;
 }
 
+/* The squash of an image is the same ACI whenever it is made: what was
+ * made now, the rootfs directory and the manifest, is dated the epoch. */
+static int same_time(const char *path, appc_error_t *err)
+{
+  const struct timespec epoch[2] = {{0, 0}, {0, 0}};
+
+  if (utimensat(AT_FDCWD, path, epoch, AT_SYMLINK_NOFOLLOW) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return 0;
+}
+
 /* The squashed ACI of TOP, built in DIR (a private directory of tmp/) and
  * imported; OUT receives its record. */
 static int build_and_import(struct appc_store *s, const char *top, const char *dir,
@@ -78,7 +89,8 @@ static int build_and_import(struct appc_store *s, const char *top, const char *d
     return appc_error_make(err, errno, "%s", layout);
   appc_cb_log(cb, "squashing %s", top);
   if (appc_store_render(s, top, rootfs, &ro, err) < 0 ||
-      squashed_manifest(s, top, manifest, err) < 0 || appc_aci_build(layout, aci, &bo, id, err) < 0)
+      squashed_manifest(s, top, manifest, err) < 0 || same_time(rootfs, err) < 0 ||
+      same_time(manifest, err) < 0 || appc_aci_build(layout, aci, &bo, id, err) < 0)
     return appc_error_prefix(err, "squash");
   return appc_store_import(s, aci, &io, out, NULL, err);
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
-	tests/integration/oci-craft.py
+	tests/integration/oci-craft.py tests/integration/lib-oci.sh
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \

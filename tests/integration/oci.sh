@@ -7,7 +7,6 @@
 # layouts are refused with nothing stored.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
-CRAFT="python3 $top_srcdir/tests/integration/oci-craft.py"
 S=$TMP/store
 ac() { "$ACTOOL" --dir="$S" "$@"; }
 
@@ -17,57 +16,10 @@ if ! command -v umoci >/dev/null; then
   exit
 fi
 
-# listing DIR: every entry of DIR with its type, mode, owner, size (files),
-# link target and content digest, and its user xattrs: what must be equal.
-listing() {
-  (cd "$1" || exit 1
-  find . -mindepth 1 -printf '%y %m %U:%G %l %P' -a \( -type f -printf ' %s' -o -true \) -printf '\n' |
-    LC_ALL=C sort
-  find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum
-  getfattr -R -h -d -m '^user\.' . 2>/dev/null | grep -v '^$')
-}
+. "$top_srcdir/tests/integration/lib-oci.sh" || exit 1
 
-# same_tree DESCRIPTION OURS: OURS's listing equals umoci unpack's ($TMP/theirs.txt)
-same_tree() {
-  listing "$2" >"$TMP/ours-listing.txt"
-  if diff -u "$TMP/theirs.txt" "$TMP/ours-listing.txt" >"$TMP/diff.txt"; then ok "$1"; else
-    not_ok "$1"
-    diag "$(head -c 3000 "$TMP/diff.txt")"
-  fi
-}
-
-# ---- an image made by umoci (two layers) and one more layer ----
 L=$TMP/layout
-B=$TMP/bundle
-umoci init --layout "$L" && umoci new --image "$L:app" >/dev/null &&
-  umoci unpack --image "$L:app" "$B" >/dev/null
-R=$B/rootfs
-mkdir -p "$R/etc" "$R/dir/sub" "$R/opq/sub" "$R/bin" "$R/home/user"
-echo hello >"$R/etc/greeting"
-echo x >"$R/dir/sub/f"
-echo gone >"$R/gone"
-echo old >"$R/opq/old" && echo old2 >"$R/opq/sub/old2"
-ln -s ../etc/greeting "$R/bin/link"
-ln "$R/etc/greeting" "$R/etc/hard"
-printf '#!/bin/sh\n' >"$R/bin/suid" && chmod 4755 "$R/bin/suid"
-echo mine >"$R/home/user/file" && chown -R 1000:1000 "$R/home/user"
-setfattr -n user.note -v layered "$R/etc/greeting" 2>/dev/null || true
-mkfifo "$R/fifo"
-umoci repack --image "$L:app" "$B" >/dev/null && rm -rf "$B"
-umoci unpack --image "$L:app" "$B" >/dev/null
-rm "$R/gone" && rm -rf "$R/dir" && mkdir "$R/dir" && echo new >"$R/dir/new"
-echo changed >"$R/etc/greeting"
-umoci repack --image "$L:app" "$B" >/dev/null && rm -rf "$B"
-umoci config --image "$L:app" --config.entrypoint /bin/sh --config.cmd -c --config.cmd 'echo hi' \
-  --config.env FOO=bar --config.env 'EMPTY=' --config.workingdir /dir \
-  --config.exposedports 80/tcp --config.exposedports 53/udp --config.volume /data \
-  --config.user 1000:100 --config.label org.example=yes >/dev/null
-cat >"$TMP/opaque.json" <<'JSON'
-[{"name": "opq", "type": "dir"},
- {"name": "opq/.wh..wh..opq", "type": "file"},
- {"name": "opq/kept", "type": "file", "data": "kept\n"}]
-JSON
-$CRAFT add-layer "$L" app "$TMP/opaque.json"
+oci_make_image "$L" app
 check "umoci made a two-layer image and a third was added" \
   test "$(jq '.layers | length' "$L/blobs/sha256/$(jq -r '.manifests[0].digest' "$L/index.json" | cut -d: -f2)")" = 3
 
