@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
-	tests/integration/oci-craft.py tests/integration/lib-oci.sh
+	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \
@@ -20,7 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/trust-net.sh \
 	tests/integration/run.sh \
 	tests/integration/ace-validator.sh \
-	tests/integration/oci.sh
+	tests/integration/oci.sh \
+	tests/integration/registry.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# fetch docker://: images pushed by skopeo to Debian's docker-registry (the
+# CNCF distribution registry) over TLS from a CA made here, plain, with
+# htpasswd auth and with token auth (a token server of ours signing the
+# JWTs the registry checks); the rendered rootfs equals `umoci unpack`'s,
+# file by file.  Misbehaving registries (tests/integration/registry-server.py)
+# get a clear error and leave nothing in the store.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+. "$top_srcdir/tests/integration/lib-net.sh" || exit 1
+
+SERVER="python3 $top_srcdir/tests/integration/registry-server.py"
+S=$TMP/store
+ac() { "$ACTOOL" --dir="$S" --cacert="$NET_CA" "$@"; }
+export ACTOOL_HTTP_RETRIES=0 ACTOOL_HTTP_TIMEOUT=5 ACTOOL_HTTP_DEADLINE=5
+
+PIDS=()
+cleanup() {
+  [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+for tool in docker-registry skopeo umoci htpasswd; do
+  command -v "$tool" >/dev/null ||
+    net_fail "$tool is installed" "scripts/deps installs docker-registry, skopeo, umoci, apache2-utils"
+done
+python3 -c 'import cryptography' 2>/dev/null ||
+  net_fail "python3's cryptography is installed" "scripts/deps installs python3-cryptography"
+net_make_ca "$TMP/pki"
+
+# wait_port FILE: the port a server wrote there, once it listens.
+wait_port() {
+  for _ in $(seq 200); do
+    [ -s "$1" ] && { cat "$1"; return 0; }
+    sleep 0.05
+  done
+  return 1
+}
+
+# registry NAME [AUTH-YAML]: a docker-registry on a free port, its port in
+# REG_PORT once it answers.
+registry() {
+  local name=$1 auth=${2:-} dir=$TMP/reg-$1
+  mkdir -p "$dir/data"
+  REG_PORT=$(net_free_port)
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
+http: {addr: "127.0.0.1:$REG_PORT", tls: {certificate: $NET_SERVER_CERT, key: $NET_SERVER_KEY}}
+$auth
+EOF
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null --cacert "$NET_CA" "https://localhost:$REG_PORT/v2/" && return 0
+    sleep 0.1
+  done
+  net_fail "docker-registry $name started" "$(tail -n 20 "$dir/log")"
+}
+
+# fake MODE [USER:PASS]: registry-server.py's fake registry over $L, its
+# port in FAKE_PORT, its request log in FAKE_LOG.
+fake() {
+  local dir=$TMP/fake-$1
+  mkdir -p "$dir"
+  FAKE_LOG=$dir/log
+  : >"$FAKE_LOG"
+  $SERVER fake "$NET_SERVER_CERT" "$NET_SERVER_KEY" "$dir/port" "$FAKE_LOG" "$L" "$@" 2>"$dir/err" &
+  PIDS+=($!)
+  FAKE_PORT=$(wait_port "$dir/port") || net_fail "the fake registry ($1) started" "$(cat "$dir/err")"
+}
+
+CERTS=$TMP/certs
+mkdir -p "$CERTS" && cp "$NET_CA" "$CERTS/ca.crt"
+push() { # push SRC DEST [CREDS] [FORMAT]
+  skopeo copy -q --dest-cert-dir "$CERTS" ${3:+--dest-creds "$3"} ${4:+--format "$4"} "$1" "$2"
+}
+images() { ac image list -q | wc -l; }
+
+. "$top_srcdir/tests/integration/lib-oci.sh" || exit 1
+L=$TMP/layout
+oci_make_image "$L" app
+umoci unpack --image "$L:app" "$TMP/theirs" >/dev/null
+listing "$TMP/theirs/rootfs" >"$TMP/theirs.txt"
+
+# ---- a plain registry (TLS, no auth) ----
+registry plain
+P=localhost:$REG_PORT
+check "skopeo pushes the image as OCI" push "oci:$L:app" "docker://$P/test/app:oci"
+check "skopeo pushes it as Docker schema 2" push "oci:$L:app" "docker://$P/test/app:v2s2" "" v2s2
+
+check_fails "a registry image by tag needs --insecure-options=image" 1 \
+  'carries no signature to check: pull it by digest' ac fetch "docker://$P/test/app:oci"
+is "... nothing stored" "$(images)" 0
+check "fetch docker://REGISTRY/REPO:TAG (OCI manifest)" ac --insecure-options=image fetch "docker://$P/test/app:oci"
+TOP=$(cat "$TMP/.out")
+is "one image per layer" "$(images)" 3
+ac image cat-manifest "$TOP" >"$TMP/m.json"
+is "named REGISTRY/REPO as an AC Name, version the tag" \
+  "$(jq -c '[.name, [.labels[] | .name + "=" + .value]]' "$TMP/m.json")" \
+  "[\"localhost-$REG_PORT/test/app\",[\"version=oci\",\"os=linux\",\"arch=amd64\"]]"
+is "the app from the config" "$(jq -c '[.app.exec, .app.user, .app.workingDirectory]' "$TMP/m.json")" \
+  '[["/bin/sh","-c","echo hi"],"1000","/dir"]'
+is "docker2aci's annotations of the origin" \
+  "$(jq -r '[.annotations[] | select(.name | startswith("appc.io/docker/")) | .name + "=" + .value] | join(" ")' "$TMP/m.json" |
+    sed "s/sha256:[0-9a-f]*/DIGEST/")" \
+  "appc.io/docker/originalname=$P/test/app:oci appc.io/docker/registryurl=$P appc.io/docker/repository=test/app appc.io/docker/tag=oci appc.io/docker/manifesthash=DIGEST"
+check "image render" ac image render "$TOP" "$TMP/ours"
+same_tree "the rendered rootfs equals umoci unpack's, file by file" "$TMP/ours/rootfs"
+is "the store's tmp/ is empty after the pull" "$(ls -A "$S/tmp")" ""
+
+check "fetch the Docker schema 2 push" ac --insecure-options=image fetch "docker://$P/test/app:v2s2"
+V2=$(cat "$TMP/.out")
+check "image render of it" ac image render "$V2" "$TMP/ours-v2"
+same_tree "... equals umoci unpack's too" "$TMP/ours-v2/rootfs"
+is "its layers are those of the OCI push (by diff_id), not pulled again" "$(images)" 4
+
+DIGEST=$(skopeo inspect --cert-dir "$CERTS" --format '{{.Digest}}' "docker://$P/test/app:oci")
+run_capture ac fetch "docker://$P/test/app@$DIGEST"
+is "by digest, no --insecure-options=image is needed" "$status $(grep -c '^sha512-' "$TMP/.out")" "0 1"
+cp "$TMP/.err" "$TMP/digest.err"
+check "... and stderr says what vouches for it" \
+  grep -q 'not signed; trusted because every byte matched the digest asked for' "$TMP/digest.err"
+check_fails "a digest the registry does not have" 1 '404 MANIFEST_UNKNOWN' \
+  ac fetch "docker://$P/test/app@sha256:$(printf '0%.0s' {1..64})"
+check_fails "a repository that does not exist" 1 '404' ac --insecure-options=image fetch "docker://$P/test/nope"
+check_fails "a malformed reference" 1 'a repository is' ac --insecure-options=image fetch "docker://$P/Test"
+check_fails "plain http is refused without --insecure-options=http" 1 'TLS|http' \
+  ac --insecure-options=image fetch "docker://localhost:$(net_free_port)/test/app"
+
+# ---- squash ----
+check "fetch --squash docker://..." "$ACTOOL" --dir="$TMP/sq" --cacert="$NET_CA" --insecure-options=image \
+  fetch --squash "docker://$P/test/app:oci"
+is "one image" "$("$ACTOOL" --dir="$TMP/sq" image list -q | wc -l)" 1
+check "render the squashed image" "$ACTOOL" --dir="$TMP/sq" image render "$(cat "$TMP/.out")" "$TMP/ours-sq"
+same_tree "... equals umoci unpack's" "$TMP/ours-sq/rootfs"
+
+# ---- a multi-platform index ----
+M=$TMP/multi
+umoci init --layout "$M" && umoci new --image "$M:arm" >/dev/null &&
+  umoci unpack --image "$M:arm" "$TMP/arm" >/dev/null && echo arm64 >"$TMP/arm/rootfs/platform" &&
+  umoci repack --image "$M:arm" "$TMP/arm" >/dev/null &&
+  umoci config --image "$M:arm" --architecture arm64 >/dev/null
+python3 - "$M" "$L" <<'PY'
+import hashlib, json, os, shutil, sys
+m, l = sys.argv[1], sys.argv[2]
+def desc(layout, ref):
+    idx = json.load(open(os.path.join(layout, "index.json")))
+    return [d for d in idx["manifests"] if d["annotations"]["org.opencontainers.image.ref.name"] == ref][0]
+for name in os.listdir(os.path.join(l, "blobs", "sha256")):
+    shutil.copy(os.path.join(l, "blobs", "sha256", name), os.path.join(m, "blobs", "sha256", name))
+arm, amd = desc(m, "arm"), desc(l, "app")
+doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+    {"mediaType": arm["mediaType"], "digest": arm["digest"], "size": arm["size"],
+     "platform": {"os": "linux", "architecture": "arm64"}},
+    {"mediaType": amd["mediaType"], "digest": amd["digest"], "size": amd["size"],
+     "platform": {"os": "linux", "architecture": "amd64"}}]}
+data = json.dumps(doc).encode()
+digest = hashlib.sha256(data).hexdigest()
+open(os.path.join(m, "blobs", "sha256", digest), "wb").write(data)
+idx = json.load(open(os.path.join(m, "index.json")))
+idx["manifests"].append({"mediaType": doc["mediaType"], "digest": "sha256:" + digest, "size": len(data),
+                         "annotations": {"org.opencontainers.image.ref.name": "multi"}})
+json.dump(idx, open(os.path.join(m, "index.json"), "w"))
+PY
+check "skopeo pushes a two-platform index" \
+  skopeo copy -q --all --dest-cert-dir "$CERTS" "oci:$M:multi" "docker://$P/test/multi:1"
+check "fetch the index: this machine's platform is taken" ac --insecure-options=image fetch "docker://$P/test/multi:1"
+MULTI=$(cat "$TMP/.out")
+is "... the amd64 image (the app's exec)" "$(ac image cat-manifest "$MULTI" | jq -c '[.app.exec[0], (.labels[] | select(.name == "arch") | .value)]')" \
+  '["/bin/sh","amd64"]'
+check "fetch docker://...,arch=aarch64: the arm64 image" ac --insecure-options=image fetch "docker://$P/test/multi:1,arch=aarch64"
+ARM=$(cat "$TMP/.out")
+is "... labelled aarch64" "$(ac image cat-manifest "$ARM" | jq -r '.labels[] | select(.name == "arch") | .value')" aarch64
+check "render the arm64 image" ac image render --rootfs "$ARM" "$TMP/arm-render"
+is "... its own file" "$(cat "$TMP/arm-render/platform" 2>&1)" arm64
+check_fails "a platform the index lacks" 1 'no image for linux/s390x' \
+  ac --insecure-options=image fetch "docker://$P/test/multi:1,arch=s390x"
+
+# ---- htpasswd (Basic) auth ----
+htpasswd -Bbn alice s3cret >"$TMP/htpasswd" 2>/dev/null
+registry basic "auth: {htpasswd: {realm: actool-test, path: $TMP/htpasswd}}"
+B=localhost:$REG_PORT
+check "skopeo pushes with credentials" push "oci:$L:app" "docker://$B/test/app:1" alice:s3cret
+SA=$TMP/store-auth
+aa() { "$ACTOOL" --dir="$SA" --cacert="$NET_CA" --insecure-options=image "$@"; }
+check_fails "without credentials the 401 says where they go" 1 "auth.d has no credentials for $B" \
+  aa fetch "docker://$B/test/app:1"
+mkdir -p "$SA/auth.d"
+printf '{"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["%s"], "credentials": {"user": "alice", "password": "wrong"}}\n' \
+  "$B" >"$SA/auth.d/reg.json"
+check_fails "wrong credentials are refused" 1 '401.*refused' aa fetch "docker://$B/test/app:1"
+printf '{"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["%s"], "credentials": {"user": "alice", "password": "s3cret"}}\n' \
+  "$B" >"$SA/auth.d/reg.json"
+check "rkt's dockerAuth file gives the credentials" aa fetch "docker://$B/test/app:1"
+printf '{"actoolKind": "auth", "actoolVersion": "v1", "domains": ["localhost"], "type": "basic", "credentials": {"user": "alice", "password": "s3cret"}}\n' \
+  >"$SA/auth.d/reg.json"
+rm -rf "$SA/images" "$SA/blobs"
+check "so does a basic file naming the host" aa fetch --no-store "docker://$B/test/app:1"
+
+# ---- token auth: our token server signs, the registry checks ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/sign.key" \
+  -out "$TMP/sign.pem" -days 2 -subj /CN=actool-token-signer 2>/dev/null
+mkdir -p "$TMP/token"
+: >"$TMP/token/log"
+$SERVER token "$NET_SERVER_CERT" "$NET_SERVER_KEY" "$TMP/token/port" "$TMP/token/log" bob:pw \
+  "$TMP/sign.key" "$TMP/sign.pem" 2>"$TMP/token/err" &
+PIDS+=($!)
+TPORT=$(wait_port "$TMP/token/port") || net_fail "the token server started" "$(cat "$TMP/token/err")"
+registry token "auth: {token: {realm: \"https://localhost:$TPORT/token\", service: actool-test, issuer: actool-test-issuer, rootcertbundle: $TMP/sign.pem}}"
+T=localhost:$REG_PORT
+check "skopeo pushes through the token dance" push "oci:$L:app" "docker://$T/test/app:1" bob:pw
+ST=$TMP/store-token
+at() { "$ACTOOL" --dir="$ST" --cacert="$NET_CA" --insecure-options=image "$@"; }
+check_fails "no credentials: the token server refuses" 1 "token.*401" at fetch "docker://$T/test/app:1"
+mkdir -p "$ST/auth.d"
+printf '{"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["%s"], "credentials": {"user": "bob", "password": "pw"}}\n' \
+  "$T" >"$ST/auth.d/reg.json"
+: >"$TMP/token/log"
+check "with the registry's credentials, a bearer token from the realm" at fetch "docker://$T/test/app:1"
+TOKEN_ID=$(cat "$TMP/.out")
+check "the realm got the credentials (Basic), once" test "$(grep -c 'GET /token.*auth=Basic' "$TMP/token/log")" = 1
+check "the scope asked for is the repository's pull" grep -q 'scope=repository%3Atest%2Fapp%3Apull' "$TMP/token/log"
+check "render the token-pulled image" at image render "$TOKEN_ID" "$TMP/ours-token"
+same_tree "... equals umoci unpack's" "$TMP/ours-token/rootfs"
+
+# ---- the fake registry: what a well-behaved one does, counted ----
+SF=$TMP/store-fake
+af() { "$ACTOOL" --dir="$SF" --cacert="$NET_CA" --insecure-options=image "$@"; }
+fake good
+check "fetch from the fake registry" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
+GOOD=$(cat "$TMP/.out")
+is "one request per manifest, config and layer" "$(grep -c '^GET' "$FAKE_LOG")" 5
+: >"$FAKE_LOG"
+check "fetch the unchanged tag again" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
+is "... the same image" "$(cat "$TMP/.out")" "$GOOD"
+is "... for one manifest request" "$(cat "$FAKE_LOG")" \
+  "GET /v2/test/app/manifests/app host=localhost:$FAKE_PORT range=- auth=none"
+
+# resumption: the first download of each blob is cut halfway
+fake cut-blob-once
+SR=$TMP/store-resume
+ar() { "$ACTOOL" --dir="$SR" --cacert="$NET_CA" --insecure-options=image "$@"; }
+check_fails "a download cut halfway fails (no retries here)" 1 'transfer closed with [0-9]+ bytes remaining' \
+  ar fetch "docker://localhost:$FAKE_PORT/test/app:app"
+FIRST=$(sed -n 's/.*blobs\/\(sha256:[0-9a-f]*\): transfer closed.*/\1/p' "$TMP/.err")
+is "... nothing stored" "$(ar image list -q | wc -l)" 0
+check "... the part is kept in tmp/ to resume from" bash -c 'ls "$1"/tmp | grep -q "^registry-sha256-"' _ "$SR"
+# the other layers are cut too, the first time: retried within the fetch
+check "the next fetch resumes and succeeds" env ACTOOL_HTTP_RETRIES=2 \
+  "$ACTOOL" --dir="$SR" --cacert="$NET_CA" --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app"
+RESUMED=$(cat "$TMP/.out")
+check "render the resumed image" ar image render "$RESUMED" "$TMP/ours-resumed"
+same_tree "... equals umoci unpack's" "$TMP/ours-resumed/rootfs"
+is "the blob cut in the first fetch was asked for twice" "$(grep -c "GET /v2/test/app/blobs/$FIRST " "$FAKE_LOG")" 2
+check "... the second time with a Range from where it was cut" \
+  grep -Eq "GET /v2/test/app/blobs/$FIRST .*range=bytes=[1-9][0-9]*-" "$FAKE_LOG"
+is "... and tmp/ empty after" "$(ls -A "$SR/tmp")" ""
+
+# bearer and basic challenges of the fake registry
+fake bearer carol:pw
+check_fails "bearer: without credentials the token is refused" 1 'token' \
+  "$ACTOOL" --dir="$TMP/sb" --cacert="$NET_CA" --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app"
+mkdir -p "$TMP/sb/auth.d"
+printf '{"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["localhost:%s"], "credentials": {"user": "carol", "password": "pw"}}\n' \
+  "$FAKE_PORT" >"$TMP/sb/auth.d/r.json"
+check "bearer: with them, the pull goes through" \
+  "$ACTOOL" --dir="$TMP/sb" --cacert="$NET_CA" --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app"
+check "every blob request carried the bearer token" \
+  bash -c '! grep "/blobs/" "$1" | grep -qv "auth=Bearer"' _ "$FAKE_LOG"
+
+fake redirect-blob
+check "blobs redirected to another host name" af fetch --no-store "docker://localhost:$FAKE_PORT/test/app:app"
+check "... were fetched there" grep -q "host=127.0.0.1:$FAKE_PORT" "$FAKE_LOG"
+
+# ---- misbehaving registries: a clear error, nothing stored ----
+hostile() { # hostile MODE DESCRIPTION PATTERN
+  local store=$TMP/store-$1
+  fake "$1"
+  check_fails "$2" 1 "$3" "$ACTOOL" --dir="$store" --cacert="$NET_CA" --insecure-options=image \
+    fetch "docker://localhost:$FAKE_PORT/test/app:app"
+  is "... nothing stored" "$("$ACTOOL" --dir="$store" image list -q 2>/dev/null | wc -l)" 0
+  is "... no temporary left" "$(ls -A "$store/tmp" 2>/dev/null)" ""
+}
+hostile wrong-layer "a layer unlike its digest is refused" 'does not match its digest'
+hostile wrong-digest "a manifest unlike the registry's Docker-Content-Digest is refused" \
+  'a corrupt or tampered answer'
+hostile liar-index "an index whose manifest is the index again: the digest check cuts the loop" \
+  'does not match its digest'
+hostile huge-manifest "a 64 MiB manifest is refused unread" 'larger than'
+hostile schema1 "a Docker schema 1 manifest is refused by name" 'schema 1 manifest, which is not supported'
+hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout'
+
+done_testing
