@@ -36,167 +36,10 @@ void oci_paths_clear(struct oci_paths *p)
   memset(p, 0, sizeof *p);
 }
 
-/* ---- reading the blob ---- */
-
-struct blob {
-  int fd;
-  const char *what;             /* the layer's digest, for messages */
-  struct appc_digest *packed;   /* of the bytes as stored */
-  struct appc_digest *unpacked; /* of the tar */
-  struct archive *raw;          /* the decompressing reader (zstd, none) */
-  struct appc_source *src;      /* gzip: the blob, read through read_source */
-  struct appc_gunzip *gz;       /* gzip: ISA-L's inflate, a few times zlib's speed */
-  appc_error_t gz_err;          /* why gz failed */
-  const struct appc_callbacks *cb;
-  unsigned long long done, total;
-  int errnum;
-  unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
-  size_t head_len, head_given;
-  char buf[128 * 1024];
-};
-
-/* The blob's bytes as stored, each hashed as it goes by (appc_read_fn;
- * gzip's worker thread may be the caller). */
-static ssize_t read_source(void *data, void *buf, size_t len)
-{
-  struct blob *b = data;
-  ssize_t n;
-
-  if (appc_cb_cancelled(b->cb)) {
-    b->errnum = errno = ECANCELED;
-    return -1;
-  }
-  do
-    n = read(b->fd, buf, len);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    b->errnum = errno;
-    return -1;
-  }
-  appc_digest_update(b->packed, buf, (size_t) n);
-  b->done += (unsigned long long) n;
-  appc_cb_progress(b->cb, b->what, b->done, b->total);
-  return n;
-}
-
-static la_ssize_t read_packed(struct archive *a, void *data, const void **out)
-{
-  struct blob *b = data;
-
-  (void) a;
-  if (b->head_given < b->head_len) {
-    size_t n = b->head_len - b->head_given;
-    *out = b->head + b->head_given;
-    b->head_given = b->head_len;
-    return (la_ssize_t) n;
-  }
-  *out = b->buf;
-  return read_source(b, b->buf, sizeof b->buf);
-}
-
-/* The tar reader's input: what the decompressor makes of the blob. */
-static la_ssize_t read_unpacked(struct archive *a, void *data, const void **out)
-{
-  static __thread char buf[128 * 1024];
-  struct blob *b = data;
-  la_ssize_t n;
-
-  (void) a;
-  if (b->gz != NULL) {
-    const void *p = NULL;
-    n = appc_gunzip_read(b->gz, &p, b->gz_err == NULL ? &b->gz_err : &(appc_error_t){NULL});
-    *out = p;
-  } else {
-    n = archive_read_data(b->raw, buf, sizeof buf);
-    *out = buf;
-  }
-  if (n < 0)
-    return -1;
-  appc_digest_update(b->unpacked, *out, (size_t) n);
-  return n;
-}
-
-/* What went wrong reading the blob through A. */
-static const char *blob_error(const struct blob *b, struct archive *a)
-{
-  if (b->gz_err != NULL)
-    return b->gz_err->msg;
-  if (b->errnum != 0)
-    return strerror(b->errnum);
-  return a != NULL ? archive_error_string(a) : "read error";
-}
-
-static int read_head(struct blob *b, appc_error_t *err)
-{
-  while (b->head_len < sizeof b->head) {
-    ssize_t n = read_source(b, b->head + b->head_len, sizeof b->head - b->head_len);
-    if (n < 0)
-      return appc_error_make(err, b->errnum, "%s", b->what);
-    if (n == 0)
-      break;
-    b->head_len += (size_t) n;
-  }
-  return 0;
-}
-
-static int open_gunzip(struct blob *b, appc_error_t *err)
-{
-  if (appc_source_open_callback(&b->src, read_source, b, b->what, err) < 0 ||
-      appc_gunzip_new(&b->gz, b->src, b->head, b->head_len, NULL, err) < 0)
-    return -1;
-  return 0;
-}
-
-static int open_readers(struct blob *b, struct archive **tar, appc_error_t *err)
-{
-  struct archive_entry *e;
-
-  if ((*tar = archive_read_new()) == NULL)
-    return appc_error_make(err, ENOMEM, "%s", b->what);
-  archive_read_support_format_tar(*tar);
-  if (read_head(b, err) < 0)
-    return -1;
-  if (b->head_len >= 2 && b->head[0] == 0x1f && b->head[1] == 0x8b) {
-    if (open_gunzip(b, err) < 0)
-      return -1;
-  } else {
-    if ((b->raw = archive_read_new()) == NULL)
-      return appc_error_make(err, ENOMEM, "%s", b->what);
-    /* Only the compressions the image spec names: libarchive would
-     * otherwise run external programs for some. */
-    archive_read_support_filter_zstd(b->raw);
-    archive_read_support_format_raw(b->raw);
-    if (archive_read_open(b->raw, b, NULL, read_packed, NULL) != ARCHIVE_OK ||
-        archive_read_next_header(b->raw, &e) != ARCHIVE_OK)
-      return appc_error_make(err, b->errnum, "%s: %s", b->what, blob_error(b, b->raw));
-  }
-  if (archive_read_open(*tar, b, NULL, read_unpacked, NULL) != ARCHIVE_OK)
-    return appc_error_make(err, b->errnum, "%s: %s", b->what, blob_error(b, *tar));
-  return 0;
-}
-
-/* Stop the decompressor (its worker reads the blob too) and hash what is
- * left of the blob. */
-static int drain_packed(struct blob *b, appc_error_t *err)
-{
-  appc_gunzip_free(b->gz);
-  b->gz = NULL;
-  for (;;) {
-    ssize_t r = read(b->fd, b->buf, sizeof b->buf);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return appc_error_make(err, errno, "%s", b->what);
-    if (r == 0)
-      return 0;
-    appc_digest_update(b->packed, b->buf, (size_t) r);
-  }
-}
-
 /* ---- the entries ---- */
 
 struct layer {
-  struct blob blob;
+  struct oci_blob blob;
   struct archive *tar;
   struct appc_tar_writer *w;
   char **added; /* canonical paths of this layer's entries */
@@ -246,7 +89,7 @@ static int copy_data(struct layer *l, const char *canon, appc_error_t *err)
       return -1;
   if (n < 0)
     return appc_error_make(err, l->blob.errnum, "%s: %s: %s", l->blob.what, canon,
-                           blob_error(&l->blob, l->tar));
+                           oci_blob_error(&l->blob, l->tar));
   return 0;
 }
 
@@ -535,12 +378,12 @@ static int check_digests(struct layer *l, const struct oci_descriptor *d, const 
   la_ssize_t n;
 
   /* The tar ends before the stream does (padding, a second gzip member). */
-  while ((n = read_unpacked(l->tar, &l->blob, &(const void *){NULL})) > 0)
+  while ((n = oci_blob_read(l->tar, &l->blob, &(const void *){NULL})) > 0)
     ;
   if (n < 0)
     return appc_error_make(err, l->blob.errnum, "%s: %s", l->blob.what,
-                           blob_error(&l->blob, l->blob.raw));
-  if (drain_packed(&l->blob, err) < 0)
+                           oci_blob_error(&l->blob, l->blob.raw));
+  if (oci_blob_drain(&l->blob, err) < 0)
     return -1;
   (void) appc_digest_parse(d->digest, &alg, &want);
   if (appc_digest_final(l->blob.packed, got, err) < 0)
@@ -569,7 +412,7 @@ static void blame_digest(struct layer *l, const struct oci_descriptor *d, appc_e
 
   if (err == NULL || *err == NULL || (*err)->errnum == ECANCELED)
     return;
-  if (drain_packed(&l->blob, &ignored) < 0) {
+  if (oci_blob_drain(&l->blob, &ignored) < 0) {
     appc_error_release(&ignored);
     return;
   }
@@ -594,7 +437,7 @@ static int convert_entries(struct layer *l, appc_error_t *err)
       return 0;
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
       return appc_error_make(err, l->blob.errnum, "%s: %s", l->blob.what,
-                             blob_error(&l->blob, l->tar));
+                             oci_blob_error(&l->blob, l->tar));
     if (appc_cb_cancelled(l->blob.cb))
       return appc_error_make(err, ECANCELED, "%s", l->blob.what);
     if (convert_entry(l, e, err) < 0)
@@ -606,13 +449,7 @@ static void layer_clear(struct layer *l)
 {
   if (l->tar != NULL)
     archive_read_free(l->tar);
-  if (l->blob.raw != NULL)
-    archive_read_free(l->blob.raw);
-  appc_gunzip_free(l->blob.gz);
-  appc_source_free(l->blob.src);
-  appc_error_release(&l->blob.gz_err);
-  appc_digest_free(l->blob.packed);
-  appc_digest_free(l->blob.unpacked);
+  oci_blob_clear(&l->blob);
   appc_tar_writer_free(l->w);
   for (size_t i = 0; i < l->n_added; i++)
     free(l->added[i]);
@@ -651,7 +488,7 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
   if (appc_digest_new(alg, &l.blob.packed, err) < 0 ||
       appc_digest_new(diff_alg, &l.blob.unpacked, err) < 0)
     goto done;
-  if (open_readers(&l.blob, &l.tar, err) < 0 ||
+  if (oci_blob_open_tar(&l.blob, &l.tar, err) < 0 ||
       appc_tar_writer_new(&l.w, out, a->name, &bo, err) < 0 || write_rootfs_dir(&l, err) < 0 ||
       convert_entries(&l, err) < 0) {
     blame_digest(&l, d, err);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "appc/aci.h"
 #include "appc/error.h"
@@ -117,6 +118,41 @@ int oci_manifest_parse(const char *json, size_t len, const char *where, struct o
 /* Parse an image config into IMG. */
 int oci_config_parse(const char *json, size_t len, const char *where, struct oci_image *img,
                      appc_error_t *err);
+
+/* ---- blob.c: reading a layer ---- */
+
+struct archive;
+struct appc_gunzip;
+struct appc_source;
+/* The caller sets fd, what, cb, total and the two digests (appc_digest_new),
+ * which oci_blob_clear frees. */
+struct oci_blob {
+  int fd;
+  const char *what;             /* the layer's digest, for messages */
+  struct appc_digest *packed;   /* of the bytes as stored */
+  struct appc_digest *unpacked; /* of the tar */
+  struct archive *raw;          /* the decompressing reader (zstd, none) */
+  struct appc_source *src;      /* gzip: the blob, read through read_source */
+  struct appc_gunzip *gz;       /* gzip: ISA-L's inflate, a few times zlib's speed */
+  appc_error_t gz_err;          /* why gz failed */
+  const struct appc_callbacks *cb;
+  unsigned long long done, total;
+  int errnum;
+  unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
+  size_t head_len, head_given;
+  char buf[128 * 1024];
+};
+
+/* Read the blob's first bytes and set up its decompression; *TAR, a new
+ * libarchive tar reader, reads the decompressed stream. */
+int oci_blob_open_tar(struct oci_blob *b, struct archive **tar, appc_error_t *err);
+/* The next decompressed bytes (libarchive's read callback: A unused);
+ * 0 at the end, -1 on error (oci_blob_error says what). */
+ssize_t oci_blob_read(struct archive *a, void *b, const void **out);
+const char *oci_blob_error(const struct oci_blob *b, struct archive *a);
+/* Stop the decompressor and hash the rest of the blob as stored. */
+int oci_blob_drain(struct oci_blob *b, appc_error_t *err);
+void oci_blob_clear(struct oci_blob *b);
 
 /* ---- convert.c: layers to ACIs ---- */
 
