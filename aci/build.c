@@ -123,10 +123,11 @@ static int open_checked(int dirfd, const char *name, const struct stat *lst, str
   return fd;
 }
 
+/* "A/B", or B alone when A is empty (the top of a tree written bare). */
 static char *join(const char *a, const char *b)
 {
   char *s = NULL;
-  if (asprintf(&s, "%s/%s", a, b) < 0)
+  if (asprintf(&s, "%s%s%s", a, *a != '\0' ? "/" : "", b) < 0)
     return NULL;
   return s;
 }
@@ -372,5 +373,20 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
   /* The writer (and its compression threads) go before the file. */
   ctx_clear(&c);
   appc_outfile_abort(&of);
+  return r;
+}
+
+int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
+                        const struct appc_build_options *opts, appc_error_t *err)
+{
+  struct build_ctx c = {.layout = src};
+  int r = ctx_init(&c, opts, err);
+
+  if (r == 0) {
+    c.w = w;
+    r = walk_dir(&c, dirfd, "", src, err);
+    c.w = NULL; /* the caller's */
+  }
+  ctx_clear(&c);
   return r;
 }

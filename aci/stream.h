@@ -122,6 +122,14 @@ static inline void appc_tar_writer_freep(struct appc_tar_writer **w)
 }
 #define cleanup_tar_writer __attribute__((cleanup(appc_tar_writer_freep)))
 
+/* Write what the directory DIRFD holds (SRC in messages) into W, each
+ * entry under its name relative to DIRFD, as `actool build` writes a
+ * rootfs (aci/build.c): names sorted byte-wise, metadata and xattrs as
+ * libarchive reads them, hard links resolved, sockets skipped; OPTS's cb
+ * and owner_root apply.  The directory itself is not written. */
+int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
+                        const struct appc_build_options *opts, appc_error_t *err);
+
 /* ---- tar reading (aci/reader.c) ---- */
 
 struct appc_tar_reader;
