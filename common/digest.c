@@ -73,6 +73,20 @@ void appc_digest_free(struct appc_digest *d)
   free(d);
 }
 
+int appc_digest_buffer(enum appc_digest_alg alg, const void *buf, size_t len,
+                       char hex[APPC_DIGEST_HEX_MAX], appc_error_t *err)
+{
+  struct appc_digest *d = NULL;
+  int r;
+
+  if (appc_digest_new(alg, &d, err) < 0)
+    return -1;
+  appc_digest_update(d, buf, len);
+  r = appc_digest_final(d, hex, err);
+  appc_digest_free(d);
+  return r;
+}
+
 static bool lower_hex(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)

@@ -22,6 +22,9 @@ void appc_digest_update(struct appc_digest *d, const void *buf, size_t len);
 /* The digest in lower-case hex, into HEX (APPC_DIGEST_HEX_MAX bytes). */
 int appc_digest_final(struct appc_digest *d, char hex[APPC_DIGEST_HEX_MAX], appc_error_t *err);
 void appc_digest_free(struct appc_digest *d);
+/* The digest of LEN bytes at BUF, at once. */
+int appc_digest_buffer(enum appc_digest_alg alg, const void *buf, size_t len,
+                       char hex[APPC_DIGEST_HEX_MAX], appc_error_t *err);
 
 /* Parse an OCI digest "ALG:HEX" (sha256 with 64 lower-case hex digits,
  * sha512 with 128): its algorithm and where its hex starts.  False for

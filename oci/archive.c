@@ -391,16 +391,6 @@ static int write_blob(struct unpacked *u, const char *text, char digest[OCI_DIGE
   return appc_atomic_write_at(u->dirfd, name, text, strlen(text), 0600, 0, err);
 }
 
-static json_object *descriptor(const char *media_type, const char *digest, int64_t size)
-{
-  json_object *o = json_object_new_object();
-
-  json_object_object_add(o, "mediaType", json_object_new_string(media_type));
-  json_object_object_add(o, "digest", json_object_new_string(digest));
-  json_object_object_add(o, "size", json_object_new_int64(size));
-  return o;
-}
-
 /* DIR/layout: the chosen image as an OCI image layout whose one image is
  * named REF. */
 static int make_layout(struct unpacked *u, const struct chosen *c, const char *ref,
@@ -418,21 +408,22 @@ static int make_layout(struct unpacked *u, const struct chosen *c, const char *r
   json_object_object_add(m, "mediaType", json_object_new_string(DOCKER_MANIFEST_V2));
   if (link_blob(u, c->config, digest, &size, err) < 0)
     goto done;
-  json_object_object_add(m, "config", descriptor(DOCKER_CONFIG_V1, digest, size));
+  json_object_object_add(m, "config", oci_descriptor_json(DOCKER_CONFIG_V1, digest, size));
   for (size_t i = 0; i < c->n_layers; i++) {
     if (link_blob(u, c->layers[i], digest, &size, err) < 0)
       goto done;
     /* docker save writes them uncompressed; a compressed one is read as
      * such all the same, and its diff_id still checks it */
-    json_object_array_add(layers,
-                          descriptor("application/vnd.docker.image.rootfs.diff.tar", digest, size));
+    json_object_array_add(
+        layers, oci_descriptor_json("application/vnd.docker.image.rootfs.diff.tar", digest, size));
   }
   json_object_object_add(m, "layers", json_object_get(layers));
   if (write_blob(u, json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN), digest, &size, err) <
       0)
     goto done;
   json_object *index = json_object_new_object(), *manifests = json_object_new_array();
-  json_object *desc = descriptor(DOCKER_MANIFEST_V2, digest, size), *ann = json_object_new_object();
+  json_object *desc = oci_descriptor_json(DOCKER_MANIFEST_V2, digest, size),
+              *ann = json_object_new_object();
   json_object_object_add(ann, "org.opencontainers.image.ref.name", json_object_new_string(ref));
   json_object_object_add(desc, "annotations", ann);
   json_object_array_add(manifests, desc);

@@ -109,29 +109,33 @@ static int open_gunzip(struct oci_blob *b, appc_error_t *err)
   return 0;
 }
 
-int oci_blob_open_tar(struct oci_blob *b, struct archive **tar, appc_error_t *err)
+int oci_blob_open(struct oci_blob *b, appc_error_t *err)
 {
   struct archive_entry *e;
 
+  if (read_head(b, err) < 0)
+    return -1;
+  if (b->head_len >= 2 && b->head[0] == 0x1f && b->head[1] == 0x8b)
+    return open_gunzip(b, err);
+  if ((b->raw = archive_read_new()) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", b->what);
+  /* Only the compressions the image spec names: libarchive would
+   * otherwise run external programs for some. */
+  archive_read_support_filter_zstd(b->raw);
+  archive_read_support_format_raw(b->raw);
+  if (archive_read_open(b->raw, b, NULL, read_packed, NULL) != ARCHIVE_OK ||
+      archive_read_next_header(b->raw, &e) != ARCHIVE_OK)
+    return appc_error_make(err, b->errnum, "%s: %s", b->what, oci_blob_error(b, b->raw));
+  return 0;
+}
+
+int oci_blob_open_tar(struct oci_blob *b, struct archive **tar, appc_error_t *err)
+{
   if ((*tar = archive_read_new()) == NULL)
     return appc_error_make(err, ENOMEM, "%s", b->what);
   archive_read_support_format_tar(*tar);
-  if (read_head(b, err) < 0)
+  if (oci_blob_open(b, err) < 0)
     return -1;
-  if (b->head_len >= 2 && b->head[0] == 0x1f && b->head[1] == 0x8b) {
-    if (open_gunzip(b, err) < 0)
-      return -1;
-  } else {
-    if ((b->raw = archive_read_new()) == NULL)
-      return appc_error_make(err, ENOMEM, "%s", b->what);
-    /* Only the compressions the image spec names: libarchive would
-     * otherwise run external programs for some. */
-    archive_read_support_filter_zstd(b->raw);
-    archive_read_support_format_raw(b->raw);
-    if (archive_read_open(b->raw, b, NULL, read_packed, NULL) != ARCHIVE_OK ||
-        archive_read_next_header(b->raw, &e) != ARCHIVE_OK)
-      return appc_error_make(err, b->errnum, "%s: %s", b->what, oci_blob_error(b, b->raw));
-  }
   if (archive_read_open(*tar, b, NULL, oci_blob_read, NULL) != ARCHIVE_OK)
     return appc_error_make(err, b->errnum, "%s: %s", b->what, oci_blob_error(b, *tar));
   return 0;

@@ -494,20 +494,26 @@ int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char 
                  err);
 }
 
+json_object *oci_descriptor_json(const char *media_type, const char *digest, int64_t size)
+{
+  json_object *o = json_object_new_object();
+
+  json_object_object_add(o, "mediaType", json_object_new_string(media_type));
+  json_object_object_add(o, "digest", json_object_new_string(digest));
+  json_object_object_add(o, "size", json_object_new_int64(size));
+  return o;
+}
+
 int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
                    appc_error_t *err)
 {
-  cleanup_digest struct appc_digest *dg = NULL;
   enum appc_digest_alg alg;
   const char *hex;
   char got[APPC_DIGEST_HEX_MAX];
 
   if (!appc_digest_parse(d->digest, &alg, &hex))
     return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", where, d->digest);
-  if (appc_digest_new(alg, &dg, err) < 0)
-    return -1;
-  appc_digest_update(dg, data, len);
-  if (appc_digest_final(dg, got, err) < 0)
+  if (appc_digest_buffer(alg, data, len, got, err) < 0)
     return -1;
   if ((d->size >= 0 && len != (size_t) d->size) || strcmp(got, hex) != 0)
     return appc_error_make(err, EINVAL, "%s: blob %s: its content does not match its digest", where,

@@ -73,6 +73,10 @@ struct oci_blobs {
               appc_error_t *err);
 };
 
+/* {"mediaType", "digest", "size"}, as json-c's json_object *. */
+struct json_object;
+struct json_object *oci_descriptor_json(const char *media_type, const char *digest, int64_t size);
+
 /* DATA (LEN bytes) is the blob D describes: its digest and size match. */
 int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
                    appc_error_t *err);
@@ -143,8 +147,10 @@ struct oci_blob {
   char buf[128 * 1024];
 };
 
-/* Read the blob's first bytes and set up its decompression; *TAR, a new
- * libarchive tar reader, reads the decompressed stream. */
+/* Read the blob's first bytes and set up its decompression. */
+int oci_blob_open(struct oci_blob *b, appc_error_t *err);
+/* The same, and *TAR, a new libarchive tar reader, reads the decompressed
+ * stream. */
 int oci_blob_open_tar(struct oci_blob *b, struct archive **tar, appc_error_t *err);
 /* The next decompressed bytes (libarchive's read callback: A unused);
  * 0 at the end, -1 on error (oci_blob_error says what). */
@@ -216,6 +222,10 @@ struct oci_source {
 int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err);
+
+/* Whether TAG is a tag as distribution's grammar has them (1 to 128 of
+ * [A-Za-z0-9_.-], not starting with '.' or '-'). */
+bool oci_tag_ok(const char *tag);
 
 /* ---- squash.c ---- */
 

@@ -76,7 +76,7 @@ static bool repository_ok(const char *repo)
   }
 }
 
-static bool tag_ok(const char *tag)
+bool oci_tag_ok(const char *tag)
 {
   size_t len = strlen(tag);
 
@@ -240,7 +240,7 @@ int appc_docker_ref_parse(const char *ref, struct appc_docker_ref *out, appc_err
   colon = strrchr(slash != NULL ? slash : path, ':');
   if (colon != NULL) {
     *colon = '\0';
-    if (!tag_ok(colon + 1)) {
+    if (!oci_tag_ok(colon + 1)) {
       ref_error(ref, "a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'", err);
       goto fail;
     }

@@ -338,13 +338,9 @@ static char *manifest_type(const struct appc_http_response *resp)
 
 static int sha256_of(const char *data, size_t len, char out[OCI_DIGEST_MAX], appc_error_t *err)
 {
-  cleanup_digest struct appc_digest *dg = NULL;
   char hex[APPC_DIGEST_HEX_MAX];
 
-  if (appc_digest_new(APPC_DIGEST_SHA256, &dg, err) < 0)
-    return -1;
-  appc_digest_update(dg, data, len);
-  if (appc_digest_final(dg, hex, err) < 0)
+  if (appc_digest_buffer(APPC_DIGEST_SHA256, data, len, hex, err) < 0)
     return -1;
   snprintf(out, OCI_DIGEST_MAX, "sha256:%s", hex);
   return 0;

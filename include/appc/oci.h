@@ -64,6 +64,28 @@ int appc_oci_import_docker_archive(struct appc_store *s, const char *file, const
  * when there is none). */
 int appc_oci_archive_ref_split(const char *arg, char **file, char **repo_tag, appc_error_t *err);
 
+/* "sha256:" and 64 hex digits. */
+#define APPC_OCI_DIGEST_LEN 71
+
+#define APPC_OCI_EXPORT_OPTIONS_VERSION 1
+struct appc_oci_export_options {
+  unsigned version; /* 0, or APPC_OCI_EXPORT_OPTIONS_VERSION (<appc/appc.h>) */
+  /* The org.opencontainers.image.ref.name; NULL: the image's version label
+   * when it makes a tag, else "latest". */
+  const char *tag;
+  const struct appc_callbacks *cb; /* cancel, log; may be NULL */
+};
+
+/* Write the image ID, rendered with its dependencies, as an OCI image into
+ * the image layout DIR (made when missing or empty; added to when it is a
+ * layout: an entry of the same tag is replaced, the others kept): one gzip
+ * layer of the tree, a config from the app (Entrypoint, Env, User,
+ * WorkingDir, ExposedPorts, Volumes, the labels as Labels), a manifest.
+ * DIGEST receives the manifest's digest. */
+int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir,
+                           const struct appc_oci_export_options *opts,
+                           char digest[APPC_OCI_DIGEST_LEN + 1], appc_error_t *err);
+
 /* A registry reference, as `docker pull` reads it:
  * [REGISTRY[:PORT]/]REPO[:TAG][@DIGEST], with Docker Hub's defaults. */
 struct appc_docker_ref {

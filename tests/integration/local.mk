@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run.sh \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \
+	tests/integration/oci-export.sh \
 	tests/integration/registry.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

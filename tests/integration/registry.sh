@@ -132,6 +132,14 @@ check_fails "a malformed reference" 1 'a repository is' ac --insecure-options=im
 check_fails "plain http is refused without --insecure-options=http" 1 'TLS|http' \
   ac --insecure-options=image fetch "docker://localhost:$(net_free_port)/test/app"
 
+# ---- export --format=oci, pushed by skopeo, pulled back ----
+check "image export --format=oci" ac image export --format=oci "$TOP" "oci:$TMP/exported:1"
+check "skopeo pushes the exported image" push "oci:$TMP/exported:1" "docker://$P/test/exported:1"
+check "fetch it back from the registry" "$ACTOOL" --dir="$TMP/back" --cacert="$NET_CA" \
+  --insecure-options=image fetch "docker://$P/test/exported:1"
+check "render it" "$ACTOOL" --dir="$TMP/back" image render --rootfs "$(cat "$TMP/.out")" "$TMP/back-render"
+same_tree "... every file made the round trip" "$TMP/back-render"
+
 # ---- squash ----
 check "fetch --squash docker://..." "$ACTOOL" --dir="$TMP/sq" --cacert="$NET_CA" --insecure-options=image \
   fetch --squash "docker://$P/test/app:oci"

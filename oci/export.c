@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* An image of the store as an OCI image (image-spec image-layout.md): the
+ * image rendered with its dependencies (the store's cached tree) becomes
+ * one gzip layer, its app the config, and the manifest is added to DIR's
+ * index.json under a tag, so that `skopeo copy oci:DIR:TAG docker://...`
+ * pushes it and runc, podman or umoci run or unpack it (docs/oci.md,
+ * "Export").
+ *
+ * Blobs are written under temporary names and renamed to their digest;
+ * index.json is replaced atomically; DIR is locked (flock) for the whole
+ * export so that two exports into one layout keep each other's entries. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "aci/stream.h"
+#include "common/abi.h"
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "oci/internal.h"
+
+/* The ACE's PATH (ace.md), which an app without one runs with. */
+#define ACE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+
+struct export
+{
+  struct appc_store *s;
+  const char *id;
+  const char *dir;
+  const struct appc_oci_export_options *opts;
+  int dirfd;   /* DIR, locked */
+  int blobsfd; /* DIR/blobs/sha256 */
+  struct appc_image_manifest *m;
+  char tag[129];
+  char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
+      manifest[OCI_DIGEST_MAX];
+  int64_t layer_size, config_size, manifest_size;
+};
+
+static const char *label(const struct appc_image_manifest *m, const char *name)
+{
+  for (size_t i = 0; i < m->labels.len; i++)
+    if (strcmp(m->labels.items[i].name, name) == 0)
+      return m->labels.items[i].value;
+  return NULL;
+}
+
+/* ---- the layout directory ---- */
+
+static bool dir_is_empty(int dirfd)
+{
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *e;
+  bool empty = true;
+
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return false;
+  }
+  while (empty && (e = readdir(d)) != NULL)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
+static int open_subdir(int dirfd, const char *name, const char *path, appc_error_t *err)
+{
+  int fd;
+
+  if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s/%s", path, name);
+  fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s/%s", path, name);
+  return fd;
+}
+
+/* DIR, made an OCI image layout when it is missing or empty, locked. */
+static int open_layout(struct export *ex, appc_error_t *err)
+{
+  static const char marker[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+  struct oci_layout check = {.dirfd = -1};
+
+  if (mkdir(ex->dir, 0755) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s", ex->dir);
+  ex->dirfd = open(ex->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (ex->dirfd < 0)
+    return appc_error_make(err, errno, "%s", ex->dir);
+  while (flock(ex->dirfd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return appc_error_make(err, errno, "%s: lock", ex->dir);
+  if (faccessat(ex->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (!dir_is_empty(ex->dirfd))
+      return appc_error_make(err, 0,
+                             "%s: not an OCI image layout (no oci-layout file) and not empty: "
+                             "an export goes into a layout or a new directory",
+                             ex->dir);
+    if (appc_atomic_write_at(ex->dirfd, "oci-layout", marker, strlen(marker), 0644, 0, err) < 0)
+      return appc_error_prefix(err, "%s", ex->dir);
+  }
+  int r = oci_layout_open(&check, ex->dir, err);
+  oci_layout_close(&check);
+  if (r < 0)
+    return -1;
+  cleanup_close int blobs = open_subdir(ex->dirfd, "blobs", ex->dir, err);
+  if (blobs < 0)
+    return -1;
+  ex->blobsfd = open_subdir(blobs, "sha256", ex->dir, err);
+  return ex->blobsfd < 0 ? -1 : 0;
+}
+
+/* DATA as blobs/sha256/HEX; OUT receives "sha256:HEX". */
+static int write_blob(struct export *ex, const char *data, size_t len, char out[OCI_DIGEST_MAX],
+                      appc_error_t *err)
+{
+  char hex[APPC_DIGEST_HEX_MAX];
+
+  if (appc_digest_buffer(APPC_DIGEST_SHA256, data, len, hex, err) < 0)
+    return -1;
+  snprintf(out, OCI_DIGEST_MAX, "sha256:%s", hex);
+  if (appc_atomic_write_at(ex->blobsfd, hex, data, len, 0644, 0, err) < 0)
+    return appc_error_prefix(err, "%s/blobs/sha256", ex->dir);
+  return 0;
+}
+
+/* ---- the layer ---- */
+
+/* Read the layer just written back, once: the digest of its bytes and, as
+ * ISA-L inflates it, of its tar (the diff_id). */
+static int layer_digests(struct export *ex, int fd, appc_error_t *err)
+{
+  struct oci_blob b = {.fd = fd, .what = ex->dir, .cb = ex->opts->cb};
+  char hex[APPC_DIGEST_HEX_MAX];
+  const void *p;
+  ssize_t n;
+  int r = -1;
+
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: layer", ex->dir);
+  if (appc_digest_new(APPC_DIGEST_SHA256, &b.packed, err) < 0 ||
+      appc_digest_new(APPC_DIGEST_SHA256, &b.unpacked, err) < 0 || oci_blob_open(&b, err) < 0)
+    goto done;
+  while ((n = oci_blob_read(NULL, &b, &p)) > 0)
+    ;
+  if (n < 0) {
+    appc_error_make(err, b.errnum, "%s: layer: %s", ex->dir, oci_blob_error(&b, b.raw));
+    goto done;
+  }
+  if (oci_blob_drain(&b, err) < 0 || appc_digest_final(b.packed, hex, err) < 0)
+    goto done;
+  snprintf(ex->layer, sizeof ex->layer, "sha256:%s", hex);
+  if (appc_digest_final(b.unpacked, hex, err) < 0)
+    goto done;
+  snprintf(ex->diff_id, sizeof ex->diff_id, "sha256:%s", hex);
+  r = 0;
+done:
+  oci_blob_clear(&b);
+  return r;
+}
+
+static int write_tree(struct export *ex, const char *rootfs, int fd, appc_error_t *err)
+{
+  struct appc_build_options bo = {.compression = APPC_COMPRESSION_GZIP, .cb = ex->opts->cb};
+  cleanup_tar_writer struct appc_tar_writer *w = NULL;
+  cleanup_close int rfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  char image_id[APPC_IMAGE_ID_LEN + 1];
+
+  if (rfd < 0)
+    return appc_error_make(err, errno, "%s", rootfs);
+  if (appc_tar_writer_new(&w, fd, ex->dir, &bo, err) < 0 ||
+      appc_tar_write_tree(w, rfd, rootfs, &bo, err) < 0 ||
+      appc_tar_writer_close(w, image_id, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int write_layer(struct export *ex, appc_error_t *err)
+{
+  struct appc_store_render_options ro = {.cb = ex->opts->cb};
+  struct appc_store_tree *t = NULL;
+  struct appc_tempfile tmp = APPC_TEMPFILE_INIT;
+  struct stat st;
+  int r = -1;
+
+  if (appc_store_tree_acquire(ex->s, ex->id, &ro, &t, err) < 0)
+    return -1;
+  if (appc_tempfile_open(&tmp, ex->blobsfd, "layer", 0644) < 0) {
+    appc_error_make(err, errno, "%s/blobs/sha256", ex->dir);
+    goto done;
+  }
+  appc_cb_log(ex->opts->cb, "%s: the layer, from %s", ex->dir, t->rootfs);
+  if (write_tree(ex, t->rootfs, tmp.fd, err) < 0 || layer_digests(ex, tmp.fd, err) < 0)
+    goto done;
+  if (fstat(tmp.fd, &st) < 0 ||
+      appc_tempfile_install(&tmp, strchr(ex->layer, ':') + 1, APPC_WRITE_DURABLE) < 0) {
+    appc_error_make(err, errno, "%s/blobs/%s", ex->dir, ex->layer);
+    goto done;
+  }
+  ex->layer_size = st.st_size;
+  r = 0;
+done:
+  appc_tempfile_discard(&tmp);
+  appc_store_tree_release(t);
+  return r;
+}
+
+/* ---- the config, the manifest, the index ---- */
+
+static json_object *object_of_keys(char **keys, size_t n)
+{
+  json_object *o = json_object_new_object();
+
+  for (size_t i = 0; i < n; i++)
+    json_object_object_add(o, keys[i], json_object_new_object());
+  return o;
+}
+
+static json_object *app_config(const struct appc_app *app, const struct appc_image_manifest *m)
+{
+  json_object *c = json_object_new_object(), *env = json_object_new_array(),
+              *labels = json_object_new_object();
+  bool has_path = false;
+
+  if (app != NULL) {
+    json_object *exec = json_object_new_array();
+    for (size_t i = 0; i < app->exec.len; i++)
+      json_object_array_add(exec, json_object_new_string(app->exec.items[i]));
+    json_object_object_add(c, "Entrypoint", exec);
+    char *user = NULL;
+    if (asprintf(&user, "%s:%s", app->user, app->group) >= 0)
+      json_object_object_add(c, "User", json_object_new_string(user));
+    free(user);
+    if (app->working_directory != NULL && app->working_directory[0] != '\0')
+      json_object_object_add(c, "WorkingDir", json_object_new_string(app->working_directory));
+    for (size_t i = 0; i < app->environment.len; i++) {
+      char *kv = NULL;
+      has_path = has_path || strcmp(app->environment.items[i].name, "PATH") == 0;
+      if (asprintf(&kv, "%s=%s", app->environment.items[i].name, app->environment.items[i].value) >=
+          0)
+        json_object_array_add(env, json_object_new_string(kv));
+      free(kv);
+    }
+    char *ports[64], *volumes[64];
+    size_t np = 0, nv = 0;
+    for (size_t i = 0; i < app->n_ports && np < 64; i++)
+      if (asprintf(&ports[np], "%u/%s", (unsigned) app->ports[i].port, app->ports[i].protocol) >= 0)
+        np++;
+    for (size_t i = 0; i < app->n_mount_points && nv < 64; i++)
+      if ((volumes[nv] = strdup(app->mount_points[i].path)) != NULL)
+        nv++;
+    if (np > 0)
+      json_object_object_add(c, "ExposedPorts", object_of_keys(ports, np));
+    if (nv > 0)
+      json_object_object_add(c, "Volumes", object_of_keys(volumes, nv));
+    for (size_t i = 0; i < np; i++)
+      free(ports[i]);
+    for (size_t i = 0; i < nv; i++)
+      free(volumes[i]);
+  }
+  /* the ACE gives an app without a PATH this one */
+  if (!has_path)
+    json_object_array_add(env, json_object_new_string("PATH=" ACE_PATH));
+  json_object_object_add(c, "Env", env);
+  for (size_t i = 0; i < m->labels.len; i++)
+    json_object_object_add(labels, m->labels.items[i].name,
+                           json_object_new_string(m->labels.items[i].value));
+  json_object_object_add(c, "Labels", labels);
+  return c;
+}
+
+/* OCI's architecture and variant for appc's arch label. */
+static void oci_platform(const char *arch, const char **oci, const char **variant)
+{
+  *variant = NULL;
+  if (arch == NULL)
+    *oci = oci_host_arch();
+  else if (strcmp(arch, "aarch64") == 0)
+    *oci = "arm64";
+  else if (strcmp(arch, "i386") == 0)
+    *oci = "386";
+  else if (strcmp(arch, "armv7l") == 0 || strcmp(arch, "armv6l") == 0)
+    *oci = "arm", *variant = arch[4] == '7' ? "v7" : "v6";
+  else
+    *oci = arch;
+}
+
+static const char *annotation_of(const struct appc_image_manifest *m, const char *name)
+{
+  for (size_t i = 0; i < m->annotations.len; i++)
+    if (strcmp(m->annotations.items[i].name, name) == 0)
+      return m->annotations.items[i].value;
+  return NULL;
+}
+
+static char *json_text(json_object *o)
+{
+  const char *t =
+      json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *s = t != NULL ? strdup(t) : NULL;
+
+  json_object_put(o);
+  return s;
+}
+
+static int write_config(struct export *ex, appc_error_t *err)
+{
+  json_object *c = json_object_new_object(), *rootfs = json_object_new_object(),
+              *diff_ids = json_object_new_array(), *history = json_object_new_array(),
+              *h = json_object_new_object();
+  const char *arch, *variant, *created = annotation_of(ex->m, "created");
+  char by[200];
+
+  oci_platform(label(ex->m, "arch"), &arch, &variant);
+  if (created != NULL)
+    json_object_object_add(c, "created", json_object_new_string(created));
+  json_object_object_add(c, "architecture", json_object_new_string(arch));
+  if (variant != NULL)
+    json_object_object_add(c, "variant", json_object_new_string(variant));
+  json_object_object_add(c, "os", json_object_new_string("linux"));
+  json_object_object_add(c, "config", app_config(ex->m->app, ex->m));
+  json_object_array_add(diff_ids, json_object_new_string(ex->diff_id));
+  json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+  json_object_object_add(rootfs, "diff_ids", diff_ids);
+  json_object_object_add(c, "rootfs", rootfs);
+  snprintf(by, sizeof by, "actool image export %.140s", ex->id);
+  json_object_object_add(h, "created_by", json_object_new_string(by));
+  json_object_array_add(history, h);
+  json_object_object_add(c, "history", history);
+  cleanup_free char *text = json_text(c);
+  if (text == NULL)
+    return appc_error_make(err, ENOMEM, "%s: config", ex->dir);
+  ex->config_size = (int64_t) strlen(text);
+  return write_blob(ex, text, strlen(text), ex->config, err);
+}
+
+static int write_manifest(struct export *ex, appc_error_t *err)
+{
+  json_object *m = json_object_new_object(), *layers = json_object_new_array(),
+              *annotations = json_object_new_object();
+
+  json_object_object_add(m, "schemaVersion", json_object_new_int(2));
+  json_object_object_add(m, "mediaType", json_object_new_string(OCI_MANIFEST_V1));
+  json_object_object_add(m, "config",
+                         oci_descriptor_json(OCI_CONFIG_V1, ex->config, ex->config_size));
+  json_object_array_add(layers, oci_descriptor_json(LAYER_GZIP, ex->layer, ex->layer_size));
+  json_object_object_add(m, "layers", layers);
+  json_object_object_add(annotations, "appc.io/image-id", json_object_new_string(ex->id));
+  json_object_object_add(annotations, "appc.io/name", json_object_new_string(ex->m->name));
+  json_object_object_add(m, "annotations", annotations);
+  cleanup_free char *text = json_text(m);
+  if (text == NULL)
+    return appc_error_make(err, ENOMEM, "%s: manifest", ex->dir);
+  ex->manifest_size = (int64_t) strlen(text);
+  return write_blob(ex, text, strlen(text), ex->manifest, err);
+}
+
+/* index.json with the entry for the tag replaced, or added. */
+static int write_index(struct export *ex, appc_error_t *err)
+{
+  cleanup_free char *old = NULL;
+  size_t len = 0;
+  json_object *idx = NULL, *manifests, *list = json_object_new_array();
+
+  if (appc_read_file_at(ex->dirfd, "index.json", OCI_JSON_MAX,
+                        APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &old, &len, err) < 0) {
+    if (*err == NULL || (*err)->errnum != ENOENT) {
+      json_object_put(list);
+      return appc_error_prefix(err, "%s", ex->dir);
+    }
+    appc_error_release(err);
+  } else if ((idx = json_tokener_parse(old)) == NULL ||
+             !json_object_is_type(idx, json_type_object)) {
+    json_object_put(idx);
+    json_object_put(list);
+    return appc_error_make(err, 0, "%s/index.json: not a JSON object", ex->dir);
+  }
+  if (idx != NULL && json_object_object_get_ex(idx, "manifests", &manifests) &&
+      json_object_is_type(manifests, json_type_array)) {
+    for (size_t i = 0; i < json_object_array_length(manifests); i++) {
+      json_object *d = json_object_array_get_idx(manifests, i), *a, *ref;
+      if (json_object_object_get_ex(d, "annotations", &a) &&
+          json_object_object_get_ex(a, "org.opencontainers.image.ref.name", &ref) &&
+          strcmp(json_object_get_string(ref), ex->tag) == 0)
+        continue; /* the tag now names this export */
+      json_object_array_add(list, json_object_get(d));
+    }
+  }
+  if (idx == NULL)
+    idx = json_object_new_object();
+  json_object *d = oci_descriptor_json(OCI_MANIFEST_V1, ex->manifest, ex->manifest_size),
+              *a = json_object_new_object();
+  json_object_object_add(a, "org.opencontainers.image.ref.name", json_object_new_string(ex->tag));
+  json_object_object_add(d, "annotations", a);
+  json_object_array_add(list, d);
+  json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
+  json_object_object_add(idx, "mediaType", json_object_new_string(OCI_INDEX_V1));
+  json_object_object_add(idx, "manifests", list);
+  cleanup_free char *text = json_text(idx);
+  if (text == NULL)
+    return appc_error_make(err, ENOMEM, "%s/index.json", ex->dir);
+  if (appc_atomic_write_at(ex->dirfd, "index.json", text, strlen(text), 0644, APPC_WRITE_DURABLE,
+                           err) < 0)
+    return appc_error_prefix(err, "%s", ex->dir);
+  return 0;
+}
+
+static int choose_tag(struct export *ex, appc_error_t *err)
+{
+  const char *tag = ex->opts->tag;
+
+  if (tag == NULL) {
+    tag = label(ex->m, "version");
+    if (tag == NULL || !oci_tag_ok(tag))
+      tag = "latest";
+  } else if (!oci_tag_ok(tag)) {
+    return appc_error_make(err, 0,
+                           "oci:%s:%.200s: a tag is 1 to 128 of [A-Za-z0-9_.-], not starting "
+                           "with '.' or '-'",
+                           ex->dir, tag);
+  }
+  snprintf(ex->tag, sizeof ex->tag, "%s", tag);
+  return 0;
+}
+
+int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir,
+                           const struct appc_oci_export_options *opts,
+                           char digest[APPC_OCI_DIGEST_LEN + 1], appc_error_t *err)
+{
+  static const struct appc_oci_export_options defaults;
+  struct export ex = {.s = s, .id = id, .dir = dir, .dirfd = -1, .blobsfd = -1};
+  int r = -1;
+
+  if (APPC_ABI_CHECK(opts, appc_oci_export_options, APPC_OCI_EXPORT_OPTIONS_VERSION, err) < 0)
+    return -1;
+  ex.opts = opts != NULL ? opts : &defaults;
+  if (appc_store_load_manifest(s, id, &ex.m, err) == 0 && choose_tag(&ex, err) == 0 &&
+      open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 && write_config(&ex, err) == 0 &&
+      write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
+    memcpy(digest, ex.manifest, APPC_OCI_DIGEST_LEN + 1); /* always sha256 */
+    r = 0;
+  }
+  appc_image_manifest_free(ex.m);
+  if (ex.blobsfd >= 0)
+    close(ex.blobsfd);
+  if (ex.dirfd >= 0)
+    close(ex.dirfd); /* and the lock with it */
+  return r;
+}

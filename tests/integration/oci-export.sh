@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# image export --format=oci: images of the store written as OCI images that
+# Debian's umoci, skopeo and runc read.  An image imported from umoci's own
+# layout (three layers, whiteouts) comes back out equal to what `umoci
+# unpack` made of the original, file by file; a busybox ACI with its app
+# runs under runc with the output and exit status it has under `actool run`;
+# layouts are added to, not replaced; refusals leave nothing behind.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+S=$TMP/store
+ac() { "$ACTOOL" --dir="$S" "$@"; }
+
+for tool in umoci skopeo runc jq; do
+  if ! command -v "$tool" >/dev/null; then
+    not_ok "$tool is installed (scripts/deps installs it)"
+    done_testing
+    exit
+  fi
+done
+. "$top_srcdir/tests/integration/lib-oci.sh" || exit 1
+
+# ---- a layered image, round trip ----
+L=$TMP/layout
+oci_make_image "$L" app
+umoci unpack --image "$L:app" "$TMP/theirs" >/dev/null
+listing "$TMP/theirs/rootfs" >"$TMP/theirs.txt"
+check "import umoci's image" ac --insecure-options=image fetch "oci:$L:app"
+TOP=$(cat "$TMP/.out")
+
+E=$TMP/export
+check "image export --format=oci IMAGE oci:DIR:TAG" ac image export --format=oci "$TOP" "oci:$E:v1"
+DIGEST=$(cat "$TMP/.out")
+is "it prints the manifest's digest" "$(grep -Ecx 'sha256:[0-9a-f]{64}' <<<"$DIGEST")" 1
+is "index.json names it by the tag" \
+  "$(jq -r '.manifests[] | .digest + " " + .annotations["org.opencontainers.image.ref.name"]' "$E/index.json")" \
+  "$DIGEST v1"
+check "the layout says imageLayoutVersion 1.0.0" jq -e '.imageLayoutVersion == "1.0.0"' "$E/oci-layout"
+check "skopeo reads it" skopeo inspect "oci:$E:v1"
+is "... one layer for the whole image, dependencies applied" "$(jq '.Layers | length' "$TMP/.out")" 1
+check "umoci unpacks it" umoci unpack --image "$E:v1" "$TMP/unpacked"
+same_tree "the unpacked rootfs equals umoci's unpacking of the original, file by file" "$TMP/unpacked/rootfs"
+
+# the config, from the app
+CFG=$E/blobs/sha256/$(jq -r .config.digest "$E/blobs/sha256/${DIGEST#sha256:}" | cut -d: -f2)
+is "Entrypoint: the app's exec" "$(jq -c .config.Entrypoint "$CFG")" '["/bin/sh","-c","echo hi"]'
+is "User, WorkingDir" "$(jq -c '[.config.User, .config.WorkingDir]' "$CFG")" '["1000:100","/dir"]'
+is "Env, with the ACE's PATH the app lacked" "$(jq -c .config.Env "$CFG")" \
+  '["FOO=bar","EMPTY=","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
+is "ExposedPorts and Volumes" "$(jq -c '[(.config.ExposedPorts | keys), (.config.Volumes | keys)]' "$CFG")" \
+  '[["53/udp","80/tcp"],["/data"]]'
+is "os, architecture, labels" "$(jq -c '[.os, .architecture, .config.Labels.version]' "$CFG")" \
+  '["linux","amd64","app"]'
+is "diff_ids: the layer's tar" "$(jq -r '.rootfs.diff_ids | length' "$CFG")" 1
+
+check "fetch oci:DIR:v1 back into another store" "$ACTOOL" --dir="$TMP/again" --insecure-options=image \
+  fetch "oci:$E:v1"
+check "render it" "$ACTOOL" --dir="$TMP/again" image render --rootfs "$(cat "$TMP/.out")" "$TMP/again-render"
+same_tree "the round trip keeps every file" "$TMP/again-render"
+
+# ---- adding to a layout ----
+check "export a second tag into the same layout" ac image export --format=oci "$TOP" "oci:$E:v2"
+is "both tags are listed" "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' "$E/index.json")" "v1 v2"
+check "the first is still unpackable" umoci unpack --image "$E:v1" "$TMP/unpacked-v1-again"
+check "export v1 again" ac image export --format=oci "$TOP" "oci:$E:v1"
+is "the tag is replaced, not doubled" "$(jq '.manifests | length' "$E/index.json")" 2
+check "an umoci-made layout is added to" ac image export --format=oci "$TOP" "oci:$L:exported"
+check "... its own image is still there" umoci unpack --image "$L:app" "$TMP/unpacked-app"
+check "... and ours beside it" umoci unpack --image "$L:exported" "$TMP/unpacked-exported"
+check "the default tag is the version label" ac image export --format=oci "$TOP" "oci:$TMP/deftag"
+is "... app" "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$TMP/deftag/index.json")" app
+
+# ---- refusals, nothing left behind ----
+mkdir -p "$TMP/notlayout" && echo x >"$TMP/notlayout/file"
+check_fails "a non-empty directory that is not a layout is refused" 1 'not an OCI image layout.*not empty' \
+  ac image export --format=oci "$TOP" "oci:$TMP/notlayout"
+is "... and left as it was" "$(ls -A "$TMP/notlayout")" file
+check_fails "an unknown --format" 2 'aci or oci' ac image export --format=tar "$TOP" "oci:$TMP/x"
+check_fails "--format=oci needs oci:DIR" 2 'oci:DIR' ac image export --format=oci "$TOP" "$TMP/x"
+check_fails "a tag outside the grammar" 1 'a tag is' ac image export --format=oci "$TOP" "oci:$TMP/badtag:-x"
+check_fails "an image the store lacks" 1 'no such image|not in the store' \
+  ac image export --format=oci example.com/nope "oci:$TMP/nope"
+is "no temporary file in the layouts' blobs" \
+  "$(find "$E/blobs" "$L/blobs" -name '.*' | wc -l)" 0
+check "every blob is named by its digest" bash -c 'cd "$1/blobs/sha256" && for f in *; do
+  [ "$(sha256sum <"$f" | cut -d" " -f1)" = "$f" ] || exit 1; done' _ "$E"
+
+# ---- runc runs the exported busybox app as actool runs it ----
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  not_ok "a static busybox is installed (scripts/deps installs busybox-static)"
+  done_testing
+  exit
+fi
+B=$TMP/bb
+"$top_srcdir/scripts/mkrootfs-busybox" "$B/rootfs" >/dev/null
+mkdir -p "$B/rootfs/work"
+cat >"$B/manifest" <<'EOF'
+{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/export-run",
+ "labels": [{"name": "version", "value": "1.0"}, {"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}],
+ "app": {"exec": ["/bin/sh", "-c", "echo user=$(id -u):$(id -g) cwd=$(pwd) greeting=$GREETING; ls /work; exit 7"],
+         "user": "0", "group": "0", "workingDirectory": "/work",
+         "environment": [{"name": "GREETING", "value": "hello world"}]}}
+EOF
+echo data >"$B/rootfs/work/file"
+check "build the busybox ACI" "$ACTOOL" build "$B" "$TMP/bb.aci"
+check "import it" ac --insecure-options=image fetch "$TMP/bb.aci"
+BB=$(cat "$TMP/.out")
+run_capture ac run "$BB"
+OURS_STATUS=$status
+cp "$TMP/.out" "$TMP/actool-run.out"
+is "actool run: the app's output" "$(cat "$TMP/actool-run.out")" \
+  "user=0:0 cwd=/work greeting=hello world
+file"
+is "actool run: its exit status" "$OURS_STATUS" 7
+check "export it" ac image export --format=oci "$BB" "oci:$TMP/bb-oci"
+check "umoci unpacks it into a runtime bundle" umoci unpack --image "$TMP/bb-oci:1.0" "$TMP/bb-bundle"
+jq '.process.terminal = false' "$TMP/bb-bundle/config.json" >"$TMP/config.json" &&
+  mv "$TMP/config.json" "$TMP/bb-bundle/config.json"
+ID=actool-export-test-$$
+run_capture runc run --bundle "$TMP/bb-bundle" "$ID"
+RUNC_STATUS=$status
+runc delete --force "$ID" >/dev/null 2>&1
+is "runc run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run.out")"
+is "runc run: the same exit status" "$RUNC_STATUS" "$OURS_STATUS"
+
+done_testing
