@@ -194,7 +194,7 @@ static int fetch_oci_layout(struct appc_store *s, const char *arg,
                             const struct appc_fetch_options *o, struct appc_store_image *out,
                             appc_error_t *err)
 {
-  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash};
+  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash, .refresh = o->no_store};
   cleanup_free char *dir = NULL;
   cleanup_free char *ref = NULL;
 
@@ -212,7 +212,7 @@ static int fetch_docker_archive(struct appc_store *s, const char *arg,
                                 const struct appc_fetch_options *o, struct appc_store_image *out,
                                 appc_error_t *err)
 {
-  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash};
+  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash, .refresh = o->no_store};
   cleanup_free char *file = NULL;
   cleanup_free char *repo_tag = NULL;
 
@@ -231,7 +231,7 @@ static int fetch_docker_archive(struct appc_store *s, const char *arg,
 static int fetch_docker(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
                         struct appc_store_image *out, appc_error_t *err)
 {
-  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash};
+  struct appc_oci_import_options io = {.cb = o->cb, .squash = o->squash, .refresh = o->no_store};
   struct appc_docker_ref ref;
 
   if (appc_docker_ref_parse(arg, &ref, err) < 0)

@@ -430,7 +430,7 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
 {
   struct made *made = calloc(c->img.n_layers, sizeof *made);
   struct reused reused = {.s = c->s};
-  bool reusing = true;
+  bool reusing = !c->opts->refresh;
   int r = 0;
 
   if (made == NULL)

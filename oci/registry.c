@@ -653,7 +653,8 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
   if (read_top(r, err) < 0)
     return -1;
   /* An unchanged tag: its manifest was the one request. */
-  if (oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag,
+  if (!r->opts->refresh &&
+      oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag,
                         r->opts->arch != NULL ? r->opts->arch : r->ref.arch, r->top.digest,
                         r->opts->squash, out)) {
     appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);

@@ -37,6 +37,9 @@ struct appc_oci_import_options {
   /* One ACI holding the image rendered (every layer applied, whiteouts
    * included), without dependencies, instead of one ACI per layer. */
   bool squash;
+  /* Convert (and download) every layer even when the store has the image
+   * or some of its layers already (fetch --no-store). */
+  bool refresh;
 };
 
 /* Import the image REF (an org.opencontainers.image.ref.name of DIR's

@@ -248,6 +248,10 @@ check "fetch the unchanged tag again" af fetch "docker://localhost:$FAKE_PORT/te
 is "... the same image" "$(cat "$TMP/.out")" "$GOOD"
 is "... for one manifest request" "$(cat "$FAKE_LOG")" \
   "GET /v2/test/app/manifests/app host=localhost:$FAKE_PORT range=- auth=none"
+: >"$FAKE_LOG"
+check "fetch --no-store pulls it all again" af fetch --no-store "docker://localhost:$FAKE_PORT/test/app:app"
+is "... the same image" "$(cat "$TMP/.out")" "$GOOD"
+is "... every manifest, config and layer asked for" "$(grep -c '^GET' "$FAKE_LOG")" 5
 
 # resumption: the first download of each blob is cut halfway
 fake cut-blob-once
