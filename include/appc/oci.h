@@ -25,9 +25,9 @@ extern "C" {
 #define APPC_OCI_IMPORT_OPTIONS_VERSION 1
 struct appc_oci_import_options {
   unsigned version; /* 0, or APPC_OCI_IMPORT_OPTIONS_VERSION (<appc/appc.h>) */
-  /* The image's ACI name; NULL: from the layout's annotations
-   * (org.opencontainers.image.base.name, io.containerd.image.name), else
-   * the layout directory's name. */
+  /* The image's ACI name; NULL: the layout directory's name, the archive's
+   * repository, or REGISTRY/REPO for a registry's image (any character an
+   * AC Name does not allow made '-'). */
   const char *name;
   /* The platform picked from an image index; NULL: linux and the
    * architecture of this machine (GOARCH spelling: amd64, arm64, ...). */
