@@ -524,9 +524,23 @@ static int v1_cpu_quota(const struct target *t, size_t h, const char *dir, int64
 
 /* resource/cpu's request (and os/linux/cpu-shares) as v1 shares, or their
  * v2 weight mapped as runc does. */
+static int64_t shares_in_range(int64_t shares)
+{
+  return shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
+}
+
+/* LIMIT millicores of CPU time per period of CFS_PERIOD microseconds, at
+ * least what the kernel accepts. */
+static int64_t cpu_quota_of(int64_t limit)
+{
+  int64_t quota = limit * (CFS_PERIOD / 1000);
+
+  return quota < CFS_MIN_QUOTA ? CFS_MIN_QUOTA : quota;
+}
+
 static int cpu_shares(const char *dir, bool v2, int64_t shares, appc_error_t *err)
 {
-  shares = shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
+  shares = shares_in_range(shares);
   if (!v2)
     return write_int(dir, "cpu.shares", shares, err);
   return write_int(dir, "cpu.weight", 1 + ((shares - 2) * 9999) / 262142, err);
@@ -555,10 +569,8 @@ static int apply_cpu(const struct target *t, const struct appc_isolator *iso, si
   }
   dir = target_dir(t, h, buf);
   if (limit > 0) {
-    /* LIMIT millicores of CPU time per period of CFS_PERIOD microseconds */
-    int64_t quota = limit * (CFS_PERIOD / 1000);
-    if (quota < CFS_MIN_QUOTA) {
-      quota = CFS_MIN_QUOTA;
+    int64_t quota = cpu_quota_of(limit);
+    if (quota != limit * (CFS_PERIOD / 1000)) {
       ace_note(t->notes, ACE_NOTE_WARN,
                "%s: isolator resource/cpu: limit %" PRId64 "m raised to %" PRId64
                "m, the least the kernel accepts",
@@ -796,4 +808,41 @@ void ace_cgroup_free(struct ace_cgroup *cg)
   free(cg->leaf_fd);
   layout_clear(&cg->layout);
   free(cg);
+}
+
+int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who, int64_t *memory,
+                      int64_t *cpu_quota, int64_t *cpu_period, int64_t *cpu_shares,
+                      appc_error_t *err)
+{
+  *memory = *cpu_quota = *cpu_shares = -1;
+  *cpu_period = CFS_PERIOD;
+  for (size_t i = 0; isolators != NULL && i < isolators->len; i++) {
+    const struct appc_isolator *iso = &isolators->items[i];
+    int64_t limit = -1, request = -1;
+    switch (iso->kind) {
+    case APPC_ISOLATOR_RESOURCE_MEMORY:
+      if (iso->limit != NULL && appc_quantity_value(iso->limit, 0, memory, err) < 0)
+        return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", who, i);
+      break;
+    case APPC_ISOLATOR_RESOURCE_CPU:
+      if ((iso->limit != NULL && appc_quantity_value(iso->limit, 3, &limit, err) < 0) ||
+          (iso->request != NULL && appc_quantity_value(iso->request, 3, &request, err) < 0))
+        return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", who, i);
+      if (limit == 0 || limit > INT64_MAX / (CFS_PERIOD / 1000))
+        return appc_error_make(err, 0,
+                               "%s: isolators[%zu].value.limit: \"%s\" is not a usable CPU limit",
+                               who, i, iso->limit);
+      if (limit > 0)
+        *cpu_quota = cpu_quota_of(limit);
+      if (request >= 0)
+        *cpu_shares = shares_in_range(request * 1024 / 1000);
+      break;
+    case APPC_ISOLATOR_CPU_SHARES:
+      *cpu_shares = shares_in_range(iso->number);
+      break;
+    default:
+      break;
+    }
+  }
+  return 0;
 }

@@ -77,6 +77,12 @@ const char *ace_env_get(char *const *env, const char *name);
  * as it is); the result is malloc'd.  Fails with ENOENT / EACCES, naming FILE. */
 int ace_exec_lookup(const char *file, char *const *env, char **out, appc_error_t *err);
 
+/* ---- reify.c -------------------------------------------------------------- */
+
+/* The app name an image gets in a pod: the last element of its name, made
+ * an AC Name. */
+char *ace_app_name_from_image(const char *image);
+
 /* ---- pod.c ---------------------------------------------------------------- */
 
 /* PID's start time in clock ticks after boot (/proc/PID/stat field 22). */
@@ -108,6 +114,12 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
 /* The supervisor, while it still sees the host's /proc: the app's
  * os/linux/oom-score-adj for itself, inherited by the app and its handlers. */
 int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err);
+
+/* Fill PLAN's capabilities, no-new-privileges, OOM score and seccomp
+ * fields (<appc/ace.h>) with what SEC enforces. */
+struct appc_ace_app_plan;
+int ace_security_describe(const struct ace_security *sec, struct appc_ace_app_plan *plan,
+                          appc_error_t *err);
 
 /* os/unix/sysctl of the pod: only keys under net. are accepted (namespaced
  * to the pod's network); others are an error naming the key.  Applied by I
@@ -141,6 +153,13 @@ int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err);
 /* Kill what is left in the pod's cgroups and remove them; frees CG. */
 int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
+/* What the resource isolators of ISOLATORS set, as ace_cgroup_apply
+ * writes it: a memory limit in bytes, a CPU quota per period (in
+ * microseconds) and CPU shares, each -1 when not set.  WHO names the app
+ * in messages. */
+int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who, int64_t *memory,
+                      int64_t *cpu_quota, int64_t *cpu_period, int64_t *cpu_shares,
+                      appc_error_t *err);
 /* The same for a pod known only by UUID (gc after actool was killed). */
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);

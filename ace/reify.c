@@ -18,7 +18,7 @@
 
 /* The app name an image gets in a pod: the last element of its name, made
  * an AC Name (lower case; runs of other characters become one '-'). */
-static char *app_name_from_image(const char *image)
+char *ace_app_name_from_image(const char *image)
 {
   const char *last = strrchr(image, '/');
   size_t n = 0;
@@ -141,7 +141,7 @@ int appc_ace_reify(struct appc_store *s, struct appc_pod_manifest *pod, appc_err
     snprintf(path, sizeof path, "apps[%zu].app", i);
     if (fill_app(s, ra, path, err) < 0)
       return -1;
-    if (ra->name == NULL && (ra->name = app_name_from_image(ra->image.name)) == NULL)
+    if (ra->name == NULL && (ra->name = ace_app_name_from_image(ra->image.name)) == NULL)
       return appc_error_make(err, ENOMEM, "apps[%zu].name", i);
     if (appc_validate_acname(ra->name, err) < 0)
       return appc_error_prefix(err, "apps[%zu].name", i);

@@ -28,11 +28,19 @@
 #include <seccomp.h>
 
 #include "ace/internal.h"
+#include "appc/ace.h"
+#include "common/array.h"
 #include "common/cleanup.h"
 #include "common/lazy.h"
 #include "appc/isolator.h"
 #include "appc/types.h"
 #include "common/macros.h"
+
+/* A rule of the seccomp filter, kept to describe it (ace_security_describe). */
+struct seccomp_rule {
+  char *name;
+  uint32_t action;
+};
 
 struct ace_security {
   uint64_t caps;           /* capabilities kept: bit N is capability N */
@@ -41,6 +49,9 @@ struct ace_security {
   size_t bpf_len;          /* instructions in BPF */
   bool oom_set;            /* os/linux/oom-score-adj given */
   int oom_score_adj;
+  uint32_t default_action; /* the filter's, when bpf is set */
+  struct seccomp_rule *rules;
+  size_t n_rules;
 };
 
 /* ---- names ---------------------------------------------------------------- */
@@ -228,21 +239,30 @@ static int add_compat_arches(scmp_filter_ctx ctx)
   return 0;
 }
 
-static int rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name)
+static int rule_add(struct ace_security *sec, scmp_filter_ctx ctx, uint32_t action,
+                    const char *name)
 {
   int r = seccomp_rule_add(ctx, action, seccomp_syscall_resolve_name(name), 0);
-  return r == -EEXIST ? 0 : r; /* a name listed twice */
+  if (r == -EEXIST)
+    return 0; /* a name listed twice */
+  if (r < 0)
+    return r;
+  if (APPC_ARRAY_EXTEND(sec->rules, sec->n_rules, 1) < 0 ||
+      (sec->rules[sec->n_rules].name = strdup(name)) == NULL)
+    return -ENOMEM;
+  sec->rules[sec->n_rules++].action = action;
+  return 0;
 }
 
-static int seccomp_rules(scmp_filter_ctx ctx, const struct appc_isolator *iso,
-                         const struct seccomp_plan *p, const char *app_name,
-                         const struct ace_notes *notes)
+static int seccomp_rules(struct ace_security *sec, scmp_filter_ctx ctx,
+                         const struct appc_isolator *iso, const struct seccomp_plan *p,
+                         const char *app_name, const struct ace_notes *notes)
 {
   int r;
 
   if (p->retain || p->all) {
     for (size_t k = 0; k < N_LIFECYCLE; k++) {
-      if ((r = rule_add(ctx, SCMP_ACT_ALLOW, lifecycle_syscalls[k])) < 0)
+      if ((r = rule_add(sec, ctx, SCMP_ACT_ALLOW, lifecycle_syscalls[k])) < 0)
         return r;
     }
   }
@@ -259,7 +279,7 @@ static int seccomp_rules(scmp_filter_ctx ctx, const struct appc_isolator *iso,
                app_name, name);
       continue;
     }
-    if ((r = rule_add(ctx, p->retain ? SCMP_ACT_ALLOW : p->action, name)) < 0)
+    if ((r = rule_add(sec, ctx, p->retain ? SCMP_ACT_ALLOW : p->action, name)) < 0)
       return r;
   }
   return 0;
@@ -309,13 +329,14 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
              appc_isolator_kind_name(iso->kind), iso->value_json != NULL ? iso->value_json : "");
     return 0;
   }
-  ctx = seccomp_init(p.retain || p.all ? p.action : SCMP_ACT_ALLOW);
+  sec->default_action = p.retain || p.all ? p.action : SCMP_ACT_ALLOW;
+  ctx = seccomp_init(sec->default_action);
   if (ctx == NULL)
     return appc_error_make(err, ENOMEM, "app.isolators[%zu]: seccomp_init", i);
   /* no_new_privs is the no-new-privileges isolator's business: the filter
    * is loaded while the child still holds CAP_SYS_ADMIN. */
   if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 || (r = add_compat_arches(ctx)) < 0 ||
-      (r = seccomp_rules(ctx, iso, &p, app_name, notes)) < 0)
+      (r = seccomp_rules(sec, ctx, iso, &p, app_name, notes)) < 0)
     return appc_error_make(err, -r, "app.isolators[%zu]: cannot build the seccomp filter", i);
   if (export_bpf(ctx, sec, err) < 0)
     return appc_error_prefix(err, "app.isolators[%zu]", i);
@@ -414,6 +435,9 @@ void ace_security_free(struct ace_security *sec)
 {
   if (sec == NULL)
     return;
+  for (size_t i = 0; i < sec->n_rules; i++)
+    free(sec->rules[i].name);
+  free(sec->rules);
   free(sec->bpf);
   free(sec);
 }
@@ -600,6 +624,38 @@ int ace_sysctl_apply(const struct appc_isolator_list *pod_isolators, appc_error_
       if (sysctl_write(kv->name, kv->value, err) < 0)
         return appc_error_prefix(err, "isolators[%zu].value", i);
     }
+  }
+  return 0;
+}
+
+/* ---- describing (runtime bundles) ----------------------------------------- */
+
+static void describe_action(uint32_t action, bool *allow, int *errnum)
+{
+  *allow = action == SCMP_ACT_ALLOW;
+  *errnum = (action & 0xffff0000u) == SCMP_ACT_ERRNO(0) ? (int) (action & 0xffffu) : 0;
+}
+
+int ace_security_describe(const struct ace_security *sec, struct appc_ace_app_plan *plan,
+                          appc_error_t *err)
+{
+  plan->caps = sec->caps;
+  plan->no_new_privs = sec->no_new_privs;
+  plan->has_oom_score_adj = sec->oom_set;
+  plan->oom_score_adj = sec->oom_score_adj;
+  plan->seccomp = sec->bpf != NULL;
+  if (!plan->seccomp)
+    return 0;
+  describe_action(sec->default_action, &plan->seccomp_default_allow, &plan->seccomp_default_errno);
+  plan->syscall_rules = calloc(sec->n_rules + 1, sizeof *plan->syscall_rules);
+  if (plan->syscall_rules == NULL)
+    return appc_error_make(err, ENOMEM, "seccomp");
+  for (size_t i = 0; i < sec->n_rules; i++) {
+    struct appc_ace_syscall_rule *r = &plan->syscall_rules[plan->n_syscall_rules];
+    if ((r->name = strdup(sec->rules[i].name)) == NULL)
+      return appc_error_make(err, ENOMEM, "seccomp");
+    describe_action(sec->rules[i].action, &r->allow, &r->errnum);
+    plan->n_syscall_rules++;
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -147,6 +148,53 @@ struct appc_ace_gc_report {
  * directories.  REMOVED, when not NULL, is called with each UUID. */
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
                 struct appc_ace_gc_report *report, appc_error_t *err);
+
+/* ---- how an app would run (runtime bundles, <appc/oci.h>) ------------------- */
+
+/* A system call of an app's seccomp filter. */
+struct appc_ace_syscall_rule {
+  char *name;
+  bool allow;        /* else blocked: */
+  int errnum;        /* the errno it returns; 0: the process is killed (SIGSYS) */
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+
+/* What `actool run` would give the app of an image, computed by the code
+ * it runs with, for a runtime that is not this executor. */
+struct appc_ace_app_plan {
+  char *app_name; /* in a pod: the last element of the image name */
+  char **argv;    /* the app's exec, or /sbin/init; NULL-terminated */
+  char **env;     /* "NAME=VALUE", NULL-terminated: the ACE's (PATH, AC_APP_NAME,
+                     container; no AC_METADATA_URL), the app's, then EXTRA's */
+  char *cwd;      /* "/" when the app names none */
+  uid_t uid;      /* the app's user and group resolved in the rootfs */
+  gid_t gid;
+  gid_t *groups; /* supplementary */
+  size_t n_groups;
+  uint64_t caps;     /* bit N: capability N kept (bounding set; and effective,
+                        permitted, inheritable for uid 0) */
+  bool no_new_privs; /* os/linux/no-new-privileges */
+  bool has_oom_score_adj;
+  int oom_score_adj;
+  bool seccomp;               /* a filter: */
+  bool seccomp_default_allow; /* what calls without a rule get: allowed, or */
+  int seccomp_default_errno;  /* ... this errno (0: the process is killed) */
+  struct appc_ace_syscall_rule *syscall_rules;
+  size_t n_syscall_rules;
+  int64_t memory_limit; /* bytes; -1: none */
+  int64_t cpu_quota;    /* microseconds of CPU per cpu_period; -1: none */
+  int64_t cpu_period;
+  int64_t cpu_shares; /* -1: none */
+  void *reserved[4];  /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+
+/* The plan of the image IMAGE_ID's app, its user and group looked up in
+ * ROOTFS (the image rendered), EXTRA_ENV (may be NULL) added to its
+ * environment as --set-env adds it.  Errors name the manifest field. */
+int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
+                      const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
+                      appc_error_t *err);
+void appc_ace_app_plan_clear(struct appc_ace_app_plan *p);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* How `actool run` would run an image's app, told to a runtime that is not
+ * this executor (an OCI runtime bundle, <appc/oci.h>): computed by the same
+ * functions the executor calls (identity.c, env.c, security.c, cgroup.c),
+ * so that a rule changed there changes here too. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ace/internal.h"
+#include "appc/ace.h"
+#include "common/cleanup.h"
+
+void appc_ace_app_plan_clear(struct appc_ace_app_plan *p)
+{
+  free(p->app_name);
+  for (char **a = p->argv; a != NULL && *a != NULL; a++)
+    free(*a);
+  free(p->argv);
+  ace_env_free(p->env);
+  free(p->cwd);
+  free(p->groups);
+  for (size_t i = 0; i < p->n_syscall_rules; i++)
+    free(p->syscall_rules[i].name);
+  free(p->syscall_rules);
+  memset(p, 0, sizeof *p);
+}
+
+static int copy_argv(const struct appc_app *app, struct appc_ace_app_plan *p, appc_error_t *err)
+{
+  /* the executor's default when an image has no app or no exec */
+  static const char *const init[] = {"/sbin/init"};
+  bool own = app != NULL && app->exec.len > 0;
+  size_t n = own ? app->exec.len : 1;
+
+  p->argv = calloc(n + 1, sizeof *p->argv);
+  if (p->argv == NULL)
+    return appc_error_make(err, ENOMEM, "exec");
+  for (size_t i = 0; i < n; i++)
+    if ((p->argv[i] = strdup(own ? app->exec.items[i] : init[i])) == NULL)
+      return appc_error_make(err, ENOMEM, "exec");
+  return 0;
+}
+
+static int identity(const struct appc_app *app, const char *rootfs, struct appc_ace_app_plan *p,
+                    appc_error_t *err)
+{
+  struct ace_identity id = {0};
+
+  if (app == NULL)
+    return 0; /* root */
+  if (ace_identity_resolve(rootfs, app, &id, err) < 0)
+    return -1;
+  p->uid = id.uid;
+  p->gid = id.gid;
+  p->groups = steal_pointer(&id.groups);
+  p->n_groups = id.n_groups;
+  ace_identity_clear(&id);
+  return 0;
+}
+
+static int security(const struct appc_app *app, struct appc_ace_app_plan *p, appc_error_t *err)
+{
+  static const struct appc_app no_app = {0};
+  struct ace_notes quiet = {0};
+  struct ace_security *sec = NULL;
+  int r;
+
+  if (ace_security_prepare(app != NULL ? app : &no_app, p->app_name, &quiet, &sec, err) < 0)
+    return -1;
+  r = ace_security_describe(sec, p, err);
+  ace_security_free(sec);
+  return r;
+}
+
+int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
+                      const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
+                      appc_error_t *err)
+{
+  struct appc_image_manifest *m = NULL;
+  const struct appc_app *app;
+  int r = -1;
+
+  memset(out, 0, sizeof *out);
+  if (appc_store_load_manifest(s, image_id, &m, err) < 0)
+    return -1;
+  app = m->app;
+  out->app_name = ace_app_name_from_image(m->name);
+  out->cwd = strdup(app != NULL && app->working_directory != NULL && app->working_directory[0]
+                        ? app->working_directory
+                        : "/");
+  if (out->app_name == NULL || out->cwd == NULL) {
+    appc_error_make(err, ENOMEM, "%s", image_id);
+    goto done;
+  }
+  if (copy_argv(app, out, err) < 0 || identity(app, rootfs, out, err) < 0 ||
+      ace_env_build(app, out->app_name, NULL, extra_env, &out->env, err) < 0 ||
+      security(app, out, err) < 0 ||
+      ace_cgroup_limits(app != NULL ? &app->isolators : NULL, out->app_name, &out->memory_limit,
+                        &out->cpu_quota, &out->cpu_period, &out->cpu_shares, err) < 0)
+    goto done;
+  r = 0;
+done:
+  appc_image_manifest_free(m);
+  if (r < 0)
+    appc_ace_app_plan_clear(out);
+  return r;
+}
