@@ -6,12 +6,14 @@
 
 extern const struct actool_command actool_cmd_image_list, actool_cmd_image_cat_manifest,
     actool_cmd_image_render, actool_cmd_image_extract, actool_cmd_image_export, actool_cmd_image_rm,
-    actool_cmd_image_gc, actool_cmd_image_verify;
+    actool_cmd_image_gc, actool_cmd_image_verify, actool_cmd_image_bundle;
 
 static const struct actool_command *const image_subcommands[] = {
-    &actool_cmd_image_list,    &actool_cmd_image_cat_manifest, &actool_cmd_image_render,
-    &actool_cmd_image_extract, &actool_cmd_image_export,       &actool_cmd_image_rm,
-    &actool_cmd_image_gc,      &actool_cmd_image_verify,       NULL,
+    &actool_cmd_image_list,   &actool_cmd_image_cat_manifest,
+    &actool_cmd_image_render, &actool_cmd_image_extract,
+    &actool_cmd_image_export, &actool_cmd_image_rm,
+    &actool_cmd_image_gc,     &actool_cmd_image_verify,
+    &actool_cmd_image_bundle, NULL,
 };
 
 const struct actool_command actool_cmd_image = {

@@ -27,6 +27,7 @@ actool_actool_SOURCES = \
 	actool/cmd-image-render.c \
 	actool/cmd-image-extract.c \
 	actool/cmd-image-export.c \
+	actool/cmd-image-bundle.c \
 	actool/cmd-image-rm.c \
 	actool/cmd-image-gc.c \
 	actool/cmd-image-verify.c \

@@ -89,6 +89,23 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
                            const struct appc_oci_export_options *opts,
                            char digest[APPC_OCI_DIGEST_LEN + 1], appc_error_t *err);
 
+#define APPC_OCI_BUNDLE_OPTIONS_VERSION 1
+struct appc_oci_bundle_options {
+  unsigned version;                /* 0, or APPC_OCI_BUNDLE_OPTIONS_VERSION (<appc/appc.h>) */
+  bool overwrite;                  /* replace an existing DIR */
+  const struct appc_kv_list *env;  /* added to the app's environment, as --set-env; may be NULL */
+  const struct appc_callbacks *cb; /* cancel; may be NULL */
+};
+
+/* Write the image ID as an OCI runtime bundle DIR: rootfs/ (the image
+ * rendered with its dependencies) and config.json running its app as
+ * `actool run` would (<appc/ace.h>, appc_ace_app_plan): args, env, user
+ * and groups, cwd, capabilities, no_new_privs, seccomp, memory and CPU
+ * limits, namespaces, /proc, /dev, /sys and an empty volume per mount
+ * point.  DIR appears only when complete. */
+int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
+                    const struct appc_oci_bundle_options *opts, appc_error_t *err);
+
 /* A registry reference, as `docker pull` reads it:
  * [REGISTRY[:PORT]/]REPO[:TAG][@DIGEST], with Docker Hub's defaults. */
 struct appc_docker_ref {

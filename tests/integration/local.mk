@@ -22,6 +22,7 @@ INTEGRATION_TESTS = \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \
 	tests/integration/oci-export.sh \
+	tests/integration/bundle.sh \
 	tests/integration/registry.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# image bundle: an OCI runtime bundle that Debian's runc runs as `actool
+# run` runs the image: the same output and exit status for apps that print
+# their identity, working directory, environment, capabilities,
+# no_new_privs and seccomp state, under isolators that change each; the
+# config.json carries the limits; DIR is never left half-made.  Needs root,
+# runc and the static busybox.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+S=$TMP/store
+ac() { "$ACTOOL" --dir="$S" "$@"; }
+for tool in runc jq; do
+  if ! command -v "$tool" >/dev/null; then
+    not_ok "$tool is installed (scripts/deps installs it)"
+    done_testing
+    exit
+  fi
+done
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  not_ok "a static busybox is installed (scripts/deps installs busybox-static)"
+  done_testing
+  exit
+fi
+RUNC_IDS=()
+cleanup() {
+  for id in "${RUNC_IDS[@]}"; do runc delete --force "$id" >/dev/null 2>&1; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# image NAME USER GROUP ISOLATORS-JSON: a busybox ACI whose app tells what
+# it is given, imported; its ID in $IMG.
+PROBE='echo user=$(id -u):$(id -g) groups=$(id -G) cwd=$(pwd) app=$AC_APP_NAME greeting=$GREETING container=$container;
+grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status;
+mkdir /tmp/made 2>&1 && echo mkdir-ok; ls -a /data | wc -l; exit 3'
+image() {
+  local name=$1 user=$2 group=$3 isolators=$4 dir=$TMP/layout-$1
+  "$top_srcdir/scripts/mkrootfs-busybox" "$dir/rootfs" >/dev/null
+  mkdir -p "$dir/rootfs/work"
+  echo 'alice:x:1000:1000::/work:/bin/sh' >>"$dir/rootfs/etc/passwd"
+  printf 'alice:x:1000:\nstaff:x:50:alice\n' >>"$dir/rootfs/etc/group"
+  jq -n --arg name "example.com/$name" --arg probe "$PROBE" --arg user "$user" --arg group "$group" \
+    --argjson isolators "$isolators" '{acKind: "ImageManifest", acVersion: "0.8.11", name: $name,
+      labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
+      app: {exec: ["/bin/sh", "-c", $probe], user: $user, group: $group, workingDirectory: "/work",
+            environment: [{name: "GREETING", value: "hello world"}],
+            mountPoints: [{name: "data", path: "/data"}], isolators: $isolators}}' >"$dir/manifest"
+  "$ACTOOL" build "$dir" "$TMP/$name.aci" >/dev/null &&
+    IMG=$(ac --insecure-options=image fetch "$TMP/$name.aci")
+}
+
+# same_as_run DESCRIPTION NAME: `runc run` of NAME's bundle prints what
+# `actool run` prints and exits with its status.
+same_as_run() {
+  local desc=$1 name=$2 id=actool-bundle-$2-$$
+  run_capture ac run --volume=data,kind=empty "example.com/$name"
+  local ours=$status
+  cp "$TMP/.out" "$TMP/$name.actool"
+  check "$desc: image bundle" ac image bundle "example.com/$name" "$TMP/bundle-$name"
+  RUNC_IDS+=("$id")
+  run_capture runc run --bundle "$TMP/bundle-$name" "$id"
+  local theirs=$status
+  runc delete --force "$id" >/dev/null 2>&1
+  is "$desc: runc prints what actool run prints" "$(cat "$TMP/.out")" "$(cat "$TMP/$name.actool")"
+  is "$desc: the same exit status" "$theirs" "$ours"
+}
+
+image plain 0 0 '[]'
+same_as_run "root, no isolator" plain
+is "... which is the default capabilities, no filter, the ACE environment" \
+  "$(grep -E '^(user|CapEff|NoNewPrivs|Seccomp)' "$TMP/plain.actool" | tr -s '\t' ' ')" \
+  "user=0:0 groups=0 cwd=/work app=plain greeting=hello world container=actool
+CapEff: 00000000a80425fb
+NoNewPrivs: 0
+Seccomp: 0"
+
+image confined 0 0 '[
+  {"name": "os/linux/capabilities-retain-set", "value": {"set": ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"]}},
+  {"name": "os/linux/no-new-privileges", "value": true},
+  {"name": "os/linux/seccomp-remove-set", "value": {"set": ["mkdir", "mkdirat"], "errno": "EACCES"}},
+  {"name": "resource/memory", "value": {"limit": "64M"}},
+  {"name": "resource/cpu", "value": {"limit": "500m"}}]'
+same_as_run "capabilities, no-new-privileges, seccomp, limits" confined
+check "... the isolators took effect (mkdir refused, NoNewPrivs 1, a filter)" \
+  grep -q 'Permission denied' "$TMP/confined.actool"
+C=$TMP/bundle-confined/config.json
+is "config.json: the memory limit" "$(jq .linux.resources.memory.limit "$C")" 64000000
+is "config.json: the CPU quota of 500m" "$(jq -c '[.linux.resources.cpu.quota, .linux.resources.cpu.period]' "$C")" \
+  '[50000,100000]'
+is "config.json: the seccomp rules" "$(jq -c '[.linux.seccomp.defaultAction, [.linux.seccomp.syscalls[] | .names[0] + "=" + .action + "/" + (.errnoRet | tostring)]]' "$C")" \
+  '["SCMP_ACT_ALLOW",["mkdir=SCMP_ACT_ERRNO/13","mkdirat=SCMP_ACT_ERRNO/13"]]'
+is "config.json: the bounding set" "$(jq -c .process.capabilities.bounding "$C")" \
+  '["CAP_CHOWN","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP"]'
+is "config.json: the volume, the mounts, the masked paths" \
+  "$(jq -c '[(.mounts | map(.destination) | join(" ")), (.linux.maskedPaths | index("/proc/kcore") != null)]' "$C")" \
+  '["/proc /dev /dev/pts /dev/shm /dev/mqueue /sys /data",true]'
+
+image alice alice staff '[{"name": "os/linux/seccomp-retain-set", "value": {"set": ["@appc.io/all"]}}]'
+same_as_run "a user and group by name from the image" alice
+check "... resolved in the image: 1000 and 50" grep -q '^user=1000:50 ' "$TMP/alice.actool"
+is "config.json: the user, the group" "$(jq -c '[.process.user.uid, .process.user.gid]' "$TMP/bundle-alice/config.json")" \
+  '[1000,50]'
+is "config.json: no capabilities held by a user other than root" \
+  "$(jq -c '[.process.capabilities.effective, .process.capabilities.permitted]' "$TMP/bundle-alice/config.json")" '[[],[]]'
+
+check "--set-env adds to the environment" ac image bundle --set-env=GREETING=bye "example.com/plain" "$TMP/bundle-env"
+is "... GREETING=bye" "$(jq -r '.process.env[] | select(startswith("GREETING="))' "$TMP/bundle-env/config.json")" GREETING=bye
+is "... and the ACE's variables are there" \
+  "$(jq -r '[.process.env[] | select(startswith("AC_APP_NAME=") or startswith("container=") or startswith("PATH="))] | join(" ")' "$TMP/bundle-env/config.json")" \
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin AC_APP_NAME=plain container=actool"
+
+# ---- DIR: never half-made, never clobbered without --overwrite ----
+mkdir -p "$TMP/existing" && echo keep >"$TMP/existing/keep"
+check_fails "an existing DIR is refused without --overwrite" 1 'exists \(--overwrite replaces it\)' \
+  ac image bundle example.com/plain "$TMP/existing"
+is "... and left as it was" "$(ls "$TMP/existing")" keep
+check "--overwrite replaces it" ac image bundle --overwrite example.com/plain "$TMP/existing"
+is "... with rootfs and config.json only" "$(ls "$TMP/existing" | tr '\n' ' ')" "config.json rootfs "
+check_fails "an image the store lacks" 1 'no such image|not in the store' \
+  ac image bundle example.com/nope "$TMP/nope"
+is "... leaves no DIR and no temporary" "$(ls -A "$TMP" | grep -cE '^(nope|\.nope)')" 0
+check_fails "IMAGE and DIR are both needed" 2 'needs IMAGE and DIR' ac image bundle example.com/plain
+
+done_testing
