@@ -28,6 +28,7 @@
 #include "tests/unit/test-util.h"
 
 #include "ace/internal.h"
+#include "appc/ace.h"
 #include "tests/unit/test-ace.h"
 #include "appc/isolator.h"
 #include "common/macros.h"
@@ -577,6 +578,72 @@ static void test_seccomp_remove_set_cannot_block_the_lifecycle(void **state)
   appc_isolator_list_clear(&app.isolators);
 }
 
+/* ---- describing the filter (runtime bundles) ------------------------------ */
+
+static const struct appc_ace_syscall_rule *rule_named(const struct appc_ace_app_plan *p,
+                                                      const char *name)
+{
+  for (size_t i = 0; i < p->n_syscall_rules; i++)
+    if (strcmp(p->syscall_rules[i].name, name) == 0)
+      return &p->syscall_rules[i];
+  return NULL;
+}
+
+static void test_describe_what_is_enforced(void **state)
+{
+  struct appc_app app = {0};
+  struct notes_seen seen = {{0}};
+  struct appc_ace_app_plan plan = {0};
+  appc_error_t err = NULL;
+  (void) state;
+
+  /* a remove set: everything allowed but the set, which gets the errno;
+   * the lifecycle calls it cannot block have no rule */
+  add_isolator(&app.isolators, "os/linux/seccomp-remove-set",
+               "{\"set\":[\"uname\",\"execve\"],\"errno\":\"ENOTSUP\"}");
+  add_isolator(&app.isolators, "os/linux/no-new-privileges", "true");
+  add_isolator(&app.isolators, "os/linux/capabilities-retain-set", "{\"set\":[\"CAP_KILL\"]}");
+  struct ace_security *sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_true(plan.seccomp);
+  assert_true(plan.seccomp_default_allow);
+  assert_int_equal(plan.n_syscall_rules, 1);
+  assert_string_equal(plan.syscall_rules[0].name, "uname");
+  assert_false(plan.syscall_rules[0].allow);
+  assert_int_equal(plan.syscall_rules[0].errnum, ENOTSUP);
+  assert_true(plan.no_new_privs);
+  assert_true(plan.caps == cap_bit(CAP_KILL));
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
+
+  /* a retain set without errno: the rest kills; the set and the lifecycle
+   * calls are allowed */
+  add_isolator(&app.isolators, "os/linux/seccomp-retain-set", "{\"set\":[\"read\",\"getpid\"]}");
+  sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_true(plan.seccomp);
+  assert_false(plan.seccomp_default_allow);
+  assert_int_equal(plan.seccomp_default_errno, 0);
+  assert_non_null(rule_named(&plan, "getpid"));
+  assert_true(rule_named(&plan, "getpid")->allow);
+  assert_non_null(rule_named(&plan, "execve"));
+  assert_true(rule_named(&plan, "execve")->allow);
+  assert_null(rule_named(&plan, "uname"));
+  assert_true(plan.caps == default_caps());
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
+
+  /* no isolator: no filter */
+  sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_false(plan.seccomp);
+  assert_int_equal(plan.n_syscall_rules, 0);
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+}
+
 /* ---- prepare errors ------------------------------------------------------- */
 
 static void expect_prepare_error(struct appc_app *app, const char *needle)
@@ -790,6 +857,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_seccomp_wildcards_that_filter_nothing),
     cmocka_unit_test(test_seccomp_empty_plus_names),
     cmocka_unit_test(test_seccomp_remove_set_cannot_block_the_lifecycle),
+    cmocka_unit_test(test_describe_what_is_enforced),
     cmocka_unit_test(test_prepare_refuses_unknown_names),
     cmocka_unit_test(test_every_errno_name_maps),
     cmocka_unit_test(test_selinux_context_is_reported_ignored),
