@@ -67,6 +67,7 @@ EOF
 fake() {
   local dir=$TMP/fake-$1
   mkdir -p "$dir"
+  rm -f "$dir/port" # a server of the same mode may have run before
   FAKE_LOG=$dir/log
   : >"$FAKE_LOG"
   $SERVER fake "$NET_SERVER_CERT" "$NET_SERVER_KEY" "$dir/port" "$FAKE_LOG" "$L" "$@" 2>"$dir/err" &
@@ -139,6 +140,26 @@ check "fetch it back from the registry" "$ACTOOL" --dir="$TMP/back" --cacert="$N
   --insecure-options=image fetch "docker://$P/test/exported:1"
 check "render it" "$ACTOOL" --dir="$TMP/back" image render --rootfs "$(cat "$TMP/.out")" "$TMP/back-render"
 same_tree "... every file made the round trip" "$TMP/back-render"
+
+# ---- plain http: only with --insecure-options=http ----
+HP=$(net_free_port)
+mkdir -p "$TMP/reg-http/data"
+printf '%s\n' 'version: 0.1' 'log: {level: error}' \
+  "storage: {filesystem: {rootdirectory: $TMP/reg-http/data}}" "http: {addr: \"127.0.0.1:$HP\"}" \
+  >"$TMP/reg-http/config.yml"
+docker-registry serve "$TMP/reg-http/config.yml" >"$TMP/reg-http/log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://localhost:$HP/v2/" && break; sleep 0.1; done
+check "skopeo pushes to a plain-http registry" \
+  skopeo copy -q --dest-tls-verify=false "oci:$L:app" "docker://localhost:$HP/test/app:1"
+check_fails "a plain-http registry is refused without --insecure-options=http" 1 'TLS|http' \
+  "$ACTOOL" --dir="$TMP/sh" --insecure-options=image fetch "docker://localhost:$HP/test/app:1"
+is "... nothing stored" "$("$ACTOOL" --dir="$TMP/sh" image list -q 2>/dev/null | wc -l)" 0
+check "with it, https is tried, then plain http" "$ACTOOL" --dir="$TMP/sh" --insecure-options=image,http \
+  fetch "docker://localhost:$HP/test/app:1"
+check "render the plain-http image" "$ACTOOL" --dir="$TMP/sh" image render --rootfs "$(cat "$TMP/.out")" \
+  "$TMP/http-render"
+same_tree "... equals umoci unpack's" "$TMP/http-render"
 
 # ---- squash ----
 check "fetch --squash docker://..." "$ACTOOL" --dir="$TMP/sq" --cacert="$NET_CA" --insecure-options=image \
@@ -306,5 +327,26 @@ hostile liar-index "an index whose manifest is the index again: the digest check
 hostile huge-manifest "a 64 MiB manifest is refused unread" 'larger than'
 hostile schema1 "a Docker schema 1 manifest is refused by name" 'schema 1 manifest, which is not supported'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout'
+
+# layers that try to leave the rootfs, served by a registry
+hostile_layer() { # hostile_layer DESCRIPTION PATTERN ENTRIES.json
+  local copy=$TMP/hl$_tap_n store=$TMP/store-hl$_tap_n saved=$L
+  rm -rf "$copy" && cp -a "$L" "$copy" && $CRAFT add-layer "$copy" app "$3"
+  L=$copy
+  fake good
+  L=$saved
+  check_fails "$1" 1 "$2" "$ACTOOL" --dir="$store" --cacert="$NET_CA" --insecure-options=image \
+    fetch "docker://localhost:$FAKE_PORT/test/app:app"
+  is "... nothing stored" "$("$ACTOOL" --dir="$store" image list -q 2>/dev/null | wc -l)" 0
+  is "... no temporary left" "$(ls -A "$store/tmp" 2>/dev/null)" ""
+}
+echo '[{"name": "../escape", "type": "file", "data": "x"}]' >"$TMP/dotdot.json"
+echo '[{"name": "/abs", "type": "file", "data": "x"}]' >"$TMP/abs.json"
+echo '[{"name": "etc/.wh...", "type": "file"}]' >"$TMP/whdotdot.json"
+echo '[{"name": "x", "type": "hardlink", "target": "../../etc/passwd"}]' >"$TMP/hardlink.json"
+hostile_layer "a registry's layer entry with .. is refused" '\.\.' "$TMP/dotdot.json"
+hostile_layer "a registry's layer entry with an absolute name is refused" 'absolute' "$TMP/abs.json"
+hostile_layer "a whiteout reaching out of the rootfs is refused" 'whiteout|\.\.' "$TMP/whdotdot.json"
+hostile_layer "a hard link out of the rootfs is refused" '\.\.' "$TMP/hardlink.json"
 
 done_testing
