@@ -219,12 +219,26 @@ done:
 
 /* ---- the config, the manifest, the index ---- */
 
-static json_object *object_of_keys(char **keys, size_t n)
+/* {"80/tcp": {}, ...} of the app's ports; NULL when it has none. */
+static json_object *exposed_ports(const struct appc_app *app)
 {
-  json_object *o = json_object_new_object();
+  json_object *o = app->n_ports > 0 ? json_object_new_object() : NULL;
+  char key[64];
 
-  for (size_t i = 0; i < n; i++)
-    json_object_object_add(o, keys[i], json_object_new_object());
+  for (size_t i = 0; i < app->n_ports; i++) {
+    snprintf(key, sizeof key, "%u/%.20s", (unsigned) app->ports[i].port, app->ports[i].protocol);
+    json_object_object_add(o, key, json_object_new_object());
+  }
+  return o;
+}
+
+/* {"/path": {}, ...} of the app's mount points; NULL when it has none. */
+static json_object *volumes(const struct appc_app *app)
+{
+  json_object *o = app->n_mount_points > 0 ? json_object_new_object() : NULL;
+
+  for (size_t i = 0; i < app->n_mount_points; i++)
+    json_object_object_add(o, app->mount_points[i].path, json_object_new_object());
   return o;
 }
 
@@ -253,22 +267,11 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
         json_object_array_add(env, json_object_new_string(kv));
       free(kv);
     }
-    char *ports[64], *volumes[64];
-    size_t np = 0, nv = 0;
-    for (size_t i = 0; i < app->n_ports && np < 64; i++)
-      if (asprintf(&ports[np], "%u/%s", (unsigned) app->ports[i].port, app->ports[i].protocol) >= 0)
-        np++;
-    for (size_t i = 0; i < app->n_mount_points && nv < 64; i++)
-      if ((volumes[nv] = strdup(app->mount_points[i].path)) != NULL)
-        nv++;
-    if (np > 0)
-      json_object_object_add(c, "ExposedPorts", object_of_keys(ports, np));
-    if (nv > 0)
-      json_object_object_add(c, "Volumes", object_of_keys(volumes, nv));
-    for (size_t i = 0; i < np; i++)
-      free(ports[i]);
-    for (size_t i = 0; i < nv; i++)
-      free(volumes[i]);
+    json_object *ports = exposed_ports(app), *vols = volumes(app);
+    if (ports != NULL)
+      json_object_object_add(c, "ExposedPorts", ports);
+    if (vols != NULL)
+      json_object_object_add(c, "Volumes", vols);
   }
   /* the ACE gives an app without a PATH this one */
   if (!has_path)
