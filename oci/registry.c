@@ -605,10 +605,12 @@ static int read_top(struct registry *r, appc_error_t *err)
     oci_descriptor_clear(&r->top);
     appc_error_t http_err = NULL;
     rc = get_manifest(r, reference, r->ref.digest, &resp, &r->top, &http_err);
-    if (rc < 0 && resp.status == 0)
+    if (rc < 0 && resp.status == 0) {
       appc_error_release(&http_err); /* the https failure says more */
-    else
-      appc_error_release(&https_err), https_err = http_err;
+    } else {
+      appc_error_release(&https_err);
+      https_err = http_err;
+    }
   }
   if (rc == 0) {
     r->top_body = steal_pointer(&resp.body);
