@@ -22,6 +22,7 @@
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/hashmap.h"
 #include "common/lazy.h"
 #include "oci/internal.h"
 
@@ -46,6 +47,8 @@ struct layer {
   size_t n_added;
   char **removed; /* whiteouts: "PATH" (PATH and below) or "PATH/" (below only) */
   size_t n_removed;
+  struct appc_strset seen; /* canonical names written, to catch repeats */
+  struct appc_strset dirs; /* those of them that are directories */
 };
 
 static int add_string(char ***v, size_t *n, char *s, appc_error_t *err)
@@ -111,6 +114,39 @@ static char *under_rootfs(const char *what, const char *name, appc_error_t *err)
   return out;
 }
 
+/* A layer naming CANON a second time.  Tar semantics would have the later
+ * entry replace the earlier, but the earlier is already in the ACI, whose
+ * names must be unique: a directory repeated as a directory is kept as
+ * first written (tools that walk a tree twice make those), anything else
+ * is refused.  1: skip the entry; -1: an error. */
+static int repeated_entry(struct layer *l, struct archive_entry *e, const char *canon,
+                          appc_error_t *err)
+{
+  if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == NULL &&
+      appc_strset_contains(&l->dirs, canon))
+    return 1;
+  return appc_error_make(err, EINVAL,
+                         "%s: %s: named twice in the layer, not both times as a directory "
+                         "(a layer replacing its own entries is not supported)",
+                         l->blob.what, canon);
+}
+
+/* Remember CANON as written; 1 when it already was. */
+static int note_written(struct layer *l, struct archive_entry *e, const char *canon,
+                        appc_error_t *err)
+{
+  int r = appc_strset_add(&l->seen, canon);
+
+  if (r < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  if (r == 0)
+    return repeated_entry(l, e, canon, err);
+  if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == NULL &&
+      appc_strset_add(&l->dirs, canon) < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  return 0;
+}
+
 static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t *err)
 {
   const char *raw = archive_entry_pathname(e);
@@ -127,6 +163,9 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
   const char *base = slash != NULL ? slash + 1 : canon;
   if (strncmp(base, WHITEOUT, strlen(WHITEOUT)) == 0)
     return note_whiteout(l, canon, base, err);
+  int repeat = note_written(l, e, canon, err);
+  if (repeat != 0)
+    return repeat < 0 ? -1 : 0;
   if ((path = under_rootfs(l->blob.what, raw, err)) == NULL)
     return -1;
   archive_entry_set_pathname(e, path);
@@ -457,6 +496,8 @@ static void layer_clear(struct layer *l)
   for (size_t i = 0; i < l->n_removed; i++)
     free(l->removed[i]);
   free(l->removed);
+  appc_strset_clear(&l->seen);
+  appc_strset_clear(&l->dirs);
 }
 
 int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_id,

@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of oci/: the documents of an OCI image (indexes, manifests,
- * configs), the names made for ACIs, the oci:DIR[:REF] argument.  The
+ * configs), the names made for ACIs, the oci:DIR[:REF] argument, layers
+ * that name an entry twice.  The
  * conversion of whole layouts is tests/integration/oci.sh's. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
 
+#include "appc/aci.h"
+#include "common/digest.h"
 #include "oci/internal.h"
 #include "tests/unit/test-util.h"
 
@@ -376,6 +383,112 @@ static void test_challenge(void **state)
   assert_int_equal(oci_challenge_parse("  ", &c), -1);
 }
 
+/* ---- layers naming an entry twice ---- */
+
+struct tar_entry {
+  const char *name;
+  unsigned type;
+  const char *data;
+};
+
+/* An uncompressed layer tar of ENTRIES in a memfd; its sha256 in DIGEST. */
+static int layer_tar(const struct tar_entry *entries, size_t n, char digest[160])
+{
+  int fd = memfd_create("layer", MFD_CLOEXEC);
+  struct archive *a = archive_write_new();
+  assert_true(fd >= 0);
+  assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
+  for (size_t i = 0; i < n; i++) {
+    struct archive_entry *e = archive_entry_new();
+    size_t len = entries[i].data != NULL ? strlen(entries[i].data) : 0;
+    archive_entry_set_pathname(e, entries[i].name);
+    archive_entry_set_filetype(e, entries[i].type);
+    archive_entry_set_perm(e, entries[i].type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_size(e, (la_int64_t) len);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    if (len > 0)
+      assert_int_equal(archive_write_data(a, entries[i].data, len), (la_ssize_t) len);
+    archive_entry_free(e);
+  }
+  assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+  archive_write_free(a);
+
+  struct appc_digest *d = NULL;
+  char hex[APPC_DIGEST_HEX_MAX], buf[4096];
+  appc_error_t err = NULL;
+  ssize_t got;
+  assert_ok(appc_digest_new(APPC_DIGEST_SHA256, &d, &err), &err);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  while ((got = read(fd, buf, sizeof buf)) > 0)
+    appc_digest_update(d, buf, (size_t) got);
+  assert_ok(appc_digest_final(d, hex, &err), &err);
+  appc_digest_free(d);
+  snprintf(digest, 160, "sha256:%s", hex);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  return fd;
+}
+
+/* Convert ENTRIES; on success, the names of the ACI's entries, joined by
+ * spaces, in NAMES. */
+static int convert_layer(const struct tar_entry *entries, size_t n, char *names, size_t size,
+                         appc_error_t *err)
+{
+  char digest[160], id[APPC_IMAGE_ID_LEN + 1];
+  int fd = layer_tar(entries, n, digest);
+  const char *tmp = getenv("TMPDIR");
+  int tmp_fd = open(tmp != NULL ? tmp : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct oci_descriptor desc = {.media_type = (char *) "application/vnd.oci.image.layer.v1.tar",
+                                .digest = digest};
+  struct oci_layer_aci aci = {.name = "example.com/layer", .tmp_dirfd = tmp_fd};
+  struct oci_paths paths = {0};
+  int aci_fd = -1;
+
+  assert_true(tmp_fd >= 0);
+  desc.size = lseek(fd, 0, SEEK_END);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  int r = oci_layer_convert(fd, &desc, digest, &aci, &paths, &aci_fd, id, NULL, err);
+  close(fd);
+  close(tmp_fd);
+  oci_paths_clear(&paths);
+  if (r < 0)
+    return r;
+
+  struct archive *a = archive_read_new();
+  struct archive_entry *e;
+  archive_read_support_format_tar(a);
+  assert_int_equal(archive_read_open_fd(a, aci_fd, 4096), ARCHIVE_OK);
+  names[0] = '\0';
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    size_t used = strlen(names);
+    snprintf(names + used, size - used, "%s%s", used > 0 ? " " : "", archive_entry_pathname(e));
+  }
+  archive_read_free(a);
+  close(aci_fd);
+  return 0;
+}
+
+static void test_layer_repeats(void **state)
+{
+  (void) state;
+  appc_error_t err = NULL;
+  char names[512];
+
+  /* a directory named twice (spelled two ways) is written once */
+  const struct tar_entry dirs[] = {
+      {"dir", AE_IFDIR, NULL}, {"dir/f", AE_IFREG, "one"}, {"./dir/", AE_IFDIR, NULL}};
+  assert_ok(convert_layer(dirs, 3, names, sizeof names, &err), &err);
+  assert_string_equal(names, "rootfs/ rootfs/dir/ rootfs/dir/f manifest");
+
+  /* a file named twice, or a directory replaced by a file, is refused */
+  const struct tar_entry files[] = {{"f", AE_IFREG, "one"}, {"./f", AE_IFREG, "two"}};
+  assert_error_contains(convert_layer(files, 2, names, sizeof names, &err), &err,
+                        "f: named twice in the layer");
+  const struct tar_entry mixed[] = {{"d", AE_IFDIR, NULL}, {"d", AE_IFREG, "x"}};
+  assert_error_contains(convert_layer(mixed, 2, names, sizeof names, &err), &err,
+                        "d: named twice in the layer");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -383,7 +496,7 @@ int main(void)
       cmocka_unit_test(test_index),      cmocka_unit_test(test_names),
       cmocka_unit_test(test_ref_split),  cmocka_unit_test(test_archive_ref_split),
       cmocka_unit_test(test_docker_ref), cmocka_unit_test(test_docker_ref_platform),
-      cmocka_unit_test(test_challenge),
+      cmocka_unit_test(test_challenge),  cmocka_unit_test(test_layer_repeats),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
