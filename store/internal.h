@@ -54,6 +54,8 @@ struct appc_render_options {
                                nodes are skipped */
   appc_cancel_fn cancelled; /* may be NULL; checked between entries */
   void *cancel_data;
+  bool no_digest; /* no tree digest wanted (a DEST, not a cached tree): the
+                     content is not hashed, appc_render_finish takes NULL */
 };
 
 /* A render applies layers from the top image down (the reverse of the ACE
@@ -68,7 +70,8 @@ int appc_render_new(struct appc_render **out, int rootfs_fd, const struct appc_r
 int appc_render_layer(struct appc_render *r, const struct appc_render_layer *layer,
                       appc_error_t *err);
 /* Set the directories' timestamps (last, since filling a directory changes
- * them) and compute the tree digest of the result. */
+ * them) and compute the tree digest of the result (unless no_digest, when
+ * DIGEST is not written). */
 int appc_render_finish(struct appc_render *r, char digest[APPC_TREE_DIGEST_LEN + 1],
                        appc_error_t *err);
 void appc_render_free(struct appc_render *r);

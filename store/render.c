@@ -525,7 +525,7 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
   la_int64_t off;
   int ret;
 
-  if (EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
+  if (r->sha != NULL && EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
     return appc_error_make(err, ENOMEM, "sha256");
   while ((ret = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
     if (ret < ARCHIVE_WARN)
@@ -534,19 +534,23 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
                                                              : "invalid tar data");
     if (off < 0 || (uint64_t) off < pos)
       return appc_error_make(err, 0, "invalid sparse file map");
-    hash_zeros(r->sha, (uint64_t) off - pos);
+    if (r->sha != NULL)
+      hash_zeros(r->sha, (uint64_t) off - pos);
     if (pwrite_all(fd, buf, len, (off_t) off) < 0)
       return appc_error_make(err, errno, "write");
-    EVP_DigestUpdate(r->sha, buf, len);
+    if (r->sha != NULL)
+      EVP_DigestUpdate(r->sha, buf, len);
     pos = (uint64_t) off + len;
   }
   /* A trailing hole: the size is what the header says. */
   if (pos < size) {
-    hash_zeros(r->sha, size - pos);
+    if (r->sha != NULL)
+      hash_zeros(r->sha, size - pos);
     if (ftruncate(fd, (off_t) size) < 0)
       return appc_error_make(err, errno, "truncate");
   }
-  EVP_DigestFinal_ex(r->sha, sha256, NULL);
+  if (r->sha != NULL)
+    EVP_DigestFinal_ex(r->sha, sha256, NULL);
   return 0;
 }
 
@@ -562,6 +566,8 @@ static int create_regular(struct appc_render *r, struct archive *a, int dir_fd, 
     return appc_error_make(err, errno, "create");
   if (write_data(r, a, fd, e, sha256, err) < 0 || regular_meta(r, fd, e, err) < 0)
     return -1;
+  if (r->hashes == NULL)
+    return close(steal_fd(&fd)) < 0 ? appc_error_make(err, errno, "close") : 0;
   if (fstat(fd, &st) < 0)
     return appc_error_make(err, errno, "stat");
   if (appc_content_hashes_put(r->hashes, st.st_dev, st.st_ino, sha256, err) < 0)
@@ -995,6 +1001,17 @@ static int check_empty(int fd, appc_error_t *err)
   return empty ? 0 : appc_error_make(err, ENOTEMPTY, "rootfs");
 }
 
+/* What the tree digest needs: the content hash of every regular file. */
+static int new_hashing(struct appc_render *r, appc_error_t *err)
+{
+  if (appc_content_hashes_new(&r->hashes, err) < 0 || appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
+    return -1;
+  r->sha = EVP_MD_CTX_new();
+  if (r->sha == NULL)
+    return appc_error_make(err, ENOMEM, "sha256");
+  return 0;
+}
+
 int appc_render_new(struct appc_render **out, int rootfs_fd, const struct appc_render_options *opts,
                     appc_error_t *err)
 {
@@ -1009,15 +1026,10 @@ int appc_render_new(struct appc_render **out, int rootfs_fd, const struct appc_r
     appc_error_make(err, errno, "rootfs");
     goto fail;
   }
-  if (check_empty(r->root_fd, err) < 0 || appc_content_hashes_new(&r->hashes, err) < 0)
+  if (check_empty(r->root_fd, err) < 0)
     goto fail;
-  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
+  if (!opts->no_digest && new_hashing(r, err) < 0)
     goto fail;
-  r->sha = EVP_MD_CTX_new();
-  if (r->sha == NULL) {
-    appc_error_make(err, ENOMEM, "sha256");
-    goto fail;
-  }
   *out = r;
   return 0;
 fail:
@@ -1082,6 +1094,8 @@ int appc_render_finish(struct appc_render *r, char digest[APPC_TREE_DIGEST_LEN +
 {
   if (finish_dirs(r, err) < 0)
     return -1;
+  if (r->hashes == NULL)
+    return 0;
   return appc_tree_digest(r->root_fd, r->hashes, digest, err);
 }
 
@@ -1097,6 +1111,7 @@ void appc_render_free(struct appc_render *r)
   free(r->nodes);
   index_clear(&r->index);
   appc_content_hashes_free(r->hashes);
-  EVP_MD_CTX_free(r->sha);
+  if (r->sha != NULL) /* libcrypto is bound only when hashing */
+    EVP_MD_CTX_free(r->sha);
   free(r);
 }

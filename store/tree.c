@@ -296,11 +296,13 @@ static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p,
   return 0;
 }
 
+/* Render P's layers into ROOTFS_FD; its tree digest into DIGEST unless
+ * NO_DIGEST. */
 static int render_layers(struct appc_store *s, int rootfs_fd, const struct plan *p,
-                         const struct appc_store_render_options *opts,
+                         const struct appc_store_render_options *opts, bool no_digest,
                          char digest[APPC_TREE_DIGEST_LEN + 1], appc_error_t *err)
 {
-  struct appc_render_options ro = {.as_root = s->as_root};
+  struct appc_render_options ro = {.as_root = s->as_root, .no_digest = no_digest};
   struct appc_render *r = NULL;
   int ret = 0;
 
@@ -345,7 +347,7 @@ static int build_tree(struct appc_store *s, const struct plan *p, const char *ke
     remove_quietly(s->tmp_fd, tmp);
     return -1;
   }
-  if (render_layers(s, rfd, p, opts, digest, err) < 0 ||
+  if (render_layers(s, rfd, p, opts, false, digest, err) < 0 ||
       write_tree_files(s, tfd, p, digest, err) < 0) {
     remove_quietly(s->tmp_fd, tmp);
     return -1;
@@ -387,23 +389,44 @@ static int hold_tree(struct appc_store *s, const struct plan *p, const char *key
   return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, key);
 }
 
-static int acquire_locked(struct appc_store *s, const char *id,
-                          const struct appc_store_render_options *opts, struct appc_store_tree *t,
-                          appc_error_t *err)
+/* The plan of image ID and its tree key, in *OUT (freed with plan_free). */
+static int plan_prepare(struct appc_store *s, const char *id,
+                        const struct appc_store_render_options *opts, struct plan **out,
+                        char key[65], bool *remembered, appc_error_t *err)
 {
   struct plan *p = calloc(1, sizeof *p);
-  char key[65];
-  bool remembered = false;
   int r;
 
+  *out = p;
+  *remembered = false;
   if (p == NULL)
     return appc_error_make(err, ENOMEM, "%s", id);
   p->s = s;
   r = plan_build(p, id, err);
-  if (r == 0 && !(remembered = plan_key_remembered(s, p, key)))
+  if (r == 0 && !(*remembered = plan_key_remembered(s, p, key)))
     r = plan_key(p, key, err);
   if (r == 0 && cancel_requested(opts))
     r = appc_error_make(err, ECANCELED, "render");
+  return r;
+}
+
+static void plan_free(struct plan *p)
+{
+  if (p == NULL)
+    return;
+  plan_clear(p);
+  free(p);
+}
+
+static int acquire_locked(struct appc_store *s, const char *id,
+                          const struct appc_store_render_options *opts, struct appc_store_tree *t,
+                          appc_error_t *err)
+{
+  struct plan *p = NULL;
+  char key[65];
+  bool remembered;
+  int r = plan_prepare(s, id, opts, &p, key, &remembered, err);
+
   if (r == 0)
     r = hold_tree(s, p, key, opts, &t->lock_fd, err);
   if (r == 0 && !remembered)
@@ -411,8 +434,7 @@ static int acquire_locked(struct appc_store *s, const char *id,
   if (r == 0 && (asprintf(&t->path, "%s/%s/%s", s->path, STORE_TREES, key) < 0 ||
                  asprintf(&t->rootfs, "%s/%s", t->path, TREE_ROOTFS) < 0))
     r = appc_error_make(err, ENOMEM, "%s", id);
-  plan_clear(p);
-  free(p);
+  plan_free(p);
   return r;
 }
 
@@ -605,37 +627,101 @@ static int dest_manifest(struct dest *d, const char *json, size_t len, appc_erro
 
 /* ---- render and extract ---- */
 
-static int render_into(struct appc_store *s, const char *id, struct dest *d,
-                       const struct appc_store_render_options *opts, appc_error_t *err)
+/* Was P's top image rendered before with the layers of KEY?  Its record
+ * names the key of its last render, whether or not a tree was kept. */
+static bool rendered_before(struct appc_store *s, const struct plan *p, const char key[65])
 {
-  struct appc_store_tree *t = NULL;
+  char path[APPC_IMAGE_ID_LEN + sizeof "/" RECORD_TREE];
+  cleanup_free char *hint = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+
+  snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
+  return appc_read_file_at(s->images_fd, path, 66, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &hint,
+                           NULL, &ignored) == 0 &&
+         is_tree_key(hint) && memcmp(hint, key, 64) == 0;
+}
+
+static bool tree_present(struct appc_store *s, const char key[65])
+{
+  return faccessat(s->trees_fd, key, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* DEST's rootfs as a copy of the cached tree KEY, built first if missing. */
+static int copy_tree(struct appc_store *s, const struct plan *p, const char key[65], struct dest *d,
+                     const struct appc_store_render_options *opts, appc_error_t *err)
+{
   struct appc_copy_options co = {.as_root = s->as_root};
+  char rootfs[80];
+  cleanup_close int lock_fd = -1;
   cleanup_close int src = -1;
   cleanup_close int dst = -1;
-  cleanup_free char *json = NULL;
-  size_t len;
-  int r;
 
   if (opts->cb != NULL) {
     co.cancelled = opts->cb->cancelled;
     co.cancel_data = opts->cb->data;
   }
-  if (appc_store_tree_acquire(s, id, opts, &t, err) < 0)
+  if (hold_tree(s, p, key, opts, &lock_fd, err) < 0)
     return -1;
-  src = open(t->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  snprintf(rootfs, sizeof rootfs, "%s/%s", key, TREE_ROOTFS);
+  src = openat(s->trees_fd, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (src < 0)
-    r = appc_error_make(err, errno, "%s", t->rootfs);
-  else
-    r = dest_rootfs(d, opts->flags, &dst, err);
-  if (r == 0)
-    r = appc_tree_copy(src, dst, &co, err);
-  if (r == 0 && !(opts->flags & APPC_STORE_ROOTFS_ONLY)) {
-    r = appc_store_read_manifest(s, id, &json, &len, err);
-    if (r == 0)
-      r = dest_manifest(d, json, len, err);
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, rootfs);
+  if (dest_rootfs(d, opts->flags, &dst, err) < 0)
+    return -1;
+  return appc_tree_copy(src, dst, &co, err);
+}
+
+/* DEST's rootfs rendered from the layers themselves: no tree digest. */
+static int render_direct(struct appc_store *s, const struct plan *p, struct dest *d,
+                         const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  cleanup_close int dst = -1;
+
+  if (dest_rootfs(d, opts->flags, &dst, err) < 0)
+    return -1;
+  return render_layers(s, dst, p, opts, true, NULL, err);
+}
+
+/* The tree cache pays off from an image's second render on: a first render
+ * is written straight into DEST (the cache would cost a second copy of
+ * every file, for a tree that may never be used again), and its key noted
+ * in the image's record; the next render of the same layers builds the
+ * cached tree, and every later one copies it.  run and export use trees in
+ * place and always build them (appc_store_tree_acquire). */
+static int render_rootfs(struct appc_store *s, const char *id, struct dest *d,
+                         const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  struct plan *p = NULL;
+  char key[65];
+  bool remembered;
+  int r = plan_prepare(s, id, opts, &p, key, &remembered, err);
+
+  if (r == 0) {
+    if (remembered || tree_present(s, key) || rendered_before(s, p, key))
+      r = copy_tree(s, p, key, d, opts, err);
+    else
+      r = render_direct(s, p, d, opts, err);
   }
-  appc_store_tree_release(t);
+  if (r == 0 && !remembered)
+    plan_key_remember(s, p, key);
+  plan_free(p);
   return r;
+}
+
+static int render_into(struct appc_store *s, const char *id, struct dest *d,
+                       const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  size_t len;
+
+  if (render_rootfs(s, id, d, opts, err) < 0)
+    return -1;
+  appc_store_touch(s, id);
+  if (opts->flags & APPC_STORE_ROOTFS_ONLY)
+    return 0;
+  if (appc_store_read_manifest(s, id, &json, &len, err) < 0)
+    return -1;
+  return dest_manifest(d, json, len, err);
 }
 
 static int extract_into(struct appc_store *s, const char *id, struct dest *d,
@@ -643,7 +729,6 @@ static int extract_into(struct appc_store *s, const char *id, struct dest *d,
 {
   struct plan *p = calloc(1, sizeof *p);
   struct plan_image *img;
-  char digest[APPC_TREE_DIGEST_LEN + 1];
   cleanup_close int dst = -1;
   cleanup_free char *json = NULL;
   size_t len;
@@ -665,7 +750,7 @@ static int extract_into(struct appc_store *s, const char *id, struct dest *d,
     if (r == 0)
       r = dest_rootfs(d, opts->flags, &dst, err);
     if (r == 0)
-      r = render_layers(s, dst, p, opts, digest, err);
+      r = render_layers(s, dst, p, opts, true, NULL, err);
     if (r == 0 && !(opts->flags & APPC_STORE_ROOTFS_ONLY)) {
       r = appc_store_read_manifest(s, id, &json, &len, err);
       if (r == 0)

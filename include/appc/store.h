@@ -172,8 +172,9 @@ struct appc_store_render_options {
 };
 
 /* Render the image with its dependencies and pathWhitelists (ACE
- * "Filesystem Setup") into DEST, through the tree cache: the first render of
- * an image builds its cached tree, later ones copy it.  DEST appears only
+ * "Filesystem Setup") into DEST.  The first render of an image's layers
+ * writes DEST straight from them; the second builds the cached tree and
+ * copies it, later ones copy it (docs/store.md).  DEST appears only
  * when complete; without APPC_STORE_OVERWRITE an existing DEST is an error.
  * Without APPC_STORE_ROOTFS_ONLY, DEST holds `manifest` and `rootfs/`. */
 int appc_store_render(struct appc_store *s, const char *id, const char *dest,

@@ -560,6 +560,10 @@ is "files of a single layer are all there" "$(content "$F/only-a")$(content "$F/
 is "render: DEST holds manifest and rootfs" "$(ls -A "$D/a" 2>&1 | tr '\n' ' ')" "manifest rootfs "
 check "render: DEST/manifest is the top image's manifest" cmp "$L/a/manifest" "$D/a/manifest"
 KEY_A=$(tree_key "$ID_A" "$ID_C" "$ID_D" "$ID_B")
+# A first render writes DEST directly; the second builds the cached tree.
+is "the first render makes no cached tree" "$(ls -A "$G/trees" | tr '\n' ' ')" ""
+is "the image's record notes the key of its render" "$(cat "$G/images/$ID_A/tree" 2>&1)" "$KEY_A"
+check_clean "render A a second time" ac "$G" image render example.com/a "$D/a-again"
 is "one cached tree, named by the layers' key" "$(ls "$G/trees" | tr '\n' ' ')" "$KEY_A "
 is "the tree lists its layers top image first: A, C, D, B" \
   "$(cat "$G/trees/$KEY_A/layers" 2>&1 | tr '\n' ' ')" "$ID_A $ID_C $ID_D $ID_B "
@@ -567,7 +571,8 @@ check "the tree has rootfs, manifest, digest and lock" test -d "$G/trees/$KEY_A/
   -a -f "$G/trees/$KEY_A/digest" -a -f "$G/trees/$KEY_A/lock"
 check "the tree's digest is sha256- and 64 hex digits" grep -Eqx 'sha256-[0-9a-f]{64}' "$G/trees/$KEY_A/digest"
 check "the tree's manifest is the top image's" cmp "$L/a/manifest" "$G/trees/$KEY_A/manifest"
-same_tree "DEST/rootfs is a copy of the cached tree" "$G/trees/$KEY_A/rootfs" "$D/a/rootfs"
+same_tree "DEST/rootfs is a copy of the cached tree" "$G/trees/$KEY_A/rootfs" "$D/a-again/rootfs"
+same_tree "the first render, made without the cache, equals the cached tree" "$G/trees/$KEY_A/rootfs" "$D/a/rootfs"
 is "nothing left in the store's tmp/" "$(ls -A "$G/tmp" | tr '\n' ' ')" ""
 
 check_clean "render the diamond A -> [B, C], B -> [D], C -> [D]" ac "$G" image render example.com/a2 "$D/a2"
@@ -576,6 +581,8 @@ is "the diamond: D's files as B's and C's whitelists let them through" \
   "./a2 ./b2 ./c2 ./d ./d/one ./d/two "
 is "the diamond: D's files hold D's content" "$(content "$D/a2/rootfs/d/one"); $(content "$D/a2/rootfs/d/two")" "d2 one; d2 two"
 KEY_A2=$(tree_key "$ID_A2" "$ID_C2" "$ID_D2" "$ID_B2" "$ID_D2")
+check_clean "render the diamond again (its cached tree)" ac "$G" image render example.com/a2 "$D/a2-again"
+same_tree "the diamond from its cached tree equals its first render" "$D/a2/rootfs" "$D/a2-again/rootfs"
 is "the diamond's layers: A, C, D, B, D (D twice)" \
   "$(cat "$G/trees/$KEY_A2/layers" 2>&1 | tr '\n' ' ')" "$ID_A2 $ID_C2 $ID_D2 $ID_B2 $ID_D2 "
 check_clean "render B of the diamond" ac "$G" image render --rootfs example.com/b2 "$D/b2"
@@ -648,12 +655,15 @@ fi
 # --- the tree cache -----------------------------------------------------------
 
 KEY_META=$(tree_key "$ID_META")
-ls "$G/trees" | LC_ALL=C sort >"$TMP/trees.before"
+is "no tree after the image's first render" "$(ls "$G/trees" | grep -c "^$KEY_META$")" 0
 check_clean "render the same image again" ac "$G" image render example.com/meta "$D/meta-again"
-is "the second render is served from the cache (no new tree)" "$(ls "$G/trees" | LC_ALL=C sort)" "$(cat "$TMP/trees.before")"
-is "the cached tree is the image's" "$(ls "$G/trees" | grep -c "^$KEY_META$")" 1
+is "the second render built the image's cached tree" "$(ls "$G/trees" | grep -c "^$KEY_META$")" 1
 same_tree "the second render equals the first" "$D/meta/rootfs" "$D/meta-again/rootfs"
 check "its manifest too" cmp "$D/meta/manifest" "$D/meta-again/manifest"
+ls "$G/trees" | LC_ALL=C sort >"$TMP/trees.before"
+check_clean "render the same image a third time" ac "$G" image render example.com/meta "$D/meta-third"
+is "the third render is served from the cache (no new tree)" "$(ls "$G/trees" | LC_ALL=C sort)" "$(cat "$TMP/trees.before")"
+same_tree "the third render equals the first" "$D/meta/rootfs" "$D/meta-third/rootfs"
 
 # The image's record remembers its tree's key (a hint that spares hashing);
 # a hint is followed only to a tree with the same layers.
@@ -704,6 +714,7 @@ mkaci ID_PLAIN "$L/plain" "$IN/plain.aci" --no-compression
 run_capture ac "$V" fetch "$IN/plain.aci" "$IN/meta.aci"
 is "verify store: two images" "$status:$(wc -l <"$TMP/.out")" "0:2"
 check_clean "render in the verify store" ac "$V" image render example.com/meta "$D/v-meta"
+check_clean "render it again: the second render builds the cached tree" ac "$V" image render --overwrite example.com/meta "$D/v-meta"
 check_clean "verify passes on a sound store" ac "$V" image verify
 
 # flip_byte FILE OFFSET: invert the byte at OFFSET.
@@ -770,6 +781,7 @@ mkaci ID_GC3 "$L/gc3" "$IN/gc3.aci"
 run_capture ac "$C" fetch "$IN/gc1.aci" "$IN/gc2.aci" "$IN/gc3.aci"
 is "gc store: three images" "$status:$(wc -l <"$TMP/.out")" "0:3"
 check_clean "gc store: render image 1" ac "$C" image render example.com/gc,version=1 "$D/gc1"
+check_clean "gc store: render image 1 again (its cached tree)" ac "$C" image render --overwrite example.com/gc,version=1 "$D/gc1"
 KEY_GC1=$(tree_key "$ID_GC1")
 fake=sha512-$(printf '0%.0s' $(seq 1 128))
 cp "$C/blobs/$ID_GC1" "$C/blobs/$fake"
@@ -803,6 +815,7 @@ check_clean "gc with an old tree" ac "$C" image gc
 is "gc removed the tree not used within the grace period" "$(ls -A "$C/trees" | tr '\n' ' ')" ""
 check_clean "gc store: render image 1 again" ac "$C" image render --overwrite example.com/gc,version=1 "$D/gc1"
 check_clean "gc store: render image 2" ac "$C" image render example.com/gc,version=2 "$D/gc2"
+check_clean "gc store: render image 2 again (its cached tree)" ac "$C" image render --overwrite example.com/gc,version=2 "$D/gc2"
 KEY_GC2=$(tree_key "$ID_GC2")
 check_clean "gc store: remove image 2" ac "$C" image rm "$ID_GC2"
 is "image rm leaves the image's tree to gc" "$(ls "$C/trees" | LC_ALL=C sort | tr '\n' ' ')" "$(printf '%s\n' "$KEY_GC1" "$KEY_GC2" | LC_ALL=C sort | tr '\n' ' ')"
