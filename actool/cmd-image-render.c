@@ -15,9 +15,10 @@ const struct actool_command actool_cmd_image_render = {
     .summary = "Render an image with its dependencies into a directory",
     .usage = "[--rootfs] [--overwrite] IMAGE DEST",
     .description = "Dependencies and pathWhitelist are applied as the ACE spec's Filesystem Setup\n"
-                   "says.  The rendered tree is cached in the store, so later renders of the\n"
-                   "same image are a copy.  DEST appears only when complete; an existing empty\n"
-                   "directory is replaced without --overwrite.",
+                   "says.  An image's first render writes DEST from its layers; the second\n"
+                   "caches the rendered tree in the store, so later renders are a copy.  DEST\n"
+                   "appears only when complete; an existing empty directory is replaced without\n"
+                   "--overwrite.",
     .options = actool_render_option_table,
     .options_size = sizeof(struct actool_render_options),
     .run = run_image_render,

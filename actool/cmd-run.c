@@ -174,22 +174,6 @@ static void free_apps(struct app_args *apps, size_t n)
   free(apps);
 }
 
-/* The image's ID: from the store, else fetched. */
-static int resolve_image(const struct actool_globals *g, struct appc_store *s, const char *arg,
-                         char id[APPC_IMAGE_ID_LEN + 1])
-{
-  struct appc_store_image img = {0};
-  cleanup_error appc_error_t err = NULL;
-
-  if (appc_fetch_classify(arg) == APPC_FETCH_NAME && appc_store_lookup(s, arg, &img, &err) == 0) {
-    memcpy(id, img.id, sizeof img.id);
-    appc_store_image_clear(&img);
-    return ACTOOL_EXIT_OK;
-  }
-  actool_debug(g, "%s: not in the store, fetching it", arg);
-  return actool_fetch_one(g, s, arg, id);
-}
-
 static void notify(void *data, bool warn, const char *msg)
 {
   const struct actool_globals *g = data;
@@ -241,7 +225,7 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
     }
   }
   for (size_t i = 0; r == 0 && i < n; i++) {
-    r = resolve_image(g, s, apps[i].image, ids[i]);
+    r = actool_resolve_image(g, s, apps[i].image, ids[i]);
     req[i] = (struct appc_ace_app_request){
         .image_id = ids[i],
         .name = apps[i].name,

@@ -130,3 +130,19 @@ int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const
   appc_http_free(h);
   return r;
 }
+
+/* The image's ID: from the store, else fetched. */
+int actool_resolve_image(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                         char id[APPC_IMAGE_ID_LEN + 1])
+{
+  struct appc_store_image img = {0};
+  cleanup_error appc_error_t err = NULL;
+
+  if (appc_fetch_classify(arg) == APPC_FETCH_NAME && appc_store_lookup(s, arg, &img, &err) == 0) {
+    memcpy(id, img.id, sizeof img.id);
+    appc_store_image_clear(&img);
+    return ACTOOL_EXIT_OK;
+  }
+  actool_debug(g, "%s: not in the store, fetching it", arg);
+  return actool_fetch_one(g, s, arg, id);
+}

@@ -32,4 +32,9 @@ int actool_fetch(const struct appc_fetch_options *o, struct appc_store *s, const
 int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const char *arg,
                      char *id);
 
+/* IMAGE's ID: from the store when ARG is a name it holds, else fetched as
+ * actool_fetch_one does.  Prints errors; returns an exit status. */
+int actool_resolve_image(const struct actool_globals *g, struct appc_store *s, const char *arg,
+                         char id[APPC_IMAGE_ID_LEN + 1]);
+
 #endif

@@ -2,6 +2,7 @@
 /* Files: write_all, whole-file reads under a limit, atomic replacement. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -333,4 +334,23 @@ void appc_tempfile_discard(struct appc_tempfile *t)
     close(t->fd);
   t->fd = -1;
   errno = e;
+}
+
+bool appc_dir_is_empty(int parent_fd, const char *name)
+{
+  int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+  bool empty = dir != NULL;
+
+  if (dir == NULL && fd >= 0)
+    close(fd);
+  while (dir != NULL && (de = readdir(dir)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  if (dir != NULL)
+    closedir(dir);
+  return empty;
 }

@@ -5,6 +5,7 @@
 #ifndef APPC_COMMON_FS_H
 #define APPC_COMMON_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -37,6 +38,10 @@ int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, c
  * once; either way nothing is left behind however the process ends.  A
  * descriptor, or -1 with errno set. */
 int appc_tmpfile_at(int dirfd);
+
+/* Is NAME (relative to PARENT_FD, which may be AT_FDCWD) a directory
+ * holding nothing?  False when it is anything else or cannot be read. */
+bool appc_dir_is_empty(int parent_fd, const char *name);
 
 /* Copy what IN holds from its offset to its end to OUT (copy_file_range,
  * else read and write).  Bytes copied, or -1 with errno set. */

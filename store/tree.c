@@ -491,25 +491,6 @@ struct dest {
   bool made;
 };
 
-static bool dir_is_empty(int parent_fd, const char *name)
-{
-  int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-  struct dirent *de;
-  bool empty = dir != NULL;
-
-  if (dir == NULL && fd >= 0)
-    close(fd);
-  while (dir != NULL && (de = readdir(dir)) != NULL)
-    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  if (dir != NULL)
-    closedir(dir);
-  return empty;
-}
-
 static int dest_is_replaceable(struct dest *d, appc_error_t *err)
 {
   struct stat st;
@@ -517,7 +498,7 @@ static int dest_is_replaceable(struct dest *d, appc_error_t *err)
   if (fstatat(d->parent_fd, d->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", d->path);
   /* An empty directory (say, from mktemp -d) holds nothing to lose. */
-  if (d->overwrite || (S_ISDIR(st.st_mode) && dir_is_empty(d->parent_fd, d->base))) {
+  if (d->overwrite || (S_ISDIR(st.st_mode) && appc_dir_is_empty(d->parent_fd, d->base))) {
     d->overwrite = true;
     return 0;
   }
