@@ -58,6 +58,36 @@ static enum input_type sniff_file(int fd)
   return TYPE_MANIFEST;
 }
 
+static bool is_yaml_name(const char *path)
+{
+  size_t n = strlen(path);
+
+  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+/* An image manifest written in YAML: errors name the line of the field. */
+static int validate_yaml(const char *path, const char *yaml, size_t len, const char **kind_name,
+                         appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  size_t json_len = 0;
+  enum appc_manifest_kind kind;
+  struct appc_image_manifest *im = NULL;
+
+  if (appc_yaml_to_json(yaml, len, path, &json, &json_len, err) < 0)
+    return -1;
+  if (appc_manifest_kind(json, json_len, &kind, err) < 0)
+    return appc_error_prefix(err, "%s", path);
+  if (kind == APPC_MANIFEST_POD)
+    return appc_error_make(err, 0, "%s: a PodManifest in YAML (only image manifests are)", path);
+  *kind_name = "ImageManifest";
+  if (appc_image_manifest_parse_yaml(yaml, len, path, &im, NULL, NULL, err) < 0)
+    return appc_error_prefix(err, "invalid ImageManifest");
+  appc_image_manifest_free(im);
+  return 0;
+}
+
 /* Validate a manifest file of either kind; *kind_name receives its kind. */
 static int validate_manifest(int fd, const char *path, const char **kind_name, appc_error_t *err)
 {
@@ -67,6 +97,8 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
 
   if (actool_read_manifest_fd(fd, path, &json, &len, err) < 0)
     return -1;
+  if (is_yaml_name(path))
+    return validate_yaml(path, json, len, kind_name, err);
   if (appc_manifest_kind(json, len, &kind, err) < 0)
     return appc_error_prefix(err, "%s", path);
   if (kind == APPC_MANIFEST_POD) {

@@ -40,6 +40,21 @@ actool_actool_SOURCES = \
 	actool/cmd-list.c \
 	actool/cmd-status.c \
 	actool/cmd-gc.c \
+	actool/cmd-sign.c \
+	actool/layout-cli.h \
+	actool/layout-cli.c \
+	actool/cmd-layout.c \
+	actool/cmd-layout-init.c \
+	actool/cmd-layout-copy.c \
+	actool/cmd-layout-set.c \
+	actool/cmd-layout-set-exec.c \
+	actool/cmd-layout-label.c \
+	actool/cmd-layout-annotation.c \
+	actool/cmd-layout-env.c \
+	actool/cmd-layout-port.c \
+	actool/cmd-layout-mount.c \
+	actool/cmd-layout-isolator.c \
+	actool/cmd-layout-dependency.c \
 	actool/tempguard.c \
 	actool/callbacks.c \
 	common/fs.c \

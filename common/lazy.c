@@ -40,6 +40,7 @@ struct appc_lazy_library_state appc_lazy_libraries[APPC_LAZY_NLIBS] = {
     [APPC_LAZY_MHD] = {APPC_SONAME_MHD, PTHREAD_MUTEX_INITIALIZER, false, ""},
     [APPC_LAZY_SECCOMP] = {APPC_SONAME_SECCOMP, PTHREAD_MUTEX_INITIALIZER, false, ""},
     [APPC_LAZY_XML2] = {APPC_SONAME_XML2, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_YAML] = {APPC_SONAME_YAML, PTHREAD_MUTEX_INITIALIZER, false, ""},
 };
 
 /* ---- the libraries named for packaging tools ---- */
@@ -84,6 +85,7 @@ DLOPEN_NOTE(seccomp, DLOPEN_JSON("seccomp", "the executor's seccomp isolators", 
                                  APPC_SONAME_SECCOMP));
 DLOPEN_NOTE(mhd,
             DLOPEN_JSON("mhd", "the executor's metadata service", "recommended", APPC_SONAME_MHD));
+DLOPEN_NOTE(yaml, DLOPEN_JSON("yaml", "manifests written in YAML", "suggested", APPC_SONAME_YAML));
 
 /* dlopen LIB and check that it has each of its symbols; on failure, the
  * reason in failure and NULL (the handle closed). */

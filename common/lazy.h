@@ -48,6 +48,7 @@ enum appc_lazy_library {
   APPC_LAZY_MHD,
   APPC_LAZY_SECCOMP,
   APPC_LAZY_XML2,
+  APPC_LAZY_YAML,
   APPC_LAZY_NLIBS
 };
 

@@ -103,7 +103,7 @@ int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *wha
   return appc_error_make(err, 0, "%s: %s", what, gpgme_strerror(e));
 }
 
-static int new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
+int appc_trust_new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err)
 {
   cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
   gpgme_error_t e;
@@ -126,7 +126,8 @@ int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc
   if (appc_store_lock(store, false, err) < 0)
     return -1;
   g->locked = true;
-  if (temp_home_create(store, &g->home, err) < 0 || new_context(g->home, &g->ctx, err) < 0) {
+  if (temp_home_create(store, &g->home, err) < 0 ||
+      appc_trust_new_context(g->home, &g->ctx, err) < 0) {
     appc_trust_gpg_close(g);
     return -1;
   }

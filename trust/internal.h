@@ -60,6 +60,10 @@ int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc
 void appc_trust_gpg_close(struct appc_trust_gpg *g);
 #define cleanup_trust_gpg __attribute__((cleanup(appc_trust_gpg_close)))
 
+/* A gpgme context for OpenPGP on the keyring HOME (NULL: gpg's default,
+ * $GNUPGHOME or ~/.gnupg), offline. */
+int appc_trust_new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err);
+
 /* "WHAT: gpgme's message", returning -1. */
 int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *what);
 

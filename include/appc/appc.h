@@ -11,6 +11,8 @@
  *   <appc/discovery.h>  appc discovery over HTTP(S) and the HTTP transport
  *   <appc/fetch.h>      images into the store by name or URL, signatures checked
  *   <appc/ace.h>        the executor: pods run from the store (root only)
+ *   <appc/oci.h>        OCI and Docker images in and out of the store
+ *   <appc/layout.h>     image layouts edited step by step (authoring)
  * Structures a caller fills and passes in (options) start with a member
  * `version`: 0, or the header's APPC_..._VERSION; a later release that adds
  * members bumps that number and reads them only from callers that say they
@@ -28,6 +30,7 @@
 #include <appc/discovery.h>
 #include <appc/error.h>
 #include <appc/fetch.h>
+#include <appc/layout.h>
 #include <appc/oci.h>
 #include <appc/schema.h>
 #include <appc/store.h>

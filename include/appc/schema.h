@@ -77,6 +77,22 @@ int appc_app_validate(const struct appc_app *app, const char *path, appc_error_t
 int appc_app_copy(const struct appc_app *src, struct appc_app **out, appc_error_t *err);
 void appc_app_release(struct appc_app *app);
 
+/* YAML manifests (docs/authoring.md): YAML text (one document, at most
+ * 4 MiB) as the JSON document it stands for, by the YAML 1.2 core schema
+ * (plain null, booleans and numbers typed, every other scalar a string).
+ * Syntax errors name WHERE, the line and the column.  *JSON is malloc'ed. */
+int appc_yaml_to_json(const char *yaml, size_t len, const char *where, char **json,
+                      size_t *json_len, appc_error_t *err);
+
+/* Parse a YAML image manifest: as appc_yaml_to_json, then
+ * appc_image_manifest_parse, whose errors are prefixed with WHERE and the
+ * line of the field they name.  JSON, if not NULL, receives the manifest's
+ * canonical JSON (appc_image_manifest_serialize, malloc'ed), which is what
+ * an ACI built from it holds. */
+int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *where,
+                                   struct appc_image_manifest **out, char **json, size_t *json_len,
+                                   appc_error_t *err);
+
 /* Changes for `actool patch-manifest`, mirroring the reference's options.
  * A NULL or "" member means "not given".
  *   name                 AC Identifier replacing the image name

@@ -34,6 +34,19 @@ extern "C" {
  * the caller. */
 int appc_trust_init(appc_error_t *err);
 
+/* Sign FILE (an image, for `actool sign`) with a secret key of the user's
+ * keyring: a detached, armored OpenPGP signature written atomically to OUT,
+ * which fetch then checks against the keys trusted for the image's name. */
+#define APPC_SIGN_OPTIONS_VERSION 1
+struct appc_sign_options {
+  unsigned version;    /* 0, or APPC_SIGN_OPTIONS_VERSION (<appc/appc.h>) */
+  const char *key;     /* fingerprint, key ID or user ID of one secret key;
+                          NULL: gpg's default key */
+  const char *homedir; /* the keyring; NULL: $GNUPGHOME, else ~/.gnupg */
+  const char *out;     /* NULL: FILE.asc */
+};
+int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err);
+
 /* The prefixes whose keys apply to NAME, shortest first: "example.com/app/x"
  * gives "example.com", "example.com/app" and "example.com/app/x".  A
  * component that is empty (a leading, trailing or doubled "/"), "." or ".."

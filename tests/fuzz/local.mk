@@ -22,7 +22,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-oci \
 	tests/fuzz/fuzz-oci-layer \
 	tests/fuzz/fuzz-oci-archive \
-	tests/fuzz/fuzz-registry
+	tests/fuzz/fuzz-registry \
+	tests/fuzz/fuzz-yaml
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -90,3 +91,6 @@ tests_fuzz_fuzz_oci_archive_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_registry_SOURCES = tests/fuzz/fuzz-registry.c
 tests_fuzz_fuzz_registry_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_registry_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz-yaml.c
+tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_yaml_LDFLAGS = $(FUZZER_FLAGS)

@@ -870,4 +870,44 @@ is "three concurrent fetches of one URL all succeed" "$cstat" "000"
 is "they print the same image ID" "$(cat "$TMP"/conc?.out | sort -u)" "$ID_BIG"
 is "concurrent fetches: one image, one blob, tmp/ empty" "$(state "$S")" "list=[localhost/big] blobs=1 tmp=0"
 
+# --- actool sign: build, sign, serve, trust, fetch by name --------------------------
+
+mkimg ID_SIGNED localhost/signed "$IN/signed.aci" 3.0.0
+run_capture env GNUPGHOME="$G" "$ACTOOL" sign --key="$K" "$IN/signed.aci"
+if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err"; then ok "sign --key=FINGERPRINT"; else
+  not_ok "sign --key=FINGERPRINT"
+  note "exit $status" "$(head -c 1000 "$TMP/.err")"
+fi
+check "gpg verifies the signature actool wrote" gpgt --verify "$IN/signed.aci.asc" "$IN/signed.aci"
+check "it is an armored detached signature" grep -q -- '-----BEGIN PGP SIGNATURE-----' "$IN/signed.aci.asc"
+gpgt --status-fd 1 --verify "$IN/signed.aci.asc" "$IN/signed.aci" 2>/dev/null | awk '$2 == "VALIDSIG" {print $3}' >"$TMP/signer"
+is "made by the key asked for" "$(cat "$TMP/signer")" "$K"
+serve "$IN/signed.aci" signed 3.0.0
+page signed
+S=$(new_store signed)
+act "$S" fetch localhost/signed,version=3.0.0
+expect_id "fetch by name checks the signature and imports the signed image" "$ID_SIGNED"
+S2=$STORES/signed-other
+rm -rf "$S2" && mkdir -p "$S2/trust/prefix.d/localhost"
+gpgt --armor --export "$K_OTHER" >"$S2/trust/prefix.d/localhost/$K_OTHER"
+act "$S2" fetch localhost/signed,version=3.0.0
+expect_fail "a store that trusts another key refuses the image signed by sign" 'signature|key'
+run_capture env GNUPGHOME="$G" "$ACTOOL" sign --key=nobody@example.invalid --output="$TMP/x.asc" "$IN/signed.aci"
+if [ "$status" -eq 1 ] && grep -q 'no such secret key' "$TMP/.err" && [ ! -e "$TMP/x.asc" ]; then
+  ok "sign with a key the keyring lacks fails cleanly, writing nothing"
+else
+  not_ok "sign with a key the keyring lacks fails cleanly, writing nothing"
+  note "exit $status" "$(head -c 1000 "$TMP/.err")"
+fi
+head -c 1000 /dev/urandom >"$TMP/garbage.aci"
+run_capture env GNUPGHOME="$G" "$ACTOOL" sign --key="$K" "$TMP/garbage.aci"
+if [ "$status" -eq 1 ] && grep -q 'not signed' "$TMP/.err" && [ ! -e "$TMP/garbage.aci.asc" ]; then
+  ok "sign refuses a file that is not a valid image"
+else
+  not_ok "sign refuses a file that is not a valid image"
+  note "exit $status" "$(head -c 1000 "$TMP/.err")"
+fi
+run_capture env GNUPGHOME="$G" "$ACTOOL" sign --output="$TMP/default.asc" "$IN/signed.aci"
+is "sign without --key uses gpg's default key" "$status:$(gpgt --verify "$TMP/default.asc" "$IN/signed.aci" >/dev/null 2>&1 && echo verified)" "0:verified"
+
 done_testing

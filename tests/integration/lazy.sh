@@ -3,18 +3,18 @@
 # Libraries bound at first use (common/lazy.h): actool and libappc.so link
 # only json-c;
 # libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
-# ISA-L, libcap and libseccomp are opened when a command first calls them,
+# ISA-L, libcap, libseccomp and libyaml are opened when a command first calls them,
 # and a missing one is a clean error of the commands that need it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 : "${top_builddir:?top_builddir must be set (the build directory, for config.h)}"
 
-lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2"
+lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2 YAML"
 declare -A SONAME
 for l in $lazy; do
   SONAME[$l]=$(sed -n "s/^#define APPC_SONAME_$l \"\(.*\)\"$/\1/p" "$top_builddir/config.h")
 done
-is "config.h names the shared object of each of the ten libraries" \
-  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 10
+is "config.h names the shared object of each of the eleven libraries" \
+  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 11
 
 LIBAPPC=$top_builddir/libappc.so.0
 for obj in "$ACTOOL" "$LIBAPPC"; do
@@ -50,7 +50,7 @@ while off + 12 <= len(data):
             print(so)
 PY
 )
-is "the ELF dlopen notes declare exactly the ten libraries" "$(sort <<<"$declared" | paste -sd' ')" \
+is "the ELF dlopen notes declare exactly the eleven libraries" "$(sort <<<"$declared" | paste -sd' ')" \
   "$(for l in $lazy; do echo "${SONAME[$l]}"; done | sort | paste -sd' ')"
 
 # sofile LIB: the file the dynamic linker finds for LIB's soname
@@ -70,7 +70,7 @@ for l in $lazy; do
     sort -u | comm -12 - <(echo "$undefined") | head -n 5 | paste -sd' ')
   is "libappc.so.0 leaves no function of ${SONAME[$l]} undefined" "${left:-none}" none
 done
-entries=$(nm -D --defined-only "$LIBAPPC" | grep -cE ' (curl_|archive_|gpgme_|EVP_|html|xml)' || true)
+entries=$(nm -D --defined-only "$LIBAPPC" | grep -cE ' (curl_|archive_|gpgme_|EVP_|html|xml|yaml_)' || true)
 is "libappc.so.0 exports none of their names (the entry points are hidden)" "$entries" 0
 
 # loaded COMMAND...: the shared objects the dynamic linker opened (LD_DEBUG)
@@ -124,6 +124,11 @@ else
     "$ACTOOL" validate "$TMP/lazy.aci"
   refused_without GPGME "gpgme missing: trust fails cleanly, naming it" \
     "$ACTOOL" --dir="$TMP/store" trust --list
+  printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/lazy\n' >"$TMP/m.yaml"
+  refused_without YAML "libyaml missing: validate of a YAML manifest fails cleanly, naming it" \
+    "$ACTOOL" validate "$TMP/m.yaml"
+  without YAML "$ACTOOL" validate --type=manifest "$TMP/m.json"
+  is "libyaml missing: validate of a JSON manifest still works" "$status" 0
 fi
 
 done_testing

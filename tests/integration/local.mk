@@ -23,7 +23,8 @@ INTEGRATION_TESTS = \
 	tests/integration/oci.sh \
 	tests/integration/oci-export.sh \
 	tests/integration/bundle.sh \
-	tests/integration/registry.sh
+	tests/integration/registry.sh \
+	tests/integration/layout.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

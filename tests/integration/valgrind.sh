@@ -109,7 +109,8 @@ check_vg "image list" 0 "${st[@]}" image list
 check_vg "image list --json" 0 "${st[@]}" image list --json
 check_vg "image cat-manifest" 0 "${st[@]}" image cat-manifest --pretty-print example.com/hello
 check_vg "image render" 0 "${st[@]}" image render example.com/hello "$TMP/render"
-check_vg "image render again (cached)" 0 "${st[@]}" image render --rootfs example.com/hello "$TMP/render2"
+check_vg "image render again (builds the cached tree)" 0 "${st[@]}" image render --rootfs example.com/hello "$TMP/render2"
+check_vg "image render a third time (from the cache)" 0 "${st[@]}" image render --rootfs example.com/hello "$TMP/render3"
 check_vg "image render over DEST" 1 "${st[@]}" image render example.com/hello "$TMP/render"
 check_vg "image extract" 0 "${st[@]}" image extract --rootfs example.com/hello "$TMP/extract"
 check_vg "image export" 0 "${st[@]}" image export example.com/hello "$TMP/exported.aci"
@@ -117,4 +118,18 @@ check_vg "image verify" 0 "${st[@]}" image verify
 check_vg "image gc" 0 "${st[@]}" image gc --grace=0s
 check_vg "image rm" 0 "${st[@]}" image rm example.com/hello
 check_vg "image rm unknown" 1 "${st[@]}" image rm example.com/hello
+
+# Authoring: layout edits and YAML manifests.
+L=$TMP/authored
+check_vg "layout init" 0 layout init --layout="$L" --name=example.com/authored
+check_vg "layout set-exec" 0 layout set-exec --layout="$L" -- /bin/sh -c true
+check_vg "layout label add" 0 layout label add --layout="$L" version 1
+check_vg "layout port add (refused)" 1 layout port add --layout="$L" http tcp 99999
+check_vg "layout isolator add" 0 layout isolator add --layout="$L" resource/memory '{"limit":"1G"}'
+check_vg "layout dependency add" 0 layout dependency add --layout="$L" example.com/base --label=version=2
+printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/y\nlabels:\n  - {name: version, value: 1.0}\n' >"$TMP/bad.yaml"
+check_vg "validate a YAML manifest with an error" 1 validate "$TMP/bad.yaml"
+sed 's/value: 1.0/value: "1.0"/' "$TMP/bad.yaml" >"$TMP/good.yaml"
+check_vg "validate a YAML manifest" 0 validate "$TMP/good.yaml"
+check_vg "layout init --from" 0 "${st[@]}" --insecure-options=image layout init --layout="$TMP/from" --from="$TMP/a.aci"
 done_testing

@@ -49,3 +49,9 @@ tests_unit_test_oci_SOURCES = tests/unit/test-oci.c
 tests_unit_test_oci_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_oci_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-oci
+
+check_PROGRAMS += tests/unit/test-schema-yaml
+tests_unit_test_schema_yaml_SOURCES = tests/unit/test-schema-yaml.c
+tests_unit_test_schema_yaml_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_schema_yaml_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-schema-yaml

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* actool layout init [--from=IMAGE] [--name=NAME] */
+#include "config.h"
+
+#include <libgen.h>
+#include <string.h>
+
+#include "actool/layout-cli.h"
+#include "actool/net-cli.h"
+#include "appc/store.h"
+#include "common/cleanup.h"
+
+struct init_options {
+  const char *layout;
+  const char *from;
+  const char *name;
+};
+
+static const struct actool_option init_option_table[] = {
+    ACTOOL_LAYOUT_OPTION(struct init_options),
+    {"from", ACTOOL_OPT_STRING, offsetof(struct init_options, from), "IMAGE",
+     "Start from IMAGE rendered (anything fetch takes; fetched when not in the store)", NULL},
+    {"name", ACTOOL_OPT_STRING, offsetof(struct init_options, name), "NAME",
+     "The image's name (default: IMAGE's, or the directory's)", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static int init_from(const struct actool_globals *g, const struct init_options *o, const char *dir)
+{
+  struct appc_store *s = NULL;
+  char id[APPC_IMAGE_ID_LEN + 1];
+  cleanup_error appc_error_t err = NULL;
+  int r;
+
+  if ((r = actool_open_store(g, &s)) != ACTOOL_EXIT_OK)
+    return r;
+  r = actool_resolve_image(g, s, o->from, id);
+  if (r == ACTOOL_EXIT_OK) {
+    actool_cancel_begin();
+    if (appc_layout_create_from(s, id, dir, o->name, &err) < 0)
+      r = actool_fail(&err);
+    actool_cancel_end();
+  }
+  appc_store_close(s);
+  return r;
+}
+
+static int run_layout_init(const struct actool_globals *g, void *opaque, int argc, char **argv)
+{
+  const struct init_options *o = opaque;
+  const char *dir = actool_layout_dir(o->layout);
+  cleanup_error appc_error_t err = NULL;
+  cleanup_free char *copy = strdup(dir);
+
+  (void) argv;
+  if (argc != 0)
+    return actool_usage_error("layout init", "takes no arguments (the layout is --layout=DIR)");
+  if (o->from != NULL)
+    return init_from(g, o, dir);
+  if (copy == NULL)
+    return ACTOOL_EXIT_FAILURE;
+  const char *name = o->name != NULL ? o->name : basename(copy);
+  if (appc_layout_create(dir, name, &err) < 0)
+    return actool_fail(&err);
+  return ACTOOL_EXIT_OK;
+}
+
+const struct actool_command actool_cmd_layout_init = {
+    .name = "layout init",
+    .summary = "Make a new layout, empty or from an image",
+    .usage = "[--layout=DIR] [--from=IMAGE] [--name=NAME]",
+    .description = "DIR must be missing or empty.  An empty layout holds rootfs/ and a manifest\n"
+                   "with the name and this machine's os and arch labels.  --from renders IMAGE\n"
+                   "with its dependencies into rootfs/ and keeps its manifest, less\n"
+                   "dependencies and pathWhitelist (the rootfs holds what they gave).",
+    .options = init_option_table,
+    .options_size = sizeof(struct init_options),
+    .run = run_layout_init,
+};

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libappc layout: an image layout (manifest + rootfs/) edited step by step,
+ * as acbuild edits one (docs/authoring.md).  A layout is opened under an
+ * exclusive lock (flock on its directory: the layout holds nothing but
+ * manifest and rootfs/), edited in memory, and committed: the whole manifest
+ * is validated by the schema module and written atomically, or nothing is
+ * written and the error names the field and the rule.  So every step leaves
+ * a layout that `actool build` takes.  Nothing here prints or exits. */
+#ifndef APPC_LAYOUT_H
+#define APPC_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <appc/callbacks.h>
+#include <appc/error.h>
+#include <appc/store.h>
+#include <appc/types.h>
+
+/* Declarations here are libappc's exported ABI (libappc.sym). */
+#pragma GCC visibility push(default)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct appc_layout;
+
+/* Make DIR (missing, or an empty directory) a new layout: rootfs/ and a
+ * manifest naming the image NAME, with the os and arch labels of this
+ * machine. */
+int appc_layout_create(const char *dir, const char *name, appc_error_t *err);
+
+/* Make DIR (missing, or an empty directory) a layout holding image ID of
+ * store S, rendered with its dependencies, and its manifest less
+ * dependencies and pathWhitelist (the rootfs holds what they gave); NAME, if
+ * not NULL, renames the image. */
+int appc_layout_create_from(struct appc_store *s, const char *id, const char *dir, const char *name,
+                            appc_error_t *err);
+
+/* Open the layout DIR for editing: wait for its lock, read its manifest
+ * (DIR/manifest, or DIR/manifest.yaml / .yml: docs/authoring.md).  Close
+ * with appc_layout_close, which drops uncommitted edits. */
+int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *err);
+void appc_layout_close(struct appc_layout *l);
+
+/* The layout's rootfs directory (a path inside the layout). */
+const char *appc_layout_rootfs(const struct appc_layout *l);
+
+/* KEY is one of name, user, group, workingDirectory (app fields made as
+ * needed; an app made here runs as user and group 0 until told otherwise). */
+int appc_layout_set(struct appc_layout *l, const char *key, const char *value, appc_error_t *err);
+
+/* app.exec becomes ARGV[0..ARGC). */
+int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, appc_error_t *err);
+
+/* The lists a layout edits by name. */
+enum appc_layout_list {
+  APPC_LAYOUT_LABELS,       /* labels: name, value */
+  APPC_LAYOUT_ANNOTATIONS,  /* annotations: name, value */
+  APPC_LAYOUT_ENVIRONMENT,  /* app.environment: name, value */
+  APPC_LAYOUT_PORTS,        /* app.ports */
+  APPC_LAYOUT_MOUNT_POINTS, /* app.mountPoints */
+  APPC_LAYOUT_ISOLATORS,    /* app.isolators */
+  APPC_LAYOUT_DEPENDENCIES, /* dependencies, named by imageName */
+};
+
+/* NAME = VALUE in a labels, annotations or environment list: replaces an
+ * entry of that name, else is appended. */
+int appc_layout_kv_add(struct appc_layout *l, enum appc_layout_list list, const char *name,
+                       const char *value, appc_error_t *err);
+
+/* Remove the entry NAME from LIST; an error when there is none. */
+int appc_layout_remove(struct appc_layout *l, enum appc_layout_list list, const char *name,
+                       appc_error_t *err);
+
+/* app.ports: NAME, PROTOCOL (tcp, udp...), PORT; COUNT 0 means 1.
+ * Replaces a port of that name. */
+int appc_layout_port_add(struct appc_layout *l, const char *name, const char *protocol,
+                         unsigned port, unsigned count, bool socket_activated, appc_error_t *err);
+
+/* app.mountPoints: NAME at PATH.  Replaces a mount point of that name. */
+int appc_layout_mount_add(struct appc_layout *l, const char *name, const char *path, bool read_only,
+                          appc_error_t *err);
+
+/* app.isolators: NAME with the JSON text VALUE as its value (checked by
+ * the isolator rules at commit).  Replaces an isolator of that name. */
+int appc_layout_isolator_add(struct appc_layout *l, const char *name, const char *value_json,
+                             appc_error_t *err);
+
+/* dependencies: IMAGE_NAME, with IMAGE_ID (may be NULL) and LABELS (may be
+ * NULL or empty).  Replaces a dependency on that name. */
+int appc_layout_dependency_add(struct appc_layout *l, const char *image_name, const char *image_id,
+                               const struct appc_kv_list *labels, appc_error_t *err);
+
+/* Copy the host's files SRCS[0..N) into the rootfs at DEST, as a
+ * Containerfile's COPY does: a file to DEST, or into it when DEST is a
+ * directory or ends in '/'; a directory's contents into DEST (made when
+ * missing, merged with what is there); with several sources DEST is a
+ * directory.  DEST is resolved with the rootfs as '/' (its symlinks never
+ * lead out).  Modes and times are kept, owners become root's, hard links
+ * become files; anything but files, directories and symlinks is refused.
+ * CB (may be NULL) can cancel between entries.  The rootfs is changed in
+ * place: a failure leaves what was copied so far. */
+int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
+                     const struct appc_callbacks *cb, appc_error_t *err);
+
+/* Validate the edited manifest and write it (as canonical, indented JSON to
+ * DIR/manifest; a YAML manifest is replaced by it), atomically. */
+int appc_layout_commit(struct appc_layout *l, appc_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#pragma GCC visibility pop
+
+#endif

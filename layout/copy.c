@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Files of the host copied into a layout's rootfs, as a Containerfile's
+ * COPY copies them: a file to DEST (into DEST when DEST is a directory or
+ * ends in '/'), a directory's contents into DEST, merged with what is there;
+ * several sources into the directory DEST.  Paths in the rootfs are
+ * resolved with the rootfs as their root (openat2 RESOLVE_IN_ROOT: a
+ * symlink to /usr/lib leads to the rootfs's /usr/lib), so nothing is ever
+ * written outside it.  Modes and modification times are kept; owners become
+ * root's, as COPY's are; hard links are copied as files. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "layout/internal.h"
+
+/* Deep enough for any real tree, and a bound on the recursion. */
+#define COPY_MAX_DEPTH 256
+
+struct copy {
+  int root_fd; /* the rootfs */
+  const char *rootfs;
+  const struct appc_callbacks *cb;
+  appc_error_t *err;
+};
+
+/* PATH (relative, no leading '/') in the rootfs, resolved as if the rootfs
+ * were '/'.  -1 with errno set. */
+static int open_in_root(int root_fd, const char *path, int flags)
+{
+  struct open_how how = {
+      .flags = (unsigned long long) (flags | O_CLOEXEC),
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+
+  if (*path == '\0')
+    path = ".";
+  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+static bool is_dot_name(const char *name)
+{
+  return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+/* The directory PATH of the rootfs, made (with its parents) when missing. */
+static int make_dirs(struct copy *c, const char *path, int *out)
+{
+  cleanup_free char *walk = strdup(path);
+  int fd;
+
+  if (walk == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", path);
+  for (size_t n = strlen(walk); n > 0 && walk[n - 1] == '/'; n--)
+    walk[n - 1] = '\0';
+  if ((fd = open_in_root(c->root_fd, walk, O_RDONLY | O_DIRECTORY)) >= 0) {
+    *out = fd;
+    return 0;
+  }
+  if (errno != ENOENT)
+    return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
+  char *slash = strrchr(walk, '/');
+  const char *name = slash != NULL ? slash + 1 : walk;
+  int parent = -1;
+  if (slash != NULL)
+    *slash = '\0';
+  if (make_dirs(c, slash != NULL ? walk : "", &parent) < 0)
+    return -1;
+  if (is_dot_name(name)) {
+    /* "." and "..": resolved again from the root, which they cannot leave */
+    close(parent);
+    fd = open_in_root(c->root_fd, path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+      return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
+    *out = fd;
+    return 0;
+  }
+  if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
+    int e = errno;
+    close(parent);
+    return appc_error_make(c->err, e, "%s/%s", c->rootfs, path);
+  }
+  fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close(parent);
+  if (fd < 0)
+    return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
+  *out = fd;
+  return 0;
+}
+
+static int set_times(int dir_fd, const char *name, const struct stat *st)
+{
+  struct timespec ts[2] = {st->st_atim, st->st_mtim};
+
+  return utimensat(dir_fd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Make room for NAME in DIR_FD: whatever is there that is not a directory
+ * goes (COPY replaces files); a directory stays only for a directory. */
+static int clear_name(struct copy *c, int dir_fd, const char *name, bool for_dir, const char *what)
+{
+  struct stat st;
+
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : appc_error_make(c->err, errno, "%s", what);
+  if (S_ISDIR(st.st_mode)) {
+    if (for_dir)
+      return 0;
+    return appc_error_make(c->err, EISDIR, "%s: a directory is in the way of a file", what);
+  }
+  if (unlinkat(dir_fd, name, 0) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  return 0;
+}
+
+static int copy_file(struct copy *c, int src_fd, int dir_fd, const char *name,
+                     const struct stat *st, const char *what)
+{
+  cleanup_close int out = -1;
+
+  if (clear_name(c, dir_fd, name, false, what) < 0)
+    return -1;
+  out = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0 || appc_copy_fd(src_fd, out) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  if (fchown(out, 0, 0) < 0 && errno != EPERM)
+    return appc_error_make(c->err, errno, "%s: chown", what);
+  if (fchmod(out, st->st_mode & 07777) < 0 || set_times(dir_fd, name, st) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  return 0;
+}
+
+static int copy_symlink(struct copy *c, int src_dir, const char *src_name, int dir_fd,
+                        const char *name, const struct stat *st, const char *what)
+{
+  char target[4096];
+  ssize_t n = readlinkat(src_dir, src_name, target, sizeof target - 1);
+
+  if (n < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  target[n] = '\0';
+  if (clear_name(c, dir_fd, name, false, what) < 0)
+    return -1;
+  if (symlinkat(target, dir_fd, name) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  if (fchownat(dir_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+    return appc_error_make(c->err, errno, "%s: chown", what);
+  (void) set_times(dir_fd, name, st);
+  return 0;
+}
+
+static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *what,
+                             unsigned depth);
+
+/* The entry NAME of SRC_DIR, of metadata ST, to DST_NAME in DST_DIR. */
+static int copy_entry(struct copy *c, int src_dir, const char *name, const struct stat *st,
+                      int dst_dir, const char *dst_name, const char *what, unsigned depth)
+{
+  if (appc_cb_cancelled(c->cb))
+    return appc_error_make(c->err, ECANCELED, "%s", what);
+  if (S_ISLNK(st->st_mode))
+    return copy_symlink(c, src_dir, name, dst_dir, dst_name, st, what);
+  if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+    return appc_error_make(c->err, 0, "%s: not a file, directory or symlink", what);
+  cleanup_close int in =
+      openat(src_dir, name,
+             O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st->st_mode) ? O_DIRECTORY : O_NONBLOCK));
+  if (in < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  if (S_ISREG(st->st_mode))
+    return copy_file(c, in, dst_dir, dst_name, st, what);
+  if (clear_name(c, dst_dir, dst_name, true, what) < 0)
+    return -1;
+  if (mkdirat(dst_dir, dst_name, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(c->err, errno, "%s", what);
+  cleanup_close int out =
+      openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (out < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  if (copy_dir_contents(c, in, out, what, depth + 1) < 0)
+    return -1;
+  /* the directory's own metadata last: filling it changed its times */
+  if ((fchown(out, 0, 0) < 0 && errno != EPERM) || fchmod(out, st->st_mode & 07777) < 0 ||
+      set_times(dst_dir, dst_name, st) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  return 0;
+}
+
+static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *what,
+                             unsigned depth)
+{
+  int dup_fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *de;
+  int r = 0;
+
+  if (depth > COPY_MAX_DEPTH) {
+    if (d != NULL)
+      closedir(d);
+    return appc_error_make(c->err, ELOOP, "%s: nested more than %d deep", what, COPY_MAX_DEPTH);
+  }
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return appc_error_make(c->err, errno, "%s", what);
+  }
+  while (r == 0 && (errno = 0, de = readdir(d)) != NULL) {
+    struct stat st;
+    cleanup_free char *sub = NULL;
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (asprintf(&sub, "%s/%s", what, de->d_name) < 0) {
+      sub = NULL;
+      r = appc_error_make(c->err, ENOMEM, "%s", what);
+    } else if (fstatat(src_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      r = appc_error_make(c->err, errno, "%s", sub);
+    } else {
+      r = copy_entry(c, src_fd, de->d_name, &st, dst_fd, de->d_name, sub, depth);
+    }
+  }
+  if (r == 0 && errno != 0)
+    r = appc_error_make(c->err, errno, "%s", what);
+  closedir(d);
+  return r;
+}
+
+/* ---- one source ---- */
+
+/* DEST of the rootfs split into its directory and last name ("" when DEST
+ * names a directory: "/", or ending in '/'). */
+static int split_dest(const char *dest, char **dir, char **name)
+{
+  while (*dest == '/')
+    dest++;
+  cleanup_free char *d = strdup(dest);
+  size_t n = d != NULL ? strlen(d) : 0;
+
+  if (d == NULL)
+    return -1;
+  if (n == 0 || d[n - 1] == '/') {
+    while (n > 0 && d[n - 1] == '/')
+      d[--n] = '\0';
+    *name = strdup("");
+  } else {
+    char *slash = strrchr(d, '/');
+    *name = strdup(slash != NULL ? slash + 1 : d);
+    if (slash != NULL)
+      *slash = '\0';
+    else
+      d[0] = '\0';
+  }
+  if (*name == NULL)
+    return -1;
+  *dir = steal_pointer(&d);
+  return 0;
+}
+
+static bool is_dir_at(int root_fd, const char *path)
+{
+  int fd = open_in_root(root_fd, path, O_RDONLY | O_DIRECTORY);
+
+  if (fd < 0)
+    return false;
+  close(fd);
+  return true;
+}
+
+static int copy_one(struct copy *c, const char *src, const char *dest, bool into_dir)
+{
+  struct stat st;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *name = NULL;
+  cleanup_free char *src_copy = strdup(src);
+  cleanup_close int dst_fd = -1;
+  cleanup_close int src_dir = -1;
+
+  if (src_copy == NULL || split_dest(dest, &dir, &name) < 0)
+    return appc_error_make(c->err, ENOMEM, "%s", src);
+  if (lstat(src, &st) < 0)
+    return appc_error_make(c->err, errno, "%s", src);
+  /* A directory's contents go into DEST; so does anything when DEST is,
+   * or is to be, a directory. */
+  if (S_ISDIR(st.st_mode) || into_dir || name[0] == '\0' || is_dot_name(name) ||
+      is_dir_at(c->root_fd, dest + strspn(dest, "/"))) {
+    const char *full = dest + strspn(dest, "/");
+    if (make_dirs(c, full, &dst_fd) < 0)
+      return -1;
+    if (S_ISDIR(st.st_mode)) {
+      cleanup_close int in = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (in < 0)
+        return appc_error_make(c->err, errno, "%s", src);
+      return copy_dir_contents(c, in, dst_fd, src, 0);
+    }
+    free(name);
+    name = strdup(basename(src_copy));
+    if (name == NULL)
+      return appc_error_make(c->err, ENOMEM, "%s", src);
+  } else if (make_dirs(c, dir, &dst_fd) < 0) {
+    return -1;
+  }
+  cleanup_free char *parent = strdup(src);
+  if (parent == NULL || (src_dir = open(dirname(parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return appc_error_make(c->err, errno, "%s", src);
+  cleanup_free char *base = strdup(src);
+  if (base == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", src);
+  return copy_entry(c, src_dir, basename(base), &st, dst_fd, name, src, 0);
+}
+
+int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
+                     const struct appc_callbacks *cb, appc_error_t *err)
+{
+  struct copy c = {.rootfs = appc_layout_rootfs(l), .cb = cb, .err = err};
+  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (root < 0)
+    return appc_error_make(err, errno, "%s", c.rootfs);
+  if (n == 0)
+    return appc_error_make(err, EINVAL, "copy: no source");
+  c.root_fd = root;
+  for (size_t i = 0; i < n; i++)
+    if (copy_one(&c, srcs[i], dest, n > 1) < 0)
+      return -1;
+  return 0;
+}

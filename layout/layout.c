@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* An image layout edited step by step (<appc/layout.h>).  The manifest is
+ * held as a JSON document and edited in place; the schema module judges the
+ * whole of it at commit, so an edit never needs rules of its own and a
+ * refused edit leaves the file as it was. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "appc/discovery.h"
+#include "appc/schema.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "layout/internal.h"
+
+/* A manifest larger than this is not one a person edits. */
+#define MANIFEST_MAX (4 * 1024 * 1024)
+
+struct appc_layout {
+  char *dir;
+  char *rootfs;
+  int dir_fd; /* holds the lock */
+  json_object *doc;
+  const char *source; /* the file the manifest was read from */
+};
+
+/* ---- opening ---- */
+
+static int lock_dir(const char *dir, int *out, appc_error_t *err)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s: not a layout directory", dir);
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return appc_error_make(err, e, "%s: lock", dir);
+    }
+  *out = fd;
+  return 0;
+}
+
+/* The manifest's text: DIR/manifest, or its YAML form, converted. */
+static int read_manifest(struct appc_layout *l, char **json, size_t *len, appc_error_t *err)
+{
+  static const char *const names[] = {LAYOUT_MANIFEST, LAYOUT_MANIFEST_YAML, LAYOUT_MANIFEST_YML};
+  const char *found = NULL;
+
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (faccessat(l->dir_fd, names[i], F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+      continue;
+    if (found != NULL)
+      return appc_error_make(err, 0, "%s: both %s and %s: a layout has one manifest", l->dir, found,
+                             names[i]);
+    found = names[i];
+  }
+  if (found == NULL)
+    return appc_error_make(err, ENOENT, "%s/%s", l->dir, LAYOUT_MANIFEST);
+  l->source = found;
+  cleanup_free char *text = NULL;
+  size_t n = 0;
+  if (appc_read_file_at(l->dir_fd, found, MANIFEST_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                        &text, &n, err) < 0)
+    return appc_error_prefix(err, "%s", l->dir);
+  if (found == names[0]) {
+    *json = steal_pointer(&text);
+    *len = n;
+    return 0;
+  }
+  cleanup_free char *where = NULL;
+  if (asprintf(&where, "%s/%s", l->dir, found) < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  return appc_yaml_to_json(text, n, where, json, len, err);
+}
+
+static int parse_doc(struct appc_layout *l, const char *json, size_t len, appc_error_t *err)
+{
+  json_tokener *tok = json_tokener_new();
+
+  if (tok == NULL)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  l->doc = json_tokener_parse_ex(tok, json, (int) len);
+  enum json_tokener_error e = json_tokener_get_error(tok);
+  json_tokener_free(tok);
+  if (l->doc == NULL || e != json_tokener_success || !json_object_is_type(l->doc, json_type_object))
+    return appc_error_make(err, 0, "%s/%s: not a JSON object%s%s", l->dir, l->source,
+                           e != json_tokener_success ? ": " : "",
+                           e != json_tokener_success ? json_tokener_error_desc(e) : "");
+  return 0;
+}
+
+int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *err)
+{
+  struct appc_layout *l = calloc(1, sizeof *l);
+  cleanup_free char *json = NULL;
+  size_t len = 0;
+
+  *out = NULL;
+  if (l == NULL)
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  l->dir_fd = -1;
+  if ((l->dir = strdup(dir)) == NULL || asprintf(&l->rootfs, "%s/rootfs", dir) < 0) {
+    l->rootfs = NULL;
+    appc_layout_close(l);
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  }
+  if (lock_dir(dir, &l->dir_fd, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
+      parse_doc(l, json, len, err) < 0) {
+    appc_layout_close(l);
+    return -1;
+  }
+  *out = l;
+  return 0;
+}
+
+void appc_layout_close(struct appc_layout *l)
+{
+  if (l == NULL)
+    return;
+  if (l->doc != NULL)
+    json_object_put(l->doc);
+  if (l->dir_fd >= 0)
+    close(l->dir_fd);
+  free(l->dir);
+  free(l->rootfs);
+  free(l);
+}
+
+const char *appc_layout_rootfs(const struct appc_layout *l)
+{
+  return l->rootfs;
+}
+
+/* ---- the document ---- */
+
+/* The object member KEY of O, made (empty, of TYPE) when missing. */
+static json_object *member(json_object *o, const char *key, json_type type, appc_error_t *err)
+{
+  json_object *v = NULL;
+
+  if (json_object_object_get_ex(o, key, &v) && v != NULL) {
+    if (!json_object_is_type(v, type)) {
+      appc_error_make(err, 0, "%s: not %s", key,
+                      type == json_type_array ? "an array" : "an object");
+      return NULL;
+    }
+    return v;
+  }
+  v = type == json_type_array ? json_object_new_array() : json_object_new_object();
+  if (v == NULL || json_object_object_add(o, key, v) < 0) {
+    json_object_put(v);
+    appc_error_make(err, ENOMEM, "%s", key);
+    return NULL;
+  }
+  return v;
+}
+
+/* The app section, made when missing: an app runs as some user and group,
+ * which the schema requires; root until told otherwise. */
+static json_object *app_section(struct appc_layout *l, appc_error_t *err)
+{
+  json_object *app = NULL;
+
+  if (json_object_object_get_ex(l->doc, "app", &app) && app != NULL)
+    return json_object_is_type(app, json_type_object)
+               ? app
+               : (appc_error_make(err, 0, "%s: app: not an object", l->dir), NULL);
+  if ((app = member(l->doc, "app", json_type_object, err)) == NULL)
+    return NULL;
+  json_object_object_add(app, "user", json_object_new_string("0"));
+  json_object_object_add(app, "group", json_object_new_string("0"));
+  return app;
+}
+
+struct list_info {
+  const char *key;  /* the member holding the list */
+  const char *name; /* the member naming an entry */
+  bool in_app;
+};
+
+static const struct list_info lists[] = {
+    [APPC_LAYOUT_LABELS] = {"labels", "name", false},
+    [APPC_LAYOUT_ANNOTATIONS] = {"annotations", "name", false},
+    [APPC_LAYOUT_ENVIRONMENT] = {"environment", "name", true},
+    [APPC_LAYOUT_PORTS] = {"ports", "name", true},
+    [APPC_LAYOUT_MOUNT_POINTS] = {"mountPoints", "name", true},
+    [APPC_LAYOUT_ISOLATORS] = {"isolators", "name", true},
+    [APPC_LAYOUT_DEPENDENCIES] = {"dependencies", "imageName", false},
+};
+
+static const struct list_info *list_info(enum appc_layout_list list)
+{
+  return (unsigned) list < sizeof lists / sizeof lists[0] ? &lists[list] : NULL;
+}
+
+/* LIST's array; NULL without an error when it is missing and not CREATE. */
+static json_object *list_array(struct appc_layout *l, enum appc_layout_list list, bool create,
+                               appc_error_t *err)
+{
+  const struct list_info *info = list_info(list);
+  json_object *parent = l->doc, *a = NULL;
+
+  if (info == NULL) {
+    appc_error_make(err, EINVAL, "%s: no such list", l->dir);
+    return NULL;
+  }
+  if (info->in_app) {
+    if (!create && !(json_object_object_get_ex(l->doc, "app", &parent) && parent != NULL &&
+                     json_object_is_type(parent, json_type_object)))
+      return NULL;
+    if (create && (parent = app_section(l, err)) == NULL)
+      return NULL;
+  }
+  if (!create)
+    return json_object_object_get_ex(parent, info->key, &a) &&
+                   json_object_is_type(a, json_type_array)
+               ? a
+               : NULL;
+  if ((a = member(parent, info->key, json_type_array, err)) == NULL)
+    appc_error_prefix(err, "%s%s", l->dir, info->in_app ? ": app" : "");
+  return a;
+}
+
+/* The index of the entry of A named NAME (by member KEY), or -1. */
+static int find_entry(json_object *a, const char *key, const char *name)
+{
+  size_t n = json_object_array_length(a);
+
+  for (size_t i = 0; i < n; i++) {
+    json_object *e = json_object_array_get_idx(a, i), *v = NULL;
+    if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, key, &v) &&
+        json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), name) == 0)
+      return (int) i;
+  }
+  return -1;
+}
+
+/* Put ENTRY (taken) into LIST: in place of the entry of its name, else at
+ * the end. */
+static int put_entry(struct appc_layout *l, enum appc_layout_list list, const char *name,
+                     json_object *entry, appc_error_t *err)
+{
+  json_object *a = entry != NULL ? list_array(l, list, true, err) : NULL;
+
+  if (a == NULL) {
+    json_object_put(entry);
+    return entry == NULL ? appc_error_make(err, ENOMEM, "%s", l->dir) : -1;
+  }
+  int at = find_entry(a, list_info(list)->name, name);
+  if (at >= 0)
+    return json_object_array_put_idx(a, (size_t) at, entry) < 0
+               ? appc_error_make(err, ENOMEM, "%s", l->dir)
+               : 0;
+  if (json_object_array_add(a, entry) < 0) {
+    json_object_put(entry);
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
+  return 0;
+}
+
+static json_object *named_entry(const char *key, const char *name)
+{
+  json_object *e = json_object_new_object();
+
+  if (e != NULL)
+    json_object_object_add(e, key, json_object_new_string(name));
+  return e;
+}
+
+/* ---- edits ---- */
+
+int appc_layout_set(struct appc_layout *l, const char *key, const char *value, appc_error_t *err)
+{
+  static const char *const app_keys[] = {"user", "group", "workingDirectory"};
+  json_object *app;
+
+  if (strcmp(key, "name") == 0)
+    return json_object_object_add(l->doc, "name", json_object_new_string(value)) < 0
+               ? appc_error_make(err, ENOMEM, "%s", l->dir)
+               : 0;
+  for (size_t i = 0; i < sizeof app_keys / sizeof app_keys[0]; i++) {
+    if (strcmp(key, app_keys[i]) != 0)
+      continue;
+    if ((app = app_section(l, err)) == NULL)
+      return -1;
+    return json_object_object_add(app, key, json_object_new_string(value)) < 0
+               ? appc_error_make(err, ENOMEM, "%s", l->dir)
+               : 0;
+  }
+  return appc_error_make(
+      err, EINVAL, "%s: unknown key (name, user, group and workingDirectory can be set)", key);
+}
+
+int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, appc_error_t *err)
+{
+  json_object *app = app_section(l, err), *exec;
+
+  if (app == NULL)
+    return -1;
+  if (argc == 0)
+    return appc_error_make(err, EINVAL, "app.exec: a command is needed");
+  if ((exec = json_object_new_array_ext((int) argc)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  for (size_t i = 0; i < argc; i++)
+    json_object_array_add(exec, json_object_new_string(argv[i]));
+  json_object_object_add(app, "exec", exec);
+  return 0;
+}
+
+int appc_layout_kv_add(struct appc_layout *l, enum appc_layout_list list, const char *name,
+                       const char *value, appc_error_t *err)
+{
+  if (list != APPC_LAYOUT_LABELS && list != APPC_LAYOUT_ANNOTATIONS &&
+      list != APPC_LAYOUT_ENVIRONMENT)
+    return appc_error_make(err, EINVAL, "%s: not a list of names and values", l->dir);
+  json_object *e = named_entry("name", name);
+  if (e != NULL)
+    json_object_object_add(e, "value", json_object_new_string(value));
+  return put_entry(l, list, name, e, err);
+}
+
+int appc_layout_remove(struct appc_layout *l, enum appc_layout_list list, const char *name,
+                       appc_error_t *err)
+{
+  const struct list_info *info = list_info(list);
+  json_object *a = info != NULL ? list_array(l, list, false, err) : NULL;
+  int at = a != NULL ? find_entry(a, info->name, name) : -1;
+
+  if (info == NULL)
+    return appc_error_make(err, EINVAL, "%s: no such list", l->dir);
+  if (at < 0)
+    return appc_error_make(err, 0, "%s/%s: %s%s: no entry named \"%s\"", l->dir, l->source,
+                           info->in_app ? "app." : "", info->key, name);
+  if (json_object_array_del_idx(a, (size_t) at, 1) < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  return 0;
+}
+
+int appc_layout_port_add(struct appc_layout *l, const char *name, const char *protocol,
+                         unsigned port, unsigned count, bool socket_activated, appc_error_t *err)
+{
+  json_object *e = named_entry("name", name);
+
+  if (e != NULL) {
+    json_object_object_add(e, "protocol", json_object_new_string(protocol));
+    json_object_object_add(e, "port", json_object_new_int64(port));
+    json_object_object_add(e, "count", json_object_new_int64(count > 0 ? count : 1));
+    json_object_object_add(e, "socketActivated", json_object_new_boolean(socket_activated));
+  }
+  return put_entry(l, APPC_LAYOUT_PORTS, name, e, err);
+}
+
+int appc_layout_mount_add(struct appc_layout *l, const char *name, const char *path, bool read_only,
+                          appc_error_t *err)
+{
+  json_object *e = named_entry("name", name);
+
+  if (e != NULL) {
+    json_object_object_add(e, "path", json_object_new_string(path));
+    json_object_object_add(e, "readOnly", json_object_new_boolean(read_only));
+  }
+  return put_entry(l, APPC_LAYOUT_MOUNT_POINTS, name, e, err);
+}
+
+int appc_layout_isolator_add(struct appc_layout *l, const char *name, const char *value_json,
+                             appc_error_t *err)
+{
+  json_object *value = json_tokener_parse(value_json), *e;
+
+  if (value == NULL)
+    return appc_error_make(err, EINVAL, "isolator %s: the value is not JSON: %.100s", name,
+                           value_json);
+  if ((e = named_entry("name", name)) == NULL) {
+    json_object_put(value);
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
+  json_object_object_add(e, "value", value);
+  return put_entry(l, APPC_LAYOUT_ISOLATORS, name, e, err);
+}
+
+int appc_layout_dependency_add(struct appc_layout *l, const char *image_name, const char *image_id,
+                               const struct appc_kv_list *labels, appc_error_t *err)
+{
+  json_object *e = named_entry("imageName", image_name);
+
+  if (e != NULL && image_id != NULL)
+    json_object_object_add(e, "imageID", json_object_new_string(image_id));
+  if (e != NULL && labels != NULL && labels->len > 0) {
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; a != NULL && i < labels->len; i++) {
+      json_object *kv = named_entry("name", labels->items[i].name);
+      if (kv != NULL)
+        json_object_object_add(kv, "value", json_object_new_string(labels->items[i].value));
+      json_object_array_add(a, kv);
+    }
+    json_object_object_add(e, "labels", a);
+  }
+  return put_entry(l, APPC_LAYOUT_DEPENDENCIES, image_name, e, err);
+}
+
+/* ---- writing ---- */
+
+/* The document as a valid manifest, in canonical form (spec order,
+ * indented): the schema module's verdict, with the file named. */
+static int canonical_manifest(const struct appc_layout *l, char **out, size_t *len,
+                              appc_error_t *err)
+{
+  const char *text = json_object_to_json_string_ext(l->doc, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+  struct appc_image_manifest *m = NULL;
+  int r;
+
+  if (text == NULL)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  if (appc_image_manifest_parse(text, strlen(text), &m, err) < 0)
+    return appc_error_prefix(err, "%s/%s", l->dir, LAYOUT_MANIFEST);
+  cleanup_free char *text_out = NULL;
+  r = appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &text_out, len, err);
+  appc_image_manifest_free(m);
+  if (r < 0)
+    return -1;
+  /* a text file ends with a newline */
+  if (asprintf(out, "%s\n", text_out) < 0)
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  *len += 1;
+  return 0;
+}
+
+static int write_manifest(struct appc_layout *l, const char *text, size_t len, appc_error_t *err)
+{
+  if (appc_atomic_write_at(l->dir_fd, LAYOUT_MANIFEST, text, len, 0644, 0, err) < 0)
+    return appc_error_prefix(err, "%s", l->dir);
+  /* The JSON file is the manifest now: a YAML one would be a second. */
+  if (strcmp(l->source, LAYOUT_MANIFEST) != 0 && unlinkat(l->dir_fd, l->source, 0) < 0 &&
+      errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s", l->dir, l->source);
+  l->source = LAYOUT_MANIFEST;
+  return 0;
+}
+
+int appc_layout_commit(struct appc_layout *l, appc_error_t *err)
+{
+  cleanup_free char *out = NULL;
+  size_t len = 0;
+
+  if (canonical_manifest(l, &out, &len, err) < 0)
+    return -1;
+  return write_manifest(l, out, len, err);
+}
+
+/* ---- a new layout ---- */
+
+static int new_manifest(const char *name, char **out, size_t *len, appc_error_t *err)
+{
+  json_object *m = json_object_new_object(), *labels = json_object_new_array();
+
+  if (m == NULL || labels == NULL) {
+    json_object_put(m);
+    json_object_put(labels);
+    return appc_error_make(err, ENOMEM, "manifest");
+  }
+  json_object_object_add(m, "acKind", json_object_new_string("ImageManifest"));
+  json_object_object_add(m, "acVersion", json_object_new_string(APPC_SPEC_VERSION_STRING));
+  json_object_object_add(m, "name", json_object_new_string(name));
+  json_object *os = named_entry("name", "os"), *arch = named_entry("name", "arch");
+  if (os != NULL)
+    json_object_object_add(os, "value", json_object_new_string(appc_host_os()));
+  if (arch != NULL)
+    json_object_object_add(arch, "value", json_object_new_string(appc_host_arch()));
+  json_object_array_add(labels, os);
+  json_object_array_add(labels, arch);
+  json_object_object_add(m, "labels", labels);
+  const char *text = json_object_to_json_string_ext(
+      m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+  if (text == NULL || asprintf(out, "%s\n", text) < 0)
+    *out = NULL;
+  json_object_put(m);
+  if (*out == NULL)
+    return appc_error_make(err, ENOMEM, "manifest");
+  *len = strlen(*out);
+  return 0;
+}
+
+/* DIR must be missing or an empty directory. */
+static int make_dir(const char *dir, appc_error_t *err)
+{
+  struct stat st;
+
+  if (mkdir(dir, 0755) == 0)
+    return 0;
+  if (errno != EEXIST)
+    return appc_error_make(err, errno, "%s", dir);
+  if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+    return appc_error_make(err, EEXIST, "%s: exists and is not a directory", dir);
+  if (!appc_dir_is_empty(AT_FDCWD, dir))
+    return appc_error_make(err, EEXIST, "%s: not empty (a layout starts in a new directory)", dir);
+  return 0;
+}
+
+static int check_new_manifest(const char *dir, const char *text, size_t len, appc_error_t *err)
+{
+  struct appc_image_manifest *m = NULL;
+
+  if (appc_image_manifest_parse(text, len, &m, err) < 0)
+    return appc_error_prefix(err, "%s", dir);
+  appc_image_manifest_free(m);
+  return 0;
+}
+
+int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
+{
+  cleanup_free char *manifest = NULL;
+  cleanup_close int fd = -1;
+  size_t len = 0;
+
+  if (name == NULL || *name == '\0')
+    return appc_error_make(err, EINVAL, "%s: a new layout needs an image name", dir);
+  if (new_manifest(name, &manifest, &len, err) < 0 ||
+      check_new_manifest(dir, manifest, len, err) < 0 || make_dir(dir, err) < 0 ||
+      lock_dir(dir, &fd, err) < 0)
+    return -1;
+  if (mkdirat(fd, "rootfs", 0755) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s/rootfs", dir);
+  if (appc_atomic_write_at(fd, LAYOUT_MANIFEST, manifest, len, 0644, APPC_WRITE_NOREPLACE, err) < 0)
+    return appc_error_prefix(err, "%s", dir);
+  return 0;
+}
+
+/* What dependencies and pathWhitelist gave is in the rendered rootfs: the
+ * layout's image stands alone. */
+static void flatten(struct appc_layout *l)
+{
+  json_object_object_del(l->doc, "dependencies");
+  json_object_object_del(l->doc, "pathWhitelist");
+}
+
+int appc_layout_create_from(struct appc_store *s, const char *id, const char *dir, const char *name,
+                            appc_error_t *err)
+{
+  struct appc_store_render_options ro = {0};
+  struct appc_layout *l = NULL;
+  int r;
+
+  if (make_dir(dir, err) < 0)
+    return -1;
+  if (appc_store_render(s, id, dir, &ro, err) < 0)
+    return appc_error_prefix(err, "%s", dir);
+  if (appc_layout_open(dir, &l, err) < 0)
+    return -1;
+  flatten(l);
+  r = name != NULL ? appc_layout_set(l, "name", name, err) : 0;
+  if (r == 0)
+    r = appc_layout_commit(l, err);
+  appc_layout_close(l);
+  return r;
+}

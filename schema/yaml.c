@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Manifests written in YAML: the document is loaded by libyaml and mapped
+ * onto exactly the JSON document it stands for, which the JSON schema code
+ * then judges, so that a YAML manifest and its JSON form are one manifest
+ * (and build gives one image ID).  Plain scalars are typed by the YAML 1.2
+ * core schema (null, true/false, integers, floats; anything else a
+ * string); quoted and block scalars are strings.  While mapping, the line
+ * of every field is noted, so that a schema error naming a field path
+ * ("labels[0].value") names the YAML line too. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <yaml.h>
+
+#include "appc/schema.h"
+#include "common/array.h"
+#include "common/cleanup.h"
+#include "common/lazy.h"
+
+/* Aliases let a small document stand for a huge one ("billion laughs") or
+ * for an endless one (an alias of its own ancestor): both are bounded. */
+#define YAML_MAX_DEPTH 64
+#define YAML_MAX_NODES 200000
+#define YAML_MAX_INPUT (4 * 1024 * 1024)
+
+struct field_line {
+  char *path;
+  unsigned long line;
+};
+
+struct mapper {
+  yaml_document_t *doc;
+  const char *where;
+  size_t nodes;
+  struct field_line *lines; /* may stay NULL: no line map wanted */
+  size_t n_lines;
+  bool want_lines;
+  appc_error_t *err;
+};
+
+static void lines_clear(struct mapper *m)
+{
+  for (size_t i = 0; i < m->n_lines; i++)
+    free(m->lines[i].path);
+  free(m->lines);
+  m->lines = NULL;
+  m->n_lines = 0;
+}
+
+static int note_line(struct mapper *m, const char *path, const yaml_node_t *node)
+{
+  char *copy;
+
+  if (!m->want_lines || *path == '\0')
+    return 0;
+  if ((copy = strdup(path)) == NULL || APPC_ARRAY_EXTEND(m->lines, m->n_lines, 1) < 0) {
+    free(copy);
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  }
+  m->lines[m->n_lines].path = copy;
+  m->lines[m->n_lines++].line = (unsigned long) node->start_mark.line + 1;
+  return 0;
+}
+
+static int fail_at(struct mapper *m, const yaml_node_t *node, const char *why)
+{
+  return appc_error_make(m->err, 0, "%s:%lu:%lu: %s", m->where,
+                         (unsigned long) node->start_mark.line + 1,
+                         (unsigned long) node->start_mark.column + 1, why);
+}
+
+/* ---- scalars ---- */
+
+/* The core schema's forms, scanned rather than matched by a regular
+ * expression (a regcomp per scalar would cost more than the rest). */
+static bool one_of(const char *s, const char *a, const char *b, const char *c)
+{
+  return strcmp(s, a) == 0 || strcmp(s, b) == 0 || strcmp(s, c) == 0;
+}
+
+static size_t digits(const char *s, const char *set)
+{
+  return strspn(s, set);
+}
+
+/* [-+]?[0-9]+ */
+static bool is_decimal(const char *s)
+{
+  s += *s == '-' || *s == '+';
+  size_t n = digits(s, "0123456789");
+  return n > 0 && s[n] == '\0';
+}
+
+/* PREFIX followed by one or more of SET */
+static bool is_based(const char *s, const char *prefix, const char *set)
+{
+  size_t p = strlen(prefix);
+  return strncmp(s, prefix, p) == 0 && digits(s + p, set) > 0 && s[p + digits(s + p, set)] == '\0';
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool is_float(const char *s)
+{
+  static const char dec[] = "0123456789";
+  size_t n;
+
+  s += *s == '-' || *s == '+';
+  if (*s == '.') {
+    if ((n = digits(s + 1, dec)) == 0)
+      return false;
+    s += 1 + n;
+  } else {
+    if ((n = digits(s, dec)) == 0)
+      return false;
+    s += n;
+    if (*s == '.')
+      s += 1 + digits(s + 1, dec);
+  }
+  if (*s == 'e' || *s == 'E') {
+    s++;
+    s += *s == '-' || *s == '+';
+    if ((n = digits(s, dec)) == 0)
+      return false;
+    s += n;
+  }
+  return *s == '\0';
+}
+
+static bool is_special_float(const char *s)
+{
+  const char *t = s + (*s == '-' || *s == '+');
+  return one_of(t, ".inf", ".Inf", ".INF") || one_of(s, ".nan", ".NaN", ".NAN");
+}
+
+static json_object *integer(const char *s, int base, bool *range)
+{
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, base);
+
+  *range = errno == ERANGE || *end != '\0';
+  return *range ? NULL : json_object_new_int64(v);
+}
+
+/* The JSON value of a plain scalar, by the YAML 1.2 core schema. */
+static int plain_scalar(struct mapper *m, const yaml_node_t *node, const char *s, json_object **out)
+{
+  bool bad = false;
+
+  *out = NULL;
+  if (*s == '\0' || strcmp(s, "~") == 0 || one_of(s, "null", "Null", "NULL"))
+    return 0; /* JSON null */
+  if (one_of(s, "true", "True", "TRUE")) {
+    *out = json_object_new_boolean(1);
+  } else if (one_of(s, "false", "False", "FALSE")) {
+    *out = json_object_new_boolean(0);
+  } else if (is_decimal(s)) {
+    *out = integer(s, 10, &bad);
+  } else if (is_based(s, "0o", "01234567")) {
+    *out = integer(s + 2, 8, &bad);
+  } else if (is_based(s, "0x", "0123456789abcdefABCDEF")) {
+    *out = integer(s + 2, 16, &bad);
+  } else if (is_float(s)) {
+    double d = strtod(s, NULL);
+    if (!isfinite(d))
+      bad = true;
+    else
+      *out = json_object_new_double(d);
+  } else if (is_special_float(s)) {
+    return fail_at(m, node, "infinity and NaN have no JSON form");
+  } else {
+    *out = json_object_new_string(s);
+  }
+  if (bad)
+    return fail_at(m, node, "a number out of range");
+  if (*out == NULL)
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  return 0;
+}
+
+static int scalar(struct mapper *m, const yaml_node_t *node, json_object **out)
+{
+  const char *s = (const char *) node->data.scalar.value;
+
+  if (strlen(s) != node->data.scalar.length)
+    return fail_at(m, node, "a NUL character in a scalar");
+  /* Quoted and block scalars are strings.  (libyaml's loader gives every
+   * untagged scalar the tag !!str, so a tag tells nothing: quote a string
+   * that looks like a number.) */
+  if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+    if ((*out = json_object_new_string_len(s, (int) node->data.scalar.length)) == NULL)
+      return appc_error_make(m->err, ENOMEM, "%s", m->where);
+    return 0;
+  }
+  return plain_scalar(m, node, s, out);
+}
+
+/* ---- the tree ---- */
+
+static int map_node(struct mapper *m, const yaml_node_t *node, const char *path, unsigned depth,
+                    json_object **out);
+
+static int sequence(struct mapper *m, const yaml_node_t *node, const char *path, unsigned depth,
+                    json_object **out)
+{
+  json_object *a = json_object_new_array();
+  size_t i = 0;
+
+  if (a == NULL)
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top;
+       it++, i++) {
+    cleanup_free char *sub = NULL;
+    json_object *v = NULL;
+    if (asprintf(&sub, "%s[%zu]", path, i) < 0) {
+      sub = NULL;
+      json_object_put(a);
+      return appc_error_make(m->err, ENOMEM, "%s", m->where);
+    }
+    if (map_node(m, yaml_document_get_node(m->doc, *it), sub, depth + 1, &v) < 0 ||
+        json_object_array_add(a, v) < 0) {
+      json_object_put(a);
+      return -1;
+    }
+  }
+  *out = a;
+  return 0;
+}
+
+static int mapping(struct mapper *m, const yaml_node_t *node, const char *path, unsigned depth,
+                   json_object **out)
+{
+  json_object *o = json_object_new_object();
+
+  if (o == NULL)
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+       p++) {
+    const yaml_node_t *k = yaml_document_get_node(m->doc, p->key);
+    cleanup_free char *sub = NULL;
+    json_object *v = NULL;
+    if (k == NULL || k->type != YAML_SCALAR_NODE) {
+      json_object_put(o);
+      return fail_at(m, k != NULL ? k : node, "a mapping key must be a string");
+    }
+    const char *key = (const char *) k->data.scalar.value;
+    if (json_object_object_get_ex(o, key, NULL)) {
+      json_object_put(o);
+      return fail_at(m, k, "a key given twice in one mapping");
+    }
+    if (asprintf(&sub, "%s%s%s", path, *path != '\0' ? "." : "", key) < 0) {
+      sub = NULL;
+      json_object_put(o);
+      return appc_error_make(m->err, ENOMEM, "%s", m->where);
+    }
+    if (map_node(m, yaml_document_get_node(m->doc, p->value), sub, depth + 1, &v) < 0 ||
+        json_object_object_add(o, key, v) < 0) {
+      json_object_put(o);
+      return -1;
+    }
+  }
+  *out = o;
+  return 0;
+}
+
+static int map_node(struct mapper *m, const yaml_node_t *node, const char *path, unsigned depth,
+                    json_object **out)
+{
+  *out = NULL;
+  if (node == NULL)
+    return appc_error_make(m->err, 0, "%s: a broken YAML document", m->where);
+  if (depth > YAML_MAX_DEPTH)
+    return fail_at(m, node, "nested too deeply (an alias of its own ancestor?)");
+  if (++m->nodes > YAML_MAX_NODES)
+    return fail_at(m, node, "too many values (aliases expanding without end?)");
+  if (note_line(m, path, node) < 0)
+    return -1;
+  switch (node->type) {
+  case YAML_SCALAR_NODE:
+    return scalar(m, node, out);
+  case YAML_SEQUENCE_NODE:
+    return sequence(m, node, path, depth, out);
+  case YAML_MAPPING_NODE:
+    return mapping(m, node, path, depth, out);
+  default:
+    return fail_at(m, node, "an empty node");
+  }
+}
+
+/* ---- the document ---- */
+
+static int load(yaml_parser_t *p, yaml_document_t *doc, const char *where, appc_error_t *err)
+{
+  yaml_document_t extra;
+
+  if (!yaml_parser_load(p, doc))
+    return appc_error_make(
+        err, 0, "%s:%lu:%lu: %s%s%s", where, (unsigned long) p->problem_mark.line + 1,
+        (unsigned long) p->problem_mark.column + 1, p->problem != NULL ? p->problem : "not YAML",
+        p->context != NULL ? " " : "", p->context != NULL ? p->context : "");
+  if (yaml_document_get_root_node(doc) == NULL) {
+    yaml_document_delete(doc);
+    return appc_error_make(err, 0, "%s: no YAML document", where);
+  }
+  if (!yaml_parser_load(p, &extra)) {
+    yaml_document_delete(doc);
+    return appc_error_make(err, 0, "%s:%lu: after the document: %s", where,
+                           (unsigned long) p->problem_mark.line + 1,
+                           p->problem != NULL ? p->problem : "not YAML");
+  }
+  bool more = yaml_document_get_root_node(&extra) != NULL;
+  yaml_document_delete(&extra);
+  if (more) {
+    yaml_document_delete(doc);
+    return appc_error_make(err, 0, "%s: more than one YAML document", where);
+  }
+  return 0;
+}
+
+static int yaml_to_json(struct mapper *m, const char *yaml, size_t len, char **json,
+                        size_t *json_len)
+{
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  json_object *root = NULL;
+  int r;
+
+  if (len > YAML_MAX_INPUT)
+    return appc_error_make(m->err, EFBIG, "%s: larger than %d bytes", m->where, YAML_MAX_INPUT);
+  if (appc_lazy_bind(APPC_LAZY_YAML, m->err) < 0)
+    return appc_error_prefix(m->err, "%s", m->where);
+  if (!yaml_parser_initialize(&parser))
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, len);
+  r = load(&parser, &doc, m->where, m->err);
+  yaml_parser_delete(&parser);
+  if (r < 0)
+    return -1;
+  m->doc = &doc;
+  r = map_node(m, yaml_document_get_root_node(&doc), "", 0, &root);
+  yaml_document_delete(&doc);
+  m->doc = NULL;
+  if (r < 0)
+    return -1;
+  const char *text =
+      json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *json = text != NULL ? strdup(text) : NULL;
+  json_object_put(root);
+  if (*json == NULL)
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  *json_len = strlen(*json);
+  return 0;
+}
+
+int appc_yaml_to_json(const char *yaml, size_t len, const char *where, char **json,
+                      size_t *json_len, appc_error_t *err)
+{
+  struct mapper m = {.where = where, .err = err};
+
+  *json = NULL;
+  *json_len = 0;
+  return yaml_to_json(&m, yaml, len, json, json_len);
+}
+
+/* ---- schema errors, by line ---- */
+
+/* Does MSG name PATH as a field: at its start or after a space, followed by
+ * ':' or a space? */
+static bool names_field(const char *msg, const char *path)
+{
+  size_t n = strlen(path);
+
+  for (const char *p = strstr(msg, path); p != NULL; p = strstr(p + 1, path))
+    if ((p == msg || p[-1] == ' ') && (p[n] == ':' || p[n] == ' '))
+      return true;
+  return false;
+}
+
+/* Prefix *ERR with WHERE and the line of the longest field path it names. */
+static void blame_line(const struct mapper *m, appc_error_t *err)
+{
+  const struct field_line *best = NULL;
+
+  for (size_t i = 0; i < m->n_lines; i++)
+    if ((best == NULL || strlen(m->lines[i].path) > strlen(best->path)) &&
+        names_field((*err)->msg, m->lines[i].path))
+      best = &m->lines[i];
+  if (best != NULL)
+    appc_error_prefix(err, "%s:%lu", m->where, best->line);
+  else
+    appc_error_prefix(err, "%s", m->where);
+}
+
+int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *where,
+                                   struct appc_image_manifest **out, char **json, size_t *json_len,
+                                   appc_error_t *err)
+{
+  struct mapper m = {.where = where, .err = err, .want_lines = true};
+  cleanup_free char *text = NULL;
+  size_t n = 0;
+  int r;
+
+  *out = NULL;
+  if (json != NULL)
+    *json = NULL;
+  r = yaml_to_json(&m, yaml, len, &text, &n);
+  if (r == 0 && appc_image_manifest_parse(text, n, out, err) < 0) {
+    blame_line(&m, err);
+    r = -1;
+  }
+  lines_clear(&m);
+  /* The canonical form: what the manifest says, not how YAML spelled it. */
+  if (r == 0 && json != NULL && appc_image_manifest_serialize(*out, 0, json, json_len, err) < 0) {
+    appc_image_manifest_free(*out);
+    *out = NULL;
+    r = -1;
+  }
+  return r;
+}

@@ -1,0 +1,297 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# actool layout: a layout authored step by step (init, copy, set, set-exec,
+# label, annotation, env, port, mount, isolator, dependency), each refused edit
+# leaving the manifest as it was, concurrent edits serialised by the lock,
+# init --from an image of the store; YAML manifests in layouts and in
+# validate, errors naming the YAML line, and build giving the image ID of
+# the manifest's canonical JSON whatever the syntax.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+lay() { "$ACTOOL" layout "$@"; }
+jqm() { jq -c "$1" "$L/manifest" 2>&1; } # a field of the layout's manifest
+
+# --- init ---------------------------------------------------------------------
+
+L=$TMP/hello
+check_clean "init makes a new layout" lay init --layout="$L" --name=example.com/hello
+is "it holds manifest and rootfs/" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+is "the manifest names the image, with this machine's os and arch" \
+  "$(jqm '[.acKind, .acVersion, .name, ([.labels[] | .name + "=" + .value] | join(","))]')" \
+  "[\"ImageManifest\",\"0.8.11\",\"example.com/hello\",\"os=linux,arch=$(dpkg --print-architecture)\"]"
+check "the new layout validates" "$ACTOOL" validate --type=layout "$L"
+check_rejects "init into a layout that exists is refused" 'not empty' lay init --layout="$L" --name=example.com/x
+mkdir -p "$TMP/empty-dir"
+check_clean "init into an existing empty directory works" lay init --layout="$TMP/empty-dir" --name=example.com/e
+check_rejects "init with a name that is no AC name is refused, naming the field" '^actool: .*name' \
+  lay init --layout="$TMP/badname" --name='Not A Name'
+is "the refused init made nothing" "$(ls -A "$TMP" | grep -c badname)" 0
+(cd "$TMP" && mkdir -p cwd-layout && cd cwd-layout && "$ACTOOL" layout init --name=example.com/cwd) >"$TMP/.out" 2>&1
+is "init without --layout works in the current directory" "$(jq -r .name "$TMP/cwd-layout/manifest" 2>&1)" example.com/cwd
+ACTOOL_LAYOUT=$TMP/env-layout "$ACTOOL" layout init --name=example.com/env >/dev/null 2>&1
+is "init honours \$ACTOOL_LAYOUT" "$(jq -r .name "$TMP/env-layout/manifest" 2>&1)" example.com/env
+
+# --- edits --------------------------------------------------------------------
+
+cd "$L" || exit 1
+check_clean "set-exec" lay set-exec -- /bin/sh -c 'echo hello'
+is "app.exec is the command line" "$(jqm .app.exec)" '["/bin/sh","-c","echo hello"]'
+is "an app made by an edit runs as user and group 0" "$(jqm '[.app.user, .app.group]')" '["0","0"]'
+check_clean "set user, group and workingDirectory at once" lay set user=1000 group=100 workingDirectory=/srv
+is "they are set" "$(jqm '[.app.user, .app.group, .app.workingDirectory]')" '["1000","100","/srv"]'
+check_clean "set name" lay set name=example.com/hello2
+is "the name is set" "$(jqm .name)" '"example.com/hello2"'
+check_clean "label add" lay label add version 1.0
+check_clean "label add of a name present replaces its value" lay label add version 1.1
+is "one version label, the last value" "$(jqm '[.labels[] | select(.name == "version") | .value]')" '["1.1"]'
+check_clean "annotation add" lay annotation add authors 'A. Author <a@example.com>'
+check_clean "env add" lay env add GREETING 'hello world'
+check_clean "port add with --count and --socket-activated" lay port add http tcp 8080 --count=2 --socket-activated
+is "the port" "$(jqm '.app.ports[0]')" '{"name":"http","protocol":"tcp","port":8080,"count":2,"socketActivated":true}'
+check_clean "mount add --read-only" lay mount add data /var/data --read-only
+is "the mount point" "$(jqm '.app.mountPoints[0]')" '{"name":"data","path":"/var/data","readOnly":true}'
+check_clean "isolator add" lay isolator add resource/memory '{"limit": "512M"}'
+is "the isolator" "$(jqm '.app.isolators[0]')" '{"name":"resource/memory","value":{"limit":"512M"}}'
+check_clean "dependency add with --image-id and --label" lay dependency add example.com/base \
+  --image-id="sha512-$(printf '0%.0s' {1..128})" --label=version=2 --label=os=linux
+is "the dependency" "$(jqm '.dependencies[0] | [.imageName, .imageID[0:10], ([.labels[] | .name + "=" + .value] | join(","))]')" \
+  '["example.com/base","sha512-000","version=2,os=linux"]'
+check_clean "options before the subcommand's name (--layout=DIR label add)" \
+  "$ACTOOL" layout --layout="$L" label add channel stable
+is "that label is there" "$(jqm '[.labels[] | select(.name == "channel") | .value]')" '["stable"]'
+check "the edited layout validates" "$ACTOOL" validate --type=layout "$L"
+check "build of the edited layout" "$ACTOOL" build "$L" "$TMP/hello.aci"
+check "the built image validates" "$ACTOOL" validate "$TMP/hello.aci"
+"$ACTOOL" cat-manifest "$TMP/hello.aci" >"$TMP/built.json" 2>&1
+is "the image carries the edits" "$(jq -c '[.name, .app.exec[0], .app.ports[0].port, .dependencies[0].imageName]' "$TMP/built.json" 2>&1)" \
+  '["example.com/hello2","/bin/sh",8080,"example.com/base"]'
+
+# refused EDIT...: exit 1, a message naming the rule, and the manifest untouched.
+cp "$L/manifest" "$TMP/manifest.before"
+refused() {
+  local desc=$1 pattern=$2
+  shift 2
+  check_rejects "$desc" "$pattern" "$@"
+  if cmp -s "$TMP/manifest.before" "$L/manifest"; then ok "$desc: the manifest is as it was"; else
+    not_ok "$desc: the manifest is as it was"
+    note "$(diff "$TMP/manifest.before" "$L/manifest" | head -20)"
+  fi
+}
+refused "a port out of range" 'app\.ports\[[0-9]\]\.port: 99999 is not in the 1-65535 range' lay port add bad tcp 99999
+refused "a relative working directory" 'workingDirectory.*absolute' lay set workingDirectory=relative
+refused "a label value that is not a valid os" 'os' lay label add os plan9-not-an-os
+refused "an isolator value the rules refuse" 'not a valid quantity' lay isolator add resource/memory '{"limit": "lots"}'
+refused "an isolator value that is not JSON" 'not JSON' lay isolator add resource/memory '{limit'
+refused "an environment name that is no name" 'environment' lay env add 'A B' x
+refused "rm of a label not there" 'no entry named "nope"' lay label rm nope
+refused "a dependency image ID that is no ID" 'imageID' lay dependency add example.com/x --image-id=not-an-id
+refused "set of an unknown key" 'unknown key' lay set colour=blue
+refused "set of several keys, one of them bad: none is applied" 'absolute' lay set user=5 workingDirectory=rel
+check_fails "label with neither add nor rm is a usage error" 2 'add or rm' lay label put a b
+check_fails "port add with a port that is no number is a usage error" 2 'not a number' lay port add p tcp eighty
+check_fails "set without KEY=VALUE is a usage error" 2 'KEY=VALUE' lay set user
+is "the usage errors left the manifest as it was" "$(cmp "$TMP/manifest.before" "$L/manifest" 2>&1)" ""
+
+check_clean "label rm" lay label rm channel
+check_clean "port rm" lay port rm http
+check_clean "mount rm" lay mount rm data
+check_clean "isolator rm" lay isolator rm resource/memory
+check_clean "env rm" lay env rm GREETING
+check_clean "annotation rm" lay annotation rm authors
+check_clean "dependency rm" lay dependency rm example.com/base
+is "what was removed is gone" \
+  "$(jqm '[(.labels | map(.name) | join(",")), (.app.ports // [] | length), (.app.mountPoints // [] | length), (.app.isolators // [] | length), (.dependencies // [] | length), (.annotations // [] | length)]')" \
+  '["os,arch,version",0,0,0,0,0]'
+check_rejects "edits need a layout" 'no-such-layout: not a layout' lay label add a b --layout="$TMP/no-such-layout"
+
+# Concurrent edits: the lock serialises them, none is lost.
+pids=()
+for i in $(seq 1 20); do
+  lay label add "l$i" "v$i" >/dev/null 2>"$TMP/conc.$i.err" &
+  pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+is "20 concurrent label adds all exit 0" "$fails" 0
+is "all 20 labels are there" "$(jqm '[.labels[] | select(.name | startswith("l")) | .name] | length')" 20
+check "and the layout still validates" "$ACTOOL" validate --type=layout "$L"
+is "no temporary left in the layout" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+cd "$TMP" || exit 1
+
+# --- copy ---------------------------------------------------------------------
+
+C=$TMP/copy-layout
+lay init --layout="$C" --name=example.com/copy >/dev/null 2>&1
+R=$C/rootfs
+SRC=$TMP/src
+mkdir -p "$SRC/tree/sub" "$TMP/outside"
+printf '#!/bin/sh\necho hi\n' >"$SRC/hello" && chmod 4755 "$SRC/hello" && touch -d '2001-02-03 04:05:06' "$SRC/hello"
+echo one >"$SRC/tree/one" && echo two >"$SRC/tree/sub/two" && ln -s one "$SRC/tree/link"
+echo other >"$SRC/other"
+check_clean "copy a file to a new path (its directories made)" lay copy --layout="$C" "$SRC/hello" /usr/local/bin/hello
+is "the file, its mode, time and owner" "$(stat -c '%a %Y %u:%g' "$R/usr/local/bin/hello" 2>&1)" \
+  "4755 $(stat -c %Y "$SRC/hello") 0:0"
+is "its content" "$(cat "$R/usr/local/bin/hello" 2>&1)" "$(cat "$SRC/hello")"
+mkdir -p "$R/etc"
+check_clean "copy a file into an existing directory" lay copy --layout="$C" "$SRC/other" /etc
+is "it lands inside" "$(cat "$R/etc/other" 2>&1)" other
+check_clean "copy a file into DEST/ (made)" lay copy --layout="$C" "$SRC/other" /new/dir/
+is "it lands inside the new directory" "$(cat "$R/new/dir/other" 2>&1)" other
+mkdir -p "$R/app" && echo keep >"$R/app/keep" && echo old >"$R/app/one"
+check_clean "copy a directory: its contents merge into DEST" lay copy --layout="$C" "$SRC/tree" /app
+is "what was there stays, what is copied replaces" \
+  "$(cat "$R/app/keep" "$R/app/one" "$R/app/sub/two" 2>&1 | tr '\n' ' ')" "keep one two "
+is "a symlink is copied as a symlink" "$(readlink "$R/app/link" 2>&1)" one
+check_clean "several sources go into the directory DEST" lay copy --layout="$C" "$SRC/hello" "$SRC/other" /multi
+is "both are there" "$(ls "$R/multi" 2>&1 | tr '\n' ' ')" "hello other "
+# The rootfs's own symlinks lead inside it, whatever they say.
+ln -s ../../../outside "$R/escape"
+ln -s /etc "$R/abs"
+check_rejects "copy through a dangling symlink pointing out of the rootfs: refused" 'escape: Not a directory' \
+  lay copy --layout="$C" "$SRC/other" /escape/f
+mkdir -p "$R/outside"
+check_clean "copy through a symlink pointing out of the rootfs, to a directory there inside" \
+  lay copy --layout="$C" "$SRC/other" /escape/f
+check_clean "copy through an absolute symlink" lay copy --layout="$C" "$SRC/other" /abs/via-abs
+check_clean "copy to a path climbing with .." lay copy --layout="$C" "$SRC/other" /../../../climbed
+check_clean "copy a directory to a path ending in .." lay copy --layout="$C" "$SRC/tree" /a/../..
+is "nothing was written outside the rootfs" "$(ls -A "$TMP/outside" | wc -l) $(ls -A "$C" | tr '\n' ' ')" "0 manifest rootfs "
+is "the copies landed in the rootfs" \
+  "$(cat "$R/outside/f" "$R/etc/via-abs" "$R/climbed" "$R/sub/two" 2>&1 | tr '\n' ' ')" "other other other two "
+mkfifo "$SRC/fifo"
+check_rejects "a fifo is refused" 'fifo: not a file, directory or symlink' lay copy --layout="$C" "$SRC/fifo" /fifo
+mkdir -p "$R/in-the-way/other"
+check_rejects "a directory in the way of a file is refused" 'a directory is in the way' \
+  lay copy --layout="$C" "$SRC/other" /in-the-way/
+check_rejects "a missing source is refused" 'no-such-file' lay copy --layout="$C" "$SRC/no-such-file" /x
+check_fails "copy with one argument is a usage error" 2 'SRC' lay copy --layout="$C" "$SRC/other"
+check "the layout still validates" "$ACTOOL" validate --type=layout "$C"
+
+# --- init --from an image -----------------------------------------------------
+
+S=$TMP/store
+B=$TMP/base
+mkdir -p "$B/rootfs/etc" "$B/rootfs/base"
+echo base >"$B/rootfs/base/file"
+echo 'from base' >"$B/rootfs/etc/motd"
+cat >"$B/manifest" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/base","labels":[{"name":"version","value":"1"}]}
+JSON
+T=$TMP/top
+mkdir -p "$T/rootfs/etc"
+echo 'from top' >"$T/rootfs/etc/motd"
+cat >"$T/manifest" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/top","labels":[{"name":"version","value":"3"}],
+ "app":{"exec":["/bin/top"],"user":"0","group":"0"},
+ "dependencies":[{"imageName":"example.com/base","labels":[{"name":"version","value":"1"}]}],
+ "pathWhitelist":["/etc/motd","/base/file","/etc"]}
+JSON
+"$ACTOOL" build "$B" "$TMP/base.aci" >/dev/null && "$ACTOOL" build "$T" "$TMP/top.aci" >/dev/null
+check "the images for init --from are fetched" "$ACTOOL" --dir="$S" --insecure-options=image fetch "$TMP/base.aci" "$TMP/top.aci"
+F=$TMP/from
+check_clean "init --from an image of the store" "$ACTOOL" --dir="$S" layout init --layout="$F" --from=example.com/top
+is "the rootfs is the image rendered with its dependency" \
+  "$(cat "$F/rootfs/etc/motd" "$F/rootfs/base/file" 2>&1 | tr '\n' ' ')" "from top base "
+is "the manifest keeps the image's name, labels and app" \
+  "$(jq -c '[.name, .labels[0].value, .app.exec[0]]' "$F/manifest" 2>&1)" '["example.com/top","3","/bin/top"]'
+is "the manifest drops dependencies and pathWhitelist" \
+  "$(jq -c '[has("dependencies"), has("pathWhitelist")]' "$F/manifest" 2>&1)" '[false,false]'
+check "the layout made from the image validates" "$ACTOOL" validate --type=layout "$F"
+check_clean "init --from a file, with --name" "$ACTOOL" --dir="$S" --insecure-options=image layout init \
+  --layout="$TMP/from-file" --from="$TMP/base.aci" --name=example.com/derived
+is "the name is the one given" "$(jq -r .name "$TMP/from-file/manifest" 2>&1)" example.com/derived
+check_rejects "init --from an image that is not there is refused" 'example\.com/nowhere|nowhere' \
+  "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-none" --from=example.com/nowhere --insecure-options=http
+is "the refused init --from left no layout" "$(ls -A "$TMP/from-none" 2>/dev/null | wc -l)" 0
+
+# --- YAML manifests -----------------------------------------------------------
+
+Y=$TMP/yaml
+mkdir -p "$Y/rootfs/bin"
+printf '#!/bin/sh\necho yaml\n' >"$Y/rootfs/bin/hello" && chmod 755 "$Y/rootfs/bin/hello"
+cat >"$Y/manifest.yaml" <<'YAML'
+# a manifest written in YAML
+acKind: ImageManifest
+acVersion: 0.8.11
+name: example.com/yaml
+labels:
+  - name: version
+    value: "1.0"        # quoted: a plain 1.0 is a number
+  - {name: os, value: linux}
+app:
+  exec: [/bin/hello, --flag]
+  user: "0"
+  group: "0"
+  environment:
+    - name: MSG
+      value: |
+        two
+        lines
+  ports:
+    - name: http
+      protocol: tcp
+      port: 0x50
+      socketActivated: false
+annotations:
+  - name: description
+    value: >-
+      folded
+      text
+YAML
+check_clean "validate of a layout with manifest.yaml" "$ACTOOL" validate --type=layout "$Y"
+check_clean "validate of the YAML file itself" "$ACTOOL" validate "$Y/manifest.yaml"
+run_capture "$ACTOOL" build "$Y" "$TMP/yaml.aci"
+is "build of the YAML layout" "$status" 0
+YID=$(cat "$TMP/.out")
+"$ACTOOL" cat-manifest "$TMP/yaml.aci" >"$TMP/yaml.json" 2>&1
+is "the image holds the manifest as JSON, with YAML's types" \
+  "$(jq -c '[.labels[0].value, .app.exec, .app.environment[0].value, .app.ports[0].port, .annotations[0].value]' "$TMP/yaml.json" 2>&1)" \
+  '["1.0",["/bin/hello","--flag"],"two\nlines\n",80,"folded text"]'
+# The same manifest as canonical JSON, in a layout alike in all else, gives the same image.
+J=$TMP/json
+mkdir -p "$J" && cp -a "$Y/rootfs" "$J/rootfs"
+printf '%s' "$(cat "$TMP/yaml.json")" >"$J/manifest" # cat-manifest adds a newline
+touch -r "$Y/manifest.yaml" "$J/manifest"
+touch -r "$Y" "$J"
+run_capture "$ACTOOL" build "$J" "$TMP/json.aci"
+is "the JSON layout builds to the same image ID as the YAML one" "$(cat "$TMP/.out")" "$YID"
+
+# Errors name the YAML line of the field.
+cp "$Y/manifest.yaml" "$TMP/good.yaml"
+sed 's/value: "1.0" .*/value: 1.0/' "$TMP/good.yaml" >"$Y/manifest.yaml"
+check_rejects "a label value that YAML made a number: refused, naming line 7" \
+  'manifest\.yaml:7: labels\[0\]\.value: expected a string' "$ACTOOL" validate "$Y"
+sed 's/port: 0x50/port: 99999/' "$TMP/good.yaml" >"$Y/manifest.yaml"
+check_rejects "a port out of range: refused, naming line 21" \
+  'manifest\.yaml:21: app\.ports\[0\]\.port: 99999 is not in the 1-65535 range' "$ACTOOL" validate "$Y/manifest.yaml"
+check_rejects "build refuses it too, naming the line" 'manifest\.yaml:21:' "$ACTOOL" build "$Y" "$TMP/bad.aci"
+printf 'acKind: ImageManifest\nname: [unclosed\n' >"$Y/manifest.yaml"
+check_rejects "YAML syntax errors name the line and column" 'manifest\.yaml:[23]:[0-9]+: ' "$ACTOOL" validate "$Y"
+printf 'acKind: ImageManifest\nacKind: ImageManifest\n' >"$Y/manifest.yaml"
+check_rejects "a key given twice is refused" 'manifest\.yaml:2:1: a key given twice' "$ACTOOL" validate "$Y"
+printf 'a: 1\n---\nb: 2\n' >"$Y/manifest.yaml"
+check_rejects "two documents are refused" 'more than one YAML document' "$ACTOOL" validate "$Y"
+printf '' >"$Y/manifest.yaml"
+check_rejects "an empty file is refused" 'no YAML document' "$ACTOOL" validate "$Y"
+# A billion laughs: aliases doubling 40 times.
+{
+  echo 'a0: &a0 [x, x]'
+  for i in $(seq 1 40); do echo "a$i: &a$i [*a$((i - 1)), *a$((i - 1))]"; done
+} >"$Y/manifest.yaml"
+check_rejects "aliases that expand without end are refused, quickly" 'too many values' \
+  timeout 10 "$ACTOOL" validate "$Y"
+printf 'x: .inf\n' >"$Y/manifest.yaml"
+check_rejects "infinity (no JSON form) is refused" 'infinity' "$ACTOOL" validate "$Y"
+cp "$TMP/good.yaml" "$Y/manifest.yaml"
+echo '{}' >"$Y/manifest"
+check_rejects "a layout with both manifest and manifest.yaml is refused" 'one manifest' "$ACTOOL" validate "$Y"
+rm -f "$Y/manifest"
+
+# Edits of a YAML layout: the manifest becomes canonical JSON.
+check_clean "an edit of a YAML layout" lay --layout="$Y" label add edited yes
+is "the layout now has manifest, not manifest.yaml" "$(ls -A "$Y" | tr '\n' ' ')" "manifest rootfs "
+is "with the YAML's content and the edit" \
+  "$(jq -c '[.app.environment[0].value, (.labels | map(.name) | join(","))]' "$Y/manifest" 2>&1)" \
+  '["two\nlines\n","version,os,edited"]'
+
+done_testing

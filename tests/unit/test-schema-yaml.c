@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of schema/yaml.c: YAML mapped onto JSON by the YAML 1.2 core
+ * schema, the bounds on aliases and nesting, and schema errors naming the
+ * YAML line of the field. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appc/schema.h"
+#include "tests/unit/test-util.h"
+
+/* YAML's JSON form, or the error message, as a string to compare. */
+static char *to_json(const char *yaml)
+{
+  char *json = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+
+  if (appc_yaml_to_json(yaml, strlen(yaml), "t.yaml", &json, &len, &err) < 0) {
+    char *msg = strdup(err->msg);
+    appc_error_release(&err);
+    return msg;
+  }
+  assert_int_equal(strlen(json), len);
+  return json;
+}
+
+static void assert_json(const char *yaml, const char *want)
+{
+  char *got = to_json(yaml);
+
+  if (strcmp(got, want) != 0)
+    fail_msg("%s: got %s, want %s", yaml, got, want);
+  free(got);
+}
+
+static void assert_refused(const char *yaml, const char *needle)
+{
+  char *json = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+
+  assert_error_contains(appc_yaml_to_json(yaml, strlen(yaml), "t.yaml", &json, &len, &err), &err,
+                        needle);
+  assert_null(json);
+}
+
+static void test_scalars(void **state)
+{
+  (void) state;
+  /* plain scalars by the core schema; quoted and block ones are strings */
+  assert_json("[~, null, NULL, true, False, 12, -3, +4, 0o17, 0x1F, 1.5, -2e3, .5]",
+              "[null,null,null,true,false,12,-3,4,15,31,1.5,-2000.0,0.5]");
+  assert_json("['12', \"true\", yes, on, 0.8.11, 1.2.3, 012abc]",
+              "[\"12\",\"true\",\"yes\",\"on\",\"0.8.11\",\"1.2.3\",\"012abc\"]");
+  assert_json("a: |\n  x\n  y\nb: >-\n  folded\n  text\n",
+              "{\"a\":\"x\\ny\\n\",\"b\":\"folded text\"}");
+  assert_json("key:\n", "{\"key\":null}");
+  assert_json("\"a/b\": '/c'", "{\"a/b\":\"/c\"}");
+  assert_json("x: \"\\u00e9\"", "{\"x\":\"\xc3\xa9\"}");
+}
+
+static void test_structure(void **state)
+{
+  (void) state;
+  assert_json("a: &x [1, 2]\nb: *x\n", "{\"a\":[1,2],\"b\":[1,2]}");
+  assert_json("- {a: 1}\n- [b, c]\n", "[{\"a\":1},[\"b\",\"c\"]]");
+  assert_json("--- {a: 1}\n...\n", "{\"a\":1}");
+}
+
+static void test_refused(void **state)
+{
+  (void) state;
+  assert_refused("a: 1\na: 2\n", "t.yaml:2:1: a key given twice");
+  assert_refused("a: 1\n---\nb: 2\n", "more than one YAML document");
+  assert_refused("", "no YAML document");
+  assert_refused("# only a comment\n", "no YAML document");
+  assert_refused("[a, b", "t.yaml:2:1: did not find expected");
+  assert_refused("? [a]\n: b\n", "a mapping key must be a string");
+  assert_refused("x: .inf\n", "infinity");
+  assert_refused("x: 99999999999999999999\n", "out of range");
+  assert_refused("x: \"a\\0b\"\n", "NUL");
+  /* aliases doubling 40 times: 2^40 values */
+  char bomb[4096];
+  int n = snprintf(bomb, sizeof bomb, "a0: &a0 [x, x]\n");
+  for (int i = 1; i <= 40; i++)
+    n += snprintf(bomb + n, sizeof bomb - (size_t) n, "a%d: &a%d [*a%d, *a%d]\n", i, i, i - 1,
+                  i - 1);
+  assert_refused(bomb, "too many values");
+  /* nesting deeper than any manifest */
+  char deep[512] = "";
+  for (int i = 0; i < 100; i++)
+    strcat(deep, "[");
+  for (int i = 0; i < 100; i++)
+    strcat(deep, "]");
+  assert_refused(deep, "nested too deeply");
+}
+
+static void test_manifest_lines(void **state)
+{
+  (void) state;
+  static const char good[] = "acKind: ImageManifest\n"
+                             "acVersion: 0.8.11\n"
+                             "name: example.com/y\n"
+                             "labels:\n"
+                             "  - name: version\n"
+                             "    value: \"1.0\"\n";
+  struct appc_image_manifest *m = NULL;
+  char *json = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+
+  assert_ok(appc_image_manifest_parse_yaml(good, strlen(good), "m.yaml", &m, &json, &len, &err),
+            &err);
+  /* the canonical JSON: what serialising the parsed manifest gives */
+  char *canon = NULL;
+  size_t canon_len = 0;
+  assert_ok(appc_image_manifest_serialize(m, 0, &canon, &canon_len, &err), &err);
+  assert_string_equal(json, canon);
+  free(canon);
+  free(json);
+  appc_image_manifest_free(m);
+
+  static const char bad[] = "acKind: ImageManifest\n"
+                            "acVersion: 0.8.11\n"
+                            "name: example.com/y\n"
+                            "labels:\n"
+                            "  - name: version\n"
+                            "    value: 1.0\n";
+  json = NULL;
+  assert_error_contains(
+      appc_image_manifest_parse_yaml(bad, strlen(bad), "m.yaml", &m, &json, &len, &err), &err,
+      "m.yaml:6: labels[0].value: expected a string");
+  assert_null(m);
+  assert_null(json);
+  static const char badname[] = "acKind: ImageManifest\nacVersion: 0.8.11\nname: Not A Name\n";
+  assert_error_contains(
+      appc_image_manifest_parse_yaml(badname, strlen(badname), "m.yaml", &m, NULL, NULL, &err),
+      &err, "m.yaml:3: name");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_scalars),
+      cmocka_unit_test(test_structure),
+      cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_manifest_lines),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Signing an image: a detached, armored OpenPGP signature made by gpg
+ * (through gpgme) with a secret key of the user's own keyring, which is
+ * what fetch checks against the keys trusted for the image's name
+ * (docs/trust.md, "Signing"). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "appc/trust.h"
+#include "common/abi.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "trust/internal.h"
+
+/* The signer KEY names, which must be one secret key able to sign. */
+static int add_signer(gpgme_ctx_t ctx, const char *key, appc_error_t *err)
+{
+  cleanup_gpgme_key gpgme_key_t k = NULL;
+  gpgme_error_t e = gpgme_get_key(ctx, key, &k, 1);
+
+  if (gpg_err_code(e) == GPG_ERR_EOF)
+    return appc_error_make(err, 0, "key %s: no such secret key in the keyring", key);
+  if (gpg_err_code(e) == GPG_ERR_AMBIGUOUS_NAME)
+    return appc_error_make(err, 0, "key %s: names several secret keys (give a fingerprint)", key);
+  if (e != 0)
+    return appc_trust_gpgme_failure(err, e, key);
+  if (!k->can_sign || k->revoked || k->expired || k->disabled || k->invalid)
+    return appc_error_make(err, 0,
+                           "key %s: cannot sign (revoked, expired, disabled or not a "
+                           "signing key)",
+                           key);
+  if ((e = gpgme_signers_add(ctx, k)) != 0)
+    return appc_trust_gpgme_failure(err, e, key);
+  return 0;
+}
+
+/* The signature of the file open on FD, armored, in *OUT. */
+static int sign_fd(gpgme_ctx_t ctx, int fd, const char *file, char **out, size_t *len,
+                   appc_error_t *err)
+{
+  cleanup_gpgme_data gpgme_data_t in = NULL;
+  cleanup_gpgme_data gpgme_data_t sig = NULL;
+  gpgme_error_t e;
+
+  gpgme_set_armor(ctx, 1);
+  if ((e = gpgme_data_new_from_fd(&in, fd)) != 0 || (e = gpgme_data_new(&sig)) != 0)
+    return appc_trust_gpgme_failure(err, e, file);
+  if ((e = gpgme_op_sign(ctx, in, sig, GPGME_SIG_MODE_DETACH)) != 0)
+    return appc_trust_gpgme_failure(err, e, file);
+  gpgme_sign_result_t res = gpgme_op_sign_result(ctx);
+  if (res == NULL || res->invalid_signers != NULL || res->signatures == NULL)
+    return appc_error_make(err, 0, "%s: gpg made no signature%s%s", file,
+                           res != NULL && res->invalid_signers != NULL ? ": " : "",
+                           res != NULL && res->invalid_signers != NULL
+                               ? gpgme_strerror(res->invalid_signers->reason)
+                               : "");
+  size_t n = 0;
+  char *text = gpgme_data_release_and_get_mem(steal_pointer(&sig), &n);
+  if (text == NULL || n == 0) {
+    gpgme_free(text);
+    return appc_error_make(err, ENOMEM, "%s: the signature", file);
+  }
+  *out = malloc(n);
+  if (*out != NULL)
+    memcpy(*out, text, n);
+  gpgme_free(text);
+  if (*out == NULL)
+    return appc_error_make(err, ENOMEM, "%s: the signature", file);
+  *len = n;
+  return 0;
+}
+
+int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err)
+{
+  static const struct appc_sign_options defaults = {0};
+  cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
+  cleanup_free char *sig = NULL;
+  cleanup_free char *out = NULL;
+  size_t len = 0;
+
+  if (APPC_ABI_CHECK(opts, appc_sign_options, APPC_SIGN_OPTIONS_VERSION, err) < 0)
+    return -1;
+  if (opts == NULL)
+    opts = &defaults;
+  if (opts->out != NULL)
+    out = strdup(opts->out);
+  else if (asprintf(&out, "%s.asc", file) < 0)
+    out = NULL;
+  if (out == NULL)
+    return appc_error_make(err, ENOMEM, "%s", file);
+  cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", file);
+  if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
+      (opts->key != NULL && add_signer(ctx, opts->key, err) < 0) ||
+      sign_fd(ctx, fd, file, &sig, &len, err) < 0)
+    return -1;
+  return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, 0, err);
+}
