@@ -51,6 +51,29 @@ int ace_identity_resolve(const char *root, const struct appc_app *app, struct ac
                          appc_error_t *err);
 void ace_identity_clear(struct ace_identity *id);
 
+/* ---- sockets.c: socket activation ----------------------------------------- */
+
+/* The sockets of an app's socket-activated ports (app.ports with
+ * socketActivated), in port order, a port with a count giving one per
+ * number; NAMES holds their ports' names ':'-separated (LISTEN_FDNAMES). */
+struct ace_listen {
+  int *fds;
+  size_t n;
+  char *names;
+};
+/* P: bind (and for tcp listen on) every socket-activated port of APP on all
+ * addresses, in the network namespace NETNS_FD (-1: the host's).  Only tcp
+ * and udp ports can be; errors name the app and the port. */
+int ace_listen_open(const struct appc_app *app, const char *app_name, int netns_fd,
+                    struct ace_listen *out, appc_error_t *err);
+void ace_listen_clear(struct ace_listen *l);
+/* Child, just before execve: L's sockets at descriptors 3, 4, ... (kept
+ * across execve) and *NEW_ENV, ENV with LISTEN_FDS, LISTEN_PID (this
+ * process) and LISTEN_FDNAMES, as sd_listen_fds(3) reads them.  L NULL or
+ * empty: *NEW_ENV is ENV. */
+int ace_listen_pass(const struct ace_listen *l, char *const *env, char ***new_env,
+                    appc_error_t *err);
+
 /* ---- env.c: the app's environment --------------------------------------- */
 
 /* Parse an environment file like systemd's EnvironmentFile=: KEY=VALUE lines,

@@ -70,8 +70,9 @@ struct app_plan {
   size_t n_vols;
   char **vol_strings; /* owned strings behind vols (targets, sources) */
   size_t n_vol_strings;
-  int out[2], errp[2]; /* output pipes when the pod has several apps */
-  char *line[2];       /* partial output lines */
+  struct ace_listen listen; /* socket-activated ports, bound by P */
+  int out[2], errp[2];      /* output pipes when the pod has several apps */
+  char *line[2];            /* partial output lines */
   size_t line_len[2];
 };
 
@@ -404,6 +405,7 @@ static void release_app(struct app_plan *a)
   if (a->manifest != NULL)
     appc_image_manifest_free(a->manifest);
   ace_security_free(a->sec);
+  ace_listen_clear(&a->listen);
   free(a->dir);
   free(a->vols);
   for (size_t i = 0; i < a->n_vol_strings; i++)
@@ -561,6 +563,7 @@ struct proc_ctx {
   const char *cwd;
   const struct ace_security *sec;
   const struct ace_identity *id;
+  const struct ace_listen *listen; /* the app's sockets: for the app, not its handlers */
   int report;
   size_t app;
 };
@@ -589,15 +592,20 @@ static void __attribute__((noreturn))
 exec_command(const struct proc_ctx *c, const char *path, char **argv)
 {
   appc_error_t e = NULL;
+  char **env = (char **) c->env;
+  unsigned first = 3 + (c->listen != NULL ? (unsigned) c->listen->n : 0);
 
   unblock_all_signals();
   signal(SIGPIPE, SIG_DFL); /* P ignores it; an ignored signal stays so across execve */
-  /* Nothing of actool's but the standard streams reaches the app. */
-  close_range(3, UINT_MAX, CLOSE_RANGE_CLOEXEC);
-  if (chdir(c->cwd) < 0)
-    appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
-  else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
-    execve(path, argv, c->env), appc_error_make(&e, errno, "%s", path);
+  /* Nothing of actool's but the standard streams (and the app's
+   * socket-activated ports) reaches the app. */
+  if (ace_listen_pass(c->listen, c->env, &env, &e) == 0) {
+    close_range(first, UINT_MAX, CLOSE_RANGE_CLOEXEC);
+    if (chdir(c->cwd) < 0)
+      appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
+    else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
+      execve(path, argv, env), appc_error_make(&e, errno, "%s", path);
+  }
   report_error(c->report, c->app, &e);
   _exit(errno == ENOENT ? 127 : 126);
 }
@@ -780,6 +788,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     }
     /* With nothing to run after it, S becomes the app: I waits for it and
      * forwards it signals as it would to S, and a fork is saved. */
+    c.listen = &a->listen;
     if (!has_handler(app, "post-stop")) {
       cleanup_free char *path = NULL;
       cleanup_free char **args = NULL;
@@ -787,7 +796,9 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
         goto fail;
       exec_command(&c, path, args);
     }
-    if ((pid = spawn(&c, argv, argc, &err)) < 0)
+    pid = spawn(&c, argv, argc, &err);
+    c.listen = NULL;
+    if (pid < 0)
       goto fail;
     status = wait_forwarding(pid, sigfd);
     if (app != NULL && (post = run_handler(&c, app, "post-stop", sigfd, &err)) < 0) {
@@ -1301,6 +1312,10 @@ static int prepare(struct pod_run *r, appc_error_t *err)
       return -1;
   if (fill_info(r, err) < 0 || setup_network(r, err) < 0)
     return -1;
+  for (size_t i = 0; i < r->n_apps; i++)
+    if (ace_listen_open(r->pod->apps[i].app, r->pod->apps[i].name, r->netns_fd, &r->apps[i].listen,
+                        err) < 0)
+      return -1;
   if (r->o->uuid_file != NULL && save_uuid(r->o->uuid_file, r->uuid, err) < 0)
     return -1;
   return 0;

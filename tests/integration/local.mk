@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
-	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py
+	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py \
+	tests/integration/listen-fds.c
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/lazy.sh \

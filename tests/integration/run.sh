@@ -780,6 +780,90 @@ is "gc removes that pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
 is "gc: its cgroups are gone" "$(cg_dirs)" ""
 mounts_check "the pod killed before its init's set-up"
 
+# --- socket activation ---------------------------------------------------------------------------
+# listen-fds (built here, static) checks systemd's protocol and serves each
+# socket it is given once.  With --net=host the test is the client, and
+# connects while the pre-start handler still runs: before the app starts.
+# With --net=private the app is its own client, inside the pod's network.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+SA=$TMP/sa
+if gcc -static -O2 -o "$TMP/listen-fds" "$top_srcdir/tests/integration/listen-fds.c" 2>"$TMP/.err"; then
+  cp -a "$LAY" "$SA" && cp "$TMP/listen-fds" "$SA/rootfs/bin/listen-fds"
+  P1=$(free_port)
+  P2=$(free_port)
+  sa_app() { # sa_app ARGS_JSON PORTS_JSON [EXTRA_JSON]
+    jq -cn --argjson a "$1" --argjson p "$2" --argjson x "${3:-{\}}" \
+      '{exec: (["/bin/listen-fds"] + $a), user: "0", group: "0", ports: $p} + $x'
+  }
+  ports=$(jq -cn --argjson p1 "$P1" --argjson p2 "$P2" '[{name: "http", protocol: "tcp", port: $p1, socketActivated: true},
+    {name: "plain", protocol: "tcp", port: 1, socketActivated: false},
+    {name: "dns", protocol: "udp", port: $p2, socketActivated: true}]')
+  pre='{"mountPoints": [{"name": "hv", "path": "/hv"}], "eventHandlers": [
+    {"name": "pre-start", "exec": ["/bin/sh", "-c", "touch /hv/pre-started; sleep 2"]}]}'
+  manifest sa "$(sa_app '[]' "$ports" "$pre")" >"$SA/manifest"
+  "$ACTOOL" build --no-compression "$SA" "$TMP/sa.aci" >/dev/null 2>"$TMP/.err" && ID[sa]=$(ac fetch "$TMP/sa.aci" 2>>"$TMP/.err")
+  manifest saself "$(sa_app '["self"]' "$ports")" >"$SA/manifest"
+  "$ACTOOL" build --no-compression "$SA" "$TMP/saself.aci" >/dev/null 2>>"$TMP/.err" && ID[saself]=$(ac fetch "$TMP/saself.aci" 2>>"$TMP/.err")
+  manifest sasctp "$(sa_app '[]' '[{"name": "s", "protocol": "sctp", "port": 9, "socketActivated": true}]')" >"$SA/manifest"
+  "$ACTOOL" build --no-compression "$SA" "$TMP/sasctp.aci" >/dev/null 2>>"$TMP/.err" && ID[sasctp]=$(ac fetch "$TMP/sasctp.aci" 2>>"$TMP/.err")
+  [ -n "${ID[sa]}" ] && [ -n "${ID[saself]}" ] && [ -n "${ID[sasctp]}" ] || note "socket activation images: $(cat "$TMP/.err")"
+
+  # --net=host: the test connects during pre-start, the app serves it.
+  mkdir -p "$TMP/sa-hv"
+  pod --net=host --volume=hv,kind=host,source="$TMP/sa-hv" "${ID[sa]}" &
+  SA_PID=$!
+  wait_file "$TMP/sa-hv/pre-started"
+  GOT=$(python3 - "$P1" "$P2" <<'PY' 2>&1
+import socket, sys
+tcp = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.settimeout(10)
+udp.sendto(b"ping", ("127.0.0.1", int(sys.argv[2])))
+print("connected before the app started")
+print("tcp: " + tcp.recv(100).decode().strip())
+print("udp: " + udp.recv(100).decode().strip())
+PY
+)
+  wait "$SA_PID" 2>/dev/null
+  OUT=$(cat "$TMP/.out")
+  ERR=$(cat "$TMP/.err")
+  is "socket activation, --net=host: a connection made before the app started is served" "$GOT" \
+    "connected before the app started
+tcp: served by http
+udp: served by dns"
+  is_run "the app got LISTEN_FDS=2, LISTEN_PID its own, LISTEN_FDNAMES of the activated ports" \
+    "$(printf '%s\n' "$OUT" | head -n 3)" "fds=2 pid=ok names=http:dns
+fd 3: stream port $P1
+fd 4: datagram port $P2"
+  check_fails "the ports are closed once the pod is gone" 1 '' python3 -c \
+    "import socket; socket.create_connection(('127.0.0.1', $P1), timeout=2)"
+
+  # --net=private: bound in the pod's own network namespace.
+  pod "${ID[saself]}"
+  is_run "socket activation, --net=private: the app is served on the pod's loopback" \
+    "$status:$(printf '%s\n' "$OUT" | grep -E '^(fds|client)' | paste -sd';')" \
+    "0:fds=2 pid=ok names=http:dns;client got: served by http;client got: served by dns"
+
+  # Refusals: a protocol that cannot be, a port taken.
+  pod "${ID[sasctp]}"
+  is_run "a socket-activated sctp port is refused, naming the port" \
+    "$status:$(printf '%s\n' "$ERR" | grep -c 'port s (sctp 9, socket-activated): only tcp and udp')" "1:1"
+  # (SO_REUSEADDR: the port may be in TIME_WAIT after the runs above)
+  python3 -c "import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', $P1)); s.listen(); sys.stdout.write('x'); sys.stdout.flush(); time.sleep(20)" >"$TMP/busy.out" 2>&1 &
+  BUSY=$!
+  for _ in $(seq 50); do [ -s "$TMP/busy.out" ] && break; sleep 0.1; done
+  is "the port is taken for the next case" "$(cat "$TMP/busy.out")" x
+  pod --net=host --volume=hv,kind=host,source="$TMP/sa-hv" "${ID[sa]}"
+  is_run "a socket-activated port already taken on the host is refused, naming it" \
+    "$status:$(printf '%s\n' "$ERR" | grep -c "port http (tcp $P1, socket-activated): bind: Address already in use")" "1:1"
+  kill "$BUSY" 2>/dev/null
+  wait "$BUSY" 2>/dev/null
+else
+  not_ok "build the socket-activation test server (gcc -static)"
+  note "$(cat "$TMP/.err")"
+fi
+
 # --- what every run must leave alone ---------------------------------------------------------
 
 is "the host's mount table is unchanged after every run ($MI_LINES0 lines)" "$MOUNT_CHANGES" ""
