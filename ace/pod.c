@@ -128,6 +128,10 @@ static struct json_object *app_state_json(const struct appc_ace_app_info *a)
   json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
   if (a->exited)
     json_object_object_add(o, "status", json_object_new_int(a->status));
+  if (a->os_name != NULL)
+    json_object_object_add(o, "osName", json_object_new_string(a->os_name));
+  if (a->os_version != NULL)
+    json_object_object_add(o, "osVersion", json_object_new_string(a->os_version));
   return o;
 }
 
@@ -199,6 +203,8 @@ static int parse_apps(struct json_object *arr, struct appc_ace_pod_info *out)
       return -1;
     app->exited = json_object_object_get_ex(a, "exited", &v) && json_object_get_boolean(v);
     app->status = (int) json_int(a, "status");
+    app->os_name = json_string_dup(a, "osName");
+    app->os_version = json_string_dup(a, "osVersion");
   }
   return 0;
 }
@@ -238,6 +244,8 @@ void appc_ace_pod_info_clear(struct appc_ace_pod_info *p)
   for (size_t i = 0; i < p->n_apps; i++) {
     free(p->apps[i].name);
     free(p->apps[i].image_id);
+    free(p->apps[i].os_name);
+    free(p->apps[i].os_version);
   }
   free(p->apps);
   free(p->net);

@@ -351,9 +351,16 @@ static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side 
                 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n",
                 spec->hostname) < 0))
     return appc_error_make(err, ENOMEM, "/etc");
+  /* os-release: the container RFC wants one in every container; an image
+   * without one (nor /usr/lib/os-release, where /etc's may point) gets an
+   * empty one, in the app's upper layer only. */
+  struct stat st;
+  bool has_os_release =
+      lstat("/etc/os-release", &st) == 0 || lstat("/usr/lib/os-release", &st) == 0;
   return replace_file("/etc/hostname", hostname, err) < 0 ||
                  provide_file("/etc/hosts", spec->host_net ? h->hosts : hosts, err) < 0 ||
-                 provide_file("/etc/resolv.conf", h->resolv_conf, err) < 0
+                 provide_file("/etc/resolv.conf", h->resolv_conf, err) < 0 ||
+                 (!has_os_release && provide_file("/etc/os-release", "", err) < 0)
              ? -1
              : 0;
 }
@@ -528,6 +535,41 @@ static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_s
   return 0;
 }
 
+/* What runc masks: kernel state a container has no business reading (the
+ * host's memory image, its keys, timers, scheduler and firmware tables).
+ * A file is covered by /dev/null, a directory by an empty read-only tmpfs;
+ * what this kernel lacks is skipped. */
+static int mask_kernel_paths(appc_error_t *err)
+{
+  static const char *const masked[] = {
+      "/proc/acpi",
+      "/proc/asound",
+      "/proc/kcore",
+      "/proc/keys",
+      "/proc/latency_stats",
+      "/proc/timer_list",
+      "/proc/timer_stats",
+      "/proc/sched_debug",
+      "/proc/scsi",
+      "/sys/firmware",
+      "/sys/devices/virtual/powercap",
+  };
+  struct stat st;
+
+  for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
+    if (lstat(masked[i], &st) < 0)
+      continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "size=0,mode=0555") < 0)
+        return appc_error_make(err, errno, "%s: cannot mask it", masked[i]);
+    } else if (mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0) {
+      return appc_error_make(err, errno, "%s: cannot mask it", masked[i]);
+    }
+  }
+  return 0;
+}
+
 static int inside_root(const struct ace_rootfs_spec *spec, const struct host_side *h,
                        const struct ace_notes *notes, appc_error_t *err)
 {
@@ -535,7 +577,8 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
 
   if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
       mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 || setup_dev(h, err) < 0 ||
-      setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
+      mask_kernel_paths(err) < 0 || setup_etc(spec, h, err) < 0 ||
+      mount_volumes(spec, h, notes, err) < 0)
     return -1;
   if (spec->read_only &&
       mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)

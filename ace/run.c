@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1209,6 +1210,39 @@ static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
   return 0;
 }
 
+/* The image's os-release, read inside its tree (where /etc/os-release is
+ * commonly a symlink to ../usr/lib/os-release): NAME and VERSION_ID. */
+static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
+{
+  static const char *const places[] = {"etc/os-release", "usr/lib/os-release"};
+  cleanup_close int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  struct appc_kv_list kv = {0};
+  appc_error_t ignored = NULL;
+  int fd = -1;
+
+  for (size_t i = 0; root >= 0 && fd < 0 && i < ARRAY_SIZE(places); i++)
+    fd = (int) syscall(SYS_openat2, root, places[i], &how, sizeof how);
+  if (fd < 0)
+    return;
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ace_env_file_parse(path, &kv, NULL, &ignored) == 0)
+    for (size_t i = 0; i < kv.len; i++) {
+      char **slot = strcmp(kv.items[i].name, "NAME") == 0         ? &app->os_name
+                    : strcmp(kv.items[i].name, "VERSION_ID") == 0 ? &app->os_version
+                                                                  : NULL;
+      if (slot != NULL && *slot == NULL)
+        *slot = strdup(kv.items[i].value);
+    }
+  appc_error_release(&ignored);
+  appc_kv_list_clear(&kv);
+  close(fd);
+}
+
 static int fill_info(struct pod_run *r, appc_error_t *err)
 {
   struct appc_ace_pod_info *in = &r->info;
@@ -1226,6 +1260,7 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
     in->apps[i].name = strdup(r->pod->apps[i].name);
     in->apps[i].image_id = strdup(r->pod->apps[i].image.id);
     in->n_apps++;
+    read_os_release(r->apps[i].tree->rootfs, &in->apps[i]);
     if (in->apps[i].name == NULL || in->apps[i].image_id == NULL)
       return appc_error_make(err, ENOMEM, "pod state");
   }

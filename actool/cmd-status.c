@@ -35,6 +35,11 @@ static void print_lines(const struct appc_ace_pod_info *p)
       printf("app-%s=exited(%d)\n", p->apps[i].name, p->apps[i].status);
     else
       printf("app-%s=%s\n", p->apps[i].name, actool_app_state_name(p, i));
+    /* os-release, as rkt shows it: what the image runs, e.g. Debian 12 */
+    if (p->apps[i].os_name != NULL)
+      printf("app-%s-os=%s%s%s\n", p->apps[i].name, p->apps[i].os_name,
+             p->apps[i].os_version != NULL ? " " : "",
+             p->apps[i].os_version != NULL ? p->apps[i].os_version : "");
   }
 }
 

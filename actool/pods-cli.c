@@ -56,6 +56,14 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
     json_object_object_add(a, "state", json_object_new_string(actool_app_state_name(p, i)));
     if (p->apps[i].exited)
       json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
+    if (p->apps[i].os_name != NULL || p->apps[i].os_version != NULL) {
+      struct json_object *os = json_object_new_object();
+      if (p->apps[i].os_name != NULL)
+        json_object_object_add(os, "name", json_object_new_string(p->apps[i].os_name));
+      if (p->apps[i].os_version != NULL)
+        json_object_object_add(os, "versionID", json_object_new_string(p->apps[i].os_version));
+      json_object_object_add(a, "os", os);
+    }
     json_object_array_add(apps, a);
   }
   json_object_object_add(o, "apps", apps);

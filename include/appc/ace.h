@@ -108,9 +108,13 @@ enum appc_ace_pod_state {
 struct appc_ace_app_info {
   char *name;
   char *image_id;
-  bool exited;       /* false in an abandoned pod: its end is unknown */
-  int status;        /* when exited */
-  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  bool exited; /* false in an abandoned pod: its end is unknown */
+  int status;  /* when exited */
+  /* NAME and VERSION_ID of the image's os-release (/etc/os-release, else
+   * /usr/lib/os-release); NULL when it has none or does not say. */
+  char *os_name;
+  char *os_version;
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 struct appc_ace_pod_info {

@@ -489,6 +489,29 @@ is_run "/proc and /sys are mounted read-only" "$(printf '%s' "$OUT" | paste -sd'
 yes_run "/proc and /sys: writes fail with EROFS" \
   eval '[ "$(printf "%s\n" "$ERR" | grep -c "Read-only file system")" -eq 2 ]'
 
+# The kernel paths runc masks read empty in the app, where the host has them.
+masked_here=""
+for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats /proc/timer_stats; do
+  [ -f "$f" ] && [ -n "$(head -c 64 "$f" 2>/dev/null)" ] && masked_here+="$f "
+done
+for d in /proc/acpi /proc/asound /proc/scsi /sys/firmware; do
+  [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && masked_here+="$d "
+done
+if [ -n "$masked_here" ]; then
+  sh_pod -- "for p in $masked_here; do
+  if [ -d \$p ]; then n=\$(ls -A \$p | wc -l); else n=\$(head -c 64 \$p | wc -c); fi
+  printf '%s=%s ' \$p \$n
+done; echo"
+  is_run "kernel paths runc masks are empty in the app ($masked_here)" "$status:$OUT" \
+    "0:$(for p in $masked_here; do printf '%s=0 ' "$p"; done)"
+else
+  skip "kernel paths runc masks are empty in the app" "the host shows none of them with content"
+fi
+sh_pod -- 'cat /etc/os-release | wc -c; ls -l /etc/os-release | cut -c1'
+is_run "an image without os-release gets an empty /etc/os-release (the container RFC)" \
+  "$status:$(printf '%s\n' "$OUT" | paste -sd' ')" "0:0 -"
+is "it is not written into the image's tree" "$(find "$STORE/trees" -path '*/rootfs/etc/os-release' | wc -l)" 0
+
 sh_pod -- 'for n in null zero full random urandom tty; do [ -c /dev/$n ] && printf "%s " $n; done
 [ -e /dev/ptmx ] && printf "ptmx "; [ -d /dev/pts ] && printf "pts "; [ -d /dev/shm ] && printf "shm "; echo
 ls -A /dev | paste -sd" "
@@ -711,6 +734,27 @@ yes_run "the pod's directory is gone when it ends" test ! -e "$STORE/pods/$u"
 run_capture ac list --no-legend
 is "list: the ended pod is gone" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
 check_fails "status: the ended pod is unknown" 1 . ac status "$u"
+
+# status shows what the image runs: NAME and VERSION_ID of its os-release,
+# read inside the image (/etc/os-release is a symlink, as on Debian).
+OSL=$TMP/osl
+cp -a "$LAY" "$OSL" && mkdir -p "$OSL/rootfs/usr/lib"
+printf 'PRETTY_NAME="Busybox Test 1.36"\nNAME="Busybox Test"\nVERSION_ID="1.36"\nID=bbtest\n' >"$OSL/rootfs/usr/lib/os-release"
+rm -f "$OSL/rootfs/etc/os-release" && ln -s ../usr/lib/os-release "$OSL/rootfs/etc/os-release"
+manifest osrel "$(shapp 'echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done' "$hv_mp")" >"$OSL/manifest"
+"$ACTOOL" build --no-compression "$OSL" "$TMP/osrel.aci" >/dev/null 2>"$TMP/.err" && ID[osrel]=$(ac fetch "$TMP/osrel.aci" 2>>"$TMP/.err")
+mkdir "$TMP/osr"
+bg_pod osr --uuid-file-save="$TMP/uosr" --volume=hv,kind=host,source="$TMP/osr" "${ID[osrel]}"
+wait_file "$TMP/osr/ready"
+u=$(cat "$TMP/uosr" 2>/dev/null)
+run_capture ac status "$u"
+is "status shows the image's os-release NAME and VERSION_ID" "$status:$(grep '^app-osrel-os=' "$TMP/.out")" \
+  "0:app-osrel-os=Busybox Test 1.36"
+run_capture ac status --json "$u"
+is "status --json: os name and versionID" "$(jq -c '.apps[0].os' "$TMP/.out" 2>&1)" \
+  '{"name":"Busybox Test","versionID":"1.36"}'
+touch "$TMP/osr/stop"
+wait_exit "$BG_PID" 10
 
 # --- SIGKILL of actool: an abandoned pod, gc ----------------------------------------------------
 
