@@ -39,7 +39,7 @@ struct mapper {
   const char *where;
   size_t nodes;
   struct field_line *lines; /* may stay NULL: no line map wanted */
-  size_t n_lines;
+  size_t n_lines, cap_lines;
   bool want_lines;
   appc_error_t *err;
 };
@@ -50,7 +50,7 @@ static void lines_clear(struct mapper *m)
     free(m->lines[i].path);
   free(m->lines);
   m->lines = NULL;
-  m->n_lines = 0;
+  m->n_lines = m->cap_lines = 0;
 }
 
 static int note_line(struct mapper *m, const char *path, const yaml_node_t *node)
@@ -59,7 +59,8 @@ static int note_line(struct mapper *m, const char *path, const yaml_node_t *node
 
   if (!m->want_lines || *path == '\0')
     return 0;
-  if ((copy = strdup(path)) == NULL || APPC_ARRAY_EXTEND(m->lines, m->n_lines, 1) < 0) {
+  if ((copy = strdup(path)) == NULL ||
+      APPC_ARRAY_RESERVE(m->lines, m->cap_lines, m->n_lines + 1) < 0) {
     free(copy);
     return appc_error_make(m->err, ENOMEM, "%s", m->where);
   }
