@@ -40,6 +40,7 @@ actool_actool_SOURCES = \
 	actool/cmd-list.c \
 	actool/cmd-status.c \
 	actool/cmd-gc.c \
+	actool/cmd-stop.c \
 	actool/cmd-sign.c \
 	actool/layout-cli.h \
 	actool/layout-cli.c \

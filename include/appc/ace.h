@@ -142,6 +142,14 @@ int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *
 int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_info *out,
                     appc_error_t *err);
 
+/* Stop the running pod UUID (or unique prefix): SIGTERM to every app (their
+ * post-stop handlers run), and after GRACE_SECONDS, if the pod still runs,
+ * it is killed at once (no post-stop); returns once the pod is gone.
+ * GRACE_SECONDS 0: killed at once.  STOPPED, if not NULL, receives what
+ * the pod was (clear it). */
+int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
+                  struct appc_ace_pod_info *stopped, appc_error_t *err);
+
 struct appc_ace_gc_report {
   size_t removed;    /* abandoned pods cleaned up */
   size_t running;    /* pods left alone because they still run */

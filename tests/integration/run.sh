@@ -695,6 +695,55 @@ mounts_check "the pod killed by a second SIGTERM"
 OUT=$(cat "$TMP/sig2.out") ERR=$(cat "$TMP/sig2.err")
 is_run "a second SIGTERM kills the pod: exit 143 (128+15), no error" "$status:$ERR" "143:"
 
+# actool stop from another process: the same two steps, GRACE apart.
+mkdir "$TMP/stop1"
+bg_pod stop1 --uuid-file-save="$TMP/ustop1" --volume=hv,kind=host,source="$TMP/stop1" "${ID[events]}" \
+  --exec=/bin/sh -- -c 'trap "echo term >/hv/marker; exit 0" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop1/ready"; then
+  u=$(cat "$TMP/ustop1")
+  run_capture ac stop "${u:0:8}"
+  is "stop: prints the UUID once the pod is gone" "$status:$(cat "$TMP/.out")" "0:$u"
+  yes_run "stop: the pod's actool has exited" eval '! kill -0 '"$BG_PID"' 2>/dev/null'
+  wait_exit "$BG_PID" 10
+  is "stop: the app's TERM trap ran, and post-stop after it; the pod exits 0" \
+    "$status:$(cat "$TMP/stop1/marker" 2>&1):$(paste -sd' ' "$TMP/stop1/log" 2>&1)" "0:term:pre post"
+  yes_run "stop: the pod's directory is gone" test ! -e "$STORE/pods/$u"
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop: the app never started"
+fi
+mkdir "$TMP/stop2"
+bg_pod stop2 --uuid-file-save="$TMP/ustop2" --volume=hv,kind=host,source="$TMP/stop2" "${ID[events]}" \
+  --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop2/ready"; then
+  u=$(cat "$TMP/ustop2")
+  start=$(date +%s%N)
+  run_capture ac stop --grace=1s "$u"
+  took=$((($(date +%s%N) - start) / 1000000))
+  is "stop --grace=1s of an app that ignores SIGTERM: it is killed after the grace" "$status:$(cat "$TMP/.out")" "0:$u"
+  yes_run "stop waited about the grace period (${took} ms)" test "$took" -ge 900 -a "$took" -lt 15000
+  wait_exit "$BG_PID" 10
+  is "the killed pod exits 143, without post-stop" "$status:$(paste -sd' ' "$TMP/stop2/log" 2>&1)" "143:pre"
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop --grace: the app never started"
+fi
+mkdir "$TMP/stop3"
+bg_pod stop3 --uuid-file-save="$TMP/ustop3" --volume=hv,kind=host,source="$TMP/stop3" "${ID[events]}" \
+  --exec=/bin/sh -- -c 'echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop3/ready"; then
+  run_capture ac stop --force "$(cat "$TMP/ustop3")"
+  is "stop --force kills at once" "$status" 0
+  wait_exit "$BG_PID" 10
+  is "stop --force: no post-stop" "$(paste -sd' ' "$TMP/stop3/log" 2>&1)" "pre"
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop --force: the app never started"
+fi
+check_fails "stop of a pod that is not there fails" 1 'no such pod' ac stop 00000000-0000-0000-0000-000000000000
+check_fails "stop without a UUID is a usage error" 2 'UUID' ac stop
+check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon x
+
 pod "${ID[postfail]}"
 is_run "a failing post-stop handler: its status is the app's (the app succeeded)" "$status:$OUT" "5:app"
 is_run "a failing post-stop handler: its error is printed once" "$(printf '%s\n' "$ERR" | grep -c 'post-stop')" 1

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Stopping a running pod from another process (`actool stop`).  The pod's
+ * actool (P) already does the work for an interrupt: the first SIGTERM is
+ * forwarded to every app, which may exit cleanly (post-stop handlers run);
+ * a second one kills the pod at once.  Stopping is sending those two,
+ * GRACE apart, and waiting for P to have cleaned up.  P is held by a pidfd,
+ * so that a PID reused meanwhile is never signalled. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "appc/ace.h"
+#include "common/cleanup.h"
+
+/* After the second SIGTERM, P removes the pod: this long at most. */
+#define STOP_CLEANUP_MS 30000
+
+static int pidfd_of(pid_t pid)
+{
+  return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int send_term(int pidfd)
+{
+  return (int) syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+}
+
+/* Wait up to MS for the process behind PIDFD to end; true when it did. */
+static bool wait_exit(int pidfd, long long ms)
+{
+  struct pollfd p = {.fd = pidfd, .events = POLLIN};
+  struct timespec start, now;
+
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left =
+        ms - ((now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000LL);
+    if (left <= 0)
+      return false;
+    int r = poll(&p, 1, left > 1000000 ? 1000000 : (int) left);
+    if (r > 0)
+      return true;
+    if (r < 0 && errno != EINTR)
+      return false;
+  }
+}
+
+int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
+                  struct appc_ace_pod_info *stopped, appc_error_t *err)
+{
+  struct appc_ace_pod_info info = {0};
+  cleanup_close int pidfd = -1;
+
+  if (appc_ace_status(s, uuid, &info, err) < 0)
+    return -1;
+  if (info.state != APPC_ACE_POD_RUNNING) {
+    appc_error_make(err, 0, "pod %s: not running (its actool died): `actool gc` cleans it up",
+                    info.uuid);
+    appc_ace_pod_info_clear(&info);
+    return -1;
+  }
+  pidfd = pidfd_of(info.pid);
+  /* The pod may have ended between the listing and now. */
+  struct appc_ace_pod_info again = {0};
+  appc_error_t gone = NULL;
+  bool running = appc_ace_status(s, info.uuid, &again, &gone) == 0 &&
+                 again.state == APPC_ACE_POD_RUNNING && again.pid == info.pid;
+  appc_ace_pod_info_clear(&again);
+  appc_error_release(&gone);
+  if (pidfd < 0 || !running) {
+    appc_error_make(err, 0, "pod %s: not running any more", info.uuid);
+    appc_ace_pod_info_clear(&info);
+    return -1;
+  }
+  if (send_term(pidfd) < 0 && errno != ESRCH) {
+    appc_error_make(err, errno, "pod %s: SIGTERM to its actool (pid %d)", info.uuid,
+                    (int) info.pid);
+    appc_ace_pod_info_clear(&info);
+    return -1;
+  }
+  if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : 0)) {
+    (void) send_term(pidfd); /* the second: the pod is killed at once */
+    if (!wait_exit(pidfd, STOP_CLEANUP_MS)) {
+      appc_error_make(err, 0, "pod %s: its actool (pid %d) did not end", info.uuid, (int) info.pid);
+      appc_ace_pod_info_clear(&info);
+      return -1;
+    }
+  }
+  if (stopped != NULL)
+    *stopped = info;
+  else
+    appc_ace_pod_info_clear(&info);
+  return 0;
+}
