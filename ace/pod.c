@@ -103,6 +103,20 @@ int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err)
   return r;
 }
 
+int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err)
+{
+  static const char *const bulky[] = {"apps", "volumes"};
+  int r = 0;
+
+  for (size_t i = 0; r == 0 && i < sizeof bulky / sizeof bulky[0]; i++)
+    if (faccessat(d->fd, bulky[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+      r = appc_remove_tree(d->fd, bulky[i], err);
+  if (r < 0)
+    appc_error_prefix(err, "%s", d->path);
+  ace_pod_dir_close(d);
+  return r;
+}
+
 void ace_pod_dir_close(struct ace_pod_dir *d)
 {
   if (d->fd >= 0)
@@ -156,6 +170,10 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   }
   json_object_object_add(o, "started", json_object_new_int64(info->started.tv_sec));
   json_object_object_add(o, "startedNsec", json_object_new_int64(info->started.tv_nsec));
+  if (info->finished.tv_sec != 0) {
+    json_object_object_add(o, "finished", json_object_new_int64(info->finished.tv_sec));
+    json_object_object_add(o, "finishedNsec", json_object_new_int64(info->finished.tv_nsec));
+  }
   json_object_object_add(o, "net", json_object_new_string(info->net));
   json_object_object_add(o, "hostname", json_object_new_string(info->hostname));
   for (size_t i = 0; i < info->n_apps; i++)
@@ -228,6 +246,10 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
     out->init_start = out->init_pid > 0 ? (unsigned long long) json_int(o, "initStart") : 0;
     out->started.tv_sec = json_int(o, "started");
     out->started.tv_nsec = json_int(o, "startedNsec");
+    if (json_int(o, "finished") > 0) {
+      out->finished.tv_sec = json_int(o, "finished");
+      out->finished.tv_nsec = json_int(o, "finishedNsec") > 0 ? json_int(o, "finishedNsec") : 0;
+    }
     out->net = json_string_dup(o, "net");
     out->hostname = json_string_dup(o, "hostname");
     if (out->net != NULL && out->hostname != NULL && parse_apps(apps, out) == 0)
@@ -308,7 +330,10 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
     appc_ace_pod_info_clear(out);
     return -1;
   }
-  out->state = abandoned ? APPC_ACE_POD_ABANDONED : APPC_ACE_POD_RUNNING;
+  /* Nobody holds the lock of an exited pod either: its state says it ended. */
+  out->state = !abandoned                  ? APPC_ACE_POD_RUNNING
+               : out->finished.tv_sec != 0 ? APPC_ACE_POD_EXITED
+                                           : APPC_ACE_POD_ABANDONED;
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   return 0;
 }

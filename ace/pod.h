@@ -23,6 +23,9 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
                         appc_error_t *err);
 /* Remove the directory and everything in it, then close D. */
 int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err);
+/* An exited pod kept: remove what its apps used (apps/, volumes/), keep its
+ * manifest, state and log, then close D (releasing its lock). */
+int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err);
 void ace_pod_dir_close(struct ace_pod_dir *d);
 
 #endif

@@ -1356,6 +1356,25 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   return 0;
 }
 
+/* keep_exited came with version 2 of the options. */
+static bool keeps_exited(const struct pod_run *r)
+{
+  return r->o->version >= 2 && r->o->keep_exited && r->init_pid > 0;
+}
+
+/* The pod ended: its state says when, and the directory stays. */
+static int keep_exited_pod(struct pod_run *r, appc_error_t *err)
+{
+  clock_gettime(CLOCK_REALTIME, &r->info.finished);
+  if (ace_pod_state_write(&r->dir, &r->info, err) < 0) {
+    appc_error_t ignored = NULL;
+    ace_pod_dir_remove(&r->dir, &ignored);
+    appc_error_release(&ignored);
+    return -1;
+  }
+  return ace_pod_dir_keep(&r->dir, err);
+}
+
 static void teardown(struct pod_run *r)
 {
   appc_error_t ignored = NULL;
@@ -1380,7 +1399,8 @@ static void teardown(struct pod_run *r)
   if (r->cg != NULL && ace_cgroup_destroy(r->cg, &ignored) < 0)
     note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
   appc_error_release(&ignored);
-  if (r->dir.fd >= 0 && ace_pod_dir_remove(&r->dir, &ignored) < 0)
+  if (r->dir.fd >= 0 &&
+      (keeps_exited(r) ? keep_exited_pod(r, &ignored) : ace_pod_dir_remove(&r->dir, &ignored)) < 0)
     note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
   appc_error_release(&ignored);
   ace_pod_dir_close(&r->dir);

@@ -42,9 +42,10 @@ static int run_gc(const struct actool_globals *g, void *options, int argc, char 
 
 const struct actool_command actool_cmd_gc = {
     .name = "gc",
-    .summary = "Clean up abandoned pods",
+    .summary = "Clean up abandoned and exited pods",
     .usage = "",
-    .description = "Removes what pods whose actool was killed left behind: processes, cgroups\n"
-                   "and directories.  Running pods are not touched.",
+    .description = "Removes what pods whose actool was killed left behind (processes, cgroups\n"
+                   "and directories), and the exited pods `run --detach` keeps.  Running pods\n"
+                   "are not touched.",
     .run = run_gc,
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/array.h"
@@ -33,6 +34,7 @@ struct run_options {
   const char *uuid_file;
   const char *pod_manifest;
   const char *hostname;
+  bool detach;
 };
 
 static const struct actool_option run_option_table[] = {
@@ -45,6 +47,10 @@ static const struct actool_option run_option_table[] = {
      "an environment variable for every app (repeatable)", NULL},
     {"env-file", ACTOOL_OPT_LIST, offsetof(struct run_options, env_files), "FILE",
      "environment variables, one KEY=VALUE a line (systemd's EnvironmentFile syntax)", NULL},
+    {"detach", ACTOOL_OPT_BOOL, offsetof(struct run_options, detach), NULL,
+     "print the pod's UUID once it runs and return; its output goes to its log (status --log), "
+     "and it stays, exited, until gc",
+     NULL},
     {"uuid-file-save", ACTOOL_OPT_STRING, offsetof(struct run_options, uuid_file), "FILE",
      "write the pod's UUID to FILE", NULL},
     {"pod-manifest", ACTOOL_OPT_STRING, offsetof(struct run_options, pod_manifest), "FILE",
@@ -191,6 +197,102 @@ static void started(void *data, const char *uuid)
   actool_debug(g, "pod %s started", uuid);
 }
 
+/* ---- --detach ---- */
+
+/* The detached actool tells the one that returns the pod's UUID through a
+ * pipe, once the pod's directory exists: from then on its output (and the
+ * apps', which inherit it) goes to that directory's log. */
+struct detached {
+  const struct actool_globals *g;
+  struct appc_store *s;
+  int report; /* write end of the pipe */
+};
+
+static void detached_started(void *data, const char *uuid)
+{
+  struct detached *d = data;
+  cleanup_free char *pods = appc_store_area_path(d->s, APPC_STORE_AREA_PODS);
+  cleanup_free char *log = NULL;
+  int fd = -1;
+
+  if (pods != NULL && asprintf(&log, "%s/%s/log", pods, uuid) >= 0)
+    fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  else
+    log = NULL;
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  } else {
+    actool_error("%s: cannot open the pod's log: %s", log != NULL ? log : uuid, strerror(errno));
+  }
+  dprintf(d->report, "%s\n", uuid);
+  close(d->report);
+  d->report = -1;
+}
+
+/* In the actool that returns: the UUID the detached one reports, or its
+ * exit status when it fails before the pod runs. */
+static int wait_detached(pid_t child, int from)
+{
+  char buf[APPC_UUID_LEN + 2];
+  size_t got = 0;
+  ssize_t n;
+
+  while (got < sizeof buf && (n = read(from, buf + got, sizeof buf - got)) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    got += (size_t) n;
+  }
+  close(from);
+  if (got == APPC_UUID_LEN + 1 && buf[APPC_UUID_LEN] == '\n') {
+    printf("%.*s\n", APPC_UUID_LEN, buf);
+    return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  }
+  int wstatus = 0;
+  while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0 ? WEXITSTATUS(wstatus)
+                                                         : ACTOOL_EXIT_FAILURE;
+}
+
+/* Fork: the parent returns the exit status to end with (via *DONE), the
+ * child goes on to run the pod in a session of its own, stdin from
+ * /dev/null. */
+static int detach(struct detached *d, struct appc_ace_options *ao, bool *done)
+{
+  int p[2];
+  pid_t child;
+
+  *done = false;
+  fflush(NULL);
+  if (pipe2(p, O_CLOEXEC) < 0 || (child = fork()) < 0) {
+    actool_error("run --detach: %s", strerror(errno));
+    *done = true;
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if (child > 0) {
+    close(p[1]);
+    *done = true;
+    return wait_detached(child, p[0]);
+  }
+  close(p[0]);
+  d->report = p[1];
+  setsid();
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    close(null);
+  }
+  ao->version = APPC_ACE_OPTIONS_VERSION;
+  ao->keep_exited = true;
+  ao->started = detached_started;
+  ao->started_data = d;
+  return ACTOOL_EXIT_OK;
+}
+
 static int load_pod_manifest(struct appc_store *s, const char *path, struct appc_pod_manifest **pod)
 {
   cleanup_free char *text = NULL;
@@ -311,9 +413,15 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     const char *delay = getenv("ACTOOL_TEST_INIT_DELAY_MS");
     if (delay != NULL)
       ao.test_init_delay_ms = (unsigned) strtoul(delay, NULL, 10);
+    struct detached d = {.g = g, .s = s, .report = -1};
+    bool done = false;
     fflush(NULL);
-    if (appc_ace_run(s, pod, &ao, &status, &err) < 0)
+    if (o->detach)
+      status = detach(&d, &ao, &done);
+    if (!done && appc_ace_run(s, pod, &ao, &status, &err) < 0)
       status = actool_fail(&err);
+    if (d.report >= 0)
+      close(d.report);
   }
   if (pod != NULL)
     appc_pod_manifest_free(pod);

@@ -2,34 +2,79 @@
 /* actool status [--json] UUID: one pod, as KEY=VALUE lines or JSON. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "appc/ace.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "appc/store.h"
 
 struct status_options {
   bool json;
+  bool log;
 };
 
 static const struct actool_option status_option_table[] = {
     {"json", ACTOOL_OPT_BOOL, offsetof(struct status_options, json), NULL,
      "print a JSON object on stdout (as one element of `list --json`)", NULL},
+    {"log", ACTOOL_OPT_BOOL, offsetof(struct status_options, log), NULL,
+     "print the output a pod run with --detach has logged so far", NULL},
     {0},
 };
 
-static void print_lines(const struct appc_ace_pod_info *p)
+/* DIR/pods/UUID/log, when the pod has one (run --detach). */
+static char *log_path(struct appc_store *s, const char *uuid)
+{
+  cleanup_free char *pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  char *path = NULL;
+
+  if (pods == NULL || asprintf(&path, "%s/%s/log", pods, uuid) < 0)
+    return NULL;
+  if (access(path, F_OK) != 0) {
+    free(path);
+    return NULL;
+  }
+  return path;
+}
+
+static int print_log(const char *path, const char *uuid)
+{
+  cleanup_close int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+
+  if (fd < 0) {
+    actool_error("pod %s: no log (only pods run with --detach have one)", uuid);
+    return ACTOOL_EXIT_FAILURE;
+  }
+  fflush(stdout);
+  if (appc_copy_fd(fd, STDOUT_FILENO) < 0) {
+    actool_error("%s: %s", path, strerror(errno));
+    return ACTOOL_EXIT_FAILURE;
+  }
+  return ACTOOL_EXIT_OK;
+}
+
+static void print_lines(const struct appc_ace_pod_info *p, const char *log)
 {
   char t[64];
 
   actool_pod_time(&p->started, t, sizeof t);
   printf("uuid=%s\nstate=%s\npid=%d\nstarted=%s\nnet=%s\nhostname=%s\n", p->uuid,
          actool_pod_state_name(p->state), (int) p->pid, t, p->net, p->hostname);
+  if (p->finished.tv_sec != 0) {
+    actool_pod_time(&p->finished, t, sizeof t);
+    printf("finished=%s\n", t);
+  }
+  if (log != NULL)
+    printf("log=%s\n", log);
   for (size_t i = 0; i < p->n_apps; i++) {
     if (p->apps[i].exited)
       printf("app-%s=exited(%d)\n", p->apps[i].name, p->apps[i].status);
@@ -56,26 +101,32 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   r = appc_ace_status(s, argv[0], &p, &err);
+  cleanup_free char *log = r == 0 ? log_path(s, p.uuid) : NULL;
   appc_store_close(s);
   if (r < 0)
     return actool_fail(&err);
-  if (o->json) {
+  if (o->log) {
+    r = print_log(log, p.uuid);
+  } else if (o->json) {
     struct json_object *j = actool_pod_json(&p);
+    if (log != NULL)
+      json_object_object_add(j, "log", json_object_new_string(log));
     actool_print_json(j);
     json_object_put(j);
   } else {
-    print_lines(&p);
+    print_lines(&p, log);
   }
   appc_ace_pod_info_clear(&p);
-  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return fflush(stdout) == 0 ? r : ACTOOL_EXIT_FAILURE;
 }
 
 const struct actool_command actool_cmd_status = {
     .name = "status",
     .summary = "Show the status of a pod",
-    .usage = "[--json] UUID",
+    .usage = "[--json | --log] UUID",
     .description = "UUID may be a unique prefix.  Prints KEY=VALUE lines, or with --json the\n"
-                   "pod as `list --json` shows it.",
+                   "pod as `list --json` shows it; --log prints the output of a pod run with\n"
+                   "--detach (kept with the pod after it exits, until `actool gc`).",
     .options = status_option_table,
     .options_size = sizeof(struct status_options),
     .run = run_status,

@@ -16,7 +16,7 @@
 
 const char *actool_pod_state_name(int s)
 {
-  return s == APPC_ACE_POD_RUNNING ? "running" : "abandoned";
+  return s == APPC_ACE_POD_RUNNING ? "running" : s == APPC_ACE_POD_EXITED ? "exited" : "abandoned";
 }
 
 const char *actool_app_state_name(const struct appc_ace_pod_info *p, size_t app)
@@ -47,6 +47,10 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
   json_object_object_add(o, "state", json_object_new_string(actool_pod_state_name(p->state)));
   json_object_object_add(o, "pid", json_object_new_int64(p->pid));
   json_object_object_add(o, "started", json_object_new_string(t));
+  if (p->finished.tv_sec != 0) {
+    actool_pod_time(&p->finished, t, sizeof t);
+    json_object_object_add(o, "finished", json_object_new_string(t));
+  }
   json_object_object_add(o, "net", json_object_new_string(p->net));
   json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
   for (size_t i = 0; i < p->n_apps; i++) {

@@ -32,7 +32,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 1
+#define APPC_ACE_OPTIONS_VERSION 2
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -48,6 +48,10 @@ struct appc_ace_options {
    * set-up, which widens the window in which a kill of actool must still
    * take the pod with it. */
   unsigned test_init_delay_ms;
+  /* (version 2) When the pod ends, keep its directory as an exited pod (its
+   * manifest, state with the apps' exit statuses, and any log file put
+   * there), listed until `gc` removes it; its apps' file systems go. */
+  bool keep_exited;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
@@ -103,6 +107,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
 enum appc_ace_pod_state {
   APPC_ACE_POD_RUNNING,   /* its actool is alive */
   APPC_ACE_POD_ABANDONED, /* its actool died (killed): gc cleans it up */
+  APPC_ACE_POD_EXITED,    /* ended, kept (keep_exited) until gc removes it */
 };
 
 struct appc_ace_app_info {
@@ -130,7 +135,8 @@ struct appc_ace_pod_info {
   char *hostname;
   struct appc_ace_app_info *apps;
   size_t n_apps;
-  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  struct timespec finished; /* an exited pod's end; zero otherwise */
+  void *reserved[2];        /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);

@@ -784,6 +784,60 @@ run_capture ac list --no-legend
 is "list: the ended pod is gone" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
 check_fails "status: the ended pod is unknown" 1 . ac status "$u"
 
+# run --detach: the UUID once the pod runs, output to the pod's log, the
+# exited pod kept (state, exit statuses, log) until gc.
+mkdir "$TMP/det"
+start=$(date +%s%N)
+run_capture timeout 30 "$ACTOOL" --dir="$STORE" --insecure-options=image run --detach \
+  --volume=hv,kind=host,source="$TMP/det" "${ID[sh]}" --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'echo hello from the detached pod; echo err >&2; echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done; exit 4'
+took=$((($(date +%s%N) - start) / 1000000))
+u=$(cat "$TMP/.out")
+is "run --detach prints the pod's UUID and returns 0 while the pod runs" \
+  "$status:$([[ $u =~ ^[0-9a-f-]{36}$ ]] && echo uuid)" "0:uuid"
+yes_run "run --detach returned at once (${took} ms)" test "$took" -lt 10000
+wait_file "$TMP/det/ready"
+run_capture ac status "$u"
+is "status of the detached pod: running, with its log" \
+  "$status:$(grep -E '^(state|log)=' "$TMP/.out" | paste -sd' ')" "0:state=running log=$STORE/pods/$u/log"
+run_capture ac status --log "$u"
+is "status --log: the app's output so far, stdout and stderr" "$status:$(sort "$TMP/.out" | paste -sd' ')" \
+  "0:err hello from the detached pod"
+touch "$TMP/det/stop"
+for _ in $(seq 100); do
+  ac status "$u" 2>/dev/null | grep -qx 'state=exited' && break
+  sleep 0.1
+done
+run_capture ac status "$u"
+is "the exited pod is kept: state, finish time, the app's exit status" \
+  "$status:$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' '):$(grep -c '^finished=' "$TMP/.out")" \
+  "0:state=exited app-sh=exited(4):1"
+run_capture ac list --no-legend
+is "list shows the exited pod" "$(grep -F "$u" "$TMP/.out" | cut -f2)" exited
+run_capture ac status --log "$u"
+is "its log outlives it" "$(grep -c 'hello from the detached pod' "$TMP/.out")" 1
+is "its apps' file systems are gone, its state and log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "lock log pod state.json"
+run_capture ac gc
+is "gc removes the exited pod" "$status:$(grep -c "removed pod $u" "$TMP/.out")" "0:1"
+check_fails "status: the removed pod is unknown" 1 . ac status "$u"
+mounts_check "the detached pod"
+run_capture timeout 30 "$ACTOOL" --dir="$STORE" --insecure-options=image run --detach "$TMP/no-such-image-here.aci"
+is "run --detach of an image that cannot be had fails in the foreground, no UUID" \
+  "$status:$(wc -c <"$TMP/.out"):$(grep -c 'no-such-image-here' "$TMP/.err")" "1:0:1"
+# A detached pod is stopped as any other.
+mkdir "$TMP/det2"
+run_capture timeout 30 "$ACTOOL" --dir="$STORE" --insecure-options=image run --detach \
+  --volume=hv,kind=host,source="$TMP/det2" "${ID[sh]}" --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'trap "exit 0" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+u=$(cat "$TMP/.out")
+wait_file "$TMP/det2/ready"
+run_capture ac stop "$u"
+is "stop of a detached pod" "$status:$(cat "$TMP/.out")" "0:$u"
+run_capture ac status "$u"
+is "the stopped detached pod is kept as exited, status 0" \
+  "$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' ')" "state=exited app-sh=exited(0)"
+ac gc >/dev/null 2>&1
+
 # status shows what the image runs: NAME and VERSION_ID of its os-release,
 # read inside the image (/etc/os-release is a symlink, as on Debian).
 OSL=$TMP/osl
