@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ace/internal.h"
 #include "appc/ace.h"
 #include "common/cleanup.h"
 
@@ -52,6 +53,21 @@ static bool wait_exit(int pidfd, long long ms)
   }
 }
 
+/* --force: the pod's init, PID 1 of the pod's PID namespace, killed (and
+ * with it every process of the pod, before any post-stop can run), once the
+ * pidfd taken on it is known to be that process (its start time). */
+static int kill_init(const struct appc_ace_pod_info *info, appc_error_t *err)
+{
+  unsigned long long start = 0;
+  cleanup_close int fd = info->init_pid > 0 ? pidfd_of(info->init_pid) : -1;
+
+  if (fd < 0 || ace_proc_start_time(info->init_pid, &start) < 0 || start != info->init_start)
+    return appc_error_make(err, 0, "pod %s: its init is not running", info->uuid);
+  if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+    return appc_error_make(err, errno, "pod %s: SIGKILL to its init", info->uuid);
+  return 0;
+}
+
 int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
                   struct appc_ace_pod_info *stopped, appc_error_t *err)
 {
@@ -79,13 +95,19 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
     appc_ace_pod_info_clear(&info);
     return -1;
   }
-  if (send_term(pidfd) < 0 && errno != ESRCH) {
+  /* Two signals sent at once would be one: --force kills the init instead. */
+  if (grace_seconds <= 0 && info.init_pid > 0) {
+    if (kill_init(&info, err) < 0) {
+      appc_ace_pod_info_clear(&info);
+      return -1;
+    }
+  } else if (send_term(pidfd) < 0 && errno != ESRCH) {
     appc_error_make(err, errno, "pod %s: SIGTERM to its actool (pid %d)", info.uuid,
                     (int) info.pid);
     appc_ace_pod_info_clear(&info);
     return -1;
   }
-  if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : 0)) {
+  if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : 2000)) {
     (void) send_term(pidfd); /* the second: the pod is killed at once */
     if (!wait_exit(pidfd, STOP_CLEANUP_MS)) {
       appc_error_make(err, 0, "pod %s: its actool (pid %d) did not end", info.uuid, (int) info.pid);

@@ -9,15 +9,29 @@
 extern const struct actool_command actool_cmd_build, actool_cmd_validate, actool_cmd_cat_manifest,
     actool_cmd_patch_manifest, actool_cmd_version, actool_cmd_help, actool_cmd_fetch,
     actool_cmd_image, actool_cmd_discover, actool_cmd_trust, actool_cmd_run, actool_cmd_list,
-    actool_cmd_status, actool_cmd_gc, actool_cmd_layout, actool_cmd_sign, actool_cmd_stop;
+    actool_cmd_status, actool_cmd_gc, actool_cmd_layout, actool_cmd_sign, actool_cmd_stop,
+    actool_cmd_enter;
 
 const struct actool_command *const actool_commands[] = {
-    &actool_cmd_build,          &actool_cmd_cat_manifest, &actool_cmd_discover,
-    &actool_cmd_fetch,          &actool_cmd_gc,           &actool_cmd_help,
-    &actool_cmd_image,          &actool_cmd_layout,       &actool_cmd_list,
-    &actool_cmd_patch_manifest, &actool_cmd_run,          &actool_cmd_sign,
-    &actool_cmd_status,         &actool_cmd_stop,         &actool_cmd_trust,
-    &actool_cmd_validate,       &actool_cmd_version,      NULL,
+    &actool_cmd_build,
+    &actool_cmd_cat_manifest,
+    &actool_cmd_discover,
+    &actool_cmd_enter,
+    &actool_cmd_fetch,
+    &actool_cmd_gc,
+    &actool_cmd_help,
+    &actool_cmd_image,
+    &actool_cmd_layout,
+    &actool_cmd_list,
+    &actool_cmd_patch_manifest,
+    &actool_cmd_run,
+    &actool_cmd_sign,
+    &actool_cmd_status,
+    &actool_cmd_stop,
+    &actool_cmd_trust,
+    &actool_cmd_validate,
+    &actool_cmd_version,
+    NULL,
 };
 
 const struct actool_command *actool_find_command(const char *name)

@@ -41,6 +41,7 @@ actool_actool_SOURCES = \
 	actool/cmd-status.c \
 	actool/cmd-gc.c \
 	actool/cmd-stop.c \
+	actool/cmd-enter.c \
 	actool/cmd-sign.c \
 	actool/layout-cli.h \
 	actool/layout-cli.c \

@@ -156,6 +156,15 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
 int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
                   struct appc_ace_pod_info *stopped, appc_error_t *err);
 
+/* Run ARGV (NULL: /bin/sh) in the app APP_NAME (NULL: the pod's only app)
+ * of the running pod UUID, as the app runs: its namespaces, cgroups and
+ * root, its user and groups, capabilities, no_new_privs and seccomp filter,
+ * its environment and working directory; the standard streams are the
+ * caller's.  *STATUS receives the command's exit status (128+N for signal
+ * N).  An error when the command could not be started. */
+int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name, char *const *argv,
+                   int *status, appc_error_t *err);
+
 struct appc_ace_gc_report {
   size_t removed;    /* abandoned pods cleaned up */
   size_t running;    /* pods left alone because they still run */

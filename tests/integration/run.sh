@@ -838,6 +838,42 @@ is "the stopped detached pod is kept as exited, status 0" \
   "$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' ')" "state=exited app-sh=exited(0)"
 ac gc >/dev/null 2>&1
 
+# actool enter: a command in a running app, as the app runs.
+mkdir -m 0777 "$TMP/ent"
+bg_pod ent --uuid-file-save="$TMP/uent" --volume=hv,kind=host,source="$TMP/ent" "${ID[sh]}" \
+  --user=alice --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'echo here >/home/alice/app-was-here; echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done'
+if wait_file "$TMP/ent/ready"; then
+  u=$(cat "$TMP/uent")
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
+    'id -u; cat /home/alice/app-was-here; hostname; cat /hv/ready; grep -c "^NoNewPrivs:" /proc/self/status; echo "$AC_APP_NAME"; pwd'
+  is "enter: the app's user, root, hostname, volume and environment" \
+    "$status:$(paste -sd' ' "$TMP/.out")" "0:1000 here actool-$u ready 1 sh /"
+  if [ -d /sys/fs/cgroup ] && grep -q "/actool/$u/" /proc/"$BG_PID"/cgroup 2>/dev/null ||
+    find /sys/fs/cgroup -maxdepth 4 -type d -path "*/actool/$u/sh" 2>/dev/null | grep -q .; then
+    run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/cat /proc/self/cgroup
+    is "enter: the app's cgroups" "$status:$(grep -c "/actool/$u/sh" "$TMP/.out" | sed 's/^[1-9][0-9]*$/yes/')" "0:yes"
+  else
+    skip "enter: the app's cgroups" "no cgroup for the pod on this host"
+  fi
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'exit 7'
+  is "enter: the command's exit status" "$status" 7
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "${u:0:8}" </dev/null
+  is "enter without a command runs /bin/sh (a UUID prefix does)" "$status" 0
+  check_fails "enter --app=NAME of an app the pod lacks" 1 'no app named "nope"' \
+    timeout 20 "$ACTOOL" --dir="$STORE" enter --app=nope "$u" -- /bin/true
+  check_fails "enter of a command the app lacks" 127 'no-such-command' \
+    timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /no-such-command
+  touch "$TMP/ent/stop"
+  wait_exit "$BG_PID" 10
+  is "the entered pod ends as usual" "$status" 0
+else
+  kill -KILL "$BG_PID"
+  not_ok "enter: the app never started"
+fi
+check_fails "enter of a pod that is not running" 1 'no such pod' \
+  timeout 20 "$ACTOOL" --dir="$STORE" enter 00000000-0000-0000-0000-000000000000
+
 # status shows what the image runs: NAME and VERSION_ID of its os-release,
 # read inside the image (/etc/os-release is a symlink, as on Debian).
 OSL=$TMP/osl

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A process in a running app (`actool enter`), as nsenter with the app's
+ * context: the app is found among the children of the pod's init by its
+ * root file system (the overlay whose upper layer is the app's), and the
+ * new process joins its cgroups and namespaces (IPC, UTS, network, PID,
+ * cgroup, mount: all the pod's and the app's), takes its root, and runs as
+ * the app runs: its user and groups, capabilities, no_new_privs and
+ * seccomp filter rebuilt from the pod's manifest, its environment and
+ * working directory. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ace/internal.h"
+#include "appc/ace.h"
+#include "appc/schema.h"
+#include "appc/store.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+
+/* The reified pod manifest every pod's directory holds. */
+static int load_pod(struct appc_store *s, const char *uuid, struct appc_pod_manifest **out,
+                    appc_error_t *err)
+{
+  cleanup_free char *pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  cleanup_free char *path = NULL;
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+
+  if (pods == NULL || asprintf(&path, "%s/%s/pod", pods, uuid) < 0)
+    return appc_error_make(err, ENOMEM, "pod %s", uuid);
+  if (appc_read_file_at(AT_FDCWD, path, 1 << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                        &len, err) < 0 ||
+      appc_pod_manifest_parse(text, len, out, err) < 0)
+    return appc_error_prefix(err, "pod %s", uuid);
+  return 0;
+}
+
+static const struct appc_runtime_app *
+pick_app(const struct appc_pod_manifest *pod, const char *uuid, const char *name, appc_error_t *err)
+{
+  if (name == NULL && pod->n_apps != 1) {
+    appc_error_make(err, 0, "pod %s has %zu apps: say which (--app=NAME)", uuid, pod->n_apps);
+    return NULL;
+  }
+  for (size_t i = 0; i < pod->n_apps; i++)
+    if (name == NULL || strcmp(pod->apps[i].name, name) == 0)
+      return &pod->apps[i];
+  appc_error_make(err, 0, "pod %s: no app named \"%s\"", uuid, name);
+  return NULL;
+}
+
+/* Does process PID run in the app whose overlay's upper layer is UPPER? */
+static bool runs_in(pid_t pid, const char *upper)
+{
+  char path[64];
+  cleanup_free char *info = NULL;
+  appc_error_t ignored = NULL;
+
+  snprintf(path, sizeof path, "/proc/%d/mountinfo", (int) pid);
+  if (appc_read_file_at(AT_FDCWD, path, 1 << 20, 0, &info, NULL, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return false;
+  }
+  /* the root mount: " / / " in the mount point field */
+  for (char *line = info; line != NULL && *line != '\0';) {
+    char *next = strchr(line, '\n');
+    if (next != NULL)
+      *next++ = '\0';
+    char *opts = strstr(line, "upperdir=");
+    if (strstr(line, " / / ") != NULL && opts != NULL &&
+        strncmp(opts + 9, upper, strlen(upper)) == 0 &&
+        (opts[9 + strlen(upper)] == ',' || opts[9 + strlen(upper)] == '\0'))
+      return true;
+    line = next;
+  }
+  return false;
+}
+
+/* A process of the app: a child of the pod's init (the app's supervisor,
+ * or the app itself) whose root is the app's overlay. */
+static pid_t find_app_process(pid_t init, const char *upper)
+{
+  char path[64];
+  cleanup_free char *children = NULL;
+  appc_error_t ignored = NULL;
+
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) init, (int) init);
+  if (appc_read_file_at(AT_FDCWD, path, 1 << 16, 0, &children, NULL, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return -1;
+  }
+  for (char *p = children; *p != '\0';) {
+    char *end;
+    long pid = strtol(p, &end, 10);
+    if (end == p)
+      break;
+    if (pid > 0 && runs_in((pid_t) pid, upper))
+      return (pid_t) pid;
+    p = end;
+  }
+  return -1;
+}
+
+/* Move this process into PID's cgroups under actool/ (v2: the unified
+ * hierarchy; v1: each hierarchy named by its controllers). */
+static int join_cgroups(pid_t pid, appc_error_t *err)
+{
+  char path[64];
+  cleanup_free char *list = NULL;
+
+  snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+  if (appc_read_file_at(AT_FDCWD, path, 1 << 16, 0, &list, NULL, err) < 0)
+    return -1;
+  for (char *line = list; line != NULL && *line != '\0';) {
+    char *next = strchr(line, '\n');
+    if (next != NULL)
+      *next++ = '\0';
+    char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+    if (c2 != NULL && strstr(c2 + 1, "/actool/") != NULL && strncmp(c1 + 1, "name=", 5) != 0) {
+      cleanup_free char *procs = NULL;
+      *c2 = '\0';
+      if (asprintf(&procs, "/sys/fs/cgroup%s%s%s/cgroup.procs", c1[1] != '\0' ? "/" : "", c1 + 1,
+                   c2 + 1) < 0)
+        return appc_error_make(err, ENOMEM, "cgroup");
+      cleanup_close int fd = open(procs, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || dprintf(fd, "%d\n", (int) getpid()) < 0)
+        return appc_error_make(err, errno, "%s", procs);
+    }
+    line = next;
+  }
+  return 0;
+}
+
+static const char *const namespaces[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
+#define N_NAMESPACES (sizeof namespaces / sizeof namespaces[0])
+
+/* The child: join, then fork the command (a new PID namespace applies to
+ * children only) and wait for it.  Exits with its status. */
+/* Child: ERR's message to the parent through REPORT, and exit with CODE. */
+static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, int code)
+{
+  const char *msg = err != NULL && *err != NULL ? (*err)->msg : "failed";
+
+  (void) appc_write_all(report, msg, strlen(msg));
+  _exit(code);
+}
+
+static void __attribute__((noreturn))
+enter_child(pid_t target, const struct appc_runtime_app *ra, const struct ace_security *sec,
+            char *const *argv, int report)
+{
+  int ns[N_NAMESPACES], root = -1;
+  appc_error_t err = NULL;
+  char path[64];
+  struct ace_identity id = {0};
+  char **env = NULL;
+  cleanup_free char *exe = NULL;
+
+  for (size_t i = 0; i < N_NAMESPACES; i++) {
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) target, namespaces[i]);
+    ns[i] = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  snprintf(path, sizeof path, "/proc/%d/root", (int) target);
+  root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || join_cgroups(target, &err) < 0) {
+    if (err == NULL)
+      appc_error_make(&err, errno, "%s", path);
+    goto fail;
+  }
+  for (size_t i = 0; i < N_NAMESPACES; i++)
+    if (ns[i] >= 0 && setns(ns[i], 0) < 0) {
+      appc_error_make(&err, errno, "joining the app's %s namespace", namespaces[i]);
+      goto fail;
+    }
+  if (fchdir(root) < 0 || chroot(".") < 0) {
+    appc_error_make(&err, errno, "the app's root");
+    goto fail;
+  }
+  static const struct appc_app no_app = {0};
+  const struct appc_app *app = ra->app != NULL ? ra->app : &no_app;
+  const char *cwd =
+      app->working_directory && app->working_directory[0] ? app->working_directory : "/";
+  if ((ra->app != NULL && ace_identity_resolve("/", ra->app, &id, &err) < 0) ||
+      ace_env_build(app, ra->name, "", NULL, &env, &err) < 0 ||
+      ace_exec_lookup(argv[0], env, &exe, &err) < 0)
+    goto fail;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(cwd) < 0)
+      appc_error_make(&err, errno, "app.workingDirectory: %s", cwd);
+    else if (sec == NULL || ace_security_enter(sec, &id, &err) == 0)
+      execve(exe, argv, env), appc_error_make(&err, errno, "%s", exe);
+    child_fail(report, &err, errno == ENOENT ? 127 : 126);
+  }
+  if (pid < 0) {
+    appc_error_make(&err, errno, "fork");
+    goto fail;
+  }
+  close(report); /* the command's copy tells of its failure to exec */
+  int wstatus = 0;
+  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+    ;
+  _exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
+fail:
+  child_fail(report, &err, 125);
+}
+
+/* What the child reported, if anything: the reason the command did not run. */
+static int read_report(int fd, appc_error_t *err)
+{
+  char msg[1024];
+  size_t got = 0;
+  ssize_t n;
+
+  while (got < sizeof msg - 1 && (n = read(fd, msg + got, sizeof msg - 1 - got)) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    got += (size_t) n;
+  }
+  if (got == 0)
+    return 0;
+  msg[got] = '\0';
+  return appc_error_make(err, 0, "%s", msg);
+}
+
+int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name, char *const *argv,
+                   int *status, appc_error_t *err)
+{
+  static char *const shell[] = {(char *) "/bin/sh", NULL};
+  struct appc_ace_pod_info info = {0};
+  struct appc_pod_manifest *pod = NULL;
+  struct ace_security *sec = NULL;
+  cleanup_free char *upper = NULL;
+  cleanup_free char *pods = NULL;
+  int r = -1;
+
+  *status = 1;
+  if (geteuid() != 0)
+    return appc_error_make(err, EPERM, "entering a pod needs root");
+  if (appc_ace_status(s, uuid, &info, err) < 0)
+    return -1;
+  if (info.state != APPC_ACE_POD_RUNNING || info.init_pid <= 0) {
+    appc_error_make(err, 0, "pod %s: not running", info.uuid);
+    goto out;
+  }
+  const struct appc_runtime_app *ra = NULL;
+  if (load_pod(s, info.uuid, &pod, err) < 0 ||
+      (ra = pick_app(pod, info.uuid, app_name, err)) == NULL)
+    goto out;
+  pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  if (pods == NULL || asprintf(&upper, "%s/%s/apps/%s/upper", pods, info.uuid, ra->name) < 0) {
+    upper = NULL;
+    appc_error_make(err, ENOMEM, "pod %s", info.uuid);
+    goto out;
+  }
+  pid_t target = find_app_process(info.init_pid, upper);
+  if (target < 0) {
+    appc_error_make(err, 0, "pod %s: app %s is not running", info.uuid, ra->name);
+    goto out;
+  }
+  struct ace_notes quiet = {0};
+  if (ra->app != NULL && ace_security_prepare(ra->app, ra->name, &quiet, &sec, err) < 0)
+    goto out;
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    appc_error_make(err, errno, "pipe");
+    goto out;
+  }
+  fflush(NULL);
+  pid_t child = fork();
+  if (child < 0) {
+    appc_error_make(err, errno, "fork");
+    close(report[0]);
+    close(report[1]);
+    goto out;
+  }
+  if (child == 0) {
+    close(report[0]);
+    enter_child(target, ra, sec, argv != NULL && argv[0] != NULL ? argv : shell, report[1]);
+  }
+  close(report[1]);
+  r = read_report(report[0], err);
+  close(report[0]);
+  int wstatus = 0;
+  while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
+    ;
+  *status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  if (r < 0)
+    appc_error_prefix(err, "pod %s: app %s", info.uuid, ra->name);
+out:
+  ace_security_free(sec);
+  if (pod != NULL)
+    appc_pod_manifest_free(pod);
+  appc_ace_pod_info_clear(&info);
+  return r;
+}
