@@ -407,38 +407,6 @@ static bool known_layer_type(const char *t)
   return false;
 }
 
-/* Read what is left of the blob and check both digests. */
-static int check_digests(struct layer *l, const struct oci_descriptor *d, const char *diff_id,
-                         appc_error_t *err)
-{
-  char got[APPC_DIGEST_HEX_MAX];
-  const char *want;
-  enum appc_digest_alg alg;
-  la_ssize_t n;
-
-  /* The tar ends before the stream does (padding, a second gzip member). */
-  while ((n = oci_blob_read(l->tar, &l->blob, &(const void *){NULL})) > 0)
-    ;
-  if (n < 0)
-    return appc_error_make(err, l->blob.errnum, "%s: %s", l->blob.what,
-                           oci_blob_error(&l->blob, l->blob.raw));
-  if (oci_blob_drain(&l->blob, err) < 0)
-    return -1;
-  (void) appc_digest_parse(d->digest, &alg, &want);
-  if (appc_digest_final(l->blob.packed, got, err) < 0)
-    return -1;
-  if (strcmp(got, want) != 0)
-    return appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest",
-                           d->digest);
-  (void) appc_digest_parse(diff_id, &alg, &want);
-  if (appc_digest_final(l->blob.unpacked, got, err) < 0)
-    return -1;
-  if (strcmp(got, want) != 0)
-    return appc_error_make(err, EINVAL, "%s: the uncompressed layer does not match its diff_id %s",
-                           d->digest, diff_id);
-  return 0;
-}
-
 /* The layer failed to read: when its bytes are not those of its digest,
  * that is the cause to report, not what the decompressor or the tar
  * reader made of them. */
@@ -464,6 +432,42 @@ static void blame_digest(struct layer *l, const struct oci_descriptor *d, appc_e
     return;
   appc_error_release(err);
   appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest", d->digest);
+}
+
+/* Read what is left of the blob and check both digests. */
+static int check_digests(struct layer *l, const struct oci_descriptor *d, const char *diff_id,
+                         appc_error_t *err)
+{
+  char got[APPC_DIGEST_HEX_MAX];
+  const char *want;
+  enum appc_digest_alg alg;
+  la_ssize_t n;
+
+  /* The tar ends before the stream does (padding, a second gzip member). */
+  while ((n = oci_blob_read(l->tar, &l->blob, &(const void *){NULL})) > 0)
+    ;
+  if (n < 0) {
+    /* a corrupted byte past the tar's end fails here, in the gzip trailer */
+    appc_error_make(err, l->blob.errnum, "%s: %s", l->blob.what,
+                    oci_blob_error(&l->blob, l->blob.raw));
+    blame_digest(l, d, err);
+    return -1;
+  }
+  if (oci_blob_drain(&l->blob, err) < 0)
+    return -1;
+  (void) appc_digest_parse(d->digest, &alg, &want);
+  if (appc_digest_final(l->blob.packed, got, err) < 0)
+    return -1;
+  if (strcmp(got, want) != 0)
+    return appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest",
+                           d->digest);
+  (void) appc_digest_parse(diff_id, &alg, &want);
+  if (appc_digest_final(l->blob.unpacked, got, err) < 0)
+    return -1;
+  if (strcmp(got, want) != 0)
+    return appc_error_make(err, EINVAL, "%s: the uncompressed layer does not match its diff_id %s",
+                           d->digest, diff_id);
+  return 0;
 }
 
 static int convert_entries(struct layer *l, appc_error_t *err)

@@ -391,13 +391,22 @@ struct tar_entry {
   const char *data;
 };
 
+static int layer_file(const struct tar_entry *entries, size_t n, bool gzip, char digest[160]);
+
 /* An uncompressed layer tar of ENTRIES in a memfd; its sha256 in DIGEST. */
 static int layer_tar(const struct tar_entry *entries, size_t n, char digest[160])
+{
+  return layer_file(entries, n, false, digest);
+}
+
+static int layer_file(const struct tar_entry *entries, size_t n, bool gzip, char digest[160])
 {
   int fd = memfd_create("layer", MFD_CLOEXEC);
   struct archive *a = archive_write_new();
   assert_true(fd >= 0);
   assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+  if (gzip)
+    assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
   assert_int_equal(archive_write_open_fd(a, fd), ARCHIVE_OK);
   for (size_t i = 0; i < n; i++) {
     struct archive_entry *e = archive_entry_new();
@@ -489,14 +498,55 @@ static void test_layer_repeats(void **state)
                         "d: named twice in the layer");
 }
 
+/* A gzip layer whose only damage is in the gzip trailer (after the tar's
+ * end): the failure is blamed on the digest, not on the decompressor. */
+static void test_layer_trailer_damage(void **state)
+{
+  (void) state;
+  const struct tar_entry files[] = {{"f", AE_IFREG, "some content"}};
+  char digest[160], id[APPC_IMAGE_ID_LEN + 1];
+  int fd = layer_file(files, 1, true, digest);
+  off_t size = lseek(fd, 0, SEEK_END);
+  unsigned char byte;
+  /* the trailer's CRC-32: the 8 last bytes are CRC and length */
+  assert_int_equal(pread(fd, &byte, 1, size - 8), 1);
+  byte ^= 0x55;
+  assert_int_equal(pwrite(fd, &byte, 1, size - 8), 1);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+
+  const char *tmp = getenv("TMPDIR");
+  int tmp_fd = open(tmp != NULL ? tmp : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct oci_descriptor desc = {.media_type =
+                                    (char *) "application/vnd.oci.image.layer.v1.tar+gzip",
+                                .digest = digest,
+                                .size = size};
+  struct oci_layer_aci aci = {.name = "example.com/layer", .tmp_dirfd = tmp_fd};
+  struct oci_paths paths = {0};
+  appc_error_t err = NULL;
+  int aci_fd = -1;
+  /* the diff_id does not matter: the digest is checked first */
+  assert_error_contains(oci_layer_convert(fd, &desc, digest, &aci, &paths, &aci_fd, id, NULL, &err),
+                        &err, "does not match its digest");
+  assert_int_equal(aci_fd, -1);
+  oci_paths_clear(&paths);
+  close(fd);
+  close(tmp_fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_manifest),   cmocka_unit_test(test_config),
-      cmocka_unit_test(test_index),      cmocka_unit_test(test_names),
-      cmocka_unit_test(test_ref_split),  cmocka_unit_test(test_archive_ref_split),
-      cmocka_unit_test(test_docker_ref), cmocka_unit_test(test_docker_ref_platform),
-      cmocka_unit_test(test_challenge),  cmocka_unit_test(test_layer_repeats),
+      cmocka_unit_test(test_manifest),
+      cmocka_unit_test(test_config),
+      cmocka_unit_test(test_index),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_ref_split),
+      cmocka_unit_test(test_archive_ref_split),
+      cmocka_unit_test(test_docker_ref),
+      cmocka_unit_test(test_docker_ref_platform),
+      cmocka_unit_test(test_challenge),
+      cmocka_unit_test(test_layer_repeats),
+      cmocka_unit_test(test_layer_trailer_damage),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
