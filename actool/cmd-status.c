@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "appc/ace.h"
+#include "appc/schema.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -30,6 +31,50 @@ static const struct actool_option status_option_table[] = {
      "print the output a pod run with --detach has logged so far", NULL},
     {0},
 };
+
+/* What `docker inspect` adds that applies: each app's command line and
+ * environment (from the pod's manifest), the pod's addresses. */
+static void add_details(struct json_object *j, struct appc_store *s, const char *uuid,
+                        const struct appc_ace_pod_info *p)
+{
+  cleanup_free char *pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  cleanup_free char *path = NULL;
+  cleanup_free char *text = NULL;
+  struct appc_pod_manifest *pod = NULL;
+  appc_error_t ignored = NULL;
+  size_t len = 0;
+  struct json_object *apps = NULL;
+
+  if (pods != NULL && asprintf(&path, "%s/%s/pod", pods, uuid) >= 0 &&
+      appc_read_file_at(AT_FDCWD, path, 1 << 20, APPC_READ_NOFOLLOW, &text, &len, &ignored) == 0 &&
+      appc_pod_manifest_parse(text, len, &pod, &ignored) == 0 &&
+      json_object_object_get_ex(j, "apps", &apps)) {
+    for (size_t i = 0; i < pod->n_apps && i < json_object_array_length(apps); i++) {
+      const struct appc_app *app = pod->apps[i].app;
+      struct json_object *a = json_object_array_get_idx(apps, i);
+      struct json_object *exec = json_object_new_array(), *env = json_object_new_object();
+      for (size_t k = 0; app != NULL && k < app->exec.len; k++)
+        json_object_array_add(exec, json_object_new_string(app->exec.items[k]));
+      for (size_t k = 0; app != NULL && k < app->environment.len; k++)
+        json_object_object_add(env, app->environment.items[k].name,
+                               json_object_new_string(app->environment.items[k].value));
+      json_object_object_add(a, "exec", exec);
+      json_object_object_add(a, "environment", env);
+    }
+  }
+  appc_error_release(&ignored);
+  if (pod != NULL)
+    appc_pod_manifest_free(pod);
+  /* --net=private: the pod's loopback; --net=host: the host's addresses */
+  struct json_object *net = json_object_new_object(), *addrs = json_object_new_array();
+  json_object_object_add(net, "mode", json_object_new_string(p->net));
+  if (strcmp(p->net, "private") == 0) {
+    json_object_array_add(addrs, json_object_new_string("127.0.0.1"));
+    json_object_array_add(addrs, json_object_new_string("::1"));
+  }
+  json_object_object_add(net, "addresses", addrs);
+  json_object_object_add(j, "network", net);
+}
 
 /* DIR/pods/UUID/log, when the pod has one (run --detach). */
 static char *log_path(struct appc_store *s, const char *uuid)
@@ -102,13 +147,15 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
     return r;
   r = appc_ace_status(s, argv[0], &p, &err);
   cleanup_free char *log = r == 0 ? log_path(s, p.uuid) : NULL;
-  appc_store_close(s);
-  if (r < 0)
+  if (r < 0) {
+    appc_store_close(s);
     return actool_fail(&err);
+  }
   if (o->log) {
     r = print_log(log, p.uuid);
   } else if (o->json) {
     struct json_object *j = actool_pod_json(&p);
+    add_details(j, s, p.uuid, &p);
     if (log != NULL)
       json_object_object_add(j, "log", json_object_new_string(log));
     actool_print_json(j);
@@ -117,6 +164,7 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
     print_lines(&p, log);
   }
   appc_ace_pod_info_clear(&p);
+  appc_store_close(s);
   return fflush(stdout) == 0 ? r : ACTOOL_EXIT_FAILURE;
 }
 

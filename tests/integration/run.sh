@@ -774,6 +774,9 @@ run_capture ac status --json "$u"
 is "status --json: the pod as list --json shows it" \
   "$status:$(jq -r '[.uuid, .state, .pid, (.apps | map(.name + ":" + .state + ":" + (.exitCode // "" | tostring)) | join(","))] | join(" ")' "$TMP/.out" 2>&1)" \
   "0:$u running $BG_PID quick:exited:3,slow:running:"
+is "status --json: each app's command line and environment, the pod's network" \
+  "$(jq -c '[.apps[1].exec[0], .apps[1].exec[1], .apps[0].environment.IMGVAR, .network.mode, .network.addresses[0]]' "$TMP/.out" 2>&1)" \
+  '["/bin/sh","-c","image","private","127.0.0.1"]'
 yes_run "the pod's directory exists while it runs" test -d "$STORE/pods/$u"
 touch "$TMP/lst/stop"
 wait_exit "$BG_PID" 10
