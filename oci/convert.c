@@ -44,16 +44,16 @@ struct layer {
   struct archive *tar;
   struct appc_tar_writer *w;
   char **added; /* canonical paths of this layer's entries */
-  size_t n_added;
+  size_t n_added, added_cap;
   char **removed; /* whiteouts: "PATH" (PATH and below) or "PATH/" (below only) */
-  size_t n_removed;
+  size_t n_removed, removed_cap;
   struct appc_strset seen; /* canonical names written, to catch repeats */
   struct appc_strset dirs; /* those of them that are directories */
 };
 
-static int add_string(char ***v, size_t *n, char *s, appc_error_t *err)
+static int add_string(char ***v, size_t *n, size_t *cap, char *s, appc_error_t *err)
 {
-  if (s == NULL || APPC_ARRAY_EXTEND(*v, *n, 1) < 0) {
+  if (s == NULL || APPC_ARRAY_RESERVE(*v, *cap, *n + 1) < 0) {
     free(s);
     return appc_error_make(err, ENOMEM, "layer");
   }
@@ -79,7 +79,7 @@ static int note_whiteout(struct layer *l, const char *canon, const char *base, a
     if (asprintf(&removed, "%.*s%s", (int) dir_len, canon, name) < 0)
       removed = NULL;
   }
-  return add_string(&l->removed, &l->n_removed, removed, err);
+  return add_string(&l->removed, &l->n_removed, &l->removed_cap, removed, err);
 }
 
 static int copy_data(struct layer *l, const char *canon, appc_error_t *err)
@@ -178,7 +178,7 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
   }
   if (appc_tar_writer_header(l->w, e, err) < 0 || copy_data(l, canon, err) < 0)
     return -1;
-  return add_string(&l->added, &l->n_added, steal_pointer(&canon), err);
+  return add_string(&l->added, &l->n_added, &l->added_cap, steal_pointer(&canon), err);
 }
 
 /* ---- the paths so far, and the whitelist ---- */
@@ -236,7 +236,7 @@ int oci_paths_add_aci(struct oci_paths *paths, int fd, const char *what, appc_er
     if (appc_entry_name_canon(name + 7, &canon, err) < 0)
       rc = appc_error_prefix(err, "%s", what);
     else
-      rc = add_string(&paths->v, &paths->n, canon, err);
+      rc = add_string(&paths->v, &paths->n, &paths->cap, canon, err);
   }
   if (rc == 0 && r != ARCHIVE_EOF)
     rc = appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
@@ -272,14 +272,14 @@ static int update_paths(struct oci_paths *paths, struct layer *l, appc_error_t *
   paths->n = kept;
   if (l->n_removed > 0)
     paths->whited_out = true;
-  if (APPC_ARRAY_EXTEND(paths->v, paths->n, l->n_added) < 0)
+  if (APPC_ARRAY_RESERVE(paths->v, paths->cap, paths->n + l->n_added) < 0)
     return appc_error_make(err, ENOMEM, "%s", l->blob.what);
   if (l->n_added > 0)
     memcpy(paths->v + paths->n, l->added, l->n_added * sizeof *l->added);
   paths->n += l->n_added;
   free(l->added);
   l->added = NULL;
-  l->n_added = 0;
+  l->n_added = l->added_cap = 0;
   paths_sort_unique(paths);
   return 0;
 }

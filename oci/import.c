@@ -323,7 +323,7 @@ static int take_paths(struct conversion *c, const struct appc_image_manifest *m,
     r->n = 0;
     for (size_t k = 0; k < m->path_whitelist.len; k++) {
       char *p = strdup(m->path_whitelist.items[k] + (m->path_whitelist.items[k][0] == '/'));
-      if (p == NULL || APPC_ARRAY_EXTEND(c->paths.v, c->paths.n, 1) < 0) {
+      if (p == NULL || APPC_ARRAY_RESERVE(c->paths.v, c->paths.cap, c->paths.n + 1) < 0) {
         free(p);
         return appc_error_make(err, ENOMEM, "%s", id);
       }

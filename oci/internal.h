@@ -166,7 +166,7 @@ void oci_blob_clear(struct oci_blob *b);
  * pathWhitelist that carries the layers' whiteouts up the chain. */
 struct oci_paths {
   char **v;
-  size_t n;
+  size_t n, cap;   /* grown with APPC_ARRAY_RESERVE: a layer adds thousands */
   bool whited_out; /* a whiteout was met: the whitelist is needed */
   /* Set when layers were taken from the store rather than converted: adds
    * their entries to V, called (once) when a whiteout first needs them. */
