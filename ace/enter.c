@@ -91,24 +91,12 @@ static bool runs_in(pid_t pid, const char *upper)
  * or the app itself) whose root is the app's overlay. */
 static pid_t find_app_process(pid_t init, const char *upper)
 {
-  char path[64];
-  cleanup_free char *children = NULL;
-  appc_error_t ignored = NULL;
+  pid_t children[256];
+  int n = ace_proc_children(init, children, sizeof children / sizeof children[0]);
 
-  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) init, (int) init);
-  if (appc_read_file_at(AT_FDCWD, path, 1 << 16, 0, &children, NULL, &ignored) < 0) {
-    appc_error_release(&ignored);
-    return -1;
-  }
-  for (char *p = children; *p != '\0';) {
-    char *end;
-    long pid = strtol(p, &end, 10);
-    if (end == p)
-      break;
-    if (pid > 0 && runs_in((pid_t) pid, upper))
-      return (pid_t) pid;
-    p = end;
-  }
+  for (int i = 0; i < n; i++)
+    if (runs_in(children[i], upper))
+      return children[i];
   return -1;
 }
 

@@ -426,6 +426,30 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
 
 /* ---- gc -------------------------------------------------------------------- */
 
+int ace_proc_children(pid_t pid, pid_t *out, size_t max)
+{
+  char path[64];
+  cleanup_free char *list = NULL;
+  appc_error_t ignored = NULL;
+  size_t n = 0;
+
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) pid, (int) pid);
+  if (appc_read_file_at(AT_FDCWD, path, 1 << 16, 0, &list, NULL, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return -1;
+  }
+  for (char *p = list; n < max;) {
+    char *end;
+    long v = strtol(p, &end, 10);
+    if (end == p)
+      break;
+    if (v > 0)
+      out[n++] = (pid_t) v;
+    p = end;
+  }
+  return (int) n;
+}
+
 int ace_proc_start_time(pid_t pid, unsigned long long *out)
 {
   char path[64], buf[1024];

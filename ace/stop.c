@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,9 +54,55 @@ static bool wait_exit(int pidfd, long long ms)
   }
 }
 
-/* --force: the pod's init, PID 1 of the pod's PID namespace, killed (and
- * with it every process of the pod, before any post-stop can run), once the
- * pidfd taken on it is known to be that process (its start time). */
+static void kill_pid(pid_t pid)
+{
+  cleanup_close int fd = pidfd_of(pid);
+
+  if (fd >= 0)
+    (void) syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+}
+
+/* Is PID still a supervisor (the pod's actool, P, forked and not exec'd:
+ * the same executable), rather than an app it became? */
+static bool is_supervisor(pid_t pid, pid_t actool)
+{
+  char a[64], b[64];
+  struct stat sa, sb;
+
+  snprintf(a, sizeof a, "/proc/%d/exe", (int) pid);
+  snprintf(b, sizeof b, "/proc/%d/exe", (int) actool);
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* --force: SIGKILL to every app, whose supervisors then run the post-stop
+ * handlers.  The pod's init (verified by its start time) has one
+ * supervisor per app as its children; a supervisor's children are its
+ * app, and a supervisor without any became its app (no post-stop handler
+ * to run). */
+static int kill_apps(const struct appc_ace_pod_info *info, appc_error_t *err)
+{
+  unsigned long long start = 0;
+  pid_t sup[256], app[256];
+  cleanup_close int init = info->init_pid > 0 ? pidfd_of(info->init_pid) : -1;
+
+  if (init < 0 || ace_proc_start_time(info->init_pid, &start) < 0 || start != info->init_start)
+    return appc_error_make(err, 0, "pod %s: its init is not running", info->uuid);
+  int n = ace_proc_children(info->init_pid, sup, sizeof sup / sizeof sup[0]);
+  for (int i = 0; i < n; i++) {
+    int k = is_supervisor(sup[i], info->pid)
+                ? ace_proc_children(sup[i], app, sizeof app / sizeof app[0])
+                : 0;
+    if (k <= 0)
+      kill_pid(sup[i]);
+    for (int j = 0; j < k; j++)
+      kill_pid(app[j]);
+  }
+  return 0;
+}
+
+/* The last resort: the pod's init, PID 1 of the pod's PID namespace, killed
+ * (and with it every process of the pod), once the pidfd taken on it is
+ * known to be that process (its start time). */
 static int kill_init(const struct appc_ace_pod_info *info, appc_error_t *err)
 {
   unsigned long long start = 0;
@@ -95,9 +142,8 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
     appc_ace_pod_info_clear(&info);
     return -1;
   }
-  /* Two signals sent at once would be one: --force kills the init instead. */
   if (grace_seconds <= 0 && info.init_pid > 0) {
-    if (kill_init(&info, err) < 0) {
+    if (kill_apps(&info, err) < 0) {
       appc_ace_pod_info_clear(&info);
       return -1;
     }
@@ -107,8 +153,15 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
     appc_ace_pod_info_clear(&info);
     return -1;
   }
-  if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : 2000)) {
-    (void) send_term(pidfd); /* the second: the pod is killed at once */
+  if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : STOP_CLEANUP_MS)) {
+    /* the second SIGTERM kills the pod at once; after --force, its init */
+    if (grace_seconds > 0)
+      (void) send_term(pidfd);
+    else {
+      appc_error_t ignored = NULL;
+      (void) kill_init(&info, &ignored);
+      appc_error_release(&ignored);
+    }
     if (!wait_exit(pidfd, STOP_CLEANUP_MS)) {
       appc_error_make(err, 0, "pod %s: its actool (pid %d) did not end", info.uuid, (int) info.pid);
       appc_ace_pod_info_clear(&info);

@@ -730,15 +730,31 @@ else
 fi
 mkdir "$TMP/stop3"
 bg_pod stop3 --uuid-file-save="$TMP/ustop3" --volume=hv,kind=host,source="$TMP/stop3" "${ID[events]}" \
-  --exec=/bin/sh -- -c 'echo ready >/hv/ready; while :; do sleep 0.1; done'
+  --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
 if wait_file "$TMP/stop3/ready"; then
+  start=$(date +%s%N)
   run_capture ac stop --force "$(cat "$TMP/ustop3")"
-  is "stop --force kills at once" "$status" 0
+  took=$((($(date +%s%N) - start) / 1000000))
+  is "stop --force: SIGKILL to the app, which ignores SIGTERM" "$status" 0
+  yes_run "stop --force did not wait for a grace period (${took} ms)" test "$took" -lt 5000
   wait_exit "$BG_PID" 10
-  is "stop --force: no post-stop" "$(paste -sd' ' "$TMP/stop3/log" 2>&1)" "pre"
+  is "stop --force: the app died of SIGKILL (137), then post-stop ran" \
+    "$status:$(paste -sd' ' "$TMP/stop3/log" 2>&1)" "137:pre post"
 else
   kill -KILL "$BG_PID"
   not_ok "stop --force: the app never started"
+fi
+# Without post-stop handlers the supervisor became the app: it is the one killed.
+mkdir -m 0777 "$TMP/stop4"
+bg_pod stop4 --uuid-file-save="$TMP/ustop4" --volume=hv,kind=host,source="$TMP/stop4" "${ID[sh]}" \
+  --mount=volume=hv,target=/hv --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop4/ready"; then
+  run_capture ac stop --force "$(cat "$TMP/ustop4")"
+  wait_exit "$BG_PID" 10
+  is "stop --force of an app with no post-stop (its supervisor became it): 137" "$status" 137
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop --force (no handlers): the app never started"
 fi
 check_fails "stop of a pod that is not there fails" 1 'no such pod' ac stop 00000000-0000-0000-0000-000000000000
 check_fails "stop without a UUID is a usage error" 2 'UUID' ac stop
