@@ -219,30 +219,41 @@ static bool is_tree_key(const char *key)
  * the key of its last tree (images/<id>/tree), trusted only when that
  * tree's layers are P's, so that a dependency resolving to another image
  * still gets a new key. */
-static bool plan_key_remembered(struct appc_store *s, const struct plan *p, char key[65])
+/* The key the image's record notes (its last render's), or "". */
+static void read_hint(struct appc_store *s, const struct plan *p, char hint[65])
 {
   char path[APPC_IMAGE_ID_LEN + sizeof "/" RECORD_TREE];
-  cleanup_free char *remembered = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+
+  hint[0] = '\0';
+  snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
+  if (appc_read_file_at(s->images_fd, path, 66, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, NULL,
+                        &ignored) == 0 &&
+      is_tree_key(text))
+    snprintf(hint, 65, "%.64s", text);
+}
+
+/* Is HINT the key of a tree of P's layers?  Then it is KEY. */
+static bool plan_key_remembered(struct appc_store *s, const struct plan *p, const char hint[65],
+                                char key[65])
+{
   cleanup_free char *layers = NULL;
   cleanup_free char *want = NULL;
   cleanup_close int tfd = -1;
   cleanup_error appc_error_t ignored = NULL;
   size_t len = 0, want_len = 0;
 
-  snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
-  if (appc_read_file_at(s->images_fd, path, 66, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &remembered,
-                        NULL, &ignored) < 0 ||
-      !is_tree_key(remembered))
+  if (hint[0] == '\0')
     return false;
-  remembered[64] = '\0';
-  tfd = openat(s->trees_fd, remembered, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  tfd = openat(s->trees_fd, hint, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   want = plan_layers_text(p, &want_len);
   if (tfd < 0 || want == NULL ||
       appc_read_file_at(tfd, TREE_LAYERS, want_len + 1, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                         &layers, &len, &ignored) < 0 ||
       len != want_len || memcmp(layers, want, len) != 0)
     return false;
-  memcpy(key, remembered, 65);
+  memcpy(key, hint, 65);
   return true;
 }
 
@@ -389,21 +400,25 @@ static int hold_tree(struct appc_store *s, const struct plan *p, const char *key
   return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, key);
 }
 
-/* The plan of image ID and its tree key, in *OUT (freed with plan_free). */
+/* The plan of image ID and its tree key, in *OUT (freed with plan_free),
+ * and the key its record notes (HINT, "" when none). */
 static int plan_prepare(struct appc_store *s, const char *id,
                         const struct appc_store_render_options *opts, struct plan **out,
-                        char key[65], bool *remembered, appc_error_t *err)
+                        char key[65], char hint[65], bool *remembered, appc_error_t *err)
 {
   struct plan *p = calloc(1, sizeof *p);
   int r;
 
   *out = p;
   *remembered = false;
+  hint[0] = '\0';
   if (p == NULL)
     return appc_error_make(err, ENOMEM, "%s", id);
   p->s = s;
   r = plan_build(p, id, err);
-  if (r == 0 && !(*remembered = plan_key_remembered(s, p, key)))
+  if (r == 0)
+    read_hint(s, p, hint);
+  if (r == 0 && !(*remembered = plan_key_remembered(s, p, hint, key)))
     r = plan_key(p, key, err);
   if (r == 0 && cancel_requested(opts))
     r = appc_error_make(err, ECANCELED, "render");
@@ -423,9 +438,9 @@ static int acquire_locked(struct appc_store *s, const char *id,
                           appc_error_t *err)
 {
   struct plan *p = NULL;
-  char key[65];
+  char key[65], hint[65];
   bool remembered;
-  int r = plan_prepare(s, id, opts, &p, key, &remembered, err);
+  int r = plan_prepare(s, id, opts, &p, key, hint, &remembered, err);
 
   if (r == 0)
     r = hold_tree(s, p, key, opts, &t->lock_fd, err);
@@ -608,20 +623,6 @@ static int dest_manifest(struct dest *d, const char *json, size_t len, appc_erro
 
 /* ---- render and extract ---- */
 
-/* Was P's top image rendered before with the layers of KEY?  Its record
- * names the key of its last render, whether or not a tree was kept. */
-static bool rendered_before(struct appc_store *s, const struct plan *p, const char key[65])
-{
-  char path[APPC_IMAGE_ID_LEN + sizeof "/" RECORD_TREE];
-  cleanup_free char *hint = NULL;
-  cleanup_error appc_error_t ignored = NULL;
-
-  snprintf(path, sizeof path, "%s/%s", p->layer_ids[0], RECORD_TREE);
-  return appc_read_file_at(s->images_fd, path, 66, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &hint,
-                           NULL, &ignored) == 0 &&
-         is_tree_key(hint) && memcmp(hint, key, 64) == 0;
-}
-
 static bool tree_present(struct appc_store *s, const char key[65])
 {
   return faccessat(s->trees_fd, key, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
@@ -673,12 +674,13 @@ static int render_rootfs(struct appc_store *s, const char *id, struct dest *d,
                          const struct appc_store_render_options *opts, appc_error_t *err)
 {
   struct plan *p = NULL;
-  char key[65];
+  char key[65], hint[65];
   bool remembered;
-  int r = plan_prepare(s, id, opts, &p, key, &remembered, err);
+  int r = plan_prepare(s, id, opts, &p, key, hint, &remembered, err);
 
   if (r == 0) {
-    if (remembered || tree_present(s, key) || rendered_before(s, p, key))
+    /* a tree there, or this key noted by an earlier render: cache it */
+    if (remembered || tree_present(s, key) || strcmp(hint, key) == 0)
       r = copy_tree(s, p, key, d, opts, err);
     else
       r = render_direct(s, p, d, opts, err);
