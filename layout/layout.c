@@ -412,18 +412,18 @@ int appc_layout_dependency_add(struct appc_layout *l, const char *image_name, co
 
 /* The document as a valid manifest, in canonical form (spec order,
  * indented): the schema module's verdict, with the file named. */
-static int canonical_manifest(const struct appc_layout *l, char **out, size_t *len,
-                              appc_error_t *err)
+static int canonical_text(json_object *doc, const char *dir, char **out, size_t *len,
+                          appc_error_t *err)
 {
-  const char *text = json_object_to_json_string_ext(l->doc, JSON_C_TO_STRING_PLAIN |
-                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
+  const char *text =
+      json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
   struct appc_image_manifest *m = NULL;
   int r;
 
   if (text == NULL)
-    return appc_error_make(err, ENOMEM, "%s", l->dir);
+    return appc_error_make(err, ENOMEM, "%s", dir);
   if (appc_image_manifest_parse(text, strlen(text), &m, err) < 0)
-    return appc_error_prefix(err, "%s/%s", l->dir, LAYOUT_MANIFEST);
+    return appc_error_prefix(err, "%s/%s", dir, LAYOUT_MANIFEST);
   cleanup_free char *text_out = NULL;
   r = appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &text_out, len, err);
   appc_image_manifest_free(m);
@@ -431,7 +431,7 @@ static int canonical_manifest(const struct appc_layout *l, char **out, size_t *l
     return -1;
   /* a text file ends with a newline */
   if (asprintf(out, "%s\n", text_out) < 0)
-    return appc_error_make(err, ENOMEM, "%s", l->dir);
+    return appc_error_make(err, ENOMEM, "%s", dir);
   *len += 1;
   return 0;
 }
@@ -453,14 +453,15 @@ int appc_layout_commit(struct appc_layout *l, appc_error_t *err)
   cleanup_free char *out = NULL;
   size_t len = 0;
 
-  if (canonical_manifest(l, &out, &len, err) < 0)
+  if (canonical_text(l->doc, l->dir, &out, &len, err) < 0)
     return -1;
   return write_manifest(l, out, len, err);
 }
 
 /* ---- a new layout ---- */
 
-static int new_manifest(const char *name, char **out, size_t *len, appc_error_t *err)
+static int new_manifest(const char *dir, const char *name, char **out, size_t *len,
+                        appc_error_t *err)
 {
   json_object *m = json_object_new_object(), *labels = json_object_new_array();
 
@@ -480,15 +481,9 @@ static int new_manifest(const char *name, char **out, size_t *len, appc_error_t 
   json_object_array_add(labels, os);
   json_object_array_add(labels, arch);
   json_object_object_add(m, "labels", labels);
-  const char *text = json_object_to_json_string_ext(
-      m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-  if (text == NULL || asprintf(out, "%s\n", text) < 0)
-    *out = NULL;
+  int r = canonical_text(m, dir, out, len, err);
   json_object_put(m);
-  if (*out == NULL)
-    return appc_error_make(err, ENOMEM, "manifest");
-  *len = strlen(*out);
-  return 0;
+  return r;
 }
 
 /* DIR must be missing or an empty directory. */
@@ -507,16 +502,6 @@ static int make_dir(const char *dir, appc_error_t *err)
   return 0;
 }
 
-static int check_new_manifest(const char *dir, const char *text, size_t len, appc_error_t *err)
-{
-  struct appc_image_manifest *m = NULL;
-
-  if (appc_image_manifest_parse(text, len, &m, err) < 0)
-    return appc_error_prefix(err, "%s", dir);
-  appc_image_manifest_free(m);
-  return 0;
-}
-
 int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
 {
   cleanup_free char *manifest = NULL;
@@ -525,8 +510,7 @@ int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
 
   if (name == NULL || *name == '\0')
     return appc_error_make(err, EINVAL, "%s: a new layout needs an image name", dir);
-  if (new_manifest(name, &manifest, &len, err) < 0 ||
-      check_new_manifest(dir, manifest, len, err) < 0 || make_dir(dir, err) < 0 ||
+  if (new_manifest(dir, name, &manifest, &len, err) < 0 || make_dir(dir, err) < 0 ||
       lock_dir(dir, &fd, err) < 0)
     return -1;
   if (mkdirat(fd, "rootfs", 0755) < 0 && errno != EEXIST)
