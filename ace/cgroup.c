@@ -792,6 +792,26 @@ int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err)
   return r;
 }
 
+int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_error_t *err)
+{
+  struct cg_layout l = {.n = 0};
+  char leaf[PATH_MAX];
+  int r = 0;
+
+  if (check_component("pod UUID", uuid, LOWER_DIGITS "-", err) < 0 ||
+      detect_layout(root != NULL ? root : "/sys/fs/cgroup", &l, err) < 0)
+    return -1;
+  for (size_t h = 0; r == 0 && h < l.n; h++) {
+    if (snprintf(leaf, sizeof leaf, "%s/actool/%s/%s", l.h[h].mount, uuid, app) >=
+        (int) sizeof leaf)
+      r = appc_error_make(err, ENAMETOOLONG, "cgroup %s/actool/%s/%s", l.h[h].mount, uuid, app);
+    else if (file_exists(leaf, "cgroup.procs"))
+      r = write_int(leaf, "cgroup.procs", (int64_t) getpid(), err);
+  }
+  layout_clear(&l);
+  return r;
+}
+
 void ace_cgroup_free(struct ace_cgroup *cg)
 {
   if (cg == NULL)

@@ -2,11 +2,10 @@
 /* A process in a running app (`actool enter`), as nsenter with the app's
  * context: the app is found among the children of the pod's init by its
  * root file system (the overlay whose upper layer is the app's), and the
- * new process joins its cgroups and namespaces (IPC, UTS, network, PID,
- * cgroup, mount: all the pod's and the app's), takes its root, and runs as
- * the app runs: its user and groups, capabilities, no_new_privs and
- * seccomp filter rebuilt from the pod's manifest, its environment and
- * working directory. */
+ * new process joins its cgroups (found as the executor made them) and namespaces (IPC, UTS,
+ * network, PID, cgroup, mount: all the pod's and the app's), takes its root, and runs as the app
+ * runs: its user and groups, capabilities, no_new_privs and seccomp filter rebuilt from the pod's
+ * manifest, its environment and working directory. */
 #include "config.h"
 
 #include <dirent.h>
@@ -100,36 +99,6 @@ static pid_t find_app_process(pid_t init, const char *upper)
   return -1;
 }
 
-/* Move this process into PID's cgroups under actool/ (v2: the unified
- * hierarchy; v1: each hierarchy named by its controllers). */
-static int join_cgroups(pid_t pid, appc_error_t *err)
-{
-  char path[64];
-  cleanup_free char *list = NULL;
-
-  snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
-  if (appc_read_file_at(AT_FDCWD, path, 1 << 16, 0, &list, NULL, err) < 0)
-    return -1;
-  for (char *line = list; line != NULL && *line != '\0';) {
-    char *next = strchr(line, '\n');
-    if (next != NULL)
-      *next++ = '\0';
-    char *c1 = strchr(line, ':'), *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
-    if (c2 != NULL && strstr(c2 + 1, "/actool/") != NULL && strncmp(c1 + 1, "name=", 5) != 0) {
-      cleanup_free char *procs = NULL;
-      *c2 = '\0';
-      if (asprintf(&procs, "/sys/fs/cgroup%s%s%s/cgroup.procs", c1[1] != '\0' ? "/" : "", c1 + 1,
-                   c2 + 1) < 0)
-        return appc_error_make(err, ENOMEM, "cgroup");
-      cleanup_close int fd = open(procs, O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || dprintf(fd, "%d\n", (int) getpid()) < 0)
-        return appc_error_make(err, errno, "%s", procs);
-    }
-    line = next;
-  }
-  return 0;
-}
-
 static const char *const namespaces[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
 #define N_NAMESPACES (sizeof namespaces / sizeof namespaces[0])
 
@@ -145,8 +114,8 @@ static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, 
 }
 
 static void __attribute__((noreturn))
-enter_child(pid_t target, const struct appc_runtime_app *ra, const struct ace_security *sec,
-            char *const *argv, int report)
+enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
+            const struct ace_security *sec, char *const *argv, int report)
 {
   int ns[N_NAMESPACES], root = -1;
   appc_error_t err = NULL;
@@ -161,7 +130,7 @@ enter_child(pid_t target, const struct appc_runtime_app *ra, const struct ace_se
   }
   snprintf(path, sizeof path, "/proc/%d/root", (int) target);
   root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0 || join_cgroups(target, &err) < 0) {
+  if (root < 0 || ace_cgroup_join(NULL, uuid, ra->name, &err) < 0) {
     if (err == NULL)
       appc_error_make(&err, errno, "%s", path);
     goto fail;
@@ -277,7 +246,8 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   }
   if (child == 0) {
     close(report[0]);
-    enter_child(target, ra, sec, argv != NULL && argv[0] != NULL ? argv : shell, report[1]);
+    enter_child(target, info.uuid, ra, sec, argv != NULL && argv[0] != NULL ? argv : shell,
+                report[1]);
   }
   close(report[1]);
   r = read_report(report[0], err);

@@ -186,6 +186,9 @@ int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
 int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who, int64_t *memory,
                       int64_t *cpu_quota, int64_t *cpu_period, int64_t *cpu_shares,
                       appc_error_t *err);
+/* Move the calling process into app APP's cgroups of the running pod UUID
+ * (actool enter), wherever the pod has them. */
+int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_error_t *err);
 /* The same for a pod known only by UUID (gc after actool was killed). */
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);
