@@ -82,7 +82,10 @@ else
   exit
 fi
 
-# The pod, RUNS times in a row: every run passes the four checks.
+# The pod, RUNS times in a row: every run passes the four checks.  The
+# client's 100 ms is a budget for this pod, not for whatever else `make -j
+# check` runs on a two-core machine (under ASan, at that): alone.
+run_alone
 failures=""
 for i in $(seq "$RUNS"); do
   start=$(date +%s%N)
