@@ -193,6 +193,13 @@ int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_er
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);
 
+/* ---- commit.c: build mode's changes into the rootfs ---------------------- */
+
+/* Move what an app changed, its overlay's UPPER layer, into ROOTFS (its
+ * lower layer, on the same file system), less what the executor made for
+ * it (appc_ace_options.rootfs_dir says what). */
+int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err);
+
 /* ---- metadata.c: the metadata service (libmicrohttpd) ------------------- */
 
 struct ace_metadata_app {

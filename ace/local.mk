@@ -2,7 +2,8 @@
 # The executor (ace/): runs pods from the store's rendered trees; see
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
 libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
-	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c
+	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c \
+	ace/commit.c
 include ace/identity.mk
 include ace/security.mk
 include ace/metadata.mk

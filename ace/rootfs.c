@@ -186,21 +186,22 @@ static bool overlay_safe(const char *path)
 
 static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX], appc_error_t *err)
 {
+  const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
   char upper[PATH_MAX], work[PATH_MAX];
   cleanup_free char *opts = NULL;
 
-  if (snprintf(upper, sizeof upper, "%s/upper", spec->app_dir) >= (int) sizeof upper ||
-      snprintf(work, sizeof work, "%s/work", spec->app_dir) >= (int) sizeof work ||
-      snprintf(root, PATH_MAX, "%s/rootfs", spec->app_dir) >= PATH_MAX)
-    return appc_error_make(err, ENAMETOOLONG, "%s", spec->app_dir);
-  if (!overlay_safe(spec->lower) || !overlay_safe(spec->app_dir))
+  if (snprintf(upper, sizeof upper, "%s/upper", dir) >= (int) sizeof upper ||
+      snprintf(work, sizeof work, "%s/work", dir) >= (int) sizeof work ||
+      snprintf(root, PATH_MAX, "%s/rootfs", dir) >= PATH_MAX)
+    return appc_error_make(err, ENAMETOOLONG, "%s", dir);
+  if (!overlay_safe(spec->lower) || !overlay_safe(dir))
     return appc_error_make(err, 0,
-                           "%s or %s: the store directory's path may not contain ',', ':' or "
+                           "%s or %s: the path may not contain ',', ':' or "
                            "'\\' (overlayfs options cannot carry them)",
-                           spec->lower, spec->app_dir);
+                           spec->lower, dir);
   if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
       (mkdir(root, 0755) < 0 && errno != EEXIST))
-    return appc_error_make(err, errno, "%s", spec->app_dir);
+    return appc_error_make(err, errno, "%s", dir);
   if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lower, upper, work) < 0) {
     opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");

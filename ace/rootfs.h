@@ -20,9 +20,10 @@ struct ace_rootfs_volume {
 
 struct ace_rootfs_spec {
   const char *app_name;
-  const char *lower;   /* the store's rendered rootfs (never written) */
-  const char *app_dir; /* DIR/pods/UUID/apps/NAME: upper, work, rootfs made here */
-  bool read_only;      /* readOnlyRootFS */
+  const char *lower;       /* the store's rendered rootfs (never written) */
+  const char *app_dir;     /* DIR/pods/UUID/apps/NAME: upper, work, rootfs made here */
+  const char *overlay_dir; /* NULL, or where upper, work and rootfs go instead */
+  bool read_only;          /* readOnlyRootFS */
   const char *hostname;
   bool host_net;
   bool console; /* stdin is a terminal: bind it at /dev/console */

@@ -62,7 +62,8 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 
 struct app_plan {
   const struct appc_runtime_app *ra;
-  struct appc_store_tree *tree;
+  struct appc_store_tree *tree; /* NULL in build mode */
+  const char *lower;            /* the root's lower layer: the tree's rootfs */
   char *manifest_json;
   struct appc_image_manifest *manifest;
   struct ace_security *sec;
@@ -364,6 +365,12 @@ static void report_ignored(struct pod_run *r, const char *scope, const struct ap
   }
 }
 
+/* Build mode came with version 3 of the options. */
+static bool build_mode(const struct appc_ace_options *o)
+{
+  return o->version >= 3 && o->rootfs_dir != NULL;
+}
+
 static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
 {
   struct app_plan *a = &r->apps[i];
@@ -373,9 +380,18 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
 
   a->ra = ra;
   a->out[0] = a->out[1] = a->errp[0] = a->errp[1] = -1;
-  if (appc_store_tree_acquire(r->s, ra->image.id, NULL, &a->tree, err) < 0 ||
-      appc_store_read_manifest(r->s, ra->image.id, &a->manifest_json, &len, err) < 0 ||
-      appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
+  if (build_mode(r->o)) {
+    a->lower = r->o->rootfs_dir;
+    if ((a->manifest_json = strdup(r->o->image_manifest)) == NULL)
+      return appc_error_make(err, ENOMEM, "app %s", ra->name);
+    len = strlen(a->manifest_json);
+  } else if (appc_store_tree_acquire(r->s, ra->image.id, NULL, &a->tree, err) < 0 ||
+             appc_store_read_manifest(r->s, ra->image.id, &a->manifest_json, &len, err) < 0) {
+    return appc_error_prefix(err, "app %s", ra->name);
+  } else {
+    a->lower = a->tree->rootfs;
+  }
+  if (appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
     return appc_error_prefix(err, "app %s", ra->name);
   if (ra->app != NULL && ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0)
     return -1;
@@ -726,7 +742,8 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
   appc_error_t err = NULL;
   struct ace_rootfs_spec spec = {
       .app_name = a->ra->name,
-      .lower = a->tree->rootfs,
+      .lower = a->lower,
+      .overlay_dir = build_mode(r->o) ? r->o->changes_dir : NULL,
       .app_dir = a->dir,
       .read_only = a->ra->read_only_root_fs,
       .hostname = r->hostname,
@@ -1260,7 +1277,7 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
     in->apps[i].name = strdup(r->pod->apps[i].name);
     in->apps[i].image_id = strdup(r->pod->apps[i].image.id);
     in->n_apps++;
-    read_os_release(r->apps[i].tree->rootfs, &in->apps[i]);
+    read_os_release(r->apps[i].lower, &in->apps[i]);
     if (in->apps[i].name == NULL || in->apps[i].image_id == NULL)
       return appc_error_make(err, ENOMEM, "pod state");
   }
@@ -1354,6 +1371,19 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   if (r->o->uuid_file != NULL && save_uuid(r->o->uuid_file, r->uuid, err) < 0)
     return -1;
   return 0;
+}
+
+/* Build mode: every process of the pod is gone, so nothing writes to the
+ * app's upper layer any more; it goes into the rootfs. */
+static int commit_changes(struct pod_run *r, appc_error_t *err)
+{
+  cleanup_free char *upper = NULL;
+
+  if (asprintf(&upper, "%s/upper", r->o->changes_dir) < 0) {
+    upper = NULL;
+    return appc_error_make(err, ENOMEM, "%s", r->o->changes_dir);
+  }
+  return ace_commit_changes(upper, r->o->rootfs_dir, err);
 }
 
 /* keep_exited came with version 2 of the options. */
@@ -1459,6 +1489,10 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     return -1;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
+  if (build_mode(opts) &&
+      (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
+    return appc_error_make(err, EINVAL,
+                           "build mode: one app, a directory for its changes and its manifest");
   r.apps = calloc(pod->n_apps, sizeof *r.apps);
   if (r.apps == NULL) {
     appc_error_make(err, ENOMEM, "pod");
@@ -1506,6 +1540,8 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     }
   *status = r.failed ? r.status : 0;
   ret = 0;
+  if (build_mode(opts) && commit_changes(&r, err) < 0)
+    ret = -1;
 out:
   teardown(&r);
   return ret;

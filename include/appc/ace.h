@@ -32,7 +32,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 2
+#define APPC_ACE_OPTIONS_VERSION 3
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -52,6 +52,19 @@ struct appc_ace_options {
    * manifest, state with the apps' exit statuses, and any log file put
    * there), listed until `gc` removes it; its apps' file systems go. */
   bool keep_exited;
+  /* (version 3) Build mode, for `layout run` (<appc/layout.h>): the pod's
+   * only app has as its root an overlay of ROOTFS_DIR (not its image's
+   * tree: the image is not looked up in the store, and IMAGE_MANIFEST, the
+   * JSON text of its manifest, stands for it) whose upper layer is made in
+   * CHANGES_DIR, an empty directory on ROOTFS_DIR's file system.  When the
+   * pod ends, what the app changed is moved into ROOTFS_DIR, failed or
+   * not, except what the executor provided: the mount points it made,
+   * /etc/hostname, and /etc/hosts, /etc/resolv.conf and /etc/os-release
+   * where ROOTFS_DIR had none (as `docker build` keeps none of them).
+   * ROOTFS_DIR must not change while the pod runs. */
+  const char *rootfs_dir;
+  const char *changes_dir;
+  const char *image_manifest;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Build mode (`layout run`): an app's changes, which overlayfs kept in its
+ * upper layer, moved into the rootfs it ran on.
+ *
+ * The upper layer holds what the app made or changed, whole (a file changed
+ * by one byte is a full copy there), and two kinds of marker: a whiteout (a
+ * character device 0/0) where the app removed a name the rootfs had, and an
+ * opaque directory (xattr trusted.overlay.opaque "y") where it removed a
+ * directory and made a new one of that name.  Entries are moved with
+ * renameat, which is why the upper layer is made on the rootfs's file
+ * system: no data is copied.  A directory the rootfs lacks moves whole; one
+ * it has is merged entry by entry and then given the upper layer's owner,
+ * mode and times (the app may have changed them; the renames changed its
+ * mtime).  overlayfs's own xattrs (trusted.overlay.*: origin, impure...)
+ * are taken off everything moved: they describe the overlay, not the image.
+ *
+ * What the executor put there for the app stays out (rootfs.c's
+ * inside_root and setup_etc): the mount points it made (/proc, /sys, /dev
+ * where the rootfs had none), /etc/hostname, and /etc/hosts,
+ * /etc/resolv.conf and /etc/os-release where the rootfs had none; /etc
+ * itself, when the rootfs had none, only holds what the app put there.
+ *
+ * Every name is looked up relative to the descriptors of its two
+ * directories without following symlinks, so nothing the app made can send
+ * a move outside the rootfs. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "ace/internal.h"
+#include "appc/store.h"
+#include "common/array.h"
+#include "common/cleanup.h"
+
+#define OVERLAY_XATTR_PREFIX "trusted.overlay."
+#define XATTR_LIST_BUF (64 * 1024)
+
+struct commit {
+  char rel[PATH_MAX]; /* the entry's path in the rootfs, for rules and messages */
+  const char *rootfs;
+};
+
+static bool is_whiteout(const struct stat *st)
+{
+  return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
+}
+
+/* NAME in directory DIR_FD by a path that resolves DIR_FD but not NAME. */
+static void at_path(char out[PATH_MAX], int dir_fd, const char *name)
+{
+  snprintf(out, PATH_MAX, "/proc/self/fd/%d/%s", dir_fd, name);
+}
+
+static bool is_opaque(int dir_fd, const char *name)
+{
+  char path[PATH_MAX], v[2];
+
+  at_path(path, dir_fd, name);
+  return lgetxattr(path, OVERLAY_XATTR_PREFIX "opaque", v, sizeof v) == 1 && v[0] == 'y';
+}
+
+/* ---- messages and the executor's own entries ---- */
+
+static int rel_push(struct commit *c, const char *name, size_t *saved)
+{
+  size_t len = strlen(c->rel);
+
+  *saved = len;
+  if (len + 1 + strlen(name) >= sizeof c->rel)
+    return -1;
+  snprintf(c->rel + len, sizeof c->rel - len, "%s%s", len > 0 ? "/" : "", name);
+  return 0;
+}
+
+static int fail(const struct commit *c, int e, const char *what, appc_error_t *err)
+{
+  return appc_error_make(err, e, "%s/%s: cannot %s the app's change", c->rootfs, c->rel, what);
+}
+
+/* NAME in the directory c->rel is one the executor made for the app, not
+ * one of the app's changes (the rootfs had it: HAVE). */
+static bool made_by_executor(const struct commit *c, const char *name, bool have,
+                             const struct stat *st)
+{
+  static const char *const mount_points[] = {"proc", "sys", "dev"};
+  static const char *const provided[] = {"hosts", "resolv.conf", "os-release"};
+
+  if (c->rel[0] == '\0') {
+    for (size_t i = 0; i < sizeof mount_points / sizeof *mount_points; i++)
+      if (strcmp(name, mount_points[i]) == 0)
+        return !have && S_ISDIR(st->st_mode);
+    return false;
+  }
+  if (strcmp(c->rel, "etc") != 0)
+    return false;
+  if (strcmp(name, "hostname") == 0)
+    return true;
+  for (size_t i = 0; i < sizeof provided / sizeof *provided; i++)
+    if (strcmp(name, provided[i]) == 0)
+      return !have;
+  return false;
+}
+
+/* ---- overlayfs's xattrs off what moves ---- */
+
+static int strip_entry(int dir_fd, const char *name, char *buf)
+{
+  char path[PATH_MAX];
+  ssize_t n;
+
+  at_path(path, dir_fd, name);
+  n = llistxattr(path, buf, XATTR_LIST_BUF);
+  if (n < 0)
+    return errno == ENOTSUP ? 0 : -1;
+  for (ssize_t off = 0; off < n; off += (ssize_t) strlen(buf + off) + 1)
+    if (strncmp(buf + off, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX)) == 0 &&
+        lremovexattr(path, buf + off) < 0 && errno != ENODATA)
+      return -1;
+  return 0;
+}
+
+/* NAME in DIR_FD (c->rel names it) and, for a directory, everything below
+ * it (the directory is only read: no name changes in it). */
+static int strip_tree(struct commit *c, int dir_fd, const char *name, char *buf, appc_error_t *err)
+{
+  struct stat st;
+  struct dirent *e;
+  int fd;
+  DIR *d;
+  int r = 0;
+
+  if (strip_entry(dir_fd, name, buf) < 0 || fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return fail(c, errno, "move", err);
+  if (!S_ISDIR(st.st_mode))
+    return 0;
+  fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  d = fd >= 0 ? fdopendir(fd) : NULL;
+  if (d == NULL) {
+    r = fail(c, errno, "move", err);
+    if (fd >= 0)
+      close(fd);
+    return r;
+  }
+  while (r == 0 && (e = readdir(d)) != NULL) {
+    size_t saved;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (rel_push(c, e->d_name, &saved) < 0)
+      r = fail(c, ENAMETOOLONG, "move", err);
+    else
+      r = strip_tree(c, dirfd(d), e->d_name, buf, err);
+    c->rel[saved] = '\0';
+  }
+  closedir(d);
+  return r;
+}
+
+/* ---- moving ---- */
+
+/* The directory's owner, mode and times from the upper layer. */
+static int copy_dir_metadata(int fd, const struct stat *st)
+{
+  struct timespec times[2] = {st->st_atim, st->st_mtim};
+
+  if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0 ||
+      futimens(fd, times) < 0)
+    return -1;
+  return 0;
+}
+
+static int merge_dir(struct commit *c, int up, int dst, char *buf, appc_error_t *err);
+
+/* The upper layer's directory NAME into DST's, which exists (or was just
+ * made, MADE, for the executor's /etc: removed again if nothing went in). */
+static int merge_into(struct commit *c, int up, int dst, const char *name, const struct stat *st,
+                      bool made, char *buf, appc_error_t *err)
+{
+  cleanup_close int cu = openat(up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int cd = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (cu < 0 || cd < 0)
+    return fail(c, errno, "merge", err);
+  if (merge_dir(c, cu, cd, buf, err) < 0)
+    return -1;
+  if (made && unlinkat(dst, name, AT_REMOVEDIR) == 0)
+    return 0;
+  if (made && errno != ENOTEMPTY && errno != EEXIST)
+    return fail(c, errno, "merge", err);
+  return copy_dir_metadata(cd, st) < 0 ? fail(c, errno, "merge", err) : 0;
+}
+
+/* NAME of the upper layer replaces DST's NAME, if any (HAVE, DST_ST). */
+static int replace(struct commit *c, int up, int dst, const char *name, const struct stat *st,
+                   bool have, const struct stat *dst_st, char *buf, appc_error_t *err)
+{
+  if (strip_tree(c, up, name, buf, err) < 0)
+    return -1;
+  if (have && S_ISDIR(dst_st->st_mode) && appc_remove_tree(dst, name, err) < 0)
+    return -1;
+  if (have && !S_ISDIR(dst_st->st_mode) && S_ISDIR(st->st_mode) && unlinkat(dst, name, 0) < 0)
+    return fail(c, errno, "move", err);
+  if (renameat(up, name, dst, name) < 0)
+    return fail(c, errno, "move", err);
+  return 0;
+}
+
+/* NAME (c->rel names it), which the app made, changed or removed (a
+ * whiteout), at the top of the tree or not (TOP). */
+static int merge_changed(struct commit *c, int up, int dst, const char *name, const struct stat *st,
+                         bool have, const struct stat *dst_st, bool top, char *buf,
+                         appc_error_t *err)
+{
+  if (is_whiteout(st)) {
+    if (!have)
+      return 0;
+    if (S_ISDIR(dst_st->st_mode))
+      return appc_remove_tree(dst, name, err);
+    return unlinkat(dst, name, 0) < 0 ? fail(c, errno, "remove", err) : 0;
+  }
+  if (S_ISDIR(st->st_mode) && have && S_ISDIR(dst_st->st_mode) && !is_opaque(up, name))
+    return merge_into(c, up, dst, name, st, false, buf, err);
+  /* The executor made /etc for its files; the app's own go in. */
+  if (S_ISDIR(st->st_mode) && !have && top && strcmp(name, "etc") == 0) {
+    if (mkdirat(dst, name, st->st_mode & 07777) < 0)
+      return fail(c, errno, "make", err);
+    return merge_into(c, up, dst, name, st, true, buf, err);
+  }
+  return replace(c, up, dst, name, st, have, dst_st, buf, err);
+}
+
+/* NAME of the upper layer's directory UP (c->rel names UP). */
+static int merge_entry(struct commit *c, int up, int dst, const char *name, char *buf,
+                       appc_error_t *err)
+{
+  struct stat st, dst_st;
+  bool have, top = c->rel[0] == '\0';
+  size_t saved;
+  int r;
+
+  if (fstatat(up, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return appc_error_make(err, errno, "the app's change %s/%s", c->rel, name);
+  have = fstatat(dst, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (!have && errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s/%s", c->rootfs, c->rel, name);
+  if (made_by_executor(c, name, have, &st))
+    return 0;
+  if (rel_push(c, name, &saved) < 0)
+    return appc_error_make(err, ENAMETOOLONG, "%s/%s/%s", c->rootfs, c->rel, name);
+  r = merge_changed(c, up, dst, name, &st, have, &dst_st, top, buf, err);
+  c->rel[saved] = '\0';
+  return r;
+}
+
+struct names {
+  char **items;
+  size_t len, cap;
+};
+
+static void names_clear(struct names *n)
+{
+  for (size_t i = 0; i < n->len; i++)
+    free(n->items[i]);
+  free(n->items);
+}
+
+/* The names in directory FD, read whole before any moves out of it (what
+ * readdir returns for a directory changed while it is read is unspecified). */
+static int read_names(int fd, struct names *out)
+{
+  int own = dup(fd);
+  DIR *d = own >= 0 ? fdopendir(own) : NULL;
+  struct dirent *e;
+  int r = 0;
+
+  if (d == NULL) {
+    if (own >= 0)
+      close(own);
+    return -1;
+  }
+  while (r == 0 && (errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (APPC_ARRAY_RESERVE(out->items, out->cap, out->len + 1) < 0 ||
+        (out->items[out->len] = strdup(e->d_name)) == NULL)
+      r = -1;
+    else
+      out->len++;
+  }
+  if (r == 0 && errno != 0)
+    r = -1;
+  closedir(d);
+  return r;
+}
+
+static int merge_dir(struct commit *c, int up, int dst, char *buf, appc_error_t *err)
+{
+  struct names n = {0};
+  int r = 0;
+
+  if (read_names(up, &n) < 0)
+    r = fail(c, errno, "read", err);
+  for (size_t i = 0; r == 0 && i < n.len; i++)
+    r = merge_entry(c, up, dst, n.items[i], buf, err);
+  names_clear(&n);
+  return r;
+}
+
+int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
+{
+  struct commit c = {.rootfs = rootfs};
+  cleanup_close int up = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_close int dst = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_free char *buf = malloc(XATTR_LIST_BUF);
+
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", upper);
+  if (up < 0)
+    return appc_error_make(err, errno, "%s: the app's changes", upper);
+  if (dst < 0)
+    return appc_error_make(err, errno, "%s", rootfs);
+  return merge_dir(&c, up, dst, buf, err);
+}
