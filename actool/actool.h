@@ -79,6 +79,9 @@ struct json_object;
 void actool_print_json(struct json_object *o);
 void actool_debug(const struct actool_globals *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The library's notes to the user (appc_ace_notify_fn): warnings always,
+ * the rest with --debug.  DATA is the struct actool_globals. */
+void actool_notify(void *data, bool warn, const char *msg);
 /* Usage error for COMMAND: prints the message and a hint, returns 2. */
 int actool_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -180,16 +180,6 @@ static void free_apps(struct app_args *apps, size_t n)
   free(apps);
 }
 
-static void notify(void *data, bool warn, const char *msg)
-{
-  const struct actool_globals *g = data;
-
-  if (warn)
-    actool_error("%s", msg);
-  else
-    actool_debug(g, "%s", msg);
-}
-
 static void started(void *data, const char *uuid)
 {
   const struct actool_globals *g = data;
@@ -348,15 +338,13 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
   return r;
 }
 
-static void notify(void *data, bool warn, const char *msg);
-
 static int gather_env(const struct actool_globals *g, const struct run_options *o,
                       struct appc_kv_list *env)
 {
   cleanup_error appc_error_t err = NULL;
 
   for (size_t i = 0; i < o->env_files.n; i++)
-    if (appc_ace_env_file(o->env_files.v[i], env, notify, (void *) g, &err) < 0)
+    if (appc_ace_env_file(o->env_files.v[i], env, actool_notify, (void *) g, &err) < 0)
       return actool_fail(&err);
   for (size_t i = 0; i < o->set_env.n; i++)
     if (appc_ace_env_add(env, o->set_env.v[i], &err) < 0)
@@ -375,7 +363,7 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
       .hostname = o->hostname,
       .uuid_file = o->uuid_file,
       .env = &env,
-      .notify = notify,
+      .notify = actool_notify,
       .notify_data = (void *) g,
       .started = started,
       .started_data = (void *) g,

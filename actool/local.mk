@@ -48,6 +48,7 @@ actool_actool_SOURCES = \
 	actool/cmd-layout.c \
 	actool/cmd-layout-init.c \
 	actool/cmd-layout-copy.c \
+	actool/cmd-layout-run.c \
 	actool/cmd-layout-set.c \
 	actool/cmd-layout-set-exec.c \
 	actool/cmd-layout-label.c \

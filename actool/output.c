@@ -38,6 +38,16 @@ void actool_debug(const struct actool_globals *g, const char *fmt, ...)
   fputc('\n', stderr);
 }
 
+void actool_notify(void *data, bool warn, const char *msg)
+{
+  const struct actool_globals *g = data;
+
+  if (warn)
+    actool_error("%s", msg);
+  else
+    actool_debug(g, "%s", msg);
+}
+
 int actool_usage_error(const char *command, const char *fmt, ...)
 {
   va_list ap;

@@ -10,4 +10,17 @@
 #define LAYOUT_MANIFEST_YAML "manifest.yaml"
 #define LAYOUT_MANIFEST_YML "manifest.yml"
 
+/* Where `layout run` makes its overlay's upper layer, in the layout
+ * directory (so on rootfs/'s file system); removed by the run, or, after a
+ * killed one, by the next opening of the layout. */
+#define LAYOUT_CHANGES ".run"
+
+/* The edited manifest, validated, as canonical JSON text. */
+int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, appc_error_t *err);
+
+/* A new, empty LAYOUT/.run (what a killed run left removed); its path. */
+int layout_changes_dir(struct appc_layout *l, char **path, appc_error_t *err);
+/* Remove LAYOUT/.run; ERR NULL: quietly. */
+int layout_changes_remove(struct appc_layout *l, appc_error_t *err);
+
 #endif

@@ -99,6 +99,8 @@ static int parse_doc(struct appc_layout *l, const char *json, size_t len, appc_e
   return 0;
 }
 
+static int remove_changes(struct appc_layout *l, appc_error_t *err);
+
 int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *err)
 {
   struct appc_layout *l = calloc(1, sizeof *l);
@@ -114,8 +116,8 @@ int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *er
     appc_layout_close(l);
     return appc_error_make(err, ENOMEM, "%s", dir);
   }
-  if (lock_dir(dir, &l->dir_fd, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
-      parse_doc(l, json, len, err) < 0) {
+  if (lock_dir(dir, &l->dir_fd, err) < 0 || remove_changes(l, err) < 0 ||
+      read_manifest(l, &json, &len, err) < 0 || parse_doc(l, json, len, err) < 0) {
     appc_layout_close(l);
     return -1;
   }
@@ -446,6 +448,46 @@ static int write_manifest(struct appc_layout *l, const char *text, size_t len, a
     return appc_error_make(err, errno, "%s/%s", l->dir, l->source);
   l->source = LAYOUT_MANIFEST;
   return 0;
+}
+
+int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, appc_error_t *err)
+{
+  return canonical_text(l->doc, l->dir, text, len, err);
+}
+
+/* ---- `layout run`'s upper layer (layout/run.c) ---- */
+
+/* What a `layout run` killed before its end left (the lock is ours: no run
+ * is under way). */
+static int remove_changes(struct appc_layout *l, appc_error_t *err)
+{
+  if (faccessat(l->dir_fd, LAYOUT_CHANGES, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+    return 0;
+  if (appc_remove_tree(l->dir_fd, LAYOUT_CHANGES, err) < 0)
+    return appc_error_prefix(err, "%s", l->dir);
+  return 0;
+}
+
+int layout_changes_dir(struct appc_layout *l, char **path, appc_error_t *err)
+{
+  if (remove_changes(l, err) < 0)
+    return -1;
+  if (mkdirat(l->dir_fd, LAYOUT_CHANGES, 0700) < 0)
+    return appc_error_make(err, errno, "%s/%s", l->dir, LAYOUT_CHANGES);
+  if (asprintf(path, "%s/%s", l->dir, LAYOUT_CHANGES) < 0) {
+    *path = NULL;
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
+  return 0;
+}
+
+int layout_changes_remove(struct appc_layout *l, appc_error_t *err)
+{
+  appc_error_t ignored = NULL;
+  int r = remove_changes(l, err != NULL ? err : &ignored);
+
+  appc_error_release(&ignored);
+  return err != NULL ? r : 0;
 }
 
 int appc_layout_commit(struct appc_layout *l, appc_error_t *err)

@@ -104,6 +104,28 @@ int appc_layout_dependency_add(struct appc_layout *l, const char *image_name, co
 int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
                      const struct appc_callbacks *cb, appc_error_t *err);
 
+/* `layout run`: a command in the rootfs, under the executor (<appc/ace.h>). */
+#define APPC_LAYOUT_RUN_OPTIONS_VERSION 1
+struct appc_layout_run_options {
+  unsigned version;               /* 0, or APPC_LAYOUT_RUN_OPTIONS_VERSION (<appc/appc.h>) */
+  bool host_net;                  /* the host's network (downloads); else loopback only */
+  const struct appc_kv_list *env; /* added to the app's environment; may be NULL */
+  void (*notify)(void *data, bool warn, const char *msg); /* may be NULL */
+  void *notify_data;
+  void *reserved[4]; /* zero; taken by members of later releases */
+};
+/* Run ARGV[0..ARGC) in the layout's rootfs as its app would run (user,
+ * group, working directory, environment; a command without '/' is looked
+ * up in the app's PATH), as a build step: without the app's ports, mount
+ * points, isolators and event handlers.  What the command changed stays in
+ * the rootfs, whether it succeeded or not, less what the executor provided
+ * for the run (/etc/hostname, and /etc/hosts, resolv.conf and os-release
+ * where the rootfs has none; mount points).  *STATUS receives its exit
+ * status (128 + N for signal N).  Needs root; S holds the executor's pod
+ * directory.  O may be NULL.  The layout's manifest is not written. */
+int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *argv, size_t argc,
+                    const struct appc_layout_run_options *o, int *status, appc_error_t *err);
+
 /* Validate the edited manifest and write it (as canonical, indented JSON to
  * DIR/manifest; a YAML manifest is replaced by it), atomically. */
 int appc_layout_commit(struct appc_layout *l, appc_error_t *err);

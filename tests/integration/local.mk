@@ -25,6 +25,7 @@ INTEGRATION_TESTS = \
 	tests/integration/oci-export.sh \
 	tests/integration/bundle.sh \
 	tests/integration/registry.sh \
+	tests/integration/layout-run.sh \
 	tests/integration/layout.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

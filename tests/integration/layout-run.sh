@@ -1,0 +1,168 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# actool layout run: a command in a layout's busybox rootfs under the
+# executor's build mode.  What it makes, changes, removes (whiteouts) and
+# replaces (opaque directories) lands in rootfs/, with owners, modes, times
+# and hard links, and no overlayfs xattr; what the executor provided for
+# the run (/etc/hostname, hosts, resolv.conf, os-release, mount points) does
+# not; a failing command keeps its changes and its exit status; the app's
+# user, working directory and environment apply but its ports, mount points
+# and isolators do not; runs of one layout are serialised; a killed run
+# leaves the rootfs as it was and the next layout command tidies up.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "layout run needs root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+command -v getfattr >/dev/null || skip_all "getfattr not installed (attr)"
+
+export ACTOOL_DIR=$TMP/store
+cleanup() {
+  [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+lay() { "$ACTOOL" layout --layout="$L" "$@"; }
+# new_layout DIR: a layout with a busybox rootfs.
+new_layout() {
+  L=$1
+  "$ACTOOL" layout --layout="$L" init --name=example.com/build >/dev/null &&
+    "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null
+}
+overlay_xattrs() { getfattr -R -h -d -m '^trusted\.overlay\.' "$L/rootfs" 2>/dev/null | grep -c '^trusted'; }
+
+new_layout "$TMP/a" || { not_ok "a busybox layout"; done_testing; exit; }
+R=$L/rootfs
+mkdir -p "$R/old/sub" "$R/replaced" "$R/srv"
+echo gone >"$R/etc/gone"
+echo keep >"$R/old/sub/file"
+echo before >"$R/replaced/before"
+echo 'image-host' >"$R/etc/hostname"
+echo '10.0.0.1 image-hosts' >"$R/etc/hosts"
+chmod 0755 "$R/srv"
+
+# --- changes land in the rootfs ---------------------------------------------
+
+check_clean "a command runs in the layout" lay run -- sh -c '
+  echo made >/etc/made
+  echo bob:x:1001:50:bob:/:/bin/sh >>/etc/passwd
+  rm /etc/gone
+  rm -r /old
+  rm -r /replaced && mkdir /replaced && echo after >/replaced/after
+  mkdir -p /new/deep/er && echo x >/new/deep/er/file
+  ln -s ../etc/made /link
+  echo one >/hard1 && ln /hard1 /hard2
+  chmod 0700 /srv && chown 1000:50 /srv
+  touch -d "2001-02-03 04:05:06" /etc/made
+  mkfifo /fifo
+  echo pod-hosts >>/etc/hosts
+  hostname >/hostname-seen'
+is "a new file is kept" "$(cat "$R/etc/made" 2>&1)" made
+is "a changed file is kept" "$(tail -n1 "$R/etc/passwd")" bob:x:1001:50:bob:/:/bin/sh
+is "a removed file is removed" "$(ls "$R/etc/gone" 2>&1 | grep -c 'No such')" 1
+is "a removed directory is removed" "$(ls -d "$R/old" 2>&1 | grep -c 'No such')" 1
+is "a replaced directory holds only what the command put there" "$(ls -A "$R/replaced" | tr '\n' ' ')" "after "
+is "a new tree is kept" "$(cat "$R/new/deep/er/file" 2>&1)" x
+is "a symlink is kept as a symlink" "$(readlink "$R/link")" "../etc/made"
+is "hard links stay one file" "$(stat -c %i "$R/hard1")" "$(stat -c %i "$R/hard2")"
+is "a changed directory keeps its new mode and owner" "$(stat -c %a:%u:%g "$R/srv")" "700:1000:50"
+is "times are kept" "$(stat -c %Y "$R/etc/made")" "$(date -d '2001-02-03 04:05:06' +%s)"
+is "a fifo is kept" "$(stat -c %F "$R/fifo")" "fifo"
+is "no overlayfs xattr is left in the rootfs" "$(overlay_xattrs)" 0
+case $(cat "$R/hostname-seen") in actool-*) ok "the pod's hostname is the executor's" ;; *) not_ok "the pod's hostname is the executor's" ;; esac
+is "the image's /etc/hostname is left as it was" "$(cat "$R/etc/hostname")" image-host
+is "the image's own /etc/hosts keeps the command's change" "$(tail -n1 "$R/etc/hosts")" pod-hosts
+is "/etc/resolv.conf and os-release, which the image lacked, are not added" \
+  "$(ls "$R/etc/resolv.conf" "$R/etc/os-release" 2>&1 | grep -c 'No such')" 2
+is "no upper layer is left in the layout" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+is "no pod is left" "$("$ACTOOL" list --json 2>&1 | jq length)" 0
+check "the layout builds" "$ACTOOL" build "$L" "$TMP/a.aci"
+
+# --- a rootfs without /etc, /proc, /sys, /dev ---------------------------------
+
+new_layout "$TMP/bare"
+rm -rf "$L/rootfs/etc" "$L/rootfs/proc" "$L/rootfs/sys" "$L/rootfs/dev"
+check_clean "a command runs in a rootfs without /etc, /proc, /sys, /dev" lay run -- /bin/true
+is "the executor's mount points and /etc are not left behind" \
+  "$(ls -d "$L"/rootfs/{etc,proc,sys,dev} 2>&1 | grep -c 'No such')" 4
+check_clean "a command that writes into /etc" lay run -- sh -c 'echo mine >/etc/mine'
+is "/etc holds only the command's file" "$(ls -A "$L/rootfs/etc" | tr '\n' ' ')" "mine "
+
+# --- failure, status, identity ----------------------------------------------
+
+L=$TMP/a
+check_fails "a failing command's status is the run's, and the run says the rootfs keeps its changes" \
+  3 'exited with status 3; the rootfs keeps' lay run -- sh -c 'echo partial >/partial; exit 3'
+is "what the failed command did is kept" "$(cat "$R/partial" 2>&1)" partial
+check_fails "a command that does not exist" 127 'nonexistent' lay run -- /nonexistent
+is "a command is looked up in the app's PATH" "$(lay run -- busybox echo found 2>&1)" found
+lay set user=1000 group=50 workingDirectory=/srv >/dev/null
+lay env add GREETING hello >/dev/null
+is "the app's user, group, working directory and environment apply" \
+  "$(lay run --set-env=EXTRA=more -- sh -c 'echo $(id -u):$(id -g):$(pwd):$GREETING:$EXTRA' 2>&1)" \
+  "1000:50:/srv:hello:more"
+lay set user=0 group=0 workingDirectory=/ >/dev/null
+lay port add www tcp 8080 >/dev/null
+lay mount add data /data >/dev/null
+lay isolator add resource/memory '{"limit": "8M"}' >/dev/null
+mkdir -p "$R/data"
+is "the app's ports, mount points and memory limit do not apply" \
+  "$(lay run -- sh -c 'grep -c " /data " /proc/self/mountinfo; head -c 20000000 /dev/zero | wc -c; echo ${LISTEN_FDS:-none}' 2>&1 | tr '\n' ' ')" \
+  "0 20000000 none "
+is "the manifest is not changed by a run" "$(jq -c '[.app.ports[0].name, .app.mountPoints[0].name]' "$L/manifest")" \
+  '["www","data"]'
+
+# --- networks -----------------------------------------------------------------
+
+is "--net=private (the default): loopback only" \
+  "$(lay run -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "' 2>&1 | tr '\n' ' ')" "lo "
+host_ifs=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')
+is "--net=host: the host's interfaces" \
+  "$(lay run --net=host -- sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "' 2>&1 | sort | tr '\n' ' ')" \
+  "$host_ifs"
+check_fails "--net takes private or host" 2 'private or host' lay run --net=bogus -- /bin/true
+check_fails "a run needs a command" 2 'needs the command' lay run
+
+# --- hostile commands -----------------------------------------------------------
+
+mkdir -p "$TMP/outside"
+echo untouched >"$TMP/outside/file"
+check_clean "a command replacing a directory with a symlink out of the rootfs" lay run -- sh -c "
+  rm -rf /new && ln -s $TMP/outside /new && ln -s ../../../../../../../.. /up"
+is "the symlink is kept as it is" "$(readlink "$R/new")" "$TMP/outside"
+is "nothing outside the rootfs changed" "$(ls -A "$TMP/outside" | tr '\n' ' '):$(cat "$TMP/outside/file")" "file :untouched"
+
+# --- serialised runs, killed runs ----------------------------------------------
+
+rm -f "$R/order"
+lay run -- sh -c 'sleep 1; echo first >>/order' >/dev/null 2>&1 &
+first=$!
+sleep 0.3
+lay run -- sh -c 'echo second >>/order' >/dev/null 2>&1
+wait "$first"
+is "two runs of one layout are serialised by its lock" "$(cat "$R/order" 2>&1 | tr '\n' ' ')" "first second "
+
+"$ACTOOL" layout --layout="$L" run -- sh -c 'touch /killed; exec sleep 60' >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 100); do [ -e "$L/.run/upper/killed" ] && break; sleep 0.1; done
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+# The pod counts as running until the last of its processes holding its
+# lock is gone; then gc takes it.
+for _ in $(seq 100); do
+  "$ACTOOL" list --json 2>/dev/null | jq -e 'all(.[]; .state != "running")' >/dev/null && break
+  sleep 0.1
+done
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "a run killed before its end changes nothing in the rootfs" "$(ls "$R/killed" 2>&1 | grep -c 'No such')" 1
+is "gc removes the killed run's pod" "$("$ACTOOL" list --json 2>&1 | jq length)" 0
+is "the killed run left its upper layer" "$(ls -A "$L" | grep -c '^.run$')" 1
+check_clean "the next layout command" lay label add stage two
+is "it removed what the killed run left" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+check "and the layout builds" "$ACTOOL" build --overwrite "$L" "$TMP/a.aci"
+check_clean "the ACI runs what the layout run installed" \
+  "$ACTOOL" --insecure-options=image run "$TMP/a.aci" --exec=/bin/cat -- /etc/made
+
+done_testing
