@@ -33,6 +33,7 @@ struct copy {
   int root_fd; /* the rootfs */
   const char *rootfs;
   const struct appc_callbacks *cb;
+  const struct appc_layout_copy_options *o;
   appc_error_t *err;
 };
 
@@ -100,6 +101,17 @@ static int make_dirs(struct copy *c, const char *path, int *out)
   return 0;
 }
 
+/* The owner of what is copied: root's, the one asked for, or the source's. */
+static uid_t owner_uid(const struct copy *c, const struct stat *st)
+{
+  return c->o->keep_owner ? st->st_uid : c->o->uid;
+}
+
+static gid_t owner_gid(const struct copy *c, const struct stat *st)
+{
+  return c->o->keep_owner ? st->st_gid : c->o->gid;
+}
+
 static int set_times(int dir_fd, const char *name, const struct stat *st)
 {
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
@@ -135,7 +147,7 @@ static int copy_file(struct copy *c, int src_fd, int dir_fd, const char *name,
   out = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0 || appc_copy_fd(src_fd, out) < 0)
     return appc_error_make(c->err, errno, "%s", what);
-  if (fchown(out, 0, 0) < 0 && errno != EPERM)
+  if (fchown(out, owner_uid(c, st), owner_gid(c, st)) < 0 && errno != EPERM)
     return appc_error_make(c->err, errno, "%s: chown", what);
   if (fchmod(out, st->st_mode & 07777) < 0 || set_times(dir_fd, name, st) < 0)
     return appc_error_make(c->err, errno, "%s", what);
@@ -155,7 +167,8 @@ static int copy_symlink(struct copy *c, int src_dir, const char *src_name, int d
     return -1;
   if (symlinkat(target, dir_fd, name) < 0)
     return appc_error_make(c->err, errno, "%s", what);
-  if (fchownat(dir_fd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 && errno != EPERM)
+  if (fchownat(dir_fd, name, owner_uid(c, st), owner_gid(c, st), AT_SYMLINK_NOFOLLOW) < 0 &&
+      errno != EPERM)
     return appc_error_make(c->err, errno, "%s: chown", what);
   (void) set_times(dir_fd, name, st);
   return 0;
@@ -170,6 +183,8 @@ static int copy_entry(struct copy *c, int src_dir, const char *name, const struc
 {
   if (appc_cb_cancelled(c->cb))
     return appc_error_make(c->err, ECANCELED, "%s", what);
+  if (c->o->skip != NULL && c->o->skip(c->o->skip_data, what))
+    return 0;
   if (S_ISLNK(st->st_mode))
     return copy_symlink(c, src_dir, name, dst_dir, dst_name, st, what);
   if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
@@ -192,8 +207,8 @@ static int copy_entry(struct copy *c, int src_dir, const char *name, const struc
   if (copy_dir_contents(c, in, out, what, depth + 1) < 0)
     return -1;
   /* the directory's own metadata last: filling it changed its times */
-  if ((fchown(out, 0, 0) < 0 && errno != EPERM) || fchmod(out, st->st_mode & 07777) < 0 ||
-      set_times(dst_dir, dst_name, st) < 0)
+  if ((fchown(out, owner_uid(c, st), owner_gid(c, st)) < 0 && errno != EPERM) ||
+      fchmod(out, st->st_mode & 07777) < 0 || set_times(dst_dir, dst_name, st) < 0)
     return appc_error_make(c->err, errno, "%s", what);
   return 0;
 }
@@ -322,7 +337,28 @@ static int copy_one(struct copy *c, const char *src, const char *dest, bool into
 int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
                      const struct appc_callbacks *cb, appc_error_t *err)
 {
-  struct copy c = {.rootfs = appc_layout_rootfs(l), .cb = cb, .err = err};
+  struct appc_layout_copy_options o = {.cb = cb};
+
+  return appc_layout_copy_ex(l, srcs, n, dest, &o, err);
+}
+
+int appc_layout_mkdir(struct appc_layout *l, const char *path, appc_error_t *err)
+{
+  static const struct appc_layout_copy_options defaults = {0};
+  struct copy c = {.rootfs = appc_layout_rootfs(l), .o = &defaults, .err = err};
+  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int fd = -1;
+
+  if (root < 0)
+    return appc_error_make(err, errno, "%s", c.rootfs);
+  c.root_fd = root;
+  return make_dirs(&c, path + strspn(path, "/"), &fd);
+}
+
+int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
+                        const struct appc_layout_copy_options *o, appc_error_t *err)
+{
+  struct copy c = {.rootfs = appc_layout_rootfs(l), .cb = o->cb, .o = o, .err = err};
   cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (root < 0)

@@ -48,8 +48,12 @@ int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, app
   return 0;
 }
 
-/* "/data/x" -> "data-x": a mount point's name, as an AC Name. */
-static char *volume_name(const char *path)
+void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const char *proto)
+{
+  snprintf(name, APPC_OCI_PORT_NAME_MAX, "%u-%.8s", port, proto);
+}
+
+char *appc_oci_volume_name(const char *path)
 {
   char *n = oci_aci_name(path);
 
@@ -97,8 +101,8 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
       return appc_error_make(err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp]",
                              img->ports[i]);
     }
-    char name[32];
-    snprintf(name, sizeof name, "%u-%s", port, proto);
+    char name[APPC_OCI_PORT_NAME_MAX];
+    appc_oci_port_name(name, port, proto);
     json_object *p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
     json_object_object_add(p, "protocol", json_object_new_string(proto));
@@ -114,7 +118,7 @@ static int mounts_json(struct oci_image *img, json_object *app, appc_error_t *er
   json_object *mounts = json_object_new_array();
 
   for (size_t i = 0; img->volumes != NULL && img->volumes[i] != NULL; i++) {
-    cleanup_free char *name = volume_name(img->volumes[i]);
+    cleanup_free char *name = appc_oci_volume_name(img->volumes[i]);
     if (name == NULL || img->volumes[i][0] != '/') {
       json_object_put(mounts);
       return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path",

@@ -216,7 +216,7 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
 static const char *const area_dirs[] = {
     [APPC_STORE_AREA_PODS] = "pods",   [APPC_STORE_AREA_HTTP_CACHE] = "cache/http",
     [APPC_STORE_AREA_AUTH] = "auth.d", [APPC_STORE_AREA_TMP] = STORE_TMP,
-    [APPC_STORE_AREA_TRUST] = "trust",
+    [APPC_STORE_AREA_TRUST] = "trust", [APPC_STORE_AREA_BUILD_CACHE] = "cache/build",
 };
 
 const char *appc_store_area_name(enum appc_store_area area)

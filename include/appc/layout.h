@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <appc/callbacks.h>
 #include <appc/error.h>
@@ -125,6 +126,27 @@ struct appc_layout_run_options {
  * directory.  O may be NULL.  The layout's manifest is not written. */
 int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *argv, size_t argc,
                     const struct appc_layout_run_options *o, int *status, appc_error_t *err);
+
+/* appc_layout_copy with more to say: the owner of what is copied (root
+ * otherwise: a Containerfile's COPY --chown), and which sources to leave
+ * out (.containerignore): SKIP, when not NULL, is asked for every file and
+ * directory as "SRC" or "SRC/path/below" and returns true to skip it (and
+ * all below a directory). */
+struct appc_layout_copy_options {
+  const struct appc_callbacks *cb; /* may be NULL */
+  uid_t uid;
+  gid_t gid;
+  bool keep_owner; /* the sources' owners instead (an unpacked archive's) */
+  bool (*skip)(void *data, const char *path);
+  void *skip_data;
+  void *reserved[4]; /* zero; taken by members of later releases */
+};
+int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
+                        const struct appc_layout_copy_options *o, appc_error_t *err);
+
+/* PATH of the rootfs made a directory, with its parents, resolved with the
+ * rootfs as '/' (a Containerfile's WORKDIR). */
+int appc_layout_mkdir(struct appc_layout *l, const char *path, appc_error_t *err);
 
 /* Validate the edited manifest and write it (as canonical, indented JSON to
  * DIR/manifest; a YAML manifest is replaced by it), atomically. */

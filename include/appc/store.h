@@ -40,11 +40,12 @@ const char *appc_store_path(const struct appc_store *s);
  * (docs/store.md's layout): the store hands them out, so that no module
  * builds paths inside the store itself. */
 enum appc_store_area {
-  APPC_STORE_AREA_PODS,       /* pods/: the executor's pod directories and its HMAC key */
-  APPC_STORE_AREA_HTTP_CACHE, /* cache/http/: what each URL last gave (fetch) */
-  APPC_STORE_AREA_AUTH,       /* auth.d/: credentials per host (discovery) */
-  APPC_STORE_AREA_TMP,        /* tmp/: temporaries of every module; gc removes old ones */
-  APPC_STORE_AREA_TRUST,      /* trust/: the keys trusted to sign images (docs/trust.md) */
+  APPC_STORE_AREA_PODS,        /* pods/: the executor's pod directories and its HMAC key */
+  APPC_STORE_AREA_HTTP_CACHE,  /* cache/http/: what each URL last gave (fetch) */
+  APPC_STORE_AREA_AUTH,        /* auth.d/: credentials per host (discovery) */
+  APPC_STORE_AREA_TMP,         /* tmp/: temporaries of every module; gc removes old ones */
+  APPC_STORE_AREA_TRUST,       /* trust/: the keys trusted to sign images (docs/trust.md) */
+  APPC_STORE_AREA_BUILD_CACHE, /* cache/build/: Containerfile steps to image IDs */
 };
 /* AREA's directory relative to the store's ("pods", "cache/http", ...), for
  * callers that hold the store's path but must not open (create) it. */
