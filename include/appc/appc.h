@@ -13,6 +13,7 @@
  *   <appc/ace.h>        the executor: pods run from the store (root only)
  *   <appc/oci.h>        OCI and Docker images in and out of the store
  *   <appc/layout.h>     image layouts edited step by step (authoring)
+ *   <appc/containerfile.h> images built from Containerfiles (authoring)
  * Structures a caller fills and passes in (options) start with a member
  * `version`: 0, or the header's APPC_..._VERSION; a later release that adds
  * members bumps that number and reads them only from callers that say they
@@ -31,6 +32,7 @@
 #include <appc/error.h>
 #include <appc/fetch.h>
 #include <appc/layout.h>
+#include <appc/containerfile.h>
 #include <appc/oci.h>
 #include <appc/schema.h>
 #include <appc/store.h>

@@ -26,6 +26,7 @@ INTEGRATION_TESTS = \
 	tests/integration/bundle.sh \
 	tests/integration/registry.sh \
 	tests/integration/layout-run.sh \
+	tests/integration/containerfile.sh \
 	tests/integration/layout.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -1,0 +1,198 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# actool build --file=Containerfile: a busybox base image, then Containerfiles
+# using every instruction actool builds (FROM, ARG, ENV, WORKDIR, COPY, ADD,
+# RUN, LABEL, EXPOSE, VOLUME, USER, ENTRYPOINT, CMD, MAINTAINER) with their
+# forms (exec and shell, line continuations, comments, the escape
+# directive, variables and quotes), .dockerignore, --build-arg, COPY
+# --chown, ADD of a tar.gz; the cache (an unchanged file runs nothing and
+# gives the same image ID; a changed source re-runs from its step); what is
+# refused, with the line; the image running under actool run.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "RUN steps need root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+command -v jq >/dev/null || skip_all "jq not installed"
+
+export ACTOOL_DIR=$TMP/store
+cleanup() {
+  [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The base: busybox, as an ACI file (FROM takes what fetch takes).
+"$ACTOOL" layout --layout="$TMP/base" init --name=example.com/busybox >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$TMP/base/rootfs" >/dev/null &&
+  "$ACTOOL" build "$TMP/base" "$TMP/busybox.aci" >/dev/null ||
+  { not_ok "a busybox base image"; done_testing; exit; }
+BASE=$TMP/busybox.aci
+
+build() { "$ACTOOL" --insecure-options=image build "$@"; }
+manifest() { "$ACTOOL" cat-manifest "$1" | jq -c "$2"; }
+# rootfs ACI: the image's rootfs unpacked in $TMP/x
+rootfs() {
+  rm -rf "$TMP/x" && mkdir "$TMP/x" && tar -xf "$1" -C "$TMP/x" 2>/dev/null
+}
+
+C=$TMP/ctx
+mkdir -p "$C/site/sub" "$C/tree/d"
+echo hello >"$C/hello.txt"
+echo '<h1>hi</h1>' >"$C/site/index.html"
+echo nested >"$C/site/sub/page.html"
+echo secret >"$C/site/secret.key"
+printf '# no keys\nsite/*.key\n' >"$C/.dockerignore"
+echo inside >"$C/tree/d/file"
+tar -czf "$C/tree.tar.gz" --owner=1234 --group=567 -C "$C/tree" .
+cat >"$C/Containerfile" <<'EOF'
+# escape=\
+ARG BASE
+FROM ${BASE}
+ARG GREETING=hi
+# a comment between instructions
+ENV APP_HOME=/srv/www \
+    MODE="production mode" \
+    # a comment inside a continued line
+    EMPTY=
+ENV LEGACY value with spaces
+WORKDIR $APP_HOME
+COPY site/ ./
+COPY --chown=1000:50 hello.txt /etc/
+ADD tree.tar.gz /opt/tree/
+ADD hello.txt /opt/plain
+RUN echo "$GREETING ${MODE} ${UNSET:-fallback} ${MODE:+set}" > /built.txt && \
+    pwd > /pwd.txt
+LABEL org.example.title="test image" org.example.note='single $quoted'
+MAINTAINER Carly Container <carly@example.com>
+EXPOSE 8080/tcp 53/udp 9000-9002
+VOLUME ["/data"]
+VOLUME /var/cache/app
+USER 1000:50
+ENTRYPOINT ["/bin/cat"]
+CMD ["/etc/hello.txt"]
+EOF
+
+check_clean "a Containerfile with every instruction builds" \
+  build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web.aci"
+ID1=$(cat "$TMP/.out")
+is "it prints the image ID" "$(grep -c '^sha512-' "$TMP/.out")" 1
+is "the steps are shown" "$(grep -c '^STEP [0-9]*/19: ' "$TMP/.err")" 19
+is "the name" "$(manifest "$TMP/web.aci" .name)" '"example.com/web"'
+is "exec is ENTRYPOINT + CMD" "$(manifest "$TMP/web.aci" .app.exec)" '["/bin/cat","/etc/hello.txt"]'
+is "USER gives user and group" "$(manifest "$TMP/web.aci" '[.app.user,.app.group]')" '["1000","50"]'
+is "WORKDIR" "$(manifest "$TMP/web.aci" .app.workingDirectory)" '"/srv/www"'
+is "ENV, both forms, quotes and comments in continued lines" \
+  "$(manifest "$TMP/web.aci" '[.app.environment[] | .name + "=" + .value]')" \
+  '["APP_HOME=/srv/www","MODE=production mode","EMPTY=","LEGACY=value with spaces"]'
+is "EXPOSE: ports named as docker2aci names them, ranges expanded" \
+  "$(manifest "$TMP/web.aci" '[.app.ports[] | "\(.name):\(.protocol):\(.port)"]')" \
+  '["8080-tcp:tcp:8080","53-udp:udp:53","9000-tcp:tcp:9000","9001-tcp:tcp:9001","9002-tcp:tcp:9002"]'
+is "VOLUME: both forms, mount points named after the path" \
+  "$(manifest "$TMP/web.aci" '[.app.mountPoints[] | .name + "=" + .path]')" \
+  '["data=/data","var-cache-app=/var/cache/app"]'
+is "LABEL and MAINTAINER are annotations" \
+  "$(manifest "$TMP/web.aci" '[.annotations[] | .name + "=" + .value]')" \
+  '["org.example.title=test image","org.example.note=single $quoted","authors=Carly Container <carly@example.com>"]'
+rootfs "$TMP/web.aci"
+R=$TMP/x/rootfs
+is "COPY of a directory copies its contents, less what .dockerignore leaves out" \
+  "$(cd "$R/srv/www" && find . | sort | tr '\n' ' ')" ". ./index.html ./sub ./sub/page.html "
+is "COPY --chown" "$(stat -c %u:%g "$R/etc/hello.txt")" "1000:50"
+is "COPY without --chown gives root's" "$(stat -c %u:%g "$R/srv/www/index.html")" "0:0"
+is "ADD unpacks a tar.gz, with its owners" "$(cat "$R/opt/tree/d/file"):$(stat -c %u:%g "$R/opt/tree/d/file")" \
+  "inside:1234:567"
+is "ADD of a plain file copies it" "$(cat "$R/opt/plain")" hello
+is "RUN sees ARG and ENV, in WORKDIR" "$(cat "$R/built.txt"):$(cat "$R/pwd.txt")" \
+  "hi production mode fallback set:/srv/www"
+is "the RUN step left nothing of the executor" "$(ls "$R/etc/hostname" "$R/etc/resolv.conf" 2>&1 | grep -c 'No such')" 2
+check_clean "the image runs" "$ACTOOL" --insecure-options=image run "$TMP/web.aci"
+is "and does what ENTRYPOINT and CMD say" "$(cat "$TMP/.out")" hello
+
+# --- the cache ------------------------------------------------------------------
+
+check_clean "the same Containerfile again" \
+  build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web2.aci"
+is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 17
+is "and the image ID is the first build's" "$(cat "$TMP/.out")" "$ID1"
+check_clean "--no-cache" \
+  build --no-cache --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web3.aci"
+is "--no-cache runs every step" "$(grep -c -- '^--> cached' "$TMP/.err")" 0
+echo changed >"$C/hello.txt"
+check_clean "a changed COPY source" \
+  build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web4.aci"
+is "re-runs from its step (8): the steps before it are cached, none after" \
+  "$(grep -B1 -- '^--> cached' "$TMP/.err" | grep -o '^STEP [0-9]*' | tr '\n' ' ')" \
+  "STEP 3 STEP 4 STEP 5 STEP 6 STEP 7 "
+rootfs "$TMP/web4.aci"
+is "and the image has the new content" "$(cat "$R/etc/hello.txt")" changed
+check_clean "--build-arg changes what RUN sees" \
+  build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" \
+  --build-arg=GREETING=howdy "$C" "$TMP/web5.aci"
+rootfs "$TMP/web5.aci"
+is "the new ARG value reached RUN" "$(cut -d' ' -f1 "$R/built.txt")" howdy
+is "no work directory is left in the store's tmp/" "$(ls "$ACTOOL_DIR/tmp" 2>/dev/null | grep -c containerfile)" 0
+is "no pod is left" "$("$ACTOOL" list --json | jq length)" 0
+is "cache images have a name of their own: the only example.com/web is the one run imported" \
+  "$("$ACTOOL" image list | awk 'NR > 1 {print $2}' | sort | uniq -c | awk '$2 != "actool.local/build-cache" {print $1, $2}' | tr '\n' ' ')" \
+  "1 example.com/busybox 1 example.com/web "
+
+# --- forms ----------------------------------------------------------------------
+
+F=$TMP/forms
+mkdir -p "$F"
+cat >"$F/Containerfile" <<'EOF'
+# escape=`
+FROM BASE
+RUN echo one `
+    two > /words
+ENTRYPOINT echo shell form ignores CMD
+CMD ["never"]
+EOF
+sed -i "s|^FROM BASE|FROM $BASE|" "$F/Containerfile"
+check_clean "the escape directive and a shell-form ENTRYPOINT" build --file="$F/Containerfile" "$F" "$TMP/forms.aci"
+is "the name defaults to the context directory's" "$(manifest "$TMP/forms.aci" .name)" '"forms"'
+is "a shell-form ENTRYPOINT is /bin/sh -c, and takes no CMD" "$(manifest "$TMP/forms.aci" .app.exec)" \
+  '["/bin/sh","-c","echo shell form ignores CMD"]'
+rootfs "$TMP/forms.aci"
+is "a continued line is one command" "$(cat "$R/words")" "one two"
+printf 'FROM %s\nCMD echo $HOME\n' "$BASE" >"$F/Containerfile"
+check_clean "a shell-form CMD" build --file="$F/Containerfile" "$F" "$TMP/cmd.aci"
+is "is /bin/sh -c, its variables left to the shell" "$(manifest "$TMP/cmd.aci" .app.exec)" \
+  '["/bin/sh","-c","echo $HOME"]'
+printf 'FROM scratch\nCOPY hello.txt /\n' >"$F/Containerfile"
+cp "$C/hello.txt" "$F/"
+check_clean "FROM scratch" build --file="$F/Containerfile" --name=example.com/scratch "$F" "$TMP/scratch.aci"
+rootfs "$TMP/scratch.aci"
+is "holds only what was copied" "$(cd "$R" && find . | sort | tr '\n' ' ')" ". ./hello.txt "
+
+# --- refusals -----------------------------------------------------------------
+
+refuse() { # DESCRIPTION PATTERN CONTAINERFILE-TEXT
+  printf '%b' "$3" >"$F/Containerfile"
+  check_rejects "$1" "$2" build --file="$F/Containerfile" "$F" "$TMP/refused.aci"
+}
+refuse "ONBUILD is refused with its line" 'Containerfile:2: ONBUILD is not supported' "FROM $BASE\nONBUILD RUN true\n"
+refuse "HEALTHCHECK is refused" 'Containerfile:3: HEALTHCHECK is not supported' "FROM $BASE\n\nHEALTHCHECK CMD true\n"
+refuse "a second FROM is refused" 'Containerfile:2: .*multi-stage' "FROM $BASE\nFROM $BASE\n"
+refuse "COPY --from is refused" 'Containerfile:2: COPY --from=x is not supported' "FROM $BASE\nCOPY --from=x /a /b\n"
+refuse "RUN --mount is refused" 'Containerfile:2: RUN --mount' "FROM $BASE\nRUN --mount=type=cache,target=/x true\n"
+refuse "an unknown instruction" 'Containerfile:2: "FROBNICATE" is not an instruction' "FROM $BASE\nFROBNICATE x\n"
+refuse "no FROM" 'no FROM' "# nothing\n"
+refuse "an instruction before FROM" 'Containerfile:1: RUN before FROM' "RUN true\nFROM $BASE\n"
+refuse "a COPY source outside the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY ../../etc/passwd /x\n"
+ln -sf /etc/passwd "$F/escape"
+refuse "a COPY source symlinked out of the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY escape /x\n"
+refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources' "FROM $BASE\nADD http://example.com/x /x\n"
+refuse "a failing RUN, with its status" 'Containerfile:3: RUN exited with status 3' "FROM $BASE\n\nRUN exit 3\n"
+refuse "a LABEL that is no annotation name" 'Containerfile:2: .*annotations' "FROM $BASE\nLABEL Bad_Name=1\n"
+refuse "a bad EXPOSE" 'Containerfile:2: EXPOSE 80/sctp' "FROM $BASE\nEXPOSE 80/sctp\n"
+refuse "an unclosed quote" "Containerfile:2: .*closing" "FROM $BASE\nENV A=\"open\n"
+refuse "a FROM that cannot be fetched" 'Containerfile:1: FROM /nonexistent.aci' "FROM /nonexistent.aci\n"
+is "no output file is left by refused builds" "$(ls "$TMP/refused.aci" 2>&1 | grep -c 'No such')" 1
+is "no work directory is left after failures" "$(ls "$ACTOOL_DIR/tmp" 2>/dev/null | grep -c containerfile)" 0
+check_fails "--build-arg without --file is a usage error" 2 'go with --file' \
+  "$ACTOOL" build --build-arg=A=1 "$TMP/base" "$TMP/x.aci"
+
+done_testing
