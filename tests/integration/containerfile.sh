@@ -195,4 +195,22 @@ is "no work directory is left after failures" "$(ls "$ACTOOL_DIR/tmp" 2>/dev/nul
 check_fails "--build-arg without --file is a usage error" 2 'go with --file' \
   "$ACTOOL" build --build-arg=A=1 "$TMP/base" "$TMP/x.aci"
 
+# --- the example: fixtures/web, a busybox httpd image -----------------------------
+
+check_clean "fixtures/web builds" build --file="$top_srcdir/fixtures/web/Containerfile" \
+  --build-arg=BASE="$BASE" --name=example.com/web "$top_srcdir/fixtures/web" "$TMP/fixture.aci"
+rootfs "$TMP/fixture.aci"
+is "with its site, less what its .dockerignore leaves out" \
+  "$(cd "$R/srv/www" && ls | tr '\n' ' ')" "build.txt index.html "
+port=$((20000 + RANDOM % 20000))
+uuid=$("$ACTOOL" --insecure-options=image run --detach --net=host "$TMP/fixture.aci" -- -p "$port" 2>"$TMP/.err")
+page=""
+for _ in $(seq 100); do
+  page=$(busybox wget -q -O - "http://127.0.0.1:$port/" 2>/dev/null) && break
+  sleep 0.1
+done
+case $page in *"Hello from an ACI built from a Containerfile"*) ok "and serves its page" ;;
+*) not_ok "and serves its page"; note "$(cat "$TMP/.err")" "$("$ACTOOL" status --log "$uuid" 2>&1)" ;; esac
+check_clean "and stops" "$ACTOOL" stop "$uuid"
+
 done_testing

@@ -31,4 +31,5 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \
+	fixtures/web/Containerfile fixtures/web/.dockerignore fixtures/web/site/index.html \
 	scripts/deps scripts/build scripts/test scripts/demo scripts/mkrootfs-busybox
