@@ -193,6 +193,36 @@ int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_er
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);
 
+/* ---- net.c: the default network (bridge, veth, NAT, published ports) ---- */
+
+/* A published port: host PORT to the pod's port (TCP or UDP). */
+struct ace_port_map {
+  char proto[4]; /* "tcp" or "udp" */
+  unsigned short host_port, pod_port;
+};
+struct ace_net;
+struct appc_store;
+/* In P, in the host's namespace: an address for the pod UUID (a lease in
+ * the store's net/), the bridge and the nftables table made if missing. */
+int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
+                    size_t n_ports, struct ace_net **out, appc_error_t *err);
+/* In P, while it is in the pod's new network namespace: a netlink socket
+ * there. */
+int ace_net_enter_pod(struct ace_net *n, appc_error_t *err);
+/* Back in the host's: the veth pair (eth0 in NETNS_FD), eth0's address and
+ * default route, the published ports. */
+int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err);
+/* The pod's address, as text (INET_ADDRSTRLEN bytes). */
+void ace_net_address(const struct ace_net *n, char *out);
+/* Its published ports, "HOSTPORT:PORT/PROTO ..." (malloc'ed; NULL: no memory). */
+char *ace_net_published(const struct ace_net *n);
+/* The pod ended: its ports and lease go (the bridge and table with the
+ * last lease); N is freed.  N may be NULL. */
+void ace_net_release(struct ace_net *n);
+/* gc: undo the leases whose pods IS_GONE. */
+int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uuid), void *data,
+               appc_error_t *err);
+
 /* ---- commit.c: build mode's changes into the rootfs ---------------------- */
 
 /* Move what an app changed, its overlay's UPPER layer, into ROOTFS (its

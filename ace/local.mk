@@ -3,7 +3,7 @@
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
 libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
 	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c \
-	ace/commit.c
+	ace/commit.c ace/net.c
 include ace/identity.mk
 include ace/security.mk
 include ace/metadata.mk

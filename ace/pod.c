@@ -176,6 +176,10 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   }
   json_object_object_add(o, "net", json_object_new_string(info->net));
   json_object_object_add(o, "hostname", json_object_new_string(info->hostname));
+  if (info->address != NULL)
+    json_object_object_add(o, "address", json_object_new_string(info->address));
+  if (info->published != NULL)
+    json_object_object_add(o, "published", json_object_new_string(info->published));
   for (size_t i = 0; i < info->n_apps; i++)
     json_object_array_add(apps, app_state_json(&info->apps[i]));
   json_object_object_add(o, "apps", apps);
@@ -252,6 +256,8 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
     }
     out->net = json_string_dup(o, "net");
     out->hostname = json_string_dup(o, "hostname");
+    out->address = json_string_dup(o, "address");
+    out->published = json_string_dup(o, "published");
     if (out->net != NULL && out->hostname != NULL && parse_apps(apps, out) == 0)
       r = 0;
   }
@@ -272,6 +278,8 @@ void appc_ace_pod_info_clear(struct appc_ace_pod_info *p)
   free(p->apps);
   free(p->net);
   free(p->hostname);
+  free(p->address);
+  free(p->published);
   memset(p, 0, sizeof *p);
 }
 
@@ -497,6 +505,7 @@ static void end_survivor(const struct appc_ace_pod_info *info)
 }
 
 struct gc_ctx {
+  struct appc_store *s;
   int pods;
   const char *base;
   void (*removed)(void *data, const char *uuid);
@@ -509,6 +518,15 @@ static bool is_leftover(const char *name)
 {
   return (strncmp(name, ".creating-", 10) == 0 && is_uuid(name + 10)) ||
          (strncmp(name, ".removing-", 10) == 0 && is_uuid(name + 10));
+}
+
+/* A pod whose directory is gone (gc removed it, or it ended): its network
+ * lease is a leftover. */
+static bool pod_is_gone(void *data, const char *uuid)
+{
+  const struct gc_ctx *c = data;
+
+  return faccessat(c->pods, uuid, F_OK, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
 }
 
 static int gc_one(const char *name, void *data, appc_error_t *err)
@@ -564,7 +582,8 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
   struct appc_ace_gc_report ignored;
   cleanup_free char *base = NULL;
   cleanup_close int pods = -1;
-  struct gc_ctx c = {.removed = removed, .data = data, .report = report ? report : &ignored};
+  struct gc_ctx c = {
+      .s = s, .removed = removed, .data = data, .report = report ? report : &ignored};
 
   memset(c.report, 0, sizeof *c.report);
   if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0)
@@ -573,5 +592,7 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
     return appc_error_make(err, ENOMEM, "pods");
   c.pods = pods;
   c.base = base;
-  return appc_store_each_entry(s, pods, base, gc_one, &c, err);
+  if (appc_store_each_entry(s, pods, base, gc_one, &c, err) < 0)
+    return -1;
+  return ace_net_gc(s, pod_is_gone, &c, err);
 }

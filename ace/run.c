@@ -90,6 +90,7 @@ struct pod_run {
   struct app_plan *apps;
   size_t n_apps;
   struct ace_cgroup *cg;
+  struct ace_net *net; /* --net=default */
   int netns_fd, listen_fd;
   char token[ACE_TOKEN_LEN + 1];
   unsigned char key[ACE_HMAC_KEY_LEN];
@@ -470,6 +471,72 @@ static int listen_loopback(int *port, appc_error_t *err)
   return fd;
 }
 
+/* The port APP_PORT of one of the pod's apps, as PROTO and PORT. */
+static bool find_app_port(const struct pod_run *r, const char *name, struct ace_port_map *out)
+{
+  for (size_t i = 0; i < r->n_apps; i++) {
+    const struct appc_app *app = r->pod->apps[i].app;
+    for (size_t k = 0; app != NULL && k < app->n_ports; k++)
+      if (app->ports[k].name != NULL && strcmp(app->ports[k].name, name) == 0 &&
+          (strcmp(app->ports[k].protocol, "tcp") == 0 ||
+           strcmp(app->ports[k].protocol, "udp") == 0)) {
+        snprintf(out->proto, sizeof out->proto, "%s", app->ports[k].protocol);
+        out->pod_port = (unsigned short) app->ports[k].port;
+        return true;
+      }
+  }
+  return false;
+}
+
+static int add_port_map(const struct pod_run *r, const char *name, unsigned long host_port,
+                        struct ace_port_map *maps, size_t *n, appc_error_t *err)
+{
+  if (host_port == 0 || host_port > 65535)
+    return appc_error_make(err, EINVAL, "port %s: host port %lu is not from 1 to 65535", name,
+                           host_port);
+  if (!find_app_port(r, name, &maps[*n]))
+    return appc_error_make(err, ENOENT,
+                           "port %s: no app of the pod has a tcp or udp port of "
+                           "that name",
+                           name);
+  maps[*n].host_port = (unsigned short) host_port;
+  for (size_t i = 0; i < *n; i++)
+    if (maps[i].host_port == maps[*n].host_port && strcmp(maps[i].proto, maps[*n].proto) == 0)
+      return appc_error_make(err, EEXIST, "port %s: host port %lu/%s is published twice", name,
+                             host_port, maps[i].proto);
+  (*n)++;
+  return 0;
+}
+
+/* --net=default: the published ports (the pod manifest's, then
+ * --publish's), an address and the bridge. */
+static int prepare_default_net(struct pod_run *r, appc_error_t *err)
+{
+  size_t want = r->pod->n_ports + r->o->n_publish, n = 0;
+  cleanup_free struct ace_port_map *maps = calloc(want + 1, sizeof *maps);
+
+  if (maps == NULL)
+    return appc_error_make(err, ENOMEM, "ports");
+  for (size_t i = 0; i < r->pod->n_ports; i++) {
+    const struct appc_exposed_port *p = &r->pod->ports[i];
+    if (p->name != NULL &&
+        add_port_map(r, p->name, (unsigned long) p->host_port, maps, &n, err) < 0)
+      return appc_error_prefix(err, "ports");
+  }
+  for (size_t i = 0; i < r->o->n_publish; i++) {
+    const char *spec = r->o->publish[i], *colon = strrchr(spec, ':');
+    char name[128], *end;
+    unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == spec || (size_t) (colon - spec) >= sizeof name || *end != '\0' ||
+        colon[1] == '\0')
+      return appc_error_make(err, EINVAL, "--publish=%s: not NAME:HOSTPORT", spec);
+    snprintf(name, sizeof name, "%.*s", (int) (colon - spec), spec);
+    if (add_port_map(r, name, port, maps, &n, err) < 0)
+      return appc_error_prefix(err, "--publish=%s", spec);
+  }
+  return ace_net_prepare(r->s, r->uuid, maps, n, &r->net, err);
+}
+
 /* A new network namespace with loopback up, kept by R->netns_fd, and the
  * metadata service's socket inside it.  P itself returns to the host's. */
 static int setup_network(struct pod_run *r, appc_error_t *err)
@@ -486,13 +553,15 @@ static int setup_network(struct pod_run *r, appc_error_t *err)
     r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (r->netns_fd < 0)
       appc_error_make(err, errno, "the pod's network namespace");
-    else if (loopback_up(err) == 0)
+    else if (loopback_up(err) == 0 && (r->net == NULL || ace_net_enter_pod(r->net, err) == 0))
       r->listen_fd = listen_loopback(&port, err);
     if (setns(host, CLONE_NEWNET) < 0 && *err == NULL)
       return appc_error_make(err, errno, "back to the host's network namespace");
   }
   if (r->listen_fd < 0)
     return -1;
+  if (r->net != NULL && ace_net_attach(r->net, r->netns_fd, err) < 0)
+    return appc_error_prefix(err, "pod %s: --net=default", r->uuid);
   snprintf(r->metadata_url, sizeof r->metadata_url, "http://127.0.0.1:%d/%s", port, r->token);
   return 0;
 }
@@ -1268,7 +1337,17 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
   in->state = APPC_ACE_POD_RUNNING;
   in->pid = getpid();
   clock_gettime(CLOCK_REALTIME, &in->started);
-  in->net = strdup(r->o->net == APPC_ACE_NET_HOST ? "host" : "private");
+  if (r->net != NULL) {
+    char addr[64];
+    ace_net_address(r->net, addr);
+    in->address = strdup(addr);
+    in->published = ace_net_published(r->net);
+    if (in->address == NULL || in->published == NULL)
+      return appc_error_make(err, ENOMEM, "pod state");
+  }
+  in->net = strdup(r->o->net == APPC_ACE_NET_HOST      ? "host"
+                   : r->o->net == APPC_ACE_NET_DEFAULT ? "default"
+                                                       : "private");
   in->hostname = strdup(r->hostname);
   in->apps = calloc(r->n_apps, sizeof *in->apps);
   if (in->net == NULL || in->hostname == NULL || in->apps == NULL)
@@ -1362,6 +1441,8 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   for (size_t i = 0; i < r->n_apps; i++)
     if (prepare_app(r, i, err) < 0)
       return -1;
+  if (r->o->net == APPC_ACE_NET_DEFAULT && prepare_default_net(r, err) < 0)
+    return -1;
   if (fill_info(r, err) < 0 || setup_network(r, err) < 0)
     return -1;
   for (size_t i = 0; i < r->n_apps; i++)
@@ -1423,6 +1504,8 @@ static void teardown(struct pod_run *r)
     close(r->meta_stop[1]);
     r->meta_stop[1] = -1;
   }
+  ace_net_release(r->net);
+  r->net = NULL;
   for (size_t i = 0; r->apps != NULL && i < r->n_apps; i++)
     release_app(&r->apps[i]);
   free(r->apps);
@@ -1489,6 +1572,12 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     return -1;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
+  if (opts->net == APPC_ACE_NET_DEFAULT && opts->version < 3)
+    return appc_error_make(err, EINVAL, "--net=default came with options version 3");
+  if (opts->version >= 3 && opts->n_publish > 0 && opts->net != APPC_ACE_NET_DEFAULT)
+    return appc_error_make(err, EINVAL,
+                           "--publish needs --net=default (the pod's own network on "
+                           "the bridge)");
   if (build_mode(opts) &&
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
     return appc_error_make(err, EINVAL,

@@ -35,11 +35,17 @@ struct run_options {
   const char *pod_manifest;
   const char *hostname;
   bool detach;
+  struct actool_list publish;
 };
 
 static const struct actool_option run_option_table[] = {
-    {"net", ACTOOL_OPT_STRING, offsetof(struct run_options, net), "private|host",
-     "the pod's network: its own with loopback only, or the host's", "private"},
+    {"net", ACTOOL_OPT_STRING, offsetof(struct run_options, net), "private|default|host",
+     "the pod's network: its own with loopback only, its own on the bridge actool0 with NAT "
+     "to the outside, or the host's",
+     "private"},
+    {"publish", ACTOOL_OPT_LIST, offsetof(struct run_options, publish), "NAME:HOSTPORT",
+     "with --net=default: forward the host's port HOSTPORT to the app port NAME (repeatable)",
+     NULL},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
      "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
      NULL},
@@ -375,8 +381,15 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     ao.net = APPC_ACE_NET_PRIVATE;
   else if (strcmp(o->net, "host") == 0)
     ao.net = APPC_ACE_NET_HOST;
+  else if (strcmp(o->net, "default") == 0)
+    ao.net = APPC_ACE_NET_DEFAULT;
   else
-    return actool_usage_error("run", "--net must be private or host, not \"%s\"", o->net);
+    return actool_usage_error("run", "--net must be private, default or host, not \"%s\"", o->net);
+  if (o->publish.n > 0 && ao.net != APPC_ACE_NET_DEFAULT)
+    return actool_usage_error("run", "--publish needs --net=default");
+  ao.version = APPC_ACE_OPTIONS_VERSION;
+  ao.publish = o->publish.v;
+  ao.n_publish = o->publish.n;
   if ((o->pod_manifest != NULL) == (argc > 0))
     return actool_usage_error("run", o->pod_manifest != NULL
                                          ? "--pod-manifest and images exclude each other"

@@ -118,6 +118,10 @@ static void print_lines(const struct appc_ace_pod_info *p, const char *log)
     actool_pod_time(&p->finished, t, sizeof t);
     printf("finished=%s\n", t);
   }
+  if (p->address != NULL)
+    printf("address=%s\n", p->address);
+  if (p->published != NULL && p->published[0] != '\0')
+    printf("published=%s\n", p->published);
   if (log != NULL)
     printf("log=%s\n", log);
   for (size_t i = 0; i < p->n_apps; i++) {

@@ -53,6 +53,10 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
   }
   json_object_object_add(o, "net", json_object_new_string(p->net));
   json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
+  if (p->address != NULL)
+    json_object_object_add(o, "address", json_object_new_string(p->address));
+  if (p->published != NULL)
+    json_object_object_add(o, "published", json_object_new_string(p->published));
   for (size_t i = 0; i < p->n_apps; i++) {
     struct json_object *a = json_object_new_object();
     json_object_object_add(a, "name", json_object_new_string(p->apps[i].name));

@@ -41,6 +41,8 @@ struct appc_lazy_library_state appc_lazy_libraries[APPC_LAZY_NLIBS] = {
     [APPC_LAZY_SECCOMP] = {APPC_SONAME_SECCOMP, PTHREAD_MUTEX_INITIALIZER, false, ""},
     [APPC_LAZY_XML2] = {APPC_SONAME_XML2, PTHREAD_MUTEX_INITIALIZER, false, ""},
     [APPC_LAZY_YAML] = {APPC_SONAME_YAML, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_MNL] = {APPC_SONAME_MNL, PTHREAD_MUTEX_INITIALIZER, false, ""},
+    [APPC_LAZY_NFTABLES] = {APPC_SONAME_NFTABLES, PTHREAD_MUTEX_INITIALIZER, false, ""},
 };
 
 /* ---- the libraries named for packaging tools ---- */
@@ -86,6 +88,10 @@ DLOPEN_NOTE(seccomp, DLOPEN_JSON("seccomp", "the executor's seccomp isolators", 
 DLOPEN_NOTE(mhd,
             DLOPEN_JSON("mhd", "the executor's metadata service", "recommended", APPC_SONAME_MHD));
 DLOPEN_NOTE(yaml, DLOPEN_JSON("yaml", "manifests written in YAML", "suggested", APPC_SONAME_YAML));
+DLOPEN_NOTE(mnl, DLOPEN_JSON("mnl", "the executor's default network (netlink)", "suggested",
+                             APPC_SONAME_MNL));
+DLOPEN_NOTE(nftables, DLOPEN_JSON("nftables", "the executor's NAT and published ports", "suggested",
+                                  APPC_SONAME_NFTABLES));
 
 /* dlopen LIB and check that it has each of its symbols; on failure, the
  * reason in failure and NULL (the handle closed). */

@@ -27,6 +27,8 @@ extern "C" {
 enum appc_ace_net {
   APPC_ACE_NET_PRIVATE, /* a new network namespace with loopback up */
   APPC_ACE_NET_HOST,    /* the host's network */
+  APPC_ACE_NET_DEFAULT, /* (options version 3) a namespace of its own on the bridge actool0,
+                           with NAT to the outside and published ports (docs/executor.md) */
 };
 
 /* Something the user should know: WARN always, INFO with --debug. */
@@ -65,6 +67,11 @@ struct appc_ace_options {
   const char *rootfs_dir;
   const char *changes_dir;
   const char *image_manifest;
+  /* (version 3) With APPC_ACE_NET_DEFAULT: "NAME:HOSTPORT", host port
+   * HOSTPORT forwarded to the app port NAME (rkt's --port), besides the
+   * pod manifest's ports. */
+  const char *const *publish;
+  size_t n_publish;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
@@ -149,7 +156,12 @@ struct appc_ace_pod_info {
   struct appc_ace_app_info *apps;
   size_t n_apps;
   struct timespec finished; /* an exited pod's end; zero otherwise */
-  void *reserved[2];        /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* --net=default: the pod's address, and its published ports as
+   * "HOSTPORT:PORT/PROTO" separated by spaces ("" when none); NULL
+   * otherwise. */
+  char *address;
+  char *published;
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);

@@ -46,6 +46,7 @@ enum appc_store_area {
   APPC_STORE_AREA_TMP,         /* tmp/: temporaries of every module; gc removes old ones */
   APPC_STORE_AREA_TRUST,       /* trust/: the keys trusted to sign images (docs/trust.md) */
   APPC_STORE_AREA_BUILD_CACHE, /* cache/build/: Containerfile steps to image IDs */
+  APPC_STORE_AREA_NET,         /* net/: the executor's default network (leases) */
 };
 /* AREA's directory relative to the store's ("pods", "cache/http", ...), for
  * callers that hold the store's path but must not open (create) it. */

@@ -149,12 +149,7 @@ runner=$!
 for _ in $(seq 100); do [ -e "$L/.run/upper/killed" ] && break; sleep 0.1; done
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
-# The pod counts as running until the last of its processes holding its
-# lock is gone; then gc takes it.
-for _ in $(seq 100); do
-  "$ACTOOL" list --json 2>/dev/null | jq -e 'all(.[]; .state != "running")' >/dev/null && break
-  sleep 0.1
-done
+wait_pods_settled
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "a run killed before its end changes nothing in the rootfs" "$(ls "$R/killed" 2>&1 | grep -c 'No such')" 1
 is "gc removes the killed run's pod" "$("$ACTOOL" list --json 2>&1 | jq length)" 0

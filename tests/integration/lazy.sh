@@ -8,13 +8,13 @@
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 : "${top_builddir:?top_builddir must be set (the build directory, for config.h)}"
 
-lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2 YAML"
+lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2 YAML MNL NFTABLES"
 declare -A SONAME
 for l in $lazy; do
   SONAME[$l]=$(sed -n "s/^#define APPC_SONAME_$l \"\(.*\)\"$/\1/p" "$top_builddir/config.h")
 done
-is "config.h names the shared object of each of the eleven libraries" \
-  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 11
+is "config.h names the shared object of each of the thirteen libraries" \
+  "$(for l in $lazy; do [ -n "${SONAME[$l]}" ] && echo "$l"; done | wc -l)" 13
 
 LIBAPPC=$top_builddir/libappc.so.0
 for obj in "$ACTOOL" "$LIBAPPC"; do
@@ -50,7 +50,7 @@ while off + 12 <= len(data):
             print(so)
 PY
 )
-is "the ELF dlopen notes declare exactly the eleven libraries" "$(sort <<<"$declared" | paste -sd' ')" \
+is "the ELF dlopen notes declare exactly the thirteen libraries" "$(sort <<<"$declared" | paste -sd' ')" \
   "$(for l in $lazy; do echo "${SONAME[$l]}"; done | sort | paste -sd' ')"
 
 # sofile LIB: the file the dynamic linker finds for LIB's soname
@@ -129,6 +129,16 @@ else
     "$ACTOOL" validate "$TMP/m.yaml"
   without YAML "$ACTOOL" validate --type=manifest "$TMP/m.json"
   is "libyaml missing: validate of a JSON manifest still works" "$status" 0
+  if [ -x /bin/busybox ]; then
+    "$ACTOOL" layout --layout="$TMP/bb" init --name=example.com/bb >/dev/null &&
+      "$top_srcdir/scripts/mkrootfs-busybox" "$TMP/bb/rootfs" >/dev/null &&
+      "$ACTOOL" build "$TMP/bb" "$TMP/bb.aci" >/dev/null
+    refused_without NFTABLES "libnftables missing: run --net=default fails cleanly, naming it" \
+      "$ACTOOL" --dir="$TMP/store" --insecure-options=image run --net=default "$TMP/bb.aci" \
+      --exec=/bin/true
+    without MNL "$ACTOOL" --dir="$TMP/store" --insecure-options=image run "$TMP/bb.aci" --exec=/bin/true
+    is "libmnl missing: run with its own private network still works" "$status" 0
+  fi
 fi
 
 done_testing

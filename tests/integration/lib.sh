@@ -133,6 +133,17 @@ check_clean() {
   fi
 }
 
+# wait_pods_settled: wait (up to 10 s) until no pod of $ACTOOL_DIR counts as
+# running: a pod whose actool was killed does so until the last of its
+# processes holding its lock is gone; then gc takes it.
+wait_pods_settled() {
+  for _ in $(seq 100); do
+    "$ACTOOL" list --json 2>/dev/null | jq -e 'all(.[]; .state != "running")' >/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # regex_quote STRING: STRING with ERE metacharacters escaped.
 regex_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 

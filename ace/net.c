@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The default network (`run --net=default`): rkt's "default" network, the
+ * container RFC's "virtual/NAT networking ... exposed to the host as a nic".
+ *
+ * Every such pod has an eth0, one end of a veth pair whose other end is on
+ * the bridge actool0 in the host's namespace; the bridge holds the subnet's
+ * first address, the pods' default gateway.  An nftables table of ours
+ * (`ip actool`) masquerades what pods send outside the subnet, and maps
+ * published host ports to pod addresses and ports (DNAT) for packets that
+ * come in (prerouting) and for the host's own (output; with route_localnet
+ * on the bridge and a masquerade of 127.0.0.0/8, 127.0.0.1 works too).
+ * Netlink is spoken through libmnl, nftables through libnftables.
+ *
+ * State lives in the store's net/ area, under net/lock (flock): a pod's
+ * lease is the file net/leases/ADDRESS, made with O_EXCL, holding its UUID
+ * and its published ports, so that allocation never collides between
+ * concurrent pods and gc can undo what a killed actool left.  The veth pair
+ * needs no undoing: it goes with the pod's network namespace.  The last
+ * pod to leave takes the bridge and the table with it, so that nothing of
+ * the network outlives its pods.
+ *
+ * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
+ * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include <libmnl/libmnl.h>
+#include <nftables/libnftables.h>
+
+#include "ace/internal.h"
+#include "appc/ace.h"
+#include "appc/store.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/lazy.h"
+
+#define NET_BRIDGE "actool0"
+#define NET_TABLE "actool"
+#define NET_DEFAULT_SUBNET "172.16.28.0/24"
+#define NET_CONFIG "default.json"
+#define NET_LEASES "leases"
+#define LEASE_MAX 4096
+
+struct ace_net {
+  struct appc_store *s;
+  char uuid[APPC_UUID_LEN + 1];
+  int area; /* the store's net/ */
+  struct in_addr net, gateway, addr;
+  unsigned prefix;
+  bool leased;
+  struct ace_port_map *ports;
+  size_t n_ports;
+  struct mnl_socket *pod_nl; /* opened inside the pod's namespace */
+};
+
+/* ---- the lock and the configuration ---- */
+
+static int net_lock(int area, appc_error_t *err)
+{
+  int fd = openat(area, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "net/lock");
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return appc_error_make(err, e, "net/lock");
+    }
+  return fd;
+}
+
+static int parse_subnet(const char *text, struct in_addr *net, unsigned *prefix)
+{
+  char buf[32];
+  char *slash;
+  unsigned long p;
+  char *end;
+
+  if (strlen(text) >= sizeof buf)
+    return -1;
+  strcpy(buf, text);
+  slash = strchr(buf, '/');
+  if (slash == NULL)
+    return -1;
+  *slash = '\0';
+  p = strtoul(slash + 1, &end, 10);
+  if (*end != '\0' || end == slash + 1 || p < 16 || p > 29 || inet_pton(AF_INET, buf, net) != 1)
+    return -1;
+  *prefix = (unsigned) p;
+  uint32_t mask = htonl(~0u << (32 - p));
+  if ((net->s_addr & ~mask) != 0)
+    return -1;
+  return 0;
+}
+
+static int read_config(struct ace_net *n, appc_error_t *err)
+{
+  cleanup_free char *text = NULL;
+  const char *subnet = NET_DEFAULT_SUBNET;
+  json_object *doc = NULL, *v;
+  size_t len = 0;
+  int r = 0;
+
+  if (faccessat(n->area, NET_CONFIG, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (appc_read_file_at(n->area, NET_CONFIG, 65536, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &text,
+                          &len, err) < 0)
+      return appc_error_prefix(err, "net");
+    doc = json_tokener_parse(text);
+    if (doc == NULL || !json_object_object_get_ex(doc, "subnet", &v) ||
+        !json_object_is_type(v, json_type_string)) {
+      json_object_put(doc);
+      return appc_error_make(err, 0, "net/%s: not {\"subnet\": \"A.B.C.D/N\"}", NET_CONFIG);
+    }
+    subnet = json_object_get_string(v);
+  }
+  if (parse_subnet(subnet, &n->net, &n->prefix) < 0)
+    r = appc_error_make(err, 0, "net/%s: subnet \"%s\": an IPv4 network A.B.C.D/N, N from 16 to 29",
+                        NET_CONFIG, subnet);
+  n->gateway.s_addr = htonl(ntohl(n->net.s_addr) + 1);
+  json_object_put(doc);
+  return r;
+}
+
+/* ---- netlink ---- */
+
+static struct mnl_socket *nl_open(appc_error_t *err)
+{
+  struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+
+  if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int e = errno;
+    if (nl != NULL)
+      mnl_socket_close(nl);
+    appc_error_make(err, e, "netlink");
+    return NULL;
+  }
+  return nl;
+}
+
+/* Send the request in BUF and wait for its acknowledgement. */
+static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, const char *what, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
+  ssize_t n;
+
+  nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = seq;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+    return appc_error_make(err, errno, "netlink: %s", what);
+  n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+  if (n < 0)
+    return appc_error_make(err, errno, "netlink: %s", what);
+  if (mnl_cb_run(buf, (size_t) n, seq, mnl_socket_get_portid(nl), NULL, NULL) < 0)
+    return appc_error_make(err, errno, "netlink: %s", what);
+  return 0;
+}
+
+/* A message of TYPE and FLAGS in BUF, with EXTRA zeroed bytes of family
+ * header (*HEADER). */
+static struct nlmsghdr *nl_msg(char *buf, uint16_t type, uint16_t flags, size_t extra,
+                               void **header)
+{
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  *header = mnl_nlmsg_put_extra_header(nlh, extra);
+  return nlh;
+}
+
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int index)
+{
+  struct ifinfomsg *ifi;
+  struct nlmsghdr *nlh = nl_msg(buf, type, flags, sizeof *ifi, (void **) &ifi);
+
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = index;
+  return nlh;
+}
+
+static int ifindex_cb(const struct nlmsghdr *nlh, void *data)
+{
+  const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+  if (nlh->nlmsg_type == RTM_NEWLINK)
+    *(int *) data = ifi->ifi_index;
+  return MNL_CB_OK;
+}
+
+/* The index of the link NAME in the namespace of NL's socket (if_nametoindex
+ * asks the caller's). */
+static int link_index(struct mnl_socket *nl, const char *name, int *index, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_REQUEST, 0);
+  unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
+  ssize_t n;
+
+  nlh->nlmsg_seq = seq;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+  *index = 0;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ||
+      (n = mnl_socket_recvfrom(nl, buf, sizeof buf)) < 0 ||
+      mnl_cb_run(buf, (size_t) n, seq, mnl_socket_get_portid(nl), ifindex_cb, index) < 0 ||
+      *index <= 0)
+    return appc_error_make(err, errno ? errno : ENODEV, "netlink: the pod's %s", name);
+  return 0;
+}
+
+static int link_up(struct mnl_socket *nl, int index, int master, const char *what,
+                   appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, index);
+  struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+  ifi->ifi_flags = IFF_UP;
+  ifi->ifi_change = IFF_UP;
+  if (master > 0)
+    mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t) master);
+  return nl_talk(nl, nlh, what, err);
+}
+
+static int add_address(struct mnl_socket *nl, int index, struct in_addr a, unsigned prefix,
+                       const char *what, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct ifaddrmsg *ifa;
+  struct nlmsghdr *nlh =
+      nl_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof *ifa, (void **) &ifa);
+
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = (unsigned char) prefix;
+  ifa->ifa_index = (unsigned) index;
+  mnl_attr_put(nlh, IFA_LOCAL, sizeof a, &a);
+  mnl_attr_put(nlh, IFA_ADDRESS, sizeof a, &a);
+  return nl_talk(nl, nlh, what, err);
+}
+
+static int add_default_route(struct mnl_socket *nl, int index, struct in_addr gw, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct rtmsg *rt;
+  struct nlmsghdr *nlh =
+      nl_msg(buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof *rt, (void **) &rt);
+
+  rt->rtm_family = AF_INET;
+  rt->rtm_table = RT_TABLE_MAIN;
+  rt->rtm_protocol = RTPROT_BOOT;
+  rt->rtm_scope = RT_SCOPE_UNIVERSE;
+  rt->rtm_type = RTN_UNICAST;
+  mnl_attr_put(nlh, RTA_GATEWAY, sizeof gw, &gw);
+  mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t) index);
+  return nl_talk(nl, nlh, "the pod's default route", err);
+}
+
+static int make_bridge(struct mnl_socket *nl, const struct ace_net *n, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *nlh;
+  struct nlattr *info;
+  int index = (int) if_nametoindex(NET_BRIDGE);
+
+  if (index == 0) {
+    nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, NET_BRIDGE);
+    info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+    mnl_attr_nest_end(nlh, info);
+    if (nl_talk(nl, nlh, "the bridge " NET_BRIDGE, err) < 0)
+      return -1;
+    index = (int) if_nametoindex(NET_BRIDGE);
+    if (index == 0)
+      return appc_error_make(err, errno, "the bridge " NET_BRIDGE);
+  }
+  if (add_address(nl, index, n->gateway, n->prefix, "the bridge's address", err) < 0 ||
+      link_up(nl, index, 0, "the bridge " NET_BRIDGE, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int delete_link(struct mnl_socket *nl, const char *name, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  int index = (int) if_nametoindex(name);
+
+  if (index == 0)
+    return 0;
+  return nl_talk(nl, link_msg(buf, RTM_DELLINK, 0, index), name, err);
+}
+
+/* ---- sysctls ---- */
+
+static int write_sysctl(const char *path, const char *value, appc_error_t *err)
+{
+  cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+  if (fd < 0 || appc_write_all(fd, value, strlen(value)) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return 0;
+}
+
+/* ---- nftables ---- */
+
+static int nft(const char *cmd, bool quiet, appc_error_t *err)
+{
+  struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  int r = 0;
+
+  if (ctx == NULL)
+    return appc_error_make(err, ENOMEM, "nftables");
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+    const char *e = nft_ctx_get_error_buffer(ctx);
+    r = quiet ? -1 : appc_error_make(err, 0, "nftables: %.300s", e != NULL ? e : cmd);
+  }
+  nft_ctx_free(ctx);
+  return r;
+}
+
+static int make_table(const struct ace_net *n, appc_error_t *err)
+{
+  char net[INET_ADDRSTRLEN];
+  cleanup_free char *cmd = NULL;
+
+  if (nft("list table ip " NET_TABLE, true, err) == 0)
+    return 0;
+  inet_ntop(AF_INET, &n->net, net, sizeof net);
+  if (asprintf(&cmd,
+               "table ip " NET_TABLE " {\n"
+               "  map tcp_ports { type inet_service : ipv4_addr . inet_service; }\n"
+               "  map udp_ports { type inet_service : ipv4_addr . inet_service; }\n"
+               "  chain prerouting { type nat hook prerouting priority dstnat;\n"
+               "    fib daddr type local dnat ip to tcp dport map @tcp_ports\n"
+               "    fib daddr type local dnat ip to udp dport map @udp_ports\n  }\n"
+               "  chain output { type nat hook output priority -100;\n"
+               "    fib daddr type local dnat ip to tcp dport map @tcp_ports\n"
+               "    fib daddr type local dnat ip to udp dport map @udp_ports\n  }\n"
+               "  chain postrouting { type nat hook postrouting priority srcnat;\n"
+               "    ip saddr %s/%u ip daddr != %s/%u masquerade\n"
+               "    ip saddr 127.0.0.0/8 ip daddr %s/%u masquerade\n  }\n"
+               "  chain forward { type filter hook forward priority filter;\n"
+               "    ip saddr %s/%u accept\n"
+               "    ip daddr %s/%u ct state established,related accept\n"
+               "    ip daddr %s/%u ct status dnat accept\n  }\n"
+               "}\n",
+               net, n->prefix, net, n->prefix, net, n->prefix, net, n->prefix, net, n->prefix, net,
+               n->prefix) < 0) {
+    cmd = NULL;
+    return appc_error_make(err, ENOMEM, "nftables");
+  }
+  return nft(cmd, false, err);
+}
+
+/* ---- leases ---- */
+
+static int take_lease(struct ace_net *n, appc_error_t *err)
+{
+  uint32_t base = ntohl(n->net.s_addr), size = 1u << (32 - n->prefix);
+  cleanup_close int dir = -1;
+
+  if (mkdirat(n->area, NET_LEASES, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "net/" NET_LEASES);
+  dir = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir < 0)
+    return appc_error_make(err, errno, "net/" NET_LEASES);
+  /* .0 is the network, .1 the gateway, the last the broadcast address */
+  for (uint32_t i = 2; i + 1 < size; i++) {
+    struct in_addr a = {.s_addr = htonl(base + i)};
+    char name[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, name, sizeof name);
+    int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == EEXIST)
+      continue;
+    if (fd < 0)
+      return appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
+    int r = appc_write_all(fd, n->uuid, strlen(n->uuid));
+    close(fd);
+    if (r < 0)
+      return appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
+    n->addr = a;
+    n->leased = true;
+    return 0;
+  }
+  return appc_error_make(err, EADDRNOTAVAIL, "net: every address of the pods' subnet is taken");
+}
+
+/* The lease's text: the UUID, then one "PROTO HOSTPORT PODPORT" line per
+ * published port (what gc undoes). */
+static int write_lease(const struct ace_net *n, appc_error_t *err)
+{
+  char name[INET_ADDRSTRLEN], *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  cleanup_close int dir = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int r;
+
+  if (f == NULL || dir < 0) {
+    if (f != NULL)
+      fclose(f);
+    free(text);
+    return appc_error_make(err, errno ? errno : ENOMEM, "net/" NET_LEASES);
+  }
+  fprintf(f, "%s\n", n->uuid);
+  for (size_t i = 0; i < n->n_ports; i++)
+    fprintf(f, "%s %u %u\n", n->ports[i].proto, n->ports[i].host_port, n->ports[i].pod_port);
+  fclose(f);
+  inet_ntop(AF_INET, &n->addr, name, sizeof name);
+  r = appc_atomic_write_at(dir, name, text, len, 0600, 0, err);
+  free(text);
+  return r;
+}
+
+/* ---- ports ---- */
+
+static int port_elements(const char *verb, const char *addr, const struct ace_port_map *p, size_t n,
+                         bool quiet, appc_error_t *err)
+{
+  int r = 0;
+
+  for (size_t i = 0; i < n && (r == 0 || quiet); i++) {
+    char cmd[256];
+    if (strcmp(verb, "add") == 0)
+      snprintf(cmd, sizeof cmd, "add element ip " NET_TABLE " %s_ports { %u : %s . %u }",
+               p[i].proto, p[i].host_port, addr, p[i].pod_port);
+    else
+      snprintf(cmd, sizeof cmd, "delete element ip " NET_TABLE " %s_ports { %u }", p[i].proto,
+               p[i].host_port);
+    if (nft(cmd, quiet, err) < 0 && !quiet)
+      r = appc_error_prefix(err, "port %u/%s", p[i].host_port, p[i].proto);
+  }
+  if (r < 0 && err != NULL && *err != NULL && strstr((*err)->msg, "exists") != NULL)
+    appc_error_prefix(err, "published by another pod");
+  return r;
+}
+
+/* ---- the whole ---- */
+
+/* The bridge and the table go when no pod has a lease any more (under the
+ * lock). */
+static void remove_if_unused(int area)
+{
+  cleanup_close int dir = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  appc_error_t ignored = NULL;
+  struct mnl_socket *nl;
+
+  if (dir >= 0 && !appc_dir_is_empty(dir, "."))
+    return;
+  (void) nft("delete table ip " NET_TABLE, true, &ignored);
+  if ((nl = nl_open(&ignored)) != NULL) {
+    (void) delete_link(nl, NET_BRIDGE, &ignored);
+    mnl_socket_close(nl);
+  }
+  appc_error_release(&ignored);
+}
+
+int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
+                    size_t n_ports, struct ace_net **out, appc_error_t *err)
+{
+  struct ace_net *n = calloc(1, sizeof *n);
+  struct mnl_socket *nl = NULL;
+  int lock = -1, r = -1;
+
+  *out = NULL;
+  if (n == NULL)
+    return appc_error_make(err, ENOMEM, "net");
+  n->s = s;
+  n->area = -1;
+  snprintf(n->uuid, sizeof n->uuid, "%s", uuid);
+  if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
+    goto out;
+  if (n_ports > 0 && (n->ports = calloc(n_ports, sizeof *ports)) == NULL) {
+    appc_error_make(err, ENOMEM, "net");
+    goto out;
+  }
+  if (n_ports > 0)
+    memcpy(n->ports, ports, n_ports * sizeof *ports);
+  n->n_ports = n_ports;
+  if ((n->area = appc_store_area_open(s, APPC_STORE_AREA_NET, true, err)) < 0 ||
+      read_config(n, err) < 0 || (lock = net_lock(n->area, err)) < 0)
+    goto out;
+  if (take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL && make_bridge(nl, n, err) == 0 &&
+      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 &&
+      write_sysctl("/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet", "1", err) == 0 &&
+      make_table(n, err) == 0 && write_lease(n, err) == 0)
+    r = 0;
+out:
+  if (nl != NULL)
+    mnl_socket_close(nl);
+  if (lock >= 0)
+    close(lock);
+  if (r < 0) {
+    ace_net_release(n);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+int ace_net_enter_pod(struct ace_net *n, appc_error_t *err)
+{
+  n->pod_nl = nl_open(err);
+  return n->pod_nl != NULL ? 0 : -1;
+}
+
+int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE], host_if[IFNAMSIZ], addr[INET_ADDRSTRLEN];
+  struct mnl_socket *nl = nl_open(err);
+  struct nlmsghdr *nlh;
+  struct nlattr *info, *data, *peer;
+  struct ifinfomsg *pi;
+  int r = -1, index;
+
+  if (nl == NULL)
+    return -1;
+  /* acv + the UUID's first 8 hex digits: unique among running pods */
+  snprintf(host_if, sizeof host_if, "acv%.8s", n->uuid);
+  nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, host_if);
+  info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+  pi = mnl_nlmsg_put_extra_header(nlh, sizeof *pi);
+  pi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
+  mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+  mnl_attr_nest_end(nlh, peer);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, info);
+  if (nl_talk(nl, nlh, "the pod's veth pair", err) < 0)
+    goto out;
+  index = (int) if_nametoindex(host_if);
+  if (index == 0 || link_up(nl, index, (int) if_nametoindex(NET_BRIDGE), host_if, err) < 0) {
+    if (index == 0)
+      appc_error_make(err, errno, "%s", host_if);
+    goto out;
+  }
+  /* inside the pod: eth0's address, up, and the default route */
+  if (n->pod_nl == NULL) {
+    appc_error_make(err, EINVAL, "net: no socket in the pod's namespace");
+    goto out;
+  }
+  int eth0 = 0;
+  if (link_index(n->pod_nl, "eth0", &eth0, err) < 0 ||
+      add_address(n->pod_nl, eth0, n->addr, n->prefix, "eth0's address", err) < 0 ||
+      link_up(n->pod_nl, eth0, 0, "eth0", err) < 0 ||
+      add_default_route(n->pod_nl, eth0, n->gateway, err) < 0)
+    goto out;
+  inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
+  if (n->n_ports > 0) {
+    int lock = net_lock(n->area, err);
+    if (lock < 0)
+      goto out;
+    r = port_elements("add", addr, n->ports, n->n_ports, false, err);
+    close(lock);
+    if (r < 0)
+      goto out;
+  }
+  r = 0;
+out:
+  mnl_socket_close(nl);
+  return r;
+}
+
+void ace_net_address(const struct ace_net *n, char *out)
+{
+  inet_ntop(AF_INET, &n->addr, out, INET_ADDRSTRLEN);
+}
+
+char *ace_net_published(const struct ace_net *n)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < n->n_ports; i++)
+    fprintf(f, "%s%u:%u/%s", i ? " " : "", n->ports[i].host_port, n->ports[i].pod_port,
+            n->ports[i].proto);
+  fclose(f);
+  return text;
+}
+
+/* Undo the lease named ADDR (its ports, its file) under the lock. */
+static void undo_lease(int area, int leases, const char *addr)
+{
+  cleanup_free char *text = NULL;
+  appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  if (appc_read_file_at(leases, addr, LEASE_MAX, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &text,
+                        &len, &ignored) == 0) {
+    char *save = NULL;
+    strtok_r(text, "\n", &save); /* the UUID */
+    for (char *line = strtok_r(NULL, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+      struct ace_port_map p = {0};
+      if (sscanf(line, "%3s %hu %hu", p.proto, &p.host_port, &p.pod_port) == 3 &&
+          (strcmp(p.proto, "tcp") == 0 || strcmp(p.proto, "udp") == 0))
+        (void) port_elements("delete", addr, &p, 1, true, &ignored);
+    }
+  }
+  appc_error_release(&ignored);
+  unlinkat(leases, addr, 0);
+  remove_if_unused(area);
+}
+
+void ace_net_release(struct ace_net *n)
+{
+  if (n == NULL)
+    return;
+  if (n->leased && n->area >= 0) {
+    appc_error_t ignored = NULL;
+    int lock = net_lock(n->area, &ignored);
+    cleanup_close int leases = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
+    if (leases >= 0)
+      undo_lease(n->area, leases, addr);
+    if (lock >= 0)
+      close(lock);
+    appc_error_release(&ignored);
+  }
+  if (n->pod_nl != NULL)
+    mnl_socket_close(n->pod_nl);
+  if (n->area >= 0)
+    close(n->area);
+  free(n->ports);
+  free(n);
+}
+
+/* gc: the leases of pods that are gone (IS_GONE says which UUIDs are). */
+int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uuid), void *data,
+               appc_error_t *err)
+{
+  cleanup_close int area = appc_store_area_open(s, APPC_STORE_AREA_NET, false, err);
+  cleanup_close int leases = -1;
+  DIR *d;
+  struct dirent *e;
+  int lock;
+
+  if (area < 0)
+    return errno == ENOENT && *err == NULL ? 0 : -1;
+  if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
+    return -1;
+  if ((lock = net_lock(area, err)) < 0)
+    return -1;
+  leases = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dup_fd = leases >= 0 ? dup(leases) : -1;
+  d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    char uuid[APPC_UUID_LEN + 2] = "";
+    struct in_addr a;
+    if (inet_pton(AF_INET, e->d_name, &a) != 1)
+      continue;
+    int fd = openat(leases, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n = fd >= 0 ? read(fd, uuid, APPC_UUID_LEN) : -1;
+    if (fd >= 0)
+      close(fd);
+    if (n == APPC_UUID_LEN)
+      uuid[APPC_UUID_LEN] = '\0';
+    /* a lease not written yet belongs to a pod being made: left alone */
+    if (n == APPC_UUID_LEN && is_gone(data, uuid))
+      undo_lease(area, leases, e->d_name);
+  }
+  if (d != NULL)
+    closedir(d);
+  else if (dup_fd >= 0)
+    close(dup_fd);
+  remove_if_unused(area);
+  close(lock);
+  return 0;
+}

@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# actool run --net=default: a pod on the bridge actool0 with an address of
+# its own, NAT to the outside (an "outside" network namespace with no route
+# back to the pods' subnet answers only through the masquerade), published
+# ports (--publish and the pod manifest's ports) reachable from the host
+# (127.0.0.1 and its own address) and from the outside namespace; twenty
+# pods at once get twenty addresses; nothing (lease, map element, link,
+# table, bridge) outlives the pods, a SIGKILLed actool included once gc ran.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "the default network needs root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+command -v nft >/dev/null || skip_all "nft not installed (nftables)"
+command -v ip >/dev/null || skip_all "ip not installed (iproute2)"
+command -v curl >/dev/null || skip_all "curl not installed"
+if ip link show actool0 >/dev/null 2>&1; then
+  skip_all "a bridge actool0 exists already (another store's pods use it)"
+fi
+# One store's pods at a time own actool0: the tests that use it run alone.
+run_alone
+
+export ACTOOL_DIR=$TMP/store
+OUT=actool-test-out-$$
+cleanup() {
+  [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  ip netns pids "$OUT" 2>/dev/null | xargs -r kill -9 2>/dev/null
+  ip netns del "$OUT" 2>/dev/null
+  ip link del "vo$$" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The outside: a namespace behind a /30 whose only route is to the host.
+ip netns add "$OUT" &&
+  ip link add "vo$$" type veth peer name eth0 netns "$OUT" &&
+  ip addr add 10.123.0.1/30 dev "vo$$" && ip link set "vo$$" up &&
+  ip -n "$OUT" addr add 10.123.0.2/30 dev eth0 && ip -n "$OUT" link set eth0 up &&
+  ip -n "$OUT" link set lo up || { not_ok "an outside network namespace"; done_testing; exit; }
+mkdir -p "$TMP/outside-www"
+echo "outside says hi" >"$TMP/outside-www/file"
+ip netns exec "$OUT" busybox httpd -p 10.123.0.2:8000 -h "$TMP/outside-www"
+
+# The image: busybox with httpd serving /www on its port "www" (80).
+L=$TMP/web
+"$ACTOOL" layout --layout="$L" init --name=example.com/web >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
+  mkdir -p "$L/rootfs/www" && echo "pod says hi" >"$L/rootfs/www/index.html" &&
+  "$ACTOOL" layout --layout="$L" set-exec -- /usr/sbin/httpd -f -p 80 -h /www >/dev/null &&
+  "$ACTOOL" layout --layout="$L" port add www tcp 80 >/dev/null &&
+  "$ACTOOL" build "$L" "$TMP/web.aci" >/dev/null &&
+  "$ACTOOL" --insecure-options=image fetch "$TMP/web.aci" >/dev/null ||
+  { not_ok "the test image"; done_testing; exit; }
+
+leftovers() { # what of the network is left: leases, links, table, bridge
+  local leases links table bridge
+  leases=$(ls "$ACTOOL_DIR/net/leases" 2>/dev/null | wc -l)
+  links=$(ip -br link | grep -c '^acv')
+  table=$(nft list table ip actool >/dev/null 2>&1 && echo 1 || echo 0)
+  bridge=$(ip link show actool0 >/dev/null 2>&1 && echo 1 || echo 0)
+  echo "leases=$leases links=$links table=$table bridge=$bridge"
+}
+NONE="leases=0 links=0 table=0 bridge=0"
+# poll_page URL: the page once the server answers (10 s at most)
+poll_page() {
+  for _ in $(seq 100); do
+    curl -sS -m 2 "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+}
+
+# --- a pod on the bridge ---------------------------------------------------------
+
+check_clean "a pod with --net=default" "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c \
+  'ip -4 -o addr show eth0; ip route show default
+   printf "GET /file HTTP/1.0\r\n\r\n" | timeout 5 nc 10.123.0.2 8000 | tail -n1'
+out=$(cat "$TMP/.out")
+case $out in *"inet 172.16.28."*) ok "has an address of the subnet on eth0" ;;
+*) not_ok "has an address of the subnet on eth0"; note "$out" "$(cat "$TMP/.err")" ;; esac
+is "its default route is the bridge" "$(grep -o 'default via [0-9.]*' <<<"$out")" "default via 172.16.28.1"
+is "it reaches the outside through the masquerade" "$(tail -n1 <<<"$out")" "outside says hi"
+is "nothing is left once it ended" "$(leftovers)" "$NONE"
+
+# --- published ports ---------------------------------------------------------------
+
+port=$((20000 + RANDOM % 20000))
+"$ACTOOL" run --net=default --publish=www:"$port" --uuid-file-save="$TMP/uuid" example.com/web \
+  >"$TMP/web.out" 2>&1 &
+runner=$!
+page=$(poll_page "http://127.0.0.1:$port/")
+is "a published port answers on the host's 127.0.0.1" "$page" "pod says hi"
+host_ip=$(ip -4 -o addr show dev "vo$$" | awk '{print $4}' | cut -d/ -f1)
+is "on the host's own address" "$(curl -sS -m 5 "http://$host_ip:$port/" 2>&1)" "pod says hi"
+is "and from another network namespace" \
+  "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
+check_fails "a second pod publishing the same host port is refused" 1 'published by another pod|exists' \
+  "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
+is "the list shows the pod's network" "$("$ACTOOL" list --json | jq -r '.[0].net')" default
+is "status shows its address and published ports" \
+  "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published)"')" \
+  "true $port:80/tcp"
+"$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
+wait "$runner"
+is "nothing is left once it stopped" "$(leftovers)" "$NONE"
+
+cat >"$TMP/pod.json" <<EOF
+{"acVersion": "0.8.11", "acKind": "PodManifest",
+ "apps": [{"name": "web", "image": {"name": "example.com/web"}}],
+ "ports": [{"name": "www", "hostPort": $((port + 1))}]}
+EOF
+"$ACTOOL" run --net=default --pod-manifest="$TMP/pod.json" >/dev/null 2>&1 &
+runner=$!
+page=$(poll_page "http://127.0.0.1:$((port + 1))/")
+is "the pod manifest's ports are published too" "$page" "pod says hi"
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+wait_pods_settled
+case $(leftovers) in "leases=1 "*) ok "a SIGKILLed actool leaves its lease" ;;
+*) not_ok "a SIGKILLed actool leaves its lease"; note "$(leftovers)" ;; esac
+check_clean "gc" "$ACTOOL" gc
+is "gc removes its lease, ports, table and bridge" "$(leftovers)" "$NONE"
+is "the port answers no more" "$(curl -sS -m 2 "http://127.0.0.1:$((port + 1))/" 2>&1 | grep -c 'pod says hi')" 0
+
+# --- many pods at once ---------------------------------------------------------------
+
+for i in $(seq 20); do
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c \
+    'ip -4 -o addr show eth0 | awk "{print \$4}"; sleep 1' >"$TMP/many.$i" 2>&1 &
+done
+wait
+is "twenty pods at once got twenty addresses" "$(cat "$TMP"/many.* | grep -c '^172\.16\.28\.')" 20
+is "all different" "$(cat "$TMP"/many.* | grep '^172\.16\.28\.' | sort -u | wc -l)" 20
+is "nothing is left once they ended" "$(leftovers)" "$NONE"
+
+# --- refusals ---------------------------------------------------------------------
+
+check_fails "--publish without --net=default" 2 'needs --net=default' \
+  "$ACTOOL" run --publish=www:8080 example.com/web
+check_rejects "--publish of a port no app has" 'no app of the pod has a tcp or udp port' \
+  "$ACTOOL" run --net=default --publish=nope:8080 example.com/web
+check_rejects "--publish of a bad host port" 'not from 1 to 65535' \
+  "$ACTOOL" run --net=default --publish=www:70000 example.com/web
+check_rejects "--publish that is no NAME:PORT" 'not NAME:HOSTPORT' \
+  "$ACTOOL" run --net=default --publish=www example.com/web
+mkdir -p "$ACTOOL_DIR/net"
+echo '{"subnet": "10.0.0.0/8"}' >"$ACTOOL_DIR/net/default.json"
+check_rejects "a subnet out of bounds in net/default.json" 'N from 16 to 29' \
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/true
+echo '{"subnet": "10.77.0.0/24"}' >"$ACTOOL_DIR/net/default.json"
+is "another subnet from net/default.json" \
+  "$("$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' 2>&1 | grep -o 'inet 10\.77\.0\.[0-9]*' | cut -d. -f1-3)" \
+  "inet 10.77.0"
+is "nothing is left after the refusals" "$(leftovers)" "$NONE"
+
+done_testing
