@@ -134,6 +134,20 @@ is "twenty pods at once got twenty addresses" "$(cat "$TMP"/many.* | grep -c '^1
 is "all different" "$(cat "$TMP"/many.* | grep '^172\.16\.28\.' | sort -u | wc -l)" 20
 is "nothing is left once they ended" "$(leftovers)" "$NONE"
 
+# --- SIGKILLs at random moments ---------------------------------------------------
+
+for i in $(seq 10); do
+  "$ACTOOL" run --net=default --publish=www:$((port + 10 + i)) example.com/web >/dev/null 2>&1 &
+  victim=$!
+  sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+  kill -9 "$victim" 2>/dev/null
+  wait "$victim" 2>/dev/null
+done
+wait_pods_settled
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "ten actools SIGKILLed at random moments, then gc: nothing is left" "$(leftovers)" "$NONE"
+is "and no pod" "$("$ACTOOL" list --json | jq length)" 0
+
 # --- refusals ---------------------------------------------------------------------
 
 check_fails "--publish without --net=default" 2 'needs --net=default' \
