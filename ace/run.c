@@ -97,7 +97,6 @@ struct pod_run {
   char metadata_url[128];
   pid_t parent, meta_pid, init_pid;
   int meta_stop[2];
-  int meta_ready[2]; /* M writes a byte once it serves (wait_metadata) */
   int report[2];
   int init_ready[2], init_go[2]; /* I's handshake with P (parent_confirms) */
   int sigfd;
@@ -585,8 +584,7 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
                                  .apps = apps,
                                  .n_apps = r->n_apps,
                                  .hmac_key = r->key};
-  if (r->meta_stop[0] < 0 &&
-      (pipe2(r->meta_stop, O_CLOEXEC) < 0 || pipe2(r->meta_ready, O_CLOEXEC) < 0))
+  if (r->meta_stop[0] < 0 && pipe2(r->meta_stop, O_CLOEXEC) < 0)
     return appc_error_make(err, errno, "metadata service");
   r->meta_pid = fork();
   if (r->meta_pid < 0)
@@ -612,9 +610,7 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
     if (r->sigfd >= 0)
       close(r->sigfd);
     sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
-    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], r->meta_ready[1], &e) < 0
-              ? 1
-              : 0);
+    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], -1, &e) < 0 ? 1 : 0);
   }
   /* P keeps the socket and the stop pipe's read end: a new M serves them
    * should this one die (restart_metadata). */
@@ -785,20 +781,6 @@ static int supervisor_signals(void)
 
 static char *const default_exec[] = {(char *) "/sbin/init", NULL};
 
-/* S, before anything of the app runs: M started with the pod and loads
- * libmicrohttpd meanwhile; an app must not find it still loading (the ACE
- * validator's client gives up after 100 ms).  The byte M writes is never
- * read, so every S sees it.  A service that failed to start does not hold
- * the app back for long. */
-#define METADATA_READY_WAIT_MS 2000
-static void wait_metadata(const struct pod_run *r)
-{
-  struct pollfd p = {.fd = r->meta_ready[0], .events = POLLIN};
-
-  while (poll(&p, 1, METADATA_READY_WAIT_MS) < 0 && errno == EINTR)
-    ;
-}
-
 /* S: set the app up and run it; exits with the app's status. */
 static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 {
@@ -868,7 +850,6 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
       appc_error_make(&err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
       goto fail;
     }
-    wait_metadata(r);
     if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
       status = -pre;
       goto fail;
@@ -1522,8 +1503,6 @@ static void teardown(struct pod_run *r)
       close(r->report[k]);
     if (r->meta_stop[k] >= 0)
       close(r->meta_stop[k]);
-    if (r->meta_ready[k] >= 0)
-      close(r->meta_ready[k]);
     if (r->init_ready[k] >= 0)
       close(r->init_ready[k]);
     if (r->init_go[k] >= 0)
@@ -1557,7 +1536,6 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       .netns_fd = -1,
       .listen_fd = -1,
       .meta_stop = {-1, -1},
-      .meta_ready = {-1, -1},
       .report = {-1, -1},
       .init_ready = {-1, -1},
       .init_go = {-1, -1},
@@ -1597,8 +1575,10 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     goto out;
   if (opts->started != NULL)
     opts->started(opts->started_data, r.uuid);
-  /* M starts before the apps, so that their first request is answered as
-   * fast as the rest (M loads libmicrohttpd while the pod starts). */
+  /* M starts before the apps and loads libmicrohttpd (and GnuTLS behind
+   * it: some milliseconds) while the pod starts; the apps do not wait for
+   * it.  Its socket listens already (P made it), so an app's first request
+   * is accepted by the kernel at once and answered as soon as M serves. */
   if (start_metadata(&r, err) < 0 || (r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
   record_init(&r);
