@@ -23,7 +23,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-oci-layer \
 	tests/fuzz/fuzz-oci-archive \
 	tests/fuzz/fuzz-registry \
-	tests/fuzz/fuzz-yaml
+	tests/fuzz/fuzz-yaml \
+	tests/fuzz/fuzz-debian-control
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -94,3 +95,6 @@ tests_fuzz_fuzz_registry_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz-yaml.c
 tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_yaml_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
+tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)

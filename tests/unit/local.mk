@@ -55,3 +55,9 @@ tests_unit_test_schema_yaml_SOURCES = tests/unit/test-schema-yaml.c
 tests_unit_test_schema_yaml_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_schema_yaml_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-schema-yaml
+
+check_PROGRAMS += tests/unit/test-debian
+tests_unit_test_debian_SOURCES = tests/unit/test-debian.c
+tests_unit_test_debian_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_debian_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-debian
