@@ -25,7 +25,8 @@ INTEGRATION_TESTS = \
 	tests/integration/oci-export.sh \
 	tests/integration/bundle.sh \
 	tests/integration/registry.sh \
-	tests/integration/layout.sh
+	tests/integration/layout.sh \
+	tests/integration/layout-debian.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \
