@@ -58,6 +58,7 @@ struct appc_debian_package {
 struct appc_debian_packages {
   struct appc_debian_package *v;
   size_t n;
+  void *reserved[2]; /* zero; taken by members of later releases */
 };
 void appc_debian_packages_clear(struct appc_debian_packages *p);
 
