@@ -378,6 +378,11 @@ static int record(int root_fd, const struct deb_stanzas *old, const struct unpac
 
   if (updates < 0)
     return appc_error_make(err, errno, "rootfs /%s", dpkg_dir);
+  /* info/ in dpkg's multiarch format (1): PKG:ARCH.list for Multi-Arch:
+   * same, as dpkg reads them only then */
+  if (fstatat(info, "format", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+      appc_atomic_write_at(info, "format", "1\n", 2, 0644, 0, err) < 0)
+    return appc_error_prefix(err, "rootfs /%s/info", dpkg_dir);
   for (size_t i = 0; i < n; i++)
     if (write_info(info, &v[i], "list", v[i].list, err) < 0 ||
         (v[i].control.md5sums != NULL &&

@@ -110,9 +110,10 @@ mkdeb cycle-b 1 "Depends: cycle-a (>= 1)"
 mkdeb broken 1 "Depends: libfoo (>= 1.0), nonexistent (>= 2) | also-missing"
 mkdeb needs-foo 1 "Depends: libfoo (>= 1.1)"
 mkdeb bb 1.36 "" "$TMP/busybox:bin/busybox" "@busybox:bin/sh"
+mkdeb sneaky 1 "" "$TMP/busybox:etc/sneaky/busybox"
 GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2.0.deb"
   "$B/provider_3.deb" "$B/cycle-a_1.deb" "$B/cycle-b_1.deb" "$B/broken_1.deb"
-  "$B/needs-foo_1.deb" "$B/bb_1.36.deb")
+  "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb")
 suite good "${GOOD[@]}"
 
 # Release + Release.gpg, no InRelease.
@@ -220,6 +221,9 @@ check "dpkg --root lists the packages as installed" \
 check "dpkg --root lists the multi-arch package" grep -Eq "^ii +libc-fake(:$ARCH)? +2\.0 " "$TMP/dpkg.out"
 check "dpkg -L knows the files of a package (info/PKG.list)" \
   sh -c "dpkg --root='$L/rootfs' -L hello | grep -qx /usr/bin/hello-busybox"
+dpkg --root="$L/rootfs" -L libc-fake >"$TMP/dpkg.out" 2>"$TMP/dpkg.err"
+check "dpkg -L knows a Multi-Arch: same package (info/PKG:ARCH.list, format 1)" \
+  sh -c "grep -qx /usr/share/libc-fake/2.0 '$TMP/dpkg.out' && ! test -s '$TMP/dpkg.err'"
 check "the md5sums are recorded" test -s "$L/rootfs/var/lib/dpkg/info/hello.md5sums"
 check "dpkg --verify agrees with the files" dpkg --root="$L/rootfs" --verify hello
 check "the layout still validates" "$ACTOOL" validate "$L"
@@ -238,6 +242,15 @@ check "Release + Release.gpg (no InRelease) works" inst "$L2" detached cycle-b
 cp "$TMP/.out" "$TMP/cycle.out"
 check "a dependency cycle ends" grep -q "^cycle-a 1 " "$TMP/cycle.out"
 check "--debug shows the requests" sh -c "$(printf '%q ' $T "$ACTOOL") --debug --cacert='$NET_CA' layout debian --layout='$L2' --mirror='$M' --suite=good --keyring='$TMP/keyring.gpg' provider 2>&1 | grep -q 'GET $M/dists/good/InRelease'"
+
+# Symlinks of the rootfs that point out of it are resolved inside it.
+L5=$TMP/l5
+lay "$L5"
+mkdir -p "$TMP/outside" "$L5/rootfs/etc"
+ln -s "$TMP/outside" "$L5/rootfs/etc/sneaky"
+check "a package under a symlink of the rootfs that leads out installs" inst "$L5" good sneaky
+check "nothing was written outside the rootfs" test -z "$(ls -A "$TMP/outside")"
+check "the file is in the rootfs" cmp "$TMP/busybox" "$L5/rootfs/etc/sneaky/busybox"
 
 # --- a busybox image under 2 MB ----------------------------------------------------
 
