@@ -87,10 +87,11 @@ static int fetch_release(struct job *j, char **out, appc_error_t *err)
   free(what);
   if (asprintf(&what, "%s/dists/%s/Release", j->mirror, j->suite) < 0)
     return appc_error_make(err, ENOMEM, "%s", j->suite);
-  if (get(j, "Release", RELEASE_MAX, &body, &len, NULL) < 0 ||
-      get(j, "Release.gpg", 1u << 20, &sig, &sig_len, NULL) < 0)
+  if (get(j, "Release", RELEASE_MAX, &body, &len, NULL) < 0)
     return appc_error_prefix(err, "%s/dists/%s: neither InRelease nor Release", j->mirror,
                              j->suite);
+  if (get(j, "Release.gpg", 1u << 20, &sig, &sig_len, NULL) < 0)
+    return appc_error_prefix(err, "%s: no InRelease, and Release is not signed", what);
   if (appc_trust_verify_keyring(j->keyring, j->o->tmpdir, what, body, len, sig, sig_len, NULL, NULL,
                                 err) < 0)
     return -1;

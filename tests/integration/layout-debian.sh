@@ -127,6 +127,10 @@ suite otherkey "${GOOD[@]}"
 gpgt --yes --local-user "$OTHER!" --output "$REPO/dists/otherkey/InRelease" \
   --clearsign "$REPO/dists/otherkey/Release"
 
+# Release without InRelease or Release.gpg.
+suite unsigned "$B/provider_3.deb"
+rm "$REPO/dists/unsigned/InRelease"
+
 # An InRelease changed after it was signed.
 suite tampered "${GOOD[@]}"
 sed -i 's/^Suite: tampered/Suite: tampered!/' "$REPO/dists/tampered/InRelease"
@@ -286,6 +290,9 @@ rejects "a version the index does not have" "package libfoo=7: the index has no 
   good libfoo=7
 rejects "a Release signed by a key not in the keyring" \
   "dists/otherkey/InRelease: signed by key $OTHER, which is not in the keyring" otherkey hello
+rejects "a Release without a signature" \
+  "dists/unsigned/Release: no InRelease, and Release is not signed: .*Release.gpg.*404" \
+  unsigned provider
 rejects "a tampered InRelease" "dists/tampered/InRelease: bad signature" tampered hello
 rejects "a Packages file that does not match Release" \
   "dists/badpackages/main/binary-$ARCH/Packages(\.xz|\.gz)?: (SHA256 .* does not match|[0-9]+ bytes, but|larger than the [0-9]+ bytes the index gives)" \
