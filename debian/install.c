@@ -414,12 +414,11 @@ static int record(int root_fd, const struct deb_stanzas *old, const struct unpac
 
 /* ---- the packages ---- */
 
-/* A Filename of the index: relative, no "..", no scheme, no query. */
+/* A Filename of the index: relative, no "..", no scheme, no query (what
+ * it leads to on the mirror is checked against the index anyway). */
 static bool safe_filename(const char *f)
 {
-  char clean[4096];
-
-  if (f == NULL || f[0] == '/' || strpbrk(f, "?#%\\ \t\n") != NULL || strstr(f, "://") != NULL)
+  if (f == NULL || f[0] == '/' || strpbrk(f, "?#\\ \t\n") != NULL || strstr(f, "://") != NULL)
     return false;
   for (const char *p = f; *p != '\0';) {
     size_t len = strcspn(p, "/");
@@ -428,7 +427,7 @@ static bool safe_filename(const char *f)
     p += len;
     p += *p == '/';
   }
-  return strlen(f) < sizeof clean;
+  return strlen(f) < 4096;
 }
 
 static int fetch_deb(struct job *j, size_t k, struct unpacked *u)

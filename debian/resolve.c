@@ -298,11 +298,13 @@ static int resolve_package(struct resolver *r, size_t pkg)
   return 0;
 }
 
-/* A name asked for: "NAME" or "NAME=VERSION". */
+/* A name asked for: "NAME" or "NAME=VERSION", NAME perhaps with ":ARCH". */
 static int request(struct resolver *r, const char *arg)
 {
   const char *eq = strchr(arg, '=');
-  cleanup_free char *name = eq != NULL ? strndup(arg, (size_t) (eq - arg)) : strdup(arg);
+  size_t len = eq != NULL ? (size_t) (eq - arg) : strlen(arg);
+  const char *colon = memchr(arg, ':', len); /* NAME:ARCH, NAME:any: the arch is --arch's */
+  cleanup_free char *name = strndup(arg, colon != NULL ? (size_t) (colon - arg) : len);
   struct deb_alt alt = {.name = name,
                         .op = eq != NULL ? DEB_EQ : DEB_ANY,
                         .version = eq != NULL ? (char *) eq + 1 : NULL};

@@ -254,6 +254,7 @@ static void test_resolve(void **state)
    * libc's Depends on app is a cycle that ends */
   assert_resolves(&f, "app", "app=1 libx=3 prov=1 exim=4 libc=2.36");
   assert_resolves(&f, "libx=2", "libx=2");
+  assert_resolves(&f, "libx:amd64=2 liby:any", "libx=2 liby=1");
   assert_resolves(&f, "liby libx", "liby=1 libx=3 libc=2.36 app=1 prov=1 exim=4");
   assert_resolves(&f, "alltheway", "alltheway=1");
   assert_resolves(&f, "mail-transport-agent", "exim=4");
