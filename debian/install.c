@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
@@ -225,6 +226,30 @@ bad:
   appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
   archive_read_free(a);
   return -1;
+}
+
+/* A Release past its Valid-Until is refused, as apt refuses it: a mirror
+ * could otherwise keep serving an old signed index (with the packages it
+ * had then) for ever. */
+static int check_valid_until(struct job *j, const struct deb_stanza *release)
+{
+  const char *value = deb_field(release, "Valid-Until");
+  struct tm tm = {0};
+  const char *end;
+
+  if (value == NULL)
+    return 0;
+  end = strptime(value, "%a, %d %b %Y %H:%M:%S", &tm);
+  if (end == NULL || (strcmp(end, " UTC") != 0 && strcmp(end, " GMT") != 0 &&
+                      strcmp(end, " +0000") != 0 && strcmp(end, " Z") != 0))
+    return appc_error_make(j->err, 0, "%s/dists/%s/Release: Valid-Until \"%s\" is not a UTC date",
+                           j->mirror, j->suite, value);
+  if (timegm(&tm) < time(NULL))
+    return appc_error_make(j->err, 0,
+                           "%s/dists/%s/Release: expired (Valid-Until %s): the mirror serves an "
+                           "outdated index",
+                           j->mirror, j->suite, value);
+  return 0;
 }
 
 /* The Packages file Release lists for COMPONENT/binary-ARCH, checked and
@@ -535,7 +560,8 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
   if (s->release_st.n != 1)
     return appc_error_make(err, 0, "%s/dists/%s: the Release text is not one stanza", j->mirror,
                            j->suite);
-  if (fetch_packages(j, &s->release_st.v[0], &s->packages) < 0 ||
+  if (check_valid_until(j, &s->release_st.v[0]) < 0 ||
+      fetch_packages(j, &s->release_st.v[0], &s->packages) < 0 ||
       deb_parse_control(s->packages, "Packages", &s->packages_st, err) < 0 ||
       read_status(root_fd, &s->status, err) < 0 ||
       deb_parse_control(s->status, "rootfs /var/lib/dpkg/status", &s->status_st, err) < 0)

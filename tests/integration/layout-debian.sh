@@ -9,7 +9,8 @@
 # index, a Release signed by another key, a tampered InRelease, a Packages
 # file that does not match Release, a .deb that does not match Packages, a
 # .deb that is no ar archive, one whose data.tar climbs out with "../",
-# Release + Release.gpg instead of InRelease.  Every refusal must exit 1
+# Release + Release.gpg instead of InRelease, no signature at all, an
+# expired Release, a mirror that stalls.  Every refusal must exit 1
 # naming the rule, and leave the rootfs as it was.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 . "$top_srcdir/tests/integration/lib-net.sh" || exit 1
@@ -69,12 +70,14 @@ mkdeb() {
     net_fail "dpkg-deb $name" "$(cat "$TMP/.deb")"
 }
 
-# release SUITE: dists/SUITE/Release listing main/binary-ARCH/Packages{,.gz}.
+# release SUITE [VALID-UNTIL]: dists/SUITE/Release listing
+# main/binary-ARCH/Packages{,.gz}.
 release() {
   local dir=$REPO/dists/$1 f
   {
     echo "Origin: actool tests"
     echo "Suite: $1"
+    [ -z "${2:-}" ] || echo "Valid-Until: $2"
     echo "Architectures: $ARCH"
     echo "Components: main"
     echo "SHA256:"
@@ -85,7 +88,8 @@ release() {
 }
 
 # suite SUITE DEB...: dists/SUITE indexing the DEBs (copied into
-# pool/SUITE), with an InRelease signed by KEY.
+# pool/SUITE), with an InRelease signed by KEY.  $VALID_UNTIL, when set,
+# goes into Release.
 suite() {
   local name=$1 dir=$REPO/dists/$1 p
   shift
@@ -94,7 +98,7 @@ suite() {
   (cd "$REPO" && dpkg-scanpackages -m "pool/$name" /dev/null 2>/dev/null) \
     >"$dir/main/binary-$ARCH/Packages"
   gzip -9nk "$dir/main/binary-$ARCH/Packages"
-  release "$name"
+  release "$name" "${VALID_UNTIL:-}"
   gpgt --yes --local-user "$KEY!" --output "$dir/InRelease" --clearsign "$dir/Release"
 }
 
@@ -114,7 +118,11 @@ mkdeb sneaky 1 "" "$TMP/busybox:etc/sneaky/busybox"
 GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2.0.deb"
   "$B/provider_3.deb" "$B/cycle-a_1.deb" "$B/cycle-b_1.deb" "$B/broken_1.deb"
   "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb")
-suite good "${GOOD[@]}"
+VALID_UNTIL="$(LC_ALL=C date -u -d '+2 days' '+%a, %d %b %Y %H:%M:%S UTC')" suite good "${GOOD[@]}"
+
+# A Release past its Valid-Until.
+VALID_UNTIL="$(LC_ALL=C date -u -d '-1 day' '+%a, %d %b %Y %H:%M:%S UTC')" suite expired \
+  "$B/provider_3.deb"
 
 # Release + Release.gpg, no InRelease.
 suite detached "${GOOD[@]}"
@@ -189,6 +197,8 @@ PY
 (cd "$TMP/evil" && ar rc "$B/evil_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite evil "$B/evil_1.deb"
 
+# A mirror that answers nothing for 30 s.
+echo "location = /debian/dists/stall/InRelease { echo_sleep 30; echo x; }" >"$NET_CONF_D/stall.conf"
 net_start_nginx
 M=https://localhost:$NET_PORT/debian
 
@@ -293,6 +303,11 @@ rejects "a Release signed by a key not in the keyring" \
 rejects "a Release without a signature" \
   "dists/unsigned/Release: no InRelease, and Release is not signed: .*Release.gpg.*404" \
   unsigned provider
+rejects "an expired Release" "dists/expired/Release: expired \(Valid-Until " expired provider
+start=$(date +%s)
+ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=3 ACTOOL_HTTP_RETRIES=0 \
+  rejects "a mirror that stalls" "dists/stall/InRelease.*(time|Timeout)" stall provider
+check "the stalled request ended at its deadline" test $(($(date +%s) - start)) -lt 20
 rejects "a tampered InRelease" "dists/tampered/InRelease: bad signature" tampered hello
 rejects "a Packages file that does not match Release" \
   "dists/badpackages/main/binary-$ARCH/Packages(\.xz|\.gz)?: (SHA256 .* does not match|[0-9]+ bytes, but|larger than the [0-9]+ bytes the index gives)" \
