@@ -329,6 +329,22 @@ static int clear_name(struct unpack *u, int dir, const char *name, const char *p
   return 0;
 }
 
+/* Owner, mode and time of the file or directory FD, as the archive gives
+ * them (owners only when the process may set them).  Through the
+ * descriptor: a path would follow a symlink the way the host sees it. */
+static int set_metadata(struct unpack *u, struct archive_entry *e, int fd, const char *path)
+{
+  struct timespec ts[2] = {
+      {.tv_nsec = UTIME_OMIT},
+      {.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)}};
+
+  if (fchown(fd, (uid_t) archive_entry_uid(e), (gid_t) archive_entry_gid(e)) < 0 && errno != EPERM)
+    return appc_error_make(u->err, errno, "%s: /%s: chown", u->what, path);
+  if (fchmod(fd, archive_entry_perm(e)) < 0 || futimens(fd, ts) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  return 0;
+}
+
 static int write_file(struct unpack *u, struct archive_entry *e, int dir, const char *name,
                       const char *path)
 {
@@ -348,13 +364,11 @@ static int write_file(struct unpack *u, struct archive_entry *e, int dir, const 
     return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, archive_error_string(u->t));
   if (ftruncate(fd, (off_t) archive_entry_size(e)) < 0)
     return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
-  return 0;
+  return set_metadata(u, e, fd, path);
 }
 
-/* Owner, mode and time of NAME in DIR, as the archive gives them (owners
- * only when the process may set them). */
-static int set_metadata(struct unpack *u, struct archive_entry *e, int dir, const char *name,
-                        const char *path, bool symlink)
+static int set_link_metadata(struct unpack *u, struct archive_entry *e, int dir, const char *name,
+                             const char *path)
 {
   struct timespec ts[2] = {
       {.tv_nsec = UTIME_OMIT},
@@ -364,11 +378,24 @@ static int set_metadata(struct unpack *u, struct archive_entry *e, int dir, cons
                AT_SYMLINK_NOFOLLOW) < 0 &&
       errno != EPERM)
     return appc_error_make(u->err, errno, "%s: /%s: chown", u->what, path);
-  if (!symlink && fchmodat(dir, name, archive_entry_perm(e), 0) < 0)
-    return appc_error_make(u->err, errno, "%s: /%s: chmod", u->what, path);
   if (utimensat(dir, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
     return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   return 0;
+}
+
+/* A directory entry: made when missing; one already there keeps what it
+ * is, and a symlink standing for it (a merged /usr's /lib) is left alone. */
+static int make_dir(struct unpack *u, struct archive_entry *e, int dir, const char *name,
+                    const char *path, bool there)
+{
+  if (!there && mkdirat(dir, name, 0700) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  cleanup_close int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && there && (errno == ELOOP || errno == ENOTDIR))
+    return 0;
+  if (fd < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  return set_metadata(u, e, fd, path);
 }
 
 static int hard_link(struct unpack *u, struct archive_entry *e, int dir, const char *name,
@@ -417,15 +444,13 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
   if (link != NULL)
     r = hard_link(u, e, dir, name, path);
   else if (type == AE_IFDIR)
-    r = r == 0 && mkdirat(dir, name, 0700) < 0
-            ? appc_error_make(u->err, errno, "%s: /%s", u->what, path)
-            : set_metadata(u, e, dir, name, path, false);
+    r = make_dir(u, e, dir, name, path, r == 1);
   else if (type == AE_IFLNK)
     r = symlinkat(archive_entry_symlink(e), dir, name) < 0
             ? appc_error_make(u->err, errno, "%s: /%s", u->what, path)
-            : set_metadata(u, e, dir, name, path, true);
+            : set_link_metadata(u, e, dir, name, path);
   else if (type == AE_IFREG)
-    r = write_file(u, e, dir, name, path) < 0 ? -1 : set_metadata(u, e, dir, name, path, false);
+    r = write_file(u, e, dir, name, path);
   else
     r = appc_error_make(u->err, 0, "%s: /%s: not a file, directory, symlink or hard link", u->what,
                         path);

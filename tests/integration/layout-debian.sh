@@ -115,9 +115,10 @@ mkdeb broken 1 "Depends: libfoo (>= 1.0), nonexistent (>= 2) | also-missing"
 mkdeb needs-foo 1 "Depends: libfoo (>= 1.1)"
 mkdeb bb 1.36 "" "$TMP/busybox:bin/busybox" "@busybox:bin/sh"
 mkdeb sneaky 1 "" "$TMP/busybox:etc/sneaky/busybox"
+mkdeb linkdir 1 "" "$TMP/busybox:etc/linkdir/busybox"
 GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2.0.deb"
   "$B/provider_3.deb" "$B/cycle-a_1.deb" "$B/cycle-b_1.deb" "$B/broken_1.deb"
-  "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb")
+  "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb" "$B/linkdir_1.deb")
 VALID_UNTIL="$(LC_ALL=C date -u -d '+2 days' '+%a, %d %b %Y %H:%M:%S UTC')" suite good "${GOOD[@]}"
 
 # A Release past its Valid-Until.
@@ -265,6 +266,17 @@ ln -s "$TMP/outside" "$L5/rootfs/etc/sneaky"
 check "a package under a symlink of the rootfs that leads out installs" inst "$L5" good sneaky
 check "nothing was written outside the rootfs" test -z "$(ls -A "$TMP/outside")"
 check "the file is in the rootfs" cmp "$TMP/busybox" "$L5/rootfs/etc/sneaky/busybox"
+# A symlink to a directory that exists both in the rootfs and on the host:
+# the package's directory entry changes neither, its file goes in the rootfs.
+mkdir -p "$TMP/outside2" "$L5/rootfs$TMP/outside2"
+chmod 0700 "$TMP/outside2"
+touch -d @1000000000 "$TMP/outside2"
+ln -s "$TMP/outside2" "$L5/rootfs/etc/linkdir"
+check "a package under a symlink to a directory installs" inst "$L5" good linkdir
+check "the host's directory is unchanged" \
+  test "$(stat -c '%a %Y' "$TMP/outside2")" = "700 1000000000" -a -z "$(ls -A "$TMP/outside2")"
+check "the file went through the symlink, inside the rootfs" \
+  cmp "$TMP/busybox" "$L5/rootfs$TMP/outside2/busybox"
 
 # --- a busybox image under 2 MB ----------------------------------------------------
 
