@@ -610,6 +610,8 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
     return appc_error_make(err, EINVAL, "debian: no HTTP client");
   if (root_fd < 0)
     return appc_error_make(err, errno, "%s", appc_layout_rootfs(l));
+  if (!deb_name_valid(j.arch))
+    return appc_error_make(err, EINVAL, "debian: \"%s\" is not an architecture name", j.arch);
   size_t mlen = strlen(j.mirror);
   while (mlen > 1 && j.mirror[mlen - 1] == '/')
     mlen--;

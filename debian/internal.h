@@ -70,6 +70,10 @@ char *deb_alt_string(const struct deb_alt *alt);
 
 /* ---- the index and the resolver ---- */
 
+/* A package or architecture name: a letter or digit, then letters, digits,
+ * '+', '-', '.' (Policy 5.6.1; never a '/' to lead out of info/). */
+bool deb_name_valid(const char *name);
+
 /* A package of an index (a Packages file, or the rootfs's dpkg status). */
 struct deb_package {
   const struct deb_stanza *st;

@@ -9,6 +9,7 @@
  * Policy 7.5).  Each package is chosen at most once, so cycles end. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,16 @@ static int index_names(struct deb_index *ix, size_t i, appc_error_t *err)
   return 0;
 }
 
+bool deb_name_valid(const char *name)
+{
+  if (name == NULL || !isalnum((unsigned char) name[0]) || strlen(name) > 255)
+    return false;
+  for (const char *c = name; *c != '\0'; c++)
+    if (!isalnum((unsigned char) *c) && *c != '+' && *c != '-' && *c != '.')
+      return false;
+  return true;
+}
+
 static int add_package(struct deb_index *ix, const struct deb_stanza *st, const char *arch,
                        bool installed, const char *what, appc_error_t *err)
 {
@@ -122,6 +133,14 @@ static int add_package(struct deb_index *ix, const struct deb_stanza *st, const 
   if (p.name == NULL || p.version == NULL)
     return appc_error_make(err, 0, "%s: the entry at line %zu has no %s field", what, st->line,
                            p.name == NULL ? "Package" : "Version");
+  if (!deb_name_valid(p.name))
+    return appc_error_make(err, 0,
+                           "%s: the entry at line %zu: \"%s\" is not a package name (letters, "
+                           "digits, '+', '-', '.')",
+                           what, st->line, p.name);
+  if (p.arch != NULL && !deb_name_valid(p.arch))
+    return appc_error_make(err, 0, "%s: package %s: \"%s\" is not an architecture name", what,
+                           p.name, p.arch);
   if (!deb_version_valid(p.version))
     return appc_error_make(err, 0, "%s: package %s: \"%s\" is not a valid version", what, p.name,
                            p.version);

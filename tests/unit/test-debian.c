@@ -301,6 +301,8 @@ static void test_index_errors(void **state)
       {"Version: 1\n", "Packages: the entry at line 1 has no Package field"},
       {"Package: a\n", "has no Version field"},
       {"Package: a\nVersion: x\n", "package a: \"x\" is not a valid version"},
+      {"Package: ../../etc/x\nVersion: 1\n", "\"../../etc/x\" is not a package name"},
+      {"Package: a\nVersion: 1\nArchitecture: ../x\n", "is not an architecture name"},
       {"Package: a\nVersion: 1\nProvides: b | c\n", "only \"name\" or \"name (= version)\""},
       {"Package: a\nVersion: 1\nProvides: b (>= 1)\n", "may be provided"},
       {"Package: a\nVersion: 1\nProvides: (\n", "a package name is expected"},
