@@ -104,12 +104,13 @@ static bool member_is(const char *name, const char *prefix)
 }
 
 /* An archive path made relative to the rootfs: "./usr/bin/x" -> "usr/bin/x",
- * "./" -> "".  -1 for an absolute path or one with a ".." component. */
+ * "./" -> "".  -1 for an absolute path, one with a ".." component, or a
+ * newline (which would break the lines of info/PKG.list). */
 static int clean_path(const char *in, char *out, size_t size)
 {
   size_t n = 0;
 
-  if (in == NULL || in[0] == '/')
+  if (in == NULL || in[0] == '/' || strchr(in, '\n') != NULL)
     return -1;
   while (*in != '\0') {
     size_t len = strcspn(in, "/");
@@ -139,8 +140,8 @@ static int check_entry(struct archive_entry *e, const char *what, appc_error_t *
 
   if (clean_path(name, path, sizeof path) < 0)
     return appc_error_make(err, 0,
-                           "%s: data.tar: \"%s\" is an absolute path or has a \"..\" component: "
-                           "every path must stay in the rootfs",
+                           "%s: data.tar: \"%s\" is an absolute path or has a \"..\" component "
+                           "or a newline: every path must stay in the rootfs, one per line",
                            what, name != NULL ? name : "");
   if (link != NULL && clean_path(link, path, sizeof path) < 0)
     return appc_error_make(err, 0,
