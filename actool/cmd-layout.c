@@ -8,22 +8,16 @@ extern const struct actool_command actool_cmd_layout_init, actool_cmd_layout_set
     actool_cmd_layout_set_exec, actool_cmd_layout_label, actool_cmd_layout_annotation,
     actool_cmd_layout_env, actool_cmd_layout_port, actool_cmd_layout_mount,
     actool_cmd_layout_isolator, actool_cmd_layout_dependency, actool_cmd_layout_copy,
-    actool_cmd_layout_run;
+    actool_cmd_layout_run, actool_cmd_layout_debian;
 
 static const struct actool_command *const layout_subcommands[] = {
-    &actool_cmd_layout_init,
-    &actool_cmd_layout_copy,
-    &actool_cmd_layout_run,
-    &actool_cmd_layout_set,
-    &actool_cmd_layout_set_exec,
-    &actool_cmd_layout_label,
-    &actool_cmd_layout_annotation,
-    &actool_cmd_layout_env,
-    &actool_cmd_layout_port,
-    &actool_cmd_layout_mount,
-    &actool_cmd_layout_isolator,
-    &actool_cmd_layout_dependency,
-    NULL,
+    &actool_cmd_layout_init,       &actool_cmd_layout_copy,
+    &actool_cmd_layout_run,        &actool_cmd_layout_set,
+    &actool_cmd_layout_set_exec,   &actool_cmd_layout_label,
+    &actool_cmd_layout_annotation, &actool_cmd_layout_env,
+    &actool_cmd_layout_port,       &actool_cmd_layout_mount,
+    &actool_cmd_layout_isolator,   &actool_cmd_layout_dependency,
+    &actool_cmd_layout_debian,     NULL,
 };
 
 const struct actool_command actool_cmd_layout = {

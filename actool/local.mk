@@ -55,6 +55,7 @@ actool_actool_SOURCES = \
 	actool/cmd-layout-annotation.c \
 	actool/cmd-layout-env.c \
 	actool/cmd-layout-port.c \
+	actool/cmd-layout-debian.c \
 	actool/cmd-layout-mount.c \
 	actool/cmd-layout-isolator.c \
 	actool/cmd-layout-dependency.c \

@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -353,4 +355,49 @@ bool appc_dir_is_empty(int parent_fd, const char *name)
   if (dir != NULL)
     closedir(dir);
   return empty;
+}
+
+int appc_open_in_root(int root_fd, const char *path, int flags)
+{
+  struct open_how how = {
+      .flags = (unsigned long long) (flags | O_CLOEXEC),
+      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+
+  while (*path == '/')
+    path++;
+  if (*path == '\0')
+    path = ".";
+  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+  return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
+{
+  cleanup_free char *walk = strdup(path);
+  int fd;
+
+  if (walk == NULL)
+    return -1;
+  for (size_t n = strlen(walk); n > 0 && walk[n - 1] == '/'; n--)
+    walk[n - 1] = '\0';
+  if ((fd = appc_open_in_root(root_fd, walk, O_RDONLY | O_DIRECTORY)) >= 0 || errno != ENOENT)
+    return fd;
+  char *slash = strrchr(walk, '/');
+  const char *name = slash != NULL ? slash + 1 : walk;
+  if (slash != NULL)
+    *slash = '\0';
+  cleanup_close int parent = appc_mkdirs_in_root(root_fd, slash != NULL ? walk : "", mode);
+  if (parent < 0)
+    return -1;
+  /* "." and "..": resolved again from the root, which they cannot leave */
+  if (is_dot_or_dotdot(name))
+    return appc_open_in_root(root_fd, path, O_RDONLY | O_DIRECTORY);
+  if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
+    return -1;
+  return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }

@@ -100,4 +100,14 @@ int appc_tempfile_install(struct appc_tempfile *t, const char *name, unsigned fl
 /* Removes T's hidden name, if it has one, and closes it. */
 void appc_tempfile_discard(struct appc_tempfile *t);
 
+/* PATH (leading '/'s ignored; "" is the root) in the tree ROOT_FD,
+ * resolved as if ROOT_FD were '/' (openat2 RESOLVE_IN_ROOT): its symlinks,
+ * absolute or not, and its ".." never lead out.  An fd, or -1 with errno. */
+int appc_open_in_root(int root_fd, const char *path, int flags);
+
+/* The directory PATH in the tree ROOT_FD (resolved as appc_open_in_root
+ * does), made with its missing parents (MODE) first.  An fd, or -1 with
+ * errno. */
+int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode);
+
 #endif

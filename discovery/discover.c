@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arch.h"
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
@@ -30,25 +31,7 @@ const char *appc_host_os(void)
 /* appc's spellings (spec/types.md, os/arch labels) of the compiler's arch. */
 const char *appc_host_arch(void)
 {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__i386__)
-  return "i386";
-#elif defined(__aarch64__) && defined(__AARCH64EB__)
-  return "aarch64_be";
-#elif defined(__aarch64__)
-  return "aarch64";
-#elif defined(__arm__)
-  return "armv7l";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__powerpc64__)
-  return "ppc64";
-#elif defined(__s390x__)
-  return "s390x";
-#else
-  return "unknown";
-#endif
+  return appc_arch_host()->appc;
 }
 
 /* ---- templates --------------------------------------------------------- */

@@ -13,12 +13,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/callbacks.h"
@@ -37,20 +35,6 @@ struct copy {
   appc_error_t *err;
 };
 
-/* PATH (relative, no leading '/') in the rootfs, resolved as if the rootfs
- * were '/'.  -1 with errno set. */
-static int open_in_root(int root_fd, const char *path, int flags)
-{
-  struct open_how how = {
-      .flags = (unsigned long long) (flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-  };
-
-  if (*path == '\0')
-    path = ".";
-  return (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-}
-
 static bool is_dot_name(const char *name)
 {
   return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
@@ -59,42 +43,8 @@ static bool is_dot_name(const char *name)
 /* The directory PATH of the rootfs, made (with its parents) when missing. */
 static int make_dirs(struct copy *c, const char *path, int *out)
 {
-  cleanup_free char *walk = strdup(path);
-  int fd;
+  int fd = appc_mkdirs_in_root(c->root_fd, path, 0755);
 
-  if (walk == NULL)
-    return appc_error_make(c->err, ENOMEM, "%s", path);
-  for (size_t n = strlen(walk); n > 0 && walk[n - 1] == '/'; n--)
-    walk[n - 1] = '\0';
-  if ((fd = open_in_root(c->root_fd, walk, O_RDONLY | O_DIRECTORY)) >= 0) {
-    *out = fd;
-    return 0;
-  }
-  if (errno != ENOENT)
-    return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
-  char *slash = strrchr(walk, '/');
-  const char *name = slash != NULL ? slash + 1 : walk;
-  int parent = -1;
-  if (slash != NULL)
-    *slash = '\0';
-  if (make_dirs(c, slash != NULL ? walk : "", &parent) < 0)
-    return -1;
-  if (is_dot_name(name)) {
-    /* "." and "..": resolved again from the root, which they cannot leave */
-    close(parent);
-    fd = open_in_root(c->root_fd, path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-      return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
-    *out = fd;
-    return 0;
-  }
-  if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
-    int e = errno;
-    close(parent);
-    return appc_error_make(c->err, e, "%s/%s", c->rootfs, path);
-  }
-  fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  close(parent);
   if (fd < 0)
     return appc_error_make(c->err, errno, "%s/%s", c->rootfs, path);
   *out = fd;
@@ -284,7 +234,7 @@ static int split_dest(const char *dest, char **dir, char **name)
 
 static bool is_dir_at(int root_fd, const char *path)
 {
-  int fd = open_in_root(root_fd, path, O_RDONLY | O_DIRECTORY);
+  int fd = appc_open_in_root(root_fd, path, O_RDONLY | O_DIRECTORY);
 
   if (fd < 0)
     return false;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "common/arch.h"
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "oci/internal.h"
@@ -393,23 +394,7 @@ int oci_config_parse(const char *json, size_t len, const char *where, struct oci
 /* This machine's architecture, as OCI (GOARCH) spells it. */
 const char *oci_host_arch(void)
 {
-#if defined(__x86_64__)
-  return "amd64";
-#elif defined(__aarch64__)
-  return "arm64";
-#elif defined(__arm__)
-  return "arm";
-#elif defined(__i386__)
-  return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return "ppc64le";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
+  return appc_arch_host()->oci;
 }
 
 static bool is_index(const struct oci_descriptor *d)

@@ -50,7 +50,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
  * an operation returns: retry for up to a second while the home is not
  * gone.  Removal failures are not reported: the operation's verdict stands,
  * and gc removes whatever is left in tmp/. */
-static void temp_home_remove(char *home)
+void appc_trust_temp_home_remove(char *home)
 {
   const struct timespec pause = {0, 10 * 1000 * 1000};
 
@@ -91,7 +91,27 @@ static int temp_home_create(struct appc_store *store, char **out, appc_error_t *
   if (appc_store_tmpdir(store, "gnupg", &home, err) < 0)
     return appc_error_prefix(err, "a temporary GNUPGHOME");
   if (write_conf(home, err) < 0) {
-    temp_home_remove(steal_pointer(&home));
+    appc_trust_temp_home_remove(steal_pointer(&home));
+    return -1;
+  }
+  *out = steal_pointer(&home);
+  return 0;
+}
+
+int appc_trust_temp_home_at(const char *tmpdir, char **out, appc_error_t *err)
+{
+  cleanup_free char *home = NULL;
+
+  if (tmpdir == NULL || *tmpdir == '\0')
+    tmpdir = getenv("TMPDIR");
+  if (tmpdir == NULL || *tmpdir == '\0')
+    tmpdir = "/tmp";
+  if (asprintf(&home, "%s/actool-gnupg-XXXXXX", tmpdir) < 0)
+    return appc_error_make(err, ENOMEM, "%s", tmpdir);
+  if (mkdtemp(home) == NULL)
+    return appc_error_make(err, errno, "%s: a temporary GNUPGHOME", home);
+  if (write_conf(home, err) < 0) {
+    appc_trust_temp_home_remove(steal_pointer(&home));
     return -1;
   }
   *out = steal_pointer(&home);
@@ -140,7 +160,7 @@ void appc_trust_gpg_close(struct appc_trust_gpg *g)
   if (g->ctx != NULL)
     gpgme_release(g->ctx);
   g->ctx = NULL;
-  temp_home_remove(g->home);
+  appc_trust_temp_home_remove(g->home);
   g->home = NULL;
   if (g->locked)
     appc_store_unlock(g->store);

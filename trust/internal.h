@@ -60,6 +60,12 @@ int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc
 void appc_trust_gpg_close(struct appc_trust_gpg *g);
 #define cleanup_trust_gpg __attribute__((cleanup(appc_trust_gpg_close)))
 
+/* A temporary GNUPGHOME (mode 0700, with gpg.conf) in TMPDIR (NULL:
+ * $TMPDIR, else /tmp), for operations without a store; and the removal of
+ * one (frees HOME; NULL is nothing). */
+int appc_trust_temp_home_at(const char *tmpdir, char **out, appc_error_t *err);
+void appc_trust_temp_home_remove(char *home);
+
 /* A gpgme context for OpenPGP on the keyring HOME (NULL: gpg's default,
  * $GNUPGHOME or ~/.gnupg), offline. */
 int appc_trust_new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err);

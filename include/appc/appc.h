@@ -28,6 +28,7 @@
 #include <appc/ace.h>
 #include <appc/aci.h>
 #include <appc/callbacks.h>
+#include <appc/debian.h>
 #include <appc/discovery.h>
 #include <appc/error.h>
 #include <appc/fetch.h>

@@ -111,6 +111,20 @@ int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
                          const char *aci_name, const char *asc_path, struct appc_trust_result *out,
                          appc_error_t *err);
 
+/* Verify a document with the keys of the keyring file KEYRING (public
+ * keys, binary or armored: a distribution's archive keyring) instead of the
+ * store's: every key in it is trusted, no other is.  With SIG NULL, DATA
+ * (LEN bytes) is clearsigned (a Debian InRelease) and *PLAIN (NUL-terminated,
+ * *PLAIN_LEN bytes; free it) receives the text that was signed, which is all
+ * a caller should read; else SIG is a detached signature of DATA and PLAIN
+ * may be NULL.  At least one good signature by a key of KEYRING is needed,
+ * and a bad signature by any key refuses the document; errors name WHAT.
+ * gpg works in a temporary GNUPGHOME in TMPDIR (NULL: $TMPDIR, else /tmp),
+ * removed before returning.  appc_trust_init() must have been called. */
+int appc_trust_verify_keyring(const char *keyring, const char *tmpdir, const char *what,
+                              const void *data, size_t len, const void *sig, size_t sig_len,
+                              char **plain, size_t *plain_len, appc_error_t *err);
+
 /* ---- Managing the key store (actool trust) ----
  *
  * Like appc_trust_verify, these work in a temporary GNUPGHOME in the

@@ -24,7 +24,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-oci-archive \
 	tests/fuzz/fuzz-registry \
 	tests/fuzz/fuzz-yaml \
-	tests/fuzz/fuzz-containerfile
+	tests/fuzz/fuzz-containerfile \
+	tests/fuzz/fuzz-debian-control
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -98,3 +99,6 @@ tests_fuzz_fuzz_yaml_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_containerfile_SOURCES = tests/fuzz/fuzz-containerfile.c
 tests_fuzz_fuzz_containerfile_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_containerfile_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
+tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)

@@ -28,7 +28,8 @@ INTEGRATION_TESTS = \
 	tests/integration/registry.sh \
 	tests/integration/layout-run.sh \
 	tests/integration/containerfile.sh \
-	tests/integration/layout.sh
+	tests/integration/layout.sh \
+	tests/integration/layout-debian.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \

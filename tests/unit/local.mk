@@ -61,3 +61,9 @@ tests_unit_test_containerfile_SOURCES = tests/unit/test-containerfile.c
 tests_unit_test_containerfile_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_containerfile_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-containerfile
+
+check_PROGRAMS += tests/unit/test-debian
+tests_unit_test_debian_SOURCES = tests/unit/test-debian.c
+tests_unit_test_debian_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_debian_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-debian

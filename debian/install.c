@@ -1,0 +1,646 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* actool layout debian: Debian packages into a layout's rootfs (see
+ * <appc/debian.h>).  The order is what keeps a failure from leaving a
+ * half-made rootfs: index, signature, Packages, resolution, every .deb
+ * downloaded and checked, and only then unpacking and the dpkg records. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "common/arch.h"
+#include "common/callbacks.h"
+#include "common/cleanup.h"
+#include "common/digest.h"
+#include "common/fs.h"
+#include "common/lazy.h"
+#include "appc/discovery.h"
+#include "appc/layout.h"
+#include "appc/store.h"
+#include "appc/trust.h"
+#include "debian/internal.h"
+
+#define RELEASE_MAX (64u << 20)
+#define PACKAGES_MAX (1u << 30)
+#define STATUS_MAX (256u << 20)
+
+struct job {
+  const struct appc_debian_options *o;
+  const char *mirror, *suite, *component, *arch, *keyring;
+  char *work; /* the temporary directory */
+  appc_error_t *err;
+};
+
+const char *appc_debian_host_arch(void)
+{
+  return appc_arch_host()->debian;
+}
+
+void appc_debian_packages_clear(struct appc_debian_packages *p)
+{
+  for (size_t i = 0; i < p->n; i++) {
+    free(p->v[i].name);
+    free(p->v[i].version);
+    free(p->v[i].arch);
+  }
+  free(p->v);
+  memset(p, 0, sizeof *p);
+}
+
+/* ---- the index ---- */
+
+static int get(struct job *j, const char *path, size_t max, char **body, size_t *len, long *status)
+{
+  cleanup_free char *url = NULL;
+
+  if (asprintf(&url, "%s/dists/%s/%s", j->mirror, j->suite, path) < 0)
+    return appc_error_make(j->err, ENOMEM, "%s", path);
+  appc_cb_log(j->o->cb, "GET %s", url);
+  return appc_http_get(j->o->http, url, max, body, len, status, j->err);
+}
+
+/* The signed text of the suite's Release: InRelease, else Release with
+ * Release.gpg. */
+static int fetch_release(struct job *j, char **out, appc_error_t *err)
+{
+  cleanup_free char *body = NULL;
+  cleanup_free char *sig = NULL;
+  cleanup_free char *what = NULL;
+  size_t len = 0, sig_len = 0, plain_len;
+  long status = 0;
+
+  if (asprintf(&what, "%s/dists/%s/InRelease", j->mirror, j->suite) < 0)
+    return appc_error_make(err, ENOMEM, "%s", j->suite);
+  if (get(j, "InRelease", RELEASE_MAX, &body, &len, &status) == 0)
+    return appc_trust_verify_keyring(j->keyring, j->o->tmpdir, what, body, len, NULL, 0, out,
+                                     &plain_len, err);
+  if (status != 404 && status != 410)
+    return -1;
+  appc_error_release(err);
+  free(what);
+  if (asprintf(&what, "%s/dists/%s/Release", j->mirror, j->suite) < 0)
+    return appc_error_make(err, ENOMEM, "%s", j->suite);
+  if (get(j, "Release", RELEASE_MAX, &body, &len, NULL) < 0)
+    return appc_error_prefix(err, "%s/dists/%s: neither InRelease nor Release", j->mirror,
+                             j->suite);
+  if (get(j, "Release.gpg", 1u << 20, &sig, &sig_len, NULL) < 0)
+    return appc_error_prefix(err, "%s: no InRelease, and Release is not signed", what);
+  if (appc_trust_verify_keyring(j->keyring, j->o->tmpdir, what, body, len, sig, sig_len, NULL, NULL,
+                                err) < 0)
+    return -1;
+  *out = steal_pointer(&body);
+  return 0;
+}
+
+/* The SHA256 and size Release gives PATH, from its SHA256 field. */
+static bool release_entry(const char *sha256, const char *path, char hex[65],
+                          unsigned long long *size)
+{
+  const char *p = sha256;
+
+  while (p != NULL && *p != '\0') {
+    char h[65], name[512];
+    unsigned long long sz;
+    if (sscanf(p, " %64s %llu %511s", h, &sz, name) == 3 && strcmp(name, path) == 0 &&
+        strlen(h) == 64) {
+      memcpy(hex, h, 65);
+      *size = sz;
+      return true;
+    }
+    p = strchr(p, '\n');
+    p = p != NULL ? p + 1 : NULL;
+  }
+  return false;
+}
+
+static int hash_fd(int fd, const char *what, char hex[APPC_DIGEST_HEX_MAX], off_t *size,
+                   appc_error_t *err)
+{
+  cleanup_digest struct appc_digest *d = NULL;
+  char buf[65536];
+  ssize_t n;
+
+  *size = 0;
+  if (appc_digest_new(APPC_DIGEST_SHA256, &d, err) < 0)
+    return -1;
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s", what);
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    appc_digest_update(d, buf, (size_t) n);
+    *size += n;
+  }
+  if (n < 0)
+    return appc_error_make(err, errno, "%s", what);
+  return appc_digest_final(d, hex, err);
+}
+
+/* URL into the new file WORK/NAME, at most MAX bytes, then checked
+ * against SHA256 and SIZE. */
+static int download(struct job *j, const char *url, const char *name, const char *sha256,
+                    unsigned long long size, char **path_out)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int fd = -1;
+  struct appc_http_download d = {.url = url, .max_size = size};
+  char hex[APPC_DIGEST_HEX_MAX];
+  off_t got;
+
+  if (asprintf(&path, "%s/%s", j->work, name) < 0)
+    return appc_error_make(j->err, ENOMEM, "%s", url);
+  if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+    return appc_error_make(j->err, errno, "%s", path);
+  d.fd = fd;
+  appc_cb_log(j->o->cb, "GET %s", url);
+  int r = appc_http_download(j->o->http, &d, j->err);
+  bool oversized = d.oversized;
+  appc_http_download_clear(&d);
+  if (r < 0 && oversized) {
+    appc_error_release(j->err);
+    return appc_error_make(j->err, 0, "%s: larger than the %llu bytes the index gives", url, size);
+  }
+  if (r < 0)
+    return -1;
+  if (hash_fd(fd, path, hex, &got, j->err) < 0)
+    return -1;
+  if ((unsigned long long) got != size)
+    return appc_error_make(j->err, 0, "%s: %lld bytes, but the index gives %llu", url,
+                           (long long) got, size);
+  if (strcasecmp(hex, sha256) != 0)
+    return appc_error_make(j->err, 0, "%s: SHA256 %s does not match the index's %s", url, hex,
+                           sha256);
+  if (path_out != NULL)
+    *path_out = steal_pointer(&path);
+  return 0;
+}
+
+/* The content of the (possibly compressed) file PATH, decompressed. */
+static int decompress(const char *path, const char *what, char **out, appc_error_t *err)
+{
+  struct archive *a;
+  struct archive_entry *e;
+  size_t cap = 1u << 20, len = 0;
+  cleanup_free char *buf = NULL;
+  la_ssize_t n = 0;
+
+  if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
+    return -1;
+  if ((a = archive_read_new()) == NULL || (buf = malloc(cap)) == NULL) {
+    if (a != NULL)
+      archive_read_free(a);
+    return appc_error_make(err, ENOMEM, "%s", what);
+  }
+  archive_read_support_format_raw(a);
+  archive_read_support_filter_all(a);
+  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
+      archive_read_next_header(a, &e) != ARCHIVE_OK)
+    goto bad;
+  while ((n = archive_read_data(a, buf + len, cap - len - 1)) > 0) {
+    len += (size_t) n;
+    if (len + 1 == cap) {
+      char *bigger = cap >= PACKAGES_MAX ? NULL : realloc(buf, cap * 2);
+      if (bigger == NULL) {
+        archive_read_free(a);
+        return appc_error_make(err, EFBIG, "%s: larger than %u bytes", what, PACKAGES_MAX);
+      }
+      buf = bigger;
+      cap *= 2;
+    }
+  }
+  if (n < 0)
+    goto bad;
+  archive_read_free(a);
+  buf[len] = '\0';
+  if (memchr(buf, '\0', len) != NULL)
+    return appc_error_make(err, 0, "%s: holds a NUL byte: not a Packages file", what);
+  *out = steal_pointer(&buf);
+  return 0;
+bad:
+  appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
+  archive_read_free(a);
+  return -1;
+}
+
+/* A Release past its Valid-Until is refused, as apt refuses it: a mirror
+ * could otherwise keep serving an old signed index (with the packages it
+ * had then) for ever. */
+static int check_valid_until(struct job *j, const struct deb_stanza *release)
+{
+  const char *value = deb_field(release, "Valid-Until");
+  struct tm tm = {0};
+  const char *end;
+
+  if (value == NULL)
+    return 0;
+  end = strptime(value, "%a, %d %b %Y %H:%M:%S", &tm);
+  if (end == NULL || (strcmp(end, " UTC") != 0 && strcmp(end, " GMT") != 0 &&
+                      strcmp(end, " +0000") != 0 && strcmp(end, " Z") != 0))
+    return appc_error_make(j->err, 0, "%s/dists/%s/Release: Valid-Until \"%s\" is not a UTC date",
+                           j->mirror, j->suite, value);
+  if (timegm(&tm) < time(NULL))
+    return appc_error_make(j->err, 0,
+                           "%s/dists/%s/Release: expired (Valid-Until %s): the mirror serves an "
+                           "outdated index",
+                           j->mirror, j->suite, value);
+  return 0;
+}
+
+/* The Packages file Release lists for COMPONENT/binary-ARCH, checked and
+ * decompressed. */
+static int fetch_packages(struct job *j, const struct deb_stanza *release, char **out)
+{
+  static const char *const exts[] = {".xz", ".gz", ""};
+  const char *sha256 = deb_field(release, "SHA256");
+  cleanup_free char *release_url = NULL;
+
+  if (asprintf(&release_url, "%s/dists/%s/Release", j->mirror, j->suite) < 0)
+    return appc_error_make(j->err, ENOMEM, "%s", j->suite);
+  if (sha256 == NULL)
+    return appc_error_make(j->err, 0, "%s: no SHA256 field: the index files cannot be checked",
+                           release_url);
+  for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+    cleanup_free char *rel = NULL;
+    cleanup_free char *url = NULL;
+    cleanup_free char *path = NULL;
+    char hex[65];
+    unsigned long long size;
+    if (asprintf(&rel, "%s/binary-%s/Packages%s", j->component, j->arch, exts[i]) < 0)
+      return appc_error_make(j->err, ENOMEM, "%s", j->suite);
+    if (!release_entry(sha256, rel, hex, &size))
+      continue;
+    if (asprintf(&url, "%s/dists/%s/%s", j->mirror, j->suite, rel) < 0)
+      return appc_error_make(j->err, ENOMEM, "%s", j->suite);
+    if (download(j, url, "Packages", hex, size, &path) < 0 ||
+        decompress(path, url, out, j->err) < 0)
+      return -1;
+    return 0;
+  }
+  return appc_error_make(j->err, 0,
+                         "%s: lists no %s/binary-%s/Packages (.xz, .gz or plain) in its SHA256 "
+                         "field: the suite has no such component or architecture",
+                         release_url, j->component, j->arch);
+}
+
+/* ---- the rootfs's dpkg database ---- */
+
+static const char dpkg_dir[] = "var/lib/dpkg";
+
+/* The rootfs's dpkg status, "" when it has none. */
+static int read_status(int root_fd, char **out, appc_error_t *err)
+{
+  cleanup_close int dir = appc_open_in_root(root_fd, dpkg_dir, O_RDONLY | O_DIRECTORY);
+  size_t len;
+
+  if (dir < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "/%s", dpkg_dir);
+  if (dir >= 0 &&
+      appc_read_file_at(dir, "status", STATUS_MAX, APPC_READ_NOFOLLOW, out, &len, err) == 0)
+    return 0;
+  if (dir >= 0 && errno != ENOENT)
+    return appc_error_prefix(err, "rootfs /%s/status", dpkg_dir);
+  appc_error_release(err);
+  *out = strdup("");
+  return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "status");
+}
+
+struct textbuf {
+  char *s;
+  size_t len, cap;
+};
+
+static int text_add(struct textbuf *b, const char *a, const char *c, const char *d)
+{
+  size_t n = strlen(a) + strlen(c) + strlen(d);
+
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap * 2 + n + 4096;
+    char *bigger = realloc(b->s, cap);
+    if (bigger == NULL)
+      return -1;
+    b->s = bigger;
+    b->cap = cap;
+  }
+  b->len += (size_t) sprintf(b->s + b->len, "%s%s%s", a, c, d);
+  return 0;
+}
+
+/* The fields of ST but those named SKIP1 and SKIP2. */
+static int stanza_add(struct textbuf *b, const struct deb_stanza *st, const char *skip1,
+                      const char *skip2)
+{
+  for (size_t i = 0; i < st->n; i++) {
+    if (strcasecmp(st->f[i].name, skip1) == 0 || strcasecmp(st->f[i].name, skip2) == 0)
+      continue;
+    if (text_add(b, st->f[i].name, st->f[i].value[0] == '\n' ? ":" : ": ", st->f[i].value) < 0 ||
+        text_add(b, "\n", "", "") < 0)
+      return -1;
+  }
+  return 0;
+}
+
+struct unpacked {
+  const struct deb_package *pkg;
+  char *path; /* the downloaded .deb */
+  struct deb_control control;
+  char *control_text; /* parsed into stanzas */
+  struct deb_stanzas stanzas;
+  char *list;
+};
+
+static void unpacked_clear(struct unpacked *u)
+{
+  free(u->path);
+  deb_control_clear(&u->control);
+  deb_stanzas_clear(&u->stanzas);
+  free(u->control_text);
+  free(u->list);
+}
+
+static bool replaced(const struct unpacked *v, size_t n, const char *name)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].pkg->name, name) == 0)
+      return true;
+  return false;
+}
+
+static int info_name(const struct unpacked *u, const char *ext, char **out)
+{
+  const char *ma = deb_field(&u->stanzas.v[0], "Multi-Arch");
+  bool same = ma != NULL && strcmp(ma, "same") == 0;
+
+  return asprintf(out, "%s%s%s.%s", u->pkg->name, same ? ":" : "", same ? u->pkg->arch : "", ext);
+}
+
+static int write_info(int info, const struct unpacked *u, const char *ext, const char *text,
+                      appc_error_t *err)
+{
+  cleanup_free char *name = NULL;
+
+  if (info_name(u, ext, &name) < 0)
+    return appc_error_make(err, ENOMEM, "%s", u->pkg->name);
+  return appc_atomic_write_at(info, name, text, strlen(text), 0644, 0, err);
+}
+
+/* info/PKG.list and .md5sums of each package, then the status with them
+ * (replacing their earlier entries), written atomically. */
+static int record(int root_fd, const struct deb_stanzas *old, const struct unpacked *v, size_t n,
+                  appc_error_t *err)
+{
+  cleanup_close int dir = appc_mkdirs_in_root(root_fd, dpkg_dir, 0755);
+  cleanup_close int info = dir >= 0 ? appc_mkdirs_in_root(root_fd, "var/lib/dpkg/info", 0755) : -1;
+  cleanup_close int updates =
+      info >= 0 ? appc_mkdirs_in_root(root_fd, "var/lib/dpkg/updates", 0755) : -1;
+  struct textbuf b = {0};
+  struct stat st;
+  int r = 0;
+
+  if (updates < 0)
+    return appc_error_make(err, errno, "rootfs /%s", dpkg_dir);
+  /* info/ in dpkg's multiarch format (1): PKG:ARCH.list for Multi-Arch:
+   * same, as dpkg reads them only then */
+  if (fstatat(info, "format", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+      appc_atomic_write_at(info, "format", "1\n", 2, 0644, 0, err) < 0)
+    return appc_error_prefix(err, "rootfs /%s/info", dpkg_dir);
+  for (size_t i = 0; i < n; i++)
+    if (write_info(info, &v[i], "list", v[i].list, err) < 0 ||
+        (v[i].control.md5sums != NULL &&
+         write_info(info, &v[i], "md5sums", v[i].control.md5sums, err) < 0))
+      return -1;
+  for (size_t i = 0; r == 0 && i < old->n; i++) {
+    const char *name = deb_field(&old->v[i], "Package");
+    if (name != NULL && replaced(v, n, name))
+      continue;
+    r = stanza_add(&b, &old->v[i], "", "") < 0 || text_add(&b, "\n", "", "") < 0 ? -1 : 0;
+  }
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = text_add(&b, "Package: ", v[i].pkg->name, "\nStatus: install ok installed\n") < 0 ||
+                stanza_add(&b, &v[i].stanzas.v[0], "Package", "Status") < 0 ||
+                text_add(&b, "\n", "", "") < 0
+            ? -1
+            : 0;
+  if (r < 0) {
+    free(b.s);
+    return appc_error_make(err, ENOMEM, "rootfs /%s/status", dpkg_dir);
+  }
+  r = appc_atomic_write_at(dir, "status", b.s != NULL ? b.s : "", b.len, 0644, 0, err);
+  free(b.s);
+  if (r == 0 && fstatat(dir, "available", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+    r = appc_atomic_write_at(dir, "available", "", 0, 0644, 0, err);
+  return r < 0 ? appc_error_prefix(err, "rootfs /%s", dpkg_dir) : 0;
+}
+
+/* ---- the packages ---- */
+
+/* A Filename of the index: relative, no "..", no scheme, no query (what
+ * it leads to on the mirror is checked against the index anyway). */
+static bool safe_filename(const char *f)
+{
+  if (f == NULL || f[0] == '/' || strpbrk(f, "?#\\ \t\n") != NULL || strstr(f, "://") != NULL)
+    return false;
+  for (const char *p = f; *p != '\0';) {
+    size_t len = strcspn(p, "/");
+    if (len == 0 || (len == 2 && p[0] == '.' && p[1] == '.') || (len == 1 && p[0] == '.'))
+      return false;
+    p += len;
+    p += *p == '/';
+  }
+  return strlen(f) < 4096;
+}
+
+static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
+{
+  const struct deb_package *p = u->pkg;
+  const char *filename = deb_field(p->st, "Filename");
+  const char *sha256 = deb_field(p->st, "SHA256");
+  const char *size_s = deb_field(p->st, "Size");
+  cleanup_free char *url = NULL;
+  cleanup_free char *name = NULL;
+  char *end = NULL;
+  unsigned long long size = size_s != NULL ? strtoull(size_s, &end, 10) : 0;
+
+  if (!safe_filename(filename))
+    return appc_error_make(j->err, 0,
+                           "package %s %s: Filename \"%s\" is not a relative path in the mirror",
+                           p->name, p->version, filename != NULL ? filename : "");
+  if (sha256 == NULL || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdefABCDEF") != 64)
+    return appc_error_make(j->err, 0, "package %s %s: no SHA256 of 64 hex digits in the index",
+                           p->name, p->version);
+  if (size_s == NULL || end == size_s || *end != '\0')
+    return appc_error_make(j->err, 0, "package %s %s: no Size in the index", p->name, p->version);
+  if (asprintf(&url, "%s/%s", j->mirror, filename) < 0 || asprintf(&name, "%zu.deb", k) < 0)
+    return appc_error_make(j->err, ENOMEM, "%s", p->name);
+  if (download(j, url, name, sha256, size, &u->path) < 0 ||
+      deb_check(u->path, url, &u->control, j->err) < 0)
+    return -1;
+  if ((u->control_text = strdup(u->control.control)) == NULL)
+    return appc_error_make(j->err, ENOMEM, "%s", url);
+  if (deb_parse_control(u->control_text, url, &u->stanzas, j->err) < 0)
+    return appc_error_prefix(j->err, "control");
+  const char *cname = u->stanzas.n == 1 ? deb_field(&u->stanzas.v[0], "Package") : NULL;
+  const char *cversion = u->stanzas.n == 1 ? deb_field(&u->stanzas.v[0], "Version") : NULL;
+  if (cname == NULL || cversion == NULL || strcmp(cname, p->name) != 0 ||
+      strcmp(cversion, p->version) != 0)
+    return appc_error_make(j->err, 0, "%s: its control file is not that of %s %s", url, p->name,
+                           p->version);
+  return 0;
+}
+
+static int output(struct appc_debian_packages *out, const struct unpacked *v, size_t n,
+                  appc_error_t *err)
+{
+  if (out == NULL)
+    return 0;
+  if ((out->v = calloc(n + 1, sizeof *out->v)) == NULL)
+    return appc_error_make(err, ENOMEM, "packages");
+  for (size_t i = 0; i < n; i++, out->n++) {
+    out->v[i].name = strdup(v[i].pkg->name);
+    out->v[i].version = strdup(v[i].pkg->version);
+    out->v[i].arch = strdup(v[i].pkg->arch != NULL ? v[i].pkg->arch : "");
+    if (out->v[i].name == NULL || out->v[i].version == NULL || out->v[i].arch == NULL)
+      return appc_error_make(err, ENOMEM, "packages");
+  }
+  return 0;
+}
+
+struct state {
+  char *release, *packages, *status;
+  struct deb_stanzas release_st, packages_st, status_st;
+  struct deb_index ix;
+  size_t *chosen;
+  size_t n;
+  struct unpacked *debs;
+};
+
+static void state_clear(struct state *s)
+{
+  for (size_t i = 0; s->debs != NULL && i < s->n; i++)
+    unpacked_clear(&s->debs[i]);
+  free(s->debs);
+  free(s->chosen);
+  deb_index_clear(&s->ix);
+  deb_stanzas_clear(&s->release_st);
+  deb_stanzas_clear(&s->packages_st);
+  deb_stanzas_clear(&s->status_st);
+  free(s->release);
+  free(s->packages);
+  free(s->status);
+}
+
+static void work_removep(char **work)
+{
+  char *slash = *work != NULL ? strrchr(*work, '/') : NULL;
+
+  if (slash != NULL) {
+    appc_error_t ignored = NULL;
+    *slash = '\0';
+    cleanup_close int parent =
+        open(slash == *work ? "/" : *work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent >= 0)
+      (void) appc_remove_tree(parent, slash + 1, &ignored);
+    appc_error_release(&ignored);
+  }
+  free(*work);
+}
+
+static int prepare(struct job *j, int root_fd, char *const *names, size_t n, struct state *s)
+{
+  appc_error_t *err = j->err;
+
+  if (fetch_release(j, &s->release, err) < 0 ||
+      deb_parse_control(s->release, "Release", &s->release_st, err) < 0)
+    return -1;
+  if (s->release_st.n != 1)
+    return appc_error_make(err, 0, "%s/dists/%s: the Release text is not one stanza", j->mirror,
+                           j->suite);
+  if (check_valid_until(j, &s->release_st.v[0]) < 0 ||
+      fetch_packages(j, &s->release_st.v[0], &s->packages) < 0 ||
+      deb_parse_control(s->packages, "Packages", &s->packages_st, err) < 0 ||
+      read_status(root_fd, &s->status, err) < 0 ||
+      deb_parse_control(s->status, "rootfs /var/lib/dpkg/status", &s->status_st, err) < 0)
+    return -1;
+  deb_index_init(&s->ix);
+  if (deb_index_add(&s->ix, &s->status_st, j->arch, true, "rootfs /var/lib/dpkg/status", err) < 0 ||
+      deb_index_add(&s->ix, &s->packages_st, j->arch, false, "Packages", err) < 0 ||
+      deb_resolve(&s->ix, names, n, &s->chosen, &s->n, err) < 0)
+    return -1;
+  if ((s->debs = calloc(s->n + 1, sizeof *s->debs)) == NULL)
+    return appc_error_make(err, ENOMEM, "packages");
+  for (size_t i = 0; i < s->n; i++) {
+    s->debs[i].pkg = &s->ix.v[s->chosen[i]];
+    if (appc_cb_cancelled(j->o->cb))
+      return appc_error_make(err, ECANCELED, "debian");
+    if (fetch_deb(j, i, &s->debs[i]) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t n,
+                               const struct appc_debian_options *opts,
+                               struct appc_debian_packages *out, appc_error_t *err)
+{
+  const char *tmpdir = opts->tmpdir != NULL ? opts->tmpdir : getenv("TMPDIR");
+  struct job j = {
+      .o = opts,
+      .mirror = opts->mirror != NULL ? opts->mirror : APPC_DEBIAN_DEFAULT_MIRROR,
+      .suite = opts->suite != NULL ? opts->suite : APPC_DEBIAN_DEFAULT_SUITE,
+      .component = opts->component != NULL ? opts->component : "main",
+      .arch = opts->arch != NULL ? opts->arch : appc_debian_host_arch(),
+      .keyring = opts->keyring != NULL ? opts->keyring : APPC_DEBIAN_DEFAULT_KEYRING,
+      .err = err,
+  };
+  __attribute__((cleanup(work_removep))) char *work = NULL;
+  cleanup_free char *mirror = NULL;
+  __attribute__((cleanup(state_clear))) struct state s = {0};
+  cleanup_close int root_fd = open(appc_layout_rootfs(l), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (out != NULL)
+    memset(out, 0, sizeof *out);
+  if (n == 0)
+    return appc_error_make(err, EINVAL, "debian: no package named");
+  if (opts->http == NULL)
+    return appc_error_make(err, EINVAL, "debian: no HTTP client");
+  if (root_fd < 0)
+    return appc_error_make(err, errno, "%s", appc_layout_rootfs(l));
+  if (!deb_name_valid(j.arch))
+    return appc_error_make(err, EINVAL, "debian: \"%s\" is not an architecture name", j.arch);
+  size_t mlen = strlen(j.mirror);
+  while (mlen > 1 && j.mirror[mlen - 1] == '/')
+    mlen--;
+  if ((mirror = strndup(j.mirror, mlen)) == NULL)
+    return appc_error_make(err, ENOMEM, "mirror");
+  j.mirror = mirror;
+  if (asprintf(&work, "%s/actool-debian-XXXXXX",
+               tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp") < 0) {
+    work = NULL;
+    return appc_error_make(err, ENOMEM, "debian");
+  }
+  if (mkdtemp(work) == NULL) {
+    int e = errno;
+    free(work);
+    work = NULL;
+    return appc_error_make(err, e, "a temporary directory in %s", tmpdir ? tmpdir : "/tmp");
+  }
+  j.work = work;
+  if (appc_trust_init(err) < 0 || prepare(&j, root_fd, names, n, &s) < 0)
+    return -1;
+  /* Everything is checked: the rootfs changes from here on. */
+  for (size_t i = 0; i < s.n; i++) {
+    if (appc_cb_cancelled(opts->cb))
+      return appc_error_make(err, ECANCELED, "debian: unpacking");
+    appc_cb_log(opts->cb, "unpacking %s %s", s.debs[i].pkg->name, s.debs[i].pkg->version);
+    if (deb_unpack(s.debs[i].path, s.debs[i].pkg->name, root_fd, &s.debs[i].list, err) < 0)
+      return -1;
+  }
+  if (record(root_fd, &s.status_st, s.debs, s.n, err) < 0)
+    return -1;
+  return output(out, s.debs, s.n, err);
+}

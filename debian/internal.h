@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* debian/: what the module's files share and nothing else uses. */
+#ifndef APPC_DEBIAN_INTERNAL_H
+#define APPC_DEBIAN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/hashmap.h"
+#include "appc/debian.h"
+#include "appc/error.h"
+
+/* ---- control files (deb822: Packages, Release, control, status) ---- */
+
+/* One field; NAME and VALUE point into the parsed text, which the parser
+ * cut up in place.  A value keeps its continuation lines ("\n ..."). */
+struct deb_field {
+  const char *name;
+  const char *value;
+};
+struct deb_stanza {
+  struct deb_field *f;
+  size_t n;
+  size_t line; /* where it starts, for messages */
+};
+struct deb_stanzas {
+  struct deb_stanza *v;
+  size_t n, cap;
+};
+void deb_stanzas_clear(struct deb_stanzas *s);
+
+/* Parse TEXT (NUL-terminated, changed in place and referred to by OUT: keep
+ * it as long as OUT) into stanzas.  Errors name WHAT and the line. */
+int deb_parse_control(char *text, const char *what, struct deb_stanzas *out, appc_error_t *err);
+
+/* The value of the field NAME (any case), or NULL. */
+const char *deb_field(const struct deb_stanza *s, const char *name);
+
+/* dpkg's order of versions: <0, 0, >0 as A sorts before, with, after B. */
+int deb_version_compare(const char *a, const char *b);
+/* Whether VERSION is well formed ([EPOCH:]UPSTREAM[-REVISION]). */
+bool deb_version_valid(const char *version);
+
+/* ---- relations (Depends, Pre-Depends, Provides) ---- */
+
+enum deb_op { DEB_ANY, DEB_LT, DEB_LE, DEB_EQ, DEB_GE, DEB_GT };
+struct deb_alt {
+  char *name; /* the architecture qualifier (":any") dropped */
+  enum deb_op op;
+  char *version; /* NULL with DEB_ANY */
+};
+struct deb_group {
+  struct deb_alt *alts; /* "a | b": either */
+  size_t n;
+};
+struct deb_relations {
+  struct deb_group *v;
+  size_t n, cap;
+};
+void deb_relations_clear(struct deb_relations *r);
+/* Parse a relation field's VALUE ("a (>= 1) | b:any, c [amd64] <!nocheck>");
+ * architecture lists and build profiles are read and ignored.  Errors name
+ * WHAT. */
+int deb_parse_relations(const char *value, const char *what, struct deb_relations *out,
+                        appc_error_t *err);
+/* Whether VERSION satisfies OP CONSTRAINT. */
+bool deb_version_satisfies(const char *version, enum deb_op op, const char *constraint);
+/* "name (op version)" of ALT, for messages; malloc'ed or NULL. */
+char *deb_alt_string(const struct deb_alt *alt);
+
+/* ---- the index and the resolver ---- */
+
+/* A package or architecture name: a letter or digit, then letters, digits,
+ * '+', '-', '.' (Policy 5.6.1; never a '/' to lead out of info/). */
+bool deb_name_valid(const char *name);
+
+/* A package of an index (a Packages file, or the rootfs's dpkg status). */
+struct deb_package {
+  const struct deb_stanza *st;
+  const char *name, *version, *arch;
+  bool installed; /* from the rootfs's status: satisfies, never downloaded */
+  struct deb_relations provides;
+};
+struct deb_index {
+  struct deb_package *v;
+  size_t n, cap;
+  struct appc_hashmap names; /* name -> packages of that name and providers */
+};
+void deb_index_init(struct deb_index *ix);
+void deb_index_clear(struct deb_index *ix);
+/* Add the packages of STANZAS for ARCH (and "all"); INSTALLED for a dpkg
+ * status, whose entries count only when "install ok installed".  The
+ * stanzas must outlive IX.  Errors name WHAT. */
+int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const char *arch,
+                  bool installed, const char *what, appc_error_t *err);
+/* The packages to install for NAMES: each, and what it depends on
+ * (Pre-Depends, Depends; alternatives in order, virtual packages through
+ * Provides), less what is installed; indices into IX->v in the order they
+ * were chosen.  Always terminates (each package is chosen once). */
+int deb_resolve(const struct deb_index *ix, char *const *names, size_t n, size_t **out,
+                size_t *n_out, appc_error_t *err);
+
+/* ---- .deb files ---- */
+
+/* What a check of a .deb gives: its control stanza text and md5sums. */
+struct deb_control {
+  char *control; /* the control file */
+  char *md5sums; /* NULL when the package has none */
+};
+void deb_control_clear(struct deb_control *c);
+/* Check the .deb at PATH (named WHAT): an ar archive of debian-binary 2.x,
+ * control.tar.* and data.tar.*, every data.tar entry a file, directory,
+ * symlink or hard link with a relative path without "..".  Reads its
+ * control files into OUT. */
+int deb_check(const char *path, const char *what, struct deb_control *out, appc_error_t *err);
+/* Unpack the data.tar of the .deb at PATH into the tree ROOT_FD (paths
+ * resolved in it); the paths written into *LIST ("/.\n/usr\n..."). */
+int deb_unpack(const char *path, const char *what, int root_fd, char **list, appc_error_t *err);
+
+#endif

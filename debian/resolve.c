@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* An index of packages (a mirror's Packages file and the rootfs's dpkg
+ * status) and the choice of what to install: the packages asked for and,
+ * breadth first, what their Pre-Depends and Depends need.  Of a group of
+ * alternatives "a | b", one already chosen or installed satisfies it, else
+ * the first that the index can satisfy is chosen: a real package (its
+ * highest version that meets the constraint), else a package providing the
+ * name (an unversioned Provides meets no versioned constraint, as in
+ * Policy 7.5).  Each package is chosen at most once, so cycles end. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/array.h"
+#include "common/cleanup.h"
+#include "debian/internal.h"
+
+struct provider {
+  size_t pkg;
+  const char *version; /* NULL: unversioned */
+};
+
+struct name_entry {
+  const char *name;
+  size_t *real;
+  size_t n_real, cap_real;
+  struct provider *prov;
+  size_t n_prov, cap_prov;
+};
+
+static uint64_t name_hash(const char *s)
+{
+  return appc_hash_bytes(s, strlen(s));
+}
+
+static bool name_eq(const void *entry, const void *key)
+{
+  return strcmp(((const struct name_entry *) entry)->name, key) == 0;
+}
+
+static const struct name_entry *lookup(const struct deb_index *ix, const char *name)
+{
+  if (ix->names.entry_size == 0)
+    return NULL;
+  return appc_hashmap_find(&ix->names, name_hash(name), name_eq, name);
+}
+
+static struct name_entry *entry_for(struct deb_index *ix, const char *name)
+{
+  bool added;
+  struct name_entry *e = appc_hashmap_insert(&ix->names, name_hash(name), name_eq, name, &added);
+
+  if (e != NULL && added)
+    *e = (struct name_entry){.name = name};
+  return e;
+}
+
+void deb_index_init(struct deb_index *ix)
+{
+  memset(ix, 0, sizeof *ix);
+  appc_hashmap_init(&ix->names, sizeof(struct name_entry), 1024);
+}
+
+static void entry_free(void *p)
+{
+  struct name_entry *e = p;
+
+  free(e->real);
+  free(e->prov);
+}
+
+void deb_index_clear(struct deb_index *ix)
+{
+  for (size_t i = 0; i < ix->n; i++)
+    deb_relations_clear(&ix->v[i].provides);
+  free(ix->v);
+  appc_hashmap_clear(&ix->names, entry_free);
+  memset(ix, 0, sizeof *ix);
+}
+
+/* Whether a status entry says the package is installed. */
+static bool status_installed(const struct deb_stanza *st)
+{
+  const char *status = deb_field(st, "Status");
+
+  return status != NULL && strcmp(status, "install ok installed") == 0;
+}
+
+static int index_names(struct deb_index *ix, size_t i, appc_error_t *err)
+{
+  struct deb_package *p = &ix->v[i];
+  struct name_entry *e = entry_for(ix, p->name);
+
+  if (e == NULL || APPC_ARRAY_RESERVE(e->real, e->cap_real, e->n_real + 1) < 0)
+    return appc_error_make(err, ENOMEM, "%s", p->name);
+  e->real[e->n_real++] = i;
+  for (size_t g = 0; g < p->provides.n; g++) {
+    const struct deb_alt *a = &p->provides.v[g].alts[0];
+    if ((e = entry_for(ix, a->name)) == NULL ||
+        APPC_ARRAY_RESERVE(e->prov, e->cap_prov, e->n_prov + 1) < 0)
+      return appc_error_make(err, ENOMEM, "%s", p->name);
+    e->prov[e->n_prov++] = (struct provider){i, a->op == DEB_EQ ? a->version : NULL};
+  }
+  return 0;
+}
+
+bool deb_name_valid(const char *name)
+{
+  if (name == NULL || !isalnum((unsigned char) name[0]) || strlen(name) > 255)
+    return false;
+  for (const char *c = name; *c != '\0'; c++)
+    if (!isalnum((unsigned char) *c) && *c != '+' && *c != '-' && *c != '.')
+      return false;
+  return true;
+}
+
+static int add_package(struct deb_index *ix, const struct deb_stanza *st, const char *arch,
+                       bool installed, const char *what, appc_error_t *err)
+{
+  struct deb_package p = {.st = st, .installed = installed};
+  const char *provides = deb_field(st, "Provides");
+  cleanup_free char *where = NULL;
+
+  p.name = deb_field(st, "Package");
+  p.version = deb_field(st, "Version");
+  p.arch = deb_field(st, "Architecture");
+  if (installed && !status_installed(st))
+    return 0;
+  if (p.name == NULL || p.version == NULL)
+    return appc_error_make(err, 0, "%s: the entry at line %zu has no %s field", what, st->line,
+                           p.name == NULL ? "Package" : "Version");
+  if (!deb_name_valid(p.name))
+    return appc_error_make(err, 0,
+                           "%s: the entry at line %zu: \"%s\" is not a package name (letters, "
+                           "digits, '+', '-', '.')",
+                           what, st->line, p.name);
+  if (p.arch != NULL && !deb_name_valid(p.arch))
+    return appc_error_make(err, 0, "%s: package %s: \"%s\" is not an architecture name", what,
+                           p.name, p.arch);
+  if (!deb_version_valid(p.version))
+    return appc_error_make(err, 0, "%s: package %s: \"%s\" is not a valid version", what, p.name,
+                           p.version);
+  if (!installed && p.arch != NULL && strcmp(p.arch, arch) != 0 && strcmp(p.arch, "all") != 0)
+    return 0;
+  if (asprintf(&where, "%s: package %s: Provides", what, p.name) < 0)
+    return appc_error_make(err, ENOMEM, "%s", what);
+  if (provides != NULL && deb_parse_relations(provides, where, &p.provides, err) < 0)
+    return -1;
+  for (size_t g = 0; g < p.provides.n; g++)
+    if (p.provides.v[g].n != 1 ||
+        (p.provides.v[g].alts[0].op != DEB_ANY && p.provides.v[g].alts[0].op != DEB_EQ)) {
+      deb_relations_clear(&p.provides);
+      return appc_error_make(err, 0, "%s: only \"name\" or \"name (= version)\" may be provided",
+                             where);
+    }
+  if (APPC_ARRAY_RESERVE(ix->v, ix->cap, ix->n + 1) < 0) {
+    deb_relations_clear(&p.provides);
+    return appc_error_make(err, ENOMEM, "%s", what);
+  }
+  ix->v[ix->n++] = p;
+  return index_names(ix, ix->n - 1, err);
+}
+
+int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const char *arch,
+                  bool installed, const char *what, appc_error_t *err)
+{
+  for (size_t i = 0; i < stanzas->n; i++)
+    if (add_package(ix, &stanzas->v[i], arch, installed, what, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* ---- the choice ---- */
+
+struct resolver {
+  const struct deb_index *ix;
+  bool *chosen; /* per package of the index; installed ones too */
+  size_t *order;
+  size_t n, cap;
+  appc_error_t *err;
+};
+
+/* Whether a package named NAME is chosen or installed (another version
+ * cannot be). */
+static bool name_taken(const struct resolver *r, const struct name_entry *e)
+{
+  for (size_t i = 0; i < e->n_real; i++)
+    if (r->chosen[e->real[i]])
+      return true;
+  return false;
+}
+
+static bool provider_meets(const struct provider *p, const struct deb_alt *alt)
+{
+  return alt->op == DEB_ANY ||
+         (p->version != NULL && deb_version_satisfies(p->version, alt->op, alt->version));
+}
+
+static bool satisfied(const struct resolver *r, const struct deb_alt *alt)
+{
+  const struct name_entry *e = lookup(r->ix, alt->name);
+
+  if (e == NULL)
+    return false;
+  for (size_t i = 0; i < e->n_real; i++)
+    if (r->chosen[e->real[i]] &&
+        deb_version_satisfies(r->ix->v[e->real[i]].version, alt->op, alt->version))
+      return true;
+  for (size_t i = 0; i < e->n_prov; i++)
+    if (r->chosen[e->prov[i].pkg] && provider_meets(&e->prov[i], alt))
+      return true;
+  return false;
+}
+
+/* The package to choose for ALT, or -1. */
+static long candidate(const struct resolver *r, const struct deb_alt *alt)
+{
+  const struct name_entry *e = lookup(r->ix, alt->name);
+  long best = -1;
+
+  if (e == NULL)
+    return -1;
+  if (!name_taken(r, e))
+    for (size_t i = 0; i < e->n_real; i++) {
+      const struct deb_package *p = &r->ix->v[e->real[i]];
+      if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version) &&
+          (best < 0 || deb_version_compare(p->version, r->ix->v[best].version) > 0))
+        best = (long) e->real[i];
+    }
+  if (best >= 0)
+    return best;
+  for (size_t i = 0; i < e->n_prov; i++) {
+    const struct deb_package *p = &r->ix->v[e->prov[i].pkg];
+    if (!p->installed && provider_meets(&e->prov[i], alt) && !name_taken(r, lookup(r->ix, p->name)))
+      return (long) e->prov[i].pkg;
+  }
+  return -1;
+}
+
+static int choose(struct resolver *r, size_t pkg)
+{
+  if (APPC_ARRAY_RESERVE(r->order, r->cap, r->n + 1) < 0)
+    return appc_error_make(r->err, ENOMEM, "%s", r->ix->v[pkg].name);
+  r->chosen[pkg] = true;
+  r->order[r->n++] = pkg;
+  return 0;
+}
+
+static char *group_string(const struct deb_group *g)
+{
+  char *s = strdup("");
+
+  for (size_t i = 0; s != NULL && i < g->n; i++) {
+    cleanup_free char *alt = deb_alt_string(&g->alts[i]);
+    char *t = NULL;
+    if (alt == NULL || asprintf(&t, "%s%s%s", s, i > 0 ? " | " : "", alt) < 0)
+      t = NULL;
+    free(s);
+    s = t;
+  }
+  return s;
+}
+
+static int unresolvable(struct resolver *r, const struct deb_package *p, const char *field,
+                        const struct deb_group *g)
+{
+  cleanup_free char *text = group_string(g);
+  const struct name_entry *e = lookup(r->ix, g->alts[0].name);
+  const char *why = "no package in the index satisfies it";
+
+  if (e != NULL && e->n_real > 0)
+    why = "the index has the package, but not a version that satisfies it";
+  if (e != NULL && name_taken(r, e))
+    why = "another version of the package is installed or chosen";
+  return appc_error_make(r->err, 0, "package %s %s: %s: %s: unresolvable dependency: %s", p->name,
+                         p->version, field, text != NULL ? text : "?", why);
+}
+
+static int resolve_package(struct resolver *r, size_t pkg)
+{
+  static const char *const fields[] = {"Pre-Depends", "Depends"};
+  const struct deb_package *p = &r->ix->v[pkg];
+
+  for (size_t f = 0; f < 2; f++) {
+    const char *value = deb_field(p->st, fields[f]);
+    cleanup_free char *what = NULL;
+    struct deb_relations rel;
+    int rc = 0;
+    if (value == NULL)
+      continue;
+    if (asprintf(&what, "package %s %s: %s", p->name, p->version, fields[f]) < 0)
+      return appc_error_make(r->err, ENOMEM, "%s", p->name);
+    if (deb_parse_relations(value, what, &rel, r->err) < 0)
+      return -1;
+    for (size_t g = 0; rc == 0 && g < rel.n; g++) {
+      bool done = false;
+      for (size_t a = 0; !done && a < rel.v[g].n; a++)
+        done = satisfied(r, &rel.v[g].alts[a]);
+      for (size_t a = 0; !done && a < rel.v[g].n; a++) {
+        long c = candidate(r, &rel.v[g].alts[a]);
+        if (c >= 0) {
+          rc = choose(r, (size_t) c);
+          done = true;
+        }
+      }
+      if (rc == 0 && !done)
+        rc = unresolvable(r, p, fields[f], &rel.v[g]);
+    }
+    deb_relations_clear(&rel);
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* A name asked for: "NAME" or "NAME=VERSION", NAME perhaps with ":ARCH". */
+static int request(struct resolver *r, const char *arg)
+{
+  const char *eq = strchr(arg, '=');
+  size_t len = eq != NULL ? (size_t) (eq - arg) : strlen(arg);
+  const char *colon = memchr(arg, ':', len); /* NAME:ARCH, NAME:any: the arch is --arch's */
+  cleanup_free char *name = strndup(arg, colon != NULL ? (size_t) (colon - arg) : len);
+  struct deb_alt alt = {.name = name,
+                        .op = eq != NULL ? DEB_EQ : DEB_ANY,
+                        .version = eq != NULL ? (char *) eq + 1 : NULL};
+
+  if (name == NULL)
+    return appc_error_make(r->err, ENOMEM, "%s", arg);
+  if (satisfied(r, &alt))
+    return 0;
+  long c = candidate(r, &alt);
+  if (c >= 0)
+    return choose(r, (size_t) c);
+  if (lookup(r->ix, name) == NULL)
+    return appc_error_make(r->err, 0, "package %s: not in the index, and no package provides it",
+                           name);
+  return appc_error_make(r->err, 0,
+                         "package %s: the index has no version of it%s%s%s "
+                         "that can be installed",
+                         arg, eq != NULL ? " (" : "", eq != NULL ? eq + 1 : "",
+                         eq != NULL ? ")" : "");
+}
+
+int deb_resolve(const struct deb_index *ix, char *const *names, size_t n, size_t **out,
+                size_t *n_out, appc_error_t *err)
+{
+  struct resolver r = {.ix = ix, .err = err};
+  int rc = 0;
+
+  if ((r.chosen = calloc(ix->n + 1, sizeof *r.chosen)) == NULL)
+    return appc_error_make(err, ENOMEM, "resolving dependencies");
+  for (size_t i = 0; i < ix->n; i++)
+    r.chosen[i] = ix->v[i].installed;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = request(&r, names[i]);
+  for (size_t k = 0; rc == 0 && k < r.n; k++)
+    rc = resolve_package(&r, r.order[k]);
+  free(r.chosen);
+  if (rc < 0) {
+    free(r.order);
+    return -1;
+  }
+  *out = r.order;
+  *n_out = r.n;
+  return 0;
+}

@@ -1,0 +1,342 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `actool layout debian` (docs/authoring.md, "Debian packages") against a
+# Debian repository made here: .debs built with dpkg-deb (and hostile ones
+# with ar and python's tarfile), indexed by dpkg-scanpackages, Release
+# files signed with a gpg key made here, served by nginx over TLS from a
+# test CA (tests/integration/lib-net.sh).  No public mirror is used.  Each
+# suite of the repository (dists/SUITE) holds one situation: the good
+# index, a Release signed by another key, a tampered InRelease, a Packages
+# file that does not match Release, a .deb that does not match Packages, a
+# .deb that is no ar archive, one whose data.tar climbs out with "../",
+# Release + Release.gpg instead of InRelease, no signature at all, an
+# expired Release, a mirror that stalls.  Every refusal must exit 1
+# naming the rule, and leave the rootfs as it was.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+. "$top_srcdir/tests/integration/lib-net.sh" || exit 1
+
+G=$TMP/gnupg
+REPO=$NET_ROOT/debian
+B=$TMP/debs
+mkdir -p "$REPO/pool" "$B"
+mkdir -m 0700 "$G"
+trap 'gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1
+  net_cleanup; rm -rf "$TMP"' EXIT
+
+net_require
+for t in gpg gpgconf dpkg-deb dpkg-scanpackages dpkg ar python3 sha256sum; do
+  command -v "$t" >/dev/null 2>&1 || net_fail "$t is installed (scripts/deps)"
+done
+unset ACTOOL_CACERT ACTOOL_DIR ACTOOL_HTTP_TIMEOUT ACTOOL_HTTP_RETRIES ACTOOL_LAYOUT
+ARCH=$(dpkg --print-architecture)
+T="timeout 120"
+
+# --- the repository -----------------------------------------------------------
+
+newkey KEY repo@example.com
+newkey OTHER other@example.com
+gpgt --export "$KEY" >"$TMP/keyring.gpg"
+gpgt --export "$OTHER" >"$TMP/other.gpg"
+
+# mkdeb NAME VERSION [CONTROL-LINES [FILE...]]: $B/NAME_VERSION.deb holding
+# /usr/share/NAME/VERSION and the FILEs ("SRC:DEST" copied in, or
+# "@TARGET:DEST" a symlink).
+mkdeb() {
+  local name=$1 version=$2 extra=${3:-} d=$TMP/build/$1-$2 f t
+  rm -rf "$d"
+  mkdir -p "$d/DEBIAN" "$d/usr/share/$name"
+  echo "$name $version" >"$d/usr/share/$name/$version"
+  shift 3 2>/dev/null || shift $#
+  for f in "$@"; do
+    mkdir -p "$d/$(dirname "${f#*:}")"
+    case $f in
+      @*) t=${f%%:*} && ln -sfn "${t#@}" "$d/${f#*:}" ;;
+      *) cp "${f%%:*}" "$d/${f#*:}" ;;
+    esac
+  done
+  (cd "$d" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0r md5sum) \
+    >"$d/DEBIAN/md5sums"
+  {
+    echo "Package: $name"
+    echo "Version: $version"
+    echo "Architecture: $ARCH"
+    echo "Maintainer: Test <test@example.com>"
+    echo "Installed-Size: 10"
+    [ -z "$extra" ] || printf '%s\n' "$extra"
+    echo "Description: test package $name"
+    echo " A package made by layout-debian.sh."
+  } >"$d/DEBIAN/control"
+  dpkg-deb --root-owner-group -Zgzip --build "$d" "$B/${name}_$version.deb" >/dev/null 2>"$TMP/.deb" ||
+    net_fail "dpkg-deb $name" "$(cat "$TMP/.deb")"
+}
+
+# release SUITE [VALID-UNTIL]: dists/SUITE/Release listing
+# main/binary-ARCH/Packages{,.gz}.
+release() {
+  local dir=$REPO/dists/$1 f
+  {
+    echo "Origin: actool tests"
+    echo "Suite: $1"
+    [ -z "${2:-}" ] || echo "Valid-Until: $2"
+    echo "Architectures: $ARCH"
+    echo "Components: main"
+    echo "SHA256:"
+    for f in main/binary-$ARCH/Packages main/binary-$ARCH/Packages.gz; do
+      printf ' %s %s %s\n' "$(sha256sum <"$dir/$f" | cut -d' ' -f1)" "$(stat -c %s "$dir/$f")" "$f"
+    done
+  } >"$dir/Release"
+}
+
+# suite SUITE DEB...: dists/SUITE indexing the DEBs (copied into
+# pool/SUITE), with an InRelease signed by KEY.  $VALID_UNTIL, when set,
+# goes into Release.
+suite() {
+  local name=$1 dir=$REPO/dists/$1 p
+  shift
+  mkdir -p "$REPO/pool/$name" "$dir/main/binary-$ARCH"
+  for p in "$@"; do cp "$p" "$REPO/pool/$name/"; done
+  (cd "$REPO" && dpkg-scanpackages -m "pool/$name" /dev/null 2>/dev/null) \
+    >"$dir/main/binary-$ARCH/Packages"
+  gzip -9nk "$dir/main/binary-$ARCH/Packages"
+  release "$name" "${VALID_UNTIL:-}"
+  gpgt --yes --local-user "$KEY!" --output "$dir/InRelease" --clearsign "$dir/Release"
+}
+
+cp /bin/busybox "$TMP/busybox"
+mkdeb hello 1.0 "Depends: libfoo (>= 1.0) | libbar, virt-x:any, cycle-a" \
+  "$TMP/busybox:usr/bin/hello-busybox"
+mkdeb libfoo 0.9
+mkdeb libfoo 1.2 "Pre-Depends: libc-fake (>= 2.0~rc1)"
+mkdeb libc-fake 2.0 "Multi-Arch: same"
+mkdeb provider 3 "Provides: virt-x (= 1)"
+mkdeb cycle-a 1 "Depends: cycle-b"
+mkdeb cycle-b 1 "Depends: cycle-a (>= 1)"
+mkdeb broken 1 "Depends: libfoo (>= 1.0), nonexistent (>= 2) | also-missing"
+mkdeb needs-foo 1 "Depends: libfoo (>= 1.1)"
+mkdeb bb 1.36 "" "$TMP/busybox:bin/busybox" "@busybox:bin/sh"
+mkdeb sneaky 1 "" "$TMP/busybox:etc/sneaky/busybox"
+mkdeb linkdir 1 "" "$TMP/busybox:etc/linkdir/busybox"
+GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2.0.deb"
+  "$B/provider_3.deb" "$B/cycle-a_1.deb" "$B/cycle-b_1.deb" "$B/broken_1.deb"
+  "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb" "$B/linkdir_1.deb")
+VALID_UNTIL="$(LC_ALL=C date -u -d '+2 days' '+%a, %d %b %Y %H:%M:%S UTC')" suite good "${GOOD[@]}"
+
+# A Release past its Valid-Until.
+VALID_UNTIL="$(LC_ALL=C date -u -d '-1 day' '+%a, %d %b %Y %H:%M:%S UTC')" suite expired \
+  "$B/provider_3.deb"
+
+# Release + Release.gpg, no InRelease.
+suite detached "${GOOD[@]}"
+rm "$REPO/dists/detached/InRelease"
+gpgt --yes --local-user "$KEY!" --armor --output "$REPO/dists/detached/Release.gpg" \
+  --detach-sign "$REPO/dists/detached/Release"
+
+# Signed by a key that is not in the keyring.
+suite otherkey "${GOOD[@]}"
+gpgt --yes --local-user "$OTHER!" --output "$REPO/dists/otherkey/InRelease" \
+  --clearsign "$REPO/dists/otherkey/Release"
+
+# Release without InRelease or Release.gpg.
+suite unsigned "$B/provider_3.deb"
+rm "$REPO/dists/unsigned/InRelease"
+
+# An InRelease changed after it was signed.
+suite tampered "${GOOD[@]}"
+sed -i 's/^Suite: tampered/Suite: tampered!/' "$REPO/dists/tampered/InRelease"
+
+# A Packages file that is not the one Release lists.
+suite badpackages "${GOOD[@]}"
+echo "" >>"$REPO/dists/badpackages/main/binary-$ARCH/Packages.gz"
+echo "" >>"$REPO/dists/badpackages/main/binary-$ARCH/Packages"
+
+# A .deb that is not the one Packages lists (same size, other bytes).
+suite baddeb "${GOOD[@]}"
+python3 - "$REPO/pool/baddeb/hello_1.0.deb" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[-100] ^= 0xFF
+open(p, "wb").write(b)
+PY
+
+# A .deb that is not an ar archive.
+head -c 3000 /dev/urandom >"$TMP/noar.deb"
+mkdeb noar 1
+suite noar "$B/noar_1.deb"
+cp "$TMP/noar.deb" "$REPO/pool/noar/noar_1.deb"
+(cd "$REPO" && dpkg-scanpackages -m pool/noar /dev/null 2>/dev/null) >/dev/null
+python3 - "$REPO/dists/noar/main/binary-$ARCH/Packages" "$REPO/pool/noar/noar_1.deb" <<'PY'
+import hashlib, os, re, sys
+p, deb = sys.argv[1], sys.argv[2]
+data = open(deb, "rb").read()
+t = open(p).read()
+t = re.sub(r"(?m)^SHA256: .*$", "SHA256: " + hashlib.sha256(data).hexdigest(), t)
+t = re.sub(r"(?m)^Size: .*$", "Size: %d" % len(data), t)
+open(p, "w").write(t)
+PY
+gzip -9nkf "$REPO/dists/noar/main/binary-$ARCH/Packages"
+release noar
+gpgt --yes --local-user "$KEY!" --output "$REPO/dists/noar/InRelease" --clearsign "$REPO/dists/noar/Release"
+
+# A .deb whose data.tar holds "./../../escaped".
+python3 - "$TMP/evil" <<'PY'
+import io, sys, tarfile
+d = sys.argv[1]
+import os
+os.makedirs(d, exist_ok=True)
+def tgz(name, members):
+    with tarfile.open(os.path.join(d, name), "w:gz", format=tarfile.GNU_FORMAT) as t:
+        for n, data in members:
+            i = tarfile.TarInfo(n)
+            i.size = len(data)
+            i.mode = 0o644
+            t.addfile(i, io.BytesIO(data))
+tgz("control.tar.gz", [("./control", b"Package: evil\nVersion: 1\nArchitecture: all\nDescription: x\n")])
+tgz("data.tar.gz", [("./usr/share/evil", b"fine\n"), ("./../../escaped", b"gotcha\n")])
+open(os.path.join(d, "debian-binary"), "w").write("2.0\n")
+PY
+(cd "$TMP/evil" && ar rc "$B/evil_1.deb" debian-binary control.tar.gz data.tar.gz)
+suite evil "$B/evil_1.deb"
+
+# A mirror that answers nothing for 30 s.
+echo "location = /debian/dists/stall/InRelease { echo_sleep 30; echo x; }" >"$NET_CONF_D/stall.conf"
+net_start_nginx
+M=https://localhost:$NET_PORT/debian
+
+# lay DIR: a new layout.
+lay() {
+  rm -rf "$1"
+  "$ACTOOL" layout init --layout="$1" --name=example.com/deb >/dev/null 2>&1 ||
+    net_fail "layout init $1"
+}
+# inst DIR SUITE ARGS...: layout debian with the test's CA and keyring.
+inst() {
+  local dir=$1 s=$2
+  shift 2
+  $T "$ACTOOL" --cacert="$NET_CA" layout debian --layout="$dir" --mirror="$M" --suite="$s" \
+    --keyring="$TMP/keyring.gpg" "$@"
+}
+# tree DIR: a listing of DIR's rootfs (names, types, sizes), to compare.
+tree() { (cd "$1/rootfs" && find . -printf '%p %y %s\n' | sort); }
+
+# --- installing ------------------------------------------------------------------
+
+L=$TMP/l1
+lay "$L"
+run_capture inst "$L" good hello
+is "hello and its dependencies are installed" "$status $(cut -d' ' -f1,2 "$TMP/.out" | sort | tr '\n' ' ')" \
+  "0 cycle-a 1 cycle-b 1 hello 1.0 libc-fake 2.0 libfoo 1.2 provider 3 "
+[ "$status" -eq 0 ] || note "$(cat "$TMP/.err")"
+check "the package's files are in the rootfs" cmp "$TMP/busybox" "$L/rootfs/usr/bin/hello-busybox"
+check "the highest version satisfying the constraint was chosen" \
+  test -f "$L/rootfs/usr/share/libfoo/1.2" -a ! -e "$L/rootfs/usr/share/libfoo/0.9"
+dpkg --root="$L/rootfs" -l >"$TMP/dpkg.out" 2>&1
+check "dpkg --root lists the packages as installed" \
+  grep -Eq "^ii +hello +1\.0 " "$TMP/dpkg.out"
+check "dpkg --root lists the multi-arch package" grep -Eq "^ii +libc-fake(:$ARCH)? +2\.0 " "$TMP/dpkg.out"
+check "dpkg -L knows the files of a package (info/PKG.list)" \
+  sh -c "dpkg --root='$L/rootfs' -L hello | grep -qx /usr/bin/hello-busybox"
+dpkg --root="$L/rootfs" -L libc-fake >"$TMP/dpkg.out" 2>"$TMP/dpkg.err"
+check "dpkg -L knows a Multi-Arch: same package (info/PKG:ARCH.list, format 1)" \
+  sh -c "grep -qx /usr/share/libc-fake/2.0 '$TMP/dpkg.out' && ! test -s '$TMP/dpkg.err'"
+check "the md5sums are recorded" test -s "$L/rootfs/var/lib/dpkg/info/hello.md5sums"
+check "dpkg --verify agrees with the files" dpkg --root="$L/rootfs" --verify hello
+check "the layout still validates" "$ACTOOL" validate "$L"
+
+# A second install: the installed packages satisfy, the status keeps them.
+run_capture inst "$L" good needs-foo
+is "what is installed already satisfies a dependency" "$status $(cat "$TMP/.out")" \
+  "0 needs-foo 1 $ARCH"
+dpkg --root="$L/rootfs" -l >"$TMP/dpkg.out" 2>&1
+check "the earlier packages stay in the status" grep -Eq "^ii +hello +1\.0 " "$TMP/dpkg.out"
+check "the new package is in the status" grep -Eq "^ii +needs-foo +1 " "$TMP/dpkg.out"
+
+L2=$TMP/l2
+lay "$L2"
+check "Release + Release.gpg (no InRelease) works" inst "$L2" detached cycle-b
+cp "$TMP/.out" "$TMP/cycle.out"
+check "a dependency cycle ends" grep -q "^cycle-a 1 " "$TMP/cycle.out"
+check "--debug shows the requests" sh -c "$(printf '%q ' $T "$ACTOOL") --debug --cacert='$NET_CA' layout debian --layout='$L2' --mirror='$M' --suite=good --keyring='$TMP/keyring.gpg' provider 2>&1 | grep -q 'GET $M/dists/good/InRelease'"
+
+# Symlinks of the rootfs that point out of it are resolved inside it.
+L5=$TMP/l5
+lay "$L5"
+mkdir -p "$TMP/outside" "$L5/rootfs/etc"
+ln -s "$TMP/outside" "$L5/rootfs/etc/sneaky"
+check "a package under a symlink of the rootfs that leads out installs" inst "$L5" good sneaky
+check "nothing was written outside the rootfs" test -z "$(ls -A "$TMP/outside")"
+check "the file is in the rootfs" cmp "$TMP/busybox" "$L5/rootfs/etc/sneaky/busybox"
+# A symlink to a directory that exists both in the rootfs and on the host:
+# the package's directory entry changes neither, its file goes in the rootfs.
+mkdir -p "$TMP/outside2" "$L5/rootfs$TMP/outside2"
+chmod 0700 "$TMP/outside2"
+touch -d @1000000000 "$TMP/outside2"
+ln -s "$TMP/outside2" "$L5/rootfs/etc/linkdir"
+check "a package under a symlink to a directory installs" inst "$L5" good linkdir
+check "the host's directory is unchanged" \
+  test "$(stat -c '%a %Y' "$TMP/outside2")" = "700 1000000000" -a -z "$(ls -A "$TMP/outside2")"
+check "the file went through the symlink, inside the rootfs" \
+  cmp "$TMP/busybox" "$L5/rootfs$TMP/outside2/busybox"
+
+# --- a busybox image under 2 MB ----------------------------------------------------
+
+L3=$TMP/l3
+lay "$L3"
+check "a static busybox installs" inst "$L3" good bb
+check "its symlink is made" test "$(readlink "$L3/rootfs/bin/sh")" = busybox
+"$ACTOOL" layout set-exec --layout="$L3" -- /bin/sh -c true >/dev/null 2>&1
+check "the layout builds" "$ACTOOL" build "$L3" "$TMP/bb.aci"
+size=$(stat -c %s "$TMP/bb.aci" 2>/dev/null || echo 0)
+check "the busybox image is under 2 MB ($size bytes)" test "$size" -gt 0 -a "$size" -lt 2000000
+
+# --- refusals: exit 1, the rule named, the rootfs untouched ------------------------
+
+L4=$TMP/l4
+lay "$L4"
+inst "$L4" good provider >/dev/null 2>&1 || net_fail "install provider into $L4"
+tree "$L4" >"$TMP/before"
+
+# rejects DESC PATTERN SUITE PKG...: refused, and the rootfs as it was.
+rejects() {
+  local desc=$1 pattern=$2
+  shift 2
+  check_rejects "$desc" "$pattern" inst "$L4" "$@"
+  tree "$L4" >"$TMP/after"
+  check "$desc: the rootfs is untouched" cmp -s "$TMP/before" "$TMP/after"
+}
+rejects "an unresolvable dependency" \
+  "package broken 1: Depends: nonexistent \(>= 2\) \| also-missing: unresolvable dependency" \
+  good broken
+rejects "an unknown package" "package nosuch: not in the index" good nosuch
+rejects "a version the index does not have" "package libfoo=7: the index has no version" \
+  good libfoo=7
+rejects "a Release signed by a key not in the keyring" \
+  "dists/otherkey/InRelease: signed by key $OTHER, which is not in the keyring" otherkey hello
+rejects "a Release without a signature" \
+  "dists/unsigned/Release: no InRelease, and Release is not signed: .*Release.gpg.*404" \
+  unsigned provider
+rejects "an expired Release" "dists/expired/Release: expired \(Valid-Until " expired provider
+start=$(date +%s)
+ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=3 ACTOOL_HTTP_RETRIES=0 \
+  rejects "a mirror that stalls" "dists/stall/InRelease.*(time|Timeout)" stall provider
+check "the stalled request ended at its deadline" test $(($(date +%s) - start)) -lt 20
+rejects "a tampered InRelease" "dists/tampered/InRelease: bad signature" tampered hello
+rejects "a Packages file that does not match Release" \
+  "dists/badpackages/main/binary-$ARCH/Packages(\.xz|\.gz)?: (SHA256 .* does not match|[0-9]+ bytes, but|larger than the [0-9]+ bytes the index gives)" \
+  badpackages hello
+rejects "a .deb that does not match the index" \
+  "pool/baddeb/hello_1.0.deb: SHA256 [0-9a-f]{64} does not match the index's" baddeb hello
+rejects "a .deb that is not an ar archive" "pool/noar/noar_1.deb: not a Debian package" \
+  noar noar
+rejects "a data.tar with ../ paths" \
+  "pool/evil/evil_1.deb: data.tar: \"\./\.\./\.\./escaped\" is an absolute path or has a \"\.\.\" component" \
+  evil evil
+check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
+rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
+  --keyring="$TMP/nokeys.gpg"
+check_rejects "a mirror without the suite" "dists/nosuite/(In)?Release.*404" inst "$L4" nosuite hello
+check_fails "--configure is refused: not yet" 2 "--configure: not yet" inst "$L4" good hello --configure
+check_fails "no package named is a usage error" 2 "needs PKG" "$ACTOOL" layout debian --layout="$L4"
+check "no temporary is left behind" sh -c "! ls -d \"\${TMPDIR:-/tmp}\"/actool-debian-* \"\${TMPDIR:-/tmp}\"/actool-gnupg-* 2>/dev/null | grep -q ."
+
+done_testing
