@@ -34,4 +34,5 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/hello/manifest \
 	fixtures/web/Containerfile fixtures/web/.dockerignore fixtures/web/site/index.html \
+	fixtures/debian-busybox/build \
 	scripts/deps scripts/build scripts/test scripts/demo scripts/mkrootfs-busybox
