@@ -2,12 +2,17 @@
 /* actool layout debian PKG... [--suite=SUITE] [--mirror=URL] [--keyring=FILE] */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "actool/layout-cli.h"
 #include "actool/net-cli.h"
 #include "appc/debian.h"
 #include "appc/discovery.h"
+#include "appc/store.h"
+#include "common/cleanup.h"
 
 struct debian_options {
   const char *layout;
@@ -28,9 +33,49 @@ static const struct actool_option debian_option_table[] = {
     {"arch", ACTOOL_OPT_STRING, offsetof(struct debian_options, arch), "ARCH",
      "dpkg's architecture (default: this machine's)", NULL},
     {"configure", ACTOOL_OPT_BOOL, offsetof(struct debian_options, configure), NULL,
-     "Run the maintainer scripts (not yet: refused)", NULL},
+     "Then configure the packages: dpkg --configure --pending in the rootfs (layout run), "
+     "which runs their maintainer scripts; the image must hold dpkg",
+     NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
+
+/* dpkg --configure --pending in the rootfs: the maintainer scripts of the
+ * packages just unpacked (recorded "unpacked"), as dpkg runs them. */
+static int configure(const struct actool_globals *g, struct appc_layout *l, appc_error_t *err)
+{
+  static char *argv[] = {"/usr/bin/dpkg", "--configure", "--pending", NULL};
+  struct appc_kv kv[] = {{(char *) "DEBIAN_FRONTEND", (char *) "noninteractive"}};
+  struct appc_kv_list env = {kv, 1};
+  struct appc_layout_run_options ro = {
+      .version = APPC_LAYOUT_RUN_OPTIONS_VERSION,
+      .env = &env,
+      .notify = actool_notify,
+      .notify_data = (void *) g,
+  };
+  struct appc_store *s = NULL;
+  cleanup_free char *dpkg = NULL;
+  int status = 1, r;
+
+  if (asprintf(&dpkg, "%s/usr/bin/dpkg", appc_layout_rootfs(l)) < 0) {
+    dpkg = NULL;
+    return appc_error_make(err, ENOMEM, "--configure");
+  }
+  if (access(dpkg, X_OK) != 0)
+    return appc_error_make(err, ENOENT,
+                           "--configure: the rootfs has no /usr/bin/dpkg to run the scripts with "
+                           "(install dpkg too); the packages stay unpacked");
+  if (actool_open_store(g, &s) != ACTOOL_EXIT_OK)
+    return appc_error_make(err, 0, "--configure: no store for the executor's pod");
+  fflush(NULL);
+  r = appc_layout_run(l, s, argv, 3, &ro, &status, err);
+  appc_store_close(s);
+  if (r == 0 && status != 0)
+    r = appc_error_make(err, 0,
+                        "--configure: dpkg --configure --pending exited with status %d; the "
+                        "rootfs keeps what the scripts did (dpkg --audit in it tells the rest)",
+                        status);
+  return r;
+}
 
 static int run_layout_debian(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
@@ -44,10 +89,10 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
 
   if (argc < 1)
     return actool_usage_error("layout debian", "needs PKG...");
-  if (o->configure)
-    return actool_usage_error("layout debian",
-                              "--configure: not yet: running maintainer scripts needs `layout "
-                              "run`; install without it (the scripts are not run)");
+  if (o->configure && geteuid() != 0) {
+    actool_error("layout debian --configure: the scripts run under the executor, which needs root");
+    return ACTOOL_EXIT_FAILURE;
+  }
   if ((r = actool_http_client(g, NULL, &h)) != ACTOOL_EXIT_OK)
     return r;
   d.http = h;
@@ -57,6 +102,7 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   d.component = o->component;
   d.arch = o->arch;
   d.cb = actool_callbacks(g);
+  d.scripts = o->configure;
   if (appc_layout_open(actool_layout_dir(o->layout), &l, &err) < 0) {
     appc_http_free(h);
     return actool_fail(&err);
@@ -64,6 +110,8 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   actool_cancel_begin();
   r = appc_layout_debian_install(l, argv, (size_t) argc, &d, &installed, &err);
   actool_cancel_end();
+  if (r == 0 && o->configure)
+    r = configure(g, l, &err);
   appc_layout_close(l);
   appc_http_free(h);
   if (r < 0)
@@ -77,7 +125,7 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
 const struct actool_command actool_cmd_layout_debian = {
     .name = "layout debian",
     .summary = "Install Debian packages and their dependencies into the rootfs",
-    .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] PKG...",
+    .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] [--configure] PKG...",
     .description =
         "Resolves PKG... (NAME, NAME=VERSION, or a virtual name) with their Pre-Depends and\n"
         "Depends from the mirror's dists/SUITE/InRelease (or Release + Release.gpg), signed\n"
@@ -85,8 +133,11 @@ const struct actool_command actool_cmd_layout_debian = {
         "Release.  Every .deb is downloaded and checked (SHA256, size, archive paths) before\n"
         "anything is unpacked into the rootfs; then the packages are recorded in its\n"
         "/var/lib/dpkg (dpkg --root=ROOTFS -l lists them).  Prints \"NAME VERSION ARCH\" per\n"
-        "package installed.  Maintainer scripts are not run (--configure is not yet\n"
-        "supported).  --cacert and --insecure-options=tls,http apply to the mirror.",
+        "package installed.  Maintainer scripts are not run, unless --configure: then the\n"
+        "scripts are kept in /var/lib/dpkg/info, the packages recorded unpacked, and\n"
+        "dpkg --configure --pending runs in the rootfs under the executor (layout run;\n"
+        "preinst scripts are not run: actool unpacked the files).  --cacert and\n"
+        "--insecure-options=tls,http apply to the mirror.",
     .options = debian_option_table,
     .options_size = sizeof(struct debian_options),
     .run = run_layout_debian,

@@ -34,8 +34,14 @@ static void archive_freep(struct archive **a)
 }
 #define cleanup_archive __attribute__((cleanup(archive_freep)))
 
+const char *const deb_script_names[DEB_N_SCRIPTS] = {
+    "preinst", "postinst", "prerm", "postrm", "config", "templates", "triggers", "conffiles",
+};
+
 void deb_control_clear(struct deb_control *c)
 {
+  for (size_t i = 0; i < DEB_N_SCRIPTS; i++)
+    free(c->scripts[i]);
   free(c->control);
   free(c->md5sums);
   memset(c, 0, sizeof *c);
@@ -197,6 +203,11 @@ static int read_control_tar(struct member *m, const char *what, struct deb_contr
     } else if (strcmp(path, "md5sums") == 0 && out->md5sums == NULL) {
       if (read_text(t, what, &out->md5sums, err) < 0)
         return -1;
+    } else {
+      for (size_t i = 0; i < DEB_N_SCRIPTS; i++)
+        if (strcmp(path, deb_script_names[i]) == 0 && out->scripts[i] == NULL &&
+            read_text(t, what, &out->scripts[i], err) < 0)
+          return -1;
     }
   }
   if (r != ARCHIVE_EOF)

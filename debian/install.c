@@ -383,16 +383,29 @@ static int write_info(int info, const struct unpacked *u, const char *ext, const
                       appc_error_t *err)
 {
   cleanup_free char *name = NULL;
+  /* the scripts are run by dpkg, the rest read */
+  bool script =
+      strcmp(ext, "config") == 0 || strstr(ext, "inst") != NULL || strstr(ext, "rm") != NULL;
 
   if (info_name(u, ext, &name) < 0)
     return appc_error_make(err, ENOMEM, "%s", u->pkg->name);
-  return appc_atomic_write_at(info, name, text, strlen(text), 0644, 0, err);
+  return appc_atomic_write_at(info, name, text, strlen(text), script ? 0755 : 0644, 0, err);
+}
+
+/* info/PKG.postinst and the others, for dpkg --configure. */
+static int write_scripts(int info, const struct unpacked *u, appc_error_t *err)
+{
+  for (size_t k = 0; k < DEB_N_SCRIPTS; k++)
+    if (u->control.scripts[k] != NULL &&
+        write_info(info, u, deb_script_names[k], u->control.scripts[k], err) < 0)
+      return -1;
+  return 0;
 }
 
 /* info/PKG.list and .md5sums of each package, then the status with them
  * (replacing their earlier entries), written atomically. */
 static int record(int root_fd, const struct deb_stanzas *old, const struct unpacked *v, size_t n,
-                  appc_error_t *err)
+                  bool scripts, appc_error_t *err)
 {
   cleanup_close int dir = appc_mkdirs_in_root(root_fd, dpkg_dir, 0755);
   cleanup_close int info = dir >= 0 ? appc_mkdirs_in_root(root_fd, "var/lib/dpkg/info", 0755) : -1;
@@ -412,7 +425,8 @@ static int record(int root_fd, const struct deb_stanzas *old, const struct unpac
   for (size_t i = 0; i < n; i++)
     if (write_info(info, &v[i], "list", v[i].list, err) < 0 ||
         (v[i].control.md5sums != NULL &&
-         write_info(info, &v[i], "md5sums", v[i].control.md5sums, err) < 0))
+         write_info(info, &v[i], "md5sums", v[i].control.md5sums, err) < 0) ||
+        (scripts && write_scripts(info, &v[i], err) < 0))
       return -1;
   for (size_t i = 0; r == 0 && i < old->n; i++) {
     const char *name = deb_field(&old->v[i], "Package");
@@ -421,7 +435,9 @@ static int record(int root_fd, const struct deb_stanzas *old, const struct unpac
     r = stanza_add(&b, &old->v[i], "", "") < 0 || text_add(&b, "\n", "", "") < 0 ? -1 : 0;
   }
   for (size_t i = 0; r == 0 && i < n; i++)
-    r = text_add(&b, "Package: ", v[i].pkg->name, "\nStatus: install ok installed\n") < 0 ||
+    r = text_add(&b, "Package: ", v[i].pkg->name,
+                 scripts ? "\nStatus: install ok unpacked\n" : "\nStatus: install ok installed\n") <
+                    0 ||
                 stanza_add(&b, &v[i].stanzas.v[0], "Package", "Status") < 0 ||
                 text_add(&b, "\n", "", "") < 0
             ? -1
@@ -640,7 +656,7 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
     if (deb_unpack(s.debs[i].path, s.debs[i].pkg->name, root_fd, &s.debs[i].list, err) < 0)
       return -1;
   }
-  if (record(root_fd, &s.status_st, s.debs, s.n, err) < 0)
+  if (record(root_fd, &s.status_st, s.debs, s.n, opts->scripts, err) < 0)
     return -1;
   return output(out, s.debs, s.n, err);
 }

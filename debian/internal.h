@@ -103,9 +103,13 @@ int deb_resolve(const struct deb_index *ix, char *const *names, size_t n, size_t
 /* ---- .deb files ---- */
 
 /* What a check of a .deb gives: its control stanza text and md5sums. */
+/* The maintainer scripts and files dpkg keeps in info/ (deb(5)). */
+#define DEB_N_SCRIPTS 8
+extern const char *const deb_script_names[DEB_N_SCRIPTS];
 struct deb_control {
-  char *control; /* the control file */
-  char *md5sums; /* NULL when the package has none */
+  char *control;                /* the control file */
+  char *md5sums;                /* NULL when the package has none */
+  char *scripts[DEB_N_SCRIPTS]; /* by deb_script_names; NULL when absent */
 };
 void deb_control_clear(struct deb_control *c);
 /* Check the .deb at PATH (named WHAT): an ar archive of debian-binary 2.x,

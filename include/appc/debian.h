@@ -45,7 +45,12 @@ struct appc_debian_options {
   const char *keyring;             /* NULL: APPC_DEBIAN_DEFAULT_KEYRING */
   const char *tmpdir;              /* downloads and gpg; NULL: $TMPDIR, else /tmp */
   const struct appc_callbacks *cb; /* cancel and log; may be NULL */
-  void *reserved[4];               /* zero; taken by members of later releases */
+  /* Keep the maintainer scripts (info/PKG.postinst...) and record the
+   * packages "install ok unpacked", for `dpkg --configure --pending` in the
+   * rootfs (`layout debian --configure` runs it through `layout run`);
+   * else they are recorded installed and no script is kept. */
+  bool scripts;
+  void *reserved[3]; /* zero; taken by members of later releases */
 };
 
 /* One package installed. */

@@ -121,6 +121,12 @@ GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2
   "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb" "$B/linkdir_1.deb")
 VALID_UNTIL="$(LC_ALL=C date -u -d '+2 days' '+%a, %d %b %Y %H:%M:%S UTC')" suite good "${GOOD[@]}"
 
+# A package with a postinst (for --configure).
+printf '#!/bin/sh\necho "configured $1" >/configured-by-postinst\n' >"$TMP/postinst"
+chmod 0755 "$TMP/postinst"
+mkdeb scripted 1 "" "$TMP/postinst:DEBIAN/postinst"
+suite scripts "$B/scripted_1.deb"
+
 # A Release past its Valid-Until.
 VALID_UNTIL="$(LC_ALL=C date -u -d '-1 day' '+%a, %d %b %Y %H:%M:%S UTC')" suite expired \
   "$B/provider_3.deb"
@@ -335,7 +341,32 @@ check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped
 rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
   --keyring="$TMP/nokeys.gpg"
 check_rejects "a mirror without the suite" "dists/nosuite/(In)?Release.*404" inst "$L4" nosuite hello
-check_fails "--configure is refused: not yet" 2 "--configure: not yet" inst "$L4" good hello --configure
+
+# --- --configure ------------------------------------------------------------------
+
+check_rejects "--configure without dpkg in the rootfs" "no /usr/bin/dpkg" inst "$L4" scripts scripted --configure
+is "the package stays unpacked, its postinst kept, not run" \
+  "$(grep -A1 '^Package: scripted' "$L4/rootfs/var/lib/dpkg/status" | sed -n 's/^Status: //p'):$(test -x "$L4/rootfs/var/lib/dpkg/info/scripted.postinst" && echo kept):$(test -e "$L4/rootfs/configured-by-postinst" && echo ran)" \
+  "install ok unpacked:kept:"
+# A rootfs where dpkg runs: busybox (sh, rm, tar, diff, dpkg-deb,
+# start-stop-daemon) and the host's dpkg with its libraries and ldconfig.
+L6=$TMP/l6
+lay "$L6"
+"$top_srcdir/scripts/mkrootfs-busybox" "$L6/rootfs" >/dev/null
+for f in /usr/bin/dpkg "$(command -v ldconfig)" $(ldd /usr/bin/dpkg | awk '/=>/ {print $3} /ld-linux/ {print $1}'); do
+  mkdir -p "$L6/rootfs$(dirname "$f")"
+  rm -f "$L6/rootfs$f" # a busybox applet's link: never copied through
+  cp -L "$f" "$L6/rootfs$f"
+done
+if [ "$(id -u)" -eq 0 ]; then
+  check_clean "--configure runs dpkg --configure --pending in the rootfs" inst "$L6" scripts scripted --configure
+  is "the postinst ran, as dpkg runs it" "$(cat "$L6/rootfs/configured-by-postinst" 2>&1)" "configured configure"
+  is "and dpkg recorded the package installed" \
+    "$(dpkg --root="$L6/rootfs" -s scripted 2>&1 | sed -n 's/^Status: //p')" "install ok installed"
+  is "the layout holds nothing of the run" "$(ls -A "$L6" | tr '\n' ' ')" "manifest rootfs "
+else
+  skip "--configure runs dpkg in the rootfs" "needs root (layout run)"
+fi
 check_fails "no package named is a usage error" 2 "needs PKG" "$ACTOOL" layout debian --layout="$L4"
 check "no temporary is left behind" sh -c "! ls -d \"\${TMPDIR:-/tmp}\"/actool-debian-* \"\${TMPDIR:-/tmp}\"/actool-gnupg-* 2>/dev/null | grep -q ."
 
