@@ -15,9 +15,10 @@
  * lease is the file net/leases/ADDRESS, made with O_EXCL, holding its UUID
  * and its published ports, so that allocation never collides between
  * concurrent pods and gc can undo what a killed actool left.  The veth pair
- * needs no undoing: it goes with the pod's network namespace.  The last
- * pod to leave takes the bridge and the table with it, so that nothing of
- * the network outlives its pods.
+ * needs no undoing: it goes with the pod's network namespace.  The bridge
+ * and the table are shared: the first pod makes them, they stay for the
+ * next ones (making them costs more than starting a pod), and `actool gc`
+ * removes them when no pod holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
@@ -466,11 +467,41 @@ static void remove_if_unused(int area)
   if (dir >= 0 && !appc_dir_is_empty(dir, "."))
     return;
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
+  unlinkat(area, "current", 0);
   if ((nl = nl_open(&ignored)) != NULL) {
     (void) delete_link(nl, NET_BRIDGE, &ignored);
     mnl_socket_close(nl);
   }
   appc_error_release(&ignored);
+}
+
+/* The bridge and table were made for the subnet in net/current; when the
+ * configuration names another one, they are made again, unless pods still
+ * use them. */
+static int check_current(struct ace_net *n, appc_error_t *err)
+{
+  char want[INET_ADDRSTRLEN + 8], net[INET_ADDRSTRLEN];
+  cleanup_free char *have = NULL;
+  size_t len = 0;
+  appc_error_t ignored = NULL;
+
+  inet_ntop(AF_INET, &n->net, net, sizeof net);
+  snprintf(want, sizeof want, "%s/%u", net, n->prefix);
+  if (appc_read_file_at(n->area, "current", 64, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &have, &len,
+                        &ignored) == 0 &&
+      strcmp(have, want) != 0) {
+    cleanup_close int leases = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (leases >= 0 && !appc_dir_is_empty(leases, ".")) {
+      appc_error_release(&ignored);
+      return appc_error_make(err, EBUSY,
+                             "net: the subnet is %s now, but running pods use %s: stop them "
+                             "(and run gc) first",
+                             want, have);
+    }
+    remove_if_unused(n->area);
+  }
+  appc_error_release(&ignored);
+  return appc_atomic_write_at(n->area, "current", want, strlen(want), 0644, 0, err);
 }
 
 int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
@@ -498,7 +529,8 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   if ((n->area = appc_store_area_open(s, APPC_STORE_AREA_NET, true, err)) < 0 ||
       read_config(n, err) < 0 || (lock = net_lock(n->area, err)) < 0)
     goto out;
-  if (take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL && make_bridge(nl, n, err) == 0 &&
+  if (check_current(n, err) == 0 && take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL &&
+      make_bridge(nl, n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet", "1", err) == 0 &&
       make_table(n, err) == 0 && write_lease(n, err) == 0)
@@ -624,7 +656,6 @@ static void undo_lease(int area, int leases, const char *addr)
   }
   appc_error_release(&ignored);
   unlinkat(leases, addr, 0);
-  remove_if_unused(area);
 }
 
 void ace_net_release(struct ace_net *n)

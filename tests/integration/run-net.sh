@@ -63,6 +63,9 @@ leftovers() { # what of the network is left: leases, links, table, bridge
   echo "leases=$leases links=$links table=$table bridge=$bridge"
 }
 NONE="leases=0 links=0 table=0 bridge=0"
+# What pods leave once ended: none of their own; the bridge and the table
+# stay for the next pods, until gc.
+POD_NONE="leases=0 links=0 table=1 bridge=1"
 # poll_page URL: the page once the server answers (10 s at most)
 poll_page() {
   for _ in $(seq 100); do
@@ -81,7 +84,9 @@ case $out in *"inet 172.16.28."*) ok "has an address of the subnet on eth0" ;;
 *) not_ok "has an address of the subnet on eth0"; note "$out" "$(cat "$TMP/.err")" ;; esac
 is "its default route is the bridge" "$(grep -o 'default via [0-9.]*' <<<"$out")" "default via 172.16.28.1"
 is "it reaches the outside through the masquerade" "$(tail -n1 <<<"$out")" "outside says hi"
-is "nothing is left once it ended" "$(leftovers)" "$NONE"
+is "nothing of the pod is left once it ended; the bridge and table stay" "$(leftovers)" "$POD_NONE"
+check_clean "gc" "$ACTOOL" gc
+is "gc removes the bridge and the table no pod uses" "$(leftovers)" "$NONE"
 
 # --- published ports ---------------------------------------------------------------
 
@@ -103,7 +108,7 @@ is "status shows its address and published ports" \
   "true $port:80/tcp"
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
-is "nothing is left once it stopped" "$(leftovers)" "$NONE"
+is "nothing of the pod is left once it stopped" "$(leftovers)" "$POD_NONE"
 
 cat >"$TMP/pod.json" <<EOF
 {"acVersion": "0.8.11", "acKind": "PodManifest",
@@ -132,7 +137,7 @@ done
 wait
 is "twenty pods at once got twenty addresses" "$(cat "$TMP"/many.* | grep -c '^172\.16\.28\.')" 20
 is "all different" "$(cat "$TMP"/many.* | grep '^172\.16\.28\.' | sort -u | wc -l)" 20
-is "nothing is left once they ended" "$(leftovers)" "$NONE"
+is "nothing of the pods is left once they ended" "$(leftovers)" "$POD_NONE"
 
 # --- SIGKILLs at random moments ---------------------------------------------------
 
@@ -166,6 +171,7 @@ echo '{"subnet": "10.77.0.0/24"}' >"$ACTOOL_DIR/net/default.json"
 is "another subnet from net/default.json" \
   "$("$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' 2>&1 | grep -o 'inet 10\.77\.0\.[0-9]*' | cut -d. -f1-3)" \
   "inet 10.77.0"
-is "nothing is left after the refusals" "$(leftovers)" "$NONE"
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "nothing is left after the refusals and gc" "$(leftovers)" "$NONE"
 
 done_testing
