@@ -114,8 +114,10 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
     r = configure(g, l, &err);
   appc_layout_close(l);
   appc_http_free(h);
-  if (r < 0)
+  if (r < 0) {
+    appc_debian_packages_clear(&installed);
     return actool_fail(&err);
+  }
   for (size_t i = 0; i < installed.n; i++)
     printf("%s %s %s\n", installed.v[i].name, installed.v[i].version, installed.v[i].arch);
   appc_debian_packages_clear(&installed);

@@ -796,6 +796,10 @@ static int sysctl_in_netns(const struct expect *e)
 {
   appc_error_t err = NULL;
   CHECK(unshare(CLONE_NEWNET) == 0);
+  /* A new namespace starts from the host's values (`run --net=default`
+   * turns forwarding on there): 0 first, so that the isolator's 1 shows. */
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_forward", "w");
+  CHECK(f != NULL && fputs("0\n", f) >= 0 && fclose(f) == 0);
   CHECK(read_int("/proc/sys/net/ipv4/ip_forward") == 0);
   int r = ace_sysctl_apply(e->isolators, &err);
   if (r < 0)
