@@ -208,6 +208,23 @@ static void test_create_lays_out_pod_and_apps(void **state)
   pod = pod_path(r.cpu, uuid, NULL);
   assert_true(is_dir(pod, "web"));
   assert_true(is_dir(pod, "db"));
+  /* v1: the apps are in every controller's hierarchy, the pod's pids
+   * bounded by the default. */
+  static const char *const v1[] = {"pids", "blkio", "devices", "freezer", "cpuacct"};
+  for (size_t i = 0; !r.v2 && i < ARRAY_SIZE(v1); i++) {
+    char base[64];
+    snprintf(base, sizeof base, "/sys/fs/cgroup/%s", v1[i]);
+    if (access(base, F_OK) != 0)
+      continue; /* the host lacks it */
+    free(pod);
+    pod = pod_path(base, uuid, NULL);
+    assert_true(is_dir(pod, "web"));
+    assert_true(is_dir(pod, "db"));
+    if (strcmp(v1[i], "pids") == 0)
+      assert_file(pod, "pids.max", "4096");
+  }
+  free(pod);
+  pod = pod_path(r.cpu, uuid, NULL);
   /* Hybrid host: the empty cgroup2 mount is not used. */
   if (!r.v2 && access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0) {
     char *c = read_text("/sys/fs/cgroup/unified", "cgroup.controllers");
@@ -531,8 +548,8 @@ static void put(const char *dir, const char *rel, const char *text)
 static void test_fake_v2_tree(void **state)
 {
   static const char *const apps[] = {"web"};
-  static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low",
-                                      "cpu.max",    "cpu.weight",      "cgroup.procs"};
+  static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low", "cpu.max",
+                                      "cpu.weight", "cgroup.procs",    "pids.max"};
   struct notes_seen seen = {{0}};
   struct ace_cgroup *cg = NULL;
   appc_error_t err = NULL;
@@ -553,10 +570,13 @@ static void test_fake_v2_tree(void **state)
     put(root, rel, "");
   }
   assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
-  assert_file(root, "cgroup.subtree_control", "+memory +cpu");
-  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu");
+  assert_file(root, "cgroup.subtree_control", "+memory +cpu +pids +io");
+  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu +pids +io");
   snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
-  assert_file(root, rel, "+memory +cpu");
+  assert_file(root, rel, "+memory +cpu +pids +io");
+  /* No pids isolator in appc: the pod gets the default limit. */
+  snprintf(rel, sizeof rel, "actool/%s/pids.max", uuid);
+  assert_file(root, rel, "4096");
 
   apply_ok(cg, 0, "resource/memory", "{\"request\":\"1Mi\",\"limit\":\"64Mi\"}", &seen);
   apply_ok(cg, 0, "resource/cpu", "{\"request\":\"1\",\"limit\":\"1500m\"}", &seen);
