@@ -210,7 +210,7 @@ static void scan_host_cgroups(struct host_side *h)
       e->kind = CGE_V2;
     else
       continue;
-    snprintf(e->name, sizeof e->name, "%s", mnt + pre);
+    memcpy(e->name, mnt + pre, strlen(mnt + pre) + 1); /* fits: checked above */
     v1_options(opts, e->data, sizeof e->data);
     h->n_cgroups++;
   }
@@ -225,7 +225,7 @@ static void scan_host_cgroups(struct host_side *h)
       continue; /* only links to a sibling */
     e->data[n] = '\0';
     e->kind = CGE_LINK;
-    snprintf(e->name, sizeof e->name, "%s", de->d_name);
+    memcpy(e->name, de->d_name, strlen(de->d_name) + 1); /* fits: checked above */
     h->n_cgroups++;
   }
   if (d != NULL)
