@@ -361,6 +361,25 @@ static int v2_delegate(const char *dir, unsigned ctrl, appc_error_t *err)
   return 0;
 }
 
+/* v1 devices controller: the pod may open only the nodes of the app's /dev
+ * (null, zero, full, random, urandom, tty, console, ptmx and the pod's
+ * pts), as runc's default; making any node (m) stays allowed, opening it
+ * does not.  Set on the pod before its apps exist, which inherit it. */
+static int v1_devices(const char *pod, appc_error_t *err)
+{
+  static const char *const allow[] = {
+      "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+      "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+  };
+  if (write_file(pod, "devices.deny", "a", err) < 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE(allow); i++) {
+    if (write_file(pod, "devices.allow", allow[i], err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_error_t *err)
 {
   const struct cg_hier *hier = &cg->layout.h[h];
@@ -379,6 +398,9 @@ static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_err
     return -1;
   if ((hier->ctrl & CG_PIDS) && file_exists(cg->pod[h], "pids.max") &&
       write_int(cg->pod[h], "pids.max", PIDS_LIMIT, err) < 0)
+    return -1;
+  if (!hier->v2 && (hier->ctrl & CG_DEVICES) && file_exists(cg->pod[h], "devices.deny") &&
+      v1_devices(cg->pod[h], err) < 0)
     return -1;
   for (size_t a = 0; a < cg->n_apps; a++) {
     if (!join(path, cg->pod[h], cg->apps[a]))

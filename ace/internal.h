@@ -163,7 +163,8 @@ struct ace_cgroup;
  * wherever the host has the memory, cpu, cpuacct, pids, blkio/io, devices
  * or freezer controllers: the unified (v2) hierarchy for those it has,
  * else their v1 hierarchies (detected from /proc/self/mountinfo and
- * /proc/cgroups, never assumed).  The pod's pids.max is PIDS_LIMIT (4096).  ROOT overrides
+ * /proc/cgroups, never assumed).  The pod's pids.max is PIDS_LIMIT (4096)
+ * and, on v1, its devices are those of the app's /dev only.  ROOT overrides
  * "/sys/fs/cgroup" for tests (NULL: the default). */
 int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
                       struct ace_cgroup **out, appc_error_t *err);
