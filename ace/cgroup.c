@@ -2,8 +2,8 @@
 /* resource/memory and resource/cpu with cgroups (ace.md "Resource
  * Isolators").
  *
- * The layout is ROOT/.../actool/UUID/APP in every hierarchy that holds the
- * memory or cpu controller: the unified (v2) one when the controllers are
+ * The layout is ROOT/.../actool/UUID/APP in every hierarchy that holds one
+ * of the controllers actool uses (controller_names): the unified (v2) one when the controllers are
  * there, else their v1 hierarchies (hybrid hosts mount an empty cgroup2 at
  * ROOT/unified next to v1 controllers).  Processes only ever live in the APP
  * leaves, which is what v2's "no internal processes" rule asks. */
@@ -35,7 +35,15 @@
 
 #define CG_MEMORY 1u
 #define CG_CPU 2u
-#define CG_MAX_HIER 2      /* memory and cpu in separate v1 hierarchies */
+#define CG_PIDS 4u
+#define CG_BLKIO 8u /* v2: io */
+#define CG_DEVICES 16u
+#define CG_FREEZER 32u
+#define CG_CPUACCT 64u
+#define CG_MAX_HIER 7 /* each controller in its own v1 hierarchy */
+/* The pod's pids.max: appc has no isolator for it, so a default bounds a
+ * fork bomb to the pod (docs/executor.md). */
+#define PIDS_LIMIT 4096
 #define CFS_PERIOD 100000  /* microseconds, the kernel's default */
 #define CFS_MIN_QUOTA 1000 /* the kernel refuses less than 1 ms */
 #define KILL_TIMEOUT_MS 5000
@@ -141,10 +149,24 @@ static bool has_word(const char *list, const char *word, const char *seps)
   return false;
 }
 
+/* The controllers actool places apps in, by their v1 and v2 names. */
+static const struct {
+  const char *name;
+  unsigned bit;
+} controller_names[] = {
+    {"memory", CG_MEMORY},   {"cpu", CG_CPU},         {"pids", CG_PIDS},
+    {"blkio", CG_BLKIO},     {"io", CG_BLKIO},        {"devices", CG_DEVICES},
+    {"freezer", CG_FREEZER}, {"cpuacct", CG_CPUACCT},
+};
+
 static unsigned controllers_in(const char *list, const char *seps)
 {
-  return (has_word(list, "memory", seps) ? CG_MEMORY : 0) |
-         (has_word(list, "cpu", seps) ? CG_CPU : 0);
+  unsigned got = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(controller_names); i++) {
+    if (has_word(list, controller_names[i].name, seps))
+      got |= controller_names[i].bit;
+  }
+  return got;
 }
 
 /* ---- layout detection --------------------------------------------------- */
@@ -178,7 +200,7 @@ static unsigned kernel_controllers(void)
   unsigned got = 0;
 
   if (f == NULL)
-    return CG_MEMORY | CG_CPU;
+    return ~0u;
   fscanf(f, "%*[^\n]\n"); /* header */
   while (fscanf(f, "%63s %d %d %d\n", name, &hier, &num, &enabled) == 4) {
     if (enabled)
@@ -315,17 +337,46 @@ static int make_dir(const char *path, appc_error_t *err)
 /* v2: let DIR's children use the controllers (cgroup.subtree_control). */
 static int v2_delegate(const char *dir, unsigned ctrl, appc_error_t *err)
 {
-  const char *text = ctrl == (CG_MEMORY | CG_CPU) ? "+memory +cpu"
-                     : ctrl == CG_MEMORY          ? "+memory"
-                                                  : "+cpu";
+  /* Only these are v2 controllers (the freezer is cgroup.freeze, devices a
+   * BPF program). */
+  static const struct {
+    unsigned bit;
+    const char *add;
+  } v2[] = {{CG_MEMORY, "+memory"}, {CG_CPU, "+cpu"}, {CG_PIDS, "+pids"}, {CG_BLKIO, "+io"}};
   cleanup_free char *cur = NULL;
-  char path[PATH_MAX];
+  char path[PATH_MAX], text[64] = "";
+
+  ctrl &= CG_MEMORY | CG_CPU | CG_PIDS | CG_BLKIO;
+  for (size_t i = 0; i < ARRAY_SIZE(v2); i++) {
+    if (ctrl & v2[i].bit)
+      snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", text[0] ? " " : "",
+               v2[i].add);
+  }
 
   cur = join(path, dir, "cgroup.subtree_control") ? read_small(path) : NULL;
   if (cur != NULL && (controllers_in(cur, " \n") & ctrl) == ctrl)
     return 0; /* already: the root's may not be writable in a container */
   if (write_file(dir, "cgroup.subtree_control", text, err) < 0)
     return appc_error_prefix(err, "cannot enable the %s controllers for cgroup %s", text, dir);
+  return 0;
+}
+
+/* v1 devices controller: the pod may open only the nodes of the app's /dev
+ * (null, zero, full, random, urandom, tty, console, ptmx and the pod's
+ * pts), as runc's default; making any node (m) stays allowed, opening it
+ * does not.  Set on the pod before its apps exist, which inherit it. */
+static int v1_devices(const char *pod, appc_error_t *err)
+{
+  static const char *const allow[] = {
+      "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+      "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+  };
+  if (write_file(pod, "devices.deny", "a", err) < 0)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE(allow); i++) {
+    if (write_file(pod, "devices.allow", allow[i], err) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -344,6 +395,12 @@ static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_err
     return appc_error_make(err, ENOMEM, "cgroups");
   }
   if (make_dir(cg->pod[h], err) < 0 || (hier->v2 && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
+    return -1;
+  if ((hier->ctrl & CG_PIDS) && file_exists(cg->pod[h], "pids.max") &&
+      write_int(cg->pod[h], "pids.max", PIDS_LIMIT, err) < 0)
+    return -1;
+  if (!hier->v2 && (hier->ctrl & CG_DEVICES) && file_exists(cg->pod[h], "devices.deny") &&
+      v1_devices(cg->pod[h], err) < 0)
     return -1;
   for (size_t a = 0; a < cg->n_apps; a++) {
     if (!join(path, cg->pod[h], cg->apps[a]))

@@ -160,9 +160,11 @@ int ace_sysctl_apply(const struct appc_isolator_list *pod_isolators, appc_error_
 
 struct ace_cgroup;
 /* Create the pod's cgroup (actool/UUID) and one per app (actool/UUID/APP)
- * wherever the host has the memory and cpu controllers: the unified (v2)
- * hierarchy when they are there, else the v1 hierarchies (detected from
- * /proc/self/mountinfo and /proc/cgroups, never assumed).  ROOT overrides
+ * wherever the host has the memory, cpu, cpuacct, pids, blkio/io, devices
+ * or freezer controllers: the unified (v2) hierarchy for those it has,
+ * else their v1 hierarchies (detected from /proc/self/mountinfo and
+ * /proc/cgroups, never assumed).  The pod's pids.max is PIDS_LIMIT (4096)
+ * and, on v1, its devices are those of the app's /dev only.  ROOT overrides
  * "/sys/fs/cgroup" for tests (NULL: the default). */
 int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
                       struct ace_cgroup **out, appc_error_t *err);

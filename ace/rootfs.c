@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,22 @@
 static const char *const device_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 #define N_DEVICE_NODES (ARRAY_SIZE(device_nodes))
 
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#define CGROUP_DIR "/sys/fs/cgroup"
+#define MAX_CGROUP_ENTRIES 32
+
+/* An entry of the host's /sys/fs/cgroup, remade in the app's: a v1
+ * hierarchy (mounted again with its options, which in the app's cgroup
+ * namespace shows the app's own cgroup as its root), the cgroup2 mount, or
+ * a symbolic link such as cpu -> cpu,cpuacct. */
+struct cgroup_entry {
+  enum { CGE_V1, CGE_V2, CGE_LINK } kind;
+  char name[64];
+  char data[128]; /* v1: the controllers and name=; link: its target */
+};
+
 struct host_side {
   int device_fds[N_DEVICE_NODES];
   int console_fd;
@@ -49,6 +66,10 @@ struct host_side {
   bool *volume_is_dir;
   char *resolv_conf; /* the host's, NULL when it has none */
   char *hosts;       /* the host's /etc/hosts (host network only) */
+  bool cgroupns;     /* the app has a cgroup namespace: mount its cgroups */
+  bool cgroup_v2;    /* the host's /sys/fs/cgroup is the unified hierarchy */
+  struct cgroup_entry cgroups[MAX_CGROUP_ENTRIES];
+  size_t n_cgroups;
 };
 
 static void host_side_clear(struct host_side *h, size_t n_volumes)
@@ -146,6 +167,71 @@ static char *read_host_file(const char *path)
   return buf;
 }
 
+/* The mount options of a v1 hierarchy that name it (controllers, name=),
+ * from SUPEROPTS: "rw" and release_agent= are not for the app to set. */
+static void v1_options(const char *superopts, char *out, size_t size)
+{
+  cleanup_free char *copy = strdup(superopts);
+  char *save = NULL;
+
+  out[0] = '\0';
+  for (char *t = copy != NULL ? strtok_r(copy, ",", &save) : NULL; t != NULL;
+       t = strtok_r(NULL, ",", &save)) {
+    if (strcmp(t, "rw") == 0 || strcmp(t, "ro") == 0 || strncmp(t, "release_agent=", 14) == 0)
+      continue;
+    size_t len = strlen(out);
+    snprintf(out + len, size - len, "%s%s", len > 0 ? "," : "", t);
+  }
+}
+
+/* What the host's /sys/fs/cgroup holds (its mounts, from mountinfo, and its
+ * links), read before pivot_root hides it. */
+static void scan_host_cgroups(struct host_side *h)
+{
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0, pre = strlen(CGROUP_DIR "/");
+  struct statfs sf;
+
+  h->cgroup_v2 = statfs(CGROUP_DIR, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+  while (!h->cgroup_v2 && f != NULL && getline(&line, &cap, f) > 0 &&
+         h->n_cgroups < MAX_CGROUP_ENTRIES) {
+    char mnt[PATH_MAX], fstype[32], opts[256];
+    const char *dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+        sscanf(dash, " - %31s %*s %255s", fstype, opts) != 2 ||
+        strncmp(mnt, CGROUP_DIR "/", pre) != 0 || strchr(mnt + pre, '/') != NULL ||
+        strchr(mnt + pre, '\\') != NULL || strlen(mnt + pre) >= sizeof h->cgroups[0].name)
+      continue;
+    struct cgroup_entry *e = &h->cgroups[h->n_cgroups];
+    if (strcmp(fstype, "cgroup") == 0)
+      e->kind = CGE_V1;
+    else if (strcmp(fstype, "cgroup2") == 0)
+      e->kind = CGE_V2;
+    else
+      continue;
+    memcpy(e->name, mnt + pre, strlen(mnt + pre) + 1); /* fits: checked above */
+    v1_options(opts, e->data, sizeof e->data);
+    h->n_cgroups++;
+  }
+  DIR *d = h->cgroup_v2 ? NULL : opendir(CGROUP_DIR);
+  for (struct dirent *de;
+       d != NULL && (de = readdir(d)) != NULL && h->n_cgroups < MAX_CGROUP_ENTRIES;) {
+    struct cgroup_entry *e = &h->cgroups[h->n_cgroups];
+    if (de->d_type != DT_LNK || strlen(de->d_name) >= sizeof e->name)
+      continue;
+    ssize_t n = readlinkat(dirfd(d), de->d_name, e->data, sizeof e->data - 1);
+    if (n <= 0 || memchr(e->data, '/', (size_t) n) != NULL)
+      continue; /* only links to a sibling */
+    e->data[n] = '\0';
+    e->kind = CGE_LINK;
+    memcpy(e->name, de->d_name, strlen(de->d_name) + 1); /* fits: checked above */
+    h->n_cgroups++;
+  }
+  if (d != NULL)
+    closedir(d);
+}
+
 static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *h,
                           appc_error_t *err)
 {
@@ -172,6 +258,8 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
   h->resolv_conf = read_host_file("/etc/resolv.conf");
   if (spec->host_net)
     h->hosts = read_host_file("/etc/hosts");
+  if (h->cgroupns)
+    scan_host_cgroups(h);
   return 0;
 }
 
@@ -571,15 +659,47 @@ static int mask_kernel_paths(appc_error_t *err)
   return 0;
 }
 
+/* /sys/fs/cgroup as the app's cgroup namespace shows it, read-only as runc
+ * mounts it: the cgroup2 hierarchy, or a tmpfs holding the v1 hierarchies
+ * and links the host has. */
+static int mount_cgroups(const struct host_side *h, unsigned long kernel_fs, appc_error_t *err)
+{
+  char path[PATH_MAX];
+
+  if (!h->cgroupns)
+    return 0;
+  if (h->cgroup_v2)
+    return mount_at("cgroup2", CGROUP_DIR, "cgroup2", kernel_fs, NULL, err);
+  if (h->n_cgroups == 0)
+    return 0;
+  if (mount_at("tmpfs", CGROUP_DIR, "tmpfs", kernel_fs & ~MS_RDONLY, "mode=0755", err) < 0)
+    return -1;
+  for (size_t i = 0; i < h->n_cgroups; i++) {
+    const struct cgroup_entry *e = &h->cgroups[i];
+    snprintf(path, sizeof path, CGROUP_DIR "/%s", e->name); /* names fit (scan) */
+    if (e->kind == CGE_LINK) {
+      if (symlink(e->data, path) < 0)
+        return appc_error_make(err, errno, "%s: cannot link it to %s", path, e->data);
+    } else if (mount_at(e->kind == CGE_V2 ? "cgroup2" : "cgroup", path,
+                        e->kind == CGE_V2 ? "cgroup2" : "cgroup", kernel_fs,
+                        e->kind == CGE_V2 ? NULL : e->data, err) < 0) {
+      return -1;
+    }
+  }
+  if (mount(NULL, CGROUP_DIR, NULL, MS_REMOUNT | kernel_fs, "mode=0755") < 0)
+    return appc_error_make(err, errno, "%s: cannot make it read-only", CGROUP_DIR);
+  return 0;
+}
+
 static int inside_root(const struct ace_rootfs_spec *spec, const struct host_side *h,
                        const struct ace_notes *notes, appc_error_t *err)
 {
   const unsigned long kernel_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
 
   if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
-      mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 || setup_dev(h, err) < 0 ||
-      mask_kernel_paths(err) < 0 || setup_etc(spec, h, err) < 0 ||
-      mount_volumes(spec, h, notes, err) < 0)
+      mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 ||
+      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(h, err) < 0 || mask_kernel_paths(err) < 0 ||
+      setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
     return -1;
   if (spec->read_only &&
       mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
@@ -596,6 +716,13 @@ int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes 
 
   for (size_t i = 0; i < N_DEVICE_NODES; i++)
     h.device_fds[i] = -1;
+  /* The caller has entered the app's cgroups: they become the root of its
+   * cgroup namespace.  A kernel without cgroup namespaces (EINVAL) leaves
+   * the app the host's view, without /sys/fs/cgroup. */
+  if (unshare(CLONE_NEWCGROUP) == 0)
+    h.cgroupns = true;
+  else if (errno != EINVAL)
+    return appc_error_make(err, errno, "app %s: cgroup namespace", spec->app_name);
   /* Slave propagation: the host's unmounts still reach us, nothing of ours
    * reaches the host. */
   if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)

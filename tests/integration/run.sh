@@ -489,6 +489,23 @@ is_run "/proc and /sys are mounted read-only" "$(printf '%s' "$OUT" | paste -sd'
 yes_run "/proc and /sys: writes fail with EROFS" \
   eval '[ "$(printf "%s\n" "$ERR" | grep -c "Read-only file system")" -eq 2 ]'
 
+# A cgroup namespace rooted at the app's cgroup: /proc/self/cgroup says "/",
+# /sys/fs/cgroup shows the app's own cgroup (its processes, the pod's pids
+# limit above it), read-only.
+if [ -d /sys/fs/cgroup/pids ]; then
+  sh_pod -- 'grep -c ":/$" /proc/self/cgroup; grep -vc ":/$" /proc/self/cgroup
+grep -qx "$$" /sys/fs/cgroup/pids/cgroup.procs && echo own-procs
+awk '\''$5 == "/sys/fs/cgroup/pids" || $5 == "/sys/fs/cgroup" { print $5, ($6 ~ /(^|,)ro(,|$)/ ? "ro" : "rw") }'\'' /proc/self/mountinfo
+mkdir /sys/fs/cgroup/pids/x && echo MKDIR-OK; true'
+  is_run "cgroup namespace: every hierarchy is / inside, /sys/fs/cgroup its own, read-only" \
+    "$status:$(printf '%s' "$OUT" | sed 1d | paste -sd' ')" "0:0 own-procs /sys/fs/cgroup ro /sys/fs/cgroup/pids ro"
+  yes_run "cgroup namespace: /proc/self/cgroup lists the host's hierarchies" eval \
+    '[ "$(printf "%s\n" "$OUT" | head -1)" -eq "$(grep -c . /proc/self/cgroup)" ]'
+  yes_run "cgroup namespace: mkdir fails with EROFS" line_in "Read-only file system" "$ERR"
+else
+  skip "cgroup namespace" "no v1 pids hierarchy on this host"
+fi
+
 # The kernel paths runc masks read empty in the app, where the host has them.
 masked_here=""
 for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/latency_stats /proc/timer_stats; do
@@ -870,10 +887,14 @@ if wait_file "$TMP/ent/ready"; then
     "$status:$(paste -sd' ' "$TMP/.out")" "0:1000 here actool-$u ready 1 sh /"
   if [ -d /sys/fs/cgroup ] && grep -q "/actool/$u/" /proc/"$BG_PID"/cgroup 2>/dev/null ||
     find /sys/fs/cgroup -maxdepth 4 -type d -path "*/actool/$u/sh" 2>/dev/null | grep -q .; then
-    run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/cat /proc/self/cgroup
-    is "enter: the app's cgroups" "$status:$(grep -c "/actool/$u/sh" "$TMP/.out" | sed 's/^[1-9][0-9]*$/yes/')" "0:yes"
+    run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
+      'grep -c . /proc/self/cgroup; grep -vc ":/$" /proc/self/cgroup; true'
+    # Seen through the app's cgroup namespace, the app's cgroup is "/" in
+    # every hierarchy; a process outside it would see "/.." paths.
+    is "enter: the app's cgroups (and cgroup namespace)" \
+      "$status:$(paste -sd: "$TMP/.out")" "0:$(grep -c . /proc/self/cgroup):0"
   else
-    skip "enter: the app's cgroups" "no cgroup for the pod on this host"
+    skip "enter: the app's cgroups (and cgroup namespace)" "no cgroup for the pod on this host"
   fi
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'exit 7'
   is "enter: the command's exit status" "$status" 7

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +194,68 @@ static int in_child(int (*fn)(const void *), const void *arg, pid_t *pid_out)
 
 /* ---- the real hierarchies ---------------------------------------------------- */
 
+/* DIR/FILE has the line LINE. */
+static bool file_has_line(const char *dir, const char *file, const char *line)
+{
+  char *p = path_join(dir, file), *t = NULL;
+  size_t cap = 0;
+  bool found = false;
+  FILE *f = fopen(p, "re");
+  free(p);
+  if (f == NULL)
+    return false;
+  while (!found && getline(&t, &cap, f) > 0) {
+    t[strcspn(t, "\n")] = '\0';
+    found = strcmp(t, line) == 0;
+  }
+  free(t);
+  fclose(f);
+  return found;
+}
+
+/* In the app's devices cgroup (v1), nodes made for the test (this host may
+ * have no /dev/mem): null (1:3) opens, mem (1:1) does not, EPERM from the
+ * cgroup whatever the file's mode. */
+static int enter_and_open_devices(const void *arg)
+{
+  appc_error_t err = NULL;
+  char path[PATH_MAX];
+  if (ace_cgroup_enter(arg, 1, &err) < 0)
+    return 1;
+  snprintf(path, sizeof path, "%s/null", getenv("TEST_DEV_DIR"));
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 2;
+  close(fd);
+  snprintf(path, sizeof path, "%s/mem", getenv("TEST_DEV_DIR"));
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 || errno != EPERM)
+    return 3;
+  return 0;
+}
+
+/* v1: the app's devices are its /dev's (the lists), checked by opening nodes
+ * made for the test. */
+static void check_v1_devices(struct ace_cgroup *cg, const char *uuid)
+{
+  if (access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0)
+    return; /* no v1 devices controller here */
+  char *db = pod_path("/sys/fs/cgroup/devices", uuid, "db");
+  assert_true(file_has_line(db, "devices.list", "c 1:3 rwm"));
+  assert_true(file_has_line(db, "devices.list", "c 136:* rwm"));
+  assert_false(file_has_line(db, "devices.list", "a *:* rwm"));
+  free(db);
+  char *dir = scratch_new();
+  char *null = path_join(dir, "null"), *mem = path_join(dir, "mem");
+  assert_int_equal(mknod(null, S_IFCHR | 0666, makedev(1, 3)), 0);
+  assert_int_equal(mknod(mem, S_IFCHR | 0666, makedev(1, 1)), 0);
+  setenv("TEST_DEV_DIR", dir, 1);
+  assert_exit_0(in_child(enter_and_open_devices, cg, NULL));
+  free(null);
+  free(mem);
+  scratch_remove(dir);
+}
+
 static void test_create_lays_out_pod_and_apps(void **state)
 {
   struct real r;
@@ -208,6 +272,25 @@ static void test_create_lays_out_pod_and_apps(void **state)
   pod = pod_path(r.cpu, uuid, NULL);
   assert_true(is_dir(pod, "web"));
   assert_true(is_dir(pod, "db"));
+  /* v1: the apps are in every controller's hierarchy, the pod's pids
+   * bounded by the default. */
+  static const char *const v1[] = {"pids", "blkio", "devices", "freezer", "cpuacct"};
+  for (size_t i = 0; !r.v2 && i < ARRAY_SIZE(v1); i++) {
+    char base[64];
+    snprintf(base, sizeof base, "/sys/fs/cgroup/%s", v1[i]);
+    if (access(base, F_OK) != 0)
+      continue; /* the host lacks it */
+    free(pod);
+    pod = pod_path(base, uuid, NULL);
+    assert_true(is_dir(pod, "web"));
+    assert_true(is_dir(pod, "db"));
+    if (strcmp(v1[i], "pids") == 0)
+      assert_file(pod, "pids.max", "4096");
+  }
+  free(pod);
+  pod = pod_path(r.cpu, uuid, NULL);
+  if (!r.v2)
+    check_v1_devices(cg, uuid);
   /* Hybrid host: the empty cgroup2 mount is not used. */
   if (!r.v2 && access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0) {
     char *c = read_text("/sys/fs/cgroup/unified", "cgroup.controllers");
@@ -407,18 +490,9 @@ static int enter_and_sleep(const void *arg)
 
 static bool procs_has(const char *dir, pid_t pid)
 {
-  char *t = NULL, *p = path_join(dir, "cgroup.procs");
-  size_t cap = 0;
-  bool found = false;
-  FILE *f = fopen(p, "re");
-  free(p);
-  if (f == NULL)
-    return false;
-  while (getline(&t, &cap, f) > 0)
-    found = found || atol(t) == (long) pid;
-  free(t);
-  fclose(f);
-  return found;
+  char line[32];
+  snprintf(line, sizeof line, "%ld", (long) pid);
+  return file_has_line(dir, "cgroup.procs", line);
 }
 
 static void wait_in(const char *dir, pid_t pid)
@@ -531,8 +605,8 @@ static void put(const char *dir, const char *rel, const char *text)
 static void test_fake_v2_tree(void **state)
 {
   static const char *const apps[] = {"web"};
-  static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low",
-                                      "cpu.max",    "cpu.weight",      "cgroup.procs"};
+  static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low", "cpu.max",
+                                      "cpu.weight", "cgroup.procs",    "pids.max"};
   struct notes_seen seen = {{0}};
   struct ace_cgroup *cg = NULL;
   appc_error_t err = NULL;
@@ -553,10 +627,13 @@ static void test_fake_v2_tree(void **state)
     put(root, rel, "");
   }
   assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
-  assert_file(root, "cgroup.subtree_control", "+memory +cpu");
-  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu");
+  assert_file(root, "cgroup.subtree_control", "+memory +cpu +pids +io");
+  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu +pids +io");
   snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
-  assert_file(root, rel, "+memory +cpu");
+  assert_file(root, rel, "+memory +cpu +pids +io");
+  /* No pids isolator in appc: the pod gets the default limit. */
+  snprintf(rel, sizeof rel, "actool/%s/pids.max", uuid);
+  assert_file(root, rel, "4096");
 
   apply_ok(cg, 0, "resource/memory", "{\"request\":\"1Mi\",\"limit\":\"64Mi\"}", &seen);
   apply_ok(cg, 0, "resource/cpu", "{\"request\":\"1\",\"limit\":\"1500m\"}", &seen);
