@@ -466,6 +466,10 @@ static void remove_if_unused(int area)
 
   if (dir >= 0 && !appc_dir_is_empty(dir, "."))
     return;
+  /* pods of another store (another --dir) may be on the bridge still */
+  if (if_nametoindex(NET_BRIDGE) != 0 &&
+      !appc_dir_is_empty(AT_FDCWD, "/sys/class/net/" NET_BRIDGE "/brif"))
+    return;
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
   unlinkat(area, "current", 0);
   if ((nl = nl_open(&ignored)) != NULL) {

@@ -149,8 +149,9 @@ for i in $(seq 10); do
   wait "$victim" 2>/dev/null
 done
 wait_pods_settled
-timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+timeout 30 "$ACTOOL" gc >"$TMP/gc.out" 2>&1
 is "ten actools SIGKILLed at random moments, then gc: nothing is left" "$(leftovers)" "$NONE"
+[ "$(leftovers)" = "$NONE" ] || note "gc: $(cat "$TMP/gc.out")" "$("$ACTOOL" list 2>&1)"
 is "and no pod" "$("$ACTOOL" list --json | jq length)" 0
 
 # --- refusals ---------------------------------------------------------------------
@@ -168,9 +169,10 @@ echo '{"subnet": "10.0.0.0/8"}' >"$ACTOOL_DIR/net/default.json"
 check_rejects "a subnet out of bounds in net/default.json" 'N from 16 to 29' \
   "$ACTOOL" run --net=default example.com/web --exec=/bin/true
 echo '{"subnet": "10.77.0.0/24"}' >"$ACTOOL_DIR/net/default.json"
+"$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' >"$TMP/subnet.out" 2>&1
 is "another subnet from net/default.json" \
-  "$("$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' 2>&1 | grep -o 'inet 10\.77\.0\.[0-9]*' | cut -d. -f1-3)" \
-  "inet 10.77.0"
+  "$(grep -o 'inet 10\.77\.0\.[0-9]*' "$TMP/subnet.out" | cut -d. -f1-3)" "inet 10.77.0"
+grep -q 'inet 10\.77\.0\.' "$TMP/subnet.out" || note "$(cat "$TMP/subnet.out")"
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "nothing is left after the refusals and gc" "$(leftovers)" "$NONE"
 
