@@ -154,11 +154,15 @@ static int word(struct builder *b, const char *text, char **out)
   return 0;
 }
 
-/* NAME=VALUE words (ENV, LABEL, ARG), each value expanded whole; or ENV's
- * old "NAME VALUE..." form (LEGACY), the rest of the line the value.  A
- * word without '=' gives VALUE NULL where NAME_ONLY allows it (ARG). */
+/* What pairs() does with each NAME and VALUE (NULL: none was written). */
+typedef int (*pair_fn)(struct builder *b, const char *name, const char *value);
+
+/* NAME=VALUE words (ENV, LABEL, ARG), each value expanded whole, given to
+ * TAKE; or ENV's old "NAME VALUE..." form (LEGACY), the rest of the line
+ * the value.  A word without '=' is a NAME with no value where NAME_ONLY
+ * allows it (ARG). */
 static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool name_only,
-                 struct appc_kv_list *out)
+                 pair_fn take)
 {
   char **raw = NULL;
   size_t n = 0;
@@ -173,8 +177,8 @@ static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool
       r = fail(b, EINVAL, "%s: \"%s\" is not NAME=VALUE", in->keyword, raw[0]);
     else if (word(b, after + strspn(after, " \t"), &value) < 0)
       r = -1;
-    else if (kv_set(out, raw[0], value) < 0)
-      r = appc_error_make(b->err, ENOMEM, "%s", b->where);
+    else
+      r = take(b, raw[0], value);
     free(value);
     cf_words_free(raw, n);
     return r;
@@ -192,8 +196,8 @@ static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool
       r = -1;
     else if (name[0] == '\0')
       r = fail(b, EINVAL, "%s: an empty name", in->keyword);
-    else if (kv_set(out, name, value != NULL ? value : "\x01") < 0)
-      r = appc_error_make(b->err, ENOMEM, "%s", b->where);
+    else
+      r = take(b, name, value);
     free(name);
     free(value);
   }
@@ -606,23 +610,21 @@ static int cache_store(struct builder *b, bool rootfs_changed)
 
 /* ---- the instructions ---- */
 
-/* ARG NAME[=DEFAULT]...: --build-arg's value, else the default; a name
- * with neither stays unset.  (pairs marks a missing default "\x01".) */
+/* ARG NAME[=DEFAULT]: --build-arg's value, else the default; a name with
+ * neither stays unset. */
+static int take_arg(struct builder *b, const char *name, const char *value)
+{
+  for (size_t k = 0; b->o->build_args != NULL && k < b->o->build_args->len; k++)
+    if (strcmp(b->o->build_args->items[k].name, name) == 0)
+      value = b->o->build_args->items[k].value;
+  if (value != NULL && kv_set(&b->args, name, value) < 0)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  return 0;
+}
+
 static int do_arg(struct builder *b, const struct cf_instr *in)
 {
-  struct appc_kv_list kv = {0};
-  int r = pairs(b, in, false, true, &kv);
-
-  for (size_t i = 0; r == 0 && i < kv.len; i++) {
-    const char *name = kv.items[i].name, *value = kv.items[i].value;
-    for (size_t k = 0; b->o->build_args != NULL && k < b->o->build_args->len; k++)
-      if (strcmp(b->o->build_args->items[k].name, name) == 0)
-        value = b->o->build_args->items[k].value;
-    if (strcmp(value, "\x01") != 0 && kv_set(&b->args, name, value) < 0)
-      r = appc_error_make(b->err, ENOMEM, "%s", b->where);
-  }
-  appc_kv_list_clear(&kv);
-  return r;
+  return pairs(b, in, false, true, take_arg);
 }
 
 static int argv_of(struct builder *b, const struct cf_instr *in, char ***out, size_t *n)
@@ -694,8 +696,8 @@ static int copy_flags(struct builder *b, const struct cf_instr *in, uid_t *uid, 
   return 0;
 }
 
-/* DEST relative to WORKDIR, as COPY takes it. */
-static char *copy_dest(const struct builder *b, const char *dest)
+/* PATH relative to WORKDIR, as COPY takes DEST and WORKDIR a path. */
+static char *in_workdir(const struct builder *b, const char *dest)
 {
   char *out = NULL;
 
@@ -755,7 +757,7 @@ static int copy_prepare(struct builder *b, const struct cf_instr *in, struct sou
     r = expand_source(b, s, w[i]);
   if (r == 0 && s->len == 0)
     r = fail(b, ENOENT, "%s: every source is left out by the ignore file", in->keyword);
-  if (r == 0 && (*dest = copy_dest(b, w[n - 1])) == NULL)
+  if (r == 0 && (*dest = in_workdir(b, w[n - 1])) == NULL)
     r = appc_error_make(b->err, ENOMEM, "%s", b->where);
   if (r == 0 && (appc_digest_new(APPC_DIGEST_SHA256, &d, b->err) < 0 ||
                  copy_key(b, s, *dest, in, d) < 0 || appc_digest_final(d, key, b->err) < 0))
@@ -831,7 +833,7 @@ static int do_workdir(struct builder *b, const struct cf_instr *in, bool apply)
 
   if (words(b, in, false, &w, &n) < 0)
     return -1;
-  if ((path = copy_dest(b, w[0])) == NULL)
+  if ((path = in_workdir(b, w[0])) == NULL)
     r = appc_error_make(b->err, ENOMEM, "%s", b->where);
   cf_words_free(w, n);
   if (r < 0)
@@ -930,21 +932,23 @@ static int do_volume(struct builder *b, const struct cf_instr *in)
   return r;
 }
 
-static int do_kv(struct builder *b, const struct cf_instr *in, enum appc_layout_list list,
-                 struct appc_kv_list *also)
+/* ENV: a variable of the steps after it, and the app's (once the layout
+ * is made; a cached step only sets the variable). */
+static int take_env(struct builder *b, const char *name, const char *value)
 {
-  struct appc_kv_list kv = {0};
-  int r = pairs(b, in, in->kind == CF_ENV, false, &kv);
+  if (kv_set(&b->env, name, value) < 0)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  if (b->l != NULL && appc_layout_kv_add(b->l, APPC_LAYOUT_ENVIRONMENT, name, value, b->err) < 0)
+    return appc_error_prefix(b->err, "%s", b->where);
+  return 0;
+}
 
-  for (size_t i = 0; r == 0 && i < kv.len; i++) {
-    if (also != NULL && kv_set(also, kv.items[i].name, kv.items[i].value) < 0)
-      r = appc_error_make(b->err, ENOMEM, "%s", b->where);
-    else if (b->l != NULL &&
-             appc_layout_kv_add(b->l, list, kv.items[i].name, kv.items[i].value, b->err) < 0)
-      r = appc_error_prefix(b->err, "%s", b->where);
-  }
-  appc_kv_list_clear(&kv);
-  return r;
+/* LABEL: an annotation. */
+static int take_label(struct builder *b, const char *name, const char *value)
+{
+  if (appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, name, value, b->err) < 0)
+    return appc_error_prefix(b->err, "%s", b->where);
+  return 0;
 }
 
 static int do_exec_part(struct builder *b, const struct cf_instr *in)
@@ -1048,7 +1052,7 @@ static int replay_state(struct builder *b, const struct cf_instr *in)
 {
   switch (in->kind) {
   case CF_ENV:
-    return do_kv(b, in, APPC_LAYOUT_ENVIRONMENT, &b->env);
+    return pairs(b, in, true, false, take_env);
   case CF_ARG:
     return do_arg(b, in);
   case CF_WORKDIR:
@@ -1071,7 +1075,7 @@ static int run_step(struct builder *b, const struct cf_instr *in, const struct s
   case CF_ADD:
     return do_copy(b, in, s, dest);
   case CF_ENV:
-    return do_kv(b, in, APPC_LAYOUT_ENVIRONMENT, &b->env);
+    return pairs(b, in, true, false, take_env);
   case CF_ARG:
     return do_arg(b, in);
   case CF_WORKDIR:
@@ -1086,7 +1090,7 @@ static int run_step(struct builder *b, const struct cf_instr *in, const struct s
   case CF_VOLUME:
     return do_volume(b, in);
   case CF_LABEL:
-    return do_kv(b, in, APPC_LAYOUT_ANNOTATIONS, NULL);
+    return pairs(b, in, false, false, take_label);
   case CF_MAINTAINER:
     if (appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, "authors", in->args, b->err) < 0)
       return appc_error_prefix(b->err, "%s", b->where);
