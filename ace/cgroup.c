@@ -64,8 +64,10 @@ struct ace_cgroup {
   char *pod[CG_MAX_HIER]; /* MOUNT/actool/UUID */
   char **apps;            /* app names */
   size_t n_apps;
-  int *leaf_fd; /* [h * n_apps + app]: O_PATH descriptors of the leaves, so
-                 * that enter works after the child changed its root */
+  int *leaf_fd;                      /* [h * n_apps + app]: O_PATH descriptors of the leaves, so
+                                      * that enter works after the child changed its root */
+  struct ace_device_rule *dev_rules; /* while creating: what the pod may open */
+  size_t n_dev_rules;
 };
 
 static void layout_clear(struct cg_layout *l)
@@ -277,8 +279,9 @@ static int detect_layout(const char *root, struct cg_layout *l, appc_error_t *er
   int r = 0;
 
   l->n = 0;
-  if (statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) /* pure v2 */
-    return layout_add(l, root, true, v2_controllers(root) & want) < 0
+  /* Pure v2: "devices" there means a BPF program (always possible). */
+  if (statfs(root, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+    return layout_add(l, root, true, (v2_controllers(root) & want) | CG_DEVICES) < 0
                ? appc_error_make(err, ENOMEM, "cgroups")
                : 0;
   s = malloc(sizeof *s);
@@ -362,21 +365,34 @@ static int v2_delegate(const char *dir, unsigned ctrl, appc_error_t *err)
 }
 
 /* v1 devices controller: the pod may open only the nodes of the app's /dev
- * (null, zero, full, random, urandom, tty, console, ptmx and the pod's
- * pts), as runc's default; making any node (m) stays allowed, opening it
- * does not.  Set on the pod before its apps exist, which inherit it. */
-static int v1_devices(const char *pod, appc_error_t *err)
+ * (ace/device.c's rules) and those given with --device.  Set on the pod
+ * before its apps' cgroups exist, which inherit it. */
+static int v1_devices(const struct ace_cgroup *cg, const char *pod, appc_error_t *err)
 {
-  static const char *const allow[] = {
-      "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-      "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-  };
+  char rule[ACE_DEV_RULE_MAX];
+
   if (write_file(pod, "devices.deny", "a", err) < 0)
     return -1;
-  for (size_t i = 0; i < ARRAY_SIZE(allow); i++) {
-    if (write_file(pod, "devices.allow", allow[i], err) < 0)
+  for (size_t i = 0; i < cg->n_dev_rules; i++) {
+    ace_device_rule_format(&cg->dev_rules[i], rule);
+    if (write_file(pod, "devices.allow", rule, err) < 0)
       return -1;
   }
+  return 0;
+}
+
+/* v2: the same rules as a BPF program on the pod's cgroup, which its apps'
+ * cgroups are beneath. */
+static int v2_devices(const struct ace_cgroup *cg, const char *pod, appc_error_t *err)
+{
+  cleanup_close int dir = open(pod, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int prog = -1;
+
+  if (dir < 0)
+    return appc_error_make(err, errno, "cannot open cgroup %s", pod);
+  if ((prog = ace_device_bpf_load(cg->dev_rules, cg->n_dev_rules, err)) < 0 ||
+      ace_device_bpf_attach(prog, dir, err) < 0)
+    return appc_error_prefix(err, "cgroup %s", pod);
   return 0;
 }
 
@@ -400,7 +416,9 @@ static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_err
       write_int(cg->pod[h], "pids.max", PIDS_LIMIT, err) < 0)
     return -1;
   if (!hier->v2 && (hier->ctrl & CG_DEVICES) && file_exists(cg->pod[h], "devices.deny") &&
-      v1_devices(cg->pod[h], err) < 0)
+      v1_devices(cg, cg->pod[h], err) < 0)
+    return -1;
+  if (hier->v2 && (hier->ctrl & CG_DEVICES) && v2_devices(cg, cg->pod[h], err) < 0)
     return -1;
   for (size_t a = 0; a < cg->n_apps; a++) {
     if (!join(path, cg->pod[h], cg->apps[a]))
@@ -439,7 +457,8 @@ static struct ace_cgroup *cgroup_alloc(const char *const *apps, size_t n_apps)
 }
 
 int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
-                      struct ace_cgroup **out, appc_error_t *err)
+                      const struct ace_device *devices, size_t n_devices, struct ace_cgroup **out,
+                      appc_error_t *err)
 {
   struct ace_cgroup *cg;
 
@@ -451,6 +470,10 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
   }
   if ((cg = cgroup_alloc(apps, n_apps)) == NULL)
     return appc_error_make(err, ENOMEM, "cgroups");
+  if ((cg->n_dev_rules = ace_device_rules(devices, n_devices, &cg->dev_rules)) == 0) {
+    ace_cgroup_free(cg);
+    return appc_error_make(err, ENOMEM, "cgroups");
+  }
   if (detect_layout(root != NULL ? root : "/sys/fs/cgroup", &cg->layout, err) < 0) {
     ace_cgroup_free(cg);
     return -1;
@@ -462,6 +485,9 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
       return -1;
     }
   }
+  free(cg->dev_rules);
+  cg->dev_rules = NULL;
+  cg->n_dev_rules = 0;
   *out = cg;
   return 0;
 }
@@ -668,6 +694,103 @@ static int apply_cpu_shares(const struct target *t, const struct appc_isolator *
   return 0;
 }
 
+/* ---- block I/O ------------------------------------------------------------ */
+
+/* The host's block devices as "MAJ:MIN" (/sys/block: whole disks, loop
+ * and ram devices included, partitions not: throttling is per disk). */
+static size_t block_devices(char (*out)[24], size_t max)
+{
+  DIR *d = opendir("/sys/block");
+  struct dirent *e;
+  size_t n = 0;
+  char path[PATH_MAX];
+
+  while (d != NULL && n < max && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' ||
+        snprintf(path, sizeof path, "/sys/block/%s/dev", e->d_name) >= (int) sizeof path)
+      continue;
+    cleanup_free char *dev = read_small(path);
+    unsigned maj, min;
+    char end;
+    if (dev != NULL && sscanf(dev, "%u:%u%c", &maj, &min, &end) == 3 && end == '\n')
+      snprintf(out[n++], sizeof out[0], "%u:%u", maj, min);
+  }
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+#define MAX_BLOCK_DEVICES 256
+
+/* resource/block-bandwidth (bytes per second) and resource/block-iops:
+ * "default": true, so the limit applies to reads and to writes on every
+ * block device the host has when the pod starts (blk-throttle on v1,
+ * io.max on v2).  A device the kernel cannot throttle (no request queue:
+ * EINVAL, ENODEV) is left out. */
+static int apply_block(const struct target *t, const struct appc_isolator *iso, size_t i,
+                       appc_error_t *err)
+{
+  bool iops = iso->kind == APPC_ISOLATOR_RESOURCE_BLOCK_IOPS;
+  const char *name = appc_isolator_kind_name(iso->kind);
+  size_t h = 0, n, done = 0;
+  const struct cg_hier *hier = hier_of(t->cg, CG_BLKIO, &h);
+  char buf[PATH_MAX], line[128], (*devs)[24] = NULL;
+  const char *dir;
+  int64_t limit = -1;
+
+  if (iso->limit == NULL) {
+    ace_note(t->notes, ACE_NOTE_WARN, "%s: isolator %s without a limit: nothing to enforce", t->who,
+             name);
+    return 0;
+  }
+  if (appc_quantity_value(iso->limit, 0, &limit, err) < 0)
+    return appc_error_prefix(err, "%s: isolators[%zu] (%s)", t->who, i, name);
+  if (limit <= 0)
+    return appc_error_make(err, 0,
+                           "%s: isolators[%zu].value.limit: \"%s\" would stop all block I/O",
+                           t->who, i, iso->limit);
+  if (hier == NULL) {
+    ace_note(t->notes, ACE_NOTE_WARN,
+             "%s: isolator %s ignored: no blkio/io cgroup controller on this host", t->who, name);
+    return 0;
+  }
+  if ((devs = calloc(MAX_BLOCK_DEVICES, sizeof *devs)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", name);
+  n = block_devices(devs, MAX_BLOCK_DEVICES);
+  dir = target_dir(t, h, buf);
+  for (size_t k = 0; k < n; k++) {
+    static const char *const v1_files[2][2] = {
+        {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device"},
+        {"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"}};
+    int r = 0;
+    if (hier->v2) {
+      snprintf(line, sizeof line, "%s %s=%" PRId64 " %s=%" PRId64, devs[k], iops ? "riops" : "rbps",
+               limit, iops ? "wiops" : "wbps", limit);
+      r = write_file(dir, "io.max", line, err);
+    } else {
+      snprintf(line, sizeof line, "%s %" PRId64, devs[k], limit);
+      r = write_file(dir, v1_files[iops][0], line, err) < 0 ||
+                  write_file(dir, v1_files[iops][1], line, err) < 0
+              ? -1
+              : 0;
+    }
+    if (r < 0 && (*err)->errnum != EINVAL && (*err)->errnum != ENODEV) {
+      free(devs);
+      return appc_error_prefix(err, "%s: isolators[%zu] (%s)", t->who, i, name);
+    }
+    if (r < 0)
+      appc_error_release(err);
+    else
+      done++;
+  }
+  free(devs);
+  ace_note(t->notes, done > 0 ? ACE_NOTE_INFO : ACE_NOTE_WARN,
+           "%s: isolator %s %s: %" PRId64 " %s for reads and for writes on %zu block devices",
+           t->who, name, done > 0 ? "enforced" : "ignored", limit,
+           iops ? "operations per second" : "bytes per second", done);
+  return 0;
+}
+
 int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator_list *isolators,
                      const struct ace_notes *notes, appc_error_t *err)
 {
@@ -695,6 +818,8 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
       break;
     case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
     case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
+      r = apply_block(&t, iso, i, err);
+      break;
     case APPC_ISOLATOR_RESOURCE_NETWORK_BANDWIDTH:
       ace_note(notes, ACE_NOTE_WARN, "%s: isolator %s ignored: not supported by actool", who,
                appc_isolator_kind_name(iso->kind));
@@ -883,6 +1008,7 @@ void ace_cgroup_free(struct ace_cgroup *cg)
     free(cg->apps[a]);
   free(cg->apps);
   free(cg->leaf_fd);
+  free(cg->dev_rules);
   layout_clear(&cg->layout);
   free(cg);
 }

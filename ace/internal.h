@@ -156,6 +156,48 @@ int ace_sysctl_check(const struct appc_isolator_list *pod_isolators, const struc
                      appc_error_t *err);
 int ace_sysctl_apply(const struct appc_isolator_list *pod_isolators, appc_error_t *err);
 
+/* ---- device.c: the device nodes a pod may use ------------------------------ */
+
+#define ACE_DEV_MKNOD 1u /* BPF_DEVCG_ACC_MKNOD, READ, WRITE */
+#define ACE_DEV_READ 2u
+#define ACE_DEV_WRITE 4u
+#define ACE_DEV_ALL 7u
+#define ACE_DEV_RULE_MAX 64
+
+/* What a devices cgroup allows: TYPE 'c', 'b' or 'a' (both), MAJOR and
+ * MINOR (-1: any) and ACCESS (ACE_DEV_* bits). */
+struct ace_device_rule {
+  char type;
+  int64_t major, minor;
+  unsigned access;
+};
+
+/* A host device in the pod (--device): the host's node (symlinks
+ * followed), where it appears in the pod's /dev, and what the pod may do. */
+struct ace_device {
+  char *host_path;
+  char *pod_path;
+  struct ace_device_rule rule;
+};
+/* Parse SPEC, "HOSTPATH[:PODPATH][:ACCESS]" (ACCESS: r, w, m, default rwm;
+ * PODPATH: HOSTPATH), checking that HOSTPATH is a character or block
+ * device and PODPATH a plain path under /dev/ that is not one of the
+ * executor's own nodes.  Errors name --device=SPEC and the rule broken. */
+int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err);
+void ace_device_clear(struct ace_device *d);
+/* No two devices at one pod path, nor one beneath another. */
+int ace_device_check_unique(const struct ace_device *devices, size_t n, appc_error_t *err);
+/* The executor's default rules (its /dev) followed by those of DEVICES,
+ * malloc'd into *OUT; their count (0 with *OUT NULL: out of memory). */
+size_t ace_device_rules(const struct ace_device *devices, size_t n, struct ace_device_rule **out);
+/* RULE as the v1 controller's devices.allow reads it: "c 1:3 rwm". */
+void ace_device_rule_format(const struct ace_device_rule *rule, char out[ACE_DEV_RULE_MAX]);
+/* Load a BPF_PROG_TYPE_CGROUP_DEVICE program allowing exactly RULES; its
+ * descriptor.  Attach it to a cgroup v2 directory with ace_device_bpf_attach
+ * (BPF_F_ALLOW_MULTI: the host's programs on the ancestors still apply). */
+int ace_device_bpf_load(const struct ace_device_rule *rules, size_t n, appc_error_t *err);
+int ace_device_bpf_attach(int prog_fd, int cgroup_fd, appc_error_t *err);
+
 /* ---- cgroup.c: resource/memory and resource/cpu (cgroup v2 or v1) ---------- */
 
 struct ace_cgroup;
@@ -164,10 +206,12 @@ struct ace_cgroup;
  * or freezer controllers: the unified (v2) hierarchy for those it has,
  * else their v1 hierarchies (detected from /proc/self/mountinfo and
  * /proc/cgroups, never assumed).  The pod's pids.max is PIDS_LIMIT (4096)
- * and, on v1, its devices are those of the app's /dev only.  ROOT overrides
+ * and its devices are those of the app's /dev and DEVICES (--device) only:
+ * the v1 controller's lists, or on v2 a BPF device program.  ROOT overrides
  * "/sys/fs/cgroup" for tests (NULL: the default). */
 int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
-                      struct ace_cgroup **out, appc_error_t *err);
+                      const struct ace_device *devices, size_t n_devices, struct ace_cgroup **out,
+                      appc_error_t *err);
 /* Apply resource/memory (limit; request as a soft limit) and resource/cpu
  * (limit as a CFS quota; request as a weight/shares) from ISOLATORS to the pod
  * (APP = -1) or to app APP.  Pod limits bound app limits (the hierarchy does

@@ -61,6 +61,7 @@ struct cgroup_entry {
 
 struct host_side {
   int device_fds[N_DEVICE_NODES];
+  int *extra_fds; /* spec->devices' nodes */
   int console_fd;
   int *volume_fds;
   bool *volume_is_dir;
@@ -72,7 +73,7 @@ struct host_side {
   size_t n_cgroups;
 };
 
-static void host_side_clear(struct host_side *h, size_t n_volumes)
+static void host_side_clear(struct host_side *h, size_t n_volumes, size_t n_devices)
 {
   for (size_t i = 0; i < N_DEVICE_NODES; i++)
     if (h->device_fds[i] >= 0)
@@ -84,6 +85,10 @@ static void host_side_clear(struct host_side *h, size_t n_volumes)
       close(h->volume_fds[i]);
   free(h->volume_fds);
   free(h->volume_is_dir);
+  for (size_t i = 0; h->extra_fds != NULL && i < n_devices; i++)
+    if (h->extra_fds[i] >= 0)
+      close(h->extra_fds[i]);
+  free(h->extra_fds);
   free(h->resolv_conf);
   free(h->hosts);
 }
@@ -243,6 +248,15 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
     if ((h->device_fds[i] = clone_tree(AT_FDCWD, path, false, err, path)) < 0)
       return -1;
   }
+  if ((h->extra_fds = calloc(spec->n_devices + 1, sizeof *h->extra_fds)) == NULL)
+    return appc_error_make(err, ENOMEM, "devices");
+  for (size_t i = 0; i < spec->n_devices; i++)
+    h->extra_fds[i] = -1;
+  for (size_t i = 0; i < spec->n_devices; i++) {
+    const struct ace_device *d = &spec->devices[i];
+    if ((h->extra_fds[i] = clone_tree(AT_FDCWD, d->host_path, false, err, d->host_path)) < 0)
+      return appc_error_prefix(err, "--device");
+  }
   if (spec->console && ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0 &&
       (h->console_fd = clone_tree(AT_FDCWD, tty, false, err, tty)) < 0)
     return -1;
@@ -358,6 +372,24 @@ static int attach_tree(int tree_fd, const char *target, appc_error_t *err)
 {
   if (move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return appc_error_make(err, errno, "%s: cannot attach the mount", target);
+  return 0;
+}
+
+/* --device: each host node bound at its path in the pod's /dev (checked
+ * when parsed: plain names under /dev, none of ours). */
+static int attach_devices(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                          appc_error_t *err)
+{
+  char parent[PATH_MAX];
+
+  for (size_t i = 0; i < spec->n_devices; i++) {
+    const char *path = spec->devices[i].pod_path;
+    snprintf(parent, sizeof parent, "%s", path);
+    *strrchr(parent, '/') = '\0';
+    if (make_dirs(parent, err) < 0 || create_file(path, 0600, err) < 0 ||
+        attach_tree(h->extra_fds[i], path, err) < 0)
+      return appc_error_prefix(err, "--device %s", spec->devices[i].host_path);
+  }
   return 0;
 }
 
@@ -698,7 +730,8 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
 
   if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
       mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 ||
-      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(h, err) < 0 || mask_kernel_paths(err) < 0 ||
+      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(h, err) < 0 ||
+      attach_devices(spec, h, err) < 0 || mask_kernel_paths(err) < 0 ||
       setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
     return -1;
   if (spec->read_only &&
@@ -730,7 +763,7 @@ int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes 
   else if (mount_overlay(spec, root, err) == 0 && open_host_side(spec, &h, err) == 0 &&
            pivot_into(root, err) == 0 && inside_root(spec, &h, notes, err) == 0)
     r = 0;
-  host_side_clear(&h, spec->n_volumes);
+  host_side_clear(&h, spec->n_volumes, spec->n_devices);
   if (r < 0 && (*err)->msg != NULL && strncmp((*err)->msg, "app ", 4) != 0)
     appc_error_prefix(err, "app %s", spec->app_name);
   return r;

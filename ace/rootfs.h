@@ -29,6 +29,8 @@ struct ace_rootfs_spec {
   bool console; /* stdin is a terminal: bind it at /dev/console */
   const struct ace_rootfs_volume *volumes;
   size_t n_volumes;
+  const struct ace_device *devices; /* --device: bind mounts of host nodes in /dev */
+  size_t n_devices;
 };
 
 /* Child (S): enter a new mount namespace, build the app's root and pivot

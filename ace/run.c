@@ -90,6 +90,8 @@ struct pod_run {
   struct app_plan *apps;
   size_t n_apps;
   struct ace_cgroup *cg;
+  struct ace_device *devices; /* --device */
+  size_t n_devices;
   struct ace_net *net; /* --net=default */
   int netns_fd, listen_fd;
   char token[ACE_TOKEN_LEN + 1];
@@ -802,6 +804,8 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
       .console = r->n_apps == 1 && isatty(STDIN_FILENO),
       .volumes = a->vols,
       .n_volumes = a->n_vols,
+      .devices = r->devices,
+      .n_devices = r->n_devices,
   };
   int sigfd = supervisor_signals();
   int status = 1;
@@ -1369,6 +1373,20 @@ static bool valid_hostname(const char *h)
   return true;
 }
 
+static int parse_devices(struct pod_run *r, appc_error_t *err)
+{
+  size_t n = r->o->version >= 4 ? r->o->n_devices : 0;
+
+  if (n == 0)
+    return 0;
+  if ((r->devices = calloc(n, sizeof *r->devices)) == NULL)
+    return appc_error_make(err, ENOMEM, "--device");
+  for (; r->n_devices < n; r->n_devices++)
+    if (ace_device_parse(r->o->devices[r->n_devices], &r->devices[r->n_devices], err) < 0)
+      return -1;
+  return ace_device_check_unique(r->devices, r->n_devices, err);
+}
+
 static int prepare(struct pod_run *r, appc_error_t *err)
 {
   cleanup_free const char **names = calloc(r->n_apps, sizeof *names);
@@ -1412,9 +1430,11 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   if (appc_pod_manifest_serialize(r->pod, 0, &r->pod_json, &len, err) < 0 ||
       ace_pod_dir_write(&r->dir, "pod", r->pod_json, len, err) < 0)
     return -1;
+  if (parse_devices(r, err) < 0)
+    return -1;
   for (size_t i = 0; i < r->n_apps; i++)
     names[i] = r->pod->apps[i].name;
-  if (ace_cgroup_create(NULL, r->uuid, names, r->n_apps, &r->cg, err) < 0)
+  if (ace_cgroup_create(NULL, r->uuid, names, r->n_apps, r->devices, r->n_devices, &r->cg, err) < 0)
     return -1;
   report_ignored(r, "pod", &r->pod->isolators, true);
   if (ace_cgroup_apply(r->cg, -1, &r->pod->isolators, &r->notes, err) < 0)
@@ -1519,6 +1539,9 @@ static void teardown(struct pod_run *r)
   if (r->sigpipe_set)
     sigaction(SIGPIPE, &r->old_sigpipe, NULL);
   appc_ace_pod_info_clear(&r->info);
+  for (size_t i = 0; i < r->n_devices; i++)
+    ace_device_clear(&r->devices[i]);
+  free(r->devices);
   free(r->hostname);
   free(r->pod_json);
   free(r->start_error);
@@ -1556,6 +1579,8 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     return appc_error_make(err, EINVAL,
                            "--publish needs --net=default (the pod's own network on "
                            "the bridge)");
+  if (build_mode(opts) && opts->version >= 4 && opts->n_devices > 0)
+    return appc_error_make(err, EINVAL, "build mode: no --device (an image cannot keep one)");
   if (build_mode(opts) &&
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
     return appc_error_make(err, EINVAL,

@@ -34,7 +34,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 3
+#define APPC_ACE_OPTIONS_VERSION 4
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -72,6 +72,13 @@ struct appc_ace_options {
    * pod manifest's ports. */
   const char *const *publish;
   size_t n_publish;
+  /* (version 4) Host devices for every app of the pod,
+   * "HOSTPATH[:PODPATH][:ACCESS]" as docker's --device: the host's
+   * character or block device HOSTPATH (symlinks followed) appears at
+   * PODPATH (default HOSTPATH; under /dev/), and the devices cgroup lets
+   * the apps do ACCESS (r, w, m; default rwm) with it.  Not in build mode. */
+  const char *const *devices;
+  size_t n_devices;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from

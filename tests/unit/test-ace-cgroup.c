@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -160,7 +161,7 @@ static struct ace_cgroup *create_real(struct real *r, const char *uuid)
   real_layout(r);
   if (r->mem[0] == '\0' || r->cpu[0] == '\0')
     skip(); /* no memory or cpu controller on this host */
-  assert_ok(ace_cgroup_create(NULL, uuid, apps, 2, &cg, &err), &err);
+  assert_ok(ace_cgroup_create(NULL, uuid, apps, 2, NULL, 0, &cg, &err), &err);
   assert_non_null(cg);
   return cg;
 }
@@ -254,6 +255,30 @@ static void check_v1_devices(struct ace_cgroup *cg, const char *uuid)
   free(null);
   free(mem);
   scratch_remove(dir);
+}
+
+/* Block I/O: every block device the host has gets the limit, for reads and
+ * writes (checked on the first one /sys/block lists, when v1's blkio is
+ * here; the fake v2 tree checks io.max). */
+static void check_block_limits(struct ace_cgroup *cg, const char *uuid, struct notes_seen *seen)
+{
+  apply_ok(cg, 1, "resource/block-bandwidth", "{\"default\":true,\"limit\":\"1M\"}", seen);
+  assert_note(seen, "I: app db: isolator resource/block-bandwidth enforced: 1000000 bytes per "
+                    "second for reads and for writes on ");
+  apply_ok(cg, 1, "resource/block-iops", "{\"default\":true,\"limit\":\"1k\"}", seen);
+  assert_note(seen, "I: app db: isolator resource/block-iops enforced: 1000 operations per second");
+  char *dev = read_text("/sys/block/loop0", "dev"), line[64];
+  dev[strcspn(dev, "\n")] = '\0';
+  char *db = pod_path("/sys/fs/cgroup/blkio", uuid, "db");
+  if (access(db, F_OK) == 0) {
+    snprintf(line, sizeof line, "%s 1000000", dev);
+    assert_true(file_has_line(db, "blkio.throttle.read_bps_device", line));
+    assert_true(file_has_line(db, "blkio.throttle.write_bps_device", line));
+    snprintf(line, sizeof line, "%s 1000", dev);
+    assert_true(file_has_line(db, "blkio.throttle.write_iops_device", line));
+  }
+  free(db);
+  free(dev);
 }
 
 static void test_create_lays_out_pod_and_apps(void **state)
@@ -362,11 +387,12 @@ static void test_apply_sets_the_control_files(void **state)
     assert_file(cweb, "cpu.max", "20000 100000");
     assert_file(cdb, "cpu.max", "200000 100000");
   }
-  /* Other isolators are not cgroup's; bandwidths are not supported. */
+  /* Other isolators are not cgroup's; network bandwidth is not supported. */
   apply_ok(cg, 1, "os/linux/no-new-privileges", "true", &seen);
   assert_null(strstr(seen.text, "no-new-privileges"));
-  apply_ok(cg, 1, "resource/block-bandwidth", "{\"default\":true,\"limit\":\"1M\"}", &seen);
-  assert_note(&seen, "W: app db: isolator resource/block-bandwidth ignored: not supported");
+  apply_ok(cg, 1, "resource/network-bandwidth", "{\"default\":true,\"limit\":\"1M\"}", &seen);
+  assert_note(&seen, "W: app db: isolator resource/network-bandwidth ignored: not supported");
+  check_block_limits(cg, uuid, &seen);
   free(pod);
   free(web);
   free(cpod);
@@ -409,9 +435,9 @@ static void test_create_refuses_bad_names(void **state)
   appc_error_t err = NULL;
   (void) state;
 
-  assert_error_contains(ace_cgroup_create(NULL, "0000/../x", bad_app, 1, &cg, &err), &err,
+  assert_error_contains(ace_cgroup_create(NULL, "0000/../x", bad_app, 1, NULL, 0, &cg, &err), &err,
                         "pod UUID \"0000/../x\" cannot name a cgroup");
-  assert_error_contains(ace_cgroup_create(NULL, "0000", bad_app, 2, &cg, &err), &err,
+  assert_error_contains(ace_cgroup_create(NULL, "0000", bad_app, 2, NULL, 0, &cg, &err), &err,
                         "app name \"../etc\" cannot name a cgroup");
   assert_error_contains(ace_cgroup_remove_pod(NULL, "..", &err), &err, "cannot name a cgroup");
   assert_null(cg);
@@ -606,7 +632,7 @@ static void test_fake_v2_tree(void **state)
 {
   static const char *const apps[] = {"web"};
   static const char *const files[] = {"memory.max", "memory.swap.max", "memory.low", "cpu.max",
-                                      "cpu.weight", "cgroup.procs",    "pids.max"};
+                                      "cpu.weight", "cgroup.procs",    "pids.max",   "io.max"};
   struct notes_seen seen = {{0}};
   struct ace_cgroup *cg = NULL;
   appc_error_t err = NULL;
@@ -626,7 +652,7 @@ static void test_fake_v2_tree(void **state)
     snprintf(rel, sizeof rel, "actool/%s/web/%s", uuid, files[i]);
     put(root, rel, "");
   }
-  assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
+  assert_ok(ace_cgroup_create(root, uuid, apps, 1, NULL, 0, &cg, &err), &err);
   assert_file(root, "cgroup.subtree_control", "+memory +cpu +pids +io");
   assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu +pids +io");
   snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
@@ -650,6 +676,15 @@ static void test_fake_v2_tree(void **state)
   apply_ok(cg, 0, "os/linux/cpu-shares", "2", &seen);
   assert_file(web, "cpu.weight", "1");
   assert_note(&seen, "I: app web: isolator os/linux/cpu-shares enforced: 2");
+  /* io.max: a plain file here keeps the last device's line. */
+  apply_ok(cg, 0, "resource/block-bandwidth", "{\"default\":true,\"limit\":\"2Mi\"}", &seen);
+  char *io = read_text(web, "io.max");
+  assert_non_null(strstr(io, " rbps=2097152 wbps=2097152"));
+  free(io);
+  apply_ok(cg, 0, "resource/block-iops", "{\"default\":true,\"limit\":\"300\"}", &seen);
+  io = read_text(web, "io.max");
+  assert_non_null(strstr(io, " riops=300 wiops=300"));
+  free(io);
 
   assert_ok(ace_cgroup_enter(cg, 0, &err), &err); /* a plain file: writes "0" */
   assert_file(web, "cgroup.procs", "0");
@@ -677,11 +712,155 @@ static void test_fake_tree_without_memory(void **state)
   put(root, "actool/cgroup.subtree_control", "cpu\n");
   snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
   put(root, rel, "");
-  assert_ok(ace_cgroup_create(root, uuid, apps, 1, &cg, &err), &err);
+  assert_ok(ace_cgroup_create(root, uuid, apps, 1, NULL, 0, &cg, &err), &err);
   apply_ok(cg, -1, "resource/memory", "{\"limit\":\"1G\"}", &seen);
   assert_note(&seen, "W: pod: isolator resource/memory ignored: no memory cgroup controller");
   ace_cgroup_free(cg);
   scratch_remove(root);
+}
+
+/* ---- --device ------------------------------------------------------------ */
+
+/* Nodes made for the device tests in DIR: null (1:3), mem (1:1), kmsg
+ * (1:11) and a block node 7:0. */
+static void make_test_nodes(const char *dir)
+{
+  static const struct {
+    const char *name;
+    mode_t type;
+    unsigned maj, min;
+  } nodes[] = {{"null", S_IFCHR, 1, 3},
+               {"mem", S_IFCHR, 1, 1},
+               {"kmsg", S_IFCHR, 1, 11},
+               {"blk", S_IFBLK, 7, 0}};
+  for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+    char *p = path_join(dir, nodes[i].name);
+    assert_int_equal(mknod(p, nodes[i].type | 0666, makedev(nodes[i].maj, nodes[i].min)), 0);
+    free(p);
+  }
+}
+
+/* 0 when PATH opens with FLAGS, else errno. */
+static int open_errno(const char *name, int flags)
+{
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s", getenv("TEST_DEV_DIR"), name);
+  int fd = open(path, flags | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  close(fd);
+  return 0;
+}
+
+/* In app 0 of a pod given kmsg (1:11) read-only: null opens for writing,
+ * kmsg for reading only, mem and the block node not at all; a node can
+ * still be made (m), not opened. */
+static int enter_and_use_given_device(const void *arg)
+{
+  appc_error_t err = NULL;
+  char path[PATH_MAX];
+  if (ace_cgroup_enter(arg, 0, &err) < 0)
+    return 1;
+  if (open_errno("null", O_WRONLY) != 0)
+    return 2;
+  if (open_errno("kmsg", O_RDONLY) != 0)
+    return 3;
+  if (open_errno("kmsg", O_WRONLY) != EPERM)
+    return 4;
+  if (open_errno("mem", O_RDONLY) != EPERM)
+    return 5;
+  if (open_errno("blk", O_RDONLY) != EPERM)
+    return 6;
+  snprintf(path, sizeof path, "%s/made", getenv("TEST_DEV_DIR"));
+  if (mknod(path, S_IFCHR | 0666, makedev(1, 1)) != 0)
+    return 7;
+  if (open_errno("made", O_RDONLY) != EPERM)
+    return 8;
+  return 0;
+}
+
+static const struct ace_device kmsg_read_only = {
+    .host_path = (char *) "/dev/kmsg",
+    .pod_path = (char *) "/dev/kmsg",
+    .rule = {'c', 1, 11, ACE_DEV_READ},
+};
+
+/* v1: a device given to the pod is in its list with the access given. */
+static void test_v1_given_device(void **state)
+{
+  static const char *const apps[] = {"a"};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  char uuid[37];
+  (void) state;
+
+  if (access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0)
+    skip(); /* no v1 devices controller: the v2 test covers the rules */
+  test_uuid(uuid, 10);
+  assert_ok(ace_cgroup_create(NULL, uuid, apps, 1, &kmsg_read_only, 1, &cg, &err), &err);
+  char *db = pod_path("/sys/fs/cgroup/devices", uuid, "a");
+  assert_true(file_has_line(db, "devices.list", "c 1:11 r"));
+  assert_true(file_has_line(db, "devices.list", "c 1:3 rwm"));
+  free(db);
+  char *dir = scratch_new();
+  make_test_nodes(dir);
+  setenv("TEST_DEV_DIR", dir, 1);
+  assert_exit_0(in_child(enter_and_use_given_device, cg, NULL));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  scratch_remove(dir);
+}
+
+/* v2: the same rules as a BPF device program, on a cgroup2 mount of the
+ * test's own (on a hybrid host, the unified hierarchy without
+ * controllers: device programs apply there all the same). */
+static void test_v2_device_program(void **state)
+{
+  static const char *const apps[] = {"a"};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  char uuid[37];
+  char *root = scratch_new();
+  (void) state;
+
+  if (mount("cgroup2", root, "cgroup2", 0, NULL) < 0)
+    skip(); /* a kernel without cgroup2 */
+  test_uuid(uuid, 11);
+  assert_ok(ace_cgroup_create(root, uuid, apps, 1, &kmsg_read_only, 1, &cg, &err), &err);
+  char *dir = scratch_new();
+  make_test_nodes(dir);
+  setenv("TEST_DEV_DIR", dir, 1);
+  int status = in_child(enter_and_use_given_device, cg, NULL);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  char *pod = pod_path(root, uuid, NULL);
+  assert_int_equal(access(pod, F_OK), -1);
+  free(pod);
+  scratch_remove(dir);
+  assert_int_equal(umount2(root, MNT_DETACH), 0);
+  scratch_remove(root);
+  assert_exit_0(status);
+}
+
+/* The program's rules one by one: wildcards, types, access subsets. */
+static void test_device_program_loads_every_rule_kind(void **state)
+{
+  static const struct ace_device_rule rules[] = {
+      {'a', -1, -1, ACE_DEV_MKNOD},
+      {'b', 8, -1, ACE_DEV_READ | ACE_DEV_WRITE},
+      {'c', -1, 5, ACE_DEV_ALL},
+      {'c', 4095, 1048575, ACE_DEV_WRITE},
+  };
+  appc_error_t err = NULL;
+  (void) state;
+  int fd = ace_device_bpf_load(rules, ARRAY_SIZE(rules), &err);
+  assert_ok(fd < 0 ? -1 : 0, &err);
+  close(fd);
+  char text[ACE_DEV_RULE_MAX];
+  ace_device_rule_format(&rules[0], text);
+  assert_string_equal(text, "a *:* m");
+  ace_device_rule_format(&rules[1], text);
+  assert_string_equal(text, "b 8:* rw");
+  ace_device_rule_format(&rules[3], text);
+  assert_string_equal(text, "c 4095:1048575 w");
 }
 
 int main(void)
@@ -697,6 +876,9 @@ int main(void)
       cmocka_unit_test_teardown(test_memory_hog_is_killed, real_teardown),
       cmocka_unit_test_teardown(test_fake_v2_tree, fake_teardown),
       cmocka_unit_test_teardown(test_fake_tree_without_memory, fake_teardown),
+      cmocka_unit_test_teardown(test_v1_given_device, real_teardown),
+      cmocka_unit_test_teardown(test_v2_device_program, fake_teardown),
+      cmocka_unit_test(test_device_program_loads_every_rule_kind),
   };
   if (geteuid() != 0) {
     fprintf(stderr, "test-ace-cgroup: needs root, skipped\n");
