@@ -36,6 +36,7 @@ struct run_options {
   const char *hostname;
   bool detach;
   struct actool_list publish;
+  struct actool_list devices;
 };
 
 static const struct actool_option run_option_table[] = {
@@ -45,6 +46,10 @@ static const struct actool_option run_option_table[] = {
      "private"},
     {"publish", ACTOOL_OPT_LIST, offsetof(struct run_options, publish), "NAME:HOSTPORT",
      "with --net=default: forward the host's port HOSTPORT to the app port NAME (repeatable)",
+     NULL},
+    {"device", ACTOOL_OPT_LIST, offsetof(struct run_options, devices), "HOSTPATH[:PODPATH][:rwm]",
+     "give every app the host's device HOSTPATH at PODPATH (under /dev/, default HOSTPATH), "
+     "with read, write and mknod access or those listed (repeatable)",
      NULL},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
      "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
@@ -390,6 +395,8 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
   ao.version = APPC_ACE_OPTIONS_VERSION;
   ao.publish = o->publish.v;
   ao.n_publish = o->publish.n;
+  ao.devices = o->devices.v;
+  ao.n_devices = o->devices.n;
   if ((o->pod_manifest != NULL) == (argc > 0))
     return actool_usage_error("run", o->pod_manifest != NULL
                                          ? "--pod-manifest and images exclude each other"

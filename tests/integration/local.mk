@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/trust-net.sh \
 	tests/integration/run.sh \
 	tests/integration/run-net.sh \
+	tests/integration/run-devices.sh \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \
 	tests/integration/oci-export.sh \
