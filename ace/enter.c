@@ -104,6 +104,23 @@ static const char *const namespaces[] = {"ipc", "uts", "net", "pid", "cgroup", "
 
 /* The child: join, then fork the command (a new PID namespace applies to
  * children only) and wait for it.  Exits with its status. */
+/* TARGET's user namespace when it is not ours (--private-users), or -1. */
+static int other_user_namespace(pid_t target)
+{
+  char path[64];
+  struct stat mine, its;
+
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int) target);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &its) < 0 || stat("/proc/self/ns/user", &mine) < 0 ||
+      (its.st_ino == mine.st_ino && its.st_dev == mine.st_dev)) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 /* Child: ERR's message to the parent through REPORT, and exit with CODE. */
 static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, int code)
 {
@@ -117,7 +134,7 @@ static void __attribute__((noreturn))
 enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
             const struct ace_security *sec, char *const *argv, int report)
 {
-  int ns[N_NAMESPACES], root = -1;
+  int ns[N_NAMESPACES], root = -1, userns;
   appc_error_t err = NULL;
   char path[64];
   struct ace_identity id = {0};
@@ -128,6 +145,7 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) target, namespaces[i]);
     ns[i] = open(path, O_RDONLY | O_CLOEXEC);
   }
+  userns = other_user_namespace(target);
   snprintf(path, sizeof path, "/proc/%d/root", (int) target);
   root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root < 0 || ace_cgroup_join(NULL, uuid, ra->name, &err) < 0) {
@@ -144,6 +162,10 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
     appc_error_make(&err, errno, "the app's root");
     goto fail;
   }
+  /* Last: once in a user namespace of its own (--private-users) the
+   * command has no power over the namespaces above. */
+  if (userns >= 0 && ace_userns_join(userns, &err) < 0)
+    goto fail;
   static const struct appc_app no_app = {0};
   const struct appc_app *app = ra->app != NULL ? ra->app : &no_app;
   const char *cwd =

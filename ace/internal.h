@@ -12,6 +12,7 @@
 #ifndef APPC_ACE_INTERNAL_H
 #define APPC_ACE_INTERNAL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -197,6 +198,38 @@ void ace_device_rule_format(const struct ace_device_rule *rule, char out[ACE_DEV
  * (BPF_F_ALLOW_MULTI: the host's programs on the ancestors still apply). */
 int ace_device_bpf_load(const struct ace_device_rule *rules, size_t n, appc_error_t *err);
 int ace_device_bpf_attach(int prog_fd, int cgroup_fd, appc_error_t *err);
+
+/* ---- userns.c: --private-users ---------------------------------------------- */
+
+/* Host ids BASE .. BASE + COUNT - 1 are the pod's 0 .. COUNT - 1; COUNT 0
+ * asks for a range of 65536 chosen among those no pod holds. */
+struct ace_userns_range {
+  uint32_t base, count;
+};
+struct ace_userns {
+  struct ace_userns_range range;
+  int userns_fd;
+  int netns_fd;           /* a network namespace the user namespace owns, or -1 */
+  int utsns_fd, ipcns_fd; /* the pod's UTS and IPC namespaces, which it owns */
+  char lease[PATH_MAX];   /* the lease file, removed on release */
+};
+/* SPEC: NULL, "" or "auto" (COUNT 0), or "UID:COUNT". */
+int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_t *err);
+/* Lease the range (refusing one that overlaps a live pod's) for pod UUID,
+ * make the user namespace with its maps, and UTS, IPC and (with NEW_NET)
+ * network namespaces it owns. */
+int ace_userns_create(const struct ace_userns_range *want, const char *uuid, bool new_net,
+                      struct ace_userns **out, appc_error_t *err);
+/* Close the descriptors and give the range back. */
+void ace_userns_release(struct ace_userns *u);
+/* Remove the leases of pods whose actool is gone (gc). */
+int ace_userns_gc(appc_error_t *err);
+/* Child: join the namespace and become its root (ids 0). */
+int ace_userns_join(int userns_fd, appc_error_t *err);
+/* Attach at TARGET (made when missing) a read-only, nodev mount of PATH
+ * whose owners are shifted as USERNS_FD maps them. */
+int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target,
+                             appc_error_t *err);
 
 /* ---- cgroup.c: resource/memory and resource/cpu (cgroup v2 or v1) ---------- */
 

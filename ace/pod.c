@@ -594,5 +594,5 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
   c.base = base;
   if (appc_store_each_entry(s, pods, base, gc_one, &c, err) < 0)
     return -1;
-  return ace_net_gc(s, pod_is_gone, &c, err);
+  return ace_net_gc(s, pod_is_gone, &c, err) < 0 ? -1 : ace_userns_gc(err);
 }

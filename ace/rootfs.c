@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -286,12 +287,32 @@ static bool overlay_safe(const char *path)
   return strpbrk(path, ",:\\") == NULL;
 }
 
+/* --private-users: the overlay's lower layer is an idmapped mount of the
+ * store's tree at DIR/lower (the tree itself never changes owner), and
+ * the upper layer's root takes the tree root's owner as the pod sees it,
+ * since an overlay's root shows the upper directory's. */
+static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char lower[PATH_MAX],
+                       const char *upper, appc_error_t *err)
+{
+  struct stat st;
+
+  if (snprintf(lower, PATH_MAX, "%s/lower", dir) >= PATH_MAX)
+    return appc_error_make(err, ENAMETOOLONG, "%s", dir);
+  if (ace_userns_idmapped_tree(spec->userns_fd, spec->lower, lower, err) < 0)
+    return -1;
+  if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
+      chmod(upper, st.st_mode & 07777) < 0)
+    return appc_error_make(err, errno, "%s", upper);
+  return 0;
+}
+
 static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX], appc_error_t *err)
 {
   const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
-  char upper[PATH_MAX], work[PATH_MAX];
+  char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX];
   cleanup_free char *opts = NULL;
 
+  snprintf(lower, sizeof lower, "%s", spec->lower);
   if (snprintf(upper, sizeof upper, "%s/upper", dir) >= (int) sizeof upper ||
       snprintf(work, sizeof work, "%s/work", dir) >= (int) sizeof work ||
       snprintf(root, PATH_MAX, "%s/rootfs", dir) >= PATH_MAX)
@@ -304,7 +325,9 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX]
   if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
       (mkdir(root, 0755) < 0 && errno != EEXIST))
     return appc_error_make(err, errno, "%s", dir);
-  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lower, upper, work) < 0) {
+  if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
+    return -1;
+  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0) {
     opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }
@@ -393,16 +416,28 @@ static int attach_devices(const struct ace_rootfs_spec *spec, const struct host_
   return 0;
 }
 
-static int setup_dev(const struct host_side *h, appc_error_t *err)
+/* Options of a tmpfs the executor mounts: owned by the pod's root. */
+static const char *tmpfs_options(const struct ace_rootfs_spec *spec, const char *mode, char *buf,
+                                 size_t size)
+{
+  if (spec->userns_fd < 0)
+    return mode;
+  snprintf(buf, size, "%s,uid=%" PRIu32 ",gid=%" PRIu32, mode, spec->id_base, spec->id_base);
+  return buf;
+}
+
+static int setup_dev(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                     appc_error_t *err)
 {
   static const char *const links[][2] = {
       {"/proc/self/fd", "/dev/fd"},       {"/proc/self/fd/0", "/dev/stdin"},
       {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
       {"pts/ptmx", "/dev/ptmx"},
   };
+  char opts[128];
 
-  if (mount_at("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k",
-               err) < 0)
+  if (mount_at("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+               tmpfs_options(spec, "mode=755,size=65536k", opts, sizeof opts), err) < 0)
     return -1;
   for (size_t i = 0; i < N_DEVICE_NODES; i++) {
     char path[32];
@@ -412,10 +447,12 @@ static int setup_dev(const struct host_side *h, appc_error_t *err)
   }
   if (mount_at("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                "newinstance,ptmxmode=0666,mode=0620", err) < 0 ||
-      mount_at("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777", err) < 0)
+      mount_at("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               tmpfs_options(spec, "mode=1777", opts, sizeof opts), err) < 0)
     return -1;
   for (size_t i = 0; i < ARRAY_SIZE(links); i++)
-    if (symlink(links[i][0], links[i][1]) < 0)
+    if (symlink(links[i][0], links[i][1]) < 0 ||
+        (spec->userns_fd >= 0 && lchown(links[i][1], spec->id_base, spec->id_base) < 0))
       return appc_error_make(err, errno, "%s", links[i][1]);
   if (h->console_fd >= 0 && (create_file("/dev/console", 0600, err) < 0 ||
                              attach_tree(h->console_fd, "/dev/console", err) < 0))
@@ -423,19 +460,23 @@ static int setup_dev(const struct host_side *h, appc_error_t *err)
   return 0;
 }
 
-static int write_file(const char *path, const char *text, appc_error_t *err)
+/* A file the executor puts in the app's root, owned by the pod's root. */
+static int write_file(const struct ace_rootfs_spec *spec, const char *path, const char *text,
+                      appc_error_t *err)
 {
   cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   size_t len = strlen(text);
 
-  if (fd < 0 || appc_write_all(fd, text, len) < 0)
+  if (fd < 0 || appc_write_all(fd, text, len) < 0 ||
+      (spec->userns_fd >= 0 && fchown(fd, spec->id_base, spec->id_base) < 0))
     return appc_error_make(err, errno, "%s", path);
   return 0;
 }
 
 /* Provide PATH with TEXT unless the image has it (a dangling symlink counts:
  * the image said where it wants the file). */
-static int provide_file(const char *path, const char *text, appc_error_t *err)
+static int provide_file(const struct ace_rootfs_spec *spec, const char *path, const char *text,
+                        appc_error_t *err)
 {
   struct stat st;
 
@@ -443,19 +484,20 @@ static int provide_file(const char *path, const char *text, appc_error_t *err)
     return 0;
   if (errno != ENOENT)
     return appc_error_make(err, errno, "%s", path);
-  return write_file(path, text, err);
+  return write_file(spec, path, text, err);
 }
 
 /* The pod's hostname in /etc/hostname even when the image has its own:
  * the two must agree.  The image's file (or symlink) is replaced in the
  * app's upper layer, never in the image. */
-static int replace_file(const char *path, const char *text, appc_error_t *err)
+static int replace_file(const struct ace_rootfs_spec *spec, const char *path, const char *text,
+                        appc_error_t *err)
 {
   struct stat st;
 
   if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) < 0)
     return appc_error_make(err, errno, "%s", path);
-  return provide_file(path, text, err);
+  return provide_file(spec, path, text, err);
 }
 
 static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side *h,
@@ -478,10 +520,10 @@ static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side 
   struct stat st;
   bool has_os_release =
       lstat("/etc/os-release", &st) == 0 || lstat("/usr/lib/os-release", &st) == 0;
-  return replace_file("/etc/hostname", hostname, err) < 0 ||
-                 provide_file("/etc/hosts", spec->host_net ? h->hosts : hosts, err) < 0 ||
-                 provide_file("/etc/resolv.conf", h->resolv_conf, err) < 0 ||
-                 (!has_os_release && provide_file("/etc/os-release", "", err) < 0)
+  return replace_file(spec, "/etc/hostname", hostname, err) < 0 ||
+                 provide_file(spec, "/etc/hosts", spec->host_net ? h->hosts : hosts, err) < 0 ||
+                 provide_file(spec, "/etc/resolv.conf", h->resolv_conf, err) < 0 ||
+                 (!has_os_release && provide_file(spec, "/etc/os-release", "", err) < 0)
              ? -1
              : 0;
 }
@@ -730,7 +772,7 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
 
   if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
       mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 ||
-      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(h, err) < 0 ||
+      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(spec, h, err) < 0 ||
       attach_devices(spec, h, err) < 0 || mask_kernel_paths(err) < 0 ||
       setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
     return -1;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ace/internal.h"
 
@@ -31,6 +32,11 @@ struct ace_rootfs_spec {
   size_t n_volumes;
   const struct ace_device *devices; /* --device: bind mounts of host nodes in /dev */
   size_t n_devices;
+  /* --private-users: the pod's user namespace (-1: none) and the host id
+   * of its root.  The tree is then given through an idmapped mount, and
+   * what the executor makes in the root is owned by the pod's root. */
+  int userns_fd;
+  uint32_t id_base;
 };
 
 /* Child (S): enter a new mount namespace, build the app's root and pivot

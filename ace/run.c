@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
@@ -92,7 +93,8 @@ struct pod_run {
   struct ace_cgroup *cg;
   struct ace_device *devices; /* --device */
   size_t n_devices;
-  struct ace_net *net; /* --net=default */
+  struct ace_userns *userns; /* --private-users */
+  struct ace_net *net;       /* --net=default */
   int netns_fd, listen_fd;
   char token[ACE_TOKEN_LEN + 1];
   unsigned char key[ACE_HMAC_KEY_LEN];
@@ -181,6 +183,12 @@ static char *keep(struct app_plan *a, char *s)
 
 /* Make the directory of an empty volume once per pod, with its mode and
  * owner; returns its path. */
+/* An id of the pod as the host sees it. */
+static unsigned long host_id(const struct pod_run *r, unsigned long id)
+{
+  return r->userns != NULL ? r->userns->range.base + id : id;
+}
+
 static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struct appc_volume *v,
                               appc_error_t *err)
 {
@@ -195,7 +203,8 @@ static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struc
   if (stat(path, &st) == 0)
     return path;
   if (mkdir(path, 0700) < 0 ||
-      chown(path, v->has_uid ? (uid_t) v->uid : 0, v->has_gid ? (gid_t) v->gid : 0) < 0 ||
+      chown(path, (uid_t) host_id(r, v->has_uid ? (unsigned long) v->uid : 0),
+            (gid_t) host_id(r, v->has_gid ? (unsigned long) v->gid : 0)) < 0 ||
       chmod(path, mode & 07777) < 0) {
     appc_error_make(err, errno, "volume \"%s\": %s", v->name, path);
     return NULL;
@@ -549,7 +558,9 @@ static int setup_network(struct pod_run *r, appc_error_t *err)
     r->listen_fd = listen_loopback(&port, err);
   } else {
     host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (host < 0 || unshare(CLONE_NEWNET) < 0)
+    /* With --private-users the namespace is the user namespace's own. */
+    if (host < 0 ||
+        (r->userns != NULL ? setns(r->userns->netns_fd, CLONE_NEWNET) : unshare(CLONE_NEWNET)) < 0)
       return appc_error_make(err, errno, "a network namespace for the pod");
     r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (r->netns_fd < 0)
@@ -806,6 +817,8 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
       .n_volumes = a->n_vols,
       .devices = r->devices,
       .n_devices = r->n_devices,
+      .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
+      .id_base = r->userns != NULL ? r->userns->range.base : 0,
   };
   int sigfd = supervisor_signals();
   int status = 1;
@@ -823,7 +836,8 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
   /* Before the app's root hides the host's /proc; inherited by the app and
    * its handlers, which S forks. */
   if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
-      ace_rootfs_enter(&spec, &notes, &err) < 0)
+      ace_rootfs_enter(&spec, &notes, &err) < 0 ||
+      (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0))
     goto fail;
   if (app == NULL) {
     struct stat st;
@@ -955,6 +969,8 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   /* Only P watches the metadata service's socket (and starts M on it). */
   close(r->listen_fd);
   if ((r->netns_fd >= 0 && setns(r->netns_fd, CLONE_NEWNET) < 0) ||
+      (r->userns != NULL && (setns(r->userns->utsns_fd, CLONE_NEWUTS) < 0 ||
+                             setns(r->userns->ipcns_fd, CLONE_NEWIPC) < 0)) ||
       sethostname(r->hostname, strlen(r->hostname)) < 0) {
     appc_error_make(&err, errno, "pod %s: namespaces", r->uuid);
     report_line(r->report[1], "E -", err->msg);
@@ -1015,8 +1031,10 @@ static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
 
   if (pipe2(r->init_ready, O_CLOEXEC) < 0 || pipe2(r->init_go, O_CLOEXEC) < 0)
     return appc_error_make(err, errno, "pipe");
-  pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL,
-                NULL);
+  /* With --private-users, I joins the UTS and IPC namespaces the pod's user
+   * namespace owns instead. */
+  unsigned long own = r->userns != NULL ? 0 : CLONE_NEWIPC | CLONE_NEWUTS;
+  pid = syscall(SYS_clone, CLONE_NEWPID | own | SIGCHLD, NULL, NULL, NULL, NULL);
   if (pid < 0)
     return appc_error_make(err, errno, "clone (pod namespaces)");
   if (pid == 0)
@@ -1373,6 +1391,24 @@ static bool valid_hostname(const char *h)
   return true;
 }
 
+static const char *private_users(const struct appc_ace_options *o)
+{
+  return o->version >= 4 ? o->private_users : NULL;
+}
+
+static int make_user_namespace(struct pod_run *r, appc_error_t *err)
+{
+  struct ace_userns_range want;
+
+  if (ace_userns_parse(private_users(r->o), &want, err) < 0 ||
+      ace_userns_create(&want, r->uuid, r->o->net != APPC_ACE_NET_HOST, &r->userns, err) < 0)
+    return -1;
+  ace_note(&r->notes, ACE_NOTE_INFO,
+           "pod %s: root in the pod is uid and gid %" PRIu32 " on the host (%" PRIu32 " ids)",
+           r->uuid, r->userns->range.base, r->userns->range.count);
+  return 0;
+}
+
 static int parse_devices(struct pod_run *r, appc_error_t *err)
 {
   size_t n = r->o->version >= 4 ? r->o->n_devices : 0;
@@ -1439,6 +1475,8 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   report_ignored(r, "pod", &r->pod->isolators, true);
   if (ace_cgroup_apply(r->cg, -1, &r->pod->isolators, &r->notes, err) < 0)
     return appc_error_prefix(err, "pod");
+  if (private_users(r->o) != NULL && make_user_namespace(r, err) < 0)
+    return -1;
   for (size_t i = 0; i < r->n_apps; i++)
     if (prepare_app(r, i, err) < 0)
       return -1;
@@ -1507,6 +1545,8 @@ static void teardown(struct pod_run *r)
   }
   ace_net_release(r->net);
   r->net = NULL;
+  ace_userns_release(r->userns); /* every process of the pod is gone */
+  r->userns = NULL;
   for (size_t i = 0; r->apps != NULL && i < r->n_apps; i++)
     release_app(&r->apps[i]);
   free(r->apps);
@@ -1581,6 +1621,9 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
                            "the bridge)");
   if (build_mode(opts) && opts->version >= 4 && opts->n_devices > 0)
     return appc_error_make(err, EINVAL, "build mode: no --device (an image cannot keep one)");
+  if (build_mode(opts) && private_users(opts) != NULL)
+    return appc_error_make(err, EINVAL,
+                           "build mode: no --private-users (the layout's files keep their owners)");
   if (build_mode(opts) &&
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
     return appc_error_make(err, EINVAL,

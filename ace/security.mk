@@ -3,7 +3,7 @@
 # resource quantities (cgroup.c), device rules (device.c), and their unit tests.  The tests run as
 # root: they fork children that drop privileges, load filters and use the
 # host's real cgroup hierarchies.
-libappc_a_SOURCES += ace/security.c ace/cgroup.c ace/device.c
+libappc_a_SOURCES += ace/security.c ace/cgroup.c ace/device.c ace/userns.c
 
 check_PROGRAMS += tests/unit/test-ace-security
 tests_unit_test_ace_security_SOURCES = tests/unit/test-ace-security.c

@@ -79,6 +79,12 @@ struct appc_ace_options {
    * the apps do ACCESS (r, w, m; default rwm) with it.  Not in build mode. */
   const char *const *devices;
   size_t n_devices;
+  /* (version 4) NULL, or a user namespace for the pod: root in the pod is
+   * host uid and gid BASE, as "UID:COUNT" gives it, or a range of 65536
+   * no other pod on the host holds ("" or "auto").  The store's tree is
+   * shared through an idmapped mount (docs/executor.md).  Not in build
+   * mode. */
+  const char *private_users;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
