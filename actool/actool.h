@@ -35,9 +35,10 @@ struct actool_globals {
 };
 
 enum actool_option_kind {
-  ACTOOL_OPT_BOOL,   /* --flag, --flag=true|false */
-  ACTOOL_OPT_STRING, /* --flag=VALUE or --flag VALUE; the last one wins */
-  ACTOOL_OPT_LIST,   /* repeatable string: appended to a struct actool_list */
+  ACTOOL_OPT_BOOL,     /* --flag, --flag=true|false */
+  ACTOOL_OPT_STRING,   /* --flag=VALUE or --flag VALUE; the last one wins */
+  ACTOOL_OPT_LIST,     /* repeatable string: appended to a struct actool_list */
+  ACTOOL_OPT_OPTIONAL, /* --flag (sets "") or --flag=VALUE; never takes the next argument */
 };
 
 struct actool_list {

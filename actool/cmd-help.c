@@ -16,6 +16,9 @@ static void print_options(FILE *out, const struct actool_option *opt)
     const char *dashes = opt->name[1] == '\0' ? "-" : "--";
     if (opt->kind == ACTOOL_OPT_BOOL)
       snprintf(left, sizeof left, "%s%s", dashes, opt->name);
+    else if (opt->kind == ACTOOL_OPT_OPTIONAL)
+      snprintf(left, sizeof left, "%s%s[=%s]", dashes, opt->name,
+               opt->metavar ? opt->metavar : "VALUE");
     else
       snprintf(left, sizeof left, "%s%s=%s", dashes, opt->name,
                opt->metavar ? opt->metavar : "VALUE");

@@ -37,6 +37,7 @@ struct run_options {
   bool detach;
   struct actool_list publish;
   struct actool_list devices;
+  const char *private_users;
 };
 
 static const struct actool_option run_option_table[] = {
@@ -50,6 +51,10 @@ static const struct actool_option run_option_table[] = {
     {"device", ACTOOL_OPT_LIST, offsetof(struct run_options, devices), "HOSTPATH[:PODPATH][:rwm]",
      "give every app the host's device HOSTPATH at PODPATH (under /dev/, default HOSTPATH), "
      "with read, write and mknod access or those listed (repeatable)",
+     NULL},
+    {"private-users", ACTOOL_OPT_OPTIONAL, offsetof(struct run_options, private_users), "UID:COUNT",
+     "run the pod in a user namespace: root in the pod is host uid and gid UID (a free range "
+     "of 65536 when not given)",
      NULL},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
      "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
@@ -397,6 +402,7 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
   ao.n_publish = o->publish.n;
   ao.devices = o->devices.v;
   ao.n_devices = o->devices.n;
+  ao.private_users = o->private_users;
   if ((o->pod_manifest != NULL) == (argc > 0))
     return actool_usage_error("run", o->pod_manifest != NULL
                                          ? "--pod-manifest and images exclude each other"

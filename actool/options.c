@@ -79,6 +79,9 @@ static int store_option(const char *command, const struct actool_option *opt, vo
     if (actool_parse_bool(value, (bool *) slot) < 0)
       return actool_usage_error(command, "invalid boolean value \"%s\" for --%s", value, opt->name);
     return 0;
+  case ACTOOL_OPT_OPTIONAL:
+    *(const char **) slot = value != NULL ? value : "";
+    break;
   case ACTOOL_OPT_STRING:
     *(const char **) slot = value;
     return 0;
@@ -129,7 +132,7 @@ static int parse_one_option(const struct actool_parse *p, int argc, char **argv,
     return actool_usage_error(p->command, "unknown option \"%s\"", argv[*i]);
   if (eq != NULL) {
     value = eq + 1;
-  } else if (opt->kind != ACTOOL_OPT_BOOL) {
+  } else if (opt->kind != ACTOOL_OPT_BOOL && opt->kind != ACTOOL_OPT_OPTIONAL) {
     if (*i + 1 >= argc)
       return actool_usage_error(p->command, "option --%s needs a value", opt->name);
     value = argv[++*i];

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# actool run --private-users: root in the pod is an unprivileged range of
+# host ids.  The pod's maps; the image's owners as the image says (an
+# idmapped mount) while the store's tree keeps its own; what the pod
+# writes in a host volume is owned by the mapped ids on the host; root in
+# the pod owns its root, binds port 80 and (with CAP_SYS_ADMIN kept) sets
+# the hostname of a UTS namespace the user namespace owns; two pods at
+# once get two ranges; a range given that overlaps a running pod's is
+# refused; `enter` joins the namespace; leases go with their pods, and a
+# SIGKILLed actool's lease goes with gc.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "user namespaces for pods need root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+
+export ACTOOL_DIR=$TMP/store
+LEASES=/run/actool/private-users
+cleanup() {
+  [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+image() { # NAME [ISOLATOR JSON]
+  local L=$TMP/$1
+  "$ACTOOL" layout --layout="$L" init --name="example.com/$1" >/dev/null &&
+    "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
+    "$ACTOOL" layout --layout="$L" set-exec -- /bin/sh >/dev/null &&
+    { [ $# -eq 1 ] || "$ACTOOL" layout --layout="$L" isolator add "$2" "$3" >/dev/null; } &&
+    "$ACTOOL" build "$L" "$TMP/$1.aci" >/dev/null &&
+    "$ACTOOL" --insecure-options=image fetch "$TMP/$1.aci" >/dev/null
+}
+image bb && image admin os/linux/capabilities-retain-set '{"set": ["CAP_SYS_ADMIN"]}' ||
+  { not_ok "the test images"; done_testing; exit; }
+
+# A lease of this store's pods (their UUIDs are in the lease files).
+our_leases() {
+  local f
+  for f in "$LEASES"/*-*; do
+    [ -f "$f" ] || continue
+    read -r uuid _ <"$f"
+    [ -d "$ACTOOL_DIR/pods/$uuid" ] || grep -qx "$uuid" "$TMP/uuids" 2>/dev/null && echo "${f##*/}"
+  done
+}
+
+mkdir -p "$TMP/vol" && chmod 1777 "$TMP/vol"
+run_capture "$ACTOOL" run --private-users --uuid-file-save="$TMP/u1" \
+  --volume=data,kind=host,source="$TMP/vol" example.com/bb --mount=volume=data,target=/data \
+  --exec=/bin/sh -- -c 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map
+    ls -ln /bin/busybox /etc/passwd | awk "{print \$3, \$4}"
+    touch /data/by-root /new-in-root && mkdir /data/by-1000 && chown 1000:1000 /data/by-1000
+    ls -ln /etc/hostname | awk "{print \$3}"; ls -lnd / | awk "{print \$3}"
+    httpd -p 80 -h /data && echo bound-80'
+cat "$TMP/u1" >>"$TMP/uuids"
+cp "$TMP/.out" "$TMP/pod1.out"
+is "the pod runs (exit status)" "$status" 0
+base=$(awk 'NR == 3 {print $2}' "$TMP/pod1.out")
+is "root in the pod: uid and gid 0" "$(sed -n 1,2p "$TMP/pod1.out" | tr '\n' ' ')" "0 0 "
+if [ -n "$base" ] && [ "$base" -ge 524288 ] &&
+  [ "$(awk 'NR == 3 || NR == 4 {print $1, $2, $3}' "$TMP/pod1.out" | sort -u)" = "0 $base 65536" ]; then
+  ok "uid and gid maps: 0 -> $base, 65536 ids"
+else
+  not_ok "uid and gid maps: 0 -> host range, 65536 ids"
+  note "$(cat "$TMP/pod1.out" "$TMP/.err")"
+fi
+is "the image's files keep the owners the image gives them" \
+  "$(sed -n 5,6p "$TMP/pod1.out" | tr '\n' ' ')" "0 0 0 0 "
+is "the store's tree still belongs to host root" \
+  "$(find "$ACTOOL_DIR" -path '*/rootfs/*' ! -uid 0 2>/dev/null | head -3)" ""
+is "a file root in the pod made in a host volume: host uid $base" \
+  "$(stat -c '%u:%g' "$TMP/vol/by-root" 2>&1)" "$base:$base"
+is "a directory chowned to 1000 in the pod: host uid $((base + 1000))" \
+  "$(stat -c '%u:%g' "$TMP/vol/by-1000" 2>&1)" "$((base + 1000)):$((base + 1000))"
+is "/etc/hostname and the root directory belong to root in the pod" \
+  "$(sed -n 7,8p "$TMP/pod1.out" | tr '\n' ' ')" "0 0 "
+if grep -qx bound-80 "$TMP/pod1.out"; then ok "root in the pod binds port 80 (its network namespace is the pod's user namespace's)"; else
+  not_ok "root in the pod binds port 80"
+  note "$(cat "$TMP/pod1.out" "$TMP/.err")"
+fi
+
+run_capture "$ACTOOL" run --private-users example.com/admin --exec=/bin/sh -- -c \
+  'hostname inside-userns && hostname'
+is "with CAP_SYS_ADMIN kept, root in the pod sets the hostname of its UTS namespace" \
+  "$(cat "$TMP/.out")" "inside-userns"
+
+run_capture "$ACTOOL" run --private-users=200000:70000 example.com/bb --exec=/bin/cat -- /proc/self/uid_map
+is "a range given: its maps" "$(awk '{print $1, $2, $3}' "$TMP/.out")" "0 200000 70000"
+
+# Two pods at once: two ranges; a range given over a running pod's is refused.
+"$ACTOOL" run --private-users=300000:65536 --uuid-file-save="$TMP/u2" example.com/bb \
+  --exec=/bin/sh -- -c 'cat /proc/self/uid_map; sleep 30' >"$TMP/long.out" 2>&1 &
+long=$!
+for _ in $(seq 100); do [ -s "$TMP/long.out" ] && break; sleep 0.1; done
+cat "$TMP/u2" >>"$TMP/uuids"
+check_rejects "a range overlapping a running pod's is refused, naming the pod" \
+  "--private-users=310000:10: ids 300000-365535 are pod $(cat "$TMP/u2")'s" \
+  "$ACTOOL" run --private-users=310000:10 example.com/bb --exec=/bin/true
+run_capture "$ACTOOL" run --private-users example.com/bb --exec=/bin/cat -- /proc/self/uid_map
+other=$(awk '{print $2}' "$TMP/.out")
+if [ -n "$other" ] && [ "$other" != 300000 ] && [ "$(( (other - 300000) * (other - 300000) ))" -ge $((65536 * 65536)) ]; then
+  ok "a pod started beside it gets a range of its own ($other)"
+else
+  not_ok "a pod started beside it gets a range of its own"
+  note "$(cat "$TMP/.out" "$TMP/.err")"
+fi
+
+# enter joins the user namespace.
+uuid=$(cat "$TMP/u2")
+run_capture "$ACTOOL" enter "$uuid" -- /bin/sh -c 'id -u; cat /proc/self/uid_map'
+is "enter: a command in the pod's user namespace, as its root" \
+  "$(tr -s ' ' <"$TMP/.out" | sed 's/^ //' | tr '\n' ' ')" "0 0 300000 65536 "
+
+# SIGKILL: the lease stays (its actool is gone) until gc.
+kill -9 "$long"
+wait "$long" 2>/dev/null
+if [ -f "$LEASES/300000-65536" ]; then ok "a SIGKILLed actool's lease is still there"; else
+  not_ok "a SIGKILLed actool's lease is still there"
+fi
+wait_pods_settled
+check "gc" "$ACTOOL" gc
+if [ ! -e "$LEASES/300000-65536" ]; then ok "gc removed the stale lease"; else
+  not_ok "gc removed the stale lease"
+fi
+is "no lease of this test's pods is left" "$(our_leases)" ""
+
+check_rejects "uid 0 cannot start a range" "uid 0 cannot start the range" \
+  "$ACTOOL" run --private-users=0:100 example.com/bb --exec=/bin/true
+check_rejects "a range past the last id" "the range must be 1 or more ids" \
+  "$ACTOOL" run --private-users=4294967000:1000 example.com/bb --exec=/bin/true
+check_rejects "not UID:COUNT" "--private-users=10:abc: not UID:COUNT" \
+  "$ACTOOL" run --private-users=10:abc example.com/bb --exec=/bin/true
+check "--private-users never takes the image name for its value" \
+  "$ACTOOL" run --private-users example.com/bb --exec=/bin/true
+
+done_testing
