@@ -44,7 +44,8 @@ same_tree "the unpacked rootfs equals umoci's unpacking of the original, file by
 
 # the config, from the app
 CFG=$E/blobs/sha256/$(jq -r .config.digest "$E/blobs/sha256/${DIGEST#sha256:}" | cut -d: -f2)
-is "Entrypoint: the app's exec" "$(jq -c .config.Entrypoint "$CFG")" '["/bin/sh","-c","echo hi"]'
+is "Entrypoint and Cmd: the app's exec, split as docker2aci's annotations say" \
+  "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$CFG")" '[["/bin/sh"],["-c","echo hi"]]'
 is "User, WorkingDir" "$(jq -c '[.config.User, .config.WorkingDir]' "$CFG")" '["1000:100","/dir"]'
 is "Env, with the ACE's PATH the app lacked" "$(jq -c .config.Env "$CFG")" \
   '["FOO=bar","EMPTY=","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
@@ -53,6 +54,15 @@ is "ExposedPorts and Volumes" "$(jq -c '[(.config.ExposedPorts | keys), (.config
 is "os, architecture, labels" "$(jq -c '[.os, .architecture, .config.Labels.version]' "$CFG")" \
   '["linux","amd64","app"]'
 is "diff_ids: the layer's tar" "$(jq -r '.rootfs.diff_ids | length' "$CFG")" 1
+# an exec that no longer is Entrypoint then Cmd is exported whole
+check "export the top image as an ACI" ac image export "$TOP" "$TMP/top.aci"
+check "patch its exec" "$ACTOOL" patch-manifest --exec="/bin/sh -c other" "$TMP/top.aci" "$TMP/patched.aci"
+check "import the patched image" ac --insecure-options=image fetch "$TMP/patched.aci"
+check "export it" ac image export --format=oci "$(cat "$TMP/.out")" "oci:$TMP/patched"
+PCFG=$TMP/patched/blobs/sha256/$(jq -r .config.digest "$TMP/patched/blobs/sha256/$(jq -r '.manifests[0].digest' \
+  "$TMP/patched/index.json" | cut -d: -f2)" | cut -d: -f2)
+is "... Entrypoint: the exec as it is now, no Cmd" "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$PCFG")" \
+  '[["/bin/sh","-c","other"],null]'
 
 check "fetch oci:DIR:v1 back into another store" "$ACTOOL" --dir="$TMP/again" --insecure-options=image \
   fetch "oci:$E:v1"

@@ -36,12 +36,16 @@ is "name from the layout's directory" "$(jq -r .name "$TMP/m.json")" layout
 is "labels version (the ref), os, arch" "$(jq -c '[.labels[] | .name + "=" + .value]' "$TMP/m.json")" \
   '["version=app","os=linux","arch=amd64"]'
 is "exec: Entrypoint then Cmd" "$(jq -c .app.exec "$TMP/m.json")" '["/bin/sh","-c","echo hi"]'
+is "Entrypoint and Cmd kept apart in docker2aci's annotations" \
+  "$(jq -c '[.annotations[] | select(.name | test("^appc.io/docker/(entrypoint|cmd)$")) | .name + "=" + .value]' "$TMP/m.json")" \
+  '["appc.io/docker/entrypoint=[\"/bin/sh\"]","appc.io/docker/cmd=[\"-c\",\"echo hi\"]"]'
 is "user and group" "$(jq -r '.app.user + ":" + .app.group' "$TMP/m.json")" 1000:100
 is "environment" "$(jq -c '[.app.environment[] | .name + "=" + .value]' "$TMP/m.json")" '["FOO=bar","EMPTY="]'
 is "working directory" "$(jq -r .app.workingDirectory "$TMP/m.json")" /dir
 is "ports" "$(jq -c '[.app.ports[] | .name + " " + .protocol + " " + (.port | tostring)] | sort' "$TMP/m.json")" \
   '["53-udp udp 53","80-tcp tcp 80"]'
-is "volumes as mount points" "$(jq -c '.app.mountPoints' "$TMP/m.json")" '[{"name":"data","path":"/data"}]'
+is "volumes as mount points, named as docker2aci names them" "$(jq -c '.app.mountPoints' "$TMP/m.json")" \
+  '[{"name":"volume-data","path":"/data"}]'
 is "the config's labels as annotations" \
   "$(jq -r '.annotations[] | select(.name == "org.example") | .value' "$TMP/m.json")" yes
 is "depends on the layer below by image ID" \
