@@ -277,6 +277,21 @@ static const char *annotation(const struct appc_kv_list *kv, const char *name)
   return NULL;
 }
 
+/* The config's label L as an annotation: its key made an AC Identifier
+ * ("License" becomes "license", "Build Date" "build-date"); one that gives
+ * none, or a name taken already, is left out. */
+static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
+{
+  cleanup_free char *name = oci_aci_name(l->name);
+
+  if (name == NULL || annotation(&c->annotations, name) != NULL) {
+    appc_cb_log(c->opts->cb, "config.Labels: \"%.80s\": no annotation can be made of it, left out",
+                l->name);
+    return 0;
+  }
+  return oci_kv_add(&c->annotations, name, l->value, err);
+}
+
 static int describe(struct conversion *c, const struct oci_source *src, appc_error_t *err)
 {
   c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : src->name);
@@ -309,8 +324,7 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
                    src->annotations->items[i].value, err) < 0)
       return -1;
   for (size_t i = 0; i < c->img.labels.len; i++)
-    if (oci_kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value,
-                   err) < 0)
+    if (label_annotation(c, &c->img.labels.items[i], err) < 0)
       return -1;
   return app_json(&c->img, &c->app, err);
 }

@@ -69,6 +69,21 @@ check "a second import of the same image gives the same ID" ac --insecure-option
 is "... the same ID" "$(cat "$TMP/.out")" "$TOP"
 is "... and no new image" "$(ac image list -q | wc -l)" 3
 
+# ---- config labels and volumes that are not AC Names as they are ----
+cp -a "$L" "$TMP/names"
+umoci config --image "$TMP/names:app" --config.label License=GPLv2 --config.label 'Build Date=today' \
+  --config.label created=no --config.label '..=x' \
+  --config.volume /var/lib/x --config.volume /var/lib.x --config.volume /var/lib_x >/dev/null
+check "an image whose config has labels and volumes that are no AC Names" \
+  "$ACTOOL" --dir="$TMP/store-names" --insecure-options=image fetch "oci:$TMP/names:app"
+"$ACTOOL" --dir="$TMP/store-names" image cat-manifest "$(cat "$TMP/.out")" >"$TMP/names.json"
+is "labels: keys made AC Identifiers; one taken already or giving none left out" \
+  "$(jq -c '[.annotations[] | select(.name | test("^(license|build-date|created)$")) | .name + "=" + .value] | sort' "$TMP/names.json")" \
+  "[\"build-date=today\",\"created=$(jq -r '.annotations[] | select(.name == "created") | .value' "$TMP/m.json")\",\"license=GPLv2\"]"
+is "volumes giving one name numbered, as docker2aci numbers them" \
+  "$(jq -c '[.app.mountPoints[] | .name + "=" + .path] | sort' "$TMP/names.json")" \
+  '["volume-data=/data","volume-var-lib-x-1=/var/lib/x","volume-var-lib-x-2=/var/lib_x","volume-var-lib-x=/var/lib.x"]'
+
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
 sq() { "$ACTOOL" --dir="$SQ" "$@"; }
