@@ -340,6 +340,8 @@ hostile wrong-digest "a manifest unlike the registry's Docker-Content-Digest is 
 hostile liar-index "an index whose manifest is the index again: the digest check cuts the loop" \
   'does not match its digest'
 hostile huge-manifest "a 64 MiB manifest is refused unread" 'larger than'
+hostile fat-indexes "4 MiB indexes nested 4 deep: the image's manifest is past the 16 MiB for a pull" \
+  'more than 16777216 bytes of manifests and indexes'
 hostile schema1 "a Docker schema 1 manifest is refused by name" 'schema 1 manifest, which is not supported'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout'
 
