@@ -167,6 +167,16 @@ else
   same_tree "the rendered rootfs equals umoci unpack's of the layout, file by file" "$TMP/docker-ours/rootfs"
   check "fetch docker-archive:FILE:REPO:TAG" ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:1.0"
   is "... the same image" "$(cat "$TMP/.out")" "$DTOP"
+  # Docker 25 and later: an OCI layout with manifest.json beside it
+  $CRAFT docker25 "$L" app "$D/app25.tar" example.com/app:1.0
+  check "fetch docker-archive: of Docker 25's OCI-layout flavour" \
+    "$ACTOOL" --dir="$TMP/store-d25" --insecure-options=image fetch "docker-archive:$D/app25.tar:example.com/app:1.0"
+  D25=$(cat "$TMP/.out")
+  is "... the same image as skopeo's legacy archive gives" \
+    "$("$ACTOOL" --dir="$TMP/store-d25" image cat-manifest "$D25" | jq -c '[.name, .labels, .app, .dependencies[0].imageName]')" \
+    "$(jq -c '[.name, .labels, .app, .dependencies[0].imageName]' "$TMP/dm.json")"
+  check "... render it" "$ACTOOL" --dir="$TMP/store-d25" image render --rootfs "$D25" "$TMP/d25-render"
+  same_tree "... equals umoci unpack's, file by file" "$TMP/d25-render"
   check_fails "a tag the archive does not hold is refused naming it" 1 'no image tagged example.com/app:2.0' \
     ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:2.0"
   check_fails "a missing archive is refused" 1 'no such file' \
