@@ -18,6 +18,8 @@ struct progress_line {
   bool tty;             /* stderr is a terminal: draw a progress line */
   bool drawn;           /* a progress line is on screen */
   struct timespec last; /* when it was last drawn */
+  const char *what;     /* what it showed last, and how far */
+  uint64_t done, total;
 };
 
 static struct progress_line line;
@@ -55,7 +57,8 @@ static bool too_soon(const struct progress_line *l, const struct timespec *now)
 }
 
 /* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%)", redrawn at most ten times
- * a second, on a terminal only. */
+ * a second (and the end at once), on a terminal only; never the same twice
+ * (a download reports its end more than once). */
 static void draw_progress(void *data, const char *what, uint64_t done, uint64_t total)
 {
   struct progress_line *l = data;
@@ -65,10 +68,15 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   if (!l->tty)
     return;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  if (too_soon(l, &now) && done != total)
+  if (l->drawn && what == l->what && done == l->done && total == l->total)
+    return;
+  if (too_soon(l, &now) && (done != total || total == 0))
     return;
   l->last = now;
   l->drawn = true;
+  l->what = what;
+  l->done = done;
+  l->total = total;
   human(a, sizeof a, done);
   const char *base = strrchr(what, '/');
   base = base != NULL && base[1] != '\0' ? base + 1 : what;

@@ -1232,8 +1232,12 @@ static int default_name(struct builder *b)
   if (b->o->name != NULL) {
     b->name = strdup(b->o->name);
   } else {
+    /* the context directory's name as an AC Name: a volume's name less
+     * its "volume-" */
     b->name = appc_oci_volume_name(base != NULL && base[1] ? base + 1 : "image");
-    if (b->name != NULL && b->name[0] == '\0') {
+    if (b->name != NULL && strncmp(b->name, "volume-", 7) == 0) {
+      memmove(b->name, b->name + 7, strlen(b->name + 7) + 1);
+    } else if (b->name != NULL) {
       free(b->name);
       b->name = strdup("image");
     }

@@ -242,6 +242,67 @@ static json_object *volumes(const struct appc_app *app)
   return o;
 }
 
+static const char *annotation_of(const struct appc_image_manifest *m, const char *name)
+{
+  for (size_t i = 0; i < m->annotations.len; i++)
+    if (strcmp(m->annotations.items[i].name, name) == 0)
+      return m->annotations.items[i].value;
+  return NULL;
+}
+
+/* How many of EXEC's words (from FROM on) the annotation NAME of M, a JSON
+ * array of strings, gives in order: 0 when absent, -1 when it is not a
+ * beginning of what is left of EXEC. */
+static long exec_words(const struct appc_image_manifest *m, const char *name,
+                       const struct appc_string_list *exec, size_t from)
+{
+  const char *text = annotation_of(m, name);
+  long n = 0;
+
+  if (text == NULL)
+    return 0;
+  json_object *a = json_tokener_parse(text);
+  if (a == NULL || !json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) > exec->len - from)
+    n = -1;
+  for (size_t i = 0; n >= 0 && i < json_object_array_length(a); i++, n++) {
+    json_object *w = json_object_array_get_idx(a, i);
+    if (!json_object_is_type(w, json_type_string) ||
+        strcmp(json_object_get_string(w), exec->items[from + i]) != 0)
+      n = -1;
+  }
+  json_object_put(a);
+  return n;
+}
+
+static json_object *strings_array(const struct appc_string_list *v, size_t from, size_t to)
+{
+  json_object *a = json_object_new_array();
+
+  for (size_t i = from; i < to; i++)
+    json_object_array_add(a, json_object_new_string(v->items[i]));
+  return a;
+}
+
+/* Entrypoint = the app's exec; split into Entrypoint and Cmd again when
+ * docker2aci's annotations of an imported image say how, and still
+ * describe exec (a changed exec is exported whole). */
+static void entrypoint_cmd(json_object *c, const struct appc_app *app,
+                           const struct appc_image_manifest *m)
+{
+  long ep = exec_words(m, "appc.io/docker/entrypoint", &app->exec, 0);
+  long cmd = ep >= 0 ? exec_words(m, "appc.io/docker/cmd", &app->exec, (size_t) ep) : -1;
+
+  if (ep < 0 || cmd < 0 || (size_t) (ep + cmd) != app->exec.len || ep + cmd == 0) {
+    json_object_object_add(c, "Entrypoint", strings_array(&app->exec, 0, app->exec.len));
+    return;
+  }
+  if (ep > 0)
+    json_object_object_add(c, "Entrypoint", strings_array(&app->exec, 0, (size_t) ep));
+  if (cmd > 0)
+    json_object_object_add(c, "Cmd", strings_array(&app->exec, (size_t) ep, app->exec.len));
+}
+
 static json_object *app_config(const struct appc_app *app, const struct appc_image_manifest *m)
 {
   json_object *c = json_object_new_object(), *env = json_object_new_array(),
@@ -249,10 +310,7 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
   bool has_path = false;
 
   if (app != NULL) {
-    json_object *exec = json_object_new_array();
-    for (size_t i = 0; i < app->exec.len; i++)
-      json_object_array_add(exec, json_object_new_string(app->exec.items[i]));
-    json_object_object_add(c, "Entrypoint", exec);
+    entrypoint_cmd(c, app, m);
     char *user = NULL;
     if (asprintf(&user, "%s:%s", app->user, app->group) >= 0)
       json_object_object_add(c, "User", json_object_new_string(user));
@@ -298,14 +356,6 @@ static void oci_platform(const char *arch, const char **oci, const char **varian
     *oci = "arm", *variant = arch[4] == '7' ? "v7" : "v6";
   else
     *oci = arch;
-}
-
-static const char *annotation_of(const struct appc_image_manifest *m, const char *name)
-{
-  for (size_t i = 0; i < m->annotations.len; i++)
-    if (strcmp(m->annotations.items[i].name, name) == 0)
-      return m->annotations.items[i].value;
-  return NULL;
 }
 
 static char *json_text(json_object *o)

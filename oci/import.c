@@ -53,14 +53,19 @@ void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const 
   snprintf(name, APPC_OCI_PORT_NAME_MAX, "%u-%.8s", port, proto);
 }
 
+/* "volume-" and PATH as an AC Name, as docker2aci names it (rkt's users
+ * give the volume of a Docker image by that name). */
 char *appc_oci_volume_name(const char *path)
 {
-  char *n = oci_aci_name(path);
+  cleanup_free char *n = oci_aci_name(path);
+  char *name = NULL;
 
   for (char *c = n; c != NULL && *c != '\0'; c++)
     if (*c == '/' || *c == '.' || *c == '_')
       *c = '-';
-  return n;
+  if (n == NULL || asprintf(&name, "volume%s%s", n[0] != '\0' ? "-" : "", n) < 0)
+    return NULL;
+  return name;
 }
 
 static json_object *strings_json(json_object *a, char **v)
@@ -68,6 +73,20 @@ static json_object *strings_json(json_object *a, char **v)
   for (size_t i = 0; v != NULL && v[i] != NULL; i++)
     json_object_array_add(a, json_object_new_string(v[i]));
   return a;
+}
+
+/* *OUT: V as the text of a JSON array, NULL when V is empty. */
+static int strings_text(char **v, char **out, appc_error_t *err)
+{
+  *out = NULL;
+  if (v == NULL || v[0] == NULL)
+    return 0;
+  json_object *a = strings_json(json_object_new_array(), v);
+  const char *t =
+      json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *out = t != NULL ? strdup(t) : NULL;
+  json_object_put(a);
+  return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "annotations");
 }
 
 /* User "U[:G]" as appc's user and group (Docker's default, root, when
@@ -123,6 +142,22 @@ static int mounts_json(struct oci_image *img, json_object *app, appc_error_t *er
       json_object_put(mounts);
       return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path",
                              img->volumes[i]);
+    }
+    /* Paths that give one name ("/a/b", "/a.b"): the later ones get "-1",
+     * "-2"..., as docker2aci numbers them. */
+    size_t same = 0;
+    for (size_t k = 0; k < i; k++) {
+      cleanup_free char *earlier = appc_oci_volume_name(img->volumes[k]);
+      same += earlier != NULL && strcmp(earlier, name) == 0;
+    }
+    char *numbered = NULL;
+    if (same > 0) {
+      if (asprintf(&numbered, "%s-%zu", name, same) < 0) {
+        json_object_put(mounts);
+        return appc_error_make(err, ENOMEM, "config.Volumes");
+      }
+      free(name);
+      name = numbered;
     }
     json_object *m = json_object_new_object();
     json_object_object_add(m, "name", json_object_new_string(name));
@@ -234,6 +269,29 @@ static int read_image(struct conversion *c, const struct oci_descriptor *manifes
   return 0;
 }
 
+static const char *annotation(const struct appc_kv_list *kv, const char *name)
+{
+  for (size_t i = 0; i < kv->len; i++)
+    if (strcmp(kv->items[i].name, name) == 0)
+      return kv->items[i].value;
+  return NULL;
+}
+
+/* The config's label L as an annotation: its key made an AC Identifier
+ * ("License" becomes "license", "Build Date" "build-date"); one that gives
+ * none, or a name taken already, is left out. */
+static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
+{
+  cleanup_free char *name = oci_aci_name(l->name);
+
+  if (name == NULL || annotation(&c->annotations, name) != NULL) {
+    appc_cb_log(c->opts->cb, "config.Labels: \"%.80s\": no annotation can be made of it, left out",
+                l->name);
+    return 0;
+  }
+  return oci_kv_add(&c->annotations, name, l->value, err);
+}
+
 static int describe(struct conversion *c, const struct oci_source *src, appc_error_t *err)
 {
   c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : src->name);
@@ -252,13 +310,21 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
       oci_kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
       oci_kv_add(&c->annotations, "authors", c->img.author, err) < 0)
     return -1;
+  /* Entrypoint and Cmd as they were, JSON arrays, as docker2aci records
+   * them: exec is both run together; an export splits them again. */
+  cleanup_free char *entrypoint = NULL;
+  cleanup_free char *cmd = NULL;
+  if (strings_text(c->img.entrypoint, &entrypoint, err) < 0 ||
+      strings_text(c->img.cmd, &cmd, err) < 0 ||
+      oci_kv_add(&c->annotations, "appc.io/docker/entrypoint", entrypoint, err) < 0 ||
+      oci_kv_add(&c->annotations, "appc.io/docker/cmd", cmd, err) < 0)
+    return -1;
   for (size_t i = 0; src->annotations != NULL && i < src->annotations->len; i++)
     if (oci_kv_add(&c->annotations, src->annotations->items[i].name,
                    src->annotations->items[i].value, err) < 0)
       return -1;
   for (size_t i = 0; i < c->img.labels.len; i++)
-    if (oci_kv_add(&c->annotations, c->img.labels.items[i].name, c->img.labels.items[i].value,
-                   err) < 0)
+    if (label_annotation(c, &c->img.labels.items[i], err) < 0)
       return -1;
   return app_json(&c->img, &c->app, err);
 }
@@ -291,14 +357,6 @@ static int fill_paths(struct oci_paths *p, void *data, appc_error_t *err)
       return -1;
   }
   return 0;
-}
-
-static const char *annotation(const struct appc_kv_list *kv, const char *name)
-{
-  for (size_t i = 0; i < kv->len; i++)
-    if (strcmp(kv->items[i].name, name) == 0)
-      return kv->items[i].value;
-  return NULL;
 }
 
 /* Whether the stored image M is layer I made on MADE[I - 1]: named so,

@@ -44,9 +44,9 @@ struct appc_oci_import_options {
 
 /* docker2aci's names for what an image config exposes, used wherever a
  * Docker config or Containerfile becomes an appc app: a port is
- * "PORT-PROTO" ("80-tcp"); a volume's mount point is named after its PATH
- * as an AC Name ("/data/x" -> "data-x"; malloc'ed, NULL when out of
- * memory). */
+ * "PORT-PROTO" ("80-tcp"); a volume's mount point is "volume-" and its
+ * PATH as an AC Name ("/data/x" -> "volume-data-x"; malloc'ed, NULL when
+ * out of memory). */
 #define APPC_OCI_PORT_NAME_MAX 24
 void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const char *proto);
 char *appc_oci_volume_name(const char *path);

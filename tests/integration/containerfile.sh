@@ -89,9 +89,9 @@ is "ENV, both forms, quotes and comments in continued lines" \
 is "EXPOSE: ports named as docker2aci names them, ranges expanded" \
   "$(manifest "$TMP/web.aci" '[.app.ports[] | "\(.name):\(.protocol):\(.port)"]')" \
   '["8080-tcp:tcp:8080","53-udp:udp:53","9000-tcp:tcp:9000","9001-tcp:tcp:9001","9002-tcp:tcp:9002"]'
-is "VOLUME: both forms, mount points named after the path" \
+is "VOLUME: both forms, mount points named after the path as docker2aci names them" \
   "$(manifest "$TMP/web.aci" '[.app.mountPoints[] | .name + "=" + .path]')" \
-  '["data=/data","var-cache-app=/var/cache/app"]'
+  '["volume-data=/data","volume-var-cache-app=/var/cache/app"]'
 is "LABEL and MAINTAINER are annotations" \
   "$(manifest "$TMP/web.aci" '[.annotations[] | .name + "=" + .value]')" \
   '["org.example.title=test image","org.example.note=single $quoted","authors=Carly Container <carly@example.com>"]'

@@ -12,6 +12,10 @@ that leave the rootfs), corrupted blobs, nested indexes, several platforms.
   oci-craft.py archive OUT.tar CASE                 a `docker save` archive gone wrong:
       dotdot (an entry ../x), link-out (manifest.json's layer a symlink out),
       missing (a layer named but absent), tampered (a layer unlike its diff_id)
+  oci-craft.py docker25 LAYOUT REF OUT.tar REPO:TAG  REF as `docker save` of Docker 25
+      and later writes it: an OCI layout (uncompressed layers, index.json
+      naming it by io.containerd.image.name) with manifest.json and
+      repositories beside, blobs/ at the top
 
 ENTRIES.json: [{"name": "a/b", "type": "file"|"dir"|"symlink"|"hardlink",
 "data": "...", "target": "...", "mode": 420}, ...]
@@ -184,10 +188,63 @@ def archive(out, case):
         add("manifest.json", manifest)
 
 
+def docker25(layout, ref, out, repotag):
+    """REF of LAYOUT as Docker 25's `docker save` writes it."""
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    blobs, layers = {}, []
+    for l in manifest["layers"]:
+        with open(blob_path(layout, l["digest"]), "rb") as f:
+            data = f.read()
+        if l["mediaType"].endswith("+gzip"):
+            data = gzip.decompress(data)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest,
+                       "size": len(data)})
+    with open(blob_path(layout, manifest["config"]["digest"]), "rb") as f:
+        config = f.read()
+    cfg_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    blobs[cfg_digest] = config
+    doc = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": cfg_digest, "size": len(config)},
+                      "layers": layers}).encode()
+    man_digest = "sha256:" + hashlib.sha256(doc).hexdigest()
+    blobs[man_digest] = doc
+    repo, tag = repotag.rsplit(":", 1)
+    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                      "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                     "digest": man_digest, "size": len(doc),
+                                     "annotations": {"io.containerd.image.name": repotag,
+                                                     "org.opencontainers.image.ref.name": tag}}]}).encode()
+    path = lambda dg: "blobs/sha256/" + dg.split(":")[1]
+    saved = json.dumps([{"Config": path(cfg_digest), "RepoTags": [repotag],
+                         "Layers": [path(l["digest"]) for l in layers]}]).encode()
+    repos = json.dumps({repo: {tag: layers[-1]["digest"].split(":")[1]}}).encode()
+    with tarfile.open(out, "w") as tar:
+        def add(name, data=None):
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+            else:
+                info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+        add("blobs")
+        add("blobs/sha256")
+        for digest, data in sorted(blobs.items()):
+            add(path(digest), data)
+        add("index.json", idx)
+        add("manifest.json", saved)
+        add("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        add("repositories", repos)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"add-layer": add_layer, "corrupt-layer": corrupt_layer, "nest": nest,
-     "platforms": platforms, "big-manifest": big_manifest, "archive": archive}[cmd](*args)
+     "platforms": platforms, "big-manifest": big_manifest, "archive": archive,
+     "docker25": docker25}[cmd](*args)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 # Debian's umoci, skopeo and runc read.  An image imported from umoci's own
 # layout (three layers, whiteouts) comes back out equal to what `umoci
 # unpack` made of the original, file by file; a busybox ACI with its app
-# runs under runc with the output and exit status it has under `actool run`;
-# layouts are added to, not replaced; refusals leave nothing behind.
+# runs under runc, and under podman where a probe shows podman can run
+# containers here, with the output and exit status it has under `actool
+# run`; layouts are added to, not replaced; refusals leave nothing behind.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 S=$TMP/store
@@ -43,7 +44,8 @@ same_tree "the unpacked rootfs equals umoci's unpacking of the original, file by
 
 # the config, from the app
 CFG=$E/blobs/sha256/$(jq -r .config.digest "$E/blobs/sha256/${DIGEST#sha256:}" | cut -d: -f2)
-is "Entrypoint: the app's exec" "$(jq -c .config.Entrypoint "$CFG")" '["/bin/sh","-c","echo hi"]'
+is "Entrypoint and Cmd: the app's exec, split as docker2aci's annotations say" \
+  "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$CFG")" '[["/bin/sh"],["-c","echo hi"]]'
 is "User, WorkingDir" "$(jq -c '[.config.User, .config.WorkingDir]' "$CFG")" '["1000:100","/dir"]'
 is "Env, with the ACE's PATH the app lacked" "$(jq -c .config.Env "$CFG")" \
   '["FOO=bar","EMPTY=","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
@@ -52,6 +54,15 @@ is "ExposedPorts and Volumes" "$(jq -c '[(.config.ExposedPorts | keys), (.config
 is "os, architecture, labels" "$(jq -c '[.os, .architecture, .config.Labels.version]' "$CFG")" \
   '["linux","amd64","app"]'
 is "diff_ids: the layer's tar" "$(jq -r '.rootfs.diff_ids | length' "$CFG")" 1
+# an exec that no longer is Entrypoint then Cmd is exported whole
+check "export the top image as an ACI" ac image export "$TOP" "$TMP/top.aci"
+check "patch its exec" "$ACTOOL" patch-manifest --exec="/bin/sh -c other" "$TMP/top.aci" "$TMP/patched.aci"
+check "import the patched image" ac --insecure-options=image fetch "$TMP/patched.aci"
+check "export it" ac image export --format=oci "$(cat "$TMP/.out")" "oci:$TMP/patched"
+PCFG=$TMP/patched/blobs/sha256/$(jq -r .config.digest "$TMP/patched/blobs/sha256/$(jq -r '.manifests[0].digest' \
+  "$TMP/patched/index.json" | cut -d: -f2)" | cut -d: -f2)
+is "... Entrypoint: the exec as it is now, no Cmd" "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$PCFG")" \
+  '[["/bin/sh","-c","other"],null]'
 
 check "fetch oci:DIR:v1 back into another store" "$ACTOOL" --dir="$TMP/again" --insecure-options=image \
   fetch "oci:$E:v1"
@@ -122,5 +133,70 @@ RUNC_STATUS=$status
 runc delete --force "$ID" >/dev/null 2>&1
 is "runc run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run.out")"
 is "runc run: the same exit status" "$RUNC_STATUS" "$OURS_STATUS"
+
+# ---- podman runs the exported image, where this machine lets it ----
+# Everything podman keeps is under $PM: its storage (--root), its run state
+# (--runroot, runc's state with it), its libpod files (--tmpdir, TMPDIR),
+# and, in a mount namespace of its own, /var/lib/containers (where the
+# image library keeps its blob cache whatever --root says) is $PM/varlib.
+# Its cgroups go under one parent that the cleanup removes.  Podman raises
+# RLIMIT_NOFILE and RLIMIT_NPROC by default, which takes CAP_SYS_RESOURCE
+# (some VMs drop it: runc then fails with EPERM); the limits are set lower
+# here, which any root may do.
+PM=$TMP/podman
+PM_CGROUP=actool-oci-export-podman-$$
+podman_() {
+  TMPDIR=$PM/tmp timeout 120 unshare --mount --propagation private sh -c \
+    'if [ -d /var/lib/containers ]; then mount --bind "$1" /var/lib/containers || exit 125; fi
+     shift; exec "$@"' _ "$PM/varlib" \
+    podman --root="$PM/root" --runroot="$PM/run" --tmpdir="$PM/tmp" --storage-driver=vfs \
+    --cgroup-manager=cgroupfs --events-backend=none "$@"
+}
+podman_run() {
+  podman_ run --rm --network=none --cgroup-parent="/$PM_CGROUP" \
+    --ulimit=nofile=1024:1024 --ulimit=nproc=4096:4096 "$@"
+}
+podman_cleanup() {
+  [ -d "$PM" ] || return 0
+  podman_ rm --all --force >/dev/null 2>&1
+  findmnt -rn -o TARGET | grep -F "$PM/" | sort -r | xargs -r -d '\n' umount -l 2>/dev/null
+  for d in /sys/fs/cgroup/*/"$PM_CGROUP" /sys/fs/cgroup/"$PM_CGROUP"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  rm -rf "$PM"
+  # The blob cache podman made on the host when it had no directory to hide.
+  [ -z "${PM_VARLIB_MADE:-}" ] || rm -rf /var/lib/containers
+}
+trap 'podman_cleanup; rm -rf "$TMP"' EXIT
+
+if ! command -v podman >/dev/null; then
+  not_ok "podman is installed (scripts/deps installs it)"
+else
+  mkdir -p "$PM/tmp" "$PM/varlib"
+  [ -e /var/lib/containers ] || PM_VARLIB_MADE=1
+  # The export, as an oci-archive (the layout in a tar), loaded into
+  # podman's storage and run by its ID (the config's digest): podman names
+  # an image read from oci:DIR after DIR, which must then be lower-case.
+  tar -C "$TMP/bb-oci" -cf "$PM/bb.tar" .
+  PM_IMAGE=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "1.0") | .digest' \
+    "$TMP/bb-oci/index.json" | cut -d: -f2)
+  PM_IMAGE=$(jq -r .config.digest "$TMP/bb-oci/blobs/sha256/$PM_IMAGE" | cut -d: -f2)
+  check "podman loads the exported image" podman_ load --input "$PM/bb.tar"
+  # The probe: the exported image's busybox echoes a word under podman.
+  run_capture podman_run --entrypoint=/bin/echo "$PM_IMAGE" podman-probe
+  if [ "$status" -ne 0 ] || [ "$(cat "$TMP/.out")" != podman-probe ]; then
+    skip "podman runs the exported image as actool runs it" \
+      "podman cannot run containers here (exit $status): $(grep -v '^$' "$TMP/.err" | tail -n 1 | head -c 300)"
+  else
+    run_capture podman_run "$PM_IMAGE"
+    PODMAN_STATUS=$status
+    is "podman run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run.out")"
+    is "podman run: the same exit status" "$PODMAN_STATUS" "$OURS_STATUS"
+    is "podman run --rm left no container" "$(podman_ ps --all --quiet 2>&1)" ""
+  fi
+  podman_cleanup
+  is "podman's storage and cgroups are gone" \
+    "$(ls -d "$PM" /sys/fs/cgroup/*/"$PM_CGROUP" /sys/fs/cgroup/"$PM_CGROUP" 2>/dev/null)" ""
+fi
 
 done_testing

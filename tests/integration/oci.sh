@@ -36,12 +36,16 @@ is "name from the layout's directory" "$(jq -r .name "$TMP/m.json")" layout
 is "labels version (the ref), os, arch" "$(jq -c '[.labels[] | .name + "=" + .value]' "$TMP/m.json")" \
   '["version=app","os=linux","arch=amd64"]'
 is "exec: Entrypoint then Cmd" "$(jq -c .app.exec "$TMP/m.json")" '["/bin/sh","-c","echo hi"]'
+is "Entrypoint and Cmd kept apart in docker2aci's annotations" \
+  "$(jq -c '[.annotations[] | select(.name | test("^appc.io/docker/(entrypoint|cmd)$")) | .name + "=" + .value]' "$TMP/m.json")" \
+  '["appc.io/docker/entrypoint=[\"/bin/sh\"]","appc.io/docker/cmd=[\"-c\",\"echo hi\"]"]'
 is "user and group" "$(jq -r '.app.user + ":" + .app.group' "$TMP/m.json")" 1000:100
 is "environment" "$(jq -c '[.app.environment[] | .name + "=" + .value]' "$TMP/m.json")" '["FOO=bar","EMPTY="]'
 is "working directory" "$(jq -r .app.workingDirectory "$TMP/m.json")" /dir
 is "ports" "$(jq -c '[.app.ports[] | .name + " " + .protocol + " " + (.port | tostring)] | sort' "$TMP/m.json")" \
   '["53-udp udp 53","80-tcp tcp 80"]'
-is "volumes as mount points" "$(jq -c '.app.mountPoints' "$TMP/m.json")" '[{"name":"data","path":"/data"}]'
+is "volumes as mount points, named as docker2aci names them" "$(jq -c '.app.mountPoints' "$TMP/m.json")" \
+  '[{"name":"volume-data","path":"/data"}]'
 is "the config's labels as annotations" \
   "$(jq -r '.annotations[] | select(.name == "org.example") | .value' "$TMP/m.json")" yes
 is "depends on the layer below by image ID" \
@@ -64,6 +68,21 @@ is "owner kept" "$(stat -c %u:%g "$TMP/ours/rootfs/home/user/file")" 1000:1000
 check "a second import of the same image gives the same ID" ac --insecure-options=image fetch "oci:$L:app"
 is "... the same ID" "$(cat "$TMP/.out")" "$TOP"
 is "... and no new image" "$(ac image list -q | wc -l)" 3
+
+# ---- config labels and volumes that are not AC Names as they are ----
+cp -a "$L" "$TMP/names"
+umoci config --image "$TMP/names:app" --config.label License=GPLv2 --config.label 'Build Date=today' \
+  --config.label created=no --config.label '..=x' \
+  --config.volume /var/lib/x --config.volume /var/lib.x --config.volume /var/lib_x >/dev/null
+check "an image whose config has labels and volumes that are no AC Names" \
+  "$ACTOOL" --dir="$TMP/store-names" --insecure-options=image fetch "oci:$TMP/names:app"
+"$ACTOOL" --dir="$TMP/store-names" image cat-manifest "$(cat "$TMP/.out")" >"$TMP/names.json"
+is "labels: keys made AC Identifiers; one taken already or giving none left out" \
+  "$(jq -c '[.annotations[] | select(.name | test("^(license|build-date|created)$")) | .name + "=" + .value] | sort' "$TMP/names.json")" \
+  "[\"build-date=today\",\"created=$(jq -r '.annotations[] | select(.name == "created") | .value' "$TMP/m.json")\",\"license=GPLv2\"]"
+is "volumes giving one name numbered, as docker2aci numbers them" \
+  "$(jq -c '[.app.mountPoints[] | .name + "=" + .path] | sort' "$TMP/names.json")" \
+  '["volume-data=/data","volume-var-lib-x-1=/var/lib/x","volume-var-lib-x-2=/var/lib_x","volume-var-lib-x=/var/lib.x"]'
 
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
@@ -148,6 +167,16 @@ else
   same_tree "the rendered rootfs equals umoci unpack's of the layout, file by file" "$TMP/docker-ours/rootfs"
   check "fetch docker-archive:FILE:REPO:TAG" ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:1.0"
   is "... the same image" "$(cat "$TMP/.out")" "$DTOP"
+  # Docker 25 and later: an OCI layout with manifest.json beside it
+  $CRAFT docker25 "$L" app "$D/app25.tar" example.com/app:1.0
+  check "fetch docker-archive: of Docker 25's OCI-layout flavour" \
+    "$ACTOOL" --dir="$TMP/store-d25" --insecure-options=image fetch "docker-archive:$D/app25.tar:example.com/app:1.0"
+  D25=$(cat "$TMP/.out")
+  is "... the same image as skopeo's legacy archive gives" \
+    "$("$ACTOOL" --dir="$TMP/store-d25" image cat-manifest "$D25" | jq -c '[.name, .labels, .app, .dependencies[0].imageName]')" \
+    "$(jq -c '[.name, .labels, .app, .dependencies[0].imageName]' "$TMP/dm.json")"
+  check "... render it" "$ACTOOL" --dir="$TMP/store-d25" image render --rootfs "$D25" "$TMP/d25-render"
+  same_tree "... equals umoci unpack's, file by file" "$TMP/d25-render"
   check_fails "a tag the archive does not hold is refused naming it" 1 'no image tagged example.com/app:2.0' \
     ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:2.0"
   check_fails "a missing archive is refused" 1 'no such file' \

@@ -20,6 +20,9 @@ per request to LOG: "METHOD PATH host=HOST range=RANGE auth=SCHEME".
         liar-index     a tag gives an index whose manifest, asked for by
                        digest, is the index again (a digest that lies)
         huge-manifest  a 64 MiB manifest, streamed
+        fat-indexes    a tag gives an index of exactly 4 MiB (padded by an
+                       annotation) naming another, 4 deep, the last naming
+                       the image: each within bounds, 16 MiB in all
         never-answer   headers never come
         schema1        a Docker schema 1 manifest
         cut-blob-once  the first GET of each layer stops halfway
@@ -165,6 +168,20 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
             first_layer.add(m["layers"][0]["digest"])
             layers.update(x["digest"] for x in m["layers"])
     state = {"cut": set()}
+    chain, top = {}, None
+    if mode == "fat-indexes":
+        index_type = "application/vnd.oci.image.index.v1+json"
+        d = dict(next(iter(tags.values())))
+        d.pop("annotations", None)
+        for _ in range(4):
+            doc = {"schemaVersion": 2, "mediaType": index_type, "manifests": [d],
+                   "annotations": {"pad": ""}}
+            pad = (4 << 20) - len(json.dumps(doc).encode())
+            doc["annotations"]["pad"] = "x" * pad
+            top = json.dumps(doc).encode()
+            digest = "sha256:" + hashlib.sha256(top).hexdigest()
+            chain[digest] = top
+            d = {"mediaType": index_type, "digest": digest, "size": len(top)}
     token = "tok" + os.urandom(8).hex()
 
     class Fake(Base):
@@ -242,7 +259,9 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
                                         "application/vnd.docker.distribution.manifest.v1+prettyjws")],
                            head)
                 return
-            if ":" in ref:
+            if mode == "fat-indexes" and (ref in chain or ref in tags):
+                body = chain.get(ref, top)
+            elif ":" in ref:
                 body = blob(ref)
                 if mode == "liar-index" and body is None:
                     body = self.liar_index()

@@ -109,7 +109,7 @@ is "the app from the config" "$(jq -c '[.app.exec, .app.user, .app.workingDirect
 is "docker2aci's annotations of the origin" \
   "$(jq -r '[.annotations[] | select(.name | startswith("appc.io/docker/")) | .name + "=" + .value] | join(" ")' "$TMP/m.json" |
     sed "s/sha256:[0-9a-f]*/DIGEST/")" \
-  "appc.io/docker/originalname=$P/test/app:oci appc.io/docker/registryurl=$P appc.io/docker/repository=test/app appc.io/docker/tag=oci appc.io/docker/manifesthash=DIGEST"
+  "appc.io/docker/entrypoint=[\"/bin/sh\"] appc.io/docker/cmd=[\"-c\",\"echo hi\"] appc.io/docker/originalname=$P/test/app:oci appc.io/docker/registryurl=$P appc.io/docker/repository=test/app appc.io/docker/tag=oci appc.io/docker/manifesthash=DIGEST"
 check "image render" ac image render "$TOP" "$TMP/ours"
 same_tree "the rendered rootfs equals umoci unpack's, file by file" "$TMP/ours/rootfs"
 is "the store's tmp/ is empty after the pull" "$(ls -A "$S/tmp")" ""
@@ -263,6 +263,7 @@ af() { "$ACTOOL" --dir="$SF" --cacert="$NET_CA" --insecure-options=image "$@"; }
 fake good
 check "fetch from the fake registry" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
 GOOD=$(cat "$TMP/.out")
+check "... no progress line when stderr is no terminal" bash -c '! grep -q Downloading "$1"' _ "$TMP/.err"
 is "one request per manifest, config and layer" "$(grep -c '^GET' "$FAKE_LOG")" 5
 : >"$FAKE_LOG"
 check "fetch the unchanged tag again" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
@@ -273,6 +274,20 @@ is "... for one manifest request" "$(cat "$FAKE_LOG")" \
 check "fetch --no-store pulls it all again" af fetch --no-store "docker://localhost:$FAKE_PORT/test/app:app"
 is "... the same image" "$(cat "$TMP/.out")" "$GOOD"
 is "... every manifest, config and layer asked for" "$(grep -c '^GET' "$FAKE_LOG")" 5
+
+# progress on a terminal: each layer's line, redrawn in place, then cleared
+if command -v script >/dev/null; then
+  run_capture script -qec "$(printf '%q ' "$ACTOOL" --dir="$TMP/store-tty" --cacert="$NET_CA" \
+    --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app")" /dev/null
+  tr '\r' '\n' <"$TMP/.out" >"$TMP/tty.txt"
+  is "on a terminal the pull succeeds" "$status $(grep -c $'^\e\\[Ksha512-' "$TMP/tty.txt")" "0 1"
+  is "... drawing a line for each layer that reaches its whole size" \
+    "$(sed -n $'s/^\e\\[KDownloading \\(sha256:[0-9a-f]*\\): [0-9.]* KiB \\/ [0-9.]* KiB (100%)$/\\1/p' "$TMP/tty.txt" |
+      sort -u | wc -l)" 3
+  is "... each state drawn once" "$(grep -c Downloading "$TMP/tty.txt")" "$(grep Downloading "$TMP/tty.txt" | sort -u | wc -l)"
+else
+  not_ok "script (util-linux) is installed (scripts/deps)"
+fi
 
 # resumption: the first download of each blob is cut halfway
 fake cut-blob-once
@@ -325,6 +340,8 @@ hostile wrong-digest "a manifest unlike the registry's Docker-Content-Digest is 
 hostile liar-index "an index whose manifest is the index again: the digest check cuts the loop" \
   'does not match its digest'
 hostile huge-manifest "a 64 MiB manifest is refused unread" 'larger than'
+hostile fat-indexes "4 MiB indexes nested 4 deep: the image's manifest is past the 16 MiB for a pull" \
+  'more than 16777216 bytes of manifests and indexes'
 hostile schema1 "a Docker schema 1 manifest is refused by name" 'schema 1 manifest, which is not supported'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout'
 
