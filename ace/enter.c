@@ -96,6 +96,14 @@ static pid_t find_app_process(pid_t init, const char *upper)
   for (int i = 0; i < n; i++)
     if (runs_in(children[i], upper))
       return children[i];
+  /* An init's supervisor stays outside; its child, the init, is inside. */
+  for (int i = 0; i < n; i++) {
+    pid_t grandchildren[16];
+    int m = ace_proc_children(children[i], grandchildren, 16);
+    for (int k = 0; k < m; k++)
+      if (runs_in(grandchildren[k], upper))
+        return grandchildren[k];
+  }
   return -1;
 }
 

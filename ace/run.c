@@ -794,8 +794,38 @@ static int supervisor_signals(void)
 
 static char *const default_exec[] = {(char *) "/sbin/init", NULL};
 
-/* S: set the app up and run it; exits with the app's status. */
-static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
+/* The init's side: its mount namespace (where "/" is the app's root) to
+ * its supervisor. */
+static int hand_over_root(int sock, appc_error_t *err)
+{
+  cleanup_close int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+  if (mnt < 0 || appc_send_fd(sock, mnt) < 0)
+    return appc_error_make(err, errno, "handing the app's root to its supervisor");
+  close(sock);
+  return 0;
+}
+
+/* An app whose command is an init system (by its name: init, as the
+ * default /sbin/init, or systemd) runs as PID 1 of a PID namespace of its
+ * own, as systemd-nspawn's --boot runs it: busybox's refuses to run
+ * otherwise, and an init reaps what its services leave. */
+static bool runs_an_init(const struct appc_app *app)
+{
+  const char *exe = app != NULL && app->exec.len > 0 ? app->exec.items[0] : default_exec[0];
+  const char *slash = strrchr(exe, '/');
+  const char *name = slash != NULL ? slash + 1 : exe;
+
+  return strcmp(name, "init") == 0 || strcmp(name, "systemd") == 0;
+}
+
+/* S: set the app up and run it; exits with the app's status.  MNT_REPORT
+ * >= 0: S is an init's supervisor's child, PID 1 of the app's own PID
+ * namespace: it hands its mount namespace over that socket once the
+ * app's root is built (the post-stop handlers run there) and always
+ * becomes the app. */
+static void __attribute__((noreturn))
+supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
 {
   struct app_plan *a = &r->apps[i];
   const struct appc_app *app = a->ra->app;
@@ -820,23 +850,13 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
       .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
       .id_base = r->userns != NULL ? r->userns->range.base : 0,
   };
-  int sigfd = supervisor_signals();
   int status = 1;
 
-  if (r->n_apps > 1) {
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out[1], STDOUT_FILENO) < 0 ||
-        dup2(a->errp[1], STDERR_FILENO) < 0)
-      _exit(1);
-  }
-  if (sigfd < 0) {
-    appc_error_make(&err, errno, "signalfd");
-    goto fail;
-  }
   /* Before the app's root hides the host's /proc; inherited by the app and
    * its handlers, which S forks. */
   if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
       ace_rootfs_enter(&spec, &notes, &err) < 0 ||
+      (mnt_report >= 0 && hand_over_root(mnt_report, &err) < 0) ||
       (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0))
     goto fail;
   if (app == NULL) {
@@ -875,7 +895,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
     /* With nothing to run after it, S becomes the app: I waits for it and
      * forwards it signals as it would to S, and a fork is saved. */
     c.listen = &a->listen;
-    if (!has_handler(app, "post-stop")) {
+    if (mnt_report >= 0 || !has_handler(app, "post-stop")) {
       cleanup_free char *path = NULL;
       cleanup_free char **args = NULL;
       if (command_argv(&c, argv, argc, &args, &path, &err) < 0)
@@ -899,6 +919,100 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 fail:
   report_error(report, i, &err);
   _exit(status != 0 ? status : 1);
+}
+
+/* The post-stop handlers of an init, run by its supervisor in the app's
+ * root (the mount namespace MNT) once the init and its PID namespace are
+ * gone; *STATUS becomes the handler's failure if the init succeeded. */
+static void post_stop_in(struct pod_run *r, size_t i, int mnt, int sigfd, int *status)
+{
+  const struct appc_app *app = r->apps[i].ra->app;
+  struct ace_identity id = {0};
+  char **env = NULL;
+  appc_error_t err = NULL;
+  const char *cwd =
+      app->working_directory && app->working_directory[0] ? app->working_directory : "/";
+  struct proc_ctx c = {
+      .cwd = cwd, .sec = r->apps[i].sec, .id = &id, .report = r->report[1], .app = i};
+  int post = 0;
+
+  if (setns(mnt, CLONE_NEWNS) < 0)
+    appc_error_make(&err, errno, "post-stop: the app's root");
+  else if ((r->userns == NULL || ace_userns_join(r->userns->userns_fd, &err) == 0) &&
+           ace_identity_resolve("/", app, &id, &err) == 0 &&
+           ace_env_build(app, r->apps[i].ra->name, r->metadata_url, r->o->env, &env, &err) == 0) {
+    c.env = env;
+    post = run_handler(&c, app, "post-stop", sigfd, &err);
+  }
+  if (err != NULL) {
+    report_error(r->report[1], i, &err);
+    if (*status == 0)
+      *status = post < -1 ? -post : 1;
+  }
+}
+
+/* S of an init: a PID namespace for the app, whose PID 1 is a second
+ * supervisor (supervise) that becomes the init; this one waits for it,
+ * forwarding signals, then runs the post-stop handlers in its root. */
+static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t i, int sigfd)
+{
+  appc_error_t err = NULL;
+  int sv[2], status;
+
+  if (ace_cgroup_enter(r->cg, i, &err) < 0)
+    goto fail;
+  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    appc_error_make(&err, errno, "socketpair");
+    goto fail;
+  }
+  /* clone, not unshare: this process's later children (the post-stop
+   * handlers) stay in the pod's PID namespace, not in the init's dead one. */
+  long pid = syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) {
+    appc_error_make(&err, errno, "a PID namespace for the init");
+    goto fail;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    supervise(r, i, sigfd, sv[1]);
+  }
+  close(sv[1]);
+  status = wait_forwarding((pid_t) pid, sigfd);
+  /* Only reboot(2) kills a PID namespace's init with SIGINT (power-off or
+   * halt; it cannot get it otherwise unless it handles it): a clean end. */
+  if (status == 128 + SIGINT)
+    status = 0;
+  if (has_handler(r->apps[i].ra->app, "post-stop")) {
+    int mnt = appc_recv_fd(sv[0], MSG_DONTWAIT);
+    if (mnt >= 0) /* else the init never got its root: nothing ran */
+      post_stop_in(r, i, mnt, sigfd, &status);
+  }
+  _exit(status);
+fail:
+  report_error(r->report[1], i, &err);
+  _exit(1);
+}
+
+static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
+{
+  struct app_plan *a = &r->apps[i];
+  int sigfd = supervisor_signals();
+
+  if (r->n_apps > 1) {
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out[1], STDOUT_FILENO) < 0 ||
+        dup2(a->errp[1], STDERR_FILENO) < 0)
+      _exit(1);
+  }
+  if (sigfd < 0) {
+    appc_error_t err = NULL;
+    appc_error_make(&err, errno, "signalfd");
+    report_error(r->report[1], i, &err);
+    _exit(1);
+  }
+  if (!build_mode(r->o) && runs_an_init(a->ra->app))
+    init_supervisor(r, i, sigfd);
+  supervise(r, i, sigfd, -1);
 }
 
 /* ---- the pod's init (I) ------------------------------------------------------- */

@@ -110,4 +110,12 @@ int appc_open_in_root(int root_fd, const char *path, int flags);
  * errno. */
 int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode);
 
+/* Hand the descriptor FD to the other end of the Unix socket SOCK
+ * (SCM_RIGHTS).  0, or -1 with errno. */
+int appc_send_fd(int sock, int fd);
+/* A descriptor the other end handed over (close-on-exec), or -1 with
+ * errno (EAGAIN with FLAGS MSG_DONTWAIT and nothing there; EBADMSG when
+ * what came holds none). */
+int appc_recv_fd(int sock, int flags);
+
 #endif

@@ -23,6 +23,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run-net.sh \
 	tests/integration/run-devices.sh \
 	tests/integration/run-users.sh \
+	tests/integration/run-init.sh \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \
 	tests/integration/oci-export.sh \
