@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -362,6 +363,39 @@ static void test_copy_fd(void **state)
   assert_int_equal(appc_copy_fd(-1, dst2), -1);
 }
 
+/* A descriptor handed over a socket is the same open file, close-on-exec;
+ * a message without one, or none at all, is told apart. */
+static void test_send_recv_fd(void **state)
+{
+  int sv[2], p[2];
+  struct stat a, b;
+  char c;
+  (void) state;
+
+  assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(appc_recv_fd(sv[1], MSG_DONTWAIT), -1);
+  assert_int_equal(errno, EAGAIN);
+  assert_int_equal(appc_send_fd(sv[0], p[1]), 0);
+  int got = appc_recv_fd(sv[1], 0);
+  assert_true(got >= 0 && got != p[1]);
+  assert_int_equal(fstat(got, &a), 0);
+  assert_int_equal(fstat(p[1], &b), 0);
+  assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+  assert_int_equal(fcntl(got, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  assert_int_equal(write(got, "x", 1), 1);
+  assert_int_equal(read(p[0], &c, 1), 1);
+  assert_int_equal(c, 'x');
+  assert_int_equal(send(sv[0], "y", 1, 0), 1);
+  assert_int_equal(appc_recv_fd(sv[1], 0), -1);
+  assert_int_equal(errno, EBADMSG);
+  close(got);
+  close(p[0]);
+  close(p[1]);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -373,6 +407,7 @@ int main(void)
       cmocka_unit_test_teardown(test_tempfile, teardown),
       cmocka_unit_test_teardown(test_tempfile_without_o_tmpfile, teardown),
       cmocka_unit_test_teardown(test_copy_fd, teardown),
+      cmocka_unit_test(test_send_recv_fd),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
