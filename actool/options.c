@@ -161,6 +161,9 @@ int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *
     if (r != 0)
       return r;
   }
+  /* NULL after the last, as main's argv: commands hand them on as argv. */
+  if (out < argc)
+    argv[out] = NULL;
   *npositional = out;
   return 0;
 }

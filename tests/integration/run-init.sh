@@ -92,6 +92,8 @@ else
   not_ok "enter: a command in the init's PID namespace"
   note "exit $status" "$(cat "$TMP/.out" "$TMP/.err")"
 fi
+run_capture "$ACTOOL" enter "$uuid" -- /bin/echo one two
+is "enter: the command's arguments, each once" "$(cat "$TMP/.out")" "one two"
 check "stop" timeout 60 "$ACTOOL" stop "$uuid"
 log=$("$ACTOOL" status --log "$uuid" 2>&1)
 if grep -qx shutdown-action <<<"$log" && grep -qx 'post-stop sees ::once:/b' <<<"$log"; then
