@@ -40,7 +40,12 @@
 #define CG_DEVICES 16u
 #define CG_FREEZER 32u
 #define CG_CPUACCT 64u
-#define CG_MAX_HIER 7 /* each controller in its own v1 hierarchy */
+/* No controller: a hierarchy that only tracks processes (v1's
+ * name=systemd, a hybrid host's empty cgroup2), where the apps are placed
+ * all the same so that their cgroup namespace roots are their own there
+ * too: an init system (systemd) makes its cgroups beneath. */
+#define CG_TRACK 128u
+#define CG_MAX_HIER 10 /* each controller in its own v1 hierarchy, and the two above */
 /* The pod's pids.max: appc has no isolator for it, so a default bounds a
  * fork bomb to the pod (docs/executor.md). */
 #define PIDS_LIMIT 4096
@@ -246,6 +251,8 @@ static void scan_line(const char *root, char *line, struct mount_scan *s)
   if (strcmp(fstype, "cgroup2") == 0 && s->v2_mount[0] == '\0')
     snprintf(s->v2_mount, sizeof s->v2_mount, "%s", fields[4]);
   unsigned ctrl = strcmp(fstype, "cgroup") == 0 ? controllers_in(superopts, ",") : 0;
+  if (strcmp(fstype, "cgroup") == 0 && has_word(superopts, "name=systemd", ","))
+    ctrl |= CG_TRACK;
   for (size_t k = 0; k < s->n_v1; k++)
     ctrl &= ~s->v1_ctrl[k]; /* the same hierarchy mounted twice */
   if (ctrl != 0 && s->n_v1 < CG_MAX_HIER) {
@@ -275,7 +282,7 @@ static int detect_layout(const char *root, struct cg_layout *l, appc_error_t *er
 {
   struct statfs sf;
   struct mount_scan *s = NULL;
-  unsigned want = kernel_controllers(), v2 = 0;
+  unsigned want = kernel_controllers() | CG_TRACK, v2 = 0;
   int r = 0;
 
   l->n = 0;
@@ -297,9 +304,11 @@ static int detect_layout(const char *root, struct cg_layout *l, appc_error_t *er
     snprintf(s->v2_mount, sizeof s->v2_mount, "%s", root);
   if (s->v2_mount[0] != '\0')
     v2 = v2_controllers(s->v2_mount) & want;
+  if (s->v2_mount[0] != '\0' && v2 == 0 && strcmp(s->v2_mount, root) != 0)
+    v2 = CG_TRACK; /* a hybrid host's empty cgroup2 */
   r = layout_add(l, s->v2_mount, true, v2);
   for (size_t k = 0; r == 0 && k < s->n_v1; k++)
-    r = layout_add(l, s->v1_mount[k], false, s->v1_ctrl[k] & want & ~v2);
+    r = layout_add(l, s->v1_mount[k], false, s->v1_ctrl[k] & want & ~(v2 & ~CG_TRACK));
   free(s);
   if (r < 0) {
     layout_clear(l);

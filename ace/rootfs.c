@@ -733,17 +733,49 @@ static int mask_kernel_paths(appc_error_t *err)
   return 0;
 }
 
+/* An init's /proc is writable (it sets its services' oom_score_adj, as
+ * runc's /proc is), less what runc keeps read-only: the kernel's
+ * settings and triggers. */
+static int proc_read_only_parts(unsigned long kernel_fs, appc_error_t *err)
+{
+  static const char *const parts[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
+                                      "/proc/fs"};
+  struct stat st;
+
+  for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+    if (lstat(parts[i], &st) < 0)
+      continue;
+    if (mount(parts[i], parts[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, parts[i], NULL, MS_REMOUNT | MS_BIND | MS_REC | kernel_fs, NULL) < 0)
+      return appc_error_make(err, errno, "%s: cannot make it read-only", parts[i]);
+  }
+  return 0;
+}
+
+/* An init system makes cgroups for its services beneath its own: the
+ * hierarchies that hold no controller (v1's name=systemd, cgroup2) are
+ * writable to it.  Its cgroup namespace keeps it inside its own, and v2
+ * lets no one inside write its root's limits. */
+static unsigned long cgroup_flags(const struct ace_rootfs_spec *spec, const struct cgroup_entry *e,
+                                  unsigned long kernel_fs)
+{
+  bool tracking = e == NULL || e->kind == CGE_V2 || strstr(e->data, "name=systemd") != NULL;
+  return spec->init_system && tracking ? kernel_fs & ~MS_RDONLY : kernel_fs;
+}
+
 /* /sys/fs/cgroup as the app's cgroup namespace shows it, read-only as runc
  * mounts it: the cgroup2 hierarchy, or a tmpfs holding the v1 hierarchies
  * and links the host has. */
-static int mount_cgroups(const struct host_side *h, unsigned long kernel_fs, appc_error_t *err)
+static int mount_cgroups(const struct ace_rootfs_spec *spec, const struct host_side *h,
+                         unsigned long kernel_fs, appc_error_t *err)
 {
   char path[PATH_MAX];
 
   if (!h->cgroupns)
     return 0;
   if (h->cgroup_v2)
-    return mount_at("cgroup2", CGROUP_DIR, "cgroup2", kernel_fs, NULL, err);
+    return mount_at("cgroup2", CGROUP_DIR, "cgroup2", cgroup_flags(spec, NULL, kernel_fs), NULL,
+                    err);
   if (h->n_cgroups == 0)
     return 0;
   if (mount_at("tmpfs", CGROUP_DIR, "tmpfs", kernel_fs & ~MS_RDONLY, "mode=0755", err) < 0)
@@ -755,7 +787,7 @@ static int mount_cgroups(const struct host_side *h, unsigned long kernel_fs, app
       if (symlink(e->data, path) < 0)
         return appc_error_make(err, errno, "%s: cannot link it to %s", path, e->data);
     } else if (mount_at(e->kind == CGE_V2 ? "cgroup2" : "cgroup", path,
-                        e->kind == CGE_V2 ? "cgroup2" : "cgroup", kernel_fs,
+                        e->kind == CGE_V2 ? "cgroup2" : "cgroup", cgroup_flags(spec, e, kernel_fs),
                         e->kind == CGE_V2 ? NULL : e->data, err) < 0) {
       return -1;
     }
@@ -770,9 +802,11 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
 {
   const unsigned long kernel_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
 
-  if (mount_at("proc", "/proc", "proc", kernel_fs, NULL, err) < 0 ||
+  if (mount_at("proc", "/proc", "proc", spec->init_system ? kernel_fs & ~MS_RDONLY : kernel_fs,
+               NULL, err) < 0 ||
+      (spec->init_system && proc_read_only_parts(kernel_fs, err) < 0) ||
       mount_at("sysfs", "/sys", "sysfs", kernel_fs, NULL, err) < 0 ||
-      mount_cgroups(h, kernel_fs, err) < 0 || setup_dev(spec, h, err) < 0 ||
+      mount_cgroups(spec, h, kernel_fs, err) < 0 || setup_dev(spec, h, err) < 0 ||
       attach_devices(spec, h, err) < 0 || mask_kernel_paths(err) < 0 ||
       setup_etc(spec, h, err) < 0 || mount_volumes(spec, h, notes, err) < 0)
     return -1;

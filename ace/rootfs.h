@@ -27,7 +27,8 @@ struct ace_rootfs_spec {
   bool read_only;          /* readOnlyRootFS */
   const char *hostname;
   bool host_net;
-  bool console; /* stdin is a terminal: bind it at /dev/console */
+  bool console;     /* stdin is a terminal: bind it at /dev/console */
+  bool init_system; /* the app is an init: its cgroups without controllers are writable */
   const struct ace_rootfs_volume *volumes;
   size_t n_volumes;
   const struct ace_device *devices; /* --device: bind mounts of host nodes in /dev */

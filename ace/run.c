@@ -741,8 +741,10 @@ static int status_code(int wstatus)
 }
 
 /* Wait for PID, forwarding the signals that reach S from I (not those the
- * terminal sent the whole process group: the app got those itself). */
-static int wait_forwarding(pid_t pid, int sigfd)
+ * terminal sent the whole process group: the app got those itself), with
+ * TERM_AS for SIGTERM (systemd's is SIGRTMIN+3: its SIGTERM re-executes
+ * it). */
+static int wait_translating(pid_t pid, int sigfd, int term_as)
 {
   for (;;) {
     struct signalfd_siginfo si;
@@ -756,8 +758,13 @@ static int wait_forwarding(pid_t pid, int sigfd)
     if (read(sigfd, &si, sizeof si) != sizeof si)
       continue;
     if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL)
-      kill(pid, (int) si.ssi_signo);
+      kill(pid, si.ssi_signo == SIGTERM ? term_as : (int) si.ssi_signo);
   }
+}
+
+static int wait_forwarding(pid_t pid, int sigfd)
+{
+  return wait_translating(pid, sigfd, SIGTERM);
 }
 
 static int run_handler(const struct proc_ctx *c, const struct appc_app *app, const char *name,
@@ -796,11 +803,14 @@ static char *const default_exec[] = {(char *) "/sbin/init", NULL};
 
 /* The init's side: its mount namespace (where "/" is the app's root) to
  * its supervisor. */
-static int hand_over_root(int sock, appc_error_t *err)
+static int hand_over_root(int sock, const char *exe, appc_error_t *err)
 {
   cleanup_close int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  cleanup_free char *real = realpath(exe, NULL);
+  const char *name = real != NULL ? strrchr(real, '/') + 1 : "";
+  char kind = strcmp(name, "systemd") == 0 ? 's' : 'i';
 
-  if (mnt < 0 || appc_send_fd(sock, mnt) < 0)
+  if (mnt < 0 || appc_send_fd(sock, mnt) < 0 || send(sock, &kind, 1, MSG_NOSIGNAL) != 1)
     return appc_error_make(err, errno, "handing the app's root to its supervisor");
   close(sock);
   return 0;
@@ -849,6 +859,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
       .n_devices = r->n_devices,
       .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
       .id_base = r->userns != NULL ? r->userns->range.base : 0,
+      .init_system = mnt_report >= 0,
   };
   int status = 1;
 
@@ -856,7 +867,10 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
    * its handlers, which S forks. */
   if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
       ace_rootfs_enter(&spec, &notes, &err) < 0 ||
-      (mnt_report >= 0 && hand_over_root(mnt_report, &err) < 0) ||
+      (mnt_report >= 0 &&
+       hand_over_root(mnt_report,
+                      app != NULL && app->exec.len > 0 ? app->exec.items[0] : default_exec[0],
+                      &err) < 0) ||
       (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0))
     goto fail;
   if (app == NULL) {
@@ -961,7 +975,7 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
 
   if (ace_cgroup_enter(r->cg, i, &err) < 0)
     goto fail;
-  if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     appc_error_make(&err, errno, "socketpair");
     goto fail;
   }
@@ -977,16 +991,19 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
     supervise(r, i, sigfd, sv[1]);
   }
   close(sv[1]);
-  status = wait_forwarding((pid_t) pid, sigfd);
+  /* The init's root and kind, once it has them (signals wait meanwhile in
+   * the signalfd); nothing when it failed before. */
+  char kind = 'i';
+  int mnt = appc_recv_fd(sv[0], 0);
+  if (mnt >= 0 && recv(sv[0], &kind, 1, 0) != 1)
+    kind = 'i';
+  status = wait_translating((pid_t) pid, sigfd, kind == 's' ? SIGRTMIN + 3 : SIGTERM);
   /* Only reboot(2) kills a PID namespace's init with SIGINT (power-off or
    * halt; it cannot get it otherwise unless it handles it): a clean end. */
   if (status == 128 + SIGINT)
     status = 0;
-  if (has_handler(r->apps[i].ra->app, "post-stop")) {
-    int mnt = appc_recv_fd(sv[0], MSG_DONTWAIT);
-    if (mnt >= 0) /* else the init never got its root: nothing ran */
-      post_stop_in(r, i, mnt, sigfd, &status);
-  }
+  if (mnt >= 0 && has_handler(r->apps[i].ra->app, "post-stop"))
+    post_stop_in(r, i, mnt, sigfd, &status);
   _exit(status);
 fail:
   report_error(r->report[1], i, &err);

@@ -436,7 +436,10 @@ int appc_recv_fd(int sock, int flags)
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   int fd;
 
-  if (recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC) != 1)
+  ssize_t n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+  if (n == 0) /* the other end is gone */
+    errno = EPIPE;
+  if (n != 1)
     return -1;
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||

@@ -115,7 +115,8 @@ int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode);
 int appc_send_fd(int sock, int fd);
 /* A descriptor the other end handed over (close-on-exec), or -1 with
  * errno (EAGAIN with FLAGS MSG_DONTWAIT and nothing there; EBADMSG when
- * what came holds none). */
+ * what came holds none; EPIPE when the other end closed a stream or
+ * seqpacket socket). */
 int appc_recv_fd(int sock, int flags);
 
 #endif

@@ -24,6 +24,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run-devices.sh \
 	tests/integration/run-users.sh \
 	tests/integration/run-init.sh \
+	tests/integration/run-systemd.sh \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \
 	tests/integration/oci-export.sh \
