@@ -8,6 +8,7 @@ INTEGRATION_TESTS = \
 	tests/integration/lazy.sh \
 	tests/integration/abi.sh \
 	tests/integration/install.sh \
+	tests/integration/completion.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
 	tests/integration/refcompat.sh \
