@@ -9,6 +9,7 @@ INTEGRATION_TESTS = \
 	tests/integration/abi.sh \
 	tests/integration/install.sh \
 	tests/integration/completion.sh \
+	tests/integration/man.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
 	tests/integration/refcompat.sh \

@@ -15,7 +15,7 @@ missing=()
 while IFS= read -r f; do
   head -n 2 "$f" | grep -q 'SPDX-License-Identifier: Apache-2.0' || missing+=("$f")
 done < <({
-  find "${modules[@]}" include examples completion tests bench scripts .ci \
+  find "${modules[@]}" include examples completion man tests bench scripts .ci \
     -path bench/cache -prune -o -path tests/fuzz/corpus -prune -o \
     -path tests/fuzz/regressions -prune -o -path tests/fuzz/dict -prune -o \
     -type f \( -name '*.[ch]' -o -name '*.sh' -o -name '*.py' -o -name '*.mk' -o -name '*.awk' -o -name '*.zsh' -o -perm -u+x \) -print
