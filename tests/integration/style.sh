@@ -15,8 +15,9 @@ missing=()
 while IFS= read -r f; do
   head -n 2 "$f" | grep -q 'SPDX-License-Identifier: Apache-2.0' || missing+=("$f")
 done < <({
-  find "${modules[@]}" include examples completion man tests bench scripts .ci \
-    -path bench/cache -prune -o -path tests/fuzz/corpus -prune -o \
+  # debian/ is in git, not in the tarball.
+  find "${modules[@]}" include examples completion man $([ -d debian ] && echo debian) tests bench scripts .ci \
+    -path bench/cache -prune -o -path 'debian/*/*' -prune -o -path tests/fuzz/corpus -prune -o \
     -path tests/fuzz/regressions -prune -o -path tests/fuzz/dict -prune -o \
     -type f \( -name '*.[ch]' -o -name '*.sh' -o -name '*.py' -o -name '*.mk' -o -name '*.awk' -o -name '*.zsh' -o -perm -u+x \) -print
   ls Makefile.am configure.ac autogen.sh
