@@ -38,3 +38,5 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/web/Containerfile fixtures/web/.dockerignore fixtures/web/site/index.html \
 	fixtures/debian-busybox/build \
 	scripts/deps scripts/build scripts/test scripts/demo scripts/mkrootfs-busybox
+# lib.sh's lock, which lets a test run alone.
+CLEANFILES += .integration-tests.lock
