@@ -158,7 +158,7 @@ const struct actool_command actool_cmd_build = {
                    "With --file, the image is built from a Containerfile (FROM, RUN, COPY,\n"
                    "ADD, ENV, ARG, WORKDIR, USER, ENTRYPOINT, CMD, EXPOSE, VOLUME, LABEL)\n"
                    "through the layout steps in the store's tmp/, each step's result cached\n"
-                   "in the store: an unchanged step is not run again (docs/authoring.md).\n"
+                   "in the store: an unchanged step is not run again (actool-build(1)).\n"
                    "FROM takes anything fetch takes; RUN needs root and has the host's network.",
     .options = build_option_table,
     .options_size = sizeof(struct build_options),

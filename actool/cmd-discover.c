@@ -119,7 +119,7 @@ const struct actool_command actool_cmd_discover = {
     .description =
         "Fetches https://NAME?ac-discovery=1 (port from --port) and reads its ac-discovery\n"
         "meta tags and Link headers, walking up the name until something matches\n"
-        "(docs/discovery.md).  Prints \"ACI: URL, ASC: URL\" per endpoint and\n"
+        "(actool-discover(1)).  Prints \"ACI: URL, ASC: URL\" per endpoint and\n"
         "\"PublicKeys: URL,...\".  {os} and {arch} default to the host's, {version} to latest.",
     .options = discover_option_table,
     .options_size = sizeof(struct discover_options),

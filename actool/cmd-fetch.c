@@ -133,8 +133,8 @@ const struct actool_command actool_cmd_fetch = {
         "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
-        "A name is discovered (docs/discovery.md) and downloaded with its signature,\n"
-        "which must be by a key trusted for the name (docs/trust.md).  A name pinned\n"
+        "A name is discovered (actool-discover(1)) and downloaded with its signature,\n"
+        "which must be by a key trusted for the name (actool-trust(1)).  A name pinned\n"
         "to a version that the store has is not downloaded again, and a repeat fetch of\n"
         "an unchanged URL only revalidates it.  Dependencies are fetched too (files\n"
         "given together are imported before any dependency is looked for).  An image\n"
@@ -145,7 +145,7 @@ const struct actool_command actool_cmd_fetch = {
         "org.opencontainers.image.ref.name; none when DIR holds one image) into one\n"
         "ACI per layer, as docker2aci does, and prints the top one's ID; OCI images\n"
         "carry no signature gpg reads, so this needs --insecure-options=image\n"
-        "(docs/oci.md).  docker-archive:FILE[:REPO:TAG] does the same for what\n"
+        "(actool-fetch(1)).  docker-archive:FILE[:REPO:TAG] does the same for what\n"
         "`docker save` writes, and docker://... for an image of a registry (Docker\n"
         "Hub when no REGISTRY is named: library/ for a single name, tag latest),\n"
         "with a token or the credentials of auth.d when the registry asks; pulled\n"

@@ -65,8 +65,8 @@ const struct actool_command actool_cmd_image_bundle = {
         "which runs the image's app as `actool run` would: its exec, environment, user\n"
         "and groups, working directory, capabilities, no-new-privileges, seccomp filter,\n"
         "memory and CPU limits, in new pid, network, ipc, uts and mount namespaces, with\n"
-        "an empty volume at each mount point (docs/oci.md).  `runc run --bundle DIR ID`\n"
-        "runs it.  DIR appears only when complete.",
+        "an empty volume at each mount point.  `runc run --bundle DIR ID` runs it.\n"
+        "DIR appears only when complete (actool-image-bundle(1)).",
     .options = bundle_option_table,
     .options_size = sizeof(struct bundle_options),
     .run = run_image_bundle,

@@ -93,7 +93,7 @@ const struct actool_command actool_cmd_image_export = {
                    "other images, and TAG, by default the image's version label or \"latest\",\n"
                    "names this one) and prints the manifest's digest: `skopeo copy\n"
                    "oci:DIR:TAG docker://...` pushes it, `umoci unpack` and podman read it\n"
-                   "(docs/oci.md).",
+                   "(actool-image-export(1)).",
     .options = export_option_table,
     .options_size = sizeof(struct export_options),
     .run = run_image_export,

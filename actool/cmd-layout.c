@@ -28,6 +28,6 @@ const struct actool_command actool_cmd_layout = {
                    "the current directory) under its lock, and writes the manifest only when\n"
                    "the result is valid: each step leaves a layout that `actool build` takes.\n"
                    "The manifest may be written in YAML (manifest.yaml); an edit writes it\n"
-                   "back as JSON (docs/authoring.md).",
+                   "back as JSON (actool-layout(1)).",
     .subcommands = layout_subcommands,
 };

@@ -546,7 +546,7 @@ const struct actool_command actool_cmd_trust = {
         "\"(root)\"), and exits 1 after naming any file that verification would refuse.\n"
         "--rm removes the key files of FINGERPRINT (all 40 hex digits) from PREFIX, the\n"
         "root keys, or when neither is given, everywhere.  Keys live in DIR/trust\n"
-        "(docs/trust.md).",
+        "(actool-trust(1), actool-store(5)).",
     .options = trust_option_table,
     .options_size = sizeof(struct trust_options),
     .run = run_trust,

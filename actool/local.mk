@@ -10,6 +10,7 @@ actool_actool_SOURCES = \
 	actool/options.h \
 	actool/main.c \
 	actool/options.c \
+	actool/options-dump.c \
 	actool/output.c \
 	actool/commands.c \
 	actool/image-io.c \

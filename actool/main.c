@@ -134,6 +134,8 @@ int main(int argc, char **argv)
     actool_print_global_help();
     return g.help ? ACTOOL_EXIT_OK : ACTOOL_EXIT_USAGE;
   }
+  if (strcmp(argv[1], "__options") == 0 && npositional == 1)
+    return actool_dump_options();
   cmd = actool_find_command(argv[1]);
   if (cmd == NULL) {
     actool_error("unknown command \"%s\"", argv[1]);

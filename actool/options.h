@@ -23,6 +23,9 @@ struct actool_parse {
 int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *npositional);
 
 void actool_preset_defaults(const struct actool_option *table, void *base);
+/* actool __options (hidden): the tables for the build, one per line. */
+int actool_dump_options(void);
+
 void actool_free_lists(const struct actool_option *table, void *base);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Verifying a document against the keys of a keyring file (a distribution's
  * archive keyring) rather than the store's trusted keys: what a Debian
- * mirror's InRelease or Release.gpg is checked with (debian/).  gpg sees
+ * mirror's InRelease or Release.gpg is checked with (deb/).  gpg sees
  * only a temporary GNUPGHOME into which the keyring is imported, so every
  * key in it is trusted and no other is. */
 #include "config.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "debian/internal.h"
+#include "deb/internal.h"
 #include "tests/fuzz/fuzz.h"
 
 static int sign(int x)

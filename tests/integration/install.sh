@@ -16,7 +16,7 @@ pc=$(find "$DEST" -name libappc.pc)
 check "libappc.pc is installed" test -f "$pc"
 libdir=$(PKG_CONFIG_LIBDIR=$(dirname "$pc") pkg-config --variable=libdir libappc)
 includedir=$(PKG_CONFIG_LIBDIR=$(dirname "$pc") pkg-config --variable=includedir libappc)
-bindir=$(dirname "$(find "$DEST" -name actool -type f)")
+bindir=$(dirname "$(find "$DEST" -path '*/bin/actool' -type f)")
 LIB=$DEST$libdir
 
 check "the library is installed under its full version" test -f "$LIB/libappc.so.0.0.0"
@@ -38,6 +38,20 @@ is "it loads the installed library" \
   "$(LD_LIBRARY_PATH="$LIB" ldd "$bindir/actool" |
     sed -n 's/^[[:space:]]*libappc\.so\.0 => \([^ ]*\) .*/\1/p' | xargs realpath)" \
   "$(realpath "$LIB/libappc.so.0.0.0")"
+
+# Man pages, completions and documents.
+ncommands=$("$ACTOOL" __options | grep -c '^command')
+is "a man page per command and actool(1)" "$(find "$DEST" -path '*/man1/actool*.1' | wc -l)" "$((ncommands + 1))"
+is "actool-store(5) and actool-auth(5)" \
+  "$(find "$DEST" -path '*/man5/actool-*.5' -printf '%f\n' | sort | paste -sd' ')" "actool-auth.5 actool-store.5"
+check "man finds actool-build(1) there" \
+  bash -c 'MANPATH="$1" man -w actool-build | grep -q /man1/actool-build.1' _ "$(dirname "$(find "$DEST" -type d -name man1)")"
+check "the bash completion is where bash-completion looks" \
+  test -s "$(find "$DEST" -path '*/bash-completion/completions/actool')"
+check "the zsh completion is installed" test -s "$(find "$DEST" -path '*/zsh/*/_actool')"
+docdir=$(dirname "$(find "$DEST" -name LICENSE -path '*/doc/*')")
+check "the licence is installed with the documents" grep -q "Apache License" "$docdir/LICENSE"
+check "so are README.md and docs/" test -f "$docdir/README.md" -a -f "$docdir/docs/store.md"
 
 # An image to look at.
 mkdir -p "$TMP/layout/rootfs/bin"

@@ -8,6 +8,8 @@ INTEGRATION_TESTS = \
 	tests/integration/lazy.sh \
 	tests/integration/abi.sh \
 	tests/integration/install.sh \
+	tests/integration/completion.sh \
+	tests/integration/man.sh \
 	tests/integration/build.sh \
 	tests/integration/hostile.sh \
 	tests/integration/refcompat.sh \
@@ -40,3 +42,5 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	fixtures/web/Containerfile fixtures/web/.dockerignore fixtures/web/site/index.html \
 	fixtures/debian-busybox/build \
 	scripts/deps scripts/build scripts/test scripts/demo scripts/mkrootfs-busybox
+# lib.sh's lock, which lets a test run alone.
+CLEANFILES += .integration-tests.lock

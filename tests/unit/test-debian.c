@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of debian/: control files, relation fields, dpkg's order of
+/* Unit tests of deb/: control files, relation fields, dpkg's order of
  * versions and the choice of packages (alternatives, virtual packages,
  * versioned Provides, cycles, what is installed).  Downloads, signatures
  * and unpacking are tests/integration/layout-debian.sh's. */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "debian/internal.h"
+#include "deb/internal.h"
 #include "tests/unit/test-util.h"
 
 static void test_control(void **state)

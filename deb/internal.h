@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* debian/: what the module's files share and nothing else uses. */
+/* deb/: what the module's files share and nothing else uses. */
 #ifndef APPC_DEBIAN_INTERNAL_H
 #define APPC_DEBIAN_INTERNAL_H
 

@@ -21,7 +21,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lazy.h"
-#include "debian/internal.h"
+#include "deb/internal.h"
 
 /* Bounds on what is read into memory. */
 #define DEB_CONTROL_MAX (16u << 20)

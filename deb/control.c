@@ -15,7 +15,7 @@
 
 #include "common/array.h"
 #include "common/cleanup.h"
-#include "debian/internal.h"
+#include "deb/internal.h"
 
 void deb_stanzas_clear(struct deb_stanzas *s)
 {

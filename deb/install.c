@@ -26,7 +26,7 @@
 #include "appc/layout.h"
 #include "appc/store.h"
 #include "appc/trust.h"
-#include "debian/internal.h"
+#include "deb/internal.h"
 
 #define RELEASE_MAX (64u << 20)
 #define PACKAGES_MAX (1u << 30)

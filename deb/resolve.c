@@ -17,7 +17,7 @@
 
 #include "common/array.h"
 #include "common/cleanup.h"
-#include "debian/internal.h"
+#include "deb/internal.h"
 
 struct provider {
   size_t pkg;
