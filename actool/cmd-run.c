@@ -458,7 +458,7 @@ const struct actool_command actool_cmd_run = {
         "it may be left out: `run A B`).  The apps share PID, IPC, UTS\n"
         "and network namespaces; each has its own root on an overlay of the image's rendered\n"
         "tree.  Exit status: that of the first app that failed, else 0.  Needs root.\n"
-        "See docs/executor.md.",
+        "See actool-run(1).",
     .options = run_option_table,
     .options_size = sizeof(struct run_options),
     .run = run_run,

@@ -37,7 +37,11 @@ static void put_field(const char *s)
 static void dump_options(const char *command, const struct actool_option *opt)
 {
   static const char *const kinds[] = {
-      [ACTOOL_OPT_BOOL] = "bool", [ACTOOL_OPT_STRING] = "string", [ACTOOL_OPT_LIST] = "list"};
+      [ACTOOL_OPT_BOOL] = "bool",
+      [ACTOOL_OPT_STRING] = "string",
+      [ACTOOL_OPT_LIST] = "list",
+      [ACTOOL_OPT_OPTIONAL] = "optional",
+  };
 
   for (; opt != NULL && opt->name != NULL; opt++) {
     printf("option\t%s\t%s\t%s", command, opt->name, kinds[opt->kind]);

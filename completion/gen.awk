@@ -46,9 +46,11 @@ function add_arg(cmd, name, kind) {
 
 $1 == "option" {
   cmd = $2; name = $3; kind = $4
-  word = (length(name) == 1 ? "-" : "--") name (kind == "bool" ? "" : "=")
+  # An optional value is given only after '=' (--private-users[=UID:COUNT]):
+  # offered as the bare option, and never takes the next word.
+  word = (length(name) == 1 ? "-" : "--") name (kind == "bool" || kind == "optional" ? "" : "=")
   opts[cmd] = opts[cmd] (opts[cmd] == "" ? "" : " ") word
-  if (kind != "bool")
+  if (kind != "bool" && kind != "optional")
     add_arg(cmd, name, value_kind($5, $7))
   known[cmd "|" name] = 1
   next

@@ -75,7 +75,7 @@ is_comp "layout label TAB: add and rm" "actool layout label " add rm
 # Every option of every table is offered for its command (with a "=" when
 # it takes a value), and so are the global options.
 awk -F'\t' '$1 == "option" {
-  print $2 "|" (length($3) == 1 ? "-" : "--") $3 ($4 == "bool" ? "" : "=") }' "$TMP/options" >"$TMP/words"
+  print $2 "|" (length($3) == 1 ? "-" : "--") $3 ($4 == "bool" || $4 == "optional" ? "" : "=") }' "$TMP/options" >"$TMP/words"
 bad=""
 n=0
 while IFS= read -r cmd; do
@@ -90,7 +90,7 @@ check "the options were checked ($n)" test "$n" -gt 200
 is "every option of every command is offered" "${bad# }" ""
 is_comp "an option's prefix" "actool build --comp" --compression=
 is_comp "a single-letter option" "actool image list -" --json --no-legend --full -q \
-  $(awk -F'\t' '$1 == "option" && $2 == "" { print ($4 == "bool" ? "--" $3 : "--" $3 "=") }' "$TMP/options")
+  $(awk -F'\t' '$1 == "option" && $2 == "" { print ($4 == "bool" || $4 == "optional" ? "--" $3 : "--" $3 "=") }' "$TMP/options")
 has_comp "run's options after the image (parsed by run itself)" "actool run example.com/x --" --exec= --mount= --user=
 
 # Option values: after "=" (bash hands over the part after it), or as the
