@@ -126,6 +126,41 @@ if [ ! -e "$LEASES/300000-65536" ]; then ok "gc removed the stale lease"; else
 fi
 is "no lease of this test's pods is left" "$(our_leases)" ""
 
+# Twenty pods at once: twenty ranges, no two overlapping; then ten actools
+# SIGKILLed at random moments of their start: gc leaves no lease of theirs.
+for n in $(seq 20); do
+  "$ACTOOL" run --private-users --uuid-file-save="$TMP/many.$n" example.com/bb \
+    --exec=/bin/sh -- -c 'sleep 1; cat /proc/self/uid_map' >"$TMP/many.$n.out" 2>&1 &
+done
+wait
+cat "$TMP"/many.*[0-9] >>"$TMP/uuids" 2>/dev/null
+bases=$(cat "$TMP"/many.*.out | awk '{print $2}' | sort -n)
+is "twenty pods at once: twenty ranges" "$(sort -un <<<"$bases" | wc -l)" 20
+if awk 'NR > 1 && $1 - prev < 65536 { bad = 1 } { prev = $1 } END { exit bad }' <<<"$bases"; then
+  ok "no two of them overlap"
+else
+  not_ok "no two of them overlap"
+  note "$bases"
+fi
+for n in $(seq 10); do
+  "$ACTOOL" run --private-users --uuid-file-save="$TMP/killed.$n" example.com/bb \
+    --exec=/bin/sleep -- 30 >/dev/null 2>&1 &
+  pid=$!
+  sleep "0.0$((RANDOM % 10))"
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  cat "$TMP/killed.$n" >>"$TMP/uuids" 2>/dev/null
+  echo >>"$TMP/uuids"
+done
+wait_pods_settled
+check "gc after the SIGKILLs" "$ACTOOL" gc
+dead=$(for f in "$LEASES"/*-*; do
+  [ -f "$f" ] || continue
+  read -r _ pid _ <"$f"
+  kill -0 "$pid" 2>/dev/null || echo "${f##*/}"
+done)
+is "no lease whose actool is dead is left (whoever's it was)" "$dead" ""
+
 check_rejects "uid 0 cannot start a range" "uid 0 cannot start the range" \
   "$ACTOOL" run --private-users=0:100 example.com/bb --exec=/bin/true
 check_rejects "a range past the last id" "the range must be 1 or more ids" \
