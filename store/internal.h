@@ -5,6 +5,7 @@
 #define APPC_STORE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -109,6 +110,10 @@ int appc_open_beneath(int dir_fd, const char *path, bool *no_openat2);
 
 struct appc_copy_options {
   bool as_root; /* keep owners and recreate device nodes */
+  /* As root, with SHIFT_COUNT > 0: ids below SHIFT_COUNT become
+   * SHIFT_BASE + id, the others the overflow id 65534 (nobody), as a
+   * user namespace of that range maps them. */
+  uint32_t shift_base, shift_count;
   appc_cancel_fn cancelled;
   void *cancel_data;
 };

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/macros.h"
 #include "common/fs.h"
 #include "common/lazy.h"
 #include "store/private.h"
@@ -372,28 +374,35 @@ static int build_tree(struct appc_store *s, const struct plan *p, const char *ke
   return 0;
 }
 
+/* Hold trees/NAME's lock shared: 1, or 0 when there is no such tree. */
+static int lock_tree(struct appc_store *s, const char *name, int *lock_fd, appc_error_t *err)
+{
+  char path[160];
+
+  snprintf(path, sizeof path, "%s/%s", name, TREE_LOCK);
+  int fd = openat(s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return errno == ENOENT ? 0
+                           : appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
+  while (flock(fd, LOCK_SH) < 0)
+    if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_TREES, path);
+    }
+  (void) futimens(fd, NULL); /* last use, for gc --grace */
+  *lock_fd = fd;
+  return 1;
+}
+
 /* Open trees/KEY's lock shared, building the tree first if it is missing. */
 static int hold_tree(struct appc_store *s, const struct plan *p, const char *key,
                      const struct appc_store_render_options *opts, int *lock_fd, appc_error_t *err)
 {
-  char path[80];
-
-  snprintf(path, sizeof path, "%s/%s", key, TREE_LOCK);
   for (int attempt = 0; attempt < 2; attempt++) {
-    int fd = openat(s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      while (flock(fd, LOCK_SH) < 0)
-        if (errno != EINTR) {
-          int e = errno;
-          close(fd);
-          return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_TREES, path);
-        }
-      (void) futimens(fd, NULL); /* last use, for gc --grace */
-      *lock_fd = fd;
-      return 0;
-    }
-    if (errno != ENOENT)
-      return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
+    int r = lock_tree(s, key, lock_fd, err);
+    if (r != 0)
+      return r < 0 ? -1 : 0;
     if (attempt == 0 && build_tree(s, p, key, opts, err) < 0)
       return -1;
   }
@@ -433,20 +442,99 @@ static void plan_free(struct plan *p)
   free(p);
 }
 
+/* Build trees/NAME, the tree KEY (held) with its owners shifted, in tmp/
+ * and rename it into place (unless another process got there first). */
+static int build_shifted_tree(struct appc_store *s, const char *key, const char *name,
+                              const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  struct appc_copy_options co = {
+      .as_root = true, .shift_base = opts->id_base, .shift_count = opts->id_count};
+  static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST};
+  char tmp[64], path[160];
+  cleanup_close int tfd = -1, dst = -1, src = -1, lfd = -1;
+  int r = -1;
+
+  if (opts->cb != NULL) {
+    co.cancelled = opts->cb->cancelled;
+    co.cancel_data = opts->cb->data;
+  }
+  if (appc_store_temp_name(tmp, sizeof tmp, "tree") < 0 || mkdirat(s->tmp_fd, tmp, 0755) < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
+  snprintf(path, sizeof path, "%s/%s", key, TREE_ROOTFS);
+  tfd = openat(s->tmp_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  src = openat(s->trees_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (tfd < 0 || src < 0 || mkdirat(tfd, TREE_ROOTFS, 0755) < 0 ||
+      (dst = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
+    goto out;
+  }
+  if (appc_tree_copy(src, dst, &co, err) < 0)
+    goto out;
+  /* The same manifest, layers and digest (of the unshifted tree, which
+   * verify checks; this copy is derived from it). */
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s", key, files[i]);
+    if (appc_read_file_at(s->trees_fd, path, 1u << 24, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                          &text, &len, err) < 0 ||
+        appc_store_write_file(s, tfd, files[i], text, len, err) < 0)
+      goto out;
+  }
+  lfd = openat(tfd, TREE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (lfd < 0) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
+    goto out;
+  }
+  if (renameat(s->tmp_fd, tmp, s->trees_fd, name) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, name);
+    goto out;
+  }
+  r = 0;
+out:
+  remove_quietly(s->tmp_fd, tmp); /* nothing left once renamed */
+  return r;
+}
+
+/* Hold trees/NAME shared, the shifted copy of the held tree KEY, making it
+ * first if it is missing. */
+static int hold_shifted_tree(struct appc_store *s, const char *key, const char *name,
+                             const struct appc_store_render_options *opts, int *lock_fd,
+                             appc_error_t *err)
+{
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int r = lock_tree(s, name, lock_fd, err);
+    if (r != 0)
+      return r < 0 ? -1 : 0;
+    if (attempt == 0 && build_shifted_tree(s, key, name, opts, err) < 0)
+      return -1;
+  }
+  return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, name);
+}
+
 static int acquire_locked(struct appc_store *s, const char *id,
                           const struct appc_store_render_options *opts, struct appc_store_tree *t,
                           appc_error_t *err)
 {
   struct plan *p = NULL;
-  char key[65], hint[65];
+  char key[65], hint[65], name[96];
   bool remembered;
+  bool shift = opts != NULL && opts->version >= 2 && opts->id_count > 0;
   int r = plan_prepare(s, id, opts, &p, key, hint, &remembered, err);
 
   if (r == 0)
     r = hold_tree(s, p, key, opts, &t->lock_fd, err);
   if (r == 0 && !remembered)
     plan_key_remember(s, p, key);
-  if (r == 0 && (asprintf(&t->path, "%s/%s/%s", s->path, STORE_TREES, key) < 0 ||
+  snprintf(name, sizeof name, "%s", key);
+  if (r == 0 && shift) {
+    int base_lock = t->lock_fd;
+    snprintf(name, sizeof name, "%s-%" PRIu32 "-%" PRIu32, key, opts->id_base, opts->id_count);
+    t->lock_fd = -1;
+    r = hold_shifted_tree(s, key, name, opts, &t->lock_fd, err);
+    close(base_lock);
+  }
+  if (r == 0 && (asprintf(&t->path, "%s/%s/%s", s->path, STORE_TREES, name) < 0 ||
                  asprintf(&t->rootfs, "%s/%s", t->path, TREE_ROOTFS) < 0))
     r = appc_error_make(err, ENOMEM, "%s", id);
   plan_free(p);

@@ -255,16 +255,27 @@ static const char *path_below(const struct rel_path *p, size_t anchor_len, size_
 
 struct copy_rules {
   bool as_root;
-  bool predict; /* creation gives our owner and mode & ~umask: see probe */
+  uint32_t shift_base, shift_count; /* appc_copy_options' */
+  bool predict;                     /* creation gives our owner and mode & ~umask: see probe */
   uid_t uid;
   gid_t gid;
   mode_t umask;
 };
 
+/* An id of the source as the copy gets it. */
+static uint32_t shifted_id(const struct copy_rules *r, uint32_t id)
+{
+  if (r->shift_count == 0)
+    return id;
+  return id < r->shift_count ? r->shift_base + id : 65534;
+}
+
 static bool needs_chown(const struct copy_rules *r, const struct stat *st, bool created)
 {
   if (!r->as_root)
     return false;
+  if (r->shift_count > 0)
+    return true;
   return !created || !r->predict || st->st_uid != r->uid || st->st_gid != r->gid;
 }
 
@@ -498,12 +509,13 @@ static int apply_metadata(struct copy_buffers *b, const struct copy_rules *r,
   int ret;
 
   if (needs_chown(r, st, created)) {
-    ret = dst->fd >= 0
-              ? fchown(dst->fd, st->st_uid, st->st_gid)
-              : fchownat(dst->dir_fd, dst->name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW);
+    uid_t uid = shifted_id(r, st->st_uid);
+    gid_t gid = shifted_id(r, st->st_gid);
+    ret = dst->fd >= 0 ? fchown(dst->fd, uid, gid)
+                       : fchownat(dst->dir_fd, dst->name, uid, gid, AT_SYMLINK_NOFOLLOW);
     if (ret < 0)
-      return appc_error_make(err, errno, "%s: setting owner %u:%u", path, (unsigned) st->st_uid,
-                             (unsigned) st->st_gid);
+      return appc_error_make(err, errno, "%s: setting owner %u:%u", path, (unsigned) uid,
+                             (unsigned) gid);
   }
   if (copy_xattrs(b, r, src, dst, path, err) < 0)
     return -1;
@@ -1009,6 +1021,8 @@ static int copy_ctx_init(struct copy_ctx *c, const struct appc_copy_options *opt
 
   *c = (struct copy_ctx){.opts = opts, .dst_root = dst_root};
   c->rules.as_root = opts->as_root;
+  c->rules.shift_base = opts->shift_base;
+  c->rules.shift_count = opts->shift_count;
   c->rules.uid = geteuid();
   c->rules.gid = getegid();
   c->umask_known = read_umask(&c->rules.umask);

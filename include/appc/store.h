@@ -165,12 +165,18 @@ enum {
   APPC_STORE_ROOTFS_ONLY = 1 << 0, /* DEST receives the rootfs contents only */
   APPC_STORE_OVERWRITE = 1 << 1,   /* replace an existing DEST */
 };
-#define APPC_STORE_RENDER_OPTIONS_VERSION 1
+#define APPC_STORE_RENDER_OPTIONS_VERSION 2
 struct appc_store_render_options {
   /* 0, or APPC_STORE_RENDER_OPTIONS_VERSION (<appc/appc.h>) */
   unsigned version;
   unsigned flags;                  /* APPC_STORE_* */
   const struct appc_callbacks *cb; /* cancel; may be NULL */
+  /* (version 2; appc_store_tree_acquire only) With ID_COUNT > 0, the
+   * tree's owners shifted as a user namespace mapping 0..ID_COUNT-1 to
+   * ID_BASE.. sees them (ids outside: 65534): a copy of the cached tree,
+   * itself cached as trees/KEY-BASE-COUNT, for kernels or file systems
+   * without idmapped mounts (docs/store.md). */
+  uint32_t id_base, id_count;
 };
 
 /* Render the image with its dependencies and pathWhitelists (ACE
