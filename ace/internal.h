@@ -226,6 +226,8 @@ void ace_userns_release(struct ace_userns *u);
 int ace_userns_gc(appc_error_t *err);
 /* Child: join the namespace and become its root (ids 0). */
 int ace_userns_join(int userns_fd, appc_error_t *err);
+/* Can PATH's file system give an idmapped mount of USERNS_FD's mapping? */
+bool ace_userns_idmap_works(int userns_fd, const char *path);
 /* Attach at TARGET (made when missing) a read-only, nodev mount of PATH
  * whose owners are shifted as USERNS_FD maps them. */
 int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target,

@@ -288,7 +288,8 @@ static bool overlay_safe(const char *path)
 }
 
 /* --private-users: the overlay's lower layer is an idmapped mount of the
- * store's tree at DIR/lower (the tree itself never changes owner), and
+ * store's tree at DIR/lower (the tree itself never changes owner), or the
+ * tree's shifted copy (LOWER_SHIFTED), and
  * the upper layer's root takes the tree root's owner as the pod sees it,
  * since an overlay's root shows the upper directory's. */
 static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char lower[PATH_MAX],
@@ -298,7 +299,9 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
 
   if (snprintf(lower, PATH_MAX, "%s/lower", dir) >= PATH_MAX)
     return appc_error_make(err, ENAMETOOLONG, "%s", dir);
-  if (ace_userns_idmapped_tree(spec->userns_fd, spec->lower, lower, err) < 0)
+  if (spec->lower_shifted)
+    snprintf(lower, PATH_MAX, "%s", spec->lower);
+  else if (ace_userns_idmapped_tree(spec->userns_fd, spec->lower, lower, err) < 0)
     return -1;
   if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
       chmod(upper, st.st_mode & 07777) < 0)

@@ -38,6 +38,7 @@ struct ace_rootfs_spec {
    * what the executor makes in the root is owned by the pod's root. */
   int userns_fd;
   uint32_t id_base;
+  bool lower_shifted; /* LOWER is a copy owned by the pod's ids: no idmapped mount */
 };
 
 /* Child (S): enter a new mount namespace, build the app's root and pivot

@@ -64,6 +64,7 @@ static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR
 struct app_plan {
   const struct appc_runtime_app *ra;
   struct appc_store_tree *tree; /* NULL in build mode */
+  bool tree_shifted;            /* --private-users: a copy owned by the pod's ids */
   const char *lower;            /* the root's lower layer: the tree's rootfs */
   char *manifest_json;
   struct appc_image_manifest *manifest;
@@ -382,6 +383,35 @@ static bool build_mode(const struct appc_ace_options *o)
   return o->version >= 3 && o->rootfs_dir != NULL;
 }
 
+/* --private-users: the tree as the pod's ids own it, an idmapped mount of
+ * the cached tree (made by the app's supervisor) where its file system
+ * allows one, else (or when asked) the store's copy with shifted owners. */
+static int shift_tree(struct pod_run *r, struct app_plan *a, appc_error_t *err)
+{
+  enum appc_ace_ownership how = r->o->private_users_ownership;
+  struct appc_store_render_options ro = {.version = APPC_STORE_RENDER_OPTIONS_VERSION,
+                                         .id_base = r->userns->range.base,
+                                         .id_count = r->userns->range.count};
+  struct appc_store_tree *shifted = NULL;
+
+  if (how != APPC_ACE_OWNERSHIP_COPY &&
+      ace_userns_idmap_works(r->userns->userns_fd, a->tree->rootfs))
+    return 0;
+  if (how == APPC_ACE_OWNERSHIP_MAP)
+    return appc_error_make(err, EOPNOTSUPP,
+                           "%s: the file system gives no idmapped mounts (--private-users-"
+                           "ownership=copy would copy the tree instead)",
+                           a->tree->rootfs);
+  if (appc_store_tree_acquire(r->s, a->ra->image.id, &ro, &shifted, err) < 0)
+    return -1;
+  appc_store_tree_release(a->tree);
+  a->tree = shifted;
+  a->tree_shifted = true;
+  ace_note(&r->notes, ACE_NOTE_INFO, "app %s: the image's tree copied with shifted owners: %s",
+           a->ra->name, shifted->rootfs);
+  return 0;
+}
+
 static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
 {
   struct app_plan *a = &r->apps[i];
@@ -399,9 +429,11 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
   } else if (appc_store_tree_acquire(r->s, ra->image.id, NULL, &a->tree, err) < 0 ||
              appc_store_read_manifest(r->s, ra->image.id, &a->manifest_json, &len, err) < 0) {
     return appc_error_prefix(err, "app %s", ra->name);
-  } else {
-    a->lower = a->tree->rootfs;
+  } else if (r->userns != NULL && shift_tree(r, a, err) < 0) {
+    return appc_error_prefix(err, "app %s", ra->name);
   }
+  if (a->tree != NULL)
+    a->lower = a->tree->rootfs;
   if (appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
     return appc_error_prefix(err, "app %s", ra->name);
   if (ra->app != NULL && ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0)
@@ -860,6 +892,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
       .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
       .id_base = r->userns != NULL ? r->userns->range.base : 0,
       .init_system = mnt_report >= 0,
+      .lower_shifted = a->tree_shifted,
   };
   int status = 1;
 

@@ -412,3 +412,12 @@ int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target
     return appc_error_make(err, errno, "%s: cannot attach the idmapped mount", target);
   return 0;
 }
+
+bool ace_userns_idmap_works(int userns_fd, const char *path)
+{
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd};
+  cleanup_close int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+  /* A detached mount, never attached: closing it undoes it. */
+  return fd >= 0 && mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0;
+}

@@ -38,6 +38,7 @@ struct run_options {
   struct actool_list publish;
   struct actool_list devices;
   const char *private_users;
+  const char *ownership;
 };
 
 static const struct actool_option run_option_table[] = {
@@ -56,6 +57,11 @@ static const struct actool_option run_option_table[] = {
      "run the pod in a user namespace: root in the pod is host uid and gid UID (a free range "
      "of 65536 when not given)",
      NULL},
+    {"private-users-ownership", ACTOOL_OPT_STRING, offsetof(struct run_options, ownership),
+     "auto|map|copy",
+     "with --private-users: map the image's owners onto the pod's ids (an idmapped mount), "
+     "copy the image's tree with shifted owners, or map where the file system allows it",
+     "auto"},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
      "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
      NULL},
@@ -403,6 +409,15 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
   ao.devices = o->devices.v;
   ao.n_devices = o->devices.n;
   ao.private_users = o->private_users;
+  if (strcmp(o->ownership, "auto") == 0)
+    ao.private_users_ownership = APPC_ACE_OWNERSHIP_AUTO;
+  else if (strcmp(o->ownership, "map") == 0)
+    ao.private_users_ownership = APPC_ACE_OWNERSHIP_MAP;
+  else if (strcmp(o->ownership, "copy") == 0)
+    ao.private_users_ownership = APPC_ACE_OWNERSHIP_COPY;
+  else
+    return actool_usage_error(
+        "run", "--private-users-ownership must be auto, map or copy, not \"%s\"", o->ownership);
   if ((o->pod_manifest != NULL) == (argc > 0))
     return actool_usage_error("run", o->pod_manifest != NULL
                                          ? "--pod-manifest and images exclude each other"

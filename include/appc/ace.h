@@ -82,9 +82,17 @@ struct appc_ace_options {
   /* (version 4) NULL, or a user namespace for the pod: root in the pod is
    * host uid and gid BASE, as "UID:COUNT" gives it, or a range of 65536
    * no other pod on the host holds ("" or "auto").  The store's tree is
-   * shared through an idmapped mount (docs/executor.md).  Not in build
-   * mode. */
+   * shared through an idmapped mount, or a copy with shifted owners
+   * (private_users_ownership; docs/executor.md).  Not in build mode. */
   const char *private_users;
+  /* (version 4) With private_users, how the image's tree gets the pod's
+   * owners: AUTO maps them (an idmapped mount) where the tree's file
+   * system allows it, else copies; MAP and COPY insist. */
+  enum appc_ace_ownership {
+    APPC_ACE_OWNERSHIP_AUTO,
+    APPC_ACE_OWNERSHIP_MAP,
+    APPC_ACE_OWNERSHIP_COPY,
+  } private_users_ownership;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from

@@ -28,6 +28,8 @@ image() { # NAME [ISOLATOR JSON]
   local L=$TMP/$1
   "$ACTOOL" layout --layout="$L" init --name="example.com/$1" >/dev/null &&
     "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
+    install -m 4755 /dev/null "$L/rootfs/suid" && install -o 1000 -g 1001 -m 640 /dev/null "$L/rootfs/owned" &&
+    ln "$L/rootfs/owned" "$L/rootfs/owned-link" &&
     "$ACTOOL" layout --layout="$L" set-exec -- /bin/sh >/dev/null &&
     { [ $# -eq 1 ] || "$ACTOOL" layout --layout="$L" isolator add "$2" "$3" >/dev/null; } &&
     "$ACTOOL" build "$L" "$TMP/$1.aci" >/dev/null &&
@@ -68,8 +70,9 @@ else
 fi
 is "the image's files keep the owners the image gives them" \
   "$(sed -n 5,6p "$TMP/pod1.out" | tr '\n' ' ')" "0 0 0 0 "
-is "the store's tree still belongs to host root" \
-  "$(find "$ACTOOL_DIR" -path '*/rootfs/*' ! -uid 0 2>/dev/null | head -3)" ""
+is "the store's tree keeps the image's owners (host root's but two files)" \
+  "$(find "$ACTOOL_DIR" -path '*/rootfs/*' ! -uid 0 -printf '%U %f\n' 2>/dev/null | sort | tr '\n' ' ')" \
+  "1000 owned 1000 owned-link "
 is "a file root in the pod made in a host volume: host uid $base" \
   "$(stat -c '%u:%g' "$TMP/vol/by-root" 2>&1)" "$base:$base"
 is "a directory chowned to 1000 in the pod: host uid $((base + 1000))" \
@@ -160,6 +163,30 @@ dead=$(for f in "$LEASES"/*-*; do
   kill -0 "$pid" 2>/dev/null || echo "${f##*/}"
 done)
 is "no lease whose actool is dead is left (whoever's it was)" "$dead" ""
+
+# Ownership: mapped (an idmapped mount) or a copy with shifted owners; the
+# pod sees the same either way.
+owners='stat -c "%a %u %g %h" /suid /owned'
+run_capture "$ACTOOL" run --private-users=600000:65536 --private-users-ownership=map example.com/bb \
+  --exec=/bin/sh -- -c "$owners"
+is "mapped: set-uid bit, owners and hard links as the image has them" "$(tr '\n' ' ' <"$TMP/.out")" \
+  "4755 0 0 1 640 1000 1001 2 "
+run_capture "$ACTOOL" --debug run --private-users=600000:65536 --private-users-ownership=copy \
+  example.com/bb --exec=/bin/sh -- -c "$owners"
+is "copied: the same" "$(tr '\n' ' ' <"$TMP/.out")" "4755 0 0 1 640 1000 1001 2 "
+copy=$(ls -d "$ACTOOL_DIR"/trees/*-600000-65536 2>/dev/null)
+is "the copy is the store's tree KEY-BASE-COUNT, owned by the pod's ids on the host" \
+  "$(stat -c '%u:%g' "$copy/rootfs/bin/busybox" "$copy/rootfs/owned" 2>&1 | tr '\n' ' ')" \
+  "600000:600000 601000:601001 "
+is "the cached tree itself keeps its owners" \
+  "$(find "$ACTOOL_DIR"/trees/*/rootfs -maxdepth 0 -path '*-*-*' -prune -o -print 2>/dev/null |
+    while read -r t; do stat -c '%u' "$t/owned"; done | sort -u)" "1000"
+inode=$(stat -c %i "$copy/rootfs/bin/busybox")
+run_capture "$ACTOOL" run --private-users=600000:65536 --private-users-ownership=copy example.com/bb --exec=/bin/true
+is "a second pod of that range uses the same copy" "$(stat -c %i "$copy/rootfs/bin/busybox" 2>&1)" "$inode"
+check "image verify passes with a shifted copy in the store" "$ACTOOL" image verify
+check_fails "--private-users-ownership takes auto, map or copy" 2 "must be auto, map or copy" \
+  "$ACTOOL" run --private-users --private-users-ownership=chown example.com/bb --exec=/bin/true
 
 check_rejects "uid 0 cannot start a range" "uid 0 cannot start the range" \
   "$ACTOOL" run --private-users=0:100 example.com/bb --exec=/bin/true
