@@ -947,13 +947,27 @@ static int remove_pod_dir(const struct cg_hier *hier, const char *pod, appc_erro
   return remove_cgroup(pod, now_ms() + KILL_TIMEOUT_MS, err);
 }
 
+/* The common case, a pod whose processes are all gone and whose apps made
+ * no cgroups of their own: the directories actool made, removed as they
+ * are (no reading, no killing).  False when anything is in the way. */
+static bool remove_as_made(const struct ace_cgroup *cg, size_t h)
+{
+  char path[PATH_MAX];
+
+  for (size_t a = 0; a < cg->n_apps; a++)
+    if (join(path, cg->pod[h], cg->apps[a]) && rmdir(path) < 0 && errno != ENOENT)
+      return false;
+  return rmdir(cg->pod[h]) == 0;
+}
+
 int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err)
 {
   int r = 0;
   appc_error_t first = NULL;
 
   for (size_t h = 0; cg != NULL && h < cg->layout.n; h++) {
-    if (cg->pod[h] != NULL && remove_pod_dir(&cg->layout.h[h], cg->pod[h], &first) < 0 && r == 0) {
+    if (cg->pod[h] != NULL && !remove_as_made(cg, h) &&
+        remove_pod_dir(&cg->layout.h[h], cg->pod[h], &first) < 0 && r == 0) {
       r = -1;
       if (err != NULL)
         *err = steal_pointer(&first);
