@@ -25,11 +25,11 @@ struct fetch_options {
 
 static const struct actool_option fetch_option_table[] = {
     {"no-store", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, no_store), NULL,
-     "fetch from the network even when the store or the HTTP cache has the image", NULL},
+     "Fetch from the network even when the store or the HTTP cache has the image", NULL},
     {"store-only", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, store_only), NULL,
-     "use only images already in the store; never the network", NULL},
+     "Use only images already in the store; never the network", NULL},
     {"squash", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, squash), NULL,
-     "make an OCI or Docker image one ACI, not one per layer", NULL},
+     "Make an OCI or Docker image one ACI, not one per layer", NULL},
     {0},
 };
 

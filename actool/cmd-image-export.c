@@ -20,7 +20,7 @@ static const struct actool_option export_option_table[] = {
     {"overwrite", ACTOOL_OPT_BOOL, offsetof(struct export_options, overwrite), NULL,
      "Replace OUT if it exists (aci)", NULL},
     {"format", ACTOOL_OPT_STRING, offsetof(struct export_options, format), "aci|oci",
-     "aci (the default): the ACI as imported; oci: an OCI image layout", NULL},
+     "The format: aci, the ACI as imported, or oci, an OCI image layout", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
