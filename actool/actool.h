@@ -27,6 +27,8 @@ enum {
 struct actool_globals {
   bool debug;
   bool help;
+  bool version;
+  bool quiet; /* no progress lines */
   const char *dir;
   const char *insecure_options;
   unsigned insecure; /* ACTOOL_INSECURE_* parsed from insecure_options */
@@ -170,5 +172,13 @@ extern const struct actool_command *const actool_commands[];
 const struct actool_command *actool_find_command(const char *name);
 void actool_print_command_help(const struct actool_command *cmd, bool to_stderr);
 void actool_print_global_help(void);
+/* actool version, actool --version. */
+int actool_print_version(void);
+/* The command of CMDS (NULL-terminated; for subcommands their last word)
+ * that WORD is most likely a typo of, or NULL. */
+const char *actool_suggest_command(const struct actool_command *const *cmds, const char *word);
+/* An unknown command or subcommand: the message, a suggestion if one is
+ * close, and a hint; returns 2.  PARENT is NULL for a command. */
+int actool_unknown_command(const struct actool_command *parent, const char *word);
 
 #endif

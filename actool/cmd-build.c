@@ -148,9 +148,11 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
 const struct actool_command actool_cmd_build = {
     .name = "build",
     .summary = "Build an ACI from an image layout",
-    .usage = "[--overwrite] [--owner-root] [--compression=gzip|bzip2|xz|none] LAYOUT OUT.aci\n"
-             "       [OPTIONS] --file=CONTAINERFILE [--name=NAME] [--build-arg=K=V]... "
-             "[--no-cache] CONTEXT OUT.aci",
+    .usage =
+        "[--overwrite] [--owner-root] [--no-compression] "
+        "[--compression=gzip|bzip2|xz|none] LAYOUT OUT.aci|-\n"
+        "       actool build --file=CONTAINERFILE [--name=NAME] [--build-arg=K=V]... [--no-cache] "
+        "[OPTIONS] CONTEXT OUT.aci",
     .description = "Validates the layout (a directory with a manifest file and a rootfs\n"
                    "directory), then writes a reproducible ACI and prints its image ID.\n"
                    "The output is written under a temporary name and renamed into place,\n"
