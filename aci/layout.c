@@ -172,10 +172,17 @@ int appc_layout_check_structure(int dirfd, appc_error_t *err)
 
   if (find_manifest(dirfd, &name, err) < 0)
     return -1;
-  if (fstatat(dirfd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0)
+  if (fstatat(dirfd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (errno == ENOENT)
+      return appc_error_make(err, 0,
+                             "rootfs: missing (an image layout needs a rootfs/ directory beside "
+                             "its manifest)");
     return appc_error_make(err, errno, "rootfs");
+  }
   if (!S_ISDIR(st.st_mode))
-    return appc_error_make(err, 0, "rootfs: not a directory");
+    return appc_error_make(err, 0,
+                           "rootfs: not a directory (an image layout needs a rootfs/ "
+                           "directory beside its manifest)");
   return check_top_level(dirfd, err);
 }
 

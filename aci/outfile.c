@@ -79,7 +79,13 @@ static int check_existing(struct appc_outfile *of, const char *same_as, appc_err
     of->overwrite = true;
     return 0;
   }
-  return appc_error_make(err, EEXIST, "%s: refusing to replace an existing file", of->path);
+  /* EEXIST for callers, without its text: the message says it. */
+  bool first = *err == NULL;
+  appc_error_make(
+      err, 0, "%s: refusing to replace an existing file (use --overwrite to replace it)", of->path);
+  if (first && *err != NULL)
+    (*err)->errnum = EEXIST;
+  return -1;
 }
 
 int appc_outfile_open(struct appc_outfile *of, const char *path,

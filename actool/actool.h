@@ -10,6 +10,7 @@
 #ifndef ACTOOL_ACTOOL_H
 #define ACTOOL_ACTOOL_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +28,8 @@ enum {
 struct actool_globals {
   bool debug;
   bool help;
+  bool version;
+  bool quiet; /* no progress lines */
   const char *dir;
   const char *insecure_options;
   unsigned insecure; /* ACTOOL_INSECURE_* parsed from insecure_options */
@@ -101,6 +104,27 @@ enum appc_compression;
 int actool_check_aci_name(const char *command, const char *path);
 int actool_output_compression(const char *command, const char *name, bool no_compression,
                               enum appc_compression *out);
+/* OUT "-": the ACI goes to standard output.  The library writes files
+ * (named, renamed into place), so it is written into a private temporary
+ * directory and copied out: actool_stdout_output_begin makes the directory
+ * and sets PATH, actool_stdout_output_end removes both and, if BUILT,
+ * copies the file out first. */
+struct actool_stdout_output {
+  char dir[PATH_MAX];
+  char path[PATH_MAX];
+};
+int actool_stdout_output_begin(struct actool_stdout_output *o, appc_error_t *err);
+int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_error_t *err);
+/* Copy what FD reads to standard output. */
+int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err);
+/* 0, or a usage error (2) when standard output is a terminal. */
+int actool_stdout_not_terminal(const char *command);
+/* Warnings ("actool: warning: WHERE: app.workingDir: unknown key, ignored
+ * (did you mean ...)") for the keys of a manifest that the schema does not
+ * define; nothing for an invalid one, whose validation says what is wrong.
+ * The _layout_ form reads LAYOUT/manifest, if there is one. */
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len);
+void actool_warn_unknown_layout_keys(const char *layout);
 /* Read a whole manifest file of at most ACTOOL_MANIFEST_MAX_BYTES. */
 int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
                             appc_error_t *err);
@@ -170,5 +194,13 @@ extern const struct actool_command *const actool_commands[];
 const struct actool_command *actool_find_command(const char *name);
 void actool_print_command_help(const struct actool_command *cmd, bool to_stderr);
 void actool_print_global_help(void);
+/* actool version, actool --version. */
+int actool_print_version(void);
+/* The command of CMDS (NULL-terminated; for subcommands their last word)
+ * that WORD is most likely a typo of, or NULL. */
+const char *actool_suggest_command(const struct actool_command *const *cmds, const char *word);
+/* An unknown command or subcommand: the message, a suggestion if one is
+ * close, and a hint; returns 2.  PARENT is NULL for a command. */
+int actool_unknown_command(const struct actool_command *parent, const char *word);
 
 #endif

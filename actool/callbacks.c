@@ -20,6 +20,8 @@ struct progress_line {
   struct timespec last; /* when it was last drawn */
   const char *what;     /* what it showed last, and how far */
   uint64_t done, total;
+  struct timespec start; /* when WHAT began, and how far it was then */
+  uint64_t start_done;
 };
 
 static struct progress_line line;
@@ -41,12 +43,54 @@ static void log_line(void *data, const char *msg)
   actool_debug(l->g, "%s", msg);
 }
 
+/* N bytes in B, KiB, MiB or GiB: "512 B", "12.0 MiB". */
 static void human(char *buf, size_t size, uint64_t n)
 {
-  if (n >= 10u << 20)
-    snprintf(buf, size, "%.1f MiB", (double) n / (1 << 20));
-  else
-    snprintf(buf, size, "%.1f KiB", (double) n / 1024);
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = (double) n / 1024;
+  size_t u = 0;
+
+  if (n < 1024) {
+    snprintf(buf, size, "%u B", (unsigned) n);
+    return;
+  }
+  while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
+    v /= 1024;
+    u++;
+  }
+  snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+  return (double) (b->tv_sec - a->tv_sec) + (double) (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* ", 3.2 MiB/s, 0:58 left" once a rate can be told (after half a second),
+ * without the time left when the total is unknown or reached. */
+static void rate_text(char *buf, size_t size, const struct progress_line *l,
+                      const struct timespec *now, uint64_t done, uint64_t total)
+{
+  double secs = seconds_between(&l->start, now);
+  char r[32];
+
+  buf[0] = '\0';
+  if (secs < 0.5 || done <= l->start_done)
+    return;
+  double rate = (double) (done - l->start_done) / secs;
+  human(r, sizeof r, (uint64_t) rate);
+  if (total > done) {
+    unsigned long left = (unsigned long) ((double) (total - done) / rate + 0.5);
+    char t[48];
+    if (left >= 3600)
+      snprintf(t, sizeof t, "%lu:%02lu:%02lu", left / 3600, left / 60 % 60, left % 60);
+    else
+      snprintf(t, sizeof t, "%lu:%02lu", left / 60, left % 60);
+    if ((size_t) snprintf(buf, size, ", %s/s, %s left", r, t) >= size)
+      buf[0] = '\0';
+  } else if ((size_t) snprintf(buf, size, ", %s/s", r) >= size) {
+    buf[0] = '\0';
+  }
 }
 
 static bool too_soon(const struct progress_line *l, const struct timespec *now)
@@ -56,9 +100,10 @@ static bool too_soon(const struct progress_line *l, const struct timespec *now)
              100000000L;
 }
 
-/* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%)", redrawn at most ten times
- * a second (and the end at once), on a terminal only; never the same twice
- * (a download reports its end more than once). */
+/* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%), 3.2 MiB/s, 0:58 left",
+ * redrawn at most ten times a second (and the end at once), on a terminal
+ * only and not with --quiet; never the same twice (a download reports its
+ * end more than once). */
 static void draw_progress(void *data, const char *what, uint64_t done, uint64_t total)
 {
   struct progress_line *l = data;
@@ -70,8 +115,14 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   clock_gettime(CLOCK_MONOTONIC, &now);
   if (l->drawn && what == l->what && done == l->done && total == l->total)
     return;
+  if (what != l->what) {
+    l->start = now;
+    l->start_done = done;
+  }
   if (too_soon(l, &now) && (done != total || total == 0))
     return;
+  char rate[128];
+  rate_text(rate, sizeof rate, l, &now, done, total);
   l->last = now;
   l->drawn = true;
   l->what = what;
@@ -82,10 +133,10 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   base = base != NULL && base[1] != '\0' ? base + 1 : what;
   if (total > 0) {
     human(b, sizeof b, total);
-    fprintf(stderr, "\r\033[KDownloading %s: %s / %s (%u%%)", base, a, b,
-            (unsigned) (done * 100 / total));
+    fprintf(stderr, "\r\033[KDownloading %s: %s / %s (%u%%)%s", base, a, b,
+            (unsigned) (done * 100 / total), rate);
   } else {
-    fprintf(stderr, "\r\033[KDownloading %s: %s", base, a);
+    fprintf(stderr, "\r\033[KDownloading %s: %s%s", base, a, rate);
   }
 }
 
@@ -95,6 +146,6 @@ const struct appc_callbacks *actool_callbacks(const struct actool_globals *g)
       .data = &line, .cancelled = actool_cancelled, .progress = draw_progress, .log = log_line};
 
   line.g = g;
-  line.tty = isatty(STDERR_FILENO) == 1;
+  line.tty = isatty(STDERR_FILENO) == 1 && !g->quiet;
   return &cb;
 }

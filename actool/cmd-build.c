@@ -62,6 +62,17 @@ static void progress(void *data, const char *line)
   fprintf(stderr, "%s\n", line);
 }
 
+/* The new image's ID on stdout, unless the ACI went there (--debug then
+ * shows it on stderr). */
+static int print_image_id(const struct actool_globals *g, const char *image_id, bool to_stdout)
+{
+  if (to_stdout)
+    actool_debug(g, "%s", image_id);
+  else
+    printf("%s\n", image_id);
+  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
 static int build_containerfile(const struct actool_globals *g, const struct build_options *o,
                                const struct appc_build_options *bo, char **argv)
 {
@@ -98,15 +109,22 @@ static int build_containerfile(const struct actool_globals *g, const struct buil
     return r;
   }
   fflush(NULL);
-  actool_cancel_begin();
-  r = appc_containerfile_build(s, o->file, argv[0], argv[1], &co, image_id, &err);
-  actool_cancel_end();
+  struct actool_stdout_output so;
+  bool to_stdout = strcmp(argv[1], "-") == 0;
+  r = to_stdout ? actool_stdout_output_begin(&so, &err) : 0;
+  if (r == 0) {
+    actool_cancel_begin();
+    r = appc_containerfile_build(s, o->file, argv[0], to_stdout ? so.path : argv[1], &co, image_id,
+                                 &err);
+    actool_cancel_end();
+    if (to_stdout && actool_stdout_output_end(&so, r == 0, &err) < 0)
+      r = -1;
+  }
   appc_kv_list_clear(&args);
   appc_store_close(s);
   if (r < 0)
     return actool_fail(&err);
-  printf("%s\n", image_id);
-  return ACTOOL_EXIT_OK;
+  return print_image_id(g, image_id, to_stdout);
 }
 
 static int run_build(const struct actool_globals *g, void *opaque, int argc, char **argv)
@@ -131,26 +149,36 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
     return ACTOOL_EXIT_USAGE;
   if (o->file == NULL && (o->name != NULL || o->build_args.n > 0 || o->no_cache))
     return actool_usage_error("build", "--name, --build-arg and --no-cache go with --file");
+  bool to_stdout = strcmp(argv[1], "-") == 0;
+  if (to_stdout && actool_stdout_not_terminal("build") != 0)
+    return ACTOOL_EXIT_USAGE;
   if (o->file != NULL)
     return build_containerfile(g, o, &bo, argv);
 
-  actool_cancel_begin();
-  r = appc_aci_build(argv[0], argv[1], &bo, image_id, &err);
-  actool_cancel_end();
-  if (r < 0) {
-    actool_report(&err);
-    return ACTOOL_EXIT_FAILURE;
+  actool_warn_unknown_layout_keys(argv[0]);
+  struct actool_stdout_output so;
+  r = to_stdout ? actool_stdout_output_begin(&so, &err) : 0;
+  if (r == 0) {
+    actool_cancel_begin();
+    r = appc_aci_build(argv[0], to_stdout ? so.path : argv[1], &bo, image_id, &err);
+    actool_cancel_end();
+    actool_progress_clear();
+    if (to_stdout && actool_stdout_output_end(&so, r == 0, &err) < 0)
+      r = -1;
   }
-  printf("%s\n", image_id);
-  return ACTOOL_EXIT_OK;
+  if (r < 0)
+    return actool_fail(&err);
+  return print_image_id(g, image_id, to_stdout);
 }
 
 const struct actool_command actool_cmd_build = {
     .name = "build",
     .summary = "Build an ACI from an image layout",
-    .usage = "[--overwrite] [--owner-root] [--compression=gzip|bzip2|xz|none] LAYOUT OUT.aci\n"
-             "       [OPTIONS] --file=CONTAINERFILE [--name=NAME] [--build-arg=K=V]... "
-             "[--no-cache] CONTEXT OUT.aci",
+    .usage =
+        "[--overwrite] [--owner-root] [--no-compression] "
+        "[--compression=gzip|bzip2|xz|none] LAYOUT OUT.aci|-\n"
+        "       actool build --file=CONTAINERFILE [--name=NAME] [--build-arg=K=V]... [--no-cache] "
+        "[OPTIONS] CONTEXT OUT.aci",
     .description = "Validates the layout (a directory with a manifest file and a rootfs\n"
                    "directory), then writes a reproducible ACI and prints its image ID.\n"
                    "The output is written under a temporary name and renamed into place,\n"

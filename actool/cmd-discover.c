@@ -26,7 +26,7 @@ struct discover_options {
 
 static const struct actool_option discover_option_table[] = {
     {"json", ACTOOL_OPT_BOOL, offsetof(struct discover_options, json), NULL,
-     "print the result as JSON", NULL},
+     "Print the result as JSON", NULL},
     {0},
 };
 

@@ -7,6 +7,7 @@
  * argument names, and all the rest, is the library's (<appc/fetch.h>). */
 #include "config.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +22,18 @@ struct fetch_options {
   bool no_store;
   bool store_only;
   bool squash;
+  bool json;
 };
 
 static const struct actool_option fetch_option_table[] = {
     {"no-store", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, no_store), NULL,
-     "fetch from the network even when the store or the HTTP cache has the image", NULL},
+     "Fetch from the network even when the store or the HTTP cache has the image", NULL},
     {"store-only", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, store_only), NULL,
-     "use only images already in the store; never the network", NULL},
+     "Use only images already in the store; never the network", NULL},
     {"squash", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, squash), NULL,
-     "make an OCI or Docker image one ACI, not one per layer", NULL},
+     "Make an OCI or Docker image one ACI, not one per layer", NULL},
+    {"json", ACTOOL_OPT_BOOL, offsetof(struct fetch_options, json), NULL,
+     "Print a JSON array on stdout: each argument and the ID of its image, or null", NULL},
     {0},
 };
 
@@ -78,18 +82,27 @@ static int fetch_all(const struct actool_globals *g, const struct fetch_options 
     if (appc_fetch_classify(argv[i]) == APPC_FETCH_FILE &&
         actool_fetch(&files, s, argv[i], ids[i]) != 0)
       status = ACTOOL_EXIT_FAILURE;
+  struct json_object *a = fo->json ? json_object_new_array() : NULL;
   for (int i = 0; i < argc; i++) {
-    if (appc_fetch_classify(argv[i]) != APPC_FETCH_FILE) {
-      if (actool_fetch(&all, s, argv[i], ids[i]) == ACTOOL_EXIT_OK)
-        printf("%s\n", ids[i]);
-      else
-        status = ACTOOL_EXIT_FAILURE;
-    } else if (ids[i][0] != '\0') {
-      if (fetch_file_dependencies(&all, s, ids[i]) == ACTOOL_EXIT_OK)
-        printf("%s\n", ids[i]);
-      else
-        status = ACTOOL_EXIT_FAILURE;
+    bool done = false;
+    if (appc_fetch_classify(argv[i]) != APPC_FETCH_FILE)
+      done = actool_fetch(&all, s, argv[i], ids[i]) == ACTOOL_EXIT_OK;
+    else if (ids[i][0] != '\0')
+      done = fetch_file_dependencies(&all, s, ids[i]) == ACTOOL_EXIT_OK;
+    if (!done)
+      status = ACTOOL_EXIT_FAILURE;
+    if (a != NULL) {
+      struct json_object *j = json_object_new_object();
+      json_object_object_add(j, "image", json_object_new_string(argv[i]));
+      json_object_object_add(j, "id", done ? json_object_new_string(ids[i]) : NULL);
+      json_object_array_add(a, j);
+    } else if (done) {
+      printf("%s\n", ids[i]);
     }
+  }
+  if (a != NULL) {
+    actool_print_json(a);
+    json_object_put(a);
   }
   free(ids);
   return status;
@@ -127,10 +140,10 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
 const struct actool_command actool_cmd_fetch = {
     .name = "fetch",
     .summary = "Fetch images by name, URL, file or OCI layout into the store",
-    .usage =
-        "[--no-store | --store-only] [--squash] NAME[,LABEL=VALUE...] | https://URL | FILE.aci |\n"
-        "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] |\n"
-        "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
+    .usage = "[--no-store | --store-only] [--squash] [--json] NAME[,LABEL=VALUE...] | https://URL "
+             "| FILE.aci |\n"
+             "       oci:DIR[:REF] | docker-archive:FILE[:REPO:TAG] |\n"
+             "       docker://[REGISTRY[:PORT]/]REPO[:TAG|@DIGEST] ...",
     .description =
         "Imports each image into the store and prints its image ID, one per line.\n"
         "A name is discovered (actool-discover(1)) and downloaded with its signature,\n"

@@ -8,42 +8,107 @@
 #include "actool/actool.h"
 #include "actool/options.h"
 
+#define HELP_WIDTH 80
+
+/* TEXT from column COL on, broken at spaces so that no line passes
+ * HELP_WIDTH (a word longer than a line stands alone), each new line, and
+ * each line of TEXT after a newline in it, indented to column INDENT. */
+static void put_wrapped(FILE *out, const char *text, size_t col, size_t indent)
+{
+  while (*text != '\0') {
+    if (*text == '\n') {
+      fprintf(out, "\n%*s", (int) indent, "");
+      col = indent;
+      text++;
+      while (*text == ' ')
+        text++;
+      continue;
+    }
+    size_t spaces = strspn(text, " ");
+    size_t word = strcspn(text + spaces, " \n");
+    if (col > indent && col + spaces + word > HELP_WIDTH) {
+      fprintf(out, "\n%*s", (int) indent, "");
+      col = indent;
+      text += spaces;
+      spaces = 0;
+    }
+    fprintf(out, "%.*s", (int) (spaces + word), text);
+    col += spaces + word;
+    text += spaces + word;
+  }
+  fputc('\n', out);
+}
+
+#define OPTION_COLUMN 31 /* where option descriptions begin */
+
 static void print_options(FILE *out, const struct actool_option *opt)
 {
   for (; opt != NULL && opt->name != NULL; opt++) {
-    char left[64];
-    /* One-letter options are written as users type them: -q. */
+    char left[96];
+    /* One-letter options are written as users type them: -q.  A
+     * one-letter option just before or after a long one with the same
+     * slot is shown with it: "-h, --help". */
     const char *dashes = opt->name[1] == '\0' ? "-" : "--";
-    if (opt->kind == ACTOOL_OPT_BOOL)
-      snprintf(left, sizeof left, "%s%s", dashes, opt->name);
-    else if (opt->kind == ACTOOL_OPT_OPTIONAL)
-      snprintf(left, sizeof left, "%s%s[=%s]", dashes, opt->name,
-               opt->metavar ? opt->metavar : "VALUE");
-    else
-      snprintf(left, sizeof left, "%s%s=%s", dashes, opt->name,
-               opt->metavar ? opt->metavar : "VALUE");
-    fprintf(out, "  %-28s %s", left, opt->help);
+    const char *alias = "";
+    if (opt[1].name != NULL && opt[1].name[1] == '\0' && opt[1].offset == opt->offset &&
+        opt[1].kind == opt->kind && opt->kind == ACTOOL_OPT_BOOL) {
+      alias = opt[1].name;
+      opt++;
+    }
+    int n = snprintf(left, sizeof left, "  %s%s%s%s%s", *alias ? "-" : "", alias,
+                     *alias ? ", " : "", *alias ? "--" : dashes, *alias ? opt[-1].name : opt->name);
+    if (opt->kind == ACTOOL_OPT_OPTIONAL)
+      n += snprintf(left + n, sizeof left - (size_t) n, "[=%s]",
+                    opt->metavar ? opt->metavar : "VALUE");
+    else if (opt->kind != ACTOOL_OPT_BOOL)
+      n += snprintf(left + n, sizeof left - (size_t) n, "=%s",
+                    opt->metavar ? opt->metavar : "VALUE");
+    fputs(left, out);
+    size_t col = (size_t) n;
+    if (col + 1 >= OPTION_COLUMN) {
+      fputc('\n', out);
+      col = 0;
+    }
+    fprintf(out, "%*s", (int) (OPTION_COLUMN - col), "");
+    char help[1024];
     if (opt->default_value != NULL)
-      fprintf(out, " (default \"%s\")", opt->default_value);
-    fputc('\n', out);
+      snprintf(help, sizeof help, "%s (default \"%s\")", opt->help, opt->default_value);
+    else
+      snprintf(help, sizeof help, "%s", opt->help);
+    put_wrapped(out, help, OPTION_COLUMN, OPTION_COLUMN);
   }
+}
+
+/* "  NAME  SUMMARY" lines of a command list. */
+static void print_command_line(FILE *out, const char *name, const char *summary, const char *extra)
+{
+  char text[512];
+  int n = fprintf(out, "  %-16s ", name);
+
+  snprintf(text, sizeof text, "%s%s", summary, extra);
+  put_wrapped(out, text, n > 0 ? (size_t) n : 0, 19);
 }
 
 void actool_print_command_help(const struct actool_command *cmd, bool to_stderr)
 {
   FILE *out = to_stderr ? stderr : stdout;
 
-  fprintf(out, "Usage: actool %s %s\n\n%s.\n", cmd->name, cmd->usage, cmd->summary);
-  if (cmd->description != NULL)
-    fprintf(out, "\n%s\n", cmd->description);
+  int n = fprintf(out, "Usage: actool %s ", cmd->name);
+  put_wrapped(out, cmd->usage, n > 0 ? (size_t) n : 0, 7);
+  fputc('\n', out);
+  fprintf(out, "%s.\n", cmd->summary);
+  if (cmd->description != NULL) {
+    fputc('\n', out);
+    put_wrapped(out, cmd->description, 0, 0);
+  }
   if (cmd->run == NULL && cmd->subcommands == NULL)
     fprintf(out, "\nThis command is not available in this release.\n");
   if (cmd->subcommands != NULL) {
     fprintf(out, "\nSubcommands:\n");
     for (size_t i = 0; cmd->subcommands[i] != NULL; i++) {
       const char *word = strrchr(cmd->subcommands[i]->name, ' ');
-      fprintf(out, "  %-16s %s\n", word != NULL ? word + 1 : cmd->subcommands[i]->name,
-              cmd->subcommands[i]->summary);
+      print_command_line(out, word != NULL ? word + 1 : cmd->subcommands[i]->name,
+                         cmd->subcommands[i]->summary, "");
     }
     fprintf(out, "\nRun 'actool help %s SUBCOMMAND' for details.\n", cmd->name);
   }
@@ -60,10 +125,10 @@ void actool_print_global_help(void)
   printf("actool, the application container tool (appc spec " APPC_SPEC_VERSION_STRING ")\n\n"
          "Usage: actool [global options] COMMAND [options] [arguments...]\n\nCommands:\n");
   for (size_t i = 0; actool_commands[i] != NULL; i++)
-    printf("  %-16s %s%s\n", actool_commands[i]->name, actool_commands[i]->summary,
-           actool_commands[i]->run == NULL && actool_commands[i]->subcommands == NULL
-               ? " (not available yet)"
-               : "");
+    print_command_line(stdout, actool_commands[i]->name, actool_commands[i]->summary,
+                       actool_commands[i]->run == NULL && actool_commands[i]->subcommands == NULL
+                           ? " (not available yet)"
+                           : "");
   printf("\nGlobal options:\n");
   print_options(stdout, actool_global_options);
   printf("\nRun 'actool help COMMAND' for more details on a command.\n");
@@ -79,11 +144,11 @@ static int run_help(const struct actool_globals *g, void *options, int argc, cha
   }
   cmd = actool_find_command(argv[0]);
   if (cmd == NULL)
-    return actool_usage_error("help", "unknown command \"%s\"", argv[0]);
+    return actool_unknown_command(NULL, argv[0]);
   if (argc == 2 && cmd->subcommands != NULL) {
     const struct actool_command *sub = actool_find_subcommand(cmd, argv[1]);
     if (sub == NULL)
-      return actool_usage_error("help", "unknown subcommand \"%s %s\"", argv[0], argv[1]);
+      return actool_unknown_command(cmd, argv[1]);
     cmd = sub;
   } else if (argc > 1) {
     return actool_usage_error("help", "takes at most one command name");

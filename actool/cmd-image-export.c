@@ -20,14 +20,21 @@ static const struct actool_option export_option_table[] = {
     {"overwrite", ACTOOL_OPT_BOOL, offsetof(struct export_options, overwrite), NULL,
      "Replace OUT if it exists (aci)", NULL},
     {"format", ACTOOL_OPT_STRING, offsetof(struct export_options, format), "aci|oci",
-     "aci (the default): the ACI as imported; oci: an OCI image layout", NULL},
+     "The format: aci, the ACI as imported, or oci, an OCI image layout", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
+/* OUT "-": the ACI as imported on stdout. */
 static int export_aci(struct appc_store *s, const char *id, const char *out, bool overwrite)
 {
   cleanup_error appc_error_t err = NULL;
 
+  if (strcmp(out, "-") == 0) {
+    cleanup_close int fd = appc_store_open_blob(s, id, &err);
+    if (fd < 0 || actool_copy_to_stdout(fd, id, &err) < 0)
+      return actool_fail(&err);
+    return ACTOOL_EXIT_OK;
+  }
   if (appc_store_export(s, id, out, overwrite, &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
@@ -71,6 +78,8 @@ static int run_image_export(const struct actool_globals *g, void *opaque, int ar
     return actool_usage_error("image export", "--format takes aci or oci");
   if (argc != 2)
     return actool_usage_error("image export", "needs IMAGE and OUT");
+  if (!oci && strcmp(argv[1], "-") == 0 && actool_stdout_not_terminal("image export") != 0)
+    return ACTOOL_EXIT_USAGE;
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   r = actool_lookup_image(s, argv[0], &img);
@@ -85,9 +94,10 @@ static int run_image_export(const struct actool_globals *g, void *opaque, int ar
 const struct actool_command actool_cmd_image_export = {
     .name = "image export",
     .summary = "Write an image of the store to an ACI file or an OCI image layout",
-    .usage = "[--overwrite] IMAGE OUT.aci\n"
-             "       --format=oci IMAGE oci:DIR[:TAG]",
-    .description = "The ACI holds the bytes that were imported, so its image ID is the same.\n"
+    .usage = "[--overwrite] IMAGE OUT.aci|-\n"
+             "       actool image export --format=oci IMAGE oci:DIR[:TAG]",
+    .description = "The ACI holds the bytes that were imported, so its image ID is the same;\n"
+                   "OUT - writes it to standard output.\n"
                    "--format=oci writes the image rendered with its dependencies as an OCI image\n"
                    "into the image layout DIR (made when missing; an existing layout keeps its\n"
                    "other images, and TAG, by default the image's version label or \"latest\",\n"

@@ -2,6 +2,7 @@
 /* actool image list [--json] [--no-legend] [--full] [-q] */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct list_options {
   bool no_legend;
   bool full;
   bool quiet;
+  struct actool_list filters;
 };
 
 static const struct actool_option list_option_table[] = {
@@ -29,6 +31,8 @@ static const struct actool_option list_option_table[] = {
      "Print full image IDs instead of their first 12 hex digits", NULL},
     {"q", ACTOOL_OPT_BOOL, offsetof(struct list_options, quiet), NULL,
      "Print full image IDs only, one per line", NULL},
+    {"filter", ACTOOL_OPT_LIST, offsetof(struct list_options, filters), "KEY=VALUE",
+     "Only images with name=GLOB, or label=NAME[=VALUE] (repeatable: all must hold)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -145,6 +149,50 @@ static void print_table(const struct appc_store_image *imgs, size_t n, const str
   }
 }
 
+/* --filter and NAME patterns, as docker and podman take them: an image is
+ * listed when it passes every --filter and matches one of the patterns (if
+ * any are given). */
+static int check_filters(const struct actool_list *filters)
+{
+  for (size_t i = 0; i < filters->n; i++) {
+    const char *f = filters->v[i];
+    if (strncmp(f, "name=", 5) != 0 && strncmp(f, "label=", 6) != 0)
+      return actool_usage_error("image list", "--filter=%s: takes name=GLOB or label=NAME[=VALUE]",
+                                f);
+    if (strcmp(f, "label=") == 0 || f[6 - (f[0] == 'n')] == '=')
+      return actool_usage_error("image list", "--filter=%s: the value is missing", f);
+  }
+  return 0;
+}
+
+static bool has_label(const struct appc_store_image *img, const char *spec)
+{
+  const char *eq = strchr(spec, '=');
+  size_t n = eq != NULL ? (size_t) (eq - spec) : strlen(spec);
+
+  for (size_t k = 0; k < img->labels.len; k++) {
+    const struct appc_kv *l = &img->labels.items[k];
+    if (l->name != NULL && strlen(l->name) == n && strncmp(l->name, spec, n) == 0 &&
+        (eq == NULL || strcmp(l->value, eq + 1) == 0))
+      return true;
+  }
+  return false;
+}
+
+static bool selected(const struct appc_store_image *img, const struct actool_list *filters,
+                     int npatterns, char **patterns)
+{
+  for (size_t i = 0; i < filters->n; i++) {
+    const char *f = filters->v[i];
+    if (strncmp(f, "name=", 5) == 0 ? fnmatch(f + 5, img->name, 0) != 0 : !has_label(img, f + 6))
+      return false;
+  }
+  for (int i = 0; i < npatterns; i++)
+    if (fnmatch(patterns[i], img->name, 0) == 0)
+      return true;
+  return npatterns == 0;
+}
+
 /* A damaged record is named on stderr; the listing goes on without it. */
 static void print_damaged(const char *msg, void *data)
 {
@@ -162,22 +210,31 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
   bool damaged = false;
   int r;
 
-  (void) argv;
-  if (argc != 0)
-    return actool_usage_error("image list", "takes no arguments");
+  if ((r = check_filters(&o->filters)) != 0)
+    return r;
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   r = appc_store_list(s, print_damaged, &damaged, &imgs, &n, &err);
   appc_store_close(s);
   if (r < 0)
     return actool_fail(&err);
+  /* What the filters leave, in place. */
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (selected(&imgs[i], &o->filters, argc, argv)) {
+      struct appc_store_image t = imgs[kept];
+      imgs[kept++] = imgs[i];
+      imgs[i] = t;
+    }
+  }
+  /* (the rest are still freed: appc_store_images_free gets every one) */
   if (o->quiet) {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < kept; i++)
       printf("%s\n", imgs[i].id);
   } else if (o->json) {
-    r = print_json(imgs, n);
+    r = print_json(imgs, kept);
   } else {
-    print_table(imgs, n, o);
+    print_table(imgs, kept, o);
   }
   appc_store_images_free(imgs, n);
   return r == 0 && fflush(stdout) == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
@@ -186,7 +243,13 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
 const struct actool_command actool_cmd_image_list = {
     .name = "image list",
     .summary = "List the images in the store",
-    .usage = "[--json] [--no-legend] [--full] [-q]",
+    .usage = "[--json | -q] [--no-legend] [--full] [--filter=name=GLOB|label=NAME[=VALUE]]... "
+             "[NAME-GLOB...]",
+    .description = "Lists every image, or those whose name matches one of the NAME-GLOBs\n"
+                   "(shell patterns: example.com/*) and that pass every --filter:\n"
+                   "name=GLOB, label=NAME (the label is set) or label=NAME=VALUE.  -q prints\n"
+                   "full image IDs only, one per line, for scripts (`actool image rm $(actool\n"
+                   "image list -q --filter=label=arch=arm64)`).",
     .options = list_option_table,
     .options_size = sizeof(struct list_options),
     .run = run_image_list,

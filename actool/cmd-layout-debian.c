@@ -31,7 +31,7 @@ static const struct actool_option debian_option_table[] = {
     {"component", ACTOOL_OPT_STRING, offsetof(struct debian_options, component), "NAME",
      "The component (default: main)", NULL},
     {"arch", ACTOOL_OPT_STRING, offsetof(struct debian_options, arch), "ARCH",
-     "dpkg's architecture (default: this machine's)", NULL},
+     "The architecture, as dpkg names it (default: this machine's)", NULL},
     {"configure", ACTOOL_OPT_BOOL, offsetof(struct debian_options, configure), NULL,
      "Then configure the packages: dpkg --configure --pending in the rootfs (layout run), "
      "which runs their maintainer scripts; the image must hold dpkg",
@@ -127,7 +127,8 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
 const struct actool_command actool_cmd_layout_debian = {
     .name = "layout debian",
     .summary = "Install Debian packages and their dependencies into the rootfs",
-    .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] [--configure] PKG...",
+    .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] [--component=NAME]"
+             " [--arch=ARCH] [--configure] PKG...",
     .description =
         "Resolves PKG... (NAME, NAME=VERSION, or a virtual name) with their Pre-Depends and\n"
         "Depends from the mirror's dists/SUITE/InRelease (or Release + Release.gpg), signed\n"

@@ -19,9 +19,9 @@ struct layout_run_options {
 static const struct actool_option layout_run_option_table[] = {
     ACTOOL_LAYOUT_OPTION(struct layout_run_options),
     {"net", ACTOOL_OPT_STRING, offsetof(struct layout_run_options, net), "private|host",
-     "the command's network: its own with loopback only, or the host's (for downloads)", "private"},
+     "The command's network: its own with loopback only, or the host's (for downloads)", "private"},
     {"set-env", ACTOOL_OPT_LIST, offsetof(struct layout_run_options, set_env), "KEY=VALUE",
-     "an environment variable for the command, besides the app's (repeatable)", NULL},
+     "An environment variable for the command, besides the app's (repeatable)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 

@@ -21,9 +21,9 @@ struct list_options {
 
 static const struct actool_option list_option_table[] = {
     {"json", ACTOOL_OPT_BOOL, offsetof(struct list_options, json), NULL,
-     "print a JSON array on stdout", NULL},
+     "Print a JSON array on stdout", NULL},
     {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct list_options, no_legend), NULL,
-     "leave out the header line", NULL},
+     "Leave out the header line", NULL},
     {0},
 };
 

@@ -108,9 +108,17 @@ static int check_arguments(const struct patch_options *o, int argc, char **argv)
   if (given(o->manifest_file) && edits_anything(&o->patch))
     return actool_usage_error("patch-manifest",
                               "--manifest excludes the other manifest editing options");
-  if (!o->replace)
-    return actool_check_aci_name("patch-manifest", argv[1]);
-  return 0;
+  if (o->replace)
+    return 0;
+  struct stat in, out;
+  if (stat(argv[0], &in) == 0 && stat(argv[1], &out) == 0 && in.st_dev == out.st_dev &&
+      in.st_ino == out.st_ino)
+    return actool_usage_error("patch-manifest",
+                              "%s and %s are the same file: use --replace to patch it in place",
+                              argv[0], argv[1]);
+  if (strcmp(argv[1], "-") == 0 && actool_stdout_not_terminal("patch-manifest") != 0)
+    return ACTOOL_EXIT_USAGE;
+  return actool_check_aci_name("patch-manifest", argv[1]);
 }
 
 static int run_patch_manifest(const struct actool_globals *g, void *opaque, int argc, char **argv)
@@ -130,12 +138,20 @@ static int run_patch_manifest(const struct actool_globals *g, void *opaque, int 
                                 &bo.compression);
   if (r != 0)
     return r;
+  bool to_stdout = !o->replace && strcmp(argv[1], "-") == 0;
+  struct actool_stdout_output so;
   if (new_manifest(o, argv[0], &json, &len, &err) < 0 ||
-      appc_aci_rewrite_manifest(argv[0], o->replace ? argv[0] : argv[1], json, len, &bo, image_id,
-                                &err) < 0) {
-    actool_report(&err);
-    return ACTOOL_EXIT_FAILURE;
-  }
+      (to_stdout && actool_stdout_output_begin(&so, &err) < 0))
+    return actool_fail(&err);
+  r = appc_aci_rewrite_manifest(argv[0],
+                                o->replace  ? argv[0]
+                                : to_stdout ? so.path
+                                            : argv[1],
+                                json, len, &bo, image_id, &err);
+  if (to_stdout && actool_stdout_output_end(&so, r == 0, &err) < 0)
+    r = -1;
+  if (r < 0)
+    return actool_fail(&err);
   actool_debug(g, "%s", image_id);
   return ACTOOL_EXIT_OK;
 }
@@ -143,7 +159,8 @@ static int run_patch_manifest(const struct actool_globals *g, void *opaque, int 
 const struct actool_command actool_cmd_patch_manifest = {
     .name = "patch-manifest",
     .summary = "Copy an ACI and patch its manifest",
-    .usage = "[options] IN.aci [OUT.aci]",
+    .usage = "[options] IN.aci OUT.aci|-\n"
+             "       actool patch-manifest [options] --replace IN.aci",
     .description = "Writes a copy of IN.aci (or, with --replace, IN.aci itself) whose manifest\n"
                    "is replaced by --manifest or edited by the other options.  The rootfs is\n"
                    "streamed through without being unpacked.  The new manifest is validated.",

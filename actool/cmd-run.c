@@ -43,18 +43,18 @@ struct run_options {
 
 static const struct actool_option run_option_table[] = {
     {"net", ACTOOL_OPT_STRING, offsetof(struct run_options, net), "private|default|host",
-     "the pod's network: its own with loopback only, its own on the bridge actool0 with NAT "
+     "The pod's network: its own with loopback only, its own on the bridge actool0 with NAT "
      "to the outside, or the host's",
      "private"},
     {"publish", ACTOOL_OPT_LIST, offsetof(struct run_options, publish), "NAME:HOSTPORT",
-     "with --net=default: forward the host's port HOSTPORT to the app port NAME (repeatable)",
+     "With --net=default: forward the host's port HOSTPORT to the app port NAME (repeatable)",
      NULL},
     {"device", ACTOOL_OPT_LIST, offsetof(struct run_options, devices), "HOSTPATH[:PODPATH][:rwm]",
-     "give every app the host's device HOSTPATH at PODPATH (under /dev/, default HOSTPATH), "
+     "Give every app the host's device HOSTPATH at PODPATH (under /dev/, default HOSTPATH), "
      "with read, write and mknod access or those listed (repeatable)",
      NULL},
     {"private-users", ACTOOL_OPT_OPTIONAL, offsetof(struct run_options, private_users), "UID:COUNT",
-     "run the pod in a user namespace: root in the pod is host uid and gid UID (a free range "
+     "Run the pod in a user namespace: root in the pod is host uid and gid UID (a free range "
      "of 65536 when not given)",
      NULL},
     {"private-users-ownership", ACTOOL_OPT_STRING, offsetof(struct run_options, ownership),
@@ -63,22 +63,22 @@ static const struct actool_option run_option_table[] = {
      "copy the image's tree with shifted owners, or map where the file system allows it",
      "auto"},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
-     "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "a volume of the pod (repeatable)",
+     "NAME,kind=host|empty[,source=PATH][,readOnly=BOOL]...", "A volume of the pod (repeatable)",
      NULL},
     {"set-env", ACTOOL_OPT_LIST, offsetof(struct run_options, set_env), "KEY=VALUE",
-     "an environment variable for every app (repeatable)", NULL},
+     "An environment variable for every app (repeatable)", NULL},
     {"env-file", ACTOOL_OPT_LIST, offsetof(struct run_options, env_files), "FILE",
-     "environment variables, one KEY=VALUE a line (systemd's EnvironmentFile syntax)", NULL},
+     "Environment variables, one KEY=VALUE a line (systemd's EnvironmentFile syntax)", NULL},
     {"detach", ACTOOL_OPT_BOOL, offsetof(struct run_options, detach), NULL,
-     "print the pod's UUID once it runs and return; its output goes to its log (status --log), "
+     "Print the pod's UUID once it runs and return; its output goes to its log (status --log), "
      "and it stays, exited, until gc",
      NULL},
     {"uuid-file-save", ACTOOL_OPT_STRING, offsetof(struct run_options, uuid_file), "FILE",
-     "write the pod's UUID to FILE", NULL},
+     "Write the pod's UUID to FILE", NULL},
     {"pod-manifest", ACTOOL_OPT_STRING, offsetof(struct run_options, pod_manifest), "FILE",
-     "run the pod this manifest describes instead of images", NULL},
+     "Run the pod this manifest describes instead of images", NULL},
     {"hostname", ACTOOL_OPT_STRING, offsetof(struct run_options, hostname), "NAME",
-     "the pod's hostname (default: actool-UUID)", NULL},
+     "The pod's hostname (default: actool-UUID)", NULL},
     {0},
 };
 

@@ -26,9 +26,9 @@ struct status_options {
 
 static const struct actool_option status_option_table[] = {
     {"json", ACTOOL_OPT_BOOL, offsetof(struct status_options, json), NULL,
-     "print a JSON object on stdout (as one element of `list --json`)", NULL},
+     "Print a JSON object on stdout (as one element of `list --json`)", NULL},
     {"log", ACTOOL_OPT_BOOL, offsetof(struct status_options, log), NULL,
-     "print the output a pod run with --detach has logged so far", NULL},
+     "Print the output a pod run with --detach has logged so far", NULL},
     {0},
 };
 

@@ -406,7 +406,7 @@ static int print_json(const struct trust_ctx *c, const struct appc_trust_listing
       return -1;
     json_object_object_add(o, "prefix", json_string_or_null(k->prefix));
     json_object_object_add(o, "fingerprint", json_string_or_null(k->fingerprint));
-    json_object_object_add(o, "userId", json_string_or_null(k->user_id));
+    json_object_object_add(o, "userID", json_string_or_null(k->user_id));
     json_object_object_add(o, "file", json_object_new_string(file));
     json_object_object_add(o, "problem", json_string_or_null(k->problem));
     json_object_array_add(a, o);

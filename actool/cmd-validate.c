@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,15 +15,19 @@
 #include "common/cleanup.h"
 #include "common/macros.h"
 
-enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST };
+enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST, TYPE_NEITHER };
 
 struct validate_options {
   const char *type;
+  bool json;
 };
 
 static const struct actool_option validate_option_table[] = {
     {"type", ACTOOL_OPT_STRING, offsetof(struct validate_options, type), "TYPE",
      "Type of the inputs: appimage, layout or manifest (default: detected)", NULL},
+    {"json", ACTOOL_OPT_BOOL, offsetof(struct validate_options, json), NULL,
+     "Print a JSON array on stdout: each input's path, type, whether it is valid, and why not",
+     NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -37,9 +42,25 @@ static int parse_type(const char *s, enum input_type *out)
   return -1;
 }
 
-/* Compressed or tar content is an image; anything else is taken for a
- * manifest, whose parser then says what is wrong with it. */
-static enum input_type sniff_file(int fd)
+static bool is_yaml_name(const char *path)
+{
+  size_t n = strlen(path);
+
+  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+static bool is_aci_name(const char *path)
+{
+  size_t n = strlen(path);
+
+  return n > 4 && strcmp(path + n - 4, ".aci") == 0;
+}
+
+/* Compressed or tar content is an image, JSON text (or a *.yaml file) a
+ * manifest whose parser then says what is wrong with it; anything else is
+ * neither. */
+static enum input_type sniff_file(int fd, const char *path)
 {
   unsigned char buf[512];
   ssize_t n = pread(fd, buf, sizeof buf, 0);
@@ -55,15 +76,14 @@ static enum input_type sniff_file(int fd)
     return TYPE_APPIMAGE;
   if (n >= 262 && memcmp(buf + 257, "ustar", 5) == 0)
     return TYPE_APPIMAGE;
-  return TYPE_MANIFEST;
-}
-
-static bool is_yaml_name(const char *path)
-{
-  size_t n = strlen(path);
-
-  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
-         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+  /* A JSON manifest begins with '{' (after white space); a YAML one is
+   * known by its name.  A file named *.aci is taken for an image. */
+  size_t i = 0;
+  while (n > 0 && i < (size_t) n && strchr(" \t\r\n", buf[i]) != NULL)
+    i++;
+  if (is_yaml_name(path) || (n > 0 && i < (size_t) n && buf[i] == '{' && !is_aci_name(path)))
+    return TYPE_MANIFEST;
+  return TYPE_NEITHER;
 }
 
 /* An image manifest written in YAML: errors name the line of the field. */
@@ -99,6 +119,7 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
     return -1;
   if (is_yaml_name(path))
     return validate_yaml(path, json, len, kind_name, err);
+  actool_warn_unknown_keys(path, json, len);
   if (appc_manifest_kind(json, len, &kind, err) < 0)
     return appc_error_prefix(err, "%s", path);
   if (kind == APPC_MANIFEST_POD) {
@@ -117,20 +138,22 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
   return 0;
 }
 
+/* *WHAT receives the kind of input found, once known. */
 static int validate_path(const struct actool_globals *g, enum input_type type, const char *path,
-                         appc_error_t *err)
+                         const char **what, appc_error_t *err)
 {
   cleanup_close int fd = -1;
   struct stat st;
-  const char *what = NULL;
 
   if (stat(path, &st) < 0)
     return appc_error_make(err, errno, "%s", path);
   if (S_ISDIR(st.st_mode)) {
     if (type != TYPE_DETECT && type != TYPE_LAYOUT)
       return appc_error_make(err, 0, "%s: is a directory (wrong --type?)", path);
+    *what = "image layout";
     if (appc_layout_validate(path, NULL, err) < 0)
       return -1;
+    actool_warn_unknown_layout_keys(path);
     actool_debug(g, "%s: valid image layout", path);
     return 0;
   }
@@ -140,9 +163,15 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
   if (fd < 0)
     return appc_error_make(err, errno, "%s", path);
   if (type == TYPE_DETECT)
-    type = sniff_file(fd);
+    type = sniff_file(fd, path);
+  if (type == TYPE_NEITHER)
+    return appc_error_make(err, 0,
+                           "%s: not an ACI (neither a tar archive nor gzip, bzip2 or xz "
+                           "compressed) nor a JSON manifest",
+                           path);
   if (type == TYPE_APPIMAGE) {
     struct appc_aci_info info = {0};
+    *what = "app container image";
     cleanup_source struct appc_source *src = NULL;
     /* The file already open (sniffed with pread, so still at its start),
      * read blocking from here on: one open, no second lookup of PATH. */
@@ -154,16 +183,29 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     actool_cancel_begin();
     int r = appc_aci_validate_source(src, actool_callbacks(g), &info, err);
     actool_cancel_end();
+    actool_progress_clear();
+    if (r == 0)
+      actool_warn_unknown_keys(path, info.manifest_json, info.manifest_len);
     appc_aci_info_clear(&info);
     if (r < 0)
       return -1;
     actool_debug(g, "%s: valid app container image", path);
     return 0;
   }
-  if (validate_manifest(fd, path, &what, err) < 0)
+  if (validate_manifest(fd, path, what, err) < 0)
     return -1;
-  actool_debug(g, "%s: valid %s", path, what);
+  actool_debug(g, "%s: valid %s", path, *what);
   return 0;
+}
+
+/* --json names the types as --type does, and a manifest by its acKind. */
+static const char *input_json_type(const char *what)
+{
+  if (strcmp(what, "app container image") == 0)
+    return "appimage";
+  if (strcmp(what, "image layout") == 0)
+    return "layout";
+  return what;
 }
 
 static int run_validate(const struct actool_globals *g, void *opaque, int argc, char **argv)
@@ -178,12 +220,31 @@ static int run_validate(const struct actool_globals *g, void *opaque, int argc, 
   if (argc < 1)
     return actool_usage_error("validate", "needs one or more files");
   /* Every input is checked, so one run reports every invalid file. */
+  struct json_object *a = o->json ? json_object_new_array() : NULL;
   for (int i = 0; i < argc; i++) {
     cleanup_error appc_error_t err = NULL;
-    if (validate_path(g, type, argv[i], &err) < 0) {
+    const char *what = NULL;
+    int r = validate_path(g, type, argv[i], &what, &err);
+    if (a != NULL) {
+      struct json_object *j = json_object_new_object();
+      json_object_object_add(j, "path", json_object_new_string(argv[i]));
+      json_object_object_add(j, "type",
+                             what != NULL ? json_object_new_string(input_json_type(what)) : NULL);
+      json_object_object_add(j, "valid", json_object_new_boolean(r == 0));
+      if (r < 0 && err != NULL)
+        json_object_object_add(j, "error", json_object_new_string(err->msg));
+      json_object_array_add(a, j);
+    }
+    if (r < 0) {
       actool_report(&err);
       status = ACTOOL_EXIT_FAILURE;
     }
+  }
+  if (a != NULL) {
+    actool_print_json(a);
+    json_object_put(a);
+    if (fflush(stdout) != 0)
+      status = ACTOOL_EXIT_FAILURE;
   }
   return status;
 }
@@ -191,7 +252,7 @@ static int run_validate(const struct actool_globals *g, void *opaque, int argc, 
 const struct actool_command actool_cmd_validate = {
     .name = "validate",
     .summary = "Validate images, image layouts and manifests against the appc specification",
-    .usage = "[--type=appimage|layout|manifest] PATH...",
+    .usage = "[--type=appimage|layout|manifest] [--json] PATH...",
     .description = "Each PATH is an ACI (tar, optionally gzip, bzip2 or xz compressed), an\n"
                    "image layout directory, or an ImageManifest or PodManifest file; the\n"
                    "type is detected from the content unless --type is given.  With\n"

@@ -6,12 +6,17 @@
 
 #include "actool/actool.h"
 
+int actool_print_version(void)
+{
+  printf("actool version %s\nappc version %s\n", PACKAGE_VERSION, APPC_SPEC_VERSION_STRING);
+  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+}
+
 static int run_version(const struct actool_globals *g, void *options, int argc, char **argv)
 {
   if (argc != 0)
     return actool_usage_error("version", "takes no arguments");
-  printf("actool version %s\nappc version %s\n", PACKAGE_VERSION, APPC_SPEC_VERSION_STRING);
-  return ACTOOL_EXIT_OK;
+  return actool_print_version();
 }
 
 const struct actool_command actool_cmd_version = {

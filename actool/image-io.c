@@ -4,11 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "appc/aci.h"
+#include "appc/schema.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -16,6 +20,8 @@
 int actool_check_aci_name(const char *command, const char *path)
 {
   size_t len = strlen(path);
+  if (strcmp(path, "-") == 0)
+    return 0;
   if (len >= 4 && strcmp(path + len - 4, ".aci") == 0)
     return 0;
   return actool_usage_error(command, "%s: the output file name must end in .aci", path);
@@ -50,4 +56,109 @@ int actool_read_manifest_file(const char *path, char **out, size_t *out_len, app
   if (fd < 0)
     return appc_error_make(err, errno, "%s", path);
   return actool_read_manifest_fd(fd, path, out, out_len, err);
+}
+
+int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err)
+{
+  char buf[1 << 16];
+  ssize_t n;
+
+  fflush(stdout);
+  while ((n = read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return appc_error_make(err, errno, "%s: read", what);
+    if (appc_write_all(STDOUT_FILENO, buf, (size_t) n) < 0)
+      return appc_error_make(err, errno, "standard output");
+  }
+  return 0;
+}
+
+int actool_stdout_not_terminal(const char *command)
+{
+  if (isatty(STDOUT_FILENO) != 1)
+    return 0;
+  return actool_usage_error(command, "refusing to write an ACI to a terminal (redirect the "
+                                     "output, or name a file)");
+}
+
+int actool_stdout_output_begin(struct actool_stdout_output *o, appc_error_t *err)
+{
+  const char *tmp = getenv("TMPDIR");
+
+  if (tmp == NULL || *tmp == '\0')
+    tmp = "/tmp";
+  if ((size_t) snprintf(o->dir, sizeof o->dir, "%s/actool-out.XXXXXX", tmp) >= sizeof o->dir)
+    return appc_error_make(err, ENAMETOOLONG, "%s", tmp);
+  if (mkdtemp(o->dir) == NULL)
+    return appc_error_make(err, errno, "%s: making a temporary directory", tmp);
+  if ((size_t) snprintf(o->path, sizeof o->path, "%s/out.aci", o->dir) >= sizeof o->path) {
+    rmdir(o->dir);
+    return appc_error_make(err, ENAMETOOLONG, "%s", o->dir);
+  }
+  return 0;
+}
+
+int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_error_t *err)
+{
+  cleanup_close int fd = built ? open(o->path, O_RDONLY | O_CLOEXEC) : -1;
+  int r = 0;
+
+  if (built && fd < 0)
+    r = appc_error_make(err, errno, "%s", o->path);
+  /* Gone from the file system before the copy: an interruption leaves
+   * nothing behind. */
+  unlink(o->path);
+  rmdir(o->dir);
+  if (r == 0 && fd >= 0)
+    r = actool_copy_to_stdout(fd, o->path, err);
+  return r;
+}
+
+static void print_unknown_key(void *data, const char *path, const char *suggestion)
+{
+  const char *where = data;
+
+  if (suggestion != NULL)
+    actool_error("warning: %s: %s: unknown key, ignored (did you mean \"%s\"?)", where, path,
+                 suggestion);
+  else
+    actool_error("warning: %s: %s: unknown key, ignored", where, path);
+}
+
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len)
+{
+  cleanup_error appc_error_t err = NULL;
+  enum appc_manifest_kind kind;
+
+  /* An invalid manifest is reported by its validation, not here; one
+   * without a valid acKind ("acKnd") is read as an image manifest, whose
+   * decoder reports the keys it meets before it fails. */
+  if (appc_manifest_kind(json, len, &kind, &err) < 0) {
+    appc_error_release(&err);
+    kind = APPC_MANIFEST_IMAGE;
+  }
+  if (kind == APPC_MANIFEST_POD) {
+    struct appc_pod_manifest *pm = NULL;
+    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, (void *) where, &err) == 0)
+      appc_pod_manifest_free(pm);
+  } else {
+    struct appc_image_manifest *im = NULL;
+    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, (void *) where, &err) ==
+        0)
+      appc_image_manifest_free(im);
+  }
+}
+
+void actool_warn_unknown_layout_keys(const char *layout)
+{
+  cleanup_error appc_error_t err = NULL;
+  cleanup_free char *path = NULL, *json = NULL;
+  size_t len = 0;
+
+  if (asprintf(&path, "%s/manifest", layout) < 0)
+    return;
+  if (actool_read_manifest_file(path, &json, &len, &err) == 0)
+    actool_warn_unknown_keys(path, json, len);
 }

@@ -63,7 +63,8 @@ actool_actool_SOURCES = \
 	actool/tempguard.c \
 	actool/callbacks.c \
 	common/fs.c \
-	common/array.c
+	common/array.c \
+	common/suggest.c
 actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS)
 actool_actool_LDFLAGS = -Wl,-rpath,'$$ORIGIN/..'
 actool/actool.install: $(actool_actool_OBJECTS) $(APPC_SONAME)

@@ -57,7 +57,7 @@ static int run_subcommand(const struct actool_command *cmd, struct actool_global
   const struct actool_command *sub;
 
   if (argc == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-help") == 0 ||
-      strcmp(argv[0], "-h") == 0) {
+      strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--h") == 0) {
     actool_print_command_help(cmd, argc == 0);
     return argc == 0 ? ACTOOL_EXIT_USAGE : ACTOOL_EXIT_OK;
   }
@@ -74,7 +74,7 @@ static int run_subcommand(const struct actool_command *cmd, struct actool_global
   }
   sub = actool_find_subcommand(cmd, argv[0]);
   if (sub == NULL)
-    return actool_usage_error(cmd->name, "unknown subcommand \"%s\"", argv[0]);
+    return actool_unknown_command(cmd, argv[0]);
   return run_command(sub, g, argc - 1, argv + 1);
 }
 
@@ -103,7 +103,9 @@ static int run_command(const struct actool_command *cmd, struct actool_globals *
     r = parse_insecure_options(g);
   if (r == 0) {
     apply_environment(g);
-    if (g->help) {
+    if (g->version) {
+      r = actool_print_version();
+    } else if (g->help) {
       actool_print_command_help(cmd, false);
     } else if (cmd->run == NULL) {
       actool_error("%s: not available in this release", cmd->name);
@@ -130,6 +132,8 @@ int main(int argc, char **argv)
   r = actool_parse_args(&p, argc - 1, argv + 1, &npositional);
   if (r != 0)
     return r;
+  if (npositional == 0 && g.version)
+    return actool_print_version();
   if (npositional == 0) {
     actool_print_global_help();
     return g.help ? ACTOOL_EXIT_OK : ACTOOL_EXIT_USAGE;
@@ -137,10 +141,7 @@ int main(int argc, char **argv)
   if (strcmp(argv[1], "__options") == 0 && npositional == 1)
     return actool_dump_options();
   cmd = actool_find_command(argv[1]);
-  if (cmd == NULL) {
-    actool_error("unknown command \"%s\"", argv[1]);
-    fprintf(stderr, "Run 'actool help' for usage.\n");
-    return ACTOOL_EXIT_USAGE;
-  }
+  if (cmd == NULL)
+    return actool_unknown_command(NULL, argv[1]);
   return run_command(cmd, &g, npositional - 1, argv + 2);
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,12 +15,17 @@
 #include "actool/actool.h"
 #include "actool/options.h"
 #include "common/macros.h"
+#include "common/suggest.h"
 
 #define GLOBAL_OFFSET(field) offsetof(struct actool_globals, field)
 
 const struct actool_option actool_global_options[] = {
     {"debug", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(debug), NULL, "Print verbose (debug) output", NULL},
     {"help", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(help), NULL, "Print usage information and exit", NULL},
+    {"h", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(help), NULL, "Print usage information and exit", NULL},
+    {"version", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(version), NULL, "Print the version and exit", NULL},
+    {"quiet", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(quiet), NULL,
+     "Draw no progress lines (they are drawn only when stderr is a terminal)", NULL},
     {"dir", ACTOOL_OPT_STRING, GLOBAL_OFFSET(dir), "DIR",
      "Store directory (env ACTOOL_DIR; default /var/lib/actool as root)", NULL},
     {"insecure-options", ACTOOL_OPT_STRING, GLOBAL_OFFSET(insecure_options), "LIST",
@@ -128,8 +134,22 @@ static int parse_one_option(const struct actool_parse *p, int argc, char **argv,
     opt = find_option(actool_global_options, name, name_len);
     base = p->globals;
   }
-  if (opt == NULL)
-    return actool_usage_error(p->command, "unknown option \"%s\"", argv[*i]);
+  if (opt == NULL) {
+    char hint[128], word[APPC_SUGGEST_MAX_LEN + 1];
+    snprintf(word, sizeof word, "%.*s",
+             (int) (name_len < APPC_SUGGEST_MAX_LEN ? name_len : APPC_SUGGEST_MAX_LEN), name);
+    struct appc_suggest sg;
+    appc_suggest_init(&sg, word);
+    for (const struct actool_option *t = p->cmd_table; t != NULL && t->name != NULL; t++)
+      appc_suggest_add(&sg, t->name);
+    for (const struct actool_option *t = actool_global_options; t->name != NULL; t++)
+      appc_suggest_add(&sg, t->name);
+    const char *best = appc_suggest_best(&sg);
+    hint[0] = '\0';
+    if (best != NULL)
+      snprintf(hint, sizeof hint, " (did you mean \"%s%s\"?)", best[1] == '\0' ? "-" : "--", best);
+    return actool_usage_error(p->command, "unknown option \"%s\"%s", argv[*i], hint);
+  }
   if (eq != NULL) {
     value = eq + 1;
   } else if (opt->kind != ACTOOL_OPT_BOOL && opt->kind != ACTOOL_OPT_OPTIONAL) {

@@ -80,8 +80,16 @@ int actool_lookup_image(struct appc_store *s, const char *spec, struct appc_stor
 {
   cleanup_error appc_error_t err = NULL;
 
-  if (appc_store_lookup(s, spec, img, &err) < 0)
-    return actool_fail(&err);
+  if (appc_store_lookup(s, spec, img, &err) < 0) {
+    /* Where to look next: what the store has, or how to add a name. */
+    if (err->errnum == ENOENT && strncmp(spec, "sha512-", 7) == 0)
+      actool_error("%s (see 'actool image list')", err->msg);
+    else if (err->errnum == ENOENT)
+      actool_error("%s (see 'actool image list'; 'actool fetch %s' adds it)", err->msg, spec);
+    else
+      return actool_fail(&err);
+    return ACTOOL_EXIT_FAILURE;
+  }
   return ACTOOL_EXIT_OK;
 }
 

@@ -25,6 +25,28 @@ static bool is_url(const char *arg)
   return strncmp(arg, "https://", 8) == 0 || strncmp(arg, "http://", 7) == 0;
 }
 
+/* A last path element with an archive's extension, or ".aci" with more
+ * after it ("hello.acii", "app.aci.gz"): a file name, mistyped or
+ * missing, that discovery would only send to DNS. */
+static bool looks_like_file_name(const char *arg)
+{
+  static const char *const extensions[] = {".tar", ".tgz", ".gz", ".bz2", ".xz", ".asc"};
+  const char *base = strrchr(arg, '/');
+  size_t len;
+
+  base = base != NULL ? base + 1 : arg;
+  for (const char *p = strstr(base, ".aci"); p != NULL; p = strstr(p + 1, ".aci"))
+    if (p[4] == '\0' || p[4] == '.' || strlen(p + 4) <= 2)
+      return true;
+  len = strlen(base);
+  for (size_t i = 0; i < sizeof extensions / sizeof *extensions; i++) {
+    size_t n = strlen(extensions[i]);
+    if (len > n && strcmp(base + len - n, extensions[i]) == 0)
+      return true;
+  }
+  return false;
+}
+
 enum appc_fetch_kind appc_fetch_classify(const char *arg)
 {
   struct stat st;
@@ -42,7 +64,7 @@ enum appc_fetch_kind appc_fetch_classify(const char *arg)
    * ".aci": such a path that is missing is reported as missing, not looked
    * up by discovery. */
   if (stat(arg, &st) == 0 || arg[0] == '/' || arg[0] == '.' ||
-      (len > 4 && strcmp(arg + len - 4, ".aci") == 0))
+      (len > 4 && strcmp(arg + len - 4, ".aci") == 0) || looks_like_file_name(arg))
     return APPC_FETCH_FILE;
   return APPC_FETCH_NAME;
 }
@@ -162,7 +184,20 @@ static int fetch_file(struct appc_store *s, const char *path, const struct appc_
                       struct appc_store_image *out, appc_error_t *err)
 {
   bool already = false;
+  struct stat st;
 
+  /* Missing: said so, rather than what opening it says deeper down. */
+  if (stat(path, &st) < 0 && errno == ENOENT) {
+    /* ENOENT for callers, without its text: the message says it. */
+    bool first = *err == NULL;
+    appc_error_make(err, 0,
+                    "%s: no such file (taken for a local ACI by its name, not looked up by "
+                    "discovery)",
+                    path);
+    if (first && *err != NULL)
+      (*err)->errnum = ENOENT;
+    return -1;
+  }
   if (import_file(s, path, o, out, &already, err) < 0)
     return -1;
   appc_cb_log(o->cb, "%s: %s %s", path, already ? "already in the store as" : "imported as",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/suggest.h"
 #include "schema/json.h"
 /* The public declarations of appc_kv_list_clear and appc_string_list_clear,
  * which the shared library exports. */
@@ -179,6 +180,21 @@ static const struct appc_jfield *find_field(const struct appc_jfield *fields, si
   return NULL;
 }
 
+/* KEY of the current object is none of FIELDS: tell c->unknown its path
+ * and the field it is likely a typo of. */
+static void report_unknown(struct appc_jctx *c, const char *key, const struct appc_jfield *fields,
+                           size_t n_fields)
+{
+  struct appc_suggest s;
+  size_t mark = appc_jpath_key(c, key);
+
+  appc_suggest_init(&s, key);
+  for (size_t i = 0; i < n_fields; i++)
+    appc_suggest_add(&s, fields[i].name);
+  c->unknown(c->unknown_data, c->path, appc_suggest_best(&s));
+  appc_jpath_restore(c, mark);
+}
+
 int appc_jdecode_object(struct appc_jctx *c, const struct appc_jnode *v,
                         const struct appc_jfield *fields, size_t n_fields, void *target)
 {
@@ -189,8 +205,12 @@ int appc_jdecode_object(struct appc_jctx *c, const struct appc_jnode *v,
   for (const struct appc_jnode *m = v->first; m != NULL; m = m->next) {
     /* A key holding U+0000 matches no field name. */
     const struct appc_jfield *f = m->key_nul ? NULL : find_field(fields, n_fields, m->key);
-    if (f == NULL)
-      continue; /* unknown fields are ignored, as in Go */
+    if (f == NULL) {
+      /* Unknown fields are ignored, as in Go, but may be reported. */
+      if (c->unknown != NULL && !m->key_nul)
+        report_unknown(c, m->key, fields, n_fields);
+      continue;
+    }
     size_t mark = appc_jpath_key(c, f->name);
     int r = f->decode(c, appc_jvalue(m), (char *) target + f->offset);
     if (r < 0)

@@ -24,6 +24,7 @@
 #include "appc/error.h"
 #include "common/macros.h"
 #include "appc/manifest.h"
+#include "appc/schema.h"
 
 /* Nesting limit for arrays and objects.  Go's encoding/json allows 10000,
  * but its goroutine stacks grow; ours do not.  Parsing, decoding and
@@ -110,6 +111,10 @@ struct appc_jctx {
   char path[APPC_JPATH_MAX];
   size_t len;
   appc_error_t *err;
+  /* Called for each key of an object that its decoder does not know (Go
+   * ignores them): see appc_unknown_key_fn.  May be NULL. */
+  appc_unknown_key_fn unknown;
+  void *unknown_data;
 };
 
 size_t appc_jpath_key(struct appc_jctx *c, const char *key);

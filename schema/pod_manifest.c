@@ -445,12 +445,12 @@ static int decode_pod(struct appc_jctx *c, const struct appc_jnode *root,
   return 0;
 }
 
-int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
-                            appc_error_t *err)
+int appc_pod_manifest_parse_warn(const char *json, size_t len, struct appc_pod_manifest **out,
+                                 appc_unknown_key_fn fn, void *data, appc_error_t *err)
 {
   cleanup_jtree struct appc_jtree *tree = NULL;
   cleanup_pod_manifest struct appc_pod_manifest *pm = NULL;
-  struct appc_jctx c = {.err = err};
+  struct appc_jctx c = {.err = err, .unknown = fn, .unknown_data = data};
 
   if (appc_json_parse(json, len, &tree, err) < 0)
     return -1;
@@ -461,6 +461,12 @@ int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manife
     return -1;
   *out = steal_pointer(&pm);
   return 0;
+}
+
+int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,
+                            appc_error_t *err)
+{
+  return appc_pod_manifest_parse_warn(json, len, out, NULL, NULL, err);
 }
 
 static void write_pod(struct appc_jw *w, const struct appc_pod_manifest *pm)

@@ -25,7 +25,7 @@ static int remove_locked(struct appc_store *s, const char *id, appc_error_t *err
     return appc_error_make(err, ENAMETOOLONG, "%s", id);
   if (renameat(s->images_fd, id, s->tmp_fd, tmp) < 0) {
     if (errno == ENOENT)
-      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+      return appc_store_no_such_image(err, id, "");
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
   }
   if (appc_store_fsync_dir(s->images_fd, s->path, err) < 0)
@@ -88,7 +88,7 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
 
   if (in < 0) {
     if (errno == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+      return appc_store_no_such_image(err, id, "");
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
   }
   if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
@@ -124,7 +124,7 @@ int appc_store_open_blob(struct appc_store *s, const char *id, appc_error_t *err
     return appc_error_make(err, 0, "%s: not an image ID", id);
   fd = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT)
-    return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+    return appc_store_no_such_image(err, id, "");
   if (fd < 0)
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
   return fd;

@@ -193,7 +193,7 @@ int appc_store_read_record(struct appc_store *s, const char *id, struct appc_sto
   recfd = openat(s->images_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (recfd < 0) {
     if (errno == ENOENT)
-      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+      return appc_store_no_such_image(err, id, "");
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
   }
   return read_record(s, recfd, id, out, err);
@@ -232,7 +232,7 @@ int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, 
                         APPC_READ_NOFOLLOW | APPC_READ_REGULAR, json, len, err) < 0) {
     if ((*err)->errnum == ENOENT) {
       appc_error_release(err);
-      return appc_error_make(err, ENOENT, "%s: no such image in the store", id);
+      return appc_store_no_such_image(err, id, "");
     }
     return appc_error_prefix(err, "%s/%s", s->path, STORE_IMAGES);
   }
@@ -377,12 +377,13 @@ int appc_store_find(struct appc_store *s, const char *name, const struct appc_kv
     char what[1024];
     describe(what, sizeof what, name, labels);
     appc_store_images_free(imgs, n);
-    if (damaged > 0)
-      return appc_error_make(err, ENOENT,
-                             "%s: no such image in the store (%zu damaged index records skipped; "
-                             "see image verify)",
-                             what, damaged);
-    return appc_error_make(err, ENOENT, "%s: no such image in the store", what);
+    if (damaged > 0) {
+      char extra[96];
+      snprintf(extra, sizeof extra, " (%zu damaged index records skipped; see image verify)",
+               damaged);
+      return appc_store_no_such_image(err, what, extra);
+    }
+    return appc_store_no_such_image(err, what, "");
   }
   *out = imgs[best];
   memset(&imgs[best], 0, sizeof imgs[best]);
@@ -420,7 +421,7 @@ static int find_by_prefix(struct appc_store *s, const char *prefix, struct appc_
   if (appc_store_each_entry(s, s->images_fd, STORE_IMAGES, match_prefix, &c, err) < 0)
     return -1;
   if (c.matches == 0)
-    return appc_error_make(err, ENOENT, "%s: no such image in the store", prefix);
+    return appc_store_no_such_image(err, prefix, "");
   if (c.matches > 1)
     return appc_error_make(err, 0, "%s: ambiguous image ID prefix (%zu images match)", prefix,
                            c.matches);

@@ -41,6 +41,9 @@ struct appc_store {
 };
 
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */
+/* "WHAT: no such image in the store[EXTRA]" with errnum ENOENT, without
+ * the strerror text, which would only say it again.  Returns -1. */
+int appc_store_no_such_image(appc_error_t *err, const char *what, const char *extra);
 int appc_store_temp_name(char *buf, size_t size, const char *kind);
 int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err);
 /* Write NAME in DIRFD atomically (temporary, fsync, rename, fsync dir). */

@@ -187,6 +187,16 @@ void appc_store_unlock(struct appc_store *s)
     (void) flock(s->lock_fd, LOCK_UN);
 }
 
+int appc_store_no_such_image(appc_error_t *err, const char *what, const char *extra)
+{
+  bool first = *err == NULL;
+
+  appc_error_make(err, 0, "%s: no such image in the store%s", what, extra);
+  if (first && *err != NULL)
+    (*err)->errnum = ENOENT;
+  return -1;
+}
+
 int appc_store_temp_name(char *buf, size_t size, const char *kind)
 {
   unsigned long long r = 0;

@@ -173,7 +173,7 @@ static int verify_locked(struct verify *v, appc_error_t *err)
   /* Images named explicitly must exist. */
   for (size_t i = 0; i < v->n; i++)
     if (faccessat(v->s->images_fd, v->ids[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-      return appc_error_make(err, ENOENT, "%s: no such image in the store", v->ids[i]);
+      return appc_store_no_such_image(err, v->ids[i], "");
   if (appc_store_each_entry(v->s, v->s->images_fd, STORE_IMAGES, maybe_verify_image, v, err) < 0)
     return -1;
   return appc_store_each_entry(v->s, v->s->trees_fd, STORE_TREES, maybe_verify_tree, v, err);

@@ -46,6 +46,17 @@ int appc_manifest_kind(const char *json, size_t len, enum appc_manifest_kind *ki
 
 int appc_image_manifest_parse(const char *json, size_t len, struct appc_image_manifest **out,
                               appc_error_t *err);
+
+/* Keys the schema does not define are ignored, as the spec allows, but a
+ * typo ("acKnd", "workingDir") then passes unseen.  The _warn parsers call
+ * FN (unless NULL) with the JSON path of each such key ("app.workingDir")
+ * and the known key of the same object it most likely misspells, or NULL;
+ * otherwise they are appc_image_manifest_parse and appc_pod_manifest_parse. */
+typedef void (*appc_unknown_key_fn)(void *data, const char *path, const char *suggestion);
+int appc_image_manifest_parse_warn(const char *json, size_t len, struct appc_image_manifest **out,
+                                   appc_unknown_key_fn fn, void *data, appc_error_t *err);
+int appc_pod_manifest_parse_warn(const char *json, size_t len, struct appc_pod_manifest **out,
+                                 appc_unknown_key_fn fn, void *data, appc_error_t *err);
 int appc_image_manifest_serialize(const struct appc_image_manifest *m, int flags, char **out,
                                   size_t *out_len, appc_error_t *err);
 void appc_image_manifest_free(struct appc_image_manifest *m);

@@ -133,4 +133,81 @@ check "--cacert and --port after the command" "$ACTOOL" version --cacert=/dev/nu
 check "-- ends the options" "$ACTOOL" validate -- "$TMP/m.json"
 check "single-dash options (as the reference accepts)" "$ACTOOL" -debug validate -type=manifest "$TMP/m.json"
 
+# GNU conventions: --version, -h.
+run_capture "$ACTOOL" version
+version_out=$(cat "$TMP/.out")
+run_capture "$ACTOOL" --version
+is "--version exits 0" "$status" 0
+is "--version prints what version prints" "$(cat "$TMP/.out")" "$version_out"
+run_capture "$ACTOOL" build --version
+is "build --version prints the version" "$status:$(cat "$TMP/.out")" "0:$version_out"
+run_capture "$ACTOOL" -h
+is "-h prints what --help prints" "$status:$(cat "$TMP/.out")" "0:$help_out"
+run_capture "$ACTOOL" build -h
+is "build -h prints what help build prints" "$status:$(cat "$TMP/.out")" "0:$help_build"
+run_capture "$ACTOOL" image -h
+if [ "$status" -eq 0 ] && grep -q '^Usage: actool image' "$TMP/.out"; then ok "image -h prints image's help"; else
+  not_ok "image -h prints image's help"
+  note "exit $status" "stdout: $(head -c 500 "$TMP/.out")"
+fi
+if grep -q -- '-h, --help' <<<"$help_out"; then ok "help shows -h with --help"; else
+  not_ok "help shows -h with --help"
+fi
+
+# "Did you mean": a command, a subcommand, an option one typo away.
+check_fails "a mistyped command suggests the command" 2 'unknown command "buidl" \(did you mean "build"\?\)' \
+  "$ACTOOL" buidl
+check_fails "a transposed command name is suggested" 2 'did you mean "validate"' "$ACTOOL" valdiate x
+check_fails "a mistyped subcommand suggests the subcommand" 2 'unknown subcommand "lst" \(did you mean "list"\?\)' \
+  "$ACTOOL" image lst
+check_fails "help of a mistyped command suggests it" 2 'did you mean "status"' "$ACTOOL" help statsu
+check_fails "help of a mistyped subcommand suggests it" 2 'did you mean "render"' "$ACTOOL" help image rendr
+check_fails "a mistyped option suggests the option" 2 'unknown option "--overwrit" \(did you mean "--overwrite"\?\)' \
+  "$ACTOOL" build --overwrit a b.aci
+check_fails "a mistyped global option suggests it" 2 'did you mean "--debug"' "$ACTOOL" --deubg version
+check_fails "a mistyped option with a value suggests it" 2 'did you mean "--compression"' \
+  "$ACTOOL" build --compresion=xz a b.aci
+run_capture "$ACTOOL" frobnicate
+if [ "$status" -eq 2 ] && ! grep -q 'did you mean' "$TMP/.err"; then ok "nothing close: no suggestion"; else
+  not_ok "nothing close: no suggestion"
+  note "exit $status" "stderr: $(cat "$TMP/.err")"
+fi
+
+# Help fits 80 columns; option descriptions in one style; usage lines say
+# what the parser accepts.
+"$ACTOOL" __options >"$TMP/options"
+long=""
+for c in "" $(awk -F'\t' '$1 == "command" { gsub(/ /, "+", $2); print $2 }' "$TMP/options"); do
+  # shellcheck disable=SC2086
+  "$ACTOOL" help ${c//+/ } >"$TMP/help.txt" 2>&1
+  l=$(awk 'length > 80 { print length ": " $0; exit }' "$TMP/help.txt")
+  [ -z "$l" ] || long+="[help ${c//+/ }] $l "
+done
+is "every help text fits in 80 columns" "$long" ""
+is "every option description starts with a capital and ends without a full stop" \
+  "$(awk -F'\t' '$1 == "option" && ($7 !~ /^[A-Z]/ || $7 ~ /\.$/) { print $2 " " $3 ": " $7 }' "$TMP/options")" ""
+mismatch=""
+while IFS=$'\t' read -r kind cmd flags _ usage; do
+  [ "$kind" = command ] || continue
+  u=${usage//\\n/ }
+  # An option of the usage line the command (or one of its subcommands, or
+  # the global table) does not take; run's per-image options are run's.
+  for w in $(grep -oE -- '(^|[][ |])--?[a-z][a-z-]*' <<<"$u" | sed 's/^[][ |]//' | sort -u); do
+    n=${w#-}
+    n=${n#-}
+    case $flags in *options-end-at-argument*) continue ;; esac
+    awk -F'\t' -v c="$cmd" -v n="$n" '$1 == "option" && ($2 == c || $2 == "" || index($2, c " ") == 1) &&
+      $3 == n { f = 1 } END { exit !f }' "$TMP/options" || mismatch+=" [$cmd: $w in usage, not taken]"
+  done
+  # An option the command takes that its usage line leaves out (unless it
+  # says [OPTIONS]).
+  grep -qiF '[options]' <<<"$u" && continue
+  for n in $(awk -F'\t' -v c="$cmd" '$1 == "option" && $2 == c { print $3 }' "$TMP/options"); do
+    w=--$n
+    [ ${#n} -eq 1 ] && w=-$n
+    grep -qE -- "(^|[][ |])$w([][ =|]|\$)" <<<"$u" || mismatch+=" [$cmd: $w not in usage]"
+  done
+done <"$TMP/options"
+is "usage lines name exactly the options the parser takes" "${mismatch# }" ""
+
 done_testing

@@ -5,6 +5,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integr
 	tests/integration/listen-fds.c
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
+	tests/integration/cli-conventions.sh \
 	tests/integration/lazy.sh \
 	tests/integration/abi.sh \
 	tests/integration/install.sh \

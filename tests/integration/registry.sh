@@ -282,9 +282,15 @@ if command -v script >/dev/null; then
   tr '\r' '\n' <"$TMP/.out" >"$TMP/tty.txt"
   is "on a terminal the pull succeeds" "$status $(grep -c $'^\e\\[Ksha512-' "$TMP/tty.txt")" "0 1"
   is "... drawing a line for each layer that reaches its whole size" \
-    "$(sed -n $'s/^\e\\[KDownloading \\(sha256:[0-9a-f]*\\): [0-9.]* KiB \\/ [0-9.]* KiB (100%)$/\\1/p' "$TMP/tty.txt" |
+    "$(sed -n $'s/^\e\\[KDownloading \\(sha256:[0-9a-f]*\\): [0-9.]* [KMG]*i*B \\/ [0-9.]* [KMG]*i*B (100%)\\(, [0-9.]* [KMG]*i*B\\/s\\)*$/\\1/p' "$TMP/tty.txt" |
       sort -u | wc -l)" 3
   is "... each state drawn once" "$(grep -c Downloading "$TMP/tty.txt")" "$(grep Downloading "$TMP/tty.txt" | sort -u | wc -l)"
+  # --quiet: no progress line, even on a terminal.
+  run_capture script -qec "$(printf '%q ' "$ACTOOL" --dir="$TMP/store-tty-quiet" --cacert="$NET_CA" \
+    --insecure-options=image --quiet fetch "docker://localhost:$FAKE_PORT/test/app:app")" /dev/null
+  tr '\r' '\n' <"$TMP/.out" >"$TMP/tty-quiet.txt"
+  is "--quiet on a terminal: the pull succeeds, drawing no progress line" \
+    "$status $(grep -c $'^\e\\[Ksha512-\\|^sha512-' "$TMP/tty-quiet.txt") $(grep -c Downloading "$TMP/tty-quiet.txt")" "0 1 0"
 else
   not_ok "script (util-linux) is installed (scripts/deps)"
 fi

@@ -277,7 +277,11 @@ run_capture ac "$TMP/empty-store" image list --json
 is "image list --json of an empty store is []" "$status:$(jq -c . "$TMP/.out" 2>&1)" "0:[]"
 run_capture ac "$TMP/empty-store" image list --no-legend
 is "image list --no-legend of an empty store prints nothing" "$status:$(cat "$TMP/.out")" "0:"
-check_fails "image list takes no argument" 2 'list' ac "$S" image list extra
+# Arguments are name patterns (issue 18): one that matches nothing lists
+# nothing, and is no error.
+run_capture ac "$S" image list -q no-such-image
+is "image list with a name pattern that matches nothing lists nothing" "$status:$(cat "$TMP/.out")" "0:"
+check_fails "image list --filter with an unknown key is a usage error" 2 'filter' ac "$S" image list --filter=extra
 
 # --- IMAGE lookup (through image cat-manifest) --------------------------------
 

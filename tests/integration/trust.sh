@@ -169,7 +169,7 @@ is "--list --root --no-legend: the root key alone" "$status:$(awk '{ print $2 }'
   "0:$K_ROOT"
 trust --list --json --prefix=example.com/app
 is "--list --json --prefix: the prefix's key" \
-  "$status:$(jq -r '.[] | "\(.prefix) \(.fingerprint) \(.userId) \(.file)"' "$TMP/out")" \
+  "$status:$(jq -r '.[] | "\(.prefix) \(.fingerprint) \(.userID) \(.file)"' "$TMP/out")" \
   "0:example.com/app $K_APP App <app@example.com> $APP_FILE"
 
 # --- fetch with a key placed by trust, then removed -------------------------------------

@@ -30,6 +30,12 @@ tests_unit_test_common_array_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_array_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-common-array
 
+check_PROGRAMS += tests/unit/test-common-suggest
+tests_unit_test_common_suggest_SOURCES = tests/unit/test-common-suggest.c
+tests_unit_test_common_suggest_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_suggest_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-suggest
+
 check_PROGRAMS += tests/unit/test-lazy
 tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)

@@ -45,6 +45,14 @@ static void test_classify(void **state)
   assert_int_equal(appc_fetch_classify("./a"), APPC_FETCH_FILE);
   assert_int_equal(appc_fetch_classify("../a"), APPC_FETCH_FILE);
   assert_int_equal(appc_fetch_classify("hello.aci"), APPC_FETCH_FILE);
+  /* Mistyped or compressed ACI names and archives are files too... */
+  assert_int_equal(appc_fetch_classify("hello.acii"), APPC_FETCH_FILE);
+  assert_int_equal(appc_fetch_classify("hello.aci.gz"), APPC_FETCH_FILE);
+  assert_int_equal(appc_fetch_classify("dir/app.tar"), APPC_FETCH_FILE);
+  assert_int_equal(appc_fetch_classify("app.tgz"), APPC_FETCH_FILE);
+  /* ...but a name with ".aci" inside a longer word is a name. */
+  assert_int_equal(appc_fetch_classify("example.com/my.acid-app"), APPC_FETCH_NAME);
+  assert_int_equal(appc_fetch_classify("example.aci.com/app"), APPC_FETCH_NAME);
   /* A name that is also an existing path is the file. */
   write_file(dir, "busybox", "x", 1);
   assert_int_equal(chdir(dir), 0);
@@ -127,7 +135,9 @@ static void test_fetch_files(void **state)
 
   /* A missing file is missing: never a name to discover. */
   assert_error_contains(appc_fetch(s, "./missing.aci", &o, &img, &err), &err,
-                        "./missing.aci: open: No such file or directory");
+                        "./missing.aci: no such file (taken for a local ACI by its name");
+  assert_error_contains(appc_fetch(s, "hello.acii", &o, &img, &err), &err,
+                        "hello.acii: no such file");
 
   /* Without --insecure-options=image, a file needs FILE.asc; the copy
    * made to verify it leaves nothing behind. */

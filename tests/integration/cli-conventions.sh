@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The conventions of issue 18 section 4 that need images and a store:
+# messages that say what to do, unknown manifest keys reported as warnings,
+# "-" for standard output, scripting output (-q, --json, filters) and
+# progress lines.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+command -v jq >/dev/null || skip_all "jq is needed"
+
+S=$TMP/store
+ac() { timeout 60 "$ACTOOL" --dir="$S" --insecure-options=image "$@"; }
+
+# layout DIR MANIFEST-JSON: an image layout with one file.
+layout() {
+  rm -rf "$1"
+  mkdir -p "$1/rootfs/etc"
+  printf '%s' "$2" >"$1/manifest"
+  echo data >"$1/rootfs/etc/data"
+}
+mf() {
+  printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"%s","labels":[{"name":"version","value":"%s"}]%s}' \
+    "$1" "$2" "${3:-}"
+}
+layout "$TMP/a" "$(mf example.com/alpha 1.0)"
+layout "$TMP/b" "$(mf example.com/beta 2.0)"
+layout "$TMP/c" "$(mf example.org/gamma 1.0)"
+for x in a b c; do
+  "$ACTOOL" build "$TMP/$x" "$TMP/$x.aci" >"$TMP/$x.id" || not_ok "build $x"
+done
+ID_A=$(cat "$TMP/a.id")
+
+# --- Messages -------------------------------------------------------------
+mkdir -p "$TMP/norootfs"
+mf example.com/x 1 >"$TMP/norootfs/manifest"
+check_rejects "a layout without rootfs/: says a layout needs one" \
+  'rootfs.*an image layout needs a rootfs/ directory' "$ACTOOL" build "$TMP/norootfs" "$TMP/x.aci"
+check_rejects "validate of a layout without rootfs/ says the same" \
+  'an image layout needs a rootfs/ directory' "$ACTOOL" validate "$TMP/norootfs"
+check_rejects "an existing output: the message names --overwrite" \
+  'a\.aci: refusing to replace an existing file \(use --overwrite to replace it\)$' \
+  "$ACTOOL" build "$TMP/a" "$TMP/a.aci"
+check "--overwrite replaces it" "$ACTOOL" build --overwrite "$TMP/a" "$TMP/a.aci"
+
+check "fetch a.aci" ac fetch "$TMP/a.aci" "$TMP/b.aci" "$TMP/c.aci"
+check_rejects "a name not in the store: image list and fetch suggested" \
+  "example.com/nope: no such image in the store \(see 'actool image list'; 'actool fetch example.com/nope' adds it\)" \
+  ac image cat-manifest example.com/nope
+check_rejects "an ID not in the store: image list suggested" \
+  "sha512-0123456789ab: no such image in the store \(see 'actool image list'\)$" \
+  ac image export sha512-0123456789ab "$TMP/out.aci"
+
+echo "hello, not an image" >"$TMP/notes.txt"
+check_rejects "validate of a text file says: not an ACI" 'notes\.txt: not an ACI .*nor a JSON manifest' \
+  "$ACTOOL" validate "$TMP/notes.txt"
+run_capture "$ACTOOL" validate "$TMP/notes.txt"
+if ! grep -q 'invalid JSON' "$TMP/.err"; then ok "...and not \"invalid JSON\""; else not_ok "...and not \"invalid JSON\""; fi
+cp "$TMP/notes.txt" "$TMP/notes.aci"
+check_rejects "validate of a *.aci that is no archive: not an ACI" 'notes\.aci: not an ACI' \
+  "$ACTOOL" validate "$TMP/notes.aci"
+printf '{"acKind":"ImageManifest",' >"$TMP/broken.json"
+check_rejects "a broken JSON manifest still says invalid JSON" 'broken\.json: invalid JSON' \
+  "$ACTOOL" validate "$TMP/broken.json"
+
+check_rejects "fetch of a missing hello.acii: no such file, no discovery" \
+  'hello\.acii: no such file' ac fetch hello.acii
+if ! grep -qiE 'ac-discovery|resolve|https://' "$TMP/.err"; then ok "...and no DNS lookup"; else
+  not_ok "...and no DNS lookup"
+  note "stderr: $(cat "$TMP/.err")"
+fi
+check_rejects "fetch of a missing app.aci.gz: no such file" 'app\.aci\.gz: no such file' ac fetch app.aci.gz
+
+cp "$TMP/a.aci" "$TMP/same.aci"
+sum=$(sha256sum <"$TMP/same.aci")
+check_fails "patch-manifest IN IN needs --replace" 2 'same file: use --replace' \
+  "$ACTOOL" patch-manifest --name=example.com/p "$TMP/same.aci" "$TMP/same.aci"
+is "...and leaves IN alone" "$(sha256sum <"$TMP/same.aci")" "$sum"
+ln -f "$TMP/same.aci" "$TMP/hardlink.aci"
+check_fails "patch-manifest IN and a hard link to it needs --replace" 2 'same file' \
+  "$ACTOOL" patch-manifest --overwrite --name=example.com/p "$TMP/same.aci" "$TMP/hardlink.aci"
+check "patch-manifest --replace IN patches it" "$ACTOOL" patch-manifest --replace --name=example.com/p "$TMP/same.aci"
+is "...to the new name" "$("$ACTOOL" cat-manifest "$TMP/same.aci" | jq -r .name)" example.com/p
+
+# --- Unknown manifest keys: warnings, validation unchanged ----------------
+layout "$TMP/typo" "$(mf example.com/typo 1 ',"acKnd":"x","app":{"exec":["/x"],"user":"0","group":"0","workingDir":"/srv"}')"
+cp "$TMP/typo/manifest" "$TMP/typo.json"
+# (check_fails with status 0: the command succeeds, stderr matches)
+check_fails "validate of a manifest with unknown keys exits 0, warning: the JSON path and the key misspelt" 0 \
+  'warning: .*typo\.json: acKnd: unknown key, ignored \(did you mean "acKind"\?\)' "$ACTOOL" validate "$TMP/typo.json"
+check_fails "...a warning per key (app.workingDir)" 0 \
+  'warning: .*typo\.json: app\.workingDir: unknown key, ignored \(did you mean "workingDirectory"\?\)' \
+  "$ACTOOL" validate "$TMP/typo.json"
+check_fails "validate of the layout warns too" 0 'typo/manifest: app\.workingDir: unknown key' \
+  "$ACTOOL" validate "$TMP/typo"
+check_fails "build warns and builds" 0 'acKnd: unknown key' "$ACTOOL" build "$TMP/typo" "$TMP/typo.aci"
+check_fails "validate of the ACI warns" 0 'typo\.aci: app\.workingDir: unknown key' "$ACTOOL" validate "$TMP/typo.aci"
+mf example.com/extra 1 ',"x-vendor-note":"kept","annotations":[{"name":"a","value":"b","nmae":"c"}]' >"$TMP/extra.json"
+check_fails "a key like no known one is reported without a suggestion" 0 'x-vendor-note: unknown key, ignored$' \
+  "$ACTOOL" validate "$TMP/extra.json"
+check_fails "nested paths have indexes" 0 'annotations\[0\]\.nmae: unknown key, ignored \(did you mean "name"\?\)' \
+  "$ACTOOL" validate "$TMP/extra.json"
+run_capture "$ACTOOL" validate "$TMP/a/manifest"
+is "a manifest with only known keys: no warning" "$status:$(cat "$TMP/.err")" "0:"
+printf '{"acKnd":"ImageManifest","acVersion":"0.8.11","name":"example.com/k"}' >"$TMP/nokind.json"
+check_fails "an invalid manifest (acKind missing) still fails, with the typo pointed at" 1 'did you mean "acKind"' \
+  "$ACTOOL" validate "$TMP/nokind.json"
+printf '{"acVersion":"0.8.11","acKind":"PodManifest","apps":[],"volumse":[]}' >"$TMP/pod.json"
+check_fails "pod manifests too" 0 'pod\.json: volumse: unknown key, ignored \(did you mean "volumes"\?\)' \
+  "$ACTOOL" validate "$TMP/pod.json"
+
+# --- "-" is standard output ------------------------------------------------
+ac image export example.com/alpha - >"$TMP/exported.aci"
+is "image export IMG - writes the ACI to stdout" "$(sha256sum <"$TMP/exported.aci")" "$(sha256sum <"$TMP/a.aci")"
+"$ACTOOL" build "$TMP/a" - >"$TMP/built.aci" 2>"$TMP/.err"
+is "build L - writes the ACI to stdout" "$(sha256sum <"$TMP/built.aci")" "$(sha256sum <"$TMP/a.aci")"
+is "...and no file named -" "$(ls -A "$TMP" | grep -cx -- -)" 0
+"$ACTOOL" --debug build "$TMP/a" - 2>"$TMP/.err" >/dev/null
+if grep -qx "$ID_A" "$TMP/.err"; then ok "build L - shows the image ID with --debug, on stderr"; else
+  not_ok "build L - shows the image ID with --debug, on stderr"
+fi
+"$ACTOOL" patch-manifest --name=example.com/piped "$TMP/a.aci" - >"$TMP/piped.aci"
+is "patch-manifest IN - writes the ACI to stdout" "$("$ACTOOL" cat-manifest "$TMP/piped.aci" | jq -r .name)" example.com/piped
+ls "${TMPDIR:-/tmp}" | grep '^actool-out\.' >"$TMP/leftover" || true
+is "no temporary directory left behind" "$(cat "$TMP/leftover")" ""
+if command -v script >/dev/null; then
+  script -qec "$ACTOOL build $TMP/a -" /dev/null >"$TMP/tty.out" 2>&1
+  if grep -q 'refusing to write an ACI to a terminal' "$TMP/tty.out"; then ok "build L - refuses a terminal"; else
+    not_ok "build L - refuses a terminal"
+    note "$(head -c 500 "$TMP/tty.out")"
+  fi
+else
+  skip "build L - refuses a terminal" "script(1) missing"
+fi
+
+# --- Scripting: image list -q and filters, --json ---------------------------
+ac image list -q >"$TMP/q"
+is "image list -q: one full ID per image" "$(grep -cE '^sha512-[0-9a-f]{128}$' "$TMP/q"):$(wc -l <"$TMP/q")" "3:3"
+is "image list -q lists a.aci's ID" "$(grep -cx "$ID_A" "$TMP/q")" 1
+is "image list NAME-GLOB" "$(ac image list -q 'example.com/*' | sort)" "$(sort "$TMP/a.id" "$TMP/b.id")"
+is "image list with two globs" "$(ac image list -q example.org/gamma example.com/alpha | sort)" "$(sort "$TMP/a.id" "$TMP/c.id")"
+is "--filter=name=GLOB" "$(ac image list -q --filter='name=*beta')" "$(cat "$TMP/b.id")"
+is "--filter=label=NAME=VALUE" "$(ac image list -q --filter=label=version=1.0 | sort)" "$(sort "$TMP/a.id" "$TMP/c.id")"
+is "--filter=label=NAME (set at all)" "$(ac image list -q --filter=label=version | wc -l)" 3
+is "filters and globs together" "$(ac image list -q --filter=label=version=1.0 'example.com/*')" "$(cat "$TMP/a.id")"
+is "a label that no image has" "$(ac image list -q --filter=label=arch=arm64)" ""
+run_capture ac image list --no-legend 'example.com/a*'
+if [ "$status" -eq 0 ] && [ "$(wc -l <"$TMP/.out")" -eq 1 ] && grep -q 'example.com/alpha' "$TMP/.out"; then
+  ok "the table is filtered too"
+else
+  not_ok "the table is filtered too"
+  note "exit $status" "$(cat "$TMP/.out")"
+fi
+is "image list --json is filtered too" "$(ac image list --json --filter=name=example.org/gamma | jq -r '.[].name')" example.org/gamma
+check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
+check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
+
+ac --debug=false fetch --json "$TMP/a.aci" "$TMP/missing.aci" >"$TMP/fetch.json" 2>"$TMP/.err"
+is "fetch --json: each argument and its ID, null when it failed" \
+  "$(jq -c '[.[] | [.image, .id]]' "$TMP/fetch.json")" "[[\"$TMP/a.aci\",\"$ID_A\"],[\"$TMP/missing.aci\",null]]"
+if grep -q 'missing\.aci: no such file' "$TMP/.err"; then ok "...and the error on stderr"; else not_ok "...and the error on stderr"; fi
+
+run_capture "$ACTOOL" validate --json "$TMP/a" "$TMP/a.aci" "$TMP/a/manifest" "$TMP/pod.json" "$TMP/notes.txt"
+is "validate --json keeps the exit status" "$status" 1
+is "validate --json: path, type, valid for each input" \
+  "$(jq -c '[.[] | [.type, .valid]]' "$TMP/.out")" \
+  '[["layout",true],["appimage",true],["ImageManifest",true],["PodManifest",true],[null,false]]'
+is "validate --json: the error of an invalid input" \
+  "$(jq -r '.[4].error' "$TMP/.out")" "$TMP/notes.txt: not an ACI (neither a tar archive nor gzip, bzip2 or xz compressed) nor a JSON manifest"
+
+run_capture ac image verify --json
+is "image verify --json of a sound store" "$status:$(jq -c . "$TMP/.out")" '0:{"images":null,"damaged":false,"problems":[]}'
+blob=$S/blobs/$ID_A
+if [ -f "$blob" ]; then
+  chmod u+w "$blob" 2>/dev/null
+  printf 'x' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+  run_capture ac image verify --json example.com/alpha
+  if [ "$status" -eq 1 ] && [ "$(jq -r '.damaged' "$TMP/.out")" = true ] &&
+    [ "$(jq -r '.images[0]' "$TMP/.out")" = "$ID_A" ] && [ "$(jq '.problems | length' "$TMP/.out")" -ge 1 ]; then
+    ok "image verify --json of a damaged image: damaged, its problems, exit 1"
+  else
+    not_ok "image verify --json of a damaged image: damaged, its problems, exit 1"
+    note "exit $status" "$(cat "$TMP/.out")" "$(cat "$TMP/.err")"
+  fi
+else
+  not_ok "the blob of a.aci is at blobs/ID"
+fi
+
+# One naming style: every key of every --json output is camelCase (the
+# reference's keys of discover --json excepted).
+keys=$( (ac image list --json; cat "$TMP/fetch.json"; "$ACTOOL" validate --json "$TMP/a" 2>/dev/null;
+  ac image verify --json 2>/dev/null; ac list --json 2>/dev/null) | jq -r '.. | objects | keys[]' 2>/dev/null | sort -u)
+check "JSON keys were read" test -n "$keys"
+is "every JSON key is camelCase" "$(grep -vE '^[a-z][a-zA-Z]*$' <<<"$keys")" ""
+
+done_testing
