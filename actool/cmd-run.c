@@ -59,7 +59,7 @@ static const struct actool_option run_option_table[] = {
      NULL},
     {"private-users-ownership", ACTOOL_OPT_STRING, offsetof(struct run_options, ownership),
      "auto|map|copy",
-     "with --private-users: map the image's owners onto the pod's ids (an idmapped mount), "
+     "With --private-users: map the image's owners onto the pod's ids (an idmapped mount), "
      "copy the image's tree with shifted owners, or map where the file system allows it",
      "auto"},
     {"volume", ACTOOL_OPT_LIST, offsetof(struct run_options, volumes),
