@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* actool image list [--json] [--no-legend] [--full] [-q] */
+/* actool image list [--json | -q | [--no-legend] [--raw] [--output=COLS]] [--full] ... */
 #include "config.h"
 
 #include <fnmatch.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "actool/actool.h"
+#include "actool/table.h"
 #include "common/cleanup.h"
 #include "schema/json.h"
 #include "appc/store.h"
@@ -17,9 +18,16 @@
 struct list_options {
   bool json;
   bool no_legend;
+  bool raw;
+  const char *output;
   bool full;
   bool quiet;
   struct actool_list filters;
+};
+
+static const struct actool_column columns[] = {
+    {"ID", 0},       {"NAME", 0},      {"LABELS", ACTOOL_COL_WIDE}, {"SIZE", ACTOOL_COL_RIGHT},
+    {"IMPORTED", 0}, {"LAST-USED", 0},
 };
 
 static const struct actool_option list_option_table[] = {
@@ -27,6 +35,10 @@ static const struct actool_option list_option_table[] = {
      "Print a JSON array (sizes in bytes, times in RFC 3339)", NULL},
     {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct list_options, no_legend), NULL,
      "Leave out the header line", NULL},
+    {"output", ACTOOL_OPT_STRING, offsetof(struct list_options, output), "COL[,COL]...",
+     "The columns to show, in that order (ID, NAME, LABELS, SIZE, IMPORTED, LAST-USED)", NULL},
+    {"raw", ACTOOL_OPT_BOOL, offsetof(struct list_options, raw), NULL,
+     "Columns separated by one space, unaligned, special characters escaped", NULL},
     {"full", ACTOOL_OPT_BOOL, offsetof(struct list_options, full), NULL,
      "Print full image IDs instead of their first 12 hex digits", NULL},
     {"q", ACTOOL_OPT_BOOL, offsetof(struct list_options, quiet), NULL,
@@ -109,44 +121,25 @@ static int print_json(const struct appc_store_image *imgs, size_t n)
   return 0;
 }
 
-/* One row of the table; widths[] are kept up to date when measuring. */
-static void row(const char *const cols[6], int widths[6], bool measure)
+static int print_table(struct actool_table *t, const struct appc_store_image *imgs, size_t n,
+                       const struct list_options *o)
 {
-  for (int c = 0; c < 6; c++) {
-    int len = (int) strlen(cols[c]);
-    if (measure) {
-      if (len > widths[c])
-        widths[c] = len;
-    } else {
-      if (c < 5)
-        printf("%-*s  ", widths[c], cols[c]);
-      else
-        printf("%s\n", cols[c]);
+  for (size_t i = 0; i < n; i++) {
+    char id[APPC_IMAGE_ID_LEN + 1], labels[1024], size[32], imported[32], used[32];
+    snprintf(id, sizeof id, "%.*s", o->full ? (int) APPC_IMAGE_ID_LEN : (int) SHORT_ID_LEN,
+             imgs[i].id);
+    labels_text(&imgs[i].labels, labels, sizeof labels);
+    human_size(imgs[i].size, size, sizeof size);
+    local_time(&imgs[i].import_time, imported, sizeof imported);
+    local_time(&imgs[i].last_use, used, sizeof used);
+    const char *cells[] = {id, imgs[i].name, labels, size, imported, used};
+    if (actool_table_add(t, cells) < 0) {
+      actool_table_free(t);
+      actool_error("image list: out of memory");
+      return -1;
     }
   }
-}
-
-static void print_table(const struct appc_store_image *imgs, size_t n, const struct list_options *o)
-{
-  static const char *const legend[6] = {"ID", "NAME", "LABELS", "SIZE", "IMPORTED", "LAST USED"};
-  int widths[6] = {0};
-
-  for (int pass = 0; pass < 2; pass++) {
-    bool measure = pass == 0;
-    if (!o->no_legend)
-      row(legend, widths, measure);
-    for (size_t i = 0; i < n; i++) {
-      char id[APPC_IMAGE_ID_LEN + 1], labels[1024], size[32], imported[32], used[32];
-      snprintf(id, sizeof id, "%.*s", o->full ? (int) APPC_IMAGE_ID_LEN : (int) SHORT_ID_LEN,
-               imgs[i].id);
-      labels_text(&imgs[i].labels, labels, sizeof labels);
-      human_size(imgs[i].size, size, sizeof size);
-      local_time(&imgs[i].import_time, imported, sizeof imported);
-      local_time(&imgs[i].last_use, used, sizeof used);
-      const char *cols[6] = {id, imgs[i].name, labels, size, imported, used};
-      row(cols, widths, measure);
-    }
-  }
+  return actool_table_print(t);
 }
 
 /* --filter and NAME patterns, as docker and podman take them: an image is
@@ -212,19 +205,31 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
 
   if ((r = check_filters(&o->filters)) != 0)
     return r;
-  if ((r = actool_open_store(g, &s)) != 0)
+  if ((o->output != NULL || o->raw) && (o->json || o->quiet))
+    return actool_usage_error("image list",
+                              "--output and --raw make a table: not with --json or -q");
+  struct actool_table_options to = {.output = o->output, .no_legend = o->no_legend, .raw = o->raw};
+  struct actool_table *t = NULL;
+  if (!o->json && !o->quiet &&
+      (r = actool_table_new("image list", columns, ARRAY_SIZE(columns), &to, &t)) != 0)
     return r;
+  if ((r = actool_open_store(g, &s)) != 0) {
+    actool_table_free(t);
+    return r;
+  }
   r = appc_store_list(s, print_damaged, &damaged, &imgs, &n, &err);
   appc_store_close(s);
-  if (r < 0)
+  if (r < 0) {
+    actool_table_free(t);
     return actool_fail(&err);
+  }
   /* What the filters leave, in place. */
   size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
     if (selected(&imgs[i], &o->filters, argc, argv)) {
-      struct appc_store_image t = imgs[kept];
+      struct appc_store_image swap = imgs[kept];
       imgs[kept++] = imgs[i];
-      imgs[i] = t;
+      imgs[i] = swap;
     }
   }
   /* (the rest are still freed: appc_store_images_free gets every one) */
@@ -234,7 +239,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
   } else if (o->json) {
     r = print_json(imgs, kept);
   } else {
-    print_table(imgs, kept, o);
+    r = print_table(t, imgs, kept, o);
   }
   appc_store_images_free(imgs, n);
   return r == 0 && fflush(stdout) == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
@@ -243,8 +248,8 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
 const struct actool_command actool_cmd_image_list = {
     .name = "image list",
     .summary = "List the images in the store",
-    .usage = "[--json | -q] [--no-legend] [--full] [--filter=name=GLOB|label=NAME[=VALUE]]... "
-             "[NAME-GLOB...]",
+    .usage = "[--json | -q | [--no-legend] [--raw] [--output=COL[,COL]...]] [--full] "
+             "[--filter=name=GLOB|label=NAME[=VALUE]]... [NAME-GLOB...]",
     .description = "Lists every image, or those whose name matches one of the NAME-GLOBs\n"
                    "(shell patterns: example.com/*) and that pass every --filter:\n"
                    "name=GLOB, label=NAME (the label is set) or label=NAME=VALUE.  -q prints\n"

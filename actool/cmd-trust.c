@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "actool/actool.h"
+#include "actool/table.h"
 #include "actool/net-cli.h"
 #include "common/cleanup.h"
+#include "common/macros.h"
 #include "appc/discovery.h"
 #include "schema/json.h"
 #include "appc/store.h"
@@ -34,6 +36,8 @@ struct trust_options {
   const char *rm;
   bool json;
   bool no_legend;
+  bool raw;
+  const char *output;
 };
 
 static const struct actool_option trust_option_table[] = {
@@ -51,6 +55,10 @@ static const struct actool_option trust_option_table[] = {
      "With --list: print a JSON array", NULL},
     {"no-legend", ACTOOL_OPT_BOOL, offsetof(struct trust_options, no_legend), NULL,
      "With --list: leave out the header line", NULL},
+    {"output", ACTOOL_OPT_STRING, offsetof(struct trust_options, output), "COL[,COL]...",
+     "With --list: the columns to show, in that order (PREFIX, FINGERPRINT, USER-ID)", NULL},
+    {"raw", ACTOOL_OPT_BOOL, offsetof(struct trust_options, raw), NULL,
+     "With --list: columns separated by one space, unaligned, special characters escaped", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -372,21 +380,20 @@ static const char *user_id_column(const struct appc_trust_listed *k)
   return k->user_id != NULL ? k->user_id : "";
 }
 
-static void print_table(const struct appc_trust_listing *l, bool legend)
-{
-  int wp = (int) strlen("PREFIX"), wf = (int) strlen("FINGERPRINT");
+static const struct actool_column columns[] = {
+    {"PREFIX", 0}, {"FINGERPRINT", 0}, {"USER-ID", ACTOOL_COL_WIDE}};
 
-  for (size_t i = 0; i < l->n; i++) {
-    int p = (int) strlen(prefix_column(&l->v[i])), f = (int) strlen(fingerprint_column(&l->v[i]));
-    wp = p > wp ? p : wp;
-    wf = f > wf ? f : wf;
-  }
-  if (legend)
-    printf("%-*s  %-*s  %s\n", wp, "PREFIX", wf, "FINGERPRINT", "USER-ID");
+static int print_table(struct actool_table *t, const struct appc_trust_listing *l)
+{
   for (size_t i = 0; i < l->n; i++) {
     const struct appc_trust_listed *k = &l->v[i];
-    printf("%-*s  %-*s  %s\n", wp, prefix_column(k), wf, fingerprint_column(k), user_id_column(k));
+    const char *cells[] = {prefix_column(k), fingerprint_column(k), user_id_column(k)};
+    if (actool_table_add(t, cells) < 0) {
+      actool_table_free(t);
+      return -1;
+    }
   }
+  return actool_table_print(t);
 }
 
 static json_object *json_string_or_null(const char *s)
@@ -444,13 +451,23 @@ static int run_list(struct trust_ctx *c, int argc)
 
   if (argc != 0)
     return actool_usage_error("trust", "--list takes no KEYFILE or URL");
-  if (appc_trust_list(c->store, c->o->prefix, c->o->root, &l, &err) < 0)
+  struct actool_table_options to = {
+      .output = c->o->output, .no_legend = c->o->no_legend, .raw = c->o->raw};
+  struct actool_table *t = NULL;
+  if (!c->o->json &&
+      (status = actool_table_new("trust", columns, ARRAY_SIZE(columns), &to, &t)) != 0)
+    return status;
+  if (appc_trust_list(c->store, c->o->prefix, c->o->root, &l, &err) < 0) {
+    actool_table_free(t);
     return actool_fail(&err);
+  }
   if (c->o->json) {
     if (print_json(c, &l) < 0)
       out_of_memory();
-  } else {
-    print_table(&l, !c->o->no_legend);
+  } else if (print_table(t, &l) < 0) {
+    appc_trust_listing_clear(&l);
+    actool_error("trust: cannot print the list");
+    return ACTOOL_EXIT_FAILURE;
   }
   status = report_problems(c, &l);
   appc_trust_listing_clear(&l);
@@ -490,8 +507,10 @@ static int check_usage(const struct trust_options *o, int argc, char **argv)
     return actool_usage_error("trust", "--list and --rm cannot be combined");
   if ((o->list || o->rm != NULL) && o->prefix != NULL && o->root)
     return actool_usage_error("trust", "give at most one of --prefix=PREFIX and --root");
-  if ((o->json || o->no_legend) && !o->list)
-    return actool_usage_error("trust", "--json and --no-legend go with --list");
+  if ((o->json || o->no_legend || o->raw || o->output != NULL) && !o->list)
+    return actool_usage_error("trust", "--json, --no-legend, --raw and --output go with --list");
+  if ((o->raw || o->output != NULL) && o->json)
+    return actool_usage_error("trust", "--output and --raw make a table: not with --json");
   if (o->list || o->rm != NULL)
     return ACTOOL_EXIT_OK;
   return check_add_usage(o, argc, argv);
@@ -530,9 +549,11 @@ static int run_trust(const struct actool_globals *g, void *options, int argc, ch
 const struct actool_command actool_cmd_trust = {
     .name = "trust",
     .summary = "Manage the keys trusted to sign images",
-    .usage = "[--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]\n"
-             "       actool trust --list [--prefix=PREFIX | --root] [--json] [--no-legend]\n"
-             "       actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]",
+    .usage =
+        "[--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]\n"
+        "       actool trust --list [--prefix=PREFIX | --root] [--json | [--no-legend] [--raw]\n"
+        "                    [--output=COL[,COL]...]]\n"
+        "       actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]",
     .description =
         "Trusts each public key (a file, - for standard input, or an https:// URL) for the\n"
         "image names under PREFIX, or with --root for every name.  With --prefix and no key,\n"

@@ -62,13 +62,14 @@ actool_actool_SOURCES = \
 	actool/cmd-layout-dependency.c \
 	actool/tempguard.c \
 	actool/callbacks.c \
+	actool/table.h actool/table.c \
 	common/fs.c \
 	common/array.c \
 	common/suggest.c
-actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS)
+actool_actool_LDADD = $(APPC_SONAME) $(JSONC_LIBS) $(SMARTCOLS_LIBS)
 actool_actool_LDFLAGS = -Wl,-rpath,'$$ORIGIN/..'
 actool/actool.install: $(actool_actool_OBJECTS) $(APPC_SONAME)
-	$(AM_V_CCLD)$(LINK) $(actool_actool_OBJECTS) $(APPC_SONAME) $(JSONC_LIBS)
+	$(AM_V_CCLD)$(LINK) $(actool_actool_OBJECTS) $(APPC_SONAME) $(JSONC_LIBS) $(SMARTCOLS_LIBS)
 CLEANFILES += actool/actool.install
 install-actool: actool/actool.install
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'

@@ -150,6 +150,21 @@ else
   note "exit $status" "$(cat "$TMP/.out")"
 fi
 is "image list --json is filtered too" "$(ac image list --json --filter=name=example.org/gamma | jq -r '.[].name')" example.org/gamma
+# One table printer (libsmartcols): columns chosen and ordered, raw output,
+# the same in `list` and `trust --list`.
+is "image list --output: the columns asked for, in that order" \
+  "$(ac image list --output=name,id --filter=name=example.org/gamma)" \
+  "NAME               ID
+example.org/gamma  $(head -c 19 "$TMP/c.id")"
+is "--raw: one space between columns, special characters escaped" \
+  "$(ac image list --raw --no-legend --output=name,size --filter=name=example.org/gamma | sed 's/ [0-9.]*\\x20[A-Za-z]*$/ SIZE/')" \
+  'example.org/gamma SIZE'
+check_fails "an unknown column is a usage error naming the columns" 2 \
+  'no column "nope" \(the columns: ID, NAME, LABELS, SIZE, IMPORTED, LAST-USED\)' ac image list --output=id,nope
+check_fails "--output is a table's: not with --json" 2 'not with --json' ac image list --json --output=id
+is "list: the header of the chosen columns" "$(ac list --output=state,uuid)" "STATE  UUID"
+check_fails "list: an unknown column" 2 'no column "pid"' ac list --output=pid
+is "trust --list: the header of the chosen columns" "$(ac trust --list --output=user-id,prefix)" "USER-ID  PREFIX"
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
 check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
 

@@ -89,7 +89,7 @@ done < <(awk -F'\t' '$1 == "command" && $3 !~ /subcommands/ { print $2 }' "$TMP/
 check "the options were checked ($n)" test "$n" -gt 200
 is "every option of every command is offered" "${bad# }" ""
 is_comp "an option's prefix" "actool build --comp" --compression=
-is_comp "a single-letter option" "actool image list -" --json --no-legend --full -q --filter= \
+is_comp "a single-letter option" "actool image list -" --json --no-legend --output= --raw --full -q --filter= \
   $(awk -F'\t' '$1 == "option" && $2 == "" { d = length($3) == 1 ? "-" : "--"
     print ($4 == "bool" || $4 == "optional" ? d $3 : d $3 "=") }' "$TMP/options")
 has_comp "run's options after the image (parsed by run itself)" "actool run example.com/x --" --exec= --mount= --user=
