@@ -43,6 +43,7 @@ struct build_ctx {
   unsigned char *buf;
   dev_t out_dev; /* the output file, never packed into itself */
   ino_t out_ino;
+  uint64_t done; /* bytes of file data packed, for progress */
 };
 
 struct name_list {
@@ -149,6 +150,8 @@ static int copy_data(struct build_ctx *c, int fd, la_int64_t size, const char *s
     if (appc_tar_writer_data(c->w, c->buf, (size_t) n, err) < 0)
       return -1;
     size -= n;
+    c->done += (uint64_t) n;
+    appc_cb_progress(c->cb, c->layout, c->done, 0); /* the total is not known up front */
   }
   return 0;
 }

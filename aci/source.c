@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "aci/stream.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 
 enum source_kind {
@@ -33,6 +35,8 @@ struct appc_source {
   size_t mem_len, mem_pos;
   appc_read_fn read; /* SOURCE_CALLBACK */
   void *read_data;
+  const struct appc_callbacks *cb; /* progress of the bytes read; may be NULL */
+  uint64_t done, total;
 };
 
 static int source_new(struct appc_source **out, enum source_kind kind, const char *name,
@@ -178,5 +182,24 @@ ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_er
     return appc_error_make(err, errno != 0 ? errno : EIO, "read");
   if ((size_t) n > len)
     return appc_error_make(err, EIO, "read: the callback returned more than asked for");
+  if (src->cb != NULL && n > 0) {
+    src->done += (uint64_t) n;
+    appc_cb_progress(src->cb, src->name, src->done, src->total);
+  }
   return n;
+}
+
+void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb)
+{
+  struct stat st;
+
+  src->cb = cb;
+  src->done = 0;
+  src->total = 0;
+  if (src->kind == SOURCE_MEMORY)
+    src->total = src->mem_len - src->mem_pos;
+  else if (src->kind == SOURCE_FD && fstat(src->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t pos = lseek(src->fd, 0, SEEK_CUR);
+    src->total = (uint64_t) st.st_size - (pos > 0 ? (uint64_t) pos : 0);
+  }
 }

@@ -58,6 +58,11 @@ void appc_gunzip_free(struct appc_gunzip *z);
 
 /* ---- sources (aci/source.c) ---- */
 
+/* Report the bytes read from SRC from now on through CB's progress (WHAT:
+ * the source's name; the total: what is left of a regular file or
+ * memory, else 0).  CB may be NULL: no reports. */
+void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb);
+
 /* The descriptor a source made by appc_source_open_fd reads, not read from
  * yet; -1 for any other source. */
 int appc_source_fd(const struct appc_source *src);

@@ -191,6 +191,7 @@ int appc_aci_validate_source(struct appc_source *src, const struct appc_callback
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
   memset(info, 0, sizeof *info);
+  appc_source_progress(src, cb);
   if (appc_tar_reader_open_source(&r, src, true, NULL, err) < 0 ||
       appc_aci_validate_stream(r, info, cb != NULL ? cancel_hook : NULL, (void *) cb, err) < 0) {
     appc_aci_info_clear(info);

@@ -100,7 +100,8 @@ static bool too_soon(const struct progress_line *l, const struct timespec *now)
              100000000L;
 }
 
-/* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%), 3.2 MiB/s, 0:58 left",
+/* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%), 3.2 MiB/s, 0:58 left"
+ * ("Reading" for files and layouts),
  * redrawn at most ten times a second (and the end at once), on a terminal
  * only and not with --quiet; never the same twice (a download reports its
  * end more than once). */
@@ -131,12 +132,16 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   human(a, sizeof a, done);
   const char *base = strrchr(what, '/');
   base = base != NULL && base[1] != '\0' ? base + 1 : what;
+  /* URLs and registry blobs (named by digest) come over the network; files
+   * and layouts are read (fetch and validate of a file, build). */
+  const char *verb =
+      strstr(what, "://") != NULL || strncmp(what, "sha256:", 7) == 0 ? "Downloading" : "Reading";
   if (total > 0) {
     human(b, sizeof b, total);
-    fprintf(stderr, "\r\033[KDownloading %s: %s / %s (%u%%)%s", base, a, b,
+    fprintf(stderr, "\r\033[K%s %s: %s / %s (%u%%)%s", verb, base, a, b,
             (unsigned) (done * 100 / total), rate);
   } else {
-    fprintf(stderr, "\r\033[KDownloading %s: %s%s", base, a, rate);
+    fprintf(stderr, "\r\033[K%s %s: %s%s", verb, base, a, rate);
   }
 }
 

@@ -168,6 +168,36 @@ is "trust --list: the header of the chosen columns" "$(ac trust --list --output=
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
 check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
 
+# Progress of long operations on a terminal (script(1) gives one): reading
+# a file to import or validate it, reading a layout to build it; nothing
+# when stderr is no terminal or with --quiet.
+tty_run() { script -qec "$(printf '%q ' "$@")" /dev/null </dev/null | tr '\r' '\n'; }
+if command -v script >/dev/null; then
+  out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" --insecure-options=image fetch "$TMP/a.aci")
+  if grep -Eq 'Reading a\.aci: [0-9.]+ [KMG]?i?B / [0-9.]+ [KMG]?i?B \(100%\)' <<<"$out"; then
+    ok "fetch of a file: its reading shown to 100%"
+  else
+    not_ok "fetch of a file: its reading shown to 100%"
+    note "$out"
+  fi
+  out=$(tty_run "$ACTOOL" validate "$TMP/a.aci")
+  if grep -q 'Reading a\.aci: .*(100%)' <<<"$out"; then ok "validate: the same"; else
+    not_ok "validate: the same"
+    note "$out"
+  fi
+  out=$(tty_run "$ACTOOL" build --overwrite "$TMP/a" "$TMP/tty.aci")
+  if grep -Eq 'Reading a: [0-9.]+ [KMG]?i?B' <<<"$out"; then ok "build: the layout's bytes read"; else
+    not_ok "build: the layout's bytes read"
+    note "$out"
+  fi
+  out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
+  is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
+else
+  skip "progress on a terminal" "no script(1)"
+fi
+"$ACTOOL" build --overwrite "$TMP/a" "$TMP/notty.aci" >/dev/null 2>"$TMP/.err"
+is "no progress when stderr is no terminal" "$(grep -c Reading "$TMP/.err")" 0
+
 ac --debug=false fetch --json "$TMP/a.aci" "$TMP/missing.aci" >"$TMP/fetch.json" 2>"$TMP/.err"
 is "fetch --json: each argument and its ID, null when it failed" \
   "$(jq -c '[.[] | [.image, .id]]' "$TMP/fetch.json")" "[[\"$TMP/a.aci\",\"$ID_A\"],[\"$TMP/missing.aci\",null]]"
