@@ -136,12 +136,14 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
    * and layouts are read (fetch and validate of a file, build). */
   const char *verb =
       strstr(what, "://") != NULL || strncmp(what, "sha256:", 7) == 0 ? "Downloading" : "Reading";
+  /* An image's blob by its short ID, as image list shows it. */
+  int len = strncmp(base, "sha512-", 7) == 0 ? 19 : (int) strlen(base);
   if (total > 0) {
     human(b, sizeof b, total);
-    fprintf(stderr, "\r\033[K%s %s: %s / %s (%u%%)%s", verb, base, a, b,
+    fprintf(stderr, "\r\033[K%s %.*s: %s / %s (%u%%)%s", verb, len, base, a, b,
             (unsigned) (done * 100 / total), rate);
   } else {
-    fprintf(stderr, "\r\033[K%s %s: %s%s", verb, base, a, rate);
+    fprintf(stderr, "\r\033[K%s %.*s: %s%s", verb, len, base, a, rate);
   }
 }
 

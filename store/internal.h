@@ -55,8 +55,9 @@ struct appc_render_options {
                                nodes are skipped */
   appc_cancel_fn cancelled; /* may be NULL; checked between entries */
   void *cancel_data;
-  bool no_digest; /* no tree digest wanted (a DEST, not a cached tree): the
-                     content is not hashed, appc_render_finish takes NULL */
+  const struct appc_callbacks *cb; /* progress of the layers read; may be NULL */
+  bool no_digest;                  /* no tree digest wanted (a DEST, not a cached tree): the
+                                      content is not hashed, appc_render_finish takes NULL */
 };
 
 /* A render applies layers from the top image down (the reverse of the ACE

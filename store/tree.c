@@ -322,6 +322,7 @@ static int render_layers(struct appc_store *s, int rootfs_fd, const struct plan 
   if (opts != NULL && opts->cb != NULL) {
     ro.cancelled = opts->cb->cancelled;
     ro.cancel_data = opts->cb->data;
+    ro.cb = opts->cb;
   }
   if (appc_render_new(&r, rootfs_fd, &ro, err) < 0)
     return -1;

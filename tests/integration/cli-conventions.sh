@@ -190,6 +190,14 @@ if command -v script >/dev/null; then
     not_ok "build: the layout's bytes read"
     note "$out"
   fi
+  rm -rf "$TMP/rendered"
+  out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image render example.com/alpha "$TMP/rendered")
+  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image render: each layer read, by its short ID"
+  else
+    not_ok "image render: each layer read, by its short ID"
+    note "$out"
+  fi
   out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
   is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
 else
