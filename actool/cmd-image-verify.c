@@ -53,6 +53,7 @@ static int verify(const struct actool_globals *g, const struct verify_options *o
   bool verified = false;
   if (r == 0) {
     actool_cancel_begin();
+    appc_store_set_callbacks(s, actool_callbacks(g));
     int v = appc_store_verify(s, ids, (size_t) argc, print_problem, problems, &damaged, &err);
     actool_cancel_end();
     actool_progress_clear();

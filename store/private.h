@@ -38,6 +38,7 @@ struct appc_store {
   int blobs_fd, images_fd, trees_fd, tmp_fd;
   unsigned lock_depth; /* nesting of appc_store_lock */
   bool as_root;
+  const struct appc_callbacks *cb; /* appc_store_set_callbacks; may be NULL */
 };
 
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */

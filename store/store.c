@@ -310,3 +310,8 @@ int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, app
   closedir(d);
   return r;
 }
+
+void appc_store_set_callbacks(struct appc_store *s, const struct appc_callbacks *cb)
+{
+  s->cb = cb;
+}

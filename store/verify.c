@@ -77,7 +77,9 @@ static void verify_image(struct verify *v, const char *id)
     report(v, "%s: image %s is indexed but its blob is missing", blob, id);
     return;
   }
-  if (appc_aci_validate(blob, &info, &e) < 0) {
+  cleanup_source struct appc_source *src = NULL;
+  if (appc_source_open_path(&src, blob, &e) < 0 ||
+      appc_aci_validate_source(src, v->s->cb, &info, &e) < 0) {
     report_error(v, &e);
     return;
   }

@@ -218,6 +218,11 @@ struct appc_store_gc_report {
 int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_gc_report *report,
                   appc_error_t *err);
 
+/* Callbacks for the operations that take no options of their own
+ * (appc_store_verify: progress of each blob read, cancelling between
+ * them); CB must outlive its use, NULL for none. */
+void appc_store_set_callbacks(struct appc_store *s, const struct appc_callbacks *cb);
+
 /* Check the images named by IDS (all when N is 0) and every rendered tree
  * made from them: index records readable, blobs present and hashing to their
  * IDs, stored manifests equal to the blobs', tree digests unchanged.  Each

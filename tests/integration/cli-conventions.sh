@@ -198,6 +198,13 @@ if command -v script >/dev/null; then
     not_ok "image render: each layer read, by its short ID"
     note "$out"
   fi
+  out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image verify)
+  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image verify: each blob read, by its short ID"
+  else
+    not_ok "image verify: each blob read, by its short ID"
+    note "$out"
+  fi
   out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
   is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
 else
