@@ -35,7 +35,10 @@ static int export_aci(struct appc_store *s, const char *id, const char *out, boo
       return actool_fail(&err);
     return ACTOOL_EXIT_OK;
   }
-  if (appc_store_export(s, id, out, overwrite, &err) < 0)
+  actool_cancel_begin();
+  int r = appc_store_export(s, id, out, overwrite, &err);
+  actool_cancel_end();
+  if (r < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }
@@ -82,6 +85,7 @@ static int run_image_export(const struct actool_globals *g, void *opaque, int ar
     return ACTOOL_EXIT_USAGE;
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
+  appc_store_set_callbacks(s, actool_callbacks(g));
   r = actool_lookup_image(s, argv[0], &img);
   if (r == 0) {
     r = oci ? export_oci(g, s, img.id, argv[1]) : export_aci(s, img.id, argv[1], o->overwrite);

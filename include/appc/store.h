@@ -220,7 +220,8 @@ int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_
 
 /* Callbacks for the operations that take no options of their own
  * (appc_store_verify: progress of each blob read, cancelling between
- * them); CB must outlive its use, NULL for none. */
+ * them; appc_store_export: progress of the copy, cancelling it); CB must
+ * outlive its use, NULL for none. */
 void appc_store_set_callbacks(struct appc_store *s, const struct appc_callbacks *cb);
 
 /* Check the images named by IDS (all when N is 0) and every rendered tree

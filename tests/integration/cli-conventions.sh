@@ -205,6 +205,11 @@ if command -v script >/dev/null; then
     not_ok "image verify: each blob read, by its short ID"
     note "$out"
   fi
+  out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image export example.com/alpha "$TMP/tty-export.aci")
+  if grep -Eq 'Reading tty-export\.aci: .*\(100%\)' <<<"$out"; then ok "image export: the copy shown"; else
+    not_ok "image export: the copy shown"
+    note "$out"
+  fi
   out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
   is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
 else
