@@ -791,8 +791,8 @@ bg_pod lst --uuid-file-save="$TMP/ulst" --volume=hv,kind=host,source="$TMP/lst" 
 wait_file "$TMP/lst/ready"
 u=$(cat "$TMP/ulst" 2>/dev/null)
 sleep 0.3 # the quick app's exit reaches actool
-run_capture ac list --no-legend
-is "list: the running pod" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2,4)" "0:$u	running	quick,slow"
+run_capture ac list --no-legend --raw --output=uuid,state,apps
+is "list: the running pod" "$status:$(grep -F "$u" "$TMP/.out")" "0:$u running quick,slow"
 run_capture ac list --json
 is "list --json: the running pod, its pid and apps" \
   "$(jq -r --arg u "$u" '.[] | select(.uuid == $u) | [.state, .pid, (.apps | map(.name + ":" + .state + ":" + (.exitCode // "" | tostring)) | join(","))] | join(" ")' "$TMP/.out" 2>&1)" \
@@ -848,8 +848,8 @@ run_capture ac status "$u"
 is "the exited pod is kept: state, finish time, the app's exit status" \
   "$status:$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' '):$(grep -c '^finished=' "$TMP/.out")" \
   "0:state=exited app-sh=exited(4):1"
-run_capture ac list --no-legend
-is "list shows the exited pod" "$(grep -F "$u" "$TMP/.out" | cut -f2)" exited
+run_capture ac list --no-legend --raw
+is "list shows the exited pod" "$(grep -F "$u" "$TMP/.out" | cut -d' ' -f2)" exited
 run_capture ac status --log "$u"
 is "its log outlives it" "$(grep -c 'hello from the detached pod' "$TMP/.out")" 1
 is "its apps' file systems are gone, its state and log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "lock log pod state.json"
@@ -952,8 +952,8 @@ wait_exit "$BG_PID" 5
 alive() { grep -l "abandon-$$-[${tok:0:1}]${tok:1}" /proc/[0-9]*/cmdline 2>/dev/null; }
 for _ in $(seq 50); do [ -z "$(alive)" ] && break; sleep 0.1; done
 is "SIGKILL of actool: the pod's processes die with it" "$(alive)" ""
-run_capture ac list --no-legend
-is "list: the pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2)" "0:$u	abandoned"
+run_capture ac list --no-legend --raw --output=uuid,state
+is "list: the pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out")" "0:$u abandoned"
 run_capture ac status "$u"
 is "status: state=abandoned" "$status:$(grep '^state=' "$TMP/.out")" "0:state=abandoned"
 yes_run "the abandoned pod's directory is still there" test -d "$STORE/pods/$u"
@@ -996,8 +996,8 @@ sleep 2 # past the init's delay
 alive() { grep -l "race-$$-[${tok:0:1}]${tok:1}" /proc/[0-9]*/cmdline 2>/dev/null; }
 yes_run "SIGKILL of actool before its pod's init is set up: no app starts" test ! -e "$TMP/race/ran"
 is "SIGKILL of actool before its pod's init is set up: no process of the pod is left" "$(alive)" ""
-run_capture ac list --no-legend
-is "list: that pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out" | cut -f1,2)" "0:$u	abandoned"
+run_capture ac list --no-legend --raw --output=uuid,state
+is "list: that pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out")" "0:$u abandoned"
 run_capture ac gc
 is "gc removes that pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
 is "gc: its cgroups are gone" "$(cg_dirs)" ""
