@@ -85,14 +85,15 @@ int actool_stdout_not_terminal(const char *command)
 
 int actool_stdout_output_begin(struct actool_stdout_output *o, appc_error_t *err)
 {
-  const char *tmp = getenv("TMPDIR");
+  const char *tmp = NULL;
+  cleanup_free char *dir = appc_mkdtemp(NULL, "actool-out", &tmp);
 
-  if (tmp == NULL || *tmp == '\0')
-    tmp = "/tmp";
-  if ((size_t) snprintf(o->dir, sizeof o->dir, "%s/actool-out.XXXXXX", tmp) >= sizeof o->dir)
-    return appc_error_make(err, ENAMETOOLONG, "%s", tmp);
-  if (mkdtemp(o->dir) == NULL)
+  if (dir == NULL)
     return appc_error_make(err, errno, "%s: making a temporary directory", tmp);
+  if ((size_t) snprintf(o->dir, sizeof o->dir, "%s", dir) >= sizeof o->dir) {
+    rmdir(dir);
+    return appc_error_make(err, ENAMETOOLONG, "%s", dir);
+  }
   if ((size_t) snprintf(o->path, sizeof o->path, "%s/out.aci", o->dir) >= sizeof o->path) {
     rmdir(o->dir);
     return appc_error_make(err, ENAMETOOLONG, "%s", o->dir);

@@ -450,3 +450,26 @@ int appc_recv_fd(int sock, int flags)
   memcpy(&fd, CMSG_DATA(c), sizeof fd);
   return fd;
 }
+
+char *appc_mkdtemp(const char *dir, const char *prefix, const char **used)
+{
+  char *path = NULL;
+
+  if (dir == NULL || *dir == '\0')
+    dir = getenv("TMPDIR");
+  if (dir == NULL || *dir == '\0')
+    dir = "/tmp";
+  if (used != NULL)
+    *used = dir;
+  if (asprintf(&path, "%s/%s-XXXXXX", dir, prefix) < 0) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (mkdtemp(path) == NULL) {
+    int e = errno;
+    free(path);
+    errno = e;
+    return NULL;
+  }
+  return path;
+}

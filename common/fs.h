@@ -110,6 +110,11 @@ int appc_open_in_root(int root_fd, const char *path, int flags);
  * errno. */
 int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode);
 
+/* A new private directory DIR/PREFIX-XXXXXX (mkdtemp), DIR NULL or "":
+ * $TMPDIR, else /tmp.  Its malloc'd path, or NULL with errno set; *USED
+ * (may be NULL) is the directory it was made in, for messages. */
+char *appc_mkdtemp(const char *dir, const char *prefix, const char **used);
+
 /* Hand the descriptor FD to the other end of the Unix socket SOCK
  * (SCM_RIGHTS).  0, or -1 with errno. */
 int appc_send_fd(int sock, int fd);

@@ -603,7 +603,7 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
                                const struct appc_debian_options *opts,
                                struct appc_debian_packages *out, appc_error_t *err)
 {
-  const char *tmpdir = opts->tmpdir != NULL ? opts->tmpdir : getenv("TMPDIR");
+  const char *tmpdir = NULL;
   struct job j = {
       .o = opts,
       .mirror = opts->mirror != NULL ? opts->mirror : APPC_DEBIAN_DEFAULT_MIRROR,
@@ -634,17 +634,8 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   if ((mirror = strndup(j.mirror, mlen)) == NULL)
     return appc_error_make(err, ENOMEM, "mirror");
   j.mirror = mirror;
-  if (asprintf(&work, "%s/actool-debian-XXXXXX",
-               tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp") < 0) {
-    work = NULL;
-    return appc_error_make(err, ENOMEM, "debian");
-  }
-  if (mkdtemp(work) == NULL) {
-    int e = errno;
-    free(work);
-    work = NULL;
-    return appc_error_make(err, e, "a temporary directory in %s", tmpdir ? tmpdir : "/tmp");
-  }
+  if ((work = appc_mkdtemp(opts->tmpdir, "actool-debian", &tmpdir)) == NULL)
+    return appc_error_make(err, errno, "a temporary directory in %s", tmpdir);
   j.work = work;
   if (appc_trust_init(err) < 0 || prepare(&j, root_fd, names, n, &s) < 0)
     return -1;

@@ -100,16 +100,11 @@ static int temp_home_create(struct appc_store *store, char **out, appc_error_t *
 
 int appc_trust_temp_home_at(const char *tmpdir, char **out, appc_error_t *err)
 {
-  cleanup_free char *home = NULL;
+  const char *in = NULL;
+  cleanup_free char *home = appc_mkdtemp(tmpdir, "actool-gnupg", &in);
 
-  if (tmpdir == NULL || *tmpdir == '\0')
-    tmpdir = getenv("TMPDIR");
-  if (tmpdir == NULL || *tmpdir == '\0')
-    tmpdir = "/tmp";
-  if (asprintf(&home, "%s/actool-gnupg-XXXXXX", tmpdir) < 0)
-    return appc_error_make(err, ENOMEM, "%s", tmpdir);
-  if (mkdtemp(home) == NULL)
-    return appc_error_make(err, errno, "%s: a temporary GNUPGHOME", home);
+  if (home == NULL)
+    return appc_error_make(err, errno, "%s/actool-gnupg-XXXXXX: a temporary GNUPGHOME", in);
   if (write_conf(home, err) < 0) {
     appc_trust_temp_home_remove(steal_pointer(&home));
     return -1;
