@@ -36,7 +36,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,16 +73,10 @@ struct ace_net {
 
 static int net_lock(int area, appc_error_t *err)
 {
-  int fd = openat(area, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = appc_lock_at(area, "lock", err);
 
   if (fd < 0)
-    return appc_error_make(err, errno, "net/lock");
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      int e = errno;
-      close(fd);
-      return appc_error_make(err, e, "net/lock");
-    }
+    appc_error_prefix(err, "net");
   return fd;
 }
 

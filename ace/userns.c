@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -126,10 +125,8 @@ static int lock_leases(int *dirfd, int *lockfd, appc_error_t *err)
 
   if (root < 0 || (*dirfd = appc_mkdirs_in_root(root, LEASE_DIR, 0700)) < 0)
     return appc_error_make(err, errno, "%s", LEASE_DIR);
-  *lockfd = openat(*dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (*lockfd < 0 || flock(*lockfd, LOCK_EX) < 0)
-    return appc_error_make(err, errno, "%s/lock", LEASE_DIR);
-  return 0;
+  *lockfd = appc_lock_at(*dirfd, "lock", err);
+  return *lockfd < 0 ? appc_error_prefix(err, "%s", LEASE_DIR) : 0;
 }
 
 /* Walk the leases: stale ones are removed, live ones handed to FN. */

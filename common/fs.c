@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -401,6 +402,21 @@ int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
   if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
     return -1;
   return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int appc_lock_at(int dirfd, const char *name, appc_error_t *err)
+{
+  int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", name);
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) {
+      int e = errno;
+      close(fd);
+      return appc_error_make(err, e, "%s: locking it", name);
+    }
+  return fd;
 }
 
 /* ---- descriptors over Unix sockets ------------------------------------------------------ */

@@ -33,6 +33,11 @@ int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, 
 int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
                       size_t *len, appc_error_t *err);
 
+/* Open (creating it, mode 0600) the lock file NAME in DIRFD and take an
+ * exclusive flock on it, waiting for it: the descriptor (close-on-exec;
+ * closing it releases the lock), or -1 with an error naming NAME. */
+int appc_lock_at(int dirfd, const char *name, appc_error_t *err);
+
 /* An unnamed file in the directory DIRFD, open for reading and writing:
  * O_TMPFILE, or where the file system lacks it a hidden name unlinked at
  * once; either way nothing is left behind however the process ends.  A
