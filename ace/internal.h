@@ -2,13 +2,12 @@
 /* Internal interfaces of the executor (ace/), shared by its modules.
  *
  * Process model (docs/executor.md): actool (P) prepares everything that can
- * fail early in the host's namespaces, forks the metadata service (M), then
- * clones the pod's init (I, PID 1 of the pod's PID namespace, also in its
- * IPC, UTS and network namespaces).  I forks one supervisor (S) per app: S
- * enters its own mount namespace, builds the app's root filesystem, pivots
- * into it and runs pre-start, the app and post-stop.  Functions marked
- * "child" run in I or S, after fork: they must not rely on state of P other
- * than what fork copied. */
+ * fail early in the host's namespaces, registers the pod with the store's
+ * metadata service (M, mds.c), then clones the pod's init (I, PID 1 of the pod's PID namespace,
+ * also in its IPC, UTS and network namespaces).  I forks one supervisor (S) per app: S enters its
+ * own mount namespace, builds the app's root filesystem, pivots into it and runs pre-start, the app
+ * and post-stop.  Functions marked "child" run in I or S, after fork: they must not rely on state
+ * of P other than what fork copied. */
 #ifndef APPC_ACE_INTERNAL_H
 #define APPC_ACE_INTERNAL_H
 
@@ -342,5 +341,37 @@ int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
  * READY_FD (unless -1).  Runs in the metadata process M. */
 int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
                        int stop_fd, int ready_fd, appc_error_t *err);
+
+/* The wire form of a pod's service (JSON, its key included: zero it after
+ * use), made by P for the shared service (mds.c). */
+int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *token, char **out,
+                             size_t *len, appc_error_t *err);
+/* Serve the pod WIRE describes on LISTEN_FD from a thread of this process
+ * until ace_metadata_server_stop, which leaves LISTEN_FD open. */
+struct ace_metadata_server;
+int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
+                              struct ace_metadata_server **out, appc_error_t *err);
+void ace_metadata_server_stop(struct ace_metadata_server *srv);
+
+/* ---- mds.c: one metadata service for every pod of a store --------------- */
+
+/* Have the store's metadata service (the socket metadata.sock in the pods
+ * directory PODS_FD) serve the pod WIRE describes on LISTEN_FD, starting
+ * the service when none runs.  Returns the registration's connection: the
+ * service serves the pod while it stays open, and it turns readable when
+ * the service ends.  ace_mds_ended tells how. */
+int ace_mds_register(int pods_fd, const char *wire, size_t len, int listen_fd, appc_error_t *err);
+/* What CONN (from ace_mds_register) turning readable means; *SERVED (false
+ * at first) records the service's acceptance. */
+enum ace_mds_event {
+  ACE_MDS_SERVING, /* nothing to do: it took the pod */
+  ACE_MDS_ENDED,   /* it served the pod, then died: register again (a new one starts) */
+  ACE_MDS_RETIRED, /* it retired before taking the pod: register again */
+  ACE_MDS_REFUSED, /* it refused the pod: the reason is in *ERR */
+};
+enum ace_mds_event ace_mds_read(int conn, bool *served, appc_error_t *err);
+/* The service itself, for the unit tests: serve on CTL (listening) and
+ * retire after IDLE_MS without pods.  Never returns. */
+void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms) __attribute__((noreturn));
 
 #endif

@@ -229,28 +229,53 @@ int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err)
 
 /* ---- what the server serves ---- */
 
-struct server {
-  const char *token;
-  size_t token_len;
-  const struct ace_metadata_pod *pod;
-  char uuid[UUID_LEN + 1]; /* canonical form */
-  EVP_PKEY *hmac_key;
-  char *pod_annotations; /* JSON */
-  size_t pod_annotations_len;
-  char **app_annotations; /* JSON, one per app */
-  size_t *app_annotations_len;
+/* Everything a pod's service answers with, owned by the service: the same
+ * data whether it came from the caller (ace_metadata_serve) or from P over
+ * the shared service's socket (ace_metadata_wire_*). */
+struct served_app {
+  char *name;
+  char *image_id;
+  char *manifest;    /* the image's manifest as stored */
+  char *annotations; /* JSON: the image's merged with the pod's for the app */
 };
 
-static void server_clear(struct server *s)
+struct server {
+  char *token;
+  size_t token_len;
+  char uuid[UUID_LEN + 1]; /* canonical form */
+  char *pod_manifest;
+  char *pod_annotations; /* JSON */
+  struct served_app *apps;
+  size_t n_apps;
+  unsigned char key[ACE_HMAC_KEY_LEN];
+  EVP_PKEY *hmac_key;
+  struct MHD_Daemon *daemon;
+};
+
+static void server_free(struct server *s)
 {
+  if (s == NULL)
+    return;
   if (s->hmac_key != NULL)
     EVP_PKEY_free(s->hmac_key); /* libcrypto may not be loaded if set-up failed early */
+  free(s->token);
+  free(s->pod_manifest);
   free(s->pod_annotations);
-  for (size_t i = 0; s->app_annotations != NULL && i < s->pod->n_apps; i++)
-    free(s->app_annotations[i]);
-  free(s->app_annotations);
-  free(s->app_annotations_len);
+  for (size_t i = 0; s->apps != NULL && i < s->n_apps; i++) {
+    free(s->apps[i].name);
+    free(s->apps[i].image_id);
+    free(s->apps[i].manifest);
+    free(s->apps[i].annotations);
+  }
+  free(s->apps);
+  explicit_bzero(s->key, sizeof s->key);
+  free(s);
 }
+static void server_freep(struct server **s)
+{
+  server_free(*s);
+}
+#define cleanup_server __attribute__((cleanup(server_freep)))
 
 /* Copy TEXT, when it is a UUID in the RFC 4122 text form (either case), to
  * OUT in canonical lower-case form. */
@@ -276,20 +301,20 @@ static bool kv_name_eq(const char *a, const char *b)
   return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static int render_kv(const struct appc_kv_list *l, char **out, size_t *len, appc_error_t *err)
+static int render_kv(const struct appc_kv_list *l, char **out, appc_error_t *err)
 {
   cleanup_json struct json_object *a = appc_jkv_list(l);
+  size_t len;
 
   if (a == NULL)
     return appc_error_make(err, ENOMEM, "metadata: annotations");
-  return appc_json_render(a, 0, out, len, err);
+  return appc_json_render(a, 0, out, &len, err);
 }
 
 /* The spec's "annotations from Image Manifest merged with app annotations
  * from Pod Manifest": the image's in their order, a pod annotation replacing
  * the value of the image's one with its name, the others appended. */
-static int render_app_annotations(const struct ace_metadata_app *app, char **out, size_t *len,
-                                  appc_error_t *err)
+static int render_app_annotations(const struct ace_metadata_app *app, char **out, appc_error_t *err)
 {
   const struct appc_kv_list *img =
       app->image_manifest != NULL ? &app->image_manifest->annotations : &no_annotations;
@@ -312,46 +337,212 @@ static int render_app_annotations(const struct ace_metadata_app *app, char **out
     else
       items[n++] = pod->items[i];
   }
-  return render_kv(&(struct appc_kv_list){items, n}, out, len, err);
+  return render_kv(&(struct appc_kv_list){items, n}, out, err);
 }
 
-/* Everything that does not depend on the request is prepared here, so that
- * a failure is an error of ace_metadata_serve rather than a 500 later. */
-static int server_init(struct server *s, const char *token, const struct ace_metadata_pod *pod,
-                       appc_error_t *err)
+/* What every server must hold, whatever its source: checked here so that a
+ * failure is an error at start rather than a 500 later. */
+static int server_check(const struct server *s, appc_error_t *err)
 {
-  *s = (struct server){.token = token, .token_len = strlen(token), .pod = pod};
-  if (s->token_len == 0)
+  if (s->token == NULL || s->token_len == 0)
     return appc_error_make(err, 0, "metadata: the token must not be empty");
-  if (pod->pod_manifest_json == NULL)
+  if (s->pod_manifest == NULL || s->pod_annotations == NULL)
     return appc_error_make(err, 0, "metadata: the pod manifest is missing");
-  for (size_t i = 0; i < pod->n_apps; i++)
-    if (pod->apps[i].image_id == NULL || pod->apps[i].image_manifest_json == NULL)
+  for (size_t i = 0; i < s->n_apps; i++)
+    if (s->apps[i].name == NULL || s->apps[i].image_id == NULL || s->apps[i].manifest == NULL ||
+        s->apps[i].annotations == NULL)
       return appc_error_make(err, 0, "metadata: app %s: image ID or manifest missing",
-                             pod->apps[i].name != NULL ? pod->apps[i].name : "(unnamed)");
+                             s->apps[i].name != NULL ? s->apps[i].name : "(unnamed)");
+  return 0;
+}
+
+static char *dup_or_null(const char *s)
+{
+  return s != NULL ? strdup(s) : NULL;
+}
+
+/* A server for POD (the caller's view), with copies of what it serves. */
+static int server_from_pod(const struct ace_metadata_pod *pod, const char *token,
+                           struct server **out, appc_error_t *err)
+{
+  cleanup_server struct server *s = calloc(1, sizeof *s);
+
+  if (s == NULL || (s->apps = calloc(pod->n_apps + 1, sizeof *s->apps)) == NULL ||
+      (s->token = strdup(token)) == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  s->token_len = strlen(token);
+  s->n_apps = pod->n_apps;
   if (pod->uuid == NULL || !uuid_canonical(pod->uuid, strlen(pod->uuid), s->uuid))
     return appc_error_make(err, 0, "metadata: pod UUID \"%s\" is not in RFC 4122 form",
                            pod->uuid != NULL ? pod->uuid : "");
-  /* libcrypto is loaded here, not at the first signature: the service
-   * answers on one thread, and loading it then (tens of milliseconds under
-   * a sanitizer on a loaded machine) held up the requests of the other
-   * apps past the ACE validator's 100 ms. */
-  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0 || appc_lazy_bind(APPC_LAZY_MHD, err) < 0)
-    return appc_error_prefix(err, "metadata");
-  s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, pod->hmac_key, ACE_HMAC_KEY_LEN);
-  if (s->hmac_key == NULL)
-    return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
-  if (render_kv(pod->annotations != NULL ? pod->annotations : &no_annotations, &s->pod_annotations,
-                &s->pod_annotations_len, err) < 0)
-    return -1;
-  s->app_annotations = calloc(pod->n_apps + 1, sizeof *s->app_annotations);
-  s->app_annotations_len = calloc(pod->n_apps + 1, sizeof *s->app_annotations_len);
-  if (s->app_annotations == NULL || s->app_annotations_len == NULL)
-    return appc_error_make(err, ENOMEM, "metadata");
-  for (size_t i = 0; i < pod->n_apps; i++)
-    if (render_app_annotations(&pod->apps[i], &s->app_annotations[i], &s->app_annotations_len[i],
-                               err) < 0)
+  if (pod->pod_manifest_json != NULL &&
+      ((s->pod_manifest = strdup(pod->pod_manifest_json)) == NULL ||
+       render_kv(pod->annotations != NULL ? pod->annotations : &no_annotations, &s->pod_annotations,
+                 err) < 0))
+    return *err != NULL ? -1 : appc_error_make(err, ENOMEM, "metadata");
+  for (size_t i = 0; i < pod->n_apps; i++) {
+    const struct ace_metadata_app *a = &pod->apps[i];
+    struct served_app *sa = &s->apps[i];
+    sa->name = dup_or_null(a->name);
+    sa->image_id = dup_or_null(a->image_id);
+    sa->manifest = dup_or_null(a->image_manifest_json);
+    if (render_app_annotations(a, &sa->annotations, err) < 0)
       return -1;
+    if ((a->name != NULL && sa->name == NULL) || (a->image_id != NULL && sa->image_id == NULL) ||
+        (a->image_manifest_json != NULL && sa->manifest == NULL))
+      return appc_error_make(err, ENOMEM, "metadata");
+  }
+  memcpy(s->key, pod->hmac_key, ACE_HMAC_KEY_LEN);
+  if (server_check(s, err) < 0)
+    return -1;
+  *out = steal_pointer(&s);
+  return 0;
+}
+
+/* ---- the wire form: what P hands the shared service ---- */
+
+/* A JSON object of strings: {"uuid", "token", "hmacKey" (hex),
+ * "podManifest", "podAnnotations", "apps": [{"name", "imageID", "manifest",
+ * "annotations"}]}.  Only root can reach the shared service (docs/executor.md),
+ * but what arrives is still checked as any input: types, the UUID's form,
+ * the key's length. */
+static int wire_put(struct json_object *o, const char *key, const char *value)
+{
+  struct json_object *v = json_object_new_string(value);
+  return v != NULL && json_object_object_add(o, key, v) == 0 ? 0 : -1;
+}
+
+static struct json_object *server_to_json(const struct server *s)
+{
+  cleanup_json struct json_object *o = json_object_new_object();
+  struct json_object *apps = json_object_new_array();
+  char key[2 * ACE_HMAC_KEY_LEN + 1];
+
+  if (o == NULL || apps == NULL || json_object_object_add(o, "apps", apps) < 0) {
+    json_object_put(apps);
+    return NULL;
+  }
+  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++)
+    snprintf(key + 2 * i, 3, "%02x", s->key[i]);
+  bool ok = wire_put(o, "uuid", s->uuid) == 0 && wire_put(o, "token", s->token) == 0 &&
+            wire_put(o, "hmacKey", key) == 0 && wire_put(o, "podManifest", s->pod_manifest) == 0 &&
+            wire_put(o, "podAnnotations", s->pod_annotations) == 0;
+  explicit_bzero(key, sizeof key);
+  for (size_t i = 0; ok && i < s->n_apps; i++) {
+    struct json_object *a = json_object_new_object();
+    ok = a != NULL && json_object_array_add(apps, a) == 0 &&
+         wire_put(a, "name", s->apps[i].name) == 0 &&
+         wire_put(a, "imageID", s->apps[i].image_id) == 0 &&
+         wire_put(a, "manifest", s->apps[i].manifest) == 0 &&
+         wire_put(a, "annotations", s->apps[i].annotations) == 0;
+  }
+  if (!ok)
+    return NULL;
+  return steal_pointer(&o);
+}
+
+int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *token, char **out,
+                             size_t *len, appc_error_t *err)
+{
+  cleanup_server struct server *s = NULL;
+  cleanup_json struct json_object *o = NULL;
+
+  if (server_from_pod(pod, token, &s, err) < 0)
+    return -1;
+  if ((o = server_to_json(s)) == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  return appc_json_render(o, 0, out, len, err);
+}
+
+/* The string member KEY of O, copied; NULL (an error in *ERR) when absent
+ * or not a string. */
+static char *wire_string(struct json_object *o, const char *key, appc_error_t *err)
+{
+  struct json_object *v;
+  char *r;
+
+  if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
+    appc_error_make(err, 0, "metadata: registration: %s must be a string", key);
+    return NULL;
+  }
+  if ((r = strdup(json_object_get_string(v))) == NULL)
+    appc_error_make(err, ENOMEM, "metadata");
+  return r;
+}
+
+static int wire_key(struct server *s, struct json_object *o, appc_error_t *err)
+{
+  cleanup_free char *hex = wire_string(o, "hmacKey", err);
+
+  if (hex == NULL)
+    return -1;
+  if (strlen(hex) != 2 * ACE_HMAC_KEY_LEN)
+    return appc_error_make(err, 0, "metadata: registration: hmacKey must have %d hex digits",
+                           2 * ACE_HMAC_KEY_LEN);
+  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++) {
+    unsigned v;
+    if (!isxdigit((unsigned char) hex[2 * i]) || !isxdigit((unsigned char) hex[2 * i + 1]) ||
+        sscanf(hex + 2 * i, "%2x", &v) != 1)
+      return appc_error_make(err, 0, "metadata: registration: hmacKey is not hex");
+    s->key[i] = (unsigned char) v;
+  }
+  explicit_bzero(hex, strlen(hex));
+  return 0;
+}
+
+static int wire_apps(struct server *s, struct json_object *o, appc_error_t *err)
+{
+  struct json_object *apps;
+
+  if (!json_object_object_get_ex(o, "apps", &apps) || !json_object_is_type(apps, json_type_array))
+    return appc_error_make(err, 0, "metadata: registration: apps must be an array");
+  s->n_apps = json_object_array_length(apps);
+  if ((s->apps = calloc(s->n_apps + 1, sizeof *s->apps)) == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  for (size_t i = 0; i < s->n_apps; i++) {
+    struct json_object *a = json_object_array_get_idx(apps, i);
+    struct served_app *sa = &s->apps[i];
+    if (!json_object_is_type(a, json_type_object))
+      return appc_error_make(err, 0, "metadata: registration: apps[%zu] must be an object", i);
+    if ((sa->name = wire_string(a, "name", err)) == NULL ||
+        (sa->image_id = wire_string(a, "imageID", err)) == NULL ||
+        (sa->manifest = wire_string(a, "manifest", err)) == NULL ||
+        (sa->annotations = wire_string(a, "annotations", err)) == NULL)
+      return appc_error_prefix(err, "apps[%zu]", i);
+  }
+  return 0;
+}
+
+static int server_from_wire(const char *text, size_t len, struct server **out, appc_error_t *err)
+{
+  cleanup_server struct server *s = calloc(1, sizeof *s);
+  cleanup_json struct json_object *o = NULL;
+  cleanup_free char *uuid = NULL;
+  struct json_tokener *tok = json_tokener_new();
+
+  if (s == NULL || tok == NULL) {
+    json_tokener_free(tok);
+    return appc_error_make(err, ENOMEM, "metadata");
+  }
+  if (len <= INT_MAX)
+    o = json_tokener_parse_ex(tok, text, (int) len);
+  bool whole = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+               json_tokener_get_parse_end(tok) == len;
+  json_tokener_free(tok);
+  if (!whole || !json_object_is_type(o, json_type_object))
+    return appc_error_make(err, 0, "metadata: registration: not a JSON object");
+  if ((uuid = wire_string(o, "uuid", err)) == NULL ||
+      (s->token = wire_string(o, "token", err)) == NULL ||
+      (s->pod_manifest = wire_string(o, "podManifest", err)) == NULL ||
+      (s->pod_annotations = wire_string(o, "podAnnotations", err)) == NULL ||
+      wire_key(s, o, err) < 0 || wire_apps(s, o, err) < 0)
+    return -1;
+  if (!uuid_canonical(uuid, strlen(uuid), s->uuid))
+    return appc_error_make(err, 0, "metadata: pod UUID \"%s\" is not in RFC 4122 form", uuid);
+  s->token_len = strlen(s->token);
+  if (server_check(s, err) < 0)
+    return -1;
+  *out = steal_pointer(&s);
   return 0;
 }
 
@@ -385,7 +576,7 @@ enum endpoint {
 
 struct route {
   enum endpoint ep;
-  const struct ace_metadata_app *app; /* for EP_APP_* */
+  const struct served_app *app; /* for EP_APP_* */
   size_t app_index;
 };
 
@@ -432,13 +623,13 @@ static bool find_app(const struct server *s, const char *path, struct route *r)
 
   if (path[n] != '/')
     return false;
-  for (size_t i = 0; i < s->pod->n_apps; i++) {
-    const char *name = s->pod->apps[i].name;
+  for (size_t i = 0; i < s->n_apps; i++) {
+    const char *name = s->apps[i].name;
     if (name == NULL || strlen(name) != n || memcmp(name, path, n) != 0)
       continue;
     for (size_t j = 0; j < ARRAY_SIZE(app_paths); j++) {
       if (strcmp(path + n + 1, app_paths[j].path) == 0) {
-        *r = (struct route){app_paths[j].ep, &s->pod->apps[i], i};
+        *r = (struct route){app_paths[j].ep, &s->apps[i], i};
         return true;
       }
     }
@@ -525,19 +716,19 @@ static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection
 
   switch (r->ep) {
   case EP_POD_ANNOTATIONS:
-    body = s->pod_annotations, len = s->pod_annotations_len;
+    body = s->pod_annotations, len = strlen(body);
     break;
   case EP_POD_MANIFEST:
-    body = s->pod->pod_manifest_json, len = strlen(body);
+    body = s->pod_manifest, len = strlen(body);
     break;
   case EP_POD_UUID:
     body = s->uuid, len = UUID_LEN, type = TEXT_TYPE;
     break;
   case EP_APP_ANNOTATIONS:
-    body = s->app_annotations[r->app_index], len = s->app_annotations_len[r->app_index];
+    body = r->app->annotations, len = strlen(body);
     break;
   case EP_APP_MANIFEST:
-    body = r->app->image_manifest_json, len = strlen(body);
+    body = r->app->manifest, len = strlen(body);
     break;
   case EP_APP_ID:
     body = r->app->image_id, len = strlen(body), type = TEXT_TYPE;
@@ -798,43 +989,92 @@ static int wait_for_stop(int fd, appc_error_t *err)
   }
 }
 
-/* MHD runs its own polling thread and the calling thread waits on STOP_FD.
- * It polls with poll(), not epoll: libmicrohttpd 0.9.75's epoll mode is
+/* Load libcrypto and libmicrohttpd, set the key up and serve S on
+ * LISTEN_FD from MHD's own polling thread.  libcrypto is loaded here, not at
+ * the first signature: loading it then (tens of milliseconds under a
+ * sanitizer on a loaded machine) held up other requests past the ACE
+ * validator's 100 ms.
+ * MHD polls with poll(), not epoll: libmicrohttpd 0.9.75's epoll mode is
  * edge-triggered and does not see a client's end of stream that arrives
  * with the last bytes of a partial request, so such a connection would hold
- * one of the CONNECTION_LIMIT slots until the inactivity timeout.
- * The alternative, an external loop over MHD's descriptors and STOP_FD,
- * would re-implement MHD's event loop (timeouts included) for a single extra
- * descriptor; the handlers only read the immutable pod, so the thread needs
- * no locking.  MHD_quiesce_daemon hands LISTEN_FD back before the daemon
- * stops, so the descriptor stays the caller's and is left open. */
+ * one of the CONNECTION_LIMIT slots until the inactivity timeout.  The
+ * handlers only read S, so the thread needs no locking. */
+static int server_start(struct server *s, int listen_fd, appc_error_t *err)
+{
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0 || appc_lazy_bind(APPC_LAZY_MHD, err) < 0)
+    return appc_error_prefix(err, "metadata");
+  s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, s->key, ACE_HMAC_KEY_LEN);
+  if (s->hmac_key == NULL)
+    return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
+  s->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
+                               on_request, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
+                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                               MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+                               MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT, MHD_OPTION_END);
+  if (s->daemon == NULL)
+    return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
+  return 0;
+}
+
+/* MHD_quiesce_daemon hands the listening socket back before the daemon
+ * stops, so it stays its owner's and is left open. */
+static void server_stop(struct server *s)
+{
+  if (s != NULL && s->daemon != NULL) {
+    MHD_quiesce_daemon(s->daemon);
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+  }
+  server_free(s);
+}
+
+struct ace_metadata_server {
+  struct server *s;
+};
+
+int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
+                              struct ace_metadata_server **out, appc_error_t *err)
+{
+  cleanup_server struct server *s = NULL;
+  cleanup_free struct ace_metadata_server *h = calloc(1, sizeof *h);
+
+  if (h == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  if (server_from_wire(wire, len, &s, err) < 0 || server_start(s, listen_fd, err) < 0) {
+    server_stop(steal_pointer(&s));
+    return -1;
+  }
+  h->s = steal_pointer(&s);
+  *out = steal_pointer(&h);
+  return 0;
+}
+
+void ace_metadata_server_stop(struct ace_metadata_server *h)
+{
+  if (h == NULL)
+    return;
+  server_stop(h->s);
+  free(h);
+}
+
+/* Through the wire form, as the shared service gets its pods: what the
+ * unit tests and the fuzz target see is what the apps see. */
 int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
                        int stop_fd, int ready_fd, appc_error_t *err)
 {
-  struct server s;
-  struct MHD_Daemon *d;
+  struct ace_metadata_server *h = NULL;
+  cleanup_free char *wire = NULL;
+  size_t len;
   int r;
 
   if (fcntl(stop_fd, F_GETFD) < 0)
     return appc_error_make(err, errno, "metadata: stop descriptor %d", stop_fd);
-  if (server_init(&s, token, pod, err) < 0) {
-    server_clear(&s);
+  if (ace_metadata_wire_encode(pod, token, &wire, &len, err) < 0 ||
+      ace_metadata_server_start(listen_fd, wire, len, &h, err) < 0)
     return -1;
-  }
-  d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, on_request, &s,
-                       MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
-                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-                       CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT,
-                       MHD_OPTION_END);
-  if (d == NULL) {
-    server_clear(&s);
-    return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
-  }
   if (ready_fd >= 0)
     (void) !write(ready_fd, "", 1);
   r = wait_for_stop(stop_fd, err);
-  MHD_quiesce_daemon(d);
-  MHD_stop_daemon(d);
-  server_clear(&s);
+  ace_metadata_server_stop(h);
   return r;
 }

@@ -100,8 +100,11 @@ struct pod_run {
   char token[ACE_TOKEN_LEN + 1];
   unsigned char key[ACE_HMAC_KEY_LEN];
   char metadata_url[128];
-  pid_t parent, meta_pid, init_pid;
-  int meta_stop[2];
+  pid_t parent, init_pid;
+  char *meta_wire; /* the pod as the metadata service gets it (holds the key) */
+  size_t meta_wire_len;
+  int meta_conn;    /* the registration with the store's metadata service */
+  bool meta_served; /* the service took the pod */
   int report[2];
   int init_ready[2], init_go[2]; /* I's handshake with P (parent_confirms) */
   int sigfd;
@@ -610,10 +613,10 @@ static int setup_network(struct pod_run *r, appc_error_t *err)
   return 0;
 }
 
-static int start_metadata(struct pod_run *r, appc_error_t *err)
+/* What the store's metadata service serves for the pod, in its wire form. */
+static int encode_metadata(struct pod_run *r, appc_error_t *err)
 {
-  cleanup_free struct ace_metadata_app *apps = calloc(r->n_apps, sizeof *apps);
-  struct ace_metadata_pod mp;
+  cleanup_free struct ace_metadata_app *apps = calloc(r->n_apps + 1, sizeof *apps);
 
   if (apps == NULL)
     return appc_error_make(err, ENOMEM, "metadata");
@@ -623,63 +626,51 @@ static int start_metadata(struct pod_run *r, appc_error_t *err)
                                         .image_manifest_json = r->apps[i].manifest_json,
                                         .image_manifest = r->apps[i].manifest,
                                         .pod_app_annotations = &r->apps[i].ra->annotations};
-  mp = (struct ace_metadata_pod){.uuid = r->uuid,
-                                 .pod_manifest_json = r->pod_json,
-                                 .annotations = &r->pod->annotations,
-                                 .apps = apps,
-                                 .n_apps = r->n_apps,
-                                 .hmac_key = r->key};
-  if (r->meta_stop[0] < 0 && pipe2(r->meta_stop, O_CLOEXEC) < 0)
-    return appc_error_make(err, errno, "metadata service");
-  r->meta_pid = fork();
-  if (r->meta_pid < 0)
-    return appc_error_make(err, errno, "metadata service");
-  if (r->meta_pid == 0) {
-    appc_error_t e = NULL;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != r->parent)
-      _exit(1);
-    /* M keeps nothing of the pod's pipes (their readers wait for EOF) nor
-     * its lock (P's alone, see pod_init). */
-    close(r->dir.lock_fd);
-    close(r->meta_stop[1]);
-    close(r->report[0]);
-    close(r->report[1]);
-    for (size_t i = 0; i < r->n_apps; i++)
-      for (int k = 0; k < 2; k++) {
-        if (r->apps[i].out[k] >= 0)
-          close(r->apps[i].out[k]);
-        if (r->apps[i].errp[k] >= 0)
-          close(r->apps[i].errp[k]);
-      }
-    if (r->sigfd >= 0)
-      close(r->sigfd);
-    sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
-    _exit(ace_metadata_serve(r->listen_fd, r->token, &mp, r->meta_stop[0], -1, &e) < 0 ? 1 : 0);
-  }
-  /* P keeps the socket and the stop pipe's read end: a new M serves them
-   * should this one die (restart_metadata). */
-  return 0;
+  struct ace_metadata_pod mp = {.uuid = r->uuid,
+                                .pod_manifest_json = r->pod_json,
+                                .annotations = &r->pod->annotations,
+                                .apps = apps,
+                                .n_apps = r->n_apps,
+                                .hmac_key = r->key};
+  return ace_metadata_wire_encode(&mp, r->token, &r->meta_wire, &r->meta_wire_len, err);
 }
 
-/* A metadata service that died while the pod runs is started again on the
- * same socket: connections made meanwhile wait in its backlog. */
+/* The pod's socket (P keeps it, so an app's request waits in its backlog
+ * whenever no service answers) goes to the store's metadata service, which
+ * is started if none runs. */
+static int register_metadata(struct pod_run *r, appc_error_t *err)
+{
+  if (r->meta_wire == NULL && encode_metadata(r, err) < 0)
+    return -1;
+  r->meta_served = false;
+  r->meta_conn =
+      ace_mds_register(r->dir.pods_fd, r->meta_wire, r->meta_wire_len, r->listen_fd, err);
+  return r->meta_conn < 0 ? -1 : 0;
+}
+
 #define METADATA_RESTARTS_MAX 10
-static int status_code(int wstatus);
-static void restart_metadata(struct pod_run *r, int wstatus, unsigned *restarts)
+/* The registration's connection turned readable: the service took the pod,
+ * refused it, retired before taking it, or ended after. */
+static void watch_metadata(struct pod_run *r, unsigned *restarts)
 {
   cleanup_error appc_error_t err = NULL;
-  char msg[128];
+  enum ace_mds_event ev = ace_mds_read(r->meta_conn, &r->meta_served, &err);
 
-  r->meta_pid = 0;
-  if (++*restarts > METADATA_RESTARTS_MAX) {
-    note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service keeps dying: not restarted");
+  if (ev == ACE_MDS_SERVING)
+    return;
+  close(r->meta_conn);
+  r->meta_conn = -1;
+  if (ev == ACE_MDS_REFUSED) {
+    note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
     return;
   }
-  snprintf(msg, sizeof msg, "the metadata service ended (status %d): restarting it",
-           status_code(wstatus));
-  note_to_user((void *) r->o, ACE_NOTE_WARN, msg);
-  if (start_metadata(r, &err) < 0)
+  if (++*restarts > METADATA_RESTARTS_MAX) {
+    note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service keeps ending: not restarted");
+    return;
+  }
+  if (ev == ACE_MDS_ENDED)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service ended: restarting it");
+  if (register_metadata(r, &err) < 0)
     note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
 }
 
@@ -1122,15 +1113,15 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
    * would still look running, and gc would leave it. */
   close(r->dir.lock_fd);
   close(r->report[0]);
-  close(r->meta_stop[0]);
-  close(r->meta_stop[1]);
+  if (r->meta_conn >= 0)
+    close(r->meta_conn);
   if (r->o->test_init_delay_ms > 0)
     nanosleep(&(struct timespec){.tv_sec = r->o->test_init_delay_ms / 1000,
                                  .tv_nsec = (long) (r->o->test_init_delay_ms % 1000) * 1000000},
               NULL);
   if (!parent_confirms(r) || pids == NULL || sigfd < 0)
     _exit(1);
-  /* Only P watches the metadata service's socket (and starts M on it). */
+  /* Only P keeps the metadata service's socket (and hands it to M). */
   close(r->listen_fd);
   if ((r->netns_fd >= 0 && setns(r->netns_fd, CLONE_NEWNET) < 0) ||
       (r->userns != NULL && (setns(r->userns->utsns_fd, CLONE_NEWUTS) < 0 ||
@@ -1358,7 +1349,7 @@ static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si,
 
 static void relay(struct pod_run *r)
 {
-  struct pollfd *fds = calloc(3 + 2 * r->n_apps, sizeof *fds);
+  struct pollfd *fds = calloc(4 + 2 * r->n_apps, sizeof *fds);
   char *report_buf = NULL;
   size_t report_len = 0;
   bool init_alive = true;
@@ -1380,8 +1371,13 @@ static void relay(struct pod_run *r)
       open_fds = open_fds || fds[k].fd >= 0;
     if (!init_alive && !open_fds)
       break;
+    /* Watched while the pod runs, not waited for. */
+    size_t meta = n;
+    fds[n++] = (struct pollfd){.fd = init_alive ? r->meta_conn : -1, .events = POLLIN};
     if (poll(fds, n, -1) < 0 && errno != EINTR)
       break;
+    if (fds[meta].revents != 0)
+      watch_metadata(r, &meta_restarts);
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(r->sigfd, &si, sizeof si) == sizeof si) {
@@ -1391,10 +1387,6 @@ static void relay(struct pod_run *r)
           while ((w = waitpid(-1, &wstatus, WNOHANG)) > 0)
             if (w == r->init_pid)
               init_alive = false;
-            else if (w == r->meta_pid && init_alive)
-              restart_metadata(r, wstatus, &meta_restarts);
-            else if (w == r->meta_pid)
-              r->meta_pid = 0;
         } else if (init_alive) {
           forward_signal(r, &si, &interrupts);
         }
@@ -1693,20 +1685,12 @@ static void teardown(struct pod_run *r)
 {
   appc_error_t ignored = NULL;
 
-  if (r->meta_pid > 0) {
-    /* Every app is gone, so M has nothing left to answer: it is killed
-     * rather than asked to stop (which joins libmicrohttpd's thread and
-     * closes its connections: time a short pod would spend waiting).  M's
-     * failure before this point is still reported. */
-    int wstatus = 0;
-    pid_t w = waitpid(r->meta_pid, &wstatus, WNOHANG);
-    if (w == 0 && kill(r->meta_pid, SIGKILL) == 0)
-      waitpid(r->meta_pid, &wstatus, 0);
-    else if (w == r->meta_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
-      note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service failed");
-    close(r->meta_stop[1]);
-    r->meta_stop[1] = -1;
-  }
+  /* Every app is gone: the service stops serving the pod. */
+  if (r->meta_conn >= 0)
+    close(r->meta_conn);
+  if (r->meta_wire != NULL)
+    explicit_bzero(r->meta_wire, r->meta_wire_len);
+  free(r->meta_wire);
   ace_net_release(r->net);
   r->net = NULL;
   ace_userns_release(r->userns); /* every process of the pod is gone */
@@ -1725,8 +1709,6 @@ static void teardown(struct pod_run *r)
   for (int k = 0; k < 2; k++) {
     if (r->report[k] >= 0)
       close(r->report[k]);
-    if (r->meta_stop[k] >= 0)
-      close(r->meta_stop[k]);
     if (r->init_ready[k] >= 0)
       close(r->init_ready[k]);
     if (r->init_go[k] >= 0)
@@ -1762,7 +1744,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       .n_apps = pod->n_apps,
       .netns_fd = -1,
       .listen_fd = -1,
-      .meta_stop = {-1, -1},
+      .meta_conn = -1,
       .report = {-1, -1},
       .init_ready = {-1, -1},
       .init_go = {-1, -1},
@@ -1807,11 +1789,10 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     goto out;
   if (opts->started != NULL)
     opts->started(opts->started_data, r.uuid);
-  /* M starts before the apps and loads libmicrohttpd (and GnuTLS behind
-   * it: some milliseconds) while the pod starts; the apps do not wait for
-   * it.  Its socket listens already (P made it), so an app's first request
-   * is accepted by the kernel at once and answered as soon as M serves. */
-  if (start_metadata(&r, err) < 0 || (r.init_pid = clone_pod_init(&r, err)) < 0)
+  /* The apps do not wait for M to take the pod: its socket listens already
+   * (P made it), so an app's first request is accepted by the kernel at
+   * once and answered as soon as M serves. */
+  if (register_metadata(&r, err) < 0 || (r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
   record_init(&r);
   close(r.report[1]);

@@ -654,6 +654,15 @@ yes_run "metadata: verify of a tampered content or uuid answers 403" \
   eval 'grep -q 403 "$TMP/md/tamper.err" && grep -q 403 "$TMP/md/tamper2.err"'
 yes_run "metadata: a wrong token answers 404" grep -q 404 "$TMP/md/badtoken.err"
 
+# The store's metadata service outlives a pod: the next pod is served by
+# the same process, which metadata.lock names.
+md_pid=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)
+is "metadata: one service for the store, named in pods/metadata.lock" \
+  "$(cat "/proc/$md_pid/comm" 2>&1)" "actool-mds"
+pod "${ID[meta]}" --exec=/bin/sh -- -c 'wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid" >/dev/null'
+is_run "metadata: the next pod is served by the same service" \
+  "$status:$(cat "$STORE/pods/metadata.lock" 2>&1)" "0:$md_pid"
+
 # A metadata service killed while the pod runs is started again.
 mkdir "$TMP/mdr"
 bg_pod mdr --volume=hv,kind=host,source="$TMP/mdr" "${ID[meta]}" --exec=/bin/sh -- -c \
@@ -661,11 +670,7 @@ bg_pod mdr --volume=hv,kind=host,source="$TMP/mdr" "${ID[meta]}" --exec=/bin/sh 
   while [ ! -e /hv/go ]; do sleep 0.1; done
   wget -qO /hv/second "$u/pod/uuid"; echo "second=$?" >/hv/result'
 if wait_file "$TMP/mdr/ready"; then
-  # The service is actool's child in the host's PID namespace (the pod's
-  # init is the other child, in the pod's).
-  for c in $(pgrep -P "$BG_PID"); do
-    [ "$(readlink "/proc/$c/ns/pid")" = "$(readlink /proc/self/ns/pid)" ] && kill -KILL "$c"
-  done
+  kill -KILL "$(cat "$STORE/pods/metadata.lock")"
   sleep 0.2
   touch "$TMP/mdr/go"
 fi

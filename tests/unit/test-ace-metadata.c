@@ -2,7 +2,8 @@
 /* Unit tests of the metadata service (ace/metadata.c): the host's HMAC key
  * file, the URL token, and every endpoint of a server run in a forked child
  * on a 127.0.0.1:0 socket and queried with libcurl, the way the metadata
- * process M serves a pod. */
+ * process M serves a pod; the wire form P hands M, and M itself: shared by
+ * registrations, started again after it dies, retiring when idle. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1046,6 +1048,233 @@ static void test_serve_errors(void **state)
   close(lfd);
 }
 
+/* ---- the wire form and the shared service (mds.c) ---- */
+
+static void test_wire_refused(void **state)
+{
+  static const struct {
+    const char *wire, *message;
+  } cases[] = {
+      {"[]", "not a JSON object"},
+      {"{\"uuid\":1}", "uuid must be a string"},
+      {"{} trailing", "not a JSON object"},
+      {"{\"uuid\":\"" POD_UUID "\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
+       "\"[]\",\"hmacKey\":\"00\",\"apps\":[]}",
+       "hmacKey must have 128 hex digits"},
+      {"{\"uuid\":\"not-a-uuid\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
+       "\"[]\",\"hmacKey\":\""
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "\",\"apps\":[]}",
+       "not in RFC 4122 form"},
+      {"{\"uuid\":\"" POD_UUID "\",\"token\":\"\",\"podManifest\":\"{}\",\"podAnnotations\":"
+       "\"[]\",\"hmacKey\":\""
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "\",\"apps\":[]}",
+       "token must not be empty"},
+      {"{\"uuid\":\"" POD_UUID "\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
+       "\"[]\",\"hmacKey\":\""
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+       "\",\"apps\":[7]}",
+       "apps[0] must be an object"},
+  };
+  int port;
+  int lfd = listen_loopback(&port);
+  (void) state;
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    appc_error_t err = NULL;
+    struct ace_metadata_server *srv = NULL;
+    assert_error_contains(
+        ace_metadata_server_start(lfd, cases[i].wire, strlen(cases[i].wire), &srv, &err), &err,
+        cases[i].message);
+    assert_null(srv);
+  }
+  close(lfd);
+}
+
+/* GET pod/uuid from the server on PORT: the status (-1: no answer). */
+static long uuid_status_at(int port, char **body)
+{
+  int saved = fx.server.port;
+  fx.server.port = port;
+  struct reply r = get("pod/uuid");
+  fx.server.port = saved;
+  long status = r.status;
+  if (body != NULL)
+    *body = r.body != NULL ? strdup(r.body) : NULL;
+  reply_clear(&r);
+  return status;
+}
+
+/* The PID of the store's service, from its lock file. */
+static pid_t service_pid(const char *pods)
+{
+  char path[512], buf[32] = "";
+  snprintf(path, sizeof path, "%s/metadata.lock", pods);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(buf, sizeof buf, f));
+  fclose(f);
+  return (pid_t) atol(buf);
+}
+
+static bool process_alive(pid_t pid)
+{
+  char path[64];
+  struct stat st;
+  snprintf(path, sizeof path, "/proc/%ld", (long) pid);
+  return stat(path, &st) == 0;
+}
+
+static void kill_service(pid_t pid)
+{
+  kill(pid, SIGKILL);
+  for (int i = 0; i < 500 && process_alive(pid); i++)
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+  assert_false(process_alive(pid));
+}
+
+/* Register the fixture's pod on a new socket; *PORT is where it is served.
+ * The test keeps no copy of the socket: once the service lets it go, the
+ * port refuses connections. */
+static int register_pod(int pods_fd, int *port)
+{
+  appc_error_t err = NULL;
+  char *wire = NULL;
+  size_t len;
+  int lfd = listen_loopback(port);
+
+  assert_ok(ace_metadata_wire_encode(&fx.pod, fx.token, &wire, &len, &err), &err);
+  int conn = ace_mds_register(pods_fd, wire, len, lfd, &err);
+  assert_ok(conn < 0 ? -1 : 0, &err);
+  free(wire);
+  close(lfd);
+  return conn;
+}
+
+/* What the registration's connection says within 10 s. */
+static enum ace_mds_event next_event(int conn, bool *served, appc_error_t *err)
+{
+  struct pollfd p = {.fd = conn, .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 10000), 1);
+  return ace_mds_read(conn, served, err);
+}
+
+static void test_mds_shared_service(void **state)
+{
+  char *pods = scratch_new();
+  int pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  appc_error_t err = NULL;
+  char *body = NULL, path[512], comm[64] = "";
+  int port1, port2, port3;
+  bool served1 = false, served2 = false, served3 = false;
+  (void) state;
+
+  assert_true(pods_fd >= 0);
+  /* A socket file nobody listens on any more (a service killed earlier). */
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata.sock", pods);
+  int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_int_equal(bind(stale, (struct sockaddr *) &sa, sizeof sa), 0);
+  close(stale);
+
+  int conn1 = register_pod(pods_fd, &port1);
+  assert_int_equal(next_event(conn1, &served1, &err), ACE_MDS_SERVING);
+  assert_true(served1);
+  assert_int_equal(uuid_status_at(port1, &body), 200);
+  assert_string_equal(body, POD_UUID);
+  free(body);
+  pid_t pid = service_pid(pods);
+  assert_true(pid > 0 && pid != getpid());
+  snprintf(path, sizeof path, "/proc/%ld/comm", (long) pid);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(comm, sizeof comm, f));
+  fclose(f);
+  assert_string_equal(comm, "actool-mds\n");
+
+  /* A second pod: the same service. */
+  int conn2 = register_pod(pods_fd, &port2);
+  assert_int_equal(next_event(conn2, &served2, &err), ACE_MDS_SERVING);
+  assert_int_equal(service_pid(pods), pid);
+  assert_int_equal(uuid_status_at(port2, NULL), 200);
+
+  /* The first pod ends: its socket is let go, the second is still served. */
+  close(conn1);
+  long status = 200;
+  for (int i = 0; i < 500 && status == 200; i++) {
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    status = uuid_status_at(port1, NULL);
+  }
+  assert_int_equal(status, -1);
+  assert_int_equal(uuid_status_at(port2, NULL), 200);
+
+  /* The service dies: the second pod hears of it, and registering again
+   * starts another one. */
+  kill_service(pid);
+  assert_int_equal(next_event(conn2, &served2, &err), ACE_MDS_ENDED);
+  close(conn2);
+  int conn3 = register_pod(pods_fd, &port3);
+  assert_int_equal(next_event(conn3, &served3, &err), ACE_MDS_SERVING);
+  pid_t pid2 = service_pid(pods);
+  assert_true(pid2 > 0 && pid2 != pid);
+  assert_int_equal(uuid_status_at(port3, NULL), 200);
+  close(conn3);
+  kill_service(pid2);
+  close(pods_fd);
+}
+
+static void test_mds_refuses_bad_registration(void **state)
+{
+  char *pods = scratch_new();
+  int pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  appc_error_t err = NULL;
+  bool served = false;
+  int port;
+  int lfd = listen_loopback(&port);
+  (void) state;
+
+  int conn = ace_mds_register(pods_fd, "{\"uuid\":7}", 10, lfd, &err);
+  assert_ok(conn < 0 ? -1 : 0, &err);
+  assert_int_equal(next_event(conn, &served, &err), ACE_MDS_REFUSED);
+  assert_false(served);
+  assert_non_null(err);
+  assert_non_null(strstr(err->msg, "uuid must be a string"));
+  appc_error_release(&err);
+  close(conn);
+  close(lfd);
+  kill_service(service_pid(pods));
+  close(pods_fd);
+}
+
+/* Without pods for IDLE_MS, the service removes its socket and exits. */
+static void test_mds_retires(void **state)
+{
+  char *pods = scratch_new();
+  int pods_fd = open(pods, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  struct stat st;
+  (void) state;
+
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata.sock", pods);
+  int ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(bind(ctl, (struct sockaddr *) &sa, sizeof sa), 0);
+  assert_int_equal(listen(ctl, 8), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    ace_mds_main(pods_fd, ctl, 100);
+  close(ctl);
+  assert_int_equal(wait_exit(pid), 0);
+  assert_int_equal(stat(sa.sun_path, &st), -1);
+  assert_int_equal(errno, ENOENT);
+  close(pods_fd);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1073,6 +1302,10 @@ int main(void)
       cmocka_unit_test(test_stop_on_eof),
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
+      cmocka_unit_test(test_wire_refused),
+      cmocka_unit_test_teardown(test_mds_shared_service, scratch_teardown),
+      cmocka_unit_test_teardown(test_mds_refuses_bad_registration, scratch_teardown),
+      cmocka_unit_test_teardown(test_mds_retires, scratch_teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
