@@ -52,7 +52,12 @@ struct unpacked {
   size_t n;
   long files;
   const struct appc_callbacks *cb;
+  char *buf; /* file contents on their way (allocated at first use) */
 };
+
+/* On the heap, not thread-local: static TLS is zeroed in every process and
+ * thread that loads libappc, used or not. */
+#define FILE_BUF (128 * 1024)
 
 static void unpacked_clear(struct unpacked *u)
 {
@@ -63,6 +68,8 @@ static void unpacked_clear(struct unpacked *u)
   free(u->v);
   u->v = NULL;
   u->n = 0;
+  free(u->buf);
+  u->buf = NULL;
 }
 
 /* The entry at PATH, following links inside the archive; NULL if none. */
@@ -132,7 +139,6 @@ static char *link_path(const char *link, const char *target)
 
 static int save_file(struct unpacked *u, struct archive *a, struct entry *e, appc_error_t *err)
 {
-  static __thread char buf[128 * 1024];
   cleanup_digest struct appc_digest *d = NULL;
   char name[32];
   la_ssize_t n;
@@ -144,8 +150,11 @@ static int save_file(struct unpacked *u, struct archive *a, struct entry *e, app
     return appc_error_make(err, errno, "%s: %s", u->archive, e->path);
   if (appc_digest_new(APPC_DIGEST_SHA256, &d, err) < 0)
     return -1;
+  if (u->buf == NULL && (u->buf = malloc(FILE_BUF)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s: %s", u->archive, e->path);
+  char *buf = u->buf;
   e->size = 0;
-  while ((n = archive_read_data(a, buf, sizeof buf)) > 0) {
+  while ((n = archive_read_data(a, buf, FILE_BUF)) > 0) {
     if (appc_cb_cancelled(u->cb))
       return appc_error_make(err, ECANCELED, "%s", u->archive);
     if (appc_write_all(fd, buf, (size_t) n) < 0)

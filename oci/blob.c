@@ -57,9 +57,12 @@ static la_ssize_t read_packed(struct archive *a, void *data, const void **out)
 }
 
 /* The tar reader's input: what the decompressor makes of the blob. */
+/* The buffers are on the heap, not thread-local: static TLS is zeroed in
+ * every process and thread that loads libappc, used or not. */
+#define OUT_BUF (128 * 1024)
+
 la_ssize_t oci_blob_read(struct archive *a, void *data, const void **out)
 {
-  static __thread char buf[128 * 1024];
   struct oci_blob *b = data;
   la_ssize_t n;
 
@@ -69,8 +72,12 @@ la_ssize_t oci_blob_read(struct archive *a, void *data, const void **out)
     n = appc_gunzip_read(b->gz, &p, b->gz_err == NULL ? &b->gz_err : &(appc_error_t){NULL});
     *out = p;
   } else {
-    n = archive_read_data(b->raw, buf, sizeof buf);
-    *out = buf;
+    if (b->out == NULL && (b->out = malloc(OUT_BUF)) == NULL) {
+      b->errnum = ENOMEM;
+      return -1;
+    }
+    n = archive_read_data(b->raw, b->out, OUT_BUF);
+    *out = b->out;
   }
   if (n < 0)
     return -1;
@@ -168,6 +175,8 @@ void oci_blob_clear(struct oci_blob *b)
   appc_error_release(&b->gz_err);
   appc_digest_free(b->packed);
   appc_digest_free(b->unpacked);
+  free(b->out);
+  b->out = NULL;
   b->raw = NULL;
   b->gz = NULL;
   b->src = NULL;

@@ -49,7 +49,12 @@ struct layer {
   size_t n_removed, removed_cap;
   struct appc_strset seen; /* canonical names written, to catch repeats */
   struct appc_strset dirs; /* those of them that are directories */
+  char *data;              /* file contents on their way (allocated at first use) */
 };
+
+/* On the heap, not thread-local: static TLS is zeroed in every process and
+ * thread that loads libappc, used or not. */
+#define DATA_BUF (128 * 1024)
 
 static int add_string(char ***v, size_t *n, size_t *cap, char *s, appc_error_t *err)
 {
@@ -84,11 +89,12 @@ static int note_whiteout(struct layer *l, const char *canon, const char *base, a
 
 static int copy_data(struct layer *l, const char *canon, appc_error_t *err)
 {
-  static __thread char buf[128 * 1024];
   la_ssize_t n;
 
-  while ((n = archive_read_data(l->tar, buf, sizeof buf)) > 0)
-    if (appc_tar_writer_data(l->w, buf, (size_t) n, err) < 0)
+  if (l->data == NULL && (l->data = malloc(DATA_BUF)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s: %s", l->blob.what, canon);
+  while ((n = archive_read_data(l->tar, l->data, DATA_BUF)) > 0)
+    if (appc_tar_writer_data(l->w, l->data, (size_t) n, err) < 0)
       return -1;
   if (n < 0)
     return appc_error_make(err, l->blob.errnum, "%s: %s: %s", l->blob.what, canon,
@@ -502,6 +508,7 @@ static void layer_clear(struct layer *l)
   free(l->removed);
   appc_strset_clear(&l->seen);
   appc_strset_clear(&l->dirs);
+  free(l->data);
 }
 
 int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_id,

@@ -145,6 +145,7 @@ struct oci_blob {
   unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
   size_t head_len, head_given;
   char buf[128 * 1024];
+  char *out; /* a raw reader's decompressed bytes (allocated at first use) */
 };
 
 /* Read the blob's first bytes and set up its decompression. */
