@@ -1201,6 +1201,8 @@ static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
 /* ---- P: relaying ----------------------------------------------------------------- */
 
 /* The state names the pod's init, for gc to end it should it outlive P. */
+static bool keeps_exited(const struct pod_run *r);
+
 static void record_init(struct pod_run *r)
 {
   appc_error_t ignored = NULL;
@@ -1229,7 +1231,14 @@ static void record_exit(struct pod_run *r, size_t app, int status)
     r->failed = true;
     r->status = status;
   }
-  ace_pod_state_write(&r->dir, &r->info, &ignored);
+  /* The last exit of a pod that is not kept: its directory goes at once, so
+   * the state is not written again (ext4 flushes a file renamed over
+   * another). */
+  bool running = false;
+  for (size_t i = 0; i < r->n_apps; i++)
+    running = running || !r->info.apps[i].exited;
+  if (running || keeps_exited(r))
+    ace_pod_state_write(&r->dir, &r->info, &ignored);
   appc_error_release(&ignored);
 }
 
