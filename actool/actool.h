@@ -153,6 +153,9 @@ int actool_store_dir(const struct actool_globals *g, char **out);
 int actool_open_store(const struct actool_globals *g, struct appc_store **out);
 /* Print an error, release it and return ACTOOL_EXIT_FAILURE. */
 int actool_fail(appc_error_t *err);
+/* The same for a command that writes an output: the library's EEXIST (the
+ * output exists) is told how FLAG replaces it; FLAG NULL when it was given. */
+int actool_fail_output(appc_error_t *err, const char *flag);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;

@@ -123,7 +123,7 @@ static int build_containerfile(const struct actool_globals *g, const struct buil
   appc_kv_list_clear(&args);
   appc_store_close(s);
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
   return print_image_id(g, image_id, to_stdout);
 }
 
@@ -167,7 +167,7 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
       r = -1;
   }
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
   return print_image_id(g, image_id, to_stdout);
 }
 

@@ -39,7 +39,7 @@ static int export_aci(struct appc_store *s, const char *id, const char *out, boo
   int r = appc_store_export(s, id, out, overwrite, &err);
   actool_cancel_end();
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, overwrite ? NULL : "--overwrite");
   return ACTOOL_EXIT_OK;
 }
 

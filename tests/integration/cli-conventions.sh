@@ -42,6 +42,21 @@ check_rejects "an existing output: the message names --overwrite" \
 check "--overwrite replaces it" "$ACTOOL" build --overwrite "$TMP/a" "$TMP/a.aci"
 
 check "fetch a.aci" ac fetch "$TMP/a.aci" "$TMP/b.aci" "$TMP/c.aci"
+# The library says the output exists (EEXIST); each command names its flag.
+check_rejects "patch-manifest to an existing OUT: the message names --overwrite" \
+  'b\.aci: refusing to replace an existing file \(use --overwrite to replace it\)$' \
+  "$ACTOOL" patch-manifest --name=example.com/p "$TMP/a.aci" "$TMP/b.aci"
+check_rejects "image export to an existing OUT: the same" \
+  'b\.aci: refusing to replace an existing file \(use --overwrite to replace it\)$' \
+  ac image export example.com/alpha "$TMP/b.aci"
+mkdir -p "$TMP/full" && echo keep >"$TMP/full/keep"
+for sub in render extract; do
+  check_rejects "image $sub into a non-empty DEST: the message names --overwrite" \
+    'full: already exists \(use --overwrite to replace it\)$' ac image "$sub" example.com/alpha "$TMP/full"
+done
+check_rejects "image bundle into a non-empty DIR: the same" \
+  'full: already exists \(use --overwrite to replace it\)$' ac image bundle example.com/alpha "$TMP/full"
+is "...and DEST is left as it was" "$(ls -A "$TMP/full")" keep
 check_rejects "a name not in the store: image list and fetch suggested" \
   "example.com/nope: no such image in the store \(see 'actool image list'; 'actool fetch example.com/nope' adds it\)" \
   ac image cat-manifest example.com/nope

@@ -551,7 +551,7 @@ static void test_remove_export_gc(void **state)
   assert_ok(r, &err);
   assert_string_equal(info.image_id, img.id);
   appc_aci_info_clear(&info);
-  assert_error_contains(appc_store_export(f->s, img.id, out, false, &err), &err, "out.aci");
+  assert_refuses_existing(appc_store_export(f->s, img.id, out, false, &err), &err, "out.aci");
   r = appc_store_export(f->s, img.id, out, true, &err);
   assert_ok(r, &err);
 
