@@ -122,9 +122,17 @@ int actool_stdout_not_terminal(const char *command);
 /* Warnings ("actool: warning: WHERE: app.workingDir: unknown key, ignored
  * (did you mean ...)") for the keys of a manifest that the schema does not
  * define; nothing for an invalid one, whose validation says what is wrong.
- * The _layout_ form reads LAYOUT/manifest, if there is one. */
-void actool_warn_unknown_keys(const char *where, const char *json, size_t len);
-void actool_warn_unknown_layout_keys(const char *layout);
+ * Each is also added, without "warning: ", to the JSON array WARNINGS
+ * unless it is NULL.  The _yaml_ form checks the JSON document a YAML
+ * manifest stands for (the same field paths); the _layout_ form reads
+ * LAYOUT/manifest, or its YAML form, if there is one. */
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
+                              struct json_object *warnings);
+void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
+                                   struct json_object *warnings);
+void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings);
+/* PATH names a YAML file (*.yaml, *.yml). */
+bool actool_is_yaml_name(const char *path);
 /* Read a whole manifest file of at most ACTOOL_MANIFEST_MAX_BYTES. */
 int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
                             appc_error_t *err);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/macros.h"
 
 int actool_check_aci_name(const char *command, const char *path)
 {
@@ -117,20 +119,34 @@ int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_er
   return r;
 }
 
+struct unknown_keys {
+  const char *where;
+  struct json_object *warnings; /* or NULL */
+};
+
 static void print_unknown_key(void *data, const char *path, const char *suggestion)
 {
-  const char *where = data;
+  const struct unknown_keys *u = data;
+  cleanup_free char *msg = NULL;
+  int r;
 
   if (suggestion != NULL)
-    actool_error("warning: %s: %s: unknown key, ignored (did you mean \"%s\"?)", where, path,
+    r = asprintf(&msg, "%s: %s: unknown key, ignored (did you mean \"%s\"?)", u->where, path,
                  suggestion);
   else
-    actool_error("warning: %s: %s: unknown key, ignored", where, path);
+    r = asprintf(&msg, "%s: %s: unknown key, ignored", u->where, path);
+  if (r < 0)
+    return;
+  actool_error("warning: %s", msg);
+  if (u->warnings != NULL)
+    json_object_array_add(u->warnings, json_object_new_string(msg));
 }
 
-void actool_warn_unknown_keys(const char *where, const char *json, size_t len)
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
+                              struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
+  struct unknown_keys u = {.where = where, .warnings = warnings};
   enum appc_manifest_kind kind;
 
   /* An invalid manifest is reported by its validation, not here; one
@@ -142,24 +158,52 @@ void actool_warn_unknown_keys(const char *where, const char *json, size_t len)
   }
   if (kind == APPC_MANIFEST_POD) {
     struct appc_pod_manifest *pm = NULL;
-    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, (void *) where, &err) == 0)
+    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, &u, &err) == 0)
       appc_pod_manifest_free(pm);
   } else {
     struct appc_image_manifest *im = NULL;
-    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, (void *) where, &err) ==
-        0)
+    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, &u, &err) == 0)
       appc_image_manifest_free(im);
   }
 }
 
-void actool_warn_unknown_layout_keys(const char *layout)
+void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
+                                   struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
-  cleanup_free char *path = NULL, *json = NULL;
-  size_t len = 0;
+  cleanup_free char *json = NULL;
+  size_t json_len = 0;
 
-  if (asprintf(&path, "%s/manifest", layout) < 0)
-    return;
-  if (actool_read_manifest_file(path, &json, &len, &err) == 0)
-    actool_warn_unknown_keys(path, json, len);
+  /* The same check on the JSON document the YAML stands for: the same
+   * field paths.  A YAML syntax error is its validation's to report. */
+  if (appc_yaml_to_json(yaml, len, where, &json, &json_len, &err) == 0)
+    actool_warn_unknown_keys(where, json, json_len, warnings);
+}
+
+bool actool_is_yaml_name(const char *path)
+{
+  size_t n = strlen(path);
+
+  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings)
+{
+  static const char *const names[] = {"manifest", "manifest.yaml", "manifest.yml"};
+
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    cleanup_error appc_error_t err = NULL;
+    cleanup_free char *path = NULL, *text = NULL;
+    size_t len = 0;
+    if (asprintf(&path, "%s/%s", layout, names[i]) < 0)
+      return;
+    if (actool_read_manifest_file(path, &text, &len, &err) < 0)
+      continue;
+    if (actool_is_yaml_name(path))
+      actool_warn_unknown_yaml_keys(path, text, len, warnings);
+    else
+      actool_warn_unknown_keys(path, text, len, warnings);
+    return; /* a layout has one manifest (two are its validation's to report) */
+  }
 }

@@ -122,6 +122,43 @@ printf '{"acVersion":"0.8.11","acKind":"PodManifest","apps":[],"volumse":[]}' >"
 check_fails "pod manifests too" 0 'pod\.json: volumse: unknown key, ignored \(did you mean "volumes"\?\)' \
   "$ACTOOL" validate "$TMP/pod.json"
 
+# YAML manifests: the same check on the JSON document they stand for, so
+# the same warnings with the same field paths.
+cat >"$TMP/typo.yaml" <<'YAML'
+acKind: ImageManifest
+acVersion: 0.8.11
+name: example.com/typo
+acKnd: x
+labels:
+  - name: version
+    value: "1"
+    vale: 2
+app:
+  exec: [/x]
+  user: "0"
+  group: "0"
+  workingDir: /srv
+YAML
+run_capture "$ACTOOL" validate "$TMP/typo.yaml"
+is "validate of a YAML manifest with unknown keys: exit 0, a warning per key, as in JSON" \
+  "$status:$(sed -n 's/^actool: warning: .*typo\.yaml: //p' "$TMP/.err")" \
+  "0:acKnd: unknown key, ignored (did you mean \"acKind\"?)
+labels[0].vale: unknown key, ignored (did you mean \"value\"?)
+app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
+"$ACTOOL" validate "$TMP/typo.json" 2>&1 >/dev/null | sed -n 's/^actool: warning: .*typo\.json: //p' >"$TMP/json-warnings"
+is "...the warnings of its JSON form, path for path" \
+  "$(sed -n 's/^actool: warning: .*typo\.yaml: //p' "$TMP/.err" | grep -v vale)" "$(cat "$TMP/json-warnings")"
+mkdir -p "$TMP/typo-yaml/rootfs"
+cp "$TMP/typo.yaml" "$TMP/typo-yaml/manifest.yaml"
+check_fails "validate of a layout with manifest.yaml warns" 0 \
+  'warning: .*typo-yaml/manifest\.yaml: app\.workingDir: unknown key, ignored \(did you mean "workingDirectory"\?\)' \
+  "$ACTOOL" validate "$TMP/typo-yaml"
+check_fails "build of it warns and builds" 0 'typo-yaml/manifest\.yaml: labels\[0\]\.vale: unknown key' \
+  "$ACTOOL" build "$TMP/typo-yaml" "$TMP/typo-yaml.aci"
+printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/clean\n' >"$TMP/clean.yaml"
+run_capture "$ACTOOL" validate "$TMP/clean.yaml"
+is "a YAML manifest with only known keys: no warning" "$status:$(cat "$TMP/.err")" "0:"
+
 # --- "-" is standard output ------------------------------------------------
 ac image export example.com/alpha - >"$TMP/exported.aci"
 is "image export IMG - writes the ACI to stdout" "$(sha256sum <"$TMP/exported.aci")" "$(sha256sum <"$TMP/a.aci")"
@@ -245,6 +282,18 @@ is "validate --json: path, type, valid for each input" \
   '[["layout",true],["appimage",true],["ImageManifest",true],["PodManifest",true],[null,false]]'
 is "validate --json: the error of an invalid input" \
   "$(jq -r '.[4].error' "$TMP/.out")" "$TMP/notes.txt: not an ACI (neither a tar archive nor gzip, bzip2 or xz compressed) nor a JSON manifest"
+is "validate --json: warnings, an empty list when none (pod.json's volumse)" \
+  "$(jq -c '[.[] | .warnings | length]' "$TMP/.out")" '[0,0,0,1,0]'
+run_capture "$ACTOOL" validate --json "$TMP/typo.json" "$TMP/typo" "$TMP/typo.aci" "$TMP/typo.yaml" "$TMP/nokind.json"
+is "validate --json: each input's warnings, as stderr has them" \
+  "$status:$(jq -r '.[] | .warnings[]' "$TMP/.out")" \
+  "1:$(sed -n 's/^actool: warning: //p' "$TMP/.err")"
+is "...the unknown keys of a JSON manifest, with their paths" \
+  "$(jq -r '.[0].warnings[]' "$TMP/.out")" \
+  "$TMP/typo.json: acKnd: unknown key, ignored (did you mean \"acKind\"?)
+$TMP/typo.json: app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
+is "...of a layout, an ACI, a YAML manifest and an invalid manifest" \
+  "$(jq -c '[.[] | [.valid, (.warnings | length)]]' "$TMP/.out")" '[[true,2],[true,2],[true,2],[true,3],[false,1]]'
 
 run_capture ac image verify --json
 is "image verify --json of a sound store" "$status:$(jq -c . "$TMP/.out")" '0:{"images":null,"damaged":false,"problems":[]}'
@@ -266,7 +315,7 @@ fi
 
 # One naming style: every key of every --json output is camelCase (the
 # reference's keys of discover --json excepted).
-keys=$( (ac image list --json; cat "$TMP/fetch.json"; "$ACTOOL" validate --json "$TMP/a" 2>/dev/null;
+keys=$( (ac image list --json; cat "$TMP/fetch.json"; "$ACTOOL" validate --json "$TMP/a" "$TMP/typo.json" 2>/dev/null;
   ac image verify --json 2>/dev/null; ac list --json 2>/dev/null) | jq -r '.. | objects | keys[]' 2>/dev/null | sort -u)
 check "JSON keys were read" test -n "$keys"
 is "every JSON key is camelCase" "$(grep -vE '^[a-z][a-zA-Z]*$' <<<"$keys")" ""
