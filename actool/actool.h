@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "appc/error.h"
 
@@ -115,8 +116,10 @@ struct actool_stdout_output {
 };
 int actool_stdout_output_begin(struct actool_stdout_output *o, appc_error_t *err);
 int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_error_t *err);
-/* Copy what FD reads to standard output. */
-int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err);
+/* Copy what FD reads to standard output, shown on the progress line as
+ * "VERB WHAT" unless VERB is NULL (standard output may be a file or a pipe
+ * while stderr is a terminal). */
+int actool_copy_to_stdout(int fd, const char *what, const char *verb, appc_error_t *err);
 /* 0, or a usage error (2) when standard output is a terminal. */
 int actool_stdout_not_terminal(const char *command);
 /* Warnings ("actool: warning: WHERE: app.workingDir: unknown key, ignored
@@ -153,6 +156,9 @@ void actool_cancel_end(void);
 struct appc_callbacks;
 const struct appc_callbacks *actool_callbacks(const struct actool_globals *g);
 void actool_progress_clear(void);
+/* A step of actool's own on that progress line ("VERB WHAT: DONE / TOTAL"),
+ * drawn once actool_callbacks has been called, as the library's are. */
+void actool_progress(const char *verb, const char *what, uint64_t done, uint64_t total);
 
 /* Open the store named by --dir, ACTOOL_DIR or the default location. */
 struct appc_store;

@@ -31,7 +31,7 @@ static int export_aci(struct appc_store *s, const char *id, const char *out, boo
 
   if (strcmp(out, "-") == 0) {
     cleanup_close int fd = appc_store_open_blob(s, id, &err);
-    if (fd < 0 || actool_copy_to_stdout(fd, id, &err) < 0)
+    if (fd < 0 || actool_copy_to_stdout(fd, id, "Exporting", &err) < 0)
       return actool_fail(&err);
     return ACTOOL_EXIT_OK;
   }

@@ -60,21 +60,40 @@ int actool_read_manifest_file(const char *path, char **out, size_t *out_len, app
   return actool_read_manifest_fd(fd, path, out, out_len, err);
 }
 
-int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err)
+/* actool_copy_to_stdout, shown as "VERB SHOWN" (VERB NULL: not shown). */
+static int copy_out(int fd, const char *what, const char *verb, const char *shown,
+                    appc_error_t *err)
 {
   char buf[1 << 16];
+  struct stat st;
+  uint64_t done = 0, total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0;
   ssize_t n;
+  int r = 0;
 
   fflush(stdout);
   while ((n = read(fd, buf, sizeof buf)) != 0) {
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s: read", what);
-    if (appc_write_all(STDOUT_FILENO, buf, (size_t) n) < 0)
-      return appc_error_make(err, errno, "standard output");
+    if (n < 0) {
+      r = appc_error_make(err, errno, "%s: read", what);
+      break;
+    }
+    if (appc_write_all(STDOUT_FILENO, buf, (size_t) n) < 0) {
+      r = appc_error_make(err, errno, "standard output");
+      break;
+    }
+    done += (uint64_t) n;
+    if (verb != NULL)
+      actool_progress(verb, shown, done, total);
   }
-  return 0;
+  if (verb != NULL)
+    actool_progress_clear();
+  return r;
+}
+
+int actool_copy_to_stdout(int fd, const char *what, const char *verb, appc_error_t *err)
+{
+  return copy_out(fd, what, verb, what, err);
 }
 
 int actool_stdout_not_terminal(const char *command)
@@ -115,7 +134,7 @@ int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_er
   unlink(o->path);
   rmdir(o->dir);
   if (r == 0 && fd >= 0)
-    r = actool_copy_to_stdout(fd, o->path, err);
+    r = copy_out(fd, o->path, "Writing", "standard output", err);
   return r;
 }
 

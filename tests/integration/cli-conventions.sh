@@ -220,10 +220,18 @@ is "trust --list: the header of the chosen columns" "$(ac trust --list --output=
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
 check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
 
-# Progress of long operations on a terminal (script(1) gives one): reading
-# a file to import or validate it, reading a layout to build it; nothing
-# when stderr is no terminal or with --quiet.
+# Progress of long operations on a terminal (script(1) gives one), the verb
+# saying what the library does: reading a file to import or validate it,
+# building a layout, rendering layers, verifying blobs, exporting; also when
+# the output goes to standard output, a file here; nothing when stderr is no
+# terminal or with --quiet.
 tty_run() { script -qec "$(printf '%q ' "$@")" /dev/null </dev/null | tr '\r' '\n'; }
+# tty_run_to FILE COMMAND...: the same with standard output in FILE.
+tty_run_to() {
+  local f=$1
+  shift
+  script -qec "$(printf '%q ' "$@") >$(printf '%q' "$f")" /dev/null </dev/null | tr '\r' '\n'
+}
 if command -v script >/dev/null; then
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" --insecure-options=image fetch "$TMP/a.aci")
   if grep -Eq 'Reading a\.aci: [0-9.]+ [KMG]?i?B / [0-9.]+ [KMG]?i?B \(100%\)' <<<"$out"; then
@@ -238,37 +246,58 @@ if command -v script >/dev/null; then
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" build --overwrite "$TMP/a" "$TMP/tty.aci")
-  if grep -Eq 'Reading a: [0-9.]+ [KMG]?i?B' <<<"$out"; then ok "build: the layout's bytes read"; else
-    not_ok "build: the layout's bytes read"
+  if grep -Eq 'Building a: [0-9.]+ [KMG]?i?B' <<<"$out"; then ok "build: the layout's bytes built"; else
+    not_ok "build: the layout's bytes built"
     note "$out"
   fi
+  out=$(tty_run_to "$TMP/tty-stdout-build.aci" "$ACTOOL" build "$TMP/a" -)
+  if grep -Eq 'Building a: [0-9.]+ [KMG]?i?B' <<<"$out" &&
+    grep -Eq 'Writing standard output: .*\(100%\)' <<<"$out"; then
+    ok "build L - with stderr a terminal: the build and the copy to stdout shown"
+  else
+    not_ok "build L - with stderr a terminal: the build and the copy to stdout shown"
+    note "$out"
+  fi
+  check "...and stdout has the ACI that build L FILE writes" cmp "$TMP/tty-stdout-build.aci" "$TMP/tty.aci"
   rm -rf "$TMP/rendered"
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image render example.com/alpha "$TMP/rendered")
-  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
-    ok "image render: each layer read, by its short ID"
+  if grep -Eq 'Rendering sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image render: each layer rendered, by its short ID"
   else
-    not_ok "image render: each layer read, by its short ID"
+    not_ok "image render: each layer rendered, by its short ID"
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image verify)
-  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
-    ok "image verify: each blob read, by its short ID"
+  if grep -Eq 'Verifying sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image verify: each blob verified, by its short ID"
   else
-    not_ok "image verify: each blob read, by its short ID"
+    not_ok "image verify: each blob verified, by its short ID"
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image export example.com/alpha "$TMP/tty-export.aci")
-  if grep -Eq 'Reading tty-export\.aci: .*\(100%\)' <<<"$out"; then ok "image export: the copy shown"; else
+  if grep -Eq 'Exporting tty-export\.aci: .*\(100%\)' <<<"$out"; then ok "image export: the copy shown"; else
     not_ok "image export: the copy shown"
     note "$out"
   fi
+  out=$(tty_run_to "$TMP/tty-stdout.aci" "$ACTOOL" --dir="$TMP/store-tty" image export example.com/alpha -)
+  if grep -Eq 'Exporting sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image export IMAGE - with stderr a terminal: the copy to stdout shown"
+  else
+    not_ok "image export IMAGE - with stderr a terminal: the copy to stdout shown"
+    note "$out"
+  fi
+  check "...and stdout has the bytes an export to a file has" cmp "$TMP/tty-stdout.aci" "$TMP/tty-export.aci"
+  is "...and nothing but them (no progress on stdout)" "$(grep -c Exporting "$TMP/tty-stdout.aci")" 0
   out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
   is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
+  out=$(tty_run_to "$TMP/tty-quiet.aci" "$ACTOOL" --quiet --dir="$TMP/store-tty" image export example.com/alpha -)
+  is "--quiet: no progress of an export to stdout either" "$(grep -c Exporting <<<"$out")" 0
 else
   skip "progress on a terminal" "no script(1)"
 fi
 "$ACTOOL" build --overwrite "$TMP/a" "$TMP/notty.aci" >/dev/null 2>"$TMP/.err"
-is "no progress when stderr is no terminal" "$(grep -c Reading "$TMP/.err")" 0
+ac image export example.com/alpha - 2>>"$TMP/.err" >/dev/null
+is "no progress when stderr is no terminal" "$(grep -cE 'Reading|Building|Exporting|Writing' "$TMP/.err")" 0
 
 ac --debug=false fetch --json "$TMP/a.aci" "$TMP/missing.aci" >"$TMP/fetch.json" 2>"$TMP/.err"
 is "fetch --json: each argument and its ID, null when it failed" \
