@@ -127,8 +127,9 @@ int actool_stdout_not_terminal(const char *command);
  * define; nothing for an invalid one, whose validation says what is wrong.
  * Each is also added, without "warning: ", to the JSON array WARNINGS
  * unless it is NULL.  The _yaml_ form checks the JSON document a YAML
- * manifest stands for (the same field paths); the _layout_ form reads
- * LAYOUT/manifest, or its YAML form, if there is one. */
+ * image manifest stands for (the same field paths) and names the line
+ * ("WHERE:LINE: ..."); the _layout_ form reads LAYOUT/manifest, or its YAML
+ * form, if there is one. */
 void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
                               struct json_object *warnings);
 void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,

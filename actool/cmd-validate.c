@@ -91,11 +91,13 @@ static int validate_yaml(const char *path, const char *yaml, size_t len, const c
 
   if (appc_yaml_to_json(yaml, len, path, &json, &json_len, err) < 0)
     return -1;
-  actool_warn_unknown_keys(path, json, json_len, warnings);
-  if (appc_manifest_kind(json, json_len, &kind, err) < 0)
-    return appc_error_prefix(err, "%s", path);
-  if (kind == APPC_MANIFEST_POD)
+  bool kind_known = appc_manifest_kind(json, json_len, &kind, err) == 0;
+  if (kind_known && kind == APPC_MANIFEST_POD)
     return appc_error_make(err, 0, "%s: a PodManifest in YAML (only image manifests are)", path);
+  /* as in JSON, also when acKind is missing ("acKnd": did you mean ...) */
+  actool_warn_unknown_yaml_keys(path, yaml, len, warnings);
+  if (!kind_known)
+    return appc_error_prefix(err, "%s", path);
   *kind_name = "ImageManifest";
   if (appc_image_manifest_parse_yaml(yaml, len, path, &im, NULL, NULL, err) < 0)
     return appc_error_prefix(err, "invalid ImageManifest");

@@ -143,22 +143,34 @@ struct unknown_keys {
   struct json_object *warnings; /* or NULL */
 };
 
-static void print_unknown_key(void *data, const char *path, const char *suggestion)
+/* "WHERE[:LINE]: PATH: unknown key, ignored (did you mean ...)" on stderr,
+ * and in U's warnings. */
+static void report_unknown_key(const struct unknown_keys *u, unsigned long line, const char *path,
+                               const char *suggestion)
 {
-  const struct unknown_keys *u = data;
   cleanup_free char *msg = NULL;
-  int r;
+  char at[32] = "";
 
-  if (suggestion != NULL)
-    r = asprintf(&msg, "%s: %s: unknown key, ignored (did you mean \"%s\"?)", u->where, path,
-                 suggestion);
-  else
-    r = asprintf(&msg, "%s: %s: unknown key, ignored", u->where, path);
-  if (r < 0)
+  if (line > 0)
+    snprintf(at, sizeof at, ":%lu", line);
+  if (suggestion != NULL ? asprintf(&msg, "%s%s: %s: unknown key, ignored (did you mean \"%s\"?)",
+                                    u->where, at, path, suggestion) < 0
+                         : asprintf(&msg, "%s%s: %s: unknown key, ignored", u->where, at, path) < 0)
     return;
   actool_error("warning: %s", msg);
   if (u->warnings != NULL)
     json_object_array_add(u->warnings, json_object_new_string(msg));
+}
+
+static void print_unknown_key(void *data, const char *path, const char *suggestion)
+{
+  report_unknown_key(data, 0, path, suggestion);
+}
+
+static void print_unknown_yaml_key(void *data, const char *path, unsigned long line,
+                                   const char *suggestion)
+{
+  report_unknown_key(data, line, path, suggestion);
 }
 
 void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
@@ -190,13 +202,15 @@ void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t l
                                    struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
-  cleanup_free char *json = NULL;
-  size_t json_len = 0;
+  struct unknown_keys u = {.where = where, .warnings = warnings};
+  struct appc_image_manifest *im = NULL;
 
-  /* The same check on the JSON document the YAML stands for: the same
-   * field paths.  A YAML syntax error is its validation's to report. */
-  if (appc_yaml_to_json(yaml, len, where, &json, &json_len, &err) == 0)
-    actool_warn_unknown_keys(where, json, json_len, warnings);
+  /* The library runs the JSON check on the document the YAML stands for
+   * (the same field paths) and adds each key's line.  Errors are the
+   * validation's to report. */
+  if (appc_image_manifest_parse_yaml_warn(yaml, len, where, &im, NULL, NULL, print_unknown_yaml_key,
+                                          &u, &err) == 0)
+    appc_image_manifest_free(im);
 }
 
 bool actool_is_yaml_name(const char *path)

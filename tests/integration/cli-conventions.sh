@@ -123,7 +123,7 @@ check_fails "pod manifests too" 0 'pod\.json: volumse: unknown key, ignored \(di
   "$ACTOOL" validate "$TMP/pod.json"
 
 # YAML manifests: the same check on the JSON document they stand for, so
-# the same warnings with the same field paths.
+# the same warnings with the same field paths, and the line of each key.
 cat >"$TMP/typo.yaml" <<'YAML'
 acKind: ImageManifest
 acVersion: 0.8.11
@@ -140,20 +140,23 @@ app:
   workingDir: /srv
 YAML
 run_capture "$ACTOOL" validate "$TMP/typo.yaml"
-is "validate of a YAML manifest with unknown keys: exit 0, a warning per key, as in JSON" \
-  "$status:$(sed -n 's/^actool: warning: .*typo\.yaml: //p' "$TMP/.err")" \
-  "0:acKnd: unknown key, ignored (did you mean \"acKind\"?)
-labels[0].vale: unknown key, ignored (did you mean \"value\"?)
-app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
+is "validate of a YAML manifest with unknown keys: exit 0, a warning per key with its line" \
+  "$status:$(sed -n 's/^actool: warning: .*typo\.yaml:\([0-9]*: \)/\1/p' "$TMP/.err")" \
+  "0:4: acKnd: unknown key, ignored (did you mean \"acKind\"?)
+8: labels[0].vale: unknown key, ignored (did you mean \"value\"?)
+13: app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
 "$ACTOOL" validate "$TMP/typo.json" 2>&1 >/dev/null | sed -n 's/^actool: warning: .*typo\.json: //p' >"$TMP/json-warnings"
 is "...the warnings of its JSON form, path for path" \
-  "$(sed -n 's/^actool: warning: .*typo\.yaml: //p' "$TMP/.err" | grep -v vale)" "$(cat "$TMP/json-warnings")"
+  "$(sed -n 's/^actool: warning: .*typo\.yaml:[0-9]*: //p' "$TMP/.err" | grep -v vale)" "$(cat "$TMP/json-warnings")"
+printf 'acKnd: ImageManifest\nacVersion: 0.8.11\nname: example.com/k\n' >"$TMP/nokind.yaml"
+check_fails "a YAML manifest without acKind fails, with the typo pointed at" 1 \
+  'nokind\.yaml:1: acKnd: unknown key, ignored \(did you mean "acKind"\?\)' "$ACTOOL" validate "$TMP/nokind.yaml"
 mkdir -p "$TMP/typo-yaml/rootfs"
 cp "$TMP/typo.yaml" "$TMP/typo-yaml/manifest.yaml"
 check_fails "validate of a layout with manifest.yaml warns" 0 \
-  'warning: .*typo-yaml/manifest\.yaml: app\.workingDir: unknown key, ignored \(did you mean "workingDirectory"\?\)' \
+  'warning: .*typo-yaml/manifest\.yaml:13: app\.workingDir: unknown key, ignored \(did you mean "workingDirectory"\?\)' \
   "$ACTOOL" validate "$TMP/typo-yaml"
-check_fails "build of it warns and builds" 0 'typo-yaml/manifest\.yaml: labels\[0\]\.vale: unknown key' \
+check_fails "build of it warns and builds" 0 'typo-yaml/manifest\.yaml:8: labels\[0\]\.vale: unknown key' \
   "$ACTOOL" build "$TMP/typo-yaml" "$TMP/typo-yaml.aci"
 printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/clean\n' >"$TMP/clean.yaml"
 run_capture "$ACTOOL" validate "$TMP/clean.yaml"
