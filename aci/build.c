@@ -151,7 +151,8 @@ static int copy_data(struct build_ctx *c, int fd, la_int64_t size, const char *s
       return -1;
     size -= n;
     c->done += (uint64_t) n;
-    appc_cb_progress(c->cb, c->layout, c->done, 0); /* the total is not known up front */
+    /* the total is not known up front */
+    appc_cb_progress(c->cb, APPC_PROGRESS_BUILD, c->layout, c->done, 0);
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "aci/internal.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 
 /* Output is created 0644 and the kernel applies the caller's umask. */
 #define OUT_MODE 0644
@@ -59,6 +60,12 @@ static int split_path(struct appc_outfile *of, const char *path, appc_error_t *e
   return 0;
 }
 
+/* EEXIST tells callers (a command line adds how to overwrite). */
+static int refuse_existing(const struct appc_outfile *of, appc_error_t *err)
+{
+  return appc_error_tag(err, EEXIST, "%s: refusing to replace an existing file", of->path);
+}
+
 /* May OUT be replaced?  Yes if it does not exist, if overwriting, or if it is
  * the very file SAME_AS (rewriting an image in place). */
 static int check_existing(struct appc_outfile *of, const char *same_as, appc_error_t *err)
@@ -79,13 +86,7 @@ static int check_existing(struct appc_outfile *of, const char *same_as, appc_err
     of->overwrite = true;
     return 0;
   }
-  /* EEXIST for callers, without its text: the message says it. */
-  bool first = *err == NULL;
-  appc_error_make(
-      err, 0, "%s: refusing to replace an existing file (use --overwrite to replace it)", of->path);
-  if (first && *err != NULL)
-    (*err)->errnum = EEXIST;
-  return -1;
+  return refuse_existing(of, err);
 }
 
 int appc_outfile_open(struct appc_outfile *of, const char *path,
@@ -118,7 +119,8 @@ int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err)
   unsigned flags = APPC_WRITE_DURABLE | (of->overwrite ? 0 : APPC_WRITE_NOREPLACE);
 
   if (appc_tempfile_install(&of->tmp, of->base, flags) < 0)
-    return appc_error_make(err, errno, "%s", of->path);
+    return errno == EEXIST && !of->overwrite ? refuse_existing(of, err)
+                                             : appc_error_make(err, errno, "%s", of->path);
   int fd = of->tmp.fd;
   of->tmp.fd = -1;
   if (close(fd) < 0)

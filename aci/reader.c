@@ -231,13 +231,14 @@ int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, boo
 }
 
 int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path,
-                                  const struct appc_callbacks *cb, appc_error_t *err)
+                                  const struct appc_callbacks *cb, enum appc_progress_op op,
+                                  appc_error_t *err)
 {
   struct appc_source *src = NULL;
 
   if (appc_source_open_file(&src, path, err) < 0)
     return -1;
-  appc_source_progress(src, cb);
+  appc_source_progress(src, cb, op);
   if (appc_tar_reader_open_source(out, src, false, NULL, err) < 0) {
     appc_source_free(src);
     return -1;

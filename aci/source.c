@@ -36,6 +36,7 @@ struct appc_source {
   appc_read_fn read; /* SOURCE_CALLBACK */
   void *read_data;
   const struct appc_callbacks *cb; /* progress of the bytes read; may be NULL */
+  enum appc_progress_op op;
   uint64_t done, total;
 };
 
@@ -184,16 +185,18 @@ ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_er
     return appc_error_make(err, EIO, "read: the callback returned more than asked for");
   if (src->cb != NULL && n > 0) {
     src->done += (uint64_t) n;
-    appc_cb_progress(src->cb, src->name, src->done, src->total);
+    appc_cb_progress(src->cb, src->op, src->name, src->done, src->total);
   }
   return n;
 }
 
-void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb)
+void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,
+                          enum appc_progress_op op)
 {
   struct stat st;
 
   src->cb = cb;
+  src->op = op;
   src->done = 0;
   src->total = 0;
   if (src->kind == SOURCE_MEMORY)

@@ -12,6 +12,7 @@
 
 #include "common/fs.h"
 #include "appc/aci.h"
+#include "appc/callbacks.h"
 #include "appc/error.h"
 #include "common/hashmap.h"
 
@@ -58,10 +59,17 @@ void appc_gunzip_free(struct appc_gunzip *z);
 
 /* ---- sources (aci/source.c) ---- */
 
-/* Report the bytes read from SRC from now on through CB's progress (WHAT:
- * the source's name; the total: what is left of a regular file or
- * memory, else 0).  CB may be NULL: no reports. */
-void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb);
+/* Report the bytes read from SRC from now on through CB's progress as the
+ * step OP (WHAT: the source's name; the total: what is left of a regular
+ * file or memory, else 0).  CB may be NULL: no reports. */
+void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,
+                          enum appc_progress_op op);
+
+/* appc_aci_validate_source, its reading reported as the step OP (image
+ * verify: APPC_PROGRESS_VERIFY). */
+int appc_aci_validate_source_op(struct appc_source *src, const struct appc_callbacks *cb,
+                                enum appc_progress_op op, struct appc_aci_info *info,
+                                appc_error_t *err);
 
 /* The descriptor a source made by appc_source_open_fd reads, not read from
  * yet; -1 for any other source. */
@@ -150,7 +158,8 @@ int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, boo
 /* appc_tar_reader_open without hashing, the bytes read reported through
  * CB's progress (may be NULL). */
 int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path,
-                                  const struct appc_callbacks *cb, appc_error_t *err);
+                                  const struct appc_callbacks *cb, enum appc_progress_op op,
+                                  appc_error_t *err);
 /* The same on SRC (see <appc/aci.h>), which stays the caller's; TEE may be
  * NULL. */
 int appc_tar_reader_open_source(struct appc_tar_reader **out, struct appc_source *src, bool hash,

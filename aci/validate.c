@@ -188,10 +188,17 @@ static int cancel_hook(struct archive_entry *e, const char *canon, void *data, a
 int appc_aci_validate_source(struct appc_source *src, const struct appc_callbacks *cb,
                              struct appc_aci_info *info, appc_error_t *err)
 {
+  return appc_aci_validate_source_op(src, cb, APPC_PROGRESS_READ, info, err);
+}
+
+int appc_aci_validate_source_op(struct appc_source *src, const struct appc_callbacks *cb,
+                                enum appc_progress_op op, struct appc_aci_info *info,
+                                appc_error_t *err)
+{
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
   memset(info, 0, sizeof *info);
-  appc_source_progress(src, cb);
+  appc_source_progress(src, cb, op);
   if (appc_tar_reader_open_source(&r, src, true, NULL, err) < 0 ||
       appc_aci_validate_stream(r, info, cb != NULL ? cancel_hook : NULL, (void *) cb, err) < 0) {
     appc_aci_info_clear(info);

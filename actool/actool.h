@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "appc/error.h"
 
@@ -115,16 +116,27 @@ struct actool_stdout_output {
 };
 int actool_stdout_output_begin(struct actool_stdout_output *o, appc_error_t *err);
 int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_error_t *err);
-/* Copy what FD reads to standard output. */
-int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err);
+/* Copy what FD reads to standard output, shown on the progress line as
+ * "VERB WHAT" unless VERB is NULL (standard output may be a file or a pipe
+ * while stderr is a terminal). */
+int actool_copy_to_stdout(int fd, const char *what, const char *verb, appc_error_t *err);
 /* 0, or a usage error (2) when standard output is a terminal. */
 int actool_stdout_not_terminal(const char *command);
 /* Warnings ("actool: warning: WHERE: app.workingDir: unknown key, ignored
  * (did you mean ...)") for the keys of a manifest that the schema does not
  * define; nothing for an invalid one, whose validation says what is wrong.
- * The _layout_ form reads LAYOUT/manifest, if there is one. */
-void actool_warn_unknown_keys(const char *where, const char *json, size_t len);
-void actool_warn_unknown_layout_keys(const char *layout);
+ * Each is also added, without "warning: ", to the JSON array WARNINGS
+ * unless it is NULL.  The _yaml_ form checks the JSON document a YAML
+ * image manifest stands for (the same field paths) and names the line
+ * ("WHERE:LINE: ..."); the _layout_ form reads LAYOUT/manifest, or its YAML
+ * form, if there is one. */
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
+                              struct json_object *warnings);
+void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
+                                   struct json_object *warnings);
+void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings);
+/* PATH names a YAML file (*.yaml, *.yml). */
+bool actool_is_yaml_name(const char *path);
 /* Read a whole manifest file of at most ACTOOL_MANIFEST_MAX_BYTES. */
 int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
                             appc_error_t *err);
@@ -145,6 +157,9 @@ void actool_cancel_end(void);
 struct appc_callbacks;
 const struct appc_callbacks *actool_callbacks(const struct actool_globals *g);
 void actool_progress_clear(void);
+/* A step of actool's own on that progress line ("VERB WHAT: DONE / TOTAL"),
+ * drawn once actool_callbacks has been called, as the library's are. */
+void actool_progress(const char *verb, const char *what, uint64_t done, uint64_t total);
 
 /* Open the store named by --dir, ACTOOL_DIR or the default location. */
 struct appc_store;
@@ -153,6 +168,9 @@ int actool_store_dir(const struct actool_globals *g, char **out);
 int actool_open_store(const struct actool_globals *g, struct appc_store **out);
 /* Print an error, release it and return ACTOOL_EXIT_FAILURE. */
 int actool_fail(appc_error_t *err);
+/* The same for a command that writes an output: the library's EEXIST (the
+ * output exists) is told how FLAG replaces it; FLAG NULL when it was given. */
+int actool_fail_output(appc_error_t *err, const char *flag);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;

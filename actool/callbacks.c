@@ -101,13 +101,12 @@ static bool too_soon(const struct progress_line *l, const struct timespec *now)
 }
 
 /* "Downloading NAME: 12.0 MiB / 200.0 MiB (6%), 3.2 MiB/s, 0:58 left"
- * ("Reading" for files and layouts),
- * redrawn at most ten times a second (and the end at once), on a terminal
- * only and not with --quiet; never the same twice (a download reports its
- * end more than once). */
-static void draw_progress(void *data, const char *what, uint64_t done, uint64_t total)
+ * (VERB NAME), redrawn at most ten times a second (and the end at once), on
+ * a terminal only and not with --quiet; never the same twice (a download
+ * reports its end more than once). */
+static void draw_progress(struct progress_line *l, const char *verb, const char *what,
+                          uint64_t done, uint64_t total)
 {
-  struct progress_line *l = data;
   struct timespec now;
   char a[32], b[32];
 
@@ -132,10 +131,6 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   human(a, sizeof a, done);
   const char *base = strrchr(what, '/');
   base = base != NULL && base[1] != '\0' ? base + 1 : what;
-  /* URLs and registry blobs (named by digest) come over the network; files
-   * and layouts are read (fetch and validate of a file, build). */
-  const char *verb =
-      strstr(what, "://") != NULL || strncmp(what, "sha256:", 7) == 0 ? "Downloading" : "Reading";
   /* An image's blob by its short ID, as image list shows it. */
   int len = strncmp(base, "sha512-", 7) == 0 ? 19 : (int) strlen(base);
   if (total > 0) {
@@ -147,10 +142,46 @@ static void draw_progress(void *data, const char *what, uint64_t done, uint64_t 
   }
 }
 
+/* The verb of a progress line: what the library says the step does. */
+static const char *progress_verb(enum appc_progress_op op)
+{
+  switch (op) {
+  case APPC_PROGRESS_DOWNLOAD:
+    return "Downloading";
+  case APPC_PROGRESS_BUILD:
+    return "Building";
+  case APPC_PROGRESS_RENDER:
+    return "Rendering";
+  case APPC_PROGRESS_VERIFY:
+    return "Verifying";
+  case APPC_PROGRESS_EXPORT:
+    return "Exporting";
+  case APPC_PROGRESS_CONVERT:
+    return "Converting";
+  case APPC_PROGRESS_READ:
+    break;
+  }
+  return "Reading";
+}
+
+static void library_progress(void *data, enum appc_progress_op op, const char *what, uint64_t done,
+                             uint64_t total)
+{
+  draw_progress(data, progress_verb(op), what, done, total);
+}
+
+void actool_progress(const char *verb, const char *what, uint64_t done, uint64_t total)
+{
+  if (line.g != NULL)
+    draw_progress(&line, verb, what, done, total);
+}
+
 const struct appc_callbacks *actool_callbacks(const struct actool_globals *g)
 {
-  static struct appc_callbacks cb = {
-      .data = &line, .cancelled = actool_cancelled, .progress = draw_progress, .log = log_line};
+  static struct appc_callbacks cb = {.data = &line,
+                                     .cancelled = actool_cancelled,
+                                     .progress_op = library_progress,
+                                     .log = log_line};
 
   line.g = g;
   line.tty = isatty(STDERR_FILENO) == 1 && !g->quiet;

@@ -123,7 +123,7 @@ static int build_containerfile(const struct actool_globals *g, const struct buil
   appc_kv_list_clear(&args);
   appc_store_close(s);
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
   return print_image_id(g, image_id, to_stdout);
 }
 
@@ -155,7 +155,7 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
   if (o->file != NULL)
     return build_containerfile(g, o, &bo, argv);
 
-  actool_warn_unknown_layout_keys(argv[0]);
+  actool_warn_unknown_layout_keys(argv[0], NULL);
   struct actool_stdout_output so;
   r = to_stdout ? actool_stdout_output_begin(&so, &err) : 0;
   if (r == 0) {
@@ -167,7 +167,7 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
       r = -1;
   }
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
   return print_image_id(g, image_id, to_stdout);
 }
 

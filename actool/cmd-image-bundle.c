@@ -47,7 +47,7 @@ static int run_image_bundle(const struct actool_globals *g, void *opaque, int ar
   if (r == 0) {
     actool_cancel_begin();
     if (appc_oci_bundle(s, img.id, argv[1], &bo, &err) < 0)
-      r = actool_fail(&err);
+      r = actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
     actool_cancel_end();
     appc_store_image_clear(&img);
   }

@@ -31,7 +31,7 @@ static int export_aci(struct appc_store *s, const char *id, const char *out, boo
 
   if (strcmp(out, "-") == 0) {
     cleanup_close int fd = appc_store_open_blob(s, id, &err);
-    if (fd < 0 || actool_copy_to_stdout(fd, id, &err) < 0)
+    if (fd < 0 || actool_copy_to_stdout(fd, id, "Exporting", &err) < 0)
       return actool_fail(&err);
     return ACTOOL_EXIT_OK;
   }
@@ -39,7 +39,7 @@ static int export_aci(struct appc_store *s, const char *id, const char *out, boo
   int r = appc_store_export(s, id, out, overwrite, &err);
   actool_cancel_end();
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, overwrite ? NULL : "--overwrite");
   return ACTOOL_EXIT_OK;
 }
 

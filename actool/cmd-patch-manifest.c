@@ -151,7 +151,7 @@ static int run_patch_manifest(const struct actool_globals *g, void *opaque, int 
   if (to_stdout && actool_stdout_output_end(&so, r == 0, &err) < 0)
     r = -1;
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_output(&err, bo.overwrite ? NULL : "--overwrite");
   actool_debug(g, "%s", image_id);
   return ACTOOL_EXIT_OK;
 }

@@ -26,7 +26,8 @@ static const struct actool_option validate_option_table[] = {
     {"type", ACTOOL_OPT_STRING, offsetof(struct validate_options, type), "TYPE",
      "Type of the inputs: appimage, layout or manifest (default: detected)", NULL},
     {"json", ACTOOL_OPT_BOOL, offsetof(struct validate_options, json), NULL,
-     "Print a JSON array on stdout: each input's path, type, whether it is valid, and why not",
+     "Print a JSON array on stdout: each input's path, type, whether it is valid, why not, "
+     "and its warnings",
      NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -40,14 +41,6 @@ static int parse_type(const char *s, enum input_type *out)
       return 0;
     }
   return -1;
-}
-
-static bool is_yaml_name(const char *path)
-{
-  size_t n = strlen(path);
-
-  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
-         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
 }
 
 static bool is_aci_name(const char *path)
@@ -81,14 +74,15 @@ static enum input_type sniff_file(int fd, const char *path)
   size_t i = 0;
   while (n > 0 && i < (size_t) n && strchr(" \t\r\n", buf[i]) != NULL)
     i++;
-  if (is_yaml_name(path) || (n > 0 && i < (size_t) n && buf[i] == '{' && !is_aci_name(path)))
+  if (actool_is_yaml_name(path) || (n > 0 && i < (size_t) n && buf[i] == '{' && !is_aci_name(path)))
     return TYPE_MANIFEST;
   return TYPE_NEITHER;
 }
 
-/* An image manifest written in YAML: errors name the line of the field. */
+/* An image manifest written in YAML: errors name the line of the field,
+ * unknown keys are warned of as in JSON (added to WARNINGS, if not NULL). */
 static int validate_yaml(const char *path, const char *yaml, size_t len, const char **kind_name,
-                         appc_error_t *err)
+                         struct json_object *warnings, appc_error_t *err)
 {
   cleanup_free char *json = NULL;
   size_t json_len = 0;
@@ -97,10 +91,13 @@ static int validate_yaml(const char *path, const char *yaml, size_t len, const c
 
   if (appc_yaml_to_json(yaml, len, path, &json, &json_len, err) < 0)
     return -1;
-  if (appc_manifest_kind(json, json_len, &kind, err) < 0)
-    return appc_error_prefix(err, "%s", path);
-  if (kind == APPC_MANIFEST_POD)
+  bool kind_known = appc_manifest_kind(json, json_len, &kind, err) == 0;
+  if (kind_known && kind == APPC_MANIFEST_POD)
     return appc_error_make(err, 0, "%s: a PodManifest in YAML (only image manifests are)", path);
+  /* as in JSON, also when acKind is missing ("acKnd": did you mean ...) */
+  actool_warn_unknown_yaml_keys(path, yaml, len, warnings);
+  if (!kind_known)
+    return appc_error_prefix(err, "%s", path);
   *kind_name = "ImageManifest";
   if (appc_image_manifest_parse_yaml(yaml, len, path, &im, NULL, NULL, err) < 0)
     return appc_error_prefix(err, "invalid ImageManifest");
@@ -109,7 +106,8 @@ static int validate_yaml(const char *path, const char *yaml, size_t len, const c
 }
 
 /* Validate a manifest file of either kind; *kind_name receives its kind. */
-static int validate_manifest(int fd, const char *path, const char **kind_name, appc_error_t *err)
+static int validate_manifest(int fd, const char *path, const char **kind_name,
+                             struct json_object *warnings, appc_error_t *err)
 {
   cleanup_free char *json = NULL;
   size_t len = 0;
@@ -117,9 +115,9 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
 
   if (actool_read_manifest_fd(fd, path, &json, &len, err) < 0)
     return -1;
-  if (is_yaml_name(path))
-    return validate_yaml(path, json, len, kind_name, err);
-  actool_warn_unknown_keys(path, json, len);
+  if (actool_is_yaml_name(path))
+    return validate_yaml(path, json, len, kind_name, warnings, err);
+  actool_warn_unknown_keys(path, json, len, warnings);
   if (appc_manifest_kind(json, len, &kind, err) < 0)
     return appc_error_prefix(err, "%s", path);
   if (kind == APPC_MANIFEST_POD) {
@@ -138,9 +136,10 @@ static int validate_manifest(int fd, const char *path, const char **kind_name, a
   return 0;
 }
 
-/* *WHAT receives the kind of input found, once known. */
+/* *WHAT receives the kind of input found, once known; WARNINGS, if not
+ * NULL, the warnings (unknown manifest keys) printed. */
 static int validate_path(const struct actool_globals *g, enum input_type type, const char *path,
-                         const char **what, appc_error_t *err)
+                         const char **what, struct json_object *warnings, appc_error_t *err)
 {
   cleanup_close int fd = -1;
   struct stat st;
@@ -153,7 +152,7 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     *what = "image layout";
     if (appc_layout_validate(path, NULL, err) < 0)
       return -1;
-    actool_warn_unknown_layout_keys(path);
+    actool_warn_unknown_layout_keys(path, warnings);
     actool_debug(g, "%s: valid image layout", path);
     return 0;
   }
@@ -185,14 +184,14 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     actool_cancel_end();
     actool_progress_clear();
     if (r == 0)
-      actool_warn_unknown_keys(path, info.manifest_json, info.manifest_len);
+      actool_warn_unknown_keys(path, info.manifest_json, info.manifest_len, warnings);
     appc_aci_info_clear(&info);
     if (r < 0)
       return -1;
     actool_debug(g, "%s: valid app container image", path);
     return 0;
   }
-  if (validate_manifest(fd, path, what, err) < 0)
+  if (validate_manifest(fd, path, what, warnings, err) < 0)
     return -1;
   actool_debug(g, "%s: valid %s", path, *what);
   return 0;
@@ -224,7 +223,8 @@ static int run_validate(const struct actool_globals *g, void *opaque, int argc, 
   for (int i = 0; i < argc; i++) {
     cleanup_error appc_error_t err = NULL;
     const char *what = NULL;
-    int r = validate_path(g, type, argv[i], &what, &err);
+    struct json_object *warnings = a != NULL ? json_object_new_array() : NULL;
+    int r = validate_path(g, type, argv[i], &what, warnings, &err);
     if (a != NULL) {
       struct json_object *j = json_object_new_object();
       json_object_object_add(j, "path", json_object_new_string(argv[i]));
@@ -233,6 +233,7 @@ static int run_validate(const struct actool_globals *g, void *opaque, int argc, 
       json_object_object_add(j, "valid", json_object_new_boolean(r == 0));
       if (r < 0 && err != NULL)
         json_object_object_add(j, "error", json_object_new_string(err->msg));
+      json_object_object_add(j, "warnings", warnings);
       json_object_array_add(a, j);
     }
     if (r < 0) {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/macros.h"
 
 int actool_check_aci_name(const char *command, const char *path)
 {
@@ -58,21 +60,40 @@ int actool_read_manifest_file(const char *path, char **out, size_t *out_len, app
   return actool_read_manifest_fd(fd, path, out, out_len, err);
 }
 
-int actool_copy_to_stdout(int fd, const char *what, appc_error_t *err)
+/* actool_copy_to_stdout, shown as "VERB SHOWN" (VERB NULL: not shown). */
+static int copy_out(int fd, const char *what, const char *verb, const char *shown,
+                    appc_error_t *err)
 {
   char buf[1 << 16];
+  struct stat st;
+  uint64_t done = 0, total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0;
   ssize_t n;
+  int r = 0;
 
   fflush(stdout);
   while ((n = read(fd, buf, sizeof buf)) != 0) {
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s: read", what);
-    if (appc_write_all(STDOUT_FILENO, buf, (size_t) n) < 0)
-      return appc_error_make(err, errno, "standard output");
+    if (n < 0) {
+      r = appc_error_make(err, errno, "%s: read", what);
+      break;
+    }
+    if (appc_write_all(STDOUT_FILENO, buf, (size_t) n) < 0) {
+      r = appc_error_make(err, errno, "standard output");
+      break;
+    }
+    done += (uint64_t) n;
+    if (verb != NULL)
+      actool_progress(verb, shown, done, total);
   }
-  return 0;
+  if (verb != NULL)
+    actool_progress_clear();
+  return r;
+}
+
+int actool_copy_to_stdout(int fd, const char *what, const char *verb, appc_error_t *err)
+{
+  return copy_out(fd, what, verb, what, err);
 }
 
 int actool_stdout_not_terminal(const char *command)
@@ -113,24 +134,50 @@ int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_er
   unlink(o->path);
   rmdir(o->dir);
   if (r == 0 && fd >= 0)
-    r = actool_copy_to_stdout(fd, o->path, err);
+    r = copy_out(fd, o->path, "Writing", "standard output", err);
   return r;
+}
+
+struct unknown_keys {
+  const char *where;
+  struct json_object *warnings; /* or NULL */
+};
+
+/* "WHERE[:LINE]: PATH: unknown key, ignored (did you mean ...)" on stderr,
+ * and in U's warnings. */
+static void report_unknown_key(const struct unknown_keys *u, unsigned long line, const char *path,
+                               const char *suggestion)
+{
+  cleanup_free char *msg = NULL;
+  char at[32] = "";
+
+  if (line > 0)
+    snprintf(at, sizeof at, ":%lu", line);
+  if (suggestion != NULL ? asprintf(&msg, "%s%s: %s: unknown key, ignored (did you mean \"%s\"?)",
+                                    u->where, at, path, suggestion) < 0
+                         : asprintf(&msg, "%s%s: %s: unknown key, ignored", u->where, at, path) < 0)
+    return;
+  actool_error("warning: %s", msg);
+  if (u->warnings != NULL)
+    json_object_array_add(u->warnings, json_object_new_string(msg));
 }
 
 static void print_unknown_key(void *data, const char *path, const char *suggestion)
 {
-  const char *where = data;
-
-  if (suggestion != NULL)
-    actool_error("warning: %s: %s: unknown key, ignored (did you mean \"%s\"?)", where, path,
-                 suggestion);
-  else
-    actool_error("warning: %s: %s: unknown key, ignored", where, path);
+  report_unknown_key(data, 0, path, suggestion);
 }
 
-void actool_warn_unknown_keys(const char *where, const char *json, size_t len)
+static void print_unknown_yaml_key(void *data, const char *path, unsigned long line,
+                                   const char *suggestion)
+{
+  report_unknown_key(data, line, path, suggestion);
+}
+
+void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
+                              struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
+  struct unknown_keys u = {.where = where, .warnings = warnings};
   enum appc_manifest_kind kind;
 
   /* An invalid manifest is reported by its validation, not here; one
@@ -142,24 +189,54 @@ void actool_warn_unknown_keys(const char *where, const char *json, size_t len)
   }
   if (kind == APPC_MANIFEST_POD) {
     struct appc_pod_manifest *pm = NULL;
-    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, (void *) where, &err) == 0)
+    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, &u, &err) == 0)
       appc_pod_manifest_free(pm);
   } else {
     struct appc_image_manifest *im = NULL;
-    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, (void *) where, &err) ==
-        0)
+    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, &u, &err) == 0)
       appc_image_manifest_free(im);
   }
 }
 
-void actool_warn_unknown_layout_keys(const char *layout)
+void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
+                                   struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
-  cleanup_free char *path = NULL, *json = NULL;
-  size_t len = 0;
+  struct unknown_keys u = {.where = where, .warnings = warnings};
+  struct appc_image_manifest *im = NULL;
 
-  if (asprintf(&path, "%s/manifest", layout) < 0)
-    return;
-  if (actool_read_manifest_file(path, &json, &len, &err) == 0)
-    actool_warn_unknown_keys(path, json, len);
+  /* The library runs the JSON check on the document the YAML stands for
+   * (the same field paths) and adds each key's line.  Errors are the
+   * validation's to report. */
+  if (appc_image_manifest_parse_yaml_warn(yaml, len, where, &im, NULL, NULL, print_unknown_yaml_key,
+                                          &u, &err) == 0)
+    appc_image_manifest_free(im);
+}
+
+bool actool_is_yaml_name(const char *path)
+{
+  size_t n = strlen(path);
+
+  return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+         (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings)
+{
+  static const char *const names[] = {"manifest", "manifest.yaml", "manifest.yml"};
+
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    cleanup_error appc_error_t err = NULL;
+    cleanup_free char *path = NULL, *text = NULL;
+    size_t len = 0;
+    if (asprintf(&path, "%s/%s", layout, names[i]) < 0)
+      return;
+    if (actool_read_manifest_file(path, &text, &len, &err) < 0)
+      continue;
+    if (actool_is_yaml_name(path))
+      actool_warn_unknown_yaml_keys(path, text, len, warnings);
+    else
+      actool_warn_unknown_keys(path, text, len, warnings);
+    return; /* a layout has one manifest (two are its validation's to report) */
+  }
 }

@@ -65,6 +65,15 @@ int actool_fail(appc_error_t *err)
   return ACTOOL_EXIT_FAILURE;
 }
 
+int actool_fail_output(appc_error_t *err, const char *flag)
+{
+  if (*err == NULL || flag == NULL || (*err)->errnum != EEXIST)
+    return actool_fail(err);
+  actool_error("%s (use %s to replace it)", (*err)->msg, flag);
+  appc_error_release(err);
+  return ACTOOL_EXIT_FAILURE;
+}
+
 const struct actool_command *actool_find_subcommand(const struct actool_command *cmd,
                                                     const char *name)
 {
@@ -163,7 +172,7 @@ int actool_render_command(const struct actool_globals *g, const char *command, a
     int ret = fn(s, img.id, argv[1], &ro, &err);
     actool_cancel_end();
     if (ret < 0)
-      r = actool_fail(&err);
+      r = actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
     appc_store_image_clear(&img);
   }
   appc_store_close(s);

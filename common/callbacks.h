@@ -15,10 +15,14 @@ static inline bool appc_cb_cancelled(const struct appc_callbacks *cb)
   return cb != NULL && cb->cancelled != NULL && cb->cancelled(cb->data);
 }
 
-static inline void appc_cb_progress(const struct appc_callbacks *cb, const char *what,
-                                    uint64_t done, uint64_t total)
+static inline void appc_cb_progress(const struct appc_callbacks *cb, enum appc_progress_op op,
+                                    const char *what, uint64_t done, uint64_t total)
 {
-  if (cb != NULL && cb->progress != NULL)
+  if (cb == NULL)
+    return;
+  if (cb->progress_op != NULL)
+    cb->progress_op(cb->data, op, what, done, total);
+  else if (cb->progress != NULL)
     cb->progress(cb->data, what, done, total);
 }
 

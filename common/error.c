@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include "appc/error.h"
+#include "common/error.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,19 @@ int appc_error_make(appc_error_t *err, int errnum, const char *fmt, ...)
   va_start(ap, fmt);
   appc_error_makev(err, errnum, fmt, ap);
   va_end(ap);
+  return -1;
+}
+
+int appc_error_tag(appc_error_t *err, int errnum, const char *fmt, ...)
+{
+  bool first = err != NULL && *err == NULL;
+  va_list ap;
+
+  va_start(ap, fmt);
+  appc_error_makev(err, 0, fmt, ap);
+  va_end(ap);
+  if (first && *err != NULL)
+    (*err)->errnum = errnum;
   return -1;
 }
 

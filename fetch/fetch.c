@@ -186,7 +186,7 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
 {
   struct started_ctx *c = data;
 
-  appc_cb_progress(c->o->cb, c->url, done, total);
+  appc_cb_progress(c->o->cb, APPC_PROGRESS_DOWNLOAD, c->url, done, total);
 }
 
 /* Record, before the bytes arrive, which version of URL the partial file

@@ -37,7 +37,7 @@ static ssize_t read_source(void *data, void *buf, size_t len)
   }
   appc_digest_update(b->packed, buf, (size_t) n);
   b->done += (unsigned long long) n;
-  appc_cb_progress(b->cb, b->what, b->done, b->total);
+  appc_cb_progress(b->cb, b->op, b->what, b->done, b->total);
   return n;
 }
 

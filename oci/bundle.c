@@ -24,6 +24,7 @@
 #include "appc/ace.h"
 #include "common/abi.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 #include "oci/internal.h"
 
@@ -333,12 +334,14 @@ int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
     opts = &defaults;
   bool exists = lstat(dir, &st) == 0;
   if (exists && !opts->overwrite)
-    return appc_error_make(err, EEXIST, "%s: exists (--overwrite replaces it)", dir);
+    return appc_error_tag(err, EEXIST, "%s: already exists", dir);
   if (make_temp(dir, &tmp, err) < 0)
     return -1;
   r = fill(s, id, tmp, opts, err);
   if (r == 0 && !exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
-    r = appc_error_make(err, errno, "%s", dir);
+    r = errno == EEXIST && !opts->overwrite /* made meanwhile */
+            ? appc_error_tag(err, EEXIST, "%s: already exists", dir)
+            : appc_error_make(err, errno, "%s", dir);
   else if (r == 0 && exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0)
     r = appc_error_make(err, errno, "%s", dir);
   remove_path(tmp); /* what failed, or the old DIR it was exchanged with */

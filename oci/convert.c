@@ -516,8 +516,11 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
                       char image_id[APPC_IMAGE_ID_LEN + 1], const struct appc_callbacks *cb,
                       appc_error_t *err)
 {
-  struct layer l = {
-      .blob = {.fd = fd, .what = d->digest, .cb = cb, .total = (unsigned long long) d->size}};
+  struct layer l = {.blob = {.fd = fd,
+                             .what = d->digest,
+                             .cb = cb,
+                             .op = APPC_PROGRESS_CONVERT,
+                             .total = (unsigned long long) d->size}};
   struct appc_build_options bo = {.compression = APPC_COMPRESSION_NONE, .cb = cb};
   enum appc_digest_alg alg, diff_alg;
   const char *hex;

@@ -142,7 +142,7 @@ static int write_blob(struct export *ex, const char *data, size_t len, char out[
  * ISA-L inflates it, of its tar (the diff_id). */
 static int layer_digests(struct export *ex, int fd, appc_error_t *err)
 {
-  struct oci_blob b = {.fd = fd, .what = ex->dir, .cb = ex->opts->cb};
+  struct oci_blob b = {.fd = fd, .what = ex->dir, .cb = ex->opts->cb, .op = APPC_PROGRESS_EXPORT};
   char hex[APPC_DIGEST_HEX_MAX];
   const void *p;
   ssize_t n;

@@ -140,6 +140,7 @@ struct oci_blob {
   struct appc_gunzip *gz;       /* gzip: ISA-L's inflate, a few times zlib's speed */
   appc_error_t gz_err;          /* why gz failed */
   const struct appc_callbacks *cb;
+  enum appc_progress_op op; /* what reading it is for, in progress reports */
   unsigned long long done, total;
   int errnum;
   unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */

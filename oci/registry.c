@@ -459,7 +459,7 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
 {
   struct progress *p = data;
 
-  appc_cb_progress(p->cb, p->what, done, total);
+  appc_cb_progress(p->cb, APPC_PROGRESS_DOWNLOAD, p->what, done, total);
 }
 
 /* Wait for the lock on FD (another pull downloading the same blob), while

@@ -34,39 +34,53 @@ struct field_line {
   unsigned long line;
 };
 
+struct line_map {
+  struct field_line *v;
+  size_t n, cap;
+};
+
 struct mapper {
   yaml_document_t *doc;
   const char *where;
   size_t nodes;
-  struct field_line *lines; /* may stay NULL: no line map wanted */
-  size_t n_lines, cap_lines;
-  bool want_lines;
+  struct line_map lines; /* of each field's value, for errors */
+  struct line_map keys;  /* of each mapping key, for unknown-key warnings */
+  bool want_lines, want_keys;
   appc_error_t *err;
 };
 
+static void map_clear(struct line_map *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    free(l->v[i].path);
+  free(l->v);
+  *l = (struct line_map){0};
+}
+
 static void lines_clear(struct mapper *m)
 {
-  for (size_t i = 0; i < m->n_lines; i++)
-    free(m->lines[i].path);
-  free(m->lines);
-  m->lines = NULL;
-  m->n_lines = m->cap_lines = 0;
+  map_clear(&m->lines);
+  map_clear(&m->keys);
+}
+
+static int note_in(struct mapper *m, struct line_map *l, const char *path, const yaml_node_t *node)
+{
+  char *copy;
+
+  if ((copy = strdup(path)) == NULL || APPC_ARRAY_RESERVE(l->v, l->cap, l->n + 1) < 0) {
+    free(copy);
+    return appc_error_make(m->err, ENOMEM, "%s", m->where);
+  }
+  l->v[l->n].path = copy;
+  l->v[l->n++].line = (unsigned long) node->start_mark.line + 1;
+  return 0;
 }
 
 static int note_line(struct mapper *m, const char *path, const yaml_node_t *node)
 {
-  char *copy;
-
   if (!m->want_lines || *path == '\0')
     return 0;
-  if ((copy = strdup(path)) == NULL ||
-      APPC_ARRAY_RESERVE(m->lines, m->cap_lines, m->n_lines + 1) < 0) {
-    free(copy);
-    return appc_error_make(m->err, ENOMEM, "%s", m->where);
-  }
-  m->lines[m->n_lines].path = copy;
-  m->lines[m->n_lines++].line = (unsigned long) node->start_mark.line + 1;
-  return 0;
+  return note_in(m, &m->lines, path, node);
 }
 
 static int fail_at(struct mapper *m, const yaml_node_t *node, const char *why)
@@ -260,6 +274,10 @@ static int mapping(struct mapper *m, const yaml_node_t *node, const char *path, 
       json_object_put(o);
       return appc_error_make(m->err, ENOMEM, "%s", m->where);
     }
+    if (m->want_keys && note_in(m, &m->keys, sub, k) < 0) {
+      json_object_put(o);
+      return -1;
+    }
     if (map_node(m, yaml_document_get_node(m->doc, p->value), sub, depth + 1, &v) < 0 ||
         json_object_object_add(o, key, v) < 0) {
       json_object_put(o);
@@ -388,21 +406,53 @@ static void blame_line(const struct mapper *m, appc_error_t *err)
 {
   const struct field_line *best = NULL;
 
-  for (size_t i = 0; i < m->n_lines; i++)
-    if ((best == NULL || strlen(m->lines[i].path) > strlen(best->path)) &&
-        names_field((*err)->msg, m->lines[i].path))
-      best = &m->lines[i];
+  for (size_t i = 0; i < m->lines.n; i++)
+    if ((best == NULL || strlen(m->lines.v[i].path) > strlen(best->path)) &&
+        names_field((*err)->msg, m->lines.v[i].path))
+      best = &m->lines.v[i];
   if (best != NULL)
     appc_error_prefix(err, "%s:%lu", m->where, best->line);
   else
     appc_error_prefix(err, "%s", m->where);
 }
 
+/* ---- unknown keys, by line ---- */
+
+struct yaml_warn {
+  const struct mapper *m;
+  appc_yaml_unknown_key_fn fn;
+  void *data;
+};
+
+/* The JSON parser's report of an unknown key, passed on with its line. */
+static void warn_at_line(void *data, const char *path, const char *suggestion)
+{
+  const struct yaml_warn *w = data;
+  unsigned long line = 0;
+
+  for (size_t i = 0; i < w->m->keys.n; i++)
+    if (strcmp(w->m->keys.v[i].path, path) == 0) {
+      line = w->m->keys.v[i].line;
+      break;
+    }
+  w->fn(w->data, path, line, suggestion);
+}
+
 int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *where,
                                    struct appc_image_manifest **out, char **json, size_t *json_len,
                                    appc_error_t *err)
 {
-  struct mapper m = {.where = where, .err = err, .want_lines = true};
+  return appc_image_manifest_parse_yaml_warn(yaml, len, where, out, json, json_len, NULL, NULL,
+                                             err);
+}
+
+int appc_image_manifest_parse_yaml_warn(const char *yaml, size_t len, const char *where,
+                                        struct appc_image_manifest **out, char **json,
+                                        size_t *json_len, appc_yaml_unknown_key_fn fn, void *data,
+                                        appc_error_t *err)
+{
+  struct mapper m = {.where = where, .err = err, .want_lines = true, .want_keys = fn != NULL};
+  struct yaml_warn w = {.m = &m, .fn = fn, .data = data};
   cleanup_free char *text = NULL;
   size_t n = 0;
   int r;
@@ -411,7 +461,10 @@ int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *whe
   if (json != NULL)
     *json = NULL;
   r = yaml_to_json(&m, yaml, len, &text, &n);
-  if (r == 0 && appc_image_manifest_parse(text, n, out, err) < 0) {
+  /* The unknown-key check of JSON manifests, on the document the YAML
+   * stands for: the same field paths, and the line of each key. */
+  if (r == 0 &&
+      appc_image_manifest_parse_warn(text, n, out, fn != NULL ? warn_at_line : NULL, &w, err) < 0) {
     blame_line(&m, err);
     r = -1;
   }

@@ -63,7 +63,7 @@ static int copy_fd(int in, int out, const char *what, const struct appc_callback
       return 0;
     if (n > 0) {
       done += (uint64_t) n;
-      appc_cb_progress(cb, what, done, total);
+      appc_cb_progress(cb, APPC_PROGRESS_EXPORT, what, done, total);
       if (appc_cb_cancelled(cb))
         return appc_error_make(err, ECANCELED, "%s", what);
       continue;
@@ -86,7 +86,7 @@ static int copy_fd(int in, int out, const char *what, const struct appc_callback
     if (appc_write_all(out, buf, (size_t) n) < 0)
       return appc_error_make(err, errno, "%s", what);
     done += (uint64_t) n;
-    appc_cb_progress(cb, what, done, total);
+    appc_cb_progress(cb, APPC_PROGRESS_EXPORT, what, done, total);
   }
 }
 

@@ -274,7 +274,7 @@ int appc_store_import_source(struct appc_store *s, struct appc_source *src,
     return -1;
   if (appc_store_lock(s, false, err) < 0)
     return -1;
-  appc_source_progress(src, opts != NULL ? opts->cb : NULL);
+  appc_source_progress(src, opts != NULL ? opts->cb : NULL, APPC_PROGRESS_READ);
   r = import_locked(&im, out, already, err);
   appc_store_unlock(s);
   appc_tempfile_discard(&im.blob);

@@ -884,7 +884,8 @@ static int each_entry(struct appc_render *r, struct layer_pass *lp, entry_fn fn,
   bool done = false;
   int ret;
 
-  if (appc_tar_reader_open_progress(&lp->reader, lp->layer->path, r->opts.cb, err) < 0)
+  if (appc_tar_reader_open_progress(&lp->reader, lp->layer->path, r->opts.cb, APPC_PROGRESS_RENDER,
+                                    err) < 0)
     return -1;
   for (lp->ordinal = 0; !done; lp->ordinal++) {
     if (is_cancelled(r))

@@ -28,6 +28,7 @@
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/macros.h"
 #include "common/fs.h"
 #include "common/lazy.h"
@@ -606,8 +607,7 @@ static int dest_is_replaceable(struct dest *d, appc_error_t *err)
     d->overwrite = true;
     return 0;
   }
-  return appc_error_make(err, EEXIST, "%s: already exists (use --overwrite to replace it)",
-                         d->path);
+  return appc_error_tag(err, EEXIST, "%s: already exists", d->path);
 }
 
 /* Are the two directories on one mount, so that rename(2) works between them? */
@@ -663,7 +663,9 @@ static int dest_commit(struct dest *d, appc_error_t *err)
     d->made = false;
     return 0;
   }
-  if (errno != EEXIST || !d->overwrite)
+  if (errno == EEXIST && !d->overwrite) /* made meanwhile */
+    return appc_error_tag(err, EEXIST, "%s: already exists", d->path);
+  if (errno != EEXIST)
     return appc_error_make(err, errno, "%s", d->path);
   /* Swap atomically, then remove what was there. */
   if (renameat2(d->tmp_dirfd, d->tmp, d->parent_fd, d->base, RENAME_EXCHANGE) < 0)

@@ -79,7 +79,7 @@ static void verify_image(struct verify *v, const char *id)
   }
   cleanup_source struct appc_source *src = NULL;
   if (appc_source_open_path(&src, blob, &e) < 0 ||
-      appc_aci_validate_source(src, v->s->cb, &info, &e) < 0) {
+      appc_aci_validate_source_op(src, v->s->cb, APPC_PROGRESS_VERIFY, &info, &e) < 0) {
     report_error(v, &e);
     return;
   }

@@ -107,7 +107,7 @@ int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest,
 struct appc_build_options {
   unsigned version;                  /* 0, or APPC_BUILD_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_compression compression; /* zero-initialised: none (NULL opts: gzip) */
-  bool overwrite;                    /* replace an existing OUT */
+  bool overwrite;                    /* replace an existing OUT (else EEXIST) */
   bool owner_root;                   /* force uid/gid 0 and no names */
   unsigned threads;                  /* compression threads; 0 = online CPUs */
   const struct appc_callbacks *cb;   /* cancel, checked between entries; may be NULL */

@@ -18,6 +18,17 @@
 extern "C" {
 #endif
 
+/* What a step reported through progress_op does with its bytes. */
+enum appc_progress_op {
+  APPC_PROGRESS_READ = 0, /* a file read: validated, imported, signed */
+  APPC_PROGRESS_DOWNLOAD, /* a URL or a registry blob downloaded */
+  APPC_PROGRESS_BUILD,    /* a layout's files read into an ACI */
+  APPC_PROGRESS_RENDER,   /* an image's layer unpacked into a tree */
+  APPC_PROGRESS_VERIFY,   /* a blob of the store checked against its ID */
+  APPC_PROGRESS_EXPORT,   /* an image written out of the store */
+  APPC_PROGRESS_CONVERT,  /* an OCI or Docker layer converted to an ACI */
+};
+
 struct appc_callbacks {
   void *data; /* passed to each callback */
   /* Polled while the operation runs; returning true abandons it: it cleans
@@ -31,7 +42,12 @@ struct appc_callbacks {
   /* A line worth showing to a user who asked for details (--debug): what
    * was decided and why. */
   void (*log)(void *data, const char *msg);
-  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* As progress, with what the step does (OP), so that a progress line can
+   * say "Downloading", "Rendering" ...; when set, it is called instead of
+   * progress. */
+  void (*progress_op)(void *data, enum appc_progress_op op, const char *what, uint64_t done,
+                      uint64_t total);
+  void *reserved[3]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 #ifdef __cplusplus

@@ -6,6 +6,12 @@
  * error is about (a file, a JSON field path, a URL) and the rule that was
  * broken; callers add outer context with appc_error_prefix().  The library
  * never prints and never exits: the CLI decides what to do with the error.
+ *
+ * errnum tells conditions a caller may handle apart, without reading the
+ * message.  EEXIST from an operation that writes an output (appc_aci_build,
+ * appc_aci_rewrite_manifest, appc_store_export, appc_store_render and
+ * _extract, appc_oci_bundle) means that the output exists and replacing it
+ * was not asked for; a command line adds how to ask.
  */
 #ifndef APPC_ERROR_H
 #define APPC_ERROR_H

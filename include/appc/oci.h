@@ -101,7 +101,7 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
 #define APPC_OCI_BUNDLE_OPTIONS_VERSION 1
 struct appc_oci_bundle_options {
   unsigned version;                /* 0, or APPC_OCI_BUNDLE_OPTIONS_VERSION (<appc/appc.h>) */
-  bool overwrite;                  /* replace an existing DIR */
+  bool overwrite;                  /* replace an existing DIR (else EEXIST) */
   const struct appc_kv_list *env;  /* added to the app's environment, as --set-env; may be NULL */
   const struct appc_callbacks *cb; /* cancel; may be NULL */
 };

@@ -104,6 +104,17 @@ int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *whe
                                    struct appc_image_manifest **out, char **json, size_t *json_len,
                                    appc_error_t *err);
 
+/* appc_image_manifest_parse_yaml, telling FN (unless NULL) of each key the
+ * schema does not define as appc_image_manifest_parse_warn does (the same
+ * check on the JSON document the YAML stands for, so the same field path),
+ * with LINE, the key's line in the YAML text (0 if not known). */
+typedef void (*appc_yaml_unknown_key_fn)(void *data, const char *path, unsigned long line,
+                                         const char *suggestion);
+int appc_image_manifest_parse_yaml_warn(const char *yaml, size_t len, const char *where,
+                                        struct appc_image_manifest **out, char **json,
+                                        size_t *json_len, appc_yaml_unknown_key_fn fn, void *data,
+                                        appc_error_t *err);
+
 /* Changes for `actool patch-manifest`, mirroring the reference's options.
  * A NULL or "" member means "not given".
  *   name                 AC Identifier replacing the image name

@@ -153,7 +153,8 @@ int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, 
 int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err);
 
 /* Write the image's ACI to OUT (temporary name, fsync, rename): the bytes
- * imported, so the image ID is the same. */
+ * imported, so the image ID is the same.  An existing OUT, unless
+ * OVERWRITE, is an error with errnum EEXIST. */
 int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
                       appc_error_t *err);
 
@@ -183,7 +184,8 @@ struct appc_store_render_options {
  * "Filesystem Setup") into DEST.  The first render of an image's layers
  * writes DEST straight from them; the second builds the cached tree and
  * copies it, later ones copy it (docs/store.md).  DEST appears only
- * when complete; without APPC_STORE_OVERWRITE an existing DEST is an error.
+ * when complete; without APPC_STORE_OVERWRITE an existing DEST is an error
+ * (errnum EEXIST).
  * Without APPC_STORE_ROOTFS_ONLY, DEST holds `manifest` and `rootfs/`. */
 int appc_store_render(struct appc_store *s, const char *id, const char *dest,
                       const struct appc_store_render_options *opts, appc_error_t *err);

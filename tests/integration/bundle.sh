@@ -112,7 +112,7 @@ is "... and the ACE's variables are there" \
 
 # ---- DIR: never half-made, never clobbered without --overwrite ----
 mkdir -p "$TMP/existing" && echo keep >"$TMP/existing/keep"
-check_fails "an existing DIR is refused without --overwrite" 1 'exists \(--overwrite replaces it\)' \
+check_fails "an existing DIR is refused without --overwrite" 1 'already exists \(use --overwrite to replace it\)$' \
   ac image bundle example.com/plain "$TMP/existing"
 is "... and left as it was" "$(ls "$TMP/existing")" keep
 check "--overwrite replaces it" ac image bundle --overwrite example.com/plain "$TMP/existing"

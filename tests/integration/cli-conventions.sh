@@ -42,6 +42,21 @@ check_rejects "an existing output: the message names --overwrite" \
 check "--overwrite replaces it" "$ACTOOL" build --overwrite "$TMP/a" "$TMP/a.aci"
 
 check "fetch a.aci" ac fetch "$TMP/a.aci" "$TMP/b.aci" "$TMP/c.aci"
+# The library says the output exists (EEXIST); each command names its flag.
+check_rejects "patch-manifest to an existing OUT: the message names --overwrite" \
+  'b\.aci: refusing to replace an existing file \(use --overwrite to replace it\)$' \
+  "$ACTOOL" patch-manifest --name=example.com/p "$TMP/a.aci" "$TMP/b.aci"
+check_rejects "image export to an existing OUT: the same" \
+  'b\.aci: refusing to replace an existing file \(use --overwrite to replace it\)$' \
+  ac image export example.com/alpha "$TMP/b.aci"
+mkdir -p "$TMP/full" && echo keep >"$TMP/full/keep"
+for sub in render extract; do
+  check_rejects "image $sub into a non-empty DEST: the message names --overwrite" \
+    'full: already exists \(use --overwrite to replace it\)$' ac image "$sub" example.com/alpha "$TMP/full"
+done
+check_rejects "image bundle into a non-empty DIR: the same" \
+  'full: already exists \(use --overwrite to replace it\)$' ac image bundle example.com/alpha "$TMP/full"
+is "...and DEST is left as it was" "$(ls -A "$TMP/full")" keep
 check_rejects "a name not in the store: image list and fetch suggested" \
   "example.com/nope: no such image in the store \(see 'actool image list'; 'actool fetch example.com/nope' adds it\)" \
   ac image cat-manifest example.com/nope
@@ -107,6 +122,46 @@ printf '{"acVersion":"0.8.11","acKind":"PodManifest","apps":[],"volumse":[]}' >"
 check_fails "pod manifests too" 0 'pod\.json: volumse: unknown key, ignored \(did you mean "volumes"\?\)' \
   "$ACTOOL" validate "$TMP/pod.json"
 
+# YAML manifests: the same check on the JSON document they stand for, so
+# the same warnings with the same field paths, and the line of each key.
+cat >"$TMP/typo.yaml" <<'YAML'
+acKind: ImageManifest
+acVersion: 0.8.11
+name: example.com/typo
+acKnd: x
+labels:
+  - name: version
+    value: "1"
+    vale: 2
+app:
+  exec: [/x]
+  user: "0"
+  group: "0"
+  workingDir: /srv
+YAML
+run_capture "$ACTOOL" validate "$TMP/typo.yaml"
+is "validate of a YAML manifest with unknown keys: exit 0, a warning per key with its line" \
+  "$status:$(sed -n 's/^actool: warning: .*typo\.yaml:\([0-9]*: \)/\1/p' "$TMP/.err")" \
+  "0:4: acKnd: unknown key, ignored (did you mean \"acKind\"?)
+8: labels[0].vale: unknown key, ignored (did you mean \"value\"?)
+13: app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
+"$ACTOOL" validate "$TMP/typo.json" 2>&1 >/dev/null | sed -n 's/^actool: warning: .*typo\.json: //p' >"$TMP/json-warnings"
+is "...the warnings of its JSON form, path for path" \
+  "$(sed -n 's/^actool: warning: .*typo\.yaml:[0-9]*: //p' "$TMP/.err" | grep -v vale)" "$(cat "$TMP/json-warnings")"
+printf 'acKnd: ImageManifest\nacVersion: 0.8.11\nname: example.com/k\n' >"$TMP/nokind.yaml"
+check_fails "a YAML manifest without acKind fails, with the typo pointed at" 1 \
+  'nokind\.yaml:1: acKnd: unknown key, ignored \(did you mean "acKind"\?\)' "$ACTOOL" validate "$TMP/nokind.yaml"
+mkdir -p "$TMP/typo-yaml/rootfs"
+cp "$TMP/typo.yaml" "$TMP/typo-yaml/manifest.yaml"
+check_fails "validate of a layout with manifest.yaml warns" 0 \
+  'warning: .*typo-yaml/manifest\.yaml:13: app\.workingDir: unknown key, ignored \(did you mean "workingDirectory"\?\)' \
+  "$ACTOOL" validate "$TMP/typo-yaml"
+check_fails "build of it warns and builds" 0 'typo-yaml/manifest\.yaml:8: labels\[0\]\.vale: unknown key' \
+  "$ACTOOL" build "$TMP/typo-yaml" "$TMP/typo-yaml.aci"
+printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/clean\n' >"$TMP/clean.yaml"
+run_capture "$ACTOOL" validate "$TMP/clean.yaml"
+is "a YAML manifest with only known keys: no warning" "$status:$(cat "$TMP/.err")" "0:"
+
 # --- "-" is standard output ------------------------------------------------
 ac image export example.com/alpha - >"$TMP/exported.aci"
 is "image export IMG - writes the ACI to stdout" "$(sha256sum <"$TMP/exported.aci")" "$(sha256sum <"$TMP/a.aci")"
@@ -168,10 +223,18 @@ is "trust --list: the header of the chosen columns" "$(ac trust --list --output=
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
 check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
 
-# Progress of long operations on a terminal (script(1) gives one): reading
-# a file to import or validate it, reading a layout to build it; nothing
-# when stderr is no terminal or with --quiet.
+# Progress of long operations on a terminal (script(1) gives one), the verb
+# saying what the library does: reading a file to import or validate it,
+# building a layout, rendering layers, verifying blobs, exporting; also when
+# the output goes to standard output, a file here; nothing when stderr is no
+# terminal or with --quiet.
 tty_run() { script -qec "$(printf '%q ' "$@")" /dev/null </dev/null | tr '\r' '\n'; }
+# tty_run_to FILE COMMAND...: the same with standard output in FILE.
+tty_run_to() {
+  local f=$1
+  shift
+  script -qec "$(printf '%q ' "$@") >$(printf '%q' "$f")" /dev/null </dev/null | tr '\r' '\n'
+}
 if command -v script >/dev/null; then
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" --insecure-options=image fetch "$TMP/a.aci")
   if grep -Eq 'Reading a\.aci: [0-9.]+ [KMG]?i?B / [0-9.]+ [KMG]?i?B \(100%\)' <<<"$out"; then
@@ -186,37 +249,58 @@ if command -v script >/dev/null; then
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" build --overwrite "$TMP/a" "$TMP/tty.aci")
-  if grep -Eq 'Reading a: [0-9.]+ [KMG]?i?B' <<<"$out"; then ok "build: the layout's bytes read"; else
-    not_ok "build: the layout's bytes read"
+  if grep -Eq 'Building a: [0-9.]+ [KMG]?i?B' <<<"$out"; then ok "build: the layout's bytes built"; else
+    not_ok "build: the layout's bytes built"
     note "$out"
   fi
+  out=$(tty_run_to "$TMP/tty-stdout-build.aci" "$ACTOOL" build "$TMP/a" -)
+  if grep -Eq 'Building a: [0-9.]+ [KMG]?i?B' <<<"$out" &&
+    grep -Eq 'Writing standard output: .*\(100%\)' <<<"$out"; then
+    ok "build L - with stderr a terminal: the build and the copy to stdout shown"
+  else
+    not_ok "build L - with stderr a terminal: the build and the copy to stdout shown"
+    note "$out"
+  fi
+  check "...and stdout has the ACI that build L FILE writes" cmp "$TMP/tty-stdout-build.aci" "$TMP/tty.aci"
   rm -rf "$TMP/rendered"
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image render example.com/alpha "$TMP/rendered")
-  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
-    ok "image render: each layer read, by its short ID"
+  if grep -Eq 'Rendering sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image render: each layer rendered, by its short ID"
   else
-    not_ok "image render: each layer read, by its short ID"
+    not_ok "image render: each layer rendered, by its short ID"
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image verify)
-  if grep -Eq 'Reading sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
-    ok "image verify: each blob read, by its short ID"
+  if grep -Eq 'Verifying sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image verify: each blob verified, by its short ID"
   else
-    not_ok "image verify: each blob read, by its short ID"
+    not_ok "image verify: each blob verified, by its short ID"
     note "$out"
   fi
   out=$(tty_run "$ACTOOL" --dir="$TMP/store-tty" image export example.com/alpha "$TMP/tty-export.aci")
-  if grep -Eq 'Reading tty-export\.aci: .*\(100%\)' <<<"$out"; then ok "image export: the copy shown"; else
+  if grep -Eq 'Exporting tty-export\.aci: .*\(100%\)' <<<"$out"; then ok "image export: the copy shown"; else
     not_ok "image export: the copy shown"
     note "$out"
   fi
+  out=$(tty_run_to "$TMP/tty-stdout.aci" "$ACTOOL" --dir="$TMP/store-tty" image export example.com/alpha -)
+  if grep -Eq 'Exporting sha512-[0-9a-f]{12}: .*\(100%\)' <<<"$out"; then
+    ok "image export IMAGE - with stderr a terminal: the copy to stdout shown"
+  else
+    not_ok "image export IMAGE - with stderr a terminal: the copy to stdout shown"
+    note "$out"
+  fi
+  check "...and stdout has the bytes an export to a file has" cmp "$TMP/tty-stdout.aci" "$TMP/tty-export.aci"
+  is "...and nothing but them (no progress on stdout)" "$(grep -c Exporting "$TMP/tty-stdout.aci")" 0
   out=$(tty_run "$ACTOOL" --quiet validate "$TMP/a.aci")
   is "--quiet: no progress" "$(grep -c Reading <<<"$out")" 0
+  out=$(tty_run_to "$TMP/tty-quiet.aci" "$ACTOOL" --quiet --dir="$TMP/store-tty" image export example.com/alpha -)
+  is "--quiet: no progress of an export to stdout either" "$(grep -c Exporting <<<"$out")" 0
 else
   skip "progress on a terminal" "no script(1)"
 fi
 "$ACTOOL" build --overwrite "$TMP/a" "$TMP/notty.aci" >/dev/null 2>"$TMP/.err"
-is "no progress when stderr is no terminal" "$(grep -c Reading "$TMP/.err")" 0
+ac image export example.com/alpha - 2>>"$TMP/.err" >/dev/null
+is "no progress when stderr is no terminal" "$(grep -cE 'Reading|Building|Exporting|Writing' "$TMP/.err")" 0
 
 ac --debug=false fetch --json "$TMP/a.aci" "$TMP/missing.aci" >"$TMP/fetch.json" 2>"$TMP/.err"
 is "fetch --json: each argument and its ID, null when it failed" \
@@ -230,6 +314,18 @@ is "validate --json: path, type, valid for each input" \
   '[["layout",true],["appimage",true],["ImageManifest",true],["PodManifest",true],[null,false]]'
 is "validate --json: the error of an invalid input" \
   "$(jq -r '.[4].error' "$TMP/.out")" "$TMP/notes.txt: not an ACI (neither a tar archive nor gzip, bzip2 or xz compressed) nor a JSON manifest"
+is "validate --json: warnings, an empty list when none (pod.json's volumse)" \
+  "$(jq -c '[.[] | .warnings | length]' "$TMP/.out")" '[0,0,0,1,0]'
+run_capture "$ACTOOL" validate --json "$TMP/typo.json" "$TMP/typo" "$TMP/typo.aci" "$TMP/typo.yaml" "$TMP/nokind.json"
+is "validate --json: each input's warnings, as stderr has them" \
+  "$status:$(jq -r '.[] | .warnings[]' "$TMP/.out")" \
+  "1:$(sed -n 's/^actool: warning: //p' "$TMP/.err")"
+is "...the unknown keys of a JSON manifest, with their paths" \
+  "$(jq -r '.[0].warnings[]' "$TMP/.out")" \
+  "$TMP/typo.json: acKnd: unknown key, ignored (did you mean \"acKind\"?)
+$TMP/typo.json: app.workingDir: unknown key, ignored (did you mean \"workingDirectory\"?)"
+is "...of a layout, an ACI, a YAML manifest and an invalid manifest" \
+  "$(jq -c '[.[] | [.valid, (.warnings | length)]]' "$TMP/.out")" '[[true,2],[true,2],[true,2],[true,3],[false,1]]'
 
 run_capture ac image verify --json
 is "image verify --json of a sound store" "$status:$(jq -c . "$TMP/.out")" '0:{"images":null,"damaged":false,"problems":[]}'
@@ -251,7 +347,7 @@ fi
 
 # One naming style: every key of every --json output is camelCase (the
 # reference's keys of discover --json excepted).
-keys=$( (ac image list --json; cat "$TMP/fetch.json"; "$ACTOOL" validate --json "$TMP/a" 2>/dev/null;
+keys=$( (ac image list --json; cat "$TMP/fetch.json"; "$ACTOOL" validate --json "$TMP/a" "$TMP/typo.json" 2>/dev/null;
   ac image verify --json 2>/dev/null; ac list --json 2>/dev/null) | jq -r '.. | objects | keys[]' 2>/dev/null | sort -u)
 check "JSON keys were read" test -n "$keys"
 is "every JSON key is camelCase" "$(grep -vE '^[a-z][a-zA-Z]*$' <<<"$keys")" ""

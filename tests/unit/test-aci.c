@@ -484,6 +484,79 @@ static void test_cancel_build_and_validate(void **state)
   scratch_remove(dir);
 }
 
+/* Progress says what each step does: progress_op hears the operation,
+ * progress (a caller of an older release) the same reports without it. */
+struct progress_seen {
+  unsigned ops[APPC_PROGRESS_CONVERT + 1];
+  unsigned plain;
+  uint64_t last_done;
+};
+
+static void on_progress_op(void *data, enum appc_progress_op op, const char *what, uint64_t done,
+                           uint64_t total)
+{
+  struct progress_seen *s = data;
+  (void) what;
+  (void) total;
+  assert_true(op <= APPC_PROGRESS_CONVERT);
+  s->ops[op]++;
+  s->last_done = done;
+}
+
+static void on_progress(void *data, const char *what, uint64_t done, uint64_t total)
+{
+  struct progress_seen *s = data;
+  (void) what;
+  (void) total;
+  s->plain++;
+  s->last_done = done;
+}
+
+static void test_progress_names_the_operation(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  struct progress_seen seen = {0};
+  const struct appc_callbacks cb = {
+      .data = &seen, .progress = on_progress, .progress_op = on_progress_op};
+  const struct appc_callbacks plain = {.data = &seen, .progress = on_progress};
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct appc_aci_info info;
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+
+  o.cb = &cb;
+  char *built = build_ok(layout, dir, "p.aci", &o, id);
+  assert_true(seen.ops[APPC_PROGRESS_BUILD] > 0);
+  assert_int_equal(seen.ops[APPC_PROGRESS_READ], 0);
+  assert_int_equal(seen.plain, 0);
+
+  memset(&seen, 0, sizeof seen);
+  assert_int_equal(appc_source_open_path(&src, built, &err), 0);
+  assert_ok(appc_aci_validate_source(src, &cb, &info, &err), &err);
+  appc_aci_info_clear(&info);
+  appc_source_free(src);
+  assert_true(seen.ops[APPC_PROGRESS_READ] > 0);
+  assert_int_equal(seen.ops[APPC_PROGRESS_BUILD], 0);
+  assert_int_equal(seen.plain, 0);
+  struct stat st;
+  assert_int_equal(stat(built, &st), 0);
+  assert_int_equal(seen.last_done, (uint64_t) st.st_size);
+
+  memset(&seen, 0, sizeof seen);
+  assert_int_equal(appc_source_open_path(&src, built, &err), 0);
+  assert_ok(appc_aci_validate_source(src, &plain, &info, &err), &err);
+  appc_aci_info_clear(&info);
+  appc_source_free(src);
+  assert_true(seen.plain > 0);
+  assert_int_equal(seen.last_done, (uint64_t) st.st_size);
+
+  free(built);
+  free(layout);
+  scratch_remove(dir);
+}
+
 /* ---- build ---- */
 
 static void test_build_id_is_sha512_of_tar(void **state)
@@ -766,7 +839,7 @@ static void test_build_refuses_existing_out(void **state)
 
   write_file(dir, "exists.aci", "precious", 8);
   int r = appc_aci_build(layout, out, &o, id, &err);
-  assert_error_contains(r, &err, "exists.aci");
+  assert_refuses_existing(r, &err, "exists.aci: refusing to replace an existing file");
   char *content = read_whole(out, &len);
   assert_int_equal(len, 8);
   free(content);
@@ -1800,7 +1873,7 @@ static void test_rewrite_manifest(void **state)
   /* existing OUT without overwrite */
   o.overwrite = false;
   r = appc_aci_rewrite_manifest(in, out, patched, strlen(patched), &o, id3, &err);
-  assert_error_contains(r, &err, "out.aci");
+  assert_refuses_existing(r, &err, "out.aci");
   /* in place (IN == OUT) is allowed */
   r = appc_aci_rewrite_manifest(in, in, patched, strlen(patched), &o, id2, &err);
   assert_ok(r, &err);
@@ -1844,6 +1917,7 @@ int main(void)
       cmocka_unit_test_teardown(test_sources_agree, teardown),
       cmocka_unit_test_teardown(test_source_failures, teardown),
       cmocka_unit_test_teardown(test_cancel_build_and_validate, teardown),
+      cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
       cmocka_unit_test_teardown(test_every_compression_round_trips, teardown),

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/error.h"
 #include "tests/unit/test-util.h"
 
 static int fail_with_path(appc_error_t *err)
@@ -31,6 +32,19 @@ static void test_errno_appended(void **state)
   assert_non_null(strstr(err->msg, "open /nonexistent: "));
 }
 
+/* A tag is for callers to tell the error by; the message has no strerror. */
+static void test_tag(void **state)
+{
+  cleanup_error appc_error_t err = NULL;
+  assert_int_equal(appc_error_tag(&err, EEXIST, "%s: already exists", "out"), -1);
+  assert_int_equal(err->errnum, EEXIST);
+  assert_string_equal(err->msg, "out: already exists");
+  /* a second error keeps the first, and its tag */
+  appc_error_tag(&err, ENOENT, "second");
+  assert_int_equal(err->errnum, EEXIST);
+  assert_string_equal(err->msg, "out: already exists");
+}
+
 static void test_first_error_kept(void **state)
 {
   cleanup_error appc_error_t err = NULL;
@@ -45,6 +59,7 @@ int main(void)
       cmocka_unit_test(test_make_and_prefix),
       cmocka_unit_test(test_errno_appended),
       cmocka_unit_test(test_first_error_kept),
+      cmocka_unit_test(test_tag),
   };
   return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }

@@ -98,6 +98,69 @@ static void test_refused(void **state)
   assert_refused(deep, "nested too deeply");
 }
 
+/* Unknown keys: the JSON check's paths, each with its key's line. */
+struct unknown_seen {
+  char text[512];
+};
+
+static void note_unknown(void *data, const char *path, unsigned long line, const char *suggestion)
+{
+  struct unknown_seen *s = data;
+  size_t n = strlen(s->text);
+  snprintf(s->text + n, sizeof s->text - n, "%lu %s %s;", line, path,
+           suggestion != NULL ? suggestion : "-");
+}
+
+static void note_json_unknown(void *data, const char *path, const char *suggestion)
+{
+  note_unknown(data, path, 0, suggestion);
+}
+
+static void test_unknown_keys(void **state)
+{
+  (void) state;
+  static const char yaml[] = "acKind: ImageManifest\n"
+                             "acVersion: 0.8.11\n"
+                             "name: example.com/y\n"
+                             "acKnd: x\n"
+                             "labels:\n"
+                             "  - name: version\n"
+                             "    value: \"1\"\n"
+                             "    vale: 2\n"
+                             "x-vendor:\n"
+                             "  nested: true\n"
+                             "app:\n"
+                             "  exec: [/x]\n"
+                             "  user: \"0\"\n"
+                             "  group: \"0\"\n"
+                             "  workingDir: /srv\n";
+  struct unknown_seen seen = {""}, from_json = {""};
+  struct appc_image_manifest *m = NULL;
+  char *json = NULL;
+  size_t len = 0;
+  appc_error_t err = NULL;
+
+  assert_ok(appc_image_manifest_parse_yaml_warn(yaml, strlen(yaml), "m.yaml", &m, NULL, NULL,
+                                                note_unknown, &seen, &err),
+            &err);
+  appc_image_manifest_free(m);
+  assert_string_equal(seen.text, "4 acKnd acKind;8 labels[0].vale value;9 x-vendor -;"
+                                 "15 app.workingDir workingDirectory;");
+  /* the JSON document the YAML stands for gives the same paths */
+  assert_ok(appc_yaml_to_json(yaml, strlen(yaml), "m.yaml", &json, &len, &err), &err);
+  assert_ok(appc_image_manifest_parse_warn(json, len, &m, note_json_unknown, &from_json, &err),
+            &err);
+  appc_image_manifest_free(m);
+  free(json);
+  assert_string_equal(from_json.text, "0 acKnd acKind;0 labels[0].vale value;0 x-vendor -;"
+                                      "0 app.workingDir workingDirectory;");
+  /* no callback: no warnings, the same manifest */
+  assert_ok(appc_image_manifest_parse_yaml_warn(yaml, strlen(yaml), "m.yaml", &m, NULL, NULL, NULL,
+                                                NULL, &err),
+            &err);
+  appc_image_manifest_free(m);
+}
+
 static void test_manifest_lines(void **state)
 {
   (void) state;
@@ -144,10 +207,9 @@ static void test_manifest_lines(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_scalars),
-      cmocka_unit_test(test_structure),
-      cmocka_unit_test(test_refused),
-      cmocka_unit_test(test_manifest_lines),
+      cmocka_unit_test(test_scalars),      cmocka_unit_test(test_structure),
+      cmocka_unit_test(test_refused),      cmocka_unit_test(test_manifest_lines),
+      cmocka_unit_test(test_unknown_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

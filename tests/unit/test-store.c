@@ -530,6 +530,45 @@ static void test_tmpdir_and_areas(void **state)
 
 /* ---- remove, export, gc ---- */
 
+/* Which operations the store's progress reports say it is doing. */
+static void count_op(void *data, enum appc_progress_op op, const char *what, uint64_t done,
+                     uint64_t total)
+{
+  unsigned *ops = data;
+  (void) what;
+  (void) done;
+  (void) total;
+  if (op <= APPC_PROGRESS_CONVERT)
+    ops[op]++;
+}
+
+static void test_progress_export_and_verify(void **state)
+{
+  struct fixture *f = *state;
+  unsigned ops[APPC_PROGRESS_CONVERT + 1] = {0};
+  const struct appc_callbacks cb = {.data = ops, .progress_op = count_op};
+  struct appc_store_image img;
+  unsigned long long damaged = 99;
+  appc_error_t err = NULL;
+  char path[256], out[300];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &img, NULL);
+  appc_store_set_callbacks(f->s, &cb);
+  snprintf(out, sizeof out, "%s/out.aci", f->dir);
+  assert_ok(appc_store_export(f->s, img.id, out, false, &err), &err);
+  assert_true(ops[APPC_PROGRESS_EXPORT] > 0);
+  assert_int_equal(ops[APPC_PROGRESS_VERIFY], 0);
+  memset(ops, 0, sizeof ops);
+  assert_ok(appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err), &err);
+  assert_int_equal(damaged, 0);
+  assert_true(ops[APPC_PROGRESS_VERIFY] > 0);
+  assert_int_equal(ops[APPC_PROGRESS_READ] + ops[APPC_PROGRESS_EXPORT], 0);
+  appc_store_set_callbacks(f->s, NULL);
+  appc_store_image_clear(&img);
+}
+
 static void test_remove_export_gc(void **state)
 {
   struct fixture *f = *state;
@@ -551,7 +590,7 @@ static void test_remove_export_gc(void **state)
   assert_ok(r, &err);
   assert_string_equal(info.image_id, img.id);
   appc_aci_info_clear(&info);
-  assert_error_contains(appc_store_export(f->s, img.id, out, false, &err), &err, "out.aci");
+  assert_refuses_existing(appc_store_export(f->s, img.id, out, false, &err), &err, "out.aci");
   r = appc_store_export(f->s, img.id, out, true, &err);
   assert_ok(r, &err);
 
@@ -624,6 +663,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tmpdir_and_areas, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #ifndef APPC_TESTS_TEST_UTIL_H
 #define APPC_TESTS_TEST_UTIL_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,19 @@
     if (strstr((*(errp))->msg, (needle)) == NULL)                                                  \
       fail_msg("error \"%s\" does not contain \"%s\"", (*(errp))->msg, (needle));                  \
     appc_error_release(errp);                                                                      \
+  } while (0)
+
+/* Assert that an appc call refused to replace an existing output: EEXIST
+ * for callers to tell, a message naming NEEDLE and no command-line flag
+ * (the library knows none; actool adds "use --overwrite"). */
+#define assert_refuses_existing(ret, errp, needle)                                                 \
+  do {                                                                                             \
+    assert_true((ret) < 0);                                                                        \
+    assert_non_null(*(errp));                                                                      \
+    assert_int_equal((*(errp))->errnum, EEXIST);                                                   \
+    if (strstr((*(errp))->msg, "--") != NULL)                                                      \
+      fail_msg("error \"%s\" names a command-line flag", (*(errp))->msg);                          \
+    assert_error_contains(-1, errp, needle);                                                       \
   } while (0)
 
 /* Assert that an appc call succeeded, printing the error if not. */
