@@ -59,7 +59,7 @@ int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_di
   if (fd >= 0)
     lock = openat(fd, POD_LOCK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 || mkdirat(fd, "apps", 0700) < 0 ||
-      mkdirat(fd, "volumes", 0755) < 0 || renameat(pods, tmp, pods, uuid) < 0) {
+      renameat(pods, tmp, pods, uuid) < 0) {
     int e = errno;
     appc_remove_tree(pods, tmp, &(appc_error_t){NULL});
     return appc_error_make(err, e, "%s/%s", base, uuid);

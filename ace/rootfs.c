@@ -316,17 +316,18 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX]
   cleanup_free char *opts = NULL;
 
   snprintf(lower, sizeof lower, "%s", spec->lower);
+  /* The overlay is mounted over DIR itself, which only this mount
+   * namespace sees: no mount point to make and remove. */
   if (snprintf(upper, sizeof upper, "%s/upper", dir) >= (int) sizeof upper ||
       snprintf(work, sizeof work, "%s/work", dir) >= (int) sizeof work ||
-      snprintf(root, PATH_MAX, "%s/rootfs", dir) >= PATH_MAX)
+      snprintf(root, PATH_MAX, "%s", dir) >= PATH_MAX)
     return appc_error_make(err, ENAMETOOLONG, "%s", dir);
   if (!overlay_safe(spec->lower) || !overlay_safe(dir))
     return appc_error_make(err, 0,
                            "%s or %s: the path may not contain ',', ':' or "
                            "'\\' (overlayfs options cannot carry them)",
                            spec->lower, dir);
-  if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST) ||
-      (mkdir(root, 0755) < 0 && errno != EEXIST))
+  if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0700) < 0 && errno != EEXIST))
     return appc_error_make(err, errno, "%s", dir);
   if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
     return -1;

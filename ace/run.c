@@ -206,7 +206,8 @@ static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struc
   }
   if (stat(path, &st) == 0)
     return path;
-  if (mkdir(path, 0700) < 0 ||
+  /* volumes/ is made with the pod's first empty volume: most pods have none. */
+  if ((mkdirat(r->dir.fd, "volumes", 0755) < 0 && errno != EEXIST) || mkdir(path, 0700) < 0 ||
       chown(path, (uid_t) host_id(r, v->has_uid ? (unsigned long) v->uid : 0),
             (gid_t) host_id(r, v->has_gid ? (unsigned long) v->gid : 0)) < 0 ||
       chmod(path, mode & 07777) < 0) {
