@@ -461,6 +461,18 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
   return 0;
 }
 
+/* Close both ends of A's output pipes, those it has. */
+static void close_output_pipes(struct app_plan *a)
+{
+  for (int k = 0; k < 2; k++) {
+    if (a->out[k] >= 0)
+      close(a->out[k]);
+    if (a->errp[k] >= 0)
+      close(a->errp[k]);
+    a->out[k] = a->errp[k] = -1;
+  }
+}
+
 static void release_app(struct app_plan *a)
 {
   if (a->tree != NULL)
@@ -475,13 +487,9 @@ static void release_app(struct app_plan *a)
   for (size_t i = 0; i < a->n_vol_strings; i++)
     free(a->vol_strings[i]);
   free(a->vol_strings);
-  for (int k = 0; k < 2; k++) {
-    if (a->out[k] >= 0)
-      close(a->out[k]);
-    if (a->errp[k] >= 0)
-      close(a->errp[k]);
+  close_output_pipes(a);
+  for (int k = 0; k < 2; k++)
     free(a->line[k]);
-  }
 }
 
 /* ---- the pod's network and the metadata service ------------------------ */
@@ -1146,12 +1154,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
       report_exit(r->report[1], i, 1);
   }
   for (size_t i = 0; i < r->n_apps; i++)
-    for (int k = 0; k < 2; k++) {
-      if (r->apps[i].out[k] >= 0)
-        close(r->apps[i].out[k]);
-      if (r->apps[i].errp[k] >= 0)
-        close(r->apps[i].errp[k]);
-    }
+    close_output_pipes(&r->apps[i]);
   while (running > 0) {
     struct signalfd_siginfo si;
     int wstatus;

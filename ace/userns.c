@@ -388,21 +388,35 @@ int ace_userns_join(int userns_fd, appc_error_t *err)
   return 0;
 }
 
-int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target, appc_error_t *err)
+/* A detached clone of PATH's mount, idmapped through USERNS_FD, with the
+ * further mount attributes ATTRS: its descriptor, or -1. */
+static int idmapped_clone(int userns_fd, const char *path, uint64_t attrs, appc_error_t *err)
 {
   struct mount_attr attr = {
-      .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
+      .attr_set = MOUNT_ATTR_IDMAP | attrs,
       .userns_fd = (uint64_t) userns_fd,
   };
-  cleanup_close int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
   if (fd < 0)
     return appc_error_make(err, errno, "%s: cannot clone the mount", path);
-  if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-    return appc_error_make(err, errno,
+  if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    int e = errno;
+    close(fd);
+    return appc_error_make(err, e,
                            "%s: cannot make an idmapped mount of it (its file system must "
                            "support idmapped mounts: ext4, xfs, btrfs, tmpfs since Linux 6.3)",
                            path);
+  }
+  return fd;
+}
+
+int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target, appc_error_t *err)
+{
+  cleanup_close int fd = idmapped_clone(userns_fd, path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, err);
+
+  if (fd < 0)
+    return -1;
   if (mkdir(target, 0700) < 0 && errno != EEXIST)
     return appc_error_make(err, errno, "%s", target);
   if (move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -412,9 +426,7 @@ int ace_userns_idmapped_tree(int userns_fd, const char *path, const char *target
 
 bool ace_userns_idmap_works(int userns_fd, const char *path)
 {
-  struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd};
-  cleanup_close int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-
   /* A detached mount, never attached: closing it undoes it. */
-  return fd >= 0 && mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0;
+  cleanup_close int fd = idmapped_clone(userns_fd, path, 0, NULL);
+  return fd >= 0;
 }

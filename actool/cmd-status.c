@@ -100,7 +100,7 @@ static int print_log(const char *path, const char *uuid)
     return ACTOOL_EXIT_FAILURE;
   }
   fflush(stdout);
-  if (appc_copy_fd(fd, STDOUT_FILENO) < 0) {
+  if (appc_copy_fd(fd, STDOUT_FILENO, NULL) < 0) {
     actool_error("%s: %s", path, strerror(errno));
     return ACTOOL_EXIT_FAILURE;
   }

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
@@ -165,7 +166,23 @@ int appc_tmpfile_at(int dirfd)
   return t.fd;
 }
 
-static long long copy_by_reads(int in, int out, long long done)
+/* Add N to what REPORT has seen copied and tell it: -1 (ECANCELED) when
+ * its caller wants the copy to stop. */
+static int copy_step(const struct appc_copy_report *report, long long *done, ssize_t n)
+{
+  *done += n;
+  if (report == NULL)
+    return 0;
+  appc_cb_progress(report->cb, report->op, report->what, (uint64_t) *done, report->total);
+  if (appc_cb_cancelled(report->cb)) {
+    errno = ECANCELED;
+    return -1;
+  }
+  return 0;
+}
+
+static long long copy_by_reads(int in, int out, long long done,
+                               const struct appc_copy_report *report)
 {
   char buf[128 * 1024];
 
@@ -175,20 +192,22 @@ static long long copy_by_reads(int in, int out, long long done)
       continue;
     if (n <= 0)
       return n < 0 ? -1 : done;
-    if (appc_write_all(out, buf, (size_t) n) < 0)
+    if (appc_write_all(out, buf, (size_t) n) < 0 || copy_step(report, &done, n) < 0)
       return -1;
-    done += n;
   }
 }
 
-long long appc_copy_fd(int in, int out)
+long long appc_copy_fd(int in, int out, const struct appc_copy_report *report)
 {
+  /* Steps small enough for progress lines when they are reported. */
+  size_t step = report != NULL ? 16u << 20 : 1u << 30;
   long long done = 0;
 
   for (;;) {
-    ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+    ssize_t n = copy_file_range(in, NULL, out, NULL, step, 0);
     if (n > 0) {
-      done += n;
+      if (copy_step(report, &done, n) < 0)
+        return -1;
       continue;
     }
     if (n == 0)
@@ -198,7 +217,7 @@ long long appc_copy_fd(int in, int out)
     /* Not between these two (pipes, other file systems, old kernels):
      * nothing was copied by this call, so reading goes on from here. */
     if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)
-      return copy_by_reads(in, out, done);
+      return copy_by_reads(in, out, done, report);
     return -1;
   }
 }

@@ -7,9 +7,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
+#include "appc/callbacks.h"
 #include "appc/error.h"
+
+struct appc_callbacks;
 
 /* Write all LEN bytes of BUF to FD, through short writes and EINTR.  0, or
  * -1 with errno set (no error object: callers name the file). */
@@ -48,9 +52,20 @@ int appc_tmpfile_at(int dirfd);
  * holding nothing?  False when it is anything else or cannot be read. */
 bool appc_dir_is_empty(int parent_fd, const char *name);
 
+/* What appc_copy_fd reports as it goes: CB's progress after each step
+ * (WHAT done of TOTAL bytes), and CB's cancelled between steps. */
+struct appc_copy_report {
+  const struct appc_callbacks *cb;
+  enum appc_progress_op op; /* what the copy is part of, for the progress line */
+  const char *what;
+  uint64_t total;
+};
+
 /* Copy what IN holds from its offset to its end to OUT (copy_file_range,
- * else read and write).  Bytes copied, or -1 with errno set. */
-long long appc_copy_fd(int in, int out);
+ * else read and write), reporting through REPORT (may be NULL) in steps of
+ * at most 16 MiB.  Bytes copied, or -1 with errno set (ECANCELED when
+ * REPORT's callbacks cancelled it). */
+long long appc_copy_fd(int in, int out, const struct appc_copy_report *report);
 
 /* Flags for appc_atomic_write_at and appc_tempfile_install. */
 enum {

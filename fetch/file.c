@@ -90,7 +90,7 @@ static int private_copy(struct appc_store *s, const char *path, appc_error_t *er
   fd = appc_tmpfile_at(tmp);
   if (fd < 0)
     return appc_error_make(err, errno, "%s/tmp: a temporary file", appc_store_path(s));
-  if (appc_copy_fd(in, fd) < 0)
+  if (appc_copy_fd(in, fd, NULL) < 0)
     return appc_error_make(err, errno, "%s: copying it into the store", path);
   if (lseek(fd, 0, SEEK_SET) < 0)
     return appc_error_make(err, errno, "%s: copy", path);

@@ -95,7 +95,7 @@ static int copy_file(struct copy *c, int src_fd, int dir_fd, const char *name,
   if (clear_name(c, dir_fd, name, false, what) < 0)
     return -1;
   out = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out < 0 || appc_copy_fd(src_fd, out) < 0)
+  if (out < 0 || appc_copy_fd(src_fd, out, NULL) < 0)
     return appc_error_make(c->err, errno, "%s", what);
   if (fchown(out, owner_uid(c, st), owner_gid(c, st)) < 0 && errno != EPERM)
     return appc_error_make(c->err, errno, "%s: chown", what);

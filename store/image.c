@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "store/private.h"
@@ -49,47 +48,6 @@ int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err)
   return r;
 }
 
-/* Copy IN to OUT (WHAT names it), in steps of 16 MiB reported through
- * CB's progress (TOTAL bytes in all). */
-static int copy_fd(int in, int out, const char *what, const struct appc_callbacks *cb,
-                   uint64_t total, appc_error_t *err)
-{
-  char buf[1 << 16];
-  uint64_t done = 0;
-
-  for (;;) {
-    ssize_t n = copy_file_range(in, NULL, out, NULL, 16 << 20, 0);
-    if (n == 0)
-      return 0;
-    if (n > 0) {
-      done += (uint64_t) n;
-      appc_cb_progress(cb, APPC_PROGRESS_EXPORT, what, done, total);
-      if (appc_cb_cancelled(cb))
-        return appc_error_make(err, ECANCELED, "%s", what);
-      continue;
-    }
-    if (errno == EINTR)
-      continue;
-    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-      return appc_error_make(err, errno, "%s", what);
-    break;
-  }
-  /* A file system pair the kernel cannot copy between: plain reads. */
-  for (;;) {
-    ssize_t n = read(in, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s", what);
-    if (n == 0)
-      return 0;
-    if (appc_write_all(out, buf, (size_t) n) < 0)
-      return appc_error_make(err, errno, "%s", what);
-    done += (uint64_t) n;
-    appc_cb_progress(cb, APPC_PROGRESS_EXPORT, what, done, total);
-  }
-}
-
 static int export_locked(struct appc_store *s, const char *id, const char *out, bool overwrite,
                          appc_error_t *err)
 {
@@ -108,7 +66,8 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
   if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
     return -1;
-  r = copy_fd(in, of.tmp.fd, out, s->cb, (uint64_t) st.st_size, err);
+  const struct appc_copy_report report = {s->cb, APPC_PROGRESS_EXPORT, out, (uint64_t) st.st_size};
+  r = appc_copy_fd(in, of.tmp.fd, &report) < 0 ? appc_error_make(err, errno, "%s", out) : 0;
   if (r == 0)
     r = appc_outfile_commit(&of, err);
   appc_outfile_abort(&of);

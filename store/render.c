@@ -352,15 +352,21 @@ static int prepare_parent(struct appc_render *r, const char *path, size_t plen, 
 
 /* ---- metadata ---- */
 
-static int entry_owner(struct archive_entry *e, uid_t *uid, gid_t *gid, appc_error_t *err)
+/* Give a node the entry's owner when rendering as root: FD itself when
+ * NAME is NULL, else NAME in the directory FD (not followed). */
+static int set_owner(const struct appc_render *r, int fd, const char *name, struct archive_entry *e,
+                     appc_error_t *err)
 {
   la_int64_t u = archive_entry_uid(e), g = archive_entry_gid(e);
 
+  if (!r->opts.as_root)
+    return 0;
   /* (uid_t) -1 would mean "leave unchanged" to chown. */
   if (u < 0 || u >= (la_int64_t) UINT32_MAX || g < 0 || g >= (la_int64_t) UINT32_MAX)
     return appc_error_make(err, 0, "owner %lld:%lld out of range", (long long) u, (long long) g);
-  *uid = (uid_t) u;
-  *gid = (gid_t) g;
+  if ((name == NULL ? fchown(fd, (uid_t) u, (gid_t) g)
+                    : fchownat(fd, name, (uid_t) u, (gid_t) g, AT_SYMLINK_NOFOLLOW)) < 0)
+    return appc_error_make(err, errno, "chown");
   return 0;
 }
 
@@ -408,15 +414,9 @@ static int regular_meta(const struct appc_render *r, int fd, struct archive_entr
                         appc_error_t *err)
 {
   struct timespec ts[2];
-  uid_t uid;
-  gid_t gid;
 
-  if (r->opts.as_root) {
-    if (entry_owner(e, &uid, &gid, err) < 0)
-      return -1;
-    if (fchown(fd, uid, gid) < 0)
-      return appc_error_make(err, errno, "chown");
-  }
+  if (set_owner(r, fd, NULL, e, err) < 0)
+    return -1;
   if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
     return appc_error_make(err, errno, "chmod");
   if (apply_xattrs(r, e, fd, NULL, err) < 0)
@@ -433,15 +433,9 @@ static int node_meta(const struct appc_render *r, int dir_fd, const char *name,
 {
   char proc_path[64 + NAME_MAX];
   struct timespec ts[2];
-  uid_t uid;
-  gid_t gid;
 
-  if (r->opts.as_root) {
-    if (entry_owner(e, &uid, &gid, err) < 0)
-      return -1;
-    if (fchownat(dir_fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-      return appc_error_make(err, errno, "chown");
-  }
+  if (set_owner(r, dir_fd, name, e, err) < 0)
+    return -1;
   /* Symlinks have no mode of their own.  The node was just made by us in a
    * directory we hold open, so the name cannot be a symlink here. */
   if (type != AE_IFLNK && fchmodat(dir_fd, name, archive_entry_perm(e) & 07777, 0) < 0)
@@ -462,16 +456,8 @@ static int node_meta(const struct appc_render *r, int dir_fd, const char *name,
 static int dir_meta(struct appc_render *r, int dir_fd, const char *name, struct archive_entry *e,
                     struct node *n, appc_error_t *err)
 {
-  uid_t uid;
-  gid_t gid;
-
-  if (r->opts.as_root) {
-    if (entry_owner(e, &uid, &gid, err) < 0)
-      return -1;
-    if ((name == NULL ? fchown(dir_fd, uid, gid)
-                      : fchownat(dir_fd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) < 0)
-      return appc_error_make(err, errno, "chown");
-  }
+  if (set_owner(r, dir_fd, name, e, err) < 0)
+    return -1;
   if (archive_entry_xattr_count(e) > 0) {
     cleanup_close int fd =
         name == NULL ? fcntl(dir_fd, F_DUPFD_CLOEXEC, 0)

@@ -293,7 +293,6 @@ static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p,
   size_t manifest_len;
   size_t ids_len = 0;
   cleanup_free char *ids = plan_layers_text(p, &ids_len);
-  cleanup_close int lfd = -1;
   char line[APPC_TREE_DIGEST_LEN + 2];
 
   if (ids == NULL)
@@ -304,9 +303,6 @@ static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p,
       appc_store_write_file(s, tfd, TREE_LAYERS, ids, ids_len, err) < 0 ||
       appc_store_write_file(s, tfd, TREE_DIGEST, line, strlen(line), err) < 0)
     return -1;
-  lfd = openat(tfd, TREE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (lfd < 0)
-    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
   return 0;
 }
 
@@ -343,15 +339,19 @@ static void remove_quietly(int dirfd, const char *name)
   appc_error_release(&ignored);
 }
 
-/* Build the tree for plan P in tmp/ and rename it to trees/KEY (unless
+/* What goes into a new tree: its rootfs/ (ROOTFS_FD) and its files beside
+ * it in TREE_FD, all but the lock. */
+typedef int (*tree_fill_fn)(struct appc_store *s, int tree_fd, int rootfs_fd, const void *data,
+                            appc_error_t *err);
+
+/* Build a tree with FILL in tmp/ and rename it to trees/NAME (unless
  * another process got there first, which is just as good). */
-static int build_tree(struct appc_store *s, const struct plan *p, const char *key,
-                      const struct appc_store_render_options *opts, appc_error_t *err)
+static int build_tree(struct appc_store *s, const char *name, tree_fill_fn fill, const void *data,
+                      appc_error_t *err)
 {
   char tmp[64];
-  char digest[APPC_TREE_DIGEST_LEN + 1];
-  cleanup_close int tfd = -1;
-  cleanup_close int rfd = -1;
+  cleanup_close int tfd = -1, rfd = -1, lfd = -1;
+  int r = -1;
 
   if (appc_store_temp_name(tmp, sizeof tmp, "tree") < 0 || mkdirat(s->tmp_fd, tmp, 0755) < 0)
     return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
@@ -359,21 +359,23 @@ static int build_tree(struct appc_store *s, const struct plan *p, const char *ke
   if (tfd < 0 || mkdirat(tfd, TREE_ROOTFS, 0755) < 0 ||
       (rfd = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
     appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
-    remove_quietly(s->tmp_fd, tmp);
-    return -1;
+    goto out;
   }
-  if (render_layers(s, rfd, p, opts, false, digest, err) < 0 ||
-      write_tree_files(s, tfd, p, digest, err) < 0) {
-    remove_quietly(s->tmp_fd, tmp);
-    return -1;
+  if (fill(s, tfd, rfd, data, err) < 0)
+    goto out;
+  lfd = openat(tfd, TREE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (lfd < 0) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
+    goto out;
   }
-  if (renameat(s->tmp_fd, tmp, s->trees_fd, key) < 0) {
-    int e = errno;
-    remove_quietly(s->tmp_fd, tmp);
-    if (e != EEXIST && e != ENOTEMPTY)
-      return appc_error_make(err, e, "%s/%s/%s", s->path, STORE_TREES, key);
+  if (renameat(s->tmp_fd, tmp, s->trees_fd, name) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, name);
+    goto out;
   }
-  return 0;
+  r = 0;
+out:
+  remove_quietly(s->tmp_fd, tmp); /* nothing left once renamed */
+  return r;
 }
 
 /* Hold trees/NAME's lock shared: 1, or 0 when there is no such tree. */
@@ -397,18 +399,44 @@ static int lock_tree(struct appc_store *s, const char *name, int *lock_fd, appc_
   return 1;
 }
 
+/* Hold trees/NAME's lock shared, building the tree with FILL first if it
+ * is missing. */
+static int hold_built_tree(struct appc_store *s, const char *name, tree_fill_fn fill,
+                           const void *data, int *lock_fd, appc_error_t *err)
+{
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int r = lock_tree(s, name, lock_fd, err);
+    if (r != 0)
+      return r < 0 ? -1 : 0;
+    if (attempt == 0 && build_tree(s, name, fill, data, err) < 0)
+      return -1;
+  }
+  return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, name);
+}
+
+/* A tree rendered from a plan's layers. */
+struct rendered {
+  const struct plan *p;
+  const struct appc_store_render_options *opts;
+};
+
+static int fill_rendered(struct appc_store *s, int tree_fd, int rootfs_fd, const void *data,
+                         appc_error_t *err)
+{
+  const struct rendered *t = data;
+  char digest[APPC_TREE_DIGEST_LEN + 1];
+
+  if (render_layers(s, rootfs_fd, t->p, t->opts, false, digest, err) < 0)
+    return -1;
+  return write_tree_files(s, tree_fd, t->p, digest, err);
+}
+
 /* Open trees/KEY's lock shared, building the tree first if it is missing. */
 static int hold_tree(struct appc_store *s, const struct plan *p, const char *key,
                      const struct appc_store_render_options *opts, int *lock_fd, appc_error_t *err)
 {
-  for (int attempt = 0; attempt < 2; attempt++) {
-    int r = lock_tree(s, key, lock_fd, err);
-    if (r != 0)
-      return r < 0 ? -1 : 0;
-    if (attempt == 0 && build_tree(s, p, key, opts, err) < 0)
-      return -1;
-  }
-  return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, key);
+  const struct rendered t = {p, opts};
+  return hold_built_tree(s, key, fill_rendered, &t, lock_fd, err);
 }
 
 /* The plan of image ID and its tree key, in *OUT (freed with plan_free),
@@ -444,58 +472,44 @@ static void plan_free(struct plan *p)
   free(p);
 }
 
-/* Build trees/NAME, the tree KEY (held) with its owners shifted, in tmp/
- * and rename it into place (unless another process got there first). */
-static int build_shifted_tree(struct appc_store *s, const char *key, const char *name,
-                              const struct appc_store_render_options *opts, appc_error_t *err)
-{
-  struct appc_copy_options co = {
-      .as_root = true, .shift_base = opts->id_base, .shift_count = opts->id_count};
-  static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST};
-  char tmp[64], path[160];
-  cleanup_close int tfd = -1, dst = -1, src = -1, lfd = -1;
-  int r = -1;
+/* A copy of the held tree KEY with its owners shifted. */
+struct shifted {
+  const char *key;
+  const struct appc_store_render_options *opts;
+};
 
-  if (opts->cb != NULL) {
-    co.cancelled = opts->cb->cancelled;
-    co.cancel_data = opts->cb->data;
+static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const void *data,
+                        appc_error_t *err)
+{
+  const struct shifted *t = data;
+  struct appc_copy_options co = {
+      .as_root = true, .shift_base = t->opts->id_base, .shift_count = t->opts->id_count};
+  static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST};
+  char path[160];
+  cleanup_close int src = -1;
+
+  if (t->opts->cb != NULL) {
+    co.cancelled = t->opts->cb->cancelled;
+    co.cancel_data = t->opts->cb->data;
   }
-  if (appc_store_temp_name(tmp, sizeof tmp, "tree") < 0 || mkdirat(s->tmp_fd, tmp, 0755) < 0)
-    return appc_error_make(err, errno, "%s/%s", s->path, STORE_TMP);
-  snprintf(path, sizeof path, "%s/%s", key, TREE_ROOTFS);
-  tfd = openat(s->tmp_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  snprintf(path, sizeof path, "%s/%s", t->key, TREE_ROOTFS);
   src = openat(s->trees_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (tfd < 0 || src < 0 || mkdirat(tfd, TREE_ROOTFS, 0755) < 0 ||
-      (dst = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
-    goto out;
-  }
-  if (appc_tree_copy(src, dst, &co, err) < 0)
-    goto out;
+  if (src < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
+  if (appc_tree_copy(src, rootfs_fd, &co, err) < 0)
+    return -1;
   /* The same manifest, layers and digest (of the unshifted tree, which
    * verify checks; this copy is derived from it). */
   for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     cleanup_free char *text = NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s", key, files[i]);
+    snprintf(path, sizeof path, "%s/%s", t->key, files[i]);
     if (appc_read_file_at(s->trees_fd, path, 1u << 24, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                           &text, &len, err) < 0 ||
-        appc_store_write_file(s, tfd, files[i], text, len, err) < 0)
-      goto out;
+        appc_store_write_file(s, tree_fd, files[i], text, len, err) < 0)
+      return -1;
   }
-  lfd = openat(tfd, TREE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (lfd < 0) {
-    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TMP, tmp);
-    goto out;
-  }
-  if (renameat(s->tmp_fd, tmp, s->trees_fd, name) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
-    appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, name);
-    goto out;
-  }
-  r = 0;
-out:
-  remove_quietly(s->tmp_fd, tmp); /* nothing left once renamed */
-  return r;
+  return 0;
 }
 
 /* Hold trees/NAME shared, the shifted copy of the held tree KEY, making it
@@ -504,14 +518,8 @@ static int hold_shifted_tree(struct appc_store *s, const char *key, const char *
                              const struct appc_store_render_options *opts, int *lock_fd,
                              appc_error_t *err)
 {
-  for (int attempt = 0; attempt < 2; attempt++) {
-    int r = lock_tree(s, name, lock_fd, err);
-    if (r != 0)
-      return r < 0 ? -1 : 0;
-    if (attempt == 0 && build_shifted_tree(s, key, name, opts, err) < 0)
-      return -1;
-  }
-  return appc_error_make(err, ENOENT, "%s/%s/%s", s->path, STORE_TREES, name);
+  const struct shifted t = {key, opts};
+  return hold_built_tree(s, name, fill_shifted, &t, lock_fd, err);
 }
 
 static int acquire_locked(struct appc_store *s, const char *id,

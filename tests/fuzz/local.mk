@@ -25,7 +25,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-registry \
 	tests/fuzz/fuzz-yaml \
 	tests/fuzz/fuzz-containerfile \
-	tests/fuzz/fuzz-debian-control
+	tests/fuzz/fuzz-debian-control \
+	tests/fuzz/fuzz-device
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -102,3 +103,6 @@ tests_fuzz_fuzz_containerfile_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
 tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_device_SOURCES = tests/fuzz/fuzz-device.c
+tests_fuzz_fuzz_device_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_device_LDFLAGS = $(FUZZER_FLAGS)

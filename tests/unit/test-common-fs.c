@@ -15,6 +15,7 @@
 #define SCRATCH_PREFIX "test-common-fs"
 #include "tests/unit/test-scratch.h"
 
+#include "appc/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
@@ -349,18 +350,84 @@ static void test_copy_fd(void **state)
     data[i] = (char) (i * 7 + i / 251);
   assert_int_equal(appc_write_all(src, data, sizeof data), 0);
   assert_int_equal(lseek(src, 1000, SEEK_SET), 1000);
-  assert_true(appc_copy_fd(src, dst) == (long long) sizeof data - 1000);
+  assert_true(appc_copy_fd(src, dst, NULL) == (long long) sizeof data - 1000);
   assert_int_equal(pread(dst, back, sizeof back, 0), (ssize_t) sizeof data - 1000);
   assert_memory_equal(back, data + 1000, sizeof data - 1000);
 
   pid_t pid = pipe_writer(data, sizeof data, &rfd);
-  assert_true(appc_copy_fd(rfd, dst2) == (long long) sizeof data);
+  assert_true(appc_copy_fd(rfd, dst2, NULL) == (long long) sizeof data);
   close(rfd);
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_int_equal(pread(dst2, back, sizeof back, 0), (ssize_t) sizeof data);
   assert_memory_equal(back, data, sizeof data);
   /* A source that cannot be read is an error, not an empty copy. */
-  assert_int_equal(appc_copy_fd(-1, dst2), -1);
+  assert_int_equal(appc_copy_fd(-1, dst2, NULL), -1);
+}
+
+struct copy_seen {
+  unsigned calls;
+  uint64_t done, total;
+  unsigned cancel_after; /* cancelled once this many steps are reported */
+};
+
+static void copy_progress(void *data, const char *what, uint64_t done, uint64_t total)
+{
+  struct copy_seen *c = data;
+
+  assert_string_equal(what, "copied");
+  assert_true(done > c->done);
+  c->calls++;
+  c->done = done;
+  c->total = total;
+}
+
+static bool copy_cancelled(void *data)
+{
+  const struct copy_seen *c = data;
+  return c->cancel_after != 0 && c->calls >= c->cancel_after;
+}
+
+/* A reported copy tells each step's running count and the total it was
+ * given, and stops with ECANCELED when its caller asks, from a file and
+ * from a pipe alike. */
+static void test_copy_fd_report(void **state)
+{
+  static char data[300000];
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  cleanup_close int src = appc_tmpfile_at(dfd);
+  cleanup_close int dst = appc_tmpfile_at(dfd);
+  struct copy_seen seen = {0};
+  const struct appc_callbacks cb = {
+      .data = &seen, .progress = copy_progress, .cancelled = copy_cancelled};
+  const struct appc_copy_report report = {&cb, APPC_PROGRESS_EXPORT, "copied", sizeof data};
+  int status, rfd;
+  (void) state;
+
+  memset(data, 'x', sizeof data);
+  assert_int_equal(appc_write_all(src, data, sizeof data), 0);
+  assert_int_equal(lseek(src, 0, SEEK_SET), 0);
+  assert_true(appc_copy_fd(src, dst, &report) == (long long) sizeof data);
+  assert_true(seen.calls >= 1);
+  assert_true(seen.done == sizeof data);
+  assert_true(seen.total == sizeof data);
+
+  /* from a pipe: reads of at most 128 KiB, so more than one step */
+  seen = (struct copy_seen){.cancel_after = 1};
+  pid_t pid = pipe_writer(data, sizeof data, &rfd);
+  errno = 0;
+  assert_int_equal(appc_copy_fd(rfd, dst, &report), -1);
+  assert_int_equal(errno, ECANCELED);
+  assert_int_equal(seen.calls, 1);
+  close(rfd);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+
+  /* from a file: cancelled after its first step */
+  seen = (struct copy_seen){.cancel_after = 1};
+  assert_int_equal(lseek(src, 0, SEEK_SET), 0);
+  assert_int_equal(appc_copy_fd(src, dst, &report), -1);
+  assert_int_equal(errno, ECANCELED);
+  assert_int_equal(seen.calls, 1);
 }
 
 /* A descriptor handed over a socket is the same open file, close-on-exec;
@@ -407,6 +474,7 @@ int main(void)
       cmocka_unit_test_teardown(test_tempfile, teardown),
       cmocka_unit_test_teardown(test_tempfile_without_o_tmpfile, teardown),
       cmocka_unit_test_teardown(test_copy_fd, teardown),
+      cmocka_unit_test_teardown(test_copy_fd_report, teardown),
       cmocka_unit_test(test_send_recv_fd),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
