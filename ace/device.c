@@ -70,9 +70,11 @@ static int check_pod_path(const char *spec, const char *path, appc_error_t *err)
 {
   static const char allowed[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-";
-  const char *p = path + strlen("/dev/");
+  const char *p;
 
-  if (strncmp(path, "/dev/", 5) != 0 || *p == '\0')
+  /* P only once PATH is known to start with "/dev/" (a shorter one would
+   * put it past the end). */
+  if (strncmp(path, "/dev/", 5) != 0 || *(p = path + 5) == '\0')
     return appc_error_make(err, EINVAL,
                            "--device=%s: the path in the pod must be under /dev/ (it is \"%s\")",
                            spec, path);
