@@ -346,6 +346,10 @@ int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metada
  * use), made by P for the shared service (mds.c). */
 int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *token, char **out,
                              size_t *len, appc_error_t *err);
+/* WIRE decoded as the service decodes it and encoded again (for the fuzz
+ * target: what decodes must encode to the same thing again). */
+int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
+                                appc_error_t *err);
 /* Serve the pod WIRE describes on LISTEN_FD from a thread of this process
  * until ace_metadata_server_stop, which leaves LISTEN_FD open. */
 struct ace_metadata_server;

@@ -454,18 +454,25 @@ int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *tok
   return appc_json_render(o, 0, out, len, err);
 }
 
-/* The string member KEY of O, copied; NULL (an error in *ERR) when absent
- * or not a string. */
+/* The string member KEY of O, copied; NULL (an error in *ERR) when absent,
+ * not a string, or not text (a NUL inside, or not UTF-8: json-c takes both,
+ * and what the service answers with must be what P meant). */
 static char *wire_string(struct json_object *o, const char *key, appc_error_t *err)
 {
   struct json_object *v;
+  const char *text;
   char *r;
 
   if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
     appc_error_make(err, 0, "metadata: registration: %s must be a string", key);
     return NULL;
   }
-  if ((r = strdup(json_object_get_string(v))) == NULL)
+  text = json_object_get_string(v);
+  if (strlen(text) != (size_t) json_object_get_string_len(v) || !appc_utf8_valid(text)) {
+    appc_error_make(err, 0, "metadata: registration: %s must be UTF-8 text without NUL", key);
+    return NULL;
+  }
+  if ((r = strdup(text)) == NULL)
     appc_error_make(err, ENOMEM, "metadata");
   return r;
 }
@@ -966,6 +973,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
   request_free(*con_cls);
   *con_cls = NULL;
+}
+
+int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
+                                appc_error_t *err)
+{
+  cleanup_server struct server *s = NULL;
+  cleanup_json struct json_object *o = NULL;
+
+  if (server_from_wire(wire, len, &s, err) < 0)
+    return -1;
+  if ((o = server_to_json(s)) == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  return appc_json_render(o, 0, out, out_len, err);
 }
 
 /* ---- the service ---- */

@@ -26,7 +26,8 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-yaml \
 	tests/fuzz/fuzz-containerfile \
 	tests/fuzz/fuzz-debian-control \
-	tests/fuzz/fuzz-device
+	tests/fuzz/fuzz-device \
+	tests/fuzz/fuzz-metadata-wire
 
 noinst_LIBRARIES += tests/fuzz/libfuzzcommon.a
 tests_fuzz_libfuzzcommon_a_SOURCES = tests/fuzz/fuzz-common.c tests/fuzz/fuzz.h
@@ -106,3 +107,6 @@ tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_device_SOURCES = tests/fuzz/fuzz-device.c
 tests_fuzz_fuzz_device_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_device_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_metadata_wire_SOURCES = tests/fuzz/fuzz-metadata-wire.c
+tests_fuzz_fuzz_metadata_wire_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_metadata_wire_LDFLAGS = $(FUZZER_FLAGS)

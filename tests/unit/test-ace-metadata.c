@@ -1056,6 +1056,8 @@ static void test_wire_refused(void **state)
     const char *wire, *message;
   } cases[] = {
       {"[]", "not a JSON object"},
+      {"{\"uuid\":\"a\xff\"}", "uuid must be UTF-8 text without NUL"},
+      {"{\"uuid\":\"a\\u0000b\"}", "uuid must be UTF-8 text without NUL"},
       {"{\"uuid\":1}", "uuid must be a string"},
       {"{} trailing", "not a JSON object"},
       {"{\"uuid\":\"" POD_UUID "\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
