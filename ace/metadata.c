@@ -441,17 +441,22 @@ static struct json_object *server_to_json(const struct server *s)
   return steal_pointer(&o);
 }
 
+/* S's wire form as text. */
+static int server_render(const struct server *s, char **out, size_t *len, appc_error_t *err)
+{
+  cleanup_json struct json_object *o = server_to_json(s);
+
+  if (o == NULL)
+    return appc_error_make(err, ENOMEM, "metadata");
+  return appc_json_render(o, 0, out, len, err);
+}
+
 int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *token, char **out,
                              size_t *len, appc_error_t *err)
 {
   cleanup_server struct server *s = NULL;
-  cleanup_json struct json_object *o = NULL;
 
-  if (server_from_pod(pod, token, &s, err) < 0)
-    return -1;
-  if ((o = server_to_json(s)) == NULL)
-    return appc_error_make(err, ENOMEM, "metadata");
-  return appc_json_render(o, 0, out, len, err);
+  return server_from_pod(pod, token, &s, err) < 0 ? -1 : server_render(s, out, len, err);
 }
 
 /* The string member KEY of O, copied; NULL (an error in *ERR) when absent,
@@ -979,13 +984,8 @@ int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t
                                 appc_error_t *err)
 {
   cleanup_server struct server *s = NULL;
-  cleanup_json struct json_object *o = NULL;
 
-  if (server_from_wire(wire, len, &s, err) < 0)
-    return -1;
-  if ((o = server_to_json(s)) == NULL)
-    return appc_error_make(err, ENOMEM, "metadata");
-  return appc_json_render(o, 0, out, out_len, err);
+  return server_from_wire(wire, len, &s, err) < 0 ? -1 : server_render(s, out, out_len, err);
 }
 
 /* ---- the service ---- */
