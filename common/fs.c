@@ -423,18 +423,26 @@ int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
   return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+int appc_flock(int fd, int op)
+{
+  int r;
+
+  while ((r = flock(fd, op)) < 0 && errno == EINTR)
+    ;
+  return r;
+}
+
 int appc_lock_at(int dirfd, const char *name, appc_error_t *err)
 {
   int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
   if (fd < 0)
     return appc_error_make(err, errno, "%s", name);
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      int e = errno;
-      close(fd);
-      return appc_error_make(err, e, "%s: locking it", name);
-    }
+  if (appc_flock(fd, LOCK_EX) < 0) {
+    int e = errno;
+    close(fd);
+    return appc_error_make(err, e, "%s: locking it", name);
+  }
   return fd;
 }
 

@@ -37,6 +37,9 @@ int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, 
 int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
                       size_t *len, appc_error_t *err);
 
+/* flock(FD, OP) waiting through signals: 0, or -1 with errno set. */
+int appc_flock(int fd, int op);
+
 /* Open (creating it, mode 0600) the lock file NAME in DIRFD and take an
  * exclusive flock on it, waiting for it: the descriptor (close-on-exec;
  * closing it releases the lock), or -1 with an error naming NAME. */

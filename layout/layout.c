@@ -40,12 +40,11 @@ static int lock_dir(const char *dir, int *out, appc_error_t *err)
 
   if (fd < 0)
     return appc_error_make(err, errno, "%s: not a layout directory", dir);
-  while (flock(fd, LOCK_EX) < 0)
-    if (errno != EINTR) {
-      int e = errno;
-      close(fd);
-      return appc_error_make(err, e, "%s: lock", dir);
-    }
+  if (appc_flock(fd, LOCK_EX) < 0) {
+    int e = errno;
+    close(fd);
+    return appc_error_make(err, e, "%s: lock", dir);
+  }
   *out = fd;
   return 0;
 }

@@ -173,11 +173,10 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
    * it, since LOCK_UN would release it whatever the depth. */
   if (s->lock_depth++ > 0)
     return 0;
-  while (flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
-    if (errno != EINTR) {
-      s->lock_depth--;
-      return appc_error_make(err, errno, "%s/lock", s->path);
-    }
+  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+    s->lock_depth--;
+    return appc_error_make(err, errno, "%s/lock", s->path);
+  }
   return 0;
 }
 

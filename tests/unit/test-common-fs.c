@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -463,6 +464,34 @@ static void test_send_recv_fd(void **state)
   close(sv[1]);
 }
 
+/* appc_lock_at makes its file 0600 and holds an exclusive lock until the
+ * descriptor is closed. */
+static void test_lock_at(void **state)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  appc_error_t err = NULL;
+  struct stat st;
+  (void) state;
+
+  int fd = appc_lock_at(dfd, "lock", &err);
+  assert_ok(fd < 0 ? -1 : 0, &err);
+  assert_int_equal(fstatat(dfd, "lock", &st, 0), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  int other = openat(dfd, "lock", O_RDWR | O_CLOEXEC);
+  assert_true(other >= 0);
+  assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+  assert_int_equal(errno, EWOULDBLOCK);
+  close(fd);
+  assert_int_equal(appc_flock(other, LOCK_EX | LOCK_NB), 0);
+  close(other);
+  assert_int_equal(mkdirat(dfd, "adir", 0700), 0);
+  assert_int_equal(appc_lock_at(dfd, "adir", &err), -1);
+  assert_non_null(err);
+  assert_non_null(strstr(err->msg, "adir"));
+  appc_error_release(&err);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -476,6 +505,7 @@ int main(void)
       cmocka_unit_test_teardown(test_copy_fd, teardown),
       cmocka_unit_test_teardown(test_copy_fd_report, teardown),
       cmocka_unit_test(test_send_recv_fd),
+      cmocka_unit_test_teardown(test_lock_at, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
