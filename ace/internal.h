@@ -140,6 +140,10 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
 /* The supervisor, while it still sees the host's /proc: the app's
  * os/linux/oom-score-adj for itself, inherited by the app and its handlers. */
 int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err);
+/* A process that needs no privilege (the metadata service, which parses
+ * what the pods' apps send): every capability dropped, bounding set
+ * included, and no_new_privs. */
+int ace_security_drop_all(appc_error_t *err);
 
 /* Fill PLAN's capabilities, no-new-privileges, OOM score and seccomp
  * fields (<appc/ace.h>) with what SEC enforces. */

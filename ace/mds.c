@@ -128,7 +128,10 @@ static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
   if (pid != 0)
     _exit(pid < 0);
   reset_signals();
-  if (chdir("/") < 0 || keep_only(pods_fd, ctl) < 0)
+  /* It answers HTTP from the pods' apps: root's files (the lock) are its by
+   * owner, and it needs no capability. */
+  if (chdir("/") < 0 || keep_only(pods_fd, ctl) < 0 ||
+      ace_security_drop_all(&(appc_error_t){0}) < 0)
     _exit(1);
   prctl(PR_SET_NAME, "actool-mds", 0, 0, 0);
   ace_mds_main(pods_fd, ctl, IDLE_MS);

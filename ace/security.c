@@ -477,6 +477,16 @@ static int set_caps(uint64_t mask)
   return (int) syscall(SYS_capset, &hdr, data);
 }
 
+int ace_security_drop_all(appc_error_t *err)
+{
+  if (drop_bounding(0, err) < 0)
+    return -1;
+  if ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 && errno != EINVAL) ||
+      set_caps(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+    return appc_error_make(err, errno, "cannot drop every capability");
+  return 0;
+}
+
 static int load_filter(const struct ace_security *sec, appc_error_t *err)
 {
   struct sock_fprog prog = {(unsigned short) sec->bpf_len, sec->bpf};

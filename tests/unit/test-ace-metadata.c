@@ -1197,6 +1197,21 @@ static void test_mds_shared_service(void **state)
   assert_non_null(fgets(comm, sizeof comm, f));
   fclose(f);
   assert_string_equal(comm, "actool-mds\n");
+  /* It parses what apps send: no capability, no way to gain one. */
+  char line[256];
+  bool caps_dropped = false, no_new_privs = false;
+  snprintf(path, sizeof path, "/proc/%ld/status", (long) pid);
+  f = fopen(path, "r");
+  assert_non_null(f);
+  while (fgets(line, sizeof line, f) != NULL) {
+    caps_dropped = caps_dropped || strcmp(line, "CapBnd:\t0000000000000000\n") == 0;
+    no_new_privs = no_new_privs || strcmp(line, "NoNewPrivs:\t1\n") == 0;
+    if (strncmp(line, "CapEff:", 7) == 0)
+      assert_string_equal(line, "CapEff:\t0000000000000000\n");
+  }
+  fclose(f);
+  assert_true(caps_dropped);
+  assert_true(no_new_privs);
 
   /* A second pod: the same service. */
   int conn2 = register_pod(pods_fd, &port2);
