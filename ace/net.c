@@ -15,7 +15,8 @@
  * lease is the file net/leases/ADDRESS, made with O_EXCL, holding its UUID
  * and its published ports, so that allocation never collides between
  * concurrent pods and gc can undo what a killed actool left.  The veth pair
- * needs no undoing: it goes with the pod's network namespace.  The bridge
+ * is deleted when the pod ends; a killed actool's goes with the pod's
+ * network namespace.  The bridge
  * and the table are shared: the first pod makes them, they stay for the
  * next ones (making them costs more than starting a pod), and `actool gc`
  * removes them when no pod holds a lease.
@@ -551,6 +552,13 @@ int ace_net_enter_pod(struct ace_net *n, appc_error_t *err)
   return n->pod_nl != NULL ? 0 : -1;
 }
 
+/* The host's end of the pod's veth pair: acv + the UUID's first 8 hex
+ * digits, unique among running pods. */
+static void host_if_name(const struct ace_net *n, char out[IFNAMSIZ])
+{
+  snprintf(out, IFNAMSIZ, "acv%.8s", n->uuid);
+}
+
 int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE], host_if[IFNAMSIZ], addr[INET_ADDRSTRLEN];
@@ -562,8 +570,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
 
   if (nl == NULL)
     return -1;
-  /* acv + the UUID's first 8 hex digits: unique among running pods */
-  snprintf(host_if, sizeof host_if, "acv%.8s", n->uuid);
+  host_if_name(n, host_if);
   nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, host_if);
   info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -659,6 +666,20 @@ void ace_net_release(struct ace_net *n)
 {
   if (n == NULL)
     return;
+  if (n->leased) {
+    /* The pair would go with the pod's namespace, but the namespace may
+     * outlive the pod a moment (the metadata service lets the pod's socket
+     * go after actool is done): the pod ends with its link gone. */
+    appc_error_t ignored = NULL;
+    char host_if[IFNAMSIZ];
+    struct mnl_socket *nl = nl_open(&ignored);
+    host_if_name(n, host_if);
+    if (nl != NULL) {
+      (void) delete_link(nl, host_if, &ignored);
+      mnl_socket_close(nl);
+    }
+    appc_error_release(&ignored);
+  }
   if (n->leased && n->area >= 0) {
     appc_error_t ignored = NULL;
     int lock = net_lock(n->area, &ignored);
