@@ -405,7 +405,7 @@ static int v2_devices(const struct ace_cgroup *cg, const char *pod, appc_error_t
   return 0;
 }
 
-static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_error_t *err)
+static int create_in(struct ace_cgroup *cg, size_t h, appc_error_t *err)
 {
   const struct cg_hier *hier = &cg->layout.h[h];
   char path[PATH_MAX];
@@ -415,10 +415,6 @@ static int create_in(struct ace_cgroup *cg, size_t h, const char *uuid, appc_err
   if ((hier->v2 && v2_delegate(hier->mount, hier->ctrl, err) < 0) || make_dir(path, err) < 0 ||
       (hier->v2 && v2_delegate(path, hier->ctrl, err) < 0))
     return -1;
-  if (asprintf(&cg->pod[h], "%s/%s", path, uuid) < 0) {
-    cg->pod[h] = NULL;
-    return appc_error_make(err, ENOMEM, "cgroups");
-  }
   if (make_dir(cg->pod[h], err) < 0 || (hier->v2 && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
     return -1;
   if ((hier->ctrl & CG_PIDS) && file_exists(cg->pod[h], "pids.max") &&
@@ -465,9 +461,21 @@ static struct ace_cgroup *cgroup_alloc(const char *const *apps, size_t n_apps)
   return cg;
 }
 
-int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
-                      const struct ace_device *devices, size_t n_devices, struct ace_cgroup **out,
-                      appc_error_t *err)
+/* The hierarchies and the pod's directory in each. */
+static int plan_paths(struct ace_cgroup *cg, const char *root, const char *uuid, appc_error_t *err)
+{
+  if (detect_layout(root != NULL ? root : "/sys/fs/cgroup", &cg->layout, err) < 0)
+    return -1;
+  for (size_t h = 0; h < cg->layout.n; h++)
+    if (asprintf(&cg->pod[h], "%s/actool/%s", cg->layout.h[h].mount, uuid) < 0) {
+      cg->pod[h] = NULL;
+      return appc_error_make(err, ENOMEM, "cgroups");
+    }
+  return 0;
+}
+
+int ace_cgroup_plan(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
+                    struct ace_cgroup **out, appc_error_t *err)
 {
   struct ace_cgroup *cg;
 
@@ -479,24 +487,42 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
   }
   if ((cg = cgroup_alloc(apps, n_apps)) == NULL)
     return appc_error_make(err, ENOMEM, "cgroups");
-  if ((cg->n_dev_rules = ace_device_rules(devices, n_devices, &cg->dev_rules)) == 0) {
-    ace_cgroup_free(cg);
-    return appc_error_make(err, ENOMEM, "cgroups");
-  }
-  if (detect_layout(root != NULL ? root : "/sys/fs/cgroup", &cg->layout, err) < 0) {
+  if (plan_paths(cg, root, uuid, err) < 0) {
     ace_cgroup_free(cg);
     return -1;
   }
-  for (size_t h = 0; h < cg->layout.n; h++) {
-    if (create_in(cg, h, uuid, err) < 0) {
-      /* Undo what exists: nothing runs in it yet. */
-      ace_cgroup_destroy(cg, NULL);
-      return -1;
-    }
-  }
+  *out = cg;
+  return 0;
+}
+
+int ace_cgroup_make(struct ace_cgroup *cg, const struct ace_device *devices, size_t n_devices,
+                    appc_error_t *err)
+{
+  int r = 0;
+
+  if ((cg->n_dev_rules = ace_device_rules(devices, n_devices, &cg->dev_rules)) == 0)
+    return appc_error_make(err, ENOMEM, "cgroups");
+  for (size_t h = 0; r == 0 && h < cg->layout.n; h++)
+    r = create_in(cg, h, err);
   free(cg->dev_rules);
   cg->dev_rules = NULL;
   cg->n_dev_rules = 0;
+  return r;
+}
+
+int ace_cgroup_create(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
+                      const struct ace_device *devices, size_t n_devices, struct ace_cgroup **out,
+                      appc_error_t *err)
+{
+  struct ace_cgroup *cg = NULL;
+
+  if (ace_cgroup_plan(root, uuid, apps, n_apps, &cg, err) < 0)
+    return -1;
+  if (ace_cgroup_make(cg, devices, n_devices, err) < 0) {
+    /* Undo what exists: nothing runs in it yet. */
+    ace_cgroup_destroy(cg, NULL);
+    return -1;
+  }
   *out = cg;
   return 0;
 }
@@ -868,9 +894,19 @@ int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)
   if (app >= cg->n_apps)
     return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
   for (size_t h = 0; h < cg->layout.n; h++) {
-    /* "0" is the writer itself, whatever PID namespace it is in. */
-    cleanup_close int fd =
-        openat(cg->leaf_fd[h * cg->n_apps + app], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    char path[PATH_MAX];
+    int leaf = cg->leaf_fd[h * cg->n_apps + app];
+    /* "0" is the writer itself, whatever PID namespace it is in.  Without
+     * the leaf's descriptor (a copy of CG made before the cgroups were),
+     * by path: the caller's root must still be the host's. */
+    cleanup_close int fd = -1;
+    if (leaf >= 0)
+      fd = openat(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+    else if (snprintf(path, sizeof path, "%s/%s/cgroup.procs", cg->pod[h], cg->apps[app]) <
+             (int) sizeof path)
+      fd = open(path, O_WRONLY | O_CLOEXEC);
+    else
+      errno = ENAMETOOLONG;
     if (fd < 0 || write(fd, "0", 1) != 1)
       return appc_error_make(err, errno, "cannot enter cgroup %s/%s", cg->pod[h], cg->apps[app]);
   }

@@ -106,7 +106,7 @@ struct pod_run {
   int meta_conn;    /* the registration with the store's metadata service */
   bool meta_served; /* the service took the pod */
   int report[2];
-  int init_ready[2], init_go[2]; /* I's handshake with P (parent_confirms) */
+  int init_ready[2], init_go[2]; /* I's and the supervisors' handshake with P (tell_parent) */
   int sigfd;
   sigset_t old_mask;
   bool mask_set;
@@ -451,11 +451,8 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
   if (plan_volumes(r, a, err) < 0)
     return -1;
   snprintf(scope, sizeof scope, "app %s", ra->name);
-  if (ra->app != NULL) {
+  if (ra->app != NULL)
     report_ignored(r, scope, &ra->app->isolators, false);
-    if (ace_cgroup_apply(r->cg, (long) i, &ra->app->isolators, &r->notes, err) < 0)
-      return appc_error_prefix(err, "app %s", ra->name);
-  }
   if (r->n_apps > 1 && (pipe2(a->out, O_CLOEXEC) < 0 || pipe2(a->errp, O_CLOEXEC) < 0))
     return appc_error_make(err, errno, "app %s: output pipes", ra->name);
   return 0;
@@ -1043,10 +1040,58 @@ fail:
   _exit(1);
 }
 
+/* I must not outlive P.  PR_SET_PDEATHSIG only covers a death of P after
+ * the flag is set, and getppid() cannot tell whether P already died (P is
+ * outside the pod's PID namespace: it reads 0).  So I sets the flag and
+ * tells P, and the supervisors wait for P's go (await_go) before they enter
+ * the cgroups P makes meanwhile: P answers only once it has read I's word,
+ * which proves P was alive after the flag was set, and a P that died
+ * earlier never answers (they read EOF: nobody else holds the write end). */
+static bool tell_parent(struct pod_run *r)
+{
+  char c = 'r';
+  bool ok;
+
+  close(r->init_ready[0]);
+  close(r->init_go[1]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ok = write(r->init_ready[1], &c, 1) == 1;
+  close(r->init_ready[1]);
+  return ok;
+}
+
+/* A supervisor: P's go, the pod's cgroups made (see tell_parent). */
+static bool await_go(struct pod_run *r)
+{
+  char c;
+  bool ok = read(r->init_go[0], &c, 1) == 1;
+
+  close(r->init_go[0]);
+  return ok;
+}
+
+/* P's side of the handshake, once the cgroups are made: a go for each
+ * supervisor, if I said it will not outlive P. */
+static void release_supervisors(struct pod_run *r)
+{
+  char c;
+
+  if (read(r->init_ready[0], &c, 1) == 1)
+    for (size_t i = 0; i < r->n_apps; i++)
+      if (write(r->init_go[1], "g", 1) != 1)
+        break;
+  close(r->init_ready[0]);
+  close(r->init_go[1]);
+  r->init_ready[0] = r->init_go[1] = -1;
+}
+
 static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 {
   struct app_plan *a = &r->apps[i];
   int sigfd = supervisor_signals();
+
+  if (!await_go(r))
+    _exit(1); /* P is gone or gave up: I ends the pod */
 
   if (r->n_apps > 1) {
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1076,41 +1121,6 @@ static void report_exit(int fd, size_t app, int status)
   report_line(fd, kind, msg);
 }
 
-/* I must not outlive P.  PR_SET_PDEATHSIG only covers a death of P after
- * the flag is set, and getppid() cannot tell whether P already died (P is
- * outside the pod's PID namespace: it reads 0).  So I sets the flag, tells
- * P, and waits for P's answer: an answer proves P was alive after the flag
- * was set, and a P that died earlier never answers (I reads EOF: nobody
- * else holds the pipe's write end).  Until then I has started nothing. */
-static bool parent_confirms(struct pod_run *r)
-{
-  char c = 'r';
-  bool ok;
-
-  close(r->init_ready[0]);
-  close(r->init_go[1]);
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  ok = write(r->init_ready[1], &c, 1) == 1 && read(r->init_go[0], &c, 1) == 1;
-  close(r->init_ready[1]);
-  close(r->init_go[0]);
-  return ok;
-}
-
-/* P's side of the handshake, right after the clone. */
-static void confirm_init(struct pod_run *r)
-{
-  char c;
-
-  close(r->init_ready[1]);
-  close(r->init_go[0]);
-  r->init_ready[1] = r->init_go[0] = -1;
-  if (read(r->init_ready[0], &c, 1) == 1)
-    (void) !write(r->init_go[1], &c, 1);
-  close(r->init_ready[0]);
-  close(r->init_go[1]);
-  r->init_ready[0] = r->init_go[1] = -1;
-}
-
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -1128,7 +1138,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     nanosleep(&(struct timespec){.tv_sec = r->o->test_init_delay_ms / 1000,
                                  .tv_nsec = (long) (r->o->test_init_delay_ms % 1000) * 1000000},
               NULL);
-  if (!parent_confirms(r) || pids == NULL || sigfd < 0)
+  if (!tell_parent(r) || pids == NULL || sigfd < 0)
     _exit(1);
   /* Only P keeps the metadata service's socket (and hands it to M). */
   close(r->listen_fd);
@@ -1153,6 +1163,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     else
       report_exit(r->report[1], i, 1);
   }
+  close(r->init_go[0]); /* the supervisors' */
   for (size_t i = 0; i < r->n_apps; i++)
     close_output_pipes(&r->apps[i]);
   while (running > 0) {
@@ -1198,7 +1209,9 @@ static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
     return appc_error_make(err, errno, "clone (pod namespaces)");
   if (pid == 0)
     pod_init(r);
-  confirm_init(r);
+  close(r->init_ready[1]);
+  close(r->init_go[0]);
+  r->init_ready[1] = r->init_go[0] = -1;
   return (pid_t) pid;
 }
 
@@ -1639,11 +1652,10 @@ static int prepare(struct pod_run *r, appc_error_t *err)
     return -1;
   for (size_t i = 0; i < r->n_apps; i++)
     names[i] = r->pod->apps[i].name;
-  if (ace_cgroup_create(NULL, r->uuid, names, r->n_apps, r->devices, r->n_devices, &r->cg, err) < 0)
+  /* Made by make_cgroups once I is on its way. */
+  if (ace_cgroup_plan(NULL, r->uuid, names, r->n_apps, &r->cg, err) < 0)
     return -1;
   report_ignored(r, "pod", &r->pod->isolators, true);
-  if (ace_cgroup_apply(r->cg, -1, &r->pod->isolators, &r->notes, err) < 0)
-    return appc_error_prefix(err, "pod");
   if (private_users(r->o) != NULL && make_user_namespace(r, err) < 0)
     return -1;
   for (size_t i = 0; i < r->n_apps; i++)
@@ -1660,6 +1672,47 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   if (r->o->uuid_file != NULL && save_uuid(r->o->uuid_file, r->uuid, err) < 0)
     return -1;
   return 0;
+}
+
+/* The pod's cgroups and what the isolators set in them. */
+static int make_cgroups(struct pod_run *r, appc_error_t *err)
+{
+  if (ace_cgroup_make(r->cg, r->devices, r->n_devices, err) < 0)
+    return -1;
+  if (ace_cgroup_apply(r->cg, -1, &r->pod->isolators, &r->notes, err) < 0)
+    return appc_error_prefix(err, "pod");
+  for (size_t i = 0; i < r->n_apps; i++) {
+    const struct appc_runtime_app *ra = &r->pod->apps[i];
+    if (ra->app != NULL &&
+        ace_cgroup_apply(r->cg, (long) i, &ra->app->isolators, &r->notes, err) < 0)
+      return appc_error_prefix(err, "app %s", ra->name);
+  }
+  return 0;
+}
+
+/* I is cloned and starts the supervisors: the cgroups are made meanwhile,
+ * then the supervisors go; what else P has to do is done while they start
+ * the apps. */
+static int start_pod(struct pod_run *r, appc_error_t *err)
+{
+  if (make_cgroups(r, err) < 0)
+    return -1;
+  release_supervisors(r);
+  record_init(r);
+  /* The apps do not wait for M to take the pod: its socket listens already
+   * (P made it), so an app's first request is accepted by the kernel at
+   * once and answered as soon as M serves. */
+  return register_metadata(r, err);
+}
+
+/* start_pod failed: the pod ends with its init (SIGKILL ends every process
+ * of its PID namespace), and nothing of it is kept. */
+static void abort_pod(struct pod_run *r)
+{
+  kill(r->init_pid, SIGKILL);
+  while (waitpid(r->init_pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  r->init_pid = 0;
 }
 
 /* Build mode: every process of the pod is gone, so nothing writes to the
@@ -1800,14 +1853,16 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   }
   if (block_signals(&r, err) < 0 || prepare(&r, err) < 0)
     goto out;
+  /* Before the clone: the callback may redirect the output that the pod's
+   * processes inherit (run --detach: to the pod's log). */
   if (opts->started != NULL)
     opts->started(opts->started_data, r.uuid);
-  /* The apps do not wait for M to take the pod: its socket listens already
-   * (P made it), so an app's first request is accepted by the kernel at
-   * once and answered as soon as M serves. */
-  if (register_metadata(&r, err) < 0 || (r.init_pid = clone_pod_init(&r, err)) < 0)
+  if ((r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
-  record_init(&r);
+  if (start_pod(&r, err) < 0) {
+    abort_pod(&r);
+    goto out;
+  }
   close(r.report[1]);
   r.report[1] = -1;
   for (size_t i = 0; i < r.n_apps; i++) {

@@ -238,6 +238,7 @@ img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj
 img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "exit 5"]}]}')"
 img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
 img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
+img memhuge "$(shapp 'echo RAN' "$(iso resource/memory '{"limit": "20E"}')")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
 # An image with its own /etc/hostname.
 cp -a "$LAY" "$TMP/layh"
@@ -430,6 +431,12 @@ is_run "oom-score-adj: the host's value (0) without the isolator" "$status:$OUT"
 pod --debug "${ID[cpumin]}"
 yes_run "resource/cpu 1m: reported as raised to the kernel's least (10m), not as 1m enforced" eval \
   '[ "$status" -eq 0 ] && line_in "limit 1m raised to 10m" "$ERR" && line_in "resource/cpu enforced: limit 10m" "$ERR"'
+# The cgroups are made while the pod's init starts; a limit the kernel
+# cannot take ends the pod before its app runs, and nothing is left (pod()
+# reports pod directories and cgroups left at the end).
+pod "${ID[memhuge]}"
+yes_run "a limit too large for the kernel: an error naming the isolator, the app never ran" eval \
+  '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "resource/memory.*20E.*too large" "$ERR"'
 pod "${ID[netbw]}"
 is_run "an ignored isolator is reported once" "$status:$(printf '%s\n' "$ERR" | grep -c 'network-bandwidth')" "0:1"
 

@@ -507,6 +507,67 @@ static void test_enter_moves_a_child_into_its_app(void **state)
   assert_ok(ace_cgroup_destroy(cg, &err), &err);
 }
 
+/* A plan makes nothing; a child holding a copy of it from before the
+ * cgroups were made (as the pod's supervisors do) enters its app by path
+ * once they are. */
+static int go_pipe[2];
+static int wait_then_enter(const void *arg)
+{
+  char c;
+  close(go_pipe[1]);
+  if (read(go_pipe[0], &c, 1) != 1)
+    return 4;
+  return enter_and_check(arg);
+}
+
+static void test_plan_then_make_enters_by_path(void **state)
+{
+  static const char *const apps[] = {"web", "db"};
+  struct real r;
+  struct ace_cgroup *cg = NULL;
+  char uuid[37];
+  appc_error_t err = NULL;
+  pid_t child;
+  int status;
+  (void) state;
+
+  real_layout(&r);
+  if (r.mem[0] == '\0' || r.cpu[0] == '\0')
+    skip();
+  test_uuid(uuid, 9);
+  assert_ok(ace_cgroup_plan(NULL, uuid, apps, 2, &cg, &err), &err);
+  char *pod = pod_path(r.mem, uuid, NULL);
+  assert_int_equal(access(pod, F_OK), -1); /* nothing made yet */
+  setenv("TEST_UUID", uuid, 1);
+  if (r.v2)
+    setenv("TEST_V2", "1", 1);
+  assert_int_equal(pipe(go_pipe), 0);
+  in_child(wait_then_enter, cg, &child);
+  close(go_pipe[0]);
+  assert_ok(ace_cgroup_make(cg, NULL, 0, &err), &err);
+  assert_int_equal(access(pod, F_OK), 0);
+  assert_int_equal(write(go_pipe[1], "g", 1), 1);
+  close(go_pipe[1]);
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_exit_0(status);
+  free(pod);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+static void test_unmade_plan_is_destroyed(void **state)
+{
+  static const char *const apps[] = {"web"};
+  struct ace_cgroup *cg = NULL;
+  char uuid[37];
+  appc_error_t err = NULL;
+  (void) state;
+
+  test_uuid(uuid, 10);
+  assert_ok(ace_cgroup_plan(NULL, uuid, apps, 1, &cg, &err), &err);
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  assert_error_contains(ace_cgroup_plan(NULL, "0000/../x", apps, 1, &cg, &err), &err, "pod UUID");
+}
+
 static int enter_and_sleep(const void *arg)
 {
   appc_error_t err = NULL;
@@ -878,6 +939,8 @@ int main(void)
       cmocka_unit_test_teardown(test_apply_sets_the_control_files, real_teardown),
       cmocka_unit_test_teardown(test_apply_errors_name_the_isolator, real_teardown),
       cmocka_unit_test_teardown(test_enter_moves_a_child_into_its_app, real_teardown),
+      cmocka_unit_test_teardown(test_plan_then_make_enters_by_path, real_teardown),
+      cmocka_unit_test_teardown(test_unmade_plan_is_destroyed, real_teardown),
       cmocka_unit_test_teardown(test_destroy_kills_what_is_left, real_teardown),
       cmocka_unit_test_teardown(test_remove_pod_by_uuid, real_teardown),
       cmocka_unit_test_teardown(test_memory_hog_is_killed, real_teardown),
