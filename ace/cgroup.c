@@ -69,8 +69,6 @@ struct ace_cgroup {
   char *pod[CG_MAX_HIER]; /* MOUNT/actool/UUID */
   char **apps;            /* app names */
   size_t n_apps;
-  int *leaf_fd;                      /* [h * n_apps + app]: O_PATH descriptors of the leaves, so
-                                      * that enter works after the child changed its root */
   struct ace_device_rule *dev_rules; /* while creating: what the pod may open */
   size_t n_dev_rules;
 };
@@ -378,14 +376,21 @@ static int v2_delegate(const char *dir, unsigned ctrl, appc_error_t *err)
  * before its apps' cgroups exist, which inherit it. */
 static int v1_devices(const struct ace_cgroup *cg, const char *pod, appc_error_t *err)
 {
-  char rule[ACE_DEV_RULE_MAX];
+  char rule[ACE_DEV_RULE_MAX], path[PATH_MAX];
+  cleanup_close int allow = -1;
 
   if (write_file(pod, "devices.deny", "a", err) < 0)
     return -1;
+  if (!join(path, pod, "devices.allow"))
+    return appc_error_make(err, ENAMETOOLONG, "%s/devices.allow", pod);
+  if ((allow = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "cannot open %s", path);
+  /* A rule a write. */
   for (size_t i = 0; i < cg->n_dev_rules; i++) {
     ace_device_rule_format(&cg->dev_rules[i], rule);
-    if (write_file(pod, "devices.allow", rule, err) < 0)
-      return -1;
+    size_t len = strlen(rule);
+    if (write(allow, rule, len) != (ssize_t) len)
+      return appc_error_make(err, errno, "cannot write \"%s\" to %s", rule, path);
   }
   return 0;
 }
@@ -405,17 +410,32 @@ static int v2_devices(const struct ace_cgroup *cg, const char *pod, appc_error_t
   return 0;
 }
 
-static int create_in(struct ace_cgroup *cg, size_t h, appc_error_t *err)
+/* The pod's directory, beneath the actool/ all pods share (made, and on
+ * v2 delegated, as needed). */
+static int make_pod_dir(const struct ace_cgroup *cg, size_t h, appc_error_t *err)
 {
   const struct cg_hier *hier = &cg->layout.h[h];
   char path[PATH_MAX];
 
+  /* v1 needs no delegation: once actool/ exists, one mkdir. */
+  if (!hier->v2 && mkdir(cg->pod[h], 0755) == 0)
+    return 0;
   if (!join(path, hier->mount, "actool"))
     return appc_error_make(err, ENAMETOOLONG, "cgroup %s/actool", hier->mount);
   if ((hier->v2 && v2_delegate(hier->mount, hier->ctrl, err) < 0) || make_dir(path, err) < 0 ||
       (hier->v2 && v2_delegate(path, hier->ctrl, err) < 0))
     return -1;
   if (make_dir(cg->pod[h], err) < 0 || (hier->v2 && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
+    return -1;
+  return 0;
+}
+
+static int create_in(struct ace_cgroup *cg, size_t h, appc_error_t *err)
+{
+  const struct cg_hier *hier = &cg->layout.h[h];
+  char path[PATH_MAX];
+
+  if (make_pod_dir(cg, h, err) < 0)
     return -1;
   if ((hier->ctrl & CG_PIDS) && file_exists(cg->pod[h], "pids.max") &&
       write_int(cg->pod[h], "pids.max", PIDS_LIMIT, err) < 0)
@@ -430,10 +450,6 @@ static int create_in(struct ace_cgroup *cg, size_t h, appc_error_t *err)
       return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", cg->pod[h], cg->apps[a]);
     if (make_dir(path, err) < 0)
       return -1;
-    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-      return appc_error_make(err, errno, "cannot open cgroup %s", path);
-    cg->leaf_fd[h * cg->n_apps + a] = fd;
   }
   return 0;
 }
@@ -445,13 +461,10 @@ static struct ace_cgroup *cgroup_alloc(const char *const *apps, size_t n_apps)
   if (cg == NULL)
     return NULL;
   cg->apps = calloc(n_apps + 1, sizeof *cg->apps);
-  cg->leaf_fd = malloc((CG_MAX_HIER * n_apps + 1) * sizeof *cg->leaf_fd);
-  if (cg->apps == NULL || cg->leaf_fd == NULL) {
+  if (cg->apps == NULL) {
     ace_cgroup_free(cg);
     return NULL;
   }
-  for (size_t i = 0; i < CG_MAX_HIER * n_apps; i++)
-    cg->leaf_fd[i] = -1;
   for (; cg->n_apps < n_apps; cg->n_apps++) {
     if ((cg->apps[cg->n_apps] = strdup(apps[cg->n_apps])) == NULL) {
       ace_cgroup_free(cg);
@@ -895,18 +908,14 @@ int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)
     return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
   for (size_t h = 0; h < cg->layout.n; h++) {
     char path[PATH_MAX];
-    int leaf = cg->leaf_fd[h * cg->n_apps + app];
-    /* "0" is the writer itself, whatever PID namespace it is in.  Without
-     * the leaf's descriptor (a copy of CG made before the cgroups were),
-     * by path: the caller's root must still be the host's. */
     cleanup_close int fd = -1;
-    if (leaf >= 0)
-      fd = openat(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    else if (snprintf(path, sizeof path, "%s/%s/cgroup.procs", cg->pod[h], cg->apps[app]) <
-             (int) sizeof path)
-      fd = open(path, O_WRONLY | O_CLOEXEC);
-    else
+
+    if (snprintf(path, sizeof path, "%s/%s/cgroup.procs", cg->pod[h], cg->apps[app]) >=
+        (int) sizeof path)
       errno = ENAMETOOLONG;
+    else
+      fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* "0" is the writer itself, whatever PID namespace it is in. */
     if (fd < 0 || write(fd, "0", 1) != 1)
       return appc_error_make(err, errno, "cannot enter cgroup %s/%s", cg->pod[h], cg->apps[app]);
   }
@@ -1059,14 +1068,9 @@ void ace_cgroup_free(struct ace_cgroup *cg)
     return;
   for (size_t h = 0; h < CG_MAX_HIER; h++)
     free(cg->pod[h]);
-  for (size_t i = 0; cg->leaf_fd != NULL && i < CG_MAX_HIER * cg->n_apps; i++) {
-    if (cg->leaf_fd[i] >= 0)
-      close(cg->leaf_fd[i]);
-  }
   for (size_t a = 0; cg->apps != NULL && a < cg->n_apps; a++)
     free(cg->apps[a]);
   free(cg->apps);
-  free(cg->leaf_fd);
   free(cg->dev_rules);
   layout_clear(&cg->layout);
   free(cg);

@@ -252,7 +252,7 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
                       appc_error_t *err);
 /* ace_cgroup_create in two steps, so that the pod's processes can start
  * while the cgroups are made: the plan (paths only, nothing made; a copy of
- * it enters by path), then the directories and their limits. */
+ * it can enter them once they are), then the directories and limits. */
 int ace_cgroup_plan(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
                     struct ace_cgroup **out, appc_error_t *err);
 int ace_cgroup_make(struct ace_cgroup *cg, const struct ace_device *devices, size_t n_devices,
@@ -266,8 +266,8 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
 /* How many processes the kernel's OOM killer ended in app APP's memory
  * cgroup (-1: unknown, e.g. no memory controller). */
 int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
-/* Child: move the calling process into app APP's cgroups (by path when CG
- * was copied before they were made: the host's root must still be its). */
+/* Child: move the calling process into app APP's cgroups, by path (the
+ * host's root must still be the caller's). */
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err);
 /* Kill what is left in the pod's cgroups and remove them; frees CG. */
 int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
