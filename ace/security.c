@@ -445,18 +445,19 @@ void ace_security_free(struct ace_security *sec)
 /* ---- enter (child) -------------------------------------------------------- */
 
 /* Drop every capability outside the set from the bounding set (needs
- * CAP_SETPCAP, so first).  Capabilities past what the kernel knows cannot
- * be dropped and need not be. */
+ * CAP_SETPCAP, so first).  Dropping one already dropped does no harm, so
+ * the set is not read first; the kernel's EINVAL marks the first
+ * capability past those it knows, which need not be dropped. */
 static int drop_bounding(uint64_t keep, appc_error_t *err)
 {
   for (int v = 0;; v++) {
-    int r = prctl(PR_CAPBSET_READ, (unsigned long) v, 0L, 0L, 0L);
-    if (r < 0)
-      return 0; /* EINVAL: past the last capability */
     if (v < 64 && (keep & (UINT64_C(1) << v)) != 0)
       continue;
-    if (r == 1 && prctl(PR_CAPBSET_DROP, (unsigned long) v, 0L, 0L, 0L) < 0)
-      return appc_error_make(err, errno, "cannot drop capability %d from the bounding set", v);
+    if (prctl(PR_CAPBSET_DROP, (unsigned long) v, 0L, 0L, 0L) < 0)
+      return errno == EINVAL
+                 ? 0
+                 : appc_error_make(err, errno, "cannot drop capability %d from the bounding set",
+                                   v);
   }
 }
 
