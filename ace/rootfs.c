@@ -352,26 +352,26 @@ static int pivot_into(const char *root, appc_error_t *err)
 
 /* ---- after pivot_root: inside the app's root ------------------------------- */
 
-/* mkdir -p PATH (absolute, inside the new root) with mode 0755. */
+/* mkdir -p PATH (absolute, inside the new root) with mode 0755.  Most
+ * paths exist, or lack only their last component: one mkdir, then the
+ * parents only when it says they are missing. */
 static int make_dirs(const char *path, appc_error_t *err)
 {
-  char buf[PATH_MAX];
-  size_t len = strlen(path);
+  char parent[PATH_MAX];
+  const char *slash = strrchr(path, '/');
 
-  if (len >= sizeof buf)
+  if (mkdir(path, 0755) == 0 || errno == EEXIST)
+    return 0;
+  if (errno != ENOENT || slash == NULL || slash == path)
+    return appc_error_make(err, errno, "%s", path);
+  if ((size_t) (slash - path) >= sizeof parent)
     return appc_error_make(err, ENAMETOOLONG, "%s", path);
-  memcpy(buf, path, len + 1);
-  for (char *p = buf + 1;; p++) {
-    if (*p == '/' || *p == '\0') {
-      char c = *p;
-      *p = '\0';
-      if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-        return appc_error_make(err, errno, "%s", buf);
-      *p = c;
-      if (c == '\0')
-        break;
-    }
-  }
+  memcpy(parent, path, (size_t) (slash - path));
+  parent[slash - path] = '\0';
+  if (make_dirs(parent, err) < 0)
+    return -1;
+  if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s", path);
   return 0;
 }
 
