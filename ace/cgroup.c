@@ -902,6 +902,37 @@ int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app)
 
 /* ---- enter (child) ------------------------------------------------------------- */
 
+/* What a delegatee writes (systemd's cgroup delegation: the directory, to
+ * make cgroups in it, and the files that move processes and enable
+ * controllers beneath). */
+static const char *const delegated_files[] = {"cgroup.procs",           "cgroup.threads",
+                                              "cgroup.subtree_control", "tasks",
+                                              "cgroup.clone_children",  "notify_on_release"};
+
+int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_t gid,
+                        appc_error_t *err)
+{
+  char dir[PATH_MAX];
+
+  if (app >= cg->n_apps)
+    return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
+  for (size_t h = 0; h < cg->layout.n; h++) {
+    /* The hierarchies an init mounts writable: those without controllers
+     * (name=systemd, a hybrid host's cgroup2) and a v2 one. */
+    if (!cg->layout.h[h].v2 && !(cg->layout.h[h].ctrl & CG_TRACK))
+      continue;
+    if (!join(dir, cg->pod[h], cg->apps[app]))
+      return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", cg->pod[h], cg->apps[app]);
+    cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+      return appc_error_make(err, errno, "cannot delegate cgroup %s", dir);
+    for (size_t i = 0; i < ARRAY_SIZE(delegated_files); i++)
+      if (fchownat(fd, delegated_files[i], uid, gid, 0) < 0 && errno != ENOENT)
+        return appc_error_make(err, errno, "cannot delegate cgroup %s/%s", dir, delegated_files[i]);
+  }
+  return 0;
+}
+
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)
 {
   if (app >= cg->n_apps)

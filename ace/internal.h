@@ -269,6 +269,12 @@ int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
 /* Child: move the calling process into app APP's cgroups, by path (the
  * host's root must still be the caller's). */
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err);
+/* Hand app APP's cgroups in the hierarchies an init may write (those
+ * without controllers, v2) to UID:GID, the owner of the init's root in its
+ * user namespace (--private-users), as systemd delegates a subtree: the
+ * directory and the files that move processes. */
+int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_t gid,
+                        appc_error_t *err);
 /* Kill what is left in the pod's cgroups and remove them; frees CG. */
 int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
 /* What the resource isolators of ISOLATORS set, as ace_cgroup_apply

@@ -858,6 +858,17 @@ static bool runs_an_init(const struct appc_app *app)
   return strcmp(name, "init") == 0 || strcmp(name, "systemd") == 0;
 }
 
+/* An init in a user namespace of its own mounts what it needs (systemd:
+ * /run, /dev/shm...): that takes a mount namespace its user namespace owns.
+ * The root built so far comes along, its mounts locked together (nothing of
+ * it can be unmounted to reveal what is beneath). */
+static int own_mount_namespace(appc_error_t *err)
+{
+  if (unshare(CLONE_NEWNS) < 0)
+    return appc_error_make(err, errno, "a mount namespace for the init's user namespace");
+  return 0;
+}
+
 /* S: set the app up and run it; exits with the app's status.  MNT_REPORT
  * >= 0: S is an init's supervisor's child, PID 1 of the app's own PID
  * namespace: it hands its mount namespace over that socket once the
@@ -901,7 +912,8 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
        hand_over_root(mnt_report,
                       app != NULL && app->exec.len > 0 ? app->exec.items[0] : default_exec[0],
                       &err) < 0) ||
-      (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0))
+      (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0) ||
+      (spec.userns_fd >= 0 && mnt_report >= 0 && own_mount_namespace(&err) < 0))
     goto fail;
   if (app == NULL) {
     struct stat st;
@@ -1707,6 +1719,11 @@ static int make_cgroups(struct pod_run *r, appc_error_t *err)
     const struct appc_runtime_app *ra = &r->pod->apps[i];
     if (ra->app != NULL &&
         ace_cgroup_apply(r->cg, (long) i, &ra->app->isolators, &r->notes, err) < 0)
+      return appc_error_prefix(err, "app %s", ra->name);
+    /* An init makes its own cgroups beneath its own: with --private-users
+     * its root is not the host's, so they are handed to it. */
+    if (r->userns != NULL && !build_mode(r->o) && runs_an_init(ra->app) &&
+        ace_cgroup_delegate(r->cg, i, r->userns->range.base, r->userns->range.base, err) < 0)
       return appc_error_prefix(err, "app %s", ra->name);
   }
   return 0;

@@ -58,39 +58,74 @@ bnd=$(awk '/^CapBnd/ {print $2}' /proc/self/status)
   { not_ok "the systemd image"; done_testing; exit; }
 rm -rf "$L" "$TMP/systemd.aci"
 
-uuid=$("$ACTOOL" run --detach example.com/systemd 2>"$TMP/run.err")
-state=
-for _ in $(seq 150); do
-  state=$("$ACTOOL" enter "$uuid" -- /bin/systemctl is-system-running 2>/dev/null)
-  case $state in running | degraded) break ;; esac
-  sleep 0.2
-done
-case $state in
-  running | degraded) ok "systemd boots: the system is $state" ;;
-  *)
-    not_ok "systemd boots"
-    note "state: $state" "$(cat "$TMP/run.err")" "$("$ACTOOL" status --log "$uuid" 2>&1 | tail -20)"
-    ;;
-esac
-is "systemd is PID 1 of its PID namespace" \
-  "$("$ACTOOL" enter "$uuid" -- /bin/cat /proc/1/comm 2>&1)" systemd
-cg=$("$ACTOOL" enter "$uuid" -- /bin/cat /proc/1/cgroup 2>&1)
-if grep -Eq '^[0-9]+:(name=systemd)?:/init.scope$' <<<"$cg"; then
-  ok "systemd made its cgroups beneath its own (/init.scope in its namespace)"
-else
-  not_ok "systemd made its cgroups beneath its own"
-  note "$cg"
+# boot LABEL [RUN OPTIONS...]: run the image detached until systemd is up,
+# then check what it made and that `stop` powers it off; the pod's UUID is
+# left in $uuid.
+boot() {
+  local label=$1 state= cg
+  shift
+  uuid=$("$ACTOOL" run --detach "$@" example.com/systemd 2>"$TMP/run.err")
+  for _ in $(seq 150); do
+    state=$("$ACTOOL" enter "$uuid" -- /bin/systemctl is-system-running 2>/dev/null)
+    case $state in running | degraded) break ;; esac
+    sleep 0.2
+  done
+  case $state in
+    running | degraded) ok "$label: systemd boots: the system is $state" ;;
+    *)
+      not_ok "$label: systemd boots"
+      note "state: $state" "$(cat "$TMP/run.err")" "$("$ACTOOL" status --log "$uuid" 2>&1 | tail -20)"
+      ;;
+  esac
+  is "$label: systemd is PID 1 of its PID namespace" \
+    "$("$ACTOOL" enter "$uuid" -- /bin/cat /proc/1/comm 2>&1)" systemd
+  cg=$("$ACTOOL" enter "$uuid" -- /bin/cat /proc/1/cgroup 2>&1)
+  if grep -Eq '^[0-9]+:(name=systemd)?:/init.scope$' <<<"$cg"; then
+    ok "$label: systemd made its cgroups beneath its own (/init.scope in its namespace)"
+  else
+    not_ok "$label: systemd made its cgroups beneath its own"
+    note "$cg"
+  fi
+  if [ -n "$("$ACTOOL" enter "$uuid" -- /bin/sh -c 'ls /sys/fs/cgroup/systemd/system.slice 2>/dev/null || ls /sys/fs/cgroup/system.slice' 2>/dev/null)" ]; then
+    ok "$label: its services run in their own cgroups (system.slice)"
+  else
+    not_ok "$label: its services run in their own cgroups (system.slice)"
+  fi
+}
+
+# stopped LABEL: `stop` powers the pod $uuid off, and nothing of its
+# cgroups is left.
+stopped() {
+  run_capture timeout 60 "$ACTOOL" stop "$uuid"
+  is "$1: stop (exit status)" "$status" 0
+  is "$1: systemd powered off on stop: the app's exit status is 0, not 137" \
+    "$("$ACTOOL" status "$uuid" | grep '^app-systemd=')" "app-systemd=exited(0)"
+  is "$1: no cgroup of the pod is left, systemd's own included" \
+    "$(ls -d /sys/fs/cgroup/*/actool/"$uuid" /sys/fs/cgroup/actool/"$uuid" 2>/dev/null)" ""
+}
+
+boot "host ids"
+stopped "host ids"
+
+# --private-users: root in the pod is an unprivileged range of host ids.
+# systemd mounts what it needs in a mount namespace its user namespace
+# owns, and writes in its cgroups, which are handed to that range's root.
+boot "--private-users" --private-users
+map=$("$ACTOOL" enter "$uuid" -- /bin/cat /proc/1/uid_map 2>&1)
+base=$(awk '$1 == 0 && $2 != 0 {print $2}' <<<"$map")
+if [ -n "$base" ]; then ok "--private-users: root in the pod is host uid $base"; else
+  not_ok "--private-users: root in the pod is an unprivileged host uid"
+  note "$map"
 fi
-if [ -n "$("$ACTOOL" enter "$uuid" -- /bin/sh -c 'ls /sys/fs/cgroup/systemd/system.slice 2>/dev/null || ls /sys/fs/cgroup/system.slice' 2>/dev/null)" ]; then
-  ok "its services run in their own cgroups (system.slice)"
-else
-  not_ok "its services run in their own cgroups (system.slice)"
-fi
-run_capture timeout 60 "$ACTOOL" stop "$uuid"
-is "stop (exit status)" "$status" 0
-is "systemd powered off on stop: the app's exit status is 0, not 137" \
-  "$("$ACTOOL" status "$uuid" | grep '^app-systemd=')" "app-systemd=exited(0)"
-is "no cgroup of the pod is left, systemd's own included" \
-  "$(ls -d /sys/fs/cgroup/*/actool/"$uuid" /sys/fs/cgroup/actool/"$uuid" 2>/dev/null)" ""
+d=$(ls -d /sys/fs/cgroup/systemd/actool/"$uuid"/systemd /sys/fs/cgroup/unified/actool/"$uuid"/systemd 2>/dev/null | head -1)
+is "--private-users: the init's cgroup is its root's on the host ($d)" \
+  "$(stat -c %u "$d/cgroup.procs" 2>&1):$(stat -c %u "$d/init.scope" 2>&1)" "$base:$base"
+is "--private-users: the pod's own cgroup stays host root's" \
+  "$(stat -c %u "$(dirname "$d")" 2>&1)" 0
+stopped "--private-users"
+"$ACTOOL" gc >/dev/null 2>&1
+is "--private-users: gc leaves no lease of the pod's ids" \
+  "$(grep -rl "$uuid" /run/actool/private-users 2>/dev/null)" ""
+is "--private-users: no mount of the pod is left" "$(grep -c "$uuid" /proc/self/mountinfo)" 0
 
 done_testing

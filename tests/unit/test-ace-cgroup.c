@@ -568,6 +568,55 @@ static void test_unmade_plan_is_destroyed(void **state)
   assert_error_contains(ace_cgroup_plan(NULL, "0000/../x", apps, 1, &cg, &err), &err, "pod UUID");
 }
 
+/* An init's cgroups under --private-users: in the hierarchies without
+ * controllers (or v2) the app's directory and the files that move
+ * processes become the given owner's; hierarchies with controllers and the
+ * pod's own directory stay root's. */
+static void test_delegate_hands_the_init_its_cgroups(void **state)
+{
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  struct stat st;
+  (void) state;
+
+  test_uuid(uuid, 11);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  char *tracked =
+      r.v2 ? pod_path(r.mem, uuid, "db") : pod_path("/sys/fs/cgroup/systemd", uuid, "db");
+  if (!r.v2 && access("/sys/fs/cgroup/systemd/cgroup.procs", F_OK) != 0) {
+    free(tracked);
+    assert_ok(ace_cgroup_destroy(cg, &err), &err);
+    skip(); /* no name=systemd hierarchy on this v1 host */
+  }
+  assert_ok(ace_cgroup_delegate(cg, 1, 300000, 300001, &err), &err);
+  assert_int_equal(stat(tracked, &st), 0);
+  assert_int_equal(st.st_uid, 300000);
+  assert_int_equal(st.st_gid, 300001);
+  char *procs = path_join(tracked, "cgroup.procs");
+  assert_int_equal(stat(procs, &st), 0);
+  assert_int_equal(st.st_uid, 300000);
+  free(procs);
+  char *pod = pod_path(r.v2 ? r.mem : "/sys/fs/cgroup/systemd", uuid, NULL);
+  assert_int_equal(stat(pod, &st), 0);
+  assert_int_equal(st.st_uid, 0);
+  free(pod);
+  if (!r.v2) {
+    char *mem = pod_path(r.mem, uuid, "db");
+    assert_int_equal(stat(mem, &st), 0);
+    assert_int_equal(st.st_uid, 0); /* a hierarchy with controllers */
+    free(mem);
+  }
+  char *other =
+      r.v2 ? pod_path(r.mem, uuid, "web") : pod_path("/sys/fs/cgroup/systemd", uuid, "web");
+  assert_int_equal(stat(other, &st), 0);
+  assert_int_equal(st.st_uid, 0); /* another app */
+  free(other);
+  free(tracked);
+  assert_error_contains(ace_cgroup_delegate(cg, 2, 1, 1, &err), &err, "no app 2 in the pod");
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
 static int enter_and_sleep(const void *arg)
 {
   appc_error_t err = NULL;
@@ -941,6 +990,7 @@ int main(void)
       cmocka_unit_test_teardown(test_enter_moves_a_child_into_its_app, real_teardown),
       cmocka_unit_test_teardown(test_plan_then_make_enters_by_path, real_teardown),
       cmocka_unit_test_teardown(test_unmade_plan_is_destroyed, real_teardown),
+      cmocka_unit_test_teardown(test_delegate_hands_the_init_its_cgroups, real_teardown),
       cmocka_unit_test_teardown(test_destroy_kills_what_is_left, real_teardown),
       cmocka_unit_test_teardown(test_remove_pod_by_uuid, real_teardown),
       cmocka_unit_test_teardown(test_memory_hog_is_killed, real_teardown),
