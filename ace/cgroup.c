@@ -29,6 +29,7 @@
 
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "appc/isolator.h"
 #include "appc/types.h"
 #include "common/macros.h"
@@ -955,13 +956,6 @@ int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, appc_error_t *err)
 
 /* ---- destroy ------------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* SIGKILL what DIR's cgroup.procs lists.  A pid read here could in theory be
  * reused before the kill; it was in our cgroup a moment before, and the
  * alternative (the freezer) is not available everywhere. */
@@ -1008,7 +1002,7 @@ static int remove_cgroup(const char *dir, int64_t deadline, appc_error_t *err)
     kill_procs(dir);
     if (rmdir(dir) == 0 || errno == ENOENT)
       return 0;
-    if (errno != EBUSY || now_ms() > deadline)
+    if (errno != EBUSY || appc_monotonic_ms() > deadline)
       return appc_error_make(err, errno, "cannot remove cgroup %s", dir);
     nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
   }
@@ -1020,7 +1014,7 @@ static int remove_pod_dir(const struct cg_hier *hier, const char *pod, appc_erro
   /* v2 kills a whole subtree at once, new forks included. */
   if (hier->v2 && file_exists(pod, "cgroup.kill"))
     write_file(pod, "cgroup.kill", "1", NULL);
-  return remove_cgroup(pod, now_ms() + KILL_TIMEOUT_MS, err);
+  return remove_cgroup(pod, appc_monotonic_ms() + KILL_TIMEOUT_MS, err);
 }
 
 /* The common case, a pod whose processes are all gone and whose apps made

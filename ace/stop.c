@@ -19,6 +19,7 @@
 #include "ace/internal.h"
 #include "appc/ace.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 
 /* After the second SIGTERM, P removes the pod: this long at most. */
 #define STOP_CLEANUP_MS 30000
@@ -36,22 +37,7 @@ static int send_term(int pidfd)
 /* Wait up to MS for the process behind PIDFD to end; true when it did. */
 static bool wait_exit(int pidfd, long long ms)
 {
-  struct pollfd p = {.fd = pidfd, .events = POLLIN};
-  struct timespec start, now;
-
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  for (;;) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long left =
-        ms - ((now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000LL);
-    if (left <= 0)
-      return false;
-    int r = poll(&p, 1, left > 1000000 ? 1000000 : (int) left);
-    if (r > 0)
-      return true;
-    if (r < 0 && errno != EINTR)
-      return false;
-  }
+  return appc_wait_readable(pidfd, appc_monotonic_ms() + ms) > 0;
 }
 
 static void kill_pid(pid_t pid)

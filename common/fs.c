@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/callbacks.h"
@@ -515,4 +518,25 @@ char *appc_mkdtemp(const char *dir, const char *prefix, const char **used)
     return NULL;
   }
   return path;
+}
+
+int64_t appc_monotonic_ms(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int appc_wait_readable(int fd, int64_t deadline)
+{
+  for (;;) {
+    int64_t left = deadline - appc_monotonic_ms();
+    if (left <= 0)
+      return 0;
+    int r = poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1,
+                 left > INT32_MAX ? INT32_MAX : (int) left);
+    if (r != 0 && !(r < 0 && errno == EINTR))
+      return r > 0 ? 1 : -1;
+  }
 }

@@ -147,4 +147,11 @@ int appc_send_fd(int sock, int fd);
  * seqpacket socket). */
 int appc_recv_fd(int sock, int flags);
 
+/* CLOCK_MONOTONIC in milliseconds: for deadlines. */
+int64_t appc_monotonic_ms(void);
+/* Wait until FD is readable (or at its end, or a pidfd's process ended) or
+ * DEADLINE (appc_monotonic_ms) passes, through signals: 1, 0 when it
+ * passed, -1 with errno. */
+int appc_wait_readable(int fd, int64_t deadline);
+
 #endif
