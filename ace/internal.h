@@ -315,8 +315,13 @@ void ace_net_address(const struct ace_net *n, char *out);
 /* Its published ports, "HOSTPORT:PORT/PROTO ..." (malloc'ed; NULL: no memory). */
 char *ace_net_published(const struct ace_net *n);
 /* The pod ended: its ports and lease go (the bridge and table with the
- * last lease); N is freed.  N may be NULL. */
-void ace_net_release(struct ace_net *n);
+ * last lease); N is freed.  N may be NULL.  The veth pair goes with the
+ * pod's network namespace when its last holder lets it go (the kernel
+ * unregisters the devices of a namespace in the background); DELETE_LINK_NOW
+ * deletes it at once, for when something may hold the namespace longer.
+ * That waits for the kernel's unregistering (RCU grace periods: some 25 ms
+ * on a 2-core virtual machine). */
+void ace_net_release(struct ace_net *n, bool delete_link_now);
 /* gc: undo the leases whose pods IS_GONE. */
 int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uuid), void *data,
                appc_error_t *err);

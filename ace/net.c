@@ -539,7 +539,7 @@ out:
   if (lock >= 0)
     close(lock);
   if (r < 0) {
-    ace_net_release(n);
+    ace_net_release(n, true);
     return -1;
   }
   *out = n;
@@ -554,9 +554,24 @@ int ace_net_enter_pod(struct ace_net *n, appc_error_t *err)
 
 /* The host's end of the pod's veth pair: acv + the UUID's first 8 hex
  * digits, unique among running pods. */
-static void host_if_name(const struct ace_net *n, char out[IFNAMSIZ])
+static void host_if_name(const char *uuid, char out[IFNAMSIZ])
 {
-  snprintf(out, IFNAMSIZ, "acv%.8s", n->uuid);
+  snprintf(out, IFNAMSIZ, "acv%.8s", uuid);
+}
+
+/* Delete the host's end of pod UUID's veth pair (and so the pair). */
+static void delete_pair(const char *uuid)
+{
+  appc_error_t ignored = NULL;
+  char host_if[IFNAMSIZ];
+  struct mnl_socket *nl = nl_open(&ignored);
+
+  host_if_name(uuid, host_if);
+  if (nl != NULL) {
+    (void) delete_link(nl, host_if, &ignored);
+    mnl_socket_close(nl);
+  }
+  appc_error_release(&ignored);
 }
 
 int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
@@ -570,7 +585,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
 
   if (nl == NULL)
     return -1;
-  host_if_name(n, host_if);
+  host_if_name(n->uuid, host_if);
   nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, host_if);
   info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -662,24 +677,12 @@ static void undo_lease(int area, int leases, const char *addr)
   unlinkat(leases, addr, 0);
 }
 
-void ace_net_release(struct ace_net *n)
+void ace_net_release(struct ace_net *n, bool delete_link_now)
 {
   if (n == NULL)
     return;
-  if (n->leased) {
-    /* The pair would go with the pod's namespace, but the namespace may
-     * outlive the pod a moment (the metadata service lets the pod's socket
-     * go after actool is done): the pod ends with its link gone. */
-    appc_error_t ignored = NULL;
-    char host_if[IFNAMSIZ];
-    struct mnl_socket *nl = nl_open(&ignored);
-    host_if_name(n, host_if);
-    if (nl != NULL) {
-      (void) delete_link(nl, host_if, &ignored);
-      mnl_socket_close(nl);
-    }
-    appc_error_release(&ignored);
-  }
+  if (n->leased && delete_link_now)
+    delete_pair(n->uuid);
   if (n->leased && n->area >= 0) {
     appc_error_t ignored = NULL;
     int lock = net_lock(n->area, &ignored);
@@ -730,9 +733,13 @@ int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uui
       close(fd);
     if (n == APPC_UUID_LEN)
       uuid[APPC_UUID_LEN] = '\0';
-    /* a lease not written yet belongs to a pod being made: left alone */
-    if (n == APPC_UUID_LEN && is_gone(data, uuid))
+    /* a lease not written yet belongs to a pod being made: left alone.  A
+     * gone pod's pair normally went with its network namespace; one that
+     * something still holds (a metadata service stopped) goes now. */
+    if (n == APPC_UUID_LEN && is_gone(data, uuid)) {
+      delete_pair(uuid);
       undo_lease(area, leases, e->d_name);
+    }
   }
   if (d != NULL)
     closedir(d);

@@ -1786,17 +1786,43 @@ static int keep_exited_pod(struct pod_run *r, appc_error_t *err)
   return ace_pod_dir_keep(&r->dir, err);
 }
 
+#define METADATA_RELEASE_MS 100
+/* The service lets the pod's socket go when P's end of the registration
+ * closes.  That socket holds the pod's network namespace, whose end takes
+ * the pod's veth pair with it: with a pair, P half-closes and waits (a
+ * moment) for the service to close its end.  False when it did not in
+ * time (it may be stopped): the pair must then be deleted by P. */
+static bool release_metadata(struct pod_run *r)
+{
+  bool released = true;
+
+  if (r->meta_conn < 0)
+    return true;
+  if (r->net != NULL) {
+    char buf[64];
+    int64_t deadline = appc_monotonic_ms() + METADATA_RELEASE_MS;
+    ssize_t n = -1;
+    shutdown(r->meta_conn, SHUT_WR);
+    while (appc_wait_readable(r->meta_conn, deadline) > 0 &&
+           (n = read(r->meta_conn, buf, sizeof buf)) > 0)
+      ; /* a late 'K' */
+    released = n == 0;
+  }
+  close(r->meta_conn);
+  r->meta_conn = -1;
+  return released;
+}
+
 static void teardown(struct pod_run *r)
 {
   appc_error_t ignored = NULL;
 
   /* Every app is gone: the service stops serving the pod. */
-  if (r->meta_conn >= 0)
-    close(r->meta_conn);
+  bool released = release_metadata(r);
   if (r->meta_wire != NULL)
     explicit_bzero(r->meta_wire, r->meta_wire_len);
   free(r->meta_wire);
-  ace_net_release(r->net);
+  ace_net_release(r->net, !released);
   r->net = NULL;
   ace_userns_release(r->userns); /* every process of the pod is gone */
   r->userns = NULL;

@@ -63,6 +63,19 @@ leftovers() { # what of the network is left: leases, links, table, bridge
   echo "leases=$leases links=$links table=$table bridge=$bridge"
 }
 NONE="leases=0 links=0 table=0 bridge=0"
+# settled WANT: leftovers once they are WANT, or after 2 s.  A pod's veth
+# pair goes with its network namespace, which ends with the pod: the kernel
+# unregisters the namespace's devices in the background, a few milliseconds
+# after actool returns (deleting them itself would wait some 25 ms for RCU).
+settled() {
+  local got
+  for _ in $(seq 40); do
+    got=$(leftovers)
+    [ "$got" = "$1" ] && break
+    sleep 0.05
+  done
+  echo "$got"
+}
 # What pods leave once ended: none of their own; the bridge and the table
 # stay for the next pods, until gc.
 POD_NONE="leases=0 links=0 table=1 bridge=1"
@@ -84,7 +97,7 @@ case $out in *"inet 172.16.28."*) ok "has an address of the subnet on eth0" ;;
 *) not_ok "has an address of the subnet on eth0"; note "$out" "$(cat "$TMP/.err")" ;; esac
 is "its default route is the bridge" "$(grep -o 'default via [0-9.]*' <<<"$out")" "default via 172.16.28.1"
 is "it reaches the outside through the masquerade" "$(tail -n1 <<<"$out")" "outside says hi"
-is "nothing of the pod is left once it ended; the bridge and table stay" "$(leftovers)" "$POD_NONE"
+is "nothing of the pod is left once it ended; the bridge and table stay" "$(settled "$POD_NONE")" "$POD_NONE"
 check_clean "gc" "$ACTOOL" gc
 is "gc removes the bridge and the table no pod uses" "$(leftovers)" "$NONE"
 
@@ -108,7 +121,7 @@ is "status shows its address and published ports" \
   "true $port:80/tcp"
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
-is "nothing of the pod is left once it stopped" "$(leftovers)" "$POD_NONE"
+is "nothing of the pod is left once it stopped" "$(settled "$POD_NONE")" "$POD_NONE"
 
 cat >"$TMP/pod.json" <<EOF
 {"acVersion": "0.8.11", "acKind": "PodManifest",
@@ -137,16 +150,28 @@ done
 wait
 is "twenty pods at once got twenty addresses" "$(cat "$TMP"/many.* | grep -c '^172\.16\.28\.')" 20
 is "all different" "$(cat "$TMP"/many.* | grep '^172\.16\.28\.' | sort -u | wc -l)" 20
-is "nothing of the pods is left once they ended" "$(leftovers)" "$POD_NONE"
+is "nothing of the pods is left once they ended" "$(settled "$POD_NONE")" "$POD_NONE"
 
-# The store's metadata service may let a pod's socket (and so its network
-# namespace) go after actool is done: the veth pair goes anyway.  Stopped,
-# the service holds the pod's socket for as long as it likes.
+# The store's metadata service holds a pod's socket, and so its network
+# namespace, until it lets the pod go; actool waits a moment for that.
+# Stopped, the service holds it for as long as it likes: actool then deletes
+# the pair itself, and gc does for a pod whose actool was SIGKILLed.
 md=$(cat "$ACTOOL_DIR/pods/metadata.lock" 2>/dev/null)
 if [ -n "$md" ] && kill -STOP "$md" 2>/dev/null; then
   "$ACTOOL" run --net=default example.com/web --exec=/bin/true >/dev/null 2>&1
   is "a pod's link is gone when run returns, whatever the metadata service does" \
     "$(leftovers)" "$POD_NONE"
+  "$ACTOOL" run --net=default example.com/web >/dev/null 2>&1 &
+  victim=$!
+  for _ in $(seq 100); do
+    [ "$(ip -br link | grep -c '^acv')" -ge 1 ] && break
+    sleep 0.1
+  done
+  kill -9 "$victim"
+  wait "$victim" 2>/dev/null
+  wait_pods_settled
+  timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  is "SIGKILLed while the service is stopped: gc deletes the pod's link" "$(leftovers)" "$NONE"
   kill -CONT "$md"
 else
   not_ok "a pod's link is gone when run returns, whatever the metadata service does"
