@@ -168,9 +168,17 @@ int actool_store_dir(const struct actool_globals *g, char **out);
 int actool_open_store(const struct actool_globals *g, struct appc_store **out);
 /* Print an error, release it and return ACTOOL_EXIT_FAILURE. */
 int actool_fail(appc_error_t *err);
+/* actool_fail, with HINT in parentheses after the message when the library
+ * tagged the error ERRNUM (a condition an option of ours changes; the
+ * library names no option). */
+int actool_fail_hint(appc_error_t *err, int errnum, const char *hint);
 /* The same for a command that writes an output: the library's EEXIST (the
  * output exists) is told how FLAG replaces it; FLAG NULL when it was given. */
 int actool_fail_output(appc_error_t *err, const char *flag);
+/* The same for what fetches over the network: an untrusted certificate,
+ * plain http refused, an image without a signature, each told which option
+ * allows it. */
+int actool_fail_net(appc_error_t *err);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;

@@ -74,7 +74,7 @@ static int discover_one(const struct actool_globals *g, const struct discover_op
   int r;
 
   if (appc_app_string_parse(arg, &name, &labels, &err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   actool_cancel_begin();
   r = appc_discover(h, name, &labels, APPC_DISCOVER_ENDPOINTS | APPC_DISCOVER_PUBKEYS, &d, &err);
   actool_cancel_end();
@@ -86,7 +86,7 @@ static int discover_one(const struct actool_globals *g, const struct discover_op
     print_text(&d);
   appc_discovery_clear(&d);
   appc_kv_list_clear(&labels);
-  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+  return r < 0 ? actool_fail_net(&err) : ACTOOL_EXIT_OK;
 }
 
 static int run_discover(const struct actool_globals *g, void *options, int argc, char **argv)

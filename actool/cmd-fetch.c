@@ -61,7 +61,7 @@ static int fetch_file_dependencies(const struct appc_fetch_options *o, struct ap
   int r = appc_fetch_dependencies(s, id, o, &err);
   actool_cancel_end();
   actool_progress_clear();
-  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+  return r < 0 ? actool_fail_net(&err) : ACTOOL_EXIT_OK;
 }
 
 /* Files first, all of them, then their dependencies: a dependency given
@@ -122,7 +122,7 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
   if (fo->no_store && fo->store_only)
     return actool_usage_error("fetch", "--no-store and --store-only exclude each other");
   if (!(g->insecure & ACTOOL_INSECURE_IMAGE) && appc_trust_init(&err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   if (!fo->store_only && (r = actool_http_client(g, appc_store_path(s), &h)) != 0) {

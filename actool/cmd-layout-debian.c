@@ -105,7 +105,7 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   d.scripts = o->configure;
   if (appc_layout_open(actool_layout_dir(o->layout), &l, &err) < 0) {
     appc_http_free(h);
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   }
   actool_cancel_begin();
   r = appc_layout_debian_install(l, argv, (size_t) argc, &d, &installed, &err);
@@ -116,7 +116,7 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   appc_http_free(h);
   if (r < 0) {
     appc_debian_packages_clear(&installed);
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   }
   for (size_t i = 0; i < installed.n; i++)
     printf("%s %s %s\n", installed.v[i].name, installed.v[i].version, installed.v[i].arch);

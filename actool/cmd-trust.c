@@ -143,7 +143,7 @@ static int fetch_key(struct trust_ctx *c, const char *url, char **out, size_t *l
   actool_cancel_begin();
   r = appc_http_get(c->http, url, APPC_TRUST_KEY_MAX_BYTES, out, len, NULL, &err);
   actool_cancel_end();
-  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+  return r < 0 ? actool_fail_net(&err) : ACTOOL_EXIT_OK;
 }
 
 /* ---- fingerprint review ---- */
@@ -222,7 +222,7 @@ static int review(struct trust_ctx *c, const char *origin, const char *data, siz
   struct appc_trust_keyinfo k;
 
   if (appc_trust_read_key(c->store, data, len, origin, &k, &err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   if (c->o->prefix != NULL)
     fprintf(stderr, "prefix: \"%s\"\n", c->o->prefix);
   else
@@ -277,7 +277,7 @@ static int trust_data(struct trust_ctx *c, const char *origin, const char *data,
     return ACTOOL_EXIT_FAILURE;
   }
   if (appc_trust_add(c->store, c->o->prefix, data, len, origin, &added, &err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   report_added(c, origin, &added);
   appc_trust_added_clear(&added);
   return ACTOOL_EXIT_OK;
@@ -310,7 +310,7 @@ static int trust_discovered(struct trust_ctx *c)
   actool_cancel_end();
   if (r < 0) {
     appc_discovery_clear(&d); /* the attempts made before the failure */
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   }
   if (d.n_pubkeys == 0) {
     actool_error("%s: discovery found no public keys (ac-discovery-pubkeys)", c->o->prefix);
@@ -459,7 +459,7 @@ static int run_list(struct trust_ctx *c, int argc)
     return status;
   if (appc_trust_list(c->store, c->o->prefix, c->o->root, &l, &err) < 0) {
     actool_table_free(t);
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   }
   if (c->o->json) {
     if (print_json(c, &l) < 0)
@@ -494,7 +494,7 @@ static int run_rm(struct trust_ctx *c, int argc)
       fprintf(stderr, "Removed root key %s (\"%s/%s\")\n", k->fingerprint, c->store_dir, k->path);
   }
   appc_trust_keys_clear(&removed);
-  return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
+  return r < 0 ? actool_fail_net(&err) : ACTOOL_EXIT_OK;
 }
 
 /* ---- the command ---- */
@@ -527,7 +527,7 @@ static int run_trust(const struct actool_globals *g, void *options, int argc, ch
   if (r != ACTOOL_EXIT_OK)
     return r;
   if (appc_trust_init(&err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   if ((r = actool_open_store(g, &s)) != ACTOOL_EXIT_OK)
     return r;
   c.store = s;

@@ -70,7 +70,7 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
   o.auth_dir = auth_dir;
   o.cb = actool_callbacks(g);
   if (appc_http_new(&o, out, &err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   return ACTOOL_EXIT_OK;
 }
 
@@ -104,7 +104,7 @@ int actool_fetch(const struct appc_fetch_options *o, struct appc_store *s, const
   actool_cancel_end();
   actool_progress_clear();
   if (r < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   trust_notice(o, arg);
   if (id != NULL)
     memcpy(id, img.id, sizeof img.id);
@@ -122,7 +122,7 @@ int actool_fetch_one(const struct actool_globals *g, struct appc_store *s, const
   int r;
 
   if (!(g->insecure & ACTOOL_INSECURE_IMAGE) && appc_trust_init(&err) < 0)
-    return actool_fail(&err);
+    return actool_fail_net(&err);
   if ((r = actool_http_client(g, appc_store_path(s), &h)) != 0)
     return r;
   const struct appc_fetch_options o = actool_fetch_options(g, h);

@@ -65,13 +65,38 @@ int actool_fail(appc_error_t *err)
   return ACTOOL_EXIT_FAILURE;
 }
 
-int actool_fail_output(appc_error_t *err, const char *flag)
+int actool_fail_hint(appc_error_t *err, int errnum, const char *hint)
 {
-  if (*err == NULL || flag == NULL || (*err)->errnum != EEXIST)
+  if (*err == NULL || hint == NULL || (*err)->errnum != errnum)
     return actool_fail(err);
-  actool_error("%s (use %s to replace it)", (*err)->msg, flag);
+  actool_error("%s (%s)", (*err)->msg, hint);
   appc_error_release(err);
   return ACTOOL_EXIT_FAILURE;
+}
+
+int actool_fail_output(appc_error_t *err, const char *flag)
+{
+  char hint[64];
+
+  snprintf(hint, sizeof hint, "use %s to replace it", flag != NULL ? flag : "");
+  return actool_fail_hint(err, EEXIST, flag != NULL ? hint : NULL);
+}
+
+int actool_fail_net(appc_error_t *err)
+{
+  static const struct {
+    int errnum;
+    const char *hint;
+  } hints[] = {
+      {EKEYREJECTED, "use --cacert=FILE to trust its CA"},
+      {EPROTONOSUPPORT, "--insecure-options=http allows plain http"},
+      {ENOKEY, "use --insecure-options=image to import it unverified"},
+  };
+
+  for (size_t i = 0; *err != NULL && i < ARRAY_SIZE(hints); i++)
+    if ((*err)->errnum == hints[i].errnum)
+      return actool_fail_hint(err, hints[i].errnum, hints[i].hint);
+  return actool_fail(err);
 }
 
 const struct actool_command *actool_find_subcommand(const struct actool_command *cmd,

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "common/error.h"
 #include "common/abi.h"
 #include "common/lazy.h"
 
@@ -119,9 +120,9 @@ static int check_cacert(const char *path, appc_error_t *err)
   size_t len = 0;
 
   if (read_small_file(path, CACERT_MAX_BYTES, &pem, &len, err) < 0)
-    return appc_error_prefix(err, "--cacert");
+    return appc_error_prefix(err, "CA file");
   if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL)
-    return appc_error_make(err, 0, "--cacert: %s: no PEM certificate in the file", path);
+    return appc_error_make(err, 0, "CA file %s: no PEM certificate in the file", path);
   return 0;
 }
 
@@ -141,12 +142,12 @@ static int bundle_cacert(struct appc_http *h, const char *cacert, appc_error_t *
   cleanup_error appc_error_t ignored = NULL;
 
   if (read_small_file(cacert, CACERT_MAX_BYTES, &extra, &extra_len, err) < 0)
-    return appc_error_prefix(err, "--cacert");
+    return appc_error_prefix(err, "CA file");
   if (curl_easy_getinfo(h->curl, CURLINFO_CAINFO, &default_ca) == CURLE_OK && default_ca != NULL)
     (void) read_small_file(default_ca, CACERT_MAX_BYTES, &sys, &sys_len, &ignored);
   h->ca_data = malloc(sys_len + extra_len + 2);
   if (h->ca_data == NULL)
-    return appc_error_make(err, ENOMEM, "--cacert");
+    return appc_error_make(err, ENOMEM, "CA file %s", cacert);
   if (sys_len > 0)
     memcpy(h->ca_data, sys, sys_len);
   h->ca_data[sys_len] = '\n';
@@ -170,7 +171,7 @@ static int setup_trust(struct appc_http *h, const char *cacert, const char *ca_d
   h->ca_path = strdup(ca_dir);
   h->ca_file = cacert != NULL ? strdup(cacert) : NULL;
   if (h->ca_path == NULL || (cacert != NULL && h->ca_file == NULL))
-    return appc_error_make(err, ENOMEM, "--cacert");
+    return appc_error_make(err, ENOMEM, "CA file %s", cacert != NULL ? cacert : ca_dir);
   return 0;
 }
 
@@ -364,18 +365,15 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
   if (rc == CURLE_OPERATION_TIMEDOUT)
     return timeout_error(h, rc, url, err);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-    return appc_error_make(err, 0,
-                           "%s: TLS certificate not trusted: %s (use --cacert=FILE to trust "
-                           "its CA)",
-                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+    return appc_error_tag(err, EKEYREJECTED, "%s: TLS certificate not trusted: %s", url,
+                          h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
   if (rc == CURLE_SSL_CONNECT_ERROR && !h->opts.allow_http)
-    return appc_error_make(err, 0,
-                           "%s: TLS handshake failed: %s (a server speaking plain http is only "
-                           "used with --insecure-options=http)",
-                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+    return appc_error_tag(err, EPROTONOSUPPORT,
+                          "%s: TLS handshake failed: %s (the server may speak plain http, "
+                          "which is not allowed)",
+                          url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
   if (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(url, "http://", 7) == 0 && !h->opts.allow_http)
-    return appc_error_make(err, 0, "%s: plain http is not allowed (use --insecure-options=http)",
-                           url);
+    return appc_error_tag(err, EPROTONOSUPPORT, "%s: plain http is not allowed", url);
   if (rc == CURLE_UNSUPPORTED_PROTOCOL && !h->opts.allow_http) {
     /* A redirect to a scheme the policy refuses: name where it went. */
     char *target = NULL;
@@ -384,10 +382,10 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
         curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &target) != CURLE_OK)
       target = NULL;
     if (target != NULL && strcmp(target, url) != 0)
-      return appc_error_make(err, 0,
-                             "%s: redirected to %s, and a redirect from https to plain http is "
-                             "not followed (--insecure-options=http allows it)",
-                             url, target);
+      return appc_error_tag(err, EPROTONOSUPPORT,
+                            "%s: redirected to %s, and a redirect from https to plain http is "
+                            "not followed",
+                            url, target);
   }
   return appc_error_make(err, 0, "%s: %s", url,
                          h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));

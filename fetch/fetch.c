@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "appc/aci.h"
+#include "common/error.h"
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -328,10 +329,7 @@ static int fetch_signature(const struct appc_fetch_options *o, const char *asc_u
 
   if (appc_http_get(o->http, asc_url, ASC_MAX, &body, &len, &status, err) < 0 && status == 404) {
     appc_error_release(err);
-    return appc_error_make(err, 0,
-                           "%s: no signature (404 Not Found); --insecure-options=image imports "
-                           "the image unverified",
-                           asc_url);
+    return appc_error_tag(err, ENOKEY, "%s: no signature (404 Not Found)", asc_url);
   }
   if (body == NULL)
     return appc_error_prefix(err, "signature");
@@ -374,7 +372,7 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   int r;
 
   if (o->insecure_image) {
-    flog(o, "%s: signature not checked (--insecure-options=image)", url);
+    flog(o, "%s: signature not checked (unverified images allowed)", url);
     return 0;
   }
   if (fetch_signature(o, asc_url, p->asc, err) < 0)

@@ -8,10 +8,19 @@
  * never prints and never exits: the CLI decides what to do with the error.
  *
  * errnum tells conditions a caller may handle apart, without reading the
- * message.  EEXIST from an operation that writes an output (appc_aci_build,
- * appc_aci_rewrite_manifest, appc_store_export, appc_store_render and
- * _extract, appc_oci_bundle) means that the output exists and replacing it
- * was not asked for; a command line adds how to ask.
+ * message; a command line adds which of its options changes them:
+ * - EEXIST from an operation that writes an output (appc_aci_build,
+ *   appc_aci_rewrite_manifest, appc_store_export, appc_store_render and
+ *   _extract, appc_oci_bundle): the output exists and replacing it was not
+ *   asked for;
+ * - EKEYREJECTED from an HTTPS transfer (appc_http_*, appc_discover,
+ *   appc_fetch, appc_trust_*): the server's certificate is not trusted (give
+ *   its CA: appc_http_options.cacert);
+ * - EPROTONOSUPPORT from the same: plain http (or a redirect to it), which
+ *   appc_http_options.allow_http allows;
+ * - ENOKEY from appc_fetch: the image has no signature to check (an OCI or
+ *   Docker image, a file without FILE.asc, a URL whose .asc is missing),
+ *   which appc_fetch_options.insecure_image accepts.
  */
 #ifndef APPC_ERROR_H
 #define APPC_ERROR_H

@@ -24,7 +24,7 @@ check "umoci made a two-layer image and a third was added" \
   test "$(jq '.layers | length' "$L/blobs/sha256/$(jq -r '.manifests[0].digest' "$L/index.json" | cut -d: -f2)")" = 3
 
 check_fails "an OCI image is not imported without --insecure-options=image" 1 \
-  'carries no signature to check: import it with --insecure-options=image' ac fetch "oci:$L:app"
+  'carries no signature to check \(use --insecure-options=image' ac fetch "oci:$L:app"
 check "fetch oci:LAYOUT:app" ac --insecure-options=image fetch "oci:$L:app"
 TOP=$(cat "$TMP/.out")
 is "it prints the top image's ID" "$(grep -c '^sha512-' <<<"$TOP")" 1

@@ -218,7 +218,7 @@ fetch_ok "--insecure-options=image imports an image that has no signature" \
 S=$(new_store unsigned)
 trust_key "$S" root "$K_ROOT"
 refused "no .asc: refused, naming the file and the way to import it unverified" \
-  'unsigned\.aci: no signature \(.*unsigned\.aci\.asc not found\); use --insecure-options=image' \
+  'unsigned\.aci: no signature \(.*unsigned\.aci\.asc not found\) \(use --insecure-options=image' \
   "$S" "$IN/unsigned.aci"
 
 S=$(new_store no-keys)

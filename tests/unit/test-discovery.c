@@ -395,6 +395,14 @@ static void test_cacert_refused(void **state)
   o.cacert = NULL;
   r = appc_http_new(&o, &h, &err);
   assert_ok(r, &err);
+  /* Plain http is refused before any connection, as a condition callers
+   * can tell (EPROTONOSUPPORT); the message names no option of actool's. */
+  char *body = NULL;
+  size_t len = 0;
+  long status = 0;
+  assert_tagged_error(appc_http_get(h, "http://127.0.0.1:9/x", 1024, &body, &len, &status, &err),
+                      &err, EPROTONOSUPPORT, "http://127.0.0.1:9/x: plain http is not allowed");
+  free(body);
   appc_http_free(h);
   free(notpem);
   free(missing);

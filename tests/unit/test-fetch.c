@@ -142,7 +142,11 @@ static void test_fetch_files(void **state)
   /* Without --insecure-options=image, a file needs FILE.asc; the copy
    * made to verify it leaves nothing behind. */
   o.insecure_image = false;
-  assert_error_contains(appc_fetch(s, aci, &o, &img, &err), &err, "no signature (");
+  assert_tagged_error(appc_fetch(s, aci, &o, &img, &err), &err, ENOKEY, "no signature (");
+  assert_tagged_error(appc_fetch(s, "oci:/nonexistent:app", &o, &img, &err), &err, ENOKEY,
+                      "an OCI image carries no signature to check");
+  assert_tagged_error(appc_fetch(s, "docker-archive:/nonexistent.tar", &o, &img, &err), &err,
+                      ENOKEY, "a Docker image carries no signature to check");
   expect_store_empty(store_dir);
   o.insecure_image = true;
 

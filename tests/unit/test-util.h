@@ -24,18 +24,22 @@
     appc_error_release(errp);                                                                      \
   } while (0)
 
-/* Assert that an appc call refused to replace an existing output: EEXIST
- * for callers to tell, a message naming NEEDLE and no command-line flag
- * (the library knows none; actool adds "use --overwrite"). */
-#define assert_refuses_existing(ret, errp, needle)                                                 \
+/* Assert that an appc call failed with the condition TAG (its errnum) for callers to
+ * tell, a message naming NEEDLE and no command-line flag (the library knows
+ * none; actool adds which option changes the condition). */
+#define assert_tagged_error(ret, errp, tag, needle)                                                \
   do {                                                                                             \
     assert_true((ret) < 0);                                                                        \
     assert_non_null(*(errp));                                                                      \
-    assert_int_equal((*(errp))->errnum, EEXIST);                                                   \
+    assert_int_equal((*(errp))->errnum, (tag));                                                    \
     if (strstr((*(errp))->msg, "--") != NULL)                                                      \
       fail_msg("error \"%s\" names a command-line flag", (*(errp))->msg);                          \
     assert_error_contains(-1, errp, needle);                                                       \
   } while (0)
+
+/* An appc call refused to replace an existing output (actool adds "use
+ * --overwrite"). */
+#define assert_refuses_existing(ret, errp, needle) assert_tagged_error(ret, errp, EEXIST, needle)
 
 /* Assert that an appc call succeeded, printing the error if not. */
 #define assert_ok(ret, errp)                                                                       \
