@@ -45,7 +45,10 @@ struct plan_image {
 
 struct plan {
   struct appc_store *s;
-  struct plan_image images[STORE_MAX_LAYERS]; /* distinct images met */
+  /* Distinct images met, each allocated on its own: a plan is made for
+   * every pod, and a few images is the rule, so the plan itself stays a
+   * few pages (zeroing pages it never uses cost a page fault each). */
+  struct plan_image *images[STORE_MAX_LAYERS];
   size_t n_images;
   struct appc_render_layer layers[STORE_MAX_LAYERS];
   const struct appc_whitelist **filters[STORE_MAX_LAYERS];
@@ -59,9 +62,10 @@ struct plan {
 static void plan_clear(struct plan *p)
 {
   for (size_t i = 0; i < p->n_images; i++) {
-    appc_image_manifest_free(p->images[i].manifest);
-    if (p->images[i].has_whitelist)
-      appc_whitelist_clear(&p->images[i].whitelist);
+    appc_image_manifest_free(p->images[i]->manifest);
+    if (p->images[i]->has_whitelist)
+      appc_whitelist_clear(&p->images[i]->whitelist);
+    free(p->images[i]);
   }
   for (size_t i = 0; i < p->n_layers; i++) {
     free(p->filters[i]);
@@ -73,19 +77,20 @@ static void plan_clear(struct plan *p)
 static int plan_load(struct plan *p, const char *id, struct plan_image **out, appc_error_t *err)
 {
   for (size_t i = 0; i < p->n_images; i++)
-    if (strcmp(p->images[i].id, id) == 0) {
-      *out = &p->images[i];
+    if (strcmp(p->images[i]->id, id) == 0) {
+      *out = p->images[i];
       return 0;
     }
   if (p->n_images == STORE_MAX_LAYERS)
     return appc_error_make(err, 0, "%s: more than %d images in the dependency graph", id,
                            STORE_MAX_LAYERS);
-  struct plan_image *img = &p->images[p->n_images];
-  memset(img, 0, sizeof *img);
+  struct plan_image *img = calloc(1, sizeof *img);
+  if (img == NULL)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  p->images[p->n_images++] = img;
   memcpy(img->id, id, sizeof img->id);
   if (appc_store_load_manifest(p->s, id, &img->manifest, err) < 0)
     return -1;
-  p->n_images++;
   if (img->manifest->path_whitelist.len > 0) {
     if (appc_whitelist_init(&img->whitelist, &img->manifest->path_whitelist, err) < 0)
       return appc_error_prefix(err, "%s", id);
