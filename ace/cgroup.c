@@ -223,9 +223,12 @@ static bool under_root(const char *root, const char *mount)
          strchr(mount + rl + 1, '/') == NULL;
 }
 
+/* Mount points as /proc/self/mountinfo gives them (under ROOT, short):
+ * kept small, as a pod's start reads them (each page zeroed is a fault). */
+#define CG_MOUNT_MAX 256
 struct mount_scan {
-  char v2_mount[PATH_MAX]; /* "" when none */
-  char v1_mount[CG_MAX_HIER][PATH_MAX];
+  char v2_mount[CG_MOUNT_MAX]; /* "" when none */
+  char v1_mount[CG_MAX_HIER][CG_MOUNT_MAX];
   unsigned v1_ctrl[CG_MAX_HIER];
   size_t n_v1;
 };
@@ -245,7 +248,7 @@ static void scan_line(const char *root, char *line, struct mount_scan *s)
   char *source = strtok_r(NULL, " \n", &save);
   char *superopts = strtok_r(NULL, " \n", &save);
   if (n < 5 || fstype == NULL || source == NULL || superopts == NULL ||
-      !under_root(root, fields[4]))
+      !under_root(root, fields[4]) || strlen(fields[4]) >= CG_MOUNT_MAX)
     return;
   if (strcmp(fstype, "cgroup2") == 0 && s->v2_mount[0] == '\0')
     snprintf(s->v2_mount, sizeof s->v2_mount, "%s", fields[4]);
@@ -255,7 +258,7 @@ static void scan_line(const char *root, char *line, struct mount_scan *s)
   for (size_t k = 0; k < s->n_v1; k++)
     ctrl &= ~s->v1_ctrl[k]; /* the same hierarchy mounted twice */
   if (ctrl != 0 && s->n_v1 < CG_MAX_HIER) {
-    snprintf(s->v1_mount[s->n_v1], PATH_MAX, "%s", fields[4]);
+    snprintf(s->v1_mount[s->n_v1], CG_MOUNT_MAX, "%s", fields[4]);
     s->v1_ctrl[s->n_v1++] = ctrl;
   }
 }
