@@ -24,6 +24,7 @@
 #include "appc/ace.h"
 #include "appc/schema.h"
 #include "appc/store.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
@@ -49,7 +50,7 @@ static const struct appc_runtime_app *
 pick_app(const struct appc_pod_manifest *pod, const char *uuid, const char *name, appc_error_t *err)
 {
   if (name == NULL && pod->n_apps != 1) {
-    appc_error_make(err, 0, "pod %s has %zu apps: say which (--app=NAME)", uuid, pod->n_apps);
+    appc_error_tag(err, ENOTUNIQ, "pod %s has %zu apps: say which", uuid, pod->n_apps);
     return NULL;
   }
   for (size_t i = 0; i < pod->n_apps; i++)

@@ -11,6 +11,7 @@
 
 #include "appc/ace.h"
 #include "ace/internal.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "appc/store.h"
 #include "appc/schema.h"
@@ -96,10 +97,9 @@ static int check_unique_names(const struct appc_pod_manifest *pod, appc_error_t 
   for (size_t i = 0; i < pod->n_apps; i++)
     for (size_t j = 0; j < i; j++)
       if (strcmp(pod->apps[i].name, pod->apps[j].name) == 0)
-        return appc_error_make(err, 0,
-                               "apps[%zu].name: \"%s\" is already the name of apps[%zu] (give "
-                               "one of them another name with --name)",
-                               i, pod->apps[i].name, j);
+        return appc_error_tag(err, EEXIST,
+                              "apps[%zu].name: \"%s\" is already the name of apps[%zu]", i,
+                              pod->apps[i].name, j);
   return 0;
 }
 

@@ -1655,7 +1655,7 @@ static int prepare(struct pod_run *r, appc_error_t *err)
           r->o->net == APPC_ACE_NET_HOST)
         return appc_error_make(err, 0,
                                "isolators: os/unix/sysctl needs the pod's own network "
-                               "(--net=private); with --net=host it would change the host");
+                               "namespace; in the host's it would change the host");
   }
   if (ace_uuid_new(r->uuid, err) < 0 || ace_metadata_token(r->token, err) < 0)
     return -1;

@@ -2,6 +2,8 @@
 /* actool enter [--app=NAME] UUID [-- CMD...] */
 #include "config.h"
 
+#include <errno.h>
+
 #include "actool/actool.h"
 #include "appc/ace.h"
 #include "appc/store.h"
@@ -31,7 +33,7 @@ static int run_enter(const struct actool_globals *g, void *options, int argc, ch
   r = appc_ace_enter(s, argv[0], o->app, argc > 1 ? argv + 1 : NULL, &status, &err);
   appc_store_close(s);
   if (r < 0) {
-    actool_fail(&err);
+    actool_fail_hint(&err, ENOTUNIQ, "--app=NAME");
     return status == 0 ? ACTOOL_EXIT_FAILURE : status;
   }
   return status;

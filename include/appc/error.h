@@ -20,7 +20,11 @@
  *   appc_http_options.allow_http allows;
  * - ENOKEY from appc_fetch: the image has no signature to check (an OCI or
  *   Docker image, a file without FILE.asc, a URL whose .asc is missing),
- *   which appc_fetch_options.insecure_image accepts.
+ *   which appc_fetch_options.insecure_image accepts;
+ * - EEXIST from appc_ace_reify and appc_ace_pod_build: two apps of the pod
+ *   have the same name;
+ * - ENOTUNIQ from appc_ace_enter: the pod has several apps and none was
+ *   named.
  */
 #ifndef APPC_ERROR_H
 #define APPC_ERROR_H

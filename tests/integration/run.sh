@@ -612,6 +612,16 @@ is_run "run A --name=X B --name=Y -- ARGS --- C: options go with the image befor
 pod example.com/sh,version=1.0 --exec=/bin/sh -- -c 'echo by-name'
 is_run "IMAGE given as NAME,LABEL=VALUE" "$status:$OUT" "0:by-name"
 
+# Two apps of one name: the library tags the clash; actool says how --name
+# separates images given on the command line, not names a pod manifest gave.
+check_fails "run A A: two apps of one name, and how --name separates them" 1 \
+  'apps\[1\]\.name: "sh" is already the name of apps\[0\] \(give one of them another name with --name\)' \
+  ac run "${ID[sh]}" "${ID[sh]}"
+jq -n --arg id "${ID[sh]}" '{acVersion: "0.8.11", acKind: "PodManifest",
+  apps: [{name: "x", image: {id: $id}}, {name: "x", image: {id: $id}}]}' >"$TMP/twin.json"
+check_fails "a pod manifest naming two apps alike: the clash, without a hint at --name" 1 \
+  'apps\[1\]\.name: duplicate app name "x" \(also apps\[0\]\)$' ac run --pod-manifest="$TMP/twin.json"
+
 # --- metadata service ------------------------------------------------------------------------
 
 mkdir "$TMP/md"
@@ -884,6 +894,21 @@ is "stop of a detached pod" "$status:$(cat "$TMP/.out")" "0:$u"
 run_capture ac status "$u"
 is "the stopped detached pod is kept as exited, status 0" \
   "$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' ')" "state=exited app-sh=exited(0)"
+ac gc >/dev/null 2>&1
+# enter into a pod of several apps names one: the library tags the
+# question, actool says how to answer it.
+mkdir "$TMP/det3"
+run_capture ac run --detach --volume=hv,kind=host,source="$TMP/det3" \
+  "${ID[sh]}" --name=a --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'echo ready >/hv/ready; while :; do sleep 0.1; done' \
+  --- "${ID[sh]}" --name=b --exec=/bin/sh -- -c 'while :; do sleep 0.1; done'
+u=$(cat "$TMP/.out")
+wait_file "$TMP/det3/ready"
+check_fails "enter of a pod of several apps without --app: which, and how to say it" 1 \
+  'has 2 apps: say which \(--app=NAME\)' ac enter "$u" -- /bin/true
+run_capture ac enter --app=b "$u" -- /bin/sh -c 'exit 3'
+is "enter --app=NAME picks that app" "$status" 3
+ac stop "$u" >/dev/null 2>&1
 ac gc >/dev/null 2>&1
 
 # actool enter: a command in a running app, as the app runs.
