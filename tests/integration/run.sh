@@ -612,6 +612,21 @@ is_run "run A --name=X B --name=Y -- ARGS --- C: options go with the image befor
 pod example.com/sh,version=1.0 --exec=/bin/sh -- -c 'echo by-name'
 is_run "IMAGE given as NAME,LABEL=VALUE" "$status:$OUT" "0:by-name"
 
+# A pod's os/unix/sysctl isolator sets its own network namespace's
+# sysctls; with the host's network it would set the host's, and is refused.
+jq -n --arg id "${ID[sh]}" '{acVersion: "0.8.11", acKind: "PodManifest",
+  apps: [{name: "sh", image: {id: $id}, app: {exec: ["/bin/cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"],
+    user: "0", group: "0"}}],
+  isolators: [{name: "os/unix/sysctl", value: {"net.ipv4.ip_unprivileged_port_start": "80"}}]}' >"$TMP/sysctl.json"
+host_start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+pod --pod-manifest="$TMP/sysctl.json"
+is_run "os/unix/sysctl: set in the pod's network namespace" "$status:$OUT" "0:80"
+is "os/unix/sysctl: the host's is untouched" "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" \
+  "$host_start"
+check_fails "os/unix/sysctl with --net=host is refused, naming why" 1 \
+  'os/unix/sysctl needs the pod.s own network namespace; in the host.s it would change the host' \
+  ac run --net=host --pod-manifest="$TMP/sysctl.json"
+
 # Two apps of one name: the library tags the clash; actool says how --name
 # separates images given on the command line, not names a pod manifest gave.
 check_fails "run A A: two apps of one name, and how --name separates them" 1 \
