@@ -1734,14 +1734,17 @@ static int make_cgroups(struct pod_run *r, appc_error_t *err)
  * the apps. */
 static int start_pod(struct pod_run *r, appc_error_t *err)
 {
-  if (make_cgroups(r, err) < 0)
+  /* The apps do not wait for M to take the pod: its socket listens already
+   * (P made it), so an app's first request is accepted by the kernel at
+   * once and answered as soon as M serves.  Registered first, M takes the
+   * pod while the cgroups are made and the apps start, as it did when it
+   * was registered before the clone: a request that waits on a busy
+   * machine can miss its client's deadline (the ACE validator's). */
+  if (register_metadata(r, err) < 0 || make_cgroups(r, err) < 0)
     return -1;
   release_supervisors(r);
   record_init(r);
-  /* The apps do not wait for M to take the pod: its socket listens already
-   * (P made it), so an app's first request is accepted by the kernel at
-   * once and answered as soon as M serves. */
-  return register_metadata(r, err);
+  return 0;
 }
 
 /* start_pod failed: the pod ends with its init (SIGKILL ends every process
