@@ -15,11 +15,12 @@
  * lease is the file net/leases/ADDRESS, made with O_EXCL, holding its UUID
  * and its published ports, so that allocation never collides between
  * concurrent pods and gc can undo what a killed actool left.  The veth pair
- * is deleted when the pod ends; a killed actool's goes with the pod's
- * network namespace.  The bridge
- * and the table are shared: the first pod makes them, they stay for the
- * next ones (making them costs more than starting a pod), and `actool gc`
- * removes them when no pod holds a lease.
+ * goes with the pod's network namespace (the kernel unregisters it in the
+ * background); it is deleted here only when something may hold that
+ * namespace longer (ace_net_release's DELETE_LINK_NOW, and gc for a gone
+ * pod).  The bridge and the table are shared: the first pod makes them,
+ * they stay for the next ones (making them costs more than starting a pod),
+ * and `actool gc` removes them when no pod holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
