@@ -309,6 +309,18 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
   return 0;
 }
 
+/* A pod's upper layer goes with the pod (or stays only for a look at an
+ * exited pod), so its overlay is volatile: no sync reaches the host's file
+ * system through it.  Without, unmounting an overlay syncs the whole file
+ * system under the store (overlayfs's sync_fs), which was most of the cost
+ * of a pod's end, and an app's fsync of a file in its root waits for a
+ * disk that would not keep the file anyway.  A build's changes become a
+ * layer afterwards, so they are written out as usual. */
+static bool throwaway_upper(const struct ace_rootfs_spec *spec)
+{
+  return spec->overlay_dir == NULL;
+}
+
 static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX], appc_error_t *err)
 {
   const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
@@ -331,13 +343,20 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, char root[PATH_MAX]
     return appc_error_make(err, errno, "%s", dir);
   if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
     return -1;
-  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0) {
+  if (asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
+               throwaway_upper(spec) ? ",volatile" : "") < 0) {
     opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }
-  if (mount("overlay", root, "overlay", MS_NODEV, opts) < 0)
-    return appc_error_make(err, errno, "%s: cannot mount the overlay over %s", root, spec->lower);
-  return 0;
+  if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
+    return 0;
+  /* Linux before 5.10 has no volatile overlays. */
+  if (errno == EINVAL && throwaway_upper(spec)) {
+    opts[strlen(opts) - strlen(",volatile")] = '\0';
+    if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
+      return 0;
+  }
+  return appc_error_make(err, errno, "%s: cannot mount the overlay over %s", root, spec->lower);
 }
 
 static int pivot_into(const char *root, appc_error_t *err)

@@ -576,6 +576,11 @@ is_run "--pod-manifest without readOnlyRootFS: / is writable" "$status:$(printf 
   "0:WROTE MADE done"
 sh_pod -- '[ -e /newfile ] || [ -e /etc/newdir ] && echo LEAKED; echo checked'
 is_run "each run starts from a clean copy of the image" "$status:$OUT" "0:checked"
+# The upper layer goes with the pod: no sync through the overlay (its
+# unmount would sync the whole file system under the store).
+sh_pod -- 'if grep " / / .* - overlay " /proc/self/mountinfo | grep -Eq "[ ,](fsync=)?volatile(,|$)"
+then echo volatile; else echo synced; fi'
+is_run "the root's overlay is volatile" "$status:$OUT" "0:volatile"
 
 # --- exit status -----------------------------------------------------------------------------
 
