@@ -101,6 +101,8 @@ struct pod_run {
   unsigned char key[ACE_HMAC_KEY_LEN];
   char metadata_url[128];
   pid_t parent, init_pid;
+  bool pod_emptied; /* I reported every process of the pod gone ("D") */
+  bool init_reaped;
   char *meta_wire; /* the pod as the metadata service gets it (holds the key) */
   size_t meta_wire_len;
   int meta_conn;    /* the registration with the store's metadata service */
@@ -1157,6 +1159,19 @@ static pid_t __attribute__((noinline)) start_supervisor(struct pod_run *r, size_
   return pid;
 }
 
+/* Every app is gone: what they left behind ends now (PID 1's kill(-1)
+ * reaches every other process of its namespace) and is reaped, and P hears
+ * that the pod is empty ("D").  P then takes the pod down while I's own
+ * exit (its memory, its PID namespace) runs beside it, instead of after. */
+static void __attribute__((noreturn)) empty_pod(struct pod_run *r)
+{
+  kill(-1, SIGKILL);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+    ;
+  report_line(r->report[1], "D", "");
+  _exit(0);
+}
+
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -1223,7 +1238,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
           running--;
         }
   }
-  _exit(0);
+  empty_pod(r);
 }
 
 static pid_t clone_pod_init(struct pod_run *r, appc_error_t *err)
@@ -1298,7 +1313,9 @@ static void handle_report(struct pod_run *r, char *line)
   char *rest;
   unsigned long idx;
 
-  if (strncmp(line, "N ", 2) == 0 && (line[2] == 'w' || line[2] == 'i') && line[3] == ' ') {
+  if (strcmp(line, "D ") == 0) {
+    r->pod_emptied = true;
+  } else if (strncmp(line, "N ", 2) == 0 && (line[2] == 'w' || line[2] == 'i') && line[3] == ' ') {
     note_to_user((void *) r->o, line[2] == 'w' ? ACE_NOTE_WARN : ACE_NOTE_INFO, line + 4);
   } else if (strncmp(line, "E - ", 4) == 0) {
     if (r->start_error == NULL)
@@ -1429,11 +1446,13 @@ static void relay(struct pod_run *r)
     bool open_fds = false;
     for (size_t k = 1; k < n; k++)
       open_fds = open_fds || fds[k].fd >= 0;
-    if (!init_alive && !open_fds)
+    /* Once the pod is empty, I's exit is not waited for here. */
+    if ((!init_alive || r->pod_emptied) && !open_fds)
       break;
     /* Watched while the pod runs, not waited for. */
     size_t meta = n;
-    fds[n++] = (struct pollfd){.fd = init_alive ? r->meta_conn : -1, .events = POLLIN};
+    fds[n++] =
+        (struct pollfd){.fd = init_alive && !r->pod_emptied ? r->meta_conn : -1, .events = POLLIN};
     if (poll(fds, n, -1) < 0 && errno != EINTR)
       break;
     if (fds[meta].revents != 0)
@@ -1445,16 +1464,19 @@ static void relay(struct pod_run *r)
           int wstatus;
           pid_t w;
           while ((w = waitpid(-1, &wstatus, WNOHANG)) > 0)
-            if (w == r->init_pid)
+            if (w == r->init_pid) {
               init_alive = false;
+              r->init_reaped = true;
+            }
         } else if (init_alive) {
           forward_signal(r, &si, &interrupts);
         }
       }
     }
     if ((fds[1].revents & (POLLIN | POLLHUP)) &&
-        !read_lines(r->report[0], &report_buf, &report_len, report_line_fn, r)) {
-      close(r->report[0]);
+        (!read_lines(r->report[0], &report_buf, &report_len, report_line_fn, r) ||
+         r->pod_emptied)) {
+      close(r->report[0]); /* I's last word ("D") or its end */
       r->report[0] = -1;
     }
     for (size_t i = 0; i < r->n_apps; i++)
@@ -1852,6 +1874,10 @@ static void teardown(struct pod_run *r)
     close(r->netns_fd);
   if (r->listen_fd >= 0)
     close(r->listen_fd);
+  /* I's own exit ran beside the rest (empty_pod). */
+  if (r->pod_emptied && !r->init_reaped)
+    while (waitpid(r->init_pid, NULL, 0) < 0 && errno == EINTR)
+      ;
   if (r->sigfd >= 0)
     close(r->sigfd);
   if (r->mask_set)

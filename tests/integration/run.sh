@@ -590,6 +590,17 @@ sh_pod -- 'kill -KILL $$'
 is_run "exit status: killed by SIGKILL gives 137" "$status" 137
 sh_pod -- 'kill -USR1 $$'
 is_run "exit status: killed by SIGUSR1 gives 138" "$status" 138
+# A process an app leaves behind ends with the pod, before run returns.
+stray="stray-$$-$RANDOM"
+strays() {
+  local f
+  for f in /proc/[0-9]*/cmdline; do
+    tr '\0' ' ' <"$f" 2>/dev/null | grep -q "^sh -c sleep 300; : $stray " && echo "$f"
+  done
+}
+sh_pod -- "sh -c 'sleep 300; : $stray' & exit 5"
+is_run "a process the app left behind is gone when run returns (status the app's)" \
+  "$status:$(strays)" "5:"
 pod "${ID[sh]}" --name=a --exec=/bin/sh -- -c 'exit 3' \
   --- "${ID[sh]}" --name=b --exec=/bin/sh -- -c 'sleep 0.5; exit 4' \
   --- "${ID[sh]}" --name=c --exec=/bin/sh -- -c 'exit 0'
