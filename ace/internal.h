@@ -374,10 +374,17 @@ int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *tok
 int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
                                 appc_error_t *err);
 /* Serve the pod WIRE describes on LISTEN_FD from a thread of this process
- * until ace_metadata_server_stop, which leaves LISTEN_FD open. */
+ * until ace_metadata_server_stop, which leaves LISTEN_FD open.  In two
+ * steps when wanted: load (WIRE decoded, the libraries loaded: every error
+ * a registration can meet), then serve (the key set up, the thread started),
+ * which the shared service does only once a connection is waiting, since
+ * most pods never ask. */
 struct ace_metadata_server;
 int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
                               struct ace_metadata_server **out, appc_error_t *err);
+int ace_metadata_server_load(const char *wire, size_t len, struct ace_metadata_server **out,
+                             appc_error_t *err);
+int ace_metadata_server_serve(struct ace_metadata_server *srv, int listen_fd, appc_error_t *err);
 void ace_metadata_server_stop(struct ace_metadata_server *srv);
 
 /* ---- mds.c: one metadata service for every pod of a store --------------- */

@@ -4,7 +4,8 @@
  * listening on the Unix socket metadata.sock in the store's pods directory
  * (mode 0700: root's alone), serving each registered pod on the pod's own
  * socket (made by P inside the pod's network namespace and handed over)
- * from a thread of its own, and retiring after IDLE_MS without a pod.
+ * from a thread of its own, started when a first connection waits (most
+ * pods never ask), and retiring after IDLE_MS without a pod.
  * Only the first pod pays for loading libmicrohttpd, GnuTLS and libcrypto:
  * with a service of its own, every pod paid some 6 ms of a 2-core machine.
  *
@@ -223,6 +224,7 @@ enum ace_mds_event ace_mds_read(int conn, bool *served, appc_error_t *err)
 struct registration {
   int conn, listen_fd;
   struct ace_metadata_server *srv;
+  bool serving; /* its thread serves LISTEN_FD (wake) */
 };
 
 struct service {
@@ -267,7 +269,7 @@ static bool take(struct service *sv, int conn)
       sv->regs = r, sv->cap = cap;
   }
   if (err == NULL && appc_read_fd(mfd, "registration", WIRE_MAX, &wire, &len, &err) == 0) {
-    ace_metadata_server_start(lfd, wire, len, &srv, &err);
+    ace_metadata_server_load(wire, len, &srv, &err);
     explicit_bzero(wire, len); /* it holds the key */
   }
   if (err != NULL || send(conn, "K", 1, MSG_NOSIGNAL) != 1) {
@@ -276,7 +278,23 @@ static bool take(struct service *sv, int conn)
     ace_metadata_server_stop(srv);
     return false;
   }
-  sv->regs[sv->n++] = (struct registration){conn, steal_fd(&lfd), srv};
+  sv->regs[sv->n++] = (struct registration){conn, steal_fd(&lfd), srv, false};
+  return true;
+}
+
+/* A connection waits on the pod's socket: serve the pod from now on.  Most
+ * pods never ask, and a thread, the key and MHD's set-up for each took CPU
+ * from the pod's start on a small machine.  On failure the registration
+ * ends: P sees the service end and registers the pod again. */
+static bool wake(struct service *sv, size_t i)
+{
+  appc_error_t err = NULL;
+
+  if (ace_metadata_server_serve(sv->regs[i].srv, sv->regs[i].listen_fd, &err) < 0) {
+    appc_error_release(&err);
+    return false;
+  }
+  sv->regs[i].serving = true;
   return true;
 }
 
@@ -339,12 +357,16 @@ void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms)
   record_pid(pods_fd);
   while (sv.ctl >= 0 || sv.n > 0) {
     size_t n = 0;
-    struct pollfd *f = realloc(fds, (sv.n + 1) * sizeof *fds);
+    struct pollfd *f = realloc(fds, (2 * sv.n + 1) * sizeof *fds);
     if (f == NULL)
       _exit(1);
     fds = f;
     for (size_t i = 0; i < sv.n; i++)
       fds[n++] = (struct pollfd){.fd = sv.regs[i].conn, .events = POLLIN};
+    /* fds[sv.n + i]: registration i's socket until its thread serves it. */
+    for (size_t i = 0; i < sv.n; i++)
+      fds[n++] =
+          (struct pollfd){.fd = sv.regs[i].serving ? -1 : sv.regs[i].listen_fd, .events = POLLIN};
     if (sv.ctl >= 0)
       fds[n++] = (struct pollfd){.fd = sv.ctl, .events = POLLIN};
     int r = poll(fds, n, sv.n == 0 ? (int) idle_ms : -1);
@@ -354,6 +376,9 @@ void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms)
       retire(&sv);
       continue;
     }
+    for (size_t i = 0; i < sv.n; i++)
+      if (fds[sv.n + i].revents != 0 && !wake(&sv, i))
+        fds[i].revents |= POLLHUP;
     /* Backwards: drop moves the last registration into the hole. */
     for (size_t i = sv.n; r > 0 && i-- > 0;)
       if (fds[i].revents != 0)

@@ -1009,11 +1009,18 @@ static int wait_for_stop(int fd, appc_error_t *err)
   }
 }
 
-/* Load libcrypto and libmicrohttpd, set the key up and serve S on
- * LISTEN_FD from MHD's own polling thread.  libcrypto is loaded here, not at
- * the first signature: loading it then (tens of milliseconds under a
+/* Load libcrypto and libmicrohttpd.  libcrypto is loaded with the pod, not
+ * at the first signature: loading it then (tens of milliseconds under a
  * sanitizer on a loaded machine) held up other requests past the ACE
- * validator's 100 ms.
+ * validator's 100 ms. */
+static int server_load(appc_error_t *err)
+{
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0 || appc_lazy_bind(APPC_LAZY_MHD, err) < 0)
+    return appc_error_prefix(err, "metadata");
+  return 0;
+}
+
+/* Set the key up and serve S on LISTEN_FD from MHD's own polling thread.
  * MHD polls with poll(), not epoll: libmicrohttpd 0.9.75's epoll mode is
  * edge-triggered and does not see a client's end of stream that arrives
  * with the last bytes of a partial request, so such a connection would hold
@@ -1021,9 +1028,8 @@ static int wait_for_stop(int fd, appc_error_t *err)
  * handlers only read S, so the thread needs no locking. */
 static int server_start(struct server *s, int listen_fd, appc_error_t *err)
 {
-  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0 || appc_lazy_bind(APPC_LAZY_MHD, err) < 0)
-    return appc_error_prefix(err, "metadata");
-  s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, s->key, ACE_HMAC_KEY_LEN);
+  if (s->hmac_key == NULL)
+    s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, s->key, ACE_HMAC_KEY_LEN);
   if (s->hmac_key == NULL)
     return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
   s->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
@@ -1052,20 +1058,40 @@ struct ace_metadata_server {
   struct server *s;
 };
 
-int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
-                              struct ace_metadata_server **out, appc_error_t *err)
+int ace_metadata_server_load(const char *wire, size_t len, struct ace_metadata_server **out,
+                             appc_error_t *err)
 {
   cleanup_server struct server *s = NULL;
   cleanup_free struct ace_metadata_server *h = calloc(1, sizeof *h);
 
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "metadata");
-  if (server_from_wire(wire, len, &s, err) < 0 || server_start(s, listen_fd, err) < 0) {
-    server_stop(steal_pointer(&s));
+  if (server_from_wire(wire, len, &s, err) < 0 || server_load(err) < 0)
     return -1;
-  }
   h->s = steal_pointer(&s);
   *out = steal_pointer(&h);
+  return 0;
+}
+
+int ace_metadata_server_serve(struct ace_metadata_server *h, int listen_fd, appc_error_t *err)
+{
+  if (h->s->daemon != NULL)
+    return 0;
+  return server_start(h->s, listen_fd, err);
+}
+
+int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
+                              struct ace_metadata_server **out, appc_error_t *err)
+{
+  struct ace_metadata_server *h = NULL;
+
+  if (ace_metadata_server_load(wire, len, &h, err) < 0)
+    return -1;
+  if (ace_metadata_server_serve(h, listen_fd, err) < 0) {
+    ace_metadata_server_stop(h);
+    return -1;
+  }
+  *out = h;
   return 0;
 }
 

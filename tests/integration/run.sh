@@ -711,6 +711,25 @@ pod "${ID[meta]}" --exec=/bin/sh -- -c 'wget -qO- "$AC_METADATA_URL/acMetadata/v
 is_run "metadata: the next pod is served by the same service" \
   "$status:$(cat "$STORE/pods/metadata.lock" 2>&1)" "0:$md_pid"
 
+# The service serves a pod from a thread of its own, started only once a
+# connection waits on the pod's socket: most pods never ask.
+mkdir "$TMP/mdl"
+bg_pod mdl --volume=hv,kind=host,source="$TMP/mdl" "${ID[meta]}" --exec=/bin/sh -- -c \
+  'echo >/hv/ready; while [ ! -e /hv/go ]; do sleep 0.1; done
+  wget -qO /hv/uuid "$AC_METADATA_URL/acMetadata/v1/pod/uuid"; echo >/hv/asked
+  while [ ! -e /hv/end ]; do sleep 0.1; done'
+md_threads() { find "/proc/$(cat "$STORE/pods/metadata.lock")/task" -mindepth 1 -maxdepth 1 | wc -l; }
+before=none after=none
+if wait_file "$TMP/mdl/ready"; then
+  before=$(md_threads)
+  touch "$TMP/mdl/go"
+fi
+wait_file "$TMP/mdl/asked" && after=$(md_threads)
+touch "$TMP/mdl/end"
+wait_exit "$BG_PID" 10
+is_run "metadata: no thread for a pod until it asks, then one (threads before:after)" \
+  "$status:$before:$after:$([ -s "$TMP/mdl/uuid" ] && echo answered)" "0:1:2:answered"
+
 # A metadata service killed while the pod runs is started again.
 mkdir "$TMP/mdr"
 bg_pod mdr --volume=hv,kind=host,source="$TMP/mdr" "${ID[meta]}" --exec=/bin/sh -- -c \
