@@ -13,6 +13,7 @@
 #include "appc/ace.h"
 #include "ace/internal.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "schema/json.h"
 #include "appc/schema.h"
 #include "appc/types.h"
@@ -279,8 +280,9 @@ static int override_exec(struct appc_app *app, const struct appc_ace_app_request
       return appc_error_make(err, ENOMEM, "exec");
   items[e->len] = NULL;
   if (e->len == 0)
-    return appc_error_make(err, 0, "app %s: no command to run (the image has none: give --exec)",
-                           q->image_id);
+    /* ENOEXEC: a command line adds how to give one. */
+    return appc_error_tag(err, ENOEXEC, "app %s: no command to run (the image has none)",
+                          q->image_id);
   return 0;
 }
 

@@ -354,9 +354,15 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
         .n_env = apps[i].n_env,
     };
   }
-  /* The apps' names come from their images unless --name says otherwise. */
-  if (r == 0 && appc_ace_pod_build(s, req, n, o->volumes.v, o->volumes.n, env, pod, &err) < 0)
-    r = actool_fail_hint(&err, EEXIST, "give one of them another name with --name");
+  /* The apps' names come from their images unless --name says otherwise,
+   * and so do their commands unless --exec does. */
+  if (r == 0 && appc_ace_pod_build(s, req, n, o->volumes.v, o->volumes.n, env, pod, &err) < 0) {
+    int errnum = err != NULL ? err->errnum : 0;
+    r = actool_fail_hint(&err, errnum,
+                         errnum == EEXIST    ? "give one of them another name with --name"
+                         : errnum == ENOEXEC ? "give one with --exec"
+                                             : NULL);
+  }
   free_apps(apps, n);
   return r;
 }

@@ -23,6 +23,8 @@
  *   which appc_fetch_options.insecure_image accepts;
  * - EEXIST from appc_ace_reify and appc_ace_pod_build: two apps of the pod
  *   have the same name;
+ * - ENOEXEC from appc_ace_pod_build: an app has no command to run (its
+ *   image has none and its request gives no exec);
  * - ENOTUNIQ from appc_ace_enter: the pod has several apps and none was
  *   named.
  */
