@@ -50,6 +50,7 @@
 #include "ace/pod.h"
 #include "ace/rootfs.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 #include "appc/store.h"
 #include "appc/schema.h"
@@ -404,10 +405,9 @@ static int shift_tree(struct pod_run *r, struct app_plan *a, appc_error_t *err)
       ace_userns_idmap_works(r->userns->userns_fd, a->tree->rootfs))
     return 0;
   if (how == APPC_ACE_OWNERSHIP_MAP)
-    return appc_error_make(err, EOPNOTSUPP,
-                           "%s: the file system gives no idmapped mounts (--private-users-"
-                           "ownership=copy would copy the tree instead)",
-                           a->tree->rootfs);
+    /* Tagged: a command line adds how to copy the tree instead. */
+    return appc_error_tag(err, EOPNOTSUPP, "%s: the file system gives no idmapped mounts",
+                          a->tree->rootfs);
   if (appc_store_tree_acquire(r->s, a->ra->image.id, &ro, &shifted, err) < 0)
     return -1;
   appc_store_tree_release(a->tree);

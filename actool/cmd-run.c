@@ -454,8 +454,13 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     fflush(NULL);
     if (o->detach)
       status = detach(&d, &ao, &done);
+    /* EOPNOTSUPP is the library's refusal to map owners only when mapping
+     * was insisted on; else it could be any system call's. */
     if (!done && appc_ace_run(s, pod, &ao, &status, &err) < 0)
-      status = actool_fail(&err);
+      status = actool_fail_hint(&err, EOPNOTSUPP,
+                                ao.private_users_ownership == APPC_ACE_OWNERSHIP_MAP
+                                    ? "use --private-users-ownership=copy to copy the tree instead"
+                                    : NULL);
     if (d.report >= 0)
       close(d.report);
   }

@@ -25,6 +25,9 @@
  *   have the same name;
  * - ENOEXEC from appc_ace_pod_build: an app has no command to run (its
  *   image has none and its request gives no exec);
+ * - EOPNOTSUPP from appc_ace_run with private_users_ownership
+ *   APPC_ACE_OWNERSHIP_MAP: the file system of the image's tree gives no
+ *   idmapped mounts (APPC_ACE_OWNERSHIP_COPY copies the tree instead);
  * - ENOTUNIQ from appc_ace_enter: the pod has several apps and none was
  *   named.
  */
