@@ -7,3 +7,11 @@ libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.
 include ace/identity.mk
 include ace/security.mk
 include ace/metadata.mk
+
+# What appc_ace_run and the pod-building calls refuse in their callers'
+# options, and how the refusals name them.
+check_PROGRAMS += tests/unit/test-ace-options
+tests_unit_test_ace_options_SOURCES = tests/unit/test-ace-options.c
+tests_unit_test_ace_options_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ace_options_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-ace-options

@@ -582,10 +582,10 @@ static int prepare_default_net(struct pod_run *r, appc_error_t *err)
     unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
     if (colon == NULL || colon == spec || (size_t) (colon - spec) >= sizeof name || *end != '\0' ||
         colon[1] == '\0')
-      return appc_error_make(err, EINVAL, "--publish=%s: not NAME:HOSTPORT", spec);
+      return appc_error_make(err, EINVAL, "publish \"%s\": not NAME:HOSTPORT", spec);
     snprintf(name, sizeof name, "%.*s", (int) (colon - spec), spec);
     if (add_port_map(r, name, port, maps, &n, err) < 0)
-      return appc_error_prefix(err, "--publish=%s", spec);
+      return appc_error_prefix(err, "publish \"%s\"", spec);
   }
   return ace_net_prepare(r->s, r->uuid, maps, n, &r->net, err);
 }
@@ -616,7 +616,7 @@ static int setup_network(struct pod_run *r, appc_error_t *err)
   if (r->listen_fd < 0)
     return -1;
   if (r->net != NULL && ace_net_attach(r->net, r->netns_fd, err) < 0)
-    return appc_error_prefix(err, "pod %s: --net=default", r->uuid);
+    return appc_error_prefix(err, "pod %s: the default network", r->uuid);
   snprintf(r->metadata_url, sizeof r->metadata_url, "http://127.0.0.1:%d/%s", port, r->token);
   return 0;
 }
@@ -1533,7 +1533,7 @@ static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
   int n = snprintf(line, sizeof line, "%s\n", uuid);
 
   if (appc_atomic_write_at(AT_FDCWD, path, line, (size_t) n, 0644, 0, err) < 0)
-    return appc_error_prefix(err, "--uuid-file-save");
+    return appc_error_prefix(err, "uuid_file");
   return 0;
 }
 
@@ -1654,7 +1654,7 @@ static int parse_devices(struct pod_run *r, appc_error_t *err)
   if (n == 0)
     return 0;
   if ((r->devices = calloc(n, sizeof *r->devices)) == NULL)
-    return appc_error_make(err, ENOMEM, "--device");
+    return appc_error_make(err, ENOMEM, "devices");
   for (; r->n_devices < n; r->n_devices++)
     if (ace_device_parse(r->o->devices[r->n_devices], &r->devices[r->n_devices], err) < 0)
       return -1;
@@ -1920,16 +1920,16 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
   if (opts->net == APPC_ACE_NET_DEFAULT && opts->version < 3)
-    return appc_error_make(err, EINVAL, "--net=default came with options version 3");
+    return appc_error_make(err, EINVAL, "net APPC_ACE_NET_DEFAULT came with options version 3");
   if (opts->version >= 3 && opts->n_publish > 0 && opts->net != APPC_ACE_NET_DEFAULT)
     return appc_error_make(err, EINVAL,
-                           "--publish needs --net=default (the pod's own network on "
+                           "publish needs net APPC_ACE_NET_DEFAULT (the pod's own network on "
                            "the bridge)");
   if (build_mode(opts) && opts->version >= 4 && opts->n_devices > 0)
-    return appc_error_make(err, EINVAL, "build mode: no --device (an image cannot keep one)");
+    return appc_error_make(err, EINVAL, "build mode: no devices (an image cannot keep one)");
   if (build_mode(opts) && private_users(opts) != NULL)
     return appc_error_make(err, EINVAL,
-                           "build mode: no --private-users (the layout's files keep their owners)");
+                           "build mode: no private_users (the layout's files keep their owners)");
   if (build_mode(opts) &&
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
     return appc_error_make(err, EINVAL,

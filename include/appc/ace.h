@@ -139,7 +139,8 @@ int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notif
  * app that failed (128 + N when killed by signal N), else 0.  While the pod
  * runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are blocked in
  * the caller and forwarded to the apps; a second SIGINT or SIGTERM kills the
- * pod at once. */
+ * pod at once.  A refusal of OPTS names the field of struct appc_ace_options
+ * and the rule. */
 int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
                  const struct appc_ace_options *opts, int *status, appc_error_t *err);
 
