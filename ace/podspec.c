@@ -40,24 +40,24 @@ int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_erro
   cleanup_free char *name = NULL;
 
   if (eq == NULL)
-    return appc_error_make(err, 0, "--set-env \"%s\": not KEY=VALUE", assignment);
+    return appc_error_make(err, 0, "environment \"%s\": not KEY=VALUE", assignment);
   name = strndup(assignment, (size_t) (eq - assignment));
   if (name == NULL)
-    return appc_error_make(err, ENOMEM, "--set-env");
+    return appc_error_make(err, ENOMEM, "environment");
   if (appc_validate_env_name(name, err) < 0)
-    return appc_error_prefix(err, "--set-env");
+    return appc_error_prefix(err, "environment");
   /* A later assignment of the same name wins, as in a shell. */
   for (size_t i = 0; i < env->len; i++)
     if (strcmp(env->items[i].name, name) == 0) {
       char *v = strdup(eq + 1);
       if (v == NULL)
-        return appc_error_make(err, ENOMEM, "--set-env");
+        return appc_error_make(err, ENOMEM, "environment");
       free(env->items[i].value);
       env->items[i].value = v;
       return 0;
     }
   if (kv_append(env, assignment, (size_t) (eq - assignment), eq + 1) < 0)
-    return appc_error_make(err, ENOMEM, "--set-env");
+    return appc_error_make(err, ENOMEM, "environment");
   return 0;
 }
 
@@ -88,7 +88,8 @@ int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notif
       a = NULL;
       r = appc_error_make(err, ENOMEM, "%s", path);
     } else {
-      r = appc_ace_env_add(env, a, err);
+      if ((r = appc_ace_env_add(env, a, err)) < 0)
+        appc_error_prefix(err, "%s", path);
     }
   }
   appc_kv_list_clear(&parsed);
@@ -175,9 +176,9 @@ static int volume_field(struct appc_volume *v, const struct appc_kv *kv, const c
   else if (strcmp(k, "gid") == 0)
     bad = parse_id(val, &v->gid) < 0 || !(v->has_gid = true);
   else
-    return appc_error_make(err, 0, "--volume \"%s\": unknown parameter \"%s\"", s, k);
+    return appc_error_make(err, 0, "volume \"%s\": unknown parameter \"%s\"", s, k);
   if (bad)
-    return appc_error_make(err, 0, "--volume \"%s\": bad value \"%s\" for %s", s, val, k);
+    return appc_error_make(err, 0, "volume \"%s\": bad value \"%s\" for %s", s, val, k);
   return 0;
 }
 
@@ -193,23 +194,23 @@ static void volume_clear(struct appc_volume *v)
 int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *err)
 {
   struct appc_kv_list kv = {0};
-  int r = parse_pairs(s, "name", &kv, "--volume", err);
+  int r = parse_pairs(s, "name", &kv, "volume", err);
 
   *v = (struct appc_volume){.read_only = APPC_UNSET, .recursive = APPC_UNSET};
   for (size_t i = 0; r == 0 && i < kv.len; i++)
     r = volume_field(v, &kv.items[i], s, err);
   appc_kv_list_clear(&kv);
   if (r == 0 && (v->name == NULL || v->kind == NULL))
-    r = appc_error_make(err, 0, "--volume \"%s\": needs a name and kind=host|empty", s);
+    r = appc_error_make(err, 0, "volume \"%s\": needs a name and kind=host|empty", s);
   if (r == 0 && v->source == NULL && (v->source = strdup("")) == NULL)
-    r = appc_error_make(err, ENOMEM, "--volume");
+    r = appc_error_make(err, ENOMEM, "volume");
   if (r == 0 && strcmp(v->kind, "empty") == 0) {
     /* The defaults the reference gives empty volumes. */
     if (v->mode == NULL && (v->mode = strdup("0755")) == NULL)
-      r = appc_error_make(err, ENOMEM, "--volume");
+      r = appc_error_make(err, ENOMEM, "volume");
     v->has_uid = v->has_gid = true;
   }
-  if (r == 0 && appc_validate_volume(v, "--volume", err) < 0)
+  if (r == 0 && appc_validate_volume(v, "volume", err) < 0)
     r = appc_error_prefix(err, "\"%s\"", s);
   if (r < 0)
     volume_clear(v);
@@ -219,7 +220,7 @@ int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *er
 static int parse_mount(const char *s, struct appc_mount *m, appc_error_t *err)
 {
   struct appc_kv_list kv = {0};
-  int r = parse_pairs(s, NULL, &kv, "--mount", err);
+  int r = parse_pairs(s, NULL, &kv, "mount", err);
 
   memset(m, 0, sizeof *m);
   for (size_t i = 0; r == 0 && i < kv.len; i++) {
@@ -227,15 +228,15 @@ static int parse_mount(const char *s, struct appc_mount *m, appc_error_t *err)
                   : strcmp(kv.items[i].name, "target") == 0 ? &m->path
                                                             : NULL;
     if (slot == NULL)
-      r = appc_error_make(err, 0, "--mount \"%s\": unknown parameter \"%s\"", s, kv.items[i].name);
+      r = appc_error_make(err, 0, "mount \"%s\": unknown parameter \"%s\"", s, kv.items[i].name);
     else if ((*slot = strdup(kv.items[i].value)) == NULL)
-      r = appc_error_make(err, ENOMEM, "--mount");
+      r = appc_error_make(err, ENOMEM, "mount");
   }
   appc_kv_list_clear(&kv);
   if (r == 0 && (m->volume == NULL || m->path == NULL))
-    r = appc_error_make(err, 0, "--mount \"%s\": needs volume=NAME,target=PATH", s);
+    r = appc_error_make(err, 0, "mount \"%s\": needs volume=NAME,target=PATH", s);
   if (r == 0 && appc_validate_acname(m->volume, err) < 0)
-    r = appc_error_prefix(err, "--mount \"%s\": volume", s);
+    r = appc_error_prefix(err, "mount \"%s\": volume", s);
   if (r < 0) {
     free(m->volume);
     free(m->path);
@@ -362,7 +363,7 @@ int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *
       pod->n_volumes++;
     for (size_t j = 0; r == 0 && j + 1 < pod->n_volumes; j++)
       if (strcmp(pod->volumes[j].name, pod->volumes[i].name) == 0)
-        r = appc_error_make(err, 0, "--volume: \"%s\" is given twice", pod->volumes[i].name);
+        r = appc_error_make(err, 0, "volumes: \"%s\" is given twice", pod->volumes[i].name);
   }
   for (size_t i = 0; r == 0 && i < n; i++) {
     pod->n_apps++;

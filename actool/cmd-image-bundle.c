@@ -37,6 +37,7 @@ static int run_image_bundle(const struct actool_globals *g, void *opaque, int ar
   for (size_t i = 0; i < o->set_env.n; i++)
     if (appc_ace_env_add(&env, o->set_env.v[i], &err) < 0) {
       appc_kv_list_clear(&env);
+      appc_error_prefix(&err, "--set-env");
       return actool_fail(&err);
     }
   if ((r = actool_open_store(g, &s)) != 0) {

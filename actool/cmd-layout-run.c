@@ -75,6 +75,7 @@ static int run_layout_run(const struct actool_globals *g, void *opaque, int argc
   for (size_t i = 0; i < o->set_env.n; i++)
     if (appc_ace_env_add(&env, o->set_env.v[i], &err) < 0) {
       appc_kv_list_clear(&env);
+      appc_error_prefix(&err, "--set-env");
       return actool_fail(&err);
     }
   r = run_in_layout(g, o, &env, argc, argv);

@@ -122,7 +122,8 @@ struct appc_ace_app_request {
  * the app's own ENV, so that the more specific setting wins.  VOLUMES are
  * ("NAME,kind=host|empty[,source=PATH]
  * [,readOnly=BOOL][,recursive=BOOL][,mode=M,uid=N,gid=N]", the reference's
- * syntax).  Errors name the option and the rule. */
+ * syntax).  Errors name the volume, mount or environment assignment and the
+ * rule. */
 int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *apps, size_t n,
                        const char *const *volumes, size_t n_volumes, const struct appc_kv_list *env,
                        struct appc_pod_manifest **out, appc_error_t *err);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the executor's refusals of what a caller gives it: the
- * options of appc_ace_run, checked before a pod is made.  Each refusal names
- * the field of struct appc_ace_options and the rule, never a command-line
- * flag (the library knows none; actool adds them). */
+ * options of appc_ace_run, checked before a pod is made, and the volumes,
+ * mounts and environment assignments a pod is built from.  Each refusal
+ * names the field, value or part and the rule, never a command-line flag
+ * (the library knows none; actool adds them). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 
 #include "appc/ace.h"
 #include "appc/schema.h"
+#include "appc/types.h"
 #include "tests/unit/test-util.h"
 
 /* appc_ace_run refuses OPTS before it touches the store or the pod. */
@@ -52,10 +54,49 @@ static void test_run_options(void **state)
   assert_tagged_error(run_with(&o, &err), &err, EINVAL, "build mode: no private_users");
 }
 
+static void test_pod_parts(void **state)
+{
+  static const char *const twice[] = {"data,kind=empty", "data,kind=host,source=/srv"};
+  struct appc_kv_list env = {0};
+  struct appc_volume v;
+  struct appc_pod_manifest *pod = NULL;
+  struct appc_ace_app_request app = {
+      .image_id = "sha512-x", .mounts = (const char *const[]){"x"}, .n_mounts = 1};
+  appc_error_t err = NULL;
+
+  (void) state;
+  assert_tagged_error(appc_ace_env_add(&env, "NOVALUE", &err), &err, 0,
+                      "environment \"NOVALUE\": not KEY=VALUE");
+  assert_tagged_error(appc_ace_env_add(&env, "1A=b", &err), &err, 0, "environment");
+  assert_ok(appc_ace_env_add(&env, "A=b", &err), &err);
+  appc_kv_list_clear(&env);
+
+  assert_tagged_error(appc_ace_volume_parse("data,kind=host,color=red", &v, &err), &err, 0,
+                      "volume \"data,kind=host,color=red\": unknown parameter \"color\"");
+  assert_tagged_error(
+      appc_ace_volume_parse("data,kind=empty,readOnly=maybe", &v, &err), &err, 0,
+      "volume \"data,kind=empty,readOnly=maybe\": bad value \"maybe\" for readOnly");
+  assert_tagged_error(appc_ace_volume_parse("data", &v, &err), &err, 0,
+                      "volume \"data\": needs a name and kind=host|empty");
+  assert_tagged_error(appc_ace_volume_parse("data,kind=empty,kind=host", &v, &err), &err, 0,
+                      "volume \"data,kind=empty,kind=host\": \"kind\" is given twice");
+  assert_tagged_error(appc_ace_volume_parse("data,kind=host", &v, &err), &err, 0,
+                      "volume.source: must be set for a host volume");
+
+  /* Refused before the store is looked at. */
+  assert_tagged_error(appc_ace_pod_build(NULL, NULL, 0, twice, 2, NULL, &pod, &err), &err, 0,
+                      "volumes: \"data\" is given twice");
+  assert_null(pod);
+  assert_tagged_error(appc_ace_pod_build(NULL, &app, 1, NULL, 0, NULL, &pod, &err), &err, 0,
+                      "mount \"x\": \"x\" is not KEY=VALUE");
+  assert_null(pod);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_options),
+      cmocka_unit_test(test_pod_parts),
   };
   return cmocka_run_group_tests_name("ace-options", tests, NULL, NULL);
 }
