@@ -76,15 +76,16 @@ static int check_pod_path(const char *spec, const char *path, appc_error_t *err)
    * put it past the end). */
   if (strncmp(path, "/dev/", 5) != 0 || *(p = path + 5) == '\0')
     return appc_error_make(err, EINVAL,
-                           "--device=%s: the path in the pod must be under /dev/ (it is \"%s\")",
+                           "device \"%s\": the path in the pod must be under /dev/ (it is \"%s\")",
                            spec, path);
   if (strlen(path) >= 256)
-    return appc_error_make(err, ENAMETOOLONG, "--device=%s: the path in the pod is too long", spec);
+    return appc_error_make(err, ENAMETOOLONG, "device \"%s\": the path in the pod is too long",
+                           spec);
   size_t first = strcspn(p, "/");
   for (size_t i = 0; i < ARRAY_SIZE(reserved_names); i++)
     if (strlen(reserved_names[i]) == first && strncmp(p, reserved_names[i], first) == 0)
       return appc_error_make(err, EINVAL,
-                             "--device=%s: /dev/%s is the executor's own (null, zero, full, "
+                             "device \"%s\": /dev/%s is the executor's own (null, zero, full, "
                              "random, urandom, tty, console, ptmx, pts, shm, fd and the std "
                              "streams are provided to every pod)",
                              spec, reserved_names[i]);
@@ -93,14 +94,14 @@ static int check_pod_path(const char *spec, const char *path, appc_error_t *err)
     if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.') ||
         strspn(p, allowed) < len)
       return appc_error_make(err, EINVAL,
-                             "--device=%s: \"%s\" is not a plain path (letters, digits, '.', "
+                             "device \"%s\": \"%s\" is not a plain path (letters, digits, '.', "
                              "'_', '+' and '-' between single slashes; no \".\" or \"..\")",
                              spec, path);
     p += len;
     if (*p == '/')
       p++;
     if (*p == '\0' && p[-1] == '/')
-      return appc_error_make(err, EINVAL, "--device=%s: \"%s\" ends in a slash", spec, path);
+      return appc_error_make(err, EINVAL, "device \"%s\": \"%s\" ends in a slash", spec, path);
   }
   return 0;
 }
@@ -113,7 +114,7 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
 
   memset(out, 0, sizeof *out);
   if (copy == NULL)
-    return appc_error_make(err, ENOMEM, "--device");
+    return appc_error_make(err, ENOMEM, "device");
   /* HOST, HOST:POD, HOST:ACCESS or HOST:POD:ACCESS, as docker reads it:
    * a last field made of r, w and m is the access. */
   host = copy;
@@ -127,7 +128,7 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
       access = c2 + 1;
       if (strchr(access, ':') != NULL || !is_access_spec(access))
         return appc_error_make(err, EINVAL,
-                               "--device=%s: not HOSTPATH[:PODPATH][:ACCESS] (ACCESS is made of "
+                               "device \"%s\": not HOSTPATH[:PODPATH][:ACCESS] (ACCESS is made of "
                                "r, w and m, each once)",
                                spec);
     } else if (is_access_spec(c1 + 1)) {
@@ -137,17 +138,17 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
     }
   }
   if (host[0] != '/')
-    return appc_error_make(err, EINVAL, "--device=%s: the host path must be absolute", spec);
+    return appc_error_make(err, EINVAL, "device \"%s\": the host path must be absolute", spec);
   if (pod == NULL)
     pod = host;
   if (check_pod_path(spec, pod, err) < 0)
     return -1;
   /* The host's node, symlinks followed (/dev/disk/by-id/... are links). */
   if (stat(host, &st) < 0)
-    return appc_error_make(err, errno, "--device=%s: %s", spec, host);
+    return appc_error_make(err, errno, "device \"%s\": %s", spec, host);
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-    return appc_error_make(err, EINVAL, "--device=%s: %s is not a character or block device", spec,
-                           host);
+    return appc_error_make(err, EINVAL, "device \"%s\": %s is not a character or block device",
+                           spec, host);
   out->rule = (struct ace_device_rule){
       .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
       .major = major(st.st_rdev),
@@ -158,7 +159,7 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
   out->pod_path = strdup(pod);
   if (out->host_path == NULL || out->pod_path == NULL) {
     ace_device_clear(out);
-    return appc_error_make(err, ENOMEM, "--device");
+    return appc_error_make(err, ENOMEM, "device");
   }
   return 0;
 }
@@ -179,7 +180,7 @@ int ace_device_check_unique(const struct ace_device *devices, size_t n, appc_err
       /* The same node twice, or one beneath the other (a node is a file). */
       if (strcmp(a, b) == 0 || (la > lb && strncmp(a, b, lb) == 0 && a[lb] == '/') ||
           (lb > la && strncmp(a, b, la) == 0 && b[la] == '/'))
-        return appc_error_make(err, EINVAL, "--device: %s and %s cannot both be in the pod", b, a);
+        return appc_error_make(err, EINVAL, "devices: %s and %s cannot both be in the pod", b, a);
     }
   return 0;
 }

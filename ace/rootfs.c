@@ -256,7 +256,7 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
   for (size_t i = 0; i < spec->n_devices; i++) {
     const struct ace_device *d = &spec->devices[i];
     if ((h->extra_fds[i] = clone_tree(AT_FDCWD, d->host_path, false, err, d->host_path)) < 0)
-      return appc_error_prefix(err, "--device");
+      return appc_error_prefix(err, "device");
   }
   if (spec->console && ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0 &&
       (h->console_fd = clone_tree(AT_FDCWD, tty, false, err, tty)) < 0)
@@ -434,7 +434,7 @@ static int attach_devices(const struct ace_rootfs_spec *spec, const struct host_
     *strrchr(parent, '/') = '\0';
     if (make_dirs(parent, err) < 0 || create_file(path, 0600, err) < 0 ||
         attach_tree(h->extra_fds[i], path, err) < 0)
-      return appc_error_prefix(err, "--device %s", spec->devices[i].host_path);
+      return appc_error_prefix(err, "device %s", spec->devices[i].host_path);
   }
   return 0;
 }

@@ -77,9 +77,9 @@ else
 fi
 
 check_rejects "a file that is not a device" \
-  "--device=/etc/passwd:/dev/p: /etc/passwd is not a character or block device" \
+  'device "/etc/passwd:/dev/p": /etc/passwd is not a character or block device' \
   "$ACTOOL" run --device=/etc/passwd:/dev/p example.com/bb --exec=/bin/true
-check_rejects "a missing host path" "--device=/dev/actool-none: /dev/actool-none: No such file" \
+check_rejects "a missing host path" 'device "/dev/actool-none": /dev/actool-none: No such file' \
   "$ACTOOL" run --device=/dev/actool-none example.com/bb --exec=/bin/true
 check_rejects "a pod path outside /dev" "the path in the pod must be under /dev/" \
   "$ACTOOL" run --device="$LOOP:/etc/x" example.com/bb --exec=/bin/true

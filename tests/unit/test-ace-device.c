@@ -2,7 +2,7 @@
 /* Unit tests of ace/device.c's --device parsing: the forms docker reads
  * (HOST, HOST:POD, HOST:ACCESS, HOST:POD:ACCESS), the node's type and
  * numbers taken from the host (symlinks followed), and every refusal
- * naming the option and the rule. */
+ * naming the device as given and the rule, with no command-line flag. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,13 +33,18 @@ static void parse_ok(const char *spec, const char *host, const char *pod, const 
   ace_device_clear(&d);
 }
 
-static void parse_fails(const char *spec, const char *needle)
+static void parse_fails_with(const char *spec, int errnum, const char *needle)
 {
   struct ace_device d;
   appc_error_t err = NULL;
 
-  assert_error_contains(ace_device_parse(spec, &d, &err), &err, needle);
+  assert_tagged_error(ace_device_parse(spec, &d, &err), &err, errnum, needle);
   assert_null(d.host_path);
+}
+
+static void parse_fails(const char *spec, const char *needle)
+{
+  parse_fails_with(spec, EINVAL, needle);
 }
 
 static void test_forms(void **state)
@@ -79,7 +84,7 @@ static void test_block_node_through_a_symlink(void **state)
 static void test_refusals(void **state)
 {
   (void) state;
-  parse_fails("dev/null", "--device=dev/null: the host path must be absolute");
+  parse_fails("dev/null", "device \"dev/null\": the host path must be absolute");
   parse_fails("/dev/null:/tmp/n", "must be under /dev/");
   parse_fails("/dev/null:/dev/", "must be under /dev/");
   parse_fails("/dev/null", "/dev/null is the executor's own");
@@ -93,7 +98,8 @@ static void test_refusals(void **state)
   parse_fails("/dev/null:/dev/x:rr", "ACCESS is made of r, w and m, each once");
   parse_fails("/dev/null:/dev/x:rwx", "ACCESS is made of r, w and m");
   parse_fails("/dev/null:/dev/x:r:w", "not HOSTPATH[:PODPATH][:ACCESS]");
-  parse_fails("/dev/no-such-node", "--device=/dev/no-such-node: /dev/no-such-node");
+  parse_fails_with("/dev/no-such-node", ENOENT,
+                   "device \"/dev/no-such-node\": /dev/no-such-node: No such file");
   parse_fails("/etc/passwd:/dev/p", "is not a character or block device");
   parse_fails("/dev:/dev/d", "is not a character or block device");
 }
@@ -108,8 +114,8 @@ static void test_unique_paths(void **state)
   assert_ok(ace_device_parse("/dev/zero:/dev/b", &d[1], &err), &err);
   assert_ok(ace_device_check_unique(d, 2, &err), &err);
   assert_ok(ace_device_parse("/dev/zero:/dev/a/b", &d[2], &err), &err);
-  assert_error_contains(ace_device_check_unique(d, 3, &err), &err,
-                        "--device: /dev/a and /dev/a/b cannot both be in the pod");
+  assert_tagged_error(ace_device_check_unique(d, 3, &err), &err, EINVAL,
+                      "devices: /dev/a and /dev/a/b cannot both be in the pod");
   ace_device_clear(&d[2]);
   assert_ok(ace_device_parse("/dev/full:/dev/b", &d[2], &err), &err);
   assert_error_contains(ace_device_check_unique(d, 3, &err), &err, "/dev/b and /dev/b");
