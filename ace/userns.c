@@ -68,20 +68,20 @@ int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_
     goto bad;
   if (base == 0)
     return appc_error_make(err, EINVAL,
-                           "--private-users=%s: uid 0 cannot start the range (root in the pod "
+                           "private_users \"%s\": uid 0 cannot start the range (root in the pod "
                            "would be root on the host)",
                            spec);
   if (count == 0 || count > UINT32_MAX || base > UINT32_MAX - 1 ||
       base + count - 1 > UINT32_MAX - 1)
     return appc_error_make(err, EINVAL,
-                           "--private-users=%s: the range must be 1 or more ids between 1 and "
+                           "private_users \"%s\": the range must be 1 or more ids between 1 and "
                            "4294967294",
                            spec);
   out->base = (uint32_t) base;
   out->count = (uint32_t) count;
   return 0;
 bad:
-  return appc_error_make(err, EINVAL, "--private-users=%s: not UID:COUNT (or auto)", spec);
+  return appc_error_make(err, EINVAL, "private_users \"%s\": not UID:COUNT (or auto)", spec);
 }
 
 /* ---- leases ------------------------------------------------------------------ */
@@ -199,7 +199,7 @@ static int take_range(struct ace_userns *u, const struct ace_userns_range *want,
     const struct lease *o = first_overlap(&t, want->base, want->count);
     if (o != NULL) {
       appc_error_make(err, EBUSY,
-                      "--private-users=%" PRIu32 ":%" PRIu32 ": ids %" PRIu32 "-%" PRIu32
+                      "private_users \"%" PRIu32 ":%" PRIu32 "\": ids %" PRIu32 "-%" PRIu32
                       " are pod %s's",
                       want->base, want->count, o->base, o->base + (o->count - 1), o->uuid);
       goto out;
@@ -210,7 +210,7 @@ static int take_range(struct ace_userns *u, const struct ace_userns_range *want,
     while (b <= AUTO_LAST && first_overlap(&t, b, AUTO_COUNT) != NULL)
       b += AUTO_COUNT;
     if (b > AUTO_LAST) {
-      appc_error_make(err, EBUSY, "--private-users: every range of %u ids is in use", AUTO_COUNT);
+      appc_error_make(err, EBUSY, "private_users: every range of %u ids is in use", AUTO_COUNT);
       goto out;
     }
     u->range = (struct ace_userns_range){b, AUTO_COUNT};
@@ -354,7 +354,7 @@ int ace_userns_create(const struct ace_userns_range *want, const char *uuid, boo
   u->userns_fd = u->netns_fd = u->utsns_fd = u->ipcns_fd = -1;
   if (take_range(u, want, uuid, err) < 0 || make_namespaces(u, new_net, err) < 0) {
     ace_userns_release(u);
-    return appc_error_prefix(err, "--private-users");
+    return appc_error_prefix(err, "user namespace");
   }
   *out = u;
   return 0;

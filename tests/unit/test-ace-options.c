@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the executor's refusals of what a caller gives it: the
- * options of appc_ace_run, checked before a pod is made, and the volumes,
+ * options of appc_ace_run, checked before a pod is made (private_users
+ * among them, parsed as the pod's user namespace is made), and the volumes,
  * mounts and environment assignments a pod is built from.  Each refusal
  * names the field, value or part and the rule, never a command-line flag
  * (the library knows none; actool adds them). */
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <unistd.h>
 
+#include "ace/internal.h"
 #include "appc/ace.h"
 #include "appc/schema.h"
 #include "appc/types.h"
@@ -92,11 +94,28 @@ static void test_pod_parts(void **state)
   assert_null(pod);
 }
 
+static void test_private_users(void **state)
+{
+  struct ace_userns_range range;
+  appc_error_t err = NULL;
+
+  (void) state;
+  assert_tagged_error(ace_userns_parse("10:abc", &range, &err), &err, EINVAL,
+                      "private_users \"10:abc\": not UID:COUNT (or auto)");
+  assert_tagged_error(ace_userns_parse("0:100", &range, &err), &err, EINVAL,
+                      "private_users \"0:100\": uid 0 cannot start the range");
+  assert_tagged_error(ace_userns_parse("4294967000:1000", &range, &err), &err, EINVAL,
+                      "private_users \"4294967000:1000\": the range must be 1 or more ids");
+  assert_ok(ace_userns_parse("auto", &range, &err), &err);
+  assert_int_equal(range.count, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_options),
       cmocka_unit_test(test_pod_parts),
+      cmocka_unit_test(test_private_users),
   };
   return cmocka_run_group_tests_name("ace-options", tests, NULL, NULL);
 }
