@@ -177,7 +177,8 @@ int actool_fail_hint(appc_error_t *err, int errnum, const char *hint);
 int actool_fail_output(appc_error_t *err, const char *flag);
 /* The same for what fetches over the network: an untrusted certificate,
  * plain http refused, an image without a signature, each told which option
- * allows it. */
+ * allows it, and an image the store lacks, told the option that kept the
+ * network out. */
 int actool_fail_net(appc_error_t *err);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */

@@ -91,6 +91,7 @@ int actool_fail_net(appc_error_t *err)
       {EKEYREJECTED, "use --cacert=FILE to trust its CA"},
       {EPROTONOSUPPORT, "--insecure-options=http allows plain http"},
       {ENOKEY, "use --insecure-options=image to import it unverified"},
+      {ENONET, "--store-only"},
   };
 
   for (size_t i = 0; *err != NULL && i < ARRAY_SIZE(hints); i++)

@@ -21,6 +21,9 @@
  * - ENOKEY from appc_fetch: the image has no signature to check (an OCI or
  *   Docker image, a file without FILE.asc, a URL whose .asc is missing),
  *   which appc_fetch_options.insecure_image accepts;
+ * - ENONET from appc_fetch and appc_fetch_dependencies with
+ *   appc_fetch_options.store_only: the image is not in the store (or is a
+ *   URL), and the network is ruled out;
  * - EEXIST from appc_ace_reify and appc_ace_pod_build: two apps of the pod
  *   have the same name;
  * - ENOEXEC from appc_ace_pod_build: an app has no command to run (its

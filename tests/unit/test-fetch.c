@@ -158,6 +158,16 @@ static void test_fetch_files(void **state)
   expect_store_empty(store_dir);
   seen.cancel = false;
 
+  /* Store only: what the store lacks is refused with ENONET, a URL at once,
+   * the network untouched (no client is given). */
+  o.store_only = true;
+  assert_tagged_error(appc_fetch(s, "example.com/none", &o, &img, &err), &err, ENONET,
+                      "example.com/none: no such image in the store, and store_only forbids the "
+                      "network");
+  assert_tagged_error(appc_fetch(s, "https://example.com/x.aci", &o, &img, &err), &err, ENONET,
+                      "https://example.com/x.aci: store_only forbids the network");
+  o.store_only = false;
+
   assert_ok(appc_fetch(s, aci, &o, &img, &err), &err);
   assert_string_equal(img.id, id);
   assert_string_equal(img.name, "example.com/fetched");
