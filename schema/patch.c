@@ -514,32 +514,35 @@ static int patch_app(struct appc_app *app, const struct appc_manifest_patch *p, 
   return 0;
 }
 
-/* Every option value must be UTF-8, as every string of a parsed manifest is:
+/* Every value must be UTF-8, as every string of a parsed manifest is:
  * a value that is not could only be written with its bytes replaced (Go
  * writes "\ufffd"), silently changing what was asked for. */
 static int check_utf8(const struct appc_manifest_patch *p, appc_error_t *err)
 {
+  /* Named as the struct's fields: the library knows no flags. */
+#define FIELD(f) #f, p->f
   const struct {
-    const char *option;
+    const char *field;
     const char *value;
   } values[] = {
-      {"--name", p->name},
-      {"--exec", p->exec},
-      {"--user", p->user},
-      {"--group", p->group},
-      {"--supplementary-groups", p->supplementary_groups},
-      {"--capability", p->capability},
-      {"--revoke-capability", p->revoke_capability},
-      {"--mounts", p->mounts},
-      {"--ports", p->ports},
-      {"--isolators", p->isolators},
-      {"--seccomp-mode", p->seccomp_mode},
-      {"--seccomp-set", p->seccomp_set},
+      {FIELD(name)},
+      {FIELD(exec)},
+      {FIELD(user)},
+      {FIELD(group)},
+      {FIELD(supplementary_groups)},
+      {FIELD(capability)},
+      {FIELD(revoke_capability)},
+      {FIELD(mounts)},
+      {FIELD(ports)},
+      {FIELD(isolators)},
+      {FIELD(seccomp_mode)},
+      {FIELD(seccomp_set)},
   };
+#undef FIELD
 
   for (size_t i = 0; i < ARRAY_SIZE(values); i++)
     if (values[i].value != NULL && !appc_utf8_valid(values[i].value))
-      return appc_error_make(err, 0, "%s: the value is not valid UTF-8", values[i].option);
+      return appc_error_make(err, 0, "%s: the value is not valid UTF-8", values[i].field);
   return 0;
 }
 
@@ -564,7 +567,7 @@ int appc_image_manifest_patch(struct appc_image_manifest *m, const struct appc_m
   if (m->app == NULL && (needs_app(p) || given(p->seccomp_mode)))
     return appc_error_make(err, 0, "no app in the supplied manifest and no exec command provided");
   if (!given(p->seccomp_mode) && given(p->seccomp_set))
-    return appc_error_make(err, 0, "--seccomp-set specified without --seccomp-mode");
+    return appc_error_make(err, 0, "seccomp_set specified without seccomp_mode");
   if (m->app != NULL && patch_app(m->app, p, err) < 0)
     return -1;
   /* The reference validates the manifest again when writing it out. */

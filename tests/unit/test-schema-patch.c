@@ -57,9 +57,9 @@ static void test_not_utf8(void **state)
   struct appc_manifest_patch p = {.user = "1000", .group = "100\xc7"};
   const char *json = "{" IM ",\"app\":{" APP "}}";
 
-  assert_error_contains(patch(json, &p, NULL, &err), &err, "--group: the value is not valid UTF-8");
+  assert_tagged_error(patch(json, &p, NULL, &err), &err, 0, "group: the value is not valid UTF-8");
   p = (struct appc_manifest_patch){.exec = "/bin/\xed\xa0\x80"}; /* a surrogate */
-  assert_error_contains(patch(json, &p, NULL, &err), &err, "--exec: the value is not valid UTF-8");
+  assert_tagged_error(patch(json, &p, NULL, &err), &err, 0, "exec: the value is not valid UTF-8");
   p = (struct appc_manifest_patch){.exec = "/bin/caf\xc3\xa9", .user = "\xf0\x9f\x98\x80"};
   assert_ok(patch(json, &p, NULL, &err), &err);
 }
@@ -184,11 +184,11 @@ static void test_seccomp(void **state)
       {"retain,errno=eperm", "a", "must start with an 'E'"},
       {"retain,code=1", "a", "invalid seccomp-mode optional argument"},
       {"retain,errno=E=1", "a", "cannot parse seccomp-mode argument"},
-      {NULL, "a", "--seccomp-set specified without --seccomp-mode"},
+      {NULL, "a", "seccomp_set specified without seccomp_mode"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     p = (struct appc_manifest_patch){.seccomp_mode = bad[i].mode, .seccomp_set = bad[i].set};
-    assert_error_contains(patch(json, &p, NULL, &err), &err, bad[i].error);
+    assert_tagged_error(patch(json, &p, NULL, &err), &err, 0, bad[i].error);
   }
 }
 
