@@ -678,7 +678,7 @@ static int normalize_fingerprint(const char *fingerprint, char *out, appc_error_
   if (too_long || !appc_trust_is_fingerprint(out))
     return appc_error_make(err, 0,
                            "\"%s\": not a key fingerprint: give all of its 40 hex digits (64 for "
-                           "a v5 key), as `trust --list` shows them",
+                           "a v5 key), as a listing of the trust store shows them",
                            fingerprint);
   return 0;
 }

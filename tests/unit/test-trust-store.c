@@ -755,6 +755,14 @@ static void test_remove_refuses_what_is_not_a_fingerprint(void **state)
   const char *bad[] = {"", short_one, long_one, key_id, "zz", "../../../etc/passwd"};
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     remove_fails(store, NULL, false, bad[i], "not a key fingerprint");
+  /* The whole rule, naming no command (the library knows none). */
+  struct appc_trust_keys removed;
+  appc_error_t err = NULL;
+  assert_tagged_error(appc_trust_remove(store_at(store), NULL, false, "zz", &removed, &err), &err,
+                      0,
+                      "\"zz\": not a key fingerprint: give all of its 40 hex digits (64 for a v5 "
+                      "key), as a listing of the trust store shows them");
+  appc_trust_keys_clear(&removed);
   remove_fails(store, "a/../b", false, keys.fpr_one, "path component");
   assert_true(exists(store, root) && exists(store, com) && exists(store, app));
   free(short_one), free(long_one), free(key_id);
