@@ -582,10 +582,10 @@ static int prepare_default_net(struct pod_run *r, appc_error_t *err)
     unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
     if (colon == NULL || colon == spec || (size_t) (colon - spec) >= sizeof name || *end != '\0' ||
         colon[1] == '\0')
-      return appc_error_make(err, EINVAL, "publish \"%s\": not NAME:HOSTPORT", spec);
+      return appc_error_make(err, EINVAL, "published port \"%s\": not NAME:HOSTPORT", spec);
     snprintf(name, sizeof name, "%.*s", (int) (colon - spec), spec);
     if (add_port_map(r, name, port, maps, &n, err) < 0)
-      return appc_error_prefix(err, "publish \"%s\"", spec);
+      return appc_error_prefix(err, "published port \"%s\"", spec);
   }
   return ace_net_prepare(r->s, r->uuid, maps, n, &r->net, err);
 }

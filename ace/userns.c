@@ -68,20 +68,20 @@ int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_
     goto bad;
   if (base == 0)
     return appc_error_make(err, EINVAL,
-                           "private_users \"%s\": uid 0 cannot start the range (root in the pod "
+                           "user id range \"%s\": uid 0 cannot start the range (root in the pod "
                            "would be root on the host)",
                            spec);
   if (count == 0 || count > UINT32_MAX || base > UINT32_MAX - 1 ||
       base + count - 1 > UINT32_MAX - 1)
     return appc_error_make(err, EINVAL,
-                           "private_users \"%s\": the range must be 1 or more ids between 1 and "
+                           "user id range \"%s\": the range must be 1 or more ids between 1 and "
                            "4294967294",
                            spec);
   out->base = (uint32_t) base;
   out->count = (uint32_t) count;
   return 0;
 bad:
-  return appc_error_make(err, EINVAL, "private_users \"%s\": not UID:COUNT (or auto)", spec);
+  return appc_error_make(err, EINVAL, "user id range \"%s\": not UID:COUNT (or auto)", spec);
 }
 
 /* ---- leases ------------------------------------------------------------------ */
@@ -199,7 +199,7 @@ static int take_range(struct ace_userns *u, const struct ace_userns_range *want,
     const struct lease *o = first_overlap(&t, want->base, want->count);
     if (o != NULL) {
       appc_error_make(err, EBUSY,
-                      "private_users \"%" PRIu32 ":%" PRIu32 "\": ids %" PRIu32 "-%" PRIu32
+                      "user id range \"%" PRIu32 ":%" PRIu32 "\": ids %" PRIu32 "-%" PRIu32
                       " are pod %s's",
                       want->base, want->count, o->base, o->base + (o->count - 1), o->uuid);
       goto out;

@@ -99,7 +99,7 @@ long=$!
 for _ in $(seq 100); do [ -s "$TMP/long.out" ] && break; sleep 0.1; done
 cat "$TMP/u2" >>"$TMP/uuids"
 check_rejects "a range overlapping a running pod's is refused, naming the pod" \
-  "private_users \"310000:10\": ids 300000-365535 are pod $(cat "$TMP/u2")'s" \
+  "user id range \"310000:10\": ids 300000-365535 are pod $(cat "$TMP/u2")'s" \
   "$ACTOOL" run --private-users=310000:10 example.com/bb --exec=/bin/true
 run_capture "$ACTOOL" run --private-users example.com/bb --exec=/bin/cat -- /proc/self/uid_map
 other=$(awk '{print $2}' "$TMP/.out")
@@ -192,7 +192,7 @@ check_rejects "uid 0 cannot start a range" "uid 0 cannot start the range" \
   "$ACTOOL" run --private-users=0:100 example.com/bb --exec=/bin/true
 check_rejects "a range past the last id" "the range must be 1 or more ids" \
   "$ACTOOL" run --private-users=4294967000:1000 example.com/bb --exec=/bin/true
-check_rejects "not UID:COUNT" 'private_users "10:abc": not UID:COUNT' \
+check_rejects "not UID:COUNT" 'user id range "10:abc": not UID:COUNT' \
   "$ACTOOL" run --private-users=10:abc example.com/bb --exec=/bin/true
 check "--private-users never takes the image name for its value" \
   "$ACTOOL" run --private-users example.com/bb --exec=/bin/true

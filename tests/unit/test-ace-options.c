@@ -101,11 +101,11 @@ static void test_private_users(void **state)
 
   (void) state;
   assert_tagged_error(ace_userns_parse("10:abc", &range, &err), &err, EINVAL,
-                      "private_users \"10:abc\": not UID:COUNT (or auto)");
+                      "user id range \"10:abc\": not UID:COUNT (or auto)");
   assert_tagged_error(ace_userns_parse("0:100", &range, &err), &err, EINVAL,
-                      "private_users \"0:100\": uid 0 cannot start the range");
+                      "user id range \"0:100\": uid 0 cannot start the range");
   assert_tagged_error(ace_userns_parse("4294967000:1000", &range, &err), &err, EINVAL,
-                      "private_users \"4294967000:1000\": the range must be 1 or more ids");
+                      "user id range \"4294967000:1000\": the range must be 1 or more ids");
   assert_ok(ace_userns_parse("auto", &range, &err), &err);
   assert_int_equal(range.count, 0);
 }
