@@ -114,7 +114,7 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
 
   memset(out, 0, sizeof *out);
   if (copy == NULL)
-    return appc_error_make(err, ENOMEM, "device");
+    return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
   /* HOST, HOST:POD, HOST:ACCESS or HOST:POD:ACCESS, as docker reads it:
    * a last field made of r, w and m is the access. */
   host = copy;
@@ -159,7 +159,7 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
   out->pod_path = strdup(pod);
   if (out->host_path == NULL || out->pod_path == NULL) {
     ace_device_clear(out);
-    return appc_error_make(err, ENOMEM, "device");
+    return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
   }
   return 0;
 }

@@ -2,12 +2,12 @@
 /* `run --device=HOSTPATH[:PODPATH][:ACCESS]` values, one a line (at most
  * eight), then the check that no two share a pod path.  The host paths are
  * looked up (stat) on this machine, so /dev/null, /dev/zero and the like
- * reach the rules.  Properties: a refusal names --device and leaves nothing
- * behind; a device parsed has an absolute host path (the spec's first
- * field), a plain pod path under /dev/ that is not the executor's own, a
- * rule for a character or block node with some of r, w and m, and parsing
- * HOST:POD:ACCESS again gives the same; the uniqueness check refuses
- * exactly the sets with a pod path equal to or beneath another. */
+ * reach the rules.  Properties: a refusal names the value as given
+ * (device "VALUE", no command-line flag) and leaves nothing behind; a device parsed has an absolute
+ * host path (the spec's first field), a plain pod path under /dev/ that is not the executor's own,
+ * a rule for a character or block node with some of r, w and m, and parsing HOST:POD:ACCESS again
+ * gives the same; the uniqueness check refuses exactly the sets with a pod path equal to or beneath
+ * another. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -103,7 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cleanup_error appc_error_t err = NULL;
     struct ace_device *d = &devices[n];
     if (ace_device_parse(specs[i], d, &err) < 0) {
-      if (err == NULL || strncmp(err->msg, "--device", 8) != 0)
+      cleanup_free char *named = NULL;
+      if (asprintf(&named, "device \"%s\"", specs[i]) < 0)
+        abort();
+      if (err == NULL || strncmp(err->msg, named, strlen(named)) != 0)
         fuzz_fail("\"%s\" was refused with \"%s\"", specs[i], err ? err->msg : "(no error)");
       if (d->host_path != NULL || d->pod_path != NULL)
         fuzz_fail("\"%s\" was refused but left paths behind", specs[i]);
