@@ -180,6 +180,10 @@ int actool_fail_output(appc_error_t *err, const char *flag);
  * allows it, and an image the store lacks, told the option that kept the
  * network out. */
 int actool_fail_net(appc_error_t *err);
+/* Add --set-env's KEY=VALUE ASSIGNMENTS to ENV, a later one of a name
+ * winning; a bad one is printed, naming --set-env: ACTOOL_EXIT_FAILURE. */
+struct appc_kv_list;
+int actool_set_env(struct appc_kv_list *env, const struct actool_list *assignments);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;

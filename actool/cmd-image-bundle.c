@@ -34,12 +34,10 @@ static int run_image_bundle(const struct actool_globals *g, void *opaque, int ar
 
   if (argc != 2)
     return actool_usage_error("image bundle", "needs IMAGE and DIR");
-  for (size_t i = 0; i < o->set_env.n; i++)
-    if (appc_ace_env_add(&env, o->set_env.v[i], &err) < 0) {
-      appc_kv_list_clear(&env);
-      appc_error_prefix(&err, "--set-env");
-      return actool_fail(&err);
-    }
+  if ((r = actool_set_env(&env, &o->set_env)) != ACTOOL_EXIT_OK) {
+    appc_kv_list_clear(&env);
+    return r;
+  }
   if ((r = actool_open_store(g, &s)) != 0) {
     appc_kv_list_clear(&env);
     return r;

@@ -61,7 +61,6 @@ static int run_layout_run(const struct actool_globals *g, void *opaque, int argc
 {
   const struct layout_run_options *o = opaque;
   struct appc_kv_list env = {0};
-  appc_error_t err = NULL;
   int r;
 
   if (argc == 0)
@@ -72,12 +71,10 @@ static int run_layout_run(const struct actool_globals *g, void *opaque, int argc
     actool_error("layout run: running a command in the layout needs root");
     return ACTOOL_EXIT_FAILURE;
   }
-  for (size_t i = 0; i < o->set_env.n; i++)
-    if (appc_ace_env_add(&env, o->set_env.v[i], &err) < 0) {
-      appc_kv_list_clear(&env);
-      appc_error_prefix(&err, "--set-env");
-      return actool_fail(&err);
-    }
+  if ((r = actool_set_env(&env, &o->set_env)) != ACTOOL_EXIT_OK) {
+    appc_kv_list_clear(&env);
+    return r;
+  }
   r = run_in_layout(g, o, &env, argc, argv);
   appc_kv_list_clear(&env);
   return r;

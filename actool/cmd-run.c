@@ -375,12 +375,7 @@ static int gather_env(const struct actool_globals *g, const struct run_options *
   for (size_t i = 0; i < o->env_files.n; i++)
     if (appc_ace_env_file(o->env_files.v[i], env, actool_notify, (void *) g, &err) < 0)
       return actool_fail(&err);
-  for (size_t i = 0; i < o->set_env.n; i++)
-    if (appc_ace_env_add(env, o->set_env.v[i], &err) < 0) {
-      appc_error_prefix(&err, "--set-env");
-      return actool_fail(&err);
-    }
-  return ACTOOL_EXIT_OK;
+  return actool_set_env(env, &o->set_env);
 }
 
 static int run_run(const struct actool_globals *g, void *options, int argc, char **argv)

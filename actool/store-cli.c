@@ -11,6 +11,7 @@
 #include "actool/actool.h"
 #include "actool/options.h"
 #include "common/cleanup.h"
+#include "appc/ace.h"
 #include "appc/store.h"
 #include "common/macros.h"
 
@@ -98,6 +99,18 @@ int actool_fail_net(appc_error_t *err)
     if ((*err)->errnum == hints[i].errnum)
       return actool_fail_hint(err, hints[i].errnum, hints[i].hint);
   return actool_fail(err);
+}
+
+int actool_set_env(struct appc_kv_list *env, const struct actool_list *assignments)
+{
+  cleanup_error appc_error_t err = NULL;
+
+  for (size_t i = 0; i < assignments->n; i++)
+    if (appc_ace_env_add(env, assignments->v[i], &err) < 0) {
+      appc_error_prefix(&err, "--set-env");
+      return actool_fail(&err);
+    }
+  return ACTOOL_EXIT_OK;
 }
 
 const struct actool_command *actool_find_subcommand(const struct actool_command *cmd,
