@@ -263,6 +263,13 @@ refuse_case() { # NAME INPUT OPTIONS...
 }
 refuse_case cap-and-revoke "$IN" --capability=CAP_CHOWN --revoke-capability=CAP_MKNOD
 refuse_case seccomp-set-without-mode "$IN" --seccomp-set=reboot
+if grep -qF -- "--seccomp-set specified without --seccomp-mode" "$TMP/ours.err" &&
+  grep -qF -- "--seccomp-set specified without --seccomp-mode" "$TMP/ref.err"; then
+  ok "patch-manifest seccomp-set-without-mode: the reference's message, naming the flags"
+else
+  not_ok "patch-manifest seccomp-set-without-mode: the reference's message, naming the flags"
+  note "ours: $(head -c 300 "$TMP/ours.err")" "reference: $(head -c 300 "$TMP/ref.err")"
+fi
 refuse_case seccomp-bad-mode "$IN" --seccomp-mode=sometimes --seccomp-set=reboot
 refuse_case manifest-and-name "$IN" --manifest="$TMP/replacement.json" --name=example.com/x
 refuse_case bad-name "$IN" --name="Not A Name"
