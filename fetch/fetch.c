@@ -647,10 +647,10 @@ static int fetch_name_with(struct appc_store *s, const struct expect *ex,
      * caller ruled out (a command line adds how); a store that failed
      * otherwise says so itself. */
     if (o->store_only && miss->errnum == ENOENT)
-      return appc_error_tag(err, ENONET, "%s, and store_only forbids the network", miss->msg);
+      return appc_error_tag(err, ENONET, "%s, and the network is ruled out", miss->msg);
     if (o->store_only) {
       *err = steal_pointer(&miss);
-      return appc_error_prefix(err, "store_only");
+      return -1;
     }
   }
   if (o->http == NULL)
@@ -744,7 +744,7 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
   if (o->store_only)
-    return appc_error_tag(err, ENONET, "%s: store_only forbids the network", url);
+    return appc_error_tag(err, ENONET, "%s: the network is ruled out", url);
   if (o->http == NULL)
     return appc_error_make(err, 0, "%s: no network client", url);
   if (asprintf(&asc, "%s.asc", url) < 0)

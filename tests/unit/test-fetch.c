@@ -162,10 +162,10 @@ static void test_fetch_files(void **state)
    * the network untouched (no client is given). */
   o.store_only = true;
   assert_tagged_error(appc_fetch(s, "example.com/none", &o, &img, &err), &err, ENONET,
-                      "example.com/none: no such image in the store, and store_only forbids the "
-                      "network");
+                      "example.com/none: no such image in the store, and the network is ruled "
+                      "out");
   assert_tagged_error(appc_fetch(s, "https://example.com/x.aci", &o, &img, &err), &err, ENONET,
-                      "https://example.com/x.aci: store_only forbids the network");
+                      "https://example.com/x.aci: the network is ruled out");
   o.store_only = false;
 
   assert_ok(appc_fetch(s, aci, &o, &img, &err), &err);
