@@ -1533,7 +1533,7 @@ static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
   int n = snprintf(line, sizeof line, "%s\n", uuid);
 
   if (appc_atomic_write_at(AT_FDCWD, path, line, (size_t) n, 0644, 0, err) < 0)
-    return appc_error_prefix(err, "uuid_file");
+    return appc_error_prefix(err, "the pod's UUID");
   return 0;
 }
 
