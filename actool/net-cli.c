@@ -137,8 +137,16 @@ int actool_resolve_image(const struct actool_globals *g, struct appc_store *s, c
 {
   struct appc_store_image img = {0};
   cleanup_error appc_error_t err = NULL;
+  enum appc_fetch_kind kind = appc_fetch_classify(arg);
 
-  if (appc_fetch_classify(arg) == APPC_FETCH_NAME && appc_store_lookup(s, arg, &img, &err) == 0) {
+  if (kind == APPC_FETCH_IMAGE_ID) {
+    int r = actool_lookup_image(s, arg, &img);
+    if (r == ACTOOL_EXIT_OK)
+      memcpy(id, img.id, sizeof img.id);
+    appc_store_image_clear(&img);
+    return r;
+  }
+  if (kind == APPC_FETCH_NAME && appc_store_lookup(s, arg, &img, &err) == 0) {
     memcpy(id, img.id, sizeof img.id);
     appc_store_image_clear(&img);
     return ACTOOL_EXIT_OK;

@@ -67,6 +67,10 @@ enum appc_fetch_kind appc_fetch_classify(const char *arg)
   if (stat(arg, &st) == 0 || arg[0] == '/' || arg[0] == '.' ||
       (len > 4 && strcmp(arg + len - 4, ".aci") == 0) || looks_like_file_name(arg))
     return APPC_FETCH_FILE;
+  /* The store's lookup takes every "sha512-" spec for an ID (and says
+   * which rule a malformed one breaks). */
+  if (strncmp(arg, APPC_IMAGE_ID_PREFIX, sizeof APPC_IMAGE_ID_PREFIX - 1) == 0)
+    return APPC_FETCH_IMAGE_ID;
   return APPC_FETCH_NAME;
 }
 
@@ -178,6 +182,17 @@ static int import_file(struct appc_store *s, const char *path, const struct appc
   return appc_store_import_source(s, src, &io, out, already, err);
 }
 
+/* OUT's dependencies fetched too, unless O says not; OUT is cleared on
+ * failure. */
+static int with_dependencies(struct appc_store *s, const struct appc_fetch_options *o,
+                             struct appc_store_image *out, appc_error_t *err)
+{
+  if (o->no_dependencies || appc_fetch_dependencies(s, out->id, o, err) == 0)
+    return 0;
+  appc_store_image_clear(out);
+  return -1;
+}
+
 static int fetch_file(struct appc_store *s, const char *path, const struct appc_fetch_options *o,
                       struct appc_store_image *out, appc_error_t *err)
 {
@@ -200,10 +215,7 @@ static int fetch_file(struct appc_store *s, const char *path, const struct appc_
     return -1;
   appc_cb_log(o->cb, "%s: %s %s", path, already ? "already in the store as" : "imported as",
               out->id);
-  if (o->no_dependencies || appc_fetch_dependencies(s, out->id, o, err) == 0)
-    return 0;
-  appc_store_image_clear(out);
-  return -1;
+  return with_dependencies(s, o, out, err);
 }
 
 static int fetch_name_string(struct appc_store *s, const char *arg,
@@ -276,6 +288,16 @@ static int fetch_docker(struct appc_store *s, const char *arg, const struct appc
   return appc_oci_import_registry(s, o->http, arg, &io, out, err);
 }
 
+/* An image ID names content, not a place to get it from: the store has
+ * it or nothing does.  Its dependencies are fetched as usual. */
+static int fetch_by_id(struct appc_store *s, const char *id, const struct appc_fetch_options *o,
+                       struct appc_store_image *out, appc_error_t *err)
+{
+  if (appc_store_lookup(s, id, out, err) < 0)
+    return -1;
+  return with_dependencies(s, o, out, err);
+}
+
 int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_options *o,
                struct appc_store_image *out, appc_error_t *err)
 {
@@ -293,6 +315,8 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
     return fetch_docker_archive(s, arg + 15, o, out, err);
   case APPC_FETCH_DOCKER:
     return fetch_docker(s, arg, o, out, err);
+  case APPC_FETCH_IMAGE_ID:
+    return fetch_by_id(s, arg, o, out, err);
   default:
     return fetch_name_string(s, arg, o, out, err);
   }

@@ -57,6 +57,8 @@ enum appc_fetch_kind {
   APPC_FETCH_OCI_LAYOUT,     /* oci:DIR[:REF], an OCI image layout (<appc/oci.h>) */
   APPC_FETCH_DOCKER_ARCHIVE, /* docker-archive:FILE[:REPO:TAG], `docker save` output */
   APPC_FETCH_DOCKER,         /* docker://[REGISTRY/]REPO[:TAG|@DIGEST], a registry's image */
+  APPC_FETCH_IMAGE_ID,       /* sha512-…: an image ID or a prefix of one, which only the
+                                store answers (never a name to discover) */
 };
 enum appc_fetch_kind appc_fetch_classify(const char *arg);
 

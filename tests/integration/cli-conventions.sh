@@ -63,6 +63,16 @@ check_rejects "a name not in the store: image list and fetch suggested" \
 check_rejects "an ID not in the store: image list suggested" \
   "sha512-0123456789ab: no such image in the store \(see 'actool image list'\)$" \
   ac image export sha512-0123456789ab "$TMP/out.aci"
+# An ID names content, not a place: run, fetch and layout init ask the
+# store alone, never discovery (which would look up a host "sha512-…").
+check_rejects "run of an ID not in the store: the same, no discovery" \
+  "^actool: sha512-0123456789ab: no such image in the store \(see 'actool image list'\)$" \
+  ac run sha512-0123456789ab
+check_rejects "fetch of an ID not in the store: no discovery either" \
+  "^actool: sha512-0123456789ab: no such image in the store" ac fetch sha512-0123456789ab
+check_rejects "layout init --from an ID not in the store: the same" \
+  "sha512-0123456789ab: no such image in the store \(see 'actool image list'\)$" \
+  "$ACTOOL" layout init --layout="$TMP/from-id" --from=sha512-0123456789ab
 
 echo "hello, not an image" >"$TMP/notes.txt"
 check_rejects "validate of a text file says: not an ACI" 'notes\.txt: not an ACI .*nor a JSON manifest' \

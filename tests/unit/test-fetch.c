@@ -53,6 +53,11 @@ static void test_classify(void **state)
   /* ...but a name with ".aci" inside a longer word is a name. */
   assert_int_equal(appc_fetch_classify("example.com/my.acid-app"), APPC_FETCH_NAME);
   assert_int_equal(appc_fetch_classify("example.aci.com/app"), APPC_FETCH_NAME);
+  /* Image IDs and prefixes are the store's, never names to discover;
+   * spelt like a file, one is a file. */
+  assert_int_equal(appc_fetch_classify("sha512-0123456789ab"), APPC_FETCH_IMAGE_ID);
+  assert_int_equal(appc_fetch_classify("sha512-XYZ"), APPC_FETCH_IMAGE_ID);
+  assert_int_equal(appc_fetch_classify("sha512-0123456789ab.aci"), APPC_FETCH_FILE);
   /* A name that is also an existing path is the file. */
   write_file(dir, "busybox", "x", 1);
   assert_int_equal(chdir(dir), 0);
@@ -168,11 +173,24 @@ static void test_fetch_files(void **state)
                       "https://example.com/x.aci: the network is ruled out");
   o.store_only = false;
 
+  /* An image ID only the store answers: missing, it is missing (no
+   * network client is asked for). */
+  assert_tagged_error(appc_fetch(s, id, &o, &img, &err), &err, ENOENT,
+                      "no such image in the store");
+
   assert_ok(appc_fetch(s, aci, &o, &img, &err), &err);
   assert_string_equal(img.id, id);
   assert_string_equal(img.name, "example.com/fetched");
   assert_true(seen.said_unverified);
   assert_true(seen.logs >= 2);
+  appc_store_image_clear(&img);
+
+  /* Then found by its ID's prefix, as image commands take it. */
+  char prefix[sizeof APPC_IMAGE_ID_PREFIX + 12];
+  memcpy(prefix, id, sizeof prefix - 1);
+  prefix[sizeof prefix - 1] = '\0';
+  assert_ok(appc_fetch(s, prefix, &o, &img, &err), &err);
+  assert_string_equal(img.id, id);
   appc_store_image_clear(&img);
 
   appc_store_close(s);
