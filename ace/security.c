@@ -58,10 +58,12 @@ struct ace_security {
 
 /* ace.md: "the default set of capabilities" an app gets without a
  * capabilities isolator. */
-static const char *const default_caps[] = {
-    "CAP_AUDIT_WRITE", "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-    "CAP_KILL",        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_NET_BIND_SERVICE", "CAP_SETUID",
-    "CAP_SETGID",      "CAP_SETPCAP", "CAP_SETFCAP",      "CAP_SYS_CHROOT",
+/* The kernel's numbers: libcap (loaded at first use) maps the names that
+ * isolators give, and most apps give none. */
+static const int default_caps[] = {
+    CAP_AUDIT_WRITE, CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+    CAP_KILL,        CAP_MKNOD,   CAP_NET_RAW,      CAP_NET_BIND_SERVICE, CAP_SETUID,
+    CAP_SETGID,      CAP_SETPCAP, CAP_SETFCAP,      CAP_SYS_CHROOT,
 };
 #define N_DEFAULT_CAPS (ARRAY_SIZE(default_caps))
 
@@ -80,7 +82,7 @@ static uint64_t default_mask(void)
 {
   uint64_t mask = 0;
   for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
-    mask |= UINT64_C(1) << cap_number(default_caps[i]);
+    mask |= UINT64_C(1) << default_caps[i];
   return mask;
 }
 
@@ -90,6 +92,8 @@ static int cap_set_mask(const struct appc_isolator *iso, size_t i, uint64_t *out
 {
   uint64_t mask = 0;
 
+  if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0)
+    return appc_error_prefix(err, "app.isolators[%zu]", i);
   for (size_t j = 0; j < iso->set.len; j++) {
     int v = cap_number(iso->set.items[j]);
     if (v < 0)
@@ -107,7 +111,8 @@ static int cap_set_mask(const struct appc_isolator *iso, size_t i, uint64_t *out
 static uint64_t host_caps(uint64_t want, const char *app_name, const struct ace_notes *notes)
 {
   for (int v = 0; v < 64; v++) {
-    if ((want & (UINT64_C(1) << v)) == 0 || cap_get_bound((cap_value_t) v) == 1)
+    if ((want & (UINT64_C(1) << v)) == 0 ||
+        prctl(PR_CAPBSET_READ, (unsigned long) v, 0L, 0L, 0L) == 1)
       continue;
     want &= ~(UINT64_C(1) << v);
     char *name = cap_to_name((cap_value_t) v); /* libcap's: cap_free */
@@ -410,10 +415,6 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
 
   if (sec == NULL)
     return appc_error_make(err, errno, "out of memory");
-  if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0) {
-    free(sec);
-    return appc_error_prefix(err, "app %s: capabilities", app_name);
-  }
   sec->caps = default_mask();
   for (size_t i = 0; i < app->isolators.len; i++) {
     if (prepare_one(sec, &app->isolators.items[i], i, app_name, notes, &st, err) < 0) {

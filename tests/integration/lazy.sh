@@ -138,6 +138,15 @@ else
       --exec=/bin/true
     without MNL "$ACTOOL" --dir="$TMP/store" --insecure-options=image run "$TMP/bb.aci" --exec=/bin/true
     is "libmnl missing: run with its own private network still works" "$status" 0
+    # The default capability set is the kernel's numbers; libcap maps the
+    # names an isolator gives.
+    got=$(loaded "$ACTOOL" --dir="$TMP/store" --insecure-options=image run "$TMP/bb.aci" --exec=/bin/true)
+    is "run of an app without a capabilities isolator opens no ${SONAME[CAP]}" \
+      "$(grep -cxF "${SONAME[CAP]}" <<<"$got")" 0
+    "$ACTOOL" patch-manifest --exec=/bin/true --user=0 --group=0 --capability=CAP_NET_ADMIN \
+      "$TMP/bb.aci" "$TMP/bbcap.aci"
+    got=$(loaded "$ACTOOL" --dir="$TMP/store" --insecure-options=image run "$TMP/bbcap.aci" --exec=/bin/true)
+    is "...an app with one opens it" "$(grep -cxF "${SONAME[CAP]}" <<<"$got")" 1
   fi
 fi
 
