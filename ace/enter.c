@@ -28,24 +28,6 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 
-/* The reified pod manifest every pod's directory holds. */
-static int load_pod(struct appc_store *s, const char *uuid, struct appc_pod_manifest **out,
-                    appc_error_t *err)
-{
-  cleanup_free char *pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
-  cleanup_free char *path = NULL;
-  cleanup_free char *text = NULL;
-  size_t len = 0;
-
-  if (pods == NULL || asprintf(&path, "%s/%s/pod", pods, uuid) < 0)
-    return appc_error_make(err, ENOMEM, "pod %s", uuid);
-  if (appc_read_file_at(AT_FDCWD, path, 1 << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
-                        &len, err) < 0 ||
-      appc_pod_manifest_parse(text, len, out, err) < 0)
-    return appc_error_prefix(err, "pod %s", uuid);
-  return 0;
-}
-
 static const struct appc_runtime_app *
 pick_app(const struct appc_pod_manifest *pod, const char *uuid, const char *name, appc_error_t *err)
 {
@@ -245,7 +227,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
     goto out;
   }
   const struct appc_runtime_app *ra = NULL;
-  if (load_pod(s, info.uuid, &pod, err) < 0 ||
+  if (appc_ace_pod_manifest(s, info.uuid, &pod, err) < 0 ||
       (ra = pick_app(pod, info.uuid, app_name, err)) == NULL)
     goto out;
   pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);

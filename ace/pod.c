@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The pods of a store: DIR/pods/UUID/, one directory per pod that runs or
- * whose actool died without cleaning up.
+/* The pods of a store: RUNTIME/UUID/ (ace_pods_runtime_open), one state
+ * directory per pod that runs, was kept when it exited, or whose actool died
+ * without cleaning up; beside it DIR/pods/UUID/, what its apps write.
  *
- * A pod directory is made under a temporary name with its `lock` already
+ * A state directory is made under a temporary name with its `lock` already
  * held (flock, exclusive) by the actool that runs it, then renamed into
  * place, so every visible pod either has a live owner or is abandoned: a
  * free lock is how list tells them apart and how gc knows it may remove one.
@@ -17,10 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <json-c/json.h>
 
@@ -35,44 +40,218 @@
 
 #define POD_LOCK "lock"
 #define POD_STATE "state.json"
+#define POD_MANIFEST "pod"
 #define STATE_MAX (1 << 20)
 #define LEFTOVER_AGE 60 /* seconds */
+
+static bool is_uuid(const char *s)
+{
+  appc_error_t e = NULL;
+  bool ok = appc_validate_uuid(s, &e) == 0 && strlen(s) == APPC_UUID_LEN;
+
+  appc_error_release(&e);
+  return ok;
+}
+
+/* ---- the runtime directory ------------------------------------------------- */
+
+int ace_runtime_root_open(appc_error_t *err)
+{
+  struct statfs sf;
+  cleanup_close int fd = -1;
+
+  if (mkdir(ACE_RUNTIME_ROOT, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, "%s", ACE_RUNTIME_ROOT);
+  if (statfs(ACE_RUNTIME_ROOT, &sf) < 0)
+    return appc_error_make(err, errno, "%s", ACE_RUNTIME_ROOT);
+  if (sf.f_type != TMPFS_MAGIC) {
+    /* Under a lock on the directory beneath, so that two actools never
+     * stack two tmpfs: the second finds the first's. */
+    cleanup_close int under =
+        open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (under < 0 || flock(under, LOCK_EX) < 0 || statfs(ACE_RUNTIME_ROOT, &sf) < 0)
+      return appc_error_make(err, errno, "%s", ACE_RUNTIME_ROOT);
+    if (sf.f_type != TMPFS_MAGIC && mount("tmpfs", ACE_RUNTIME_ROOT, "tmpfs",
+                                          MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+      return appc_error_make(err, errno, "%s: cannot mount a tmpfs for the pods' state",
+                             ACE_RUNTIME_ROOT);
+  }
+  fd = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return appc_error_make(err, errno, "%s", ACE_RUNTIME_ROOT);
+  return steal_fd(&fd);
+}
+
+/* The store directory's identity: device, inode, and birth time where the
+ * file system keeps one (an inode number is soon reused). */
+static int runtime_key(struct appc_store *s, char key[80], appc_error_t *err)
+{
+  struct statx st;
+
+  if (statx(AT_FDCWD, appc_store_path(s), 0, STATX_INO | STATX_BTIME, &st) < 0)
+    return appc_error_make(err, errno, "%s", appc_store_path(s));
+  snprintf(key, 80, "%x.%x-%llx-%llx.%x", st.stx_dev_major, st.stx_dev_minor,
+           (unsigned long long) st.stx_ino,
+           (st.stx_mask & STATX_BTIME) ? (unsigned long long) st.stx_btime.tv_sec : 0ull,
+           (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0u);
+  return 0;
+}
+
+/* KEY's directory is new: it names its store, for whoever looks. */
+static void name_store(int fd, struct appc_store *s)
+{
+  appc_error_t ignored = NULL;
+  const char *path = appc_store_path(s);
+  cleanup_free char *abs = realpath(path, NULL);
+  cleanup_free char *line = NULL;
+
+  if (asprintf(&line, "%s\n", abs != NULL ? abs : path) >= 0)
+    appc_atomic_write_at(fd, "store", line, strlen(line), 0600, 0, &ignored);
+  else
+    line = NULL;
+  appc_error_release(&ignored);
+}
+
+int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_error_t *err)
+{
+  char key[80];
+  cleanup_free char *dir = NULL;
+  int fd;
+  bool made = false;
+
+  *path = NULL;
+  if (runtime_key(s, key, err) < 0)
+    return -1;
+  if (asprintf(&dir, "%s/%s", ACE_RUNTIME_ROOT, key) < 0) {
+    dir = NULL;
+    return appc_error_make(err, ENOMEM, "%s", ACE_RUNTIME_ROOT);
+  }
+  if (create) {
+    cleanup_close int root = ace_runtime_root_open(err);
+    if (root < 0)
+      return -1;
+    if (mkdir(dir, 0700) == 0)
+      made = true;
+    else if (errno != EEXIST)
+      return appc_error_make(err, errno, "%s", dir);
+  }
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    /* Nothing there, or not ours to read (an unprivileged user): no pods. */
+    if (!create && (errno == ENOENT || errno == EACCES)) {
+      errno = ENOENT;
+      return -1;
+    }
+    return appc_error_make(err, errno, "%s", dir);
+  }
+  if (made)
+    name_store(fd, s);
+  *path = steal_pointer(&dir);
+  return fd;
+}
+
+/* ---- a pod's directories ---------------------------------------------------- */
+
+/* Undo a half-made directory; the error that stopped its making is the one
+ * reported. */
+static void remove_quietly(int dirfd, const char *name)
+{
+  appc_error_t ignored = NULL;
+
+  appc_remove_tree(dirfd, name, &ignored);
+  appc_error_release(&ignored);
+}
+
+/* RUNTIME/UUID: made under a temporary name with its lock held, then renamed
+ * into place. */
+static int make_state_dir(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
+                          appc_error_t *err)
+{
+  char tmp[64];
+  cleanup_free char *base = NULL;
+  cleanup_close int run = ace_pods_runtime_open(s, true, &base, err);
+  cleanup_close int fd = -1;
+  cleanup_close int lock = -1;
+
+  if (run < 0)
+    return -1;
+  snprintf(tmp, sizeof tmp, ".creating-%s", uuid);
+  if (mkdirat(run, tmp, 0700) < 0)
+    return appc_error_make(err, errno, "%s/%s", base, tmp);
+  fd = openat(run, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0)
+    lock = openat(fd, POD_LOCK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0 || lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 ||
+      renameat(run, tmp, run, uuid) < 0) {
+    int e = errno;
+    remove_quietly(run, tmp);
+    return appc_error_make(err, e, "%s/%s", base, uuid);
+  }
+  if (asprintf(&out->state_path, "%s/%s", base, uuid) < 0) {
+    out->state_path = NULL;
+    remove_quietly(run, uuid);
+    return appc_error_make(err, ENOMEM, "%s", uuid);
+  }
+  out->runtime_fd = steal_fd(&run);
+  out->state_fd = steal_fd(&fd);
+  out->lock_fd = steal_fd(&lock);
+  return 0;
+}
+
+/* DIR/pods/UUID/apps: made once the state directory holds the lock, so
+ * that gc never takes it for a leftover. */
+static int make_data_dir(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
+                         appc_error_t *err)
+{
+  cleanup_free char *base = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+
+  if (base == NULL || asprintf(&out->path, "%s/%s", base, uuid) < 0) {
+    out->path = NULL;
+    return appc_error_make(err, ENOMEM, "%s", uuid);
+  }
+  if ((out->pods_fd = appc_store_area_open(s, APPC_STORE_AREA_PODS, true, err)) < 0)
+    return -1;
+  if (mkdirat(out->pods_fd, uuid, 0700) < 0)
+    return appc_error_make(err, errno, "%s", out->path);
+  out->fd = openat(out->pods_fd, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (out->fd < 0 || mkdirat(out->fd, "apps", 0700) < 0) {
+    int e = errno;
+    remove_quietly(out->pods_fd, uuid);
+    return appc_error_make(err, e, "%s", out->path);
+  }
+  return 0;
+}
+
+/* Remove RUNTIME/UUID, renamed away first so that it never looks half
+ * gone. */
+static int remove_state_dir(int run, const char *base, const char *name, const char *uuid,
+                            appc_error_t *err)
+{
+  char gone[64];
+
+  snprintf(gone, sizeof gone, ".removing-%s", uuid);
+  if (strcmp(name, gone) != 0 && renameat(run, name, run, gone) < 0)
+    return appc_error_make(err, errno, "%s/%s", base, name);
+  return appc_remove_tree(run, gone, err);
+}
 
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
                        appc_error_t *err)
 {
-  char tmp[64];
-  cleanup_close int pods = -1;
-  cleanup_close int fd = -1;
-  cleanup_close int lock = -1;
-  cleanup_free char *base = appc_store_area_path(s, APPC_STORE_AREA_PODS);
-
-  *out = (struct ace_pod_dir){.fd = -1, .lock_fd = -1, .pods_fd = -1};
-  if (base == NULL)
-    return appc_error_make(err, ENOMEM, "%s", uuid);
-  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, true, err)) < 0)
-    return -1;
-  snprintf(tmp, sizeof tmp, ".creating-%s", uuid);
-  if (mkdirat(pods, tmp, 0700) < 0)
-    return appc_error_make(err, errno, "%s/%s", base, tmp);
-  fd = openat(pods, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd >= 0)
-    lock = openat(fd, POD_LOCK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 || lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0 || mkdirat(fd, "apps", 0700) < 0 ||
-      renameat(pods, tmp, pods, uuid) < 0) {
-    int e = errno;
-    appc_remove_tree(pods, tmp, &(appc_error_t){NULL});
-    return appc_error_make(err, e, "%s/%s", base, uuid);
-  }
-  if (asprintf(&out->path, "%s/%s", base, uuid) < 0) {
-    out->path = NULL;
-    appc_remove_tree(pods, uuid, &(appc_error_t){NULL});
-    return appc_error_make(err, ENOMEM, "%s", uuid);
-  }
+  *out = (struct ace_pod_dir){
+      .fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1};
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
-  out->pods_fd = steal_fd(&pods);
-  out->fd = steal_fd(&fd);
-  out->lock_fd = steal_fd(&lock);
+  if (make_state_dir(s, uuid, out, err) < 0) {
+    ace_pod_dir_close(out);
+    return -1;
+  }
+  if (make_data_dir(s, uuid, out, err) < 0) {
+    appc_error_t ignored = NULL;
+    remove_state_dir(out->runtime_fd, out->state_path, uuid, uuid, &ignored);
+    appc_error_release(&ignored);
+    ace_pod_dir_close(out);
+    return -1;
+  }
   return 0;
 }
 
@@ -82,23 +261,21 @@ int ace_pod_dir_write(struct ace_pod_dir *d, const char *name, const char *data,
   /* The state of a running pod need not survive a crash of the machine
    * (the pod does not either), so not durable: the rename alone keeps
    * readers from ever seeing half a file. */
-  if (appc_atomic_write_at(d->fd, name, data, len, 0600, 0, err) < 0)
-    return appc_error_prefix(err, "%s", d->path);
+  if (appc_atomic_write_at(d->state_fd, name, data, len, 0600, 0, err) < 0)
+    return appc_error_prefix(err, "%s", d->state_path);
   return 0;
 }
 
 int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err)
 {
-  char gone[64];
   int r = 0;
 
-  if (d->fd < 0)
-    return 0;
-  snprintf(gone, sizeof gone, ".removing-%s", d->uuid);
-  if (renameat(d->pods_fd, d->uuid, d->pods_fd, gone) < 0)
-    r = appc_error_make(err, errno, "%s", d->path);
-  else
-    r = appc_remove_tree(d->pods_fd, gone, err);
+  /* What the apps wrote first: a data directory without its state is a
+   * leftover gc removes, never a pod. */
+  if (d->fd >= 0)
+    r = appc_remove_tree(d->pods_fd, d->uuid, err);
+  if (r == 0 && d->state_fd >= 0)
+    r = remove_state_dir(d->runtime_fd, d->state_path, d->uuid, d->uuid, err);
   ace_pod_dir_close(d);
   return r;
 }
@@ -108,25 +285,30 @@ int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err)
   static const char *const bulky[] = {"apps", "volumes"};
   int r = 0;
 
-  for (size_t i = 0; r == 0 && i < sizeof bulky / sizeof bulky[0]; i++)
+  for (size_t i = 0; r == 0 && d->fd >= 0 && i < sizeof bulky / sizeof bulky[0]; i++)
     if (faccessat(d->fd, bulky[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
       r = appc_remove_tree(d->fd, bulky[i], err);
   if (r < 0)
     appc_error_prefix(err, "%s", d->path);
+  /* Only a log is kept there. */
+  if (r == 0 && d->fd >= 0 && unlinkat(d->pods_fd, d->uuid, AT_REMOVEDIR) < 0 &&
+      errno != ENOTEMPTY && errno != EEXIST)
+    r = appc_error_make(err, errno, "%s", d->path);
   ace_pod_dir_close(d);
   return r;
 }
 
 void ace_pod_dir_close(struct ace_pod_dir *d)
 {
-  if (d->fd >= 0)
-    close(d->fd);
-  if (d->lock_fd >= 0)
-    close(d->lock_fd);
-  if (d->pods_fd >= 0)
-    close(d->pods_fd);
+  int fds[] = {d->fd, d->pods_fd, d->state_fd, d->runtime_fd, d->lock_fd};
+
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (fds[i] >= 0)
+      close(fds[i]);
   free(d->path);
-  *d = (struct ace_pod_dir){.fd = -1, .lock_fd = -1, .pods_fd = -1};
+  free(d->state_path);
+  *d = (struct ace_pod_dir){
+      .fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1};
 }
 
 /* ---- state.json ------------------------------------------------------------ */
@@ -160,7 +342,7 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   if (o == NULL || apps == NULL) {
     json_object_put(o);
     json_object_put(apps);
-    return appc_error_make(err, ENOMEM, "%s/%s", d->path, POD_STATE);
+    return appc_error_make(err, ENOMEM, "%s/%s", d->state_path, POD_STATE);
   }
   json_object_object_add(o, "uuid", json_object_new_string(info->uuid));
   json_object_object_add(o, "pid", json_object_new_int64(info->pid));
@@ -292,15 +474,6 @@ void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n)
 
 /* ---- finding pods ------------------------------------------------------------ */
 
-static bool is_uuid(const char *s)
-{
-  appc_error_t e = NULL;
-  bool ok = appc_validate_uuid(s, &e) == 0 && strlen(s) == APPC_UUID_LEN;
-
-  appc_error_release(&e);
-  return ok;
-}
-
 /* Is the pod at DIRFD's lock free?  *LOCK_FD keeps it held when true. */
 static int lock_if_abandoned(int dirfd, bool *abandoned, int *lock_fd)
 {
@@ -389,11 +562,9 @@ int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *
 
   *out = NULL;
   *n = 0;
-  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0)
+  if ((pods = ace_pods_runtime_open(s, false, &c.base, err)) < 0)
     return errno == ENOENT && *err == NULL ? 0 : -1;
   c.pods = pods;
-  if ((c.base = appc_store_area_path(s, APPC_STORE_AREA_PODS)) == NULL)
-    return appc_error_make(err, ENOMEM, "listing pods");
   int r = appc_store_each_entry(s, pods, c.base, list_one, &c, err);
   free(c.base);
   if (r < 0) {
@@ -429,6 +600,30 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
   *out = all[found];
   memset(&all[found], 0, sizeof all[found]);
   appc_ace_pod_infos_free(all, n);
+  return 0;
+}
+
+int appc_ace_pod_manifest(struct appc_store *s, const char *uuid, struct appc_pod_manifest **out,
+                          appc_error_t *err)
+{
+  cleanup_free char *base = NULL;
+  cleanup_free char *text = NULL;
+  cleanup_close int pods = -1;
+  cleanup_close int fd = -1;
+  size_t len = 0;
+
+  *out = NULL;
+  if (!is_uuid(uuid))
+    return appc_error_make(err, EINVAL, "pod \"%s\": not a full UUID", uuid);
+  if ((pods = ace_pods_runtime_open(s, false, &base, err)) < 0)
+    return *err != NULL ? -1 : appc_error_make(err, ENOENT, "pod %s: no such pod", uuid);
+  fd = openat(pods, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return appc_error_make(err, errno, "pod %s", uuid);
+  if (appc_read_file_at(fd, POD_MANIFEST, 1 << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                        &len, err) < 0 ||
+      appc_pod_manifest_parse(text, len, out, err) < 0)
+    return appc_error_prefix(err, "pod %s: %s/%s", uuid, base, uuid);
   return 0;
 }
 
@@ -506,10 +701,12 @@ static void end_survivor(const struct appc_ace_pod_info *info)
 
 struct gc_ctx {
   struct appc_store *s;
-  int pods;
-  const char *base;
+  int pods;         /* RUNTIME */
+  const char *base; /* its path */
+  int data;         /* DIR/pods */
+  const char *data_base;
   void (*removed)(void *data, const char *uuid);
-  void *data;
+  void *data_arg;
   struct appc_ace_gc_report *report;
 };
 
@@ -520,13 +717,36 @@ static bool is_leftover(const char *name)
          (strncmp(name, ".removing-", 10) == 0 && is_uuid(name + 10));
 }
 
-/* A pod whose directory is gone (gc removed it, or it ended): its network
+/* Has RUNTIME a state directory for UUID, under any of its names? */
+static bool has_state(int pods, const char *uuid)
+{
+  static const char *const prefixes[] = {"", ".creating-", ".removing-"};
+  char name[64];
+
+  if (pods < 0)
+    return false;
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+    snprintf(name, sizeof name, "%s%s", prefixes[i], uuid);
+    if (faccessat(pods, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+      return true;
+  }
+  return false;
+}
+
+/* A pod whose state is gone (gc removed it, or it ended): its network
  * lease is a leftover. */
 static bool pod_is_gone(void *data, const char *uuid)
 {
   const struct gc_ctx *c = data;
 
-  return faccessat(c->pods, uuid, F_OK, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+  return !has_state(c->pods, uuid);
+}
+
+static int remove_data_dir(const struct gc_ctx *c, const char *uuid, appc_error_t *err)
+{
+  if (c->data < 0 || (faccessat(c->data, uuid, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT))
+    return 0;
+  return appc_remove_tree(c->data, uuid, err);
 }
 
 static int gc_one(const char *name, void *data, appc_error_t *err)
@@ -536,7 +756,6 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
   bool abandoned = false;
-  char gone[64];
 
   if (!is_uuid(uuid))
     return 0;
@@ -565,15 +784,38 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
   }
   if (ace_cgroup_remove_pod(NULL, uuid, err) < 0)
     return appc_error_prefix(err, "pod %s", uuid);
-  snprintf(gone, sizeof gone, ".removing-%s", uuid);
-  if (strcmp(name, gone) != 0 && renameat(c->pods, name, c->pods, gone) < 0)
-    return appc_error_make(err, errno, "%s/%s", c->base, name);
-  if (appc_remove_tree(c->pods, gone, err) < 0)
+  if (remove_data_dir(c, uuid, err) < 0 || remove_state_dir(c->pods, c->base, name, uuid, err) < 0)
     return -1;
   c->report->removed++;
   if (c->removed != NULL && !is_leftover(name))
-    c->removed(c->data, uuid);
+    c->removed(c->data_arg, uuid);
   return 0;
+}
+
+/* DIR/pods/UUID without a state directory: what the apps of a pod wrote
+ * before the machine restarted (the state was on a tmpfs), or before its
+ * actool died between the two removals.  A directory that holds a lock is
+ * a pod of an older actool, which kept its state there: only when that lock
+ * is free. */
+static int gc_data_one(const char *name, void *data, appc_error_t *err)
+{
+  struct gc_ctx *c = data;
+  cleanup_close int fd = -1;
+  cleanup_close int lock = -1;
+  bool abandoned = true;
+
+  if (!is_uuid(name) || has_state(c->pods, name))
+    return 0;
+  fd = openat(c->data, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s/%s", c->data_base, name);
+  if (lock_if_abandoned(fd, &abandoned, &lock) < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s/%s", c->data_base, name, POD_LOCK);
+  if (!abandoned)
+    return 0;
+  if (ace_cgroup_remove_pod(NULL, name, err) < 0)
+    return appc_error_prefix(err, "pod %s", name);
+  return appc_remove_tree(c->data, name, err);
 }
 
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
@@ -581,18 +823,30 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
 {
   struct appc_ace_gc_report ignored;
   cleanup_free char *base = NULL;
+  cleanup_free char *data_base = appc_store_area_path(s, APPC_STORE_AREA_PODS);
   cleanup_close int pods = -1;
-  struct gc_ctx c = {
-      .s = s, .removed = removed, .data = data, .report = report ? report : &ignored};
+  cleanup_close int data_fd = -1;
+  struct gc_ctx c = {.s = s,
+                     .removed = removed,
+                     .data_arg = data,
+                     .report = report ? report : &ignored,
+                     .pods = -1,
+                     .data = -1};
 
   memset(c.report, 0, sizeof *c.report);
-  if ((pods = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0)
-    return errno == ENOENT && *err == NULL ? 0 : -1;
-  if ((base = appc_store_area_path(s, APPC_STORE_AREA_PODS)) == NULL)
+  if (data_base == NULL)
     return appc_error_make(err, ENOMEM, "pods");
+  if ((pods = ace_pods_runtime_open(s, false, &base, err)) < 0 && *err != NULL)
+    return -1;
+  if ((data_fd = appc_store_area_open(s, APPC_STORE_AREA_PODS, false, err)) < 0 && *err != NULL)
+    return -1;
   c.pods = pods;
   c.base = base;
-  if (appc_store_each_entry(s, pods, base, gc_one, &c, err) < 0)
+  c.data = data_fd;
+  c.data_base = data_base;
+  if (pods >= 0 && appc_store_each_entry(s, pods, base, gc_one, &c, err) < 0)
+    return -1;
+  if (data_fd >= 0 && appc_store_each_entry(s, data_fd, data_base, gc_data_one, &c, err) < 0)
     return -1;
   return ace_net_gc(s, pod_is_gone, &c, err) < 0 ? -1 : ace_userns_gc(err);
 }

@@ -1,30 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A pod's directory, DIR/pods/UUID (ace/pod.c); see docs/executor.md. */
+/* A pod's directories (ace/pod.c); see docs/executor.md: its state in the
+ * store's runtime directory (RUNTIME/UUID, on a tmpfs), what its apps write
+ * in the store (DIR/pods/UUID). */
 #ifndef APPC_ACE_POD_H
 #define APPC_ACE_POD_H
 
 #include "appc/ace.h"
 
+/* Where the stores' runtime directories are (ace_pods_runtime_open). */
+#define ACE_RUNTIME_ROOT "/run/actool"
+
 struct ace_pod_dir {
   char uuid[APPC_UUID_LEN + 1];
-  char *path;  /* absolute */
-  int pods_fd; /* DIR/pods */
-  int fd;      /* DIR/pods/UUID */
-  int lock_fd; /* DIR/pods/UUID/lock, held exclusively while the pod runs */
+  char *path;       /* DIR/pods/UUID, absolute: the apps' layers, empty volumes, log */
+  int pods_fd;      /* DIR/pods (the metadata service's files are there too) */
+  int fd;           /* DIR/pods/UUID */
+  char *state_path; /* RUNTIME/UUID, absolute: lock, pod manifest, state.json */
+  int runtime_fd;   /* RUNTIME */
+  int state_fd;     /* RUNTIME/UUID */
+  int lock_fd;      /* RUNTIME/UUID/lock, held exclusively while the pod runs */
 };
 
-/* Make DIR/pods/UUID with apps/ and volumes/, its lock held. */
+/* /run/actool, a tmpfs (made and mounted, as root, where it is not one),
+ * open: what the executor keeps while pods run (their state, user id
+ * leases) goes there, and goes with a restart. */
+int ace_runtime_root_open(appc_error_t *err);
+
+/* The store's runtime directory, /run/actool/KEY, where the state of its
+ * pods lives: on a tmpfs (ace_runtime_root_open), since that state changes at every pod's start and
+ * end and goes with it.  KEY names the store's directory (device, inode and birth time), so that a
+ * store made where another was removed never sees its pods.  With CREATE, made (root only);
+ * without, ENOENT (errno, *ERR untouched) when no pod ever ran. */
+int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_error_t *err);
+
+/* Make RUNTIME/UUID, its lock held, then DIR/pods/UUID with apps/. */
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
                        appc_error_t *err);
-/* Replace the file NAME in the pod's directory (temporary name, rename). */
+/* Replace the file NAME in the pod's state directory (temporary name,
+ * rename). */
 int ace_pod_dir_write(struct ace_pod_dir *d, const char *name, const char *data, size_t len,
                       appc_error_t *err);
 int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *info,
                         appc_error_t *err);
-/* Remove the directory and everything in it, then close D. */
+/* Remove both directories and everything in them, then close D. */
 int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err);
-/* An exited pod kept: remove what its apps used (apps/, volumes/), keep its
- * manifest, state and log, then close D (releasing its lock). */
+/* An exited pod kept: remove what its apps used (DIR/pods/UUID but for its
+ * log), keep its manifest, state and log, then close D (releasing its
+ * lock). */
 int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err);
 void ace_pod_dir_close(struct ace_pod_dir *d);
 

@@ -41,10 +41,11 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
-#define LEASE_DIR "/run/actool/private-users"
+#define LEASE_DIR ACE_RUNTIME_ROOT "/private-users"
 #define AUTO_FIRST 0x80000u   /* systemd-nspawn's pool starts here too */
 #define AUTO_LAST 0x6fff0000u /* and ends here */
 #define AUTO_COUNT 0x10000u   /* 65536: every uid a Debian image uses */
@@ -121,9 +122,12 @@ static bool overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
 /* Open (making it) the lease directory and take its lock. */
 static int lock_leases(int *dirfd, int *lockfd, appc_error_t *err)
 {
-  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int root = ace_runtime_root_open(err);
 
-  if (root < 0 || (*dirfd = appc_mkdirs_in_root(root, LEASE_DIR, 0700)) < 0)
+  if (root < 0)
+    return -1;
+  if ((mkdirat(root, "private-users", 0700) < 0 && errno != EEXIST) ||
+      (*dirfd = openat(root, "private-users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
     return appc_error_make(err, errno, "%s", LEASE_DIR);
   *lockfd = appc_lock_at(*dirfd, "lock", err);
   return *lockfd < 0 ? appc_error_prefix(err, "%s", LEASE_DIR) : 0;
@@ -241,8 +245,9 @@ int ace_userns_gc(appc_error_t *err)
   cleanup_close int dirfd = -1, lockfd = -1;
   struct stat st;
 
+  /* None yet, or not this user's to see (only root's pods have ranges). */
   if (stat(LEASE_DIR, &st) < 0)
-    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", LEASE_DIR);
+    return errno == ENOENT || errno == EACCES ? 0 : appc_error_make(err, errno, "%s", LEASE_DIR);
   if (lock_leases(&dirfd, &lockfd, err) < 0)
     return -1;
   each_live_lease(dirfd, no_lease, NULL);

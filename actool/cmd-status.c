@@ -37,17 +37,11 @@ static const struct actool_option status_option_table[] = {
 static void add_details(struct json_object *j, struct appc_store *s, const char *uuid,
                         const struct appc_ace_pod_info *p)
 {
-  cleanup_free char *pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
-  cleanup_free char *path = NULL;
-  cleanup_free char *text = NULL;
   struct appc_pod_manifest *pod = NULL;
   appc_error_t ignored = NULL;
-  size_t len = 0;
   struct json_object *apps = NULL;
 
-  if (pods != NULL && asprintf(&path, "%s/%s/pod", pods, uuid) >= 0 &&
-      appc_read_file_at(AT_FDCWD, path, 1 << 20, APPC_READ_NOFOLLOW, &text, &len, &ignored) == 0 &&
-      appc_pod_manifest_parse(text, len, &pod, &ignored) == 0 &&
+  if (appc_ace_pod_manifest(s, uuid, &pod, &ignored) == 0 &&
       json_object_object_get_ex(j, "apps", &apps)) {
     for (size_t i = 0; i < pod->n_apps && i < json_object_array_length(apps); i++) {
       const struct appc_app *app = pod->apps[i].app;

@@ -196,6 +196,12 @@ int appc_ace_list(struct appc_store *s, struct appc_ace_pod_info **out, size_t *
 int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_info *out,
                     appc_error_t *err);
 
+/* The reified pod manifest of the pod UUID (a full one, as list and status
+ * give it), running or kept: what its apps run.  Free with
+ * appc_pod_manifest_free. */
+int appc_ace_pod_manifest(struct appc_store *s, const char *uuid, struct appc_pod_manifest **out,
+                          appc_error_t *err);
+
 /* Stop the running pod UUID (or unique prefix): SIGTERM to every app (their
  * post-stop handlers run), and after GRACE_SECONDS, if the pod still runs,
  * it is killed at once (no post-stop); returns once the pod is gone.

@@ -16,9 +16,12 @@ fi
 command -v jq >/dev/null || skip_all "jq not installed"
 
 STORE=$TMP/store
-# The host's mount table, compared after every run.
-MI0=$(cat /proc/self/mountinfo)
-MI_LINES0=$(wc -l </proc/self/mountinfo)
+# The host's mount table, compared after every run: the tmpfs for the pods'
+# state that the first pod of a boot mounts at /run/actool where /run is
+# none is checked on its own.
+mountinfo() { grep -v '^[0-9]* [0-9]* [0-9:]* [^ ]* /run/actool ' /proc/self/mountinfo; }
+MI0=$(mountinfo)
+MI_LINES0=$(mountinfo | wc -l)
 MOUNT_CHANGES=""
 LEFT_PODS=""
 LEFT_CGROUPS=""
@@ -44,17 +47,29 @@ ac() { timeout 30 "$ACTOOL" --dir="$STORE" --insecure-options=image "$@"; }
 # it was (once per change).
 mounts_check() {
   local now
-  now=$(cat /proc/self/mountinfo)
+  now=$(mountinfo)
   if [ "$now" != "$MI0" ]; then
     MOUNT_CHANGES+="after $1:"$'\n'"$(diff <(printf '%s\n' "$MI0") <(printf '%s\n' "$now") | head -n 10)"$'\n'
     MI0=$now
   fi
 }
 
-# pods_left: the pod directories in the store (UUIDs).
+# rundir: the store's runtime directory, where its pods' state is
+# (/run/actool/KEY, KEY made of the store directory's device, inode and birth
+# time, as ace/pod.c names it).
+rundir() {
+  local d
+  d=$(printf '/run/actool/%x.%x-%x-%x.' $(stat -c '%Hd %Ld %i %W' "$STORE"))
+  for d in "$d"*; do [ -d "$d" ] && printf '%s\n' "$d"; done
+}
+
+# pods_left: the pods in the store (UUIDs): state directories, and what
+# their apps wrote.
 pods_left() {
-  [ -d "$STORE/pods" ] || return 0
-  find "$STORE/pods" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | LC_ALL=C sort
+  local run
+  run=$(rundir)
+  { [ -d "$STORE/pods" ] && find "$STORE/pods" -mindepth 1 -maxdepth 1 -type d -printf 'data %f\n'
+    [ -n "$run" ] && find "$run" -mindepth 1 -maxdepth 1 -type d -printf 'state %f\n'; } | LC_ALL=C sort
 }
 
 # pod ARGS...: `actool run ARGS` in the foreground (30 s at most); stdout in $OUT, stderr in
@@ -796,7 +811,7 @@ if wait_file "$TMP/stop1/ready"; then
   wait_exit "$BG_PID" 10
   is "stop: the app's TERM trap ran, and post-stop after it; the pod exits 0" \
     "$status:$(cat "$TMP/stop1/marker" 2>&1):$(paste -sd' ' "$TMP/stop1/log" 2>&1)" "0:term:pre post"
-  yes_run "stop: the pod's directory is gone" test ! -e "$STORE/pods/$u"
+  yes_run "stop: the pod's directories are gone" test ! -e "$STORE/pods/$u" -a ! -e "$(rundir)/$u"
 else
   kill -KILL "$BG_PID"
   not_ok "stop: the app never started"
@@ -882,12 +897,16 @@ is "status --json: the pod as list --json shows it" \
 is "status --json: each app's command line and environment, the pod's network" \
   "$(jq -c '[.apps[1].exec[0], .apps[1].exec[1], .apps[0].environment.IMGVAR, .network.mode, .network.addresses[0]]' "$TMP/.out" 2>&1)" \
   '["/bin/sh","-c","image","private","127.0.0.1"]'
-yes_run "the pod's directory exists while it runs" test -d "$STORE/pods/$u"
+yes_run "the pod's directories exist while it runs" test -d "$STORE/pods/$u" -a -f "$(rundir)/$u/state.json"
+# Its state changes at its start and end and goes with it: in memory, as
+# /run is, never on the store's disk.
+is "the pod's state is on a tmpfs" "$(stat -f -c %T "$(rundir)")" tmpfs
+is "...in a directory that names its store" "$(cat "$(rundir)/store")" "$(realpath "$STORE")"
 touch "$TMP/lst/stop"
 wait_exit "$BG_PID" 10
 mounts_check "the list/status pod"
 is "the pod's exit status is the failed app's" "$status" 3
-yes_run "the pod's directory is gone when it ends" test ! -e "$STORE/pods/$u"
+yes_run "the pod's directories are gone when it ends" test ! -e "$STORE/pods/$u" -a ! -e "$(rundir)/$u"
 run_capture ac list --no-legend
 is "list: the ended pod is gone" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
 check_fails "status: the ended pod is unknown" 1 . ac status "$u"
@@ -924,7 +943,9 @@ run_capture ac list --no-legend --raw
 is "list shows the exited pod" "$(grep -F "$u" "$TMP/.out" | cut -d' ' -f2)" exited
 run_capture ac status --log "$u"
 is "its log outlives it" "$(grep -c 'hello from the detached pod' "$TMP/.out")" 1
-is "its apps' file systems are gone, its state and log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "lock log pod state.json"
+is "its apps' file systems are gone, its log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "log"
+is "...and its state, in the store's runtime directory" "$(ls "$(rundir)/$u" 2>&1 | paste -sd' ')" \
+  "lock pod state.json"
 run_capture ac gc
 is "gc removes the exited pod" "$status:$(grep -c "removed pod $u" "$TMP/.out")" "0:1"
 check_fails "status: the removed pod is unknown" 1 . ac status "$u"
@@ -1043,21 +1064,21 @@ run_capture ac list --no-legend --raw --output=uuid,state
 is "list: the pod is abandoned" "$status:$(grep -F "$u" "$TMP/.out")" "0:$u abandoned"
 run_capture ac status "$u"
 is "status: state=abandoned" "$status:$(grep '^state=' "$TMP/.out")" "0:state=abandoned"
-yes_run "the abandoned pod's directory is still there" test -d "$STORE/pods/$u"
+yes_run "the abandoned pod's directories are still there" test -d "$STORE/pods/$u" -a -d "$(rundir)/$u"
 is "status: an abandoned pod's app is not said to run" "$(grep '^app-memhog=' "$TMP/.out")" "app-memhog=unknown"
 # A pod init that outlived its actool (as one could before its handshake):
 # a process named in the state as the pod's init, which gc must end.
 sleep 300 &
 survivor=$!
 jq -c --argjson p "$survivor" --argjson s "$(awk '{print $22}' "/proc/$survivor/stat")" \
-  '.initPid = $p | .initStart = $s' "$STORE/pods/$u/state.json" >"$TMP/state.json" &&
-  mv "$TMP/state.json" "$STORE/pods/$u/state.json"
+  '.initPid = $p | .initStart = $s' "$(rundir)/$u/state.json" >"$TMP/state.json" &&
+  mv "$TMP/state.json" "$(rundir)/$u/state.json"
 run_capture ac gc
 is "gc removes the abandoned pod" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
 yes_run "gc ends the abandoned pod's init when it survived" eval '! kill -0 "$survivor" 2>/dev/null'
 kill -KILL "$survivor" 2>/dev/null
 wait "$survivor" 2>/dev/null
-yes_run "gc: the pod's directory is gone" test ! -e "$STORE/pods/$u"
+yes_run "gc: the pod's directories are gone" test ! -e "$STORE/pods/$u" -a ! -e "$(rundir)/$u"
 is "gc: the pod's cgroups are gone" "$(cg_dirs)" ""
 run_capture ac list --no-legend
 is "list: nothing left after gc" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
