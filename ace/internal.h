@@ -144,6 +144,9 @@ int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err);
  * what the pods' apps send): every capability dropped, bounding set
  * included, and no_new_privs. */
 int ace_security_drop_all(appc_error_t *err);
+/* The same but for CAPS (a mask of 1 << CAP_*), which stay permitted and
+ * effective. */
+int ace_security_keep_only(uint64_t caps, appc_error_t *err);
 
 /* Fill PLAN's capabilities, no-new-privileges, OOM score and seccomp
  * fields (<appc/ace.h>) with what SEC enforces. */
@@ -405,7 +408,8 @@ enum ace_mds_event {
 };
 enum ace_mds_event ace_mds_read(int conn, bool *served, appc_error_t *err);
 /* The service itself, for the unit tests: serve on CTL (listening) and
- * retire after IDLE_MS without pods.  Never returns. */
-void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms) __attribute__((noreturn));
+ * retire after IDLE_MS without pods; a byte on SWEEP_FD (-1: none) asks its
+ * sweeper to remove what pods set aside (ace_pods_sweep).  Never returns. */
+void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms) __attribute__((noreturn));
 
 #endif

@@ -13,7 +13,9 @@
  * memfd holding the pod's wire form (ace_metadata_wire_encode), and keeps
  * the connection open for the pod's life.  M answers 'K' once it serves the
  * pod, or 'E' and the reason before closing; it stops serving the pod when
- * P's end closes (the pod ended, or P died).  A service that dies shows as
+ * P's end closes (the pod ended, or P died).  P's last word may be 'R': the
+ * pod's directory was set aside, and M removes it (ace_pods_sweep), so that
+ * the removal is not part of the pod's end.  A service that dies shows as
  * an end of file after 'K', and P starts another (docs/executor.md).
  *
  * Starting one: under an exclusive lock on metadata.lock, P makes the
@@ -32,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -41,6 +45,7 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
@@ -100,21 +105,60 @@ static void reset_signals(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Keep only A and B of the descriptors P had, and /dev/null as the
- * standard streams. */
-static int keep_only(int a, int b)
+/* Keep only the descriptors KEEP (ascending, each above 2) of those P had,
+ * and /dev/null as the standard streams. */
+static int keep_only(const int *keep, size_t n)
 {
-  int lo = a < b ? a : b, hi = a < b ? b : a;
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  unsigned from = 3;
 
   if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
     return -1;
-  if (lo > 3)
-    close_range(3, (unsigned) lo - 1, 0);
-  if (hi > lo + 1)
-    close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-  close_range((unsigned) hi + 1, ~0u, 0);
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned) keep[i] > from)
+      close_range(from, (unsigned) keep[i] - 1, 0);
+    from = (unsigned) keep[i] + 1;
+  }
+  close_range(from, ~0u, 0);
   return 0;
+}
+
+static void sort_fds(int *fds, size_t n)
+{
+  for (size_t i = 1; i < n; i++)
+    for (size_t k = i; k > 0 && fds[k - 1] > fds[k]; k--) {
+      int t = fds[k];
+      fds[k] = fds[k - 1];
+      fds[k - 1] = t;
+    }
+}
+
+/* Removes what pods set aside (ace_pods_sweep) when the service asks, with
+ * only the capabilities that takes: apps leave files and directories of
+ * any owner and mode, which the service, with none, could not remove.  It
+ * reads nothing but REQUESTS, whose end of file (the service's end) ends
+ * it, and at a low priority, beside the pods that start meanwhile. */
+static void __attribute__((noreturn)) sweeper(int pods_fd, int requests)
+{
+  int keep[] = {pods_fd, requests};
+  const uint64_t caps = (UINT64_C(1) << CAP_DAC_OVERRIDE) | (UINT64_C(1) << CAP_DAC_READ_SEARCH) |
+                        (UINT64_C(1) << CAP_FOWNER);
+  char buf[64];
+
+  sort_fds(keep, 2);
+  if (keep_only(keep, 2) < 0 || ace_security_keep_only(caps, &(appc_error_t){0}) < 0)
+    _exit(1);
+  prctl(PR_SET_NAME, "actool-sweep", 0, 0, 0);
+  (void) !nice(10);
+  for (;;) {
+    ssize_t n = read(requests, buf, sizeof buf);
+    if (n == 0)
+      _exit(0);
+    if (n < 0 && errno != EINTR)
+      _exit(1);
+    if (n > 0)
+      ace_pods_sweep(pods_fd);
+  }
 }
 
 /* In the child forked by P: a grandchild in a session of its own, with
@@ -129,13 +173,26 @@ static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
   if (pid != 0)
     _exit(pid < 0);
   reset_signals();
+  int sweep[2];
+  if (chdir("/") < 0 || pipe2(sweep, O_CLOEXEC) < 0)
+    _exit(1);
+  pid = fork();
+  if (pid < 0)
+    _exit(1);
+  if (pid == 0) {
+    close(sweep[1]);
+    sweeper(pods_fd, sweep[0]);
+  }
+  close(sweep[0]);
+  int keep[] = {pods_fd, ctl, sweep[1]};
+  sort_fds(keep, 3);
   /* It answers HTTP from the pods' apps: root's files (the lock) are its by
    * owner, and it needs no capability. */
-  if (chdir("/") < 0 || keep_only(pods_fd, ctl) < 0 ||
+  if (keep_only(keep, 3) < 0 || fcntl(sweep[1], F_SETFL, O_NONBLOCK) < 0 ||
       ace_security_drop_all(&(appc_error_t){0}) < 0)
     _exit(1);
   prctl(PR_SET_NAME, "actool-mds", 0, 0, 0);
-  ace_mds_main(pods_fd, ctl, IDLE_MS);
+  ace_mds_main(pods_fd, ctl, sweep[1], IDLE_MS);
 }
 
 /* Under the lock: a service another P started meanwhile, else a new one. */
@@ -308,6 +365,15 @@ static bool accept_one(struct service *sv)
   return conn >= 0 || errno == EINTR || errno == ECONNABORTED;
 }
 
+/* P's last word before it closes: 'R', its pod's directory was set aside
+ * (ace_pod_dir_set_aside) for the service to remove, off the pod's end. */
+static bool asks_sweep(int conn)
+{
+  char c;
+
+  return recv(conn, &c, 1, MSG_DONTWAIT) == 1 && c == 'R';
+}
+
 static void drop(struct service *sv, size_t i)
 {
   ace_metadata_server_stop(sv->regs[i].srv);
@@ -347,7 +413,14 @@ static void record_pid(int pods_fd)
     (void) !write(fd, pid, (size_t) n);
 }
 
-void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms)
+/* A full pipe means a sweep is asked already. */
+static void ask_sweep(int sweep_fd)
+{
+  if (sweep_fd >= 0)
+    (void) !write(sweep_fd, "s", 1);
+}
+
+void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
 {
   struct service sv = {.pods_fd = pods_fd, .ctl = ctl};
   struct pollfd *fds = NULL;
@@ -355,6 +428,8 @@ void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms)
   if (fstatat(pods_fd, SOCK_NAME, &sv.sock, AT_SYMLINK_NOFOLLOW) < 0)
     _exit(1);
   record_pid(pods_fd);
+  /* What pods set aside while no service ran (it was killed) goes too. */
+  ask_sweep(sweep_fd);
   while (sv.ctl >= 0 || sv.n > 0) {
     size_t n = 0;
     struct pollfd *f = realloc(fds, (2 * sv.n + 1) * sizeof *fds);
@@ -380,9 +455,15 @@ void ace_mds_main(int pods_fd, int ctl, unsigned idle_ms)
       if (fds[sv.n + i].revents != 0 && !wake(&sv, i))
         fds[i].revents |= POLLHUP;
     /* Backwards: drop moves the last registration into the hole. */
+    bool sweep = false;
     for (size_t i = sv.n; r > 0 && i-- > 0;)
-      if (fds[i].revents != 0)
+      if (fds[i].revents != 0) {
+        sweep |= asks_sweep(sv.regs[i].conn);
         drop(&sv, i);
+      }
+    /* After the drops: a pod's end is what the sweep waited for. */
+    if (sweep)
+      ask_sweep(sweep_fd);
     if (r > 0 && sv.ctl >= 0 && (fds[n - 1].revents & POLLIN))
       accept_one(&sv);
   }

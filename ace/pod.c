@@ -10,6 +10,7 @@
  * Removal renames the directory away first, so it never looks half gone. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -278,6 +279,46 @@ int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err)
     r = remove_state_dir(d->runtime_fd, d->state_path, d->uuid, d->uuid, err);
   ace_pod_dir_close(d);
   return r;
+}
+
+int ace_pod_dir_set_aside(struct ace_pod_dir *d, appc_error_t *err)
+{
+  char gone[64];
+
+  snprintf(gone, sizeof gone, "%s%s", ACE_REMOVING, d->uuid);
+  if (d->fd < 0)
+    return 0;
+  if (renameat(d->pods_fd, d->uuid, d->pods_fd, gone) < 0)
+    return appc_error_make(err, errno, "%s", d->path);
+  close(d->fd);
+  d->fd = -1;
+  return 0;
+}
+
+static bool is_set_aside(const char *name)
+{
+  return strncmp(name, ACE_REMOVING, strlen(ACE_REMOVING)) == 0 &&
+         is_uuid(name + strlen(ACE_REMOVING));
+}
+
+void ace_pods_sweep(int pods_fd)
+{
+  int fd = openat(pods_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  while ((de = readdir(d)) != NULL)
+    if (is_set_aside(de->d_name)) {
+      appc_error_t ignored = NULL;
+      appc_remove_tree(pods_fd, de->d_name, &ignored);
+      appc_error_release(&ignored);
+    }
+  closedir(d);
 }
 
 int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err)
@@ -803,7 +844,16 @@ static int gc_data_one(const char *name, void *data, appc_error_t *err)
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
   bool abandoned = true;
+  struct stat st;
 
+  /* Set aside by a pod's end and left by its sweeper (the metadata service
+   * removes them at once): an old one is a leftover. */
+  if (is_set_aside(name)) {
+    if (fstatat(c->data, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        time(NULL) - st.st_mtime < LEFTOVER_AGE)
+      return 0;
+    return appc_remove_tree(c->data, name, err);
+  }
   if (!is_uuid(name) || has_state(c->pods, name))
     return 0;
   fd = openat(c->data, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -42,7 +42,17 @@ int ace_pod_dir_write(struct ace_pod_dir *d, const char *name, const char *data,
                       appc_error_t *err);
 int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *info,
                         appc_error_t *err);
-/* Remove both directories and everything in them, then close D. */
+/* What a pod that ended leaves for later: DIR/pods/UUID renamed to
+ * DIR/pods/.removing-UUID, for ace_pods_sweep to remove once the pod's
+ * actool has returned (its removal is most of a short pod's end on a file
+ * system that discards freed blocks at once). */
+#define ACE_REMOVING ".removing-"
+int ace_pod_dir_set_aside(struct ace_pod_dir *d, appc_error_t *err);
+/* Remove every DIR/pods/.removing-UUID (PODS_FD) set aside; nothing is
+ * reported (what stays is gc's). */
+void ace_pods_sweep(int pods_fd);
+/* Remove both directories (DIR/pods/UUID unless set aside) and everything
+ * in them, then close D. */
 int ace_pod_dir_remove(struct ace_pod_dir *d, appc_error_t *err);
 /* An exited pod kept: remove what its apps used (DIR/pods/UUID but for its
  * log), keep its manifest, state and log, then close D (releasing its

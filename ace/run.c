@@ -1816,13 +1816,19 @@ static int keep_exited_pod(struct pod_run *r, appc_error_t *err)
  * closes.  That socket holds the pod's network namespace, whose end takes
  * the pod's veth pair with it: with a pair, P half-closes and waits (a
  * moment) for the service to close its end.  False when it did not in
- * time (it may be stopped): the pair must then be deleted by P. */
-static bool release_metadata(struct pod_run *r)
+ * time (it may be stopped): the pair must then be deleted by P.  With
+ * SWEEP, P's last word asks the service to remove what the pod set aside;
+ * *SWEEP turns false when it could not be said. */
+static bool release_metadata(struct pod_run *r, bool *sweep)
 {
   bool released = true;
 
-  if (r->meta_conn < 0)
+  if (r->meta_conn < 0) {
+    *sweep = false;
     return true;
+  }
+  if (*sweep && send(r->meta_conn, "R", 1, MSG_NOSIGNAL) != 1)
+    *sweep = false;
   if (r->net != NULL) {
     char buf[64];
     int64_t deadline = appc_monotonic_ms() + METADATA_RELEASE_MS;
@@ -1838,12 +1844,35 @@ static bool release_metadata(struct pod_run *r)
   return released;
 }
 
+/* What the apps wrote (DIR/pods/UUID) is set aside for the metadata service
+ * to remove once run has returned: on a file system that discards freed
+ * blocks as it frees them, that removal was a tenth of a short pod's run.
+ * Kept pods keep their log there, and without a service nobody would. */
+static bool set_aside(struct pod_run *r)
+{
+  appc_error_t ignored = NULL;
+  bool aside = r->dir.fd >= 0 && r->meta_conn >= 0 && !keeps_exited(r) &&
+               ace_pod_dir_set_aside(&r->dir, &ignored) == 0;
+
+  appc_error_release(&ignored);
+  return aside;
+}
+
 static void teardown(struct pod_run *r)
 {
   appc_error_t ignored = NULL;
 
-  /* Every app is gone: the service stops serving the pod. */
-  bool released = release_metadata(r);
+  /* Every app is gone; what entered the pod and is still there ends with
+   * the cgroups. */
+  if (r->cg != NULL && ace_cgroup_destroy(r->cg, &ignored) < 0)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
+  r->cg = NULL;
+  appc_error_release(&ignored);
+  bool aside = set_aside(r), swept = aside;
+  /* The service stops serving the pod. */
+  bool released = release_metadata(r, &swept);
+  if (aside && !swept)
+    ace_pods_sweep(r->dir.pods_fd);
   if (r->meta_wire != NULL)
     explicit_bzero(r->meta_wire, r->meta_wire_len);
   free(r->meta_wire);
@@ -1854,10 +1883,7 @@ static void teardown(struct pod_run *r)
   for (size_t i = 0; r->apps != NULL && i < r->n_apps; i++)
     release_app(&r->apps[i]);
   free(r->apps);
-  if (r->cg != NULL && ace_cgroup_destroy(r->cg, &ignored) < 0)
-    note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
-  appc_error_release(&ignored);
-  if (r->dir.fd >= 0 &&
+  if (r->dir.state_fd >= 0 &&
       (keeps_exited(r) ? keep_exited_pod(r, &ignored) : ace_pod_dir_remove(&r->dir, &ignored)) < 0)
     note_to_user((void *) r->o, ACE_NOTE_WARN, ignored->msg);
   appc_error_release(&ignored);

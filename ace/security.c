@@ -479,14 +479,19 @@ static int set_caps(uint64_t mask)
   return (int) syscall(SYS_capset, &hdr, data);
 }
 
-int ace_security_drop_all(appc_error_t *err)
+int ace_security_keep_only(uint64_t caps, appc_error_t *err)
 {
-  if (drop_bounding(0, err) < 0)
+  if (drop_bounding(caps, err) < 0)
     return -1;
   if ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 && errno != EINVAL) ||
-      set_caps(0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
-    return appc_error_make(err, errno, "cannot drop every capability");
+      set_caps(caps) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+    return appc_error_make(err, errno, "cannot drop capabilities");
   return 0;
+}
+
+int ace_security_drop_all(appc_error_t *err)
+{
+  return ace_security_keep_only(0, err);
 }
 
 static int load_filter(const struct ace_security *sec, appc_error_t *err)

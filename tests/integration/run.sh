@@ -64,12 +64,24 @@ rundir() {
 }
 
 # pods_left: the pods in the store (UUIDs): state directories, and what
-# their apps wrote.
+# their apps wrote but for what a pod's end set aside for the metadata
+# service to remove (.removing-UUID, checked by swept).
 pods_left() {
   local run
   run=$(rundir)
-  { [ -d "$STORE/pods" ] && find "$STORE/pods" -mindepth 1 -maxdepth 1 -type d -printf 'data %f\n'
+  { [ -d "$STORE/pods" ] && find "$STORE/pods" -mindepth 1 -maxdepth 1 -type d ! -name '.removing-*' -printf 'data %f\n'
     [ -n "$run" ] && find "$run" -mindepth 1 -maxdepth 1 -type d -printf 'state %f\n'; } | LC_ALL=C sort
+}
+
+# swept: what pods' ends set aside is gone within 10 s (the metadata
+# service removes it once their actool has returned); what is left, if not.
+swept() {
+  local i
+  for i in $(seq 100); do
+    [ -z "$(find "$STORE/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' 2>/dev/null)" ] && return 0
+    sleep 0.1
+  done
+  find "$STORE/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' -printf '%f\n'
 }
 
 # pod ARGS...: `actool run ARGS` in the foreground (30 s at most); stdout in $OUT, stderr in
@@ -725,6 +737,14 @@ is "metadata: one service for the store, named in pods/metadata.lock" \
 pod "${ID[meta]}" --exec=/bin/sh -- -c 'wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid" >/dev/null'
 is_run "metadata: the next pod is served by the same service" \
   "$status:$(cat "$STORE/pods/metadata.lock" 2>&1)" "0:$md_pid"
+# What a pod's apps wrote is removed by the service's sweeper, its child,
+# with only the capabilities removal takes (dac_override, dac_read_search,
+# fowner: 0xe); the service itself has none.
+sweeper=$(for p in $(cat "/proc/$md_pid/task/$md_pid/children" 2>/dev/null); do
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = actool-sweep ] && echo "$p"; done)
+is "metadata: its sweeper's capabilities, and its own" \
+  "$(grep '^CapEff' "/proc/${sweeper:-0}/status" 2>&1 | cut -f2):$(grep '^CapEff' "/proc/$md_pid/status" | cut -f2)" \
+  "000000000000000e:0000000000000000"
 
 # The service serves a pod from a thread of its own, started only once a
 # connection waits on the pod's socket: most pods never ask.
@@ -1079,6 +1099,16 @@ yes_run "gc ends the abandoned pod's init when it survived" eval '! kill -0 "$su
 kill -KILL "$survivor" 2>/dev/null
 wait "$survivor" 2>/dev/null
 yes_run "gc: the pod's directories are gone" test ! -e "$STORE/pods/$u" -a ! -e "$(rundir)/$u"
+# What a pod's end set aside and no sweeper removed (the service was
+# killed) is gc's once a minute old; a newer one is the sweeper's still.
+old=$(cat /proc/sys/kernel/random/uuid) new=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p "$STORE/pods/.removing-$old/apps/x/upper" "$STORE/pods/.removing-$new/apps"
+touch -d '2 minutes ago' "$STORE/pods/.removing-$old"
+run_capture ac gc
+is "gc: an old set-aside directory goes, a new one stays" \
+  "$status:$(test -e "$STORE/pods/.removing-$old" && echo old):$(test -e "$STORE/pods/.removing-$new" && echo new)" \
+  "0::new"
+rm -rf "$STORE/pods/.removing-$new"
 is "gc: the pod's cgroups are gone" "$(cg_dirs)" ""
 run_capture ac list --no-legend
 is "list: nothing left after gc" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
@@ -1199,6 +1229,7 @@ fi
 
 is "the host's mount table is unchanged after every run ($MI_LINES0 lines)" "$MOUNT_CHANGES" ""
 is "no pod directory is left after a run" "$LEFT_PODS" ""
+is "what the pods' ends set aside, the metadata service removed" "$(swept)" ""
 is "no cgroup is left after a run" "$LEFT_CGROUPS" ""
 
 done_testing

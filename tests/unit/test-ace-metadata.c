@@ -1284,7 +1284,7 @@ static void test_mds_retires(void **state)
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0)
-    ace_mds_main(pods_fd, ctl, 100);
+    ace_mds_main(pods_fd, ctl, -1, 100);
   close(ctl);
   assert_int_equal(wait_exit(pid), 0);
   assert_int_equal(stat(sa.sun_path, &st), -1);
