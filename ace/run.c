@@ -1756,16 +1756,21 @@ static int make_cgroups(struct pod_run *r, appc_error_t *err)
  * the apps. */
 static int start_pod(struct pod_run *r, appc_error_t *err)
 {
-  /* The apps do not wait for M to take the pod: its socket listens already
-   * (P made it), so an app's first request is accepted by the kernel at
-   * once and answered as soon as M serves.  Registered first, M takes the
-   * pod while the cgroups are made and the apps start, as it did when it
-   * was registered before the clone: a request that waits on a busy
-   * machine can miss its client's deadline (the ACE validator's). */
-  if (register_metadata(r, err) < 0 || make_cgroups(r, err) < 0)
+  appc_error_t late = NULL;
+
+  if (make_cgroups(r, err) < 0)
     return -1;
   release_supervisors(r);
   record_init(r);
+  /* The apps do not wait for M to take the pod: its socket listens already
+   * (P made it), so an app's first request is accepted by the kernel at
+   * once and answered as soon as M serves.  Registered after the go, the
+   * registration (and the start of a service when none runs) is not on the
+   * apps' way; it fails as M's refusal does, with a warning, the pod
+   * running without the service. */
+  if (register_metadata(r, &late) < 0)
+    note_to_user((void *) r->o, ACE_NOTE_WARN, late->msg);
+  appc_error_release(&late);
   return 0;
 }
 
