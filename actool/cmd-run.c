@@ -475,13 +475,13 @@ const struct actool_command actool_cmd_run = {
              "           [--mount=volume=NAME,target=PATH]... [--set-env=K=V]... [-- ARGS...]\n"
              "           [[---] IMAGE ...]",
     .description =
-        "Each IMAGE (an image ID or prefix, NAME[,LABEL=VALUE...], FILE.aci or a URL) is an app\n"
-        "of the pod; images not in the store are fetched.  The options after an image apply to\n"
-        "its app (--set-env there sets a variable for that app only); ARGS after \"--\" are "
-        "appended to its command; \"---\" ends them before the next image (elsewhere\n"
-        "it may be left out: `run A B`).  The apps share PID, IPC, UTS\n"
-        "and network namespaces; each has its own root on an overlay of the image's rendered\n"
-        "tree.  Exit status: that of the first app that failed, else 0.  Needs root.\n"
+        "Each IMAGE (an image ID or prefix, NAME[,LABEL=VALUE...], FILE.aci or a URL) is an app "
+        "of the pod; images not in the store are fetched (an ID only the store answers).  The "
+        "options after an image apply to its app (--set-env there sets a variable for that app "
+        "only); ARGS after \"--\" are appended to its command; \"---\" ends them before the "
+        "next image (elsewhere it may be left out: `run A B`).  The apps share PID, IPC, UTS and "
+        "network namespaces; each has its own root on an overlay of the image's rendered tree.  "
+        "Exit status: that of the first app that failed, else 0.  Needs root.\n"
         "See actool-run(1).",
     .options = run_option_table,
     .options_size = sizeof(struct run_options),
