@@ -44,6 +44,7 @@
 #define POD_MANIFEST "pod"
 #define STATE_MAX (1 << 20)
 #define LEFTOVER_AGE 60 /* seconds */
+#define POD_CREATING ".creating-"
 
 static bool is_uuid(const char *s)
 {
@@ -113,10 +114,22 @@ static void name_store(int fd, struct appc_store *s)
   appc_error_release(&ignored);
 }
 
+/* Nothing there, or not ours to read (an unprivileged user): no pods,
+ * which is ENOENT without an error; anything else is one. */
+static int runtime_open_failed(bool create, const char *dir, appc_error_t *err)
+{
+  if (!create && (errno == ENOENT || errno == EACCES)) {
+    errno = ENOENT;
+    return -1;
+  }
+  return appc_error_make(err, errno, "%s", dir);
+}
+
 int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_error_t *err)
 {
   char key[80];
   cleanup_free char *dir = NULL;
+  cleanup_close int root = -1;
   int fd;
   bool made = false;
 
@@ -127,24 +140,21 @@ int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_e
     dir = NULL;
     return appc_error_make(err, ENOMEM, "%s", ACE_RUNTIME_ROOT);
   }
+  if (create)
+    root = ace_runtime_root_open(err);
+  else if ((root = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+    return runtime_open_failed(create, ACE_RUNTIME_ROOT, err);
+  if (root < 0)
+    return -1;
   if (create) {
-    cleanup_close int root = ace_runtime_root_open(err);
-    if (root < 0)
-      return -1;
-    if (mkdir(dir, 0700) == 0)
+    if (mkdirat(root, key, 0700) == 0)
       made = true;
     else if (errno != EEXIST)
       return appc_error_make(err, errno, "%s", dir);
   }
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    /* Nothing there, or not ours to read (an unprivileged user): no pods. */
-    if (!create && (errno == ENOENT || errno == EACCES)) {
-      errno = ENOENT;
-      return -1;
-    }
-    return appc_error_make(err, errno, "%s", dir);
-  }
+  fd = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return runtime_open_failed(create, dir, err);
   if (made)
     name_store(fd, s);
   *path = steal_pointer(&dir);
@@ -176,7 +186,7 @@ static int make_state_dir(struct appc_store *s, const char *uuid, struct ace_pod
 
   if (run < 0)
     return -1;
-  snprintf(tmp, sizeof tmp, ".creating-%s", uuid);
+  snprintf(tmp, sizeof tmp, "%s%s", POD_CREATING, uuid);
   if (mkdirat(run, tmp, 0700) < 0)
     return appc_error_make(err, errno, "%s/%s", base, tmp);
   fd = openat(run, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -230,7 +240,7 @@ static int remove_state_dir(int run, const char *base, const char *name, const c
 {
   char gone[64];
 
-  snprintf(gone, sizeof gone, ".removing-%s", uuid);
+  snprintf(gone, sizeof gone, "%s%s", ACE_REMOVING, uuid);
   if (strcmp(name, gone) != 0 && renameat(run, name, run, gone) < 0)
     return appc_error_make(err, errno, "%s/%s", base, name);
   return appc_remove_tree(run, gone, err);
@@ -295,10 +305,17 @@ int ace_pod_dir_set_aside(struct ace_pod_dir *d, appc_error_t *err)
   return 0;
 }
 
+/* The UUID in NAME when NAME is PREFIX followed by a UUID, else NULL. */
+static const char *uuid_after(const char *name, const char *prefix)
+{
+  size_t n = strlen(prefix);
+
+  return strncmp(name, prefix, n) == 0 && is_uuid(name + n) ? name + n : NULL;
+}
+
 static bool is_set_aside(const char *name)
 {
-  return strncmp(name, ACE_REMOVING, strlen(ACE_REMOVING)) == 0 &&
-         is_uuid(name + strlen(ACE_REMOVING));
+  return uuid_after(name, ACE_REMOVING) != NULL;
 }
 
 void ace_pods_sweep(int pods_fd)
@@ -751,17 +768,24 @@ struct gc_ctx {
   struct appc_ace_gc_report *report;
 };
 
-/* Leftovers of a pod being created or removed when its actool died. */
+/* The UUID of a leftover of a pod being created or removed when its actool
+ * died, else NULL. */
+static const char *leftover_uuid(const char *name)
+{
+  const char *uuid = uuid_after(name, POD_CREATING);
+
+  return uuid != NULL ? uuid : uuid_after(name, ACE_REMOVING);
+}
+
 static bool is_leftover(const char *name)
 {
-  return (strncmp(name, ".creating-", 10) == 0 && is_uuid(name + 10)) ||
-         (strncmp(name, ".removing-", 10) == 0 && is_uuid(name + 10));
+  return leftover_uuid(name) != NULL;
 }
 
 /* Has RUNTIME a state directory for UUID, under any of its names? */
 static bool has_state(int pods, const char *uuid)
 {
-  static const char *const prefixes[] = {"", ".creating-", ".removing-"};
+  static const char *const prefixes[] = {"", POD_CREATING, ACE_REMOVING};
   char name[64];
 
   if (pods < 0)
@@ -793,7 +817,8 @@ static int remove_data_dir(const struct gc_ctx *c, const char *uuid, appc_error_
 static int gc_one(const char *name, void *data, appc_error_t *err)
 {
   struct gc_ctx *c = data;
-  const char *uuid = is_leftover(name) ? name + 10 : name;
+  const char *left = leftover_uuid(name);
+  const char *uuid = left != NULL ? left : name;
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
   bool abandoned = false;
