@@ -105,15 +105,23 @@ static void reset_signals(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Keep only the descriptors KEEP (ascending, each above 2) of those P had,
+static int compare_fds(const void *a, const void *b)
+{
+  int x = *(const int *) a, y = *(const int *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Keep only the descriptors KEEP (each above 2; sorted here) of those P had,
  * and /dev/null as the standard streams. */
-static int keep_only(const int *keep, size_t n)
+static int keep_only(int *keep, size_t n)
 {
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   unsigned from = 3;
 
   if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
     return -1;
+  qsort(keep, n, sizeof *keep, compare_fds);
   for (size_t i = 0; i < n; i++) {
     if ((unsigned) keep[i] > from)
       close_range(from, (unsigned) keep[i] - 1, 0);
@@ -121,16 +129,6 @@ static int keep_only(const int *keep, size_t n)
   }
   close_range(from, ~0u, 0);
   return 0;
-}
-
-static void sort_fds(int *fds, size_t n)
-{
-  for (size_t i = 1; i < n; i++)
-    for (size_t k = i; k > 0 && fds[k - 1] > fds[k]; k--) {
-      int t = fds[k];
-      fds[k] = fds[k - 1];
-      fds[k - 1] = t;
-    }
 }
 
 /* Removes what pods set aside (ace_pods_sweep) when the service asks, with
@@ -145,7 +143,6 @@ static void __attribute__((noreturn)) sweeper(int pods_fd, int requests)
                         (UINT64_C(1) << CAP_FOWNER);
   char buf[64];
 
-  sort_fds(keep, 2);
   if (keep_only(keep, 2) < 0 || ace_security_keep_only(caps, &(appc_error_t){0}) < 0)
     _exit(1);
   prctl(PR_SET_NAME, "actool-sweep", 0, 0, 0);
@@ -185,7 +182,6 @@ static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
   }
   close(sweep[0]);
   int keep[] = {pods_fd, ctl, sweep[1]};
-  sort_fds(keep, 3);
   /* It answers HTTP from the pods' apps: root's files (the lock) are its by
    * owner, and it needs no capability. */
   if (keep_only(keep, 3) < 0 || fcntl(sweep[1], F_SETFL, O_NONBLOCK) < 0 ||
