@@ -77,6 +77,7 @@ struct app_plan {
   size_t n_vol_strings;
   struct ace_listen listen; /* socket-activated ports, bound by P */
   int out[2], errp[2];      /* output pipes when the pod has several apps */
+  bool in_v2;               /* its S was cloned into its v2 cgroup (start_supervisor) */
   char *line[2];            /* partial output lines */
   size_t line_len[2];
 };
@@ -109,7 +110,7 @@ struct pod_run {
   int meta_conn;    /* the registration with the store's metadata service */
   bool meta_served; /* the service took the pod */
   int report[2];
-  int init_ready[2], init_go[2]; /* I's and the supervisors' handshake with P (tell_parent) */
+  int init_ready[2], init_go[2]; /* I's handshake with P (tell_parent) */
   int sigfd;
   sigset_t old_mask;
   bool mask_set;
@@ -908,7 +909,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
 
   /* Before the app's root hides the host's /proc; inherited by the app and
    * its handlers, which S forks. */
-  if (ace_cgroup_enter(r->cg, i, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
+  if (ace_cgroup_enter(r->cg, i, a->in_v2, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
       ace_rootfs_enter(&spec, &notes, &err) < 0 ||
       (mnt_report >= 0 &&
        hand_over_root(mnt_report,
@@ -1017,7 +1018,7 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
   appc_error_t err = NULL;
   int sv[2], status;
 
-  if (ace_cgroup_enter(r->cg, i, &err) < 0)
+  if (ace_cgroup_enter(r->cg, i, r->apps[i].in_v2, &err) < 0)
     goto fail;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     appc_error_make(&err, errno, "socketpair");
@@ -1057,10 +1058,11 @@ fail:
 /* I must not outlive P.  PR_SET_PDEATHSIG only covers a death of P after
  * the flag is set, and getppid() cannot tell whether P already died (P is
  * outside the pod's PID namespace: it reads 0).  So I sets the flag and
- * tells P, and the supervisors wait for P's go (await_go) before they enter
- * the cgroups P makes meanwhile: P answers only once it has read I's word,
- * which proves P was alive after the flag was set, and a P that died
- * earlier never answers (they read EOF: nobody else holds the write end). */
+ * tells P, and waits for P's go (await_go) before it starts the supervisors,
+ * which enter the cgroups P makes meanwhile: P answers only once it has
+ * read I's word, which proves P was alive after the flag was set, and a P
+ * that died earlier never answers (I reads EOF: nobody else holds the write
+ * end). */
 static bool tell_parent(struct pod_run *r)
 {
   char c = 'r';
@@ -1074,7 +1076,7 @@ static bool tell_parent(struct pod_run *r)
   return ok;
 }
 
-/* A supervisor: P's go, the pod's cgroups made (see tell_parent). */
+/* I: P's go, the pod's cgroups made (see tell_parent). */
 static bool await_go(struct pod_run *r)
 {
   char c;
@@ -1084,16 +1086,15 @@ static bool await_go(struct pod_run *r)
   return ok;
 }
 
-/* P's side of the handshake, once the cgroups are made: a go for each
- * supervisor, if I said it will not outlive P. */
-static void release_supervisors(struct pod_run *r)
+/* P's side of the handshake, once the cgroups are made: the go, if I said
+ * it will not outlive P. */
+static void release_init(struct pod_run *r)
 {
   char c;
 
+  /* When I is gone, P hears of it from the report pipe. */
   if (read(r->init_ready[0], &c, 1) == 1)
-    for (size_t i = 0; i < r->n_apps; i++)
-      if (write(r->init_go[1], "g", 1) != 1)
-        break;
+    (void) !write(r->init_go[1], "g", 1);
   close(r->init_ready[0]);
   close(r->init_go[1]);
   r->init_ready[0] = r->init_go[1] = -1;
@@ -1103,9 +1104,6 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 {
   struct app_plan *a = &r->apps[i];
   int sigfd = supervisor_signals();
-
-  if (!await_go(r))
-    _exit(1); /* P is gone or gave up: I ends the pod */
 
   if (r->n_apps > 1) {
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -1149,11 +1147,18 @@ static bool lends_memory(const struct pod_run *r, size_t i)
          !has_handler(app, "pre-start") && !has_handler(app, "post-stop");
 }
 
-/* Apart, so that no variable of I's main loop lives across vfork. */
+/* Apart, so that no variable of I's main loop lives across vfork.  Where
+ * the pod has a v2 cgroup for the app, S starts in it (a fork, then: a
+ * clone into a cgroup cannot lend memory) and never takes the kernel's
+ * global threadgroup lock to move there (ace_cgroup_enter). */
 static pid_t __attribute__((noinline)) start_supervisor(struct pod_run *r, size_t i)
 {
-  pid_t pid = lends_memory(r, i) ? vfork() : fork();
+  struct app_plan *a = &r->apps[i];
+  pid_t pid = ace_cgroup_fork(r->cg, i);
 
+  a->in_v2 = pid >= 0; /* S's copy too: it is the child */
+  if (pid < 0)
+    pid = lends_memory(r, i) ? vfork() : fork();
   if (pid == 0)
     supervisor(r, i);
   return pid;
@@ -1205,6 +1210,8 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     report_line(r->report[1], "E -", err->msg);
     _exit(1);
   }
+  if (!await_go(r))
+    _exit(1); /* P is gone or gave up */
   for (size_t i = 0; i < r->n_apps; i++) {
     pids[i] = start_supervisor(r, i);
     if (pids[i] > 0)
@@ -1212,7 +1219,6 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     else
       report_exit(r->report[1], i, 1);
   }
-  close(r->init_go[0]); /* the supervisors' */
   for (size_t i = 0; i < r->n_apps; i++)
     close_output_pipes(&r->apps[i]);
   while (running > 0) {
@@ -1760,7 +1766,7 @@ static int start_pod(struct pod_run *r, appc_error_t *err)
 
   if (make_cgroups(r, err) < 0)
     return -1;
-  release_supervisors(r);
+  release_init(r);
   record_init(r);
   /* The apps do not wait for M to take the pod: its socket listens already
    * (P made it), so an app's first request is accepted by the kernel at

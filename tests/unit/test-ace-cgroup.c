@@ -221,7 +221,7 @@ static int enter_and_open_devices(const void *arg)
 {
   appc_error_t err = NULL;
   char path[PATH_MAX];
-  if (ace_cgroup_enter(arg, 1, &err) < 0)
+  if (ace_cgroup_enter(arg, 1, false, &err) < 0)
     return 1;
   snprintf(path, sizeof path, "%s/null", getenv("TEST_DEV_DIR"));
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -461,20 +461,13 @@ static bool has_ctrl(const char *list, const char *name)
   return false;
 }
 
-/* The child's /proc/self/cgroup names the app's cgroup: in the memory and
- * cpu lines on v1, in the "0::" line on v2 (TEST_V2 set). */
-static int enter_and_check(const void *arg)
+/* The caller's /proc/self/cgroup names app db's cgroup: in the memory and
+ * cpu lines on v1, in the "0::" line on v2 (V2). */
+static int in_db_cgroups(bool v2)
 {
-  const struct ace_cgroup *cg = arg;
-  bool v2 = getenv("TEST_V2") != NULL;
-  appc_error_t err = NULL;
   char line[512], want[128];
   unsigned found = 0;
 
-  if (ace_cgroup_enter(cg, 1, &err) < 0) {
-    fprintf(stderr, "child: %s\n", err->msg);
-    return 1;
-  }
   snprintf(want, sizeof want, "/actool/%s/db\n", getenv("TEST_UUID"));
   FILE *f = fopen("/proc/self/cgroup", "re");
   if (f == NULL)
@@ -491,6 +484,18 @@ static int enter_and_check(const void *arg)
   return found == 3 ? 0 : 3;
 }
 
+/* The child enters app db's cgroups (TEST_V2: the host is v2 only). */
+static int enter_and_check(const void *arg)
+{
+  appc_error_t err = NULL;
+
+  if (ace_cgroup_enter(arg, 1, false, &err) < 0) {
+    fprintf(stderr, "child: %s\n", err->msg);
+    return 1;
+  }
+  return in_db_cgroups(getenv("TEST_V2") != NULL);
+}
+
 static void test_enter_moves_a_child_into_its_app(void **state)
 {
   struct real r;
@@ -504,6 +509,40 @@ static void test_enter_moves_a_child_into_its_app(void **state)
   if (r.v2)
     setenv("TEST_V2", "1", 1);
   assert_exit_0(in_child(enter_and_check, cg, NULL));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+/* The child of ace_cgroup_fork is in its app's v2 cgroup from its start,
+ * before it enters the others (v1's, on a hybrid host). */
+static void test_fork_starts_in_the_v2_cgroup(void **state)
+{
+  struct real r;
+  char uuid[37], want[128], line[512];
+  appc_error_t err = NULL;
+  int status;
+  (void) state;
+
+  test_uuid(uuid, 12);
+  setenv("TEST_UUID", uuid, 1);
+  struct ace_cgroup *cg = create_real(&r, uuid);
+  pid_t pid = ace_cgroup_fork(cg, 1);
+  if (pid < 0 && !r.v2 && access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) != 0) {
+    assert_ok(ace_cgroup_destroy(cg, &err), &err);
+    skip(); /* v1 only: no v2 hierarchy to start in */
+  }
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    bool in_v2 = false;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    snprintf(want, sizeof want, "0::/actool/%s/db\n", uuid);
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+      in_v2 = in_v2 || strcmp(line, want) == 0;
+    if (!in_v2)
+      _exit(5);
+    _exit(ace_cgroup_enter(cg, 1, true, &err) < 0 ? 4 : in_db_cgroups(r.v2));
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_exit_0(status);
   assert_ok(ace_cgroup_destroy(cg, &err), &err);
 }
 
@@ -621,7 +660,7 @@ static int enter_and_sleep(const void *arg)
 {
   appc_error_t err = NULL;
   setpgid(0, 0); /* for the teardown */
-  if (ace_cgroup_enter(arg, 0, &err) < 0)
+  if (ace_cgroup_enter(arg, 0, false, &err) < 0)
     return 1;
   /* a grandchild too: destroy must get every process */
   if (fork() == 0)
@@ -702,7 +741,7 @@ static void test_remove_pod_by_uuid(void **state)
 static int memory_hog(const void *arg)
 {
   appc_error_t err = NULL;
-  if (ace_cgroup_enter(arg, 0, &err) < 0)
+  if (ace_cgroup_enter(arg, 0, false, &err) < 0)
     return 1;
   for (int i = 0; i < 1024; i++) { /* up to 1 GiB */
     char *p = malloc(1 << 20);
@@ -803,9 +842,13 @@ static void test_fake_v2_tree(void **state)
   assert_non_null(strstr(io, " riops=300 wiops=300"));
   free(io);
 
-  assert_ok(ace_cgroup_enter(cg, 0, &err), &err); /* a plain file: writes "0" */
+  /* A process cloned into the v2 cgroup (ace_cgroup_fork) is not moved
+   * there again. */
+  assert_ok(ace_cgroup_enter(cg, 0, true, &err), &err);
+  assert_file(web, "cgroup.procs", "");
+  assert_ok(ace_cgroup_enter(cg, 0, false, &err), &err); /* a plain file: writes "0" */
   assert_file(web, "cgroup.procs", "0");
-  assert_error_contains(ace_cgroup_enter(cg, 1, &err), &err, "no app 1 in the pod");
+  assert_error_contains(ace_cgroup_enter(cg, 1, false, &err), &err, "no app 1 in the pod");
   ace_cgroup_free(cg);
   free(pod);
   free(web);
@@ -876,7 +919,7 @@ static int enter_and_use_given_device(const void *arg)
 {
   appc_error_t err = NULL;
   char path[PATH_MAX];
-  if (ace_cgroup_enter(arg, 0, &err) < 0)
+  if (ace_cgroup_enter(arg, 0, false, &err) < 0)
     return 1;
   if (open_errno("null", O_WRONLY) != 0)
     return 2;
@@ -988,6 +1031,7 @@ int main(void)
       cmocka_unit_test_teardown(test_apply_sets_the_control_files, real_teardown),
       cmocka_unit_test_teardown(test_apply_errors_name_the_isolator, real_teardown),
       cmocka_unit_test_teardown(test_enter_moves_a_child_into_its_app, real_teardown),
+      cmocka_unit_test_teardown(test_fork_starts_in_the_v2_cgroup, real_teardown),
       cmocka_unit_test_teardown(test_plan_then_make_enters_by_path, real_teardown),
       cmocka_unit_test_teardown(test_unmade_plan_is_destroyed, real_teardown),
       cmocka_unit_test_teardown(test_delegate_hands_the_init_its_cgroups, real_teardown),
