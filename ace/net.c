@@ -57,6 +57,7 @@
 #define NET_DEFAULT_SUBNET "172.16.28.0/24"
 #define NET_CONFIG "default.json"
 #define NET_LEASES "leases"
+#define BRIDGE_SETTLE_MS 500 /* bridge_in_use */
 #define LEASE_MAX 4096
 
 struct ace_net {
@@ -453,6 +454,24 @@ static int port_elements(const char *verb, const char *addr, const struct ace_po
 
 /* The bridge and the table go when no pod has a lease any more (under the
  * lock). */
+/* Something is on the bridge: a pod of another store (another --dir), or
+ * one of ours that has just ended, whose veth the kernel is unregistering
+ * in the background (some 10 to 30 ms after run returns, more on a busy
+ * host).  Only what is still there after BRIDGE_SETTLE_MS is taken for the
+ * first. */
+static bool bridge_in_use(void)
+{
+  int64_t deadline = appc_monotonic_ms() + BRIDGE_SETTLE_MS;
+
+  while (if_nametoindex(NET_BRIDGE) != 0 &&
+         !appc_dir_is_empty(AT_FDCWD, "/sys/class/net/" NET_BRIDGE "/brif")) {
+    if (appc_monotonic_ms() >= deadline)
+      return true;
+    nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+  }
+  return false;
+}
+
 static void remove_if_unused(int area)
 {
   cleanup_close int dir = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -461,9 +480,7 @@ static void remove_if_unused(int area)
 
   if (dir >= 0 && !appc_dir_is_empty(dir, "."))
     return;
-  /* pods of another store (another --dir) may be on the bridge still */
-  if (if_nametoindex(NET_BRIDGE) != 0 &&
-      !appc_dir_is_empty(AT_FDCWD, "/sys/class/net/" NET_BRIDGE "/brif"))
+  if (bridge_in_use())
     return;
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
   unlinkat(area, "current", 0);
