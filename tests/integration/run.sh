@@ -267,6 +267,12 @@ img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
 img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
 img memhuge "$(shapp 'echo RAN' "$(iso resource/memory '{"limit": "20E"}')")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
+layout_image() { # NAME LAYOUT: build and fetch
+  if "$ACTOOL" build --no-compression "$2" "$TMP/$1.aci" 2>"$TMP/.err" &&
+    ID[$1]=$(ac fetch "$TMP/$1.aci" 2>>"$TMP/.err") && [ -n "${ID[$1]}" ]; then :; else
+    IMG_ERRORS+="$1: $(cat "$TMP/.err")"$'\n'
+  fi
+}
 # An image with its own /etc/hostname.
 cp -a "$LAY" "$TMP/layh"
 echo imagehost >"$TMP/layh/rootfs/etc/hostname"
@@ -275,10 +281,23 @@ ln -sfn ../run "$TMP/layh/rootfs/var/run" # as in Debian
 ln -sfn /srv/data "$TMP/layh/rootfs/data"      # dangling: the image has no /srv
 ln -sfn ../srv/a/b "$TMP/layh/rootfs/rel"      # dangling, relative, two levels missing
 manifest etchost "$(shapp 'echo $(hostname) $(cat /etc/hostname)')" >"$TMP/layh/manifest"
-if "$ACTOOL" build --no-compression "$TMP/layh" "$TMP/etchost.aci" 2>"$TMP/.err" &&
-  ID[etchost]=$(ac fetch "$TMP/etchost.aci" 2>>"$TMP/.err") && [ -n "${ID[etchost]}" ]; then :; else
-  IMG_ERRORS+="etchost: $(cat "$TMP/.err")"$'\n'
-fi
+layout_image etchost "$TMP/layh"
+# Images whose /etc the executor's files must respect: one with its own
+# hosts, a dangling resolv.conf, a directory named hostname and a mode of
+# its own on /etc; one whose /etc is a symlink.
+cp -a "$LAY" "$TMP/layo"
+echo "10.9.8.7 imagehosts" >"$TMP/layo/rootfs/etc/hosts"
+ln -sfn ../run/resolvconf/resolv.conf "$TMP/layo/rootfs/etc/resolv.conf"
+rm -f "$TMP/layo/rootfs/etc/hostname" && mkdir "$TMP/layo/rootfs/etc/hostname"
+chmod 0750 "$TMP/layo/rootfs/etc"
+manifest etcown "$(shapp 'stat -c %a /etc; cat /etc/hosts; readlink /etc/resolv.conf
+[ -d /etc/hostname ] && echo hostname-dir; echo x >>/etc/hosts && tail -1 /etc/hosts')" >"$TMP/layo/manifest"
+layout_image etcown "$TMP/layo"
+cp -a "$LAY" "$TMP/layl"
+mv "$TMP/layl/rootfs/etc" "$TMP/layl/rootfs/private-etc" && ln -s private-etc "$TMP/layl/rootfs/etc"
+manifest etclink "$(shapp 'readlink /etc; cat /etc/hostname; grep -c "^127.0.1.1" /etc/hosts
+ls /private-etc | grep -c "^hostname$"')" >"$TMP/layl/manifest"
+layout_image etclink "$TMP/layl"
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
   note "$IMG_ERRORS"
@@ -558,6 +577,12 @@ done; echo"
 else
   skip "kernel paths runc masks are empty in the app" "the host shows none of them with content"
 fi
+pod "${ID[etcown]}"
+is_run "/etc: the image's hosts, dangling resolv.conf, directory hostname and mode stay; hosts is writable" \
+  "$status:$(printf '%s\n' "$OUT" | paste -sd' ')" "0:750 10.9.8.7 imagehosts ../run/resolvconf/resolv.conf hostname-dir x"
+pod --hostname=linkhost "${ID[etclink]}"
+is_run "/etc as a symlink in the image: the files go where it points" \
+  "$status:$(printf '%s\n' "$OUT" | paste -sd' ')" "0:private-etc linkhost 1 1"
 sh_pod -- 'cat /etc/os-release | wc -c; ls -l /etc/os-release | cut -c1'
 is_run "an image without os-release gets an empty /etc/os-release (the container RFC)" \
   "$status:$(printf '%s\n' "$OUT" | paste -sd' ')" "0:0 -"
