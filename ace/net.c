@@ -452,8 +452,6 @@ static int port_elements(const char *verb, const char *addr, const struct ace_po
 
 /* ---- the whole ---- */
 
-/* The bridge and the table go when no pod has a lease any more (under the
- * lock). */
 /* Something is on the bridge: a pod of another store (another --dir), or
  * one of ours that has just ended, whose veth the kernel is unregistering
  * in the background (some 10 to 30 ms after run returns, more on a busy
@@ -472,6 +470,8 @@ static bool bridge_in_use(void)
   return false;
 }
 
+/* The bridge and the table go when no pod has a lease any more (under the
+ * lock). */
 static void remove_if_unused(int area)
 {
   cleanup_close int dir = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
