@@ -6,7 +6,9 @@
  * of the controllers actool uses (controller_names): the unified (v2) one when the controllers are
  * there, else their v1 hierarchies (hybrid hosts mount an empty cgroup2 at
  * ROOT/unified next to v1 controllers).  Processes only ever live in the APP
- * leaves, which is what v2's "no internal processes" rule asks. */
+ * leaves, which is what v2's "no internal processes" rule asks, or, for a
+ * pod of one app (ace_cgroup_single), in actool/UUID itself, which then
+ * delegates nothing further. */
 #include "config.h"
 
 #include <dirent.h>
@@ -73,6 +75,7 @@ struct ace_cgroup {
   char *pod[CG_MAX_HIER]; /* MOUNT/actool/UUID */
   char **apps;            /* app names */
   size_t n_apps;
+  bool single; /* the one app lives in the pod's directory (ace_cgroup_single) */
   struct ace_device_rule *dev_rules; /* while creating: what the pod may open */
   size_t n_dev_rules;
 };
@@ -94,6 +97,16 @@ static bool join(char out[PATH_MAX], const char *a, const char *b)
     out[0] = '\0';
     return false;
   }
+  return true;
+}
+
+/* App APP's directory in hierarchy H: its own beneath the pod's, or the
+ * pod's itself for a single app. */
+static bool app_dir(char out[PATH_MAX], const struct ace_cgroup *cg, size_t h, size_t app)
+{
+  if (!cg->single)
+    return join(out, cg->pod[h], cg->apps[app]);
+  snprintf(out, PATH_MAX, "%s", cg->pod[h]); /* shorter than the app's would be */
   return true;
 }
 
@@ -432,7 +445,10 @@ static int make_pod_dir(const struct ace_cgroup *cg, size_t h, appc_error_t *err
   if ((hier->v2 && v2_delegate(hier->mount, hier->ctrl, err) < 0) || make_dir(path, err) < 0 ||
       (hier->v2 && v2_delegate(path, hier->ctrl, err) < 0))
     return -1;
-  if (make_dir(cg->pod[h], err) < 0 || (hier->v2 && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
+  /* A single app's processes live in the pod's directory itself, which v2
+   * then cannot delegate controllers from ("no internal processes"). */
+  if (make_dir(cg->pod[h], err) < 0 ||
+      (hier->v2 && !cg->single && v2_delegate(cg->pod[h], hier->ctrl, err) < 0))
     return -1;
   return 0;
 }
@@ -452,7 +468,7 @@ static int create_in(struct ace_cgroup *cg, size_t h, appc_error_t *err)
     return -1;
   if (hier->v2 && (hier->ctrl & CG_DEVICES) && v2_devices(cg, cg->pod[h], err) < 0)
     return -1;
-  for (size_t a = 0; a < cg->n_apps; a++) {
+  for (size_t a = 0; !cg->single && a < cg->n_apps; a++) {
     if (!join(path, cg->pod[h], cg->apps[a]))
       return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", cg->pod[h], cg->apps[a]);
     if (make_dir(path, err) < 0)
@@ -515,6 +531,29 @@ int ace_cgroup_plan(const char *root, const char *uuid, const char *const *apps,
   return 0;
 }
 
+/* Whether an isolator of L sets a cgroup's files (ace_cgroup_apply). */
+static bool sets_cgroup_files(const struct appc_isolator_list *l)
+{
+  for (size_t i = 0; i < l->len; i++)
+    switch (l->items[i].kind) {
+    case APPC_ISOLATOR_RESOURCE_MEMORY:
+    case APPC_ISOLATOR_RESOURCE_CPU:
+    case APPC_ISOLATOR_CPU_SHARES:
+    case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
+    case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
+      return true;
+    default:
+      break;
+    }
+  return false;
+}
+
+bool ace_cgroup_single(struct ace_cgroup *cg, const struct appc_isolator_list *pod_isolators)
+{
+  cg->single = cg->n_apps == 1 && !sets_cgroup_files(pod_isolators);
+  return cg->single;
+}
+
 int ace_cgroup_make(struct ace_cgroup *cg, const struct ace_device *devices, size_t n_devices,
                     appc_error_t *err)
 {
@@ -572,7 +611,7 @@ static const char *target_dir(const struct target *t, size_t h, char buf[PATH_MA
 {
   if (t->app < 0)
     return t->cg->pod[h];
-  join(buf, t->cg->pod[h], t->cg->apps[t->app]); /* fitted when created */
+  app_dir(buf, t->cg, h, (size_t) t->app); /* fitted when created */
   return buf;
 }
 
@@ -896,7 +935,7 @@ int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app)
   cleanup_free char *text = NULL;
   const char *p;
 
-  if (hier == NULL || app >= cg->n_apps || !join(dir, cg->pod[h], cg->apps[app]) ||
+  if (hier == NULL || app >= cg->n_apps || !app_dir(dir, cg, h, app) ||
       !join(path, dir, hier->v2 ? "memory.events" : "memory.oom_control") ||
       (text = read_small(path)) == NULL)
     return -1;
@@ -928,7 +967,7 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
      * (name=systemd, a hybrid host's cgroup2) and a v2 one. */
     if (!cg->layout.h[h].v2 && !(cg->layout.h[h].ctrl & CG_TRACK))
       continue;
-    if (!join(dir, cg->pod[h], cg->apps[app]))
+    if (!app_dir(dir, cg, h, app))
       return appc_error_make(err, ENAMETOOLONG, "cgroup %s/%s", cg->pod[h], cg->apps[app]);
     cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
@@ -946,8 +985,7 @@ int ace_cgroup_leaf_fd(const struct ace_cgroup *cg, size_t app)
 
   for (size_t h = 0; app < cg->n_apps && h < cg->layout.n; h++)
     if (cg->layout.h[h].v2)
-      return join(dir, cg->pod[h], cg->apps[app]) ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)
-                                                  : -1;
+      return app_dir(dir, cg, h, app) ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
   return -1;
 }
 
@@ -980,13 +1018,12 @@ int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, bool in_v2, appc_e
     return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
   for (size_t h = 0; h < cg->layout.n; h++) {
     const struct cg_hier *hier = &cg->layout.h[h];
-    char path[PATH_MAX];
+    char dir[PATH_MAX], path[PATH_MAX];
     cleanup_close int fd = -1;
 
     if (hier->v2 && in_v2)
       continue;
-    if (snprintf(path, sizeof path, "%s/%s/%s", cg->pod[h], cg->apps[app], entry_file(hier)) >=
-        (int) sizeof path)
+    if (!app_dir(dir, cg, h, app) || !join(path, dir, entry_file(hier)))
       errno = ENAMETOOLONG;
     else
       fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -1067,7 +1104,7 @@ static bool remove_as_made(const struct ace_cgroup *cg, size_t h)
 {
   char path[PATH_MAX];
 
-  for (size_t a = 0; a < cg->n_apps; a++)
+  for (size_t a = 0; !cg->single && a < cg->n_apps; a++)
     if (join(path, cg->pod[h], cg->apps[a]) && rmdir(path) < 0 && errno != ENOENT)
       return false;
   return rmdir(cg->pod[h]) == 0;
@@ -1113,18 +1150,20 @@ int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err)
 int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_error_t *err)
 {
   struct cg_layout l = {.n = 0};
-  char leaf[PATH_MAX];
+  char pod[PATH_MAX], leaf[PATH_MAX];
   int r = 0;
 
   if (check_component("pod UUID", uuid, LOWER_DIGITS "-", err) < 0 ||
       detect_layout(root != NULL ? root : "/sys/fs/cgroup", &l, err) < 0)
     return -1;
   for (size_t h = 0; r == 0 && h < l.n; h++) {
-    if (snprintf(leaf, sizeof leaf, "%s/actool/%s/%s", l.h[h].mount, uuid, app) >=
-        (int) sizeof leaf)
+    if (snprintf(pod, sizeof pod, "%s/actool/%s", l.h[h].mount, uuid) >= (int) sizeof pod ||
+        !join(leaf, pod, app))
       r = appc_error_make(err, ENAMETOOLONG, "cgroup %s/actool/%s/%s", l.h[h].mount, uuid, app);
     else if (file_exists(leaf, "cgroup.procs"))
       r = write_file(leaf, entry_file(&l.h[h]), "0", err);
+    else if (file_exists(pod, "cgroup.procs")) /* a single app's (ace_cgroup_single) */
+      r = write_file(pod, entry_file(&l.h[h]), "0", err);
   }
   layout_clear(&l);
   return r;

@@ -258,6 +258,13 @@ int ace_cgroup_create(const char *root, const char *uuid, const char *const *app
  * it can enter them once they are), then the directories and limits. */
 int ace_cgroup_plan(const char *root, const char *uuid, const char *const *apps, size_t n_apps,
                     struct ace_cgroup **out, appc_error_t *err);
+/* A plan of one app: its processes in the pod's own directory (actool/UUID),
+ * not one beneath, which spares a directory in every hierarchy at each end
+ * of the pod.  Only when none of POD_ISOLATORS sets a cgroup's files (the
+ * pod's and the app's would write the same ones), and never for an init (it
+ * is delegated its cgroup, which must not be the pod's): the caller's to
+ * know.  True when the plan is so.  Before ace_cgroup_make. */
+bool ace_cgroup_single(struct ace_cgroup *cg, const struct appc_isolator_list *pod_isolators);
 int ace_cgroup_make(struct ace_cgroup *cg, const struct ace_device *devices, size_t n_devices,
                     appc_error_t *err);
 /* Apply resource/memory (limit; request as a soft limit) and resource/cpu

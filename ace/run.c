@@ -1717,6 +1717,9 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   /* Made by make_cgroups once I is on its way. */
   if (ace_cgroup_plan(NULL, r->uuid, names, r->n_apps, &r->cg, err) < 0)
     return -1;
+  /* One app that is no init: in the pod's own cgroup (ace_cgroup_single). */
+  if (r->n_apps == 1 && (build_mode(r->o) || !runs_an_init(r->pod->apps[0].app)))
+    ace_cgroup_single(r->cg, &r->pod->isolators);
   report_ignored(r, "pod", &r->pod->isolators, true);
   if (private_users(r->o) != NULL && make_user_namespace(r, err) < 0)
     return -1;

@@ -1038,14 +1038,19 @@ if wait_file "$TMP/ent/ready"; then
     'id -u; cat /home/alice/app-was-here; hostname; cat /hv/ready; grep -c "^NoNewPrivs:" /proc/self/status; echo "$AC_APP_NAME"; pwd'
   is "enter: the app's user, root, hostname, volume and environment" \
     "$status:$(paste -sd' ' "$TMP/.out")" "0:1000 here actool-$u ready 1 sh /"
-  if [ -d /sys/fs/cgroup ] && grep -q "/actool/$u/" /proc/"$BG_PID"/cgroup 2>/dev/null ||
-    find /sys/fs/cgroup -maxdepth 4 -type d -path "*/actool/$u/sh" 2>/dev/null | grep -q .; then
+  # (a pod of one app that is no init has no cgroup of the app's beneath the pod's)
+  if [ -d /sys/fs/cgroup ] && find /sys/fs/cgroup -maxdepth 3 -type d -path "*/actool/$u" 2>/dev/null | grep -q .; then
     run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
       'grep -c . /proc/self/cgroup; grep -vc ":/$" /proc/self/cgroup; true'
     # Seen through the app's cgroup namespace, the app's cgroup is "/" in
     # every hierarchy; a process outside it would see "/.." paths.
     is "enter: the app's cgroups (and cgroup namespace)" \
       "$status:$(paste -sd: "$TMP/.out")" "0:$(grep -c . /proc/self/cgroup):0"
+    # A pod of one app that is no init: the app's processes are in the pod's
+    # own cgroup, in every hierarchy, with none beneath it.
+    cgs=$(find /sys/fs/cgroup -maxdepth 3 -type d -path "*/actool/$u")
+    is "one app: its processes in the pod's own cgroup, none beneath ($(wc -w <<<"$cgs") hierarchies)" \
+      "$(for d in $cgs; do grep -q . "$d/cgroup.procs" && echo procs; find "$d" -mindepth 1 -type d; done | sort -u)" procs
   else
     skip "enter: the app's cgroups (and cgroup namespace)" "no cgroup for the pod on this host"
   fi

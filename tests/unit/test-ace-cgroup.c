@@ -461,14 +461,15 @@ static bool has_ctrl(const char *list, const char *name)
   return false;
 }
 
-/* The caller's /proc/self/cgroup names app db's cgroup: in the memory and
- * cpu lines on v1, in the "0::" line on v2 (V2). */
-static int in_db_cgroups(bool v2)
+/* The caller's /proc/self/cgroup names the cgroup actool/TEST_UUID/APP
+ * (APP "": the pod's own): in the memory and cpu lines on v1, in the "0::"
+ * line on v2 (V2). */
+static int in_cgroups(const char *app, bool v2)
 {
   char line[512], want[128];
   unsigned found = 0;
 
-  snprintf(want, sizeof want, "/actool/%s/db\n", getenv("TEST_UUID"));
+  snprintf(want, sizeof want, "/actool/%s%s%s\n", getenv("TEST_UUID"), *app ? "/" : "", app);
   FILE *f = fopen("/proc/self/cgroup", "re");
   if (f == NULL)
     return 2;
@@ -482,6 +483,16 @@ static int in_db_cgroups(bool v2)
   }
   fclose(f);
   return found == 3 ? 0 : 3;
+}
+
+static int in_db_cgroups(bool v2)
+{
+  return in_cgroups("db", v2);
+}
+
+static int in_db_pod(bool v2)
+{
+  return in_cgroups("", v2);
 }
 
 /* The child enters app db's cgroups (TEST_V2: the host is v2 only). */
@@ -544,6 +555,74 @@ static void test_fork_starts_in_the_v2_cgroup(void **state)
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_exit_0(status);
   assert_ok(ace_cgroup_destroy(cg, &err), &err);
+}
+
+/* A pod of one app (ace_cgroup_single): no directory of the app's; its
+ * limits, its processes (forked or entered, and joined by actool enter) and
+ * its removal are the pod's directory's.  A pod isolator that sets cgroup
+ * files keeps the app's own directory. */
+static int join_single(const void *arg)
+{
+  appc_error_t err = NULL;
+
+  if (ace_cgroup_join(NULL, getenv("TEST_UUID"), "db", &err) < 0)
+    return 1;
+  return in_db_pod(getenv("TEST_V2") != NULL);
+}
+
+static void test_single_app_lives_in_the_pod_cgroup(void **state)
+{
+  static const char *const apps[] = {"db"};
+  struct appc_isolator_list pod_isolators = {0};
+  struct notes_seen seen = {{0}};
+  struct ace_cgroup *cg = NULL;
+  struct real r;
+  char uuid[37];
+  appc_error_t err = NULL;
+  int status;
+  (void) state;
+
+  real_layout(&r);
+  if (r.mem[0] == '\0' || r.cpu[0] == '\0')
+    skip();
+  test_uuid(uuid, 13);
+  setenv("TEST_UUID", uuid, 1);
+  if (r.v2)
+    setenv("TEST_V2", "1", 1);
+  assert_ok(ace_cgroup_plan(NULL, uuid, apps, 1, &cg, &err), &err);
+  add_isolator(&pod_isolators, "os/unix/sysctl", "{\"net.ipv4.ip_forward\": \"1\"}");
+  assert_true(ace_cgroup_single(cg, &pod_isolators));
+  assert_ok(ace_cgroup_make(cg, NULL, 0, &err), &err);
+  char *pod = pod_path(r.mem, uuid, NULL);
+  assert_true(is_dir(pod, "."));
+  assert_false(is_dir(pod, "db"));
+  apply_ok(cg, 0, "resource/memory", "{\"limit\": \"64Mi\"}", &seen);
+  assert_file(pod, r.v2 ? "memory.max" : "memory.limit_in_bytes", "67108864");
+  pid_t pid = ace_cgroup_fork(cg, 0);
+  bool in_v2 = pid >= 0;
+  if (pid < 0)
+    pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    _exit(ace_cgroup_enter(cg, 0, in_v2, &err) < 0 ? 4 : in_db_pod(r.v2));
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_exit_0(status);
+  assert_exit_0(in_child(join_single, NULL, NULL));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  assert_int_equal(access(pod, F_OK), -1);
+  free(pod);
+  appc_isolator_list_clear(&pod_isolators);
+
+  /* a pod's memory limit: the app keeps its own directory */
+  assert_ok(ace_cgroup_plan(NULL, uuid, apps, 1, &cg, &err), &err);
+  add_isolator(&pod_isolators, "resource/memory", "{\"limit\": \"64Mi\"}");
+  assert_false(ace_cgroup_single(cg, &pod_isolators));
+  assert_ok(ace_cgroup_make(cg, NULL, 0, &err), &err);
+  pod = pod_path(r.mem, uuid, NULL);
+  assert_true(is_dir(pod, "db"));
+  assert_ok(ace_cgroup_destroy(cg, &err), &err);
+  free(pod);
+  appc_isolator_list_clear(&pod_isolators);
 }
 
 /* A plan makes nothing; a child holding a copy of it from before the
@@ -855,6 +934,48 @@ static void test_fake_v2_tree(void **state)
   scratch_remove(root);
 }
 
+/* A fake v2 root: CONTROLLERS available, ENABLED in its subtree_control and
+ * actool/'s, and the pod's directory with an empty one. */
+static void fake_root(const char *root, const char *uuid, const char *controllers,
+                      const char *enabled)
+{
+  char rel[256];
+
+  put(root, "cgroup.controllers", controllers);
+  put(root, "cgroup.subtree_control", enabled);
+  put(root, "actool/cgroup.subtree_control", enabled);
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  put(root, rel, "");
+}
+
+/* v2, one app in the pod's own cgroup: controllers are delegated down to
+ * the pod's directory, never from it (its processes would be internal). */
+static void test_fake_v2_single(void **state)
+{
+  static const char *const apps[] = {"web"};
+  struct appc_isolator_list none = {0};
+  struct ace_cgroup *cg = NULL;
+  appc_error_t err = NULL;
+  char *root = scratch_new();
+  char rel[256], uuid[37];
+  (void) state;
+
+  test_uuid(uuid, 14);
+  fake_root(root, uuid, "cpu memory pids\n", "");
+  snprintf(rel, sizeof rel, "actool/%s/pids.max", uuid);
+  put(root, rel, "");
+  assert_ok(ace_cgroup_plan(root, uuid, apps, 1, &cg, &err), &err);
+  assert_true(ace_cgroup_single(cg, &none));
+  assert_ok(ace_cgroup_make(cg, NULL, 0, &err), &err);
+  assert_file(root, "actool/cgroup.subtree_control", "+memory +cpu +pids");
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  assert_file(root, rel, "");
+  snprintf(rel, sizeof rel, "actool/%s/web", uuid);
+  assert_false(is_dir(root, rel));
+  ace_cgroup_free(cg);
+  scratch_remove(root);
+}
+
 /* No memory controller: the isolator is reported ignored, not an error. */
 static void test_fake_tree_without_memory(void **state)
 {
@@ -863,15 +984,11 @@ static void test_fake_tree_without_memory(void **state)
   struct ace_cgroup *cg = NULL;
   appc_error_t err = NULL;
   char *root = scratch_new();
-  char rel[256], uuid[37];
+  char uuid[37];
   (void) state;
 
   test_uuid(uuid, 9);
-  put(root, "cgroup.controllers", "cpu pids\n");
-  put(root, "cgroup.subtree_control", "cpu\n");
-  put(root, "actool/cgroup.subtree_control", "cpu\n");
-  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
-  put(root, rel, "");
+  fake_root(root, uuid, "cpu pids\n", "cpu\n");
   assert_ok(ace_cgroup_create(root, uuid, apps, 1, NULL, 0, &cg, &err), &err);
   apply_ok(cg, -1, "resource/memory", "{\"limit\":\"1G\"}", &seen);
   assert_note(&seen, "W: pod: isolator resource/memory ignored: no memory cgroup controller");
@@ -1032,6 +1149,7 @@ int main(void)
       cmocka_unit_test_teardown(test_apply_errors_name_the_isolator, real_teardown),
       cmocka_unit_test_teardown(test_enter_moves_a_child_into_its_app, real_teardown),
       cmocka_unit_test_teardown(test_fork_starts_in_the_v2_cgroup, real_teardown),
+      cmocka_unit_test_teardown(test_single_app_lives_in_the_pod_cgroup, real_teardown),
       cmocka_unit_test_teardown(test_plan_then_make_enters_by_path, real_teardown),
       cmocka_unit_test_teardown(test_unmade_plan_is_destroyed, real_teardown),
       cmocka_unit_test_teardown(test_delegate_hands_the_init_its_cgroups, real_teardown),
@@ -1040,6 +1158,7 @@ int main(void)
       cmocka_unit_test_teardown(test_memory_hog_is_killed, real_teardown),
       cmocka_unit_test_teardown(test_fake_v2_tree, fake_teardown),
       cmocka_unit_test_teardown(test_fake_tree_without_memory, fake_teardown),
+      cmocka_unit_test_teardown(test_fake_v2_single, fake_teardown),
       cmocka_unit_test_teardown(test_v1_given_device, real_teardown),
       cmocka_unit_test_teardown(test_v2_device_program, fake_teardown),
       cmocka_unit_test(test_device_program_loads_every_rule_kind),
