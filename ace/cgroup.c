@@ -979,7 +979,9 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
   return 0;
 }
 
-int ace_cgroup_leaf_fd(const struct ace_cgroup *cg, size_t app)
+/* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into:
+ * -1 where there is none, or it cannot be opened. */
+static int leaf_fd_v2(const struct ace_cgroup *cg, size_t app)
 {
   char dir[PATH_MAX];
 
@@ -991,7 +993,7 @@ int ace_cgroup_leaf_fd(const struct ace_cgroup *cg, size_t app)
 
 pid_t ace_cgroup_fork(const struct ace_cgroup *cg, size_t app)
 {
-  cleanup_close int fd = ace_cgroup_leaf_fd(cg, app);
+  cleanup_close int fd = leaf_fd_v2(cg, app);
   struct clone_args args = {
       .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t) fd};
 
@@ -1005,7 +1007,7 @@ pid_t ace_cgroup_fork(const struct ace_cgroup *cg, size_t app)
  * threadgroup lock that cgroup.procs takes: the first taking of that lock
  * after a quiet spell waits for an RCU grace period (6 to 15 ms measured,
  * most of a short pod's start).  v2 has no such file for a domain cgroup
- * (cgroup.threads cannot cross domains); ace_cgroup_leaf_fd is its way
+ * (cgroup.threads cannot cross domains); ace_cgroup_fork is its way
  * around the lock. */
 static const char *entry_file(const struct cg_hier *hier)
 {

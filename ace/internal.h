@@ -276,17 +276,13 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
 /* How many processes the kernel's OOM killer ended in app APP's memory
  * cgroup (-1: unknown, e.g. no memory controller). */
 int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
-/* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into
- * (clone3's CLONE_INTO_CGROUP): -1 where there is none, or it cannot be
- * opened. */
-int ace_cgroup_leaf_fd(const struct ace_cgroup *cg, size_t app);
 /* fork(2) by a process of one thread, the child starting in app APP's v2
  * cgroup (clone3's CLONE_INTO_CGROUP); -1 where that cannot be (no v2
  * hierarchy, an older kernel), and nothing forked. */
 pid_t ace_cgroup_fork(const struct ace_cgroup *cg, size_t app);
 /* Child of one thread: move the calling process into app APP's cgroups, by
  * path (the host's root must still be the caller's).  IN_V2: it was cloned
- * into the v2 one (ace_cgroup_leaf_fd), which is left as it is. */
+ * into the v2 one (ace_cgroup_fork), which is left as it is. */
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, bool in_v2, appc_error_t *err);
 /* Hand app APP's cgroups in the hierarchies an init may write (those
  * without controllers, v2) to UID:GID, the owner of the init's root in its
