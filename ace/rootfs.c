@@ -390,7 +390,7 @@ static int write_etc(const struct ace_rootfs_spec *spec, const struct host_side 
 static int etc_layer(const struct ace_rootfs_spec *spec, const struct host_side *h,
                      const char *lower, int *layer, appc_error_t *err)
 {
-  cleanup_close int image = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int image = -1;
   cleanup_close int fs = -1;
   cleanup_close int mnt = -1;
   cleanup_close int etc = -1;
@@ -401,7 +401,7 @@ static int etc_layer(const struct ace_rootfs_spec *spec, const struct host_side 
   *layer = -1;
   if (!throwaway_upper(spec))
     return 0;
-  if (image < 0)
+  if ((image = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return appc_error_make(err, errno, "%s", lower);
   has_etc = fstatat(image, "etc", &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (has_etc ? !S_ISDIR(st.st_mode) : errno != ENOENT)
