@@ -140,17 +140,16 @@ int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_e
     dir = NULL;
     return appc_error_make(err, ENOMEM, "%s", ACE_RUNTIME_ROOT);
   }
-  if (create)
-    root = ace_runtime_root_open(err);
-  else if ((root = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-    return runtime_open_failed(create, ACE_RUNTIME_ROOT, err);
-  if (root < 0)
+  if (!create) {
+    root = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (root < 0)
+      return runtime_open_failed(create, ACE_RUNTIME_ROOT, err);
+  } else if ((root = ace_runtime_root_open(err)) < 0) {
     return -1;
-  if (create) {
-    if (mkdirat(root, key, 0700) == 0)
-      made = true;
-    else if (errno != EEXIST)
-      return appc_error_make(err, errno, "%s", dir);
+  } else if (mkdirat(root, key, 0700) == 0) {
+    made = true;
+  } else if (errno != EEXIST) {
+    return appc_error_make(err, errno, "%s", dir);
   }
   fd = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
