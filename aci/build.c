@@ -140,6 +140,9 @@ static int copy_data(struct build_ctx *c, int fd, la_int64_t size, const char *s
 {
   while (size > 0) {
     size_t want = size > COPY_BLOCK ? COPY_BLOCK : (size_t) size;
+    /* A big file must not hold an interrupt until its end. */
+    if (appc_cb_cancelled(c->cb))
+      return appc_error_make(err, ECANCELED, "%s: build cancelled", src);
     ssize_t n = read(fd, c->buf, want);
     if (n < 0 && errno == EINTR)
       continue;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aci/internal.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 
@@ -96,7 +97,8 @@ int appc_outfile_open(struct appc_outfile *of, const char *path,
                               .dirfd = -1,
                               .overwrite = opts->overwrite,
                               .notify = opts->temp_notify,
-                              .notify_data = opts->temp_notify_data};
+                              .notify_data = opts->temp_notify_data,
+                              .cb = opts->cb};
   of->tmp.named = notify_temp;
   of->tmp.data = of;
   of->path = strdup(path);
@@ -118,6 +120,11 @@ int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err)
 {
   unsigned flags = APPC_WRITE_DURABLE | (of->overwrite ? 0 : APPC_WRITE_NOREPLACE);
 
+  if (fsync(of->tmp.fd) < 0)
+    return appc_error_make(err, errno, "%s: fsync", of->path);
+  /* The last moment to back out: after this the file is in place. */
+  if (appc_cb_cancelled(of->cb))
+    return appc_error_make(err, ECANCELED, "%s: cancelled before it was installed", of->path);
   if (appc_tempfile_install(&of->tmp, of->base, flags) < 0)
     return errno == EEXIST && !of->overwrite ? refuse_existing(of, err)
                                              : appc_error_make(err, errno, "%s", of->path);

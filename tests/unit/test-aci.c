@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -443,6 +444,60 @@ static bool always(void *data)
 {
   (void) data;
   return true;
+}
+
+/* Says "cancelled" from its Nth question on, counting them all. */
+struct cancel_at {
+  unsigned asked, at;
+};
+
+static bool cancel_from_nth(void *data)
+{
+  struct cancel_at *c = data;
+  return ++c->asked >= c->at;
+}
+
+/* An interrupt heard during the compressor's last flush or the fsync (the
+ * last question asked) still leaves no OUT; and a big file is asked about
+ * block by block, not only once. */
+static void test_cancel_at_the_last_moment(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  struct cancel_at counter = {.at = UINT_MAX};
+  const struct appc_callbacks cb = {.cancelled = cancel_from_nth, .data = &counter};
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_XZ);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  char *out = path_join(dir, "late.aci");
+  appc_error_t err = NULL;
+
+  (void) state;
+  o.cb = &cb;
+  assert_int_equal(appc_aci_build(layout, out, &o, id, &err), 0);
+  unlink(out);
+  unsigned small = counter.asked;
+
+  counter = (struct cancel_at){.at = small};
+  assert_int_equal(appc_aci_build(layout, out, &o, id, &err), -1);
+  assert_int_equal(err->errnum, ECANCELED);
+  assert_non_null(strstr(err->msg, "cancelled before it was installed"));
+  appc_error_release(&err);
+  assert_int_equal(access(out, F_OK), -1);
+
+  /* One MiB more: at least eight more questions (128 KiB blocks). */
+  char *rootfs = path_join(layout, "rootfs");
+  char *big = calloc(1, 1 << 20);
+  assert_non_null(big);
+  write_file(rootfs, "big", big, 1 << 20);
+  counter = (struct cancel_at){.at = UINT_MAX};
+  assert_int_equal(appc_aci_build(layout, out, &o, id, &err), 0);
+  assert_true(counter.asked >= small + 1 + 8);
+
+  free(big);
+  free(rootfs);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
 }
 
 static void test_cancel_build_and_validate(void **state)
@@ -1917,6 +1972,7 @@ int main(void)
       cmocka_unit_test_teardown(test_sources_agree, teardown),
       cmocka_unit_test_teardown(test_source_failures, teardown),
       cmocka_unit_test_teardown(test_cancel_build_and_validate, teardown),
+      cmocka_unit_test_teardown(test_cancel_at_the_last_moment, teardown),
       cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
