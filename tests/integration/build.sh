@@ -175,21 +175,35 @@ check_rejects "build of a missing layout fails" 'no-such-layout' "$ACTOOL" build
 check_rejects "build into a missing directory fails" 'no-such-dir' "$ACTOOL" build "$L" "$TMP/no-such-dir/x.aci"
 is "no leftovers after the failed builds" "$(leftovers "$TMP/fail")" ""
 
-# Interrupted builds: a tree big enough that xz takes seconds.
+# Interrupted builds: a tree big enough that xz takes many seconds (24 MB
+# of random bytes: about 3 MB/s), interrupted soon after the build has
+# opened its temporary output, so the signal lands mid-compression however
+# fast the machine is.  (A fixed wait raced the end of the build on fast
+# machines: the signal arrived after OUT was in place.)
 B=$TMP/big
 mkdir -p "$B/rootfs/data"
 cp "$L/manifest" "$B/manifest"
-for i in 1 2 3 4 5 6 7 8; do head -c 1000000 /dev/urandom >"$B/rootfs/data/blob$i"; done
+for i in $(seq 1 24); do head -c 1000000 /dev/urandom >"$B/rootfs/data/blob$i"; done
+# writing_into PID DIR: PID holds a file of DIR open (O_TMPFILE shows as
+# "DIR/#N (deleted)"; without O_TMPFILE it is a named temporary file).
+writing_into() {
+  local fd
+  for fd in /proc/"$1"/fd/*; do
+    case $(readlink "$fd" 2>/dev/null) in "$2"/*) return 0 ;; esac
+  done
+  return 1
+}
 for sig in INT TERM KILL; do
   d=$TMP/interrupt-$sig
   mkdir -p "$d"
   env --default-signal=INT "$ACTOOL" build --compression=xz "$B" "$d/big.aci" >/dev/null 2>"$d.err" &
   pid=$!
-  # Wait until the build has been under way for a while.
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    sleep 0.2
+  for _ in $(seq 1 200); do
     kill -0 "$pid" 2>/dev/null || break
+    writing_into "$pid" "$d" && break
+    sleep 0.05
   done
+  sleep 0.3
   if kill -0 "$pid" 2>/dev/null; then
     kill -s "$sig" "$pid"
     st=0
