@@ -137,12 +137,15 @@ is "nothing outside the rootfs changed" "$(ls -A "$TMP/outside" | tr '\n' ' '):$
 # --- serialised runs, killed runs ----------------------------------------------
 
 rm -f "$R/order"
-lay run -- sh -c 'sleep 1; echo first >>/order' >/dev/null 2>&1 &
+lay run -- sh -c 'touch /holding; sleep 1; echo first >>/order' >/dev/null 2>&1 &
 first=$!
-sleep 0.3
+# The second run starts once the first holds the lock (its app runs), not
+# after a fixed wait that a slow machine may outlast.
+for _ in $(seq 100); do [ -e "$L/.run/upper/holding" ] && break; sleep 0.05; done
 lay run -- sh -c 'echo second >>/order' >/dev/null 2>&1
 wait "$first"
 is "two runs of one layout are serialised by its lock" "$(cat "$R/order" 2>&1 | tr '\n' ' ')" "first second "
+rm -f "$R/holding"
 
 "$ACTOOL" layout --layout="$L" run -- sh -c 'touch /killed; exec sleep 60' >/dev/null 2>&1 &
 runner=$!
