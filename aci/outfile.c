@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "aci/internal.h"
-#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 
@@ -97,10 +96,10 @@ int appc_outfile_open(struct appc_outfile *of, const char *path,
                               .dirfd = -1,
                               .overwrite = opts->overwrite,
                               .notify = opts->temp_notify,
-                              .notify_data = opts->temp_notify_data,
-                              .cb = opts->cb};
+                              .notify_data = opts->temp_notify_data};
   of->tmp.named = notify_temp;
   of->tmp.data = of;
+  of->tmp.cb = opts->cb;
   of->path = strdup(path);
   if (of->path == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
@@ -120,14 +119,13 @@ int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err)
 {
   unsigned flags = APPC_WRITE_DURABLE | (of->overwrite ? 0 : APPC_WRITE_NOREPLACE);
 
-  if (fsync(of->tmp.fd) < 0)
-    return appc_error_make(err, errno, "%s: fsync", of->path);
-  /* The last moment to back out: after this the file is in place. */
-  if (appc_cb_cancelled(of->cb))
-    return appc_error_make(err, ECANCELED, "%s: cancelled before it was installed", of->path);
-  if (appc_tempfile_install(&of->tmp, of->base, flags) < 0)
-    return errno == EEXIST && !of->overwrite ? refuse_existing(of, err)
-                                             : appc_error_make(err, errno, "%s", of->path);
+  if (appc_tempfile_install(&of->tmp, of->base, flags) < 0) {
+    if (errno == EEXIST && !of->overwrite)
+      return refuse_existing(of, err);
+    if (errno == ECANCELED)
+      return appc_error_make(err, errno, "%s: cancelled before it was installed", of->path);
+    return appc_error_make(err, errno, "%s", of->path);
+  }
   int fd = of->tmp.fd;
   of->tmp.fd = -1;
   if (close(fd) < 0)

@@ -96,7 +96,6 @@ struct appc_outfile {
   bool overwrite;
   void (*notify)(const char *tmp_path, void *data); /* see appc_build_options */
   void *notify_data;
-  const struct appc_callbacks *cb; /* a cancel heard before commit keeps OUT away */
 };
 #define APPC_OUTFILE_INIT                                                                          \
   {                                                                                                \
@@ -108,9 +107,9 @@ struct appc_outfile {
 int appc_outfile_open(struct appc_outfile *of, const char *path,
                       const struct appc_build_options *opts, const char *same_as,
                       appc_error_t *err);
-/* fsync and install at the final path, unless cancelled by then: the
- * compressor's last flush and the fsync can take seconds, and an interrupt
- * heard during them must still leave no OUT (ECANCELED). */
+/* fsync and install at the final path, unless OPTS's callbacks cancelled
+ * by then (ECANCELED): the compressor's last flush and the fsync can take
+ * seconds, and an interrupt heard during them must still leave no OUT. */
 int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err);
 /* Remove whatever has not been committed and release resources.  Safe to
  * call after commit and more than once. */

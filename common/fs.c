@@ -330,6 +330,11 @@ int appc_tempfile_install(struct appc_tempfile *t, const char *name, unsigned fl
 
   if ((flags & APPC_WRITE_DURABLE) && fsync(t->fd) < 0)
     return -1;
+  /* The last moment to back out: after this the file has its name. */
+  if (appc_cb_cancelled(t->cb)) {
+    errno = ECANCELED;
+    return -1;
+  }
   if (t->name[0] == '\0') {
     if (!replace) {
       if (link_unnamed(t, name) < 0)

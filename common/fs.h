@@ -103,6 +103,9 @@ struct appc_tempfile {
    * program can remove it if it is killed (actool/tempguard.c); optional. */
   void (*named)(const char *name, void *data);
   void *data;
+  /* Asked once more at install, after the fsync and before the name: a
+   * cancel heard during a long last flush still leaves no file; optional. */
+  const struct appc_callbacks *cb;
 };
 #define APPC_TEMPFILE_INIT                                                                         \
   {                                                                                                \
@@ -117,7 +120,7 @@ int appc_tempfile_open(struct appc_tempfile *t, int dirfd, const char *base, mod
  * or with APPC_WRITE_NOREPLACE failing with EEXIST if there is one; with
  * APPC_WRITE_DURABLE the content is on disk before it takes the name and
  * the directory entry after.  T's descriptor stays open.  0, or -1 with
- * errno set and T still discardable. */
+ * errno set (ECANCELED: T's callbacks cancelled) and T still discardable. */
 int appc_tempfile_install(struct appc_tempfile *t, const char *name, unsigned flags);
 
 /* Removes T's hidden name, if it has one, and closes it. */

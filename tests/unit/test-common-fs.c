@@ -254,6 +254,12 @@ static char *read_back(int dfd, const char *name)
   return text;
 }
 
+static bool always_cancelled(void *data)
+{
+  (void) data;
+  return true;
+}
+
 /* A file that takes its name when complete, with O_TMPFILE and without. */
 static void check_tempfile(bool without_o_tmpfile)
 {
@@ -310,6 +316,19 @@ static void check_tempfile(bool without_o_tmpfile)
   /* discarded before completion: nothing left */
   assert_int_equal(appc_tempfile_open(&t, dfd, "other", 0644), 0);
   appc_tempfile_discard(&t);
+  assert_int_equal(entries(dir), 1);
+  assert_int_equal(n.appeared, n.went);
+
+  /* cancelled at the last moment (after the fsync): ECANCELED, no name */
+  const struct appc_callbacks cancel = {.cancelled = always_cancelled};
+  assert_int_equal(appc_tempfile_open(&t, dfd, "late", 0644), 0);
+  assert_int_equal(appc_write_all(t.fd, "four", 4), 0);
+  t.cb = &cancel;
+  assert_int_equal(appc_tempfile_install(&t, "late", APPC_WRITE_DURABLE | APPC_WRITE_NOREPLACE),
+                   -1);
+  assert_int_equal(errno, ECANCELED);
+  appc_tempfile_discard(&t);
+  t.cb = NULL;
   assert_int_equal(entries(dir), 1);
   assert_int_equal(n.appeared, n.went);
 
