@@ -155,3 +155,15 @@ note() {
     printf '%s\n' "$a" | sed 's/^/# /'
   done
 }
+
+# swept [STORE]: what pods' ends set aside in STORE (default $STORE) is gone
+# within 10 s (the metadata service removes it once their actool has
+# returned); prints what is left, if not.
+swept() {
+  local store=${1:-$STORE} i
+  for i in $(seq 100); do
+    [ -z "$(find "$store/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' 2>/dev/null)" ] && return 0
+    sleep 0.1
+  done
+  find "$store/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' -printf '%f\n'
+}

@@ -73,17 +73,6 @@ pods_left() {
     [ -n "$run" ] && find "$run" -mindepth 1 -maxdepth 1 -type d -printf 'state %f\n'; } | LC_ALL=C sort
 }
 
-# swept: what pods' ends set aside is gone within 10 s (the metadata
-# service removes it once their actool has returned); what is left, if not.
-swept() {
-  local i
-  for i in $(seq 100); do
-    [ -z "$(find "$STORE/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' 2>/dev/null)" ] && return 0
-    sleep 0.1
-  done
-  find "$STORE/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' -printf '%f\n'
-}
-
 # pod ARGS...: `actool run ARGS` in the foreground (30 s at most); stdout in $OUT, stderr in
 # $ERR, exit status in $status.  Afterwards, no pod directory or cgroup may
 # be left and the host's mount table must be unchanged (reported at the end).
