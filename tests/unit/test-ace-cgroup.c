@@ -863,6 +863,20 @@ static void put(const char *dir, const char *rel, const char *text)
   write_file(dir, rel, text, strlen(text));
 }
 
+/* A fake v2 root: CONTROLLERS available, ENABLED in its subtree_control and
+ * actool/'s, and the pod's directory with an empty one. */
+static void fake_root(const char *root, const char *uuid, const char *controllers,
+                      const char *enabled)
+{
+  char rel[256];
+
+  put(root, "cgroup.controllers", controllers);
+  put(root, "cgroup.subtree_control", enabled);
+  put(root, "actool/cgroup.subtree_control", enabled);
+  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
+  put(root, rel, "");
+}
+
 static void test_fake_v2_tree(void **state)
 {
   static const char *const apps[] = {"web"};
@@ -876,11 +890,8 @@ static void test_fake_v2_tree(void **state)
   (void) state;
 
   test_uuid(uuid, 8);
-  put(root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
-  put(root, "cgroup.subtree_control", "");
+  fake_root(root, uuid, "cpuset cpu io memory hugetlb pids\n", "");
   put(root, "actool/cgroup.subtree_control", "+cpu\n"); /* memory still missing */
-  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
-  put(root, rel, "");
   for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     snprintf(rel, sizeof rel, "actool/%s/%s", uuid, files[i]);
     put(root, rel, "");
@@ -932,20 +943,6 @@ static void test_fake_v2_tree(void **state)
   free(pod);
   free(web);
   scratch_remove(root);
-}
-
-/* A fake v2 root: CONTROLLERS available, ENABLED in its subtree_control and
- * actool/'s, and the pod's directory with an empty one. */
-static void fake_root(const char *root, const char *uuid, const char *controllers,
-                      const char *enabled)
-{
-  char rel[256];
-
-  put(root, "cgroup.controllers", controllers);
-  put(root, "cgroup.subtree_control", enabled);
-  put(root, "actool/cgroup.subtree_control", enabled);
-  snprintf(rel, sizeof rel, "actool/%s/cgroup.subtree_control", uuid);
-  put(root, rel, "");
 }
 
 /* v2, one app in the pod's own cgroup: controllers are delegated down to
