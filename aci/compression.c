@@ -2,6 +2,7 @@
 /* Compression names and content-based detection. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "aci/internal.h"
@@ -34,13 +35,55 @@ const char *appc_compression_name(enum appc_compression c)
   return "unknown";
 }
 
-/* The magic numbers the reference implementation sniffs: compressed formats
- * by their leading bytes, an uncompressed tar by "ustar" at offset 257. */
-int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out)
+/* The octal number in a tar header field: NUL- or space-terminated, leading
+ * spaces allowed, as tar writers of every age fill it.  -1 if not a number. */
+static long long tar_octal(const unsigned char *field, size_t width)
+{
+  long long v = 0;
+  size_t i = 0;
+  bool digits = false;
+
+  while (i < width && field[i] == ' ')
+    i++;
+  for (; i < width && field[i] >= '0' && field[i] <= '7'; i++) {
+    v = v * 8 + (field[i] - '0');
+    digits = true;
+  }
+  for (; i < width; i++)
+    if (field[i] != ' ' && field[i] != '\0')
+      return -1;
+  return digits ? v : -1;
+}
+
+/* A first block whose checksum is right is a tar header whatever its
+ * format: pre-POSIX (v7) headers carry no "ustar" magic, and libarchive
+ * reads them as a tar inside a compressed ACI too, so an uncompressed one
+ * must not be refused for lacking the magic.  The sum counts the checksum
+ * field as eight spaces; old writers summed signed chars. */
+static bool tar_checksum_ok(const unsigned char *h)
+{
+  long long stored = tar_octal(h + 148, 8);
+  long long usum = 0, ssum = 0;
+
+  if (stored < 0)
+    return false;
+  for (size_t i = 0; i < 512; i++) {
+    unsigned char c = i >= 148 && i < 156 ? ' ' : h[i];
+    usum += c;
+    ssum += (signed char) c;
+  }
+  return stored == usum || stored == ssum;
+}
+
+/* Compressed formats by their leading bytes (the magic numbers the reference
+ * implementation sniffs), an uncompressed tar by "ustar" at offset 257 or,
+ * failing that, by a first header whose checksum is right. */
+int appc_compression_detect(const void *data, size_t len, enum appc_compression *out)
 {
   static const unsigned char gz[] = {0x1f, 0x8b};
   static const unsigned char bz[] = {'B', 'Z', 'h'};
   static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0x00};
+  const unsigned char *head = data;
 
   if (len >= sizeof gz && memcmp(head, gz, sizeof gz) == 0)
     *out = APPC_COMPRESSION_GZIP;
@@ -49,6 +92,8 @@ int appc_compression_detect(const unsigned char *head, size_t len, enum appc_com
   else if (len >= sizeof xz && memcmp(head, xz, sizeof xz) == 0)
     *out = APPC_COMPRESSION_XZ;
   else if (len >= 262 && memcmp(head + 257, "ustar", 5) == 0)
+    *out = APPC_COMPRESSION_NONE;
+  else if (len >= 512 && tar_checksum_ok(head))
     *out = APPC_COMPRESSION_NONE;
   else
     return -1;

@@ -37,10 +37,6 @@ void appc_hash_update(struct appc_hash *h, const void *buf, size_t len);
 int appc_hash_final(struct appc_hash *h, char id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
 void appc_hash_free(struct appc_hash *h);
 
-/* ---- compression detection (aci/compression.c) ---- */
-
-/* Classify the first bytes of a file; returns -1 when no ACI format matches. */
-int appc_compression_detect(const unsigned char *head, size_t len, enum appc_compression *out);
 
 /* ---- gzip members that state their size (aci/gzsized.c) ---- */
 

@@ -25,7 +25,7 @@
 #include "common/lazy.h"
 
 #define READ_BLOCK (256 * 1024)
-#define HEAD_LEN 512 /* enough to see "ustar" at offset 257 */
+#define HEAD_LEN 512 /* a tar header: what detection needs */
 
 struct appc_tar_reader {
   struct appc_source *src;

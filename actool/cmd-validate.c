@@ -57,17 +57,9 @@ static enum input_type sniff_file(int fd, const char *path)
 {
   unsigned char buf[512];
   ssize_t n = pread(fd, buf, sizeof buf, 0);
+  enum appc_compression compression;
 
-  if (n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
-    return TYPE_APPIMAGE;
-  if (n >= 3 && memcmp(buf, "BZh", 3) == 0)
-    return TYPE_APPIMAGE;
-  if (n >= 6 && memcmp(buf,
-                       "\xfd"
-                       "7zXZ\0",
-                       6) == 0)
-    return TYPE_APPIMAGE;
-  if (n >= 262 && memcmp(buf + 257, "ustar", 5) == 0)
+  if (n > 0 && appc_compression_detect(buf, (size_t) n, &compression) == 0)
     return TYPE_APPIMAGE;
   /* A JSON manifest begins with '{' (after white space); a YAML one is
    * known by its name.  A file named *.aci is taken for an image. */

@@ -37,6 +37,11 @@ enum appc_compression {
 /* Parse "gzip", "bzip2", "xz", "none"; returns -1 (no error object) if unknown. */
 int appc_compression_from_string(const char *s, enum appc_compression *out);
 const char *appc_compression_name(enum appc_compression c);
+/* Classify a file by its first bytes (512 are enough): gzip, bzip2 or xz by
+ * their magic numbers, an uncompressed tar by its first header (any tar
+ * format: "ustar" magic or a right checksum).  Returns -1 (no error object)
+ * when none matches. */
+int appc_compression_detect(const void *head, size_t len, enum appc_compression *out);
 
 /* ---- where an ACI's bytes come from ----
  *

@@ -141,6 +141,21 @@ touch "$TMP/layout-copy"
 run_capture "$ACTOOL" build "$TMP/layout-copy" "$TMP/out/copy.aci"
 is "a copy of the layout gives the same image" "$status:$(cat "$TMP/.out")" "0:$(gzip -dc "$TMP/out/img-gzip.aci" | sha512sum | sed 's/^/sha512-/; s/ .*//')"
 
+# Images GNU tar writes, in each of its formats: pre-POSIX (v7) headers have
+# no "ustar" magic and are a tar all the same, uncompressed as inside gzip.
+for fmt in v7 ustar gnu posix; do
+  (cd "$L" && tar --format=$fmt --owner=0 --group=0 -cf "$TMP/out/tar-$fmt.aci" manifest rootfs)
+  gzip -c "$TMP/out/tar-$fmt.aci" >"$TMP/out/tar-$fmt-gz.aci"
+  for f in tar-$fmt tar-$fmt-gz; do
+    run_capture "$ACTOOL" --debug validate "$TMP/out/$f.aci"
+    if [ "$status" -eq 0 ] && grep -q "$f.aci: valid app container image" "$TMP/.err"; then ok "validate: GNU tar --format=$fmt ($f.aci)"; else
+      not_ok "validate: GNU tar --format=$fmt ($f.aci)"
+      note "exit $status: $(cat "$TMP/.err")"
+    fi
+  done
+  is "cat-manifest of the --format=$fmt tar" "$("$ACTOOL" cat-manifest "$TMP/out/tar-$fmt.aci" 2>&1)" "$(cat "$L/manifest")"
+done
+
 # --- an existing output -----------------------------------------------------
 
 before=$(sha256sum <"$TMP/out/img-gzip.aci")

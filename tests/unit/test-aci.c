@@ -30,6 +30,7 @@
 
 #include "appc/aci.h"
 #include "aci/internal.h"
+#include "common/fs.h"
 #include "tests/unit/test-util.h"
 #define SCRATCH_PREFIX "test-aci"
 #include "tests/unit/test-scratch.h"
@@ -41,6 +42,7 @@
 
 struct tar_builder {
   FILE *f;
+  bool v7; /* pre-POSIX headers: no "ustar" magic */
 };
 
 static char *make_layout(const char *dir)
@@ -102,6 +104,7 @@ static void tar_begin(struct tar_builder *t, const char *path)
 {
   t->f = fopen(path, "w");
   assert_non_null(t->f);
+  t->v7 = false;
 }
 
 /* WIDTH-1 octal digits and a NUL, as ustar numeric fields are. */
@@ -130,8 +133,10 @@ static void tar_add(struct tar_builder *t, const char *name, char type, const ch
   h[156] = (unsigned char) type;
   if (link != NULL)
     memcpy(h + 157, link, strlen(link));
-  memcpy(h + 257, "ustar", 6);
-  memcpy(h + 263, "00", 2);
+  if (!t->v7) {
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+  }
   memset(h + 148, ' ', 8);
   for (int i = 0; i < 512; i++)
     sum += h[i];
@@ -1056,6 +1061,90 @@ static void test_validate_accepts_reference_variants(void **state)
   appc_aci_info_clear(&info);
   free(p);
   scratch_remove(dir);
+}
+
+/* A tar without "ustar" magic (GNU tar --format=v7) is a tar all the same:
+ * accepted uncompressed as it is inside gzip, with the same ID. */
+static void test_validate_accepts_pre_posix_tar(void **state)
+{
+  char *dir = scratch_new();
+  struct tar_builder t;
+  struct appc_aci_info plain, gz;
+  char *p = hand_made(dir, "v7.aci"), *pgz = hand_made(dir, "v7gz.aci");
+  size_t len;
+  char *data = NULL;
+  appc_error_t err = NULL;
+
+  tar_begin(&t, p);
+  t.v7 = true;
+  tar_dir(&t, "rootfs");
+  tar_file(&t, "rootfs/x", "x");
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_end(&t);
+  assert_int_equal(appc_read_file_at(AT_FDCWD, p, 1 << 20, 0, &data, &len, &err), 0);
+  gzFile z = gzopen(pgz, "wb");
+  assert_non_null(z);
+  assert_int_equal(gzwrite(z, data, (unsigned) len), (int) len);
+  assert_int_equal(gzclose(z), Z_OK);
+
+  expect_valid(p, &plain);
+  assert_int_equal(plain.compression, APPC_COMPRESSION_NONE);
+  expect_valid(pgz, &gz);
+  assert_int_equal(gz.compression, APPC_COMPRESSION_GZIP);
+  assert_string_equal(plain.image_id, gz.image_id);
+  assert_true(plain.uncompressed_size == len);
+  appc_aci_info_clear(&plain);
+  appc_aci_info_clear(&gz);
+  free(data);
+  free(p);
+  free(pgz);
+  scratch_remove(dir);
+}
+
+/* Detection by content: magic numbers, "ustar", or a tar header's checksum
+ * (as unsigned or, as old writers summed, signed bytes); nothing else. */
+static void test_compression_detect(void **state)
+{
+  unsigned char h[512] = {0};
+  enum appc_compression c;
+  unsigned usum = 0;
+  int ssum = 0;
+
+  assert_int_equal(appc_compression_detect("\x1f\x8b\x08", 3, &c), 0);
+  assert_int_equal(c, APPC_COMPRESSION_GZIP);
+  assert_int_equal(appc_compression_detect("BZh9", 4, &c), 0);
+  assert_int_equal(c, APPC_COMPRESSION_BZIP2);
+  assert_int_equal(appc_compression_detect("\xfd"
+                                           "7zXZ\0",
+                                           6, &c),
+                   0);
+  assert_int_equal(c, APPC_COMPRESSION_XZ);
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), -1); /* zeros: no checksum */
+  assert_int_equal(appc_compression_detect("{\"acKind\": 1}", 13, &c), -1);
+
+  /* a v7 header: name, mode, a name byte above 127 for the signed sum */
+  memcpy(h, "rootfs/\xe9", 8);
+  memcpy(h + 100, "0000755", 7);
+  h[156] = '5';
+  memset(h + 148, ' ', 8);
+  for (size_t i = 0; i < sizeof h; i++) {
+    usum += h[i];
+    ssum += (signed char) h[i];
+  }
+  snprintf((char *) h + 148, 8, "%06o", usum);
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), 0);
+  assert_int_equal(c, APPC_COMPRESSION_NONE);
+  assert_int_equal(appc_compression_detect(h, 511, &c), -1); /* a block is 512 */
+  snprintf((char *) h + 148, 8, "%06o", (unsigned) ssum);
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), 0);
+  snprintf((char *) h + 148, 8, "%06o", usum + 1);
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), -1);
+  memcpy(h + 148, "12x4567", 8); /* not a number */
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), -1);
+  /* the POSIX magic is enough, whatever the checksum */
+  memcpy(h + 257, "ustar", 6);
+  assert_int_equal(appc_compression_detect(h, sizeof h, &c), 0);
+  assert_int_equal(c, APPC_COMPRESSION_NONE);
 }
 
 struct bad_case {
@@ -1984,6 +2073,8 @@ int main(void)
       cmocka_unit_test_teardown(test_build_rejects_bad_layouts, teardown),
       cmocka_unit_test_teardown(test_failed_build_leaves_nothing, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_reference_variants, teardown),
+      cmocka_unit_test_teardown(test_validate_accepts_pre_posix_tar, teardown),
+      cmocka_unit_test(test_compression_detect),
       cmocka_unit_test_teardown(test_validate_rejects, teardown),
       cmocka_unit_test_teardown(test_validate_rejects_damaged_files, teardown),
       cmocka_unit_test_teardown(test_validate_rejects_oversized_manifest, teardown),
