@@ -37,7 +37,6 @@ void appc_hash_update(struct appc_hash *h, const void *buf, size_t len);
 int appc_hash_final(struct appc_hash *h, char id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
 void appc_hash_free(struct appc_hash *h);
 
-
 /* ---- gzip members that state their size (aci/gzsized.c) ---- */
 
 /* Our builder writes one gzip member per block of tar, each with an extra
