@@ -133,11 +133,11 @@ check_clean() {
   fi
 }
 
-# wait_pods_settled: wait (up to 10 s) until no pod of $ACTOOL_DIR counts as
+# wait_pods_settled: wait (up to 30 s) until no pod of $ACTOOL_DIR counts as
 # running: a pod whose actool was killed does so until the last of its
 # processes holding its lock is gone; then gc takes it.
 wait_pods_settled() {
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     "$ACTOOL" list --json 2>/dev/null | jq -e 'all(.[]; .state != "running")' >/dev/null && return 0
     sleep 0.1
   done
@@ -161,7 +161,7 @@ note() {
 # returned); prints what is left, if not.
 swept() {
   local store=${1:-$STORE} i
-  for i in $(seq 100); do
+  for i in $(seq 300); do
     [ -z "$(find "$store/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' 2>/dev/null)" ] && return 0
     sleep 0.1
   done

@@ -81,7 +81,7 @@ if [ "$status" -eq 0 ] && [ "$(cat "$TMP/.out")" != 1 ]; then ok "an app that is
 fi
 
 uuid=$("$ACTOOL" run --detach example.com/waits 2>"$TMP/.err")
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   "$ACTOOL" status --log "$uuid" 2>/dev/null | grep -qx waiting && break
   sleep 0.1
 done
@@ -94,7 +94,7 @@ else
 fi
 run_capture "$ACTOOL" enter "$uuid" -- /bin/echo one two
 is "enter: the command's arguments, each once" "$(cat "$TMP/.out")" "one two"
-check "stop" timeout 60 "$ACTOOL" stop "$uuid"
+check "stop" timeout 90 "$ACTOOL" stop --grace=60s "$uuid"
 log=$("$ACTOOL" status --log "$uuid" 2>&1)
 if grep -qx shutdown-action <<<"$log" && grep -qx 'post-stop sees ::once:/b' <<<"$log"; then
   ok "stop: the init ran its shutdown actions, then the post-stop handler ran"

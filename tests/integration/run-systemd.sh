@@ -65,8 +65,10 @@ boot() {
   local label=$1 state= cg
   shift
   uuid=$("$ACTOOL" run --detach "$@" example.com/systemd 2>"$TMP/run.err")
-  for _ in $(seq 150); do
-    state=$("$ACTOOL" enter "$uuid" -- /bin/systemctl is-system-running 2>/dev/null)
+  # (a deadline, not a count: a boot on a loaded machine can take long)
+  local deadline=$((SECONDS + 120))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    state=$(timeout 20 "$ACTOOL" enter "$uuid" -- /bin/systemctl is-system-running 2>/dev/null)
     case $state in running | degraded) break ;; esac
     sleep 0.2
   done
@@ -96,7 +98,8 @@ boot() {
 # stopped LABEL: `stop` powers the pod $uuid off, and nothing of its
 # cgroups is left.
 stopped() {
-  run_capture timeout 60 "$ACTOOL" stop "$uuid"
+  # (a grace long enough for systemd's own shutdown on a loaded machine)
+  run_capture timeout 90 "$ACTOOL" stop --grace=60s "$uuid"
   is "$1: stop (exit status)" "$status" 0
   is "$1: systemd powered off on stop: the app's exit status is 0, not 137" \
     "$("$ACTOOL" status "$uuid" | grep '^app-systemd=')" "app-systemd=exited(0)"
