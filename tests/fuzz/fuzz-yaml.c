@@ -9,11 +9,14 @@
 
 #include "appc/schema.h"
 #include "common/cleanup.h"
+#include "schema/json.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check_json(const char *json, size_t len)
 {
-  json_tokener *tok = json_tokener_new();
+  /* Read back as actool reads JSON, to its nesting limit (deeper than the
+   * YAML mapper's), not to json-c's default of 32 levels. */
+  json_tokener *tok = json_tokener_new_ex(APPC_JSON_MAX_DEPTH);
   /* the terminating NUL included: it ends a top-level literal ("null") */
   json_object *o = json_tokener_parse_ex(tok, json, (int) len + 1);
 
