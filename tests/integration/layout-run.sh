@@ -141,7 +141,7 @@ lay run -- sh -c 'touch /holding; sleep 1; echo first >>/order' >/dev/null 2>&1 
 first=$!
 # The second run starts once the first holds the lock (its app runs), not
 # after a fixed wait that a slow machine may outlast.
-for _ in $(seq 100); do [ -e "$L/.run/upper/holding" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -e "$L/.run/upper/holding" ] && break; sleep 0.05; done
 lay run -- sh -c 'echo second >>/order' >/dev/null 2>&1
 wait "$first"
 is "two runs of one layout are serialised by its lock" "$(cat "$R/order" 2>&1 | tr '\n' ' ')" "first second "
@@ -149,7 +149,7 @@ rm -f "$R/holding"
 
 "$ACTOOL" layout --layout="$L" run -- sh -c 'touch /killed; exec sleep 60' >/dev/null 2>&1 &
 runner=$!
-for _ in $(seq 100); do [ -e "$L/.run/upper/killed" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -e "$L/.run/upper/killed" ] && break; sleep 0.1; done
 kill -9 "$runner"
 wait "$runner" 2>/dev/null
 wait_pods_settled
