@@ -79,12 +79,14 @@ settled() {
 # What pods leave once ended: none of their own; the bridge and the table
 # stay for the next pods, until gc.
 POD_NONE="leases=0 links=0 table=1 bridge=1"
-# poll_page URL: the page once the server answers (10 s at most)
+# poll_page URL: the page once the server answers (30 s at most)
 poll_page() {
-  for _ in $(seq 100); do
+  local deadline=$((SECONDS + 30))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     curl -sS -m 2 "$1" 2>/dev/null && return 0
     sleep 0.1
   done
+  return 1
 }
 
 # --- a pod on the bridge ---------------------------------------------------------
