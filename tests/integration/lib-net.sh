@@ -205,10 +205,10 @@ _net_nginx() {
 }
 
 # _net_wait_gen: until both servers answer /.net-gen with the current
-# generation (5 s at most).
+# generation (30 s at most).
 _net_wait_gen() {
-  local got1 got2
-  for _ in $(seq 100); do
+  local got1 got2 deadline=$((SECONDS + 30))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     got1=$(curl -s --max-time 2 --cacert "$NET_CA" "https://localhost:$NET_PORT/.net-gen" 2>/dev/null)
     got2=$(curl -s --max-time 2 "http://127.0.0.1:$NET_HTTP_PORT/.net-gen" 2>/dev/null)
     [ "$got1" = "$_net_gen" ] && [ "$got2" = "$_net_gen" ] && return 0
@@ -287,7 +287,7 @@ net_reload() {
   # wait for the old ones to be gone too.
   _net_wait_gen || { note "nginx did not pick up the new configuration" "$(tail -n 10 "$NET_ERROR_LOG")"; return 1; }
   for w in $old_workers; do
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do
       kill -0 "$w" 2>/dev/null || break
       sleep 0.05
     done

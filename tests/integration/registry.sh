@@ -31,9 +31,9 @@ python3 -c 'import cryptography' 2>/dev/null ||
   net_fail "python3's cryptography is installed" "scripts/deps installs python3-cryptography"
 net_make_ca "$TMP/pki"
 
-# wait_port FILE: the port a server wrote there, once it listens.
+# wait_port FILE: the port a server wrote there, once it listens (30 s at most).
 wait_port() {
-  for _ in $(seq 200); do
+  for _ in $(seq 600); do
     [ -s "$1" ] && { cat "$1"; return 0; }
     sleep 0.05
   done
@@ -55,7 +55,7 @@ $auth
 EOF
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     curl -s -o /dev/null --cacert "$NET_CA" "https://localhost:$REG_PORT/v2/" && return 0
     sleep 0.1
   done
@@ -149,7 +149,7 @@ printf '%s\n' 'version: 0.1' 'log: {level: error}' \
   >"$TMP/reg-http/config.yml"
 docker-registry serve "$TMP/reg-http/config.yml" >"$TMP/reg-http/log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://localhost:$HP/v2/" && break; sleep 0.1; done
+for _ in $(seq 300); do curl -s -o /dev/null "http://localhost:$HP/v2/" && break; sleep 0.1; done
 check "skopeo pushes to a plain-http registry" \
   skopeo copy -q --dest-tls-verify=false "oci:$L:app" "docker://localhost:$HP/test/app:1"
 check_fails "a plain-http registry is refused without --insecure-options=http" 1 'TLS|http' \
