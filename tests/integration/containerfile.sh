@@ -205,7 +205,7 @@ is "with its site, less what its .dockerignore leaves out" \
 port=$((20000 + RANDOM % 20000))
 uuid=$("$ACTOOL" --insecure-options=image run --detach --net=host "$TMP/fixture.aci" -- -p "$port" 2>"$TMP/.err")
 page=""
-for _ in $(seq 100); do
+for _ in $(seq 300); do
   page=$(busybox wget -q -O - "http://127.0.0.1:$port/" 2>/dev/null) && break
   sleep 0.1
 done
