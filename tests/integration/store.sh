@@ -837,7 +837,7 @@ rm -f "$TMP/held"
   exec sleep 30
 ) &
 holder=$!
-for _ in $(seq 1 100); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
 run_capture ac "$C" image gc --grace=0s
 if [ "$status" -eq 0 ] && grep -q '1 trees kept in use' "$TMP/.out"; then ok "gc --grace=0s reports the tree in use"; else
   not_ok "gc --grace=0s reports the tree in use"
