@@ -12,9 +12,10 @@
  * Netlink is spoken through libmnl, nftables through libnftables.
  *
  * State lives in the store's net/ area, under net/lock (flock): a pod's
- * lease is the file net/leases/ADDRESS, made with O_EXCL, holding its UUID
- * and its published ports, so that allocation never collides between
- * concurrent pods and gc can undo what a killed actool left.  The veth pair
+ * lease is the file net/leases/ADDRESS, linked into place (never replacing
+ * one) with its UUID in it, later its published ports too, so that
+ * allocation never collides between concurrent pods and gc can undo what a
+ * killed actool left.  The veth pair
  * goes with the pod's network namespace (the kernel unregisters it in the
  * background); it is deleted here only when something may hold that
  * namespace longer (ace_net_release's DELETE_LINK_NOW, and gc for a gone
@@ -28,6 +29,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -334,6 +336,30 @@ static int nft(const char *cmd, bool quiet, appc_error_t *err)
   return r;
 }
 
+/* Does the map send PROTO HOST_PORT to ADDR . POD_PORT?  What a pod undoes
+ * must be its own: a pod refused a port another pod (of this store or
+ * another) publishes has it in its lease too. */
+static bool element_is_ours(const struct ace_port_map *p, const char *addr)
+{
+  struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  char cmd[128], want[64];
+  const char *out, *at;
+  bool ours = false;
+
+  if (ctx == NULL)
+    return false;
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  snprintf(cmd, sizeof cmd, "get element ip " NET_TABLE " %s_ports { %u }", p->proto, p->host_port);
+  /* listed as "elements = { HOST_PORT : ADDR . POD_PORT }" */
+  snprintf(want, sizeof want, ": %s . %u", addr, p->pod_port);
+  if (nft_run_cmd_from_buffer(ctx, cmd) == 0 && (out = nft_ctx_get_output_buffer(ctx)) != NULL &&
+      (at = strstr(out, want)) != NULL)
+    ours = !isdigit((unsigned char) at[strlen(want)]);
+  nft_ctx_free(ctx);
+  return ours;
+}
+
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
   char net[INET_ADDRSTRLEN];
@@ -370,35 +396,45 @@ static int make_table(const struct ace_net *n, appc_error_t *err)
 
 /* ---- leases ---- */
 
+/* The first free address's lease, under the lock.  The file takes its name
+ * with the UUID already in it (linked, never replacing), so that no lease
+ * is ever seen empty, whenever actool is killed. */
 static int take_lease(struct ace_net *n, appc_error_t *err)
 {
   uint32_t base = ntohl(n->net.s_addr), size = 1u << (32 - n->prefix);
+  struct appc_tempfile t = APPC_TEMPFILE_INIT;
   cleanup_close int dir = -1;
+  int r = -1;
 
   if (mkdirat(n->area, NET_LEASES, 0700) < 0 && errno != EEXIST)
     return appc_error_make(err, errno, "net/" NET_LEASES);
   dir = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dir < 0)
     return appc_error_make(err, errno, "net/" NET_LEASES);
+  if (appc_tempfile_open(&t, dir, "lease", 0600) < 0 || fchmod(t.fd, 0600) < 0 ||
+      appc_write_all(t.fd, n->uuid, strlen(n->uuid)) < 0) {
+    appc_error_make(err, errno, "net/" NET_LEASES ": a new lease");
+    goto out;
+  }
   /* .0 is the network, .1 the gateway, the last the broadcast address */
-  for (uint32_t i = 2; i + 1 < size; i++) {
+  for (uint32_t i = 2; i + 1 < size && r < 0; i++) {
     struct in_addr a = {.s_addr = htonl(base + i)};
     char name[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &a, name, sizeof name);
-    int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 && errno == EEXIST)
-      continue;
-    if (fd < 0)
-      return appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
-    int r = appc_write_all(fd, n->uuid, strlen(n->uuid));
-    close(fd);
-    if (r < 0)
-      return appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
-    n->addr = a;
-    n->leased = true;
-    return 0;
+    if (appc_tempfile_install(&t, name, APPC_WRITE_NOREPLACE) == 0) {
+      n->addr = a;
+      n->leased = true;
+      r = 0;
+    } else if (errno != EEXIST) {
+      appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
+      goto out;
+    }
   }
-  return appc_error_make(err, EADDRNOTAVAIL, "net: every address of the pods' subnet is taken");
+  if (r < 0)
+    appc_error_make(err, EADDRNOTAVAIL, "net: every address of the pods' subnet is taken");
+out:
+  appc_tempfile_discard(&t);
+  return r;
 }
 
 /* The lease's text: the UUID, then one "PROTO HOSTPORT PODPORT" line per
@@ -687,7 +723,7 @@ static void undo_lease(int area, int leases, const char *addr)
          line = strtok_r(NULL, "\n", &save)) {
       struct ace_port_map p = {0};
       if (sscanf(line, "%3s %hu %hu", p.proto, &p.host_port, &p.pod_port) == 3 &&
-          (strcmp(p.proto, "tcp") == 0 || strcmp(p.proto, "udp") == 0))
+          (strcmp(p.proto, "tcp") == 0 || strcmp(p.proto, "udp") == 0) && element_is_ours(&p, addr))
         (void) port_elements("delete", addr, &p, 1, true, &ignored);
     }
   }
@@ -743,19 +779,27 @@ int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uui
   while (d != NULL && (e = readdir(d)) != NULL) {
     char uuid[APPC_UUID_LEN + 2] = "";
     struct in_addr a;
-    if (inet_pton(AF_INET, e->d_name, &a) != 1)
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
+    /* Under the lock nothing is half made: another name is the temporary
+     * of an actool killed while writing a lease. */
+    if (inet_pton(AF_INET, e->d_name, &a) != 1) {
+      unlinkat(leases, e->d_name, 0);
+      continue;
+    }
     int fd = openat(leases, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     ssize_t n = fd >= 0 ? read(fd, uuid, APPC_UUID_LEN) : -1;
     if (fd >= 0)
       close(fd);
     if (n == APPC_UUID_LEN)
       uuid[APPC_UUID_LEN] = '\0';
-    /* a lease not written yet belongs to a pod being made: left alone.  A
-     * gone pod's pair normally went with its network namespace; one that
-     * something still holds (a metadata service stopped) goes now. */
-    if (n == APPC_UUID_LEN && is_gone(data, uuid)) {
-      delete_pair(uuid);
+    /* A lease without a UUID (left by an older actool killed between
+     * making it and writing it) is nobody's.  A gone pod's pair normally
+     * went with its network namespace; one that something still holds (a
+     * metadata service stopped) goes now. */
+    if (n != APPC_UUID_LEN || is_gone(data, uuid)) {
+      if (n == APPC_UUID_LEN)
+        delete_pair(uuid);
       undo_lease(area, leases, e->d_name);
     }
   }

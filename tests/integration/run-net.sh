@@ -56,7 +56,7 @@ L=$TMP/web
 
 leftovers() { # what of the network is left: leases, links, table, bridge
   local leases links table bridge
-  leases=$(ls "$ACTOOL_DIR/net/leases" 2>/dev/null | wc -l)
+  leases=$(ls -A "$ACTOOL_DIR/net/leases" 2>/dev/null | wc -l)
   links=$(ip -br link | grep -c '^acv')
   table=$(nft list table ip actool >/dev/null 2>&1 && echo 1 || echo 0)
   bridge=$(ip link show actool0 >/dev/null 2>&1 && echo 1 || echo 0)
@@ -117,10 +117,14 @@ is "and from another network namespace" \
   "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
 check_fails "a second pod publishing the same host port is refused" 1 'published by another pod|exists' \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
+is "and leaves the first pod's port alone" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
 is "the list shows the pod's network" "$("$ACTOOL" list --json | jq -r '.[0].net')" default
 is "status shows its address and published ports" \
   "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published)"')" \
   "true $port:80/tcp"
+"$ACTOOL" gc >/dev/null 2>&1
+is "gc leaves a running pod's lease, link, table and bridge" "$(leftovers)" "leases=1 links=1 table=1 bridge=1"
+is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
 is "nothing of the pod is left once it stopped" "$(settled "$POD_NONE")" "$POD_NONE"
@@ -194,6 +198,15 @@ timeout 30 "$ACTOOL" gc >"$TMP/gc.out" 2>&1
 is "ten actools SIGKILLed at random moments, then gc: nothing is left" "$(leftovers)" "$NONE"
 [ "$(leftovers)" = "$NONE" ] || note "gc: $(cat "$TMP/gc.out")" "$("$ACTOOL" list 2>&1)"
 is "and no pod" "$("$ACTOOL" list --json | jq length)" 0
+
+# What an actool killed while taking a lease could leave: a temporary beside
+# the leases, or (an older actool) a lease without a UUID.  Under the lock
+# nothing is half made: gc removes both.
+mkdir -p "$ACTOOL_DIR/net/leases"
+: >"$ACTOOL_DIR/net/leases/172.16.28.200"
+echo "$RANDOM" >"$ACTOOL_DIR/net/leases/.lease.tmp-0123456789abcdef"
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "gc removes an empty lease and a lease's temporary" "$(ls -A "$ACTOOL_DIR/net/leases" | tr '\n' ' ')" ""
 
 # --- refusals ---------------------------------------------------------------------
 
