@@ -47,19 +47,22 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 
 /* gpgme does not wait for the gpg processes it starts (they are detached
  * by a double fork), so one may still be exiting, and dropping files, when
- * an operation returns: retry for up to a second while the home is not
- * gone.  Removal failures are not reported: the operation's verdict stands,
- * and gc removes whatever is left in tmp/. */
+ * an operation returns: retry while the home is not gone, for up to
+ * TEMP_HOME_GRACE_MS (a loaded machine can hold an exiting gpg back for
+ * seconds; an idle one needs no retry at all).  Removal failures are not
+ * reported: the operation's verdict stands, and gc removes whatever is left
+ * in tmp/. */
+#define TEMP_HOME_GRACE_MS 10000
+
 void appc_trust_temp_home_remove(char *home)
 {
   const struct timespec pause = {0, 10 * 1000 * 1000};
+  int64_t deadline = appc_monotonic_ms() + TEMP_HOME_GRACE_MS;
 
   if (home == NULL)
     return;
-  for (int tries = 0; tries < 100; tries++) {
-    if (nftw(home, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0)
-      break;
-    if (access(home, F_OK) < 0 && errno == ENOENT)
+  while (nftw(home, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    if ((access(home, F_OK) < 0 && errno == ENOENT) || appc_monotonic_ms() >= deadline)
       break;
     nanosleep(&pause, NULL);
   }

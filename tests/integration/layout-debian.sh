@@ -15,6 +15,10 @@
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 . "$top_srcdir/tests/integration/lib-net.sh" || exit 1
 
+# actool's temporaries go here: the check at the end looks at this test's
+# own, not at what another test running beside it has in /tmp.
+export TMPDIR=$TMP/tmp
+mkdir -p "$TMPDIR"
 G=$TMP/gnupg
 REPO=$NET_ROOT/debian
 B=$TMP/debs
