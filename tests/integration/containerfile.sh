@@ -202,7 +202,7 @@ check_clean "fixtures/web builds" build --file="$top_srcdir/fixtures/web/Contain
 rootfs "$TMP/fixture.aci"
 is "with its site, less what its .dockerignore leaves out" \
   "$(cd "$R/srv/www" && ls | tr '\n' ' ')" "build.txt index.html "
-port=$((20000 + RANDOM % 20000))
+port=$(free_port)
 uuid=$("$ACTOOL" --insecure-options=image run --detach --net=host "$TMP/fixture.aci" -- -p "$port" 2>"$TMP/.err")
 page=""
 for _ in $(seq 300); do

@@ -618,7 +618,7 @@ fi
 
 # --- connection refused -----------------------------------------------------
 
-closed=$(net_free_port)
+closed=$(free_port)
 t0=$(date +%s%N)
 act --debug --dir="$(store)" --cacert="$NET_CA" --port="$closed" discover localhost/cr/a/b
 t1=$(date +%s%N)

@@ -22,7 +22,6 @@
 #                           nothing the server shows.  Exports NET_CA,
 #                           NET_OTHER_CA (PEM certificates), NET_SERVER_CERT,
 #                           NET_SERVER_KEY.
-#   net_free_port           prints a TCP port of 127.0.0.1 nothing listens on.
 #   net_start_nginx         starts nginx (daemon, master + 1 worker) and waits
 #                           until it answers.  Exports NET_PORT, NET_HTTP_PORT.
 #                           Sets HUP/INT/TERM traps that exit (so the EXIT
@@ -133,20 +132,6 @@ net_make_ca() {
   export NET_CA NET_OTHER_CA NET_SERVER_CERT NET_SERVER_KEY
 }
 
-net_free_port() {
-  # A random port below Linux's usual ephemeral range (32768-60999), so that
-  # no outgoing connection is given it meanwhile, and that no socket uses
-  # now (/proc/net/tcp lists ports in hex).  Another process may still take
-  # it before nginx binds: net_start_nginx retries.
-  local used port
-  used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 12000))
-    grep -qx "$(printf '%04X' "$port")" <<<"$used" || break
-  done
-  echo "$port"
-}
-
 _net_write_conf() {
   local user=
   # As root, workers would otherwise run as nobody and could not read $TMP
@@ -241,8 +226,8 @@ net_start_nginx() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   for try in 1 2 3 4 5; do
-    NET_PORT=$(net_free_port)
-    NET_HTTP_PORT=$(net_free_port)
+    NET_PORT=$(free_port)
+    NET_HTTP_PORT=$(free_port)
     [ "$NET_PORT" != "$NET_HTTP_PORT" ] || continue
     _net_gen=$((_net_gen + 1))
     _net_write_conf

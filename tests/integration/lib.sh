@@ -144,6 +144,21 @@ wait_pods_settled() {
   return 1
 }
 
+# free_port: a port no TCP or UDP socket uses now, below Linux's usual
+# ephemeral range (32768-60999) so that no outgoing connection is given it
+# meanwhile (/proc/net lists ports in hex).  Another process may still take
+# it before the test binds it: servers the tests start retry.
+free_port() {
+  local used port
+  used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 \
+    /proc/net/udp /proc/net/udp6 2>/dev/null)
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 12000))
+    grep -qx "$(printf '%04X' "$port")" <<<"$used" || break
+  done
+  echo "$port"
+}
+
 # regex_quote STRING: STRING with ERE metacharacters escaped.
 regex_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 

@@ -45,7 +45,7 @@ wait_port() {
 registry() {
   local name=$1 auth=${2:-} dir=$TMP/reg-$1
   mkdir -p "$dir/data"
-  REG_PORT=$(net_free_port)
+  REG_PORT=$(free_port)
   cat >"$dir/config.yml" <<EOF
 version: 0.1
 log: {level: error}
@@ -131,7 +131,7 @@ check_fails "a digest the registry does not have" 1 '404 MANIFEST_UNKNOWN' \
 check_fails "a repository that does not exist" 1 '404' ac --insecure-options=image fetch "docker://$P/test/nope"
 check_fails "a malformed reference" 1 'a repository is' ac --insecure-options=image fetch "docker://$P/Test"
 check_fails "plain http is refused without --insecure-options=http" 1 'TLS|http' \
-  ac --insecure-options=image fetch "docker://localhost:$(net_free_port)/test/app"
+  ac --insecure-options=image fetch "docker://localhost:$(free_port)/test/app"
 
 # ---- export --format=oci, pushed by skopeo, pulled back ----
 check "image export --format=oci" ac image export --format=oci "$TOP" "oci:$TMP/exported:1"
@@ -142,7 +142,7 @@ check "render it" "$ACTOOL" --dir="$TMP/back" image render --rootfs "$(cat "$TMP
 same_tree "... every file made the round trip" "$TMP/back-render"
 
 # ---- plain http: only with --insecure-options=http ----
-HP=$(net_free_port)
+HP=$(free_port)
 mkdir -p "$TMP/reg-http/data"
 printf '%s\n' 'version: 0.1' 'log: {level: error}' \
   "storage: {filesystem: {rootdirectory: $TMP/reg-http/data}}" "http: {addr: \"127.0.0.1:$HP\"}" \

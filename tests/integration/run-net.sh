@@ -63,15 +63,16 @@ leftovers() { # what of the network is left: leases, links, table, bridge
   echo "leases=$leases links=$links table=$table bridge=$bridge"
 }
 NONE="leases=0 links=0 table=0 bridge=0"
-# settled WANT: leftovers once they are WANT, or after 2 s.  A pod's veth
+# settled WANT: leftovers once they are WANT, or after 30 s.  A pod's veth
 # pair goes with its network namespace, which ends with the pod: the kernel
 # unregisters the namespace's devices in the background, a few milliseconds
-# after actool returns (deleting them itself would wait some 25 ms for RCU).
+# after actool returns (deleting them itself would wait some 25 ms for RCU),
+# longer on a busy machine.
 settled() {
-  local got
-  for _ in $(seq 40); do
+  local got deadline=$((SECONDS + 30))
+  while :; do
     got=$(leftovers)
-    [ "$got" = "$1" ] && break
+    [ "$got" = "$1" ] || [ "$SECONDS" -ge "$deadline" ] && break
     sleep 0.05
   done
   echo "$got"
@@ -227,6 +228,7 @@ echo '{"subnet": "10.77.0.0/24"}' >"$ACTOOL_DIR/net/default.json"
 is "another subnet from net/default.json" \
   "$(grep -o 'inet 10\.77\.0\.[0-9]*' "$TMP/subnet.out" | cut -d. -f1-3)" "inet 10.77.0"
 grep -q 'inet 10\.77\.0\.' "$TMP/subnet.out" || note "$(cat "$TMP/subnet.out")"
+settled "$POD_NONE" >/dev/null # gc keeps a bridge something is still on
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "nothing is left after the refusals and gc" "$(leftovers)" "$NONE"
 

@@ -1181,7 +1181,6 @@ mounts_check "the pod killed before its init's set-up"
 # socket it is given once.  With --net=host the test is the client, and
 # connects while the pre-start handler still runs: before the app starts.
 # With --net=private the app is its own client, inside the pod's network.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 SA=$TMP/sa
 if gcc -static -O2 -o "$TMP/listen-fds" "$top_srcdir/tests/integration/listen-fds.c" 2>"$TMP/.err"; then
   cp -a "$LAY" "$SA" && cp "$TMP/listen-fds" "$SA/rootfs/bin/listen-fds"
