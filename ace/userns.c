@@ -141,9 +141,12 @@ static void each_live_lease(int dirfd, void (*fn)(void *, const struct lease *),
 
   while (d != NULL && (e = readdir(d)) != NULL) {
     struct lease l;
-    if (e->d_name[0] == '.' || strcmp(e->d_name, "lock") == 0)
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+        strcmp(e->d_name, "lock") == 0)
       continue;
-    if (!read_lease(dirfd, e->d_name, &l) || !lease_alive(&l)) {
+    /* Under the lock nothing is half written: a temporary (".NAME.tmp-")
+     * is what an actool killed while writing its lease left. */
+    if (e->d_name[0] == '.' || !read_lease(dirfd, e->d_name, &l) || !lease_alive(&l)) {
       unlinkat(dirfd, e->d_name, 0);
       continue;
     }

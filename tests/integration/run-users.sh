@@ -130,6 +130,14 @@ check "gc" "$ACTOOL" gc
 if [ ! -e "$LEASES/300000-65536" ]; then ok "gc removed the stale lease"; else
   not_ok "gc removed the stale lease"
 fi
+# What an actool killed while writing its lease leaves: its temporary.
+tmpl="$LEASES/.300000-65536.tmp-$(printf '%016x' "$$")"
+flock "$LEASES/lock" sh -c 'echo x >"$1"' _ "$tmpl"
+"$ACTOOL" gc >/dev/null 2>&1
+if [ ! -e "$tmpl" ]; then ok "gc removes a lease's temporary"; else
+  not_ok "gc removes a lease's temporary"
+  rm -f "$tmpl"
+fi
 is "no lease of this test's pods is left" "$(our_leases)" ""
 
 # Twenty pods at once: twenty ranges, no two overlapping; then ten actools

@@ -371,7 +371,7 @@ pod --volume=shared,kind=empty,mode=0770,uid=1000,gid=50 \
   "${ID[sh]}" --name=writer --mount=volume=shared,target=/shared --exec=/bin/sh -- -c \
   'echo hello >/shared/f.tmp && mv /shared/f.tmp /shared/f && echo written && echo to-stderr >&2' \
   --- "${ID[sh]}" --name=reader --mount=volume=shared,target=/shared --exec=/bin/sh -- -c \
-  'i=0; while [ ! -e /shared/f ]; do i=$((i + 1)); [ $i -gt 100 ] && exit 9; sleep 0.1; done; echo "got $(cat /shared/f) $(stat -c "%a %u %g" /shared)"'
+  'i=0; while [ ! -e /shared/f ]; do i=$((i + 1)); [ $i -gt 300 ] && exit 9; sleep 0.1; done; echo "got $(cat /shared/f) $(stat -c "%a %u %g" /shared)"'
 yes_run "empty volume: shared by two apps (one writes, the other reads)" \
   eval '[ "$status" -eq 0 ] && line_in "^reader: got hello 770 1000 50$" "$OUT"'
 yes_run "several apps: output lines are prefixed with the app's name" \
