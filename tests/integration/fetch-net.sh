@@ -621,8 +621,12 @@ net_log_reset
   >"$TMP/bg.out" 2>"$TMP/bg.err" &
 BG_PID=$!
 # The first backoff is 1 s: the file appears during it.
-for _ in $(seq 100); do
-  [ "$(net_log_count "\"GET $U/flaky-latest-$OA.aci HTTP/1.1\" 503")" -ge 1 ] && break
+deadline=$((SECONDS + 60))
+until [ "$(net_log_count "\"GET $U/flaky-latest-$OA.aci HTTP/1.1\" 503")" -ge 1 ]; do
+  if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$BG_PID" 2>/dev/null; then
+    note "no 503 logged (60 s, or the fetch ended)" "$(head -c 1000 "$TMP/bg.err")"
+    break
+  fi
   sleep 0.05
 done
 touch "$NET_ROOT/flaky-ready"
@@ -784,13 +788,13 @@ net_log_reset
 last_cmd="ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 actool fetch localhost/stall"
 status=0
 t0=$(date +%s%N)
-ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 timeout 30 "$ACTOOL" --dir="$S" --port="$NET_PORT" \
+ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 timeout 60 "$ACTOOL" --dir="$S" --port="$NET_PORT" \
   --cacert="$NET_CA" fetch localhost/stall >"$TMP/.out" 2>"$TMP/.err" || status=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect_fail "a server that sends nothing: refused after the timeout and one retry" 'no data for 2 s'
 # Two stalls of 2 s and the 1 s backoff between them.
-if [ "$ms" -ge 4500 ] && [ "$ms" -le 15000 ]; then ok "the stalled fetch gave up after two timeouts, within 15 s ($ms ms)"; else
-  not_ok "the stalled fetch gave up after two timeouts, within 15 s ($ms ms)"
+if [ "$ms" -ge 4500 ] && [ "$ms" -le 30000 ]; then ok "the stalled fetch gave up after two timeouts, within 30 s ($ms ms)"; else
+  not_ok "the stalled fetch gave up after two timeouts, within 30 s ($ms ms)"
 fi
 is "stall: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 # Each request is logged when nginx's 5 s sleep ends.
@@ -807,7 +811,7 @@ is "the access log shows two attempts" "$n" 2
 
 python3 "$top_srcdir/tests/integration/hostile-http.py" "$IN/app.aci" "$TMP/hport" &
 HTTP_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/hport" ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -s "$TMP/hport" ] && break; sleep 0.1; done
 HP=$(cat "$TMP/hport" 2>/dev/null)
 [ -n "$HP" ] || net_fail "hostile-http.py started"
 H=http://127.0.0.1:$HP
@@ -849,12 +853,12 @@ t0=$(date +%s%N)
 hplain ACTOOL_HTTP_DEADLINE=3 -- --dir="$S" --port="$HP" discover 127.0.0.1/drip/app
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect_fail "a trickling discovery page fails at ACTOOL_HTTP_DEADLINE" 'within the 3 s deadline'
-if [ "$ms" -le 8000 ]; then ok "... after about 3 s ($ms ms)"; else not_ok "... after about 3 s ($ms ms)"; fi
+if [ "$ms" -le 30000 ]; then ok "... after about 3 s, not the ~500 s of the whole ($ms ms)"; else not_ok "... after about 3 s, not the ~500 s of the whole ($ms ms)"; fi
 t0=$(date +%s%N)
 hplain ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/drip.aci"
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect_fail "a trickling download fails below the minimum rate" 'less than 1024 bytes/s for 2 s'
-if [ "$ms" -le 8000 ]; then ok "... after about 2 s ($ms ms)"; else not_ok "... after about 2 s ($ms ms)"; fi
+if [ "$ms" -le 30000 ]; then ok "... after about 2 s, not the ~500 s of the whole ($ms ms)"; else not_ok "... after about 2 s, not the ~500 s of the whole ($ms ms)"; fi
 hplain ACTOOL_HTTP_MIN_RATE=x -- --dir="$S" fetch "$H/drip.aci"
 is "ACTOOL_HTTP_MIN_RATE must be a number: usage error" "$status" 2
 
