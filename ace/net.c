@@ -15,13 +15,13 @@
  * lease is the file net/leases/ADDRESS, linked into place (never replacing
  * one) with its UUID in it, later its published ports too, so that
  * allocation never collides between concurrent pods and gc can undo what a
- * killed actool left.  The veth pair
- * goes with the pod's network namespace (the kernel unregisters it in the
- * background); it is deleted here only when something may hold that
- * namespace longer (ace_net_release's DELETE_LINK_NOW, and gc for a gone
- * pod).  The bridge and the table are shared: the first pod makes them,
- * they stay for the next ones (making them costs more than starting a pod),
- * and `actool gc` removes them when no pod holds a lease.
+ * killed actool left.  The veth pair goes with the pod's network namespace
+ * (the kernel unregisters it in the background); it is deleted here only
+ * when something may hold that namespace longer (ace_net_release's
+ * DELETE_LINK_NOW, and gc for a gone pod).  The bridge and the table are
+ * shared: the first pod makes them, they stay for the next ones (making them
+ * costs more than starting a pod), and `actool gc` removes them when no pod
+ * holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -71,6 +72,7 @@ struct ace_net {
   bool leased;
   struct ace_port_map *ports;
   size_t n_ports;
+  size_t n_added;            /* of PORTS, the first N_ADDED are in the map: this pod's */
   struct mnl_socket *pod_nl; /* opened inside the pod's namespace */
 };
 
@@ -336,13 +338,13 @@ static int nft(const char *cmd, bool quiet, appc_error_t *err)
   return r;
 }
 
-/* Does the map send PROTO HOST_PORT to ADDR . POD_PORT?  What a pod undoes
- * must be its own: a pod refused a port another pod (of this store or
- * another) publishes has it in its lease too. */
+/* Does the map send PROTO HOST_PORT to ADDR . POD_PORT?  What gc undoes of
+ * a gone pod must be its own: a pod refused a port another pod (of this
+ * store or another) publishes has it in its lease too. */
 static bool element_is_ours(const struct ace_port_map *p, const char *addr)
 {
   struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  char cmd[128], want[64];
+  char cmd[128], want[NAME_MAX + 16];
   const char *out, *at;
   bool ours = false;
 
@@ -677,7 +679,10 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     int lock = net_lock(n->area, err);
     if (lock < 0)
       goto out;
-    r = port_elements("add", addr, n->ports, n->n_ports, false, err);
+    r = 0;
+    while (r == 0 && n->n_added < n->n_ports)
+      if ((r = port_elements("add", addr, &n->ports[n->n_added], 1, false, err)) == 0)
+        n->n_added++;
     close(lock);
     if (r < 0)
       goto out;
@@ -708,7 +713,8 @@ char *ace_net_published(const struct ace_net *n)
   return text;
 }
 
-/* Undo the lease named ADDR (its ports, its file) under the lock. */
+/* Undo the lease named ADDR of a gone pod (its ports, its file) under the
+ * lock. */
 static void undo_lease(int area, int leases, const char *addr)
 {
   cleanup_free char *text = NULL;
@@ -743,8 +749,10 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
     cleanup_close int leases = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char addr[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
+    /* What this pod added, no more: a port refused to it is another's. */
+    (void) port_elements("delete", addr, n->ports, n->n_added, true, &ignored);
     if (leases >= 0)
-      undo_lease(n->area, leases, addr);
+      unlinkat(leases, addr, 0);
     if (lock >= 0)
       close(lock);
     appc_error_release(&ignored);
