@@ -276,7 +276,9 @@ net_reload() {
       kill -0 "$w" 2>/dev/null || break
       sleep 0.05
     done
+    kill -0 "$w" 2>/dev/null && note "an old nginx worker ($w) was still there 30 s after the reload"
   done
+  return 0
 }
 
 net_cleanup() {

@@ -28,6 +28,7 @@ _lock_take() {
   echo "$pid"
 }
 _lock_holder=$(_lock_take -s)
+[ -n "$_lock_holder" ] || printf '# %s\n' "a test running alone kept the lock for 600 s; running beside it"
 # run_alone: the shared hold becomes an exclusive one.
 run_alone() {
   [ -n "$_lock_holder" ] && kill "$_lock_holder" 2>/dev/null

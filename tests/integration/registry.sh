@@ -42,26 +42,41 @@ wait_port() {
   return 1
 }
 
-# registry NAME [AUTH-YAML]: a docker-registry on a free port, its port in
-# REG_PORT once it answers.
-registry() {
-  local name=$1 auth=${2:-} dir=$TMP/reg-$1
+# start_registry DIR HTTP-YAML [AUTH-YAML]: docker-registry serving DIR/data
+# on a free port of 127.0.0.1, HTTP-YAML added to its http: map (TLS), its
+# port in REG_PORT once it answers there. A port another process takes
+# before the registry binds it is given up for another (three tries).
+start_registry() {
+  local dir=$1 http=$2 auth=${3:-} scheme=http pid
+  [ -z "$http" ] || scheme=https
   mkdir -p "$dir/data"
-  REG_PORT=$(free_port)
-  cat >"$dir/config.yml" <<EOF
+  for _ in 1 2 3; do
+    REG_PORT=$(free_port)
+    cat >"$dir/config.yml" <<EOF
 version: 0.1
 log: {level: error}
 storage: {filesystem: {rootdirectory: $dir/data}, delete: {enabled: true}}
-http: {addr: "127.0.0.1:$REG_PORT", tls: {certificate: $NET_SERVER_CERT, key: $NET_SERVER_KEY}}
+http: {addr: "127.0.0.1:$REG_PORT"$http}
 $auth
 EOF
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 300); do
-    curl -s -o /dev/null --cacert "$NET_CA" "https://localhost:$REG_PORT/v2/" && return 0
-    sleep 0.1
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 300); do
+      kill -0 "$pid" 2>/dev/null || break # it could not bind: another port
+      curl -s -o /dev/null --max-time 5 --cacert "$NET_CA" "$scheme://localhost:$REG_PORT/v2/" &&
+        kill -0 "$pid" 2>/dev/null && return 0
+      sleep 0.1
+    done
   done
-  net_fail "docker-registry $name started" "$(tail -n 20 "$dir/log")"
+  return 1
+}
+
+# registry NAME [AUTH-YAML]: a docker-registry over TLS, its port in REG_PORT.
+registry() {
+  local dir=$TMP/reg-$1
+  start_registry "$dir" ", tls: {certificate: $NET_SERVER_CERT, key: $NET_SERVER_KEY}" "${2:-}" ||
+    net_fail "docker-registry $1 started" "$(tail -n 20 "$dir/log")"
 }
 
 # fake MODE [USER:PASS]: registry-server.py's fake registry over $L, its
@@ -144,14 +159,9 @@ check "render it" "$ACTOOL" --dir="$TMP/back" image render --rootfs "$(cat "$TMP
 same_tree "... every file made the round trip" "$TMP/back-render"
 
 # ---- plain http: only with --insecure-options=http ----
-HP=$(free_port)
-mkdir -p "$TMP/reg-http/data"
-printf '%s\n' 'version: 0.1' 'log: {level: error}' \
-  "storage: {filesystem: {rootdirectory: $TMP/reg-http/data}}" "http: {addr: \"127.0.0.1:$HP\"}" \
-  >"$TMP/reg-http/config.yml"
-docker-registry serve "$TMP/reg-http/config.yml" >"$TMP/reg-http/log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 300); do curl -s -o /dev/null "http://localhost:$HP/v2/" && break; sleep 0.1; done
+start_registry "$TMP/reg-http" "" ||
+  net_fail "a plain-http docker-registry started" "$(tail -n 20 "$TMP/reg-http/log")"
+HP=$REG_PORT
 check "skopeo pushes to a plain-http registry" \
   skopeo copy -q --dest-tls-verify=false "oci:$L:app" "docker://localhost:$HP/test/app:1"
 check_fails "a plain-http registry is refused without --insecure-options=http" 1 'TLS|http' \
