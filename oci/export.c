@@ -46,6 +46,7 @@ struct export
   char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
       manifest[OCI_DIGEST_MAX];
   int64_t layer_size, config_size, manifest_size;
+  json_object *index; /* DIR/index.json as it was, NULL when it had none */
 };
 
 static const char *label(const struct appc_image_manifest *m, const char *name)
@@ -89,6 +90,30 @@ static int open_subdir(int dirfd, const char *name, const char *path, appc_error
 }
 
 /* DIR, made an OCI image layout when it is missing or empty, locked. */
+/* DIR/index.json as it is, read before anything is written, so that one
+ * the export could not add to leaves the layout as it was. */
+static int read_index(struct export *ex, appc_error_t *err)
+{
+  cleanup_free char *old = NULL;
+  size_t len = 0;
+  json_object *manifests;
+
+  if (appc_read_file_at(ex->dirfd, "index.json", OCI_JSON_MAX,
+                        APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &old, &len, err) < 0) {
+    if (*err == NULL || (*err)->errnum != ENOENT)
+      return appc_error_prefix(err, "%s", ex->dir);
+    appc_error_release(err);
+    return 0;
+  }
+  if ((ex->index = json_tokener_parse(old)) == NULL ||
+      !json_object_is_type(ex->index, json_type_object))
+    return appc_error_make(err, 0, "%s/index.json: not a JSON object", ex->dir);
+  if (json_object_object_get_ex(ex->index, "manifests", &manifests) &&
+      !json_object_is_type(manifests, json_type_array))
+    return appc_error_make(err, 0, "%s/index.json: manifests: not an array", ex->dir);
+  return 0;
+}
+
 static int open_layout(struct export *ex, appc_error_t *err)
 {
   static const char marker[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -113,7 +138,7 @@ static int open_layout(struct export *ex, appc_error_t *err)
   }
   int r = oci_layout_open(&check, ex->dir, err);
   oci_layout_close(&check);
-  if (r < 0)
+  if (r < 0 || read_index(ex, err) < 0)
     return -1;
   cleanup_close int blobs = open_subdir(ex->dirfd, "blobs", ex->dir, err);
   if (blobs < 0)
@@ -420,48 +445,41 @@ static int write_manifest(struct export *ex, appc_error_t *err)
   return write_blob(ex, text, strlen(text), ex->manifest, err);
 }
 
-/* index.json with the entry for the tag replaced, or added. */
+/* Whether descriptor D of the index is tagged ex->tag. */
+static bool tagged_here(const struct export *ex, json_object *d)
+{
+  json_object *a, *ref;
+
+  return json_object_object_get_ex(d, "annotations", &a) &&
+         json_object_object_get_ex(a, "org.opencontainers.image.ref.name", &ref) &&
+         json_object_is_type(ref, json_type_string) &&
+         strcmp(json_object_get_string(ref), ex->tag) == 0;
+}
+
+/* The index: what it had, less what the tag named before, and the export
+ * under the tag. */
 static int write_index(struct export *ex, appc_error_t *err)
 {
-  cleanup_free char *old = NULL;
-  size_t len = 0;
-  json_object *idx = NULL, *manifests, *list = json_object_new_array();
+  json_object *manifests, *list = json_object_new_array();
 
-  if (appc_read_file_at(ex->dirfd, "index.json", OCI_JSON_MAX,
-                        APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &old, &len, err) < 0) {
-    if (*err == NULL || (*err)->errnum != ENOENT) {
-      json_object_put(list);
-      return appc_error_prefix(err, "%s", ex->dir);
-    }
-    appc_error_release(err);
-  } else if ((idx = json_tokener_parse(old)) == NULL ||
-             !json_object_is_type(idx, json_type_object)) {
-    json_object_put(idx);
-    json_object_put(list);
-    return appc_error_make(err, 0, "%s/index.json: not a JSON object", ex->dir);
-  }
-  if (idx != NULL && json_object_object_get_ex(idx, "manifests", &manifests) &&
-      json_object_is_type(manifests, json_type_array)) {
+  if (ex->index != NULL && json_object_object_get_ex(ex->index, "manifests", &manifests)) {
     for (size_t i = 0; i < json_object_array_length(manifests); i++) {
-      json_object *d = json_object_array_get_idx(manifests, i), *a, *ref;
-      if (json_object_object_get_ex(d, "annotations", &a) &&
-          json_object_object_get_ex(a, "org.opencontainers.image.ref.name", &ref) &&
-          strcmp(json_object_get_string(ref), ex->tag) == 0)
-        continue; /* the tag now names this export */
-      json_object_array_add(list, json_object_get(d));
+      json_object *d = json_object_array_get_idx(manifests, i);
+      if (!tagged_here(ex, d))
+        json_object_array_add(list, json_object_get(d));
     }
   }
-  if (idx == NULL)
-    idx = json_object_new_object();
+  if (ex->index == NULL)
+    ex->index = json_object_new_object();
   json_object *d = oci_descriptor_json(OCI_MANIFEST_V1, ex->manifest, ex->manifest_size),
               *a = json_object_new_object();
   json_object_object_add(a, "org.opencontainers.image.ref.name", json_object_new_string(ex->tag));
   json_object_object_add(d, "annotations", a);
   json_object_array_add(list, d);
-  json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
-  json_object_object_add(idx, "mediaType", json_object_new_string(OCI_INDEX_V1));
-  json_object_object_add(idx, "manifests", list);
-  cleanup_free char *text = json_text(idx);
+  json_object_object_add(ex->index, "schemaVersion", json_object_new_int(2));
+  json_object_object_add(ex->index, "mediaType", json_object_new_string(OCI_INDEX_V1));
+  json_object_object_add(ex->index, "manifests", list);
+  cleanup_free char *text = json_text(json_object_get(ex->index));
   if (text == NULL)
     return appc_error_make(err, ENOMEM, "%s/index.json", ex->dir);
   if (appc_atomic_write_at(ex->dirfd, "index.json", text, strlen(text), 0644, APPC_WRITE_DURABLE,
@@ -506,6 +524,7 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
     r = 0;
   }
   appc_image_manifest_free(ex.m);
+  json_object_put(ex.index);
   if (ex.blobsfd >= 0)
     close(ex.blobsfd);
   if (ex.dirfd >= 0)

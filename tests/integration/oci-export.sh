@@ -91,6 +91,22 @@ check_fails "--format=oci needs oci:DIR" 2 'oci:DIR' ac image export --format=oc
 check_fails "a tag outside the grammar" 1 'a tag is' ac image export --format=oci "$TOP" "oci:$TMP/badtag:-x"
 check_fails "an image the store lacks" 1 'no such image|not in the store' \
   ac image export --format=oci example.com/nope "oci:$TMP/nope"
+# An existing index.json the export cannot add to, or only partly understands.
+H=$TMP/hostile-index
+mkdir -p "$H" && echo '{"imageLayoutVersion":"1.0.0"}' >"$H/oci-layout"
+echo '{"schemaVersion":2,"manifests":{}}' >"$H/index.json"
+check_fails "an index.json whose manifests is not an array is refused" 1 'index.json: manifests: not an array' \
+  ac image export --format=oci "$TOP" "oci:$H:t"
+is "... before any blob is written" "$(find "$H" -mindepth 1 | sort | sed "s|$H/||" | tr '\n' ' ')" \
+  "index.json oci-layout "
+zero=sha256:$(printf '0%.0s' {1..64})
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":1,"annotations":{"org.opencontainers.image.ref.name":%s}}]}' \
+  "$zero" null >"$H/index.json"
+check "an entry whose ref.name is null is kept as it is" ac image export --format=oci "$TOP" "oci:$H:t"
+is "... beside the export's" \
+  "$(jq -c '[.manifests[] | [.digest == "'"$zero"'", .annotations["org.opencontainers.image.ref.name"]]]' "$H/index.json")" \
+  '[[true,null],[false,"t"]]'
+
 is "no temporary file in the layouts' blobs" \
   "$(find "$E/blobs" "$L/blobs" -name '.*' | wc -l)" 0
 check "every blob is named by its digest" bash -c 'cd "$1/blobs/sha256" && for f in *; do
