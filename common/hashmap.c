@@ -182,6 +182,59 @@ void appc_strset_clear(struct appc_strset *set)
   appc_hashmap_clear(&set->map, free_str);
 }
 
+/* ---- names to their first index ---- */
+
+struct strindex_entry {
+  const char *name;
+  size_t index;
+};
+
+static bool strindex_eq(const void *entry, const void *key)
+{
+  return strcmp(((const struct strindex_entry *) entry)->name, key) == 0;
+}
+
+ssize_t appc_strindex_add(struct appc_strindex *x, const char *name, size_t i)
+{
+  struct strindex_entry *e;
+  bool added;
+
+  if (x->map.entry_size == 0)
+    appc_hashmap_init(&x->map, sizeof *e, 64);
+  e = appc_hashmap_insert(&x->map, str_hash(name), strindex_eq, name, &added);
+  if (e == NULL)
+    return -1;
+  if (added)
+    *e = (struct strindex_entry){.name = name, .index = i};
+  return (ssize_t) e->index;
+}
+
+void appc_strindex_clear(struct appc_strindex *x)
+{
+  appc_hashmap_clear(&x->map, NULL);
+}
+
+ssize_t appc_first_repeat(size_t n, const char *(*name_at)(const void *list, size_t i),
+                          const void *list, size_t *earlier)
+{
+  struct appc_strindex x = {0};
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    ssize_t first = appc_strindex_add(&x, name_at(list, i), i);
+    if (first < 0) {
+      appc_strindex_clear(&x);
+      return -1;
+    }
+    if ((size_t) first != i) {
+      *earlier = (size_t) first;
+      break;
+    }
+  }
+  appc_strindex_clear(&x);
+  return (ssize_t) i;
+}
+
 /* ---- (dev, ino) keys ---- */
 
 uint64_t appc_hash_inode(const struct appc_inode *key)

@@ -58,6 +58,23 @@ static inline size_t appc_strset_size(const struct appc_strset *set)
 }
 void appc_strset_clear(struct appc_strset *set);
 
+/* Names to the index each was first added at, to find a list's repeats in
+ * one pass.  The names are not copied: they must outlive the index.
+ * Zero-initialised is empty. */
+struct appc_strindex {
+  struct appc_hashmap map;
+};
+/* Add NAME, found at index I: the index NAME was first added at (I when it
+ * is new), or -1 when out of memory. */
+ssize_t appc_strindex_add(struct appc_strindex *x, const char *name, size_t i);
+void appc_strindex_clear(struct appc_strindex *x);
+/* The first index of a list of N names (NAME_AT gives the I-th of LIST)
+ * whose name an earlier index has, that earlier index in *EARLIER; N when
+ * no name repeats; -1 when out of memory.  One pass, not N * N / 2
+ * comparisons: lists come from hostile manifests and indexes. */
+ssize_t appc_first_repeat(size_t n, const char *(*name_at)(const void *list, size_t i),
+                          const void *list, size_t *earlier);
+
 /* Maps keyed by a file's identity: their entries start with this. */
 struct appc_inode {
   dev_t dev;

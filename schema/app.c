@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "schema/internal.h"
 #include "appc/schema.h"
 #include "appc/isolator.h"
@@ -177,6 +178,11 @@ void appc_app_free(struct appc_app *app)
   free(app);
 }
 
+static const char *handler_name_at(const void *list, size_t i)
+{
+  return ((const struct appc_event_handler *) list)[i].name;
+}
+
 /* App-wide rules, checked once all fields are read (App.assertValid). */
 static int app_check(struct appc_jctx *c, struct appc_app *app)
 {
@@ -187,16 +193,16 @@ static int app_check(struct appc_jctx *c, struct appc_app *app)
   if (*app->working_directory != '\0' && *app->working_directory != '/')
     return appc_jerr_at(c, "workingDirectory", "\"%s\" must be an absolute path",
                         app->working_directory);
-  for (size_t i = 0; i < app->n_event_handlers; i++) {
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(app->event_handlers[i].name, app->event_handlers[j].name) == 0) {
-        appc_jpath_add(c, ".eventHandlers[%zu]", i);
-        return appc_jerr_at(c, "name",
-                            "only one eventHandler named \"%s\" is allowed (also "
-                            "eventHandlers[%zu])",
-                            app->event_handlers[i].name, j);
-      }
-    }
+  size_t j;
+  ssize_t i = appc_first_repeat(app->n_event_handlers, handler_name_at, app->event_handlers, &j);
+  if (i < 0)
+    return appc_jerr(c, "out of memory");
+  if ((size_t) i < app->n_event_handlers) {
+    appc_jpath_add(c, ".eventHandlers[%zd]", i);
+    return appc_jerr_at(c, "name",
+                        "only one eventHandler named \"%s\" is allowed (also "
+                        "eventHandlers[%zu])",
+                        app->event_handlers[i].name, j);
   }
   size_t mark = appc_jpath_key(c, "isolators");
   if (appc_isolators_validate(&app->isolators, c->path, c->err) < 0)

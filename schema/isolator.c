@@ -361,6 +361,9 @@ void appc_isolator_list_clear(struct appc_isolator_list *l)
   appc_jfree_array((void **) &l->items, &l->len, sizeof *l->items, appc_isolator_free_elem);
 }
 
+/* The kinds enum appc_isolator_kind has (the last one, plus one). */
+#define ISOLATOR_KINDS (APPC_ISOLATOR_UNIX_SYSCTL + 1)
+
 /* ace.md: a seccomp retain set "cannot be used in conjunction with" a remove
  * set, and likewise for capabilities (the reference only checks seccomp). */
 static bool conflicts(enum appc_isolator_kind a, enum appc_isolator_kind b)
@@ -373,20 +376,33 @@ static bool conflicts(enum appc_isolator_kind a, enum appc_isolator_kind b)
 
 int appc_isolators_validate(const struct appc_isolator_list *l, const char *path, appc_error_t *err)
 {
+  /* where each kind was first met: one pass, whatever the list's length */
+  size_t first[ISOLATOR_KINDS];
+  bool seen[ISOLATOR_KINDS] = {false};
+
   for (size_t i = 0; i < l->len; i++) {
     const struct appc_isolator *iso = &l->items[i];
     const char *name = iso->name != NULL ? iso->name : "";
 
-    if (iso->kind == APPC_ISOLATOR_UNKNOWN)
+    if (iso->kind == APPC_ISOLATOR_UNKNOWN || (unsigned) iso->kind >= ISOLATOR_KINDS)
       return appc_error_make(err, 0, "%s[%zu].name: unknown isolator \"%s\"", path, i, name);
-    for (size_t j = 0; j < i; j++) {
-      if (l->items[j].kind == iso->kind && !multiple_allowed(iso->kind))
-        return appc_error_make(err, 0,
-                               "%s[%zu].name: only one \"%s\" isolator is allowed (also %s[%zu])",
-                               path, i, name, path, j);
-      if (conflicts(l->items[j].kind, iso->kind))
-        return appc_error_make(err, 0, "%s[%zu].name: \"%s\" conflicts with \"%s\" at %s[%zu]",
-                               path, i, name, l->items[j].name, path, j);
+    /* the earliest conflict or repeat, as a scan of every pair in order finds it */
+    size_t j = i;
+    for (unsigned k = 0; k < ISOLATOR_KINDS; k++)
+      if (seen[k] && first[k] < j &&
+          ((k == (unsigned) iso->kind && !multiple_allowed(iso->kind)) ||
+           conflicts((enum appc_isolator_kind) k, iso->kind)))
+        j = first[k];
+    if (j < i && l->items[j].kind == iso->kind)
+      return appc_error_make(err, 0,
+                             "%s[%zu].name: only one \"%s\" isolator is allowed (also %s[%zu])",
+                             path, i, name, path, j);
+    if (j < i)
+      return appc_error_make(err, 0, "%s[%zu].name: \"%s\" conflicts with \"%s\" at %s[%zu]", path,
+                             i, name, l->items[j].name, path, j);
+    if (!seen[iso->kind]) {
+      seen[iso->kind] = true;
+      first[iso->kind] = i;
     }
   }
   return 0;

@@ -11,6 +11,7 @@
 #include "common/abi.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "schema/internal.h"
 #include "appc/schema.h"
 #include "common/macros.h"
@@ -32,6 +33,11 @@ struct params {
   struct param *items;
   size_t len;
 };
+
+static const char *param_key_at(const void *list, size_t i)
+{
+  return ((const struct param *) list)[i].key;
+}
 
 static void params_clear(struct params *ps)
 {
@@ -132,12 +138,12 @@ static int parse_query(const char *q, struct params *ps, appc_error_t *err)
       return -1;
     q += len + (amp != NULL ? 1 : 0);
   }
-  for (size_t i = 0; i < ps->len; i++) {
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(ps->items[i].key, ps->items[j].key) == 0)
-        return appc_error_make(err, 0, "parameter %s given more than once", ps->items[i].key);
-    }
-  }
+  size_t earlier;
+  ssize_t i = appc_first_repeat(ps->len, param_key_at, ps->items, &earlier);
+  if (i < 0)
+    return appc_error_make(err, ENOMEM, "parameters");
+  if ((size_t) i < ps->len)
+    return appc_error_make(err, 0, "parameter %s given more than once", ps->items[i].key);
   return 0;
 }
 

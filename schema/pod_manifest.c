@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "schema/internal.h"
 #include "appc/isolator.h"
 #include "appc/schema.h"
@@ -255,6 +256,16 @@ static int decode_runtime_app(struct appc_jctx *c, const struct appc_jnode *v, v
   return appc_jdecode_fields(c, v, fields, target);
 }
 
+static const char *app_name_at(const void *list, size_t i)
+{
+  return or_empty(((const struct appc_runtime_app *) list)[i].name);
+}
+
+static const char *volume_name_at(const void *list, size_t i)
+{
+  return or_empty(((const struct appc_volume *) list)[i].name);
+}
+
 static int decode_apps(struct appc_jctx *c, const struct appc_jnode *v, void *target)
 {
   struct appc_pod_manifest *pm = target;
@@ -262,14 +273,14 @@ static int decode_apps(struct appc_jctx *c, const struct appc_jnode *v, void *ta
   if (appc_jdecode_array(c, v, (void **) &pm->apps, &pm->n_apps, sizeof *pm->apps,
                          decode_runtime_app, runtime_app_clear) < 0)
     return -1;
-  for (size_t i = 0; i < pm->n_apps; i++) {
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(or_empty(pm->apps[i].name), or_empty(pm->apps[j].name)) == 0) {
-        appc_jpath_index(c, i);
-        return appc_jerr_at(c, "name", "duplicate app name \"%s\" (also apps[%zu])",
-                            or_empty(pm->apps[i].name), j);
-      }
-    }
+  size_t j;
+  ssize_t i = appc_first_repeat(pm->n_apps, app_name_at, pm->apps, &j);
+  if (i < 0)
+    return appc_jerr(c, "out of memory");
+  if ((size_t) i < pm->n_apps) {
+    appc_jpath_index(c, (size_t) i);
+    return appc_jerr_at(c, "name", "duplicate app name \"%s\" (also apps[%zu])",
+                        or_empty(pm->apps[i].name), j);
   }
   return 0;
 }
@@ -435,13 +446,13 @@ static int decode_pod(struct appc_jctx *c, const struct appc_jnode *root,
   if (pm->ac_kind == NULL || strcmp(pm->ac_kind, "PodManifest") != 0)
     return appc_error_make(c->err, 0, "acKind: must be \"PodManifest\", got \"%s\"",
                            or_empty(pm->ac_kind));
-  for (size_t i = 0; i < pm->n_volumes; i++) {
-    for (size_t j = 0; j < i; j++) {
-      if (strcmp(pm->volumes[i].name, pm->volumes[j].name) == 0)
-        return appc_error_make(c->err, 0, "volumes[%zu].name: duplicate volume name \"%s\"", i,
-                               pm->volumes[i].name);
-    }
-  }
+  size_t earlier;
+  ssize_t dup = appc_first_repeat(pm->n_volumes, volume_name_at, pm->volumes, &earlier);
+  if (dup < 0)
+    return appc_error_make(c->err, ENOMEM, "volumes");
+  if ((size_t) dup < pm->n_volumes)
+    return appc_error_make(c->err, 0, "volumes[%zd].name: duplicate volume name \"%s\"", dup,
+                           pm->volumes[dup].name);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "appc/types.h"
+#include "common/hashmap.h"
 #include "common/macros.h"
 
 static bool is_lower_alnum(char c)
@@ -910,6 +911,23 @@ static const struct appc_kv *kv_find(const struct appc_kv_list *l, size_t upto, 
   return NULL;
 }
 
+static const char *kv_name_at(const void *list, size_t i)
+{
+  return kv_name(&((const struct appc_kv_list *) list)->items[i]);
+}
+
+/* The first entry of L whose name an earlier one has (L->len: none), the
+ * earlier one in *EARLIER; -1, with an error, when out of memory. */
+static ssize_t kv_first_repeat(const struct appc_kv_list *l, size_t *earlier, const char *path,
+                               appc_error_t *err)
+{
+  ssize_t r = appc_first_repeat(l->len, kv_name_at, l, earlier);
+
+  if (r < 0)
+    appc_error_make(err, ENOMEM, "%s", path);
+  return r;
+}
+
 static bool word_in(const char *word, const char *const *list)
 {
   for (; *list != NULL; list++) {
@@ -959,11 +977,17 @@ static int validate_os_arch(const struct appc_kv_list *labels, const char *path,
 
 int appc_validate_labels(const struct appc_kv_list *labels, const char *path, appc_error_t *err)
 {
-  for (size_t i = 0; i < labels->len; i++) {
+  size_t earlier;
+  ssize_t repeat = kv_first_repeat(labels, &earlier, path, err);
+
+  if (repeat < 0)
+    return -1;
+  /* the first problem in the list's order is the one reported */
+  for (size_t i = 0; i <= (size_t) repeat && i < labels->len; i++) {
     const char *name = kv_name(&labels->items[i]);
     if (strcmp(name, "name") == 0)
       return appc_error_make(err, 0, "%s[%zu].name: invalid label name \"name\"", path, i);
-    if (kv_find(labels, i, name) != NULL)
+    if (i == (size_t) repeat)
       return appc_error_make(err, 0, "%s[%zu].name: duplicate label \"%s\"", path, i, name);
   }
   return validate_os_arch(labels, path, err);
@@ -974,11 +998,14 @@ int appc_validate_annotations(const struct appc_kv_list *annotations, const char
 {
   static const char *const keys[] = {"created", "homepage", "documentation"};
 
-  for (size_t i = 0; i < annotations->len; i++) {
-    if (kv_find(annotations, i, kv_name(&annotations->items[i])) != NULL)
-      return appc_error_make(err, 0, "%s[%zu].name: duplicate annotation \"%s\"", path, i,
-                             kv_name(&annotations->items[i]));
-  }
+  size_t earlier;
+  ssize_t repeat = kv_first_repeat(annotations, &earlier, path, err);
+
+  if (repeat < 0)
+    return -1;
+  if ((size_t) repeat < annotations->len)
+    return appc_error_make(err, 0, "%s[%zd].name: duplicate annotation \"%s\"", path, repeat,
+                           kv_name(&annotations->items[repeat]));
   for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
     const struct appc_kv *a = kv_find(annotations, annotations->len, keys[k]);
     if (a == NULL)
@@ -992,11 +1019,17 @@ int appc_validate_annotations(const struct appc_kv_list *annotations, const char
 
 int appc_validate_environment(const struct appc_kv_list *env, const char *path, appc_error_t *err)
 {
+  size_t earlier;
+  ssize_t repeat = kv_first_repeat(env, &earlier, path, err);
+
+  if (repeat < 0)
+    return -1;
+  /* the first problem in the list's order is the one reported */
   for (size_t i = 0; i < env->len; i++) {
     const char *name = kv_name(&env->items[i]);
     if (appc_validate_env_name(name, err) < 0)
       return appc_error_prefix(err, "%s[%zu].name", path, i);
-    if (kv_find(env, i, name) != NULL)
+    if (i == (size_t) repeat)
       return appc_error_make(err, 0, "%s[%zu].name: duplicate environment variable \"%s\"", path, i,
                              name);
   }

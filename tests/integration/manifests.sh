@@ -78,4 +78,26 @@ while IFS=$'\t' read -r file verdict path; do
   esac
 done <"$expected"
 
+# Lists as long as the 16 MiB limit allows: a repeat is found in one pass.
+# (Comparing every pair took minutes for each; 60 s is far from both.)
+python3 - "$TMP" <<'PY'
+import json, sys
+d, n = sys.argv[1], 300000
+base = {"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/long"}
+many = [{"name": "n%d" % i, "value": "v"} for i in range(n)]
+json.dump(dict(base, annotations=many), open(d + "/long-annotations.json", "w"))
+json.dump(dict(base, annotations=many + [{"name": "n0", "value": "again"}]), open(d + "/long-repeat.json", "w"))
+env = [{"name": "E%d" % i, "value": "v"} for i in range(n)]
+json.dump(dict(base, app={"exec": ["/x"], "user": "0", "group": "0", "environment": env}),
+          open(d + "/long-env.json", "w"))
+pod = {"acKind": "PodManifest", "acVersion": "0.8.11",
+       "apps": [{"name": "a%d" % i, "image": {"id": "sha512-" + "0" * 128}} for i in range(60000)]}
+json.dump(pod, open(d + "/long-pod.json", "w"))
+PY
+check "300,000 annotations validate" timeout 60 "$ACTOOL" validate --type=manifest "$TMP/long-annotations.json"
+check_fails "... and the last, a repeat of the first, is found" 1 'annotations\[300000\].name: duplicate annotation "n0"' \
+  timeout 60 "$ACTOOL" validate --type=manifest "$TMP/long-repeat.json"
+check "300,000 environment variables validate" timeout 60 "$ACTOOL" validate --type=manifest "$TMP/long-env.json"
+check "a pod of 60,000 apps validates" timeout 60 "$ACTOOL" validate --type=manifest "$TMP/long-pod.json"
+
 done_testing

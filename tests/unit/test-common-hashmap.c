@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for common/hashmap: the map, string sets, (dev, ino) keys. */
+/* Unit tests for common/hashmap: the map, string sets, first indexes, (dev, ino) keys. */
 #include "config.h"
 
 #include <stdio.h>
@@ -115,11 +115,50 @@ static void test_inode_keys(void **state)
   appc_hashmap_clear(&m, NULL);
 }
 
+static const char *name_at(const void *list, size_t i)
+{
+  return ((const char *const *) list)[i];
+}
+
+static void test_first_repeat(void **state)
+{
+  static const char *const none[] = {"a", "b", "c", ""};
+  static const char *const twice[] = {"a", "b", "", "c", "b", "", "a"};
+  static char names[20000][16];
+  const char *many[20000];
+  struct appc_strindex x = {0};
+  size_t earlier = 99;
+  (void) state;
+
+  assert_int_equal(appc_first_repeat(0, name_at, none, &earlier), 0);
+  assert_int_equal(appc_first_repeat(4, name_at, none, &earlier), 4);
+  assert_int_equal(earlier, 99); /* untouched when nothing repeats */
+  /* the first index that repeats, not the first name that does */
+  assert_int_equal(appc_first_repeat(7, name_at, twice, &earlier), 4);
+  assert_int_equal(earlier, 1);
+  /* a long list: the repeat at the very end, of the very first name */
+  for (size_t i = 0; i < 20000; i++) {
+    snprintf(names[i], sizeof names[i], "n%zu", i);
+    many[i] = names[i];
+  }
+  many[19999] = "n0";
+  assert_int_equal(appc_first_repeat(20000, name_at, many, &earlier), 19999);
+  assert_int_equal(earlier, 0);
+
+  assert_int_equal(appc_strindex_add(&x, "k", 3), 3);
+  assert_int_equal(appc_strindex_add(&x, "j", 5), 5);
+  assert_int_equal(appc_strindex_add(&x, "k", 8), 3);
+  appc_strindex_clear(&x);
+  assert_int_equal(appc_strindex_add(&x, "k", 9), 9); /* cleared, usable again */
+  appc_strindex_clear(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_map),
       cmocka_unit_test(test_strset),
+      cmocka_unit_test(test_first_repeat),
       cmocka_unit_test(test_inode_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
