@@ -279,12 +279,14 @@ static const char *annotation(const struct appc_kv_list *kv, const char *name)
 
 /* The config's label L as an annotation: its key made an AC Identifier
  * ("License" becomes "license", "Build Date" "build-date"); one that gives
- * none, or a name taken already, is left out. */
+ * none, a name taken already, or one of the importer's own (appc.io/...),
+ * is left out. */
 static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
 {
   cleanup_free char *name = oci_aci_name(l->name);
 
-  if (name == NULL || annotation(&c->annotations, name) != NULL) {
+  if (name == NULL || annotation(&c->annotations, name) != NULL ||
+      strncmp(name, "appc.io/", 8) == 0) {
     appc_cb_log(c->opts->cb, "config.Labels: \"%.80s\": no annotation can be made of it, left out",
                 l->name);
     return 0;
@@ -402,26 +404,38 @@ static int take_paths(struct conversion *c, const struct appc_image_manifest *m,
   return 0;
 }
 
-/* Whether layer I is in the store already, made from the same layers
- * below: then it is neither downloaded nor converted again. */
+/* What names layer I made on MADE[I - 1] in the store's records. */
+#define LAYER_PARTS 4
+static void layer_parts(const struct conversion *c, size_t i, const struct made *made,
+                        const char *parts[LAYER_PARTS])
+{
+  parts[0] = made[i].name;
+  parts[1] = c->img.diff_ids[i];
+  parts[2] = i > 0 ? made[i - 1].id : "";
+  parts[3] = annotation(&c->layer_labels, "arch");
+}
+
+/* Whether layer I is in the store already, made by an import from the
+ * same layers below: then it is neither downloaded nor converted again. */
 static bool reuse_layer(struct conversion *c, size_t i, struct made *made, struct reused *r)
 {
-  struct appc_store_image img = {0};
   struct appc_image_manifest *m = NULL;
+  char id[APPC_IMAGE_ID_LEN + 1];
   appc_error_t e = NULL;
   bool found = false;
 
-  if (appc_store_find(c->s, made[i].name, &c->layer_labels, &img, &e) == 0 &&
-      appc_store_load_manifest(c->s, img.id, &m, &e) == 0 && same_layer(c, i, made, m) &&
-      take_paths(c, m, img.id, r, &e) == 0) {
-    memcpy(made[i].id, img.id, sizeof made[i].id);
+  const char *parts[LAYER_PARTS];
+  layer_parts(c, i, made, parts);
+  if (oci_record_get(c->s, "layer", parts, LAYER_PARTS, id) &&
+      appc_store_load_manifest(c->s, id, &m, &e) == 0 && same_layer(c, i, made, m) &&
+      take_paths(c, m, id, r, &e) == 0) {
+    memcpy(made[i].id, id, sizeof made[i].id);
     appc_cb_log(c->opts->cb, "layer %zu of %zu: %s, in the store as %s", i + 1, c->img.n_layers,
-                c->img.layers[i].digest, img.id);
+                c->img.layers[i].digest, id);
     found = true;
   }
   appc_error_release(&e);
   appc_image_manifest_free(m);
-  appc_store_image_clear(&img);
   return found;
 }
 
@@ -488,6 +502,21 @@ static int import_made(struct conversion *c, const struct made *m, struct appc_s
   return 0;
 }
 
+/* Layer I, converted and imported, is there for the next import to reuse;
+ * a record that cannot be written costs that import a conversion, no
+ * more. */
+static void note_layer(struct conversion *c, size_t i, const struct made *made)
+{
+  const char *parts[LAYER_PARTS];
+  appc_error_t e = NULL;
+
+  layer_parts(c, i, made, parts);
+  if (oci_record_put(c->s, "layer", parts, LAYER_PARTS, made[i].id, &e) < 0) {
+    appc_cb_log(c->opts->cb, "%s: %s", c->img.layers[i].digest, e->msg);
+    appc_error_release(&e);
+  }
+}
+
 static int convert_and_import(struct conversion *c, struct appc_store_image *out, appc_error_t *err)
 {
   struct made *made = calloc(c->img.n_layers, sizeof *made);
@@ -512,6 +541,8 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
     if (made[i].fd < 0)
       continue; /* reused */
     r = import_made(c, &made[i], &img, err);
+    if (r == 0 && i + 1 < c->img.n_layers)
+      note_layer(c, i, made);
     if (r == 0 && i + 1 == c->img.n_layers)
       *out = img;
     else
@@ -554,31 +585,44 @@ static bool chain_complete(struct appc_store *s, const char *id)
   return complete;
 }
 
+/* What names a pull in the store's records (NAME an ACI name). */
+#define PULL_PARTS 5
+static void pull_parts(const char *parts[PULL_PARTS], const char *name, const char *tag,
+                       const char *arch, const char *digest, bool squashed)
+{
+  parts[0] = name;
+  parts[1] = tag;
+  parts[2] = appc_arch(arch != NULL ? arch : oci_host_arch(), NULL);
+  parts[3] = digest;
+  parts[4] = squashed ? "squashed" : "";
+}
+
+int oci_note_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
+                      const char *digest, bool squashed, const char *id, appc_error_t *err)
+{
+  cleanup_free char *aci_name = oci_aci_name(name);
+
+  if (aci_name == NULL)
+    return appc_error_make(err, EINVAL, "%s: no image name can be made of it", name);
+  const char *parts[PULL_PARTS];
+  pull_parts(parts, aci_name, tag, arch, digest, squashed);
+  return oci_record_put(s, "pull", parts, PULL_PARTS, id, err);
+}
+
 int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
                       const char *digest, bool squashed, struct appc_store_image *out)
 {
-  struct appc_kv_list labels = {0};
-  struct appc_image_manifest *m = NULL;
   cleanup_free char *aci_name = oci_aci_name(name);
+  char id[APPC_IMAGE_ID_LEN + 1];
   appc_error_t e = NULL;
   bool found = false;
 
   memset(out, 0, sizeof *out);
-  if (aci_name != NULL && oci_kv_add(&labels, "version", tag, &e) == 0 &&
-      oci_kv_add(&labels, "arch", appc_arch(arch != NULL ? arch : oci_host_arch(), NULL), &e) ==
-          0 &&
-      appc_store_find(s, aci_name, &labels, out, &e) == 0 &&
-      appc_store_load_manifest(s, out->id, &m, &e) == 0) {
-    const char *manifest = annotation(&m->annotations, "appc.io/oci/manifest");
-    const char *index = annotation(&m->annotations, "appc.io/oci/index");
-    found = ((manifest != NULL && strcmp(manifest, digest) == 0) ||
-             (index != NULL && strcmp(index, digest) == 0)) &&
-            (annotation(&m->annotations, "appc.io/oci/squashed") != NULL) == squashed &&
-            chain_complete(s, out->id);
-  }
+  const char *parts[PULL_PARTS];
+  pull_parts(parts, aci_name, tag, arch, digest, squashed);
+  if (aci_name != NULL && oci_record_get(s, "pull", parts, PULL_PARTS, id) && chain_complete(s, id))
+    found = appc_store_lookup(s, id, out, &e) == 0;
   appc_error_release(&e);
-  appc_image_manifest_free(m);
-  appc_kv_list_clear(&labels);
   if (!found)
     appc_store_image_clear(out);
   return found;

@@ -239,11 +239,31 @@ int oci_squash(struct appc_store *s, struct appc_store_image *top,
                const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
                const struct appc_callbacks *cb, appc_error_t *err);
 
-/* Whether the store has the image NAME (made an ACI name), version TAG
- * (NULL: any), for ARCH (OCI's spelling; NULL: this machine's), imported
- * from the manifest or index DIGEST, squashed or
- * not as SQUASHED says, with all its layers: then OUT receives its
- * record. */
+/* ---- what imports made (record.c) ---- */
+
+#define OCI_RECORD_NAME_MAX 160 /* "KIND-" and a SHA-256 in hex */
+/* Record in the store's cache/oci/ that image ID was made of what PARTS
+ * (N strings, NULL as "") name; KIND says what they are ("layer": the
+ * layer's ACI name, diff_id, the image below and the arch; "pull": see
+ * oci_note_imported).  Only an import whose content matched its digests
+ * writes one. */
+int oci_record_put(struct appc_store *s, const char *kind, const char *const *parts, size_t n,
+                   const char *id, appc_error_t *err);
+/* The image the record of KIND and PARTS names, when there is one and the
+ * store still has that image. */
+bool oci_record_get(struct appc_store *s, const char *kind, const char *const *parts, size_t n,
+                    char id[APPC_IMAGE_ID_LEN + 1]);
+
+/* Record that image ID, with all its layers, was pulled as NAME (made an
+ * ACI name) version TAG for ARCH from the manifest or index DIGEST,
+ * squashed or not: what oci_find_imported looks for. */
+int oci_note_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
+                      const char *digest, bool squashed, const char *id, appc_error_t *err);
+/* Whether the store has the image NAME (made an ACI name), version TAG,
+ * for ARCH (OCI's spelling; NULL: this machine's), pulled from the
+ * manifest or index DIGEST, squashed or not as SQUASHED says (as
+ * oci_note_imported recorded it), with all its layers: then OUT receives
+ * its record. */
 int oci_find_imported(struct appc_store *s, const char *name, const char *tag, const char *arch,
                       const char *digest, bool squashed, struct appc_store_image *out);
 

@@ -642,6 +642,23 @@ static int origin_annotations(struct registry *r, const char *ref, const char *m
   return 0;
 }
 
+/* What a later pull of the same tag, or of the same digests, finds
+ * without pulling again: the top digest the registry gave (an index's or a
+ * manifest's) and the manifest resolved from it. */
+static void note_pulled(struct appc_store *s, struct registry *r, const char *name,
+                        const char *manifest, const char *id)
+{
+  const char *arch = r->opts->arch != NULL ? r->opts->arch : r->ref.arch;
+  appc_error_t e = NULL;
+
+  if (oci_note_imported(s, name, r->ref.tag, arch, r->top.digest, r->opts->squash, id, &e) < 0 ||
+      (strcmp(manifest, r->top.digest) != 0 &&
+       oci_note_imported(s, name, r->ref.tag, arch, manifest, r->opts->squash, id, &e) < 0)) {
+    appc_cb_log(r->opts->cb, "%s: %s", r->where, e->msg);
+    appc_error_release(&e);
+  }
+}
+
 static int pull(struct appc_store *s, struct registry *r, const char *ref,
                 struct appc_store_image *out, appc_error_t *err)
 {
@@ -652,13 +669,13 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
 
   if (asprintf(&name, "%s/%s", r->ref.registry, r->ref.repository) < 0)
     return appc_error_make(err, ENOMEM, "%s", ref);
+  const char *aci_name = r->opts->name != NULL ? r->opts->name : name;
   if (read_top(r, err) < 0)
     return -1;
   /* An unchanged tag: its manifest was the one request. */
-  if (!r->opts->refresh &&
-      oci_find_imported(s, r->opts->name != NULL ? r->opts->name : name, r->ref.tag,
-                        r->opts->arch != NULL ? r->opts->arch : r->ref.arch, r->top.digest,
-                        r->opts->squash, out)) {
+  if (!r->opts->refresh && oci_find_imported(s, aci_name, r->ref.tag,
+                                             r->opts->arch != NULL ? r->opts->arch : r->ref.arch,
+                                             r->top.digest, r->opts->squash, out)) {
     appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);
     return 0;
   }
@@ -674,6 +691,8 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
     };
     appc_cb_log(r->opts->cb, "%s: manifest %s", r->where, manifest.digest);
     rc = oci_import(s, &src, r->opts, out, err);
+    if (rc == 0)
+      note_pulled(s, r, aci_name, manifest.digest, out->id);
   }
   appc_kv_list_clear(&annotations);
   oci_descriptor_clear(&manifest);

@@ -130,7 +130,7 @@ static int gc_tree(const char *name, void *data, appc_error_t *err)
 }
 
 /* The image ID an HTTP cache record points at, or NULL. */
-static char *record_image(int dirfd, const char *name)
+static char *http_record_image(int dirfd, const char *name)
 {
   cleanup_free char *text = NULL;
   cleanup_error appc_error_t ignored = NULL;
@@ -150,10 +150,28 @@ static char *record_image(int dirfd, const char *name)
   return id;
 }
 
-/* An HTTP cache record is worth keeping while its image is in the store. */
-static int gc_http_cache(struct gc *g, appc_error_t *err)
+/* The image ID on the first line of a record of cache/build or cache/oci,
+ * or NULL. */
+static char *first_line_image(int dirfd, const char *name)
 {
-  cleanup_close int fd = appc_store_area_open(g->s, APPC_STORE_AREA_HTTP_CACHE, false, err);
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  if (appc_read_file_at(dirfd, name, HTTP_RECORD_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                        &len, &ignored) < 0)
+    return NULL;
+  text[strcspn(text, "\n")] = '\0';
+  return appc_validate_image_id_full(text, &ignored) == 0 ? strdup(text) : NULL;
+}
+
+/* A cache record (AREA: what a URL gave, a build step, an OCI layer or
+ * pull) is worth keeping while its image, as IMAGE_OF reads it, is in the
+ * store. */
+static int gc_records(struct gc *g, enum appc_store_area area,
+                      char *(*image_of)(int dirfd, const char *name), appc_error_t *err)
+{
+  cleanup_close int fd = appc_store_area_open(g->s, area, false, err);
   DIR *d;
   struct dirent *de;
 
@@ -161,12 +179,11 @@ static int gc_http_cache(struct gc *g, appc_error_t *err)
     return errno == ENOENT && *err == NULL ? 0 : -1;
   d = fdopendir(dup(fd));
   if (d == NULL)
-    return appc_error_make(err, errno, "%s/%s", g->s->path,
-                           appc_store_area_name(APPC_STORE_AREA_HTTP_CACHE));
+    return appc_error_make(err, errno, "%s/%s", g->s->path, appc_store_area_name(area));
   while ((de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.')
       continue;
-    cleanup_free char *id = record_image(fd, de->d_name);
+    cleanup_free char *id = image_of(fd, de->d_name);
     if (id != NULL && faccessat(g->s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
       continue;
     if (unlinkat(fd, de->d_name, 0) == 0)
@@ -193,7 +210,11 @@ int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_
   if (r == 0)
     r = appc_store_each_entry(s, s->trees_fd, STORE_TREES, gc_tree, &g, err);
   if (r == 0)
-    r = gc_http_cache(&g, err);
+    r = gc_records(&g, APPC_STORE_AREA_HTTP_CACHE, http_record_image, err);
+  if (r == 0)
+    r = gc_records(&g, APPC_STORE_AREA_BUILD_CACHE, first_line_image, err);
+  if (r == 0)
+    r = gc_records(&g, APPC_STORE_AREA_OCI_CACHE, first_line_image, err);
   appc_store_unlock(s);
   return r;
 }

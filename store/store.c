@@ -226,7 +226,7 @@ static const char *const area_dirs[] = {
     [APPC_STORE_AREA_PODS] = "pods",   [APPC_STORE_AREA_HTTP_CACHE] = "cache/http",
     [APPC_STORE_AREA_AUTH] = "auth.d", [APPC_STORE_AREA_TMP] = STORE_TMP,
     [APPC_STORE_AREA_TRUST] = "trust", [APPC_STORE_AREA_BUILD_CACHE] = "cache/build",
-    [APPC_STORE_AREA_NET] = "net",
+    [APPC_STORE_AREA_NET] = "net",     [APPC_STORE_AREA_OCI_CACHE] = "cache/oci",
 };
 
 const char *appc_store_area_name(enum appc_store_area area)

@@ -47,6 +47,7 @@ enum appc_store_area {
   APPC_STORE_AREA_TRUST,       /* trust/: the keys trusted to sign images (docs/trust.md) */
   APPC_STORE_AREA_BUILD_CACHE, /* cache/build/: Containerfile steps to image IDs */
   APPC_STORE_AREA_NET,         /* net/: the executor's default network (leases) */
+  APPC_STORE_AREA_OCI_CACHE,   /* cache/oci/: OCI layers and manifests to the images made of them */
 };
 /* AREA's directory relative to the store's ("pods", "cache/http", ...), for
  * callers that hold the store's path but must not open (create) it. */

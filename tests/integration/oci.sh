@@ -72,7 +72,8 @@ is "... and no new image" "$(ac image list -q | wc -l)" 3
 # ---- config labels and volumes that are not AC Names as they are ----
 cp -a "$L" "$TMP/names"
 umoci config --image "$TMP/names:app" --config.label License=GPLv2 --config.label 'Build Date=today' \
-  --config.label created=no --config.label '..=x' \
+  --config.label created=no --config.label '..=x' --config.label 'appc.io/oci/index=sha256:0' \
+  --config.label 'appc.io/oci/diff-id=sha256:0' \
   --config.volume /var/lib/x --config.volume /var/lib.x --config.volume /var/lib_x >/dev/null
 check "an image whose config has labels and volumes that are no AC Names" \
   "$ACTOOL" --dir="$TMP/store-names" --insecure-options=image fetch "oci:$TMP/names:app"
@@ -80,6 +81,8 @@ check "an image whose config has labels and volumes that are no AC Names" \
 is "labels: keys made AC Identifiers; one taken already or giving none left out" \
   "$(jq -c '[.annotations[] | select(.name | test("^(license|build-date|created)$")) | .name + "=" + .value] | sort' "$TMP/names.json")" \
   "[\"build-date=today\",\"created=$(jq -r '.annotations[] | select(.name == "created") | .value' "$TMP/m.json")\",\"license=GPLv2\"]"
+is "labels named as the importer's own annotations (appc.io/...) are left out" \
+  "$(jq -c '[.annotations[] | select(.name | test("^appc.io/oci/(index|diff-id)$"))]' "$TMP/names.json")" '[]'
 is "volumes giving one name numbered, as docker2aci numbers them" \
   "$(jq -c '[.app.mountPoints[] | .name + "=" + .path] | sort' "$TMP/names.json")" \
   '["volume-data=/data","volume-var-lib-x-1=/var/lib/x","volume-var-lib-x-2=/var/lib_x","volume-var-lib-x=/var/lib.x"]'
@@ -195,5 +198,17 @@ else
   is "... nothing stored" "$(ac image list -q | wc -l)" "$count"
   is "... and tmp/ is empty" "$(ls -A "$S/tmp" | wc -l)" 0
 fi
+
+# ---- the importer's records (cache/oci/), and gc ----
+R=$TMP/store-records
+check "fetch oci:LAYOUT:app into a new store" "$ACTOOL" --dir="$R" --insecure-options=image fetch "oci:$L:app"
+n=$("$ACTOOL" --dir="$R" image list -q | wc -l)
+is "a record per layer image below the top" "$(ls "$R/cache/oci" | grep -c '^layer-')" "$((n - 1))"
+check "fetch it again" "$ACTOOL" --dir="$R" --debug --insecure-options=image fetch "oci:$L:app"
+is "... every layer below the top is found by its record" "$(grep -c ', in the store as sha512-' "$TMP/.err")" "$((n - 1))"
+for id in $("$ACTOOL" --dir="$R" image list -q | tac); do "$ACTOOL" --dir="$R" image rm "$id" >/dev/null; done
+is "(every image removed)" "$("$ACTOOL" --dir="$R" image list -q | wc -l)" 0
+check "image gc" "$ACTOOL" --dir="$R" image gc --grace=0s
+is "... removes the records of images that are gone" "$(ls -A "$R/cache/oci" | wc -l)" 0
 
 done_testing

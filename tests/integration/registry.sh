@@ -139,10 +139,44 @@ is "its layers are those of the OCI push (by diff_id), not pulled again" "$(imag
 
 DIGEST=$(skopeo inspect --cert-dir "$CERTS" --format '{{.Digest}}' "docker://$P/test/app:oci")
 run_capture ac fetch "docker://$P/test/app@$DIGEST"
+DIGEST_ID=$(grep '^sha512-' "$TMP/.out")
 is "by digest, no --insecure-options=image is needed" "$status $(grep -c '^sha512-' "$TMP/.out")" "0 1"
 cp "$TMP/.err" "$TMP/digest.err"
 check "... and stderr says what vouches for it" \
   grep -q 'not signed; trusted because every byte matched the digest asked for' "$TMP/digest.err"
+# ---- images that only claim to be what a pull made ----
+# An ACI imported without verification may carry any name, label and
+# annotation (appc.io/oci/manifest, appc.io/oci/diff-id...); a pull must not
+# take it for the image it made of a digest, nor for one of its layers.
+# plant ID OUT.aci: an ACI with ID's manifest, standing alone, and a file of its own.
+plant() {
+  local d=$TMP/plant-${1:7:12}
+  mkdir -p "$d/rootfs" && echo planted >"$d/rootfs/planted" &&
+    ac image cat-manifest "$1" | jq 'del(.dependencies)' >"$d/manifest" &&
+    "$ACTOOL" build --overwrite "$d" "$2" >/dev/null
+}
+# bottom ID: the lowest image of ID's chain of dependencies.
+bottom() {
+  local id=$1 dep
+  while dep=$(ac image cat-manifest "$id" | jq -r '.dependencies[0].imageID // empty') && [ -n "$dep" ]; do
+    id=$dep
+  done
+  echo "$id"
+}
+SP=$TMP/planted
+plant "$DIGEST_ID" "$TMP/planted-top.aci"
+"$ACTOOL" --dir="$SP" --insecure-options=image fetch "$TMP/planted-top.aci" >"$TMP/planted-top.id"
+run_capture "$ACTOOL" --dir="$SP" --cacert="$NET_CA" fetch "docker://$P/test/app@$DIGEST"
+is "a pull by digest is not answered by an image that names the digest in its annotations" \
+  "$status $(grep '^sha512-' "$TMP/.out")" "0 $DIGEST_ID"
+plant "$(bottom "$TOP")" "$TMP/planted-layer.aci"
+SL=$TMP/planted-layer
+"$ACTOOL" --dir="$SL" --insecure-options=image fetch "$TMP/planted-layer.aci" >/dev/null
+check "a pull beside an image that names itself after a layer of it" \
+  "$ACTOOL" --dir="$SL" --cacert="$NET_CA" --insecure-options=image fetch "docker://$P/test/app:oci"
+check "... renders" "$ACTOOL" --dir="$SL" image render --rootfs "$(cat "$TMP/.out")" "$TMP/planted-render"
+same_tree "... its own layer, not that image, file by file" "$TMP/planted-render"
+
 check_fails "a digest the registry does not have" 1 '404 MANIFEST_UNKNOWN' \
   ac fetch "docker://$P/test/app@sha256:$(printf '0%.0s' {1..64})"
 check_fails "a repository that does not exist" 1 '404' ac --insecure-options=image fetch "docker://$P/test/nope"
