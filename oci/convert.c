@@ -45,7 +45,7 @@ struct layer {
   struct appc_tar_writer *w;
   char **added; /* canonical paths of this layer's entries */
   size_t n_added, added_cap;
-  char **removed; /* whiteouts: "PATH" (PATH and below) or "PATH/" (below only) */
+  char **removed; /* whiteouts: "PATH" (PATH and below), "PATH/" (below only), "" (all) */
   size_t n_removed, removed_cap;
   struct appc_strset seen; /* canonical names written, to catch repeats */
   struct appc_strset dirs; /* those of them that are directories */
@@ -194,14 +194,55 @@ static int compare_strings(const void *a, const void *b)
   return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* Is P removed by R ("X": X and below; "X/": below X)? */
-static bool removed_by(const char *p, const char *r)
-{
-  size_t n = strlen(r);
+/* A layer's whiteouts as sets: GONE holds X for ".wh.X" (X and what is
+ * below it), EMPTIED holds X for X/.wh..wh..opq (what is below X; "" for
+ * the root's: everything). */
+struct removals {
+  struct appc_strset gone, emptied;
+};
 
-  if (n > 0 && r[n - 1] == '/')
-    return strncmp(p, r, n) == 0;
-  return strcmp(p, r) == 0 || (strncmp(p, r, n) == 0 && p[n] == '/');
+static int removals_init(struct removals *rm, const struct layer *l, appc_error_t *err)
+{
+  memset(rm, 0, sizeof *rm);
+  for (size_t k = 0; k < l->n_removed; k++) {
+    char *r = l->removed[k];
+    size_t n = strlen(r);
+    int added;
+    if (n == 0) { /* the root's opaque whiteout */
+      added = appc_strset_add(&rm->emptied, "");
+    } else if (r[n - 1] == '/') {
+      r[n - 1] = '\0';
+      added = appc_strset_add(&rm->emptied, r);
+      r[n - 1] = '/';
+    } else {
+      added = appc_strset_add(&rm->gone, r);
+    }
+    if (added < 0)
+      return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  }
+  return 0;
+}
+
+static void removals_clear(struct removals *rm)
+{
+  appc_strset_clear(&rm->gone);
+  appc_strset_clear(&rm->emptied);
+}
+
+/* Whether RM removes P: P is gone, or below a directory gone or emptied.
+ * One lookup per component, however many whiteouts there are. */
+static bool removed(const struct removals *rm, char *p)
+{
+  if (appc_strset_contains(&rm->gone, p) || appc_strset_contains(&rm->emptied, ""))
+    return true;
+  for (char *slash = strchr(p, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    bool hit = appc_strset_contains(&rm->gone, p) || appc_strset_contains(&rm->emptied, p);
+    *slash = '/';
+    if (hit)
+      return true;
+  }
+  return false;
 }
 
 /* Sorted, each once. */
@@ -266,15 +307,18 @@ static int update_paths(struct oci_paths *paths, struct layer *l, appc_error_t *
       return -1;
   }
 
+  struct removals rm;
+  if (removals_init(&rm, l, err) < 0) {
+    removals_clear(&rm);
+    return -1;
+  }
   for (size_t i = 0; i < paths->n; i++) {
-    bool gone = false;
-    for (size_t k = 0; k < l->n_removed && !gone; k++)
-      gone = removed_by(paths->v[i], l->removed[k]);
-    if (gone)
+    if (removed(&rm, paths->v[i]))
       free(paths->v[i]);
     else
       paths->v[kept++] = paths->v[i];
   }
+  removals_clear(&rm);
   paths->n = kept;
   if (l->n_removed > 0)
     paths->whited_out = true;
@@ -341,6 +385,10 @@ static int make_manifest(const struct oci_layer_aci *a, const struct oci_paths *
         json_object_array_add(wl, json_object_new_string(abs));
       free(abs);
     }
+    /* Whiteouts took everything away: an empty list would mean no list
+     * (the spec), so the list names the rootfs directory alone. */
+    if (wl != NULL && paths->n == 0)
+      json_object_array_add(wl, json_object_new_string("/"));
     json_object_object_add(m, "pathWhitelist", wl);
   }
   if (a->annotations != NULL && a->annotations->len > 0)

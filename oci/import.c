@@ -386,6 +386,8 @@ static int take_paths(struct conversion *c, const struct appc_image_manifest *m,
     oci_paths_clear(&c->paths);
     r->n = 0;
     for (size_t k = 0; k < m->path_whitelist.len; k++) {
+      if (strcmp(m->path_whitelist.items[k], "/") == 0)
+        continue; /* the rootfs alone: all was whited out */
       char *p = strdup(m->path_whitelist.items[k] + (m->path_whitelist.items[k][0] == '/'));
       if (p == NULL || APPC_ARRAY_RESERVE(c->paths.v, c->paths.cap, c->paths.n + 1) < 0) {
         free(p);
@@ -560,6 +562,18 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
   return r;
 }
 
+void oci_remove_added(struct appc_store *s, const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n,
+                      const struct appc_callbacks *cb)
+{
+  for (size_t i = n; i-- > 0;) {
+    appc_error_t e = NULL;
+    if (appc_store_remove(s, added[i], &e) < 0) {
+      appc_cb_log(cb, "%s is left in the store: %s", added[i], e->msg);
+      appc_error_release(&e);
+    }
+  }
+}
+
 /* Whether image ID's dependencies are all in the store, down the chain. */
 static bool chain_complete(struct appc_store *s, const char *id)
 {
@@ -642,6 +656,13 @@ int oci_import(struct appc_store *s, const struct oci_source *src,
   if (r == 0 && opts->squash) {
     r = oci_squash(s, out, (const char(*)[APPC_IMAGE_ID_LEN + 1]) c.added, c.n_added, opts->cb,
                    err);
+  }
+  /* Nothing half imported: a layer refused by the store (a rule the
+   * conversion does not check), or a squash that failed, takes the images
+   * this import added below it away again. */
+  if (r < 0) {
+    oci_remove_added(s, (const char(*)[APPC_IMAGE_ID_LEN + 1]) c.added, c.n_added, opts->cb);
+    appc_store_image_clear(out);
   }
   conversion_clear(&c);
   return r;

@@ -231,10 +231,16 @@ bool oci_tag_ok(const char *tag);
 
 /* ---- squash.c ---- */
 
+/* Remove the images ADDED (N, bottom first) that an import added, top
+ * first, so that none is removed while another of them depends on it; one
+ * that cannot be removed is logged. */
+void oci_remove_added(struct appc_store *s, const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n,
+                      const struct appc_callbacks *cb);
 /* Replace the layered image TOP (its record, updated) by one ACI of its
  * rendered tree with its manifest, less dependencies and pathWhitelist,
  * annotated appc.io/oci/squashed; then remove ADDED, the images the
- * import added (those another image had brought stay). */
+ * import added (those another image had brought stay).  On failure nothing
+ * is removed. */
 int oci_squash(struct appc_store *s, struct appc_store_image *top,
                const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
                const struct appc_callbacks *cb, appc_error_t *err);

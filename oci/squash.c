@@ -95,20 +95,6 @@ static int build_and_import(struct appc_store *s, const char *top, const char *d
   return appc_store_import(s, aci, &io, out, NULL, err);
 }
 
-static void remove_added(struct appc_store *s, const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n,
-                         const struct appc_callbacks *cb)
-{
-  /* the top first: nothing depends on it, and each layer then has no
-   * image of this import above it */
-  for (size_t i = n; i-- > 0;) {
-    appc_error_t e = NULL;
-    if (appc_store_remove(s, added[i], &e) < 0) {
-      appc_cb_log(cb, "squash: %s is left in the store: %s", added[i], e->msg);
-      appc_error_release(&e);
-    }
-  }
-}
-
 int oci_squash(struct appc_store *s, struct appc_store_image *top,
                const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
                const struct appc_callbacks *cb, appc_error_t *err)
@@ -134,7 +120,7 @@ int oci_squash(struct appc_store *s, struct appc_store_image *top,
   size_t n = n_added;
   while (n > 0 && strcmp(added[n - 1], squashed.id) == 0)
     n--;
-  remove_added(s, added, n, cb);
+  oci_remove_added(s, added, n, cb);
   appc_store_image_clear(top);
   *top = squashed;
   return 0;

@@ -146,6 +146,49 @@ rm -rf "$TMP/link" && cp -a "$L" "$TMP/link" && mv "$TMP/link/blobs" "$TMP/elsew
 check_fails "blobs/ as a symlink is not followed" 1 'blobs' ac --insecure-options=image fetch "oci:$TMP/link:app"
 is "tmp/ holds nothing after the refusals" "$(ls -A "$S/tmp" | wc -l)" 0
 
+# ---- a layer refused once the layers below it were imported ----
+# The store refuses what the conversion lets through (a hard link to a
+# lower layer's file, which an ACI cannot hold); the layers below, imported
+# first, go again: a new store is left empty.
+refused_fresh() { # refused_fresh DESCRIPTION PATTERN ENTRIES-JSON [FETCH-OPTION...]
+  local desc=$1 pattern=$2 copy=$TMP/f$_tap_n store=$TMP/store-f$_tap_n
+  rm -rf "$copy" && cp -a "$L" "$copy" && $CRAFT add-layer "$copy" app "$3"
+  check_fails "$desc" 1 "$pattern" "$ACTOOL" --dir="$store" --insecure-options=image fetch "${@:4}" \
+    "oci:$copy:app"
+  is "... and the layers below it are not left in the store" \
+    "$("$ACTOOL" --dir="$store" image list -q | wc -l) $(ls -A "$store/tmp" | wc -l)" "0 0"
+}
+echo '[{"name": "lower-link", "type": "hardlink", "target": "etc/greeting"}]' >"$TMP/lowerlink.json"
+refused_fresh "a hard link to a lower layer's file is refused" 'hard link to rootfs/etc/greeting' \
+  "$TMP/lowerlink.json"
+printf '[{"name": "%s", "type": "file", "data": "x"}]' "$(printf 'n%.0s' {1..300})" >"$TMP/longname.json"
+refused_fresh "--squash of a layer that cannot be rendered (a 300-byte name) fails" 'File name too long' \
+  "$TMP/longname.json" --squash
+
+# ---- whiteouts at the root, as umoci unpack applies them ----
+# same_as_umoci DESCRIPTION ENTRIES-JSON: a layer of ENTRIES on the image,
+# rendered by us as umoci unpacks it.
+same_as_umoci() {
+  local copy=$TMP/w$_tap_n store=$TMP/store-w$_tap_n
+  rm -rf "$copy" && cp -a "$L" "$copy" && $CRAFT add-layer "$copy" app "$2" &&
+    umoci unpack --image "$copy:app" "$copy-umoci" >/dev/null
+  "$ACTOOL" --dir="$store" --insecure-options=image fetch "oci:$copy:app" >"$TMP/w.id" &&
+    "$ACTOOL" --dir="$store" image render --rootfs "$(cat "$TMP/w.id")" "$copy-ours" >/dev/null
+  listing "$copy-umoci/rootfs" >"$copy-theirs.txt"
+  listing "$copy-ours" >"$copy-ours.txt"
+  if diff -u "$copy-theirs.txt" "$copy-ours.txt" >"$TMP/diff.txt"; then ok "$1"; else
+    not_ok "$1"
+    diag "$(head -c 3000 "$TMP/diff.txt")"
+  fi
+}
+echo '[{"name": ".wh..wh..opq", "type": "file"}, {"name": "z", "type": "file", "data": "z\n"}]' >"$TMP/rootopq.json"
+same_as_umoci "an opaque whiteout at the root leaves only the layer's own files" "$TMP/rootopq.json"
+echo '[{"name": ".wh..wh..opq", "type": "file"}]' >"$TMP/rootopq-only.json"
+same_as_umoci "a layer that whites out everything leaves an empty rootfs" "$TMP/rootopq-only.json"
+check "... whose image lists the rootfs alone as its whitelist" \
+  bash -c '[ "$("$1" --dir="$2" image cat-manifest "$3" | jq -c .pathWhitelist)" = "[\"/\"]" ]' \
+  _ "$ACTOOL" "$TMP/store-w$((_tap_n - 1))" "$(cat "$TMP/w.id")"
+
 # ---- docker-archive: `docker save` output, as skopeo writes it ----
 if ! command -v skopeo >/dev/null; then
   not_ok "skopeo is installed (scripts/deps installs it)"
