@@ -29,7 +29,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -55,18 +54,13 @@
 #define IGNORE_MAX (1024 * 1024)
 #define CACHE_ENTRY_MAX (4 * 1024 * 1024 + 256)
 
-struct ignore {
-  char **patterns; /* cleaned, "!" kept in front of exceptions */
-  size_t len, cap;
-};
-
 struct builder {
   struct appc_store *s;
   const struct appc_containerfile_options *o;
   const char *file;
   char *context; /* real path */
   struct cf_file cf;
-  struct ignore ign;
+  struct cf_ignore ign;
   char *name;
   /* what the steps so far made of the variables and the app */
   struct appc_kv_list env, args;
@@ -207,33 +201,6 @@ static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool
 
 /* ---- .containerignore ---- */
 
-static int ignore_add(struct ignore *ig, const char *line, size_t len)
-{
-  while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
-    len--;
-  while (len > 0 && (*line == ' ' || *line == '\t'))
-    line++, len--;
-  if (len == 0 || line[0] == '#')
-    return 0;
-  bool negate = line[0] == '!';
-  const char *p = line + negate;
-  size_t plen = len - negate;
-  while (plen > 0 && *p == '/')
-    p++, plen--;
-  while (plen > 2 && strncmp(p, "./", 2) == 0)
-    p += 2, plen -= 2;
-  while (plen > 1 && p[plen - 1] == '/')
-    plen--;
-  if (plen == 0)
-    return 0;
-  if (APPC_ARRAY_RESERVE(ig->patterns, ig->cap, ig->len + 1) < 0)
-    return -1;
-  if (asprintf(&ig->patterns[ig->len], "%s%.*s", negate ? "!" : "", (int) plen, p) < 0)
-    return -1;
-  ig->len++;
-  return 0;
-}
-
 static int read_ignore(struct builder *b)
 {
   static const char *const names[] = {".containerignore", ".dockerignore"};
@@ -252,61 +219,13 @@ static int read_ignore(struct builder *b)
     for (size_t off = 0; off < len;) {
       const char *nl = memchr(text + off, '\n', len - off);
       size_t l = nl != NULL ? (size_t) (nl - (text + off)) : len - off;
-      if (ignore_add(&b->ign, text + off, l) < 0)
+      if (cf_ignore_add(&b->ign, text + off, l) < 0)
         return appc_error_make(b->err, ENOMEM, "%s", names[i]);
       off += l + 1;
     }
     break;
   }
   return 0;
-}
-
-/* PATTERN against PATH, both relative: '*', '?' and classes within one
- * component, "**" for any number of components (none included). */
-static bool match(const char *pattern, const char *path)
-{
-  if (strncmp(pattern, "**", 2) == 0 && (pattern[2] == '/' || pattern[2] == '\0')) {
-    const char *rest = pattern[2] == '/' ? pattern + 3 : pattern + 2;
-    if (*rest == '\0')
-      return true;
-    for (const char *p = path;; p = strchr(p, '/') + 1) {
-      if (match(rest, p))
-        return true;
-      if (strchr(p, '/') == NULL)
-        return false;
-    }
-  }
-  const char *ps = strchr(pattern, '/');
-  const char *xs = strchr(path, '/');
-  size_t pl = ps != NULL ? (size_t) (ps - pattern) : strlen(pattern);
-  size_t xl = xs != NULL ? (size_t) (xs - path) : strlen(path);
-  char pc[NAME_MAX + 1], xc[NAME_MAX + 1];
-  if (pl > NAME_MAX || xl > NAME_MAX)
-    return false;
-  snprintf(pc, sizeof pc, "%.*s", (int) pl, pattern);
-  snprintf(xc, sizeof xc, "%.*s", (int) xl, path);
-  if (fnmatch(pc, xc, 0) != 0)
-    return false;
-  if (ps == NULL)
-    return true; /* the pattern names PATH or a directory above it */
-  if (xs == NULL)
-    return false;
-  return match(ps + 1, xs + 1);
-}
-
-/* REL (relative to the context) is left out: the last pattern that
- * matches it decides. */
-static bool ignored(const struct ignore *ig, const char *rel)
-{
-  bool out = false;
-
-  for (size_t i = 0; i < ig->len; i++) {
-    const char *p = ig->patterns[i];
-    bool negate = p[0] == '!';
-    if (match(p + negate, rel))
-      out = !negate;
-  }
-  return out;
 }
 
 static bool skip_source(void *data, const char *path)
@@ -316,7 +235,7 @@ static bool skip_source(void *data, const char *path)
 
   if (strncmp(path, b->context, n) != 0 || (path[n] != '/' && path[n] != '\0'))
     return false;
-  return path[n] == '/' && ignored(&b->ign, path + n + 1);
+  return path[n] == '/' && cf_ignored(&b->ign, path + n + 1);
 }
 
 /* ---- sources of COPY and ADD ---- */
@@ -341,7 +260,7 @@ static int add_source(struct builder *b, struct sources *s, const char *path)
     return fail(b, errno, "%s", path + (strncmp(path, b->context, n) == 0 ? n + 1 : 0));
   if (strncmp(real, b->context, n) != 0 || (real[n] != '/' && real[n] != '\0'))
     return fail(b, EPERM, "%s: outside the build context %s", path, b->context);
-  if (real[n] == '/' && ignored(&b->ign, real + n + 1))
+  if (real[n] == '/' && cf_ignored(&b->ign, real + n + 1))
     return 0;
   if (APPC_ARRAY_RESERVE(s->paths, s->cap, s->len + 2) < 0 ||
       (s->paths[s->len] = strdup(real)) == NULL)
@@ -1284,7 +1203,7 @@ static void builder_clear(struct builder *b)
   }
   appc_error_release(&ignored);
   cf_file_clear(&b->cf);
-  cf_words_free(b->ign.patterns, b->ign.len);
+  cf_ignore_clear(&b->ign);
   appc_kv_list_clear(&b->env);
   appc_kv_list_clear(&b->args);
   cf_words_free(b->entrypoint, b->n_entrypoint);

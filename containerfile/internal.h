@@ -72,6 +72,20 @@ void cf_words_free(char **words, size_t n);
  * expansion is not split again.  -1 when out of memory. */
 int cf_split_raw(const char *text, char escape, char ***out, size_t *n);
 
+/* .containerignore / .dockerignore patterns (ignore.c), cleaned, with "!"
+ * kept in front of exceptions. */
+struct cf_ignore {
+  char **patterns;
+  size_t len, cap;
+};
+/* Add the pattern on LINE (LEN bytes; a comment or a blank line adds
+ * nothing).  -1 when out of memory. */
+int cf_ignore_add(struct cf_ignore *ig, const char *line, size_t len);
+/* Whether REL (a path relative to the context) is left out: the last
+ * pattern that matches it decides. */
+bool cf_ignored(const struct cf_ignore *ig, const char *rel);
+void cf_ignore_clear(struct cf_ignore *ig);
+
 /* ADD: when SRC is a tar archive (compressed or not), unpack it into the
  * existing, empty directory DIR (*WAS_ARCHIVE true); else do nothing. */
 int cf_unpack(const char *src, const char *dir, bool *was_archive, appc_error_t *err);

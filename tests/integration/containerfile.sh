@@ -43,7 +43,9 @@ echo hello >"$C/hello.txt"
 echo '<h1>hi</h1>' >"$C/site/index.html"
 echo nested >"$C/site/sub/page.html"
 echo secret >"$C/site/secret.key"
-printf '# no keys\nsite/*.key\n' >"$C/.dockerignore"
+echo draft >"$C/site/sub/draft.html"
+# (a pattern is cleaned as Docker cleans it: this one is site/sub/draft.html)
+printf '# no keys\nsite/*.key\nx/../site/./sub//draft.html\n' >"$C/.dockerignore"
 echo inside >"$C/tree/d/file"
 tar -czf "$C/tree.tar.gz" --owner=1234 --group=567 -C "$C/tree" .
 cat >"$C/Containerfile" <<'EOF'

@@ -194,12 +194,64 @@ static void test_nesting_bound(void **state)
   assert_words(text, true, "ERR: C:1: variables nested more than 16 deep");
 }
 
+/* IGNORE-FILE's patterns (one a line) against PATH. */
+static bool ignored_by(const char *ignore_file, const char *path)
+{
+  struct cf_ignore ig = {0};
+
+  for (const char *p = ignore_file; *p != '\0';) {
+    size_t n = strcspn(p, "\n");
+    assert_int_equal(cf_ignore_add(&ig, p, n), 0);
+    p += n + (p[n] == '\n');
+  }
+  bool r = cf_ignored(&ig, path);
+  cf_ignore_clear(&ig);
+  return r;
+}
+
+static void test_ignore(void **state)
+{
+  (void) state;
+  /* components, directories, "**", exceptions, comments */
+  assert_true(ignored_by("secrets", "secrets/id_rsa"));
+  assert_true(ignored_by("*.log", "a.log"));
+  assert_false(ignored_by("*.log", "d/a.log"));
+  assert_true(ignored_by("**/*.log", "d/e/a.log"));
+  assert_true(ignored_by("**/*.log", "a.log")); /* "**" includes none */
+  assert_true(ignored_by("d/**", "d/x"));
+  assert_false(ignored_by("d/**", "d"));
+  assert_true(ignored_by("d/**/x", "d/x"));
+  assert_false(ignored_by("d/x/y", "d/x"));
+  assert_false(ignored_by("# secrets", "secrets"));
+  assert_false(ignored_by("*.log\n!keep.log", "keep.log"));
+  assert_true(ignored_by("*.log\n!keep.log", "other.log"));
+  /* Spellings of one path (filepath.Clean): each leaves the file out. */
+  assert_true(ignored_by("secrets//id_rsa", "secrets/id_rsa"));
+  assert_true(ignored_by("secrets/./id_rsa", "secrets/id_rsa"));
+  assert_true(ignored_by("x/../secrets/id_rsa", "secrets/id_rsa"));
+  assert_true(ignored_by("/./secrets/", "secrets/id_rsa"));
+  assert_false(ignored_by("../secrets", "secrets")); /* above the context: nothing */
+  assert_false(ignored_by("../..", "secrets"));
+  /* Many "**" against a deep path: the product of the lengths, not an
+   * exponential retry (this took minutes at 20 levels). */
+  char pattern[4096] = "", path[4096] = "";
+  for (int i = 0; i < 200; i++) {
+    strcat(pattern, "**/");
+    strcat(path, i == 0 ? "d" : "/d");
+  }
+  strcat(pattern, "nomatch");
+  assert_false(ignored_by(pattern, path));
+  strcat(path, "/nomatch");
+  assert_true(ignored_by(pattern, path));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lines), cmocka_unit_test(test_directives),
-      cmocka_unit_test(test_forms), cmocka_unit_test(test_refused),
-      cmocka_unit_test(test_words), cmocka_unit_test(test_nesting_bound),
+      cmocka_unit_test(test_lines),  cmocka_unit_test(test_directives),
+      cmocka_unit_test(test_forms),  cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_words),  cmocka_unit_test(test_nesting_bound),
+      cmocka_unit_test(test_ignore),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
