@@ -15,6 +15,7 @@
 
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "deb/internal.h"
 
 void deb_stanzas_clear(struct deb_stanzas *s)
@@ -54,6 +55,7 @@ struct parse {
   struct deb_stanzas *out;
   struct deb_stanza cur;
   size_t cap;
+  struct appc_strset names; /* the current stanza's field names, lower-cased */
   const char *what;
   appc_error_t *err;
 };
@@ -67,7 +69,24 @@ static int end_stanza(struct parse *p)
   p->out->v[p->out->n++] = p->cur;
   p->cur = (struct deb_stanza){0};
   p->cap = 0;
+  appc_strset_clear(&p->names);
   return 0;
+}
+
+/* Whether the stanza has a field NAME already (names are case-blind): 1
+ * yes, 0 no (it has now), -1 out of memory.  A set, not a scan of the
+ * stanza: a hostile status file or index may hold a stanza of 100,000
+ * fields. */
+static int seen_before(struct parse *p, const char *name)
+{
+  cleanup_free char *lower = strdup(name);
+
+  if (lower == NULL)
+    return -1;
+  for (char *c = lower; *c != '\0'; c++)
+    *c = (char) tolower((unsigned char) *c);
+  int r = appc_strset_add(&p->names, lower);
+  return r < 0 ? -1 : r == 0;
 }
 
 static int add_field(struct parse *p, char *line, size_t lineno)
@@ -87,7 +106,10 @@ static int add_field(struct parse *p, char *line, size_t lineno)
     return appc_error_make(p->err, 0, "%s: line %zu: a field name starts with '-'", p->what,
                            lineno);
   *colon = '\0';
-  if (deb_field(&p->cur, line) != NULL)
+  int seen = seen_before(p, line);
+  if (seen < 0)
+    return appc_error_make(p->err, ENOMEM, "%s", p->what);
+  if (seen > 0)
     return appc_error_make(p->err, 0, "%s: line %zu: field %s given twice in one stanza", p->what,
                            lineno, line);
   if (APPC_ARRAY_RESERVE(p->cur.f, p->cap, p->cur.n + 1) < 0)
@@ -147,9 +169,11 @@ int deb_parse_control(char *text, const char *what, struct deb_stanzas *out, app
     trim_end((char *) p.cur.f[p.cur.n - 1].value, value_end);
   if (end_stanza(&p) < 0)
     goto fail;
+  appc_strset_clear(&p.names);
   return 0;
 fail:
   free(p.cur.f);
+  appc_strset_clear(&p.names);
   deb_stanzas_clear(out);
   return -1;
 }

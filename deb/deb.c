@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/hashmap.h"
 #include "common/lazy.h"
 #include "deb/internal.h"
 
@@ -137,11 +138,16 @@ static int clean_path(const char *in, char *out, size_t size)
   return 0;
 }
 
-static int check_entry(struct archive_entry *e, const char *what, appc_error_t *err)
+/* An entry of data.tar, checked before anything is unpacked.  FILES holds
+ * the regular files (and hard links) of the entries before it: a hard link
+ * must lead to one of them, or the unpacking would fail halfway, leaving
+ * the entries before it in the rootfs. */
+static int check_entry(struct archive_entry *e, struct appc_strset *files, const char *what,
+                       appc_error_t *err)
 {
   const char *name = archive_entry_pathname(e);
   const char *link = archive_entry_hardlink(e);
-  char path[DEB_PATH_MAX];
+  char path[DEB_PATH_MAX], target[DEB_PATH_MAX];
   mode_t type = archive_entry_filetype(e);
 
   if (clean_path(name, path, sizeof path) < 0)
@@ -149,13 +155,20 @@ static int check_entry(struct archive_entry *e, const char *what, appc_error_t *
                            "%s: data.tar: \"%s\" is an absolute path or has a \"..\" component "
                            "or a newline: every path must stay in the rootfs, one per line",
                            what, name != NULL ? name : "");
-  if (link != NULL && clean_path(link, path, sizeof path) < 0)
+  if (link != NULL && clean_path(link, target, sizeof target) < 0)
     return appc_error_make(err, 0,
                            "%s: data.tar: the hard link %s leads to \"%s\", outside the rootfs",
+                           what, name, link);
+  if (link != NULL && !appc_strset_contains(files, target))
+    return appc_error_make(err, 0,
+                           "%s: data.tar: the hard link %s leads to \"%s\", which is not a file "
+                           "of an entry before it",
                            what, name, link);
   if (link == NULL && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
     return appc_error_make(
         err, 0, "%s: data.tar: %s is not a file, directory, symlink or hard link", what, name);
+  if ((link != NULL || type == AE_IFREG) && appc_strset_add(files, path) < 0)
+    return appc_error_make(err, ENOMEM, "%s", what);
   return 0;
 }
 
@@ -220,14 +233,18 @@ static int read_control_tar(struct member *m, const char *what, struct deb_contr
 static int check_data_tar(struct member *m, const char *what, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
+  struct appc_strset files = {0};
   struct archive_entry *e;
   int r;
 
   if (open_member(m, what, "data.tar", &t, err) < 0)
     return -1;
   while ((r = archive_read_next_header(t, &e)) == ARCHIVE_OK)
-    if (check_entry(e, what, err) < 0)
+    if (check_entry(e, &files, what, err) < 0) {
+      appc_strset_clear(&files);
       return -1;
+    }
+  appc_strset_clear(&files);
   if (r != ARCHIVE_EOF)
     return appc_error_make(err, 0, "%s: data.tar: %s", what, archive_error_string(t));
   return 0;

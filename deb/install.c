@@ -198,11 +198,16 @@ static int decompress(const char *path, const char *what, char **out, appc_error
     return appc_error_make(err, ENOMEM, "%s", what);
   }
   archive_read_support_format_raw(a);
+  /* an empty index (an empty component's), compressed or not, is no
+   * format the raw reader knows */
+  archive_read_support_format_empty(a);
   archive_read_support_filter_all(a);
-  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK ||
-      archive_read_next_header(a, &e) != ARCHIVE_OK)
+  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
     goto bad;
-  while ((n = archive_read_data(a, buf + len, cap - len - 1)) > 0) {
+  int r = archive_read_next_header(a, &e);
+  if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+    goto bad;
+  while (r == ARCHIVE_OK && (n = archive_read_data(a, buf + len, cap - len - 1)) > 0) {
     len += (size_t) n;
     if (len + 1 == cap) {
       char *bigger = cap >= PACKAGES_MAX ? NULL : realloc(buf, cap * 2);

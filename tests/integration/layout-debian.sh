@@ -124,6 +124,8 @@ GOOD=("$B/hello_1.0.deb" "$B/libfoo_0.9.deb" "$B/libfoo_1.2.deb" "$B/libc-fake_2
   "$B/provider_3.deb" "$B/cycle-a_1.deb" "$B/cycle-b_1.deb" "$B/broken_1.deb"
   "$B/needs-foo_1.deb" "$B/bb_1.36.deb" "$B/sneaky_1.deb" "$B/linkdir_1.deb")
 VALID_UNTIL="$(LC_ALL=C date -u -d '+2 days' '+%a, %d %b %Y %H:%M:%S UTC')" suite good "${GOOD[@]}"
+# An empty component's index: an empty Packages (and Packages.gz of nothing).
+suite empty
 
 # A package with a postinst (for --configure).
 printf '#!/bin/sh\necho "configured $1" >/configured-by-postinst\n' >"$TMP/postinst"
@@ -207,6 +209,31 @@ open(os.path.join(d, "debian-binary"), "w").write("2.0\n")
 PY
 (cd "$TMP/evil" && ar rc "$B/evil_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite evil "$B/evil_1.deb"
+
+# A .deb whose data.tar holds a file, then a hard link to a file it never
+# makes: refused before anything is unpacked, not halfway.
+python3 - "$TMP/dangling" <<'PY'
+import io, os, sys, tarfile
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+def tgz(name, members):
+    with tarfile.open(os.path.join(d, name), "w:gz", format=tarfile.GNU_FORMAT) as t:
+        for n, data, link in members:
+            i = tarfile.TarInfo(n)
+            i.mode = 0o644
+            if link:
+                i.type, i.linkname = tarfile.LNKTYPE, link
+                t.addfile(i)
+            else:
+                i.size = len(data)
+                t.addfile(i, io.BytesIO(data))
+tgz("control.tar.gz", [("./control", b"Package: dangling\nVersion: 1\nArchitecture: all\nDescription: x\n", None)])
+tgz("data.tar.gz", [("./usr/share/dangling/file", b"first\n", None),
+                    ("./usr/share/dangling/link", b"", "./usr/share/dangling/missing")])
+open(os.path.join(d, "debian-binary"), "w").write("2.0\n")
+PY
+(cd "$TMP/dangling" && ar rc "$B/dangling_1.deb" debian-binary control.tar.gz data.tar.gz)
+suite dangling "$B/dangling_1.deb"
 
 # A mirror that answers nothing for 30 s.
 echo "location = /debian/dists/stall/InRelease { echo_sleep 30; echo x; }" >"$NET_CONF_D/stall.conf"
@@ -318,6 +345,7 @@ rejects "an unresolvable dependency" \
   "package broken 1: Depends: nonexistent \(>= 2\) \| also-missing: unresolvable dependency" \
   good broken
 rejects "an unknown package" "package nosuch: not in the index" good nosuch
+rejects "a package of an empty index" "package hello: not in the index" empty hello
 rejects "a version the index does not have" "package libfoo=7: the index has no version" \
   good libfoo=7
 rejects "a Release signed by a key not in the keyring" \
@@ -344,6 +372,9 @@ rejects "a .deb that is not an ar archive" "pool/noar/noar_1.deb: not a Debian p
 rejects "a data.tar with ../ paths" \
   "pool/evil/evil_1.deb: data.tar: \"\./\.\./\.\./escaped\" is an absolute path or has a \"\.\.\" component" \
   evil evil
+rejects "a .deb with a hard link to a file it does not make" \
+  "pool/dangling/dangling_1.deb: data.tar: the hard link \./usr/share/dangling/link leads to \"\./usr/share/dangling/missing\", which is not a file of an entry before it" \
+  dangling dangling
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
   --keyring="$TMP/nokeys.gpg"

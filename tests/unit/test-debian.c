@@ -72,6 +72,25 @@ static void test_control_errors(void **state)
     assert_int_equal(s.n, 0);
     free(t);
   }
+  /* A stanza of 200,000 fields whose last repeats the first, in another
+   * case; then the same name in the next stanza, which is allowed. */
+  size_t n = 200000, len = 0;
+  char *big = malloc(n * 16 + 64);
+  assert_non_null(big);
+  for (size_t i = 0; i < n; i++)
+    len += (size_t) sprintf(big + len, "F%zu: v\n", i);
+  strcpy(big + len, "f0: again\n");
+  char *copy = strdup(big);
+  assert_non_null(copy);
+  assert_error_contains(deb_parse_control(copy, "t", &s, &err), &err,
+                        "t: line 200001: field f0 given twice in one stanza");
+  strcpy(big + len, "\nF0: next stanza\n");
+  assert_int_equal(deb_parse_control(big, "t", &s, &err), 0);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.v[0].n, n);
+  deb_stanzas_clear(&s);
+  free(copy);
+  free(big);
 }
 
 static void test_versions(void **state)
