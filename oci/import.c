@@ -18,6 +18,7 @@
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "oci/internal.h"
 
 /* appc's arch label for an OCI architecture (and variant). */
@@ -110,18 +111,19 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
   json_object *ports = json_object_new_array();
 
   for (size_t i = 0; img->ports != NULL && img->ports[i] != NULL; i++) {
-    char proto[8] = "tcp";
-    unsigned port;
-    int used = 0;
-    if (sscanf(img->ports[i], "%u%n/%7[a-z]%n", &port, &used, proto, &used) < 1 ||
-        img->ports[i][used] != '\0' || port == 0 || port > 65535 ||
+    const char *spec = img->ports[i], *slash = strchr(spec, '/');
+    const char *proto = slash != NULL ? slash + 1 : "tcp";
+    size_t digits = strspn(spec, "0123456789");
+    unsigned long port = digits > 0 && digits <= 5 ? strtoul(spec, NULL, 10) : 0;
+    if (port == 0 || port > 65535 ||
+        spec + digits != (slash != NULL ? slash : spec + strlen(spec)) ||
         (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
       json_object_put(ports);
       return appc_error_make(err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp]",
                              img->ports[i]);
     }
     char name[APPC_OCI_PORT_NAME_MAX];
-    appc_oci_port_name(name, port, proto);
+    appc_oci_port_name(name, (unsigned) port, proto);
     json_object *p = json_object_new_object();
     json_object_object_add(p, "name", json_object_new_string(name));
     json_object_object_add(p, "protocol", json_object_new_string(proto));
@@ -132,37 +134,74 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
   return 0;
 }
 
+/* A name given to volumes so far, and how many times. */
+struct name_count {
+  char *name;
+  size_t n;
+};
+
+static bool name_count_eq(const void *entry, const void *key)
+{
+  return strcmp(((const struct name_count *) entry)->name, key) == 0;
+}
+
+static void name_count_free(void *entry)
+{
+  free(((struct name_count *) entry)->name);
+}
+
+/* How many earlier volumes NAME was given to, counting this one in
+ * (-1: out of memory). */
+static ssize_t count_name(struct appc_hashmap *given, const char *name)
+{
+  bool added;
+  struct name_count *c =
+      appc_hashmap_insert(given, appc_hash_bytes(name, strlen(name)), name_count_eq, name, &added);
+
+  if (c == NULL || (added && (c->name = strdup(name)) == NULL))
+    return -1;
+  return (ssize_t) c->n++;
+}
+
+static int mount_json(json_object *mounts, struct appc_hashmap *given, const char *path,
+                      appc_error_t *err)
+{
+  cleanup_free char *name = appc_oci_volume_name(path);
+
+  if (name == NULL || path[0] != '/')
+    return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path", path);
+  /* Paths that give one name ("/a/b", "/a.b"): the later ones get "-1",
+   * "-2"..., as docker2aci numbers them. */
+  ssize_t same = count_name(given, name);
+  if (same < 0)
+    return appc_error_make(err, ENOMEM, "config.Volumes");
+  char *numbered = NULL;
+  if (same > 0) {
+    if (asprintf(&numbered, "%s-%zd", name, same) < 0)
+      return appc_error_make(err, ENOMEM, "config.Volumes");
+    free(name);
+    name = numbered;
+  }
+  json_object *m = json_object_new_object();
+  json_object_object_add(m, "name", json_object_new_string(name));
+  json_object_object_add(m, "path", json_object_new_string(path));
+  json_object_array_add(mounts, m);
+  return 0;
+}
+
 static int mounts_json(struct oci_image *img, json_object *app, appc_error_t *err)
 {
   json_object *mounts = json_object_new_array();
+  struct appc_hashmap given;
+  int r = 0;
 
-  for (size_t i = 0; img->volumes != NULL && img->volumes[i] != NULL; i++) {
-    cleanup_free char *name = appc_oci_volume_name(img->volumes[i]);
-    if (name == NULL || img->volumes[i][0] != '/') {
-      json_object_put(mounts);
-      return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path",
-                             img->volumes[i]);
-    }
-    /* Paths that give one name ("/a/b", "/a.b"): the later ones get "-1",
-     * "-2"..., as docker2aci numbers them. */
-    size_t same = 0;
-    for (size_t k = 0; k < i; k++) {
-      cleanup_free char *earlier = appc_oci_volume_name(img->volumes[k]);
-      same += earlier != NULL && strcmp(earlier, name) == 0;
-    }
-    char *numbered = NULL;
-    if (same > 0) {
-      if (asprintf(&numbered, "%s-%zu", name, same) < 0) {
-        json_object_put(mounts);
-        return appc_error_make(err, ENOMEM, "config.Volumes");
-      }
-      free(name);
-      name = numbered;
-    }
-    json_object *m = json_object_new_object();
-    json_object_object_add(m, "name", json_object_new_string(name));
-    json_object_object_add(m, "path", json_object_new_string(img->volumes[i]));
-    json_object_array_add(mounts, m);
+  appc_hashmap_init(&given, sizeof(struct name_count), 0);
+  for (size_t i = 0; r == 0 && img->volumes != NULL && img->volumes[i] != NULL; i++)
+    r = mount_json(mounts, &given, img->volumes[i], err);
+  appc_hashmap_clear(&given, name_count_free);
+  if (r < 0) {
+    json_object_put(mounts);
+    return -1;
   }
   json_object_object_add(app, "mountPoints", mounts);
   return 0;
@@ -224,6 +263,7 @@ struct conversion {
   struct oci_image img;
   char *name;
   struct appc_kv_list labels, layer_labels, annotations;
+  struct appc_strset annotation_names; /* of ANNOTATIONS, while they are made */
   char *app;
   struct oci_paths paths;
   int tmp_fd;
@@ -238,6 +278,7 @@ static void conversion_clear(struct conversion *c)
   appc_kv_list_clear(&c->labels);
   appc_kv_list_clear(&c->layer_labels);
   appc_kv_list_clear(&c->annotations);
+  appc_strset_clear(&c->annotation_names);
   free(c->app);
   oci_paths_clear(&c->paths);
   free(c->added);
@@ -284,9 +325,11 @@ static const char *annotation(const struct appc_kv_list *kv, const char *name)
 static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
 {
   cleanup_free char *name = oci_aci_name(l->name);
+  int added = name != NULL ? appc_strset_add(&c->annotation_names, name) : 0;
 
-  if (name == NULL || annotation(&c->annotations, name) != NULL ||
-      strncmp(name, "appc.io/", 8) == 0) {
+  if (added < 0)
+    return appc_error_make(err, ENOMEM, "config.Labels");
+  if (added == 0 || strncmp(name, "appc.io/", 8) == 0) {
     appc_cb_log(c->opts->cb, "config.Labels: \"%.80s\": no annotation can be made of it, left out",
                 l->name);
     return 0;
@@ -325,6 +368,10 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
     if (oci_kv_add(&c->annotations, src->annotations->items[i].name,
                    src->annotations->items[i].value, err) < 0)
       return -1;
+  /* the names taken so far, then each label's */
+  for (size_t i = 0; i < c->annotations.len; i++)
+    if (appc_strset_add(&c->annotation_names, c->annotations.items[i].name) < 0)
+      return appc_error_make(err, ENOMEM, "annotations");
   for (size_t i = 0; i < c->img.labels.len; i++)
     if (label_annotation(c, &c->img.labels.items[i], err) < 0)
       return -1;

@@ -87,6 +87,12 @@ is "volumes giving one name numbered, as docker2aci numbers them" \
   "$(jq -c '[.app.mountPoints[] | .name + "=" + .path] | sort' "$TMP/names.json")" \
   '["volume-data=/data","volume-var-lib-x-1=/var/lib/x","volume-var-lib-x-2=/var/lib_x","volume-var-lib-x=/var/lib.x"]'
 
+# A port past 65535 by 2^32 (81 once wrapped) is refused, not wrapped.
+cp -a "$L" "$TMP/bigport"
+umoci config --image "$TMP/bigport:app" --config.exposedports 4294967377/tcp >/dev/null
+check_fails "an exposed port of 4294967377 is refused" 1 'config.ExposedPorts: "4294967377/tcp": not PORT' \
+  "$ACTOOL" --dir="$TMP/store-bigport" --insecure-options=image fetch "oci:$TMP/bigport:app"
+
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
 sq() { "$ACTOOL" --dir="$SQ" "$@"; }
