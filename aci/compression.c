@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Compression names and content-based detection. */
+/* Compression names, content-based detection, and the decompressors
+ * untrusted archives are read with. */
 #include "config.h"
 
 #include <stdbool.h>
 #include <string.h>
 
+#include <archive.h>
+
 #include "aci/internal.h"
+#include "aci/stream.h"
 #include "common/macros.h"
 
 static const char *const names[] = {
@@ -98,4 +102,21 @@ int appc_compression_detect(const void *data, size_t len, enum appc_compression 
   else
     return -1;
   return 0;
+}
+
+int appc_archive_support_compression(struct archive *a)
+{
+  int (*const filters[])(struct archive *) = {
+      archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+      archive_read_support_filter_xz,   archive_read_support_filter_lzma,
+      archive_read_support_filter_zstd,
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE(filters); i++) {
+    /* ARCHIVE_WARN: only an external program could do it here */
+    int r = filters[i](a);
+    if (r != ARCHIVE_OK)
+      return r == ARCHIVE_WARN ? ARCHIVE_FATAL : r;
+  }
+  return ARCHIVE_OK;
 }

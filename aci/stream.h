@@ -75,6 +75,15 @@ int appc_aci_validate_source_op(struct appc_source *src, const struct appc_callb
  * yet; -1 for any other source. */
 int appc_source_fd(const struct appc_source *src);
 
+/* ---- decompressors (aci/compression.c) ---- */
+
+/* Let A read what untrusted archives come compressed with: gzip, bzip2,
+ * xz, lzma and zstd, each decompressed in the process.  (libarchive's
+ * "all" would also hand lrzip, lzop, grzip or lz4 data to an external
+ * program, whatever the machine has installed, and read uuencoded and rpm
+ * wrappers.)  ARCHIVE_OK or libarchive's error. */
+int appc_archive_support_compression(struct archive *a);
+
 /* ---- archive entry names (aci/names.c) ---- */
 
 /* Canonicalise a tar member name: drop "./" and empty components and a

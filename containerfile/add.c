@@ -22,6 +22,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "aci/stream.h"
 #include "common/cleanup.h"
 #include "containerfile/internal.h"
 
@@ -114,7 +115,7 @@ int cf_unpack(const char *src, const char *dir, bool *was_archive, appc_error_t 
   if (in == NULL || out == NULL) {
     r = appc_error_make(err, errno ? errno : ENOMEM, "%s: libarchive", src);
   } else if (stat(src, &st) == 0 && S_ISREG(st.st_mode) &&
-             archive_read_support_filter_all(in) == ARCHIVE_OK &&
+             appc_archive_support_compression(in) == ARCHIVE_OK &&
              archive_read_support_format_tar(in) == ARCHIVE_OK &&
              archive_read_open_filename(in, src, 64 * 1024) == ARCHIVE_OK &&
              archive_read_next_header(in, &e) == ARCHIVE_OK) {

@@ -18,6 +18,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "aci/stream.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/hashmap.h"
@@ -92,8 +93,8 @@ static int open_member(struct member *m, const char *what, const char *member, s
     return appc_error_make(err, ENOMEM, "%s", what);
   archive_read_support_format_tar(t);
   archive_read_support_format_gnutar(t);
-  archive_read_support_filter_all(t);
-  if (archive_read_open(t, m, NULL, member_read, NULL) != ARCHIVE_OK) {
+  if (appc_archive_support_compression(t) != ARCHIVE_OK ||
+      archive_read_open(t, m, NULL, member_read, NULL) != ARCHIVE_OK) {
     appc_error_make(err, 0, "%s: %s: %s", what, member, archive_error_string(t));
     archive_read_free(t);
     return -1;

@@ -16,6 +16,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "aci/stream.h"
 #include "common/arch.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -201,8 +202,8 @@ static int decompress(const char *path, const char *what, char **out, appc_error
   /* an empty index (an empty component's), compressed or not, is no
    * format the raw reader knows */
   archive_read_support_format_empty(a);
-  archive_read_support_filter_all(a);
-  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
+  if (appc_archive_support_compression(a) != ARCHIVE_OK ||
+      archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
     goto bad;
   int r = archive_read_next_header(a, &e);
   if (r != ARCHIVE_OK && r != ARCHIVE_EOF)

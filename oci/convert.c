@@ -269,7 +269,10 @@ int oci_paths_add_aci(struct oci_paths *paths, int fd, const char *what, appc_er
 
   if (a == NULL)
     return appc_error_make(err, ENOMEM, "%s", what);
-  archive_read_support_filter_all(a);
+  if (appc_archive_support_compression(a) != ARCHIVE_OK) {
+    rc = appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
+    goto done;
+  }
   archive_read_support_format_tar(a);
   if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK) {
     rc = appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));

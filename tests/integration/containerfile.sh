@@ -48,6 +48,17 @@ echo draft >"$C/site/sub/draft.html"
 printf '# no keys\nsite/*.key\nx/../site/./sub//draft.html\n' >"$C/.dockerignore"
 echo inside >"$C/tree/d/file"
 tar -czf "$C/tree.tar.gz" --owner=1234 --group=567 -C "$C/tree" .
+# A uuencoded tar: libarchive reads the wrapper, Docker does not; nor do we
+# (the same list of decompressors as everywhere, none an external program).
+python3 - "$C/tree.tar.gz" "$C/tree.tar.uu" <<'PY'
+import binascii, sys
+data = open(sys.argv[1], "rb").read()
+with open(sys.argv[2], "w") as out:
+    out.write("begin 644 tree.tar.gz\n")
+    for i in range(0, len(data), 45):
+        out.write(binascii.b2a_uu(data[i:i + 45]).decode())
+    out.write("`\nend\n")
+PY
 cat >"$C/Containerfile" <<'EOF'
 # escape=\
 ARG BASE
@@ -63,6 +74,7 @@ WORKDIR $APP_HOME
 COPY site/ ./
 COPY --chown=1000:50 hello.txt /etc/
 ADD tree.tar.gz /opt/tree/
+ADD tree.tar.uu /opt/uu/
 ADD hello.txt /opt/plain
 RUN echo "$GREETING ${MODE} ${UNSET:-fallback} ${MODE:+set}" > /built.txt && \
     pwd > /pwd.txt
@@ -80,7 +92,7 @@ check_clean "a Containerfile with every instruction builds" \
   build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web.aci"
 ID1=$(cat "$TMP/.out")
 is "it prints the image ID" "$(grep -c '^sha512-' "$TMP/.out")" 1
-is "the steps are shown" "$(grep -c '^STEP [0-9]*/19: ' "$TMP/.err")" 19
+is "the steps are shown" "$(grep -c '^STEP [0-9]*/20: ' "$TMP/.err")" 20
 is "the name" "$(manifest "$TMP/web.aci" .name)" '"example.com/web"'
 is "exec is ENTRYPOINT + CMD" "$(manifest "$TMP/web.aci" .app.exec)" '["/bin/cat","/etc/hello.txt"]'
 is "USER gives user and group" "$(manifest "$TMP/web.aci" '[.app.user,.app.group]')" '["1000","50"]'
@@ -106,6 +118,7 @@ is "COPY without --chown gives root's" "$(stat -c %u:%g "$R/srv/www/index.html")
 is "ADD unpacks a tar.gz, with its owners" "$(cat "$R/opt/tree/d/file"):$(stat -c %u:%g "$R/opt/tree/d/file")" \
   "inside:1234:567"
 is "ADD of a plain file copies it" "$(cat "$R/opt/plain")" hello
+is "ADD of a uuencoded tar copies the file, unpacking nothing" "$(ls "$R/opt/uu")" tree.tar.uu
 is "RUN sees ARG and ENV, in WORKDIR" "$(cat "$R/built.txt"):$(cat "$R/pwd.txt")" \
   "hi production mode fallback set:/srv/www"
 is "the RUN step left nothing of the executor" "$(ls "$R/etc/hostname" "$R/etc/resolv.conf" 2>&1 | grep -c 'No such')" 2
@@ -116,7 +129,7 @@ is "and does what ENTRYPOINT and CMD say" "$(cat "$TMP/.out")" hello
 
 check_clean "the same Containerfile again" \
   build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web2.aci"
-is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 17
+is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 18
 is "and the image ID is the first build's" "$(cat "$TMP/.out")" "$ID1"
 check_clean "--no-cache" \
   build --no-cache --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web3.aci"
