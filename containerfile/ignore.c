@@ -183,9 +183,7 @@ int cf_ignore_add(struct cf_ignore *ig, const char *line, size_t len)
     return 0;
   if (APPC_ARRAY_RESERVE(ig->patterns, ig->cap, ig->len + 1) < 0)
     return -1;
-  if (asprintf(&ig->patterns[ig->len], "%s%s", negate ? "!" : "", p) < 0)
-    return -1;
-  ig->len++;
+  ig->patterns[ig->len++] = (struct cf_pattern){.glob = steal_pointer(&p), .exception = negate};
   return 0;
 }
 
@@ -193,19 +191,16 @@ bool cf_ignored(const struct cf_ignore *ig, const char *rel)
 {
   bool out = false;
 
-  for (size_t i = 0; i < ig->len; i++) {
-    const char *p = ig->patterns[i];
-    bool negate = p[0] == '!';
-    if (match(p + negate, rel))
-      out = !negate;
-  }
+  for (size_t i = 0; i < ig->len; i++)
+    if (match(ig->patterns[i].glob, rel))
+      out = !ig->patterns[i].exception;
   return out;
 }
 
 void cf_ignore_clear(struct cf_ignore *ig)
 {
   for (size_t i = 0; i < ig->len; i++)
-    free(ig->patterns[i]);
+    free(ig->patterns[i].glob);
   free(ig->patterns);
   memset(ig, 0, sizeof *ig);
 }

@@ -72,10 +72,13 @@ void cf_words_free(char **words, size_t n);
  * expansion is not split again.  -1 when out of memory. */
 int cf_split_raw(const char *text, char escape, char ***out, size_t *n);
 
-/* .containerignore / .dockerignore patterns (ignore.c), cleaned, with "!"
- * kept in front of exceptions. */
+/* .containerignore / .dockerignore patterns (ignore.c), cleaned. */
+struct cf_pattern {
+  char *glob;
+  bool exception; /* the line started with '!' */
+};
 struct cf_ignore {
-  char **patterns;
+  struct cf_pattern *patterns;
   size_t len, cap;
 };
 /* Add the pattern on LINE (LEN bytes; a comment or a blank line adds

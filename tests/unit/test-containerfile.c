@@ -232,6 +232,11 @@ static void test_ignore(void **state)
   assert_true(ignored_by("/./secrets/", "secrets/id_rsa"));
   assert_false(ignored_by("../secrets", "secrets")); /* above the context: nothing */
   assert_false(ignored_by("../..", "secrets"));
+  /* "/!name" and "/#name" name files; only a line's first '!' or '#' counts */
+  assert_true(ignored_by("/!x", "!x"));
+  assert_true(ignored_by("/#x", "#x"));
+  assert_true(ignored_by("*\n/!x", "!x"));
+  assert_false(ignored_by("*\n!x", "x")); /* while "!x" is an exception */
   /* Many "**" against a deep path: the product of the lengths, not an
    * exponential retry (this took minutes at 20 levels). */
   char pattern[4096] = "", path[4096] = "";
