@@ -25,6 +25,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-registry \
 	tests/fuzz/fuzz-yaml \
 	tests/fuzz/fuzz-containerfile \
+	tests/fuzz/fuzz-containerignore \
 	tests/fuzz/fuzz-debian-control \
 	tests/fuzz/fuzz-device \
 	tests/fuzz/fuzz-metadata-wire
@@ -101,6 +102,9 @@ tests_fuzz_fuzz_yaml_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_containerfile_SOURCES = tests/fuzz/fuzz-containerfile.c
 tests_fuzz_fuzz_containerfile_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_containerfile_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_containerignore_SOURCES = tests/fuzz/fuzz-containerignore.c
+tests_fuzz_fuzz_containerignore_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_containerignore_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
 tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)
