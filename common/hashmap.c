@@ -2,8 +2,12 @@
 /* Open-addressing hash table (see hashmap.h). */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/hashmap.h"
 
@@ -248,16 +252,35 @@ bool appc_inode_eq(const void *entry, const void *key)
   return a->dev == b->dev && a->ino == b->ino;
 }
 
+/* The process's own start for appc_hash_bytes, drawn once (never 0 once
+ * drawn). */
+static uint64_t hash_seed(void)
+{
+  static _Atomic uint64_t seed;
+  uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+
+  if (s == 0) {
+    uint64_t drawn = 0, expected = 0;
+    if (getrandom(&drawn, sizeof drawn, GRND_NONBLOCK) != (ssize_t) sizeof drawn)
+      drawn = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) &seed;
+    drawn |= 1;
+    atomic_compare_exchange_strong(&seed, &expected, drawn);
+    s = atomic_load_explicit(&seed, memory_order_relaxed);
+  }
+  return s;
+}
+
 uint64_t appc_hash_bytes(const void *p, size_t len)
 {
   const unsigned char *b = p;
-  uint64_t h = 14695981039346656037ull;
+  uint64_t h = 14695981039346656037ull ^ hash_seed();
 
   for (size_t i = 0; i < len; i++) {
     h ^= b[i];
     h *= 1099511628211ull;
   }
-  return h;
+  /* the slot is the low bits: mixed, they depend on every bit of h */
+  return appc_hash_u64(h);
 }
 
 uint64_t appc_hash_u64(uint64_t x)

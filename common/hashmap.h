@@ -84,7 +84,11 @@ uint64_t appc_hash_inode(const struct appc_inode *key);
 /* Equality of an entry that starts with a struct appc_inode and a key. */
 bool appc_inode_eq(const void *entry, const void *key);
 
-/* FNV-1a over LEN bytes: small, fast and good enough for path names. */
+/* FNV-1a over LEN bytes, from a start drawn at random once per process,
+ * then mixed: small and fast, and names from a hostile manifest or archive
+ * cannot be chosen to fall into one slot (which would make every insertion
+ * a walk over the others).  Equal bytes hash equal within a process only:
+ * never store a hash. */
 uint64_t appc_hash_bytes(const void *p, size_t len);
 /* A 64-bit mix of X (SplitMix64's finaliser), for integer keys. */
 uint64_t appc_hash_u64(uint64_t x);

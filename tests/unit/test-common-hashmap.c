@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/hashmap.h"
 #include "tests/unit/test-util.h"
@@ -115,6 +118,42 @@ static void test_inode_keys(void **state)
   appc_hashmap_clear(&m, NULL);
 }
 
+/* The hash of BYTES in a new process. */
+static uint64_t hash_in_child(const char *bytes)
+{
+  int fds[2];
+  uint64_t h = 0;
+
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    /* (a forked child keeps its parent's seed: exec a fresh one instead) */
+    char fd[16];
+    snprintf(fd, sizeof fd, "%d", fds[1]);
+    execl("/proc/self/exe", "test-common-hashmap", "--hash", bytes, fd, (char *) NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  assert_int_equal(read(fds[0], &h, sizeof h), (ssize_t) sizeof h);
+  close(fds[0]);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return h;
+}
+
+static void test_hash_seed(void **state)
+{
+  (void) state;
+  /* equal bytes hash equal within a process, and another process draws
+   * another start: names cannot be chosen to collide */
+  assert_true(appc_hash_bytes("name", 4) == appc_hash_bytes("name", 4));
+  assert_true(appc_hash_bytes("name", 4) != appc_hash_bytes("namf", 4));
+  uint64_t a = hash_in_child("name"), b = hash_in_child("name");
+  assert_true(a != b);
+}
+
 static const char *name_at(const void *list, size_t i)
 {
   return ((const char *const *) list)[i];
@@ -153,12 +192,15 @@ static void test_first_repeat(void **state)
   appc_strindex_clear(&x);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (argc == 4 && strcmp(argv[1], "--hash") == 0) {
+    uint64_t h = appc_hash_bytes(argv[2], strlen(argv[2]));
+    return write(atoi(argv[3]), &h, sizeof h) == (ssize_t) sizeof h ? 0 : 1;
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_map),
-      cmocka_unit_test(test_strset),
-      cmocka_unit_test(test_first_repeat),
+      cmocka_unit_test(test_map),          cmocka_unit_test(test_strset),
+      cmocka_unit_test(test_first_repeat), cmocka_unit_test(test_hash_seed),
       cmocka_unit_test(test_inode_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
