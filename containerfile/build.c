@@ -241,13 +241,15 @@ static bool skip_source(void *data, const char *path)
 /* ---- sources of COPY and ADD ---- */
 
 struct sources {
-  char **paths; /* absolute, inside the context */
-  size_t len, cap;
+  char **paths; /* absolute, inside the context, symlinks resolved */
+  char **names; /* the last component of each as written: what it is copied as */
+  size_t len, cap, names_cap;
 };
 
 static void sources_clear(struct sources *s)
 {
   cf_words_free(s->paths, s->len);
+  cf_words_free(s->names, s->len);
   memset(s, 0, sizeof *s);
 }
 
@@ -262,10 +264,19 @@ static int add_source(struct builder *b, struct sources *s, const char *path)
     return fail(b, EPERM, "%s: outside the build context %s", path, b->context);
   if (real[n] == '/' && cf_ignored(&b->ign, real + n + 1))
     return 0;
+  const char *slash = strrchr(path, '/');
   if (APPC_ARRAY_RESERVE(s->paths, s->cap, s->len + 2) < 0 ||
+      APPC_ARRAY_RESERVE(s->names, s->names_cap, s->len + 2) < 0 ||
       (s->paths[s->len] = strdup(real)) == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  /* a symlink is copied as what it leads to, under its own name, as
+   * Docker copies it */
+  if ((s->names[s->len] = strdup(slash != NULL ? slash + 1 : path)) == NULL) {
+    free(s->paths[s->len]);
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  }
   s->paths[++s->len] = NULL;
+  s->names[s->len] = NULL;
   return 0;
 }
 
@@ -643,9 +654,11 @@ static int copy_key(struct builder *b, const struct sources *s, const char *dest
   for (size_t i = 0; i < in->n_flags; i++)
     digest_str(d, in->flags[i]);
   digest_str(d, dest);
-  for (size_t i = 0; i < s->len; i++)
+  for (size_t i = 0; i < s->len; i++) {
+    digest_str(d, s->names[i]);
     if (digest_entry(b, d, s->paths[i], 0) < 0)
       return -1;
+  }
   return 0;
 }
 
@@ -718,19 +731,23 @@ static int do_copy(struct builder *b, const struct cf_instr *in, const struct so
 {
   struct appc_layout_copy_options co = {.skip = skip_source, .skip_data = b};
   cleanup_free char **files = calloc(s->len + 1, sizeof *files);
+  cleanup_free char **names = calloc(s->len + 1, sizeof *names);
   cleanup_free char *into = NULL;
   size_t n = 0;
 
-  if (files == NULL)
+  if (files == NULL || names == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  co.names = names;
   if (copy_flags(b, in, &co.uid, &co.gid) < 0)
     return -1;
   for (size_t i = 0; i < s->len; i++) {
     bool done = false;
     if (in->kind == CF_ADD && add_archive(b, s->paths[i], dest, &done) < 0)
       return -1;
-    if (!done)
+    if (!done) {
+      names[n] = s->names[i];
       files[n++] = s->paths[i];
+    }
   }
   /* several sources go into the directory DEST, archives among them */
   if (n == 1 && s->len > 1 &&

@@ -242,7 +242,8 @@ static bool is_dir_at(int root_fd, const char *path)
   return true;
 }
 
-static int copy_one(struct copy *c, const char *src, const char *dest, bool into_dir)
+static int copy_one(struct copy *c, const char *src, const char *as, const char *dest,
+                    bool into_dir)
 {
   struct stat st;
   cleanup_free char *dir = NULL;
@@ -269,7 +270,7 @@ static int copy_one(struct copy *c, const char *src, const char *dest, bool into
       return copy_dir_contents(c, in, dst_fd, src, 0);
     }
     free(name);
-    name = strdup(basename(src_copy));
+    name = strdup(as != NULL ? as : basename(src_copy));
     if (name == NULL)
       return appc_error_make(c->err, ENOMEM, "%s", src);
   } else if (make_dirs(c, dir, &dst_fd) < 0) {
@@ -317,7 +318,7 @@ int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, cons
     return appc_error_make(err, EINVAL, "copy: no source");
   c.root_fd = root;
   for (size_t i = 0; i < n; i++)
-    if (copy_one(&c, srcs[i], dest, n > 1) < 0)
+    if (copy_one(&c, srcs[i], o->names != NULL ? o->names[i] : NULL, dest, n > 1) < 0)
       return -1;
   return 0;
 }

@@ -139,7 +139,11 @@ struct appc_layout_copy_options {
   bool keep_owner; /* the sources' owners instead (an unpacked archive's) */
   bool (*skip)(void *data, const char *path);
   void *skip_data;
-  void *reserved[4]; /* zero; taken by members of later releases */
+  /* The names the sources take in a directory DEST, one per source (NULL:
+   * each its own): a Containerfile's COPY of a symlink copies what it
+   * leads to under the symlink's name. */
+  char *const *names;
+  void *reserved[3]; /* zero; taken by members of later releases */
 };
 int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,
                         const struct appc_layout_copy_options *o, appc_error_t *err);

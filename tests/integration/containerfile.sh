@@ -40,6 +40,7 @@ rootfs() {
 C=$TMP/ctx
 mkdir -p "$C/site/sub" "$C/tree/d"
 echo hello >"$C/hello.txt"
+ln -s hello.txt "$C/greeting-link"
 echo '<h1>hi</h1>' >"$C/site/index.html"
 echo nested >"$C/site/sub/page.html"
 echo secret >"$C/site/secret.key"
@@ -76,6 +77,7 @@ COPY --chown=1000:50 hello.txt /etc/
 ADD tree.tar.gz /opt/tree/
 ADD tree.tar.uu /opt/uu/
 ADD hello.txt /opt/plain
+COPY greeting-link /opt/linked/
 RUN echo "$GREETING ${MODE} ${UNSET:-fallback} ${MODE:+set}" > /built.txt && \
     pwd > /pwd.txt
 LABEL org.example.title="test image" org.example.note='single $quoted'
@@ -92,7 +94,7 @@ check_clean "a Containerfile with every instruction builds" \
   build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web.aci"
 ID1=$(cat "$TMP/.out")
 is "it prints the image ID" "$(grep -c '^sha512-' "$TMP/.out")" 1
-is "the steps are shown" "$(grep -c '^STEP [0-9]*/20: ' "$TMP/.err")" 20
+is "the steps are shown" "$(grep -c '^STEP [0-9]*/21: ' "$TMP/.err")" 21
 is "the name" "$(manifest "$TMP/web.aci" .name)" '"example.com/web"'
 is "exec is ENTRYPOINT + CMD" "$(manifest "$TMP/web.aci" .app.exec)" '["/bin/cat","/etc/hello.txt"]'
 is "USER gives user and group" "$(manifest "$TMP/web.aci" '[.app.user,.app.group]')" '["1000","50"]'
@@ -118,6 +120,9 @@ is "COPY without --chown gives root's" "$(stat -c %u:%g "$R/srv/www/index.html")
 is "ADD unpacks a tar.gz, with its owners" "$(cat "$R/opt/tree/d/file"):$(stat -c %u:%g "$R/opt/tree/d/file")" \
   "inside:1234:567"
 is "ADD of a plain file copies it" "$(cat "$R/opt/plain")" hello
+is "COPY of a symlink into a directory: what it leads to, under its own name" \
+  "$(ls "$R/opt/linked"):$(stat -c %F "$R/opt/linked/greeting-link" 2>&1):$(cat "$R/opt/linked/greeting-link" 2>&1)" \
+  "greeting-link:regular file:hello"
 is "ADD of a uuencoded tar copies the file, unpacking nothing" "$(ls "$R/opt/uu")" tree.tar.uu
 is "RUN sees ARG and ENV, in WORKDIR" "$(cat "$R/built.txt"):$(cat "$R/pwd.txt")" \
   "hi production mode fallback set:/srv/www"
@@ -129,7 +134,7 @@ is "and does what ENTRYPOINT and CMD say" "$(cat "$TMP/.out")" hello
 
 check_clean "the same Containerfile again" \
   build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web2.aci"
-is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 18
+is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 19
 is "and the image ID is the first build's" "$(cat "$TMP/.out")" "$ID1"
 check_clean "--no-cache" \
   build --no-cache --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web3.aci"
