@@ -95,14 +95,13 @@ static int strings_text(char **v, char **out, appc_error_t *err)
 static void user_group(const char *spec, json_object *app)
 {
   const char *colon = spec != NULL ? strchr(spec, ':') : NULL;
-  char user[256] = "0", group[256] = "0";
+  const char *group = colon != NULL && colon[1] != '\0' ? colon + 1 : "0";
+  size_t user_len = spec == NULL ? 0 : colon != NULL ? (size_t) (colon - spec) : strlen(spec);
 
-  if (spec != NULL && spec[0] != '\0' && spec[0] != ':')
-    snprintf(user, sizeof user, "%.*s", colon != NULL ? (int) (colon - spec) : (int) strlen(spec),
-             spec);
-  if (colon != NULL && colon[1] != '\0')
-    snprintf(group, sizeof group, "%s", colon + 1);
-  json_object_object_add(app, "user", json_object_new_string(user));
+  /* as long as it is: a name cut short would be another user */
+  json_object_object_add(app, "user",
+                         user_len > 0 ? json_object_new_string_len(spec, (int) user_len)
+                                      : json_object_new_string("0"));
   json_object_object_add(app, "group", json_object_new_string(group));
 }
 

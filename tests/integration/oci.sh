@@ -93,6 +93,16 @@ umoci config --image "$TMP/bigport:app" --config.exposedports 4294967377/tcp >/d
 check_fails "an exposed port of 4294967377 is refused" 1 'config.ExposedPorts: "4294967377/tcp": not PORT' \
   "$ACTOOL" --dir="$TMP/store-bigport" --insecure-options=image fetch "oci:$TMP/bigport:app"
 
+# A user name of 300 bytes is kept whole (a name cut short is another user).
+cp -a "$L" "$TMP/longuser"
+longuser=$(printf 'u%.0s' {1..300})
+umoci config --image "$TMP/longuser:app" --config.user "$longuser:7" >/dev/null
+check "an image whose config's User is 300 bytes" \
+  "$ACTOOL" --dir="$TMP/store-longuser" --insecure-options=image fetch "oci:$TMP/longuser:app"
+is "... keeps it whole" \
+  "$("$ACTOOL" --dir="$TMP/store-longuser" image cat-manifest "$(cat "$TMP/.out")" | jq -r '[(.app.user | length), .app.group] | join(" ")')" \
+  "300 7"
+
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
 sq() { "$ACTOOL" --dir="$SQ" "$@"; }
