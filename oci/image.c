@@ -119,6 +119,13 @@ static int member(json_object *o, const char *key, json_type type, const char *w
 }
 
 /* A string member, copied (NULL when absent unless REQUIRED). */
+/* Whether the JSON string S holds a "\u0000": as a C string it would end
+ * there, silently shorter. */
+static bool holds_nul(json_object *s)
+{
+  return memchr(json_object_get_string(s), '\0', (size_t) json_object_get_string_len(s)) != NULL;
+}
+
 static int string_member(json_object *o, const char *key, bool required, const char *where,
                          char **out, appc_error_t *err)
 {
@@ -129,7 +136,7 @@ static int string_member(json_object *o, const char *key, bool required, const c
     return -1;
   if (v == NULL)
     return required ? appc_error_make(err, EINVAL, "%s.%s: missing", where, key) : 0;
-  if (memchr(json_object_get_string(v), '\0', (size_t) json_object_get_string_len(v)) != NULL)
+  if (holds_nul(v))
     return appc_error_make(err, EINVAL, "%s.%s: holds a NUL character", where, key);
   if ((*out = strdup(json_object_get_string(v))) == NULL)
     return appc_error_make(err, ENOMEM, "%s", where);
@@ -156,6 +163,10 @@ static int strings_member(json_object *o, const char *key, const char *where, ch
     if (!json_object_is_type(s, json_type_string)) {
       strv_free(v);
       return appc_error_make(err, EINVAL, "%s.%s[%zu]: not a string", where, key, i);
+    }
+    if (holds_nul(s)) {
+      strv_free(v);
+      return appc_error_make(err, EINVAL, "%s.%s[%zu]: holds a NUL character", where, key, i);
     }
     if ((v[i] = strdup(json_object_get_string(s))) == NULL) {
       strv_free(v);
@@ -329,6 +340,8 @@ static int labels_member(json_object *o, const char *where, struct appc_kv_list 
   {
     if (!json_object_is_type(v, json_type_string))
       return appc_error_make(err, EINVAL, "%s.Labels.%.100s: not a string", where, k);
+    if (holds_nul(v))
+      return appc_error_make(err, EINVAL, "%s.Labels.%.100s: holds a NUL character", where, k);
     if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0)
       return appc_error_make(err, ENOMEM, "%s", where);
     out->items[out->len].name = strdup(k);

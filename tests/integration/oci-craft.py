@@ -9,6 +9,7 @@ that leave the rootfs), corrupted blobs, nested indexes, several platforms.
   oci-craft.py nest LAYOUT REF DEPTH               wrap REF's manifest in DEPTH indexes
   oci-craft.py platforms LAYOUT REF                an index: arm64 first, then REF's
   oci-craft.py big-manifest LAYOUT REF BYTES       REF's manifest padded to BYTES
+  oci-craft.py config-set LAYOUT REF KEY JSON      REF's config.KEY set to the JSON value
   oci-craft.py archive OUT.tar CASE                 a `docker save` archive gone wrong:
       dotdot (an entry ../x), link-out (manifest.json's layer a symlink out),
       missing (a layer named but absent), tampered (a layer unlike its diff_id)
@@ -240,10 +241,21 @@ def docker25(layout, ref, out, repotag):
         add("repositories", repos)
 
 
+def config_set(layout, ref, key, value):
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    config = read_json(layout, manifest["config"]["digest"])
+    config["config"][key] = json.loads(value)
+    cdesc = put_blob(layout, json.dumps(config).encode())
+    manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
+    replace_manifest(layout, ref, manifest)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"add-layer": add_layer, "corrupt-layer": corrupt_layer, "nest": nest,
-     "platforms": platforms, "big-manifest": big_manifest, "archive": archive,
+     "platforms": platforms, "big-manifest": big_manifest, "config-set": config_set,
+     "archive": archive,
      "docker25": docker25}[cmd](*args)
 
 

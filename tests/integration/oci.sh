@@ -151,6 +151,10 @@ hostile "a layer entry with an absolute name is refused" 'abs' add-layer "$TMP/a
 hostile "a whiteout of .. is refused" 'whiteout of no name' add-layer "$TMP/whdotdot.json"
 hostile "a hard link out of the rootfs is refused" '\.\.' add-layer "$TMP/hardlink.json"
 hostile "a layer whose bytes do not match its digest is refused" 'does not match its digest' corrupt-layer 2
+hostile "a label value holding \\u0000 is refused, not cut short" 'Labels.x: holds a NUL character' \
+  config-set Labels '{"x": "a\u0000b"}'
+hostile "an Entrypoint word holding \\u0000 is refused" 'Entrypoint\[0\]: holds a NUL character' \
+  config-set Entrypoint '["/bin/sh\u0000-x"]'
 hostile "indexes nested too deep are refused" 'nested more than 4 deep' nest 6
 hostile "a manifest larger than 4 MiB is refused unread" 'more than a manifest or config may have' \
   big-manifest 5000000
