@@ -442,6 +442,58 @@ static int write_rootfs_dir(struct layer *l, appc_error_t *err)
   return write_own_entry(l, "rootfs", AE_IFDIR, 0755, 0, err);
 }
 
+/* The directory P (canonical), written anew at the end of the layer. */
+static int remake_dir(struct layer *l, const char *p, appc_error_t *err)
+{
+  cleanup_free char *name = NULL;
+  char *copy = strdup(p);
+
+  if (copy == NULL || asprintf(&name, "rootfs/%s", p) < 0) {
+    name = NULL;
+    free(copy);
+    return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  }
+  if (appc_strset_add(&l->seen, p) < 0 || appc_strset_add(&l->dirs, p) < 0) {
+    free(copy);
+    return appc_error_make(err, ENOMEM, "%s", l->blob.what);
+  }
+  if (write_own_entry(l, name, AE_IFDIR, 0755, 0, err) < 0) {
+    free(copy);
+    return -1;
+  }
+  return add_string(&l->added, &l->n_added, &l->added_cap, copy, err);
+}
+
+/* A layer that whites out a directory D (or empties a directory above it)
+ * and puts entries below D without an entry for D itself: hand-made layers
+ * do, Docker and umoci write one.  D is made anew, as umoci makes it
+ * (0755, root's), at the end of the layer's ACI; else the render would
+ * take D, owner and mode, from the layer below, whose D was removed. */
+static int remake_removed_parents(struct layer *l, appc_error_t *err)
+{
+  struct removals rm;
+  size_t n = l->n_added;
+  int r = 0;
+
+  if (l->n_removed == 0)
+    return 0;
+  if (removals_init(&rm, l, err) < 0) {
+    removals_clear(&rm);
+    return -1;
+  }
+  for (size_t i = 0; r == 0 && i < n; i++) {
+    char *p = l->added[i];
+    for (char *slash = strchr(p, '/'); r == 0 && slash != NULL; slash = strchr(slash + 1, '/')) {
+      *slash = '\0';
+      if (!appc_strset_contains(&l->seen, p) && removed(&rm, p))
+        r = remake_dir(l, p, err);
+      *slash = '/';
+    }
+  }
+  removals_clear(&rm);
+  return r;
+}
+
 /* ---- one layer ---- */
 
 static bool known_layer_type(const char *t)
@@ -600,8 +652,8 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
     blame_digest(&l, d, err);
     goto done;
   }
-  if (check_digests(&l, d, diff_id, err) < 0 || update_paths(paths, &l, err) < 0 ||
-      make_manifest(a, paths, &manifest, &len, err) < 0 ||
+  if (check_digests(&l, d, diff_id, err) < 0 || remake_removed_parents(&l, err) < 0 ||
+      update_paths(paths, &l, err) < 0 || make_manifest(a, paths, &manifest, &len, err) < 0 ||
       write_manifest(&l, manifest, len, err) < 0 || appc_tar_writer_close(l.w, image_id, err) < 0)
     goto done;
   if (lseek(out, 0, SEEK_SET) < 0) {

@@ -203,6 +203,10 @@ same_as_umoci() {
 }
 echo '[{"name": ".wh..wh..opq", "type": "file"}, {"name": "z", "type": "file", "data": "z\n"}]' >"$TMP/rootopq.json"
 same_as_umoci "an opaque whiteout at the root leaves only the layer's own files" "$TMP/rootopq.json"
+echo '[{"name": "home/.wh.user", "type": "file"}, {"name": "home/user/y", "type": "file", "data": "y\n"}]' \
+  >"$TMP/remade.json"
+same_as_umoci "a directory whited out and written below, without an entry of its own, is made anew" \
+  "$TMP/remade.json"
 echo '[{"name": ".wh..wh..opq", "type": "file"}]' >"$TMP/rootopq-only.json"
 same_as_umoci "a layer that whites out everything leaves an empty rootfs" "$TMP/rootopq-only.json"
 check "... whose image lists the rootfs alone as its whitelist" \
