@@ -295,16 +295,10 @@ static bool has_label(const struct appc_kv_list *labels, const char *name, const
  * "Validation"): the same name, and every label asked for with the same
  * value.  *OUT receives the manifest (its name is what the signature must
  * be trusted for; its dependencies come next). */
-static int check_manifest(const char *url, const char *path, const struct expect *ex,
-                          struct appc_image_manifest **out, appc_error_t *err)
+/* M (of the image at URL) is named and labelled as EX asks. */
+static int check_expected(const char *url, const struct appc_image_manifest *m,
+                          const struct expect *ex, appc_error_t *err)
 {
-  cleanup_free char *json = NULL;
-  cleanup_image_manifest struct appc_image_manifest *m = NULL;
-  size_t len = 0;
-
-  if (appc_aci_read_manifest(path, &json, &len, err) < 0 ||
-      appc_image_manifest_parse(json, len, &m, err) < 0)
-    return appc_error_prefix(err, "%s", url);
   if (ex->name != NULL && strcmp(m->name, ex->name) != 0)
     return appc_error_make(err, 0, "%s: the image is named \"%s\", not \"%s\" as asked", url,
                            m->name, ex->name);
@@ -316,6 +310,21 @@ static int check_manifest(const char *url, const char *path, const struct expect
                              has_label(&m->labels, want->name, "") ? "it empty"
                                                                    : "another value or none");
   }
+  return 0;
+}
+
+static int check_manifest(const char *url, const char *path, const struct expect *ex,
+                          struct appc_image_manifest **out, appc_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  size_t len = 0;
+
+  if (appc_aci_read_manifest(path, &json, &len, err) < 0 ||
+      appc_image_manifest_parse(json, len, &m, err) < 0)
+    return appc_error_prefix(err, "%s", url);
+  if (check_expected(url, m, ex, err) < 0)
+    return -1;
   *out = steal_pointer(&m);
   return 0;
 }
@@ -420,17 +429,30 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
   return 0;
 }
 
-/* The cached image, when the server says URL has not changed. */
+/* The cached image, when the server says URL has not changed: held to
+ * what is asked now as a download is (a URL shared by several names or
+ * versions gives each the same bytes, and only one of them is right). */
 static int cached_image(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                         const struct record *rec, const struct expect *ex,
                         struct appc_store_image *out, appc_error_t *err)
 {
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+
   if (appc_store_lookup(s, rec->image, out, err) < 0)
     return appc_error_prefix(err, "%s: 304 Not Modified", url);
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
     appc_store_image_clear(out);
     return appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url,
                            rec->image, ex->id);
+  }
+  if (ex->size != 0 && out->blob_size != ex->size) {
+    appc_store_image_clear(out);
+    return appc_error_make(err, 0, "%s: %llu bytes, but the dependency declares %llu", url,
+                           out->blob_size, (unsigned long long) ex->size);
+  }
+  if (appc_store_load_manifest(s, out->id, &m, err) < 0 || check_expected(url, m, ex, err) < 0) {
+    appc_store_image_clear(out);
+    return -1;
   }
   flog(o, "%s: not modified, using %s", url, rec->image);
   return 0;

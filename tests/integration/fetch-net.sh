@@ -315,6 +315,8 @@ page chan "$TPL" "https://localhost:$NET_PORT/images/{name}-{channel}.{ext}"
 slow=()
 for i in $(seq 1 8); do slow+=("https://localhost:$NET_PORT/images/localhost/walkstall.aci?n=$i&e={ext}"); done
 page slowmany "${slow[@]}"
+# The app's own URL, discovered for another name (a template without {name}).
+page impostor "https://localhost:$NET_PORT$U/app-latest-$OA.{ext}"
 # 40 endpoints, all 404.
 many=()
 for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
@@ -345,6 +347,14 @@ if [ -n "$got" ] && [ "$got" != - ]; then ok "the repeat sent If-None-Match ($go
 fi
 is "no signature is fetched for a 304" "$(reqs "$U/app-latest-$OA.aci.asc")" ""
 is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+
+# The same URL discovered for another name: the server's 304 does not make
+# the cached image the one asked for.
+net_log_reset
+act "$S1" fetch localhost/impostor
+expect_fail "a 304 for a URL another name shares: the cached image is held to the name asked" \
+  'the image is named "localhost/app", not "localhost/impostor"'
+is "... (the server did answer 304)" "$(reqs "$U/app-latest-$OA.aci" | cut -d' ' -f1)" "304"
 
 before=$(log_total)
 act "$S1" fetch localhost/app:1.0.0
