@@ -81,7 +81,7 @@ static int out_of_memory(void)
 
 static bool is_url(const char *arg)
 {
-  return strncmp(arg, "https://", 8) == 0 || strncmp(arg, "http://", 7) == 0;
+  return strncasecmp(arg, "https://", 8) == 0 || strncasecmp(arg, "http://", 7) == 0;
 }
 
 /* At most APPC_TRUST_KEY_MAX_BYTES of FD: a bigger file is no public key,
@@ -295,8 +295,14 @@ static int trust_source(struct trust_ctx *c, const char *arg)
   return trust_data(c, strcmp(arg, "-") == 0 ? "standard input" : arg, data, len);
 }
 
+/* The most keys one discovery is taken at its word for, as fetch tries at
+ * most 16 endpoints: a page may list thousands. */
+#define DISCOVERED_KEYS_MAX 16
+
 /* No KEYFILE: the keys the prefix's discovery names (ac-discovery-pubkeys),
- * one key per URL, as the key store holds one key per file. */
+ * one key per URL, as the key store holds one key per file.  Only http(s)
+ * URLs: a page naming a path ("/etc/x.key", "/dev/stdin", a fifo) would
+ * otherwise have this machine's files read and trusted. */
 static int trust_discovered(struct trust_ctx *c)
 {
   cleanup_error appc_error_t err = NULL;
@@ -316,9 +322,19 @@ static int trust_discovered(struct trust_ctx *c)
     actool_error("%s: discovery found no public keys (ac-discovery-pubkeys)", c->o->prefix);
     status = ACTOOL_EXIT_FAILURE;
   }
-  for (size_t i = 0; i < d.n_pubkeys; i++)
-    if (trust_source(c, d.pubkeys[i]) != ACTOOL_EXIT_OK)
+  if (d.n_pubkeys > DISCOVERED_KEYS_MAX)
+    actool_error("%s: discovery names %zu public keys; only the first %d are fetched", c->o->prefix,
+                 d.n_pubkeys, DISCOVERED_KEYS_MAX);
+  for (size_t i = 0; i < d.n_pubkeys && i < DISCOVERED_KEYS_MAX; i++) {
+    if (!is_url(d.pubkeys[i])) {
+      actool_error("%s: discovery names the public key \"%.200s\", which is not an http(s) URL: "
+                   "refused",
+                   c->o->prefix, d.pubkeys[i]);
       status = ACTOOL_EXIT_FAILURE;
+    } else if (trust_source(c, d.pubkeys[i]) != ACTOOL_EXIT_OK) {
+      status = ACTOOL_EXIT_FAILURE;
+    }
+  }
   appc_discovery_clear(&d);
   return status;
 }

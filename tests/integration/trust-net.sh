@@ -55,8 +55,22 @@ printf '%s\n' '<html><head>' \
   "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/two https://localhost:PORT/k1.gpg\">" \
   "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/two https://localhost:PORT/k2.gpg\">" \
   '</head></html>' >"$NET_ROOT/two.tmpl"
+# localhost/local names a file of this machine (the key of localhost/two,
+# which the test writes there) instead of a URL.
+gpgt --armor --export "$K2" >"$TMP/local.gpg"
+printf '%s\n' '<html><head>' \
+  "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/local $TMP/local.gpg\">" \
+  '</head></html>' >"$NET_ROOT/local.tmpl"
+# localhost/many names 20 key URLs (none there).
+{
+  echo '<html><head>'
+  for i in $(seq 1 20); do
+    echo "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/many https://localhost:PORT/many-$i.gpg\">"
+  done
+  echo '</head></html>'
+} >"$NET_ROOT/many.tmpl"
 net_start_nginx
-for p in app two; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
+for p in app two local many; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
 U=https://localhost:$NET_PORT
 
 # --- a key from a URL --------------------------------------------------------
@@ -123,6 +137,19 @@ check "the good key of the same prefix is trusted anyway" has_key "$S" prefix.d/
 
 act "$TMP/s5" trust --prefix=localhost/nothing --skip-fingerprint-review
 expect "a prefix without pubkeys: exit 1" 1 "localhost/nothing"
+
+act "$TMP/s6" trust --prefix=localhost/local --skip-fingerprint-review
+expect "a discovered public key that is a local path is refused, not read" 1 \
+  "discovery names the public key \"$TMP/local.gpg\", which is not an http\\(s\\) URL"
+is "... and nothing is trusted" "$(find "$TMP/s6" -path '*/trust/*' -type f 2>/dev/null | wc -l)" 0
+
+net_log_sync
+before=$(net_log_count "GET /many-")
+act "$TMP/s7" trust --prefix=localhost/many --skip-fingerprint-review
+expect "20 discovered key URLs: only the first 16 are fetched, and it says so" 1 \
+  "names 20 public keys; only the first 16 are fetched"
+net_log_sync
+is "... 16 requests" "$(($(net_log_count "GET /many-") - before))" 16
 
 act "$TMP/s5" trust --root --skip-fingerprint-review
 expect "--root without a key is a usage error" 2 "."
