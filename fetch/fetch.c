@@ -21,6 +21,7 @@
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "common/fs.h"
 #include "common/lazy.h"
 #include "appc/fetch.h"
@@ -459,10 +460,14 @@ static int cached_image(struct appc_store *s, const struct appc_fetch_options *o
 }
 
 /* The names of the images whose dependencies are being fetched, outermost
- * first: a dependency on one of them is a cycle. */
+ * first: a dependency on one of them is a cycle.  DONE: the images whose
+ * dependencies this fetch has all got already; a graph where images share
+ * dependencies is walked once, not once per path through it (two images a
+ * level, each depending on both of the next, make 2^depth paths). */
 struct visit {
   const char *names[MAX_DEPTH];
   size_t depth;
+  struct appc_strset done;
 };
 
 static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_manifest *m,
@@ -696,6 +701,8 @@ static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_man
 
   if (m->n_dependencies == 0)
     return 0;
+  if (cancelled(o))
+    return appc_error_make(err, ECANCELED, "%s: dependencies", m->name);
   if (v->depth == MAX_DEPTH)
     return appc_error_make(err, 0, "%s: dependencies nested deeper than %d", m->name, MAX_DEPTH);
   v->names[v->depth++] = m->name;
@@ -728,10 +735,14 @@ static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fe
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   size_t len = 0;
 
+  if (appc_strset_contains(&v->done, id))
+    return 0;
   if (appc_store_read_manifest(s, id, &json, &len, err) < 0 ||
-      appc_image_manifest_parse(json, len, &m, err) < 0)
+      appc_image_manifest_parse(json, len, &m, err) < 0 || fetch_manifest_deps(s, m, o, v, err) < 0)
     return -1;
-  return fetch_manifest_deps(s, m, o, v, err);
+  if (appc_strset_add(&v->done, id) < 0)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  return 0;
 }
 
 int appc_fetch_dependencies(struct appc_store *s, const char *id,
@@ -741,7 +752,9 @@ int appc_fetch_dependencies(struct appc_store *s, const char *id,
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
-  return fetch_deps(s, id, o, &v, err);
+  int r = fetch_deps(s, id, o, &v, err);
+  appc_strset_clear(&v.done);
+  return r;
 }
 
 int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv_list *labels,
@@ -753,7 +766,9 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
-  return fetch_name_with(s, &ex, o, &v, out, err);
+  int r = fetch_name_with(s, &ex, o, &v, out, err);
+  appc_strset_clear(&v.done);
+  return r;
 }
 
 int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetch_options *o,
@@ -771,5 +786,7 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
     return appc_error_make(err, 0, "%s: no network client", url);
   if (asprintf(&asc, "%s.asc", url) < 0)
     return appc_error_make(err, ENOMEM, "%s", url);
-  return fetch_endpoint(s, o, url, asc, &ex, &v, out, err);
+  int r = fetch_endpoint(s, o, url, asc, &ex, &v, out, err);
+  appc_strset_clear(&v.done);
+  return r;
 }
