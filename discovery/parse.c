@@ -195,6 +195,41 @@ static size_t tag_end(const char *s, size_t i, size_t len)
   return len;
 }
 
+/* The most attributes a start tag keeps: libxml2 compares each attribute
+ * with every earlier one of its tag, so a tag of 120,000 of them took 36 s
+ * (a 4 MiB page, minutes).  A meta tag needs three. */
+#define TAG_ATTRIBUTES_MAX 64
+
+/* The attributes of the start tag from S[FROM] (after its name) to S[END]
+ * (its '>') past the first TAG_ATTRIBUTES_MAX are blanked out. */
+static void limit_attributes(char *s, size_t from, size_t end)
+{
+  size_t count = 0, j = from;
+
+  while (j < end) {
+    if (is_space(s[j]) || s[j] == '/') {
+      j++;
+    } else if (s[j] == '=') {
+      /* the value of the attribute before: quoted, or up to a space */
+      for (j++; j < end && is_space(s[j]); j++)
+        ;
+      if (j < end && (s[j] == '"' || s[j] == '\'')) {
+        const char *q = memchr(s + j + 1, s[j], end - j - 1);
+        j = q != NULL ? (size_t) (q - s) + 1 : end;
+      } else {
+        while (j < end && !is_space(s[j]))
+          j++;
+      }
+    } else if (++count > TAG_ATTRIBUTES_MAX) {
+      memset(s + j, ' ', end - j);
+      return;
+    } else {
+      while (j < end && !is_space(s[j]) && s[j] != '=' && s[j] != '/')
+        j++;
+    }
+  }
+}
+
 /* The end of the raw text after the start tag NAME (closing at S[END]). */
 static size_t raw_text_end(const char *s, size_t end, size_t len, const char *name, size_t n)
 {
@@ -241,6 +276,8 @@ static size_t html5_fixup(char *page, size_t len)
       size_t name = i + (start_tag ? 1 : 2), n = 0;
       while (name + n < end && is_alpha(page[name + n]))
         n++;
+      if (start_tag)
+        limit_attributes(page, name + n, end);
       i = end + 1;
       if (start_tag && n == 9 && strncasecmp(page + name, "plaintext", 9) == 0)
         break; /* the rest is text: the walk stops there */

@@ -57,6 +57,35 @@ static void test_html_plain(void **state)
   appc_discovery_metas_clear(&m);
 }
 
+/* A start tag keeps its first 64 attributes: a meta tag whose own come
+ * first is read whatever follows them; one whose come after 64 others is
+ * not (and a page of 200,000 attributes in one tag parses at once). */
+static void test_html_attribute_limit(void **state)
+{
+  (void) state;
+  const char *meta = "name=\"ac-discovery\" content=\"example.com https://e.com/{name}.{ext}\" ";
+  size_t n = 200000, cap = n * 12 + 1024, len = 0;
+  char *page = malloc(cap);
+  assert_non_null(page);
+  len += (size_t) sprintf(page + len, "<html><head><meta %s", meta);
+  for (size_t i = 0; i < n; i++)
+    len += (size_t) sprintf(page + len, "a%zu='>' ", i);
+  strcpy(page + len, "></head></html>");
+  struct appc_discovery_metas m = parse_html(page);
+  assert_int_equal(m.n, 1);
+  assert_meta(&m, 0, "ac-discovery", "example.com", "https://e.com/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+
+  len = (size_t) sprintf(page, "<html><head><meta ");
+  for (size_t i = 0; i < 64; i++)
+    len += (size_t) sprintf(page + len, "x%zu=1 ", i);
+  sprintf(page + len, "%s></head></html>", meta);
+  m = parse_html(page);
+  assert_int_equal(m.n, 0);
+  appc_discovery_metas_clear(&m);
+  free(page);
+}
+
 static void test_html_messy(void **state)
 {
   (void) state;
@@ -418,6 +447,7 @@ int main(void)
       cmocka_unit_test(test_html_deep_nesting),
       cmocka_unit_test(test_html_text_is_not_meta),
       cmocka_unit_test(test_html_meta_after_text),
+      cmocka_unit_test(test_html_attribute_limit),
       cmocka_unit_test(test_link_two_in_one),
       cmocka_unit_test(test_link_params),
       cmocka_unit_test(test_link_malformed),
