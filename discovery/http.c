@@ -374,18 +374,25 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
   if (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(url, "http://", 7) == 0 && !h->opts.allow_http)
     return appc_error_tag(err, EPROTONOSUPPORT, "%s: plain http is not allowed", url);
-  if (rc == CURLE_UNSUPPORTED_PROTOCOL && !h->opts.allow_http) {
-    /* A redirect to a scheme the policy refuses: name where it went. */
+  if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
+    /* A redirect to a scheme the policy refuses: name where it went, and
+     * the rule (only a plain http one may be allowed). */
     char *target = NULL;
     if ((curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &target) != CURLE_OK ||
          target == NULL) &&
         curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &target) != CURLE_OK)
       target = NULL;
-    if (target != NULL && strcmp(target, url) != 0)
+    if (target != NULL && strcmp(target, url) != 0 && strncasecmp(target, "http://", 7) == 0 &&
+        !h->opts.allow_http)
       return appc_error_tag(err, EPROTONOSUPPORT,
                             "%s: redirected to %s, and a redirect from https to plain http is "
                             "not followed",
                             url, target);
+    if (target != NULL && strcmp(target, url) != 0)
+      return appc_error_make(err, 0,
+                             "%s: redirected to %.200s, whose scheme is never followed (only "
+                             "https, and http with --insecure-options=http)",
+                             url, target);
   }
   return appc_error_make(err, 0, "%s: %s", url,
                          h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));

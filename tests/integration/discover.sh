@@ -595,6 +595,7 @@ expect_count "--insecure-options=http: the http:// request" \
 # credentials for localhost, once asked for, must not follow a redirect to
 # another host (127.0.0.1: the same server, a different name).
 conf downgrade "location = /downgrade/app { return 302 http://localhost:$NET_HTTP_PORT/downgrade-target/app\$is_args\$args; }"
+conf tofile 'location = /tofile/app { return 302 file:///etc/passwd; }'
 conf leak 'location = /leak/app {' \
   '  if ($http_authorization = "") { return 401; }' \
   "  return 302 https://127.0.0.1:$NET_PORT/leak-target/app\$is_args\$args;" \
@@ -606,6 +607,12 @@ if net_reload; then
     "redirected to http://localhost:$NET_HTTP_PORT/downgrade-target/app" 'from https to plain http is not followed'
   expect_count "https -> http redirect: the http server got no request" \
     "$(net_log_count "$NET_HTTP_PORT \"GET ")" -eq 0
+  disc localhost/tofile/app
+  expect_fail "a redirect to file:// is refused, naming the rule (no hint about plain http)" 1 \
+    'redirected to file:///etc/passwd, whose scheme is never followed'
+  cp "$TMP/.err" "$TMP/tofile.err"
+  check "... and the message does not suggest --insecure-options=http" \
+    bash -c '! grep -q "insecure-options=http allows" "$1"' _ "$TMP/tofile.err"
 
   net_log_reset
   act --dir="$(store "$basic_ok")" --cacert="$NET_CA" --port="$NET_PORT" discover localhost/leak/app
