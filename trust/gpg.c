@@ -184,14 +184,16 @@ const char *appc_trust_single_imported_key(gpgme_import_result_t res, size_t *di
 int appc_trust_import_key_file(gpgme_ctx_t ctx, const char *path, const char *fingerprint,
                                appc_error_t *err)
 {
-  cleanup_close int fd = -1;
+  cleanup_free char *key = NULL;
   cleanup_gpgme_data gpgme_data_t data = NULL;
   gpgme_error_t e;
-  size_t distinct;
+  size_t distinct, len = 0;
 
-  if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-    return appc_error_make(err, errno, "%s", path);
-  if ((e = gpgme_data_new_from_fd(&data, fd)) != 0)
+  if (appc_read_file_at(AT_FDCWD, path, APPC_TRUST_KEY_MAX_BYTES, APPC_READ_REGULAR, &key, &len,
+                        err) < 0 ||
+      appc_openpgp_check(key, len, APPC_OPENPGP_KEY, path, err) < 0)
+    return -1;
+  if ((e = gpgme_data_new_from_mem(&data, key, len, 0)) != 0)
     return appc_trust_gpgme_failure(err, e, path);
   if ((e = gpgme_op_import(ctx, data)) != 0)
     return appc_error_make(err, 0, "%s: cannot import the trusted key: %s", path,

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
 #include <gpgme.h>
 
 #include "common/lazy.h"
@@ -72,6 +74,23 @@ int appc_trust_new_context(const char *home, gpgme_ctx_t *out, appc_error_t *err
 
 /* "WHAT: gpgme's message", returning -1. */
 int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *what);
+
+/* ---- packets.c ---- */
+
+/* The OpenPGP packet tags (RFC 4880, 4.3) a file may hold, as a mask. */
+#define APPC_OPENPGP_TAG(t) (UINT32_C(1) << (t))
+#define APPC_OPENPGP_SIGNATURE APPC_OPENPGP_TAG(2)
+/* (secret keys too, 5 and 7, which the key store refuses with a message
+ * of its own) */
+#define APPC_OPENPGP_KEY                                                                           \
+  (APPC_OPENPGP_TAG(2) | APPC_OPENPGP_TAG(5) | APPC_OPENPGP_TAG(6) | APPC_OPENPGP_TAG(7) |         \
+   APPC_OPENPGP_TAG(12) | APPC_OPENPGP_TAG(13) | APPC_OPENPGP_TAG(14) | APPC_OPENPGP_TAG(17))
+/* Whether DATA (LEN bytes; binary, or armored, or a clearsigned text) holds
+ * only packets whose tags ALLOWED has, read from their headers without
+ * unpacking anything: a signature or a key holds no compressed data, and
+ * compressed packets nested in each other are gigabytes for gpg. */
+int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const char *what,
+                       appc_error_t *err);
 
 /* The one primary key that an import brought in (new or already there),
  * or NULL when it brought none or several; *DISTINCT tells which. */

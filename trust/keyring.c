@@ -11,10 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <gpgme.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "trust/internal.h"
+
+/* The most a keyring file may hold: Debian's archive keyring is 60 KB. */
+#define KEYRING_MAX (16u << 20)
 
 static void temp_home_removep(char **home)
 {
@@ -24,14 +29,25 @@ static void temp_home_removep(char **home)
 
 static int import_keyring(gpgme_ctx_t ctx, const char *keyring, appc_error_t *err)
 {
-  cleanup_close int fd = open(keyring, O_RDONLY | O_CLOEXEC);
+  cleanup_free char *keys = NULL;
   cleanup_gpgme_data gpgme_data_t data = NULL;
   gpgme_import_result_t res;
   gpgme_error_t e;
+  size_t len = 0;
 
+  cleanup_free char *what = NULL;
+  if (asprintf(&what, "keyring %s", keyring) < 0) {
+    what = NULL;
+    return appc_error_make(err, ENOMEM, "keyring %s", keyring);
+  }
+  int fd = open(keyring, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return appc_error_make(err, errno, "keyring %s", keyring);
-  if ((e = gpgme_data_new_from_fd(&data, fd)) != 0)
+    return appc_error_make(err, errno, "%s", what);
+  int r = appc_read_fd(fd, what, KEYRING_MAX, &keys, &len, err);
+  close(fd);
+  if (r < 0 || appc_openpgp_check(keys, len, APPC_OPENPGP_KEY, what, err) < 0)
+    return -1;
+  if ((e = gpgme_data_new_from_mem(&data, keys, len, 0)) != 0)
     return appc_trust_gpgme_failure(err, e, keyring);
   if ((e = gpgme_op_import(ctx, data)) != 0)
     return appc_error_make(err, 0, "keyring %s: cannot import it: %s", keyring, gpgme_strerror(e));
@@ -108,6 +124,10 @@ int appc_trust_verify_keyring(const char *keyring, const char *tmpdir, const cha
     *plain = NULL;
   if (appc_trust_temp_home_at(tmpdir, &home, err) < 0 ||
       appc_trust_new_context(home, &ctx, err) < 0 || import_keyring(ctx, keyring, err) < 0)
+    return -1;
+  /* the signature, detached or after the clearsigned text */
+  if (appc_openpgp_check(sig != NULL ? sig : data, sig != NULL ? sig_len : len,
+                         APPC_OPENPGP_SIGNATURE, what, err) < 0)
     return -1;
   if ((e = gpgme_data_new_from_mem(&text, data, len, 0)) != 0 ||
       (sig != NULL && (e = gpgme_data_new_from_mem(&signature, sig, sig_len, 0)) != 0) ||

@@ -133,6 +133,8 @@ static int import_one_key(gpgme_ctx_t ctx, const char *data, size_t len, const c
   if (len > APPC_TRUST_KEY_MAX_BYTES)
     return appc_error_make(err, 0, "%s: larger than %u bytes: not a public key", origin,
                            APPC_TRUST_KEY_MAX_BYTES);
+  if (appc_openpgp_check(data, len, APPC_OPENPGP_KEY, origin, err) < 0)
+    return -1;
   if ((e = gpgme_data_new_from_mem(&d, data, len, 0)) != 0)
     return appc_trust_gpgme_failure(err, e, origin);
   if ((e = gpgme_op_import(ctx, d)) != 0)

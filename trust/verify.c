@@ -19,6 +19,7 @@
 #include "common/lazy.h"
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "trust/internal.h"
 
 /* gpgme's buffer for piping the ACI to gpg: a pipe's capacity.  Measured
@@ -150,6 +151,10 @@ static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, const char 
   return untrusted_signer(asc_path, key->fpr, name, keys, err);
 }
 
+/* The most a signature file may hold (a signature is some hundreds of
+ * bytes; fetch downloads at most 1 MiB of one). */
+#define SIGNATURE_MAX (1u << 20)
+
 static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char *aci_path,
                             const char *asc_path, const char *name,
                             const struct appc_trust_keys *keys, struct appc_trust_result *out,
@@ -161,7 +166,13 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   gpgme_error_t e;
   size_t n = 0;
 
-  if ((e = gpgme_data_new_from_fd(&sig_data, asc_fd)) != 0 ||
+  cleanup_free char *sig = NULL;
+  size_t sig_len = 0;
+  if (appc_read_fd(asc_fd, asc_path, SIGNATURE_MAX, &sig, &sig_len, err) < 0)
+    return -1;
+  if (appc_openpgp_check(sig, sig_len, APPC_OPENPGP_SIGNATURE, asc_path, err) < 0)
+    return -1;
+  if ((e = gpgme_data_new_from_mem(&sig_data, sig, sig_len, 0)) != 0 ||
       (e = gpgme_data_new_from_fd(&aci_data, aci_fd)) != 0)
     return appc_trust_gpgme_failure(err, e, asc_path);
   /* An older gpgme without the flag is only slower. */

@@ -270,6 +270,19 @@ S=$(new_store empty)
 trust_key "$S" example.com/app "$K_APP"
 refused "an empty .asc is refused" 'empty\.aci\.asc: not an OpenPGP signature' "$S" "$IN/empty.aci"
 
+# A signed message (gpg --sign: compressed data holding the file and its
+# signature), where a detached signature belongs: refused from its packet
+# headers, before gpg would unpack anything (nested compressed packets
+# unpack to gigabytes).
+cp "$IN/app.aci" "$IN/compressed.aci"
+gpgt --yes --local-user "$K_APP!" --armor --compress-level 6 --output "$IN/compressed.aci.asc" \
+  --sign "$IN/app.aci"
+S=$(new_store compressed)
+trust_key "$S" example.com/app "$K_APP"
+refused "a .asc of compressed data is refused before gpg reads it" \
+  'compressed\.aci\.asc: not an OpenPGP signature: .*packet of tag 8 \(compressed data\)' \
+  "$S" "$IN/compressed.aci"
+
 cp "$IN/app.aci" "$IN/swapped.aci"
 sign "$K_APP" "$IN/appx.aci" "$IN/swapped.aci.asc"
 S=$(new_store swapped)

@@ -21,6 +21,7 @@
 #include "appc/store.h"
 #include "appc/trust.h"
 #include "common/macros.h"
+#include "trust/internal.h"
 
 /* Fingerprint-shaped names for key files; their content does not matter to
  * the selection. */
@@ -367,6 +368,57 @@ static int teardown(void **state)
   return 0;
 }
 
+/* The packets of a signature or a key are read before gpg sees them: a
+ * compressed packet (which gpg would unpack, gigabytes from 3 KB) and data
+ * packets are refused; so are garbage and cut packets. */
+static void test_openpgp_packets_checked_before_gpg(void **state)
+{
+  (void) state;
+  appc_error_t err = NULL;
+  /* a signature packet (new format, tag 2, 3 bytes of body) */
+  static const char sig[] = {(char) 0xc2, 3, 4, 0, 1};
+  /* the same in the old format, then a user ID (tag 13) */
+  static const char old_sig_uid[] = {(char) 0x88, 2, 4, 0, (char) 0xb4, 1, 'x'};
+  /* compressed data: new format (tag 8), old format of no stated length */
+  static const char compressed[] = {(char) 0xc8, 2, 1, 0};
+  static const char old_compressed[] = {(char) 0xa3, 1, 0x78};
+  static const char cut[] = {(char) 0xc2, 9, 4};
+  static const char armored[] = "-----BEGIN PGP SIGNATURE-----\n"
+                                "Comment: the packet above, armored\n"
+                                "\n"
+                                "yAIBAA==\n"
+                                "=abcd\n"
+                                "-----END PGP SIGNATURE-----\n";
+  static const char clearsigned[] = "-----BEGIN PGP SIGNED MESSAGE-----\n"
+                                    "Hash: SHA256\n\nsome text\n"
+                                    "-----BEGIN PGP SIGNATURE-----\n\n"
+                                    "wgMEAAE=\n"
+                                    "-----END PGP SIGNATURE-----\n";
+
+  assert_ok(appc_openpgp_check(sig, sizeof sig, APPC_OPENPGP_SIGNATURE, "s", &err), &err);
+  assert_ok(appc_openpgp_check(old_sig_uid, sizeof old_sig_uid, APPC_OPENPGP_KEY, "k", &err), &err);
+  assert_ok(appc_openpgp_check(clearsigned, strlen(clearsigned), APPC_OPENPGP_SIGNATURE, "c", &err),
+            &err);
+  assert_error_contains(
+      appc_openpgp_check(old_sig_uid, sizeof old_sig_uid, APPC_OPENPGP_SIGNATURE, "s", &err), &err,
+      "s: not an OpenPGP signature: it holds a packet of tag 13, which a signature never has");
+  assert_error_contains(
+      appc_openpgp_check(compressed, sizeof compressed, APPC_OPENPGP_KEY, "k", &err), &err,
+      "k: holds no OpenPGP public key: it holds a packet of tag 8 (compressed data)");
+  assert_error_contains(
+      appc_openpgp_check(old_compressed, sizeof old_compressed, APPC_OPENPGP_SIGNATURE, "s", &err),
+      &err, "a packet of tag 8 (compressed data), of no stated length");
+  assert_error_contains(
+      appc_openpgp_check(armored, strlen(armored), APPC_OPENPGP_SIGNATURE, "a", &err), &err,
+      "a: not an OpenPGP signature: it holds a packet of tag 8 (compressed data)");
+  assert_error_contains(appc_openpgp_check(cut, sizeof cut, APPC_OPENPGP_SIGNATURE, "s", &err),
+                        &err, "s: not an OpenPGP signature: a packet is cut short");
+  assert_error_contains(appc_openpgp_check("garbage\n", 8, APPC_OPENPGP_SIGNATURE, "g", &err), &err,
+                        "g: not an OpenPGP signature");
+  assert_error_contains(appc_openpgp_check("", 0, APPC_OPENPGP_KEY, "e", &err), &err,
+                        "e: holds no OpenPGP public key");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -381,6 +433,7 @@ int main(void)
       cmocka_unit_test_teardown(test_missing_signature_is_flagged, teardown),
       cmocka_unit_test_teardown(test_garbage_signature_is_refused_and_leaves_nothing, teardown),
       cmocka_unit_test_teardown(test_bad_key_file_is_refused_naming_it, teardown),
+      cmocka_unit_test(test_openpgp_packets_checked_before_gpg),
   };
   gpgme_check_version(NULL);
   return cmocka_run_group_tests_name("trust", tests, NULL, NULL);

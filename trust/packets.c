@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The OpenPGP packets (RFC 4880, section 4) of a signature or a key, looked
+ * at before gpg reads them.  A signature is signature packets and a key is
+ * key, user ID and signature packets; neither ever holds a compressed or a
+ * literal data packet.  gpg would decompress what it is given: 3 KB of
+ * compressed packets nested in each other unpack to gigabytes, minutes of
+ * gpg's time, which no deadline of ours and no SIGTERM interrupts (gpgme
+ * waits for it).  So the packet headers are read here, without unpacking
+ * anything, and a file with any other packet is refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+
+#include "common/cleanup.h"
+#include "common/lazy.h"
+#include "trust/internal.h"
+
+#define ARMOR_BEGIN "-----BEGIN PGP "
+#define ARMOR_END "-----END PGP "
+
+/* How a file that is not what ALLOWED describes is called: the words the
+ * key store and verification use for gpg's own refusals. */
+static const char *not_one(uint32_t allowed)
+{
+  return allowed == APPC_OPENPGP_SIGNATURE ? "not an OpenPGP signature"
+                                           : "holds no OpenPGP public key";
+}
+
+/* The name of the data packets, which a signature or a key never has. */
+static const char *data_tag(unsigned tag)
+{
+  return tag == 8 ? " (compressed data)" : tag == 11 ? " (literal data)" : "";
+}
+
+/* The packets of DATA (LEN bytes), each header read and its body skipped. */
+static int check_packets(const unsigned char *data, size_t len, uint32_t allowed, const char *what,
+                         appc_error_t *err)
+{
+  size_t i = 0;
+
+  if (len == 0)
+    return appc_error_make(err, 0, "%s: %s", what, not_one(allowed));
+  while (i < len) {
+    unsigned b = data[i++], tag;
+    uint64_t body = 0;
+    if (!(b & 0x80))
+      return appc_error_make(err, 0, "%s: %s (byte %zu is no packet header)", what,
+                             not_one(allowed), i - 1);
+    if (b & 0x40) { /* new format */
+      tag = b & 0x3f;
+      if (i >= len)
+        goto truncated;
+      unsigned l0 = data[i++];
+      if (l0 < 192) {
+        body = l0;
+      } else if (l0 < 224) {
+        if (i >= len)
+          goto truncated;
+        body = ((uint64_t) (l0 - 192) << 8) + data[i++] + 192;
+      } else if (l0 == 255) {
+        if (len - i < 4)
+          goto truncated;
+        body = (uint64_t) data[i] << 24 | (uint64_t) data[i + 1] << 16 |
+               (uint64_t) data[i + 2] << 8 | data[i + 3];
+        i += 4;
+      } else {
+        return appc_error_make(err, 0,
+                               "%s: %s: a packet of tag %u%s, of partial lengths, as only "
+                               "data packets have",
+                               what, not_one(allowed), tag, data_tag(tag));
+      }
+    } else { /* old format */
+      tag = (b >> 2) & 0x0f;
+      unsigned n = (b & 3) == 3 ? 0 : 1u << (b & 3);
+      if (n == 0)
+        return appc_error_make(err, 0,
+                               "%s: %s: a packet of tag %u%s, of no stated length, as only "
+                               "data packets have",
+                               what, not_one(allowed), tag, data_tag(tag));
+      if (len - i < n)
+        goto truncated;
+      for (unsigned k = 0; k < n; k++)
+        body = body << 8 | data[i++];
+    }
+    if (tag >= 32 || !(allowed & (UINT32_C(1) << tag)))
+      return appc_error_make(err, 0, "%s: %s: it holds a packet of tag %u%s, which %s never has",
+                             what, not_one(allowed), tag, data_tag(tag),
+                             allowed == APPC_OPENPGP_SIGNATURE ? "a signature" : "a key");
+    if (body > len - i)
+      goto truncated;
+    i += (size_t) body;
+  }
+  return 0;
+truncated:
+  return appc_error_make(err, 0, "%s: %s: a packet is cut short", what, not_one(allowed));
+}
+
+/* The end of the line from P (its '\n', or END). */
+static const char *line_end(const char *p, const char *end)
+{
+  const char *nl = memchr(p, '\n', (size_t) (end - p));
+  return nl != NULL ? nl : end;
+}
+
+static const char *next_line(const char *p, const char *end)
+{
+  const char *e = line_end(p, end);
+  return e < end ? e + 1 : end;
+}
+
+static bool starts_with(const char *p, const char *end, const char *s)
+{
+  size_t n = strlen(s);
+  return (size_t) (end - p) >= n && memcmp(p, s, n) == 0;
+}
+
+static bool blank_line(const char *p, const char *end)
+{
+  for (const char *e = line_end(p, end); p < e; p++)
+    if (*p != ' ' && *p != '\t' && *p != '\r')
+      return false;
+  return true;
+}
+
+/* The base64 of the armored block from P (after its "BEGIN" line and its
+ * header lines) up to its checksum or "END" line, decoded and its packets
+ * checked.  *NEXT: the line after the block's "END" line. */
+static int check_armored_body(const char *p, const char *end, uint32_t allowed, const char *what,
+                              const char **next, appc_error_t *err)
+{
+  cleanup_free char *b64 = malloc((size_t) (end - p) + 1);
+  cleanup_free unsigned char *bin = NULL;
+  size_t n = 0, pad = 0;
+
+  if (b64 == NULL)
+    return appc_error_make(err, ENOMEM, "%s", what);
+  for (; p < end && *p != '=' && !starts_with(p, end, "-----"); p = next_line(p, end))
+    for (const char *c = p, *e = line_end(p, end); c < e; c++)
+      if (*c != ' ' && *c != '\t' && *c != '\r')
+        b64[n++] = *c;
+  while (p < end && !starts_with(p, end, ARMOR_END))
+    p = next_line(p, end);
+  if (p == end)
+    return appc_error_make(err, 0, "%s: %s: an armored block without its END line", what,
+                           not_one(allowed));
+  *next = next_line(p, end);
+  while (n > 0 && b64[n - 1] == '=' && pad < 2)
+    n--, pad++;
+  /* EVP_DecodeBlock wants whole groups of four, the padding included */
+  for (size_t k = 0; k < pad; k++)
+    b64[n + k] = '=';
+  n += pad;
+  if (n == 0 || n % 4 != 0 || (bin = malloc(n / 4 * 3)) == NULL)
+    return appc_error_make(err, n == 0 || n % 4 != 0 ? 0 : ENOMEM,
+                           "%s: %s: armored data that is not base64", what, not_one(allowed));
+  int got = EVP_DecodeBlock(bin, (const unsigned char *) b64, (int) n);
+  if (got < 0 || (size_t) got < pad)
+    return appc_error_make(err, 0, "%s: %s: armored data that is not base64", what,
+                           not_one(allowed));
+  return check_packets(bin, (size_t) got - pad, allowed, what, err);
+}
+
+int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const char *what,
+                       appc_error_t *err)
+{
+  const char *p = data, *end = data + len;
+  size_t blocks = 0;
+
+  if (len > 0 && ((unsigned char) data[0] & 0x80))
+    return check_packets((const unsigned char *) data, len, allowed, what, err);
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
+    return appc_error_prefix(err, "%s", what);
+  while (p < end) {
+    if (!starts_with(p, end, ARMOR_BEGIN)) {
+      p = next_line(p, end); /* text around the armor, which gpg skips too */
+      continue;
+    }
+    if (starts_with(p, end, ARMOR_BEGIN "SIGNED MESSAGE-----")) {
+      /* a clearsigned text: its lines are not packets; the signature's
+       * block follows it */
+      for (p = next_line(p, end); p < end && !starts_with(p, end, ARMOR_BEGIN "SIGNATURE-----");)
+        p = next_line(p, end);
+      continue;
+    }
+    /* header lines ("Version: ...") up to the empty line */
+    for (p = next_line(p, end);
+         p < end && !blank_line(p, end) && memchr(p, ':', (size_t) (line_end(p, end) - p)) != NULL;)
+      p = next_line(p, end);
+    if (p < end && blank_line(p, end))
+      p = next_line(p, end);
+    if (check_armored_body(p, end, allowed, what, &p, err) < 0)
+      return -1;
+    blocks++;
+  }
+  if (blocks == 0)
+    return appc_error_make(err, 0, "%s: %s", what, not_one(allowed));
+  return 0;
+}
