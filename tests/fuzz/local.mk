@@ -26,6 +26,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-yaml \
 	tests/fuzz/fuzz-containerfile \
 	tests/fuzz/fuzz-containerignore \
+	tests/fuzz/fuzz-openpgp \
 	tests/fuzz/fuzz-debian-control \
 	tests/fuzz/fuzz-device \
 	tests/fuzz/fuzz-metadata-wire
@@ -105,6 +106,9 @@ tests_fuzz_fuzz_containerfile_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_containerignore_SOURCES = tests/fuzz/fuzz-containerignore.c
 tests_fuzz_fuzz_containerignore_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_containerignore_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_openpgp_SOURCES = tests/fuzz/fuzz-openpgp.c
+tests_fuzz_fuzz_openpgp_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_openpgp_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
 tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)
