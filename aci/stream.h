@@ -197,6 +197,7 @@ void appc_tar_reader_free(struct appc_tar_reader *r);
  * (rewrite). */
 struct appc_aci_checker {
   struct appc_strset seen;
+  struct appc_strset dirs; /* those of SEEN that are directories */
   bool have_manifest;
   bool have_rootfs;
 };

@@ -6,10 +6,15 @@
  * else lives under rootfs/, no name appears twice, names are relative and
  * never climb with "..".  "./" prefixes and a top-level "." entry are
  * accepted as the reference does.  Hard links must point inside rootfs/ so
- * that extracting an image can never link to a file outside it. */
+ * that extracting an image can never link to a file outside it, and at an
+ * earlier entry that is not a directory (no file system links one).  A name
+ * is at most PATH_MAX - 1 bytes: no tool could make or remove a deeper
+ * path by its name, and removing one 30,000 directories deep by recursion
+ * overflowed the stack. */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <archive.h>
@@ -43,6 +48,8 @@ static int check_hardlink(const struct appc_aci_checker *c, struct archive_entry
   if (!appc_strset_contains(&c->seen, tcanon))
     return appc_error_make(err, 0, "%s: hard link to %s, which is not an earlier entry", canon,
                            target);
+  if (appc_strset_contains(&c->dirs, tcanon))
+    return appc_error_make(err, 0, "%s: hard link to %s, a directory", canon, target);
   return 0;
 }
 
@@ -80,6 +87,9 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
     return appc_error_make(err, 0, "entry without a name");
   if (appc_entry_name_canon(raw, &canon, err) < 0)
     return -1;
+  if (strlen(canon) >= PATH_MAX)
+    return appc_error_make(err, 0, "%.100s...: a name of %zu bytes, longer than a path can be (%d)",
+                           canon, strlen(canon), PATH_MAX - 1);
   if (canon[0] == '\0') {
     /* The archive's own top directory ("." or "./"), as tar -C dir . makes. */
     *role = APPC_ENTRY_IGNORED;
@@ -93,6 +103,9 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
     return appc_error_make(err, ENOMEM, "%s", canon);
   if (r == 0)
     return appc_error_make(err, 0, "%s: duplicate entry", canon);
+  if (archive_entry_filetype(entry) == AE_IFDIR && archive_entry_hardlink(entry) == NULL &&
+      appc_strset_add(&c->dirs, canon) < 0)
+    return appc_error_make(err, ENOMEM, "%s", canon);
   if (*role == APPC_ENTRY_MANIFEST)
     c->have_manifest = true;
   if (strcmp(canon, "rootfs") == 0)
@@ -115,6 +128,7 @@ int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err)
 void appc_aci_checker_clear(struct appc_aci_checker *c)
 {
   appc_strset_clear(&c->seen);
+  appc_strset_clear(&c->dirs);
 }
 
 void appc_aci_info_clear(struct appc_aci_info *info)

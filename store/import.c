@@ -58,13 +58,30 @@ static int check_not_below_symlink(const struct safety *sf, const char *canon, a
   return 0;
 }
 
+/* Whether E is a hard link to a symlink of the archive: then it is one
+ * too, under its own name. */
+static bool links_a_symlink(const struct safety *sf, struct archive_entry *e)
+{
+  const char *target = archive_entry_hardlink(e);
+  cleanup_free char *canon = NULL;
+  appc_error_t ignored = NULL;
+
+  if (target == NULL || appc_strset_size(&sf->symlinks) == 0)
+    return false;
+  /* (the ACI rules checked the target already) */
+  bool r = appc_entry_name_canon(target, &canon, &ignored) == 0 &&
+           appc_strset_contains(&sf->symlinks, canon);
+  appc_error_release(&ignored);
+  return r;
+}
+
 static int check_safety(struct safety *sf, struct archive_entry *e, const char *canon,
                         appc_error_t *err)
 {
   if (check_not_below_symlink(sf, canon, err) < 0)
     return -1;
-  if (archive_entry_filetype(e) == AE_IFLNK && archive_entry_hardlink(e) == NULL &&
-      appc_strset_add(&sf->symlinks, canon) < 0)
+  bool symlink = archive_entry_filetype(e) == AE_IFLNK && archive_entry_hardlink(e) == NULL;
+  if ((symlink || links_a_symlink(sf, e)) && appc_strset_add(&sf->symlinks, canon) < 0)
     return appc_error_make(err, ENOMEM, "%s", canon);
   return 0;
 }

@@ -131,6 +131,10 @@ craft "$IN/hardlink-dotdot.aci" '[{"name":"rootfs/h","type":"hardlink","link":".
 craft "$IN/hardlink-rootfs-dotdot.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/../../etc/passwd"}]'
 craft "$IN/hardlink-absolute.aci" '[{"name":"rootfs/h","type":"hardlink","link":"/etc/passwd"}]'
 craft "$IN/hardlink-host.aci" "[{\"name\":\"rootfs/h\",\"type\":\"hardlink\",\"link\":\"$HOST/secret\"}]"
+craft "$IN/hardlink-to-symlink.aci" "[{\"name\":\"rootfs/a\",\"type\":\"symlink\",\"link\":\"$SENT\"},{\"name\":\"rootfs/b\",\"type\":\"hardlink\",\"link\":\"rootfs/a\"},{\"name\":\"rootfs/b/$P-hls\"}]"
+craft "$IN/hardlink-to-dir.aci" '[{"name":"rootfs/d","type":"dir"},{"name":"rootfs/h","type":"hardlink","link":"rootfs/d"}]'
+deep=rootfs$(printf '/d%.0s' {1..2100})
+craft "$IN/too-deep.aci" "[{\"name\":\"$deep\"}]"
 craft "$IN/hardlink-later.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/later"},{"name":"rootfs/later"}]'
 craft "$IN/hardlink-missing.aci" '[{"name":"rootfs/h","type":"hardlink","link":"rootfs/missing"}]'
 craft "$IN/hardlink-manifest.aci" '[{"name":"rootfs/h","type":"hardlink","link":"manifest"}]'
@@ -190,6 +194,10 @@ refused "rootfs/dir/link -> a host directory, then rootfs/dir/link/sub/NAME" "$I
 refused "a symlink, then a directory entry below it" "$IN/symlink-then-dir.aci" "rootfs/link/$P-newdir"
 refused "a symlink, then a symlink below it" "$IN/symlink-then-symlink.aci" "rootfs/link/$P-evil"
 refused "a symlink, then a hard link named below it" "$IN/symlink-then-hardlink.aci" "rootfs/link/$P-hl"
+refused "a hard link to a symlink, then an entry below the hard link" "$IN/hardlink-to-symlink.aci" \
+  "rootfs/b/$P-hls"
+refused "a hard link to a directory" "$IN/hardlink-to-dir.aci" rootfs/h
+refused "an entry 2,100 directories deep (a name longer than PATH_MAX)" "$IN/too-deep.aci"
 refused "a symlink, then a file of the same name" "$IN/symlink-then-file.aci"
 
 # --- hard links to what is not an earlier entry under rootfs/ -----------------
