@@ -477,13 +477,18 @@ static int dir_meta(struct appc_render *r, int dir_fd, const char *name, struct 
 
 static const unsigned char zeros[64 * 1024];
 
-static void hash_zeros(EVP_MD_CTX *sha, uint64_t n)
+/* Hash N zero bytes (a hole): a sparse file may say it is terabytes, so
+ * this is where a render can be cancelled inside an entry. */
+static int hash_zeros(const struct appc_render *r, uint64_t n, appc_error_t *err)
 {
-  while (n > 0) {
+  for (unsigned k = 1; n > 0; k++) {
     size_t chunk = n < sizeof zeros ? (size_t) n : sizeof zeros;
-    EVP_DigestUpdate(sha, zeros, chunk);
+    EVP_DigestUpdate(r->sha, zeros, chunk);
     n -= chunk;
+    if (k % 1024 == 0 && is_cancelled(r))
+      return appc_error_make(err, ECANCELED, "render");
   }
+  return 0;
 }
 
 static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
@@ -513,6 +518,10 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
 
   if (r->sha != NULL && EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
     return appc_error_make(err, ENOMEM, "sha256");
+  /* The file's size first: one the file system cannot hold fails now, not
+   * after its holes were hashed (a header may claim 2^62 bytes). */
+  if (size > 0 && ftruncate(fd, (off_t) size) < 0)
+    return appc_error_make(err, errno, "truncate to %llu bytes", (unsigned long long) size);
   while ((ret = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
     if (ret < ARCHIVE_WARN)
       return appc_error_make(err, 0, "%s",
@@ -520,21 +529,17 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
                                                              : "invalid tar data");
     if (off < 0 || (uint64_t) off < pos)
       return appc_error_make(err, 0, "invalid sparse file map");
-    if (r->sha != NULL)
-      hash_zeros(r->sha, (uint64_t) off - pos);
+    if (r->sha != NULL && hash_zeros(r, (uint64_t) off - pos, err) < 0)
+      return -1;
     if (pwrite_all(fd, buf, len, (off_t) off) < 0)
       return appc_error_make(err, errno, "write");
     if (r->sha != NULL)
       EVP_DigestUpdate(r->sha, buf, len);
     pos = (uint64_t) off + len;
   }
-  /* A trailing hole: the size is what the header says. */
-  if (pos < size) {
-    if (r->sha != NULL)
-      hash_zeros(r->sha, size - pos);
-    if (ftruncate(fd, (off_t) size) < 0)
-      return appc_error_make(err, errno, "truncate");
-  }
+  /* A trailing hole (the size, set above, is what the header says). */
+  if (pos < size && r->sha != NULL && hash_zeros(r, size - pos, err) < 0)
+    return -1;
   if (r->sha != NULL)
     EVP_DigestFinal_ex(r->sha, sha256, NULL);
   return 0;

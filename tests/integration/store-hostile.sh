@@ -212,6 +212,31 @@ refused "a hard link to an entry the image does not hold" "$IN/hardlink-missing.
 refused "a hard link to the manifest" "$IN/hardlink-manifest.aci" rootfs/h
 is "the host file still has one link" "$(stat -c %h "$HOST/secret")" 1
 
+# --- a sparse file of 2^62 bytes -----------------------------------------------
+# A valid image: the store takes it; rendering fails at once (the file system
+# holds no such file) instead of hashing 2^62 bytes of holes first.
+python3 - "$IN/sparse-huge.aci" <<'PY'
+import io, sys, tarfile
+m = b'{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/sparse"}'
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("manifest"); i.size = len(m); t.addfile(i, io.BytesIO(m))
+    i = tarfile.TarInfo("rootfs"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+    # PAX 1.0 sparse: the map (one 1-byte chunk at 0) leads the data
+    data = (b"1\n0\n1\n" + bytes(506)) + b"X"
+    i = tarfile.TarInfo("rootfs/GNUSparseFile.0/big")
+    i.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0",
+                     "GNU.sparse.name": "rootfs/big", "GNU.sparse.realsize": str(1 << 62)}
+    i.size = len(data); t.addfile(i, io.BytesIO(data))
+PY
+SP=$TMP/store-sparse
+check "a sparse file of 2^62 bytes is a valid image" ac "$SP" fetch "$IN/sparse-huge.aci"
+check_rejects "its render fails: the file system cannot hold it" 'big: truncate to 4611686018427387904 bytes' \
+  timeout 60 "$ACTOOL" --dir="$SP" image render example.com/sparse "$TMP/sparse-out"
+# (an export builds the store's tree of the image, hashing what it writes)
+check_rejects "so does the tree an export builds, at once, not after hashing the holes" \
+  'big: truncate to 4611686018427387904 bytes' \
+  timeout 60 "$ACTOOL" --dir="$SP" image export --format=oci example.com/sparse "oci:$TMP/sparse-oci"
+
 # --- broken archives and manifests --------------------------------------------
 
 size=$(stat -c %s "$IN/big.aci")
