@@ -178,6 +178,16 @@ static int install_blob(struct import *im, appc_error_t *err)
   return 0;
 }
 
+/* Whether the store's blob of the image just read is there, a regular
+ * file of the size just written. */
+static bool blob_intact(const struct import *im)
+{
+  struct stat st;
+
+  return fstatat(im->s->blobs_fd, im->info.image_id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(st.st_mode) && (unsigned long long) st.st_size == im->tee.written;
+}
+
 static int fill_record(struct import *im, struct appc_store_image *img, appc_error_t *err)
 {
   const struct appc_image_manifest *m = im->info.manifest;
@@ -248,8 +258,12 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
   if (read_and_copy(im, err) < 0)
     return appc_error_prefix(err, "%s", im->path);
   if (faccessat(im->s->images_fd, im->info.image_id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-    /* Already indexed: the blob we wrote is dropped unread and unsynced. */
+    /* Already indexed: the blob we wrote is dropped unread and unsynced,
+     * unless the stored one is gone or of another size (image verify
+     * says so): the copy just read matched the image ID, and replaces it. */
     *already = true;
+    if (!blob_intact(im) && install_blob(im, err) < 0)
+      return -1;
     appc_tempfile_discard(&im->blob);
     return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
   }

@@ -758,6 +758,18 @@ mv "$blob" "$TMP/plain.blob"
 check_rejects "verify: a record whose blob is missing is damage, naming the image" "$(regex_quote "$ID_PLAIN")" ac "$V" image verify
 mv "$TMP/plain.blob" "$blob"
 check_clean "verify passes once the blob is back" ac "$V" image verify
+
+# Importing the image again repairs a missing or cut blob with the copy it
+# reads (which matched the image ID); a sound one stays as it is.
+rm "$blob"
+check_clean "a record whose blob is missing: the same ACI imported again" ac "$V" fetch "$IN/plain.aci"
+check_clean "... puts the blob back: verify passes" ac "$V" image verify
+truncate -s 100 "$blob"
+check_clean "a blob cut short: the same ACI imported again" ac "$V" fetch "$IN/plain.aci"
+check_clean "... replaces it: verify passes" ac "$V" image verify
+ino=$(stat -c %i "$blob")
+check_clean "a sound blob: the same ACI imported again" ac "$V" fetch "$IN/plain.aci"
+is "... leaves it as it was (the same file)" "$(stat -c %i "$blob")" "$ino"
 info=$V/images/$ID_PLAIN/info.json
 cp "$info" "$TMP/info.bak"
 echo 'not json' >"$info"
