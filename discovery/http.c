@@ -1027,13 +1027,14 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
     if (r < 0 && status == 401 && !with_auth) {
       appc_error_release(&e);
       with_auth = true;
-      if (download_once(h, d, true, &status, &used, &e) == 0)
+      /* the answer with credentials decides, as any answer does: a 404
+       * now is final, not a failure to retry */
+      if ((r = download_once(h, d, true, &status, &used, &e)) == 0)
         return 0;
       if (status == 401) {
         appc_error_release(&e);
         return status_error(d->url, status, used == NULL, used != NULL, err);
       }
-      r = 1;
     }
     if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED)) {
       *err = e;

@@ -277,6 +277,8 @@ conf flaky 'location ^~ /images/localhost/flaky- { if (!-f $document_root/flaky-
 # Basic authentication.
 printf 'u:%s\n' "$(openssl passwd -apr1 p)" >"$NET_DIR/htpasswd"
 conf secret "location ^~ /images/localhost/secret- { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
+# 401 without credentials, 404 with them.
+conf secretgone "location = /images/localhost/secretgone-latest-$OA.aci { if (\$http_authorization = \"\") { return 401; } return 404; }"
 net_make_ca "$TMP/pki"
 net_start_nginx
 TPL="https://localhost:$NET_PORT/images/{name}-{version}-{os}-{arch}.{ext}"
@@ -302,7 +304,7 @@ cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$NET_ROOT/images/"
 cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
 cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
 for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
-  stall flaky secret; do
+  stall flaky secret secretgone; do
   page "$n"
 done
 # Two templates of equal score; the first endpoint answers 404.
@@ -768,6 +770,13 @@ expect_id "with credentials in auth.d the image is fetched" "$ID_SECRET"
 is "credentials: stored, tmp/ empty" "$(state "$S")" "list=[localhost/secret] blobs=1 tmp=0"
 is "credentials are sent only after the 401" "$(auths "$U/secret-latest-$OA.aci" | paste -sd,)" \
   '401 -,200 Basic dTpw'
+
+# A 404 to the request with credentials is an answer, not a failure to retry.
+net_log_reset
+act "$S" fetch localhost/secretgone
+expect_fail "401, then 404 with the credentials: refused" "404"
+is "... after exactly those two requests" "$(auths "$U/secretgone-latest-$OA.aci" | paste -sd,)" \
+  '401 -,404 Basic dTpw'
 
 # --- 16. several endpoints ------------------------------------------------------------------------
 
