@@ -151,18 +151,20 @@ static char *http_record_image(int dirfd, const char *name)
 }
 
 /* The image ID on the first line of a record of cache/build or cache/oci,
- * or NULL. */
+ * or NULL.  Only that line is read: a build step's record goes on with its
+ * manifest, of any size. */
 static char *first_line_image(int dirfd, const char *name)
 {
-  cleanup_free char *text = NULL;
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   cleanup_error appc_error_t ignored = NULL;
-  size_t len = 0;
+  char line[APPC_IMAGE_ID_LEN + 2] = "";
+  struct stat st;
 
-  if (appc_read_file_at(dirfd, name, HTTP_RECORD_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
-                        &len, &ignored) < 0)
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+      pread(fd, line, sizeof line - 1, 0) < (ssize_t) APPC_IMAGE_ID_LEN)
     return NULL;
-  text[strcspn(text, "\n")] = '\0';
-  return appc_validate_image_id_full(text, &ignored) == 0 ? strdup(text) : NULL;
+  line[strcspn(line, "\n")] = '\0';
+  return appc_validate_image_id_full(line, &ignored) == 0 ? strdup(line) : NULL;
 }
 
 /* A cache record (AREA: what a URL gave, a build step, an OCI layer or

@@ -136,6 +136,16 @@ check_clean "the same Containerfile again" \
   build --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web2.aci"
 is "every step after FROM is cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 19
 is "and the image ID is the first build's" "$(cat "$TMP/.out")" "$ID1"
+# A step's record holds its manifest: one of 100 KB outlives image gc, as
+# its image does.
+BIG=$TMP/bigctx
+mkdir -p "$BIG"
+printf 'FROM %s\nLABEL big=%s\nRUN echo big >/big\n' "$BASE" "$(head -c 75000 /dev/zero | tr '\0' x)" \
+  >"$BIG/Containerfile"
+check_clean "a Containerfile with a 75,000-byte label" build --file="$BIG/Containerfile" "$BIG" "$TMP/big.aci"
+check_clean "image gc" "$ACTOOL" image gc --grace=0s
+check_clean "the same Containerfile after image gc" build --file="$BIG/Containerfile" "$BIG" "$TMP/big2.aci"
+is "... is all cached still" "$(grep -c -- '^--> cached' "$TMP/.err")" 2
 check_clean "--no-cache" \
   build --no-cache --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web3.aci"
 is "--no-cache runs every step" "$(grep -c -- '^--> cached' "$TMP/.err")" 0
