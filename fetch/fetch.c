@@ -771,6 +771,21 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
   return r;
 }
 
+/* The signature of the image at URL: ".asc" ends the path, before any query
+ * ("x.aci?token=t" is signed by "x.aci.asc?token=t", as a presigned or
+ * versioned URL needs); a fragment is never sent, and is dropped. */
+static char *signature_url(const char *url)
+{
+  size_t path_end = strcspn(url, "?#");
+  const char *query = url[path_end] == '?' ? url + path_end : "";
+  size_t query_len = strcspn(query, "#");
+  char *asc = NULL;
+
+  if (asprintf(&asc, "%.*s.asc%.*s", (int) path_end, url, (int) query_len, query) < 0)
+    return NULL;
+  return asc;
+}
+
 int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetch_options *o,
                    struct appc_store_image *out, appc_error_t *err)
 {
@@ -784,7 +799,7 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
     return appc_error_tag(err, ENONET, "%s: the network is ruled out", url);
   if (o->http == NULL)
     return appc_error_make(err, 0, "%s: no network client", url);
-  if (asprintf(&asc, "%s.asc", url) < 0)
+  if ((asc = signature_url(url)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", url);
   int r = fetch_endpoint(s, o, url, asc, &ex, &v, out, err);
   appc_strset_clear(&v.done);

@@ -743,6 +743,13 @@ act "$S" fetch "https://localhost:$NET_PORT/images/byurl.aci"
 expect_id "fetch https://.../byurl.aci (signature beside it) imports it" "$ID_APP"
 is "by URL: stored, tmp/ empty" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
 
+S=$(new_store url-query)
+net_log_reset
+act "$S" fetch "https://localhost:$NET_PORT/images/byurl.aci?token=t1#frag"
+expect_id "fetch https://.../byurl.aci?token=t1 (a presigned URL) imports it" "$ID_APP"
+is "by URL with a query: the signature is asked for at byurl.aci.asc?token=t1" \
+  "$(net_log_count "GET /images/byurl.aci.asc?token=t1 ")" 1
+
 S=$(new_store url-noasc)
 act "$S" fetch "https://localhost:$NET_PORT/images/noasc.aci"
 expect_fail "fetch by URL without a .asc beside it is refused" 'noasc\.aci\.asc.*404'
