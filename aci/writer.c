@@ -27,20 +27,27 @@ struct appc_tar_writer {
   bool owner_root;
   bool closed;
   bool discard;
-  appc_error_t cb_err; /* error raised inside the write callback */
+  bool failed;         /* the sink refused a write */
+  appc_error_t cb_err; /* why, until reported */
 };
 
 static ssize_t tar_write_cb(struct archive *a, void *data, const void *buf, size_t len)
 {
   struct appc_tar_writer *w = data;
-  /* Being abandoned: libarchive flushes its buffers, nobody wants them. */
-  if (w->discard)
-    return (ssize_t) len;
-  if (appc_sink_write(w->sink, buf, len, &w->cb_err) < 0) {
-    archive_set_error(a, w->cb_err != NULL ? w->cb_err->errnum : EIO, "%s",
-                      w->cb_err != NULL ? w->cb_err->msg : "write failed");
+  /* Being abandoned (inside archive_write_free's close, whose failure
+   * frees all the same): libarchive would flush its buffers and pad the
+   * entry it was in, which may claim a terabyte; failing stops that. */
+  if (w->discard) {
+    archive_set_error(a, ECANCELED, "abandoned");
     return -1;
   }
+  if (w->failed)
+    return (ssize_t) len;
+  /* A failure is not told to libarchive: a header write that fails puts it
+   * in its fatal state, where 3.6 can no longer free its output buffer.
+   * The call that wrote reports it. */
+  if (appc_sink_write(w->sink, buf, len, &w->cb_err) < 0)
+    w->failed = true;
   return (ssize_t) len;
 }
 
@@ -52,6 +59,8 @@ static int tar_fail(struct appc_tar_writer *w, const char *what, appc_error_t *e
     w->cb_err = NULL;
     return -1;
   }
+  if (w->failed)
+    return appc_error_make(err, EIO, "%s: an earlier write failed", w->name);
   int e = archive_errno(w->a);
   return appc_error_make(
       err, 0, "%s%s%s: %s%s%s", w->name, what != NULL ? ": " : "", what != NULL ? what : "",
@@ -165,13 +174,15 @@ static int scrub_entry(struct appc_tar_writer *w, struct archive_entry *e)
 int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
                            appc_error_t *err)
 {
+  if (w->failed)
+    return tar_fail(w, NULL, err);
   if (scrub_entry(w, entry) < 0)
     return appc_error_make(err, ENOMEM, "%s", w->name);
   int r = archive_write_header(w->a, entry);
   /* ARCHIVE_WARN: a name that is not valid in the locale's charset was
    * stored as raw bytes (pax hdrcharset=BINARY), which is what a tree with
    * such names calls for. */
-  if (r >= ARCHIVE_WARN)
+  if (r >= ARCHIVE_WARN && !w->failed)
     return 0;
   return tar_fail(w, archive_entry_pathname(entry), err);
 }
@@ -180,8 +191,8 @@ int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len,
 {
   const char *p = buf;
   while (len > 0) {
-    la_ssize_t n = archive_write_data(w->a, p, len);
-    if (n <= 0)
+    la_ssize_t n = w->failed ? -1 : archive_write_data(w->a, p, len);
+    if (n <= 0 || w->failed)
       return tar_fail(w, NULL, err);
     p += n;
     len -= (size_t) n;
@@ -193,7 +204,7 @@ int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID
                           appc_error_t *err)
 {
   w->closed = true;
-  if (archive_write_close(w->a) != ARCHIVE_OK)
+  if (archive_write_close(w->a) != ARCHIVE_OK || w->failed)
     return tar_fail(w, NULL, err);
   return appc_sink_finish(w->sink, image_id, err);
 }

@@ -69,7 +69,8 @@ la_ssize_t oci_blob_read(struct archive *a, void *data, const void **out)
   (void) a;
   if (b->gz != NULL) {
     const void *p = NULL;
-    n = appc_gunzip_read(b->gz, &p, b->gz_err == NULL ? &b->gz_err : &(appc_error_t){NULL});
+    cleanup_error appc_error_t later = NULL; /* the first error is the one reported */
+    n = appc_gunzip_read(b->gz, &p, b->gz_err == NULL ? &b->gz_err : &later);
     *out = p;
   } else {
     if (b->out == NULL && (b->out = malloc(OUT_BUF)) == NULL) {
