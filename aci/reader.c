@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include <archive_entry.h>
 
 #include "aci/internal.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy.h"
 
@@ -303,6 +305,100 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
   return 1;
 }
 
+/* ---- an entry's data, as its header maps it ---- */
+
+/* The data regions of an entry, walked in order: its sparse map, or the
+ * whole entry when it has none. */
+struct regions {
+  struct archive_entry *e;
+  bool sparse, done;
+  int64_t off, end; /* the current region */
+};
+
+static void regions_next(struct regions *r)
+{
+  la_int64_t off, len;
+
+  do {
+    if (!r->sparse || archive_entry_sparse_next(r->e, &off, &len) != ARCHIVE_OK) {
+      r->done = true;
+      return;
+    }
+  } while (len == 0);
+  r->off = off;
+  r->end = off + len; /* libarchive keeps offset + length within the size */
+}
+
+static void regions_start(struct regions *r, struct archive_entry *e, int64_t size)
+{
+  *r = (struct regions){.e = e, .off = 0, .end = size};
+  /* libarchive's iterator must not be used on an entry without a map */
+  r->sparse = archive_entry_sparse_reset(e) > 0;
+  if (r->sparse)
+    regions_next(r);
+  else
+    r->done = size == 0;
+}
+
+/* Pass the regions that end at or before POS. */
+static void regions_skip_to(struct regions *r, int64_t pos)
+{
+  while (!r->done && r->end <= pos)
+    regions_next(r);
+}
+
+/* The gap [POS, END) between blocks: a hole of the map, or data missing. */
+static int walk_hole(struct regions *r, int64_t pos, int64_t end, const char *what,
+                     const struct appc_tar_data_ops *ops, appc_error_t *err)
+{
+  regions_skip_to(r, pos);
+  if (!r->done && r->off < end)
+    return appc_error_make(err, 0,
+                           "%s: the data stops at byte %lld, and the header says there is "
+                           "data up to byte %lld",
+                           what, (long long) (r->off > pos ? r->off : pos), (long long) r->end);
+  return ops->hole != NULL ? ops->hole(ops->ctx, (uint64_t) (end - pos), err) : 0;
+}
+
+int appc_tar_data_walk(struct archive *in, struct archive_entry *entry, const char *what,
+                       const struct appc_tar_data_ops *ops, appc_error_t *err)
+{
+  int64_t size = archive_entry_size(entry), pos = 0;
+  struct regions r;
+  const void *buf;
+  size_t len;
+  la_int64_t off;
+  int ret;
+
+  if (size < 0)
+    return appc_error_make(err, 0, "%s: a negative size", what);
+  regions_start(&r, entry, size);
+  while ((ret = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK ||
+         ret == ARCHIVE_WARN) {
+    if (appc_cb_cancelled(ops->cb))
+      return appc_error_make(err, ECANCELED, "%s", what);
+    if (len == 0)
+      continue;
+    if (off < pos || off > size || len > (uint64_t) (size - off))
+      return appc_error_make(err, 0, "%s: data at byte %lld, outside the entry", what,
+                             (long long) off);
+    if (off > pos && walk_hole(&r, pos, off, what, ops, err) < 0)
+      return -1;
+    regions_skip_to(&r, off);
+    if (r.done || off < r.off || off + (int64_t) len > r.end)
+      return appc_error_make(err, 0, "%s: data at byte %lld, in a hole of its sparse map", what,
+                             (long long) off);
+    if (ops->data != NULL && ops->data(ops->ctx, buf, len, err) < 0)
+      return -1;
+    pos = off + (int64_t) len;
+  }
+  if (ret != ARCHIVE_EOF)
+    return appc_error_make(err, 0, "%s: %s", what,
+                           archive_error_string(in) != NULL ? archive_error_string(in)
+                                                            : "truncated or corrupt data");
+  return pos < size ? walk_hole(&r, pos, size, what, ops, err) : 0;
+}
+
 int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error_t *err)
 {
   if (archive_read_data_skip(r->tar) >= ARCHIVE_WARN)
@@ -310,6 +406,21 @@ int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error
   /* libarchive replaces a read callback's message with "Truncated input
    * file" when skipping: the recorded cause is the one worth reporting. */
   return tar_fail(r, name, err);
+}
+
+int appc_tar_reader_check_data(struct appc_tar_reader *r, struct archive_entry *entry,
+                               const char *name, appc_error_t *err)
+{
+  struct appc_tar_data_ops check_only = {0};
+
+  if (appc_tar_data_walk(r->tar, entry, name, &check_only, err) == 0)
+    return 0;
+  /* as for a skip: the read callback's cause first */
+  if (r->cb_err != NULL) {
+    appc_error_release(err);
+    return tar_fail(r, name, err);
+  }
+  return -1;
 }
 
 int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,

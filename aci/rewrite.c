@@ -20,33 +20,13 @@
 #include "common/cleanup.h"
 #include "common/lazy.h"
 
-#define COPY_BLOCK (128 * 1024)
-
 struct rewrite_ctx {
   struct appc_tar_reader *r;
   struct appc_tar_writer *w;
   const char *manifest;
   size_t manifest_len;
-  unsigned char *buf;
+  const struct appc_callbacks *cb;
 };
-
-/* Copy the current entry's data.  archive_read_data fills holes of sparse
- * entries with zeros; the writer, which got the sparse map with the header,
- * drops them again. */
-static int copy_entry_data(struct rewrite_ctx *c, const char *name, appc_error_t *err)
-{
-  struct archive *in = appc_tar_reader_archive(c->r);
-  for (;;) {
-    la_ssize_t n = archive_read_data(in, c->buf, COPY_BLOCK);
-    if (n == 0)
-      return 0;
-    if (n < 0)
-      return appc_error_make(err, 0, "%s: truncated or corrupt data: %s", name,
-                             archive_error_string(in));
-    if (appc_tar_writer_data(c->w, c->buf, (size_t) n, err) < 0)
-      return -1;
-  }
-}
 
 static int copy_entry(struct rewrite_ctx *c, struct appc_aci_checker *checker,
                       struct archive_entry *e, appc_error_t *err)
@@ -66,7 +46,7 @@ static int copy_entry(struct rewrite_ctx *c, struct appc_aci_checker *checker,
   }
   if (appc_tar_writer_header(c->w, e, err) < 0)
     return -1;
-  return copy_entry_data(c, canon, err);
+  return appc_tar_writer_copy(c->w, appc_tar_reader_archive(c->r), e, canon, c->cb, err);
 }
 
 static int copy_entries(struct rewrite_ctx *c, const char *in, appc_error_t *err)
@@ -108,17 +88,13 @@ int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manif
     return -1;
   if (opts == NULL)
     opts = &appc_build_defaults;
-  struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len};
+  struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len, .cb = opts->cb};
   struct appc_outfile of = APPC_OUTFILE_INIT;
   int r;
 
-  c.buf = malloc(COPY_BLOCK);
-  if (c.buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", in);
   r = rewrite(&c, in, out, &of, opts, image_id, err);
   appc_tar_writer_free(c.w);
   appc_tar_reader_free(c.r);
   appc_outfile_abort(&of);
-  free(c.buf);
   return r;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/fs.h"
 #include "appc/aci.h"
@@ -136,6 +137,15 @@ int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
 int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
                            appc_error_t *err);
 int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);
+/* Copy the data of ENTRY, whose header IN just read and W just wrote
+ * (appc_tar_data_walk): the holes of its sparse map are passed on as such,
+ * and the writer, which has the map, leaves them out again.  Holes are
+ * passed a gigabyte at a time, so an entry may be at most
+ * APPC_TAR_COPY_MAX bytes, what ext4 holds in one file: one of 2^62 is
+ * refused, not walked. */
+#define APPC_TAR_COPY_MAX (1ULL << 44)
+int appc_tar_writer_copy(struct appc_tar_writer *w, struct archive *in, struct archive_entry *entry,
+                         const char *what, const struct appc_callbacks *cb, appc_error_t *err);
 /* Finish the archive and the compression; returns the image ID. */
 int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
                           appc_error_t *err);
@@ -185,6 +195,29 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
  * message names the real cause (e.g. corrupt gzip data), prefixed by NAME,
  * where archive_read_data_skip() would only say "Truncated input file". */
 int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error_t *err);
+/* The same, checking the data against ENTRY's header (appc_tar_data_walk):
+ * what validation does with each entry. */
+int appc_tar_reader_check_data(struct appc_tar_reader *r, struct archive_entry *entry,
+                               const char *name, appc_error_t *err);
+
+/* ---- an entry's data, as its header maps it (aci/reader.c) ---- */
+
+struct appc_tar_data_ops {
+  /* a block of data, in order; NULL: read and dropped */
+  int (*data)(void *ctx, const void *buf, size_t len, appc_error_t *err);
+  /* LEN bytes of a hole of the entry's sparse map, in order; may be NULL */
+  int (*hole)(void *ctx, uint64_t len, appc_error_t *err);
+  void *ctx;
+  const struct appc_callbacks *cb; /* may cancel between blocks; may be NULL */
+};
+/* Read the data of ENTRY, whose header IN just read, as its header maps
+ * it: the blocks IN holds, and the holes of its sparse map between them.
+ * Bytes missing from a region the header says holds data are an error,
+ * never zeros (libarchive's archive_read_data gives zeros): a 512-byte
+ * entry that claims a terabyte is refused, not a terabyte long.  WHAT
+ * names the entry in messages. */
+int appc_tar_data_walk(struct archive *in, struct archive_entry *entry, const char *what,
+                       const struct appc_tar_data_ops *ops, appc_error_t *err);
 /* Read the current entry's data (at most APPC_MANIFEST_MAX bytes). */
 int appc_tar_reader_slurp(struct appc_tar_reader *r, const char *name, char **buf, size_t *len,
                           appc_error_t *err);

@@ -168,7 +168,7 @@ static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *inf
     if (role == APPC_ENTRY_MANIFEST) {
       if (read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
         break;
-    } else if (appc_tar_reader_skip(r, canon, err) < 0) {
+    } else if (appc_tar_reader_check_data(r, e, canon, err) < 0) {
       break;
     }
   }

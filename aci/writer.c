@@ -7,12 +7,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "aci/internal.h"
+#include "common/callbacks.h"
 #include "common/lazy.h"
 
 const struct appc_build_options appc_build_defaults = {.compression = APPC_COMPRESSION_GZIP};
@@ -198,6 +201,65 @@ int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len,
     len -= (size_t) n;
   }
   return 0;
+}
+
+/* ---- copying an entry from another tar stream ---- */
+
+/* A read-only mapping of zeros that costs no memory: the pax writer skips
+ * hole bytes without reading them, so one call can pass a gigabyte. */
+#define ZEROS_LEN ((size_t) 1 << 30)
+
+struct copy_ctx {
+  struct appc_tar_writer *w;
+  const char *what;
+  const struct appc_callbacks *cb;
+  void *zeros;
+};
+
+static int copy_block(void *data, const void *buf, size_t len, appc_error_t *err)
+{
+  struct copy_ctx *c = data;
+  return appc_tar_writer_data(c->w, buf, len, err);
+}
+
+/* A hole of the map the writer has: passed to it, which drops it again. */
+static int copy_hole(void *data, uint64_t len, appc_error_t *err)
+{
+  struct copy_ctx *c = data;
+
+  if (c->zeros == NULL) {
+    c->zeros = mmap(NULL, ZEROS_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (c->zeros == MAP_FAILED) {
+      c->zeros = NULL;
+      return appc_error_make(err, errno, "%s: a hole", c->what);
+    }
+  }
+  while (len > 0) {
+    size_t n = len < ZEROS_LEN ? (size_t) len : ZEROS_LEN;
+    if (appc_cb_cancelled(c->cb))
+      return appc_error_make(err, ECANCELED, "%s", c->what);
+    if (appc_tar_writer_data(c->w, c->zeros, n, err) < 0)
+      return -1;
+    len -= n;
+  }
+  return 0;
+}
+
+int appc_tar_writer_copy(struct appc_tar_writer *w, struct archive *in, struct archive_entry *entry,
+                         const char *what, const struct appc_callbacks *cb, appc_error_t *err)
+{
+  struct copy_ctx c = {.w = w, .what = what, .cb = cb};
+  struct appc_tar_data_ops ops = {.data = copy_block, .hole = copy_hole, .ctx = &c, .cb = cb};
+
+  if ((uint64_t) archive_entry_size(entry) > APPC_TAR_COPY_MAX)
+    return appc_error_make(err, EFBIG,
+                           "%s: %lld bytes, more than the %llu an entry copied may hold", what,
+                           (long long) archive_entry_size(entry), APPC_TAR_COPY_MAX);
+  int r = appc_tar_data_walk(in, entry, what, &ops, err);
+
+  if (c.zeros != NULL)
+    munmap(c.zeros, ZEROS_LEN);
+  return r;
 }
 
 int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],

@@ -49,12 +49,7 @@ struct layer {
   size_t n_removed, removed_cap;
   struct appc_strset seen; /* canonical names written, to catch repeats */
   struct appc_strset dirs; /* those of them that are directories */
-  char *data;              /* file contents on their way (allocated at first use) */
 };
-
-/* On the heap, not thread-local: static TLS is zeroed in every process and
- * thread that loads libappc, used or not. */
-#define DATA_BUF (128 * 1024)
 
 static int add_string(char ***v, size_t *n, size_t *cap, char *s, appc_error_t *err)
 {
@@ -87,19 +82,17 @@ static int note_whiteout(struct layer *l, const char *canon, const char *base, a
   return add_string(&l->removed, &l->n_removed, &l->removed_cap, removed, err);
 }
 
-static int copy_data(struct layer *l, const char *canon, appc_error_t *err)
+static int copy_data(struct layer *l, struct archive_entry *e, const char *canon, appc_error_t *err)
 {
-  la_ssize_t n;
-
-  if (l->data == NULL && (l->data = malloc(DATA_BUF)) == NULL)
-    return appc_error_make(err, ENOMEM, "%s: %s", l->blob.what, canon);
-  while ((n = archive_read_data(l->tar, l->data, DATA_BUF)) > 0)
-    if (appc_tar_writer_data(l->w, l->data, (size_t) n, err) < 0)
-      return -1;
-  if (n < 0)
+  if (appc_tar_writer_copy(l->w, l->tar, e, canon, l->blob.cb, err) == 0)
+    return 0;
+  /* a read error says more about the blob than about the entry */
+  if (l->blob.gz_err != NULL || l->blob.errnum != 0) {
+    appc_error_release(err);
     return appc_error_make(err, l->blob.errnum, "%s: %s: %s", l->blob.what, canon,
                            oci_blob_error(&l->blob, l->tar));
-  return 0;
+  }
+  return appc_error_prefix(err, "%s", l->blob.what);
 }
 
 /* Prefix "rootfs/" to the canonical name of NAME; NULL, with an error, for
@@ -182,7 +175,7 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
       return -1;
     archive_entry_set_hardlink(e, target);
   }
-  if (appc_tar_writer_header(l->w, e, err) < 0 || copy_data(l, canon, err) < 0)
+  if (appc_tar_writer_header(l->w, e, err) < 0 || copy_data(l, e, canon, err) < 0)
     return -1;
   return add_string(&l->added, &l->n_added, &l->added_cap, steal_pointer(&canon), err);
 }
@@ -611,7 +604,6 @@ static void layer_clear(struct layer *l)
   free(l->removed);
   appc_strset_clear(&l->seen);
   appc_strset_clear(&l->dirs);
-  free(l->data);
 }
 
 int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_id,

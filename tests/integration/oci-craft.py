@@ -5,6 +5,9 @@ tests/integration/oci.sh: layers with hand-made entries (whiteouts, names
 that leave the rootfs), corrupted blobs, nested indexes, several platforms.
 
   oci-craft.py add-layer LAYOUT REF ENTRIES.json   append a layer (gzip)
+  oci-craft.py add-tar-layer LAYOUT REF TAR        append TAR, as it is, as a layer (gzip)
+  oci-craft.py sparse-claim OUT.tar NAME           a tar of one GNU sparse file NAME whose
+      map claims 1 TiB of data, of which 512 bytes are there
   oci-craft.py corrupt-layer LAYOUT REF N          change a byte of layer N
   oci-craft.py nest LAYOUT REF DEPTH               wrap REF's manifest in DEPTH indexes
   oci-craft.py platforms LAYOUT REF                an index: arm64 first, then REF's
@@ -96,7 +99,15 @@ def add_layer(layout, ref, entries_file):
             else:
                 info.size = len(data)
             tar.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
-    tar_bytes = raw.getvalue()
+    append_layer(layout, ref, raw.getvalue())
+
+
+def add_tar_layer(layout, ref, tar_file):
+    with open(tar_file, "rb") as f:
+        append_layer(layout, ref, f.read())
+
+
+def append_layer(layout, ref, tar_bytes):
     layer = put_blob(layout, gzip.compress(tar_bytes, mtime=0))
     layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
     _, d = find(index(layout), ref)
@@ -107,6 +118,38 @@ def add_layer(layout, ref, entries_file):
     manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
     manifest["layers"].append(layer)
     replace_manifest(layout, ref, manifest)
+
+
+def gnu_number(n, width):
+    digits = oct(n)[2:].encode()
+    if len(digits) < width:
+        return digits.rjust(width - 1, b"0") + b"\0"
+    out = bytearray(width)  # base-256, as GNU tar writes large numbers
+    out[0] = 0x80
+    for i in range(width - 1, 0, -1):
+        out[i], n = n & 0xFF, n >> 8
+    return bytes(out)
+
+
+def sparse_claim(out, name):
+    """An old-GNU sparse header ('S'): one data region of 1 TiB at 0, a
+    real size of 1 TiB, and 512 bytes of data in the archive."""
+    tib = 1 << 40
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = gnu_number(0o644, 8)
+    h[108:116] = gnu_number(0, 8)
+    h[116:124] = gnu_number(0, 8)
+    h[124:136] = gnu_number(512, 12)
+    h[136:148] = gnu_number(0, 12)
+    h[156:157] = b"S"
+    h[257:265] = b"ustar  \0"
+    h[386:398], h[398:410] = gnu_number(0, 12), gnu_number(tib, 12)
+    h[483:495] = gnu_number(tib, 12)
+    h[148:156] = b" " * 8
+    h[148:156] = oct(sum(h))[2:].encode().rjust(6, b"0") + b"\0 "
+    with open(out, "wb") as f:
+        f.write(bytes(h) + b"x" * 512 + b"\0" * 1024)
 
 
 def corrupt_layer(layout, ref, n):
@@ -253,7 +296,8 @@ def config_set(layout, ref, key, value):
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"add-layer": add_layer, "corrupt-layer": corrupt_layer, "nest": nest,
+    {"add-layer": add_layer, "add-tar-layer": add_tar_layer, "sparse-claim": sparse_claim,
+     "corrupt-layer": corrupt_layer, "nest": nest,
      "platforms": platforms, "big-manifest": big_manifest, "config-set": config_set,
      "archive": archive,
      "docker25": docker25}[cmd](*args)

@@ -150,6 +150,10 @@ hostile "a layer entry with .. is refused" '\.\.' add-layer "$TMP/dotdot.json"
 hostile "a layer entry with an absolute name is refused" 'abs' add-layer "$TMP/abs.json"
 hostile "a whiteout of .. is refused" 'whiteout of no name' add-layer "$TMP/whdotdot.json"
 hostile "a hard link out of the rootfs is refused" '\.\.' add-layer "$TMP/hardlink.json"
+python3 "$top_srcdir/tests/integration/oci-craft.py" sparse-claim "$TMP/claim.tar" claim
+hostile "a sparse entry of 512 bytes claiming 1 TiB of data is refused, not written as zeros" \
+  'claim: the data stops at byte 512, and the header says there is data up to byte 1099511627776' \
+  add-tar-layer "$TMP/claim.tar"
 hostile "a layer whose bytes do not match its digest is refused" 'does not match its digest' corrupt-layer 2
 hostile "a label value holding \\u0000 is refused, not cut short" 'Labels.x: holds a NUL character' \
   config-set Labels '{"x": "a\u0000b"}'
@@ -165,6 +169,19 @@ is "... the same one" "$(cat "$TMP/.out")" "$TOP"
 rm -rf "$TMP/link" && cp -a "$L" "$TMP/link" && mv "$TMP/link/blobs" "$TMP/elsewhere" && ln -s "$TMP/elsewhere" "$TMP/link/blobs"
 check_fails "blobs/ as a symlink is not followed" 1 'blobs' ac --insecure-options=image fetch "oci:$TMP/link:app"
 is "tmp/ holds nothing after the refusals" "$(ls -A "$S/tmp" | wc -l)" 0
+
+# ---- sparse files (tar --sparse): holes kept ----
+mkdir -p "$TMP/sparse" && truncate -s 1G "$TMP/sparse/big" &&
+  printf a | dd of="$TMP/sparse/big" bs=1 seek=100000 conv=notrunc status=none &&
+  printf z | dd of="$TMP/sparse/big" bs=1 seek=900000000 conv=notrunc status=none &&
+  (cd "$TMP/sparse" && tar --sparse --owner=0 --group=0 -cf "$TMP/sparse.tar" big)
+rm -rf "$TMP/sp" && cp -a "$L" "$TMP/sp" && $CRAFT add-tar-layer "$TMP/sp" app "$TMP/sparse.tar"
+check "a layer holding a 1 GiB sparse file of two bytes is imported" \
+  ac --insecure-options=image fetch "oci:$TMP/sp:app"
+check "... and rendered" ac image render --rootfs "$(cat "$TMP/.out")" "$TMP/sp-ours"
+check "... the file as it was" cmp "$TMP/sparse/big" "$TMP/sp-ours/big"
+is "... its holes still holes (under 1 MiB of blocks)" \
+  "$(($(stat -c '%b * %B' "$TMP/sp-ours/big") < 1048576))" 1
 
 # ---- a layer refused once the layers below it were imported ----
 # The store refuses what the conversion lets through (a hard link to a

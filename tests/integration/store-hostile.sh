@@ -237,6 +237,52 @@ check_rejects "so does the tree an export builds, at once, not after hashing the
   'big: truncate to 4611686018427387904 bytes' \
   timeout 60 "$ACTOOL" --dir="$SP" image export --format=oci example.com/sparse "oci:$TMP/sparse-oci"
 
+check_rejects "patch-manifest of it is refused at once, not 2^62 bytes of holes walked" \
+  'rootfs/big: 4611686018427387904 bytes, more than the 17592186044416 an entry copied may hold' \
+  timeout 60 "$ACTOOL" patch-manifest --name=example.com/sparse2 "$IN/sparse-huge.aci" "$TMP/sparse2.aci"
+
+# --- a sparse file that claims data the archive does not hold -------------------
+# An old GNU sparse header: one data region of 1 TiB, 512 bytes in the
+# archive.  libarchive's reader pads such an entry with zeros; the image is
+# corrupt, and a copy of it must not write a terabyte.
+python3 "$top_srcdir/tests/integration/oci-craft.py" sparse-claim "$TMP/claim-entry.tar" rootfs/claim
+python3 - "$IN/sparse-claim.aci" "$TMP/claim-entry.tar" <<'PY'
+import io, sys, tarfile
+m = b'{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/claim"}'
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as t:
+    i = tarfile.TarInfo("manifest"); i.size = len(m); t.addfile(i, io.BytesIO(m))
+    i = tarfile.TarInfo("rootfs"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+data = out.getvalue()
+while data.endswith(bytes(512)):
+    data = data[:-512]
+open(sys.argv[1], "wb").write(data + open(sys.argv[2], "rb").read())
+PY
+refused "a sparse entry of 512 bytes whose map claims 1 TiB of data" "$IN/sparse-claim.aci" rootfs/claim
+check_rejects "actool validate refuses it, naming the entry and where its data stops" \
+  'rootfs/claim: the data stops at byte 512, and the header says there is data up to byte 1099511627776' \
+  timeout 60 "$ACTOOL" validate "$IN/sparse-claim.aci"
+check_rejects "patch-manifest refuses it at once, writing no terabyte of zeros" \
+  'rootfs/claim: the data stops at byte 512' \
+  timeout 60 "$ACTOOL" patch-manifest --name=example.com/claim2 "$IN/sparse-claim.aci" "$TMP/claim2.aci"
+is "... and leaves no output" "$(ls "$TMP/claim2.aci" 2>/dev/null | wc -l)" 0
+
+# --- a real sparse file (tar --sparse): a copy keeps it sparse ------------------
+mkdir -p "$TMP/sparse-layout/rootfs" &&
+  echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/holes"}' \
+    >"$TMP/sparse-layout/manifest" &&
+  truncate -s 1G "$TMP/sparse-layout/rootfs/holes" &&
+  printf x | dd of="$TMP/sparse-layout/rootfs/holes" bs=1 seek=700000000 conv=notrunc status=none &&
+  (cd "$TMP/sparse-layout" && tar --sparse --format=pax -cf "$IN/holes.aci" manifest rootfs)
+check "actool validate takes an image holding a 1 GiB sparse file" "$ACTOOL" validate "$IN/holes.aci"
+check "patch-manifest of it" "$ACTOOL" patch-manifest --name=example.com/holes2 "$IN/holes.aci" \
+  "$TMP/holes2.aci"
+is "... is as small as the original (the holes stay holes)" \
+  "$(($(stat -c %s "$TMP/holes2.aci") < 1048576))" 1
+mkdir -p "$TMP/holes2" && tar -xf "$TMP/holes2.aci" -C "$TMP/holes2" 2>/dev/null
+check "... and its file is the original's, byte for byte" \
+  cmp "$TMP/sparse-layout/rootfs/holes" "$TMP/holes2/rootfs/holes"
+
 # --- broken archives and manifests --------------------------------------------
 
 size=$(stat -c %s "$IN/big.aci")
