@@ -228,6 +228,19 @@ static int read_ignore(struct builder *b)
   return 0;
 }
 
+/* Whether REL, the context's path PATH, is left out by the ignore file: a
+ * directory left out is still walked when an exception may take back
+ * something below it ("dir", then "!dir/keep"). */
+static bool left_out(const struct builder *b, const char *path, const char *rel)
+{
+  struct stat st;
+
+  if (!cf_ignored(&b->ign, rel))
+    return false;
+  return !(cf_ignore_reincludes_below(&b->ign, rel) && lstat(path, &st) == 0 &&
+           S_ISDIR(st.st_mode));
+}
+
 static bool skip_source(void *data, const char *path)
 {
   const struct builder *b = data;
@@ -235,7 +248,7 @@ static bool skip_source(void *data, const char *path)
 
   if (strncmp(path, b->context, n) != 0 || (path[n] != '/' && path[n] != '\0'))
     return false;
-  return path[n] == '/' && cf_ignored(&b->ign, path + n + 1);
+  return path[n] == '/' && left_out(b, path, path + n + 1);
 }
 
 /* ---- sources of COPY and ADD ---- */
@@ -262,7 +275,7 @@ static int add_source(struct builder *b, struct sources *s, const char *path)
     return fail(b, errno, "%s", path + (strncmp(path, b->context, n) == 0 ? n + 1 : 0));
   if (strncmp(real, b->context, n) != 0 || (real[n] != '/' && real[n] != '\0'))
     return fail(b, EPERM, "%s: outside the build context %s", path, b->context);
-  if (real[n] == '/' && cf_ignored(&b->ign, real + n + 1))
+  if (real[n] == '/' && left_out(b, real, real + n + 1))
     return 0;
   const char *slash = strrchr(path, '/');
   if (APPC_ARRAY_RESERVE(s->paths, s->cap, s->len + 2) < 0 ||

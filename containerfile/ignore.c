@@ -197,6 +197,19 @@ bool cf_ignored(const struct cf_ignore *ig, const char *rel)
   return out;
 }
 
+bool cf_ignore_reincludes_below(const struct cf_ignore *ig, const char *dir)
+{
+  size_t n = strlen(dir);
+
+  /* as Docker walks a context: an exception whose text starts with "DIR/"
+   * (compared as text, not as a glob) may take back something below */
+  for (size_t i = 0; i < ig->len; i++)
+    if (ig->patterns[i].exception && strncmp(ig->patterns[i].glob, dir, n) == 0 &&
+        ig->patterns[i].glob[n] == '/')
+      return true;
+  return false;
+}
+
 void cf_ignore_clear(struct cf_ignore *ig)
 {
   for (size_t i = 0; i < ig->len; i++)

@@ -87,6 +87,10 @@ int cf_ignore_add(struct cf_ignore *ig, const char *line, size_t len);
 /* Whether REL (a path relative to the context) is left out: the last
  * pattern that matches it decides. */
 bool cf_ignored(const struct cf_ignore *ig, const char *rel);
+/* Whether an exception may take back something below the directory DIR
+ * (relative to the context) that a pattern leaves out: then DIR is walked
+ * all the same, each entry below judged on its own, as Docker does. */
+bool cf_ignore_reincludes_below(const struct cf_ignore *ig, const char *dir);
 void cf_ignore_clear(struct cf_ignore *ig);
 
 /* ADD: when SRC is a tar archive (compressed or not), unpack it into the

@@ -197,6 +197,21 @@ check_clean "FROM scratch" build --file="$F/Containerfile" --name=example.com/sc
 rootfs "$TMP/scratch.aci"
 is "holds only what was copied" "$(cd "$R" && find . | sort | tr '\n' ' ')" ". ./hello.txt "
 
+# A directory left out, and a file below it taken back: Docker walks the
+# directory all the same and copies that file.
+G=$TMP/reinclude
+mkdir -p "$G/cfg/sub" "$G/other"
+echo keep >"$G/cfg/keep" && echo drop >"$G/cfg/drop" && echo deep >"$G/cfg/sub/deep"
+echo other >"$G/other/file"
+printf 'cfg\n!cfg/keep\nother\n' >"$G/.dockerignore"
+printf 'FROM scratch\nCOPY . /ctx/\nCOPY cfg /cfg/\n' >"$G/Containerfile"
+check_clean "ignore \"cfg\" then \"!cfg/keep\"" build --file="$G/Containerfile" --name=example.com/reinclude "$G" \
+  "$TMP/reinclude.aci"
+rootfs "$TMP/reinclude.aci"
+is "... COPY . keeps cfg/keep alone of cfg, and nothing of other" \
+  "$(cd "$R/ctx" && find . | sort | tr '\n' ' ')" ". ./.dockerignore ./Containerfile ./cfg ./cfg/keep "
+is "... COPY cfg, named, copies cfg/keep" "$(cd "$R/cfg" && find . | sort | tr '\n' ' ')" ". ./keep "
+
 # --- refusals -----------------------------------------------------------------
 
 refuse() { # DESCRIPTION PATTERN CONTAINERFILE-TEXT
