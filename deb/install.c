@@ -258,6 +258,33 @@ static int check_valid_until(struct job *j, const struct deb_stanza *release)
   return 0;
 }
 
+/* A Release names its suite (Suite: stable, Codename: bookworm): one that
+ * names another is refused, where apt only warns ("Conflicting
+ * distribution"): a mirror could otherwise serve the signed index of an
+ * older suite, with its older packages, under the name asked for.  A suite
+ * given as a path (bookworm/updates) is compared by its first part, as
+ * such a Release names it; a Release naming none is taken. */
+static int check_suite(struct job *j, const struct deb_stanza *release)
+{
+  const char *suite = deb_field(release, "Suite");
+  const char *codename = deb_field(release, "Codename");
+  size_t first = strcspn(j->suite, "/");
+
+  if (suite == NULL && codename == NULL)
+    return 0;
+  for (int i = 0; i < 2; i++) {
+    const char *v = i == 0 ? suite : codename;
+    if (v != NULL && (strcmp(v, j->suite) == 0 || (j->suite[first] == '/' && strlen(v) == first &&
+                                                   strncmp(v, j->suite, first) == 0)))
+      return 0;
+  }
+  return appc_error_make(j->err, 0,
+                         "%s/dists/%s/Release: the index of suite \"%.100s\" (codename "
+                         "\"%.100s\"), not of %s: the mirror serves another suite's index",
+                         j->mirror, j->suite, suite != NULL ? suite : "",
+                         codename != NULL ? codename : "", j->suite);
+}
+
 /* The Packages file Release lists for COMPONENT/binary-ARCH, checked and
  * decompressed. */
 static int fetch_packages(struct job *j, const struct deb_stanza *release, char **out)
@@ -582,7 +609,7 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
   if (s->release_st.n != 1)
     return appc_error_make(err, 0, "%s/dists/%s: the Release text is not one stanza", j->mirror,
                            j->suite);
-  if (check_valid_until(j, &s->release_st.v[0]) < 0 ||
+  if (check_suite(j, &s->release_st.v[0]) < 0 || check_valid_until(j, &s->release_st.v[0]) < 0 ||
       fetch_packages(j, &s->release_st.v[0], &s->packages) < 0 ||
       deb_parse_control(s->packages, "Packages", &s->packages_st, err) < 0 ||
       read_status(root_fd, &s->status, err) < 0 ||

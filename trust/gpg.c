@@ -208,3 +208,18 @@ int appc_trust_import_key_file(gpgme_ctx_t ctx, const char *path, const char *fi
     return appc_error_make(err, 0, "%s: holds key %s, not the key its name gives", path, fpr);
   return 0;
 }
+
+/* An hour: more than the clocks of machines that sign drift. */
+#define FUTURE_SKEW (60 * 60)
+
+int appc_trust_sig_from_future(gpgme_signature_t sig, char when[32])
+{
+  time_t at = (time_t) sig->timestamp;
+  struct tm tm;
+
+  if (sig->timestamp == 0 || at <= time(NULL) + FUTURE_SKEW)
+    return 0;
+  if (gmtime_r(&at, &tm) == NULL || strftime(when, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf(when, 32, "%lu", (unsigned long) sig->timestamp);
+  return 1;
+}

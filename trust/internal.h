@@ -62,6 +62,11 @@ int appc_trust_gpg_open(struct appc_store *store, struct appc_trust_gpg *g, appc
 void appc_trust_gpg_close(struct appc_trust_gpg *g);
 #define cleanup_trust_gpg __attribute__((cleanup(appc_trust_gpg_close)))
 
+/* gpg finds a signature good whatever date it bears.  One dated later than
+ * an hour from now (clock skew) claims to come from the future: 1, with
+ * the date written to WHEN (UTC, ISO 8601), else 0. */
+int appc_trust_sig_from_future(gpgme_signature_t sig, char when[32]);
+
 /* A temporary GNUPGHOME (mode 0700, with gpg.conf) in TMPDIR (NULL:
  * $TMPDIR, else /tmp), for operations without a store; and the removal of
  * one (frees HOME; NULL is nothing). */

@@ -57,13 +57,16 @@ static int import_keyring(gpgme_ctx_t ctx, const char *keyring, appc_error_t *er
   return 0;
 }
 
-/* A good signature: gpg's status is good and its summary shows nothing
- * revoked or expired. */
+/* A good signature: gpg's status is good, its summary shows nothing
+ * revoked or expired, and it is not dated in the future. */
 static bool signature_good(gpgme_signature_t s)
 {
+  char when[32];
+
   return gpg_err_code(s->status) == GPG_ERR_NO_ERROR && !s->wrong_key_usage &&
          (s->summary & (GPGME_SIGSUM_RED | GPGME_SIGSUM_KEY_REVOKED | GPGME_SIGSUM_KEY_EXPIRED |
-                        GPGME_SIGSUM_SIG_EXPIRED | GPGME_SIGSUM_KEY_MISSING)) == 0;
+                        GPGME_SIGSUM_SIG_EXPIRED | GPGME_SIGSUM_KEY_MISSING)) == 0 &&
+         !appc_trust_sig_from_future(s, when);
 }
 
 static int judge(gpgme_verify_result_t res, const char *keyring, const char *what,
@@ -87,6 +90,12 @@ static int judge(gpgme_verify_result_t res, const char *keyring, const char *wha
   if (gpg_err_code(first->status) == GPG_ERR_NO_PUBKEY)
     return appc_error_make(err, 0, "%s: signed by key %s, which is not in the keyring %s", what,
                            who, keyring);
+  char when[32];
+  if (gpg_err_code(first->status) == GPG_ERR_NO_ERROR && appc_trust_sig_from_future(first, when))
+    return appc_error_make(err, 0,
+                           "%s: the signature by key %s is dated %s, in the future (the "
+                           "signer's clock or this machine's is wrong)",
+                           what, who, when);
   return appc_error_make(err, 0, "%s: signature by key %s not valid: %s (gpgme summary 0x%x)", what,
                          who, gpgme_strerror(first->status), (unsigned) first->summary);
 }

@@ -122,6 +122,12 @@ static int check_status(const gpgme_signature_t sig, const char *aci_path, const
       sig->wrong_key_usage)
     return appc_error_make(err, 0, "%s: signature by key %s not valid (gpgme summary 0x%x)",
                            asc_path, who, (unsigned) sig->summary);
+  char when[32];
+  if (appc_trust_sig_from_future(sig, when))
+    return appc_error_make(err, 0,
+                           "%s: the signature by key %s is dated %s, in the future (the "
+                           "signer's clock or this machine's is wrong)",
+                           asc_path, who, when);
   return 0;
 }
 

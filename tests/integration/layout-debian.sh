@@ -148,6 +148,17 @@ suite otherkey "${GOOD[@]}"
 gpgt --yes --local-user "$OTHER!" --output "$REPO/dists/otherkey/InRelease" \
   --clearsign "$REPO/dists/otherkey/Release"
 
+# Another suite's signed index served as dists/replay (a mirror holding
+# users on an older suite): Suite says good.
+suite replay "${GOOD[@]}"
+cp "$REPO/dists/good/InRelease" "$REPO/dists/good/Release" "$REPO/dists/replay/"
+cp -r "$REPO/dists/good/main" "$REPO/dists/replay/"
+
+# An InRelease signed two days ahead of now.
+suite future "${GOOD[@]}"
+gpgt --yes --local-user "$KEY!" --faked-system-time "$(($(date +%s) + 2 * 86400))" \
+  --output "$REPO/dists/future/InRelease" --clearsign "$REPO/dists/future/Release"
+
 # Release without InRelease or Release.gpg.
 suite unsigned "$B/provider_3.deb"
 rm "$REPO/dists/unsigned/InRelease"
@@ -350,6 +361,11 @@ rejects "a version the index does not have" "package libfoo=7: the index has no 
   good libfoo=7
 rejects "a Release signed by a key not in the keyring" \
   "dists/otherkey/InRelease: signed by key $OTHER, which is not in the keyring" otherkey hello
+rejects "another suite's signed index" \
+  'dists/replay/Release: the index of suite "good" \(codename ""\), not of replay' replay hello
+rejects "an InRelease signed two days ahead" \
+  "dists/future/InRelease: the signature by key $KEY is dated [0-9-]+T[0-9:]+Z, in the future" \
+  future hello
 rejects "a Release without a signature" \
   "dists/unsigned/Release: no InRelease, and Release is not signed: .*Release.gpg.*404" \
   unsigned provider

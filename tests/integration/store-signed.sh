@@ -342,6 +342,18 @@ trust_key "$S" example.com/app "$K_EXPIRED"
 refused "a signature by an expired key is refused" \
   "expired\.aci\.asc: signed by key $K_EXPIRED, which has expired" "$S" "$IN/expired.aci"
 
+# Dated in the future: gpg finds such a signature good.  Ten minutes ahead
+# is a signer's clock drifting; two days ahead is a claim to refuse.
+S=$(new_store future)
+trust_key "$S" example.com/app "$K_APP"
+cp "$IN/app.aci" "$IN/future.aci"
+sign "$K_APP" "$IN/future.aci" "$IN/future.aci.asc" --faked-system-time "$(($(date +%s) + 2 * 86400))"
+refused "a signature dated two days ahead is refused, with its date" \
+  "future\.aci\.asc: the signature by key $K_APP is dated [0-9-]+T[0-9:]+Z, in the future" \
+  "$S" "$IN/future.aci"
+sign "$K_APP" "$IN/future.aci" "$IN/future.aci.asc" --faked-system-time "$(($(date +%s) + 600))"
+fetch_ok "a signature dated ten minutes ahead (clock skew) is taken" "$S" "$IN/future.aci" "$ID_APP"
+
 # --- several files, one refused ------------------------------------------------------
 
 S=$(new_store mixed)
