@@ -764,7 +764,8 @@ void appc_http_download_clear(struct appc_http_download *d)
   free(d->new_etag);
   free(d->new_last_modified);
   free(d->effective_url);
-  d->new_etag = d->new_last_modified = d->effective_url = NULL;
+  free(d->new_validator);
+  d->new_etag = d->new_last_modified = d->effective_url = d->new_validator = NULL;
 }
 
 static char *header_value(struct appc_http *h, const char *name)
@@ -776,15 +777,47 @@ static char *header_value(struct appc_http *h, const char *name)
   return strdup(hdr->value);
 }
 
+/* Real validators are a few dozen bytes; the records that keep one (a
+ * resume, the cache) must stay readable. */
+#define VALIDATOR_MAX 1024
+
+static char *validator_header(struct appc_http *h, const char *name)
+{
+  char *v = header_value(h, name);
+
+  if (v != NULL && strlen(v) > VALIDATOR_MAX) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+/* What If-Range may carry (RFC 9110, 13.1.5): never a weak ETag, and a
+ * date only without any ETag, and only a strong one (8.8.2.2): a file
+ * changed within the second of its Last-Modified would be spliced. */
+static char *resume_validator(struct appc_http *h, const char *etag, const char *modified)
+{
+  if (etag != NULL)
+    return strncmp(etag, "W/", 2) != 0 ? strdup(etag) : NULL;
+  if (modified == NULL)
+    return NULL;
+  cleanup_free char *date = header_value(h, "Date");
+  time_t changed = curl_getdate(modified, NULL);
+  time_t answered = date != NULL ? curl_getdate(date, NULL) : -1;
+  return changed >= 0 && answered >= 0 && answered - changed >= 1 ? strdup(modified) : NULL;
+}
+
 static void remember_validators(struct appc_http *h, struct appc_http_download *d)
 {
-  char *etag = header_value(h, "ETag");
-  char *modified = header_value(h, "Last-Modified");
+  char *etag = validator_header(h, "ETag");
+  char *modified = validator_header(h, "Last-Modified");
 
   free(d->new_etag);
   free(d->new_last_modified);
+  free(d->new_validator);
   d->new_etag = etag;
   d->new_last_modified = modified;
+  d->new_validator = resume_validator(h, etag, modified);
 }
 
 /* Whether a 206 answer holds the bytes asked for: "bytes FROM-LAST/..."
@@ -826,8 +859,7 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
     }
     if (s->d->started != NULL) {
       remember_validators(s->h, s->d);
-      s->d->started(s->d->progress_data,
-                    s->d->new_etag != NULL ? s->d->new_etag : s->d->new_last_modified, code == 200);
+      s->d->started(s->d->progress_data, s->d->new_validator, code == 200);
     }
   }
   if (s->d->max_size != 0 && s->offset + n > s->d->max_size) {
@@ -909,9 +941,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, download_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
-  const char *validator = d->validator != NULL  ? d->validator
-                          : d->new_etag != NULL ? d->new_etag
-                                                : d->new_last_modified;
+  const char *validator = d->validator != NULL ? d->validator : d->new_validator;
   /* Resuming without a validator could splice two versions of a file. */
   if (validator == NULL)
     d->have = 0;

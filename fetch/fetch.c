@@ -518,9 +518,9 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
     goto discard;
   }
   /* A partial file stays, to be resumed; an empty one is no use, nor is
-   * one without a validator (ETag, Last-Modified): a resume must name the
-   * version it continues, so it would only ever be downloaded again. */
-  if (r < 0 && (d.oversized || d.have == 0 || (d.new_etag == NULL && d.new_last_modified == NULL)))
+   * one without a validator a resume can name (a strong ETag or date): it
+   * would only ever be downloaded again. */
+  if (r < 0 && (d.oversized || d.have == 0 || d.new_validator == NULL))
     goto discard;
   if (r < 0)
     goto done;

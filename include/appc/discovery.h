@@ -120,7 +120,7 @@ struct appc_http_download {
   void (*progress)(void *data, uint64_t done, uint64_t total);
   void *progress_data;
   /* called when the first byte of a body arrives, with the validator of
-   * what is being written (ETag, else Last-Modified, else NULL) and whether
+   * what is being written (new_validator, below) and whether
    * the file restarts from 0: lets a caller record what a partial file is
    * a part of before a crash can leave it behind */
   void (*started)(void *data, const char *validator, bool restarted);
@@ -137,7 +137,12 @@ struct appc_http_download {
    * A download with its own headers is not retried with auth.d's
    * credentials on a 401: its caller authenticates (a registry's token). */
   const char *const *headers;
-  void *reserved[3]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* what the partial file may be resumed against with If-Range (RFC 9110,
+   * 13.1.5): the response's ETag unless weak; without an ETag, a
+   * Last-Modified older than the response's Date; else NULL, and what
+   * arrived cannot be resumed.  Validators over 1 KiB are not kept. */
+  char *new_validator;
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_http_download_clear(struct appc_http_download *d);
 

@@ -915,6 +915,24 @@ expect_fail "a cut download without ETag or Last-Modified fails" 'cut-noetag\.ac
 is "... and leaves no partial file in tmp/" "$(state "$S") $(downloads "$S")" \
   "list=[] blobs=0 tmp=0 aci=0 json=0"
 
+# Validators If-Range must not carry (RFC 9110, 13.1.5): the partial file
+# could not be resumed safely, so it does not stay either.
+for cut in weak:"a weak ETag" samesec:"a Last-Modified no older than the Date" \
+  bigetag:"a 70 KB ETag"; do
+  S=$(new_store "cut-${cut%%:*}")
+  hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut-${cut%%:*}.aci"
+  is "a cut download with ${cut#*:} only leaves no partial file" \
+    "$status $(state "$S") $(downloads "$S")" "1 list=[] blobs=0 tmp=0 aci=0 json=0"
+done
+# A Last-Modified an hour older than the Date is a strong validator: the
+# partial file stays, and the resume names it in If-Range.
+S=$(new_store cut-lm)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut-lm.aci"
+is "a cut download with an old Last-Modified keeps its partial file" "$status $(downloads "$S")" \
+  "1 aci=1 json=1"
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut-lm.aci"
+expect_id "... and resumes it with If-Range: that date" "$ID_APP"
+
 # One byte every half second: never a stall of ACTOOL_HTTP_TIMEOUT, so only
 # an overall deadline (pages) or a minimum rate (downloads) ends it.
 S=$(new_store drip)

@@ -9,11 +9,20 @@ on to PORTFILE.  Paths:
               Range request gets 206 for another range (bytes 0-, whole).
   /cut-noetag.aci  half of FILE and a closed connection, with neither ETag
               nor Last-Modified: nothing a resume could be checked against.
+  /cut-weak.aci, /cut-samesec.aci, /cut-bigetag.aci  half of FILE and a
+              closed connection, with a validator If-Range must not carry:
+              a weak ETag (and an old Last-Modified), a Last-Modified no
+              older than the Date, a 70 KB ETag.
+  /cut-lm.aci  half of FILE and a closed connection, with a Last-Modified
+              an hour before the Date and no ETag; a Range request gets
+              the bytes asked for if its If-Range is that date, else a 500.
   /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
   /drip/...   a discovery page, one byte every half second.
 """
+import email.utils
 import http.server
 import os
+import re
 import sys
 import time
 
@@ -35,6 +44,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in extra:
             self.send_header(k, v)
         self.end_headers()
+
+    def cut(self, extra):
+        """Half of DATA, then the connection closed."""
+        self.send(200, DATA, extra, etag=False)
+        self.wfile.write(DATA[: len(DATA) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(2)
 
     def drip(self, body):
         self.send(200, body)
@@ -68,6 +85,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(2)
+        elif path in ("/cut-weak.aci", "/cut-samesec.aci", "/cut-bigetag.aci", "/cut-lm.aci"):
+            now = time.time()
+            hour_ago = email.utils.formatdate(now - 3600, usegmt=True)
+            if path == "/cut-weak.aci":
+                self.cut([("ETag", 'W/"v1"'), ("Last-Modified", hour_ago)])
+            elif path == "/cut-samesec.aci":
+                # a second ahead of now: never older than the Date sent
+                self.cut([("Last-Modified", email.utils.formatdate(now + 1, usegmt=True))])
+            elif path == "/cut-bigetag.aci":
+                self.cut([("ETag", '"' + "e" * 70000 + '"')])
+            elif not self.headers.get("Range"):
+                STATE["lm"] = hour_ago
+                self.cut([("Last-Modified", hour_ago)])
+            else:
+                m = re.match(r"bytes=(\d+)-$", self.headers.get("Range"))
+                if not m or self.headers.get("If-Range") != STATE.get("lm"):
+                    self.send(500, b"", etag=False)
+                    return
+                start = int(m.group(1))
+                body = DATA[start:]
+                self.send(206, body, [("Content-Range", "bytes %d-%d/%d" % (start, len(DATA) - 1, len(DATA))),
+                                      ("Last-Modified", STATE["lm"])], etag=False)
+                self.wfile.write(body)
         elif path == "/drip.aci":
             self.drip(DATA)
         elif path.startswith("/drip/"):
