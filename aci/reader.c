@@ -348,15 +348,16 @@ static void regions_skip_to(struct regions *r, int64_t pos)
 }
 
 /* The gap [POS, END) between blocks: a hole of the map, or data missing. */
-static int walk_hole(struct regions *r, int64_t pos, int64_t end, const char *what,
+static int walk_hole(struct regions *r, int64_t pos, int64_t end, const char *what, const char *sep,
                      const struct appc_tar_data_ops *ops, appc_error_t *err)
 {
   regions_skip_to(r, pos);
   if (!r->done && r->off < end)
     return appc_error_make(err, 0,
-                           "%s: the data stops at byte %lld, and the header says there is "
+                           "%s%sthe data stops at byte %lld, and the header says there is "
                            "data up to byte %lld",
-                           what, (long long) (r->off > pos ? r->off : pos), (long long) r->end);
+                           what, sep, (long long) (r->off > pos ? r->off : pos),
+                           (long long) r->end);
   return ops->hole != NULL ? ops->hole(ops->ctx, (uint64_t) (end - pos), err) : 0;
 }
 
@@ -364,39 +365,42 @@ int appc_tar_data_walk(struct archive *in, struct archive_entry *entry, const ch
                        const struct appc_tar_data_ops *ops, appc_error_t *err)
 {
   int64_t size = archive_entry_size(entry), pos = 0;
+  const char *sep = what != NULL ? ": " : "";
   struct regions r;
   const void *buf;
   size_t len;
   la_int64_t off;
   int ret;
 
+  if (what == NULL)
+    what = "";
   if (size < 0)
-    return appc_error_make(err, 0, "%s: a negative size", what);
+    return appc_error_make(err, 0, "%s%sa negative size", what, sep);
   regions_start(&r, entry, size);
   while ((ret = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK ||
          ret == ARCHIVE_WARN) {
     if (appc_cb_cancelled(ops->cb))
-      return appc_error_make(err, ECANCELED, "%s", what);
+      return appc_error_make(err, ECANCELED, "%s%sreading cancelled", what, sep);
     if (len == 0)
       continue;
     if (off < pos || off > size || len > (uint64_t) (size - off))
-      return appc_error_make(err, 0, "%s: data at byte %lld, outside the entry", what,
+      return appc_error_make(err, 0, "%s%sdata at byte %lld, outside the entry", what, sep,
                              (long long) off);
-    if (off > pos && walk_hole(&r, pos, off, what, ops, err) < 0)
+    if (off > pos && walk_hole(&r, pos, off, what, sep, ops, err) < 0)
       return -1;
     regions_skip_to(&r, off);
     if (r.done || off < r.off || off + (int64_t) len > r.end)
-      return appc_error_make(err, 0, "%s: data at byte %lld, in a hole of its sparse map", what,
-                             (long long) off);
+      return appc_error_make(err, 0, "%s%sdata at byte %lld, in a hole of its sparse map", what,
+                             sep, (long long) off);
     if (ops->data != NULL && ops->data(ops->ctx, buf, len, err) < 0)
       return -1;
     pos = off + (int64_t) len;
   }
   if (ret != ARCHIVE_EOF)
-    return appc_error_make(err, 0, "%s: %s", what,
+    return appc_error_make(err, 0, "%s%s%s", what, sep,
                            archive_error_string(in) != NULL ? archive_error_string(in)
                                                             : "truncated or corrupt data");
-  return pos < size ? walk_hole(&r, pos, size, what, ops, err) : 0;
+  return pos < size ? walk_hole(&r, pos, size, what, sep, ops, err) : 0;
 }
 
 int appc_tar_reader_skip(struct appc_tar_reader *r, const char *name, appc_error_t *err)

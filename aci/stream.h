@@ -215,7 +215,7 @@ struct appc_tar_data_ops {
  * Bytes missing from a region the header says holds data are an error,
  * never zeros (libarchive's archive_read_data gives zeros): a 512-byte
  * entry that claims a terabyte is refused, not a terabyte long.  WHAT
- * names the entry in messages. */
+ * names the entry in messages (NULL: the caller names it). */
 int appc_tar_data_walk(struct archive *in, struct archive_entry *entry, const char *what,
                        const struct appc_tar_data_ops *ops, appc_error_t *err);
 /* Read the current entry's data (at most APPC_MANIFEST_MAX bytes). */

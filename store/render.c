@@ -520,15 +520,47 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
   return 0;
 }
 
+/* Where the data of the entry being written goes. */
+struct data_sink {
+  struct appc_render *r;
+  int fd;
+  uint64_t pos;
+  unsigned blocks;
+};
+
+static int sink_block(void *data, const void *buf, size_t len, appc_error_t *err)
+{
+  struct data_sink *d = data;
+
+  /* a big file must not hold an interrupt until its end */
+  if (++d->blocks % 1024 == 0 && is_cancelled(d->r))
+    return appc_error_make(err, ECANCELED, "render");
+  if (pwrite_all(d->fd, buf, len, (off_t) d->pos) < 0)
+    return appc_error_make(err, errno, "write");
+  if (d->r->sha != NULL)
+    EVP_DigestUpdate(d->r->sha, buf, len);
+  d->pos += len;
+  return 0;
+}
+
+/* A hole stays a hole (the size was set first), and is hashed as zeros. */
+static int sink_hole(void *data, uint64_t len, appc_error_t *err)
+{
+  struct data_sink *d = data;
+
+  if (d->r->sha != NULL && hash_zeros(d->r, len, err) < 0)
+    return -1;
+  d->pos += len;
+  return 0;
+}
+
 /* Copy the current entry's data into FD, keeping holes, and hash it. */
 static int write_data(struct appc_render *r, struct archive *a, int fd, struct archive_entry *e,
                       unsigned char sha256[32], appc_error_t *err)
 {
-  uint64_t pos = 0, size = (uint64_t) archive_entry_size(e);
-  const void *buf;
-  size_t len;
-  la_int64_t off;
-  int ret;
+  uint64_t size = (uint64_t) archive_entry_size(e);
+  struct data_sink d = {.r = r, .fd = fd};
+  const struct appc_tar_data_ops ops = {.data = sink_block, .hole = sink_hole, .ctx = &d};
 
   if (r->sha != NULL && EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
     return appc_error_make(err, ENOMEM, "sha256");
@@ -536,23 +568,7 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
    * after its holes were hashed (a header may claim 2^62 bytes). */
   if (size > 0 && ftruncate(fd, (off_t) size) < 0)
     return appc_error_make(err, errno, "truncate to %llu bytes", (unsigned long long) size);
-  while ((ret = archive_read_data_block(a, &buf, &len, &off)) != ARCHIVE_EOF) {
-    if (ret < ARCHIVE_WARN)
-      return appc_error_make(err, 0, "%s",
-                             archive_error_string(a) != NULL ? archive_error_string(a)
-                                                             : "invalid tar data");
-    if (off < 0 || (uint64_t) off < pos)
-      return appc_error_make(err, 0, "invalid sparse file map");
-    if (r->sha != NULL && hash_zeros(r, (uint64_t) off - pos, err) < 0)
-      return -1;
-    if (pwrite_all(fd, buf, len, (off_t) off) < 0)
-      return appc_error_make(err, errno, "write");
-    if (r->sha != NULL)
-      EVP_DigestUpdate(r->sha, buf, len);
-    pos = (uint64_t) off + len;
-  }
-  /* A trailing hole (the size, set above, is what the header says). */
-  if (pos < size && r->sha != NULL && hash_zeros(r, size - pos, err) < 0)
+  if (appc_tar_data_walk(a, e, NULL, &ops, err) < 0)
     return -1;
   if (r->sha != NULL)
     EVP_DigestFinal_ex(r->sha, sha256, NULL);
