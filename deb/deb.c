@@ -231,6 +231,19 @@ static int read_control_tar(struct member *m, const char *what, struct deb_contr
   return 0;
 }
 
+/* An entry's data must be what its header says (appc_tar_data_walk): a
+ * sparse header claiming a terabyte of data it does not hold is refused
+ * here, before anything is unpacked. */
+static int check_data(struct archive *t, struct archive_entry *e, const char *what,
+                      appc_error_t *err)
+{
+  static const struct appc_tar_data_ops check_only = {0};
+
+  if (appc_tar_data_walk(t, e, NULL, &check_only, err) < 0)
+    return appc_error_prefix(err, "%s: data.tar: %s", what, archive_entry_pathname(e));
+  return 0;
+}
+
 static int check_data_tar(struct member *m, const char *what, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
@@ -241,7 +254,7 @@ static int check_data_tar(struct member *m, const char *what, appc_error_t *err)
   if (open_member(m, what, "data.tar", &t, err) < 0)
     return -1;
   while ((r = archive_read_next_header(t, &e)) == ARCHIVE_OK)
-    if (check_entry(e, &files, what, err) < 0) {
+    if (check_entry(e, &files, what, err) < 0 || check_data(t, e, what, err) < 0) {
       appc_strset_clear(&files);
       return -1;
     }

@@ -246,6 +246,24 @@ PY
 (cd "$TMP/dangling" && ar rc "$B/dangling_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite dangling "$B/dangling_1.deb"
 
+# A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
+# 1 TiB of data: refused before anything is unpacked.
+mkdir -p "$TMP/claim"
+python3 "$top_srcdir/tests/integration/oci-craft.py" sparse-claim "$TMP/claim/data.tar" \
+  ./usr/share/claim/big
+gzip -9n "$TMP/claim/data.tar"
+python3 - "$TMP/claim" <<'PY'
+import io, os, sys, tarfile
+d = sys.argv[1]
+control = b"Package: claim\nVersion: 1\nArchitecture: all\nDescription: x\n"
+with tarfile.open(os.path.join(d, "control.tar.gz"), "w:gz", format=tarfile.GNU_FORMAT) as t:
+    i = tarfile.TarInfo("./control"); i.size = len(control); i.mode = 0o644
+    t.addfile(i, io.BytesIO(control))
+open(os.path.join(d, "debian-binary"), "w").write("2.0\n")
+PY
+(cd "$TMP/claim" && ar rc "$B/claim_1.deb" debian-binary control.tar.gz data.tar.gz)
+suite claim "$B/claim_1.deb"
+
 # A mirror that answers nothing for 30 s.
 echo "location = /debian/dists/stall/InRelease { echo_sleep 30; echo x; }" >"$NET_CONF_D/stall.conf"
 net_start_nginx
@@ -391,6 +409,9 @@ rejects "a data.tar with ../ paths" \
 rejects "a .deb with a hard link to a file it does not make" \
   "pool/dangling/dangling_1.deb: data.tar: the hard link \./usr/share/dangling/link leads to \"\./usr/share/dangling/missing\", which is not a file of an entry before it" \
   dangling dangling
+rejects "a .deb with a sparse entry claiming 1 TiB it does not hold" \
+  "pool/claim/claim_1.deb: data.tar: \./usr/share/claim/big: the data stops at byte 512, and the header says there is data up to byte 1099511627776" \
+  claim claim
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
   --keyring="$TMP/nokeys.gpg"
