@@ -28,6 +28,7 @@ FUZZ_TARGETS = \
 	tests/fuzz/fuzz-containerignore \
 	tests/fuzz/fuzz-openpgp \
 	tests/fuzz/fuzz-debian-control \
+	tests/fuzz/fuzz-deb \
 	tests/fuzz/fuzz-device \
 	tests/fuzz/fuzz-metadata-wire
 
@@ -112,6 +113,9 @@ tests_fuzz_fuzz_openpgp_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_debian_control_SOURCES = tests/fuzz/fuzz-debian-control.c
 tests_fuzz_fuzz_debian_control_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_debian_control_LDFLAGS = $(FUZZER_FLAGS)
+tests_fuzz_fuzz_deb_SOURCES = tests/fuzz/fuzz-deb.c
+tests_fuzz_fuzz_deb_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_deb_LDFLAGS = $(FUZZER_FLAGS)
 tests_fuzz_fuzz_device_SOURCES = tests/fuzz/fuzz-device.c
 tests_fuzz_fuzz_device_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_device_LDFLAGS = $(FUZZER_FLAGS)
