@@ -932,6 +932,26 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
   return 0;
 }
 
+int ace_chdir_in_root(const char *cwd, appc_error_t *err)
+{
+  struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const char *rel = cwd;
+
+  while (*rel == '/')
+    rel++;
+  if (root < 0)
+    return appc_error_make(err, errno, "app.workingDirectory: %s: the root", cwd);
+  cleanup_close int fd =
+      (int) syscall(SYS_openat2, root, *rel != '\0' ? rel : ".", &how, sizeof how);
+  if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return appc_error_make(err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
+  if (fd < 0 || fchdir(fd) < 0)
+    return appc_error_make(err, errno, "app.workingDirectory: %s", cwd);
+  return 0;
+}
+
 int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
                      appc_error_t *err)
 {

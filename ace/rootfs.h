@@ -46,4 +46,11 @@ struct ace_rootfs_spec {
 int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
                      appc_error_t *err);
 
+/* Child, in the app's root: make CWD (app.workingDirectory) the current
+ * directory, resolved inside the root ("/"): its symlinks, however
+ * absolute, and its "..", never lead out of it, nor does a magic link of
+ * /proc (/proc/1/root is the pod's init).  Mount points are crossed: a
+ * volume may be the working directory.  Errors name the field. */
+int ace_chdir_in_root(const char *cwd, appc_error_t *err);
+
 #endif

@@ -728,9 +728,8 @@ exec_command(const struct proc_ctx *c, const char *path, char **argv)
    * socket-activated ports) reaches the app. */
   if (ace_listen_pass(c->listen, c->env, &env, &e) == 0) {
     close_range(first, UINT_MAX, CLOSE_RANGE_CLOEXEC);
-    if (chdir(c->cwd) < 0)
-      appc_error_make(&e, errno, "app.workingDirectory: %s", c->cwd);
-    else if (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0)
+    if (ace_chdir_in_root(c->cwd, &e) == 0 &&
+        (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0))
       execve(path, argv, env), appc_error_make(&e, errno, "%s", path);
   }
   report_error(c->report, c->app, &e);
@@ -928,7 +927,6 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
   {
     static const struct appc_app no_app = {0};
     const struct appc_app *eff = app != NULL ? app : &no_app;
-    struct stat st;
     const char *cwd =
         eff->working_directory && eff->working_directory[0] ? eff->working_directory : "/";
     struct proc_ctx c = {.cwd = cwd, .sec = a->sec, .id = &id, .report = report, .app = i};
@@ -943,10 +941,8 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
     if (ace_env_build(eff, a->ra->name, r->metadata_url, r->o->env, &env, &err) < 0)
       goto fail;
     c.env = env;
-    if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-      appc_error_make(&err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
+    if (ace_chdir_in_root(cwd, &err) < 0)
       goto fail;
-    }
     if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
       status = -pre;
       goto fail;

@@ -241,6 +241,9 @@ img envimg "$(shapp env '{"environment": [{"name": "PATH", "value": "/opt/bin:/u
   {"name": "A", "value": "img"}, {"name": "B", "value": "img"}, {"name": "C", "value": "img"}]}')"
 img cwd "$(shapp pwd '{"workingDirectory": "/srv/work"}')"
 img cwdmissing "$(shapp 'echo RAN' '{"workingDirectory": "/nonexistent/dir"}')"
+# /proc/1/root is the pod's init: the working directory must not lead there
+mkdir -p "$TMP/hostcwd"
+img cwdproc "$(shapp 'echo escaped >PWNED' "$(jq -cn --arg d "/proc/1/root$TMP/hostcwd" '{workingDirectory: $d}')")"
 img alice "$(shapp 'grep -E "^(Uid|Gid):" /proc/self/status' | jq -c '.user = "alice" | .group = "staff"')"
 img owner "$(shapp 'grep -E "^(Uid|Gid):" /proc/self/status' | jq -c '.user = "/srv/owned" | .group = "/srv/owned"')"
 img supp "$(shapp 'grep "^Groups:" /proc/self/status; id -G' '{"supplementaryGIDs": [60, 70]}' | jq -c '.user = "1000" | .group = "50"')"
@@ -330,6 +333,10 @@ is_run "cwd: / without workingDirectory" "$status:$OUT" "0:/"
 pod "${ID[cwdmissing]}"
 yes_run "cwd: a missing workingDirectory fails clearly, the app does not run" \
   eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app cwdmissing: .*/nonexistent/dir" "$ERR"'
+pod "${ID[cwdproc]}"
+yes_run "cwd: a workingDirectory through /proc/1/root is refused, nothing written on the host" \
+  eval '[ "$status" -ne 0 ] && line_in "^actool: app cwdproc: app.workingDirectory: /proc/1/root" "$ERR" &&
+    [ ! -e "$TMP/hostcwd/PWNED" ]'
 
 # --- user and groups -----------------------------------------------------------
 
@@ -1071,6 +1078,24 @@ if wait_file "$TMP/ent/ready"; then
 else
   kill -KILL "$BG_PID"
   not_ok "enter: the app never started"
+fi
+# The app swaps its working directory (/srv/work, from its image) for a
+# symlink through /proc/1/root, the pod's init on the host: a command
+# entered must not run there.
+mkdir -p "$TMP/ent2" "$TMP/hostcwd2"
+bg_pod ent2 --uuid-file-save="$TMP/uent2" --volume=hv,kind=host,source="$TMP/ent2" "${ID[cwd]}" \
+  --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  "cd / && rm -rf /srv/work && ln -s /proc/1/root$TMP/hostcwd2 /srv/work && echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done"
+if wait_file "$TMP/ent2/ready"; then
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$(cat "$TMP/uent2")" -- /bin/sh -c \
+    'echo entered >ENTERED'
+  is "enter: a working directory swapped for a link through /proc/1/root is refused, nothing on the host" \
+    "$status:$(ls "$TMP/hostcwd2" | wc -l)" "126:0"
+  touch "$TMP/ent2/stop"
+  wait_exit "$BG_PID" 30
+else
+  kill -KILL "$BG_PID"
+  not_ok "enter: a working directory swapped for a link through /proc/1/root is refused (the app never started)"
 fi
 check_fails "enter of a pod that is not running" 1 'no such pod' \
   timeout 20 "$ACTOOL" --dir="$STORE" enter 00000000-0000-0000-0000-000000000000
