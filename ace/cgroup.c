@@ -981,7 +981,7 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
 
 /* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into:
  * -1 where there is none, or it cannot be opened. */
-static int leaf_fd_v2(const struct ace_cgroup *cg, size_t app)
+int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, size_t app)
 {
   char dir[PATH_MAX];
 
@@ -991,14 +991,13 @@ static int leaf_fd_v2(const struct ace_cgroup *cg, size_t app)
   return -1;
 }
 
-pid_t ace_cgroup_fork(const struct ace_cgroup *cg, size_t app)
+pid_t ace_cgroup_fork(int leaf)
 {
-  cleanup_close int fd = leaf_fd_v2(cg, app);
   struct clone_args args = {
-      .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t) fd};
+      .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t) leaf};
 
   /* A raw clone3 skips glibc's fork handlers: the caller has one thread. */
-  return fd < 0 ? -1 : (pid_t) syscall(SYS_clone3, &args, sizeof args);
+  return leaf < 0 ? -1 : (pid_t) syscall(SYS_clone3, &args, sizeof args);
 }
 
 /* The file through which a process of one thread moves itself into a

@@ -276,10 +276,13 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
 /* How many processes the kernel's OOM killer ended in app APP's memory
  * cgroup (-1: unknown, e.g. no memory controller). */
 int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
-/* fork(2) by a process of one thread, the child starting in app APP's v2
- * cgroup (clone3's CLONE_INTO_CGROUP); -1 where that cannot be (no v2
- * hierarchy, an older kernel), and nothing forked. */
-pid_t ace_cgroup_fork(const struct ace_cgroup *cg, size_t app);
+/* App APP's v2 cgroup, opened for ace_cgroup_fork ahead of it (by the
+ * pod's init, before it leaves the host's tree); -1 when there is none. */
+int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, size_t app);
+/* fork(2) by a process of one thread, the child starting in the v2 cgroup
+ * LEAF (ace_cgroup_leaf_v2; clone3's CLONE_INTO_CGROUP); -1 where that
+ * cannot be (LEAF -1, an older kernel), and nothing forked. */
+pid_t ace_cgroup_fork(int leaf);
 /* Child of one thread: move the calling process into app APP's cgroups, by
  * path (the host's root must still be the caller's).  IN_V2: it was cloned
  * into the v2 one (ace_cgroup_fork), which is left as it is. */

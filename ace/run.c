@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -78,6 +79,7 @@ struct app_plan {
   struct ace_listen listen; /* socket-activated ports, bound by P */
   int out[2], errp[2];      /* output pipes when the pod has several apps */
   bool in_v2;               /* its S was cloned into its v2 cgroup (start_supervisor) */
+  int cg_leaf;              /* I: that cgroup, opened before I leaves the host's tree */
   char *line[2];            /* partial output lines */
   size_t line_len[2];
 };
@@ -111,6 +113,7 @@ struct pod_run {
   bool meta_served; /* the service took the pod */
   int report[2];
   int init_ready[2], init_go[2]; /* I's handshake with P (tell_parent) */
+  int host_mnt;                  /* I: the host's mount namespace, for each S to return to */
   int sigfd;
   sigset_t old_mask;
   bool mask_set;
@@ -1101,6 +1104,20 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
   struct app_plan *a = &r->apps[i];
   int sigfd = supervisor_signals();
 
+  /* Until it pivots, S's root is the host's: only a process that may trace
+   * others reaches its /proc/PID/root (the app's execve makes it dumpable
+   * again). */
+  prctl(PR_SET_DUMPABLE, 0);
+  /* I has left the host's tree (confine_init); S builds the app's root
+   * from it */
+  if (setns(r->host_mnt, CLONE_NEWNS) < 0) {
+    appc_error_t err = NULL;
+    appc_error_make(&err, errno, "the host's mount namespace");
+    report_error(r->report[1], i, &err);
+    _exit(1);
+  }
+  close(r->host_mnt);
+
   if (r->n_apps > 1) {
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(a->out[1], STDOUT_FILENO) < 0 ||
@@ -1150,7 +1167,7 @@ static bool lends_memory(const struct pod_run *r, size_t i)
 static pid_t __attribute__((noinline)) start_supervisor(struct pod_run *r, size_t i)
 {
   struct app_plan *a = &r->apps[i];
-  pid_t pid = ace_cgroup_fork(r->cg, i);
+  pid_t pid = ace_cgroup_fork(a->cg_leaf);
 
   a->in_v2 = pid >= 0; /* S's copy too: it is the child */
   if (pid < 0)
@@ -1173,6 +1190,40 @@ static void __attribute__((noreturn)) empty_pod(struct pod_run *r)
   _exit(0);
 }
 
+/* I needs nothing of the host's file system once the pod runs; but as
+ * PID 1 its /proc/1/root and /proc/1/cwd are in every app's /proc, and
+ * through them the host's tree to an app that may trace it
+ * (CAP_SYS_PTRACE), or to a supervisor following a link an app made.
+ * Before any app starts, I moves to a mount namespace of its own whose
+ * only mount is an empty, read-only tmpfs, where ".." leads nowhere; each
+ * supervisor returns to the host's (R->host_mnt) to build its app's root. */
+static int confine_init(appc_error_t *err)
+{
+  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return appc_error_make(err, errno, "the pod's init: a mount namespace");
+  /* (/proc exists on every host; I no longer reads it) */
+  if (mount("actool-init", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "size=4k,nr_inodes=1,mode=0500") < 0 ||
+      chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+      chdir("/") < 0)
+    return appc_error_make(err, errno, "the pod's init: an empty root");
+  return 0;
+}
+
+/* I, its supervisors started, closes every descriptor but the report
+ * pipe A and its signalfd B: those of the host's directories (the store,
+ * the pod's) would lead an app that may trace I through /proc/1/fd. */
+static void keep_only(int a, int b)
+{
+  int lo = a < b ? a : b, hi = a < b ? b : a;
+
+  if (lo > 0)
+    close_range(0, (unsigned) lo - 1, 0);
+  if (hi > lo + 1)
+    close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
+  close_range((unsigned) hi + 1, UINT_MAX, 0);
+}
+
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -1180,6 +1231,9 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   appc_error_t err = NULL;
   int sigfd = supervisor_signals();
 
+  /* Until it is confined, only a process that may trace others reaches
+   * /proc/1 (its root is the host's). */
+  prctl(PR_SET_DUMPABLE, 0);
   /* The pod's lock is P's alone: were I to keep it, a pod whose P died
    * would still look running, and gc would leave it. */
   close(r->dir.lock_fd);
@@ -1208,6 +1262,15 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   }
   if (!await_go(r))
     _exit(1); /* P is gone or gave up */
+  for (size_t i = 0; i < r->n_apps; i++)
+    r->apps[i].cg_leaf = r->cg != NULL ? ace_cgroup_leaf_v2(r->cg, i) : -1;
+  if ((r->host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 ||
+      confine_init(&err) < 0) {
+    if (err == NULL)
+      appc_error_make(&err, errno, "the pod's init: /proc/self/ns/mnt");
+    report_line(r->report[1], "E -", err->msg);
+    _exit(1);
+  }
   for (size_t i = 0; i < r->n_apps; i++) {
     pids[i] = start_supervisor(r, i);
     if (pids[i] > 0)
@@ -1215,8 +1278,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     else
       report_exit(r->report[1], i, 1);
   }
-  for (size_t i = 0; i < r->n_apps; i++)
-    close_output_pipes(&r->apps[i]);
+  keep_only(r->report[1], sigfd);
   while (running > 0) {
     struct signalfd_siginfo si;
     int wstatus;

@@ -253,6 +253,11 @@ img memhog "$(jq -cn '{exec: ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=200
   jq -c --argjson i "$(iso resource/memory '{"limit": "32M"}')" '. + $i')"
 capscript='grep -E "^Cap(Prm|Eff|Bnd):" /proc/self/status; touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED'
 img capretain "$(shapp "$capscript" "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_NET_BIND_SERVICE", "CAP_KILL"]}')")"
+# An app that may trace (CAP_SYS_PTRACE) sees the pod's init as /proc/1:
+# its root must hold nothing of the host's.
+mkdir -p "$TMP/hostptrace"
+img ptrace "$(shapp "ls -A /proc/1/root | wc -l; ls -A /proc/1/cwd | wc -l; for f in /proc/1/fd/*; do [ -d \$f ] && echo dir \$f; done; echo x >/proc/1/root$TMP/hostptrace/PWNED; true" \
+  "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}')")"
 img capremove "$(shapp "$capscript" "$(iso os/linux/capabilities-remove-set '{"set": ["CAP_CHOWN", "CAP_NET_RAW"]}')")"
 img seccomp "$(shapp 'mkdir /tmp/d; echo "rc=$?"; grep "^Seccomp:" /proc/self/status' "$(iso os/linux/seccomp-remove-set '{"set": ["mkdir", "mkdirat"], "errno": "ENOTSUP"}')")"
 img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' |
@@ -439,6 +444,9 @@ want=$(capmask 5 10)
 is_run "capabilities: retain set {NET_BIND_SERVICE, KILL} (CapBnd/Prm/Eff $want, chown fails)" \
   "$(capline CapBnd) $(capline CapPrm) $(capline CapEff) $(line_in CHOWNED "$OUT" && echo chown-ok)" \
   "$want $want $want "
+pod "${ID[ptrace]}"
+is_run "CAP_SYS_PTRACE: /proc/1/root and /proc/1/cwd (the pod's init) are empty, no directory in /proc/1/fd, nothing written on the host" \
+  "$status:$(paste -sd' ' <<<"$OUT"):$(ls -A "$TMP/hostptrace" | wc -l)" "0:0 0:0"
 want=$(capmask 1 3 4 5 6 7 8 10 18 27 29 31)
 pod "${ID[capremove]}"
 is_run "capabilities: remove set {CHOWN, NET_RAW} (CapBnd/Prm/Eff $want, chown fails)" \

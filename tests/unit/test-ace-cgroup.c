@@ -536,7 +536,10 @@ static void test_fork_starts_in_the_v2_cgroup(void **state)
   test_uuid(uuid, 12);
   setenv("TEST_UUID", uuid, 1);
   struct ace_cgroup *cg = create_real(&r, uuid);
-  pid_t pid = ace_cgroup_fork(cg, 1);
+  int leaf = ace_cgroup_leaf_v2(cg, 1);
+  pid_t pid = ace_cgroup_fork(leaf);
+  if (leaf >= 0 && pid != 0)
+    close(leaf);
   if (pid < 0 && !r.v2 && access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) != 0) {
     assert_ok(ace_cgroup_destroy(cg, &err), &err);
     skip(); /* v1 only: no v2 hierarchy to start in */
@@ -598,8 +601,11 @@ static void test_single_app_lives_in_the_pod_cgroup(void **state)
   assert_false(is_dir(pod, "db"));
   apply_ok(cg, 0, "resource/memory", "{\"limit\": \"64Mi\"}", &seen);
   assert_file(pod, r.v2 ? "memory.max" : "memory.limit_in_bytes", "67108864");
-  pid_t pid = ace_cgroup_fork(cg, 0);
+  int leaf = ace_cgroup_leaf_v2(cg, 0);
+  pid_t pid = ace_cgroup_fork(leaf);
   bool in_v2 = pid >= 0;
+  if (leaf >= 0)
+    close(leaf);
   if (pid < 0)
     pid = fork();
   assert_true(pid >= 0);
