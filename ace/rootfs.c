@@ -932,6 +932,25 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct host_sid
   return 0;
 }
 
+void ace_close_dirs(void)
+{
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    struct stat st;
+    char *end;
+    long fd = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || end == e->d_name || fd <= STDERR_FILENO || fd == dirfd(d))
+      continue;
+    if (fstat((int) fd, &st) == 0 && S_ISDIR(st.st_mode))
+      close((int) fd);
+  }
+  closedir(d);
+}
+
 int ace_chdir_in_root(const char *cwd, appc_error_t *err)
 {
   struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,

@@ -53,4 +53,11 @@ int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes 
  * volume may be the working directory.  Errors name the field. */
 int ace_chdir_in_root(const char *cwd, appc_error_t *err);
 
+/* Child, in the app's root: close every descriptor of a directory (those
+ * of the host's the process inherited: the store's, the pod's, cgroups).
+ * Through /proc/PID/fd they would lead an app that may trace the process
+ * (CAP_SYS_PTRACE), or a supervisor following a link an app made, out of
+ * the root. */
+void ace_close_dirs(void);
+
 #endif

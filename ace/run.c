@@ -920,6 +920,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
       (spec.userns_fd >= 0 && ace_userns_join(spec.userns_fd, &err) < 0) ||
       (spec.userns_fd >= 0 && mnt_report >= 0 && own_mount_namespace(&err) < 0))
     goto fail;
+  ace_close_dirs();
   if (app == NULL) {
     struct stat st;
     if (stat(default_exec[0], &st) < 0) {
@@ -1012,6 +1013,27 @@ static void post_stop_in(struct pod_run *r, size_t i, int mnt, int sigfd, int *s
 /* S of an init: a PID namespace for the app, whose PID 1 is a second
  * supervisor (supervise) that becomes the init; this one waits for it,
  * forwarding signals, then runs the post-stop handlers in its root. */
+/* I needs nothing of the host's file system once the pod runs; but as
+ * PID 1 its /proc/1/root and /proc/1/cwd are in every app's /proc, and
+ * through them the host's tree to an app that may trace it
+ * (CAP_SYS_PTRACE), or to a supervisor following a link an app made.
+ * Before any app starts, I moves to a mount namespace of its own whose
+ * only mount is an empty, read-only tmpfs, where ".." leads nowhere; each
+ * supervisor returns to the host's (R->host_mnt) to build its app's root.
+ * An init's supervisor does the same once the init has its root. */
+static int confine_to_empty_root(appc_error_t *err)
+{
+  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return appc_error_make(err, errno, "a mount namespace of its own");
+  /* (/proc exists on every host; I no longer reads it) */
+  if (mount("actool-init", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "size=4k,nr_inodes=1,mode=0500") < 0 ||
+      chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+      chdir("/") < 0)
+    return appc_error_make(err, errno, "an empty root");
+  return 0;
+}
+
 static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t i, int sigfd)
 {
   appc_error_t err = NULL;
@@ -1035,6 +1057,13 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
     supervise(r, i, sigfd, sv[1]);
   }
   close(sv[1]);
+  /* Seen in the /proc of the pod's other apps, this process keeps nothing
+   * of the host's open, nor the host's root. */
+  ace_close_dirs();
+  if (confine_to_empty_root(&err) < 0) {
+    kill((pid_t) pid, SIGKILL);
+    goto fail;
+  }
   /* The init's root and kind, once it has them (signals wait meanwhile in
    * the signalfd); nothing when it failed before. */
   char kind = 'i';
@@ -1108,7 +1137,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
    * others reaches its /proc/PID/root (the app's execve makes it dumpable
    * again). */
   prctl(PR_SET_DUMPABLE, 0);
-  /* I has left the host's tree (confine_init); S builds the app's root
+  /* I has left the host's tree (confine_to_empty_root); S builds the app's root
    * from it */
   if (setns(r->host_mnt, CLONE_NEWNS) < 0) {
     appc_error_t err = NULL;
@@ -1190,26 +1219,6 @@ static void __attribute__((noreturn)) empty_pod(struct pod_run *r)
   _exit(0);
 }
 
-/* I needs nothing of the host's file system once the pod runs; but as
- * PID 1 its /proc/1/root and /proc/1/cwd are in every app's /proc, and
- * through them the host's tree to an app that may trace it
- * (CAP_SYS_PTRACE), or to a supervisor following a link an app made.
- * Before any app starts, I moves to a mount namespace of its own whose
- * only mount is an empty, read-only tmpfs, where ".." leads nowhere; each
- * supervisor returns to the host's (R->host_mnt) to build its app's root. */
-static int confine_init(appc_error_t *err)
-{
-  if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return appc_error_make(err, errno, "the pod's init: a mount namespace");
-  /* (/proc exists on every host; I no longer reads it) */
-  if (mount("actool-init", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-            "size=4k,nr_inodes=1,mode=0500") < 0 ||
-      chdir("/proc") < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-      chdir("/") < 0)
-    return appc_error_make(err, errno, "the pod's init: an empty root");
-  return 0;
-}
-
 /* I, its supervisors started, closes every descriptor but the report
  * pipe A and its signalfd B: those of the host's directories (the store,
  * the pod's) would lead an app that may trace I through /proc/1/fd. */
@@ -1265,7 +1274,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   for (size_t i = 0; i < r->n_apps; i++)
     r->apps[i].cg_leaf = r->cg != NULL ? ace_cgroup_leaf_v2(r->cg, i) : -1;
   if ((r->host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 ||
-      confine_init(&err) < 0) {
+      confine_to_empty_root(&err) < 0) {
     if (err == NULL)
       appc_error_make(&err, errno, "the pod's init: /proc/self/ns/mnt");
     report_line(r->report[1], "E -", err->msg);
