@@ -644,20 +644,6 @@ static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side 
   return write_etc(spec, h, root, etc, false, err);
 }
 
-static bool dir_is_empty(const char *path)
-{
-  DIR *d = opendir(path);
-  struct dirent *e;
-  bool empty = true;
-
-  if (d == NULL)
-    return true;
-  while (empty && (e = readdir(d)) != NULL)
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
-}
-
 /* Append the component C (LEN bytes) to the absolute path OUT. */
 static int path_push(char out[PATH_MAX], const char *c, size_t len)
 {
@@ -747,55 +733,127 @@ static int resolve_in_root(const char *target, char out[PATH_MAX], appc_error_t 
   return 0;
 }
 
+/* PATH (no ".." or ".", from resolve_in_root) opened beneath DIRFD with no
+ * symlink on the way: resolve_in_root followed every one, so one there
+ * now was put there since, by an app of the pod racing the supervisor;
+ * ELOOP then, never a walk through it (or through /proc's magic links). */
+static int open_strict(int dirfd, const char *path, int flags)
+{
+  struct open_how how = {.flags = (unsigned long long) (flags | O_CLOEXEC),
+                         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+
+  while (*path == '/')
+    path++;
+  return (int) syscall(SYS_openat2, dirfd, *path != '\0' ? path : ".", &how, sizeof how);
+}
+
+/* The directory PATH (absolute, resolved), made with its missing parents
+ * one component at a time beneath the one before, never through a
+ * symlink.  An O_PATH descriptor, or -1 with errno. */
+static int mkdirs_strict(const char *path)
+{
+  char walk[PATH_MAX];
+  int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (snprintf(walk, sizeof walk, "%s", path) >= (int) sizeof walk) {
+    if (fd >= 0)
+      close(fd);
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  for (char *c = strtok(walk, "/"); c != NULL && fd >= 0; c = strtok(NULL, "/")) {
+    int next = -1;
+    if (mkdirat(fd, c, 0755) == 0 || errno == EEXIST)
+      next = open_strict(fd, c, O_PATH | O_DIRECTORY);
+    int e = errno;
+    close(fd);
+    fd = next;
+    errno = e;
+  }
+  return fd;
+}
+
+static bool dir_is_empty_at(int dirfd, const char *name)
+{
+  int fd = open_strict(dirfd, name, O_RDONLY | O_DIRECTORY);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *e;
+  bool empty = true;
+
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return true;
+  }
+  while (empty && (e = readdir(d)) != NULL)
+    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+  closedir(d);
+  return empty;
+}
+
 /* Make TARGET (V's mount target, resolved) fit a volume that is a directory
- * (IS_DIR) or a file, replacing what is in the way as the spec says, with a warning. */
+ * (IS_DIR) or a file, replacing what is in the way as the spec says, with
+ * a warning; every step beneath a descriptor of its parent, never through
+ * a symlink.  An O_PATH descriptor of the target, or -1. */
 static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_rootfs_volume *v,
                           const char *target, bool is_dir, const struct ace_notes *notes,
                           appc_error_t *err)
 {
-  struct stat st;
   char parent[PATH_MAX];
-  char *slash;
+  const char *slash = strrchr(target, '/');
+  const char *name = slash != NULL ? slash + 1 : target;
+  struct stat st;
 
-  if (stat(target, &st) == 0) {
+  if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+      snprintf(parent, sizeof parent, "%.*s", (int) (slash != NULL ? slash - target : 0), target) >=
+          (int) sizeof parent)
+    return appc_error_make(err, EINVAL, "app %s: mount target %s", spec->app_name, target);
+  cleanup_close int dir =
+      open_strict(AT_FDCWD, *parent != '\0' ? parent : "/", O_PATH | O_DIRECTORY);
+  if (dir < 0 && errno == ENOENT)
+    dir = mkdirs_strict(parent);
+  if (dir < 0)
+    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+  if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode))
+      return appc_error_make(err, ELOOP, "app %s: mount target %s: changed while being prepared",
+                             spec->app_name, target);
     if (is_dir && S_ISDIR(st.st_mode)) {
-      if (!dir_is_empty(target))
+      if (!dir_is_empty_at(dir, name))
         ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
                  spec->app_name, v->volume, target);
-      return 0;
+    } else if (is_dir || S_ISDIR(st.st_mode)) {
+      ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
+               spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", target);
+      if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+        return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+      st.st_mode = 0;
     }
-    if (!is_dir && !S_ISDIR(st.st_mode))
-      return 0;
-    ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
-             spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", target);
-    if ((S_ISDIR(st.st_mode) ? rmdir(target) : unlink(target)) < 0)
-      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
   } else if (errno != ENOENT) {
     return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+  } else {
+    st.st_mode = 0;
   }
-  if (is_dir)
-    return make_dirs(target, err);
-  snprintf(parent, sizeof parent, "%s", target);
-  slash = strrchr(parent, '/');
-  if (slash != NULL && slash != parent) {
-    *slash = '\0';
-    if (make_dirs(parent, err) < 0)
-      return -1;
+  if (st.st_mode == 0) {
+    int made = is_dir
+                   ? mkdirat(dir, name, 0755)
+                   : openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (made < 0)
+      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+    if (!is_dir)
+      close(made);
   }
-  return create_file(target, 0644, err);
+  int fd = open_strict(dir, name, O_PATH);
+  if (fd < 0)
+    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+  return fd;
 }
 
-/* Attach a volume at TARGET, resolved by resolve_in_root (move_mount()
- * refuses a symlink as its target: EINVAL), never through /proc's magic
- * links. */
-static int attach_volume(int tree_fd, const char *target, appc_error_t *err)
+/* Attach a volume at the target TARGET_FD (prepare_target's: move_mount()
+ * onto the very directory or file prepared). */
+static int attach_volume(int tree_fd, int target_fd, const char *target, appc_error_t *err)
 {
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS};
-  cleanup_close int fd = (int) syscall(SYS_openat2, AT_FDCWD, target, &how, sizeof how);
-
-  if (fd < 0)
-    return appc_error_make(err, errno, "mount target %s", target);
-  if (move_mount(tree_fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+  if (move_mount(tree_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     return appc_error_make(err, errno, "%s: cannot attach the mount", target);
   return 0;
 }
@@ -806,9 +864,10 @@ static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_s
   for (size_t i = 0; i < spec->n_volumes; i++) {
     const struct ace_rootfs_volume *v = &spec->volumes[i];
     char target[PATH_MAX];
+    cleanup_close int target_fd = -1;
     if (resolve_in_root(v->target, target, err) < 0 ||
-        prepare_target(spec, v, target, h->volume_is_dir[i], notes, err) < 0 ||
-        attach_volume(h->volume_fds[i], target, err) < 0)
+        (target_fd = prepare_target(spec, v, target, h->volume_is_dir[i], notes, err)) < 0 ||
+        attach_volume(h->volume_fds[i], target_fd, target, err) < 0)
       return appc_error_prefix(err, "app %s: volume \"%s\"", spec->app_name, v->volume);
   }
   return 0;
