@@ -773,24 +773,6 @@ static int mkdirs_strict(const char *path)
   return fd;
 }
 
-static bool dir_is_empty_at(int dirfd, const char *name)
-{
-  int fd = open_strict(dirfd, name, O_RDONLY | O_DIRECTORY);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  struct dirent *e;
-  bool empty = true;
-
-  if (d == NULL) {
-    if (fd >= 0)
-      close(fd);
-    return true;
-  }
-  while (empty && (e = readdir(d)) != NULL)
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
-}
-
 /* Make TARGET (V's mount target, resolved) fit a volume that is a directory
  * (IS_DIR) or a file, replacing what is in the way as the spec says, with
  * a warning; every step beneath a descriptor of its parent, never through
@@ -819,7 +801,7 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
       return appc_error_make(err, ELOOP, "app %s: mount target %s: changed while being prepared",
                              spec->app_name, target);
     if (is_dir && S_ISDIR(st.st_mode)) {
-      if (!dir_is_empty_at(dir, name))
+      if (!appc_dir_is_empty(dir, name))
         ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
                  spec->app_name, v->volume, target);
     } else if (is_dir || S_ISDIR(st.st_mode)) {

@@ -273,16 +273,40 @@ static bool path_within(const char *outer, const char *inner)
   return strncmp(outer, inner, n) == 0 && (inner[n] == '/' || inner[n] == '\0');
 }
 
+/* Targets in the order where '/' sorts first: whatever lies within a
+ * target then comes right after it ("/a", "/a/x", "/a-b"). */
+static int compare_targets(const void *x, const void *y)
+{
+  const unsigned char *a =
+      (const unsigned char *) (*(const struct ace_rootfs_volume *const *) x)->target;
+  const unsigned char *b =
+      (const unsigned char *) (*(const struct ace_rootfs_volume *const *) y)->target;
+
+  for (; *a != '\0' && *a == *b; a++, b++)
+    ;
+  int ca = *a == '/' ? 1 : *a == '\0' ? 0 : *a + 1;
+  int cb = *b == '/' ? 1 : *b == '\0' ? 0 : *b + 1;
+  return ca - cb;
+}
+
+/* No two mounts of the app nest: sorted, each target is compared with the
+ * one before it alone (an image may list thousands of mount points). */
 static int check_overlaps(const struct app_plan *a, appc_error_t *err)
 {
+  cleanup_free const struct ace_rootfs_volume **v = calloc(a->n_vols + 1, sizeof *v);
+
+  if (v == NULL)
+    return appc_error_make(err, ENOMEM, "app %s: mounts", a->ra->name);
   for (size_t i = 0; i < a->n_vols; i++)
-    for (size_t j = 0; j < a->n_vols; j++)
-      if (i != j && path_within(a->vols[i].target, a->vols[j].target))
-        return appc_error_make(err, 0,
-                               "app %s: the mounts of volumes \"%s\" (%s) and \"%s\" (%s) "
-                               "overlap",
-                               a->ra->name, a->vols[i].volume, a->vols[i].target, a->vols[j].volume,
-                               a->vols[j].target);
+    v[i] = &a->vols[i];
+  qsort(v, a->n_vols, sizeof *v, compare_targets);
+  for (size_t i = 1; i < a->n_vols; i++)
+    if (path_within(v[i - 1]->target, v[i]->target))
+      return appc_error_make(err, 0,
+                             "app %s: the mounts of volumes \"%s\" (%s) and \"%s\" (%s) "
+                             "overlap",
+                             a->ra->name, v[i - 1]->volume, v[i - 1]->target, v[i]->volume,
+                             v[i]->target);
   return 0;
 }
 

@@ -241,6 +241,10 @@ img envimg "$(shapp env '{"environment": [{"name": "PATH", "value": "/opt/bin:/u
   {"name": "A", "value": "img"}, {"name": "B", "value": "img"}, {"name": "C", "value": "img"}]}')"
 img cwd "$(shapp pwd '{"workingDirectory": "/srv/work"}')"
 img cwdmissing "$(shapp 'echo RAN' '{"workingDirectory": "/nonexistent/dir"}')"
+mps() { jq -cn --args '{mountPoints: [$ARGS.positional | to_entries[] | {name: "m\(.key)", path: .value}]}' "$@"; }
+img nest "$(shapp 'echo RAN' "$(mps /a-b /srv /a /x/y /a/x)")"
+img nestroot "$(shapp 'echo RAN' "$(mps /data /)")"
+img notnest "$(shapp 'echo RAN' "$(mps /a-b /a /ab /a.b)")"
 # /proc/1/root is the pod's init: the working directory must not lead there
 mkdir -p "$TMP/hostcwd"
 img cwdproc "$(shapp 'echo escaped >PWNED' "$(jq -cn --arg d "/proc/1/root$TMP/hostcwd" '{workingDirectory: $d}')")"
@@ -338,6 +342,14 @@ is_run "cwd: / without workingDirectory" "$status:$OUT" "0:/"
 pod "${ID[cwdmissing]}"
 yes_run "cwd: a missing workingDirectory fails clearly, the app does not run" \
   eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app cwdmissing: .*/nonexistent/dir" "$ERR"'
+pod "${ID[nest]}"
+yes_run "mounts: /a and /a/x overlap (with /a-b between them in byte order), refused" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app nest: the mounts of volumes \"m2\" \(/a\) and \"m4\" \(/a/x\) overlap" "$ERR"'
+pod "${ID[nestroot]}"
+yes_run "mounts: / and /data overlap, refused" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app nestroot: the mounts of volumes \"m1\" \(/\) and \"m0\" \(/data\) overlap" "$ERR"'
+pod "${ID[notnest]}"
+is_run "mounts: /a, /a-b, /ab and /a.b do not overlap" "$status:$OUT" "0:RAN"
 pod "${ID[cwdproc]}"
 yes_run "cwd: a workingDirectory through /proc/1/root is refused, nothing written on the host" \
   eval '[ "$status" -ne 0 ] && line_in "^actool: app cwdproc: app.workingDirectory: /proc/1/root" "$ERR" &&
