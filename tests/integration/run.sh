@@ -264,6 +264,8 @@ img ptrace "$(shapp "ls -A /proc/1/root | wc -l; ls -A /proc/1/cwd | wc -l; for 
   "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}')")"
 img capremove "$(shapp "$capscript" "$(iso os/linux/capabilities-remove-set '{"set": ["CAP_CHOWN", "CAP_NET_RAW"]}')")"
 img seccomp "$(shapp 'mkdir /tmp/d; echo "rc=$?"; grep "^Seccomp:" /proc/self/status' "$(iso os/linux/seccomp-remove-set '{"set": ["mkdir", "mkdirat"], "errno": "ENOTSUP"}')")"
+# the same names 4,000 times over: taken once each
+img seccomprep "$(shapp 'mkdir /tmp/d; echo "rc=$?"' "$(iso os/linux/seccomp-remove-set "$(jq -cn '{set: ([range(4000)] | map("mkdir", "mkdirat")), errno: "ENOTSUP"}')")")"
 img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' |
   jq -c --argjson i "$(iso os/linux/seccomp-remove-set '{"set": ["uname"]}')" '. + $i')"
 img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-privileges true)")"
@@ -481,6 +483,9 @@ pod "${ID[seccomp]}"
 is_run "seccomp: remove set {mkdir, mkdirat} errno ENOTSUP: mkdir fails, filter on" \
   "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=1 Seccomp:	2"
 yes_run "seccomp: the error is ENOTSUP (Operation not supported)" line_in "mkdir.*/tmp/d.*Operation not supported" "$ERR"
+pod "${ID[seccomprep]}"
+is_run "seccomp: a remove set naming mkdir and mkdirat 4,000 times each blocks them" \
+  "$status:$OUT:$(line_in "mkdir.*/tmp/d.*Operation not supported" "$ERR" && echo ENOTSUP)" "0:rc=1:ENOTSUP"
 pod "${ID[seccompkill]}"
 is_run "seccomp: remove set without errno kills with SIGSYS (128+31)" "$status:$OUT" "159:"
 
