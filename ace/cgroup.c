@@ -706,6 +706,13 @@ static int64_t shares_in_range(int64_t shares)
   return shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
 }
 
+/* The shares of a request of MILLICORES (1024 a CPU), in range: a request
+ * past the most is the most, before a product could overflow. */
+static int64_t shares_of_request(int64_t millicores)
+{
+  return millicores > 256000 ? 262144 : shares_in_range(millicores * 1024 / 1000);
+}
+
 /* LIMIT millicores of CPU time per period of CFS_PERIOD microseconds, at
  * least what the kernel accepts. */
 static int64_t cpu_quota_of(int64_t limit)
@@ -759,7 +766,7 @@ static int apply_cpu(const struct target *t, const struct appc_isolator *iso, si
         0)
       return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
   }
-  if (request >= 0 && cpu_shares(dir, hier->v2, request * 1024 / 1000, err) < 0)
+  if (request >= 0 && cpu_shares(dir, hier->v2, shares_of_request(request), err) < 0)
     return appc_error_prefix(err, "%s: isolators[%zu] (resource/cpu)", t->who, i);
   ace_note(t->notes, ACE_NOTE_INFO,
            "%s: isolator resource/cpu enforced: limit %" PRId64 "m, request %" PRId64
@@ -1209,7 +1216,7 @@ int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *wh
       if (limit > 0)
         *cpu_quota = cpu_quota_of(limit);
       if (request >= 0)
-        *cpu_shares = shares_in_range(request * 1024 / 1000);
+        *cpu_shares = shares_of_request(request);
       break;
     case APPC_ISOLATOR_CPU_SHARES:
       *cpu_shares = shares_in_range(iso->number);

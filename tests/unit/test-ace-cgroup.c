@@ -925,6 +925,9 @@ static void test_fake_v2_tree(void **state)
   assert_file(web, "cpu.weight", "39");
   /* 300 CPUs: shares capped at 262144 -> weight 10000 */
   assert_file(pod, "cpu.weight", "10000");
+  /* a request whose shares would overflow int64 (UBSan would say so) */
+  apply_ok(cg, -1, "resource/cpu", "{\"request\":\"9223372036854775\"}", &seen);
+  assert_file(pod, "cpu.weight", "10000");
   apply_ok(cg, 0, "os/linux/cpu-shares", "2", &seen);
   assert_file(web, "cpu.weight", "1");
   assert_note(&seen, "I: app web: isolator os/linux/cpu-shares enforced: 2");
