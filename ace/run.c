@@ -1636,6 +1636,22 @@ static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
 
 /* The image's os-release, read inside its tree (where /etc/os-release is
  * commonly a symlink to ../usr/lib/os-release): NAME and VERSION_ID. */
+/* A value of the image's os-release as status shows it: one line of at
+ * most 128 bytes, control characters (a newline would make a line of
+ * status's own, an escape sequence would reach the terminal) as '?'. */
+static char *os_release_field(const char *v)
+{
+  size_t n = strnlen(v, 128);
+  char *out = malloc(n + 1);
+
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    out[i] = (unsigned char) v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
+  out[n] = '\0';
+  return out;
+}
+
 static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
 {
   static const char *const places[] = {"etc/os-release", "usr/lib/os-release"};
@@ -1660,7 +1676,7 @@ static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
                     : strcmp(kv.items[i].name, "VERSION_ID") == 0 ? &app->os_version
                                                                   : NULL;
       if (slot != NULL && *slot == NULL)
-        *slot = strdup(kv.items[i].value);
+        *slot = os_release_field(kv.items[i].value);
     }
   appc_error_release(&ignored);
   appc_kv_list_clear(&kv);

@@ -1154,6 +1154,20 @@ is "status --json: os name and versionID" "$(jq -c '.apps[0].os' "$TMP/.out" 2>&
   '{"name":"Busybox Test","versionID":"1.36"}'
 touch "$TMP/osr/stop"
 wait_exit "$BG_PID" 30
+# A NAME holding newlines and an escape sequence: one line of status, the
+# control characters as '?'.
+printf 'NAME="Evil\nstate=exited\n\033]0;title\007"\nVERSION_ID=1\n' >"$OSL/rootfs/usr/lib/os-release"
+manifest osevil "$(shapp 'echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done' "$hv_mp")" >"$OSL/manifest"
+"$ACTOOL" build --no-compression "$OSL" "$TMP/osevil.aci" >/dev/null 2>"$TMP/.err" && ID[osevil]=$(ac fetch "$TMP/osevil.aci" 2>>"$TMP/.err")
+mkdir "$TMP/ose"
+bg_pod ose --uuid-file-save="$TMP/uose" --volume=hv,kind=host,source="$TMP/ose" "${ID[osevil]}"
+wait_file "$TMP/ose/ready"
+run_capture ac status "$(cat "$TMP/uose" 2>/dev/null)"
+is "status: an os-release NAME with newlines and escapes is one line, control characters as ?" \
+  "$status:$(grep -c '^state=' "$TMP/.out"):$(grep '^app-osevil-os=' "$TMP/.out" | cat -v)" \
+  "0:1:app-osevil-os=Evil?state=exited??]0;title? 1"
+touch "$TMP/ose/stop"
+wait_exit "$BG_PID" 30
 
 # --- SIGKILL of actool: an abandoned pod, gc ----------------------------------------------------
 
