@@ -1085,6 +1085,7 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
    * of the host's open, nor the host's root. */
   ace_close_dirs();
   if (confine_to_empty_root(&err) < 0) {
+    appc_error_prefix(&err, "the init's supervisor");
     kill((pid_t) pid, SIGKILL);
     goto fail;
   }
@@ -1300,7 +1301,8 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   if ((r->host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 ||
       confine_to_empty_root(&err) < 0) {
     if (err == NULL)
-      appc_error_make(&err, errno, "the pod's init: /proc/self/ns/mnt");
+      appc_error_make(&err, errno, "/proc/self/ns/mnt");
+    appc_error_prefix(&err, "the pod's init");
     report_line(r->report[1], "E -", err->msg);
     _exit(1);
   }
