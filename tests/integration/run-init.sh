@@ -103,4 +103,32 @@ else
   note "$log"
 fi
 
+# An init's supervisor stays in the pod's PID namespace, outside the
+# init's root: another app of the pod that may trace (CAP_SYS_PTRACE)
+# must find none of the host's tree through its /proc entries.
+mkdir -p "$TMP/host" && touch "$TMP/host/marker"
+L=$TMP/ptr
+if "$ACTOOL" layout --layout="$L" init --name=example.com/ptr >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
+  "$ACTOOL" layout --layout="$L" set-exec -- /bin/sh -c "sleep 0.5; for p in /proc/[0-9]*; do
+    for f in \$p/fd/*; do [ -d \$f ] && echo dir \$f; done
+    [ -e \$p/root$TMP/host/marker ] && echo host \$p; done; echo scanned" >/dev/null &&
+  "$ACTOOL" layout --layout="$L" isolator add os/linux/capabilities-retain-set \
+    '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}' >/dev/null &&
+  "$ACTOOL" build "$L" "$TMP/ptr.aci" >/dev/null &&
+  "$ACTOOL" --insecure-options=image fetch "$TMP/ptr.aci" >/dev/null; then
+  uuid=$("$ACTOOL" run --detach example.com/waits --- example.com/ptr 2>"$TMP/.err")
+  for _ in $(seq 300); do
+    "$ACTOOL" status --log "$uuid" 2>/dev/null | grep -q scanned && break
+    sleep 0.1
+  done
+  log=$("$ACTOOL" status --log "$uuid" 2>&1)
+  timeout 90 "$ACTOOL" stop --force "$uuid" >/dev/null 2>&1
+  is "beside an init, an app that may trace finds no host directory or root in the pod's /proc" \
+    "$(grep -E "^(ptr: )?(dir|host|scanned)" <<<"$log" | grep -v "/proc/self/\|/proc/thread-self/" | paste -sd' ')" \
+    "ptr: scanned"
+else
+  not_ok "beside an init, an app that may trace finds no host directory or root in the pod's /proc (the image)"
+fi
+
 done_testing
