@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -135,4 +136,19 @@ void fuzz_check_metas(const struct appc_discovery_metas *m, const char *what)
     if (strcmp(e->rel, "ac-discovery") != 0 && strcmp(e->rel, "ac-discovery-pubkeys") != 0)
       fuzz_fail("%s %zu has rel \"%s\"", what, i, e->rel);
   }
+}
+
+int fuzz_count_entries(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+
+  if (d == NULL)
+    fuzz_fail("opendir %s: %m", dir);
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      n++;
+  closedir(d);
+  return n;
 }

@@ -8,7 +8,6 @@
  * beside it), and the list of what it wrote names only paths under "/". */
 #include "config.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,22 +17,6 @@
 #include "common/cleanup.h"
 #include "deb/internal.h"
 #include "tests/fuzz/fuzz.h"
-
-/* The entries of DIR, but "." and "..". */
-static int count_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int n = 0;
-
-  if (d == NULL)
-    fuzz_fail("opendir %s: %m", dir);
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      n++;
-  closedir(d);
-  return n;
-}
 
 static void check_list(const char *list)
 {
@@ -89,9 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (mkdir(root, 0755) < 0 || mkdir(sentinel, 0755) < 0)
     fuzz_fail("mkdir in %s: %m", scratch);
   unpack(path, root);
-  if (count_entries(sentinel) != 0)
+  if (fuzz_count_entries(sentinel) != 0)
     fuzz_fail("unpacking wrote into %s, beside its rootfs", sentinel);
-  if (count_entries(scratch) != 2)
+  if (fuzz_count_entries(scratch) != 2)
     fuzz_fail("unpacking created something beside its rootfs in %s", scratch);
   fuzz_empty_dir(scratch);
   return 0;

@@ -10,7 +10,6 @@
  * directory beside the target stays empty) and nothing beside it. */
 #include "config.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,22 +20,6 @@
 #include "tests/fuzz/fuzz.h"
 
 #define MAX_WHITELIST 4
-
-/* The entries of DIR, but "." and "..". */
-static int count_entries(const char *dir)
-{
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  int n = 0;
-
-  if (d == NULL)
-    fuzz_fail("opendir %s: %m", dir);
-  while ((e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      n++;
-  closedir(d);
-  return n;
-}
 
 static void render(const uint8_t *upper, size_t upper_len, const uint8_t *lower, size_t lower_len,
                    struct appc_whitelist *wl, bool as_root, const char *target)
@@ -103,9 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (mkdir(target, 0755) < 0 || mkdir(sentinel, 0755) < 0)
     fuzz_fail("mkdir in %s: %m", scratch);
   render(data, split, data + split, size - split, &wl, as_root, target);
-  if (count_entries(sentinel) != 0)
+  if (fuzz_count_entries(sentinel) != 0)
     fuzz_fail("rendering wrote into %s, beside its target", sentinel);
-  if (count_entries(scratch) != 2)
+  if (fuzz_count_entries(scratch) != 2)
     fuzz_fail("rendering created something beside its target in %s", scratch);
   fuzz_empty_dir(scratch);
   appc_whitelist_clear(&wl);

@@ -36,6 +36,9 @@ void fuzz_write_file(const char *dir, const char *name, const uint8_t *data, siz
 /* Remove everything inside DIR (not DIR itself). */
 void fuzz_empty_dir(const char *dir);
 
+/* How many entries DIR holds, but "." and "..". */
+int fuzz_count_entries(const char *dir);
+
 /* Split DATA at each SEP into at most MAX NUL-terminated pieces, copied
  * into one allocation *BUF (freed by the caller); returns the count. */
 size_t fuzz_split(const uint8_t *data, size_t size, char sep, char **pieces, size_t max,
