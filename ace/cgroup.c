@@ -988,13 +988,28 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
 
 /* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into:
  * -1 where there is none, or it cannot be opened. */
-int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, size_t app)
+int ace_cgroup_v2_root(const struct ace_cgroup *cg)
+{
+  for (size_t h = 0; h < cg->layout.n; h++)
+    if (cg->layout.h[h].v2)
+      return open(cg->layout.h[h].mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return -1;
+}
+
+int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, int root, size_t app)
 {
   char dir[PATH_MAX];
 
-  for (size_t h = 0; app < cg->n_apps && h < cg->layout.n; h++)
-    if (cg->layout.h[h].v2)
-      return app_dir(dir, cg, h, app) ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  for (size_t h = 0; root >= 0 && app < cg->n_apps && h < cg->layout.n; h++) {
+    size_t len = strlen(cg->layout.h[h].mount);
+    if (!cg->layout.h[h].v2)
+      continue;
+    /* app_dir is MOUNT/actool/UUID[/APP]: what follows MOUNT/ */
+    if (!app_dir(dir, cg, h, app) || strncmp(dir, cg->layout.h[h].mount, len) != 0 ||
+        dir[len] != '/')
+      return -1;
+    return openat(root, dir + len + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
   return -1;
 }
 

@@ -276,9 +276,13 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
 /* How many processes the kernel's OOM killer ended in app APP's memory
  * cgroup (-1: unknown, e.g. no memory controller). */
 int64_t ace_cgroup_oom_kills(const struct ace_cgroup *cg, size_t app);
-/* App APP's v2 cgroup, opened for ace_cgroup_fork ahead of it (by the
- * pod's init, before it leaves the host's tree); -1 when there is none. */
-int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, size_t app);
+/* The v2 hierarchy's root directory (O_PATH), opened by the pod's init
+ * before it leaves the host's tree; -1 when there is none. */
+int ace_cgroup_v2_root(const struct ace_cgroup *cg);
+/* App APP's v2 cgroup beneath ROOT (ace_cgroup_v2_root), opened for
+ * ace_cgroup_fork ahead of it once the cgroups are made; -1 when there is
+ * none. */
+int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, int root, size_t app);
 /* fork(2) by a process of one thread, the child starting in the v2 cgroup
  * LEAF (ace_cgroup_leaf_v2; clone3's CLONE_INTO_CGROUP); -1 where that
  * cannot be (LEAF -1, an older kernel), and nothing forked. */

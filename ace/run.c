@@ -1294,10 +1294,10 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     report_line(r->report[1], "E -", err->msg);
     _exit(1);
   }
-  if (!await_go(r))
-    _exit(1); /* P is gone or gave up */
-  for (size_t i = 0; i < r->n_apps; i++)
-    r->apps[i].cg_leaf = r->cg != NULL ? ace_cgroup_leaf_v2(r->cg, i) : -1;
+  /* I confines itself while P makes the cgroups, keeping what it needs of
+   * the host's tree: its mount namespace (for the supervisors) and the
+   * root of the v2 hierarchy (to open the apps' cgroups once made). */
+  int cg_root = r->cg != NULL ? ace_cgroup_v2_root(r->cg) : -1;
   if ((r->host_mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC)) < 0 ||
       confine_to_empty_root(&err) < 0) {
     if (err == NULL)
@@ -1306,6 +1306,12 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     report_line(r->report[1], "E -", err->msg);
     _exit(1);
   }
+  if (!await_go(r))
+    _exit(1); /* P is gone or gave up */
+  for (size_t i = 0; i < r->n_apps; i++)
+    r->apps[i].cg_leaf = r->cg != NULL ? ace_cgroup_leaf_v2(r->cg, cg_root, i) : -1;
+  if (cg_root >= 0)
+    close(cg_root);
   for (size_t i = 0; i < r->n_apps; i++) {
     pids[i] = start_supervisor(r, i);
     if (pids[i] > 0)

@@ -536,7 +536,10 @@ static void test_fork_starts_in_the_v2_cgroup(void **state)
   test_uuid(uuid, 12);
   setenv("TEST_UUID", uuid, 1);
   struct ace_cgroup *cg = create_real(&r, uuid);
-  int leaf = ace_cgroup_leaf_v2(cg, 1);
+  int root = ace_cgroup_v2_root(cg);
+  int leaf = ace_cgroup_leaf_v2(cg, root, 1);
+  if (root >= 0)
+    close(root);
   pid_t pid = ace_cgroup_fork(leaf);
   if (leaf >= 0 && pid != 0)
     close(leaf);
@@ -601,7 +604,10 @@ static void test_single_app_lives_in_the_pod_cgroup(void **state)
   assert_false(is_dir(pod, "db"));
   apply_ok(cg, 0, "resource/memory", "{\"limit\": \"64Mi\"}", &seen);
   assert_file(pod, r.v2 ? "memory.max" : "memory.limit_in_bytes", "67108864");
-  int leaf = ace_cgroup_leaf_v2(cg, 0);
+  int root = ace_cgroup_v2_root(cg);
+  int leaf = ace_cgroup_leaf_v2(cg, root, 0);
+  if (root >= 0)
+    close(root);
   pid_t pid = ace_cgroup_fork(leaf);
   bool in_v2 = pid >= 0;
   if (leaf >= 0)
