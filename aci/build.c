@@ -133,17 +133,16 @@ static char *join(const char *a, const char *b)
   return s;
 }
 
-/* Copy SIZE bytes of FD into the archive.  Holes of sparse files are read
- * as zeros and dropped again by the pax writer, which knows the map. */
-static int copy_data(struct build_ctx *c, int fd, la_int64_t size, const char *src,
-                     appc_error_t *err)
+/* Copy [OFF, END) of FD into the archive. */
+static int copy_range(struct build_ctx *c, int fd, la_int64_t off, la_int64_t end, const char *src,
+                      appc_error_t *err)
 {
-  while (size > 0) {
-    size_t want = size > COPY_BLOCK ? COPY_BLOCK : (size_t) size;
+  while (off < end) {
+    size_t want = end - off > COPY_BLOCK ? COPY_BLOCK : (size_t) (end - off);
     /* A big file must not hold an interrupt until its end. */
     if (appc_cb_cancelled(c->cb))
       return appc_error_make(err, ECANCELED, "%s: build cancelled", src);
-    ssize_t n = read(fd, c->buf, want);
+    ssize_t n = pread(fd, c->buf, want, off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -152,12 +151,34 @@ static int copy_data(struct build_ctx *c, int fd, la_int64_t size, const char *s
       return appc_error_make(err, 0, "%s: file shrank while being archived", src);
     if (appc_tar_writer_data(c->w, c->buf, (size_t) n, err) < 0)
       return -1;
-    size -= n;
+    off += n;
     c->done += (uint64_t) n;
     /* the total is not known up front */
     appc_cb_progress(c->cb, APPC_PROGRESS_BUILD, c->layout, c->done, 0);
   }
   return 0;
+}
+
+/* Copy the data of E, a regular file read through FD, into the archive:
+ * the regions of its sparse map (the whole file when it has none), and
+ * between them the holes, which are not read (a file of a terabyte with a
+ * byte of data costs what the byte does). */
+static int copy_data(struct build_ctx *c, int fd, struct archive_entry *e, const char *src,
+                     appc_error_t *err)
+{
+  la_int64_t size = archive_entry_size(e), pos = 0, off, len;
+
+  if (archive_entry_sparse_reset(e) == 0)
+    return copy_range(c, fd, 0, size, src, err);
+  while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+    if (off < pos || len < 0 || off > size || len > size - off)
+      return appc_error_make(err, 0, "%s: a sparse map out of order", src);
+    if (appc_tar_writer_hole(c->w, (uint64_t) (off - pos), src, c->cb, err) < 0 ||
+        copy_range(c, fd, off, off + len, src, err) < 0)
+      return -1;
+    pos = off + len;
+  }
+  return appc_tar_writer_hole(c->w, (uint64_t) (size - pos), src, c->cb, err);
 }
 
 static int walk_dir(struct build_ctx *c, int dirfd, const char *name, const char *src,
@@ -213,7 +234,7 @@ static int add_file(struct build_ctx *c, int dirfd, const char *base, const char
   }
   r = appc_tar_writer_header(c->w, e, err);
   if (r == 0 && S_ISREG(st.st_mode) && archive_entry_hardlink(e) == NULL)
-    r = copy_data(c, fd, archive_entry_size(e), src, err);
+    r = copy_data(c, fd, e, src, err);
   archive_entry_free(e);
   if (r == 0 && S_ISDIR(st.st_mode))
     r = walk_dir(c, fd, name, src, err);

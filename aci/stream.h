@@ -137,6 +137,12 @@ int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
 int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
                            appc_error_t *err);
 int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);
+/* LEN zeros of the entry being written, in a hole of the sparse map its
+ * header gave: the writer leaves them out, so a hole of a terabyte costs a
+ * thousand calls, none of them reading memory.  (Cancelled through CB;
+ * WHAT names the entry in errors.) */
+int appc_tar_writer_hole(struct appc_tar_writer *w, uint64_t len, const char *what,
+                         const struct appc_callbacks *cb, appc_error_t *err);
 /* Copy the data of ENTRY, whose header IN just read and W just wrote
  * (appc_tar_data_walk): the holes of its sparse map are passed on as such,
  * and the writer, which has the map, leaves them out again.  Holes are

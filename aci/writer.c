@@ -32,6 +32,7 @@ struct appc_tar_writer {
   bool discard;
   bool failed;         /* the sink refused a write */
   appc_error_t cb_err; /* why, until reported */
+  void *zeros;         /* ZEROS_LEN of them, for holes (appc_tar_writer_hole) */
 };
 
 static ssize_t tar_write_cb(struct archive *a, void *data, const void *buf, size_t len)
@@ -203,17 +204,37 @@ int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len,
   return 0;
 }
 
-/* ---- copying an entry from another tar stream ---- */
+/* ---- holes, and copying an entry from another tar stream ---- */
 
 /* A read-only mapping of zeros that costs no memory: the pax writer skips
  * hole bytes without reading them, so one call can pass a gigabyte. */
 #define ZEROS_LEN ((size_t) 1 << 30)
 
+int appc_tar_writer_hole(struct appc_tar_writer *w, uint64_t len, const char *what,
+                         const struct appc_callbacks *cb, appc_error_t *err)
+{
+  if (w->zeros == NULL && len > 0) {
+    w->zeros = mmap(NULL, ZEROS_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w->zeros == MAP_FAILED) {
+      w->zeros = NULL;
+      return appc_error_make(err, errno, "%s: a hole", what);
+    }
+  }
+  while (len > 0) {
+    size_t n = len < ZEROS_LEN ? (size_t) len : ZEROS_LEN;
+    if (appc_cb_cancelled(cb))
+      return appc_error_make(err, ECANCELED, "%s", what);
+    if (appc_tar_writer_data(w, w->zeros, n, err) < 0)
+      return -1;
+    len -= n;
+  }
+  return 0;
+}
+
 struct copy_ctx {
   struct appc_tar_writer *w;
   const char *what;
   const struct appc_callbacks *cb;
-  void *zeros;
 };
 
 static int copy_block(void *data, const void *buf, size_t len, appc_error_t *err)
@@ -226,23 +247,7 @@ static int copy_block(void *data, const void *buf, size_t len, appc_error_t *err
 static int copy_hole(void *data, uint64_t len, appc_error_t *err)
 {
   struct copy_ctx *c = data;
-
-  if (c->zeros == NULL) {
-    c->zeros = mmap(NULL, ZEROS_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (c->zeros == MAP_FAILED) {
-      c->zeros = NULL;
-      return appc_error_make(err, errno, "%s: a hole", c->what);
-    }
-  }
-  while (len > 0) {
-    size_t n = len < ZEROS_LEN ? (size_t) len : ZEROS_LEN;
-    if (appc_cb_cancelled(c->cb))
-      return appc_error_make(err, ECANCELED, "%s", c->what);
-    if (appc_tar_writer_data(c->w, c->zeros, n, err) < 0)
-      return -1;
-    len -= n;
-  }
-  return 0;
+  return appc_tar_writer_hole(c->w, len, c->what, c->cb, err);
 }
 
 int appc_tar_writer_copy(struct appc_tar_writer *w, struct archive *in, struct archive_entry *entry,
@@ -255,11 +260,7 @@ int appc_tar_writer_copy(struct appc_tar_writer *w, struct archive *in, struct a
     return appc_error_make(err, EFBIG,
                            "%s: %lld bytes, more than the %llu an entry copied may hold", what,
                            (long long) archive_entry_size(entry), APPC_TAR_COPY_MAX);
-  int r = appc_tar_data_walk(in, entry, what, &ops, err);
-
-  if (c.zeros != NULL)
-    munmap(c.zeros, ZEROS_LEN);
-  return r;
+  return appc_tar_data_walk(in, entry, what, &ops, err);
 }
 
 int appc_tar_writer_close(struct appc_tar_writer *w, char image_id[APPC_IMAGE_ID_LEN + 1],
@@ -283,6 +284,8 @@ void appc_tar_writer_free(struct appc_tar_writer *w)
   }
   appc_sink_free(w->sink);
   appc_error_release(&w->cb_err);
+  if (w->zeros != NULL)
+    munmap(w->zeros, ZEROS_LEN);
   free(w->name);
   free(w);
 }
