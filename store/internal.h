@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <openssl/types.h>
 
 #include "aci/stream.h"
 #include "appc/error.h"
@@ -85,6 +86,26 @@ void appc_render_free(struct appc_render *r);
  * exact definition): path, type, mode, owner, size, modification time,
  * symlink target, device number, extended attributes and the SHA-256 of each
  * regular file's content. */
+
+/* The content hash of a regular file, as the digest records it: SHA-256
+ * over the file cut in 64 KiB chunks, each chunk with a non-zero byte as
+ * 'D' and its bytes, each run of all-zero chunks as 'Z' and its count (u64,
+ * little-endian).  A chunk of zeros is one whether the file stores it or
+ * leaves a hole, and a hole of any length costs one record: a file that says
+ * it is terabytes costs no more to hash than its data. */
+#define APPC_CONTENT_CHUNK (64 * 1024)
+struct appc_content_hash {
+  EVP_MD_CTX *sha;
+  uint32_t at;       /* bytes of the current chunk so far */
+  bool data;         /* the current chunk has a non-zero byte ('D' written) */
+  uint64_t zero_run; /* all-zero chunks before it, not yet written */
+};
+/* Start hashing with SHA, a context the caller owns. */
+int appc_content_hash_begin(struct appc_content_hash *h, EVP_MD_CTX *sha, appc_error_t *err);
+/* The next LEN bytes of the file, or LEN zeros (a hole, or zeros known). */
+void appc_content_hash_data(struct appc_content_hash *h, const void *buf, size_t len);
+void appc_content_hash_zeros(struct appc_content_hash *h, uint64_t len);
+void appc_content_hash_end(struct appc_content_hash *h, unsigned char sha256[32]);
 
 /* Content hashes already known by (st_dev, st_ino), so that the digest of a
  * tree just written need not read it back. */

@@ -26,6 +26,13 @@
 #define TREE_DIGEST "digest"
 #define TREE_LAYERS "layers"
 #define TREE_LOCK "lock"
+/* The format of a tree and its digest, in its key and in trees/<key>/format
+ * (docs/render.md).  2: content hashes by 64 KiB chunks, runs of zeros
+ * counted (format 1 hashed every byte, so a hole of a terabyte took an
+ * hour); trees of an older format are never used again, and gc removes
+ * them. */
+#define TREE_FORMAT "format"
+#define TREE_FORMAT_LINE "actool-tree 2\n"
 
 /* A render reaching more layers than this (a dependency graph with many
  * shared diamonds grows exponentially) is refused. */
@@ -53,6 +60,8 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
 
 /* Is ID a well-formed full image ID? */
 bool appc_store_is_image_id(const char *id);
+/* Is trees/NAME of the current format (TREE_FORMAT_LINE)? */
+bool appc_store_tree_current(struct appc_store *s, const char *name);
 /* Read an image's record (images/<id>/info.json and lastuse). */
 int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,
                            appc_error_t *err);

@@ -489,22 +489,6 @@ static int dir_meta(struct appc_render *r, int dir_fd, const char *name, struct 
 
 /* ---- creating entries ---- */
 
-static const unsigned char zeros[64 * 1024];
-
-/* Hash N zero bytes (a hole): a sparse file may say it is terabytes, so
- * this is where a render can be cancelled inside an entry. */
-static int hash_zeros(const struct appc_render *r, uint64_t n, appc_error_t *err)
-{
-  for (unsigned k = 1; n > 0; k++) {
-    size_t chunk = n < sizeof zeros ? (size_t) n : sizeof zeros;
-    EVP_DigestUpdate(r->sha, zeros, chunk);
-    n -= chunk;
-    if (k % 1024 == 0 && is_cancelled(r))
-      return appc_error_make(err, ECANCELED, "render");
-  }
-  return 0;
-}
-
 static int pwrite_all(int fd, const char *buf, size_t len, off_t off)
 {
   while (len > 0) {
@@ -526,6 +510,7 @@ struct data_sink {
   int fd;
   uint64_t pos;
   unsigned blocks;
+  struct appc_content_hash hash; /* when r->sha */
 };
 
 static int sink_block(void *data, const void *buf, size_t len, appc_error_t *err)
@@ -538,18 +523,20 @@ static int sink_block(void *data, const void *buf, size_t len, appc_error_t *err
   if (pwrite_all(d->fd, buf, len, (off_t) d->pos) < 0)
     return appc_error_make(err, errno, "write");
   if (d->r->sha != NULL)
-    EVP_DigestUpdate(d->r->sha, buf, len);
+    appc_content_hash_data(&d->hash, buf, len);
   d->pos += len;
   return 0;
 }
 
-/* A hole stays a hole (the size was set first), and is hashed as zeros. */
+/* A hole stays a hole (the size was set first), and is hashed as zeros:
+ * at no cost, however long it says it is (appc_content_hash). */
 static int sink_hole(void *data, uint64_t len, appc_error_t *err)
 {
   struct data_sink *d = data;
 
-  if (d->r->sha != NULL && hash_zeros(d->r, len, err) < 0)
-    return -1;
+  (void) err;
+  if (d->r->sha != NULL)
+    appc_content_hash_zeros(&d->hash, len);
   d->pos += len;
   return 0;
 }
@@ -562,8 +549,8 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
   struct data_sink d = {.r = r, .fd = fd};
   const struct appc_tar_data_ops ops = {.data = sink_block, .hole = sink_hole, .ctx = &d};
 
-  if (r->sha != NULL && EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1)
-    return appc_error_make(err, ENOMEM, "sha256");
+  if (r->sha != NULL && appc_content_hash_begin(&d.hash, r->sha, err) < 0)
+    return -1;
   /* The file's size first: one the file system cannot hold fails now, not
    * after its holes were hashed (a header may claim 2^62 bytes). */
   if (size > 0 && ftruncate(fd, (off_t) size) < 0)
@@ -571,7 +558,7 @@ static int write_data(struct appc_render *r, struct archive *a, int fd, struct a
   if (appc_tar_data_walk(a, e, NULL, &ops, err) < 0)
     return -1;
   if (r->sha != NULL)
-    EVP_DigestFinal_ex(r->sha, sha256, NULL);
+    appc_content_hash_end(&d.hash, sha256);
   return 0;
 }
 

@@ -182,7 +182,7 @@ static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
 {
   unsigned char md[32];
   unsigned int mdlen = 0;
-  static const char tag[] = "actool-tree 1\n";
+  static const char tag[] = TREE_FORMAT_LINE;
 
   if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
     return appc_error_prefix(err, "tree key");
@@ -242,7 +242,21 @@ static void read_hint(struct appc_store *s, const struct plan *p, char hint[65])
     snprintf(hint, 65, "%.64s", text);
 }
 
-/* Is HINT the key of a tree of P's layers?  Then it is KEY. */
+bool appc_store_tree_current(struct appc_store *s, const char *name)
+{
+  char path[160];
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  snprintf(path, sizeof path, "%s/%s", name, TREE_FORMAT);
+  return appc_read_file_at(s->trees_fd, path, sizeof TREE_FORMAT_LINE,
+                           APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, &len, &ignored) == 0 &&
+         len == sizeof TREE_FORMAT_LINE - 1 && memcmp(text, TREE_FORMAT_LINE, len) == 0;
+}
+
+/* Is HINT the key of a tree of P's layers, of the current format?  Then it
+ * is KEY. */
 static bool plan_key_remembered(struct appc_store *s, const struct plan *p, const char hint[65],
                                 char key[65])
 {
@@ -259,7 +273,7 @@ static bool plan_key_remembered(struct appc_store *s, const struct plan *p, cons
   if (tfd < 0 || want == NULL ||
       appc_read_file_at(tfd, TREE_LAYERS, want_len + 1, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                         &layers, &len, &ignored) < 0 ||
-      len != want_len || memcmp(layers, want, len) != 0)
+      len != want_len || memcmp(layers, want, len) != 0 || !appc_store_tree_current(s, hint))
     return false;
   memcpy(key, hint, 65);
   return true;
@@ -306,7 +320,9 @@ static int write_tree_files(struct appc_store *s, int tfd, const struct plan *p,
   if (appc_store_read_manifest(s, p->layer_ids[0], &manifest, &manifest_len, err) < 0 ||
       appc_store_write_file(s, tfd, TREE_MANIFEST, manifest, manifest_len, err) < 0 ||
       appc_store_write_file(s, tfd, TREE_LAYERS, ids, ids_len, err) < 0 ||
-      appc_store_write_file(s, tfd, TREE_DIGEST, line, strlen(line), err) < 0)
+      appc_store_write_file(s, tfd, TREE_DIGEST, line, strlen(line), err) < 0 ||
+      appc_store_write_file(s, tfd, TREE_FORMAT, TREE_FORMAT_LINE, sizeof TREE_FORMAT_LINE - 1,
+                            err) < 0)
     return -1;
   return 0;
 }
@@ -411,6 +427,16 @@ static int hold_built_tree(struct appc_store *s, const char *name, tree_fill_fn 
 {
   for (int attempt = 0; attempt < 2; attempt++) {
     int r = lock_tree(s, name, lock_fd, err);
+    /* Only a tree of the current format is used, as only such a tree is
+     * verified: one at a current key without it was damaged. */
+    if (r > 0 && !appc_store_tree_current(s, name)) {
+      close(*lock_fd);
+      *lock_fd = -1;
+      return appc_error_make(err, 0,
+                             "%s/%s/%s: rendered tree without its %s file (damaged?); "
+                             "`image gc` removes it",
+                             s->path, STORE_TREES, name, TREE_FORMAT);
+    }
     if (r != 0)
       return r < 0 ? -1 : 0;
     if (attempt == 0 && build_tree(s, name, fill, data, err) < 0)
@@ -489,7 +515,7 @@ static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const 
   const struct shifted *t = data;
   struct appc_copy_options co = {
       .as_root = true, .shift_base = t->opts->id_base, .shift_count = t->opts->id_count};
-  static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST};
+  static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST, TREE_FORMAT};
   char path[160];
   cleanup_close int src = -1;
 

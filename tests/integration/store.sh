@@ -95,7 +95,7 @@ content() {
 # tree_key ID...: the cache key of a tree rendered from these layers (top
 # image first), as docs/store.md defines it.
 tree_key() {
-  { printf 'actool-tree 1\n'; printf '%s\n' "$@"; } | sha256sum | cut -c1-64
+  { printf 'actool-tree 2\n'; printf '%s\n' "$@"; } | sha256sum | cut -c1-64
 }
 
 # tree_manifest DIR: one line per entry below DIR (itself included), sorted:
@@ -752,6 +752,26 @@ is "the damaged tree is gone" "$(ls -A "$V/trees" | tr '\n' ' ')" ""
 check_clean "verify passes without the tree" ac "$V" image verify
 check_clean "render rebuilds the tree" ac "$V" image render --overwrite example.com/meta "$D/v-meta"
 same_tree "the rebuilt tree renders as before" "$D/meta/rootfs" "$D/v-meta/rootfs"
+check_clean "verify passes with the rebuilt tree" ac "$V" image verify
+is "the tree notes its format" "$(cat "$V/trees/$KEY_V/format" 2>&1)" "actool-tree 2"
+
+# A tree of format 1 (whose content hashes read every byte of a hole): its
+# key is another, a hint to it is not taken, verify leaves it, gc removes it.
+KEY_OLD=$({ printf 'actool-tree 1\n'; printf '%s\n' "$ID_META"; } | sha256sum | cut -c1-64)
+cp -a "$V/trees/$KEY_V" "$V/trees/$KEY_OLD" && rm -f "$V/trees/$KEY_OLD/format" &&
+  echo tampered >>"$V/trees/$KEY_OLD/rootfs/dir/sub/random" && printf '%s\n' "$KEY_OLD" >"$V/images/$ID_META/tree"
+check_clean "render with a hint to a tree of format 1" ac "$V" image render --overwrite example.com/meta "$D/v-meta"
+same_tree "... renders the current tree, not the old one" "$D/meta/rootfs" "$D/v-meta/rootfs"
+is "... and the hint names the current tree again" "$(cat "$V/images/$ID_META/tree" 2>&1)" "$KEY_V"
+check_clean "verify leaves a tree of format 1 alone" ac "$V" image verify
+check_clean "gc keeps recent trees but those of format 1" ac "$V" image gc
+is "... the old tree is gone, the current one stays" "$(ls -A "$V/trees" | tr '\n' ' ')" "$KEY_V "
+# A current tree that lost its format file is damage: not used, gc removes it.
+rm -f "$V/trees/$KEY_V/format"
+check_rejects "render refuses a tree without its format file" "$(regex_quote "trees/$KEY_V").*format" \
+  ac "$V" image render --overwrite example.com/meta "$D/v-meta"
+check_clean "gc removes it" ac "$V" image gc
+check_clean "and render rebuilds it" ac "$V" image render --overwrite example.com/meta "$D/v-meta"
 check_clean "verify passes with the rebuilt tree" ac "$V" image verify
 
 mv "$blob" "$TMP/plain.blob"
