@@ -11,7 +11,6 @@
  * export so that two exports into one layout keep each other's entries. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,24 +57,6 @@ static const char *label(const struct appc_image_manifest *m, const char *name)
 }
 
 /* ---- the layout directory ---- */
-
-static bool dir_is_empty(int dirfd)
-{
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-  struct dirent *e;
-  bool empty = true;
-
-  if (d == NULL) {
-    if (fd >= 0)
-      close(fd);
-    return false;
-  }
-  while (empty && (e = readdir(d)) != NULL)
-    empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-  closedir(d);
-  return empty;
-}
 
 static int open_subdir(int dirfd, const char *name, const char *path, appc_error_t *err)
 {
@@ -128,7 +109,7 @@ static int open_layout(struct export *ex, appc_error_t *err)
     if (errno != EINTR)
       return appc_error_make(err, errno, "%s: lock", ex->dir);
   if (faccessat(ex->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-    if (!dir_is_empty(ex->dirfd))
+    if (!appc_dir_is_empty(ex->dirfd, "."))
       return appc_error_make(err, 0,
                              "%s: not an OCI image layout (no oci-layout file) and not empty: "
                              "an export goes into a layout or a new directory",
