@@ -7,7 +7,10 @@
  * archive bytes: the upper layer up to the split, the lower one after it
  * (each any compression).  Properties: rendering never creates anything
  * outside its target directory, whatever the archives hold (a sentinel
- * directory beside the target stays empty) and nothing beside it. */
+ * directory beside the target stays empty) and nothing beside it; and the
+ * digest of a finished render, taken from the content hashes it made while
+ * writing (holes counted, not read), is the one `image verify` computes by
+ * reading the tree back. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -41,8 +44,13 @@ static void render(const uint8_t *upper, size_t upper_len, const uint8_t *lower,
   const struct appc_render_layer bottom = {lower_path, NULL, 0};
   if (appc_render_layer(r, &top, &err) == 0 && lower_len > 0)
     (void) appc_render_layer(r, &bottom, &err);
-  if (err == NULL)
-    (void) appc_render_finish(r, digest, &err);
+  if (err == NULL && appc_render_finish(r, digest, &err) == 0) {
+    char again[APPC_TREE_DIGEST_LEN + 1];
+    if (appc_tree_digest(root_fd, NULL, again, &err) < 0)
+      fuzz_fail("the digest of a finished render: %s", err->msg);
+    if (strcmp(digest, again) != 0)
+      fuzz_fail("render digest %s, read back %s", digest, again);
+  }
   appc_render_free(r);
   close(upper_fd);
   close(lower_fd);
