@@ -225,6 +225,104 @@ long long appc_copy_fd(int in, int out, const struct appc_copy_report *report)
   }
 }
 
+/* ---- copying a file's data, holes kept ---- */
+
+#define FILE_COPY_BUF (256 * 1024)
+
+static int copy_range_rw(struct appc_file_copier *b, int src, int dst, off_t off, off_t end)
+{
+  if (b->buf == NULL && (b->buf = malloc(FILE_COPY_BUF)) == NULL)
+    return -1;
+  while (off < end) {
+    size_t want = end - off > FILE_COPY_BUF ? FILE_COPY_BUF : (size_t) (end - off);
+    ssize_t n = pread(src, b->buf, want, off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break; /* the file shrank meanwhile: copy what there is */
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = pwrite(dst, b->buf + done, (size_t) (n - done), off + done);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      done += w;
+    }
+    off += n;
+  }
+  return 0;
+}
+
+static bool cfr_unsupported(int e)
+{
+  return e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
+}
+
+/* Copy bytes [OFF, END) of SRC to the same offsets of DST. */
+static int copy_file_range_at(struct appc_file_copier *b, int src, int dst, off_t off, off_t end)
+{
+  while (off < end && !b->no_cfr) {
+    loff_t in = off, out = off;
+    ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) (end - off), 0);
+    if (n > 0) {
+      off += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && !cfr_unsupported(errno))
+      return -1;
+    if (n < 0)
+      b->no_cfr = true;
+    break; /* 0: EOF, or a file system that cannot say; read to make sure */
+  }
+  return off < end ? copy_range_rw(b, src, dst, off, end) : 0;
+}
+
+/* A file with fewer blocks than its size has holes (or is compressed, or
+ * inline): copy its data extents only, so that the copy is as sparse. */
+static int copy_sparse(struct appc_file_copier *b, int src, int dst, off_t size)
+{
+  off_t off = 0;
+
+  while (off < size) {
+    off_t data = lseek(src, off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break;
+    if (data < 0)
+      return -1;
+    off_t hole = lseek(src, data, SEEK_HOLE);
+    if (hole < 0)
+      return -1;
+    if (hole > size)
+      hole = size;
+    if (copy_file_range_at(b, src, dst, data, hole) < 0)
+      return -1;
+    off = hole;
+  }
+  return ftruncate(dst, size);
+}
+
+int appc_file_copy_data(struct appc_file_copier *b, int src, int dst, const struct stat *st)
+{
+  if (st->st_size == 0)
+    return 0;
+  if ((off_t) st->st_blocks * 512 < st->st_size) {
+    int r = copy_sparse(b, src, dst, st->st_size);
+    if (r == 0 || (errno != EINVAL && errno != EOPNOTSUPP))
+      return r; /* else SEEK_DATA is not supported: copy it all */
+  }
+  return copy_file_range_at(b, src, dst, 0, st->st_size);
+}
+
+void appc_file_copier_clear(struct appc_file_copier *c)
+{
+  free(c->buf);
+  *c = (struct appc_file_copier) APPC_FILE_COPIER_INIT;
+}
+
 int appc_atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                          unsigned flags, appc_error_t *err)
 {

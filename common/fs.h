@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "appc/callbacks.h"
@@ -69,6 +70,26 @@ struct appc_copy_report {
  * at most 16 MiB.  Bytes copied, or -1 with errno set (ECANCELED when
  * REPORT's callbacks cancelled it). */
 long long appc_copy_fd(int in, int out, const struct appc_copy_report *report);
+
+/* Copying regular files' data between descriptors at the same offsets,
+ * holes kept: what a caller keeps from one file to the next (a buffer, and
+ * whether copy_file_range works between the two file systems). */
+struct appc_file_copier {
+  char *buf;   /* allocated when copy_file_range first fails */
+  bool no_cfr; /* copy_file_range does not work here */
+};
+#define APPC_FILE_COPIER_INIT                                                                      \
+  {                                                                                                \
+    NULL, false                                                                                    \
+  }
+/* Copy the data of SRC, a regular file of metadata ST, into DST (empty,
+ * open for writing) at the same offsets: a file with holes (fewer blocks
+ * than its size) by its data extents alone (SEEK_DATA, SEEK_HOLE), so that
+ * the copy is as sparse and its holes are never read; copy_file_range,
+ * else pread and pwrite.  A source that shrinks meanwhile is copied as far
+ * as it goes.  0, or -1 with errno set. */
+int appc_file_copy_data(struct appc_file_copier *c, int src, int dst, const struct stat *st);
+void appc_file_copier_clear(struct appc_file_copier *c);
 
 /* Flags for appc_atomic_write_at and appc_tempfile_install. */
 enum {

@@ -33,6 +33,7 @@ struct copy {
   const struct appc_callbacks *cb;
   const struct appc_layout_copy_options *o;
   appc_error_t *err;
+  struct appc_file_copier files; /* sparse files stay sparse */
 };
 
 static bool is_dot_name(const char *name)
@@ -95,7 +96,7 @@ static int copy_file(struct copy *c, int src_fd, int dir_fd, const char *name,
   if (clear_name(c, dir_fd, name, false, what) < 0)
     return -1;
   out = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (out < 0 || appc_copy_fd(src_fd, out, NULL) < 0)
+  if (out < 0 || appc_file_copy_data(&c->files, src_fd, out, st) < 0)
     return appc_error_make(c->err, errno, "%s", what);
   if (fchown(out, owner_uid(c, st), owner_gid(c, st)) < 0 && errno != EPERM)
     return appc_error_make(c->err, errno, "%s: chown", what);
@@ -317,8 +318,9 @@ int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, cons
   if (n == 0)
     return appc_error_make(err, EINVAL, "copy: no source");
   c.root_fd = root;
-  for (size_t i = 0; i < n; i++)
-    if (copy_one(&c, srcs[i], o->names != NULL ? o->names[i] : NULL, dest, n > 1) < 0)
-      return -1;
-  return 0;
+  int r = 0;
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = copy_one(&c, srcs[i], o->names != NULL ? o->names[i] : NULL, dest, n > 1);
+  appc_file_copier_clear(&c.files);
+  return r;
 }

@@ -56,7 +56,6 @@
 #include "store/internal.h"
 
 #define DENTS_BUF_SIZE (64 * 1024)
-#define RW_BUF_SIZE (256 * 1024)
 #define XATTR_BUF_SIZE (64 * 1024) /* XATTR_LIST_MAX and XATTR_SIZE_MAX */
 #define PROC_FD_PATH_MAX (sizeof("/proc/self/fd//") + 3 * sizeof(int) + NAME_MAX)
 #define FD_DEPTH 48         /* directories below this depth park their descriptors */
@@ -308,8 +307,7 @@ static bool read_umask(mode_t *out)
 struct copy_buffers {
   char *xlist;
   char *xvalue;
-  char *rw;    /* allocated when copy_file_range first fails */
-  bool no_cfr; /* copy_file_range does not work between these files */
+  struct appc_file_copier files;
   char link[PATH_MAX + 1];
 };
 
@@ -317,8 +315,7 @@ static int copy_buffers_init(struct copy_buffers *b)
 {
   b->xlist = malloc(XATTR_BUF_SIZE);
   b->xvalue = malloc(XATTR_BUF_SIZE);
-  b->rw = NULL;
-  b->no_cfr = false;
+  b->files = (struct appc_file_copier) APPC_FILE_COPIER_INIT;
   return b->xlist != NULL && b->xvalue != NULL ? 0 : -1;
 }
 
@@ -326,98 +323,15 @@ static void copy_buffers_clear(struct copy_buffers *b)
 {
   free(b->xlist);
   free(b->xvalue);
-  free(b->rw);
-  b->xlist = b->xvalue = b->rw = NULL;
+  appc_file_copier_clear(&b->files);
+  b->xlist = b->xvalue = NULL;
 }
 
 /* ---- file data ---- */
 
-static int copy_range_rw(struct copy_buffers *b, int src, int dst, off_t off, off_t end)
-{
-  if (b->rw == NULL && (b->rw = malloc(RW_BUF_SIZE)) == NULL)
-    return -1;
-  while (off < end) {
-    size_t want = end - off > RW_BUF_SIZE ? RW_BUF_SIZE : (size_t) (end - off);
-    ssize_t n = pread(src, b->rw, want, off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    if (n == 0)
-      break; /* the file shrank meanwhile: copy what there is */
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = pwrite(dst, b->rw + done, (size_t) (n - done), off + done);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      done += w;
-    }
-    off += n;
-  }
-  return 0;
-}
-
-static bool cfr_unsupported(int e)
-{
-  return e == EXDEV || e == EINVAL || e == ENOSYS || e == EOPNOTSUPP;
-}
-
-/* Copy bytes [OFF, END) of SRC to the same offsets of DST. */
-static int copy_range(struct copy_buffers *b, int src, int dst, off_t off, off_t end)
-{
-  while (off < end && !b->no_cfr) {
-    loff_t in = off, out = off;
-    ssize_t n = copy_file_range(src, &in, dst, &out, (size_t) (end - off), 0);
-    if (n > 0) {
-      off += n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && !cfr_unsupported(errno))
-      return -1;
-    if (n < 0)
-      b->no_cfr = true;
-    break; /* 0: EOF, or a file system that cannot say; read to make sure */
-  }
-  return off < end ? copy_range_rw(b, src, dst, off, end) : 0;
-}
-
-/* A file with fewer blocks than its size has holes (or is compressed, or
- * inline): copy its data extents only, so that the copy is as sparse. */
-static int copy_sparse(struct copy_buffers *b, int src, int dst, off_t size)
-{
-  off_t off = 0;
-
-  while (off < size) {
-    off_t data = lseek(src, off, SEEK_DATA);
-    if (data < 0 && errno == ENXIO)
-      break;
-    if (data < 0)
-      return -1;
-    off_t hole = lseek(src, data, SEEK_HOLE);
-    if (hole < 0)
-      return -1;
-    if (hole > size)
-      hole = size;
-    if (copy_range(b, src, dst, data, hole) < 0)
-      return -1;
-    off = hole;
-  }
-  return ftruncate(dst, size);
-}
-
 static int copy_data(struct copy_buffers *b, int src, int dst, const struct stat *st)
 {
-  if (st->st_size == 0)
-    return 0;
-  if ((off_t) st->st_blocks * 512 < st->st_size) {
-    int r = copy_sparse(b, src, dst, st->st_size);
-    if (r == 0 || (errno != EINVAL && errno != EOPNOTSUPP))
-      return r; /* else SEEK_DATA is not supported: copy it all */
-  }
-  return copy_range(b, src, dst, 0, st->st_size);
+  return appc_file_copy_data(&b->files, src, dst, st);
 }
 
 /* ---- metadata ---- */
