@@ -228,6 +228,7 @@ long long appc_copy_fd(int in, int out, const struct appc_copy_report *report)
 /* ---- copying a file's data, holes kept ---- */
 
 #define FILE_COPY_BUF (256 * 1024)
+#define OFF_MAX ((off_t) INT64_MAX)
 
 static int copy_range_rw(struct appc_file_copier *b, int src, int dst, off_t off, off_t end)
 {
@@ -302,19 +303,23 @@ static int copy_sparse(struct appc_file_copier *b, int src, int dst, off_t size)
       return -1;
     off = hole;
   }
+  /* The size it had, or what is left of it if it shrank meanwhile. */
+  struct stat now;
+  if (fstat(src, &now) == 0 && now.st_size < size)
+    size = now.st_size;
   return ftruncate(dst, size);
 }
 
 int appc_file_copy_data(struct appc_file_copier *b, int src, int dst, const struct stat *st)
 {
-  if (st->st_size == 0)
-    return 0;
   if ((off_t) st->st_blocks * 512 < st->st_size) {
     int r = copy_sparse(b, src, dst, st->st_size);
     if (r == 0 || (errno != EINVAL && errno != EOPNOTSUPP))
       return r; /* else SEEK_DATA is not supported: copy it all */
   }
-  return copy_file_range_at(b, src, dst, 0, st->st_size);
+  /* To the end of the file, not of ST's size: a file of /proc says 0 and
+   * has content, and one that grew is copied whole. */
+  return copy_file_range_at(b, src, dst, 0, OFF_MAX);
 }
 
 void appc_file_copier_clear(struct appc_file_copier *c)

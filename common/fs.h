@@ -85,9 +85,10 @@ struct appc_file_copier {
 /* Copy the data of SRC, a regular file of metadata ST, into DST (empty,
  * open for writing) at the same offsets: a file with holes (fewer blocks
  * than its size) by its data extents alone (SEEK_DATA, SEEK_HOLE), so that
- * the copy is as sparse and its holes are never read; copy_file_range,
- * else pread and pwrite.  A source that shrinks meanwhile is copied as far
- * as it goes.  0, or -1 with errno set. */
+ * the copy is as sparse and its holes are never read; else to its end,
+ * whatever ST's size says (a file of /proc says 0).  copy_file_range, else
+ * pread and pwrite.  A source that shrinks meanwhile is copied as far as it
+ * goes.  0, or -1 with errno set. */
 int appc_file_copy_data(struct appc_file_copier *c, int src, int dst, const struct stat *st);
 void appc_file_copier_clear(struct appc_file_copier *c);
 

@@ -152,6 +152,9 @@ is "its size and its data" "$(stat -c %s "$R/sparse" 2>&1):$(tail -c 3 "$R/spars
   "$(((64 << 30) + 3)):end"
 is "and its holes stay holes" "$(($(stat -c %b "$R/sparse") * $(stat -c %B "$R/sparse") < 1048576))" 1
 rm -f "$SRC/sparse" "$R/sparse"
+# A file of /proc says it is empty: it is copied to its end all the same.
+check_clean "copy a file of /proc" lay copy --layout="$C" /proc/version /proc-version
+is "its content, not its stated size of 0" "$(cat "$R/proc-version" 2>&1)" "$(cat /proc/version)"
 # The rootfs's own symlinks lead inside it, whatever they say.
 ln -s ../../../outside "$R/escape"
 ln -s /etc "$R/abs"
