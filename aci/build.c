@@ -170,6 +170,12 @@ static int copy_data(struct build_ctx *c, int fd, struct archive_entry *e, const
 
   if (archive_entry_sparse_reset(e) == 0)
     return copy_range(c, fd, 0, size, src, err);
+  /* as big as an entry copied may be (a file system other than ext4 holds
+   * a sparse file of exabytes, whose holes would be passed a GiB at a time) */
+  if ((uint64_t) size > APPC_TAR_COPY_MAX)
+    return appc_error_make(err, EFBIG,
+                           "%s: a sparse file of %lld bytes, more than the %llu an image may hold",
+                           src, (long long) size, APPC_TAR_COPY_MAX);
   while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
     if (off < pos || len < 0 || off > size || len > size - off)
       return appc_error_make(err, 0, "%s: a sparse map out of order", src);

@@ -33,6 +33,7 @@ struct appc_tar_writer {
   bool failed;         /* the sink refused a write */
   appc_error_t cb_err; /* why, until reported */
   void *zeros;         /* ZEROS_LEN of them, for holes (appc_tar_writer_hole) */
+  size_t zeros_len;
 };
 
 static ssize_t tar_write_cb(struct archive *a, void *data, const void *buf, size_t len)
@@ -209,19 +210,24 @@ int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len,
 /* A read-only mapping of zeros that costs no memory: the pax writer skips
  * hole bytes without reading them, so one call can pass a gigabyte. */
 #define ZEROS_LEN ((size_t) 1 << 30)
+#define ZEROS_MIN ((size_t) 1 << 20)
 
 int appc_tar_writer_hole(struct appc_tar_writer *w, uint64_t len, const char *what,
                          const struct appc_callbacks *cb, appc_error_t *err)
 {
-  if (w->zeros == NULL && len > 0) {
-    w->zeros = mmap(NULL, ZEROS_LEN, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (w->zeros == MAP_FAILED) {
+  /* A gigabyte of address space, or a megabyte where a limit on it
+   * (ulimit -v) refuses that. */
+  for (size_t want = ZEROS_LEN; w->zeros == NULL && len > 0 && want >= ZEROS_MIN; want >>= 10) {
+    w->zeros = mmap(NULL, want, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w->zeros == MAP_FAILED)
       w->zeros = NULL;
-      return appc_error_make(err, errno, "%s: a hole", what);
-    }
+    else
+      w->zeros_len = want;
   }
+  if (w->zeros == NULL && len > 0)
+    return appc_error_make(err, errno, "%s: a hole", what);
   while (len > 0) {
-    size_t n = len < ZEROS_LEN ? (size_t) len : ZEROS_LEN;
+    size_t n = len < w->zeros_len ? (size_t) len : w->zeros_len;
     if (appc_cb_cancelled(cb))
       return appc_error_make(err, ECANCELED, "%s", what);
     if (appc_tar_writer_data(w, w->zeros, n, err) < 0)
@@ -285,7 +291,7 @@ void appc_tar_writer_free(struct appc_tar_writer *w)
   appc_sink_free(w->sink);
   appc_error_release(&w->cb_err);
   if (w->zeros != NULL)
-    munmap(w->zeros, ZEROS_LEN);
+    munmap(w->zeros, w->zeros_len);
   free(w->name);
   free(w);
 }
