@@ -113,7 +113,7 @@ static int gc_tree(const char *name, void *data, appc_error_t *err)
   snprintf(path, sizeof path, "%s/%s", name, TREE_LOCK);
   lock = openat(g->s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   bool stale = lock < 0 || fstat(lock, &st) < 0 || age(g, &st.st_mtim) >= g->grace ||
-               !appc_store_tree_current(g->s, name);
+               appc_store_tree_format(g->s, name) < TREE_FORMAT_NUM;
   if (!stale && tree_layers_present(g, name))
     return 0;
   if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) {

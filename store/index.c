@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The image index: one directory per image, images/<id>/, holding
- *   info.json  {"format":1,"id":..,"name":..,"labels":[..],"size":N,"importTime":NS}
+ *   info.json  {"format":2,"id":..,"name":..,"labels":[..],"size":N,"importTime":NS}
  *   manifest   the manifest's bytes as stored in the ACI
  *   lastuse    empty; its mtime is the image's last use
  *   tree       the key of the last tree rendered from it (store/tree.c), a hint

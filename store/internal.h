@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
-#include <openssl/types.h>
+#include <openssl/evp.h>
 
 #include "aci/stream.h"
 #include "appc/error.h"
@@ -84,8 +84,8 @@ void appc_render_free(struct appc_render *r);
 /* A digest of a rendered tree: "sha256-" and 64 hex digits over a canonical
  * listing of every entry below the directory (docs/render.md gives the
  * exact definition): path, type, mode, owner, size, modification time,
- * symlink target, device number, extended attributes and the SHA-256 of each
- * regular file's content. */
+ * symlink target, device number, extended attributes and the content hash of
+ * each regular file (appc_content_hash below). */
 
 /* The content hash of a regular file, as the digest records it: SHA-256
  * over the file cut in 64 KiB chunks, each chunk with a non-zero byte as

@@ -32,7 +32,8 @@
  * hour); trees of an older format are never used again, and gc removes
  * them. */
 #define TREE_FORMAT "format"
-#define TREE_FORMAT_LINE "actool-tree 2\n"
+#define TREE_FORMAT_NUM 2
+#define TREE_FORMAT_LINE "actool-tree 2\n" /* of TREE_FORMAT_NUM */
 
 /* A render reaching more layers than this (a dependency graph with many
  * shared diamonds grows exponentially) is refused. */
@@ -60,8 +61,14 @@ int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, con
 
 /* Is ID a well-formed full image ID? */
 bool appc_store_is_image_id(const char *id);
+/* The format trees/NAME's format file gives, 0 when it has none (format
+ * 1 had none) or it cannot be read. */
+int appc_store_tree_format(struct appc_store *s, const char *name);
 /* Is trees/NAME of the current format (TREE_FORMAT_LINE)? */
 bool appc_store_tree_current(struct appc_store *s, const char *name);
+/* Is NAME the key the current format gives the layers trees/NAME lists?
+ * Then the tree is used as it is, whatever its format file says. */
+bool appc_store_tree_key_current(struct appc_store *s, const char *name);
 /* Read an image's record (images/<id>/info.json and lastuse). */
 int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,
                            appc_error_t *err);

@@ -93,8 +93,11 @@ static int init_layout(struct appc_store *s, appc_error_t *err)
   for (size_t i = 0; i < ARRAY_SIZE(subdirs); i++)
     if (mkdirat(s->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST)
       return appc_error_make(err, errno, "%s/%s", s->path, subdirs[i]);
-  /* The format file goes last: its presence says the layout is complete. */
-  if (version == 0 && write_format(s, err) < 0)
+  /* The format file goes last: its presence says the layout is complete.
+   * A store of format 1 needs nothing else: its trees are of an older
+   * format, never used again, and gc removes them; the number keeps a
+   * release that would misread the new ones out. */
+  if (version < APPC_STORE_FORMAT && write_format(s, err) < 0)
     return -1;
   return 0;
 }

@@ -178,7 +178,9 @@ static int plan_walk(struct plan *p, const char *id, const struct appc_whitelist
   return 0;
 }
 
-static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
+/* The key of a tree whose layers file is TEXT: the SHA-256 of the format
+ * line and TEXT (each layer's ID and a newline, in order). */
+static int key_of_layers(const char *text, size_t len, char key[65], appc_error_t *err)
 {
   unsigned char md[32];
   unsigned int mdlen = 0;
@@ -188,18 +190,26 @@ static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
     return appc_error_prefix(err, "tree key");
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-           EVP_DigestUpdate(ctx, tag, sizeof tag - 1) == 1;
-
-  for (size_t i = 0; ok && i < p->n_layers; i++)
-    ok = EVP_DigestUpdate(ctx, p->layer_ids[i], APPC_IMAGE_ID_LEN) == 1 &&
-         EVP_DigestUpdate(ctx, "\n", 1) == 1;
-  ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+           EVP_DigestUpdate(ctx, tag, sizeof tag - 1) == 1 &&
+           EVP_DigestUpdate(ctx, text, len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok)
     return appc_error_make(err, 0, "SHA-256 failed");
   for (size_t i = 0; i < 32; i++)
     snprintf(key + 2 * i, 3, "%02x", md[i]);
   return 0;
+}
+
+static char *plan_layers_text(const struct plan *p, size_t *len);
+
+static int plan_key(const struct plan *p, char key[65], appc_error_t *err)
+{
+  size_t len = 0;
+  cleanup_free char *text = plan_layers_text(p, &len);
+
+  if (text == NULL)
+    return appc_error_make(err, ENOMEM, "tree key");
+  return key_of_layers(text, len, key, err);
 }
 
 /* The layers file of P's tree: one image ID per line, top first. */
@@ -242,17 +252,37 @@ static void read_hint(struct appc_store *s, const struct plan *p, char hint[65])
     snprintf(hint, 65, "%.64s", text);
 }
 
-bool appc_store_tree_current(struct appc_store *s, const char *name)
+int appc_store_tree_format(struct appc_store *s, const char *name)
 {
   char path[160];
   cleanup_free char *text = NULL;
   cleanup_error appc_error_t ignored = NULL;
-  size_t len = 0;
+  int format = 0;
 
   snprintf(path, sizeof path, "%s/%s", name, TREE_FORMAT);
-  return appc_read_file_at(s->trees_fd, path, sizeof TREE_FORMAT_LINE,
-                           APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, &len, &ignored) == 0 &&
-         len == sizeof TREE_FORMAT_LINE - 1 && memcmp(text, TREE_FORMAT_LINE, len) == 0;
+  if (appc_read_file_at(s->trees_fd, path, 64, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, NULL,
+                        &ignored) < 0 ||
+      sscanf(text, "actool-tree %d", &format) != 1 || format < 1)
+    return 0;
+  return format;
+}
+
+bool appc_store_tree_current(struct appc_store *s, const char *name)
+{
+  return appc_store_tree_format(s, name) == TREE_FORMAT_NUM;
+}
+
+bool appc_store_tree_key_current(struct appc_store *s, const char *name)
+{
+  char path[160], key[65];
+  cleanup_free char *text = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  snprintf(path, sizeof path, "%s/%s", name, TREE_LAYERS);
+  return appc_read_file_at(s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                           &text, &len, &ignored) == 0 &&
+         key_of_layers(text, len, key, &ignored) == 0 && strcmp(key, name) == 0;
 }
 
 /* Is HINT the key of a tree of P's layers, of the current format?  Then it

@@ -121,9 +121,15 @@ static void verify_tree(struct verify *v, const char *key)
   cleanup_close int rfd = -1;
   appc_error_t e = NULL;
 
-  /* made by an older actool: never used again, and gc removes it */
-  if (!appc_store_tree_current(v->s, key))
+  /* Of another format, a tree is never used again (gc removes an older
+   * one), unless it lost its format file at the key the current format
+   * gives its layers: then it is damage (render refuses it). */
+  if (!appc_store_tree_current(v->s, key)) {
+    if (appc_store_tree_format(v->s, key) == 0 && appc_store_tree_key_current(v->s, key))
+      report(v, "%s/%s/%s: rendered tree without its %s file", v->s->path, STORE_TREES, key,
+             TREE_FORMAT);
     return;
+  }
   snprintf(path, sizeof path, "%s/%s", key, TREE_DIGEST);
   if (appc_read_file_at(v->s->trees_fd, path, 4096, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                         &recorded, NULL, &e) < 0) {

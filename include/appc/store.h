@@ -25,8 +25,10 @@
 extern "C" {
 #endif
 
-/* Version of the on-disk format written by this release (docs/store.md). */
-#define APPC_STORE_FORMAT 1
+/* Version of the on-disk format written by this release (docs/store.md).
+ * 2: rendered trees of format 2 (content hashes that count runs of zeros);
+ * a store of format 1 is taken as it is, its trees left for gc. */
+#define APPC_STORE_FORMAT 2
 
 struct appc_store;
 

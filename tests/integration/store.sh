@@ -189,7 +189,7 @@ is "the refused fetch imported nothing" "$(ls -A "$S/images" "$S/blobs" 2>/dev/n
 before=$(date +%s)
 fetch_ok "fetch prints the image ID that build printed" "$S" "$IN/app1.aci" "$ID_APP1"
 after=$(date +%s)
-is "the store has a format file" "$(cat "$S/format" 2>&1)" "actool-store 1"
+is "the store has a format file" "$(cat "$S/format" 2>&1)" "actool-store 2"
 check "the blob holds the bytes imported" cmp "$IN/app1.aci" "$S/blobs/$ID_APP1"
 check "the record has info.json, manifest and lastuse" \
   test -f "$S/images/$ID_APP1/info.json" -a -f "$S/images/$ID_APP1/manifest" -a -f "$S/images/$ID_APP1/lastuse"
@@ -760,14 +760,26 @@ is "the tree notes its format" "$(cat "$V/trees/$KEY_V/format" 2>&1)" "actool-tr
 KEY_OLD=$({ printf 'actool-tree 1\n'; printf '%s\n' "$ID_META"; } | sha256sum | cut -c1-64)
 cp -a "$V/trees/$KEY_V" "$V/trees/$KEY_OLD" && rm -f "$V/trees/$KEY_OLD/format" &&
   echo tampered >>"$V/trees/$KEY_OLD/rootfs/dir/sub/random" && printf '%s\n' "$KEY_OLD" >"$V/images/$ID_META/tree"
+# ... in a store of format 1, as the release before made it
+echo 'actool-store 1' >"$V/format"
+# ... beside a tree of a newer format, which this release leaves alone
+KEY_NEW=$(printf 'actool-tree 3\n' | sha256sum | cut -c1-64)
+cp -a "$V/trees/$KEY_V" "$V/trees/$KEY_NEW" && echo 'actool-tree 3' >"$V/trees/$KEY_NEW/format" &&
+  echo tampered >>"$V/trees/$KEY_NEW/rootfs/dir/sub/random"
 check_clean "render with a hint to a tree of format 1" ac "$V" image render --overwrite example.com/meta "$D/v-meta"
+is "the store of format 1 is now of format 2" "$(cat "$V/format" 2>&1)" "actool-store 2"
 same_tree "... renders the current tree, not the old one" "$D/meta/rootfs" "$D/v-meta/rootfs"
 is "... and the hint names the current tree again" "$(cat "$V/images/$ID_META/tree" 2>&1)" "$KEY_V"
 check_clean "verify leaves a tree of format 1 alone" ac "$V" image verify
 check_clean "gc keeps recent trees but those of format 1" ac "$V" image gc
-is "... the old tree is gone, the current one stays" "$(ls -A "$V/trees" | tr '\n' ' ')" "$KEY_V "
-# A current tree that lost its format file is damage: not used, gc removes it.
+is "... the old tree is gone, the current one and the newer one stay" \
+  "$(ls -A "$V/trees" | sort | tr '\n' ' ')" "$(printf '%s\n' "$KEY_V" "$KEY_NEW" | sort | tr '\n' ' ')"
+rm -rf "${V:?}/trees/$KEY_NEW"
+# A current tree that lost its format file is damage: not used, verify
+# names it, gc removes it.
 rm -f "$V/trees/$KEY_V/format"
+check_rejects "verify names a current tree without its format file" "$(regex_quote "trees/$KEY_V").*format" \
+  ac "$V" image verify
 check_rejects "render refuses a tree without its format file" "$(regex_quote "trees/$KEY_V").*format" \
   ac "$V" image render --overwrite example.com/meta "$D/v-meta"
 check_clean "gc removes it" ac "$V" image gc

@@ -242,7 +242,7 @@ static void test_open_creates_layout(void **state)
   assert_non_null(fp);
   assert_non_null(fgets(buf, sizeof buf, fp));
   fclose(fp);
-  assert_string_equal(buf, "actool-store 1\n");
+  assert_string_equal(buf, "actool-store 2\n");
 }
 
 static void write_format(const struct fixture *f, const char *text)
@@ -262,7 +262,7 @@ static void test_open_refuses_newer_or_foreign_format(void **state)
   struct appc_store *s = NULL;
 
   assert_int_equal(mkdir(f->store, 0700), 0);
-  write_format(f, "actool-store 2\n");
+  write_format(f, "actool-store 3\n");
   assert_error_contains(appc_store_open(&s, f->store, &err), &err, "newer release");
   write_format(f, "something else\n");
   assert_error_contains(appc_store_open(&s, f->store, &err), &err, "not an actool store");
