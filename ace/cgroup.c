@@ -986,8 +986,6 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
   return 0;
 }
 
-/* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into:
- * -1 where there is none, or it cannot be opened. */
 int ace_cgroup_v2_root(const struct ace_cgroup *cg)
 {
   for (size_t h = 0; h < cg->layout.n; h++)
@@ -996,6 +994,8 @@ int ace_cgroup_v2_root(const struct ace_cgroup *cg)
   return -1;
 }
 
+/* App APP's cgroup in the v2 hierarchy (O_PATH), to clone a process into:
+ * -1 where there is none, or it cannot be opened. */
 int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, int root, size_t app)
 {
   char dir[PATH_MAX];

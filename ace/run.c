@@ -1642,8 +1642,6 @@ static int save_uuid(const char *path, const char *uuid, appc_error_t *err)
   return 0;
 }
 
-/* The image's os-release, read inside its tree (where /etc/os-release is
- * commonly a symlink to ../usr/lib/os-release): NAME and VERSION_ID. */
 /* A value of the image's os-release as status shows it: one line of at
  * most 128 bytes, control characters (a newline would make a line of
  * status's own, an escape sequence would reach the terminal) as '?'. */
@@ -1660,6 +1658,8 @@ static char *os_release_field(const char *v)
   return out;
 }
 
+/* The image's os-release, read inside its tree (where /etc/os-release is
+ * commonly a symlink to ../usr/lib/os-release): NAME and VERSION_ID. */
 static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
 {
   static const char *const places[] = {"etc/os-release", "usr/lib/os-release"};

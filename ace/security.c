@@ -29,9 +29,9 @@
 
 #include "ace/internal.h"
 #include "appc/ace.h"
-#include "common/hashmap.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "common/lazy.h"
 #include "appc/isolator.h"
 #include "appc/types.h"

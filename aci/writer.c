@@ -32,7 +32,7 @@ struct appc_tar_writer {
   bool discard;
   bool failed;         /* the sink refused a write */
   appc_error_t cb_err; /* why, until reported */
-  void *zeros;         /* ZEROS_LEN of them, for holes (appc_tar_writer_hole) */
+  void *zeros;         /* zeros_len of them, for holes (appc_tar_writer_hole) */
   size_t zeros_len;
 };
 

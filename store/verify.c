@@ -124,8 +124,9 @@ static void verify_tree(struct verify *v, const char *key)
   /* Of another format, a tree is never used again (gc removes an older
    * one), unless it lost its format file at the key the current format
    * gives its layers: then it is damage (render refuses it). */
-  if (!appc_store_tree_current(v->s, key)) {
-    if (appc_store_tree_format(v->s, key) == 0 && appc_store_tree_key_current(v->s, key))
+  int format = appc_store_tree_format(v->s, key);
+  if (format != TREE_FORMAT_NUM) {
+    if (format == 0 && appc_store_tree_key_current(v->s, key))
       report(v, "%s/%s/%s: rendered tree without its %s file", v->s->path, STORE_TREES, key,
              TREE_FORMAT);
     return;
