@@ -304,6 +304,19 @@ is "... the file has its size and its data" \
   "$(stat -c %s "$TMP/tera-2/rootfs/big"):$(tail -c 3 "$TMP/tera-2/rootfs/big")" "$(((8 << 40))):end"
 check "verify of the tree, which hashes the file again" timeout 60 "$ACTOOL" --dir="$TS" image verify
 rm -rf "$TERA" "$TMP/tera-1" "$TMP/tera-2" "$TS"
+# More than ext4 holds (16 TiB): a tmpfs holds it, an image may not.
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+  HUGE=$(mktemp -d /dev/shm/actool-huge.XXXXXX)
+  mkdir -p "$HUGE/rootfs" &&
+    echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/huge"}' >"$HUGE/manifest"
+  truncate -s 17T "$HUGE/rootfs/big" && printf x >>"$HUGE/rootfs/big"
+  check_rejects "build refuses a sparse file of 17 TiB, more than an image may hold" \
+    'big: a sparse file of 18691697672193 bytes, more than the 17592186044416' \
+    timeout 60 "$ACTOOL" build "$HUGE" "$IN/huge.aci"
+  rm -rf "$HUGE"
+else
+  note "/dev/shm is no tmpfs: no file of 17 TiB to build"
+fi
 
 # --- broken archives and manifests --------------------------------------------
 
