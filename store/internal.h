@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "aci/stream.h"
+#include "common/contenthash.h"
 #include "appc/error.h"
 #include "appc/store.h"
 
@@ -85,27 +86,7 @@ void appc_render_free(struct appc_render *r);
  * listing of every entry below the directory (docs/render.md gives the
  * exact definition): path, type, mode, owner, size, modification time,
  * symlink target, device number, extended attributes and the content hash of
- * each regular file (appc_content_hash below). */
-
-/* The content hash of a regular file, as the digest records it: SHA-256
- * over the file cut in 64 KiB chunks, each chunk with a non-zero byte as
- * 'D' and its bytes, each run of all-zero chunks as 'Z' and its count (u64,
- * little-endian).  A chunk of zeros is one whether the file stores it or
- * leaves a hole, and a hole of any length costs one record: a file that says
- * it is terabytes costs no more to hash than its data. */
-#define APPC_CONTENT_CHUNK (64 * 1024)
-struct appc_content_hash {
-  EVP_MD_CTX *sha;
-  uint32_t at;       /* bytes of the current chunk so far */
-  bool data;         /* the current chunk has a non-zero byte ('D' written) */
-  uint64_t zero_run; /* all-zero chunks before it, not yet written */
-};
-/* Start hashing with SHA, a context the caller owns. */
-int appc_content_hash_begin(struct appc_content_hash *h, EVP_MD_CTX *sha, appc_error_t *err);
-/* The next LEN bytes of the file, or LEN zeros (a hole, or zeros known). */
-void appc_content_hash_data(struct appc_content_hash *h, const void *buf, size_t len);
-void appc_content_hash_zeros(struct appc_content_hash *h, uint64_t len);
-void appc_content_hash_end(struct appc_content_hash *h, unsigned char sha256[32]);
+ * each regular file (common/contenthash.h). */
 
 /* Content hashes already known by (st_dev, st_ino), so that the digest of a
  * tree just written need not read it back. */
@@ -115,9 +96,11 @@ int appc_content_hashes_put(struct appc_content_hashes *h, dev_t dev, ino_t ino,
                             const unsigned char sha256[32], appc_error_t *err);
 void appc_content_hashes_free(struct appc_content_hashes *h);
 
-/* Digest of the tree below DIR_FD; KNOWN may be NULL (every file is read). */
+/* Digest of the tree below DIR_FD; KNOWN may be NULL (every file is read);
+ * CB (may be NULL) cancels it. */
 int appc_tree_digest(int dir_fd, const struct appc_content_hashes *known,
-                     char digest[APPC_TREE_DIGEST_LEN + 1], appc_error_t *err);
+                     const struct appc_callbacks *cb, char digest[APPC_TREE_DIGEST_LEN + 1],
+                     appc_error_t *err);
 
 /* Open the directory PATH (relative, canonical) below DIR_FD for reading,
  * following no symlink and never leaving DIR_FD: openat2 with

@@ -1105,7 +1105,7 @@ int appc_render_finish(struct appc_render *r, char digest[APPC_TREE_DIGEST_LEN +
     return -1;
   if (r->hashes == NULL)
     return 0;
-  return appc_tree_digest(r->root_fd, r->hashes, digest, err);
+  return appc_tree_digest(r->root_fd, r->hashes, NULL, digest, err);
 }
 
 void appc_render_free(struct appc_render *r)

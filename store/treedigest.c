@@ -31,101 +31,6 @@
 #include "common/lazy.h"
 #include "store/internal.h"
 
-/* ---- the content hash of a file ---- */
-
-static const unsigned char zero_chunk[APPC_CONTENT_CHUNK];
-
-static void flush_zero_run(struct appc_content_hash *h)
-{
-  unsigned char rec[9] = {'Z'};
-
-  if (h->zero_run == 0)
-    return;
-  for (int i = 0; i < 8; i++)
-    rec[1 + i] = (unsigned char) (h->zero_run >> (8 * i));
-  EVP_DigestUpdate(h->sha, rec, sizeof rec);
-  h->zero_run = 0;
-}
-
-static void end_chunk(struct appc_content_hash *h)
-{
-  if (!h->data)
-    h->zero_run++;
-  h->at = 0;
-  h->data = false;
-}
-
-/* The current chunk turns out to hold data: its record starts with the
- * zeros seen so far. */
-static void start_data(struct appc_content_hash *h)
-{
-  flush_zero_run(h);
-  EVP_DigestUpdate(h->sha, "D", 1);
-  EVP_DigestUpdate(h->sha, zero_chunk, h->at);
-  h->data = true;
-}
-
-static bool all_zero(const unsigned char *p, size_t n)
-{
-  return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-int appc_content_hash_begin(struct appc_content_hash *h, EVP_MD_CTX *sha, appc_error_t *err)
-{
-  *h = (struct appc_content_hash){.sha = sha};
-  if (EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1)
-    return appc_error_make(err, ENOMEM, "sha256");
-  return 0;
-}
-
-void appc_content_hash_data(struct appc_content_hash *h, const void *buf, size_t len)
-{
-  const unsigned char *p = buf;
-
-  while (len > 0) {
-    size_t n = APPC_CONTENT_CHUNK - h->at;
-    if (n > len)
-      n = len;
-    if (!h->data && !all_zero(p, n))
-      start_data(h);
-    if (h->data)
-      EVP_DigestUpdate(h->sha, p, n);
-    h->at += (uint32_t) n;
-    if (h->at == APPC_CONTENT_CHUNK)
-      end_chunk(h);
-    p += n;
-    len -= n;
-  }
-}
-
-void appc_content_hash_zeros(struct appc_content_hash *h, uint64_t len)
-{
-  if (h->at > 0 && len > 0) { /* the rest of the current chunk */
-    size_t n = APPC_CONTENT_CHUNK - h->at;
-    if (n > len)
-      n = (size_t) len;
-    if (h->data)
-      EVP_DigestUpdate(h->sha, zero_chunk, n);
-    h->at += (uint32_t) n;
-    if (h->at == APPC_CONTENT_CHUNK)
-      end_chunk(h);
-    len -= n;
-  }
-  if (len == 0)
-    return;
-  /* at a chunk's start: whole chunks of zeros, then part of one */
-  h->zero_run += len / APPC_CONTENT_CHUNK;
-  h->at = (uint32_t) (len % APPC_CONTENT_CHUNK);
-}
-
-void appc_content_hash_end(struct appc_content_hash *h, unsigned char sha256[32])
-{
-  if (h->at > 0) /* a last, shorter chunk */
-    end_chunk(h);
-  flush_zero_run(h);
-  EVP_DigestFinal_ex(h->sha, sha256, NULL);
-}
-
 /* ---- content hashes by (st_dev, st_ino) ---- */
 
 struct content_hash {
@@ -197,7 +102,8 @@ struct record {
 struct digest {
   int root_fd;
   const struct appc_content_hashes *known;
-  unsigned char *arena; /* every record's bytes, one after the other */
+  const struct appc_callbacks *cb; /* cancels the reading of files */
+  unsigned char *arena;            /* every record's bytes, one after the other */
   size_t arena_len, arena_cap;
   struct record *recs;
   size_t n_recs, recs_cap;
@@ -412,63 +318,6 @@ static int put_xattrs(struct digest *d, const struct xattr_src *src, appc_error_
   return 0;
 }
 
-/* Read [OFF, END) of FD into the hash. */
-static int hash_range(struct digest *d, struct appc_content_hash *h, int fd, off_t off, off_t end,
-                      appc_error_t *err)
-{
-  while (off < end) {
-    size_t want = end - off < IO_BUF ? (size_t) (end - off) : IO_BUF;
-    ssize_t n = pread(fd, d->io, want, off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "read");
-    if (n == 0)
-      return appc_error_make(err, 0, "shrank while being read");
-    appc_content_hash_data(h, d->io, (size_t) n);
-    off += n;
-  }
-  return 0;
-}
-
-/* The content hash of the SIZE bytes of a regular file, read through FD:
- * its data, and its holes (SEEK_HOLE) without reading them. */
-static int hash_fd(struct digest *d, int fd, off_t size, unsigned char sha256[32],
-                   appc_error_t *err)
-{
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  struct appc_content_hash h;
-  int ret = -1;
-
-  if (ctx == NULL) {
-    appc_error_make(err, ENOMEM, "sha256");
-    goto out;
-  }
-  if (appc_content_hash_begin(&h, ctx, err) < 0)
-    goto out;
-  for (off_t off = 0; off < size;) {
-    off_t data = lseek(fd, off, SEEK_DATA), hole;
-    if (data < 0 && errno == ENXIO)
-      data = size;     /* a hole to the end */
-    else if (data < 0) /* no SEEK_DATA here: all of it is read */
-      data = off;
-    if (data > size)
-      data = size;
-    appc_content_hash_zeros(&h, (uint64_t) (data - off));
-    hole = data < size ? lseek(fd, data, SEEK_HOLE) : size;
-    if (hole < 0 || hole > size)
-      hole = size;
-    if (hash_range(d, &h, fd, data, hole, err) < 0)
-      goto out;
-    off = hole;
-  }
-  appc_content_hash_end(&h, sha256);
-  ret = 0;
-out:
-  EVP_MD_CTX_free(ctx);
-  return ret;
-}
-
 /* A regular file: size, content hash (known or read) and xattrs. */
 static int put_regular(struct digest *d, int dir_fd, const char *name, const char *proc_path,
                        const struct stat *st, appc_error_t *err)
@@ -487,7 +336,7 @@ static int put_regular(struct digest *d, int dir_fd, const char *name, const cha
       return appc_error_make(err, errno, "stat");
     if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
       return appc_error_make(err, 0, "replaced while being read");
-    if (hash_fd(d, fd, st->st_size, sha256, err) < 0)
+    if (appc_content_hash_fd(fd, st->st_size, d->io, IO_BUF, d->cb, sha256, err) < 0)
       return -1;
     known = sha256;
     src.fd = fd;
@@ -679,9 +528,10 @@ static void digest_clear(struct digest *d)
 }
 
 int appc_tree_digest(int dir_fd, const struct appc_content_hashes *known,
-                     char digest[APPC_TREE_DIGEST_LEN + 1], appc_error_t *err)
+                     const struct appc_callbacks *cb, char digest[APPC_TREE_DIGEST_LEN + 1],
+                     appc_error_t *err)
 {
-  struct digest d = {.root_fd = dir_fd, .known = known};
+  struct digest d = {.root_fd = dir_fd, .known = known, .cb = cb};
   int ret = -1;
 
   if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)

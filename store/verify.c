@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "store/private.h"
@@ -41,9 +42,12 @@ static void report(struct verify *v, const char *fmt, ...)
     v->problem(msg, v->data);
 }
 
+/* A check that failed: damage, unless it failed for being cancelled
+ * (verify_locked then stops with that error). */
 static void report_error(struct verify *v, appc_error_t *e)
 {
-  report(v, "%s", (*e)->msg);
+  if (!appc_cb_cancelled(v->s->cb))
+    report(v, "%s", (*e)->msg);
   appc_error_release(e);
 }
 
@@ -145,7 +149,7 @@ static void verify_tree(struct verify *v, const char *key)
     report(v, "%s/%s/%s: rendered tree without its rootfs", v->s->path, STORE_TREES, key);
     return;
   }
-  if (appc_tree_digest(rfd, NULL, digest, &e) < 0) {
+  if (appc_tree_digest(rfd, NULL, v->s->cb, digest, &e) < 0) {
     appc_error_prefix(&e, "%s/%s/%s", v->s->path, STORE_TREES, path);
     report_error(v, &e);
     return;
@@ -164,7 +168,8 @@ static int maybe_verify_image(const char *id, void *data, appc_error_t *err)
 {
   struct verify *v = data;
 
-  (void) err;
+  if (appc_cb_cancelled(v->s->cb))
+    return appc_error_make(err, ECANCELED, "verify cancelled");
   if (appc_store_is_image_id(id) && selected(v, id))
     verify_image(v, id);
   return 0;
@@ -174,7 +179,8 @@ static int maybe_verify_tree(const char *key, void *data, appc_error_t *err)
 {
   struct verify *v = data;
 
-  (void) err;
+  if (appc_cb_cancelled(v->s->cb))
+    return appc_error_make(err, ECANCELED, "verify cancelled");
   if (is_tree_key(key) && tree_selected(v, key))
     verify_tree(v, key);
   return 0;

@@ -46,7 +46,7 @@ static void render(const uint8_t *upper, size_t upper_len, const uint8_t *lower,
     (void) appc_render_layer(r, &bottom, &err);
   if (err == NULL && appc_render_finish(r, digest, &err) == 0) {
     char again[APPC_TREE_DIGEST_LEN + 1];
-    if (appc_tree_digest(root_fd, NULL, again, &err) < 0)
+    if (appc_tree_digest(root_fd, NULL, NULL, again, &err) < 0)
       fuzz_fail("the digest of a finished render: %s", err->msg);
     if (strcmp(digest, again) != 0)
       fuzz_fail("render digest %s, read back %s", digest, again);

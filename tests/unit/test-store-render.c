@@ -217,7 +217,7 @@ static void digest_of(const char *dir, char digest[APPC_TREE_DIGEST_LEN + 1])
   appc_error_t err = NULL;
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   assert_true(fd >= 0);
-  int r = appc_tree_digest(fd, NULL, digest, &err);
+  int r = appc_tree_digest(fd, NULL, NULL, digest, &err);
   close(fd);
   assert_ok(r, &err);
 }
