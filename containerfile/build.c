@@ -13,17 +13,14 @@
  * The cache: each step has a key, the SHA-256 of the previous step's key
  * and of the step as it runs (its words after variable expansion; for RUN
  * the ARG values it sees; for COPY and ADD the names, types, modes and
- * contents of the files it copies), the first key being the base image's
- * ID and the image name.  After a step, the store keeps, in its
- * cache/build/ area, a file named by the key holding the ID of an image
- * with the layout's rootfs and the manifest's text: a step that changed
- * the rootfs (RUN, COPY, ADD, WORKDIR) builds and imports an image
- * (named actool.local/build-cache, so that no name of the user's ever
- * picks one), the others reuse the previous step's.  A build walks its
- * steps while their keys are found, and makes its layout from the last one
- * found: an unchanged Containerfile runs nothing, a change re-runs from the
- * first changed step on.  An entry whose image is gone (image rm, gc) is a
- * miss. */
+ * content hashes (common/contenthash.h) of the files it copies), the first key being the base
+ * image's ID and the image name.  After a step, the store keeps, in its cache/build/ area, a file
+ * named by the key holding the ID of an image with the layout's rootfs and the manifest's text: a
+ * step that changed the rootfs (RUN, COPY, ADD, WORKDIR) builds and imports an image (named
+ * actool.local/build-cache, so that no name of the user's ever picks one), the others reuse the
+ * previous step's.  A build walks its steps while their keys are found, and makes its layout from
+ * the last one found: an unchanged Containerfile runs nothing, a change re-runs from the first
+ * changed step on.  An entry whose image is gone (image rm, gc) is a miss. */
 #include "config.h"
 
 #include <dirent.h>
@@ -45,7 +42,9 @@
 #include "appc/schema.h"
 #include "common/abi.h"
 #include "common/array.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/contenthash.h"
 #include "common/digest.h"
 #include "common/fs.h"
 #include "containerfile/internal.h"
@@ -348,6 +347,33 @@ static void digest_str(struct appc_digest *d, const char *s)
   appc_digest_update(d, s, strlen(s) + 1);
 }
 
+/* What cancels the build's long loops (actool's SIGINT, SIGTERM). */
+static const struct appc_callbacks *cancel_cb(const struct builder *b)
+{
+  return b->o->build != NULL ? b->o->build->cb : NULL;
+}
+
+/* A source file's content hash (common/contenthash.h): its holes are not
+ * read, so a sparse file costs what its data costs.  ST is what lstat said:
+ * a file replaced since (by a fifo, whose open would wait) is an error. */
+static int digest_content(struct builder *b, const char *path, const struct stat *st,
+                          unsigned char content[32])
+{
+  cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  unsigned char buf[65536];
+  struct stat now;
+
+  if (fd < 0 || fstat(fd, &now) < 0)
+    return fail(b, errno, "%s", path);
+  if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+    return fail(b, 0, "%s: replaced while being read", path);
+  if (appc_content_hash_fd(fd, st->st_size, buf, sizeof buf, cancel_cb(b), content, b->err) < 0) {
+    appc_error_prefix(b->err, "%s", path);
+    return appc_error_prefix(b->err, "%s", b->where);
+  }
+  return 0;
+}
+
 static int digest_tree(struct builder *b, struct appc_digest *d, const char *path, unsigned depth);
 
 static int digest_entry(struct builder *b, struct appc_digest *d, const char *path, unsigned depth)
@@ -357,6 +383,8 @@ static int digest_entry(struct builder *b, struct appc_digest *d, const char *pa
 
   if (skip_source(b, path))
     return 0;
+  if (appc_cb_cancelled(cancel_cb(b)))
+    return fail(b, ECANCELED, "%s: cancelled", path);
   if (lstat(path, &st) < 0)
     return fail(b, errno, "%s", path);
   digest_str(d, path + strlen(b->context));
@@ -370,15 +398,10 @@ static int digest_entry(struct builder *b, struct appc_digest *d, const char *pa
     target[n] = '\0';
     digest_str(d, target);
   } else if (S_ISREG(st.st_mode)) {
-    cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    char buf[65536];
-    ssize_t n;
-    if (fd < 0)
-      return fail(b, errno, "%s", path);
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-      appc_digest_update(d, buf, (size_t) n);
-    if (n < 0)
-      return fail(b, errno, "%s", path);
+    unsigned char content[32];
+    if (digest_content(b, path, &st, content) < 0)
+      return -1;
+    appc_digest_update(d, content, sizeof content);
   } else if (S_ISDIR(st.st_mode)) {
     return digest_tree(b, d, path, depth + 1);
   }
@@ -716,7 +739,7 @@ static int copy_prepare(struct builder *b, const struct cf_instr *in, struct sou
 static int add_archive(struct builder *b, const char *src, const char *dest, bool *done)
 {
   cleanup_free char *dir = NULL, *into = NULL;
-  struct appc_layout_copy_options co = {.keep_owner = true};
+  struct appc_layout_copy_options co = {.cb = cancel_cb(b), .keep_owner = true};
   char *paths[] = {NULL, NULL};
   int r;
 
@@ -742,7 +765,7 @@ static int add_archive(struct builder *b, const char *src, const char *dest, boo
 static int do_copy(struct builder *b, const struct cf_instr *in, const struct sources *s,
                    const char *dest)
 {
-  struct appc_layout_copy_options co = {.skip = skip_source, .skip_data = b};
+  struct appc_layout_copy_options co = {.cb = cancel_cb(b), .skip = skip_source, .skip_data = b};
   cleanup_free char **files = calloc(s->len + 1, sizeof *files);
   cleanup_free char **names = calloc(s->len + 1, sizeof *names);
   cleanup_free char *into = NULL;

@@ -168,6 +168,23 @@ is "cache images have a name of their own: the only example.com/web is the one r
   "$("$ACTOOL" image list | awk 'NR > 1 {print $2}' | sort | uniq -c | awk '$2 != "actool.local/build-cache" {print $1, $2}' | tr '\n' ' ')" \
   "1 example.com/busybox 1 example.com/web "
 
+# A sparse COPY source: the cache key hashes its data, not its holes (it
+# once read every byte of them: a terabyte of zeros, minutes of SHA-256).
+# "timeout 60" guards against that, it measures nothing.
+SP=$TMP/sparsectx
+mkdir -p "$SP" && truncate -s 1T "$SP/big" && printf start | dd of="$SP/big" conv=notrunc status=none &&
+  printf 'FROM %s\nCOPY big /big\nRUN echo after >/after\n' "$BASE" >"$SP/Containerfile"
+check_clean "a Containerfile that copies a 1 TiB sparse file" \
+  timeout 60 "$ACTOOL" --insecure-options=image build --file="$SP/Containerfile" "$SP" "$TMP/sparse.aci"
+check_clean "the same again" \
+  timeout 60 "$ACTOOL" --insecure-options=image build --file="$SP/Containerfile" "$SP" "$TMP/sparse2.aci"
+is "... is all cached" "$(grep -c -- '^--> cached' "$TMP/.err")" 2
+printf x | dd of="$SP/big" bs=1 seek=$((1 << 39)) conv=notrunc status=none
+check_clean "one byte written in the middle of its holes" \
+  timeout 60 "$ACTOOL" --insecure-options=image build --file="$SP/Containerfile" "$SP" "$TMP/sparse3.aci"
+is "... re-runs the COPY and what follows" "$(grep -c -- '^--> cached' "$TMP/.err")" 0
+rm -rf "$SP" "$TMP/sparse.aci" "$TMP/sparse2.aci" "$TMP/sparse3.aci"
+
 # --- forms ----------------------------------------------------------------------
 
 F=$TMP/forms
