@@ -160,6 +160,10 @@ free_port() {
   echo "$port"
 }
 
+# sanitized: actool was built with AddressSanitizer (GCC's or clang's),
+# which reserves terabytes of address space: no ulimit -v for it.
+sanitized() { grep -q -a __asan_init "$ACTOOL"; }
+
 # regex_quote STRING: STRING with ERE metacharacters escaped.
 regex_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 

@@ -283,6 +283,20 @@ mkdir -p "$TMP/holes2" && tar -xf "$TMP/holes2.aci" -C "$TMP/holes2" 2>/dev/null
 check "... and its file is the original's, byte for byte" \
   cmp "$TMP/sparse-layout/rootfs/holes" "$TMP/holes2/rootfs/holes"
 
+# The holes' zeros come from a 1 GiB mapping that reserves no memory, or a
+# 1 MiB one where the address space is limited (ulimit -v).
+check "build of a layout holding a 1 GiB sparse file" \
+  "$ACTOOL" build --no-compression "$TMP/sparse-layout" "$TMP/holes-plain.aci"
+if sanitized; then
+  skip "the same build under ulimit -v 600000" "ASan reserves more address space than that"
+else
+  check "the same build under ulimit -v 600000 (less than the 1 GiB mapping)" \
+    bash -c 'ulimit -v 600000 && exec "$@"' limited \
+    "$ACTOOL" build --no-compression "$TMP/sparse-layout" "$TMP/holes-limited.aci"
+  check "... gives the same image" cmp "$TMP/holes-plain.aci" "$TMP/holes-limited.aci"
+fi
+rm -f "$TMP/holes-plain.aci" "$TMP/holes-limited.aci"
+
 # --- a real sparse file of 8 TiB: it costs what its data costs -----------------
 # Each step below once read or hashed every byte of the holes (a build 28 s,
 # a tree's content hash 79 s and its verify 108 s for 100 GiB); "timeout 60"
