@@ -455,6 +455,17 @@ static int collect_links(struct appc_http *h, struct appc_http_page *p)
   return 0;
 }
 
+/* A copy of the URL the last request ended at (after its redirects), else
+ * of URL; NULL without memory. */
+static char *effective_url(struct appc_http *h, const char *url)
+{
+  char *eff = NULL;
+
+  if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) != CURLE_OK || eff == NULL)
+    eff = (char *) url;
+  return strdup(eff);
+}
+
 static CURLcode perform_page(struct appc_http *h, const char *url, struct page_sink *sink,
                              bool with_auth, const struct appc_auth_entry **used)
 {
@@ -490,9 +501,7 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
   if (rc == CURLE_OK && out->status == 401) {
     /* Ask again, at the URL that refused, with the host's credentials. */
-    cleanup_free char *refused = NULL;
-    if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
-      refused = strdup(eff);
+    cleanup_free char *refused = effective_url(h, url);
     if (refused != NULL && find_auth(h, refused) == NULL) {
       out->auth_missing = true;
     } else if (refused != NULL) {
@@ -924,8 +933,9 @@ static bool transient_code(CURLcode rc)
 
 /* One attempt.  Returns 0 with d->status set when a final answer came
  * (200, 206, 304), 1 when it is worth trying again, -1 on a hard failure. */
-static int download_once(struct appc_http *h, struct appc_http_download *d, bool with_auth,
-                         long *status_out, const struct appc_auth_entry **used, appc_error_t *err)
+static int download_once(struct appc_http *h, struct appc_http_download *d, const char *url,
+                         bool with_auth, long *status_out, const struct appc_auth_entry **used,
+                         appc_error_t *err)
 {
   struct download_sink sink = {.h = h, .d = d, .offset = d->have};
   struct progress_ctx pc = {.h = h, .sink = &sink};
@@ -937,7 +947,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   long status = 0;
   CURLcode rc;
 
-  setup_request(h, d->url, true);
+  setup_request(h, url, true);
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, download_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
@@ -964,11 +974,11 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
     headers = curl_slist_append(headers, d->headers[i]);
   if (ftruncate(d->fd, (off_t) d->have) < 0) {
     curl_slist_free_all(headers);
-    return appc_error_make(err, errno, "%s: download file", d->url);
+    return appc_error_make(err, errno, "%s: download file", url);
   }
   sink.offset = d->have;
   curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
-  *used = with_auth ? apply_auth(h, d->url) : NULL;
+  *used = with_auth ? apply_auth(h, url) : NULL;
   rc = curl_easy_perform(h->curl);
   curl_slist_free_all(headers);
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
@@ -982,21 +992,21 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   }
   d->oversized = sink.too_big;
   if (sink.too_big)
-    return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", d->url,
+    return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", url,
                            (unsigned long long) d->max_size);
   if (sink.write_errno != 0)
-    return appc_error_make(err, sink.write_errno, "%s: writing the download", d->url);
+    return appc_error_make(err, sink.write_errno, "%s: writing the download", url);
   if (sink.bad_range) {
     /* Nothing was written; the partial file cannot be trusted to resume
      * from this server: start over. */
     cleanup_free char *got = header_value(h, "Content-Range");
-    appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked",
-                    d->url, got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
+    appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked", url,
+                    got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
     d->have = 0;
     return 1;
   }
   if (rc != CURLE_OK) {
-    transfer_error(h, rc, d->url, err);
+    transfer_error(h, rc, url, err);
     return transient_code(rc) ? 1 : -1;
   }
   if (status == 200 || status == 206 || status == 304) {
@@ -1013,10 +1023,10 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, bool
   if (status == 416 && d->have > 0) {
     /* The partial file no longer fits what the server has: start over. */
     d->have = 0;
-    appc_error_make(err, 0, "%s: 416 Range Not Satisfiable", d->url);
+    appc_error_make(err, 0, "%s: 416 Range Not Satisfiable", url);
     return 1;
   }
-  status_error(d->url, status, false, false, err);
+  status_error(url, status, false, false, err);
   return transient_status(status) ? 1 : -1;
 }
 
@@ -1036,13 +1046,16 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
   const struct appc_auth_entry *used = NULL;
   bool with_auth = false;
   unsigned attempt = 0;
+  /* Where a 401 came from, once one did: asked from then on. */
+  cleanup_free char *refused = NULL;
 
   if (ensure_auth(h, err) < 0)
     return -1;
   for (;;) {
     appc_error_t e = NULL;
     long status = 0;
-    int r = download_once(h, d, with_auth, &status, &used, &e);
+    const char *url = refused != NULL ? refused : d->url;
+    int r = download_once(h, d, url, with_auth, &status, &used, &e);
 
     if (r == 0)
       return 0;
@@ -1050,20 +1063,22 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
       *err = e;
       return -1;
     }
-    if (r < 0 && status == 401 && !with_auth && find_auth(h, d->url) == NULL) {
-      appc_error_release(&e);
-      return status_error(d->url, status, true, false, err);
-    }
     if (r < 0 && status == 401 && !with_auth) {
       appc_error_release(&e);
+      /* Asked again where it was refused (a redirect may have led to
+       * another host), with the credentials of that host. */
+      if ((refused = effective_url(h, url)) == NULL)
+        return appc_error_make(err, ENOMEM, "%s", url);
+      if (find_auth(h, refused) == NULL)
+        return status_error(refused, status, true, false, err);
       with_auth = true;
       /* the answer with credentials decides, as any answer does: a 404
        * now is final, not a failure to retry */
-      if ((r = download_once(h, d, true, &status, &used, &e)) == 0)
+      if ((r = download_once(h, d, refused, true, &status, &used, &e)) == 0)
         return 0;
       if (status == 401) {
         appc_error_release(&e);
-        return status_error(d->url, status, used == NULL, used != NULL, err);
+        return status_error(refused, status, used == NULL, used != NULL, err);
       }
     }
     if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED)) {

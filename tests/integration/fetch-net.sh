@@ -251,7 +251,7 @@ deps_big="[{\"imageName\": \"localhost/big\", \"imageID\": \"$ID_BIG\", \"size\"
 mkimg ID_DEPBIG localhost/depbig "$IN/depbig.aci" 1.0.0 "$deps_big"
 sign "$K" "$IN/depbig.aci"
 
-for n in stall flaky secret multi; do
+for n in stall flaky secret multi redirsecret; do
   mkimg "ID_$(tr a-z A-Z <<<"$n")" "localhost/$n" "$IN/$n.aci"
   sign "$K" "$IN/$n.aci"
 done
@@ -277,6 +277,9 @@ conf flaky 'location ^~ /images/localhost/flaky- { if (!-f $document_root/flaky-
 # Basic authentication.
 printf 'u:%s\n' "$(openssl passwd -apr1 p)" >"$NET_DIR/htpasswd"
 conf secret "location ^~ /images/localhost/secret- { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
+# A redirect to another host name (127.0.0.1), where the image needs
+# credentials.
+conf redirsecret 'location ^~ /images/localhost/redirsecret- { rewrite ^/images/localhost/redirsecret-(.*)$ https://127.0.0.1:$server_port/images/localhost/secret-redir-$1 redirect; }'
 # 401 without credentials, 404 with them.
 conf secretgone "location = /images/localhost/secretgone-latest-$OA.aci { if (\$http_authorization = \"\") { return 401; } return 404; }"
 net_make_ca "$TMP/pki"
@@ -300,11 +303,12 @@ serve "$IN/depsize.aci" depsize latest
 serve "$IN/flaky.aci" flaky latest
 serve "$IN/secret.aci" secret latest
 serve "$IN/multi.aci" multi latest
+serve "$IN/redirsecret.aci" secret-redir latest
 cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$NET_ROOT/images/"
 cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
 cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
 for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
-  stall flaky secret secretgone; do
+  stall flaky secret secretgone redirsecret; do
   page "$n"
 done
 # Two templates of equal score; the first endpoint answers 404.
@@ -784,6 +788,26 @@ act "$S" fetch localhost/secretgone
 expect_fail "401, then 404 with the credentials: refused" "404"
 is "... after exactly those two requests" "$(auths "$U/secretgone-latest-$OA.aci" | paste -sd,)" \
   '401 -,404 Basic dTpw'
+
+# A redirect to another host that answers 401: asked again there, with the
+# credentials of that host, never with those of the host that redirected.
+S=$(new_store redirsecret)
+mkdir -p "$S/auth.d"
+printf '%s\n' '{"actoolKind":"auth","actoolVersion":"v1","domains":["localhost"],"type":"basic","credentials":{"user":"u","password":"p"}}' \
+  >"$S/auth.d/a.json"
+net_log_reset
+act "$S" fetch localhost/redirsecret
+expect_fail "redirected to a host that answers 401, credentials for the first host only: refused, naming the second" \
+  "https://127\.0\.0\.1:$NET_PORT/images/localhost/secret-redir-latest-$OA\.aci: 401 Unauthorized, and no credentials"
+is "... and no credentials were sent there" "$(auths "$U/secret-redir-latest-$OA.aci" | sort -u)" '401 -'
+printf '%s\n' '{"actoolKind":"auth","actoolVersion":"v1","domains":["127.0.0.1"],"type":"basic","credentials":{"user":"u","password":"p"}}' \
+  >"$S/auth.d/a.json"
+net_log_reset
+act "$S" fetch localhost/redirsecret
+expect_id "with credentials for the host redirected to, the image is fetched" "$ID_REDIRSECRET"
+is "... they were sent there after its 401" "$(auths "$U/secret-redir-latest-$OA.aci" | paste -sd,)" \
+  '401 -,200 Basic dTpw'
+is "... and never to the host that redirected" "$(auths "$U/redirsecret-latest-$OA.aci" | sort -u)" '302 -'
 
 # --- 16. several endpoints ------------------------------------------------------------------------
 
