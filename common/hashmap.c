@@ -143,6 +143,20 @@ void appc_hashmap_clear(struct appc_hashmap *m, void (*free_entry)(void *entry))
 
 /* ---- string sets ---- */
 
+static uint64_t hash_seed(void);
+
+/* appc_hash_bytes is FNV-1a from a seed of the process's, then mixed: its
+ * state after a prefix is the start of the next byte's step. */
+static inline uint64_t fnv_start(void)
+{
+  return 14695981039346656037ull ^ hash_seed();
+}
+
+static inline uint64_t fnv_step(uint64_t h, unsigned char byte)
+{
+  return (h ^ byte) * 1099511628211ull;
+}
+
 /* An entry whose copy could not be made holds NULL and matches nothing. */
 static bool str_eq(const void *entry, const void *key)
 {
@@ -174,6 +188,36 @@ int appc_strset_add(struct appc_strset *set, const char *s)
 bool appc_strset_contains(const struct appc_strset *set, const char *s)
 {
   return set->map.len > 0 && appc_hashmap_find(&set->map, str_hash(s), str_eq, s) != NULL;
+}
+
+struct str_part {
+  const char *s;
+  size_t len;
+};
+
+static bool str_part_eq(const void *entry, const void *key)
+{
+  const char *s = *(char *const *) entry;
+  const struct str_part *k = key;
+  return s != NULL && strncmp(s, k->s, k->len) == 0 && s[k->len] == '\0';
+}
+
+size_t appc_strset_find_ancestor(const struct appc_strset *set, const char *path)
+{
+  /* Each prefix's hash is the one before it and one byte more
+   * (appc_hash_bytes): hashing each prefix anew was quadratic in the
+   * depth. */
+  uint64_t h = fnv_start();
+
+  if (set->map.len == 0)
+    return 0;
+  for (size_t i = 0; path[i] != '\0'; h = fnv_step(h, (unsigned char) path[i]), i++) {
+    const struct str_part k = {path, i};
+    if (path[i] == '/' && i > 0 &&
+        appc_hashmap_find(&set->map, appc_hash_u64(h), str_part_eq, &k) != NULL)
+      return i;
+  }
+  return 0;
 }
 
 static void free_str(void *entry)
@@ -273,12 +317,10 @@ static uint64_t hash_seed(void)
 uint64_t appc_hash_bytes(const void *p, size_t len)
 {
   const unsigned char *b = p;
-  uint64_t h = 14695981039346656037ull ^ hash_seed();
+  uint64_t h = fnv_start();
 
-  for (size_t i = 0; i < len; i++) {
-    h ^= b[i];
-    h *= 1099511628211ull;
-  }
+  for (size_t i = 0; i < len; i++)
+    h = fnv_step(h, b[i]);
   /* the slot is the low bits: mixed, they depend on every bit of h */
   return appc_hash_u64(h);
 }

@@ -52,6 +52,10 @@ struct appc_strset {
 /* Insert S.  1 if added, 0 if already present, -1 when out of memory. */
 int appc_strset_add(struct appc_strset *set, const char *s);
 bool appc_strset_contains(const struct appc_strset *set, const char *s);
+/* The length of the shortest PATH[0, n) in SET that ends before a '/' of
+ * PATH (an ancestor of PATH, as "a/b" is of "a/b/c"), or 0 when none is.
+ * One pass over PATH, however deep it is. */
+size_t appc_strset_find_ancestor(const struct appc_strset *set, const char *path);
 static inline size_t appc_strset_size(const struct appc_strset *set)
 {
   return set->map.len;

@@ -223,19 +223,13 @@ static void removals_clear(struct removals *rm)
 }
 
 /* Whether RM removes P: P is gone, or below a directory gone or emptied.
- * One lookup per component, however many whiteouts there are. */
-static bool removed(const struct removals *rm, char *p)
+ * One pass over P, however deep it is and however many whiteouts there
+ * are. */
+static bool removed(const struct removals *rm, const char *p)
 {
-  if (appc_strset_contains(&rm->gone, p) || appc_strset_contains(&rm->emptied, ""))
-    return true;
-  for (char *slash = strchr(p, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-    *slash = '\0';
-    bool hit = appc_strset_contains(&rm->gone, p) || appc_strset_contains(&rm->emptied, p);
-    *slash = '/';
-    if (hit)
-      return true;
-  }
-  return false;
+  return appc_strset_contains(&rm->gone, p) || appc_strset_contains(&rm->emptied, "") ||
+         appc_strset_find_ancestor(&rm->gone, p) > 0 ||
+         appc_strset_find_ancestor(&rm->emptied, p) > 0;
 }
 
 /* Sorted, each once. */

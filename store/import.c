@@ -42,19 +42,13 @@ struct safety {
 
 static int check_not_below_symlink(const struct safety *sf, const char *canon, appc_error_t *err)
 {
-  if (appc_strset_size(&sf->symlinks) == 0)
-    return 0;
-  cleanup_free char *p = strdup(canon);
-  if (p == NULL)
-    return appc_error_make(err, ENOMEM, "%s", canon);
-  for (char *slash = strrchr(p, '/'); slash != NULL; slash = strrchr(p, '/')) {
-    *slash = '\0';
-    if (appc_strset_contains(&sf->symlinks, p))
-      return appc_error_make(err, 0,
-                             "%s: below the symlink %s: extracting it would write through "
-                             "the link",
-                             canon, p);
-  }
+  size_t link = appc_strset_find_ancestor(&sf->symlinks, canon);
+
+  if (link > 0)
+    return appc_error_make(err, 0,
+                           "%s: below the symlink %.*s: extracting it would write through "
+                           "the link",
+                           canon, (int) link, canon);
   return 0;
 }
 

@@ -84,6 +84,45 @@ static void test_strset(void **state)
   appc_strset_clear(&set);
 }
 
+/* appc_strset_find_ancestor: the shortest member that is a prefix of the
+ * path ending at one of its slashes; the path itself and prefixes ending
+ * inside a component do not count. */
+static void test_strset_ancestor(void **state)
+{
+  struct appc_strset set = {0};
+  static char deep[4096];
+  size_t at = 0;
+  (void) state;
+
+  assert_int_equal(appc_strset_find_ancestor(&set, "a/b/c"), 0); /* empty */
+  assert_int_equal(appc_strset_add(&set, "rootfs/a/b"), 1);
+  assert_int_equal(appc_strset_add(&set, "rootfs/x"), 1);
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a/b/c"), strlen("rootfs/a/b"));
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a/b/c/d/e"), strlen("rootfs/a/b"));
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a/b"), 0);    /* itself */
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a/bc/d"), 0); /* not a component */
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a"), 0);
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/x/y"), strlen("rootfs/x"));
+  assert_int_equal(appc_strset_add(&set, "rootfs"), 1);
+  assert_int_equal(appc_strset_find_ancestor(&set, "rootfs/a/b/c"),
+                   strlen("rootfs"));                                /* shortest */
+  assert_int_equal(appc_strset_find_ancestor(&set, "/rootfs/a"), 0); /* "" is no ancestor */
+  appc_strset_clear(&set);
+  /* 2,000 components: a member at the very end is found; the hashes of the
+   * prefixes agree with appc_strset_contains's. */
+  for (int i = 0; i < 2000; i++) {
+    deep[at++] = 'a';
+    deep[at++] = '/';
+  }
+  deep[at] = 'f';
+  deep[at - 1] = '\0';
+  assert_int_equal(appc_strset_add(&set, deep), 1);
+  assert_true(appc_strset_contains(&set, deep));
+  deep[at - 1] = '/';
+  assert_int_equal(appc_strset_find_ancestor(&set, deep), at - 1);
+  appc_strset_clear(&set);
+}
+
 struct inode_entry {
   struct appc_inode inode;
   int n;
@@ -199,8 +238,11 @@ int main(int argc, char **argv)
     return write(atoi(argv[3]), &h, sizeof h) == (ssize_t) sizeof h ? 0 : 1;
   }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_map),          cmocka_unit_test(test_strset),
-      cmocka_unit_test(test_first_repeat), cmocka_unit_test(test_hash_seed),
+      cmocka_unit_test(test_map),
+      cmocka_unit_test(test_strset),
+      cmocka_unit_test(test_strset_ancestor),
+      cmocka_unit_test(test_first_repeat),
+      cmocka_unit_test(test_hash_seed),
       cmocka_unit_test(test_inode_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
