@@ -394,8 +394,9 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
                              "https, and http with --insecure-options=http)",
                              url, target);
   }
-  return appc_error_make(err, 0, "%s: %s", url,
-                         h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+  /* tagged: a caller trying another scheme tells "nothing listens" by it */
+  return appc_error_tag(err, rc == CURLE_COULDNT_CONNECT ? ECONNREFUSED : 0, "%s: %s", url,
+                        h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
 }
 
 /* ---- pages (discovery) ------------------------------------------------- */
@@ -764,9 +765,15 @@ struct download_sink {
   bool started;    /* the first body byte of this attempt has been seen */
   bool restarted;  /* the server ignored the range: starting from 0 */
   bool too_big;
-  bool bad_range; /* a 206 of another range than the one asked for */
+  bool bad_range;       /* a 206 of another range than the one asked for */
+  uint64_t error_bytes; /* of an error page, discarded */
+  bool error_cut;       /* ... and cut short: its status is the answer */
   int write_errno;
 };
+
+/* An error page is read only this far: its status is what counts, and a
+ * server that streams one without end must not hold the download. */
+#define ERROR_PAGE_MAX (64 * 1024)
 
 void appc_http_download_clear(struct appc_http_download *d)
 {
@@ -850,8 +857,13 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
   long code = 0;
 
   curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (code != 200 && code != 206)
-    return n; /* an error page: discarded */
+  if (code != 200 && code != 206) { /* an error page: discarded */
+    s->error_bytes += n;
+    if (s->error_bytes <= ERROR_PAGE_MAX)
+      return n;
+    s->error_cut = true;
+    return 0;
+  }
   if (!s->started) {
     s->started = true;
     if (code == 206 && !range_fits(s->h, s->offset)) {
@@ -1004,6 +1016,10 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
                     got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
     d->have = 0;
     return 1;
+  }
+  if (sink.error_cut) {
+    status_error(url, status, false, false, err);
+    return transient_status(status) ? 1 : -1;
   }
   if (rc != CURLE_OK) {
     transfer_error(h, rc, url, err);

@@ -15,6 +15,7 @@
 #include "common/arch.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "oci/internal.h"
 
 void oci_descriptor_clear(struct oci_descriptor *d)
@@ -513,8 +514,11 @@ int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len,
     return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", where, d->digest);
   if (appc_digest_buffer(alg, data, len, got, err) < 0)
     return -1;
-  if ((d->size >= 0 && len != (size_t) d->size) || strcmp(got, hex) != 0)
-    return appc_error_make(err, EINVAL, "%s: blob %s: its content does not match its digest", where,
-                           d->digest);
+  if (d->size >= 0 && len != (size_t) d->size)
+    return appc_error_tag(err, EINVAL, "%s: blob %s: %zu bytes where the descriptor says %lld",
+                          where, d->digest, len, (long long) d->size);
+  if (strcmp(got, hex) != 0)
+    return appc_error_tag(err, EINVAL, "%s: blob %s: its content does not match its digest", where,
+                          d->digest);
   return 0;
 }

@@ -197,7 +197,10 @@ static int token_url(struct registry *r, const struct oci_challenge *c, char **u
   return 0;
 }
 
-/* {"token": T} or {"access_token": T} from the realm of challenge C. */
+/* {"token": T} or {"access_token": T} from the realm of challenge C,
+ * asked with CREDENTIALS (may be NULL).  The caller passes them only for a
+ * challenge that came over https: whoever can write a plain http answer
+ * could name a realm of theirs. */
 static int fetch_token(struct registry *r, const struct oci_challenge *c, const char *credentials,
                        char **token, appc_error_t *err)
 {
@@ -243,11 +246,12 @@ done:
 
 /* Answer the challenge of a 401 to URL: r->authorization for the retry. */
 static int authenticate(struct registry *r, const char *url, const char *challenge,
-                        appc_error_t *err)
+                        const char *answered_at, appc_error_t *err)
 {
   struct oci_challenge c;
   cleanup_free char *credentials = NULL;
   cleanup_free char *token = NULL;
+  bool secure = strncmp(answered_at, "https://", 8) == 0;
   int have, rc;
 
   if (challenge == NULL || oci_challenge_parse(challenge, &c) < 0)
@@ -255,10 +259,14 @@ static int authenticate(struct registry *r, const char *url, const char *challen
   have = appc_http_registry_credentials(r->h, r->ref.registry, &credentials, err);
   free(r->authorization);
   r->authorization = NULL;
+  if (have > 0 && !secure)
+    appc_cb_log(r->opts->cb,
+                "%s: a challenge over plain http: auth.d's credentials for %s are not sent", url,
+                r->ref.registry);
   if (have < 0) {
     rc = -1;
   } else if (strcasecmp(c.scheme, "Bearer") == 0) {
-    rc = fetch_token(r, &c, credentials, &token, err);
+    rc = fetch_token(r, &c, secure ? credentials : NULL, &token, err);
     if (rc == 0 && asprintf(&r->authorization, "Authorization: Bearer %s", token) < 0)
       rc = appc_error_make(err, ENOMEM, "%s", url);
   } else if (strcasecmp(c.scheme, "Basic") == 0) {
@@ -267,7 +275,7 @@ static int authenticate(struct registry *r, const char *url, const char *challen
                            "%s: 401 Unauthorized, and auth.d has no credentials for %s "
                            "(docs/oci.md)",
                            url, r->ref.registry);
-    else if (strncmp(url, "https://", 8) != 0)
+    else if (!secure)
       rc = appc_error_make(err, 0, "%s: the registry asks for a password over plain http: not sent",
                            url);
     else
@@ -299,7 +307,8 @@ static int registry_get(struct registry *r, const char *url, const char *accept,
       return -1;
     if (resp->status != 401 || attempt > 0)
       return 0;
-    int rc = authenticate(r, url, appc_http_response_header(resp, "WWW-Authenticate"), err);
+    int rc = authenticate(r, url, appc_http_response_header(resp, "WWW-Authenticate"),
+                          resp->effective_url != NULL ? resp->effective_url : url, err);
     appc_http_response_clear(resp);
     if (rc < 0)
       return -1;
@@ -434,7 +443,10 @@ static int read_blob(struct oci_blobs *b, const struct oci_descriptor *d, char *
     return 0;
   }
   if (is_manifest_type(d->media_type)) {
+    /* checked against D as any blob is: its size too */
     rc = get_manifest(r, d->digest, d->digest, &resp, &got, err);
+    if (rc == 0)
+      rc = oci_blob_check(d, resp.body, resp.len, r->where, err);
     oci_descriptor_clear(&got);
   } else if ((url = api_url(r, "blobs", d->digest)) == NULL) {
     return appc_error_make(err, ENOMEM, "%s", r->where);
@@ -485,7 +497,8 @@ static int reauthenticate(struct registry *r, const char *url, appc_error_t *err
   if (appc_http_request(r->h, "HEAD", url, NULL, 0, &resp, err) < 0)
     return -1;
   rc = resp.status == 401
-           ? authenticate(r, url, appc_http_response_header(&resp, "WWW-Authenticate"), err)
+           ? authenticate(r, url, appc_http_response_header(&resp, "WWW-Authenticate"),
+                          resp.effective_url != NULL ? resp.effective_url : url, err)
            : 0;
   appc_http_response_clear(&resp);
   return rc;
@@ -572,9 +585,12 @@ static int open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_e
   if (st.st_size > 0)
     appc_cb_log(r->opts->cb, "%s: resuming at byte %lld", d->digest, (long long) st.st_size);
   if (st.st_size < d->size && download(r, d, fd, (uint64_t) st.st_size, err) < 0) {
-    /* What arrived is kept for a later pull to resume from. */
-    r->n_downloads--;
-    free(r->downloads[r->n_downloads]);
+    /* What arrived is kept for a later pull to resume from; an empty
+     * file goes with the pull's others. */
+    if (fstat(fd, &st) == 0 && st.st_size > 0) {
+      r->n_downloads--;
+      free(r->downloads[r->n_downloads]);
+    }
     return appc_error_prefix(err, "%s", r->where);
   }
   if (fstat(fd, &st) < 0 || st.st_size != d->size)
@@ -599,14 +615,19 @@ static int read_top(struct registry *r, appc_error_t *err)
 
   r->scheme = "https";
   rc = get_manifest(r, reference, r->ref.digest, &resp, &r->top, &https_err);
-  if (rc < 0 && resp.status == 0 && appc_http_allows_http(r->h)) {
+  /* Not after a certificate that does not verify: whoever shows one could
+   * otherwise turn any https registry into a plain http one. */
+  if (rc < 0 && resp.status == 0 && https_err->errnum != EKEYREJECTED &&
+      https_err->errnum != ECANCELED && appc_http_allows_http(r->h)) {
     appc_cb_log(r->opts->cb, "%s; trying plain http", https_err->msg);
     r->scheme = "http";
     oci_descriptor_clear(&r->top);
     appc_error_t http_err = NULL;
     rc = get_manifest(r, reference, r->ref.digest, &resp, &r->top, &http_err);
-    if (rc < 0 && resp.status == 0) {
-      appc_error_release(&http_err); /* the https failure says more */
+    /* The http failure is the answer, unless http got no connection
+     * either (nothing listens there): then the https one says more. */
+    if (rc < 0 && http_err->errnum == ECONNREFUSED) {
+      appc_error_release(&http_err);
     } else {
       appc_error_release(&https_err);
       https_err = http_err;

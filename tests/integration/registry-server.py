@@ -31,6 +31,11 @@ per request to LOG: "METHOD PATH host=HOST range=RANGE auth=SCHEME".
         basic          a 401 Basic challenge; USER:PASS lets through
         redirect-blob  blobs redirected to https://127.0.0.1:PORT/... (the
                        same server under another host name)
+        endless-error  the first layer answers 404 with a body without end
+        size-lie       a tag gives an index whose descriptor of the manifest
+                       has its digest but says it is 7 bytes
+        realm=URL      a 401 Bearer challenge naming the realm URL
+      With CERT "-", the server speaks plain http.
 """
 import base64
 import hashlib
@@ -59,9 +64,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def serve(handler, cert, key, portfile):
     srv = Server(("127.0.0.1", 0), handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if cert != "-":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(portfile + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.rename(portfile + ".tmp", portfile)
@@ -188,6 +194,8 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
         LOG = logfile
 
         def authorized(self):
+            if mode.startswith("realm="):
+                return False
             if mode == "bearer":
                 return self.headers.get("Authorization") == "Bearer " + token
             if mode == "basic":
@@ -199,6 +207,8 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
             if mode == "bearer":
                 value = ('Bearer realm="https://localhost:%d/token",service="fake",'
                          'scope="repository:%s:pull"' % (port, self.repo or ""))
+            elif mode.startswith("realm="):
+                value = 'Bearer realm="%s",service="fake"' % mode[len("realm="):]
             else:
                 value = 'Basic realm="fake registry"'
             self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
@@ -269,6 +279,8 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
                 body = blob(tags[ref]["digest"])
                 if mode == "liar-index":
                     body = self.liar_index()
+                if mode == "size-lie":
+                    body = self.size_lie_index(tags[ref])
             else:
                 body = None
             if body is None:
@@ -289,8 +301,30 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
                                "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
                                               "digest": fake, "size": 200}]}).encode()
 
+        def size_lie_index(self, d):
+            # the manifest named by its own digest, with a size that is not its own
+            d = dict(d)
+            d.pop("annotations", None)
+            d["size"] = 7
+            return json.dumps({"schemaVersion": 2,
+                               "mediaType": "application/vnd.oci.image.index.v1+json",
+                               "manifests": [d]}).encode()
+
         def blob(self, digest, head):
             data = blob(digest)
+            if mode == "endless-error" and digest in first_layer and not head:
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"x" * 65536
+                try:
+                    for _ in range(1 << 20):  # 64 GiB, unless the client leaves
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
             if data is None:
                 self.reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}', head=head)
                 return

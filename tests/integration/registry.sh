@@ -80,14 +80,15 @@ registry() {
 }
 
 # fake MODE [USER:PASS]: registry-server.py's fake registry over $L, its
-# port in FAKE_PORT, its request log in FAKE_LOG.
+# port in FAKE_PORT, its request log in FAKE_LOG.  FAKE_NAME names its
+# directory when MODE cannot; FAKE_CERT=- makes it speak plain http.
 fake() {
-  local dir=$TMP/fake-$1
+  local dir=$TMP/fake-${FAKE_NAME:-$1}
   mkdir -p "$dir"
   rm -f "$dir/port" # a server of the same mode may have run before
   FAKE_LOG=$dir/log
   : >"$FAKE_LOG"
-  $SERVER fake "$NET_SERVER_CERT" "$NET_SERVER_KEY" "$dir/port" "$FAKE_LOG" "$L" "$@" 2>"$dir/err" &
+  $SERVER fake "${FAKE_CERT:-$NET_SERVER_CERT}" "$NET_SERVER_KEY" "$dir/port" "$FAKE_LOG" "$L" "$@" 2>"$dir/err" &
   PIDS+=($!)
   FAKE_PORT=$(wait_port "$dir/port") || net_fail "the fake registry ($1) started" "$(cat "$dir/err")"
 }
@@ -373,6 +374,34 @@ check "bearer: with them, the pull goes through" \
 check "every blob request carried the bearer token" \
   bash -c '! grep "/blobs/" "$1" | grep -qv "auth=Bearer"' _ "$FAKE_LOG"
 
+# A 401 that came over plain http names the token realm: whoever can write
+# that answer chose it, so auth.d's credentials are not sent there.
+fake bearer carol:pw
+SINK_PORT=$FAKE_PORT SINK_LOG=$FAKE_LOG
+FAKE_NAME=plain-realm FAKE_CERT=- fake "realm=https://localhost:$SINK_PORT/token"
+mkdir -p "$TMP/sp/auth.d"
+printf '{"rktKind": "dockerAuth", "rktVersion": "v1", "registries": ["localhost:%s"], "credentials": {"user": "carol", "password": "pw"}}\n' \
+  "$FAKE_PORT" >"$TMP/sp/auth.d/r.json"
+check_fails "a bearer challenge over plain http: the realm it names refuses the token" 1 'token' \
+  "$ACTOOL" --dir="$TMP/sp" --cacert="$NET_CA" --insecure-options=image,http \
+  fetch "docker://localhost:$FAKE_PORT/test/app:app"
+is "... for it was asked without auth.d's credentials" \
+  "$(grep '^GET /token' "$SINK_LOG" | sed 's/.* auth=//' | sort -u)" none
+is "... nothing stored" "$("$ACTOOL" --dir="$TMP/sp" image list -q 2>/dev/null | wc -l)" 0
+
+# With --insecure-options=http, plain http is tried only where https got no
+# answer: not after a certificate that does not verify.
+fake good
+check_fails "an https registry whose certificate is not trusted: refused, plain http not tried" 1 \
+  'TLS certificate not trusted' "$ACTOOL" --debug --dir="$TMP/sc" --insecure-options=image,http \
+  fetch "docker://localhost:$FAKE_PORT/test/app:app"
+is "... (no word of plain http)" "$(grep -c 'trying plain http' "$TMP/.err")" 0
+# ... and where http answers, its failure is the one told.
+FAKE_NAME=plain-huge FAKE_CERT=- fake huge-manifest
+check_fails "a plain http registry whose manifest is too large: that is the error" 1 \
+  "http://localhost:$FAKE_PORT/v2/test/app/manifests/app: response larger than" \
+  "$ACTOOL" --dir="$TMP/sh" --insecure-options=image,http fetch "docker://localhost:$FAKE_PORT/test/app:app"
+
 fake redirect-blob
 check "blobs redirected to another host name" af fetch --no-store "docker://localhost:$FAKE_PORT/test/app:app"
 check "... were fetched there" grep -q "host=127.0.0.1:$FAKE_PORT" "$FAKE_LOG"
@@ -381,8 +410,8 @@ check "... were fetched there" grep -q "host=127.0.0.1:$FAKE_PORT" "$FAKE_LOG"
 hostile() { # hostile MODE DESCRIPTION PATTERN [NAME=VALUE...]: actool's environment
   local store=$TMP/store-$1
   fake "$1"
-  check_fails "$2" 1 "$3" env "${@:4}" "$ACTOOL" --dir="$store" --cacert="$NET_CA" --insecure-options=image \
-    fetch "docker://localhost:$FAKE_PORT/test/app:app"
+  check_fails "$2" 1 "$3" timeout 120 env "${@:4}" "$ACTOOL" --dir="$store" --cacert="$NET_CA" \
+    --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app"
   is "... nothing stored" "$("$ACTOOL" --dir="$store" image list -q 2>/dev/null | wc -l)" 0
   is "... no temporary left" "$(ls -A "$store/tmp" 2>/dev/null)" ""
 }
@@ -395,6 +424,10 @@ hostile huge-manifest "a 64 MiB manifest is refused unread" 'larger than'
 hostile fat-indexes "4 MiB indexes nested 4 deep: the image's manifest is past the 16 MiB for a pull" \
   'more than 16777216 bytes of manifests and indexes'
 hostile schema1 "a Docker schema 1 manifest is refused by name" 'schema 1 manifest, which is not supported'
+hostile endless-error "a layer answering 404 with a body without end: refused at once" \
+  "blobs/sha256:[0-9a-f]{64}: 404 Not Found"
+hostile size-lie "an index whose descriptor gives the manifest's digest and another size: refused" \
+  'bytes where the descriptor says 7'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout' \
   ACTOOL_HTTP_TIMEOUT=5 ACTOOL_HTTP_DEADLINE=5
 
