@@ -279,6 +279,12 @@ else
     ac --insecure-options=image fetch "docker-archive:$D/missing.tar"
   check_fails "a layer unlike its diff_id is refused" 1 'does not match its diff_id' \
     ac --insecure-options=image fetch "docker-archive:$D/tampered.tar"
+  # A sparse entry of a terabyte in a 10 KB archive: read whole it was a
+  # terabyte of zeros in the store's tmp/ before anything was checked.
+  mkdir -p "$D/sparse" && truncate -s 1T "$D/sparse/big.bin" && printf x >>"$D/sparse/big.bin" &&
+    tar --sparse --format=pax -C "$D/sparse" -cf "$D/sparse.tar" big.bin && rm -rf "$D/sparse"
+  check_fails "an archive entry that is sparse is refused at once" 1 'big.bin: a sparse entry' \
+    timeout 60 "$ACTOOL" --dir="$S" --insecure-options=image fetch "docker-archive:$D/sparse.tar"
   is "... nothing stored" "$(ac image list -q | wc -l)" "$count"
   is "... and tmp/ is empty" "$(ls -A "$S/tmp" | wc -l)" 0
 fi
