@@ -8,18 +8,22 @@
  * package's or one already in the rootfs, leads out. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 #include "common/hashmap.h"
 #include "common/lazy.h"
@@ -173,20 +177,30 @@ static int check_entry(struct archive_entry *e, struct appc_strset *files, const
   return 0;
 }
 
-static int read_text(struct archive *t, const char *what, char **out, appc_error_t *err)
+/* A control file, at most DEB_CONTROL_MAX bytes and what *LEFT (when not
+ * NULL) allows, which it then takes. */
+static int read_text(struct archive *t, const char *what, const char *name, size_t *left,
+                     char **out, appc_error_t *err)
 {
-  size_t cap = 4096, len = 0;
+  size_t cap = 4096, len = 0, max = DEB_CONTROL_MAX;
   cleanup_free char *buf = malloc(cap);
   la_ssize_t n;
 
+  if (left != NULL && *left < max)
+    max = *left;
   if (buf == NULL)
     return appc_error_make(err, ENOMEM, "%s", what);
   while ((n = archive_read_data(t, buf + len, cap - len - 1)) > 0) {
     len += (size_t) n;
+    if (len > max)
+      return appc_error_tag(err, EFBIG,
+                            "%s: control.tar: %s: larger than the %zu bytes left for the "
+                            "control files of the packages (at most %u each)",
+                            what, name, max, DEB_CONTROL_MAX);
     if (len + 1 == cap) {
-      char *bigger = cap >= DEB_CONTROL_MAX ? NULL : realloc(buf, cap * 2);
+      char *bigger = realloc(buf, cap * 2);
       if (bigger == NULL)
-        return appc_error_make(err, EFBIG, "%s: larger than %u bytes", what, DEB_CONTROL_MAX);
+        return appc_error_make(err, ENOMEM, "%s", what);
       buf = bigger;
       cap *= 2;
     }
@@ -194,12 +208,14 @@ static int read_text(struct archive *t, const char *what, char **out, appc_error
   if (n < 0)
     return appc_error_make(err, 0, "%s: %s", what, archive_error_string(t));
   buf[len] = '\0';
+  if (left != NULL)
+    *left -= len;
   *out = steal_pointer(&buf);
   return 0;
 }
 
-static int read_control_tar(struct member *m, const char *what, struct deb_control *out,
-                            appc_error_t *err)
+static int read_control_tar(struct member *m, const char *what, const struct deb_check_opts *o,
+                            struct deb_control *out, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
   struct archive_entry *e;
@@ -212,15 +228,15 @@ static int read_control_tar(struct member *m, const char *what, struct deb_contr
     if (clean_path(archive_entry_pathname(e), path, sizeof path) < 0)
       continue;
     if (strcmp(path, "control") == 0 && out->control == NULL) {
-      if (read_text(t, what, &out->control, err) < 0)
+      if (read_text(t, what, path, o->control_left, &out->control, err) < 0)
         return -1;
     } else if (strcmp(path, "md5sums") == 0 && out->md5sums == NULL) {
-      if (read_text(t, what, &out->md5sums, err) < 0)
+      if (read_text(t, what, path, o->control_left, &out->md5sums, err) < 0)
         return -1;
     } else {
-      for (size_t i = 0; i < DEB_N_SCRIPTS; i++)
+      for (size_t i = 0; o->scripts && i < DEB_N_SCRIPTS; i++)
         if (strcmp(path, deb_script_names[i]) == 0 && out->scripts[i] == NULL &&
-            read_text(t, what, &out->scripts[i], err) < 0)
+            read_text(t, what, path, o->control_left, &out->scripts[i], err) < 0)
           return -1;
     }
   }
@@ -244,20 +260,80 @@ static int check_data(struct archive *t, struct archive_entry *e, const char *wh
   return 0;
 }
 
-static int check_data_tar(struct member *m, const char *what, appc_error_t *err)
+#define DATA_SLACK ((uint64_t) 16 << 20)
+
+uint64_t deb_data_max(const char *installed_size)
+{
+  char *end = NULL;
+  unsigned long long kib;
+
+  if (installed_size == NULL || !isdigit((unsigned char) installed_size[0]))
+    return 0;
+  errno = 0;
+  kib = strtoull(installed_size, &end, 10);
+  if (errno != 0 || *end != '\0' || kib > (UINT64_MAX - DATA_SLACK) / 2048)
+    return 0;
+  return kib * 2048 + DATA_SLACK;
+}
+
+/* The Installed-Size of a control file's text, or NULL (a plain scan: the
+ * text is parsed as a whole later). */
+static char *installed_size(const char *control)
+{
+  static const char field[] = "installed-size:";
+
+  for (const char *line = control; line != NULL && *line != '\0';) {
+    const char *nl = strchr(line, '\n');
+    if (strncasecmp(line, field, sizeof field - 1) == 0) {
+      const char *v = line + sizeof field - 1;
+      v += strspn(v, " \t");
+      return strndup(v, strcspn(v, " \t\r\n"));
+    }
+    line = nl != NULL ? nl + 1 : NULL;
+  }
+  return NULL;
+}
+
+/* What data.tar's files hold, added up as their headers come: past MAX
+ * the package is refused before any more of it is read. */
+static int check_size(uint64_t max, struct archive_entry *e, uint64_t *total, const char *what,
+                      appc_error_t *err)
+{
+  la_int64_t size = archive_entry_size(e);
+
+  if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL || size <= 0)
+    return 0;
+  *total += (uint64_t) size;
+  if (max != 0 && *total > max)
+    return appc_error_tag(err, EFBIG,
+                          "%s: data.tar: its files hold more than %llu bytes, twice and 16 MiB "
+                          "more than the Installed-Size the package gives",
+                          what, (unsigned long long) max);
+  return 0;
+}
+
+static int check_data_tar(struct member *m, const char *what, const struct deb_check_opts *o,
+                          uint64_t max, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
   struct appc_strset files = {0};
   struct archive_entry *e;
+  uint64_t total = 0;
   int r;
 
   if (open_member(m, what, "data.tar", &t, err) < 0)
     return -1;
-  while ((r = archive_read_next_header(t, &e)) == ARCHIVE_OK)
-    if (check_entry(e, &files, what, err) < 0 || check_data(t, e, what, err) < 0) {
+  while ((r = archive_read_next_header(t, &e)) == ARCHIVE_OK) {
+    if (appc_cb_cancelled(o->cb)) {
+      appc_strset_clear(&files);
+      return appc_error_make(err, ECANCELED, "%s: data.tar", what);
+    }
+    if (check_entry(e, &files, what, err) < 0 || check_size(max, e, &total, what, err) < 0 ||
+        check_data(t, e, what, err) < 0) {
       appc_strset_clear(&files);
       return -1;
     }
+  }
   appc_strset_clear(&files);
   if (r != ARCHIVE_EOF)
     return appc_error_make(err, 0, "%s: data.tar: %s", what, archive_error_string(t));
@@ -275,7 +351,8 @@ static int check_debian_binary(struct archive *ar, const char *what, appc_error_
   return 0;
 }
 
-int deb_check(const char *path, const char *what, struct deb_control *out, appc_error_t *err)
+int deb_check(const char *path, const char *what, const struct deb_check_opts *o,
+              struct deb_control *out, appc_error_t *err)
 {
   cleanup_archive struct archive *ar = NULL;
   struct member m = {0};
@@ -300,11 +377,17 @@ int deb_check(const char *path, const char *what, struct deb_control *out, appc_
         goto fail;
       seen |= 1;
     } else if (member_is(name, "control.tar") && !(seen & 2)) {
-      if (read_control_tar(&m, what, out, err) < 0)
+      if (read_control_tar(&m, what, o, out, err) < 0)
         goto fail;
       seen |= 2;
     } else if (member_is(name, "data.tar") && !(seen & 4)) {
-      if (check_data_tar(&m, what, err) < 0)
+      /* in dpkg's order: the control files first, which bound the data */
+      if (!(seen & 2)) {
+        appc_error_make(err, 0, "%s: data.tar before control.tar (dpkg refuses that order)", what);
+        goto fail;
+      }
+      cleanup_free char *size = o->data_max == 0 ? installed_size(out->control) : NULL;
+      if (check_data_tar(&m, what, o, o->data_max != 0 ? o->data_max : deb_data_max(size), err) < 0)
         goto fail;
       seen |= 4;
     }

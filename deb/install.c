@@ -30,13 +30,19 @@
 #include "deb/internal.h"
 
 #define RELEASE_MAX (64u << 20)
-#define PACKAGES_MAX (1u << 30)
+/* Debian's largest index (main, amd64) is some 50 MB; parsed, an index
+ * takes a few times its size. */
+#define PACKAGES_MAX (256u << 20)
+/* The control files of all the packages of one install, in memory until
+ * they are recorded. */
+#define CONTROL_BUDGET ((size_t) 256 << 20)
 #define STATUS_MAX (256u << 20)
 
 struct job {
   const struct appc_debian_options *o;
   const char *mirror, *suite, *component, *arch, *keyring;
-  char *work; /* the temporary directory */
+  char *work;          /* the temporary directory */
+  size_t control_left; /* of CONTROL_BUDGET */
   appc_error_t *err;
 };
 
@@ -526,11 +532,15 @@ static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
     return appc_error_make(j->err, 0, "package %s %s: no Size in the index", p->name, p->version);
   if (asprintf(&url, "%s/%s", j->mirror, filename) < 0 || asprintf(&name, "%zu.deb", k) < 0)
     return appc_error_make(j->err, ENOMEM, "%s", p->name);
+  const struct deb_check_opts co = {.cb = j->o->cb,
+                                    .scripts = j->o->scripts,
+                                    .control_left = &j->control_left,
+                                    .data_max = deb_data_max(deb_field(p->st, "Installed-Size"))};
   if (download(j, url, name, sha256, size, &u->path) < 0 ||
-      deb_check(u->path, url, &u->control, j->err) < 0)
+      deb_check(u->path, url, &co, &u->control, j->err) < 0)
     return -1;
-  if ((u->control_text = strdup(u->control.control)) == NULL)
-    return appc_error_make(j->err, ENOMEM, "%s", url);
+  /* parsed in place: what the stanzas point into */
+  u->control_text = steal_pointer(&u->control.control);
   if (deb_parse_control(u->control_text, url, &u->stanzas, j->err) < 0)
     return appc_error_prefix(j->err, "control");
   const char *cname = u->stanzas.n == 1 ? deb_field(&u->stanzas.v[0], "Package") : NULL;
@@ -618,7 +628,7 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
   deb_index_init(&s->ix);
   if (deb_index_add(&s->ix, &s->status_st, j->arch, true, "rootfs /var/lib/dpkg/status", err) < 0 ||
       deb_index_add(&s->ix, &s->packages_st, j->arch, false, "Packages", err) < 0 ||
-      deb_resolve(&s->ix, names, n, &s->chosen, &s->n, err) < 0)
+      deb_resolve(&s->ix, names, n, j->o->cb, &s->chosen, &s->n, err) < 0)
     return -1;
   if ((s->debs = calloc(s->n + 1, sizeof *s->debs)) == NULL)
     return appc_error_make(err, ENOMEM, "packages");
@@ -644,6 +654,7 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
       .component = opts->component != NULL ? opts->component : "main",
       .arch = opts->arch != NULL ? opts->arch : appc_debian_host_arch(),
       .keyring = opts->keyring != NULL ? opts->keyring : APPC_DEBIAN_DEFAULT_KEYRING,
+      .control_left = CONTROL_BUDGET,
       .err = err,
   };
   __attribute__((cleanup(work_removep))) char *work = NULL;

@@ -96,9 +96,10 @@ int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const
 /* The packages to install for NAMES: each, and what it depends on
  * (Pre-Depends, Depends; alternatives in order, virtual packages through
  * Provides), less what is installed; indices into IX->v in the order they
- * were chosen.  Always terminates (each package is chosen once). */
-int deb_resolve(const struct deb_index *ix, char *const *names, size_t n, size_t **out,
-                size_t *n_out, appc_error_t *err);
+ * were chosen.  Always terminates (each package is chosen once); CB
+ * (may be NULL) cancels it. */
+int deb_resolve(const struct deb_index *ix, char *const *names, size_t n,
+                const struct appc_callbacks *cb, size_t **out, size_t *n_out, appc_error_t *err);
 
 /* ---- .deb files ---- */
 
@@ -112,11 +113,26 @@ struct deb_control {
   char *scripts[DEB_N_SCRIPTS]; /* by deb_script_names; NULL when absent */
 };
 void deb_control_clear(struct deb_control *c);
+/* What deb_check may read and take: a hostile package's control files and
+ * data would otherwise cost what they claim, in memory and on disk. */
+struct deb_check_opts {
+  const struct appc_callbacks *cb; /* cancels the check; may be NULL */
+  bool scripts;                    /* read the scripts and info files, else only the rest */
+  size_t *control_left; /* bytes the control files of all packages may still take; NULL: any */
+  /* bytes data.tar's files may hold in all (deb_data_max of the index's
+   * Installed-Size); 0: that of the package's control file, if any */
+  uint64_t data_max;
+};
+/* The most a package's files may hold when it says it installs
+ * INSTALLED_SIZE KiB (its Installed-Size): twice that and 16 MiB more, as
+ * a package's files hold about what it says; 0 when it is no number. */
+uint64_t deb_data_max(const char *installed_size);
 /* Check the .deb at PATH (named WHAT): an ar archive of debian-binary 2.x,
  * control.tar.* and data.tar.*, every data.tar entry a file, directory,
  * symlink or hard link with a relative path without "..".  Reads its
  * control files into OUT. */
-int deb_check(const char *path, const char *what, struct deb_control *out, appc_error_t *err);
+int deb_check(const char *path, const char *what, const struct deb_check_opts *o,
+              struct deb_control *out, appc_error_t *err);
 /* Unpack the data.tar of the .deb at PATH into the tree ROOT_FD (paths
  * resolved in it); the paths written into *LIST ("/.\n/usr\n..."). */
 int deb_unpack(const char *path, const char *what, int root_fd, char **list, appc_error_t *err);

@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "deb/internal.h"
 
 struct provider {
@@ -176,22 +178,81 @@ int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const
 
 /* ---- the choice ---- */
 
+/* What the chosen (or installed) packages are under one name: the
+ * package of that name, and those that provide it.  Looked up instead of
+ * the index's every package and provider of the name, which a hostile
+ * index makes tens of thousands. */
+struct taker {
+  size_t pkg;
+  const char *version; /* its own, or what it provides (NULL: unversioned) */
+  bool real;           /* the package of that name, not a provider */
+};
+struct taken {
+  const char *name;
+  bool real; /* a package of this name is chosen or installed */
+  struct taker *v;
+  size_t n, cap;
+};
+
 struct resolver {
   const struct deb_index *ix;
-  bool *chosen; /* per package of the index; installed ones too */
+  const struct appc_callbacks *cb;
+  bool *chosen;              /* per package of the index; installed ones too */
+  struct appc_hashmap taken; /* of struct taken, by name */
+  /* Alternatives for which no package could be chosen: choosing only
+   * takes names, so that stays true; each is looked for once. */
+  struct appc_strset hopeless;
   size_t *order;
   size_t n, cap;
   appc_error_t *err;
 };
 
+static bool taken_eq(const void *entry, const void *key)
+{
+  return strcmp(((const struct taken *) entry)->name, key) == 0;
+}
+
+static const struct taken *taken_by(const struct resolver *r, const char *name)
+{
+  return r->taken.len == 0 ? NULL : appc_hashmap_find(&r->taken, name_hash(name), taken_eq, name);
+}
+
+static int take(struct resolver *r, const char *name, size_t pkg, const char *version, bool real)
+{
+  bool added;
+  struct taken *t = appc_hashmap_insert(&r->taken, name_hash(name), taken_eq, name, &added);
+
+  if (t != NULL && added)
+    *t = (struct taken){.name = name};
+  if (t == NULL || APPC_ARRAY_RESERVE(t->v, t->cap, t->n + 1) < 0)
+    return appc_error_make(r->err, ENOMEM, "%s", name);
+  t->v[t->n++] = (struct taker){pkg, version, real};
+  t->real |= real;
+  return 0;
+}
+
+/* PKG is chosen or installed: under its name and those it provides. */
+static int mark_taken(struct resolver *r, size_t pkg)
+{
+  const struct deb_package *p = &r->ix->v[pkg];
+
+  r->chosen[pkg] = true;
+  if (take(r, p->name, pkg, p->version, true) < 0)
+    return -1;
+  for (size_t g = 0; g < p->provides.n; g++) {
+    const struct deb_alt *a = &p->provides.v[g].alts[0];
+    if (take(r, a->name, pkg, a->op == DEB_EQ ? a->version : NULL, false) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 /* Whether a package named NAME is chosen or installed (another version
  * cannot be). */
-static bool name_taken(const struct resolver *r, const struct name_entry *e)
+static bool name_taken(const struct resolver *r, const char *name)
 {
-  for (size_t i = 0; i < e->n_real; i++)
-    if (r->chosen[e->real[i]])
-      return true;
-  return false;
+  const struct taken *t = taken_by(r, name);
+  return t != NULL && t->real;
 }
 
 static bool provider_meets(const struct provider *p, const struct deb_alt *alt)
@@ -202,29 +263,27 @@ static bool provider_meets(const struct provider *p, const struct deb_alt *alt)
 
 static bool satisfied(const struct resolver *r, const struct deb_alt *alt)
 {
-  const struct name_entry *e = lookup(r->ix, alt->name);
+  const struct taken *t = taken_by(r, alt->name);
 
-  if (e == NULL)
-    return false;
-  for (size_t i = 0; i < e->n_real; i++)
-    if (r->chosen[e->real[i]] &&
-        deb_version_satisfies(r->ix->v[e->real[i]].version, alt->op, alt->version))
+  for (size_t i = 0; t != NULL && i < t->n; i++) {
+    const struct taker *k = &t->v[i];
+    /* the package of that name by its own version, a provider by its Provides */
+    if (k->real ? deb_version_satisfies(k->version, alt->op, alt->version)
+                : provider_meets(&(struct provider){k->pkg, k->version}, alt))
       return true;
-  for (size_t i = 0; i < e->n_prov; i++)
-    if (r->chosen[e->prov[i].pkg] && provider_meets(&e->prov[i], alt))
-      return true;
+  }
   return false;
 }
 
 /* The package to choose for ALT, or -1. */
-static long candidate(const struct resolver *r, const struct deb_alt *alt)
+static long find_candidate(const struct resolver *r, const struct deb_alt *alt)
 {
   const struct name_entry *e = lookup(r->ix, alt->name);
   long best = -1;
 
   if (e == NULL)
     return -1;
-  if (!name_taken(r, e))
+  if (!name_taken(r, alt->name))
     for (size_t i = 0; i < e->n_real; i++) {
       const struct deb_package *p = &r->ix->v[e->real[i]];
       if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version) &&
@@ -235,19 +294,36 @@ static long candidate(const struct resolver *r, const struct deb_alt *alt)
     return best;
   for (size_t i = 0; i < e->n_prov; i++) {
     const struct deb_package *p = &r->ix->v[e->prov[i].pkg];
-    if (!p->installed && provider_meets(&e->prov[i], alt) && !name_taken(r, lookup(r->ix, p->name)))
+    if (!p->installed && provider_meets(&e->prov[i], alt) && !name_taken(r, p->name))
       return (long) e->prov[i].pkg;
   }
   return -1;
+}
+
+/* find_candidate, remembering the alternatives it found nothing for:
+ * -1 none, -2 out of memory. */
+static long candidate(struct resolver *r, const struct deb_alt *alt)
+{
+  cleanup_free char *key = NULL;
+  long c;
+
+  if (asprintf(&key, "%s\n%d\n%s", alt->name, (int) alt->op,
+               alt->version != NULL ? alt->version : "") < 0)
+    return -2;
+  if (appc_strset_contains(&r->hopeless, key))
+    return -1;
+  c = find_candidate(r, alt);
+  if (c < 0 && appc_strset_add(&r->hopeless, key) < 0)
+    return -2;
+  return c;
 }
 
 static int choose(struct resolver *r, size_t pkg)
 {
   if (APPC_ARRAY_RESERVE(r->order, r->cap, r->n + 1) < 0)
     return appc_error_make(r->err, ENOMEM, "%s", r->ix->v[pkg].name);
-  r->chosen[pkg] = true;
   r->order[r->n++] = pkg;
-  return 0;
+  return mark_taken(r, pkg);
 }
 
 static char *group_string(const struct deb_group *g)
@@ -274,7 +350,7 @@ static int unresolvable(struct resolver *r, const struct deb_package *p, const c
 
   if (e != NULL && e->n_real > 0)
     why = "the index has the package, but not a version that satisfies it";
-  if (e != NULL && name_taken(r, e))
+  if (e != NULL && name_taken(r, g->alts[0].name))
     why = "another version of the package is installed or chosen";
   return appc_error_make(r->err, 0, "package %s %s: %s: %s: unresolvable dependency: %s", p->name,
                          p->version, field, text != NULL ? text : "?", why);
@@ -298,10 +374,16 @@ static int resolve_package(struct resolver *r, size_t pkg)
       return -1;
     for (size_t g = 0; rc == 0 && g < rel.n; g++) {
       bool done = false;
+      if (appc_cb_cancelled(r->cb)) {
+        rc = appc_error_make(r->err, ECANCELED, "resolving dependencies");
+        break;
+      }
       for (size_t a = 0; !done && a < rel.v[g].n; a++)
         done = satisfied(r, &rel.v[g].alts[a]);
-      for (size_t a = 0; !done && a < rel.v[g].n; a++) {
+      for (size_t a = 0; rc == 0 && !done && a < rel.v[g].n; a++) {
         long c = candidate(r, &rel.v[g].alts[a]);
+        if (c == -2)
+          rc = appc_error_make(r->err, ENOMEM, "resolving dependencies");
         if (c >= 0) {
           rc = choose(r, (size_t) c);
           done = true;
@@ -333,6 +415,8 @@ static int request(struct resolver *r, const char *arg)
   if (satisfied(r, &alt))
     return 0;
   long c = candidate(r, &alt);
+  if (c == -2)
+    return appc_error_make(r->err, ENOMEM, "%s", arg);
   if (c >= 0)
     return choose(r, (size_t) c);
   if (lookup(r->ix, name) == NULL)
@@ -345,21 +429,30 @@ static int request(struct resolver *r, const char *arg)
                          eq != NULL ? ")" : "");
 }
 
-int deb_resolve(const struct deb_index *ix, char *const *names, size_t n, size_t **out,
-                size_t *n_out, appc_error_t *err)
+static void taken_free(void *entry)
 {
-  struct resolver r = {.ix = ix, .err = err};
+  free(((struct taken *) entry)->v);
+}
+
+int deb_resolve(const struct deb_index *ix, char *const *names, size_t n,
+                const struct appc_callbacks *cb, size_t **out, size_t *n_out, appc_error_t *err)
+{
+  struct resolver r = {.ix = ix, .cb = cb, .err = err};
   int rc = 0;
 
   if ((r.chosen = calloc(ix->n + 1, sizeof *r.chosen)) == NULL)
     return appc_error_make(err, ENOMEM, "resolving dependencies");
-  for (size_t i = 0; i < ix->n; i++)
-    r.chosen[i] = ix->v[i].installed;
+  appc_hashmap_init(&r.taken, sizeof(struct taken), 1024);
+  for (size_t i = 0; rc == 0 && i < ix->n; i++)
+    if (ix->v[i].installed)
+      rc = mark_taken(&r, i);
   for (size_t i = 0; rc == 0 && i < n; i++)
     rc = request(&r, names[i]);
   for (size_t k = 0; rc == 0 && k < r.n; k++)
     rc = resolve_package(&r, r.order[k]);
   free(r.chosen);
+  appc_hashmap_clear(&r.taken, taken_free);
+  appc_strset_clear(&r.hopeless);
   if (rc < 0) {
     free(r.order);
     return -1;

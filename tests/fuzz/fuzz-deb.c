@@ -58,7 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cleanup_close int fd = fuzz_memfd(data, size, path);
   if (fd < 0)
     fuzz_fail("a memfd for the input: %m");
-  if (deb_check(path, "fuzz.deb", &control, &err) < 0) {
+  /* scripts read, and a budget and a bound that an input may exceed */
+  size_t control_left = 256 << 10;
+  const struct deb_check_opts co = {
+      .scripts = true, .control_left = &control_left, .data_max = 64 << 20};
+  if (deb_check(path, "fuzz.deb", &co, &control, &err) < 0) {
     if (err == NULL || err->msg[0] == '\0')
       fuzz_fail("deb_check failed without a message");
     return 0;

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < ix.n && n < 4; i++)
       names[n++] = (char *) ix.v[i].name;
     appc_error_release(&err);
-    if (n > 0 && deb_resolve(&ix, names, n, &order, &n_order, &err) == 0) {
+    if (n > 0 && deb_resolve(&ix, names, n, NULL, &order, &n_order, &err) == 0) {
       for (size_t i = 0; i < n_order; i++)
         for (size_t j = 0; j < i; j++)
           if (order[i] == order[j])

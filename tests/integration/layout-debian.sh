@@ -264,6 +264,37 @@ PY
 (cd "$TMP/claim" && ar rc "$B/claim_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite claim "$B/claim_1.deb"
 
+# A package that says it installs 1 KiB and holds 64 MiB (of zeros, a few
+# KB compressed): refused before anything is unpacked.
+mkdir -p "$TMP/build/bomb/DEBIAN" "$TMP/build/bomb/usr/share/bomb"
+truncate -s 64M "$TMP/build/bomb/usr/share/bomb/zeros"
+printf 'Package: bomb\nVersion: 1\nArchitecture: all\nInstalled-Size: 1\nMaintainer: T <t@example.com>\nDescription: x\n' \
+  >"$TMP/build/bomb/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip --build "$TMP/build/bomb" "$B/bomb_1.deb" >/dev/null 2>&1 ||
+  net_fail "dpkg-deb bomb"
+rm -rf "$TMP/build/bomb"
+suite bomb "$B/bomb_1.deb"
+
+# 300,000 packages providing "v" unversioned, then one providing "v (= 1)",
+# and one depending on "v (= 1)" 300,000 times: looking at every provider
+# for every group took two minutes at this size (Packages of 51 MB).
+mkdeb vprov 1 "Provides: v (= 1)"
+mkdeb vroot 1 "Depends: $(python3 -c 'print(", ".join(["v (= 1)"] * 300000))')"
+suite cpu "$B/vprov_1.deb" "$B/vroot_1.deb"
+python3 - "$REPO/dists/cpu/main/binary-$ARCH/Packages" <<'PY'
+import sys
+path = sys.argv[1]
+rest = open(path).read()
+with open(path, "w") as f:
+    for i in range(300000):
+        f.write("Package: u%d\nVersion: 1\nArchitecture: all\nProvides: v\n"
+                "Filename: pool/none.deb\nSize: 1\nSHA256: %s\n\n" % (i, "0" * 64))
+    f.write(rest)
+PY
+rm -f "$REPO/dists/cpu/main/binary-$ARCH/Packages.gz" && gzip -9nk "$REPO/dists/cpu/main/binary-$ARCH/Packages"
+release cpu
+gpgt --yes --local-user "$KEY!" --output "$REPO/dists/cpu/InRelease" --clearsign "$REPO/dists/cpu/Release"
+
 # A mirror that answers nothing for 30 s.
 echo "location = /debian/dists/stall/InRelease { echo_sleep 30; echo x; }" >"$NET_CONF_D/stall.conf"
 net_start_nginx
@@ -412,7 +443,17 @@ rejects "a .deb with a hard link to a file it does not make" \
 rejects "a .deb with a sparse entry claiming 1 TiB it does not hold" \
   "pool/claim/claim_1.deb: data.tar: \./usr/share/claim/big: the data stops at byte 512, and the header says there is data up to byte 1099511627776" \
   claim claim
+rejects "a package holding far more than its Installed-Size" \
+  "pool/bomb/bomb_1.deb: data.tar: its files hold more than 16779264 bytes, twice and 16 MiB more than the Installed-Size" \
+  bomb bomb
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
+# (timeout 60 guards against the old two minutes; it measures nothing)
+L5=$TMP/l5
+lay "$L5"
+check "300,000 providers and 300,000 groups resolve" timeout 60 \
+  "$ACTOOL" --cacert="$NET_CA" layout debian --layout="$L5" --mirror="$M" --suite=cpu \
+  --keyring="$TMP/keyring.gpg" vroot
+is "... to the package and its provider" "$(cut -d' ' -f1 "$TMP/.out" 2>/dev/null | sort | tr '\n' ' ')" "vprov vroot "
 rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
   --keyring="$TMP/nokeys.gpg"
 check_rejects "a mirror without the suite" "dists/nosuite/(In)?Release.*404" inst "$L4" nosuite hello

@@ -242,7 +242,7 @@ static char *resolve(struct fixture *f, const char *names)
 
   for (char *t = strtok_r(copy, " ", &save); t != NULL && n < 8; t = strtok_r(NULL, " ", &save))
     args[n++] = t;
-  if (deb_resolve(&f->ix, args, n, &order, &n_order, &err) < 0) {
+  if (deb_resolve(&f->ix, args, n, NULL, &order, &n_order, &err) < 0) {
     fprintf(m, "error: %s", err->msg);
     appc_error_release(&err);
   }
@@ -296,6 +296,33 @@ static void test_resolve(void **state)
   fixture_close(&f);
 }
 
+static bool cancel_now(void *data)
+{
+  (*(int *) data)++;
+  return true;
+}
+
+/* A cancelled resolution stops at the first group it looks at. */
+static void test_resolve_cancelled(void **state)
+{
+  struct fixture f;
+  char *names[] = {(char *) "app"};
+  size_t *order = NULL, n_order = 0;
+  appc_error_t err = NULL;
+  int asked = 0;
+  const struct appc_callbacks cb = {.cancelled = cancel_now, .data = &asked};
+
+  (void) state;
+  fixture_open(&f, "");
+  assert_int_equal(deb_resolve(&f.ix, names, 1, &cb, &order, &n_order, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->errnum, ECANCELED);
+  assert_int_equal(asked, 1);
+  appc_error_release(&err);
+  free(order);
+  fixture_close(&f);
+}
+
 static void test_resolve_installed(void **state)
 {
   struct fixture f;
@@ -346,10 +373,10 @@ static void test_index_errors(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_control),      cmocka_unit_test(test_control_errors),
-      cmocka_unit_test(test_versions),     cmocka_unit_test(test_relations),
-      cmocka_unit_test(test_resolve),      cmocka_unit_test(test_resolve_installed),
-      cmocka_unit_test(test_index_errors),
+      cmocka_unit_test(test_control),           cmocka_unit_test(test_control_errors),
+      cmocka_unit_test(test_versions),          cmocka_unit_test(test_relations),
+      cmocka_unit_test(test_resolve),           cmocka_unit_test(test_resolve_installed),
+      cmocka_unit_test(test_resolve_cancelled), cmocka_unit_test(test_index_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
