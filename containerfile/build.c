@@ -77,6 +77,7 @@ struct builder {
   char *cached_manifest;             /* the manifest of the last cache hit */
   unsigned step, steps;
   char where[PATH_MAX + 32]; /* "FILE:LINE" */
+  size_t expand_left;        /* of CF_EXPANDED_MAX */
   appc_error_t *err;
 };
 
@@ -127,7 +128,7 @@ static int kv_set(struct appc_kv_list *kv, const char *name, const char *value)
 
 static int words(struct builder *b, const struct cf_instr *in, bool split, char ***out, size_t *n)
 {
-  struct cf_vars v = {.env = &b->env, .args = &b->args};
+  struct cf_vars v = {.env = &b->env, .args = &b->args, .left = &b->expand_left};
 
   return cf_words(in->args, b->cf.escape, &v, split, b->where, out, n, b->err);
 }
@@ -135,7 +136,7 @@ static int words(struct builder *b, const struct cf_instr *in, bool split, char 
 /* One word, expanded (not split). */
 static int word(struct builder *b, const char *text, char **out)
 {
-  struct cf_vars v = {.env = &b->env, .args = &b->args};
+  struct cf_vars v = {.env = &b->env, .args = &b->args, .left = &b->expand_left};
   char **w = NULL;
   size_t n = 0;
 
@@ -313,6 +314,24 @@ static bool stays_inside(const char *path)
 
 /* SRC of COPY/ADD: a path in the context ('/' is the context's root),
  * wildcards expanded as Docker does. */
+/* DIR "/" PATTERN, DIR's glob characters (and backslashes) escaped. */
+static char *glob_escaped(const char *dir, const char *pattern)
+{
+  size_t n = strlen(dir), k = 0;
+  char *out = malloc(2 * n + strlen(pattern) + 2);
+
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (strchr("*?[]\\", dir[i]) != NULL)
+      out[k++] = '\\';
+    out[k++] = dir[i];
+  }
+  out[k++] = '/';
+  strcpy(out + k, pattern);
+  return out;
+}
+
 static int expand_source(struct builder *b, struct sources *s, const char *src)
 {
   cleanup_free char *path = NULL;
@@ -323,20 +342,33 @@ static int expand_source(struct builder *b, struct sources *s, const char *src)
     src++;
   if (!stays_inside(src))
     return fail(b, EPERM, "%s: outside the build context", src);
-  if (asprintf(&path, "%s/%s", b->context, src) < 0) {
-    path = NULL;
-    return appc_error_make(b->err, ENOMEM, "%s", b->where);
-  }
-  if (strpbrk(src, "*?[") == NULL)
+  if (strpbrk(src, "*?[") == NULL) {
+    if (asprintf(&path, "%s/%s", b->context, src) < 0) {
+      path = NULL;
+      return appc_error_make(b->err, ENOMEM, "%s", b->where);
+    }
     return add_source(b, s, path);
+  }
+  /* The context's own path is no pattern: its *, ? and [ are escaped. */
+  if ((path = glob_escaped(b->context, src)) == NULL)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
   int gr = glob(path, 0, NULL, &g);
   if (gr == GLOB_NOMATCH)
     return fail(b, ENOENT, "%s: no file in the build context matches", src);
   if (gr != 0)
     return fail(b, EIO, "%s: cannot expand", src);
-  for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
+  size_t taken = 0;
+  for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
+    const char *last = strrchr(g.gl_pathv[i], '/');
+    /* ".*" matches "." and "..": not sources */
+    if (last != NULL && (strcmp(last, "/.") == 0 || strcmp(last, "/..") == 0))
+      continue;
     r = add_source(b, s, g.gl_pathv[i]);
+    taken++;
+  }
   globfree(&g);
+  if (r == 0 && taken == 0)
+    return fail(b, ENOENT, "%s: no file in the build context matches", src);
   return r;
 }
 
@@ -976,40 +1008,57 @@ static int finish_exec(struct builder *b)
 
 /* ---- the steps ---- */
 
-/* The text a step adds to the key (after variable expansion). */
+/* A string of the key, its length first: no two lists of strings make
+ * the same text. */
+static void key_string(FILE *f, const char *s)
+{
+  if (s == NULL) {
+    fputs("-;", f); /* a name without a value */
+    return;
+  }
+  fprintf(f, "%zu:", strlen(s));
+  fwrite(s, 1, strlen(s), f);
+}
+
+static void key_strings(FILE *f, char *const *v, size_t n)
+{
+  fprintf(f, "%zu[", n);
+  for (size_t i = 0; i < n; i++)
+    key_string(f, v[i]);
+  fputc(']', f);
+}
+
+static void key_vars(FILE *f, char tag, const struct appc_kv_list *kv)
+{
+  fprintf(f, "%c%zu[", tag, kv->len);
+  for (size_t i = 0; i < kv->len; i++) {
+    key_string(f, kv->items[i].name);
+    key_string(f, kv->items[i].value);
+  }
+  fputc(']', f);
+}
+
+/* The text a step adds to the key: the instruction as written (keyword,
+ * form, flags, words or text) and every variable as it stands.  What a
+ * step does is a function of both, however its words are read (ENV's two
+ * forms, LABEL's pairs, WORKDIR's one word), and what RUN sees of them. */
 static int step_text(struct builder *b, const struct cf_instr *in, char **out, size_t *len)
 {
-  struct cf_vars v = {.env = &b->env, .args = &b->args};
-  char **w = NULL;
-  size_t n = 0;
-  FILE *f;
+  FILE *f = open_memstream(out, len);
 
-  *out = NULL;
-  if (!in->json && in->kind != CF_RUN && in->kind != CF_CMD && in->kind != CF_ENTRYPOINT &&
-      cf_words(in->args, b->cf.escape, &v, true, b->where, &w, &n, b->err) < 0)
-    return -1;
-  f = open_memstream(out, len);
-  if (f == NULL) {
-    cf_words_free(w, n);
+  if (f == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
-  }
-  fprintf(f, "%s", in->keyword);
-  fputc('\0', f);
-  for (size_t i = 0; i < in->n_flags; i++)
-    fprintf(f, "%s%c", in->flags[i], '\0');
+  key_string(f, in->keyword);
+  fputc(in->json ? 'J' : 'S', f);
+  key_strings(f, in->flags, in->n_flags);
   if (in->json)
-    for (size_t i = 0; i < in->n_words; i++)
-      fprintf(f, "%s%c", in->words[i], '\0');
-  else if (w != NULL)
-    for (size_t i = 0; i < n; i++)
-      fprintf(f, "%s%c", w[i], '\0');
+    key_strings(f, in->words, in->n_words);
   else
-    fprintf(f, "%s%c", in->args, '\0');
-  /* RUN sees the ARG values as its environment */
-  for (size_t i = 0; in->kind == CF_RUN && i < b->args.len; i++)
-    fprintf(f, "%s=%s%c", b->args.items[i].name, b->args.items[i].value, '\0');
-  fclose(f);
-  cf_words_free(w, n);
+    key_string(f, in->args);
+  key_vars(f, 'E', &b->env);
+  key_vars(f, 'A', &b->args);
+  if (fclose(f) != 0 || *out == NULL)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
   return 0;
 }
 
@@ -1161,6 +1210,13 @@ static int seed_from_base(struct builder *b)
     return 0;
   if (appc_store_load_manifest(b->s, b->image, &m, b->err) < 0)
     return -1;
+  /* The cache's images hold other builds' steps (a file one copied, an
+   * ARG it was given): a step of a build, never a base. */
+  if (m->name != NULL && strcmp(m->name, CACHE_NAME) == 0) {
+    appc_image_manifest_free(m);
+    return appc_error_make(b->err, EPERM, "%s: FROM %s: an image of the build cache, not a base",
+                           b->where, b->image);
+  }
   for (size_t i = 0; m->app != NULL && i < m->app->environment.len; i++)
     if (kv_set(&b->env, m->app->environment.items[i].name, m->app->environment.items[i].value) <
         0) {
@@ -1234,6 +1290,8 @@ static int build_all(struct builder *b, const char *out, char image_id[APPC_IMAG
     return -1;
   for (i++; i < b->cf.len; i++) {
     snprintf(b->where, sizeof b->where, "%s:%u", b->file, b->cf.items[i].line);
+    if (appc_cb_cancelled(cancel_cb(b)))
+      return fail(b, ECANCELED, "build cancelled");
     if (step(b, &b->cf.items[i], &hitting) < 0)
       return -1;
   }
@@ -1274,7 +1332,11 @@ int appc_containerfile_build(struct appc_store *s, const char *file, const char 
                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
 {
   static const struct appc_containerfile_options defaults = {0};
-  struct builder b = {.s = s, .o = o != NULL ? o : &defaults, .file = file, .err = err};
+  struct builder b = {.s = s,
+                      .o = o != NULL ? o : &defaults,
+                      .file = file,
+                      .expand_left = CF_EXPANDED_MAX,
+                      .err = err};
   cleanup_free char *text = NULL;
   size_t len = 0;
   int r = -1;

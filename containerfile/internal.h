@@ -11,6 +11,11 @@
 
 /* A Containerfile larger than this is not one a person wrote. */
 #define CF_MAX_BYTES (1024 * 1024)
+/* Each step writes the manifest again, and its cache record holds it:
+ * work that grows with the square of the number of steps. */
+#define CF_MAX_INSTRUCTIONS 1024
+/* What all the expansions of a Containerfile's variables may make. */
+#define CF_EXPANDED_MAX (16 * CF_MAX_BYTES)
 
 enum cf_kind {
   CF_FROM,
@@ -54,10 +59,13 @@ int cf_parse(const char *text, size_t len, const char *path, struct cf_file *out
              appc_error_t *err);
 void cf_file_clear(struct cf_file *f);
 
-/* Variables a word may name: ENV's, then ARG's. */
+/* Variables a word may name: ENV's, then ARG's; and what the whole
+ * Containerfile may still expand to (taken by each word made; NULL: only
+ * CF_MAX_BYTES per call). */
 struct cf_vars {
   const struct appc_kv_list *env;
   const struct appc_kv_list *args;
+  size_t *left;
 };
 
 /* TEXT as the builder's shell-like words: quotes ('...', "..."), the escape

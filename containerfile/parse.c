@@ -212,6 +212,8 @@ static int instruction(struct parser *p, const char *text, unsigned line)
     return fail(p, line, "%s: a second FROM (multi-stage builds are not supported)", k->name);
   if (k->kind != CF_FROM && k->kind != CF_ARG && !p->seen_from)
     return fail(p, line, "%s before FROM (only ARG may come first)", k->name);
+  if (p->f->len >= CF_MAX_INSTRUCTIONS)
+    return fail(p, line, "more than %d instructions", CF_MAX_INSTRUCTIONS);
   if (APPC_ARRAY_RESERVE(p->f->items, p->f->cap, p->f->len + 1) < 0)
     return appc_error_make(p->err, ENOMEM, "%s", p->path);
   in = &p->f->items[p->f->len++];

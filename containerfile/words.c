@@ -25,6 +25,9 @@ struct out {
   bool started; /* "" is a word, nothing is not */
   char **words;
   size_t n, words_cap;
+  size_t total;  /* bytes of every word so far */
+  size_t *left;  /* what the whole Containerfile may still expand to; may be NULL */
+  bool too_long; /* TOTAL would pass CF_MAX_BYTES, or *LEFT run out */
 };
 
 struct lexer {
@@ -45,8 +48,18 @@ void cf_words_free(char **words, size_t n)
   free(words);
 }
 
+/* Each expansion pastes a value in whole: "$A$A..." on every line would
+ * grow a Containerfile's words a thousandfold per line.  What one
+ * instruction's words may hold in all is what a Containerfile may. */
 static int put(struct out *o, const char *s, size_t n)
 {
+  if (n > CF_MAX_BYTES - o->total || (o->left != NULL && n > *o->left)) {
+    o->too_long = true;
+    return -1;
+  }
+  o->total += n;
+  if (o->left != NULL)
+    *o->left -= n;
   if (APPC_ARRAY_RESERVE(o->buf, o->cap, o->len + n + 1) < 0)
     return -1;
   memcpy(o->buf + o->len, s, n);
@@ -233,7 +246,7 @@ int cf_words(const char *text, char escape, const struct cf_vars *vars, bool spl
 {
   struct lexer x = {
       .s = text, .esc = escape, .split = split, .vars = vars, .where = where, .err = err};
-  struct out o = {0};
+  struct out o = {.left = vars != NULL ? vars->left : NULL};
   int r = 0;
 
   *out = NULL;
@@ -247,6 +260,11 @@ int cf_words(const char *text, char escape, const struct cf_vars *vars, bool spl
       continue;
     }
     r = expand(&x, &o, 0);
+    if (r < 0 && *err == NULL && o.too_long)
+      r = appc_error_make(err, 0,
+                          "%s: variables expand to more than %d bytes in one instruction, or "
+                          "%d in the whole Containerfile",
+                          where, CF_MAX_BYTES, CF_EXPANDED_MAX);
     if (r < 0 && (*err == NULL))
       r = appc_error_make(err, ENOMEM, "%s", where);
   }

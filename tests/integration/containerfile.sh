@@ -185,6 +185,43 @@ check_clean "one byte written in the middle of its holes" \
 is "... re-runs the COPY and what follows" "$(grep -c -- '^--> cached' "$TMP/.err")" 0
 rm -rf "$SP" "$TMP/sparse.aci" "$TMP/sparse2.aci" "$TMP/sparse3.aci"
 
+# A step's key is the instruction as written and the variables as they
+# stand: steps that read their words differently never share one.
+K=$TMP/keys
+mkdir -p "$K"
+key_pair() { # DESCRIPTION JQ-FILTER WANT FIRST-STEPS SECOND-STEPS
+  rm -f "$K/1.aci" "$K/2.aci"
+  printf 'FROM %s\n%b' "$BASE" "$4" >"$K/Containerfile"
+  build --file="$K/Containerfile" --name=example.com/keys "$K" "$K/1.aci" >/dev/null 2>&1
+  printf 'FROM %s\n%b' "$BASE" "$5" >"$K/Containerfile"
+  check_clean "$1: built" build --file="$K/Containerfile" --name=example.com/keys "$K" "$K/2.aci"
+  is "$1: not taken from the cache" "$(manifest "$K/2.aci" "$2")" "$3"
+}
+key_pair "ENV A 1  2, then ENV A 1 2" '[.app.environment[] | select(.name == "A") | .value]' \
+  '["1 2"]' 'ENV A 1  2\n' 'ENV A 1 2\n'
+key_pair 'ENV A=$V with V="1 B=2", then ENV A=1 B=2' \
+  '[.app.environment[] | select(.name == "A" or .name == "B") | .name + "=" + .value]' \
+  '["A=1","B=2"]' 'ENV V="1 B=2"\nENV A=$V\n' 'ENV V="1 B=2"\nENV A=1 B=2\n'
+key_pair "WORKDIR /a  b, then WORKDIR /a b" .app.workingDirectory '"/a b"' \
+  'WORKDIR /a  b\n' 'WORKDIR /a b\n'
+echo 'FROM actool.local/build-cache' >"$K/Containerfile"
+check_rejects "FROM an image of the build cache is refused" \
+  'FROM sha512-[0-9a-f]+: an image of the build cache, not a base' \
+  build --file="$K/Containerfile" "$K" "$K/3.aci"
+rm -rf "$K"
+
+# A wildcard is matched in the context, whose own name may hold [ ] * ?.
+G=$TMP/glob
+mkdir -p "$G/ctx[1]" "$G/ctx1"
+echo a >"$G/ctx[1]/a.txt"
+echo b >"$G/ctx1/b.txt"
+printf 'FROM %s\nCOPY *.txt /x/\n' "$BASE" >"$G/Containerfile"
+check_clean "COPY *.txt in a context named ctx[1]" \
+  build --file="$G/Containerfile" "$G/ctx[1]" "$G/out.aci"
+is "... copies its a.txt, not the sibling ctx1's b.txt" \
+  "$(tar -tf "$G/out.aci" | grep '^rootfs/x/' | sort | tr '\n' ' ')" "rootfs/x/ rootfs/x/a.txt "
+rm -rf "$G"
+
 # --- forms ----------------------------------------------------------------------
 
 F=$TMP/forms
@@ -252,6 +289,25 @@ refuse "a LABEL that is no annotation name" 'Containerfile:2: .*annotations' "FR
 refuse "a bad EXPOSE" 'Containerfile:2: EXPOSE 80/sctp' "FROM $BASE\nEXPOSE 80/sctp\n"
 refuse "an unclosed quote" "Containerfile:2: .*closing" "FROM $BASE\nENV A=\"open\n"
 refuse "a FROM that cannot be fetched" 'Containerfile:1: FROM /nonexistent.aci' "FROM /nonexistent.aci\n"
+# Each reference pastes a value in whole: 1,000 of them per line made the
+# value a thousand times larger per line (a terabyte on the fifth).
+{
+  printf 'FROM %s\nARG A=%s\n' "$BASE" "$(head -c 1000 /dev/zero | tr '\0' x)"
+  for _ in 1 2 3; do printf 'ARG A=%s\n' "$(printf '$A%.0s' $(seq 1000))"; done
+} >"$F/Containerfile"
+limit=
+sanitized || limit='ulimit -v 2000000 &&' # less than the old code took
+check_rejects "a variable expansion bomb is refused at once" \
+  'Containerfile:4: variables expand to more than 1048576 bytes in one instruction' \
+  timeout 60 bash -c "$limit"' exec "$@"' bomb "$ACTOOL" --insecure-options=image build \
+  --file="$F/Containerfile" "$F" "$TMP/refused.aci"
+{
+  printf 'FROM %s\n' "$BASE"
+  for i in $(seq 1024); do printf 'LABEL l%d=v\n' "$i"; done
+} >"$F/Containerfile"
+check_rejects "more than 1,024 instructions are refused, with the line" \
+  'Containerfile:1025: more than 1024 instructions' \
+  build --file="$F/Containerfile" "$F" "$TMP/refused.aci"
 is "no output file is left by refused builds" "$(ls "$TMP/refused.aci" 2>&1 | grep -c 'No such')" 1
 is "no work directory is left after failures" "$(ls "$ACTOOL_DIR/tmp" 2>/dev/null | grep -c containerfile)" 0
 check_fails "--build-arg without --file is a usage error" 2 'go with --file' \
