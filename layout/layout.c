@@ -19,10 +19,26 @@
 #include "appc/schema.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/hashmap.h"
 #include "layout/internal.h"
 
 /* A manifest larger than this is not one a person edits. */
 #define MANIFEST_MAX (4 * 1024 * 1024)
+
+/* The names of one list's entries and their places, kept while the list
+ * is edited here: a search of the list for every entry added made an
+ * EXPOSE of 16,384 ports take 8 s. */
+struct list_index {
+  json_object *array; /* the list indexed, at LEN entries; NULL: nothing */
+  size_t len;
+  struct appc_hashmap map; /* of struct list_place */
+};
+struct list_place {
+  char *name;
+  size_t at;
+};
+
+#define N_LISTS (APPC_LAYOUT_DEPENDENCIES + 1)
 
 struct appc_layout {
   char *dir;
@@ -30,6 +46,7 @@ struct appc_layout {
   int dir_fd; /* holds the lock */
   json_object *doc;
   const char *source; /* the file the manifest was read from */
+  struct list_index index[N_LISTS];
 };
 
 /* ---- opening ---- */
@@ -124,10 +141,25 @@ int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *er
   return 0;
 }
 
+static void place_free(void *entry)
+{
+  free(((struct list_place *) entry)->name);
+}
+
+static void index_drop(struct list_index *x)
+{
+  if (x->map.entry_size != 0)
+    appc_hashmap_clear(&x->map, place_free);
+  x->array = NULL;
+  x->len = 0;
+}
+
 void appc_layout_close(struct appc_layout *l)
 {
   if (l == NULL)
     return;
+  for (size_t i = 0; i < N_LISTS; i++)
+    index_drop(&l->index[i]);
   if (l->doc != NULL)
     json_object_put(l->doc);
   if (l->dir_fd >= 0)
@@ -232,18 +264,86 @@ static json_object *list_array(struct appc_layout *l, enum appc_layout_list list
   return a;
 }
 
+/* The name of A's entry I (by member KEY), or NULL. */
+static const char *entry_name(json_object *a, size_t i, const char *key)
+{
+  json_object *e = json_object_array_get_idx(a, i), *v = NULL;
+
+  return json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, key, &v) &&
+                 json_object_is_type(v, json_type_string)
+             ? json_object_get_string(v)
+             : NULL;
+}
+
 /* The index of the entry of A named NAME (by member KEY), or -1. */
 static int find_entry(json_object *a, const char *key, const char *name)
 {
   size_t n = json_object_array_length(a);
 
   for (size_t i = 0; i < n; i++) {
-    json_object *e = json_object_array_get_idx(a, i), *v = NULL;
-    if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, key, &v) &&
-        json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), name) == 0)
+    const char *e = entry_name(a, i, key);
+    if (e != NULL && strcmp(e, name) == 0)
       return (int) i;
   }
   return -1;
+}
+
+static bool place_eq(const void *entry, const void *key)
+{
+  return strcmp(((const struct list_place *) entry)->name, key) == 0;
+}
+
+/* Record NAME at AT (the first place of a name stays, as find_entry's). */
+static int index_put(struct list_index *x, const char *name, size_t at)
+{
+  bool added;
+  struct list_place *p =
+      appc_hashmap_insert(&x->map, appc_hash_bytes(name, strlen(name)), place_eq, name, &added);
+
+  if (p == NULL)
+    return -1;
+  if (added && (*p = (struct list_place){strdup(name), at}).name == NULL)
+    return -1;
+  return 0;
+}
+
+/* X made to index A, of N entries, unless it does already. */
+static int index_sync(struct list_index *x, json_object *a, size_t n, const char *key)
+{
+  if (x->array == a && x->len == n)
+    return 0;
+  index_drop(x);
+  appc_hashmap_init(&x->map, sizeof(struct list_place), n + 16);
+  for (size_t i = 0; i < n; i++) {
+    const char *name = entry_name(a, i, key);
+    if (name != NULL && index_put(x, name, i) < 0) {
+      index_drop(x);
+      return -1;
+    }
+  }
+  x->array = a;
+  x->len = n;
+  return 0;
+}
+
+/* find_entry through the list's index; -2 out of memory. */
+static int find_indexed(struct appc_layout *l, enum appc_layout_list list, json_object *a,
+                        const char *name)
+{
+  struct list_index *x = &l->index[list];
+  const char *key = list_info(list)->name;
+
+  if (index_sync(x, a, json_object_array_length(a), key) < 0)
+    return -2;
+  const struct list_place *p =
+      appc_hashmap_find(&x->map, appc_hash_bytes(name, strlen(name)), place_eq, name);
+  if (p == NULL)
+    return -1;
+  const char *there = entry_name(a, p->at, key);
+  if (there != NULL && strcmp(there, name) == 0)
+    return (int) p->at;
+  index_drop(x); /* changed behind it */
+  return find_entry(a, key, name);
 }
 
 /* Put ENTRY (taken) into LIST: in place of the entry of its name, else at
@@ -252,12 +352,17 @@ static int put_entry(struct appc_layout *l, enum appc_layout_list list, const ch
                      json_object *entry, appc_error_t *err)
 {
   json_object *a = entry != NULL ? list_array(l, list, true, err) : NULL;
+  struct list_index *x = &l->index[list];
 
   if (a == NULL) {
     json_object_put(entry);
     return entry == NULL ? appc_error_make(err, ENOMEM, "%s", l->dir) : -1;
   }
-  int at = find_entry(a, list_info(list)->name, name);
+  int at = find_indexed(l, list, a, name);
+  if (at == -2) {
+    json_object_put(entry);
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
   if (at >= 0)
     return json_object_array_put_idx(a, (size_t) at, entry) < 0
                ? appc_error_make(err, ENOMEM, "%s", l->dir)
@@ -265,6 +370,13 @@ static int put_entry(struct appc_layout *l, enum appc_layout_list list, const ch
   if (json_object_array_add(a, entry) < 0) {
     json_object_put(entry);
     return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
+  /* the index follows the list it indexes */
+  if (x->array == a && x->len + 1 == json_object_array_length(a)) {
+    if (index_put(x, name, x->len) < 0)
+      index_drop(x);
+    else
+      x->len++;
   }
   return 0;
 }
@@ -342,6 +454,7 @@ int appc_layout_remove(struct appc_layout *l, enum appc_layout_list list, const 
   if (at < 0)
     return appc_error_make(err, 0, "%s/%s: %s%s: no entry named \"%s\"", l->dir, l->source,
                            info->in_app ? "app." : "", info->key, name);
+  index_drop(&l->index[list]); /* the places after AT moved */
   if (json_object_array_del_idx(a, (size_t) at, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s", l->dir);
   return 0;

@@ -210,6 +210,24 @@ check_rejects "FROM an image of the build cache is refused" \
   build --file="$K/Containerfile" "$K" "$K/3.aci"
 rm -rf "$K"
 
+# 16,384 ports on one line, eight times: each port was looked for in the
+# whole list (8 s a line).  "timeout 30" guards against that, it measures
+# nothing.
+P=$TMP/ports
+mkdir -p "$P"
+{
+  printf 'FROM %s\n' "$BASE"
+  for _ in $(seq 8); do
+    printf 'EXPOSE'
+    for k in $(seq 0 15); do printf ' %d-%d/udp' $((k * 1024 + 1)) $((k * 1024 + 1024)); done
+    printf '\n'
+  done
+} >"$P/Containerfile"
+check_clean "EXPOSE of 16,384 ports, eight times" \
+  timeout 30 "$ACTOOL" --insecure-options=image build --file="$P/Containerfile" "$P" "$P/out.aci"
+is "... makes 16,384 ports" "$(manifest "$P/out.aci" '.app.ports | length')" 16384
+rm -rf "$P"
+
 # A wildcard is matched in the context, whose own name may hold [ ] * ?.
 G=$TMP/glob
 mkdir -p "$G/ctx[1]" "$G/ctx1"
