@@ -678,6 +678,7 @@ int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
  * layout's image stands alone. */
 static void flatten(struct appc_layout *l)
 {
+  index_drop(&l->index[APPC_LAYOUT_DEPENDENCIES]);
   json_object_object_del(l->doc, "dependencies");
   json_object_object_del(l->doc, "pathWhitelist");
 }
