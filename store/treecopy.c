@@ -28,11 +28,13 @@
  * that kept its own, one O_NOFOLLOW component at a time, and checking that
  * it found the same directory again.
  *
- * appc_remove_tree walks the same way, unlinking what it finds and giving a
- * directory's owner rwx only when an unlink or open is refused (root never
- * needs it).  The files of large directories are unlinked by several threads
- * at once: freeing a file's blocks may wait on the device (always, on a file
- * system mounted with `discard`), and those waits overlap.
+ * appc_remove_tree walks without recursion (struct rm_level), unlinking
+ * what it finds and giving a directory's owner rwx only when an unlink or
+ * open is refused (root never needs it); a parked directory is taken back
+ * through its subdirectory's "..", checked likewise, since what it removes
+ * may be an app's root, of any depth.  The files of large directories are unlinked by several
+ * threads at once: freeing a file's blocks may wait on the device (always, on a file system mounted
+ * with `discard`), and those waits overlap.
  */
 #include "config.h"
 
@@ -1051,13 +1053,29 @@ static void unlink_batch(struct appc_wq *pool, int fd, const struct dir_list *l,
   (void) appc_wq_wait(pool, NULL);
 }
 
+/* One directory being emptied: its listing and how far it got.  Below
+ * FD_DEPTH a directory closes its descriptor while its subdirectories are
+ * emptied, and gets it back from the last of them through "..", checked to
+ * be the same directory: the walk keeps no more than FD_DEPTH descriptors
+ * open, takes no C stack per level (an app can make a chain of a million
+ * directories in its root, which a recursive walk overflowed on), and
+ * climbs back in one step per level. */
+struct rm_level {
+  struct frame d; /* fd -1 while parked */
+  struct dir_list l;
+  unsigned char *done; /* entries a batch unlinked */
+  size_t next;         /* the next entry to remove */
+  size_t path_len;     /* of its path in the context's */
+  size_t saved;        /* the path's length before its name */
+};
+
 struct remove_ctx {
   struct rel_path path;
   char *dents;
-  int anchor_fd;     /* the deepest directory that never parks */
-  size_t anchor_len; /* its path length */
   bool start_pool;
   struct appc_wq *pool;
+  struct rm_level *levels;
+  size_t n, cap;
 };
 
 /* The pool, started at the first directory with enough files to share out
@@ -1123,99 +1141,114 @@ static int open_for_removal(int parent_fd, unsigned parent_depth, const char *na
   return fd;
 }
 
-static int remove_entries(struct remove_ctx *c, struct frame *d, unsigned depth, appc_error_t *err);
-
-/* Empty the directory NAME in the directory D (at DEPTH, of path length
- * PATH_LEN; c->path names NAME), parking D's descriptor if deep.  Returns 0
- * when emptied, 1 when NAME turned out not to be a directory (it was
- * unlinked) or is gone, -1 on error. */
-static int remove_contents(struct remove_ctx *c, struct frame *d, size_t path_len, unsigned depth,
-                           const char *name, appc_error_t *err)
+/* Start emptying the directory SUB_FD, named by c->path (whose length
+ * before its name is SAVED), one level below the top one. */
+static int level_push(struct remove_ctx *c, int sub_fd, size_t saved, appc_error_t *err)
 {
-  struct frame sub = {.fd = open_for_removal(d->fd, depth, name)};
-  size_t rel_len;
-  const char *rel;
-  int r;
+  struct rm_level *top;
 
-  if (sub.fd == -2) {
-    if (unlink_retrying(d->fd, depth, name, 0) < 0 && errno != ENOENT)
-      return appc_error_make(err, errno, "%s: removing", c->path.buf);
-    return 1;
+  if (APPC_ARRAY_RESERVE(c->levels, c->cap, c->n + 1) < 0) {
+    close(sub_fd);
+    return appc_error_make(err, ENOMEM, "%s: removing", c->path.buf);
   }
-  if (sub.fd < 0)
-    return appc_error_make(err, errno, "%s: opening directory", c->path.buf);
-  if (depth + 1 == FD_DEPTH) {
-    c->anchor_fd = d->fd;
-    c->anchor_len = path_len;
-  }
-  if (depth >= FD_DEPTH && frame_park(d) < 0) {
-    close(sub.fd);
+  top = &c->levels[c->n++];
+  *top = (struct rm_level){.d = {.fd = sub_fd}, .path_len = c->path.len, .saved = saved};
+  if (dir_list_read(sub_fd, &top->l, c->dents) < 0)
     return appc_error_make(err, errno, "%s: reading directory", c->path.buf);
-  }
-  r = remove_entries(c, &sub, depth + 1, err);
-  if (sub.fd >= 0) /* else lost to a failed unpark below */
-    close(sub.fd);
-  if (depth >= FD_DEPTH) {
-    rel = path_below(&c->path, c->anchor_len, path_len, &rel_len);
-    if (frame_unpark(d, c->anchor_fd, rel, rel_len) < 0)
-      return r < 0 ? -1 : appc_error_make(err, errno, "%s: opening directory again", c->path.buf);
-  }
-  return r;
-}
-
-/* Remove the entry NAME (with d_type TYPE) of the directory D, whatever it
- * is. */
-static int remove_entry(struct remove_ctx *c, struct frame *d, size_t path_len, unsigned depth,
-                        const char *name, unsigned char type, appc_error_t *err)
-{
-  if (type != DT_DIR) {
-    if (unlink_retrying(d->fd, depth, name, 0) == 0 || errno == ENOENT)
-      return 0;
-    if (errno != EISDIR && errno != EPERM)
-      return appc_error_make(err, errno, "%s: removing", c->path.buf);
-  }
-  int r = remove_contents(c, d, path_len, depth, name, err);
-  if (r != 0)
-    return r < 0 ? -1 : 0;
-  if (unlink_retrying(d->fd, depth, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return appc_error_make(err, errno, "%s: removing directory", c->path.buf);
+  struct appc_wq *pool = pool_for(c, &top->l);
+  if (pool != NULL && (top->done = calloc(top->l.n, 1)) != NULL)
+    unlink_batch(pool, sub_fd, &top->l, top->done);
   return 0;
 }
 
-/* Remove every entry of the directory D (at DEPTH, named by c->path). */
-static int remove_entries(struct remove_ctx *c, struct frame *d, unsigned depth, appc_error_t *err)
+static void level_pop(struct remove_ctx *c)
 {
-  cleanup_free unsigned char *done = NULL;
-  struct dir_list l = {0};
-  size_t path_len = c->path.len;
-  int r = 0;
+  struct rm_level *top = &c->levels[--c->n];
 
-  if (dir_list_read(d->fd, &l, c->dents) < 0)
-    r = appc_error_make(err, errno, "%s: reading directory", c->path.buf);
-  struct appc_wq *pool = r == 0 ? pool_for(c, &l) : NULL;
-  if (pool != NULL && (done = calloc(l.n, 1)) != NULL)
-    unlink_batch(pool, d->fd, &l, done);
-  for (size_t i = 0; i < l.n && r == 0; i++) {
-    size_t saved;
-    if (done != NULL && done[i])
-      continue;
-    if (rel_path_push(&c->path, dir_list_name(&l, i), &saved) < 0) {
-      r = appc_error_make(err, ENOMEM, "%s: removing", c->path.buf);
-      break;
+  if (top->d.fd >= 0)
+    close(top->d.fd);
+  dir_list_free(&top->l);
+  free(top->done);
+}
+
+/* The descriptor of the directory holding the top level's: PARENT (the
+ * caller's) for the first, else the level below, taken back through ".."
+ * when it was parked. */
+static int level_parent_fd(struct remove_ctx *c, int parent, appc_error_t *err)
+{
+  struct rm_level *top = &c->levels[c->n - 1], *below;
+  struct stat st;
+
+  if (c->n == 1)
+    return parent;
+  below = &c->levels[c->n - 2];
+  if (below->d.fd >= 0)
+    return below->d.fd;
+  below->d.fd = openat(top->d.fd, "..", DIR_OPEN_FLAGS);
+  if (below->d.fd < 0 || fstat(below->d.fd, &st) < 0)
+    return appc_error_make(err, errno, "%s: opening directory again", c->path.buf);
+  if (st.st_dev != below->d.dev || st.st_ino != below->d.ino)
+    return appc_error_make(err, ESTALE, "%s: opening directory again", c->path.buf);
+  return below->d.fd;
+}
+
+/* The top level is empty: it goes, from its parent. */
+static int level_finish(struct remove_ctx *c, int parent, appc_error_t *err)
+{
+  int pfd = level_parent_fd(c, parent, err);
+  const char *name;
+
+  if (pfd < 0)
+    return -1;
+  name = c->path.buf + c->levels[c->n - 1].saved + (c->levels[c->n - 1].saved > 0);
+  if (unlink_retrying(pfd, (unsigned) c->n - 1, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s: removing directory", c->path.buf);
+  rel_path_pop(&c->path, c->levels[c->n - 1].saved);
+  level_pop(c);
+  return 0;
+}
+
+/* The next entry of the top level: unlinked, or a directory started. */
+static int level_step(struct remove_ctx *c, appc_error_t *err)
+{
+  struct rm_level *top = &c->levels[c->n - 1];
+  size_t i = top->next++, saved;
+  unsigned depth = (unsigned) c->n;
+  const char *name = dir_list_name(&top->l, i);
+
+  if (top->done != NULL && top->done[i])
+    return 0;
+  if (rel_path_push(&c->path, name, &saved) < 0)
+    return appc_error_make(err, ENOMEM, "%s: removing", c->path.buf);
+  if (top->l.v[i].type != DT_DIR) {
+    if (unlink_retrying(top->d.fd, depth, name, 0) == 0 || errno == ENOENT) {
+      rel_path_pop(&c->path, saved);
+      return 0;
     }
-    r = remove_entry(c, d, path_len, depth, dir_list_name(&l, i), l.v[i].type, err);
-    rel_path_pop(&c->path, saved);
+    if (errno != EISDIR && errno != EPERM)
+      return appc_error_make(err, errno, "%s: removing", c->path.buf);
   }
-  dir_list_free(&l);
-  return r;
+  int sub = open_for_removal(top->d.fd, depth, name);
+  if (sub == -2) { /* not a directory (any more), or gone */
+    if (unlink_retrying(top->d.fd, depth, name, 0) < 0 && errno != ENOENT)
+      return appc_error_make(err, errno, "%s: removing", c->path.buf);
+    rel_path_pop(&c->path, saved);
+    return 0;
+  }
+  if (sub < 0)
+    return appc_error_make(err, errno, "%s: opening directory", c->path.buf);
+  if (depth >= FD_DEPTH && frame_park(&top->d) < 0) {
+    close(sub);
+    return appc_error_make(err, errno, "%s: reading directory", c->path.buf);
+  }
+  return level_push(c, sub, saved, err);
 }
 
 int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err)
 {
-  struct remove_ctx c = {.anchor_fd = -1, .start_pool = true};
-  struct frame parent = {.fd = dir_fd};
+  struct remove_ctx c = {.start_pool = true};
   size_t saved;
-  int r;
+  int r = 0;
 
   /* Most calls remove a directory; unlinkat tells a non-directory apart
    * with no stat, and removes it. */
@@ -1228,7 +1261,21 @@ int appc_remove_tree(int dir_fd, const char *name, appc_error_t *err)
     free(c.dents);
     return appc_error_make(err, ENOMEM, "%s: removing", name);
   }
-  r = remove_entry(&c, &parent, 0, 0, name, DT_DIR, err);
+  int top = open_for_removal(dir_fd, 0, name);
+  if (top == -2) {
+    if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+      r = appc_error_make(err, errno, "%s: removing", name);
+  } else if (top < 0) {
+    r = appc_error_make(err, errno, "%s: opening directory", name);
+  } else {
+    r = level_push(&c, top, saved, err);
+  }
+  while (r == 0 && c.n > 0)
+    r = c.levels[c.n - 1].next < c.levels[c.n - 1].l.n ? level_step(&c, err)
+                                                       : level_finish(&c, dir_fd, err);
+  while (c.n > 0)
+    level_pop(&c);
+  free(c.levels);
   appc_wq_free(c.pool);
   free(c.path.buf);
   free(c.dents);

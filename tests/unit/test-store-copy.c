@@ -882,6 +882,39 @@ static void test_deep_tree_uses_few_descriptors(void **state)
   close(dir_fd);
 }
 
+/* A chain of 100,000 directories, as an app can make in its root
+ * (mkdir d; cd d; ...): removed without a C stack frame per level (the
+ * recursive walk overflowed its stack past some 20,000), and with a step
+ * per level back up (finding each parked parent again from the top was
+ * quadratic: 56 s for 10,000), under a limit of 64 descriptors. */
+#define CHAIN 100000
+static void test_remove_chain(void **state)
+{
+  char *dir = scratch_new();
+  int dir_fd = open_dir(AT_FDCWD, dir);
+  int fd = make_dir(dir_fd, "chain", 0755);
+  struct rlimit saved, low = {.rlim_cur = 64};
+  appc_error_t err = NULL;
+
+  (void) state;
+  for (int i = 0; i < CHAIN; i++) {
+    if (i % 1000 == 0)
+      put_file(fd, "f", 0644, 1, (unsigned) i);
+    int next = make_dir(fd, "d", 0755);
+    close(fd);
+    fd = next;
+  }
+  close(fd);
+  CHECK(getrlimit(RLIMIT_NOFILE, &saved));
+  low.rlim_max = saved.rlim_max;
+  CHECK(setrlimit(RLIMIT_NOFILE, &low));
+  int r = appc_remove_tree(dir_fd, "chain", &err);
+  CHECK(setrlimit(RLIMIT_NOFILE, &saved));
+  assert_ok(r, &err);
+  assert_int_equal(faccessat(dir_fd, "chain", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+  close(dir_fd);
+}
+
 static void test_remove_tree(void **state)
 {
   struct layout l;
@@ -1004,6 +1037,7 @@ int main(void)
       cmocka_unit_test_teardown(test_copy_cancelled, teardown),
       cmocka_unit_test_teardown(test_deep_tree_uses_few_descriptors, teardown),
       cmocka_unit_test_teardown(test_remove_tree, teardown),
+      cmocka_unit_test_teardown(test_remove_chain, teardown),
       cmocka_unit_test_teardown(test_remove_tree_as_owner, teardown),
       cmocka_unit_test_teardown(test_remove_error_names_the_path, teardown),
   };
