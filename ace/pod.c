@@ -765,7 +765,35 @@ struct gc_ctx {
   void (*removed)(void *data, const char *uuid);
   void *data_arg;
   struct appc_ace_gc_report *report;
+  appc_error_t first; /* the first pod that could not be removed */
 };
+
+/* A pod that could not be removed is reported, and the others are still
+ * collected, and the network and user namespaces after them: a tree an
+ * app made that one removal cannot take must not keep every later pod. */
+static int keep_going(struct gc_ctx *c, int r, appc_error_t *err)
+{
+  if (r == 0)
+    return 0;
+  if (c->first == NULL)
+    c->first = steal_pointer(err);
+  else
+    appc_error_release(err);
+  return 0;
+}
+
+static int gc_one(const char *name, void *data, appc_error_t *err);
+static int gc_data_one(const char *name, void *data, appc_error_t *err);
+
+static int gc_one_on(const char *name, void *data, appc_error_t *err)
+{
+  return keep_going(data, gc_one(name, data, err), err);
+}
+
+static int gc_data_one_on(const char *name, void *data, appc_error_t *err)
+{
+  return keep_going(data, gc_data_one(name, data, err), err);
+}
 
 /* The UUID of a leftover of a pod being created or removed when its actool
  * died, else NULL. */
@@ -918,9 +946,17 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
   c.base = base;
   c.data = data_fd;
   c.data_base = data_base;
-  if (pods >= 0 && appc_store_each_entry(s, pods, base, gc_one, &c, err) < 0)
+  if (pods >= 0 && appc_store_each_entry(s, pods, base, gc_one_on, &c, err) < 0)
     return -1;
-  if (data_fd >= 0 && appc_store_each_entry(s, data_fd, data_base, gc_data_one, &c, err) < 0)
+  if (data_fd >= 0 && appc_store_each_entry(s, data_fd, data_base, gc_data_one_on, &c, err) < 0)
     return -1;
-  return ace_net_gc(s, pod_is_gone, &c, err) < 0 ? -1 : ace_userns_gc(err);
+  if (ace_net_gc(s, pod_is_gone, &c, err) < 0 || ace_userns_gc(err) < 0) {
+    appc_error_release(&c.first);
+    return -1;
+  }
+  if (c.first != NULL) {
+    *err = c.first;
+    return -1;
+  }
+  return 0;
 }

@@ -1215,6 +1215,24 @@ is "gc: an old set-aside directory goes, a new one stays" \
   "$status:$(test -e "$STORE/pods/.removing-$old" && echo old):$(test -e "$STORE/pods/.removing-$new" && echo new)" \
   "0::new"
 rm -rf "$STORE/pods/.removing-$new"
+# One that cannot be removed (an immutable file, which no app is given the
+# capability to make by default) fails gc, naming it; the others still go.
+# (eight others, so that some come after it in the directory's order)
+stuck=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p "$STORE/pods/.removing-$stuck/apps/x/upper"
+for _ in $(seq 8); do mkdir -p "$STORE/pods/.removing-$(cat /proc/sys/kernel/random/uuid)/apps"; done
+touch "$STORE/pods/.removing-$stuck/apps/x/upper/f"
+if chattr +i "$STORE/pods/.removing-$stuck/apps/x/upper/f" 2>/dev/null; then
+  touch -d '2 minutes ago' "$STORE/pods/".removing-*
+  run_capture ac gc
+  is "gc: a directory it cannot remove fails it, naming the file; the others still go" \
+    "$status:$(grep -c "removing-$stuck/apps/x/upper/f" "$TMP/.err"):$(ls -d "$STORE/pods/".removing-* | wc -l)" \
+    "1:1:1"
+  chattr -i "$STORE/pods/.removing-$stuck/apps/x/upper/f"
+else
+  skip "gc goes on past a directory it cannot remove" "no chattr +i on this file system"
+fi
+rm -rf "$STORE/pods/".removing-*
 is "gc: the pod's cgroups are gone" "$(cg_dirs)" ""
 run_capture ac list --no-legend
 is "list: nothing left after gc" "$status:$(grep -cF "$u" "$TMP/.out")" "0:0"
