@@ -11,16 +11,19 @@
  * annotations, USER without a group runs with group 0.
  *
  * The cache: each step has a key, the SHA-256 of the previous step's key
- * and of the step as it runs (its words after variable expansion; for RUN
- * the ARG values it sees; for COPY and ADD the names, types, modes and
- * content hashes (common/contenthash.h) of the files it copies), the first key being the base
- * image's ID and the image name.  After a step, the store keeps, in its cache/build/ area, a file
- * named by the key holding the ID of an image with the layout's rootfs and the manifest's text: a
- * step that changed the rootfs (RUN, COPY, ADD, WORKDIR) builds and imports an image (named
- * actool.local/build-cache, so that no name of the user's ever picks one), the others reuse the
- * previous step's.  A build walks its steps while their keys are found, and makes its layout from
- * the last one found: an unchanged Containerfile runs nothing, a change re-runs from the first
- * changed step on.  An entry whose image is gone (image rm, gc) is a miss. */
+ * and of the step (step_text: the instruction as written and every
+ * variable as it stands; for COPY and ADD also the names, types, modes and
+ * content hashes, common/contenthash.h, of the files it copies), the first
+ * key being the base image's ID and the image name.  After a step, the
+ * store keeps, in its cache/build/ area, a file named by the key holding
+ * the ID of an image with the layout's rootfs and the manifest's text: a
+ * step that changed the rootfs (RUN, COPY, ADD, WORKDIR) builds and
+ * imports an image (named actool.local/build-cache, which FROM refuses),
+ * the others reuse the previous step's.  A build walks its steps while
+ * their keys are found, and makes its layout from the last one found: an
+ * unchanged Containerfile runs nothing, a change re-runs from the first
+ * changed step on.  An entry whose image is gone (image rm, gc) is a
+ * miss. */
 #include "config.h"
 
 #include <dirent.h>
@@ -312,8 +315,6 @@ static bool stays_inside(const char *path)
   return true;
 }
 
-/* SRC of COPY/ADD: a path in the context ('/' is the context's root),
- * wildcards expanded as Docker does. */
 /* DIR "/" PATTERN, DIR's glob characters (and backslashes) escaped. */
 static char *glob_escaped(const char *dir, const char *pattern)
 {
@@ -332,6 +333,8 @@ static char *glob_escaped(const char *dir, const char *pattern)
   return out;
 }
 
+/* SRC of COPY/ADD: a path in the context ('/' is the context's root),
+ * wildcards expanded as Docker does. */
 static int expand_source(struct builder *b, struct sources *s, const char *src)
 {
   cleanup_free char *path = NULL;

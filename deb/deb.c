@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <archive.h>
@@ -276,22 +275,22 @@ uint64_t deb_data_max(const char *installed_size)
   return kib * 2048 + DATA_SLACK;
 }
 
-/* The Installed-Size of a control file's text, or NULL (a plain scan: the
- * text is parsed as a whole later). */
-static char *installed_size(const char *control)
+/* deb_data_max of the Installed-Size of CONTROL, a control file's text
+ * (0: none). */
+static uint64_t control_data_max(const char *control)
 {
-  static const char field[] = "installed-size:";
+  cleanup_free char *copy = control != NULL ? strdup(control) : NULL;
+  struct deb_stanzas st = {0};
+  appc_error_t ignored = NULL;
+  uint64_t max = 0;
 
-  for (const char *line = control; line != NULL && *line != '\0';) {
-    const char *nl = strchr(line, '\n');
-    if (strncasecmp(line, field, sizeof field - 1) == 0) {
-      const char *v = line + sizeof field - 1;
-      v += strspn(v, " \t");
-      return strndup(v, strcspn(v, " \t\r\n"));
-    }
-    line = nl != NULL ? nl + 1 : NULL;
-  }
-  return NULL;
+  /* (parsed in place: a copy; a control file that does not parse is
+   * refused later, when it is parsed for good) */
+  if (copy != NULL && deb_parse_control(copy, "control", &st, &ignored) == 0 && st.n > 0)
+    max = deb_data_max(deb_field(&st.v[0], "Installed-Size"));
+  appc_error_release(&ignored);
+  deb_stanzas_clear(&st);
+  return max;
 }
 
 /* What data.tar's files hold, added up as their headers come: past MAX
@@ -386,8 +385,8 @@ int deb_check(const char *path, const char *what, const struct deb_check_opts *o
         appc_error_make(err, 0, "%s: data.tar before control.tar (dpkg refuses that order)", what);
         goto fail;
       }
-      cleanup_free char *size = o->data_max == 0 ? installed_size(out->control) : NULL;
-      if (check_data_tar(&m, what, o, o->data_max != 0 ? o->data_max : deb_data_max(size), err) < 0)
+      uint64_t max = o->data_max != 0 ? o->data_max : control_data_max(out->control);
+      if (check_data_tar(&m, what, o, max, err) < 0)
         goto fail;
       seen |= 4;
     }

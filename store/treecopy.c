@@ -32,9 +32,10 @@
  * what it finds and giving a directory's owner rwx only when an unlink or
  * open is refused (root never needs it); a parked directory is taken back
  * through its subdirectory's "..", checked likewise, since what it removes
- * may be an app's root, of any depth.  The files of large directories are unlinked by several
- * threads at once: freeing a file's blocks may wait on the device (always, on a file system mounted
- * with `discard`), and those waits overlap.
+ * may be an app's root, of any depth.  The files of large directories are
+ * unlinked by several threads at once: freeing a file's blocks may wait on
+ * the device (always, on a file system mounted with `discard`), and those
+ * waits overlap.
  */
 #include "config.h"
 
@@ -1065,7 +1066,6 @@ struct rm_level {
   struct dir_list l;
   unsigned char *done; /* entries a batch unlinked */
   size_t next;         /* the next entry to remove */
-  size_t path_len;     /* of its path in the context's */
   size_t saved;        /* the path's length before its name */
 };
 
@@ -1152,7 +1152,7 @@ static int level_push(struct remove_ctx *c, int sub_fd, size_t saved, appc_error
     return appc_error_make(err, ENOMEM, "%s: removing", c->path.buf);
   }
   top = &c->levels[c->n++];
-  *top = (struct rm_level){.d = {.fd = sub_fd}, .path_len = c->path.len, .saved = saved};
+  *top = (struct rm_level){.d = {.fd = sub_fd}, .saved = saved};
   if (dir_list_read(sub_fd, &top->l, c->dents) < 0)
     return appc_error_make(err, errno, "%s: reading directory", c->path.buf);
   struct appc_wq *pool = pool_for(c, &top->l);

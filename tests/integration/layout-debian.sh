@@ -274,6 +274,13 @@ dpkg-deb --root-owner-group -Zgzip --build "$TMP/build/bomb" "$B/bomb_1.deb" >/d
   net_fail "dpkg-deb bomb"
 rm -rf "$TMP/build/bomb"
 suite bomb "$B/bomb_1.deb"
+# The same where the index gives no Installed-Size: the control file's bounds it.
+suite bombctl "$B/bomb_1.deb"
+sed -i '/^Installed-Size:/d' "$REPO/dists/bombctl/main/binary-$ARCH/Packages"
+rm -f "$REPO/dists/bombctl/main/binary-$ARCH/Packages.gz" &&
+  gzip -9nk "$REPO/dists/bombctl/main/binary-$ARCH/Packages"
+release bombctl
+gpgt --yes --local-user "$KEY!" --output "$REPO/dists/bombctl/InRelease" --clearsign "$REPO/dists/bombctl/Release"
 
 # 300,000 packages providing "v" unversioned, then one providing "v (= 1)",
 # and one depending on "v (= 1)" 300,000 times: looking at every provider
@@ -446,6 +453,9 @@ rejects "a .deb with a sparse entry claiming 1 TiB it does not hold" \
 rejects "a package holding far more than its Installed-Size" \
   "pool/bomb/bomb_1.deb: data.tar: its files hold more than 16779264 bytes, twice and 16 MiB more than the Installed-Size" \
   bomb bomb
+rejects "... and where only its control file gives one" \
+  "pool/bombctl/bomb_1.deb: data.tar: its files hold more than 16779264 bytes" \
+  bombctl bomb
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 # (timeout 60 guards against the old two minutes; it measures nothing)
 L5=$TMP/l5

@@ -14,7 +14,8 @@ mkdir -p "$IN" "$L" "$D"
 # Host directories an image must never reach, outside $TMP on purpose.
 SENT=$(mktemp -d /tmp/actool-sentinel.XXXXXX)
 HOST=$(mktemp -d /tmp/actool-hostfiles.XXXXXX)
-trap 'rm -rf "$TMP" "$SENT" "$HOST"' EXIT
+HUGE=
+trap 'rm -rf "$TMP" "$SENT" "$HOST" ${HUGE:+"$HUGE"}' EXIT
 echo "host secret" >"$HOST/secret"
 # The name of every file a hostile entry tries to write.
 P=actool-pwned-$$-$RANDOM
@@ -328,6 +329,7 @@ if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
     'big: a sparse file of 18691697672193 bytes, more than the 17592186044416' \
     timeout 60 "$ACTOOL" build "$HUGE" "$IN/huge.aci"
   rm -rf "$HUGE"
+  HUGE=
 else
   note "/dev/shm is no tmpfs: no file of 17 TiB to build"
 fi
