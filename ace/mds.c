@@ -428,7 +428,7 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
   ask_sweep(sweep_fd);
   while (sv.ctl >= 0 || sv.n > 0) {
     size_t n = 0;
-    struct pollfd *f = realloc(fds, (2 * sv.n + 1) * sizeof *fds);
+    struct pollfd *f = realloc(fds, (2 * sv.n + 2) * sizeof *fds);
     if (f == NULL)
       _exit(1);
     fds = f;
@@ -438,14 +438,27 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
     for (size_t i = 0; i < sv.n; i++)
       fds[n++] =
           (struct pollfd){.fd = sv.regs[i].serving ? -1 : sv.regs[i].listen_fd, .events = POLLIN};
+    size_t ctl_at = n;
     if (sv.ctl >= 0)
       fds[n++] = (struct pollfd){.fd = sv.ctl, .events = POLLIN};
-    int r = poll(fds, n, sv.n == 0 ? (int) idle_ms : -1);
+    /* No event asked: the pipe reports POLLERR once the sweeper is gone. */
+    fds[n] = (struct pollfd){.fd = sweep_fd};
+    int r = poll(fds, n + 1, sv.n == 0 ? (int) idle_ms : -1);
     if (r < 0 && errno != EINTR)
       _exit(1);
     if (r == 0) {
       retire(&sv);
       continue;
+    }
+    if (sweep_fd >= 0 && fds[n].revents != 0) {
+      /* It died (killed, or out of memory): this service takes no new
+       * pod, so that the next one starts a service with a sweeper, which
+       * removes what was set aside meanwhile. */
+      close(sweep_fd);
+      sweep_fd = -1;
+      if (sv.ctl >= 0)
+        retire(&sv);
+      continue; /* retire may have taken registrations that FDS lacks */
     }
     for (size_t i = 0; i < sv.n; i++)
       if (fds[sv.n + i].revents != 0 && !wake(&sv, i))
@@ -460,7 +473,7 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
     /* After the drops: a pod's end is what the sweep waited for. */
     if (sweep)
       ask_sweep(sweep_fd);
-    if (r > 0 && sv.ctl >= 0 && (fds[n - 1].revents & POLLIN))
+    if (r > 0 && sv.ctl >= 0 && (fds[ctl_at].revents & POLLIN))
       accept_one(&sv);
   }
   _exit(0);

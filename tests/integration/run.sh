@@ -807,6 +807,22 @@ is "metadata: its sweeper's capabilities, and its own" \
   "$(grep '^CapEff' "/proc/${sweeper:-0}/status" 2>&1 | cut -f2):$(grep '^CapEff' "/proc/$md_pid/status" | cut -f2)" \
   "000000000000000e:0000000000000000"
 
+# A sweeper that dies retires its service at once (which cannot start
+# another without capabilities): the next pod starts a new service, whose
+# new sweeper removes what was set aside meanwhile.
+aside=$(cat /proc/sys/kernel/random/uuid)
+kill -KILL "${sweeper:-0}"
+for _ in $(seq 100); do [ -e "/proc/$md_pid" ] || break; sleep 0.05; done
+is "metadata: the service retires when its sweeper dies" "$(test -e "/proc/$md_pid" || echo gone)" "gone"
+mkdir -p "$STORE/pods/.removing-$aside/apps/x/upper"
+pod "${ID[meta]}" --exec=/bin/true
+md_new=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)
+for _ in $(seq 100); do [ -e "$STORE/pods/.removing-$aside" ] || break; sleep 0.05; done
+is_run "metadata: the next pod starts another service, whose sweeper removes what was set aside" \
+  "$status:$(cat "/proc/${md_new:-0}/comm" 2>&1):$(test "$md_new" != "$md_pid" && echo new):$(test -e "$STORE/pods/.removing-$aside" && echo left)" \
+  "0:actool-mds:new:"
+md_pid=$md_new
+
 # The service serves a pod from a thread of its own, started only once a
 # connection waits on the pod's socket: most pods never ask.
 mkdir "$TMP/mdl"
