@@ -100,6 +100,14 @@ static la_ssize_t pull(struct appc_tar_reader *r, const void **buf)
 static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
 {
   struct appc_tar_reader *r = data;
+  /* Checked per chunk of the uncompressed stream too: one read of a
+   * compressed file can inflate a thousandfold. */
+  if (appc_source_cancelled(r->src)) {
+    appc_error_release(&r->cb_err);
+    appc_error_make(&r->cb_err, ECANCELED, "reading cancelled");
+    archive_set_error(a, ECANCELED, "reading cancelled");
+    return -1;
+  }
   la_ssize_t n = pull(r, buf);
   if (n < 0) {
     archive_set_error(a, EIO, "%s", r->cb_err != NULL ? r->cb_err->msg : "read failed");

@@ -35,7 +35,7 @@ struct appc_source {
   size_t mem_len, mem_pos;
   appc_read_fn read; /* SOURCE_CALLBACK */
   void *read_data;
-  const struct appc_callbacks *cb; /* progress of the bytes read; may be NULL */
+  const struct appc_callbacks *cb; /* progress of the bytes read, cancel; may be NULL */
   enum appc_progress_op op;
   uint64_t done, total;
 };
@@ -161,6 +161,8 @@ ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_er
 {
   ssize_t n;
 
+  if (appc_source_cancelled(src))
+    return appc_error_make(err, ECANCELED, "reading cancelled");
   switch (src->kind) {
   case SOURCE_MEMORY:
     n = (ssize_t) (len < src->mem_len - src->mem_pos ? len : src->mem_len - src->mem_pos);
@@ -188,6 +190,11 @@ ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_er
     appc_cb_progress(src->cb, src->op, src->name, src->done, src->total);
   }
   return n;
+}
+
+bool appc_source_cancelled(const struct appc_source *src)
+{
+  return appc_cb_cancelled(src->cb);
 }
 
 void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,

@@ -62,9 +62,13 @@ void appc_gunzip_free(struct appc_gunzip *z);
 
 /* Report the bytes read from SRC from now on through CB's progress as the
  * step OP (WHAT: the source's name; the total: what is left of a regular
- * file or memory, else 0).  CB may be NULL: no reports. */
+ * file or memory, else 0), and let CB cancel: once it says so, reads fail
+ * with ECANCELED.  CB may be NULL: no reports, no cancelling. */
 void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,
                           enum appc_progress_op op);
+/* Whether the callbacks given to appc_source_progress cancel the reading
+ * (for readers that turn one read into much more: decompression). */
+bool appc_source_cancelled(const struct appc_source *src);
 
 /* appc_aci_validate_source, its reading reported as the step OP (image
  * verify: APPC_PROGRESS_VERIFY). */

@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/store-hostile.sh \
 	tests/integration/store-crash.sh \
 	tests/integration/store-signed.sh \
+	tests/integration/cancel.sh \
 	tests/integration/trust.sh \
 	tests/integration/discover.sh \
 	tests/integration/fetch-net.sh \

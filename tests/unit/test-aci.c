@@ -544,6 +544,54 @@ static void test_cancel_build_and_validate(void **state)
   scratch_remove(dir);
 }
 
+/* Validation (import, verify) is asked about cancelling as it reads, not
+ * only between entries: also per chunk of what a compressed file inflates
+ * to, since one read of 32 KiB of gzip can be 32 MiB of data. */
+static void test_cancel_validation_within_an_entry(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char *rootfs = path_join(layout, "rootfs");
+  char *zeros = calloc(1, 32u << 20);
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_GZIP);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct cancel_at counter = {.at = UINT_MAX};
+  const struct appc_callbacks cb = {.cancelled = cancel_from_nth, .data = &counter};
+  struct appc_aci_info info;
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+
+  (void) state;
+  assert_non_null(zeros);
+  write_file(rootfs, "zeros", zeros, 32u << 20);
+  char *built = build_ok(layout, dir, "z.aci", &o, id);
+  struct stat st;
+  assert_int_equal(stat(built, &st), 0);
+  assert_true(st.st_size < (1 << 20));
+
+  assert_int_equal(appc_source_open_path(&src, built, &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &cb, &info, &err), 0);
+  appc_aci_info_clear(&info);
+  appc_source_free(src);
+  assert_true(counter.asked >= 32); /* at least once per MiB */
+
+  unsigned all = counter.asked;
+  counter = (struct cancel_at){.at = all / 2};
+  assert_int_equal(appc_source_open_path(&src, built, &err), 0);
+  assert_int_equal(appc_aci_validate_source(src, &cb, &info, &err), -1);
+  assert_int_equal(err->errnum, ECANCELED);
+  assert_non_null(strstr(err->msg, "cancelled"));
+  assert_int_equal(counter.asked, all / 2); /* not one question more */
+  appc_error_release(&err);
+  appc_source_free(src);
+
+  free(built);
+  free(zeros);
+  free(rootfs);
+  free(layout);
+  scratch_remove(dir);
+}
+
 /* Progress says what each step does: progress_op hears the operation,
  * progress (a caller of an older release) the same reports without it. */
 struct progress_seen {
@@ -2096,6 +2144,7 @@ int main(void)
       cmocka_unit_test_teardown(test_source_failures, teardown),
       cmocka_unit_test_teardown(test_cancel_build_and_validate, teardown),
       cmocka_unit_test_teardown(test_cancel_at_the_last_moment, teardown),
+      cmocka_unit_test_teardown(test_cancel_validation_within_an_entry, teardown),
       cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
