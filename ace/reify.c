@@ -3,7 +3,6 @@
  * app names and apps filled in from the store, mounts checked. */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,32 +17,12 @@
 #include "appc/types.h"
 
 /* The app name an image gets in a pod: the last element of its name, made
- * an AC Name (lower case; runs of other characters become one '-'). */
+ * an AC Name. */
 char *ace_app_name_from_image(const char *image)
 {
   const char *last = strrchr(image, '/');
-  size_t n = 0;
-  char *out;
 
-  last = last != NULL ? last + 1 : image;
-  out = malloc(strlen(last) + 1);
-  if (out == NULL)
-    return NULL;
-  for (const char *p = last; *p != '\0'; p++) {
-    char c = (char) tolower((unsigned char) *p);
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-      out[n++] = c;
-    else if (n > 0 && out[n - 1] != '-')
-      out[n++] = '-';
-  }
-  while (n > 0 && out[n - 1] == '-')
-    n--;
-  out[n] = '\0';
-  if (n == 0) {
-    free(out);
-    return strdup("app");
-  }
-  return out;
+  return appc_acname_make(last != NULL ? last + 1 : image, "app");
 }
 
 static int resolve_image(struct appc_store *s, struct appc_runtime_image *img, const char *path,

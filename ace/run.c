@@ -2089,6 +2089,9 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
     return appc_error_make(err, EINVAL,
                            "build mode: one app, a directory for its changes and its manifest");
+  if (build_mode(opts) && (opts->rootfs_dir[0] != '/' || opts->changes_dir[0] != '/'))
+    return appc_error_make(err, EINVAL, "build mode: %s: not an absolute path",
+                           opts->rootfs_dir[0] != '/' ? opts->rootfs_dir : opts->changes_dir);
   r.apps = calloc(pod->n_apps, sizeof *r.apps);
   if (r.apps == NULL) {
     appc_error_make(err, ENOMEM, "pod");

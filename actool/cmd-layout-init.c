@@ -3,11 +3,13 @@
 #include "config.h"
 
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "actool/layout-cli.h"
 #include "actool/net-cli.h"
 #include "appc/store.h"
+#include "appc/types.h"
 #include "common/cleanup.h"
 
 struct init_options {
@@ -21,7 +23,7 @@ static const struct actool_option init_option_table[] = {
     {"from", ACTOOL_OPT_STRING, offsetof(struct init_options, from), "IMAGE",
      "Start from IMAGE rendered (anything fetch takes; fetched when not in the store)", NULL},
     {"name", ACTOOL_OPT_STRING, offsetof(struct init_options, name), "NAME",
-     "The image's name (default: IMAGE's, or the directory's)", NULL},
+     "The image's name (default: IMAGE's, or the directory's, made an AC Name)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -45,22 +47,37 @@ static int init_from(const struct actool_globals *g, const struct init_options *
   return r;
 }
 
+/* The directory's own name ("." and ".." are named by where they lead),
+ * made an AC Name: "My App" names the image "my-app". */
+static char *name_of_dir(const char *dir)
+{
+  cleanup_free char *copy = strdup(dir);
+  cleanup_free char *real = NULL;
+  const char *base = copy != NULL ? basename(copy) : NULL;
+
+  if (base != NULL && (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) &&
+      (real = realpath(dir, NULL)) != NULL)
+    base = basename(real);
+  return base != NULL ? appc_acname_make(base, "layout") : NULL;
+}
+
 static int run_layout_init(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
   const struct init_options *o = opaque;
   const char *dir = actool_layout_dir(o->layout);
   cleanup_error appc_error_t err = NULL;
-  cleanup_free char *copy = strdup(dir);
+  cleanup_free char *dir_name = NULL;
 
   (void) argv;
   if (argc != 0)
     return actool_usage_error("layout init", "takes no arguments (the layout is --layout=DIR)");
   if (o->from != NULL)
     return init_from(g, o, dir);
-  if (copy == NULL)
+  if (o->name == NULL && (dir_name = name_of_dir(dir)) == NULL) {
+    actool_error("layout init: out of memory");
     return ACTOOL_EXIT_FAILURE;
-  const char *name = o->name != NULL ? o->name : basename(copy);
-  if (appc_layout_create(dir, name, &err) < 0)
+  }
+  if (appc_layout_create(dir, o->name != NULL ? o->name : dir_name, &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }

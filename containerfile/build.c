@@ -42,6 +42,7 @@
 #include "appc/aci.h"
 #include "appc/layout.h"
 #include "appc/oci.h"
+#include "appc/types.h"
 #include "appc/schema.h"
 #include "common/abi.h"
 #include "common/array.h"
@@ -1263,15 +1264,8 @@ static int default_name(struct builder *b)
   if (b->o->name != NULL) {
     b->name = strdup(b->o->name);
   } else {
-    /* the context directory's name as an AC Name: a volume's name less
-     * its "volume-" */
-    b->name = appc_oci_volume_name(base != NULL && base[1] ? base + 1 : "image");
-    if (b->name != NULL && strncmp(b->name, "volume-", 7) == 0) {
-      memmove(b->name, b->name + 7, strlen(b->name + 7) + 1);
-    } else if (b->name != NULL) {
-      free(b->name);
-      b->name = strdup("image");
-    }
+    /* the context directory's name as an AC Name */
+    b->name = appc_acname_make(base != NULL && base[1] ? base + 1 : "image", "image");
   }
   return b->name != NULL ? 0 : appc_error_make(b->err, ENOMEM, "name");
 }

@@ -14,6 +14,8 @@
  * directory (so on rootfs/'s file system); removed by the run, or, after a
  * killed one, by the next opening of the layout. */
 #define LAYOUT_CHANGES ".run"
+/* Where `layout init --from` renders the image, inside the new layout. */
+#define LAYOUT_INIT ".init"
 
 /* The edited manifest, validated, as canonical JSON text. */
 int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, appc_error_t *err);

@@ -688,12 +688,32 @@ int appc_layout_create_from(struct appc_store *s, const char *id, const char *di
 {
   struct appc_store_render_options ro = {0};
   struct appc_layout *l = NULL;
+  cleanup_free char *staging = NULL;
+  cleanup_close int fd = -1;
   int r;
 
   if (make_dir(dir, err) < 0)
     return -1;
-  if (appc_store_render(s, id, dir, &ro, err) < 0)
+  if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", dir);
+  if (asprintf(&staging, "%s/" LAYOUT_INIT, dir) < 0) {
+    staging = NULL;
+    return appc_error_make(err, ENOMEM, "%s", dir);
+  }
+  /* Rendered inside DIR, then moved up: render puts its result in place
+   * by rename, which DIR itself ("." say) cannot take. */
+  if (appc_store_render(s, id, staging, &ro, err) < 0)
     return appc_error_prefix(err, "%s", dir);
+  if (renameat(fd, LAYOUT_INIT "/rootfs", fd, "rootfs") < 0 ||
+      renameat(fd, LAYOUT_INIT "/" LAYOUT_MANIFEST, fd, LAYOUT_MANIFEST) < 0 ||
+      unlinkat(fd, LAYOUT_INIT, AT_REMOVEDIR) < 0) {
+    appc_error_make(err, errno, "%s: moving the rendered image into place", dir);
+    appc_error_t ignored = NULL;
+    appc_remove_tree(fd, LAYOUT_INIT, &ignored);
+    appc_remove_tree(fd, "rootfs", &ignored);
+    appc_error_release(&ignored);
+    return -1;
+  }
   if (appc_layout_open(dir, &l, err) < 0)
     return -1;
   flatten(l);

@@ -132,7 +132,7 @@ int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *ar
                     const struct appc_layout_run_options *o, int *status, appc_error_t *err)
 {
   static const struct appc_layout_run_options defaults = {0};
-  cleanup_free char *text = NULL, *changes = NULL;
+  cleanup_free char *text = NULL, *changes = NULL, *rootfs = NULL, *changes_abs = NULL;
   struct appc_image_manifest *m = NULL;
   struct appc_pod_manifest *pod = NULL;
   char hex[APPC_DIGEST_HEX_MAX], id[APPC_DIGEST_HEX_MAX + 8];
@@ -157,13 +157,21 @@ int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *ar
   snprintf(id, sizeof id, "sha512-%s", hex);
   if (run_pod(m, id, argv, argc, o->env, &pod, err) < 0 || layout_changes_dir(l, &changes, err) < 0)
     goto out;
+  /* The executor's processes change directory: a layout given as "." or
+   * "dir" must reach them as an absolute path. */
+  if ((rootfs = realpath(appc_layout_rootfs(l), NULL)) == NULL ||
+      (changes_abs = realpath(changes, NULL)) == NULL) {
+    appc_error_make(err, errno, "%s", rootfs == NULL ? appc_layout_rootfs(l) : changes);
+    layout_changes_remove(l, NULL);
+    goto out;
+  }
   struct appc_ace_options ao = {
       .version = APPC_ACE_OPTIONS_VERSION,
       .net = o->host_net ? APPC_ACE_NET_HOST : APPC_ACE_NET_PRIVATE,
       .notify = o->notify,
       .notify_data = o->notify_data,
-      .rootfs_dir = appc_layout_rootfs(l),
-      .changes_dir = changes,
+      .rootfs_dir = rootfs,
+      .changes_dir = changes_abs,
       .image_manifest = text,
   };
   r = appc_ace_run(s, pod, &ao, status, err);

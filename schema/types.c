@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,30 @@ int appc_validate_acidentifier(const char *s, appc_error_t *err)
 int appc_validate_acname(const char *s, appc_error_t *err)
 {
   return validate_name(s, "AC Name", "-", err);
+}
+
+char *appc_acname_make(const char *text, const char *fallback)
+{
+  char *out = malloc(strlen(text) + 1);
+  size_t n = 0;
+
+  if (out == NULL)
+    return NULL;
+  for (const char *p = text; *p != '\0'; p++) {
+    char c = (char) tolower((unsigned char) *p);
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+      out[n++] = c;
+    else if (n > 0 && out[n - 1] != '-')
+      out[n++] = '-';
+  }
+  while (n > 0 && out[n - 1] == '-')
+    n--;
+  out[n] = '\0';
+  if (n == 0) {
+    free(out);
+    return strdup(fallback);
+  }
+  return out;
 }
 
 int appc_validate_ackind(const char *s, appc_error_t *err)

@@ -63,7 +63,8 @@ struct appc_ace_options {
    * not, except what the executor provided: the mount points it made,
    * /etc/hostname, and /etc/hosts, /etc/resolv.conf and /etc/os-release
    * where ROOTFS_DIR had none (as `docker build` keeps none of them).
-   * ROOTFS_DIR must not change while the pod runs. */
+   * ROOTFS_DIR must not change while the pod runs.  Both paths are
+   * absolute (the pod's processes change directory). */
   const char *rootfs_dir;
   const char *changes_dir;
   const char *image_manifest;

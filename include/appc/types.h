@@ -27,6 +27,10 @@ extern "C" {
 int appc_validate_acidentifier(const char *s, appc_error_t *err);
 /* AC Name: [a-z0-9]+(-[a-z0-9]+)*  (app, volume, port, mount names) */
 int appc_validate_acname(const char *s, appc_error_t *err);
+/* An AC Name made of TEXT (malloc'd; NULL: out of memory): lower case,
+ * each run of other characters one '-', none at either end; FALLBACK when
+ * nothing is left ("My_App.v2" gives "my-app-v2"). */
+char *appc_acname_make(const char *text, const char *fallback);
 /* AC Kind: "ImageManifest" or "PodManifest". */
 int appc_validate_ackind(const char *s, appc_error_t *err);
 /* SemVer 2.0.0 as coreos/go-semver reads it, and not 0.0.0. */

@@ -159,6 +159,13 @@ is "gc removes the killed run's pod" "$("$ACTOOL" list --json 2>&1 | jq length)"
 is "the killed run left its upper layer" "$(ls -A "$L" | grep -c '^.run$')" 1
 check_clean "the next layout command" lay label add stage two
 is "it removed what the killed run left" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+# The layout as a relative path, and as the default ".": the executor's
+# processes change directory, so they are given absolute paths.
+(cd "$L" && "$ACTOOL" layout run -- /bin/sh -c 'echo dot >/relative-dot') >"$TMP/.out" 2>&1
+is "layout run in the layout's directory (\".\")" "$?:$(cat "$R/relative-dot" 2>&1)" "0:dot"
+(cd "$(dirname "$L")" && "$ACTOOL" layout run --layout="$(basename "$L")" -- /bin/sh -c 'echo rel >/relative') \
+  >"$TMP/.out" 2>&1
+is "layout run --layout=RELATIVE" "$?:$(cat "$R/relative" 2>&1)" "0:rel"
 check "and the layout builds" "$ACTOOL" build --overwrite "$L" "$TMP/a.aci"
 check_clean "the ACI runs what the layout run installed" \
   "$ACTOOL" --insecure-options=image run "$TMP/a.aci" --exec=/bin/cat -- /etc/made

@@ -28,6 +28,12 @@ check_rejects "init with a name that is no AC name is refused, naming the field"
 is "the refused init made nothing" "$(ls -A "$TMP" | grep -c badname)" 0
 (cd "$TMP" && mkdir -p cwd-layout && cd cwd-layout && "$ACTOOL" layout init --name=example.com/cwd) >"$TMP/.out" 2>&1
 is "init without --layout works in the current directory" "$(jq -r .name "$TMP/cwd-layout/manifest" 2>&1)" example.com/cwd
+(cd "$TMP" && mkdir -p named-here && cd named-here && "$ACTOOL" layout init) >"$TMP/.out" 2>&1
+is "init in the current directory, no --name: named after the directory" \
+  "$(jq -r .name "$TMP/named-here/manifest" 2>&1)" named-here
+(cd "$TMP" && "$ACTOOL" layout init --layout="My Layout_2") >"$TMP/.out" 2>&1
+is "init with no --name: the directory's name made an AC Name" \
+  "$(jq -r .name "$TMP/My Layout_2/manifest" 2>&1)" my-layout-2
 ACTOOL_LAYOUT=$TMP/env-layout "$ACTOOL" layout init --name=example.com/env >/dev/null 2>&1
 is "init honours \$ACTOOL_LAYOUT" "$(jq -r .name "$TMP/env-layout/manifest" 2>&1)" example.com/env
 
@@ -211,6 +217,11 @@ check "the layout made from the image validates" "$ACTOOL" validate --type=layou
 check_clean "init --from a file, with --name" "$ACTOOL" --dir="$S" --insecure-options=image layout init \
   --layout="$TMP/from-file" --from="$TMP/base.aci" --name=example.com/derived
 is "the name is the one given" "$(jq -r .name "$TMP/from-file/manifest" 2>&1)" example.com/derived
+mkdir "$TMP/from-here"
+(cd "$TMP/from-here" && "$ACTOOL" --dir="$S" layout init --from=example.com/top) >"$TMP/.out" 2>&1
+is "init --from in the current directory (the layout \".\")" \
+  "$?:$(jq -r .name "$TMP/from-here/manifest" 2>&1):$(cat "$TMP/from-here/rootfs/etc/motd" 2>&1):$(ls -A "$TMP/from-here" | tr '\n' ' ')" \
+  "0:example.com/top:from top:manifest rootfs "
 check_rejects "init --from an image that is not there is refused" 'example\.com/nowhere|nowhere' \
   "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-none" --from=example.com/nowhere --insecure-options=http
 is "the refused init --from left no layout" "$(ls -A "$TMP/from-none" 2>/dev/null | wc -l)" 0

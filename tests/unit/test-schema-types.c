@@ -59,6 +59,25 @@ static void test_acname(void **state)
   RUN(appc_validate_acname, cases);
 }
 
+/* Any text made an AC Name, which validates as one. */
+static void test_acname_make(void **state)
+{
+  static const char *const cases[][2] = {
+      {"My_App.v2", "my-app-v2"}, {"up5", "up5"},      {"--a--b--", "a-b"},
+      {"Ünïcode", "n-code"},      {"...", "fallback"}, {"", "fallback"},
+  };
+
+  (void) state;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *name = appc_acname_make(cases[i][0], "fallback");
+    appc_error_t err = NULL;
+    assert_non_null(name);
+    assert_string_equal(name, cases[i][1]);
+    assert_int_equal(appc_validate_acname(name, &err), 0);
+    free(name);
+  }
+}
+
 static void test_ackind(void **state)
 {
   static const struct vcase cases[] = {
@@ -409,6 +428,7 @@ int main(void)
       cmocka_unit_test(test_quantity_values),
       cmocka_unit_test(test_acidentifier),
       cmocka_unit_test(test_acname),
+      cmocka_unit_test(test_acname_make),
       cmocka_unit_test(test_ackind),
       cmocka_unit_test(test_semver),
       cmocka_unit_test(test_hash),
