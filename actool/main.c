@@ -61,18 +61,21 @@ static int run_subcommand(const struct actool_command *cmd, struct actool_global
     actool_print_command_help(cmd, argc == 0);
     return argc == 0 ? ACTOOL_EXIT_USAGE : ACTOOL_EXIT_OK;
   }
-  /* Options in the --NAME=VALUE form may come before the subcommand's
-   * name ("layout --layout=DIR label add ..."): they go after it. */
-  int k = 0;
-  while (k < argc - 1 && strncmp(argv[k], "--", 2) == 0 && argv[k][2] != '\0' &&
-         strchr(argv[k], '=') != NULL)
-    k++;
+  /* Options may come before the subcommand's name ("image --debug list",
+   * "layout --layout DIR label add ..."): they go after it. */
+  int k = 0, words;
+  while (k < argc - 1 && (words = actool_option_words(cmd, argv[k])) > 0 && k + words < argc)
+    k += words;
   if (k > 0) {
     char *name = argv[k];
     memmove(argv + 1, argv, (size_t) k * sizeof *argv);
     argv[0] = name;
   }
   sub = actool_find_subcommand(cmd, argv[0]);
+  if (sub == NULL && argv[0][0] == '-' && actool_option_words(cmd, argv[0]) == 0)
+    return actool_usage_error(cmd->name, "unknown option \"%s\"", argv[0]);
+  if (sub == NULL && argv[0][0] == '-')
+    return actool_usage_error(cmd->name, "no subcommand after \"%s\"", argv[0]);
   if (sub == NULL)
     return actool_unknown_command(cmd, argv[0]);
   return run_command(sub, g, argc - 1, argv + 1);

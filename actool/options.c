@@ -115,6 +115,24 @@ void actool_free_lists(const struct actool_option *table, void *base)
       free(((struct actool_list *) ((char *) base + table->offset))->v);
 }
 
+int actool_option_words(const struct actool_command *group, const char *arg)
+{
+  const char *name = arg + 1;
+
+  if (arg[0] != '-' || *name == '\0' || strcmp(arg, "--") == 0)
+    return 0;
+  if (*name == '-')
+    name++;
+  if (strchr(name, '=') != NULL)
+    return 1;
+  const struct actool_option *opt = find_option(actool_global_options, name, strlen(name));
+  for (size_t i = 0; opt == NULL && group->subcommands[i] != NULL; i++)
+    opt = find_option(group->subcommands[i]->options, name, strlen(name));
+  if (opt == NULL)
+    return 0;
+  return opt->kind == ACTOOL_OPT_BOOL || opt->kind == ACTOOL_OPT_OPTIONAL ? 1 : 2;
+}
+
 /* Handle one argument that starts with '-'.  *i is advanced past a value
  * taken from the next argument.  Returns 0 or an exit status. */
 static int parse_one_option(const struct actool_parse *p, int argc, char **argv, int *i)

@@ -130,6 +130,18 @@ check "--dir after the command" "$ACTOOL" version --dir "$TMP/store"
 check "--insecure-options before the command" "$ACTOOL" --insecure-options=image,tls version
 check "--insecure-options after the command" "$ACTOOL" version --insecure-options=all
 check "--cacert and --port after the command" "$ACTOOL" version --cacert=/dev/null --port=8443
+# Between a command and its subcommand too, in every form.
+run_capture "$ACTOOL" image --debug --dir "$TMP/store" --insecure-options image list -q
+is "global options between image and its subcommand (--flag, --opt VALUE)" "$status:$(cat "$TMP/.out")" "0:"
+run_capture "$ACTOOL" image -debug -dir="$TMP/store" list --no-legend
+is "global options between image and its subcommand (single dash, -opt=VALUE)" "$status" 0
+mkdir -p "$TMP/glay"
+run_capture "$ACTOOL" layout --layout "$TMP/glay" --debug init --name=example.com/g
+is "layout --layout DIR --debug init" "$status:$(jq -r .name "$TMP/glay/manifest" 2>&1)" "0:example.com/g"
+check_fails "an unknown option before the subcommand exits 2, named" 2 'unknown option "--bogus"' \
+  "$ACTOOL" image --bogus list
+check_fails "an option and no subcommand after it exits 2" 2 'no subcommand after "--dir"' \
+  "$ACTOOL" image --dir
 check "-- ends the options" "$ACTOOL" validate -- "$TMP/m.json"
 check "single-dash options (as the reference accepts)" "$ACTOOL" -debug validate -type=manifest "$TMP/m.json"
 
