@@ -22,11 +22,14 @@
 
 struct discover_options {
   bool json;
+  bool insecure;
 };
 
 static const struct actool_option discover_option_table[] = {
     {"json", ACTOOL_OPT_BOOL, offsetof(struct discover_options, json), NULL,
      "Print the result as JSON", NULL},
+    {"insecure", ACTOOL_OPT_BOOL, offsetof(struct discover_options, insecure), NULL,
+     "As the reference's: --insecure-options=tls,http (no TLS checks, plain http allowed)", NULL},
     {0},
 };
 
@@ -92,6 +95,7 @@ static int discover_one(const struct actool_globals *g, const struct discover_op
 static int run_discover(const struct actool_globals *g, void *options, int argc, char **argv)
 {
   const struct discover_options *o = options;
+  struct actool_globals with_insecure = *g;
   cleanup_free char *dir = NULL;
   struct appc_http *h = NULL;
   int status = ACTOOL_EXIT_OK;
@@ -101,7 +105,9 @@ static int run_discover(const struct actool_globals *g, void *options, int argc,
     return actool_usage_error("discover", "needs at least one image name");
   if ((r = actool_store_dir(g, &dir)) != ACTOOL_EXIT_OK)
     return r;
-  if ((r = actool_http_client(g, dir, &h)) != ACTOOL_EXIT_OK)
+  if (o->insecure)
+    with_insecure.insecure |= ACTOOL_INSECURE_TLS | ACTOOL_INSECURE_HTTP;
+  if ((r = actool_http_client(&with_insecure, dir, &h)) != ACTOOL_EXIT_OK)
     return r;
   for (int i = 0; i < argc; i++)
     if (discover_one(g, o, h, argv[i]) != ACTOOL_EXIT_OK)
@@ -115,7 +121,7 @@ static int run_discover(const struct actool_globals *g, void *options, int argc,
 const struct actool_command actool_cmd_discover = {
     .name = "discover",
     .summary = "Discover the download URLs for one or more app container images",
-    .usage = "[--json] NAME[,LABEL=VALUE...]...",
+    .usage = "[--json] [--insecure] NAME[,LABEL=VALUE...]...",
     .description =
         "Fetches https://NAME?ac-discovery=1 (port from --port) and reads its ac-discovery\n"
         "meta tags and Link headers, walking up the name until something matches\n"

@@ -588,6 +588,8 @@ act --dir="$(store)" --cacert="$NET_CA" --port="$NET_HTTP_PORT" --insecure-optio
 expect_out "--insecure-options=http: http:// after https:// failed" "$(std localhost/http/app latest)"
 act --dir="$(store)" --port="$NET_HTTP_PORT" --insecure-options=tls,http discover localhost/http/app
 expect_out "--insecure-options=tls,http (a list)" "$(std localhost/http/app latest)"
+act --dir="$(store)" --port="$NET_HTTP_PORT" discover --insecure localhost/http/app
+expect_out "discover --insecure (the reference's flag): tls and http" "$(std localhost/http/app latest)"
 expect_count "--insecure-options=http: the http:// request" \
   "$(net_log_count "$NET_HTTP_PORT \"GET /http/app$q 200")" -ge 1
 
