@@ -259,6 +259,8 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
     if (!blob_intact(im) && install_blob(im, err) < 0)
       return -1;
     appc_tempfile_discard(&im->blob);
+    if (appc_store_record_reimported(im->s, im->info.image_id, err) < 0)
+      return -1;
     return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
   }
   if (install_blob(im, err) < 0 || fill_record(im, &img, err) < 0 ||

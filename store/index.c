@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/array.h"
@@ -80,11 +81,11 @@ static struct timespec ns_timespec(long long ns)
   return t;
 }
 
-int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
-                            const char *manifest, size_t manifest_len, appc_error_t *err)
+/* The record's info file of IMG. */
+static int write_info(struct appc_store *s, int dirfd, const struct appc_store_image *img,
+                      appc_error_t *err)
 {
   cleanup_json json_object *o = json_object_new_object();
-  cleanup_close int fd = -1;
 
   if (o == NULL)
     return appc_error_make(err, ENOMEM, "%s", img->id);
@@ -97,8 +98,16 @@ int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_s
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   if (text == NULL)
     return appc_error_make(err, ENOMEM, "%s", img->id);
+  return appc_store_write_file(s, dirfd, RECORD_INFO, text, strlen(text), err);
+}
+
+int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
+                            const char *manifest, size_t manifest_len, appc_error_t *err)
+{
+  cleanup_close int fd = -1;
+
   if (appc_store_write_file(s, dirfd, RECORD_MANIFEST, manifest, manifest_len, err) < 0 ||
-      appc_store_write_file(s, dirfd, RECORD_INFO, text, strlen(text), err) < 0)
+      write_info(s, dirfd, img, err) < 0)
     return -1;
   /* Never used yet: the last use is the import itself. */
   struct timespec times[2] = {img->import_time, img->import_time};
@@ -180,6 +189,23 @@ static int read_record(struct appc_store *s, int recfd, const char *id,
       timespec_ns(&st.st_mtim) > timespec_ns(&out->last_use))
     out->last_use = st.st_mtim;
   return 0;
+}
+
+int appc_store_record_reimported(struct appc_store *s, const char *id, appc_error_t *err)
+{
+  struct appc_store_image img = {0};
+  cleanup_close int recfd =
+      openat(s->images_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  int r;
+
+  if (recfd < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  if (read_record(s, recfd, id, &img, err) < 0)
+    return -1;
+  clock_gettime(CLOCK_REALTIME, &img.import_time);
+  r = write_info(s, recfd, &img, err);
+  appc_store_image_clear(&img);
+  return r;
 }
 
 int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,

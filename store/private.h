@@ -74,6 +74,9 @@ int appc_store_read_record(struct appc_store *s, const char *id, struct appc_sto
                            appc_error_t *err);
 /* Record a use of the image now (lastuse mtime); failures are ignored. */
 void appc_store_touch(struct appc_store *s, const char *id);
+/* An image imported again: its record's import time is now (as rkt's, so
+ * that "the newest import wins" among images of one name sees it). */
+int appc_store_record_reimported(struct appc_store *s, const char *id, appc_error_t *err);
 /* Write the record of a newly imported image into the directory DIRFD. */
 int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
                             const char *manifest, size_t manifest_len, appc_error_t *err);
