@@ -323,7 +323,8 @@ struct ace_port_map {
 struct ace_net;
 struct appc_store;
 /* In P, in the host's namespace: an address for the pod UUID (a lease in
- * the store's net/), the bridge and the nftables table made if missing. */
+ * /run/actool/net, host-wide like the bridge), the bridge and the nftables
+ * table made if missing. */
 int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
                     size_t n_ports, struct ace_net **out, appc_error_t *err);
 /* In P, while it is in the pod's new network namespace: a netlink socket
@@ -344,9 +345,10 @@ char *ace_net_published(const struct ace_net *n);
  * That waits for the kernel's unregistering (RCU grace periods: some 25 ms
  * on a 2-core virtual machine). */
 void ace_net_release(struct ace_net *n, bool delete_link_now);
-/* gc: undo the leases whose pods IS_GONE. */
-int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uuid), void *data,
-               appc_error_t *err);
+/* gc: undo the leases of pods that are gone, whichever store's (the
+ * bridge, the table and the addresses are the host's), and those an older
+ * actool kept in S's net/. */
+int ace_net_gc(struct appc_store *s, appc_error_t *err);
 
 /* ---- commit.c: build mode's changes into the rootfs ---------------------- */
 

@@ -11,17 +11,20 @@
  * on the bridge and a masquerade of 127.0.0.0/8, 127.0.0.1 works too).
  * Netlink is spoken through libmnl, nftables through libnftables.
  *
- * State lives in the store's net/ area, under net/lock (flock): a pod's
- * lease is the file net/leases/ADDRESS, linked into place (never replacing
- * one) with its UUID in it, later its published ports too, so that
- * allocation never collides between concurrent pods and gc can undo what a
- * killed actool left.  The veth pair goes with the pod's network namespace
- * (the kernel unregisters it in the background); it is deleted here only
- * when something may hold that namespace longer (ace_net_release's
- * DELETE_LINK_NOW, and gc for a gone pod).  The bridge and the table are
- * shared: the first pod makes them, they stay for the next ones (making them
- * costs more than starting a pod), and `actool gc` removes them when no pod
- * holds a lease.
+ * The bridge, the table and so the addresses are the host's, whichever
+ * store (--dir) a pod runs from: their state is host-wide too, in
+ * /run/actool/net under its lock (flock).  A pod's lease is the file
+ * leases/ADDRESS there, linked into place (never replacing one) with its
+ * UUID and its store's runtime key in it, later its published ports too,
+ * so that allocation never collides between concurrent pods of any stores
+ * and any store's gc can tell whether the pod is gone (ace_pod_has_state)
+ * and undo what a killed actool left.  The store's net/ holds only its
+ * configuration (and leases an older actool kept there, which gc undoes).  The veth pair goes with
+ * the pod's network namespace (the kernel unregisters it in the background); it is deleted here
+ * only when something may hold that namespace longer (ace_net_release's DELETE_LINK_NOW, and gc for
+ * a gone pod).  The bridge and the table are shared: the first pod makes them, they stay for the
+ * next ones (making them costs more than starting a pod), and `actool gc` removes them when no pod
+ * of any store holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
@@ -49,6 +52,7 @@
 #include <nftables/libnftables.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "appc/ace.h"
 #include "appc/store.h"
 #include "common/cleanup.h"
@@ -60,13 +64,16 @@
 #define NET_DEFAULT_SUBNET "172.16.28.0/24"
 #define NET_CONFIG "default.json"
 #define NET_LEASES "leases"
-#define BRIDGE_SETTLE_MS 500 /* bridge_in_use */
+#define NET_HOST ACE_RUNTIME_ROOT "/net" /* the lock, leases/ and current */
+#define BRIDGE_SETTLE_MS 500             /* bridge_in_use */
 #define LEASE_MAX 4096
 
 struct ace_net {
   struct appc_store *s;
   char uuid[APPC_UUID_LEN + 1];
-  int area; /* the store's net/ */
+  char key[ACE_RUNTIME_KEY_MAX]; /* the store's runtime key, in the lease */
+  int area;                      /* the store's net/: its configuration */
+  int host;                      /* NET_HOST */
   struct in_addr net, gateway, addr;
   unsigned prefix;
   bool leased;
@@ -78,12 +85,28 @@ struct ace_net {
 
 /* ---- the lock and the configuration ---- */
 
-static int net_lock(int area, appc_error_t *err)
+/* NET_HOST, made if CREATE; -1 with errno ENOENT (no error) when it is
+ * not there and not to be made. */
+static int host_net_open(bool create, appc_error_t *err)
 {
-  int fd = appc_lock_at(area, "lock", err);
+  cleanup_close int root = -1;
+  int fd;
+
+  if (create && ((root = ace_runtime_root_open(err)) < 0 ||
+                 (mkdirat(root, "net", 0700) < 0 && errno != EEXIST)))
+    return *err != NULL ? -1 : appc_error_make(err, errno, "%s", NET_HOST);
+  fd = open(NET_HOST, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && (create || errno != ENOENT))
+    return appc_error_make(err, errno, "%s", NET_HOST);
+  return fd;
+}
+
+static int net_lock(int host, appc_error_t *err)
+{
+  int fd = appc_lock_at(host, "lock", err);
 
   if (fd < 0)
-    appc_error_prefix(err, "net");
+    appc_error_prefix(err, "%s", NET_HOST);
   return fd;
 }
 
@@ -408,14 +431,17 @@ static int take_lease(struct ace_net *n, appc_error_t *err)
   cleanup_close int dir = -1;
   int r = -1;
 
-  if (mkdirat(n->area, NET_LEASES, 0700) < 0 && errno != EEXIST)
-    return appc_error_make(err, errno, "net/" NET_LEASES);
-  dir = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  char head[APPC_UUID_LEN + ACE_RUNTIME_KEY_MAX + 16];
+  int head_len = snprintf(head, sizeof head, "%s\nstore %s\n", n->uuid, n->key);
+
+  if (mkdirat(n->host, NET_LEASES, 0700) < 0 && errno != EEXIST)
+    return appc_error_make(err, errno, NET_HOST "/" NET_LEASES);
+  dir = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dir < 0)
-    return appc_error_make(err, errno, "net/" NET_LEASES);
+    return appc_error_make(err, errno, NET_HOST "/" NET_LEASES);
   if (appc_tempfile_open(&t, dir, "lease", 0600) < 0 || fchmod(t.fd, 0600) < 0 ||
-      appc_write_all(t.fd, n->uuid, strlen(n->uuid)) < 0) {
-    appc_error_make(err, errno, "net/" NET_LEASES ": a new lease");
+      appc_write_all(t.fd, head, (size_t) head_len) < 0) {
+    appc_error_make(err, errno, NET_HOST "/" NET_LEASES ": a new lease");
     goto out;
   }
   /* .0 is the network, .1 the gateway, the last the broadcast address */
@@ -428,7 +454,7 @@ static int take_lease(struct ace_net *n, appc_error_t *err)
       n->leased = true;
       r = 0;
     } else if (errno != EEXIST) {
-      appc_error_make(err, errno, "net/" NET_LEASES "/%s", name);
+      appc_error_make(err, errno, NET_HOST "/" NET_LEASES "/%s", name);
       goto out;
     }
   }
@@ -439,23 +465,23 @@ out:
   return r;
 }
 
-/* The lease's text: the UUID, then one "PROTO HOSTPORT PODPORT" line per
- * published port (what gc undoes). */
+/* The lease's text: the UUID, "store KEY", then one "PROTO HOSTPORT
+ * PODPORT" line per published port (what gc undoes). */
 static int write_lease(const struct ace_net *n, appc_error_t *err)
 {
   char name[INET_ADDRSTRLEN], *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
-  cleanup_close int dir = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int dir = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int r;
 
   if (f == NULL || dir < 0) {
     if (f != NULL)
       fclose(f);
     free(text);
-    return appc_error_make(err, errno ? errno : ENOMEM, "net/" NET_LEASES);
+    return appc_error_make(err, errno ? errno : ENOMEM, NET_HOST "/" NET_LEASES);
   }
-  fprintf(f, "%s\n", n->uuid);
+  fprintf(f, "%s\nstore %s\n", n->uuid, n->key);
   for (size_t i = 0; i < n->n_ports; i++)
     fprintf(f, "%s %u %u\n", n->ports[i].proto, n->ports[i].host_port, n->ports[i].pod_port);
   fclose(f);
@@ -508,11 +534,11 @@ static bool bridge_in_use(void)
   return false;
 }
 
-/* The bridge and the table go when no pod has a lease any more (under the
- * lock). */
-static void remove_if_unused(int area)
+/* The bridge and the table go when no pod of any store has a lease any
+ * more (under the lock). */
+static void remove_if_unused(int host)
 {
-  cleanup_close int dir = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int dir = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   appc_error_t ignored = NULL;
   struct mnl_socket *nl;
 
@@ -521,7 +547,7 @@ static void remove_if_unused(int area)
   if (bridge_in_use())
     return;
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
-  unlinkat(area, "current", 0);
+  unlinkat(host, "current", 0);
   if ((nl = nl_open(&ignored)) != NULL) {
     (void) delete_link(nl, NET_BRIDGE, &ignored);
     mnl_socket_close(nl);
@@ -529,9 +555,9 @@ static void remove_if_unused(int area)
   appc_error_release(&ignored);
 }
 
-/* The bridge and table were made for the subnet in net/current; when the
- * configuration names another one, they are made again, unless pods still
- * use them. */
+/* The bridge and table were made for the subnet in NET_HOST/current; when
+ * the store's configuration names another one, they are made again, unless
+ * pods (of any store) still use them. */
 static int check_current(struct ace_net *n, appc_error_t *err)
 {
   char want[INET_ADDRSTRLEN + 8], net[INET_ADDRSTRLEN];
@@ -541,10 +567,10 @@ static int check_current(struct ace_net *n, appc_error_t *err)
 
   inet_ntop(AF_INET, &n->net, net, sizeof net);
   snprintf(want, sizeof want, "%s/%u", net, n->prefix);
-  if (appc_read_file_at(n->area, "current", 64, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &have, &len,
+  if (appc_read_file_at(n->host, "current", 64, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &have, &len,
                         &ignored) == 0 &&
       strcmp(have, want) != 0) {
-    cleanup_close int leases = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int leases = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (leases >= 0 && !appc_dir_is_empty(leases, ".")) {
       appc_error_release(&ignored);
       return appc_error_make(err, EBUSY,
@@ -552,10 +578,10 @@ static int check_current(struct ace_net *n, appc_error_t *err)
                              "(and run gc) first",
                              want, have);
     }
-    remove_if_unused(n->area);
+    remove_if_unused(n->host);
   }
   appc_error_release(&ignored);
-  return appc_atomic_write_at(n->area, "current", want, strlen(want), 0644, 0, err);
+  return appc_atomic_write_at(n->host, "current", want, strlen(want), 0644, 0, err);
 }
 
 int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
@@ -569,7 +595,7 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   if (n == NULL)
     return appc_error_make(err, ENOMEM, "net");
   n->s = s;
-  n->area = -1;
+  n->area = n->host = -1;
   snprintf(n->uuid, sizeof n->uuid, "%s", uuid);
   if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
     goto out;
@@ -580,8 +606,10 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   if (n_ports > 0)
     memcpy(n->ports, ports, n_ports * sizeof *ports);
   n->n_ports = n_ports;
-  if ((n->area = appc_store_area_open(s, APPC_STORE_AREA_NET, true, err)) < 0 ||
-      read_config(n, err) < 0 || (lock = net_lock(n->area, err)) < 0)
+  if (ace_runtime_key(s, n->key, err) < 0 ||
+      (n->area = appc_store_area_open(s, APPC_STORE_AREA_NET, true, err)) < 0 ||
+      read_config(n, err) < 0 || (n->host = host_net_open(true, err)) < 0 ||
+      (lock = net_lock(n->host, err)) < 0)
     goto out;
   if (check_current(n, err) == 0 && take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL &&
       make_bridge(nl, n, err) == 0 &&
@@ -676,7 +704,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     goto out;
   inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
   if (n->n_ports > 0) {
-    int lock = net_lock(n->area, err);
+    int lock = net_lock(n->host, err);
     if (lock < 0)
       goto out;
     r = 0;
@@ -715,7 +743,7 @@ char *ace_net_published(const struct ace_net *n)
 
 /* Undo the lease named ADDR of a gone pod (its ports, its file) under the
  * lock. */
-static void undo_lease(int area, int leases, const char *addr)
+static void undo_lease(int leases, const char *addr)
 {
   cleanup_free char *text = NULL;
   appc_error_t ignored = NULL;
@@ -743,10 +771,10 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
     return;
   if (n->leased && delete_link_now)
     delete_pair(n->uuid);
-  if (n->leased && n->area >= 0) {
+  if (n->leased && n->host >= 0) {
     appc_error_t ignored = NULL;
-    int lock = net_lock(n->area, &ignored);
-    cleanup_close int leases = openat(n->area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int lock = net_lock(n->host, &ignored);
+    cleanup_close int leases = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char addr[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
     /* What this pod added, no more: a port refused to it is another's. */
@@ -761,31 +789,54 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
     mnl_socket_close(n->pod_nl);
   if (n->area >= 0)
     close(n->area);
+  if (n->host >= 0)
+    close(n->host);
   free(n->ports);
   free(n);
 }
 
-/* gc: the leases of pods that are gone (IS_GONE says which UUIDs are). */
-int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uuid), void *data,
-               appc_error_t *err)
+/* The lease NAME in LEASES: its pod's UUID and its store's runtime key
+ * (OWN_KEY for a lease an older actool kept in the store's net/, which has
+ * none); false when it holds neither (an actool killed while writing it). */
+static bool lease_owner(int leases, const char *name, const char *own_key,
+                        char uuid[APPC_UUID_LEN + 1], char key[ACE_RUNTIME_KEY_MAX])
 {
-  cleanup_close int area = appc_store_area_open(s, APPC_STORE_AREA_NET, false, err);
-  cleanup_close int leases = -1;
-  DIR *d;
-  struct dirent *e;
-  int lock;
+  cleanup_free char *text = NULL;
+  appc_error_t ignored = NULL;
+  size_t len = 0;
 
-  if (area < 0)
-    return errno == ENOENT && *err == NULL ? 0 : -1;
-  if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
-    return -1;
-  if ((lock = net_lock(area, err)) < 0)
-    return -1;
-  leases = openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int dup_fd = leases >= 0 ? dup(leases) : -1;
-  d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-  while (d != NULL && (e = readdir(d)) != NULL) {
-    char uuid[APPC_UUID_LEN + 2] = "";
+  if (appc_read_file_at(leases, name, LEASE_MAX, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &text,
+                        &len, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return false;
+  }
+  char *line2 = strchr(text, '\n');
+  if (line2 == NULL || line2 - text != APPC_UUID_LEN)
+    return false;
+  memcpy(uuid, text, APPC_UUID_LEN);
+  uuid[APPC_UUID_LEN] = '\0';
+  size_t key_len = strncmp(line2 + 1, "store ", 6) == 0 ? strcspn(line2 + 7, "\n") : 0;
+  if (key_len == 0 || key_len >= ACE_RUNTIME_KEY_MAX)
+    snprintf(key, ACE_RUNTIME_KEY_MAX, "%s", own_key);
+  else
+    snprintf(key, ACE_RUNTIME_KEY_MAX, "%.*s", (int) key_len, line2 + 7);
+  return true;
+}
+
+/* Undo the leases in LEASES of pods that are gone, under the lock. */
+static void gc_leases(int root, int leases, const char *own_key)
+{
+  int dup_fd = dup(leases);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *e;
+
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return;
+  }
+  while ((e = readdir(d)) != NULL) {
+    char uuid[APPC_UUID_LEN + 1], key[ACE_RUNTIME_KEY_MAX];
     struct in_addr a;
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
@@ -795,27 +846,49 @@ int ace_net_gc(struct appc_store *s, bool (*is_gone)(void *data, const char *uui
       unlinkat(leases, e->d_name, 0);
       continue;
     }
-    int fd = openat(leases, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    ssize_t n = fd >= 0 ? read(fd, uuid, APPC_UUID_LEN) : -1;
-    if (fd >= 0)
-      close(fd);
-    if (n == APPC_UUID_LEN)
-      uuid[APPC_UUID_LEN] = '\0';
     /* A lease without a UUID (left by an older actool killed between
      * making it and writing it) is nobody's.  A gone pod's pair normally
      * went with its network namespace; one that something still holds (a
      * metadata service stopped) goes now. */
-    if (n != APPC_UUID_LEN || is_gone(data, uuid)) {
-      if (n == APPC_UUID_LEN)
+    bool owned = lease_owner(leases, e->d_name, own_key, uuid, key);
+    if (!owned || !ace_pod_has_state(root, key, uuid)) {
+      if (owned)
         delete_pair(uuid);
-      undo_lease(area, leases, e->d_name);
+      undo_lease(leases, e->d_name);
     }
   }
-  if (d != NULL)
-    closedir(d);
-  else if (dup_fd >= 0)
-    close(dup_fd);
-  remove_if_unused(area);
+  closedir(d);
+}
+
+int ace_net_gc(struct appc_store *s, appc_error_t *err)
+{
+  cleanup_close int area = -1, host = -1, root = -1, leases = -1, old = -1;
+  char key[ACE_RUNTIME_KEY_MAX];
+  int lock;
+
+  if ((host = host_net_open(false, err)) < 0 && *err != NULL)
+    return -1;
+  if ((area = appc_store_area_open(s, APPC_STORE_AREA_NET, false, err)) < 0 && *err != NULL)
+    return -1;
+  old = area >= 0 ? openat(area, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (host < 0 && old < 0)
+    return 0; /* no pod of the default network ever ran */
+  if (ace_runtime_key(s, key, err) < 0 || (root = ace_runtime_root_open(err)) < 0 ||
+      (host < 0 && (host = host_net_open(true, err)) < 0))
+    return -1;
+  if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
+    return -1;
+  if ((lock = net_lock(host, err)) < 0)
+    return -1;
+  if ((leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+    gc_leases(root, leases, key);
+  if (old >= 0) {
+    gc_leases(root, old, key);
+    if (appc_dir_is_empty(old, "."))
+      unlinkat(area, NET_LEASES, AT_REMOVEDIR);
+    unlinkat(area, "current", 0);
+  }
+  remove_if_unused(host);
   close(lock);
   return 0;
 }

@@ -86,13 +86,13 @@ int ace_runtime_root_open(appc_error_t *err)
 
 /* The store directory's identity: device, inode, and birth time where the
  * file system keeps one (an inode number is soon reused). */
-static int runtime_key(struct appc_store *s, char key[80], appc_error_t *err)
+int ace_runtime_key(struct appc_store *s, char key[ACE_RUNTIME_KEY_MAX], appc_error_t *err)
 {
   struct statx st;
 
   if (statx(AT_FDCWD, appc_store_path(s), 0, STATX_INO | STATX_BTIME, &st) < 0)
     return appc_error_make(err, errno, "%s", appc_store_path(s));
-  snprintf(key, 80, "%x.%x-%llx-%llx.%x", st.stx_dev_major, st.stx_dev_minor,
+  snprintf(key, ACE_RUNTIME_KEY_MAX, "%x.%x-%llx-%llx.%x", st.stx_dev_major, st.stx_dev_minor,
            (unsigned long long) st.stx_ino,
            (st.stx_mask & STATX_BTIME) ? (unsigned long long) st.stx_btime.tv_sec : 0ull,
            (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0u);
@@ -127,14 +127,14 @@ static int runtime_open_failed(bool create, const char *dir, appc_error_t *err)
 
 int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_error_t *err)
 {
-  char key[80];
+  char key[ACE_RUNTIME_KEY_MAX];
   cleanup_free char *dir = NULL;
   cleanup_close int root = -1;
   int fd;
   bool made = false;
 
   *path = NULL;
-  if (runtime_key(s, key, err) < 0)
+  if (ace_runtime_key(s, key, err) < 0)
     return -1;
   if (asprintf(&dir, "%s/%s", ACE_RUNTIME_ROOT, key) < 0) {
     dir = NULL;
@@ -825,13 +825,14 @@ static bool has_state(int pods, const char *uuid)
   return false;
 }
 
-/* A pod whose state is gone (gc removed it, or it ended): its network
- * lease is a leftover. */
-static bool pod_is_gone(void *data, const char *uuid)
+bool ace_pod_has_state(int root, const char *key, const char *uuid)
 {
-  const struct gc_ctx *c = data;
+  cleanup_close int pods = -1;
 
-  return !has_state(c->pods, uuid);
+  if (strchr(key, '/') != NULL || key[0] == '.' || !is_uuid(uuid))
+    return false;
+  pods = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  return pods < 0 ? errno != ENOENT : has_state(pods, uuid);
 }
 
 static int remove_data_dir(const struct gc_ctx *c, const char *uuid, appc_error_t *err)
@@ -950,7 +951,7 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
     return -1;
   if (data_fd >= 0 && appc_store_each_entry(s, data_fd, data_base, gc_data_one_on, &c, err) < 0)
     return -1;
-  if (ace_net_gc(s, pod_is_gone, &c, err) < 0 || ace_userns_gc(err) < 0) {
+  if (ace_net_gc(s, err) < 0 || ace_userns_gc(err) < 0) {
     appc_error_release(&c.first);
     return -1;
   }

@@ -33,6 +33,15 @@ int ace_runtime_root_open(appc_error_t *err);
  * without, ENOENT (errno, *ERR untouched) when no pod ever ran. */
 int ace_pods_runtime_open(struct appc_store *s, bool create, char **path, appc_error_t *err);
 
+/* KEY of the store's runtime directory (at most ACE_RUNTIME_KEY_MAX bytes
+ * with its NUL). */
+#define ACE_RUNTIME_KEY_MAX 80
+int ace_runtime_key(struct appc_store *s, char key[ACE_RUNTIME_KEY_MAX], appc_error_t *err);
+/* Has the store of runtime directory KEY (in ROOT, ace_runtime_root_open's)
+ * state for pod UUID, being made, running, ended or being removed?  Any
+ * store's pods: the host-wide network leases ask (net.c). */
+bool ace_pod_has_state(int root, const char *key, const char *uuid);
+
 /* Make RUNTIME/UUID, its lock held, then DIR/pods/UUID with apps/. */
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
                        appc_error_t *err);

@@ -54,9 +54,11 @@ L=$TMP/web
   "$ACTOOL" --insecure-options=image fetch "$TMP/web.aci" >/dev/null ||
   { not_ok "the test image"; done_testing; exit; }
 
+# The addresses, like the bridge, are the host's: their leases too.
+LEASES=/run/actool/net/leases
 leftovers() { # what of the network is left: leases, links, table, bridge
   local leases links table bridge
-  leases=$(ls -A "$ACTOOL_DIR/net/leases" 2>/dev/null | wc -l)
+  leases=$(ls -A "$LEASES" 2>/dev/null | wc -l)
   links=$(ip -br link | grep -c '^acv')
   table=$(nft list table ip actool >/dev/null 2>&1 && echo 1 || echo 0)
   bridge=$(ip link show actool0 >/dev/null 2>&1 && echo 1 || echo 0)
@@ -203,11 +205,57 @@ is "and no pod" "$("$ACTOOL" list --json | jq length)" 0
 # What an actool killed while taking a lease could leave: a temporary beside
 # the leases, or (an older actool) a lease without a UUID.  Under the lock
 # nothing is half made: gc removes both.
-mkdir -p "$ACTOOL_DIR/net/leases"
-: >"$ACTOOL_DIR/net/leases/172.16.28.200"
-echo "$RANDOM" >"$ACTOOL_DIR/net/leases/.lease.tmp-0123456789abcdef"
+mkdir -p "$LEASES"
+: >"$LEASES/172.16.28.200"
+echo "$RANDOM" >"$LEASES/.lease.tmp-0123456789abcdef"
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
-is "gc removes an empty lease and a lease's temporary" "$(ls -A "$ACTOOL_DIR/net/leases" | tr '\n' ' ')" ""
+is "gc removes an empty lease and a lease's temporary" "$(ls -A "$LEASES" | tr '\n' ' ')" ""
+# An older actool kept leases in the store's net/: gc undoes those of gone
+# pods too.
+mkdir -p "$ACTOOL_DIR/net/leases"
+cat /proc/sys/kernel/random/uuid >"$ACTOOL_DIR/net/leases/172.16.28.201"
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "gc undoes a gone pod's lease in the store's net/ (an older actool's)" \
+  "$(ls -A "$ACTOOL_DIR/net" | tr '\n' ' ')" ""
+
+# --- two stores ------------------------------------------------------------------
+# One bridge, one table, one subnet for the host: pods of two stores get
+# two addresses, each published port reaches its own pod, and one store's
+# gc leaves the other's pods (and the bridge under them) alone.
+S2=$TMP/store2
+"$ACTOOL" --dir="$S2" --insecure-options=image fetch "$TMP/web.aci" >/dev/null 2>&1
+for st in "$ACTOOL_DIR" "$S2"; do
+  mkdir -p "$TMP/who-$(basename "$st")"
+  echo "$(basename "$st")" >"$TMP/who-$(basename "$st")/index.html"
+done
+"$ACTOOL" run --net=default --publish=www:$((port + 30)) --uuid-file-save="$TMP/uuid-a" \
+  --volume=www,kind=host,source="$TMP/who-store" example.com/web --mount=volume=www,target=/www \
+  >/dev/null 2>&1 &
+runner_a=$!
+"$ACTOOL" --dir="$S2" run --net=default --publish=www:$((port + 31)) --uuid-file-save="$TMP/uuid-b" \
+  --volume=www,kind=host,source="$TMP/who-store2" example.com/web --mount=volume=www,target=/www \
+  >/dev/null 2>&1 &
+runner_b=$!
+page_a=$(poll_page "http://127.0.0.1:$((port + 30))/")
+page_b=$(poll_page "http://127.0.0.1:$((port + 31))/")
+is "two stores' pods: each published port reaches its own pod" "$page_a $page_b" "store store2"
+addr_a=$("$ACTOOL" status --json "$(cat "$TMP/uuid-a" 2>/dev/null)" 2>/dev/null | jq -r .address)
+addr_b=$("$ACTOOL" --dir="$S2" status --json "$(cat "$TMP/uuid-b" 2>/dev/null)" 2>/dev/null | jq -r .address)
+is "two stores' pods: two addresses" "$([ -n "$addr_a" ] && [ "$addr_a" != "$addr_b" ] && echo differ)" differ
+timeout 30 "$ACTOOL" --dir="$TMP/store3" gc >/dev/null 2>&1
+timeout 30 "$ACTOOL" --dir="$S2" gc >/dev/null 2>&1
+is "another store's gc leaves both pods' leases, links, the table and the bridge" \
+  "$(leftovers)" "leases=2 links=2 table=1 bridge=1"
+is "and their published ports" \
+  "$(curl -sS -m 5 "http://127.0.0.1:$((port + 30))/" 2>&1) $(curl -sS -m 5 "http://127.0.0.1:$((port + 31))/" 2>&1)" \
+  "store store2"
+"$ACTOOL" stop "$(cat "$TMP/uuid-a")" >/dev/null 2>&1
+"$ACTOOL" --dir="$S2" stop "$(cat "$TMP/uuid-b")" >/dev/null 2>&1
+wait "$runner_a" "$runner_b"
+settled "$POD_NONE" >/dev/null
+timeout 30 "$ACTOOL" --dir="$S2" gc >/dev/null 2>&1
+is "two stores: once both pods ended, either store's gc removes the table and the bridge" \
+  "$(leftovers)" "$NONE"
 
 # --- refusals ---------------------------------------------------------------------
 
