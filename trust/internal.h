@@ -96,6 +96,11 @@ int appc_trust_gpgme_failure(appc_error_t *err, gpgme_error_t e, const char *wha
  * compressed packets nested in each other are gigabytes for gpg. */
 int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const char *what,
                        appc_error_t *err);
+/* appc_openpgp_check of a signature whose every signature packet is of a
+ * binary document (type 0x00), as an image's must be: one of canonical
+ * text (0x01, a clearsigned text's) holds for other bytes too. */
+int appc_openpgp_check_binary_signature(const char *data, size_t len, const char *what,
+                                        appc_error_t *err);
 
 /* The one primary key that an import brought in (new or already there),
  * or NULL when it brought none or several; *DISTINCT tells which. */

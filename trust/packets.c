@@ -6,7 +6,8 @@
  * compressed packets nested in each other unpack to gigabytes, minutes of
  * gpg's time, which no deadline of ours and no SIGTERM interrupts (gpgme
  * waits for it).  So the packet headers are read here, without unpacking
- * anything, and a file with any other packet is refused. */
+ * anything, and a file with any other packet is refused.  An image's
+ * signature must also be of a binary document (check_signature_type). */
 #include "config.h"
 
 #include <errno.h>
@@ -37,9 +38,44 @@ static const char *data_tag(unsigned tag)
   return tag == 8 ? " (compressed data)" : tag == 11 ? " (literal data)" : "";
 }
 
+/* A signature packet's BODY (LEN bytes) must sign a binary document (type
+ * 0x00): gpg verifies a canonical text signature (0x01) against the data
+ * with its line endings made CRLF, so that it holds for other bytes than
+ * the image's, another image ID.  And over a digest in which collisions
+ * can be made: not MD5 (1), SHA-1 (2) or RIPEMD-160 (3) (RFC 4880bis:
+ * "MUST NOT" for new signatures).  Only the data's signature: a key's own
+ * self-signatures may be of SHA-1 (older gpg made them so). */
+static int check_signature_type(const unsigned char *body, uint64_t len, const char *what,
+                                appc_error_t *err)
+{
+  /* version 3: version, hashed length (5), type, time (4), key ID (8),
+   * public key and hash algorithms; 4 and 5: version, type, public key
+   * and hash algorithms */
+  bool v3 = len > 0 && body[0] == 3;
+  size_t type_at = v3 ? 2 : 1, hash_at = v3 ? 16 : 3;
+
+  if (len <= hash_at)
+    return appc_error_make(err, 0, "%s: %s: a signature packet is cut short", what,
+                           not_one(APPC_OPENPGP_SIGNATURE));
+  if (body[type_at] != 0x00)
+    return appc_error_make(err, 0,
+                           "%s: a signature of type 0x%02x%s, not of a binary document (0x00): "
+                           "it would hold for other bytes than the file's",
+                           what, body[type_at], body[type_at] == 0x01 ? " (canonical text)" : "");
+  if (body[hash_at] >= 1 && body[hash_at] <= 3)
+    return appc_error_make(err, 0,
+                           "%s: a signature over a %s digest, in which collisions can be made "
+                           "(sign with SHA-256 or stronger)",
+                           what,
+                           body[hash_at] == 1   ? "MD5"
+                           : body[hash_at] == 2 ? "SHA-1"
+                                                : "RIPEMD-160");
+  return 0;
+}
+
 /* The packets of DATA (LEN bytes), each header read and its body skipped. */
-static int check_packets(const unsigned char *data, size_t len, uint32_t allowed, const char *what,
-                         appc_error_t *err)
+static int check_packets(const unsigned char *data, size_t len, uint32_t allowed, bool binary_doc,
+                         const char *what, appc_error_t *err)
 {
   size_t i = 0;
 
@@ -93,6 +129,8 @@ static int check_packets(const unsigned char *data, size_t len, uint32_t allowed
                              allowed == APPC_OPENPGP_SIGNATURE ? "a signature" : "a key");
     if (body > len - i)
       goto truncated;
+    if (binary_doc && tag == 2 && check_signature_type(data + i, body, what, err) < 0)
+      return -1;
     i += (size_t) body;
   }
   return 0;
@@ -130,8 +168,8 @@ static bool blank_line(const char *p, const char *end)
 /* The base64 of the armored block from P (after its "BEGIN" line and its
  * header lines) up to its checksum or "END" line, decoded and its packets
  * checked.  *NEXT: the line after the block's "END" line. */
-static int check_armored_body(const char *p, const char *end, uint32_t allowed, const char *what,
-                              const char **next, appc_error_t *err)
+static int check_armored_body(const char *p, const char *end, uint32_t allowed, bool binary_doc,
+                              const char *what, const char **next, appc_error_t *err)
 {
   cleanup_free char *b64 = malloc((size_t) (end - p) + 1);
   cleanup_free unsigned char *bin = NULL;
@@ -162,17 +200,17 @@ static int check_armored_body(const char *p, const char *end, uint32_t allowed, 
   if (got < 0 || (size_t) got < pad)
     return appc_error_make(err, 0, "%s: %s: armored data that is not base64", what,
                            not_one(allowed));
-  return check_packets(bin, (size_t) got - pad, allowed, what, err);
+  return check_packets(bin, (size_t) got - pad, allowed, binary_doc, what, err);
 }
 
-int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const char *what,
-                       appc_error_t *err)
+static int check(const char *data, size_t len, uint32_t allowed, bool binary_doc, const char *what,
+                 appc_error_t *err)
 {
   const char *p = data, *end = data + len;
   size_t blocks = 0;
 
   if (len > 0 && ((unsigned char) data[0] & 0x80))
-    return check_packets((const unsigned char *) data, len, allowed, what, err);
+    return check_packets((const unsigned char *) data, len, allowed, binary_doc, what, err);
   if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
     return appc_error_prefix(err, "%s", what);
   while (p < end) {
@@ -193,11 +231,23 @@ int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const cha
       p = next_line(p, end);
     if (p < end && blank_line(p, end))
       p = next_line(p, end);
-    if (check_armored_body(p, end, allowed, what, &p, err) < 0)
+    if (check_armored_body(p, end, allowed, binary_doc, what, &p, err) < 0)
       return -1;
     blocks++;
   }
   if (blocks == 0)
     return appc_error_make(err, 0, "%s: %s", what, not_one(allowed));
   return 0;
+}
+
+int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const char *what,
+                       appc_error_t *err)
+{
+  return check(data, len, allowed, false, what, err);
+}
+
+int appc_openpgp_check_binary_signature(const char *data, size_t len, const char *what,
+                                        appc_error_t *err)
+{
+  return check(data, len, APPC_OPENPGP_SIGNATURE, true, what, err);
 }

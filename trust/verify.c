@@ -176,7 +176,7 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   size_t sig_len = 0;
   if (appc_read_fd(asc_fd, asc_path, SIGNATURE_MAX, &sig, &sig_len, err) < 0)
     return -1;
-  if (appc_openpgp_check(sig, sig_len, APPC_OPENPGP_SIGNATURE, asc_path, err) < 0)
+  if (appc_openpgp_check_binary_signature(sig, sig_len, asc_path, err) < 0)
     return -1;
   if ((e = gpgme_data_new_from_mem(&sig_data, sig, sig_len, 0)) != 0 ||
       (e = gpgme_data_new_from_fd(&aci_data, aci_fd)) != 0)

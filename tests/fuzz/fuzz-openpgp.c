@@ -3,7 +3,8 @@
  * blocks, clearsigned texts and binary packets.  Checking ends (nothing is
  * unpacked); a file accepted as a signature is accepted as a key too (a
  * key may hold signatures); a binary file accepted is the same verdict
- * once armored; an empty file is never accepted. */
+ * once armored; an empty file is never accepted; an image's signature
+ * (of a binary document) is accepted only where a signature is. */
 #include "config.h"
 
 #include <stdbool.h>
@@ -45,6 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const char *text = (const char *) data;
   bool as_sig = accepted(text, size, APPC_OPENPGP_SIGNATURE);
 
+  cleanup_error appc_error_t err = NULL;
+  int binary = appc_openpgp_check_binary_signature(text, size, "f", &err);
+  if (binary < 0 && (err == NULL || err->msg[0] == '\0'))
+    fuzz_fail("a refusal without a message");
+  if (binary == 0 && !as_sig)
+    fuzz_fail("accepted as an image's signature, refused as a signature");
   if (as_sig && !accepted(text, size, APPC_OPENPGP_KEY))
     fuzz_fail("accepted as a signature, refused as a key");
   if (size == 0 && (as_sig || accepted(text, size, APPC_OPENPGP_KEY)))

@@ -201,6 +201,34 @@ S=$(new_store binary)
 trust_key "$S" example.com/app "$K_APP"
 fetch_ok "a binary (unarmored) signature is accepted too" "$S" "$IN/binary.aci" "$ID_APP"
 
+# A signature of canonical text (gpg --textmode, or a clearsigned text)
+# holds for the file with its line endings changed: another image, which
+# it must not let in.  Two images differing only in "\r\n" and "\n":
+mkdir -p "$TMP/layouts/crlf/rootfs" "$TMP/layouts/lf/rootfs"
+mf example.com/app >"$TMP/layouts/crlf/manifest"
+cp "$TMP/layouts/crlf/manifest" "$TMP/layouts/lf/manifest"
+printf 'echo safe\r\necho x\n' >"$TMP/layouts/crlf/rootfs/script"
+printf 'echo safe\necho x\r\n' >"$TMP/layouts/lf/rootfs/script"
+"$ACTOOL" build --no-compression "$TMP/layouts/crlf" "$IN/crlf.aci" >/dev/null &&
+  "$ACTOOL" build --no-compression "$TMP/layouts/lf" "$IN/lf.aci" >/dev/null
+sign "$K_APP" "$IN/crlf.aci" "$IN/lf.aci.asc" --textmode
+if gpgt --verify "$IN/lf.aci.asc" "$IN/lf.aci" 2>/dev/null; then
+  ok "gpg itself takes the text signature of one image for the other"
+else
+  not_ok "gpg itself takes the text signature of one image for the other"
+fi
+S=$(new_store textmode)
+trust_key "$S" example.com/app "$K_APP"
+refused "a signature of canonical text (--textmode) is refused" 'type 0x01 \(canonical text\)' \
+  "$S" "$IN/lf.aci"
+gpgt --yes --local-user "$K_APP!" --output "$IN/lf.aci.asc" --clearsign "$IN/lf.aci" 2>/dev/null
+refused "a clearsigned text as the signature is refused" 'type 0x01' "$S" "$IN/lf.aci"
+sign "$K_APP" "$IN/lf.aci" "$IN/lf.aci.asc" --digest-algo SHA1
+refused "a signature over a SHA-1 digest is refused" 'SHA-1 digest' "$S" "$IN/lf.aci"
+sign "$K_APP" "$IN/lf.aci" "$IN/lf.aci.asc" --digest-algo SHA256
+fetch_ok "the same with a binary signature over SHA-256 imports the image" "$S" "$IN/lf.aci" \
+  "$("$ACTOOL" build --no-compression --overwrite "$TMP/layouts/lf" "$TMP/lf-id.aci")"
+
 S=$(new_store unrelated-debris)
 trust_key "$S" example.com/app "$K_APP"
 mkdir -p "$S/trust/prefix.d/example.com/other"
