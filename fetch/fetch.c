@@ -374,11 +374,16 @@ static void rename_in_error(appc_error_t e, const char *from, const char *to)
   e->msg = out;
 }
 
+/* The signature at ASC_URL of the image NAME downloaded from URL (P's), or,
+ * with STORED_ID, of the store's copy the server says is unchanged (a 304):
+ * checked again against the keys trusted now, since that copy may have
+ * been fetched unverified, or by a key no longer trusted. */
 static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                   const char *asc_url, const char *name, const struct dl_paths *p,
-                  appc_error_t *err)
+                  const char *stored_id, appc_error_t *err)
 {
   struct appc_trust_result res;
+  cleanup_close int blob = -1;
   int r;
 
   if (o->insecure_image) {
@@ -387,7 +392,12 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   }
   if (fetch_signature(o, asc_url, p->asc, err) < 0)
     return -1;
-  r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
+  if (stored_id != NULL && (blob = appc_store_open_blob(s, stored_id, err)) < 0)
+    return appc_error_prefix(err, "%s", url);
+  if (stored_id != NULL)
+    r = appc_trust_verify_fd(s, name, blob, url, p->asc, &res, err);
+  else
+    r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
   if (r < 0) {
     /* The temporaries are gone by the time the user reads this: name the
      * URLs they came from instead. */
@@ -507,6 +517,10 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
   r = download_aci(o, url, &p, &rec, ex, &d, &lock_fd, err);
   if (r == 0 && d.status == 304 && rec.image != NULL) {
     r = cached_image(s, o, url, &rec, ex, out, err);
+    if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, err) < 0) {
+      appc_store_image_clear(out);
+      r = -1;
+    }
     if (r == 0 && fetch_deps(s, out->id, o, v, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
@@ -531,7 +545,7 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
   }
   r = check_manifest(url, p.aci, ex, &m, err);
   if (r == 0)
-    r = verify(s, o, url, asc_url, m->name, &p, err);
+    r = verify(s, o, url, asc_url, m->name, &p, NULL, err);
   if (r == 0)
     r = fetch_manifest_deps(s, m, o, v, err);
   if (r == 0)

@@ -351,8 +351,24 @@ if [ -n "$got" ] && [ "$got" != - ]; then ok "the repeat sent If-None-Match ($go
   not_ok "the repeat sent If-None-Match"
   note "access log:" "$(cat "$NET_ACCESS_LOG")"
 fi
-is "no signature is fetched for a 304" "$(reqs "$U/app-latest-$OA.aci.asc")" ""
+is "a 304's image is verified again: its signature is fetched (200)" \
+  "$(reqs "$U/app-latest-$OA.aci.asc" | cut -d' ' -f1)" "200"
 is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+# The stored image is held to the keys trusted now: a 304 does not let in
+# an image whose key is no longer trusted, nor one once fetched unverified.
+S304=$STORES/untrusted-304
+rm -rf "$S304" && cp -a "$S1" "$S304" && rm -rf "$S304/trust"
+net_log_reset
+act "$S304" fetch localhost/app
+expect_fail "a 304 with its key no longer trusted: refused" 'not trusted for localhost/app'
+is "... (the server did answer 304)" "$(reqs "$U/app-latest-$OA.aci" | cut -d' ' -f1)" "304"
+act "$S304" --insecure-options=image fetch localhost/app
+expect_id "a 304 with --insecure-options=image: the stored image" "$ID_APP"
+mkdir -p "$S304/trust/prefix.d/localhost"
+gpgt --armor --export "$K_OTHER" >"$S304/trust/prefix.d/localhost/$K_OTHER"
+act "$S304" fetch localhost/app
+expect_fail "... and without it, a key trusted for the name but not the signer's: refused" \
+  'not trusted for localhost/app'
 
 # The same URL discovered for another name: the server's 304 does not make
 # the cached image the one asked for.
