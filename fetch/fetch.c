@@ -477,6 +477,11 @@ static int cached_image(struct appc_store *s, const struct appc_fetch_options *o
 struct visit {
   const char *names[MAX_DEPTH];
   size_t depth;
+  /* The URLs being downloaded, outermost first: each download holds its
+   * file's lock until its dependencies are fetched, so a dependency served
+   * at one of them would wait for itself. */
+  const char *urls[MAX_DEPTH + 1];
+  size_t n_urls;
   struct appc_strset done;
 };
 
@@ -488,9 +493,9 @@ static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fe
 
 /* Download, check and verify the image at URL, fetch its dependencies,
  * then import it: an image reaches the store only with what it needs. */
-static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
-                          const char *asc_url, const struct expect *ex, struct visit *v,
-                          struct appc_store_image *out, appc_error_t *err)
+static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_options *o,
+                             const char *url, const char *asc_url, const struct expect *ex,
+                             struct visit *v, struct appc_store_image *out, appc_error_t *err)
 {
   struct dl_paths p;
   struct record rec = {0};
@@ -561,6 +566,24 @@ done:
   appc_http_download_clear(&d);
   record_clear(&rec);
   dl_paths_clear(&p);
+  return r;
+}
+
+static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
+                          const char *asc_url, const struct expect *ex, struct visit *v,
+                          struct appc_store_image *out, appc_error_t *err)
+{
+  for (size_t i = 0; i < v->n_urls; i++)
+    if (strcmp(v->urls[i], url) == 0)
+      return appc_error_make(err, 0,
+                             "%s: being fetched already, for an image that this one is a "
+                             "dependency of: the dependency is served by the image's own URL",
+                             url);
+  if (v->n_urls == sizeof v->urls / sizeof v->urls[0])
+    return appc_error_make(err, 0, "%s: dependencies nested deeper than %d", url, MAX_DEPTH);
+  v->urls[v->n_urls++] = url;
+  int r = fetch_endpoint_at(s, o, url, asc_url, ex, v, out, err);
+  v->n_urls--;
   return r;
 }
 

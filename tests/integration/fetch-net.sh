@@ -247,6 +247,9 @@ sign "$K" "$IN/depwrongid.aci"
 deps_size="[{\"imageName\": \"localhost/base\", \"imageID\": \"$ID_BASE\", \"size\": $((SIZE_BASE + 1))}]"
 mkimg ID_DEPSIZE localhost/depsize "$IN/depsize.aci" 1.0.0 "$deps_size"
 sign "$K" "$IN/depsize.aci"
+deps_self='[{"imageName": "localhost/selfdepb"}]'
+mkimg ID_SELFDEP localhost/selfdep "$IN/selfdep.aci" 1.0.0 "$deps_self"
+sign "$K" "$IN/selfdep.aci"
 deps_big="[{\"imageName\": \"localhost/big\", \"imageID\": \"$ID_BIG\", \"size\": 1000000}]"
 mkimg ID_DEPBIG localhost/depbig "$IN/depbig.aci" 1.0.0 "$deps_big"
 sign "$K" "$IN/depbig.aci"
@@ -300,6 +303,7 @@ serve "$IN/depid.aci" depid latest
 serve "$IN/depbig.aci" depbig latest
 serve "$IN/depwrongid.aci" depwrongid latest
 serve "$IN/depsize.aci" depsize latest
+serve "$IN/selfdep.aci" selfdep latest
 serve "$IN/flaky.aci" flaky latest
 serve "$IN/secret.aci" secret latest
 serve "$IN/multi.aci" multi latest
@@ -323,6 +327,9 @@ for i in $(seq 1 8); do slow+=("https://localhost:$NET_PORT/images/localhost/wal
 page slowmany "${slow[@]}"
 # The app's own URL, discovered for another name (a template without {name}).
 page impostor "https://localhost:$NET_PORT$U/app-latest-$OA.{ext}"
+# selfdep's dependency selfdepb is served at selfdep's own URL.
+page selfdep
+page selfdepb "https://localhost:$NET_PORT$U/selfdep-latest-$OA.{ext}"
 # 40 endpoints, all 404.
 many=()
 for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
@@ -513,6 +520,15 @@ expect_id "(the dependency fetched by itself)" "$ID_BASE"
 act "$S" fetch --store-only "$IN/depsize.aci"
 expect_fail "a stored dependency of another size than declared is refused (--store-only)" \
   "is $SIZE_BASE bytes, but the dependency declares $((SIZE_BASE + 1))"
+
+# A dependency served at the URL of the image that depends on it: that
+# download holds its file's lock while its dependencies are fetched, and
+# this one waited for it for ever.
+S=$(new_store selfdep)
+act "$S" fetch localhost/selfdep
+expect_fail "a dependency served at its dependent's own URL is refused, not waited for" \
+  'being fetched already'
+is "self-served dependency: nothing stored, tmp/ empty" "$(names "$S"):$(count "$S/tmp")" ":0"
 
 # Dependencies shared by the images above them: a top image depending on
 # two images, each depending on both of the next two, 20 levels (41 images,
