@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "appc/error.h"
 
@@ -76,7 +77,13 @@ struct actool_command {
   bool options_end_at_first_argument;
 };
 
-/* Messages to the user: one line each, "actool: " prefixed on errors. */
+/* S on F with the control characters a terminal acts on (but tab and
+ * newline; ESC, CR, BS, DEL, the C1 controls of UTF-8) written as \xNN:
+ * text from a server, a key or an image must not move the cursor or
+ * rewrite what the user reads (a key's fingerprint, say). */
+void actool_put_safe(const char *s, FILE *f);
+/* Messages to the user: one line each, "actool: " prefixed on errors,
+ * made safe as actool_put_safe does. */
 void actool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void actool_report(appc_error_t *err); /* prints and releases */
 /* --json output: pretty, spaced, slashes unescaped, on stdout. */

@@ -57,13 +57,23 @@ static int print_json(const struct appc_discovery *d)
 
 static void print_text(const struct appc_discovery *d)
 {
-  for (size_t i = 0; i < d->n_endpoints; i++)
-    printf("ACI: %s, ASC: %s\n", d->endpoints[i].aci, d->endpoints[i].asc);
+  /* The URLs are the server's text: no escape sequence of its reaches the
+   * terminal (one could show another host's URL). */
+  for (size_t i = 0; i < d->n_endpoints; i++) {
+    fputs("ACI: ", stdout);
+    actool_put_safe(d->endpoints[i].aci, stdout);
+    fputs(", ASC: ", stdout);
+    actool_put_safe(d->endpoints[i].asc, stdout);
+    putchar('\n');
+  }
   if (d->n_pubkeys == 0)
     return;
   fputs("PublicKeys: ", stdout);
-  for (size_t i = 0; i < d->n_pubkeys; i++)
-    printf("%s%s", i > 0 ? "," : "", d->pubkeys[i]);
+  for (size_t i = 0; i < d->n_pubkeys; i++) {
+    if (i > 0)
+      putchar(',');
+    actool_put_safe(d->pubkeys[i], stdout);
+  }
   putchar('\n');
 }
 

@@ -178,8 +178,13 @@ static void print_key(FILE *f, const struct appc_trust_keyinfo *k)
   fputs("gpg key fingerprint is: ", f);
   print_fingerprint(f, k->fingerprint);
   fputc('\n', f);
-  for (size_t i = 0; i < k->n_user_ids; i++)
-    fprintf(f, "\t%s\n", k->user_ids[i]);
+  /* A user ID is the key's maker's text: an escape sequence in it could
+   * rewrite the fingerprint line above on the reviewer's terminal. */
+  for (size_t i = 0; i < k->n_user_ids; i++) {
+    fputc('\t', f);
+    actool_put_safe(k->user_ids[i], f);
+    fputc('\n', f);
+  }
   format_date(k->created, created, sizeof created);
   format_date(k->expires, expires, sizeof expires);
   fprintf(f, "\t(%s, created %s%s%s)\n", k->algorithm, created, k->expires > 0 ? ", expires " : "",

@@ -171,6 +171,10 @@ net_make_ca "$TMP/pki"
 # Plain meta tags.
 page plain/app "$(meta_ep localhost/plain/app "$TSTD")" "$(meta_pk localhost/plain "$D/plain.gpg")"
 
+# A template with a terminal's escape sequence: an ESC that would erase
+# the evil URL from the screen and show a trusted one in its place.
+page esc/app "$(meta_ep localhost/esc "$(printf 'https://evil.example/{name}.{ext}\033[1K\033[100D https://trusted.example/x')")"
+
 # Broken HTML; every m<N> template must be found, in document order, and
 # nothing from the comment, the other prefixes or the script.
 mkdir -p "$NET_ROOT/messy"
@@ -314,6 +318,10 @@ expect_out "several names, in order" \
     "$(std localhost/walk/a/b/c latest)" "PublicKeys: $D/walk.gpg")"
 
 # --- messy HTML -------------------------------------------------------------
+
+disc localhost/esc/app
+is "a URL's escape sequence is printed escaped, never as ESC" \
+  "$status:$(grep -c $'\033' "$TMP/.out"):$(grep -c 'esc/app\.aci\\x1b\[1K\\x1b\[100D' "$TMP/.out")" "0:0:1"
 
 disc localhost/messy/app
 m() { ep "$D/m$1/localhost/messy/app"; }

@@ -147,6 +147,15 @@ check "... and asks" grep -qF "Are you sure you want to trust this key (yes/no)?
 check "... then says the key is not trusted" grep -qF "Not trusting \"$TMP/root.asc\"" "$TMP/tty"
 check "... and nothing is written" test ! -e "$ROOT_FILE"
 
+# A user ID is the key maker's text: an escape sequence in it must not
+# reach the terminal, where it could rewrite the fingerprint line.
+gpgt --quick-gen-key "$(printf 'Evil \033[1A\033[2K\rgpg key fingerprint is: 1111 <evil@example.com>')" \
+  ed25519 sign never >/dev/null 2>&1
+gpgt --armor --export evil@example.com >"$TMP/evil.asc"
+at_tty no "$ACTOOL" --dir="$S" trust --prefix=example.com "$TMP/evil.asc"
+is "a user ID's escape sequences reach the terminal escaped, not as control characters" \
+  "$(grep -c $'\033' "$TMP/tty"):$(grep -c 'Evil \\x1b\[1A\\x1b\[2K\\x0dgpg' "$TMP/tty")" "0:1"
+
 at_tty yes "$ACTOOL" --dir="$S" trust --root "$TMP/root.asc"
 is "answering yes: exit 0" "$status" 0
 check "... trusted after review" \
