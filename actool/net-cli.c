@@ -14,6 +14,7 @@
 #include "appc/store.h"
 #include "appc/discovery.h"
 #include "appc/trust.h"
+#include "appc/types.h"
 
 /* A decimal number in [MIN, MAX] from an option or the environment. */
 static int parse_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out)
@@ -41,10 +42,30 @@ static int env_uint(const char *name, unsigned min, unsigned max, unsigned fallb
   return parse_uint(name, s, min, max, out);
 }
 
+/* ACTOOL_FETCH_MAX_SIZE: a quantity of bytes ("64Gi", "500M"), as
+ * isolators write them. */
+static int env_size(const char *name, uint64_t *out)
+{
+  const char *s = getenv(name);
+  cleanup_error appc_error_t err = NULL;
+  int64_t v = 0;
+
+  *out = 0;
+  if (s == NULL || s[0] == '\0')
+    return 0;
+  if (appc_quantity_value(s, 0, &v, &err) < 0 || v <= 0) {
+    actool_error("%s: \"%s\" is not a size in bytes (such as 64Gi or 500M)%s%s", name, s,
+                 err != NULL ? ": " : "", err != NULL ? err->msg : "");
+    return -1;
+  }
+  *out = (uint64_t) v;
+  return 0;
+}
+
 int actool_http_client(const struct actool_globals *g, const char *store_dir,
                        struct appc_http **out)
 {
-  struct appc_http_options o = {0};
+  struct appc_http_options o = {.version = APPC_HTTP_OPTIONS_VERSION};
   cleanup_free char *auth_dir = NULL;
   cleanup_error appc_error_t err = NULL;
 
@@ -53,7 +74,9 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
   if (env_uint("ACTOOL_HTTP_TIMEOUT", 1, 3600, 30, &o.timeout) < 0 ||
       env_uint("ACTOOL_HTTP_RETRIES", 0, 100, 3, &o.retries) < 0 ||
       env_uint("ACTOOL_HTTP_DEADLINE", 1, 86400, 60, &o.deadline) < 0 ||
-      env_uint("ACTOOL_HTTP_MIN_RATE", 1, 1u << 30, 1024, &o.min_rate) < 0)
+      env_uint("ACTOOL_HTTP_MIN_RATE", 1, 1u << 30, 1024, &o.min_rate) < 0 ||
+      env_uint("ACTOOL_HTTP_DOWNLOAD_DEADLINE", 1, 30u * 86400u, 86400, &o.download_deadline) < 0 ||
+      env_size("ACTOOL_FETCH_MAX_SIZE", &o.download_max) < 0)
     return ACTOOL_EXIT_USAGE;
   if (store_dir != NULL &&
       asprintf(&auth_dir, "%s/%s", store_dir, appc_store_area_name(APPC_STORE_AREA_AUTH)) < 0) {

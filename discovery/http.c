@@ -22,6 +22,7 @@
 
 #include "common/error.h"
 #include "common/abi.h"
+#include "common/fs.h"
 #include "common/lazy.h"
 
 #include "common/array.h"
@@ -32,6 +33,7 @@
 #define MAX_REDIRECTS 10L
 #define DEFAULT_TIMEOUT 30u
 #define DEFAULT_DEADLINE 60u
+#define DEFAULT_DOWNLOAD_DEADLINE (24u * 3600u)
 #define DEFAULT_MIN_RATE 1024u
 #define CACERT_MAX_BYTES (16u << 20)
 
@@ -47,7 +49,10 @@ struct appc_http {
   unsigned timeout;
   unsigned deadline;
   unsigned min_rate;
-  bool downloading; /* the request under way is a download, not a page */
+  uint64_t download_max;      /* for a download of no declared size */
+  unsigned download_deadline; /* seconds, for any download, its retries included */
+  int64_t download_end;       /* appc_monotonic_ms() when the one under way must end */
+  bool downloading;           /* the request under way is a download, not a page */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -188,6 +193,12 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
   h->timeout = opts->timeout != 0 ? opts->timeout : DEFAULT_TIMEOUT;
   h->deadline = opts->deadline != 0 ? opts->deadline : DEFAULT_DEADLINE;
   h->min_rate = opts->min_rate != 0 ? opts->min_rate : DEFAULT_MIN_RATE;
+  h->download_max = APPC_HTTP_DOWNLOAD_MAX;
+  h->download_deadline = DEFAULT_DOWNLOAD_DEADLINE;
+  if (opts->version >= 2 && opts->download_max != 0)
+    h->download_max = opts->download_max;
+  if (opts->version >= 2 && opts->download_deadline != 0)
+    h->download_deadline = opts->download_deadline;
   if (appc_lazy_bind(APPC_LAZY_CURL, err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");
@@ -249,6 +260,15 @@ static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
 /* The policy every request follows.  A page (discovery, a signature, a
  * key) is small: it must be done within the deadline, however it trickles.
  * A download may take long, but not at less than the minimum rate. */
+/* What is left of the download's deadline (1 ms at least: 0 would be
+ * none). */
+static long download_left_ms(const struct appc_http *h)
+{
+  int64_t left = h->download_end - appc_monotonic_ms();
+
+  return left > 0 ? (long) left : 1L;
+}
+
 static void setup_request(struct appc_http *h, const char *url, bool download)
 {
   CURL *c = h->curl;
@@ -268,8 +288,8 @@ static void setup_request(struct appc_http *h, const char *url, bool download)
   h->downloading = download;
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, download ? (long) h->min_rate : 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) h->timeout);
-  if (!download)
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) h->deadline);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                   download ? download_left_ms(h) : (long) h->deadline * 1000);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
   if (h->ca_path != NULL) {
@@ -348,6 +368,9 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
 
   curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
   curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  if (h->downloading && appc_monotonic_ms() >= h->download_end)
+    return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline of a download)", url,
+                           what, h->download_deadline);
   if (!h->downloading && total + 0.5 >= (double) h->deadline)
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline)", url, what,
                            h->deadline);
@@ -850,6 +873,12 @@ static bool range_fits(struct appc_http *h, uint64_t from)
   return from != 0 && first == from && last >= first;
 }
 
+/* The most bytes D may have: its declared size, else the client's cap. */
+static uint64_t limit_of(const struct appc_http *h, const struct appc_http_download *d)
+{
+  return d->max_size != 0 ? d->max_size : h->download_max;
+}
+
 static size_t download_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
   struct download_sink *s = userdata;
@@ -883,7 +912,7 @@ static size_t download_write(char *data, size_t size, size_t nmemb, void *userda
       s->d->started(s->d->progress_data, s->d->new_validator, code == 200);
     }
   }
-  if (s->d->max_size != 0 && s->offset + n > s->d->max_size) {
+  if (s->offset + n > limit_of(s->h, s->d)) {
     s->too_big = true;
     return 0;
   }
@@ -1003,9 +1032,14 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     remember_validators(h, d);
   }
   d->oversized = sink.too_big;
-  if (sink.too_big)
+  if (sink.too_big && d->max_size != 0)
     return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", url,
                            (unsigned long long) d->max_size);
+  if (sink.too_big)
+    return appc_error_make(err, 0,
+                           "%s: larger than %llu bytes, the most a download of no "
+                           "declared size may be (ACTOOL_FETCH_MAX_SIZE)",
+                           url, (unsigned long long) h->download_max);
   if (sink.write_errno != 0)
     return appc_error_make(err, sink.write_errno, "%s: writing the download", url);
   if (sink.bad_range) {
@@ -1067,6 +1101,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
 
   if (ensure_auth(h, err) < 0)
     return -1;
+  h->download_end = appc_monotonic_ms() + (int64_t) h->download_deadline * 1000;
   for (;;) {
     appc_error_t e = NULL;
     long status = 0;
@@ -1097,7 +1132,9 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
         return status_error(refused, status, used == NULL, used != NULL, err);
       }
     }
-    if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED)) {
+    /* The deadline holds for the retries too: no attempt after it. */
+    if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED) ||
+        appc_monotonic_ms() >= h->download_end) {
       *err = e;
       return -1;
     }

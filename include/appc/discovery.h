@@ -37,7 +37,7 @@ extern "C" {
 
 struct appc_kv_list;
 
-#define APPC_HTTP_OPTIONS_VERSION 1
+#define APPC_HTTP_OPTIONS_VERSION 2
 struct appc_http_options {
   unsigned version;                /* 0, or APPC_HTTP_OPTIONS_VERSION (<appc/appc.h>) */
   const char *cacert;              /* PEM file of CAs trusted besides the system's; may be NULL */
@@ -55,7 +55,14 @@ struct appc_http_options {
                                       seconds, else it has stalled; 0 = 1024 */
   unsigned retries;                /* extra attempts on transient failures; 0 = none */
   const struct appc_callbacks *cb; /* cancel and log; may be NULL */
+  /* (version 2) A download whose size nobody declared (its max_size 0)
+   * stops beyond DOWNLOAD_MAX bytes (0: APPC_HTTP_DOWNLOAD_MAX), and any
+   * download after DOWNLOAD_DEADLINE seconds in all (0: 24 hours), so that
+   * a server sending an endless body faster than min_rate ends too. */
+  uint64_t download_max;
+  unsigned download_deadline;
 };
+#define APPC_HTTP_DOWNLOAD_MAX (UINT64_C(64) << 30)
 
 struct appc_http;
 
@@ -115,7 +122,8 @@ struct appc_http_download {
   const char *validator;     /* ETag (or Last-Modified) of those bytes, for If-Range */
   const char *etag;          /* a cached copy's ETag: ask If-None-Match; may be NULL */
   const char *last_modified; /* a cached copy's Last-Modified: If-Modified-Since */
-  uint64_t max_size;         /* refuse (and stop) beyond this many bytes; 0 = no limit */
+  uint64_t max_size;         /* refuse (and stop) beyond this many bytes; 0 = the client's
+                                download_max */
   /* progress: bytes now in fd, and the expected total (0 if unknown) */
   void (*progress)(void *data, uint64_t done, uint64_t total);
   void *progress_data;

@@ -1004,6 +1004,19 @@ expect_fail "a trickling download fails below the minimum rate" 'less than 1024 
 if [ "$ms" -le 30000 ]; then ok "... after about 2 s, not the ~500 s of the whole ($ms ms)"; else not_ok "... after about 2 s, not the ~500 s of the whole ($ms ms)"; fi
 hplain ACTOOL_HTTP_MIN_RATE=x -- --dir="$S" fetch "$H/drip.aci"
 is "ACTOOL_HTTP_MIN_RATE must be a number: usage error" "$status" 2
+# An endless body faster than the minimum rate: a download of no declared
+# size stops at ACTOOL_FETCH_MAX_SIZE, and any download, its retries
+# included, at ACTOOL_HTTP_DOWNLOAD_DEADLINE.
+S=$(new_store endless)
+hplain ACTOOL_FETCH_MAX_SIZE=64Ki -- --dir="$S" fetch "$H/endless.aci"
+expect_fail "an endless download stops at ACTOOL_FETCH_MAX_SIZE" \
+  'larger than 65536 bytes, the most a download of no declared size may be'
+is "... and leaves nothing in tmp/" "$(state "$S") $(downloads "$S")" "list=[] blobs=0 tmp=0 aci=0 json=0"
+hplain ACTOOL_HTTP_DOWNLOAD_DEADLINE=2 ACTOOL_HTTP_RETRIES=3 -- --debug --dir="$S" fetch "$H/endless.aci"
+expect_fail "an endless download stops at ACTOOL_HTTP_DOWNLOAD_DEADLINE" 'within the 2 s deadline of a download'
+is "... and is not retried after it (the deadline covers the retries)" "$(grep -c 'retrying' "$TMP/.err")" 0
+hplain ACTOOL_FETCH_MAX_SIZE=lots -- --dir="$S" fetch "$H/endless.aci"
+is "ACTOOL_FETCH_MAX_SIZE must be a size: usage error" "$status" 2
 
 kill "$HTTP_PID" 2>/dev/null
 wait "$HTTP_PID" 2>/dev/null

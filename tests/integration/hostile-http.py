@@ -18,6 +18,8 @@ on to PORTFILE.  Paths:
               the bytes asked for if its If-Range is that date, else a 500.
   /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
   /drip/...   a discovery page, one byte every half second.
+  /endless.aci  FILE, then zeros for ever at some 8 KB/s (above any
+              minimum rate a test sets), with no Content-Length.
 """
 import email.utils
 import http.server
@@ -110,6 +112,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body)
         elif path == "/drip.aci":
             self.drip(DATA)
+        elif path == "/endless.aci":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                self.wfile.write(DATA)
+                while True:
+                    self.wfile.write(bytes(1024))
+                    self.wfile.flush()
+                    time.sleep(0.125)
+            except OSError:
+                pass
         elif path.startswith("/drip/"):
             self.drip(b"<html><head>" + b" " * 1000 + b"</head></html>")
         else:
