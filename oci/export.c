@@ -38,8 +38,9 @@ struct export
   const char *id;
   const char *dir;
   const struct appc_oci_export_options *opts;
-  int dirfd;   /* DIR, locked */
-  int blobsfd; /* DIR/blobs/sha256 */
+  int dirfd;                  /* DIR, locked */
+  int blobsfd;                /* DIR/blobs/sha256 */
+  bool made_dir, made_layout; /* DIR made here; its layout begun here (it was empty) */
   struct appc_image_manifest *m;
   char tag[129];
   char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
@@ -100,7 +101,9 @@ static int open_layout(struct export *ex, appc_error_t *err)
   static const char marker[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
   struct oci_layout check = {.dirfd = -1};
 
-  if (mkdir(ex->dir, 0755) < 0 && errno != EEXIST)
+  if (mkdir(ex->dir, 0755) == 0)
+    ex->made_dir = true;
+  else if (errno != EEXIST)
     return appc_error_make(err, errno, "%s", ex->dir);
   ex->dirfd = open(ex->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (ex->dirfd < 0)
@@ -114,6 +117,7 @@ static int open_layout(struct export *ex, appc_error_t *err)
                              "%s: not an OCI image layout (no oci-layout file) and not empty: "
                              "an export goes into a layout or a new directory",
                              ex->dir);
+    ex->made_layout = true;
     if (appc_atomic_write_at(ex->dirfd, "oci-layout", marker, strlen(marker), 0644, 0, err) < 0)
       return appc_error_prefix(err, "%s", ex->dir);
   }
@@ -126,6 +130,23 @@ static int open_layout(struct export *ex, appc_error_t *err)
     return -1;
   ex->blobsfd = open_subdir(blobs, "sha256", ex->dir, err);
   return ex->blobsfd < 0 ? -1 : 0;
+}
+
+/* A failed export into a new (or empty) directory leaves it as it was:
+ * what is in it is this export's alone (it holds the lock), and a
+ * layout without its index.json is no layout. */
+static void undo_new_layout(struct export *ex)
+{
+  appc_error_t ignored = NULL;
+
+  if (!ex->made_layout || ex->dirfd < 0)
+    return;
+  appc_remove_tree(ex->dirfd, "blobs", &ignored);
+  appc_error_release(&ignored);
+  unlinkat(ex->dirfd, "index.json", 0);
+  unlinkat(ex->dirfd, "oci-layout", 0);
+  if (ex->made_dir)
+    rmdir(ex->dir);
 }
 
 /* DATA as blobs/sha256/HEX; OUT receives "sha256:HEX". */
@@ -504,6 +525,8 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
     memcpy(digest, ex.manifest, APPC_OCI_DIGEST_LEN + 1); /* always sha256 */
     r = 0;
   }
+  if (r < 0)
+    undo_new_layout(&ex);
   appc_image_manifest_free(ex.m);
   json_object_put(ex.index);
   if (ex.blobsfd >= 0)

@@ -91,6 +91,22 @@ check_fails "--format=oci needs oci:DIR" 2 'oci:DIR' ac image export --format=oc
 check_fails "a tag outside the grammar" 1 'a tag is' ac image export --format=oci "$TOP" "oci:$TMP/badtag:-x"
 check_fails "an image the store lacks" 1 'no such image|not in the store' \
   ac image export --format=oci example.com/nope "oci:$TMP/nope"
+# An image that cannot be rendered (its dependency is missing): a new
+# directory is not left half made (oci-layout and blobs/, no index.json),
+# an empty one is left empty.
+mkdir -p "$TMP/nodep/rootfs"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/nodep",
+  labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
+  dependencies: [{imageName: "example.com/missing-dependency"}]}' >"$TMP/nodep/manifest"
+"$ACTOOL" build "$TMP/nodep" "$TMP/nodep.aci" >/dev/null
+ac --insecure-options=image fetch --store-only "$TMP/nodep.aci" >/dev/null 2>&1
+check_fails "an image whose dependency is missing cannot be exported" 1 'missing-dependency' \
+  ac image export --format=oci example.com/nodep "oci:$TMP/nodep-new"
+is "... and leaves no directory" "$(ls -d "$TMP/nodep-new" 2>/dev/null)" ""
+mkdir "$TMP/nodep-empty"
+check_fails "... into an empty directory" 1 'missing-dependency' \
+  ac image export --format=oci example.com/nodep "oci:$TMP/nodep-empty"
+is "... which stays empty" "$(ls -A "$TMP/nodep-empty")" ""
 # An existing index.json the export cannot add to, or only partly understands.
 H=$TMP/hostile-index
 mkdir -p "$H" && echo '{"imageLayoutVersion":"1.0.0"}' >"$H/oci-layout"
