@@ -142,8 +142,11 @@ static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_erro
  * inside a bogus comment becomes a space, and the page ends before a tag
  * that the end cuts off. */
 
-static const char *const raw_text_elements[] = {"title",  "textarea", "script",   "style",    "xmp",
-                                                "iframe", "noembed",  "noframes", "plaintext"};
+/* As the reference's tokenizer (golang.org/x/net/html) reads them: its
+ * raw tags, <noscript> among them (what a browser with scripts shows). */
+static const char *const raw_text_elements[] = {"title",    "textarea", "script",  "style",
+                                                "xmp",      "iframe",   "noembed", "noframes",
+                                                "noscript", "plaintext"};
 
 static bool is_raw_text_element(const char *name, size_t len)
 {

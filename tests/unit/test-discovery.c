@@ -119,7 +119,8 @@ static void test_html_garbage(void **state)
 
 /* Tags that an HTML5 parser reads as text are no meta elements: the
  * content of <title> and <textarea> (RCDATA), of <script>, <style>, <xmp>,
- * <iframe>, <noembed>, <noframes> (raw text) and everything after
+ * <iframe>, <noembed>, <noframes>, <noscript> (raw text, as the reference's
+ * tokenizer reads them) and everything after
  * <plaintext>; "<![CDATA[" in HTML, a bogus comment up to the first '>';
  * a tag cut off by the end of the page. */
 static void test_html_text_is_not_meta(void **state)
@@ -137,6 +138,7 @@ static void test_html_text_is_not_meta(void **state)
       "<html><body><iframe>" EVIL "</iframe></body></html>",
       "<html><body><noembed>" EVIL "</noembed></body></html>",
       "<html><body><noframes>" EVIL "</noframes></body></html>",
+      "<html><head><noscript>" EVIL "</noscript></head></html>",
       "<html><body><plaintext>" EVIL "</plaintext>" EVIL,
       "<html><body><![CDATA[" EVIL "]]></body></html>",
       "<html><head><script>//<![CDATA[\n</script><![CDATA[" EVIL "]]>",
