@@ -106,15 +106,13 @@ static int check_pod_path(const char *spec, const char *path, appc_error_t *err)
   return 0;
 }
 
-int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err)
+/* SPEC's fields, in COPY (SPEC's copy, cut at its colons): whatever can
+ * be said of them without looking at the host. */
+static int split_spec(const char *spec, char *copy, const char **host_out, const char **pod_out,
+                      const char **access_out, appc_error_t *err)
 {
-  cleanup_free char *copy = strdup(spec);
   const char *host, *pod = NULL, *access = "rwm";
-  struct stat st;
 
-  memset(out, 0, sizeof *out);
-  if (copy == NULL)
-    return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
   /* HOST, HOST:POD, HOST:ACCESS or HOST:POD:ACCESS, as docker reads it:
    * a last field made of r, w and m is the access. */
   host = copy;
@@ -142,6 +140,33 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
   if (pod == NULL)
     pod = host;
   if (check_pod_path(spec, pod, err) < 0)
+    return -1;
+  *host_out = host;
+  *pod_out = pod;
+  *access_out = access;
+  return 0;
+}
+
+int ace_device_check_syntax(const char *spec, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(spec);
+  const char *host, *pod, *access;
+
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
+  return split_spec(spec, copy, &host, &pod, &access, err);
+}
+
+int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(spec);
+  const char *host, *pod, *access;
+  struct stat st;
+
+  memset(out, 0, sizeof *out);
+  if (copy == NULL)
+    return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
+  if (split_spec(spec, copy, &host, &pod, &access, err) < 0)
     return -1;
   /* The host's node, symlinks followed (/dev/disk/by-id/... are links). */
   if (stat(host, &st) < 0)

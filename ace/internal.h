@@ -191,6 +191,8 @@ struct ace_device {
  * device and PODPATH a plain path under /dev/ that is not one of the
  * executor's own nodes.  Errors name --device=SPEC and the rule broken. */
 int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err);
+/* What ace_device_parse says of SPEC without looking at the host. */
+int ace_device_check_syntax(const char *spec, appc_error_t *err);
 void ace_device_clear(struct ace_device *d);
 /* No two devices at one pod path, nor one beneath another. */
 int ace_device_check_unique(const struct ace_device *devices, size_t n, appc_error_t *err);
@@ -312,6 +314,12 @@ int ace_cgroup_join(const char *root, const char *uuid, const char *app, appc_er
 /* The same for a pod known only by UUID (gc after actool was killed). */
 int ace_cgroup_remove_pod(const char *root, const char *uuid, appc_error_t *err);
 void ace_cgroup_free(struct ace_cgroup *cg);
+
+/* ---- podspec.c: --publish ---------------------------------------------------- */
+
+/* SPEC, "NAME:HOSTPORT" (--publish): NAME (at most 127 bytes) into NAME,
+ * the host port, 1 to 65535, into *PORT. */
+int ace_publish_parse(const char *spec, char name[128], unsigned long *port, appc_error_t *err);
 
 /* ---- net.c: the default network (bridge, veth, NAT, published ports) ---- */
 

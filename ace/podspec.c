@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/abi.h"
 #include "common/array.h"
 #include "appc/ace.h"
 #include "ace/internal.h"
@@ -243,6 +244,74 @@ static int parse_mount(const char *s, struct appc_mount *m, appc_error_t *err)
     memset(m, 0, sizeof *m);
   }
   return r;
+}
+
+int ace_publish_parse(const char *spec, char name[128], unsigned long *port, appc_error_t *err)
+{
+  const char *colon = strrchr(spec, ':');
+  char *end = NULL;
+
+  *port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
+  if (colon == NULL || colon == spec || colon - spec >= 128 || colon[1] == '\0' || *end != '\0' ||
+      colon[1] < '0' || colon[1] > '9')
+    return appc_error_make(err, EINVAL, "published port \"%s\": not NAME:HOSTPORT", spec);
+  if (*port == 0 || *port > 65535)
+    return appc_error_make(
+        err, EINVAL, "published port \"%s\": host port %s is not from 1 to 65535", spec, colon + 1);
+  snprintf(name, 128, "%.*s", (int) (colon - spec), spec);
+  return 0;
+}
+
+static int check_app_request(const struct appc_ace_app_request *q, appc_error_t *err)
+{
+  struct appc_kv_list env = {0};
+  int r = 0;
+
+  for (size_t i = 0; r == 0 && i < q->n_mounts; i++) {
+    struct appc_mount m;
+    if ((r = parse_mount(q->mounts[i], &m, err)) == 0) {
+      free(m.volume);
+      free(m.path);
+    }
+  }
+  for (size_t i = 0; r == 0 && i < q->n_env; i++)
+    r = appc_ace_env_add(&env, q->env[i], err);
+  appc_kv_list_clear(&env);
+  return r;
+}
+
+int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,
+                          size_t n_apps, const char *const *volumes, size_t n_volumes,
+                          appc_error_t *err)
+{
+  struct ace_userns_range range;
+
+  for (size_t i = 0; i < n_volumes; i++) {
+    struct appc_volume v;
+    if (appc_ace_volume_parse(volumes[i], &v, err) < 0)
+      return -1;
+    volume_clear(&v);
+  }
+  for (size_t i = 0; i < n_apps; i++)
+    if (check_app_request(&apps[i], err) < 0)
+      return -1;
+  if (o == NULL)
+    return 0;
+  if (APPC_ABI_CHECK(o, appc_ace_options, APPC_ACE_OPTIONS_VERSION, err) < 0)
+    return -1;
+  for (size_t i = 0; o->version >= 3 && i < o->n_publish; i++) {
+    char name[128];
+    unsigned long port;
+    if (ace_publish_parse(o->publish[i], name, &port, err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; o->version >= 4 && i < o->n_devices; i++)
+    if (ace_device_check_syntax(o->devices[i], err) < 0)
+      return -1;
+  if (o->version >= 4 && o->private_users != NULL &&
+      ace_userns_parse(o->private_users, &range, err) < 0)
+    return -1;
+  return 0;
 }
 
 /* ---- building the pod ---------------------------------------------------------- */

@@ -605,13 +605,11 @@ static int prepare_default_net(struct pod_run *r, appc_error_t *err)
       return appc_error_prefix(err, "ports");
   }
   for (size_t i = 0; i < r->o->n_publish; i++) {
-    const char *spec = r->o->publish[i], *colon = strrchr(spec, ':');
-    char name[128], *end;
-    unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
-    if (colon == NULL || colon == spec || (size_t) (colon - spec) >= sizeof name || *end != '\0' ||
-        colon[1] == '\0')
-      return appc_error_make(err, EINVAL, "published port \"%s\": not NAME:HOSTPORT", spec);
-    snprintf(name, sizeof name, "%.*s", (int) (colon - spec), spec);
+    const char *spec = r->o->publish[i];
+    char name[128];
+    unsigned long port;
+    if (ace_publish_parse(spec, name, &port, err) < 0)
+      return -1;
     if (add_port_map(r, name, port, maps, &n, err) < 0)
       return appc_error_prefix(err, "published port \"%s\"", spec);
   }

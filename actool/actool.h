@@ -188,9 +188,10 @@ int actool_fail_output(appc_error_t *err, const char *flag);
  * network out. */
 int actool_fail_net(appc_error_t *err);
 /* Add --set-env's KEY=VALUE ASSIGNMENTS to ENV, a later one of a name
- * winning; a bad one is printed, naming --set-env: ACTOOL_EXIT_FAILURE. */
+ * winning; a bad one is COMMAND's usage error, naming --set-env (exit 2). */
 struct appc_kv_list;
-int actool_set_env(struct appc_kv_list *env, const struct actool_list *assignments);
+int actool_set_env(const char *command, struct appc_kv_list *env,
+                   const struct actool_list *assignments);
 
 /* Resolve IMAGE (ID, ID prefix or NAME[,LABEL=VALUE...]); prints errors. */
 struct appc_store_image;

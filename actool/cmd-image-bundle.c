@@ -34,7 +34,7 @@ static int run_image_bundle(const struct actool_globals *g, void *opaque, int ar
 
   if (argc != 2)
     return actool_usage_error("image bundle", "needs IMAGE and DIR");
-  if ((r = actool_set_env(&env, &o->set_env)) != ACTOOL_EXIT_OK) {
+  if ((r = actool_set_env("image bundle", &env, &o->set_env)) != ACTOOL_EXIT_OK) {
     appc_kv_list_clear(&env);
     return r;
   }

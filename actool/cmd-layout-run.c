@@ -71,7 +71,7 @@ static int run_layout_run(const struct actool_globals *g, void *opaque, int argc
     actool_error("layout run: running a command in the layout needs root");
     return ACTOOL_EXIT_FAILURE;
   }
-  if ((r = actool_set_env(&env, &o->set_env)) != ACTOOL_EXIT_OK) {
+  if ((r = actool_set_env("layout run", &env, &o->set_env)) != ACTOOL_EXIT_OK) {
     appc_kv_list_clear(&env);
     return r;
   }

@@ -338,8 +338,7 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
       r = ACTOOL_EXIT_FAILURE;
     }
   }
-  for (size_t i = 0; r == 0 && i < n; i++) {
-    r = actool_resolve_image(g, s, apps[i].image, ids[i]);
+  for (size_t i = 0; r == 0 && i < n; i++)
     req[i] = (struct appc_ace_app_request){
         .image_id = ids[i],
         .name = apps[i].name,
@@ -353,7 +352,11 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
         .env = apps[i].env,
         .n_env = apps[i].n_env,
     };
-  }
+  /* What the command line says is checked before any image is fetched. */
+  if (r == 0 && appc_ace_check_syntax(NULL, req, n, o->volumes.v, o->volumes.n, &err) < 0)
+    r = actool_usage_error("run", "%s", err->msg);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = actool_resolve_image(g, s, apps[i].image, ids[i]);
   /* The apps' names come from their images unless --name says otherwise,
    * and so do their commands unless --exec does. */
   if (r == 0 && appc_ace_pod_build(s, req, n, o->volumes.v, o->volumes.n, env, pod, &err) < 0) {
@@ -375,7 +378,7 @@ static int gather_env(const struct actool_globals *g, const struct run_options *
   for (size_t i = 0; i < o->env_files.n; i++)
     if (appc_ace_env_file(o->env_files.v[i], env, actool_notify, (void *) g, &err) < 0)
       return actool_fail(&err);
-  return actool_set_env(env, &o->set_env);
+  return actool_set_env("run", env, &o->set_env);
 }
 
 static int run_run(const struct actool_globals *g, void *options, int argc, char **argv)
@@ -426,6 +429,8 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     return actool_usage_error("run", o->pod_manifest != NULL
                                          ? "--pod-manifest and images exclude each other"
                                          : "needs an image (or --pod-manifest)");
+  if (appc_ace_check_syntax(&ao, NULL, 0, NULL, 0, &err) < 0)
+    return actool_usage_error("run", "%s", err->msg);
   if (geteuid() != 0) {
     actool_error("run: running a pod needs root");
     return ACTOOL_EXIT_FAILURE;

@@ -101,15 +101,14 @@ int actool_fail_net(appc_error_t *err)
   return actool_fail(err);
 }
 
-int actool_set_env(struct appc_kv_list *env, const struct actool_list *assignments)
+int actool_set_env(const char *command, struct appc_kv_list *env,
+                   const struct actool_list *assignments)
 {
   cleanup_error appc_error_t err = NULL;
 
   for (size_t i = 0; i < assignments->n; i++)
-    if (appc_ace_env_add(env, assignments->v[i], &err) < 0) {
-      appc_error_prefix(&err, "--set-env");
-      return actool_fail(&err);
-    }
+    if (appc_ace_env_add(env, assignments->v[i], &err) < 0)
+      return actool_usage_error(command, "--set-env: %s", err->msg);
   return ACTOOL_EXIT_OK;
 }
 

@@ -129,6 +129,14 @@ int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *
                        const char *const *volumes, size_t n_volumes, const struct appc_kv_list *env,
                        struct appc_pod_manifest **out, appc_error_t *err);
 int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *err);
+/* The command line's values checked before anything is looked up, fetched
+ * or made: VOLUMES, each app's mounts and environment, and O's published
+ * ports, devices (not whether the host has them) and user id range (O may
+ * be NULL).  The error names the value and the rule, as appc_ace_pod_build
+ * and appc_ace_run would later. */
+int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,
+                          size_t n_apps, const char *const *volumes, size_t n_volumes,
+                          appc_error_t *err);
 /* --set-env KEY=VALUE and --env-file FILE (systemd's EnvironmentFile syntax),
  * appended to ENV; a later value of a name replaces the earlier one. */
 int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_error_t *err);

@@ -77,6 +77,23 @@ check_fails "option without its value exits 2" 2 'compression' "$ACTOOL" build a
 check_fails "bad boolean value exits 2" 2 'maybe' "$ACTOOL" build --overwrite=maybe a b.aci
 check_fails "unknown compression exits 2" 2 'lz4' "$ACTOOL" build --compression=lz4 a b.aci
 check_fails "unknown validate --type exits 2" 2 'zip' "$ACTOOL" validate --type=zip x
+# run's values are checked before any image is looked up or fetched: a
+# bad one is a usage error, never a discovery of example.invalid.
+for bad in '--volume=v|volume "v": needs a name and kind' \
+  '--volume=v,kind=bogus|not a volume kind' \
+  '--set-env=NOEQ|--set-env: environment "NOEQ": not KEY=VALUE' \
+  '--device=/dev/null:rel|must be under /dev/' \
+  '--private-users=abc|not UID:COUNT' \
+  '--net=default --publish=www|not NAME:HOSTPORT' \
+  '--net=default --publish=www:0|not from 1 to 65535'; do
+  # shellcheck disable=SC2086
+  check_fails "run ${bad%%|*}: exit 2 before any fetch" 2 "^actool: run: .*${bad#*|}" \
+    "$ACTOOL" --dir="$TMP/store" run ${bad%%|*} example.invalid/x
+done
+check_fails "run IMAGE --mount=volume=x: exit 2 before any fetch" 2 'mount "volume=x": needs volume=NAME,target=PATH' \
+  "$ACTOOL" --dir="$TMP/store" run example.invalid/x --mount=volume=x
+check_fails "run IMAGE --set-env=NOEQ (the app's): exit 2 before any fetch" 2 'environment "NOEQ": not KEY=VALUE' \
+  "$ACTOOL" --dir="$TMP/store" run example.invalid/x --set-env=NOEQ
 check_fails "build without arguments exits 2" 2 'build' "$ACTOOL" build
 check_fails "validate without arguments exits 2" 2 'validate' "$ACTOOL" validate
 check_fails "cat-manifest without arguments exits 2" 2 'cat-manifest' "$ACTOOL" cat-manifest

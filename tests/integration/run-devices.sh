@@ -81,11 +81,11 @@ check_rejects "a file that is not a device" \
   "$ACTOOL" run --device=/etc/passwd:/dev/p example.com/bb --exec=/bin/true
 check_rejects "a missing host path" 'device "/dev/actool-none": /dev/actool-none: No such file' \
   "$ACTOOL" run --device=/dev/actool-none example.com/bb --exec=/bin/true
-check_rejects "a pod path outside /dev" "the path in the pod must be under /dev/" \
+check_fails "a pod path outside /dev (a usage error)" 2 "the path in the pod must be under /dev/" \
   "$ACTOOL" run --device="$LOOP:/etc/x" example.com/bb --exec=/bin/true
-check_rejects "the executor's own nodes" "/dev/null is the executor's own" \
+check_fails "the executor's own nodes (a usage error)" 2 "/dev/null is the executor's own" \
   "$ACTOOL" run --device=/dev/null example.com/bb --exec=/bin/true
-check_rejects "a bad access list" "ACCESS is made of r, w and m" \
+check_fails "a bad access list (a usage error)" 2 "ACCESS is made of r, w and m" \
   "$ACTOOL" run --device="$LOOP:/dev/x:rx" example.com/bb --exec=/bin/true
 check_rejects "two devices at one path" "/dev/x and /dev/x cannot both be in the pod" \
   "$ACTOOL" run --device="$LOOP:/dev/x" --device=/dev/zero:/dev/x example.com/bb --exec=/bin/true

@@ -263,9 +263,9 @@ check_fails "--publish without --net=default" 2 'needs --net=default' \
   "$ACTOOL" run --publish=www:8080 example.com/web
 check_rejects "--publish of a port no app has" 'no app of the pod has a tcp or udp port' \
   "$ACTOOL" run --net=default --publish=nope:8080 example.com/web
-check_rejects "--publish of a bad host port" 'not from 1 to 65535' \
+check_fails "--publish of a bad host port (a usage error)" 2 'not from 1 to 65535' \
   "$ACTOOL" run --net=default --publish=www:70000 example.com/web
-check_rejects "--publish that is no NAME:PORT" 'not NAME:HOSTPORT' \
+check_fails "--publish that is no NAME:PORT (a usage error)" 2 'not NAME:HOSTPORT' \
   "$ACTOOL" run --net=default --publish=www example.com/web
 mkdir -p "$ACTOOL_DIR/net"
 echo '{"subnet": "10.0.0.0/8"}' >"$ACTOOL_DIR/net/default.json"

@@ -199,11 +199,11 @@ check "image verify passes with a shifted copy in the store" "$ACTOOL" image ver
 check_fails "--private-users-ownership takes auto, map or copy" 2 "must be auto, map or copy" \
   "$ACTOOL" run --private-users --private-users-ownership=chown example.com/bb --exec=/bin/true
 
-check_rejects "uid 0 cannot start a range" "uid 0 cannot start the range" \
+check_fails "uid 0 cannot start a range (a usage error)" 2 "uid 0 cannot start the range" \
   "$ACTOOL" run --private-users=0:100 example.com/bb --exec=/bin/true
-check_rejects "a range past the last id" "the range must be 1 or more ids" \
+check_fails "a range past the last id (a usage error)" 2 "the range must be 1 or more ids" \
   "$ACTOOL" run --private-users=4294967000:1000 example.com/bb --exec=/bin/true
-check_rejects "not UID:COUNT" 'user id range "10:abc": not UID:COUNT' \
+check_fails "not UID:COUNT (a usage error)" 2 'user id range "10:abc": not UID:COUNT' \
   "$ACTOOL" run --private-users=10:abc example.com/bb --exec=/bin/true
 check "--private-users never takes the image name for its value" \
   "$ACTOOL" run --private-users example.com/bb --exec=/bin/true
