@@ -179,15 +179,28 @@ static int make_state_dir(struct appc_store *s, const char *uuid, struct ace_pod
 {
   char tmp[64];
   cleanup_free char *base = NULL;
-  cleanup_close int run = ace_pods_runtime_open(s, true, &base, err);
+  cleanup_close int run = -1;
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
 
-  if (run < 0)
-    return -1;
   snprintf(tmp, sizeof tmp, "%s%s", POD_CREATING, uuid);
-  if (mkdirat(run, tmp, 0700) < 0)
-    return appc_error_make(err, errno, "%s/%s", base, tmp);
+  /* RUNTIME held shared from before the pod's directory is made: gc
+   * removes a runtime directory without pods only holding it exclusively
+   * (remove_runtime_if_unused), and one it removed just before is made
+   * again. */
+  for (int attempt = 0;; attempt++) {
+    if ((run = ace_pods_runtime_open(s, true, &base, err)) < 0)
+      return -1;
+    while (flock(run, LOCK_SH) < 0)
+      if (errno != EINTR)
+        return appc_error_make(err, errno, "%s: lock", base);
+    if (mkdirat(run, tmp, 0700) == 0)
+      break;
+    if (errno != ENOENT || attempt == 3)
+      return appc_error_make(err, errno, "%s/%s", base, tmp);
+    close(steal_fd(&run));
+    free(steal_pointer(&base));
+  }
   fd = openat(run, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd >= 0)
     lock = openat(fd, POD_LOCK, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -921,6 +934,47 @@ static int gc_data_one(const char *name, void *data, appc_error_t *err)
   return appc_remove_tree(c->data, name, err);
 }
 
+static bool holds_only_store(int dir)
+{
+  int dup_fd = dup(dir);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *e;
+  bool only = d != NULL;
+
+  if (d == NULL && dup_fd >= 0)
+    close(dup_fd);
+  while (only && (e = readdir(d)) != NULL)
+    only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+           strcmp(e->d_name, "store") == 0;
+  if (d != NULL)
+    closedir(d);
+  return only;
+}
+
+/* The store's runtime directory once it holds no pod (only the file that
+ * names its store): removed, so that stores' directories do not pile up in
+ * /run/actool.  Only when no one holds it (make_state_dir holds it shared
+ * while it makes a pod's directory there, and the pod's actool while it
+ * runs). */
+static void remove_runtime_if_unused(struct appc_store *s)
+{
+  char key[ACE_RUNTIME_KEY_MAX];
+  cleanup_close int root = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int run = -1;
+  appc_error_t ignored = NULL;
+
+  if (root < 0 || ace_runtime_key(s, key, &ignored) < 0 ||
+      (run = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+      flock(run, LOCK_EX | LOCK_NB) < 0) {
+    appc_error_release(&ignored);
+    return;
+  }
+  if (!holds_only_store(run))
+    return;
+  unlinkat(run, "store", 0);
+  unlinkat(root, key, AT_REMOVEDIR);
+}
+
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
                 struct appc_ace_gc_report *report, appc_error_t *err)
 {
@@ -959,5 +1013,6 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
     *err = c.first;
     return -1;
   }
+  remove_runtime_if_unused(s);
   return 0;
 }

@@ -1372,5 +1372,12 @@ is "the host's mount table is unchanged after every run (beneath the test's dire
 is "no pod directory is left after a run" "$LEFT_PODS" ""
 is "what the pods' ends set aside, the metadata service removed" "$(swept)" ""
 is "no cgroup is left after a run" "$LEFT_CGROUPS" ""
+# Once no pod is left, gc removes the store's runtime directory: stores'
+# directories do not pile up in /run/actool.
+[ -n "$(rundir)" ] && ok "(the store has a runtime directory before gc)" || not_ok "(the store has a runtime directory before gc)"
+timeout 30 "$ACTOOL" --dir="$STORE" gc >/dev/null 2>&1
+is "gc removes the store's runtime directory once it holds no pod" "$(rundir)" ""
+pod "${ID[meta]}" --exec=/bin/true
+is_run "the next pod makes it again" "$status:$([ -n "$(rundir)" ] && echo made)" "0:made"
 
 done_testing
