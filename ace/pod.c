@@ -578,8 +578,17 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   out->state = abandoned ? APPC_ACE_POD_ABANDONED : APPC_ACE_POD_RUNNING;
   if (read_state(fd, path, out, err) < 0) {
+    /* Its actool was killed before it wrote any state: abandoned, all
+     * else unknown (gc removes it). */
+    bool unwritten = abandoned && *err != NULL && (*err)->errnum == ENOENT;
     appc_ace_pod_info_clear(out);
-    return -1;
+    if (!unwritten)
+      return -1;
+    appc_error_release(err);
+    memset(out, 0, sizeof *out);
+    snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
+    out->state = APPC_ACE_POD_ABANDONED;
+    return 0;
   }
   /* Nobody holds the lock of an exited pod either: its state says it ended. */
   out->state = !abandoned                  ? APPC_ACE_POD_RUNNING

@@ -59,6 +59,8 @@ static void add_details(struct json_object *j, struct appc_store *s, const char 
   appc_error_release(&ignored);
   if (pod != NULL)
     appc_pod_manifest_free(pod);
+  if (p->net == NULL) /* not known (its state was never written) */
+    return;
   /* --net=private: the pod's loopback; --net=host: the host's addresses */
   struct json_object *net = json_object_new_object(), *addrs = json_object_new_array();
   json_object_object_add(net, "mode", json_object_new_string(p->net));
@@ -107,7 +109,8 @@ static void print_lines(const struct appc_ace_pod_info *p, const char *log)
 
   actool_pod_time(&p->started, t, sizeof t);
   printf("uuid=%s\nstate=%s\npid=%d\nstarted=%s\nnet=%s\nhostname=%s\n", p->uuid,
-         actool_pod_state_name(p->state), (int) p->pid, t, p->net, p->hostname);
+         actool_pod_state_name(p->state), (int) p->pid, t, p->net != NULL ? p->net : "-",
+         p->hostname != NULL ? p->hostname : "-");
   if (p->finished.tv_sec != 0) {
     actool_pod_time(&p->finished, t, sizeof t);
     printf("finished=%s\n", t);

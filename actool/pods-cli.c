@@ -32,6 +32,11 @@ void actool_pod_time(const struct timespec *t, char *buf, size_t size)
 {
   struct tm tm;
 
+  /* Not known: a pod whose actool was killed before it wrote its state. */
+  if (t->tv_sec == 0) {
+    snprintf(buf, size, "-");
+    return;
+  }
   gmtime_r(&t->tv_sec, &tm);
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
@@ -46,13 +51,16 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
   json_object_object_add(o, "uuid", json_object_new_string(p->uuid));
   json_object_object_add(o, "state", json_object_new_string(actool_pod_state_name(p->state)));
   json_object_object_add(o, "pid", json_object_new_int64(p->pid));
-  json_object_object_add(o, "started", json_object_new_string(t));
+  if (p->started.tv_sec != 0)
+    json_object_object_add(o, "started", json_object_new_string(t));
   if (p->finished.tv_sec != 0) {
     actool_pod_time(&p->finished, t, sizeof t);
     json_object_object_add(o, "finished", json_object_new_string(t));
   }
-  json_object_object_add(o, "net", json_object_new_string(p->net));
-  json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
+  if (p->net != NULL)
+    json_object_object_add(o, "net", json_object_new_string(p->net));
+  if (p->hostname != NULL)
+    json_object_object_add(o, "hostname", json_object_new_string(p->hostname));
   if (p->address != NULL)
     json_object_object_add(o, "address", json_object_new_string(p->address));
   if (p->published != NULL)

@@ -1221,6 +1221,23 @@ yes_run "gc ends the abandoned pod's init when it survived" eval '! kill -0 "$su
 kill -KILL "$survivor" 2>/dev/null
 wait "$survivor" 2>/dev/null
 yes_run "gc: the pod's directories are gone" test ! -e "$STORE/pods/$u" -a ! -e "$(rundir)/$u"
+# An actool killed before it wrote its pod's state: the pod is listed as
+# abandoned, all else unknown, and gc removes it.
+early=$(cat /proc/sys/kernel/random/uuid)
+pod "${ID[meta]}" --exec=/bin/true # (the store's runtime directory, which gc removed)
+mkdir "$(rundir | head -1)/$early" && : >"$(rundir | head -1)/$early/lock"
+run_capture ac list --no-legend
+is "list: a pod whose state was never written is abandoned, its start unknown" \
+  "$status:$(grep -F "$early" "$TMP/.out" | awk '{print $2, $3}')" "0:abandoned -"
+run_capture ac list --json
+is "list --json: the same, no crash, no unknown field" \
+  "$status:$(jq -c --arg u "$early" '.[] | select(.uuid == $u) | [.state, has("started"), has("net")]' "$TMP/.out" 2>&1)" \
+  '0:["abandoned",false,false]'
+run_capture ac status --json "$early"
+is "status --json of it" "$status:$(jq -r .state "$TMP/.out" 2>&1)" "0:abandoned"
+run_capture ac gc
+is "gc removes it" "$status:$(grep -c "removed pod $early" "$TMP/.out")" "0:1"
+
 # What a pod's end set aside and no sweeper removed (the service was
 # killed) is gc's once a minute old; a newer one is the sweeper's still.
 old=$(cat /proc/sys/kernel/random/uuid) new=$(cat /proc/sys/kernel/random/uuid)
