@@ -660,7 +660,8 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   __attribute__((cleanup(work_removep))) char *work = NULL;
   cleanup_free char *mirror = NULL;
   __attribute__((cleanup(state_clear))) struct state s = {0};
-  cleanup_close int root_fd = open(appc_layout_rootfs(l), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int root_fd =
+      open(appc_layout_rootfs(l), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   if (out != NULL)
     memset(out, 0, sizeof *out);

@@ -298,7 +298,7 @@ int appc_layout_mkdir(struct appc_layout *l, const char *path, appc_error_t *err
 {
   static const struct appc_layout_copy_options defaults = {0};
   struct copy c = {.rootfs = appc_layout_rootfs(l), .o = &defaults, .err = err};
-  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   cleanup_close int fd = -1;
 
   if (root < 0)
@@ -311,7 +311,7 @@ int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, cons
                         const struct appc_layout_copy_options *o, appc_error_t *err)
 {
   struct copy c = {.rootfs = appc_layout_rootfs(l), .cb = o->cb, .o = o, .err = err};
-  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int root = open(c.rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   if (root < 0)
     return appc_error_make(err, errno, "%s", c.rootfs);

@@ -117,6 +117,23 @@ static int parse_doc(struct appc_layout *l, const char *json, size_t len, appc_e
 
 static int remove_changes(struct appc_layout *l, appc_error_t *err);
 
+/* rootfs/ must be the layout's own directory: a symlink there (a layout
+ * from an untrusted archive, "rootfs -> /") would have every command that
+ * writes into it write into the link's target.  build and validate refuse
+ * it as well. */
+static int check_rootfs(const struct appc_layout *l, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat(l->dir_fd, "rootfs", &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return appc_error_make(err, errno, "%s", l->rootfs);
+  if (!S_ISDIR(st.st_mode))
+    return appc_error_make(err, 0, "%s: not a directory%s", l->rootfs,
+                           S_ISLNK(st.st_mode) ? " but a symlink (a layout's rootfs is its own)"
+                                               : "");
+  return 0;
+}
+
 int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *err)
 {
   struct appc_layout *l = calloc(1, sizeof *l);
@@ -132,8 +149,9 @@ int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *er
     appc_layout_close(l);
     return appc_error_make(err, ENOMEM, "%s", dir);
   }
-  if (lock_dir(dir, &l->dir_fd, err) < 0 || remove_changes(l, err) < 0 ||
-      read_manifest(l, &json, &len, err) < 0 || parse_doc(l, json, len, err) < 0) {
+  if (lock_dir(dir, &l->dir_fd, err) < 0 || check_rootfs(l, err) < 0 ||
+      remove_changes(l, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
+      parse_doc(l, json, len, err) < 0) {
     appc_layout_close(l);
     return -1;
   }

@@ -28,6 +28,17 @@ check_rejects "init with a name that is no AC name is refused, naming the field"
 is "the refused init made nothing" "$(ls -A "$TMP" | grep -c badname)" 0
 (cd "$TMP" && mkdir -p cwd-layout && cd cwd-layout && "$ACTOOL" layout init --name=example.com/cwd) >"$TMP/.out" 2>&1
 is "init without --layout works in the current directory" "$(jq -r .name "$TMP/cwd-layout/manifest" 2>&1)" example.com/cwd
+# A layout whose rootfs is a symlink (from an untrusted archive, say) is
+# refused by every command, never written through.
+mkdir -p "$TMP/linked/outside" "$TMP/linked/L"
+echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/linked"}' >"$TMP/linked/L/manifest"
+ln -s ../outside "$TMP/linked/L/rootfs"
+echo payload >"$TMP/linked/src"
+check_rejects "layout copy into a layout whose rootfs is a symlink is refused" 'rootfs: not a directory but a symlink' \
+  "$ACTOOL" layout copy --layout="$TMP/linked/L" "$TMP/linked/src" /written
+check_rejects "... and so is an edit" 'rootfs: not a directory but a symlink' \
+  "$ACTOOL" layout label add --layout="$TMP/linked/L" k v
+is "... nothing is written where the symlink points" "$(ls -A "$TMP/linked/outside")" ""
 (cd "$TMP" && mkdir -p named-here && cd named-here && "$ACTOOL" layout init) >"$TMP/.out" 2>&1
 is "init in the current directory, no --name: named after the directory" \
   "$(jq -r .name "$TMP/named-here/manifest" 2>&1)" named-here
