@@ -27,6 +27,10 @@
  * for an endless one (an alias of its own ancestor): both are bounded. */
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 200000
+/* The text of the values and keys once aliases are expanded: no manifest
+ * is larger (APPC_MANIFEST_MAX), while 1,000 aliases of one 1 MiB string
+ * are a 1 MB file that would take gigabytes. */
+#define YAML_MAX_BYTES (16u * 1024 * 1024)
 #define YAML_MAX_INPUT (4 * 1024 * 1024)
 
 struct field_line {
@@ -43,6 +47,7 @@ struct mapper {
   yaml_document_t *doc;
   const char *where;
   size_t nodes;
+  size_t bytes;          /* of scalars and keys, aliases expanded */
   struct line_map lines; /* of each field's value, for errors */
   struct line_map keys;  /* of each mapping key, for unknown-key warnings */
   bool want_lines, want_keys;
@@ -199,10 +204,21 @@ static int plain_scalar(struct mapper *m, const yaml_node_t *node, const char *s
   return 0;
 }
 
+/* LEN more bytes of text, aliases expanded: within YAML_MAX_BYTES? */
+static int count_bytes(struct mapper *m, const yaml_node_t *node, size_t len)
+{
+  m->bytes += len;
+  if (m->bytes > YAML_MAX_BYTES)
+    return fail_at(m, node, "too much text once aliases are expanded (more than 16 MiB)");
+  return 0;
+}
+
 static int scalar(struct mapper *m, const yaml_node_t *node, json_object **out)
 {
   const char *s = (const char *) node->data.scalar.value;
 
+  if (count_bytes(m, node, node->data.scalar.length) < 0)
+    return -1;
   if (strlen(s) != node->data.scalar.length)
     return fail_at(m, node, "a NUL character in a scalar");
   /* Quoted and block scalars are strings.  (libyaml's loader gives every
@@ -265,6 +281,10 @@ static int mapping(struct mapper *m, const yaml_node_t *node, const char *path, 
       return fail_at(m, k != NULL ? k : node, "a mapping key must be a string");
     }
     const char *key = (const char *) k->data.scalar.value;
+    if (count_bytes(m, k, k->data.scalar.length) < 0) {
+      json_object_put(o);
+      return -1;
+    }
     if (json_object_object_get_ex(o, key, NULL)) {
       json_object_put(o);
       return fail_at(m, k, "a key given twice in one mapping");

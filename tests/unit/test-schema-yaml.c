@@ -47,6 +47,24 @@ static void assert_refused(const char *yaml, const char *needle)
   assert_null(json);
 }
 
+/* HEAD, 256 KiB of text, TAIL, then a list of 100 ALIASes of it. */
+static void assert_wide_refused(const char *head, const char *tail, const char *alias)
+{
+  size_t big = 256 * 1024, cap = big + 2048, n;
+  char *wide = malloc(cap);
+
+  assert_non_null(wide);
+  n = (size_t) snprintf(wide, cap, "%s", head);
+  memset(wide + n, 'x', big);
+  n += big;
+  n += (size_t) snprintf(wide + n, cap - n, "%sl: [", tail);
+  for (int i = 0; i < 100; i++)
+    n += (size_t) snprintf(wide + n, cap - n, "%s%s", i > 0 ? "," : "", alias);
+  snprintf(wide + n, cap - n, "]\n");
+  assert_refused(wide, "too much text once aliases are expanded");
+  free(wide);
+}
+
 static void test_scalars(void **state)
 {
   (void) state;
@@ -89,6 +107,10 @@ static void test_refused(void **state)
     n += snprintf(bomb + n, sizeof bomb - (size_t) n, "a%d: &a%d [*a%d, *a%d]\n", i, i, i - 1,
                   i - 1);
   assert_refused(bomb, "too many values");
+  /* few values, much text: 100 aliases of one 256 KiB string (25 MiB),
+   * and as many of a 256 KiB key */
+  assert_wide_refused("s: &s \"", "\"\n", "*s");
+  assert_wide_refused("m: &m {? \"", "\": 1}\n", "*m");
   /* nesting deeper than any manifest */
   char deep[512] = "";
   for (int i = 0; i < 100; i++)
