@@ -296,6 +296,16 @@ static int tar_fail(struct appc_tar_reader *r, const char *what, appc_error_t *e
                                                               : "invalid tar data");
 }
 
+/* libarchive's warning for a name, link or user name that the locale's
+ * character set cannot represent (its "can't be converted" message): the
+ * only warning whose entry is still as the archive says. */
+static bool charset_warning(struct archive *a)
+{
+  const char *msg = archive_error_string(a);
+
+  return msg != NULL && strstr(msg, "can't be converted") != NULL;
+}
+
 int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry, appc_error_t *err)
 {
   int ret = archive_read_next_header(r->tar, entry);
@@ -304,9 +314,11 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
     *entry = NULL;
     return 0;
   }
-  /* ARCHIVE_WARN: e.g. a name not representable in the locale; the raw
-   * bytes are still there and are what we check. */
-  if (ret < ARCHIVE_WARN) {
+  /* ARCHIVE_WARN for a name not representable in the locale is fine: the
+   * raw bytes are still there and are what we check.  Any other warning is
+   * a header libarchive skipped (a malformed pax header, say), after which
+   * the entry is not what other tools read: refused. */
+  if (ret < ARCHIVE_WARN || (ret == ARCHIVE_WARN && !charset_warning(r->tar))) {
     *entry = NULL;
     return tar_fail(r, "invalid or truncated tar archive", err);
   }

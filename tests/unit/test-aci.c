@@ -1120,6 +1120,28 @@ static char *hand_made(const char *dir, const char *name)
   return path_join(dir, name);
 }
 
+/* A pax header libarchive ignores (a malformed record after a good one)
+ * would leave the ustar name, while GNU tar and Python read the pax one:
+ * one archive, two trees.  Refused, as the reference refuses it. */
+static void test_validate_refuses_ignored_pax_header(void **state)
+{
+  static const char records[] = "24 path=rootfs/pax-name\n99999 junk\n";
+  char *dir = scratch_new();
+  char *p = hand_made(dir, "pax.aci");
+  struct tar_builder t;
+
+  (void) state;
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_add(&t, "PaxHeader/x", 'x', NULL, records, strlen(records), strlen(records));
+  tar_file(&t, "rootfs/ustar-name", "abc");
+  tar_end(&t);
+  expect_invalid(p, "malformed pax");
+  free(p);
+  scratch_remove(dir);
+}
+
 static void test_validate_accepts_reference_variants(void **state)
 {
   char *dir = scratch_new();
@@ -2145,6 +2167,7 @@ int main(void)
       cmocka_unit_test_teardown(test_cancel_build_and_validate, teardown),
       cmocka_unit_test_teardown(test_cancel_at_the_last_moment, teardown),
       cmocka_unit_test_teardown(test_cancel_validation_within_an_entry, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_ignored_pax_header, teardown),
       cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
