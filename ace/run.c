@@ -1266,6 +1266,12 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   /* Until it is confined, only a process that may trace others reaches
    * /proc/1 (its root is the host's). */
   prctl(PR_SET_DUMPABLE, 0);
+  /* A session of its own, without the operator's controlling terminal, as
+   * runc's init: an app in the terminal's session could type into it
+   * (TIOCSTI), read what the operator types next, or signal the shell's
+   * jobs.  The apps still get the terminal as their standard streams; its
+   * signals reach them through P (forward_signal). */
+  (void) setsid();
   /* The pod's lock is P's alone: were I to keep it, a pod whose P died
    * would still look running, and gc would leave it. */
   close(r->dir.lock_fd);
@@ -1522,9 +1528,9 @@ static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si,
       return;
     }
   }
-  /* The terminal's signals reached the apps directly (same process group). */
-  if (si->ssi_code != SI_KERNEL)
-    kill(r->init_pid, sig);
+  /* The terminal's signals too: the pod is a session of its own
+   * (pod_init), out of the terminal's reach. */
+  kill(r->init_pid, sig);
 }
 
 static void relay(struct pod_run *r)
@@ -1662,7 +1668,10 @@ static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
 {
   static const char *const places[] = {"etc/os-release", "usr/lib/os-release"};
   cleanup_close int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+  /* O_PATH: the image's file is looked at before it is opened; a device
+   * node the image ships there is never opened on the host (its driver
+   * would answer: a watchdog, a tape). */
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   struct appc_kv_list kv = {0};
   appc_error_t ignored = NULL;

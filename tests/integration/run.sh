@@ -898,6 +898,24 @@ mounts_check "the pod killed by a second SIGTERM"
 OUT=$(cat "$TMP/sig2.out") ERR=$(cat "$TMP/sig2.err")
 is_run "a second SIGTERM kills the pod: exit 143 (128+15), no error" "$status:$ERR" "143:"
 
+# Run from a terminal, the pod is a session of its own without it (as
+# runc's): an app cannot type into the operator's terminal (TIOCSTI needs
+# it to be the app's controlling terminal) nor read what is typed next;
+# the terminal's Ctrl-C still reaches it, through actool.
+mkdir -p "$TMP/tty/hv"
+mkfifo "$TMP/tty/in"
+script -qec "$(printf '%q ' "$ACTOOL" --dir="$STORE" run --volume=hv,kind=host,source="$TMP/tty/hv" \
+  "${ID[sh]}" --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'cut -d" " -f7 /proc/self/stat >/hv/ttynr; trap "echo int >/hv/marker; exit 0" INT; echo >/hv/ready
+  while :; do sleep 0.1; done')" /dev/null <"$TMP/tty/in" >"$TMP/tty/out" 2>&1 &
+TTY_PID=$!
+exec 7>"$TMP/tty/in"
+wait_file "$TMP/tty/hv/ready" && printf '\003' >&7
+exec 7>&-
+wait_exit "$TTY_PID" 30
+is "run from a terminal: the app has no controlling terminal" "$(cat "$TMP/tty/hv/ttynr" 2>&1)" 0
+is "... and the terminal's Ctrl-C reaches it through actool" "$(cat "$TMP/tty/hv/marker" 2>&1)" int
+
 # actool stop from another process: the same two steps, GRACE apart.
 mkdir "$TMP/stop1"
 bg_pod stop1 --uuid-file-save="$TMP/ustop1" --volume=hv,kind=host,source="$TMP/stop1" "${ID[events]}" \
