@@ -777,6 +777,17 @@ static int mkdirs_strict(const char *path)
  * (IS_DIR) or a file, replacing what is in the way as the spec says, with
  * a warning; every step beneath a descriptor of its parent, never through
  * a symlink.  An O_PATH descriptor of the target, or -1. */
+/* Is DIR on the app's root itself (the overlay of its image), not on a
+ * volume or another file system mounted beneath it? */
+static bool on_the_root(int dir)
+{
+  struct statx a, b;
+
+  return statx(dir, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) == 0 &&
+         statx(AT_FDCWD, "/", 0, STATX_MNT_ID, &b) == 0 && (a.stx_mask & STATX_MNT_ID) &&
+         (b.stx_mask & STATX_MNT_ID) && a.stx_mnt_id == b.stx_mnt_id;
+}
+
 static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_rootfs_volume *v,
                           const char *target, bool is_dir, const struct ace_notes *notes,
                           appc_error_t *err)
@@ -804,6 +815,15 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
       if (!appc_dir_is_empty(dir, name))
         ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
                  spec->app_name, v->volume, target);
+    } else if ((is_dir || S_ISDIR(st.st_mode)) && !on_the_root(dir)) {
+      /* Inside a volume mounted before (an image's mount point beneath
+       * another's, or a symlink into one): that is no file of the image's
+       * to replace, but perhaps the host's. */
+      return appc_error_make(err, 0,
+                             "app %s: mount target %s: a %s of another volume, which volume "
+                             "\"%s\" would replace",
+                             spec->app_name, target, S_ISDIR(st.st_mode) ? "directory" : "file",
+                             v->volume);
     } else if (is_dir || S_ISDIR(st.st_mode)) {
       ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
                spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", target);

@@ -291,6 +291,13 @@ ln -sfn /srv/data "$TMP/layh/rootfs/data"      # dangling: the image has no /srv
 ln -sfn ../srv/a/b "$TMP/layh/rootfs/rel"      # dangling, relative, two levels missing
 manifest etchost "$(shapp 'echo $(hostname) $(cat /etc/hostname)')" >"$TMP/layh/manifest"
 layout_image etchost "$TMP/layh"
+# An image whose mount point /x is a symlink into another mount point's
+# volume (/data): the executor must not replace what that volume holds.
+cp -a "$LAY" "$TMP/layx"
+ln -sfn /data/rootonly "$TMP/layx/rootfs/x"
+manifest intovol "$(shapp 'echo RAN' '{"mountPoints": [{"name": "hv", "path": "/data"}, {"name": "x", "path": "/x"}]}')" \
+  >"$TMP/layx/manifest"
+layout_image intovol "$TMP/layx"
 # Images whose /etc the executor's files must respect: one with its own
 # hosts, a dangling resolv.conf, a directory named hostname and a mode of
 # its own on /etc; one whose /etc is a symlink.
@@ -897,6 +904,16 @@ wait_exit "$BG_PID" 30
 mounts_check "the pod killed by a second SIGTERM"
 OUT=$(cat "$TMP/sig2.out") ERR=$(cat "$TMP/sig2.err")
 is_run "a second SIGTERM kills the pod: exit 143 (128+15), no error" "$status:$ERR" "143:"
+
+# A mount target that leads into another volume (the image's /x -> the
+# host volume's file) is refused: the executor, root, replaced the host's
+# file with a directory, where the app's user could not even write.
+mkdir -p "$TMP/intovol"
+echo precious >"$TMP/intovol/rootonly"
+pod --volume=hv,kind=host,source="$TMP/intovol" "${ID[intovol]}"
+is_run "a mount target inside another volume is refused, naming it" \
+  "$status:$(printf '%s\n' "$ERR" | grep -c 'mount target /data/rootonly: a file of another volume')" "1:1"
+is "... and the host's file is left as it was" "$(cat "$TMP/intovol/rootonly" 2>&1)" precious
 
 # Run from a terminal, the pod is a session of its own without it (as
 # runc's): an app cannot type into the operator's terminal (TIOCSTI needs
