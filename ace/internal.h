@@ -131,6 +131,13 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
                          const struct ace_notes *notes, struct ace_security **out,
                          appc_error_t *err);
 void ace_security_free(struct ace_security *sec);
+/* SEC's capabilities beyond the ACE's default set that ALLOWED (a mask;
+ * see ace_caps_parse) does not allow: refused, naming the app, the first
+ * one and the option that allows it. */
+int ace_security_check_caps(const struct ace_security *sec, uint64_t allowed, const char *app_name,
+                            appc_error_t *err);
+/* NAMES ("CAP_SYS_ADMIN", or "all") as a mask. */
+int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_error_t *err);
 /* Child, right before execve: drop the bounding set, set no_new_privs, load
  * the seccomp filter, switch to ID (setgroups, setgid, setuid) and set the
  * permitted/effective/inheritable capabilities (empty for a non-root uid).

@@ -308,6 +308,9 @@ int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ac
   for (size_t i = 0; o->version >= 4 && i < o->n_devices; i++)
     if (ace_device_check_syntax(o->devices[i], err) < 0)
       return -1;
+  uint64_t caps;
+  if (o->version >= 5 && ace_caps_parse(o->allow_caps, o->n_allow_caps, &caps, err) < 0)
+    return -1;
   if (o->version >= 4 && o->private_users != NULL &&
       ace_userns_parse(o->private_users, &range, err) < 0)
     return -1;

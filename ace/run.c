@@ -95,6 +95,7 @@ struct pod_run {
   struct ace_pod_dir dir;
   struct app_plan *apps;
   size_t n_apps;
+  uint64_t allowed_caps; /* beyond the default set (appc_ace_options.allow_caps) */
   struct ace_cgroup *cg;
   struct ace_device *devices; /* --device */
   size_t n_devices;
@@ -470,7 +471,8 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
     a->lower = a->tree->rootfs;
   if (appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
     return appc_error_prefix(err, "app %s", ra->name);
-  if (ra->app != NULL && ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0)
+  if (ra->app != NULL && (ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0 ||
+                          ace_security_check_caps(a->sec, r->allowed_caps, ra->name, err) < 0))
     return -1;
   if (asprintf(&a->dir, "%s/apps/%s", r->dir.path, ra->name) < 0) {
     a->dir = NULL;
@@ -2099,6 +2101,9 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   if (build_mode(opts) && (opts->rootfs_dir[0] != '/' || opts->changes_dir[0] != '/'))
     return appc_error_make(err, EINVAL, "build mode: %s: not an absolute path",
                            opts->rootfs_dir[0] != '/' ? opts->rootfs_dir : opts->changes_dir);
+  if (opts->version >= 5 &&
+      ace_caps_parse(opts->allow_caps, opts->n_allow_caps, &r.allowed_caps, err) < 0)
+    return -1;
   r.apps = calloc(pod->n_apps, sizeof *r.apps);
   if (r.apps == NULL) {
     appc_error_make(err, ENOMEM, "pod");

@@ -9,6 +9,7 @@
  * would be killed by it, so the child allocates nothing. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -438,6 +439,47 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
   sec->caps = host_caps(sec->caps, app_name, notes);
   *out = sec;
   return 0;
+}
+
+int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_error_t *err)
+{
+  *mask = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(names[i], "all") == 0) {
+      *mask = ~UINT64_C(0);
+      continue;
+    }
+    if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0)
+      return -1;
+    int v = cap_number(names[i]);
+    if (v < 0)
+      return appc_error_make(err, EINVAL,
+                             "allowed capability \"%s\": not a Linux capability "
+                             "(CAP_NET_ADMIN, say, or all)",
+                             names[i]);
+    *mask |= UINT64_C(1) << v;
+  }
+  return 0;
+}
+
+int ace_security_check_caps(const struct ace_security *sec, uint64_t allowed, const char *app_name,
+                            appc_error_t *err)
+{
+  uint64_t extra = sec->caps & ~default_mask() & ~allowed;
+
+  if (extra == 0)
+    return 0;
+  int v = __builtin_ctzll(extra);
+  char *name = cap_to_name((cap_value_t) v); /* libcap's, lower case: cap_free */
+  char upper[64] = "CAP_?";
+  for (size_t i = 0; name != NULL && name[i] != '\0' && i + 1 < sizeof upper; i++)
+    upper[i] = (char) toupper((unsigned char) name[i]), upper[i + 1] = '\0';
+  cap_free(name);
+  return appc_error_make(err, 0,
+                         "app %s: its isolators retain %s, beyond the ACE's default "
+                         "capabilities: allow it with --caps-allow=%s if the image is to be "
+                         "trusted with it",
+                         app_name, upper, upper);
 }
 
 void ace_security_free(struct ace_security *sec)

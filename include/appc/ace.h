@@ -34,7 +34,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 4
+#define APPC_ACE_OPTIONS_VERSION 5
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -94,6 +94,14 @@ struct appc_ace_options {
     APPC_ACE_OWNERSHIP_MAP,
     APPC_ACE_OWNERSHIP_COPY,
   } private_users_ownership;
+  /* (version 5) Capabilities beyond the ACE's default set ("CAP_NET_ADMIN",
+   * or "all") that an app may retain when its isolators ask for them
+   * (os/linux/capabilities-retain-set): the operator's consent, as
+   * docker's --cap-add is.  Any other such request fails the pod, naming
+   * the capability, since an image that keeps CAP_SYS_ADMIN, say, is root
+   * on the host. */
+  const char *const *allow_caps;
+  size_t n_allow_caps;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from

@@ -85,7 +85,8 @@ for bad in '--volume=v|volume "v": needs a name and kind' \
   '--device=/dev/null:rel|must be under /dev/' \
   '--private-users=abc|not UID:COUNT' \
   '--net=default --publish=www|not NAME:HOSTPORT' \
-  '--net=default --publish=www:0|not from 1 to 65535'; do
+  '--net=default --publish=www:0|not from 1 to 65535' \
+  '--caps-allow=CAP_BOGUS|"CAP_BOGUS": not a Linux capability'; do
   # shellcheck disable=SC2086
   check_fails "run ${bad%%|*}: exit 2 before any fetch" 2 "^actool: run: .*${bad#*|}" \
     "$ACTOOL" --dir="$TMP/store" run ${bad%%|*} example.invalid/x

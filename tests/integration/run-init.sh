@@ -117,7 +117,7 @@ if "$ACTOOL" layout --layout="$L" init --name=example.com/ptr >/dev/null &&
     '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}' >/dev/null &&
   "$ACTOOL" build "$L" "$TMP/ptr.aci" >/dev/null &&
   "$ACTOOL" --insecure-options=image fetch "$TMP/ptr.aci" >/dev/null; then
-  uuid=$("$ACTOOL" run --detach example.com/waits --- example.com/ptr 2>"$TMP/.err")
+  uuid=$("$ACTOOL" run --detach --caps-allow=CAP_SYS_PTRACE example.com/waits --- example.com/ptr 2>"$TMP/.err")
   for _ in $(seq 300); do
     "$ACTOOL" status --log "$uuid" 2>/dev/null | grep -q scanned && break
     sleep 0.1

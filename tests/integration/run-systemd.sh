@@ -64,7 +64,8 @@ rm -rf "$L" "$TMP/systemd.aci"
 boot() {
   local label=$1 state= cg
   shift
-  uuid=$("$ACTOOL" run --detach "$@" example.com/systemd 2>"$TMP/run.err")
+  # (systemd-nspawn's capabilities: the operator's consent)
+  uuid=$("$ACTOOL" run --detach --caps-allow=all "$@" example.com/systemd 2>"$TMP/run.err")
   # (a deadline, not a count: a boot on a loaded machine can take long)
   local deadline=$((SECONDS + 120))
   while [ "$SECONDS" -lt "$deadline" ]; do

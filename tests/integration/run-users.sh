@@ -84,7 +84,7 @@ if grep -qx bound-80 "$TMP/pod1.out"; then ok "root in the pod binds port 80 (it
   note "$(cat "$TMP/pod1.out" "$TMP/.err")"
 fi
 
-run_capture "$ACTOOL" run --private-users example.com/admin --exec=/bin/sh -- -c \
+run_capture "$ACTOOL" run --private-users --caps-allow=CAP_SYS_ADMIN example.com/admin --exec=/bin/sh -- -c \
   'hostname inside-userns && hostname'
 is "with CAP_SYS_ADMIN kept, root in the pod sets the hostname of its UTS namespace" \
   "$(cat "$TMP/.out")" "inside-userns"
