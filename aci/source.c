@@ -64,7 +64,10 @@ static void hint_sequential(int fd)
 
 int appc_source_open_file(struct appc_source **out, const char *path, appc_error_t *err)
 {
-  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO without a writer would hold the open for ever;
+   * opened so, it reads as empty.  Reads block again afterwards (a pipe
+   * with a writer is read as it comes). */
+  cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
 
   if (fd < 0)
@@ -73,6 +76,8 @@ int appc_source_open_file(struct appc_source **out, const char *path, appc_error
     return appc_error_make(err, errno, "stat");
   if (S_ISDIR(st.st_mode))
     return appc_error_make(err, EISDIR, "not an ACI");
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+    return appc_error_make(err, errno, "fcntl");
   if (source_new(out, SOURCE_FD, path, err) < 0)
     return -1;
   hint_sequential(fd);

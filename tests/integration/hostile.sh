@@ -289,4 +289,13 @@ truncate -s 1G "$TMP/w6/manifest"
 check_rejects "build: layout with a 1 GiB manifest refused" 'manifest' $T $LIMIT "$ACTOOL" build "$TMP/w6" "$TMP/w6out/x.aci"
 is "no output left by the refused build" "$(ls -A "$TMP/w6out")" ""
 
+# A FIFO no one writes to, given as an ACI: read as empty, never waited on.
+mkfifo "$TMP/fifo.aci"
+check_fails "cat-manifest of a FIFO without a writer fails at once (no hang)" 1 'the file is empty' \
+  timeout 20 "$ACTOOL" cat-manifest "$TMP/fifo.aci"
+check_fails "patch-manifest of it too" 1 'the file is empty' \
+  timeout 20 "$ACTOOL" patch-manifest --name=example.com/x "$TMP/fifo.aci" "$TMP/fifo-out.aci"
+check_fails "fetch of it too" 1 'the file is empty' \
+  timeout 20 "$ACTOOL" --insecure-options=image --dir="$TMP/fifo-store" fetch "$TMP/fifo.aci"
+
 done_testing
