@@ -256,6 +256,11 @@ static int add_child(struct build_ctx *c, int dirfd, const char *dname, const ch
 
   if (name == NULL || src == NULL)
     return appc_error_make(err, ENOMEM, "%s", dsrc);
+  /* What validation and import refuse (aci/validate.c): no image is made
+   * that its own checks would not take. */
+  if (strlen(name) >= PATH_MAX)
+    return appc_error_make(err, 0, "%.100s...: a name of %zu bytes, longer than a path can be (%d)",
+                           src, strlen(name), PATH_MAX - 1);
   if (fstatat(dirfd, base, &lst, AT_SYMLINK_NOFOLLOW) < 0)
     return appc_error_make(err, errno, "%s", src);
   /* Sockets cannot be archived; the reference skips them too. */

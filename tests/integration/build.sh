@@ -392,4 +392,14 @@ is "a fifo nobody writes to does not hang the build" "$status" 0
 is "the fifo is stored as a fifo" "$(tar -tvf "$TMP/out/fifo.aci" 2>&1 | grep 'rootfs/pipe' | cut -c1)" p
 check_clean "validate accepts the fifo image" timeout 60 "$ACTOOL" validate "$TMP/out/fifo.aci"
 
+# A name longer than a path can be (PATH_MAX) is refused by validation and
+# import: build refuses it too, rather than make an image no one takes.
+mkdir -p "$TMP/deepnames/rootfs"
+echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/deep"}' >"$TMP/deepnames/manifest"
+(cd "$TMP/deepnames/rootfs" && n=$(printf 'd%.0s' $(seq 200)) &&
+  for _ in $(seq 25); do mkdir "$n" && cd "$n" || exit 1; done)
+check_rejects "build: a name longer than PATH_MAX is refused" 'a name of [0-9]+ bytes, longer than a path can be' \
+  "$ACTOOL" build "$TMP/deepnames" "$TMP/deepnames.aci"
+is "... and leaves no output" "$(ls "$TMP/deepnames.aci" 2>/dev/null)" ""
+
 done_testing
