@@ -467,6 +467,17 @@ int ace_security_check_caps(const struct ace_security *sec, uint64_t allowed, co
 {
   uint64_t extra = sec->caps & ~default_mask() & ~allowed;
 
+  /* Lowering oom_score_adj takes CAP_SYS_RESOURCE, which the executor has
+   * and the app need not: -1000 makes an app the host's OOM killer spares,
+   * the operator's decision as docker's --oom-score-adj is. */
+  if (sec->oom_set && sec->oom_score_adj < 0 && !(allowed & (UINT64_C(1) << CAP_SYS_RESOURCE)))
+    return appc_error_make(
+        err, 0,
+        "app %s: its isolator os/linux/oom-score-adj lowers oom_score_adj to %d, "
+        "which takes CAP_SYS_RESOURCE: allow it with "
+        "--caps-allow=CAP_SYS_RESOURCE if the image is to be trusted with it",
+        app_name, sec->oom_score_adj);
+
   if (extra == 0)
     return 0;
   int v = __builtin_ctzll(extra);

@@ -30,6 +30,7 @@ void actool_put_safe(const char *s, FILE *f)
 }
 
 /* FMT's text on stderr, what it holds made safe for a terminal. */
+static void vput_safe(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 static void vput_safe(const char *fmt, va_list ap)
 {
   char *text = NULL;

@@ -510,7 +510,11 @@ pod --debug "${ID[oom]}"
 is_run "oom-score-adj 500: the app's /proc/self/oom_score_adj" "$status:$OUT" "0:500"
 yes_run "oom-score-adj: reported as enforced, not ignored" bash -c \
   'grep -q "isolator os/linux/oom-score-adj enforced" <<<"$1" && ! grep -q "oom-score-adj ignored" <<<"$1"' _ "$ERR"
+# Lowering it is the operator's to allow (CAP_SYS_RESOURCE, which it takes).
 pod "${ID[oomlow]}"
+is_run "oom-score-adj -700 from the image without --caps-allow=CAP_SYS_RESOURCE is refused" \
+  "$status:$(printf '%s\n' "$ERR" | grep -c 'lowers oom_score_adj to -700.*--caps-allow=CAP_SYS_RESOURCE')" "1:1"
+pod --caps-allow=CAP_SYS_RESOURCE "${ID[oomlow]}"
 # Lowering needs CAP_SYS_RESOURCE, which some sandboxes withhold even from root.
 if sh -c 'echo -700 >/proc/self/oom_score_adj' 2>/dev/null; then
   is_run "oom-score-adj -700 (lowered, with CAP_SYS_RESOURCE)" "$status:$OUT" "0:-700"
