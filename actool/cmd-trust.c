@@ -515,6 +515,9 @@ static int run_rm(struct trust_ctx *c, int argc)
       fprintf(stderr, "Removed root key %s (\"%s/%s\")\n", k->fingerprint, c->store_dir, k->path);
   }
   appc_trust_keys_clear(&removed);
+  /* Not a fingerprint at all: the command line's error. */
+  if (r < 0 && err != NULL && err->errnum == EINVAL)
+    return actool_usage_error("trust", "--rm: %s", err->msg);
   return r < 0 ? actool_fail_net(&err) : ACTOOL_EXIT_OK;
 }
 

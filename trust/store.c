@@ -20,6 +20,7 @@
 
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 #include "appc/types.h"
 #include "trust/internal.h"
@@ -678,10 +679,10 @@ static int normalize_fingerprint(const char *fingerprint, char *out, appc_error_
   }
   out[n] = '\0';
   if (too_long || !appc_trust_is_fingerprint(out))
-    return appc_error_make(err, 0,
-                           "\"%s\": not a key fingerprint: give all of its 40 hex digits (64 for "
-                           "a v5 key), as a listing of the trust store shows them",
-                           fingerprint);
+    return appc_error_tag(err, EINVAL,
+                          "\"%s\": not a key fingerprint: give all of its 40 hex digits (64 for "
+                          "a v5 key), as a listing of the trust store shows them",
+                          fingerprint);
   return 0;
 }
 

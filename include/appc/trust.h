@@ -221,7 +221,8 @@ int appc_trust_list(struct appc_store *store, const char *prefix, bool root,
  * files from root.d when ROOT is set, from PREFIX's directory when PREFIX
  * is given, and from every directory of the key store when neither is.
  * Only whole fingerprints are accepted, so that a removal never picks a key
- * by chance.  Removing nothing is an error.  REMOVED lists the files
+ * by chance (anything else fails tagged EINVAL).  Removing nothing is an
+ * error.  REMOVED lists the files
  * removed (also those removed before a failure); clear it either way. */
 int appc_trust_remove(struct appc_store *store, const char *prefix, bool root,
                       const char *fingerprint, struct appc_trust_keys *removed, appc_error_t *err);

@@ -755,11 +755,12 @@ static void test_remove_refuses_what_is_not_a_fingerprint(void **state)
   const char *bad[] = {"", short_one, long_one, key_id, "zz", "../../../etc/passwd"};
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     remove_fails(store, NULL, false, bad[i], "not a key fingerprint");
-  /* The whole rule, naming no command (the library knows none). */
+  /* The whole rule, naming no command (the library knows none), tagged
+   * EINVAL: the caller's argument is no fingerprint (actool: exit 2). */
   struct appc_trust_keys removed;
   appc_error_t err = NULL;
   assert_tagged_error(appc_trust_remove(store_at(store), NULL, false, "zz", &removed, &err), &err,
-                      0,
+                      EINVAL,
                       "\"zz\": not a key fingerprint: give all of its 40 hex digits (64 for a v5 "
                       "key), as a listing of the trust store shows them");
   appc_trust_keys_clear(&removed);
