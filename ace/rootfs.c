@@ -800,17 +800,16 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
   if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
       snprintf(parent, sizeof parent, "%.*s", (int) (slash != NULL ? slash - target : 0), target) >=
           (int) sizeof parent)
-    return appc_error_make(err, EINVAL, "app %s: mount target %s", spec->app_name, target);
+    return appc_error_make(err, EINVAL, "mount target %s", target);
   cleanup_close int dir =
       open_strict(AT_FDCWD, *parent != '\0' ? parent : "/", O_PATH | O_DIRECTORY);
   if (dir < 0 && errno == ENOENT)
     dir = mkdirs_strict(parent);
   if (dir < 0)
-    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+    return appc_error_make(err, errno, "mount target %s", target);
   if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISLNK(st.st_mode))
-      return appc_error_make(err, ELOOP, "app %s: mount target %s: changed while being prepared",
-                             spec->app_name, target);
+      return appc_error_make(err, ELOOP, "mount target %s: changed while being prepared", target);
     if (is_dir && S_ISDIR(st.st_mode)) {
       if (!appc_dir_is_empty(dir, name))
         ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" masks the image's files in %s",
@@ -820,19 +819,18 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
        * another's, or a symlink into one): that is no file of the image's
        * to replace, but perhaps the host's. */
       return appc_error_make(err, 0,
-                             "app %s: mount target %s: a %s of another volume, which volume "
+                             "mount target %s: a %s of another volume, which volume "
                              "\"%s\" would replace",
-                             spec->app_name, target, S_ISDIR(st.st_mode) ? "directory" : "file",
-                             v->volume);
+                             target, S_ISDIR(st.st_mode) ? "directory" : "file", v->volume);
     } else if (is_dir || S_ISDIR(st.st_mode)) {
       ace_note(notes, ACE_NOTE_WARN, "app %s: volume \"%s\" replaces the image's %s %s",
                spec->app_name, v->volume, S_ISDIR(st.st_mode) ? "directory" : "file", target);
       if (unlinkat(dir, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-        return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+        return appc_error_make(err, errno, "mount target %s", target);
       st.st_mode = 0;
     }
   } else if (errno != ENOENT) {
-    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+    return appc_error_make(err, errno, "mount target %s", target);
   } else {
     st.st_mode = 0;
   }
@@ -841,13 +839,13 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
                    ? mkdirat(dir, name, 0755)
                    : openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (made < 0)
-      return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+      return appc_error_make(err, errno, "mount target %s", target);
     if (!is_dir)
       close(made);
   }
   int fd = open_strict(dir, name, O_PATH);
   if (fd < 0)
-    return appc_error_make(err, errno, "app %s: mount target %s", spec->app_name, target);
+    return appc_error_make(err, errno, "mount target %s", target);
   return fd;
 }
 
