@@ -269,6 +269,13 @@ static long download_left_ms(const struct appc_http *h)
   return left > 0 ? (long) left : 1L;
 }
 
+/* Has the download's deadline come (curl's timer may fire a moment before
+ * ours: within half a second counts)? */
+static bool download_expired(const struct appc_http *h)
+{
+  return appc_monotonic_ms() + 500 >= h->download_end;
+}
+
 static void setup_request(struct appc_http *h, const char *url, bool download)
 {
   CURL *c = h->curl;
@@ -368,7 +375,7 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
 
   curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
   curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
-  if (h->downloading && appc_monotonic_ms() >= h->download_end)
+  if (h->downloading && download_expired(h))
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline of a download)", url,
                            what, h->download_deadline);
   if (!h->downloading && total + 0.5 >= (double) h->deadline)
@@ -1134,7 +1141,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
     }
     /* The deadline holds for the retries too: no attempt after it. */
     if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED) ||
-        appc_monotonic_ms() >= h->download_end) {
+        download_expired(h)) {
       *err = e;
       return -1;
     }
