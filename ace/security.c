@@ -444,21 +444,28 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
 int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_error_t *err)
 {
   *mask = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(names[i], "all") == 0) {
-      *mask = ~UINT64_C(0);
-      continue;
+  for (size_t i = 0; i < n; i++)
+    for (const char *p = names[i]; *p != '\0'; p += *p == ',') {
+      size_t len = strcspn(p, ",");
+      char word[64];
+      if (len == 0)
+        continue; /* "A,,B" or a trailing comma */
+      snprintf(word, sizeof word, "%.*s", (int) len, p);
+      p += len;
+      if (strcmp(word, "all") == 0) {
+        *mask = ~UINT64_C(0);
+        continue;
+      }
+      if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0)
+        return -1;
+      int v = len < sizeof word ? cap_number(word) : -1;
+      if (v < 0)
+        return appc_error_make(err, EINVAL,
+                               "allowed capability \"%s\": not a Linux capability "
+                               "(CAP_NET_ADMIN, say, or all)",
+                               word);
+      *mask |= UINT64_C(1) << v;
     }
-    if (appc_lazy_bind(APPC_LAZY_CAP, err) < 0)
-      return -1;
-    int v = cap_number(names[i]);
-    if (v < 0)
-      return appc_error_make(err, EINVAL,
-                             "allowed capability \"%s\": not a Linux capability "
-                             "(CAP_NET_ADMIN, say, or all)",
-                             names[i]);
-    *mask |= UINT64_C(1) << v;
-  }
   return 0;
 }
 

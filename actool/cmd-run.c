@@ -386,45 +386,6 @@ static int gather_env(const struct actool_globals *g, const struct run_options *
   return actool_set_env("run", env, &o->set_env);
 }
 
-/* The words of IN's values, split at commas ("--caps-allow=A,B
- * --caps-allow=C": A, B, C); OUT->v[i] point into OUT->buf. */
-struct words {
-  const char **v;
-  size_t n;
-  char *buf;
-};
-
-static int split_commas(const struct actool_list *in, struct words *out)
-{
-  size_t len = 0, cap = 1;
-
-  for (size_t i = 0; i < in->n; i++) {
-    len += strlen(in->v[i]) + 1;
-    cap += strlen(in->v[i]) / 2 + 1;
-  }
-  out->n = 0;
-  out->buf = malloc(len + 1);
-  out->v = calloc(cap, sizeof *out->v);
-  if (out->buf == NULL || out->v == NULL)
-    return -1;
-  char *p = out->buf;
-  for (size_t i = 0; i < in->n; i++) {
-    strcpy(p, in->v[i]);
-    char *save = NULL;
-    for (char *w = strtok_r(p, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save))
-      out->v[out->n++] = w;
-    p += strlen(in->v[i]) + 1;
-  }
-  return 0;
-}
-
-static void words_clear(struct words *w)
-{
-  free(w->v);
-  free(w->buf);
-}
-#define cleanup_words __attribute__((cleanup(words_clear)))
-
 static int run_run(const struct actool_globals *g, void *options, int argc, char **argv)
 {
   const struct run_options *o = options;
@@ -442,7 +403,6 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
       .started_data = (void *) g,
   };
   int status = ACTOOL_EXIT_FAILURE;
-  cleanup_words struct words caps = {0};
   int r;
 
   if (strcmp(o->net, "private") == 0)
@@ -460,12 +420,8 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
   ao.n_publish = o->publish.n;
   ao.devices = o->devices.v;
   ao.n_devices = o->devices.n;
-  if (split_commas(&o->caps_allow, &caps) < 0) {
-    actool_error("out of memory");
-    return ACTOOL_EXIT_FAILURE;
-  }
-  ao.allow_caps = caps.v;
-  ao.n_allow_caps = caps.n;
+  ao.allow_caps = o->caps_allow.v; /* "A,B": the library takes lists */
+  ao.n_allow_caps = o->caps_allow.n;
   ao.private_users = o->private_users;
   if (strcmp(o->ownership, "auto") == 0)
     ao.private_users_ownership = APPC_ACE_OWNERSHIP_AUTO;

@@ -95,7 +95,7 @@ struct appc_ace_options {
     APPC_ACE_OWNERSHIP_COPY,
   } private_users_ownership;
   /* (version 5) Capabilities beyond the ACE's default set ("CAP_NET_ADMIN",
-   * or "all") that an app may retain when its isolators ask for them
+   * "all", or comma lists of them) that an app may retain when its isolators ask for them
    * (os/linux/capabilities-retain-set): the operator's consent, as
    * docker's --cap-add is.  Any other such request fails the pod, naming
    * the capability, since an image that keeps CAP_SYS_ADMIN, say, is root
