@@ -1043,10 +1043,10 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", url,
                            (unsigned long long) d->max_size);
   if (sink.too_big)
-    return appc_error_make(err, 0,
-                           "%s: larger than %llu bytes, the most a download of no "
-                           "declared size may be (ACTOOL_FETCH_MAX_SIZE)",
-                           url, (unsigned long long) h->download_max);
+    return appc_error_tag(err, EFBIG,
+                          "%s: larger than %llu bytes, the most a download of no declared size "
+                          "may be",
+                          url, (unsigned long long) h->download_max);
   if (sink.write_errno != 0)
     return appc_error_make(err, sink.write_errno, "%s: writing the download", url);
   if (sink.bad_range) {
