@@ -19,12 +19,14 @@
  * so that allocation never collides between concurrent pods of any stores
  * and any store's gc can tell whether the pod is gone (ace_pod_has_state)
  * and undo what a killed actool left.  The store's net/ holds only its
- * configuration (and leases an older actool kept there, which gc undoes).  The veth pair goes with
- * the pod's network namespace (the kernel unregisters it in the background); it is deleted here
- * only when something may hold that namespace longer (ace_net_release's DELETE_LINK_NOW, and gc for
- * a gone pod).  The bridge and the table are shared: the first pod makes them, they stay for the
- * next ones (making them costs more than starting a pod), and `actool gc` removes them when no pod
- * of any store holds a lease.
+ * configuration (and leases an older actool kept there, which gc undoes).
+ * The veth pair goes with the pod's network namespace (the kernel
+ * unregisters it in the background); it is deleted here only when
+ * something may hold that namespace longer (ace_net_release's
+ * DELETE_LINK_NOW, and gc for a gone pod).  The bridge and the table are
+ * shared: the first pod makes them, they stay for the next ones (making
+ * them costs more than starting a pod), and `actool gc` removes them when
+ * no pod of any store holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
