@@ -76,7 +76,8 @@ int appc_source_open_file(struct appc_source **out, const char *path, appc_error
     return appc_error_make(err, errno, "stat");
   if (S_ISDIR(st.st_mode))
     return appc_error_make(err, EISDIR, "not an ACI");
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
     return appc_error_make(err, errno, "fcntl");
   if (source_new(out, SOURCE_FD, path, err) < 0)
     return -1;
