@@ -124,10 +124,16 @@ int ace_uuid_new(char out[37], appc_error_t *err);
 struct ace_security;
 /* Compute an app's security settings from its isolators (capabilities
  * retain/remove over the spec's default 14, no-new-privileges, seccomp
- * retain/remove with errno), checking every name (unknown capability or
+ * retain/remove with errno; without one, the default filter of
+ * docs/executor.md), checking every name (unknown capability or
  * syscall: an error naming app.isolators[i]).  Done in P, before any
  * namespace exists.  Notes report each isolator as enforced. */
-int ace_security_prepare(const struct appc_app *app, const char *app_name,
+enum {
+  /* --insecure-options=seccomp: no default filter, seccomp isolators
+   * ignored (rkt's meaning). */
+  ACE_SECURITY_NO_SECCOMP = 1 << 0,
+};
+int ace_security_prepare(const struct appc_app *app, const char *app_name, unsigned flags,
                          const struct ace_notes *notes, struct ace_security **out,
                          appc_error_t *err);
 void ace_security_free(struct ace_security *sec);

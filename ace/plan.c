@@ -68,7 +68,7 @@ static int security(const struct appc_app *app, struct appc_ace_app_plan *p, app
   struct ace_security *sec = NULL;
   int r;
 
-  if (ace_security_prepare(app != NULL ? app : &no_app, p->app_name, &quiet, &sec, err) < 0)
+  if (ace_security_prepare(app != NULL ? app : &no_app, p->app_name, 0, &quiet, &sec, err) < 0)
     return -1;
   r = ace_security_describe(sec, p, err);
   ace_security_free(sec);

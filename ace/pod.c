@@ -432,6 +432,8 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
     json_object_object_add(o, "address", json_object_new_string(info->address));
   if (info->published != NULL)
     json_object_object_add(o, "published", json_object_new_string(info->published));
+  if (info->no_seccomp)
+    json_object_object_add(o, "noSeccomp", json_object_new_boolean(true));
   for (size_t i = 0; i < info->n_apps; i++)
     json_object_array_add(apps, app_state_json(&info->apps[i]));
   json_object_object_add(o, "apps", apps);
@@ -510,6 +512,9 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
     out->hostname = json_string_dup(o, "hostname");
     out->address = json_string_dup(o, "address");
     out->published = json_string_dup(o, "published");
+    struct json_object *flag;
+    out->no_seccomp = json_object_object_get_ex(o, "noSeccomp", &flag) &&
+                      json_object_is_type(flag, json_type_boolean) && json_object_get_boolean(flag);
     if (out->net != NULL && out->hostname != NULL && parse_apps(apps, out) == 0)
       r = 0;
   }

@@ -95,7 +95,8 @@ struct pod_run {
   struct ace_pod_dir dir;
   struct app_plan *apps;
   size_t n_apps;
-  uint64_t allowed_caps; /* beyond the default set (appc_ace_options.allow_caps) */
+  uint64_t allowed_caps;   /* beyond the default set (appc_ace_options.allow_caps) */
+  unsigned security_flags; /* ACE_SECURITY_* */
   struct ace_cgroup *cg;
   struct ace_device *devices; /* --device */
   size_t n_devices;
@@ -471,8 +472,9 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
     a->lower = a->tree->rootfs;
   if (appc_image_manifest_parse(a->manifest_json, len, &a->manifest, err) < 0)
     return appc_error_prefix(err, "app %s", ra->name);
-  if (ra->app != NULL && (ace_security_prepare(ra->app, ra->name, &r->notes, &a->sec, err) < 0 ||
-                          ace_security_check_caps(a->sec, r->allowed_caps, ra->name, err) < 0))
+  if (ra->app != NULL &&
+      (ace_security_prepare(ra->app, ra->name, r->security_flags, &r->notes, &a->sec, err) < 0 ||
+       ace_security_check_caps(a->sec, r->allowed_caps, ra->name, err) < 0))
     return -1;
   if (asprintf(&a->dir, "%s/apps/%s", r->dir.path, ra->name) < 0) {
     a->dir = NULL;
@@ -1720,6 +1722,7 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
                    : r->o->net == APPC_ACE_NET_DEFAULT ? "default"
                                                        : "private");
   in->hostname = strdup(r->hostname);
+  in->no_seccomp = (r->security_flags & ACE_SECURITY_NO_SECCOMP) != 0;
   in->apps = calloc(r->n_apps, sizeof *in->apps);
   if (in->net == NULL || in->hostname == NULL || in->apps == NULL)
     return appc_error_make(err, ENOMEM, "pod state");
@@ -2104,6 +2107,8 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   if (opts->version >= 5 &&
       ace_caps_parse(opts->allow_caps, opts->n_allow_caps, &r.allowed_caps, err) < 0)
     return -1;
+  if (opts->version >= 6 && opts->no_seccomp)
+    r.security_flags |= ACE_SECURITY_NO_SECCOMP;
   r.apps = calloc(pod->n_apps, sizeof *r.apps);
   if (r.apps == NULL) {
     appc_error_make(err, ENOMEM, "pod");

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -29,9 +30,11 @@
 #include <seccomp.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "appc/ace.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/hashmap.h"
 #include "common/lazy.h"
 #include "appc/isolator.h"
@@ -358,6 +361,247 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
   return 0;
 }
 
+/* ---- the default filter ---------------------------------------------------- */
+
+/* An app without a seccomp isolator gets a filter as docker's and rkt's apps
+ * do: a block list of calls that reach what a pod does not own (the
+ * kernel's keyrings, modules and clocks, mounts, other namespaces, other
+ * processes' memory), answered EPERM as docker answers them.  A call the
+ * kernel lets through with a capability stays open to an app that keeps
+ * that capability (--caps-allow), as docker's profile leaves mount(2) to a
+ * container given CAP_SYS_ADMIN.  A block list rather than rkt's allow list
+ * of 2016, which kills an app using a call added since (statx, openat2). */
+#define ALWAYS (-1)
+static const struct default_block {
+  const char *name;
+  int cap; /* the capability that lifts the block, or ALWAYS */
+} default_blocks[] = {
+    /* the kernel's keyrings are not namespaced */
+    {"add_key", ALWAYS},
+    {"keyctl", ALWAYS},
+    {"request_key", ALWAYS},
+    /* io_uring's operations pass by seccomp (docker blocks it since 25.0) */
+    {"io_uring_setup", ALWAYS},
+    {"io_uring_enter", ALWAYS},
+    {"io_uring_register", ALWAYS},
+    /* obsolete */
+    {"nfsservctl", ALWAYS},
+    {"sysfs", ALWAYS},
+    {"_sysctl", ALWAYS},
+    {"uselib", ALWAYS},
+    {"ustat", ALWAYS},
+    {"vm86", ALWAYS},
+    {"vm86old", ALWAYS},
+    /* mounts and namespaces */
+    {"mount", CAP_SYS_ADMIN},
+    {"umount", CAP_SYS_ADMIN},
+    {"umount2", CAP_SYS_ADMIN},
+    {"pivot_root", CAP_SYS_ADMIN},
+    {"fsopen", CAP_SYS_ADMIN},
+    {"fsconfig", CAP_SYS_ADMIN},
+    {"fsmount", CAP_SYS_ADMIN},
+    {"fspick", CAP_SYS_ADMIN},
+    {"move_mount", CAP_SYS_ADMIN},
+    {"open_tree", CAP_SYS_ADMIN},
+    {"mount_setattr", CAP_SYS_ADMIN},
+    {"setns", CAP_SYS_ADMIN},
+    {"unshare", CAP_SYS_ADMIN},
+    {"swapon", CAP_SYS_ADMIN},
+    {"swapoff", CAP_SYS_ADMIN},
+    {"quotactl", CAP_SYS_ADMIN},
+    {"quotactl_fd", CAP_SYS_ADMIN},
+    {"lookup_dcookie", CAP_SYS_ADMIN},
+    {"fanotify_init", CAP_SYS_ADMIN},
+    {"bpf", CAP_SYS_ADMIN},
+    {"perf_event_open", CAP_SYS_ADMIN},
+    /* file handles reach files outside the pod's root (the "shocker" escape) */
+    {"name_to_handle_at", CAP_DAC_READ_SEARCH},
+    {"open_by_handle_at", CAP_DAC_READ_SEARCH},
+    /* the host's clocks */
+    {"clock_adjtime", CAP_SYS_TIME},
+    {"clock_settime", CAP_SYS_TIME},
+    {"settimeofday", CAP_SYS_TIME},
+    {"stime", CAP_SYS_TIME},
+    /* kernel modules */
+    {"create_module", CAP_SYS_MODULE},
+    {"delete_module", CAP_SYS_MODULE},
+    {"finit_module", CAP_SYS_MODULE},
+    {"init_module", CAP_SYS_MODULE},
+    {"get_kernel_syms", CAP_SYS_MODULE},
+    {"query_module", CAP_SYS_MODULE},
+    /* the host's memory placement */
+    {"get_mempolicy", CAP_SYS_NICE},
+    {"set_mempolicy", CAP_SYS_NICE},
+    {"mbind", CAP_SYS_NICE},
+    {"move_pages", CAP_SYS_NICE},
+    /* other processes' memory and files */
+    {"kcmp", CAP_SYS_PTRACE},
+    {"pidfd_getfd", CAP_SYS_PTRACE},
+    {"process_madvise", CAP_SYS_PTRACE},
+    {"userfaultfd", CAP_SYS_PTRACE},
+    /* the host's hardware, kernel log, accounting and boot */
+    {"ioperm", CAP_SYS_RAWIO},
+    {"iopl", CAP_SYS_RAWIO},
+    {"syslog", CAP_SYSLOG},
+    {"acct", CAP_SYS_PACCT},
+    {"vhangup", CAP_SYS_TTY_CONFIG},
+    {"kexec_file_load", CAP_SYS_BOOT},
+    {"kexec_load", CAP_SYS_BOOT},
+    {"reboot", CAP_SYS_BOOT},
+};
+
+/* clone3 passes its flags in memory, out of the filter's sight: ENOSYS makes
+ * the C library fall back to clone, whose flags the filter sees (as docker
+ * does).  clone with CLONE_NEWUSER (the one namespace an app may make
+ * without a capability, and in which it gets them all) is refused; the
+ * flags are clone's first argument on the x86 and arm ABIs. */
+#define DEFAULT_ERRNO EPERM
+
+/* The capabilities among SEC's that lift a block. */
+static uint64_t default_lifted(const struct ace_security *sec)
+{
+  uint64_t mask = UINT64_C(1) << CAP_SYS_ADMIN;
+  for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
+    if (default_blocks[i].cap != ALWAYS)
+      mask |= UINT64_C(1) << default_blocks[i].cap;
+  return sec->caps & mask;
+}
+
+static bool default_blocked(const struct default_block *b, uint64_t lifted)
+{
+  return b->cap == ALWAYS || (lifted & (UINT64_C(1) << b->cap)) == 0;
+}
+
+/* The rules, by name, for ace_security_describe (the clone rule, which
+ * tests an argument, is not among them: a runtime bundle's rules carry
+ * none). */
+static int default_rules(struct ace_security *sec, uint64_t lifted)
+{
+  bool admin = (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
+  size_t n = (admin ? 0 : 1);
+
+  for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
+    n += default_blocked(&default_blocks[i], lifted);
+  if ((sec->rules = calloc(n, sizeof *sec->rules)) == NULL)
+    return -1;
+  for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++) {
+    if (!default_blocked(&default_blocks[i], lifted))
+      continue;
+    struct seccomp_rule *r = &sec->rules[sec->n_rules];
+    if ((r->name = strdup(default_blocks[i].name)) == NULL)
+      return -1;
+    r->action = SCMP_ACT_ERRNO(DEFAULT_ERRNO);
+    sec->n_rules++;
+  }
+  if (!admin) {
+    if ((sec->rules[sec->n_rules].name = strdup("clone3")) == NULL)
+      return -1;
+    sec->rules[sec->n_rules++].action = SCMP_ACT_ERRNO(ENOSYS);
+  }
+  return 0;
+}
+
+/* Add a rule for NAME, which libseccomp may not know (a call newer than
+ * it), or know on the compat ABIs only (vm86). */
+static int default_rule_add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n_args,
+                            const struct scmp_arg_cmp *args)
+{
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR)
+    return 0;
+  int r = seccomp_rule_add_array(ctx, action, nr, n_args, args);
+  return r == -EEXIST ? 0 : r;
+}
+
+static int default_compile(struct ace_security *sec, uint64_t lifted, appc_error_t *err)
+{
+  __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
+  const struct scmp_arg_cmp newuser = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+  int r = 0;
+
+  if (appc_lazy_bind(APPC_LAZY_SECCOMP, err) < 0)
+    return appc_error_prefix(err, "the default seccomp filter");
+  if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+    return appc_error_make(err, ENOMEM, "the default seccomp filter: seccomp_init");
+  if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 || (r = add_compat_arches(ctx)) < 0)
+    return appc_error_make(err, -r, "the default seccomp filter");
+  for (size_t i = 0; i < sec->n_rules && r == 0; i++)
+    r = default_rule_add(ctx, sec->rules[i].action, sec->rules[i].name, 0, NULL);
+  if (r == 0 && (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
+    r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "clone", 1, &newuser);
+  if (r < 0)
+    return appc_error_make(err, -r, "the default seccomp filter: cannot build it");
+  return export_bpf(ctx, sec, err);
+}
+
+/* Compiling the filter takes libseccomp about 0.7 ms, an eighth of a pod's
+ * start: the program is kept in the runtime directory (a tmpfs, root's
+ * only), named by a hash of what it is made of, and read back by the next
+ * pods.  Failing to keep it costs only time. */
+#define FILTER_CACHE ACE_RUNTIME_ROOT "/seccomp"
+
+static void default_cache_name(uint64_t lifted, char *name, size_t size)
+{
+  uint64_t h = appc_hash_stable(APPC_HASH_STABLE_START, &lifted, sizeof lifted);
+  for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++) {
+    h = appc_hash_stable(h, default_blocks[i].name, strlen(default_blocks[i].name) + 1);
+    h = appc_hash_stable(h, &default_blocks[i].cap, sizeof default_blocks[i].cap);
+  }
+  snprintf(name, size, "default-%d-%016llx.bpf", DEFAULT_ERRNO, (unsigned long long) h);
+}
+
+static bool default_cache_read(struct ace_security *sec, const char *name)
+{
+  cleanup_close int dir = open(FILTER_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd = dir < 0 ? -1 : openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+
+  if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & 022) != 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+      st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return false;
+  cleanup_free struct sock_filter *bpf = malloc((size_t) st.st_size);
+  if (bpf == NULL || read(fd, bpf, (size_t) st.st_size) != st.st_size)
+    return false;
+  sec->bpf = steal_pointer(&bpf);
+  sec->bpf_len = (size_t) st.st_size / sizeof(struct sock_filter);
+  return true;
+}
+
+static void default_cache_write(const struct ace_security *sec, const char *name)
+{
+  appc_error_t ignored = NULL;
+
+  if (access(ACE_RUNTIME_ROOT, F_OK) < 0 || (mkdir(FILTER_CACHE, 0700) < 0 && errno != EEXIST))
+    return;
+  cleanup_close int dir = open(FILTER_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dir >= 0 && appc_atomic_write_at(dir, name, sec->bpf, sec->bpf_len * sizeof *sec->bpf, 0600,
+                                       0, &ignored) < 0)
+    appc_error_release(&ignored);
+}
+
+static int default_filter(struct ace_security *sec, const char *app_name,
+                          const struct ace_notes *notes, appc_error_t *err)
+{
+  uint64_t lifted = default_lifted(sec);
+  char name[64];
+
+  sec->default_action = SCMP_ACT_ALLOW;
+  if (default_rules(sec, lifted) < 0)
+    return appc_error_make(err, ENOMEM, "the default seccomp filter");
+  default_cache_name(lifted, name, sizeof name);
+  if (!default_cache_read(sec, name)) {
+    if (default_compile(sec, lifted, err) < 0)
+      return appc_error_prefix(err, "app %s", app_name);
+    default_cache_write(sec, name);
+  }
+  bool admin = (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
+  ace_note(notes, ACE_NOTE_INFO,
+           "app %s: no seccomp isolator: the default filter (%zu calls answered EPERM%s)", app_name,
+           sec->n_rules - !admin, admin ? "" : ", clone3 ENOSYS");
+  return 0;
+}
+
 /* ---- prepare ---------------------------------------------------------------- */
 
 /* SELinux contexts are not implemented; say why the isolator does nothing. */
@@ -374,7 +618,7 @@ struct prepare_state {
 };
 
 static int prepare_one(struct ace_security *sec, const struct appc_isolator *iso, size_t i,
-                       const char *app_name, const struct ace_notes *notes,
+                       const char *app_name, unsigned flags, const struct ace_notes *notes,
                        struct prepare_state *st, appc_error_t *err)
 {
   uint64_t mask = 0;
@@ -401,6 +645,11 @@ static int prepare_one(struct ace_security *sec, const struct appc_isolator *iso
     if (st->seccomp_seen)
       return appc_error_make(err, 0, "app.isolators[%zu]: only one seccomp isolator is allowed", i);
     st->seccomp_seen = true;
+    if (flags & ACE_SECURITY_NO_SECCOMP) {
+      ace_note(notes, ACE_NOTE_WARN, "app %s: isolator %s ignored: --insecure-options=seccomp",
+               app_name, appc_isolator_kind_name(iso->kind));
+      return 0;
+    }
     return seccomp_prepare(sec, iso, i, app_name, notes, err);
   case APPC_ISOLATOR_SELINUX_CONTEXT:
     note_selinux(app_name, notes);
@@ -415,7 +664,7 @@ static int prepare_one(struct ace_security *sec, const struct appc_isolator *iso
   }
 }
 
-int ace_security_prepare(const struct appc_app *app, const char *app_name,
+int ace_security_prepare(const struct appc_app *app, const char *app_name, unsigned flags,
                          const struct ace_notes *notes, struct ace_security **out,
                          appc_error_t *err)
 {
@@ -426,7 +675,7 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
     return appc_error_make(err, errno, "out of memory");
   sec->caps = default_mask();
   for (size_t i = 0; i < app->isolators.len; i++) {
-    if (prepare_one(sec, &app->isolators.items[i], i, app_name, notes, &st, err) < 0) {
+    if (prepare_one(sec, &app->isolators.items[i], i, app_name, flags, notes, &st, err) < 0) {
       ace_security_free(sec);
       return -1;
     }
@@ -434,9 +683,14 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name,
   if (!st.caps_seen)
     ace_note(notes, ACE_NOTE_INFO, "app %s: no capabilities isolator: the default set of %zu",
              app_name, N_DEFAULT_CAPS);
-  if (!st.seccomp_seen)
-    ace_note(notes, ACE_NOTE_INFO, "app %s: no seccomp isolator: no filter", app_name);
   sec->caps = host_caps(sec->caps, app_name, notes);
+  if (!st.seccomp_seen && (flags & ACE_SECURITY_NO_SECCOMP))
+    ace_note(notes, ACE_NOTE_INFO, "app %s: no seccomp filter: --insecure-options=seccomp",
+             app_name);
+  else if (!st.seccomp_seen && default_filter(sec, app_name, notes, err) < 0) {
+    ace_security_free(sec);
+    return -1;
+  }
   *out = sec;
   return 0;
 }

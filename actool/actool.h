@@ -25,6 +25,7 @@ enum {
   ACTOOL_INSECURE_IMAGE = 1 << 0,
   ACTOOL_INSECURE_TLS = 1 << 1,
   ACTOOL_INSECURE_HTTP = 1 << 2,
+  ACTOOL_INSECURE_SECCOMP = 1 << 3, /* run: no seccomp filter (not in "all") */
 };
 
 struct actool_globals {

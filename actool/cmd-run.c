@@ -422,6 +422,7 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
   ao.n_devices = o->devices.n;
   ao.allow_caps = o->caps_allow.v; /* "A,B": the library takes lists */
   ao.n_allow_caps = o->caps_allow.n;
+  ao.no_seccomp = (g->insecure & ACTOOL_INSECURE_SECCOMP) != 0;
   ao.private_users = o->private_users;
   if (strcmp(o->ownership, "auto") == 0)
     ao.private_users_ownership = APPC_ACE_OWNERSHIP_AUTO;

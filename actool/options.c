@@ -29,7 +29,7 @@ const struct actool_option actool_global_options[] = {
     {"dir", ACTOOL_OPT_STRING, GLOBAL_OFFSET(dir), "DIR",
      "Store directory (env ACTOOL_DIR; default /var/lib/actool as root)", NULL},
     {"insecure-options", ACTOOL_OPT_STRING, GLOBAL_OFFSET(insecure_options), "LIST",
-     "Comma list of security checks to skip: none, image, tls, http, all", "none"},
+     "Comma list of security checks to skip: none, image, tls, http, seccomp, all", "none"},
     {"cacert", ACTOOL_OPT_STRING, GLOBAL_OFFSET(cacert), "FILE",
      "Extra CA certificates (PEM) trusted for HTTPS (env ACTOOL_CACERT)", NULL},
     {"port", ACTOOL_OPT_STRING, GLOBAL_OFFSET(port), "N", "Port used for discovery URLs", NULL},

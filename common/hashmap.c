@@ -157,6 +157,14 @@ static inline uint64_t fnv_step(uint64_t h, unsigned char byte)
   return (h ^ byte) * 1099511628211ull;
 }
 
+uint64_t appc_hash_stable(uint64_t h, const void *p, size_t len)
+{
+  const unsigned char *b = p;
+  for (size_t i = 0; i < len; i++)
+    h = fnv_step(h, b[i]);
+  return h;
+}
+
 /* An entry whose copy could not be made holds NULL and matches nothing. */
 static bool str_eq(const void *entry, const void *key)
 {

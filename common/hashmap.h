@@ -94,6 +94,12 @@ bool appc_inode_eq(const void *entry, const void *key);
  * a walk over the others).  Equal bytes hash equal within a process only:
  * never store a hash. */
 uint64_t appc_hash_bytes(const void *p, size_t len);
+/* FNV-1a over LEN bytes, continuing from H (APPC_HASH_STABLE_START at
+ * first), with no seed: the same in every process, for a value that
+ * outlives the process (a cache file's name), never for a table that
+ * untrusted keys fill. */
+#define APPC_HASH_STABLE_START UINT64_C(14695981039346656037)
+uint64_t appc_hash_stable(uint64_t h, const void *p, size_t len);
 /* A 64-bit mix of X (SplitMix64's finaliser), for integer keys. */
 uint64_t appc_hash_u64(uint64_t x);
 

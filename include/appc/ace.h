@@ -34,7 +34,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 5
+#define APPC_ACE_OPTIONS_VERSION 6
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -102,6 +102,10 @@ struct appc_ace_options {
    * on the host. */
   const char *const *allow_caps;
   size_t n_allow_caps;
+  /* (version 6) No seccomp filter: neither the default one that apps
+   * without a seccomp isolator get (docs/executor.md) nor those of the
+   * isolators (rkt's --insecure-options=seccomp). */
+  bool no_seccomp;
 };
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
@@ -201,7 +205,10 @@ struct appc_ace_pod_info {
    * otherwise. */
   char *address;
   char *published;
-  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* Run with --insecure-options=seccomp (appc_ace_options.no_seccomp):
+   * `enter` then loads no filter either. */
+  bool no_seccomp;
+  void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);

@@ -68,12 +68,12 @@ same_as_run() {
 
 image plain 0 0 '[]'
 same_as_run "root, no isolator" plain
-is "... which is the default capabilities, no filter, the ACE environment" \
+is "... which is the default capabilities, the default seccomp filter, the ACE environment" \
   "$(grep -E '^(user|CapEff|NoNewPrivs|Seccomp)' "$TMP/plain.actool" | tr -s '\t' ' ')" \
   "user=0:0 groups=0 cwd=/work app=plain greeting=hello world container=actool
 CapEff: 00000000a80425fb
 NoNewPrivs: 0
-Seccomp: 0"
+Seccomp: 2"
 
 image confined 0 0 '[
   {"name": "os/linux/capabilities-retain-set", "value": {"set": ["CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"]}},

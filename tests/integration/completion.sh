@@ -103,7 +103,7 @@ is_comp "run --net=" "actool run --net=" private default host
 is_comp "layout run --net=" "actool layout run --net=" private host
 is_comp "validate --type=" "actool validate --type=" appimage layout manifest
 is_comp "image export --format=" "actool image export --format=" aci oci
-is_comp "--insecure-options=" "actool fetch --insecure-options=" none image tls http all
+is_comp "--insecure-options=" "actool fetch --insecure-options=" none image tls http seccomp all
 is_comp "--insecure-options: a comma list" "actool fetch --insecure-options=image,t" "image,tls"
 is_comp "--insecure-options, later in the list" "actool fetch --insecure-options=image,h" "image,http"
 
@@ -142,7 +142,7 @@ if command -v zsh >/dev/null; then
   }
   is "zsh: commands" "$(zc 1 actool ima)" "words||ima|$(awk -F'\t' '$1 == "command" && $2 !~ / / { print $2 }' "$TMP/options" | paste -sd' ')"
   is "zsh: --compression=" "$(zc 2 actool build --compression=x)" "words|--compression=|x|gzip bzip2 xz none"
-  is "zsh: --insecure-options list" "$(zc 1 actool --insecure-options=image,t)" "words|--insecure-options=image,|t|none image tls http all"
+  is "zsh: --insecure-options list" "$(zc 1 actool --insecure-options=image,t)" "words|--insecure-options=image,|t|none image tls http seccomp all"
   is "zsh: images" "$(zc 4 actool --dir="$STORE" image rm '')" "words|||$id example.com/hello"
   is "zsh: files" "$(zc 2 actool validate x)" "files||x|"
   check "zsh: the function is defined for actool" zsh -f -c '. "$1"; (( $+functions[_actool] ))' _ "$ZSH_SCRIPT"

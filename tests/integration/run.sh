@@ -490,7 +490,29 @@ is_run "capabilities: remove set {CHOWN, NET_RAW} (CapBnd/Prm/Eff $want, chown f
 yes_run "capabilities: chown fails with EPERM without CAP_CHOWN" line_in "Operation not permitted" "$ERR"
 
 sh_pod -- 'mkdir /tmp/d; echo "rc=$?"; uname -s; grep "^Seccomp:" /proc/self/status'
-is_run "seccomp: no filter by default, mkdir and uname work" "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=0 Linux Seccomp:	0"
+is_run "seccomp: the default filter (docker's and rkt's), mkdir and uname work" \
+  "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=0 Linux Seccomp:	2"
+# The default filter refuses a user namespace (in which an app would get
+# every capability); root in the pod could make one without it.
+sh_pod -- 'unshare -U true && echo made'
+is_run "seccomp: the default filter refuses a user namespace (EPERM)" \
+  "$status:$OUT:$(printf '%s\n' "$ERR" | grep -c 'Operation not permitted')" "1::1"
+sh_pod --insecure-options=image,seccomp -- 'unshare -U true && echo made; grep "^Seccomp:" /proc/self/status'
+is_run "--insecure-options=seccomp: no filter, the user namespace is made" \
+  "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:made Seccomp:	0"
+# Its compiled program is kept in the runtime directory; one that is
+# damaged there is compiled again.
+rm -f /run/actool/seccomp/default-*.bpf
+sh_pod -- true
+cached=$(find /run/actool/seccomp -name 'default-*.bpf' -size +0 2>/dev/null)
+is "seccomp: the default filter's program is kept in /run/actool/seccomp" "$(wc -w <<<"$cached")" 1
+if [ "$(wc -w <<<"$cached")" = 1 ]; then
+  size=$(stat -c %s "$cached")
+  truncate -s 5 "$cached"
+  sh_pod -- 'grep "^Seccomp:" /proc/self/status; unshare -U true'
+  is_run "... a damaged one is not used: the filter is compiled again, and kept" \
+    "$status:$OUT:$(stat -c %s "$cached")" "1:Seccomp:	2:$size"
+fi
 pod "${ID[seccomp]}"
 is_run "seccomp: remove set {mkdir, mkdirat} errno ENOTSUP: mkdir fails, filter on" \
   "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=1 Seccomp:	2"
@@ -1145,9 +1167,9 @@ bg_pod ent --uuid-file-save="$TMP/uent" --volume=hv,kind=host,source="$TMP/ent" 
 if wait_file "$TMP/ent/ready"; then
   u=$(cat "$TMP/uent")
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
-    'id -u; cat /home/alice/app-was-here; hostname; cat /hv/ready; grep -c "^NoNewPrivs:" /proc/self/status; echo "$AC_APP_NAME"; pwd'
-  is "enter: the app's user, root, hostname, volume and environment" \
-    "$status:$(paste -sd' ' "$TMP/.out")" "0:1000 here actool-$u ready 1 sh /"
+    'id -u; cat /home/alice/app-was-here; hostname; cat /hv/ready; grep -c "^NoNewPrivs:" /proc/self/status; echo "$AC_APP_NAME"; pwd; grep "^Seccomp:" /proc/self/status'
+  is "enter: the app's user, root, hostname, volume, environment and seccomp filter" \
+    "$status:$(paste -sd' ' "$TMP/.out")" "0:1000 here actool-$u ready 1 sh / Seccomp:	2"
   # (a pod of one app that is no init has no cgroup of the app's beneath the pod's)
   if [ -d /sys/fs/cgroup ] && find /sys/fs/cgroup -maxdepth 3 -type d -path "*/actool/$u" 2>/dev/null | grep -q .; then
     run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
@@ -1178,6 +1200,22 @@ if wait_file "$TMP/ent/ready"; then
 else
   kill -KILL "$BG_PID"
   not_ok "enter: the app never started"
+fi
+# A pod run with --insecure-options=seccomp is entered without a filter too.
+mkdir -m 0777 "$TMP/ent-nosc"
+bg_pod ent-nosc --insecure-options=image,seccomp --uuid-file-save="$TMP/uent-nosc" \
+  --volume=hv,kind=host,source="$TMP/ent-nosc" "${ID[sh]}" --mount=volume=hv,target=/hv \
+  --exec=/bin/sh -- -c 'echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done'
+if wait_file "$TMP/ent-nosc/ready"; then
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$(cat "$TMP/uent-nosc")" -- /bin/sh -c \
+    'grep "^Seccomp:" /proc/self/status'
+  is "enter of a pod run with --insecure-options=seccomp: no filter either" "$status:$(cat "$TMP/.out")" \
+    "0:Seccomp:	0"
+  touch "$TMP/ent-nosc/stop"
+  wait_exit "$BG_PID" 30
+else
+  kill -KILL "$BG_PID"
+  not_ok "enter (--insecure-options=seccomp): the app never started"
 fi
 # The app swaps its working directory (/srv/work, from its image) for a
 # symlink through /proc/1/root, the pod's init on the host: a command

@@ -55,7 +55,7 @@ static struct ace_security *prepare_ok(struct appc_app *app, struct notes_seen *
   struct ace_notes notes = {collect, seen};
   struct ace_security *sec = NULL;
   appc_error_t err = NULL;
-  assert_ok(ace_security_prepare(app, "web", &notes, &sec, &err), &err);
+  assert_ok(ace_security_prepare(app, "web", 0, &notes, &sec, &err), &err);
   assert_non_null(sec);
   return sec;
 }
@@ -152,6 +152,8 @@ static int uname_blocked(const struct expect *e);
 static int getpid_then_uname(const struct expect *e);
 static int non_root_under_retain(const struct expect *e);
 static int no_filter(const struct expect *e);
+static int default_filter_in_force(const struct expect *e);
+static int default_filter_for_an_admin(const struct expect *e);
 static int sysctl_in_netns(const struct expect *e);
 static int sysctl_missing_key(const struct expect *e);
 
@@ -164,6 +166,8 @@ static const struct {
     {"getpid_then_uname", getpid_then_uname},
     {"non_root_under_retain", non_root_under_retain},
     {"no_filter", no_filter},
+    {"default_filter_in_force", default_filter_in_force},
+    {"default_filter_for_an_admin", default_filter_for_an_admin},
     {"sysctl_in_netns", sysctl_in_netns},
     {"sysctl_missing_key", sysctl_missing_key},
 };
@@ -178,7 +182,7 @@ static int child_run(const char *fn, struct expect *e)
 
   setrlimit(RLIMIT_CORE, &none); /* SIGSYS would dump core */
   app.isolators = *e->isolators;
-  if (ace_security_prepare(&app, "web", NULL, &sec, &err) < 0) {
+  if (ace_security_prepare(&app, "web", 0, NULL, &sec, &err) < 0) {
     fprintf(stderr, "child: %s\n", err->msg);
     return 120;
   }
@@ -308,7 +312,7 @@ static void test_default_capabilities_for_root(void **state)
 
   struct ace_security *sec = prepare_ok(&app, &seen);
   assert_note(&seen, "I: app web: no capabilities isolator: the default set of 14");
-  assert_note(&seen, "I: app web: no seccomp isolator: no filter");
+  assert_note(&seen, "I: app web: no seccomp isolator: the default filter (");
   struct expect e = {&app.isolators, ROOT_ID, default_caps(), default_caps(), 0, NULL};
   assert_exit_0(in_child("check_state", &e));
   ace_security_free(sec);
@@ -635,13 +639,109 @@ static void test_describe_what_is_enforced(void **state)
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 
-  /* no isolator: no filter */
+  /* no isolator: the default filter, a block list answering EPERM */
   sec = prepare_ok(&app, &seen);
   assert_ok(ace_security_describe(sec, &plan, &err), &err);
-  assert_false(plan.seccomp);
-  assert_int_equal(plan.n_syscall_rules, 0);
+  assert_true(plan.seccomp);
+  assert_true(plan.seccomp_default_allow);
+  assert_non_null(rule_named(&plan, "mount"));
+  assert_int_equal(rule_named(&plan, "mount")->errnum, EPERM);
+  assert_non_null(rule_named(&plan, "keyctl"));
+  assert_int_equal(rule_named(&plan, "clone3")->errnum, ENOSYS);
+  assert_null(rule_named(&plan, "read"));
   ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
+
+  /* ... whose calls an app keeping CAP_SYS_ADMIN may make, but the
+   * keyrings' */
+  add_isolator(&app.isolators, "os/linux/capabilities-retain-set",
+               "{\"set\":[\"CAP_SYS_ADMIN\",\"CAP_SETPCAP\"]}");
+  sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_true(plan.seccomp);
+  assert_null(rule_named(&plan, "mount"));
+  assert_null(rule_named(&plan, "unshare"));
+  assert_null(rule_named(&plan, "clone3"));
+  assert_non_null(rule_named(&plan, "keyctl"));
+  assert_non_null(rule_named(&plan, "settimeofday"));
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
+}
+
+/* The default filter in force: the keyrings, a user namespace (by unshare,
+ * clone or clone3) refused; fork and the rest work. */
+static int default_filter_in_force(const struct expect *e)
+{
+  int status;
+  CHECK(enter_or_report(e->sec, &e->id) == 0);
+  CHECK(status_field("Seccomp") == 2);
+  errno = 0;
+  CHECK(syscall(SYS_keyctl, 0L /* KEYCTL_GET_KEYRING_ID */, -3L /* session */, 0L) < 0 &&
+        errno == EPERM);
+  CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
+  CHECK(syscall(SYS_clone, (long) (CLONE_NEWUSER | SIGCHLD), 0L, 0L, 0L, 0L) < 0 && errno == EPERM);
+  CHECK(syscall(SYS_clone3, NULL, 0L) < 0 && errno == ENOSYS);
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(7);
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 7);
+  return 0;
+}
+
+/* With CAP_SYS_ADMIN kept: namespaces may be made, the keyrings stay shut. */
+static int default_filter_for_an_admin(const struct expect *e)
+{
+  CHECK(enter_or_report(e->sec, &e->id) == 0);
+  CHECK(status_field("Seccomp") == 2);
+  CHECK(unshare(CLONE_NEWUTS) == 0);
+  CHECK(syscall(SYS_clone3, NULL, 0L) < 0 && errno != ENOSYS);
+  CHECK(syscall(SYS_keyctl, 0L, -3L, 0L) < 0 && errno == EPERM);
+  return 0;
+}
+
+static void test_default_filter(void **state)
+{
+  struct appc_app app = {0};
+  (void) state;
+
+  assert_exit_0(run_as_root("default_filter_in_force", &app.isolators));
+  add_isolator(&app.isolators, "os/linux/capabilities-retain-set",
+               "{\"set\":[\"CAP_SYS_ADMIN\",\"CAP_SETPCAP\"]}");
+  assert_exit_0(run_as_root("default_filter_for_an_admin", &app.isolators));
+  appc_isolator_list_clear(&app.isolators);
+}
+
+/* --insecure-options=seccomp: no default filter, and an isolator's ignored
+ * with a warning. */
+static void test_no_seccomp_flag(void **state)
+{
+  struct appc_app app = {0};
+  struct notes_seen seen = {{0}};
+  struct ace_notes notes = {collect, &seen};
+  struct ace_security *sec = NULL;
+  struct appc_ace_app_plan plan = {0};
+  appc_error_t err = NULL;
+  (void) state;
+
+  assert_ok(ace_security_prepare(&app, "web", ACE_SECURITY_NO_SECCOMP, &notes, &sec, &err), &err);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_false(plan.seccomp);
+  assert_note(&seen, "I: app web: no seccomp filter: --insecure-options=seccomp");
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+
+  add_isolator(&app.isolators, "os/linux/seccomp-remove-set", "{\"set\":[\"uname\"]}");
+  assert_ok(ace_security_prepare(&app, "web", ACE_SECURITY_NO_SECCOMP, &notes, &sec, &err), &err);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_false(plan.seccomp);
+  assert_note(
+      &seen,
+      "W: app web: isolator os/linux/seccomp-remove-set ignored: --insecure-options=seccomp");
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
 }
 
 /* ---- prepare errors ------------------------------------------------------- */
@@ -651,7 +751,7 @@ static void expect_prepare_error(struct appc_app *app, const char *needle)
   struct ace_notes notes = {NULL, NULL};
   struct ace_security *sec = NULL;
   appc_error_t err = NULL;
-  assert_error_contains(ace_security_prepare(app, "web", &notes, &sec, &err), &err, needle);
+  assert_error_contains(ace_security_prepare(app, "web", 0, &notes, &sec, &err), &err, needle);
   assert_null(sec);
   appc_isolator_list_clear(&app->isolators);
 }
@@ -862,6 +962,8 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_seccomp_empty_plus_names),
     cmocka_unit_test(test_seccomp_remove_set_cannot_block_the_lifecycle),
     cmocka_unit_test(test_describe_what_is_enforced),
+    cmocka_unit_test(test_default_filter),
+    cmocka_unit_test(test_no_seccomp_flag),
     cmocka_unit_test(test_prepare_refuses_unknown_names),
     cmocka_unit_test(test_every_errno_name_maps),
     cmocka_unit_test(test_selinux_context_is_reported_ignored),
