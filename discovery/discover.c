@@ -10,6 +10,7 @@
 
 #include "common/arch.h"
 #include "common/array.h"
+#include "common/hashmap.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
 #include "appc/manifest.h"
@@ -191,59 +192,6 @@ static int add_attempt(struct appc_discovery *d, const char *prefix, const char 
   return 0;
 }
 
-/* ---- a set of strings ---------------------------------------------------
- *
- * Endpoints and public keys are de-duplicated through it: a page of 4 MiB
- * holds some 55,000 templates, too many for comparing each with every
- * other.  Open addressing over the strings that D owns; sized once, for
- * the most entries one page can add.  (Kept local: common/ has no hash
- * table yet.) */
-
-struct strset {
-  const char **slots;
-  size_t mask;
-};
-
-static uint64_t str_hash(const char *s)
-{
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-
-  for (; *s != '\0'; s++)
-    h = (h ^ (unsigned char) *s) * 0x100000001b3u;
-  return h;
-}
-
-/* Room for N strings, and at most half full. */
-static int strset_init(struct strset *set, size_t n, appc_error_t *err)
-{
-  size_t cap = 16;
-
-  while (cap < 2 * n + 2)
-    cap *= 2;
-  set->slots = calloc(cap, sizeof *set->slots);
-  set->mask = cap - 1;
-  return set->slots != NULL ? 0 : appc_error_make(err, ENOMEM, "discovery");
-}
-
-static void strset_clear(struct strset *set)
-{
-  free(set->slots);
-  set->slots = NULL;
-}
-
-/* Add S (kept by pointer); false when an equal string is there already. */
-static bool strset_add(struct strset *set, const char *s)
-{
-  for (size_t i = (size_t) str_hash(s) & set->mask;; i = (i + 1) & set->mask) {
-    if (set->slots[i] == NULL) {
-      set->slots[i] = s;
-      return true;
-    }
-    if (strcmp(set->slots[i], s) == 0)
-      return false;
-  }
-}
-
 /* Every template of one page that renders, in document order, each URL
  * once (as the reference lists them; spec: the client MAY choose among
  * several).  Each keeps its score, for fetch to try the best first. */
@@ -251,14 +199,15 @@ static int take_endpoints(const struct appc_discovery_metas *m, const char *name
                           const struct appc_kv_list *labels, struct appc_discovery *d,
                           appc_error_t *err)
 {
-  struct strset seen;
+  /* Endpoints are de-duplicated through a set: a page of 4 MiB holds some
+   * 55,000 templates, too many to compare each with every other. */
+  struct appc_strset seen = {0};
   size_t cap = d->n_endpoints;
   int r = 0;
 
-  if (strset_init(&seen, d->n_endpoints + m->n, err) < 0)
-    return -1;
-  for (size_t i = 0; i < d->n_endpoints; i++)
-    (void) strset_add(&seen, d->endpoints[i].aci);
+  for (size_t i = 0; i < d->n_endpoints && r == 0; i++)
+    if (appc_strset_add(&seen, d->endpoints[i].aci) < 0)
+      r = appc_error_make(err, ENOMEM, "discovery");
   for (size_t i = 0; i < m->n && r == 0; i++) {
     char *aci = NULL, *asc = NULL;
     unsigned score = 0;
@@ -268,10 +217,11 @@ static int take_endpoints(const struct appc_discovery_metas *m, const char *name
     r = appc_discovery_render(m->v[i].url, name, labels, &aci, &asc, &score, err);
     if (r <= 0)
       continue;
-    r = 0;
-    if (!strset_add(&seen, aci)) {
+    r = appc_strset_add(&seen, aci);
+    if (r <= 0) {
       free(aci);
       free(asc);
+      r = r < 0 ? appc_error_make(err, ENOMEM, "discovery") : 0;
     } else if (APPC_ARRAY_RESERVE(d->endpoints, cap, d->n_endpoints + 1) < 0) {
       free(aci);
       free(asc);
@@ -279,27 +229,31 @@ static int take_endpoints(const struct appc_discovery_metas *m, const char *name
     } else {
       d->endpoints[d->n_endpoints++] =
           (struct appc_aci_endpoint){.aci = aci, .asc = asc, .score = score};
+      r = 0;
     }
   }
-  strset_clear(&seen);
+  appc_strset_clear(&seen);
   return r;
 }
 
 static int take_pubkeys(const struct appc_discovery_metas *m, const char *name,
                         struct appc_discovery *d, appc_error_t *err)
 {
-  struct strset seen;
+  struct appc_strset seen = {0};
   size_t cap = d->n_pubkeys;
   int r = 0;
 
-  if (strset_init(&seen, d->n_pubkeys + m->n, err) < 0)
-    return -1;
-  for (size_t i = 0; i < d->n_pubkeys; i++)
-    (void) strset_add(&seen, d->pubkeys[i]);
+  for (size_t i = 0; i < d->n_pubkeys && r == 0; i++)
+    if (appc_strset_add(&seen, d->pubkeys[i]) < 0)
+      r = appc_error_make(err, ENOMEM, "discovery");
   for (size_t i = 0; i < m->n && r == 0; i++) {
     if (strcmp(m->v[i].rel, "ac-discovery-pubkeys") != 0 ||
-        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0 ||
-        !strset_add(&seen, m->v[i].url))
+        strncmp(name, m->v[i].prefix, strlen(m->v[i].prefix)) != 0)
+      continue;
+    int added = appc_strset_add(&seen, m->v[i].url);
+    if (added < 0)
+      r = appc_error_make(err, ENOMEM, "discovery");
+    if (added <= 0)
       continue;
     char *url = strdup(m->v[i].url);
     if (url == NULL || APPC_ARRAY_RESERVE(d->pubkeys, cap, d->n_pubkeys + 1) < 0) {
@@ -309,7 +263,7 @@ static int take_pubkeys(const struct appc_discovery_metas *m, const char *name,
       d->pubkeys[d->n_pubkeys++] = url;
     }
   }
-  strset_clear(&seen);
+  appc_strset_clear(&seen);
   return r;
 }
 
