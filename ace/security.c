@@ -50,9 +50,15 @@ struct seccomp_rule {
 struct ace_security {
   uint64_t caps;           /* capabilities kept: bit N is capability N */
   bool no_new_privs;       /* os/linux/no-new-privileges */
-  struct sock_filter *bpf; /* compiled seccomp filter; NULL: none */
+  struct sock_filter *bpf; /* the seccomp isolator's filter; NULL: none */
   size_t bpf_len;          /* instructions in BPF */
-  bool oom_set;            /* os/linux/oom-score-adj given */
+  /* The default filter (NULL: none), loaded first: an isolator's filter
+   * can only narrow it.  DEFAULT_LIFTED: the capabilities kept that lift
+   * parts of it. */
+  struct sock_filter *default_bpf;
+  size_t default_bpf_len;
+  uint64_t default_lifted;
+  bool oom_set; /* os/linux/oom-score-adj given */
   int oom_score_adj;
   uint32_t default_action; /* the filter's, when bpf is set */
   struct seccomp_rule *rules;
@@ -310,7 +316,8 @@ static int seccomp_rules(struct ace_security *sec, scmp_filter_ctx ctx,
 }
 
 /* libseccomp writes the program to a file descriptor: a memfd, read back. */
-static int export_bpf(scmp_filter_ctx ctx, struct ace_security *sec, appc_error_t *err)
+static int export_bpf(scmp_filter_ctx ctx, struct sock_filter **out, size_t *out_len,
+                      appc_error_t *err)
 {
   cleanup_close int fd = memfd_create("actool-seccomp", MFD_CLOEXEC);
   struct stat st;
@@ -332,8 +339,8 @@ static int export_bpf(scmp_filter_ctx ctx, struct ace_security *sec, appc_error_
   ssize_t n = pread(fd, bpf, len, 0);
   if (n < 0 || (size_t) n != len)
     return appc_error_make(err, n < 0 ? errno : EIO, "seccomp: reading the compiled filter");
-  sec->bpf = steal_pointer(&bpf);
-  sec->bpf_len = len / sizeof(struct sock_filter);
+  *out = steal_pointer(&bpf);
+  *out_len = len / sizeof(struct sock_filter);
   return 0;
 }
 
@@ -362,7 +369,7 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
   if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 || (r = add_compat_arches(ctx)) < 0 ||
       (r = seccomp_rules(sec, ctx, iso, &p, app_name, notes)) < 0)
     return appc_error_make(err, -r, "app.isolators[%zu]: cannot build the seccomp filter", i);
-  if (export_bpf(ctx, sec, err) < 0)
+  if (export_bpf(ctx, &sec->bpf, &sec->bpf_len, err) < 0)
     return appc_error_prefix(err, "app.isolators[%zu]", i);
   note_enforced(notes, app_name, iso);
   return 0;
@@ -479,33 +486,25 @@ static bool default_blocked(const struct default_block *b, uint64_t lifted)
   return b->cap == ALWAYS || (lifted & (UINT64_C(1) << b->cap)) == 0;
 }
 
-/* The rules, by name, for ace_security_describe (the clone rule, which
- * tests an argument, is not among them: a runtime bundle's rules carry
- * none). */
-static int default_rules(struct ace_security *sec, uint64_t lifted)
+struct default_rule {
+  const char *name;
+  uint32_t action;
+};
+#define N_DEFAULT_RULES (ARRAY_SIZE(default_blocks) + 1)
+
+/* The default filter's rules when LIFTED is kept, into OUT: their number.
+ * The clone rule, which tests an argument, is not among them (a runtime
+ * bundle's rules carry none: ace_security_describe). */
+static size_t default_rules(uint64_t lifted, struct default_rule out[N_DEFAULT_RULES])
 {
-  bool admin = (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
-  size_t n = (admin ? 0 : 1);
+  size_t n = 0;
 
   for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
-    n += default_blocked(&default_blocks[i], lifted);
-  if ((sec->rules = calloc(n, sizeof *sec->rules)) == NULL)
-    return -1;
-  for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++) {
-    if (!default_blocked(&default_blocks[i], lifted))
-      continue;
-    struct seccomp_rule *r = &sec->rules[sec->n_rules];
-    if ((r->name = strdup(default_blocks[i].name)) == NULL)
-      return -1;
-    r->action = SCMP_ACT_ERRNO(DEFAULT_ERRNO);
-    sec->n_rules++;
-  }
-  if (!admin) {
-    if ((sec->rules[sec->n_rules].name = strdup("clone3")) == NULL)
-      return -1;
-    sec->rules[sec->n_rules++].action = SCMP_ACT_ERRNO(ENOSYS);
-  }
-  return 0;
+    if (default_blocked(&default_blocks[i], lifted))
+      out[n++] = (struct default_rule){default_blocks[i].name, SCMP_ACT_ERRNO(DEFAULT_ERRNO)};
+  if ((lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
+    out[n++] = (struct default_rule){"clone3", SCMP_ACT_ERRNO(ENOSYS)};
+  return n;
 }
 
 /* Add a rule for NAME, which libseccomp may not know (a call newer than
@@ -520,10 +519,12 @@ static int default_rule_add(scmp_filter_ctx ctx, uint32_t action, const char *na
   return r == -EEXIST ? 0 : r;
 }
 
-static int default_compile(struct ace_security *sec, uint64_t lifted, appc_error_t *err)
+static int default_compile(struct ace_security *sec, appc_error_t *err)
 {
   __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
   const struct scmp_arg_cmp newuser = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+  struct default_rule rules[N_DEFAULT_RULES];
+  size_t n = default_rules(sec->default_lifted, rules);
   int r = 0;
 
   if (appc_lazy_bind(APPC_LAZY_SECCOMP, err) < 0)
@@ -532,13 +533,13 @@ static int default_compile(struct ace_security *sec, uint64_t lifted, appc_error
     return appc_error_make(err, ENOMEM, "the default seccomp filter: seccomp_init");
   if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 || (r = add_compat_arches(ctx)) < 0)
     return appc_error_make(err, -r, "the default seccomp filter");
-  for (size_t i = 0; i < sec->n_rules && r == 0; i++)
-    r = default_rule_add(ctx, sec->rules[i].action, sec->rules[i].name, 0, NULL);
-  if (r == 0 && (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = default_rule_add(ctx, rules[i].action, rules[i].name, 0, NULL);
+  if (r == 0 && (sec->default_lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
     r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "clone", 1, &newuser);
   if (r < 0)
     return appc_error_make(err, -r, "the default seccomp filter: cannot build it");
-  return export_bpf(ctx, sec, err);
+  return export_bpf(ctx, &sec->default_bpf, &sec->default_bpf_len, err);
 }
 
 /* Compiling the filter takes libseccomp about 0.7 ms, an eighth of a pod's
@@ -574,8 +575,8 @@ static bool default_cache_read(struct ace_security *sec, const char *name)
   cleanup_free struct sock_filter *bpf = malloc((size_t) st.st_size);
   if (bpf == NULL || read(fd, bpf, (size_t) st.st_size) != st.st_size)
     return false;
-  sec->bpf = steal_pointer(&bpf);
-  sec->bpf_len = (size_t) st.st_size / sizeof(struct sock_filter);
+  sec->default_bpf = steal_pointer(&bpf);
+  sec->default_bpf_len = (size_t) st.st_size / sizeof(struct sock_filter);
   return true;
 }
 
@@ -586,30 +587,30 @@ static void default_cache_write(const struct ace_security *sec, const char *name
   if (access(ACE_RUNTIME_ROOT, F_OK) < 0 || (mkdir(FILTER_CACHE, 0700) < 0 && errno != EEXIST))
     return;
   cleanup_close int dir = open(FILTER_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dir >= 0 && appc_atomic_write_at(dir, name, sec->bpf, sec->bpf_len * sizeof *sec->bpf, 0600,
-                                       0, &ignored) < 0)
+  if (dir >= 0 &&
+      appc_atomic_write_at(dir, name, sec->default_bpf,
+                           sec->default_bpf_len * sizeof *sec->default_bpf, 0600, 0, &ignored) < 0)
     appc_error_release(&ignored);
 }
 
 static int default_filter(struct ace_security *sec, const char *app_name,
                           const struct ace_notes *notes, appc_error_t *err)
 {
-  uint64_t lifted = default_lifted(sec);
+  struct default_rule rules[N_DEFAULT_RULES];
   char name[64];
 
-  sec->default_action = SCMP_ACT_ALLOW;
-  if (default_rules(sec, lifted) < 0)
-    return appc_error_make(err, ENOMEM, "the default seccomp filter");
-  default_cache_name(lifted, name, sizeof name);
+  sec->default_lifted = default_lifted(sec);
+  default_cache_name(sec->default_lifted, name, sizeof name);
   if (!default_cache_read(sec, name)) {
-    if (default_compile(sec, lifted, err) < 0)
+    if (default_compile(sec, err) < 0)
       return appc_error_prefix(err, "app %s", app_name);
     default_cache_write(sec, name);
   }
-  bool admin = (lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
+  bool admin = (sec->default_lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
   ace_note(notes, ACE_NOTE_INFO,
-           "app %s: no seccomp isolator: the default filter (%zu calls answered EPERM%s)", app_name,
-           sec->n_rules - !admin, admin ? "" : ", clone3 ENOSYS");
+           "app %s: the default seccomp filter (%zu calls answered EPERM%s)%s", app_name,
+           default_rules(sec->default_lifted, rules) - !admin, admin ? "" : ", clone3 ENOSYS",
+           sec->bpf != NULL ? ", beneath the isolator's" : "");
   return 0;
 }
 
@@ -695,10 +696,10 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name, unsig
     ace_note(notes, ACE_NOTE_INFO, "app %s: no capabilities isolator: the default set of %zu",
              app_name, N_DEFAULT_CAPS);
   sec->caps = host_caps(sec->caps, app_name, notes);
-  if (!st.seccomp_seen && (flags & ACE_SECURITY_NO_SECCOMP))
+  if (flags & ACE_SECURITY_NO_SECCOMP)
     ace_note(notes, ACE_NOTE_INFO, "app %s: no seccomp filter: --insecure-options=seccomp",
              app_name);
-  else if (!st.seccomp_seen && default_filter(sec, app_name, notes, err) < 0) {
+  else if (default_filter(sec, app_name, notes, err) < 0) {
     ace_security_free(sec);
     return -1;
   }
@@ -773,6 +774,7 @@ void ace_security_free(struct ace_security *sec)
     free(sec->rules[i].name);
   free(sec->rules);
   free(sec->bpf);
+  free(sec->default_bpf);
   free(sec);
 }
 
@@ -827,11 +829,11 @@ int ace_security_drop_all(appc_error_t *err)
   return ace_security_keep_only(0, err);
 }
 
-static int load_filter(const struct ace_security *sec, appc_error_t *err)
+static int load_filter(struct sock_filter *bpf, size_t len, appc_error_t *err)
 {
-  struct sock_fprog prog = {(unsigned short) sec->bpf_len, sec->bpf};
+  struct sock_fprog prog = {(unsigned short) len, bpf};
 
-  if (sec->bpf == NULL)
+  if (bpf == NULL)
     return 0;
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
     return appc_error_make(err, errno, "cannot load the seccomp filter");
@@ -851,7 +853,10 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
     return appc_error_make(err, errno, "cannot clear the ambient capabilities");
   if (sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
     return appc_error_make(err, errno, "cannot set no_new_privs");
-  if (load_filter(sec, err) < 0)
+  /* The default filter first: of two answers of the same kind (two
+   * errnos) the kernel takes the later filter's, the isolator's. */
+  if (load_filter(sec->default_bpf, sec->default_bpf_len, err) < 0 ||
+      load_filter(sec->bpf, sec->bpf_len, err) < 0)
     return -1;
   /* From here on only the lifecycle system calls above. */
   if (setgroups(id->n_groups, id->groups) < 0)
@@ -986,26 +991,63 @@ static void describe_action(uint32_t action, bool *allow, int *errnum)
   *errnum = (action & 0xffff0000u) == SCMP_ACT_ERRNO(0) ? (int) (action & 0xffffu) : 0;
 }
 
+static int describe_rule(struct appc_ace_app_plan *plan, const char *name, uint32_t action,
+                         appc_error_t *err)
+{
+  struct appc_ace_syscall_rule *r = &plan->syscall_rules[plan->n_syscall_rules];
+
+  if ((r->name = strdup(name)) == NULL)
+    return appc_error_make(err, ENOMEM, "seccomp");
+  describe_action(action, &r->allow, &r->errnum);
+  plan->n_syscall_rules++;
+  return 0;
+}
+
+/* The isolator's rule for NAME, or NULL. */
+static const struct seccomp_rule *isolator_rule(const struct ace_security *sec, const char *name)
+{
+  for (size_t i = 0; i < sec->n_rules; i++)
+    if (strcmp(sec->rules[i].name, name) == 0)
+      return &sec->rules[i];
+  return NULL;
+}
+
+/* A runtime bundle has one filter: the isolator's and the default one
+ * merged, as the kernel would answer with both loaded.  A call the default
+ * blocks keeps the isolator's answer when the isolator blocks it too, and
+ * gets the default's where the isolator allows it, by a rule (a retain
+ * set) or by its default action (a remove set). */
 int ace_security_describe(const struct ace_security *sec, struct appc_ace_app_plan *plan,
                           appc_error_t *err)
 {
+  struct default_rule defaults[N_DEFAULT_RULES];
+  size_t n_defaults = sec->default_bpf != NULL ? default_rules(sec->default_lifted, defaults) : 0;
+  bool isolator_allows = sec->bpf == NULL || sec->default_action == SCMP_ACT_ALLOW;
+
   plan->caps = sec->caps;
   plan->no_new_privs = sec->no_new_privs;
   plan->has_oom_score_adj = sec->oom_set;
   plan->oom_score_adj = sec->oom_score_adj;
-  plan->seccomp = sec->bpf != NULL;
+  plan->seccomp = sec->bpf != NULL || sec->default_bpf != NULL;
   if (!plan->seccomp)
     return 0;
-  describe_action(sec->default_action, &plan->seccomp_default_allow, &plan->seccomp_default_errno);
-  plan->syscall_rules = calloc(sec->n_rules + 1, sizeof *plan->syscall_rules);
+  describe_action(sec->bpf != NULL ? sec->default_action : SCMP_ACT_ALLOW,
+                  &plan->seccomp_default_allow, &plan->seccomp_default_errno);
+  plan->syscall_rules = calloc(sec->n_rules + n_defaults + 1, sizeof *plan->syscall_rules);
   if (plan->syscall_rules == NULL)
     return appc_error_make(err, ENOMEM, "seccomp");
   for (size_t i = 0; i < sec->n_rules; i++) {
-    struct appc_ace_syscall_rule *r = &plan->syscall_rules[plan->n_syscall_rules];
-    if ((r->name = strdup(sec->rules[i].name)) == NULL)
-      return appc_error_make(err, ENOMEM, "seccomp");
-    describe_action(sec->rules[i].action, &r->allow, &r->errnum);
-    plan->n_syscall_rules++;
+    const struct seccomp_rule *r = &sec->rules[i];
+    uint32_t action = r->action;
+    for (size_t k = 0; k < n_defaults && action == SCMP_ACT_ALLOW; k++)
+      if (strcmp(defaults[k].name, r->name) == 0)
+        action = defaults[k].action;
+    if (describe_rule(plan, r->name, action, err) < 0)
+      return -1;
   }
+  for (size_t k = 0; k < n_defaults && isolator_allows; k++)
+    if (isolator_rule(sec, defaults[k].name) == NULL &&
+        describe_rule(plan, defaults[k].name, defaults[k].action, err) < 0)
+      return -1;
   return 0;
 }

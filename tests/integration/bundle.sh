@@ -88,8 +88,11 @@ C=$TMP/bundle-confined/config.json
 is "config.json: the memory limit" "$(jq .linux.resources.memory.limit "$C")" 64000000
 is "config.json: the CPU quota of 500m" "$(jq -c '[.linux.resources.cpu.quota, .linux.resources.cpu.period]' "$C")" \
   '[50000,100000]'
-is "config.json: the seccomp rules" "$(jq -c '[.linux.seccomp.defaultAction, [.linux.seccomp.syscalls[] | .names[0] + "=" + .action + "/" + (.errnoRet | tostring)]]' "$C")" \
-  '["SCMP_ACT_ALLOW",["mkdir=SCMP_ACT_ERRNO/13","mkdirat=SCMP_ACT_ERRNO/13"]]'
+# The isolator's rules, then the default filter's beneath them (merged).
+is "config.json: the seccomp rules, the isolator's and the default filter's" \
+  "$(jq -c '[.linux.seccomp.defaultAction, ([.linux.seccomp.syscalls[] | .names[0] + "=" + .action + "/" + (.errnoRet | tostring)]
+    | .[0:2] + map(select(test("^(keyctl|mount|unshare|clone3)="))))]' "$C")" \
+  '["SCMP_ACT_ALLOW",["mkdir=SCMP_ACT_ERRNO/13","mkdirat=SCMP_ACT_ERRNO/13","keyctl=SCMP_ACT_ERRNO/1","mount=SCMP_ACT_ERRNO/1","unshare=SCMP_ACT_ERRNO/1","clone3=SCMP_ACT_ERRNO/38"]]'
 is "config.json: the bounding set" "$(jq -c .process.capabilities.bounding "$C")" \
   '["CAP_CHOWN","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP"]'
 is "config.json: the volume, the mounts, the masked paths" \

@@ -269,6 +269,9 @@ img seccomprep "$(shapp 'mkdir /tmp/d; echo "rc=$?"' "$(iso os/linux/seccomp-rem
 img seccompkill "$(jq -cn '{exec: ["/bin/uname", "-s"], user: "0", group: "0"}' |
   jq -c --argjson i "$(iso os/linux/seccomp-remove-set '{"set": ["uname"]}')" '. + $i')"
 img nnp "$(shapp 'grep "^NoNewPrivs:" /proc/self/status' "$(iso os/linux/no-new-privileges true)")"
+# a set that filters nothing: the image must not get out of the default filter so
+img seccompnone "$(shapp 'unshare -U true && echo made; grep "^Seccomp_filters:" /proc/self/status' \
+  "$(iso os/linux/seccomp-remove-set '{"set": ["@appc.io/empty"]}')")"
 img oom "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj 500)")"
 img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj -700)")"
 img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "exit 5"]}]}')"
@@ -513,6 +516,9 @@ if [ "$(wc -w <<<"$cached")" = 1 ]; then
   is_run "... a damaged one is not used: the filter is compiled again, and kept" \
     "$status:$OUT:$(stat -c %s "$cached")" "1:Seccomp:	2:$size"
 fi
+pod "${ID[seccompnone]}"
+is_run "seccomp: an image's set that filters nothing leaves the default filter on (no user namespace)" \
+  "$status:$OUT:$(printf '%s\n' "$ERR" | grep -c 'Operation not permitted')" "0:Seccomp_filters:	1:1"
 pod "${ID[seccomp]}"
 is_run "seccomp: remove set {mkdir, mkdirat} errno ENOTSUP: mkdir fails, filter on" \
   "$status:$(printf '%s' "$OUT" | paste -sd' ')" "0:rc=1 Seccomp:	2"

@@ -151,7 +151,8 @@ static int check_state(const struct expect *e)
 static int uname_blocked(const struct expect *e);
 static int getpid_then_uname(const struct expect *e);
 static int non_root_under_retain(const struct expect *e);
-static int no_filter(const struct expect *e);
+static int only_the_default_filter(const struct expect *e);
+static int default_beneath_the_isolator(const struct expect *e);
 static int default_filter_in_force(const struct expect *e);
 static int default_filter_for_an_admin(const struct expect *e);
 static int sysctl_in_netns(const struct expect *e);
@@ -165,7 +166,8 @@ static const struct {
     {"uname_blocked", uname_blocked},
     {"getpid_then_uname", getpid_then_uname},
     {"non_root_under_retain", non_root_under_retain},
-    {"no_filter", no_filter},
+    {"only_the_default_filter", only_the_default_filter},
+    {"default_beneath_the_isolator", default_beneath_the_isolator},
     {"default_filter_in_force", default_filter_in_force},
     {"default_filter_for_an_admin", default_filter_for_an_admin},
     {"sysctl_in_netns", sysctl_in_netns},
@@ -312,7 +314,7 @@ static void test_default_capabilities_for_root(void **state)
 
   struct ace_security *sec = prepare_ok(&app, &seen);
   assert_note(&seen, "I: app web: no capabilities isolator: the default set of 14");
-  assert_note(&seen, "I: app web: no seccomp isolator: the default filter (");
+  assert_note(&seen, "I: app web: the default seccomp filter (");
   struct expect e = {&app.isolators, ROOT_ID, default_caps(), default_caps(), 0, NULL};
   assert_exit_0(in_child("check_state", &e));
   ace_security_free(sec);
@@ -520,12 +522,16 @@ static void __attribute__((unused)) test_seccomp_retain_set_lets_the_lifecycle_t
   appc_isolator_list_clear(&app.isolators);
 }
 
-static int no_filter(const struct expect *e)
+/* An isolator that filters nothing adds no filter, and lifts nothing of the
+ * default one beneath it (an image cannot opt out of it). */
+static int only_the_default_filter(const struct expect *e)
 {
   struct utsname u;
   CHECK(enter_or_report(e->sec, &e->id) == 0);
-  CHECK(status_field("Seccomp") == 0);
+  CHECK(status_field("Seccomp") == 2);
+  CHECK(status_field("Seccomp_filters") == 1);
   CHECK(uname(&u) == 0);
+  CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
   return 0;
 }
 
@@ -539,13 +545,13 @@ static void test_seccomp_wildcards_that_filter_nothing(void **state)
   struct ace_security *sec = prepare_ok(&app, &seen);
   assert_note(&seen,
               "isolator os/linux/seccomp-retain-set: {\"set\":[\"@appc.io/all\"]} filters nothing");
-  assert_exit_0(run_as_root("no_filter", &app.isolators));
+  assert_exit_0(run_as_root("only_the_default_filter", &app.isolators));
   ace_security_free(sec);
   appc_isolator_list_clear(&app.isolators);
 
   add_isolator(&app.isolators, "os/linux/seccomp-remove-set", "{\"set\":[\"@appc.io/empty\"]}");
   sec = prepare_ok(&app, &seen);
-  assert_exit_0(run_as_root("no_filter", &app.isolators));
+  assert_exit_0(run_as_root("only_the_default_filter", &app.isolators));
   ace_security_free(sec);
   appc_isolator_list_clear(&app.isolators);
 }
@@ -611,9 +617,11 @@ static void test_describe_what_is_enforced(void **state)
   assert_ok(ace_security_describe(sec, &plan, &err), &err);
   assert_true(plan.seccomp);
   assert_true(plan.seccomp_default_allow);
-  assert_int_equal(plan.n_syscall_rules, 1);
   assert_string_equal(plan.syscall_rules[0].name, "uname");
   assert_false(plan.syscall_rules[0].allow);
+  assert_null(rule_named(&plan, "execve"));
+  /* ... and beneath it the default filter's block list */
+  assert_int_equal(rule_named(&plan, "keyctl")->errnum, EPERM);
   assert_int_equal(plan.syscall_rules[0].errnum, ENOTSUP);
   assert_true(plan.no_new_privs);
   assert_true(plan.caps == cap_bit(CAP_KILL));
@@ -710,6 +718,62 @@ static void test_default_filter(void **state)
   add_isolator(&app.isolators, "os/linux/capabilities-retain-set",
                "{\"set\":[\"CAP_SYS_ADMIN\",\"CAP_SETPCAP\"]}");
   assert_exit_0(run_as_root("default_filter_for_an_admin", &app.isolators));
+  appc_isolator_list_clear(&app.isolators);
+}
+
+/* An isolator's filter is loaded over the default one: it narrows it and
+ * never widens it. */
+static int default_beneath_the_isolator(const struct expect *e)
+{
+  struct utsname u;
+  CHECK(enter_or_report(e->sec, &e->id) == 0);
+  CHECK(status_field("Seccomp_filters") == 2);
+  CHECK(uname(&u) < 0 && errno == ENOTSUP);
+  CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
+  CHECK(syscall(SYS_keyctl, 0L, -3L, 0L) < 0 && errno == ENOTSUP);
+  return 0;
+}
+
+static void test_default_filter_beneath_an_isolator(void **state)
+{
+  struct appc_app app = {0};
+  struct appc_ace_app_plan plan = {0};
+  struct notes_seen seen = {{0}};
+  appc_error_t err = NULL;
+  (void) state;
+
+  add_isolator(&app.isolators, "os/linux/seccomp-remove-set",
+               "{\"set\":[\"uname\",\"keyctl\"],\"errno\":\"ENOTSUP\"}");
+  assert_exit_0(run_as_root("default_beneath_the_isolator", &app.isolators));
+  struct ace_security *sec = prepare_ok(&app, &seen);
+  assert_note(&seen, "the default seccomp filter (");
+  assert_note(&seen, ", beneath the isolator's");
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_int_equal(rule_named(&plan, "keyctl")->errnum, ENOTSUP); /* the isolator's answer */
+  assert_int_equal(rule_named(&plan, "unshare")->errnum, EPERM);  /* the default's */
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
+
+  /* a retain set that lets keyctl through: the default still blocks it */
+  add_isolator(&app.isolators, "os/linux/seccomp-retain-set",
+               "{\"set\":[\"@appc.io/all\",\"keyctl\"]}");
+  sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_int_equal(rule_named(&plan, "keyctl")->errnum, EPERM);
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+  appc_isolator_list_clear(&app.isolators);
+
+  add_isolator(&app.isolators, "os/linux/seccomp-retain-set",
+               "{\"set\":[\"read\",\"keyctl\"],\"errno\":\"EACCES\"}");
+  sec = prepare_ok(&app, &seen);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_int_equal(rule_named(&plan, "keyctl")->errnum, EPERM);
+  assert_null(rule_named(&plan, "unshare")); /* the retain set's EACCES answers it */
+  assert_int_equal(plan.seccomp_default_errno, EACCES);
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 }
 
@@ -963,6 +1027,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_seccomp_remove_set_cannot_block_the_lifecycle),
     cmocka_unit_test(test_describe_what_is_enforced),
     cmocka_unit_test(test_default_filter),
+    cmocka_unit_test(test_default_filter_beneath_an_isolator),
     cmocka_unit_test(test_no_seccomp_flag),
     cmocka_unit_test(test_prepare_refuses_unknown_names),
     cmocka_unit_test(test_every_errno_name_maps),
