@@ -385,10 +385,11 @@ static int seccomp_prepare(struct ace_security *sec, const struct appc_isolator 
  * that capability (--caps-allow), as docker's profile leaves mount(2) to a
  * container given CAP_SYS_ADMIN.  A block list rather than rkt's allow list
  * of 2016, which kills an app using a call added since (statx, openat2). */
-#define ALWAYS (-1)
+#define CAP(c) (UINT64_C(1) << (c))
+#define ALWAYS 0
 static const struct default_block {
   const char *name;
-  int cap; /* the capability that lifts the block, or ALWAYS */
+  uint64_t lift; /* the capabilities that lift the block (any of them), or ALWAYS */
 } default_blocks[] = {
     /* the kernel's keyrings are not namespaced */
     {"add_key", ALWAYS},
@@ -407,83 +408,90 @@ static const struct default_block {
     {"vm86", ALWAYS},
     {"vm86old", ALWAYS},
     /* mounts and namespaces */
-    {"mount", CAP_SYS_ADMIN},
-    {"umount", CAP_SYS_ADMIN},
-    {"umount2", CAP_SYS_ADMIN},
-    {"pivot_root", CAP_SYS_ADMIN},
-    {"fsopen", CAP_SYS_ADMIN},
-    {"fsconfig", CAP_SYS_ADMIN},
-    {"fsmount", CAP_SYS_ADMIN},
-    {"fspick", CAP_SYS_ADMIN},
-    {"move_mount", CAP_SYS_ADMIN},
-    {"open_tree", CAP_SYS_ADMIN},
-    {"mount_setattr", CAP_SYS_ADMIN},
-    {"setns", CAP_SYS_ADMIN},
-    {"unshare", CAP_SYS_ADMIN},
-    {"swapon", CAP_SYS_ADMIN},
-    {"swapoff", CAP_SYS_ADMIN},
-    {"quotactl", CAP_SYS_ADMIN},
-    {"quotactl_fd", CAP_SYS_ADMIN},
-    {"lookup_dcookie", CAP_SYS_ADMIN},
-    {"fanotify_init", CAP_SYS_ADMIN},
-    {"bpf", CAP_SYS_ADMIN},
-    {"perf_event_open", CAP_SYS_ADMIN},
-    /* file handles reach files outside the pod's root (the "shocker" escape) */
-    {"name_to_handle_at", CAP_DAC_READ_SEARCH},
-    {"open_by_handle_at", CAP_DAC_READ_SEARCH},
-    /* the host's clocks */
-    {"clock_adjtime", CAP_SYS_TIME},
-    {"clock_settime", CAP_SYS_TIME},
-    {"settimeofday", CAP_SYS_TIME},
-    {"stime", CAP_SYS_TIME},
+    {"mount", CAP(CAP_SYS_ADMIN)},
+    {"umount", CAP(CAP_SYS_ADMIN)},
+    {"umount2", CAP(CAP_SYS_ADMIN)},
+    {"pivot_root", CAP(CAP_SYS_ADMIN)},
+    {"fsopen", CAP(CAP_SYS_ADMIN)},
+    {"fsconfig", CAP(CAP_SYS_ADMIN)},
+    {"fsmount", CAP(CAP_SYS_ADMIN)},
+    {"fspick", CAP(CAP_SYS_ADMIN)},
+    {"move_mount", CAP(CAP_SYS_ADMIN)},
+    {"open_tree", CAP(CAP_SYS_ADMIN)},
+    {"mount_setattr", CAP(CAP_SYS_ADMIN)},
+    {"setns", CAP(CAP_SYS_ADMIN)},
+    {"unshare", CAP(CAP_SYS_ADMIN)},
+    {"swapon", CAP(CAP_SYS_ADMIN)},
+    {"swapoff", CAP(CAP_SYS_ADMIN)},
+    {"quotactl", CAP(CAP_SYS_ADMIN)},
+    {"quotactl_fd", CAP(CAP_SYS_ADMIN)},
+    {"lookup_dcookie", CAP(CAP_SYS_ADMIN)},
+    {"fanotify_init", CAP(CAP_SYS_ADMIN)},
+    {"bpf", CAP(CAP_SYS_ADMIN) | CAP(CAP_BPF)},
+    {"perf_event_open", CAP(CAP_SYS_ADMIN) | CAP(CAP_PERFMON)},
+    /* a file handle opens files outside the pod's root (the "shocker"
+     * escape); making one (name_to_handle_at) is harmless, as docker has it */
+    {"open_by_handle_at", CAP(CAP_DAC_READ_SEARCH)},
+    /* the host's clocks (clock_adjtime stays open: it also reads the NTP
+     * state, as adjtimex does, and the kernel wants CAP_SYS_TIME to set) */
+    {"clock_settime", CAP(CAP_SYS_TIME)},
+    {"clock_settime64", CAP(CAP_SYS_TIME)},
+    {"settimeofday", CAP(CAP_SYS_TIME)},
+    {"stime", CAP(CAP_SYS_TIME)},
     /* kernel modules */
-    {"create_module", CAP_SYS_MODULE},
-    {"delete_module", CAP_SYS_MODULE},
-    {"finit_module", CAP_SYS_MODULE},
-    {"init_module", CAP_SYS_MODULE},
-    {"get_kernel_syms", CAP_SYS_MODULE},
-    {"query_module", CAP_SYS_MODULE},
+    {"create_module", CAP(CAP_SYS_MODULE)},
+    {"delete_module", CAP(CAP_SYS_MODULE)},
+    {"finit_module", CAP(CAP_SYS_MODULE)},
+    {"init_module", CAP(CAP_SYS_MODULE)},
+    {"get_kernel_syms", CAP(CAP_SYS_MODULE)},
+    {"query_module", CAP(CAP_SYS_MODULE)},
     /* the host's memory placement */
-    {"get_mempolicy", CAP_SYS_NICE},
-    {"set_mempolicy", CAP_SYS_NICE},
-    {"mbind", CAP_SYS_NICE},
-    {"move_pages", CAP_SYS_NICE},
+    {"get_mempolicy", CAP(CAP_SYS_NICE)},
+    {"set_mempolicy", CAP(CAP_SYS_NICE)},
+    {"mbind", CAP(CAP_SYS_NICE)},
+    {"move_pages", CAP(CAP_SYS_NICE)},
+    {"set_mempolicy_home_node", CAP(CAP_SYS_NICE)},
     /* other processes' memory and files */
-    {"kcmp", CAP_SYS_PTRACE},
-    {"pidfd_getfd", CAP_SYS_PTRACE},
-    {"process_madvise", CAP_SYS_PTRACE},
-    {"userfaultfd", CAP_SYS_PTRACE},
+    {"kcmp", CAP(CAP_SYS_PTRACE)},
+    {"pidfd_getfd", CAP(CAP_SYS_PTRACE)},
+    {"process_madvise", CAP(CAP_SYS_PTRACE)},
+    {"userfaultfd", CAP(CAP_SYS_PTRACE)},
     /* the host's hardware, kernel log, accounting and boot */
-    {"ioperm", CAP_SYS_RAWIO},
-    {"iopl", CAP_SYS_RAWIO},
-    {"syslog", CAP_SYSLOG},
-    {"acct", CAP_SYS_PACCT},
-    {"vhangup", CAP_SYS_TTY_CONFIG},
-    {"kexec_file_load", CAP_SYS_BOOT},
-    {"kexec_load", CAP_SYS_BOOT},
-    {"reboot", CAP_SYS_BOOT},
+    {"ioperm", CAP(CAP_SYS_RAWIO)},
+    {"iopl", CAP(CAP_SYS_RAWIO)},
+    {"syslog", CAP(CAP_SYSLOG)},
+    {"acct", CAP(CAP_SYS_PACCT)},
+    {"vhangup", CAP(CAP_SYS_TTY_CONFIG)},
+    {"kexec_file_load", CAP(CAP_SYS_BOOT)},
+    {"kexec_load", CAP(CAP_SYS_BOOT)},
+    {"reboot", CAP(CAP_SYS_BOOT)},
 };
 
 /* clone3 passes its flags in memory, out of the filter's sight: ENOSYS makes
  * the C library fall back to clone, whose flags the filter sees (as docker
  * does).  clone with CLONE_NEWUSER (the one namespace an app may make
  * without a capability, and in which it gets them all) is refused; the
- * flags are clone's first argument on the x86 and arm ABIs. */
+ * flags are clone's first argument on the x86 and arm ABIs.  Sockets of
+ * two families are refused too, as docker refuses them: AF_VSOCK reaches
+ * the hypervisor of a virtual machine (and its other guests), AF_ALG the
+ * kernel's crypto code.  (i386 programs that make sockets through
+ * socketcall pass its arguments in memory; docker blocks socketcall, which
+ * breaks every such program's sockets: not done.) */
 #define DEFAULT_ERRNO EPERM
+static const unsigned long blocked_families[] = {40 /* AF_VSOCK */, 38 /* AF_ALG */};
 
 /* The capabilities among SEC's that lift a block. */
 static uint64_t default_lifted(const struct ace_security *sec)
 {
-  uint64_t mask = UINT64_C(1) << CAP_SYS_ADMIN;
+  uint64_t mask = CAP(CAP_SYS_ADMIN);
   for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
-    if (default_blocks[i].cap != ALWAYS)
-      mask |= UINT64_C(1) << default_blocks[i].cap;
+    mask |= default_blocks[i].lift;
   return sec->caps & mask;
 }
 
 static bool default_blocked(const struct default_block *b, uint64_t lifted)
 {
-  return b->cap == ALWAYS || (lifted & (UINT64_C(1) << b->cap)) == 0;
+  return (lifted & b->lift) == 0;
 }
 
 struct default_rule {
@@ -502,7 +510,7 @@ static size_t default_rules(uint64_t lifted, struct default_rule out[N_DEFAULT_R
   for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
     if (default_blocked(&default_blocks[i], lifted))
       out[n++] = (struct default_rule){default_blocks[i].name, SCMP_ACT_ERRNO(DEFAULT_ERRNO)};
-  if ((lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
+  if ((lifted & CAP(CAP_SYS_ADMIN)) == 0)
     out[n++] = (struct default_rule){"clone3", SCMP_ACT_ERRNO(ENOSYS)};
   return n;
 }
@@ -535,8 +543,12 @@ static int default_compile(struct ace_security *sec, appc_error_t *err)
     return appc_error_make(err, -r, "the default seccomp filter");
   for (size_t i = 0; i < n && r == 0; i++)
     r = default_rule_add(ctx, rules[i].action, rules[i].name, 0, NULL);
-  if (r == 0 && (sec->default_lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) == 0)
+  if (r == 0 && (sec->default_lifted & CAP(CAP_SYS_ADMIN)) == 0)
     r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "clone", 1, &newuser);
+  for (size_t i = 0; i < ARRAY_SIZE(blocked_families) && r == 0; i++) {
+    const struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, blocked_families[i]);
+    r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "socket", 1, &family);
+  }
   if (r < 0)
     return appc_error_make(err, -r, "the default seccomp filter: cannot build it");
   return export_bpf(ctx, &sec->default_bpf, &sec->default_bpf_len, err);
@@ -545,51 +557,70 @@ static int default_compile(struct ace_security *sec, appc_error_t *err)
 /* Compiling the filter takes libseccomp about 0.7 ms, an eighth of a pod's
  * start: the program is kept in the runtime directory (a tmpfs, root's
  * only), named by a hash of what it is made of, and read back by the next
- * pods.  Failing to keep it costs only time.  The revision changes with
- * the way the program is compiled (add_compat_arches). */
+ * pods.  Failing to keep it costs only time.  FILTER_REVISION changes with
+ * what the table above does not say: the argument rules and the way the
+ * program is compiled (add_compat_arches).  The program is followed by a
+ * hash of it, so that a file damaged in part is compiled again rather
+ * than refused by the kernel at every pod's start. */
 #define FILTER_CACHE ACE_RUNTIME_ROOT "/seccomp"
-#define FILTER_REVISION 2
+#define FILTER_REVISION 3
 
-static void default_cache_name(uint64_t lifted, char *name, size_t size)
+static uint64_t default_cache_key(uint64_t lifted)
 {
   const int revision = FILTER_REVISION;
   uint64_t h = appc_hash_stable(APPC_HASH_STABLE_START, &revision, sizeof revision);
   h = appc_hash_stable(h, &lifted, sizeof lifted);
   for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++) {
     h = appc_hash_stable(h, default_blocks[i].name, strlen(default_blocks[i].name) + 1);
-    h = appc_hash_stable(h, &default_blocks[i].cap, sizeof default_blocks[i].cap);
+    h = appc_hash_stable(h, &default_blocks[i].lift, sizeof default_blocks[i].lift);
   }
-  snprintf(name, size, "default-%d-%016llx.bpf", DEFAULT_ERRNO, (unsigned long long) h);
+  return appc_hash_stable(h, blocked_families, sizeof blocked_families);
 }
 
-static bool default_cache_read(struct ace_security *sec, const char *name)
+/* The hash that follows LEN instructions at BPF in the file of KEY. */
+static uint64_t default_cache_check(uint64_t key, const struct sock_filter *bpf, size_t len)
+{
+  return appc_hash_stable(key, bpf, len * sizeof *bpf);
+}
+
+static bool default_cache_read(struct ace_security *sec, uint64_t key, const char *name)
 {
   cleanup_close int dir = open(FILTER_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   cleanup_close int fd = dir < 0 ? -1 : openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   struct stat st;
+  uint64_t check;
 
   if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-      (st.st_mode & 022) != 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
-      st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+      (st.st_mode & 022) != 0 || st.st_size <= (off_t) sizeof check ||
+      (st.st_size - sizeof check) % sizeof(struct sock_filter) != 0 ||
+      (st.st_size - sizeof check) / sizeof(struct sock_filter) > BPF_MAXINSNS)
     return false;
-  cleanup_free struct sock_filter *bpf = malloc((size_t) st.st_size);
-  if (bpf == NULL || read(fd, bpf, (size_t) st.st_size) != st.st_size)
+  size_t len = ((size_t) st.st_size - sizeof check) / sizeof(struct sock_filter);
+  cleanup_free struct sock_filter *bpf = malloc(len * sizeof *bpf);
+  if (bpf == NULL || read(fd, bpf, len * sizeof *bpf) != (ssize_t) (len * sizeof *bpf) ||
+      read(fd, &check, sizeof check) != (ssize_t) sizeof check ||
+      check != default_cache_check(key, bpf, len))
     return false;
   sec->default_bpf = steal_pointer(&bpf);
-  sec->default_bpf_len = (size_t) st.st_size / sizeof(struct sock_filter);
+  sec->default_bpf_len = len;
   return true;
 }
 
-static void default_cache_write(const struct ace_security *sec, const char *name)
+static void default_cache_write(const struct ace_security *sec, uint64_t key, const char *name)
 {
   appc_error_t ignored = NULL;
+  size_t size = sec->default_bpf_len * sizeof *sec->default_bpf;
+  uint64_t check = default_cache_check(key, sec->default_bpf, sec->default_bpf_len);
 
   if (access(ACE_RUNTIME_ROOT, F_OK) < 0 || (mkdir(FILTER_CACHE, 0700) < 0 && errno != EEXIST))
     return;
+  cleanup_free unsigned char *data = malloc(size + sizeof check);
   cleanup_close int dir = open(FILTER_CACHE, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (dir >= 0 &&
-      appc_atomic_write_at(dir, name, sec->default_bpf,
-                           sec->default_bpf_len * sizeof *sec->default_bpf, 0600, 0, &ignored) < 0)
+  if (data == NULL || dir < 0)
+    return;
+  memcpy(data, sec->default_bpf, size);
+  memcpy(data + size, &check, sizeof check);
+  if (appc_atomic_write_at(dir, name, data, size + sizeof check, 0600, 0, &ignored) < 0)
     appc_error_release(&ignored);
 }
 
@@ -600,13 +631,14 @@ static int default_filter(struct ace_security *sec, const char *app_name,
   char name[64];
 
   sec->default_lifted = default_lifted(sec);
-  default_cache_name(sec->default_lifted, name, sizeof name);
-  if (!default_cache_read(sec, name)) {
+  uint64_t key = default_cache_key(sec->default_lifted);
+  snprintf(name, sizeof name, "default-%d-%016llx.bpf", DEFAULT_ERRNO, (unsigned long long) key);
+  if (!default_cache_read(sec, key, name)) {
     if (default_compile(sec, err) < 0)
       return appc_error_prefix(err, "app %s", app_name);
-    default_cache_write(sec, name);
+    default_cache_write(sec, key, name);
   }
-  bool admin = (sec->default_lifted & (UINT64_C(1) << CAP_SYS_ADMIN)) != 0;
+  bool admin = (sec->default_lifted & CAP(CAP_SYS_ADMIN)) != 0;
   ace_note(notes, ACE_NOTE_INFO,
            "app %s: the default seccomp filter (%zu calls answered EPERM%s)%s", app_name,
            default_rules(sec->default_lifted, rules) - !admin, admin ? "" : ", clone3 ENOSYS",

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -690,6 +692,14 @@ static int default_filter_in_force(const struct expect *e)
   CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
   CHECK(syscall(SYS_clone, (long) (CLONE_NEWUSER | SIGCHLD), 0L, 0L, 0L, 0L) < 0 && errno == EPERM);
   CHECK(syscall(SYS_clone3, NULL, 0L) < 0 && errno == ENOSYS);
+  CHECK(socket(AF_VSOCK, SOCK_STREAM, 0) < 0 && errno == EPERM);
+  CHECK(socket(AF_ALG, SOCK_SEQPACKET, 0) < 0 && errno == EPERM);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  CHECK(fd >= 0);
+  close(fd);
+  /* reading the clock's state, as adjtimex and ntp_gettime do, works */
+  struct timex tx = {.modes = 0};
+  CHECK(adjtimex(&tx) >= 0);
   pid_t pid = fork();
   if (pid == 0)
     _exit(7);
