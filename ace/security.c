@@ -501,8 +501,8 @@ struct default_rule {
 #define N_DEFAULT_RULES (ARRAY_SIZE(default_blocks) + 1)
 
 /* The default filter's rules when LIFTED is kept, into OUT: their number.
- * The clone rule, which tests an argument, is not among them (a runtime
- * bundle's rules carry none: ace_security_describe). */
+ * The clone and socket rules, which test an argument, are not among them
+ * (a runtime bundle's rules carry none: ace_security_describe). */
 static size_t default_rules(uint64_t lifted, struct default_rule out[N_DEFAULT_RULES])
 {
   size_t n = 0;
