@@ -546,7 +546,8 @@ static int default_compile(struct ace_security *sec, appc_error_t *err)
   if (r == 0 && (sec->default_lifted & CAP(CAP_SYS_ADMIN)) == 0)
     r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "clone", 1, &newuser);
   for (size_t i = 0; i < ARRAY_SIZE(blocked_families) && r == 0; i++) {
-    const struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, blocked_families[i]);
+    const struct scmp_arg_cmp family = {
+        .arg = 0, .op = SCMP_CMP_EQ, .datum_a = blocked_families[i], .datum_b = 0};
     r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "socket", 1, &family);
   }
   if (r < 0)
