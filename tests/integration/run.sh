@@ -1278,6 +1278,29 @@ is "status: an os-release NAME with newlines and escapes is one line, control ch
   "0:1:app-osevil-os=Evil?state=exited??]0;title? 1"
 touch "$TMP/ose/stop"
 wait_exit "$BG_PID" 30
+# An os-release that is a device node is looked at, never opened on the
+# host (its driver would answer the open: a watchdog's arms it). inotify
+# on the store's tree sees every open of the node.
+rm -f "$OSL/rootfs/usr/lib/os-release" && mknod "$OSL/rootfs/usr/lib/os-release" c 1 3
+manifest osdev "$(shapp 'true')" >"$OSL/manifest"
+"$ACTOOL" build --no-compression "$OSL" "$TMP/osdev.aci" >/dev/null 2>"$TMP/.err" && ID[osdev]=$(ac fetch "$TMP/osdev.aci" 2>>"$TMP/.err")
+pod "${ID[osdev]}" # renders the image's tree
+node=$(find "$STORE/trees" -path '*/rootfs/usr/lib/os-release' -type c 2>/dev/null | head -n 1)
+opens=$(python3 - "$node" timeout -k 5 30 "$ACTOOL" --dir="$STORE" run "${ID[osdev]}" <<'PY' 2>&1
+import ctypes, os, struct, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(os.O_NONBLOCK)
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x20) < 0:  # IN_OPEN
+    sys.exit("inotify: %s" % os.strerror(ctypes.get_errno()))
+rc = subprocess.call(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+try:
+    events = len(os.read(fd, 65536)) // struct.calcsize("iIII")
+except BlockingIOError:
+    events = 0
+print("%d:%d" % (rc, events))
+PY
+)
+is "an os-release that is a device node is never opened (inotify sees no open)" "$opens" "0:0"
 
 # --- SIGKILL of actool: an abandoned pod, gc ----------------------------------------------------
 
