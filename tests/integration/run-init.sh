@@ -41,7 +41,7 @@ image() {
 image boot '::sysinit:/bin/echo sysinit
 ::once:/bin/sh -c "echo pid1=$(cat /proc/1/comm) self=$$; kill -USR2 1"
 ::shutdown:/bin/echo shutdown-action' with-app &&
-  image noapp '::once:/bin/sh -c "echo noapp pid1=$(cat /proc/1/comm); kill -USR2 1"' &&
+  image noapp '::once:/bin/sh -c "echo noapp pid1=$(cat /proc/1/comm) $(grep ^CapBnd: /proc/1/status) $(grep ^Seccomp: /proc/1/status); kill -USR2 1"' &&
   image waits '::once:/bin/echo waiting
 ::shutdown:/bin/echo shutdown-action' with-app ||
   { not_ok "the test images"; done_testing; exit; }
@@ -63,8 +63,11 @@ else
   note "$(cat "$TMP/boot.out" "$TMP/.err")"
 fi
 
+# ... with the ACE's default capabilities and the default seccomp filter, as
+# any app (once it ran with all of the executor's: root on the host)
 run_capture timeout 60 "$ACTOOL" run example.com/noapp
-is "an image without an app: /sbin/init as PID 1" "$status:$(cat "$TMP/.out")" "0:noapp pid1=init"
+is "an image without an app: /sbin/init as PID 1, default capabilities and filter" \
+  "$status:$(cat "$TMP/.out")" "0:noapp pid1=init CapBnd: 00000000a80425fb Seccomp: 2"
 
 run_capture timeout 60 "$ACTOOL" run --private-users example.com/boot
 if [ "$status" -eq 0 ] && grep -Eqx 'pid1=init self=[0-9]+' "$TMP/.out"; then
