@@ -242,9 +242,8 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
     goto out;
   }
   struct ace_notes quiet = {0};
-  static const struct appc_app no_app = {0};
-  if (ace_security_prepare(ra->app != NULL ? ra->app : &no_app, ra->name,
-                           info.no_seccomp ? ACE_SECURITY_NO_SECCOMP : 0, &quiet, &sec, err) < 0)
+  if (ace_security_prepare(ra->app, ra->name, info.no_seccomp ? ACE_SECURITY_NO_SECCOMP : 0, &quiet,
+                           &sec, err) < 0)
     goto out;
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {

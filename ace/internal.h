@@ -126,8 +126,10 @@ struct ace_security;
  * retain/remove over the spec's default 14, no-new-privileges, seccomp
  * retain/remove with errno; without one, the default filter of
  * docs/executor.md), checking every name (unknown capability or
- * syscall: an error naming app.isolators[i]).  Done in P, before any
- * namespace exists.  Notes report each isolator as enforced. */
+ * syscall: an error naming app.isolators[i]).  APP NULL (an image without
+ * an app, running /sbin/init) gets the defaults, as an app without
+ * isolators.  Done in P, before any namespace exists.  Notes report each
+ * isolator as enforced. */
 enum {
   /* --insecure-options=seccomp: no default filter, seccomp isolators
    * ignored (rkt's meaning). */

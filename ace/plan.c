@@ -63,12 +63,11 @@ static int identity(const struct appc_app *app, const char *rootfs, struct appc_
 
 static int security(const struct appc_app *app, struct appc_ace_app_plan *p, appc_error_t *err)
 {
-  static const struct appc_app no_app = {0};
   struct ace_notes quiet = {0};
   struct ace_security *sec = NULL;
   int r;
 
-  if (ace_security_prepare(app != NULL ? app : &no_app, p->app_name, 0, &quiet, &sec, err) < 0)
+  if (ace_security_prepare(app, p->app_name, 0, &quiet, &sec, err) < 0)
     return -1;
   r = ace_security_describe(sec, p, err);
   ace_security_free(sec);

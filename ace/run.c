@@ -474,9 +474,7 @@ static int prepare_app(struct pod_run *r, size_t i, appc_error_t *err)
     return appc_error_prefix(err, "app %s", ra->name);
   /* Every app gets its security settings, the default ones when it has no
    * app section of its own: never a process with the executor's privileges. */
-  static const struct appc_app no_app = {0};
-  if (ace_security_prepare(ra->app != NULL ? ra->app : &no_app, ra->name, r->security_flags,
-                           &r->notes, &a->sec, err) < 0 ||
+  if (ace_security_prepare(ra->app, ra->name, r->security_flags, &r->notes, &a->sec, err) < 0 ||
       ace_security_check_caps(a->sec, r->allowed_caps, ra->name, err) < 0)
     return -1;
   if (asprintf(&a->dir, "%s/apps/%s", r->dir.path, ra->name) < 0) {

@@ -719,7 +719,7 @@ int ace_security_prepare(const struct appc_app *app, const char *app_name, unsig
   if (sec == NULL)
     return appc_error_make(err, errno, "out of memory");
   sec->caps = default_mask();
-  for (size_t i = 0; i < app->isolators.len; i++) {
+  for (size_t i = 0; app != NULL && i < app->isolators.len; i++) {
     if (prepare_one(sec, &app->isolators.items[i], i, app_name, flags, notes, &st, err) < 0) {
       ace_security_free(sec);
       return -1;

@@ -679,6 +679,27 @@ static void test_describe_what_is_enforced(void **state)
   appc_isolator_list_clear(&app.isolators);
 }
 
+/* No app at all (an image without one runs /sbin/init): the defaults, as for
+ * an app without isolators. */
+static void test_no_app_gets_the_defaults(void **state)
+{
+  struct notes_seen seen = {{0}};
+  struct ace_notes notes = {collect, &seen};
+  struct ace_security *sec = NULL;
+  struct appc_ace_app_plan plan = {0};
+  appc_error_t err = NULL;
+  (void) state;
+
+  assert_ok(ace_security_prepare(NULL, "init", 0, &notes, &sec, &err), &err);
+  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  assert_true(plan.caps == default_caps());
+  assert_true(plan.seccomp);
+  assert_non_null(rule_named(&plan, "keyctl"));
+  assert_note(&seen, "I: app init: the default seccomp filter (");
+  ace_security_free(sec);
+  appc_ace_app_plan_clear(&plan);
+}
+
 /* The default filter in force: the keyrings, a user namespace (by unshare,
  * clone or clone3) refused; fork and the rest work. */
 static int default_filter_in_force(const struct expect *e)
@@ -1037,6 +1058,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_seccomp_remove_set_cannot_block_the_lifecycle),
     cmocka_unit_test(test_describe_what_is_enforced),
     cmocka_unit_test(test_default_filter),
+    cmocka_unit_test(test_no_app_gets_the_defaults),
     cmocka_unit_test(test_default_filter_beneath_an_isolator),
     cmocka_unit_test(test_no_seccomp_flag),
     cmocka_unit_test(test_prepare_refuses_unknown_names),
