@@ -168,8 +168,7 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
     goto fail;
   pid_t pid = fork();
   if (pid == 0) {
-    if (ace_chdir_in_root(cwd, &err) == 0 &&
-        (sec == NULL || ace_security_enter(sec, &id, &err) == 0))
+    if (ace_chdir_in_root(cwd, &err) == 0 && ace_security_enter(sec, &id, &err) == 0)
       execve(exe, argv, env), appc_error_make(&err, errno, "%s", exe);
     child_fail(report, &err, errno == ENOENT ? 127 : 126);
   }

@@ -758,8 +758,7 @@ exec_command(const struct proc_ctx *c, const char *path, char **argv)
    * socket-activated ports) reaches the app. */
   if (ace_listen_pass(c->listen, c->env, &env, &e) == 0) {
     close_range(first, UINT_MAX, CLOSE_RANGE_CLOEXEC);
-    if (ace_chdir_in_root(c->cwd, &e) == 0 &&
-        (c->sec == NULL || ace_security_enter(c->sec, c->id, &e) == 0))
+    if (ace_chdir_in_root(c->cwd, &e) == 0 && ace_security_enter(c->sec, c->id, &e) == 0)
       execve(path, argv, env), appc_error_make(&e, errno, "%s", path);
   }
   report_error(c->report, c->app, &e);

@@ -62,6 +62,16 @@ static struct ace_security *prepare_ok(struct appc_app *app, struct notes_seen *
   return sec;
 }
 
+/* APP's settings as a runtime bundle would have them, into PLAN. */
+static void describe_ok(struct appc_app *app, struct notes_seen *seen,
+                        struct appc_ace_app_plan *plan)
+{
+  struct ace_security *sec = prepare_ok(app, seen);
+  appc_error_t err = NULL;
+  assert_ok(ace_security_describe(sec, plan, &err), &err);
+  ace_security_free(sec);
+}
+
 static uint64_t cap_bit(int cap)
 {
   return UINT64_C(1) << cap;
@@ -606,7 +616,6 @@ static void test_describe_what_is_enforced(void **state)
   struct appc_app app = {0};
   struct notes_seen seen = {{0}};
   struct appc_ace_app_plan plan = {0};
-  appc_error_t err = NULL;
   (void) state;
 
   /* a remove set: everything allowed but the set, which gets the errno;
@@ -615,8 +624,7 @@ static void test_describe_what_is_enforced(void **state)
                "{\"set\":[\"uname\",\"execve\"],\"errno\":\"ENOTSUP\"}");
   add_isolator(&app.isolators, "os/linux/no-new-privileges", "true");
   add_isolator(&app.isolators, "os/linux/capabilities-retain-set", "{\"set\":[\"CAP_KILL\"]}");
-  struct ace_security *sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_true(plan.seccomp);
   assert_true(plan.seccomp_default_allow);
   assert_string_equal(plan.syscall_rules[0].name, "uname");
@@ -627,15 +635,13 @@ static void test_describe_what_is_enforced(void **state)
   assert_int_equal(plan.syscall_rules[0].errnum, ENOTSUP);
   assert_true(plan.no_new_privs);
   assert_true(plan.caps == cap_bit(CAP_KILL));
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 
   /* a retain set without errno: the rest kills; the set and the lifecycle
    * calls are allowed */
   add_isolator(&app.isolators, "os/linux/seccomp-retain-set", "{\"set\":[\"read\",\"getpid\"]}");
-  sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_true(plan.seccomp);
   assert_false(plan.seccomp_default_allow);
   assert_int_equal(plan.seccomp_default_errno, 0);
@@ -645,13 +651,11 @@ static void test_describe_what_is_enforced(void **state)
   assert_true(rule_named(&plan, "execve")->allow);
   assert_null(rule_named(&plan, "uname"));
   assert_true(plan.caps == default_caps());
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 
   /* no isolator: the default filter, a block list answering EPERM */
-  sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_true(plan.seccomp);
   assert_true(plan.seccomp_default_allow);
   assert_non_null(rule_named(&plan, "mount"));
@@ -659,22 +663,19 @@ static void test_describe_what_is_enforced(void **state)
   assert_non_null(rule_named(&plan, "keyctl"));
   assert_int_equal(rule_named(&plan, "clone3")->errnum, ENOSYS);
   assert_null(rule_named(&plan, "read"));
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
 
   /* ... whose calls an app keeping CAP_SYS_ADMIN may make, but the
    * keyrings' */
   add_isolator(&app.isolators, "os/linux/capabilities-retain-set",
                "{\"set\":[\"CAP_SYS_ADMIN\",\"CAP_SETPCAP\"]}");
-  sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_true(plan.seccomp);
   assert_null(rule_named(&plan, "mount"));
   assert_null(rule_named(&plan, "unshare"));
   assert_null(rule_named(&plan, "clone3"));
   assert_non_null(rule_named(&plan, "keyctl"));
   assert_non_null(rule_named(&plan, "settimeofday"));
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 }
@@ -770,40 +771,33 @@ static void test_default_filter_beneath_an_isolator(void **state)
   struct appc_app app = {0};
   struct appc_ace_app_plan plan = {0};
   struct notes_seen seen = {{0}};
-  appc_error_t err = NULL;
   (void) state;
 
   add_isolator(&app.isolators, "os/linux/seccomp-remove-set",
                "{\"set\":[\"uname\",\"keyctl\"],\"errno\":\"ENOTSUP\"}");
   assert_exit_0(run_as_root("default_beneath_the_isolator", &app.isolators));
-  struct ace_security *sec = prepare_ok(&app, &seen);
+  describe_ok(&app, &seen, &plan);
   assert_note(&seen, "the default seccomp filter (");
   assert_note(&seen, ", beneath the isolator's");
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
   assert_int_equal(rule_named(&plan, "keyctl")->errnum, ENOTSUP); /* the isolator's answer */
   assert_int_equal(rule_named(&plan, "unshare")->errnum, EPERM);  /* the default's */
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 
   /* a retain set that lets keyctl through: the default still blocks it */
   add_isolator(&app.isolators, "os/linux/seccomp-retain-set",
                "{\"set\":[\"@appc.io/all\",\"keyctl\"]}");
-  sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_int_equal(rule_named(&plan, "keyctl")->errnum, EPERM);
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 
   add_isolator(&app.isolators, "os/linux/seccomp-retain-set",
                "{\"set\":[\"read\",\"keyctl\"],\"errno\":\"EACCES\"}");
-  sec = prepare_ok(&app, &seen);
-  assert_ok(ace_security_describe(sec, &plan, &err), &err);
+  describe_ok(&app, &seen, &plan);
   assert_int_equal(rule_named(&plan, "keyctl")->errnum, EPERM);
   assert_null(rule_named(&plan, "unshare")); /* the retain set's EACCES answers it */
   assert_int_equal(plan.seccomp_default_errno, EACCES);
-  ace_security_free(sec);
   appc_ace_app_plan_clear(&plan);
   appc_isolator_list_clear(&app.isolators);
 }
