@@ -10,6 +10,10 @@ _tap_n=0
 _tap_failed=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/actool-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+# script(1) runs its command with $SHELL, which a CI machine may leave unset
+# (then /bin/sh, dash) where a login shell here has bash: one shell for all,
+# so that a command quoted in bash's way ($'...') fails here as it would there.
+export SHELL=/bin/sh
 
 # `make -j check` runs tests side by side.  A test whose verdict depends on
 # latency it does not control (the ACE validator's client gives up after

@@ -964,8 +964,7 @@ unshare -m --propagation private sh -c 'mount -t devpts -o newinstance,ptmxmode=
   mount --bind /dev/pts/ptmx /dev/ptmx && exec "$@"' _ \
   script -qec "$(printf '%q ' "$ACTOOL" --dir="$STORE" run --volume=hv,kind=host,source="$TMP/tty/hv" \
     "${ID[sh]}" --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
-    'cut -d" " -f7 /proc/self/stat >/hv/ttynr; trap "echo int >/hv/marker; exit 0" INT; echo >/hv/ready
-    while :; do sleep 0.1; done')" /dev/null <"$TMP/tty/in" >"$TMP/tty/out" 2>&1 &
+    'cut -d" " -f7 /proc/self/stat >/hv/ttynr; trap "echo int >/hv/marker; exit 0" INT; echo >/hv/ready; while :; do sleep 0.1; done')" /dev/null <"$TMP/tty/in" >"$TMP/tty/out" 2>&1 &
 TTY_PID=$!
 exec 7>"$TMP/tty/in"
 wait_file "$TMP/tty/hv/ready" && printf '\003' >&7
