@@ -44,9 +44,19 @@ static int run_layout_set(const struct actool_globals *g, void *opaque, int argc
   (void) g;
   if (argc == 0)
     return actool_usage_error("layout set", "needs KEY=VALUE");
-  for (int i = 0; i < argc; i++)
-    if (strchr(argv[i], '=') == NULL || argv[i][0] == '=')
+  for (int i = 0; i < argc; i++) {
+    char *eq = strchr(argv[i], '=');
+
+    if (eq == NULL || eq == argv[i])
       return actool_usage_error("layout set", "\"%s\": not KEY=VALUE", argv[i]);
+    *eq = '\0';
+    bool known = appc_layout_set_key_known(argv[i]);
+    *eq = '=';
+    if (!known)
+      return actool_usage_error(
+          "layout set", "\"%.*s\": unknown key (name, user, group and workingDirectory can be set)",
+          (int) (eq - argv[i]), argv[i]);
+  }
   return actool_layout_edit(actool_layout_dir(o->layout), apply_set, &a);
 }
 

@@ -410,9 +410,18 @@ static json_object *named_entry(const char *key, const char *name)
 
 /* ---- edits ---- */
 
+static const char *const app_keys[] = {"user", "group", "workingDirectory"};
+
+bool appc_layout_set_key_known(const char *key)
+{
+  for (size_t i = 0; i < sizeof app_keys / sizeof app_keys[0]; i++)
+    if (strcmp(key, app_keys[i]) == 0)
+      return true;
+  return strcmp(key, "name") == 0;
+}
+
 int appc_layout_set(struct appc_layout *l, const char *key, const char *value, appc_error_t *err)
 {
-  static const char *const app_keys[] = {"user", "group", "workingDirectory"};
   json_object *app;
 
   if (strcmp(key, "name") == 0)

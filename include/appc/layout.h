@@ -51,6 +51,10 @@ const char *appc_layout_rootfs(const struct appc_layout *l);
  * needed; an app made here runs as user and group 0 until told otherwise). */
 int appc_layout_set(struct appc_layout *l, const char *key, const char *value, appc_error_t *err);
 
+/* Whether appc_layout_set knows KEY (for a caller that checks its
+ * arguments before it opens the layout). */
+bool appc_layout_set_key_known(const char *key);
+
 /* app.exec becomes ARGV[0..ARGC). */
 int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, appc_error_t *err);
 

@@ -102,11 +102,11 @@ refused "an isolator value that is not JSON" 'not JSON' lay isolator add resourc
 refused "an environment name that is no name" 'environment' lay env add 'A B' x
 refused "rm of a label not there" 'no entry named "nope"' lay label rm nope
 refused "a dependency image ID that is no ID" 'imageID' lay dependency add example.com/x --image-id=not-an-id
-refused "set of an unknown key" 'unknown key' lay set colour=blue
 refused "set of several keys, one of them bad: none is applied" 'absolute' lay set user=5 workingDirectory=rel
 check_fails "label with neither add nor rm is a usage error" 2 'add or rm' lay label put a b
 check_fails "port add with a port that is no number is a usage error" 2 'not a number' lay port add p tcp eighty
 check_fails "set without KEY=VALUE is a usage error" 2 'KEY=VALUE' lay set user
+check_fails "set of an unknown key is a usage error, naming it (none of the keys set)" 2 '"colour": unknown key' lay set user=1 colour=blue
 is "the usage errors left the manifest as it was" "$(cmp "$TMP/manifest.before" "$L/manifest" 2>&1)" ""
 
 check_clean "label rm" lay label rm channel
