@@ -56,6 +56,7 @@
 #include "appc/store.h"
 #include "appc/schema.h"
 #include "common/macros.h"
+#include "common/workqueue.h"
 
 #define REPORT_LINE_MAX 3800 /* below PIPE_BUF with room for the prefix */
 #define SPEC_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -103,6 +104,11 @@ struct pod_run {
   struct ace_userns *userns; /* --private-users */
   struct ace_net *net;       /* --net=default */
   int netns_fd, listen_fd;
+  struct appc_wq *netns_maker; /* making the pod's network namespace (start_netns) */
+  struct netns_job {
+    int netns_fd, listen_fd;
+    int port; /* the metadata service's socket's, in every network mode */
+  } netns_job;
   char token[ACE_TOKEN_LEN + 1];
   unsigned char key[ACE_HMAC_KEY_LEN];
   char metadata_url[128];
@@ -414,6 +420,12 @@ static void report_ignored(struct pod_run *r, const char *scope, const struct ap
   }
 }
 
+/* --private-users came with version 4 of the options. */
+static const char *private_users(const struct appc_ace_options *o)
+{
+  return o->version >= 4 ? o->private_users : NULL;
+}
+
 /* Build mode came with version 3 of the options. */
 static bool build_mode(const struct appc_ace_options *o)
 {
@@ -621,30 +633,111 @@ static int prepare_default_net(struct pod_run *r, appc_error_t *err)
   return ace_net_prepare(r->s, r->uuid, maps, n, &r->net, err);
 }
 
-/* A new network namespace with loopback up, kept by R->netns_fd, and the
- * metadata service's socket inside it.  P itself returns to the host's. */
+/* In the calling thread: a new network namespace with loopback up, kept by
+ * J->netns_fd, and the metadata service's socket inside it.  The thread
+ * returns to the network namespace it was in. */
+static int make_pod_netns(void *data, unsigned worker, appc_error_t *err)
+{
+  struct netns_job *j = data;
+  /* thread-self: /proc/self is the main thread's, and this may be another */
+  cleanup_close int host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int rc = 0;
+
+  (void) worker;
+  if (host < 0 || unshare(CLONE_NEWNET) < 0)
+    return appc_error_make(err, errno, "a network namespace for the pod");
+  j->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (j->netns_fd < 0)
+    rc = appc_error_make(err, errno, "the pod's network namespace");
+  else if (loopback_up(err) < 0 || (j->listen_fd = listen_loopback(&j->port, err)) < 0)
+    rc = -1;
+  if (setns(host, CLONE_NEWNET) < 0 && rc == 0)
+    rc = appc_error_make(err, errno, "back to the host's network namespace");
+  return rc;
+}
+
+/* The kernel takes 0.3 to 0.4 ms to make a network namespace: a thread of
+ * P's makes the pod's while P does its bookkeeping (setup_network takes
+ * it).  Not for the host's network, nor with --private-users, where the
+ * namespace is the user namespace's own.  Where no thread can be had, the
+ * work is done here. */
+static int start_netns(struct pod_run *r, appc_error_t *err)
+{
+  const struct appc_wq_options one = {.threads = APPC_WQ_OTHER_CPUS, .max_threads = 1};
+
+  r->netns_job = (struct netns_job){.netns_fd = -1, .listen_fd = -1};
+  if (r->o->net == APPC_ACE_NET_HOST || private_users(r->o) != NULL)
+    return 0;
+  if (appc_wq_new(&r->netns_maker, &one, err) < 0)
+    return -1;
+  (void) appc_wq_submit(r->netns_maker, make_pod_netns, &r->netns_job);
+  return 0;
+}
+
+/* Wait for start_netns's thread; its descriptors become R's. */
+static int take_netns(struct pod_run *r, appc_error_t *err)
+{
+  int rc = appc_wq_wait(r->netns_maker, err);
+
+  appc_wq_free(r->netns_maker);
+  r->netns_maker = NULL;
+  r->netns_fd = r->netns_job.netns_fd;
+  r->listen_fd = r->netns_job.listen_fd;
+  r->netns_job.netns_fd = r->netns_job.listen_fd = -1;
+  return rc;
+}
+
+/* In the namespace of NETNS_FD: FN(R), then back to the host's. */
+static int in_netns(struct pod_run *r, int netns_fd, int (*fn)(struct pod_run *, appc_error_t *),
+                    appc_error_t *err)
+{
+  cleanup_close int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+  if (host < 0 || setns(netns_fd, CLONE_NEWNET) < 0)
+    return appc_error_make(err, errno, "the pod's network namespace");
+  int rc = fn(r, err);
+  if (setns(host, CLONE_NEWNET) < 0 && rc == 0)
+    rc = appc_error_make(err, errno, "back to the host's network namespace");
+  return rc;
+}
+
+static int enter_default_net(struct pod_run *r, appc_error_t *err)
+{
+  return ace_net_enter_pod(r->net, err);
+}
+
+/* With --private-users: the user namespace's network namespace, loopback
+ * up and the metadata service's socket in it. */
+static int userns_netns(struct pod_run *r, appc_error_t *err)
+{
+  r->netns_fd = fcntl(r->userns->netns_fd, F_DUPFD_CLOEXEC, 0);
+  if (r->netns_fd < 0)
+    return appc_error_make(err, errno, "the pod's network namespace");
+  if (loopback_up(err) < 0)
+    return -1;
+  r->listen_fd = listen_loopback(&r->netns_job.port, err);
+  return r->listen_fd < 0 ? -1 : 0;
+}
+
+/* The pod's network: its namespace (R->netns_fd) with loopback up, the
+ * metadata service's socket (R->listen_fd), the default network's end in
+ * it.  P itself stays in the host's. */
 static int setup_network(struct pod_run *r, appc_error_t *err)
 {
-  cleanup_close int host = -1;
-  int port = 0;
+  int port;
 
   if (r->o->net == APPC_ACE_NET_HOST) {
-    r->listen_fd = listen_loopback(&port, err);
-  } else {
-    host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    /* With --private-users the namespace is the user namespace's own. */
-    if (host < 0 ||
-        (r->userns != NULL ? setns(r->userns->netns_fd, CLONE_NEWNET) : unshare(CLONE_NEWNET)) < 0)
-      return appc_error_make(err, errno, "a network namespace for the pod");
-    r->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (r->netns_fd < 0)
-      appc_error_make(err, errno, "the pod's network namespace");
-    else if (loopback_up(err) == 0 && (r->net == NULL || ace_net_enter_pod(r->net, err) == 0))
-      r->listen_fd = listen_loopback(&port, err);
-    if (setns(host, CLONE_NEWNET) < 0 && *err == NULL)
-      return appc_error_make(err, errno, "back to the host's network namespace");
+    r->listen_fd = listen_loopback(&r->netns_job.port, err);
+    if (r->listen_fd < 0)
+      return -1;
+  } else if (r->userns != NULL) {
+    if (in_netns(r, r->userns->netns_fd, userns_netns, err) < 0)
+      return -1;
+  } else if (take_netns(r, err) < 0) {
+    return -1;
   }
-  if (r->listen_fd < 0)
+  port = r->netns_job.port;
+  if (r->net != NULL && in_netns(r, r->netns_fd, enter_default_net, err) < 0)
     return -1;
   if (r->net != NULL && ace_net_attach(r->net, r->netns_fd, err) < 0)
     return appc_error_prefix(err, "pod %s: the default network", r->uuid);
@@ -1762,11 +1855,6 @@ static bool valid_hostname(const char *h)
   return true;
 }
 
-static const char *private_users(const struct appc_ace_options *o)
-{
-  return o->version >= 4 ? o->private_users : NULL;
-}
-
 static int make_user_namespace(struct pod_run *r, appc_error_t *err)
 {
   struct ace_userns_range want;
@@ -2037,6 +2125,9 @@ static void teardown(struct pod_run *r)
     if (r->init_go[k] >= 0)
       close(r->init_go[k]);
   }
+  if (r->netns_maker != NULL) /* prepare failed before it took the namespace */
+    (void) take_netns(r, &ignored);
+  appc_error_release(&ignored);
   if (r->netns_fd >= 0)
     close(r->netns_fd);
   if (r->listen_fd >= 0)
@@ -2120,7 +2211,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     appc_error_make(err, errno, "pipe");
     goto out;
   }
-  if (block_signals(&r, err) < 0 || prepare(&r, err) < 0)
+  if (start_netns(&r, err) < 0 || block_signals(&r, err) < 0 || prepare(&r, err) < 0)
     goto out;
   /* Before the clone: the callback may redirect the output that the pod's
    * processes inherit (run --detach: to the pod's log). */

@@ -975,6 +975,23 @@ is "run from a terminal: the app has no controlling terminal" "$(cat "$TMP/tty/h
   note "the terminal's output (status $status): $(head -c 2000 "$TMP/tty/out" | tr -d '\r')"
 is "... and the terminal's Ctrl-C reaches it through actool" "$(cat "$TMP/tty/hv/marker" 2>&1)" int
 
+# A thread of actool's makes the pod's network namespace while actool
+# prepares the rest; it has ended by the time the app runs, and actool
+# (every thread of it) is in the host's network namespace, the app in its
+# own.
+mkdir -p "$TMP/netns"
+bg_pod netns --volume=hv,kind=host,source="$TMP/netns" "${ID[sh]}" --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'readlink /proc/self/ns/net >/hv/app.tmp && mv /hv/app.tmp /hv/app; while [ ! -e /hv/go ]; do sleep 0.05; done'
+wait_file "$TMP/netns/app"
+P_NETS=$(for t in /proc/"$BG_PID"/task/*; do readlink "$t/ns/net"; done)
+: >"$TMP/netns/go"
+wait_exit "$BG_PID" 30
+OUT=$(cat "$TMP/netns.out") ERR=$(cat "$TMP/netns.err")
+is_run "a pod's run: one thread of actool's left, in the host's network namespace" \
+  "$status:$P_NETS" "0:$(readlink /proc/self/ns/net)"
+is "... and the app in a network namespace of its own" \
+  "$(grep -c "^$(readlink /proc/self/ns/net)\$" "$TMP/netns/app"):$(grep -c '^net:' "$TMP/netns/app")" "0:1"
+
 # actool stop from another process: the same two steps, GRACE apart.
 mkdir "$TMP/stop1"
 bg_pod stop1 --uuid-file-save="$TMP/ustop1" --volume=hv,kind=host,source="$TMP/stop1" "${ID[events]}" \
