@@ -105,29 +105,15 @@ static void reset_signals(void)
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int compare_fds(const void *a, const void *b)
-{
-  int x = *(const int *) a, y = *(const int *) b;
-
-  return (x > y) - (x < y);
-}
-
-/* Keep only the descriptors KEEP (each above 2; sorted here) of those P had,
- * and /dev/null as the standard streams. */
+/* Keep only the descriptors KEEP (each above 2) of those P had, and
+ * /dev/null as the standard streams. */
 static int keep_only(int *keep, size_t n)
 {
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  unsigned from = 3;
 
   if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
     return -1;
-  qsort(keep, n, sizeof *keep, compare_fds);
-  for (size_t i = 0; i < n; i++) {
-    if ((unsigned) keep[i] > from)
-      close_range(from, (unsigned) keep[i] - 1, 0);
-    from = (unsigned) keep[i] + 1;
-  }
-  close_range(from, ~0u, 0);
+  appc_close_fds_except(3, keep, n);
   return 0;
 }
 

@@ -648,3 +648,23 @@ int appc_wait_readable(int fd, int64_t deadline)
       return r > 0 ? 1 : -1;
   }
 }
+
+static int compare_ints(const void *a, const void *b)
+{
+  int x = *(const int *) a, y = *(const int *) b;
+
+  return (x > y) - (x < y);
+}
+
+void appc_close_fds_except(unsigned first, int *keep, size_t n)
+{
+  qsort(keep, n, sizeof *keep, compare_ints);
+  for (size_t i = 0; i < n; i++) {
+    if (keep[i] < 0 || (unsigned) keep[i] < first)
+      continue;
+    if ((unsigned) keep[i] > first)
+      close_range(first, (unsigned) keep[i] - 1, 0);
+    first = (unsigned) keep[i] + 1;
+  }
+  close_range(first, ~0u, 0);
+}

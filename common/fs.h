@@ -172,6 +172,11 @@ int appc_send_fd(int sock, int fd);
  * seqpacket socket). */
 int appc_recv_fd(int sock, int flags);
 
+/* Close every descriptor from FIRST up but the N of KEEP (sorted here): what
+ * a process does before it becomes, or hands on to, what must not see the
+ * caller's files. */
+void appc_close_fds_except(unsigned first, int *keep, size_t n);
+
 /* CLOCK_MONOTONIC in milliseconds: for deadlines. */
 int64_t appc_monotonic_ms(void);
 /* Wait until FD is readable (or at its end, or a pidfd's process ended) or

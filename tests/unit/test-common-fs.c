@@ -511,6 +511,32 @@ static void test_lock_at(void **state)
   appc_error_release(&err);
 }
 
+/* In a child: descriptors 5, 6, 7 and 9; from 6 up, keep 9 and 6 (given
+ * unsorted, with a -1): 5 (below FIRST), 6 and 9 stay, 7 and any above 9
+ * are closed. */
+static void test_close_fds_except(void **state)
+{
+  (void) state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int keep[] = {9, 6, -1};
+    unsigned open_mask = 0;
+    for (int fd = 5; fd <= 9; fd++)
+      if (fd != 8 && dup2(0, fd) != fd)
+        _exit(100);
+    appc_close_fds_except(6, keep, 3);
+    for (int fd = 5; fd <= 12; fd++)
+      if (fcntl(fd, F_GETFD) >= 0)
+        open_mask |= 1u << fd;
+    _exit(open_mask == ((1u << 5) | (1u << 6) | (1u << 9)) ? 0 : 1);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -524,6 +550,7 @@ int main(void)
       cmocka_unit_test_teardown(test_copy_fd, teardown),
       cmocka_unit_test_teardown(test_copy_fd_report, teardown),
       cmocka_unit_test(test_send_recv_fd),
+      cmocka_unit_test(test_close_fds_except),
       cmocka_unit_test_teardown(test_lock_at, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
