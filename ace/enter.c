@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,12 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   char **env = NULL;
   cleanup_free char *exe = NULL;
 
+  /* Nothing of the caller's but the standard streams goes into the pod,
+   * and no process there may look into this one or the command before the
+   * command's execve: the app could open a descriptor of theirs through
+   * /proc/PID/fd (a directory of the host's: runc's CVE-2016-9962). */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  appc_close_fds_except(3, &report, 1);
   for (size_t i = 0; i < N_NAMESPACES; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) target, namespaces[i]);
     ns[i] = open(path, O_RDONLY | O_CLOEXEC);

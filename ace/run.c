@@ -1344,13 +1344,9 @@ static void __attribute__((noreturn)) empty_pod(struct pod_run *r)
  * the pod's) would lead an app that may trace I through /proc/1/fd. */
 static void keep_only(int a, int b)
 {
-  int lo = a < b ? a : b, hi = a < b ? b : a;
+  int keep[] = {a, b};
 
-  if (lo > 0)
-    close_range(0, (unsigned) lo - 1, 0);
-  if (hi > lo + 1)
-    close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-  close_range((unsigned) hi + 1, UINT_MAX, 0);
+  appc_close_fds_except(0, keep, 2);
 }
 
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)

@@ -1210,6 +1210,10 @@ if wait_file "$TMP/ent/ready"; then
   fi
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'exit 7'
   is "enter: the command's exit status" "$status" 7
+  # A descriptor of the caller's (a host directory) open in the command
+  # would let the app reach the host through /proc/PID/fd.
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'ls /proc/$$/fd; true' 9<"$TMP/ent"
+  is "enter: of the caller's descriptors only 0, 1 and 2 reach the command" "$status:$(paste -sd' ' "$TMP/.out")" "0:0 1 2"
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "${u:0:8}" </dev/null
   is "enter without a command runs /bin/sh (a UUID prefix does)" "$status" 0
   check_fails "enter --app=NAME of an app the pod lacks" 1 'no app named "nope"' \
