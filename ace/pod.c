@@ -261,8 +261,7 @@ static int remove_state_dir(int run, const char *base, const char *name, const c
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,
                        appc_error_t *err)
 {
-  *out = (struct ace_pod_dir){
-      .fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1};
+  *out = ACE_POD_DIR_INIT;
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   if (make_state_dir(s, uuid, out, err) < 0) {
     ace_pod_dir_close(out);
@@ -377,8 +376,7 @@ void ace_pod_dir_close(struct ace_pod_dir *d)
       close(fds[i]);
   free(d->path);
   free(d->state_path);
-  *d = (struct ace_pod_dir){
-      .fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1};
+  *d = ACE_POD_DIR_INIT;
 }
 
 /* ---- state.json ------------------------------------------------------------ */

@@ -20,6 +20,8 @@ struct ace_pod_dir {
   int state_fd;     /* RUNTIME/UUID */
   int lock_fd;      /* RUNTIME/UUID/lock, held exclusively while the pod runs */
 };
+#define ACE_POD_DIR_INIT                                                                           \
+  ((struct ace_pod_dir){.fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1})
 
 /* /run/actool, a tmpfs (made and mounted, as root, where it is not one),
  * open: what the executor keeps while pods run (their state, user id

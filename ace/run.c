@@ -2164,7 +2164,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
       .init_go = {-1, -1},
       .sigfd = -1,
       .parent = getpid(),
-      .dir = {.fd = -1, .lock_fd = -1, .pods_fd = -1},
+      .dir = ACE_POD_DIR_INIT,
   };
   int ret = -1;
 

@@ -601,6 +601,8 @@ for bad in 'bad host!' "$(printf 'h%.0s' $(seq 80))" -lead trail- a..b; do
   yes_run "hostname: \"${bad:0:20}\" is refused before the pod starts" \
     eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "hostname .*not a host name" "$ERR"'
 done
+# (refused before the pod's directories were made: nothing else to say)
+is_run "hostname refused: that error alone" "$(printf '%s\n' "$ERR" | grep -vc 'not a host name')" 0
 
 sh_pod -- 'cat /etc/hosts; echo ===; cat /etc/resolv.conf'
 yes_run "/etc/hosts names localhost" line_in '^127\.0\.0\.1[[:space:]].*localhost' "${OUT%%===*}"
