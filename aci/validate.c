@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,9 +232,14 @@ int appc_aci_validate(const char *path, struct appc_aci_info *info, appc_error_t
   return appc_aci_validate_source(src, NULL, info, err);
 }
 
-static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, appc_error_t *err)
+/* The manifest, after at most MAX_BEFORE bytes of other entries (their
+ * headers and data): each is decompressed to be skipped, and a few
+ * kilobytes of bzip2 make gigabytes of zeros. */
+static int find_manifest(struct appc_tar_reader *r, uint64_t max_before, char **json, size_t *len,
+                         appc_error_t *err)
 {
   struct archive_entry *e;
+  uint64_t before = 0;
   int ret;
 
   while ((ret = appc_tar_reader_next(r, &e, err)) > 0) {
@@ -242,12 +248,18 @@ static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, ap
     /* Names that break the rules cannot be the manifest; validation is
      * not this function's job. */
     const char *raw = archive_entry_pathname(e);
-    if (raw == NULL || appc_entry_name_canon(raw, &canon, &ignored) < 0) {
-      appc_error_release(&ignored);
+    bool named = raw != NULL && appc_entry_name_canon(raw, &canon, &ignored) == 0;
+    appc_error_release(&ignored);
+    if (!named || strcmp(canon, "manifest") != 0) {
+      uint64_t size = 512 + (uint64_t) (archive_entry_size(e) > 0 ? archive_entry_size(e) : 0);
+      if (size > max_before - before)
+        return appc_error_make(err, 0,
+                               "no manifest within the first %" PRIu64
+                               " bytes of the archive (the limit before its signature is checked)",
+                               max_before);
+      before += size;
       continue;
     }
-    if (strcmp(canon, "manifest") != 0)
-      continue;
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL)
       return appc_error_make(err, 0, "manifest: not a regular file");
     return read_manifest_entry(r, e, json, len, err);
@@ -257,15 +269,37 @@ static int find_manifest(struct appc_tar_reader *r, char **json, size_t *len, ap
   return -1;
 }
 
-int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
-                                  appc_error_t *err)
+static int read_manifest(struct appc_source *src, uint64_t max_before, char **json, size_t *len,
+                         appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
 
   if (appc_tar_reader_open_source(&r, src, false, NULL, err) < 0 ||
-      find_manifest(r, json, len, err) < 0)
+      find_manifest(r, max_before, json, len, err) < 0)
     return appc_error_prefix(err, "%s", appc_source_name(src));
   return 0;
+}
+
+int appc_aci_read_manifest_bounded(struct appc_source *src, uint64_t max_before,
+                                   const struct appc_callbacks *cb, char **json, size_t *len,
+                                   appc_error_t *err)
+{
+  /* CB's cancelling, not its progress: finding a manifest is no step */
+  struct appc_callbacks cancel_only = {
+      .data = cb != NULL ? cb->data : NULL,
+      .cancelled = cb != NULL ? cb->cancelled : NULL,
+  };
+
+  appc_source_progress(src, &cancel_only, APPC_PROGRESS_READ);
+  int r = read_manifest(src, max_before, json, len, err);
+  appc_source_progress(src, NULL, APPC_PROGRESS_READ); /* CANCEL_ONLY ends here */
+  return r;
+}
+
+int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
+                                  appc_error_t *err)
+{
+  return read_manifest(src, UINT64_MAX, json, len, err);
 }
 
 int appc_aci_read_manifest(const char *path, char **json, size_t *len, appc_error_t *err)

@@ -102,6 +102,13 @@ int appc_aci_validate_source(struct appc_source *src, const struct appc_callback
                              struct appc_aci_info *info, appc_error_t *err);
 int appc_aci_read_manifest_source(struct appc_source *src, char **json, size_t *len,
                                   appc_error_t *err);
+/* appc_aci_read_manifest_source for an archive not trusted yet: it fails
+ * once more than MAX_BEFORE bytes of other entries (headers and data, each
+ * decompressed to be skipped) come before the manifest, and when CB (may be
+ * NULL) cancels. */
+int appc_aci_read_manifest_bounded(struct appc_source *src, uint64_t max_before,
+                                   const struct appc_callbacks *cb, char **json, size_t *len,
+                                   appc_error_t *err);
 
 /* Validate an image layout: a directory holding a regular file `manifest`
  * (a valid ImageManifest) and a directory `rootfs`, and nothing else.

@@ -2054,6 +2054,71 @@ static void test_read_manifest_stops_early(void **state)
   scratch_remove(dir);
 }
 
+static bool always_cancelled(void *data)
+{
+  (void) data;
+  return true;
+}
+
+/* MAX_BEFORE: 512 bytes for each entry's header and its data, counted
+ * before it is skipped (an entry declaring gigabytes it does not hold is
+ * refused, not read); a source whose callbacks cancel is not read. */
+static void test_read_manifest_bounded(void **state)
+{
+  char *dir = scratch_new();
+  char *p = path_join(dir, "late.aci");
+  static const char stored[] = "{}";
+  static const char data[1000] = {0};
+  struct tar_builder t;
+  const struct appc_callbacks cancel = {.cancelled = always_cancelled};
+  const struct {
+    uint64_t limit;
+    const struct appc_callbacks *cb;
+    const char *error;
+  } cases[] = {
+      {512 + 512 + 1000, NULL, NULL},
+      {512 + 512 + 999, NULL, "no manifest within the first 2023 bytes"},
+      {UINT64_MAX, &cancel, "cancelled"},
+  };
+
+  (void) state;
+  tar_begin(&t, p);
+  tar_dir(&t, "rootfs");
+  tar_add(&t, "rootfs/a", '0', NULL, data, sizeof data, sizeof data);
+  tar_file(&t, "manifest", stored);
+  tar_end(&t);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct appc_source *src = NULL;
+    appc_error_t err = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    assert_ok(appc_source_open_path(&src, p, &err), &err);
+    int r = appc_aci_read_manifest_bounded(src, cases[i].limit, cases[i].cb, &json, &len, &err);
+    if (cases[i].error == NULL) {
+      assert_ok(r, &err);
+      assert_int_equal(len, strlen(stored));
+    } else {
+      assert_error_contains(r, &err, cases[i].error);
+    }
+    free(json);
+    appc_source_free(src);
+  }
+  /* 4 GiB declared, nothing of it there: refused before any skip */
+  tar_begin(&t, p);
+  tar_add(&t, "rootfs/huge", '0', NULL, "abc", 3, 1ULL << 32);
+  fclose(t.f);
+  struct appc_source *src = NULL;
+  appc_error_t err = NULL;
+  char *json = NULL;
+  size_t len = 0;
+  assert_ok(appc_source_open_path(&src, p, &err), &err);
+  int r = appc_aci_read_manifest_bounded(src, 1 << 20, NULL, &json, &len, &err);
+  assert_error_contains(r, &err, "no manifest within the first 1048576 bytes");
+  appc_source_free(src);
+  free(p);
+  scratch_remove(dir);
+}
+
 /* ---- rewrite ---- */
 
 /* SHA-512 over every rootfs entry's name and data, in order. */
@@ -2192,6 +2257,7 @@ int main(void)
       cmocka_unit_test(test_gunzip_header_split_across_reads),
       cmocka_unit_test_teardown(test_validate_gzip_from_tools, teardown),
       cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
+      cmocka_unit_test_teardown(test_read_manifest_bounded, teardown),
       cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
   };
   /* One test alone, e.g. under valgrind (tests/integration/valgrind.sh). */
