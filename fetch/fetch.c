@@ -28,6 +28,7 @@
 #include "schema/json.h"
 #include "appc/schema.h"
 #include "appc/trust.h"
+#include "fetch/internal.h"
 
 #define ASC_MAX (1u << 20)
 #define RECORD_MAX (64u << 10)
@@ -314,14 +315,28 @@ static int check_expected(const char *url, const struct appc_image_manifest *m,
   return 0;
 }
 
-static int check_manifest(const char *url, const char *path, const struct expect *ex,
-                          struct appc_image_manifest **out, appc_error_t *err)
+static uint64_t file_size(const char *path)
 {
+  struct stat st;
+
+  return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t) st.st_size : 0;
+}
+
+/* The manifest of the download PATH, checked against what EX expects.  In
+ * a download whose signature is not checked yet (VERIFIED false) it must
+ * come early (fetch_manifest_search_limit). */
+static int check_manifest(const struct appc_fetch_options *o, const char *url, const char *path,
+                          bool verified, const struct expect *ex, struct appc_image_manifest **out,
+                          appc_error_t *err)
+{
+  uint64_t limit = verified ? UINT64_MAX : fetch_manifest_search_limit(file_size(path));
+  cleanup_source struct appc_source *src = NULL;
   cleanup_free char *json = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   size_t len = 0;
 
-  if (appc_aci_read_manifest(path, &json, &len, err) < 0 ||
+  if (appc_source_open_path(&src, path, err) < 0 ||
+      appc_aci_read_manifest_bounded(src, limit, o->cb, &json, &len, err) < 0 ||
       appc_image_manifest_parse(json, len, &m, err) < 0)
     return appc_error_prefix(err, "%s", url);
   if (check_expected(url, m, ex, err) < 0)
@@ -548,8 +563,14 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
                         (unsigned long long) d.size, (unsigned long long) ex->size);
     goto discard;
   }
-  r = check_manifest(url, p.aci, ex, &m, err);
+  /* Nothing of an image asked for by name is unpacked before its
+   * signature is checked for that name (the manifest must then give it);
+   * one fetched by URL names itself in its manifest, read first. */
+  if (ex->name != NULL)
+    r = verify(s, o, url, asc_url, ex->name, &p, NULL, err);
   if (r == 0)
+    r = check_manifest(o, url, p.aci, ex->name != NULL && !o->insecure_image, ex, &m, err);
+  if (r == 0 && ex->name == NULL)
     r = verify(s, o, url, asc_url, m->name, &p, NULL, err);
   if (r == 0)
     r = fetch_manifest_deps(s, m, o, v, err);

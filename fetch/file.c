@@ -20,6 +20,7 @@
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "fetch/internal.h"
 
 static bool is_url(const char *arg)
 {
@@ -117,15 +118,20 @@ static void log_signer(const struct appc_fetch_options *o, const char *path,
 
 /* The name in the manifest of the image that FD holds (read from its
  * start, and left there): what the signature must be trusted for. */
-static int manifest_name(int fd, const char *path, char **name, appc_error_t *err)
+static int manifest_name(int fd, const char *path, const struct appc_fetch_options *o, char **name,
+                         appc_error_t *err)
 {
   cleanup_source struct appc_source *src = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   cleanup_free char *json = NULL;
   size_t len = 0;
+  struct stat st;
 
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "%s", path);
   if (appc_source_open_fd(&src, fd, path, err) < 0 ||
-      appc_aci_read_manifest_source(src, &json, &len, err) < 0)
+      appc_aci_read_manifest_bounded(src, fetch_manifest_search_limit((uint64_t) st.st_size), o->cb,
+                                     &json, &len, err) < 0)
     return -1;
   if (appc_image_manifest_parse(json, len, &m, err) < 0)
     return appc_error_prefix(err, "%s: manifest", path);
@@ -145,7 +151,7 @@ static int verify_copy(struct appc_store *s, int fd, const char *path,
   struct appc_trust_result res;
   int r;
 
-  if (manifest_name(fd, path, &name, err) < 0)
+  if (manifest_name(fd, path, o, &name, err) < 0)
     return -1;
   if (asprintf(&asc, "%s.asc", path) < 0)
     return appc_error_make(err, ENOMEM, "%s", path);

@@ -264,6 +264,17 @@ sign "$K" "$IN/chan.aci"
 cp "$IN/app.aci" "$IN/byurl.aci"
 cp "$IN/app.aci.asc" "$IN/byurl.aci.asc"
 cp "$IN/app.aci" "$IN/noasc.aci"
+# late: the manifest after 100 MiB of zeros (100 KiB of gzip): more than a
+# download not checked yet may hold before its manifest.
+mkdir -p "$TMP/layouts/late/rootfs"
+jq -n --arg a "$ARCH" '{acKind: "ImageManifest", acVersion: "0.8.11", name: "localhost/late",
+  labels: [{name: "version", value: "1.0.0"}, {name: "os", value: "linux"}, {name: "arch", value: $a}]}' \
+  >"$TMP/layouts/late/manifest"
+truncate -s 100M "$TMP/layouts/late/rootfs/zeros"
+tar -C "$TMP/layouts/late" -cf - rootfs manifest | gzip -1 >"$IN/late.aci"
+rm -f "$TMP/layouts/late/rootfs/zeros"
+cp "$IN/late.aci" "$IN/late-unsigned.aci"
+sign "$K" "$IN/late.aci"
 
 # --- the server ---------------------------------------------------------------
 
@@ -308,11 +319,13 @@ serve "$IN/flaky.aci" flaky latest
 serve "$IN/secret.aci" secret latest
 serve "$IN/multi.aci" multi latest
 serve "$IN/redirsecret.aci" secret-redir latest
-cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$NET_ROOT/images/"
+cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/late.aci" "$IN/late.aci.asc" "$NET_ROOT/images/"
+serve "$IN/late.aci" late latest
+serve "$IN/late-unsigned.aci" lateunsigned latest
 cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
 cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
 for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
-  stall flaky secret secretgone redirsecret; do
+  stall flaky secret secretgone redirsecret late lateunsigned; do
   page "$n"
 done
 # Two templates of equal score; the first endpoint answers 404.
@@ -793,6 +806,25 @@ is "no .asc: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 
 act "$S" --insecure-options=image fetch "https://localhost:$NET_PORT/images/noasc.aci"
 expect_id "--insecure-options=image imports it without a signature" "$ID_APP"
 is "--insecure-options=image: stored" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
+
+# A download whose signature is not checked yet is not unpacked without
+# end to find its manifest (a few KiB of bzip2 make gigabytes): by URL, the
+# manifest must come within 64 MiB and 32 times the archive's size.
+S=$(new_store late)
+act "$S" fetch "https://localhost:$NET_PORT/images/late.aci"
+expect_fail "by URL: a manifest after 100 MiB of other entries is not looked for" \
+  'late\.aci: .*no manifest within the first [0-9]+ bytes of the archive'
+is "... and the signature was not even asked for" "$(net_log_count "GET /images/late.aci.asc ")" 0
+is "... nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+# By name, the signature is checked first, for the name asked: an unsigned
+# image is refused before anything of it is unpacked; a signed one is
+# read to its end.
+act "$S" fetch localhost/lateunsigned
+expect_fail "by name: an image without a signature is refused before it is unpacked" \
+  'lateunsigned-latest-[^ ]*\.aci\.asc.*404'
+act "$S" fetch localhost/late
+expect_id "by name, signed: the signature checked first, the manifest is read however far it is" \
+  "sha512-$(gzip -dc "$IN/late.aci" | sha512sum | cut -d' ' -f1)"
 
 # --- 15. 401 and credentials -----------------------------------------------------------------------
 
