@@ -82,6 +82,7 @@ struct ace_net {
   struct ace_port_map *ports;
   size_t n_ports;
   size_t n_added;            /* of PORTS, the first N_ADDED are in the map: this pod's */
+  int *reserved;             /* of PORTS, each bound on the host (reserve_ports), or -1 */
   struct mnl_socket *pod_nl; /* opened inside the pod's namespace */
 };
 
@@ -516,6 +517,35 @@ static int port_elements(const char *verb, const char *addr, const struct ace_po
   return r;
 }
 
+/* Each published port is bound on the host (and not listened on) for as
+ * long as the pod runs: a port that a service of the host (or another
+ * pod) has is refused, as docker refuses it, rather than taken from it by
+ * the pod's DNAT rule, and nothing takes it while the pod has it (as
+ * podman reserves its ports). */
+static int reserve_ports(struct ace_net *n, appc_error_t *err)
+{
+  for (size_t i = 0; i < n->n_ports; i++) {
+    const struct ace_port_map *p = &n->ports[i];
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons(p->host_port),
+                             .sin_addr.s_addr = htonl(INADDR_ANY)};
+    int type = strcmp(p->proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+      int e = errno;
+      if (fd >= 0)
+        close(fd);
+      return appc_error_make(err, e, "published port %u/%s: %s", p->host_port, p->proto,
+                             e == EADDRINUSE ? "in use on the host (by a service, or a pod that "
+                                               "publishes it)"
+                                             : "cannot be bound on the host");
+    }
+    n->reserved[i] = fd;
+  }
+  return 0;
+}
+
 /* ---- the whole ---- */
 
 /* Something is on the bridge: a pod of another store (another --dir), or
@@ -601,13 +631,18 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   snprintf(n->uuid, sizeof n->uuid, "%s", uuid);
   if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
     goto out;
-  if (n_ports > 0 && (n->ports = calloc(n_ports, sizeof *ports)) == NULL) {
+  if (n_ports > 0 && ((n->ports = calloc(n_ports, sizeof *ports)) == NULL ||
+                      (n->reserved = malloc(n_ports * sizeof *n->reserved)) == NULL)) {
     appc_error_make(err, ENOMEM, "net");
     goto out;
   }
-  if (n_ports > 0)
-    memcpy(n->ports, ports, n_ports * sizeof *ports);
+  for (size_t i = 0; i < n_ports; i++) {
+    n->ports[i] = ports[i];
+    n->reserved[i] = -1;
+  }
   n->n_ports = n_ports;
+  if (reserve_ports(n, err) < 0)
+    goto out;
   if (ace_runtime_key(s, n->key, err) < 0 ||
       (n->area = appc_store_area_open(s, APPC_STORE_AREA_NET, true, err)) < 0 ||
       read_config(n, err) < 0 || (n->host = host_net_open(true, err)) < 0 ||
@@ -789,6 +824,10 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
   }
   if (n->pod_nl != NULL)
     mnl_socket_close(n->pod_nl);
+  for (size_t i = 0; n->reserved != NULL && i < n->n_ports; i++)
+    if (n->reserved[i] >= 0)
+      close(n->reserved[i]);
+  free(n->reserved);
   if (n->area >= 0)
     close(n->area);
   if (n->host >= 0)

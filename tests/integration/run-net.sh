@@ -118,9 +118,11 @@ host_ip=$(ip -4 -o addr show dev "vo$$" | awk '{print $4}' | cut -d/ -f1)
 is "on the host's own address" "$(curl -sS -m 5 "http://$host_ip:$port/" 2>&1)" "pod says hi"
 is "and from another network namespace" \
   "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
-check_fails "a second pod publishing the same host port is refused" 1 'published by another pod|exists' \
+check_fails "a second pod publishing the same host port is refused" 1 'published port [0-9]+/tcp: in use on the host' \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
 is "and leaves the first pod's port alone" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
+is "while the pod runs, no process of the host can bind its published port" \
+  "$(python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>&1 | grep -c 'Address already in use')" 1
 is "the list shows the pod's network" "$("$ACTOOL" list --json | jq -r '.[0].net')" default
 is "status shows its address and published ports" \
   "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published)"')" \
@@ -131,6 +133,22 @@ is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "p
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
 is "nothing of the pod is left once it stopped" "$(settled "$POD_NONE")" "$POD_NONE"
+
+# A host port a service of the host listens on (on 127.0.0.1 only) is not
+# taken from it: the pod is refused, and the service keeps its clients.
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept(); c.sendall(b"host says hi\n"); c.close()' "$((port + 2))" "$TMP/hostsvc.ready" &
+hostsvc=$!
+for _ in $(seq 50); do [ -e "$TMP/hostsvc.ready" ] && break; sleep 0.1; done
+check_fails "publishing a port a host's service listens on is refused, naming it" 1 \
+  "published port $((port + 2))/tcp: in use on the host" \
+  "$ACTOOL" run --net=default --publish=www:"$((port + 2))" example.com/web --exec=/bin/true
+is "... and the service still answers there" \
+  "$(python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).recv(100).decode().strip())' "$((port + 2))" 2>&1)" \
+  "host says hi"
+kill "$hostsvc" 2>/dev/null
+wait "$hostsvc" 2>/dev/null
 
 cat >"$TMP/pod.json" <<EOF
 {"acVersion": "0.8.11", "acKind": "PodManifest",
