@@ -109,6 +109,14 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
 
   if (appc_ace_status(s, uuid, &info, err) < 0)
     return -1;
+  /* Stopped already: done, as docker and podman answer */
+  if (info.state == APPC_ACE_POD_EXITED) {
+    if (stopped != NULL)
+      *stopped = info;
+    else
+      appc_ace_pod_info_clear(&info);
+    return 0;
+  }
   if (info.state != APPC_ACE_POD_RUNNING) {
     appc_error_make(err, 0, "pod %s: not running (its actool died): `actool gc` cleans it up",
                     info.uuid);

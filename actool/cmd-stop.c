@@ -56,7 +56,8 @@ const struct actool_command actool_cmd_stop = {
     .usage = "[--force] [--grace=DURATION] UUID...",
     .description = "Sends SIGTERM to every app of the pod (their post-stop handlers run) and,\n"
                    "if the pod still runs after the grace period (10s), kills it.  Prints the\n"
-                   "UUID of each pod stopped, once it is gone.  A UUID prefix does.",
+                   "UUID of each pod stopped, once it is gone; a detached pod that has\n"
+                   "exited already is stopped.  A UUID prefix does.",
     .options = stop_option_table,
     .options_size = sizeof(struct stop_options),
     .run = run_stop,

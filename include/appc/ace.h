@@ -229,7 +229,8 @@ int appc_ace_pod_manifest(struct appc_store *s, const char *uuid, struct appc_po
 /* Stop the running pod UUID (or unique prefix): SIGTERM to every app (their
  * post-stop handlers run), and after GRACE_SECONDS, if the pod still runs,
  * it is killed at once (no post-stop); returns once the pod is gone.
- * GRACE_SECONDS 0: killed at once.  STOPPED, if not NULL, receives what
+ * GRACE_SECONDS 0: killed at once.  A pod that has exited already (kept by
+ * keep_exited) is stopped: 0.  STOPPED, if not NULL, receives what
  * the pod was (clear it). */
 int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
                   struct appc_ace_pod_info *stopped, appc_error_t *err);

@@ -1164,6 +1164,9 @@ is "stop of a detached pod" "$status:$(cat "$TMP/.out")" "0:$u"
 run_capture ac status "$u"
 is "the stopped detached pod is kept as exited, status 0" \
   "$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' ')" "state=exited app-sh=exited(0)"
+run_capture ac stop "$u"
+is "stop of a pod that has exited already: done, as docker answers (its UUID, 0, nothing on stderr)" \
+  "$status:$(cat "$TMP/.out"):$(cat "$TMP/.err")" "0:$u:"
 ac gc >/dev/null 2>&1
 # enter into a pod of several apps names one: the library tags the
 # question, actool says how to answer it.
