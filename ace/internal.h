@@ -238,6 +238,10 @@ struct ace_userns {
 };
 /* SPEC: NULL, "" or "auto" (COUNT 0), or "UID:COUNT". */
 int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_t *err);
+
+/* HOST must be a host name sethostname() takes (RFC 1123, 64 bytes): the
+ * error names it and the rule. */
+int ace_hostname_check(const char *host, appc_error_t *err);
 /* Lease the range (refusing one that overlaps a live pod's) for pod UUID,
  * make the user namespace with its maps, and UTS, IPC and (with NEW_NET)
  * network namespaces it owns. */

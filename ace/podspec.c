@@ -280,6 +280,42 @@ static int check_app_request(const struct appc_ace_app_request *q, appc_error_t 
   return r;
 }
 
+/* What sethostname() takes (HOST_NAME_MAX) and RFC 1123 allows: checked
+ * before anything is made, rather than failing in the pod's init. */
+#define HOSTNAME_MAX 64
+static bool valid_hostname(const char *h)
+{
+  size_t len = strlen(h), label = 0;
+
+  if (len == 0 || len > HOSTNAME_MAX)
+    return false;
+  for (size_t i = 0; i <= len; i++) {
+    char c = h[i];
+    if (c == '.' || c == '\0') {
+      if (label == 0 || label > 63 || h[i - 1] == '-')
+        return false;
+      label = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c == '-' && label > 0)) {
+      label++;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+int ace_hostname_check(const char *h, appc_error_t *err)
+{
+  if (valid_hostname(h))
+    return 0;
+  return appc_error_make(err, 0,
+                         "hostname \"%s\": not a host name (RFC 1123: labels of letters, "
+                         "digits and '-', not at either end, joined by '.'; %d characters "
+                         "at most)",
+                         h, HOSTNAME_MAX);
+}
+
 int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,
                           size_t n_apps, const char *const *volumes, size_t n_volumes,
                           appc_error_t *err)
@@ -313,6 +349,8 @@ int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ac
     return -1;
   if (o->version >= 4 && o->private_users != NULL &&
       ace_userns_parse(o->private_users, &range, err) < 0)
+    return -1;
+  if (o->hostname != NULL && ace_hostname_check(o->hostname, err) < 0)
     return -1;
   return 0;
 }

@@ -1826,31 +1826,6 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
   return ace_pod_state_write(&r->dir, in, err);
 }
 
-/* What sethostname() takes (HOST_NAME_MAX) and RFC 1123 allows: checked
- * before anything is made, rather than failing in the pod's init. */
-#define HOSTNAME_MAX 64
-static bool valid_hostname(const char *h)
-{
-  size_t len = strlen(h), label = 0;
-
-  if (len == 0 || len > HOSTNAME_MAX)
-    return false;
-  for (size_t i = 0; i <= len; i++) {
-    char c = h[i];
-    if (c == '.' || c == '\0') {
-      if (label == 0 || label > 63 || h[i - 1] == '-')
-        return false;
-      label = 0;
-    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (c == '-' && label > 0)) {
-      label++;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 static int make_user_namespace(struct pod_run *r, appc_error_t *err)
 {
   struct ace_userns_range want;
@@ -1898,12 +1873,8 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   }
   if (ace_uuid_new(r->uuid, err) < 0 || ace_metadata_token(r->token, err) < 0)
     return -1;
-  if (r->o->hostname != NULL && !valid_hostname(r->o->hostname))
-    return appc_error_make(err, 0,
-                           "hostname \"%s\": not a host name (RFC 1123: labels of letters, "
-                           "digits and '-', not at either end, joined by '.'; %d characters "
-                           "at most)",
-                           r->o->hostname, HOSTNAME_MAX);
+  if (r->o->hostname != NULL && ace_hostname_check(r->o->hostname, err) < 0)
+    return -1;
   if (r->o->hostname != NULL)
     r->hostname = strdup(r->o->hostname);
   else if (asprintf(&r->hostname, "actool-%s", r->uuid) < 0)

@@ -143,7 +143,8 @@ int appc_ace_pod_build(struct appc_store *s, const struct appc_ace_app_request *
 int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *err);
 /* The command line's values checked before anything is looked up, fetched
  * or made: VOLUMES, each app's mounts and environment, and O's published
- * ports, devices (not whether the host has them) and user id range (O may
+ * ports, devices (not whether the host has them), user id range and host
+ * name (O may
  * be NULL).  The error names the value and the rule, as appc_ace_pod_build
  * and appc_ace_run would later. */
 int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,
