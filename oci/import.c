@@ -105,6 +105,13 @@ static void user_group(const char *spec, json_object *app)
   json_object_object_add(app, "group", json_object_new_string(group));
 }
 
+/* The protocols Docker writes in ExposedPorts; appc's protocol is a free
+ * string, but anything else is more likely a typo than a port to open. */
+static bool known_protocol(const char *proto)
+{
+  return strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 || strcmp(proto, "sctp") == 0;
+}
+
 static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err)
 {
   json_object *ports = json_object_new_array();
@@ -115,11 +122,10 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
     size_t digits = strspn(spec, "0123456789");
     unsigned long port = digits > 0 && digits <= 5 ? strtoul(spec, NULL, 10) : 0;
     if (port == 0 || port > 65535 ||
-        spec + digits != (slash != NULL ? slash : spec + strlen(spec)) ||
-        (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
+        spec + digits != (slash != NULL ? slash : spec + strlen(spec)) || !known_protocol(proto)) {
       json_object_put(ports);
-      return appc_error_make(err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp]",
-                             img->ports[i]);
+      return appc_error_make(
+          err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp|/sctp]", img->ports[i]);
     }
     char name[APPC_OCI_PORT_NAME_MAX];
     appc_oci_port_name(name, (unsigned) port, proto);
@@ -162,13 +168,31 @@ static ssize_t count_name(struct appc_hashmap *given, const char *name)
   return (ssize_t) c->n++;
 }
 
+/* Whether PATH, absolute, names the root ("/", "//", "/./.."): it gives
+ * no volume name, and Docker refuses a volume there too. */
+static bool is_root(const char *path)
+{
+  for (const char *p = path; *p != '\0';) {
+    size_t n = strcspn(p, "/");
+    if (!(n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')))
+      return false;
+    p += n;
+    p += strspn(p, "/");
+  }
+  return true;
+}
+
 static int mount_json(json_object *mounts, struct appc_hashmap *given, const char *path,
                       appc_error_t *err)
 {
   cleanup_free char *name = appc_oci_volume_name(path);
 
-  if (name == NULL || path[0] != '/')
+  if (path[0] != '/')
     return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path", path);
+  if (name == NULL)
+    return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": %s", path,
+                           is_root(path) ? "a volume over the whole root file system cannot be one"
+                                         : "no volume name can be made of it (no letter or digit)");
   /* Paths that give one name ("/a/b", "/a.b"): the later ones get "-1",
    * "-2"..., as docker2aci numbers them. */
   ssize_t same = count_name(given, name);
@@ -374,7 +398,9 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
   for (size_t i = 0; i < c->img.labels.len; i++)
     if (label_annotation(c, &c->img.labels.items[i], err) < 0)
       return -1;
-  return app_json(&c->img, &c->app, err);
+  if (app_json(&c->img, &c->app, err) < 0)
+    return appc_error_prefix(err, "%.160s: config %.100s", c->blobs->where, c->img.config.digest);
+  return 0;
 }
 
 /* What a layer became: an unnamed ACI in the store's tmp/, or (fd -1) an

@@ -46,7 +46,7 @@ struct appc_oci_import_options {
  * Docker config or Containerfile becomes an appc app: a port is
  * "PORT-PROTO" ("80-tcp"); a volume's mount point is "volume-" and its
  * PATH as an AC Name ("/data/x" -> "volume-data-x"; malloc'ed, NULL when
- * out of memory). */
+ * PATH gives no name, as the root "/" does, or out of memory). */
 #define APPC_OCI_PORT_NAME_MAX 24
 void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const char *proto);
 char *appc_oci_volume_name(const char *path);

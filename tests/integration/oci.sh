@@ -103,6 +103,26 @@ is "... keeps it whole" \
   "$("$ACTOOL" --dir="$TMP/store-longuser" image cat-manifest "$(cat "$TMP/.out")" | jq -r '[(.app.user | length), .app.group] | join(" ")')" \
   "300 7"
 
+# Docker writes EXPOSE 80/sctp as it is: appc's protocol is a free string.
+cp -a "$L" "$TMP/sctp"
+umoci config --image "$TMP/sctp:app" --config.exposedports 5000/sctp >/dev/null
+check "an image exposing 5000/sctp" \
+  "$ACTOOL" --dir="$TMP/store-sctp" --insecure-options=image fetch "oci:$TMP/sctp:app"
+is "... has the port, named PORT-sctp" \
+  "$("$ACTOOL" --dir="$TMP/store-sctp" image cat-manifest "$(cat "$TMP/.out")" |
+    jq -c '[.app.ports[] | select(.protocol == "sctp") | .name + " " + (.port | tostring)]')" \
+  '["5000-sctp 5000"]'
+# Refusals of the config's app name the layout and the config blob.
+cp -a "$L" "$TMP/dccp"
+umoci config --image "$TMP/dccp:app" --config.exposedports 80/dccp >/dev/null
+check_fails "a protocol other than tcp, udp, sctp is refused, naming the layout and the config" 1 \
+  "$TMP/dccp: config sha256:[0-9a-f]{64}: config.ExposedPorts: \"80/dccp\": not PORT\\[/tcp./udp./sctp\\]" \
+  "$ACTOOL" --dir="$TMP/store-dccp" --insecure-options=image fetch "oci:$TMP/dccp:app"
+cp -a "$L" "$TMP/rootvol" && $CRAFT config-set "$TMP/rootvol" app Volumes '{"/": {}}'
+check_fails "a volume at / is refused as one (not as a relative path)" 1 \
+  "$TMP/rootvol: config sha256:[0-9a-f]{64}: config.Volumes: \"/\": a volume over the whole root file system cannot be one" \
+  "$ACTOOL" --dir="$TMP/store-rootvol" --insecure-options=image fetch "oci:$TMP/rootvol:app"
+
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
 sq() { "$ACTOOL" --dir="$SQ" "$@"; }
