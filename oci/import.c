@@ -230,6 +230,50 @@ static int mounts_json(struct oci_image *img, json_object *app, appc_error_t *er
   return 0;
 }
 
+/* Which entries of ENV ("NAME=VALUE") a later one sets again: *LATER,
+ * malloc'ed, one flag an entry.  Found from the end in one pass (a config
+ * is the image author's: its Env may be long). */
+static int set_later(char **env, size_t n, bool **later, appc_error_t *err)
+{
+  struct appc_strset seen = {0};
+  int r = 0;
+
+  *later = calloc(n + 1, sizeof **later);
+  for (size_t i = n; *later != NULL && r >= 0 && i-- > 0;) {
+    cleanup_free char *name = strndup(env[i], strcspn(env[i], "="));
+    r = name != NULL ? appc_strset_add(&seen, name) : -1;
+    (*later)[i] = r == 0;
+  }
+  appc_strset_clear(&seen);
+  if (*later == NULL || r < 0)
+    return appc_error_make(err, ENOMEM, "config.Env");
+  return 0;
+}
+
+/* ENV into the array A: a variable set twice keeps its last value, as
+ * runc, Docker and umoci give it (an appc app may name it only once). */
+static int env_json(char **env, json_object *a, appc_error_t *err)
+{
+  size_t n = 0;
+  cleanup_free bool *later = NULL;
+
+  while (env != NULL && env[n] != NULL)
+    n++;
+  if (set_later(env, n, &later, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (later[i])
+      continue;
+    size_t len = strcspn(env[i], "=");
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "name", json_object_new_string_len(env[i], (int) len));
+    json_object_object_add(e, "value",
+                           json_object_new_string(env[i][len] == '=' ? env[i] + len + 1 : ""));
+    json_object_array_add(a, e);
+  }
+  return 0;
+}
+
 /* The app of the top ACI, from the image's config, as JSON text. */
 static int app_json(struct oci_image *img, char **out, appc_error_t *err)
 {
@@ -242,19 +286,11 @@ static int app_json(struct oci_image *img, char **out, appc_error_t *err)
   else
     json_object_put(exec);
   user_group(img->user, app);
-  for (size_t i = 0; img->env != NULL && img->env[i] != NULL; i++) {
-    const char *eq = strchr(img->env[i], '=');
-    cleanup_free char *name =
-        strndup(img->env[i], eq != NULL ? (size_t) (eq - img->env[i]) : strlen(img->env[i]));
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "name", json_object_new_string(name != NULL ? name : ""));
-    json_object_object_add(e, "value", json_object_new_string(eq != NULL ? eq + 1 : ""));
-    json_object_array_add(env, e);
-  }
   json_object_object_add(app, "environment", env);
   if (img->working_dir != NULL && img->working_dir[0] != '\0')
     json_object_object_add(app, "workingDirectory", json_object_new_string(img->working_dir));
-  if (ports_json(img, app, err) < 0 || mounts_json(img, app, err) < 0) {
+  if (env_json(img->env, env, err) < 0 || ports_json(img, app, err) < 0 ||
+      mounts_json(img, app, err) < 0) {
     json_object_put(app);
     return -1;
   }

@@ -123,6 +123,14 @@ check_fails "a volume at / is refused as one (not as a relative path)" 1 \
   "$TMP/rootvol: config sha256:[0-9a-f]{64}: config.Volumes: \"/\": a volume over the whole root file system cannot be one" \
   "$ACTOOL" --dir="$TMP/store-rootvol" --insecure-options=image fetch "oci:$TMP/rootvol:app"
 
+# An Env naming a variable twice: the last value, as runc and Docker set it.
+cp -a "$L" "$TMP/envtwice" && $CRAFT config-set "$TMP/envtwice" app Env '["A=1", "B=x", "A=2", "C"]'
+check "an image whose config's Env sets A twice" \
+  "$ACTOOL" --dir="$TMP/store-envtwice" --insecure-options=image fetch "oci:$TMP/envtwice:app"
+is "... keeps its last value" \
+  "$("$ACTOOL" --dir="$TMP/store-envtwice" image cat-manifest "$(cat "$TMP/.out")" |
+    jq -c '[.app.environment[] | .name + "=" + .value]')" '["B=x","A=2","C="]'
+
 # ---- --squash: one ACI of the rendered image ----
 SQ=$TMP/store-squash
 sq() { "$ACTOOL" --dir="$SQ" "$@"; }
