@@ -128,7 +128,10 @@ static int open_layout(struct export *ex, appc_error_t *err)
   cleanup_close int blobs = open_subdir(ex->dirfd, "blobs", ex->dir, err);
   if (blobs < 0)
     return -1;
-  ex->blobsfd = open_subdir(blobs, "sha256", ex->dir, err);
+  cleanup_free char *blobs_path = NULL;
+  if (asprintf(&blobs_path, "%s/blobs", ex->dir) < 0)
+    return appc_error_make(err, ENOMEM, "%s", ex->dir);
+  ex->blobsfd = open_subdir(blobs, "sha256", blobs_path, err);
   return ex->blobsfd < 0 ? -1 : 0;
 }
 
@@ -416,6 +419,11 @@ static int write_config(struct export *ex, appc_error_t *err)
   json_object_object_add(rootfs, "diff_ids", diff_ids);
   json_object_object_add(c, "rootfs", rootfs);
   snprintf(by, sizeof by, "actool image export %.140s", ex->id);
+  /* umoci (0.4.7) stat fails on a history entry without "created"; the
+   * epoch, not the time of the export, when the image gives none, so
+   * that an export is reproducible */
+  json_object_object_add(
+      h, "created", json_object_new_string(created != NULL ? created : "1970-01-01T00:00:00Z"));
   json_object_object_add(h, "created_by", json_object_new_string(by));
   json_object_array_add(history, h);
   json_object_object_add(c, "history", history);

@@ -40,6 +40,7 @@ check "the layout says imageLayoutVersion 1.0.0" jq -e '.imageLayoutVersion == "
 check "skopeo reads it" skopeo inspect "oci:$E:v1"
 is "... one layer for the whole image, dependencies applied" "$(jq '.Layers | length' "$TMP/.out")" 1
 check "umoci unpacks it" umoci unpack --image "$E:v1" "$TMP/unpacked"
+check "umoci stat reads it (its history entry is dated)" umoci stat --image "$E:v1"
 same_tree "the unpacked rootfs equals umoci's unpacking of the original, file by file" "$TMP/unpacked/rootfs"
 
 # the config, from the app
@@ -54,6 +55,7 @@ is "ExposedPorts and Volumes" "$(jq -c '[(.config.ExposedPorts | keys), (.config
 is "os, architecture, labels" "$(jq -c '[.os, .architecture, .config.Labels.version]' "$CFG")" \
   '["linux","amd64","app"]'
 is "diff_ids: the layer's tar" "$(jq -r '.rootfs.diff_ids | length' "$CFG")" 1
+is "the history entry is dated as the image" "$(jq -r '.history[0].created == .created' "$CFG")" true
 # an exec that no longer is Entrypoint then Cmd is exported whole
 check "export the top image as an ACI" ac image export "$TOP" "$TMP/top.aci"
 check "patch its exec" "$ACTOOL" patch-manifest --exec="/bin/sh -c other" "$TMP/top.aci" "$TMP/patched.aci"
@@ -68,6 +70,21 @@ check "fetch oci:DIR:v1 back into another store" "$ACTOOL" --dir="$TMP/again" --
   fetch "oci:$E:v1"
 check "render it" "$ACTOOL" --dir="$TMP/again" image render --rootfs "$(cat "$TMP/.out")" "$TMP/again-render"
 same_tree "the round trip keeps every file" "$TMP/again-render"
+
+# An image without a created annotation: its history entry gets the epoch,
+# not the time of the export (exports are reproducible).
+mkdir -p "$TMP/undated/rootfs" && echo x >"$TMP/undated/rootfs/x"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/undated",
+  labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}]}' >"$TMP/undated/manifest"
+"$ACTOOL" build "$TMP/undated" "$TMP/undated.aci" >/dev/null
+ac --insecure-options=image fetch "$TMP/undated.aci" >/dev/null 2>&1
+check "export an image without a created annotation" \
+  ac image export --format=oci example.com/undated "oci:$TMP/undated-oci:t"
+UCFG=$TMP/undated-oci/blobs/sha256/$(jq -r .config.digest "$TMP/undated-oci/blobs/sha256/$(jq -r \
+  '.manifests[0].digest' "$TMP/undated-oci/index.json" | cut -d: -f2)" | cut -d: -f2)
+is "... its history entry is dated 1970-01-01T00:00:00Z" "$(jq -r '.history[0].created' "$UCFG")" \
+  1970-01-01T00:00:00Z
+check "... which umoci stat reads" umoci stat --image "$TMP/undated-oci:t"
 
 # ---- adding to a layout ----
 check "export a second tag into the same layout" ac image export --format=oci "$TOP" "oci:$E:v2"
@@ -107,6 +124,12 @@ mkdir "$TMP/nodep-empty"
 check_fails "... into an empty directory" 1 'missing-dependency' \
   ac image export --format=oci example.com/nodep "oci:$TMP/nodep-empty"
 is "... which stays empty" "$(ls -A "$TMP/nodep-empty")" ""
+# blobs/sha256 as a symlink is not followed, and the message names it.
+mkdir -p "$TMP/linked/blobs" "$TMP/linked-elsewhere" && echo '{"imageLayoutVersion":"1.0.0"}' >"$TMP/linked/oci-layout"
+echo '{"schemaVersion":2,"manifests":[]}' >"$TMP/linked/index.json"
+ln -s "$TMP/linked-elsewhere" "$TMP/linked/blobs/sha256"
+check_fails "a layout whose blobs/sha256 is a symlink is refused, naming it" 1 "$TMP/linked/blobs/sha256: " \
+  ac image export --format=oci "$TOP" "oci:$TMP/linked:t"
 # An existing index.json the export cannot add to, or only partly understands.
 H=$TMP/hostile-index
 mkdir -p "$H" && echo '{"imageLayoutVersion":"1.0.0"}' >"$H/oci-layout"
