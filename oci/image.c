@@ -446,39 +446,79 @@ oom:
 }
 
 /* The manifest of an index for OS/ARCH; an index that names no platform
- * (a single image) gives its one manifest. */
-static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *os,
-                         const char *arch, int depth, struct oci_descriptor *out,
+ * (a single image) gives its one manifest.  FROM says where INDEX was
+ * found, for messages. */
+static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *from,
+                         const char *os, const char *arch, int depth, struct oci_descriptor *out,
                          appc_error_t *err);
 
-static int resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
-                   const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
+static int resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *from,
+                   const char *os, const char *arch, int depth, struct oci_descriptor *out,
+                   appc_error_t *err)
 {
   if (is_index(d))
-    return pick_platform(b, d, os, arch, depth + 1, out, err);
+    return pick_platform(b, d, from, os, arch, depth + 1, out, err);
   return oci_descriptor_copy(d, out, err);
 }
 
-static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *os,
-                         const char *arch, int depth, struct oci_descriptor *out, appc_error_t *err)
+/* Whether JSON is an image manifest (it has config and layers). */
+static bool is_manifest(const char *json, size_t len)
+{
+  cleanup_json json_object *o = NULL;
+  appc_error_t ignored = NULL;
+  bool manifest = parse_object(json, len, "", &o, &ignored) == 0 &&
+                  json_object_object_get_ex(o, "config", NULL) &&
+                  json_object_object_get_ex(o, "layers", NULL);
+
+  appc_error_release(&ignored);
+  return manifest;
+}
+
+/* INDEX's content as an index.  A manifest that a descriptor calls an
+ * index is told as that, naming the descriptor: "no manifests" in the
+ * blob alone would point at neither. */
+static int read_index(struct oci_blobs *b, const struct oci_descriptor *index, const char *from,
+                      struct oci_descriptor **v, size_t *n, appc_error_t *err)
 {
   cleanup_free char *json = NULL;
+  char where[300];
+  size_t len;
+
+  snprintf(where, sizeof where, "%.160s: %.100s", b->where, index->digest);
+  if (b->read(b, index, &json, &len, err) < 0)
+    return -1;
+  if (oci_index_parse(json, len, where, v, n, err) == 0)
+    return 0;
+  if (!is_manifest(json, len))
+    return -1;
+  appc_error_release(err);
+  return appc_error_make(err, EINVAL,
+                         "%s: its mediaType says an index (%s), but the content of %s is an image "
+                         "manifest",
+                         from, index->media_type, index->digest);
+}
+
+static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *from,
+                         const char *os, const char *arch, int depth, struct oci_descriptor *out,
+                         appc_error_t *err)
+{
   struct oci_descriptor *v = NULL;
-  size_t len, n;
+  size_t n;
   int r = -1;
 
   if (depth > 4)
     return appc_error_make(err, ELOOP, "%s: %s: indexes nested more than 4 deep", b->where,
                            index->digest);
-  if (b->read(b, index, &json, &len, err) < 0 ||
-      oci_index_parse(json, len, index->digest, &v, &n, err) < 0)
+  if (read_index(b, index, from, &v, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++) {
     if (v[i].os != NULL && strcmp(v[i].os, os) != 0)
       continue;
     if (v[i].arch != NULL && strcmp(v[i].arch, arch) != 0)
       continue;
-    r = resolve(b, &v[i], os, arch, depth, out, err);
+    char at[300];
+    snprintf(at, sizeof at, "%.160s: %.100s: manifests[%zu]", b->where, index->digest, i);
+    r = resolve(b, &v[i], at, os, arch, depth, out, err);
     oci_descriptors_free(v, n);
     return r;
   }
@@ -486,11 +526,11 @@ static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index
   return appc_error_make(err, 0, "%s: %s: no image for %s/%s", b->where, index->digest, os, arch);
 }
 
-int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
-                const char *arch, struct oci_descriptor *out, appc_error_t *err)
+int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *from,
+                const char *os, const char *arch, struct oci_descriptor *out, appc_error_t *err)
 {
-  return resolve(b, d, os != NULL ? os : "linux", arch != NULL ? arch : oci_host_arch(), 0, out,
-                 err);
+  return resolve(b, d, from, os != NULL ? os : "linux", arch != NULL ? arch : oci_host_arch(), 0,
+                 out, err);
 }
 
 json_object *oci_descriptor_json(const char *media_type, const char *digest, int64_t size)

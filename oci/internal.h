@@ -81,9 +81,10 @@ struct json_object *oci_descriptor_json(const char *media_type, const char *dige
 int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
                    appc_error_t *err);
 /* D, or the manifest of the index D for OS/ARCH (NULL: linux and this
- * machine's), through nested indexes (at most 4 deep). */
-int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *os,
-                const char *arch, struct oci_descriptor *out, appc_error_t *err);
+ * machine's), through nested indexes (at most 4 deep).  FROM says where D
+ * was found ("DIR/index.json: manifests[0]"), for messages. */
+int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *from,
+                const char *os, const char *arch, struct oci_descriptor *out, appc_error_t *err);
 /* This machine's architecture as OCI (GOARCH) spells it. */
 const char *oci_host_arch(void);
 

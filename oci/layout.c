@@ -154,8 +154,11 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
                         "%s: holds %zu images: name one (oci:DIR:REF, REF its "
                         "org.opencontainers.image.ref.name)",
                         where, matches);
-  else
-    r = oci_resolve(&l->blobs, &v[match], os, arch, out, err);
+  else {
+    char from[340];
+    snprintf(from, sizeof from, "%s: manifests[%zu]", where, match);
+    r = oci_resolve(&l->blobs, &v[match], from, os, arch, out, err);
+  }
   oci_descriptors_free(v, n);
   return r;
 }

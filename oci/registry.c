@@ -700,7 +700,7 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
     appc_cb_log(r->opts->cb, "%s: %s is in the store as %s", r->where, r->top.digest, out->id);
     return 0;
   }
-  if (oci_resolve(&r->blobs, &r->top, r->opts->os != NULL ? r->opts->os : r->ref.os,
+  if (oci_resolve(&r->blobs, &r->top, r->where, r->opts->os != NULL ? r->opts->os : r->ref.os,
                   r->opts->arch != NULL ? r->opts->arch : r->ref.arch, &manifest, err) == 0 &&
       origin_annotations(r, ref, manifest.digest, &annotations, err) == 0) {
     struct oci_source src = {

@@ -190,6 +190,13 @@ hostile "an Entrypoint word holding \\u0000 is refused" 'Entrypoint\[0\]: holds 
 hostile "indexes nested too deep are refused" 'nested more than 4 deep' nest 6
 hostile "a manifest larger than 4 MiB is refused unread" 'more than a manifest or config may have' \
   big-manifest 5000000
+# index.json calls the image manifest an index: the descriptor is named.
+rm -rf "$TMP/calledindex" && cp -a "$L" "$TMP/calledindex" &&
+  jq '.manifests[0].mediaType = "application/vnd.oci.image.index.v1+json"' "$L/index.json" \
+    >"$TMP/calledindex/index.json"
+check_fails "a manifest index.json calls an index is refused, naming the descriptor" 1 \
+  "$TMP/calledindex/index.json: manifests\\[0\\]: its mediaType says an index \\(application/vnd.oci.image.index.v1\\+json\\), but the content of sha256:[0-9a-f]{64} is an image manifest" \
+  ac --insecure-options=image fetch "oci:$TMP/calledindex:app"
 check "indexes nested 3 deep are followed" \
   bash -c 'mkdir "$2" && cp -a "$1" "$2" && python3 "$3" nest "$2/layout" app 3' _ "$L" "$TMP/nested" "$top_srcdir/tests/integration/oci-craft.py"
 check "... and give the image" ac --insecure-options=image fetch "oci:$TMP/nested/layout:app"
