@@ -305,6 +305,12 @@ refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources
 refuse "a failing RUN, with its status" 'Containerfile:3: RUN exited with status 3' "FROM $BASE\n\nRUN exit 3\n"
 refuse "a LABEL that is no annotation name" 'Containerfile:2: .*annotations' "FROM $BASE\nLABEL Bad_Name=1\n"
 refuse "a bad EXPOSE" 'Containerfile:2: EXPOSE 80/sctp' "FROM $BASE\nEXPOSE 80/sctp\n"
+# A tar cut short: libarchive's errno is -1, not one to give strerror.
+python3 -c 'import sys, tarfile
+t = tarfile.TarInfo("big"); t.size = 1 << 20
+open(sys.argv[1], "wb").write(t.tobuf(tarfile.GNU_FORMAT) + b"A" * 512)' "$F/cut.tar"
+refuse "ADD of a truncated tar says so, without \"Unknown error -1\"" \
+  'Containerfile:2: ADD: .*/cut.tar: Truncated tar archive$' "FROM scratch\nADD cut.tar /d/\n"
 refuse "an unclosed quote" "Containerfile:2: .*closing" "FROM $BASE\nENV A=\"open\n"
 refuse "a FROM that cannot be fetched" 'Containerfile:1: FROM /nonexistent.aci' "FROM /nonexistent.aci\n"
 # Each reference pastes a value in whole: 1,000 of them per line made the
