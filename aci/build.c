@@ -30,6 +30,7 @@
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/archive-error.h"
 #include "common/lazy.h"
 
 #define COPY_BLOCK (128 * 1024)
@@ -203,8 +204,7 @@ static struct archive_entry *describe(struct build_ctx *c, const char *name, con
   archive_entry_copy_pathname(e, name);
   archive_entry_copy_sourcepath(e, src);
   if (archive_read_disk_entry_from_file(c->disk, e, fd, st) < ARCHIVE_WARN) {
-    appc_error_make(err, archive_errno(c->disk) > 0 ? archive_errno(c->disk) : 0, "%s: %s", src,
-                    archive_error_string(c->disk));
+    appc_archive_fail(c->disk, src, err);
     archive_entry_free(e);
     return NULL;
   }

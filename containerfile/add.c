@@ -23,6 +23,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/archive-error.h"
 #include "common/cleanup.h"
 #include "containerfile/internal.h"
 
@@ -75,18 +76,6 @@ static int place(const char *src, struct archive_entry *e, const char *dir, appc
   return 0;
 }
 
-/* A failure of libarchive's A with SRC.  archive_errno() is -1 (a
- * truncated archive, a bad header) where no errno lies behind it: not an
- * errno to give strerror ("Unknown error -1"), the message says it all. */
-static int archive_fail(const char *src, struct archive *a, appc_error_t *err)
-{
-  int e = archive_errno(a);
-
-  return appc_error_make(err, e > 0 ? e : 0, "%s: %s", src,
-                         archive_error_string(a) != NULL ? archive_error_string(a)
-                                                         : "libarchive failed");
-}
-
 static int unpack_entries(const char *src, struct archive *in, struct archive *out,
                           struct archive_entry *e, const char *dir, appc_error_t *err)
 {
@@ -99,18 +88,18 @@ static int unpack_entries(const char *src, struct archive *in, struct archive *o
     if (place(src, e, dir, err) < 0)
       return -1;
     if (archive_write_header(out, e) != ARCHIVE_OK)
-      return archive_fail(src, out, err);
+      return appc_archive_fail(out, src, err);
     while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
       if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK)
-        return archive_fail(src, out, err);
+        return appc_archive_fail(out, src, err);
     if (r != ARCHIVE_EOF)
-      return archive_fail(src, in, err);
+      return appc_archive_fail(in, src, err);
     if (archive_write_finish_entry(out) != ARCHIVE_OK)
-      return archive_fail(src, out, err);
+      return appc_archive_fail(out, src, err);
   } while ((r = archive_read_next_header(in, &e)) == ARCHIVE_OK);
   if (r != ARCHIVE_EOF)
-    return archive_fail(src, in, err);
-  return archive_write_close(out) == ARCHIVE_OK ? 0 : archive_fail(src, out, err);
+    return appc_archive_fail(in, src, err);
+  return archive_write_close(out) == ARCHIVE_OK ? 0 : appc_archive_fail(out, src, err);
 }
 
 int cf_unpack(const char *src, const char *dir, bool *was_archive, appc_error_t *err)
@@ -134,7 +123,7 @@ int cf_unpack(const char *src, const char *dir, bool *was_archive, appc_error_t 
     /* numeric owners, as Docker takes them: the host's names mean nothing
      * in the image */
     if (archive_write_disk_set_options(out, UNPACK_FLAGS) != ARCHIVE_OK)
-      r = archive_fail(src, out, err);
+      r = appc_archive_fail(out, src, err);
     else
       r = unpack_entries(src, in, out, e, dir, err);
   }

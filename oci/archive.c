@@ -27,6 +27,7 @@
 #include "aci/stream.h"
 #include "common/array.h"
 #include "common/callbacks.h"
+#include "common/archive-error.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -224,7 +225,7 @@ static int unpack(struct unpacked *u, const char *path, appc_error_t *err)
   archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
   if (archive_read_open_filename(a, path, 128 * 1024) != ARCHIVE_OK) {
-    r = appc_error_make(err, archive_errno(a), "%s: %s", path, archive_error_string(a));
+    r = appc_archive_fail(a, path, err);
     archive_read_free(a);
     return r;
   }
@@ -233,7 +234,7 @@ static int unpack(struct unpacked *u, const char *path, appc_error_t *err)
     if (s == ARCHIVE_EOF)
       break;
     if (s != ARCHIVE_OK && s != ARCHIVE_WARN) {
-      r = appc_error_make(err, 0, "%s: %s", path, archive_error_string(a));
+      r = appc_archive_fail(a, path, err);
       break;
     }
     if ((r = unpack_entry(u, a, ae, err)) < 0)

@@ -303,6 +303,9 @@ else
     ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:2.0"
   check_fails "a missing archive is refused" 1 'no such file' \
     ac --insecure-options=image fetch "docker-archive:$D/none.tar"
+  head -c 3000 /dev/urandom >"$D/garbage.tar"
+  check_fails "a file that is no archive is refused with libarchive's word, no bogus errno" 1 \
+    'garbage\.tar: .*[Uu]nrecognized archive format$' ac --insecure-options=image fetch "docker-archive:$D/garbage.tar"
   count=$(ac image list -q | wc -l)
   for case in dotdot link-out missing tampered; do
     $CRAFT archive "$D/$case.tar" "$case"
