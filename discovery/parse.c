@@ -136,11 +136,15 @@ static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_erro
  *   the element, so the walk does not enter these;
  * - after <plaintext>, where everything is text: the walk stops there;
  * - in "<![CDATA[...": in HTML a bogus comment up to the first '>';
- * - in a tag cut off by the end of the page, which HTML5 drops.
+ * - in a tag cut off by the end of the page, which HTML5 drops;
  *
- * The last two are corrected on a copy of the page before parsing: a '<'
- * inside a bogus comment becomes a space, and the page ends before a tag
- * that the end cuts off. */
+ * and hides elements where an HTML5 parser sees them: after "<!-->",
+ * "<!--->" (whole empty comments) or a comment closed by "--!>", it looks
+ * on for "-->".
+ *
+ * The last three are corrected on a copy of the page before parsing: a '<'
+ * inside a bogus comment becomes a space, a comment becomes spaces, and
+ * the page ends before a tag that the end cuts off. */
 
 /* As the reference's tokenizer (golang.org/x/net/html) reads them: its
  * raw tags, <noscript> among them (what a browser with scripts shows). */
@@ -249,6 +253,30 @@ static size_t raw_text_end(const char *s, size_t end, size_t len, const char *na
   return len;
 }
 
+/* The end of the comment opening at S[I] ("<!--"): just past its '>', or
+ * LEN when the page ends first.  As HTML5's comment states (and the
+ * reference's tokenizer) read it: "<!-->" and "<!--->" are whole (empty)
+ * comments, "--!>" closes one as "-->" does, and "<!--!>" is no end. */
+static size_t comment_end(const char *s, size_t i, size_t len)
+{
+  size_t dashes = 0;
+  bool beginning = true;
+
+  for (size_t j = i + 4; j < len; j++) {
+    if (s[j] == '-') {
+      dashes++;
+      continue;
+    }
+    if (s[j] == '>' && (dashes >= 2 || beginning))
+      return j + 1;
+    if (s[j] == '!' && dashes >= 2 && j + 1 < len && s[j + 1] == '>')
+      return j + 2;
+    dashes = 0;
+    beginning = false;
+  }
+  return len;
+}
+
 /* Correct PAGE (LEN bytes, a copy) as above; returns the length to parse. */
 static size_t html5_fixup(char *page, size_t len)
 {
@@ -260,8 +288,11 @@ static size_t html5_fixup(char *page, size_t len)
       break;
     i = (size_t) (lt - page);
     if (i + 4 <= len && strncmp(page + i, "<!--", 4) == 0) {
-      size_t end = find_ci(page, i + 4, len, "-->");
-      i = end == len ? len : end + 3;
+      /* Blanked out: libxml2 (2.9) reads "<!-->" and "--!>" as no end of
+       * a comment, and would hide the meta tags after them. */
+      size_t end = comment_end(page, i, len);
+      memset(page + i, ' ', end - i);
+      i = end;
     } else if (i + 1 < len && (page[i + 1] == '!' || page[i + 1] == '?' ||
                                (page[i + 1] == '/' && (i + 2 >= len || !is_alpha(page[i + 2]))))) {
       /* A bogus comment (or a doctype): up to the first '>'. */

@@ -181,6 +181,38 @@ static void test_html_meta_after_text(void **state)
   appc_discovery_metas_clear(&m);
 }
 
+/* Where a comment ends, as HTML5's comment states (and the reference's
+ * tokenizer) find it: "<!-->" and "<!--->" are whole empty comments and
+ * "--!>" closes one, so the meta tag after them counts; "<!--!>", "-- >"
+ * and "--!->" close nothing, so the meta tag after them is comment. */
+static void test_html_comment_ends(void **state)
+{
+  (void) state;
+#define META "<meta name=\"ac-discovery\" content=\"a.com https://a/{name}.{ext}\">"
+  const char *closed[] = {
+      "<!-- x -->" META, "<!-->" META,           "<!--->" META,   "<!---->" META,
+      "<!----->" META,   "<!-- x --!>" META,     "<!----!>" META, "<!-- x --!-->" META,
+      "<!--x--->" META,  "<!-- <!-- x -->" META, "<!-->-->" META, "<!--->-->" META,
+  };
+  const char *open[] = {
+      "<!--!>" META,     "<!---!>" META,   "<!-- x -- >" META, "<!-- x --!->" META,
+      "<!-- x -!>" META, "<!-- x ->" META, "<!-- x --!" META,  "<!--" META,
+  };
+#undef META
+  size_t bad = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(closed) + ARRAY_SIZE(open); i++) {
+    bool is_closed = i < ARRAY_SIZE(closed);
+    const char *page = is_closed ? closed[i] : open[i - ARRAY_SIZE(closed)];
+    struct appc_discovery_metas m = parse_html(page);
+    if (m.n != (is_closed ? 1 : 0)) {
+      print_error("%zu meta tags, not %d: %s\n", m.n, is_closed, page);
+      bad++;
+    }
+    appc_discovery_metas_clear(&m);
+  }
+  assert_int_equal(bad, 0);
+}
+
 static void test_html_deep_nesting(void **state)
 {
   (void) state;
@@ -449,6 +481,7 @@ int main(void)
       cmocka_unit_test(test_html_deep_nesting),
       cmocka_unit_test(test_html_text_is_not_meta),
       cmocka_unit_test(test_html_meta_after_text),
+      cmocka_unit_test(test_html_comment_ends),
       cmocka_unit_test(test_html_attribute_limit),
       cmocka_unit_test(test_link_two_in_one),
       cmocka_unit_test(test_link_params),
