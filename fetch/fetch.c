@@ -315,6 +315,8 @@ static int check_expected(const char *url, const struct appc_image_manifest *m,
   return 0;
 }
 
+static void rename_in_error(appc_error_t e, const char *from, const char *to);
+
 static uint64_t file_size(const char *path)
 {
   struct stat st;
@@ -337,8 +339,14 @@ static int check_manifest(const struct appc_fetch_options *o, const char *url, c
 
   if (appc_source_open_path(&src, path, err) < 0 ||
       appc_aci_read_manifest_bounded(src, limit, o->cb, &json, &len, err) < 0 ||
-      appc_image_manifest_parse(json, len, &m, err) < 0)
-    return appc_error_prefix(err, "%s", url);
+      appc_image_manifest_parse(json, len, &m, err) < 0) {
+    /* PATH is a temporary, removed by the time the user reads this: the
+     * download is known by its URL. */
+    rename_in_error(*err, path, url);
+    if (strncmp((*err)->msg, url, strlen(url)) != 0)
+      appc_error_prefix(err, "%s", url);
+    return -1;
+  }
   if (check_expected(url, m, ex, err) < 0)
     return -1;
   *out = steal_pointer(&m);

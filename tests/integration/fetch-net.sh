@@ -483,6 +483,20 @@ expect_fail "the served image is named localhost/other: refused, naming both" \
   '"localhost/other", not "localhost/misnamed"'
 is "name mismatch: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
+# Not an image, and an image cut short in its manifest (both signed): the error names the
+# URL, never the temporary download file that is gone by then.
+printf '<html>not an image</html>\n' >"$NET_ROOT/images/notaci.aci"
+head -c 100 "$IN/app.aci" >"$NET_ROOT/images/halfaci.aci"
+for f in notaci:"not an ACI" halfaci:"truncated"; do
+  sign "$K" "$NET_ROOT/images/${f%%:*}.aci"
+  S=$(new_store "${f%%:*}")
+  act "$S" fetch "https://localhost:$NET_PORT/images/${f%%:*}.aci"
+  expect_fail "${f%%:*}.aci (${f#*:}): refused, naming the URL" \
+    "^actool: https://localhost:$NET_PORT/images/${f%%:*}\.aci: [^/]*${f#*:}"
+  check "... and not the temporary download file" bash -c '! grep -q "download-" "$1"' _ "$TMP/.err"
+  is "${f%%:*}.aci: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+done
+
 # --- 8. dependencies ---------------------------------------------------------------------
 
 S8=$(new_store depapp)
