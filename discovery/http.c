@@ -868,7 +868,8 @@ static void remember_validators(struct appc_http *h, struct appc_http_download *
 
 /* Whether a 206 answer holds the bytes asked for: "bytes FROM-LAST/..."
  * starting where the partial file ends.  Another range spliced in at that
- * offset would corrupt the file. */
+ * offset would corrupt the file.  FROM 0 is a request without Range, for
+ * the whole body, which no 206 answers. */
 static bool range_fits(struct appc_http *h, uint64_t from)
 {
   cleanup_free char *range = header_value(h, "Content-Range");
@@ -1053,8 +1054,14 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     /* Nothing was written; the partial file cannot be trusted to resume
      * from this server: start over. */
     cleanup_free char *got = header_value(h, "Content-Range");
-    appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked", url,
-                    got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
+    if (d->have == 0) /* no Range was sent: a part is no answer */
+      appc_error_make(err, 0,
+                      "%s: 206 Partial Content for \"%s\" to a request for the whole body "
+                      "(no Range was sent)",
+                      url, got != NULL ? got : "(no Content-Range)");
+    else
+      appc_error_make(err, 0, "%s: 206 Partial Content for \"%s\", but bytes %llu- were asked", url,
+                      got != NULL ? got : "(no Content-Range)", (unsigned long long) d->have);
     d->have = 0;
     return 1;
   }

@@ -1009,6 +1009,15 @@ is "after a bad 206 the partial is dropped: no image, tmp/ empty" "$(state "$S")
 hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/cut.aci"
 expect_id "then a whole download succeeds" "$ID_APP"
 
+# A 206 to a request without Range (for the whole body): refused, and
+# said so, not as a range that was never asked for.
+S=$(new_store whole206)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/whole206.aci"
+expect_fail "a 206 to a request for the whole body is refused, saying so" \
+  'whole206\.aci: 206 Partial Content for "bytes 0-[0-9]+/[0-9]+" to a request for the whole body'
+check "... and names no range as asked" bash -c '! grep -q "were asked" "$1"' _ "$TMP/.err"
+is "after a 206 for the whole body: no image, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
 # Cut off without a validator: the partial file could never be resumed
 # (a resume must name the version it continues), so it does not stay.
 S=$(new_store noetag)

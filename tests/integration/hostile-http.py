@@ -16,6 +16,8 @@ on to PORTFILE.  Paths:
   /cut-lm.aci  half of FILE and a closed connection, with a Last-Modified
               an hour before the Date and no ETag; a Range request gets
               the bytes asked for if its If-Range is that date, else a 500.
+  /whole206.aci  FILE whole, but as a 206 (Content-Range bytes 0-), to
+              any request, one without Range too.
   /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
   /drip/...   a discovery page, one byte every half second.
   /endless.aci  FILE, then zeros for ever at some 8 KB/s (above any
@@ -110,6 +112,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send(206, body, [("Content-Range", "bytes %d-%d/%d" % (start, len(DATA) - 1, len(DATA))),
                                       ("Last-Modified", STATE["lm"])], etag=False)
                 self.wfile.write(body)
+        elif path == "/whole206.aci":
+            self.send(206, DATA, [("Content-Range", "bytes 0-%d/%d" % (len(DATA) - 1, len(DATA)))])
+            self.wfile.write(DATA)
         elif path == "/drip.aci":
             self.drip(DATA)
         elif path == "/endless.aci":
