@@ -53,6 +53,7 @@ struct appc_http {
   unsigned download_deadline; /* seconds, for any download, its retries included */
   int64_t download_end;       /* appc_monotonic_ms() when the one under way must end */
   bool downloading;           /* the request under way is a download, not a page */
+  bool headers_done;          /* the last response's headers have all arrived */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -276,6 +277,17 @@ static bool download_expired(const struct appc_http *h)
   return appc_monotonic_ms() + 500 >= h->download_end;
 }
 
+/* Marks where the headers of a response end (its blank line), for
+ * transfer_error to tell an over-long header line from a want of memory. */
+static size_t header_cb(char *data, size_t size, size_t nitems, void *userdata)
+{
+  struct appc_http *h = userdata;
+  size_t n = size * nitems;
+
+  h->headers_done = (n == 2 && data[0] == '\r' && data[1] == '\n') || (n == 1 && data[0] == '\n');
+  return n;
+}
+
 static void setup_request(struct appc_http *h, const char *url, bool download)
 {
   CURL *c = h->curl;
@@ -299,6 +311,9 @@ static void setup_request(struct appc_http *h, const char *url, bool download)
                    download ? download_left_ms(h) : (long) h->deadline * 1000);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  h->headers_done = false;
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
   if (h->ca_path != NULL) {
     curl_easy_setopt(c, CURLOPT_CAPATH, h->ca_path);
     curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
@@ -387,11 +402,28 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
   return appc_error_make(err, 0, "%s: %s (no data for %u s)", url, what, h->timeout);
 }
 
+/* Whether a transfer that failed with RC was receiving response headers:
+ * the request had gone (pre-transfer done), and no blank line ended them. */
+static bool failed_in_headers(struct appc_http *h, CURLcode rc)
+{
+  curl_off_t pretransfer = 0;
+
+  return rc == CURLE_OUT_OF_MEMORY && !h->headers_done &&
+         curl_easy_getinfo(h->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) == CURLE_OK &&
+         pretransfer > 0;
+}
+
 /* "https://x/y: <what went wrong>" for a transfer that got no response. */
 static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
 {
   if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
     return appc_error_make(err, ECANCELED, "%s", url);
+  /* libcurl (7.88) fails a header line over its limit as out of memory. */
+  if (failed_in_headers(h, rc))
+    return appc_error_make(err, 0,
+                           "%s: the server sent a header line longer than libcurl's limit of "
+                           "%d bytes",
+                           url, CURL_MAX_HTTP_HEADER);
   if (rc == CURLE_OPERATION_TIMEDOUT)
     return timeout_error(h, rc, url, err);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)

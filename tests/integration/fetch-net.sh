@@ -1018,6 +1018,17 @@ expect_fail "a 206 to a request for the whole body is refused, saying so" \
 check "... and names no range as asked" bash -c '! grep -q "were asked" "$1"' _ "$TMP/.err"
 is "after a 206 for the whole body: no image, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
+# A header line over libcurl's limit (100 KB), which libcurl reports as
+# out of memory: said as what it is, naming the URL.
+S=$(new_store longheader)
+hplain ACTOOL_HTTP_RETRIES=0 -- --dir="$S" fetch "$H/longheader.aci"
+expect_fail "a download's header line over libcurl's limit is named as such" \
+  "longheader\.aci: the server sent a header line longer than libcurl's limit"
+hplain -- --dir="$S" --port="$HP" discover 127.0.0.1/longheader/app
+expect_fail "a discovery page's header line over libcurl's limit is named as such" \
+  "127\.0\.0\.1:$HP/longheader/app\?ac-discovery=1: the server sent a header line longer than libcurl's limit"
+check "... and does not say out of memory" bash -c '! grep -qi "out of memory" "$1"' _ "$TMP/.err"
+
 # Cut off without a validator: the partial file could never be resumed
 # (a resume must name the version it continues), so it does not stay.
 S=$(new_store noetag)

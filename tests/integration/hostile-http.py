@@ -18,6 +18,8 @@ on to PORTFILE.  Paths:
               the bytes asked for if its If-Range is that date, else a 500.
   /whole206.aci  FILE whole, but as a 206 (Content-Range bytes 0-), to
               any request, one without Range too.
+  /longheader.aci, /longheader/...  a 200 with a header line of 110,000
+              bytes, over libcurl's limit of 100 KB.
   /drip.aci   FILE, one byte every half second (a 200, Content-Length set).
   /drip/...   a discovery page, one byte every half second.
   /endless.aci  FILE, then zeros for ever at some 8 KB/s (above any
@@ -114,6 +116,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body)
         elif path == "/whole206.aci":
             self.send(206, DATA, [("Content-Range", "bytes 0-%d/%d" % (len(DATA) - 1, len(DATA)))])
+            self.wfile.write(DATA)
+        elif path == "/longheader.aci" or path.startswith("/longheader/"):
+            self.send(200, DATA, [("Link", "a" * 110000)])
             self.wfile.write(DATA)
         elif path == "/drip.aci":
             self.drip(DATA)
