@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
 
 #include "common/arch.h"
 #include "common/array.h"
@@ -331,12 +332,64 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
   return 0;
 }
 
-static int page_metas(const struct appc_http_page *page, struct appc_discovery_metas *m,
-                      appc_error_t *err)
+/* TARGET (of a Link header) resolved against BASE, the URL its response
+ * came from (RFC 8288, 3.1; RFC 3986, 5.2): in *OUT (libcurl's memory), or
+ * NULL when TARGET is absolute already or libcurl cannot read it (it then
+ * stands as it is).  A template's "{name}" and the like pass libcurl's URL
+ * parser unchanged, so resolving can come before rendering. */
+static int resolve_target(const char *base, const char *target, char **out, appc_error_t *err)
+{
+  CURLU *u = curl_url();
+  CURLUcode rc;
+
+  *out = NULL;
+  if (u == NULL)
+    return appc_error_make(err, ENOMEM, "%s", target);
+  rc = curl_url_set(u, CURLUPART_URL, target, 0);
+  if (rc != CURLUE_OK && rc != CURLUE_OUT_OF_MEMORY) {
+    rc = curl_url_set(u, CURLUPART_URL, base, 0);
+    if (rc == CURLUE_OK)
+      rc = curl_url_set(u, CURLUPART_URL, target, 0);
+    if (rc == CURLUE_OK)
+      rc = curl_url_get(u, CURLUPART_URL, out, 0);
+  }
+  curl_url_cleanup(u);
+  if (rc == CURLUE_OUT_OF_MEMORY)
+    return appc_error_make(err, ENOMEM, "%s", target);
+  return 0;
+}
+
+/* The URLs of M's entries from FROM on resolved against BASE. */
+static int resolve_targets(struct appc_discovery_metas *m, size_t from, const char *base,
+                           appc_error_t *err)
+{
+  for (size_t i = from; i < m->n; i++) {
+    char *resolved = NULL;
+    if (resolve_target(base, m->v[i].url, &resolved, err) < 0)
+      return -1;
+    if (resolved == NULL)
+      continue;
+    char *copy = strdup(resolved);
+    curl_free(resolved);
+    if (copy == NULL)
+      return appc_error_make(err, ENOMEM, "discovery");
+    free(m->v[i].url);
+    m->v[i].url = copy;
+  }
+  return 0;
+}
+
+/* Link headers, their relative targets resolved against BASE (the URL the
+ * page came from, after redirects), then meta tags, whose content is used
+ * as it stands (the reference's rule: it resolves nothing). */
+static int page_metas(const struct appc_http_page *page, const char *base,
+                      struct appc_discovery_metas *m, appc_error_t *err)
 {
   for (size_t i = 0; i < page->n_links; i++)
     if (appc_discovery_parse_link(page->links[i], m, err) < 0)
       return -1;
+  if (resolve_targets(m, 0, base, err) < 0)
+    return -1;
   return appc_discovery_parse_html(page->body, page->len, m, err);
 }
 
@@ -369,7 +422,7 @@ static int discover_prefix(struct appc_http *h, const char *prefix, const char *
     appc_http_page_clear(&page);
     return r;
   }
-  r = page_metas(&page, &m, err);
+  r = page_metas(&page, page.effective_url != NULL ? page.effective_url : url, &m, err);
   appc_http_page_clear(&page);
   if (r == 0 && (what & APPC_DISCOVER_ENDPOINTS) && d->n_endpoints == 0)
     r = take_endpoints(&m, name, labels, d, err);

@@ -228,6 +228,16 @@ conf lk4 "location = /lk4/app {" \
   "  return 200 '{\"not\": \"html\"}';" \
   "}"
 
+# Relative Link targets (RFC 8288, 3.1): resolved against the URL of the
+# response, after redirects; a template's {variables} stay.
+page rel/app
+conf rel "location = /rel/app { add_header Link '</img/{name}-{os}.{ext}>; rel=\"ac-discovery\"; prefix=\"localhost/rel\", <keys.gpg>; rel=\"ac-discovery-pubkeys\"; prefix=\"localhost/rel\", <//cdn.localhost/{name}.{ext}>; rel=\"ac-discovery\"; prefix=\"localhost/rel\"'; }"
+page relr-target/sub/app
+conf relr 'location = /relr/app { return 302 /relr-target/sub/app$is_args$args; }' \
+  "location = /relr-target/sub/app { add_header Link '<../{name}.{ext}?v={version}>; rel=\"ac-discovery\"; prefix=\"localhost/relr\"'; }"
+# A relative meta URL is used as it stands (the reference resolves none).
+page relmeta/app "$(meta_ep localhost/relmeta "/img/{name}.{ext}")"
+
 # HTML and Link headers on one page: both count.
 page both/app "$(meta_ep localhost/both "$D/html/{name}-{os}-{arch}.{ext}")" "$(meta_pk localhost/both "$D/html.gpg")"
 conf both "location = /both/app {" \
@@ -369,6 +379,20 @@ disc localhost/both/app
 expect_out_anyorder "HTML and Link headers together: both collected" \
   "$(lines "$(ep "$D/html/localhost/both/app-linux-$ARCH")" "$(ep "$D/link/localhost/both/app-linux-$ARCH")" \
     "PublicKeys: $D/html.gpg,$D/link.gpg")"
+
+L=https://localhost:$NET_PORT
+disc localhost/rel/app
+expect_out "Link: relative targets resolved against the page's URL, {variables} kept" \
+  "$(lines "$(ep "$L/img/localhost/rel/app-linux")" "$(ep "https://cdn.localhost/localhost/rel/app")" \
+    "PublicKeys: $L/rel/keys.gpg")"
+
+disc localhost/relr/app:1.0.0
+expect_out "Link: a relative target resolved against the URL after the redirect" \
+  "ACI: $L/relr-target/localhost/relr/app.aci?v=1.0.0, ASC: $L/relr-target/localhost/relr/app.aci.asc?v=1.0.0"
+
+disc localhost/relmeta/app
+expect_out "a relative meta URL is used as it stands (as the reference does)" \
+  "$(ep /img/localhost/relmeta/app)"
 
 # --- walking up -------------------------------------------------------------
 
