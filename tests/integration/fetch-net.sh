@@ -276,6 +276,10 @@ rm -f "$TMP/layouts/late/rootfs/zeros"
 cp "$IN/late.aci" "$IN/late-unsigned.aci"
 sign "$K" "$IN/late.aci"
 
+# Published by a Link header with a relative target only.
+mkimg ID_RELLINK localhost/rellink "$IN/rellink.aci"
+sign "$K" "$IN/rellink.aci"
+
 # --- the server ---------------------------------------------------------------
 
 # The large image comes at 1 MB/s until the "resume" phase.
@@ -296,6 +300,9 @@ conf secret "location ^~ /images/localhost/secret- { auth_basic \"actool test\";
 conf redirsecret 'location ^~ /images/localhost/redirsecret- { rewrite ^/images/localhost/redirsecret-(.*)$ https://127.0.0.1:$server_port/images/localhost/secret-redir-$1 redirect; }'
 # 401 without credentials, 404 with them.
 conf secretgone "location = /images/localhost/secretgone-latest-$OA.aci { if (\$http_authorization = \"\") { return 401; } return 404; }"
+# The page of localhost/rellink: no meta tag, a relative Link target (RFC
+# 8288: resolved against the page's URL).
+conf rellink "location = /rellink { add_header Link '<images/rel/{name}.{ext}>; rel=\"ac-discovery\"; prefix=\"localhost\"'; }"
 net_make_ca "$TMP/pki"
 net_start_nginx
 TPL="https://localhost:$NET_PORT/images/{name}-{version}-{os}-{arch}.{ext}"
@@ -323,6 +330,9 @@ cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/late.aci" "$IN/late.
 serve "$IN/late.aci" late latest
 serve "$IN/late-unsigned.aci" lateunsigned latest
 cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
+mkdir -p "$NET_ROOT/images/rel/localhost"
+cp "$IN/rellink.aci" "$IN/rellink.aci.asc" "$NET_ROOT/images/rel/localhost/"
+printf '<!DOCTYPE html><html><head><title>discovery</title></head></html>\n' >"$NET_ROOT/rellink"
 cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
 for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
   stall flaky secret secretgone redirsecret late lateunsigned; do
@@ -950,6 +960,13 @@ sleep 1
 is "SIGTERM during the walk: no endpoint tried after the first" \
   "$(($(net_log_count "GET $U/walkstall.aci?n=") - before))" 1
 is "SIGTERM during the walk: nothing stored, tmp/ empty" "$(state "$S")" "list=[] blobs=0 tmp=0"
+
+S=$(new_store rellink)
+net_log_reset
+act "$S" fetch localhost/rellink
+expect_id "a relative Link target: resolved against the page's URL, the image fetched" "$ID_RELLINK"
+is "... from https://localhost:PORT/images/rel/localhost/rellink.aci" \
+  "$(reqs /images/rel/localhost/rellink.aci | cut -d' ' -f1)" "200"
 
 # --- 11. a stalling server ---------------------------
 
