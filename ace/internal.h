@@ -144,6 +144,9 @@ void ace_security_free(struct ace_security *sec);
  * one and the option that allows it. */
 int ace_security_check_caps(const struct ace_security *sec, uint64_t allowed, const char *app_name,
                             appc_error_t *err);
+/* Whether SEC keeps CAP_SYS_PTRACE: the app may then open what processes
+ * of its PID namespace have open (/proc/PID/fd), the pod's init's included. */
+bool ace_security_may_trace(const struct ace_security *sec);
 /* NAMES ("CAP_SYS_ADMIN", "all", or comma lists of them) as a mask. */
 int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_error_t *err);
 /* Child, right before execve: drop the bounding set, set no_new_privs, load

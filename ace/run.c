@@ -121,6 +121,7 @@ struct pod_run {
   bool meta_served; /* the service took the pod */
   int report[2];
   int init_ready[2], init_go[2]; /* I's handshake with P (tell_parent) */
+  int init_closed[2];            /* ends when I has closed the host's descriptors (keep_only) */
   int host_mnt;                  /* I: the host's mount namespace, for each S to return to */
   int sigfd;
   sigset_t old_mask;
@@ -837,6 +838,22 @@ static int command_argv(const struct proc_ctx *c, char *const *cmd, size_t len, 
   return ace_exec_lookup((*argv)[0], c->env, path, err);
 }
 
+/* Nothing of an app allowed CAP_SYS_PTRACE runs before I has closed its
+ * descriptors of the host's directories (keep_only, once every supervisor
+ * is forked): the app could open them through /proc/1/fd meanwhile (I is
+ * not dumpable, which stops any other app).  The pipe ends when I and
+ * every supervisor have closed its write end; I never lends such an S its
+ * memory (lends_memory), which would stop I until the app's execve. */
+static void await_init_closed(struct pod_run *r, size_t i)
+{
+  char c;
+
+  if (ace_security_may_trace(r->apps[i].sec))
+    while (read(r->init_closed[0], &c, 1) < 0 && errno == EINTR)
+      ;
+  close(r->init_closed[0]);
+}
+
 /* Become the command: the app's user, cwd and isolators, then execve. */
 static void __attribute__((noreturn))
 exec_command(const struct proc_ctx *c, const char *path, char **argv)
@@ -1040,6 +1057,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
       (spec.userns_fd >= 0 && mnt_report >= 0 && own_mount_namespace(&err) < 0))
     goto fail;
   ace_close_dirs();
+  await_init_closed(r, i);
   if (app == NULL) {
     struct stat st;
     if (stat(default_exec[0], &st) < 0) {
@@ -1253,6 +1271,7 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
   struct app_plan *a = &r->apps[i];
   int sigfd = supervisor_signals();
 
+  close(r->init_closed[1]); /* (await_init_closed) */
   /* Until it pivots, S's root is the host's: only a process that may trace
    * others reaches its /proc/PID/root (the app's execve makes it dumpable
    * again). */
@@ -1305,8 +1324,10 @@ static bool lends_memory(const struct pod_run *r, size_t i)
 {
   const struct appc_app *app = r->apps[i].ra->app;
 
+  /* (an app that may trace waits for I: await_init_closed) */
   return r->n_apps == 1 && (build_mode(r->o) || !runs_an_init(app)) &&
-         !has_handler(app, "pre-start") && !has_handler(app, "post-stop");
+         !has_handler(app, "pre-start") && !has_handler(app, "post-stop") &&
+         !ace_security_may_trace(r->apps[i].sec);
 }
 
 /* Apart, so that no variable of I's main loop lives across vfork.  Where
@@ -1409,6 +1430,11 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     r->apps[i].cg_leaf = r->cg != NULL ? ace_cgroup_leaf_v2(r->cg, cg_root, i) : -1;
   if (cg_root >= 0)
     close(cg_root);
+  if (pipe2(r->init_closed, O_CLOEXEC) < 0) {
+    appc_error_make(&err, errno, "the pod's init: pipe");
+    report_line(r->report[1], "E -", err->msg);
+    _exit(1);
+  }
   for (size_t i = 0; i < r->n_apps; i++) {
     pids[i] = start_supervisor(r, i);
     if (pids[i] > 0)

@@ -768,6 +768,11 @@ int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_erro
   return 0;
 }
 
+bool ace_security_may_trace(const struct ace_security *sec)
+{
+  return (sec->caps & (UINT64_C(1) << CAP_SYS_PTRACE)) != 0;
+}
+
 int ace_security_check_caps(const struct ace_security *sec, uint64_t allowed, const char *app_name,
                             appc_error_t *err)
 {
