@@ -901,8 +901,8 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
     else if (*end != '\0')
       ok = false;
     if (!ok || lo == 0 || hi < lo || hi > 65535 || hi - lo > 1024 ||
-        (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) {
-      r = fail(b, EINVAL, "EXPOSE %s: not PORT[-PORT][/tcp|/udp]", w[i]);
+        !appc_oci_port_protocol_known(proto)) {
+      r = fail(b, EINVAL, "EXPOSE %s: not PORT[-PORT][/tcp|/udp|/sctp]", w[i]);
       break;
     }
     for (unsigned p = (unsigned) lo; r == 0 && p <= hi; p++) {

@@ -105,9 +105,7 @@ static void user_group(const char *spec, json_object *app)
   json_object_object_add(app, "group", json_object_new_string(group));
 }
 
-/* The protocols Docker writes in ExposedPorts; appc's protocol is a free
- * string, but anything else is more likely a typo than a port to open. */
-static bool known_protocol(const char *proto)
+bool appc_oci_port_protocol_known(const char *proto)
 {
   return strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 || strcmp(proto, "sctp") == 0;
 }
@@ -122,7 +120,8 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
     size_t digits = strspn(spec, "0123456789");
     unsigned long port = digits > 0 && digits <= 5 ? strtoul(spec, NULL, 10) : 0;
     if (port == 0 || port > 65535 ||
-        spec + digits != (slash != NULL ? slash : spec + strlen(spec)) || !known_protocol(proto)) {
+        spec + digits != (slash != NULL ? slash : spec + strlen(spec)) ||
+        !appc_oci_port_protocol_known(proto)) {
       json_object_put(ports);
       return appc_error_make(
           err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp|/sctp]", img->ports[i]);

@@ -49,6 +49,10 @@ struct appc_oci_import_options {
  * PATH gives no name, as the root "/" does, or out of memory). */
 #define APPC_OCI_PORT_NAME_MAX 24
 void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const char *proto);
+/* Whether PROTO is one of the protocols Docker's EXPOSE and ExposedPorts
+ * take (tcp, udp, sctp); appc's is a free string, but anything else is more
+ * likely a typo than a port to open. */
+bool appc_oci_port_protocol_known(const char *proto);
 char *appc_oci_volume_name(const char *path);
 
 /* Import the image REF (an org.opencontainers.image.ref.name of DIR's

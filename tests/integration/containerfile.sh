@@ -82,7 +82,7 @@ RUN echo "$GREETING ${MODE} ${UNSET:-fallback} ${MODE:+set}" > /built.txt && \
     pwd > /pwd.txt
 LABEL org.example.title="test image" org.example.note='single $quoted'
 MAINTAINER Carly Container <carly@example.com>
-EXPOSE 8080/tcp 53/udp 9000-9002
+EXPOSE 8080/tcp 53/udp 9000-9002 7000/sctp
 VOLUME ["/data"]
 VOLUME /var/cache/app
 USER 1000:50
@@ -104,7 +104,7 @@ is "ENV, both forms, quotes and comments in continued lines" \
   '["APP_HOME=/srv/www","MODE=production mode","EMPTY=","LEGACY=value with spaces"]'
 is "EXPOSE: ports named as docker2aci names them, ranges expanded" \
   "$(manifest "$TMP/web.aci" '[.app.ports[] | "\(.name):\(.protocol):\(.port)"]')" \
-  '["8080-tcp:tcp:8080","53-udp:udp:53","9000-tcp:tcp:9000","9001-tcp:tcp:9001","9002-tcp:tcp:9002"]'
+  '["8080-tcp:tcp:8080","53-udp:udp:53","9000-tcp:tcp:9000","9001-tcp:tcp:9001","9002-tcp:tcp:9002","7000-sctp:sctp:7000"]'
 is "VOLUME: both forms, mount points named after the path as docker2aci names them" \
   "$(manifest "$TMP/web.aci" '[.app.mountPoints[] | .name + "=" + .path]')" \
   '["volume-data=/data","volume-var-cache-app=/var/cache/app"]'
@@ -304,7 +304,7 @@ refuse "a COPY source symlinked out of the context" 'Containerfile:2: .*outside 
 refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources' "FROM $BASE\nADD http://example.com/x /x\n"
 refuse "a failing RUN, with its status" 'Containerfile:3: RUN exited with status 3' "FROM $BASE\n\nRUN exit 3\n"
 refuse "a LABEL that is no annotation name" 'Containerfile:2: .*annotations' "FROM $BASE\nLABEL Bad_Name=1\n"
-refuse "a bad EXPOSE" 'Containerfile:2: EXPOSE 80/sctp' "FROM $BASE\nEXPOSE 80/sctp\n"
+refuse "a bad EXPOSE (a protocol docker does not know)" 'Containerfile:2: EXPOSE 80/dccp' "FROM $BASE\nEXPOSE 80/dccp\n"
 # A tar cut short: libarchive's errno is -1, not one to give strerror.
 python3 -c 'import sys, tarfile
 t = tarfile.TarInfo("big"); t.size = 1 << 20
