@@ -317,21 +317,13 @@ static int check_expected(const char *url, const struct appc_image_manifest *m,
 
 static void rename_in_error(appc_error_t e, const char *from, const char *to);
 
-static uint64_t file_size(const char *path)
-{
-  struct stat st;
-
-  return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t) st.st_size : 0;
-}
-
-/* The manifest of the download PATH, checked against what EX expects.  In
- * a download whose signature is not checked yet (VERIFIED false) it must
- * come early (fetch_manifest_search_limit). */
+/* The manifest of the download PATH, checked against what EX expects.  It
+ * must come within LIMIT bytes of other entries (UINT64_MAX when the
+ * download's signature is checked already: fetch_manifest_search_limit). */
 static int check_manifest(const struct appc_fetch_options *o, const char *url, const char *path,
-                          bool verified, const struct expect *ex, struct appc_image_manifest **out,
+                          uint64_t limit, const struct expect *ex, struct appc_image_manifest **out,
                           appc_error_t *err)
 {
-  uint64_t limit = verified ? UINT64_MAX : fetch_manifest_search_limit(file_size(path));
   cleanup_source struct appc_source *src = NULL;
   cleanup_free char *json = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
@@ -576,8 +568,10 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
    * one fetched by URL names itself in its manifest, read first. */
   if (ex->name != NULL)
     r = verify(s, o, url, asc_url, ex->name, &p, NULL, err);
+  bool verified = ex->name != NULL && !o->insecure_image;
   if (r == 0)
-    r = check_manifest(o, url, p.aci, ex->name != NULL && !o->insecure_image, ex, &m, err);
+    r = check_manifest(o, url, p.aci, verified ? UINT64_MAX : fetch_manifest_search_limit(d.size),
+                       ex, &m, err);
   if (r == 0 && ex->name == NULL)
     r = verify(s, o, url, asc_url, m->name, &p, NULL, err);
   if (r == 0)
