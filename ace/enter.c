@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "ace/rootfs.h"
 #include "appc/ace.h"
 #include "appc/schema.h"
@@ -125,7 +126,7 @@ static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, 
 
 static void __attribute__((noreturn))
 enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
-            const struct ace_security *sec, char *const *argv, int report)
+            const struct ace_security *sec, const char *metadata_url, char *const *argv, int report)
 {
   int ns[N_NAMESPACES], root = -1, userns;
   appc_error_t err = NULL;
@@ -170,7 +171,7 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   const char *cwd =
       app->working_directory && app->working_directory[0] ? app->working_directory : "/";
   if ((ra->app != NULL && ace_identity_resolve("/", ra->app, &id, &err) < 0) ||
-      ace_env_build(app, ra->name, "", NULL, &env, &err) < 0 ||
+      ace_env_build(app, ra->name, metadata_url, NULL, &env, &err) < 0 ||
       ace_exec_lookup(argv[0], env, &exe, &err) < 0)
     goto fail;
   pid_t pid = fork();
@@ -221,6 +222,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   struct ace_security *sec = NULL;
   cleanup_free char *upper = NULL;
   cleanup_free char *pods = NULL;
+  cleanup_free char *metadata_url = NULL;
   int r = -1;
 
   *status = 1;
@@ -234,6 +236,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   }
   const struct appc_runtime_app *ra = NULL;
   if (appc_ace_pod_manifest(s, info.uuid, &pod, err) < 0 ||
+      ace_pod_metadata_url(s, info.uuid, &metadata_url, err) < 0 ||
       (ra = pick_app(pod, info.uuid, app_name, err)) == NULL)
     goto out;
   pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
@@ -266,8 +269,8 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   }
   if (child == 0) {
     close(report[0]);
-    enter_child(target, info.uuid, ra, sec, argv != NULL && argv[0] != NULL ? argv : shell,
-                report[1]);
+    enter_child(target, info.uuid, ra, sec, metadata_url,
+                argv != NULL && argv[0] != NULL ? argv : shell, report[1]);
   }
   close(report[1]);
   r = read_report(report[0], err);

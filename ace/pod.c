@@ -400,7 +400,7 @@ static struct json_object *app_state_json(const struct appc_ace_app_info *a)
 }
 
 int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *info,
-                        appc_error_t *err)
+                        const char *metadata_url, appc_error_t *err)
 {
   struct json_object *o = json_object_new_object();
   struct json_object *apps = json_object_new_array();
@@ -432,6 +432,8 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
     json_object_object_add(o, "published", json_object_new_string(info->published));
   if (info->no_seccomp)
     json_object_object_add(o, "noSeccomp", json_object_new_boolean(true));
+  if (metadata_url != NULL && metadata_url[0] != '\0')
+    json_object_object_add(o, "metadataURL", json_object_new_string(metadata_url));
   for (size_t i = 0; i < info->n_apps; i++)
     json_object_array_add(apps, app_state_json(&info->apps[i]));
   json_object_object_add(o, "apps", apps);
@@ -685,28 +687,56 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
   return 0;
 }
 
+/* Read the file NAME (at most MAX bytes) of pod UUID's runtime directory;
+ * BASE is that directory's parent, for messages. */
+static int read_pod_file(struct appc_store *s, const char *uuid, const char *name, size_t max,
+                         char **base, char **text, size_t *len, appc_error_t *err)
+{
+  cleanup_close int pods = -1;
+  cleanup_close int fd = -1;
+
+  if (!is_uuid(uuid))
+    return appc_error_make(err, EINVAL, "pod \"%s\": not a full UUID", uuid);
+  if ((pods = ace_pods_runtime_open(s, false, base, err)) < 0)
+    return *err != NULL ? -1 : appc_error_make(err, ENOENT, "pod %s: no such pod", uuid);
+  fd = openat(pods, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return appc_error_make(err, errno, "pod %s", uuid);
+  if (appc_read_file_at(fd, name, max, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, text, len, err) < 0)
+    return appc_error_prefix(err, "pod %s: %s/%s", uuid, *base, uuid);
+  return 0;
+}
+
 int appc_ace_pod_manifest(struct appc_store *s, const char *uuid, struct appc_pod_manifest **out,
                           appc_error_t *err)
 {
   cleanup_free char *base = NULL;
   cleanup_free char *text = NULL;
-  cleanup_close int pods = -1;
-  cleanup_close int fd = -1;
   size_t len = 0;
 
   *out = NULL;
-  if (!is_uuid(uuid))
-    return appc_error_make(err, EINVAL, "pod \"%s\": not a full UUID", uuid);
-  if ((pods = ace_pods_runtime_open(s, false, &base, err)) < 0)
-    return *err != NULL ? -1 : appc_error_make(err, ENOENT, "pod %s: no such pod", uuid);
-  fd = openat(pods, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return appc_error_make(err, errno, "pod %s", uuid);
-  if (appc_read_file_at(fd, POD_MANIFEST, 1 << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
-                        &len, err) < 0 ||
-      appc_pod_manifest_parse(text, len, out, err) < 0)
+  if (read_pod_file(s, uuid, POD_MANIFEST, 1 << 20, &base, &text, &len, err) < 0)
+    return -1;
+  if (appc_pod_manifest_parse(text, len, out, err) < 0)
     return appc_error_prefix(err, "pod %s: %s/%s", uuid, base, uuid);
   return 0;
+}
+
+int ace_pod_metadata_url(struct appc_store *s, const char *uuid, char **out, appc_error_t *err)
+{
+  cleanup_free char *base = NULL;
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+
+  *out = NULL;
+  if (read_pod_file(s, uuid, POD_STATE, STATE_MAX, &base, &text, &len, err) < 0)
+    return -1;
+  struct json_object *o = json_tokener_parse(text);
+  *out = json_string_dup(o, "metadataURL");
+  json_object_put(o);
+  if (*out == NULL)
+    *out = strdup("");
+  return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "pod %s", uuid);
 }
 
 /* ---- gc -------------------------------------------------------------------- */

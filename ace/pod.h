@@ -51,8 +51,13 @@ int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_di
  * rename). */
 int ace_pod_dir_write(struct ace_pod_dir *d, const char *name, const char *data, size_t len,
                       appc_error_t *err);
+/* The pod's state (state.json): INFO, and METADATA_URL (NULL or "" until
+ * the pod's network is up), which only `enter` reads back
+ * (ace_pod_metadata_url), as it gives its command what the apps have. */
 int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *info,
-                        appc_error_t *err);
+                        const char *metadata_url, appc_error_t *err);
+/* The AC_METADATA_URL of pod UUID's apps, "" when it has none. */
+int ace_pod_metadata_url(struct appc_store *s, const char *uuid, char **out, appc_error_t *err);
 /* What a pod that ended leaves for later: DIR/pods/UUID renamed to
  * DIR/pods/.removing-UUID, for ace_pods_sweep to remove once the pod's
  * actool has returned (its removal is most of a short pod's end on a file

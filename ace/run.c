@@ -1504,7 +1504,7 @@ static void record_init(struct pod_run *r)
   if (ace_proc_start_time(r->init_pid, &r->info.init_start) < 0)
     return;
   r->info.init_pid = r->init_pid;
-  ace_pod_state_write(&r->dir, &r->info, &ignored);
+  ace_pod_state_write(&r->dir, &r->info, r->metadata_url, &ignored);
   appc_error_release(&ignored);
 }
 
@@ -1532,7 +1532,7 @@ static void record_exit(struct pod_run *r, size_t app, int status)
   for (size_t i = 0; i < r->n_apps; i++)
     running = running || !r->info.apps[i].exited;
   if (running || keeps_exited(r))
-    ace_pod_state_write(&r->dir, &r->info, &ignored);
+    ace_pod_state_write(&r->dir, &r->info, r->metadata_url, &ignored);
   appc_error_release(&ignored);
 }
 
@@ -1849,7 +1849,7 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
     if (in->apps[i].name == NULL || in->apps[i].image_id == NULL)
       return appc_error_make(err, ENOMEM, "pod state");
   }
-  return ace_pod_state_write(&r->dir, in, err);
+  return ace_pod_state_write(&r->dir, in, r->metadata_url, err);
 }
 
 static int make_user_namespace(struct pod_run *r, appc_error_t *err)
@@ -2024,7 +2024,7 @@ static bool keeps_exited(const struct pod_run *r)
 static int keep_exited_pod(struct pod_run *r, appc_error_t *err)
 {
   clock_gettime(CLOCK_REALTIME, &r->info.finished);
-  if (ace_pod_state_write(&r->dir, &r->info, err) < 0) {
+  if (ace_pod_state_write(&r->dir, &r->info, r->metadata_url, err) < 0) {
     appc_error_t ignored = NULL;
     ace_pod_dir_remove(&r->dir, &ignored);
     appc_error_release(&ignored);

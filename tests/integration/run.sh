@@ -1188,9 +1188,9 @@ ac gc >/dev/null 2>&1
 
 # actool enter: a command in a running app, as the app runs.
 mkdir -m 0777 "$TMP/ent"
-bg_pod ent --uuid-file-save="$TMP/uent" --volume=hv,kind=host,source="$TMP/ent" "${ID[sh]}" \
-  --user=alice --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
-  'echo here >/home/alice/app-was-here; echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done'
+bg_pod ent --uuid-file-save="$TMP/uent" --volume=hv,kind=host,source="$TMP/ent" --set-env=FROM_RUN=yes \
+  "${ID[sh]}" --user=alice --mount=volume=hv,target=/hv --exec=/bin/sh -- -c \
+  'echo "$AC_METADATA_URL" >/hv/url; echo here >/home/alice/app-was-here; echo ready >/hv/ready; while [ ! -e /hv/stop ]; do sleep 0.1; done'
 if wait_file "$TMP/ent/ready"; then
   u=$(cat "$TMP/uent")
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
@@ -1213,6 +1213,15 @@ if wait_file "$TMP/ent/ready"; then
   else
     skip "enter: the app's cgroups (and cgroup namespace)" "no cgroup for the pod on this host"
   fi
+  # The command has what the app has: the metadata service's URL (the
+  # same, not empty) and run's --set-env values.
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'echo "$AC_METADATA_URL $FROM_RUN"'
+  is "enter: the app's AC_METADATA_URL and --set-env values" "$status:$(cat "$TMP/.out")" \
+    "0:$(cat "$TMP/ent/url") yes"
+  case $(cat "$TMP/ent/url") in
+  http://127.0.0.1:*/?*) ok "the app's AC_METADATA_URL is the service's address and a token" ;;
+  *) not_ok "the app's AC_METADATA_URL is the service's address and a token" ;;
+  esac
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'exit 7'
   is "enter: the command's exit status" "$status" 7
   # A descriptor of the caller's (a host directory) open in the command
