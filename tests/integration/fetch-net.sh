@@ -353,6 +353,8 @@ page impostor "https://localhost:$NET_PORT$U/app-latest-$OA.{ext}"
 # selfdep's dependency selfdepb is served at selfdep's own URL.
 page selfdep
 page selfdepb "https://localhost:$NET_PORT$U/selfdep-latest-$OA.{ext}"
+# A relative meta tag URL: used as it stands, as the reference does.
+page relmeta "/images/{name}.{ext}"
 # 40 endpoints, all 404.
 many=()
 for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
@@ -967,6 +969,13 @@ act "$S" fetch localhost/rellink
 expect_id "a relative Link target: resolved against the page's URL, the image fetched" "$ID_RELLINK"
 is "... from https://localhost:PORT/images/rel/localhost/rellink.aci" \
   "$(reqs /images/rel/localhost/rellink.aci | cut -d' ' -f1)" "200"
+
+S=$(new_store relmeta)
+act "$S" fetch localhost/relmeta
+expect_fail "a relative meta tag URL: refused as not absolute, naming it" \
+  '^actool: /images/localhost/relmeta\.aci: not an absolute URL \(a scheme and a host are needed\)$'
+act "$S" fetch "https://local host:$NET_PORT/x.aci"
+expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: https://local host:$NET_PORT/x\.aci: not a valid URL: Bad hostname\$"
 
 # --- 11. a stalling server ---------------------------
 
