@@ -1370,6 +1370,18 @@ static void keep_only(int a, int b)
   appc_close_fds_except(0, keep, 2);
 }
 
+/* Tests only: I waits test_init_delay_ms before its set-up and again
+ * before closing the host's descriptors (keep_only), widening the windows
+ * that a kill of actool and an app that may trace would hit. */
+static void test_delay(const struct pod_run *r)
+{
+  unsigned ms = r->o->test_init_delay_ms;
+
+  if (ms > 0)
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long) (ms % 1000) * 1000000},
+              NULL);
+}
+
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -1392,10 +1404,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   close(r->report[0]);
   if (r->meta_conn >= 0)
     close(r->meta_conn);
-  if (r->o->test_init_delay_ms > 0)
-    nanosleep(&(struct timespec){.tv_sec = r->o->test_init_delay_ms / 1000,
-                                 .tv_nsec = (long) (r->o->test_init_delay_ms % 1000) * 1000000},
-              NULL);
+  test_delay(r);
   if (!tell_parent(r) || pids == NULL || sigfd < 0)
     _exit(1);
   /* Only P keeps the metadata service's socket (and hands it to M). */
@@ -1442,6 +1451,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
     else
       report_exit(r->report[1], i, 1);
   }
+  test_delay(r);
   keep_only(r->report[1], sigfd);
   while (running > 0) {
     struct signalfd_siginfo si;

@@ -48,7 +48,8 @@ struct appc_ace_options {
   void *started_data;
   /* Tests only (0 otherwise): the pod's init waits this long before its
    * set-up, which widens the window in which a kill of actool must still
-   * take the pod with it. */
+   * take the pod with it, and again before it closes its descriptors of
+   * the host's directories, which an app that may trace must not see. */
   unsigned test_init_delay_ms;
   /* (version 2) When the pod ends, keep its directory as an exited pod (its
    * manifest, state with the apps' exit statuses, and any log file put

@@ -473,7 +473,9 @@ is_run "capabilities: retain set {NET_BIND_SERVICE, KILL} (CapBnd/Prm/Eff $want,
 pod "${ID[ptrace]}"
 is_run "an image's isolator retaining CAP_SYS_PTRACE without --caps-allow is refused, naming it" \
   "$status:$(printf '%s\n' "$ERR" | grep -c 'retain CAP_SYS_PTRACE, beyond .* --caps-allow=CAP_SYS_PTRACE')" "1:1"
-pod --caps-allow=CAP_NET_ADMIN,CAP_SYS_PTRACE "${ID[ptrace]}"
+# The init is held (a test hook) before it closes its descriptors of the
+# host's directories, which the app must not see meanwhile.
+ACTOOL_TEST_INIT_DELAY_MS=300 pod --caps-allow=CAP_NET_ADMIN,CAP_SYS_PTRACE "${ID[ptrace]}"
 is_run "CAP_SYS_PTRACE: /proc/1/root and /proc/1/cwd (the pod's init) are empty, no directory in /proc/1/fd, nothing written on the host" \
   "$status:$(paste -sd' ' <<<"$OUT"):$(ls -A "$TMP/hostptrace" | wc -l)" "0:0 0:0"
 # Nor do the supervisors of the pod's other apps lead there: one stays
@@ -482,7 +484,7 @@ touch "$TMP/hostptrace/marker"
 img holds "$(shapp 'sleep 1.5' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/true"]}]}')"
 img ptrace2 "$(shapp "sleep 0.5; for p in /proc/[0-9]*; do for f in \$p/fd/*; do [ -d \$f ] && echo dir \$f; done; [ -e \$p/root$TMP/hostptrace/marker ] && echo host \$p; done; echo scanned" \
   "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}')")"
-pod --caps-allow=all "${ID[holds]}" --- "${ID[ptrace2]}"
+ACTOOL_TEST_INIT_DELAY_MS=300 pod --caps-allow=all "${ID[holds]}" --- "${ID[ptrace2]}"
 is_run "CAP_SYS_PTRACE: no process of the pod (init, supervisors) holds a host directory or root" \
   "$status:$(grep -v "/proc/self/\|/proc/thread-self/" <<<"$OUT" | paste -sd' ')" "0:ptrace2: scanned"
 want=$(capmask 1 3 4 5 6 7 8 10 18 27 29 31)
