@@ -913,9 +913,12 @@ static int status_code(int wstatus)
 /* Wait for PID, forwarding the signals that reach S from I (not those the
  * terminal sent the whole process group: the app got those itself), with
  * TERM_AS for SIGTERM (systemd's is SIGRTMIN+3: its SIGTERM re-executes
- * it). */
-static int wait_translating(pid_t pid, int sigfd, int term_as)
+ * it).  TIMEOUT_MS (negative: none) after the start, PID is killed
+ * (SIGKILL) and *TIMED_OUT set. */
+static int wait_until(pid_t pid, int sigfd, int term_as, long long timeout_ms, bool *timed_out)
 {
+  int64_t deadline = timeout_ms >= 0 ? appc_monotonic_ms() + timeout_ms : -1;
+
   for (;;) {
     struct signalfd_siginfo si;
     int wstatus;
@@ -925,6 +928,13 @@ static int wait_translating(pid_t pid, int sigfd, int term_as)
       return status_code(wstatus);
     if (w < 0 && errno != EINTR)
       return 1;
+    if (deadline >= 0 && appc_wait_readable(sigfd, deadline) == 0) {
+      kill(pid, SIGKILL);
+      *timed_out = true;
+      while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+      return status_code(wstatus);
+    }
     if (read(sigfd, &si, sizeof si) != sizeof si)
       continue;
     if (si.ssi_signo != SIGCHLD && si.ssi_code != SI_KERNEL)
@@ -932,23 +942,44 @@ static int wait_translating(pid_t pid, int sigfd, int term_as)
   }
 }
 
+static int wait_translating(pid_t pid, int sigfd, int term_as)
+{
+  return wait_until(pid, sigfd, term_as, -1, NULL);
+}
+
 static int wait_forwarding(pid_t pid, int sigfd)
 {
   return wait_translating(pid, sigfd, SIGTERM);
 }
 
+/* post_stop_timeout_ms came with version 7 of the options. */
+static long long post_stop_timeout(const struct pod_run *r)
+{
+  long long ms = r->o->version >= 7 ? r->o->post_stop_timeout_ms : 0;
+
+  return ms == 0 ? APPC_ACE_POST_STOP_TIMEOUT_MS : ms;
+}
+
+/* Run APP's NAME handlers in turn, each within TIMEOUT_MS (negative:
+ * no limit); the first to fail (-its status) ends the run. */
 static int run_handler(const struct proc_ctx *c, const struct appc_app *app, const char *name,
-                       int sigfd, appc_error_t *err)
+                       int sigfd, long long timeout_ms, appc_error_t *err)
 {
   for (size_t i = 0; i < app->n_event_handlers; i++) {
     const struct appc_event_handler *h = &app->event_handlers[i];
+    bool timed_out = false;
     pid_t pid;
     int st;
     if (strcmp(h->name, name) != 0 || h->exec.len == 0)
       continue;
     if ((pid = spawn(c, h->exec.items, h->exec.len, err)) < 0)
       return appc_error_prefix(err, "%s handler", name);
-    st = wait_forwarding(pid, sigfd);
+    st = wait_until(pid, sigfd, SIGTERM, timeout_ms, &timed_out);
+    if (timed_out) {
+      appc_error_make(err, 0, "the %s handler %s did not end within %lld ms: killed", name,
+                      h->exec.items[0], timeout_ms);
+      return -st;
+    }
     if (st != 0) {
       appc_error_make(err, 0, "the %s handler %s failed with status %d", name, h->exec.items[0],
                       st);
@@ -1084,7 +1115,7 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
     c.env = env;
     if (ace_chdir_in_root(cwd, &err) < 0)
       goto fail;
-    if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, &err)) < 0) {
+    if (app != NULL && (pre = run_handler(&c, app, "pre-start", sigfd, -1, &err)) < 0) {
       status = -pre;
       goto fail;
     }
@@ -1103,7 +1134,8 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
     if (pid < 0)
       goto fail;
     status = wait_forwarding(pid, sigfd);
-    if (app != NULL && (post = run_handler(&c, app, "post-stop", sigfd, &err)) < 0) {
+    if (app != NULL &&
+        (post = run_handler(&c, app, "post-stop", sigfd, post_stop_timeout(r), &err)) < 0) {
       report_error(report, i, &err);
       /* The app's own failure comes first; else the handler's is the app's. */
       if (status == 0)
@@ -1138,7 +1170,7 @@ static void post_stop_in(struct pod_run *r, size_t i, int mnt, int sigfd, int *s
            ace_identity_resolve("/", app, &id, &err) == 0 &&
            ace_env_build(app, r->apps[i].ra->name, r->metadata_url, r->o->env, &env, &err) == 0) {
     c.env = env;
-    post = run_handler(&c, app, "post-stop", sigfd, &err);
+    post = run_handler(&c, app, "post-stop", sigfd, post_stop_timeout(r), &err);
   }
   if (err != NULL) {
     report_error(r->report[1], i, &err);

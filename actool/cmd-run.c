@@ -40,6 +40,7 @@ struct run_options {
   struct actool_list caps_allow;
   const char *private_users;
   const char *ownership;
+  const char *post_stop_timeout;
 };
 
 static const struct actool_option run_option_table[] = {
@@ -84,6 +85,9 @@ static const struct actool_option run_option_table[] = {
      "Run the pod this manifest describes instead of images", NULL},
     {"hostname", ACTOOL_OPT_STRING, offsetof(struct run_options, hostname), "NAME",
      "The pod's hostname (default: actool-UUID)", NULL},
+    {"post-stop-timeout", ACTOOL_OPT_STRING, offsetof(struct run_options, post_stop_timeout),
+     "DURATION", "How long each post-stop handler may run before it is killed (0: no limit)",
+     "30s"},
     {0},
 };
 
@@ -415,7 +419,16 @@ static int run_run(const struct actool_globals *g, void *options, int argc, char
     return actool_usage_error("run", "--net must be private, default or host, not \"%s\"", o->net);
   if (o->publish.n > 0 && ao.net != APPC_ACE_NET_DEFAULT)
     return actool_usage_error("run", "--publish needs --net=default");
+  double post_stop = 0;
+  if (actool_parse_duration(o->post_stop_timeout, &post_stop) < 0)
+    return actool_usage_error("run", "--post-stop-timeout=%s: not a duration (such as 30s or 2m)",
+                              o->post_stop_timeout);
   ao.version = APPC_ACE_OPTIONS_VERSION;
+  /* 0 is the library's default (so a limit is at least 1 ms): no limit is
+   * negative there, as is one beyond any pod's life */
+  ao.post_stop_timeout_ms = post_stop > 0 && post_stop < 1e12 ? (long long) (post_stop * 1000) : -1;
+  if (ao.post_stop_timeout_ms == 0)
+    ao.post_stop_timeout_ms = 1;
   ao.publish = o->publish.v;
   ao.n_publish = o->publish.n;
   ao.devices = o->devices.v;

@@ -34,7 +34,7 @@ enum appc_ace_net {
 /* Something the user should know: WARN always, INFO with --debug. */
 typedef void (*appc_ace_notify_fn)(void *data, bool warn, const char *msg);
 
-#define APPC_ACE_OPTIONS_VERSION 6
+#define APPC_ACE_OPTIONS_VERSION 7
 struct appc_ace_options {
   unsigned version; /* 0, or APPC_ACE_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_ace_net net;
@@ -107,7 +107,13 @@ struct appc_ace_options {
    * without a seccomp isolator get (docs/executor.md) nor those of the
    * isolators (rkt's --insecure-options=seccomp). */
   bool no_seccomp;
+  /* (version 7) How long each post-stop handler may run before it is
+   * killed (SIGKILL), which fails it: 0 for APPC_ACE_POST_STOP_TIMEOUT_MS,
+   * negative for no limit.  A handler that never ended would keep the pod,
+   * and a foreground run, from ever ending. */
+  long long post_stop_timeout_ms;
 };
+#define APPC_ACE_POST_STOP_TIMEOUT_MS 30000
 
 /* Complete POD for running ("reify" it): every app gets its image ID (from
  * the image name and labels when only those are given), its name (the last

@@ -275,6 +275,7 @@ img seccompnone "$(shapp 'unshare -U true && echo made; grep "^Seccomp_filters:"
 img oom "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj 500)")"
 img oomlow "$(shapp 'cat /proc/self/oom_score_adj' "$(iso os/linux/oom-score-adj -700)")"
 img postfail "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "exit 5"]}]}')"
+img posthang "$(shapp 'echo app' '{"eventHandlers": [{"name": "post-stop", "exec": ["/bin/sh", "-c", "echo handler; sleep 1000; echo never"]}]}')"
 img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
 img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
 img memhuge "$(shapp 'echo RAN' "$(iso resource/memory '{"limit": "20E"}')")"
@@ -1064,6 +1065,15 @@ check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon 
 pod "${ID[postfail]}"
 is_run "a failing post-stop handler: its status is the app's (the app succeeded)" "$status:$OUT" "5:app"
 is_run "a failing post-stop handler: its error is printed once" "$(printf '%s\n' "$ERR" | grep -c 'post-stop')" 1
+# A post-stop handler that never ends would keep the pod from ending.
+started_at=$SECONDS
+pod --post-stop-timeout=1s "${ID[posthang]}"
+is_run "a post-stop handler still running after --post-stop-timeout is killed, failing the app (137)" \
+  "$status:$(paste -sd' ' <<<"$OUT"):$((SECONDS - started_at < 20))" "137:app handler:1"
+is_run "... naming the handler and the limit" \
+  "$(grep -c 'the post-stop handler /bin/sh did not end within 1000 ms: killed' <<<"$ERR")" 1
+check_fails "run --post-stop-timeout=soon is a usage error" 2 'post-stop-timeout=soon' \
+  ac run --post-stop-timeout=soon "${ID[posthang]}"
 
 # --- list and status ---------------------------------------------------------------------------
 
