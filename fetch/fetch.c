@@ -32,7 +32,8 @@
 
 #define ASC_MAX (1u << 20)
 #define RECORD_MAX (64u << 10)
-#define MAX_DEPTH 64
+/* No deeper than a render could take the image. */
+#define MAX_DEPTH APPC_STORE_MAX_LAYERS
 /* Endpoints of one name tried at most (docs/discovery.md). */
 #define FETCH_MAX_ENDPOINTS 16
 

@@ -35,9 +35,8 @@
 #define TREE_FORMAT_NUM 2
 #define TREE_FORMAT_LINE "actool-tree 2\n" /* of TREE_FORMAT_NUM */
 
-/* A render reaching more layers than this (a dependency graph with many
- * shared diamonds grows exponentially) is refused. */
-#define STORE_MAX_LAYERS 256
+/* A render reaching more layers than this is refused. */
+#define STORE_MAX_LAYERS APPC_STORE_MAX_LAYERS
 
 struct appc_store {
   char *path;

@@ -183,6 +183,11 @@ struct appc_store_render_options {
   uint32_t id_base, id_count;
 };
 
+/* The most layers (the image and its dependencies, each time it is
+ * reached) a render takes: a dependency graph with many shared diamonds
+ * grows exponentially.  Fetching follows dependencies as deep. */
+#define APPC_STORE_MAX_LAYERS 256
+
 /* Render the image with its dependencies and pathWhitelists (ACE
  * "Filesystem Setup") into DEST.  The first render of an image's layers
  * writes DEST straight from them; the second builds the cached tree and

@@ -521,6 +521,22 @@ check "render store: the missing dependency is named" grep -q "dependency exampl
 check "render store: the misnamed dependency is named" grep -q "dependency example.com/other: .* is named" "$TMP/broken-deps.err"
 is "render store: images with broken dependencies imported anyway" \
   "$(ac "$G" image list --no-legend | grep -cE 'example.com/(wrong-id|missing) ')" "2"
+# A chain of 70 dependencies: deeper than fetch once followed (64), as deep
+# as a render takes (256 layers).
+for i in $(seq 0 69); do
+  if [ "$i" -lt 69 ]; then
+    layout "$L/chain$i" "$(mf example.com/chain$i 1 "dependencies=[$(dep example.com/chain$((i + 1)))]")"
+  else
+    layout "$L/chain$i" "$(mf example.com/chain$i 1)"
+  fi
+  put "$L/chain$i/rootfs/chain/$i" "$i"
+  "$ACTOOL" build "$L/chain$i" "$IN/chain$i.aci" >/dev/null
+done
+run_capture ac "$TMP/store-chain" fetch "$IN"/chain{0..69}.aci
+is "a chain of 70 dependencies: all fetched" "$status:$(wc -l <"$TMP/.out")" "0:70"
+run_capture ac "$TMP/store-chain" image render --rootfs example.com/chain0 "$TMP/chain-render"
+is "... and rendered, every layer" "$status:$(ls "$TMP/chain-render/chain" 2>/dev/null | wc -l)" "0:70"
+
 D=$TMP/dest
 mkdir -p "$D"
 
