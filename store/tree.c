@@ -558,7 +558,8 @@ static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const 
   if (src < 0)
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
   if (appc_tree_copy(src, rootfs_fd, &co, err) < 0)
-    return -1;
+    return appc_error_prefix(err, "a copy of %s/%s/%s with shifted owners", s->path, STORE_TREES,
+                             path);
   /* The same manifest, layers and digest (of the unshifted tree, which
    * verify checks; this copy is derived from it). */
   for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -810,7 +811,11 @@ static int copy_tree(struct appc_store *s, const struct plan *p, const char key[
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, rootfs);
   if (dest_rootfs(d, opts->flags, &dst, err) < 0)
     return -1;
-  return appc_tree_copy(src, dst, &co, err);
+  /* the copy's errors name paths below DEST's rootfs */
+  if (appc_tree_copy(src, dst, &co, err) < 0)
+    return appc_error_prefix(err, "%s%s", d->path,
+                             (opts->flags & APPC_STORE_ROOTFS_ONLY) ? "" : "/rootfs");
+  return 0;
 }
 
 /* DEST's rootfs rendered from the layers themselves: no tree digest. */

@@ -537,6 +537,25 @@ is "a chain of 70 dependencies: all fetched" "$status:$(wc -l <"$TMP/.out")" "0:
 run_capture ac "$TMP/store-chain" image render --rootfs example.com/chain0 "$TMP/chain-render"
 is "... and rendered, every layer" "$status:$(ls "$TMP/chain-render/chain" 2>/dev/null | wc -l)" "0:70"
 
+# A render that fails while copying the cached tree (a full file system)
+# names DEST, and leaves nothing there.
+layout "$L/big" "$(mf example.com/big 1)"
+for i in 1 2 3; do head -c 600K /dev/urandom >"$L/big/rootfs/f$i"; done
+"$ACTOOL" build "$L/big" "$IN/big.aci" >/dev/null
+ac "$TMP/store-full" fetch "$IN/big.aci" >/dev/null
+ac "$TMP/store-full" image render example.com/big "$TMP/big1" >/dev/null
+ac "$TMP/store-full" image render example.com/big "$TMP/big2" >/dev/null # makes the cached tree
+mkdir "$TMP/small"
+if mount -t tmpfs -o size=1m actool-test "$TMP/small"; then
+  check_fails "a render out of space while copying the cached tree names DEST" 1 \
+    "^actool: $TMP/small/dest/rootfs: f[0-9]: copying data: No space left on device\$" \
+    ac "$TMP/store-full" image render example.com/big "$TMP/small/dest"
+  is "... and leaves nothing in DEST's directory" "$(ls -A "$TMP/small")" ""
+  umount "$TMP/small"
+else
+  not_ok "a 1 MiB tmpfs for the render out of space"
+fi
+
 D=$TMP/dest
 mkdir -p "$D"
 
