@@ -249,6 +249,9 @@ enum appc_entry_role {
   APPC_ENTRY_MANIFEST, /* the manifest file */
   APPC_ENTRY_ROOTFS,   /* rootfs and anything below it */
 };
+/* Can ENTRY's owner be given to a file: uid and gid from 0 to 2^32 - 2
+ * ((uid_t) -1 means "leave unchanged" to chown)? */
+bool appc_aci_owner_valid(struct archive_entry *entry);
 /* Check one entry; on success *canon holds the canonical name (caller frees). */
 int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry,
                          enum appc_entry_role *role, char **canon, appc_error_t *err);

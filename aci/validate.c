@@ -10,7 +10,9 @@
  * earlier entry that is not a directory (no file system links one).  A name
  * is at most PATH_MAX - 1 bytes: no tool could make or remove a deeper
  * path by its name, and removing one 30,000 directories deep by recursion
- * overflowed the stack. */
+ * overflowed the stack.  Each of its components is at most NAME_MAX bytes,
+ * and each owner a uid and gid a file can have: no file system takes
+ * others, so an image holding them could be imported but never rendered. */
 #include "config.h"
 
 #include <errno.h>
@@ -77,6 +79,26 @@ static int check_role(const struct appc_aci_checker *c, struct archive_entry *en
   return check_hardlink(c, entry, canon, err);
 }
 
+bool appc_aci_owner_valid(struct archive_entry *entry)
+{
+  la_int64_t u = archive_entry_uid(entry), g = archive_entry_gid(entry);
+
+  return u >= 0 && u < (la_int64_t) UINT32_MAX && g >= 0 && g < (la_int64_t) UINT32_MAX;
+}
+
+/* The length of CANON's longest component. */
+static size_t longest_component(const char *canon)
+{
+  size_t longest = 0;
+
+  for (const char *p = canon; *p != '\0';) {
+    size_t n = strcspn(p, "/");
+    longest = n > longest ? n : longest;
+    p += n + (p[n] == '/');
+  }
+  return longest;
+}
+
 int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry,
                          enum appc_entry_role *role, char **canon_out, appc_error_t *err)
 {
@@ -91,6 +113,11 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
   if (strlen(canon) >= PATH_MAX)
     return appc_error_make(err, 0, "%.100s...: a name of %zu bytes, longer than a path can be (%d)",
                            canon, strlen(canon), PATH_MAX - 1);
+  if (longest_component(canon) > NAME_MAX)
+    return appc_error_make(err, 0,
+                           "%.100s...: a name with a component of %zu bytes, longer than a file "
+                           "name can be (%d)",
+                           canon, longest_component(canon), NAME_MAX);
   if (canon[0] == '\0') {
     /* The archive's own top directory ("." or "./"), as tar -C dir . makes. */
     *role = APPC_ENTRY_IGNORED;
@@ -99,6 +126,10 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
   }
   if (check_role(c, entry, canon, role, err) < 0)
     return -1;
+  if (*role == APPC_ENTRY_ROOTFS && !appc_aci_owner_valid(entry))
+    return appc_error_make(err, 0, "%s: owner %lld:%lld out of range (0 to %u)", canon,
+                           (long long) archive_entry_uid(entry),
+                           (long long) archive_entry_gid(entry), UINT32_MAX - 1);
   r = appc_strset_add(&c->seen, canon);
   if (r < 0)
     return appc_error_make(err, ENOMEM, "%s", canon);

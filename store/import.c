@@ -240,6 +240,20 @@ static int install_record(struct import *im, const struct appc_store_image *img,
   return appc_store_fsync_dir(s->images_fd, s->path, err);
 }
 
+/* The manifest's pathWhitelist as render reads it: an image whose list it
+ * refuses (a relative path, "..") could be imported but never rendered. */
+static int check_whitelist(const struct appc_image_manifest *m, appc_error_t *err)
+{
+  struct appc_whitelist wl;
+
+  if (m->path_whitelist.len == 0)
+    return 0;
+  if (appc_whitelist_init(&wl, &m->path_whitelist, err) < 0)
+    return appc_error_prefix(err, "manifest");
+  appc_whitelist_clear(&wl);
+  return 0;
+}
+
 static int import_locked(struct import *im, struct appc_store_image *out, bool *already,
                          appc_error_t *err)
 {
@@ -249,7 +263,7 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
 
   if (open_blob(im, err) < 0)
     return -1;
-  if (read_and_copy(im, err) < 0)
+  if (read_and_copy(im, err) < 0 || check_whitelist(im->info.manifest, err) < 0)
     return appc_error_prefix(err, "%s", im->path);
   if (faccessat(im->s->images_fd, im->info.image_id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
     /* Already indexed: the blob we wrote is dropped unread and unsynced,

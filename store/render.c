@@ -375,8 +375,8 @@ static int set_owner(const struct appc_render *r, int fd, const char *name, stru
 
   if (!r->opts.as_root)
     return 0;
-  /* (uid_t) -1 would mean "leave unchanged" to chown. */
-  if (u < 0 || u >= (la_int64_t) UINT32_MAX || g < 0 || g >= (la_int64_t) UINT32_MAX)
+  /* (an image imported before the import checked it) */
+  if (!appc_aci_owner_valid(e))
     return appc_error_make(err, 0, "owner %lld:%lld out of range", (long long) u, (long long) g);
   if ((name == NULL ? fchown(fd, (uid_t) u, (gid_t) g)
                     : fchownat(fd, name, (uid_t) u, (gid_t) g, AT_SYMLINK_NOFOLLOW)) < 0)

@@ -234,8 +234,8 @@ echo '[{"name": "lower-link", "type": "hardlink", "target": "etc/greeting"}]' >"
 refused_fresh "a hard link to a lower layer's file is refused" 'hard link to rootfs/etc/greeting' \
   "$TMP/lowerlink.json"
 printf '[{"name": "%s", "type": "file", "data": "x"}]' "$(printf 'n%.0s' {1..300})" >"$TMP/longname.json"
-refused_fresh "--squash of a layer that cannot be rendered (a 300-byte name) fails" 'File name too long' \
-  "$TMP/longname.json" --squash
+refused_fresh "--squash of a layer that cannot be rendered (a 300-byte name) fails, naming the rule" \
+  'a name with a component of 300 bytes, longer than a file name can be \(255\)' "$TMP/longname.json" --squash
 
 # ---- whiteouts at the root, as umoci unpack applies them ----
 # same_as_umoci DESCRIPTION ENTRIES-JSON: a layer of ENTRIES on the image,

@@ -537,6 +537,18 @@ is "a chain of 70 dependencies: all fetched" "$status:$(wc -l <"$TMP/.out")" "0:
 run_capture ac "$TMP/store-chain" image render --rootfs example.com/chain0 "$TMP/chain-render"
 is "... and rendered, every layer" "$status:$(ls "$TMP/chain-render/chain" 2>/dev/null | wc -l)" "0:70"
 
+# A pathWhitelist that render refuses (relative, "..") is refused at
+# import: such an image could never be rendered.
+layout "$L/wlrel" "$(mf example.com/wlrel 1 'pathWhitelist=["f"]')"
+layout "$L/wlup" "$(mf example.com/wlup 1 'pathWhitelist=["/a/../b"]')"
+"$ACTOOL" build "$L/wlrel" "$IN/wlrel.aci" >/dev/null
+"$ACTOOL" build "$L/wlup" "$IN/wlup.aci" >/dev/null
+check_fails "import: a relative pathWhitelist entry is refused, naming the image and the entry" 1 \
+  'wlrel\.aci: manifest: pathWhitelist: "f": not an absolute path$' ac "$TMP/store-wl" fetch "$IN/wlrel.aci"
+check_fails "import: a pathWhitelist entry with .. is refused" 1 \
+  'wlup\.aci: manifest: pathWhitelist: "/a/\.\./b": "\.\." is not allowed$' ac "$TMP/store-wl" fetch "$IN/wlup.aci"
+is "... and neither is in the store" "$(ac "$TMP/store-wl" image list --no-legend | wc -l)" 0
+
 # A render that fails while copying the cached tree (a full file system)
 # names DEST, and leaves nothing there.
 layout "$L/big" "$(mf example.com/big 1)"

@@ -159,6 +159,21 @@ static void tar_dir(struct tar_builder *t, const char *name)
   tar_add(t, name, '5', NULL, NULL, 0, 0);
 }
 
+/* A pax extended header ('x') of one record, KEY=VALUE, for the next entry. */
+static void tar_pax(struct tar_builder *t, const char *key, const char *value)
+{
+  char rec[1024];
+  size_t body = strlen(key) + strlen(value) + 3; /* " ", "=", "\n" */
+  size_t len = body + 1;
+
+  while (len != body + (size_t) snprintf(NULL, 0, "%zu", len))
+    len = body + (size_t) snprintf(NULL, 0, "%zu", len);
+  assert_true(len < sizeof rec);
+  snprintf(rec, sizeof rec, "%zu %s=%s\n", len, key, value);
+  assert_int_equal(strlen(rec), len);
+  tar_add(t, "PaxHeader", 'x', NULL, rec, len, len);
+}
+
 static void tar_end(struct tar_builder *t)
 {
   static const unsigned char zeros[1024];
@@ -1312,6 +1327,22 @@ static void write_bad_case(const char *path, int which)
     tar_dir(&t, "rootfs");
     tar_file(&t, "manifest", TEST_MANIFEST);
     break;
+  case 11: { /* a component longer than NAME_MAX, in a path well below PATH_MAX */
+    char name[300] = "rootfs/";
+    memset(name + 7, 'a', 256);
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_pax(&t, "path", name);
+    tar_file(&t, "rootfs/short", "x");
+    break;
+  }
+  case 12: /* a uid of -1 ("leave unchanged" to chown) */
+  case 13: /* a gid of 2^32 - 1, the same */
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_pax(&t, which == 12 ? "uid" : "gid", which == 12 ? "-1" : "4294967295");
+    tar_file(&t, "rootfs/owned", "x");
+    break;
   }
   tar_end(&t);
 }
@@ -1330,6 +1361,10 @@ static void test_validate_rejects(void **state)
       {"badmanifest.aci", "manifest: "},
       {"linkout.aci", "rootfs/l: hard link to manifest, outside rootfs"},
       {"dupmanifest.aci", "manifest: duplicate entry"},
+      {"longcomponent.aci", "a name with a component of 256 bytes, longer than a file name can be "
+                            "(255)"},
+      {"uid.aci", "rootfs/owned: owner -1:0 out of range (0 to 4294967294)"},
+      {"gid.aci", "rootfs/owned: owner 0:4294967295 out of range (0 to 4294967294)"},
   };
   char *dir = scratch_new();
 
@@ -1339,6 +1374,23 @@ static void test_validate_rejects(void **state)
     expect_invalid(p, cases[i].needle);
     free(p);
   }
+  /* the limits themselves: a component of 255 bytes, owner 2^32 - 2 */
+  char name[300] = "rootfs/";
+  memset(name + 7, 'a', 255);
+  struct tar_builder t;
+  char *p = hand_made(dir, "limits.aci");
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_pax(&t, "path", name);
+  tar_file(&t, "rootfs/short", "x");
+  tar_pax(&t, "uid", "4294967294");
+  tar_file(&t, "rootfs/owned", "x");
+  tar_end(&t);
+  struct appc_aci_info info;
+  expect_valid(p, &info);
+  appc_aci_info_clear(&info);
+  free(p);
   scratch_remove(dir);
 }
 
