@@ -875,6 +875,15 @@ exec_command(const struct proc_ctx *c, const char *path, char **argv)
   _exit(errno == ENOENT ? 127 : 126);
 }
 
+/* The status of a command that could not be run, as a shell gives it:
+ * 127 when it is not found, 126 when it cannot be executed. */
+static int not_run_status(const appc_error_t err)
+{
+  int e = err != NULL ? err->errnum : 0;
+
+  return e == ENOENT ? 127 : e == EACCES ? 126 : 1;
+}
+
 /* Fork and exec the command CMD (LEN words) as the app's user, with its
  * isolators. */
 static pid_t spawn(const struct proc_ctx *c, char *const *cmd, size_t len, appc_error_t *err)
@@ -1125,14 +1134,18 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
     if (mnt_report >= 0 || !has_handler(app, "post-stop")) {
       cleanup_free char *path = NULL;
       cleanup_free char **args = NULL;
-      if (command_argv(&c, argv, argc, &args, &path, &err) < 0)
+      if (command_argv(&c, argv, argc, &args, &path, &err) < 0) {
+        status = not_run_status(err);
         goto fail;
+      }
       exec_command(&c, path, args);
     }
     pid = spawn(&c, argv, argc, &err);
     c.listen = NULL;
-    if (pid < 0)
+    if (pid < 0) {
+      status = not_run_status(err);
       goto fail;
+    }
     status = wait_forwarding(pid, sigfd);
     if (app != NULL &&
         (post = run_handler(&c, app, "post-stop", sigfd, post_stop_timeout(r), &err)) < 0) {

@@ -323,6 +323,13 @@ if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   note "$IMG_ERRORS"
 fi
 
+# A command that cannot be run gets a shell's status: 127 not found, 126
+# not executable.
+pod "${ID[sh]}" --exec=no-such-command
+is_run "a command not found in PATH: 127, named" "$status:$(grep -c 'no-such-command: not found in PATH=' <<<"$ERR")" "127:1"
+pod "${ID[sh]}" --exec=/etc/passwd
+is_run "a command that is not executable: 126" "$status" 126
+
 # --- environment and working directory ----------------------------------------
 
 pod --uuid-file-save="$TMP/uenv" "${ID[sh]}" --exec=env
