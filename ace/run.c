@@ -328,6 +328,11 @@ static char *clean_target(const char *path, appc_error_t *err)
 
   if (out == NULL)
     return NULL;
+  if (appc_path_has_dot_component(path)) {
+    free(out);
+    appc_error_make(err, 0, "mount target \"%s\" has a \".\" or \"..\" component", path);
+    return NULL;
+  }
   while (*p != '\0') {
     const char *e;
     while (*p == '/')
@@ -335,11 +340,6 @@ static char *clean_target(const char *path, appc_error_t *err)
     e = strchrnul(p, '/');
     if (e == p)
       break;
-    if ((e - p == 1 && p[0] == '.') || (e - p == 2 && p[0] == '.' && p[1] == '.')) {
-      free(out);
-      appc_error_make(err, 0, "mount target \"%s\" has a \".\" or \"..\" component", path);
-      return NULL;
-    }
     out[n++] = '/';
     memcpy(out + n, p, (size_t) (e - p));
     n += (size_t) (e - p);

@@ -40,7 +40,8 @@ const struct actool_command actool_cmd_layout_set_exec = {
     .name = "layout set-exec",
     .summary = "Set the app's command line",
     .usage = "[--layout=DIR] -- CMD [ARG...]",
-    .description = "The command must be an absolute path (the schema's rule for app.exec).",
+    .description = "A command without a slash is looked up in the app's PATH when the app runs; "
+                   "one with a slash is taken as it is, relative to the working directory.",
     .options = set_exec_option_table,
     .options_size = sizeof(struct set_exec_options),
     .run = run_layout_set_exec,

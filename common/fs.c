@@ -668,3 +668,14 @@ void appc_close_fds_except(unsigned first, int *keep, size_t n)
   }
   close_range(first, ~0u, 0);
 }
+
+bool appc_path_has_dot_component(const char *path)
+{
+  for (const char *p = path; *p != '\0';) {
+    size_t n = strcspn(p, "/");
+    if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+      return true;
+    p += n + (p[n] == '/');
+  }
+  return false;
+}

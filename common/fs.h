@@ -177,6 +177,9 @@ int appc_recv_fd(int sock, int flags);
  * caller's files. */
 void appc_close_fds_except(unsigned first, int *keep, size_t n);
 
+/* Does PATH have a "." or ".." component ("/a/./b", "../c", "d/..")? */
+bool appc_path_has_dot_component(const char *path);
+
 /* CLOCK_MONOTONIC in milliseconds: for deadlines. */
 int64_t appc_monotonic_ms(void);
 /* Wait until FD is readable (or at its end, or a pidfd's process ended) or

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "common/fs.h"
 #include "common/hashmap.h"
 #include "layout/internal.h"
+#include "schema/json.h"
 
 /* A manifest larger than this is not one a person edits. */
 #define MANIFEST_MAX (4 * 1024 * 1024)
@@ -449,6 +451,8 @@ int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, 
     return -1;
   if (argc == 0)
     return appc_error_make(err, EINVAL, "app.exec: a command is needed");
+  if (argv[0][0] == '\0')
+    return appc_error_make(err, 0, "app.exec: the command is empty");
   if ((exec = json_object_new_array_ext((int) argc)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", l->dir);
   for (size_t i = 0; i < argc; i++)
@@ -504,9 +508,15 @@ int appc_layout_port_add(struct appc_layout *l, const char *name, const char *pr
 int appc_layout_mount_add(struct appc_layout *l, const char *name, const char *path, bool read_only,
                           appc_error_t *err)
 {
-  json_object *e = named_entry("name", name);
+  json_object *e;
 
-  if (e != NULL) {
+  /* what the executor would refuse to mount */
+  if (path[0] == '\0')
+    return appc_error_make(err, 0, "mount point %s: a path is needed", name);
+  if (appc_path_has_dot_component(path))
+    return appc_error_make(err, 0, "mount point %s: path \"%s\" has a \".\" or \"..\" component",
+                           name, path);
+  if ((e = named_entry("name", name)) != NULL) {
     json_object_object_add(e, "path", json_object_new_string(path));
     json_object_object_add(e, "readOnly", json_object_new_boolean(read_only));
   }
@@ -516,11 +526,16 @@ int appc_layout_mount_add(struct appc_layout *l, const char *name, const char *p
 int appc_layout_isolator_add(struct appc_layout *l, const char *name, const char *value_json,
                              appc_error_t *err)
 {
-  json_object *value = json_tokener_parse(value_json), *e;
+  cleanup_jtree struct appc_jtree *checked = NULL;
+  json_object *value, *e;
 
-  if (value == NULL)
-    return appc_error_make(err, EINVAL, "isolator %s: the value is not JSON: %.100s", name,
-                           value_json);
+  /* The schema's own grammar first (json-c takes comments, single quotes,
+   * trailing text; and gives no object for null) */
+  if (appc_json_parse_value(value_json, &checked, err) < 0)
+    return appc_error_prefix(err, "isolator %s: the value", name);
+  value = json_tokener_parse(value_json);
+  if (value == NULL && strcmp(value_json, "null") != 0)
+    return appc_error_make(err, ENOMEM, "isolator %s", name);
   if ((e = named_entry("name", name)) == NULL) {
     json_object_put(value);
     return appc_error_make(err, ENOMEM, "%s", l->dir);
@@ -553,8 +568,46 @@ int appc_layout_dependency_add(struct appc_layout *l, const char *image_name, co
 
 /* The document as a valid manifest, in canonical form (spec order,
  * indented): the schema module's verdict, with the file named. */
-static int canonical_text(json_object *doc, const char *dir, char **out, size_t *len,
-                          appc_error_t *err)
+/* Strings from the command line that JSON cannot carry (not UTF-8) and
+ * numbers it has no form for (NaN, infinities): named by their place in
+ * the document (PATH) and refused before the document is written out, as
+ * what was given, not as the manifest file's fault. */
+static int check_values(json_object *o, char *path, size_t at, size_t cap, appc_error_t *err)
+{
+  switch (json_object_get_type(o)) {
+  case json_type_string:
+    if (!appc_utf8_valid(json_object_get_string(o)))
+      return appc_error_make(err, 0, "%s: not valid UTF-8", path);
+    return 0;
+  case json_type_double:
+    if (!isfinite(json_object_get_double(o)))
+      return appc_error_make(err, 0, "%s: not a finite number", path);
+    return 0;
+  case json_type_array:
+    for (size_t i = 0; i < json_object_array_length(o); i++) {
+      snprintf(path + at, cap - at, "[%zu]", i);
+      if (check_values(json_object_array_get_idx(o, i), path, strlen(path), cap, err) < 0)
+        return -1;
+    }
+    return 0;
+  case json_type_object: {
+    json_object_object_foreach(o, key, v)
+    {
+      if (!appc_utf8_valid(key))
+        return appc_error_make(err, 0, "%s: a key that is not valid UTF-8", path);
+      snprintf(path + at, cap - at, "%s%s", at > 0 ? "." : "", key);
+      if (check_values(v, path, strlen(path), cap, err) < 0)
+        return -1;
+    }
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+static int canonical_text(json_object *doc, const char *dir, const char *file, char **out,
+                          size_t *len, appc_error_t *err)
 {
   const char *text =
       json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -564,7 +617,7 @@ static int canonical_text(json_object *doc, const char *dir, char **out, size_t 
   if (text == NULL)
     return appc_error_make(err, ENOMEM, "%s", dir);
   if (appc_image_manifest_parse(text, strlen(text), &m, err) < 0)
-    return appc_error_prefix(err, "%s/%s", dir, LAYOUT_MANIFEST);
+    return appc_error_prefix(err, "%s/%s", dir, file);
   cleanup_free char *text_out = NULL;
   r = appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &text_out, len, err);
   appc_image_manifest_free(m);
@@ -591,7 +644,7 @@ static int write_manifest(struct appc_layout *l, const char *text, size_t len, a
 
 int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, appc_error_t *err)
 {
-  return canonical_text(l->doc, l->dir, text, len, err);
+  return canonical_text(l->doc, l->dir, l->source, text, len, err);
 }
 
 /* ---- `layout run`'s upper layer (layout/run.c) ---- */
@@ -634,7 +687,11 @@ int appc_layout_commit(struct appc_layout *l, appc_error_t *err)
   cleanup_free char *out = NULL;
   size_t len = 0;
 
-  if (canonical_text(l->doc, l->dir, &out, &len, err) < 0)
+  char path[512] = "";
+
+  if (check_values(l->doc, path, 0, sizeof path, err) < 0)
+    return appc_error_prefix(err, "%s", l->dir);
+  if (canonical_text(l->doc, l->dir, l->source, &out, &len, err) < 0)
     return -1;
   return write_manifest(l, out, len, err);
 }
@@ -662,7 +719,7 @@ static int new_manifest(const char *dir, const char *name, char **out, size_t *l
   json_object_array_add(labels, os);
   json_object_array_add(labels, arch);
   json_object_object_add(m, "labels", labels);
-  int r = canonical_text(m, dir, out, len, err);
+  int r = canonical_text(m, dir, LAYOUT_MANIFEST, out, len, err);
   json_object_put(m);
   return r;
 }

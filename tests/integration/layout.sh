@@ -98,7 +98,17 @@ refused "a port out of range" 'app\.ports\[[0-9]\]\.port: 99999 is not in the 1-
 refused "a relative working directory" 'workingDirectory.*absolute' lay set workingDirectory=relative
 refused "a label value that is not a valid os" 'os' lay label add os plan9-not-an-os
 refused "an isolator value the rules refuse" 'not a valid quantity' lay isolator add resource/memory '{"limit": "lots"}'
-refused "an isolator value that is not JSON" 'not JSON' lay isolator add resource/memory '{limit'
+refused "an isolator value that is not JSON" 'resource/memory: the value: invalid JSON' lay isolator add resource/memory '{limit'
+refused "an isolator value with trailing text (json-c would take it)" \
+  'the value: invalid JSON at line 1, column 17: invalid character after top-level value' \
+  lay isolator add resource/memory '{"limit": "1M"} ]]]'
+refused "an isolator value in single quotes" 'the value: invalid JSON' lay isolator add resource/memory "{'limit': '1M'}"
+refused "an environment value that is not UTF-8, named where it goes (not blamed on the file)" \
+  '^actool: [^ ]*: app\.environment\[[0-9]+\]\.value: not valid UTF-8$' lay env add BAD "$(printf 'a\377b')"
+refused "a user that is not UTF-8" '^actool: [^ ]*: app\.user: not valid UTF-8$' lay set user="$(printf '\377')"
+refused "a mount point path with ..: the executor would refuse it" \
+  'mount point data: path "/srv/\.\./etc" has a "\." or "\.\." component$' lay mount add data /srv/../etc
+refused "an empty command" 'app\.exec: the command is empty' lay set-exec -- ''
 refused "an environment name that is no name" 'environment' lay env add 'A B' x
 refused "rm of a label not there" 'no entry named "nope"' lay label rm nope
 refused "a dependency image ID that is no ID" 'imageID' lay dependency add example.com/x --image-id=not-an-id
@@ -298,6 +308,9 @@ sed 's/port: 0x50/port: 99999/' "$TMP/good.yaml" >"$Y/manifest.yaml"
 check_rejects "a port out of range: refused, naming line 21" \
   'manifest\.yaml:21: app\.ports\[0\]\.port: 99999 is not in the 1-65535 range' "$ACTOOL" validate "$Y/manifest.yaml"
 check_rejects "build refuses it too, naming the line" 'manifest\.yaml:21:' "$ACTOOL" build "$Y" "$TMP/bad.aci"
+cp "$TMP/good.yaml" "$Y/manifest.yaml"
+check_rejects "an edit of a YAML layout that the rules refuse names manifest.yaml, the file there is" \
+  'yaml/manifest\.yaml: app\.ports\[[0-9]+\]\.port: 99999 is not in' lay port add bad tcp 99999 --layout="$Y"
 printf 'acKind: ImageManifest\nname: [unclosed\n' >"$Y/manifest.yaml"
 check_rejects "YAML syntax errors name the line and column" 'manifest\.yaml:[23]:[0-9]+: ' "$ACTOOL" validate "$Y"
 printf 'acKind: ImageManifest\nacKind: ImageManifest\n' >"$Y/manifest.yaml"
