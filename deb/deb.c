@@ -145,9 +145,11 @@ static int clean_path(const char *in, char *out, size_t size)
 /* An entry of data.tar, checked before anything is unpacked.  FILES holds
  * the regular files (and hard links) of the entries before it: a hard link
  * must lead to one of them, or the unpacking would fail halfway, leaving
- * the entries before it in the rootfs. */
-static int check_entry(struct archive_entry *e, struct appc_strset *files, const char *what,
-                       appc_error_t *err)
+ * the entries before it in the rootfs.  LINKS holds its symlinks: an entry
+ * below one would be written through it (the unpacking refuses that, but
+ * halfway too). */
+static int check_entry(struct archive_entry *e, struct appc_strset *files,
+                       struct appc_strset *links, const char *what, appc_error_t *err)
 {
   const char *name = archive_entry_pathname(e);
   const char *link = archive_entry_hardlink(e);
@@ -171,7 +173,15 @@ static int check_entry(struct archive_entry *e, struct appc_strset *files, const
   if (link == NULL && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
     return appc_error_make(
         err, 0, "%s: data.tar: %s is not a file, directory, symlink or hard link", what, name);
+  size_t below = appc_strset_find_ancestor(links, path);
+  if (below > 0)
+    return appc_error_make(err, 0,
+                           "%s: data.tar: %s is below the symlink %.*s of the same package: "
+                           "unpacking it would write through the link",
+                           what, name, (int) below, path);
   if ((link != NULL || type == AE_IFREG) && appc_strset_add(files, path) < 0)
+    return appc_error_make(err, ENOMEM, "%s", what);
+  if (link == NULL && type == AE_IFLNK && appc_strset_add(links, path) < 0)
     return appc_error_make(err, ENOMEM, "%s", what);
   return 0;
 }
@@ -315,25 +325,25 @@ static int check_data_tar(struct member *m, const char *what, const struct deb_c
                           uint64_t max, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
-  struct appc_strset files = {0};
+  struct appc_strset files = {0}, links = {0};
   struct archive_entry *e;
   uint64_t total = 0;
+  bool failed = false;
   int r;
 
   if (open_member(m, what, "data.tar", &t, err) < 0)
     return -1;
-  while ((r = archive_read_next_header(t, &e)) == ARCHIVE_OK) {
-    if (appc_cb_cancelled(o->cb)) {
-      appc_strset_clear(&files);
-      return appc_error_make(err, ECANCELED, "%s: data.tar", what);
-    }
-    if (check_entry(e, &files, what, err) < 0 || check_size(max, e, &total, what, err) < 0 ||
-        check_data(t, e, what, err) < 0) {
-      appc_strset_clear(&files);
-      return -1;
-    }
+  while (!failed && (r = archive_read_next_header(t, &e)) == ARCHIVE_OK) {
+    if (appc_cb_cancelled(o->cb))
+      failed = appc_error_make(err, ECANCELED, "%s: data.tar", what) < 0;
+    else
+      failed = check_entry(e, &files, &links, what, err) < 0 ||
+               check_size(max, e, &total, what, err) < 0 || check_data(t, e, what, err) < 0;
   }
   appc_strset_clear(&files);
+  appc_strset_clear(&links);
+  if (failed)
+    return -1;
   if (r != ARCHIVE_EOF)
     return appc_error_make(err, 0, "%s: data.tar: %s", what, archive_error_string(t));
   return 0;

@@ -221,30 +221,50 @@ PY
 (cd "$TMP/evil" && ar rc "$B/evil_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite evil "$B/evil_1.deb"
 
-# A .deb whose data.tar holds a file, then a hard link to a file it never
-# makes: refused before anything is unpacked, not halfway.
-python3 - "$TMP/dangling" <<'PY'
+# rawdeb NAME MEMBER...: $B/NAME_1.deb made as written, its data.tar of
+# MEMBERs "PATH=DATA" (a file), "PATH@TARGET" (a symlink) or "PATH#TARGET"
+# (a hard link), in that order: what dpkg-deb would never make.
+rawdeb() {
+  local name=$1 d=$TMP/raw/$1
+  shift
+  python3 - "$d" "$name" "$@" <<'PY'
 import io, os, sys, tarfile
-d = sys.argv[1]
+d, name, members = sys.argv[1], sys.argv[2], sys.argv[3:]
 os.makedirs(d, exist_ok=True)
-def tgz(name, members):
-    with tarfile.open(os.path.join(d, name), "w:gz", format=tarfile.GNU_FORMAT) as t:
-        for n, data, link in members:
-            i = tarfile.TarInfo(n)
+def tgz(file, entries):
+    with tarfile.open(os.path.join(d, file), "w:gz", format=tarfile.GNU_FORMAT) as t:
+        for m in entries:
+            for sep, kind in (("=", None), ("@", tarfile.SYMTYPE), ("#", tarfile.LNKTYPE)):
+                if sep in m:
+                    path, rest = m.split(sep, 1)
+                    break
+            i = tarfile.TarInfo(path)
             i.mode = 0o644
-            if link:
-                i.type, i.linkname = tarfile.LNKTYPE, link
+            if kind:
+                i.type, i.linkname = kind, rest
                 t.addfile(i)
             else:
+                data = rest.encode()
                 i.size = len(data)
                 t.addfile(i, io.BytesIO(data))
-tgz("control.tar.gz", [("./control", b"Package: dangling\nVersion: 1\nArchitecture: all\nDescription: x\n", None)])
-tgz("data.tar.gz", [("./usr/share/dangling/file", b"first\n", None),
-                    ("./usr/share/dangling/link", b"", "./usr/share/dangling/missing")])
+tgz("control.tar.gz", ["./control=Package: %s\nVersion: 1\nArchitecture: all\nDescription: x\n" % name])
+tgz("data.tar.gz", members)
 open(os.path.join(d, "debian-binary"), "w").write("2.0\n")
 PY
-(cd "$TMP/dangling" && ar rc "$B/dangling_1.deb" debian-binary control.tar.gz data.tar.gz)
+  (cd "$d" && ar rc "$B/${name}_1.deb" debian-binary control.tar.gz data.tar.gz)
+}
+
+# A .deb whose data.tar holds a file, then a hard link to a file it never
+# makes: refused before anything is unpacked, not halfway.
+rawdeb dangling "./usr/share/dangling/file=first" "./usr/share/dangling/link#./usr/share/dangling/missing"
 suite dangling "$B/dangling_1.deb"
+
+# A .deb whose data.tar holds a symlink, then a file below it: refused
+# before anything is unpacked (the unpacking would write through the link,
+# or stop halfway).
+rawdeb throughlink "./usr/share/throughlink/first=first" "./usr/share/throughlink/link@/nowhere" \
+  "./usr/share/throughlink/link/f=x"
+suite throughlink "$B/throughlink_1.deb"
 
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
@@ -447,6 +467,9 @@ rejects "a data.tar with ../ paths" \
 rejects "a .deb with a hard link to a file it does not make" \
   "pool/dangling/dangling_1.deb: data.tar: the hard link \./usr/share/dangling/link leads to \"\./usr/share/dangling/missing\", which is not a file of an entry before it" \
   dangling dangling
+rejects "a .deb with a file below a symlink of its own" \
+  "pool/throughlink/throughlink_1.deb: data.tar: \./usr/share/throughlink/link/f is below the symlink usr/share/throughlink/link of the same package" \
+  throughlink throughlink
 rejects "a .deb with a sparse entry claiming 1 TiB it does not hold" \
   "pool/claim/claim_1.deb: data.tar: \./usr/share/claim/big: the data stops at byte 512, and the header says there is data up to byte 1099511627776" \
   claim claim
