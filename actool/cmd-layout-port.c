@@ -45,8 +45,10 @@ static int parse_number(const char *what, const char *s, unsigned *out)
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
 
-  if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > 0xffffffffUL)
+  if (*s < '0' || *s > '9' || *end != '\0')
     return actool_usage_error("layout port", "%s \"%s\": not a number", what, s);
+  if (errno != 0 || v > 0xffffffffUL)
+    return actool_usage_error("layout port", "%s \"%s\": out of range", what, s);
   *out = (unsigned) v;
   return ACTOOL_EXIT_OK;
 }

@@ -115,6 +115,8 @@ refused "a dependency image ID that is no ID" 'imageID' lay dependency add examp
 refused "set of several keys, one of them bad: none is applied" 'absolute' lay set user=5 workingDirectory=rel
 check_fails "label with neither add nor rm is a usage error" 2 'add or rm' lay label put a b
 check_fails "port add with a port that is no number is a usage error" 2 'not a number' lay port add p tcp eighty
+check_fails "port add with a port beyond any number it could be: out of range, not \"not a number\"" 2 \
+  'PORT "4294967377": out of range' lay port add p tcp 4294967377
 check_fails "set without KEY=VALUE is a usage error" 2 'KEY=VALUE' lay set user
 check_fails "set of an unknown key is a usage error, naming it (none of the keys set)" 2 '"colour": unknown key' lay set user=1 colour=blue
 is "the usage errors left the manifest as it was" "$(cmp "$TMP/manifest.before" "$L/manifest" 2>&1)" ""
