@@ -2,6 +2,7 @@
 /* actool help [COMMAND] */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,12 +11,35 @@
 
 #define HELP_WIDTH 80
 
+/* Is the line break at TEXT (not its first character) one of the source's
+ * cuts, to be filled: not one that ends a paragraph or starts an indented
+ * or "-" line? */
+static bool soft_break(const char *text)
+{
+  return text[0] == '\n' && text[-1] != '\n' && text[1] != '\0' && text[1] != '\n' &&
+         text[1] != ' ' && text[1] != '-';
+}
+
 /* TEXT from column COL on, broken at spaces so that no line passes
  * HELP_WIDTH (a word longer than a line stands alone), each new line, and
- * each line of TEXT after a newline in it, indented to column INDENT. */
+ * each line of TEXT after a paragraph break or starting an indented or "-"
+ * line, indented to column INDENT. */
 static void put_wrapped(FILE *out, const char *text, size_t col, size_t indent)
 {
-  while (*text != '\0') {
+  for (const char *start = text; *text != '\0';) {
+    /* filled as a space, so that the text meets the width however its
+     * source lines were cut */
+    if (text > start && soft_break(text)) {
+      if (col + 1 + strcspn(text + 1, " \n") <= HELP_WIDTH) {
+        fputc(' ', out);
+        col++;
+      } else {
+        fprintf(out, "\n%*s", (int) indent, "");
+        col = indent;
+      }
+      text++;
+      continue;
+    }
     if (*text == '\n') {
       fprintf(out, "\n%*s", (int) indent, "");
       col = indent;

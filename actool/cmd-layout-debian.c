@@ -130,16 +130,16 @@ const struct actool_command actool_cmd_layout_debian = {
     .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] [--component=NAME]"
              " [--arch=ARCH] [--configure] PKG...",
     .description =
-        "Resolves PKG... (NAME, NAME=VERSION, or a virtual name) with their Pre-Depends and\n"
-        "Depends from the mirror's dists/SUITE/InRelease (or Release + Release.gpg), signed\n"
-        "by a key of the keyring, and its COMPONENT/binary-ARCH/Packages, checked against\n"
-        "Release.  Every .deb is downloaded and checked (SHA256, size, archive paths) before\n"
-        "anything is unpacked into the rootfs; then the packages are recorded in its\n"
-        "/var/lib/dpkg (dpkg --root=ROOTFS -l lists them).  Prints \"NAME VERSION ARCH\" per\n"
-        "package installed.  Maintainer scripts are not run, unless --configure: then the\n"
-        "scripts are kept in /var/lib/dpkg/info, the packages recorded unpacked, and\n"
-        "dpkg --configure --pending runs in the rootfs under the executor (layout run;\n"
-        "preinst scripts are not run: actool unpacked the files).  --cacert and\n"
+        "Resolves PKG... (NAME, NAME=VERSION, or a virtual name) with their Pre-Depends and "
+        "Depends from the mirror's dists/SUITE/InRelease (or Release + Release.gpg), signed "
+        "by a key of the keyring, and its COMPONENT/binary-ARCH/Packages, checked against "
+        "Release.  Every .deb is downloaded and checked (SHA256, size, archive paths) before "
+        "anything is unpacked into the rootfs; then the packages are recorded in its "
+        "/var/lib/dpkg (dpkg --root=ROOTFS -l lists them).  Prints \"NAME VERSION ARCH\" per "
+        "package installed.  Maintainer scripts are not run, unless --configure: then the "
+        "scripts are kept in /var/lib/dpkg/info, the packages recorded unpacked, and "
+        "dpkg --configure --pending runs in the rootfs under the executor (layout run; "
+        "preinst scripts are not run: actool unpacked the files).  --cacert and "
         "--insecure-options=tls,http apply to the mirror.",
     .options = debian_option_table,
     .options_size = sizeof(struct debian_options),

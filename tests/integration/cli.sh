@@ -207,13 +207,23 @@ fi
 # what the parser accepts.
 "$ACTOOL" __options >"$TMP/options"
 long=""
+orphans=""
 for c in "" $(awk -F'\t' '$1 == "command" { gsub(/ /, "+", $2); print $2 }' "$TMP/options"); do
   # shellcheck disable=SC2086
   "$ACTOOL" help ${c//+/ } >"$TMP/help.txt" 2>&1
   l=$(awk 'length > 80 { print length ": " $0; exit }' "$TMP/help.txt")
   [ -z "$l" ] || long+="[help ${c//+/ }] $l "
+  # In the text above the options, a short line inside a paragraph (a
+  # word or two wrapped onto a line of their own, then the paragraph goes
+  # on) is a source line longer than the width, cut twice.
+  l=$(awk '/^(Options|Global options|Commands|Subcommands):/ { exit }
+    NR > 2 && prev != "" && length(prev) < 40 && prev !~ /^ / && $0 != "" && $0 !~ /^[ -]/ {
+      print "\"" prev "\""; exit }
+    { prev = $0 }' "$TMP/help.txt")
+  [ -z "$l" ] || orphans+="[help ${c//+/ }] $l "
 done
 is "every help text fits in 80 columns" "$long" ""
+is "help text is filled: no words cut onto a line of their own mid-paragraph" "$orphans" ""
 is "every option description starts with a capital and ends without a full stop" \
   "$(awk -F'\t' '$1 == "option" && ($7 !~ /^[A-Z]/ || $7 ~ /\.$/) { print $2 " " $3 ": " $7 }' "$TMP/options")" ""
 mismatch=""
