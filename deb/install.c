@@ -5,6 +5,7 @@
  * downloaded and checked, and only then unpacking and the dpkg records. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -519,6 +520,7 @@ static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
   cleanup_free char *url = NULL;
   cleanup_free char *name = NULL;
   char *end = NULL;
+  errno = 0;
   unsigned long long size = size_s != NULL ? strtoull(size_s, &end, 10) : 0;
 
   if (!safe_filename(filename))
@@ -528,8 +530,11 @@ static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
   if (sha256 == NULL || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdefABCDEF") != 64)
     return appc_error_make(j->err, 0, "package %s %s: no SHA256 of 64 hex digits in the index",
                            p->name, p->version);
-  if (size_s == NULL || end == size_s || *end != '\0')
+  if (size_s == NULL || end == size_s || *end != '\0' || !isdigit((unsigned char) size_s[0]))
     return appc_error_make(j->err, 0, "package %s %s: no Size in the index", p->name, p->version);
+  if (errno == ERANGE)
+    return appc_error_make(j->err, 0, "package %s %s: Size \"%s\" in the index is out of range",
+                           p->name, p->version, size_s);
   if (asprintf(&url, "%s/%s", j->mirror, filename) < 0 || asprintf(&name, "%zu.deb", k) < 0)
     return appc_error_make(j->err, ENOMEM, "%s", p->name);
   const struct deb_check_opts co = {.cb = j->o->cb,

@@ -302,6 +302,14 @@ rm -f "$REPO/dists/bombctl/main/binary-$ARCH/Packages.gz" &&
 release bombctl
 gpgt --yes --local-user "$KEY!" --output "$REPO/dists/bombctl/InRelease" --clearsign "$REPO/dists/bombctl/Release"
 
+# An index whose Size for a package is beyond 64 bits.
+suite hugesize "$B/bomb_1.deb"
+sed -i 's/^Size: .*/Size: 99999999999999999999/' "$REPO/dists/hugesize/main/binary-$ARCH/Packages"
+rm -f "$REPO/dists/hugesize/main/binary-$ARCH/Packages.gz" &&
+  gzip -9nk "$REPO/dists/hugesize/main/binary-$ARCH/Packages"
+release hugesize
+gpgt --yes --local-user "$KEY!" --output "$REPO/dists/hugesize/InRelease" --clearsign "$REPO/dists/hugesize/Release"
+
 # 300,000 packages providing "v" unversioned, then one providing "v (= 1)",
 # and one depending on "v (= 1)" 300,000 times: looking at every provider
 # for every group took two minutes at this size (Packages of 51 MB).
@@ -470,6 +478,8 @@ rejects "a .deb with a hard link to a file it does not make" \
 rejects "a .deb with a file below a symlink of its own" \
   "pool/throughlink/throughlink_1.deb: data.tar: \./usr/share/throughlink/link/f is below the symlink usr/share/throughlink/link of the same package" \
   throughlink throughlink
+rejects "an index's Size beyond 64 bits: out of range, as written" \
+  'package bomb 1: Size "99999999999999999999" in the index is out of range' hugesize bomb
 rejects "a .deb with a sparse entry claiming 1 TiB it does not hold" \
   "pool/claim/claim_1.deb: data.tar: \./usr/share/claim/big: the data stops at byte 512, and the header says there is data up to byte 1099511627776" \
   claim claim
