@@ -630,13 +630,16 @@ static int canonical_text(json_object *doc, const char *dir, const char *file, c
   return 0;
 }
 
+/* The manifest is written as JSON, in place of a YAML one too.  That takes
+ * two steps, each leaving one manifest that reads as the new one: the JSON
+ * text replaces the YAML file (JSON is YAML), then that file is renamed.
+ * A kill in between leaves neither two manifests nor the old one. */
 static int write_manifest(struct appc_layout *l, const char *text, size_t len, appc_error_t *err)
 {
-  if (appc_atomic_write_at(l->dir_fd, LAYOUT_MANIFEST, text, len, 0644, 0, err) < 0)
+  if (appc_atomic_write_at(l->dir_fd, l->source, text, len, 0644, 0, err) < 0)
     return appc_error_prefix(err, "%s", l->dir);
-  /* The JSON file is the manifest now: a YAML one would be a second. */
-  if (strcmp(l->source, LAYOUT_MANIFEST) != 0 && unlinkat(l->dir_fd, l->source, 0) < 0 &&
-      errno != ENOENT)
+  if (strcmp(l->source, LAYOUT_MANIFEST) != 0 &&
+      renameat(l->dir_fd, l->source, l->dir_fd, LAYOUT_MANIFEST) < 0)
     return appc_error_make(err, errno, "%s/%s", l->dir, l->source);
   l->source = LAYOUT_MANIFEST;
   return 0;

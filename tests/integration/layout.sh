@@ -342,4 +342,20 @@ is "with the YAML's content and the edit" \
   "$(jq -c '[.app.environment[0].value, (.labels | map(.name) | join(","))]' "$Y/manifest" 2>&1)" \
   '["two\nlines\n","version,os,edited"]'
 
+# Killed at either step of that (the JSON replacing the YAML file, then its
+# rename): one manifest, which reads, with the edit or without it (and,
+# killed in the atomic write, its hidden temporary file, as any).
+for step in renameat:1:version,os,after renameat:2:version,os,killed,after \
+  unlinkat:1:version,os,killed,after; do
+  IFS=: read -r call when labels <<<"$step"
+  rm -f "$Y/manifest"
+  cp "$TMP/good.yaml" "$Y/manifest.yaml"
+  strace -f -qq -o /dev/null -e trace="$call" -e inject="$call":signal=SIGKILL:when="$when" \
+    "$ACTOOL" layout label add --layout="$Y" killed yes 2>/dev/null
+  run_capture "$ACTOOL" layout label add --layout="$Y" after yes
+  is "an edit of a YAML layout killed at its $call $when: one manifest, and the next edit works" \
+    "$status:$(ls "$Y" | tr '\n' ' '):$(jq -r '.labels | map(.name) | join(",")' "$Y/manifest" 2>&1)" \
+    "0:manifest rootfs :$labels"
+done
+
 done_testing
