@@ -5,8 +5,10 @@
  * several sources into the directory DEST.  Paths in the rootfs are
  * resolved with the rootfs as their root (openat2 RESOLVE_IN_ROOT: a
  * symlink to /usr/lib leads to the rootfs's /usr/lib), so nothing is ever
- * written outside it.  Modes and modification times are kept; owners become
- * root's, as COPY's are; hard links are copied as files. */
+ * written outside it; a symlink standing for a directory there (a merged
+ * /usr's /lib) takes a directory's contents and stays a symlink.  Modes
+ * and modification times are kept; owners become root's, as COPY's are;
+ * hard links are copied as files. */
 #include "config.h"
 
 #include <dirent.h>
@@ -125,12 +127,41 @@ static int copy_symlink(struct copy *c, int src_dir, const char *src_name, int d
   return 0;
 }
 
-static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *what,
-                             unsigned depth);
+static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *dst_path,
+                             const char *what, unsigned depth);
 
-/* The entry NAME of SRC_DIR, of metadata ST, to DST_NAME in DST_DIR. */
+/* PATH of the rootfs (DIR its directory, "" the root) joined with NAME. */
+static char *join_path(const char *dir, const char *name)
+{
+  char *p;
+
+  return asprintf(&p, "%s%s%s", dir, *dir != '\0' ? "/" : "", name) < 0 ? NULL : p;
+}
+
+/* The directory a symlink NAME in DIR_FD (PATH in the rootfs) leads to,
+ * resolved with the rootfs as '/' so that neither "/etc" nor "../.." leads
+ * out: *OUT an fd, or -1 when NAME is no symlink or leads to no directory.
+ * A merged /usr's /lib -> usr/lib must take a directory's contents, not be
+ * replaced by a directory: as Docker's COPY and dpkg do (deb/deb.c). */
+static int open_linked_dir(struct copy *c, int dir_fd, const char *name, const char *path,
+                           const char *what, int *out)
+{
+  struct stat st;
+
+  *out = -1;
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+    return 0;
+  *out = appc_open_in_root(c->root_fd, path, O_RDONLY | O_DIRECTORY);
+  if (*out >= 0 || errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+    return 0; /* dangling, or no directory: replaced by one */
+  return appc_error_make(c->err, errno, "%s: the symlink %s/%s", what, c->rootfs, path);
+}
+
+/* The entry NAME of SRC_DIR, of metadata ST, to DST_NAME in DST_DIR, which
+ * is DST_PATH in the rootfs. */
 static int copy_entry(struct copy *c, int src_dir, const char *name, const struct stat *st,
-                      int dst_dir, const char *dst_name, const char *what, unsigned depth)
+                      int dst_dir, const char *dst_path, const char *dst_name, const char *what,
+                      unsigned depth)
 {
   if (appc_cb_cancelled(c->cb))
     return appc_error_make(c->err, ECANCELED, "%s", what);
@@ -147,15 +178,23 @@ static int copy_entry(struct copy *c, int src_dir, const char *name, const struc
     return appc_error_make(c->err, errno, "%s", what);
   if (S_ISREG(st->st_mode))
     return copy_file(c, in, dst_dir, dst_name, st, what);
+  cleanup_free char *path = join_path(dst_path, dst_name);
+  cleanup_close int out = -1;
+  if (path == NULL)
+    return appc_error_make(c->err, ENOMEM, "%s", what);
+  if (open_linked_dir(c, dst_dir, dst_name, path, what, &out) < 0)
+    return -1;
+  if (out >= 0)
+    /* the image's directory keeps its metadata, as its symlink does */
+    return copy_dir_contents(c, in, out, path, what, depth + 1);
   if (clear_name(c, dst_dir, dst_name, true, what) < 0)
     return -1;
   if (mkdirat(dst_dir, dst_name, 0700) < 0 && errno != EEXIST)
     return appc_error_make(c->err, errno, "%s", what);
-  cleanup_close int out =
-      openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  out = openat(dst_dir, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (out < 0)
     return appc_error_make(c->err, errno, "%s", what);
-  if (copy_dir_contents(c, in, out, what, depth + 1) < 0)
+  if (copy_dir_contents(c, in, out, path, what, depth + 1) < 0)
     return -1;
   /* the directory's own metadata last: filling it changed its times */
   if ((fchown(out, owner_uid(c, st), owner_gid(c, st)) < 0 && errno != EPERM) ||
@@ -164,8 +203,8 @@ static int copy_entry(struct copy *c, int src_dir, const char *name, const struc
   return 0;
 }
 
-static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *what,
-                             unsigned depth)
+static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char *dst_path,
+                             const char *what, unsigned depth)
 {
   int dup_fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
   DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -193,7 +232,7 @@ static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char 
     } else if (fstatat(src_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       r = appc_error_make(c->err, errno, "%s", sub);
     } else {
-      r = copy_entry(c, src_fd, de->d_name, &st, dst_fd, de->d_name, sub, depth);
+      r = copy_entry(c, src_fd, de->d_name, &st, dst_fd, dst_path, de->d_name, sub, depth);
     }
   }
   if (r == 0 && errno != 0)
@@ -268,11 +307,14 @@ static int copy_one(struct copy *c, const char *src, const char *as, const char 
       cleanup_close int in = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (in < 0)
         return appc_error_make(c->err, errno, "%s", src);
-      return copy_dir_contents(c, in, dst_fd, src, 0);
+      return copy_dir_contents(c, in, dst_fd, full, src, 0);
     }
     free(name);
     name = strdup(as != NULL ? as : basename(src_copy));
     if (name == NULL)
+      return appc_error_make(c->err, ENOMEM, "%s", src);
+    free(dir);
+    if ((dir = strdup(full)) == NULL)
       return appc_error_make(c->err, ENOMEM, "%s", src);
   } else if (make_dirs(c, dir, &dst_fd) < 0) {
     return -1;
@@ -283,7 +325,7 @@ static int copy_one(struct copy *c, const char *src, const char *as, const char 
   cleanup_free char *base = strdup(src);
   if (base == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", src);
-  return copy_entry(c, src_dir, basename(base), &st, dst_fd, name, src, 0);
+  return copy_entry(c, src_dir, basename(base), &st, dst_fd, dir, name, src, 0);
 }
 
 int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,

@@ -284,6 +284,20 @@ is "... COPY . keeps cfg/keep alone of cfg, and nothing of other" \
   "$(cd "$R/ctx" && find . | sort | tr '\n' ' ')" ". ./.dockerignore ./Containerfile ./cfg ./cfg/keep "
 is "... COPY cfg, named, copies cfg/keep" "$(cd "$R/cfg" && find . | sort | tr '\n' ' ')" ". ./keep "
 
+# COPY onto a merged /usr's /lib -> usr/lib: the symlink stays and
+# usr/lib takes the files, as Docker's COPY does.
+M=$TMP/merged
+mkdir -p "$M" && "$ACTOOL" layout init --layout="$M/base" --name=example.com/merged >/dev/null 2>&1
+mkdir -p "$M/base/rootfs/usr/lib" "$M/ctx/tree/lib" && ln -s usr/lib "$M/base/rootfs/lib"
+echo libc >"$M/base/rootfs/usr/lib/libc.so.6" && echo foo >"$M/ctx/tree/lib/foo.so"
+"$ACTOOL" build "$M/base" "$M/base.aci" >/dev/null 2>&1
+printf 'FROM %s\nCOPY tree/ /\n' "$M/base.aci" >"$M/ctx/Containerfile"
+check_clean "COPY a directory onto a symlink to a directory" \
+  build --file="$M/ctx/Containerfile" --name=example.com/merged-copy "$M/ctx" "$M/copy.aci"
+rootfs "$M/copy.aci"
+is "... keeps the symlink and fills what it leads to" \
+  "$(readlink "$R/lib" 2>&1):$(ls "$R/usr/lib" 2>&1 | tr '\n' ' ')" "usr/lib:foo.so libc.so.6 "
+
 # --- refusals -----------------------------------------------------------------
 
 refuse() { # DESCRIPTION PATTERN CONTAINERFILE-TEXT

@@ -198,6 +198,18 @@ check_clean "copy a directory to a path ending in .." lay copy --layout="$C" "$S
 is "nothing was written outside the rootfs" "$(ls -A "$TMP/outside" | wc -l) $(ls -A "$C" | tr '\n' ' ')" "0 manifest rootfs "
 is "the copies landed in the rootfs" \
   "$(cat "$R/outside/f" "$R/etc/via-abs" "$R/climbed" "$R/sub/two" 2>&1 | tr '\n' ' ')" "other other other two "
+# A symlink of the rootfs standing for a directory (a merged /usr's /lib)
+# takes a copied directory's contents and stays a symlink, as with Docker's
+# COPY; one leading out of the rootfs leads to that directory inside it.
+mkdir -p "$R/usr/lib" "$SRC/merged/lib" "$SRC/merged/abs" "$SRC/merged/escape"
+echo libc >"$R/usr/lib/libc.so.6" && ln -s usr/lib "$R/lib"
+echo foo >"$SRC/merged/lib/foo.so" && echo a >"$SRC/merged/abs/via-merged" && echo e >"$SRC/merged/escape/e"
+check_clean "copy a directory onto symlinks to directories" lay copy --layout="$C" "$SRC/merged/" /
+is "the symlink stays, the directory it names takes the contents" \
+  "$(readlink "$R/lib" 2>&1):$(ls "$R/usr/lib" 2>&1 | tr '\n' ' ')" "usr/lib:foo.so libc.so.6 "
+is "symlinks out of the rootfs (/etc, ../../..) lead inside it" \
+  "$(cat "$R/etc/via-merged" "$R/outside/e" 2>&1 | tr '\n' ' ')$(ls -A "$TMP/outside" | wc -l)" "a e 0"
+check "nothing reached the host's /etc" test ! -e /etc/via-merged
 mkfifo "$SRC/fifo"
 check_rejects "a fifo is refused" 'fifo: not a file, directory or symlink' lay copy --layout="$C" "$SRC/fifo" /fifo
 mkdir -p "$R/in-the-way/other"
