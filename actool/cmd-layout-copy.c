@@ -38,8 +38,11 @@ const struct actool_command actool_cmd_layout_copy = {
     .description = "As a Containerfile's COPY: a file goes to DEST, or into it when DEST is a\n"
                    "directory or ends in '/'; a directory's contents go into DEST, merged with\n"
                    "what is there; several sources go into the directory DEST.  DEST is a path\n"
-                   "in the rootfs, whose symlinks are resolved inside it.  Modes and times are\n"
-                   "kept; the files belong to root.",
+                   "in the rootfs, whose symlinks are resolved inside it; a symlink there that\n"
+                   "names a directory takes a directory's contents and stays.  A SRC that is a\n"
+                   "symlink is copied as what it leads to, under its own name; the symlinks\n"
+                   "inside a directory are copied as symlinks.  Modes and times are kept; the\n"
+                   "files belong to root.",
     .options = copy_option_table,
     .options_size = sizeof(struct copy_options),
     .run = run_layout_copy,

@@ -158,11 +158,15 @@ static int open_linked_dir(struct copy *c, int dir_fd, const char *name, const c
 }
 
 /* The entry NAME of SRC_DIR, of metadata ST, to DST_NAME in DST_DIR, which
- * is DST_PATH in the rootfs. */
+ * is DST_PATH in the rootfs.  FOLLOW: NAME is a source named by the caller,
+ * which Docker's COPY follows when it is a symlink (ST is what it leads
+ * to); the symlinks below a directory are copied as symlinks. */
 static int copy_entry(struct copy *c, int src_dir, const char *name, const struct stat *st,
                       int dst_dir, const char *dst_path, const char *dst_name, const char *what,
-                      unsigned depth)
+                      bool follow, unsigned depth)
 {
+  struct stat now;
+
   if (appc_cb_cancelled(c->cb))
     return appc_error_make(c->err, ECANCELED, "%s", what);
   if (c->o->skip != NULL && c->o->skip(c->o->skip_data, what))
@@ -171,11 +175,16 @@ static int copy_entry(struct copy *c, int src_dir, const char *name, const struc
     return copy_symlink(c, src_dir, name, dst_dir, dst_name, st, what);
   if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
     return appc_error_make(c->err, 0, "%s: not a file, directory or symlink", what);
-  cleanup_close int in =
-      openat(src_dir, name,
-             O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st->st_mode) ? O_DIRECTORY : O_NONBLOCK));
+  cleanup_close int in = openat(src_dir, name,
+                                (follow ? 0 : O_NOFOLLOW) | O_RDONLY | O_CLOEXEC |
+                                    (S_ISDIR(st->st_mode) ? O_DIRECTORY : O_NONBLOCK));
   if (in < 0)
     return appc_error_make(c->err, errno, "%s", what);
+  /* a symlink followed may have been pointed elsewhere since ST */
+  if (follow && fstat(in, &now) < 0)
+    return appc_error_make(c->err, errno, "%s", what);
+  if (follow && (now.st_mode & S_IFMT) != (st->st_mode & S_IFMT))
+    return appc_error_make(c->err, 0, "%s: changed while copied", what);
   if (S_ISREG(st->st_mode))
     return copy_file(c, in, dst_dir, dst_name, st, what);
   cleanup_free char *path = join_path(dst_path, dst_name);
@@ -232,7 +241,7 @@ static int copy_dir_contents(struct copy *c, int src_fd, int dst_fd, const char 
     } else if (fstatat(src_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       r = appc_error_make(c->err, errno, "%s", sub);
     } else {
-      r = copy_entry(c, src_fd, de->d_name, &st, dst_fd, dst_path, de->d_name, sub, depth);
+      r = copy_entry(c, src_fd, de->d_name, &st, dst_fd, dst_path, de->d_name, sub, false, depth);
     }
   }
   if (r == 0 && errno != 0)
@@ -294,7 +303,8 @@ static int copy_one(struct copy *c, const char *src, const char *as, const char 
 
   if (src_copy == NULL || split_dest(dest, &dir, &name) < 0)
     return appc_error_make(c->err, ENOMEM, "%s", src);
-  if (lstat(src, &st) < 0)
+  /* a symlink named as a source is followed, as by Docker's COPY */
+  if (stat(src, &st) < 0)
     return appc_error_make(c->err, errno, "%s", src);
   /* A directory's contents go into DEST; so does anything when DEST is,
    * or is to be, a directory. */
@@ -304,7 +314,7 @@ static int copy_one(struct copy *c, const char *src, const char *as, const char 
     if (make_dirs(c, full, &dst_fd) < 0)
       return -1;
     if (S_ISDIR(st.st_mode)) {
-      cleanup_close int in = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int in = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (in < 0)
         return appc_error_make(c->err, errno, "%s", src);
       return copy_dir_contents(c, in, dst_fd, full, src, 0);
@@ -325,7 +335,7 @@ static int copy_one(struct copy *c, const char *src, const char *as, const char 
   cleanup_free char *base = strdup(src);
   if (base == NULL)
     return appc_error_make(c->err, ENOMEM, "%s", src);
-  return copy_entry(c, src_dir, basename(base), &st, dst_fd, dir, name, src, 0);
+  return copy_entry(c, src_dir, basename(base), &st, dst_fd, dir, name, src, true, 0);
 }
 
 int appc_layout_copy(struct appc_layout *l, char *const *srcs, size_t n, const char *dest,

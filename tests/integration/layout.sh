@@ -173,6 +173,15 @@ is "what was there stays, what is copied replaces" \
 is "a symlink is copied as a symlink" "$(readlink "$R/app/link" 2>&1)" one
 check_clean "several sources go into the directory DEST" lay copy --layout="$C" "$SRC/hello" "$SRC/other" /multi
 is "both are there" "$(ls "$R/multi" 2>&1 | tr '\n' ' ')" "hello other "
+# A SRC that is a symlink is followed, as Docker's COPY follows it (help
+# layout copy says so); the symlinks inside a directory stay symlinks.
+ln -s "$SRC/other" "$SRC/other-link" && ln -s tree "$SRC/tree-link"
+check_clean "copy a SRC that is a symlink to a file" lay copy --layout="$C" "$SRC/other-link" /linked/
+is "it is copied as what it leads to, under its own name" \
+  "$(test -L "$R/linked/other-link" && echo 'a symlink:')$(cat "$R/linked/other-link" 2>&1)" other
+check_clean "copy a SRC that is a symlink to a directory" lay copy --layout="$C" "$SRC/tree-link" /linked-tree
+is "its contents are copied, the symlinks among them as symlinks" \
+  "$(cat "$R/linked-tree/sub/two" 2>&1):$(readlink "$R/linked-tree/link" 2>&1)" "two:one"
 # A sparse file stays sparse: its holes are neither read nor written (a
 # copy of 64 GiB once took 40 s and 64 GiB of disk); "timeout" only guards.
 truncate -s 64G "$SRC/sparse" && printf end >>"$SRC/sparse"
