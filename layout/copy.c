@@ -291,6 +291,57 @@ static bool is_dir_at(int root_fd, const char *path)
   return true;
 }
 
+/* Is the directory PATH of the rootfs, or where it would be made (below
+ * the nearest of its parents that exists), the directory SRC or a place
+ * below it?  Copied there, SRC would take in its own copy as it is read and
+ * recurse until COPY_MAX_DEPTH (cp refuses it too).  Climbed by "..", a
+ * directory at a time up to the host's root, so that a bind mount or a
+ * symlinked path is seen through. */
+static bool dest_inside(struct copy *c, const char *path, const struct stat *src)
+{
+  cleanup_free char *walk = strdup(path);
+  cleanup_close int fd = -1;
+  struct stat st, up_st;
+
+  if (walk == NULL)
+    return false;
+  while ((fd = appc_open_in_root(c->root_fd, walk, O_PATH | O_DIRECTORY)) < 0 && errno == ENOENT &&
+         *walk != '\0') {
+    char *slash = strrchr(walk, '/');
+    *(slash != NULL ? slash : walk) = '\0';
+  }
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return false;
+  for (;;) {
+    if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
+      return true;
+    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (up < 0 || fstat(up, &up_st) < 0 ||
+        (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino)) {
+      if (up >= 0)
+        close(up);
+      return false; /* the root */
+    }
+    close(fd);
+    fd = up;
+    st = up_st;
+  }
+}
+
+/* Refuse, before anything is written, a directory source copied into
+ * itself. */
+static int check_sources(struct copy *c, char *const *srcs, size_t n, const char *dest)
+{
+  struct stat st;
+
+  for (size_t i = 0; i < n; i++)
+    if (stat(srcs[i], &st) == 0 && S_ISDIR(st.st_mode) && dest_inside(c, dest, &st))
+      return appc_error_make(c->err, 0,
+                             "%s: cannot copy a directory into itself (%s/%s is inside it)",
+                             srcs[i], c->rootfs, dest + strspn(dest, "/"));
+  return 0;
+}
+
 static int copy_one(struct copy *c, const char *src, const char *as, const char *dest,
                     bool into_dir)
 {
@@ -370,7 +421,7 @@ int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, cons
   if (n == 0)
     return appc_error_make(err, EINVAL, "copy: no source");
   c.root_fd = root;
-  int r = 0;
+  int r = check_sources(&c, srcs, n, dest);
   for (size_t i = 0; r == 0 && i < n; i++)
     r = copy_one(&c, srcs[i], o->names != NULL ? o->names[i] : NULL, dest, n > 1);
   appc_file_copier_clear(&c.files);

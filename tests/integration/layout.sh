@@ -219,6 +219,15 @@ is "the symlink stays, the directory it names takes the contents" \
 is "symlinks out of the rootfs (/etc, ../../..) lead inside it" \
   "$(cat "$R/etc/via-merged" "$R/outside/e" 2>&1 | tr '\n' ' ')$(ls -A "$TMP/outside" | wc -l)" "a e 0"
 check "nothing reached the host's /etc" test ! -e /etc/via-merged
+# A directory copied into itself is refused before anything is written,
+# as cp refuses it (it once recursed 256 levels deep and left ~500 entries).
+before=$(find "$R" | sort | md5sum)
+check_rejects "copy the rootfs into a directory of its own" 'rootfs: cannot copy a directory into itself' \
+  lay copy --layout="$C" "$R" /sub
+check_rejects "... or onto itself" 'cannot copy a directory into itself' lay copy --layout="$C" "$R/app" /app
+check_rejects "... or the layout holding it, after another source" 'copy-layout: cannot copy a directory into itself' \
+  lay copy --layout="$C" "$SRC/other" "$C" /new/place/
+is "the refused copies left the rootfs as it was" "$(find "$R" | sort | md5sum)" "$before"
 mkfifo "$SRC/fifo"
 check_rejects "a fifo is refused" 'fifo: not a file, directory or symlink' lay copy --layout="$C" "$SRC/fifo" /fifo
 mkdir -p "$R/in-the-way/other"
