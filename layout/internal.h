@@ -14,7 +14,8 @@
  * directory (so on rootfs/'s file system); removed by the run, or, after a
  * killed one, by the next opening of the layout. */
 #define LAYOUT_CHANGES ".run"
-/* Where `layout init --from` renders the image, inside the new layout. */
+/* Where `layout init` makes the new layout, inside its directory, to move
+ * it up when complete (layout.c). */
 #define LAYOUT_INIT ".init"
 
 /* The edited manifest, validated, as canonical JSON text. */

@@ -5,6 +5,7 @@
  * refused edit leaves the file as it was. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -118,6 +119,7 @@ static int parse_doc(struct appc_layout *l, const char *json, size_t len, appc_e
 }
 
 static int remove_changes(struct appc_layout *l, appc_error_t *err);
+static int remove_leftover(struct appc_layout *l, const char *name, appc_error_t *err);
 
 /* rootfs/ must be the layout's own directory: a symlink there (a layout
  * from an untrusted archive, "rootfs -> /") would have every command that
@@ -153,7 +155,9 @@ int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *er
   }
   if (lock_dir(dir, &l->dir_fd, err) < 0 || check_rootfs(l, err) < 0 ||
       remove_changes(l, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
-      parse_doc(l, json, len, err) < 0) {
+      parse_doc(l, json, len, err) < 0 ||
+      /* an init killed once the manifest had its name left its staging */
+      remove_leftover(l, LAYOUT_INIT, err) < 0) {
     appc_layout_close(l);
     return -1;
   }
@@ -652,15 +656,21 @@ int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, 
 
 /* ---- `layout run`'s upper layer (layout/run.c) ---- */
 
-/* What a `layout run` killed before its end left (the lock is ours: no run
- * is under way). */
-static int remove_changes(struct appc_layout *l, appc_error_t *err)
+/* NAME of the layout directory, left by a command killed before its end
+ * (the lock is ours: none is under way). */
+static int remove_leftover(struct appc_layout *l, const char *name, appc_error_t *err)
 {
-  if (faccessat(l->dir_fd, LAYOUT_CHANGES, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+  if (faccessat(l->dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
     return 0;
-  if (appc_remove_tree(l->dir_fd, LAYOUT_CHANGES, err) < 0)
+  if (appc_remove_tree(l->dir_fd, name, err) < 0)
     return appc_error_prefix(err, "%s", l->dir);
   return 0;
+}
+
+/* What a `layout run` killed before its end left. */
+static int remove_changes(struct appc_layout *l, appc_error_t *err)
+{
+  return remove_leftover(l, LAYOUT_CHANGES, err);
 }
 
 int layout_changes_dir(struct appc_layout *l, char **path, appc_error_t *err)
@@ -727,20 +737,95 @@ static int new_manifest(const char *dir, const char *name, char **out, size_t *l
   return r;
 }
 
-/* DIR must be missing or an empty directory. */
-static int make_dir(const char *dir, appc_error_t *err)
+/* A new layout is made in DIR/.init (LAYOUT_INIT) and moved up when
+ * complete, rootfs/ first and the manifest last: DIR is a layout from the
+ * moment it has a manifest, never before.  A refused init leaves DIR as it
+ * was (missing or empty); one killed before its end leaves LAYOUT_INIT (and
+ * maybe rootfs/ moved out of it), which the next init takes for empty and
+ * the next opening of the finished layout removes. */
+
+/* Does DIR_FD hold nothing but what an init killed before its end left? */
+static bool init_leftovers_only(int dir_fd)
+{
+  int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  bool init = false, rootfs = false, other = d == NULL;
+  struct dirent *de;
+
+  if (d == NULL && fd >= 0)
+    close(fd);
+  while (d != NULL && !other && (de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, LAYOUT_INIT) == 0)
+      init = true;
+    else if (strcmp(de->d_name, "rootfs") == 0)
+      rootfs = true;
+    else
+      other = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+  }
+  if (d != NULL)
+    closedir(d);
+  return !other && (init || !rootfs);
+}
+
+/* Remove LAYOUT_INIT and, when MOVED_UP (rootfs/ moved out of it, no
+ * manifest yet), rootfs/; quietly: what failed is already said. */
+static void init_remove(int fd, bool moved_up)
+{
+  appc_error_t ignored = NULL;
+
+  if (faccessat(fd, LAYOUT_INIT, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    (void) appc_remove_tree(fd, LAYOUT_INIT, &ignored);
+  if (moved_up && faccessat(fd, "rootfs", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    (void) appc_remove_tree(fd, "rootfs", &ignored);
+  appc_error_release(&ignored);
+}
+
+/* DIR, missing or an empty directory, made if missing (*MADE) and locked
+ * (*FD); an interrupted init's leftovers removed. */
+static int init_begin(const char *dir, int *fd, bool *made, appc_error_t *err)
 {
   struct stat st;
 
-  if (mkdir(dir, 0755) == 0)
-    return 0;
-  if (errno != EEXIST)
+  *made = mkdir(dir, 0755) == 0;
+  if (!*made && errno != EEXIST)
     return appc_error_make(err, errno, "%s", dir);
-  if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+  if (!*made && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
     return appc_error_make(err, EEXIST, "%s: exists and is not a directory", dir);
-  if (!appc_dir_is_empty(AT_FDCWD, dir))
+  if (lock_dir(dir, fd, err) < 0) {
+    if (*made)
+      (void) rmdir(dir);
+    return -1;
+  }
+  /* judged under the lock: a concurrent init has finished or not begun */
+  if (!init_leftovers_only(*fd)) {
+    close(*fd);
+    *fd = -1;
     return appc_error_make(err, EEXIST, "%s: not empty (a layout starts in a new directory)", dir);
+  }
+  init_remove(*fd, true);
   return 0;
+}
+
+/* Move the layout complete in DIR/.init into DIR; R < 0 (a step before
+ * failed), or a failure here, undoes the init instead: DIR as it was. */
+static int init_end(int r, const char *dir, int fd, bool made, appc_error_t *err)
+{
+  bool moved_up = false;
+
+  if (r == 0 && renameat(fd, LAYOUT_INIT "/rootfs", fd, "rootfs") == 0) {
+    moved_up = true;
+    if (renameat(fd, LAYOUT_INIT "/" LAYOUT_MANIFEST, fd, LAYOUT_MANIFEST) == 0) {
+      /* a layout now: an .init left here goes at its next opening */
+      (void) unlinkat(fd, LAYOUT_INIT, AT_REMOVEDIR);
+      return 0;
+    }
+  }
+  if (r == 0)
+    appc_error_make(err, errno, "%s: moving the new layout into place", dir);
+  init_remove(fd, moved_up);
+  if (made)
+    (void) rmdir(dir);
+  return -1;
 }
 
 int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
@@ -748,17 +833,19 @@ int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
   cleanup_free char *manifest = NULL;
   cleanup_close int fd = -1;
   size_t len = 0;
+  bool made = false;
 
   if (name == NULL || *name == '\0')
     return appc_error_make(err, EINVAL, "%s: a new layout needs an image name", dir);
-  if (new_manifest(dir, name, &manifest, &len, err) < 0 || make_dir(dir, err) < 0 ||
-      lock_dir(dir, &fd, err) < 0)
+  if (new_manifest(dir, name, &manifest, &len, err) < 0 || init_begin(dir, &fd, &made, err) < 0)
     return -1;
-  if (mkdirat(fd, "rootfs", 0755) < 0 && errno != EEXIST)
-    return appc_error_make(err, errno, "%s/rootfs", dir);
-  if (appc_atomic_write_at(fd, LAYOUT_MANIFEST, manifest, len, 0644, APPC_WRITE_NOREPLACE, err) < 0)
-    return appc_error_prefix(err, "%s", dir);
-  return 0;
+  int r = 0;
+  if (mkdirat(fd, LAYOUT_INIT, 0755) < 0 || mkdirat(fd, LAYOUT_INIT "/rootfs", 0755) < 0)
+    r = appc_error_make(err, errno, "%s/%s", dir, LAYOUT_INIT);
+  else if (appc_atomic_write_at(fd, LAYOUT_INIT "/" LAYOUT_MANIFEST, manifest, len, 0644,
+                                APPC_WRITE_NOREPLACE, err) < 0)
+    r = appc_error_prefix(err, "%s", dir);
+  return init_end(r, dir, fd, made, err);
 }
 
 /* What dependencies and pathWhitelist gave is in the rendered rootfs: the
@@ -777,36 +864,29 @@ int appc_layout_create_from(struct appc_store *s, const char *id, const char *di
   struct appc_layout *l = NULL;
   cleanup_free char *staging = NULL;
   cleanup_close int fd = -1;
+  bool made = false;
   int r;
 
-  if (make_dir(dir, err) < 0)
-    return -1;
-  if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-    return appc_error_make(err, errno, "%s", dir);
+  /* the name first: a bad one is no reason to render the image */
+  if (name != NULL && appc_validate_acidentifier(name, err) < 0)
+    return appc_error_prefix(err, "%s/%s: name", dir, LAYOUT_MANIFEST);
   if (asprintf(&staging, "%s/" LAYOUT_INIT, dir) < 0) {
     staging = NULL;
     return appc_error_make(err, ENOMEM, "%s", dir);
   }
+  if (init_begin(dir, &fd, &made, err) < 0)
+    return -1;
   /* Rendered inside DIR, then moved up: render puts its result in place
    * by rename, which DIR itself ("." say) cannot take. */
-  if (appc_store_render(s, id, staging, &ro, err) < 0)
-    return appc_error_prefix(err, "%s", dir);
-  if (renameat(fd, LAYOUT_INIT "/rootfs", fd, "rootfs") < 0 ||
-      renameat(fd, LAYOUT_INIT "/" LAYOUT_MANIFEST, fd, LAYOUT_MANIFEST) < 0 ||
-      unlinkat(fd, LAYOUT_INIT, AT_REMOVEDIR) < 0) {
-    appc_error_make(err, errno, "%s: moving the rendered image into place", dir);
-    appc_error_t ignored = NULL;
-    appc_remove_tree(fd, LAYOUT_INIT, &ignored);
-    appc_remove_tree(fd, "rootfs", &ignored);
-    appc_error_release(&ignored);
-    return -1;
+  r = appc_store_render(s, id, staging, &ro, err);
+  if (r < 0)
+    appc_error_prefix(err, "%s", dir);
+  else if ((r = appc_layout_open(staging, &l, err)) == 0) {
+    flatten(l);
+    r = name != NULL ? appc_layout_set(l, "name", name, err) : 0;
+    if (r == 0)
+      r = appc_layout_commit(l, err);
+    appc_layout_close(l);
   }
-  if (appc_layout_open(dir, &l, err) < 0)
-    return -1;
-  flatten(l);
-  r = name != NULL ? appc_layout_set(l, "name", name, err) : 0;
-  if (r == 0)
-    r = appc_layout_commit(l, err);
-  appc_layout_close(l);
-  return r;
+  return init_end(r, dir, fd, made, err);
 }

@@ -279,6 +279,35 @@ check_rejects "init --from an image that is not there is refused" 'example\.com/
   "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-none" --from=example.com/nowhere --insecure-options=http
 is "the refused init --from left no layout" "$(ls -A "$TMP/from-none" 2>/dev/null | wc -l)" 0
 
+# init is all or nothing: a refused one leaves the directory as it was
+# (missing or empty), a killed one what the next init takes for empty.
+check_rejects "init --from with a bad --name is refused" 'from-bad/manifest: name: "BAD"' \
+  "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-bad" --from=example.com/top --name=BAD
+is "... leaving no directory" "$(ls -d "$TMP/from-bad" 2>/dev/null)" ""
+mkdir "$TMP/from-bad-empty"
+check_rejects "... into an empty directory" 'manifest: name: "BAD"' \
+  "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-bad-empty" --from=example.com/top --name=BAD
+is "... leaving it empty" "$(ls -A "$TMP/from-bad-empty" | tr '\n' ' ')" ""
+if command -v strace >/dev/null && strace -qq -o /dev/null true 2>/dev/null; then
+  # killed as it writes the manifest, before it moves rootfs/, and between
+  # moving rootfs/ and the manifest (renameat2 where there is no renameat)
+  rename=renameat
+  strace -qq -o /dev/null -e trace=renameat true 2>/dev/null || rename=renameat2
+  for at in linkat "$rename:when=1" "$rename:when=2"; do
+    K=$TMP/killed-${at%%:*}-${at#*=}
+    (strace -f -qq -o /dev/null -e trace="${at%%:*}" -e inject="${at%%:*}":signal=SIGKILL${at#"${at%%:*}"} \
+      "$ACTOOL" layout init --layout="$K" --name=example.com/killed) >/dev/null 2>&1
+    ok_k=$(test -e "$K/manifest" && echo "a manifest after the kill at $at")
+    check_clean "init again after one killed at $at" lay init --layout="$K" --name=example.com/killed
+    is "... gives a whole layout" "$ok_k$(ls -A "$K" | tr '\n' ' ')" "manifest rootfs "
+  done
+else
+  skip "init killed half-way" "no working strace"
+fi
+mkdir "$F/.init"
+check_clean "an .init left in a finished layout..." lay label add --layout="$F" killed yes
+is "... goes at its next opening" "$(ls -A "$F" | tr '\n' ' ')" "manifest rootfs "
+
 # --- YAML manifests -----------------------------------------------------------
 
 Y=$TMP/yaml
