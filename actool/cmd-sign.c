@@ -2,10 +2,15 @@
 /* actool sign [--key=ID] [--output=FILE] IMAGE.aci */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "actool/actool.h"
 #include "appc/aci.h"
 #include "appc/trust.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 
 struct sign_options {
   const char *key;
@@ -20,20 +25,25 @@ static const struct actool_option sign_option_table[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* Only a valid image is signed: a signature vouches for what it covers. */
-static int check_image(const struct actool_globals *g, const char *path, appc_error_t *err)
+/* Only a valid image is signed: a signature vouches for what it covers.
+ * FD is left at the start again, for the signing to read the same bytes. */
+static int check_image(const struct actool_globals *g, int fd, const char *path, appc_error_t *err)
 {
   cleanup_source struct appc_source *src = NULL;
   struct appc_aci_info info = {0};
   int r;
 
-  if (appc_source_open_path(&src, path, err) < 0)
+  if (appc_source_open_fd(&src, fd, path, err) < 0)
     return -1;
   actool_cancel_begin();
   r = appc_aci_validate_source(src, actool_callbacks(g), &info, err);
   actool_cancel_end();
   appc_aci_info_clear(&info);
-  return r < 0 ? appc_error_prefix(err, "not signed") : 0;
+  if (r < 0)
+    return appc_error_prefix(err, "not signed");
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: rewinding to sign it", path);
+  return 0;
 }
 
 static int run_sign(const struct actool_globals *g, void *opaque, int argc, char **argv)
@@ -44,8 +54,16 @@ static int run_sign(const struct actool_globals *g, void *opaque, int argc, char
 
   if (argc != 1)
     return actool_usage_error("sign", "needs one IMAGE.aci");
-  if (check_image(g, argv[0], &err) < 0 || appc_trust_init(&err) < 0 ||
-      appc_sign_file(argv[0], &so, &err) < 0)
+  /* One descriptor for all: the bytes signed are the bytes validated.  It
+   * is read twice (validated, rewound, signed), which a pipe or a device
+   * cannot be. */
+  cleanup_close int fd = appc_open_file_at(AT_FDCWD, argv[0], APPC_READ_REGULAR, &err);
+  if (fd < 0)
+    return actool_fail_hint(&err, EINVAL,
+                            "a pipe or device cannot be both validated and signed: save the "
+                            "image to a file first");
+  if (check_image(g, fd, argv[0], &err) < 0 || appc_trust_init(&err) < 0 ||
+      appc_sign_fd(fd, argv[0], &so, &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }

@@ -93,8 +93,7 @@ int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, 
   return 0;
 }
 
-int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
-                      size_t *len, appc_error_t *err)
+int appc_open_file_at(int dirfd, const char *name, unsigned flags, appc_error_t *err)
 {
   /* O_NONBLOCK when only a regular file will do: opening a FIFO must not
    * wait for a writer before it is refused. */
@@ -110,7 +109,20 @@ int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, c
       return appc_error_make(err, errno, "%s", name);
     if (!S_ISREG(st.st_mode))
       return appc_error_make(err, EINVAL, "%s: not a regular file", name);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+      return appc_error_make(err, errno, "%s", name);
   }
+  return steal_fd(&fd);
+}
+
+int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,
+                      size_t *len, appc_error_t *err)
+{
+  cleanup_close int fd = appc_open_file_at(dirfd, name, flags, err);
+
+  if (fd < 0)
+    return -1;
   return appc_read_fd(fd, name, max, out, len, err);
 }
 

@@ -33,6 +33,11 @@ enum {
 int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, appc_error_t *err);
 
 /* Open NAME relative to DIRFD (AT_FDCWD or an absolute NAME for a path)
+ * for reading; FLAGS from the enum above.  The descriptor (close-on-exec)
+ * blocks on reads; errors name NAME. */
+int appc_open_file_at(int dirfd, const char *name, unsigned flags, appc_error_t *err);
+
+/* Open NAME relative to DIRFD (AT_FDCWD or an absolute NAME for a path)
  * and read it whole as appc_read_fd does; FLAGS from the enum above.
  * Errors name NAME. */
 int appc_read_file_at(int dirfd, const char *name, size_t max, unsigned flags, char **out,

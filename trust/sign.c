@@ -76,7 +76,7 @@ static int sign_fd(gpgme_ctx_t ctx, int fd, const char *file, char **out, size_t
   return 0;
 }
 
-int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err)
+int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts, appc_error_t *err)
 {
   static const struct appc_sign_options defaults = {0};
   cleanup_gpgme_ctx gpgme_ctx_t ctx = NULL;
@@ -88,18 +88,27 @@ int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_
     return -1;
   if (opts == NULL)
     opts = &defaults;
+  if (name == NULL && opts->out == NULL)
+    return appc_error_make(err, EINVAL, "fd %d: no NAME to derive the signature's file from", fd);
+  if (name == NULL)
+    name = "signed input";
   if (opts->out != NULL)
     out = strdup(opts->out);
-  else if (asprintf(&out, "%s.asc", file) < 0)
+  else if (asprintf(&out, "%s.asc", name) < 0)
     out = NULL;
   if (out == NULL)
-    return appc_error_make(err, ENOMEM, "%s", file);
+    return appc_error_make(err, ENOMEM, "%s", name);
+  if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
+      (opts->key != NULL && add_signer(ctx, opts->key, err) < 0) ||
+      sign_fd(ctx, fd, name, &sig, &len, err) < 0)
+    return -1;
+  return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, 0, err);
+}
+
+int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err)
+{
   cleanup_close int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return appc_error_make(err, errno, "%s", file);
-  if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
-      (opts->key != NULL && add_signer(ctx, opts->key, err) < 0) ||
-      sign_fd(ctx, fd, file, &sig, &len, err) < 0)
-    return -1;
-  return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, 0, err);
+  return appc_sign_fd(fd, file, opts, err);
 }

@@ -46,6 +46,11 @@ struct appc_sign_options {
   const char *out;     /* NULL: FILE.asc */
 };
 int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err);
+/* The same for the bytes of FD from its current position to its end, so
+ * that a caller can sign exactly what it checked through the same open file
+ * (read it, rewind, sign).  NAME (the file's name) prefixes the messages and,
+ * without OUT, names the signature NAME.asc; FD stays the caller's. */
+int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts, appc_error_t *err);
 
 /* The prefixes whose keys apply to NAME, shortest first: "example.com/app/x"
  * gives "example.com", "example.com/app" and "example.com/app/x".  A

@@ -219,6 +219,31 @@ trust --list
 is "--list of an empty key store: the legend alone" "$status:$(cat "$TMP/out")" \
   "0:PREFIX  FINGERPRINT  USER-ID"
 
+# --- signing (actool sign; the round trip through fetch is in fetch-net.sh) --------------
+
+# sign ARGS...: actool sign with $G as the keyring, its stderr kept in $TMP/err.
+sign() {
+  run_capture $T env GNUPGHOME="$G" "$ACTOOL" sign "$@"
+  cp "$TMP/.err" "$TMP/err"
+}
+# verified ASC FILE: gpg's word on ASC as a signature of FILE.
+verified() { gpgt --verify "$1" "$2" >/dev/null 2>&1 && echo verified || echo "not verified"; }
+
+sign --key="$K_APP" --output="$TMP/s.asc" "$TMP/hello.aci"
+is "sign --key=FINGERPRINT --output=FILE: a signature gpg verifies" \
+  "$status:$(verified "$TMP/s.asc" "$TMP/hello.aci")" "0:verified"
+
+# The image is validated, then signed: both from one open file, so what is
+# signed is what was validated.  A pipe cannot be read twice: refused.
+sign --key="$K_APP" --output="$TMP/pipe.asc" /dev/stdin < <(cat "$TMP/hello.aci")
+is "sign of a pipe: refused (exit 1), no signature written" \
+  "$status:$(test -e "$TMP/pipe.asc" && echo written)" "1:"
+check "... saying it is not a regular file" grep -q '/dev/stdin: not a regular file' "$TMP/err"
+mkfifo "$TMP/fifo.aci"
+sign --key="$K_APP" "$TMP/fifo.aci"
+is "sign of a FIFO without a writer: refused at once, not waited on" \
+  "$status:$(test -e "$TMP/fifo.aci.asc" && echo written)" "1:"
+
 is "no temporary left in the store" "$(count "$S/tmp")" 0
 ps -eo args= >"$TMP/ps"
 is "no process left running in the store" "$(grep -cF "$S/" "$TMP/ps")" 0
