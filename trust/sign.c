@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "appc/trust.h"
@@ -38,6 +40,15 @@ static int add_signer(gpgme_ctx_t ctx, const char *key, appc_error_t *err)
   if ((e = gpgme_signers_add(ctx, k)) != 0)
     return appc_trust_gpgme_failure(err, e, key);
   return 0;
+}
+
+/* Whether PATH names the file open on FD (PATH itself, a hard link or a
+ * symlink to it). */
+static bool same_file(int fd, const char *path)
+{
+  struct stat a, b;
+
+  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* The signature of the file open on FD, armored, in *OUT. */
@@ -98,6 +109,9 @@ int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts,
     out = NULL;
   if (out == NULL)
     return appc_error_make(err, ENOMEM, "%s", name);
+  if (same_file(fd, out))
+    return appc_error_make(
+        err, 0, "%s: is %s, the file being signed: its signature would replace it", out, name);
   if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
       (opts->key != NULL && add_signer(ctx, opts->key, err) < 0) ||
       sign_fd(ctx, fd, name, &sig, &len, err) < 0)

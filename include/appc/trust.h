@@ -36,7 +36,8 @@ int appc_trust_init(appc_error_t *err);
 
 /* Sign FILE (an image, for `actool sign`) with a secret key of the user's
  * keyring: a detached, armored OpenPGP signature written atomically to OUT,
- * which fetch then checks against the keys trusted for the image's name. */
+ * which fetch then checks against the keys trusted for the image's name.
+ * OUT naming FILE itself (or a link to it) is refused before gpg is asked. */
 #define APPC_SIGN_OPTIONS_VERSION 1
 struct appc_sign_options {
   unsigned version;    /* 0, or APPC_SIGN_OPTIONS_VERSION (<appc/appc.h>) */

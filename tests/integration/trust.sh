@@ -244,6 +244,17 @@ sign --key="$K_APP" "$TMP/fifo.aci"
 is "sign of a FIFO without a writer: refused at once, not waited on" \
   "$status:$(test -e "$TMP/fifo.aci.asc" && echo written)" "1:"
 
+# An --output that is the image itself, or a hard link to it: refused
+# before anything is written, the image left as it was.
+cp "$TMP/hello.aci" "$TMP/self.aci"
+ln "$TMP/self.aci" "$TMP/self-link.aci"
+for out in self.aci self-link.aci; do
+  sign --key="$K_APP" --output="$TMP/$out" "$TMP/self.aci"
+  is "sign --output=$out (the image $([ $out = self.aci ] && echo itself || echo "by a hard link")): refused, the image kept" \
+    "$status:$(cmp -s "$TMP/self.aci" "$TMP/hello.aci" && echo kept)" "1:kept"
+  check "... saying so" grep -q "$out: is $TMP/self.aci, the file being signed" "$TMP/err"
+done
+
 is "no temporary left in the store" "$(count "$S/tmp")" 0
 ps -eo args= >"$TMP/ps"
 is "no process left running in the store" "$(grep -cF "$S/" "$TMP/ps")" 0
