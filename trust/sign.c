@@ -20,18 +20,57 @@
 #include "common/fs.h"
 #include "trust/internal.h"
 
+/* How many keys an ambiguous KEY's message names. */
+#define AMBIGUOUS_SHOWN 4
+
+/* The one secret key that the pattern KEY (a fingerprint, a key ID or a
+ * part of a user ID, as gpg --local-user takes it) names, in *OUT.  A
+ * listing, not gpgme_get_key, which takes a fingerprint or key ID only; a
+ * pattern that names several keys is refused with their fingerprints, for
+ * the user to pick one. */
+static int find_secret_key(gpgme_ctx_t ctx, const char *key, gpgme_key_t *out, appc_error_t *err)
+{
+  cleanup_gpgme_key gpgme_key_t first = NULL;
+  char shown[AMBIGUOUS_SHOWN * 48] = "";
+  size_t n = 0;
+  gpgme_key_t k;
+  gpgme_error_t e;
+
+  /* An empty pattern lists every key: it would pick a keyring's only key
+   * silently. */
+  if (*key == '\0')
+    return appc_error_make(err, 0, "key \"\": an empty pattern names no key");
+  e = gpgme_op_keylist_start(ctx, key, 1);
+  while (e == 0 && (e = gpgme_op_keylist_next(ctx, &k)) == 0) {
+    if (n < AMBIGUOUS_SHOWN && k->fpr != NULL)
+      snprintf(shown + strlen(shown), sizeof shown - strlen(shown), "%s%s", n > 0 ? ", " : "",
+               k->fpr);
+    if (n++ == 0)
+      first = k;
+    else
+      gpgme_key_unref(k);
+  }
+  gpgme_op_keylist_end(ctx);
+  if (gpg_err_code(e) != GPG_ERR_EOF)
+    return appc_trust_gpgme_failure(err, e, key);
+  if (n == 0)
+    return appc_error_make(err, 0, "key %s: no such secret key in the keyring", key);
+  if (n > 1)
+    return appc_error_make(err, 0,
+                           "key %s: ambiguous, names %zu secret keys (%s%s): give a fingerprint",
+                           key, n, shown, n > AMBIGUOUS_SHOWN ? ", ..." : "");
+  *out = steal_pointer(&first);
+  return 0;
+}
+
 /* The signer KEY names, which must be one secret key able to sign. */
 static int add_signer(gpgme_ctx_t ctx, const char *key, appc_error_t *err)
 {
   cleanup_gpgme_key gpgme_key_t k = NULL;
-  gpgme_error_t e = gpgme_get_key(ctx, key, &k, 1);
+  gpgme_error_t e;
 
-  if (gpg_err_code(e) == GPG_ERR_EOF)
-    return appc_error_make(err, 0, "key %s: no such secret key in the keyring", key);
-  if (gpg_err_code(e) == GPG_ERR_AMBIGUOUS_NAME)
-    return appc_error_make(err, 0, "key %s: names several secret keys (give a fingerprint)", key);
-  if (e != 0)
-    return appc_trust_gpgme_failure(err, e, key);
+  if (find_secret_key(ctx, key, &k, err) < 0)
+    return -1;
   if (!k->can_sign || k->revoked || k->expired || k->disabled || k->invalid)
     return appc_error_make(err, 0,
                            "key %s: cannot sign (revoked, expired, disabled or not a "

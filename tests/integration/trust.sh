@@ -233,6 +233,23 @@ sign --key="$K_APP" --output="$TMP/s.asc" "$TMP/hello.aci"
 is "sign --key=FINGERPRINT --output=FILE: a signature gpg verifies" \
   "$status:$(verified "$TMP/s.asc" "$TMP/hello.aci")" "0:verified"
 
+# --key takes what gpg --local-user takes: a user ID (or a part of one) too.
+sign --key=App --output="$TMP/uid.asc" "$TMP/hello.aci"
+is "sign --key=USER-ID: a signature gpg verifies" \
+  "$status:$(verified "$TMP/uid.asc" "$TMP/hello.aci")" "0:verified"
+is "... made by that user's key" \
+  "$(gpgt --status-fd 1 --verify "$TMP/uid.asc" "$TMP/hello.aci" 2>/dev/null | awk '$2 == "VALIDSIG" { print $3 }')" \
+  "$K_APP"
+sign --key=example.com --output="$TMP/ambiguous.asc" "$TMP/hello.aci"
+is "sign --key=PATTERN matching several secret keys: refused (exit 1), nothing written" \
+  "$status:$(test -e "$TMP/ambiguous.asc" && echo written)" "1:"
+check "... as ambiguous, naming the keys" grep -Eq \
+  "key example\.com: ambiguous, names [0-9]+ secret keys \(.*$K_APP.*\): give a fingerprint" "$TMP/err"
+check "... each of them" grep -q "$K_ROOT" "$TMP/err"
+sign --key=nobody@example.invalid --output="$TMP/nobody.asc" "$TMP/hello.aci"
+is "sign --key=PATTERN matching no secret key: refused (exit 1)" "$status" 1
+check "... saying so" grep -q 'key nobody@example\.invalid: no such secret key' "$TMP/err"
+
 # The image is validated, then signed: both from one open file, so what is
 # signed is what was validated.  A pipe cannot be read twice: refused.
 sign --key="$K_APP" --output="$TMP/pipe.asc" /dev/stdin < <(cat "$TMP/hello.aci")
