@@ -123,8 +123,6 @@ static int run_discover(const struct actool_globals *g, void *options, int argc,
     if (discover_one(g, o, h, argv[i]) != ACTOOL_EXIT_OK)
       status = ACTOOL_EXIT_FAILURE;
   appc_http_free(h);
-  if (fflush(stdout) != 0)
-    status = ACTOOL_EXIT_FAILURE;
   return status;
 }
 

@@ -132,8 +132,6 @@ static int run_fetch(const struct actool_globals *g, void *options, int argc, ch
   status = fetch_all(g, fo, s, h, argc, argv);
   appc_http_free(h);
   appc_store_close(s);
-  if (fflush(stdout) != 0)
-    status = ACTOOL_EXIT_FAILURE;
   return status;
 }
 

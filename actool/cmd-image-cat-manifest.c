@@ -61,8 +61,6 @@ static int run_image_cat_manifest(const struct actool_globals *g, void *opaque, 
     appc_store_image_clear(&img);
   }
   appc_store_close(s);
-  if (r == 0 && fflush(stdout) != 0)
-    r = ACTOOL_EXIT_FAILURE;
   return r;
 }
 

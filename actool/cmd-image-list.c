@@ -242,7 +242,7 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
     r = print_table(t, imgs, kept, o);
   }
   appc_store_images_free(imgs, n);
-  return r == 0 && fflush(stdout) == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return r == 0 && !damaged ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
 }
 
 const struct actool_command actool_cmd_image_list = {

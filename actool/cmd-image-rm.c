@@ -40,8 +40,6 @@ static int run_image_rm(const struct actool_globals *g, void *opaque, int argc, 
     if (remove_one(g, s, argv[i]) != ACTOOL_EXIT_OK)
       status = ACTOOL_EXIT_FAILURE;
   appc_store_close(s);
-  if (fflush(stdout) != 0)
-    status = ACTOOL_EXIT_FAILURE;
   return status;
 }
 

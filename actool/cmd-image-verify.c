@@ -74,8 +74,6 @@ static int verify(const struct actool_globals *g, const struct verify_options *o
     json_object_object_add(j, "problems", json_object_get(problems));
     actool_print_json(j);
     json_object_put(j);
-    if (fflush(stdout) != 0)
-      r = ACTOOL_EXIT_FAILURE;
   }
   if (r == 0)
     actool_debug(g, "store %s: no damage found", appc_store_path(s));

@@ -105,7 +105,7 @@ static int run_list(const struct actool_globals *g, void *options, int argc, cha
       r = actool_table_print(t);
   }
   appc_ace_pod_infos_free(pods, n);
-  return r == 0 && fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return r == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
 }
 
 const struct actool_command actool_cmd_list = {

@@ -270,7 +270,7 @@ static int wait_detached(pid_t child, int from)
   close(from);
   if (got == APPC_UUID_LEN + 1 && buf[APPC_UUID_LEN] == '\n') {
     printf("%.*s\n", APPC_UUID_LEN, buf);
-    return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+    return ACTOOL_EXIT_OK;
   }
   int wstatus = 0;
   while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)

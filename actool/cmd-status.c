@@ -166,7 +166,7 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
   }
   appc_ace_pod_info_clear(&p);
   appc_store_close(s);
-  return fflush(stdout) == 0 ? r : ACTOOL_EXIT_FAILURE;
+  return r;
 }
 
 const struct actool_command actool_cmd_status = {

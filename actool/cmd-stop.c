@@ -47,7 +47,7 @@ static int run_stop(const struct actool_globals *g, void *options, int argc, cha
     appc_ace_pod_info_clear(&p);
   }
   appc_store_close(s);
-  return fflush(stdout) == 0 ? status : ACTOOL_EXIT_FAILURE;
+  return status;
 }
 
 const struct actool_command actool_cmd_stop = {

@@ -565,8 +565,6 @@ static int run_trust(const struct actool_globals *g, void *options, int argc, ch
   if (c.http != NULL)
     appc_http_free(c.http);
   appc_store_close(s);
-  if (fflush(stdout) != 0)
-    r = ACTOOL_EXIT_FAILURE;
   return r;
 }
 

@@ -236,8 +236,6 @@ static int run_validate(const struct actool_globals *g, void *opaque, int argc, 
   if (a != NULL) {
     actool_print_json(a);
     json_object_put(a);
-    if (fflush(stdout) != 0)
-      status = ACTOOL_EXIT_FAILURE;
   }
   return status;
 }

@@ -9,7 +9,7 @@
 int actool_print_version(void)
 {
   printf("actool version %s\nappc version %s\n", PACKAGE_VERSION, APPC_SPEC_VERSION_STRING);
-  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return ACTOOL_EXIT_OK;
 }
 
 static int run_version(const struct actool_globals *g, void *options, int argc, char **argv)

@@ -2,6 +2,8 @@
 /* actool entry point: global options, command dispatch, exit status. */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +127,36 @@ static int run_command(const struct actool_command *cmd, struct actool_globals *
   return r;
 }
 
-int main(int argc, char **argv)
+/* Standard output flushed and checked, as coreutils' close_stdout does:
+ * output still buffered is written only now, and a write that failed
+ * earlier (a full disk, a closed pipe) left only the stream's error flag.
+ * Either is a failure, said once here for every command rather than by
+ * each.  Flushed, not closed: the descriptor stays open until the process
+ * ends, so that a reader waiting for the end of the output (a shell's
+ * $(...)) waits for the process too, and does not meet it half-exited
+ * (LeakSanitizer's tracer stops it then, and zsh's SIGCONT to a stopped
+ * child undid that stop: the tracer waited forever). */
+static int close_stdout(int status)
+{
+  bool failed_before = ferror(stdout) != 0;
+  int e = fflush(stdout) != 0 ? errno : 0;
+
+  if (!failed_before && e == 0)
+    return status;
+  /* A reader that went away (actool ... | head): as if SIGPIPE had killed
+   * us, which gpgme's SIG_IGN prevented, and as git does, without a word. */
+  if (e == EPIPE) {
+    signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
+  }
+  if (e != 0)
+    actool_error("write error: %s", strerror(e));
+  else
+    actool_error("write error");
+  return status == ACTOOL_EXIT_OK ? ACTOOL_EXIT_FAILURE : status;
+}
+
+static int dispatch(int argc, char **argv)
 {
   struct actool_globals g = {0};
   struct actool_parse p = {.globals = &g, .stop_at_positional = true};
@@ -150,4 +181,9 @@ int main(int argc, char **argv)
   if (cmd == NULL)
     return actool_unknown_command(NULL, argv[1]);
   return run_command(cmd, &g, npositional - 1, argv + 2);
+}
+
+int main(int argc, char **argv)
+{
+  return close_stdout(dispatch(argc, argv));
 }

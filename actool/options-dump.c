@@ -77,5 +77,5 @@ int actool_dump_options(void)
   dump_options("", actool_global_options);
   for (size_t i = 0; actool_commands[i] != NULL; i++)
     dump_command(actool_commands[i]);
-  return fflush(stdout) == 0 ? ACTOOL_EXIT_OK : ACTOOL_EXIT_FAILURE;
+  return ACTOOL_EXIT_OK;
 }

@@ -203,6 +203,20 @@ if [ "$status" -eq 2 ] && ! grep -q 'did you mean' "$TMP/.err"; then ok "nothing
   note "exit $status" "stderr: $(cat "$TMP/.err")"
 fi
 
+# Output that cannot be written is a failure said on stderr, whatever the
+# command and however much it printed (buffered output is written at exit).
+to_full() { "$@" >/dev/full; }
+stdout_closed() { "$@" >&-; }
+for c in "help" "version" "help build" "__options" "validate --json $TMP/m.json"; do
+  # shellcheck disable=SC2086
+  check_fails "$c >/dev/full: exit 1, the write error said" 1 \
+    '^actool: write error: No space left on device$' to_full "$ACTOOL" $c
+done
+run_capture stdout_closed "$ACTOOL" validate "$TMP/m.json"
+is "a command that prints nothing succeeds with stdout closed" "$status" 0
+run_capture stdout_closed "$ACTOOL" version
+is "... one that prints something fails" "$status:$(cat "$TMP/.err")" "1:actool: write error: Bad file descriptor"
+
 # Help fits 80 columns; option descriptions in one style; usage lines say
 # what the parser accepts.
 "$ACTOOL" __options >"$TMP/options"
