@@ -45,6 +45,10 @@ enum actool_option_kind {
   ACTOOL_OPT_STRING,   /* --flag=VALUE or --flag VALUE; the last one wins */
   ACTOOL_OPT_LIST,     /* repeatable string: appended to a struct actool_list */
   ACTOOL_OPT_OPTIONAL, /* --flag (sets "") or --flag=VALUE; never takes the next argument */
+  /* A STRING naming a file or directory whose absence means an environment
+   * variable or a default: an empty value is a usage error, lest
+   * "--dir=$UNSET" quietly work on the default instead. */
+  ACTOOL_OPT_PATH,
 };
 
 struct actool_list {

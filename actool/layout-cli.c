@@ -11,7 +11,9 @@ const char *actool_layout_dir(const char *option)
 {
   const char *env = getenv("ACTOOL_LAYOUT");
 
-  if (option != NULL && *option != '\0')
+  /* An empty --layout= is refused by the parser; an empty ACTOOL_LAYOUT
+   * is unset, as git takes an empty GIT_DIR. */
+  if (option != NULL)
     return option;
   return env != NULL && *env != '\0' ? env : ".";
 }

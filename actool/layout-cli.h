@@ -11,7 +11,7 @@
 /* Every layout command's options start with this member. */
 #define ACTOOL_LAYOUT_OPTION(type)                                                                 \
   {                                                                                                \
-    "layout", ACTOOL_OPT_STRING, offsetof(type, layout), "DIR",                                    \
+    "layout", ACTOOL_OPT_PATH, offsetof(type, layout), "DIR",                                      \
         "The layout (default: $ACTOOL_LAYOUT, else the current directory)", NULL                   \
   }
 

@@ -44,12 +44,21 @@ static int parse_insecure_options(struct actool_globals *g)
   return 0;
 }
 
+/* VAR's value, an empty one taken as unset (as git takes GIT_DIR=""); an
+ * empty option is a usage error (the parser's nonempty). */
+static const char *environment(const char *var)
+{
+  const char *v = getenv(var);
+
+  return v != NULL && *v != '\0' ? v : NULL;
+}
+
 static void apply_environment(struct actool_globals *g)
 {
   if (g->dir == NULL)
-    g->dir = getenv("ACTOOL_DIR");
+    g->dir = environment("ACTOOL_DIR");
   if (g->cacert == NULL)
-    g->cacert = getenv("ACTOOL_CACERT");
+    g->cacert = environment("ACTOOL_CACERT");
 }
 
 static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,

@@ -41,6 +41,8 @@ static void dump_options(const char *command, const struct actool_option *opt)
       [ACTOOL_OPT_STRING] = "string",
       [ACTOOL_OPT_LIST] = "list",
       [ACTOOL_OPT_OPTIONAL] = "optional",
+      /* a string to the completion and the tests that read this */
+      [ACTOOL_OPT_PATH] = "string",
   };
 
   for (; opt != NULL && opt->name != NULL; opt++) {

@@ -26,11 +26,11 @@ const struct actool_option actool_global_options[] = {
     {"version", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(version), NULL, "Print the version and exit", NULL},
     {"quiet", ACTOOL_OPT_BOOL, GLOBAL_OFFSET(quiet), NULL,
      "Draw no progress lines (they are drawn only when stderr is a terminal)", NULL},
-    {"dir", ACTOOL_OPT_STRING, GLOBAL_OFFSET(dir), "DIR",
+    {"dir", ACTOOL_OPT_PATH, GLOBAL_OFFSET(dir), "DIR",
      "Store directory (env ACTOOL_DIR; default /var/lib/actool as root)", NULL},
     {"insecure-options", ACTOOL_OPT_STRING, GLOBAL_OFFSET(insecure_options), "LIST",
      "Comma list of security checks to skip: none, image, tls, http, seccomp, all", "none"},
-    {"cacert", ACTOOL_OPT_STRING, GLOBAL_OFFSET(cacert), "FILE",
+    {"cacert", ACTOOL_OPT_PATH, GLOBAL_OFFSET(cacert), "FILE",
      "Extra CA certificates (PEM) trusted for HTTPS (env ACTOOL_CACERT)", NULL},
     {"port", ACTOOL_OPT_STRING, GLOBAL_OFFSET(port), "N", "Port used for discovery URLs", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
@@ -88,6 +88,12 @@ static int store_option(const char *command, const struct actool_option *opt, vo
   case ACTOOL_OPT_OPTIONAL:
     *(const char **) slot = value != NULL ? value : "";
     break;
+  case ACTOOL_OPT_PATH:
+    if (*value == '\0')
+      return actool_usage_error(command, "--%s: empty (give a %s, or leave --%s out)", opt->name,
+                                strcmp(opt->metavar, "DIR") == 0 ? "directory" : "file", opt->name);
+    *(const char **) slot = value;
+    return 0;
   case ACTOOL_OPT_STRING:
     *(const char **) slot = value;
     return 0;

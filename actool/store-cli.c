@@ -34,7 +34,7 @@ static int default_dir(char **out)
 int actool_store_dir(const struct actool_globals *g, char **out)
 {
   *out = NULL;
-  if (g->dir != NULL && g->dir[0] != '\0')
+  if (g->dir != NULL)
     *out = strdup(g->dir);
   else if (default_dir(out) < 0) {
     actool_error("cannot tell where the store is: set --dir, ACTOOL_DIR or HOME");

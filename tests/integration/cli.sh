@@ -160,6 +160,23 @@ check_fails "an unknown option before the subcommand exits 2, named" 2 'unknown 
   "$ACTOOL" image --bogus list
 check_fails "an option and no subcommand after it exits 2" 2 'no subcommand after "--dir"' \
   "$ACTOOL" image --dir
+# An empty --dir, --cacert or --layout (--dir="$UNSET") is a usage error:
+# taken as "not given" it would hide ACTOOL_DIR and work on the default
+# store.  An empty variable is unset, as git takes GIT_DIR="".
+check_fails "--dir= (empty) exits 2, naming --dir" 2 '^actool: --dir: empty' \
+  env ACTOOL_DIR="$TMP/store" "$ACTOOL" --dir= version
+check_fails "--dir \"\" after the command exits 2, naming --dir" 2 '^actool: version: --dir: empty' \
+  "$ACTOOL" version --dir ""
+check_fails "--dir= between image and its subcommand exits 2" 2 '^actool: image list: --dir: empty' \
+  "$ACTOOL" image --dir= list
+check_fails "--cacert= (empty) exits 2, naming --cacert" 2 '^actool: --cacert: empty' \
+  "$ACTOOL" --cacert= version
+check_fails "layout --layout= (empty) exits 2, naming --layout" 2 '^actool: layout label: --layout: empty' \
+  env -C "$TMP/glay" "$ACTOOL" layout label add --layout= k v
+check "an empty ACTOOL_LAYOUT is unset: the current directory's layout" \
+  env -C "$TMP/glay" ACTOOL_LAYOUT= "$ACTOOL" layout label add k v
+check "an empty ACTOOL_DIR is unset: --dir is used" \
+  env ACTOOL_DIR= "$ACTOOL" --dir="$TMP/store" image list
 check "-- ends the options" "$ACTOOL" validate -- "$TMP/m.json"
 check "single-dash options (as the reference accepts)" "$ACTOOL" -debug validate -type=manifest "$TMP/m.json"
 
