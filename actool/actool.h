@@ -237,7 +237,8 @@ int actool_parse_bool(const char *s, bool *out);
 extern const struct actool_command *const actool_commands[];
 const struct actool_command *actool_find_command(const char *name);
 void actool_print_command_help(const struct actool_command *cmd, bool to_stderr);
-void actool_print_global_help(void);
+/* On stderr for a usage error (no command), as a command's help is. */
+void actool_print_global_help(bool to_stderr);
 /* actool version, actool --version. */
 int actool_print_version(void);
 /* The command of CMDS (NULL-terminated; for subcommands their last word)

@@ -144,18 +144,20 @@ void actool_print_command_help(const struct actool_command *cmd, bool to_stderr)
   print_options(out, actool_global_options);
 }
 
-void actool_print_global_help(void)
+void actool_print_global_help(bool to_stderr)
 {
-  printf("actool, the application container tool (appc spec " APPC_SPEC_VERSION_STRING ")\n\n"
-         "Usage: actool [global options] COMMAND [options] [arguments...]\n\nCommands:\n");
+  FILE *out = to_stderr ? stderr : stdout;
+
+  fprintf(out, "actool, the application container tool (appc spec " APPC_SPEC_VERSION_STRING ")\n\n"
+               "Usage: actool [global options] COMMAND [options] [arguments...]\n\nCommands:\n");
   for (size_t i = 0; actool_commands[i] != NULL; i++)
-    print_command_line(stdout, actool_commands[i]->name, actool_commands[i]->summary,
+    print_command_line(out, actool_commands[i]->name, actool_commands[i]->summary,
                        actool_commands[i]->run == NULL && actool_commands[i]->subcommands == NULL
                            ? " (not available yet)"
                            : "");
-  printf("\nGlobal options:\n");
-  print_options(stdout, actool_global_options);
-  printf("\nRun 'actool help COMMAND' for more details on a command.\n");
+  fprintf(out, "\nGlobal options:\n");
+  print_options(out, actool_global_options);
+  fprintf(out, "\nRun 'actool help COMMAND' for more details on a command.\n");
 }
 
 static int run_help(const struct actool_globals *g, void *options, int argc, char **argv)
@@ -163,7 +165,7 @@ static int run_help(const struct actool_globals *g, void *options, int argc, cha
   const struct actool_command *cmd;
 
   if (argc == 0) {
-    actool_print_global_help();
+    actool_print_global_help(false);
     return ACTOOL_EXIT_OK;
   }
   cmd = actool_find_command(argv[0]);

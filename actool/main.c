@@ -10,6 +10,7 @@
 
 #include "actool/actool.h"
 #include "actool/options.h"
+#include "common/cleanup.h"
 #include "common/macros.h"
 
 static int parse_insecure_options(struct actool_globals *g)
@@ -165,6 +166,22 @@ static int close_stdout(int status)
   return status == ACTOOL_EXIT_OK ? ACTOOL_EXIT_FAILURE : status;
 }
 
+/* No command: the usage on stderr, as for "actool layout"; after options,
+ * what became of the command, which an option's value may have taken
+ * ("actool --dir version": --dir=version). */
+static int no_command(int argc, char **argv)
+{
+  if (argc <= 1) {
+    actool_print_global_help(true);
+    return ACTOOL_EXIT_USAGE;
+  }
+  for (int i = 1; i + 1 < argc; i++)
+    if (actool_option_words(NULL, argv[i]) == 2 && actool_find_command(argv[i + 1]) != NULL)
+      return actool_usage_error(NULL, "no command (\"%s\" was taken as the value of %s)",
+                                argv[i + 1], argv[i]);
+  return actool_usage_error(NULL, "no command after the options");
+}
+
 static int dispatch(int argc, char **argv)
 {
   struct actool_globals g = {0};
@@ -173,6 +190,11 @@ static int dispatch(int argc, char **argv)
   int npositional = 0;
   int r;
 
+  /* The arguments as given, for no_command: the parser reorders argv. */
+  cleanup_free char **given = malloc((size_t) argc * sizeof *argv);
+
+  if (given != NULL)
+    memcpy(given, argv, (size_t) argc * sizeof *argv);
   actool_install_temp_guard();
   actool_preset_defaults(actool_global_options, &g);
   r = actool_parse_args(&p, argc - 1, argv + 1, &npositional);
@@ -180,10 +202,12 @@ static int dispatch(int argc, char **argv)
     return r;
   if (npositional == 0 && g.version)
     return actool_print_version();
-  if (npositional == 0) {
-    actool_print_global_help();
-    return g.help ? ACTOOL_EXIT_OK : ACTOOL_EXIT_USAGE;
+  if (npositional == 0 && g.help) {
+    actool_print_global_help(false);
+    return ACTOOL_EXIT_OK;
   }
+  if (npositional == 0)
+    return no_command(given != NULL ? argc : 1, given);
   if (strcmp(argv[1], "__options") == 0 && npositional == 1)
     return actool_dump_options();
   cmd = actool_find_command(argv[1]);

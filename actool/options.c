@@ -132,7 +132,7 @@ int actool_option_words(const struct actool_command *group, const char *arg)
   if (strchr(name, '=') != NULL)
     return 1;
   const struct actool_option *opt = find_option(actool_global_options, name, strlen(name));
-  for (size_t i = 0; opt == NULL && group->subcommands[i] != NULL; i++)
+  for (size_t i = 0; opt == NULL && group != NULL && group->subcommands[i] != NULL; i++)
     opt = find_option(group->subcommands[i]->options, name, strlen(name));
   if (opt == NULL)
     return 0;

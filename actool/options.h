@@ -24,7 +24,8 @@ int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *
 
 /* How many arguments the option ARG takes up before the subcommand's name
  * of GROUP ("image --dir D list": 2 for "--dir"), as the global options
- * or those of one of GROUP's subcommands know it: 0 when ARG is not one. */
+ * or those of one of GROUP's subcommands know it: 0 when ARG is not one.
+ * GROUP NULL: the global options alone. */
 int actool_option_words(const struct actool_command *group, const char *arg);
 
 void actool_preset_defaults(const struct actool_option *table, void *base);

@@ -101,6 +101,12 @@ check_fails "cat-manifest without arguments exits 2" 2 'cat-manifest' "$ACTOOL" 
 check_fails "unknown --insecure-options value exits 2" 2 'bogus' "$ACTOOL" --insecure-options=bogus version
 run_capture "$ACTOOL"
 is "no command at all exits 2" "$status" 2
+is "... its usage on stderr (a usage error), nothing on stdout" \
+  "$(wc -c <"$TMP/.out"):$(grep -c '^Usage: actool' "$TMP/.err")" "0:1"
+check_fails "options and no command: exit 2, saying the command is missing" 2 \
+  '^actool: no command after the options$' "$ACTOOL" --debug
+check_fails "an option's value that took the command: exit 2, saying so" 2 \
+  '^actool: no command \("version" was taken as the value of --dir\)$' "$ACTOOL" --dir version
 
 # Commands of the contract that are not available yet: a clear failure, exit 1.
 for c in "fetch x" "discover example.com/x" "trust --root --skip-fingerprint-review /dev/null" "image list" "run x" "list" "status x" "gc"; do
