@@ -82,10 +82,11 @@ struct actool_command {
   bool options_end_at_first_argument;
 };
 
-/* S on F with the control characters a terminal acts on (but tab and
- * newline; ESC, CR, BS, DEL, the C1 controls of UTF-8) written as \xNN:
- * text from a server, a key or an image must not move the cursor or
- * rewrite what the user reads (a key's fingerprint, say). */
+/* S on F with the control characters (C0 with tab and newline, DEL, the C1
+ * controls of UTF-8) written as \xNN: text from a server, a key, an image
+ * or the command line must not move the cursor, rewrite what the user reads
+ * (a key's fingerprint, say) or add a line to a message.  Not for machine
+ * output (--json), which has its own escaping. */
 void actool_put_safe(const char *s, FILE *f);
 /* Messages to the user: one line each, "actool: " prefixed on errors,
  * made safe as actool_put_safe does. */

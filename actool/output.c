@@ -16,10 +16,12 @@
 void actool_put_safe(const char *s, FILE *f)
 {
   for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++) {
-    /* C0 controls but tab and newline, DEL, and C1 controls in UTF-8
-     * (U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f; U+009B is a CSI) */
+    /* C0 controls, DEL, and C1 controls in UTF-8 (U+0080 to U+009F: 0xc2
+     * 0x80 to 0xc2 0x9f; U+009B is a CSI).  Newline too: a name holding one
+     * would make one problem two lines, the second a forged "actool: ..."
+     * line; and tab, which is no part of a name or URL either. */
     bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
-    if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f || c1) {
+    if (*p < 0x20 || *p == 0x7f || c1) {
       fprintf(f, "\\x%02x", *p);
       if (c1)
         fprintf(f, "\\x%02x", *++p);

@@ -162,6 +162,14 @@ is "global options between image and its subcommand (single dash, -opt=VALUE)" "
 mkdir -p "$TMP/glay"
 run_capture "$ACTOOL" layout --layout "$TMP/glay" --debug init --name=example.com/g
 is "layout --layout DIR --debug init" "$status:$(jq -r .name "$TMP/glay/manifest" 2>&1)" "0:example.com/g"
+# What the user typed is echoed in messages with its control characters
+# escaped: a newline in a name must not add a forged "actool: ..." line.
+run_capture "$ACTOOL" layout --layout "$TMP/glay" label add "$(printf 'bad\nactool: forged\ttab')" v
+is "a newline in a name: one line on stderr, the newline and tab escaped" \
+  "$status:$(wc -l <"$TMP/.err"):$(grep -c 'bad\\x0aactool: forged\\x09tab' "$TMP/.err")" "1:1:1"
+run_capture "$ACTOOL" layout --layout "$TMP/glay" copy "$(printf 'nosuch\r\nactool: all good')" /
+is "a newline in a path: one line on stderr" \
+  "$status:$(wc -l <"$TMP/.err"):$(grep -c 'nosuch\\x0d\\x0aactool: all good' "$TMP/.err")" "1:1:1"
 check_fails "an unknown option before the subcommand exits 2, named" 2 'unknown option "--bogus"' \
   "$ACTOOL" image --bogus list
 check_fails "an option and no subcommand after it exits 2" 2 'no subcommand after "--dir"' \
