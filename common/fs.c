@@ -691,3 +691,28 @@ bool appc_path_has_dot_component(const char *path)
   }
   return false;
 }
+
+bool appc_dir_is_or_above(int dir_fd, const struct stat *at)
+{
+  int fd = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  bool found = false;
+
+  while (fd >= 0 && !found) {
+    struct stat here, up;
+    if (fstat(fd, &here) < 0)
+      break;
+    found = here.st_dev == at->st_dev && here.st_ino == at->st_ino;
+    int parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* the root is its own parent */
+    if (parent >= 0 &&
+        (fstat(parent, &up) < 0 || (up.st_dev == here.st_dev && up.st_ino == here.st_ino))) {
+      close(parent);
+      parent = -1;
+    }
+    close(fd);
+    fd = parent;
+  }
+  if (fd >= 0)
+    close(fd);
+  return found;
+}

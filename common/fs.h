@@ -182,6 +182,11 @@ int appc_recv_fd(int sock, int flags);
  * caller's files. */
 void appc_close_fds_except(unsigned first, int *keep, size_t n);
 
+/* Is the directory of metadata AT the directory DIR_FD or one above it,
+ * climbing ".." a directory at a time to the root (so that bind mounts and
+ * symlinked paths are seen through)? */
+bool appc_dir_is_or_above(int dir_fd, const struct stat *at);
+
 /* Does PATH have a "." or ".." component ("/a/./b", "../c", "d/..")? */
 bool appc_path_has_dot_component(const char *path);
 

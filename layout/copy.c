@@ -301,7 +301,6 @@ static bool dest_inside(struct copy *c, const char *path, const struct stat *src
 {
   cleanup_free char *walk = strdup(path);
   cleanup_close int fd = -1;
-  struct stat st, up_st;
 
   if (walk == NULL)
     return false;
@@ -310,22 +309,7 @@ static bool dest_inside(struct copy *c, const char *path, const struct stat *src
     char *slash = strrchr(walk, '/');
     *(slash != NULL ? slash : walk) = '\0';
   }
-  if (fd < 0 || fstat(fd, &st) < 0)
-    return false;
-  for (;;) {
-    if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
-      return true;
-    int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (up < 0 || fstat(up, &up_st) < 0 ||
-        (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino)) {
-      if (up >= 0)
-        close(up);
-      return false; /* the root */
-    }
-    close(fd);
-    fd = up;
-    st = up_st;
-  }
+  return fd >= 0 && appc_dir_is_or_above(fd, src);
 }
 
 /* Refuse, before anything is written, a directory source copied into

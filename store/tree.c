@@ -666,12 +666,16 @@ struct dest {
   bool made;
 };
 
-static int dest_is_replaceable(struct dest *d, appc_error_t *err)
+static int dest_is_replaceable(struct appc_store *s, struct dest *d, appc_error_t *err)
 {
   struct stat st;
 
   if (fstatat(d->parent_fd, d->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", d->path);
+  /* the store's tmp/ (where the render is made), the store, or above */
+  if (S_ISDIR(st.st_mode) && appc_dir_is_or_above(s->tmp_fd, &st))
+    return appc_error_make(err, 0, "%s: holds the store %s (or is in it): it cannot be replaced",
+                           d->path, s->path);
   /* An empty directory (say, from mktemp -d) holds nothing to lose. */
   if (d->overwrite || (S_ISDIR(st.st_mode) && appc_dir_is_empty(d->parent_fd, d->base))) {
     d->overwrite = true;
@@ -707,7 +711,7 @@ static int dest_open(struct appc_store *s, struct dest *d, const char *path, boo
   d->parent_fd = open(dirname(a), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d->parent_fd < 0)
     return appc_error_make(err, errno, "%s: cannot open the parent directory", path);
-  if (dest_is_replaceable(d, err) < 0)
+  if (dest_is_replaceable(s, d, err) < 0)
     return -1;
   /* In the store's tmp/ where DEST can be renamed from there, so that a
    * process killed half-way leaves its debris where gc finds it; beside

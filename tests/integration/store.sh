@@ -549,6 +549,17 @@ check_fails "import: a pathWhitelist entry with .. is refused" 1 \
   'wlup\.aci: manifest: pathWhitelist: "/a/\.\./b": "\.\." is not allowed$' ac "$TMP/store-wl" fetch "$IN/wlup.aci"
 is "... and neither is in the store" "$(ac "$TMP/store-wl" image list --no-legend | wc -l)" 0
 
+# --overwrite of the store's own directory, or of one holding it: refused,
+# saying why, and the store intact.
+mkdir -p "$TMP/holder"
+ac "$TMP/holder/store" fetch "$IN/b.aci" >/dev/null
+for d in "$TMP/holder" "$TMP/holder/store"; do
+  check_fails "render --overwrite into $(basename "$d"), which holds the store: refused, saying so" 1 \
+    "holds the store .*/holder/store \(or is in it\): it cannot be replaced" \
+    ac "$TMP/holder/store" image render --overwrite "$(ac "$TMP/holder/store" image list -q | head -1)" "$d"
+done
+is "... and the store is intact" "$(ac "$TMP/holder/store" image verify >/dev/null 2>&1; echo $?)" 0
+
 # A render that fails while copying the cached tree (a full file system)
 # names DEST, and leaves nothing there.
 layout "$L/big" "$(mf example.com/big 1)"
