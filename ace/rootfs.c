@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* An app's filesystem (child: runs in the app's supervisor S).
+/* An app's filesystem (P opens its host side, the app's supervisor S
+ * builds it).
  *
- * S enters a mount namespace of its own, mounts an overlay whose lower layer
- * is the store's cached tree (so no file data is copied and every run starts
- * from a clean copy), pivots into it and builds the OS-SPEC environment:
+ * P makes an overlay whose lower layer is the store's cached tree (so no
+ * file data is copied and every run starts from a clean copy), as a
+ * detached mount; S enters a mount namespace of its own, attaches the
+ * overlay, pivots into it and builds the OS-SPEC environment:
  * /proc and /sys read-only, a minimal /dev, /etc/hostname, and /etc/hosts,
  * /etc/resolv.conf and /etc/os-release when the image has none (in a layer
  * of their own, etc_layer), and the volumes.
  *
  * Everything that lives on the host (volume sources, device nodes, the
- * terminal) is opened *before* pivot_root, as detached mount trees
- * (open_tree); everything inside the image is handled *after* it, when "/"
- * is the app's root and no path in the image, symlinks included, can lead
- * outside it.  The root and every volume are mounted nodev, and /dev's nodes
+ * terminal) is opened by P, as detached mount trees (open_tree), and so
+ * before pivot_root; everything inside the image is handled *after* it,
+ * when "/" is the app's root and no path in the image, symlinks included,
+ * can lead outside it.  The root and every volume are mounted nodev, and /dev's nodes
  * are bind mounts of the host's: a node the app makes with CAP_MKNOD opens
  * nothing. */
 #define _GNU_SOURCE
@@ -61,7 +63,7 @@ struct cgroup_entry {
   char data[128]; /* v1: the controllers and name=; link: its target */
 };
 
-struct host_side {
+struct ace_rootfs_host {
   int device_fds[N_DEVICE_NODES];
   int *extra_fds; /* spec->devices' nodes */
   int console_fd;
@@ -74,26 +76,35 @@ struct host_side {
   bool etc_layered;  /* the executor's /etc files are in a layer (etc_layer) */
   struct cgroup_entry cgroups[MAX_CGROUP_ENTRIES];
   size_t n_cgroups;
+  int overlay_fd; /* the root's overlay, made by P (detached); -1: S mounts it */
+  size_t n_volumes, n_devices;
 };
 
-static void host_side_clear(struct host_side *h, size_t n_volumes, size_t n_devices)
+/* Close H's descriptors, keeping its memory: S does so once the root is
+ * built, in memory that is a copy of P's (or I's, lent by vfork). */
+static void host_close(struct ace_rootfs_host *h)
 {
   for (size_t i = 0; i < N_DEVICE_NODES; i++)
-    if (h->device_fds[i] >= 0)
-      close(h->device_fds[i]);
-  if (h->console_fd >= 0)
-    close(h->console_fd);
-  for (size_t i = 0; h->volume_fds != NULL && i < n_volumes; i++)
-    if (h->volume_fds[i] >= 0)
-      close(h->volume_fds[i]);
+    appc_cleanup_closep(&h->device_fds[i]);
+  appc_cleanup_closep(&h->console_fd);
+  appc_cleanup_closep(&h->overlay_fd);
+  for (size_t i = 0; h->volume_fds != NULL && i < h->n_volumes; i++)
+    appc_cleanup_closep(&h->volume_fds[i]);
+  for (size_t i = 0; h->extra_fds != NULL && i < h->n_devices; i++)
+    appc_cleanup_closep(&h->extra_fds[i]);
+}
+
+void ace_rootfs_host_free(struct ace_rootfs_host *h)
+{
+  if (h == NULL)
+    return;
+  host_close(h);
   free(h->volume_fds);
   free(h->volume_is_dir);
-  for (size_t i = 0; h->extra_fds != NULL && i < n_devices; i++)
-    if (h->extra_fds[i] >= 0)
-      close(h->extra_fds[i]);
   free(h->extra_fds);
   free(h->resolv_conf);
   free(h->hosts);
+  free(h);
 }
 
 /* ---- before pivot_root: the host side ------------------------------------- */
@@ -194,7 +205,7 @@ static void v1_options(const char *superopts, char *out, size_t size)
 
 /* What the host's /sys/fs/cgroup holds (its mounts, from mountinfo, and its
  * links), read before pivot_root hides it. */
-static void scan_host_cgroups(struct host_side *h)
+static void scan_host_cgroups(struct ace_rootfs_host *h)
 {
   cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
   cleanup_free char *line = NULL;
@@ -240,7 +251,7 @@ static void scan_host_cgroups(struct host_side *h)
     closedir(d);
 }
 
-static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *h,
+static int open_host_side(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
                           appc_error_t *err)
 {
   char tty[PATH_MAX];
@@ -253,6 +264,7 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
   }
   if ((h->extra_fds = calloc(spec->n_devices + 1, sizeof *h->extra_fds)) == NULL)
     return appc_error_make(err, ENOMEM, "devices");
+  h->n_devices = spec->n_devices;
   for (size_t i = 0; i < spec->n_devices; i++)
     h->extra_fds[i] = -1;
   for (size_t i = 0; i < spec->n_devices; i++) {
@@ -267,6 +279,7 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
   h->volume_is_dir = calloc(spec->n_volumes + 1, sizeof *h->volume_is_dir);
   if (h->volume_fds == NULL || h->volume_is_dir == NULL)
     return appc_error_make(err, ENOMEM, "volumes");
+  h->n_volumes = spec->n_volumes;
   for (size_t i = 0; i < spec->n_volumes; i++)
     h->volume_fds[i] = -1;
   for (size_t i = 0; i < spec->n_volumes; i++)
@@ -275,8 +288,7 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct host_side *
   h->resolv_conf = read_host_file("/etc/resolv.conf");
   if (spec->host_net)
     h->hosts = read_host_file("/etc/hosts");
-  if (h->cgroupns)
-    scan_host_cgroups(h);
+  scan_host_cgroups(h); /* used where S gets a cgroup namespace */
   return 0;
 }
 
@@ -348,7 +360,7 @@ static int provide_etc_file(const struct ace_rootfs_spec *spec, int image, int e
  * image's, whose files it hides; else the root's own /etc, where the
  * image's hostname is replaced (in the app's upper layer, never in the
  * image). */
-static int write_etc(const struct ace_rootfs_spec *spec, const struct host_side *h, int image,
+static int write_etc(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h, int image,
                      int etc, bool layered, appc_error_t *err)
 {
   cleanup_free char *hostname = NULL;
@@ -387,7 +399,7 @@ static int write_etc(const struct ace_rootfs_spec *spec, const struct host_side 
  * what a symlink there names), nor on a kernel without fsopen: *LAYER is
  * then -1.  Else a detached mount, whose etc/ has the mode and owner of the
  * image's /etc (LOWER, as the overlay will see it). */
-static int etc_layer(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                      const char *lower, int *layer, appc_error_t *err)
 {
   cleanup_close int image = -1;
@@ -458,17 +470,18 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
   return 0;
 }
 
-static int mount_overlay(const struct ace_rootfs_spec *spec, struct host_side *h,
-                         char root[PATH_MAX], appc_error_t *err)
+/* The options of the app's overlay over ROOT (DIR itself, which only the
+ * app's mount namespace sees: no mount point to make and remove), its upper
+ * and work directories made; *LAYER: the executor's /etc layer, which the
+ * options name and which must stay open until the overlay is made. */
+static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
+                           char root[PATH_MAX], char **opts, int *layer, appc_error_t *err)
 {
   const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
   char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX], etc[32] = "";
-  cleanup_free char *opts = NULL;
-  cleanup_close int layer = -1;
 
+  *opts = NULL;
   snprintf(lower, sizeof lower, "%s", spec->lower);
-  /* The overlay is mounted over DIR itself, which only this mount
-   * namespace sees: no mount point to make and remove. */
   if (snprintf(upper, sizeof upper, "%s/upper", dir) >= (int) sizeof upper ||
       snprintf(work, sizeof work, "%s/work", dir) >= (int) sizeof work ||
       snprintf(root, PATH_MAX, "%s", dir) >= PATH_MAX)
@@ -482,16 +495,72 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, struct host_side *h
     return appc_error_make(err, errno, "%s", dir);
   if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
     return -1;
-  if (etc_layer(spec, h, lower, &layer, err) < 0)
+  if (etc_layer(spec, h, lower, layer, err) < 0)
     return -1;
-  if (layer >= 0)
-    snprintf(etc, sizeof etc, "/proc/self/fd/%d:", layer);
-  h->etc_layered = layer >= 0;
-  if (asprintf(&opts, "lowerdir=%s%s,upperdir=%s,workdir=%s%s", etc, lower, upper, work,
+  if (*layer >= 0)
+    snprintf(etc, sizeof etc, "/proc/self/fd/%d:", *layer);
+  h->etc_layered = *layer >= 0;
+  if (asprintf(opts, "lowerdir=%s%s,upperdir=%s,workdir=%s%s", etc, lower, upper, work,
                throwaway_upper(spec) ? ",volatile" : "") < 0) {
-    opts = NULL;
+    *opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }
+  return 0;
+}
+
+/* OPTS (overlay options, no value of which holds a ',': overlay_safe)
+ * given to the file system context FS one by one. */
+static int fsconfig_options(int fs, char *opts)
+{
+  char *save = NULL;
+
+  for (char *o = strtok_r(opts, ",", &save); o != NULL; o = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(o, '=');
+    if (eq != NULL)
+      *eq++ = '\0';
+    if (fsconfig(fs, eq != NULL ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o, eq, 0) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* P, before the pod starts: the overlay made as a detached mount (fsmount)
+ * that S attaches.  Making it (its upper and work directories on the
+ * store's disk, and overlayfs's checks of them, which make and remove files
+ * there) was the largest part of S's set-up; P does it while the kernel
+ * makes the pod's network namespace.  Not with --private-users, whose
+ * idmapped lower layer S mounts in its own mount namespace.  Any failure
+ * leaves the overlay to S, whose mount says why. */
+static void premount_overlay(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h)
+{
+  char root[PATH_MAX];
+  cleanup_free char *opts = NULL;
+  cleanup_close int layer = -1;
+  cleanup_close int fs = -1;
+  appc_error_t ignored = NULL;
+
+  if (spec->userns_fd < 0 && overlay_options(spec, h, root, &opts, &layer, &ignored) == 0 &&
+      (fs = fsopen("overlay", FSOPEN_CLOEXEC)) >= 0 && fsconfig_options(fs, opts) == 0 &&
+      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+    h->overlay_fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+  appc_error_release(&ignored);
+}
+
+static int mount_overlay(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
+                         char root[PATH_MAX], appc_error_t *err)
+{
+  cleanup_free char *opts = NULL;
+  cleanup_close int layer = -1;
+
+  if (h->overlay_fd >= 0) {
+    const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
+    snprintf(root, PATH_MAX, "%s", dir); /* fits: overlay_options checked */
+    if (move_mount(h->overlay_fd, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      return appc_error_make(err, errno, "%s: cannot attach the overlay of %s", root, spec->lower);
+    return 0;
+  }
+  if (overlay_options(spec, h, root, &opts, &layer, err) < 0)
+    return -1;
   if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
     return 0;
   /* Linux before 5.10 has no volatile overlays. */
@@ -567,7 +636,7 @@ static int attach_tree(int tree_fd, const char *target, appc_error_t *err)
 
 /* --device: each host node bound at its path in the pod's /dev (checked
  * when parsed: plain names under /dev, none of ours). */
-static int attach_devices(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int attach_devices(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                           appc_error_t *err)
 {
   char parent[PATH_MAX];
@@ -593,7 +662,7 @@ static const char *tmpfs_options(const struct ace_rootfs_spec *spec, const char 
   return buf;
 }
 
-static int setup_dev(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int setup_dev(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                      appc_error_t *err)
 {
   static const char *const links[][2] = {
@@ -629,7 +698,7 @@ static int setup_dev(const struct ace_rootfs_spec *spec, const struct host_side 
 
 /* The executor's /etc files in the root's own /etc, where no layer holds
  * them (etc_layer). */
-static int setup_etc(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int setup_etc(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                      appc_error_t *err)
 {
   cleanup_close int root = -1;
@@ -858,7 +927,7 @@ static int attach_volume(int tree_fd, int target_fd, const char *target, appc_er
   return 0;
 }
 
-static int mount_volumes(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int mount_volumes(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                          const struct ace_notes *notes, appc_error_t *err)
 {
   for (size_t i = 0; i < spec->n_volumes; i++) {
@@ -941,7 +1010,7 @@ static unsigned long cgroup_flags(const struct ace_rootfs_spec *spec, const stru
 /* /sys/fs/cgroup as the app's cgroup namespace shows it, read-only as runc
  * mounts it: the cgroup2 hierarchy, or a tmpfs holding the v1 hierarchies
  * and links the host has. */
-static int mount_cgroups(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int mount_cgroups(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                          unsigned long kernel_fs, appc_error_t *err)
 {
   char path[PATH_MAX];
@@ -972,7 +1041,7 @@ static int mount_cgroups(const struct ace_rootfs_spec *spec, const struct host_s
   return 0;
 }
 
-static int inside_root(const struct ace_rootfs_spec *spec, const struct host_side *h,
+static int inside_root(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
                        const struct ace_notes *notes, appc_error_t *err)
 {
   const unsigned long kernel_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
@@ -1030,30 +1099,48 @@ int ace_chdir_in_root(const char *cwd, appc_error_t *err)
   return 0;
 }
 
-int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
-                     appc_error_t *err)
+int ace_rootfs_host_open(const struct ace_rootfs_spec *spec, struct ace_rootfs_host **out,
+                         appc_error_t *err)
 {
-  struct host_side h = {.console_fd = -1};
+  struct ace_rootfs_host *h = calloc(1, sizeof *h);
+
+  *out = NULL;
+  if (h == NULL)
+    return appc_error_make(err, ENOMEM, "app %s", spec->app_name);
+  h->console_fd = h->overlay_fd = -1;
+  for (size_t i = 0; i < N_DEVICE_NODES; i++)
+    h->device_fds[i] = -1;
+  if (open_host_side(spec, h, err) < 0) {
+    ace_rootfs_host_free(h);
+    return strncmp((*err)->msg, "app ", 4) == 0 ? -1
+                                                : appc_error_prefix(err, "app %s", spec->app_name);
+  }
+  premount_overlay(spec, h);
+  *out = h;
+  return 0;
+}
+
+int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
+                     const struct ace_notes *notes, appc_error_t *err)
+{
   char root[PATH_MAX];
   int r = -1;
 
-  for (size_t i = 0; i < N_DEVICE_NODES; i++)
-    h.device_fds[i] = -1;
   /* The caller has entered the app's cgroups: they become the root of its
    * cgroup namespace.  A kernel without cgroup namespaces (EINVAL) leaves
    * the app the host's view, without /sys/fs/cgroup. */
   if (unshare(CLONE_NEWCGROUP) == 0)
-    h.cgroupns = true;
+    h->cgroupns = true;
   else if (errno != EINVAL)
     return appc_error_make(err, errno, "app %s: cgroup namespace", spec->app_name);
   /* Slave propagation: the host's unmounts still reach us, nothing of ours
    * reaches the host. */
   if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
     appc_error_make(err, errno, "app %s: mount namespace", spec->app_name);
-  else if (open_host_side(spec, &h, err) == 0 && mount_overlay(spec, &h, root, err) == 0 &&
-           pivot_into(root, err) == 0 && inside_root(spec, &h, notes, err) == 0)
+  else if (mount_overlay(spec, h, root, err) == 0 && pivot_into(root, err) == 0 &&
+           inside_root(spec, h, notes, err) == 0)
     r = 0;
-  host_side_clear(&h, spec->n_volumes, spec->n_devices);
+  host_close(h);
   if (r < 0 && (*err)->msg != NULL && strncmp((*err)->msg, "app ", 4) != 0)
     appc_error_prefix(err, "app %s", spec->app_name);
   return r;

@@ -41,10 +41,23 @@ struct ace_rootfs_spec {
   bool lower_shifted; /* LOWER is a copy owned by the pod's ids: no idmapped mount */
 };
 
-/* Child (S): enter a new mount namespace, build the app's root and pivot
- * into it; on return "/" is the app's root and the current directory. */
-int ace_rootfs_enter(const struct ace_rootfs_spec *spec, const struct ace_notes *notes,
-                     appc_error_t *err);
+/* What of the host an app's root is made from: the /dev nodes, devices,
+ * terminal and volume sources, opened as detached mount trees, the host's
+ * files and cgroup hierarchies, and the overlay of the image's tree. */
+struct ace_rootfs_host;
+
+/* P, before the pod starts: open the host side of SPEC's root (*OUT).  I
+ * and S inherit it; S uses it in ace_rootfs_enter, P frees its own. */
+int ace_rootfs_host_open(const struct ace_rootfs_spec *spec, struct ace_rootfs_host **out,
+                         appc_error_t *err);
+void ace_rootfs_host_free(struct ace_rootfs_host *h);
+
+/* Child (S): enter a new mount namespace, build the app's root from HOST
+ * (opened by ace_rootfs_host_open with the same SPEC; its descriptors are
+ * closed) and pivot into it; on return "/" is the app's root and the
+ * current directory. */
+int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *host,
+                     const struct ace_notes *notes, appc_error_t *err);
 
 /* Child, in the app's root: make CWD (app.workingDirectory) the current
  * directory, resolved inside the root ("/"): its symlinks, however

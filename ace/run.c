@@ -77,11 +77,12 @@ struct app_plan {
   size_t n_vols;
   char **vol_strings; /* owned strings behind vols (targets, sources) */
   size_t n_vol_strings;
-  struct ace_listen listen; /* socket-activated ports, bound by P */
-  int out[2], errp[2];      /* output pipes when the pod has several apps */
-  bool in_v2;               /* its S was cloned into its v2 cgroup (start_supervisor) */
-  int cg_leaf;              /* I: that cgroup, opened before I leaves the host's tree */
-  char *line[2];            /* partial output lines */
+  struct ace_listen listen;     /* socket-activated ports, bound by P */
+  struct ace_rootfs_host *host; /* what its root is made from, opened by P */
+  int out[2], errp[2];          /* output pipes when the pod has several apps */
+  bool in_v2;                   /* its S was cloned into its v2 cgroup (start_supervisor) */
+  int cg_leaf;                  /* I: that cgroup, opened before I leaves the host's tree */
+  char *line[2];                /* partial output lines */
   size_t line_len[2];
 };
 
@@ -527,6 +528,8 @@ static void release_app(struct app_plan *a)
     appc_image_manifest_free(a->manifest);
   ace_security_free(a->sec);
   ace_listen_clear(&a->listen);
+  ace_rootfs_host_free(a->host);
+  a->host = NULL;
   free(a->dir);
   free(a->vols);
   for (size_t i = 0; i < a->n_vol_strings; i++)
@@ -1050,6 +1053,32 @@ static int own_mount_namespace(appc_error_t *err)
   return 0;
 }
 
+/* What app I's root is made of.  INIT_SYSTEM: S is an init's supervisor's
+ * child (supervise). */
+static struct ace_rootfs_spec rootfs_spec(const struct pod_run *r, size_t i, bool init_system)
+{
+  const struct app_plan *a = &r->apps[i];
+
+  return (struct ace_rootfs_spec){
+      .app_name = a->ra->name,
+      .lower = a->lower,
+      .overlay_dir = build_mode(r->o) ? r->o->changes_dir : NULL,
+      .app_dir = a->dir,
+      .read_only = a->ra->read_only_root_fs,
+      .hostname = r->hostname,
+      .host_net = r->o->net == APPC_ACE_NET_HOST,
+      .console = r->n_apps == 1 && isatty(STDIN_FILENO),
+      .volumes = a->vols,
+      .n_volumes = a->n_vols,
+      .devices = r->devices,
+      .n_devices = r->n_devices,
+      .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
+      .id_base = r->userns != NULL ? r->userns->range.base : 0,
+      .init_system = init_system,
+      .lower_shifted = a->tree_shifted,
+  };
+}
+
 /* S: set the app up and run it; exits with the app's status.  MNT_REPORT
  * >= 0: S is an init's supervisor's child, PID 1 of the app's own PID
  * namespace: it hands its mount namespace over that socket once the
@@ -1065,30 +1094,19 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
   struct ace_identity id = {0};
   char **env = NULL;
   appc_error_t err = NULL;
-  struct ace_rootfs_spec spec = {
-      .app_name = a->ra->name,
-      .lower = a->lower,
-      .overlay_dir = build_mode(r->o) ? r->o->changes_dir : NULL,
-      .app_dir = a->dir,
-      .read_only = a->ra->read_only_root_fs,
-      .hostname = r->hostname,
-      .host_net = r->o->net == APPC_ACE_NET_HOST,
-      .console = r->n_apps == 1 && isatty(STDIN_FILENO),
-      .volumes = a->vols,
-      .n_volumes = a->n_vols,
-      .devices = r->devices,
-      .n_devices = r->n_devices,
-      .userns_fd = r->userns != NULL ? r->userns->userns_fd : -1,
-      .id_base = r->userns != NULL ? r->userns->range.base : 0,
-      .init_system = mnt_report >= 0,
-      .lower_shifted = a->tree_shifted,
-  };
+  struct ace_rootfs_spec spec = rootfs_spec(r, i, mnt_report >= 0);
   int status = 1;
 
+  /* The other apps' roots are none of this one's business. */
+  for (size_t j = 0; j < r->n_apps; j++)
+    if (j != i) {
+      ace_rootfs_host_free(r->apps[j].host);
+      r->apps[j].host = NULL;
+    }
   /* Before the app's root hides the host's /proc; inherited by the app and
    * its handlers, which S forks. */
   if (ace_cgroup_enter(r->cg, i, a->in_v2, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
-      ace_rootfs_enter(&spec, &notes, &err) < 0 ||
+      ace_rootfs_enter(&spec, a->host, &notes, &err) < 0 ||
       (mnt_report >= 0 &&
        hand_over_root(mnt_report,
                       app != NULL && app->exec.len > 0 ? app->exec.items[0] : default_exec[0],
@@ -1989,6 +2007,14 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   for (size_t i = 0; i < r->n_apps; i++)
     if (prepare_app(r, i, err) < 0)
       return -1;
+  /* While start_netns's thread makes the network namespace, which
+   * setup_network waits for.  (Whether S runs an init plays no part in the
+   * host side.) */
+  for (size_t i = 0; i < r->n_apps; i++) {
+    struct ace_rootfs_spec spec = rootfs_spec(r, i, false);
+    if (ace_rootfs_host_open(&spec, &r->apps[i].host, err) < 0)
+      return -1;
+  }
   if (r->o->net == APPC_ACE_NET_DEFAULT && prepare_default_net(r, err) < 0)
     return -1;
   if (fill_info(r, err) < 0 || setup_network(r, err) < 0)
@@ -2267,6 +2293,11 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
     opts->started(opts->started_data, r.uuid);
   if ((r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
+  /* I has its own: P's would keep the apps' overlays alive after the pod. */
+  for (size_t i = 0; i < r.n_apps; i++) {
+    ace_rootfs_host_free(r.apps[i].host);
+    r.apps[i].host = NULL;
+  }
   if (start_pod(&r, err) < 0) {
     abort_pod(&r);
     goto out;

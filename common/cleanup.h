@@ -14,10 +14,12 @@ static inline void appc_cleanup_freep(void *p)
   free(*(void **) p);
 }
 
+/* Close *FD if it is open, and mark it closed. */
 static inline void appc_cleanup_closep(int *fd)
 {
   if (*fd >= 0)
     close(*fd);
+  *fd = -1;
 }
 
 static inline void appc_cleanup_fclosep(FILE **f)
