@@ -33,6 +33,7 @@
 #endif
 
 #include "ace/internal.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "appc/isolator.h"
@@ -898,7 +899,7 @@ int ace_cgroup_apply(struct ace_cgroup *cg, long app, const struct appc_isolator
   char who[300];
 
   if (app >= (long) cg->n_apps || app < -1)
-    return appc_error_make(err, EINVAL, "cgroups: no app %ld in the pod", app);
+    return appc_error_tag(err, EINVAL, "cgroups: no app %ld in the pod", app);
   if (app < 0)
     snprintf(who, sizeof who, "pod");
   else
@@ -968,7 +969,7 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
   char dir[PATH_MAX];
 
   if (app >= cg->n_apps)
-    return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
+    return appc_error_tag(err, EINVAL, "cgroups: no app %zu in the pod", app);
   for (size_t h = 0; h < cg->layout.n; h++) {
     /* The hierarchies an init mounts writable: those without controllers
      * (name=systemd, a hybrid host's cgroup2) and a v2 one. */
@@ -1038,7 +1039,7 @@ static const char *entry_file(const struct cg_hier *hier)
 int ace_cgroup_enter(const struct ace_cgroup *cg, size_t app, bool in_v2, appc_error_t *err)
 {
   if (app >= cg->n_apps)
-    return appc_error_make(err, EINVAL, "cgroups: no app %zu in the pod", app);
+    return appc_error_tag(err, EINVAL, "cgroups: no app %zu in the pod", app);
   for (size_t h = 0; h < cg->layout.n; h++) {
     const struct cg_hier *hier = &cg->layout.h[h];
     char dir[PATH_MAX], path[PATH_MAX];

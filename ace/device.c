@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/macros.h"
 
@@ -75,33 +76,33 @@ static int check_pod_path(const char *spec, const char *path, appc_error_t *err)
   /* P only once PATH is known to start with "/dev/" (a shorter one would
    * put it past the end). */
   if (strncmp(path, "/dev/", 5) != 0 || *(p = path + 5) == '\0')
-    return appc_error_make(err, EINVAL,
-                           "device \"%s\": the path in the pod must be under /dev/ (it is \"%s\")",
-                           spec, path);
+    return appc_error_tag(err, EINVAL,
+                          "device \"%s\": the path in the pod must be under /dev/ (it is \"%s\")",
+                          spec, path);
   if (strlen(path) >= 256)
     return appc_error_make(err, ENAMETOOLONG, "device \"%s\": the path in the pod is too long",
                            spec);
   size_t first = strcspn(p, "/");
   for (size_t i = 0; i < ARRAY_SIZE(reserved_names); i++)
     if (strlen(reserved_names[i]) == first && strncmp(p, reserved_names[i], first) == 0)
-      return appc_error_make(err, EINVAL,
-                             "device \"%s\": /dev/%s is the executor's own (null, zero, full, "
-                             "random, urandom, tty, console, ptmx, pts, shm, fd and the std "
-                             "streams are provided to every pod)",
-                             spec, reserved_names[i]);
+      return appc_error_tag(err, EINVAL,
+                            "device \"%s\": /dev/%s is the executor's own (null, zero, full, "
+                            "random, urandom, tty, console, ptmx, pts, shm, fd and the std "
+                            "streams are provided to every pod)",
+                            spec, reserved_names[i]);
   while (*p != '\0') {
     size_t len = strcspn(p, "/");
     if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.') ||
         strspn(p, allowed) < len)
-      return appc_error_make(err, EINVAL,
-                             "device \"%s\": \"%s\" is not a plain path (letters, digits, '.', "
-                             "'_', '+' and '-' between single slashes; no \".\" or \"..\")",
-                             spec, path);
+      return appc_error_tag(err, EINVAL,
+                            "device \"%s\": \"%s\" is not a plain path (letters, digits, '.', "
+                            "'_', '+' and '-' between single slashes; no \".\" or \"..\")",
+                            spec, path);
     p += len;
     if (*p == '/')
       p++;
     if (*p == '\0' && p[-1] == '/')
-      return appc_error_make(err, EINVAL, "device \"%s\": \"%s\" ends in a slash", spec, path);
+      return appc_error_tag(err, EINVAL, "device \"%s\": \"%s\" ends in a slash", spec, path);
   }
   return 0;
 }
@@ -125,10 +126,10 @@ static int split_spec(const char *spec, char *copy, const char **host_out, const
       pod = c1 + 1;
       access = c2 + 1;
       if (strchr(access, ':') != NULL || !is_access_spec(access))
-        return appc_error_make(err, EINVAL,
-                               "device \"%s\": not HOSTPATH[:PODPATH][:ACCESS] (ACCESS is made of "
-                               "r, w and m, each once)",
-                               spec);
+        return appc_error_tag(err, EINVAL,
+                              "device \"%s\": not HOSTPATH[:PODPATH][:ACCESS] (ACCESS is made of "
+                              "r, w and m, each once)",
+                              spec);
     } else if (is_access_spec(c1 + 1)) {
       access = c1 + 1;
     } else {
@@ -136,7 +137,7 @@ static int split_spec(const char *spec, char *copy, const char **host_out, const
     }
   }
   if (host[0] != '/')
-    return appc_error_make(err, EINVAL, "device \"%s\": the host path must be absolute", spec);
+    return appc_error_tag(err, EINVAL, "device \"%s\": the host path must be absolute", spec);
   if (pod == NULL)
     pod = host;
   if (check_pod_path(spec, pod, err) < 0)
@@ -172,8 +173,8 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
   if (stat(host, &st) < 0)
     return appc_error_make(err, errno, "device \"%s\": %s", spec, host);
   if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-    return appc_error_make(err, EINVAL, "device \"%s\": %s is not a character or block device",
-                           spec, host);
+    return appc_error_tag(err, EINVAL, "device \"%s\": %s is not a character or block device", spec,
+                          host);
   out->rule = (struct ace_device_rule){
       .type = S_ISCHR(st.st_mode) ? 'c' : 'b',
       .major = major(st.st_rdev),
@@ -205,7 +206,7 @@ int ace_device_check_unique(const struct ace_device *devices, size_t n, appc_err
       /* The same node twice, or one beneath the other (a node is a file). */
       if (strcmp(a, b) == 0 || (la > lb && strncmp(a, b, lb) == 0 && a[lb] == '/') ||
           (lb > la && strncmp(a, b, la) == 0 && b[la] == '/'))
-        return appc_error_make(err, EINVAL, "devices: %s and %s cannot both be in the pod", b, a);
+        return appc_error_tag(err, EINVAL, "devices: %s and %s cannot both be in the pod", b, a);
     }
   return 0;
 }

@@ -57,6 +57,7 @@
 #include "ace/pod.h"
 #include "appc/ace.h"
 #include "appc/store.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lazy.h"
@@ -730,7 +731,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
   }
   /* inside the pod: eth0's address, up, and the default route */
   if (n->pod_nl == NULL) {
-    appc_error_make(err, EINVAL, "net: no socket in the pod's namespace");
+    appc_error_tag(err, EINVAL, "net: no socket in the pod's namespace");
     goto out;
   }
   int eth0 = 0;

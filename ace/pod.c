@@ -30,6 +30,7 @@
 
 #include <json-c/json.h>
 
+#include "common/error.h"
 #include "common/array.h"
 #include "appc/ace.h"
 #include "ace/internal.h"
@@ -696,7 +697,7 @@ static int read_pod_file(struct appc_store *s, const char *uuid, const char *nam
   cleanup_close int fd = -1;
 
   if (!is_uuid(uuid))
-    return appc_error_make(err, EINVAL, "pod \"%s\": not a full UUID", uuid);
+    return appc_error_tag(err, EINVAL, "pod \"%s\": not a full UUID", uuid);
   if ((pods = ace_pods_runtime_open(s, false, base, err)) < 0)
     return *err != NULL ? -1 : appc_error_make(err, ENOENT, "pod %s: no such pod", uuid);
   fd = openat(pods, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

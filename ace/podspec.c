@@ -254,10 +254,10 @@ int ace_publish_parse(const char *spec, char name[128], unsigned long *port, app
   *port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
   if (colon == NULL || colon == spec || colon - spec >= 128 || colon[1] == '\0' || *end != '\0' ||
       colon[1] < '0' || colon[1] > '9')
-    return appc_error_make(err, EINVAL, "published port \"%s\": not NAME:HOSTPORT", spec);
+    return appc_error_tag(err, EINVAL, "published port \"%s\": not NAME:HOSTPORT", spec);
   if (*port == 0 || *port > 65535)
-    return appc_error_make(
-        err, EINVAL, "published port \"%s\": host port %s is not from 1 to 65535", spec, colon + 1);
+    return appc_error_tag(err, EINVAL, "published port \"%s\": host port %s is not from 1 to 65535",
+                          spec, colon + 1);
   snprintf(name, 128, "%.*s", (int) (colon - spec), spec);
   return 0;
 }

@@ -38,6 +38,7 @@
 
 #include "ace/internal.h"
 #include "ace/rootfs.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/macros.h"
@@ -869,7 +870,7 @@ static int prepare_target(const struct ace_rootfs_spec *spec, const struct ace_r
   if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
       snprintf(parent, sizeof parent, "%.*s", (int) (slash != NULL ? slash - target : 0), target) >=
           (int) sizeof parent)
-    return appc_error_make(err, EINVAL, "mount target %s", target);
+    return appc_error_tag(err, EINVAL, "mount target %s: no name to mount on", target);
   cleanup_close int dir =
       open_strict(AT_FDCWD, *parent != '\0' ? parent : "/", O_PATH | O_DIRECTORY);
   if (dir < 0 && errno == ENOENT)

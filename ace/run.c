@@ -594,8 +594,8 @@ static int add_port_map(const struct pod_run *r, const char *name, unsigned long
                         struct ace_port_map *maps, size_t *n, appc_error_t *err)
 {
   if (host_port == 0 || host_port > 65535)
-    return appc_error_make(err, EINVAL, "port %s: host port %lu is not from 1 to 65535", name,
-                           host_port);
+    return appc_error_tag(err, EINVAL, "port %s: host port %lu is not from 1 to 65535", name,
+                          host_port);
   if (!find_app_port(r, name, &maps[*n]))
     return appc_error_make(err, ENOENT,
                            "port %s: no app of the pod has a tcp or udp port of "
@@ -2252,23 +2252,23 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
   if (opts->net == APPC_ACE_NET_DEFAULT && opts->version < 3)
-    return appc_error_make(err, EINVAL, "net APPC_ACE_NET_DEFAULT came with options version 3");
+    return appc_error_tag(err, EINVAL, "net APPC_ACE_NET_DEFAULT came with options version 3");
   if (opts->version >= 3 && opts->n_publish > 0 && opts->net != APPC_ACE_NET_DEFAULT)
-    return appc_error_make(err, EINVAL,
-                           "publish needs net APPC_ACE_NET_DEFAULT (the pod's own network on "
-                           "the bridge)");
+    return appc_error_tag(err, EINVAL,
+                          "publish needs net APPC_ACE_NET_DEFAULT (the pod's own network on "
+                          "the bridge)");
   if (build_mode(opts) && opts->version >= 4 && opts->n_devices > 0)
-    return appc_error_make(err, EINVAL, "build mode: no devices (an image cannot keep one)");
+    return appc_error_tag(err, EINVAL, "build mode: no devices (an image cannot keep one)");
   if (build_mode(opts) && private_users(opts) != NULL)
-    return appc_error_make(err, EINVAL,
-                           "build mode: no private_users (the layout's files keep their owners)");
+    return appc_error_tag(err, EINVAL,
+                          "build mode: no private_users (the layout's files keep their owners)");
   if (build_mode(opts) &&
       (pod->n_apps != 1 || opts->changes_dir == NULL || opts->image_manifest == NULL))
-    return appc_error_make(err, EINVAL,
-                           "build mode: one app, a directory for its changes and its manifest");
+    return appc_error_tag(err, EINVAL,
+                          "build mode: one app, a directory for its changes and its manifest");
   if (build_mode(opts) && (opts->rootfs_dir[0] != '/' || opts->changes_dir[0] != '/'))
-    return appc_error_make(err, EINVAL, "build mode: %s: not an absolute path",
-                           opts->rootfs_dir[0] != '/' ? opts->rootfs_dir : opts->changes_dir);
+    return appc_error_tag(err, EINVAL, "build mode: %s: not an absolute path",
+                          opts->rootfs_dir[0] != '/' ? opts->rootfs_dir : opts->changes_dir);
   if (opts->version >= 5 &&
       ace_caps_parse(opts->allow_caps, opts->n_allow_caps, &r.allowed_caps, err) < 0)
     return -1;

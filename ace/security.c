@@ -32,6 +32,7 @@
 #include "ace/internal.h"
 #include "ace/pod.h"
 #include "appc/ace.h"
+#include "common/error.h"
 #include "common/array.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -759,10 +760,10 @@ int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_erro
         return -1;
       int v = len < sizeof word ? cap_number(word) : -1;
       if (v < 0)
-        return appc_error_make(err, EINVAL,
-                               "allowed capability \"%s\": not a Linux capability "
-                               "(CAP_NET_ADMIN, say, or all)",
-                               word);
+        return appc_error_tag(err, EINVAL,
+                              "allowed capability \"%s\": not a Linux capability "
+                              "(CAP_NET_ADMIN, say, or all)",
+                              word);
       *mask |= UINT64_C(1) << v;
     }
   return 0;

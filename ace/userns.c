@@ -42,6 +42,7 @@
 
 #include "ace/internal.h"
 #include "ace/pod.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 
@@ -68,21 +69,21 @@ int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_
   if (errno != 0 || end == c || *end != '\0' || c[0] == '-')
     goto bad;
   if (base == 0)
-    return appc_error_make(err, EINVAL,
-                           "user id range \"%s\": uid 0 cannot start the range (root in the pod "
-                           "would be root on the host)",
-                           spec);
+    return appc_error_tag(err, EINVAL,
+                          "user id range \"%s\": uid 0 cannot start the range (root in the pod "
+                          "would be root on the host)",
+                          spec);
   if (count == 0 || count > UINT32_MAX || base > UINT32_MAX - 1 ||
       base + count - 1 > UINT32_MAX - 1)
-    return appc_error_make(err, EINVAL,
-                           "user id range \"%s\": the range must be 1 or more ids between 1 and "
-                           "4294967294",
-                           spec);
+    return appc_error_tag(err, EINVAL,
+                          "user id range \"%s\": the range must be 1 or more ids between 1 and "
+                          "4294967294",
+                          spec);
   out->base = (uint32_t) base;
   out->count = (uint32_t) count;
   return 0;
 bad:
-  return appc_error_make(err, EINVAL, "user id range \"%s\": not UID:COUNT (or auto)", spec);
+  return appc_error_tag(err, EINVAL, "user id range \"%s\": not UID:COUNT (or auto)", spec);
 }
 
 /* ---- leases ------------------------------------------------------------------ */

@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 
 #include "aci/internal.h"
+#include "common/error.h"
 #include "common/lazy.h"
 
 struct appc_sink {
@@ -97,7 +98,7 @@ int appc_sink_new(struct appc_sink **out, int fd, const char *name, enum appc_co
   else if (r == 0 && (c == APPC_COMPRESSION_BZIP2 || c == APPC_COMPRESSION_XZ))
     r = filtered_open(s, err);
   else if (r == 0 && c != APPC_COMPRESSION_NONE)
-    r = appc_error_make(err, EINVAL, "%s: unknown compression %d", name, (int) c);
+    r = appc_error_tag(err, EINVAL, "%s: unknown compression %d", name, (int) c);
   if (r < 0) {
     appc_sink_free(s);
     return -1;

@@ -16,6 +16,7 @@
 
 #include "aci/internal.h"
 #include "aci/stream.h"
+#include "common/error.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 
@@ -115,7 +116,7 @@ int appc_source_open_memory(struct appc_source **out, const void *buf, size_t le
                             appc_error_t *err)
 {
   if (buf == NULL && len > 0)
-    return appc_error_make(err, EINVAL, "%s: no buffer", name != NULL ? name : "memory");
+    return appc_error_tag(err, EINVAL, "%s: no buffer", name != NULL ? name : "memory");
   if (source_new(out, SOURCE_MEMORY, name != NULL ? name : "memory", err) < 0)
     return -1;
   (*out)->mem = buf;
@@ -127,7 +128,7 @@ int appc_source_open_callback(struct appc_source **out, appc_read_fn read_fn, vo
                               const char *name, appc_error_t *err)
 {
   if (read_fn == NULL)
-    return appc_error_make(err, EINVAL, "%s: no read callback", name != NULL ? name : "stream");
+    return appc_error_tag(err, EINVAL, "%s: no read callback", name != NULL ? name : "stream");
   if (source_new(out, SOURCE_CALLBACK, name != NULL ? name : "stream", err) < 0)
     return -1;
   (*out)->read = read_fn;
@@ -158,7 +159,7 @@ void appc_source_free(struct appc_source *src)
 int appc_source_take(struct appc_source *src, appc_error_t *err)
 {
   if (src->taken)
-    return appc_error_make(err, EINVAL, "%s: already read (a source is read once)", src->name);
+    return appc_error_tag(err, EINVAL, "%s: already read (a source is read once)", src->name);
   src->taken = true;
   return 0;
 }

@@ -4,14 +4,15 @@
 
 #include <errno.h>
 
+#include "common/error.h"
 #include "common/abi.h"
 
 int appc_abi_check(unsigned version, unsigned known, const char *name, appc_error_t *err)
 {
   if (version <= known)
     return 0;
-  return appc_error_make(err, EINVAL,
-                         "%s: version %u is newer than this libappc (%s) knows (%u); the "
-                         "program was built with newer headers than the library it runs with",
-                         name, version, PACKAGE_VERSION, known);
+  return appc_error_tag(err, EINVAL,
+                        "%s: version %u is newer than this libappc (%s) knows (%u); the "
+                        "program was built with newer headers than the library it runs with",
+                        name, version, PACKAGE_VERSION, known);
 }

@@ -107,8 +107,15 @@ int appc_open_file_at(int dirfd, const char *name, unsigned flags, appc_error_t 
   if (flags & APPC_READ_REGULAR) {
     if (fstat(fd, &st) < 0)
       return appc_error_make(err, errno, "%s", name);
-    if (!S_ISREG(st.st_mode))
-      return appc_error_make(err, EINVAL, "%s: not a regular file", name);
+    if (!S_ISREG(st.st_mode)) {
+      /* EINVAL tells callers what failed (as appc_error_tag would, which
+       * actool, linking this file, cannot reach); the message says it all. */
+      bool first = err != NULL && *err == NULL;
+      appc_error_make(err, 0, "%s: not a regular file", name);
+      if (first && *err != NULL)
+        (*err)->errnum = EINVAL;
+      return -1;
+    }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
       return appc_error_make(err, errno, "%s", name);

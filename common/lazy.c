@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "common/lazy-table.h"
 
 #ifndef APPC_LAZY_LIBRARIES
@@ -156,7 +157,7 @@ static const char *bind_library(enum appc_lazy_library lib)
 int appc_lazy_bind(enum appc_lazy_library lib, appc_error_t *err)
 {
   if ((unsigned) lib >= APPC_LAZY_NLIBS)
-    return appc_error_make(err, EINVAL, "no library number %d to bind", (int) lib);
+    return appc_error_tag(err, EINVAL, "no library number %d to bind", (int) lib);
   const char *failure = bind_library(lib);
   if (failure == NULL)
     return 0;

@@ -4,6 +4,7 @@
  * owner can tell when a given item is finished.  See workqueue.h. */
 #include "config.h"
 
+#include "common/error.h"
 #include "common/workqueue.h"
 
 #include <errno.h>
@@ -274,7 +275,7 @@ int appc_wq_wait_item(struct appc_wq *wq, unsigned long long n, appc_error_t *er
 
   pthread_mutex_lock(&wq->mu);
   if (n >= wq->submitted) {
-    r = appc_error_make(err, EINVAL, "work queue: item %llu was never submitted", n);
+    r = appc_error_tag(err, EINVAL, "work queue: item %llu was never submitted", n);
   } else {
     wq->waiters++;
     while (!finished_locked(wq, n))

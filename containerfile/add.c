@@ -23,6 +23,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/error.h"
 #include "common/archive-error.h"
 #include "common/cleanup.h"
 #include "containerfile/internal.h"
@@ -50,7 +51,7 @@ static int entry_fail(const char *src, struct archive_entry *e, const char *why,
 {
   const char *name = archive_entry_pathname(e);
 
-  return appc_error_make(err, EINVAL, "%s: %s: %s", src, name != NULL ? name : "(no name)", why);
+  return appc_error_tag(err, EINVAL, "%s: %s: %s", src, name != NULL ? name : "(no name)", why);
 }
 
 /* Entry E placed under DIR (its name and hard link target prefixed). */

@@ -18,6 +18,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/error.h"
 #include "common/arch.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -671,13 +672,13 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   if (out != NULL)
     memset(out, 0, sizeof *out);
   if (n == 0)
-    return appc_error_make(err, EINVAL, "debian: no package named");
+    return appc_error_tag(err, EINVAL, "debian: no package named");
   if (opts->http == NULL)
-    return appc_error_make(err, EINVAL, "debian: no HTTP client");
+    return appc_error_tag(err, EINVAL, "debian: no HTTP client");
   if (root_fd < 0)
     return appc_error_make(err, errno, "%s", appc_layout_rootfs(l));
   if (!deb_name_valid(j.arch))
-    return appc_error_make(err, EINVAL, "debian: \"%s\" is not an architecture name", j.arch);
+    return appc_error_tag(err, EINVAL, "debian: \"%s\" is not an architecture name", j.arch);
   size_t mlen = strlen(j.mirror);
   while (mlen > 1 && j.mirror[mlen - 1] == '/')
     mlen--;

@@ -753,7 +753,7 @@ int appc_http_request(struct appc_http *h, const char *method, const char *url,
 
   memset(out, 0, sizeof *out);
   if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-    return appc_error_make(err, EINVAL, "%s: method %s: only GET and HEAD are made", url, method);
+    return appc_error_tag(err, EINVAL, "%s: method %s: only GET and HEAD are made", url, method);
   list = header_list(headers, &oom);
   if (oom)
     return appc_error_make(err, ENOMEM, "%s", url);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -403,7 +404,7 @@ int appc_layout_copy_ex(struct appc_layout *l, char *const *srcs, size_t n, cons
   if (root < 0)
     return appc_error_make(err, errno, "%s", c.rootfs);
   if (n == 0)
-    return appc_error_make(err, EINVAL, "copy: no source");
+    return appc_error_tag(err, EINVAL, "copy: no source");
   c.root_fd = root;
   int r = check_sources(&c, srcs, n, dest);
   for (size_t i = 0; r == 0 && i < n; i++)

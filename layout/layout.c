@@ -19,6 +19,7 @@
 
 #include "appc/discovery.h"
 #include "appc/schema.h"
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/hashmap.h"
@@ -268,7 +269,7 @@ static json_object *list_array(struct appc_layout *l, enum appc_layout_list list
   json_object *parent = l->doc, *a = NULL;
 
   if (info == NULL) {
-    appc_error_make(err, EINVAL, "%s: no such list", l->dir);
+    appc_error_tag(err, EINVAL, "%s: no such list", l->dir);
     return NULL;
   }
   if (info->in_app) {
@@ -443,8 +444,8 @@ int appc_layout_set(struct appc_layout *l, const char *key, const char *value, a
                ? appc_error_make(err, ENOMEM, "%s", l->dir)
                : 0;
   }
-  return appc_error_make(
-      err, EINVAL, "%s: unknown key (name, user, group and workingDirectory can be set)", key);
+  return appc_error_tag(err, EINVAL,
+                        "%s: unknown key (name, user, group and workingDirectory can be set)", key);
 }
 
 int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, appc_error_t *err)
@@ -454,7 +455,7 @@ int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, 
   if (app == NULL)
     return -1;
   if (argc == 0)
-    return appc_error_make(err, EINVAL, "app.exec: a command is needed");
+    return appc_error_tag(err, EINVAL, "app.exec: a command is needed");
   if (argv[0][0] == '\0')
     return appc_error_make(err, 0, "app.exec: the command is empty");
   if ((exec = json_object_new_array_ext((int) argc)) == NULL)
@@ -470,7 +471,7 @@ int appc_layout_kv_add(struct appc_layout *l, enum appc_layout_list list, const 
 {
   if (list != APPC_LAYOUT_LABELS && list != APPC_LAYOUT_ANNOTATIONS &&
       list != APPC_LAYOUT_ENVIRONMENT)
-    return appc_error_make(err, EINVAL, "%s: not a list of names and values", l->dir);
+    return appc_error_tag(err, EINVAL, "%s: not a list of names and values", l->dir);
   json_object *e = named_entry("name", name);
   if (e != NULL)
     json_object_object_add(e, "value", json_object_new_string(value));
@@ -485,7 +486,7 @@ int appc_layout_remove(struct appc_layout *l, enum appc_layout_list list, const 
   int at = a != NULL ? find_entry(a, info->name, name) : -1;
 
   if (info == NULL)
-    return appc_error_make(err, EINVAL, "%s: no such list", l->dir);
+    return appc_error_tag(err, EINVAL, "%s: no such list", l->dir);
   if (at < 0)
     return appc_error_make(err, 0, "%s/%s: %s%s: no entry named \"%s\"", l->dir, l->source,
                            info->in_app ? "app." : "", info->key, name);
@@ -836,7 +837,7 @@ int appc_layout_create(const char *dir, const char *name, appc_error_t *err)
   bool made = false;
 
   if (name == NULL || *name == '\0')
-    return appc_error_make(err, EINVAL, "%s: a new layout needs an image name", dir);
+    return appc_error_tag(err, EINVAL, "%s: a new layout needs an image name", dir);
   if (new_manifest(dir, name, &manifest, &len, err) < 0 || init_begin(dir, &fd, &made, err) < 0)
     return -1;
   int r = 0;

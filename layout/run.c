@@ -25,6 +25,7 @@
 
 #include "appc/ace.h"
 #include "appc/schema.h"
+#include "common/error.h"
 #include "common/abi.h"
 #include "common/cleanup.h"
 #include "common/digest.h"
@@ -146,7 +147,7 @@ int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *ar
   if (o == NULL)
     o = &defaults;
   if (argc == 0)
-    return appc_error_make(err, EINVAL, "layout run: no command");
+    return appc_error_tag(err, EINVAL, "layout run: no command");
   if (stat(appc_layout_rootfs(l), &st) < 0 || !S_ISDIR(st.st_mode))
     return appc_error_make(err, errno ? errno : ENOTDIR, "%s", appc_layout_rootfs(l));
   if (layout_manifest_text(l, &text, &len, err) < 0 ||

@@ -198,13 +198,13 @@ static int unpack_entry(struct unpacked *u, struct archive *a, struct archive_en
   if (type == AE_IFLNK) {
     const char *target = archive_entry_symlink(ae);
     if (target == NULL || (e->target = link_path(e->path, target)) == NULL)
-      return appc_error_make(err, EINVAL, "%s: %s: a symlink out of the archive", u->archive,
-                             e->path);
+      return appc_error_tag(err, EINVAL, "%s: %s: a symlink out of the archive", u->archive,
+                            e->path);
     return 0;
   }
   if (type != AE_IFREG)
-    return appc_error_make(err, EINVAL, "%s: %s: neither a file, a directory nor a link",
-                           u->archive, e->path);
+    return appc_error_tag(err, EINVAL, "%s: %s: neither a file, a directory nor a link", u->archive,
+                          e->path);
   /* docker save writes none; read whole, a hole of a terabyte would be a
    * terabyte of zeros on the store's disk before anything is checked */
   if (archive_entry_sparse_count(ae) > 0)
@@ -309,17 +309,17 @@ static int read_choice(json_object *img, const char *where, struct chosen *c, ap
       !json_object_is_type(config, json_type_string) ||
       !json_object_object_get_ex(img, "Layers", &layers) ||
       !json_object_is_type(layers, json_type_array))
-    return appc_error_make(err, EINVAL, "%s: an image without Config or Layers", where);
+    return appc_error_tag(err, EINVAL, "%s: an image without Config or Layers", where);
   size_t n = json_object_array_length(layers);
   if (n > OCI_MAX_LAYERS)
-    return appc_error_make(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
+    return appc_error_tag(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
   if ((c->config = strdup(json_object_get_string(config))) == NULL ||
       (n > 0 && (c->layers = calloc(n, sizeof *c->layers)) == NULL))
     return appc_error_make(err, ENOMEM, "%s", where);
   for (size_t i = 0; i < n; i++) {
     json_object *l = json_object_array_get_idx(layers, i);
     if (!json_object_is_type(l, json_type_string))
-      return appc_error_make(err, EINVAL, "%s: Layers[%zu]: not a string", where, i);
+      return appc_error_tag(err, EINVAL, "%s: Layers[%zu]: not a string", where, i);
     if ((c->layers[i] = strdup(json_object_get_string(l))) == NULL)
       return appc_error_make(err, ENOMEM, "%s", where);
     c->n_layers++;
@@ -338,15 +338,15 @@ static int choose(struct unpacked *u, const char *repo_tag, struct chosen *c, ap
 
   snprintf(where, sizeof where, "%.280s: manifest.json", u->archive);
   if (m == NULL || m->file < 0)
-    return appc_error_make(err, EINVAL, "%s: no manifest.json: not a docker save archive",
-                           u->archive);
+    return appc_error_tag(err, EINVAL, "%s: no manifest.json: not a docker save archive",
+                          u->archive);
   snprintf(fname, sizeof fname, "f%ld", m->file);
   if (appc_read_file_at(u->dirfd, fname, OCI_JSON_MAX, APPC_READ_NOFOLLOW, &text, &len, err) < 0)
     return appc_error_prefix(err, "%s", where);
   json_object *doc = json_tokener_parse(text);
   if (doc == NULL || !json_object_is_type(doc, json_type_array)) {
     json_object_put(doc);
-    return appc_error_make(err, EINVAL, "%s: not a JSON array", where);
+    return appc_error_tag(err, EINVAL, "%s: not a JSON array", where);
   }
   size_t n = json_object_array_length(doc), pick = n;
   for (size_t i = 0; i < n && pick == n; i++) {
@@ -358,8 +358,8 @@ static int choose(struct unpacked *u, const char *repo_tag, struct chosen *c, ap
   if (pick == n && want != NULL)
     r = appc_error_make(err, 0, "%s: no image tagged %s", where, want);
   else if (pick == n)
-    r = appc_error_make(err, EINVAL,
-                        "%s: holds %zu images: name one (docker-archive:FILE:REPO:TAG)", where, n);
+    r = appc_error_tag(err, EINVAL, "%s: holds %zu images: name one (docker-archive:FILE:REPO:TAG)",
+                       where, n);
   else {
     json_object *img = json_object_array_get_idx(doc, pick);
     if (c->repo_tag == NULL)
@@ -498,7 +498,7 @@ static int import_unpacked(struct appc_store *s, struct unpacked *u, const char 
   if (io.name == NULL)
     io.name = repo;
   if (io.name == NULL) {
-    appc_error_make(err, EINVAL, "%s: the image has no RepoTags to name it", u->archive);
+    appc_error_tag(err, EINVAL, "%s: the image has no RepoTags to name it", u->archive);
     goto done;
   }
   r = appc_oci_import_layout(s, layout, tag != NULL ? tag : "latest", &io, out, err);

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "aci/stream.h"
+#include "common/error.h"
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -75,7 +76,7 @@ static int note_whiteout(struct layer *l, const char *canon, const char *base, a
   } else {
     const char *name = base + strlen(WHITEOUT);
     if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-      return appc_error_make(err, EINVAL, "%s: %s: a whiteout of no name", l->blob.what, canon);
+      return appc_error_tag(err, EINVAL, "%s: %s: a whiteout of no name", l->blob.what, canon);
     if (asprintf(&removed, "%.*s%s", (int) dir_len, canon, name) < 0)
       removed = NULL;
   }
@@ -124,10 +125,10 @@ static int repeated_entry(struct layer *l, struct archive_entry *e, const char *
   if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == NULL &&
       appc_strset_contains(&l->dirs, canon))
     return 1;
-  return appc_error_make(err, EINVAL,
-                         "%s: %s: named twice in the layer, not both times as a directory "
-                         "(a layer replacing its own entries is not supported)",
-                         l->blob.what, canon);
+  return appc_error_tag(err, EINVAL,
+                        "%s: %s: named twice in the layer, not both times as a directory "
+                        "(a layer replacing its own entries is not supported)",
+                        l->blob.what, canon);
 }
 
 /* Remember CANON as written; 1 when it already was. */
@@ -153,7 +154,7 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
   cleanup_free char *path = NULL;
 
   if (raw == NULL)
-    return appc_error_make(err, EINVAL, "%s: an entry without a name", l->blob.what);
+    return appc_error_tag(err, EINVAL, "%s: an entry without a name", l->blob.what);
   if (appc_entry_name_canon(raw, &canon, err) < 0)
     return appc_error_prefix(err, "%s", l->blob.what);
   if (canon[0] == '\0')
@@ -356,7 +357,7 @@ static int make_manifest(const struct oci_layer_aci *a, const struct oci_paths *
     json_object *app = json_tokener_parse(a->app_json);
     if (app == NULL) {
       json_object_put(m);
-      return appc_error_make(err, EINVAL, "%s: app: not JSON", a->name);
+      return appc_error_tag(err, EINVAL, "%s: app: not JSON", a->name);
     }
     json_object_object_add(m, "app", app);
   }
@@ -527,7 +528,7 @@ static void blame_digest(struct layer *l, const struct oci_descriptor *d, appc_e
   if (strcmp(got, want) == 0)
     return;
   appc_error_release(err);
-  appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest", d->digest);
+  appc_error_tag(err, EINVAL, "%s: the layer's content does not match its digest", d->digest);
 }
 
 /* Read what is left of the blob and check both digests. */
@@ -555,14 +556,14 @@ static int check_digests(struct layer *l, const struct oci_descriptor *d, const 
   if (appc_digest_final(l->blob.packed, got, err) < 0)
     return -1;
   if (strcmp(got, want) != 0)
-    return appc_error_make(err, EINVAL, "%s: the layer's content does not match its digest",
-                           d->digest);
+    return appc_error_tag(err, EINVAL, "%s: the layer's content does not match its digest",
+                          d->digest);
   (void) appc_digest_parse(diff_id, &alg, &want);
   if (appc_digest_final(l->blob.unpacked, got, err) < 0)
     return -1;
   if (strcmp(got, want) != 0)
-    return appc_error_make(err, EINVAL, "%s: the uncompressed layer does not match its diff_id %s",
-                           d->digest, diff_id);
+    return appc_error_tag(err, EINVAL, "%s: the uncompressed layer does not match its diff_id %s",
+                          d->digest, diff_id);
   return 0;
 }
 
@@ -619,13 +620,13 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
 
   *aci_fd = -1;
   if (!known_layer_type(d->media_type))
-    return appc_error_make(err, EINVAL, "%s: mediaType \"%.100s\" is not a layer this reads",
-                           d->digest, d->media_type);
+    return appc_error_tag(err, EINVAL, "%s: mediaType \"%.100s\" is not a layer this reads",
+                          d->digest, d->media_type);
   if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0)
     return -1;
   (void) appc_digest_parse(d->digest, &alg, &hex);
   if (!appc_digest_parse(diff_id, &diff_alg, &hex))
-    return appc_error_make(err, EINVAL, "%s: diff_id \"%.80s\": not a digest", d->digest, diff_id);
+    return appc_error_tag(err, EINVAL, "%s: diff_id \"%.80s\": not a digest", d->digest, diff_id);
   cleanup_close int out = appc_tmpfile_at(a->tmp_dirfd);
   if (out < 0)
     return appc_error_make(err, errno, "a temporary file for the ACI of %s", d->digest);

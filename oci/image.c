@@ -83,17 +83,17 @@ static int parse_object(const char *json, size_t len, const char *where, json_ob
   json_tokener_free(tok);
   if (o == NULL || e != json_tokener_success) {
     json_object_put(o);
-    return appc_error_make(err, EINVAL, "%s: not JSON: %s", where,
-                           e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+    return appc_error_tag(err, EINVAL, "%s: not JSON: %s", where,
+                          e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
   }
   for (; used < len; used++)
     if (json[used] != ' ' && json[used] != '\n' && json[used] != '\r' && json[used] != '\t') {
       json_object_put(o);
-      return appc_error_make(err, EINVAL, "%s: text after the JSON document", where);
+      return appc_error_tag(err, EINVAL, "%s: text after the JSON document", where);
     }
   if (!json_object_is_type(o, json_type_object)) {
     json_object_put(o);
-    return appc_error_make(err, EINVAL, "%s: not a JSON object", where);
+    return appc_error_tag(err, EINVAL, "%s: not a JSON object", where);
   }
   *out = o;
   return 0;
@@ -110,11 +110,11 @@ static int member(json_object *o, const char *key, json_type type, const char *w
   if (!json_object_object_get_ex(o, key, &v) || v == NULL)
     return 0;
   if (!json_object_is_type(v, type))
-    return appc_error_make(err, EINVAL, "%s.%s: not %s", where, key,
-                           type == json_type_string   ? "a string"
-                           : type == json_type_array  ? "an array"
-                           : type == json_type_object ? "an object"
-                                                      : "a number");
+    return appc_error_tag(err, EINVAL, "%s.%s: not %s", where, key,
+                          type == json_type_string   ? "a string"
+                          : type == json_type_array  ? "an array"
+                          : type == json_type_object ? "an object"
+                                                     : "a number");
   *out = v;
   return 0;
 }
@@ -136,9 +136,9 @@ static int string_member(json_object *o, const char *key, bool required, const c
   if (member(o, key, json_type_string, where, &v, err) < 0)
     return -1;
   if (v == NULL)
-    return required ? appc_error_make(err, EINVAL, "%s.%s: missing", where, key) : 0;
+    return required ? appc_error_tag(err, EINVAL, "%s.%s: missing", where, key) : 0;
   if (holds_nul(v))
-    return appc_error_make(err, EINVAL, "%s.%s: holds a NUL character", where, key);
+    return appc_error_tag(err, EINVAL, "%s.%s: holds a NUL character", where, key);
   if ((*out = strdup(json_object_get_string(v))) == NULL)
     return appc_error_make(err, ENOMEM, "%s", where);
   return 0;
@@ -163,11 +163,11 @@ static int strings_member(json_object *o, const char *key, const char *where, ch
     json_object *s = json_object_array_get_idx(a, i);
     if (!json_object_is_type(s, json_type_string)) {
       strv_free(v);
-      return appc_error_make(err, EINVAL, "%s.%s[%zu]: not a string", where, key, i);
+      return appc_error_tag(err, EINVAL, "%s.%s[%zu]: not a string", where, key, i);
     }
     if (holds_nul(s)) {
       strv_free(v);
-      return appc_error_make(err, EINVAL, "%s.%s[%zu]: holds a NUL character", where, key, i);
+      return appc_error_tag(err, EINVAL, "%s.%s[%zu]: holds a NUL character", where, key, i);
     }
     if ((v[i] = strdup(json_object_get_string(s))) == NULL) {
       strv_free(v);
@@ -214,7 +214,7 @@ int oci_descriptor_parse(const void *obj, const char *where, struct oci_descript
 
   memset(out, 0, sizeof *out);
   if (!json_object_is_type(o, json_type_object))
-    return appc_error_make(err, EINVAL, "%s: not an object", where);
+    return appc_error_tag(err, EINVAL, "%s: not an object", where);
   if (string_member(o, "mediaType", false, where, &out->media_type, err) < 0 ||
       string_member(o, "digest", true, where, &out->digest, err) < 0 ||
       member(o, "size", json_type_int, where, &size, err) < 0 ||
@@ -222,14 +222,14 @@ int oci_descriptor_parse(const void *obj, const char *where, struct oci_descript
       member(o, "platform", json_type_object, where, &platform, err) < 0)
     goto fail;
   if (!appc_digest_parse(out->digest, &alg, &hex)) {
-    appc_error_make(err, EINVAL,
-                    "%s.digest: \"%.80s\": not a digest this reads (sha256:<64 hex> or "
-                    "sha512:<128 hex>)",
-                    where, out->digest);
+    appc_error_tag(err, EINVAL,
+                   "%s.digest: \"%.80s\": not a digest this reads (sha256:<64 hex> or "
+                   "sha512:<128 hex>)",
+                   where, out->digest);
     goto fail;
   }
   if (size == NULL || json_object_get_int64(size) < 0) {
-    appc_error_make(err, EINVAL, "%s.size: missing or negative", where);
+    appc_error_tag(err, EINVAL, "%s.size: missing or negative", where);
     goto fail;
   }
   out->size = json_object_get_int64(size);
@@ -265,10 +265,10 @@ int oci_index_parse(const char *json, size_t len, const char *where, struct oci_
       member(o, "manifests", json_type_array, where, &manifests, err) < 0)
     return -1;
   if (manifests == NULL)
-    return appc_error_make(err, EINVAL, "%s: no manifests", where);
+    return appc_error_tag(err, EINVAL, "%s: no manifests", where);
   size_t count = json_object_array_length(manifests);
   if (count > 4096)
-    return appc_error_make(err, EINVAL, "%s: %zu manifests, more than 4096", where, count);
+    return appc_error_tag(err, EINVAL, "%s: %zu manifests, more than 4096", where, count);
   if (count > 0 && (v = calloc(count, sizeof *v)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", where);
   for (size_t i = 0; i < count; i++) {
@@ -298,25 +298,25 @@ int oci_manifest_parse(const char *json, size_t len, const char *where, struct o
       string_member(o, "mediaType", false, where, &media_type, err) < 0)
     return -1;
   if (version == NULL || json_object_get_int(version) != 2)
-    return appc_error_make(err, EINVAL,
-                           "%s: schemaVersion %s: only image manifests of schema 2 (OCI, Docker "
-                           "v2 schema 2) are read; Docker's schema 1 is not",
-                           where, version != NULL ? json_object_get_string(version) : "missing");
+    return appc_error_tag(err, EINVAL,
+                          "%s: schemaVersion %s: only image manifests of schema 2 (OCI, Docker "
+                          "v2 schema 2) are read; Docker's schema 1 is not",
+                          where, version != NULL ? json_object_get_string(version) : "missing");
   if (media_type != NULL && strcmp(media_type, OCI_MANIFEST_V1) != 0 &&
       strcmp(media_type, DOCKER_MANIFEST_V2) != 0)
-    return appc_error_make(err, EINVAL, "%s: mediaType \"%.100s\" is not an image manifest", where,
-                           media_type);
+    return appc_error_tag(err, EINVAL, "%s: mediaType \"%.100s\" is not an image manifest", where,
+                          media_type);
   if (member(o, "config", json_type_object, where, &config, err) < 0 ||
       member(o, "layers", json_type_array, where, &layers, err) < 0)
     return -1;
   if (config == NULL || layers == NULL)
-    return appc_error_make(err, EINVAL, "%s: an image manifest has a config and layers", where);
+    return appc_error_tag(err, EINVAL, "%s: an image manifest has a config and layers", where);
   snprintf(at, sizeof at, "%.200s: config", where);
   if (oci_descriptor_parse(config, at, &img->config, err) < 0)
     return -1;
   size_t n = json_object_array_length(layers);
   if (n > OCI_MAX_LAYERS)
-    return appc_error_make(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
+    return appc_error_tag(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
   if (n > 0 && (img->layers = calloc(n, sizeof *img->layers)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", where);
   for (size_t i = 0; i < n; i++) {
@@ -340,9 +340,9 @@ static int labels_member(json_object *o, const char *where, struct appc_kv_list 
   json_object_object_foreach(m, k, v)
   {
     if (!json_object_is_type(v, json_type_string))
-      return appc_error_make(err, EINVAL, "%s.Labels.%.100s: not a string", where, k);
+      return appc_error_tag(err, EINVAL, "%s.Labels.%.100s: not a string", where, k);
     if (holds_nul(v))
-      return appc_error_make(err, EINVAL, "%s.Labels.%.100s: holds a NUL character", where, k);
+      return appc_error_tag(err, EINVAL, "%s.Labels.%.100s: holds a NUL character", where, k);
     if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0)
       return appc_error_make(err, ENOMEM, "%s", where);
     out->items[out->len].name = strdup(k);
@@ -371,7 +371,7 @@ int oci_config_parse(const char *json, size_t len, const char *where, struct oci
       member(o, "rootfs", json_type_object, where, &rootfs, err) < 0)
     return -1;
   if (rootfs == NULL)
-    return appc_error_make(err, EINVAL, "%s: rootfs: missing", where);
+    return appc_error_tag(err, EINVAL, "%s: rootfs: missing", where);
   snprintf(at, sizeof at, "%.200s: rootfs", where);
   if (strings_member(rootfs, "diff_ids", at, &img->diff_ids, err) < 0)
     return -1;
@@ -379,14 +379,14 @@ int oci_config_parse(const char *json, size_t len, const char *where, struct oci
   while (img->diff_ids != NULL && img->diff_ids[n] != NULL)
     n++;
   if (n != img->n_layers)
-    return appc_error_make(err, EINVAL, "%s: rootfs.diff_ids has %zu entries for %zu layers", where,
-                           n, img->n_layers);
+    return appc_error_tag(err, EINVAL, "%s: rootfs.diff_ids has %zu entries for %zu layers", where,
+                          n, img->n_layers);
   for (size_t i = 0; i < n; i++) {
     enum appc_digest_alg alg;
     const char *hex;
     if (!appc_digest_parse(img->diff_ids[i], &alg, &hex))
-      return appc_error_make(err, EINVAL, "%s: rootfs.diff_ids[%zu]: \"%.80s\": not a digest",
-                             where, i, img->diff_ids[i]);
+      return appc_error_tag(err, EINVAL, "%s: rootfs.diff_ids[%zu]: \"%.80s\": not a digest", where,
+                            i, img->diff_ids[i]);
   }
   if (config == NULL)
     return 0;
@@ -492,10 +492,10 @@ static int read_index(struct oci_blobs *b, const struct oci_descriptor *index, c
   if (!is_manifest(json, len))
     return -1;
   appc_error_release(err);
-  return appc_error_make(err, EINVAL,
-                         "%s: its mediaType says an index (%s), but the content of %s is an image "
-                         "manifest",
-                         from, index->media_type, index->digest);
+  return appc_error_tag(err, EINVAL,
+                        "%s: its mediaType says an index (%s), but the content of %s is an image "
+                        "manifest",
+                        from, index->media_type, index->digest);
 }
 
 static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *from,
@@ -551,7 +551,7 @@ int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len,
   char got[APPC_DIGEST_HEX_MAX];
 
   if (!appc_digest_parse(d->digest, &alg, &hex))
-    return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", where, d->digest);
+    return appc_error_tag(err, EINVAL, "%s: \"%.80s\": not a digest", where, d->digest);
   if (appc_digest_buffer(alg, data, len, got, err) < 0)
     return -1;
   if (d->size >= 0 && len != (size_t) d->size)

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "appc/aci.h"
+#include "common/error.h"
 #include "common/abi.h"
 #include "common/array.h"
 #include "common/callbacks.h"
@@ -123,7 +124,7 @@ static int ports_json(struct oci_image *img, json_object *app, appc_error_t *err
         spec + digits != (slash != NULL ? slash : spec + strlen(spec)) ||
         !appc_oci_port_protocol_known(proto)) {
       json_object_put(ports);
-      return appc_error_make(
+      return appc_error_tag(
           err, EINVAL, "config.ExposedPorts: \"%.40s\": not PORT[/tcp|/udp|/sctp]", img->ports[i]);
     }
     char name[APPC_OCI_PORT_NAME_MAX];
@@ -187,11 +188,11 @@ static int mount_json(json_object *mounts, struct appc_hashmap *given, const cha
   cleanup_free char *name = appc_oci_volume_name(path);
 
   if (path[0] != '/')
-    return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path", path);
+    return appc_error_tag(err, EINVAL, "config.Volumes: \"%.100s\": not an absolute path", path);
   if (name == NULL)
-    return appc_error_make(err, EINVAL, "config.Volumes: \"%.100s\": %s", path,
-                           is_root(path) ? "a volume over the whole root file system cannot be one"
-                                         : "no volume name can be made of it (no letter or digit)");
+    return appc_error_tag(err, EINVAL, "config.Volumes: \"%.100s\": %s", path,
+                          is_root(path) ? "a volume over the whole root file system cannot be one"
+                                        : "no volume name can be made of it (no letter or digit)");
   /* Paths that give one name ("/a/b", "/a.b"): the later ones get "-1",
    * "-2"..., as docker2aci numbers them. */
   ssize_t same = count_name(given, name);
@@ -362,9 +363,9 @@ static int read_image(struct conversion *c, const struct oci_descriptor *manifes
       oci_config_parse(config, len, where, &c->img, err) < 0)
     return -1;
   if (c->img.os != NULL && strcmp(c->img.os, "linux") != 0)
-    return appc_error_make(err, EINVAL, "%s: an image for %s, not linux", where, c->img.os);
+    return appc_error_tag(err, EINVAL, "%s: an image for %s, not linux", where, c->img.os);
   if (c->img.n_layers == 0)
-    return appc_error_make(err, EINVAL, "%s: an image without layers", where);
+    return appc_error_tag(err, EINVAL, "%s: an image without layers", where);
   return 0;
 }
 
@@ -399,8 +400,8 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
 {
   c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : src->name);
   if (c->name == NULL)
-    return appc_error_make(err, EINVAL, "%s: no image name can be made of it: give one",
-                           src->blobs->where);
+    return appc_error_tag(err, EINVAL, "%s: no image name can be made of it: give one",
+                          src->blobs->where);
   const char *arch = appc_arch(c->img.arch, c->img.variant);
   if (oci_kv_add(&c->labels, "version", src->tag, err) < 0 ||
       oci_kv_add(&c->labels, "os", "linux", err) < 0 ||
@@ -724,7 +725,7 @@ int oci_note_imported(struct appc_store *s, const char *name, const char *tag, c
   cleanup_free char *aci_name = oci_aci_name(name);
 
   if (aci_name == NULL)
-    return appc_error_make(err, EINVAL, "%s: no image name can be made of it", name);
+    return appc_error_tag(err, EINVAL, "%s: no image name can be made of it", name);
   const char *parts[PULL_PARTS];
   pull_parts(parts, aci_name, tag, arch, digest, squashed);
   return oci_record_put(s, "pull", parts, PULL_PARTS, id, err);
@@ -826,7 +827,7 @@ int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_erro
     free(*dir);
     free(*ref);
     *dir = *ref = NULL;
-    return appc_error_make(err, EINVAL, "oci:%s: no directory", arg);
+    return appc_error_tag(err, EINVAL, "oci:%s: no directory", arg);
   }
   return 0;
 oom:

@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "oci/internal.h"
@@ -40,7 +41,7 @@ int oci_layout_open(struct oci_layout *l, const char *path, appc_error_t *err)
                         NULL, err) < 0)
     return appc_error_prefix(err, "%s: not an OCI image layout", path);
   if (strstr(text, "\"imageLayoutVersion\"") == NULL || strstr(text, "\"1.0.0\"") == NULL)
-    return appc_error_make(err, EINVAL, "%s/oci-layout: not imageLayoutVersion 1.0.0", path);
+    return appc_error_tag(err, EINVAL, "%s/oci-layout: not imageLayoutVersion 1.0.0", path);
   return 0;
 }
 
@@ -63,7 +64,7 @@ int oci_layout_open_blob(struct oci_layout *l, const struct oci_descriptor *d, a
 
   /* Checked when parsed; the name then has no '/' or "..". */
   if (!appc_digest_parse(d->digest, &alg, &hex))
-    return appc_error_make(err, EINVAL, "%s: \"%.80s\": not a digest", l->path, d->digest);
+    return appc_error_tag(err, EINVAL, "%s: \"%.80s\": not a digest", l->path, d->digest);
   snprintf(name, sizeof name, "blobs/%s/%s", alg == APPC_DIGEST_SHA256 ? "sha256" : "sha512", hex);
   cleanup_close int blobs =
       openat(l->dirfd, "blobs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -78,12 +79,12 @@ int oci_layout_open_blob(struct oci_layout *l, const struct oci_descriptor *d, a
     return appc_error_make(err, errno, "%s/%s", l->path, name);
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return appc_error_make(err, EINVAL, "%s/%s: not a regular file", l->path, name);
+    return appc_error_tag(err, EINVAL, "%s/%s: not a regular file", l->path, name);
   }
   if (st.st_size != d->size) {
     close(fd);
-    return appc_error_make(err, EINVAL, "%s/%s: %lld bytes where the descriptor says %lld", l->path,
-                           name, (long long) st.st_size, (long long) d->size);
+    return appc_error_tag(err, EINVAL, "%s/%s: %lld bytes where the descriptor says %lld", l->path,
+                          name, (long long) st.st_size, (long long) d->size);
   }
   /* Regular: clear O_NONBLOCK, which was only there against a FIFO. */
   (void) fcntl(fd, F_SETFL, 0);
@@ -150,10 +151,10 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
                             : "%s: holds no image",
                         where, ref);
   else if (matches > 1 && ref == NULL)
-    r = appc_error_make(err, EINVAL,
-                        "%s: holds %zu images: name one (oci:DIR:REF, REF its "
-                        "org.opencontainers.image.ref.name)",
-                        where, matches);
+    r = appc_error_tag(err, EINVAL,
+                       "%s: holds %zu images: name one (oci:DIR:REF, REF its "
+                       "org.opencontainers.image.ref.name)",
+                       where, matches);
   else {
     char from[340];
     snprintf(from, sizeof from, "%s: manifests[%zu]", where, match);

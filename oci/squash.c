@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "common/error.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -36,7 +37,7 @@ static int squashed_manifest(struct appc_store *s, const char *id, const char *p
   m = json_tokener_parse(json);
   if (m == NULL || !json_object_is_type(m, json_type_object)) {
     json_object_put(m);
-    return appc_error_make(err, EINVAL, "%s: manifest: not a JSON object", id);
+    return appc_error_tag(err, EINVAL, "%s: manifest: not a JSON object", id);
   }
   json_object_object_del(m, "dependencies");
   json_object_object_del(m, "pathWhitelist");

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "store/private.h"
@@ -276,7 +277,7 @@ int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc
 
   *out = NULL;
   if (strchr(prefix, '/') != NULL || strlen(prefix) > 64)
-    return appc_error_make(err, EINVAL, "\"%s\": not a name for a temporary directory", prefix);
+    return appc_error_tag(err, EINVAL, "\"%s\": not a name for a temporary directory", prefix);
   if (asprintf(&path, "%s/%s/%s-XXXXXX", s->path, STORE_TMP, prefix) < 0)
     return appc_error_make(err, ENOMEM, "%s/%s", s->path, STORE_TMP);
   /* mkdtemp gives mode 0700 */

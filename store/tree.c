@@ -707,7 +707,7 @@ static int dest_open(struct appc_store *s, struct dest *d, const char *path, boo
   if (a == NULL || b == NULL || (d->base = strdup(basename(b))) == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
   if (strcmp(d->base, "/") == 0 || strcmp(d->base, ".") == 0 || strcmp(d->base, "..") == 0)
-    return appc_error_make(err, EINVAL, "%s: not a usable destination", path);
+    return appc_error_tag(err, EINVAL, "%s: not a usable destination", path);
   d->parent_fd = open(dirname(a), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d->parent_fd < 0)
     return appc_error_make(err, errno, "%s: cannot open the parent directory", path);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "appc/trust.h"
+#include "common/error.h"
 #include "common/abi.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -139,7 +140,7 @@ int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts,
   if (opts == NULL)
     opts = &defaults;
   if (name == NULL && opts->out == NULL)
-    return appc_error_make(err, EINVAL, "fd %d: no NAME to derive the signature's file from", fd);
+    return appc_error_tag(err, EINVAL, "fd %d: no NAME to derive the signature's file from", fd);
   if (name == NULL)
     name = "signed input";
   if (opts->out != NULL)

@@ -90,7 +90,15 @@ for bad in '--volume=v|volume "v": needs a name and kind' \
   # shellcheck disable=SC2086
   check_fails "run ${bad%%|*}: exit 2 before any fetch" 2 "^actool: run: .*${bad#*|}" \
     "$ACTOOL" --dir="$TMP/store" run ${bad%%|*} example.invalid/x
+  # The message states the rule; errno's text for it would only add noise.
+  is "run ${bad%%|*}: no \"Invalid argument\" tacked on" "$(grep -c 'Invalid argument' "$TMP/.err")" 0
 done
+mkdir -p "$TMP/badoci"
+echo '[]' >"$TMP/badoci/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$TMP/badoci/oci-layout"
+check_fails "fetch oci: of a layout whose index is no JSON object: refused" 1 \
+  'index\.json: not a JSON object$' \
+  "$ACTOOL" --dir="$TMP/store" --insecure-options=image fetch "oci:$TMP/badoci"
 check_fails "run IMAGE --mount=volume=x: exit 2 before any fetch" 2 'mount "volume=x": needs volume=NAME,target=PATH' \
   "$ACTOOL" --dir="$TMP/store" run example.invalid/x --mount=volume=x
 check_fails "run IMAGE --set-env=NOEQ (the app's): exit 2 before any fetch" 2 'environment "NOEQ": not KEY=VALUE' \

@@ -255,7 +255,7 @@ check "... saying so" grep -q 'key nobody@example\.invalid: no such secret key' 
 sign --key="$K_APP" --output="$TMP/pipe.asc" /dev/stdin < <(cat "$TMP/hello.aci")
 is "sign of a pipe: refused (exit 1), no signature written" \
   "$status:$(test -e "$TMP/pipe.asc" && echo written)" "1:"
-check "... saying it is not a regular file" grep -q '/dev/stdin: not a regular file' "$TMP/err"
+check "... saying it is not a regular file" grep -q '/dev/stdin: not a regular file (a pipe' "$TMP/err"
 mkfifo "$TMP/fifo.aci"
 sign --key="$K_APP" "$TMP/fifo.aci"
 is "sign of a FIFO without a writer: refused at once, not waited on" \
