@@ -39,40 +39,39 @@ const char *appc_compression_name(enum appc_compression c)
   return "unknown";
 }
 
-/* The octal number in a tar header field: NUL- or space-terminated, leading
- * spaces allowed, as tar writers of every age fill it.  -1 if not a number. */
-static long long tar_octal(const unsigned char *field, size_t width)
+/* The header checksum field as libarchive 3.6 reads it: each of its bytes
+ * a space, a NUL or an octal digit; its value the digits after any leading
+ * spaces, up to the first byte that is not one (what follows is ignored).
+ * -1 if a byte is anything else.  Exactly libarchive's rule, because the
+ * callers must agree with it on which blocks are headers. */
+static long long tar_checksum_field(const unsigned char *field)
 {
   long long v = 0;
   size_t i = 0;
-  bool digits = false;
 
-  while (i < width && field[i] == ' ')
-    i++;
-  for (; i < width && field[i] >= '0' && field[i] <= '7'; i++) {
-    v = v * 8 + (field[i] - '0');
-    digits = true;
-  }
-  for (; i < width; i++)
-    if (field[i] != ' ' && field[i] != '\0')
+  for (size_t k = 0; k < 8; k++)
+    if (field[k] != ' ' && field[k] != '\0' && (field[k] < '0' || field[k] > '7'))
       return -1;
-  return digits ? v : -1;
+  while (i < 8 && field[i] == ' ')
+    i++;
+  for (; i < 8 && field[i] >= '0' && field[i] <= '7'; i++)
+    v = v * 8 + (field[i] - '0');
+  return v;
 }
 
-/* A first block whose checksum is right is a tar header whatever its
- * format: pre-POSIX (v7) headers carry no "ustar" magic, and libarchive
- * reads them as a tar inside a compressed ACI too, so an uncompressed one
- * must not be refused for lacking the magic.  The sum counts the checksum
- * field as eight spaces; old writers summed signed chars. */
-static bool tar_checksum_ok(const unsigned char *h)
+/* A block whose checksum is right is a tar header whatever its format:
+ * pre-POSIX (v7) headers carry no "ustar" magic.  The sum counts the
+ * checksum field as eight spaces; old writers summed signed chars, and
+ * libarchive accepts either sum. */
+bool appc_tar_checksum_ok(const unsigned char block[512])
 {
-  long long stored = tar_octal(h + 148, 8);
+  long long stored = tar_checksum_field(block + 148);
   long long usum = 0, ssum = 0;
 
   if (stored < 0)
     return false;
   for (size_t i = 0; i < 512; i++) {
-    unsigned char c = i >= 148 && i < 156 ? ' ' : h[i];
+    unsigned char c = i >= 148 && i < 156 ? ' ' : block[i];
     usum += c;
     ssum += (signed char) c;
   }
@@ -81,7 +80,9 @@ static bool tar_checksum_ok(const unsigned char *h)
 
 /* Compressed formats by their leading bytes (the magic numbers the reference
  * implementation sniffs), an uncompressed tar by "ustar" at offset 257 or,
- * failing that, by a first header whose checksum is right. */
+ * failing that, by a first header whose checksum is right: libarchive reads
+ * a v7 tar inside a compressed ACI too, so an uncompressed one must not be
+ * refused for lacking the magic. */
 int appc_compression_detect(const void *data, size_t len, enum appc_compression *out)
 {
   static const unsigned char gz[] = {0x1f, 0x8b};
@@ -97,7 +98,7 @@ int appc_compression_detect(const void *data, size_t len, enum appc_compression 
     *out = APPC_COMPRESSION_XZ;
   else if (len >= 262 && memcmp(head + 257, "ustar", 5) == 0)
     *out = APPC_COMPRESSION_NONE;
-  else if (len >= 512 && tar_checksum_ok(head))
+  else if (len >= 512 && appc_tar_checksum_ok(head))
     *out = APPC_COMPRESSION_NONE;
   else
     return -1;

@@ -88,6 +88,9 @@ int appc_source_fd(const struct appc_source *src);
  * program, whatever the machine has installed, and read uuencoded and rpm
  * wrappers.)  ARCHIVE_OK or libarchive's error. */
 int appc_archive_support_compression(struct archive *a);
+/* Whether BLOCK's header checksum is right, by libarchive's rule (either
+ * the unsigned or the signed sum): the blocks libarchive takes for headers. */
+bool appc_tar_checksum_ok(const unsigned char block[512]);
 
 /* ---- archive entry names (aci/names.c) ---- */
 
