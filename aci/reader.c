@@ -8,7 +8,18 @@
  * the inner tar reader.  After the end-of-archive marker whatever is left
  * (padding) is drained into the hash too, so the ID covers the whole
  * uncompressed stream, exactly as the reference computes it.  An
- * uncompressed image is read directly. */
+ * uncompressed image is read directly.
+ *
+ * tar_read_cb also notes every block that would be a pax global header
+ * ('g') if read as a header.  libarchive skips such a header without a
+ * word, while Python's tarfile and GNU tar apply its records (path=, say)
+ * to every entry after it, and the reference refuses the archive: one
+ * image, different trees.  libarchive does not tell which blocks it read
+ * as headers, but it does tell where an entry's headers begin
+ * (archive_read_header_position) and how far it has read
+ * (archive_filter_bytes), which is where the entry's data begins: a 'g'
+ * block noted in between is a header it read and skipped, refused.  Blocks
+ * noted elsewhere lie in data, where they mean nothing. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +39,17 @@
 
 #define READ_BLOCK (256 * 1024)
 #define HEAD_LEN 512 /* a tar header: what detection needs */
+#define TAR_BLOCK 512
+/* At most this many 'g' look-alikes noted between two entries' data.  They
+ * are not sought only where headers can be: which blocks hold data is
+ * libarchive's call (a hard link's size is data or not by a heuristic),
+ * and guessing it differently would let a crafted header through.  So the
+ * data is scanned too, and an image may hold tarballs that start with a
+ * 'g' header (git archive makes them); the notes in an entry's data are
+ * dropped at the next entry.  No real image has 65536 look-alikes (32 MiB
+ * of nothing but 'g' headers) within one entry's data: an archive that has
+ * is refused rather than let grow the list without bound. */
+#define GLOBAL_HEADERS_MAX 65536
 
 struct appc_tar_reader {
   struct appc_source *src;
@@ -44,6 +66,14 @@ struct appc_tar_reader {
   struct appc_tee *tee;   /* NULL when not copying the raw bytes */
   unsigned long long size;
   appc_error_t cb_err; /* error raised inside a callback */
+  /* Pax global header look-alikes (see the top): the stream offsets of the
+   * 'g' blocks with a right checksum that libarchive's last entry did not
+   * account for, in increasing order. */
+  uint64_t *globals;
+  size_t nglobals, globals_cap;
+  unsigned char partial[TAR_BLOCK]; /* the block cut short by a chunk's end */
+  size_t partial_len;               /* = the stream offset modulo TAR_BLOCK */
+  bool at_end;                      /* the end of the archive was read */
 };
 
 /* Read from the file, first serving the bytes already read for detection. */
@@ -97,6 +127,65 @@ static la_ssize_t pull(struct appc_tar_reader *r, const void **buf)
   return (la_ssize_t) len;
 }
 
+static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t *err)
+{
+  if (r->nglobals == r->globals_cap) {
+    if (r->globals_cap >= GLOBAL_HEADERS_MAX)
+      return appc_error_make(err, 0,
+                             "invalid tar archive: more than %d blocks that look like pax "
+                             "global headers ('g') within one entry's data, the last at byte "
+                             "%llu; refused",
+                             GLOBAL_HEADERS_MAX, (unsigned long long) offset);
+    size_t cap = r->globals_cap == 0 ? 16 : r->globals_cap * 2;
+    uint64_t *bigger = realloc(r->globals, cap * sizeof *bigger);
+    if (bigger == NULL)
+      return appc_error_make(err, ENOMEM, "read");
+    r->globals = bigger;
+    r->globals_cap = cap;
+  }
+  r->globals[r->nglobals++] = offset;
+  return 0;
+}
+
+/* Note BLOCK, at stream offset OFFSET, if libarchive would read it as a pax
+ * global header.  The type byte first: one compare for most blocks. */
+static int scan_block(struct appc_tar_reader *r, const unsigned char *block, uint64_t offset,
+                      appc_error_t *err)
+{
+  if (block[156] != 'g' || !appc_tar_checksum_ok(block))
+    return 0;
+  return note_global(r, offset, err);
+}
+
+/* Scan the N bytes of BUF, which come at stream offset r->size, block by
+ * block.  Chunks are of any size and alignment: a block cut by a chunk's
+ * end is kept in r->partial and completed from the next. */
+static int scan_chunk(struct appc_tar_reader *r, const unsigned char *buf, size_t n,
+                      appc_error_t *err)
+{
+  uint64_t offset = r->size;
+  size_t pos = 0;
+
+  if (r->partial_len > 0) {
+    size_t need = TAR_BLOCK - r->partial_len;
+    size_t take = n < need ? n : need;
+    memcpy(r->partial + r->partial_len, buf, take);
+    r->partial_len += take;
+    pos = take;
+    if (r->partial_len < TAR_BLOCK)
+      return 0;
+    r->partial_len = 0;
+    if (scan_block(r, r->partial, offset - (TAR_BLOCK - take), err) < 0)
+      return -1;
+  }
+  for (; n - pos >= TAR_BLOCK; pos += TAR_BLOCK)
+    if (scan_block(r, buf + pos, offset + pos, err) < 0)
+      return -1;
+  memcpy(r->partial, buf + pos, n - pos);
+  r->partial_len = n - pos;
+  return 0;
+}
+
 static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
 {
   struct appc_tar_reader *r = data;
@@ -111,6 +200,14 @@ static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
   la_ssize_t n = pull(r, buf);
   if (n < 0) {
     archive_set_error(a, EIO, "%s", r->cb_err != NULL ? r->cb_err->msg : "read failed");
+    return -1;
+  }
+  /* After the end of the archive there are no more entries to mislead. */
+  appc_error_t scan_err = NULL;
+  if (!r->at_end && scan_chunk(r, *buf, (size_t) n, &scan_err) < 0) {
+    appc_error_release(&r->cb_err);
+    r->cb_err = scan_err;
+    archive_set_error(a, EINVAL, "%s", scan_err != NULL ? scan_err->msg : "out of memory");
     return -1;
   }
   if (r->hash != NULL)
@@ -306,11 +403,75 @@ static bool charset_warning(struct archive *a)
   return msg != NULL && strstr(msg, "can't be converted") != NULL;
 }
 
+/* The first noted 'g' block in [FROM, TO), or -1. */
+static int64_t global_between(const struct appc_tar_reader *r, uint64_t from, uint64_t to)
+{
+  for (size_t i = 0; i < r->nglobals && r->globals[i] < to; i++)
+    if (r->globals[i] >= from)
+      return (int64_t) r->globals[i];
+  return -1;
+}
+
+/* Forget the notes before OFFSET: the entry's data begins there, and what
+ * comes before it has been accounted for. */
+static void drop_globals_before(struct appc_tar_reader *r, uint64_t offset)
+{
+  size_t k = 0;
+
+  while (k < r->nglobals && r->globals[k] < offset)
+    k++;
+  memmove(r->globals, r->globals + k, (r->nglobals - k) * sizeof *r->globals);
+  r->nglobals -= k;
+}
+
+/* The entry just read, whose headers libarchive read from the stream offset
+ * archive_read_header_position up to archive_filter_bytes (where its data
+ * begins), must not have had a pax global header among them (see the
+ * top). */
+static int check_no_global_header(struct appc_tar_reader *r, appc_error_t *err)
+{
+  la_int64_t from = archive_read_header_position(r->tar);
+  la_int64_t to = archive_filter_bytes(r->tar, 0);
+  int64_t at;
+
+  if (from < 0 || to < from)
+    return appc_error_make(err, 0, "invalid tar archive: libarchive gave no header position");
+  at = global_between(r, (uint64_t) from, (uint64_t) to);
+  if (at >= 0)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: a pax global header ('g') at byte %lld: other "
+                           "tar readers apply it to the entries after it, libarchive ignores "
+                           "it; refused",
+                           (long long) at);
+  drop_globals_before(r, (uint64_t) to);
+  return 0;
+}
+
+/* libarchive reads the data of a hard link with a size as the link's when
+ * it guesses the archive is pax, while Python's tarfile, Go's archive/tar
+ * (the reference's) and GNU tar read no data for a hard link and take those
+ * bytes for the headers that follow: whatever they hold (a 'g' header,
+ * whole entries) would be seen by one and not the other. */
+static int check_hardlink_without_data(struct archive_entry *e, appc_error_t *err)
+{
+  if (archive_entry_hardlink(e) == NULL || archive_entry_size(e) <= 0)
+    return 0;
+  return appc_error_make(err, 0,
+                         "invalid tar archive: %s: a hard link with %lld bytes of data: libarchive "
+                         "reads them as its data, other tar readers as the headers after it; "
+                         "refused",
+                         archive_entry_pathname(e) != NULL ? archive_entry_pathname(e)
+                                                           : "(no name)",
+                         (long long) archive_entry_size(e));
+}
+
 int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry, appc_error_t *err)
 {
   int ret = archive_read_next_header(r->tar, entry);
 
   if (ret == ARCHIVE_EOF) {
+    /* A 'g' before the end marker applies to no entry: nothing to refuse. */
+    r->at_end = true;
     *entry = NULL;
     return 0;
   }
@@ -321,6 +482,10 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
   if (ret < ARCHIVE_WARN || (ret == ARCHIVE_WARN && !charset_warning(r->tar))) {
     *entry = NULL;
     return tar_fail(r, "invalid or truncated tar archive", err);
+  }
+  if (check_no_global_header(r, err) < 0 || check_hardlink_without_data(*entry, err) < 0) {
+    *entry = NULL;
+    return -1;
   }
   return 1;
 }
@@ -531,6 +696,7 @@ void appc_tar_reader_free(struct appc_tar_reader *r)
   appc_hash_free(r->hash);
   appc_error_release(&r->cb_err);
   free(r->buf);
+  free(r->globals);
   appc_source_free(r->owned);
   free(r);
 }
