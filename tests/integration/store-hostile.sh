@@ -268,6 +268,26 @@ check_rejects "patch-manifest refuses it at once, writing no terabyte of zeros" 
   timeout 60 "$ACTOOL" patch-manifest --name=example.com/claim2 "$IN/sparse-claim.aci" "$TMP/claim2.aci"
 is "... and leaves no output" "$(ls "$TMP/claim2.aci" 2>/dev/null | wc -l)" 0
 
+# --- a pax global header ('g') --------------------------------------------------
+# libarchive skips it; Python's tarfile and GNU tar apply its path= to every
+# entry after it (here: all three become rootfs/x); the reference refuses it.
+python3 - "$IN/pax-global.aci" <<'PY'
+import io, sys, tarfile
+m = b'{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/global"}'
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.PAX_FORMAT, pax_headers={"path": "rootfs/x"}) as t:
+    i = tarfile.TarInfo("manifest"); i.size = len(m); t.addfile(i, io.BytesIO(m))
+    i = tarfile.TarInfo("rootfs"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+    i = tarfile.TarInfo("rootfs/y"); i.size = 2; t.addfile(i, io.BytesIO(b"y\n"))
+PY
+is "Python's tarfile reads every entry of it as rootfs/x" \
+  "$(python3 -c 'import sys, tarfile; print(" ".join(tarfile.open(sys.argv[1]).getnames()))' "$IN/pax-global.aci")" \
+  "rootfs/x rootfs/x rootfs/x"
+check_rejects "actool validate refuses an image with a pax global header, naming where it is" \
+  "pax-global\\.aci: invalid tar archive: a pax global header \\('g'\\) at byte 0: other tar readers apply it" \
+  timeout 60 "$ACTOOL" validate "$IN/pax-global.aci"
+refused "an image with a pax global header ('g')" "$IN/pax-global.aci"
+is "... saying why" "$(grep -c "a pax global header ('g') at byte 0" "$TMP/.err")" 1
+
 # --- a real sparse file (tar --sparse): a copy keeps it sparse ------------------
 mkdir -p "$TMP/sparse-layout/rootfs" &&
   echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/holes"}' \
