@@ -478,8 +478,10 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
   /* ARCHIVE_WARN for a name not representable in the locale is fine: the
    * raw bytes are still there and are what we check.  Any other warning is
    * a header libarchive skipped (a malformed pax header, say), after which
-   * the entry is not what other tools read: refused. */
-  if (ret < ARCHIVE_WARN || (ret == ARCHIVE_WARN && !charset_warning(r->tar))) {
+   * the entry is not what other tools read: refused.  So is ARCHIVE_RETRY,
+   * a header whose checksum is wrong, which would come back as an entry
+   * with nothing in it. */
+  if (ret != ARCHIVE_OK && !(ret == ARCHIVE_WARN && charset_warning(r->tar))) {
     *entry = NULL;
     return tar_fail(r, "invalid or truncated tar archive", err);
   }

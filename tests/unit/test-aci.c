@@ -1182,6 +1182,30 @@ static void test_validate_refuses_ignored_pax_header(void **state)
   scratch_remove(dir);
 }
 
+/* A header whose checksum is wrong, between two good ones: libarchive
+ * answers ARCHIVE_RETRY, which is no entry at all.  Refused as damaged, not
+ * read as an entry without a name. */
+static void test_validate_refuses_bad_checksum_header(void **state)
+{
+  char *dir = scratch_new();
+  char *p = hand_made(dir, "badsum.aci");
+  struct tar_builder t;
+  unsigned char h[512];
+
+  (void) state;
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_header(h, false, "rootfs/damaged", '0', NULL, 0);
+  h[0] ^= 0x20; /* the name changed after the checksum was made */
+  assert_int_equal(fwrite(h, 1, 512, t.f), 512);
+  tar_file(&t, "rootfs/after", "abc");
+  tar_end(&t);
+  expect_invalid(p, "invalid or truncated tar archive");
+  free(p);
+  scratch_remove(dir);
+}
+
 /* A pax global header ('g') at AT: libarchive skips it without a word,
  * Python's tarfile and GNU tar apply its path= to the entries after it, the
  * reference refuses the archive.  Refused, naming where it is. */
@@ -2504,6 +2528,7 @@ int main(void)
       cmocka_unit_test_teardown(test_cancel_at_the_last_moment, teardown),
       cmocka_unit_test_teardown(test_cancel_validation_within_an_entry, teardown),
       cmocka_unit_test_teardown(test_validate_refuses_ignored_pax_header, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_bad_checksum_header, teardown),
       cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
