@@ -44,6 +44,27 @@ int appc_write_all(int fd, const void *buf, size_t len)
   return 0;
 }
 
+int appc_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
+{
+  const unsigned char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, offset);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0) {
+      errno = EIO;
+      return -1;
+    }
+    p += n;
+    len -= (size_t) n;
+    offset += n;
+  }
+  return 0;
+}
+
 /* ---- reading ---- */
 
 int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, appc_error_t *err)
@@ -262,14 +283,8 @@ static int copy_range_rw(struct appc_file_copier *b, int src, int dst, off_t off
       return -1;
     if (n == 0)
       break; /* the file shrank meanwhile: copy what there is */
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = pwrite(dst, b->buf + done, (size_t) (n - done), off + done);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      done += w;
-    }
+    if (appc_pwrite_all(dst, b->buf, (size_t) n, off) < 0)
+      return -1;
     off += n;
   }
   return 0;
@@ -527,7 +542,8 @@ static bool is_dot_or_dotdot(const char *name)
   return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
 
-int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
+int appc_mkdirs_in_root_noting(int root_fd, const char *path, mode_t mode,
+                               int (*made)(const char *path, void *data), void *data)
 {
   cleanup_free char *walk = strdup(path);
   int fd;
@@ -542,15 +558,33 @@ int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
   const char *name = slash != NULL ? slash + 1 : walk;
   if (slash != NULL)
     *slash = '\0';
-  cleanup_close int parent = appc_mkdirs_in_root(root_fd, slash != NULL ? walk : "", mode);
+  cleanup_close int parent =
+      appc_mkdirs_in_root_noting(root_fd, slash != NULL ? walk : "", mode, made, data);
   if (parent < 0)
     return -1;
   /* "." and "..": resolved again from the root, which they cannot leave */
   if (is_dot_or_dotdot(name))
     return appc_open_in_root(root_fd, path, O_RDONLY | O_DIRECTORY);
-  if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
-    return -1;
+  if (mkdirat(parent, name, mode) < 0) {
+    if (errno != EEXIST)
+      return -1;
+  } else if (made != NULL) {
+    if (slash != NULL)
+      *slash = '/';
+    if (made(walk, data) < 0) {
+      /* unnoted, it could not be undone: it goes now */
+      int saved = errno;
+      (void) unlinkat(parent, name, AT_REMOVEDIR);
+      errno = saved;
+      return -1;
+    }
+  }
   return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode)
+{
+  return appc_mkdirs_in_root_noting(root_fd, path, mode, NULL, NULL);
 }
 
 int appc_flock(int fd, int op)

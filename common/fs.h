@@ -19,6 +19,9 @@ struct appc_callbacks;
 /* Write all LEN bytes of BUF to FD, through short writes and EINTR.  0, or
  * -1 with errno set (no error object: callers name the file). */
 int appc_write_all(int fd, const void *buf, size_t len);
+/* The same at OFFSET (pwrite): a short write (a disk filling up) goes on
+ * until one fails with the reason (ENOSPC) in errno. */
+int appc_pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 
 /* Flags for the readers. */
 enum {
@@ -162,6 +165,12 @@ int appc_open_in_root(int root_fd, const char *path, int flags);
  * does), made with its missing parents (MODE) first.  An fd, or -1 with
  * errno. */
 int appc_mkdirs_in_root(int root_fd, const char *path, mode_t mode);
+/* The same, telling MADE (when not NULL) the path of each directory it
+ * makes, parents first, so that a caller can remove them again if what it
+ * is doing fails.  A directory MADE fails for (it sets errno) is removed,
+ * and -1 returned. */
+int appc_mkdirs_in_root_noting(int root_fd, const char *path, mode_t mode,
+                               int (*made)(const char *path, void *data), void *data);
 
 /* A new private directory DIR/PREFIX-XXXXXX (mkdtemp), DIR NULL or "":
  * $TMPDIR, else /tmp.  Its malloc'd path, or NULL with errno set; *USED
