@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -27,6 +29,12 @@
 #include "common/hashmap.h"
 #include "common/lazy.h"
 #include "deb/internal.h"
+
+/* The names an unpacking gives what it stages (a file before its commit)
+ * and what it sets aside (a file where a directory goes), as dpkg names
+ * them; a package's own path may end in neither. */
+#define STAGED_SUFFIX ".dpkg-new"
+#define ASIDE_SUFFIX ".dpkg-tmp"
 
 /* Bounds on what is read into memory. */
 #define DEB_CONTROL_MAX (16u << 20)
@@ -106,6 +114,13 @@ static int open_member(struct member *m, const char *what, const char *member, s
   return 0;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), k = strlen(suffix);
+
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 static bool member_is(const char *name, const char *prefix)
 {
   size_t n = strlen(prefix);
@@ -161,6 +176,11 @@ static int check_entry(struct archive_entry *e, struct appc_strset *files,
                            "%s: data.tar: \"%s\" is an absolute path or has a \"..\" component "
                            "or a newline: every path must stay in the rootfs, one per line",
                            what, name != NULL ? name : "");
+  if (ends_with(path, STAGED_SUFFIX) || ends_with(path, ASIDE_SUFFIX))
+    return appc_error_make(err, 0,
+                           "%s: data.tar: %s ends in " STAGED_SUFFIX " or " ASIDE_SUFFIX
+                           ", the names the unpacking (as dpkg's) gives its temporary files",
+                           what, name);
   if (link != NULL && clean_path(link, target, sizeof target) < 0)
     return appc_error_make(err, 0,
                            "%s: data.tar: the hard link %s leads to \"%s\", outside the rootfs",
@@ -415,9 +435,24 @@ fail:
   return -1;
 }
 
-/* ---- unpacking ---- */
+/* ---- unpacking, staged ----
+ *
+ * What the checks cannot foresee (a full disk, an I/O error, a file of a
+ * package where the rootfs has a non-empty directory) can still stop the
+ * unpacking halfway.  So it is staged as dpkg stages it: every file,
+ * symlink and hard link of every package of an install goes to PATH.dpkg-new
+ * beside its final name, and only when all of them are in does
+ * deb_stage_commit rename each over its final name.  Directories are made
+ * at once (a .dpkg-new directory could not be renamed over the files that
+ * go into it), and noted, to be removed again if the install fails; a
+ * file or symlink of the rootfs where a directory goes is renamed aside to
+ * PATH.dpkg-tmp (dpkg's name for what it backs up), to be put back if the
+ * install fails and removed after the commit.  Until the commit no file of
+ * the rootfs is replaced: abandoning the stage removes what it made, puts
+ * back what it set aside, and leaves the rootfs as it was. */
 
 struct unpack {
+  struct deb_stage *stage;
   int root_fd;
   const char *what;
   struct archive *t;
@@ -425,6 +460,12 @@ struct unpack {
   size_t list_len, list_cap;
   appc_error_t *err;
 };
+
+void deb_stage_init(struct deb_stage *s, int root_fd)
+{
+  memset(s, 0, sizeof *s);
+  s->root_fd = root_fd;
+}
 
 static int list_add(struct unpack *u, const char *path)
 {
@@ -442,25 +483,240 @@ static int list_add(struct unpack *u, const char *path)
   return 0;
 }
 
-/* Make room for NAME in DIR: what is there goes, unless it is (or, a
- * symlink, leads to) a directory and a directory is wanted. */
-static int clear_name(struct unpack *u, int dir, const char *name, const char *path, bool for_dir)
+/* NAME with SUFFIX, which must still be a name (at most NAME_MAX bytes). */
+static int suffixed_name(const char *name, const char *suffix, char out[static NAME_MAX + 1])
+{
+  int n = snprintf(out, NAME_MAX + 1, "%s%s", name, suffix);
+
+  if (n < 0 || n > NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return 0;
+}
+
+/* NAME.dpkg-new. */
+static int staged_name(const char *name, char out[static NAME_MAX + 1])
+{
+  return suffixed_name(name, STAGED_SUFFIX, out);
+}
+
+/* The directory of PATH (relative to the root) opened in the root, kept
+ * for the next path in the same directory: the commit and the rollback go
+ * through the staged files in the order they were unpacked, mostly a
+ * directory at a time. */
+struct parent_dir {
+  int fd;
+  char path[DEB_PATH_MAX];
+};
+
+static int parent_dir_open(struct parent_dir *p, int root_fd, const char *path, const char **base)
+{
+  const char *slash = strrchr(path, '/');
+  size_t len = slash != NULL ? (size_t) (slash - path) : 0;
+
+  *base = slash != NULL ? slash + 1 : path;
+  if (p->fd >= 0 && strlen(p->path) == len && strncmp(p->path, path, len) == 0)
+    return p->fd;
+  if (p->fd >= 0)
+    close(p->fd);
+  snprintf(p->path, sizeof p->path, "%.*s", (int) len, path);
+  p->fd = appc_open_in_root(root_fd, p->path, O_PATH | O_DIRECTORY);
+  return p->fd;
+}
+
+static void parent_dir_close(struct parent_dir *p)
+{
+  if (p->fd >= 0)
+    close(p->fd);
+  p->fd = -1;
+}
+
+/* Remove the .dpkg-new names of the staged files from FIRST on. */
+static void unstage_files(struct deb_stage *s, size_t first)
+{
+  struct parent_dir p = {.fd = -1};
+  char staged[NAME_MAX + 1];
+  const char *base;
+
+  for (size_t i = s->n_files; i-- > first;)
+    if (parent_dir_open(&p, s->root_fd, s->files[i].path, &base) >= 0 &&
+        staged_name(base, staged) == 0)
+      (void) unlinkat(p.fd, staged, 0);
+  parent_dir_close(&p);
+}
+
+/* Remove the directories this install made, deepest (latest) first, each
+ * only if it is empty: what is in one is not this install's. */
+static void unmake_dirs(struct deb_stage *s)
+{
+  struct parent_dir p = {.fd = -1};
+  const char *base;
+
+  for (size_t i = s->n_dirs; i-- > 0;)
+    if (parent_dir_open(&p, s->root_fd, s->dirs[i], &base) >= 0)
+      (void) unlinkat(p.fd, base, AT_REMOVEDIR);
+  parent_dir_close(&p);
+}
+
+/* Put back what was set aside for a directory (now removed, if it is
+ * empty), or when COMMITTED remove it: the directory is in. */
+static void restore_aside(struct deb_stage *s, bool committed)
+{
+  struct parent_dir p = {.fd = -1};
+  char aside[NAME_MAX + 1];
+  const char *base;
+
+  for (size_t i = s->n_aside; i-- > 0;) {
+    if (parent_dir_open(&p, s->root_fd, s->aside[i], &base) < 0 ||
+        suffixed_name(base, ASIDE_SUFFIX, aside) < 0)
+      continue;
+    if (committed)
+      (void) unlinkat(p.fd, aside, 0);
+    else
+      (void) renameat(p.fd, aside, p.fd, base);
+  }
+  parent_dir_close(&p);
+}
+
+void deb_stage_clear(struct deb_stage *s)
+{
+  if (!s->committed) {
+    unstage_files(s, 0);
+    unmake_dirs(s);
+    restore_aside(s, false);
+  }
+  for (size_t i = 0; i < s->n_aside; i++)
+    free(s->aside[i]);
+  free(s->aside);
+  for (size_t i = 0; i < s->n_files; i++)
+    free(s->files[i].path);
+  for (size_t i = 0; i < s->n_dirs; i++)
+    free(s->dirs[i]);
+  free(s->files);
+  free(s->dirs);
+  appc_strset_clear(&s->staged);
+  appc_strset_clear(&s->made);
+  memset(s, 0, sizeof *s);
+}
+
+/* A rename of the commit: an empty directory in the way (seen when the
+ * file was staged) goes first, as rename(2) does not replace a directory
+ * with a file. */
+static int commit_file(struct deb_stage *s, struct parent_dir *p, const struct deb_staged *f)
+{
+  char staged[NAME_MAX + 1];
+  const char *base;
+
+  if (parent_dir_open(p, s->root_fd, f->path, &base) < 0 || staged_name(base, staged) < 0)
+    return -1;
+  if (f->over_empty_dir && unlinkat(p->fd, base, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return -1;
+  return renameat(p->fd, staged, p->fd, base);
+}
+
+int deb_stage_commit(struct deb_stage *s, appc_error_t *err)
+{
+  struct parent_dir p = {.fd = -1};
+
+  for (size_t i = 0; i < s->n_files; i++) {
+    if (commit_file(s, &p, &s->files[i]) == 0)
+      continue;
+    int saved = errno;
+    parent_dir_close(&p);
+    /* past the point of no return: the renamed files stay, the rest go */
+    unstage_files(s, i);
+    restore_aside(s, true); /* the directories stay */
+    s->committed = true;
+    return appc_error_make(err, saved,
+                           "rootfs: renaming /%s" STAGED_SUFFIX " to /%s, after %zu of the %zu "
+                           "unpacked files were renamed into place: the rootfs now holds the new "
+                           "versions of those and the old ones of the rest (their .dpkg-new "
+                           "copies removed), and the packages are not recorded",
+                           s->files[i].path, s->files[i].path, i, s->n_files);
+  }
+  parent_dir_close(&p);
+  s->committed = true;
+  /* what a directory replaced: left behind only as a .dpkg-tmp if this
+   * fails, which is no reason to leave the packages unrecorded */
+  restore_aside(s, true);
+  return 0;
+}
+
+/* Add a copy of PATH to the list *V of *N paths (room for *CAP). */
+static int path_list_add(char ***v, size_t *n, size_t *cap, const char *path)
+{
+  char *copy;
+
+  if (APPC_ARRAY_RESERVE(*v, *cap, *n + 1) < 0 || (copy = strdup(path)) == NULL)
+    return -1;
+  (*v)[(*n)++] = copy;
+  return 0;
+}
+
+static int note_dir(const char *path, void *data)
+{
+  struct deb_stage *s = data;
+
+  if (appc_strset_add(&s->made, path) < 0)
+    return -1;
+  return path_list_add(&s->dirs, &s->n_dirs, &s->dirs_cap, path);
+}
+
+/* Note PATH as staged before its .dpkg-new is made: a failure while it is
+ * written still finds it to remove. */
+static int note_file(struct unpack *u, const char *path, bool over_empty_dir)
+{
+  struct deb_stage *s = u->stage;
+  char *copy = NULL;
+
+  if (APPC_ARRAY_RESERVE(s->files, s->files_cap, s->n_files + 1) < 0 ||
+      (copy = strdup(path)) == NULL || appc_strset_add(&s->staged, path) < 0) {
+    free(copy);
+    return appc_error_make(u->err, ENOMEM, "%s", u->what);
+  }
+  s->files[s->n_files++] = (struct deb_staged){.path = copy, .over_empty_dir = over_empty_dir};
+  return 0;
+}
+
+/* What the final name of a file holds, which the commit will replace: a
+ * file or symlink, or nothing; an empty directory, *OVER_EMPTY_DIR, goes at
+ * the commit.  A non-empty directory is refused, as dpkg refuses it: what
+ * is in it would be lost. */
+static int check_final_name(struct unpack *u, int dir, const char *name, const char *path,
+                            bool *over_empty_dir)
 {
   struct stat st;
 
+  *over_empty_dir = false;
   if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : appc_error_make(u->err, errno, "%s: %s", u->what, path);
-  if (for_dir) {
-    int fd = appc_open_in_root(u->root_fd, path, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-      close(fd);
-      return 1; /* there already */
-    }
-  }
+    return errno == ENOENT ? 0 : appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  if (!S_ISDIR(st.st_mode))
+    return 0;
+  if (!appc_dir_is_empty(dir, name))
+    return appc_error_make(u->err, EISDIR,
+                           "%s: /%s: the rootfs has a directory that is not empty there, and the "
+                           "package a file: a directory is not replaced with a file (nor by dpkg)",
+                           u->what, path);
+  *over_empty_dir = true;
+  return 0;
+}
+
+/* Make room for the .dpkg-new of PATH: this install's own (a later entry
+ * or package giving the path again: the last one wins, as it would
+ * unstaged) or one an interrupted run left, which dpkg too removes. */
+static int clear_staged_name(struct unpack *u, int dir, const char *staged, const char *path)
+{
+  struct stat st;
+
+  if (fstatat(dir, staged, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (S_ISDIR(st.st_mode))
-    return appc_error_make(u->err, EISDIR, "%s: /%s: a directory is in the way", u->what, path);
-  if (unlinkat(dir, name, 0) < 0)
-    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+    return appc_error_make(u->err, EISDIR,
+                           "%s: /%s" STAGED_SUFFIX ": a directory is in the way of the staged file",
+                           u->what, path);
+  if (unlinkat(dir, staged, 0) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s" STAGED_SUFFIX, u->what, path);
   return 0;
 }
 
@@ -493,7 +749,7 @@ static int write_file(struct unpack *u, struct archive_entry *e, int dir, const 
   if (fd < 0)
     return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   while ((r = archive_read_data_block(u->t, &buf, &size, &offset)) == ARCHIVE_OK)
-    if (pwrite(fd, buf, size, offset) != (ssize_t) size)
+    if (appc_pwrite_all(fd, buf, size, offset) < 0)
       return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (r != ARCHIVE_EOF)
     return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, archive_error_string(u->t));
@@ -502,13 +758,15 @@ static int write_file(struct unpack *u, struct archive_entry *e, int dir, const 
   return set_metadata(u, e, fd, path);
 }
 
-static int set_link_metadata(struct unpack *u, struct archive_entry *e, int dir, const char *name,
-                             const char *path)
+static int write_symlink(struct unpack *u, struct archive_entry *e, int dir, const char *name,
+                         const char *path)
 {
   struct timespec ts[2] = {
       {.tv_nsec = UTIME_OMIT},
       {.tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e)}};
 
+  if (symlinkat(archive_entry_symlink(e), dir, name) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (fchownat(dir, name, (uid_t) archive_entry_uid(e), (gid_t) archive_entry_gid(e),
                AT_SYMLINK_NOFOLLOW) < 0 &&
       errno != EPERM)
@@ -518,77 +776,159 @@ static int set_link_metadata(struct unpack *u, struct archive_entry *e, int dir,
   return 0;
 }
 
-/* A directory entry: made when missing; one already there keeps what it
- * is, and a symlink standing for it (a merged /usr's /lib) is left alone. */
-static int make_dir(struct unpack *u, struct archive_entry *e, int dir, const char *name,
-                    const char *path, bool there)
-{
-  if (!there && mkdirat(dir, name, 0700) < 0)
-    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
-  cleanup_close int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && there && (errno == ELOOP || errno == ENOTDIR))
-    return 0;
-  if (fd < 0)
-    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
-  return set_metadata(u, e, fd, path);
-}
-
+/* A hard link to the staged (.dpkg-new) file of an earlier entry of the
+ * package (deb_check saw to that): both are renamed at the commit, and
+ * stay one file. */
 static int hard_link(struct unpack *u, struct archive_entry *e, int dir, const char *name,
                      const char *path)
 {
-  char target[DEB_PATH_MAX];
+  char target[DEB_PATH_MAX], staged[NAME_MAX + 1];
 
   if (clean_path(archive_entry_hardlink(e), target, sizeof target) < 0)
     return appc_error_make(u->err, 0, "%s: the hard link /%s leads out of the rootfs", u->what,
                            path);
+  if (!appc_strset_contains(&u->stage->staged, target))
+    return appc_error_make(u->err, ENOENT,
+                           "%s: the hard link /%s leads to /%s, which is not a file unpacked "
+                           "before it",
+                           u->what, path, target);
   char *slash = strrchr(target, '/');
   const char *base = slash != NULL ? slash + 1 : target;
   if (slash != NULL)
     *slash = '\0';
   cleanup_close int tdir =
       appc_open_in_root(u->root_fd, slash != NULL ? target : "", O_PATH | O_DIRECTORY);
-  if (tdir < 0 || linkat(tdir, base, dir, name, 0) < 0)
+  if (tdir < 0 || staged_name(base, staged) < 0 || linkat(tdir, staged, dir, name, 0) < 0)
     return appc_error_make(u->err, errno, "%s: /%s: a hard link to /%s%s%s", u->what, path,
                            slash != NULL ? target : "", slash != NULL ? "/" : "", base);
   return 0;
+}
+
+/* A file, symlink or hard link: staged as NAME.dpkg-new. */
+static int stage_file(struct unpack *u, struct archive_entry *e, int dir, const char *name,
+                      const char *path)
+{
+  char staged[NAME_MAX + 1];
+  bool over_empty_dir;
+  mode_t type = archive_entry_filetype(e);
+
+  if (staged_name(name, staged) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s: too long a name for its staged name", u->what,
+                           path);
+  bool again = appc_strset_contains(&u->stage->staged, path);
+  if (check_final_name(u, dir, name, path, &over_empty_dir) < 0 ||
+      clear_staged_name(u, dir, staged, path) < 0 ||
+      (!again && note_file(u, path, over_empty_dir) < 0))
+    return -1;
+  if (archive_entry_hardlink(e) != NULL)
+    return hard_link(u, e, dir, staged, path);
+  if (type == AE_IFLNK)
+    return write_symlink(u, e, dir, staged, path);
+  if (type == AE_IFREG)
+    return write_file(u, e, dir, staged, path);
+  return appc_error_make(u->err, 0, "%s: /%s: not a file, directory, symlink or hard link", u->what,
+                         path);
+}
+
+/* A directory this install made (for this entry, for an entry below it,
+ * or for another package): it takes the entry's owner, mode and time. */
+static int set_made_dir_metadata(struct unpack *u, struct archive_entry *e, int dir,
+                                 const char *name, const char *path)
+{
+  cleanup_close int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  return set_metadata(u, e, fd, path);
+}
+
+/* A file or symlink of the rootfs where a directory goes: renamed to
+ * NAME.dpkg-tmp (never over another), noted first so that a failure puts
+ * it back. */
+static int set_aside(struct unpack *u, int dir, const char *name, const char *path)
+{
+  struct deb_stage *s = u->stage;
+  char aside[NAME_MAX + 1];
+
+  if (suffixed_name(name, ASIDE_SUFFIX, aside) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  if (path_list_add(&s->aside, &s->n_aside, &s->aside_cap, path) < 0)
+    return appc_error_make(u->err, ENOMEM, "%s", u->what);
+  if (renameat2(dir, name, dir, aside, RENAME_NOREPLACE) < 0) {
+    free(s->aside[--s->n_aside]);
+    return appc_error_make(u->err, errno,
+                           "%s: /%s: setting aside what is there for the directory of the package "
+                           "(as /%s" ASIDE_SUFFIX ")",
+                           u->what, path, path);
+  }
+  return 0;
+}
+
+/* A directory entry: made at once when missing (and noted, to be removed
+ * if the install fails).  One of the rootfs is left as it is, as dpkg
+ * leaves it (its owner and mode are the rootfs's), and so is a symlink
+ * standing for one (a merged /usr's /lib); a file or other symlink there
+ * is set aside. */
+static int stage_dir(struct unpack *u, struct archive_entry *e, int dir, const char *name,
+                     const char *path)
+{
+  struct stat st;
+
+  if (appc_strset_contains(&u->stage->staged, path))
+    return appc_error_make(u->err, EEXIST,
+                           "%s: /%s: a directory, where a package of this install has a file or "
+                           "symlink",
+                           u->what, path);
+  if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode) && appc_strset_contains(&u->stage->made, path))
+      return set_made_dir_metadata(u, e, dir, name, path);
+    cleanup_close int fd = appc_open_in_root(u->root_fd, path, O_PATH | O_DIRECTORY);
+    if (fd >= 0)
+      return 0;
+    if (set_aside(u, dir, name, path) < 0)
+      return -1;
+  } else if (errno != ENOENT) {
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  }
+  if (mkdirat(dir, name, 0700) < 0)
+    return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
+  if (note_dir(path, u->stage) < 0) {
+    (void) unlinkat(dir, name, AT_REMOVEDIR);
+    return appc_error_make(u->err, ENOMEM, "%s", u->what);
+  }
+  return set_made_dir_metadata(u, e, dir, name, path);
 }
 
 static int unpack_entry(struct unpack *u, struct archive_entry *e)
 {
   char path[DEB_PATH_MAX];
   mode_t type = archive_entry_filetype(e);
-  const char *link = archive_entry_hardlink(e);
 
   if (clean_path(archive_entry_pathname(e), path, sizeof path) < 0)
     return appc_error_make(u->err, 0, "%s: data.tar: \"%s\" leads out of the rootfs", u->what,
                            archive_entry_pathname(e));
   if (path[0] == '\0')
     return 0; /* the root itself */
+  /* below a file or symlink of this install, not in place before the
+   * commit: its directory would be made where the commit must put the
+   * file, or written through a symlink of the rootfs the commit replaces */
+  size_t below = appc_strset_find_ancestor(&u->stage->staged, path);
+  if (below > 0)
+    return appc_error_make(u->err, ENOTDIR,
+                           "%s: /%s is below /%.*s, a file or symlink of this install", u->what,
+                           path, (int) below, path);
   char *slash = strrchr(path, '/');
   const char *name = slash != NULL ? slash + 1 : path;
   if (slash != NULL)
     *slash = '\0';
-  cleanup_close int dir = appc_mkdirs_in_root(u->root_fd, slash != NULL ? path : "", 0755);
+  cleanup_close int dir =
+      appc_mkdirs_in_root_noting(u->root_fd, slash != NULL ? path : "", 0755, note_dir, u->stage);
   if (dir < 0)
     return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (slash != NULL)
     *slash = '/';
-  int r = clear_name(u, dir, name, path, link == NULL && type == AE_IFDIR);
-  if (r < 0)
-    return -1;
-  if (link != NULL)
-    r = hard_link(u, e, dir, name, path);
-  else if (type == AE_IFDIR)
-    r = make_dir(u, e, dir, name, path, r == 1);
-  else if (type == AE_IFLNK)
-    r = symlinkat(archive_entry_symlink(e), dir, name) < 0
-            ? appc_error_make(u->err, errno, "%s: /%s", u->what, path)
-            : set_link_metadata(u, e, dir, name, path);
-  else if (type == AE_IFREG)
-    r = write_file(u, e, dir, name, path);
-  else
-    r = appc_error_make(u->err, 0, "%s: /%s: not a file, directory, symlink or hard link", u->what,
-                        path);
+  int r = archive_entry_hardlink(e) == NULL && type == AE_IFDIR ? stage_dir(u, e, dir, name, path)
+                                                                : stage_file(u, e, dir, name, path);
   return r < 0 ? -1 : list_add(u, path);
 }
 
@@ -609,10 +949,11 @@ static int unpack_data_tar(struct unpack *u, struct member *m)
   return 0;
 }
 
-int deb_unpack(const char *path, const char *what, int root_fd, char **list, appc_error_t *err)
+int deb_unpack(struct deb_stage *s, const char *path, const char *what, char **list,
+               appc_error_t *err)
 {
   cleanup_archive struct archive *ar = NULL;
-  struct unpack u = {.root_fd = root_fd, .what = what, .err = err};
+  struct unpack u = {.stage = s, .root_fd = s->root_fd, .what = what, .err = err};
   struct member m = {0};
   struct archive_entry *e;
   int r;

@@ -2,7 +2,9 @@
 /* actool layout debian: Debian packages into a layout's rootfs (see
  * <appc/debian.h>).  The order is what keeps a failure from leaving a
  * half-made rootfs: index, signature, Packages, resolution, every .deb
- * downloaded and checked, and only then unpacking and the dpkg records. */
+ * downloaded and checked, and only then unpacking (staged: all the
+ * packages' files take their names only once all are in) and the dpkg
+ * records. */
 #include "config.h"
 
 #include <ctype.h>
@@ -668,6 +670,8 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   __attribute__((cleanup(state_clear))) struct state s = {0};
   cleanup_close int root_fd =
       open(appc_layout_rootfs(l), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  /* (after root_fd: cleared, and what it staged removed, before it closes) */
+  __attribute__((cleanup(deb_stage_clear))) struct deb_stage stage = {.root_fd = -1};
 
   if (out != NULL)
     memset(out, 0, sizeof *out);
@@ -690,15 +694,19 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   j.work = work;
   if (appc_trust_init(err) < 0 || prepare(&j, root_fd, names, n, &s) < 0)
     return -1;
-  /* Everything is checked: the rootfs changes from here on. */
+  /* Everything is checked: the rootfs changes from here on, staged (what
+   * cannot be checked, a full disk, may still stop the unpacking): until
+   * the commit, a failure or a cancel leaves it as it was. */
+  deb_stage_init(&stage, root_fd);
   for (size_t i = 0; i < s.n; i++) {
     if (appc_cb_cancelled(opts->cb))
       return appc_error_make(err, ECANCELED, "debian: unpacking");
     appc_cb_log(opts->cb, "unpacking %s %s", s.debs[i].pkg->name, s.debs[i].pkg->version);
-    if (deb_unpack(s.debs[i].path, s.debs[i].pkg->name, root_fd, &s.debs[i].list, err) < 0)
+    if (deb_unpack(&stage, s.debs[i].path, s.debs[i].pkg->name, &s.debs[i].list, err) < 0)
       return -1;
   }
-  if (record(root_fd, &s.status_st, s.debs, s.n, opts->scripts, err) < 0)
+  if (deb_stage_commit(&stage, err) < 0 ||
+      record(root_fd, &s.status_st, s.debs, s.n, opts->scripts, err) < 0)
     return -1;
   return output(out, s.debs, s.n, err);
 }

@@ -133,8 +133,38 @@ uint64_t deb_data_max(const char *installed_size);
  * control files into OUT. */
 int deb_check(const char *path, const char *what, const struct deb_check_opts *o,
               struct deb_control *out, appc_error_t *err);
-/* Unpack the data.tar of the .deb at PATH into the tree ROOT_FD (paths
- * resolved in it); the paths written into *LIST ("/.\n/usr\n..."). */
-int deb_unpack(const char *path, const char *what, int root_fd, char **list, appc_error_t *err);
+/* The unpacking of the packages of one install into a rootfs, staged
+ * (deb/deb.c): their files go in as PATH.dpkg-new, and take their names
+ * only at deb_stage_commit, when every package is in. */
+struct deb_staged {
+  char *path;          /* the final path, relative to the root */
+  bool over_empty_dir; /* an empty directory of the rootfs goes at the commit */
+};
+struct deb_stage {
+  int root_fd;
+  struct deb_staged *files; /* in the order they were unpacked */
+  size_t n_files, files_cap;
+  struct appc_strset staged; /* their paths */
+  char **dirs;               /* the directories made, parents first */
+  struct appc_strset made;   /* their paths */
+  size_t n_dirs, dirs_cap;
+  char **aside; /* what the rootfs had where a directory was made (PATH.dpkg-tmp) */
+  size_t n_aside, aside_cap;
+  bool committed;
+};
+/* An empty stage into the tree ROOT_FD (the caller's, not closed here). */
+void deb_stage_init(struct deb_stage *s, int root_fd);
+/* Unpack the data.tar of the .deb at PATH into S (paths resolved in its
+ * root, as if it were '/'); the paths written into *LIST
+ * ("/.\n/usr\n...").  On failure the stage holds what was made so far,
+ * for deb_stage_clear to remove. */
+int deb_unpack(struct deb_stage *s, const char *path, const char *what, char **list,
+               appc_error_t *err);
+/* Rename every staged file over its final name.  A rename that fails
+ * leaves the ones before it in place and the rest not (said in the error). */
+int deb_stage_commit(struct deb_stage *s, appc_error_t *err);
+/* Free S; uncommitted, first remove what it staged and made and put back
+ * what it set aside: the rootfs is as it was before the stage. */
+void deb_stage_clear(struct deb_stage *s);
 
 #endif

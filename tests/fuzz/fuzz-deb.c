@@ -5,7 +5,8 @@
  * with a message or gives a control file; a .deb deb_check took unpacks
  * or fails with a message, never creating anything outside its rootfs (a
  * sentinel directory beside it stays empty, and nothing else appears
- * beside it), and the list of what it wrote names only paths under "/". */
+ * beside it), leaving the rootfs empty when it fails (the unpacking is
+ * staged), and the list of what it wrote names only paths under "/". */
 #include "config.h"
 
 #include <fcntl.h>
@@ -38,11 +39,20 @@ static void unpack(const char *path, const char *root)
 
   if (root_fd < 0)
     fuzz_fail("open %s: %m", root);
-  if (deb_unpack(path, "fuzz.deb", root_fd, &list, &err) < 0) {
+  struct deb_stage stage;
+
+  deb_stage_init(&stage, root_fd);
+  if (deb_unpack(&stage, path, "fuzz.deb", &list, &err) < 0) {
     if (err == NULL || err->msg[0] == '\0')
       fuzz_fail("deb_unpack failed without a message");
+    deb_stage_clear(&stage);
+    if (fuzz_count_entries(root) != 0)
+      fuzz_fail("a failed unpacking left something in the rootfs");
     return;
   }
+  if (deb_stage_commit(&stage, &err) < 0)
+    fuzz_fail("the commit failed: %s", err != NULL ? err->msg : "");
+  deb_stage_clear(&stage);
   check_list(list != NULL ? list : "");
 }
 
