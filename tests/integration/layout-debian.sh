@@ -25,7 +25,7 @@ B=$TMP/debs
 mkdir -p "$REPO/pool" "$B"
 mkdir -m 0700 "$G"
 trap 'gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1
-  net_cleanup; rm -rf "$TMP"' EXIT
+  umount "$TMP/small" 2>/dev/null; net_cleanup; rm -rf "$TMP"' EXIT
 
 net_require
 for t in gpg gpgconf dpkg-deb dpkg-scanpackages dpkg ar python3 sha256sum; do
@@ -266,6 +266,24 @@ rawdeb throughlink "./usr/share/throughlink/first=first" "./usr/share/throughlin
   "./usr/share/throughlink/link/f=x"
 suite throughlink "$B/throughlink_1.deb"
 
+# Failures the checks cannot foresee, while unpacking (the unpacking is
+# staged: every file goes in as PATH.dpkg-new, renamed when all are in).
+# stagea: new directories (one where the rootfs of the test has a file),
+# a file, a symlink.  stageb: a file, a symlink and a hard link, then a
+# file where the rootfs of the test has a directory that is not empty.
+head -c 200000 /dev/urandom >"$TMP/200k"
+mkdeb stagea 1 "" "$TMP/200k:opt/stagea/deep/file" "@file:opt/stagea/deep/link" \
+  "$TMP/200k:opt/aside/file"
+rawdeb stageb "./usr/share/stageb/first=one" "./usr/share/stageb/link@first" \
+  "./usr/share/stageb/hard#./usr/share/stageb/first" "./etc/stagedir=a file"
+# stagebig: 4 MB, for a file system with room for stagea only.
+head -c 4000000 /dev/urandom >"$TMP/4m"
+mkdeb stagebig 1 "" "$TMP/4m:usr/share/stagebig/big"
+# hardok: a hard link and a symlink, installed.
+rawdeb hardok "./usr/share/hardok/first=one" "./usr/share/hardok/hard#./usr/share/hardok/first" \
+  "./usr/share/hardok/link@first"
+suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1.deb"
+
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
 mkdir -p "$TMP/claim"
@@ -500,6 +518,69 @@ is "... to the package and its provider" "$(cut -d' ' -f1 "$TMP/.out" 2>/dev/nul
 rejects "a keyring that does not exist" "keyring $TMP/nokeys.gpg" good hello \
   --keyring="$TMP/nokeys.gpg"
 check_rejects "a mirror without the suite" "dists/nosuite/(In)?Release.*404" inst "$L4" nosuite hello
+
+# --- a failure while unpacking: staged, the rootfs as it was ----------------------
+
+# listing DIR: what a rootfs holds, with sizes and modes, to compare.
+listing() { (cd "$1/rootfs" && find . -printf '%p %y %s %m\n' | sort); }
+# staged DIR: the staging names left in DIR's rootfs, if any.
+staged() { (cd "$1/rootfs" && find . \( -name '*.dpkg-new' -o -name '*.dpkg-tmp' \) -print); }
+# unchanged DESC DIR: DIR's rootfs is the one listed in $TMP/before, with no
+# staging name left.
+unchanged() {
+  listing "$2" >"$TMP/after"
+  check "$1: the rootfs is as it was" diff "$TMP/before" "$TMP/after"
+  is "$1: no .dpkg-new or .dpkg-tmp is left" "$(staged "$2")" ""
+}
+
+L7=$TMP/l7
+lay "$L7"
+inst "$L7" good provider >/dev/null 2>&1 || net_fail "install provider into $L7"
+mkdir -p "$L7/rootfs/etc/stagedir" "$L7/rootfs/opt"
+echo keep >"$L7/rootfs/etc/stagedir/keep"
+echo "in the way" >"$L7/rootfs/opt/aside"
+chmod 0600 "$L7/rootfs/opt/aside"
+cp "$L7/rootfs/var/lib/dpkg/status" "$TMP/status.before"
+listing "$L7" >"$TMP/before"
+check_rejects "a package's file where the rootfs has a directory that is not empty, after another package" \
+  "stageb: /etc/stagedir: the rootfs has a directory that is not empty there" \
+  inst "$L7" stage stagea stageb
+unchanged "a failure in the second package" "$L7"
+check "... and the status is as it was" cmp "$TMP/status.before" "$L7/rootfs/var/lib/dpkg/status"
+
+# A full disk: the layout on a file system with room for stagea, not stagebig.
+SMALL=$TMP/small
+mkdir -p "$SMALL"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null; then
+  L8=$SMALL/l8
+  lay "$L8"
+  listing "$L8" >"$TMP/before"
+  check_rejects "a full disk in the second package" "stagebig: /usr/share/stagebig/big: No space left" \
+    inst "$L8" stage stagea stagebig
+  unchanged "a full disk" "$L8"
+  check "... and the first package alone installs there" inst "$L8" stage stagea
+  umount "$SMALL"
+else
+  skip "a full disk in the second package" "needs root and a tmpfs mount"
+fi
+
+L9=$TMP/l9
+lay "$L9"
+check "a package with a hard link and a symlink installs" inst "$L9" stage hardok stagea
+check "the hard link is one file with its target" \
+  test "$(stat -c %i "$L9/rootfs/usr/share/hardok/first")" = "$(stat -c %i "$L9/rootfs/usr/share/hardok/hard")" \
+  -a "$(stat -c %h "$L9/rootfs/usr/share/hardok/first")" = 2
+check "the symlinks are made" test "$(readlink "$L9/rootfs/usr/share/hardok/link")" = first \
+  -a "$(readlink "$L9/rootfs/opt/stagea/deep/link")" = file
+check "the files are in" cmp "$TMP/200k" "$L9/rootfs/opt/stagea/deep/file"
+is "no .dpkg-new or .dpkg-tmp is left after an install" "$(staged "$L9"; staged "$L"; staged "$L3"; staged "$L5")" ""
+L10=$TMP/l10
+lay "$L10"
+mkdir -p "$L10/rootfs/opt"
+echo "in the way" >"$L10/rootfs/opt/aside"
+check "a file of the rootfs where a package has a directory is replaced" inst "$L10" stage stagea
+check "... by the directory" cmp "$TMP/200k" "$L10/rootfs/opt/aside/file"
+is "... and nothing of it is left" "$(staged "$L10")" ""
 
 # --- --configure ------------------------------------------------------------------
 
