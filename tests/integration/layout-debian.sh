@@ -222,8 +222,9 @@ PY
 suite evil "$B/evil_1.deb"
 
 # rawdeb NAME MEMBER...: $B/NAME_1.deb made as written, its data.tar of
-# MEMBERs "PATH=DATA" (a file), "PATH@TARGET" (a symlink) or "PATH#TARGET"
-# (a hard link), in that order: what dpkg-deb would never make.
+# MEMBERs "PATH=DATA" (a file), "PATH@TARGET" (a symlink), "PATH#TARGET"
+# (a hard link) or "PATH%MODE" (a directory, octal mode), in that order:
+# what dpkg-deb would never make.
 rawdeb() {
   local name=$1 d=$TMP/raw/$1
   shift
@@ -234,13 +235,17 @@ os.makedirs(d, exist_ok=True)
 def tgz(file, entries):
     with tarfile.open(os.path.join(d, file), "w:gz", format=tarfile.GNU_FORMAT) as t:
         for m in entries:
-            for sep, kind in (("=", None), ("@", tarfile.SYMTYPE), ("#", tarfile.LNKTYPE)):
+            for sep, kind in (("=", None), ("@", tarfile.SYMTYPE), ("#", tarfile.LNKTYPE),
+                              ("%", tarfile.DIRTYPE)):
                 if sep in m:
                     path, rest = m.split(sep, 1)
                     break
             i = tarfile.TarInfo(path)
             i.mode = 0o644
-            if kind:
+            if kind == tarfile.DIRTYPE:
+                i.type, i.mode = kind, int(rest, 8)
+                t.addfile(i)
+            elif kind:
                 i.type, i.linkname = kind, rest
                 t.addfile(i)
             else:
@@ -282,7 +287,13 @@ mkdeb stagebig 1 "" "$TMP/4m:usr/share/stagebig/big"
 # hardok: a hard link and a symlink, installed.
 rawdeb hardok "./usr/share/hardok/first=one" "./usr/share/hardok/hard#./usr/share/hardok/first" \
   "./usr/share/hardok/link@first"
-suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1.deb"
+# dirlate: a directory entry after a file in it, and one the rootfs of the
+# test has.  linkfirst: a symlink; belowlink: a file below it.
+rawdeb dirlate "./usr/share/dirlate/f=x" "./usr/share/dirlate%0750" "./usr/share/keepmode%0755"
+rawdeb linkfirst "./opt/lnk@target"
+rawdeb belowlink "./opt/lnk/f=x"
+suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1.deb" \
+  "$B/dirlate_1.deb" "$B/linkfirst_1.deb" "$B/belowlink_1.deb"
 
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
@@ -581,6 +592,15 @@ echo "in the way" >"$L10/rootfs/opt/aside"
 check "a file of the rootfs where a package has a directory is replaced" inst "$L10" stage stagea
 check "... by the directory" cmp "$TMP/200k" "$L10/rootfs/opt/aside/file"
 is "... and nothing of it is left" "$(staged "$L10")" ""
+mkdir -p -m 0700 "$L10/rootfs/usr/share/keepmode"
+check "a directory entry after the files in it installs" inst "$L10" stage dirlate
+is "... the directory made takes its mode; one of the rootfs keeps its own, as with dpkg" \
+  "$(stat -c %a "$L10/rootfs/usr/share/dirlate" "$L10/rootfs/usr/share/keepmode" | tr '\n' ' ')" "750 700 "
+listing "$L10" >"$TMP/before"
+check_rejects "a file below a symlink of another package of the same command" \
+  "belowlink: /opt/lnk/f is below /opt/lnk, a file or symlink of this install" \
+  inst "$L10" stage linkfirst belowlink
+unchanged "a file below a staged symlink" "$L10"
 
 # --- --configure ------------------------------------------------------------------
 
