@@ -1097,12 +1097,6 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
   struct ace_rootfs_spec spec = rootfs_spec(r, i, mnt_report >= 0);
   int status = 1;
 
-  /* The other apps' roots are none of this one's business. */
-  for (size_t j = 0; j < r->n_apps; j++)
-    if (j != i) {
-      ace_rootfs_host_free(r->apps[j].host);
-      r->apps[j].host = NULL;
-    }
   /* Before the app's root hides the host's /proc; inherited by the app and
    * its handlers, which S forks. */
   if (ace_cgroup_enter(r->cg, i, a->in_v2, &err) < 0 || ace_security_oom_adjust(a->sec, &err) < 0 ||
@@ -1178,6 +1172,19 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
 fail:
   report_error(report, i, &err);
   _exit(status != 0 ? status : 1);
+}
+
+/* Let go of the host side of apps I but ALL_BUT: what P opened for the
+ * apps' roots (device nodes, volumes) is, in a supervisor, for its own app
+ * only, and the supervisor of an init, which stays beside the pod's apps,
+ * keeps none of it. */
+static void free_hosts(struct pod_run *r, size_t all_but)
+{
+  for (size_t j = 0; j < r->n_apps; j++)
+    if (j != all_but) {
+      ace_rootfs_host_free(r->apps[j].host);
+      r->apps[j].host = NULL;
+    }
 }
 
 /* The post-stop handlers of an init, run by its supervisor in the app's
@@ -1259,6 +1266,7 @@ static void __attribute__((noreturn)) init_supervisor(struct pod_run *r, size_t 
   close(sv[1]);
   /* Seen in the /proc of the pod's other apps, this process keeps nothing
    * of the host's open, nor the host's root. */
+  free_hosts(r, SIZE_MAX);
   ace_close_dirs();
   if (confine_to_empty_root(&err) < 0) {
     appc_error_prefix(&err, "the init's supervisor");
@@ -1333,6 +1341,10 @@ static void __attribute__((noreturn)) supervisor(struct pod_run *r, size_t i)
 {
   struct app_plan *a = &r->apps[i];
   int sigfd = supervisor_signals();
+
+  /* First: another app that may trace (CAP_SYS_PTRACE) could look into
+   * this process's descriptors. */
+  free_hosts(r, i);
 
   close(r->init_closed[1]); /* (await_init_closed) */
   /* Until it pivots, S's root is the host's: only a process that may trace

@@ -108,13 +108,16 @@ fi
 
 # An init's supervisor stays in the pod's PID namespace, outside the
 # init's root: another app of the pod that may trace (CAP_SYS_PTRACE)
-# must find none of the host's tree through its /proc entries.
+# must find none of the host's tree through its /proc entries, nor what
+# P opened on the host for the apps' roots (the /dev nodes, volumes).
 mkdir -p "$TMP/host" && touch "$TMP/host/marker"
 L=$TMP/ptr
 if "$ACTOOL" layout --layout="$L" init --name=example.com/ptr >/dev/null &&
   "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
   "$ACTOOL" layout --layout="$L" set-exec -- /bin/sh -c "sleep 0.5; for p in /proc/[0-9]*; do
-    for f in \$p/fd/*; do [ -d \$f ] && echo dir \$f; done
+    for f in \$p/fd/*; do [ -d \$f ] && echo dir \$f
+      case \$(readlink \$f) in /dev/zero|/dev/full|/dev/random|/dev/urandom) echo node \$f ;; esac
+    done
     [ -e \$p/root$TMP/host/marker ] && echo host \$p; done; echo scanned" >/dev/null &&
   "$ACTOOL" layout --layout="$L" isolator add os/linux/capabilities-retain-set \
     '{"set": ["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE"]}' >/dev/null &&
@@ -127,8 +130,8 @@ if "$ACTOOL" layout --layout="$L" init --name=example.com/ptr >/dev/null &&
   done
   log=$("$ACTOOL" status --log "$uuid" 2>&1)
   timeout 90 "$ACTOOL" stop --force "$uuid" >/dev/null 2>&1
-  is "beside an init, an app that may trace finds no host directory or root in the pod's /proc" \
-    "$(grep -E "^(ptr: )?(dir|host|scanned)" <<<"$log" | grep -v "/proc/self/\|/proc/thread-self/" | paste -sd' ')" \
+  is "beside an init, an app that may trace finds no host directory, root or node in the pod's /proc" \
+    "$(grep -E "^(ptr: )?(dir|host|node|scanned)" <<<"$log" | grep -v "/proc/self/\|/proc/thread-self/" | paste -sd' ')" \
     "ptr: scanned"
 else
   not_ok "beside an init, an app that may trace finds no host directory or root in the pod's /proc (the image)"
