@@ -147,14 +147,26 @@ static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t 
   return 0;
 }
 
-/* Note BLOCK, at stream offset OFFSET, if libarchive would read it as a pax
- * global header.  The type byte first: one compare for most blocks. */
+/* A note is the block's offset, a multiple of TAR_BLOCK, with NOTE_VOLUME
+ * set for a GNU volume header ('V'): libarchive skips one too, and reads
+ * the next header right after it, where GNU tar and Python's tarfile first
+ * skip the size its header gives (no ACI has a volume label anyway). */
+#define NOTE_VOLUME 1u
+
+static uint64_t note_offset(uint64_t note)
+{
+  return note & ~(uint64_t) (TAR_BLOCK - 1);
+}
+
+/* Note BLOCK, at stream offset OFFSET, if libarchive would read it as a
+ * header it skips without a word: a pax global header, a GNU volume
+ * header.  The type byte first: one compare for most blocks. */
 static int scan_block(struct appc_tar_reader *r, const unsigned char *block, uint64_t offset,
                       appc_error_t *err)
 {
-  if (block[156] != 'g' || !appc_tar_checksum_ok(block))
+  if ((block[156] != 'g' && block[156] != 'V') || !appc_tar_checksum_ok(block))
     return 0;
-  return note_global(r, offset, err);
+  return note_global(r, offset | (block[156] == 'V' ? NOTE_VOLUME : 0), err);
 }
 
 /* Scan the N bytes of BUF, which come at stream offset r->size, block by
@@ -403,11 +415,11 @@ static bool charset_warning(struct archive *a)
   return msg != NULL && strstr(msg, "can't be converted") != NULL;
 }
 
-/* The first noted 'g' block in [FROM, TO), or -1. */
+/* The first note of a block in [FROM, TO), or -1. */
 static int64_t global_between(const struct appc_tar_reader *r, uint64_t from, uint64_t to)
 {
-  for (size_t i = 0; i < r->nglobals && r->globals[i] < to; i++)
-    if (r->globals[i] >= from)
+  for (size_t i = 0; i < r->nglobals && note_offset(r->globals[i]) < to; i++)
+    if (note_offset(r->globals[i]) >= from)
       return (int64_t) r->globals[i];
   return -1;
 }
@@ -418,7 +430,7 @@ static void drop_globals_before(struct appc_tar_reader *r, uint64_t offset)
 {
   size_t k = 0;
 
-  while (k < r->nglobals && r->globals[k] < offset)
+  while (k < r->nglobals && note_offset(r->globals[k]) < offset)
     k++;
   memmove(r->globals, r->globals + k, (r->nglobals - k) * sizeof *r->globals);
   r->nglobals -= k;
@@ -437,6 +449,12 @@ static int check_no_global_header(struct appc_tar_reader *r, appc_error_t *err)
   if (from < 0 || to < from)
     return appc_error_make(err, 0, "invalid tar archive: libarchive gave no header position");
   at = global_between(r, (uint64_t) from, (uint64_t) to);
+  if (at >= 0 && (at & NOTE_VOLUME))
+    return appc_error_make(err, 0,
+                           "invalid tar archive: a GNU volume header ('V') at byte %lld: "
+                           "libarchive reads the next header right after it, other tar readers "
+                           "skip the size it gives first; refused",
+                           (long long) note_offset((uint64_t) at));
   if (at >= 0)
     return appc_error_make(err, 0,
                            "invalid tar archive: a pax global header ('g') at byte %lld: other "
@@ -447,22 +465,46 @@ static int check_no_global_header(struct appc_tar_reader *r, appc_error_t *err)
   return 0;
 }
 
-/* libarchive reads the data of a hard link with a size as the link's when
- * it guesses the archive is pax, while Python's tarfile, Go's archive/tar
- * (the reference's) and GNU tar read no data for a hard link and take those
- * bytes for the headers that follow: whatever they hold (a 'g' header,
- * whole entries) would be seen by one and not the other. */
-static int check_hardlink_without_data(struct archive_entry *e, appc_error_t *err)
+/* What kind of entry E is, for a message. */
+static const char *entry_kind(struct archive_entry *e)
 {
-  if (archive_entry_hardlink(e) == NULL || archive_entry_size(e) <= 0)
+  if (archive_entry_hardlink(e) != NULL)
+    return "hard link";
+  switch (archive_entry_filetype(e)) {
+  case AE_IFDIR:
+    return "directory";
+  case AE_IFLNK:
+    return "symbolic link";
+  case AE_IFCHR:
+  case AE_IFBLK:
+    return "device";
+  case AE_IFIFO:
+    return "FIFO";
+  case AE_IFREG:
+    return "regular file";
+  default:
+    return "entry";
+  }
+}
+
+/* Only a regular file has data.  libarchive reads the data a hard link's,
+ * a directory's, a symbolic link's or a device's header gives a size to
+ * (a pax size= record does) as the entry's, while Python's tarfile, Go's
+ * archive/tar (the reference's) and GNU tar read none for them and take
+ * those bytes for the headers that follow: whatever they hold (a 'g'
+ * header, whole entries) would be seen by one and not the other. */
+static int check_data_only_in_files(struct archive_entry *e, appc_error_t *err)
+{
+  if (archive_entry_size(e) <= 0 ||
+      (archive_entry_hardlink(e) == NULL && archive_entry_filetype(e) == AE_IFREG))
     return 0;
   return appc_error_make(err, 0,
-                         "invalid tar archive: %s: a hard link with %lld bytes of data: libarchive "
+                         "invalid tar archive: %s: a %s with %lld bytes of data: libarchive "
                          "reads them as its data, other tar readers as the headers after it; "
                          "refused",
                          archive_entry_pathname(e) != NULL ? archive_entry_pathname(e)
                                                            : "(no name)",
-                         (long long) archive_entry_size(e));
+                         entry_kind(e), (long long) archive_entry_size(e));
 }
 
 int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry, appc_error_t *err)
@@ -485,7 +527,7 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
     *entry = NULL;
     return tar_fail(r, "invalid or truncated tar archive", err);
   }
-  if (check_no_global_header(r, err) < 0 || check_hardlink_without_data(*entry, err) < 0) {
+  if (check_no_global_header(r, err) < 0 || check_data_only_in_files(*entry, err) < 0) {
     *entry = NULL;
     return -1;
   }

@@ -1351,6 +1351,69 @@ static void test_validate_refuses_global_header_after_hardlink(void **state)
   scratch_remove(dir);
 }
 
+/* A directory, symbolic link, device or FIFO given a size by a pax size=
+ * record: libarchive reads that many bytes as its data, Python's tarfile
+ * and Go's archive/tar (the reference's) none, taking them for the headers
+ * after it, here an entry that only they would see.  Refused. */
+static void test_validate_refuses_data_of_entries_without_any(void **state)
+{
+  static const struct {
+    char type;
+    const char *link, *kind;
+  } kinds[] = {{'5', NULL, "a directory"},
+               {'2', "y", "a symbolic link"},
+               {'3', NULL, "a device"},
+               {'6', NULL, "a FIFO"}};
+  char *dir = scratch_new();
+
+  (void) state;
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    char name[32], hidden[1024] = {0}, needle[96];
+    snprintf(name, sizeof name, "sized%zu.aci", k);
+    char *p = hand_made(dir, name);
+    struct tar_builder t;
+    tar_begin(&t, p);
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_pax(&t, "size", "1024");
+    /* its "data": a whole entry, header and data, that libarchive skips */
+    tar_header((unsigned char *) hidden, false, "rootfs/hidden", '0', NULL, 3);
+    memcpy(hidden + 512, "abc", 3);
+    tar_add(&t, "rootfs/d", kinds[k].type, kinds[k].link, hidden, sizeof hidden, 0);
+    tar_file(&t, "rootfs/after", "z");
+    tar_end(&t);
+    snprintf(needle, sizeof needle, "rootfs/d: %s with 1024 bytes of data", kinds[k].kind);
+    expect_invalid(p, needle);
+    free(p);
+  }
+  scratch_remove(dir);
+}
+
+/* A GNU volume header ('V') with a size: libarchive reads the next header
+ * right after it, GNU tar and Python's tarfile skip its size first (here,
+ * an entry only libarchive would see).  An ACI has no volume label:
+ * refused, naming where it is. */
+static void test_validate_refuses_volume_header(void **state)
+{
+  char *dir = scratch_new();
+  char *p = hand_made(dir, "volume.aci");
+  struct tar_builder t;
+  char needle[96];
+
+  (void) state;
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  long at = ftell(t.f);
+  tar_add(&t, "label", 'V', NULL, NULL, 0, 512);
+  tar_file(&t, "rootfs/seen-by-libarchive-only", "z");
+  tar_end(&t);
+  snprintf(needle, sizeof needle, "a GNU volume header ('V') at byte %ld", at);
+  expect_invalid(p, needle);
+  free(p);
+  scratch_remove(dir);
+}
+
 /* A 'g' after the last entry, just before the end-of-archive blocks,
  * applies to no entry in any reader: accepted. */
 static void test_validate_accepts_trailing_global_header(void **state)
@@ -2543,6 +2606,8 @@ int main(void)
       cmocka_unit_test_teardown(test_validate_refuses_pax_global_header, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_global_header_in_data, teardown),
       cmocka_unit_test_teardown(test_validate_refuses_global_header_after_hardlink, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_data_of_entries_without_any, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_volume_header, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_trailing_global_header, teardown),
       cmocka_unit_test_teardown(test_validate_bounds_global_lookalikes, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_reference_variants, teardown),
