@@ -615,10 +615,42 @@ static int commit_file(struct deb_stage *s, struct parent_dir *p, const struct d
   return renameat(p->fd, staged, p->fd, base);
 }
 
+/* Before the first rename: an empty directory that a file replaces must
+ * still be empty.  A later entry may have gone into it through a symbolic
+ * link of the rootfs (opt/alias -> e, then opt/alias/f), which the
+ * staging's checks, comparing paths, do not see; the commit would then fail
+ * halfway.  Nothing renamed yet, the caller undoes the staging. */
+static int check_commit(struct deb_stage *s, appc_error_t *err)
+{
+  struct parent_dir p = {.fd = -1};
+  const char *base;
+  struct stat st;
+  int r = 0;
+
+  for (size_t i = 0; r == 0 && i < s->n_files; i++) {
+    const struct deb_staged *f = &s->files[i];
+    if (!f->over_empty_dir)
+      continue;
+    if (parent_dir_open(&p, s->root_fd, f->path, &base) < 0)
+      r = appc_error_make(err, errno, "rootfs: /%s", f->path);
+    else if (fstatat(p.fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+             !appc_dir_is_empty(p.fd, base))
+      r = appc_error_make(err, 0,
+                          "rootfs: /%s: a file of the packages replaces the empty directory "
+                          "there, into which this install has since put files (through a "
+                          "symbolic link): nothing was renamed, the rootfs is as it was",
+                          f->path);
+  }
+  parent_dir_close(&p);
+  return r;
+}
+
 int deb_stage_commit(struct deb_stage *s, appc_error_t *err)
 {
   struct parent_dir p = {.fd = -1};
 
+  if (check_commit(s, err) < 0)
+    return -1;
   for (size_t i = 0; i < s->n_files; i++) {
     if (commit_file(s, &p, &s->files[i]) == 0)
       continue;
@@ -694,10 +726,10 @@ static int check_final_name(struct unpack *u, int dir, const char *name, const c
   if (!S_ISDIR(st.st_mode))
     return 0;
   if (!appc_dir_is_empty(dir, name))
-    return appc_error_make(u->err, EISDIR,
-                           "%s: /%s: the rootfs has a directory that is not empty there, and the "
-                           "package a file: a directory is not replaced with a file (nor by dpkg)",
-                           u->what, path);
+    return appc_error_tag(u->err, EISDIR,
+                          "%s: /%s: the rootfs has a directory that is not empty there, and the "
+                          "package a file: a directory is not replaced with a file (nor by dpkg)",
+                          u->what, path);
   *over_empty_dir = true;
   return 0;
 }
@@ -712,9 +744,9 @@ static int clear_staged_name(struct unpack *u, int dir, const char *staged, cons
   if (fstatat(dir, staged, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (S_ISDIR(st.st_mode))
-    return appc_error_make(u->err, EISDIR,
-                           "%s: /%s" STAGED_SUFFIX ": a directory is in the way of the staged file",
-                           u->what, path);
+    return appc_error_tag(u->err, EISDIR,
+                          "%s: /%s" STAGED_SUFFIX ": a directory is in the way of the staged file",
+                          u->what, path);
   if (unlinkat(dir, staged, 0) < 0)
     return appc_error_make(u->err, errno, "%s: /%s" STAGED_SUFFIX, u->what, path);
   return 0;
@@ -788,10 +820,10 @@ static int hard_link(struct unpack *u, struct archive_entry *e, int dir, const c
     return appc_error_make(u->err, 0, "%s: the hard link /%s leads out of the rootfs", u->what,
                            path);
   if (!appc_strset_contains(&u->stage->staged, target))
-    return appc_error_make(u->err, ENOENT,
-                           "%s: the hard link /%s leads to /%s, which is not a file unpacked "
-                           "before it",
-                           u->what, path, target);
+    return appc_error_tag(u->err, ENOENT,
+                          "%s: the hard link /%s leads to /%s, which is not a file unpacked "
+                          "before it",
+                          u->what, path, target);
   char *slash = strrchr(target, '/');
   const char *base = slash != NULL ? slash + 1 : target;
   if (slash != NULL)
@@ -875,10 +907,10 @@ static int stage_dir(struct unpack *u, struct archive_entry *e, int dir, const c
   struct stat st;
 
   if (appc_strset_contains(&u->stage->staged, path))
-    return appc_error_make(u->err, EEXIST,
-                           "%s: /%s: a directory, where a package of this install has a file or "
-                           "symlink",
-                           u->what, path);
+    return appc_error_tag(u->err, EEXIST,
+                          "%s: /%s: a directory, where a package of this install has a file or "
+                          "symlink",
+                          u->what, path);
   if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISDIR(st.st_mode) && appc_strset_contains(&u->stage->made, path))
       return set_made_dir_metadata(u, e, dir, name, path);
@@ -914,9 +946,9 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e)
    * file, or written through a symlink of the rootfs the commit replaces */
   size_t below = appc_strset_find_ancestor(&u->stage->staged, path);
   if (below > 0)
-    return appc_error_make(u->err, ENOTDIR,
-                           "%s: /%s is below /%.*s, a file or symlink of this install", u->what,
-                           path, (int) below, path);
+    return appc_error_tag(u->err, ENOTDIR,
+                          "%s: /%s is below /%.*s, a file or symlink of this install", u->what,
+                          path, (int) below, path);
   char *slash = strrchr(path, '/');
   const char *name = slash != NULL ? slash + 1 : path;
   if (slash != NULL)

@@ -292,8 +292,13 @@ rawdeb hardok "./usr/share/hardok/first=one" "./usr/share/hardok/hard#./usr/shar
 rawdeb dirlate "./usr/share/dirlate/f=x" "./usr/share/dirlate%0750" "./usr/share/keepmode%0755"
 rawdeb linkfirst "./opt/lnk@target"
 rawdeb belowlink "./opt/lnk/f=x"
+# overdir: a file where the rootfs of the test has an empty directory;
+# intoalias: a file below a symlink of that rootfs to the same directory.
+rawdeb overdir "./opt/e=file"
+rawdeb intoalias "./opt/alias/g=x"
 suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1.deb" \
-  "$B/dirlate_1.deb" "$B/linkfirst_1.deb" "$B/belowlink_1.deb"
+  "$B/dirlate_1.deb" "$B/linkfirst_1.deb" "$B/belowlink_1.deb" "$B/overdir_1.deb" \
+  "$B/intoalias_1.deb"
 
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
@@ -601,6 +606,18 @@ check_rejects "a file below a symlink of another package of the same command" \
   "belowlink: /opt/lnk/f is below /opt/lnk, a file or symlink of this install" \
   inst "$L10" stage linkfirst belowlink
 unchanged "a file below a staged symlink" "$L10"
+# An empty directory of the rootfs that a package's file replaces, into
+# which another package of the same install goes through a symlink of the
+# rootfs: found before anything is renamed.
+mkdir -p "$L10/rootfs/opt/e"
+ln -s e "$L10/rootfs/opt/alias"
+listing "$L10" >"$TMP/before"
+check_rejects "a file over an empty directory that another package fills through a symlink" \
+  "/opt/e: a file of the packages replaces the empty directory there.*nothing was renamed" \
+  inst "$L10" stage overdir intoalias
+unchanged "a directory filled through a symlink" "$L10"
+check "... and the file alone replaces the empty directory" inst "$L10" stage overdir
+is "... as a file" "$(cat "$L10/rootfs/opt/e")" "file"
 
 # --- --configure ------------------------------------------------------------------
 
