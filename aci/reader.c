@@ -216,7 +216,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *data, const void **buf)
   }
   /* After the end of the archive there are no more entries to mislead. */
   appc_error_t scan_err = NULL;
-  if (!r->at_end && scan_chunk(r, *buf, (size_t) n, &scan_err) < 0) {
+  if (!r->at_end && n > 0 && scan_chunk(r, *buf, (size_t) n, &scan_err) < 0) {
     appc_error_release(&r->cb_err);
     r->cb_err = scan_err;
     archive_set_error(a, EINVAL, "%s", scan_err != NULL ? scan_err->msg : "out of memory");
@@ -432,6 +432,8 @@ static void drop_globals_before(struct appc_tar_reader *r, uint64_t offset)
 
   while (k < r->nglobals && note_offset(r->globals[k]) < offset)
     k++;
+  if (k == 0)
+    return; /* (nothing noted yet: no array to move in) */
   memmove(r->globals, r->globals + k, (r->nglobals - k) * sizeof *r->globals);
   r->nglobals -= k;
 }
