@@ -1174,10 +1174,10 @@ fail:
   _exit(status != 0 ? status : 1);
 }
 
-/* Let go of the host side of apps I but ALL_BUT: what P opened for the
- * apps' roots (device nodes, volumes) is, in a supervisor, for its own app
- * only, and the supervisor of an init, which stays beside the pod's apps,
- * keeps none of it. */
+/* Let go of the host side of every app but ALL_BUT (SIZE_MAX: of all):
+ * what P opened for the apps' roots (device nodes, volumes) is, in a
+ * supervisor, for its own app only; the supervisor of an init, which stays
+ * beside the pod's apps, keeps none of it, nor does P once I has its copy. */
 static void free_hosts(struct pod_run *r, size_t all_but)
 {
   for (size_t j = 0; j < r->n_apps; j++)
@@ -2306,10 +2306,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   if ((r.init_pid = clone_pod_init(&r, err)) < 0)
     goto out;
   /* I has its own: P's would keep the apps' overlays alive after the pod. */
-  for (size_t i = 0; i < r.n_apps; i++) {
-    ace_rootfs_host_free(r.apps[i].host);
-    r.apps[i].host = NULL;
-  }
+  free_hosts(&r, SIZE_MAX);
   if (start_pod(&r, err) < 0) {
     abort_pod(&r);
     goto out;
