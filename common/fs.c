@@ -24,12 +24,15 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 
-int appc_write_all(int fd, const void *buf, size_t len)
+/* Write LEN bytes at OFFSET, or at the file position when OFFSET is -1,
+ * through short writes and EINTR: a short write (a disk filling up) goes
+ * on until one fails with the reason in errno. */
+static int write_loop(int fd, const void *buf, size_t len, off_t offset)
 {
   const unsigned char *p = buf;
 
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = offset < 0 ? write(fd, p, len) : pwrite(fd, p, len, offset);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -40,29 +43,20 @@ int appc_write_all(int fd, const void *buf, size_t len)
     }
     p += n;
     len -= (size_t) n;
+    if (offset >= 0)
+      offset += n;
   }
   return 0;
 }
 
+int appc_write_all(int fd, const void *buf, size_t len)
+{
+  return write_loop(fd, buf, len, -1);
+}
+
 int appc_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 {
-  const unsigned char *p = buf;
-
-  while (len > 0) {
-    ssize_t n = pwrite(fd, p, len, offset);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -1;
-    if (n == 0) {
-      errno = EIO;
-      return -1;
-    }
-    p += n;
-    len -= (size_t) n;
-    offset += n;
-  }
-  return 0;
+  return offset < 0 ? (errno = EINVAL, -1) : write_loop(fd, buf, len, offset);
 }
 
 /* ---- reading ---- */
