@@ -471,6 +471,12 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
   return 0;
 }
 
+/* Where the app's overlay goes: its upper, work and root directories. */
+static const char *overlay_dir(const struct ace_rootfs_spec *spec)
+{
+  return spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
+}
+
 /* The options of the app's overlay over ROOT (DIR itself, which only the
  * app's mount namespace sees: no mount point to make and remove), its upper
  * and work directories made; *LAYER: the executor's /etc layer, which the
@@ -478,7 +484,7 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
 static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
                            char root[PATH_MAX], char **opts, int *layer, appc_error_t *err)
 {
-  const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
+  const char *dir = overlay_dir(spec);
   char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX], etc[32] = "";
 
   *opts = NULL;
@@ -554,8 +560,7 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, struct ace_rootfs_h
   cleanup_close int layer = -1;
 
   if (h->overlay_fd >= 0) {
-    const char *dir = spec->overlay_dir != NULL ? spec->overlay_dir : spec->app_dir;
-    snprintf(root, PATH_MAX, "%s", dir); /* fits: overlay_options checked */
+    snprintf(root, PATH_MAX, "%s", overlay_dir(spec)); /* fits: overlay_options checked */
     if (move_mount(h->overlay_fd, "", AT_FDCWD, root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
       return appc_error_make(err, errno, "%s: cannot attach the overlay of %s", root, spec->lower);
     return 0;
@@ -1121,11 +1126,12 @@ int ace_rootfs_host_open(const struct ace_rootfs_spec *spec, struct ace_rootfs_h
   return 0;
 }
 
-int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
-                     const struct ace_notes *notes, appc_error_t *err)
+/* ace_rootfs_enter's steps, from the cgroup namespace to "/" being the
+ * app's root. */
+static int build_root(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
+                      const struct ace_notes *notes, appc_error_t *err)
 {
   char root[PATH_MAX];
-  int r = -1;
 
   /* The caller has entered the app's cgroups: they become the root of its
    * cgroup namespace.  A kernel without cgroup namespaces (EINVAL) leaves
@@ -1137,10 +1143,17 @@ int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host 
   /* Slave propagation: the host's unmounts still reach us, nothing of ours
    * reaches the host. */
   if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-    appc_error_make(err, errno, "app %s: mount namespace", spec->app_name);
-  else if (mount_overlay(spec, h, root, err) == 0 && pivot_into(root, err) == 0 &&
-           inside_root(spec, h, notes, err) == 0)
-    r = 0;
+    return appc_error_make(err, errno, "app %s: mount namespace", spec->app_name);
+  if (mount_overlay(spec, h, root, err) < 0 || pivot_into(root, err) < 0)
+    return -1;
+  return inside_root(spec, h, notes, err);
+}
+
+int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
+                     const struct ace_notes *notes, appc_error_t *err)
+{
+  int r = build_root(spec, h, notes, err);
+
   host_close(h);
   if (r < 0 && (*err)->msg != NULL && strncmp((*err)->msg, "app ", 4) != 0)
     appc_error_prefix(err, "app %s", spec->app_name);
