@@ -19,7 +19,8 @@
  * (archive_read_header_position) and how far it has read
  * (archive_filter_bytes), which is where the entry's data begins: a 'g'
  * block noted in between is a header it read and skipped, refused.  Blocks
- * noted elsewhere lie in data, where they mean nothing. */
+ * noted elsewhere lie in data, where they mean nothing.  GNU volume headers
+ * ('V') are noted and refused the same way. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #include <archive_entry.h>
 
 #include "aci/internal.h"
+#include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/lazy.h"
@@ -66,9 +68,9 @@ struct appc_tar_reader {
   struct appc_tee *tee;   /* NULL when not copying the raw bytes */
   unsigned long long size;
   appc_error_t cb_err; /* error raised inside a callback */
-  /* Pax global header look-alikes (see the top): the stream offsets of the
-   * 'g' blocks with a right checksum that libarchive's last entry did not
-   * account for, in increasing order. */
+  /* Look-alikes of the headers libarchive skips (see the top): the notes
+   * (note_offset) of the 'g' and 'V' blocks with a right checksum that
+   * libarchive's last entry did not account for, in increasing order. */
   uint64_t *globals;
   size_t nglobals, globals_cap;
   unsigned char partial[TAR_BLOCK]; /* the block cut short by a chunk's end */
@@ -127,26 +129,6 @@ static la_ssize_t pull(struct appc_tar_reader *r, const void **buf)
   return (la_ssize_t) len;
 }
 
-static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t *err)
-{
-  if (r->nglobals == r->globals_cap) {
-    if (r->globals_cap >= GLOBAL_HEADERS_MAX)
-      return appc_error_make(err, 0,
-                             "invalid tar archive: more than %d blocks that look like pax "
-                             "global headers ('g') within one entry's data, the last at byte "
-                             "%llu; refused",
-                             GLOBAL_HEADERS_MAX, (unsigned long long) offset);
-    size_t cap = r->globals_cap == 0 ? 16 : r->globals_cap * 2;
-    uint64_t *bigger = realloc(r->globals, cap * sizeof *bigger);
-    if (bigger == NULL)
-      return appc_error_make(err, ENOMEM, "read");
-    r->globals = bigger;
-    r->globals_cap = cap;
-  }
-  r->globals[r->nglobals++] = offset;
-  return 0;
-}
-
 /* A note is the block's offset, a multiple of TAR_BLOCK, with NOTE_VOLUME
  * set for a GNU volume header ('V'): libarchive skips one too, and reads
  * the next header right after it, where GNU tar and Python's tarfile first
@@ -156,6 +138,21 @@ static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t 
 static uint64_t note_offset(uint64_t note)
 {
   return note & ~(uint64_t) (TAR_BLOCK - 1);
+}
+
+static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t *err)
+{
+  if (r->nglobals >= GLOBAL_HEADERS_MAX)
+    return appc_error_make(
+        err, 0,
+        "invalid tar archive: more than %d blocks that look like pax global headers "
+        "('g') or GNU volume headers ('V') within one entry's data, the last "
+        "at byte %llu; refused",
+        GLOBAL_HEADERS_MAX, (unsigned long long) note_offset(offset));
+  if (APPC_ARRAY_RESERVE(r->globals, r->globals_cap, r->nglobals + 1) < 0)
+    return appc_error_make(err, ENOMEM, "read");
+  r->globals[r->nglobals++] = offset;
+  return 0;
 }
 
 /* Note BLOCK, at stream offset OFFSET, if libarchive would read it as a
