@@ -170,8 +170,8 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   const struct appc_app *app = ra->app != NULL ? ra->app : &no_app;
   const char *cwd =
       app->working_directory && app->working_directory[0] ? app->working_directory : "/";
-  if ((ra->app != NULL && ace_identity_resolve("/", ra->app, &id, &err) < 0) ||
-      ace_env_build(app, ra->name, metadata_url, NULL, &env, &err) < 0 ||
+  if (ace_identity_resolve("/", ra->app, &id, &err) < 0 ||
+      ace_env_build(app, ra->name, metadata_url, id.home, NULL, &env, &err) < 0 ||
       ace_exec_lookup(argv[0], env, &exe, &err) < 0)
     goto fail;
   pid_t pid = fork();

@@ -407,11 +407,12 @@ static char **env_render(const struct appc_kv *all, size_t n)
 }
 
 int ace_env_build(const struct appc_app *app, const char *app_name, const char *metadata_url,
-                  const struct appc_kv_list *extra, char ***out, appc_error_t *err)
+                  const char *home, const struct appc_kv_list *extra, char ***out,
+                  appc_error_t *err)
 {
   size_t n_app = app != NULL ? app->environment.len : 0;
   size_t n_extra = extra != NULL ? extra->len : 0;
-  cleanup_free struct appc_kv *all = calloc(4 + n_app + n_extra, sizeof *all);
+  cleanup_free struct appc_kv *all = calloc(5 + n_app + n_extra, sizeof *all);
   size_t n = 0;
 
   *out = NULL;
@@ -423,6 +424,10 @@ int ace_env_build(const struct appc_app *app, const char *app_name, const char *
   if (metadata_url != NULL)
     all[n++] = (struct appc_kv){.name = "AC_METADATA_URL", .value = (char *) metadata_url};
   all[n++] = (struct appc_kv){.name = "container", .value = "actool"};
+  /* Not the spec's, but every runtime's (runc, docker, rkt): programs look
+   * for their files under it, and some (debconf, git, pip) fail without. */
+  if (home != NULL)
+    all[n++] = (struct appc_kv){.name = "HOME", .value = (char *) home};
   if (env_gather(all, &n, app != NULL ? &app->environment : NULL, "app.environment", err) < 0 ||
       env_gather(all, &n, extra, "environment", err) < 0)
     return -1;

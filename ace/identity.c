@@ -265,40 +265,57 @@ static bool parse_id(const char *s, size_t len, uint32_t *out, bool *overflow)
   return true;
 }
 
-/* Whether LINE (without its newline) is "NAME:...:ID..." with a valid ID in
- * the third field; anything else is a line to skip. */
-static bool db_line_matches(const char *line, size_t len, const char *name, uint32_t *id)
+/* One line of passwd or group: NAME:PASSWORD:ID[:...], and passwd's sixth
+ * field, the home directory (empty when absent). */
+struct db_entry {
+  const char *name;
+  size_t name_len;
+  uint32_t id;
+  const char *home;
+  size_t home_len;
+};
+
+/* Whether LINE (without its newline) is an entry with a valid ID in the third
+ * field, into *E; anything else is a line to skip. */
+static bool db_parse_line(const char *line, size_t len, struct db_entry *e)
 {
-  size_t name_len = strlen(name);
   const char *end = line + len;
-  const char *f1, *f2, *f3;
+  const char *f[5]; /* where fields 2 to 6 start */
+  size_t n = 0;
   bool overflow;
 
   /* "+name" and "-name" are NIS compat entries, not users or groups. */
   if (len == 0 || line[0] == '#' || line[0] == '+' || line[0] == '-' ||
       memchr(line, '\0', len) != NULL)
     return false;
-  if ((f1 = memchr(line, ':', len)) == NULL ||
-      (f2 = memchr(f1 + 1, ':', (size_t) (end - f1 - 1))) == NULL)
+  for (const char *p = line; n < 5 && (p = memchr(p, ':', (size_t) (end - p))) != NULL; p++)
+    f[n++] = p + 1;
+  if (n < 2)
     return false;
-  f2++;
-  f3 = memchr(f2, ':', (size_t) (end - f2));
-  if (f3 == NULL)
-    f3 = end;
-  if ((size_t) (f1 - line) != name_len || memcmp(line, name, name_len) != 0)
+  const char *id_end = n > 2 ? f[2] - 1 : end;
+  if (!parse_id(f[1], (size_t) (id_end - f[1]), &e->id, &overflow))
     return false;
-  return parse_id(f2, (size_t) (f3 - f2), id, &overflow);
+  e->name = line;
+  e->name_len = (size_t) (f[0] - 1 - line);
+  e->home = n >= 5 ? f[4] : end;
+  const char *home_end = n >= 5 ? memchr(f[4], ':', (size_t) (end - f[4])) : NULL;
+  e->home_len = n >= 5 ? (size_t) ((home_end != NULL ? home_end : end) - f[4]) : 0;
+  return true;
 }
 
-/* The id of the first valid line for NAME in DB, as getpwnam would. */
-static bool db_lookup(const char *db, size_t len, const char *name, uint32_t *id)
+/* The first valid entry of DB for NAME (as getpwnam would), or with ID ID
+ * when NAME is NULL (as getpwuid would). */
+static bool db_find(const char *db, size_t len, const char *name, uint32_t id, struct db_entry *e)
 {
   const char *p = db, *end = db + len;
+  size_t name_len = name != NULL ? strlen(name) : 0;
 
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t) (end - p));
     const char *eol = nl != NULL ? nl : end;
-    if (db_line_matches(p, (size_t) (eol - p), name, id))
+    if (db_parse_line(p, (size_t) (eol - p), e) &&
+        (name != NULL ? e->name_len == name_len && memcmp(e->name, name, name_len) == 0
+                      : e->id == id))
       return true;
     p = eol + 1;
   }
@@ -324,36 +341,78 @@ static int owner_of(int root_fd, const char *field, const char *path, bool want_
   return 0;
 }
 
+/* A passwd or group file of the image, read when first needed. */
+struct db_text {
+  const char *path; /* "/etc/passwd" or "/etc/group" */
+  char *data;
+  size_t len;
+  int have; /* 1 read, 0 the image has none, -1 not read yet */
+};
+#define DB_TEXT(p)                                                                                 \
+  {                                                                                                \
+    .path = (p), .have = -1                                                                        \
+  }
+
+static void db_text_clear(struct db_text *db)
+{
+  free(db->data);
+}
+
+static int db_read(int root_fd, const char *field, struct db_text *db, appc_error_t *err)
+{
+  if (db->have < 0)
+    db->have = read_db(root_fd, field, db->path, &db->data, &db->len, err);
+  return db->have;
+}
+
 /* FIELD ("user" or "group") of the app: a path, a name in DB, or a number. */
-static int resolve_one(int root_fd, const char *field, const char *value, const char *db,
+static int resolve_one(int root_fd, const char *field, const char *value, struct db_text *db,
                        bool want_gid, uint32_t *id, appc_error_t *err)
 {
-  cleanup_free char *data = NULL;
-  size_t len = 0;
+  struct db_entry e;
   bool overflow;
-  int have_db;
 
   if (value == NULL || value[0] == '\0')
     return appc_error_make(err, 0, "app.%s: must not be empty", field);
   if (value[0] == '/')
     return owner_of(root_fd, field, value, want_gid, id, err);
   /* The image's own database first: a name may be all digits. */
-  have_db = read_db(root_fd, field, db, &data, &len, err);
-  if (have_db < 0)
+  if (db_read(root_fd, field, db, err) < 0)
     return -1;
-  if (have_db && db_lookup(data, len, value, id))
+  if (db->have && db_find(db->data, db->len, value, 0, &e)) {
+    *id = e.id;
     return 0;
+  }
   if (parse_id(value, strlen(value), id, &overflow))
     return 0;
   if (overflow)
     return appc_error_make(err, 0,
                            "app.%s: \"%s\" is not in %s and is out of range for a %s (0 to %u)",
-                           field, value, db, want_gid ? "GID" : "UID", ID_MAX);
-  if (!have_db)
+                           field, value, db->path, want_gid ? "GID" : "UID", ID_MAX);
+  if (!db->have)
     return appc_error_make(err, 0, "app.%s: \"%s\" is not a number and the image has no %s", field,
-                           value, db);
+                           value, db->path);
   return appc_error_make(err, 0, "app.%s: \"%s\" is not in %s and is not a number", field, value,
-                         db);
+                         db->path);
+}
+
+/* HOME for USER (the app's, NULL for root), resolved to UID: the home
+ * directory of its passwd entry (by name, else the first with UID), else
+ * "/", as runc and docker set it.  A passwd that cannot be read gives "/"
+ * too: a user given as a path never needed it. */
+static char *home_of(int root_fd, const char *user, uint32_t uid, struct db_text *passwd)
+{
+  appc_error_t ignored = NULL;
+  struct db_entry e;
+
+  if (db_read(root_fd, "user", passwd, &ignored) < 0)
+    appc_error_release(&ignored);
+  if (passwd->have > 0 &&
+      ((user != NULL && user[0] != '/' && db_find(passwd->data, passwd->len, user, 0, &e)) ||
+       db_find(passwd->data, passwd->len, NULL, uid, &e)) &&
+      e.home_len > 0)
+    return strndup(e.home, e.home_len);
+  return strdup("/");
 }
 
 static int copy_groups(const struct appc_app *app, struct ace_identity *out, appc_error_t *err)
@@ -378,19 +437,23 @@ int ace_identity_resolve(const char *root, const struct appc_app *app, struct ac
                          appc_error_t *err)
 {
   cleanup_close int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  uint32_t uid, gid;
+  __attribute__((cleanup(db_text_clear))) struct db_text passwd = DB_TEXT("/etc/passwd");
+  __attribute__((cleanup(db_text_clear))) struct db_text group = DB_TEXT("/etc/group");
+  uint32_t uid = 0, gid = 0;
 
   *out = (struct ace_identity){0};
-  if (app == NULL)
-    return appc_error_make(err, 0, "app: missing, so there is no user or group to run as");
   if (root_fd < 0)
     return appc_error_make(err, errno, "%s", root);
-  if (resolve_one(root_fd, "user", app->user, "/etc/passwd", false, &uid, err) < 0 ||
-      resolve_one(root_fd, "group", app->group, "/etc/group", true, &gid, err) < 0)
+  if (app != NULL && (resolve_one(root_fd, "user", app->user, &passwd, false, &uid, err) < 0 ||
+                      resolve_one(root_fd, "group", app->group, &group, true, &gid, err) < 0))
     return -1;
   out->uid = (uid_t) uid;
   out->gid = (gid_t) gid;
-  if (copy_groups(app, out, err) < 0) {
+  if ((out->home = home_of(root_fd, app != NULL ? app->user : NULL, uid, &passwd)) == NULL) {
+    appc_error_make(err, ENOMEM, "HOME");
+    return -1;
+  }
+  if (app != NULL && copy_groups(app, out, err) < 0) {
     ace_identity_clear(out);
     return -1;
   }
@@ -402,5 +465,6 @@ void ace_identity_clear(struct ace_identity *id)
   if (id == NULL)
     return;
   free(id->groups);
+  free(id->home);
   *id = (struct ace_identity){0};
 }

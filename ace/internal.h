@@ -39,13 +39,15 @@ struct ace_identity {
   gid_t gid;
   gid_t *groups; /* supplementary GIDs, as given by the app */
   size_t n_groups;
+  char *home; /* HOME: the user's home directory in ROOT/etc/passwd, else "/" */
 };
 /* Resolve USER and GROUP as the spec says, inside the tree at ROOT ("/" once
  * the caller has pivoted into the app's root): an absolute path means the
  * owner (uid or gid) of that path in ROOT; anything else is looked up in
  * ROOT/etc/passwd or ROOT/etc/group first (a name may be all digits), then
  * used as a number.  Lookups never leave ROOT (symlinks are resolved inside
- * it).  Errors name the field and rule, e.g.
+ * it).  APP NULL (an image without an app) runs as root.  Errors name the
+ * field and rule, e.g.
  * `app.user: "www" is not in /etc/passwd and is not a number`. */
 int ace_identity_resolve(const char *root, const struct appc_app *app, struct ace_identity *out,
                          appc_error_t *err);
@@ -88,10 +90,12 @@ int ace_env_file_parse(const char *path, struct appc_kv_list *out, const struct 
 
 /* Build the NULL-terminated KEY=VALUE array for an app's processes, in order
  * of precedence (later wins): PATH (the spec's value), AC_APP_NAME,
- * AC_METADATA_URL and container=actool, then the app's environment, then
- * EXTRA (--env-file, then --set-env).  Free with ace_env_free. */
+ * AC_METADATA_URL, container=actool and HOME (the identity's; none when
+ * NULL), then the app's environment, then EXTRA (--env-file, then
+ * --set-env).  Free with ace_env_free. */
 int ace_env_build(const struct appc_app *app, const char *app_name, const char *metadata_url,
-                  const struct appc_kv_list *extra, char ***out, appc_error_t *err);
+                  const char *home, const struct appc_kv_list *extra, char ***out,
+                  appc_error_t *err);
 void ace_env_free(char **env);
 /* Look NAME up in ENV (KEY=VALUE array); NULL when absent. */
 const char *ace_env_get(char *const *env, const char *name);

@@ -44,20 +44,17 @@ static int copy_argv(const struct appc_app *app, struct appc_ace_app_plan *p, ap
   return 0;
 }
 
+/* The app's user, group and groups into P; ID keeps its HOME. */
 static int identity(const struct appc_app *app, const char *rootfs, struct appc_ace_app_plan *p,
-                    appc_error_t *err)
+                    struct ace_identity *id, appc_error_t *err)
 {
-  struct ace_identity id = {0};
-
-  if (app == NULL)
-    return 0; /* root */
-  if (ace_identity_resolve(rootfs, app, &id, err) < 0)
+  if (ace_identity_resolve(rootfs, app, id, err) < 0)
     return -1;
-  p->uid = id.uid;
-  p->gid = id.gid;
-  p->groups = steal_pointer(&id.groups);
-  p->n_groups = id.n_groups;
-  ace_identity_clear(&id);
+  p->uid = id->uid;
+  p->gid = id->gid;
+  p->groups = steal_pointer(&id->groups);
+  p->n_groups = id->n_groups;
+  id->n_groups = 0;
   return 0;
 }
 
@@ -79,6 +76,7 @@ int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *ro
                       appc_error_t *err)
 {
   struct appc_image_manifest *m = NULL;
+  struct ace_identity id = {0};
   const struct appc_app *app;
   int r = -1;
 
@@ -94,14 +92,15 @@ int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *ro
     appc_error_make(err, ENOMEM, "%s", image_id);
     goto done;
   }
-  if (copy_argv(app, out, err) < 0 || identity(app, rootfs, out, err) < 0 ||
-      ace_env_build(app, out->app_name, NULL, extra_env, &out->env, err) < 0 ||
+  if (copy_argv(app, out, err) < 0 || identity(app, rootfs, out, &id, err) < 0 ||
+      ace_env_build(app, out->app_name, NULL, id.home, extra_env, &out->env, err) < 0 ||
       security(app, out, err) < 0 ||
       ace_cgroup_limits(app != NULL ? &app->isolators : NULL, out->app_name, &out->memory_limit,
                         &out->cpu_quota, &out->cpu_period, &out->cpu_shares, err) < 0)
     goto done;
   r = 0;
 done:
+  ace_identity_clear(&id);
   appc_image_manifest_free(m);
   if (r < 0)
     appc_ace_app_plan_clear(out);

@@ -1129,9 +1129,8 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
     pid_t pid;
     int pre, post;
 
-    if (app != NULL && ace_identity_resolve("/", app, &id, &err) < 0)
-      goto fail;
-    if (ace_env_build(eff, a->ra->name, r->metadata_url, r->o->env, &env, &err) < 0)
+    if (ace_identity_resolve("/", app, &id, &err) < 0 ||
+        ace_env_build(eff, a->ra->name, r->metadata_url, id.home, r->o->env, &env, &err) < 0)
       goto fail;
     c.env = env;
     if (ace_chdir_in_root(cwd, &err) < 0)
@@ -1206,7 +1205,8 @@ static void post_stop_in(struct pod_run *r, size_t i, int mnt, int sigfd, int *s
     appc_error_make(&err, errno, "post-stop: the app's root");
   else if ((r->userns == NULL || ace_userns_join(r->userns->userns_fd, &err) == 0) &&
            ace_identity_resolve("/", app, &id, &err) == 0 &&
-           ace_env_build(app, r->apps[i].ra->name, r->metadata_url, r->o->env, &env, &err) == 0) {
+           ace_env_build(app, r->apps[i].ra->name, r->metadata_url, id.home, r->o->env, &env,
+                         &err) == 0) {
     c.env = env;
     post = run_handler(&c, app, "post-stop", sigfd, post_stop_timeout(r), &err);
   }

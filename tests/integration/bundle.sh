@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 # image NAME USER GROUP ISOLATORS-JSON: a busybox ACI whose app tells what
 # it is given, imported; its ID in $IMG.
-PROBE='echo user=$(id -u):$(id -g) groups=$(id -G) cwd=$(pwd) app=$AC_APP_NAME greeting=$GREETING container=$container;
+PROBE='echo user=$(id -u):$(id -g) groups=$(id -G) cwd=$(pwd) app=$AC_APP_NAME greeting=$GREETING container=$container home=$HOME;
 grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status;
 mkdir /tmp/made 2>&1 && echo mkdir-ok; ls -a /data | wc -l; exit 3'
 image() {
@@ -70,7 +70,7 @@ image plain 0 0 '[]'
 same_as_run "root, no isolator" plain
 is "... which is the default capabilities, the default seccomp filter, the ACE environment" \
   "$(grep -E '^(user|CapEff|NoNewPrivs|Seccomp)' "$TMP/plain.actool" | tr -s '\t' ' ')" \
-  "user=0:0 groups=0 cwd=/work app=plain greeting=hello world container=actool
+  "user=0:0 groups=0 cwd=/work app=plain greeting=hello world container=actool home=/root
 CapEff: 00000000a80425fb
 NoNewPrivs: 0
 Seccomp: 2"
@@ -102,6 +102,9 @@ is "config.json: the volume, the mounts, the masked paths" \
 image alice alice staff '[{"name": "os/linux/seccomp-retain-set", "value": {"set": ["@appc.io/all"]}}]'
 same_as_run "a user and group by name from the image" alice
 check "... resolved in the image: 1000 and 50" grep -q '^user=1000:50 ' "$TMP/alice.actool"
+check "... HOME is alice's home in the image's passwd, as runc sets it" grep -q ' home=/work$' "$TMP/alice.actool"
+is "config.json: HOME is in the environment" \
+  "$(jq -r '.process.env[] | select(startswith("HOME="))' "$TMP/bundle-alice/config.json")" HOME=/work
 is "config.json: the user, the group" "$(jq -c '[.process.user.uid, .process.user.gid]' "$TMP/bundle-alice/config.json")" \
   '[1000,50]'
 is "config.json: no capabilities held by a user other than root" \

@@ -339,6 +339,7 @@ is_run "env: AC_APP_NAME is the app's name" "$(envval AC_APP_NAME)" sh
 yes_run "env: AC_METADATA_URL is http://127.0.0.1:PORT/TOKEN" \
   line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[0-9a-f]{64}$' "$OUT"
 is_run "env: container=actool" "$(envval container)" actool
+is_run "env: HOME is root's home in the image's passwd" "$(envval HOME)" /root
 is_run "env: the image's environment" "$(envval IMGVAR)" image
 yes_run "env: actool's own environment does not leak in" eval '[ "$status" -eq 0 ] && no_line_in "^HOSTLEAK=" "$OUT"'
 
@@ -383,8 +384,10 @@ is_run "user: by name (alice:staff) from the image's passwd and group" "$status:
   "0:1000 1000 1000 1000/50 50 50 50"
 sh_pod -- 'grep -E "^(Uid|Gid):" /proc/self/status' --user=4242 --group=4343
 is_run "user: by number (--user=4242 --group=4343)" "$status:$(ids_of)" "0:4242 4242 4242 4242/4343 4343 4343 4343"
-sh_pod -- 'echo $(id -u) $(id -g) $(id -un) $(id -gn)' --user=alice --group=staff
-is_run "user: --user=alice --group=staff" "$status:$OUT" "0:1000 50 alice staff"
+sh_pod -- 'echo $(id -u) $(id -g) $(id -un) $(id -gn) $HOME' --user=alice --group=staff
+is_run "user: --user=alice --group=staff, HOME alice's" "$status:$OUT" "0:1000 50 alice staff /home/alice"
+sh_pod -- 'echo $HOME' --user=4242 --group=4242
+is_run "user: a uid without a passwd entry: HOME=/, as runc" "$status:$OUT" "0:/"
 pod "${ID[owner]}"
 is_run "user: an absolute path means its owner in the image" "$status:$(ids_of)" \
   "0:2001 2001 2001 2001/2002 2002 2002 2002"
@@ -1234,9 +1237,9 @@ if wait_file "$TMP/ent/ready"; then
   fi
   # The command has what the app has: the metadata service's URL (the
   # same, not empty) and run's --set-env values.
-  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'echo "$AC_METADATA_URL $FROM_RUN"'
-  is "enter: the app's AC_METADATA_URL and --set-env values" "$status:$(cat "$TMP/.out")" \
-    "0:$(cat "$TMP/ent/url") yes"
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'echo "$AC_METADATA_URL $FROM_RUN $HOME"'
+  is "enter: the app's AC_METADATA_URL, --set-env values and HOME" "$status:$(cat "$TMP/.out")" \
+    "0:$(cat "$TMP/ent/url") yes /home/alice"
   case $(cat "$TMP/ent/url") in
   http://127.0.0.1:*/?*) ok "the app's AC_METADATA_URL is the service's address and a token" ;;
   *) not_ok "the app's AC_METADATA_URL is the service's address and a token" ;;

@@ -189,9 +189,76 @@ static void test_no_root(void **state)
 
   int r = resolve(missing, "0", "0", &id, &err);
   assert_error_contains(r, &err, "nope: No such file or directory");
-  r = ace_identity_resolve(root, NULL, &id, &err);
-  assert_error_contains(r, &err, "app: missing");
   free(missing);
+  scratch_remove(root);
+}
+
+/* ---- identity: HOME ---- */
+
+static void assert_home(const char *root, const char *user, const char *want)
+{
+  struct appc_app app = app_as(user, "0");
+  struct ace_identity id;
+  appc_error_t err = NULL;
+  int r = ace_identity_resolve(root, user != NULL ? &app : NULL, &id, &err);
+
+  assert_ok(r, &err);
+  assert_string_equal(id.home, want);
+  ace_identity_clear(&id);
+  assert_null(id.home);
+}
+
+static void test_home_from_passwd(void **state)
+{
+  char *root = scratch_new();
+  (void) state;
+
+  /* no passwd: "/" for anyone, root too (as runc) */
+  assert_home(root, "0", "/");
+  assert_home(root, NULL, "/");
+  put(root, "etc/passwd",
+      "root:x:0:0:root:/root:/bin/sh\n"
+      "www:x:33:33:web:/var/www:/bin/false\n"
+      "alias:x:33:33::/srv/alias:/bin/false\n"
+      "nohome:x:40:40::\n"
+      "short:x:41:41\n"
+      "nocolon:x:42:42:gecos:/srv/last\n"
+      "1000:x:5:5::/home/numeric:/bin/sh\n"
+      "bad:x:notanumber:0::/bad:/bin/sh\n"
+      "bad2:x:77:0::/good2:/bin/sh\n");
+  /* by name, by number (the first entry with that uid), and for no app */
+  assert_home(root, "www", "/var/www");
+  assert_home(root, "alias", "/srv/alias");
+  assert_home(root, "33", "/var/www");
+  assert_home(root, NULL, "/root");
+  assert_home(root, "0", "/root");
+  /* a name that is digits is a name first */
+  assert_home(root, "1000", "/home/numeric");
+  /* no such uid, an empty or missing home field */
+  assert_home(root, "4242", "/");
+  assert_home(root, "nohome", "/");
+  assert_home(root, "short", "/");
+  assert_home(root, "nocolon", "/srv/last");
+  /* lines with a bad id are skipped */
+  assert_home(root, "77", "/good2");
+  /* a user given as a path: the owner's entry */
+  put(root, "data/x", "x");
+  chown_at(root, "data/x", 33, 0);
+  assert_home(root, "/data/x", "/var/www");
+  scratch_remove(root);
+}
+
+static void test_home_without_a_readable_passwd(void **state)
+{
+  char *root = scratch_new();
+  (void) state;
+
+  /* a user given as a path never reads passwd: a broken one gives "/" */
+  put(root, "etc/passwd/not-a-file", "");
+  put(root, "data/x", "x");
+  chown_at(root, "data/x", 33, 0);
+  assert_home(root, "/data/x", "/");
+  assert_home(root, NULL, "/");
   scratch_remove(root);
 }
 
@@ -570,12 +637,12 @@ static void test_env_build_precedence(void **state)
   (void) state;
 
   app.environment = (struct appc_kv_list){app_env, 4};
-  int r = ace_env_build(&app, "web", "http://10.0.0.1:2375/token", &extra, &env, &err);
+  int r = ace_env_build(&app, "web", "http://10.0.0.1:2375/token", "/home/web", &extra, &env, &err);
   assert_ok(r, &err);
   assert_env(env,
              (const char *const[]){"PATH=/app/bin", "AC_APP_NAME=web",
                                    "AC_METADATA_URL=http://10.0.0.1:2375/token", "container=other",
-                                   "FOO=set-env", "KEEP=app", "BAR=1", NULL});
+                                   "HOME=/home/web", "FOO=set-env", "KEEP=app", "BAR=1", NULL});
   assert_string_equal(ace_env_get(env, "FOO"), "set-env");
   assert_string_equal(ace_env_get(env, "PATH"), "/app/bin");
   assert_null(ace_env_get(env, "FO"));
@@ -583,7 +650,7 @@ static void test_env_build_precedence(void **state)
   assert_null(ace_env_get(NULL, "PATH"));
   ace_env_free(env);
 
-  r = ace_env_build(NULL, "web", NULL, NULL, &env, &err);
+  r = ace_env_build(NULL, "web", NULL, NULL, NULL, &env, &err);
   assert_ok(r, &err);
   assert_env(env, (const char *const[]){
                       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -591,8 +658,15 @@ static void test_env_build_precedence(void **state)
   ace_env_free(env);
   ace_env_free(NULL);
 
+  /* the image's HOME, or --set-env's, wins over the user's */
+  extra_env[1].name = "HOME";
+  r = ace_env_build(&app, "web", NULL, "/home/web", &extra, &env, &err);
+  assert_ok(r, &err);
+  assert_string_equal(ace_env_get(env, "HOME"), "1");
+  ace_env_free(env);
+
   extra_env[1].name = "NOT VALID";
-  r = ace_env_build(&app, "web", NULL, &extra, &env, &err);
+  r = ace_env_build(&app, "web", NULL, NULL, &extra, &env, &err);
   assert_error_contains(r, &err, "environment[1].name: \"NOT VALID\" is not a valid");
   assert_null(env);
 }
@@ -817,6 +891,8 @@ int main(void)
       cmocka_unit_test_teardown(test_names_that_are_nowhere, teardown),
       cmocka_unit_test_teardown(test_path_owner, teardown),
       cmocka_unit_test_teardown(test_no_root, teardown),
+      cmocka_unit_test_teardown(test_home_from_passwd, teardown),
+      cmocka_unit_test_teardown(test_home_without_a_readable_passwd, teardown),
       cmocka_unit_test_teardown(test_lookups_stay_inside_the_root, teardown),
       cmocka_unit_test_teardown(test_lookups_stay_inside_the_root_without_openat2, teardown),
       cmocka_unit_test_teardown(test_malformed_lines_are_skipped, teardown),

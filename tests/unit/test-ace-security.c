@@ -120,7 +120,7 @@ struct expect {
 };
 #define ROOT_ID                                                                                    \
   {                                                                                                \
-    0, 0, NULL, 0                                                                                  \
+    0, 0, NULL, 0, NULL                                                                            \
   }
 
 #define CHECK(cond)                                                                                \
@@ -214,7 +214,7 @@ static int child_main(int argc, char **argv)
   struct appc_isolator_list l = {0};
   gid_t groups[16];
   struct expect e = {&l,
-                     {(uid_t) atol(argv[3]), (gid_t) atol(argv[4]), groups, 0},
+                     {(uid_t) atol(argv[3]), (gid_t) atol(argv[4]), groups, 0, NULL},
                      strtoull(argv[6], NULL, 16),
                      strtoull(argv[7], NULL, 16),
                      atoi(argv[5]),
@@ -398,7 +398,7 @@ static void test_non_root_uid_gets_empty_sets(void **state)
   (void) state;
 
   struct ace_security *sec = prepare_ok(&app, &seen);
-  struct expect e = {&app.isolators, {1000, 1500, groups, 3}, default_caps(), 0, 0, NULL};
+  struct expect e = {&app.isolators, {1000, 1500, groups, 3, NULL}, default_caps(), 0, 0, NULL};
   assert_exit_0(in_child("check_state", &e));
   ace_security_free(sec);
 }
@@ -511,7 +511,7 @@ static void __attribute__((unused)) test_seccomp_retain_set_kills_the_rest(void 
 static int non_root_under_retain(const struct expect *e)
 {
   gid_t groups[] = {100};
-  struct ace_identity id = {1000, 1000, groups, 1};
+  struct ace_identity id = {1000, 1000, groups, 1, NULL};
   if (enter_or_report(e->sec, &id) < 0)
     return 1;
   syscall(SYS_getpid);
