@@ -38,6 +38,7 @@
 
 #include "ace/internal.h"
 #include "ace/rootfs.h"
+#include "appc/ace.h"
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -388,6 +389,23 @@ static int write_etc(const struct ace_rootfs_spec *spec, const struct ace_rootfs
                   write_etc_file(spec, etc, "os-release", "", err) < 0)
              ? -1
              : 0;
+}
+
+int appc_ace_provide_etc(const char *rootfs, const char *hostname, appc_error_t *err)
+{
+  const struct ace_rootfs_spec spec = {.hostname = hostname, .userns_fd = -1};
+  struct ace_rootfs_host h = {.resolv_conf = read_host_file("/etc/resolv.conf")};
+  cleanup_close int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int etc = -1;
+  int r;
+
+  if (root < 0 || appc_mkdirs_in_root(root, "etc", 0755) < 0 ||
+      (etc = appc_open_in_root(root, "etc", O_RDONLY | O_DIRECTORY)) < 0)
+    r = appc_error_make(err, errno, "%s/etc", rootfs);
+  else
+    r = write_etc(&spec, &h, root, etc, false, err);
+  free(h.resolv_conf);
+  return r;
 }
 
 /* Where it can, the executor's /etc files go in a small tmpfs laid over the

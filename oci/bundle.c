@@ -137,7 +137,8 @@ static json_object *mounts(const struct appc_app *app)
 {
   json_object *a = json_object_new_array();
 
-  json_object_array_add(a, MOUNT("/proc", "proc", "proc", "nosuid", "noexec", "nodev"));
+  /* read-only, as the executor mounts it for an app that is no init */
+  json_object_array_add(a, MOUNT("/proc", "proc", "proc", "nosuid", "noexec", "nodev", "ro"));
   json_object_array_add(
       a, MOUNT("/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k"));
   json_object_array_add(a, MOUNT("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance",
@@ -146,6 +147,10 @@ static json_object *mounts(const struct appc_app *app)
                                  "mode=1777", "size=65536k"));
   json_object_array_add(a, MOUNT("/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev"));
   json_object_array_add(a, MOUNT("/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro"));
+  /* the app's own cgroups (a cgroup namespace), read-only, as runc's
+   * default spec and the executor have them */
+  json_object_array_add(a, MOUNT("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev",
+                                 "relatime", "ro"));
   for (size_t i = 0; app != NULL && i < app->n_mount_points; i++)
     json_object_array_add(
         a, app->mount_points[i].read_only
@@ -220,7 +225,7 @@ static json_object *resources(const struct appc_ace_app_plan *p)
 
 static json_object *linux_section(const struct appc_ace_app_plan *p)
 {
-  static const char *const kinds[] = {"pid", "network", "ipc", "uts", "mount"};
+  static const char *const kinds[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
   json_object *l = json_object_new_object(), *ns = json_object_new_array();
 
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
@@ -243,7 +248,8 @@ static char *config_json(const struct appc_ace_app_plan *p, const struct appc_ap
 {
   json_object *c = json_object_new_object(), *root = json_object_new_object();
 
-  json_object_object_add(c, "ociVersion", json_object_new_string("1.0.2"));
+  /* 1.1.0: linux.seccomp.defaultErrnoRet, which a retain set's errno needs */
+  json_object_object_add(c, "ociVersion", json_object_new_string("1.1.0"));
   json_object_object_add(c, "process", process(p));
   json_object_object_add(root, "path", json_object_new_string("rootfs"));
   json_object_object_add(root, "readonly", json_object_new_boolean(false));
@@ -274,7 +280,8 @@ static int fill(struct appc_store *s, const char *id, const char *tmp,
     return appc_error_make(err, ENOMEM, "%s", tmp);
   if (appc_store_render(s, id, rootfs, &ro, err) < 0 ||
       appc_store_load_manifest(s, id, &m, err) < 0 ||
-      appc_ace_app_plan(s, id, rootfs, o->env, &plan, err) < 0)
+      appc_ace_app_plan(s, id, rootfs, o->env, &plan, err) < 0 ||
+      appc_ace_provide_etc(rootfs, plan.app_name, err) < 0)
     goto done;
   if ((text = config_json(&plan, m->app)) == NULL) {
     appc_error_make(err, ENOMEM, "%s", config);

@@ -279,7 +279,7 @@ struct appc_ace_app_plan {
   char *app_name; /* in a pod: the last element of the image name */
   char **argv;    /* the app's exec, or /sbin/init; NULL-terminated */
   char **env;     /* "NAME=VALUE", NULL-terminated: the ACE's (PATH, AC_APP_NAME,
-                     container; no AC_METADATA_URL), the app's, then EXTRA's */
+                     container, HOME; no AC_METADATA_URL), the app's, then EXTRA's */
   char *cwd;      /* "/" when the app names none */
   uid_t uid;      /* the app's user and group resolved in the rootfs */
   gid_t gid;
@@ -309,6 +309,14 @@ int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *ro
                       const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
                       appc_error_t *err);
 void appc_ace_app_plan_clear(struct appc_ace_app_plan *p);
+
+/* Put in ROOTFS, an image's tree rendered for another runtime, the /etc
+ * files the executor gives an app of a pod with its own network: /etc/hostname
+ * (HOSTNAME, replacing the image's), and, where the image has none,
+ * /etc/hosts (localhost, and HOSTNAME at 127.0.1.1), /etc/resolv.conf (the
+ * host's, if it has one) and an empty /etc/os-release.  Paths are resolved
+ * inside ROOTFS (its symlinks never lead out). */
+int appc_ace_provide_etc(const char *rootfs, const char *hostname, appc_error_t *err);
 
 #ifdef __cplusplus
 }

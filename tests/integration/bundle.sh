@@ -32,6 +32,7 @@ trap cleanup EXIT
 # image NAME USER GROUP ISOLATORS-JSON: a busybox ACI whose app tells what
 # it is given, imported; its ID in $IMG.
 PROBE='echo user=$(id -u):$(id -g) groups=$(id -G) cwd=$(pwd) app=$AC_APP_NAME greeting=$GREETING container=$container home=$HOME;
+echo hosts=$(grep -c localhost /etc/hosts) proc=$( (echo x >/proc/self/comm) 2>/dev/null && echo rw || echo ro) cgroups-outside=$(grep -vc ":/$" /proc/self/cgroup);
 grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status;
 mkdir /tmp/made 2>&1 && echo mkdir-ok; ls -a /data | wc -l; exit 3'
 image() {
@@ -68,6 +69,8 @@ same_as_run() {
 
 image plain 0 0 '[]'
 same_as_run "root, no isolator" plain
+is "... /etc/hosts with localhost, a read-only /proc, the app's own cgroups (a cgroup namespace)" \
+  "$(grep '^hosts=' "$TMP/plain.actool")" "hosts=2 proc=ro cgroups-outside=0"
 is "... which is the default capabilities, the default seccomp filter, the ACE environment" \
   "$(grep -E '^(user|CapEff|NoNewPrivs|Seccomp)' "$TMP/plain.actool" | tr -s '\t' ' ')" \
   "user=0:0 groups=0 cwd=/work app=plain greeting=hello world container=actool home=/root
@@ -97,7 +100,7 @@ is "config.json: the bounding set" "$(jq -c .process.capabilities.bounding "$C")
   '["CAP_CHOWN","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP"]'
 is "config.json: the volume, the mounts, the masked paths" \
   "$(jq -c '[(.mounts | map(.destination) | join(" ")), (.linux.maskedPaths | index("/proc/kcore") != null)]' "$C")" \
-  '["/proc /dev /dev/pts /dev/shm /dev/mqueue /sys /data",true]'
+  '["/proc /dev /dev/pts /dev/shm /dev/mqueue /sys /sys/fs/cgroup /data",true]'
 
 image alice alice staff '[{"name": "os/linux/seccomp-retain-set", "value": {"set": ["@appc.io/all"]}}]'
 same_as_run "a user and group by name from the image" alice

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the executor's identity, environment, UUID and note parts
- * (ace/identity.c, ace/env.c, ace/uuid.c, ace/note.c).  The path-owner
- * tests chown files, so they expect to run as root (as the executor does). */
+ * (ace/identity.c, ace/env.c, ace/uuid.c, ace/note.c), and of the /etc files
+ * another runtime's bundle gets (appc_ace_provide_etc, ace/rootfs.c).  The
+ * path-owner tests chown files, so they expect to run as root (as the
+ * executor does). */
 #include "config.h"
 
 #include <errno.h>
@@ -23,6 +25,7 @@
 #include "tests/unit/test-scratch.h"
 
 #include "ace/internal.h"
+#include "appc/ace.h"
 #include "schema/json.h"
 #include "appc/types.h"
 #include "common/macros.h"
@@ -882,6 +885,87 @@ static void test_note(void **state)
   assert_int_equal(seen.calls, 2);
 }
 
+/* ---- /etc files for another runtime (appc_ace_provide_etc) ---- */
+
+/* The text of DIR/REL, or NULL when it cannot be read; malloc'ed. */
+static char *text_at(const char *dir, const char *rel)
+{
+  char *p = path_join(dir, rel);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = fopen(p, "r");
+
+  free(p);
+  if (f == NULL)
+    return NULL;
+  if (getdelim(&text, &len, '\0', f) < 0) {
+    free(text);
+    text = strdup("");
+  }
+  fclose(f);
+  return text;
+}
+
+static void assert_text_at(const char *dir, const char *rel, const char *want)
+{
+  char *got = text_at(dir, rel);
+  assert_non_null(got);
+  assert_string_equal(got, want);
+  free(got);
+}
+
+static void test_provide_etc(void **state)
+{
+  char *root = scratch_new();
+  char *host_resolv = text_at("/", "etc/resolv.conf");
+  appc_error_t err = NULL;
+  (void) state;
+
+  /* the image's hosts stays; hostname is replaced; the rest is added */
+  put(root, "etc/hosts", "10.0.0.1 mine\n");
+  put(root, "etc/hostname", "image\n");
+  assert_ok(appc_ace_provide_etc(root, "app", &err), &err);
+  assert_text_at(root, "etc/hosts", "10.0.0.1 mine\n");
+  assert_text_at(root, "etc/hostname", "app\n");
+  assert_text_at(root, "etc/os-release", "");
+  if (host_resolv != NULL)
+    assert_text_at(root, "etc/resolv.conf", host_resolv);
+  scratch_remove(root);
+
+  /* no /etc at all: made, with localhost and the hostname in hosts */
+  root = scratch_new();
+  put(root, "usr/lib/os-release", "NAME=x\n");
+  assert_ok(appc_ace_provide_etc(root, "app", &err), &err);
+  assert_text_at(
+      root, "etc/hosts",
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tapp\n");
+  char *none = text_at(root, "etc/os-release");
+  assert_null(none); /* the image's usr/lib/os-release serves */
+  scratch_remove(root);
+
+  /* etc, a symlink to an absolute path: resolved inside the tree */
+  root = scratch_new();
+  put(root, "real-etc/keep", "");
+  link_at(root, "etc", "/real-etc");
+  assert_ok(appc_ace_provide_etc(root, "app", &err), &err);
+  assert_text_at(root, "real-etc/hostname", "app\n");
+  scratch_remove(root);
+
+  /* etc -> /etc is a loop inside the tree, never the host's /etc */
+  root = scratch_new();
+  char *host_hostname = text_at("/", "etc/hostname");
+  link_at(root, "etc", "/etc");
+  assert_true(appc_ace_provide_etc(root, "not-the-host", &err) < 0);
+  assert_error_contains(-1, &err, "/etc");
+  char *after = text_at("/", "etc/hostname");
+  assert_true((host_hostname == NULL && after == NULL) ||
+              (host_hostname != NULL && after != NULL && strcmp(host_hostname, after) == 0));
+  free(after);
+  free(host_hostname);
+  free(host_resolv);
+  scratch_remove(root);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -906,6 +990,7 @@ int main(void)
       cmocka_unit_test_teardown(test_exec_lookup, teardown),
       cmocka_unit_test(test_uuid),
       cmocka_unit_test(test_note),
+      cmocka_unit_test_teardown(test_provide_etc, teardown),
   };
   return cmocka_run_group_tests_name("ace-identity", tests, NULL, NULL);
 }
