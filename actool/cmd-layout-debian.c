@@ -17,7 +17,7 @@
 struct debian_options {
   const char *layout;
   const char *suite, *mirror, *keyring, *component, *arch;
-  bool configure;
+  bool configure, essential;
 };
 
 static const struct actool_option debian_option_table[] = {
@@ -35,6 +35,10 @@ static const struct actool_option debian_option_table[] = {
     {"configure", ACTOOL_OPT_BOOL, offsetof(struct debian_options, configure), NULL,
      "Then configure the packages: dpkg --configure --pending in the rootfs (layout run), "
      "which runs their maintainer scripts; the image must hold dpkg",
+     NULL},
+    {"essential", ACTOOL_OPT_BOOL, offsetof(struct debian_options, essential), NULL,
+     "Also install the suite's Essential packages, which maintainer scripts assume "
+     "(a base system: with --configure, from an empty rootfs)",
      NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -87,8 +91,8 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   appc_error_t err = NULL;
   int r;
 
-  if (argc < 1)
-    return actool_usage_error("layout debian", "needs PKG...");
+  if (argc < 1 && !o->essential)
+    return actool_usage_error("layout debian", "needs PKG... (or --essential)");
   if (o->configure && geteuid() != 0) {
     actool_error("layout debian --configure: the scripts run under the executor, which needs root");
     return ACTOOL_EXIT_FAILURE;
@@ -103,6 +107,7 @@ static int run_layout_debian(const struct actool_globals *g, void *opaque, int a
   d.arch = o->arch;
   d.cb = actool_callbacks(g);
   d.scripts = o->configure;
+  d.essential = o->essential;
   if (appc_layout_open(actool_layout_dir(o->layout), &l, &err) < 0) {
     appc_http_free(h);
     return actool_fail_net(&err);
@@ -128,7 +133,7 @@ const struct actool_command actool_cmd_layout_debian = {
     .name = "layout debian",
     .summary = "Install Debian packages and their dependencies into the rootfs",
     .usage = "[--layout=DIR] [--suite=SUITE] [--mirror=URL] [--keyring=FILE] [--component=NAME]"
-             " [--arch=ARCH] [--configure] PKG...",
+             " [--arch=ARCH] [--configure] [--essential] PKG...",
     .description =
         "Resolves PKG... (NAME, NAME=VERSION, or a virtual name) with their Pre-Depends and "
         "Depends from the mirror's dists/SUITE/InRelease (or Release + Release.gpg), signed "
@@ -139,7 +144,10 @@ const struct actool_command actool_cmd_layout_debian = {
         "package installed.  Maintainer scripts are not run, unless --configure: then the "
         "scripts are kept in /var/lib/dpkg/info, the packages recorded unpacked, and "
         "dpkg --configure --pending runs in the rootfs under the executor (layout run; "
-        "preinst scripts are not run: actool unpacked the files).  --cacert and "
+        "preinst scripts are not run: actool unpacked the files).  --essential adds the "
+        "suite's Essential packages, which maintainer scripts may assume.  A rootfs without "
+        "/bin, /sbin and /lib gets a merged /usr (bin -> usr/bin, ...) and usr-is-merged "
+        "when the suite has that package (Debian 12 on).  --cacert and "
         "--insecure-options=tls,http apply to the mirror.",
     .options = debian_option_table,
     .options_size = sizeof(struct debian_options),

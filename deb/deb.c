@@ -579,13 +579,24 @@ static void restore_aside(struct deb_stage *s, bool committed)
   parent_dir_close(&p);
 }
 
+/* Remove the merged /usr's symlinks, before the directories they lead to. */
+static void unmake_links(struct deb_stage *s)
+{
+  for (size_t i = s->n_links; i-- > 0;)
+    (void) unlinkat(s->root_fd, s->links[i], 0);
+}
+
 void deb_stage_clear(struct deb_stage *s)
 {
   if (!s->committed) {
     unstage_files(s, 0);
+    unmake_links(s);
     unmake_dirs(s);
     restore_aside(s, false);
   }
+  for (size_t i = 0; i < s->n_links; i++)
+    free(s->links[i]);
+  free(s->links);
   for (size_t i = 0; i < s->n_aside; i++)
     free(s->aside[i]);
   free(s->aside);
@@ -693,6 +704,24 @@ static int note_dir(const char *path, void *data)
   if (appc_strset_add(&s->made, path) < 0)
     return -1;
   return path_list_add(&s->dirs, &s->n_dirs, &s->dirs_cap, path);
+}
+
+int deb_stage_merge_usr(struct deb_stage *s, const char *const *names, size_t n, appc_error_t *err)
+{
+  char target[NAME_MAX + 5];
+
+  for (size_t i = 0; i < n; i++) {
+    snprintf(target, sizeof target, "usr/%s", names[i]);
+    if (appc_mkdirs_in_root_noting(s->root_fd, target, 0755, note_dir, s) < 0)
+      return appc_error_make(err, errno, "rootfs: /%s", target);
+    cleanup_free char *copy = strdup(names[i]);
+    if (copy == NULL || APPC_ARRAY_RESERVE(s->links, s->links_cap, s->n_links + 1) < 0)
+      return appc_error_make(err, ENOMEM, "rootfs: /%s", names[i]);
+    if (symlinkat(target, s->root_fd, names[i]) < 0)
+      return appc_error_make(err, errno, "rootfs: /%s -> %s", names[i], target);
+    s->links[s->n_links++] = steal_pointer(&copy);
+  }
+  return 0;
 }
 
 /* Note PATH as staged before its .dpkg-new is made: a failure while it is

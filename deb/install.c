@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "common/digest.h"
 #include "common/fs.h"
 #include "common/lazy.h"
+#include "common/macros.h"
 #include "appc/discovery.h"
 #include "appc/layout.h"
 #include "appc/store.h"
@@ -584,6 +586,7 @@ struct state {
   size_t *chosen;
   size_t n;
   struct unpacked *debs;
+  bool merge_usr; /* the rootfs gets a merged /usr before the unpacking */
 };
 
 static void state_clear(struct state *s)
@@ -617,6 +620,98 @@ static void work_removep(char **work)
   free(*work);
 }
 
+/* ---- what is asked for ---- */
+
+#define USR_IS_MERGED "usr-is-merged"
+
+/* The top directories a merged /usr makes symlinks of on ARCH, into OUT:
+ * bin, sbin, lib and the architecture's other library directories, as
+ * debootstrap makes them. */
+static size_t merged_usr_dirs(const char *arch, const char *out[static 6])
+{
+  static const struct {
+    const char *arch;
+    const char *dirs[3];
+  } more[] = {
+      {"amd64", {"lib32", "lib64", "libx32"}},
+      {"i386", {"lib64", "libx32"}},
+      {"x32", {"lib32", "lib64", "libx32"}},
+      {"mips64el", {"lib32", "lib64", "libo32"}},
+      {"mipsel", {"lib32", "lib64"}},
+      {"ppc64", {"lib32", "lib64"}},
+      {"ppc64el", {"lib64"}},
+      {"powerpc", {"lib64"}},
+      {"s390x", {"lib32"}},
+      {"sparc64", {"lib32", "lib64"}},
+  };
+  size_t n = 0;
+
+  out[n++] = "bin";
+  out[n++] = "sbin";
+  out[n++] = "lib";
+  for (size_t i = 0; i < ARRAY_SIZE(more); i++)
+    if (strcmp(more[i].arch, arch) == 0)
+      for (size_t k = 0; k < 3 && more[i].dirs[k] != NULL; k++)
+        out[n++] = more[i].dirs[k];
+  return n;
+}
+
+/* A rootfs nothing was installed into yet: no /bin, /sbin or /lib. */
+static bool rootfs_unlaid(int root_fd)
+{
+  static const char *const top[] = {"bin", "sbin", "lib"};
+  struct stat st;
+
+  for (size_t i = 0; i < ARRAY_SIZE(top); i++)
+    if (fstatat(root_fd, top[i], &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+      return false;
+  return true;
+}
+
+/* Whether the index (not the rootfs's status) has a package NAME. */
+static bool index_offers(const struct deb_index *ix, const char *name)
+{
+  for (size_t i = 0; i < ix->n; i++)
+    if (!ix->v[i].installed && strcmp(ix->v[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+static bool essential(const struct deb_package *p)
+{
+  const char *e = deb_field(p->st, "Essential");
+  return !p->installed && e != NULL && strcasecmp(e, "yes") == 0;
+}
+
+/* The names to resolve, in order: usr-is-merged for a merged /usr (first,
+ * so that "usrmerge | usr-is-merged" finds it chosen and does not convert
+ * the rootfs), the index's Essential packages when asked for, then NAMES.
+ * *ALL points into NAMES and the index. */
+static int wanted(const struct job *j, const struct state *s, char *const *names, size_t n,
+                  char ***all, size_t *n_all)
+{
+  struct appc_strset seen = {0};
+  size_t k = 0;
+  int r = 0;
+
+  if ((*all = calloc(n + s->ix.n + 2, sizeof **all)) == NULL)
+    return appc_error_make(j->err, ENOMEM, "packages");
+  if (s->merge_usr)
+    (*all)[k++] = (char *) USR_IS_MERGED;
+  for (size_t i = 0; j->o->essential && r == 0 && i < s->ix.n; i++) {
+    const struct deb_package *p = &s->ix.v[i];
+    int added = essential(p) ? appc_strset_add(&seen, p->name) : 0;
+    if (added < 0)
+      r = appc_error_make(j->err, ENOMEM, "packages");
+    else if (added > 0)
+      (*all)[k++] = (char *) p->name;
+  }
+  appc_strset_clear(&seen);
+  memcpy(*all + k, names, n * sizeof *names);
+  *n_all = k + n;
+  return r;
+}
+
 static int prepare(struct job *j, int root_fd, char *const *names, size_t n, struct state *s)
 {
   appc_error_t *err = j->err;
@@ -635,8 +730,13 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
     return -1;
   deb_index_init(&s->ix);
   if (deb_index_add(&s->ix, &s->status_st, j->arch, true, "rootfs /var/lib/dpkg/status", err) < 0 ||
-      deb_index_add(&s->ix, &s->packages_st, j->arch, false, "Packages", err) < 0 ||
-      deb_resolve(&s->ix, names, n, j->o->cb, &s->chosen, &s->n, err) < 0)
+      deb_index_add(&s->ix, &s->packages_st, j->arch, false, "Packages", err) < 0)
+    return -1;
+  s->merge_usr = rootfs_unlaid(root_fd) && index_offers(&s->ix, USR_IS_MERGED);
+  cleanup_free char **all = NULL;
+  size_t n_all = 0;
+  if (wanted(j, s, names, n, &all, &n_all) < 0 ||
+      deb_resolve(&s->ix, all, n_all, j->o->cb, &s->chosen, &s->n, err) < 0)
     return -1;
   if ((s->debs = calloc(s->n + 1, sizeof *s->debs)) == NULL)
     return appc_error_make(err, ENOMEM, "packages");
@@ -675,7 +775,7 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
 
   if (out != NULL)
     memset(out, 0, sizeof *out);
-  if (n == 0)
+  if (n == 0 && !opts->essential)
     return appc_error_tag(err, EINVAL, "debian: no package named");
   if (opts->http == NULL)
     return appc_error_tag(err, EINVAL, "debian: no HTTP client");
@@ -698,6 +798,11 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
    * cannot be checked, a full disk, may still stop the unpacking): until
    * the commit, a failure or a cancel leaves it as it was. */
   deb_stage_init(&stage, root_fd);
+  if (s.merge_usr) {
+    const char *dirs[6];
+    if (deb_stage_merge_usr(&stage, dirs, merged_usr_dirs(j.arch, dirs), err) < 0)
+      return -1;
+  }
   for (size_t i = 0; i < s.n; i++) {
     if (appc_cb_cancelled(opts->cb))
       return appc_error_make(err, ECANCELED, "debian: unpacking");

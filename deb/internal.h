@@ -150,6 +150,8 @@ struct deb_stage {
   size_t n_dirs, dirs_cap;
   char **aside; /* what the rootfs had where a directory was made (PATH.dpkg-tmp) */
   size_t n_aside, aside_cap;
+  char **links; /* the merged /usr's symlinks made (deb_stage_merge_usr) */
+  size_t n_links, links_cap;
   bool committed;
 };
 /* An empty stage into the tree ROOT_FD (the caller's, not closed here). */
@@ -160,6 +162,11 @@ void deb_stage_init(struct deb_stage *s, int root_fd);
  * for deb_stage_clear to remove. */
 int deb_unpack(struct deb_stage *s, const char *path, const char *what, char **list,
                appc_error_t *err);
+/* Lay out S's root with a merged /usr before anything is unpacked, as
+ * debootstrap does: each of NAMES ("bin", "sbin", "lib", ...) a symlink to
+ * usr/NAME, a directory made.  None of NAMES may exist in the root.  Undone
+ * with the stage, unless committed. */
+int deb_stage_merge_usr(struct deb_stage *s, const char *const *names, size_t n, appc_error_t *err);
 /* Rename every staged file over its final name.  A rename that fails
  * leaves the ones before it in place and the rest not (said in the error). */
 int deb_stage_commit(struct deb_stage *s, appc_error_t *err);

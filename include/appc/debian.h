@@ -34,7 +34,7 @@ struct appc_layout;
 #define APPC_DEBIAN_DEFAULT_SUITE "bookworm"
 #define APPC_DEBIAN_DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 
-#define APPC_DEBIAN_OPTIONS_VERSION 1
+#define APPC_DEBIAN_OPTIONS_VERSION 2
 struct appc_debian_options {
   unsigned version;                /* 0, or APPC_DEBIAN_OPTIONS_VERSION (<appc/appc.h>) */
   struct appc_http *http;          /* the client (its timeouts bound every wait) */
@@ -50,6 +50,11 @@ struct appc_debian_options {
    * rootfs (`layout debian --configure` runs it through `layout run`);
    * else they are recorded installed and no script is kept. */
   bool scripts;
+  /* (version 2) Also install the index's Essential packages, which Debian
+   * lets every maintainer script assume (debootstrap's and mmdebstrap's
+   * "essential" set): what `dpkg --configure` needs in a rootfs built from
+   * nothing. */
+  bool essential;
   void *reserved[3]; /* zero; taken by members of later releases */
 };
 
@@ -77,8 +82,11 @@ const char *appc_debian_host_arch(void);
  * order.  Everything is downloaded and verified before the rootfs is
  * touched: a bad signature, index, dependency or .deb leaves it as it was.
  * A failure while unpacking (a full disk, a path the rootfs's own files
- * make impossible) leaves the packages unpacked so far, without their dpkg
- * records. */
+ * make impossible) leaves the rootfs as it was.  A rootfs without /bin,
+ * /sbin and /lib gets a merged /usr first (each a symlink to usr/NAME, as
+ * debootstrap makes it) when the index has usr-is-merged (Debian 12 on,
+ * where no other layout is supported), and usr-is-merged is installed,
+ * which tells packages so. */
 int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t n,
                                const struct appc_debian_options *opts,
                                struct appc_debian_packages *out, appc_error_t *err);

@@ -300,6 +300,19 @@ suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1
   "$B/dirlate_1.deb" "$B/linkfirst_1.deb" "$B/belowlink_1.deb" "$B/overdir_1.deb" \
   "$B/intoalias_1.deb"
 
+# A suite as Debian 12's: usr-is-merged (and usrmerge, which provides it and
+# would convert the rootfs), Essential packages, one of them depending on
+# "usrmerge | usr-is-merged" as init-system-helpers does, and a package
+# with a file in /bin.
+mkdeb usr-is-merged 37
+mkdeb usrmerge 37 "Provides: usr-is-merged"
+mkdeb ess-a 1 "Essential: yes" "$TMP/busybox:bin/ess-a"
+mkdeb ess-b 1 "Essential: yes
+Depends: usrmerge | usr-is-merged"
+mkdeb tool 1 "" "$TMP/busybox:bin/tool"
+suite merged "$B/usr-is-merged_37.deb" "$B/usrmerge_37.deb" "$B/ess-a_1.deb" "$B/ess-b_1.deb" \
+  "$B/tool_1.deb" "$B/stagebig_1.deb"
+
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
 mkdir -p "$TMP/claim"
@@ -619,6 +632,52 @@ unchanged "a directory filled through a symlink" "$L10"
 check "... and the file alone replaces the empty directory" inst "$L10" stage overdir
 is "... as a file" "$(cat "$L10/rootfs/opt/e")" "file"
 
+# --- a merged /usr, --essential ----------------------------------------------------
+
+# tops DIR: the rootfs's top entries that are symlinks, "NAME->TARGET".
+tops() { (cd "$1/rootfs" && for f in *; do [ -L "$f" ] && printf '%s->%s ' "$f" "$(readlink "$f")"; done); }
+case $ARCH in
+  amd64) MERGED_TOPS="bin->usr/bin lib->usr/lib lib32->usr/lib32 lib64->usr/lib64 libx32->usr/libx32 sbin->usr/sbin " ;;
+  *) MERGED_TOPS= ;;
+esac
+L11=$TMP/l11
+lay "$L11"
+run_capture inst "$L11" merged tool
+is "an empty rootfs from a suite with usr-is-merged: usr-is-merged first, then the package" \
+  "$status $(cut -d' ' -f1 "$TMP/.out" | tr '\n' ' ')" "0 usr-is-merged tool "
+[ -z "$MERGED_TOPS" ] || is "... on a merged /usr, as debootstrap lays it out" "$(tops "$L11")" "$MERGED_TOPS"
+check "... the package's /bin file is in usr/bin" cmp "$TMP/busybox" "$L11/rootfs/usr/bin/tool"
+is "... and recorded as /bin/tool, the package's path" \
+  "$(grep -c '^/bin/tool$' "$L11/rootfs/var/lib/dpkg/info/tool.list")" 1
+L12=$TMP/l12
+lay "$L12"
+run_capture inst "$L12" merged --essential
+is "--essential without PKG: the Essential packages, their dependency met by usr-is-merged, not usrmerge" \
+  "$status $(cut -d' ' -f1 "$TMP/.out" | sort | tr '\n' ' ')" "0 ess-a ess-b usr-is-merged "
+check "... on a merged /usr" test "$(readlink "$L12/rootfs/bin")" = usr/bin -a -f "$L12/rootfs/usr/bin/ess-a"
+L13=$TMP/l13
+lay "$L13"
+mkdir -p "$L13/rootfs/bin"
+run_capture inst "$L13" merged tool
+is "a rootfs that has /bin keeps its layout: no merged /usr, no usr-is-merged" \
+  "$status $(cut -d' ' -f1 "$TMP/.out" | tr '\n' ' ')$(tops "$L13")" "0 tool "
+check "... the file is in /bin" test -f "$L13/rootfs/bin/tool" -a ! -L "$L13/rootfs/bin"
+L14=$TMP/l14
+lay "$L14"
+check "a suite without usr-is-merged: an empty rootfs keeps the packages' layout" inst "$L14" good bb
+is "... /bin is a directory" "$(tops "$L14")$(test -d "$L14/rootfs/bin" && echo dir)" dir
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null; then
+  L15=$SMALL/l15
+  lay "$L15"
+  listing "$L15" >"$TMP/before"
+  check_rejects "a full disk on a merged /usr" "stagebig: /usr/share/stagebig/big: No space left" \
+    inst "$L15" merged stagebig
+  unchanged "a full disk on a merged /usr (its symlinks and directories gone too)" "$L15"
+  umount "$SMALL"
+else
+  skip "a full disk on a merged /usr" "needs root and a tmpfs mount"
+fi
+
 # --- --configure ------------------------------------------------------------------
 
 check_rejects "--configure without dpkg in the rootfs" "no /usr/bin/dpkg" inst "$L4" scripts scripted --configure
@@ -644,7 +703,7 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   skip "--configure runs dpkg in the rootfs" "needs root (layout run)"
 fi
-check_fails "no package named is a usage error" 2 "needs PKG" "$ACTOOL" layout debian --layout="$L4"
+check_fails "no package named is a usage error" 2 "needs PKG\.\.\. \(or --essential\)" "$ACTOOL" layout debian --layout="$L4"
 check "no temporary is left behind" sh -c "! ls -d \"\${TMPDIR:-/tmp}\"/actool-debian-* \"\${TMPDIR:-/tmp}\"/actool-gnupg-* 2>/dev/null | grep -q ."
 
 done_testing
