@@ -1457,6 +1457,39 @@ static void test_delay(const struct pod_run *r)
               NULL);
 }
 
+/* Every app sees the pod's init as its PID 1, and anyone may read
+ * /proc/1/cmdline: I, a copy of actool, would show its command line (host
+ * paths, --set-env values).  I's own copy of the argument strings (from
+ * /proc/self/stat's arg_start and arg_end, fields 48 and 49) is cleared
+ * but for a name.  A supervisor that stays (an init's, one with post-stop
+ * handlers) inherits it. */
+static void hide_command_line(void)
+{
+  static const char name[] = "actool-pod-init";
+  char stat[1024];
+  unsigned long start = 0, end = 0;
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+  const char *p;
+
+  if (fd >= 0)
+    close(fd);
+  if (n <= 0)
+    return;
+  stat[n] = '\0';
+  if ((p = strrchr(stat, ')')) == NULL)
+    return;
+  for (int field = 2; field < 48 && p != NULL; field++) /* to the space before field 48 */
+    p = strchr(p + 1, ' ');
+  /* argv[0] starts the area: anything else and nothing is touched */
+  if (p == NULL || sscanf(p, " %lu %lu", &start, &end) != 2 || end <= start ||
+      start != (unsigned long) program_invocation_name)
+    return;
+  memset((void *) start, 0, end - start);
+  memcpy((void *) start, name,
+         end - start - 1 < sizeof name - 1 ? end - start - 1 : sizeof name - 1);
+}
+
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
 {
   cleanup_free pid_t *pids = calloc(r->n_apps, sizeof *pids);
@@ -1473,6 +1506,7 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
    * jobs.  The apps still get the terminal as their standard streams; its
    * signals reach them through P (forward_signal). */
   (void) setsid();
+  hide_command_line();
   /* The pod's lock is P's alone: were I to keep it, a pod whose P died
    * would still look running, and gc would leave it. */
   close(r->dir.lock_fd);
