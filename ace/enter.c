@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ace/internal.h"
@@ -45,7 +46,26 @@ pick_app(const struct appc_pod_manifest *pod, const char *uuid, const char *name
   return NULL;
 }
 
-/* Does process PID run in the app whose overlay's upper layer is UPPER? */
+/* PATH as overlayfs shows it among a mount's options in mountinfo
+ * (seq_show_option): ',', '=', whitespace and '\\' as \OOO.  Malloc'ed. */
+static char *mountinfo_option(const char *path)
+{
+  char *out = malloc(4 * strlen(path) + 1), *o = out;
+
+  if (out == NULL)
+    return NULL;
+  for (const unsigned char *p = (const unsigned char *) path; *p != '\0'; p++) {
+    if (strchr(",= \t\n\\", *p) != NULL)
+      o += sprintf(o, "\\%03o", *p);
+    else
+      *o++ = (char) *p;
+  }
+  *o = '\0';
+  return out;
+}
+
+/* Does process PID run in the app whose overlay's upper layer is UPPER (as
+ * mountinfo_option shows it)? */
 static bool runs_in(pid_t pid, const char *upper)
 {
   char path[64];
@@ -93,6 +113,51 @@ static pid_t find_app_process(pid_t init, const char *upper)
   return -1;
 }
 
+/* How long enter waits for an app of a running pod to have its root: a pod
+ * just started (`run --detach` returns once the pod's directory exists)
+ * may still be building it. */
+#define APP_START_WAIT_MS 5000
+
+#define APP_START_STEP_MS 10
+
+static void sleep_step(void)
+{
+  const struct timespec step = {.tv_nsec = APP_START_STEP_MS * 1000 * 1000};
+  nanosleep(&step, NULL);
+}
+
+/* The status of the pod UUID into INFO, waiting while it runs but has not
+ * recorded its init yet. */
+static int await_pod_init(struct appc_store *s, const char *uuid, struct appc_ace_pod_info *info,
+                          appc_error_t *err)
+{
+  if (appc_ace_status(s, uuid, info, err) < 0)
+    return -1;
+  for (int waited = 0;
+       info->state == APPC_ACE_POD_RUNNING && info->init_pid <= 0 && waited < APP_START_WAIT_MS;
+       waited += APP_START_STEP_MS) {
+    sleep_step();
+    appc_ace_pod_info_clear(info);
+    if (appc_ace_status(s, uuid, info, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* find_app_process, waiting while the pod's init (INIT) lives and the app
+ * may still be starting. */
+static pid_t await_app_process(pid_t init, const char *upper)
+{
+  pid_t pid;
+
+  for (int waited = 0; (pid = find_app_process(init, upper)) < 0; waited += APP_START_STEP_MS) {
+    if (waited >= APP_START_WAIT_MS || (kill(init, 0) < 0 && errno == ESRCH))
+      return -1;
+    sleep_step();
+  }
+  return pid;
+}
+
 static const char *const namespaces[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
 #define N_NAMESPACES (sizeof namespaces / sizeof namespaces[0])
 
@@ -115,6 +180,36 @@ static int other_user_namespace(pid_t target)
   return fd;
 }
 
+/* The signals enter passes on to the command, as a shell's foreground job
+ * gets them from the terminal: the command is in a session of its own. */
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+/* Those, and SIGCHLD, to be blocked and waited for. */
+static void forwarding_set(sigset_t *set)
+{
+  sigemptyset(set);
+  sigaddset(set, SIGCHLD);
+  for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+    sigaddset(set, forwarded_signals[i]);
+}
+
+/* Wait for PID, passing on to it the signals of SET (blocked by the
+ * caller); its exit status (128+N for signal N). */
+static int wait_forwarding(pid_t pid, const sigset_t *set)
+{
+  int wstatus = 0;
+  pid_t w;
+
+  while ((w = waitpid(pid, &wstatus, WNOHANG)) == 0 || (w < 0 && errno == EINTR)) {
+    int sig = sigwaitinfo(set, NULL);
+    if (sig > 0 && sig != SIGCHLD)
+      (void) kill(pid, sig);
+  }
+  if (w < 0)
+    return 1;
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
 /* Child: ERR's message to the parent through REPORT, and exit with CODE. */
 static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, int code)
 {
@@ -126,7 +221,8 @@ static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, 
 
 static void __attribute__((noreturn))
 enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
-            const struct ace_security *sec, const char *metadata_url, char *const *argv, int report)
+            const struct ace_security *sec, const char *metadata_url, char *const *argv, int report,
+            pid_t caller, const sigset_t *caller_mask)
 {
   int ns[N_NAMESPACES], root = -1, userns;
   appc_error_t err = NULL;
@@ -141,6 +237,14 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
    * /proc/PID/fd (a directory of the host's: runc's CVE-2016-9962). */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   appc_close_fds_except(3, &report, 1);
+  /* Without the operator's controlling terminal, as the app runs: in the
+   * terminal's session the command (and an app tracing it) could type
+   * into it (TIOCSTI) and signal the shell's jobs.  The terminal's signals
+   * reach it through the caller and this process (wait_forwarding). */
+  (void) setsid();
+  /* Before the host's /proc is left: the command inherits it. */
+  if (ace_security_oom_adjust(sec, &err) < 0)
+    goto fail;
   for (size_t i = 0; i < N_NAMESPACES; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) target, namespaces[i]);
     ns[i] = open(path, O_RDONLY | O_CLOEXEC);
@@ -171,12 +275,23 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   const char *cwd =
       app->working_directory && app->working_directory[0] ? app->working_directory : "/";
   if (ace_identity_resolve("/", ra->app, &id, &err) < 0 ||
-      ace_env_build(app, ra->name, metadata_url, id.home, NULL, &env, &err) < 0 ||
-      ace_exec_lookup(argv[0], env, &exe, &err) < 0)
+      ace_env_build(app, ra->name, metadata_url, id.home, NULL, &env, &err) < 0)
     goto fail;
+  /* As a shell: 127 for a command not found, 126 for one it cannot run. */
+  if (ace_exec_lookup(argv[0], env, &exe, &err) < 0)
+    child_fail(report, &err, err->errnum == ENOENT ? 127 : 126);
+  /* The caller killed (SIGKILL, where it cannot pass on its signals):
+   * the command gets a SIGTERM from here, as from the terminal. */
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != caller) {
+    appc_error_make(&err, ESRCH, "the caller of enter is gone");
+    goto fail;
+  }
+  sigset_t set;
+  forwarding_set(&set);
   pid_t pid = fork();
   if (pid == 0) {
-    if (ace_chdir_in_root(cwd, &err) == 0 && ace_security_enter(sec, &id, &err) == 0)
+    if (ace_chdir_in_root(cwd, &err) == 0 && ace_security_enter(sec, &id, &err) == 0 &&
+        sigprocmask(SIG_SETMASK, caller_mask, NULL) == 0)
       execve(exe, argv, env), appc_error_make(&err, errno, "%s", exe);
     child_fail(report, &err, errno == ENOENT ? 127 : 126);
   }
@@ -185,10 +300,7 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
     goto fail;
   }
   close(report); /* the command's copy tells of its failure to exec */
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-    ;
-  _exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus));
+  _exit(wait_forwarding(pid, &set));
 fail:
   child_fail(report, &err, 125);
 }
@@ -220,6 +332,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   struct appc_ace_pod_info info = {0};
   struct appc_pod_manifest *pod = NULL;
   struct ace_security *sec = NULL;
+  cleanup_free char *upper_path = NULL;
   cleanup_free char *upper = NULL;
   cleanup_free char *pods = NULL;
   cleanup_free char *metadata_url = NULL;
@@ -228,7 +341,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   *status = 1;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "entering a pod needs root");
-  if (appc_ace_status(s, uuid, &info, err) < 0)
+  if (await_pod_init(s, uuid, &info, err) < 0)
     return -1;
   if (info.state != APPC_ACE_POD_RUNNING || info.init_pid <= 0) {
     appc_error_make(err, 0, "pod %s: not running", info.uuid);
@@ -240,12 +353,18 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
       (ra = pick_app(pod, info.uuid, app_name, err)) == NULL)
     goto out;
   pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
-  if (pods == NULL || asprintf(&upper, "%s/%s/apps/%s/upper", pods, info.uuid, ra->name) < 0) {
-    upper = NULL;
+  if (pods == NULL || asprintf(&upper_path, "%s/%s/apps/%s/upper", pods, info.uuid, ra->name) < 0 ||
+      (upper = mountinfo_option(upper_path)) == NULL) {
     appc_error_make(err, ENOMEM, "pod %s", info.uuid);
     goto out;
   }
-  pid_t target = find_app_process(info.init_pid, upper);
+  for (size_t i = 0; i < info.n_apps; i++)
+    if (info.apps[i].exited && strcmp(info.apps[i].name, ra->name) == 0) {
+      appc_error_make(err, 0, "pod %s: app %s is not running (it exited with status %d)", info.uuid,
+                      ra->name, info.apps[i].status);
+      goto out;
+    }
+  pid_t target = await_app_process(info.init_pid, upper);
   if (target < 0) {
     appc_error_make(err, 0, "pod %s: app %s is not running", info.uuid, ra->name);
     goto out;
@@ -259,10 +378,17 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
     appc_error_make(err, errno, "pipe");
     goto out;
   }
+  /* Blocked from the fork on: the caller and the child pass them on
+   * (wait_forwarding); the caller's mask comes back at the end. */
+  sigset_t set, caller_mask;
+  forwarding_set(&set);
   fflush(NULL);
+  pid_t caller = getpid();
+  sigprocmask(SIG_BLOCK, &set, &caller_mask);
   pid_t child = fork();
   if (child < 0) {
     appc_error_make(err, errno, "fork");
+    sigprocmask(SIG_SETMASK, &caller_mask, NULL);
     close(report[0]);
     close(report[1]);
     goto out;
@@ -270,15 +396,13 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   if (child == 0) {
     close(report[0]);
     enter_child(target, info.uuid, ra, sec, metadata_url,
-                argv != NULL && argv[0] != NULL ? argv : shell, report[1]);
+                argv != NULL && argv[0] != NULL ? argv : shell, report[1], caller, &caller_mask);
   }
   close(report[1]);
   r = read_report(report[0], err);
   close(report[0]);
-  int wstatus = 0;
-  while (waitpid(child, &wstatus, 0) < 0 && errno == EINTR)
-    ;
-  *status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  *status = wait_forwarding(child, &set);
+  sigprocmask(SIG_SETMASK, &caller_mask, NULL);
   if (r < 0)
     appc_error_prefix(err, "pod %s: app %s", info.uuid, ra->name);
 out:

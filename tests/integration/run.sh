@@ -1256,6 +1256,35 @@ if wait_file "$TMP/ent/ready"; then
     timeout 20 "$ACTOOL" --dir="$STORE" enter --app=nope "$u" -- /bin/true
   check_fails "enter of a command the app lacks" 127 'no-such-command' \
     timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /no-such-command
+  check_fails "... or that its PATH lacks: 127 too, as a shell" 127 'no-such-command: not found in PATH' \
+    timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- no-such-command
+  # Under a terminal, the command is not in the terminal's session, as the
+  # app is not: with it as its controlling terminal, the command (or an app
+  # tracing it) could type into the operator's shell (TIOCSTI).
+  script -qec "$(printf '%q ' timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
+    'cut -d" " -f7 /proc/self/stat')" /dev/null </dev/null >"$TMP/.out" 2>&1
+  is "enter under a terminal: the command has no controlling terminal (tty_nr 0)" \
+    "$(tr -d '\r' <"$TMP/.out")" 0
+  # The pod's PID 1, a copy of actool, shows no part of actool's command line.
+  run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'tr "\0" "\n" </proc/1/cmdline'
+  is "the pod's PID 1 shows a name, not actool's command line (--set-env values)" \
+    "$status:$(grep -c FROM_RUN "$TMP/.out"):$(head -1 "$TMP/.out")" "0:0:actool-pod-init"
+  # The command gets the signals enter gets, and a SIGTERM when enter is
+  # killed (it cannot pass a SIGKILL on).
+  for sig in TERM HUP KILL; do
+    "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c \
+      "trap 'echo \$0 >/hv/got-$sig; exit 0' HUP TERM; echo up >/hv/up-$sig; while :; do sleep 0.1; done" \
+      sh </dev/null >/dev/null 2>&1 &
+    epid=$!
+    if wait_file "$TMP/ent/up-$sig"; then
+      kill -"$sig" "$epid"
+      wait_file "$TMP/ent/got-$sig"
+      is "SIG$sig to enter reaches the command" "$(cat "$TMP/ent/got-$sig" 2>&1)" sh
+    else
+      not_ok "SIG$sig to enter reaches the command (the command never started)"
+    fi
+    wait_exit "$epid" 10
+  done
   touch "$TMP/ent/stop"
   wait_exit "$BG_PID" 30
   is "the entered pod ends as usual" "$status" 0
@@ -1299,6 +1328,43 @@ else
 fi
 check_fails "enter of a pod that is not running" 1 'no such pod' \
   timeout 20 "$ACTOOL" --dir="$STORE" enter 00000000-0000-0000-0000-000000000000
+
+# stopped DIR UUID: stop --force the pod UUID of the store DIR and wait for its end.
+stopped() {
+  local _
+  "$ACTOOL" --dir="$1" stop --force "$2" >/dev/null 2>&1
+  for _ in $(seq 100); do
+    "$ACTOOL" --dir="$1" status "$2" 2>/dev/null | grep -q '^state=running' || break
+    sleep 0.1
+  done
+}
+# enter right after run --detach, which returns once the pod's directory
+# exists: enter waits for the app to have its root.
+fails=
+for i in 1 2 3 4 5; do
+  u=$("$ACTOOL" --dir="$STORE" --insecure-options=image run --detach "${ID[sh]}" --exec=/bin/sleep -- 30 2>&1)
+  timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/true >/dev/null 2>"$TMP/.err" || fails+="$i: $(cat "$TMP/.err") "
+  stopped "$STORE" "$u"
+done
+is "enter right after run --detach finds the app (5 pods)" "$fails" ""
+ac gc >/dev/null 2>&1
+# The app's os/linux/oom-score-adj holds for a command entered too.
+u=$("$ACTOOL" --dir="$STORE" --insecure-options=image run --detach "${ID[oom]}" --exec=/bin/sleep -- 30 2>&1)
+run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/cat /proc/self/oom_score_adj
+is "enter: the app's oom-score-adj (500)" "$status:$(cat "$TMP/.out")" "0:500"
+stopped "$STORE" "$u"
+ac gc >/dev/null 2>&1
+# A store whose path holds a space (which mountinfo writes as \040).
+SP="$TMP/store with space"
+if "$ACTOOL" --dir="$SP" --insecure-options=image fetch "$BASE" >/dev/null 2>"$TMP/.err"; then
+  u=$("$ACTOOL" --dir="$SP" run --detach "${ID[sh]}" --exec=/bin/sleep -- 30 2>&1)
+  run_capture timeout 20 "$ACTOOL" --dir="$SP" enter "$u" -- /bin/sh -c 'echo in'
+  is "enter of a pod of a store whose path holds a space" "$status:$(cat "$TMP/.out")" "0:in"
+  stopped "$SP" "$u"
+  "$ACTOOL" --dir="$SP" gc >/dev/null 2>&1
+else
+  not_ok "enter of a pod of a store whose path holds a space (fetch: $(cat "$TMP/.err"))"
+fi
 
 # status shows what the image runs: NAME and VERSION_ID of its os-release,
 # read inside the image (/etc/os-release is a symlink, as on Debian).
