@@ -1508,8 +1508,11 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
   (void) setsid();
   hide_command_line();
   /* The pod's lock is P's alone: were I to keep it, a pod whose P died
-   * would still look running, and gc would leave it. */
+   * would still look running, and gc would leave it.  So is P's hold on the
+   * store's runtime directory: an init that outlives P while it ends would
+   * keep gc from removing that directory. */
   close(r->dir.lock_fd);
+  close(r->dir.runtime_fd);
   close(r->report[0]);
   if (r->meta_conn >= 0)
     close(r->meta_conn);
