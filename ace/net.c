@@ -868,15 +868,11 @@ static bool lease_owner(int leases, const char *name, const char *own_key,
 /* Undo the leases in LEASES of pods that are gone, under the lock. */
 static void gc_leases(int root, int leases, const char *own_key)
 {
-  int dup_fd = dup(leases);
-  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  DIR *d = appc_dir_stream(leases);
   struct dirent *e;
 
-  if (d == NULL) {
-    if (dup_fd >= 0)
-      close(dup_fd);
+  if (d == NULL)
     return;
-  }
   while ((e = readdir(d)) != NULL) {
     char uuid[APPC_UUID_LEN + 1], key[ACE_RUNTIME_KEY_MAX];
     struct in_addr a;

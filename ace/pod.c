@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -87,17 +88,33 @@ int ace_runtime_root_open(appc_error_t *err)
 
 /* The store directory's identity: device, inode, and birth time where the
  * file system keeps one (an inode number is soon reused). */
-int ace_runtime_key(struct appc_store *s, char key[ACE_RUNTIME_KEY_MAX], appc_error_t *err)
+static int runtime_key_of(const char *path, char key[ACE_RUNTIME_KEY_MAX], appc_error_t *err)
 {
   struct statx st;
 
-  if (statx(AT_FDCWD, appc_store_path(s), 0, STATX_INO | STATX_BTIME, &st) < 0)
-    return appc_error_make(err, errno, "%s", appc_store_path(s));
+  if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &st) < 0)
+    return appc_error_make(err, errno, "%s", path);
   snprintf(key, ACE_RUNTIME_KEY_MAX, "%x.%x-%llx-%llx.%x", st.stx_dev_major, st.stx_dev_minor,
            (unsigned long long) st.stx_ino,
            (st.stx_mask & STATX_BTIME) ? (unsigned long long) st.stx_btime.tv_sec : 0ull,
            (st.stx_mask & STATX_BTIME) ? st.stx_btime.tv_nsec : 0u);
   return 0;
+}
+
+int ace_runtime_key(struct appc_store *s, char key[ACE_RUNTIME_KEY_MAX], appc_error_t *err)
+{
+  return runtime_key_of(appc_store_path(s), key, err);
+}
+
+/* Whether NAME is a runtime directory's key (ace_runtime_key's form). */
+static bool is_runtime_key(const char *name)
+{
+  unsigned a, b, d;
+  unsigned long long ino, sec;
+  int end = 0;
+
+  return sscanf(name, "%x.%x-%llx-%llx.%x%n", &a, &b, &ino, &sec, &d, &end) == 5 &&
+         name[end] == '\0';
 }
 
 /* KEY's directory is new: it names its store, for whoever looks. */
@@ -332,15 +349,11 @@ static bool is_set_aside(const char *name)
 
 void ace_pods_sweep(int pods_fd)
 {
-  int fd = openat(pods_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  DIR *d = appc_dir_stream(pods_fd);
   struct dirent *de;
 
-  if (d == NULL) {
-    if (fd >= 0)
-      close(fd);
+  if (d == NULL)
     return;
-  }
   while ((de = readdir(d)) != NULL)
     if (is_set_aside(de->d_name)) {
       appc_error_t ignored = NULL;
@@ -979,13 +992,10 @@ static int gc_data_one(const char *name, void *data, appc_error_t *err)
 
 static bool holds_only_store(int dir)
 {
-  int dup_fd = dup(dir);
-  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  DIR *d = appc_dir_stream(dir);
   struct dirent *e;
   bool only = d != NULL;
 
-  if (d == NULL && dup_fd >= 0)
-    close(dup_fd);
   while (only && (e = readdir(d)) != NULL)
     only = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
            strcmp(e->d_name, "store") == 0;
@@ -1016,6 +1026,51 @@ static void remove_runtime_if_unused(struct appc_store *s)
     return;
   unlinkat(run, "store", 0);
   unlinkat(root, key, AT_REMOVEDIR);
+}
+
+/* The runtime directory KEY of ROOT when its store is gone (the path its
+ * `store` file names no longer is the directory KEY names: removed, or
+ * made anew) and it holds no pod: no gc of that store will ever remove
+ * it.  Held exclusively, as remove_runtime_if_unused holds it. */
+static void remove_runtime_if_orphaned(int root, const char *key)
+{
+  cleanup_close int run = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_free char *path = NULL;
+  char now[ACE_RUNTIME_KEY_MAX];
+  appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  if (run < 0 || flock(run, LOCK_EX | LOCK_NB) < 0 || !holds_only_store(run) ||
+      appc_read_file_at(run, "store", PATH_MAX + 1, 0, &path, &len, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return;
+  }
+  while (len > 0 && path[len - 1] == '\n')
+    path[--len] = '\0';
+  if (len == 0 || path[0] != '/' || memchr(path, '\0', len) != NULL)
+    return;
+  if (runtime_key_of(path, now, &ignored) == 0 && strcmp(now, key) == 0)
+    return; /* the store is there: its own gc decides */
+  appc_error_release(&ignored);
+  unlinkat(run, "store", 0);
+  unlinkat(root, key, AT_REMOVEDIR);
+}
+
+/* Every store's runtime directory whose store is gone and that holds no
+ * pod (remove_runtime_if_orphaned): a store removed with rm -rf leaves one,
+ * which only this finds. */
+static void remove_orphaned_runtimes(void)
+{
+  cleanup_close int root = open(ACE_RUNTIME_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  DIR *d = root >= 0 ? appc_dir_stream(root) : NULL;
+  struct dirent *e;
+
+  if (d == NULL)
+    return;
+  while ((e = readdir(d)) != NULL)
+    if (is_runtime_key(e->d_name))
+      remove_runtime_if_orphaned(root, e->d_name);
+  closedir(d);
 }
 
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
@@ -1057,5 +1112,6 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
     return -1;
   }
   remove_runtime_if_unused(s);
+  remove_orphaned_runtimes();
   return 0;
 }

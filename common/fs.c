@@ -498,6 +498,19 @@ void appc_tempfile_discard(struct appc_tempfile *t)
   errno = e;
 }
 
+DIR *appc_dir_stream(int dir_fd)
+{
+  int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+  if (d == NULL && fd >= 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+  }
+  return d;
+}
+
 bool appc_dir_is_empty(int parent_fd, const char *name)
 {
   int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

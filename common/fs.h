@@ -5,6 +5,7 @@
 #ifndef APPC_COMMON_FS_H
 #define APPC_COMMON_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,10 @@ int appc_tmpfile_at(int dirfd);
 /* Is NAME (relative to PARENT_FD, which may be AT_FDCWD) a directory
  * holding nothing?  False when it is anything else or cannot be read. */
 bool appc_dir_is_empty(int parent_fd, const char *name);
+
+/* A stream reading the directory DIR_FD (which stays the caller's, open),
+ * from its start; NULL with errno set.  closedir() it. */
+DIR *appc_dir_stream(int dir_fd);
 
 /* What appc_copy_fd reports as it goes: CB's progress after each step
  * (WHAT done of TOTAL bytes), and CB's cancelled between steps. */

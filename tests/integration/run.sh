@@ -63,9 +63,10 @@ mounts_check() {
 # rundir: the store's runtime directory, where its pods' state is
 # (/run/actool/KEY, KEY made of the store directory's device, inode and birth
 # time, as ace/pod.c names it).
-rundir() {
+rundir() { rundir_of "$STORE"; }
+rundir_of() {
   local d
-  d=$(printf '/run/actool/%x.%x-%x-%x.' $(stat -c '%Hd %Ld %i %W' "$STORE"))
+  d=$(printf '/run/actool/%x.%x-%x-%x.' $(stat -c '%Hd %Ld %i %W' "$1"))
   for d in "$d"*; do [ -d "$d" ] && printf '%s\n' "$d"; done
 }
 
@@ -1631,9 +1632,25 @@ is "no cgroup is left after a run" "$LEFT_CGROUPS" ""
 # Once no pod is left, gc removes the store's runtime directory: stores'
 # directories do not pile up in /run/actool.
 [ -n "$(rundir)" ] && ok "(the store has a runtime directory before gc)" || not_ok "(the store has a runtime directory before gc)"
-timeout 30 "$ACTOOL" --dir="$STORE" gc >/dev/null 2>&1
-is "gc removes the store's runtime directory once it holds no pod" "$(rundir)" ""
+run_capture timeout 30 "$ACTOOL" --dir="$STORE" gc
+is "gc removes the store's runtime directory once it holds no pod" "$status:$(rundir)" "0:"
 pod "${ID[meta]}" --exec=/bin/true
 is_run "the next pod makes it again" "$status:$([ -n "$(rundir)" ] && echo made)" "0:made"
+# A store removed with rm -rf leaves its runtime directory, which no gc of
+# its own will remove: a gc of any store does, once it holds no pod.
+GONE=$TMP/gone-store KEPT=$TMP/kept-store
+"$ACTOOL" --dir="$GONE" --insecure-options=image run "$BASE" >/dev/null 2>&1
+"$ACTOOL" --dir="$KEPT" --insecure-options=image run "$BASE" >/dev/null 2>&1
+gone_dir=$(rundir_of "$GONE") kept_dir=$(rundir_of "$KEPT")
+if [ -n "$gone_dir" ] && [ -n "$kept_dir" ]; then
+  rm -rf "$GONE"
+  run_capture timeout 30 "$ACTOOL" --dir="$STORE" gc
+  is "gc removes the runtime directory of a store removed with rm -rf" \
+    "$status:$(ls -d "$gone_dir" 2>/dev/null)" "0:"
+  is "... and keeps that of another store still there" "$(ls -d "$kept_dir" 2>/dev/null)" "$kept_dir"
+  timeout 30 "$ACTOOL" --dir="$KEPT" gc >/dev/null 2>&1
+else
+  not_ok "pods of other stores make their runtime directories"
+fi
 
 done_testing

@@ -98,6 +98,56 @@ static void test_write_all_pipe(void **state)
   assert_int_equal(errno, EBADF);
 }
 
+/* The names a stream of DFD reads, sorted, space-separated. */
+static char *stream_names(int dfd)
+{
+  DIR *d = appc_dir_stream(dfd);
+  char *names[8], *out = calloc(1, 256);
+  size_t n = 0;
+  struct dirent *e;
+
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && n < 8)
+      names[n++] = strdup(e->d_name);
+  closedir(d);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = i + 1; k < n; k++)
+      if (strcmp(names[k], names[i]) < 0) {
+        char *t = names[i];
+        names[i] = names[k];
+        names[k] = t;
+      }
+  for (size_t i = 0; i < n; i++) {
+    strcat(out, i > 0 ? " " : "");
+    strcat(out, names[i]);
+    free(names[i]);
+  }
+  return out;
+}
+
+static void test_dir_stream(void **state)
+{
+  char *dir = scratch_new();
+  cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+  (void) state;
+
+  write_file(dir, "b", "", 0);
+  write_file(dir, "a", "", 0);
+  char *first = stream_names(dfd);
+  /* each stream starts afresh, and the caller's descriptor stays open */
+  char *again = stream_names(dfd);
+  assert_string_equal(first, "a b");
+  assert_string_equal(again, "a b");
+  assert_true(fcntl(dfd, F_GETFD) >= 0);
+  free(first);
+  free(again);
+  errno = 0;
+  assert_null(appc_dir_stream(-1));
+  assert_int_equal(errno, EBADF);
+  scratch_remove(dir);
+}
+
 static void test_read_limits(void **state)
 {
   char *dir = scratch_new();
@@ -542,6 +592,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_all_pipe),
       cmocka_unit_test_teardown(test_read_limits, teardown),
+      cmocka_unit_test_teardown(test_dir_stream, teardown),
       cmocka_unit_test(test_read_pipe_limit),
       cmocka_unit_test_teardown(test_atomic_write, teardown),
       cmocka_unit_test_teardown(test_tmpfile, teardown),
