@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "appc/ace.h"
 #include "aci/stream.h"
 #include "common/abi.h"
 #include "common/callbacks.h"
@@ -46,6 +47,7 @@ struct export
   char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
       manifest[OCI_DIGEST_MAX];
   int64_t layer_size, config_size, manifest_size;
+  char *user;         /* the config's User: the app's user:group, paths resolved */
   json_object *index; /* DIR/index.json as it was, NULL when it had none */
 };
 
@@ -217,6 +219,37 @@ static int write_tree(struct export *ex, const char *rootfs, int fd, appc_error_
   return 0;
 }
 
+/* The config's User, "USER:GROUP": names and numbers as the app gives
+ * them (the runtime looks them up in the image's /etc/passwd and
+ * /etc/group, as the executor does); a path, "the owner of this file in
+ * the image" (aci.md, "app"), which no OCI runtime understands, becomes
+ * that file's uid or gid in ROOTFS, resolved as the executor resolves it
+ * (symlinks followed inside the tree). */
+static int config_user(struct export *ex, const char *rootfs, appc_error_t *err)
+{
+  const struct appc_app *app = ex->m->app;
+  struct appc_ace_app_plan plan = {0};
+  char uid[24] = "", gid[24] = "";
+  int r;
+
+  if (app == NULL)
+    return 0;
+  if (app->user[0] == '/' || app->group[0] == '/') {
+    if (appc_ace_app_plan(ex->s, ex->id, rootfs, NULL, &plan, err) < 0)
+      return appc_error_prefix(err, "%s", ex->m->name);
+    snprintf(uid, sizeof uid, "%lu", (unsigned long) plan.uid);
+    snprintf(gid, sizeof gid, "%lu", (unsigned long) plan.gid);
+    appc_ace_app_plan_clear(&plan);
+  }
+  r = asprintf(&ex->user, "%s:%s", app->user[0] == '/' ? uid : app->user,
+               app->group[0] == '/' ? gid : app->group);
+  if (r < 0) {
+    ex->user = NULL;
+    return appc_error_make(err, ENOMEM, "%s: app.user", ex->m->name);
+  }
+  return 0;
+}
+
 static int write_layer(struct export *ex, appc_error_t *err)
 {
   struct appc_store_render_options ro = {.cb = ex->opts->cb};
@@ -227,6 +260,8 @@ static int write_layer(struct export *ex, appc_error_t *err)
 
   if (appc_store_tree_acquire(ex->s, ex->id, &ro, &t, err) < 0)
     return -1;
+  if (config_user(ex, t->rootfs, err) < 0)
+    goto done;
   if (appc_tempfile_open(&tmp, ex->blobsfd, "layer", 0644) < 0) {
     appc_error_make(err, errno, "%s/blobs/sha256", ex->dir);
     goto done;
@@ -333,7 +368,8 @@ static void entrypoint_cmd(json_object *c, const struct appc_app *app,
     json_object_object_add(c, "Cmd", strings_array(&app->exec, (size_t) ep, app->exec.len));
 }
 
-static json_object *app_config(const struct appc_app *app, const struct appc_image_manifest *m)
+static json_object *app_config(const struct appc_app *app, const struct appc_image_manifest *m,
+                               const char *user)
 {
   json_object *c = json_object_new_object(), *env = json_object_new_array(),
               *labels = json_object_new_object();
@@ -341,10 +377,8 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
 
   if (app != NULL) {
     entrypoint_cmd(c, app, m);
-    char *user = NULL;
-    if (asprintf(&user, "%s:%s", app->user, app->group) >= 0)
+    if (user != NULL)
       json_object_object_add(c, "User", json_object_new_string(user));
-    free(user);
     if (app->working_directory != NULL && app->working_directory[0] != '\0')
       json_object_object_add(c, "WorkingDir", json_object_new_string(app->working_directory));
     for (size_t i = 0; i < app->environment.len; i++) {
@@ -413,7 +447,7 @@ static int write_config(struct export *ex, appc_error_t *err)
   if (variant != NULL)
     json_object_object_add(c, "variant", json_object_new_string(variant));
   json_object_object_add(c, "os", json_object_new_string("linux"));
-  json_object_object_add(c, "config", app_config(ex->m->app, ex->m));
+  json_object_object_add(c, "config", app_config(ex->m->app, ex->m, ex->user));
   json_object_array_add(diff_ids, json_object_new_string(ex->diff_id));
   json_object_object_add(rootfs, "type", json_object_new_string("layers"));
   json_object_object_add(rootfs, "diff_ids", diff_ids);
@@ -536,6 +570,7 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
   if (r < 0)
     undo_new_layout(&ex);
   appc_image_manifest_free(ex.m);
+  free(ex.user);
   json_object_put(ex.index);
   if (ex.blobsfd >= 0)
     close(ex.blobsfd);

@@ -86,6 +86,44 @@ is "... its history entry is dated 1970-01-01T00:00:00Z" "$(jq -r '.history[0].c
   1970-01-01T00:00:00Z
 check "... which umoci stat reads" umoci stat --image "$TMP/undated-oci:t"
 
+# config_of LAYOUT: the path of the config blob of LAYOUT's last manifest.
+config_of() {
+  local m
+  m=$(jq -r '.manifests[-1].digest' "$1/index.json" | cut -d: -f2)
+  echo "$1/blobs/sha256/$(jq -r .config.digest "$1/blobs/sha256/$m" | cut -d: -f2)"
+}
+
+# ---- a user and group given as paths: their owners in the image ----
+# "/owner" is a symlink to /work, which must be resolved in the image (the
+# host's /work, if any, is someone else's); OCI runtimes only know names
+# and numbers.
+P=$TMP/pathuser
+mkdir -p "$P/rootfs/work" && echo x >"$P/rootfs/work/file" && ln -s /work "$P/rootfs/owner"
+chown 1000:50 "$P/rootfs/work" && chown 1001:60 "$P/rootfs/work/file"
+# path_image NAME USER GROUP: example.com/NAME, that tree, its app run as USER:GROUP, in the store
+path_image() {
+  jq -n --arg name "example.com/$1" --arg user "$2" --arg group "$3" '{acKind: "ImageManifest",
+    acVersion: "0.8.11", name: $name, labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
+    app: {exec: ["/bin/true"], user: $user, group: $group}}' >"$P/manifest"
+  "$ACTOOL" build --overwrite "$P" "$TMP/pathuser.aci" >/dev/null &&
+    ac --insecure-options=image fetch "$TMP/pathuser.aci" >/dev/null 2>&1
+}
+path_image pathuser /owner /work/file
+check "export an image whose user and group are paths" \
+  ac image export --format=oci example.com/pathuser "oci:$TMP/pathuser-oci:t"
+is "... User: the uid and gid of those files in the image" \
+  "$(jq -r .config.User "$(config_of "$TMP/pathuser-oci")")" 1000:60
+path_image pathgroup 1000 /work
+check "export an image whose user is a number and group a path" \
+  ac image export --format=oci example.com/pathgroup "oci:$TMP/pathgroup-oci:t"
+is "... the number stays, the path is resolved" \
+  "$(jq -r .config.User "$(config_of "$TMP/pathgroup-oci")")" 1000:50
+path_image pathmissing /nowhere /work
+check_fails "a user path the image lacks is refused, naming it" 1 \
+  'example.com/pathmissing: app.user: /nowhere: no such file in the image' \
+  ac image export --format=oci example.com/pathmissing "oci:$TMP/pathmissing-oci"
+is "... and leaves no directory" "$(ls -d "$TMP/pathmissing-oci" 2>/dev/null)" ""
+
 # ---- adding to a layout ----
 check "export a second tag into the same layout" ac image export --format=oci "$TOP" "oci:$E:v2"
 is "both tags are listed" "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' "$E/index.json")" "v1 v2"
