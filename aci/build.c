@@ -42,7 +42,8 @@ struct build_ctx {
   struct archive *disk;
   struct archive_entry_linkresolver *links;
   unsigned char *buf;
-  dev_t out_dev; /* the output file, never packed into itself */
+  unsigned flags; /* APPC_TAR_TREE_* (appc_tar_write_tree) */
+  dev_t out_dev;  /* the output file, never packed into itself */
   ino_t out_ino;
   uint64_t done; /* bytes of file data packed, for progress */
 };
@@ -261,6 +262,12 @@ static int add_child(struct build_ctx *c, int dirfd, const char *dname, const ch
   if (strlen(name) >= PATH_MAX)
     return appc_error_make(err, 0, "%.100s...: a name of %zu bytes, longer than a path can be (%d)",
                            src, strlen(name), PATH_MAX - 1);
+  if ((c->flags & APPC_TAR_TREE_NO_WHITEOUT_NAMES) && strncmp(base, ".wh.", 4) == 0)
+    return appc_error_make(err, 0,
+                           "/%s: a name beginning with \".wh.\", which an OCI layer reserves for "
+                           "whiteouts (image-spec, layer.md): its readers would delete a file "
+                           "instead of unpacking this one",
+                           name);
   if (fstatat(dirfd, base, &lst, AT_SYMLINK_NOFOLLOW) < 0)
     return appc_error_make(err, errno, "%s", src);
   /* Sockets cannot be archived; the reference skips them too. */
@@ -416,9 +423,9 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
 }
 
 int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
-                        const struct appc_build_options *opts, appc_error_t *err)
+                        const struct appc_build_options *opts, unsigned flags, appc_error_t *err)
 {
-  struct build_ctx c = {.layout = src};
+  struct build_ctx c = {.layout = src, .flags = flags};
   int r = ctx_init(&c, opts, err);
 
   if (r == 0) {

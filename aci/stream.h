@@ -169,13 +169,22 @@ static inline void appc_tar_writer_freep(struct appc_tar_writer **w)
 }
 #define cleanup_tar_writer __attribute__((cleanup(appc_tar_writer_freep)))
 
+/* Flags of appc_tar_write_tree. */
+enum {
+  /* Refuse a file whose name begins with ".wh.": an OCI layer reserves the
+   * prefix for whiteouts (image-spec, layer.md), so a reader would delete
+   * the file, or what it names, instead of unpacking it. */
+  APPC_TAR_TREE_NO_WHITEOUT_NAMES = 1u << 0,
+};
+
 /* Write what the directory DIRFD holds (SRC in messages) into W, each
  * entry under its name relative to DIRFD, as `actool build` writes a
  * rootfs (aci/build.c): names sorted byte-wise, metadata and xattrs as
  * libarchive reads them, hard links resolved, sockets skipped; OPTS's cb
- * and owner_root apply.  The directory itself is not written. */
+ * and owner_root apply, and FLAGS (APPC_TAR_TREE_*).  The directory itself
+ * is not written. */
 int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
-                        const struct appc_build_options *opts, appc_error_t *err);
+                        const struct appc_build_options *opts, unsigned flags, appc_error_t *err);
 
 /* ---- tar reading (aci/reader.c) ---- */
 

@@ -162,6 +162,17 @@ mkdir "$TMP/nodep-empty"
 check_fails "... into an empty directory" 1 'missing-dependency' \
   ac image export --format=oci example.com/nodep "oci:$TMP/nodep-empty"
 is "... which stays empty" "$(ls -A "$TMP/nodep-empty")" ""
+# A name beginning with ".wh." is a whiteout to every OCI reader, which
+# would delete the file: the export is refused, naming it and the rule.
+mkdir -p "$TMP/whname/rootfs/etc/app" && echo keep >"$TMP/whname/rootfs/etc/app/.wh.config"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/whname",
+  labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}]}' >"$TMP/whname/manifest"
+"$ACTOOL" build "$TMP/whname" "$TMP/whname.aci" >/dev/null
+ac --insecure-options=image fetch "$TMP/whname.aci" >/dev/null 2>&1
+check_fails "a file named .wh.* is refused, naming it and the rule" 1 \
+  'example.com/whname: /etc/app/\.wh\.config: a name beginning with "\.wh\.", which an OCI layer reserves for whiteouts' \
+  ac image export --format=oci example.com/whname "oci:$TMP/whname-oci"
+is "... and leaves no directory" "$(ls -d "$TMP/whname-oci" 2>/dev/null)" ""
 # blobs/sha256 as a symlink is not followed, and the message names it.
 mkdir -p "$TMP/linked/blobs" "$TMP/linked-elsewhere" && echo '{"imageLayoutVersion":"1.0.0"}' >"$TMP/linked/oci-layout"
 echo '{"schemaVersion":2,"manifests":[]}' >"$TMP/linked/index.json"
