@@ -6,13 +6,16 @@
  * pushes it and runc, podman or umoci run or unpack it (docs/oci.md,
  * "Export").
  *
- * Blobs are written under temporary names and renamed to their digest;
- * index.json is replaced atomically; DIR is locked (flock) for the whole
- * export so that two exports into one layout keep each other's entries. */
+ * A new layout appears whole, listing no image (made beside DIR and
+ * renamed to it); blobs are written under temporary names and renamed to
+ * their digest; index.json is replaced atomically: DIR is a valid layout at
+ * every moment.  DIR is locked (flock) for the whole export so that two
+ * exports into one layout keep each other's entries. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,7 @@ struct export
   const char *id;
   const char *dir;
   const struct appc_oci_export_options *opts;
+  int parentfd;               /* DIR's parent, once needed */
   int dirfd;                  /* DIR, locked */
   int blobsfd;                /* DIR/blobs/sha256 */
   bool made_dir, made_layout; /* DIR made here; its layout begun here (it was empty) */
@@ -73,7 +77,6 @@ static int open_subdir(int dirfd, const char *name, const char *path, appc_error
   return fd;
 }
 
-/* DIR, made an OCI image layout when it is missing or empty, locked. */
 /* DIR/index.json as it is, read before anything is written, so that one
  * the export could not add to leaves the layout as it was. */
 static int read_index(struct export *ex, appc_error_t *err)
@@ -98,32 +101,129 @@ static int read_index(struct export *ex, appc_error_t *err)
   return 0;
 }
 
-static int open_layout(struct export *ex, appc_error_t *err)
+/* What makes the empty directory FD (PATH in messages) a layout, one that
+ * lists no image: blobs/sha256, index.json and, last, oci-layout. */
+static int fill_new_layout(int fd, const char *path, appc_error_t *err)
 {
   static const char marker[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-  struct oci_layout check = {.dirfd = -1};
+  static const char index[] =
+      "{\"schemaVersion\":2,\"mediaType\":\"" OCI_INDEX_V1 "\",\"manifests\":[]}";
+  cleanup_free char *blobs_path = NULL;
+  cleanup_close int blobs = open_subdir(fd, "blobs", path, err);
+  cleanup_close int sha256 = -1;
 
-  if (mkdir(ex->dir, 0755) == 0)
-    ex->made_dir = true;
-  else if (errno != EEXIST)
-    return appc_error_make(err, errno, "%s", ex->dir);
-  ex->dirfd = open(ex->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (ex->dirfd < 0)
-    return appc_error_make(err, errno, "%s", ex->dir);
-  while (flock(ex->dirfd, LOCK_EX) < 0)
-    if (errno != EINTR)
+  if (blobs < 0)
+    return -1;
+  if (asprintf(&blobs_path, "%s/blobs", path) < 0)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  if ((sha256 = open_subdir(blobs, "sha256", blobs_path, err)) < 0)
+    return -1;
+  if (appc_atomic_write_at(fd, "index.json", index, strlen(index), 0644, APPC_WRITE_DURABLE, err) <
+          0 ||
+      appc_atomic_write_at(fd, "oci-layout", marker, strlen(marker), 0644, APPC_WRITE_DURABLE,
+                           err) < 0)
+    return appc_error_prefix(err, "%s", path);
+  return 0;
+}
+
+/* A new hidden directory beside DIR, ".NAME.oci-XXXXXX": its name in
+ * *NAME, relative to ex->parentfd (DIR's parent, opened here). */
+static int sibling_temp(struct export *ex, char **name, appc_error_t *err)
+{
+  cleanup_free char *copy = strdup(ex->dir);
+  cleanup_free char *copy2 = strdup(ex->dir);
+  cleanup_free char *prefix = NULL;
+  cleanup_free char *path = NULL;
+
+  if (copy == NULL || copy2 == NULL || asprintf(&prefix, ".%s.oci", basename(copy2)) < 0)
+    return appc_error_make(err, ENOMEM, "%s", ex->dir);
+  const char *parent = dirname(copy);
+  if (ex->parentfd < 0 && (ex->parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", parent);
+  if ((path = appc_mkdtemp(parent, prefix, NULL)) == NULL ||
+      (*name = strdup(strrchr(path, '/') + 1)) == NULL)
+    return appc_error_make(err, errno, "%s: a temporary directory beside it", ex->dir);
+  return 0;
+}
+
+/* DIR, missing, made a layout whole: filled as a hidden sibling, locked,
+ * then renamed to DIR, so that no moment (nor a SIGKILL) shows a layout
+ * without its index.json.  1 when done, 0 when DIR appeared meanwhile. */
+static int make_new_layout(struct export *ex, appc_error_t *err)
+{
+  cleanup_free char *tmp = NULL;
+  appc_error_t ignored = NULL;
+  int fd, e = 0;
+
+  if (sibling_temp(ex, &tmp, err) < 0)
+    return -1;
+  fd = openat(ex->parentfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fchmod(fd, 0755) < 0 || appc_flock(fd, LOCK_EX) < 0)
+    e = appc_error_make(err, errno, "%s: a temporary directory beside it", ex->dir);
+  else if (fill_new_layout(fd, ex->dir, err) < 0)
+    e = -1;
+  else if (renameat2(ex->parentfd, tmp, AT_FDCWD, ex->dir, RENAME_NOREPLACE) < 0)
+    e = errno == EEXIST ? 1 : appc_error_make(err, errno, "%s", ex->dir);
+  if (e != 0) {
+    if (fd >= 0)
+      close(fd);
+    appc_remove_tree(ex->parentfd, tmp, &ignored);
+    appc_error_release(&ignored);
+    return e > 0 ? 0 : -1;
+  }
+  ex->dirfd = fd;
+  ex->made_dir = ex->made_layout = true;
+  return 1;
+}
+
+/* Whether FD still is the directory PATH names (an export that failed
+ * may have removed what another was waiting to lock). */
+static bool still_at(int fd, const char *path)
+{
+  struct stat a, b;
+
+  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* DIR, made an OCI image layout when it is missing or empty, locked. */
+static int open_layout(struct export *ex, appc_error_t *err)
+{
+  struct oci_layout check = {.dirfd = -1};
+  int r = 0;
+
+  /* DIR made whole when it is missing, else locked; again when what was
+   * locked is DIR no more (a dangling symlink fails after a few rounds) */
+  for (int tries = 0; ex->dirfd < 0; tries++) {
+    if (tries == 100)
+      return appc_error_make(err, EAGAIN, "%s: replaced again and again while being locked",
+                             ex->dir);
+    ex->dirfd = open(ex->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ex->dirfd < 0 && (errno != ENOENT || tries >= 3))
+      return appc_error_make(err, errno, "%s", ex->dir);
+    if (ex->dirfd < 0) {
+      if (make_new_layout(ex, err) < 0)
+        return -1;
+      continue;
+    }
+    if (appc_flock(ex->dirfd, LOCK_EX) < 0)
       return appc_error_make(err, errno, "%s: lock", ex->dir);
-  if (faccessat(ex->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+    if (!still_at(ex->dirfd, ex->dir)) {
+      close(ex->dirfd);
+      ex->dirfd = -1;
+    }
+  }
+  if (!ex->made_layout && faccessat(ex->dirfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
     if (!appc_dir_is_empty(ex->dirfd, "."))
       return appc_error_make(err, 0,
                              "%s: not an OCI image layout (no oci-layout file) and not empty: "
                              "an export goes into a layout or a new directory",
                              ex->dir);
+    /* in place (DIR may be a mount point): oci-layout comes last */
     ex->made_layout = true;
-    if (appc_atomic_write_at(ex->dirfd, "oci-layout", marker, strlen(marker), 0644, 0, err) < 0)
-      return appc_error_prefix(err, "%s", ex->dir);
+    if (fill_new_layout(ex->dirfd, ex->dir, err) < 0)
+      return -1;
   }
-  int r = oci_layout_open(&check, ex->dir, err);
+  r = oci_layout_open(&check, ex->dir, err);
   oci_layout_close(&check);
   if (r < 0 || read_index(ex, err) < 0)
     return -1;
@@ -138,14 +238,25 @@ static int open_layout(struct export *ex, appc_error_t *err)
 }
 
 /* A failed export into a new (or empty) directory leaves it as it was:
- * what is in it is this export's alone (it holds the lock), and a
- * layout without its index.json is no layout. */
+ * what is in it is this export's alone (it holds the lock).  A directory
+ * it made goes at once (renamed aside, then removed); one that was empty
+ * is emptied, oci-layout last. */
 static void undo_new_layout(struct export *ex)
 {
+  cleanup_free char *aside = NULL;
   appc_error_t ignored = NULL;
 
   if (!ex->made_layout || ex->dirfd < 0)
     return;
+  if (ex->made_dir && sibling_temp(ex, &aside, &ignored) == 0 &&
+      renameat2(AT_FDCWD, ex->dir, ex->parentfd, aside, 0) == 0) {
+    appc_remove_tree(ex->parentfd, aside, &ignored);
+    appc_error_release(&ignored);
+    return;
+  }
+  appc_error_release(&ignored);
+  if (aside != NULL)
+    unlinkat(ex->parentfd, aside, AT_REMOVEDIR);
   appc_remove_tree(ex->dirfd, "blobs", &ignored);
   appc_error_release(&ignored);
   unlinkat(ex->dirfd, "index.json", 0);
@@ -555,7 +666,7 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
                            char digest[APPC_OCI_DIGEST_LEN + 1], appc_error_t *err)
 {
   static const struct appc_oci_export_options defaults;
-  struct export ex = {.s = s, .id = id, .dir = dir, .dirfd = -1, .blobsfd = -1};
+  struct export ex = {.s = s, .id = id, .dir = dir, .parentfd = -1, .dirfd = -1, .blobsfd = -1};
   int r = -1;
 
   if (APPC_ABI_CHECK(opts, appc_oci_export_options, APPC_OCI_EXPORT_OPTIONS_VERSION, err) < 0)
@@ -576,5 +687,7 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
     close(ex.blobsfd);
   if (ex.dirfd >= 0)
     close(ex.dirfd); /* and the lock with it */
+  if (ex.parentfd >= 0)
+    close(ex.parentfd);
   return r;
 }

@@ -124,6 +124,30 @@ check_fails "a user path the image lacks is refused, naming it" 1 \
   ac image export --format=oci example.com/pathmissing "oci:$TMP/pathmissing-oci"
 is "... and leaves no directory" "$(ls -d "$TMP/pathmissing-oci" 2>/dev/null)" ""
 
+# ---- a SIGKILL never leaves a half layout ----
+# A new layout appears whole (oci-layout, an index.json listing nothing,
+# blobs/), before any blob.  The export is stopped where it waits for the
+# store's cached tree (docs/store.md: its users hold trees/KEY/lock shared),
+# the layout begun, and killed there.
+KS=$TMP/kill-store K=$TMP/killed
+"$ACTOOL" --dir="$KS" --insecure-options=image fetch "$TMP/undated.aci" >/dev/null 2>&1
+"$ACTOOL" --dir="$KS" image export --format=oci example.com/undated "oci:$TMP/kill-tree" >/dev/null 2>&1
+exec {tree_lock}<>"$(echo "$KS"/trees/*/lock)"
+flock -x "$tree_lock"
+"$ACTOOL" --dir="$KS" image export --format=oci example.com/undated "oci:$K" {tree_lock}>&- \
+  >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 400); do [ -e "$K/oci-layout" ] && break; sleep 0.05; done
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+exec {tree_lock}>&-
+is "an export killed while making a layout leaves a valid one: oci-layout, index.json, blobs/" \
+  "$(cd "$K" && find . | LC_ALL=C sort | tr '\n' ' ')" ". ./blobs ./blobs/sha256 ./index.json ./oci-layout "
+is "... whose index.json lists nothing" "$(jq -c '[.schemaVersion, .manifests]' "$K/index.json")" '[2,[]]'
+check "... which umoci reads" umoci ls --layout "$K"
+check "... and an export adds to" "$ACTOOL" --dir="$KS" image export --format=oci example.com/undated "oci:$K:t"
+is "... nothing is left beside it" "$(find "$TMP" -maxdepth 1 -name '.killed*' | wc -l)" 0
+
 # ---- adding to a layout ----
 check "export a second tag into the same layout" ac image export --format=oci "$TOP" "oci:$E:v2"
 is "both tags are listed" "$(jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | sort | join(" ")' "$E/index.json")" "v1 v2"
