@@ -30,6 +30,7 @@
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/macros.h"
 #include "oci/internal.h"
 
 /* The ACE's PATH (ace.md), which an app without one runs with. */
@@ -51,8 +52,9 @@ struct export
   char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
       manifest[OCI_DIGEST_MAX];
   int64_t layer_size, config_size, manifest_size;
-  char *user;         /* the config's User: the app's user:group, paths resolved */
-  json_object *index; /* DIR/index.json as it was, NULL when it had none */
+  char *user;                      /* the config's User: the app's user:group, paths resolved */
+  const char *os, *arch, *variant; /* the platform, as OCI spells it */
+  json_object *index;              /* DIR/index.json as it was, NULL when it had none */
 };
 
 static const char *label(const struct appc_image_manifest *m, const char *name)
@@ -517,20 +519,63 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
   return c;
 }
 
-/* OCI's architecture and variant for appc's arch label. */
-static void oci_platform(const char *arch, const char **oci, const char **variant)
+/* appc's os and arch labels (spec/types.md, the table the schema checks)
+ * as OCI spells them (image-spec config.md: Go's GOOS and GOARCH, and the
+ * variants of image-index.md). */
+static const struct {
+  const char *appc, *oci, *variant;
+} archs[] = {
+    {"amd64", "amd64", NULL},   {"x86_64", "amd64", NULL},       {"i386", "386", NULL},
+    {"aarch64", "arm64", NULL}, {"aarch64_be", "arm64be", NULL}, {"armv6l", "arm", "v6"},
+    {"armv7l", "arm", "v7"},    {"armv7b", "armbe", "v7"},       {"arm", "arm", NULL},
+    {"ppc64", "ppc64", NULL},   {"ppc64le", "ppc64le", NULL},    {"s390x", "s390x", NULL},
+};
+static const char *const oses[] = {"linux", "freebsd", "darwin"};
+
+/* The config's os, architecture and variant, from the image's labels (an
+ * image without them: linux and this machine's architecture, as the
+ * executor takes it). */
+static int choose_platform(struct export *ex, appc_error_t *err)
 {
-  *variant = NULL;
+  const char *os = label(ex->m, "os"), *arch = label(ex->m, "arch");
+  size_t i;
+
+  ex->os = "linux";
+  ex->arch = oci_host_arch();
+  ex->variant = NULL;
+  if (os != NULL) {
+    for (i = 0; i < ARRAY_SIZE(oses) && strcmp(os, oses[i]) != 0; i++)
+      ;
+    if (i == ARRAY_SIZE(oses))
+      return appc_error_make(err, 0,
+                             "%s: labels: os \"%.80s\" has no OCI equivalent (OCI knows appc's "
+                             "linux, freebsd and darwin)",
+                             ex->m->name, os);
+    ex->os = oses[i];
+  }
   if (arch == NULL)
-    *oci = oci_host_arch();
-  else if (strcmp(arch, "aarch64") == 0)
-    *oci = "arm64";
-  else if (strcmp(arch, "i386") == 0)
-    *oci = "386";
-  else if (strcmp(arch, "armv7l") == 0 || strcmp(arch, "armv6l") == 0)
-    *oci = "arm", *variant = arch[4] == '7' ? "v7" : "v6";
-  else
-    *oci = arch;
+    return 0;
+  for (i = 0; i < ARRAY_SIZE(archs) && strcmp(arch, archs[i].appc) != 0; i++)
+    ;
+  if (i == ARRAY_SIZE(archs))
+    return appc_error_make(err, 0,
+                           "%s: labels: arch \"%.80s\" has no OCI equivalent (OCI knows appc's "
+                           "amd64, x86_64, i386, aarch64, aarch64_be, armv6l, armv7l, armv7b, "
+                           "arm, ppc64, ppc64le and s390x)",
+                           ex->m->name, arch);
+  ex->arch = archs[i].oci;
+  ex->variant = archs[i].variant;
+  return 0;
+}
+
+/* {"architecture", "os"[, "variant"]} into O: the config's, or an index
+ * entry's platform. */
+static void add_platform(json_object *o, const struct export *ex)
+{
+  json_object_object_add(o, "architecture", json_object_new_string(ex->arch));
+  json_object_object_add(o, "os", json_object_new_string(ex->os));
+  if (ex->variant != NULL)
+    json_object_object_add(o, "variant", json_object_new_string(ex->variant));
 }
 
 static char *json_text(json_object *o)
@@ -548,16 +593,12 @@ static int write_config(struct export *ex, appc_error_t *err)
   json_object *c = json_object_new_object(), *rootfs = json_object_new_object(),
               *diff_ids = json_object_new_array(), *history = json_object_new_array(),
               *h = json_object_new_object();
-  const char *arch, *variant, *created = annotation_of(ex->m, "created");
+  const char *created = annotation_of(ex->m, "created");
   char by[200];
 
-  oci_platform(label(ex->m, "arch"), &arch, &variant);
   if (created != NULL)
     json_object_object_add(c, "created", json_object_new_string(created));
-  json_object_object_add(c, "architecture", json_object_new_string(arch));
-  if (variant != NULL)
-    json_object_object_add(c, "variant", json_object_new_string(variant));
-  json_object_object_add(c, "os", json_object_new_string("linux"));
+  add_platform(c, ex);
   json_object_object_add(c, "config", app_config(ex->m->app, ex->m, ex->user));
   json_object_array_add(diff_ids, json_object_new_string(ex->diff_id));
   json_object_object_add(rootfs, "type", json_object_new_string("layers"));
@@ -627,7 +668,9 @@ static int write_index(struct export *ex, appc_error_t *err)
   if (ex->index == NULL)
     ex->index = json_object_new_object();
   json_object *d = oci_descriptor_json(OCI_MANIFEST_V1, ex->manifest, ex->manifest_size),
-              *a = json_object_new_object();
+              *a = json_object_new_object(), *platform = json_object_new_object();
+  add_platform(platform, ex);
+  json_object_object_add(d, "platform", platform);
   json_object_object_add(a, "org.opencontainers.image.ref.name", json_object_new_string(ex->tag));
   json_object_object_add(d, "annotations", a);
   json_object_array_add(list, d);
@@ -673,8 +716,8 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
     return -1;
   ex.opts = opts != NULL ? opts : &defaults;
   if (appc_store_load_manifest(s, id, &ex.m, err) == 0 && choose_tag(&ex, err) == 0 &&
-      open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 && write_config(&ex, err) == 0 &&
-      write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
+      choose_platform(&ex, err) == 0 && open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 &&
+      write_config(&ex, err) == 0 && write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
     memcpy(digest, ex.manifest, APPC_OCI_DIGEST_LEN + 1); /* always sha256 */
     r = 0;
   }

@@ -124,6 +124,39 @@ check_fails "a user path the image lacks is refused, naming it" 1 \
   ac image export --format=oci example.com/pathmissing "oci:$TMP/pathmissing-oci"
 is "... and leaves no directory" "$(ls -d "$TMP/pathmissing-oci" 2>/dev/null)" ""
 
+# ---- os and arch as OCI spells them (GOOS, GOARCH and variant) ----
+# platform_image N OS ARCH: example.com/platform-N labelled so (no os label
+# when OS is "-"), in the store.
+platform_image() {
+  mkdir -p "$TMP/platform/rootfs" && echo x >"$TMP/platform/rootfs/x"
+  jq -n --arg name "example.com/platform-$1" --arg os "$2" --arg arch "$3" \
+    '{acKind: "ImageManifest", acVersion: "0.8.11", name: $name,
+      labels: (([{name: "os", value: $os}] | map(select(.value != "-"))) + [{name: "arch", value: $arch}])}' \
+    >"$TMP/platform/manifest"
+  "$ACTOOL" build --overwrite "$TMP/platform" "$TMP/platform.aci" >/dev/null &&
+    ac --insecure-options=image fetch "$TMP/platform.aci" >/dev/null
+}
+n=0
+for case in linux/amd64=linux/amd64/ freebsd/amd64=freebsd/amd64/ darwin/x86_64=darwin/amd64/ \
+  linux/i386=linux/386/ linux/aarch64=linux/arm64/ linux/aarch64_be=linux/arm64be/ \
+  linux/armv6l=linux/arm/v6 linux/armv7l=linux/arm/v7 linux/armv7b=linux/armbe/v7 \
+  freebsd/arm=freebsd/arm/ linux/ppc64=linux/ppc64/ linux/ppc64le=linux/ppc64le/ linux/s390x=linux/s390x/; do
+  n=$((n + 1))
+  platform_image "$n" "${case%%/*}" "$(cut -d/ -f2 <<<"${case%%=*}")"
+  ac image export --format=oci "example.com/platform-$n" "oci:$TMP/platform-$n:t" >/dev/null 2>&1
+  is "appc ${case%%=*} is OCI ${case#*=} in the config" \
+    "$(jq -r '[.os, .architecture, .variant // ""] | join("/")' "$(config_of "$TMP/platform-$n")" 2>&1)" "${case#*=}"
+  is "... and in index.json's platform" \
+    "$(jq -r '.manifests[0].platform | [.os, .architecture, .variant // ""] | join("/")' \
+      "$TMP/platform-$n/index.json" 2>&1)" "${case#*=}"
+done
+n=$((n + 1))
+platform_image "$n" - sparc64
+check_fails "an arch OCI has no name for is refused, naming it" 1 \
+  "example.com/platform-$n: labels: arch \"sparc64\" has no OCI equivalent" \
+  ac image export --format=oci "example.com/platform-$n" "oci:$TMP/platform-$n"
+is "... and leaves no directory" "$(ls -d "$TMP/platform-$n" 2>/dev/null)" ""
+
 # ---- a SIGKILL never leaves a half layout ----
 # A new layout appears whole (oci-layout, an index.json listing nothing,
 # blobs/), before any blob.  The export is stopped where it waits for the
