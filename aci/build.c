@@ -236,7 +236,7 @@ static int add_file(struct build_ctx *c, int dirfd, const char *base, const char
   if (!S_ISDIR(st.st_mode)) {
     archive_entry_linkify(c->links, &e, &spare);
     archive_entry_free(spare);
-    if (archive_entry_hardlink(e) != NULL)
+    if (archive_entry_hardlink(e) != NULL || (c->flags & APPC_TAR_TREE_NO_SPARSE))
       archive_entry_sparse_clear(e);
   }
   r = appc_tar_writer_header(c->w, e, err);

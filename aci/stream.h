@@ -175,6 +175,10 @@ enum {
    * prefix for whiteouts (image-spec, layer.md), so a reader would delete
    * the file, or what it names, instead of unpacking it. */
   APPC_TAR_TREE_NO_WHITEOUT_NAMES = 1u << 0,
+  /* Write each file's data whole, its holes as zeros, with no sparse map
+   * (no GNU.sparse pax records): image-spec (layer.md) says an OCI layer
+   * should not hold sparse entries, and readers (umoci) unpack them wrong. */
+  APPC_TAR_TREE_NO_SPARSE = 1u << 1,
 };
 
 /* Write what the directory DIRFD holds (SRC in messages) into W, each

@@ -157,6 +157,23 @@ check_fails "an arch OCI has no name for is refused, naming it" 1 \
   ac image export --format=oci "example.com/platform-$n" "oci:$TMP/platform-$n"
 is "... and leaves no directory" "$(ls -d "$TMP/platform-$n" 2>/dev/null)" ""
 
+# ---- a sparse file is written whole: OCI layers hold no sparse entries ----
+SP=$TMP/sparse
+mkdir -p "$SP/rootfs" && printf head >"$SP/rootfs/holes" && truncate -s 8M "$SP/rootfs/holes" &&
+  printf tail >>"$SP/rootfs/holes"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/sparse",
+  labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}]}' >"$SP/manifest"
+"$ACTOOL" build "$SP" "$TMP/sparse.aci" >/dev/null
+ac --insecure-options=image fetch "$TMP/sparse.aci" >/dev/null 2>&1
+check "export an image holding a sparse file" ac image export --format=oci example.com/sparse "oci:$TMP/sparse-oci:t"
+SPL=$TMP/sparse-oci/blobs/sha256/$(jq -r '.layers[0].digest' "$TMP/sparse-oci/blobs/sha256/$(jq -r \
+  '.manifests[0].digest' "$TMP/sparse-oci/index.json" | cut -d: -f2)" | cut -d: -f2)
+is "... its layer has no GNU.sparse records" "$(zcat "$SPL" | grep -ac GNU.sparse)" 0
+is "... and the file whole, holes as zeros" "$(zcat "$SPL" | tar -xOf - holes | sha256sum)" \
+  "$(sha256sum <"$SP/rootfs/holes")"
+check "... which umoci unpacks" umoci unpack --image "$TMP/sparse-oci:t" "$TMP/sparse-unpacked"
+is "... to the same file" "$(sha256sum <"$TMP/sparse-unpacked/rootfs/holes")" "$(sha256sum <"$SP/rootfs/holes")"
+
 # ---- a SIGKILL never leaves a half layout ----
 # A new layout appears whole (oci-layout, an index.json listing nothing,
 # blobs/), before any blob.  The export is stopped where it waits for the
