@@ -19,6 +19,7 @@
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/hashmap.h"
 #include "oci/internal.h"
 
@@ -328,6 +329,7 @@ struct conversion {
   int tmp_fd;
   char (*added)[APPC_IMAGE_ID_LEN + 1]; /* images the import added to the store */
   size_t n_added;
+  bool no_layers; /* the manifest listed none: its one layer is an empty tar */
 };
 
 static void conversion_clear(struct conversion *c)
@@ -343,6 +345,51 @@ static void conversion_clear(struct conversion *c)
   free(c->added);
   if (c->tmp_fd >= 0)
     close(c->tmp_fd);
+}
+
+/* An image of no layers (image-spec 1.1 allows "layers": [], as umoci new
+ * and buildah from scratch make it; skopeo copies it) is one ACI of an
+ * empty rootfs with the config, as its top would be: it is given one
+ * layer, an empty tar (two zero blocks), which convert_layer makes up
+ * rather than reads. */
+#define EMPTY_TAR_SIZE 1024
+static int empty_layer(struct conversion *c, appc_error_t *err)
+{
+  static const char zeros[EMPTY_TAR_SIZE];
+  char hex[APPC_DIGEST_HEX_MAX];
+  struct oci_descriptor *d;
+
+  if (appc_digest_buffer(APPC_DIGEST_SHA256, zeros, sizeof zeros, hex, err) < 0)
+    return -1;
+  /* no descriptors, and no diff_ids (oci_config_parse counted them) */
+  free(c->img.layers);
+  free(c->img.diff_ids);
+  c->img.layers = d = calloc(1, sizeof *d);
+  c->img.diff_ids = calloc(2, sizeof *c->img.diff_ids);
+  if (d == NULL || c->img.diff_ids == NULL ||
+      (d->media_type = strdup("application/vnd.oci.image.layer.v1.tar")) == NULL ||
+      asprintf(&d->digest, "sha256:%s", hex) < 0 ||
+      (c->img.diff_ids[0] = strdup(d->digest)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", c->blobs->where);
+  d->size = EMPTY_TAR_SIZE;
+  c->img.n_layers = 1;
+  c->no_layers = true;
+  return 0;
+}
+
+/* The empty tar of an image without layers, in the store's tmp/. */
+static int empty_tar(struct conversion *c, appc_error_t *err)
+{
+  static const char zeros[EMPTY_TAR_SIZE];
+  int fd = appc_tmpfile_at(c->tmp_fd);
+
+  if (fd < 0 || appc_write_all(fd, zeros, sizeof zeros) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+    appc_error_make(err, errno, "%s: an empty layer", c->blobs->where);
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 static int read_image(struct conversion *c, const struct oci_descriptor *manifest,
@@ -365,7 +412,7 @@ static int read_image(struct conversion *c, const struct oci_descriptor *manifes
   if (c->img.os != NULL && strcmp(c->img.os, "linux") != 0)
     return appc_error_tag(err, EINVAL, "%s: an image for %s, not linux", where, c->img.os);
   if (c->img.n_layers == 0)
-    return appc_error_tag(err, EINVAL, "%s: an image without layers", where);
+    return empty_layer(c, err);
   return 0;
 }
 
@@ -583,7 +630,7 @@ static int convert_layer(struct conversion *c, size_t i, struct made *made, appc
       .dep_id = i > 0 ? made[i - 1].id : NULL,
       .tmp_dirfd = c->tmp_fd,
   };
-  cleanup_close int fd = c->blobs->open(c->blobs, d, err);
+  cleanup_close int fd = c->no_layers ? empty_tar(c, err) : c->blobs->open(c->blobs, d, err);
   if (fd < 0)
     return -1;
   appc_cb_log(c->opts->cb, "layer %zu of %zu: %s", i + 1, c->img.n_layers, d->digest);

@@ -161,6 +161,22 @@ check_fails "an unknown ref is refused naming it" 1 'no image named "nope"' \
 check_fails "a directory that is not a layout is refused" 1 'not an OCI image layout' \
   ac --insecure-options=image fetch "oci:$TMP"
 
+# ---- an image without layers (image-spec 1.1: "layers": [], as umoci new makes it) ----
+Z=$TMP/zero
+umoci init --layout "$Z" && umoci new --image "$Z:t" >/dev/null &&
+  umoci config --image "$Z:t" --config.cmd /x --config.label org.example=zero >/dev/null
+is "umoci made an image of no layers" \
+  "$(jq '.layers | length' "$Z/blobs/sha256/$(jq -r '.manifests[0].digest' "$Z/index.json" | cut -d: -f2)")" 0
+check "fetch oci:LAYOUT:t of an image without layers" ac --insecure-options=image fetch "oci:$Z:t"
+ZID=$(cat "$TMP/.out")
+ac image cat-manifest "$ZID" >"$TMP/zero.json"
+is "... one ACI, with the config's app and labels, on nothing" \
+  "$(jq -c '[.name, .app.exec, (.annotations[] | select(.name == "org.example") | .value), .dependencies]' \
+    "$TMP/zero.json")" '["zero",["/x"],"zero",null]'
+check "... which renders" ac image render "$ZID" "$TMP/zero-render"
+is "... to an empty rootfs" "$(ls -A "$TMP/zero-render/rootfs")" ""
+check "... and --squash imports it too" sq --insecure-options=image fetch --squash "oci:$Z:t"
+
 # ---- hostile layouts: a clear error, nothing stored ----
 count=$(ac image list -q | wc -l)
 hostile() { # hostile DESCRIPTION PATTERN CRAFT-COMMAND ARGS...: a copy of the layout edited, refused
