@@ -4,6 +4,7 @@
  * lines, and a progress line on a terminal. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,12 +26,22 @@ struct progress_line {
 };
 
 static struct progress_line line;
+/* The library calls back from its worker threads too (parallel downloads):
+ * one line at a time. */
+static pthread_mutex_t line_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void actool_progress_clear(void)
+static void progress_clear_locked(void)
 {
   if (line.drawn)
     fputs("\r\033[K", stderr);
   line.drawn = false;
+}
+
+void actool_progress_clear(void)
+{
+  pthread_mutex_lock(&line_lock);
+  progress_clear_locked();
+  pthread_mutex_unlock(&line_lock);
 }
 
 static void log_line(void *data, const char *msg)
@@ -39,8 +50,10 @@ static void log_line(void *data, const char *msg)
 
   if (!l->g->debug)
     return;
-  actool_progress_clear();
+  pthread_mutex_lock(&line_lock);
+  progress_clear_locked();
   actool_debug(l->g, "%s", msg);
+  pthread_mutex_unlock(&line_lock);
 }
 
 /* N bytes in B, KiB, MiB or GiB: "512 B", "12.0 MiB". */
@@ -167,13 +180,18 @@ static const char *progress_verb(enum appc_progress_op op)
 static void library_progress(void *data, enum appc_progress_op op, const char *what, uint64_t done,
                              uint64_t total)
 {
+  pthread_mutex_lock(&line_lock);
   draw_progress(data, progress_verb(op), what, done, total);
+  pthread_mutex_unlock(&line_lock);
 }
 
 void actool_progress(const char *verb, const char *what, uint64_t done, uint64_t total)
 {
-  if (line.g != NULL)
-    draw_progress(&line, verb, what, done, total);
+  if (line.g == NULL)
+    return;
+  pthread_mutex_lock(&line_lock);
+  draw_progress(&line, verb, what, done, total);
+  pthread_mutex_unlock(&line_lock);
 }
 
 const struct appc_callbacks *actool_callbacks(const struct actool_globals *g)

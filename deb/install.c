@@ -29,6 +29,7 @@
 #include "common/fs.h"
 #include "common/lazy.h"
 #include "common/macros.h"
+#include "common/workqueue.h"
 #include "appc/discovery.h"
 #include "appc/layout.h"
 #include "appc/store.h"
@@ -157,8 +158,11 @@ static int hash_fd(int fd, const char *what, char hex[APPC_DIGEST_HEX_MAX], off_
 
 /* URL into the new file WORK/NAME, at most MAX bytes, then checked
  * against SHA256 and SIZE. */
-static int download(struct job *j, const char *url, const char *name, const char *sha256,
-                    unsigned long long size, char **path_out)
+/* URL into the work directory as NAME, through H, checked against SIZE and
+ * SHA256; its path in *PATH_OUT (may be NULL).  Errors in *ERR. */
+static int download_with(const struct job *j, struct appc_http *h, const char *url,
+                         const char *name, const char *sha256, unsigned long long size,
+                         char **path_out, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_close int fd = -1;
@@ -167,31 +171,36 @@ static int download(struct job *j, const char *url, const char *name, const char
   off_t got;
 
   if (asprintf(&path, "%s/%s", j->work, name) < 0)
-    return appc_error_make(j->err, ENOMEM, "%s", url);
+    return appc_error_make(err, ENOMEM, "%s", url);
   if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-    return appc_error_make(j->err, errno, "%s", path);
+    return appc_error_make(err, errno, "%s", path);
   d.fd = fd;
   appc_cb_log(j->o->cb, "GET %s", url);
-  int r = appc_http_download(j->o->http, &d, j->err);
+  int r = appc_http_download(h, &d, err);
   bool oversized = d.oversized;
   appc_http_download_clear(&d);
   if (r < 0 && oversized) {
-    appc_error_release(j->err);
-    return appc_error_make(j->err, 0, "%s: larger than the %llu bytes the index gives", url, size);
+    appc_error_release(err);
+    return appc_error_make(err, 0, "%s: larger than the %llu bytes the index gives", url, size);
   }
   if (r < 0)
     return -1;
-  if (hash_fd(fd, path, hex, &got, j->err) < 0)
+  if (hash_fd(fd, path, hex, &got, err) < 0)
     return -1;
   if ((unsigned long long) got != size)
-    return appc_error_make(j->err, 0, "%s: %lld bytes, but the index gives %llu", url,
-                           (long long) got, size);
+    return appc_error_make(err, 0, "%s: %lld bytes, but the index gives %llu", url, (long long) got,
+                           size);
   if (strcasecmp(hex, sha256) != 0)
-    return appc_error_make(j->err, 0, "%s: SHA256 %s does not match the index's %s", url, hex,
-                           sha256);
+    return appc_error_make(err, 0, "%s: SHA256 %s does not match the index's %s", url, hex, sha256);
   if (path_out != NULL)
     *path_out = steal_pointer(&path);
   return 0;
+}
+
+static int download(struct job *j, const char *url, const char *name, const char *sha256,
+                    unsigned long long size, char **path_out)
+{
+  return download_with(j, j->o->http, url, name, sha256, size, path_out, j->err);
 }
 
 /* The content of the (possibly compressed) file PATH, decompressed. */
@@ -516,23 +525,45 @@ static bool safe_filename(const char *f)
   return strlen(f) < 4096;
 }
 
-static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
+struct state {
+  char *release, *packages, *status;
+  struct deb_stanzas release_st, packages_st, status_st;
+  struct deb_index ix;
+  size_t *chosen;
+  size_t n;
+  struct unpacked *debs;
+  bool merge_usr; /* the rootfs gets a merged /usr before the unpacking */
+};
+
+/* What a package's download needs from the index, checked: its URL on the
+ * mirror, SHA256 and size. */
+struct deb_download {
+  const struct job *j;
+  struct appc_http **clients; /* by worker (appc_wq_fn), the owner's last */
+  struct unpacked *u;
+  char *url, name[32];
+  const char *sha256;
+  unsigned long long size;
+};
+
+static int plan_download(struct job *j, size_t k, struct unpacked *u, struct deb_download *d)
 {
   const struct deb_package *p = u->pkg;
   const char *filename = deb_field(p->st, "Filename");
-  const char *sha256 = deb_field(p->st, "SHA256");
   const char *size_s = deb_field(p->st, "Size");
-  cleanup_free char *url = NULL;
-  cleanup_free char *name = NULL;
   char *end = NULL;
-  errno = 0;
-  unsigned long long size = size_s != NULL ? strtoull(size_s, &end, 10) : 0;
 
+  d->j = j;
+  d->u = u;
+  d->sha256 = deb_field(p->st, "SHA256");
+  errno = 0;
+  d->size = size_s != NULL ? strtoull(size_s, &end, 10) : 0;
   if (!safe_filename(filename))
     return appc_error_make(j->err, 0,
                            "package %s %s: Filename \"%s\" is not a relative path in the mirror",
                            p->name, p->version, filename != NULL ? filename : "");
-  if (sha256 == NULL || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdefABCDEF") != 64)
+  if (d->sha256 == NULL || strlen(d->sha256) != 64 ||
+      strspn(d->sha256, "0123456789abcdefABCDEF") != 64)
     return appc_error_make(j->err, 0, "package %s %s: no SHA256 of 64 hex digits in the index",
                            p->name, p->version);
   if (size_s == NULL || end == size_s || *end != '\0' || !isdigit((unsigned char) size_s[0]))
@@ -540,25 +571,112 @@ static int fetch_deb(struct job *j, size_t k, struct unpacked *u)
   if (errno == ERANGE)
     return appc_error_make(j->err, 0, "package %s %s: Size \"%s\" in the index is out of range",
                            p->name, p->version, size_s);
-  if (asprintf(&url, "%s/%s", j->mirror, filename) < 0 || asprintf(&name, "%zu.deb", k) < 0)
+  snprintf(d->name, sizeof d->name, "%zu.deb", k);
+  if (asprintf(&d->url, "%s/%s", j->mirror, filename) < 0) {
+    d->url = NULL;
     return appc_error_make(j->err, ENOMEM, "%s", p->name);
+  }
+  return 0;
+}
+
+/* A work item: one package's download, by the worker's own client. */
+static int run_download(void *data, unsigned worker, appc_error_t *err)
+{
+  struct deb_download *d = data;
+
+  if (appc_cb_cancelled(d->j->o->cb))
+    return appc_error_make(err, ECANCELED, "debian: downloading");
+  return download_with(d->j, d->clients[worker], d->url, d->name, d->sha256, d->size, &d->u->path,
+                       err);
+}
+
+/* The downloaded package U checked (deb_check), its control file read. */
+static int check_deb(struct job *j, const struct deb_download *d)
+{
+  struct unpacked *u = d->u;
+  const struct deb_package *p = u->pkg;
   const struct deb_check_opts co = {.cb = j->o->cb,
                                     .scripts = j->o->scripts,
                                     .control_left = &j->control_left,
                                     .data_max = deb_data_max(deb_field(p->st, "Installed-Size"))};
-  if (download(j, url, name, sha256, size, &u->path) < 0 ||
-      deb_check(u->path, url, &co, &u->control, j->err) < 0)
+
+  if (deb_check(u->path, d->url, &co, &u->control, j->err) < 0)
     return -1;
   /* parsed in place: what the stanzas point into */
   u->control_text = steal_pointer(&u->control.control);
-  if (deb_parse_control(u->control_text, url, &u->stanzas, j->err) < 0)
+  if (deb_parse_control(u->control_text, d->url, &u->stanzas, j->err) < 0)
     return appc_error_prefix(j->err, "control");
   const char *cname = u->stanzas.n == 1 ? deb_field(&u->stanzas.v[0], "Package") : NULL;
   const char *cversion = u->stanzas.n == 1 ? deb_field(&u->stanzas.v[0], "Version") : NULL;
   if (cname == NULL || cversion == NULL || strcmp(cname, p->name) != 0 ||
       strcmp(cversion, p->version) != 0)
-    return appc_error_make(j->err, 0, "%s: its control file is not that of %s %s", url, p->name,
+    return appc_error_make(j->err, 0, "%s: its control file is not that of %s %s", d->url, p->name,
                            p->version);
+  return 0;
+}
+
+/* Downloads from the mirror at once: as many connections as skopeo opens
+ * to a registry (apt pipelines on one).  The packages are checked one by
+ * one, in order, as they arrive. */
+#define DEB_DOWNLOADS 4
+
+struct downloads {
+  struct appc_wq *wq;
+  struct appc_http *clients[DEB_DOWNLOADS + 1];
+  struct deb_download *items;
+  size_t n;
+};
+
+static void downloads_clear(struct downloads *dl)
+{
+  appc_wq_free(dl->wq); /* running items finish first */
+  for (size_t i = 0; i < DEB_DOWNLOADS; i++)
+    appc_http_free(dl->clients[i]);
+  for (size_t i = 0; dl->items != NULL && i < dl->n; i++)
+    free(dl->items[i].url);
+  free(dl->items);
+}
+
+/* Every package of S downloaded (DEB_DOWNLOADS at a time) and checked. */
+static int fetch_debs(struct job *j, struct state *s)
+{
+  const struct appc_wq_options wo = {.threads = DEB_DOWNLOADS, .max_pending = 2 * DEB_DOWNLOADS};
+  __attribute__((cleanup(downloads_clear))) struct downloads dl = {0};
+  appc_error_t *err = j->err;
+  unsigned threads;
+
+  if ((dl.items = calloc(s->n + 1, sizeof *dl.items)) == NULL)
+    return appc_error_make(err, ENOMEM, "packages");
+  dl.n = s->n;
+  for (size_t i = 0; i < s->n; i++)
+    if (plan_download(j, i, &s->debs[i], &dl.items[i]) < 0)
+      return -1;
+  if (appc_wq_new(&dl.wq, &wo, err) < 0)
+    return -1;
+  threads = appc_wq_threads(dl.wq);
+  for (unsigned w = 0; w < threads; w++)
+    if (appc_http_dup(j->o->http, &dl.clients[w], err) < 0)
+      return -1;
+  dl.clients[threads] = j->o->http;
+  size_t checked = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    dl.items[i].clients = dl.clients;
+    if (appc_wq_submit(dl.wq, run_download, &dl.items[i]) < 0)
+      break;
+    /* check what has arrived while the rest downloads */
+    for (; checked < i && appc_wq_wait_item(dl.wq, checked, err) == 0; checked++)
+      if (check_deb(j, &dl.items[checked]) < 0) {
+        appc_wq_cancel(dl.wq);
+        return -1;
+      }
+    if (*err != NULL)
+      return -1;
+  }
+  if (appc_wq_wait(dl.wq, err) < 0)
+    return -1;
+  for (; checked < s->n; checked++)
+    if (check_deb(j, &dl.items[checked]) < 0)
+      return -1;
   return 0;
 }
 
@@ -578,16 +696,6 @@ static int output(struct appc_debian_packages *out, const struct unpacked *v, si
   }
   return 0;
 }
-
-struct state {
-  char *release, *packages, *status;
-  struct deb_stanzas release_st, packages_st, status_st;
-  struct deb_index ix;
-  size_t *chosen;
-  size_t n;
-  struct unpacked *debs;
-  bool merge_usr; /* the rootfs gets a merged /usr before the unpacking */
-};
 
 static void state_clear(struct state *s)
 {
@@ -740,14 +848,9 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
     return -1;
   if ((s->debs = calloc(s->n + 1, sizeof *s->debs)) == NULL)
     return appc_error_make(err, ENOMEM, "packages");
-  for (size_t i = 0; i < s->n; i++) {
+  for (size_t i = 0; i < s->n; i++)
     s->debs[i].pkg = &s->ix.v[s->chosen[i]];
-    if (appc_cb_cancelled(j->o->cb))
-      return appc_error_make(err, ECANCELED, "debian");
-    if (fetch_deb(j, i, &s->debs[i]) < 0)
-      return -1;
-  }
-  return 0;
+  return fetch_debs(j, s);
 }
 
 int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t n,

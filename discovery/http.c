@@ -46,6 +46,8 @@ struct appc_http {
   char *ca_data;
   struct appc_auth_config auth;
   char *auth_dir; /* read at the first request (ensure_auth), then NULL */
+  /* The option strings it was made with, for appc_http_dup. */
+  char *made_cacert, *made_ca_dir, *made_auth_dir;
   unsigned timeout;
   unsigned deadline;
   unsigned min_rate;
@@ -225,12 +227,28 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     appc_http_free(h);
     return appc_error_make(err, ENOMEM, "http client");
   }
+  if ((opts->cacert != NULL && (h->made_cacert = strdup(opts->cacert)) == NULL) ||
+      (opts->ca_dir != NULL && (h->made_ca_dir = strdup(opts->ca_dir)) == NULL) ||
+      (opts->auth_dir != NULL && (h->made_auth_dir = strdup(opts->auth_dir)) == NULL)) {
+    appc_http_free(h);
+    return appc_error_make(err, ENOMEM, "http client");
+  }
   /* The caller's strings are not kept. */
   h->opts.cacert = NULL;
   h->opts.ca_dir = NULL;
   h->opts.auth_dir = NULL;
   *out = h;
   return 0;
+}
+
+int appc_http_dup(const struct appc_http *h, struct appc_http **out, appc_error_t *err)
+{
+  struct appc_http_options o = h->opts;
+
+  o.cacert = h->made_cacert;
+  o.ca_dir = h->made_ca_dir;
+  o.auth_dir = h->made_auth_dir;
+  return appc_http_new(&o, out, err);
 }
 
 void appc_http_free(struct appc_http *h)
@@ -243,6 +261,9 @@ void appc_http_free(struct appc_http *h)
   }
   appc_auth_clear(&h->auth);
   free(h->auth_dir);
+  free(h->made_cacert);
+  free(h->made_ca_dir);
+  free(h->made_auth_dir);
   free(h->ca_data);
   free(h->ca_path);
   free(h->ca_file);

@@ -5,7 +5,9 @@
  * Every operation that can take long takes the same structure in the same
  * place of its options, with the one DATA pointer that each callback gets,
  * so a program writes its cancel flag, progress line and log once.  Every
- * member may be NULL. */
+ * member may be NULL.  The library may call them from several threads at
+ * once (its worker threads: parallel downloads), so a callback that keeps
+ * state (a progress line) locks it. */
 #ifndef APPC_CALLBACKS_H
 #define APPC_CALLBACKS_H
 

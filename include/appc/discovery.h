@@ -70,6 +70,9 @@ struct appc_http;
  * (a broken one then fails it, naming the file), not when no request is
  * made. */
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
+/* Another client, made with the options H was made with, for another
+ * thread: a client serves one request at a time. */
+int appc_http_dup(const struct appc_http *h, struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
 
 /* Whether H may use plain http (appc_http_options.allow_http). */
