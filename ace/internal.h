@@ -118,6 +118,14 @@ int ace_proc_start_time(pid_t pid, unsigned long long *out);
  * many, or -1 when they cannot be read. */
 int ace_proc_children(pid_t pid, pid_t *out, size_t max);
 
+/* ---- stop.c --------------------------------------------------------------- */
+
+/* The value `actool stop` queues with its SIGTERM (SI_QUEUE): a graceful stop
+ * request, which P (run.c) forwards as the first interrupt and otherwise
+ * ignores, so that stopping a pod that is stopping already waits as the first
+ * stop does rather than counting as the second interrupt that kills it. */
+#define ACE_STOP_REQUEST 0x61637374 /* "acst" */
+
 /* ---- uuid.c --------------------------------------------------------------- */
 
 /* A random (version 4) RFC 4122 UUID in canonical lower-case form. */

@@ -1762,6 +1762,11 @@ static void forward_signal(struct pod_run *r, const struct signalfd_siginfo *si,
   int sig = (int) si->ssi_signo;
 
   if (sig == SIGINT || sig == SIGTERM) {
+    /* `actool stop` again while the pod stops: that stop waits as the
+     * first (ace/stop.c); its own second SIGTERM is a plain one. */
+    if (sig == SIGTERM && si->ssi_code == SI_QUEUE && si->ssi_int == ACE_STOP_REQUEST &&
+        si->ssi_uid == getuid() && *interrupts > 0)
+      return;
     /* A second interrupt means "now": the pod is killed without post-stop. */
     if (++*interrupts > 1) {
       r->kill_signal = sig;

@@ -3,8 +3,10 @@
  * actool (P) already does the work for an interrupt: the first SIGTERM is
  * forwarded to every app, which may exit cleanly (post-stop handlers run);
  * a second one kills the pod at once.  Stopping is sending those two,
- * GRACE apart, and waiting for P to have cleaned up.  P is held by a pidfd,
- * so that a PID reused meanwhile is never signalled. */
+ * GRACE apart, and waiting for P to have cleaned up.  The first is marked a
+ * stop request (ACE_STOP_REQUEST), which P never counts as the second: a
+ * stop while another is under way waits as the first does.  P is held by a
+ * pidfd, so that a PID reused meanwhile is never signalled. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,9 +31,16 @@ static int pidfd_of(pid_t pid)
   return (int) syscall(SYS_pidfd_open, pid, 0);
 }
 
-static int send_term(int pidfd)
+/* SIGTERM to PIDFD's process: a plain one (the second interrupt), or with
+ * REQUEST queued as a stop request (SI_QUEUE, as sigqueue sends it). */
+static int send_term(int pidfd, bool request)
 {
-  return (int) syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+  siginfo_t si = {.si_signo = SIGTERM, .si_code = SI_QUEUE};
+
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = ACE_STOP_REQUEST;
+  return (int) syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, request ? &si : NULL, 0);
 }
 
 /* Wait up to MS for the process behind PIDFD to end; true when it did. */
@@ -141,7 +150,7 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
       appc_ace_pod_info_clear(&info);
       return -1;
     }
-  } else if (send_term(pidfd) < 0 && errno != ESRCH) {
+  } else if (send_term(pidfd, true) < 0 && errno != ESRCH) {
     appc_error_make(err, errno, "pod %s: SIGTERM to its actool (pid %d)", info.uuid,
                     (int) info.pid);
     appc_ace_pod_info_clear(&info);
@@ -150,7 +159,7 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
   if (!wait_exit(pidfd, grace_seconds > 0 ? (long long) (grace_seconds * 1000) : STOP_CLEANUP_MS)) {
     /* the second SIGTERM kills the pod at once; after --force, its init */
     if (grace_seconds > 0)
-      (void) send_term(pidfd);
+      (void) send_term(pidfd, false);
     else {
       appc_error_t ignored = NULL;
       (void) kill_init(&info, &ignored);

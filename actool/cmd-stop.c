@@ -57,7 +57,8 @@ const struct actool_command actool_cmd_stop = {
     .description = "Sends SIGTERM to every app of the pod (their post-stop handlers run) and,\n"
                    "if the pod still runs after the grace period (10s), kills it.  Prints the\n"
                    "UUID of each pod stopped, once it is gone; a detached pod that has\n"
-                   "exited already is stopped.  A UUID prefix does.",
+                   "exited already is stopped.  A UUID prefix does.  Stopping a pod that is\n"
+                   "stopping already leaves it its grace period (no second interrupt).",
     .options = stop_option_table,
     .options_size = sizeof(struct stop_options),
     .run = run_stop,

@@ -1025,6 +1025,27 @@ else
   kill -KILL "$BG_PID"
   not_ok "stop: the app never started"
 fi
+# A second stop while the first waits (two operators, a retry) is no
+# second interrupt: the pod still stops gracefully, post-stop handlers run.
+mkdir "$TMP/stop1b"
+bg_pod stop1b --uuid-file-save="$TMP/ustop1b" --volume=hv,kind=host,source="$TMP/stop1b" "${ID[events]}" \
+  --exec=/bin/sh -- -c 'trap "echo >/hv/term1; sleep 1; echo term >/hv/marker; exit 0" TERM
+  echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop1b/ready"; then
+  u=$(cat "$TMP/ustop1b")
+  ac stop --grace=20s "$u" >"$TMP/stop1b.first" 2>&1 &
+  first=$!
+  wait_file "$TMP/stop1b/term1"
+  run_capture ac stop --grace=20s "$u"
+  wait "$first"
+  is "two stops at once: both print the UUID" "$?:$status:$(cat "$TMP/stop1b.first" "$TMP/.out")" "0:0:$u"$'\n'"$u"
+  wait_exit "$BG_PID" 30
+  is "... the app's TERM trap ended, post-stop ran; the pod exits 0" \
+    "$status:$(cat "$TMP/stop1b/marker" 2>&1):$(paste -sd' ' "$TMP/stop1b/log" 2>&1)" "0:term:pre post"
+else
+  kill -KILL "$BG_PID"
+  not_ok "two stops at once: the app never started"
+fi
 mkdir "$TMP/stop2"
 bg_pod stop2 --uuid-file-save="$TMP/ustop2" --volume=hv,kind=host,source="$TMP/stop2" "${ID[events]}" \
   --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
