@@ -17,16 +17,14 @@
  * leases/ADDRESS there, linked into place (never replacing one) with its
  * UUID and its store's runtime key in it, later its published ports too,
  * so that allocation never collides between concurrent pods of any stores
- * and any store's gc can tell whether the pod is gone (ace_pod_has_state)
- * and undo what a killed actool left.  The store's net/ holds only its
- * configuration (and leases an older actool kept there, which gc undoes).
- * The veth pair goes with the pod's network namespace (the kernel
- * unregisters it in the background); it is deleted here only when
- * something may hold that namespace longer (ace_net_release's
- * DELETE_LINK_NOW, and gc for a gone pod).  The bridge and the table are
- * shared: the first pod makes them, they stay for the next ones (making
- * them costs more than starting a pod), and `actool gc` removes them when
- * no pod of any store holds a lease.
+ * and any store's gc, or the next pod (sweep_dead), can tell whether the
+ * pod is dead (ace_pod_is_dead) and undo what a killed actool left.  The store's net/ holds only
+ * its configuration (and leases an older actool kept there, which gc undoes). The veth pair goes
+ * with the pod's network namespace (the kernel unregisters it in the background); it is deleted
+ * here only when something may hold that namespace longer (ace_net_release's DELETE_LINK_NOW, and
+ * gc for a gone pod).  The bridge and the table are shared: the first pod makes them, they stay for
+ * the next ones (making them costs more than starting a pod), and `actool gc` removes them when no
+ * pod of any store holds a lease.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
@@ -513,9 +511,37 @@ static int port_elements(const char *verb, const char *addr, const struct ace_po
     if (nft(cmd, quiet, err) < 0 && !quiet)
       r = appc_error_prefix(err, "port %u/%s", p[i].host_port, p[i].proto);
   }
-  if (r < 0 && err != NULL && *err != NULL && strstr((*err)->msg, "exists") != NULL)
-    appc_error_prefix(err, "published by another pod");
   return r;
+}
+
+static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
+                        char uuid[APPC_UUID_LEN + 1], bool *alive);
+static void gc_leases(int root, int leases, const char *own_key);
+
+/* Map P to ADDR for pod N.  An element the map has already is a dead
+ * pod's (its actool was killed before it could remove it; gc would) or
+ * nobody's, since the pod holds the port (reserve_ports): it is taken
+ * over.  One that a pod still running has (its lease names the port and
+ * the map sends it there) is refused, naming that pod. */
+static int add_port(const struct ace_net *n, const char *addr, const struct ace_port_map *p,
+                    appc_error_t *err)
+{
+  char holder[APPC_UUID_LEN + 1];
+  bool alive = false;
+  appc_error_t first = NULL;
+
+  if (port_elements("add", addr, p, 1, false, &first) == 0)
+    return 0;
+  appc_error_release(&first);
+  if (port_holder(n->host, p, n->key, holder, &alive) && alive)
+    return appc_error_tag(err, EADDRINUSE,
+                          "published port %u/%s: pod %s publishes it (`actool gc` removes "
+                          "the ports of pods whose actool died)",
+                          p->host_port, p->proto, holder);
+  (void) port_elements("delete", addr, p, 1, true, err);
+  return port_elements("add", addr, p, 1, false, err) < 0
+             ? appc_error_prefix(err, "published port %u/%s", p->host_port, p->proto)
+             : 0;
 }
 
 /* Each published port is bound on the host (and not listened on) for as
@@ -535,8 +561,16 @@ static int reserve_ports(struct ace_net *n, appc_error_t *err)
 
     if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
       int e = errno;
+      char holder[APPC_UUID_LEN + 1];
+      bool alive = false;
+      cleanup_close int host = e == EADDRINUSE ? host_net_open(false, err) : -1;
       if (fd >= 0)
         close(fd);
+      appc_error_release(err);
+      if (host >= 0 && port_holder(host, p, n->key, holder, &alive) && alive)
+        return appc_error_tag(err, e,
+                              "published port %u/%s: in use on the host: pod %s publishes it",
+                              p->host_port, p->proto, holder);
       return appc_error_make(err, e, "published port %u/%s: %s", p->host_port, p->proto,
                              e == EADDRINUSE ? "in use on the host (by a service, or a pod that "
                                                "publishes it)"
@@ -617,6 +651,21 @@ static int check_current(struct ace_net *n, appc_error_t *err)
   return appc_atomic_write_at(n->host, "current", want, strlen(want), 0644, 0, err);
 }
 
+/* What pods whose actool was killed left (their leases, ports and links),
+ * which gc would undo, is undone before a pod takes its address and ports
+ * (under the lock): a dead pod's DNAT rule must not keep its ports from a
+ * new pod, nor send a host's service's clients to nowhere, until gc. */
+static void sweep_dead(const struct ace_net *n)
+{
+  appc_error_t ignored = NULL;
+  cleanup_close int root = ace_runtime_root_open(&ignored);
+  cleanup_close int leases = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (root >= 0 && leases >= 0)
+    gc_leases(root, leases, n->key);
+  appc_error_release(&ignored);
+}
+
 int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_port_map *ports,
                     size_t n_ports, struct ace_net **out, appc_error_t *err)
 {
@@ -649,6 +698,7 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
       read_config(n, err) < 0 || (n->host = host_net_open(true, err)) < 0 ||
       (lock = net_lock(n->host, err)) < 0)
     goto out;
+  sweep_dead(n);
   if (check_current(n, err) == 0 && take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL &&
       make_bridge(nl, n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 &&
@@ -747,7 +797,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
       goto out;
     r = 0;
     while (r == 0 && n->n_added < n->n_ports)
-      if ((r = port_elements("add", addr, &n->ports[n->n_added], 1, false, err)) == 0)
+      if ((r = add_port(n, addr, &n->ports[n->n_added], err)) == 0)
         n->n_added++;
     close(lock);
     if (r < 0)
@@ -865,7 +915,56 @@ static bool lease_owner(int leases, const char *name, const char *own_key,
   return true;
 }
 
-/* Undo the leases in LEASES of pods that are gone, under the lock. */
+/* The pod that publishes P: the one whose lease (in HOST's leases) names
+ * P's host port and whose address the map sends it to; *ALIVE says
+ * whether it still runs. */
+static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
+                        char uuid[APPC_UUID_LEN + 1], bool *alive)
+{
+  cleanup_close int leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dup_fd = leases >= 0 ? dup(leases) : -1;
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  bool found = false;
+  struct dirent *e;
+
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return false;
+  }
+  while (!found && (e = readdir(d)) != NULL) {
+    cleanup_free char *text = NULL;
+    appc_error_t ignored = NULL;
+    char key[ACE_RUNTIME_KEY_MAX];
+    struct in_addr a;
+    size_t len = 0;
+    if (inet_pton(AF_INET, e->d_name, &a) != 1 ||
+        !lease_owner(leases, e->d_name, own_key, uuid, key) ||
+        appc_read_file_at(leases, e->d_name, LEASE_MAX, APPC_READ_REGULAR | APPC_READ_NOFOLLOW,
+                          &text, &len, &ignored) < 0) {
+      appc_error_release(&ignored);
+      continue;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL && !found;
+         line = strtok_r(NULL, "\n", &save)) {
+      struct ace_port_map q = {0};
+      found = sscanf(line, "%3s %hu %hu", q.proto, &q.host_port, &q.pod_port) == 3 &&
+              strcmp(q.proto, p->proto) == 0 && q.host_port == p->host_port &&
+              element_is_ours(&q, e->d_name);
+    }
+    if (found) {
+      cleanup_close int root = ace_runtime_root_open(&ignored);
+      *alive = root < 0 || !ace_pod_is_dead(root, key, uuid);
+      appc_error_release(&ignored);
+    }
+  }
+  closedir(d);
+  return found;
+}
+
+/* Undo the leases in LEASES of pods that are gone or whose actool died,
+ * under the lock. */
 static void gc_leases(int root, int leases, const char *own_key)
 {
   DIR *d = appc_dir_stream(leases);
@@ -885,11 +984,11 @@ static void gc_leases(int root, int leases, const char *own_key)
       continue;
     }
     /* A lease without a UUID (left by an older actool killed between
-     * making it and writing it) is nobody's.  A gone pod's pair normally
+     * making it and writing it) is nobody's.  A dead pod's pair normally
      * went with its network namespace; one that something still holds (a
      * metadata service stopped) goes now. */
     bool owned = lease_owner(leases, e->d_name, own_key, uuid, key);
-    if (!owned || !ace_pod_has_state(root, key, uuid)) {
+    if (!owned || ace_pod_is_dead(root, key, uuid)) {
       if (owned)
         delete_pair(uuid);
       undo_lease(leases, e->d_name);

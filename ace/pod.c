@@ -904,6 +904,32 @@ bool ace_pod_has_state(int root, const char *key, const char *uuid)
   return pods < 0 ? errno != ENOENT : has_state(pods, uuid);
 }
 
+bool ace_pod_is_dead(int root, const char *key, const char *uuid)
+{
+  static const char *const prefixes[] = {"", POD_CREATING, ACE_REMOVING};
+  cleanup_close int pods = -1;
+  char name[64];
+
+  if (!ace_pod_has_state(root, key, uuid))
+    return true;
+  pods = openat(root, key, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (pods < 0)
+    return false;
+  for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+    cleanup_close int fd = -1;
+    cleanup_close int lock = -1;
+    bool abandoned = false;
+    snprintf(name, sizeof name, "%s%s", prefixes[i], uuid);
+    fd = openat(pods, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT)
+      continue;
+    /* No lock yet (or any more): being made or removed, not known dead. */
+    if (fd < 0 || lock_if_abandoned(fd, &abandoned, &lock) < 0 || !abandoned)
+      return false;
+  }
+  return true;
+}
+
 static int remove_data_dir(const struct gc_ctx *c, const char *uuid, appc_error_t *err)
 {
   if (c->data < 0 || (faccessat(c->data, uuid, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT))

@@ -43,6 +43,9 @@ int ace_runtime_key(struct appc_store *s, char key[ACE_RUNTIME_KEY_MAX], appc_er
  * state for pod UUID, being made, running, ended or being removed?  Any
  * store's pods: the host-wide network leases ask (net.c). */
 bool ace_pod_has_state(int root, const char *key, const char *uuid);
+/* Is that pod dead: without state, or its lock free (its actool ended or
+ * was killed)?  What it leased may be taken over (net.c). */
+bool ace_pod_is_dead(int root, const char *key, const char *uuid);
 
 /* Make RUNTIME/UUID, its lock held, then DIR/pods/UUID with apps/. */
 int ace_pod_dir_create(struct appc_store *s, const char *uuid, struct ace_pod_dir *out,

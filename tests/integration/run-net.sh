@@ -120,6 +120,8 @@ is "and from another network namespace" \
   "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
 check_fails "a second pod publishing the same host port is refused" 1 'published port [0-9]+/tcp: in use on the host' \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
+check_fails "... naming the pod that publishes it" 1 "in use on the host: pod $(cat "$TMP/uuid") publishes it" \
+  "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
 is "and leaves the first pod's port alone" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
 is "while the pod runs, no process of the host can bind its published port" \
   "$(python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>&1 | grep -c 'Address already in use')" 1
@@ -167,6 +169,64 @@ case $(leftovers) in "leases=1 "*) ok "a SIGKILLed actool leaves its lease" ;;
 check_clean "gc" "$ACTOOL" gc
 is "gc removes its lease, ports, table and bridge" "$(leftovers)" "$NONE"
 is "the port answers no more" "$(curl -sS -m 2 "http://127.0.0.1:$((port + 1))/" 2>&1 | grep -c 'pod says hi')" 0
+
+# A SIGKILLed actool's rule does not wait for gc: the next pod of the
+# default network undoes what pods whose actool died left (lease, rule,
+# link), so their ports serve a new pod, then a service of the host.
+# host_service PORT: a host's service on PORT (127.0.0.1), its PID in HOSTSVC
+host_service() {
+  rm -f "$TMP/hostsvc.ready"
+  python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept(); c.sendall(b"host says hi\n"); c.close()' "$1" "$TMP/hostsvc.ready" &
+  HOSTSVC=$!
+  for _ in $(seq 50); do [ -e "$TMP/hostsvc.ready" ] && break; sleep 0.1; done
+}
+host_page() {
+  python3 -c 'import socket,sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).recv(100).decode().strip())' "$1" 2>&1
+}
+# kill_publishing PORT: a pod publishing PORT, its actool SIGKILLed once it serves
+kill_publishing() {
+  "$ACTOOL" run --net=default --publish=www:"$1" example.com/web >/dev/null 2>&1 &
+  local victim=$!
+  poll_page "http://127.0.0.1:$1/" >/dev/null
+  kill -9 "$victim"
+  wait "$victim" 2>/dev/null
+  wait_pods_settled
+}
+kill_publishing $((port + 3))
+is "a SIGKILLed actool's pod is abandoned" "$("$ACTOOL" list --json | jq -r '[.[].state] | join(" ")')" abandoned
+"$ACTOOL" run --net=default --publish=www:$((port + 3)) --uuid-file-save="$TMP/uuid-new" example.com/web \
+  >"$TMP/web.out" 2>&1 &
+runner=$!
+is "a new pod publishes the dead pod's port, without gc" "$(poll_page "http://127.0.0.1:$((port + 3))/")" "pod says hi"
+"$ACTOOL" stop "$(cat "$TMP/uuid-new")" >/dev/null 2>&1
+wait "$runner"
+host_service $((port + 3))
+is "... then a host's service has the port" "$(host_page $((port + 3)))" "host says hi"
+kill "$HOSTSVC" 2>/dev/null
+wait "$HOSTSVC" 2>/dev/null
+kill_publishing $((port + 4))
+check_clean "a pod of the default network (publishing nothing)" \
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/true
+is "... undoes what the dead pod left" "$(settled "$POD_NONE")" "$POD_NONE"
+host_service $((port + 4))
+is "... and a host's service has its port, without gc" "$(host_page $((port + 4)))" "host says hi"
+kill "$HOSTSVC" 2>/dev/null
+wait "$HOSTSVC" 2>/dev/null
+# A rule no pod's lease names (nobody's): the port is the pod's (it holds
+# the port on the host), the rule is replaced.
+nft add element ip actool tcp_ports "{ $((port + 5)) : 172.16.28.250 . 80 }"
+"$ACTOOL" run --net=default --publish=www:$((port + 5)) --uuid-file-save="$TMP/uuid-new" example.com/web \
+  >"$TMP/web.out" 2>&1 &
+runner=$!
+is "a pod publishing a port that a rule of nobody's maps takes it over" \
+  "$(poll_page "http://127.0.0.1:$((port + 5))/")" "pod says hi"
+"$ACTOOL" stop "$(cat "$TMP/uuid-new")" >/dev/null 2>&1
+wait "$runner"
+check_clean "gc" "$ACTOOL" gc
+is "gc then removes the dead pods" "$("$ACTOOL" list --json | jq length):$(leftovers)" "0:$NONE"
 
 # --- many pods at once ---------------------------------------------------------------
 
