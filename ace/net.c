@@ -544,11 +544,16 @@ static int add_port(const struct ace_net *n, const char *addr, const struct ace_
              : 0;
 }
 
-/* Each published port is bound on the host (and not listened on) for as
- * long as the pod runs: a port that a service of the host (or another
- * pod) has is refused, as docker refuses it, rather than taken from it by
- * the pod's DNAT rule, and nothing takes it while the pod has it (as
- * podman reserves its ports). */
+/* Each published port is bound on the host for as long as the pod runs: a
+ * port that a service of the host (or another pod) has is refused, as
+ * docker refuses it, rather than taken from it by the pod's DNAT rule, and
+ * nothing takes it while the pod has it (as podman reserves its ports).  A
+ * TCP port is bound with SO_REUSEADDR, as Go's listeners (docker's,
+ * podman's) are, so that one with only TIME-WAIT connections left is free
+ * (rather than for a minute); a listener on it still refuses it.  Since
+ * only a listener keeps other SO_REUSEADDR sockets off a TCP port,
+ * hold_ports listens on it once its DNAT rule is there (no connection ever
+ * reaches it then; before, one would have waited in its queue). */
 static int reserve_ports(struct ace_net *n, appc_error_t *err)
 {
   for (size_t i = 0; i < n->n_ports; i++) {
@@ -558,8 +563,11 @@ static int reserve_ports(struct ace_net *n, appc_error_t *err)
                              .sin_addr.s_addr = htonl(INADDR_ANY)};
     int type = strcmp(p->proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
     int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    int one = 1;
 
-    if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+    if (fd < 0 ||
+        (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) ||
+        bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
       int e = errno;
       char holder[APPC_UUID_LEN + 1];
       bool alive = false;
@@ -578,6 +586,18 @@ static int reserve_ports(struct ace_net *n, appc_error_t *err)
     }
     n->reserved[i] = fd;
   }
+  return 0;
+}
+
+/* The reserved TCP ports listened on (reserve_ports), once mapped. */
+static int hold_ports(struct ace_net *n, appc_error_t *err)
+{
+  for (size_t i = 0; i < n->n_ports; i++)
+    if (n->reserved[i] >= 0 && strcmp(n->ports[i].proto, "tcp") == 0 &&
+        listen(n->reserved[i], 1) < 0)
+      return appc_error_make(err, errno, "published port %u/tcp: %s", n->ports[i].host_port,
+                             errno == EADDRINUSE ? "taken on the host while the pod started"
+                                                 : "cannot be held on the host");
   return 0;
 }
 
@@ -800,7 +820,7 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
       if ((r = add_port(n, addr, &n->ports[n->n_added], err)) == 0)
         n->n_added++;
     close(lock);
-    if (r < 0)
+    if (r < 0 || hold_ports(n, err) < 0)
       goto out;
   }
   r = 0;

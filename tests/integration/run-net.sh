@@ -125,6 +125,9 @@ check_fails "... naming the pod that publishes it" 1 "in use on the host: pod $(
 is "and leaves the first pod's port alone" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
 is "while the pod runs, no process of the host can bind its published port" \
   "$(python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>&1 | grep -c 'Address already in use')" 1
+is "... nor a service that binds it with SO_REUSEADDR (as most do) and listens" \
+  "$(python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5)' "$port" 2>&1 | grep -c 'Address already in use')" 1
 is "the list shows the pod's network" "$("$ACTOOL" list --json | jq -r '.[0].net')" default
 is "status shows its address and published ports" \
   "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published)"')" \
@@ -151,6 +154,18 @@ is "... and the service still answers there" \
   "host says hi"
 kill "$hostsvc" 2>/dev/null
 wait "$hostsvc" 2>/dev/null
+# A port whose service stopped a moment ago, with only TIME-WAIT
+# connections left (the service closed first), is free, as docker and
+# podman take it (when the service had set SO_REUSEADDR, as most do: a
+# TIME-WAIT connection of one that had not keeps any bind off the port).
+python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5)
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); a, _ = s.accept()
+a.close(); c.recv(1); c.close(); s.close()' "$((port + 6))"
+is "a host's service's connection is left in TIME-WAIT" \
+  "$(ss -Htan state time-wait "sport = :$((port + 6))" | wc -l)" 1
+check_clean "a pod publishes a port with only TIME-WAIT connections left" \
+  "$ACTOOL" run --net=default --publish=www:"$((port + 6))" example.com/web --exec=/bin/true
 
 cat >"$TMP/pod.json" <<EOF
 {"acVersion": "0.8.11", "acKind": "PodManifest",
@@ -210,7 +225,12 @@ wait "$HOSTSVC" 2>/dev/null
 kill_publishing $((port + 4))
 check_clean "a pod of the default network (publishing nothing)" \
   "$ACTOOL" run --net=default example.com/web --exec=/bin/true
-is "... undoes what the dead pod left" "$(settled "$POD_NONE")" "$POD_NONE"
+# (its lease and link: the table and bridge are anybody's gc's)
+for _ in $(seq 100); do
+  case $(leftovers) in "leases=0 links=0 "*) break ;; esac
+  sleep 0.1
+done
+is "... undoes what the dead pod left" "$(leftovers | cut -d' ' -f1-2)" "leases=0 links=0"
 host_service $((port + 4))
 is "... and a host's service has its port, without gc" "$(host_page $((port + 4)))" "host says hi"
 kill "$HOSTSVC" 2>/dev/null
