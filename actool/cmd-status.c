@@ -2,8 +2,12 @@
 /* actool status [--json] UUID: one pod, as KEY=VALUE lines or JSON. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,31 @@ static const struct actool_option status_option_table[] = {
      "Print the output a pod run with --detach has logged so far", NULL},
     {0},
 };
+
+/* The host's addresses (of its interfaces that are up; IPv6 link-local
+ * ones, which mean nothing without their interface, left out) into ADDRS. */
+static void add_host_addresses(struct json_object *addrs)
+{
+  struct ifaddrs *all = NULL;
+
+  if (getifaddrs(&all) < 0)
+    return;
+  for (const struct ifaddrs *i = all; i != NULL; i = i->ifa_next) {
+    char text[INET6_ADDRSTRLEN];
+    const void *a = NULL;
+    if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP))
+      continue;
+    if (i->ifa_addr->sa_family == AF_INET)
+      a = &((const struct sockaddr_in *) (const void *) i->ifa_addr)->sin_addr;
+    else if (i->ifa_addr->sa_family == AF_INET6 &&
+             !IN6_IS_ADDR_LINKLOCAL(
+                 &((const struct sockaddr_in6 *) (const void *) i->ifa_addr)->sin6_addr))
+      a = &((const struct sockaddr_in6 *) (const void *) i->ifa_addr)->sin6_addr;
+    if (a != NULL && inet_ntop(i->ifa_addr->sa_family, a, text, sizeof text) != NULL)
+      json_object_array_add(addrs, json_object_new_string(text));
+  }
+  freeifaddrs(all);
+}
 
 /* What `docker inspect` adds that applies: each app's command line and
  * environment (from the pod's manifest), the pod's addresses. */
@@ -61,12 +90,17 @@ static void add_details(struct json_object *j, struct appc_store *s, const char 
     appc_pod_manifest_free(pod);
   if (p->net == NULL) /* not known (its state was never written) */
     return;
-  /* --net=private: the pod's loopback; --net=host: the host's addresses */
+  /* --net=private: the pod's loopback; --net=default: its address on the
+   * bridge (`address`, as status shows it); --net=host: the host's */
   struct json_object *net = json_object_new_object(), *addrs = json_object_new_array();
   json_object_object_add(net, "mode", json_object_new_string(p->net));
   if (strcmp(p->net, "private") == 0) {
     json_object_array_add(addrs, json_object_new_string("127.0.0.1"));
     json_object_array_add(addrs, json_object_new_string("::1"));
+  } else if (strcmp(p->net, "default") == 0 && p->address != NULL) {
+    json_object_array_add(addrs, json_object_new_string(p->address));
+  } else if (strcmp(p->net, "host") == 0) {
+    add_host_addresses(addrs);
   }
   json_object_object_add(net, "addresses", addrs);
   json_object_object_add(j, "network", net);

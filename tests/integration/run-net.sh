@@ -129,9 +129,9 @@ is "... nor a service that binds it with SO_REUSEADDR (as most do) and listens" 
   "$(python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5)' "$port" 2>&1 | grep -c 'Address already in use')" 1
 is "the list shows the pod's network" "$("$ACTOOL" list --json | jq -r '.[0].net')" default
-is "status shows its address and published ports" \
-  "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published)"')" \
-  "true $port:80/tcp"
+is "status shows its address and published ports, its address in network.addresses too" \
+  "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published) \(.network.addresses == [.address])"')" \
+  "true $port:80/tcp true"
 "$ACTOOL" gc >/dev/null 2>&1
 is "gc leaves a running pod's lease, link, table and bridge" "$(leftovers)" "leases=1 links=1 table=1 bridge=1"
 is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"

@@ -1212,6 +1212,15 @@ run_capture ac stop "$u"
 is "stop of a pod that has exited already: done, as docker answers (its UUID, 0, nothing on stderr)" \
   "$status:$(cat "$TMP/.out"):$(cat "$TMP/.err")" "0:$u:"
 ac gc >/dev/null 2>&1
+# status --json of a pod of the host's network: the host's addresses, as
+# ip lists them (but IPv6 link-local ones).
+run_capture ac run --detach --net=host "${ID[sh]}" --exec=/bin/sleep -- 100
+u=$(cat "$TMP/.out")
+is "status --json, --net=host: the host's addresses" \
+  "$(ac status --json "$u" | jq -r '.network.addresses[]' | sort | paste -sd' ')" \
+  "$(ip -o addr show up | awk '$3 == "inet" || ($3 == "inet6" && $4 !~ /^fe80:/) { sub("/.*", "", $4); print $4 }' | sort | paste -sd' ')"
+ac stop --force "$u" >/dev/null 2>&1
+ac gc >/dev/null 2>&1
 # enter into a pod of several apps names one: the library tags the
 # question, actool says how to answer it.
 mkdir "$TMP/det3"
