@@ -613,6 +613,10 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
   out->state = !abandoned                  ? APPC_ACE_POD_RUNNING
                : out->finished.tv_sec != 0 ? APPC_ACE_POD_EXITED
                                            : APPC_ACE_POD_ABANDONED;
+  /* Its actool has ended (or was killed): its PID may be another's now;
+   * 0, as docker and podman show a stopped container's. */
+  if (abandoned)
+    out->pid = 0;
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   return 0;
 }
@@ -682,6 +686,8 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
   struct appc_ace_pod_info *all = NULL;
   size_t n = 0, match = 0, found = 0;
 
+  if (uuid[0] == '\0')
+    return appc_error_make(err, 0, "pod \"\": no such pod (an empty UUID names none)");
   if (appc_ace_list(s, &all, &n, err) < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
@@ -689,10 +695,10 @@ int appc_ace_status(struct appc_store *s, const char *uuid, struct appc_ace_pod_
       match++;
       found = i;
     }
-  if (match != 1 || uuid[0] == '\0') {
+  if (match != 1) {
     appc_ace_pod_infos_free(all, n);
     return appc_error_make(err, 0, "pod \"%s\": %s", uuid,
-                           match == 0 ? "no such pod (exited pods are removed)"
+                           match == 0 ? "no such pod (`actool list` lists the pods there are)"
                                       : "ambiguous UUID prefix");
   }
   *out = all[found];

@@ -16,7 +16,7 @@ struct stop_options {
 
 static const struct actool_option stop_option_table[] = {
     {"force", ACTOOL_OPT_BOOL, offsetof(struct stop_options, force), NULL,
-     "Kill the pod at once (no grace period, no post-stop handlers)", NULL},
+     "Kill every app at once, without a grace period (post-stop handlers still run)", NULL},
     {"grace", ACTOOL_OPT_STRING, offsetof(struct stop_options, grace), "DURATION",
      "How long apps have to exit after SIGTERM before they are killed", "10s"},
     {NULL, 0, 0, NULL, NULL, NULL},

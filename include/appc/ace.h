@@ -197,7 +197,7 @@ struct appc_ace_app_info {
 struct appc_ace_pod_info {
   char uuid[APPC_UUID_LEN + 1];
   enum appc_ace_pod_state state;
-  pid_t pid; /* of the actool that runs it */
+  pid_t pid; /* of the actool that runs it; 0 once it does not (exited, abandoned) */
   /* The pod's init (0 until it runs) and its start time (clock ticks after
    * boot, /proc/PID/stat), so that gc ends the right process. */
   pid_t init_pid;

@@ -1074,6 +1074,7 @@ if wait_file "$TMP/stop3/ready"; then
   wait_exit "$BG_PID" 30
   is "stop --force: the app died of SIGKILL (137), then post-stop ran" \
     "$status:$(paste -sd' ' "$TMP/stop3/log" 2>&1)" "137:pre post"
+  is "... as stop --help says" "$("$ACTOOL" stop --help | grep -A1 -e '--force' | grep -c 'post-stop handlers still run')" 1
 else
   kill -KILL "$BG_PID"
   not_ok "stop --force: the app never started"
@@ -1182,8 +1183,13 @@ run_capture ac status "$u"
 is "the exited pod is kept: state, finish time, the app's exit status" \
   "$status:$(grep -E '^(state|app-sh)=' "$TMP/.out" | paste -sd' '):$(grep -c '^finished=' "$TMP/.out")" \
   "0:state=exited app-sh=exited(4):1"
+is "... and no pid (its actool's may be another process's now), as docker shows" \
+  "$(grep '^pid=' "$TMP/.out"):$(ac status --json "$u" | jq .pid)" "pid=0:0"
 run_capture ac list --no-legend --raw
 is "list shows the exited pod" "$(grep -F "$u" "$TMP/.out" | cut -d' ' -f2)" exited
+check_fails "status of an empty UUID (one pod there): no such pod" 1 '^actool: pod "": no such pod' ac status ""
+check_fails "status of a pod that is not there: no such pod, what lists them" 1 \
+  'pod "00000000": no such pod \(`actool list` lists' ac status 00000000
 run_capture ac status --log "$u"
 is "its log outlives it" "$(grep -c 'hello from the detached pod' "$TMP/.out")" 1
 is "its apps' file systems are gone, its log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "log"
