@@ -942,16 +942,12 @@ static bool port_holder(int host, const struct ace_port_map *p, const char *own_
                         char uuid[APPC_UUID_LEN + 1], bool *alive)
 {
   cleanup_close int leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int dup_fd = leases >= 0 ? dup(leases) : -1;
-  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  DIR *d = leases >= 0 ? appc_dir_stream(leases) : NULL;
   bool found = false;
   struct dirent *e;
 
-  if (d == NULL) {
-    if (dup_fd >= 0)
-      close(dup_fd);
+  if (d == NULL)
     return false;
-  }
   while (!found && (e = readdir(d)) != NULL) {
     cleanup_free char *text = NULL;
     appc_error_t ignored = NULL;
