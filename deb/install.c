@@ -619,6 +619,8 @@ static int check_deb(struct job *j, const struct deb_download *d)
  * to a registry (apt pipelines on one).  The packages are checked one by
  * one, in order, as they arrive. */
 #define DEB_DOWNLOADS 4
+/* Packages downloading or waiting for a worker, at most. */
+#define DEB_IN_FLIGHT (2 * DEB_DOWNLOADS)
 
 struct downloads {
   struct appc_wq *wq;
@@ -629,7 +631,7 @@ struct downloads {
 
 static void downloads_clear(struct downloads *dl)
 {
-  appc_wq_free(dl->wq); /* running items finish first */
+  appc_wq_free(dl->wq); /* what waits is discarded, running items finish */
   for (size_t i = 0; i < DEB_DOWNLOADS; i++)
     appc_http_free(dl->clients[i]);
   for (size_t i = 0; dl->items != NULL && i < dl->n; i++)
@@ -640,7 +642,7 @@ static void downloads_clear(struct downloads *dl)
 /* Every package of S downloaded (DEB_DOWNLOADS at a time) and checked. */
 static int fetch_debs(struct job *j, struct state *s)
 {
-  const struct appc_wq_options wo = {.threads = DEB_DOWNLOADS, .max_pending = 2 * DEB_DOWNLOADS};
+  const struct appc_wq_options wo = {.threads = DEB_DOWNLOADS, .max_pending = DEB_IN_FLIGHT};
   __attribute__((cleanup(downloads_clear))) struct downloads dl = {0};
   appc_error_t *err = j->err;
   unsigned threads;
@@ -663,14 +665,13 @@ static int fetch_debs(struct job *j, struct state *s)
     dl.items[i].clients = dl.clients;
     if (appc_wq_submit(dl.wq, run_download, &dl.items[i]) < 0)
       break;
-    /* check what has arrived while the rest downloads */
-    for (; checked < i && appc_wq_wait_item(dl.wq, checked, err) == 0; checked++)
-      if (check_deb(j, &dl.items[checked]) < 0) {
-        appc_wq_cancel(dl.wq);
-        return -1;
-      }
-    if (*err != NULL)
-      return -1;
+    /* Once as many are under way as the queue holds, the oldest is
+     * checked (waited for first) while the workers download the rest. */
+    if (i + 1 - checked >= DEB_IN_FLIGHT) {
+      if (appc_wq_wait_item(dl.wq, checked, err) < 0 || check_deb(j, &dl.items[checked]) < 0)
+        return -1; /* (downloads_clear discards the rest) */
+      checked++;
+    }
   }
   if (appc_wq_wait(dl.wq, err) < 0)
     return -1;
