@@ -181,8 +181,10 @@ static int other_user_namespace(pid_t target)
 }
 
 /* The signals enter passes on to the command, as a shell's foreground job
- * gets them from the terminal: the command is in a session of its own. */
-static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+ * gets them from the terminal (the command is in a session of its own),
+ * and the terminal's stop (Ctrl-Z) and continue. */
+static const int forwarded_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
+                                        SIGUSR1, SIGUSR2, SIGTSTP, SIGCONT};
 
 /* Those, and SIGCHLD, to be blocked and waited for. */
 static void forwarding_set(sigset_t *set)
@@ -193,17 +195,32 @@ static void forwarding_set(sigset_t *set)
     sigaddset(set, forwarded_signals[i]);
 }
 
+/* How the signals go on: the caller passes each to the helper, and stops
+ * with it on Ctrl-Z, so that its shell sees the job stopped; the helper
+ * passes each to the command's process group (the command and what it
+ * runs, as a terminal signals its foreground job), a stop as SIGSTOP,
+ * which no process there can ignore: a stopped enter leaves no process of
+ * its own reading the operator's terminal. */
+enum forward_to { TO_HELPER, TO_COMMAND_GROUP };
+
 /* Wait for PID, passing on to it the signals of SET (blocked by the
  * caller); its exit status (128+N for signal N). */
-static int wait_forwarding(pid_t pid, const sigset_t *set)
+static int wait_forwarding(pid_t pid, const sigset_t *set, enum forward_to to)
 {
   int wstatus = 0;
   pid_t w;
 
   while ((w = waitpid(pid, &wstatus, WNOHANG)) == 0 || (w < 0 && errno == EINTR)) {
     int sig = sigwaitinfo(set, NULL);
-    if (sig > 0 && sig != SIGCHLD)
+    if (sig <= 0 || sig == SIGCHLD)
+      continue;
+    if (to == TO_HELPER) {
       (void) kill(pid, sig);
+      if (sig == SIGTSTP)
+        (void) raise(SIGSTOP);
+    } else {
+      (void) kill(-pid, sig == SIGTSTP ? SIGSTOP : sig);
+    }
   }
   if (w < 0)
     return 1;
@@ -290,6 +307,8 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   forwarding_set(&set);
   pid_t pid = fork();
   if (pid == 0) {
+    /* a process group of its own, which the signals go to (wait_forwarding) */
+    (void) setpgid(0, 0);
     if (ace_chdir_in_root(cwd, &err) == 0 && ace_security_enter(sec, &id, &err) == 0 &&
         sigprocmask(SIG_SETMASK, caller_mask, NULL) == 0)
       execve(exe, argv, env), appc_error_make(&err, errno, "%s", exe);
@@ -299,8 +318,9 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
     appc_error_make(&err, errno, "fork");
     goto fail;
   }
-  close(report); /* the command's copy tells of its failure to exec */
-  _exit(wait_forwarding(pid, &set));
+  (void) setpgid(pid, pid); /* (either may come first) */
+  close(report);            /* the command's copy tells of its failure to exec */
+  _exit(wait_forwarding(pid, &set, TO_COMMAND_GROUP));
 fail:
   child_fail(report, &err, 125);
 }
@@ -335,6 +355,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   cleanup_free char *upper_path = NULL;
   cleanup_free char *upper = NULL;
   cleanup_free char *pods = NULL;
+  cleanup_free char *pods_given = NULL;
   cleanup_free char *metadata_url = NULL;
   int r = -1;
 
@@ -352,7 +373,10 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
       ace_pod_metadata_url(s, info.uuid, &metadata_url, err) < 0 ||
       (ra = pick_app(pod, info.uuid, app_name, err)) == NULL)
     goto out;
-  pods = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  /* as the kernel shows the overlay's upper layer: the store reached
+   * through a symlink too */
+  pods_given = appc_store_area_path(s, APPC_STORE_AREA_PODS);
+  pods = pods_given != NULL ? realpath(pods_given, NULL) : NULL;
   if (pods == NULL || asprintf(&upper_path, "%s/%s/apps/%s/upper", pods, info.uuid, ra->name) < 0 ||
       (upper = mountinfo_option(upper_path)) == NULL) {
     appc_error_make(err, ENOMEM, "pod %s", info.uuid);
@@ -401,7 +425,7 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   close(report[1]);
   r = read_report(report[0], err);
   close(report[0]);
-  *status = wait_forwarding(child, &set);
+  *status = wait_forwarding(child, &set, TO_HELPER);
   sigprocmask(SIG_SETMASK, &caller_mask, NULL);
   if (r < 0)
     appc_error_prefix(err, "pod %s: app %s", info.uuid, ra->name);

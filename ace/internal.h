@@ -32,6 +32,15 @@ struct ace_notes {
 void ace_note(const struct ace_notes *n, enum ace_note_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- run.c ---------------------------------------------------------------- */
+
+/* A process forked from actool that lives on (the pod's init, the metadata
+ * service) would show actool's command line, host paths and --set-env
+ * values, to whoever reads /proc/PID/cmdline (anyone): its own copy of the
+ * argument strings (from /proc/self/stat's arg_start and arg_end, fields 48
+ * and 49, checked against argv[0]) is cleared but for NAME. */
+void ace_hide_command_line(const char *name);
+
 /* ---- identity.c: user, group and supplementary groups (spec: aci.md "app") */
 
 struct ace_identity {

@@ -156,6 +156,7 @@ static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
   if (pid != 0)
     _exit(pid < 0);
   reset_signals();
+  ace_hide_command_line("actool-mds"); /* the sweeper's too */
   int sweep[2];
   if (chdir("/") < 0 || pipe2(sweep, O_CLOEXEC) < 0)
     _exit(1);

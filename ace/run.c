@@ -1457,15 +1457,9 @@ static void test_delay(const struct pod_run *r)
               NULL);
 }
 
-/* Every app sees the pod's init as its PID 1, and anyone may read
- * /proc/1/cmdline: I, a copy of actool, would show its command line (host
- * paths, --set-env values).  I's own copy of the argument strings (from
- * /proc/self/stat's arg_start and arg_end, fields 48 and 49) is cleared
- * but for a name.  A supervisor that stays (an init's, one with post-stop
- * handlers) inherits it. */
-static void hide_command_line(void)
+void ace_hide_command_line(const char *name)
 {
-  static const char name[] = "actool-pod-init";
+  size_t name_len = strlen(name);
   char stat[1024];
   unsigned long start = 0, end = 0;
   int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -1486,8 +1480,7 @@ static void hide_command_line(void)
       start != (unsigned long) program_invocation_name)
     return;
   memset((void *) start, 0, end - start);
-  memcpy((void *) start, name,
-         end - start - 1 < sizeof name - 1 ? end - start - 1 : sizeof name - 1);
+  memcpy((void *) start, name, end - start - 1 < name_len ? end - start - 1 : name_len);
 }
 
 static void __attribute__((noreturn)) pod_init(struct pod_run *r)
@@ -1506,7 +1499,10 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
    * jobs.  The apps still get the terminal as their standard streams; its
    * signals reach them through P (forward_signal). */
   (void) setsid();
-  hide_command_line();
+  /* Every app sees I as its PID 1, and anyone may read /proc/1/cmdline.  A
+   * supervisor that stays (an init's, one with post-stop handlers)
+   * inherits the name. */
+  ace_hide_command_line("actool-pod-init");
   /* The pod's lock is P's alone: were I to keep it, a pod whose P died
    * would still look running, and gc would leave it.  So is P's hold on the
    * store's runtime directory: an init that outlives P while it ends would

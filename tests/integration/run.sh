@@ -1306,6 +1306,10 @@ if wait_file "$TMP/ent/ready"; then
   run_capture timeout 20 "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'tr "\0" "\n" </proc/1/cmdline'
   is "the pod's PID 1 shows a name, not actool's command line (--set-env values)" \
     "$status:$(grep -c FROM_RUN "$TMP/.out"):$(head -1 "$TMP/.out")" "0:0:actool-pod-init"
+  mds=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)
+  is "... nor does the metadata service, which outlives the pod that started it" \
+    "$(tr '\0' '\n' <"/proc/$mds/cmdline" 2>&1 | head -1):$(tr '\0' '\n' <"/proc/$mds/cmdline" | grep -c FROM_RUN)" \
+    "actool-mds:0"
   # The command gets the signals enter gets, and a SIGTERM when enter is
   # killed (it cannot pass a SIGKILL on).
   for sig in TERM HUP KILL; do
@@ -1322,6 +1326,39 @@ if wait_file "$TMP/ent/ready"; then
     fi
     wait_exit "$epid" 10
   done
+  # A signal goes to the command's process group, as a terminal's to its
+  # foreground job: what the command runs gets it too.
+  "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'echo up >/hv/up-group; sleep 4242; echo after' \
+    </dev/null >/dev/null 2>&1 &
+  epid=$!
+  if wait_file "$TMP/ent/up-group" && sleep 0.3; then
+    kill -TERM "$epid"
+    wait_exit "$epid" 10
+    is "SIGTERM to enter ends what the command runs too (exit 143)" \
+      "$status:$(pgrep -fc '^sleep 4242')" "143:0"
+  else
+    not_ok "SIGTERM to enter ends what the command runs too (the command never started)"
+  fi
+  pkill -f '^sleep 4242'
+  # Ctrl-Z (SIGTSTP) stops enter and the command's processes; SIGCONT goes on.
+  "$ACTOOL" --dir="$STORE" enter "$u" -- /bin/sh -c 'echo up >/hv/up-tstp; exec sleep 4243' \
+    </dev/null >/dev/null 2>&1 &
+  epid=$!
+  if wait_file "$TMP/ent/up-tstp" && sleep 0.3; then
+    state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null; }
+    kill -TSTP "$epid"
+    sleep 0.5
+    stopped="$(state "$epid"):$(state "$(pgrep -f '^sleep 4243')")"
+    kill -CONT "$epid"
+    sleep 0.5
+    is "SIGTSTP stops enter and the command, SIGCONT continues both" \
+      "$stopped $(state "$epid"):$(state "$(pgrep -f '^sleep 4243')")" "T:T S:S"
+    kill -TERM "$epid"
+    wait_exit "$epid" 10
+  else
+    not_ok "SIGTSTP stops enter and the command (the command never started)"
+  fi
+  pkill -f '^sleep 4243'
   touch "$TMP/ent/stop"
   wait_exit "$BG_PID" 30
   is "the entered pod ends as usual" "$status" 0
