@@ -579,7 +579,8 @@ static void restore_aside(struct deb_stage *s, bool committed)
   parent_dir_close(&p);
 }
 
-/* Remove the merged /usr's symlinks, before the directories they lead to. */
+/* Remove the merged /usr's symlinks (after the directories: see
+ * deb_stage_clear). */
 static void unmake_links(struct deb_stage *s)
 {
   for (size_t i = s->n_links; i-- > 0;)
@@ -590,8 +591,10 @@ void deb_stage_clear(struct deb_stage *s)
 {
   if (!s->committed) {
     unstage_files(s, 0);
-    unmake_links(s);
+    /* the directories first: one made through a link (lib/systemd under
+     * lib -> usr/lib) is found through it */
     unmake_dirs(s);
+    unmake_links(s);
     restore_aside(s, false);
   }
   for (size_t i = 0; i < s->n_links; i++)

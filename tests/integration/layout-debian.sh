@@ -310,8 +310,10 @@ mkdeb ess-a 1 "Essential: yes" "$TMP/busybox:bin/ess-a"
 mkdeb ess-b 1 "Essential: yes
 Depends: usrmerge | usr-is-merged"
 mkdeb tool 1 "" "$TMP/busybox:bin/tool"
+echo small >"$TMP/small-file"
+mkdeb libthing 1 "" "$TMP/small-file:lib/thing/sub/file"
 suite merged "$B/usr-is-merged_37.deb" "$B/usrmerge_37.deb" "$B/ess-a_1.deb" "$B/ess-b_1.deb" \
-  "$B/tool_1.deb" "$B/stagebig_1.deb"
+  "$B/tool_1.deb" "$B/stagebig_1.deb" "$B/libthing_1.deb"
 
 # A .deb whose data.tar holds an old GNU sparse entry of 512 bytes claiming
 # 1 TiB of data: refused before anything is unpacked.
@@ -670,8 +672,9 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null;
   L15=$SMALL/l15
   lay "$L15"
   listing "$L15" >"$TMP/before"
+  # (libthing's directories were made through the lib -> usr/lib link)
   check_rejects "a full disk on a merged /usr" "stagebig: /usr/share/stagebig/big: No space left" \
-    inst "$L15" merged stagebig
+    inst "$L15" merged libthing stagebig
   unchanged "a full disk on a merged /usr (its symlinks and directories gone too)" "$L15"
   umount "$SMALL"
 else
