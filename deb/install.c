@@ -627,7 +627,28 @@ struct downloads {
   struct appc_http *clients[DEB_DOWNLOADS + 1];
   struct deb_download *items;
   size_t n;
+  /* The workers' callbacks: the caller's, and a download that failed
+   * (the queue cancelled) stops the others at once. */
+  const struct appc_callbacks *outer;
+  struct appc_callbacks cb;
 };
+
+static bool downloads_cancelled(void *data)
+{
+  const struct downloads *dl = data;
+  return appc_wq_cancelled(dl->wq) || appc_cb_cancelled(dl->outer);
+}
+
+static void downloads_log(void *data, const char *msg)
+{
+  appc_cb_log(((const struct downloads *) data)->outer, "%s", msg);
+}
+
+static void downloads_progress(void *data, enum appc_progress_op op, const char *what,
+                               uint64_t done, uint64_t total)
+{
+  appc_cb_progress(((const struct downloads *) data)->outer, op, what, done, total);
+}
 
 static void downloads_clear(struct downloads *dl)
 {
@@ -656,8 +677,13 @@ static int fetch_debs(struct job *j, struct state *s)
   if (appc_wq_new(&dl.wq, &wo, err) < 0)
     return -1;
   threads = appc_wq_threads(dl.wq);
+  dl.outer = j->o->cb;
+  dl.cb = (struct appc_callbacks){.data = &dl,
+                                  .cancelled = downloads_cancelled,
+                                  .log = downloads_log,
+                                  .progress_op = downloads_progress};
   for (unsigned w = 0; w < threads; w++)
-    if (appc_http_dup(j->o->http, &dl.clients[w], err) < 0)
+    if (appc_http_dup(j->o->http, &dl.cb, &dl.clients[w], err) < 0)
       return -1;
   dl.clients[threads] = j->o->http;
   size_t checked = 0;

@@ -241,9 +241,13 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
   return 0;
 }
 
-int appc_http_dup(const struct appc_http *h, struct appc_http **out, appc_error_t *err)
+int appc_http_dup(const struct appc_http *h, const struct appc_callbacks *cb,
+                  struct appc_http **out, appc_error_t *err)
 {
   struct appc_http_options o = h->opts;
+
+  if (cb != NULL)
+    o.cb = cb;
 
   o.cacert = h->made_cacert;
   o.ca_dir = h->made_ca_dir;

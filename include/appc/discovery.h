@@ -71,8 +71,11 @@ struct appc_http;
  * made. */
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err);
 /* Another client, made with the options H was made with, for another
- * thread: a client serves one request at a time. */
-int appc_http_dup(const struct appc_http *h, struct appc_http **out, appc_error_t *err);
+ * thread: a client serves one request at a time.  CB, when not NULL,
+ * replaces H's callbacks (a caller's own cancel: the failure of another
+ * thread's request). */
+int appc_http_dup(const struct appc_http *h, const struct appc_callbacks *cb,
+                  struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
 
 /* Whether H may use plain http (appc_http_options.allow_http). */
