@@ -44,9 +44,13 @@ const struct actool_command actool_cmd_enter = {
     .summary = "Run a command inside a running app",
     .usage = "[--app=NAME] UUID [-- CMD [ARG...]]",
     .description = "The command (default /bin/sh) runs as the app does: in its namespaces,\n"
-                   "cgroups and root, as its user, with its capabilities, no_new_privs and\n"
-                   "seccomp filter, environment and working directory.  Exit status: the\n"
-                   "command's.  Needs root.",
+                   "cgroups and root, as its user, with its capabilities, no_new_privs,\n"
+                   "seccomp filter and oom_score_adj, environment and working directory, and\n"
+                   "in a session of its own, without the caller's terminal as its controlling\n"
+                   "terminal (so a shell entered has no job control).  Signals sent to enter\n"
+                   "reach the command's process group; Ctrl-Z stops both.  A pod just started\n"
+                   "is waited for (5 s at most).  Exit status: the command's (127 when it is\n"
+                   "not found, 126 when it cannot run).  Needs root.",
     .options = enter_option_table,
     .options_size = sizeof(struct enter_options),
     .run = run_enter,
