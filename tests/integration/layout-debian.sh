@@ -579,20 +579,27 @@ check_rejects "a package's file where the rootfs has a directory that is not emp
 unchanged "a failure in the second package" "$L7"
 check "... and the status is as it was" cmp "$TMP/status.before" "$L7/rootfs/var/lib/dpkg/status"
 
-# A full disk: the layout on a file system with room for stagea, not stagebig.
+# full_disk DESC NAME SUITE PKG...: a new layout NAME on a 1 MiB tmpfs
+# ($SMALL, left mounted for more checks), with room for stagea and not for
+# stagebig: installing PKG... fails in stagebig and leaves the rootfs as it
+# was.  1 (a skip) where no tmpfs can be mounted.
 SMALL=$TMP/small
 mkdir -p "$SMALL"
-if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null; then
-  L8=$SMALL/l8
-  lay "$L8"
-  listing "$L8" >"$TMP/before"
-  check_rejects "a full disk in the second package" "stagebig: /usr/share/stagebig/big: No space left" \
-    inst "$L8" stage stagea stagebig
-  unchanged "a full disk" "$L8"
-  check "... and the first package alone installs there" inst "$L8" stage stagea
+full_disk() {
+  local desc=$1 dir=$SMALL/$2 suite=$3
+  shift 3
+  if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null; then
+    skip "$desc" "needs root and a tmpfs mount"
+    return 1
+  fi
+  lay "$dir"
+  listing "$dir" >"$TMP/before"
+  check_rejects "$desc" "stagebig: /usr/share/stagebig/big: No space left" inst "$dir" "$suite" "$@"
+  unchanged "$desc" "$dir"
+}
+if full_disk "a full disk in the second package" l8 stage stagea stagebig; then
+  check "... and the first package alone installs there" inst "$SMALL/l8" stage stagea
   umount "$SMALL"
-else
-  skip "a full disk in the second package" "needs root and a tmpfs mount"
 fi
 
 L9=$TMP/l9
@@ -668,18 +675,9 @@ L14=$TMP/l14
 lay "$L14"
 check "a suite without usr-is-merged: an empty rootfs keeps the packages' layout" inst "$L14" good bb
 is "... /bin is a directory" "$(tops "$L14")$(test -d "$L14/rootfs/bin" && echo dir)" dir
-if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>/dev/null; then
-  L15=$SMALL/l15
-  lay "$L15"
-  listing "$L15" >"$TMP/before"
-  # (libthing's directories were made through the lib -> usr/lib link)
-  check_rejects "a full disk on a merged /usr" "stagebig: /usr/share/stagebig/big: No space left" \
-    inst "$L15" merged libthing stagebig
-  unchanged "a full disk on a merged /usr (its symlinks and directories gone too)" "$L15"
-  umount "$SMALL"
-else
-  skip "a full disk on a merged /usr" "needs root and a tmpfs mount"
-fi
+# (libthing's directories are made through the lib -> usr/lib link)
+full_disk "a full disk on a merged /usr (its links and the directories made through them go)" \
+  l15 merged libthing stagebig && umount "$SMALL"
 
 # --- --configure ------------------------------------------------------------------
 
