@@ -328,21 +328,17 @@ int oci_manifest_parse(const char *json, size_t len, const char *where, struct o
   return 0;
 }
 
-static int labels_member(json_object *o, const char *where, struct appc_kv_list *out,
+/* The members of object M, each a string without NUL, appended to OUT in
+ * M's order; messages name WHERE.KEY. */
+static int string_object(json_object *m, const char *where, struct appc_kv_list *out,
                          appc_error_t *err)
 {
-  json_object *m;
-
-  if (member(o, "Labels", json_type_object, where, &m, err) < 0)
-    return -1;
-  if (m == NULL)
-    return 0;
   json_object_object_foreach(m, k, v)
   {
     if (!json_object_is_type(v, json_type_string))
-      return appc_error_tag(err, EINVAL, "%s.Labels.%.100s: not a string", where, k);
+      return appc_error_tag(err, EINVAL, "%s.%.100s: not a string", where, k);
     if (holds_nul(v))
-      return appc_error_tag(err, EINVAL, "%s.Labels.%.100s: holds a NUL character", where, k);
+      return appc_error_tag(err, EINVAL, "%s.%.100s: holds a NUL character", where, k);
     if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0)
       return appc_error_make(err, ENOMEM, "%s", where);
     out->items[out->len].name = strdup(k);
@@ -350,6 +346,64 @@ static int labels_member(json_object *o, const char *where, struct appc_kv_list 
     out->len++;
     if (out->items[out->len - 1].name == NULL || out->items[out->len - 1].value == NULL)
       return appc_error_make(err, ENOMEM, "%s", where);
+  }
+  return 0;
+}
+
+static int labels_member(json_object *o, const char *where, struct appc_kv_list *out,
+                         appc_error_t *err)
+{
+  json_object *m;
+  char at[300];
+
+  if (member(o, "Labels", json_type_object, where, &m, err) < 0)
+    return -1;
+  if (m == NULL)
+    return 0;
+  snprintf(at, sizeof at, "%.250s.Labels", where);
+  return string_object(m, at, out, err);
+}
+
+/* ---- the config's Labels, kept whole in an annotation ---- */
+
+int oci_labels_text(const struct appc_kv_list *labels, char **out, appc_error_t *err)
+{
+  json_object *o = json_object_new_object();
+  const char *t = NULL;
+
+  *out = NULL;
+  for (size_t i = 0; o != NULL && i < labels->len; i++)
+    if (json_object_object_add(o, labels->items[i].name,
+                               json_object_new_string(labels->items[i].value)) < 0) {
+      json_object_put(o);
+      o = NULL;
+    }
+  if (o != NULL)
+    t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  if (t != NULL)
+    *out = strdup(t);
+  json_object_put(o);
+  return *out != NULL ? 0 : appc_error_make(err, ENOMEM, "config.Labels");
+}
+
+int oci_labels_parse(const char *text, const char *where, struct appc_kv_list *out,
+                     appc_error_t *err)
+{
+  cleanup_json json_object *o = NULL;
+  size_t len = strlen(text);
+  char at[300];
+
+  /* what no config read here (nor by skopeo, whose limit it is too) held */
+  if (len > OCI_JSON_MAX)
+    return appc_error_tag(err, EINVAL,
+                          "%s: %zu bytes, more than the %u MiB an image config may have", where,
+                          len, OCI_JSON_MAX >> 20);
+  if (parse_object(text, len, where, &o, err) < 0)
+    return -1;
+  snprintf(at, sizeof at, "%.250s: Labels", where);
+  if (string_object(o, at, out, err) < 0) {
+    appc_kv_list_clear(out);
+    return -1;
   }
   return 0;
 }

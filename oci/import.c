@@ -470,6 +470,12 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
       oci_kv_add(&c->annotations, "appc.io/docker/entrypoint", entrypoint, err) < 0 ||
       oci_kv_add(&c->annotations, "appc.io/docker/cmd", cmd, err) < 0)
     return -1;
+  /* Labels as they were, keys of any characters: an export restores them
+   * (the AC Identifiers below are for appc's users and cannot be undone) */
+  cleanup_free char *labels = NULL;
+  if (oci_labels_text(&c->img.labels, &labels, err) < 0 ||
+      oci_kv_add(&c->annotations, OCI_LABELS_ANNOTATION, labels, err) < 0)
+    return -1;
   for (size_t i = 0; src->annotations != NULL && i < src->annotations->len; i++)
     if (oci_kv_add(&c->annotations, src->annotations->items[i].name,
                    src->annotations->items[i].value, err) < 0)

@@ -124,6 +124,21 @@ int oci_manifest_parse(const char *json, size_t len, const char *where, struct o
 int oci_config_parse(const char *json, size_t len, const char *where, struct oci_image *img,
                      appc_error_t *err);
 
+/* The annotation of an imported image's top ACI that keeps the config's
+ * Labels as they were, which the AC Identifiers made of their keys cannot
+ * give back, for an export to restore (named as docker2aci names its
+ * appc.io/docker/entrypoint and cmd, JSON texts too). */
+#define OCI_LABELS_ANNOTATION "appc.io/docker/labels"
+/* *OUT: LABELS as the text of a JSON object, in their order ("{}" when
+ * there are none). */
+int oci_labels_text(const struct appc_kv_list *labels, char **out, appc_error_t *err);
+/* The labels TEXT (an OCI_LABELS_ANNOTATION's value) gives, appended to
+ * OUT in its order: a JSON object of strings without NUL, of at most
+ * OCI_JSON_MAX bytes; else an error naming WHERE and what is wrong, and
+ * OUT cleared. */
+int oci_labels_parse(const char *text, const char *where, struct appc_kv_list *out,
+                     appc_error_t *err);
+
 /* ---- blob.c: reading a layer ---- */
 
 struct archive;

@@ -48,6 +48,9 @@ is "volumes as mount points, named as docker2aci names them" "$(jq -c '.app.moun
   '[{"name":"volume-data","path":"/data"}]'
 is "the config's labels as annotations" \
   "$(jq -r '.annotations[] | select(.name == "org.example") | .value' "$TMP/m.json")" yes
+is "... and kept whole in appc.io/docker/labels, a JSON object" \
+  "$(jq -r '.annotations[] | select(.name == "appc.io/docker/labels") | .value' "$TMP/m.json")" \
+  '{"org.example":"yes"}'
 is "depends on the layer below by image ID" \
   "$(jq -r '.dependencies | length, (.[0].imageID | startswith("sha512-"))' "$TMP/m.json" | paste -sd' ')" "1 true"
 check "the whitelist carries the whiteouts: /gone and /dir/sub are not in it" \
@@ -86,6 +89,22 @@ is "labels named as the importer's own annotations (appc.io/...) are left out" \
 is "volumes giving one name numbered, as docker2aci numbers them" \
   "$(jq -c '[.app.mountPoints[] | .name + "=" + .path] | sort' "$TMP/names.json")" \
   '["volume-data=/data","volume-var-lib-x-1=/var/lib/x","volume-var-lib-x-2=/var/lib_x","volume-var-lib-x=/var/lib.x"]'
+
+# Labels whose keys give no AC Identifier, or another, or one taken: all
+# kept as they were, in their order, in appc.io/docker/labels.
+LABELS='{"Build Date":"today","org.opencontainers.image.source":"https://example.com/a/b",'\
+'"K=V":"a \"quoted\" \\ value","":"empty key","UPPER":"","caf\u00e9 \u2603":"line\nbreak\ttab",'\
+'"appc.io/oci/index":"sha256:0","version":"not the tag","created":"no"}'
+cp -a "$L" "$TMP/labels" && $CRAFT config-set "$TMP/labels" app Labels "$LABELS"
+check "an image whose Labels are no AC Identifiers" \
+  "$ACTOOL" --dir="$TMP/store-labels" --insecure-options=image fetch "oci:$TMP/labels:app"
+"$ACTOOL" --dir="$TMP/store-labels" image cat-manifest "$(cat "$TMP/.out")" >"$TMP/labels.json"
+is "... appc.io/docker/labels holds them exactly, in their order" \
+  "$(jq -c '.annotations[] | select(.name == "appc.io/docker/labels") | .value | fromjson' "$TMP/labels.json")" \
+  "$(jq -c . <<<"$LABELS")"
+is "... beside the annotations of AC Identifiers made of their keys" \
+  "$(jq -c '[.annotations[] | select(.name | test("^(build-date|k-v|upper|version)$")) | .name + "=" + .value]' \
+    "$TMP/labels.json")" '["build-date=today","k-v=a \"quoted\" \\ value","upper=","version=not the tag"]'
 
 # A port past 65535 by 2^32 (81 once wrapped) is refused, not wrapped.
 cp -a "$L" "$TMP/bigport"

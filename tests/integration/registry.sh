@@ -127,7 +127,7 @@ is "the app from the config" "$(jq -c '[.app.exec, .app.user, .app.workingDirect
 is "docker2aci's annotations of the origin" \
   "$(jq -r '[.annotations[] | select(.name | startswith("appc.io/docker/")) | .name + "=" + .value] | join(" ")' "$TMP/m.json" |
     sed "s/sha256:[0-9a-f]*/DIGEST/")" \
-  "appc.io/docker/entrypoint=[\"/bin/sh\"] appc.io/docker/cmd=[\"-c\",\"echo hi\"] appc.io/docker/originalname=$P/test/app:oci appc.io/docker/registryurl=$P appc.io/docker/repository=test/app appc.io/docker/tag=oci appc.io/docker/manifesthash=DIGEST"
+  "appc.io/docker/entrypoint=[\"/bin/sh\"] appc.io/docker/cmd=[\"-c\",\"echo hi\"] appc.io/docker/labels={\"org.example\":\"yes\"} appc.io/docker/originalname=$P/test/app:oci appc.io/docker/registryurl=$P appc.io/docker/repository=test/app appc.io/docker/tag=oci appc.io/docker/manifesthash=DIGEST"
 check "image render" ac image render "$TOP" "$TMP/ours"
 same_tree "the rendered rootfs equals umoci unpack's, file by file" "$TMP/ours/rootfs"
 is "the store's tmp/ is empty after the pull" "$(ls -A "$S/tmp")" ""

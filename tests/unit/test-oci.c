@@ -128,6 +128,99 @@ static void test_config(void **state)
   oci_image_clear(&img);
 }
 
+/* The config's Labels through the annotation an import records and an
+ * export reads: keys of any characters and values as given, in order. */
+static void test_labels_annotation(void **state)
+{
+  static const char config[] =
+      "{\"config\":{\"Labels\":{\"Build Date\":\"today\",\"org.opencontainers.image.source\":"
+      "\"https://example.com/a/b\",\"K=V\":\"a \\\"quoted\\\" \\\\ value\",\"\":\"empty key\","
+      "\"UPPER\":\"\",\"caf\\u00e9 \\u2603\":\"line\\nbreak\\ttab\",\"appc.io/oci/index\":\"x\"}},"
+      "\"rootfs\":{\"diff_ids\":[]}}";
+  struct oci_image img;
+  struct appc_kv_list back = {0};
+  appc_error_t err = NULL;
+  char *text = NULL;
+  (void) state;
+
+  memset(&img, 0, sizeof img);
+  assert_ok(oci_config_parse(config, strlen(config), "c", &img, &err), &err);
+  assert_int_equal(img.labels.len, 7);
+  assert_ok(oci_labels_text(&img.labels, &text, &err), &err);
+  /* slashes unescaped, what is not ASCII as UTF-8 */
+  assert_non_null(strstr(text, "\"org.opencontainers.image.source\":\"https://example.com/a/b\""));
+  assert_non_null(strstr(text, "\"caf\xc3\xa9 \xe2\x98\x83\":"));
+  assert_ok(oci_labels_parse(text, "w", &back, &err), &err);
+  assert_int_equal(back.len, img.labels.len);
+  for (size_t i = 0; i < back.len; i++) {
+    assert_string_equal(back.items[i].name, img.labels.items[i].name);
+    assert_string_equal(back.items[i].value, img.labels.items[i].value);
+  }
+  assert_string_equal(back.items[2].name, "K=V");
+  assert_string_equal(back.items[2].value, "a \"quoted\" \\ value");
+  assert_string_equal(back.items[3].name, "");
+  appc_kv_list_clear(&back);
+  free(text);
+  oci_image_clear(&img);
+
+  /* none: an empty object, which gives none back */
+  struct appc_kv_list none = {0};
+  assert_ok(oci_labels_text(&none, &text, &err), &err);
+  assert_string_equal(text, "{}");
+  assert_ok(oci_labels_parse(text, "w", &back, &err), &err);
+  assert_int_equal(back.len, 0);
+  free(text);
+
+  /* what an export refuses, naming WHERE and what is wrong, OUT cleared */
+  static const struct {
+    const char *text, *why;
+  } bad[] = {
+      {"", "w: not JSON"},
+      {"not json", "w: not JSON"},
+      {"{\"a\":\"b\"", "w: not JSON: truncated"},
+      {"{\"a\":\"b\"} {}", "w: not JSON"},
+      {"[\"a\",\"b\"]", "w: not a JSON object"},
+      {"\"a=b\"", "w: not a JSON object"},
+      {"null", "w: not"},
+      {"{\"a\":\"b\",\"n\":1}", "w: Labels.n: not a string"},
+      {"{\"a\":\"b\",\"n\":null}", "w: Labels.n: not a string"},
+      {"{\"o\":{\"a\":\"b\"}}", "w: Labels.o: not a string"},
+      {"{\"a\":\"b\",\"z\":\"x\\u0000y\"}", "w: Labels.z: holds a NUL character"},
+      {"{'a':'b'}", "w: not JSON"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (oci_labels_parse(bad[i].text, "w", &back, &err) == 0)
+      fail_msg("\"%s\" is taken for labels", bad[i].text);
+    assert_error_contains(-1, &err, bad[i].why);
+    assert_int_equal(back.len, 0);
+    assert_null(back.items);
+  }
+  /* nested deeper than the parser goes */
+  char deep[400] = "";
+  for (int i = 0; i < 100; i++)
+    strcat(deep, "[");
+  assert_error_contains(oci_labels_parse(deep, "w", &back, &err), &err, "w: not JSON");
+
+  /* larger than a config may be: refused unread */
+  size_t big = OCI_JSON_MAX + 1;
+  char *huge = malloc(big + 1);
+  assert_non_null(huge);
+  memset(huge, ' ', big);
+  memcpy(huge, "{\"a\":\"", 6);
+  memcpy(huge + big - 2, "\"}", 2);
+  huge[big] = '\0';
+  assert_error_contains(oci_labels_parse(huge, "w", &back, &err), &err,
+                        "w: 4194305 bytes, more than the 4 MiB an image config may have");
+  assert_int_equal(back.len, 0);
+  huge[big - 3] = '"';
+  huge[big - 2] = '}';
+  huge[big - 1] = '\0'; /* OCI_JSON_MAX bytes: read */
+  assert_ok(oci_labels_parse(huge, "w", &back, &err), &err);
+  assert_int_equal(back.len, 1);
+  appc_kv_list_clear(&back);
+  free(huge);
+}
+
 static void test_index(void **state)
 {
   static const char index[] =
@@ -538,6 +631,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_manifest),
       cmocka_unit_test(test_config),
+      cmocka_unit_test(test_labels_annotation),
       cmocka_unit_test(test_index),
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_ref_split),
