@@ -52,9 +52,11 @@ struct export
   char layer[OCI_DIGEST_MAX], diff_id[OCI_DIGEST_MAX], config[OCI_DIGEST_MAX],
       manifest[OCI_DIGEST_MAX];
   int64_t layer_size, config_size, manifest_size;
-  char *user;                      /* the config's User: the app's user:group, paths resolved */
-  const char *os, *arch, *variant; /* the platform, as OCI spells it */
-  json_object *index;              /* DIR/index.json as it was, NULL when it had none */
+  char *user;                        /* the config's User: the app's user:group, paths resolved */
+  const char *os, *arch, *variant;   /* the platform, as OCI spells it */
+  const struct appc_kv_list *labels; /* the config's Labels: ex->m's labels, or RESTORED */
+  struct appc_kv_list restored;      /* the Labels an import recorded */
+  json_object *index;                /* DIR/index.json as it was, NULL when it had none */
 };
 
 static const char *label(const struct appc_image_manifest *m, const char *name)
@@ -483,10 +485,9 @@ static void entrypoint_cmd(json_object *c, const struct appc_app *app,
 }
 
 static json_object *app_config(const struct appc_app *app, const struct appc_image_manifest *m,
-                               const char *user)
+                               const char *user, const struct appc_kv_list *labels)
 {
-  json_object *c = json_object_new_object(), *env = json_object_new_array(),
-              *labels = json_object_new_object();
+  json_object *c = json_object_new_object(), *env = json_object_new_array();
   bool has_path = false;
 
   if (app != NULL) {
@@ -513,11 +514,48 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
   if (!has_path)
     json_object_array_add(env, json_object_new_string("PATH=" ACE_PATH));
   json_object_object_add(c, "Env", env);
-  for (size_t i = 0; i < m->labels.len; i++)
-    json_object_object_add(labels, m->labels.items[i].name,
-                           json_object_new_string(m->labels.items[i].value));
-  json_object_object_add(c, "Labels", labels);
+  /* none: no member, as Go's omitempty (skopeo, umoci, Docker) writes it */
+  json_object *l = labels->len > 0 ? json_object_new_object() : NULL;
+  for (size_t i = 0; i < labels->len; i++)
+    json_object_object_add(l, labels->items[i].name,
+                           json_object_new_string(labels->items[i].value));
+  if (l != NULL)
+    json_object_object_add(c, "Labels", l);
   return c;
+}
+
+/* The config's Labels: for an image imported from OCI, those its
+ * appc.io/docker/labels recorded, exactly (keys of any characters, values
+ * as given, in their order), which the AC Identifiers of its other
+ * annotations cannot give back; else the image's labels.
+ *
+ * Restored, they are all there is: the image's version, os and arch labels
+ * were no Labels of the original (os and arch are the config's os and
+ * architecture, version the tag), and added they would replace a label
+ * "version" the original had.
+ *
+ * An annotation that is no JSON object of strings, or is larger than a
+ * config may be, refuses the export, naming the image and the annotation:
+ * falling back to the image's labels would publish other Labels than the
+ * image came with, unseen (a log line shows only with --debug), and Labels
+ * are what registries and tools act on (org.opencontainers.image.source,
+ * licenses); skopeo and umoci, too, refuse metadata they cannot read
+ * rather than guess.  Correcting or removing it is the user's call. */
+static int choose_labels(struct export *ex, appc_error_t *err)
+{
+  const char *text = annotation_of(ex->m, OCI_LABELS_ANNOTATION);
+  char where[300];
+
+  ex->labels = &ex->m->labels;
+  if (text == NULL)
+    return 0;
+  snprintf(where, sizeof where, "%.200s: annotation %s", ex->m->name, OCI_LABELS_ANNOTATION);
+  if (oci_labels_parse(text, where, &ex->restored, err) < 0)
+    return -1;
+  appc_cb_log(ex->opts->cb, "%s: Labels: the %zu the OCI image had, from %s", ex->m->name,
+              ex->restored.len, OCI_LABELS_ANNOTATION);
+  ex->labels = &ex->restored;
+  return 0;
 }
 
 /* appc's os and arch labels (spec/types.md, the table the schema checks)
@@ -600,7 +638,7 @@ static int write_config(struct export *ex, appc_error_t *err)
   if (created != NULL)
     json_object_object_add(c, "created", json_object_new_string(created));
   add_platform(c, ex);
-  json_object_object_add(c, "config", app_config(ex->m->app, ex->m, ex->user));
+  json_object_object_add(c, "config", app_config(ex->m->app, ex->m, ex->user, ex->labels));
   json_object_array_add(diff_ids, json_object_new_string(ex->diff_id));
   json_object_object_add(rootfs, "type", json_object_new_string("layers"));
   json_object_object_add(rootfs, "diff_ids", diff_ids);
@@ -717,14 +755,16 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
     return -1;
   ex.opts = opts != NULL ? opts : &defaults;
   if (appc_store_load_manifest(s, id, &ex.m, err) == 0 && choose_tag(&ex, err) == 0 &&
-      choose_platform(&ex, err) == 0 && open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 &&
-      write_config(&ex, err) == 0 && write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
+      choose_platform(&ex, err) == 0 && choose_labels(&ex, err) == 0 &&
+      open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 && write_config(&ex, err) == 0 &&
+      write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
     memcpy(digest, ex.manifest, APPC_OCI_DIGEST_LEN + 1); /* always sha256 */
     r = 0;
   }
   if (r < 0)
     undo_new_layout(&ex);
   appc_image_manifest_free(ex.m);
+  appc_kv_list_clear(&ex.restored);
   free(ex.user);
   json_object_put(ex.index);
   if (ex.blobsfd >= 0)

@@ -96,7 +96,8 @@ struct appc_oci_export_options {
  * the image layout DIR (made when missing or empty; added to when it is a
  * layout: an entry of the same tag is replaced, the others kept): one gzip
  * layer of the tree, a config from the app (Entrypoint, Env, User,
- * WorkingDir, ExposedPorts, Volumes, the labels as Labels), a manifest.
+ * WorkingDir, ExposedPorts, Volumes; Labels: those an OCI import kept in
+ * the annotation appc.io/docker/labels, else the labels), a manifest.
  * DIGEST receives the manifest's digest. */
 int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir,
                            const struct appc_oci_export_options *opts,

@@ -24,6 +24,11 @@ done
 # ---- a layered image, round trip ----
 L=$TMP/layout
 oci_make_image "$L" app
+# Labels as OCI allows them: keys of any characters, one named version
+LABELS='{"Build Date":"today","org.opencontainers.image.source":"https://example.com/a/b",'\
+'"K=V":"a \"quoted\" \\ value","":"empty key","UPPER":"","caf\u00e9 \u2603":"line\nbreak",'\
+'"version":"not the tag","org.example":"yes"}'
+$CRAFT config-set "$L" app Labels "$LABELS"
 umoci unpack --image "$L:app" "$TMP/theirs" >/dev/null
 listing "$TMP/theirs/rootfs" >"$TMP/theirs.txt"
 check "import umoci's image" ac --insecure-options=image fetch "oci:$L:app"
@@ -52,8 +57,13 @@ is "Env, with the ACE's PATH the app lacked" "$(jq -c .config.Env "$CFG")" \
   '["FOO=bar","EMPTY=","PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
 is "ExposedPorts and Volumes" "$(jq -c '[(.config.ExposedPorts | keys), (.config.Volumes | keys)]' "$CFG")" \
   '[["53/udp","80/tcp"],["/data"]]'
-is "os, architecture, labels" "$(jq -c '[.os, .architecture, .config.Labels.version]' "$CFG")" \
-  '["linux","amd64","app"]'
+is "os, architecture" "$(jq -c '[.os, .architecture]' "$CFG")" '["linux","amd64"]'
+is "Labels: the original's exactly, in their order, no version, os or arch added" \
+  "$(jq -c .config.Labels "$CFG")" "$(jq -c . <<<"$LABELS")"
+check "skopeo inspect reads the original's Labels" skopeo inspect "oci:$L:app"
+jq -S .Labels "$TMP/.out" >"$TMP/their-labels.json"
+check "... and the export's" skopeo inspect "oci:$E:v1"
+is "... the same" "$(jq -S .Labels "$TMP/.out")" "$(cat "$TMP/their-labels.json")"
 is "diff_ids: the layer's tar" "$(jq -r '.rootfs.diff_ids | length' "$CFG")" 1
 is "the history entry is dated as the image" "$(jq -r '.history[0].created == .created' "$CFG")" true
 # an exec that no longer is Entrypoint then Cmd is exported whole
@@ -84,6 +94,8 @@ UCFG=$TMP/undated-oci/blobs/sha256/$(jq -r .config.digest "$TMP/undated-oci/blob
   '.manifests[0].digest' "$TMP/undated-oci/index.json" | cut -d: -f2)" | cut -d: -f2)
 is "... its history entry is dated 1970-01-01T00:00:00Z" "$(jq -r '.history[0].created' "$UCFG")" \
   1970-01-01T00:00:00Z
+is "... and, not imported from OCI, its labels as Labels" "$(jq -c .config.Labels "$UCFG")" \
+  '{"os":"linux","arch":"amd64"}'
 check "... which umoci stat reads" umoci stat --image "$TMP/undated-oci:t"
 
 # config_of LAYOUT: the path of the config blob of LAYOUT's last manifest.
@@ -156,6 +168,38 @@ check_fails "an arch OCI has no name for is refused, naming it" 1 \
   "example.com/platform-$n: labels: arch \"sparc64\" has no OCI equivalent" \
   ac image export --format=oci "example.com/platform-$n" "oci:$TMP/platform-$n"
 is "... and leaves no directory" "$(ls -d "$TMP/platform-$n" 2>/dev/null)" ""
+
+# ---- appc.io/docker/labels that gives no Labels: refused, naming it ----
+# labels_image N VALUE: example.com/labels-N annotated appc.io/docker/labels=VALUE, in the store
+labels_image() {
+  mkdir -p "$TMP/labels/rootfs" && echo x >"$TMP/labels/rootfs/x"
+  printf %s "$2" | python3 -c 'import json, sys; json.dump({"acKind": "ImageManifest",
+    "acVersion": "0.8.11", "name": "example.com/labels-" + sys.argv[1],
+    "labels": [{"name": "os", "value": "linux"}, {"name": "arch", "value": "amd64"}],
+    "annotations": [{"name": "appc.io/docker/labels", "value": sys.stdin.read()}]}, sys.stdout)' \
+    "$1" >"$TMP/labels/manifest"
+  "$ACTOOL" build --overwrite "$TMP/labels" "$TMP/labels.aci" >/dev/null &&
+    ac --insecure-options=image fetch "$TMP/labels.aci" >/dev/null 2>&1
+}
+# the annotation's value, what it is, and what the refusal says of it
+bad_values=('not json' '["a=b"]' '{"a":"b"} x' '{"a":"b","n":1}' '{"o":{"a":"b"}}' '{"z":"x\u0000y"}'
+  "$(printf '{"a":"%*s"}' 5000000 '')")
+bad_what=('not JSON' 'an array' 'JSON followed by more' 'holding a number' 'holding an object'
+  'holding a NUL character' 'of 5 MB')
+bad_why=('not JSON' 'not a JSON object' 'not JSON' 'Labels\.n: not a string' 'Labels\.o: not a string'
+  'Labels\.z: holds a NUL character' '5000008 bytes, more than the 4 MiB an image config may have')
+for n in "${!bad_values[@]}"; do
+  labels_image "$n" "${bad_values[n]}"
+  check_fails "an appc.io/docker/labels ${bad_what[n]} is refused, naming the image and it" 1 \
+    "example.com/labels-$n: annotation appc.io/docker/labels: ${bad_why[n]}" \
+    ac image export --format=oci "example.com/labels-$n" "oci:$TMP/labels-$n"
+  is "... and leaves no directory" "$(ls -d "$TMP/labels-$n" 2>/dev/null)" ""
+done
+labels_image empty '{}'
+check "appc.io/docker/labels of no labels" \
+  ac image export --format=oci example.com/labels-empty "oci:$TMP/labels-empty:t"
+is "... gives a config without Labels, not the image's labels" \
+  "$(jq -c '.config | has("Labels")' "$(config_of "$TMP/labels-empty")")" false
 
 # ---- a sparse file is written whole: OCI layers hold no sparse entries ----
 SP=$TMP/sparse
