@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,8 +30,9 @@
 #include "appc/ace.h"
 #include "appc/schema.h"
 #include "appc/store.h"
-#include "common/error.h"
+#include "common/abi.h"
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 
 static const struct appc_runtime_app *
@@ -236,31 +239,89 @@ static void __attribute__((noreturn)) child_fail(int report, appc_error_t *err, 
   _exit(code);
 }
 
-static void __attribute__((noreturn))
-enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
-            const struct ace_security *sec, const char *metadata_url, char *const *argv, int report,
-            pid_t caller, const sigset_t *caller_mask)
+/* What the helper (the child of the caller) needs to enter the app. */
+struct enter_request {
+  pid_t target; /* a process of the app */
+  const char *uuid;
+  const struct appc_runtime_app *ra;
+  const struct ace_security *sec;
+  const char *metadata_url;
+  char *const *argv;
+  int report;   /* the write end of the report pipe */
+  int tty_sock; /* with a pseudo-terminal: where its master goes; else -1 */
+  struct winsize size;
+  bool has_size;
+  pid_t caller;
+  sigset_t caller_mask;
+};
+
+/* Helper, with a pseudo-terminal: open it in the pod and hand its master
+ * to the caller; the slave into *SLAVE. */
+static int hand_over_pty(const struct enter_request *q, uid_t owner, int *slave, appc_error_t *err)
 {
-  int ns[N_NAMESPACES], root = -1, userns;
+  int master;
+
+  if (ace_pty_open(owner, q->has_size ? &q->size : NULL, &master, slave, err) < 0)
+    return -1;
+  int r = appc_send_fd(q->tty_sock, master);
+  int e = errno;
+  close(master);
+  close(q->tty_sock);
+  if (r < 0) {
+    close(*slave);
+    return appc_error_make(err, e, "handing over the pod's pseudo-terminal");
+  }
+  return 0;
+}
+
+/* The command's process, after fork: its terminal or process group, its
+ * directory, credentials and mask, then execve.  Never returns. */
+static void __attribute__((noreturn))
+exec_command(const struct enter_request *q, const char *exe, char **env, const char *cwd,
+             const struct ace_identity *id, int slave)
+{
+  appc_error_t err = NULL;
+
+  if (slave >= 0) {
+    /* its session's leader, the terminal its controlling one */
+    if (ace_pty_become_controlled(slave) < 0)
+      appc_error_make(&err, errno, "the pod's pseudo-terminal");
+  } else {
+    /* a process group of its own, which the signals go to (wait_forwarding) */
+    (void) setpgid(0, 0);
+  }
+  if (err == NULL && ace_chdir_in_root(cwd, &err) == 0 &&
+      ace_security_enter(q->sec, id, &err) == 0 &&
+      sigprocmask(SIG_SETMASK, &q->caller_mask, NULL) == 0)
+    execve(exe, q->argv, env), appc_error_make(&err, errno, "%s", exe);
+  child_fail(q->report, &err, errno == ENOENT ? 127 : 126);
+}
+
+static void __attribute__((noreturn)) enter_child(const struct enter_request *q)
+{
+  int ns[N_NAMESPACES], root = -1, userns, slave = -1;
   appc_error_t err = NULL;
   char path[64];
   struct ace_identity id = {0};
   char **env = NULL;
   cleanup_free char *exe = NULL;
+  const pid_t target = q->target;
+  const struct appc_runtime_app *ra = q->ra;
 
   /* Nothing of the caller's but the standard streams goes into the pod,
    * and no process there may look into this one or the command before the
    * command's execve: the app could open a descriptor of theirs through
    * /proc/PID/fd (a directory of the host's: runc's CVE-2016-9962). */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  appc_close_fds_except(3, &report, 1);
+  int keep[] = {q->report, q->tty_sock};
+  appc_close_fds_except(3, keep, q->tty_sock >= 0 ? 2 : 1);
   /* Without the operator's controlling terminal, as the app runs: in the
    * terminal's session the command (and an app tracing it) could type
    * into it (TIOCSTI) and signal the shell's jobs.  The terminal's signals
    * reach it through the caller and this process (wait_forwarding). */
   (void) setsid();
   /* Before the host's /proc is left: the command inherits it. */
-  if (ace_security_oom_adjust(sec, &err) < 0)
+  if (ace_security_oom_adjust(q->sec, &err) < 0)
     goto fail;
   for (size_t i = 0; i < N_NAMESPACES; i++) {
     snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) target, namespaces[i]);
@@ -269,7 +330,7 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   userns = other_user_namespace(target);
   snprintf(path, sizeof path, "/proc/%d/root", (int) target);
   root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0 || ace_cgroup_join(NULL, uuid, ra->name, &err) < 0) {
+  if (root < 0 || ace_cgroup_join(NULL, q->uuid, ra->name, &err) < 0) {
     if (err == NULL)
       appc_error_make(&err, errno, "%s", path);
     goto fail;
@@ -292,37 +353,38 @@ enter_child(pid_t target, const char *uuid, const struct appc_runtime_app *ra,
   const char *cwd =
       app->working_directory && app->working_directory[0] ? app->working_directory : "/";
   if (ace_identity_resolve("/", ra->app, &id, &err) < 0 ||
-      ace_env_build(app, ra->name, metadata_url, id.home, NULL, &env, &err) < 0)
+      ace_env_build(app, ra->name, q->metadata_url, id.home, NULL, &env, &err) < 0)
     goto fail;
   /* As a shell: 127 for a command not found, 126 for one it cannot run. */
-  if (ace_exec_lookup(argv[0], env, &exe, &err) < 0)
-    child_fail(report, &err, err->errnum == ENOENT ? 127 : 126);
+  if (ace_exec_lookup(q->argv[0], env, &exe, &err) < 0)
+    child_fail(q->report, &err, err->errnum == ENOENT ? 127 : 126);
+  /* After the user namespace: the terminal is the pod's, owned as the pod
+   * sees its user. */
+  if (q->tty_sock >= 0 && hand_over_pty(q, id.uid, &slave, &err) < 0)
+    goto fail;
   /* The caller killed (SIGKILL, where it cannot pass on its signals):
    * the command gets a SIGTERM from here, as from the terminal. */
-  if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != caller) {
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != q->caller) {
     appc_error_make(&err, ESRCH, "the caller of enter is gone");
     goto fail;
   }
   sigset_t set;
   forwarding_set(&set);
   pid_t pid = fork();
-  if (pid == 0) {
-    /* a process group of its own, which the signals go to (wait_forwarding) */
-    (void) setpgid(0, 0);
-    if (ace_chdir_in_root(cwd, &err) == 0 && ace_security_enter(sec, &id, &err) == 0 &&
-        sigprocmask(SIG_SETMASK, caller_mask, NULL) == 0)
-      execve(exe, argv, env), appc_error_make(&err, errno, "%s", exe);
-    child_fail(report, &err, errno == ENOENT ? 127 : 126);
-  }
+  if (pid == 0)
+    exec_command(q, exe, env, cwd, &id, slave);
   if (pid < 0) {
     appc_error_make(&err, errno, "fork");
     goto fail;
   }
-  (void) setpgid(pid, pid); /* (either may come first) */
-  close(report);            /* the command's copy tells of its failure to exec */
+  if (slave >= 0)
+    close(slave); /* the command's session holds it: its end hangs up the terminal */
+  else
+    (void) setpgid(pid, pid); /* (either may come first) */
+  close(q->report);           /* the command's copy tells of its failure to exec */
   _exit(wait_forwarding(pid, &set, TO_COMMAND_GROUP));
 fail:
-  child_fail(report, &err, 125);
+  child_fail(q->report, &err, 125);
 }
 
 /* What the child reported, if anything: the reason the command did not run. */
@@ -345,10 +407,67 @@ static int read_report(int fd, appc_error_t *err)
   return appc_error_make(err, 0, "%s", msg);
 }
 
-int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name, char *const *argv,
-                   int *status, appc_error_t *err)
+static char *const shell[] = {(char *) "/bin/sh", NULL};
+
+/* Fork the helper for Q (completed here), and wait for it, relaying the
+ * pod's terminal with OPTS->tty; its exit status into *STATUS.  -1 when
+ * the command did not start (the helper's report). */
+static int start_helper(struct enter_request *q, const struct appc_ace_enter_options *opts,
+                        int *status, appc_error_t *err)
 {
-  static char *const shell[] = {(char *) "/bin/sh", NULL};
+  int report[2], tty_sock[2] = {-1, -1}, r;
+
+  if (pipe2(report, O_CLOEXEC) < 0)
+    return appc_error_make(err, errno, "pipe");
+  if (opts->tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty_sock) < 0) {
+    close(report[0]);
+    close(report[1]);
+    return appc_error_make(err, errno, "socketpair");
+  }
+  /* Blocked from the fork on: the caller and the child pass them on
+   * (wait_forwarding); the caller's mask comes back at the end. */
+  sigset_t set;
+  forwarding_set(&set);
+  fflush(NULL);
+  q->caller = getpid();
+  q->report = report[1];
+  q->tty_sock = tty_sock[1];
+  sigprocmask(SIG_BLOCK, &set, &q->caller_mask);
+  pid_t child = fork();
+  if (child == 0) {
+    close(report[0]);
+    if (tty_sock[0] >= 0)
+      close(tty_sock[0]);
+    enter_child(q);
+  }
+  close(report[1]);
+  if (tty_sock[1] >= 0)
+    close(tty_sock[1]);
+  if (child < 0) {
+    r = appc_error_make(err, errno, "fork");
+  } else {
+    r = read_report(report[0], err);
+    /* the helper handed the terminal over before the command started */
+    int master = r == 0 && opts->tty ? appc_recv_fd(tty_sock[0], MSG_DONTWAIT) : -1;
+    if (master >= 0) {
+      r = ace_pty_relay(master, opts->in_fd, opts->out_fd, child, &set, status, err);
+      close(master); /* (with no relay, the command's terminal hangs up) */
+    }
+    if (master < 0 || r < 0)
+      *status = wait_forwarding(child, &set, TO_HELPER);
+  }
+  close(report[0]);
+  if (tty_sock[0] >= 0)
+    close(tty_sock[0]);
+  sigprocmask(SIG_SETMASK, &q->caller_mask, NULL);
+  return r;
+}
+
+int appc_ace_enter_with(struct appc_store *s, const char *uuid,
+                        const struct appc_ace_enter_options *opts, int *status, appc_error_t *err)
+{
+  static const struct appc_ace_enter_options plain = {.in_fd = STDIN_FILENO,
+                                                      .out_fd = STDOUT_FILENO};
   struct appc_ace_pod_info info = {0};
   struct appc_pod_manifest *pod = NULL;
   struct ace_security *sec = NULL;
@@ -360,6 +479,11 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   int r = -1;
 
   *status = 1;
+  if (APPC_ABI_CHECK(opts, appc_ace_enter_options, APPC_ACE_ENTER_OPTIONS_VERSION, err) < 0)
+    return -1;
+  if (opts == NULL)
+    opts = &plain;
+  const char *app_name = opts->app;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "entering a pod needs root");
   if (await_pod_init(s, uuid, &info, err) < 0)
@@ -397,36 +521,18 @@ int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name,
   if (ace_security_prepare(ra->app, ra->name, info.no_seccomp ? ACE_SECURITY_NO_SECCOMP : 0, &quiet,
                            &sec, err) < 0)
     goto out;
-  int report[2];
-  if (pipe2(report, O_CLOEXEC) < 0) {
-    appc_error_make(err, errno, "pipe");
-    goto out;
-  }
-  /* Blocked from the fork on: the caller and the child pass them on
-   * (wait_forwarding); the caller's mask comes back at the end. */
-  sigset_t set, caller_mask;
-  forwarding_set(&set);
-  fflush(NULL);
-  pid_t caller = getpid();
-  sigprocmask(SIG_BLOCK, &set, &caller_mask);
-  pid_t child = fork();
-  if (child < 0) {
-    appc_error_make(err, errno, "fork");
-    sigprocmask(SIG_SETMASK, &caller_mask, NULL);
-    close(report[0]);
-    close(report[1]);
-    goto out;
-  }
-  if (child == 0) {
-    close(report[0]);
-    enter_child(target, info.uuid, ra, sec, metadata_url,
-                argv != NULL && argv[0] != NULL ? argv : shell, report[1], caller, &caller_mask);
-  }
-  close(report[1]);
-  r = read_report(report[0], err);
-  close(report[0]);
-  *status = wait_forwarding(child, &set, TO_HELPER);
-  sigprocmask(SIG_SETMASK, &caller_mask, NULL);
+  struct enter_request q = {
+      .target = target,
+      .uuid = info.uuid,
+      .ra = ra,
+      .sec = sec,
+      .metadata_url = metadata_url,
+      .argv = opts->argv != NULL && opts->argv[0] != NULL ? opts->argv : shell,
+      .tty_sock = -1,
+  };
+  if (opts->tty)
+    q.has_size = ace_pty_caller_size(opts->in_fd, opts->out_fd, &q.size);
+  r = start_helper(&q, opts, status, err);
   if (r < 0)
     appc_error_prefix(err, "pod %s: app %s", info.uuid, ra->name);
 out:
@@ -435,4 +541,16 @@ out:
     appc_pod_manifest_free(pod);
   appc_ace_pod_info_clear(&info);
   return r;
+}
+
+int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name, char *const *argv,
+                   int *status, appc_error_t *err)
+{
+  const struct appc_ace_enter_options o = {.version = APPC_ACE_ENTER_OPTIONS_VERSION,
+                                           .app = app_name,
+                                           .argv = argv,
+                                           .in_fd = STDIN_FILENO,
+                                           .out_fd = STDOUT_FILENO};
+
+  return appc_ace_enter_with(s, uuid, &o, status, err);
 }

@@ -12,6 +12,7 @@
 #define APPC_ACE_INTERNAL_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,28 @@ void ace_note(const struct ace_notes *n, enum ace_note_level level, const char *
  * argument strings (from /proc/self/stat's arg_start and arg_end, fields 48
  * and 49, checked against argv[0]) is cleared but for NAME. */
 void ace_hide_command_line(const char *name);
+
+/* ---- pty.c: a pseudo-terminal for an entered command (enter --tty) ---------- */
+
+struct winsize;
+/* In the pod (its root and user namespace joined): a new pseudo-terminal
+ * of its devpts, the slave owned by OWNER and SIZE (may be NULL) set. */
+int ace_pty_open(uid_t owner, const struct winsize *size, int *master, int *slave,
+                 appc_error_t *err);
+/* Child: SLAVE as the controlling terminal of a new session and as the
+ * standard streams.  -1 with errno. */
+int ace_pty_become_controlled(int slave);
+/* The window size of the caller's terminal (IN, else OUT); false if neither
+ * is a terminal with one. */
+bool ace_pty_caller_size(int in, int out, struct winsize *ws);
+/* The caller's side: relay IN to MASTER and MASTER to OUT (IN in raw mode
+ * meanwhile when a terminal, its size passed on) until HELPER exits, whose
+ * status (128+N for signal N) goes to *STATUS; SIGNALS are taken (with
+ * SIGCHLD and SIGWINCH) and passed on to HELPER, but for SIGTSTP, which
+ * stops the caller alone (its terminal restored meanwhile).  Leaves them
+ * blocked. */
+int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *signals, int *status,
+                  appc_error_t *err);
 
 /* ---- identity.c: user, group and supplementary groups (spec: aci.md "app") */
 

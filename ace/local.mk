@@ -2,7 +2,7 @@
 # The executor (ace/): runs pods from the store's rendered trees; see
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
 libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
-	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c \
+	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c ace/pty.c \
 	ace/commit.c ace/net.c
 include ace/identity.mk
 include ace/security.mk
@@ -15,3 +15,10 @@ tests_unit_test_ace_options_SOURCES = tests/unit/test-ace-options.c
 tests_unit_test_ace_options_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ace_options_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-ace-options
+
+# enter's pseudo-terminal (pty.c): the terminal made, and the caller's relay.
+check_PROGRAMS += tests/unit/test-ace-pty
+tests_unit_test_ace_pty_SOURCES = tests/unit/test-ace-pty.c
+tests_unit_test_ace_pty_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ace_pty_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-ace-pty

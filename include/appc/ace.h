@@ -252,6 +252,25 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
 int appc_ace_enter(struct appc_store *s, const char *uuid, const char *app_name, char *const *argv,
                    int *status, appc_error_t *err);
 
+#define APPC_ACE_ENTER_OPTIONS_VERSION 1
+struct appc_ace_enter_options {
+  unsigned version;  /* 0, or APPC_ACE_ENTER_OPTIONS_VERSION (<appc/appc.h>) */
+  const char *app;   /* NULL: the pod's only app */
+  char *const *argv; /* NULL: /bin/sh */
+  /* The command's standard streams are a pseudo-terminal of the pod's
+   * (the command its session leader, owning it), relayed to and from
+   * IN_FD and OUT_FD until the command ends; IN_FD, when a terminal, is in
+   * raw mode meanwhile and its window size follows.  Else the command has
+   * the caller's standard streams, in a session of its own. */
+  bool tty;
+  int in_fd, out_fd;
+  void *reserved[4]; /* zero; taken by members of later releases */
+};
+/* appc_ace_enter with OPTS (NULL: as appc_ace_enter with no app and no
+ * ARGV). */
+int appc_ace_enter_with(struct appc_store *s, const char *uuid,
+                        const struct appc_ace_enter_options *opts, int *status, appc_error_t *err);
+
 struct appc_ace_gc_report {
   size_t removed;    /* abandoned pods cleaned up */
   size_t running;    /* pods left alone because they still run */
