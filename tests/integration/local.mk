@@ -28,6 +28,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run-devices.sh \
 	tests/integration/run-users.sh \
 	tests/integration/run-init.sh \
+	tests/integration/enter-tty.sh \
 	tests/integration/run-systemd.sh \
 	tests/integration/ace-validator.sh \
 	tests/integration/oci.sh \

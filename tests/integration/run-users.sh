@@ -115,6 +115,11 @@ uuid=$(cat "$TMP/u2")
 run_capture "$ACTOOL" enter "$uuid" -- /bin/sh -c 'id -u; cat /proc/self/uid_map'
 is "enter: a command in the pod's user namespace, as its root" \
   "$(tr -s ' ' <"$TMP/.out" | sed 's/^ //' | tr '\n' ' ')" "0 0 300000 65536 "
+# With a terminal: the pod's, made inside its user namespace, so its owner
+# is the pod's root, which the host sees as the range's first id.
+run_capture "$ACTOOL" enter -t "$uuid" -- /bin/sh -c 'stat -c %u $(tty)' </dev/null
+is "enter -t: the pod's terminal, owned by the pod's root" \
+  "$status,$(tr -d '\r' <"$TMP/.out")" "0,0"
 
 # SIGKILL: the lease stays (its actool is gone) until gc.  (Killed and
 # looked at under the leases' lock: any actool taking a range, as a test

@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `enter` with a terminal (-t, the default on one): the command gets a new
+# pseudo-terminal of the pod's, owned by the app's user, as its controlling
+# terminal; the operator's window size follows; Ctrl-C and Ctrl-Z act on the
+# pod's foreground job (job control in the entered shell); the exit status
+# comes back and the operator's terminal modes are restored.  -T keeps the
+# command off any terminal; input from a pipe with -t ends with the
+# terminal's end-of-file; a SIGTERM to enter reaches the command; a killed
+# helper hangs the pod's terminal up, which ends what ran on it.
+# pty-drive.py plays the operator at a terminal.
+. "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
+
+[ "$(id -u)" -eq 0 ] || skip_all "pods need root"
+if ! [ -x /bin/busybox ] || ! /bin/busybox --list-full >/dev/null 2>&1; then
+  skip_all "no static busybox (/bin/busybox)"
+fi
+command -v python3 >/dev/null || skip_all "no python3"
+DRIVE=$top_srcdir/tests/integration/pty-drive.py
+
+export ACTOOL_DIR=$TMP/store
+cleanup() {
+  [ -n "${uuid:-}" ] && timeout 30 "$ACTOOL" stop --force "$uuid" >/dev/null 2>&1
+  [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+L=$TMP/layout
+if ! { "$ACTOOL" layout --layout="$L" init --name=example.com/tty >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
+  "$ACTOOL" layout --layout="$L" set user=1000 group=1000 >/dev/null &&
+  "$ACTOOL" layout --layout="$L" set-exec -- /bin/sleep 1000 >/dev/null &&
+  "$ACTOOL" build "$L" "$TMP/tty.aci" >/dev/null &&
+  "$ACTOOL" --insecure-options=image fetch "$TMP/tty.aci" >/dev/null &&
+  uuid=$("$ACTOOL" run --detach example.com/tty); }; then
+  not_ok "a pod to enter"
+  done_testing
+  exit
+fi
+
+# drive SCENARIO: pty-drive.py's KEY=VALUE lines into $TMP/SCENARIO
+drive() {
+  timeout 90 python3 "$DRIVE" "$1" "$ACTOOL" "$uuid" >"$TMP/$1" 2>"$TMP/$1.err"
+  [ -s "$TMP/$1.err" ] && note "$(head -c 2000 "$TMP/$1.err")"
+}
+# seen SCENARIO KEY: what it saw
+seen() { sed -n "s/^$2=//p" "$TMP/$1"; }
+
+drive session
+if [[ "$(seen session tty)" =~ ^/dev/pts/[0-9]+$ ]]; then
+  ok "on a terminal the entered shell has one of the pod's"
+else
+  not_ok "on a terminal the entered shell has one of the pod's"
+  note "$(cat "$TMP/session")"
+fi
+is "the terminal is the app user's (as grantpt makes it)" "$(seen session owner)" 1000
+is "the operator's window size" "$(seen session size)" "33 101"
+is "a resize of the operator's window reaches the pod's terminal" "$(seen session resized)" "40 120"
+is "Ctrl-C interrupts the shell's foreground job, not enter" \
+  "$(seen session interrupt),$(seen session interrupt_slept)" "yes,no"
+is "Ctrl-Z stops the shell's foreground job: job control" "$(seen session suspend)" yes
+is "the shell's exit status is enter's" "$(seen session status)" 7
+is "the operator's terminal modes are restored" "$(seen session modes_kept)" yes
+
+drive notty
+is "-T on a terminal: the command has enter's streams, no terminal" "$(seen notty tty)" "not a tty"
+is "-T: the exit status" "$(seen notty status)" 0
+
+drive term
+is "a SIGTERM to enter reaches the command" "$(seen term started),$(seen term status)" "yes,143"
+is "after the SIGTERM the operator's terminal modes are restored" "$(seen term modes_kept)" yes
+
+drive hangup
+is "with the helper killed, enter ends with its status" \
+  "$(seen hangup started),$(seen hangup helpers),$(seen hangup status)" "yes,1,137"
+is "... and restores the operator's terminal modes" "$(seen hangup modes_kept)" yes
+for _ in $(seq 50); do
+  pgrep -f "sleep 31337" >/dev/null || break
+  sleep 0.1
+done
+if pgrep -f "sleep 31337" >/dev/null; then
+  not_ok "the pod's terminal hung up: what ran on it ended"
+  note "$(pgrep -af 'sleep 31337')"
+else
+  ok "the pod's terminal hung up: what ran on it ended"
+fi
+
+# -t without a terminal: the pod's terminal all the same; input from a
+# pipe ends with its end-of-file character.
+run_capture timeout -k 5 20 "$ACTOOL" enter -t "$uuid" -- /bin/sh -c 'tty; exit 3' </dev/null
+is "-t off a terminal: a terminal of the pod's, and the exit status" \
+  "$status,$(tr -d '\r' <"$TMP/.out" | grep -c '^/dev/pts/[0-9]*$')" "3,1"
+printf 'one\ntwo\n' >"$TMP/in"
+run_capture timeout -k 5 20 "$ACTOOL" enter -t "$uuid" -- /bin/sh -c 'cat; echo end$((2+2))' <"$TMP/in"
+is "-t with input from a pipe: the input, then the terminal's end-of-file" \
+  "$status,$(tr -d '\r' <"$TMP/.out" | grep -cx 'two'),$(tr -d '\r' <"$TMP/.out" | tail -n1)" "0,2,end4"
+check_fails "--tty and --no-tty together: a usage error" 2 'say one' \
+  "$ACTOOL" enter -t -T "$uuid"
+
+done_testing
