@@ -405,12 +405,17 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
  * there. */
 int ace_net_enter_pod(struct ace_net *n, appc_error_t *err);
 /* Back in the host's: the veth pair (eth0 in NETNS_FD), eth0's address and
- * default route, the published ports. */
+ * default route, the published ports (the pod's own nftables table, which
+ * lives as long as P's socket that made it). */
 int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err);
 /* The pod's address, as text (INET_ADDRSTRLEN bytes). */
 void ace_net_address(const struct ace_net *n, char *out);
 /* Its published ports, "HOSTPORT:PORT/PROTO ..." (malloc'ed; NULL: no memory). */
 char *ace_net_published(const struct ace_net *n);
+/* In a process P forks (P's descriptors still open in it): the socket that
+ * keeps the pod's own table (its published ports) closed, since the table
+ * must go when P does, however P ends.  N may be NULL. */
+void ace_net_close_in_child(const struct ace_net *n);
 /* The pod ended: its ports and lease go (the bridge and table with the
  * last lease); N is freed.  N may be NULL.  The veth pair goes with the
  * pod's network namespace when its last holder lets it go (the kernel

@@ -5,11 +5,20 @@
  * Every such pod has an eth0, one end of a veth pair whose other end is on
  * the bridge actool0 in the host's namespace; the bridge holds the subnet's
  * first address, the pods' default gateway.  An nftables table of ours
- * (`ip actool`) masquerades what pods send outside the subnet, and maps
- * published host ports to pod addresses and ports (DNAT) for packets that
+ * (`ip actool`) masquerades what pods send outside the subnet; published
+ * host ports are mapped to pod addresses and ports (DNAT) for packets that
  * come in (prerouting) and for the host's own (output; with route_localnet
  * on the bridge and a masquerade of 127.0.0.0/8, 127.0.0.1 works too).
  * Netlink is spoken through libmnl, nftables through libnftables.
+ *
+ * A pod's published ports are its own table's, `ip actool-UUID`, made with
+ * the flag owner (Linux 5.12) through a libnftables context that P keeps
+ * for the pod's life and no other process shares: the kernel removes the
+ * table when that context's netlink socket closes, so the DNAT rules of a
+ * pod whose actool was SIGKILLed go at once, rather than sending a host
+ * service's clients on those ports to a dead address until the next pod or
+ * gc.  The shared table keeps its maps for the elements older actools
+ * added there.
  *
  * The bridge, the table and so the addresses are the host's, whichever
  * store (--dir) a pod runs from: their state is host-wide too, in
@@ -38,12 +47,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +73,8 @@
 
 #define NET_BRIDGE "actool0"
 #define NET_TABLE "actool"
+#define NET_POD_TABLE NET_TABLE "-" /* + the pod's UUID: its ports (flags owner) */
+#define NET_OWN_FDS 4               /* a libnftables context's sockets, at most */
 #define NET_DEFAULT_SUBNET "172.16.28.0/24"
 #define NET_CONFIG "default.json"
 #define NET_LEASES "leases"
@@ -80,9 +93,12 @@ struct ace_net {
   bool leased;
   struct ace_port_map *ports;
   size_t n_ports;
-  size_t n_added;            /* of PORTS, the first N_ADDED are in the map: this pod's */
   int *reserved;             /* of PORTS, each bound on the host (reserve_ports), or -1 */
   struct mnl_socket *pod_nl; /* opened inside the pod's namespace */
+  char table[sizeof NET_POD_TABLE + APPC_UUID_LEN]; /* the pod's own, with ports */
+  struct nft_ctx *own;      /* made TABLE: its socket holds it (flags owner) */
+  int own_fds[NET_OWN_FDS]; /* that socket, as found (own_sockets) */
+  size_t n_own_fds;
 };
 
 /* ---- the lock and the configuration ---- */
@@ -346,19 +362,38 @@ static int write_sysctl(const char *path, const char *value, appc_error_t *err)
 
 /* ---- nftables ---- */
 
-static int nft(const char *cmd, bool quiet, appc_error_t *err)
+static struct nft_ctx *nft_new(appc_error_t *err)
 {
   struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  int r = 0;
 
-  if (ctx == NULL)
-    return appc_error_make(err, ENOMEM, "nftables");
+  if (ctx == NULL) {
+    appc_error_make(err, ENOMEM, "nftables");
+    return NULL;
+  }
   nft_ctx_buffer_output(ctx);
   nft_ctx_buffer_error(ctx);
-  if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-    const char *e = nft_ctx_get_error_buffer(ctx);
-    r = quiet ? -1 : appc_error_make(err, 0, "nftables: %.300s", e != NULL ? e : cmd);
-  }
+  return ctx;
+}
+
+/* CMD through CTX; QUIET: -1 alone when it fails. */
+static int nft_run(struct nft_ctx *ctx, const char *cmd, bool quiet, appc_error_t *err)
+{
+  if (nft_run_cmd_from_buffer(ctx, cmd) == 0)
+    return 0;
+  if (quiet)
+    return -1;
+  const char *e = nft_ctx_get_error_buffer(ctx);
+  return appc_error_make(err, 0, "nftables: %.300s", e != NULL ? e : cmd);
+}
+
+static int nft(const char *cmd, bool quiet, appc_error_t *err)
+{
+  struct nft_ctx *ctx = nft_new(err);
+  int r;
+
+  if (ctx == NULL)
+    return -1;
+  r = nft_run(ctx, cmd, quiet, err);
   nft_ctx_free(ctx);
   return r;
 }
@@ -495,53 +530,117 @@ static int write_lease(const struct ace_net *n, appc_error_t *err)
 
 /* ---- ports ---- */
 
-static int port_elements(const char *verb, const char *addr, const struct ace_port_map *p, size_t n,
-                         bool quiet, appc_error_t *err)
+/* Remove P's host port from the shared table's map, where older actools
+ * mapped published ports (through CTX, or a context of its own). */
+static int delete_element(struct nft_ctx *ctx, const struct ace_port_map *p, bool quiet,
+                          appc_error_t *err)
 {
-  int r = 0;
+  char cmd[128];
 
-  for (size_t i = 0; i < n && (r == 0 || quiet); i++) {
-    char cmd[256];
-    if (strcmp(verb, "add") == 0)
-      snprintf(cmd, sizeof cmd, "add element ip " NET_TABLE " %s_ports { %u : %s . %u }",
-               p[i].proto, p[i].host_port, addr, p[i].pod_port);
-    else
-      snprintf(cmd, sizeof cmd, "delete element ip " NET_TABLE " %s_ports { %u }", p[i].proto,
-               p[i].host_port);
-    if (nft(cmd, quiet, err) < 0 && !quiet)
-      r = appc_error_prefix(err, "port %u/%s", p[i].host_port, p[i].proto);
-  }
-  return r;
+  snprintf(cmd, sizeof cmd, "delete element ip " NET_TABLE " %s_ports { %u }", p->proto,
+           p->host_port);
+  return ctx != NULL ? nft_run(ctx, cmd, quiet, err) : nft(cmd, quiet, err);
 }
 
 static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
                         char uuid[APPC_UUID_LEN + 1], bool *alive);
 static void gc_leases(int root, int leases, const char *own_key);
 
-/* Map P to ADDR for pod N.  An element the map has already is a dead
- * pod's (its actool was killed before it could remove it; gc would) or
- * nobody's, since the pod holds the port (reserve_ports): it is taken
- * over.  One that a pod still running has (its lease names the port and
+/* The shared table's map may still have an element for P, an older
+ * actool's: its pod died (its actool was killed; gc would remove it) or it
+ * is nobody's, since pod N holds the port (reserve_ports), and it goes.
+ * Left there, it would send the port's clients to a dead address once N
+ * ended.  One that a pod still running has (its lease names the port and
  * the map sends it there) is refused, naming that pod. */
-static int add_port(const struct ace_net *n, const char *addr, const struct ace_port_map *p,
-                    appc_error_t *err)
+static int take_over_port(const struct ace_net *n, const struct ace_port_map *p, appc_error_t *err)
 {
-  char holder[APPC_UUID_LEN + 1];
+  char cmd[128], holder[APPC_UUID_LEN + 1];
   bool alive = false;
-  appc_error_t first = NULL;
 
-  if (port_elements("add", addr, p, 1, false, &first) == 0)
-    return 0;
-  appc_error_release(&first);
+  snprintf(cmd, sizeof cmd, "get element ip " NET_TABLE " %s_ports { %u }", p->proto, p->host_port);
+  if (nft_run(n->own, cmd, true, err) < 0)
+    return 0; /* none */
   if (port_holder(n->host, p, n->key, holder, &alive) && alive)
     return appc_error_tag(err, EADDRINUSE,
                           "published port %u/%s: pod %s publishes it (`actool gc` removes "
                           "the ports of pods whose actool died)",
                           p->host_port, p->proto, holder);
-  (void) port_elements("delete", addr, p, 1, true, err);
-  return port_elements("add", addr, p, 1, false, err) < 0
+  return delete_element(n->own, p, false, err) < 0
              ? appc_error_prefix(err, "published port %u/%s", p->host_port, p->proto)
              : 0;
+}
+
+/* The table's life is its socket's (flags owner), which libnftables opens
+ * in nft_ctx_new without close-on-exec and does not show: it is found
+ * among this process's descriptors, each netfilter netlink socket being
+ * the context's (P frees every other context at once, and its one other
+ * thread, which makes the pod's network namespace, has ended).  Marked
+ * close-on-exec, and closed by the processes P forks (ace_net_close_in_child),
+ * no process but P keeps the table: were one to (the metadata service
+ * outlives pods), a dead pod's rules would stay with it. */
+static int own_sockets(struct ace_net *n, appc_error_t *err)
+{
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+
+  if (d == NULL)
+    return appc_error_make(err, errno, "/proc/self/fd");
+  while ((e = readdir(d)) != NULL && n->n_own_fds < NET_OWN_FDS) {
+    int fd = atoi(e->d_name), domain = 0, protocol = 0;
+    socklen_t len = sizeof domain;
+    if (e->d_name[0] == '.' || fd == dirfd(d) ||
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK ||
+        getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &(socklen_t){sizeof protocol}) < 0 ||
+        protocol != NETLINK_NETFILTER)
+      continue;
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+      int saved = errno;
+      closedir(d);
+      return appc_error_make(err, saved, "nftables: the socket of table ip %s", n->table);
+    }
+    n->own_fds[n->n_own_fds++] = fd;
+  }
+  closedir(d);
+  if (n->n_own_fds == 0)
+    return appc_error_tag(err, ENOTSOCK,
+                          "nftables: no socket of this process holds table ip %s, which lives "
+                          "as long as the one that made it (flags owner)",
+                          n->table);
+  return 0;
+}
+
+/* Pod N's own table: its published ports mapped to ADDR (DNAT), for
+ * packets that come in and the host's own, a moment before the shared
+ * table's chains (priority -100), whose map may still send a port elsewhere
+ * (an older actool's element).  Made through N->own, which P keeps until
+ * the pod ends: the kernel removes the table when its socket closes, with P
+ * however P ends. */
+static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err)
+{
+  static const char *const hooks[] = {"prerouting", "output"};
+  cleanup_free char *cmd = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&cmd, &len);
+
+  if (f == NULL)
+    return appc_error_make(err, ENOMEM, "nftables");
+  fprintf(f, "table ip %s {\n  flags owner\n", n->table);
+  for (size_t h = 0; h < 2; h++) {
+    fprintf(f, "  chain %s {\n    type nat hook %s priority -101;\n", hooks[h], hooks[h]);
+    for (size_t i = 0; i < n->n_ports; i++)
+      fprintf(f, "    fib daddr type local %s dport %u dnat ip to %s:%u\n", n->ports[i].proto,
+              n->ports[i].host_port, addr, n->ports[i].pod_port);
+    fprintf(f, "  }\n");
+  }
+  fprintf(f, "}\n");
+  if (fclose(f) != 0)
+    return appc_error_make(err, ENOMEM, "nftables");
+  if (nft_run(n->own, cmd, false, err) < 0) {
+    if (strstr((*err)->msg, "not supported") != NULL)
+      return appc_error_prefix(err, "table ip %s (flags owner: Linux 5.12 or later)", n->table);
+    return appc_error_prefix(err, "table ip %s", n->table);
+  }
+  return own_sockets(n, err);
 }
 
 /* Each published port is bound on the host for as long as the pod runs: a
@@ -671,10 +770,12 @@ static int check_current(struct ace_net *n, appc_error_t *err)
   return appc_atomic_write_at(n->host, "current", want, strlen(want), 0644, 0, err);
 }
 
-/* What pods whose actool was killed left (their leases, ports and links),
- * which gc would undo, is undone before a pod takes its address and ports
- * (under the lock): a dead pod's DNAT rule must not keep its ports from a
- * new pod, nor send a host's service's clients to nowhere, until gc. */
+/* What pods whose actool was killed left (their leases and links, and the
+ * shared map's elements of older actools' pods), which gc would undo, is
+ * undone before a pod takes its address and ports (under the lock): such
+ * an element must not keep its ports from a new pod, nor send a host's
+ * service's clients to nowhere, until gc.  (A pod's own table went with
+ * its actool.) */
 static void sweep_dead(const struct ace_net *n)
 {
   appc_error_t ignored = NULL;
@@ -699,6 +800,7 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   n->s = s;
   n->area = n->host = -1;
   snprintf(n->uuid, sizeof n->uuid, "%s", uuid);
+  snprintf(n->table, sizeof n->table, NET_POD_TABLE "%s", uuid);
   if (appc_lazy_bind(APPC_LAZY_MNL, err) < 0 || appc_lazy_bind(APPC_LAZY_NFTABLES, err) < 0)
     goto out;
   if (n_ports > 0 && ((n->ports = calloc(n_ports, sizeof *ports)) == NULL ||
@@ -815,13 +917,16 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     int lock = net_lock(n->host, err);
     if (lock < 0)
       goto out;
-    r = 0;
-    while (r == 0 && n->n_added < n->n_ports)
-      if ((r = add_port(n, addr, &n->ports[n->n_added], err)) == 0)
-        n->n_added++;
+    r = (n->own = nft_new(err)) != NULL ? 0 : -1;
+    for (size_t i = 0; r == 0 && i < n->n_ports; i++)
+      r = take_over_port(n, &n->ports[i], err);
+    if (r == 0)
+      r = make_pod_table(n, addr, err);
     close(lock);
-    if (r < 0 || hold_ports(n, err) < 0)
+    if (r < 0 || hold_ports(n, err) < 0) {
+      r = -1;
       goto out;
+    }
   }
   r = 0;
 out:
@@ -866,17 +971,32 @@ static void undo_lease(int leases, const char *addr)
       struct ace_port_map p = {0};
       if (sscanf(line, "%3s %hu %hu", p.proto, &p.host_port, &p.pod_port) == 3 &&
           (strcmp(p.proto, "tcp") == 0 || strcmp(p.proto, "udp") == 0) && element_is_ours(&p, addr))
-        (void) port_elements("delete", addr, &p, 1, true, &ignored);
+        (void) delete_element(NULL, &p, true, &ignored);
     }
   }
   appc_error_release(&ignored);
   unlinkat(leases, addr, 0);
 }
 
+void ace_net_close_in_child(const struct ace_net *n)
+{
+  for (size_t i = 0; n != NULL && i < n->n_own_fds; i++)
+    close(n->own_fds[i]);
+}
+
 void ace_net_release(struct ace_net *n, bool delete_link_now)
 {
   if (n == NULL)
     return;
+  /* The pod's ports go before the host's hold on them (n->reserved): the
+   * table is deleted rather than left to the socket's close, which would
+   * not remove it were the socket, against all care, still open elsewhere. */
+  if (n->own != NULL) {
+    char cmd[sizeof n->table + 32];
+    snprintf(cmd, sizeof cmd, "delete table ip %s", n->table);
+    (void) nft_run(n->own, cmd, true, NULL);
+    nft_ctx_free(n->own);
+  }
   if (n->leased && delete_link_now)
     delete_pair(n->uuid);
   if (n->leased && n->host >= 0) {
@@ -885,8 +1005,6 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
     cleanup_close int leases = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char addr[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
-    /* What this pod added, no more: a port refused to it is another's. */
-    (void) port_elements("delete", addr, n->ports, n->n_added, true, &ignored);
     if (leases >= 0)
       unlinkat(leases, addr, 0);
     if (lock >= 0)
@@ -935,9 +1053,20 @@ static bool lease_owner(int leases, const char *name, const char *own_key,
   return true;
 }
 
+/* Does pod UUID's own table (flags owner) exist, its actool alive? */
+static bool pod_table_exists(const char *uuid)
+{
+  char cmd[sizeof NET_POD_TABLE + APPC_UUID_LEN + 32];
+  appc_error_t ignored = NULL;
+
+  snprintf(cmd, sizeof cmd, "list table ip " NET_POD_TABLE "%s", uuid);
+  return nft(cmd, true, &ignored) == 0;
+}
+
 /* The pod that publishes P: the one whose lease (in HOST's leases) names
- * P's host port and whose address the map sends it to; *ALIVE says
- * whether it still runs. */
+ * P's host port and whose own table maps it (or whose address the shared
+ * map sends it to, an older actool's pod); *ALIVE says whether it still
+ * runs. */
 static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
                         char uuid[APPC_UUID_LEN + 1], bool *alive)
 {
@@ -967,7 +1096,7 @@ static bool port_holder(int host, const struct ace_port_map *p, const char *own_
       struct ace_port_map q = {0};
       found = sscanf(line, "%3s %hu %hu", q.proto, &q.host_port, &q.pod_port) == 3 &&
               strcmp(q.proto, p->proto) == 0 && q.host_port == p->host_port &&
-              element_is_ours(&q, e->d_name);
+              (pod_table_exists(uuid) || element_is_ours(&q, e->d_name));
     }
     if (found) {
       cleanup_close int root = ace_runtime_root_open(&ignored);

@@ -1509,6 +1509,9 @@ static void __attribute__((noreturn)) pod_init(struct pod_run *r)
    * keep gc from removing that directory. */
   close(r->dir.lock_fd);
   close(r->dir.runtime_fd);
+  /* So is the socket that keeps the pod's published ports: they must go
+   * with P, not with the last of the pod's processes. */
+  ace_net_close_in_child(r->net);
   close(r->report[0]);
   if (r->meta_conn >= 0)
     close(r->meta_conn);
