@@ -6,7 +6,8 @@
 # ports (--publish and the pod manifest's ports) reachable from the host
 # (127.0.0.1 and its own address) and from the outside namespace; twenty
 # pods at once get twenty addresses; nothing (lease, map element, link,
-# table, bridge) outlives the pods, a SIGKILLed actool included once gc ran.
+# table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
+# and its published ports (its own table's) not even until then.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 [ "$(id -u)" -eq 0 ] || skip_all "the default network needs root"
@@ -138,6 +139,7 @@ is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "p
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
 is "nothing of the pod is left once it stopped" "$(settled "$POD_NONE")" "$POD_NONE"
+is "... no table of its own either" "$(nft list tables | grep -c "actool-$(cat "$TMP/uuid")")" 0
 
 # A host port a service of the host listens on (on 127.0.0.1 only) is not
 # taken from it: the pod is refused, and the service keeps its clients.
@@ -247,6 +249,39 @@ is "a pod publishing a port that a rule of nobody's maps takes it over" \
 wait "$runner"
 check_clean "gc" "$ACTOOL" gc
 is "gc then removes the dead pods" "$("$ACTOOL" list --json | jq length):$(leftovers)" "0:$NONE"
+
+# A SIGKILLed actool's published ports do not wait for gc nor for another
+# pod: they are the pod's own table's, made with the flag owner, which the
+# kernel removes when the netlink socket that made it closes, so with
+# actool.  No other process may keep that socket: the metadata service
+# this pod's actool starts (forked from it, and outliving pods) included.
+old_md=$(cat "$ACTOOL_DIR/pods/metadata.lock" 2>/dev/null)
+[ -n "$old_md" ] && kill "$old_md" 2>/dev/null
+"$ACTOOL" run --net=default --publish=www:$((port + 7)) --uuid-file-save="$TMP/uuid-k" \
+  example.com/web >/dev/null 2>&1 &
+victim=$!
+is "a pod publishing a port (killed next) answers there" \
+  "$(poll_page "http://127.0.0.1:$((port + 7))/")" "pod says hi"
+is "... its ports in a table of its own, with the flag owner" \
+  "$(nft list table ip "actool-$(cat "$TMP/uuid-k")" 2>&1 | grep -c -e 'flags owner' -e "dport $((port + 7)) dnat")" 3
+for _ in $(seq 50); do # the service the pod's actool started
+  md=$(cat "$ACTOOL_DIR/pods/metadata.lock" 2>/dev/null)
+  [ -n "$md" ] && [ "$md" != "$old_md" ] && kill -0 "$md" 2>/dev/null && break
+  sleep 0.1
+done
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+rules=$(nft list ruleset 2>&1 | grep -e "$(cat "$TMP/uuid-k")" -e "$((port + 7))")
+is "SIGKILLed, its actool leaves no rule of the pod (no gc, no other pod)" "$rules" ""
+is "... while the metadata service its actool started still runs" \
+  "$([ -n "$md" ] && [ "$md" != "$old_md" ] && kill -0 "$md" 2>/dev/null && echo running)" running
+host_service $((port + 7))
+is "... and a host's service has the port at once" "$(host_page $((port + 7)))" "host says hi"
+kill "$HOSTSVC" 2>/dev/null
+wait "$HOSTSVC" 2>/dev/null
+wait_pods_settled
+check_clean "gc" "$ACTOOL" gc
+is "gc removes the rest (lease, link, table, bridge)" "$(leftovers)" "$NONE"
 
 # --- many pods at once ---------------------------------------------------------------
 
