@@ -449,10 +449,9 @@ static int start_helper(struct enter_request *q, const struct appc_ace_enter_opt
     r = read_report(report[0], err);
     /* the helper handed the terminal over before the command started */
     int master = r == 0 && opts->tty ? appc_recv_fd(tty_sock[0], MSG_DONTWAIT) : -1;
-    if (master >= 0) {
+    /* (with no relay, the command's terminal hangs up) */
+    if (master >= 0)
       r = ace_pty_relay(master, opts->in_fd, opts->out_fd, child, &set, status, err);
-      close(master); /* (with no relay, the command's terminal hangs up) */
-    }
     if (master < 0 || r < 0)
       *status = wait_forwarding(child, &set, TO_HELPER);
   }

@@ -60,7 +60,8 @@ bool ace_pty_caller_size(int in, int out, struct winsize *ws);
  * status (128+N for signal N) goes to *STATUS; SIGNALS are taken (with
  * SIGCHLD and SIGWINCH) and passed on to HELPER, but for SIGTSTP, which
  * stops the caller alone (its terminal restored meanwhile).  Leaves them
- * blocked. */
+ * and SIGPIPE blocked.  Closes MASTER (early when OUT is gone, which hangs
+ * the terminal up).  -1 (HELPER not waited for) when it could not relay. */
 int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *signals, int *status,
                   appc_error_t *err);
 

@@ -90,7 +90,7 @@ struct pty_flow {
 
 struct pty_relay {
   int in, out, master;
-  bool in_open, master_open;
+  bool in_open;
   int64_t next_eof;     /* once IN has ended: when the next end-of-file character may go */
   struct termios saved; /* IN's modes, when IN is a terminal put in raw mode */
   bool raw;
@@ -244,11 +244,20 @@ static bool helper_exited(pid_t helper, int *status)
   return true;
 }
 
+/* The master closed: the kernel hangs the pod's terminal up (SIGHUP to
+ * its session) once no descriptor of it is left. */
+static void relay_hang_up(struct pty_relay *r)
+{
+  if (r->master >= 0)
+    close(r->master);
+  r->master = -1;
+}
+
 static void relay_poll_set(const struct pty_relay *r, struct pollfd *p)
 {
   p[0] = (struct pollfd){.fd = r->in_open && r->to_pod.len == 0 ? r->in : -1, .events = POLLIN};
   p[1] = (struct pollfd){
-      .fd = r->master_open ? r->master : -1,
+      .fd = r->master,
       .events = (short) ((r->to_caller.len == 0 ? POLLIN : 0) | (r->to_pod.len > 0 ? POLLOUT : 0))};
   p[2] = (struct pollfd){.fd = r->to_caller.len > 0 ? r->out : -1, .events = POLLOUT};
 }
@@ -263,9 +272,13 @@ static void relay_step(struct pty_relay *r, const struct pollfd *p)
     r->to_pod.len = r->to_pod.off = 0;
   if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && r->to_caller.len == 0 &&
       !flow_fill(&r->to_caller, r->master))
-    r->master_open = false;
-  if (p[2].revents != 0 && !flow_drain(&r->to_caller, r->out))
-    r->to_caller.len = r->to_caller.off = 0; /* the caller's output is gone: dropped */
+    relay_hang_up(r);
+  if (p[2].revents != 0 && !flow_drain(&r->to_caller, r->out)) {
+    /* The caller's output is gone (enter -t ... | head): the terminal
+     * hangs up, which ends what runs on it, as a closed pipe would. */
+    r->to_caller.len = r->to_caller.off = 0;
+    relay_hang_up(r);
+  }
 }
 
 int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *signals, int *status,
@@ -276,10 +289,10 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
       .out = out,
       .master = master,
       .in_open = true,
-      .master_open = true,
   };
   sigset_t set = *signals;
   int64_t linger_until = -1;
+  int failed = 0;
 
   sigaddset(&set, SIGWINCH);
   sigaddset(&set, SIGCHLD);
@@ -292,11 +305,12 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
   sigaddset(&pipe_set, SIGPIPE);
   (void) sigprocmask(SIG_BLOCK, &pipe_set, NULL);
   int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sigfd < 0)
-    return appc_error_make(err, errno, "signalfd");
-  if (fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0) {
-    close(sigfd);
-    return appc_error_make(err, errno, "the pod's pseudo-terminal");
+  if (sigfd < 0 || fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0) {
+    appc_error_make(err, errno, sigfd < 0 ? "signalfd" : "the pod's pseudo-terminal");
+    relay_hang_up(&r);
+    if (sigfd >= 0)
+      close(sigfd);
+    return -1;
   }
   r.raw = isatty(in) && tcgetattr(in, &r.saved) == 0;
   relay_raw_on(&r);
@@ -309,7 +323,7 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
     if (linger_until >= 0) {
       /* done: the helper gone, and the terminal's last output with it */
       int64_t left = linger_until - appc_monotonic_ms();
-      if ((!r.master_open && r.to_caller.len == 0) || left <= 0)
+      if ((r.master < 0 && r.to_caller.len == 0) || left <= 0)
         break;
       timeout = (int) left;
     }
@@ -318,8 +332,10 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
       timeout = PTY_EOF_EVERY_MS;
     relay_poll_set(&r, p);
     p[3] = (struct pollfd){.fd = sigfd, .events = POLLIN};
-    if (poll(p, 4, timeout) < 0 && errno != EINTR)
+    if (poll(p, 4, timeout) < 0 && errno != EINTR) {
+      failed = errno;
       break;
+    }
     if (p[3].revents & POLLIN)
       relay_signal(&r, sigfd, helper);
     relay_step(&r, p);
@@ -328,6 +344,7 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
     (void) appc_write_all(out, r.to_caller.data + r.to_caller.off,
                           r.to_caller.len - r.to_caller.off);
   relay_raw_off(&r);
+  relay_hang_up(&r);
   close(sigfd);
-  return 0;
+  return failed == 0 ? 0 : appc_error_make(err, failed, "relaying the pod's terminal");
 }

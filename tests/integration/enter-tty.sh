@@ -7,7 +7,8 @@
 # comes back and the operator's terminal modes are restored.  -T keeps the
 # command off any terminal; input from a pipe with -t ends with the
 # terminal's end-of-file; a SIGTERM to enter reaches the command; a killed
-# helper hangs the pod's terminal up, which ends what ran on it.
+# helper, or enter's output gone, hangs the pod's terminal up, which ends
+# what ran on it.
 # pty-drive.py plays the operator at a terminal.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
@@ -95,6 +96,12 @@ printf 'one\ntwo\n' >"$TMP/in"
 run_capture timeout -k 5 20 "$ACTOOL" enter -t "$uuid" -- /bin/sh -c 'cat; echo end$((2+2))' <"$TMP/in"
 is "-t with input from a pipe: the input, then the terminal's end-of-file" \
   "$status,$(tr -d '\r' <"$TMP/.out" | grep -cx 'two'),$(tr -d '\r' <"$TMP/.out" | tail -n1)" "0,2,end4"
+# the caller's output gone: the pod's terminal hangs up, and what writes
+# to it ends, as with a pipe
+timeout -k 5 20 "$ACTOOL" enter -t "$uuid" -- /bin/sh -c yes </dev/null 2>"$TMP/.err" | head -n1 >"$TMP/.out"
+status=${PIPESTATUS[0]}
+is "enter -t ... | head: the command ends with enter's output (not timed out)" \
+  "$(tr -d '\r' <"$TMP/.out"),$([ "$status" -ne 124 ] && [ "$status" -ne 137 ] && echo ended)" "y,ended"
 check_fails "--tty and --no-tty together: a usage error" 2 'say one' \
   "$ACTOOL" enter -t -T "$uuid"
 

@@ -4,8 +4,9 @@
  * forked process standing for the helper: bytes both ways, the end of the
  * caller's input as the terminal's end-of-file (again for each reader),
  * everything the terminal holds when the helper ends delivered, the
- * helper's status (a signal's too), and no wait on a terminal that a
- * process left behind keeps open. */
+ * helper's status (a signal's too), no wait on a terminal that a
+ * process left behind keeps open, and a hang-up when the caller's output
+ * is gone. */
 #include "config.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static int relay(struct pty *p, int in, int out, pid_t helper)
   sigemptyset(&none);
   close(p->slave); /* the helper's copy is the terminal's */
   assert_ok(ace_pty_relay(p->master, in, out, helper, &none, &status, &err), &err);
-  close(p->master);
+  assert_int_equal(fcntl(p->master, F_GETFD), -1); /* closed */
   return status;
 }
 
@@ -107,10 +108,12 @@ static void test_terminal_made(void **state)
 /* The helper's stand-in: each line read comes back as "got:LINE", each
  * end of input as "eof", twice (a second reader after the first), then
  * exit 5. */
-static void __attribute__((noreturn)) echo_lines(int slave)
+static void __attribute__((noreturn)) echo_lines(int master, int slave)
 {
   char line[256], reply[300];
   int ends = 0;
+
+  close(master); /* as the helper, which hands its copy over */
 
   while (ends < 2) {
     read_line(slave, line, sizeof line);
@@ -140,7 +143,7 @@ static void test_both_ways_and_end_of_input(void **state)
   close(in[1]); /* the caller's input ends after one line */
   pid_t helper = fork();
   if (helper == 0)
-    echo_lines(p.slave);
+    echo_lines(p.master, p.slave);
   assert_int_equal(relay(&p, in[0], out, helper), 5);
   char *text = file_text(out, NULL);
   assert_string_equal(text, "got:ping\r\neof\r\neof\r\n");
@@ -161,6 +164,7 @@ static void test_last_output_delivered(void **state)
   open_pty(&p);
   pid_t helper = fork();
   if (helper == 0) {
+    close(p.master);
     char *block = malloc(BYTES);
     memset(block, 'x', BYTES);
     _exit(appc_write_all(p.slave, block, BYTES) == 0 ? 0 : 9);
@@ -205,6 +209,7 @@ static void test_terminal_kept_open(void **state)
   open_pty(&p);
   pid_t helper = fork();
   if (helper == 0) {
+    close(p.master);
     pid_t left = fork();
     if (left == 0) {
       sleep(30); /* holds the slave */
@@ -226,6 +231,29 @@ static void test_terminal_kept_open(void **state)
   close(out);
 }
 
+/* The caller's output gone (enter -t ... | head): the terminal hangs up,
+ * and a command writing to it learns so, as from a closed pipe. */
+static void test_output_gone(void **state)
+{
+  (void) state;
+  struct pty p;
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out[2];
+
+  assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+  close(out[0]);
+  open_pty(&p);
+  pid_t helper = fork();
+  if (helper == 0) {
+    close(p.master);
+    for (;;)
+      if (write(p.slave, "y\n", 2) < 0)
+        _exit(7); /* EIO: hung up */
+  }
+  assert_int_equal(relay(&p, in, out[1], helper), 7);
+  close(out[1]);
+  close(in);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -234,6 +262,7 @@ int main(void)
       cmocka_unit_test(test_last_output_delivered),
       cmocka_unit_test(test_status_of_a_signal),
       cmocka_unit_test(test_terminal_kept_open),
+      cmocka_unit_test(test_output_gone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
