@@ -223,6 +223,10 @@ static int wait_forwarding(pid_t pid, const sigset_t *set, enum forward_to to)
         (void) raise(SIGSTOP);
     } else {
       (void) kill(-pid, sig == SIGTSTP ? SIGSTOP : sig);
+      /* as a shell's kill of a stopped job: a stopped group (Ctrl-Z, or a
+       * SIGSTOP from the app) must take the signal meant to end it */
+      if (sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT)
+        (void) kill(-pid, SIGCONT);
     }
   }
   if (w < 0)
@@ -257,11 +261,11 @@ struct enter_request {
 
 /* Helper, with a pseudo-terminal: open it in the pod and hand its master
  * to the caller; the slave into *SLAVE. */
-static int hand_over_pty(const struct enter_request *q, uid_t owner, int *slave, appc_error_t *err)
+static int hand_over_pty(const struct enter_request *q, int *slave, appc_error_t *err)
 {
   int master;
 
-  if (ace_pty_open(owner, q->has_size ? &q->size : NULL, &master, slave, err) < 0)
+  if (ace_pty_open(q->has_size ? &q->size : NULL, &master, slave, err) < 0)
     return -1;
   int r = appc_send_fd(q->tty_sock, master);
   int e = errno;
@@ -284,8 +288,7 @@ exec_command(const struct enter_request *q, const char *exe, char **env, const c
 
   if (slave >= 0) {
     /* its session's leader, the terminal its controlling one */
-    if (ace_pty_become_controlled(slave) < 0)
-      appc_error_make(&err, errno, "the pod's pseudo-terminal");
+    (void) ace_pty_become_controlled(slave, id->uid, &err);
   } else {
     /* a process group of its own, which the signals go to (wait_forwarding) */
     (void) setpgid(0, 0);
@@ -359,8 +362,8 @@ static void __attribute__((noreturn)) enter_child(const struct enter_request *q)
   if (ace_exec_lookup(q->argv[0], env, &exe, &err) < 0)
     child_fail(q->report, &err, err->errnum == ENOENT ? 127 : 126);
   /* After the user namespace: the terminal is the pod's, owned as the pod
-   * sees its user. */
-  if (q->tty_sock >= 0 && hand_over_pty(q, id.uid, &slave, &err) < 0)
+   * sees its users. */
+  if (q->tty_sock >= 0 && hand_over_pty(q, &slave, &err) < 0)
     goto fail;
   /* The caller killed (SIGKILL, where it cannot pass on its signals):
    * the command gets a SIGTERM from here, as from the terminal. */

@@ -46,12 +46,14 @@ void ace_hide_command_line(const char *name);
 
 struct winsize;
 /* In the pod (its root and user namespace joined): a new pseudo-terminal
- * of its devpts, the slave owned by OWNER and SIZE (may be NULL) set. */
-int ace_pty_open(uid_t owner, const struct winsize *size, int *master, int *slave,
-                 appc_error_t *err);
-/* Child: SLAVE as the controlling terminal of a new session and as the
- * standard streams.  -1 with errno. */
-int ace_pty_become_controlled(int slave);
+ * of its devpts, the slave its opener's alone (0600) and SIZE (may be
+ * NULL) set. */
+int ace_pty_open(const struct winsize *size, int *master, int *slave, appc_error_t *err);
+/* Child, still privileged: SLAVE as the controlling terminal of a new
+ * session (taken back from a session of the pod that took it first, where
+ * root of the host may), then OWNER's (mode 0620), and as the standard
+ * streams. */
+int ace_pty_become_controlled(int slave, uid_t owner, appc_error_t *err);
 /* The window size of the caller's terminal (IN, else OUT); false if neither
  * is a terminal with one. */
 bool ace_pty_caller_size(int in, int out, struct winsize *ws);

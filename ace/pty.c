@@ -14,6 +14,8 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,8 +30,24 @@
 #include "common/error.h"
 #include "common/fs.h"
 
-int ace_pty_open(uid_t owner, const struct winsize *size, int *master_out, int *slave_out,
-                 appc_error_t *err)
+/* The slave of MASTER (locked) made its opener's alone (0600) before it
+ * can be opened: an app's process in the terminal's group (gid 0 is
+ * common) would otherwise open it before the command, and a session
+ * leader's open without O_NOCTTY would take it as its controlling
+ * terminal, which the command then could not.  By its path in the pod's
+ * devpts, which the app cannot replace (a mount point) nor add to. */
+static int slave_private(int master)
+{
+  char path[32];
+  int n;
+
+  if (ioctl(master, TIOCGPTN, &n) < 0)
+    return -1;
+  snprintf(path, sizeof path, "/dev/pts/%d", n);
+  return fchmodat(AT_FDCWD, path, 0600, 0);
+}
+
+int ace_pty_open(const struct winsize *size, int *master_out, int *slave_out, appc_error_t *err)
 {
   int unlock = 0;
   struct statfs fs;
@@ -45,19 +63,14 @@ int ace_pty_open(uid_t owner, const struct winsize *size, int *master_out, int *
     return appc_error_make(err, ENOTTY, "the pod's /dev/pts/ptmx: not its devpts instance's");
   }
   /* TIOCGPTPEER opens the peer through the master itself, not by a path
-   * in the pod's /dev/pts, which the app could have replaced. */
+   * in the pod's /dev/pts. */
   int slave = -1;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
-      (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-    appc_error_make(err, errno, "the pod's pseudo-terminal");
-    close(master);
-    return -1;
-  }
-  /* grantpt's rule: the user's own, writable by the group only */
-  if (fchown(slave, owner, (gid_t) -1) < 0 || fchmod(slave, 0620) < 0 ||
+  if (slave_private(master) < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+      (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
       (size != NULL && size->ws_row > 0 && ioctl(slave, TIOCSWINSZ, size) < 0)) {
     appc_error_make(err, errno, "the pod's pseudo-terminal");
-    close(slave);
+    if (slave >= 0)
+      close(slave);
     close(master);
     return -1;
   }
@@ -66,13 +79,22 @@ int ace_pty_open(uid_t owner, const struct winsize *size, int *master_out, int *
   return 0;
 }
 
-int ace_pty_become_controlled(int slave)
+int ace_pty_become_controlled(int slave, uid_t owner, appc_error_t *err)
 {
-  if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-    return -1;
+  /* A session leader of the pod's root that opened the slave (without
+   * O_NOCTTY) has it as its controlling terminal: taken back, as root of
+   * the host may (TIOCSCTTY's force, CAP_SYS_ADMIN); else refused. */
+  if (setsid() < 0 || (ioctl(slave, TIOCSCTTY, 0) < 0 && ioctl(slave, TIOCSCTTY, 1) < 0))
+    return appc_error_make(err, errno,
+                           "the pod's pseudo-terminal: another session of the pod has it as its "
+                           "controlling terminal");
+  /* grantpt's rule, now that it is the command's: its user's, writable by
+   * the group only */
+  if (fchown(slave, owner, (gid_t) -1) < 0 || fchmod(slave, 0620) < 0)
+    return appc_error_make(err, errno, "the pod's pseudo-terminal");
   for (int fd = 0; fd <= 2; fd++)
     if (dup2(slave, fd) < 0)
-      return -1;
+      return appc_error_make(err, errno, "the pod's pseudo-terminal");
   if (slave > 2)
     close(slave);
   return 0;
@@ -88,10 +110,41 @@ struct pty_flow {
   size_t off, len;
 };
 
+/* After the helper's exit, what the pod's terminal still holds is relayed
+ * until it hangs up (every slave descriptor closed), or until it has been
+ * silent for PTY_LINGER_MS while enter had nothing left to write (a
+ * process left in the pod keeps it open), or PTY_DRAIN_MAX_MS at most (one
+ * that keeps writing). */
+#define PTY_LINGER_MS 200
+#define PTY_DRAIN_MAX_MS 5000
+
+/* A SIGTERM, SIGHUP, SIGINT or SIGQUIT sent to enter (with a terminal, its
+ * own keys go to the pod: a signal comes from someone who wants enter to
+ * end) goes to the command; if the helper has not ended PTY_LEAVE_MS later,
+ * the pod's terminal hangs up (SIGHUP and SIGCONT to the command's session,
+ * which a stopped command gets too); PTY_LEAVE_MS after that, enter ends
+ * without it, as ssh does: the operator gets the terminal back whatever
+ * the pod does. */
+#define PTY_LEAVE_MS 2000
+
+/* Once the caller's input has ended, the pod's terminal gets its
+ * end-of-file character whenever its reader has taken everything before
+ * it (checked every PTY_EOF_EVERY_MS), PTY_EOF_MAX times at most. */
+#define PTY_EOF_EVERY_MS 50
+#define PTY_EOF_MAX 3
+
 struct pty_relay {
   int in, out, master;
+  pid_t helper; /* -1 once reaped: its pid may be another process's */
+  int *status;
   bool in_open;
-  int64_t next_eof;     /* once IN has ended: when the next end-of-file character may go */
+  bool master_hup;      /* POLLHUP seen: the slave side is closed */
+  unsigned eof_sent;    /* end-of-file characters sent since IN ended */
+  int64_t next_eof;     /* when the next one may go */
+  int64_t ended_at;     /* when the helper was reaped, or -1 */
+  int64_t last_moved;   /* when bytes last came from the master or went to OUT */
+  int leave_signal;     /* the signal that asked enter to end, or 0 */
+  int64_t leave_at;     /* when the terminal hangs up, then when enter gives up */
   struct termios saved; /* IN's modes, when IN is a terminal put in raw mode */
   bool raw;
   struct pty_flow to_pod, to_caller;
@@ -113,24 +166,30 @@ static void relay_raw_off(struct pty_relay *r)
     (void) tcsetattr(r->in, TCSADRAIN, &r->saved);
 }
 
+bool ace_pty_caller_size(int in, int out, struct winsize *ws)
+{
+  return (ioctl(in, TIOCGWINSZ, ws) == 0 || ioctl(out, TIOCGWINSZ, ws) == 0) && ws->ws_row > 0;
+}
+
 /* The caller's window size onto the pod's terminal (its foreground job
  * gets a SIGWINCH from the kernel). */
 static void relay_resize(struct pty_relay *r)
 {
   struct winsize ws;
 
-  if (ace_pty_caller_size(r->in, r->out, &ws))
+  if (r->master >= 0 && ace_pty_caller_size(r->in, r->out, &ws))
     (void) ioctl(r->master, TIOCSWINSZ, &ws);
 }
 
-bool ace_pty_caller_size(int in, int out, struct winsize *ws)
+/* The master closed: the kernel hangs the pod's terminal up (SIGHUP and
+ * SIGCONT to its session) once no descriptor of it is left. */
+static void relay_hang_up(struct pty_relay *r)
 {
-  return (ioctl(in, TIOCGWINSZ, ws) == 0 || ioctl(out, TIOCGWINSZ, ws) == 0) && ws->ws_row > 0;
+  if (r->master >= 0)
+    close(r->master);
+  r->master = -1;
+  r->to_pod.len = r->to_pod.off = 0;
 }
-
-/* How often, once the caller's input has ended, the pod's terminal is
- * checked for a reader that has taken the last end-of-file character. */
-#define PTY_EOF_EVERY_MS 50
 
 /* Has the pod's terminal input for its reader (an end-of-file mark too)?
  * Asked through a descriptor of the slave opened from the master for the
@@ -148,17 +207,18 @@ static bool input_pending(int master)
 }
 
 /* The caller's input has ended.  A pseudo-terminal has no half-close: its
- * end-of-file character is how a terminal's input ends, and the pod's
- * terminal gets one whenever its reader has taken everything, the last
- * one included, so that every read from now on ends (a command reading
- * lines, then the shell that ran it, whose line editor takes the
- * character in its raw mode), as reads from a closed pipe would. */
+ * end-of-file character is how a terminal's input ends.  A command reading
+ * lines ends at the first; the shell that ran it, whose line editor reads
+ * in raw mode, at the next (the first reached it as a NUL when the mode
+ * changed); a few suffice, and a program reading raw bytes gets no more
+ * than PTY_EOF_MAX of them, as script(1) sends one. */
 static void relay_send_eof(struct pty_relay *r)
 {
   struct termios t;
   cc_t eof = 4; /* ^D, the default */
 
-  if (r->in_open || r->to_pod.len > 0 || appc_monotonic_ms() < r->next_eof)
+  if (r->in_open || r->master < 0 || r->to_pod.len > 0 || r->eof_sent >= PTY_EOF_MAX ||
+      appc_monotonic_ms() < r->next_eof)
     return;
   r->next_eof = appc_monotonic_ms() + PTY_EOF_EVERY_MS;
   if (input_pending(r->master))
@@ -166,6 +226,7 @@ static void relay_send_eof(struct pty_relay *r)
   if (tcgetattr(r->master, &t) == 0 && t.c_cc[VEOF] != _POSIX_VDISABLE)
     eof = t.c_cc[VEOF];
   r->to_pod.data[r->to_pod.len++] = (char) eof;
+  r->eof_sent++;
 }
 
 /* Read from FD into F (empty); false at the end (or an error: EIO is how a
@@ -196,19 +257,20 @@ static bool flow_drain(struct pty_flow *f, int fd)
   return true;
 }
 
-/* How long, after the helper's exit, output still on its way from the
- * pod's terminal is waited for, when a process left in the pod holds the
- * terminal open (otherwise its hang-up ends the wait at once). */
-#define PTY_LINGER_MS 200
+static bool ends_session(int sig)
+{
+  return sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT;
+}
 
 /* One signal taken from SIGFD: passed on to the helper, or acted on here. */
-static void relay_signal(struct pty_relay *r, int sigfd, pid_t helper)
+static void relay_signal(struct pty_relay *r, int sigfd)
 {
   struct signalfd_siginfo si;
 
   if (read(sigfd, &si, sizeof si) != (ssize_t) sizeof si)
     return;
-  switch (si.ssi_signo) {
+  int sig = (int) si.ssi_signo;
+  switch (sig) {
   case SIGCHLD:
     return;
   case SIGWINCH:
@@ -225,60 +287,121 @@ static void relay_signal(struct pty_relay *r, int sigfd, pid_t helper)
     relay_resize(r);
     return;
   default:
-    (void) kill(helper, (int) si.ssi_signo);
+    if (r->helper > 0)
+      (void) kill(r->helper, sig);
+    if (ends_session(sig) && r->leave_signal == 0) {
+      r->leave_signal = sig;
+      r->leave_at = appc_monotonic_ms() + PTY_LEAVE_MS;
+    }
   }
 }
 
-/* Wait for HELPER's exit; its status into *STATUS.  true once it is known. */
-static bool helper_exited(pid_t helper, int *status)
+/* Reap the helper if it has exited: its status into *R->STATUS. */
+static void relay_reap(struct pty_relay *r)
 {
   int w;
-  pid_t got = waitpid(helper, &w, WNOHANG);
 
+  if (r->helper <= 0)
+    return;
+  pid_t got = waitpid(r->helper, &w, WNOHANG);
   if (got == 0 || (got < 0 && errno == EINTR))
-    return false;
-  if (got < 0)
-    *status = 1;
-  else
-    *status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
-  return true;
+    return;
+  *r->status = got < 0 ? 1 : WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+  r->helper = -1;
+  r->ended_at = appc_monotonic_ms();
 }
 
-/* The master closed: the kernel hangs the pod's terminal up (SIGHUP to
- * its session) once no descriptor of it is left. */
-static void relay_hang_up(struct pty_relay *r)
+/* The poll timeout until the next thing due, or 0 when the relay is done. */
+static int relay_due(struct pty_relay *r, int64_t now, bool *done)
 {
-  if (r->master >= 0)
-    close(r->master);
-  r->master = -1;
+  int64_t next = INT64_MAX;
+
+  *done = false;
+  if (r->helper <= 0) {
+    /* the helper gone: the terminal's last output, then the end */
+    int64_t idle_until = (r->to_caller.len > 0 ? now : r->last_moved) + PTY_LINGER_MS;
+    if (idle_until < r->ended_at + PTY_LINGER_MS)
+      idle_until = r->ended_at + PTY_LINGER_MS;
+    int64_t until =
+        idle_until < r->ended_at + PTY_DRAIN_MAX_MS ? idle_until : r->ended_at + PTY_DRAIN_MAX_MS;
+    if ((r->master < 0 && r->to_caller.len == 0) || now >= until) {
+      *done = true;
+      return 0;
+    }
+    next = until;
+  } else if (r->leave_signal != 0) {
+    if (now >= r->leave_at && r->master >= 0) {
+      relay_hang_up(r);
+      r->leave_at = now + PTY_LEAVE_MS;
+    } else if (now >= r->leave_at) {
+      /* the command outlives its terminal's hang-up: enter ends anyway */
+      *r->status = 128 + r->leave_signal;
+      *done = true;
+      return 0;
+    }
+    next = r->leave_at;
+  }
+  if (!r->in_open && r->eof_sent < PTY_EOF_MAX && r->master >= 0 && next > now + PTY_EOF_EVERY_MS)
+    next = now + PTY_EOF_EVERY_MS;
+  return next == INT64_MAX ? -1 : (int) (next - now);
 }
 
 static void relay_poll_set(const struct pty_relay *r, struct pollfd *p)
 {
+  short master_events = 0;
+
+  /* nothing asked of a hung-up master while its bytes cannot go on, which
+   * poll would report at once, again and again */
+  if (r->to_caller.len == 0)
+    master_events |= POLLIN;
+  if (r->to_pod.len > 0 && !r->master_hup)
+    master_events |= POLLOUT;
   p[0] = (struct pollfd){.fd = r->in_open && r->to_pod.len == 0 ? r->in : -1, .events = POLLIN};
-  p[1] = (struct pollfd){
-      .fd = r->master,
-      .events = (short) ((r->to_caller.len == 0 ? POLLIN : 0) | (r->to_pod.len > 0 ? POLLOUT : 0))};
+  p[1] = (struct pollfd){.fd = master_events != 0 ? r->master : -1, .events = master_events};
   p[2] = (struct pollfd){.fd = r->to_caller.len > 0 ? r->out : -1, .events = POLLOUT};
 }
 
 /* One round of copying after poll said which descriptors are ready. */
 static void relay_step(struct pty_relay *r, const struct pollfd *p)
 {
-  if (p[0].revents != 0 && !flow_fill(&r->to_pod, r->in)) {
+  if (p[0].revents != 0 && !flow_fill(&r->to_pod, r->in))
     r->in_open = false;
-  }
+  if (p[1].revents & POLLHUP)
+    r->master_hup = true;
   if ((p[1].revents & POLLOUT) && !flow_drain(&r->to_pod, r->master))
     r->to_pod.len = r->to_pod.off = 0;
-  if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && r->to_caller.len == 0 &&
-      !flow_fill(&r->to_caller, r->master))
-    relay_hang_up(r);
-  if (p[2].revents != 0 && !flow_drain(&r->to_caller, r->out)) {
-    /* The caller's output is gone (enter -t ... | head): the terminal
-     * hangs up, which ends what runs on it, as a closed pipe would. */
-    r->to_caller.len = r->to_caller.off = 0;
-    relay_hang_up(r);
+  if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && r->to_caller.len == 0) {
+    if (!flow_fill(&r->to_caller, r->master))
+      relay_hang_up(r);
+    else if (r->to_caller.len > 0)
+      r->last_moved = appc_monotonic_ms();
   }
+  if (p[2].revents != 0) {
+    if (!flow_drain(&r->to_caller, r->out)) {
+      /* The caller's output is gone (enter -t ... | head): the terminal
+       * hangs up, which ends what runs on it, as a closed pipe would. */
+      r->to_caller.len = r->to_caller.off = 0;
+      relay_hang_up(r);
+    }
+    r->last_moved = appc_monotonic_ms();
+  }
+}
+
+/* The signals the relay takes (SIGNALS, SIGCHLD, SIGWINCH) through a
+ * signalfd, and SIGPIPE blocked: a caller's output gone (enter -t | head)
+ * must not kill it with its terminal still raw; the signal waits until the
+ * caller's mask is back, after the terminal's modes are. */
+static int relay_signals(const sigset_t *signals)
+{
+  sigset_t set = *signals, pipe_set;
+
+  sigaddset(&set, SIGWINCH);
+  sigaddset(&set, SIGCHLD);
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  (void) sigprocmask(SIG_BLOCK, &set, NULL);
+  (void) sigprocmask(SIG_BLOCK, &pipe_set, NULL);
+  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
 int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *signals, int *status,
@@ -288,23 +411,14 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
       .in = in,
       .out = out,
       .master = master,
+      .helper = helper,
+      .status = status,
       .in_open = true,
+      .ended_at = -1,
   };
-  sigset_t set = *signals;
-  int64_t linger_until = -1;
   int failed = 0;
+  int sigfd = relay_signals(signals);
 
-  sigaddset(&set, SIGWINCH);
-  sigaddset(&set, SIGCHLD);
-  (void) sigprocmask(SIG_BLOCK, &set, NULL);
-  /* A caller's output gone (enter -t | head) must not kill it with its
-   * terminal still raw: the signal waits until the caller's mask is back,
-   * after the terminal's modes are. */
-  sigset_t pipe_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  (void) sigprocmask(SIG_BLOCK, &pipe_set, NULL);
-  int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sigfd < 0 || fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK) < 0) {
     appc_error_make(err, errno, sigfd < 0 ? "signalfd" : "the pod's pseudo-terminal");
     relay_hang_up(&r);
@@ -317,19 +431,12 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
   relay_resize(&r);
   for (;;) {
     struct pollfd p[4];
-    int timeout = -1;
-    if (linger_until < 0 && helper_exited(helper, status))
-      linger_until = appc_monotonic_ms() + PTY_LINGER_MS;
-    if (linger_until >= 0) {
-      /* done: the helper gone, and the terminal's last output with it */
-      int64_t left = linger_until - appc_monotonic_ms();
-      if ((r.master < 0 && r.to_caller.len == 0) || left <= 0)
-        break;
-      timeout = (int) left;
-    }
+    bool done;
+    relay_reap(&r);
     relay_send_eof(&r);
-    if (!r.in_open && (timeout < 0 || timeout > PTY_EOF_EVERY_MS))
-      timeout = PTY_EOF_EVERY_MS;
+    int timeout = relay_due(&r, appc_monotonic_ms(), &done);
+    if (done)
+      break;
     relay_poll_set(&r, p);
     p[3] = (struct pollfd){.fd = sigfd, .events = POLLIN};
     if (poll(p, 4, timeout) < 0 && errno != EINTR) {
@@ -337,7 +444,7 @@ int ace_pty_relay(int master, int in, int out, pid_t helper, const sigset_t *sig
       break;
     }
     if (p[3].revents & POLLIN)
-      relay_signal(&r, sigfd, helper);
+      relay_signal(&r, sigfd);
     relay_step(&r, p);
   }
   if (r.to_caller.len > 0)

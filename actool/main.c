@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,7 +217,22 @@ static int dispatch(int argc, char **argv)
   return run_command(cmd, &g, npositional - 1, argv + 2);
 }
 
+/* Standard descriptors that the caller left closed (`actool ... >&-`) are
+ * /dev/null's, as git's sanitize_stdfds does: else the first file actool
+ * opens (the store's lock, say) would take their place, and what goes to
+ * standard output (a pod's, relayed by enter -t) would land in it. */
+static void open_closed_std_fds(void)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd)
+        close(null); /* (a lower one was closed too and took it) */
+    }
+}
+
 int main(int argc, char **argv)
 {
+  open_closed_std_fds();
   return close_stdout(dispatch(argc, argv));
 }

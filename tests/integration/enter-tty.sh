@@ -8,7 +8,9 @@
 # command off any terminal; input from a pipe with -t ends with the
 # terminal's end-of-file; a SIGTERM to enter reaches the command; a killed
 # helper, or enter's output gone, hangs the pod's terminal up, which ends
-# what ran on it.
+# what ran on it; a SIGTERM ends enter, also when the shell ignores it or
+# the command was stopped from inside the pod; closed standard streams
+# are not taken for the files actool opens.
 # pty-drive.py plays the operator at a terminal.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
@@ -72,6 +74,27 @@ drive term
 is "a SIGTERM to enter reaches the command" "$(seen term started),$(seen term status)" "yes,143"
 is "after the SIGTERM the operator's terminal modes are restored" "$(seen term modes_kept)" yes
 
+drive stubborn
+is "a SIGTERM to enter whose shell ignores it: enter ends, soon, with the terminal restored" \
+  "$(seen stubborn started),$(seen stubborn status | grep -Ex '129|143' >/dev/null && echo ended),$(seen stubborn soon),$(seen stubborn modes_kept)" \
+  "yes,ended,yes,yes"
+drive stopped
+is "a SIGTERM to enter whose command was stopped from inside the pod ends it" \
+  "$(seen stopped started),$(seen stopped status),$(seen stopped soon),$(seen stopped modes_kept)" \
+  "yes,143,yes,yes"
+# the same without a terminal: the helper continues the stopped group
+timeout -k 5 30 "$ACTOOL" enter -T "$uuid" -- /bin/sh -c 'kill -STOP $$; echo never' \
+  >"$TMP/stopped-T.out" 2>&1 &
+enter_pid=$!
+for _ in $(seq 50); do
+  pgrep -f "kill -STOP" | xargs -r -n1 sh -c 'grep -q "^State:.*T (stopped)" /proc/$0/status && echo $0' |
+    grep -q . && break
+  sleep 0.1
+done
+kill -TERM "$enter_pid"
+wait "$enter_pid"
+is "-T: a SIGTERM to enter ends a command stopped from inside the pod" "$?" 143
+
 drive hangup
 is "with the helper killed, enter ends with its status" \
   "$(seen hangup started),$(seen hangup helpers),$(seen hangup status)" "yes,1,137"
@@ -102,6 +125,14 @@ timeout -k 5 20 "$ACTOOL" enter -t "$uuid" -- /bin/sh -c yes </dev/null 2>"$TMP/
 status=${PIPESTATUS[0]}
 is "enter -t ... | head: the command ends with enter's output (not timed out)" \
   "$(tr -d '\r' <"$TMP/.out"),$([ "$status" -ne 124 ] && [ "$status" -ne 137 ] && echo ended)" "y,ended"
+# enter's standard streams closed: not the store's files it opens then
+"$ACTOOL" enter -t "$uuid" -- /bin/sh -c 'echo POD-WROTE-$((2*3))' <&- >&- 2>"$TMP/.err"
+if grep -rqs "POD-WROTE-6" "$ACTOOL_DIR"; then
+  not_ok "enter -t with its streams closed writes into no file of the store"
+  note "$(grep -rls "POD-WROTE-6" "$ACTOOL_DIR")"
+else
+  ok "enter -t with its streams closed writes into no file of the store"
+fi
 check_fails "--tty and --no-tty together: a usage error" 2 'say one' \
   "$ACTOOL" enter -t -T "$uuid"
 

@@ -14,6 +14,10 @@ Scenarios:
             what ran on it ends
   term      a SIGTERM sent to enter reaches the command; the operator's
             terminal modes come back
+  stubborn  a SIGTERM sent to enter, whose shell ignores it: enter ends all
+            the same (the pod's terminal hangs up), and soon
+  stopped   the command stopped (SIGSTOP from inside the pod): a SIGTERM
+            sent to enter still ends it
 """
 import fcntl
 import os
@@ -164,9 +168,31 @@ def term(actool, uuid):
     say("modes_kept", "yes" if t.modes_kept() else "no")
 
 
+def ends_on_sigterm(t, ready):
+    say("started", "yes" if t.expect(ready) else "no")
+    started = time.monotonic()
+    t.proc.send_signal(signal.SIGTERM)
+    say("status", t.wait(timeout=20))
+    say("soon", "yes" if time.monotonic() - started < 10 else "no")
+    say("modes_kept", "yes" if t.modes_kept() else "no")
+
+
+def stubborn(actool, uuid):
+    t = Terminal([actool, "enter", uuid], 24, 80)
+    t.send(b"echo M=$((6*9))\n")
+    ends_on_sigterm(t, rb"M=54")
+
+
+def stopped(actool, uuid):
+    t = Terminal([actool, "enter", uuid, "--", "/bin/sh", "-c",
+                  "echo M=$((7*7)); kill -STOP $$; echo never"], 24, 80)
+    ends_on_sigterm(t, rb"M=49")
+
+
 def main():
     scenario, actool, uuid = sys.argv[1:4]
-    {"session": session, "notty": notty, "hangup": hangup, "term": term}[scenario](actool, uuid)
+    {"session": session, "notty": notty, "hangup": hangup, "term": term,
+     "stubborn": stubborn, "stopped": stopped}[scenario](actool, uuid)
 
 
 if __name__ == "__main__":
