@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actool/actool.h"
 #include "actool/options.h"
@@ -218,21 +219,24 @@ static int dispatch(int argc, char **argv)
 }
 
 /* Standard descriptors that the caller left closed (`actool ... >&-`) are
- * /dev/null's, as git's sanitize_stdfds does: else the first file actool
- * opens (the store's lock, say) would take their place, and what goes to
- * standard output (a pod's, relayed by enter -t) would land in it. */
-static void open_closed_std_fds(void)
+ * held by /dev/null, as git's sanitize_stdfds does, else the first file
+ * actool opens (the store's lock, say) would take their place, and what
+ * goes to standard output (a pod's, relayed by enter -t) would land in it.
+ * Opened the other way round (standard input write-only, the outputs
+ * read-only), they still fail as a closed descriptor does (EBADF): a
+ * command's output to a closed stdout is an error, as coreutils make it. */
+static void hold_closed_std_fds(void)
 {
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-      int null = open("/dev/null", O_RDWR);
+      int null = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
       if (null >= 0 && null != fd)
-        close(null); /* (a lower one was closed too and took it) */
+        close(null); /* (not the lowest free: cannot be) */
     }
 }
 
 int main(int argc, char **argv)
 {
-  open_closed_std_fds();
+  hold_closed_std_fds();
   return close_stdout(dispatch(argc, argv));
 }
