@@ -127,6 +127,14 @@ struct pty_flow {
  * the pod does. */
 #define PTY_LEAVE_MS 2000
 
+/* The operator's way out when the pod's side answers nothing (enter's
+ * keys all go to the pod): Ctrl-] three times within PTY_ESCAPE_MS, as
+ * machinectl shell and systemd-nspawn take it; enter then hangs the pod's
+ * terminal up and ends as for a SIGHUP. */
+#define PTY_ESCAPE_CHAR 0x1d
+#define PTY_ESCAPE_TIMES 3
+#define PTY_ESCAPE_MS 1000
+
 /* Once the caller's input has ended, the pod's terminal gets its
  * end-of-file character whenever its reader has taken everything before
  * it (checked every PTY_EOF_EVERY_MS), PTY_EOF_MAX times at most. */
@@ -138,12 +146,14 @@ struct pty_relay {
   pid_t helper; /* -1 once reaped: its pid may be another process's */
   int *status;
   bool in_open;
-  bool master_hup;      /* POLLHUP seen: the slave side is closed */
-  unsigned eof_sent;    /* end-of-file characters sent since IN ended */
-  int64_t next_eof;     /* when the next one may go */
-  int64_t ended_at;     /* when the helper was reaped, or -1 */
-  int64_t last_moved;   /* when bytes last came from the master or went to OUT */
-  int leave_signal;     /* the signal that asked enter to end, or 0 */
+  bool master_hup;    /* POLLHUP seen: the slave side is closed */
+  unsigned eof_sent;  /* end-of-file characters sent since IN ended */
+  int64_t next_eof;   /* when the next one may go */
+  int64_t ended_at;   /* when the helper was reaped, or -1 */
+  int64_t last_moved; /* when bytes last came from the master or went to OUT */
+  int leave_signal;   /* the signal that asked enter to end, or 0 */
+  unsigned escapes;   /* Ctrl-] typed in a row, the first at ESCAPE_AT */
+  int64_t escape_at;
   int64_t leave_at;     /* when the terminal hangs up, then when enter gives up */
   struct termios saved; /* IN's modes, when IN is a terminal put in raw mode */
   bool raw;
@@ -257,6 +267,36 @@ static bool flow_drain(struct pty_flow *f, int fd)
   return true;
 }
 
+/* Ask enter to end as a signal SIG sent to it would (relay_due). */
+static void relay_leave(struct pty_relay *r, int sig)
+{
+  if (r->leave_signal == 0) {
+    r->leave_signal = sig;
+    r->leave_at = appc_monotonic_ms() + PTY_LEAVE_MS;
+  }
+}
+
+/* The operator's escape among the bytes just read from their terminal:
+ * the pod's terminal hangs up at once. */
+static void relay_watch_escape(struct pty_relay *r, const char *bytes, size_t n)
+{
+  for (size_t i = 0; r->raw && i < n; i++) {
+    int64_t now = appc_monotonic_ms();
+    if (bytes[i] != PTY_ESCAPE_CHAR) {
+      r->escapes = 0;
+      continue;
+    }
+    if (r->escapes == 0 || now - r->escape_at > PTY_ESCAPE_MS) {
+      r->escapes = 0;
+      r->escape_at = now;
+    }
+    if (++r->escapes == PTY_ESCAPE_TIMES) {
+      relay_leave(r, SIGHUP);
+      r->leave_at = now; /* the hang-up now, the end PTY_LEAVE_MS later */
+    }
+  }
+}
+
 static bool ends_session(int sig)
 {
   return sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT;
@@ -289,10 +329,8 @@ static void relay_signal(struct pty_relay *r, int sigfd)
   default:
     if (r->helper > 0)
       (void) kill(r->helper, sig);
-    if (ends_session(sig) && r->leave_signal == 0) {
-      r->leave_signal = sig;
-      r->leave_at = appc_monotonic_ms() + PTY_LEAVE_MS;
-    }
+    if (ends_session(sig))
+      relay_leave(r, sig);
   }
 }
 
@@ -364,8 +402,12 @@ static void relay_poll_set(const struct pty_relay *r, struct pollfd *p)
 /* One round of copying after poll said which descriptors are ready. */
 static void relay_step(struct pty_relay *r, const struct pollfd *p)
 {
-  if (p[0].revents != 0 && !flow_fill(&r->to_pod, r->in))
-    r->in_open = false;
+  if (p[0].revents != 0) {
+    if (!flow_fill(&r->to_pod, r->in))
+      r->in_open = false;
+    else
+      relay_watch_escape(r, r->to_pod.data, r->to_pod.len);
+  }
   if (p[1].revents & POLLHUP)
     r->master_hup = true;
   if ((p[1].revents & POLLOUT) && !flow_drain(&r->to_pod, r->master))

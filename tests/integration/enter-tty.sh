@@ -9,7 +9,7 @@
 # terminal's end-of-file; a SIGTERM to enter reaches the command; a killed
 # helper, or enter's output gone, hangs the pod's terminal up, which ends
 # what ran on it; a SIGTERM ends enter, also when the shell ignores it or
-# the command was stopped from inside the pod; closed standard streams
+# the command was stopped from inside the pod, and so does Ctrl-] three times; closed standard streams
 # are not taken for the files actool opens.
 # pty-drive.py plays the operator at a terminal.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
@@ -94,6 +94,11 @@ done
 kill -TERM "$enter_pid"
 wait "$enter_pid"
 is "-T: a SIGTERM to enter ends a command stopped from inside the pod" "$?" 143
+
+drive escape
+is "Ctrl-] three times: enter leaves the pod's terminal, hung up, soon, restored" \
+  "$(seen escape started),$(seen escape status),$(seen escape soon),$(seen escape modes_kept)" \
+  "yes,129,yes,yes"
 
 drive hangup
 is "with the helper killed, enter ends with its status" \

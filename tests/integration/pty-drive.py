@@ -18,6 +18,7 @@ Scenarios:
             the same (the pod's terminal hangs up), and soon
   stopped   the command stopped (SIGSTOP from inside the pod): a SIGTERM
             sent to enter still ends it
+  escape    Ctrl-] three times: enter leaves the pod's terminal (hung up)
 """
 import fcntl
 import os
@@ -189,10 +190,21 @@ def stopped(actool, uuid):
     ends_on_sigterm(t, rb"M=49")
 
 
+def escape(actool, uuid):
+    t = Terminal([actool, "enter", uuid], 24, 80)
+    t.send(b"echo M=$((5*11))\n")
+    say("started", "yes" if t.expect(rb"M=55") else "no")
+    started = time.monotonic()
+    t.send(b"\x1d\x1d\x1d")
+    say("status", t.wait(timeout=20))
+    say("soon", "yes" if time.monotonic() - started < 10 else "no")
+    say("modes_kept", "yes" if t.modes_kept() else "no")
+
+
 def main():
     scenario, actool, uuid = sys.argv[1:4]
     {"session": session, "notty": notty, "hangup": hangup, "term": term,
-     "stubborn": stubborn, "stopped": stopped}[scenario](actool, uuid)
+     "stubborn": stubborn, "stopped": stopped, "escape": escape}[scenario](actool, uuid)
 
 
 if __name__ == "__main__":
