@@ -155,25 +155,39 @@ struct pty_relay {
   unsigned escapes;   /* Ctrl-] typed in a row, the first at ESCAPE_AT */
   int64_t escape_at;
   int64_t leave_at;     /* when the terminal hangs up, then when enter gives up */
-  struct termios saved; /* IN's modes, when IN is a terminal put in raw mode */
-  bool raw;
+  struct termios saved; /* IN's modes, when IN is a terminal (RAW) */
+  bool raw, raw_set;    /* ... put in raw mode (RAW_SET: now) */
   struct pty_flow to_pod, to_caller;
 };
 
+/* IN in raw mode, if IN is a terminal whose foreground job enter is: in a
+ * background job (enter -t ... &) it leaves the terminal to the shell,
+ * and is stopped by the terminal (SIGTTIN) when it reads, as ssh is,
+ * until `fg` continues it (SIGCONT, and raw mode then). */
 static void relay_raw_on(struct pty_relay *r)
 {
   struct termios t;
 
-  if (!r->raw || tcgetattr(r->in, &t) < 0)
+  if (!r->raw || r->raw_set || tcgetpgrp(r->in) != getpgrp() || tcgetattr(r->in, &t) < 0)
     return;
   cfmakeraw(&t);
-  (void) tcsetattr(r->in, TCSADRAIN, &t);
+  r->raw_set = tcsetattr(r->in, TCSADRAIN, &t) == 0;
 }
 
+/* IN's modes back, even if enter has been put in the background since
+ * (SIGTTOU blocked: the terminal lets the change through). */
 static void relay_raw_off(struct pty_relay *r)
 {
-  if (r->raw)
-    (void) tcsetattr(r->in, TCSADRAIN, &r->saved);
+  sigset_t ttou, old;
+
+  if (!r->raw_set)
+    return;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  (void) sigprocmask(SIG_BLOCK, &ttou, &old);
+  (void) tcsetattr(r->in, TCSADRAIN, &r->saved);
+  (void) sigprocmask(SIG_SETMASK, &old, NULL);
+  r->raw_set = false;
 }
 
 bool ace_pty_caller_size(int in, int out, struct winsize *ws)

@@ -41,12 +41,14 @@ static int run_enter(const struct actool_globals *g, void *options, int argc, ch
     return actool_usage_error("enter", "needs the UUID of a running pod");
   if (o->tty && o->no_tty)
     return actool_usage_error("enter", "--tty and --no-tty: say one");
-  /* as ssh: a terminal for the command when enter is run on one */
+  /* as ssh: a terminal for the command when enter is run on one, as its
+   * foreground job (not `enter ... &`, nor under timeout(1)'s process group) */
   const struct appc_ace_enter_options eo = {
       .version = APPC_ACE_ENTER_OPTIONS_VERSION,
       .app = o->app,
       .argv = argc > 1 ? argv + 1 : NULL,
-      .tty = o->tty || (!o->no_tty && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)),
+      .tty = o->tty || (!o->no_tty && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+                        tcgetpgrp(STDIN_FILENO) == getpgrp()),
       .in_fd = STDIN_FILENO,
       .out_fd = STDOUT_FILENO,
   };
@@ -70,7 +72,8 @@ const struct actool_command actool_cmd_enter = {
                    "seccomp filter and oom_score_adj, environment and working directory, and\n"
                    "in a session of its own, never with the caller's terminal as its\n"
                    "controlling terminal.  With a terminal (-t; the default when enter's\n"
-                   "standard input and output are terminals) the command gets a new one of\n"
+                   "standard input and output are terminals, enter their foreground job)\n"
+                   "the command gets a new one of\n"
                    "the pod's, as docker exec -t and ssh give: a shell has job control and\n"
                    "the window's size, Ctrl-C and Ctrl-Z act in the pod, and enter relays\n"
                    "the bytes (its own terminal in raw mode meanwhile); Ctrl-] three times\n"

@@ -138,6 +138,12 @@ if grep -rqs "POD-WROTE-6" "$ACTOOL_DIR"; then
 else
   ok "enter -t with its streams closed writes into no file of the store"
 fi
+# on a terminal, but not its foreground job (timeout runs its command in a
+# process group of its own): no terminal by default, as for -T
+script -qec "$(printf '%q ' timeout -k 5 20 "$ACTOOL" enter "$uuid" -- /bin/sh -c 'tty; echo M=$((4*4))')" \
+  /dev/null </dev/null >"$TMP/.out" 2>&1
+is "on a terminal in the background: by default no terminal for the command" \
+  "$(tr -d '\r' <"$TMP/.out" | tr '\n' ' ')" "not a tty M=16 "
 check_fails "--tty and --no-tty together: a usage error" 2 'say one' \
   "$ACTOOL" enter -t -T "$uuid"
 
