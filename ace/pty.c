@@ -152,9 +152,9 @@ struct pty_relay {
   int64_t ended_at;   /* when the helper was reaped, or -1 */
   int64_t last_moved; /* when bytes last came from the master or went to OUT */
   int leave_signal;   /* the signal that asked enter to end, or 0 */
+  int64_t leave_at;   /* when the terminal hangs up, then when enter gives up */
   unsigned escapes;   /* Ctrl-] typed in a row, the first at ESCAPE_AT */
   int64_t escape_at;
-  int64_t leave_at;     /* when the terminal hangs up, then when enter gives up */
   struct termios saved; /* IN's modes, when IN is a terminal (RAW) */
   bool raw, raw_set;    /* ... put in raw mode (RAW_SET: now) */
   struct pty_flow to_pod, to_caller;
