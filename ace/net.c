@@ -75,6 +75,7 @@
 #define NET_TABLE "actool"
 #define NET_POD_TABLE NET_TABLE "-" /* + the pod's UUID: its ports (flags owner) */
 #define NET_OWN_FDS 4               /* a libnftables context's sockets, at most */
+#define NET_FDS_SEEN 64             /* netfilter sockets a process may have, at most */
 #define NET_DEFAULT_SUBNET "172.16.28.0/24"
 #define NET_CONFIG "default.json"
 #define NET_LEASES "leases"
@@ -543,64 +544,101 @@ static int delete_element(struct nft_ctx *ctx, const struct ace_port_map *p, boo
 }
 
 static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
-                        char uuid[APPC_UUID_LEN + 1], bool *alive);
+                        const char *self, char uuid[APPC_UUID_LEN + 1], bool *alive);
 static void gc_leases(int root, int leases, const char *own_key);
+
+/* The ports of pod N that a pod still running publishes (its lease names
+ * them: its table made, or being deleted as it stops) are refused, naming
+ * it.  Under the net lock, before N's lease names them in turn: of pods
+ * starting side by side, the first to get here has the port.  (TCP ports
+ * are reserved with SO_REUSEADDR, which lets concurrent binds through
+ * until listen: two tables must never map one port.) */
+static int refuse_held_ports(const struct ace_net *n, appc_error_t *err)
+{
+  char holder[APPC_UUID_LEN + 1];
+
+  for (size_t i = 0; i < n->n_ports; i++) {
+    const struct ace_port_map *p = &n->ports[i];
+    bool alive = false;
+    if (port_holder(n->host, p, n->key, n->uuid, holder, &alive) && alive)
+      return appc_error_tag(err, EADDRINUSE,
+                            "published port %u/%s: pod %s publishes it (`actool gc` removes "
+                            "the ports of pods whose actool died)",
+                            p->host_port, p->proto, holder);
+  }
+  return 0;
+}
 
 /* The shared table's map may still have an element for P, an older
  * actool's: its pod died (its actool was killed; gc would remove it) or it
- * is nobody's, since pod N holds the port (reserve_ports), and it goes.
- * Left there, it would send the port's clients to a dead address once N
- * ended.  One that a pod still running has (its lease names the port and
- * the map sends it there) is refused, naming that pod. */
+ * is nobody's, since pod N holds the port (refuse_held_ports, reserve_ports),
+ * and it goes.  Left there, it would send the port's clients to a dead
+ * address once N ended. */
 static int take_over_port(const struct ace_net *n, const struct ace_port_map *p, appc_error_t *err)
 {
-  char cmd[128], holder[APPC_UUID_LEN + 1];
-  bool alive = false;
+  char cmd[128];
 
   snprintf(cmd, sizeof cmd, "get element ip " NET_TABLE " %s_ports { %u }", p->proto, p->host_port);
   if (nft_run(n->own, cmd, true, err) < 0)
     return 0; /* none */
-  if (port_holder(n->host, p, n->key, holder, &alive) && alive)
-    return appc_error_tag(err, EADDRINUSE,
-                          "published port %u/%s: pod %s publishes it (`actool gc` removes "
-                          "the ports of pods whose actool died)",
-                          p->host_port, p->proto, holder);
   return delete_element(n->own, p, false, err) < 0
              ? appc_error_prefix(err, "published port %u/%s", p->host_port, p->proto)
              : 0;
 }
 
-/* The table's life is its socket's (flags owner), which libnftables opens
- * in nft_ctx_new without close-on-exec and does not show: it is found
- * among this process's descriptors, each netfilter netlink socket being
- * the context's (P frees every other context at once, and its one other
- * thread, which makes the pod's network namespace, has ended).  Marked
- * close-on-exec, and closed by the processes P forks (ace_net_close_in_child),
- * no process but P keeps the table: were one to (the metadata service
- * outlives pods), a dead pod's rules would stay with it. */
-static int own_sockets(struct ace_net *n, appc_error_t *err)
+/* The netfilter netlink sockets among this process's descriptors, into
+ * FDS (MAX at most); how many there are. */
+static size_t netfilter_sockets(int *fds, size_t max)
 {
   DIR *d = opendir("/proc/self/fd");
   struct dirent *e;
+  size_t n = 0;
 
   if (d == NULL)
-    return appc_error_make(err, errno, "/proc/self/fd");
-  while ((e = readdir(d)) != NULL && n->n_own_fds < NET_OWN_FDS) {
+    return 0;
+  while ((e = readdir(d)) != NULL) {
     int fd = atoi(e->d_name), domain = 0, protocol = 0;
-    socklen_t len = sizeof domain;
     if (e->d_name[0] == '.' || fd == dirfd(d) ||
-        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK ||
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &(socklen_t){sizeof domain}) < 0 ||
+        domain != AF_NETLINK ||
         getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &(socklen_t){sizeof protocol}) < 0 ||
         protocol != NETLINK_NETFILTER)
       continue;
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-      int saved = errno;
-      closedir(d);
-      return appc_error_make(err, saved, "nftables: the socket of table ip %s", n->table);
-    }
-    n->own_fds[n->n_own_fds++] = fd;
+    if (n < max)
+      fds[n] = fd;
+    n++;
   }
   closedir(d);
+  return n;
+}
+
+/* The table's life is its socket's (flags owner), which libnftables opens
+ * in nft_ctx_new without close-on-exec and does not show: it is the
+ * netfilter netlink socket that appeared since BEFORE (N_BEFORE of them,
+ * those this process had, a caller's included, before the context was
+ * made; P frees every other context at once, and its one other thread,
+ * which makes the pod's network namespace, has ended).  Marked
+ * close-on-exec, and closed by the processes P forks
+ * (ace_net_close_in_child), no process but P keeps the table: were one to
+ * (the metadata service outlives pods), a dead pod's rules would stay
+ * with it. */
+static int own_sockets(struct ace_net *n, const int *before, size_t n_before, appc_error_t *err)
+{
+  int now[NET_FDS_SEEN];
+  size_t n_now = netfilter_sockets(now, NET_FDS_SEEN);
+
+  for (size_t i = 0; i < n_now && i < NET_FDS_SEEN; i++) {
+    bool old = false;
+    for (size_t k = 0; k < n_before && !old; k++)
+      old = before[k] == now[i];
+    if (old)
+      continue;
+    if (n->n_own_fds == NET_OWN_FDS)
+      return appc_error_tag(err, EMFILE, "nftables: more new sockets than one context has");
+    if (fcntl(now[i], F_SETFD, FD_CLOEXEC) < 0)
+      return appc_error_make(err, errno, "nftables: the socket of table ip %s", n->table);
+    n->own_fds[n->n_own_fds++] = now[i];
+  }
   if (n->n_own_fds == 0)
     return appc_error_tag(err, ENOTSOCK,
                           "nftables: no socket of this process holds table ip %s, which lives "
@@ -636,11 +674,13 @@ static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err
   if (fclose(f) != 0)
     return appc_error_make(err, ENOMEM, "nftables");
   if (nft_run(n->own, cmd, false, err) < 0) {
-    if (strstr((*err)->msg, "not supported") != NULL)
+    /* an older kernel: the flag unknown (EOPNOTSUPP) or refused (EINVAL) */
+    if (strstr((*err)->msg, "not supported") != NULL ||
+        strstr((*err)->msg, "Invalid argument") != NULL)
       return appc_error_prefix(err, "table ip %s (flags owner: Linux 5.12 or later)", n->table);
     return appc_error_prefix(err, "table ip %s", n->table);
   }
-  return own_sockets(n, err);
+  return 0;
 }
 
 /* Each published port is bound on the host for as long as the pod runs: a
@@ -674,7 +714,7 @@ static int reserve_ports(struct ace_net *n, appc_error_t *err)
       if (fd >= 0)
         close(fd);
       appc_error_release(err);
-      if (host >= 0 && port_holder(host, p, n->key, holder, &alive) && alive)
+      if (host >= 0 && port_holder(host, p, n->key, n->uuid, holder, &alive) && alive)
         return appc_error_tag(err, e,
                               "published port %u/%s: in use on the host: pod %s publishes it",
                               p->host_port, p->proto, holder);
@@ -821,8 +861,8 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
       (lock = net_lock(n->host, err)) < 0)
     goto out;
   sweep_dead(n);
-  if (check_current(n, err) == 0 && take_lease(n, err) == 0 && (nl = nl_open(err)) != NULL &&
-      make_bridge(nl, n, err) == 0 &&
+  if (refuse_held_ports(n, err) == 0 && check_current(n, err) == 0 && take_lease(n, err) == 0 &&
+      (nl = nl_open(err)) != NULL && make_bridge(nl, n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet", "1", err) == 0 &&
       make_table(n, err) == 0 && write_lease(n, err) == 0)
@@ -917,16 +957,23 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     int lock = net_lock(n->host, err);
     if (lock < 0)
       goto out;
-    r = (n->own = nft_new(err)) != NULL ? 0 : -1;
+    /* the caller's own netfilter sockets, before the context's */
+    int before[NET_FDS_SEEN];
+    size_t n_before = netfilter_sockets(before, NET_FDS_SEEN);
+    if (n_before > NET_FDS_SEEN)
+      r = appc_error_tag(err, EMFILE, "nftables: %zu netfilter sockets open already", n_before);
+    else
+      r = (n->own = nft_new(err)) != NULL ? 0 : -1;
     for (size_t i = 0; r == 0 && i < n->n_ports; i++)
       r = take_over_port(n, &n->ports[i], err);
-    if (r == 0)
-      r = make_pod_table(n, addr, err);
-    close(lock);
-    if (r < 0 || hold_ports(n, err) < 0) {
+    /* all under the lock: a pod starting beside this one finds the ports
+     * held (listen) and their holder's table */
+    if (r == 0 && (make_pod_table(n, addr, err) < 0 || own_sockets(n, before, n_before, err) < 0 ||
+                   hold_ports(n, err) < 0))
       r = -1;
+    close(lock);
+    if (r < 0)
       goto out;
-    }
   }
   r = 0;
 out:
@@ -1053,22 +1100,12 @@ static bool lease_owner(int leases, const char *name, const char *own_key,
   return true;
 }
 
-/* Does pod UUID's own table (flags owner) exist, its actool alive? */
-static bool pod_table_exists(const char *uuid)
-{
-  char cmd[sizeof NET_POD_TABLE + APPC_UUID_LEN + 32];
-  appc_error_t ignored = NULL;
-
-  snprintf(cmd, sizeof cmd, "list table ip " NET_POD_TABLE "%s", uuid);
-  return nft(cmd, true, &ignored) == 0;
-}
-
-/* The pod that publishes P: the one whose lease (in HOST's leases) names
- * P's host port and whose own table maps it (or whose address the shared
- * map sends it to, an older actool's pod); *ALIVE says whether it still
- * runs. */
+/* The pod that publishes P, other than SELF: the one whose lease (in
+ * HOST's leases) names P's host port, whether or not its table is there
+ * yet, or still (a pod stopping deletes it before it lets the port go);
+ * *ALIVE says whether it still runs. */
 static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
-                        char uuid[APPC_UUID_LEN + 1], bool *alive)
+                        const char *self, char uuid[APPC_UUID_LEN + 1], bool *alive)
 {
   cleanup_close int leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = leases >= 0 ? appc_dir_stream(leases) : NULL;
@@ -1084,7 +1121,7 @@ static bool port_holder(int host, const struct ace_port_map *p, const char *own_
     struct in_addr a;
     size_t len = 0;
     if (inet_pton(AF_INET, e->d_name, &a) != 1 ||
-        !lease_owner(leases, e->d_name, own_key, uuid, key) ||
+        !lease_owner(leases, e->d_name, own_key, uuid, key) || strcmp(uuid, self) == 0 ||
         appc_read_file_at(leases, e->d_name, LEASE_MAX, APPC_READ_REGULAR | APPC_READ_NOFOLLOW,
                           &text, &len, &ignored) < 0) {
       appc_error_release(&ignored);
@@ -1095,8 +1132,7 @@ static bool port_holder(int host, const struct ace_port_map *p, const char *own_
          line = strtok_r(NULL, "\n", &save)) {
       struct ace_port_map q = {0};
       found = sscanf(line, "%3s %hu %hu", q.proto, &q.host_port, &q.pod_port) == 3 &&
-              strcmp(q.proto, p->proto) == 0 && q.host_port == p->host_port &&
-              (pod_table_exists(uuid) || element_is_ours(&q, e->d_name));
+              strcmp(q.proto, p->proto) == 0 && q.host_port == p->host_port;
     }
     if (found) {
       cleanup_close int root = ace_runtime_root_open(&ignored);

@@ -7,7 +7,8 @@
 # (127.0.0.1 and its own address) and from the outside namespace; twenty
 # pods at once get twenty addresses; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
-# and its published ports (its own table's) not even until then.
+# and its published ports (its own table's) not even until then; pods
+# publishing one port at once: one has it, the others are refused naming it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 [ "$(id -u)" -eq 0 ] || skip_all "the default network needs root"
@@ -293,6 +294,23 @@ wait
 is "twenty pods at once got twenty addresses" "$(cat "$TMP"/many.* | grep -c '^172\.16\.28\.')" 20
 is "all different" "$(cat "$TMP"/many.* | grep '^172\.16\.28\.' | sort -u | wc -l)" 20
 is "nothing of the pods is left once they ended" "$(settled "$POD_NONE")" "$POD_NONE"
+
+# Pods publishing one port, started side by side: one has it, and every
+# other is refused naming that one (TCP ports are reserved with
+# SO_REUSEADDR, which lets concurrent binds through: the holder is decided
+# under the network's lock), so never two tables map the port.
+for i in $(seq 8); do
+  timeout 60 "$ACTOOL" run --detach --net=default --publish=www:$((port + 8)) example.com/web \
+    >"$TMP/same.$i" 2>"$TMP/same-err.$i" &
+done
+wait
+winner=$(cat "$TMP"/same.[0-9]* | head -n1)
+is "of eight pods publishing one port at once, one has it" "$(cat "$TMP"/same.[0-9]* | grep -c .)" 1
+is "... and each other one is refused, naming it" \
+  "$(cat "$TMP"/same-err.* | grep -c "published port $((port + 8))/tcp: .*pod $winner publishes it")" 7
+is "... one table maps the port" "$(nft list ruleset | grep -c "dport $((port + 8)) dnat")" 2
+"$ACTOOL" stop --force "$winner" >/dev/null 2>&1
+is "nothing of them is left once it is stopped" "$(settled "$POD_NONE")" "$POD_NONE"
 
 # The store's metadata service holds a pod's socket, and so its network
 # namespace, until it lets the pod go; actool waits a moment for that.
