@@ -617,6 +617,10 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
    * 0, as docker and podman show a stopped container's. */
   if (abandoned)
     out->pid = 0;
+  /* Nor are its ports published any more (its own table went with its
+   * actool), as docker shows a stopped container's ports: none. */
+  if (abandoned && out->published != NULL)
+    out->published[0] = '\0';
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   return 0;
 }

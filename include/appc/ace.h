@@ -209,8 +209,8 @@ struct appc_ace_pod_info {
   size_t n_apps;
   struct timespec finished; /* an exited pod's end; zero otherwise */
   /* --net=default: the pod's address, and its published ports as
-   * "HOSTPORT:PORT/PROTO" separated by spaces ("" when none); NULL
-   * otherwise. */
+   * "HOSTPORT:PORT/PROTO" separated by spaces ("" when none, or when the
+   * pod no longer runs); NULL otherwise. */
   char *address;
   char *published;
   /* Run with --insecure-options=seccomp (appc_ace_options.no_seccomp):

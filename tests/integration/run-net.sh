@@ -274,6 +274,8 @@ kill -9 "$victim"
 wait "$victim" 2>/dev/null
 rules=$(nft list ruleset 2>&1 | grep -e "$(cat "$TMP/uuid-k")" -e "$((port + 7))")
 is "SIGKILLed, its actool leaves no rule of the pod (no gc, no other pod)" "$rules" ""
+is "... and status shows the pod abandoned, its ports published no more" \
+  "$("$ACTOOL" status --json "$(cat "$TMP/uuid-k")" | jq -r '"\(.state) [\(.published)]"')" "abandoned []"
 is "... while the metadata service its actool started still runs" \
   "$([ -n "$md" ] && [ "$md" != "$old_md" ] && kill -0 "$md" 2>/dev/null && echo running)" running
 host_service $((port + 7))
