@@ -966,8 +966,8 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
       r = (n->own = nft_new(err)) != NULL ? 0 : -1;
     for (size_t i = 0; r == 0 && i < n->n_ports; i++)
       r = take_over_port(n, &n->ports[i], err);
-    /* all under the lock: a pod starting beside this one finds the ports
-     * held (listen) and their holder's table */
+    /* all under the lock, as refuse_held_ports decided the holder: a pod
+     * starting next finds the ports listened on and their table made */
     if (r == 0 && (make_pod_table(n, addr, err) < 0 || own_sockets(n, before, n_before, err) < 0 ||
                    hold_ports(n, err) < 0))
       r = -1;
