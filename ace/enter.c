@@ -225,7 +225,7 @@ static int wait_forwarding(pid_t pid, const sigset_t *set, enum forward_to to)
       (void) kill(-pid, sig == SIGTSTP ? SIGSTOP : sig);
       /* as a shell's kill of a stopped job: a stopped group (Ctrl-Z, or a
        * SIGSTOP from the app) must take the signal meant to end it */
-      if (sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT)
+      if (ace_signal_ends_command(sig))
         (void) kill(-pid, SIGCONT);
     }
   }

@@ -45,6 +45,10 @@ void ace_hide_command_line(const char *name);
 /* ---- pty.c: a pseudo-terminal for an entered command (enter --tty) ---------- */
 
 struct winsize;
+/* Is SIG one that asks an entered command to end (SIGTERM, SIGHUP, SIGINT,
+ * SIGQUIT)?  Passed on with a SIGCONT, as a shell's kill of a stopped job,
+ * and with a terminal, enter's leave begins (pty.c). */
+bool ace_signal_ends_command(int sig);
 /* In the pod (its root and user namespace joined): a new pseudo-terminal
  * of its devpts, the slave its opener's alone (0600) and SIZE (may be
  * NULL) set. */

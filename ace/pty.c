@@ -294,8 +294,9 @@ static void relay_leave(struct pty_relay *r, int sig)
  * the pod's terminal hangs up at once. */
 static void relay_watch_escape(struct pty_relay *r, const char *bytes, size_t n)
 {
+  int64_t now = appc_monotonic_ms();
+
   for (size_t i = 0; r->raw && i < n; i++) {
-    int64_t now = appc_monotonic_ms();
     if (bytes[i] != PTY_ESCAPE_CHAR) {
       r->escapes = 0;
       continue;
@@ -311,7 +312,7 @@ static void relay_watch_escape(struct pty_relay *r, const char *bytes, size_t n)
   }
 }
 
-static bool ends_session(int sig)
+bool ace_signal_ends_command(int sig)
 {
   return sig == SIGTERM || sig == SIGHUP || sig == SIGINT || sig == SIGQUIT;
 }
@@ -343,7 +344,7 @@ static void relay_signal(struct pty_relay *r, int sigfd)
   default:
     if (r->helper > 0)
       (void) kill(r->helper, sig);
-    if (ends_session(sig))
+    if (ace_signal_ends_command(sig))
       relay_leave(r, sig);
   }
 }
