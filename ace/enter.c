@@ -278,6 +278,24 @@ static int hand_over_pty(const struct enter_request *q, int *slave, appc_error_t
   return 0;
 }
 
+/* The command's process, once it has the app's credentials (which clear
+ * a parent-death signal): a SIGHUP when its helper ends before it, as a
+ * hang-up, so that a SIGKILL of enter's processes, which pass on no
+ * signal, does not leave it running.  Not when the app's seccomp filter
+ * blocks the calls this takes (the command then outlives a killed helper).
+ * PARENT: its parent as it saw it at the start (0, outside its PID
+ * namespace); another now means the helper is gone already. */
+static int end_with_helper(const struct ace_security *sec, pid_t parent, appc_error_t *err)
+{
+  if (!ace_security_allows(sec, "prctl") || !ace_security_allows(sec, "getppid"))
+    return 0;
+  if (prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
+    return appc_error_make(err, errno, "setting the command's parent-death signal");
+  if (getppid() != parent)
+    return appc_error_make(err, ESRCH, "the helper of enter is gone");
+  return 0;
+}
+
 /* The command's process, after fork: its terminal or process group, its
  * directory, credentials and mask, then execve.  Never returns. */
 static void __attribute__((noreturn))
@@ -285,6 +303,7 @@ exec_command(const struct enter_request *q, const char *exe, char **env, const c
              const struct ace_identity *id, int slave)
 {
   appc_error_t err = NULL;
+  const pid_t parent = getppid();
 
   if (slave >= 0) {
     /* its session's leader, the terminal its controlling one */
@@ -294,7 +313,7 @@ exec_command(const struct enter_request *q, const char *exe, char **env, const c
     (void) setpgid(0, 0);
   }
   if (err == NULL && ace_chdir_in_root(cwd, &err) == 0 &&
-      ace_security_enter(q->sec, id, &err) == 0 &&
+      ace_security_enter(q->sec, id, &err) == 0 && end_with_helper(q->sec, parent, &err) == 0 &&
       sigprocmask(SIG_SETMASK, &q->caller_mask, NULL) == 0)
     execve(exe, q->argv, env), appc_error_make(&err, errno, "%s", exe);
   child_fail(q->report, &err, errno == ENOENT ? 127 : 126);

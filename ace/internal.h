@@ -206,6 +206,9 @@ int ace_caps_parse(const char *const *names, size_t n, uint64_t *mask, appc_erro
  * The seccomp filter always lets through what this sequence and execve need. */
 int ace_security_enter(const struct ace_security *sec, const struct ace_identity *id,
                        appc_error_t *err);
+/* Whether SEC's seccomp filter lets the system call NAME through (what the
+ * app's isolator decides; the default filter blocks none that asks this). */
+bool ace_security_allows(const struct ace_security *sec, const char *name);
 /* The supervisor, while it still sees the host's /proc: the app's
  * os/linux/oom-score-adj for itself, inherited by the app and its handlers. */
 int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err);

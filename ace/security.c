@@ -911,6 +911,17 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
   return 0;
 }
 
+bool ace_security_allows(const struct ace_security *sec, const char *name)
+{
+  if (sec == NULL || sec->bpf == NULL)
+    return true;
+  for (size_t i = 0; i < sec->n_rules; i++) {
+    if (strcmp(sec->rules[i].name, name) == 0)
+      return sec->rules[i].action == SCMP_ACT_ALLOW;
+  }
+  return sec->default_action == SCMP_ACT_ALLOW;
+}
+
 int ace_security_oom_adjust(const struct ace_security *sec, appc_error_t *err)
 {
   char text[16];

@@ -95,6 +95,40 @@ kill -TERM "$enter_pid"
 wait "$enter_pid"
 is "-T: a SIGTERM to enter ends a command stopped from inside the pod" "$?" 143
 
+# -T: the command ends with its helper (a hang-up), also when a SIGKILL
+# takes enter and its helper together and nothing is left to pass on a
+# signal.  KILL_T WHO ARG: enter -T runs /bin/sleep ARG, then WHO (helper,
+# both) is killed; whether the sleep is gone soon after.
+kill_T() {
+  local enter_pid helper
+  "$ACTOOL" enter -T "$uuid" -- /bin/sleep "$2" >/dev/null 2>&1 &
+  enter_pid=$!
+  for _ in $(seq 100); do
+    pgrep -f "^/bin/sleep $2\$" >/dev/null && break
+    sleep 0.1
+  done
+  helper=$(pgrep -P "$enter_pid")
+  case $1 in
+    helper) kill -KILL $helper ;;
+    both) kill -KILL "$enter_pid" $helper ;;
+  esac
+  wait "$enter_pid" 2>/dev/null
+  for _ in $(seq 50); do
+    pgrep -f "^/bin/sleep $2\$" >/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$helper" ]; then
+    echo "no helper"
+  elif pgrep -f "^/bin/sleep $2\$" >/dev/null; then
+    echo "still running"
+    pkill -KILL -f "^/bin/sleep $2\$"
+  else
+    echo ended
+  fi
+}
+is "-T: the helper killed (SIGKILL), the command ends" "$(kill_T helper 31341)" ended
+is "-T: enter and its helper killed together, the command ends" "$(kill_T both 31342)" ended
+
 drive escape
 is "Ctrl-] three times: enter leaves the pod's terminal, hung up, soon, restored" \
   "$(seen escape started),$(seen escape status),$(seen escape soon),$(seen escape modes_kept)" \

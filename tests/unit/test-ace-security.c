@@ -833,6 +833,37 @@ static void test_no_seccomp_flag(void **state)
   appc_isolator_list_clear(&app.isolators);
 }
 
+/* Whether a call gets through: what the app's isolator decides (enter asks
+ * before it sets the command's parent-death signal). */
+static void test_allows_follows_the_isolator(void **state)
+{
+  struct appc_app app = {0};
+  struct notes_seen seen = {{0}};
+  (void) state;
+
+  struct ace_security *sec = prepare_ok(&app, &seen);
+  assert_true(ace_security_allows(sec, "prctl"));
+  assert_true(ace_security_allows(sec, "getppid"));
+  ace_security_free(sec);
+
+  add_isolator(&app.isolators, "os/linux/seccomp-retain-set",
+               "{\"set\":[\"read\",\"prctl\"],\"errno\":\"EPERM\"}");
+  sec = prepare_ok(&app, &seen);
+  assert_true(ace_security_allows(sec, "prctl"));
+  assert_true(ace_security_allows(sec, "read"));
+  assert_true(ace_security_allows(sec, "execve")); /* the lifecycle */
+  assert_false(ace_security_allows(sec, "getppid"));
+  ace_security_free(sec);
+  appc_isolator_list_clear(&app.isolators);
+
+  add_isolator(&app.isolators, "os/linux/seccomp-remove-set", "{\"set\":[\"getppid\"]}");
+  sec = prepare_ok(&app, &seen);
+  assert_false(ace_security_allows(sec, "getppid"));
+  assert_true(ace_security_allows(sec, "prctl"));
+  ace_security_free(sec);
+  appc_isolator_list_clear(&app.isolators);
+}
+
 /* ---- prepare errors ------------------------------------------------------- */
 
 static void expect_prepare_error(struct appc_app *app, const char *needle)
@@ -1055,6 +1086,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_no_app_gets_the_defaults),
     cmocka_unit_test(test_default_filter_beneath_an_isolator),
     cmocka_unit_test(test_no_seccomp_flag),
+    cmocka_unit_test(test_allows_follows_the_isolator),
     cmocka_unit_test(test_prepare_refuses_unknown_names),
     cmocka_unit_test(test_every_errno_name_maps),
     cmocka_unit_test(test_selinux_context_is_reported_ignored),
