@@ -282,6 +282,33 @@ static int link_up(struct mnl_socket *nl, int index, int master, const char *wha
   return nl_talk(nl, nlh, what, err);
 }
 
+/* Hairpin mode on the bridge port INDEX: the bridge may send a frame back
+ * out the port it came in by.  A pod reaching its own published port
+ * through the host's address needs it where br_netfilter hands bridged
+ * frames to the IP hooks (net.bridge.bridge-nf-call-iptables, on once the
+ * module is loaded, as docker loads it): the DNAT then happens on the
+ * bridge, which sends the frame back to the pod's port.  Without
+ * br_netfilter the host routes the packet, which leaves through the
+ * bridge's own device and needs no hairpin.  Only pods that publish ports
+ * get it: a hairpin port also gets its own broadcasts back. */
+static int set_hairpin(struct mnl_socket *nl, int index, const char *name, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE], what[IFNAMSIZ + 32];
+  struct ifinfomsg *ifi;
+  struct nlmsghdr *nlh = nl_msg(buf, RTM_SETLINK, 0, sizeof *ifi, (void **) &ifi);
+  struct nlattr *info;
+
+  ifi->ifi_family = AF_BRIDGE;
+  ifi->ifi_index = index;
+  /* the bridge reads a port's attributes only from a nest flagged as one
+   * (an unflagged IFLA_PROTINFO is the old u8 of the port's state) */
+  info = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+  mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+  mnl_attr_nest_end(nlh, info);
+  snprintf(what, sizeof what, "hairpin mode of %s", name);
+  return nl_talk(nl, nlh, what, err);
+}
+
 static int add_address(struct mnl_socket *nl, int index, struct in_addr a, unsigned prefix,
                        const char *what, appc_error_t *err)
 {
@@ -941,6 +968,8 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
       appc_error_make(err, errno, "%s", host_if);
     goto out;
   }
+  if (n->n_ports > 0 && set_hairpin(nl, index, host_if, err) < 0)
+    goto out;
   /* inside the pod: eth0's address, up, and the default route */
   if (n->pod_nl == NULL) {
     appc_error_tag(err, EINVAL, "net: no socket in the pod's namespace");
