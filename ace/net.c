@@ -9,6 +9,9 @@
  * host ports are mapped to pod addresses and ports (DNAT) for packets that
  * come in (prerouting) and for the host's own (output; with route_localnet
  * on the bridge and a masquerade of 127.0.0.0/8, 127.0.0.1 works too).
+ * Pods reach published ports through the host's addresses too, the
+ * publishing pod its own: its bridge port is in hairpin mode and its table
+ * masquerades what pods send there (set_hairpin, make_pod_table).
  * Netlink is spoken through libmnl, nftables through libnftables.
  *
  * A pod's published ports are its own table's, `ip actool-UUID`, made with
@@ -679,16 +682,26 @@ static int own_sockets(struct ace_net *n, const int *before, size_t n_before, ap
  * table's chains (priority -100), whose map may still send a port elsewhere
  * (an older actool's element).  Made through N->own, which P keeps until
  * the pod ends: the kernel removes the table when its socket closes, with P
- * however P ends. */
+ * however P ends.
+ *
+ * What a pod of the subnet sends to a published port through the host's
+ * addresses (the bridge's, or another) is masqueraded once DNATed to the
+ * pod: the pod itself would drop a packet from its own address (docker
+ * masquerades that one too), and another pod would be answered straight
+ * over the bridge, from an address it never asked, where no br_netfilter
+ * takes the answer back through conntrack.  Only what was DNATed: pods'
+ * traffic to each other's addresses keeps its source. */
 static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err)
 {
   static const char *const hooks[] = {"prerouting", "output"};
   cleanup_free char *cmd = NULL;
+  char net[INET_ADDRSTRLEN];
   size_t len = 0;
   FILE *f = open_memstream(&cmd, &len);
 
   if (f == NULL)
     return appc_error_make(err, ENOMEM, "nftables");
+  inet_ntop(AF_INET, &n->net, net, sizeof net);
   fprintf(f, "table ip %s {\n  flags owner\n", n->table);
   for (size_t h = 0; h < 2; h++) {
     fprintf(f, "  chain %s {\n    type nat hook %s priority -101;\n", hooks[h], hooks[h]);
@@ -697,6 +710,10 @@ static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err
               n->ports[i].host_port, addr, n->ports[i].pod_port);
     fprintf(f, "  }\n");
   }
+  fprintf(f,
+          "  chain postrouting {\n    type nat hook postrouting priority 99;\n"
+          "    ip saddr %s/%u ip daddr %s ct status dnat masquerade\n  }\n",
+          net, n->prefix, addr);
   fprintf(f, "}\n");
   if (fclose(f) != 0)
     return appc_error_make(err, ENOMEM, "nftables");
