@@ -6,7 +6,11 @@
  * socket once: a stream socket answers one connection, a datagram socket
  * one datagram, with "served by NAME".  With "self" as its argument it is
  * its own client (a child connects to each socket on 127.0.0.1 and prints
- * the answer), for pods whose network the test cannot reach. */
+ * the answer), for pods whose network the test cannot reach; "self
+ * ADDR:PORT..." connects to those instead, one per socket (run-net.sh: a
+ * pod reaching its own published ports through the host's address).  A
+ * client that gets no answer within 5 s says so and ends the server, which
+ * would otherwise wait for it forever. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,22 +51,47 @@ static int port_of(int fd)
   return ntohs(((struct sockaddr_in *) &ss)->sin_port);
 }
 
-/* The client side of "self": one exchange with the socket FD listens on. */
-static void client(int fd)
+/* A client's failure: said, and the server (its parent) ended. */
+static void client_fail(const char *what)
+{
+  fail(what);
+  kill(getppid(), SIGTERM);
+  _exit(1);
+}
+
+/* The client side of "self": one exchange with the socket FD listens on,
+ * through TARGET ("ADDR:PORT") when given, else on 127.0.0.1. */
+static void client(int fd, const char *target)
 {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port_of(fd))};
+  struct timeval limit = {.tv_sec = 5};
   int type = sock_type(fd);
   int c = socket(AF_INET, type, 0);
-  char buf[128] = "";
+  char buf[128] = "", addr[64] = "127.0.0.1";
   ssize_t n;
 
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (c < 0 || connect(c, (struct sockaddr *) &a, sizeof a) < 0)
-    _exit(fail("client connect"));
+  if (target != NULL) {
+    const char *colon = strrchr(target, ':');
+    if (colon == NULL || (size_t) (colon - target) >= sizeof addr) {
+      errno = EINVAL;
+      client_fail(target);
+    }
+    snprintf(addr, sizeof addr, "%.*s", (int) (colon - target), target);
+    a.sin_port = htons((uint16_t) atoi(colon + 1));
+  }
+  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+    errno = EINVAL;
+    client_fail(addr);
+  }
+  /* SO_SNDTIMEO bounds a TCP connect too */
+  if (c < 0 || setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) < 0 ||
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) < 0 ||
+      connect(c, (struct sockaddr *) &a, sizeof a) < 0)
+    client_fail("client connect");
   if (type == SOCK_DGRAM && send(c, "ping", 4, 0) < 0)
-    _exit(fail("client send"));
+    client_fail("client send");
   if ((n = recv(c, buf, sizeof buf - 1, 0)) < 0)
-    _exit(fail("client recv"));
+    client_fail("client recv");
   buf[n] = '\0';
   printf("client got: %s", buf);
   fflush(stdout);
@@ -112,7 +143,7 @@ int main(int argc, char **argv)
   for (int i = 0; i < n; i++, name = strtok_r(NULL, ":", &save)) {
     pid_t child = -1;
     if (self && (child = fork()) == 0)
-      client(3 + i);
+      client(3 + i, 2 + i < argc ? argv[2 + i] : NULL);
     if (serve(3 + i, name != NULL ? name : "?") != 0)
       return 1;
     if (child > 0)
