@@ -4,7 +4,9 @@
 # its own, NAT to the outside (an "outside" network namespace with no route
 # back to the pods' subnet answers only through the masquerade), published
 # ports (--publish and the pod manifest's ports) reachable from the host
-# (127.0.0.1 and its own address) and from the outside namespace; twenty
+# (127.0.0.1 and its own address), from the outside namespace, and from
+# pods through the host's addresses, the publishing pod's own included
+# (TCP and UDP: hairpin on its bridge port, a masquerade in its table); twenty
 # pods at once get twenty addresses; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
 # and its published ports (its own table's) not even until then; pods
@@ -120,6 +122,20 @@ host_ip=$(ip -4 -o addr show dev "vo$$" | awk '{print $4}' | cut -d/ -f1)
 is "on the host's own address" "$(curl -sS -m 5 "http://$host_ip:$port/" 2>&1)" "pod says hi"
 is "and from another network namespace" \
   "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
+# The pod reaches its own published port through the host's addresses: the
+# bridge sends a frame DNATed on it (br_netfilter) back out the pod's port
+# (hairpin), and the pod's table masquerades it (the pod drops a packet
+# from its own address).  Another pod is masqueraded too, where no
+# br_netfilter brings the answer back through conntrack.
+is "the pod reaches its own published port through the bridge's address" \
+  "$(timeout 20 "$ACTOOL" enter "$(cat "$TMP/uuid")" -- timeout 5 wget -qO- "http://172.16.28.1:$port/" 2>&1)" \
+  "pod says hi"
+is "... and through the host's other addresses" \
+  "$(timeout 20 "$ACTOOL" enter "$(cat "$TMP/uuid")" -- timeout 5 wget -qO- "http://$host_ip:$port/" 2>&1)" \
+  "pod says hi"
+is "another pod reaches it through the bridge's address" \
+  "$(timeout 20 "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c \
+    "timeout 5 wget -qO- http://172.16.28.1:$port/" 2>&1)" "pod says hi"
 check_fails "a second pod publishing the same host port is refused" 1 'published port [0-9]+/tcp: in use on the host' \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
 check_fails "... naming the pod that publishes it" 1 "in use on the host: pod $(cat "$TMP/uuid") publishes it" \
@@ -141,6 +157,30 @@ is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "p
 wait "$runner"
 is "nothing of the pod is left once it stopped" "$(settled "$POD_NONE")" "$POD_NONE"
 is "... no table of its own either" "$(nft list tables | grep -c "actool-$(cat "$TMP/uuid")")" 0
+
+# The same over TCP and UDP: listen-fds (static) serves the pod's
+# socket-activated ports and is its own client through the bridge's address.
+S=$TMP/self
+if gcc -static -O2 -o "$TMP/listen-fds" "$top_srcdir/tests/integration/listen-fds.c" 2>"$TMP/.err" &&
+  cp -a "$L" "$S" && cp "$TMP/listen-fds" "$S/rootfs/bin/listen-fds" &&
+  "$ACTOOL" layout --layout="$S" set name=example.com/self >/dev/null &&
+  "$ACTOOL" layout --layout="$S" port add stcp tcp 81 --socket-activated >/dev/null &&
+  "$ACTOOL" layout --layout="$S" port add sudp udp 82 --socket-activated >/dev/null &&
+  "$ACTOOL" build "$S" "$TMP/self.aci" >/dev/null 2>>"$TMP/.err" &&
+  "$ACTOOL" --insecure-options=image fetch "$TMP/self.aci" >/dev/null 2>>"$TMP/.err"; then
+  got=$(timeout 60 "$ACTOOL" run --net=default --publish=stcp:$((port + 32)) \
+    --publish=sudp:$((port + 33)) example.com/self --exec=/bin/listen-fds -- \
+    self 172.16.28.1:$((port + 32)) 172.16.28.1:$((port + 33)) 2>&1)
+  is "a pod reaches its own published TCP and UDP ports through the bridge's address" \
+    "$(grep '^client' <<<"$got")" "client got: served by stcp
+client got: served by sudp"
+  grep -q '^client got: served by sudp' <<<"$got" || note "$got"
+  is "... and leaves nothing once it ended, no table of its own" \
+    "$(settled "$POD_NONE") $(nft list tables | grep -c 'table ip actool-')" "$POD_NONE 0"
+else
+  not_ok "the socket-activated image (gcc -static)"
+  note "$(cat "$TMP/.err")"
+fi
 
 # A host port a service of the host listens on (on 127.0.0.1 only) is not
 # taken from it: the pod is refused, and the service keeps its clients.
