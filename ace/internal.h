@@ -153,6 +153,9 @@ char *ace_app_name_from_image(const char *image);
 
 /* PID's start time in clock ticks after boot (/proc/PID/stat field 22). */
 int ace_proc_start_time(pid_t pid, unsigned long long *out);
+/* Whether PID is the process that started at START and has not ended: a
+ * zombie (killed, not yet reaped by its parent) has ended. */
+bool ace_proc_alive(pid_t pid, unsigned long long start);
 /* PID's children (/proc/PID/task/PID/children), at most MAX into OUT; how
  * many, or -1 when they cannot be read. */
 int ace_proc_children(pid_t pid, pid_t *out, size_t max);

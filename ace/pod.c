@@ -428,6 +428,12 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   }
   json_object_object_add(o, "uuid", json_object_new_string(info->uuid));
   json_object_object_add(o, "pid", json_object_new_int64(info->pid));
+  if (info->pid > 0) {
+    if (d->owner_pid != info->pid && ace_proc_start_time(info->pid, &d->owner_start) == 0)
+      d->owner_pid = info->pid;
+    if (d->owner_pid == info->pid)
+      json_object_object_add(o, "pidStart", json_object_new_int64((int64_t) d->owner_start));
+  }
   if (info->init_pid > 0) {
     json_object_object_add(o, "initPid", json_object_new_int64(info->init_pid));
     json_object_object_add(o, "initStart", json_object_new_int64((int64_t) info->init_start));
@@ -500,7 +506,10 @@ static int parse_apps(struct json_object *arr, struct appc_ace_pod_info *out)
 }
 
 /* Fill OUT from DIRFD/state.json (written by the pod's actool). */
-static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out, appc_error_t *err)
+/* The pod's state at DIRFD into OUT, and, when PID_START is not NULL, the
+ * start time of its actool there (0 when not recorded). */
+static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out,
+                      unsigned long long *pid_start, appc_error_t *err)
 {
   cleanup_free char *text = NULL;
   struct json_object *o, *apps;
@@ -514,6 +523,8 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
   if (o != NULL && json_object_is_type(o, json_type_object) &&
       json_object_object_get_ex(o, "apps", &apps) && json_object_is_type(apps, json_type_array)) {
     out->pid = (pid_t) json_int(o, "pid");
+    if (pid_start != NULL)
+      *pid_start = json_int(o, "pidStart") > 0 ? (unsigned long long) json_int(o, "pidStart") : 0;
     out->init_pid = json_int(o, "initPid") > 0 ? (pid_t) json_int(o, "initPid") : 0;
     out->init_start = out->init_pid > 0 ? (unsigned long long) json_int(o, "initStart") : 0;
     out->started.tv_sec = json_int(o, "started");
@@ -563,15 +574,22 @@ void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n)
 
 /* ---- finding pods ------------------------------------------------------------ */
 
-/* Is the pod at DIRFD's lock free?  *LOCK_FD keeps it held when true. */
-static int lock_if_abandoned(int dirfd, bool *abandoned, int *lock_fd)
+/* How a pod's lock is tried: to look (status, list, whether it is dead),
+ * shared, so that those who look never take each other for the pod's
+ * actool, which holds it exclusively; to take the pod over (gc),
+ * exclusively, so that only one does. */
+enum pod_lock_mode { POD_LOOK = LOCK_SH, POD_TAKE = LOCK_EX };
+
+/* Is the pod at DIRFD's lock free of its actool?  *LOCK_FD keeps it held
+ * (in MODE) when true. */
+static int lock_if_abandoned(int dirfd, enum pod_lock_mode mode, bool *abandoned, int *lock_fd)
 {
   int fd = openat(dirfd, POD_LOCK, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
   *abandoned = false;
   if (fd < 0)
     return -1;
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+  if (flock(fd, (int) mode | LOCK_NB) == 0) {
     *abandoned = true;
     *lock_fd = fd;
     return 0;
@@ -587,16 +605,17 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
   cleanup_close int fd = -1;
   cleanup_close int lock = -1;
   bool abandoned;
+  unsigned long long pid_start = 0;
 
   if (asprintf(&path, "%s/%s", base, uuid) < 0)
     return appc_error_make(err, ENOMEM, "%s", uuid);
   fd = openat(pods, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 || lock_if_abandoned(fd, &abandoned, &lock) < 0)
+  if (fd < 0 || lock_if_abandoned(fd, POD_LOOK, &abandoned, &lock) < 0)
     return appc_error_make(err, errno, "%s", path);
   memset(out, 0, sizeof *out);
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   out->state = abandoned ? APPC_ACE_POD_ABANDONED : APPC_ACE_POD_RUNNING;
-  if (read_state(fd, path, out, err) < 0) {
+  if (read_state(fd, path, out, &pid_start, err) < 0) {
     /* Its actool was killed before it wrote any state: abandoned, all
      * else unknown (gc removes it). */
     bool unwritten = abandoned && *err != NULL && (*err)->errnum == ENOENT;
@@ -609,6 +628,11 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
     out->state = APPC_ACE_POD_ABANDONED;
     return 0;
   }
+  /* The lock held, but not by the pod's actool, which has ended (a gc
+   * taking the pod over holds it): the pod is not running, and its
+   * actool's PID may be another process's, which stop must not signal. */
+  if (!abandoned && pid_start != 0 && !ace_proc_alive(out->pid, pid_start))
+    abandoned = true;
   /* Nobody holds the lock of an exited pod either: its state says it ended. */
   out->state = !abandoned                  ? APPC_ACE_POD_RUNNING
                : out->finished.tv_sec != 0 ? APPC_ACE_POD_EXITED
@@ -789,7 +813,8 @@ int ace_proc_children(pid_t pid, pid_t *out, size_t max)
   return (int) n;
 }
 
-int ace_proc_start_time(pid_t pid, unsigned long long *out)
+/* PID's state letter (field 3 of /proc/PID/stat) and start time (field 22). */
+static int proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
   char path[64], buf[1024];
   cleanup_close int fd = -1;
@@ -801,14 +826,28 @@ int ace_proc_start_time(pid_t pid, unsigned long long *out)
   if (fd < 0 || (n = read(fd, buf, sizeof buf - 1)) <= 0)
     return -1;
   buf[n] = '\0';
-  /* The command name may hold anything but ends at the last ')'; the start
-   * time is field 22, the 20th after it. */
-  if ((p = strrchr(buf, ')')) == NULL)
+  /* The command name may hold anything but ends at the last ')'; the state
+   * follows it, and the start time is the 20th field after it. */
+  if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %c", state) != 1)
     return -1;
   for (int field = 2; field < 22; field++)
     if ((p = strchr(p + 1, ' ')) == NULL)
       return -1;
-  return sscanf(p, " %llu", out) == 1 ? 0 : -1;
+  return sscanf(p, " %llu", start) == 1 ? 0 : -1;
+}
+
+int ace_proc_start_time(pid_t pid, unsigned long long *out)
+{
+  char state;
+  return proc_stat(pid, &state, out);
+}
+
+bool ace_proc_alive(pid_t pid, unsigned long long start)
+{
+  char state;
+  unsigned long long now;
+  return pid > 0 && proc_stat(pid, &state, &now) == 0 && now == start && state != 'Z' &&
+         state != 'X';
 }
 
 /* The init of a pod whose actool died, if it survived (ace/run.c makes it
@@ -934,7 +973,7 @@ bool ace_pod_is_dead(int root, const char *key, const char *uuid)
     if (fd < 0 && errno == ENOENT)
       continue;
     /* No lock yet (or any more): being made or removed, not known dead. */
-    if (fd < 0 || lock_if_abandoned(fd, &abandoned, &lock) < 0 || !abandoned)
+    if (fd < 0 || lock_if_abandoned(fd, POD_LOOK, &abandoned, &lock) < 0 || !abandoned)
       return false;
   }
   return true;
@@ -945,6 +984,28 @@ static int remove_data_dir(const struct gc_ctx *c, const char *uuid, appc_error_
   if (c->data < 0 || (faccessat(c->data, uuid, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT))
     return 0;
   return appc_remove_tree(c->data, uuid, err);
+}
+
+/* The pod at FD's lock taken over for gc, where its actool has ended but
+ * the lock is held all the same: by those who look at the pod (status,
+ * list), for a moment each, or by another gc.  Tried again for 200 ms. */
+static int take_when_owner_ended(int fd, const char *base, bool *abandoned, int *lock)
+{
+  struct appc_ace_pod_info info = {0};
+  appc_error_t ignored = NULL;
+  unsigned long long pid_start = 0;
+  bool ended = read_state(fd, base, &info, &pid_start, &ignored) == 0 && pid_start != 0 &&
+               !ace_proc_alive(info.pid, pid_start);
+
+  appc_error_release(&ignored);
+  appc_ace_pod_info_clear(&info);
+  for (int i = 0; ended && !*abandoned && i < 40; i++) {
+    struct timespec step = {0, 5 * 1000 * 1000};
+    nanosleep(&step, NULL);
+    if (lock_if_abandoned(fd, POD_TAKE, abandoned, lock) < 0)
+      return -1;
+  }
+  return ended ? 1 : 0;
 }
 
 static int gc_one(const char *name, void *data, appc_error_t *err)
@@ -961,7 +1022,7 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
   fd = openat(c->pods, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s/%s", c->base, name);
-  if (lock_if_abandoned(fd, &abandoned, &lock) < 0) {
+  if (lock_if_abandoned(fd, POD_TAKE, &abandoned, &lock) < 0) {
     struct stat st;
     if (errno != ENOENT)
       return appc_error_make(err, errno, "%s/%s/%s", c->base, name, POD_LOCK);
@@ -969,14 +1030,18 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
      * made right now; only the first kind is old. */
     if (fstat(fd, &st) < 0 || time(NULL) - st.st_mtime < LEFTOVER_AGE)
       return 0;
+  } else if (!abandoned && take_when_owner_ended(fd, c->base, &abandoned, &lock) != 0) {
+    if (!abandoned)
+      return 0; /* another gc has it, or someone looks too long: the next gc */
   } else if (!abandoned) {
     if (!is_leftover(name))
       c->report->running++;
     return 0;
-  } else {
+  }
+  if (abandoned) {
     struct appc_ace_pod_info info = {0};
     appc_error_t ignored = NULL;
-    if (read_state(fd, c->base, &info, &ignored) == 0)
+    if (read_state(fd, c->base, &info, NULL, &ignored) == 0)
       end_survivor(&info);
     appc_error_release(&ignored);
     appc_ace_pod_info_clear(&info);
@@ -1017,7 +1082,7 @@ static int gc_data_one(const char *name, void *data, appc_error_t *err)
   fd = openat(c->data, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s/%s", c->data_base, name);
-  if (lock_if_abandoned(fd, &abandoned, &lock) < 0 && errno != ENOENT)
+  if (lock_if_abandoned(fd, POD_TAKE, &abandoned, &lock) < 0 && errno != ENOENT)
     return appc_error_make(err, errno, "%s/%s/%s", c->data_base, name, POD_LOCK);
   if (!abandoned)
     return 0;

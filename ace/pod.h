@@ -19,6 +19,10 @@ struct ace_pod_dir {
   int runtime_fd;   /* RUNTIME */
   int state_fd;     /* RUNTIME/UUID */
   int lock_fd;      /* RUNTIME/UUID/lock, held exclusively while the pod runs */
+  /* The start time of the pod's actool (OWNER_PID), read once for its
+   * state: it tells that actool from another holder of the lock. */
+  pid_t owner_pid;
+  unsigned long long owner_start;
 };
 #define ACE_POD_DIR_INIT                                                                           \
   ((struct ace_pod_dir){.fd = -1, .pods_fd = -1, .runtime_fd = -1, .state_fd = -1, .lock_fd = -1})

@@ -108,11 +108,11 @@ static bool read_lease(int dirfd, const char *name, struct lease *l)
   return sscanf(buf, "%63s %ld %llu", l->uuid, &l->pid, &l->start) == 3;
 }
 
-/* The lease's actool is alive: its PID runs with the start time recorded. */
+/* The lease's actool is alive: its PID runs with the start time recorded,
+ * and is no zombie (killed, its parent not waiting yet). */
 static bool lease_alive(const struct lease *l)
 {
-  unsigned long long start;
-  return l->pid > 0 && ace_proc_start_time((pid_t) l->pid, &start) == 0 && start == l->start;
+  return l->pid > 0 && l->pid <= INT_MAX && ace_proc_alive((pid_t) l->pid, l->start);
 }
 
 static bool overlaps(uint32_t a, uint32_t an, uint32_t b, uint32_t bn)
