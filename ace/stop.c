@@ -110,6 +110,56 @@ static int kill_init(const struct appc_ace_pod_info *info, appc_error_t *err)
   return 0;
 }
 
+/* INFO's pod read again, for what its actool has recorded since: its init
+ * (a pod just started has none yet).  False when it does not run any more. */
+static bool reread(struct appc_store *s, struct appc_ace_pod_info *info)
+{
+  struct appc_ace_pod_info again = {0};
+  appc_error_t ignored = NULL;
+
+  if (appc_ace_status(s, info->uuid, &again, &ignored) < 0 || again.state != APPC_ACE_POD_RUNNING ||
+      again.pid != info->pid) {
+    appc_error_release(&ignored);
+    appc_ace_pod_info_clear(&again);
+    return false;
+  }
+  appc_ace_pod_info_clear(info);
+  *info = again;
+  return true;
+}
+
+/* --force of a pod still starting: its init, for kill_apps, once it runs
+ * (5 s at most, as enter waits for one); false when it does not come. */
+static bool await_init(struct appc_store *s, struct appc_ace_pod_info *info, int pidfd)
+{
+  long long deadline = appc_monotonic_ms() + 5000;
+
+  while (info->init_pid <= 0 && appc_monotonic_ms() < deadline) {
+    if (wait_exit(pidfd, 10) || !reread(s, info))
+      return false;
+  }
+  return info->init_pid > 0;
+}
+
+/* Once the pod's actool has ended: whether it stopped the pod, or died
+ * first (a SIGKILL, the OOM killer), leaving it to gc. */
+static int check_ended(struct appc_store *s, const char *uuid, appc_error_t *err)
+{
+  struct appc_ace_pod_info after = {0};
+  appc_error_t ignored = NULL;
+  bool died =
+      appc_ace_status(s, uuid, &after, &ignored) == 0 && after.state == APPC_ACE_POD_ABANDONED;
+
+  appc_error_release(&ignored);
+  appc_ace_pod_info_clear(&after);
+  if (died)
+    return appc_error_make(err, 0,
+                           "pod %s: its actool died before the pod stopped: `actool gc` cleans "
+                           "it up",
+                           uuid);
+  return 0;
+}
+
 int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
                   struct appc_ace_pod_info *stopped, appc_error_t *err)
 {
@@ -133,23 +183,22 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
     return -1;
   }
   pidfd = pidfd_of(info.pid);
-  /* The pod may have ended between the listing and now. */
-  struct appc_ace_pod_info again = {0};
-  appc_error_t gone = NULL;
-  bool running = appc_ace_status(s, info.uuid, &again, &gone) == 0 &&
-                 again.state == APPC_ACE_POD_RUNNING && again.pid == info.pid;
-  appc_ace_pod_info_clear(&again);
-  appc_error_release(&gone);
-  if (pidfd < 0 || !running) {
+  /* The pod may have ended between the listing and now; read again once
+   * the pidfd holds its actool (the state's start time proves it is). */
+  if (pidfd < 0 || !reread(s, &info)) {
     appc_error_make(err, 0, "pod %s: not running any more", info.uuid);
     appc_ace_pod_info_clear(&info);
     return -1;
   }
-  if (grace_seconds <= 0 && info.init_pid > 0) {
+  if (grace_seconds <= 0 && await_init(s, &info, pidfd)) {
     if (kill_apps(&info, err) < 0) {
       appc_ace_pod_info_clear(&info);
       return -1;
     }
+  } else if (grace_seconds <= 0) {
+    /* no init after 5 s: the pod's actool interrupted (a plain SIGTERM,
+     * which a second one, or its init's SIGKILL below, follows) */
+    (void) send_term(pidfd, false);
   } else if (send_term(pidfd, true) < 0 && errno != ESRCH) {
     appc_error_make(err, errno, "pod %s: SIGTERM to its actool (pid %d)", info.uuid,
                     (int) info.pid);
@@ -162,6 +211,7 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
       (void) send_term(pidfd, false);
     else {
       appc_error_t ignored = NULL;
+      (void) reread(s, &info);
       (void) kill_init(&info, &ignored);
       appc_error_release(&ignored);
     }
@@ -170,6 +220,10 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
       appc_ace_pod_info_clear(&info);
       return -1;
     }
+  }
+  if (check_ended(s, info.uuid, err) < 0) {
+    appc_ace_pod_info_clear(&info);
+    return -1;
   }
   if (stopped != NULL)
     *stopped = info;
