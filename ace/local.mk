@@ -22,3 +22,10 @@ tests_unit_test_ace_pty_SOURCES = tests/unit/test-ace-pty.c
 tests_unit_test_ace_pty_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_ace_pty_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-ace-pty
+
+# Processes known by PID and start time (pod.c): a zombie has ended.
+check_PROGRAMS += tests/unit/test-ace-proc
+tests_unit_test_ace_proc_SOURCES = tests/unit/test-ace-proc.c
+tests_unit_test_ace_proc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_ace_proc_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-ace-proc

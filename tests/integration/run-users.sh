@@ -143,6 +143,31 @@ if [ ! -e "$tmpl" ]; then ok "gc removes a lease's temporary"; else
   not_ok "gc removes a lease's temporary"
   rm -f "$tmpl"
 fi
+# An actool SIGKILLed whose parent has not waited for it yet (a zombie)
+# has ended: its range is free for the next pod, and gc removes its lease.
+python3 - "$ACTOOL" "$TMP/zombie.u" >"$TMP/zombie.out" 2>&1 <<'PY'
+import os, signal, subprocess, sys, time
+actool, ufile = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([actool, "run", "--private-users=700000:65536", "--uuid-file-save=" + ufile,
+                      "example.com/bb", "--exec=/bin/sleep", "--", "300"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(300):
+    if os.path.exists(ufile) and os.path.getsize(ufile) > 0:
+        break
+    time.sleep(0.1)
+time.sleep(0.5)
+p.send_signal(signal.SIGKILL)
+time.sleep(0.5)  # not waited for: a zombie
+state = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[0]
+r = subprocess.run([actool, "run", "--private-users=700000:65536", "example.com/bb",
+                    "--exec=/bin/true"], capture_output=True, text=True)
+print("zombie=%s next=%d %s" % (state, r.returncode, r.stderr.strip()))
+p.wait()
+PY
+cat "$TMP/zombie.u" >>"$TMP/uuids" 2>/dev/null
+is "a zombie actool's range is free for the next pod" "$(cat "$TMP/zombie.out")" "zombie=Z next=0 "
+wait_pods_settled
+"$ACTOOL" gc >/dev/null 2>&1
 is "no lease of this test's pods is left" "$(our_leases)" ""
 
 # Twenty pods at once: twenty ranges, no two overlapping; then ten actools

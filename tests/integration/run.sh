@@ -1091,6 +1091,56 @@ else
   kill -KILL "$BG_PID"
   not_ok "stop --force (no handlers): the app never started"
 fi
+# --force of a pod still starting (its init held by the test hook): the
+# app is still killed, not asked to stop (it ignores SIGTERM).
+mkdir -m 0777 "$TMP/stop5"
+ACTOOL_TEST_INIT_DELAY_MS=700 bg_pod stop5 --uuid-file-save="$TMP/ustop5" \
+  --volume=hv,kind=host,source="$TMP/stop5" "${ID[sh]}" --mount=volume=hv,target=/hv \
+  --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/ustop5"; then
+  start=$(date +%s%N)
+  run_capture ac stop --force "$(cat "$TMP/ustop5")"
+  took=$((($(date +%s%N) - start) / 1000000))
+  wait_exit "$BG_PID" 30
+  is "stop --force of a pod still starting: the app is killed (137), soon (${took} ms)" \
+    "$status:$([ "$took" -lt 8000 ] && echo soon)" "137:soon"
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop --force of a pod still starting: no UUID"
+fi
+# The pod's actool killed while stop waits: stop says so, not "stopped".
+mkdir -m 0777 "$TMP/stop6"
+bg_pod stop6 --uuid-file-save="$TMP/ustop6" --volume=hv,kind=host,source="$TMP/stop6" "${ID[sh]}" \
+  --mount=volume=hv,target=/hv --exec=/bin/sh -- -c 'trap "" TERM; echo ready >/hv/ready; while :; do sleep 0.1; done'
+if wait_file "$TMP/stop6/ready"; then
+  u=$(cat "$TMP/ustop6")
+  (sleep 0.5 && kill -KILL "$BG_PID") &
+  run_capture ac stop --grace=10s "$u"
+  wait
+  is "stop while the pod's actool is killed: fails, pointing to gc" \
+    "$status:$(grep -c "$u: its actool died before the pod stopped: .actool gc." "$TMP/.err")" "1:1"
+  ac gc >/dev/null 2>&1
+else
+  kill -KILL "$BG_PID"
+  not_ok "stop while the pod's actool is killed: the app never started"
+fi
+# Those who look at a pod hold its lock a moment: an exited pod stays
+# exited (pid 0, nothing for stop to signal) while another holds it.
+u=$(ac run --detach "${ID[sh]}" --exec=/bin/true 2>/dev/null)
+for _ in $(seq 100); do
+  ac status "$u" 2>/dev/null | grep -qx 'state=exited' && break
+  sleep 0.1
+done
+flock -x "$(rundir)/$u/lock" sleep 1.5 &
+flock_pid=$!
+sleep 0.3
+run_capture ac status "$u"
+is "an exited pod whose lock another process holds: still exited, pid 0" \
+  "$status:$(grep -E '^(state|pid)=' "$TMP/.out" | paste -sd' ')" "0:state=exited pid=0"
+run_capture ac stop "$u"
+is "... stop of it: stopped already" "$status:$(cat "$TMP/.out")" "0:$u"
+wait "$flock_pid"
+ac gc >/dev/null 2>&1
 check_fails "stop of a pod that is not there fails" 1 'no such pod' ac stop 00000000-0000-0000-0000-000000000000
 check_fails "stop without a UUID is a usage error" 2 'UUID' ac stop
 check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon x
