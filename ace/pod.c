@@ -36,6 +36,7 @@
 #include "appc/ace.h"
 #include "ace/internal.h"
 #include "ace/pod.h"
+#include "common/abi.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "appc/store.h"
@@ -883,7 +884,8 @@ struct gc_ctx {
   void (*removed)(void *data, const char *uuid);
   void *data_arg;
   struct appc_ace_gc_report *report;
-  appc_error_t first; /* the first pod that could not be removed */
+  appc_error_t first;   /* the first pod that could not be removed */
+  double grace_seconds; /* exited pods younger than this are kept */
 };
 
 /* A pod that could not be removed is reported, and the others are still
@@ -1008,6 +1010,18 @@ static int take_when_owner_ended(int fd, const char *base, bool *abandoned, int 
   return ended ? 1 : 0;
 }
 
+/* An exited pod that ended less than GRACE seconds ago (gc --grace). */
+static bool ended_within(const struct appc_ace_pod_info *info, double grace)
+{
+  struct timespec now;
+
+  if (info->finished.tv_sec == 0 || grace <= 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+    return false;
+  double age = (double) (now.tv_sec - info->finished.tv_sec) +
+               (double) (now.tv_nsec - info->finished.tv_nsec) / 1e9;
+  return age < grace;
+}
+
 static int gc_one(const char *name, void *data, appc_error_t *err)
 {
   struct gc_ctx *c = data;
@@ -1041,10 +1055,17 @@ static int gc_one(const char *name, void *data, appc_error_t *err)
   if (abandoned) {
     struct appc_ace_pod_info info = {0};
     appc_error_t ignored = NULL;
-    if (read_state(fd, c->base, &info, NULL, &ignored) == 0)
+    bool young = false;
+    if (read_state(fd, c->base, &info, NULL, &ignored) == 0) {
+      young = !is_leftover(name) && ended_within(&info, c->grace_seconds);
       end_survivor(&info);
+    }
     appc_error_release(&ignored);
     appc_ace_pod_info_clear(&info);
+    if (young) {
+      c->report->kept++;
+      return 0;
+    }
   }
   if (ace_cgroup_remove_pod(NULL, uuid, err) < 0)
     return appc_error_prefix(err, "pod %s", uuid);
@@ -1177,17 +1198,26 @@ static void remove_orphaned_runtimes(void)
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
                 struct appc_ace_gc_report *report, appc_error_t *err)
 {
+  const struct appc_ace_gc_options o = {
+      .version = APPC_ACE_GC_OPTIONS_VERSION, .removed = removed, .data = data};
+  return appc_ace_gc_with(s, &o, report, err);
+}
+
+static int gc_store(struct appc_store *s, const struct appc_ace_gc_options *opts,
+                    struct appc_ace_gc_report *report, appc_error_t *err)
+{
   struct appc_ace_gc_report ignored;
   cleanup_free char *base = NULL;
   cleanup_free char *data_base = appc_store_area_path(s, APPC_STORE_AREA_PODS);
   cleanup_close int pods = -1;
   cleanup_close int data_fd = -1;
   struct gc_ctx c = {.s = s,
-                     .removed = removed,
-                     .data_arg = data,
+                     .removed = opts->removed,
+                     .data_arg = opts->data,
                      .report = report ? report : &ignored,
                      .pods = -1,
-                     .data = -1};
+                     .data = -1,
+                     .grace_seconds = opts->grace_seconds};
 
   memset(c.report, 0, sizeof *c.report);
   if (data_base == NULL)
@@ -1215,4 +1245,18 @@ int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uu
   remove_runtime_if_unused(s);
   remove_orphaned_runtimes();
   return 0;
+}
+
+int appc_ace_gc_with(struct appc_store *s, const struct appc_ace_gc_options *opts,
+                     struct appc_ace_gc_report *report, appc_error_t *err)
+{
+  static const struct appc_ace_gc_options none = {.version = APPC_ACE_GC_OPTIONS_VERSION};
+
+  if (APPC_ABI_CHECK(opts, appc_ace_gc_options, APPC_ACE_GC_OPTIONS_VERSION, err) < 0)
+    return -1;
+  if (opts == NULL)
+    opts = &none;
+  if (!(opts->grace_seconds >= 0))
+    return appc_error_make(err, EINVAL, "gc: a grace period of %g seconds", opts->grace_seconds);
+  return gc_store(s, opts, report, err);
 }

@@ -113,7 +113,8 @@ const struct actool_command actool_cmd_list = {
     .summary = "List pods",
     .usage = "[--json | [--no-legend] [--raw] [--output=COL[,COL]...]]",
     .description = "Pods that run, and pods whose actool was killed (\"abandoned\": `actool gc`\n"
-                   "removes them).  A pod that ends is removed at once.",
+                   "removes them).  A pod that ends is removed at once; one run with\n"
+                   "--detach is kept, \"exited\", until `actool gc` removes it.",
     .options = list_option_table,
     .options_size = sizeof(struct list_options),
     .run = run_list,

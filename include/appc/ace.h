@@ -272,15 +272,32 @@ int appc_ace_enter_with(struct appc_store *s, const char *uuid,
                         const struct appc_ace_enter_options *opts, int *status, appc_error_t *err);
 
 struct appc_ace_gc_report {
-  size_t removed;    /* abandoned pods cleaned up */
+  size_t removed;    /* abandoned and exited pods cleaned up */
   size_t running;    /* pods left alone because they still run */
-  void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  size_t kept;       /* exited pods kept: they ended within the grace period */
+  void *reserved[3]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 /* Clean up abandoned pods: their processes (the pod's init, if it survived,
  * is killed and with it the pod's PID namespace), cgroups and
- * directories.  REMOVED, when not NULL, is called with each UUID. */
+ * directories; and exited pods (kept by run --detach).  REMOVED, when not
+ * NULL, is called with each UUID. */
 int appc_ace_gc(struct appc_store *s, void (*removed)(void *data, const char *uuid), void *data,
                 struct appc_ace_gc_report *report, appc_error_t *err);
+
+#define APPC_ACE_GC_OPTIONS_VERSION 1
+struct appc_ace_gc_options {
+  unsigned version; /* 0, or APPC_ACE_GC_OPTIONS_VERSION (<appc/appc.h>) */
+  /* Exited pods that ended less than this long ago (seconds) are kept, as
+   * rkt's `gc --grace` keeps them, so that their status can still be read;
+   * 0: every exited pod goes.  Abandoned pods always go. */
+  double grace_seconds;
+  void (*removed)(void *data, const char *uuid); /* NULL, or called with each UUID */
+  void *data;
+  void *reserved[4]; /* zero; taken by members of later releases */
+};
+/* appc_ace_gc with OPTS (NULL: as appc_ace_gc without a callback). */
+int appc_ace_gc_with(struct appc_store *s, const struct appc_ace_gc_options *opts,
+                     struct appc_ace_gc_report *report, appc_error_t *err);
 
 /* ---- how an app would run (runtime bundles, <appc/oci.h>) ------------------- */
 

@@ -1267,6 +1267,14 @@ is "the stopped detached pod is kept as exited, status 0" \
 run_capture ac stop "$u"
 is "stop of a pod that has exited already: done, as docker answers (its UUID, 0, nothing on stderr)" \
   "$status:$(cat "$TMP/.out"):$(cat "$TMP/.err")" "0:$u:"
+# gc --grace keeps exited pods that ended within it, as rkt's does.
+run_capture ac gc --grace=1h
+is "gc --grace=1h: the pod that just exited stays, its status readable" \
+  "$status:$(grep -c "$u" "$TMP/.out"):$(ac status "$u" 2>&1 | grep '^state=')" "0:0:state=exited"
+sleep 1.2
+run_capture ac gc --grace=1s
+is "gc --grace=1s: it ended longer ago than that: removed" "$status:$(cat "$TMP/.out")" "0:removed pod $u"
+check_fails "gc --grace=soon is a usage error" 2 'grace' ac gc --grace=soon
 ac gc >/dev/null 2>&1
 # status --json of a pod of the host's network: the host's addresses, as
 # ip lists them (but IPv6 link-local ones).

@@ -56,6 +56,22 @@ static void test_run_options(void **state)
   assert_tagged_error(run_with(&o, &err), &err, EINVAL, "build mode: no private_users");
 }
 
+/* appc_ace_gc_with refuses a newer structure, and a grace period that is
+ * no duration, before it touches the store. */
+static void test_gc_options(void **state)
+{
+  appc_error_t err = NULL;
+  (void) state;
+
+  struct appc_ace_gc_options o = {.version = APPC_ACE_GC_OPTIONS_VERSION + 1};
+  assert_error_contains(appc_ace_gc_with(NULL, &o, NULL, &err), &err, "struct appc_ace_gc_options");
+  o = (struct appc_ace_gc_options){.version = APPC_ACE_GC_OPTIONS_VERSION, .grace_seconds = -1};
+  assert_tagged_error(appc_ace_gc_with(NULL, &o, NULL, &err), &err, EINVAL,
+                      "gc: a grace period of -1 seconds");
+  o.grace_seconds = 0.0 / 0.0;
+  assert_error_contains(appc_ace_gc_with(NULL, &o, NULL, &err), &err, "gc: a grace period of");
+}
+
 static void test_pod_parts(void **state)
 {
   static const char *const twice[] = {"data,kind=empty", "data,kind=host,source=/srv"};
@@ -114,6 +130,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_options),
+      cmocka_unit_test(test_gc_options),
       cmocka_unit_test(test_pod_parts),
       cmocka_unit_test(test_private_users),
   };
