@@ -506,9 +506,8 @@ static int parse_apps(struct json_object *arr, struct appc_ace_pod_info *out)
   return 0;
 }
 
-/* Fill OUT from DIRFD/state.json (written by the pod's actool). */
-/* The pod's state at DIRFD into OUT, and, when PID_START is not NULL, the
- * start time of its actool there (0 when not recorded). */
+/* Fill OUT from DIRFD/state.json (written by the pod's actool), and, when
+ * PID_START is not NULL, that actool's start time (0 when not recorded). */
 static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out,
                       unsigned long long *pid_start, appc_error_t *err)
 {
