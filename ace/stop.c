@@ -69,29 +69,77 @@ static bool is_supervisor(pid_t pid, pid_t actool)
   return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* The supervisors whose apps --force has killed, so that a later round
+ * leaves alone what they run next (their post-stop handlers). */
+#define MAX_SUPERVISORS 256
+struct killed_apps {
+  pid_t pid[MAX_SUPERVISORS];
+  unsigned long long start[MAX_SUPERVISORS];
+  size_t n;
+};
+
+static bool was_killed(const struct killed_apps *k, pid_t pid, unsigned long long start)
+{
+  for (size_t i = 0; i < k->n; i++)
+    if (k->pid[i] == pid && k->start[i] == start)
+      return true;
+  return false;
+}
+
 /* --force: SIGKILL to every app, whose supervisors then run the post-stop
  * handlers.  The pod's init (verified by its start time) has one
  * supervisor per app as its children; a supervisor's children are its
  * app, and a supervisor without any became its app (no post-stop handler
- * to run). */
-static int kill_apps(const struct appc_ace_pod_info *info, appc_error_t *err)
+ * to run), or has not started it yet: a pod just started, whose init
+ * forks its supervisors one after another, takes more than one round,
+ * each killing the apps of supervisors not in KILLED, which it adds. */
+static int kill_apps(const struct appc_ace_pod_info *info, struct killed_apps *killed,
+                     appc_error_t *err)
 {
   unsigned long long start = 0;
-  pid_t sup[256], app[256];
+  pid_t sup[MAX_SUPERVISORS], app[256];
   cleanup_close int init = info->init_pid > 0 ? pidfd_of(info->init_pid) : -1;
 
   if (init < 0 || ace_proc_start_time(info->init_pid, &start) < 0 || start != info->init_start)
     return appc_error_make(err, 0, "pod %s: its init is not running", info->uuid);
-  int n = ace_proc_children(info->init_pid, sup, sizeof sup / sizeof sup[0]);
+  int n = ace_proc_children(info->init_pid, sup, MAX_SUPERVISORS);
   for (int i = 0; i < n; i++) {
-    int k = is_supervisor(sup[i], info->pid)
-                ? ace_proc_children(sup[i], app, sizeof app / sizeof app[0])
-                : 0;
+    unsigned long long sup_start = 0;
+    if (ace_proc_start_time(sup[i], &sup_start) < 0 || was_killed(killed, sup[i], sup_start))
+      continue;
+    bool supervises = is_supervisor(sup[i], info->pid);
+    int k = supervises ? ace_proc_children(sup[i], app, sizeof app / sizeof app[0]) : 0;
+    if (supervises && k == 0)
+      continue; /* its app not started yet: the next round */
     if (k <= 0)
       kill_pid(sup[i]);
     for (int j = 0; j < k; j++)
       kill_pid(app[j]);
+    if (killed->n < MAX_SUPERVISORS) {
+      killed->pid[killed->n] = sup[i];
+      killed->start[killed->n++] = sup_start;
+    }
   }
+  return 0;
+}
+
+/* kill_apps until the pod's actool (PIDFD) has ended, 5 s at most: a
+ * supervisor forked after a round would start its app (the init's children
+ * are not all supervisors while it sets the pod up, so their number does
+ * not tell when all have been seen). */
+static int kill_all_apps(const struct appc_ace_pod_info *info, int pidfd, appc_error_t *err)
+{
+  struct killed_apps killed = {.n = 0};
+  long long deadline = appc_monotonic_ms() + 5000;
+  appc_error_t ended = NULL;
+
+  if (kill_apps(info, &killed, err) < 0)
+    return -1;
+  /* (an init gone meanwhile: the pod is ending) */
+  while (!wait_exit(pidfd, 20) && appc_monotonic_ms() < deadline &&
+         kill_apps(info, &killed, &ended) == 0)
+    ;
+  appc_error_release(&ended);
   return 0;
 }
 
@@ -191,7 +239,7 @@ int appc_ace_stop(struct appc_store *s, const char *uuid, double grace_seconds,
     return -1;
   }
   if (grace_seconds <= 0 && await_init(s, &info, pidfd)) {
-    if (kill_apps(&info, err) < 0) {
+    if (kill_all_apps(&info, pidfd, err) < 0) {
       appc_ace_pod_info_clear(&info);
       return -1;
     }

@@ -1108,6 +1108,24 @@ else
   kill -KILL "$BG_PID"
   not_ok "stop --force of a pod still starting: no UUID"
 fi
+# ... and right after run --detach of 30 apps, whose supervisors the init
+# forks one after another: those forked after stop's first look are
+# killed too, not left for the init's kill 30 s later.
+many=()
+for i in $(seq 30); do
+  many+=("${ID[sh]}" --name=m$i --exec=/bin/sh -- -c 'trap "" TERM; while :; do sleep 1; done' ---)
+done
+unset 'many[${#many[@]}-1]'
+slow=""
+for _ in 1 2 3; do
+  u=$(ac run --detach "${many[@]}" 2>/dev/null)
+  start=$(date +%s%N)
+  timeout 60 "$ACTOOL" --dir="$STORE" stop --force "$u" >/dev/null 2>&1
+  took=$((($(date +%s%N) - start) / 1000000))
+  [ "$took" -lt 8000 ] || slow+="$took "
+done
+is "stop --force right after run --detach of 30 apps: soon, every time" "$slow" ""
+ac gc >/dev/null 2>&1
 # The pod's actool killed while stop waits: stop says so, not "stopped".
 mkdir -m 0777 "$TMP/stop6"
 bg_pod stop6 --uuid-file-save="$TMP/ustop6" --volume=hv,kind=host,source="$TMP/stop6" "${ID[sh]}" \
