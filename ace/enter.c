@@ -163,6 +163,7 @@ static pid_t await_app_process(pid_t init, const char *upper)
 
 static const char *const namespaces[] = {"ipc", "uts", "net", "pid", "cgroup", "mnt"};
 #define N_NAMESPACES (sizeof namespaces / sizeof namespaces[0])
+#define PID_NAMESPACE 3 /* namespaces[3] */
 
 /* The child: join, then fork the command (a new PID namespace applies to
  * children only) and wait for it.  Exits with its status. */
@@ -283,8 +284,8 @@ static int hand_over_pty(const struct enter_request *q, int *slave, appc_error_t
  * hang-up, so that a SIGKILL of enter's processes, which pass on no
  * signal, does not leave it running.  Not when the app's seccomp filter
  * blocks the calls this takes (the command then outlives a killed helper).
- * PARENT: its parent as it saw it at the start (0, outside its PID
- * namespace); another now means the helper is gone already. */
+ * PARENT: its parent as it sees the helper (0: outside its PID namespace);
+ * another now means the helper is gone already. */
 static int end_with_helper(const struct ace_security *sec, pid_t parent, appc_error_t *err)
 {
   if (!ace_security_allows(sec, "prctl") || !ace_security_allows(sec, "getppid"))
@@ -300,10 +301,9 @@ static int end_with_helper(const struct ace_security *sec, pid_t parent, appc_er
  * directory, credentials and mask, then execve.  Never returns. */
 static void __attribute__((noreturn))
 exec_command(const struct enter_request *q, const char *exe, char **env, const char *cwd,
-             const struct ace_identity *id, int slave)
+             const struct ace_identity *id, int slave, pid_t parent)
 {
   appc_error_t err = NULL;
-  const pid_t parent = getppid();
 
   if (slave >= 0) {
     /* its session's leader, the terminal its controlling one */
@@ -392,9 +392,12 @@ static void __attribute__((noreturn)) enter_child(const struct enter_request *q)
   }
   sigset_t set;
   forwarding_set(&set);
+  /* the helper as the command sees it: known here, since the helper may be
+   * killed before the command looks */
+  const pid_t helper = ns[PID_NAMESPACE] >= 0 ? 0 : getpid();
   pid_t pid = fork();
   if (pid == 0)
-    exec_command(q, exe, env, cwd, &id, slave);
+    exec_command(q, exe, env, cwd, &id, slave, helper);
   if (pid < 0) {
     appc_error_make(&err, errno, "fork");
     goto fail;

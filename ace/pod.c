@@ -842,12 +842,30 @@ int ace_proc_start_time(pid_t pid, unsigned long long *out)
   return proc_stat(pid, &state, out);
 }
 
+/* Whether PID, a zombie thread-group leader, has threads still running
+ * (its main thread called pthread_exit): the process has not ended. */
+static bool has_other_threads(pid_t pid)
+{
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int) pid);
+  DIR *d = opendir(path);
+  struct dirent *e;
+  bool others = false;
+
+  while (d != NULL && !others && (e = readdir(d)) != NULL)
+    others = e->d_name[0] != '.' && atoi(e->d_name) != pid;
+  if (d != NULL)
+    closedir(d);
+  return others;
+}
+
 bool ace_proc_alive(pid_t pid, unsigned long long start)
 {
   char state;
   unsigned long long now;
-  return pid > 0 && proc_stat(pid, &state, &now) == 0 && now == start && state != 'Z' &&
-         state != 'X';
+  if (pid <= 0 || proc_stat(pid, &state, &now) < 0 || now != start || state == 'X')
+    return false;
+  return state != 'Z' || has_other_threads(pid);
 }
 
 /* The init of a pod whose actool died, if it survived (ace/run.c makes it

@@ -5,6 +5,7 @@
  * taken for what they are: left behind. */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,47 @@ static void test_zombie_has_ended(void **state)
   assert_false(ace_proc_alive(child, start));
 }
 
+static void *wait_forever(void *arg)
+{
+  (void) arg;
+  for (;;)
+    pause();
+  return NULL;
+}
+
+/* A process whose main thread has exited (pthread_exit) while another
+ * runs: /proc shows its leader a zombie, but the process has not ended. */
+static void test_leader_gone_threads_running(void **state)
+{
+  unsigned long long start = 0;
+  (void) state;
+
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, wait_forever, NULL) != 0)
+      _exit(1);
+    pthread_exit(NULL);
+  }
+  assert_int_equal(ace_proc_start_time(child, &start), 0);
+  for (int i = 0; i < 500 && state_of(child) != 'Z'; i++) {
+    struct timespec step = {0, 2 * 1000 * 1000};
+    nanosleep(&step, NULL);
+  }
+  assert_int_equal(state_of(child), 'Z');
+  assert_true(ace_proc_alive(child, start));
+  assert_int_equal(kill(child, SIGKILL), 0);
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  assert_false(ace_proc_alive(child, start));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_self_is_alive),
       cmocka_unit_test(test_zombie_has_ended),
+      cmocka_unit_test(test_leader_gone_threads_running),
   };
   return cmocka_run_group_tests_name("ace-proc", tests, NULL, NULL);
 }
