@@ -684,13 +684,29 @@ static int own_sockets(struct ace_net *n, const int *before, size_t n_before, ap
  * the pod ends: the kernel removes the table when its socket closes, with P
  * however P ends.
  *
- * What a pod of the subnet sends to a published port through the host's
- * addresses (the bridge's, or another) is masqueraded once DNATed to the
- * pod: the pod itself would drop a packet from its own address (docker
- * masquerades that one too), and another pod would be answered straight
- * over the bridge, from an address it never asked, where no br_netfilter
- * takes the answer back through conntrack.  Only what was DNATed: pods'
- * traffic to each other's addresses keeps its source. */
+ * What the pod sends to its own published port through the host's
+ * addresses (the bridge's, or another) is masqueraded once DNATed to it,
+ * or the pod would drop a packet from its own address (docker masquerades
+ * that one too).  Another pod's is masqueraded only where no br_netfilter
+ * hands bridged frames to the IP hooks: the answer would go straight over
+ * the bridge, from an address that pod never asked, not back through
+ * conntrack, and the connection would fail.  With br_netfilter, as on a
+ * host where docker runs, the app sees the other pod's own address, as
+ * docker's userland proxy turned off shows it.  Only what was DNATed:
+ * pods' traffic to each other's addresses keeps its source anyway. */
+static bool bridge_calls_ip_hooks(void)
+{
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  appc_error_t ignored = NULL;
+  bool on = appc_read_file_at(AT_FDCWD, "/proc/sys/net/bridge/bridge-nf-call-iptables", 16, 0,
+                              &text, &len, &ignored) == 0 &&
+            len > 0 && text[0] == '1';
+
+  appc_error_release(&ignored);
+  return on;
+}
+
 static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err)
 {
   static const char *const hooks[] = {"prerouting", "output"};
@@ -710,10 +726,12 @@ static int make_pod_table(struct ace_net *n, const char *addr, appc_error_t *err
               n->ports[i].host_port, addr, n->ports[i].pod_port);
     fprintf(f, "  }\n");
   }
+  /* whose hairpinned traffic: the pod's alone, or the subnet's */
+  bool own_only = bridge_calls_ip_hooks();
   fprintf(f,
           "  chain postrouting {\n    type nat hook postrouting priority 99;\n"
           "    ip saddr %s/%u ip daddr %s ct status dnat masquerade\n  }\n",
-          net, n->prefix, addr);
+          own_only ? addr : net, own_only ? 32u : n->prefix, addr);
   fprintf(f, "}\n");
   if (fclose(f) != 0)
     return appc_error_make(err, ENOMEM, "nftables");
@@ -973,6 +991,14 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
   pi = mnl_nlmsg_put_extra_header(nlh, sizeof *pi);
   pi->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
+  /* eth0's hardware address made of its IPv4 address, as docker makes
+   * it (02:42, then the address): a pod that gets the address of one that
+   * has just ended gets its MAC too, so that what other pods (and the host)
+   * cached of it still holds, and their answers reach the new pod rather
+   * than the old MAC until their neighbour entries expire. */
+  const uint8_t *a = (const uint8_t *) &n->addr.s_addr;
+  const uint8_t mac[6] = {0x02, 0x42, a[0], a[1], a[2], a[3]};
+  mnl_attr_put(nlh, IFLA_ADDRESS, sizeof mac, mac);
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
   mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);

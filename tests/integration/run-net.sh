@@ -51,7 +51,9 @@ ip netns exec "$OUT" busybox httpd -p 10.123.0.2:8000 -h "$TMP/outside-www"
 L=$TMP/web
 "$ACTOOL" layout --layout="$L" init --name=example.com/web >/dev/null &&
   "$top_srcdir/scripts/mkrootfs-busybox" "$L/rootfs" >/dev/null &&
-  mkdir -p "$L/rootfs/www" && echo "pod says hi" >"$L/rootfs/www/index.html" &&
+  mkdir -p "$L/rootfs/www/cgi-bin" && echo "pod says hi" >"$L/rootfs/www/index.html" &&
+  printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "peer=$REMOTE_ADDR"\n' \
+    >"$L/rootfs/www/cgi-bin/peer" && chmod 755 "$L/rootfs/www/cgi-bin/peer" &&
   "$ACTOOL" layout --layout="$L" set-exec -- /usr/sbin/httpd -f -p 80 -h /www >/dev/null &&
   "$ACTOOL" layout --layout="$L" port add www tcp 80 >/dev/null &&
   "$ACTOOL" build "$L" "$TMP/web.aci" >/dev/null &&
@@ -136,6 +138,18 @@ is "... and through the host's other addresses" \
 is "another pod reaches it through the bridge's address" \
   "$(timeout 20 "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c \
     "timeout 5 wget -qO- http://172.16.28.1:$port/" 2>&1)" "pod says hi"
+# ... seen from its own address where br_netfilter brings the answer back
+# through conntrack (then only the pod's own hairpinned traffic is
+# masqueraded), not as the host's
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ]; then
+  got=$(timeout 20 "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c \
+    "ip -4 -o addr show eth0 | awk '{print \$4}' | cut -d/ -f1; timeout 5 wget -qO- http://172.16.28.1:$port/cgi-bin/peer || echo wget-failed-\$?" 2>&1)
+  grep -q "^peer=" <<<"$got" || note "$got"
+  is "... which sees that pod's own address, not the host's" \
+    "$(sed -n 2p <<<"$got" | sed 's/::ffff://; s/[][]//g')" "peer=$(sed -n 1p <<<"$got")"
+else
+  note "br_netfilter is off here: another pod's connection through the host's address comes from the bridge's"
+fi
 check_fails "a second pod publishing the same host port is refused" 1 'published port [0-9]+/tcp: in use on the host' \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
 check_fails "... naming the pod that publishes it" 1 "in use on the host: pod $(cat "$TMP/uuid") publishes it" \
