@@ -32,6 +32,16 @@ static char state_of(pid_t pid)
   return p[2];
 }
 
+/* Wait (1 s at most) until /proc shows PID's leader a zombie. */
+static void await_zombie(pid_t pid)
+{
+  for (int i = 0; i < 500 && state_of(pid) != 'Z'; i++) {
+    struct timespec step = {0, 2 * 1000 * 1000};
+    nanosleep(&step, NULL);
+  }
+  assert_int_equal(state_of(pid), 'Z');
+}
+
 static void test_self_is_alive(void **state)
 {
   unsigned long long start = 0;
@@ -61,11 +71,7 @@ static void test_zombie_has_ended(void **state)
   assert_true(ace_proc_alive(child, start));
   assert_int_equal(kill(child, SIGKILL), 0);
   /* not waited for: a zombie, which keeps its PID and start time */
-  for (int i = 0; i < 500 && state_of(child) != 'Z'; i++) {
-    struct timespec step = {0, 2 * 1000 * 1000};
-    nanosleep(&step, NULL);
-  }
-  assert_int_equal(state_of(child), 'Z');
+  await_zombie(child);
   unsigned long long still = 0;
   assert_int_equal(ace_proc_start_time(child, &still), 0);
   assert_true(still == start);
@@ -98,11 +104,7 @@ static void test_leader_gone_threads_running(void **state)
     pthread_exit(NULL);
   }
   assert_int_equal(ace_proc_start_time(child, &start), 0);
-  for (int i = 0; i < 500 && state_of(child) != 'Z'; i++) {
-    struct timespec step = {0, 2 * 1000 * 1000};
-    nanosleep(&step, NULL);
-  }
-  assert_int_equal(state_of(child), 'Z');
+  await_zombie(child);
   assert_true(ace_proc_alive(child, start));
   assert_int_equal(kill(child, SIGKILL), 0);
   assert_int_equal(waitpid(child, NULL, 0), child);
