@@ -427,13 +427,15 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   return r;
 }
 
-/* An image imported for nothing (the wrong dependency) leaves again. */
-static void unimport(struct appc_store *s, const char *id, bool already)
+/* An image imported for nothing (the wrong dependency) leaves again,
+ * unless another import has taken it meanwhile. */
+static void unimport(struct appc_store *s, const struct appc_store_image *img, bool already)
 {
   cleanup_error appc_error_t ignored = NULL;
+  bool kept;
 
   if (!already)
-    (void) appc_store_remove(s, id, &ignored);
+    (void) appc_store_remove_unclaimed(s, img->id, &img->import_time, &kept, &ignored);
 }
 
 static int import(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
@@ -446,7 +448,7 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
   if (appc_store_import(s, p->aci, &io, out, &already, err) < 0)
     return appc_error_prefix(err, "%s", url);
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
-    unimport(s, out->id, already);
+    unimport(s, out, already);
     appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url, out->id,
                     ex->id);
     appc_store_image_clear(out);

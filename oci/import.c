@@ -327,7 +327,7 @@ struct conversion {
   char *app;
   struct oci_paths paths;
   int tmp_fd;
-  char (*added)[APPC_IMAGE_ID_LEN + 1]; /* images the import added to the store */
+  struct oci_added *added; /* images the import added to the store */
   size_t n_added;
   bool no_layers; /* the manifest listed none: its one layer is an empty tar */
 };
@@ -589,9 +589,11 @@ static bool reuse_layer(struct conversion *c, size_t i, struct made *made, struc
 
   const char *parts[LAYER_PARTS];
   layer_parts(c, i, made, parts);
+  /* Claimed, so that an import that added it and is removing it again
+   * (a squash, or a failure) keeps it; one removed already is made anew. */
   if (oci_record_get(c->s, "layer", parts, LAYER_PARTS, id) &&
       appc_store_load_manifest(c->s, id, &m, &e) == 0 && same_layer(c, i, made, m) &&
-      take_paths(c, m, id, r, &e) == 0) {
+      appc_store_claim(c->s, id, NULL, &e) == 0 && take_paths(c, m, id, r, &e) == 0) {
     memcpy(made[i].id, id, sizeof made[i].id);
     appc_cb_log(c->opts->cb, "layer %zu of %zu: %s, in the store as %s", i + 1, c->img.n_layers,
                 c->img.layers[i].digest, id);
@@ -660,7 +662,8 @@ static int import_made(struct conversion *c, const struct made *m, struct appc_s
   if (!already) {
     if (APPC_ARRAY_EXTEND(c->added, c->n_added, 1) < 0)
       return appc_error_make(err, ENOMEM, "%s", m->name);
-    memcpy(c->added[c->n_added++], out->id, APPC_IMAGE_ID_LEN + 1);
+    memcpy(c->added[c->n_added].id, out->id, APPC_IMAGE_ID_LEN + 1);
+    c->added[c->n_added++].imported = out->import_time;
   }
   return 0;
 }
@@ -723,15 +726,17 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
   return r;
 }
 
-void oci_remove_added(struct appc_store *s, const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n,
+void oci_remove_added(struct appc_store *s, const struct oci_added *added, size_t n,
                       const struct appc_callbacks *cb)
 {
   for (size_t i = n; i-- > 0;) {
     appc_error_t e = NULL;
-    if (appc_store_remove(s, added[i], &e) < 0) {
-      appc_cb_log(cb, "%s is left in the store: %s", added[i], e->msg);
+    bool kept = false;
+    if (appc_store_remove_unclaimed(s, added[i].id, &added[i].imported, &kept, &e) < 0) {
+      appc_cb_log(cb, "%s is left in the store: %s", added[i].id, e->msg);
       appc_error_release(&e);
-    }
+    } else if (kept)
+      appc_cb_log(cb, "%s stays in the store: another import has taken it", added[i].id);
   }
 }
 
@@ -815,14 +820,13 @@ int oci_import(struct appc_store *s, const struct oci_source *src,
       (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
     r = convert_and_import(&c, out, err);
   if (r == 0 && opts->squash) {
-    r = oci_squash(s, out, (const char(*)[APPC_IMAGE_ID_LEN + 1]) c.added, c.n_added, opts->cb,
-                   err);
+    r = oci_squash(s, out, c.added, c.n_added, opts->cb, err);
   }
   /* Nothing half imported: a layer refused by the store (a rule the
    * conversion does not check), or a squash that failed, takes the images
    * this import added below it away again. */
   if (r < 0) {
-    oci_remove_added(s, (const char(*)[APPC_IMAGE_ID_LEN + 1]) c.added, c.n_added, opts->cb);
+    oci_remove_added(s, c.added, c.n_added, opts->cb);
     appc_store_image_clear(out);
   }
   conversion_clear(&c);

@@ -247,19 +247,26 @@ bool oci_tag_ok(const char *tag);
 
 /* ---- squash.c ---- */
 
+/* An image an import added to the store, and the import time it was given:
+ * another import that takes it meanwhile changes that time. */
+struct oci_added {
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct timespec imported;
+};
+
 /* Remove the images ADDED (N, bottom first) that an import added, top
- * first, so that none is removed while another of them depends on it; one
- * that cannot be removed is logged. */
-void oci_remove_added(struct appc_store *s, const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n,
+ * first, so that none is removed while another of them depends on it.  One
+ * that another import has taken since (appc_store_claim, or imported it
+ * again) stays, as does one that cannot be removed (logged). */
+void oci_remove_added(struct appc_store *s, const struct oci_added *added, size_t n,
                       const struct appc_callbacks *cb);
 /* Replace the layered image TOP (its record, updated) by one ACI of its
  * rendered tree with its manifest, less dependencies and pathWhitelist,
  * annotated appc.io/oci/squashed; then remove ADDED, the images the
- * import added (those another image had brought stay).  On failure nothing
- * is removed. */
-int oci_squash(struct appc_store *s, struct appc_store_image *top,
-               const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
-               const struct appc_callbacks *cb, appc_error_t *err);
+ * import added (those another image had brought, or another import has
+ * taken since, stay).  On failure nothing is removed. */
+int oci_squash(struct appc_store *s, struct appc_store_image *top, const struct oci_added *added,
+               size_t n_added, const struct appc_callbacks *cb, appc_error_t *err);
 
 /* ---- what imports made (record.c) ---- */
 

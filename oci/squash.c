@@ -96,9 +96,8 @@ static int build_and_import(struct appc_store *s, const char *top, const char *d
   return appc_store_import(s, aci, &io, out, NULL, err);
 }
 
-int oci_squash(struct appc_store *s, struct appc_store_image *top,
-               const char (*added)[APPC_IMAGE_ID_LEN + 1], size_t n_added,
-               const struct appc_callbacks *cb, appc_error_t *err)
+int oci_squash(struct appc_store *s, struct appc_store_image *top, const struct oci_added *added,
+               size_t n_added, const struct appc_callbacks *cb, appc_error_t *err)
 {
   struct appc_store_image squashed = {0};
   cleanup_free char *dir = NULL;
@@ -119,7 +118,7 @@ int oci_squash(struct appc_store *s, struct appc_store_image *top,
     return -1;
   /* an image that squashes to itself (one layer, nothing to drop) stays */
   size_t n = n_added;
-  while (n > 0 && strcmp(added[n - 1], squashed.id) == 0)
+  while (n > 0 && strcmp(added[n - 1].id, squashed.id) == 0)
     n--;
   oci_remove_added(s, added, n, cb);
   appc_store_image_clear(top);

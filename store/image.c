@@ -35,15 +35,73 @@ static int remove_locked(struct appc_store *s, const char *id, appc_error_t *err
   return appc_remove_tree(s->tmp_fd, tmp, err);
 }
 
+/* The store locked (EXCLUSIVE or shared) for an operation on the image ID,
+ * once ID is known to be a well-formed image ID. */
+static int lock_for_image(struct appc_store *s, const char *id, bool exclusive, appc_error_t *err)
+{
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  return appc_store_lock(s, exclusive, err);
+}
+
 int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err)
 {
   int r;
 
-  if (!appc_store_is_image_id(id))
-    return appc_error_make(err, 0, "%s: not an image ID", id);
-  if (appc_store_lock(s, true, err) < 0)
+  if (lock_for_image(s, id, true, err) < 0)
     return -1;
   r = remove_locked(s, id, err);
+  appc_store_unlock(s);
+  return r;
+}
+
+int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_image *out,
+                     appc_error_t *err)
+{
+  int r;
+
+  if (lock_for_image(s, id, false, err) < 0)
+    return -1;
+  if (faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    r = errno == ENOENT ? appc_store_no_such_image(err, id, "")
+                        : appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  else
+    r = appc_store_record_reimported(s, id, err);
+  if (r == 0 && out != NULL)
+    r = appc_store_read_record(s, id, out, err);
+  appc_store_unlock(s);
+  return r;
+}
+
+/* Under the exclusive lock: a claim (shared) is before or after, never
+ * between the look at the record and the removal. */
+static int remove_unclaimed_locked(struct appc_store *s, const char *id,
+                                   const struct timespec *imported, bool *kept, appc_error_t *err)
+{
+  struct appc_store_image now = {0};
+
+  *kept = false;
+  if (appc_store_read_record(s, id, &now, err) < 0) {
+    if (faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+      appc_error_release(err);
+      return 0;
+    }
+    return -1;
+  }
+  *kept =
+      now.import_time.tv_sec != imported->tv_sec || now.import_time.tv_nsec != imported->tv_nsec;
+  appc_store_image_clear(&now);
+  return *kept ? 0 : remove_locked(s, id, err);
+}
+
+int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
+                                const struct timespec *imported, bool *kept, appc_error_t *err)
+{
+  int r;
+
+  if (lock_for_image(s, id, true, err) < 0)
+    return -1;
+  r = remove_unclaimed_locked(s, id, imported, kept, err);
   appc_store_unlock(s);
   return r;
 }
@@ -79,9 +137,7 @@ int appc_store_export(struct appc_store *s, const char *id, const char *out, boo
 {
   int r;
 
-  if (!appc_store_is_image_id(id))
-    return appc_error_make(err, 0, "%s: not an image ID", id);
-  if (appc_store_lock(s, false, err) < 0)
+  if (lock_for_image(s, id, false, err) < 0)
     return -1;
   r = export_locked(s, id, out, overwrite, err);
   appc_store_unlock(s);

@@ -155,6 +155,21 @@ int appc_store_read_manifest(struct appc_store *s, const char *id, char **json, 
  * it are left to appc_store_gc (a running pod may still use one). */
 int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err);
 
+/* An image that an import finds in the store already, taken by that import
+ * as its own: its record's import time becomes now, as when the same ACI
+ * is imported again, so that another import removing what it added keeps
+ * it (appc_store_remove_unclaimed).  OUT, unless NULL, receives the record.
+ * An image no longer in the store is an error with errnum ENOENT. */
+int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_image *out,
+                     appc_error_t *err);
+
+/* Remove ID, which an import added with the import time IMPORTED and no
+ * longer needs, unless another import has taken it since (imported it
+ * again or claimed it): then *KEPT is true and the image stays.  An image
+ * no longer in the store is no error. */
+int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
+                                const struct timespec *imported, bool *kept, appc_error_t *err);
+
 /* Write the image's ACI to OUT (temporary name, fsync, rename): the bytes
  * imported, so the image ID is the same.  An existing OUT, unless
  * OVERWRITE, is an error with errnum EEXIST. */

@@ -169,6 +169,32 @@ is "... the squashed image is the same" "$(cat "$TMP/.out")" "$SQ_ID"
 is "... and the layers it had are kept" "$(ac image list -q | grep -c "$TOP")" 1
 check "image rm of the squashed image" ac image rm "$SQ_ID"
 
+# A plain fetch while a --squash of the same image is between its import and
+# the removal of the layers' images: the plain fetch finds those images in
+# the store and takes them; the squash keeps what it took.  (A large layer
+# makes the squash's render and build last long enough.)
+RC=$TMP/race RB=$TMP/race-bundle RS=$TMP/store-race
+umoci init --layout "$RC" && umoci new --image "$RC:t" >/dev/null &&
+  umoci unpack --image "$RC:t" "$RB" >/dev/null && head -c 96M /dev/urandom >"$RB/rootfs/big" &&
+  umoci repack --image "$RC:t" "$RB" >/dev/null && rm -rf "$RB" &&
+  umoci unpack --image "$RC:t" "$RB" >/dev/null && echo top >"$RB/rootfs/top" &&
+  umoci repack --image "$RC:t" "$RB" >/dev/null && rm -rf "$RB"
+"$ACTOOL" --dir="$RS" --insecure-options=image fetch --squash "oci:$RC:t" >"$TMP/race-squash.out" 2>&1 &
+squash_pid=$!
+for _ in $(seq 1000); do
+  [ "$(find "$RS/images" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -ge 2 ] && break
+  sleep 0.01
+done
+check "a plain fetch of the image a --squash is making" \
+  "$ACTOOL" --dir="$RS" --debug --insecure-options=image fetch "oci:$RC:t"
+RACE_ID=$(tail -n 1 "$TMP/.out")
+cp "$TMP/.err" "$TMP/race-plain.err"
+check "... took the layers' images the squash had imported" grep -q 'in the store as' "$TMP/race-plain.err"
+check "... the --squash succeeded" wait "$squash_pid"
+check "... the plain fetch's image renders: the squash kept what it took" \
+  "$ACTOOL" --dir="$RS" image render "$RACE_ID" "$TMP/race-render"
+rm -rf "$RC" "$RS" "$TMP/race-render"
+
 # ---- choosing the image ----
 # (copies keep the directory's name, which names the image)
 check "an index naming platforms: this machine's is taken" \

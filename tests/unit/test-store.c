@@ -651,6 +651,46 @@ static void test_verify_finds_damage(void **state)
   appc_store_image_clear(&img);
 }
 
+/* What an import added and removes again (a squash, a failure) stays when
+ * another import has taken it meanwhile: imported it again, or claimed it
+ * (found it by its record); a removal of an image gone already is no
+ * error, a claim of one is. */
+static void test_remove_unclaimed(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image added, again, claimed;
+  appc_error_t err = NULL;
+  bool kept = true, already = false;
+  char path[256];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &added, NULL);
+
+  assert_ok(appc_store_import(f->s, path, NULL, &again, &already, &err), &err);
+  assert_true(already);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &added.import_time, &kept, &err), &err);
+  assert_true(kept);
+  assert_int_equal(count_sub(f, "images"), 1);
+
+  assert_ok(appc_store_claim(f->s, added.id, &claimed, &err), &err);
+  assert_string_equal(claimed.id, added.id);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &again.import_time, &kept, &err), &err);
+  assert_true(kept);
+  assert_int_equal(count_sub(f, "images"), 1);
+
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &claimed.import_time, &kept, &err), &err);
+  assert_false(kept);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &claimed.import_time, &kept, &err), &err);
+  assert_false(kept);
+  assert_error_contains(appc_store_claim(f->s, added.id, NULL, &err), &err, "no such image");
+  appc_store_image_clear(&added);
+  appc_store_image_clear(&again);
+  appc_store_image_clear(&claimed);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -665,6 +705,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tmpdir_and_areas, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
   };
