@@ -558,9 +558,10 @@ static int remember_download(struct registry *r, const char *name, appc_error_t 
   return 0;
 }
 
-/* Layer D into the store's tmp/ as registry-ALG-HEX, resumed where an
- * earlier pull was cut off; read from its start by the converter, which
- * checks its digest. */
+/* Layer D into the store's tmp/ as download-registry-ALG-HEX, resumed where
+ * an earlier pull was cut off; read from its start by the converter, which
+ * checks its digest.  (The store's gc keeps download-* while younger than
+ * its grace period.) */
 static int open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_error_t *err)
 {
   struct registry *r = (struct registry *) b;
@@ -571,8 +572,8 @@ static int open_blob(struct oci_blobs *b, const struct oci_descriptor *d, appc_e
 
   if (!appc_digest_parse(d->digest, &alg, &hex))
     return appc_error_make(err, 0, "%s: \"%.80s\": not a digest", r->where, d->digest);
-  snprintf(name, sizeof name, "registry-%s-%s", alg == APPC_DIGEST_SHA256 ? "sha256" : "sha512",
-           hex);
+  snprintf(name, sizeof name, "download-registry-%s-%s",
+           alg == APPC_DIGEST_SHA256 ? "sha256" : "sha512", hex);
   cleanup_close int fd = openat(r->tmp_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return appc_error_make(err, errno, "%s: tmp/%s", r->where, name);

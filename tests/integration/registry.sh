@@ -350,7 +350,10 @@ check_fails "a download cut halfway fails (no retries here)" 1 'transfer closed 
   ar fetch "docker://localhost:$FAKE_PORT/test/app:app"
 FIRST=$(sed -n 's/.*blobs\/\(sha256:[0-9a-f]*\): transfer closed.*/\1/p' "$TMP/.err")
 is "... nothing stored" "$(ar image list -q | wc -l)" 0
-check "... the part is kept in tmp/ to resume from" bash -c 'ls "$1"/tmp | grep -q "^registry-sha256-"' _ "$SR"
+check "... the part is kept in tmp/ to resume from" bash -c 'ls "$1"/tmp | grep -q "^download-registry-sha256-"' _ "$SR"
+check "image gc" ar image gc
+check "... keeps it: a partial download younger than the grace period" \
+  bash -c 'ls "$1"/tmp | grep -q "^download-registry-sha256-"' _ "$SR"
 # the other layers are cut too, the first time: retried within the fetch
 check "the next fetch resumes and succeeds" env ACTOOL_HTTP_RETRIES=2 \
   "$ACTOOL" --dir="$SR" --cacert="$NET_CA" --insecure-options=image fetch "docker://localhost:$FAKE_PORT/test/app:app"
