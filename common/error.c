@@ -105,3 +105,33 @@ void appc_error_release(appc_error_t *err)
   free(*err);
   *err = NULL;
 }
+
+void appc_error_rename(appc_error_t e, const char *from, const char *to)
+{
+  size_t from_len = strlen(from), to_len = strlen(to), n = 0;
+  char *p, *out, *w;
+
+  if (e == NULL || e->msg == NULL || from_len == 0)
+    return;
+
+  for (p = strstr(e->msg, from); p != NULL; p = strstr(p + from_len, from))
+    n++;
+  if (n == 0)
+    return;
+  out = malloc(strlen(e->msg) + n * to_len + 1);
+  if (out == NULL)
+    return;
+  w = out;
+  for (const char *r = e->msg; *r != '\0';) {
+    if (strncmp(r, from, from_len) == 0) {
+      memcpy(w, to, to_len);
+      w += to_len;
+      r += from_len;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  free(e->msg);
+  e->msg = out;
+}

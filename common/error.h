@@ -11,4 +11,9 @@
 int appc_error_tag(appc_error_t *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Replace every FROM in the message of E (when there is one) by TO: a
+ * temporary's path, gone by the time the user reads the message, by what
+ * the user knows it as.  Memory short, the message stays as it is. */
+void appc_error_rename(appc_error_t e, const char *from, const char *to);
+
 #endif

@@ -316,8 +316,6 @@ static int check_expected(const char *url, const struct appc_image_manifest *m,
   return 0;
 }
 
-static void rename_in_error(appc_error_t e, const char *from, const char *to);
-
 /* The manifest of the download PATH, checked against what EX expects.  It
  * must come within LIMIT bytes of other entries (UINT64_MAX when the
  * download's signature is checked already: fetch_manifest_search_limit). */
@@ -335,7 +333,7 @@ static int check_manifest(const struct appc_fetch_options *o, const char *url, c
       appc_image_manifest_parse(json, len, &m, err) < 0) {
     /* PATH is a temporary, removed by the time the user reads this: the
      * download is known by its URL. */
-    rename_in_error(*err, path, url);
+    appc_error_rename(*err, path, url);
     if (strncmp((*err)->msg, url, strlen(url)) != 0)
       appc_error_prefix(err, "%s", url);
     return -1;
@@ -360,34 +358,6 @@ static int fetch_signature(const struct appc_fetch_options *o, const char *asc_u
   if (body == NULL)
     return appc_error_prefix(err, "signature");
   return write_atomic(path, body, len, err);
-}
-
-/* Replace every FROM in the error's message by TO (best effort). */
-static void rename_in_error(appc_error_t e, const char *from, const char *to)
-{
-  size_t from_len = strlen(from), to_len = strlen(to), n = 0;
-  char *p, *out, *w;
-
-  for (p = strstr(e->msg, from); p != NULL; p = strstr(p + from_len, from))
-    n++;
-  if (n == 0)
-    return;
-  out = malloc(strlen(e->msg) + n * to_len + 1);
-  if (out == NULL)
-    return;
-  w = out;
-  for (const char *r = e->msg; *r != '\0';) {
-    if (strncmp(r, from, from_len) == 0) {
-      memcpy(w, to, to_len);
-      w += to_len;
-      r += from_len;
-    } else {
-      *w++ = *r++;
-    }
-  }
-  *w = '\0';
-  free(e->msg);
-  e->msg = out;
 }
 
 /* The signature at ASC_URL of the image NAME downloaded from URL (P's), or,
@@ -417,8 +387,8 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   if (r < 0) {
     /* The temporaries are gone by the time the user reads this: name the
      * URLs they came from instead. */
-    rename_in_error(*err, p->asc, asc_url);
-    rename_in_error(*err, p->aci, url);
+    appc_error_rename(*err, p->asc, asc_url);
+    appc_error_rename(*err, p->aci, url);
     if (strncmp((*err)->msg, asc_url, strlen(asc_url)) != 0)
       appc_error_prefix(err, "%s", asc_url);
   } else

@@ -471,6 +471,27 @@ static int split_tag(const char *repo_tag, char **repo, char **tag)
   return *repo != NULL && *tag != NULL ? 0 : -1;
 }
 
+/* The layout made of the archive is private and gone by the time the user
+ * reads ERR: its blobs are named by the archive's members they came from. */
+static void name_members(const struct unpacked *u, const struct chosen *c, const char *layout,
+                         appc_error_t e)
+{
+  char from[PATH_MAX];
+
+  snprintf(from, sizeof from, "%s: ", layout);
+  appc_error_rename(e, from, "");
+  appc_error_rename(e, layout, "the archive's image");
+  for (size_t i = 0; i < c->n_layers; i++) {
+    const struct entry *m = lookup(u, c->layers[i]);
+    cleanup_free char *digest = NULL;
+    cleanup_free char *named = NULL;
+    if (m == NULL || asprintf(&digest, "sha256:%s", m->sha256) < 0 ||
+        asprintf(&named, "%s (%s)", c->layers[i], digest) < 0)
+      continue;
+    appc_error_rename(e, digest, named);
+  }
+}
+
 static int import_unpacked(struct appc_store *s, struct unpacked *u, const char *tmp_path,
                            const char *repo_tag, const struct appc_oci_import_options *opts,
                            struct appc_store_image *out, appc_error_t *err)
@@ -502,8 +523,10 @@ static int import_unpacked(struct appc_store *s, struct unpacked *u, const char 
     goto done;
   }
   r = appc_oci_import_layout(s, layout, tag != NULL ? tag : "latest", &io, out, err);
-  if (r < 0)
+  if (r < 0) {
+    name_members(u, &c, layout, *err);
     appc_error_prefix(err, "%s", u->archive);
+  }
 done:
   chosen_clear(&c);
   return r;

@@ -561,7 +561,7 @@ static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index
   int r = -1;
 
   if (depth > 4)
-    return appc_error_make(err, ELOOP, "%s: %s: indexes nested more than 4 deep", b->where,
+    return appc_error_make(err, 0, "%s: %s: indexes nested more than 4 deep", b->where,
                            index->digest);
   if (read_index(b, index, from, &v, &n, err) < 0)
     return -1;

@@ -706,7 +706,9 @@ static int convert_and_import(struct conversion *c, struct appc_store_image *out
     struct appc_store_image img = {0};
     if (made[i].fd < 0)
       continue; /* reused */
-    r = import_made(c, &made[i], &img, err);
+    /* (a rule of the store's that the conversion does not check) */
+    if ((r = import_made(c, &made[i], &img, err)) < 0)
+      appc_error_prefix(err, "%s: %s", c->blobs->where, c->img.layers[i].digest);
     if (r == 0 && i + 1 < c->img.n_layers)
       note_layer(c, i, made);
     if (r == 0 && i + 1 == c->img.n_layers)

@@ -248,7 +248,7 @@ hostile "a label value holding \\u0000 is refused, not cut short" 'Labels.x: hol
   config-set Labels '{"x": "a\u0000b"}'
 hostile "an Entrypoint word holding \\u0000 is refused" 'Entrypoint\[0\]: holds a NUL character' \
   config-set Entrypoint '["/bin/sh\u0000-x"]'
-hostile "indexes nested too deep are refused" 'nested more than 4 deep' nest 6
+hostile "indexes nested too deep are refused" 'nested more than 4 deep$' nest 6
 hostile "a manifest larger than 4 MiB is refused unread" 'more than a manifest or config may have' \
   big-manifest 5000000
 # index.json calls the image manifest an index: the descriptor is named.
@@ -292,7 +292,8 @@ refused_fresh() { # refused_fresh DESCRIPTION PATTERN ENTRIES-JSON [FETCH-OPTION
     "$("$ACTOOL" --dir="$store" image list -q | wc -l) $(ls -A "$store/tmp" | wc -l)" "0 0"
 }
 echo '[{"name": "lower-link", "type": "hardlink", "target": "etc/greeting"}]' >"$TMP/lowerlink.json"
-refused_fresh "a hard link to a lower layer's file is refused" 'hard link to rootfs/etc/greeting' \
+refused_fresh "a hard link to a lower layer's file is refused, naming the layout and the layer" \
+  "^actool: $TMP/f[0-9]+: sha256:[0-9a-f]{64}: .*hard link to rootfs/etc/greeting" \
   "$TMP/lowerlink.json"
 printf '[{"name": "%s", "type": "file", "data": "x"}]' "$(printf 'n%.0s' {1..300})" >"$TMP/longname.json"
 refused_fresh "--squash of a layer that cannot be rendered (a 300-byte name) fails, naming the rule" \
@@ -376,7 +377,8 @@ else
     ac --insecure-options=image fetch "docker-archive:$D/link-out.tar"
   check_fails "a layer manifest.json names but the archive lacks is refused" 1 'named by manifest.json, not in the archive' \
     ac --insecure-options=image fetch "docker-archive:$D/missing.tar"
-  check_fails "a layer unlike its diff_id is refused" 1 'does not match its diff_id' \
+  check_fails "a layer unlike its diff_id is refused, naming the archive's member" 1 \
+    "^actool: $D/tampered.tar: layer.tar \\(sha256:[0-9a-f]{64}\\): the uncompressed layer does not match its diff_id" \
     ac --insecure-options=image fetch "docker-archive:$D/tampered.tar"
   # A sparse entry of a terabyte in a 10 KB archive: read whole it was a
   # terabyte of zeros in the store's tmp/ before anything was checked.
