@@ -93,7 +93,7 @@ int actool_fail_net(appc_error_t *err)
       {EPROTONOSUPPORT, "--insecure-options=http allows plain http"},
       {ENOKEY, "use --insecure-options=image to import it unverified"},
       {ENONET, "--store-only"},
-      {EFBIG, "ACTOOL_FETCH_MAX_SIZE allows more"},
+      {EMSGSIZE, "ACTOOL_FETCH_MAX_SIZE allows more"},
   };
 
   for (size_t i = 0; *err != NULL && i < ARRAY_SIZE(hints); i++)

@@ -1117,7 +1117,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     return appc_error_make(err, 0, "%s: larger than the %llu bytes expected", url,
                            (unsigned long long) d->max_size);
   if (sink.too_big)
-    return appc_error_tag(err, EFBIG,
+    return appc_error_tag(err, EMSGSIZE,
                           "%s: larger than %llu bytes, the most a download of no declared size "
                           "may be",
                           url, (unsigned long long) h->download_max);

@@ -21,6 +21,10 @@
  * - ENOKEY from appc_fetch: the image has no signature to check (an OCI or
  *   Docker image, a file without FILE.asc, a URL whose .asc is missing),
  *   which appc_fetch_options.insecure_image accepts;
+ * - EMSGSIZE from an HTTP download (appc_http_*, and what downloads
+ *   through it: appc_fetch, registry pulls, Debian packages): a download
+ *   whose size nobody declared went past appc_http_options.download_max
+ *   (the fixed limits of what is read are not tagged so);
  * - ENONET from appc_fetch and appc_fetch_dependencies with
  *   appc_fetch_options.store_only: the image is not in the store (or is a
  *   URL), and the network is ruled out;

@@ -1101,8 +1101,8 @@ is "ACTOOL_HTTP_MIN_RATE must be a number: usage error" "$status" 2
 # included, at ACTOOL_HTTP_DOWNLOAD_DEADLINE.
 S=$(new_store endless)
 hplain ACTOOL_FETCH_MAX_SIZE=64Ki -- --dir="$S" fetch "$H/endless.aci"
-expect_fail "an endless download stops at ACTOOL_FETCH_MAX_SIZE" \
-  'larger than 65536 bytes, the most a download of no declared size may be'
+expect_fail "an endless download stops at ACTOOL_FETCH_MAX_SIZE, which the error names" \
+  'larger than 65536 bytes, the most a download of no declared size may be \(ACTOOL_FETCH_MAX_SIZE allows more\)$'
 is "... and leaves nothing in tmp/" "$(state "$S") $(downloads "$S")" "list=[] blobs=0 tmp=0 aci=0 json=0"
 hplain ACTOOL_HTTP_DOWNLOAD_DEADLINE=2 ACTOOL_HTTP_RETRIES=3 -- --debug --dir="$S" fetch "$H/endless.aci"
 expect_fail "an endless download stops at ACTOOL_HTTP_DOWNLOAD_DEADLINE" 'within the 2 s deadline of a download'
