@@ -115,19 +115,47 @@ static int open_dirs(struct appc_store *s, appc_error_t *err)
   return 0;
 }
 
+/* DIR made absolute: the store's paths go to processes that work in
+ * another directory (the executor's mounts, a pod's supervisor), as rkt
+ * makes its --dir absolute. */
+static char *absolute_path(const char *dir)
+{
+  cleanup_free char *cwd = NULL;
+  char *path = NULL;
+
+  if (dir[0] == '/')
+    return strdup(dir);
+  if ((cwd = get_current_dir_name()) == NULL ||
+      asprintf(&path, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", dir) < 0)
+    return NULL;
+  return path;
+}
+
+/* The lock file, also on a read-only mount, where it is read-only: flock
+ * needs no write access, and the store can still be read. */
+static int open_lock(struct appc_store *s, appc_error_t *err)
+{
+  s->lock_fd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (s->lock_fd < 0 && errno == EROFS)
+    s->lock_fd = openat(s->dirfd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (s->lock_fd < 0)
+    return appc_error_make(err, errno, "%s/lock", s->path);
+  return 0;
+}
+
 static int store_open(struct appc_store *s, const char *dir, appc_error_t *err)
 {
-  s->path = strdup(dir);
+  s->path = absolute_path(dir);
   if (s->path == NULL)
-    return appc_error_make(err, ENOMEM, "%s", dir);
+    return appc_error_make(err, errno != 0 ? errno : ENOMEM, "%s", dir);
+  dir = s->path;
   if (make_store_dir(dir, err) < 0)
     return -1;
   s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (s->dirfd < 0)
     return appc_error_make(err, errno, "%s: cannot open the store", dir);
-  s->lock_fd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (s->lock_fd < 0)
-    return appc_error_make(err, errno, "%s/lock", dir);
+  if (open_lock(s, err) < 0)
+    return -1;
   if (appc_store_lock(s, false, err) < 0)
     return -1;
   int r = init_layout(s, err);

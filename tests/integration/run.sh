@@ -324,6 +324,13 @@ if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   note "$IMG_ERRORS"
 fi
 
+# A store given by a relative path (--dir, ACTOOL_DIR) runs as an absolute
+# one: its paths reach processes working elsewhere.
+OUT=$(cd "$TMP" && timeout 30 "$ACTOOL" --dir=store run "${ID[sh]}" 2>"$TMP/.err")
+is "run with a relative --dir" "$?:$OUT" "0:generic"
+OUT=$(cd "$TMP" && ACTOOL_DIR=./store timeout 30 "$ACTOOL" run "${ID[sh]}" 2>"$TMP/.err")
+is "run with a relative ACTOOL_DIR" "$?:$OUT" "0:generic"
+
 # A command that cannot be run gets a shell's status: 127 not found, 126
 # not executable.
 pod "${ID[sh]}" --exec=no-such-command

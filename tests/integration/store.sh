@@ -1004,6 +1004,26 @@ for sub in cat-manifest render extract export rm gc verify; do
     note "exit $status" "$(head -c 1000 "$TMP/.out")" "$(head -c 1000 "$TMP/.err")"
   fi
 done
+# A store on a read-only mount is read (the lock file opened read-only:
+# flock needs no more), and what would write fails naming the rule.
+if [ "$(id -u)" -eq 0 ]; then
+  RO=$TMP/ro
+  mkdir -p "$RO" && mount -t tmpfs -o size=64m tmpfs "$RO" &&
+    ac "$RO/store" fetch "$IN/app1.aci" >"$TMP/ro.id" 2>"$TMP/.err" && mount -o remount,ro "$RO"
+  check "a store on a read-only mount: image list" ac "$RO/store" image list -q
+  is "... lists its image" "$(cat "$TMP/.out")" "$(cat "$TMP/ro.id")"
+  check "... image cat-manifest" ac "$RO/store" image cat-manifest "$(cat "$TMP/ro.id")"
+  check_fails "... a fetch into it fails, naming the file system" 1 'Read-only file system' \
+    ac "$RO/store" fetch "$IN/app2.aci"
+  umount "$RO"
+else
+  not_ok "a store on a read-only mount (needs root to mount one)"
+fi
+# A relative --dir is the same store as its absolute path.
+check "fetch with a relative --dir" bash -c 'cd "$1" && "$2" --dir=relstore --insecure-options=image fetch "$3"' \
+  _ "$TMP" "$ACTOOL" "$IN/app1.aci"
+is "... the store is where it says" "$(ac "$TMP/relstore" image list -q | wc -l)" 1
+
 check_fails "an unknown image subcommand is a usage error" 2 'bogus' "$ACTOOL" image bogus
 check_fails "image without a subcommand is a usage error" 2 'image' "$ACTOOL" image
 check_fails "an unknown image list option is a usage error" 2 'bogus' "$ACTOOL" image list --bogus
