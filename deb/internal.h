@@ -89,8 +89,10 @@ struct deb_index {
 void deb_index_init(struct deb_index *ix);
 void deb_index_clear(struct deb_index *ix);
 /* Add the packages of STANZAS for ARCH (and "all"); INSTALLED for a dpkg
- * status, whose entries count only when "install ok installed".  The
- * stanzas must outlive IX.  Errors name WHAT. */
+ * status, whose entries count when their package is in the rootfs
+ * (installed, or unpacked and not configured; on hold or not), and which
+ * must hold no package half-installed or to reinstall.  The stanzas must
+ * outlive IX.  Errors name WHAT. */
 int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const char *arch,
                   bool installed, const char *what, appc_error_t *err);
 /* The packages to install for NAMES: each, and what it depends on

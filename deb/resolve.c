@@ -84,12 +84,52 @@ void deb_index_clear(struct deb_index *ix)
   memset(ix, 0, sizeof *ix);
 }
 
-/* Whether a status entry says the package is installed. */
-static bool status_installed(const struct deb_stanza *st)
+/* Whether WORD is one of WORDS (NULL-terminated). */
+static bool word_in(const char *word, const char *const *words)
 {
-  const char *status = deb_field(st, "Status");
+  for (; *words != NULL; words++)
+    if (strcmp(word, *words) == 0)
+      return true;
+  return false;
+}
 
-  return status != NULL && strcmp(status, "install ok installed") == 0;
+/* Whether the package of a status entry is in the rootfs, by its Status
+ * "WANT FLAG STATE" (dpkg-query(1)): 1 yes, 0 no, -1 an error.  Its
+ * selection (WANT: install, hold, deinstall, purge) does not matter: dpkg
+ * and apt count a held package's version as installed, and apt never
+ * replaces it.  A package unpacked and not yet configured (unpacked,
+ * half-configured, triggers pending) is in the rootfs too: installed here,
+ * never replaced (what --configure's dpkg --configure --pending configures,
+ * as apt would).  One whose files are gone (not-installed, config-files)
+ * is not.  One half-installed, or flagged for reinstallation (reinstreq),
+ * is refused: what of it the rootfs holds is unknown, and installing over
+ * it would be a guess. */
+static int status_installed(const struct deb_stanza *st, const char *what, appc_error_t *err)
+{
+  static const char *const wants[] = {"unknown", "install", "hold", "deinstall", "purge", NULL};
+  static const char *const flags[] = {"ok", "reinstreq", NULL};
+  static const char *const present[] = {"installed",        "unpacked",         "half-configured",
+                                        "triggers-awaited", "triggers-pending", NULL};
+  static const char *const absent[] = {"not-installed", "config-files", NULL};
+  const char *status = deb_field(st, "Status");
+  const char *name = deb_field(st, "Package");
+  char want[20], flag[20], state[20], more;
+
+  if (status == NULL)
+    return 0;
+  if (sscanf(status, "%19s %19s %19s %c", want, flag, state, &more) != 3 || !word_in(want, wants) ||
+      !word_in(flag, flags) ||
+      (!word_in(state, present) && !word_in(state, absent) && strcmp(state, "half-installed") != 0))
+    return appc_error_make(err, 0,
+                           "%s: package %s (line %zu): \"%s\" is not a dpkg status (WANT FLAG "
+                           "STATE)",
+                           what, name != NULL ? name : "?", st->line, status);
+  if (strcmp(flag, "reinstreq") == 0 || strcmp(state, "half-installed") == 0)
+    return appc_error_make(err, 0,
+                           "%s: package %s: status \"%s\": it must be reinstalled first, with "
+                           "dpkg (what of it the rootfs holds is unknown)",
+                           what, name != NULL ? name : "?", status);
+  return word_in(state, present);
 }
 
 static int index_names(struct deb_index *ix, size_t i, appc_error_t *err)
@@ -126,12 +166,13 @@ static int add_package(struct deb_index *ix, const struct deb_stanza *st, const 
   struct deb_package p = {.st = st, .installed = installed};
   const char *provides = deb_field(st, "Provides");
   cleanup_free char *where = NULL;
+  int r;
 
   p.name = deb_field(st, "Package");
   p.version = deb_field(st, "Version");
   p.arch = deb_field(st, "Architecture");
-  if (installed && !status_installed(st))
-    return 0;
+  if (installed && (r = status_installed(st, what, err)) <= 0)
+    return r;
   if (p.name == NULL || p.version == NULL)
     return appc_error_make(err, 0, "%s: the entry at line %zu has no %s field", what, st->line,
                            p.name == NULL ? "Package" : "Version");

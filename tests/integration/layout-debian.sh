@@ -432,6 +432,52 @@ dpkg --root="$L/rootfs" -l >"$TMP/dpkg.out" 2>&1
 check "the earlier packages stay in the status" grep -Eq "^ii +hello +1\.0 " "$TMP/dpkg.out"
 check "the new package is in the status" grep -Eq "^ii +needs-foo +1 " "$TMP/dpkg.out"
 
+# held DIR STATUS: a new layout DIR whose dpkg status has libfoo 1.1 with
+# STATUS ("WANT FLAG STATE").
+held() {
+  lay "$1"
+  mkdir -p "$1/rootfs/var/lib/dpkg"
+  printf 'Package: libfoo\nStatus: %s\nArchitecture: %s\nVersion: 1.1\nDescription: x\n\n' \
+    "$2" "$ARCH" >"$1/rootfs/var/lib/dpkg/status"
+}
+# A package in the rootfs, whatever its selection (apt-mark hold writes
+# "hold"), and one unpacked but not configured: its version meets the
+# dependency, its entry stays as it was.
+for st in "hold ok installed" "deinstall ok installed" "purge ok installed" \
+  "install ok unpacked" "hold ok half-configured" "install ok triggers-pending"; do
+  held "$TMP/lh" "$st"
+  run_capture inst "$TMP/lh" good needs-foo
+  is "libfoo 1.1 \"$st\" in the rootfs meets needs-foo's libfoo (>= 1.1): not replaced" \
+    "$status $(cat "$TMP/.out")" "0 needs-foo 1 $ARCH"
+  is "... its entry is kept as it was" \
+    "$(grep -A3 '^Package: libfoo' "$TMP/lh/rootfs/var/lib/dpkg/status" | sed -n 's/^\(Status\|Version\): //p' | tr '\n' ' ')" \
+    "$st 1.1 "
+done
+held "$TMP/lh" "hold ok installed"
+inst "$TMP/lh" good needs-foo >/dev/null 2>&1
+check "dpkg --root lists the held package as held, at its version" \
+  sh -c "dpkg --root='$TMP/lh/rootfs' -l | grep -Eq '^hi +libfoo +1\.1 '"
+# Its files gone (config-files, not-installed): the index's version goes in.
+for st in "purge ok config-files" "install ok not-installed"; do
+  held "$TMP/lh" "$st"
+  run_capture inst "$TMP/lh" good needs-foo
+  is "libfoo \"$st\" is not in the rootfs: the index's libfoo installs" \
+    "$status $(cut -d' ' -f1,2 "$TMP/.out" | sort | tr '\n' ' ')" "0 libc-fake 2.0 libfoo 1.2 needs-foo 1 "
+  is "... its entry replaced" \
+    "$(sed -n 's/^Status: //p' "$TMP/lh/rootfs/var/lib/dpkg/status" | sort -u)" "install ok installed"
+done
+# Half-installed or to reinstall: what the rootfs holds of it is unknown.
+for st in "install ok half-installed" "hold reinstreq installed"; do
+  held "$TMP/lh" "$st"
+  check_rejects "libfoo \"$st\" is refused" \
+    "rootfs /var/lib/dpkg/status: package libfoo: status \"$st\": it must be reinstalled first" \
+    inst "$TMP/lh" good needs-foo
+done
+held "$TMP/lh" "install fine installed"
+check_rejects "a Status that is no dpkg status is refused" \
+  "rootfs /var/lib/dpkg/status: package libfoo \(line 1\): \"install fine installed\" is not a dpkg status" \
+  inst "$TMP/lh" good needs-foo
+
 L2=$TMP/l2
 lay "$L2"
 check "Release + Release.gpg (no InRelease) works" inst "$L2" detached cycle-b
