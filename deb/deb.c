@@ -296,23 +296,24 @@ uint64_t deb_data_max(const char *installed_size)
   char *end = NULL;
   unsigned long long kib;
 
+  /* none is 0, not "no bound": a package would otherwise escape it by
+   * leaving the field out */
   if (installed_size == NULL || !isdigit((unsigned char) installed_size[0]))
-    return 0;
+    return DATA_SLACK;
   errno = 0;
   kib = strtoull(installed_size, &end, 10);
   if (errno != 0 || *end != '\0' || kib > (UINT64_MAX - DATA_SLACK) / 2048)
-    return 0;
+    return DATA_SLACK;
   return kib * 2048 + DATA_SLACK;
 }
 
-/* deb_data_max of the Installed-Size of CONTROL, a control file's text
- * (0: none). */
+/* deb_data_max of the Installed-Size of CONTROL, a control file's text. */
 static uint64_t control_data_max(const char *control)
 {
   cleanup_free char *copy = control != NULL ? strdup(control) : NULL;
   struct deb_stanzas st = {0};
   appc_error_t ignored = NULL;
-  uint64_t max = 0;
+  uint64_t max = DATA_SLACK;
 
   /* (parsed in place: a copy; a control file that does not parse is
    * refused later, when it is parsed for good) */
@@ -333,10 +334,10 @@ static int check_size(uint64_t max, struct archive_entry *e, uint64_t *total, co
   if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL || size <= 0)
     return 0;
   *total += (uint64_t) size;
-  if (max != 0 && *total > max)
+  if (*total > max)
     return appc_error_tag(err, EFBIG,
                           "%s: data.tar: its files hold more than %llu bytes, twice and 16 MiB "
-                          "more than the Installed-Size the package gives",
+                          "more than the Installed-Size the package gives (none: 0)",
                           what, (unsigned long long) max);
   return 0;
 }

@@ -595,10 +595,12 @@ static int check_deb(struct job *j, const struct deb_download *d)
 {
   struct unpacked *u = d->u;
   const struct deb_package *p = u->pkg;
+  const char *size = deb_field(p->st, "Installed-Size");
+  /* (without the index's, the control file's bounds the data) */
   const struct deb_check_opts co = {.cb = j->o->cb,
                                     .scripts = j->o->scripts,
                                     .control_left = &j->control_left,
-                                    .data_max = deb_data_max(deb_field(p->st, "Installed-Size"))};
+                                    .data_max = size != NULL ? deb_data_max(size) : 0};
 
   if (deb_check(u->path, d->url, &co, &u->control, j->err) < 0)
     return -1;

@@ -122,12 +122,13 @@ struct deb_check_opts {
   bool scripts;                    /* read the scripts and info files, else only the rest */
   size_t *control_left; /* bytes the control files of all packages may still take; NULL: any */
   /* bytes data.tar's files may hold in all (deb_data_max of the index's
-   * Installed-Size); 0: that of the package's control file, if any */
+   * Installed-Size); 0: deb_data_max of the package's control file's */
   uint64_t data_max;
 };
 /* The most a package's files may hold when it says it installs
  * INSTALLED_SIZE KiB (its Installed-Size): twice that and 16 MiB more, as
- * a package's files hold about what it says; 0 when it is no number. */
+ * a package's files hold about what it says; that of 0 (16 MiB) when it is
+ * NULL or no number. */
 uint64_t deb_data_max(const char *installed_size);
 /* Check the .deb at PATH (named WHAT): an ar archive of debian-binary 2.x,
  * control.tar.* and data.tar.*, every data.tar entry a file, directory,

@@ -324,7 +324,8 @@ gzip -9n "$TMP/claim/data.tar"
 python3 - "$TMP/claim" <<'PY'
 import io, os, sys, tarfile
 d = sys.argv[1]
-control = b"Package: claim\nVersion: 1\nArchitecture: all\nDescription: x\n"
+# (an Installed-Size of 1 TiB: the size bound is not what refuses it)
+control = b"Package: claim\nVersion: 1\nArchitecture: all\nInstalled-Size: 1073741824\nDescription: x\n"
 with tarfile.open(os.path.join(d, "control.tar.gz"), "w:gz", format=tarfile.GNU_FORMAT) as t:
     i = tarfile.TarInfo("./control"); i.size = len(control); i.mode = 0o644
     t.addfile(i, io.BytesIO(control))
@@ -350,6 +351,17 @@ rm -f "$REPO/dists/bombctl/main/binary-$ARCH/Packages.gz" &&
   gzip -9nk "$REPO/dists/bombctl/main/binary-$ARCH/Packages"
 release bombctl
 gpgt --yes --local-user "$KEY!" --output "$REPO/dists/bombctl/InRelease" --clearsign "$REPO/dists/bombctl/Release"
+
+# A package that gives no Installed-Size, in the index or its control file,
+# holding 20 MiB: bounded as if it gave 0 (16 MiB), not unbounded.
+mkdir -p "$TMP/build/bombnone/DEBIAN" "$TMP/build/bombnone/usr/share/bombnone"
+truncate -s 20M "$TMP/build/bombnone/usr/share/bombnone/zeros"
+printf 'Package: bombnone\nVersion: 1\nArchitecture: all\nMaintainer: T <t@example.com>\nDescription: x\n' \
+  >"$TMP/build/bombnone/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip --build "$TMP/build/bombnone" "$B/bombnone_1.deb" >/dev/null 2>&1 ||
+  net_fail "dpkg-deb bombnone"
+rm -rf "$TMP/build/bombnone"
+suite bombnone "$B/bombnone_1.deb"
 
 # An index whose Size for a package is beyond 64 bits.
 suite hugesize "$B/bomb_1.deb"
@@ -584,6 +596,9 @@ rejects "a package holding far more than its Installed-Size" \
 rejects "... and where only its control file gives one" \
   "pool/bombctl/bomb_1.deb: data.tar: its files hold more than 16779264 bytes" \
   bombctl bomb
+rejects "... and where neither gives one: as if 0" \
+  "pool/bombnone/bombnone_1.deb: data.tar: its files hold more than 16777216 bytes, .*\(none: 0\)" \
+  bombnone bombnone
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 # (timeout 60 guards against the old two minutes; it measures nothing)
 L5=$TMP/l5
