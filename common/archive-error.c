@@ -17,10 +17,15 @@ static int system_errno(int e)
   return e > 0 && e != EILSEQ ? e : 0;
 }
 
-int appc_archive_fail(struct archive *a, const char *what, appc_error_t *err)
+const char *appc_archive_message(struct archive *a)
 {
   const char *msg = archive_error_string(a);
 
+  return msg != NULL ? msg : "libarchive failed";
+}
+
+int appc_archive_fail(struct archive *a, const char *what, appc_error_t *err)
+{
   return appc_error_make(err, system_errno(archive_errno(a)), "%s: %s", what,
-                         msg != NULL ? msg : "libarchive failed");
+                         appc_archive_message(a));
 }

@@ -12,5 +12,9 @@ struct archive;
  * truncated archive, an unknown format) archive_errno() is -1 or a stand-in
  * whose strerror misleads ("Unknown error -1").  Returns -1. */
 int appc_archive_fail(struct archive *a, const char *what, appc_error_t *err);
+/* A's error message, or a stand-in where libarchive gives none (NULL: a
+ * reader's callback that failed without a word, for one): never NULL, for
+ * a "%s". */
+const char *appc_archive_message(struct archive *a);
 
 #endif
