@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/archive-error.h"
 #include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
@@ -69,10 +70,15 @@ struct member {
 static la_ssize_t member_read(struct archive *a, void *data, const void **buf)
 {
   struct member *m = data;
+  la_ssize_t n = archive_read_data(m->ar, m->buf, sizeof m->buf);
 
-  (void) a;
+  /* the tar says why it stopped, where the ar knows (a truncated
+   * member): libarchive leaves a failed callback's archive without a
+   * message */
+  if (n < 0)
+    archive_set_error(a, archive_errno(m->ar), "%s", appc_archive_message(m->ar));
   *buf = m->buf;
-  return archive_read_data(m->ar, m->buf, sizeof m->buf);
+  return n;
 }
 
 static int open_ar(const char *path, const char *what, struct archive **out, appc_error_t *err)
@@ -86,7 +92,7 @@ static int open_ar(const char *path, const char *what, struct archive **out, app
   archive_read_support_format_ar(a);
   if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
     appc_error_make(err, 0, "%s: not a Debian package (not an ar archive: %s)", what,
-                    archive_error_string(a));
+                    appc_archive_message(a));
     archive_read_free(a);
     return -1;
   }
@@ -106,7 +112,7 @@ static int open_member(struct member *m, const char *what, const char *member, s
   archive_read_support_format_gnutar(t);
   if (appc_archive_support_compression(t) != ARCHIVE_OK ||
       archive_read_open(t, m, NULL, member_read, NULL) != ARCHIVE_OK) {
-    appc_error_make(err, 0, "%s: %s: %s", what, member, archive_error_string(t));
+    appc_error_make(err, 0, "%s: %s: %s", what, member, appc_archive_message(t));
     archive_read_free(t);
     return -1;
   }
@@ -235,7 +241,7 @@ static int read_text(struct archive *t, const char *what, const char *name, size
     }
   }
   if (n < 0)
-    return appc_error_make(err, 0, "%s: %s", what, archive_error_string(t));
+    return appc_error_make(err, 0, "%s: %s", what, appc_archive_message(t));
   buf[len] = '\0';
   if (left != NULL)
     *left -= len;
@@ -270,7 +276,7 @@ static int read_control_tar(struct member *m, const char *what, const struct deb
     }
   }
   if (r != ARCHIVE_EOF)
-    return appc_error_make(err, 0, "%s: control.tar: %s", what, archive_error_string(t));
+    return appc_error_make(err, 0, "%s: control.tar: %s", what, appc_archive_message(t));
   if (out->control == NULL)
     return appc_error_make(err, 0, "%s: control.tar holds no control file", what);
   return 0;
@@ -366,7 +372,7 @@ static int check_data_tar(struct member *m, const char *what, const struct deb_c
   if (failed)
     return -1;
   if (r != ARCHIVE_EOF)
-    return appc_error_make(err, 0, "%s: data.tar: %s", what, archive_error_string(t));
+    return appc_error_make(err, 0, "%s: data.tar: %s", what, appc_archive_message(t));
   return 0;
 }
 
@@ -427,7 +433,7 @@ int deb_check(const char *path, const char *what, const struct deb_check_opts *o
                     "%s: not a Debian package (an ar archive of debian-binary, control.tar and "
                     "data.tar)%s%s",
                     what, r != ARCHIVE_EOF ? ": " : "",
-                    r != ARCHIVE_EOF && archive_error_string(ar) ? archive_error_string(ar) : "");
+                    r != ARCHIVE_EOF ? appc_archive_message(ar) : "");
     goto fail;
   }
   return 0;
@@ -817,7 +823,7 @@ static int write_file(struct unpack *u, struct archive_entry *e, int dir, const 
     if (appc_pwrite_all(fd, buf, size, offset) < 0)
       return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   if (r != ARCHIVE_EOF)
-    return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, archive_error_string(u->t));
+    return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, appc_archive_message(u->t));
   if (ftruncate(fd, (off_t) archive_entry_size(e)) < 0)
     return appc_error_make(u->err, errno, "%s: /%s", u->what, path);
   return set_metadata(u, e, fd, path);
@@ -1010,7 +1016,7 @@ static int unpack_data_tar(struct unpack *u, struct member *m)
     if (unpack_entry(u, e) < 0)
       return -1;
   if (r != ARCHIVE_EOF)
-    return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, archive_error_string(t));
+    return appc_error_make(u->err, 0, "%s: data.tar: %s", u->what, appc_archive_message(t));
   return 0;
 }
 

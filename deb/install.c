@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/archive-error.h"
 #include "common/error.h"
 #include "common/arch.h"
 #include "common/callbacks.h"
@@ -250,7 +251,7 @@ static int decompress(const char *path, const char *what, char **out, appc_error
   *out = steal_pointer(&buf);
   return 0;
 bad:
-  appc_error_make(err, 0, "%s: %s", what, archive_error_string(a));
+  appc_error_make(err, 0, "%s: %s", what, appc_archive_message(a));
   archive_read_free(a);
   return -1;
 }

@@ -182,14 +182,16 @@ b[-100] ^= 0xFF
 open(p, "wb").write(b)
 PY
 
-# A .deb that is not an ar archive.
-head -c 3000 /dev/urandom >"$TMP/noar.deb"
-mkdeb noar 1
-suite noar "$B/noar_1.deb"
-cp "$TMP/noar.deb" "$REPO/pool/noar/noar_1.deb"
-(cd "$REPO" && dpkg-scanpackages -m pool/noar /dev/null 2>/dev/null) >/dev/null
-python3 - "$REPO/dists/noar/main/binary-$ARCH/Packages" "$REPO/pool/noar/noar_1.deb" <<'PY'
-import hashlib, os, re, sys
+# swapdeb SUITE NAME FILE: dists/SUITE of the one package NAME 1, its .deb
+# replaced by FILE, which the index then gives (Size, SHA256): a .deb that
+# dpkg-deb would never make, served as the signed index says.
+swapdeb() {
+  local dir=$REPO/dists/$1/main/binary-$ARCH
+  mkdeb "$2" 1
+  suite "$1" "$B/$2_1.deb"
+  cp "$3" "$REPO/pool/$1/$2_1.deb"
+  python3 - "$dir/Packages" "$3" <<'PY'
+import hashlib, re, sys
 p, deb = sys.argv[1], sys.argv[2]
 data = open(deb, "rb").read()
 t = open(p).read()
@@ -197,9 +199,27 @@ t = re.sub(r"(?m)^SHA256: .*$", "SHA256: " + hashlib.sha256(data).hexdigest(), t
 t = re.sub(r"(?m)^Size: .*$", "Size: %d" % len(data), t)
 open(p, "w").write(t)
 PY
-gzip -9nkf "$REPO/dists/noar/main/binary-$ARCH/Packages"
-release noar
-gpgt --yes --local-user "$KEY!" --output "$REPO/dists/noar/InRelease" --clearsign "$REPO/dists/noar/Release"
+  gzip -9nkf "$dir/Packages"
+  release "$1"
+  gpgt --yes --local-user "$KEY!" --output "$REPO/dists/$1/InRelease" --clearsign "$REPO/dists/$1/Release"
+}
+
+# A .deb that is not an ar archive.
+head -c 3000 /dev/urandom >"$TMP/noar.deb"
+swapdeb noar noar "$TMP/noar.deb"
+
+# A .deb whose control.tar member claims 9999999999 bytes and holds 10:
+# refused saying why (the ar is cut short), not "(null)".
+python3 - "$TMP/truncated.deb" <<'PY'
+import sys
+def member(name, data, size=None):
+    h = b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 0, 0, 0, b"100644",
+                                           len(data) if size is None else size)
+    return h + data + (b"\n" if len(data) % 2 else b"")
+open(sys.argv[1], "wb").write(b"!<arch>\n" + member("debian-binary", b"2.0\n") +
+                             member("control.tar.gz", b"x" * 10, 9999999999))
+PY
+swapdeb truncated truncated "$TMP/truncated.deb"
 
 # A .deb whose data.tar holds "./../../escaped".
 python3 - "$TMP/evil" <<'PY'
@@ -576,6 +596,8 @@ rejects "a .deb that does not match the index" \
   "pool/baddeb/hello_1.0.deb: SHA256 [0-9a-f]{64} does not match the index's" baddeb hello
 rejects "a .deb that is not an ar archive" "pool/noar/noar_1.deb: not a Debian package" \
   noar noar
+rejects "a .deb whose control.tar is cut short: the message says why, not \"(null)\"" \
+  "pool/truncated/truncated_1.deb: control.tar: Truncated ar archive" truncated truncated
 rejects "a data.tar with ../ paths" \
   "pool/evil/evil_1.deb: data.tar: \"\./\.\./\.\./escaped\" is an absolute path or has a \"\.\.\" component" \
   evil evil
