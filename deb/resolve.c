@@ -440,6 +440,19 @@ static int resolve_package(struct resolver *r, size_t pkg)
   return 0;
 }
 
+/* ARG asked for a version of NAME other than the one installed or chosen
+ * (of which there is one: name_taken). */
+static int another_version(const struct resolver *r, const char *arg, const char *name)
+{
+  const struct taken *t = taken_by(r, name);
+  size_t k = 0;
+
+  while (!t->v[k].real)
+    k++;
+  return appc_error_make(r->err, 0, "package %s: another version of the package is %s (%s)", arg,
+                         r->ix->v[t->v[k].pkg].installed ? "installed" : "chosen", t->v[k].version);
+}
+
 /* A name asked for: "NAME" or "NAME=VERSION", NAME perhaps with ":ARCH". */
 static int request(struct resolver *r, const char *arg)
 {
@@ -463,6 +476,8 @@ static int request(struct resolver *r, const char *arg)
   if (lookup(r->ix, name) == NULL)
     return appc_error_make(r->err, 0, "package %s: not in the index, and no package provides it",
                            name);
+  if (name_taken(r, name))
+    return another_version(r, arg, name);
   return appc_error_make(r->err, 0,
                          "package %s: the index has no version of it%s%s%s "
                          "that can be installed",

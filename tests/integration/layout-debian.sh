@@ -505,6 +505,14 @@ for st in "install ok half-installed" "hold reinstreq installed"; do
     "rootfs /var/lib/dpkg/status: package libfoo: status \"$st\": it must be reinstalled first" \
     inst "$TMP/lh" good needs-foo
 done
+held "$TMP/lh" "install ok installed"
+check_rejects "NAME=VERSION of a package installed at another version says so" \
+  "package libfoo=1\.2: another version of the package is installed \(1\.1\)" \
+  inst "$TMP/lh" good libfoo=1.2
+lay "$TMP/lh"
+check_rejects "... and of one chosen at another version" \
+  "package libfoo=1\.2: another version of the package is chosen \(0\.9\)" \
+  inst "$TMP/lh" good libfoo=0.9 libfoo=1.2
 held "$TMP/lh" "install fine installed"
 check_rejects "a Status that is no dpkg status is refused" \
   "rootfs /var/lib/dpkg/status: package libfoo \(line 1\): \"install fine installed\" is not a dpkg status" \
