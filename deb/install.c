@@ -157,13 +157,14 @@ static int hash_fd(int fd, const char *what, char hex[APPC_DIGEST_HEX_MAX], off_
   return appc_digest_final(d, hex, err);
 }
 
-/* URL into the new file WORK/NAME, at most MAX bytes, then checked
- * against SHA256 and SIZE. */
 /* URL into the work directory as NAME, through H, checked against SIZE and
- * SHA256; its path in *PATH_OUT (may be NULL).  Errors in *ERR. */
+ * SHA256; its path in *PATH_OUT (may be NULL).  Errors in *ERR; when the
+ * download itself failed (the mirror lacks the file: 404, 410, or could not
+ * be reached), and not a check of what came, *UNAVAILABLE (may be NULL) is
+ * set. */
 static int download_with(const struct job *j, struct appc_http *h, const char *url,
                          const char *name, const char *sha256, unsigned long long size,
-                         char **path_out, appc_error_t *err)
+                         char **path_out, bool *unavailable, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_close int fd = -1;
@@ -179,11 +180,14 @@ static int download_with(const struct job *j, struct appc_http *h, const char *u
   appc_cb_log(j->o->cb, "GET %s", url);
   int r = appc_http_download(h, &d, err);
   bool oversized = d.oversized;
+  long status = d.status;
   appc_http_download_clear(&d);
   if (r < 0 && oversized) {
     appc_error_release(err);
     return appc_error_make(err, 0, "%s: larger than the %llu bytes the index gives", url, size);
   }
+  if (r < 0 && unavailable != NULL)
+    *unavailable = status == 404 || status == 410 || status == 0;
   if (r < 0)
     return -1;
   if (hash_fd(fd, path, hex, &got, err) < 0)
@@ -196,12 +200,6 @@ static int download_with(const struct job *j, struct appc_http *h, const char *u
   if (path_out != NULL)
     *path_out = steal_pointer(&path);
   return 0;
-}
-
-static int download(struct job *j, const char *url, const char *name, const char *sha256,
-                    unsigned long long size, char **path_out)
-{
-  return download_with(j, j->o->http, url, name, sha256, size, path_out, j->err);
 }
 
 /* The content of the (possibly compressed) file PATH, decompressed. */
@@ -308,12 +306,16 @@ static int check_suite(struct job *j, const struct deb_stanza *release)
 }
 
 /* The Packages file Release lists for COMPONENT/binary-ARCH, checked and
- * decompressed. */
+ * decompressed.  Where the mirror lacks one that Release lists (a 404, or
+ * it cannot be reached), the next compression listed is tried, as apt's
+ * pkgAcqIndex tries it; never where what came is not what Release says:
+ * that is no missing file but another one, an attack. */
 static int fetch_packages(struct job *j, const struct deb_stanza *release, char **out)
 {
   static const char *const exts[] = {".xz", ".gz", ""};
   const char *sha256 = deb_field(release, "SHA256");
   cleanup_free char *release_url = NULL;
+  bool listed = false;
 
   if (asprintf(&release_url, "%s/dists/%s/Release", j->mirror, j->suite) < 0)
     return appc_error_make(j->err, ENOMEM, "%s", j->suite);
@@ -324,19 +326,32 @@ static int fetch_packages(struct job *j, const struct deb_stanza *release, char 
     cleanup_free char *rel = NULL;
     cleanup_free char *url = NULL;
     cleanup_free char *path = NULL;
-    char hex[65];
+    char hex[65], name[32];
     unsigned long long size;
+    bool unavailable = false;
     if (asprintf(&rel, "%s/binary-%s/Packages%s", j->component, j->arch, exts[i]) < 0)
       return appc_error_make(j->err, ENOMEM, "%s", j->suite);
     if (!release_entry(sha256, rel, hex, &size))
       continue;
+    /* an earlier one was unavailable: its error goes (said in the log),
+     * its file is left to the work directory's removal */
+    if (listed) {
+      appc_cb_log(j->o->cb, "%s; trying the next compression Release lists", (*j->err)->msg);
+      appc_error_release(j->err);
+      if (appc_cb_cancelled(j->o->cb))
+        return appc_error_make(j->err, ECANCELED, "%s", release_url);
+    }
+    listed = true;
+    snprintf(name, sizeof name, "Packages%s", exts[i]);
     if (asprintf(&url, "%s/dists/%s/%s", j->mirror, j->suite, rel) < 0)
       return appc_error_make(j->err, ENOMEM, "%s", j->suite);
-    if (download(j, url, "Packages", hex, size, &path) < 0 ||
-        decompress(path, url, out, j->err) < 0)
+    if (download_with(j, j->o->http, url, name, hex, size, &path, &unavailable, j->err) == 0)
+      return decompress(path, url, out, j->err);
+    if (!unavailable)
       return -1;
-    return 0;
   }
+  if (listed)
+    return -1; /* the last one's failure */
   return appc_error_make(j->err, 0,
                          "%s: lists no %s/binary-%s/Packages (.xz, .gz or plain) in its SHA256 "
                          "field: the suite has no such component or architecture",
@@ -588,7 +603,7 @@ static int run_download(void *data, unsigned worker, appc_error_t *err)
   if (appc_cb_cancelled(d->j->o->cb))
     return appc_error_make(err, ECANCELED, "debian: downloading");
   return download_with(d->j, d->clients[worker], d->url, d->name, d->sha256, d->size, &d->u->path,
-                       err);
+                       NULL, err);
 }
 
 /* The downloaded package U checked (deb_check), its control file read. */

@@ -172,6 +172,21 @@ suite badpackages "${GOOD[@]}"
 echo "" >>"$REPO/dists/badpackages/main/binary-$ARCH/Packages.gz"
 echo "" >>"$REPO/dists/badpackages/main/binary-$ARCH/Packages"
 
+# Release lists Packages.gz and Packages; the mirror lacks Packages.gz (a
+# 404): the next one listed is taken, as apt takes it.
+suite nogz "$B/provider_3.deb"
+rm "$REPO/dists/nogz/main/binary-$ARCH/Packages.gz"
+# ... but a Packages.gz that is not the one Release lists (same size, other
+# bytes) is an attack, not a missing file: no other is tried.
+suite badgz "$B/provider_3.deb"
+python3 - "$REPO/dists/badgz/main/binary-$ARCH/Packages.gz" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xFF
+open(p, "wb").write(b)
+PY
+
 # A .deb that is not the one Packages lists (same size, other bytes).
 suite baddeb "${GOOD[@]}"
 python3 - "$REPO/pool/baddeb/hello_1.0.deb" <<'PY'
@@ -525,6 +540,12 @@ cp "$TMP/.out" "$TMP/cycle.out"
 check "a dependency cycle ends" grep -q "^cycle-a 1 " "$TMP/cycle.out"
 check "--debug shows the requests" sh -c "$(printf '%q ' $T "$ACTOOL") --debug --cacert='$NET_CA' layout debian --layout='$L2' --mirror='$M' --suite=good --keyring='$TMP/keyring.gpg' provider 2>&1 | grep -q 'GET $M/dists/good/InRelease'"
 
+L2b=$TMP/l2b
+lay "$L2b"
+run_capture inst "$L2b" nogz --debug provider
+is "a Packages.gz that Release lists and the mirror lacks: the next one listed, Packages, is taken" \
+  "$status $(grep -c 'dists/nogz/main/binary-[^/]*/Packages\(\.gz\)\?: .*404.*; trying the next compression' "$TMP/.err") $(cat "$TMP/.out")" \
+  "0 1 provider 3 $ARCH"
 # Symlinks of the rootfs that point out of it are resolved inside it.
 L5=$TMP/l5
 lay "$L5"
@@ -600,6 +621,8 @@ rejects "a tampered InRelease" "dists/tampered/InRelease: bad signature" tampere
 rejects "a Packages file that does not match Release" \
   "dists/badpackages/main/binary-$ARCH/Packages(\.xz|\.gz)?: (SHA256 .* does not match|[0-9]+ bytes, but|larger than the [0-9]+ bytes the index gives)" \
   badpackages hello
+rejects "a Packages.gz that does not match Release: no fallback to Packages" \
+  "dists/badgz/main/binary-$ARCH/Packages\.gz: SHA256 [0-9a-f]{64} does not match" badgz provider
 rejects "a .deb that does not match the index" \
   "pool/baddeb/hello_1.0.deb: SHA256 [0-9a-f]{64} does not match the index's" baddeb hello
 rejects "a .deb that is not an ar archive" "pool/noar/noar_1.deb: not a Debian package" \
