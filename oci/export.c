@@ -558,17 +558,7 @@ static int choose_labels(struct export *ex, appc_error_t *err)
   return 0;
 }
 
-/* appc's os and arch labels (spec/types.md, the table the schema checks)
- * as OCI spells them (image-spec config.md: Go's GOOS and GOARCH, and the
- * variants of image-index.md). */
-static const struct {
-  const char *appc, *oci, *variant;
-} archs[] = {
-    {"amd64", "amd64", NULL},   {"x86_64", "amd64", NULL},       {"i386", "386", NULL},
-    {"aarch64", "arm64", NULL}, {"aarch64_be", "arm64be", NULL}, {"armv6l", "arm", "v6"},
-    {"armv7l", "arm", "v7"},    {"armv7b", "armbe", "v7"},       {"arm", "arm", NULL},
-    {"ppc64", "ppc64", NULL},   {"ppc64le", "ppc64le", NULL},    {"s390x", "s390x", NULL},
-};
+/* appc's os labels OCI has a GOOS for. */
 static const char *const oses[] = {"linux", "freebsd", "darwin"};
 
 /* The config's os, architecture and variant, from the image's labels (an
@@ -594,16 +584,15 @@ static int choose_platform(struct export *ex, appc_error_t *err)
   }
   if (arch == NULL)
     return 0;
-  for (i = 0; i < ARRAY_SIZE(archs) && strcmp(arch, archs[i].appc) != 0; i++)
-    ;
-  if (i == ARRAY_SIZE(archs))
+  const struct oci_arch *a = oci_arch_of_appc(arch);
+  if (a == NULL)
     return appc_error_make(err, 0,
                            "%s: labels: arch \"%.80s\" has no OCI equivalent (OCI knows appc's "
                            "amd64, x86_64, i386, aarch64, aarch64_be, armv6l, armv7l, armv7b, "
                            "arm, ppc64, ppc64le and s390x)",
                            ex->m->name, arch);
-  ex->arch = archs[i].oci;
-  ex->variant = archs[i].variant;
+  ex->arch = a->oci;
+  ex->variant = a->variant;
   return 0;
 }
 

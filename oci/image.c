@@ -499,7 +499,7 @@ oom:
   return appc_error_make(err, ENOMEM, "descriptor");
 }
 
-/* The manifest of an index for OS/ARCH; an index that names no platform
+/* The manifest of an index for OS/ARCH (ARCH[/VARIANT]); an index that names no platform
  * (a single image) gives its one manifest.  FROM says where INDEX was
  * found, for messages. */
 static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index, const char *from,
@@ -568,7 +568,7 @@ static int pick_platform(struct oci_blobs *b, const struct oci_descriptor *index
   for (size_t i = 0; i < n; i++) {
     if (v[i].os != NULL && strcmp(v[i].os, os) != 0)
       continue;
-    if (v[i].arch != NULL && strcmp(v[i].arch, arch) != 0)
+    if (!oci_platform_match(arch, v[i].arch, v[i].variant))
       continue;
     char at[300];
     snprintf(at, sizeof at, "%.160s: %.100s: manifests[%zu]", b->where, index->digest, i);

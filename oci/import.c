@@ -23,20 +23,6 @@
 #include "common/hashmap.h"
 #include "oci/internal.h"
 
-/* appc's arch label for an OCI architecture (and variant). */
-static const char *appc_arch(const char *arch, const char *variant)
-{
-  if (arch == NULL)
-    return NULL;
-  if (strcmp(arch, "386") == 0)
-    return "i386";
-  if (strcmp(arch, "arm64") == 0)
-    return "aarch64";
-  if (strcmp(arch, "arm") == 0)
-    return variant != NULL && strcmp(variant, "v6") == 0 ? "armv6l" : "armv7l";
-  return arch; /* amd64, ppc64le, s390x, riscv64 are spelt alike */
-}
-
 int oci_kv_add(struct appc_kv_list *kv, const char *name, const char *value, appc_error_t *err)
 {
   if (value == NULL)
@@ -443,13 +429,23 @@ static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_
   return oci_kv_add(&c->annotations, name, l->value, err);
 }
 
+/* IMG's variant: its config's, else that of the index entry that led to
+ * it (many configs of arm/v6 images say only "arm"). */
+static const char *image_variant(const struct oci_image *img)
+{
+  if (img->variant != NULL || img->arch == NULL || img->manifest.arch == NULL ||
+      strcmp(img->arch, img->manifest.arch) != 0)
+    return img->variant;
+  return img->manifest.variant;
+}
+
 static int describe(struct conversion *c, const struct oci_source *src, appc_error_t *err)
 {
   c->name = oci_aci_name(c->opts->name != NULL ? c->opts->name : src->name);
   if (c->name == NULL)
     return appc_error_tag(err, EINVAL, "%s: no image name can be made of it: give one",
                           src->blobs->where);
-  const char *arch = appc_arch(c->img.arch, c->img.variant);
+  const char *arch = oci_appc_arch(c->img.arch, image_variant(&c->img));
   if (oci_kv_add(&c->labels, "version", src->tag, err) < 0 ||
       oci_kv_add(&c->labels, "os", "linux", err) < 0 ||
       oci_kv_add(&c->labels, "arch", arch, err) < 0 ||
@@ -774,7 +770,8 @@ static void pull_parts(const char *parts[PULL_PARTS], const char *name, const ch
 {
   parts[0] = name;
   parts[1] = tag;
-  parts[2] = appc_arch(arch != NULL ? arch : oci_host_arch(), NULL);
+  /* "arm/v6" and "arm/v7" are two pulls; "arm" and "arm/v7" one */
+  parts[2] = oci_appc_arch_of(arch != NULL ? arch : oci_host_arch());
   parts[3] = digest;
   parts[4] = squashed ? "squashed" : "";
 }

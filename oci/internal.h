@@ -80,13 +80,40 @@ struct json_object *oci_descriptor_json(const char *media_type, const char *dige
 /* DATA (LEN bytes) is the blob D describes: its digest and size match. */
 int oci_blob_check(const struct oci_descriptor *d, const char *data, size_t len, const char *where,
                    appc_error_t *err);
-/* D, or the manifest of the index D for OS/ARCH (NULL: linux and this
- * machine's), through nested indexes (at most 4 deep).  FROM says where D
+/* D, or the manifest of the index D for OS/ARCH (ARCH[/VARIANT] as
+ * oci_platform_match reads it; NULL: linux and this machine's), through
+ * nested indexes (at most 4 deep).  FROM says where D
  * was found ("DIR/index.json: manifests[0]"), for messages. */
 int oci_resolve(struct oci_blobs *b, const struct oci_descriptor *d, const char *from,
                 const char *os, const char *arch, struct oci_descriptor *out, appc_error_t *err);
 /* This machine's architecture as OCI (GOARCH) spells it. */
 const char *oci_host_arch(void);
+
+/* ---- platform.c: appc's arch labels and OCI's platforms ---- */
+
+/* An appc arch label as OCI spells it: GOARCH, and the variant (NULL when
+ * OCI gives it none). */
+struct oci_arch {
+  const char *appc, *oci, *variant;
+};
+/* The OCI spelling of appc's arch label APPC; NULL when OCI has none. */
+const struct oci_arch *oci_arch_of_appc(const char *appc);
+/* appc's arch label for OCI's ARCH and VARIANT (may be NULL); ARCH itself
+ * when appc has no name for it. */
+const char *oci_appc_arch(const char *arch, const char *variant);
+/* The same for a platform written "ARCH[/VARIANT]" ("arm/v6"), the form
+ * appc_docker_ref's and the import options' arch take. */
+const char *oci_appc_arch_of(const char *platform);
+/* Longest GOARCH "ARCH[/VARIANT]" is split into (with its NUL). */
+#define OCI_ARCH_MAX 32
+/* "ARCH[/VARIANT]" into ARCH (SIZE bytes) and *VARIANT (NULL when there is
+ * none; points into PLATFORM); -1 when ARCH does not fit. */
+int oci_platform_split(const char *platform, char *arch, size_t size, const char **variant);
+/* Whether an index entry of ARCH and VARIANT (either NULL when the entry
+ * says none) serves WANT ("ARCH[/VARIANT]"): the same ARCH and, when WANT
+ * names a variant, the same variant, arm without one being v7 and arm64's
+ * v8 being none (containerd's platform matcher). */
+bool oci_platform_match(const char *want, const char *arch, const char *variant);
 
 /* ---- layout.c: an OCI image layout directory ---- */
 

@@ -176,16 +176,17 @@ static int split_digest(const char *ref, char *rest, struct appc_docker_ref *out
   return out->digest != NULL ? 0 : appc_error_make(err, ENOMEM, "%s", ref);
 }
 
-/* OCI's spelling of appc's arch label (the inverse of import.c's). */
-static const char *oci_arch(const char *appc)
+/* OCI's spelling of appc's arch label, "ARCH[/VARIANT]" ("arm/v6" for
+ * armv6l: without the variant an index's first arm image would do);
+ * malloc'ed.  A label OCI has no name for stays as it is. */
+static char *oci_arch(const char *appc)
 {
-  static const char *const map[][2] = {
-      {"aarch64", "arm64"}, {"i386", "386"}, {"armv7l", "arm"}, {"armv6l", "arm"}};
+  const struct oci_arch *a = oci_arch_of_appc(appc);
+  char *s;
 
-  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (strcmp(appc, map[i][0]) == 0)
-      return map[i][1];
-  return appc;
+  if (a == NULL || a->variant == NULL)
+    return strdup(a != NULL ? a->oci : appc);
+  return asprintf(&s, "%s/%s", a->oci, a->variant) < 0 ? NULL : s;
 }
 
 static bool label_value_ok(const char *v)
@@ -208,7 +209,7 @@ static int parse_platform(const char *ref, char *labels, struct appc_docker_ref 
     if (slot == NULL || *slot != NULL || !label_value_ok(eq + 1))
       return ref_error(ref, "after the reference only the labels os=OS and arch=ARCH may follow",
                        err);
-    *slot = strdup(slot == &out->arch ? oci_arch(eq + 1) : eq + 1);
+    *slot = slot == &out->arch ? oci_arch(eq + 1) : strdup(eq + 1);
     if (*slot == NULL)
       return appc_error_make(err, ENOMEM, "%s", ref);
   }

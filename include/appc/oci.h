@@ -30,7 +30,8 @@ struct appc_oci_import_options {
    * AC Name does not allow made '-'). */
   const char *name;
   /* The platform picked from an image index; NULL: linux and the
-   * architecture of this machine (GOARCH spelling: amd64, arm64, ...). */
+   * architecture of this machine (GOARCH spelling: amd64, arm64, ..., with
+   * the variant after a '/' where it matters: arm/v6, arm/v7). */
   const char *os;
   const char *arch;
   const struct appc_callbacks *cb; /* cancel, progress (bytes of each layer), log; may be NULL */
@@ -128,7 +129,8 @@ struct appc_docker_ref {
   char *tag;        /* "latest" when neither a tag nor a digest is given; else NULL */
   char *digest;     /* "sha256:HEX" when pulled by digest; else NULL */
   /* the platform asked for by appc labels after the reference
-   * (",os=linux,arch=aarch64"), in OCI spelling (arm64); else NULL */
+   * (",os=linux,arch=aarch64"), in OCI spelling (arm64; armv6l is
+   * "arm/v6", GOARCH/VARIANT); else NULL */
   char *os, *arch;
   void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
