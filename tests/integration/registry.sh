@@ -221,6 +221,13 @@ umoci init --layout "$M" && umoci new --image "$M:arm" >/dev/null &&
   umoci unpack --image "$M:arm" "$TMP/arm" >/dev/null && echo arm64 >"$TMP/arm/rootfs/platform" &&
   umoci repack --image "$M:arm" "$TMP/arm" >/dev/null &&
   umoci config --image "$M:arm" --architecture arm64 >/dev/null
+# arm/v7 listed before arm/v6, configs saying only "arm": the index's variant decides
+for v in v7 v6; do
+  umoci new --image "$M:arm$v" >/dev/null && umoci unpack --image "$M:arm$v" "$TMP/arm$v" >/dev/null &&
+    echo "arm/$v" >"$TMP/arm$v/rootfs/platform" &&
+    umoci repack --image "$M:arm$v" "$TMP/arm$v" >/dev/null &&
+    umoci config --image "$M:arm$v" --architecture arm >/dev/null
+done
 python3 - "$M" "$L" <<'PY'
 import hashlib, json, os, shutil, sys
 m, l = sys.argv[1], sys.argv[2]
@@ -230,11 +237,16 @@ def desc(layout, ref):
 for name in os.listdir(os.path.join(l, "blobs", "sha256")):
     shutil.copy(os.path.join(l, "blobs", "sha256", name), os.path.join(m, "blobs", "sha256", name))
 arm, amd = desc(m, "arm"), desc(l, "app")
+v7, v6 = desc(m, "armv7"), desc(m, "armv6")
 doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
     {"mediaType": arm["mediaType"], "digest": arm["digest"], "size": arm["size"],
      "platform": {"os": "linux", "architecture": "arm64"}},
     {"mediaType": amd["mediaType"], "digest": amd["digest"], "size": amd["size"],
-     "platform": {"os": "linux", "architecture": "amd64"}}]}
+     "platform": {"os": "linux", "architecture": "amd64"}},
+    {"mediaType": v7["mediaType"], "digest": v7["digest"], "size": v7["size"],
+     "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
+    {"mediaType": v6["mediaType"], "digest": v6["digest"], "size": v6["size"],
+     "platform": {"os": "linux", "architecture": "arm", "variant": "v6"}}]}
 data = json.dumps(doc).encode()
 digest = hashlib.sha256(data).hexdigest()
 open(os.path.join(m, "blobs", "sha256", digest), "wb").write(data)
@@ -254,6 +266,14 @@ ARM=$(cat "$TMP/.out")
 is "... labelled aarch64" "$(ac image cat-manifest "$ARM" | jq -r '.labels[] | select(.name == "arch") | .value')" aarch64
 check "render the arm64 image" ac image render --rootfs "$ARM" "$TMP/arm-render"
 is "... its own file" "$(cat "$TMP/arm-render/platform" 2>&1)" arm64
+# armv6l is arm/v6, not the first arm; v6 and v7 are two pulls, not one record
+for a in armv6l armv7l; do
+  check "fetch docker://...,arch=$a" ac --insecure-options=image fetch "docker://$P/test/multi:1,arch=$a"
+  ID=$(cat "$TMP/.out")
+  is "... labelled $a" "$(ac image cat-manifest "$ID" | jq -r '.labels[] | select(.name == "arch") | .value')" $a
+  check "render the $a image" ac image render --rootfs "$ID" "$TMP/$a-render"
+  is "... its own file" "$(cat "$TMP/$a-render/platform" 2>&1)" "arm/v${a:4:1}"
+done
 check_fails "a platform the index lacks" 1 'no image for linux/s390x' \
   ac --insecure-options=image fetch "docker://$P/test/multi:1,arch=s390x"
 

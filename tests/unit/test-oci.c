@@ -423,6 +423,9 @@ static void test_docker_ref_platform(void **state)
   assert_string_equal(r.arch, "386");
   assert_null(r.os);
   appc_docker_ref_clear(&r);
+  assert_ok(appc_docker_ref_parse("app,arch=armv6l", &r, &err), &err);
+  assert_string_equal(r.arch, "arm/v6"); /* the variant too */
+  appc_docker_ref_clear(&r);
   assert_ok(appc_docker_ref_parse("app", &r, &err), &err);
   assert_null(r.os);
   assert_null(r.arch);
@@ -432,6 +435,93 @@ static void test_docker_ref_platform(void **state)
   assert_bad_ref("app,arch=ARM", "only the labels os=OS and arch=ARCH");
   assert_bad_ref("app,arch=amd64,arch=arm64", "only the labels os=OS and arch=ARCH");
   assert_bad_ref("app,arch", "only the labels os=OS and arch=ARCH");
+}
+
+/* An index of arm/v7, arm/v6, arm64 (no variant) and amd64, as blobs
+ * whose read gives it whatever the descriptor. */
+#define ENTRY(d, arch, variant)                                                                    \
+  "{\"mediaType\":\"" OCI_MANIFEST_V1 "\",\"digest\":\"" d "\",\"size\":1,\"platform\":{"          \
+  "\"os\":\"linux\",\"architecture\":\"" arch "\"" variant "}}"
+#define V(v) ",\"variant\":\"" v "\""
+#define D3 "sha256:0000000000000000000000000000000000000000000000000000000000000003"
+#define D4 "sha256:0000000000000000000000000000000000000000000000000000000000000004"
+#define ARM_ENTRIES ENTRY(D1, "arm", V("v7")) "," ENTRY(D2, "arm", V("v6"))
+#define OTHER_ENTRIES ENTRY(D3, "arm64", "") "," ENTRY(D4, "amd64", "")
+static const char arm_index[] =
+    "{\"schemaVersion\":2,\"manifests\":[" ARM_ENTRIES "," OTHER_ENTRIES "]}";
+
+static int index_read(struct oci_blobs *b, const struct oci_descriptor *d, char **out, size_t *len,
+                      appc_error_t *err)
+{
+  (void) b, (void) d, (void) err;
+  *out = strdup(arm_index);
+  *len = strlen(arm_index);
+  return 0;
+}
+
+/* The digest of the manifest the index gives for ARCH ("ARCH[/VARIANT]"). */
+static void assert_picks(const char *arch, const char *digest)
+{
+  struct oci_blobs b = {.where = "idx", .read = index_read};
+  struct oci_descriptor index = {.media_type = OCI_INDEX_V1, .digest = D1, .size = 1};
+  struct oci_descriptor out;
+  appc_error_t err = NULL;
+
+  if (digest == NULL) {
+    assert_error_contains(oci_resolve(&b, &index, "i", "linux", arch, &out, &err), &err,
+                          "no image for linux/");
+    return;
+  }
+  assert_ok(oci_resolve(&b, &index, "i", "linux", arch, &out, &err), &err);
+  assert_string_equal(out.digest, digest);
+  oci_descriptor_clear(&out);
+}
+
+/* An index's entry picked on its variant when the wanted platform has one
+ * (the review's arm-variant.sh: armv6l took the first arm, a v7). */
+static void test_platform_pick(void **state)
+{
+  struct appc_docker_ref r;
+  appc_error_t err = NULL;
+  (void) state;
+
+  assert_ok(appc_docker_ref_parse("app,arch=armv6l", &r, &err), &err);
+  assert_picks(r.arch, D2);
+  appc_docker_ref_clear(&r);
+  assert_ok(appc_docker_ref_parse("app,arch=armv7l", &r, &err), &err);
+  assert_picks(r.arch, D1);
+  appc_docker_ref_clear(&r);
+  assert_picks("arm", D1); /* no variant wanted: the first arm */
+  assert_picks("arm/v6", D2);
+  assert_picks("arm64/v8", D3); /* arm64 and arm64/v8 are one platform */
+  assert_picks("amd64", D4);
+  assert_picks("arm/v5", NULL);
+}
+
+/* appc's arch labels to OCI's platforms and back. */
+static void test_platform_names(void **state)
+{
+  (void) state;
+  assert_string_equal(oci_arch_of_appc("armv6l")->variant, "v6");
+  assert_string_equal(oci_arch_of_appc("i386")->oci, "386");
+  assert_null(oci_arch_of_appc("riscv64"));
+  assert_string_equal(oci_appc_arch("arm", "v6"), "armv6l");
+  assert_string_equal(oci_appc_arch("arm", "v7"), "armv7l");
+  assert_string_equal(oci_appc_arch("arm", NULL), "armv7l"); /* containerd's default */
+  assert_string_equal(oci_appc_arch("arm64", "v8"), "aarch64");
+  assert_string_equal(oci_appc_arch("arm64", NULL), "aarch64");
+  assert_string_equal(oci_appc_arch("amd64", NULL), "amd64");
+  assert_string_equal(oci_appc_arch("386", NULL), "i386");
+  assert_string_equal(oci_appc_arch("riscv64", NULL), "riscv64");
+  assert_string_equal(oci_appc_arch_of("arm/v6"), "armv6l");
+  assert_string_equal(oci_appc_arch_of("arm"), "armv7l");
+  assert_string_equal(oci_appc_arch_of("riscv64"), "riscv64");
+  assert_true(oci_platform_match("arm/v7", "arm", NULL));
+  assert_false(oci_platform_match("arm/v6", "arm", NULL));
+  assert_true(oci_platform_match("arm64", "arm64", "v8"));
+  assert_true(oci_platform_match("arm64/v8", "arm64", NULL));
+  assert_true(oci_platform_match("amd64", NULL, NULL)); /* an entry naming no platform */
+  assert_false(oci_platform_match("amd64", "arm64", NULL));
 }
 
 static void assert_challenge(const char *value, const char *scheme, const char *realm,
@@ -638,6 +728,8 @@ int main(void)
       cmocka_unit_test(test_archive_ref_split),
       cmocka_unit_test(test_docker_ref),
       cmocka_unit_test(test_docker_ref_platform),
+      cmocka_unit_test(test_platform_pick),
+      cmocka_unit_test(test_platform_names),
       cmocka_unit_test(test_challenge),
       cmocka_unit_test(test_layer_repeats),
       cmocka_unit_test(test_layer_trailer_damage),
