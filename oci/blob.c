@@ -14,6 +14,7 @@
 
 #include "aci/stream.h"
 #include "common/callbacks.h"
+#include "common/error.h"
 #include "common/lazy.h"
 #include "oci/internal.h"
 
@@ -61,6 +62,28 @@ static la_ssize_t read_packed(struct archive *a, void *data, const void **out)
  * every process and thread that loads libappc, used or not. */
 #define OUT_BUF (128 * 1024)
 
+unsigned long long oci_expand_max(unsigned long long packed)
+{
+  return packed * OCI_EXPAND_RATIO + OCI_EXPAND_FLOOR;
+}
+
+/* Count N more decompressed bytes; false, with B's error set, past the
+ * bound. */
+static bool expand_ok(struct oci_blob *b, size_t n)
+{
+  unsigned long long max = oci_expand_max(b->total);
+
+  b->expanded += n;
+  if (b->expanded <= max)
+    return true;
+  if (b->gz_err == NULL)
+    appc_error_tag(&b->gz_err, EINVAL,
+                   "expands to more than %llu bytes (%llu times its %llu bytes and 1 GiB, a fixed "
+                   "bound against decompression bombs: docs/oci.md)",
+                   max, OCI_EXPAND_RATIO, b->total);
+  return false;
+}
+
 la_ssize_t oci_blob_read(struct archive *a, void *data, const void **out)
 {
   struct oci_blob *b = data;
@@ -80,7 +103,7 @@ la_ssize_t oci_blob_read(struct archive *a, void *data, const void **out)
     n = archive_read_data(b->raw, b->out, OUT_BUF);
     *out = b->out;
   }
-  if (n < 0)
+  if (n < 0 || !expand_ok(b, (size_t) n))
     return -1;
   appc_digest_update(b->unpacked, *out, (size_t) n);
   return n;

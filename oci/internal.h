@@ -168,6 +168,14 @@ int oci_labels_parse(const char *text, const char *where, struct appc_kv_list *o
 
 /* ---- blob.c: reading a layer ---- */
 
+/* What a compressed layer or `docker save` archive may expand to: 100
+ * times its size, and 1 GiB besides.  Real layers expand a few times
+ * (gzip cannot pass about 1000:1, zstd can by millions), so a few KiB
+ * must not fill the store's disk; fixed, as no format says more. */
+#define OCI_EXPAND_RATIO 100ull
+#define OCI_EXPAND_FLOOR (1ull << 30)
+unsigned long long oci_expand_max(unsigned long long packed);
+
 struct archive;
 struct appc_gunzip;
 struct appc_source;
@@ -181,10 +189,11 @@ struct oci_blob {
   struct archive *raw;          /* the decompressing reader (zstd, none) */
   struct appc_source *src;      /* gzip: the blob, read through read_source */
   struct appc_gunzip *gz;       /* gzip: ISA-L's inflate, a few times zlib's speed */
-  appc_error_t gz_err;          /* why gz failed */
+  appc_error_t gz_err;          /* why gz failed, or the expansion bound passed */
   const struct appc_callbacks *cb;
   enum appc_progress_op op; /* what reading it is for, in progress reports */
   unsigned long long done, total;
+  unsigned long long expanded; /* bytes decompressed so far: oci_expand_max(total) at most */
   int errnum;
   unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
   size_t head_len, head_given;
