@@ -6,6 +6,8 @@ that leave the rootfs), corrupted blobs, nested indexes, several platforms.
 
   oci-craft.py add-layer LAYOUT REF ENTRIES.json   append a layer (gzip)
   oci-craft.py add-tar-layer LAYOUT REF TAR        append TAR, as it is, as a layer (gzip)
+  oci-craft.py add-blob-layer LAYOUT REF BLOB MEDIA-TYPE DIFF-ID  append BLOB, compressed
+      already (its tar's digest DIFF-ID), as a layer of MEDIA-TYPE
   oci-craft.py sparse-claim OUT.tar NAME           a tar of one GNU sparse file NAME whose
       map claims 1 TiB of data, of which 512 bytes are there
   oci-craft.py corrupt-layer LAYOUT REF N          change a byte of layer N
@@ -114,6 +116,28 @@ def append_layer(layout, ref, tar_bytes):
     manifest = read_json(layout, d["digest"])
     config = read_json(layout, manifest["config"]["digest"])
     config["rootfs"]["diff_ids"].append("sha256:" + hashlib.sha256(tar_bytes).hexdigest())
+    cdesc = put_blob(layout, json.dumps(config).encode())
+    manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
+    manifest["layers"].append(layer)
+    replace_manifest(layout, ref, manifest)
+
+
+def add_blob_layer(layout, ref, blob, media_type, diff_id):
+    h = hashlib.sha256()
+    size = 0
+    os.makedirs(os.path.join(layout, "blobs", "sha256"), exist_ok=True)
+    tmp = os.path.join(layout, "blobs", "sha256", "tmp")
+    with open(blob, "rb") as f, open(tmp, "wb") as out:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    os.rename(tmp, os.path.join(layout, "blobs", "sha256", h.hexdigest()))
+    layer = {"mediaType": media_type, "digest": "sha256:" + h.hexdigest(), "size": size}
+    _, d = find(index(layout), ref)
+    manifest = read_json(layout, d["digest"])
+    config = read_json(layout, manifest["config"]["digest"])
+    config["rootfs"]["diff_ids"].append(diff_id)
     cdesc = put_blob(layout, json.dumps(config).encode())
     manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
     manifest["layers"].append(layer)
@@ -296,7 +320,8 @@ def config_set(layout, ref, key, value):
 
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"add-layer": add_layer, "add-tar-layer": add_tar_layer, "sparse-claim": sparse_claim,
+    {"add-layer": add_layer, "add-tar-layer": add_tar_layer,
+     "add-blob-layer": add_blob_layer, "sparse-claim": sparse_claim,
      "corrupt-layer": corrupt_layer, "nest": nest,
      "platforms": platforms, "big-manifest": big_manifest, "config-set": config_set,
      "archive": archive,
