@@ -309,9 +309,9 @@ static bool entry_has_tag(json_object *img, const char *want, char **found)
     return false;
   for (size_t i = 0; i < json_object_array_length(tags); i++) {
     json_object *t = json_object_array_get_idx(tags, i);
-    if (!json_object_is_type(t, json_type_string))
+    if (oci_json_string(t) == NULL)
       continue;
-    char *norm = normal_tag(json_object_get_string(t));
+    char *norm = normal_tag(oci_json_string(t));
     if (norm != NULL && (want == NULL || strcmp(norm, want) == 0)) {
       *found = norm;
       return true;
@@ -326,11 +326,11 @@ static int read_choice(json_object *img, const char *where, struct chosen *c, ap
   json_object *config, *layers;
 
   if (!json_object_is_type(img, json_type_object) ||
-      !json_object_object_get_ex(img, "Config", &config) ||
-      !json_object_is_type(config, json_type_string) ||
+      !json_object_object_get_ex(img, "Config", &config) || oci_json_string(config) == NULL ||
       !json_object_object_get_ex(img, "Layers", &layers) ||
       !json_object_is_type(layers, json_type_array))
-    return appc_error_tag(err, EINVAL, "%s: an image without Config or Layers", where);
+    return appc_error_tag(err, EINVAL,
+                          "%s: an image without Config (a string without NUL) or Layers", where);
   size_t n = json_object_array_length(layers);
   if (n > OCI_MAX_LAYERS)
     return appc_error_tag(err, EINVAL, "%s: %zu layers, more than %d", where, n, OCI_MAX_LAYERS);
@@ -339,8 +339,8 @@ static int read_choice(json_object *img, const char *where, struct chosen *c, ap
     return appc_error_make(err, ENOMEM, "%s", where);
   for (size_t i = 0; i < n; i++) {
     json_object *l = json_object_array_get_idx(layers, i);
-    if (!json_object_is_type(l, json_type_string))
-      return appc_error_tag(err, EINVAL, "%s: Layers[%zu]: not a string", where, i);
+    if (oci_json_string(l) == NULL)
+      return appc_error_tag(err, EINVAL, "%s: Layers[%zu]: not a string without NUL", where, i);
     if ((c->layers[i] = strdup(json_object_get_string(l))) == NULL)
       return appc_error_make(err, ENOMEM, "%s", where);
     c->n_layers++;

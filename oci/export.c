@@ -676,8 +676,7 @@ static bool tagged_here(const struct export *ex, json_object *d)
 
   return json_object_object_get_ex(d, "annotations", &a) &&
          json_object_object_get_ex(a, "org.opencontainers.image.ref.name", &ref) &&
-         json_object_is_type(ref, json_type_string) &&
-         strcmp(json_object_get_string(ref), ex->tag) == 0;
+         oci_json_string(ref) != NULL && strcmp(oci_json_string(ref), ex->tag) == 0;
 }
 
 /* The index: what it had, less what the tag named before, and the export

@@ -127,6 +127,15 @@ static bool holds_nul(json_object *s)
   return memchr(json_object_get_string(s), '\0', (size_t) json_object_get_string_len(s)) != NULL;
 }
 
+const char *oci_json_string(const void *obj)
+{
+  json_object *v = (json_object *) obj;
+
+  if (!json_object_is_type(v, json_type_string) || holds_nul(v))
+    return NULL;
+  return json_object_get_string(v);
+}
+
 static int string_member(json_object *o, const char *key, bool required, const char *where,
                          char **out, appc_error_t *err)
 {
@@ -208,7 +217,7 @@ static int keys_member(json_object *o, const char *key, const char *where, char 
 int oci_descriptor_parse(const void *obj, const char *where, struct oci_descriptor *out,
                          appc_error_t *err)
 {
-  json_object *o = (json_object *) obj, *size, *ann, *platform, *name;
+  json_object *o = (json_object *) obj, *size, *ann, *platform;
   enum appc_digest_alg alg;
   const char *hex;
 
@@ -233,19 +242,16 @@ int oci_descriptor_parse(const void *obj, const char *where, struct oci_descript
     goto fail;
   }
   out->size = json_object_get_int64(size);
-  if (ann != NULL &&
-      member(ann, "org.opencontainers.image.ref.name", json_type_string, where, &name, err) < 0)
+  /* "latest\u0000evil" must not be taken for the tag latest */
+  if (ann != NULL && string_member(ann, "org.opencontainers.image.ref.name", false, where,
+                                   &out->ref_name, err) < 0)
     goto fail;
-  if (ann != NULL && name != NULL && (out->ref_name = strdup(json_object_get_string(name))) == NULL)
-    goto oom;
   if (platform != NULL &&
       (string_member(platform, "os", false, where, &out->os, err) < 0 ||
        string_member(platform, "architecture", false, where, &out->arch, err) < 0 ||
        string_member(platform, "variant", false, where, &out->variant, err) < 0))
     goto fail;
   return 0;
-oom:
-  appc_error_make(err, ENOMEM, "%s", where);
 fail:
   oci_descriptor_clear(out);
   return -1;

@@ -137,6 +137,9 @@ int oci_layout_resolve(struct oci_layout *l, const char *ref, const char *os, co
 
 /* ---- image.c: parsing ---- */
 
+/* The string JSON value OBJ (a json_object *) holds; NULL when it is no
+ * string or holds a NUL, which C would cut it short at. */
+const char *oci_json_string(const void *obj);
 /* Parse descriptor JSON OBJ (a json_object *) found at WHERE. */
 int oci_descriptor_parse(const void *obj, const char *where, struct oci_descriptor *out,
                          appc_error_t *err);

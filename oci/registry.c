@@ -333,8 +333,8 @@ static char *manifest_type(const struct appc_http_response *resp)
   if (ct != NULL && strncmp(ct, "application/vnd.", 16) == 0)
     return strndup(ct, strcspn(ct, "; \t"));
   root = json_tokener_parse(resp->body);
-  if (json_object_object_get_ex(root, "mediaType", &v) && json_object_is_type(v, json_type_string))
-    t = strdup(json_object_get_string(v));
+  if (json_object_object_get_ex(root, "mediaType", &v) && oci_json_string(v) != NULL)
+    t = strdup(oci_json_string(v));
   else if (json_object_object_get_ex(root, "schemaVersion", &v) && json_object_get_int(v) == 1)
     t = strdup(DOCKER_MANIFEST_V1);
   else if (json_object_object_get_ex(root, "manifests", &v))
