@@ -244,6 +244,11 @@ static void test_index(void **state)
                             "\"mediaType\":\"a\\u0000b\"}]}";
   assert_error_contains(oci_index_parse(nul, strlen(nul), "i", &v, &n, &err), &err,
                         "mediaType: holds a NUL character");
+  /* a ref.name cut at its NUL would be taken for the tag "latest" */
+  static const char nul_ref[] = "{\"manifests\":[{\"digest\":\"" D1 "\",\"size\":1,\"annotations\":"
+                                "{\"org.opencontainers.image.ref.name\":\"latest\\u0000evil\"}}]}";
+  assert_error_contains(oci_index_parse(nul_ref, strlen(nul_ref), "i", &v, &n, &err), &err,
+                        "org.opencontainers.image.ref.name: holds a NUL character");
 }
 
 static void test_names(void **state)
