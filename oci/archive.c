@@ -32,6 +32,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/lazy.h"
+#include "common/macros.h"
 #include "oci/internal.h"
 
 /* Entries an archive may have: a few per layer. */
@@ -513,6 +514,26 @@ static void name_members(const struct unpacked *u, const struct chosen *c, const
   }
 }
 
+/* The name of an image without RepoTags (`docker save IMAGE_ID`): the
+ * archive file's, less its extension, as oci:DIR is named after DIR
+ * (made an AC name by the conversion).  Malloc'ed. */
+static char *file_name(const char *file)
+{
+  static const char *const exts[] = {".tar.gz", ".tar.zst", ".tgz", ".tar"};
+  const char *slash = strrchr(file, '/');
+  const char *base = slash != NULL ? slash + 1 : file;
+  size_t len = strlen(base);
+
+  for (size_t i = 0; i < ARRAY_SIZE(exts); i++) {
+    size_t n = strlen(exts[i]);
+    if (len > n && strcmp(base + len - n, exts[i]) == 0) {
+      len -= n;
+      break;
+    }
+  }
+  return strndup(base, len);
+}
+
 static int import_unpacked(struct appc_store *s, struct unpacked *u, const char *tmp_path,
                            const char *repo_tag, const struct appc_oci_import_options *opts,
                            struct appc_store_image *out, appc_error_t *err)
@@ -521,6 +542,7 @@ static int import_unpacked(struct appc_store *s, struct unpacked *u, const char 
   cleanup_free char *repo = NULL;
   cleanup_free char *tag = NULL;
   cleanup_free char *layout = NULL;
+  cleanup_free char *unnamed = NULL;
   int r = -1;
 
   if (choose(u, repo_tag, &c, err) < 0)
@@ -539,10 +561,12 @@ static int import_unpacked(struct appc_store *s, struct unpacked *u, const char 
   io.version = APPC_OCI_IMPORT_OPTIONS_VERSION;
   if (io.name == NULL)
     io.name = repo;
-  if (io.name == NULL) {
-    appc_error_tag(err, EINVAL, "%s: the image has no RepoTags to name it", u->archive);
+  if (io.name == NULL && (io.name = unnamed = file_name(u->archive)) == NULL) {
+    appc_error_make(err, ENOMEM, "%s", u->archive);
     goto done;
   }
+  if (unnamed != NULL)
+    appc_cb_log(opts->cb, "%s: no RepoTags: named %s after the file", u->archive, unnamed);
   r = appc_oci_import_layout(s, layout, tag != NULL ? tag : "latest", &io, out, err);
   if (r < 0) {
     name_members(u, &c, layout, *err);
