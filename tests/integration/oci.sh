@@ -361,6 +361,15 @@ else
   same_tree "the rendered rootfs equals umoci unpack's of the layout, file by file" "$TMP/docker-ours/rootfs"
   check "fetch docker-archive:FILE:REPO:TAG" ac --insecure-options=image fetch "docker-archive:$D/app.tar:example.com/app:1.0"
   is "... the same image" "$(cat "$TMP/.out")" "$DTOP"
+  # `docker save IMAGE_ID` writes "RepoTags": null: named after the file
+  mkdir -p "$D/untagged" && tar -C "$D/untagged" -xf "$D/app.tar" &&
+    jq '.[0].RepoTags = null' "$D/untagged/manifest.json" >"$D/untagged.json" &&
+    mv "$D/untagged.json" "$D/untagged/manifest.json" &&
+    tar -C "$D/untagged" -cf "$D/Untagged_App.tar" . && rm -rf "$D/untagged"
+  check "fetch docker-archive: of an image without RepoTags" \
+    ac --insecure-options=image fetch "docker-archive:$D/Untagged_App.tar"
+  is "... named after the file, less .tar, lower case" \
+    "$(ac image cat-manifest "$(cat "$TMP/.out")" | jq -r .name)" untagged_app
   # Docker 25 and later: an OCI layout with manifest.json beside it
   $CRAFT docker25 "$L" app "$D/app25.tar" example.com/app:1.0
   check "fetch docker-archive: of Docker 25's OCI-layout flavour" \
