@@ -191,6 +191,20 @@ static int save_file(struct unpacked *u, struct archive *a, struct entry *e, app
   return 0;
 }
 
+/* Whether PATH, a file at the archive's top (manifest.json, index.json,
+ * repositories, a config), came before: no docker save writes one twice,
+ * and which one a reader takes decides the image.  Deeper ones are not
+ * looked for, as that would cost a pass over the entries each. */
+static bool top_level_twice(const struct unpacked *u, const char *path)
+{
+  if (strchr(path, '/') != NULL)
+    return false;
+  for (size_t i = 0; i < u->n; i++)
+    if (strcmp(u->v[i].path, path) == 0)
+      return true;
+  return false;
+}
+
 static int unpack_entry(struct unpacked *u, struct archive *a, struct archive_entry *ae,
                         appc_error_t *err)
 {
@@ -204,6 +218,11 @@ static int unpack_entry(struct unpacked *u, struct archive *a, struct archive_en
     return 0;
   if (u->n >= ARCHIVE_MAX_ENTRIES)
     return appc_error_make(err, EFBIG, "%s: more than %d entries", u->archive, ARCHIVE_MAX_ENTRIES);
+  if (top_level_twice(u, canon))
+    return appc_error_tag(err, EINVAL,
+                          "%s: %s: twice in the archive (docker load would take the last): refused "
+                          "as ambiguous",
+                          u->archive, canon);
   if (APPC_ARRAY_EXTEND(u->v, u->n, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s", u->archive);
   struct entry *e = &u->v[u->n];
@@ -380,8 +399,10 @@ static int choose(struct unpacked *u, const char *repo_tag, struct chosen *c, ap
   if (pick == n && want != NULL)
     r = appc_error_make(err, 0, "%s: no image tagged %s", where, want);
   else if (pick == n)
-    r = appc_error_tag(err, EINVAL, "%s: holds %zu images: name one (docker-archive:FILE:REPO:TAG)",
-                       where, n);
+    r = n == 0 ? appc_error_tag(err, EINVAL, "%s: holds no image", where)
+               : appc_error_tag(err, EINVAL,
+                                "%s: holds %zu images: name one (docker-archive:FILE:REPO:TAG)",
+                                where, n);
   else {
     json_object *img = json_object_array_get_idx(doc, pick);
     if (c->repo_tag == NULL)
