@@ -399,6 +399,22 @@ else
   check_fails "a layer unlike its diff_id is refused, naming the archive's member" 1 \
     "^actool: $D/tampered.tar: layer.tar \\(sha256:[0-9a-f]{64}\\): the uncompressed layer does not match its diff_id" \
     ac --insecure-options=image fetch "docker-archive:$D/tampered.tar"
+  python3 - "$D" <<'PY'
+import io, sys, tarfile
+def archive(path, members):
+    with tarfile.open(path, "w") as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+archive(sys.argv[1] + "/empty.tar", [("manifest.json", b"[]")])
+archive(sys.argv[1] + "/twice.tar", [("manifest.json", b"[]"), ("manifest.json", b"[]")])
+PY
+  check_fails "an archive whose manifest.json lists no image says so" 1 'manifest.json: holds no image$' \
+    ac --insecure-options=image fetch "docker-archive:$D/empty.tar"
+  check_fails "an archive holding manifest.json twice is refused as ambiguous" 1 \
+    'twice.tar: manifest.json: twice in the archive \(docker load would take the last\): refused as ambiguous' \
+    ac --insecure-options=image fetch "docker-archive:$D/twice.tar"
   # 1.1 GiB of zeros in some KiB of zstd: past 100 times the archive and 1 GiB
   mkdir -p "$D/bomb" && truncate -s 1100M "$D/bomb/layer.tar" &&
     tar -C "$D/bomb" -cf - layer.tar | zstd -q -1 >"$D/bomb.tar" && rm -rf "$D/bomb"
