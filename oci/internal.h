@@ -171,11 +171,12 @@ int oci_labels_parse(const char *text, const char *where, struct appc_kv_list *o
 
 /* ---- blob.c: reading a layer ---- */
 
-/* What a compressed layer or `docker save` archive may expand to: 100
- * times its size, and 1 GiB besides.  Real layers expand a few times
- * (gzip cannot pass about 1000:1, zstd can by millions), so a few KiB
- * must not fill the store's disk; fixed, as no format says more. */
-#define OCI_EXPAND_RATIO 100ull
+/* What a compressed layer or `docker save` archive may expand to: 1000
+ * times its size, and 1 GiB besides.  Real layers expand a few times, and
+ * gzip (deflate) cannot pass about 1030:1, so no gzip layer short of tens
+ * of GiB of zeros is refused; zstd and xz can expand by millions, and a
+ * few KiB must not fill the store's disk.  Fixed, as no format says more. */
+#define OCI_EXPAND_RATIO 1000ull
 #define OCI_EXPAND_FLOOR (1ull << 30)
 unsigned long long oci_expand_max(unsigned long long packed);
 
