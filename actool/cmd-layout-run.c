@@ -21,7 +21,7 @@ static const struct actool_option layout_run_option_table[] = {
     {"net", ACTOOL_OPT_STRING, offsetof(struct layout_run_options, net), "private|host",
      "The command's network: its own with loopback only, or the host's (for downloads)", "private"},
     {"set-env", ACTOOL_OPT_LIST, offsetof(struct layout_run_options, set_env), "KEY=VALUE",
-     "An environment variable for the command, besides the app's (repeatable)", NULL},
+     "An environment variable for the command, replacing the app's of its name (repeatable)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 

@@ -652,12 +652,32 @@ static int argv_of(struct builder *b, const struct cf_instr *in, char ***out, si
   return *out != NULL ? 0 : appc_error_make(b->err, ENOMEM, "%s", b->where);
 }
 
+/* The ARGs a RUN sees besides the app's environment: those no ENV of the
+ * same name hides, as Docker's ENV overrides an ARG.  The items are
+ * B's, borrowed: free only OUT->items. */
+static int run_args(struct builder *b, struct appc_kv_list *out)
+{
+  out->len = 0;
+  out->items = calloc(b->args.len + 1, sizeof *out->items);
+  if (out->items == NULL)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  for (size_t i = 0; i < b->args.len; i++) {
+    bool hidden = false;
+    for (size_t k = 0; !hidden && k < b->env.len; k++)
+      hidden = strcmp(b->env.items[k].name, b->args.items[i].name) == 0;
+    if (!hidden)
+      out->items[out->len++] = b->args.items[i];
+  }
+  return 0;
+}
+
 static int do_run(struct builder *b, const struct cf_instr *in)
 {
+  struct appc_kv_list args = {0};
   struct appc_layout_run_options ro = {
       .version = APPC_LAYOUT_RUN_OPTIONS_VERSION,
       .host_net = true, /* as RUN has the network under docker build */
-      .env = &b->args,
+      .env = &args,
       .notify = b->o->notify,
       .notify_data = b->o->data,
   };
@@ -665,10 +685,13 @@ static int do_run(struct builder *b, const struct cf_instr *in)
   size_t n = 0;
   int status = 1, r;
 
-  if (argv_of(b, in, &argv, &n) < 0)
+  if (run_args(b, &args) < 0 || argv_of(b, in, &argv, &n) < 0) {
+    free(args.items);
     return -1;
+  }
   r = appc_layout_run(b->l, b->s, argv, n, &ro, &status, b->err);
   cf_words_free(argv, n);
+  free(args.items);
   if (r < 0)
     return appc_error_prefix(b->err, "%s", b->where);
   if (status != 0)

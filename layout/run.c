@@ -58,8 +58,19 @@ static int add_pair(json_object *a, const char *name, const char *value)
   return 0;
 }
 
+/* Whether KV (may be NULL) names NAME. */
+static bool kv_has(const struct appc_kv_list *kv, const char *name)
+{
+  for (size_t i = 0; kv != NULL && i < kv->len; i++)
+    if (strcmp(kv->items[i].name, name) == 0)
+      return true;
+  return false;
+}
+
 /* The app of the pod: the image's user, group, working directory and
- * environment (then EXTRA_ENV), with ARGV as its command. */
+ * environment, with ARGV as its command.  EXTRA_ENV replaces the app's
+ * variables of its names (as run --set-env does): a pod's app may name a
+ * variable only once. */
 static json_object *run_app(const struct appc_app *app, char *const *argv, size_t argc,
                             const struct appc_kv_list *extra_env)
 {
@@ -70,7 +81,8 @@ static json_object *run_app(const struct appc_app *app, char *const *argv, size_
   for (size_t i = 0; ok && i < argc; i++)
     ok = json_object_array_add(exec, json_object_new_string(argv[i])) == 0;
   for (size_t i = 0; ok && app != NULL && i < app->environment.len; i++)
-    ok = add_pair(env, app->environment.items[i].name, app->environment.items[i].value) == 0;
+    if (!kv_has(extra_env, app->environment.items[i].name))
+      ok = add_pair(env, app->environment.items[i].name, app->environment.items[i].value) == 0;
   for (size_t i = 0; ok && extra_env != NULL && i < extra_env->len; i++)
     ok = add_pair(env, extra_env->items[i].name, extra_env->items[i].value) == 0;
   ok = ok && json_object_object_add(o, "exec", exec) == 0;

@@ -298,6 +298,22 @@ rootfs "$M/copy.aci"
 is "... keeps the symlink and fills what it leads to" \
   "$(readlink "$R/lib" 2>&1):$(ls "$R/usr/lib" 2>&1 | tr '\n' ' ')" "usr/lib:foo.so libc.so.6 "
 
+# --- as Docker does it ---------------------------------------------------------
+
+D=$TMP/docker
+mkdir -p "$D/ctx"
+# dbuild DESCRIPTION CONTAINERFILE-TEXT: the text (printf %b) built with
+# the context $D/ctx into $D/out.aci, unpacked in $R.
+dbuild() {
+  printf '%b' "$2" >"$D/Containerfile"
+  rm -f "$D/out.aci"
+  check_clean "$1" build --no-cache --file="$D/Containerfile" "$D/ctx" "$D/out.aci"
+  rootfs "$D/out.aci"
+}
+dbuild "ARG VERSION, ENV VERSION=2-\$VERSION, RUN" \
+  "FROM $BASE\nARG VERSION=1\nENV VERSION=2-\$VERSION\nRUN echo \"v=\$VERSION\" >/v\n"
+is "... RUN sees the ENV's value (ENV overrides an ARG of its name)" "$(cat "$R/v" 2>&1)" v=2-1
+
 # --- refusals -----------------------------------------------------------------
 
 refuse() { # DESCRIPTION PATTERN CONTAINERFILE-TEXT

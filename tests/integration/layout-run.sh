@@ -103,6 +103,8 @@ lay env add GREETING hello >/dev/null
 is "the app's user, group, working directory and environment apply" \
   "$(lay run --set-env=EXTRA=more -- sh -c 'echo $(id -u):$(id -g):$(pwd):$GREETING:$EXTRA' 2>&1)" \
   "1000:50:/srv:hello:more"
+is "--set-env replaces the app's variable of its name (a pod's app names each once)" \
+  "$(lay run --set-env=GREETING=bye -- sh -c 'echo $GREETING' 2>&1)" bye
 lay set user=0 group=0 workingDirectory=/ >/dev/null
 lay port add www tcp 8080 >/dev/null
 lay mount add data /data >/dev/null
