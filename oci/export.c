@@ -465,22 +465,32 @@ static json_object *strings_array(const struct appc_string_list *v, size_t from,
   return a;
 }
 
+long appc_oci_exec_entrypoint(const struct appc_image_manifest *m)
+{
+  const struct appc_string_list *exec = m->app != NULL ? &m->app->exec : NULL;
+  long ep = exec != NULL ? exec_words(m, APPC_OCI_ENTRYPOINT_ANNOTATION, exec, 0) : -1;
+  long cmd = ep >= 0 ? exec_words(m, APPC_OCI_CMD_ANNOTATION, exec, (size_t) ep) : -1;
+
+  if (ep < 0 || cmd < 0 || (size_t) (ep + cmd) != exec->len || ep + cmd == 0)
+    return -1;
+  return ep;
+}
+
 /* Entrypoint = the app's exec; split into Entrypoint and Cmd again when
  * docker2aci's annotations of an imported image say how, and still
  * describe exec (a changed exec is exported whole). */
 static void entrypoint_cmd(json_object *c, const struct appc_app *app,
                            const struct appc_image_manifest *m)
 {
-  long ep = exec_words(m, "appc.io/docker/entrypoint", &app->exec, 0);
-  long cmd = ep >= 0 ? exec_words(m, "appc.io/docker/cmd", &app->exec, (size_t) ep) : -1;
+  long ep = appc_oci_exec_entrypoint(m);
 
-  if (ep < 0 || cmd < 0 || (size_t) (ep + cmd) != app->exec.len || ep + cmd == 0) {
+  if (ep < 0) {
     json_object_object_add(c, "Entrypoint", strings_array(&app->exec, 0, app->exec.len));
     return;
   }
   if (ep > 0)
     json_object_object_add(c, "Entrypoint", strings_array(&app->exec, 0, (size_t) ep));
-  if (cmd > 0)
+  if ((size_t) ep < app->exec.len)
     json_object_object_add(c, "Cmd", strings_array(&app->exec, (size_t) ep, app->exec.len));
 }
 

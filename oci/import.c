@@ -410,18 +410,27 @@ static const char *annotation(const struct appc_kv_list *kv, const char *name)
   return NULL;
 }
 
-/* The config's label L as an annotation: its key made an AC Identifier
- * ("License" becomes "license", "Build Date" "build-date"); one that gives
- * none, a name taken already, or one of the importer's own (appc.io/...),
- * is left out. */
+char *appc_oci_label_annotation(const char *key)
+{
+  char *name = oci_aci_name(key);
+
+  if (name != NULL && strncmp(name, "appc.io/", 8) == 0) {
+    free(name);
+    return NULL;
+  }
+  return name;
+}
+
+/* The config's label L as an annotation (appc_oci_label_annotation); one
+ * that gives none, or a name taken already, is left out. */
 static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
 {
-  cleanup_free char *name = oci_aci_name(l->name);
+  cleanup_free char *name = appc_oci_label_annotation(l->name);
   int added = name != NULL ? appc_strset_add(&c->annotation_names, name) : 0;
 
   if (added < 0)
     return appc_error_make(err, ENOMEM, "config.Labels");
-  if (added == 0 || strncmp(name, "appc.io/", 8) == 0) {
+  if (added == 0) {
     appc_cb_log(c->opts->cb, "config.Labels: \"%.80s\": no annotation can be made of it, left out",
                 l->name);
     return 0;
@@ -463,8 +472,8 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
   cleanup_free char *cmd = NULL;
   if (strings_text(c->img.entrypoint, &entrypoint, err) < 0 ||
       strings_text(c->img.cmd, &cmd, err) < 0 ||
-      oci_kv_add(&c->annotations, "appc.io/docker/entrypoint", entrypoint, err) < 0 ||
-      oci_kv_add(&c->annotations, "appc.io/docker/cmd", cmd, err) < 0)
+      oci_kv_add(&c->annotations, APPC_OCI_ENTRYPOINT_ANNOTATION, entrypoint, err) < 0 ||
+      oci_kv_add(&c->annotations, APPC_OCI_CMD_ANNOTATION, cmd, err) < 0)
     return -1;
   /* Labels as they were, keys of any characters: an export restores them
    * (the AC Identifiers below are for appc's users and cannot be undone) */

@@ -55,6 +55,22 @@ void appc_oci_port_name(char name[APPC_OCI_PORT_NAME_MAX], unsigned port, const 
  * likely a typo than a port to open. */
 bool appc_oci_port_protocol_known(const char *proto);
 char *appc_oci_volume_name(const char *path);
+/* The annotation a Docker label KEY becomes, as the importer makes it: the
+ * key as an AC Identifier ("License" -> "license", "Build Date" ->
+ * "build-date"; malloc'ed).  NULL when nothing is left of it, when it is
+ * one of the importer's own (appc.io/...), or out of memory. */
+char *appc_oci_label_annotation(const char *key);
+
+/* The annotations that keep a Docker config's Entrypoint and Cmd, JSON
+ * arrays of strings, as docker2aci records them: app.exec is both run
+ * together. */
+#define APPC_OCI_ENTRYPOINT_ANNOTATION "appc.io/docker/entrypoint"
+#define APPC_OCI_CMD_ANNOTATION "appc.io/docker/cmd"
+struct appc_image_manifest;
+/* How many of M's app.exec words are the Entrypoint, as those annotations
+ * split it (the rest is Cmd); -1 when they are absent, or no longer
+ * describe exec (changed since). */
+long appc_oci_exec_entrypoint(const struct appc_image_manifest *m);
 
 /* Import the image REF (an org.opencontainers.image.ref.name of DIR's
  * index.json; NULL when the index holds exactly one image) of the OCI image
