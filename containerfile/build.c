@@ -68,9 +68,11 @@ struct builder {
   /* what the steps so far made of the variables and the app */
   struct appc_kv_list env, args;
   char *workdir;
-  char **entrypoint, **cmd;
+  char **entrypoint, **cmd; /* the base image's, then the file's */
   size_t n_entrypoint, n_cmd;
-  bool entrypoint_set, cmd_set;
+  bool exec_written;     /* the file has ENTRYPOINT or CMD */
+  bool cmd_set;          /* a CMD of the file came first: ENTRYPOINT keeps it */
+  bool entrypoint_shell; /* ENTRYPOINT's shell form, which takes no CMD */
   /* the work */
   char *tmp;    /* tmp/containerfile-XXXXXX */
   char *layout; /* tmp/.../layout */
@@ -982,6 +984,9 @@ static int take_label(struct builder *b, const char *name, const char *value)
   return 0;
 }
 
+/* ENTRYPOINT and CMD as Docker's builder keeps them (moby's
+ * dispatchEntrypoint): an ENTRYPOINT drops the CMD the base image gave,
+ * not one the file set before it. */
 static int do_exec_part(struct builder *b, const struct cf_instr *in)
 {
   char **argv = NULL;
@@ -989,16 +994,17 @@ static int do_exec_part(struct builder *b, const struct cf_instr *in)
 
   if (argv_of(b, in, &argv, &n) < 0)
     return -1;
+  b->exec_written = true;
   if (in->kind == CF_ENTRYPOINT) {
     cf_words_free(b->entrypoint, b->n_entrypoint);
     b->entrypoint = argv;
     b->n_entrypoint = n;
-    b->entrypoint_set = true;
-    /* Docker: ENTRYPOINT drops a CMD set before it */
-    cf_words_free(b->cmd, b->n_cmd);
-    b->cmd = NULL;
-    b->n_cmd = 0;
-    b->cmd_set = true;
+    b->entrypoint_shell = !in->json;
+    if (!b->cmd_set) {
+      cf_words_free(b->cmd, b->n_cmd);
+      b->cmd = NULL;
+      b->n_cmd = 0;
+    }
   } else {
     cf_words_free(b->cmd, b->n_cmd);
     b->cmd = argv;
@@ -1008,29 +1014,60 @@ static int do_exec_part(struct builder *b, const struct cf_instr *in)
   return 0;
 }
 
+/* V (N words) as the text of a JSON array, in *OUT. */
+static int strings_json_text(struct builder *b, char *const *v, size_t n, char **out)
+{
+  json_object *a = json_object_new_array();
+  const char *text = NULL;
+
+  for (size_t i = 0; a != NULL && i < n; i++)
+    if (json_object_array_add(a, json_object_new_string(v[i])) < 0)
+      break;
+  if (a != NULL && json_object_array_length(a) == n)
+    text =
+        json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+  *out = text != NULL ? strdup(text) : NULL;
+  json_object_put(a);
+  return *out != NULL ? 0 : appc_error_make(b->err, ENOMEM, "%s", b->file);
+}
+
+/* Entrypoint and Cmd recorded as an imported image's are, so that a FROM
+ * of this image (and its export) splits exec again. */
+static int record_exec(struct builder *b, size_t n_cmd)
+{
+  cleanup_free char *ep = NULL, *cmd = NULL;
+
+  if (strings_json_text(b, b->entrypoint, b->n_entrypoint, &ep) < 0 ||
+      strings_json_text(b, b->cmd, n_cmd, &cmd) < 0)
+    return -1;
+  if (appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, APPC_OCI_ENTRYPOINT_ANNOTATION, ep,
+                         b->err) < 0 ||
+      appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, APPC_OCI_CMD_ANNOTATION, cmd, b->err) < 0)
+    return appc_error_prefix(b->err, "%s: ENTRYPOINT/CMD", b->file);
+  return 0;
+}
+
 /* app.exec: ENTRYPOINT + CMD (a shell-form ENTRYPOINT takes no CMD), when
  * the file set either; else the base image's stays. */
 static int finish_exec(struct builder *b)
 {
   cleanup_free char **argv = NULL;
-  size_t n = 0;
+  size_t n = 0, n_cmd = b->entrypoint_shell ? 0 : b->n_cmd;
 
-  if (!b->entrypoint_set && !b->cmd_set)
+  if (!b->exec_written)
     return 0;
-  argv = calloc(b->n_entrypoint + b->n_cmd + 1, sizeof *argv);
+  argv = calloc(b->n_entrypoint + n_cmd + 1, sizeof *argv);
   if (argv == NULL)
     return appc_error_make(b->err, ENOMEM, "exec");
   for (size_t i = 0; i < b->n_entrypoint; i++)
     argv[n++] = b->entrypoint[i];
-  bool shell_entry = b->n_entrypoint == 3 && strcmp(b->entrypoint[0], "/bin/sh") == 0 &&
-                     strcmp(b->entrypoint[1], "-c") == 0;
-  for (size_t i = 0; !shell_entry && i < b->n_cmd; i++)
+  for (size_t i = 0; i < n_cmd; i++)
     argv[n++] = b->cmd[i];
   if (n == 0)
     return 0;
   if (appc_layout_set_exec(b->l, argv, n, b->err) < 0)
     return appc_error_prefix(b->err, "%s: ENTRYPOINT/CMD", b->file);
-  return 0;
+  return record_exec(b, n_cmd);
 }
 
 /* ---- the steps ---- */
@@ -1224,8 +1261,38 @@ static int do_from(struct builder *b, const struct cf_instr *in)
   return r;
 }
 
+/* WORDS[FROM..TO) copied into *OUT (NULL-terminated), *N of them. */
+static int copy_words(char *const *words, size_t from, size_t to, char ***out, size_t *n)
+{
+  *n = 0;
+  *out = calloc(to - from + 1, sizeof **out);
+  for (size_t i = from; *out != NULL && i < to; i++, (*n)++)
+    if (((*out)[*n] = strdup(words[i])) == NULL)
+      return -1;
+  return *out != NULL ? 0 : -1;
+}
+
+/* The base image's exec as Docker's Entrypoint and Cmd, as its
+ * annotations split it (an image imported from Docker, or built from a
+ * Containerfile); without them, or when exec changed since, all of exec
+ * is Cmd: what a CMD replaces and an ENTRYPOINT drops. */
+static int seed_exec(struct builder *b, const struct appc_image_manifest *m)
+{
+  const struct appc_string_list *exec = m->app != NULL ? &m->app->exec : NULL;
+  long ep = appc_oci_exec_entrypoint(m);
+  size_t split = ep > 0 ? (size_t) ep : 0;
+
+  if (exec == NULL || exec->len == 0)
+    return 0;
+  if (copy_words(exec->items, 0, split, &b->entrypoint, &b->n_entrypoint) < 0 ||
+      copy_words(exec->items, split, exec->len, &b->cmd, &b->n_cmd) < 0)
+    return -1;
+  return 0;
+}
+
 /* The base image's environment and working directory seed the variables
- * (ENV of a base image is visible to the steps). */
+ * (ENV of a base image is visible to the steps), its exec ENTRYPOINT and
+ * CMD. */
 static int seed_from_base(struct builder *b)
 {
   struct appc_image_manifest *m = NULL;
@@ -1254,8 +1321,11 @@ static int seed_from_base(struct builder *b)
     free(b->workdir);
     b->workdir = strdup(m->app->working_directory);
   }
+  int r = b->workdir != NULL && seed_exec(b, m) == 0
+              ? 0
+              : appc_error_make(b->err, ENOMEM, "%s", b->file);
   appc_image_manifest_free(m);
-  return b->workdir != NULL ? 0 : appc_error_make(b->err, ENOMEM, "%s", b->file);
+  return r;
 }
 
 /* ---- the whole ---- */

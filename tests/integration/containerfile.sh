@@ -109,7 +109,7 @@ is "VOLUME: both forms, mount points named after the path as docker2aci names th
   "$(manifest "$TMP/web.aci" '[.app.mountPoints[] | .name + "=" + .path]')" \
   '["volume-data=/data","volume-var-cache-app=/var/cache/app"]'
 is "LABEL and MAINTAINER are annotations" \
-  "$(manifest "$TMP/web.aci" '[.annotations[] | .name + "=" + .value]')" \
+  "$(manifest "$TMP/web.aci" '[.annotations[] | select(.name | startswith("appc.io/") | not) | .name + "=" + .value]')" \
   '["org.example.title=test image","org.example.note=single $quoted","authors=Carly Container <carly@example.com>"]'
 rootfs "$TMP/web.aci"
 R=$TMP/x/rootfs
@@ -313,6 +313,31 @@ dbuild() {
 dbuild "ARG VERSION, ENV VERSION=2-\$VERSION, RUN" \
   "FROM $BASE\nARG VERSION=1\nENV VERSION=2-\$VERSION\nRUN echo \"v=\$VERSION\" >/v\n"
 is "... RUN sees the ENV's value (ENV overrides an ARG of its name)" "$(cat "$R/v" 2>&1)" v=2-1
+
+# ENTRYPOINT and CMD: an ENTRYPOINT drops the base image's CMD, not one
+# the file set before it (moby's cmdSet); an exec form is one whatever it
+# holds; the base's ENTRYPOINT stays under a new CMD.
+dbuild "CMD, then ENTRYPOINT" "FROM $BASE\nCMD [\"hello\"]\nENTRYPOINT [\"/bin/echo\"]\n"
+is "... keeps the CMD" "$(manifest "$D/out.aci" .app.exec)" '["/bin/echo","hello"]'
+dbuild "an exec-form ENTRYPOINT [\"/bin/sh\", \"-c\", ...] and a CMD" \
+  "FROM $BASE\nENTRYPOINT [\"/bin/sh\",\"-c\",\"echo \$0 \$1\"]\nCMD [\"a\",\"b\"]\n"
+is "... takes the CMD" "$(manifest "$D/out.aci" .app.exec)" '["/bin/sh","-c","echo $0 $1","a","b"]'
+"$ACTOOL" image export --format=oci example.com/busybox "oci:$D/oci:v1" >/dev/null 2>&1 &&
+  python3 "$top_srcdir/tests/integration/oci-craft.py" config-set "$D/oci" v1 Entrypoint '["/bin/echo","ENTRY"]' &&
+  python3 "$top_srcdir/tests/integration/oci-craft.py" config-set "$D/oci" v1 Cmd '["basecmd"]' ||
+  not_ok "an OCI image with an Entrypoint and a Cmd"
+dbuild "FROM an OCI image with Entrypoint and Cmd, then CMD" "FROM oci:$D/oci:v1\nCMD [\"mycmd\"]\n"
+is "... runs the base's Entrypoint with the new CMD" "$(manifest "$D/out.aci" .app.exec)" \
+  '["/bin/echo","ENTRY","mycmd"]'
+is "... and records both, as an import does" \
+  "$(manifest "$D/out.aci" '[.annotations[] | select(.name | test("^appc.io/docker/(entrypoint|cmd)$")) | .value]')" \
+  '["[\"/bin/echo\",\"ENTRY\"]","[\"mycmd\"]"]'
+cp "$D/out.aci" "$D/entry.aci"
+dbuild "FROM that image, then CMD" "FROM $D/entry.aci\nCMD [\"again\"]\n"
+is "... still runs the Entrypoint" "$(manifest "$D/out.aci" .app.exec)" '["/bin/echo","ENTRY","again"]'
+dbuild "FROM an OCI image with Entrypoint and Cmd, then ENTRYPOINT" \
+  "FROM oci:$D/oci:v1\nENTRYPOINT [\"/bin/cat\"]\n"
+is "... drops the base's Cmd" "$(manifest "$D/out.aci" .app.exec)" '["/bin/cat"]'
 
 # --- refusals -----------------------------------------------------------------
 
