@@ -976,10 +976,23 @@ static int take_env(struct builder *b, const char *name, const char *value)
   return 0;
 }
 
-/* LABEL: an annotation. */
+/* LABEL: an annotation, its key made an AC Identifier as the importer
+ * makes a Docker label's ("Maintainer" is "maintainer"); a key that gives
+ * none is refused here, with the line, rather than by the manifest's
+ * validation later. */
 static int take_label(struct builder *b, const char *name, const char *value)
 {
-  if (appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, name, value, b->err) < 0)
+  cleanup_free char *key = appc_oci_label_annotation(name);
+  appc_error_t ignored = NULL;
+
+  if (key == NULL || appc_validate_acidentifier(key, &ignored) < 0) {
+    appc_error_release(&ignored);
+    return fail(b, 0,
+                "LABEL \"%.80s\": no annotation name (an AC Identifier, not appc.io/...) "
+                "can be made of it",
+                name);
+  }
+  if (appc_layout_kv_add(b->l, APPC_LAYOUT_ANNOTATIONS, key, value, b->err) < 0)
     return appc_error_prefix(b->err, "%s", b->where);
   return 0;
 }

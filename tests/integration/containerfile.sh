@@ -339,6 +339,11 @@ dbuild "FROM an OCI image with Entrypoint and Cmd, then ENTRYPOINT" \
   "FROM oci:$D/oci:v1\nENTRYPOINT [\"/bin/cat\"]\n"
 is "... drops the base's Cmd" "$(manifest "$D/out.aci" .app.exec)" '["/bin/cat"]'
 
+# LABEL keys as the importer makes a Docker image's labels annotations.
+dbuild "LABEL Maintainer=me \"Build Date\"=today" "FROM scratch\nLABEL Maintainer=me \"Build Date\"=today\n"
+is "... are the annotations maintainer and build-date" \
+  "$(manifest "$D/out.aci" '[.annotations[] | .name + "=" + .value]')" '["maintainer=me","build-date=today"]'
+
 # --- refusals -----------------------------------------------------------------
 
 refuse() { # DESCRIPTION PATTERN CONTAINERFILE-TEXT
@@ -358,7 +363,10 @@ ln -sf /etc/passwd "$F/escape"
 refuse "a COPY source symlinked out of the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY escape /x\n"
 refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources' "FROM $BASE\nADD http://example.com/x /x\n"
 refuse "a failing RUN, with its status" 'Containerfile:3: RUN exited with status 3' "FROM $BASE\n\nRUN exit 3\n"
-refuse "a LABEL that is no annotation name" 'Containerfile:2: .*annotations' "FROM $BASE\nLABEL Bad_Name=1\n"
+refuse "a LABEL of which no annotation name can be made" \
+  'Containerfile:2: LABEL "%%": no annotation name' "FROM $BASE\nLABEL %%=1\n"
+refuse "a LABEL named as the importer's annotations" \
+  'Containerfile:2: LABEL "appc.io/docker/cmd": no annotation name' "FROM $BASE\nLABEL appc.io/docker/cmd=[]\n"
 refuse "a bad EXPOSE (a protocol docker does not know)" 'Containerfile:2: EXPOSE 80/dccp' "FROM $BASE\nEXPOSE 80/dccp\n"
 # A tar cut short: libarchive's errno is -1, not one to give strerror.
 python3 -c 'import sys, tarfile
