@@ -272,17 +272,23 @@ static void sources_clear(struct sources *s)
   memset(s, 0, sizeof *s);
 }
 
-static int add_source(struct builder *b, struct sources *s, const char *path)
+/* PATH, a source: NAMED when the file named it (no wildcard), and then
+ * one the ignore file leaves out is not found, as Docker has it (its
+ * context does not hold it); a wildcard's match is only skipped. */
+static int add_source(struct builder *b, struct sources *s, const char *path, bool named)
 {
   char real[PATH_MAX];
   size_t n = strlen(b->context);
+  const char *rel = path + (strncmp(path, b->context, n) == 0 ? n + 1 : 0);
 
   if (realpath(path, real) == NULL)
-    return fail(b, errno, "%s", path + (strncmp(path, b->context, n) == 0 ? n + 1 : 0));
+    return fail(b, errno, "%s", rel);
   if (strncmp(real, b->context, n) != 0 || (real[n] != '/' && real[n] != '\0'))
     return fail(b, EPERM, "%s: outside the build context %s", path, b->context);
   if (real[n] == '/' && left_out(b, real, real + n + 1))
-    return 0;
+    return named ? fail(b, 0, "%s: not found in the build context (the ignore file leaves it out)",
+                        rel)
+                 : 0;
   const char *slash = strrchr(path, '/');
   if (APPC_ARRAY_RESERVE(s->paths, s->cap, s->len + 2) < 0 ||
       APPC_ARRAY_RESERVE(s->names, s->names_cap, s->len + 2) < 0 ||
@@ -353,7 +359,7 @@ static int expand_source(struct builder *b, struct sources *s, const char *src)
       path = NULL;
       return appc_error_make(b->err, ENOMEM, "%s", b->where);
     }
-    return add_source(b, s, path);
+    return add_source(b, s, path, true);
   }
   /* The context's own path is no pattern: its *, ? and [ are escaped. */
   if ((path = glob_escaped(b->context, src)) == NULL)
@@ -369,7 +375,7 @@ static int expand_source(struct builder *b, struct sources *s, const char *src)
     /* ".*" matches "." and "..": not sources */
     if (last != NULL && (strcmp(last, "/.") == 0 || strcmp(last, "/..") == 0))
       continue;
-    r = add_source(b, s, g.gl_pathv[i]);
+    r = add_source(b, s, g.gl_pathv[i], false);
     taken++;
   }
   globfree(&g);

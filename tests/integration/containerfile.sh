@@ -359,6 +359,13 @@ refuse "an unknown instruction" 'Containerfile:2: "FROBNICATE" is not an instruc
 refuse "no FROM" 'no FROM' "# nothing\n"
 refuse "an instruction before FROM" 'Containerfile:1: RUN before FROM' "RUN true\nFROM $BASE\n"
 refuse "a COPY source outside the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY ../../etc/passwd /x\n"
+echo key >"$F/secret.key" && echo a >"$F/a.txt" && echo '*.key' >"$F/.dockerignore"
+refuse "a COPY source named, that .dockerignore leaves out, is not found (as Docker has it)" \
+  'Containerfile:2: secret.key: not found in the build context' "FROM scratch\nCOPY a.txt secret.key /d/\n"
+printf 'FROM scratch\nCOPY a.txt *.key /d/\n' >"$F/Containerfile"
+check_clean "a wildcard's match that .dockerignore leaves out" build --file="$F/Containerfile" "$F" "$TMP/ign.aci"
+is "... is skipped" "$(tar -tf "$TMP/ign.aci" | grep '^rootfs/d/' | sort | tr '\n' ' ')" "rootfs/d/ rootfs/d/a.txt "
+rm -f "$F/.dockerignore" "$F/secret.key" "$F/a.txt" "$TMP/ign.aci"
 ln -sf /etc/passwd "$F/escape"
 refuse "a COPY source symlinked out of the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY escape /x\n"
 refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources' "FROM $BASE\nADD http://example.com/x /x\n"
