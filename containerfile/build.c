@@ -157,14 +157,33 @@ static int word(struct builder *b, const char *text, char **out)
 /* What pairs() does with each NAME and VALUE (NULL: none was written). */
 typedef int (*pair_fn)(struct builder *b, const char *name, const char *value);
 
+/* The NAME=VALUE word RAW, NAME and VALUE expanded (*VALUE NULL for a
+ * NAME alone, where NAME_ONLY allows it). */
+static int one_pair(struct builder *b, const struct cf_instr *in, char *raw, bool name_only,
+                    char **name, char **value)
+{
+  char *eq = strchr(raw, '=');
+
+  if ((eq == NULL && !name_only) || eq == raw)
+    return fail(b, 0, "%s: \"%s\" is not NAME=VALUE", in->keyword, raw);
+  if (eq != NULL)
+    *eq = '\0';
+  if (word(b, raw, name) < 0 || (eq != NULL && word(b, eq + 1, value) < 0))
+    return -1;
+  if ((*name)[0] == '\0')
+    return fail(b, 0, "%s: an empty name", in->keyword);
+  return 0;
+}
+
 /* NAME=VALUE words (ENV, LABEL, ARG), each value expanded whole, given to
  * TAKE; or ENV's old "NAME VALUE..." form (LEGACY), the rest of the line
  * the value.  A word without '=' is a NAME with no value where NAME_ONLY
- * allows it (ARG). */
+ * allows it (ARG).  Every word is expanded before TAKE sees the first, as
+ * Docker does: "ENV a=2 b=$a" gives b the value a had before. */
 static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool name_only,
                  pair_fn take)
 {
-  char **raw = NULL;
+  char **raw = NULL, **names = NULL, **values = NULL;
   size_t n = 0;
   int r = 0;
 
@@ -174,7 +193,7 @@ static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool
     const char *after = in->args + strcspn(in->args, " \t");
     char *value = NULL;
     if (n < 2)
-      r = fail(b, EINVAL, "%s: \"%s\" is not NAME=VALUE", in->keyword, raw[0]);
+      r = fail(b, 0, "%s: \"%s\" is not NAME=VALUE", in->keyword, raw[0]);
     else if (word(b, after + strspn(after, " \t"), &value) < 0)
       r = -1;
     else
@@ -183,24 +202,20 @@ static int pairs(struct builder *b, const struct cf_instr *in, bool legacy, bool
     cf_words_free(raw, n);
     return r;
   }
-  for (size_t i = 0; r == 0 && i < n; i++) {
-    char *eq = strchr(raw[i], '=');
-    char *name = NULL, *value = NULL;
-    if ((eq == NULL && !name_only) || eq == raw[i]) {
-      r = fail(b, EINVAL, "%s: \"%s\" is not NAME=VALUE", in->keyword, raw[i]);
-      break;
-    }
-    if (eq != NULL)
-      *eq = '\0';
-    if (word(b, raw[i], &name) < 0 || (eq != NULL && word(b, eq + 1, &value) < 0))
-      r = -1;
-    else if (name[0] == '\0')
-      r = fail(b, EINVAL, "%s: an empty name", in->keyword);
-    else
-      r = take(b, name, value);
-    free(name);
-    free(value);
+  names = calloc(n + 1, sizeof *names);
+  values = calloc(n + 1, sizeof *values);
+  if (names == NULL || values == NULL) {
+    free(names);
+    free(values);
+    cf_words_free(raw, n);
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
   }
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = one_pair(b, in, raw[i], name_only, &names[i], &values[i]);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = take(b, names[i], values[i]);
+  cf_words_free(names, n);
+  cf_words_free(values, n);
   cf_words_free(raw, n);
   return r;
 }

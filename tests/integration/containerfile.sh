@@ -339,6 +339,15 @@ dbuild "FROM an OCI image with Entrypoint and Cmd, then ENTRYPOINT" \
   "FROM oci:$D/oci:v1\nENTRYPOINT [\"/bin/cat\"]\n"
 is "... drops the base's Cmd" "$(manifest "$D/out.aci" .app.exec)" '["/bin/cat"]'
 
+# Every word of an instruction is expanded with the variables as they were
+# before it (Docker's example: ENV abc=bye def=$abc gives def the old abc).
+dbuild "ENV abc=hello, then ENV abc=bye def=\$abc, ARG and LABEL alike" \
+  "FROM scratch\nENV abc=hello\nENV abc=bye def=\$abc\nARG x=1\nARG x=2 y=\$x\nLABEL l1=\$y l2=\$x\n"
+is "... def is hello" "$(manifest "$D/out.aci" '[.app.environment[] | .name + "=" + .value]')" \
+  '["abc=bye","def=hello"]'
+is "... and ARG's y the x before it" "$(manifest "$D/out.aci" '[.annotations[] | .name + "=" + .value]')" \
+  '["l1=1","l2=2"]'
+
 # LABEL keys as the importer makes a Docker image's labels annotations.
 dbuild "LABEL Maintainer=me \"Build Date\"=today" "FROM scratch\nLABEL Maintainer=me \"Build Date\"=today\n"
 is "... are the annotations maintainer and build-date" \
