@@ -154,6 +154,20 @@ static int word(struct builder *b, const char *text, char **out)
   return 0;
 }
 
+/* IN's exec-form words, each expanded as one word: Docker expands those of
+ * COPY, ADD and VOLUME (not RUN's, CMD's or ENTRYPOINT's). */
+static int json_words(struct builder *b, const struct cf_instr *in, char ***out, size_t *n)
+{
+  *n = 0;
+  *out = calloc(in->n_words + 1, sizeof **out);
+  if (*out == NULL)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  for (; *n < in->n_words; (*n)++)
+    if (word(b, in->words[*n], &(*out)[*n]) < 0)
+      return -1;
+  return 0;
+}
+
 /* What pairs() does with each NAME and VALUE (NULL: none was written). */
 typedef int (*pair_fn)(struct builder *b, const char *name, const char *value);
 
@@ -789,16 +803,7 @@ static int copy_prepare(struct builder *b, const struct cf_instr *in, struct sou
   cleanup_digest struct appc_digest *d = NULL;
   int r = 0;
 
-  if (in->json) {
-    w = calloc(in->n_words + 1, sizeof *w);
-    for (size_t i = 0; w != NULL && i < in->n_words; i++, n++)
-      if ((w[i] = strdup(in->words[i])) == NULL)
-        break;
-    if (w == NULL || n != in->n_words)
-      r = appc_error_make(b->err, ENOMEM, "%s", b->where);
-  } else {
-    r = words(b, in, true, &w, &n);
-  }
+  r = in->json ? json_words(b, in, &w, &n) : words(b, in, true, &w, &n);
   if (r == 0 && n < 2)
     r = fail(b, EINVAL, "%s needs SRC... DEST", in->keyword);
   for (size_t i = 0; r == 0 && i + 1 < n; i++)
@@ -968,10 +973,8 @@ static int do_volume(struct builder *b, const struct cf_instr *in)
   size_t n = 0;
   int r = 0;
 
-  if (in->json) {
-    w = in->words;
-    n = in->n_words;
-  } else if (words(b, in, true, &w, &n) < 0) {
+  if ((in->json ? json_words(b, in, &w, &n) : words(b, in, true, &w, &n)) < 0) {
+    cf_words_free(w, n);
     return -1;
   }
   for (size_t i = 0; r == 0 && i < n; i++) {
@@ -981,8 +984,7 @@ static int do_volume(struct builder *b, const struct cf_instr *in)
     else if (appc_layout_mount_add(b->l, name, w[i], false, b->err) < 0)
       r = appc_error_prefix(b->err, "%s", b->where);
   }
-  if (!in->json)
-    cf_words_free(w, n);
+  cf_words_free(w, n);
   return r;
 }
 

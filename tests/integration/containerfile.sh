@@ -348,6 +348,15 @@ is "... def is hello" "$(manifest "$D/out.aci" '[.app.environment[] | .name + "=
 is "... and ARG's y the x before it" "$(manifest "$D/out.aci" '[.annotations[] | .name + "=" + .value]')" \
   '["l1=1","l2=2"]'
 
+# The exec forms of COPY, ADD and VOLUME expand variables (not RUN's, CMD's
+# or ENTRYPOINT's).
+echo real >"$D/ctx/realf"
+dbuild "COPY [\"\$F\", ...], ADD and VOLUME [\"\$V\"]" \
+  "FROM scratch\nENV F=realf V=/data\nCOPY [\"\$F\", \"/x\"]\nADD [\"\${F}\", \"/y\"]\nVOLUME [\"\$V\"]\nCMD [\"\$F\"]\n"
+is "... expand them" "$(cat "$R/x" "$R/y" 2>&1 | tr '\n' ' '):$(manifest "$D/out.aci" '[.app.mountPoints[0].path, .app.exec[0]]')" \
+  'real real :["/data","$F"]'
+rm "$D/ctx/realf"
+
 # LABEL keys as the importer makes a Docker image's labels annotations.
 dbuild "LABEL Maintainer=me \"Build Date\"=today" "FROM scratch\nLABEL Maintainer=me \"Build Date\"=today\n"
 is "... are the annotations maintainer and build-date" \
