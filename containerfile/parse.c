@@ -144,36 +144,52 @@ static bool is_refused(const char *word, size_t len)
   return false;
 }
 
-/* TEXT is a JSON array of strings: IN's words, exec form. */
-static int exec_form(struct cf_instr *in, const char *text)
+/* The JSON array A's strings as IN's words, exec form; nothing (the shell
+ * form) when one is no string.  A string holding a NUL ("\u0000") is
+ * refused: an argument cannot hold one, and cut there it would be another. */
+static int array_words(struct parser *p, struct cf_instr *in, json_object *a)
 {
-  json_tokener *tok = json_tokener_new();
-  json_object *a = tok != NULL ? json_tokener_parse_ex(tok, text, (int) strlen(text)) : NULL;
-  bool whole = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-               text[json_tokener_get_parse_end(tok) +
-                    strspn(text + json_tokener_get_parse_end(tok), " \t")] == '\0';
-  size_t n = a != NULL && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-  int r = 0;
+  size_t n = json_object_array_length(a);
 
-  json_tokener_free(tok);
-  if (!whole || a == NULL || !json_object_is_type(a, json_type_array)) {
-    json_object_put(a);
-    return 0; /* not an array: the shell form, as Docker falls back to */
-  }
   for (size_t i = 0; i < n; i++)
-    if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string)) {
-      json_object_put(a);
+    if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string))
       return 0;
-    }
+  for (size_t i = 0; i < n; i++) {
+    json_object *v = json_object_array_get_idx(a, i);
+    if ((size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
+      return fail(p, in->line, "%s: argument %zu of the exec form holds a NUL (\\u0000)",
+                  in->keyword, i + 1);
+  }
   in->words = calloc(n + 1, sizeof *in->words);
   for (size_t i = 0; in->words != NULL && i < n; i++, in->n_words++)
     if ((in->words[i] = strdup(json_object_get_string(json_object_array_get_idx(a, i)))) == NULL)
       break;
   if (in->words == NULL || in->n_words != n)
-    r = -1;
-  else
-    in->json = true;
+    return appc_error_make(p->err, ENOMEM, "%s", p->path);
+  in->json = true;
+  return 0;
+}
+
+/* TEXT, when it is one JSON array of strings and nothing else, read as Go's
+ * decoder reads it (strict: no single quotes, trailing commas or
+ * comments): IN's words, exec form.  Anything else is the shell form, as
+ * Docker falls back to. */
+static int exec_form(struct parser *p, struct cf_instr *in, const char *text)
+{
+  json_tokener *tok = json_tokener_new();
+  json_object *a = NULL;
+  int r = 0;
+
+  if (tok == NULL)
+    return appc_error_make(p->err, ENOMEM, "%s", p->path);
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  a = json_tokener_parse_ex(tok, text, (int) strlen(text));
+  /* strict: characters after the array are an error too */
+  if (json_tokener_get_error(tok) == json_tokener_success &&
+      json_object_is_type(a, json_type_array))
+    r = array_words(p, in, a);
   json_object_put(a);
+  json_tokener_free(tok);
   return r;
 }
 
@@ -232,8 +248,8 @@ static int instruction(struct parser *p, const char *text, unsigned line)
     in->args[n - 1] = '\0';
   if (in->args[0] == '\0')
     return fail(p, line, "%s needs arguments", k->name);
-  if (k->exec_form && in->args[0] == '[' && exec_form(in, in->args) < 0)
-    return appc_error_make(p->err, ENOMEM, "%s", p->path);
+  if (k->exec_form && in->args[0] == '[' && exec_form(p, in, in->args) < 0)
+    return -1;
   if (k->kind == CF_FROM)
     p->seen_from = true;
   return 0;

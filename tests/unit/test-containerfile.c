@@ -91,6 +91,30 @@ static void test_forms(void **state)
   cf_file_clear(&f);
 }
 
+/* The exec form is strict JSON, as Go's decoder reads it: anything else is
+ * the shell form, as Docker falls back to. */
+static void test_forms_strict(void **state)
+{
+  (void) state;
+  struct cf_file f = parse_ok("FROM x\n"
+                              "CMD ['echo','hi']\n"
+                              "CMD [\"a\",]\n"
+                              "CMD [\"a\" /* c */]\n"
+                              "CMD [\"a\"] x\n"
+                              "CMD [\"a\"] [\"b\"]\n"
+                              "CMD [\"a\", \"\\u00e9\"]  \n");
+  for (size_t i = 1; i < 6; i++)
+    if (f.items[i].json)
+      fail_msg("line %zu: %s taken as the exec form", i + 1, f.items[i].args);
+  assert_string_equal(f.items[1].args, "['echo','hi']");
+  assert_true(f.items[6].json);
+  assert_string_equal(f.items[6].words[1], "\xc3\xa9");
+  cf_file_clear(&f);
+  /* an argument with a NUL is refused, never cut at it */
+  assert_parse_refused("FROM x\nCMD [\"/bin/a\\u0000b\", \"x\"]\n",
+                       "Containerfile:2: CMD: argument 1 of the exec form holds a NUL");
+}
+
 static void test_refused(void **state)
 {
   (void) state;
@@ -253,10 +277,10 @@ static void test_ignore(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lines),  cmocka_unit_test(test_directives),
-      cmocka_unit_test(test_forms),  cmocka_unit_test(test_refused),
-      cmocka_unit_test(test_words),  cmocka_unit_test(test_nesting_bound),
-      cmocka_unit_test(test_ignore),
+      cmocka_unit_test(test_lines),         cmocka_unit_test(test_directives),
+      cmocka_unit_test(test_forms),         cmocka_unit_test(test_forms_strict),
+      cmocka_unit_test(test_refused),       cmocka_unit_test(test_words),
+      cmocka_unit_test(test_nesting_bound), cmocka_unit_test(test_ignore),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
