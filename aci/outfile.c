@@ -115,6 +115,20 @@ int appc_outfile_open(struct appc_outfile *of, const char *path,
   return 0;
 }
 
+int appc_outfile_check(const char *path, const struct appc_build_options *opts, appc_error_t *err)
+{
+  struct appc_outfile of = APPC_OUTFILE_INIT;
+  int r;
+
+  of.overwrite = opts->overwrite;
+  of.path = strdup(path);
+  if (of.path == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  r = split_path(&of, path, err) < 0 || check_existing(&of, NULL, err) < 0 ? -1 : 0;
+  appc_outfile_abort(&of);
+  return r;
+}
+
 int appc_outfile_commit(struct appc_outfile *of, appc_error_t *err)
 {
   unsigned flags = APPC_WRITE_DURABLE | (of->overwrite ? 0 : APPC_WRITE_NOREPLACE);

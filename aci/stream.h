@@ -124,6 +124,10 @@ struct appc_outfile {
 int appc_outfile_open(struct appc_outfile *of, const char *path,
                       const struct appc_build_options *opts, const char *same_as,
                       appc_error_t *err);
+/* Whether PATH may be written, as appc_outfile_open would judge it now:
+ * for a caller whose work before the write is long (a Containerfile's
+ * steps), which should not be done for an output refused at its end. */
+int appc_outfile_check(const char *path, const struct appc_build_options *opts, appc_error_t *err);
 /* fsync and install at the final path, unless OPTS's callbacks cancelled
  * by then (ECANCELED): the compressor's last flush and the fsync can take
  * seconds, and an interrupt heard during them must still leave no OUT. */

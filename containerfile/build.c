@@ -44,6 +44,7 @@
 #include "appc/oci.h"
 #include "appc/types.h"
 #include "appc/schema.h"
+#include "aci/stream.h"
 #include "common/abi.h"
 #include "common/array.h"
 #include "common/callbacks.h"
@@ -1458,6 +1459,7 @@ int appc_containerfile_build(struct appc_store *s, const char *file, const char 
                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
 {
   static const struct appc_containerfile_options defaults = {0};
+  static const struct appc_build_options no_build = {0};
   struct builder b = {.s = s,
                       .o = o != NULL ? o : &defaults,
                       .file = file,
@@ -1468,6 +1470,9 @@ int appc_containerfile_build(struct appc_store *s, const char *file, const char 
   int r = -1;
 
   if (APPC_ABI_CHECK(o, appc_containerfile_options, APPC_CONTAINERFILE_OPTIONS_VERSION, err) < 0)
+    return -1;
+  /* an OUT refused only after the steps ran would waste them all */
+  if (appc_outfile_check(out, b.o->build != NULL ? b.o->build : &no_build, err) < 0)
     return -1;
   if (appc_read_file_at(AT_FDCWD, file, CF_MAX_BYTES, APPC_READ_REGULAR, &text, &len, err) < 0)
     return -1;

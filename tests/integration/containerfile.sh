@@ -422,6 +422,12 @@ check_rejects "more than 1,024 instructions are refused, with the line" \
   build --file="$F/Containerfile" "$F" "$TMP/refused.aci"
 is "no output file is left by refused builds" "$(ls "$TMP/refused.aci" 2>&1 | grep -c 'No such')" 1
 is "no work directory is left after failures" "$(ls "$ACTOOL_DIR/tmp" 2>/dev/null | grep -c containerfile)" 0
+echo old >"$TMP/exists.aci"
+printf 'FROM %s\nRUN echo RUN-STEP-RAN\n' "$BASE" >"$F/Containerfile"
+check_rejects "an existing OUT without --overwrite is refused" \
+  'exists.aci: refusing to replace an existing file' build --file="$F/Containerfile" "$F" "$TMP/exists.aci"
+is "... before any step runs" "$(grep -c 'RUN-STEP-RAN\|^STEP' "$TMP/.err")" 0
+rm "$TMP/exists.aci"
 check_fails "--build-arg without --file is a usage error" 2 'go with --file' \
   "$ACTOOL" build --build-arg=A=1 "$TMP/base" "$TMP/x.aci"
 
