@@ -68,6 +68,7 @@ struct builder {
   char *name;
   /* what the steps so far made of the variables and the app */
   struct appc_kv_list env, args;
+  struct appc_kv_list meta_args; /* the ARGs before FROM: FROM's alone */
   char *workdir;
   char **entrypoint, **cmd; /* the base image's, then the file's */
   size_t n_entrypoint, n_cmd;
@@ -113,6 +114,14 @@ fail(struct builder *b, int e, const char *fmt, ...)
 }
 
 /* ---- variables ---- */
+
+static const char *kv_get(const struct appc_kv_list *kv, const char *name)
+{
+  for (size_t i = 0; i < kv->len; i++)
+    if (strcmp(kv->items[i].name, name) == 0)
+      return kv->items[i].value;
+  return NULL;
+}
 
 static int kv_set(struct appc_kv_list *kv, const char *name, const char *value)
 {
@@ -651,9 +660,12 @@ static int cache_store(struct builder *b, bool rootfs_changed)
 /* ---- the instructions ---- */
 
 /* ARG NAME[=DEFAULT]: --build-arg's value, else the default; a name with
- * neither stays unset. */
+ * neither stays unset.  In the stage, a NAME without a default takes the
+ * value an ARG before FROM gave it, as Docker's does. */
 static int take_arg(struct builder *b, const char *name, const char *value)
 {
+  if (value == NULL)
+    value = kv_get(&b->meta_args, name);
   for (size_t k = 0; b->o->build_args != NULL && k < b->o->build_args->len; k++)
     if (strcmp(b->o->build_args->items[k].name, name) == 0)
       value = b->o->build_args->items[k].value;
@@ -699,13 +711,9 @@ static int run_args(struct builder *b, struct appc_kv_list *out)
   out->items = calloc(b->args.len + 1, sizeof *out->items);
   if (out->items == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
-  for (size_t i = 0; i < b->args.len; i++) {
-    bool hidden = false;
-    for (size_t k = 0; !hidden && k < b->env.len; k++)
-      hidden = strcmp(b->env.items[k].name, b->args.items[i].name) == 0;
-    if (!hidden)
+  for (size_t i = 0; i < b->args.len; i++)
+    if (kv_get(&b->env, b->args.items[i].name) == NULL)
       out->items[out->len++] = b->args.items[i];
-  }
   return 0;
 }
 
@@ -1413,7 +1421,13 @@ static int build_all(struct builder *b, const char *out, char image_id[APPC_IMAG
       return -1;
   }
   snprintf(b->where, sizeof b->where, "%s:%u", b->file, b->cf.items[i].line);
-  if (do_from(b, &b->cf.items[i]) < 0 || seed_from_base(b) < 0)
+  if (do_from(b, &b->cf.items[i]) < 0)
+    return -1;
+  /* ARGs before FROM are FROM's: the stage sees them only through an ARG
+   * NAME of its own (take_arg) */
+  b->meta_args = b->args;
+  b->args = (struct appc_kv_list){0};
+  if (seed_from_base(b) < 0)
     return -1;
   for (i++; i < b->cf.len; i++) {
     snprintf(b->where, sizeof b->where, "%s:%u", b->file, b->cf.items[i].line);
@@ -1444,6 +1458,7 @@ static void builder_clear(struct builder *b)
   cf_ignore_clear(&b->ign);
   appc_kv_list_clear(&b->env);
   appc_kv_list_clear(&b->args);
+  appc_kv_list_clear(&b->meta_args);
   cf_words_free(b->entrypoint, b->n_entrypoint);
   cf_words_free(b->cmd, b->n_cmd);
   free(b->workdir);

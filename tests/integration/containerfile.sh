@@ -357,6 +357,12 @@ is "... expand them" "$(cat "$R/x" "$R/y" 2>&1 | tr '\n' ' '):$(manifest "$D/out
   'real real :["/data","$F"]'
 rm "$D/ctx/realf"
 
+# An ARG before FROM is FROM's: the stage sees it only through a bare
+# ARG NAME of its own.
+dbuild "ARGs before FROM" "ARG V=leak\nARG W=meta\nFROM scratch\nARG W\nLABEL x=a\$V y=\$W\n"
+is "... are unset in the stage unless declared there again" \
+  "$(manifest "$D/out.aci" '[.annotations[] | .name + "=" + .value]')" '["x=a","y=meta"]'
+
 # LABEL keys as the importer makes a Docker image's labels annotations.
 dbuild "LABEL Maintainer=me \"Build Date\"=today" "FROM scratch\nLABEL Maintainer=me \"Build Date\"=today\n"
 is "... are the annotations maintainer and build-date" \
