@@ -381,38 +381,40 @@ static char *glob_escaped(const char *dir, const char *pattern)
   return out;
 }
 
-/* SRC of COPY/ADD: a path in the context ('/' is the context's root),
- * wildcards expanded as Docker does. */
-static int expand_source(struct builder *b, struct sources *s, const char *src)
+/* Whether REL has a "." or ".." component. */
+static bool has_dot_component(const char *rel)
 {
-  cleanup_free char *path = NULL;
+  for (const char *p = rel; *p != '\0';) {
+    size_t n = strcspn(p, "/");
+    if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+      return true;
+    p += n;
+    p += strspn(p, "/");
+  }
+  return false;
+}
+
+/* The wildcard SRC (relative, cleaned) matched in the context.  A match
+ * with a "." or ".." component was made by the glob (".*", ".[.]"), since
+ * SRC has none: Docker's walk of the context meets no such entry, and one
+ * leads outside it, whose names no message may give away. */
+static int glob_source(struct builder *b, struct sources *s, const char *src)
+{
+  size_t n = strlen(b->context), taken = 0;
+  /* The context's own path is no pattern: its *, ? and [ are escaped. */
+  cleanup_free char *path = glob_escaped(b->context, src);
   glob_t g;
   int r = 0;
 
-  while (*src == '/')
-    src++;
-  if (!stays_inside(src))
-    return fail(b, EPERM, "%s: outside the build context", src);
-  if (strpbrk(src, "*?[") == NULL) {
-    if (asprintf(&path, "%s/%s", b->context, src) < 0) {
-      path = NULL;
-      return appc_error_make(b->err, ENOMEM, "%s", b->where);
-    }
-    return add_source(b, s, path, true);
-  }
-  /* The context's own path is no pattern: its *, ? and [ are escaped. */
-  if ((path = glob_escaped(b->context, src)) == NULL)
+  if (path == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
   int gr = glob(path, 0, NULL, &g);
   if (gr == GLOB_NOMATCH)
     return fail(b, ENOENT, "%s: no file in the build context matches", src);
   if (gr != 0)
     return fail(b, EIO, "%s: cannot expand", src);
-  size_t taken = 0;
   for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
-    const char *last = strrchr(g.gl_pathv[i], '/');
-    /* ".*" matches "." and "..": not sources */
-    if (last != NULL && (strcmp(last, "/.") == 0 || strcmp(last, "/..") == 0))
+    if (strlen(g.gl_pathv[i]) <= n || has_dot_component(g.gl_pathv[i] + n + 1))
       continue;
     r = add_source(b, s, g.gl_pathv[i], false);
     taken++;
@@ -421,6 +423,28 @@ static int expand_source(struct builder *b, struct sources *s, const char *src)
   if (r == 0 && taken == 0)
     return fail(b, ENOENT, "%s: no file in the build context matches", src);
   return r;
+}
+
+/* SRC of COPY/ADD: a path in the context ('/' is the context's root),
+ * wildcards expanded as Docker does. */
+static int expand_source(struct builder *b, struct sources *s, const char *src)
+{
+  cleanup_free char *path = NULL, *clean = NULL;
+
+  while (*src == '/')
+    src++;
+  if (!stays_inside(src))
+    return fail(b, EPERM, "%s: outside the build context", src);
+  if (strpbrk(src, "*?[") != NULL && (clean = cf_path_clean(src, strlen(src))) == NULL)
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  /* cleaned, it may hold no wildcard any more: a "*" followed by ".." */
+  if (clean != NULL && strpbrk(clean, "*?[") != NULL)
+    return glob_source(b, s, clean);
+  if (asprintf(&path, "%s/%s", b->context, clean != NULL ? clean : src) < 0) {
+    path = NULL;
+    return appc_error_make(b->err, ENOMEM, "%s", b->where);
+  }
+  return add_source(b, s, path, true);
 }
 
 /* ---- the cache's view of a source tree ---- */

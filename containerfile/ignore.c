@@ -133,10 +133,7 @@ static bool match(const char *pattern, const char *path)
   return r;
 }
 
-/* P (PLEN bytes) as filepath.Clean makes it, without a leading '/': empty
- * and "." components dropped, ".." taking the one before it away (a ".."
- * with none before it stays, and matches nothing). */
-static char *clean(const char *p, size_t plen)
+char *cf_path_clean(const char *p, size_t plen)
 {
   char *out = malloc(plen + 1);
   size_t len = 0;
@@ -176,7 +173,7 @@ int cf_ignore_add(struct cf_ignore *ig, const char *line, size_t len)
   if (len == 0 || line[0] == '#')
     return 0;
   bool negate = line[0] == '!';
-  cleanup_free char *p = clean(line + negate, len - negate);
+  cleanup_free char *p = cf_path_clean(line + negate, len - negate);
   if (p == NULL)
     return -1;
   if (p[0] == '\0')

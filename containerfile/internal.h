@@ -80,6 +80,11 @@ void cf_words_free(char **words, size_t n);
  * expansion is not split again.  -1 when out of memory. */
 int cf_split_raw(const char *text, char escape, char ***out, size_t *n);
 
+/* P (PLEN bytes) as Go's filepath.Clean makes it, without a leading '/':
+ * empty and "." components dropped, ".." taking the one before it away (a
+ * ".." with none before it stays).  NULL when out of memory. */
+char *cf_path_clean(const char *p, size_t plen);
+
 /* .containerignore / .dockerignore patterns (ignore.c), cleaned. */
 struct cf_pattern {
   char *glob;

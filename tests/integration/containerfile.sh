@@ -390,6 +390,9 @@ printf 'FROM scratch\nCOPY a.txt *.key /d/\n' >"$F/Containerfile"
 check_clean "a wildcard's match that .dockerignore leaves out" build --file="$F/Containerfile" "$F" "$TMP/ign.aci"
 is "... is skipped" "$(tar -tf "$TMP/ign.aci" | grep '^rootfs/d/' | sort | tr '\n' ' ')" "rootfs/d/ rootfs/d/a.txt "
 rm -f "$F/.dockerignore" "$F/secret.key" "$F/a.txt" "$TMP/ign.aci"
+refuse "a wildcard that glob(3) matches to .. (.[.]) matches nothing in the context" \
+  'Containerfile:2: \.\[\.\]/busy\*: no file in the build context matches' "FROM scratch\nCOPY .[.]/busy* /s/\n"
+is "... and names no file outside it" "$(grep -c busybox.aci "$TMP/.err")" 0
 ln -sf /etc/passwd "$F/escape"
 refuse "a COPY source symlinked out of the context" 'Containerfile:2: .*outside the build context' "FROM $BASE\nCOPY escape /x\n"
 refuse "ADD of a URL" 'Containerfile:2: ADD http://example.com/x: remote sources' "FROM $BASE\nADD http://example.com/x /x\n"
