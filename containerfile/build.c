@@ -408,7 +408,8 @@ static int glob_source(struct builder *b, struct sources *s, const char *src)
 
   if (path == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
-  int gr = glob(path, 0, NULL, &g);
+  /* GLOB_PERIOD: Go's filepath.Match, Docker's, has "*" match a leading '.' */
+  int gr = glob(path, GLOB_PERIOD, NULL, &g);
   if (gr == GLOB_NOMATCH)
     return fail(b, ENOENT, "%s: no file in the build context matches", src);
   if (gr != 0)

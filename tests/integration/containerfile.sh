@@ -238,6 +238,11 @@ check_clean "COPY *.txt in a context named ctx[1]" \
   build --file="$G/Containerfile" "$G/ctx[1]" "$G/out.aci"
 is "... copies its a.txt, not the sibling ctx1's b.txt" \
   "$(tar -tf "$G/out.aci" | grep '^rootfs/x/' | sort | tr '\n' ' ')" "rootfs/x/ rootfs/x/a.txt "
+mkdir -p "$G/ctx[1]/src" && echo h >"$G/ctx[1]/src/.hidden" && echo v >"$G/ctx[1]/src/visible"
+printf 'FROM %s\nCOPY src/* /y/\n' "$BASE" >"$G/Containerfile"
+check_clean "COPY src/*" build --file="$G/Containerfile" "$G/ctx[1]" "$G/dot.aci"
+is "... copies dotfiles too, as Docker's * matches them" \
+  "$(tar -tf "$G/dot.aci" | grep '^rootfs/y/' | sort | tr '\n' ' ')" "rootfs/y/ rootfs/y/.hidden rootfs/y/visible "
 rm -rf "$G"
 
 # --- forms ----------------------------------------------------------------------
