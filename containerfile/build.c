@@ -26,6 +26,7 @@
  * miss. */
 #include "config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -981,9 +982,11 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
       hi = strtoul(p, &end, 10);
       ok = end != p && *p != '-' && *p != '+';
     }
-    if (ok && *end == '/')
+    if (ok && *end == '/') {
       proto = end + 1;
-    else if (*end != '\0')
+      for (char *c = end + 1; *c != '\0'; c++) /* Docker's nat.ParsePort lowers it */
+        *c = (char) tolower((unsigned char) *c);
+    } else if (*end != '\0')
       ok = false;
     if (!ok || lo == 0 || hi < lo || hi > 65535 || hi - lo > 1024 ||
         !appc_oci_port_protocol_known(proto)) {

@@ -368,6 +368,10 @@ dbuild "ARGs before FROM" "ARG V=leak\nARG W=meta\nFROM scratch\nARG W\nLABEL x=
 is "... are unset in the stage unless declared there again" \
   "$(manifest "$D/out.aci" '[.annotations[] | .name + "=" + .value]')" '["x=a","y=meta"]'
 
+dbuild "EXPOSE 80/TCP 53/Udp" "FROM scratch\nEXPOSE 80/TCP 53/Udp\n"
+is "... lower-cases the protocol, as Docker does" \
+  "$(manifest "$D/out.aci" '[.app.ports[] | .name + ":" + .protocol]')" '["80-tcp:tcp","53-udp:udp"]'
+
 # LABEL keys as the importer makes a Docker image's labels annotations.
 dbuild "LABEL Maintainer=me \"Build Date\"=today" "FROM scratch\nLABEL Maintainer=me \"Build Date\"=today\n"
 is "... are the annotations maintainer and build-date" \
