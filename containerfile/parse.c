@@ -315,6 +315,12 @@ int cf_parse(const char *text, size_t len, const char *path, struct cf_file *out
     return appc_error_make(err, EFBIG, "%s: larger than %d bytes", path, CF_MAX_BYTES);
   if (memchr(text, '\0', len) != NULL)
     return appc_error_make(err, 0, "%s: a NUL byte (not a text file)", path);
+  /* a UTF-8 byte order mark, which editors on Windows write: BuildKit
+   * drops it too */
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+    text += 3;
+    len -= 3;
+  }
   for (size_t off = 0; r == 0 && off < len;) {
     const char *nl = memchr(text + off, '\n', len - off);
     size_t l = nl != NULL ? (size_t) (nl - (text + off)) : len - off;

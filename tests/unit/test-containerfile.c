@@ -56,6 +56,19 @@ static void test_lines(void **state)
   cf_file_clear(&f);
 }
 
+static void test_bom(void **state)
+{
+  (void) state;
+  struct cf_file f = parse_ok("\xef\xbb\xbf# escape=`\nFROM x\nLABEL a=b\n");
+  assert_int_equal(f.escape, '`'); /* a directive still, on the first line */
+  assert_int_equal(f.len, 2);
+  assert_int_equal(f.items[0].kind, CF_FROM);
+  assert_int_equal(f.items[1].line, 3);
+  cf_file_clear(&f);
+  /* only at the start of the file */
+  assert_parse_refused("FROM x\n\xef\xbb\xbfLABEL a=b\n", "Containerfile:2:");
+}
+
 static void test_directives(void **state)
 {
   (void) state;
@@ -277,10 +290,11 @@ static void test_ignore(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_lines),         cmocka_unit_test(test_directives),
-      cmocka_unit_test(test_forms),         cmocka_unit_test(test_forms_strict),
-      cmocka_unit_test(test_refused),       cmocka_unit_test(test_words),
-      cmocka_unit_test(test_nesting_bound), cmocka_unit_test(test_ignore),
+      cmocka_unit_test(test_lines),        cmocka_unit_test(test_bom),
+      cmocka_unit_test(test_directives),   cmocka_unit_test(test_forms),
+      cmocka_unit_test(test_forms_strict), cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_words),        cmocka_unit_test(test_nesting_bound),
+      cmocka_unit_test(test_ignore),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
