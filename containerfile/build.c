@@ -324,7 +324,7 @@ static int add_source(struct builder *b, struct sources *s, const char *path, bo
   if (realpath(path, real) == NULL)
     return fail(b, errno, "%s", rel);
   if (strncmp(real, b->context, n) != 0 || (real[n] != '/' && real[n] != '\0'))
-    return fail(b, EPERM, "%s: outside the build context %s", path, b->context);
+    return fail(b, 0, "%s: outside the build context %s", path, b->context);
   if (real[n] == '/' && left_out(b, real, real + n + 1))
     return named ? fail(b, 0, "%s: not found in the build context (the ignore file leaves it out)",
                         rel)
@@ -412,7 +412,7 @@ static int glob_source(struct builder *b, struct sources *s, const char *src)
   /* GLOB_PERIOD: Go's filepath.Match, Docker's, has "*" match a leading '.' */
   int gr = glob(path, GLOB_PERIOD, NULL, &g);
   if (gr == GLOB_NOMATCH)
-    return fail(b, ENOENT, "%s: no file in the build context matches", src);
+    return fail(b, 0, "%s: no file in the build context matches", src);
   if (gr != 0)
     return fail(b, EIO, "%s: cannot expand", src);
   for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
@@ -423,7 +423,7 @@ static int glob_source(struct builder *b, struct sources *s, const char *src)
   }
   globfree(&g);
   if (r == 0 && taken == 0)
-    return fail(b, ENOENT, "%s: no file in the build context matches", src);
+    return fail(b, 0, "%s: no file in the build context matches", src);
   return r;
 }
 
@@ -436,7 +436,7 @@ static int expand_source(struct builder *b, struct sources *s, const char *src)
   while (*src == '/')
     src++;
   if (!stays_inside(src))
-    return fail(b, EPERM, "%s: outside the build context", src);
+    return fail(b, 0, "%s: outside the build context", src);
   if (strpbrk(src, "*?[") != NULL && (clean = cf_path_clean(src, strlen(src))) == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
   /* cleaned, it may hold no wildcard any more: a "*" followed by ".." */
@@ -779,14 +779,14 @@ static int copy_flags(struct builder *b, const struct cf_instr *in, uid_t *uid, 
     unsigned long u, g;
     char *end;
     if (strncmp(f, "--chown=", 8) != 0)
-      return fail(b, EINVAL, "%s %s is not supported (multi-stage builds and --chmod are not)",
+      return fail(b, 0, "%s %s is not supported (multi-stage builds and --chmod are not)",
                   in->keyword, f);
     u = strtoul(f + 8, &end, 10);
     g = u;
     if (*end == ':')
       g = strtoul(end + 1, &end, 10);
     if (end == f + 8 || *end != '\0' || u > 65535 * 65536UL || g > 65535 * 65536UL)
-      return fail(b, EINVAL, "%s %s: numeric UID[:GID] only", in->keyword, f);
+      return fail(b, 0, "%s %s: numeric UID[:GID] only", in->keyword, f);
     *uid = (uid_t) u;
     *gid = (gid_t) g;
   }
@@ -810,7 +810,7 @@ static char *in_workdir(const struct builder *b, const char *dest)
 static int check_add_source(struct builder *b, const char *src)
 {
   if (strstr(src, "://") != NULL)
-    return fail(b, EINVAL, "ADD %s: remote sources are not supported (RUN curl or wget)", src);
+    return fail(b, 0, "ADD %s: remote sources are not supported (RUN curl or wget)", src);
   return 0;
 }
 
@@ -840,13 +840,13 @@ static int copy_prepare(struct builder *b, const struct cf_instr *in, struct sou
 
   r = in->json ? json_words(b, in, &w, &n) : words(b, in, true, &w, &n);
   if (r == 0 && n < 2)
-    r = fail(b, EINVAL, "%s needs SRC... DEST", in->keyword);
+    r = fail(b, 0, "%s needs SRC... DEST", in->keyword);
   for (size_t i = 0; r == 0 && i + 1 < n; i++)
     r = in->kind == CF_ADD ? check_add_source(b, w[i]) : 0;
   for (size_t i = 0; r == 0 && i + 1 < n; i++)
     r = expand_source(b, s, w[i]);
   if (r == 0 && s->len == 0)
-    r = fail(b, ENOENT, "%s: every source is left out by the ignore file", in->keyword);
+    r = fail(b, 0, "%s: every source is left out by the ignore file", in->keyword);
   if (r == 0 && (*dest = in_workdir(b, w[n - 1])) == NULL)
     r = appc_error_make(b->err, ENOMEM, "%s", b->where);
   if (r == 0 && (appc_digest_new(APPC_DIGEST_SHA256, &d, b->err) < 0 ||
@@ -956,7 +956,7 @@ static int do_user(struct builder *b, const struct cf_instr *in)
   if (colon != NULL)
     *colon = '\0';
   if (w[0][0] == '\0')
-    r = fail(b, EINVAL, "USER needs a user");
+    r = fail(b, 0, "USER needs a user");
   else if (appc_layout_set(b->l, "user", w[0], b->err) < 0 ||
            appc_layout_set(b->l, "group", colon != NULL && colon[1] ? colon + 1 : "0", b->err) < 0)
     r = appc_error_prefix(b->err, "%s", b->where);
@@ -990,7 +990,7 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
       ok = false;
     if (!ok || lo == 0 || hi < lo || hi > 65535 || hi - lo > 1024 ||
         !appc_oci_port_protocol_known(proto)) {
-      r = fail(b, EINVAL, "EXPOSE %s: not PORT[-PORT][/tcp|/udp|/sctp]", w[i]);
+      r = fail(b, 0, "EXPOSE %s: not PORT[-PORT][/tcp|/udp|/sctp]", w[i]);
       break;
     }
     for (unsigned p = (unsigned) lo; r == 0 && p <= hi; p++) {
@@ -1017,7 +1017,7 @@ static int do_volume(struct builder *b, const struct cf_instr *in)
   for (size_t i = 0; r == 0 && i < n; i++) {
     cleanup_free char *name = appc_oci_volume_name(w[i]);
     if (w[i][0] != '/' || name == NULL || name[0] == '\0')
-      r = fail(b, EINVAL, "VOLUME %s: not an absolute path", w[i]);
+      r = fail(b, 0, "VOLUME %s: not an absolute path", w[i]);
     else if (appc_layout_mount_add(b->l, name, w[i], false, b->err) < 0)
       r = appc_error_prefix(b->err, "%s", b->where);
   }
@@ -1256,7 +1256,7 @@ static int run_step(struct builder *b, const struct cf_instr *in, const struct s
   case CF_FROM:
     break;
   }
-  return fail(b, EINVAL, "%s: not a step", in->keyword);
+  return fail(b, 0, "%s: not a step", in->keyword);
 }
 
 static int step(struct builder *b, const struct cf_instr *in, bool *hitting)
@@ -1311,17 +1311,17 @@ static int do_from(struct builder *b, const struct cf_instr *in)
   int r = 0;
 
   if (in->n_flags > 0)
-    return fail(b, EINVAL, "FROM %s is not supported", in->flags[0]);
+    return fail(b, 0, "FROM %s is not supported", in->flags[0]);
   if (words(b, in, true, &w, &n) < 0)
     return -1;
   if (n != 1 && !(n == 3 && strcasecmp(w[1], "AS") == 0))
-    r = fail(b, EINVAL, "FROM takes IMAGE [AS NAME]");
+    r = fail(b, 0, "FROM takes IMAGE [AS NAME]");
   say(b, "STEP %u/%u: FROM %s", ++b->step, b->steps, n > 0 ? w[0] : "");
   if (r == 0 && strcmp(w[0], "scratch") == 0) {
     snprintf(b->key, sizeof b->key, "scratch"); /* b->image stays "": an empty layout */
   } else if (r == 0) {
     if (b->o->resolve == NULL)
-      r = fail(b, EINVAL, "FROM %s: no way to fetch images was given", w[0]);
+      r = fail(b, 0, "FROM %s: no way to fetch images was given", w[0]);
     else if (b->o->resolve(b->o->resolve_data, b->s, w[0], b->image, b->err) < 0)
       r = appc_error_prefix(b->err, "%s: FROM %s", b->where, w[0]);
     else if (snprintf(b->key, sizeof b->key, "FROM") < 0 ||

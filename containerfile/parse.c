@@ -193,6 +193,28 @@ static int exec_form(struct parser *p, struct cf_instr *in, const char *text)
   return r;
 }
 
+/* Whether the shell form ARGS holds a heredoc as BuildKit finds one: a
+ * word (as written, unquoted) that is [N]<<[-]WORD, WORD without '<'.  Its
+ * body lines would otherwise be read as instructions. */
+static int has_heredoc(const char *args, char escape, bool *found)
+{
+  char **raw = NULL;
+  size_t n = 0;
+
+  *found = false;
+  if (cf_split_raw(args, escape, &raw, &n) < 0)
+    return -1;
+  for (size_t i = 0; !*found && i < n; i++) {
+    const char *w = raw[i] + strspn(raw[i], "0123456789");
+    if (strncmp(w, "<<", 2) == 0) {
+      w += 2 + (w[2] == '-');
+      *found = *w != '\0' && strchr(w, '<') == NULL;
+    }
+  }
+  cf_words_free(raw, n);
+  return 0;
+}
+
 /* Leading --NAME[=VALUE] words of ARGS into IN's flags; *REST after them. */
 static int take_flags(struct cf_instr *in, const char *args, const char **rest)
 {
@@ -250,6 +272,13 @@ static int instruction(struct parser *p, const char *text, unsigned line)
     return fail(p, line, "%s needs arguments", k->name);
   if (k->exec_form && in->args[0] == '[' && exec_form(p, in, in->args) < 0)
     return -1;
+  if ((k->kind == CF_RUN || k->kind == CF_COPY || k->kind == CF_ADD) && !in->json) {
+    bool heredoc = false;
+    if (has_heredoc(in->args, p->f->escape, &heredoc) < 0)
+      return appc_error_make(p->err, ENOMEM, "%s", p->path);
+    if (heredoc)
+      return fail(p, line, "%s: heredocs (<<WORD) are not supported by actool build", k->name);
+  }
   if (k->kind == CF_FROM)
     p->seen_from = true;
   return 0;

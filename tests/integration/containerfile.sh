@@ -388,6 +388,10 @@ refuse "HEALTHCHECK is refused" 'Containerfile:3: HEALTHCHECK is not supported' 
 refuse "a second FROM is refused" 'Containerfile:2: .*multi-stage' "FROM $BASE\nFROM $BASE\n"
 refuse "COPY --from is refused" 'Containerfile:2: COPY --from=x is not supported' "FROM $BASE\nCOPY --from=x /a /b\n"
 refuse "RUN --mount is refused" 'Containerfile:2: RUN --mount' "FROM $BASE\nRUN --mount=type=cache,target=/x true\n"
+refuse "a heredoc is refused at its RUN" 'Containerfile:2: RUN: heredocs \(<<WORD\) are not supported' \
+  "FROM scratch\nRUN <<EOF\necho hi\nEOF\n"
+refuse "a refusal says what is wrong, no strerror after it" 'Containerfile:1: FROM takes IMAGE \[AS NAME\]$' \
+  "FROM scratch AS\n"
 refuse "an unknown instruction" 'Containerfile:2: "FROBNICATE" is not an instruction' "FROM $BASE\nFROBNICATE x\n"
 refuse "no FROM" 'no FROM' "# nothing\n"
 refuse "an instruction before FROM" 'Containerfile:1: RUN before FROM' "RUN true\nFROM $BASE\n"

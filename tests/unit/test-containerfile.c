@@ -143,6 +143,15 @@ static void test_refused(void **state)
   assert_parse_refused("FROM --platform=linux/arm64 x\n", "Containerfile:1: FROM --platform");
   assert_parse_refused("FROM x\nCOPY --from=b /a /b\n", "Containerfile:2: COPY --from=b");
   assert_parse_refused("FROM x\nRUN --network=none a\n", "Containerfile:2: RUN --network=none");
+  /* heredocs, at their instruction's line rather than as a body line's
+   * "is not an instruction" */
+  assert_parse_refused("FROM x\nRUN <<EOF\necho hi\nEOF\n",
+                       "Containerfile:2: RUN: heredocs (<<WORD) are not supported");
+  assert_parse_refused("FROM x\nRUN python3 <<-'PY'\nprint(1)\nPY\n",
+                       "Containerfile:2: RUN: heredocs");
+  assert_parse_refused("FROM x\nCOPY <<EOF /f\nx\nEOF\n", "Containerfile:2: COPY: heredocs");
+  struct cf_file h = parse_ok("FROM x\nRUN echo '<<EOF' \"a <<b\" a<<b\nRUN [\"<<EOF\"]\n");
+  cf_file_clear(&h);
   static const char nul[] = "FROM x\nRUN a\0b\n";
   struct cf_file g;
   appc_error_t e = NULL;
