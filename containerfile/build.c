@@ -973,7 +973,7 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
   if (words(b, in, true, &w, &n) < 0)
     return -1;
   for (size_t i = 0; r == 0 && i < n; i++) {
-    const char *proto = "tcp";
+    char proto[8] = "tcp"; /* longer than the known ones: unknown */
     char *end;
     unsigned long lo = strtoul(w[i], &end, 10), hi = lo;
     bool ok = end != w[i] && w[i][0] != '-' && w[i][0] != '+';
@@ -983,11 +983,14 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
       ok = end != p && *p != '-' && *p != '+';
     }
     if (ok && *end == '/') {
-      proto = end + 1;
-      for (char *c = end + 1; *c != '\0'; c++) /* Docker's nat.ParsePort lowers it */
-        *c = (char) tolower((unsigned char) *c);
-    } else if (*end != '\0')
+      /* in any case: Docker's nat.ParsePort lowers it */
+      size_t len = strlen(end + 1);
+      ok = len < sizeof proto;
+      for (size_t k = 0; ok && k <= len; k++)
+        proto[k] = (char) tolower((unsigned char) end[1 + k]);
+    } else if (*end != '\0') {
       ok = false;
+    }
     if (!ok || lo == 0 || hi < lo || hi > 65535 || hi - lo > 1024 ||
         !appc_oci_port_protocol_known(proto)) {
       r = fail(b, 0, "EXPOSE %s: not PORT[-PORT][/tcp|/udp|/sctp]", w[i]);
