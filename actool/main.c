@@ -67,22 +67,45 @@ static void apply_environment(struct actool_globals *g)
 static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,
                        char **argv);
 
+/* A group without its subcommand's name, after ARGC options (maybe none),
+ * the last at LAST: --help or --version among them (or given before the
+ * group's name) answered as for any command, else a usage error. */
+static int no_subcommand(const struct actool_command *cmd, struct actool_globals *g, int argc,
+                         char **argv, int last)
+{
+  int r = actool_parse_group_globals(cmd, g, argc, argv);
+
+  if (r != 0)
+    return r;
+  if (g->version)
+    return actool_print_version();
+  if (g->help || argc == 0) {
+    actool_print_command_help(cmd, !g->help);
+    return g->help ? ACTOOL_EXIT_OK : ACTOOL_EXIT_USAGE;
+  }
+  return actool_usage_error(cmd->name, "no subcommand after \"%s\"", argv[last]);
+}
+
 /* "image list ...": the subcommand's own option table parses the rest. */
 static int run_subcommand(const struct actool_command *cmd, struct actool_globals *g, int argc,
                           char **argv)
 {
   const struct actool_command *sub;
 
-  if (argc == 0 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-help") == 0 ||
-      strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--h") == 0) {
-    actool_print_command_help(cmd, argc == 0);
-    return argc == 0 ? ACTOOL_EXIT_USAGE : ACTOOL_EXIT_OK;
+  if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-help") == 0 ||
+                   strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--h") == 0)) {
+    actool_print_command_help(cmd, false);
+    return ACTOOL_EXIT_OK;
   }
   /* Options may come before the subcommand's name ("image --debug list",
    * "layout --layout DIR label add ..."): they go after it. */
-  int k = 0, words;
-  while (k < argc - 1 && (words = actool_option_words(cmd, argv[k])) > 0 && k + words < argc)
+  int k = 0, last = 0, words;
+  while (k < argc && (words = actool_option_words(cmd, argv[k])) > 0 && k + words <= argc) {
+    last = k;
     k += words;
+  }
+  if (k == argc)
+    return no_subcommand(cmd, g, argc, argv, last);
   if (k > 0) {
     char *name = argv[k];
     memmove(argv + 1, argv, (size_t) k * sizeof *argv);

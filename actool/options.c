@@ -139,6 +139,31 @@ int actool_option_words(const struct actool_command *group, const char *arg)
   return opt->kind == ACTOOL_OPT_BOOL || opt->kind == ACTOOL_OPT_OPTIONAL ? 1 : 2;
 }
 
+int actool_parse_group_globals(const struct actool_command *group, struct actool_globals *g,
+                               int argc, char **argv)
+{
+  struct actool_parse p = {.command = group->name, .globals = g};
+  int npositional;
+
+  for (int i = 0; i < argc;) {
+    int words = actool_option_words(group, argv[i]);
+    const char *name = argv[i] + 1 + (argv[i][1] == '-');
+    size_t len = strcspn(name, "=");
+    int end = i + words <= argc ? i + words : argc;
+
+    /* Those of the subcommands are skipped: there is none to take them.
+     * A copy parsed: the parser writes a NULL after the positionals. */
+    if (find_option(actool_global_options, name, len) != NULL) {
+      char *copy[3] = {argv[i], end - i > 1 ? argv[i + 1] : NULL, NULL};
+      int r = actool_parse_args(&p, end - i, copy, &npositional);
+      if (r != 0)
+        return r;
+    }
+    i = end;
+  }
+  return 0;
+}
+
 /* Handle one argument that starts with '-'.  *i is advanced past a value
  * taken from the next argument.  Returns 0 or an exit status. */
 static int parse_one_option(const struct actool_parse *p, int argc, char **argv, int *i)

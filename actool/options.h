@@ -28,6 +28,13 @@ int actool_parse_args(const struct actool_parse *p, int argc, char **argv, int *
  * GROUP NULL: the global options alone. */
 int actool_option_words(const struct actool_command *group, const char *arg);
 
+/* The global options among ARGV's, all options of GROUP's subcommands or
+ * global ones (actool_option_words), parsed into G: those before a group's
+ * missing subcommand name ("image --help", "layout --layout=. --version").
+ * Returns 0 or the exit status of a usage error. */
+int actool_parse_group_globals(const struct actool_command *group, struct actool_globals *g,
+                               int argc, char **argv);
+
 void actool_preset_defaults(const struct actool_option *table, void *base);
 /* actool __options (hidden): the tables for the build, one per line. */
 int actool_dump_options(void);

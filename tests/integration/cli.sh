@@ -219,6 +219,34 @@ if [ "$status" -eq 0 ] && grep -q '^Usage: actool image' "$TMP/.out"; then ok "i
   not_ok "image -h prints image's help"
   note "exit $status" "stdout: $(head -c 500 "$TMP/.out")"
 fi
+# The groups too, wherever --help or --version comes before the missing
+# subcommand's name, among the group's or its subcommands' options.
+run_capture "$ACTOOL" help image
+help_image=$(cat "$TMP/.out")
+for args in "--help image" "-h image" "image --debug --help" "image --help=true" \
+  "layout --layout=. --help"; do
+  # shellcheck disable=SC2086
+  run_capture "$ACTOOL" $args
+  group=image
+  [[ $args == *layout* ]] && group=layout
+  if [ "$status" -eq 0 ] && grep -q "^Usage: actool $group" "$TMP/.out" &&
+    { [ $group = layout ] || [ "$(cat "$TMP/.out")" = "$help_image" ]; }; then
+    ok "actool $args prints $group's help on stdout, exit 0"
+  else
+    not_ok "actool $args prints $group's help on stdout, exit 0"
+    note "exit $status" "stdout: $(head -c 500 "$TMP/.out")" "stderr: $(head -c 500 "$TMP/.err")"
+  fi
+done
+for args in "--version image" "--version layout" "image --version" "image --debug --version" \
+  "layout --layout=. --version"; do
+  # shellcheck disable=SC2086
+  run_capture "$ACTOOL" $args
+  is "actool $args prints the version" "$status:$(cat "$TMP/.out")" "0:$version_out"
+done
+check_fails "image --help=maybe: a bad boolean still exits 2" 2 'invalid boolean value "maybe"' \
+  "$ACTOOL" image --help=maybe
+check_fails "image --debug: no subcommand still exits 2" 2 'no subcommand after "--debug"' \
+  "$ACTOOL" image --debug
 if grep -q -- '-h, --help' <<<"$help_out"; then ok "help shows -h with --help"; else
   not_ok "help shows -h with --help"
 fi
