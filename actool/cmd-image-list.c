@@ -205,11 +205,12 @@ static int run_image_list(const struct actool_globals *g, void *opaque, int argc
 
   if ((r = check_filters(&o->filters)) != 0)
     return r;
-  if ((o->output != NULL || o->raw) && (o->json || o->quiet))
-    return actool_usage_error("image list",
-                              "--output and --raw make a table: not with --json or -q");
+  if (o->json && o->quiet)
+    return actool_usage_error("image list", "--json and -q: say one");
   struct actool_table_options to = {.output = o->output, .no_legend = o->no_legend, .raw = o->raw};
   struct actool_table *t = NULL;
+  if ((r = actool_table_alone("image list", &to, o->json ? "--json" : o->quiet ? "-q" : NULL)) != 0)
+    return r;
   if (!o->json && !o->quiet &&
       (r = actool_table_new("image list", columns, ARRAY_SIZE(columns), &to, &t)) != 0)
     return r;

@@ -71,12 +71,11 @@ static int run_list(const struct actool_globals *g, void *options, int argc, cha
   (void) argv;
   if (argc > 0)
     return actool_usage_error("list", "takes no arguments");
-  if ((o->output != NULL || o->raw) && o->json)
-    return actool_usage_error("list", "--output and --raw make a table: not with --json");
-  struct actool_table_options to = {.output =
-                                        o->output != NULL ? o->output : "UUID,STATE,STARTED,APPS",
-                                    .no_legend = o->no_legend,
-                                    .raw = o->raw};
+  struct actool_table_options to = {.output = o->output, .no_legend = o->no_legend, .raw = o->raw};
+  if ((r = actool_table_alone("list", &to, o->json ? "--json" : NULL)) != 0)
+    return r;
+  if (to.output == NULL)
+    to.output = "UUID,STATE,STARTED,APPS";
   struct actool_table *t = NULL;
   if (!o->json && (r = actool_table_new("list", columns, ARRAY_SIZE(columns), &to, &t)) != 0)
     return r;

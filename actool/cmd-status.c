@@ -178,6 +178,8 @@ static int run_status(const struct actool_globals *g, void *options, int argc, c
 
   if (argc != 1)
     return actool_usage_error("status", "needs one pod UUID");
+  if (o->json && o->log)
+    return actool_usage_error("status", "--json and --log: say one");
   if ((r = actool_open_store(g, &s)) != 0)
     return r;
   r = appc_ace_status(s, argv[0], &p, &err);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* actool trust [--prefix=PREFIX | --root] [--skip-fingerprint-review] [KEYFILE|URL ...]
- * actool trust --list [--prefix=PREFIX | --root] [--json] [--no-legend]
+ * actool trust --list [--prefix=PREFIX | --root] [--json | [--no-legend] [--raw] [--output=COLS]]
  * actool trust --rm FINGERPRINT [--prefix=PREFIX | --root]
  *
  * Manages the keys of DIR/trust (docs/trust.md), as `rkt trust` does: a key
@@ -533,8 +533,10 @@ static int check_usage(const struct trust_options *o, int argc, char **argv)
     return actool_usage_error("trust", "give at most one of --prefix=PREFIX and --root");
   if ((o->json || o->no_legend || o->raw || o->output != NULL) && !o->list)
     return actool_usage_error("trust", "--json, --no-legend, --raw and --output go with --list");
-  if ((o->raw || o->output != NULL) && o->json)
-    return actool_usage_error("trust", "--output and --raw make a table: not with --json");
+  struct actool_table_options to = {.output = o->output, .no_legend = o->no_legend, .raw = o->raw};
+  int r = actool_table_alone("trust", &to, o->json ? "--json" : NULL);
+  if (r != 0)
+    return r;
   if (o->list || o->rm != NULL)
     return ACTOOL_EXIT_OK;
   return check_add_usage(o, argc, argv);

@@ -40,6 +40,19 @@ static int find_column(const struct actool_column *cols, size_t n, const char *n
   return -1;
 }
 
+int actool_table_alone(const char *command, const struct actool_table_options *o,
+                       const char *alternative)
+{
+  const char *shaping = o->output != NULL ? "--output"
+                        : o->raw          ? "--raw"
+                        : o->no_legend    ? "--no-legend"
+                                          : NULL;
+
+  if (alternative == NULL || shaping == NULL)
+    return 0;
+  return actool_usage_error(command, "%s shapes a table: not with %s", shaping, alternative);
+}
+
 /* The order of the columns to show: ORDER[k] is a command column. */
 static int choose_columns(const char *command, const struct actool_column *cols, size_t n,
                           const char *output, int order[MAX_COLUMNS], size_t *count)

@@ -32,6 +32,12 @@ struct actool_table;
  * status of a usage error (an unknown column, named with the known ones). */
 int actool_table_new(const char *command, const struct actool_column *cols, size_t n,
                      const struct actool_table_options *o, struct actool_table **out);
+/* 0, or the exit status of a usage error when O shapes a table (--output,
+ * --raw, --no-legend) and ALTERNATIVE, an option given instead of a table
+ * ("--json", "-q"; NULL: none), prints something else: the usage lists
+ * them as alternatives, and one would be dropped unsaid. */
+int actool_table_alone(const char *command, const struct actool_table_options *o,
+                       const char *alternative);
 /* Add a row: CELLS holds a value for every column of COLS, in COLS' order
  * (NULL: empty). */
 int actool_table_add(struct actool_table *t, const char *const *cells);

@@ -227,6 +227,17 @@ is "--raw: one space between columns, special characters escaped" \
 check_fails "an unknown column is a usage error naming the columns" 2 \
   'no column "nope" \(the columns: ID, NAME, LABELS, SIZE, IMPORTED, LAST-USED\)' ac image list --output=id,nope
 check_fails "--output is a table's: not with --json" 2 'not with --json' ac image list --json --output=id
+# Every pair the usage lines give as alternatives is a usage error, never
+# one of them dropped unsaid.
+for bad in "image list -q --json|--json and -q: say one" \
+  "image list -q --no-legend|--no-legend shapes a table: not with -q" \
+  "image list --json --raw|--raw shapes a table: not with --json" \
+  "list --json --no-legend|--no-legend shapes a table: not with --json" \
+  "trust --list --json --no-legend|--no-legend shapes a table: not with --json" \
+  "status --json --log 0123|--json and --log: say one"; do
+  # shellcheck disable=SC2086
+  check_fails "${bad%%|*}: exit 2" 2 "^actool: [a-z ]*: ${bad#*|}\$" ac ${bad%%|*}
+done
 is "list: the header of the chosen columns" "$(ac list --output=state,uuid)" "STATE  UUID"
 check_fails "list: an unknown column" 2 'no column "pid"' ac list --output=pid
 is "trust --list: the header of the chosen columns" "$(ac trust --list --output=user-id,prefix)" "USER-ID  PREFIX"
