@@ -152,7 +152,9 @@ static int check_filters(const struct actool_list *filters)
     if (strncmp(f, "name=", 5) != 0 && strncmp(f, "label=", 6) != 0)
       return actool_usage_error("image list", "--filter=%s: takes name=GLOB or label=NAME[=VALUE]",
                                 f);
-    if (strcmp(f, "label=") == 0 || f[6 - (f[0] == 'n')] == '=')
+    if (strcmp(f, "label=") == 0 || strncmp(f, "label==", 7) == 0)
+      return actool_usage_error("image list", "--filter=%s: the label's NAME is missing", f);
+    if (strncmp(f, "name==", 6) == 0)
       return actool_usage_error("image list", "--filter=%s: the value is missing", f);
   }
   return 0;

@@ -242,7 +242,9 @@ is "list: the header of the chosen columns" "$(ac list --output=state,uuid)" "ST
 check_fails "list: an unknown column" 2 'no column "pid"' ac list --output=pid
 is "trust --list: the header of the chosen columns" "$(ac trust --list --output=user-id,prefix)" "USER-ID  PREFIX"
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
-check_fails "a filter without a value is a usage error" 2 'value is missing' ac image list --filter=label=
+check_fails "a filter without a value is a usage error" 2 "label's NAME is missing" ac image list --filter=label=
+check_fails "a label filter without the label's name says so" 2 \
+  "^actool: image list: --filter=label==x: the label's NAME is missing" ac image list --filter=label==x
 
 # Progress of long operations on a terminal (script(1) gives one), the verb
 # saying what the library does: reading a file to import or validate it,
