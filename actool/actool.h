@@ -45,10 +45,11 @@ enum actool_option_kind {
   ACTOOL_OPT_STRING,   /* --flag=VALUE or --flag VALUE; the last one wins */
   ACTOOL_OPT_LIST,     /* repeatable string: appended to a struct actool_list */
   ACTOOL_OPT_OPTIONAL, /* --flag (sets "") or --flag=VALUE; never takes the next argument */
-  /* A STRING naming a file or directory whose absence means an environment
-   * variable or a default: an empty value is a usage error, lest
-   * "--dir=$UNSET" quietly work on the default instead. */
+  /* A STRING naming a file or directory: an empty value is a usage error,
+   * lest "--dir=$UNSET" quietly work on the default (an environment
+   * variable's, the current directory) instead, or be taken for one. */
   ACTOOL_OPT_PATH,
+  ACTOOL_OPT_PATH_LIST, /* a LIST of such names */
 };
 
 struct actool_list {
@@ -80,6 +81,9 @@ struct actool_command {
   /* The command's own options end at its first argument: what follows is
    * handed to run() as it is (run's per-image options and "--"). */
   bool options_end_at_first_argument;
+  /* Every argument names something (a file, an image): an empty one is a
+   * usage error, as an empty --dir= is, not a message about "". */
+  bool operands_nonempty;
 };
 
 /* S on F with the control characters (C0 with tab and newline, DEL, the C1

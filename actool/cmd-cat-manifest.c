@@ -66,4 +66,5 @@ const struct actool_command actool_cmd_cat_manifest = {
     .options = cat_option_table,
     .options_size = sizeof(struct cat_options),
     .run = run_cat_manifest,
+    .operands_nonempty = true,
 };

@@ -138,4 +138,5 @@ const struct actool_command actool_cmd_discover = {
     .options = discover_option_table,
     .options_size = sizeof(struct discover_options),
     .run = run_discover,
+    .operands_nonempty = true,
 };

@@ -166,4 +166,5 @@ const struct actool_command actool_cmd_fetch = {
     .options = fetch_option_table,
     .options_size = sizeof(struct fetch_options),
     .run = run_fetch,
+    .operands_nonempty = true,
 };

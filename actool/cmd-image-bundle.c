@@ -71,4 +71,5 @@ const struct actool_command actool_cmd_image_bundle = {
     .options = bundle_option_table,
     .options_size = sizeof(struct bundle_options),
     .run = run_image_bundle,
+    .operands_nonempty = true,
 };

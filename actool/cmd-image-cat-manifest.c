@@ -71,4 +71,5 @@ const struct actool_command actool_cmd_image_cat_manifest = {
     .options = image_cat_option_table,
     .options_size = sizeof(struct image_cat_options),
     .run = run_image_cat_manifest,
+    .operands_nonempty = true,
 };

@@ -111,4 +111,5 @@ const struct actool_command actool_cmd_image_export = {
     .options = export_option_table,
     .options_size = sizeof(struct export_options),
     .run = run_image_export,
+    .operands_nonempty = true,
 };

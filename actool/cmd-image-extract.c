@@ -18,4 +18,5 @@ const struct actool_command actool_cmd_image_extract = {
     .options = actool_render_option_table,
     .options_size = sizeof(struct actool_render_options),
     .run = run_image_extract,
+    .operands_nonempty = true,
 };

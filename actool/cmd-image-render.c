@@ -22,4 +22,5 @@ const struct actool_command actool_cmd_image_render = {
     .options = actool_render_option_table,
     .options_size = sizeof(struct actool_render_options),
     .run = run_image_render,
+    .operands_nonempty = true,
 };

@@ -50,4 +50,5 @@ const struct actool_command actool_cmd_image_rm = {
     .description = "Prints the ID of each image removed.  Rendered trees made from it are left\n"
                    "for `image gc`, since a running pod may still use them.",
     .run = run_image_rm,
+    .operands_nonempty = true,
 };

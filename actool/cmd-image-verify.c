@@ -108,4 +108,5 @@ const struct actool_command actool_cmd_image_verify = {
     .options = verify_option_table,
     .options_size = sizeof(struct verify_options),
     .run = run_image_verify,
+    .operands_nonempty = true,
 };

@@ -26,7 +26,7 @@ static const struct actool_option debian_option_table[] = {
      "The suite (default: " APPC_DEBIAN_DEFAULT_SUITE ")", NULL},
     {"mirror", ACTOOL_OPT_STRING, offsetof(struct debian_options, mirror), "URL",
      "The mirror (default: " APPC_DEBIAN_DEFAULT_MIRROR ")", NULL},
-    {"keyring", ACTOOL_OPT_STRING, offsetof(struct debian_options, keyring), "FILE",
+    {"keyring", ACTOOL_OPT_PATH, offsetof(struct debian_options, keyring), "FILE",
      "The keys the index must be signed with (default: " APPC_DEBIAN_DEFAULT_KEYRING ")", NULL},
     {"component", ACTOOL_OPT_STRING, offsetof(struct debian_options, component), "NAME",
      "The component (default: main)", NULL},

@@ -25,7 +25,7 @@ struct patch_options {
 #define OPT(field) offsetof(struct patch_options, field)
 #define PATCH(field) offsetof(struct patch_options, patch.field)
 static const struct actool_option patch_option_table[] = {
-    {"manifest", ACTOOL_OPT_STRING, OPT(manifest_file), "FILE",
+    {"manifest", ACTOOL_OPT_PATH, OPT(manifest_file), "FILE",
      "Replace the whole manifest with FILE (not with other editing options)", NULL},
     {"name", ACTOOL_OPT_STRING, PATCH(name), "NAME", "Replace the image name", NULL},
     {"exec", ACTOOL_OPT_STRING, PATCH(exec), "CMDLINE",
@@ -170,4 +170,5 @@ const struct actool_command actool_cmd_patch_manifest = {
     .options = patch_option_table,
     .options_size = sizeof(struct patch_options),
     .run = run_patch_manifest,
+    .operands_nonempty = true,
 };

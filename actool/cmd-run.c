@@ -73,15 +73,15 @@ static const struct actool_option run_option_table[] = {
      NULL},
     {"set-env", ACTOOL_OPT_LIST, offsetof(struct run_options, set_env), "KEY=VALUE",
      "An environment variable for every app (repeatable)", NULL},
-    {"env-file", ACTOOL_OPT_LIST, offsetof(struct run_options, env_files), "FILE",
+    {"env-file", ACTOOL_OPT_PATH_LIST, offsetof(struct run_options, env_files), "FILE",
      "Environment variables, one KEY=VALUE a line (systemd's EnvironmentFile syntax)", NULL},
     {"detach", ACTOOL_OPT_BOOL, offsetof(struct run_options, detach), NULL,
      "Print the pod's UUID once it runs and return; its output goes to its log (status --log), "
      "and it stays, exited, until gc",
      NULL},
-    {"uuid-file-save", ACTOOL_OPT_STRING, offsetof(struct run_options, uuid_file), "FILE",
+    {"uuid-file-save", ACTOOL_OPT_PATH, offsetof(struct run_options, uuid_file), "FILE",
      "Write the pod's UUID to FILE", NULL},
-    {"pod-manifest", ACTOOL_OPT_STRING, offsetof(struct run_options, pod_manifest), "FILE",
+    {"pod-manifest", ACTOOL_OPT_PATH, offsetof(struct run_options, pod_manifest), "FILE",
      "Run the pod this manifest describes instead of images", NULL},
     {"hostname", ACTOOL_OPT_STRING, offsetof(struct run_options, hostname), "NAME",
      "The pod's hostname (default: actool-UUID)", NULL},
@@ -320,8 +320,9 @@ static int load_pod_manifest(struct appc_store *s, const char *path, struct appc
   cleanup_error appc_error_t err = NULL;
   size_t len = 0;
 
-  if (appc_read_file_at(AT_FDCWD, path, ACTOOL_MANIFEST_MAX_BYTES, 0, &text, &len, &err) < 0 ||
-      appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
+  if (appc_read_file_at(AT_FDCWD, path, ACTOOL_MANIFEST_MAX_BYTES, 0, &text, &len, &err) < 0)
+    return actool_fail(&err); /* (which names PATH) */
+  if (appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
     appc_error_prefix(&err, "%s", path);
     return actool_fail(&err);
   }

@@ -20,7 +20,7 @@ struct sign_options {
 static const struct actool_option sign_option_table[] = {
     {"key", ACTOOL_OPT_STRING, offsetof(struct sign_options, key), "ID",
      "The secret key: fingerprint, key ID or user ID (default: gpg's default key)", NULL},
-    {"output", ACTOOL_OPT_STRING, offsetof(struct sign_options, output), "FILE",
+    {"output", ACTOOL_OPT_PATH, offsetof(struct sign_options, output), "FILE",
      "Where the signature goes (default: IMAGE.aci.asc)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
@@ -80,4 +80,5 @@ const struct actool_command actool_cmd_sign = {
     .options = sign_option_table,
     .options_size = sizeof(struct sign_options),
     .run = run_sign,
+    .operands_nonempty = true,
 };

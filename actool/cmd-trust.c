@@ -595,4 +595,5 @@ const struct actool_command actool_cmd_trust = {
     .options = trust_option_table,
     .options_size = sizeof(struct trust_options),
     .run = run_trust,
+    .operands_nonempty = true,
 };

@@ -251,4 +251,5 @@ const struct actool_command actool_cmd_validate = {
     .options = validate_option_table,
     .options_size = sizeof(struct validate_options),
     .run = run_validate,
+    .operands_nonempty = true,
 };

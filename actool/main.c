@@ -121,6 +121,14 @@ static int run_subcommand(const struct actool_command *cmd, struct actool_global
   return run_command(sub, g, argc - 1, argv + 1);
 }
 
+static int check_operands(const struct actool_command *cmd, int argc, char **argv)
+{
+  for (int i = 0; cmd->operands_nonempty && i < argc; i++)
+    if (argv[i][0] == '\0')
+      return actool_usage_error(cmd->name, "argument %d is empty: it names nothing", i + 1);
+  return 0;
+}
+
 static int run_command(const struct actool_command *cmd, struct actool_globals *g, int argc,
                        char **argv)
 {
@@ -153,7 +161,7 @@ static int run_command(const struct actool_command *cmd, struct actool_globals *
     } else if (cmd->run == NULL) {
       actool_error("%s: not available in this release", cmd->name);
       r = ACTOOL_EXIT_FAILURE;
-    } else {
+    } else if ((r = check_operands(cmd, npositional, argv)) == 0) {
       r = cmd->run(g, options, npositional, argv);
     }
   }

@@ -43,6 +43,7 @@ static void dump_options(const char *command, const struct actool_option *opt)
       [ACTOOL_OPT_OPTIONAL] = "optional",
       /* a string to the completion and the tests that read this */
       [ACTOOL_OPT_PATH] = "string",
+      [ACTOOL_OPT_PATH_LIST] = "list",
   };
 
   for (; opt != NULL && opt->name != NULL; opt++) {

@@ -76,6 +76,9 @@ static int store_option(const char *command, const struct actool_option *opt, vo
 {
   void *slot = (char *) base + opt->offset;
 
+  if ((opt->kind == ACTOOL_OPT_PATH || opt->kind == ACTOOL_OPT_PATH_LIST) && *value == '\0')
+    return actool_usage_error(command, "--%s: empty (give a %s, or leave --%s out)", opt->name,
+                              strcmp(opt->metavar, "DIR") == 0 ? "directory" : "file", opt->name);
   switch (opt->kind) {
   case ACTOOL_OPT_BOOL:
     if (value == NULL) {
@@ -89,15 +92,11 @@ static int store_option(const char *command, const struct actool_option *opt, vo
     *(const char **) slot = value != NULL ? value : "";
     break;
   case ACTOOL_OPT_PATH:
-    if (*value == '\0')
-      return actool_usage_error(command, "--%s: empty (give a %s, or leave --%s out)", opt->name,
-                                strcmp(opt->metavar, "DIR") == 0 ? "directory" : "file", opt->name);
-    *(const char **) slot = value;
-    return 0;
   case ACTOOL_OPT_STRING:
     *(const char **) slot = value;
     return 0;
   case ACTOOL_OPT_LIST:
+  case ACTOOL_OPT_PATH_LIST:
     if (append_list((struct actool_list *) slot, value) < 0) {
       actool_error("out of memory");
       return ACTOOL_EXIT_FAILURE;
@@ -117,7 +116,7 @@ void actool_preset_defaults(const struct actool_option *table, void *base)
 void actool_free_lists(const struct actool_option *table, void *base)
 {
   for (; table != NULL && table->name != NULL; table++)
-    if (table->kind == ACTOOL_OPT_LIST)
+    if (table->kind == ACTOOL_OPT_LIST || table->kind == ACTOOL_OPT_PATH_LIST)
       free(((struct actool_list *) ((char *) base + table->offset))->v);
 }
 

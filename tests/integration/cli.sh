@@ -195,6 +195,22 @@ check_fails "--cacert= (empty) exits 2, naming --cacert" 2 '^actool: --cacert: e
   "$ACTOOL" --cacert= version
 check_fails "layout --layout= (empty) exits 2, naming --layout" 2 '^actool: layout label: --layout: empty' \
   env -C "$TMP/glay" "$ACTOOL" layout label add --layout= k v
+# So is every option and operand naming a file, of every command: "" is no
+# name ("actool: : Is a directory" said nothing).
+for bad in "run --pod-manifest=|--pod-manifest: empty" "run --uuid-file-save= x|--uuid-file-save: empty" \
+  "run --env-file= x|--env-file: empty" "sign --output= x.aci|--output: empty" \
+  "patch-manifest --manifest= a.aci b.aci|--manifest: empty" \
+  "layout debian --keyring= x|--keyring: empty" "validate|argument 1 is empty" \
+  "image export x|argument 2 is empty" "patch-manifest a.aci|argument 2 is empty"; do
+  read -ra words <<<"${bad%%|*}"
+  quoted=${bad%%|*}
+  [[ $bad == *argument* ]] && words+=("") && quoted+=" ''"
+  check_fails "$quoted: exit 2, ${bad#*|}" 2 "^actool: [a-z -]*: ${bad#*|}" \
+    "$ACTOOL" --dir="$TMP/store" "${words[@]}"
+done
+run_capture "$ACTOOL" --dir="$TMP/store" run --pod-manifest="$TMP/nonexist.json"
+is "run --pod-manifest=MISSING names the file once" "$status:$(cat "$TMP/.err")" \
+  "1:actool: $TMP/nonexist.json: No such file or directory"
 check "an empty ACTOOL_LAYOUT is unset: the current directory's layout" \
   env -C "$TMP/glay" ACTOOL_LAYOUT= "$ACTOOL" layout label add k v
 check "an empty ACTOOL_DIR is unset: --dir is used" \
