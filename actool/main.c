@@ -33,16 +33,21 @@ static int parse_insecure_options(struct actool_globals *g)
   const char *s = g->insecure_options;
 
   g->insecure = 0;
-  while (s != NULL && *s != '\0') {
-    size_t len = strcspn(s, ",");
+  /* Every item a word, as rkt has it: "image," is a typo, not "image". */
+  for (size_t len; s != NULL; s = s[len] == ',' ? s + len + 1 : NULL) {
     size_t i;
+    len = strcspn(s, ",");
+    if (len == 0 && *g->insecure_options == '\0')
+      return actool_usage_error(NULL, "--insecure-options: empty (give none, or leave it out)");
+    if (len == 0)
+      return actool_usage_error(NULL, "--insecure-options: an empty item in \"%s\"",
+                                g->insecure_options);
     for (i = 0; i < ARRAY_SIZE(words); i++)
       if (strlen(words[i].name) == len && strncmp(words[i].name, s, len) == 0)
         break;
     if (i == ARRAY_SIZE(words))
       return actool_usage_error(NULL, "--insecure-options: unknown value \"%.*s\"", (int) len, s);
     g->insecure |= words[i].bits;
-    s += len + (s[len] == ',');
   }
   return 0;
 }

@@ -107,6 +107,12 @@ check_fails "build without arguments exits 2" 2 'build' "$ACTOOL" build
 check_fails "validate without arguments exits 2" 2 'validate' "$ACTOOL" validate
 check_fails "cat-manifest without arguments exits 2" 2 'cat-manifest' "$ACTOOL" cat-manifest
 check_fails "unknown --insecure-options value exits 2" 2 'bogus' "$ACTOOL" --insecure-options=bogus version
+for v in "image," ",image" "image,,tls"; do
+  check_fails "--insecure-options=$v: an empty item exits 2" 2 \
+    "^actool: --insecure-options: an empty item in \"$v\"\$" "$ACTOOL" --insecure-options="$v" version
+done
+check_fails "--insecure-options= (empty) exits 2" 2 '^actool: --insecure-options: empty' \
+  "$ACTOOL" version --insecure-options=
 run_capture "$ACTOOL"
 is "no command at all exits 2" "$status" 2
 is "... its usage on stderr (a usage error), nothing on stdout" \
