@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "actool/actool.h"
@@ -21,7 +22,7 @@ static const struct actool_option sign_option_table[] = {
     {"key", ACTOOL_OPT_STRING, offsetof(struct sign_options, key), "ID",
      "The secret key: fingerprint, key ID or user ID (default: gpg's default key)", NULL},
     {"output", ACTOOL_OPT_PATH, offsetof(struct sign_options, output), "FILE",
-     "Where the signature goes (default: IMAGE.aci.asc)", NULL},
+     "Where the signature goes, - for standard output (default: IMAGE.aci.asc)", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -46,6 +47,23 @@ static int check_image(const struct actool_globals *g, int fd, const char *path,
   return 0;
 }
 
+/* OUT "-": the signature on standard output, by way of a private temporary
+ * file (the library writes files), as patch-manifest writes an ACI there. */
+static int sign_to(int fd, const char *name, struct appc_sign_options *so, appc_error_t *err)
+{
+  struct actool_stdout_output tmp;
+
+  if (so->out == NULL || strcmp(so->out, "-") != 0)
+    return appc_sign_fd(fd, name, so, err);
+  if (actool_stdout_output_begin(&tmp, err) < 0)
+    return -1;
+  so->out = tmp.path;
+  int r = appc_sign_fd(fd, name, so, err);
+  if (actool_stdout_output_end(&tmp, r == 0, err) < 0)
+    r = -1;
+  return r;
+}
+
 static int run_sign(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
   const struct sign_options *o = opaque;
@@ -63,7 +81,7 @@ static int run_sign(const struct actool_globals *g, void *opaque, int argc, char
                             "a pipe or device cannot be both validated and signed: save the "
                             "image to a file first");
   if (check_image(g, fd, argv[0], &err) < 0 || appc_trust_init(&err) < 0 ||
-      appc_sign_fd(fd, argv[0], &so, &err) < 0)
+      sign_to(fd, argv[0], &so, &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }
@@ -72,11 +90,12 @@ const struct actool_command actool_cmd_sign = {
     .name = "sign",
     .summary = "Sign an image with a key of your gpg keyring",
     .usage = "[--key=ID] [--output=FILE] IMAGE.aci",
-    .description = "Writes IMAGE.aci.asc, a detached armored OpenPGP signature, made by gpg with\n"
-                   "a secret key of your keyring ($GNUPGHOME, else ~/.gnupg).  The image is\n"
-                   "validated first: an invalid image is not signed.  Serve the signature\n"
-                   "beside the image; `actool fetch` checks it against the keys trusted for\n"
-                   "the image's name (`actool trust`).",
+    .description = "Writes IMAGE.aci.asc (--output names another file, - standard output), a\n"
+                   "detached armored OpenPGP signature, made by gpg with a secret key of your\n"
+                   "keyring ($GNUPGHOME, else ~/.gnupg).  The image is validated first: an\n"
+                   "invalid image is not signed.  Serve the signature beside the image;\n"
+                   "`actool fetch` checks it against the keys trusted for the image's name\n"
+                   "(`actool trust`).",
     .options = sign_option_table,
     .options_size = sizeof(struct sign_options),
     .run = run_sign,

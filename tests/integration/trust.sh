@@ -233,6 +233,12 @@ sign --key="$K_APP" --output="$TMP/s.asc" "$TMP/hello.aci"
 is "sign --key=FINGERPRINT --output=FILE: a signature gpg verifies" \
   "$status:$(verified "$TMP/s.asc" "$TMP/hello.aci")" "0:verified"
 
+# "-" is standard output, as for build, patch-manifest and image export.
+mkdir -p "$TMP/dash"
+run_capture env -C "$TMP/dash" GNUPGHOME="$G" "$ACTOOL" sign --key="$K_APP" --output=- "$TMP/hello.aci"
+is "sign --output=-: the signature on stdout, gpg verifies it, no file \"-\"" \
+  "$status:$(verified "$TMP/.out" "$TMP/hello.aci"):$(ls -A "$TMP/dash")" "0:verified:"
+
 # --key takes what gpg --local-user takes: a user ID (or a part of one) too.
 sign --key=App --output="$TMP/uid.asc" "$TMP/hello.aci"
 is "sign --key=USER-ID: a signature gpg verifies" \
