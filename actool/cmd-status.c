@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -20,7 +19,6 @@
 #include "appc/schema.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
-#include "common/fs.h"
 #include "appc/store.h"
 
 struct status_options {
@@ -129,11 +127,10 @@ static int print_log(const char *path, const char *uuid)
     actool_error("pod %s: no log (only pods run with --detach have one)", uuid);
     return ACTOOL_EXIT_FAILURE;
   }
-  fflush(stdout);
-  if (appc_copy_fd(fd, STDOUT_FILENO, NULL) < 0) {
-    actool_error("%s: %s", path, strerror(errno));
-    return ACTOOL_EXIT_FAILURE;
-  }
+  cleanup_error appc_error_t err = NULL;
+  /* (which blames the log for a read, standard output for a write) */
+  if (actool_copy_to_stdout(fd, path, NULL, &err) < 0)
+    return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }
 

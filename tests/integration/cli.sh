@@ -294,7 +294,6 @@ fi
 
 # Output that cannot be written is a failure said on stderr, whatever the
 # command and however much it printed (buffered output is written at exit).
-to_full() { "$@" >/dev/full; }
 stdout_closed() { "$@" >&-; }
 for c in "help" "version" "help build" "__options" "validate --json $TMP/m.json"; do
   # shellcheck disable=SC2086

@@ -164,6 +164,9 @@ free_port() {
   echo "$port"
 }
 
+# to_full COMMAND...: COMMAND with its standard output on a full disk.
+to_full() { "$@" >/dev/full; }
+
 # sanitized: actool was built with AddressSanitizer (GCC's or clang's),
 # which reserves terabytes of address space: no ulimit -v for it.
 sanitized() { grep -q -a __asan_init "$ACTOOL"; }

@@ -1267,6 +1267,8 @@ check_fails "status of a pod that is not there: no such pod, what lists them" 1 
   'pod "00000000": no such pod \(`actool list` lists' ac status 00000000
 run_capture ac status --log "$u"
 is "its log outlives it" "$(grep -c 'hello from the detached pod' "$TMP/.out")" 1
+check_fails "status --log to a full disk: standard output blamed, not the log" 1 \
+  '^actool: standard output: No space left on device$' to_full ac status --log "$u"
 is "its apps' file systems are gone, its log kept" "$(ls "$STORE/pods/$u" 2>&1 | paste -sd' ')" "log"
 is "...and its state, in the store's runtime directory" "$(ls "$(rundir)/$u" 2>&1 | paste -sd' ')" \
   "lock pod state.json"
