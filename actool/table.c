@@ -19,8 +19,10 @@ struct actool_table {
   struct libscols_table *tb;
   bool legend, raw;
   size_t lines;
-  size_t n;               /* the command's columns */
-  int shown[MAX_COLUMNS]; /* table column of each command column, -1: not shown */
+  /* The command column each table column shows: one may be shown twice
+   * (--output=ID,ID), as ps -o pid,pid does. */
+  size_t count;
+  int order[MAX_COLUMNS];
 };
 
 void actool_table_column_names(const struct actool_column *cols, size_t n, char *buf, size_t size)
@@ -83,24 +85,25 @@ static int choose_columns(const char *command, const struct actool_column *cols,
 int actool_table_new(const char *command, const struct actool_column *cols, size_t n,
                      const struct actool_table_options *o, struct actool_table **out)
 {
-  int order[MAX_COLUMNS];
-  size_t count;
   struct actool_table *t;
   int r;
 
   *out = NULL;
   if (n > MAX_COLUMNS)
     return ACTOOL_EXIT_FAILURE;
-  if ((r = choose_columns(command, cols, n, o->output, order, &count)) != 0)
+  if ((t = calloc(1, sizeof *t)) == NULL) {
+    actool_error("%s: out of memory", command);
+    return ACTOOL_EXIT_FAILURE;
+  }
+  if ((r = choose_columns(command, cols, n, o->output, t->order, &t->count)) != 0) {
+    free(t);
     return r;
-  if ((t = calloc(1, sizeof *t)) == NULL || (t->tb = scols_new_table()) == NULL) {
+  }
+  if ((t->tb = scols_new_table()) == NULL) {
     free(t);
     actool_error("%s: out of memory", command);
     return ACTOOL_EXIT_FAILURE;
   }
-  t->n = n;
-  for (size_t i = 0; i < MAX_COLUMNS; i++)
-    t->shown[i] = -1;
   scols_table_enable_raw(t->tb, o->raw);
   /* Two spaces between aligned columns, as docker's and our earlier tables. */
   if (!o->raw && scols_table_set_column_separator(t->tb, COLUMN_GAP) < 0) {
@@ -111,8 +114,8 @@ int actool_table_new(const char *command, const struct actool_column *cols, size
   t->raw = o->raw;
   scols_table_enable_noheadings(t->tb, o->no_legend);
   t->legend = !o->no_legend;
-  for (size_t k = 0; k < count; k++) {
-    const struct actool_column *c = &cols[order[k]];
+  for (size_t k = 0; k < t->count; k++) {
+    const struct actool_column *c = &cols[t->order[k]];
     int flags = (c->flags & ACTOOL_COL_RIGHT ? SCOLS_FL_RIGHT : 0) |
                 (c->flags & ACTOOL_COL_WIDE ? SCOLS_FL_NOEXTREMES : 0);
     /* Nothing is truncated or wrapped: a row is one line, whole. */
@@ -121,7 +124,6 @@ int actool_table_new(const char *command, const struct actool_column *cols, size
       actool_error("%s: out of memory", command);
       return ACTOOL_EXIT_FAILURE;
     }
-    t->shown[order[k]] = (int) k;
   }
   *out = t;
   return 0;
@@ -134,10 +136,11 @@ int actool_table_add(struct actool_table *t, const char *const *cells)
   if (ln == NULL)
     return -1;
   t->lines++;
-  for (size_t i = 0; i < t->n; i++)
-    if (t->shown[i] >= 0 &&
-        scols_line_set_data(ln, (size_t) t->shown[i], cells[i] ? cells[i] : "") < 0)
+  for (size_t k = 0; k < t->count; k++) {
+    const char *cell = cells[t->order[k]];
+    if (scols_line_set_data(ln, k, cell != NULL ? cell : "") < 0)
       return -1;
+  }
   return 0;
 }
 

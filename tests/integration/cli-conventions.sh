@@ -224,6 +224,10 @@ example.org/gamma  $(head -c 19 "$TMP/c.id")"
 is "--raw: one space between columns, special characters escaped" \
   "$(ac image list --raw --no-legend --output=name,size --filter=name=example.org/gamma | sed 's/ [0-9.]*\\x20[A-Za-z]*$/ SIZE/')" \
   'example.org/gamma SIZE'
+is "a column asked for twice is shown twice, as ps -o pid,pid does" \
+  "$(ac image list --raw --output=name,id,NAME --filter=name=example.org/gamma)" \
+  "NAME ID NAME
+example.org/gamma $(head -c 19 "$TMP/c.id") example.org/gamma"
 check_fails "an unknown column is a usage error naming the columns" 2 \
   'no column "nope" \(the columns: ID, NAME, LABELS, SIZE, IMPORTED, LAST-USED\)' ac image list --output=id,nope
 check_fails "--output is a table's: not with --json" 2 'not with --json' ac image list --json --output=id
