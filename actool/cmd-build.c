@@ -36,7 +36,7 @@ static const struct actool_option build_option_table[] = {
      "Do not compress the produced ACI (same as --compression=none)", NULL},
     {"compression", ACTOOL_OPT_STRING, OPT(compression), "ALGO",
      "Compression of the produced ACI: gzip, bzip2, xz or none", "gzip"},
-    {"file", ACTOOL_OPT_STRING, OPT(file), "CONTAINERFILE",
+    {"file", ACTOOL_OPT_PATH, OPT(file), "CONTAINERFILE",
      "Build from a Containerfile (Dockerfile), with CONTEXT as its build context", NULL},
     {"name", ACTOOL_OPT_STRING, OPT(name), "NAME",
      "With --file: the image's name (default: the context directory's name)", NULL},

@@ -206,7 +206,8 @@ check_fails "layout --layout= (empty) exits 2, naming --layout" 2 '^actool: layo
 for bad in "run --pod-manifest=|--pod-manifest: empty" "run --uuid-file-save= x|--uuid-file-save: empty" \
   "run --env-file= x|--env-file: empty" "sign --output= x.aci|--output: empty" \
   "patch-manifest --manifest= a.aci b.aci|--manifest: empty" \
-  "layout debian --keyring= x|--keyring: empty" "validate|argument 1 is empty" \
+  "layout debian --keyring= x|--keyring: empty" "build --file= ctx out.aci|--file: empty" \
+  "validate|argument 1 is empty" \
   "image export x|argument 2 is empty" "patch-manifest a.aci|argument 2 is empty"; do
   read -ra words <<<"${bad%%|*}"
   quoted=${bad%%|*}
