@@ -440,6 +440,20 @@ static int resolve_package(struct resolver *r, size_t pkg)
   return 0;
 }
 
+/* Whether the index has a package of ALT's name and version that is not
+ * the rootfs's, taken or not. */
+static bool index_offers(const struct resolver *r, const struct deb_alt *alt)
+{
+  const struct name_entry *e = lookup(r->ix, alt->name);
+
+  for (size_t i = 0; e != NULL && i < e->n_real; i++) {
+    const struct deb_package *p = &r->ix->v[e->real[i]];
+    if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version))
+      return true;
+  }
+  return false;
+}
+
 /* ARG asked for a version of NAME other than the one installed or chosen
  * (of which there is one: name_taken). */
 static int another_version(const struct resolver *r, const char *arg, const char *name)
@@ -476,7 +490,8 @@ static int request(struct resolver *r, const char *arg)
   if (lookup(r->ix, name) == NULL)
     return appc_error_make(r->err, 0, "package %s: not in the index, and no package provides it",
                            name);
-  if (name_taken(r, name))
+  /* (what stands in the way of a version the index has) */
+  if (name_taken(r, name) && index_offers(r, &alt))
     return another_version(r, arg, name);
   return appc_error_make(r->err, 0,
                          "package %s: the index has no version of it%s%s%s "

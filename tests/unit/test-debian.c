@@ -333,8 +333,11 @@ static void test_resolve_installed(void **state)
                        PKG("prov", "1", "Status: deinstall ok config-files"));
   assert_resolves(&f, "app", "app=1 prov=1 exim=4");
   assert_resolves(&f, "libx", "");
+  /* the index has libx 3: what stands in its way is the installed 2 */
   assert_resolves(&f, "libx=3",
-                  "error: package libx=3: the index has no version of it (3) that "
+                  "error: package libx=3: another version of the package is installed (2)");
+  assert_resolves(&f, "libx=7",
+                  "error: package libx=7: the index has no version of it (7) that "
                   "can be installed");
   fixture_close(&f);
 }
