@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,37 @@ int appc_store_remove(struct appc_store *s, const char *id, appc_error_t *err)
   return r;
 }
 
+int appc_store_lock_record(struct appc_store *s, const char *id)
+{
+  struct stat held, now;
+  int fd = openat(s->images_fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return -1;
+  if (appc_flock(fd, LOCK_EX) < 0 || fstat(fd, &held) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  /* removed (renamed away) while this waited for the lock */
+  if (fstatat(s->images_fd, id, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != held.st_ino ||
+      now.st_dev != held.st_dev) {
+    close(fd);
+    errno = ENOENT;
+    return -1;
+  }
+  return fd;
+}
+
+/* The error for ID's record that could not be locked (errno). */
+static int record_error(struct appc_store *s, const char *id, appc_error_t *err)
+{
+  if (errno == ENOENT)
+    return appc_store_no_such_image(err, id, "");
+  return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
+}
+
 int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_image *out,
                      appc_error_t *err)
 {
@@ -62,9 +94,9 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
 
   if (lock_for_image(s, id, false, err) < 0)
     return -1;
-  if (faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-    r = errno == ENOENT ? appc_store_no_such_image(err, id, "")
-                        : appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  cleanup_close int rec = appc_store_lock_record(s, id);
+  if (rec < 0)
+    r = record_error(s, id, err);
   else
     r = appc_store_record_reimported(s, id, err);
   if (r == 0 && out != NULL)
@@ -73,21 +105,22 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
   return r;
 }
 
-/* Under the exclusive lock: a claim (shared) is before or after, never
- * between the look at the record and the removal. */
+/* Under the record's lock (appc_store_lock_record), which claims and
+ * imports of the same image take too: one is before or after, never
+ * between the look at the record and the removal, whatever lock of the
+ * store's the caller holds (a removal nested in an import's shared hold
+ * takes no exclusive one). */
 static int remove_unclaimed_locked(struct appc_store *s, const char *id,
                                    const struct timespec *imported, bool *kept, appc_error_t *err)
 {
   struct appc_store_image now = {0};
+  cleanup_close int rec = appc_store_lock_record(s, id);
 
   *kept = false;
-  if (appc_store_read_record(s, id, &now, err) < 0) {
-    if (faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-      appc_error_release(err);
-      return 0;
-    }
+  if (rec < 0)
+    return errno == ENOENT ? 0 : record_error(s, id, err);
+  if (appc_store_read_record(s, id, &now, err) < 0)
     return -1;
-  }
   *kept =
       now.import_time.tv_sec != imported->tv_sec || now.import_time.tv_nsec != imported->tv_nsec;
   appc_store_image_clear(&now);

@@ -265,10 +265,15 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
     return -1;
   if (read_and_copy(im, err) < 0 || check_whitelist(im->info.manifest, err) < 0)
     return appc_error_prefix(err, "%s", im->path);
-  if (faccessat(im->s->images_fd, im->info.image_id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-    /* Already indexed: the blob we wrote is dropped unread and unsynced,
-     * unless the stored one is gone or of another size (image verify
-     * says so): the copy just read matched the image ID, and replaces it. */
+  /* Already indexed (its record locked, as a claim's: a removal of what
+   * another import added keeps it, or is done before): the blob we wrote is
+   * dropped unread and unsynced, unless the stored one is gone or of
+   * another size (image verify says so): the copy just read matched the
+   * image ID, and replaces it.  Removed meanwhile, it is imported anew. */
+  cleanup_close int rec = appc_store_lock_record(im->s, im->info.image_id);
+  if (rec < 0 && errno != ENOENT)
+    return appc_error_make(err, errno, "%s/%s/%s", im->s->path, STORE_IMAGES, im->info.image_id);
+  if (rec >= 0) {
     *already = true;
     if (!blob_intact(im) && install_blob(im, err) < 0)
       return -1;

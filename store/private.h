@@ -71,6 +71,11 @@ bool appc_store_tree_key_current(struct appc_store *s, const char *name);
 /* Read an image's record (images/<id>/info.json and lastuse). */
 int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,
                            appc_error_t *err);
+/* images/ID opened and locked (flock LOCK_EX), and still in place once
+ * locked: claims, imports finding the image and removals of what an import
+ * added take turns on it (appc_store_remove_unclaimed).  -1 and errno,
+ * ENOENT when the image is not (or no longer) in the store. */
+int appc_store_lock_record(struct appc_store *s, const char *id);
 /* Record a use of the image now (lastuse mtime); failures are ignored. */
 void appc_store_touch(struct appc_store *s, const char *id);
 /* An image imported again: its record's import time is now (as rkt's, so
