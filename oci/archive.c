@@ -56,9 +56,9 @@ struct unpacked {
   long files;
   const struct appc_callbacks *cb;
   char *buf; /* file contents on their way (allocated at first use) */
-  /* the archive's size, and what its members saved so far came to: a
-   * gzip'ed or zstd archive is bounded as a layer is (oci_expand_max) */
-  unsigned long long packed, expanded;
+  /* what its members saved so far came to: a gzip'ed or zstd archive is
+   * bounded as a layer is (oci_expand_max of what was read of it) */
+  unsigned long long expanded;
 };
 
 /* On the heap, not thread-local: static TLS is zeroed in every process and
@@ -143,17 +143,25 @@ static char *link_path(const char *link, const char *target)
   return canon;
 }
 
-/* Count N more bytes of E saved; an error past the archive's bound. */
-static int count_expanded(struct unpacked *u, const struct entry *e, size_t n, appc_error_t *err)
+/* Count N more bytes of E saved; an error past the archive's bound.  The
+ * bound is of what was read of the archive so far (a pipe has no size
+ * beforehand), and only for a compressed one: a plain tar's members come
+ * to no more than it. */
+static int count_expanded(struct unpacked *u, struct archive *a, const struct entry *e, size_t n,
+                          appc_error_t *err)
 {
-  unsigned long long max = oci_expand_max(u->packed);
-
-  if ((u->expanded += n) <= max)
+  u->expanded += n;
+  if (archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
+    return 0;
+  unsigned long long packed = (unsigned long long) archive_filter_bytes(a, -1);
+  unsigned long long max = oci_expand_max(packed);
+  if (u->expanded <= max)
     return 0;
   return appc_error_tag(err, EINVAL,
-                        "%s: %s: the archive expands to more than %llu bytes (%llu times its %llu "
-                        "bytes and 1 GiB, a fixed bound against decompression bombs: docs/oci.md)",
-                        u->archive, e->path, max, OCI_EXPAND_RATIO, u->packed);
+                        "%s: %s: the archive expands to more than %llu bytes (%llu times the %llu "
+                        "bytes read of it and 1 GiB, a fixed bound against decompression bombs: "
+                        "docs/oci.md)",
+                        u->archive, e->path, max, OCI_EXPAND_RATIO, packed);
 }
 
 static int save_file(struct unpacked *u, struct archive *a, struct entry *e, appc_error_t *err)
@@ -176,7 +184,7 @@ static int save_file(struct unpacked *u, struct archive *a, struct entry *e, app
   while ((n = archive_read_data(a, buf, FILE_BUF)) > 0) {
     if (appc_cb_cancelled(u->cb))
       return appc_error_make(err, ECANCELED, "%s", u->archive);
-    if (count_expanded(u, e, (size_t) n, err) < 0)
+    if (count_expanded(u, a, e, (size_t) n, err) < 0)
       return -1;
     if (appc_write_all(fd, buf, (size_t) n) < 0)
       return appc_error_make(err, errno, "%s: %s", u->archive, e->path);
@@ -262,9 +270,6 @@ static int unpack(struct unpacked *u, const char *path, appc_error_t *err)
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);
   archive_read_support_format_tar(a);
-  struct stat st;
-  if (stat(path, &st) == 0)
-    u->packed = (unsigned long long) st.st_size;
   if (archive_read_open_filename(a, path, 128 * 1024) != ARCHIVE_OK) {
     r = appc_archive_fail(a, path, err);
     archive_read_free(a);

@@ -74,7 +74,7 @@ static bool expand_ok(struct oci_blob *b, size_t n)
   unsigned long long max = oci_expand_max(b->total);
 
   b->expanded += n;
-  if (b->expanded <= max)
+  if (b->ours || b->expanded <= max)
     return true;
   if (b->gz_err == NULL)
     appc_error_tag(&b->gz_err, EINVAL,

@@ -289,14 +289,18 @@ static int write_blob(struct export *ex, const char *data, size_t len, char out[
  * ISA-L inflates it, of its tar (the diff_id). */
 static int layer_digests(struct export *ex, int fd, appc_error_t *err)
 {
-  struct oci_blob b = {.fd = fd, .what = ex->dir, .cb = ex->opts->cb, .op = APPC_PROGRESS_EXPORT};
+  struct oci_blob b = {
+      .fd = fd, .what = ex->dir, .cb = ex->opts->cb, .op = APPC_PROGRESS_EXPORT, .ours = true};
   char hex[APPC_DIGEST_HEX_MAX];
   const void *p;
   ssize_t n;
   int r = -1;
 
-  if (lseek(fd, 0, SEEK_SET) < 0)
+  struct stat st;
+  /* (its size for the progress reports) */
+  if (lseek(fd, 0, SEEK_SET) < 0 || fstat(fd, &st) < 0)
     return appc_error_make(err, errno, "%s: layer", ex->dir);
+  b.total = (unsigned long long) st.st_size;
   if (appc_digest_new(APPC_DIGEST_SHA256, &b.packed, err) < 0 ||
       appc_digest_new(APPC_DIGEST_SHA256, &b.unpacked, err) < 0 || oci_blob_open(&b, err) < 0)
     goto done;

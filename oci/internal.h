@@ -198,6 +198,7 @@ struct oci_blob {
   enum appc_progress_op op; /* what reading it is for, in progress reports */
   unsigned long long done, total;
   unsigned long long expanded; /* bytes decompressed so far: oci_expand_max(total) at most */
+  bool ours;                   /* a layer we just wrote (export): not bounded */
   int errnum;
   unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
   size_t head_len, head_given;

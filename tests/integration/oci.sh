@@ -419,9 +419,25 @@ PY
   mkdir -p "$D/bomb" && truncate -s 1100M "$D/bomb/layer.tar" &&
     tar -C "$D/bomb" -cf - layer.tar | zstd -q -1 >"$D/bomb.tar" && rm -rf "$D/bomb"
   check_fails "an archive that expands past 1000 times its size and 1 GiB is refused" 1 \
-    'bomb.tar: layer.tar: the archive expands to more than [0-9]+ bytes \(1000 times its [0-9]+ bytes' \
+    'bomb.tar: layer.tar: the archive expands to more than [0-9]+ bytes \(1000 times the [0-9]+ bytes read of it' \
     ac --insecure-options=image fetch "docker-archive:$D/bomb.tar"
   is "... and leaves nothing in tmp/" "$(ls -A "$S/tmp" | wc -l)" 0
+  # An archive of more than 1 GiB, plain tar, read from a pipe (docker save
+  # | actool fetch docker-archive:/dev/stdin): the bound is of compressed
+  # archives only, and of what was read of them, a pipe having no size;
+  # then exported (a layer of ours, read back: no bound).
+  BIG=$TMP/big-archive BS=$TMP/store-big
+  mkdir -p "$BIG/l" && truncate -s 1100M "$BIG/l/zeros" && tar -C "$BIG/l" -cf "$BIG/layer.tar" zeros &&
+    rm -rf "$BIG/l" &&
+    printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+      "$(sha256sum <"$BIG/layer.tar" | cut -d' ' -f1)" >"$BIG/config.json" &&
+    echo '[{"Config":"config.json","RepoTags":["example.com/big:1"],"Layers":["layer.tar"]}]' >"$BIG/manifest.json"
+  check "a 1.1 GiB plain archive from a pipe is imported" bash -c \
+    'tar -C "$1" -cf - manifest.json config.json layer.tar | "$2" --dir="$3" --insecure-options=image fetch docker-archive:/dev/stdin' \
+    _ "$BIG" "$ACTOOL" "$BS"
+  rm -rf "$BIG"
+  check "... and exported as an OCI image" "$ACTOOL" --dir="$BS" image export --format=oci example.com/big:1 "oci:$TMP/big-oci:1"
+  rm -rf "$BS" "$TMP/big-oci"
   # A sparse entry of a terabyte in a 10 KB archive: read whole it was a
   # terabyte of zeros in the store's tmp/ before anything was checked.
   mkdir -p "$D/sparse" && truncate -s 1T "$D/sparse/big.bin" && printf x >>"$D/sparse/big.bin" &&
