@@ -316,6 +316,22 @@ static bool satisfied(const struct resolver *r, const struct deb_alt *alt)
   return false;
 }
 
+/* The highest version of the index's (not the rootfs's) packages named
+ * by E that meets ALT, or -1. */
+static long best_real(const struct resolver *r, const struct name_entry *e,
+                      const struct deb_alt *alt)
+{
+  long best = -1;
+
+  for (size_t i = 0; e != NULL && i < e->n_real; i++) {
+    const struct deb_package *p = &r->ix->v[e->real[i]];
+    if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version) &&
+        (best < 0 || deb_version_compare(p->version, r->ix->v[best].version) > 0))
+      best = (long) e->real[i];
+  }
+  return best;
+}
+
 /* The package to choose for ALT, or -1. */
 static long find_candidate(const struct resolver *r, const struct deb_alt *alt)
 {
@@ -325,12 +341,7 @@ static long find_candidate(const struct resolver *r, const struct deb_alt *alt)
   if (e == NULL)
     return -1;
   if (!name_taken(r, alt->name))
-    for (size_t i = 0; i < e->n_real; i++) {
-      const struct deb_package *p = &r->ix->v[e->real[i]];
-      if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version) &&
-          (best < 0 || deb_version_compare(p->version, r->ix->v[best].version) > 0))
-        best = (long) e->real[i];
-    }
+    best = best_real(r, e, alt);
   if (best >= 0)
     return best;
   for (size_t i = 0; i < e->n_prov; i++) {
@@ -440,20 +451,6 @@ static int resolve_package(struct resolver *r, size_t pkg)
   return 0;
 }
 
-/* Whether the index has a package of ALT's name and version that is not
- * the rootfs's, taken or not. */
-static bool index_offers(const struct resolver *r, const struct deb_alt *alt)
-{
-  const struct name_entry *e = lookup(r->ix, alt->name);
-
-  for (size_t i = 0; e != NULL && i < e->n_real; i++) {
-    const struct deb_package *p = &r->ix->v[e->real[i]];
-    if (!p->installed && deb_version_satisfies(p->version, alt->op, alt->version))
-      return true;
-  }
-  return false;
-}
-
 /* ARG asked for a version of NAME other than the one installed or chosen
  * (of which there is one: name_taken). */
 static int another_version(const struct resolver *r, const char *arg, const char *name)
@@ -491,7 +488,7 @@ static int request(struct resolver *r, const char *arg)
     return appc_error_make(r->err, 0, "package %s: not in the index, and no package provides it",
                            name);
   /* (what stands in the way of a version the index has) */
-  if (name_taken(r, name) && index_offers(r, &alt))
+  if (name_taken(r, name) && best_real(r, lookup(r->ix, name), &alt) >= 0)
     return another_version(r, arg, name);
   return appc_error_make(r->err, 0,
                          "package %s: the index has no version of it%s%s%s "
