@@ -1023,6 +1023,10 @@ fi
 check "fetch with a relative --dir" bash -c 'cd "$1" && "$2" --dir=relstore --insecure-options=image fetch "$3"' \
   _ "$TMP" "$ACTOOL" "$IN/app1.aci"
 is "... the store is where it says" "$(ac "$TMP/relstore" image list -q | wc -l)" 1
+echo "actool-store 99" >"$TMP/relstore/format"
+check_fails "... and is known by its absolute path (a newer format is refused naming it)" 1 \
+  "^actool: $TMP/relstore: store format 99 was written by a newer release" \
+  bash -c 'cd "$1" && "$2" --dir=relstore image list' _ "$TMP" "$ACTOOL"
 
 check_fails "an unknown image subcommand is a usage error" 2 'bogus' "$ACTOOL" image bogus
 check_fails "image without a subcommand is a usage error" 2 'image' "$ACTOOL" image
