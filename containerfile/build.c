@@ -53,6 +53,7 @@
 #include "common/contenthash.h"
 #include "common/digest.h"
 #include "common/fs.h"
+#include "common/kv.h"
 #include "containerfile/internal.h"
 
 #define CACHE_NAME "actool.local/build-cache"
@@ -115,14 +116,6 @@ fail(struct builder *b, int e, const char *fmt, ...)
 }
 
 /* ---- variables ---- */
-
-static const char *kv_get(const struct appc_kv_list *kv, const char *name)
-{
-  for (size_t i = 0; i < kv->len; i++)
-    if (strcmp(kv->items[i].name, name) == 0)
-      return kv->items[i].value;
-  return NULL;
-}
 
 static int kv_set(struct appc_kv_list *kv, const char *name, const char *value)
 {
@@ -691,7 +684,7 @@ static int cache_store(struct builder *b, bool rootfs_changed)
 static int take_arg(struct builder *b, const char *name, const char *value)
 {
   if (value == NULL)
-    value = kv_get(&b->meta_args, name);
+    value = appc_kv_get(&b->meta_args, name);
   for (size_t k = 0; b->o->build_args != NULL && k < b->o->build_args->len; k++)
     if (strcmp(b->o->build_args->items[k].name, name) == 0)
       value = b->o->build_args->items[k].value;
@@ -738,7 +731,7 @@ static int run_args(struct builder *b, struct appc_kv_list *out)
   if (out->items == NULL)
     return appc_error_make(b->err, ENOMEM, "%s", b->where);
   for (size_t i = 0; i < b->args.len; i++)
-    if (kv_get(&b->env, b->args.items[i].name) == NULL)
+    if (appc_kv_get(&b->env, b->args.items[i].name) == NULL)
       out->items[out->len++] = b->args.items[i];
   return 0;
 }

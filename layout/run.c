@@ -29,6 +29,7 @@
 #include "common/abi.h"
 #include "common/cleanup.h"
 #include "common/digest.h"
+#include "common/kv.h"
 #include "layout/internal.h"
 
 /* The app's name in the pod: AC_APP_NAME, what `actool list` shows. */
@@ -58,15 +59,6 @@ static int add_pair(json_object *a, const char *name, const char *value)
   return 0;
 }
 
-/* Whether KV (may be NULL) names NAME. */
-static bool kv_has(const struct appc_kv_list *kv, const char *name)
-{
-  for (size_t i = 0; kv != NULL && i < kv->len; i++)
-    if (strcmp(kv->items[i].name, name) == 0)
-      return true;
-  return false;
-}
-
 /* The app of the pod: the image's user, group, working directory and
  * environment, with ARGV as its command.  EXTRA_ENV replaces the app's
  * variables of its names (as run --set-env does): a pod's app may name a
@@ -81,7 +73,7 @@ static json_object *run_app(const struct appc_app *app, char *const *argv, size_
   for (size_t i = 0; ok && i < argc; i++)
     ok = json_object_array_add(exec, json_object_new_string(argv[i])) == 0;
   for (size_t i = 0; ok && app != NULL && i < app->environment.len; i++)
-    if (!kv_has(extra_env, app->environment.items[i].name))
+    if (appc_kv_get(extra_env, app->environment.items[i].name) == NULL)
       ok = add_pair(env, app->environment.items[i].name, app->environment.items[i].value) == 0;
   for (size_t i = 0; ok && extra_env != NULL && i < extra_env->len; i++)
     ok = add_pair(env, extra_env->items[i].name, extra_env->items[i].value) == 0;

@@ -15,6 +15,7 @@
 
 #include "appc/aci.h"
 #include "common/error.h"
+#include "common/kv.h"
 #include "common/abi.h"
 #include "common/array.h"
 #include "common/callbacks.h"
@@ -402,14 +403,6 @@ static int read_image(struct conversion *c, const struct oci_descriptor *manifes
   return 0;
 }
 
-static const char *annotation(const struct appc_kv_list *kv, const char *name)
-{
-  for (size_t i = 0; i < kv->len; i++)
-    if (strcmp(kv->items[i].name, name) == 0)
-      return kv->items[i].value;
-  return NULL;
-}
-
 char *appc_oci_label_annotation(const char *key)
 {
   char *name = oci_aci_name(key);
@@ -532,7 +525,7 @@ static int fill_paths(struct oci_paths *p, void *data, appc_error_t *err)
 static bool same_layer(const struct conversion *c, size_t i, const struct made *made,
                        const struct appc_image_manifest *m)
 {
-  const char *diff_id = annotation(&m->annotations, "appc.io/oci/diff-id");
+  const char *diff_id = appc_kv_get(&m->annotations, "appc.io/oci/diff-id");
 
   if (diff_id == NULL || strcmp(diff_id, c->img.diff_ids[i]) != 0)
     return false;
@@ -580,7 +573,7 @@ static void layer_parts(const struct conversion *c, size_t i, const struct made 
   parts[0] = made[i].name;
   parts[1] = c->img.diff_ids[i];
   parts[2] = i > 0 ? made[i - 1].id : "";
-  parts[3] = annotation(&c->layer_labels, "arch");
+  parts[3] = appc_kv_get(&c->layer_labels, "arch");
 }
 
 /* Whether layer I is in the store already, made by an import from the
