@@ -419,10 +419,6 @@ int ace_env_build(const struct appc_app *app, const char *app_name, const char *
   if (all == NULL)
     return appc_error_make(err, ENOMEM, "environment");
   all[n++] = (struct appc_kv){.name = "PATH", .value = SPEC_PATH};
-  if (app_name != NULL)
-    all[n++] = (struct appc_kv){.name = "AC_APP_NAME", .value = (char *) app_name};
-  if (metadata_url != NULL)
-    all[n++] = (struct appc_kv){.name = "AC_METADATA_URL", .value = (char *) metadata_url};
   all[n++] = (struct appc_kv){.name = "container", .value = "actool"};
   /* Not the spec's, but every runtime's (runc, docker, rkt): programs look
    * for their files under it, and some (debconf, git, pip) fail without. */
@@ -431,6 +427,13 @@ int ace_env_build(const struct appc_app *app, const char *app_name, const char *
   if (env_gather(all, &n, app != NULL ? &app->environment : NULL, "app.environment", err) < 0 ||
       env_gather(all, &n, extra, "environment", err) < 0)
     return -1;
+  /* The ACE's own, last: the spec has the executor set them for every app,
+   * and an image's value would point the app at another metadata service
+   * (rkt sets them after the app's environment too). */
+  if (app_name != NULL)
+    all[n++] = (struct appc_kv){.name = "AC_APP_NAME", .value = (char *) app_name};
+  if (metadata_url != NULL)
+    all[n++] = (struct appc_kv){.name = "AC_METADATA_URL", .value = (char *) metadata_url};
   *out = env_render(all, n);
   if (*out == NULL)
     return appc_error_make(err, ENOMEM, "environment");

@@ -444,6 +444,8 @@ int ace_pod_state_write(struct ace_pod_dir *d, const struct appc_ace_pod_info *i
   if (info->finished.tv_sec != 0) {
     json_object_object_add(o, "finished", json_object_new_int64(info->finished.tv_sec));
     json_object_object_add(o, "finishedNsec", json_object_new_int64(info->finished.tv_nsec));
+    if (info->status >= 0)
+      json_object_object_add(o, "status", json_object_new_int(info->status));
   }
   json_object_object_add(o, "net", json_object_new_string(info->net));
   json_object_object_add(o, "hostname", json_object_new_string(info->hostname));
@@ -532,6 +534,8 @@ static int read_state(int dirfd, const char *path, struct appc_ace_pod_info *out
     if (json_int(o, "finished") > 0) {
       out->finished.tv_sec = json_int(o, "finished");
       out->finished.tv_nsec = json_int(o, "finishedNsec") > 0 ? json_int(o, "finishedNsec") : 0;
+      int64_t status = json_int(o, "status");
+      out->status = status >= 0 && status <= 255 ? (int) status : -1;
     }
     out->net = json_string_dup(o, "net");
     out->hostname = json_string_dup(o, "hostname");
@@ -615,6 +619,7 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
   memset(out, 0, sizeof *out);
   snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
   out->state = abandoned ? APPC_ACE_POD_ABANDONED : APPC_ACE_POD_RUNNING;
+  out->status = -1;
   if (read_state(fd, path, out, &pid_start, err) < 0) {
     /* Its actool was killed before it wrote any state: abandoned, all
      * else unknown (gc removes it). */
@@ -626,6 +631,7 @@ static int pod_info_at(int pods, const char *base, const char *uuid, struct appc
     memset(out, 0, sizeof *out);
     snprintf(out->uuid, sizeof out->uuid, "%s", uuid);
     out->state = APPC_ACE_POD_ABANDONED;
+    out->status = -1;
     return 0;
   }
   /* The lock held, but not by the pod's actool, which has ended (a gc

@@ -637,6 +637,18 @@ static int prepare_default_net(struct pod_run *r, appc_error_t *err)
   return ace_net_prepare(r->s, r->uuid, maps, n, &r->net, err);
 }
 
+/* The pod manifest's ports forward host ports on the default network
+ * alone: elsewhere they are ignored, as docker discards published ports
+ * with the host's network, but not without a word (--publish is refused). */
+static void warn_unpublished_ports(struct pod_run *r)
+{
+  for (size_t i = 0; i < r->pod->n_ports; i++)
+    if (r->pod->ports[i].name != NULL)
+      ace_note(&r->notes, ACE_NOTE_WARN,
+               "ports: port %s (host port %u) is published only with --net=default: ignored",
+               r->pod->ports[i].name, (unsigned) r->pod->ports[i].host_port);
+}
+
 /* In the calling thread: a new network namespace with loopback up, kept by
  * J->netns_fd, and the metadata service's socket inside it.  The thread
  * returns to the network namespace it was in. */
@@ -1949,6 +1961,7 @@ static int fill_info(struct pod_run *r, appc_error_t *err)
 
   snprintf(in->uuid, sizeof in->uuid, "%s", r->uuid);
   in->state = APPC_ACE_POD_RUNNING;
+  in->status = -1;
   in->pid = getpid();
   clock_gettime(CLOCK_REALTIME, &in->started);
   if (r->net != NULL) {
@@ -2070,6 +2083,8 @@ static int prepare(struct pod_run *r, appc_error_t *err)
   }
   if (r->o->net == APPC_ACE_NET_DEFAULT && prepare_default_net(r, err) < 0)
     return -1;
+  if (r->o->net != APPC_ACE_NET_DEFAULT)
+    warn_unpublished_ports(r);
   if (fill_info(r, err) < 0 || setup_network(r, err) < 0)
     return -1;
   for (size_t i = 0; i < r->n_apps; i++)
@@ -2154,10 +2169,26 @@ static bool keeps_exited(const struct pod_run *r)
   return r->o->version >= 2 && r->o->keep_exited && r->init_pid > 0;
 }
 
-/* The pod ended: its state says when, and the directory stays. */
+/* The status a foreground run exits with: the first failing app's, else
+ * 0; 1 (run's failure) when an app never started or never reported. */
+static int pod_exit_status(const struct pod_run *r)
+{
+  if (r->failed)
+    return r->status;
+  if (r->start_error != NULL)
+    return 1;
+  for (size_t i = 0; i < r->n_apps; i++)
+    if (!r->info.apps[i].exited)
+      return 1;
+  return 0;
+}
+
+/* The pod ended: its state says when and with what status, and the
+ * directory stays. */
 static int keep_exited_pod(struct pod_run *r, appc_error_t *err)
 {
   clock_gettime(CLOCK_REALTIME, &r->info.finished);
+  r->info.status = pod_exit_status(r);
   if (ace_pod_state_write(&r->dir, &r->info, r->metadata_url, err) < 0) {
     appc_error_t ignored = NULL;
     ace_pod_dir_remove(&r->dir, &ignored);

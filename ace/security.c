@@ -836,8 +836,11 @@ static int drop_bounding(uint64_t keep, appc_error_t *err)
   }
 }
 
-/* Set permitted, effective and inheritable to MASK with the raw system call:
- * libcap's cap_t lives on the heap (see the file comment). */
+/* Set permitted and effective to MASK, and inheritable to none, with the raw
+ * system call: libcap's cap_t lives on the heap (see the file comment).  An
+ * inheritable set would let an app that dropped root to a user regain its
+ * capabilities through a program with inheritable file capabilities (runc
+ * and moby empty it too since CVE-2022-24769). */
 static int set_caps(uint64_t mask)
 {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -848,7 +851,6 @@ static int set_caps(uint64_t mask)
     uint32_t part = (uint32_t) (mask >> (32 * k));
     data[k].effective = part;
     data[k].permitted = part;
-    data[k].inheritable = part;
   }
   return (int) syscall(SYS_capset, &hdr, data);
 }
@@ -905,7 +907,7 @@ int ace_security_enter(const struct ace_security *sec, const struct ace_identity
   if (setresuid(id->uid, id->uid, id->uid) < 0)
     return appc_error_make(err, errno, "setuid %u", (unsigned) id->uid);
   /* setuid to a non-root uid has emptied the sets (no SECBIT_KEEP_CAPS):
-   * make that explicit, inheritable included. */
+   * make that explicit. */
   if (set_caps(id->uid == 0 ? sec->caps : 0) < 0)
     return appc_error_make(err, errno, "cannot set the app's capabilities");
   return 0;

@@ -145,6 +145,8 @@ static void print_lines(const struct appc_ace_pod_info *p, const char *log)
   if (p->finished.tv_sec != 0) {
     actool_pod_time(&p->finished, t, sizeof t);
     printf("finished=%s\n", t);
+    if (p->status >= 0)
+      printf("exit-code=%d\n", p->status);
   }
   if (p->address != NULL)
     printf("address=%s\n", p->address);

@@ -57,6 +57,8 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
     actool_pod_time(&p->finished, t, sizeof t);
     json_object_object_add(o, "finished", json_object_new_string(t));
   }
+  if (p->status >= 0)
+    json_object_object_add(o, "exitCode", json_object_new_int(p->status));
   if (p->net != NULL)
     json_object_object_add(o, "net", json_object_new_string(p->net));
   if (p->hostname != NULL)

@@ -79,7 +79,8 @@ static json_object *capability_names(uint64_t caps)
 }
 
 /* The executor gives root the whole set; any other user none (an empty
- * permitted set after setuid) but the bounding set. */
+ * permitted set after setuid) but the bounding set; nobody an inheritable
+ * set (CVE-2022-24769's fix in runc and moby). */
 static json_object *capabilities(const struct appc_ace_app_plan *p)
 {
   json_object *c = json_object_new_object();
@@ -88,7 +89,7 @@ static json_object *capabilities(const struct appc_ace_app_plan *p)
   json_object_object_add(c, "bounding", capability_names(p->caps));
   json_object_object_add(c, "effective", capability_names(held));
   json_object_object_add(c, "permitted", capability_names(held));
-  json_object_object_add(c, "inheritable", capability_names(held));
+  json_object_object_add(c, "inheritable", json_object_new_array());
   json_object_object_add(c, "ambient", json_object_new_array());
   return c;
 }

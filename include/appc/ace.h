@@ -216,7 +216,11 @@ struct appc_ace_pod_info {
   /* Run with --insecure-options=seccomp (appc_ace_options.no_seccomp):
    * `enter` then loads no filter either. */
   bool no_seccomp;
-  void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* An exited pod's exit status, as `run` gives it: the first failing app's
+   * (in the order they ended), else 0; 1 when the pod could not start all
+   * its apps.  -1 while it runs, or when not known (abandoned). */
+  int status;
+  int reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);

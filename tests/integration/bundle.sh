@@ -117,7 +117,7 @@ check "--set-env adds to the environment" ac image bundle --set-env=GREETING=bye
 is "... GREETING=bye" "$(jq -r '.process.env[] | select(startswith("GREETING="))' "$TMP/bundle-env/config.json")" GREETING=bye
 is "... and the ACE's variables are there" \
   "$(jq -r '[.process.env[] | select(startswith("AC_APP_NAME=") or startswith("container=") or startswith("PATH="))] | join(" ")' "$TMP/bundle-env/config.json")" \
-  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin AC_APP_NAME=plain container=actool"
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin container=actool AC_APP_NAME=plain"
 
 # ---- DIR: never half-made, never clobbered without --overwrite ----
 mkdir -p "$TMP/existing" && echo keep >"$TMP/existing/keep"

@@ -229,6 +229,19 @@ cat >"$TMP/pod.json" <<EOF
  "apps": [{"name": "web", "image": {"name": "example.com/web"}}],
  "ports": [{"name": "www", "hostPort": $((port + 1))}]}
 EOF
+# Elsewhere than on the default network they are ignored, with a warning
+# (as docker discards published ports with the host's network).
+cat >"$TMP/pod-true.json" <<EOF
+{"acVersion": "0.8.11", "acKind": "PodManifest",
+ "apps": [{"name": "web", "image": {"name": "example.com/web"},
+           "app": {"exec": ["/bin/true"], "user": "0", "group": "0"}}],
+ "ports": [{"name": "www", "hostPort": $((port + 1))}]}
+EOF
+for net in private host; do
+  run_capture "$ACTOOL" run --net=$net --pod-manifest="$TMP/pod-true.json"
+  is "--net=$net: the pod manifest's ports are ignored with a warning naming them" \
+    "$status:$(grep -c "port www (host port $((port + 1))) is published only with --net=default: ignored" "$TMP/.err")" "0:1"
+done
 "$ACTOOL" run --net=default --pod-manifest="$TMP/pod.json" >/dev/null 2>&1 &
 runner=$!
 page=$(poll_page "http://127.0.0.1:$((port + 1))/")

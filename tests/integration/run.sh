@@ -256,7 +256,7 @@ img events "$(shapp 'echo app >> /hv/log' "$events")"
 img evfail "$(shapp 'echo app >> /hv/log' "$events_fail")"
 img memhog "$(jq -cn '{exec: ["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"], user: "0", group: "0"}' |
   jq -c --argjson i "$(iso resource/memory '{"limit": "32M"}')" '. + $i')"
-capscript='grep -E "^Cap(Prm|Eff|Bnd):" /proc/self/status; touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED'
+capscript='grep -E "^Cap(Prm|Eff|Bnd|Inh|Amb):" /proc/self/status; touch /tmp/f; chown 1000 /tmp/f && echo CHOWNED'
 img capretain "$(shapp "$capscript" "$(iso os/linux/capabilities-retain-set '{"set": ["CAP_NET_BIND_SERVICE", "CAP_KILL"]}')")"
 # An app that may trace (CAP_SYS_PTRACE) sees the pod's init as /proc/1:
 # its root must hold nothing of the host's.
@@ -347,6 +347,12 @@ is_run "env: AC_APP_NAME is the app's name" "$(envval AC_APP_NAME)" sh
 yes_run "env: AC_METADATA_URL is http://127.0.0.1:PORT/TOKEN" \
   line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[0-9a-f]{64}$' "$OUT"
 is_run "env: container=actool" "$(envval container)" actool
+# The ACE's own variables: neither the image nor --set-env replaces them
+# (an image's AC_METADATA_URL would lead its app to another service).
+pod --set-env=AC_APP_NAME=spoofed --set-env=AC_METADATA_URL=http://203.0.113.1/evil "${ID[sh]}" --exec=env
+is_run "env: --set-env does not replace AC_APP_NAME" "$(envval AC_APP_NAME)" sh
+yes_run "env: --set-env does not replace AC_METADATA_URL" \
+  line_in '^AC_METADATA_URL=http://127\.0\.0\.1:[0-9]+/[0-9a-f]{64}$' "$OUT"
 is_run "env: HOME is root's home in the image's passwd" "$(envval HOME)" /root
 is_run "env: the image's environment" "$(envval IMGVAR)" image
 yes_run "env: actool's own environment does not leak in" eval '[ "$status" -eq 0 ] && no_line_in "^HOSTLEAK=" "$OUT"'
@@ -482,6 +488,10 @@ sh_pod -- "$capscript"
 is_run "capabilities: the default set (bounding, permitted, effective)" \
   "$(capline CapBnd) $(capline CapPrm) $(capline CapEff) $(line_in CHOWNED "$OUT" && echo chown-ok)" \
   "$(capmask "${DEFAULT_CAPS[@]}") $(capmask "${DEFAULT_CAPS[@]}") $(capmask "${DEFAULT_CAPS[@]}") chown-ok"
+# No inheritable set (runc's and moby's since CVE-2022-24769): a root app
+# that drops to a user could regain capabilities through file capabilities.
+is_run "capabilities: the inheritable and ambient sets are empty" \
+  "$(capline CapInh) $(capline CapAmb)" "0000000000000000 0000000000000000"
 pod "${ID[capretain]}"
 want=$(capmask 5 10)
 is_run "capabilities: retain set {NET_BIND_SERVICE, KILL} (CapBnd/Prm/Eff $want, chown fails)" \
@@ -1169,6 +1179,19 @@ ac gc >/dev/null 2>&1
 check_fails "stop of a pod that is not there fails" 1 'no such pod' ac stop 00000000-0000-0000-0000-000000000000
 check_fails "stop without a UUID is a usage error" 2 'UUID' ac stop
 check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon x
+# An exited pod's exit status is what a foreground run would have exited
+# with: the first failing app's (here the second listed, which ends first).
+u=$(ac run --detach "${ID[sh]}" --name=late --exec=/bin/sh -- -c 'sleep 1; exit 5' \
+  --- "${ID[sh]}" --name=early --exec=/bin/sh -- -c 'exit 3' 2>/dev/null)
+is "status --json of a running pod: no exitCode" "$(ac status --json "$u" | jq -c '.exitCode')" null
+for _ in $(seq 100); do
+  ac status "$u" 2>/dev/null | grep -qx 'state=exited' && break
+  sleep 0.1
+done
+is "status --json of an exited pod: exitCode, the first failing app's status" \
+  "$(ac status --json "$u" | jq -c '[.state, .exitCode, [.apps[].exitCode]]')" '["exited",3,[5,3]]'
+is "status: exit-code=" "$(ac status "$u" | grep '^exit-code=')" "exit-code=3"
+ac gc >/dev/null 2>&1
 
 pod "${ID[postfail]}"
 is_run "a failing post-stop handler: its status is the app's (the app succeeded)" "$status:$OUT" "5:app"

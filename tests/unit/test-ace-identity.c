@@ -630,22 +630,27 @@ static void assert_env(char **env, const char *const *want)
 
 static void test_env_build_precedence(void **state)
 {
-  struct appc_kv app_env[] = {
-      {"PATH", "/app/bin"}, {"FOO", "app"}, {"KEEP", "app"}, {"container", "other"}};
-  struct appc_kv extra_env[] = {{"FOO", "file"}, {"BAR", "1"}, {"FOO", "set-env"}};
+  /* the image and --set-env cannot replace the ACE's AC_APP_NAME and
+   * AC_METADATA_URL */
+  struct appc_kv app_env[] = {{"PATH", "/app/bin"},
+                              {"FOO", "app"},
+                              {"KEEP", "app"},
+                              {"container", "other"},
+                              {"AC_APP_NAME", "spoofed"}};
+  struct appc_kv extra_env[] = {
+      {"FOO", "file"}, {"BAR", "1"}, {"FOO", "set-env"}, {"AC_METADATA_URL", "http://evil/"}};
   struct appc_app app = app_as("0", "0");
-  struct appc_kv_list extra = {extra_env, 3};
+  struct appc_kv_list extra = {extra_env, 4};
   char **env = NULL;
   appc_error_t err = NULL;
   (void) state;
 
-  app.environment = (struct appc_kv_list){app_env, 4};
+  app.environment = (struct appc_kv_list){app_env, 5};
   int r = ace_env_build(&app, "web", "http://10.0.0.1:2375/token", "/home/web", &extra, &env, &err);
   assert_ok(r, &err);
-  assert_env(env,
-             (const char *const[]){"PATH=/app/bin", "AC_APP_NAME=web",
-                                   "AC_METADATA_URL=http://10.0.0.1:2375/token", "container=other",
-                                   "HOME=/home/web", "FOO=set-env", "KEEP=app", "BAR=1", NULL});
+  assert_env(env, (const char *const[]){"PATH=/app/bin", "container=other", "HOME=/home/web",
+                                        "FOO=set-env", "KEEP=app", "AC_APP_NAME=web", "BAR=1",
+                                        "AC_METADATA_URL=http://10.0.0.1:2375/token", NULL});
   assert_string_equal(ace_env_get(env, "FOO"), "set-env");
   assert_string_equal(ace_env_get(env, "PATH"), "/app/bin");
   assert_null(ace_env_get(env, "FO"));
@@ -657,7 +662,7 @@ static void test_env_build_precedence(void **state)
   assert_ok(r, &err);
   assert_env(env, (const char *const[]){
                       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                      "AC_APP_NAME=web", "container=actool", NULL});
+                      "container=actool", "AC_APP_NAME=web", NULL});
   ace_env_free(env);
   ace_env_free(NULL);
 
