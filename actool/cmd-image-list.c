@@ -156,6 +156,8 @@ static int check_filters(const struct actool_list *filters)
       return actool_usage_error("image list", "--filter=%s: the label's NAME is missing", f);
     if (strncmp(f, "name==", 6) == 0)
       return actool_usage_error("image list", "--filter=%s: the value is missing", f);
+    if (strcmp(f, "name=") == 0)
+      return actool_usage_error("image list", "--filter=%s: the GLOB is missing", f);
   }
   return 0;
 }

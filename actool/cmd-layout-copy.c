@@ -45,5 +45,6 @@ const struct actool_command actool_cmd_layout_copy = {
                    "files belong to root.",
     .options = copy_option_table,
     .options_size = sizeof(struct copy_options),
+    .operands_nonempty = true,
     .run = run_layout_copy,
 };

@@ -68,7 +68,9 @@ static int choose_columns(const char *command, const struct actool_column *cols,
   for (const char *p = output;;) {
     size_t len = strcspn(p, ",");
     int c = find_column(cols, n, p, len);
-    if (c < 0 || *count == MAX_COLUMNS) {
+    if (c >= 0 && *count == MAX_COLUMNS)
+      return actool_usage_error(command, "--output: more than %d columns", MAX_COLUMNS);
+    if (c < 0) {
       char known[512];
       actool_table_column_names(cols, n, known, sizeof known);
       return actool_usage_error(command, "--output: no column \"%.*s\" (the columns: %s)",

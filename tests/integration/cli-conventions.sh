@@ -244,8 +244,11 @@ for bad in "image list -q --json|--json and -q: say one" \
 done
 is "list: the header of the chosen columns" "$(ac list --output=state,uuid)" "STATE  UUID"
 check_fails "list: an unknown column" 2 'no column "pid"' ac list --output=pid
+check_fails "list: more columns than a table holds says so" 2 '^actool: list: --output: more than 32 columns$' \
+  ac list --output="$(printf 'uuid,%.0s' {1..32})uuid"
 is "trust --list: the header of the chosen columns" "$(ac trust --list --output=user-id,prefix)" "USER-ID  PREFIX"
 check_fails "an unknown filter is a usage error" 2 'name=GLOB or label=' ac image list --filter=size=3
+check_fails "an empty name= glob is a usage error" 2 'the GLOB is missing' ac image list --filter=name=
 check_fails "a filter without a value is a usage error" 2 "label's NAME is missing" ac image list --filter=label=
 check_fails "a label filter without the label's name says so" 2 \
   "^actool: image list: --filter=label==x: the label's NAME is missing" ac image list --filter=label==x

@@ -208,7 +208,8 @@ for bad in "run --pod-manifest=|--pod-manifest: empty" "run --uuid-file-save= x|
   "patch-manifest --manifest= a.aci b.aci|--manifest: empty" \
   "layout debian --keyring= x|--keyring: empty" "build --file= ctx out.aci|--file: empty" \
   "validate|argument 1 is empty" \
-  "image export x|argument 2 is empty" "patch-manifest a.aci|argument 2 is empty"; do
+  "image export x|argument 2 is empty" "patch-manifest a.aci|argument 2 is empty" \
+  "layout copy x|argument 2 is empty"; do
   read -ra words <<<"${bad%%|*}"
   quoted=${bad%%|*}
   [[ $bad == *argument* ]] && words+=("") && quoted+=" ''"
