@@ -1117,7 +1117,9 @@ static int record_exec(struct builder *b, size_t n_cmd)
 }
 
 /* app.exec: ENTRYPOINT + CMD (a shell-form ENTRYPOINT takes no CMD), when
- * the file set either; else the base image's stays. */
+ * the file set either; else the base image's stays.  Both empty (an
+ * ENTRYPOINT [] that dropped the base's CMD) leave the app no exec, as
+ * Docker's image has no command then. */
 static int finish_exec(struct builder *b)
 {
   cleanup_free char **argv = NULL;
@@ -1132,8 +1134,6 @@ static int finish_exec(struct builder *b)
     argv[n++] = b->entrypoint[i];
   for (size_t i = 0; i < n_cmd; i++)
     argv[n++] = b->cmd[i];
-  if (n == 0)
-    return 0;
   if (appc_layout_set_exec(b->l, argv, n, b->err) < 0)
     return appc_error_prefix(b->err, "%s: ENTRYPOINT/CMD", b->file);
   return record_exec(b, n_cmd);

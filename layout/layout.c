@@ -454,8 +454,10 @@ int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, 
 
   if (app == NULL)
     return -1;
-  if (argc == 0)
-    return appc_error_tag(err, EINVAL, "app.exec: a command is needed");
+  if (argc == 0) {
+    json_object_object_del(app, "exec");
+    return 0;
+  }
   if (argv[0][0] == '\0')
     return appc_error_make(err, 0, "app.exec: the command is empty");
   if ((exec = json_object_new_array_ext((int) argc)) == NULL)

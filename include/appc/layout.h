@@ -55,7 +55,8 @@ int appc_layout_set(struct appc_layout *l, const char *key, const char *value, a
  * arguments before it opens the layout). */
 bool appc_layout_set_key_known(const char *key);
 
-/* app.exec becomes ARGV[0..ARGC). */
+/* app.exec becomes ARGV[0..ARGC); with ARGC 0 the app has no exec (as an
+ * OCI image without Entrypoint and Cmd imports): one is given at run. */
 int appc_layout_set_exec(struct appc_layout *l, char *const *argv, size_t argc, appc_error_t *err);
 
 /* The lists a layout edits by name. */

@@ -343,6 +343,8 @@ is "... still runs the Entrypoint" "$(manifest "$D/out.aci" .app.exec)" '["/bin/
 dbuild "FROM an OCI image with Entrypoint and Cmd, then ENTRYPOINT" \
   "FROM oci:$D/oci:v1\nENTRYPOINT [\"/bin/cat\"]\n"
 is "... drops the base's Cmd" "$(manifest "$D/out.aci" .app.exec)" '["/bin/cat"]'
+dbuild "FROM an OCI image with Entrypoint and Cmd, then ENTRYPOINT []" "FROM oci:$D/oci:v1\nENTRYPOINT []\n"
+is "... leaves the app no exec, as Docker's image has no command" "$(manifest "$D/out.aci" .app.exec)" null
 
 # Every word of an instruction is expanded with the variables as they were
 # before it (Docker's example: ENV abc=bye def=$abc gives def the old abc).
