@@ -61,6 +61,12 @@ static int copy_entries(struct rewrite_ctx *c, const char *in, appc_error_t *err
   }
   if (ret == 0 && *err == NULL)
     appc_aci_check_end(&checker, err);
+  /* To the end of the file, as validation reads it: the compressed
+   * stream's trailer (its CRC and length) checked, so that a damaged
+   * input is refused rather than re-emitted with a fresh one. */
+  char unused[APPC_IMAGE_ID_LEN + 1];
+  if (ret == 0 && *err == NULL)
+    appc_tar_reader_finish(c->r, unused, NULL, err);
   appc_aci_checker_clear(&checker);
   if (*err != NULL)
     return appc_error_prefix(err, "%s", in);

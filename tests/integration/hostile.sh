@@ -53,6 +53,16 @@ rejects "truncated gzip image" "$TMP/in/truncated-gzip.aci"
 # (cat-manifest reads only as far as the manifest, so it may succeed here.)
 head -c $((size - 4)) "$TMP/in/good.aci" >"$TMP/in/truncated-gzip-trailer.aci"
 rejects "gzip image missing its trailer (CRC/size)" "$TMP/in/truncated-gzip-trailer.aci"
+# patch-manifest reads to the end as validate does: a damaged input is not
+# re-emitted with a fresh trailer (as one with a valid CRC).
+cp "$TMP/in/good.aci" "$TMP/in/bad-crc.aci"
+printf '\377' | dd of="$TMP/in/bad-crc.aci" bs=1 seek=$((size - 8)) conv=notrunc status=none
+rejects "gzip image whose CRC-32 does not match" "$TMP/in/bad-crc.aci"
+for f in bad-crc truncated-gzip-trailer; do
+  check_rejects "patch-manifest of a $f image" 'CRC-32 or length|trailer|truncated|Truncated' \
+    $T $LIMIT "$ACTOOL" patch-manifest --name=example.com/p "$TMP/in/$f.aci" "$TMP/patched-$f.aci"
+  is "... leaves no output" "$(ls "$TMP/patched-$f.aci" 2>&1 | grep -c 'No such file')" 1
+done
 
 head -c 200000 "$TMP/in/good.tar" >"$TMP/in/truncated-tar.aci"
 rejects "tar truncated inside a member" "$TMP/in/truncated-tar.aci"
