@@ -370,8 +370,10 @@ static int load_layout(int layoutfd, int *mfd, struct stat *st, char **json, siz
     return -1;
   if (appc_image_manifest_parse(*json, *len, &m, err) < 0)
     return appc_error_prefix(err, "manifest");
+  /* written as it is, but never what the spec (and the reference) would not write */
+  int r = appc_image_manifest_check_names(m, err);
   appc_image_manifest_free(m);
-  return 0;
+  return r < 0 ? appc_error_prefix(err, "manifest") : 0;
 }
 
 static int build_into(struct build_ctx *c, int layoutfd, const char *out, struct appc_outfile *of,

@@ -163,11 +163,42 @@ static void write_manifest(struct appc_jw *w, const struct appc_image_manifest *
   appc_jw_end_object(w);
 }
 
+static int kv_names(const struct appc_kv_list *l, const char *path, appc_error_t *err)
+{
+  for (size_t i = 0; i < l->len; i++)
+    if (l->items[i].name == NULL)
+      return appc_error_make(err, 0, "%s[%zu].name: must be set (an AC Identifier)", path, i);
+  return 0;
+}
+
+int appc_image_manifest_check_names(const struct appc_image_manifest *m, appc_error_t *err)
+{
+  const struct appc_app *app = m->app;
+  char path[64];
+
+  if (kv_names(&m->labels, "labels", err) < 0 || kv_names(&m->annotations, "annotations", err) < 0)
+    return -1;
+  for (size_t i = 0; i < m->n_dependencies; i++) {
+    snprintf(path, sizeof path, "dependencies[%zu].labels", i);
+    if (kv_names(&m->dependencies[i].labels, path, err) < 0)
+      return -1;
+  }
+  for (size_t i = 0; app != NULL && i < app->n_mount_points; i++)
+    if (app->mount_points[i].name == NULL)
+      return appc_error_make(err, 0, "app.mountPoints[%zu].name: must be set (an AC Name)", i);
+  for (size_t i = 0; app != NULL && i < app->n_ports; i++)
+    if (app->ports[i].name == NULL)
+      return appc_error_make(err, 0, "app.ports[%zu].name: must be set (an AC Name)", i);
+  return 0;
+}
+
 int appc_image_manifest_serialize(const struct appc_image_manifest *m, int flags, char **out,
                                   size_t *out_len, appc_error_t *err)
 {
   struct appc_jw w;
 
+  if (appc_image_manifest_check_names(m, err) < 0)
+    return -1;
   appc_jw_init(&w, flags);
   write_manifest(&w, m);
   return appc_jw_finish(&w, out, out_len, "serialising image manifest", err);

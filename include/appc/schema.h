@@ -57,8 +57,16 @@ int appc_image_manifest_parse_warn(const char *json, size_t len, struct appc_ima
                                    appc_unknown_key_fn fn, void *data, appc_error_t *err);
 int appc_pod_manifest_parse_warn(const char *json, size_t len, struct appc_pod_manifest **out,
                                  appc_unknown_key_fn fn, void *data, appc_error_t *err);
+/* Refuses (appc_image_manifest_check_names) a manifest it could not write
+ * as the spec has it. */
 int appc_image_manifest_serialize(const struct appc_image_manifest *m, int flags, char **out,
                                   size_t *out_len, appc_error_t *err);
+/* Whether every label, annotation, dependency label, mount point and port
+ * of M has its name.  The parser accepts one without (the reference's
+ * does: Go checks no field that is absent), but the spec requires them and
+ * the reference refuses to write such a manifest (build, patch-manifest,
+ * cat-manifest --pretty-print): so do the writers of actool. */
+int appc_image_manifest_check_names(const struct appc_image_manifest *m, appc_error_t *err);
 void appc_image_manifest_free(struct appc_image_manifest *m);
 
 int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manifest **out,

@@ -402,4 +402,23 @@ check_rejects "build: a name longer than PATH_MAX is refused" 'a name of [0-9]+ 
   "$ACTOOL" build "$TMP/deepnames" "$TMP/deepnames.aci"
 is "... and leaves no output" "$(ls "$TMP/deepnames.aci" 2>/dev/null)" ""
 
+# A label or mount point without its name passes validation, as the
+# reference's does (Go checks no absent field), but neither writes it.
+mkdir -p "$TMP/nameless/rootfs"
+echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/nameless","labels":[{"value":"1.0"}],
+  "app":{"exec":["/x"],"user":"0","group":"0","mountPoints":[{"path":"/data"}]}}' >"$TMP/nameless/manifest"
+check_clean "validate: a label without a name passes, as the reference's" "$ACTOOL" validate "$TMP/nameless"
+check_rejects "build: a label without a name is not written" 'nameless: manifest: labels\[0\]\.name: must be set' \
+  "$ACTOOL" build "$TMP/nameless" "$TMP/nameless.aci"
+is "... and leaves no output" "$(ls "$TMP/nameless.aci" 2>/dev/null)" ""
+(cd "$TMP/nameless" && tar -cf "$TMP/nameless.aci" manifest rootfs)
+check_rejects "patch-manifest: nor is it rewritten" 'labels\[0\]\.name: must be set' \
+  "$ACTOOL" patch-manifest --user=5 "$TMP/nameless.aci" "$TMP/nameless-patched.aci"
+is "... and leaves no output" "$(ls "$TMP/nameless-patched.aci" 2>/dev/null)" ""
+check_rejects "cat-manifest --pretty-print: nor printed" 'labels\[0\]\.name: must be set' \
+  "$ACTOOL" cat-manifest --pretty-print "$TMP/nameless.aci"
+sed -i 's/"labels":\[{"value":"1.0"}\],//' "$TMP/nameless/manifest"
+check_rejects "build: a mount point without a name is not written either" 'app\.mountPoints\[0\]\.name: must be set' \
+  "$ACTOOL" build "$TMP/nameless" "$TMP/nameless.aci"
+
 done_testing

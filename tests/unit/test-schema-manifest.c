@@ -332,10 +332,40 @@ static void test_roundtrip(void **state)
   roundtrip_image(rich_image);
   roundtrip_image("{" IM "}");
   roundtrip_image(WITH_APP(",\"environment\":[]"));
-  roundtrip_image("{" IM ",\"labels\":[{\"value\":\"no name\"}]}");
   roundtrip_pod(rich_pod);
   roundtrip_pod("{\"acKind\":\"PodManifest\"}");
   roundtrip_pod("{" PM ",\"isolators\":[null,{\"name\":\"x\"}],\"apps\":[{}]}");
+}
+
+/* Parsed (as the reference parses it) but never written: an entry without
+ * the name the spec requires, wherever it is. */
+static void test_nameless_not_written(void **state)
+{
+  static const struct {
+    const char *json, *path;
+  } cases[] = {
+      {"{" IM ",\"labels\":[{\"value\":\"no name\"}]}", "labels[0].name: must be set"},
+      {"{" IM ",\"labels\":[{\"name\":\"a\",\"value\":\"1\"},null]}", "labels[1].name"},
+      {"{" IM ",\"annotations\":[{\"value\":\"x\"}]}", "annotations[0].name"},
+      {"{" IM ",\"dependencies\":[{\"imageName\":\"example.com/d\",\"labels\":[{\"value\":"
+       "\"1\"}]}]}",
+       "dependencies[0].labels[0].name"},
+      {WITH_APP(",\"mountPoints\":[{\"path\":\"/data\"}]"), "app.mountPoints[0].name"},
+      {WITH_APP(",\"ports\":[{\"protocol\":\"tcp\",\"port\":80}]"), "app.ports[0].name"},
+  };
+  (void) state;
+
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cleanup_image_manifest struct appc_image_manifest *m = NULL;
+    cleanup_free char *out = NULL;
+    appc_error_t err = NULL;
+    size_t len;
+
+    assert_ok(appc_image_manifest_parse(cases[i].json, strlen(cases[i].json), &m, &err), &err);
+    assert_error_contains(appc_image_manifest_serialize(m, 0, &out, &len, &err), &err,
+                          cases[i].path);
+    assert_null(out);
+  }
 }
 
 static void test_parsed_structure(void **state)
@@ -559,9 +589,9 @@ int main(void)
       cmocka_unit_test(test_pod_fields),           cmocka_unit_test(test_kind_routing),
       cmocka_unit_test(test_go_json_quirks),       cmocka_unit_test(test_json_syntax),
       cmocka_unit_test(test_nesting_limit),        cmocka_unit_test(test_roundtrip),
-      cmocka_unit_test(test_parsed_structure),     cmocka_unit_test(test_go_json_output),
-      cmocka_unit_test(test_go_json_invalid_utf8), cmocka_unit_test(test_duplicate_members),
-      cmocka_unit_test(test_raw_values),
+      cmocka_unit_test(test_nameless_not_written), cmocka_unit_test(test_parsed_structure),
+      cmocka_unit_test(test_go_json_output),       cmocka_unit_test(test_go_json_invalid_utf8),
+      cmocka_unit_test(test_duplicate_members),    cmocka_unit_test(test_raw_values),
   };
   return cmocka_run_group_tests_name("schema-manifest", tests, NULL, NULL);
 }
