@@ -95,9 +95,10 @@ static int new_manifest(const struct patch_options *o, const char *in, char **ou
   /* In the reference's words (the library names its fields, not flags). */
   if (!given(o->patch.seccomp_mode) && given(o->patch.seccomp_set))
     return appc_error_make(err, 0, "--seccomp-set specified without --seccomp-mode");
-  if (appc_image_manifest_patch(m, &o->patch, err) < 0)
-    return -1;
-  return appc_image_manifest_serialize(m, 0, out, out_len, err);
+  if (appc_image_manifest_patch(m, &o->patch, err) < 0 ||
+      appc_image_manifest_serialize(m, 0, out, out_len, err) < 0)
+    return appc_error_prefix(err, "%s: manifest", in);
+  return 0;
 }
 
 static int check_arguments(const struct patch_options *o, int argc, char **argv)

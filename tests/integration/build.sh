@@ -421,4 +421,12 @@ sed -i 's/"labels":\[{"value":"1.0"}\],//' "$TMP/nameless/manifest"
 check_rejects "build: a mount point without a name is not written either" 'app\.mountPoints\[0\]\.name: must be set' \
   "$ACTOOL" build "$TMP/nameless" "$TMP/nameless.aci"
 
+# A patch the manifest cannot take names the image it came from.
+mkdir -p "$TMP/noapp/rootfs"
+echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/noapp"}' >"$TMP/noapp/manifest"
+"$ACTOOL" build "$TMP/noapp" "$TMP/noapp.aci" >/dev/null 2>&1
+check_fails "patch-manifest --user of an image without an app names the image" 1 \
+  "^actool: $(regex_quote "$TMP/noapp.aci"): manifest: no app in the supplied manifest" \
+  "$ACTOOL" patch-manifest --user=5 "$TMP/noapp.aci" "$TMP/noapp-patched.aci"
+
 done_testing
