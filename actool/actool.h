@@ -120,6 +120,7 @@ void actool_temp_notify(const char *tmp_path, void *data);
 enum appc_compression;
 /* Usage checks shared by the commands that write ACIs (return 0 or 2). */
 int actool_check_aci_name(const char *command, const char *path);
+/* NAME (--compression, NULL when not given) and --no-compression, which must agree. */
 int actool_output_compression(const char *command, const char *name, bool no_compression,
                               enum appc_compression *out);
 /* OUT "-": the ACI goes to standard output.  The library writes files

@@ -35,7 +35,7 @@ static const struct actool_option build_option_table[] = {
     {"no-compression", ACTOOL_OPT_BOOL, OPT(no_compression), NULL,
      "Do not compress the produced ACI (same as --compression=none)", NULL},
     {"compression", ACTOOL_OPT_STRING, OPT(compression), "ALGO",
-     "Compression of the produced ACI: gzip, bzip2, xz or none", "gzip"},
+     "Compression of the produced ACI (default gzip): gzip, bzip2, xz or none", NULL},
     {"file", ACTOOL_OPT_PATH, OPT(file), "CONTAINERFILE",
      "Build from a Containerfile (Dockerfile), with CONTEXT as its build context", NULL},
     {"name", ACTOOL_OPT_STRING, OPT(name), "NAME",

@@ -32,10 +32,15 @@ int actool_check_aci_name(const char *command, const char *path)
 int actool_output_compression(const char *command, const char *name, bool no_compression,
                               enum appc_compression *out)
 {
+  if (name == NULL) {
+    *out = no_compression ? APPC_COMPRESSION_NONE : APPC_COMPRESSION_GZIP;
+    return 0;
+  }
   if (appc_compression_from_string(name, out) < 0)
     return actool_usage_error(command, "unknown compression \"%s\" (gzip, bzip2, xz, none)", name);
-  if (no_compression)
-    *out = APPC_COMPRESSION_NONE;
+  if (no_compression && *out != APPC_COMPRESSION_NONE)
+    return actool_usage_error(command, "--no-compression and --compression=%s say different things",
+                              name);
   return 0;
 }
 

@@ -86,9 +86,10 @@ tree_manifest() {
 L=$TMP/layout
 mk_layout "$L"
 mkdir -p "$TMP/out"
-for comp in gzip bzip2 xz none no-compression default; do
+for comp in gzip bzip2 xz none no-compression no-compression-none default; do
   case $comp in
     no-compression) args=(--no-compression); want=none ;;
+    no-compression-none) args=(--no-compression --compression=none); want=none ;;
     default) args=(); want=gzip ;;
     *) args=(--compression="$comp"); want=$comp ;;
   esac
@@ -391,6 +392,16 @@ run_capture timeout 60 "$ACTOOL" build --no-compression "$F" "$TMP/out/fifo.aci"
 is "a fifo nobody writes to does not hang the build" "$status" 0
 is "the fifo is stored as a fifo" "$(tar -tvf "$TMP/out/fifo.aci" 2>&1 | grep 'rootfs/pipe' | cut -c1)" p
 check_clean "validate accepts the fifo image" timeout 60 "$ACTOOL" validate "$TMP/out/fifo.aci"
+
+# --no-compression and a --compression that says otherwise, in either
+# order: a usage error, not one of them silently ignored.
+for args in "--no-compression --compression=xz" "--compression=gzip --no-compression"; do
+  # shellcheck disable=SC2086
+  check_fails "build $args: a usage error" 2 "^actool: build: --no-compression and --compression=[a-z]* say different things" \
+    "$ACTOOL" build $args "$L" "$TMP/out/conflict.aci"
+done
+check_fails "patch-manifest too" 2 "^actool: patch-manifest: --no-compression and --compression=bzip2" \
+  "$ACTOOL" patch-manifest --no-compression --compression=bzip2 "$TMP/out/img-gzip.aci" "$TMP/out/conflict.aci"
 
 # A name longer than a path can be (PATH_MAX) is refused by validation and
 # import: build refuses it too, rather than make an image no one takes.
