@@ -308,4 +308,27 @@ check_fails "patch-manifest of it too" 1 'the file is empty' \
 check_fails "fetch of it too" 1 'the file is empty' \
   timeout 20 "$ACTOOL" --insecure-options=image --dir="$TMP/fifo-store" fetch "$TMP/fifo.aci"
 
+# Where the reference's archive rules are looser (docs/conformance.md): a
+# top-level name that only starts with "rootfs", rootfs twice, an empty name.
+python3 - "$TMP/in" "$MANIFEST" <<'PY'
+import io, sys, tarfile
+d, m = sys.argv[1], sys.argv[2].encode()
+def tar(name, extra):
+    with tarfile.open(d + "/" + name, "w", format=tarfile.GNU_FORMAT) as t:
+        ti = tarfile.TarInfo("manifest"); ti.size = len(m); t.addfile(ti, io.BytesIO(m))
+        ti = tarfile.TarInfo("rootfs"); ti.type = tarfile.DIRTYPE; t.addfile(ti)
+        for n, typ in extra:
+            ti = tarfile.TarInfo(n); ti.type = typ; t.addfile(ti)
+tar("rootfs-prefix.aci", [("rootfs-old", tarfile.DIRTYPE), ("rootfs-old/f", tarfile.REGTYPE)])
+tar("rootfs-twice.aci", [("rootfs", tarfile.DIRTYPE)])
+tar("empty-name.aci", [("", tarfile.REGTYPE)])
+PY
+check_rejects "validate: a top-level rootfs-old/ is outside rootfs" 'rootfs-old(/f)?: unexpected entry outside rootfs' \
+  $T $LIMIT "$ACTOOL" validate "$TMP/in/rootfs-prefix.aci"
+check_rejects "validate: rootfs twice" 'rootfs: duplicate entry' $T $LIMIT "$ACTOOL" validate "$TMP/in/rootfs-twice.aci"
+check_rejects "validate: a member without a name" 'entry without a name' $T $LIMIT "$ACTOOL" validate "$TMP/in/empty-name.aci"
+mkdir -p "$TMP/prefixlayout/rootfs" "$TMP/prefixlayout/rootfsX"
+printf '%s' "$MANIFEST" >"$TMP/prefixlayout/manifest"
+check_rejects "build: a layout's rootfsX beside rootfs" 'rootfsX' $T $LIMIT "$ACTOOL" build "$TMP/prefixlayout" "$TMP/prefix.aci"
+
 done_testing
