@@ -159,14 +159,18 @@ int actool_parse_duration(const char *s, double *seconds)
   if (*s == '\0')
     return -1;
   while (*s != '\0') {
-    char *end;
-    size_t best = 0, best_len = 0;
-    if (!((*s >= '0' && *s <= '9') || *s == '.'))
+    /* DIGITS[.DIGITS] as Go has it, not all strtod reads (hex, exponents,
+     * inf): its digits alone are handed to strtod */
+    size_t whole = strspn(s, "0123456789"), frac = 0, best = 0, best_len = 0;
+    if (s[whole] == '.')
+      frac = 1 + strspn(s + whole + 1, "0123456789");
+    if (whole + frac == 0 || whole + (frac > 0 ? frac - 1 : 0) == 0 || whole + frac >= 64)
       return -1;
-    double v = strtod(s, &end);
-    if (end == s)
-      return -1;
-    s = end;
+    char digits[64];
+    memcpy(digits, s, whole + frac);
+    digits[whole + frac] = '\0';
+    double v = strtod(digits, NULL);
+    s += whole + frac;
     for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
       size_t len = strlen(units[i].unit);
       if (strncmp(s, units[i].unit, len) == 0 && len > best_len) {
@@ -179,6 +183,9 @@ int actool_parse_duration(const char *s, double *seconds)
     total += v * units[best].scale;
     s += best_len;
   }
+  /* Go's limit: a duration is a 64-bit count of nanoseconds (292 years) */
+  if (total > 9223372036.854775807)
+    return -1;
   *seconds = total;
   return 0;
 }

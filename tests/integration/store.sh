@@ -964,6 +964,11 @@ is "gc --grace=0s removes a tree used recently" "$(ls -A "$C/trees" | tr '\n' ' 
 is "gc --grace=0s removes even a young partial download" "$(ls -A "$C/tmp" | tr '\n' ' ')" ""
 check_fails "gc --grace=bogus is a usage error" 2 'grace|bogus' ac "$C" image gc --grace=bogus
 check_fails "gc --grace=10 (no unit) is a usage error" 2 'grace|10' ac "$C" image gc --grace=10
+# Go's duration syntax, not all strtod reads; at most Go's 2562047h.
+for g in 0x10s 1e3s 1E3s 0x1p4h 1e400h infs 2562048h .s; do
+  check_fails "gc --grace=$g is a usage error, as Go's ParseDuration has it" 2 "grace" ac "$C" image gc --grace=$g
+done
+check_clean "gc --grace=.5s (Go's form) is taken" ac "$C" image gc --grace=.5s
 check_fails "gc takes no argument" 2 'gc' ac "$C" image gc extra
 check_clean "render works after gc removed everything" ac "$C" image render --overwrite example.com/gc "$D/gc1"
 is "the render after gc has the image's file" "$(content "$D/gc1/rootfs/gc")" 1
