@@ -787,7 +787,20 @@ int appc_fetch_dependencies(struct appc_store *s, const char *id,
     return -1;
   int r = fetch_deps(s, id, o, &v, err);
   appc_strset_clear(&v.done);
-  return r;
+  /* An image no longer stored was removed (image rm, gc) after the fetch
+   * that imported it, whose work is done: the removal is ordered after it,
+   * and what the image needed is needed no more. */
+  struct appc_store_image now;
+  cleanup_error appc_error_t gone = NULL;
+  if (r == 0)
+    return 0;
+  if (appc_store_lookup(s, id, &now, &gone) < 0) {
+    appc_cb_log(o->cb, "%s: removed from the store since it was fetched", id);
+    appc_error_release(err);
+    return 0;
+  }
+  appc_store_image_clear(&now);
+  return -1;
 }
 
 int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv_list *labels,

@@ -84,7 +84,9 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
 int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetch_options *o,
                    struct appc_store_image *out, appc_error_t *err);
 
-/* Fetch the dependencies of the stored image ID that the store lacks. */
+/* Fetch the dependencies of the stored image ID that the store lacks.  An
+ * ID no longer stored (an image rm or gc ran after the fetch that imported
+ * it) has none to fetch any more: 0. */
 int appc_fetch_dependencies(struct appc_store *s, const char *id,
                             const struct appc_fetch_options *o, appc_error_t *err);
 

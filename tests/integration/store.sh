@@ -391,6 +391,23 @@ check_rejects "image rm of an image already removed fails" "$(regex_quote "$ID_A
 check_fails "image rm without IMAGE is a usage error" 2 'rm' ac "$R" image rm
 fetch_ok "a removed image can be fetched again" "$R" "$IN/app1.aci" "$ID_APP1"
 check_clean "and it verifies" ac "$R" image verify
+# An image rm waiting for the store while a fetch imports the image: the
+# fetch still succeeds, printing the ID, the rm ordered after it (it used
+# to fail when the rm came between the import and the look at the image's
+# dependencies).  Both on one CPU, the fetch at a low priority, so that the
+# woken rm runs first.
+raced=
+for round in $(seq 40); do
+  taskset -c 0 nice -n 19 "$ACTOOL" --dir="$R" --insecure-options=image fetch "$IN/app1.aci" \
+    >"$TMP/race.out" 2>"$TMP/race.err" &
+  racer=$!
+  sleep "0.0$((RANDOM % 3))$((RANDOM % 10))"
+  taskset -c 0 "$ACTOOL" --dir="$R" image rm "$ID_APP1" >/dev/null 2>&1
+  wait "$racer" && [ "$(cat "$TMP/race.out")" = "$ID_APP1" ] ||
+    { raced="round $round: $(cat "$TMP/race.out" "$TMP/race.err")"; break; }
+done
+is "fetch racing with image rm of its image: 40 fetches succeed" "$raced" ""
+check_clean "and the store verifies" ac "$R" image verify
 
 # --- images with dependencies -------------------------------------------------
 
