@@ -70,8 +70,12 @@ static const char *lookup_var(const char *var, size_t len, const char *name,
     return name;
   if (label_is("ext", var, len))
     return ext;
+  /* An empty version is no version: {version} is "latest", as the
+   * reference's doDiscover renders it. */
   for (size_t i = 0; labels != NULL && i < labels->len; i++)
-    if (labels->items[i].name != NULL && label_is(labels->items[i].name, var, len)) {
+    if (labels->items[i].name != NULL && label_is(labels->items[i].name, var, len) &&
+        !(label_is("version", var, len) && labels->items[i].value != NULL &&
+          labels->items[i].value[0] == '\0')) {
       *used = (long) i;
       *counts = true;
       return labels->items[i].value;

@@ -199,7 +199,7 @@ enum {
 };
 
 /* Discover NAME with LABELS (may be NULL).  The template variables are
- * {name}, every label as {LABEL}, {version} ("latest" when not given),
+ * {name}, every label as {LABEL}, {version} ("latest" when not given or empty),
  * {os} and {arch} (the host's, in appc spellings, when not given); a
  * template with a variable left over is dropped; every other one is kept,
  * in document order, each URL once, with its score (the number of given

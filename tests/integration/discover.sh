@@ -327,6 +327,10 @@ expect_out "several names, in order" \
   "$(lines "$(std localhost/plain/app latest)" "PublicKeys: $D/plain.gpg" \
     "$(std localhost/walk/a/b/c latest)" "PublicKeys: $D/walk.gpg")"
 
+disc 'localhost/plain/app,version='
+expect_out "an empty version label renders {version} as latest (as the reference)" \
+  "$(lines "$(std localhost/plain/app latest)" "PublicKeys: $D/plain.gpg")"
+
 # --- messy HTML -------------------------------------------------------------
 
 disc localhost/esc/app

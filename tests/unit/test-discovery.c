@@ -360,8 +360,18 @@ static void test_render(void **state)
   struct appc_kv_list tricky = {0};
   add_label(&tricky, "version", "{name}");
   assert_render("https://s/{version}.{ext}", &tricky, "https://s/{name}.aci", 1);
+  /* an empty version is none: {version} is latest (the reference's
+   * doDiscover), not counted */
+  struct appc_kv_list empty = {0};
+  add_label(&empty, "version", "");
+  assert_render("https://s/{name}-{version}.{ext}", &empty, "https://s/example.com/app-latest.aci",
+                0);
+  /* another empty label stays empty */
+  add_label(&empty, "channel", "");
+  assert_render("https://s/{name}-{channel}.{ext}", &empty, "https://s/example.com/app-.aci", 1);
   appc_kv_list_clear(&l);
   appc_kv_list_clear(&tricky);
+  appc_kv_list_clear(&empty);
 }
 
 /* ---- credentials ------------------------------------------------------- */
