@@ -208,13 +208,20 @@ static size_t tag_end(const char *s, size_t i, size_t len)
 #define TAG_ATTRIBUTES_MAX 64
 
 /* The attributes of the start tag from S[FROM] (after its name) to S[END]
- * (its '>') past the first TAG_ATTRIBUTES_MAX are blanked out. */
-static void limit_attributes(char *s, size_t from, size_t end)
+ * (its '>') past the first TAG_ATTRIBUTES_MAX are blanked out, and a '/'
+ * between attributes becomes a space: HTML5's tokenizer (and the
+ * reference's) reads <meta/name="a"/content="b"> as <meta name="a"
+ * content="b"> ("self-closing start tag state"), where libxml2 (2.9) drops
+ * what follows the '/'.  A '/' just before the '>' stays (<meta ... />),
+ * and so does one inside a value, quoted or not (<a href=/x/y>). */
+static void fix_attributes(char *s, size_t from, size_t end)
 {
   size_t count = 0, j = from;
 
   while (j < end) {
     if (is_space(s[j]) || s[j] == '/') {
+      if (s[j] == '/' && j + 1 < end)
+        s[j] = ' ';
       j++;
     } else if (s[j] == '=') {
       /* the value of the attribute before: quoted, or up to a space */
@@ -311,7 +318,7 @@ static size_t html5_fixup(char *page, size_t len)
       while (name + n < end && is_alpha(page[name + n]))
         n++;
       if (start_tag)
-        limit_attributes(page, name + n, end);
+        fix_attributes(page, name + n, end);
       i = end + 1;
       if (start_tag && n == 9 && strncasecmp(page + name, "plaintext", 9) == 0)
         break; /* the rest is text: the walk stops there */

@@ -295,6 +295,10 @@ page tpl/app "$(meta_ep localhost/tpl "$TSTD")" \
 page lbl/app "$(meta_ep localhost/lbl "$D/{os}/{arch}/{name}/{flavor}/{version}.{ext}")" \
   "$(meta_ep localhost/lbl "$D/{name}.{ext}")"
 
+# '/' between attributes is white space to HTML5's tokenizer.
+page slash/app "<meta/name=\"ac-discovery\"/content=\"localhost/slash $TSTD\">" \
+  "<meta/name='ac-discovery-pubkeys'/content='localhost/slash $D/slash.gpg'/>"
+
 # Served by the plain-HTTP server too (same root).
 page http/app "$(meta_ep localhost/http "$TSTD")"
 page downgrade-target/app "$(meta_ep localhost/downgrade "$TSTD")"
@@ -332,6 +336,10 @@ expect_out "an empty version label renders {version} as latest (as the reference
   "$(lines "$(std localhost/plain/app latest)" "PublicKeys: $D/plain.gpg")"
 
 # --- messy HTML -------------------------------------------------------------
+
+disc localhost/slash/app
+expect_out "'/' between attributes: <meta/name=.../content=...> is a meta tag" \
+  "$(lines "$(std localhost/slash/app latest)" "PublicKeys: $D/slash.gpg")"
 
 disc localhost/esc/app
 is "a URL's escape sequence is printed escaped, never as ESC" \

@@ -104,6 +104,26 @@ static void test_html_messy(void **state)
   appc_discovery_metas_clear(&m);
 }
 
+/* A '/' between attributes is white space to HTML5's tokenizer (and the
+ * reference's): <meta/name=.../content=...> is a meta tag.  One just
+ * before the '>' closes the tag; one inside a value is the value's. */
+static void test_html_slash_between_attributes(void **state)
+{
+  (void) state;
+  struct appc_discovery_metas m = parse_html(
+      "<html><head><meta/name=\"ac-discovery\"/content=\"a.com https://a.com/{name}.{ext}\">"
+      "<meta/name='ac-discovery-pubkeys'/content='a.com https://a.com/k'/>"
+      "<meta / name=ac-discovery / content=\"b.com https://b.com/x/{name}.{ext}\" />"
+      "<META//CONTENT=\"c.com https://c.com//{name}.{ext}\"//NAME=\"ac-discovery\"//>"
+      "</head><body></body></html>");
+  assert_int_equal(m.n, 4);
+  assert_meta(&m, 0, "ac-discovery", "a.com", "https://a.com/{name}.{ext}");
+  assert_meta(&m, 1, "ac-discovery-pubkeys", "a.com", "https://a.com/k");
+  assert_meta(&m, 2, "ac-discovery", "b.com", "https://b.com/x/{name}.{ext}");
+  assert_meta(&m, 3, "ac-discovery", "c.com", "https://c.com//{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+}
+
 static void test_html_garbage(void **state)
 {
   (void) state;
@@ -487,6 +507,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_html_plain),
       cmocka_unit_test(test_html_messy),
+      cmocka_unit_test(test_html_slash_between_attributes),
       cmocka_unit_test(test_html_garbage),
       cmocka_unit_test(test_html_deep_nesting),
       cmocka_unit_test(test_html_text_is_not_meta),
