@@ -300,7 +300,7 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
   if (url == NULL)
     return appc_error_make(err, ENOMEM, "discovery");
   appc_http_log(h, "discovery: GET %s", url);
-  int r = appc_http_page_get(h, url, PAGE_MAX, page, &https_err);
+  int r = appc_http_page_get(h, url, PAGE_MAX, true, page, &https_err);
   if ((r < 0 || page->status != 200) && appc_http_allows_http(h)) {
     cleanup_free char *plain = discovery_url(h, "http", prefix);
     struct appc_http_page p2;
@@ -309,7 +309,7 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
       return appc_error_make(err, ENOMEM, "discovery");
     appc_http_log(h, "discovery: %s; trying GET %s", r < 0 ? https_err->msg : "no 200 answer",
                   plain);
-    if (appc_http_page_get(h, plain, PAGE_MAX, &p2, &http_err) == 0 &&
+    if (appc_http_page_get(h, plain, PAGE_MAX, true, &p2, &http_err) == 0 &&
         (r < 0 || p2.status == 200)) {
       if (r == 0)
         appc_http_page_clear(page);

@@ -571,12 +571,16 @@ static char *effective_url(struct appc_http *h, const char *url)
 }
 
 static CURLcode perform_page(struct appc_http *h, const char *url, struct page_sink *sink,
-                             bool with_auth, const struct appc_auth_entry **used)
+                             bool with_auth, bool decode, const struct appc_auth_entry **used)
 {
   struct progress_ctx pc = {.h = h};
   CURLcode rc;
 
   setup_request(h, url, false);
+  /* "": every encoding libcurl decodes; page_write sees (and counts) the
+   * decoded bytes, so a small gzip bomb stops at the page's limit. */
+  if (decode)
+    curl_easy_setopt(h->curl, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, page_write);
   curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, sink);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &pc);
@@ -589,8 +593,8 @@ static CURLcode perform_page(struct appc_http *h, const char *url, struct page_s
   return rc;
 }
 
-int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct appc_http_page *out,
-                       appc_error_t *err)
+int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool decode,
+                       struct appc_http_page *out, appc_error_t *err)
 {
   struct page_sink sink = {.page = out, .max = max};
   const struct appc_auth_entry *used = NULL;
@@ -600,7 +604,7 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
   memset(out, 0, sizeof *out);
   if (ensure_auth(h, err) < 0)
     return -1;
-  rc = perform_page(h, url, &sink, false, &used);
+  rc = perform_page(h, url, &sink, false, decode, &used);
   if (rc == CURLE_OK)
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
   if (rc == CURLE_OK && out->status == 401) {
@@ -609,7 +613,7 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct 
     if (refused != NULL && find_auth(h, refused) == NULL) {
       out->auth_missing = true;
     } else if (refused != NULL) {
-      rc = perform_page(h, refused, &sink, true, &used);
+      rc = perform_page(h, refused, &sink, true, decode, &used);
       appc_http_log(h, "%s: 401 Unauthorized, sent the credentials of %s", refused,
                     used != NULL ? used->file : "(none)");
       if (rc == CURLE_OK)
@@ -690,7 +694,7 @@ int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body,
 
   if (status != NULL)
     *status = 0;
-  if (appc_http_page_get(h, url, max, &page, err) < 0)
+  if (appc_http_page_get(h, url, max, false, &page, err) < 0)
     return -1;
   if (status != NULL)
     *status = page.status;

@@ -51,9 +51,12 @@ void appc_http_page_clear(struct appc_http_page *p);
 
 /* GET URL (redirects followed, 401 answered with credentials when the
  * host has some).  Returns 0 when a response arrived, whatever its status;
- * -1 when none did (connection, TLS, timeout), the error naming URL. */
-int appc_http_page_get(struct appc_http *h, const char *url, size_t max, struct appc_http_page *out,
-                       appc_error_t *err);
+ * -1 when none did (connection, TLS, timeout), the error naming URL.  With
+ * DECODE, a body of any Content-Encoding libcurl knows (gzip, ...) is
+ * decoded, MAX counting the decoded bytes: for discovery pages, never for
+ * files whose bytes are checked against a digest. */
+int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool decode,
+                       struct appc_http_page *out, appc_error_t *err);
 
 /* Log a debug message through the client's log callback. */
 void appc_http_log(struct appc_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -295,6 +295,18 @@ page tpl/app "$(meta_ep localhost/tpl "$TSTD")" \
 page lbl/app "$(meta_ep localhost/lbl "$D/{os}/{arch}/{name}/{flavor}/{version}.{ext}")" \
   "$(meta_ep localhost/lbl "$D/{name}.{ext}")"
 
+# A page sent gzip-encoded whatever the request said (a CDN may): decoded.
+# And a gzip bomb: 5 MiB of spaces in some 5 KB, over the 4 MiB limit of
+# a page, which counts the decoded bytes.
+mkdir -p "$NET_ROOT/gz" "$NET_ROOT/gzbomb"
+page gz/plain.html "$(meta_ep localhost/gz "$TSTD")" "$(meta_pk localhost/gz "$D/gz.gpg")"
+gzip -c "$NET_ROOT/gz/plain.html" >"$NET_ROOT/gz/app"
+{
+  head -c $((5 << 20)) /dev/zero | tr '\0' ' '
+  meta_ep localhost/gzbomb "$TSTD"
+} | gzip -c >"$NET_ROOT/gzbomb/app"
+conf gz 'location ~ ^/gz(bomb)?/app$ { default_type text/html; add_header Content-Encoding gzip; }'
+
 # '/' between attributes is white space to HTML5's tokenizer.
 page slash/app "<meta/name=\"ac-discovery\"/content=\"localhost/slash $TSTD\">" \
   "<meta/name='ac-discovery-pubkeys'/content='localhost/slash $D/slash.gpg'/>"
@@ -447,6 +459,14 @@ expect_fail "nothing found: exit 1, the name in the error" 1 'localhost/nothing/
 
 disc localhost/nomatch/app
 expect_fail "tags for other names only: exit 1" 1 'localhost/nomatch/app'
+
+# --- gzip -------------------------------------------------------------------
+
+disc localhost/gz/app
+expect_out "a gzip-encoded page (Content-Encoding: gzip) is decoded" \
+  "$(lines "$(std localhost/gz/app latest)" "PublicKeys: $D/gz.gpg")"
+disc localhost/gzbomb/app
+expect_fail "a gzip bomb: refused at 4 MiB of decoded page" 1 'gzbomb/app' 'larger than 4194304 bytes'
 
 # --- redirects --------------------------------------------------------------
 
