@@ -290,17 +290,22 @@ static char *discovery_url(struct appc_http *h, const char *scheme, const char *
 }
 
 /* Fetch PREFIX's discovery page over https, or http when allowed and https
- * gave nothing usable.  -1 when no response came at all. */
+ * gave nothing usable.  -1 when no response came at all; *WALK_ON then
+ * tells whether that was no answer at this path only (the request went out
+ * and the connection was dropped, reset or stalled), after which the
+ * parent prefix is worth asking. */
 static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_page *page,
-                      char **url_out, appc_error_t *err)
+                      char **url_out, bool *walk_on, appc_error_t *err)
 {
   cleanup_free char *url = discovery_url(h, "https", prefix);
   cleanup_error appc_error_t https_err = NULL;
 
+  *walk_on = false;
   if (url == NULL)
     return appc_error_make(err, ENOMEM, "discovery");
   appc_http_log(h, "discovery: GET %s", url);
   int r = appc_http_page_get(h, url, PAGE_MAX, true, page, &https_err);
+  bool https_no_answer = r < 0 && page->no_answer;
   if ((r < 0 || page->status != 200) && appc_http_allows_http(h)) {
     cleanup_free char *plain = discovery_url(h, "http", prefix);
     struct appc_http_page p2;
@@ -321,14 +326,20 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
       appc_http_page_clear(&p2);
     else if (r < 0) {
       /* Neither answered: both reasons count (the http one may be the
-       * server's real trouble, the https one only its want of TLS). */
+       * server's real trouble, the https one only its want of TLS).  The
+       * walk goes on when either got no answer at this path, unless the
+       * https one met a certificate not trusted. */
+      *walk_on = https_no_answer || (p2.no_answer && https_err->errnum != EKEYREJECTED);
       appc_error_t both = NULL;
       appc_error_make(&both, 0, "%s (over https: %s)", http_err->msg, https_err->msg);
       appc_error_release(&https_err);
       https_err = both;
+      *err = steal_pointer(&https_err);
+      return -1;
     }
   }
   if (r < 0) {
+    *walk_on = https_no_answer;
     *err = steal_pointer(&https_err);
     return -1;
   }
@@ -418,8 +429,20 @@ static int discover_prefix(struct appc_http *h, const char *prefix, const char *
   size_t had_endpoints = d->n_endpoints, had_pubkeys = d->n_pubkeys;
   int r;
 
-  if (fetch_page(h, prefix, &page, &url, err) < 0)
-    return -1;
+  bool walk_on;
+  if (fetch_page(h, prefix, &page, &url, &walk_on, err) < 0) {
+    /* No answer at this path: the parent may answer (a server dropping
+     * the connection for paths it does not know, as nginx's "return 444"
+     * does), as the reference's DiscoverWalk goes on after any failure.
+     * A failure to reach the host, of TLS, the deadline or Ctrl-C ends
+     * the walk (docs/discovery.md, "The walk"). */
+    if (!walk_on || appc_http_walk_expired(h) || appc_http_is_cancelled(h))
+      return -1;
+    appc_http_log(h, "discovery: %s; trying the parent", (*err)->msg);
+    r = add_attempt(d, prefix, (*err)->msg, err);
+    appc_error_release(err);
+    return r;
+  }
   if (page.status != 200) {
     r = status_message(&page, url, &msg) < 0 ? appc_error_make(err, ENOMEM, "discovery")
                                              : add_attempt(d, prefix, msg, err);
@@ -465,21 +488,16 @@ static int nothing_found(const struct appc_discovery *d, const char *name, unsig
   return -1;
 }
 
-int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
-                  unsigned what, struct appc_discovery *out, appc_error_t *err)
+static int walk(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
+                unsigned what, struct appc_discovery *out, appc_error_t *err)
 {
   cleanup_free char *prefix = strdup(name);
 
-  memset(out, 0, sizeof *out);
   if (prefix == NULL)
     return appc_error_make(err, ENOMEM, "discovery");
-  if (name[0] == '\0' || name[0] == '/')
-    return appc_error_make(err, 0, "\"%s\": not an image name", name);
   for (;;) {
     if (appc_http_is_cancelled(h))
       return appc_error_make(err, ECANCELED, "%s: discovery", name);
-    /* Every prefix lives on the same host: a connection failure would
-     * only repeat, so it ends the walk at once. */
     if (discover_prefix(h, prefix, name, labels, what, out, err) < 0)
       return appc_error_prefix(err, "%s: discovery", name);
     if (walk_done(out, what))
@@ -495,4 +513,18 @@ int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_li
   if (what == APPC_DISCOVER_PUBKEYS && out->n_pubkeys > 0)
     return 0;
   return nothing_found(out, name, what, err);
+}
+
+int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
+                  unsigned what, struct appc_discovery *out, appc_error_t *err)
+{
+  memset(out, 0, sizeof *out);
+  if (name[0] == '\0' || name[0] == '/')
+    return appc_error_make(err, 0, "\"%s\": not an image name", name);
+  /* The walk's pages share one deadline: going on past a stalled path
+   * must not multiply it by the depth of the name. */
+  appc_http_walk_begin(h);
+  int r = walk(h, name, labels, what, out, err);
+  appc_http_walk_end(h);
+  return r;
 }

@@ -54,6 +54,7 @@ struct appc_http {
   uint64_t download_max;      /* for a download of no declared size */
   unsigned download_deadline; /* seconds, for any download, its retries included */
   int64_t download_end;       /* appc_monotonic_ms() when the one under way must end */
+  int64_t walk_end;           /* appc_monotonic_ms() when a discovery walk must end; 0: none */
   bool downloading;           /* the request under way is a download, not a page */
   bool headers_done;          /* the last response's headers have all arrived */
   char errbuf[CURL_ERROR_SIZE];
@@ -295,6 +296,34 @@ static long download_left_ms(const struct appc_http *h)
   return left > 0 ? (long) left : 1L;
 }
 
+void appc_http_walk_begin(struct appc_http *h)
+{
+  h->walk_end = appc_monotonic_ms() + (int64_t) h->deadline * 1000;
+}
+
+void appc_http_walk_end(struct appc_http *h)
+{
+  h->walk_end = 0;
+}
+
+/* (curl's timer may fire a moment before ours: within half a second
+ * counts, as for a download) */
+bool appc_http_walk_expired(const struct appc_http *h)
+{
+  return h->walk_end != 0 && appc_monotonic_ms() + 500 >= h->walk_end;
+}
+
+/* A page's time: the deadline, or what is left of the walk's (1 ms at
+ * least: 0 would be none). */
+static long page_timeout_ms(const struct appc_http *h)
+{
+  int64_t ms = (int64_t) h->deadline * 1000;
+
+  if (h->walk_end != 0 && h->walk_end - appc_monotonic_ms() < ms)
+    ms = h->walk_end - appc_monotonic_ms();
+  return ms > 0 ? (long) ms : 1L;
+}
+
 /* Has the download's deadline come (curl's timer may fire a moment before
  * ours: within half a second counts)? */
 static bool download_expired(const struct appc_http *h)
@@ -332,8 +361,7 @@ static void setup_request(struct appc_http *h, const char *url, bool download)
   h->downloading = download;
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, download ? (long) h->min_rate : 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) h->timeout);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                   download ? download_left_ms(h) : (long) h->deadline * 1000);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, download ? download_left_ms(h) : page_timeout_ms(h));
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
   h->headers_done = false;
@@ -418,6 +446,9 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
   if (h->downloading && download_expired(h))
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline of a download)", url,
                            what, h->download_deadline);
+  if (!h->downloading && appc_http_walk_expired(h))
+    return appc_error_make(err, 0, "%s: %s (discovery not done within the %u s deadline)", url,
+                           what, h->deadline);
   if (!h->downloading && total + 0.5 >= (double) h->deadline)
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline)", url, what,
                            h->deadline);
@@ -593,6 +624,35 @@ static CURLcode perform_page(struct appc_http *h, const char *url, struct page_s
   return rc;
 }
 
+/* Did the transfer that failed with RC get no (whole) response to a
+ * request it had sent (appc_http_page.no_answer)? */
+static bool no_answer(struct appc_http *h, CURLcode rc)
+{
+  curl_off_t pretransfer = 0;
+  double total = 0;
+
+  if (curl_easy_getinfo(h->curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) != CURLE_OK ||
+      pretransfer <= 0)
+    return false; /* the host was not reached, or TLS failed */
+  switch (rc) {
+  case CURLE_GOT_NOTHING:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_BAD_CONTENT_ENCODING:
+    return true;
+  case CURLE_OPERATION_TIMEDOUT:
+    /* a stall, not the deadline (the page's or the walk's) */
+    curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
+    return !appc_http_walk_expired(h) && total + 0.5 < (double) h->deadline;
+  default:
+    return false;
+  }
+}
+
 int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool decode,
                        struct appc_http_page *out, appc_error_t *err)
 {
@@ -627,6 +687,7 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool de
   }
   if (rc != CURLE_OK) {
     appc_http_page_clear(out);
+    out->no_answer = no_answer(h, rc);
     return transfer_error(h, rc, url, err);
   }
   if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)

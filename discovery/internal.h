@@ -46,6 +46,11 @@ struct appc_http_page {
   char *effective_url;
   bool auth_refused; /* 401 although credentials were sent */
   bool auth_missing; /* 401 and no credentials for the host */
+  /* On failure (all else empty): the request went out and no whole
+   * response came back (the connection dropped or reset, an empty or
+   * garbled reply, a stall); not a failure to reach the host, of TLS, of
+   * the deadline or a cancellation. */
+  bool no_answer;
 };
 void appc_http_page_clear(struct appc_http_page *p);
 
@@ -57,6 +62,14 @@ void appc_http_page_clear(struct appc_http_page *p);
  * files whose bytes are checked against a digest. */
 int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool decode,
                        struct appc_http_page *out, appc_error_t *err);
+
+/* Every page requested between appc_http_walk_begin and appc_http_walk_end
+ * (a discovery walk) must be done within the client's deadline, counted
+ * from appc_http_walk_begin: pages share it.  appc_http_walk_expired tells
+ * whether it has passed. */
+void appc_http_walk_begin(struct appc_http *h);
+void appc_http_walk_end(struct appc_http *h);
+bool appc_http_walk_expired(const struct appc_http *h);
 
 /* Log a debug message through the client's log callback. */
 void appc_http_log(struct appc_http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

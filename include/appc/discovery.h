@@ -49,8 +49,9 @@ struct appc_http_options {
   const char *auth_dir;            /* directory of credential files (*.json), may be NULL */
   unsigned timeout;                /* seconds: connect timeout, and how long a transfer may
                                       stall (no byte received) before it fails; 0 = 30 */
-  unsigned deadline;               /* seconds a discovery page, signature or key may take
-                                      in all, redirects included; 0 = 60 */
+  unsigned deadline;               /* seconds a discovery walk (its pages together),
+                                      signature or key may take in all, redirects
+                                      included; 0 = 60 */
   unsigned min_rate;               /* bytes/s a download must average over any `timeout`
                                       seconds, else it has stalled; 0 = 1024 */
   unsigned retries;                /* extra attempts on transient failures; 0 = none */
@@ -205,8 +206,11 @@ enum {
  * in document order, each URL once, with its score (the number of given
  * labels it uses: fetch tries the best matches first).  The walk stops at the first prefix giving
  * endpoints, and at the first giving public keys, for what WHAT asks.  Finding nothing is an error
- * (listing the attempts); so is a connection failure, which walking up
- * cannot cure.  Endpoints found with no public keys is not. */
+ * (listing the attempts).  A path that gets no answer (the connection
+ * dropped or reset after the request, a stall) is an attempt like a 404,
+ * and the walk goes on; a failure to reach the host, of TLS, the deadline
+ * (shared by every page of the walk) or a cancellation ends it, as an
+ * error.  Endpoints found with no public keys is not one. */
 int appc_discover(struct appc_http *h, const char *name, const struct appc_kv_list *labels,
                   unsigned what, struct appc_discovery *out, appc_error_t *err);
 

@@ -14,8 +14,10 @@
 # shellcheck disable=SC2016,SC2154 # nginx's $variables are literal; $status comes from lib.sh
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 . "$top_srcdir/tests/integration/lib-net.sh" || exit 1
-# lib.sh's trap only removes $TMP: nginx must be stopped too.
-trap 'net_cleanup; rm -rf "$TMP"' EXIT
+# lib.sh's trap only removes $TMP: nginx and the stalling server must be
+# stopped too.
+STALL_PID=
+trap '[ -z "$STALL_PID" ] || kill "$STALL_PID" 2>/dev/null; net_cleanup; rm -rf "$TMP"' EXIT
 
 net_require
 command -v jq >/dev/null 2>&1 || net_fail "jq is installed (scripts/deps)"
@@ -295,6 +297,12 @@ page tpl/app "$(meta_ep localhost/tpl "$TSTD")" \
 page lbl/app "$(meta_ep localhost/lbl "$D/{os}/{arch}/{name}/{flavor}/{version}.{ext}")" \
   "$(meta_ep localhost/lbl "$D/{name}.{ext}")"
 
+# Paths that get no answer at all (nginx's "return 444" drops the
+# connection): the walk goes on to the parent, as the reference's.  Under
+# /alldrop every path drops, and the host's page has nothing for it.
+page drop "$(meta_ep localhost/drop "$TSTD")" "$(meta_pk localhost/drop "$D/drop.gpg")"
+conf drop 'location = /drop/app { return 444; }' 'location ^~ /alldrop { return 444; }'
+
 # A page sent gzip-encoded whatever the request said (a CDN may): decoded.
 # And a gzip bomb: 5 MiB of spaces in some 5 KB, over the 4 MiB limit of
 # a page, which counts the decoded bytes.
@@ -459,6 +467,73 @@ expect_fail "nothing found: exit 1, the name in the error" 1 'localhost/nothing/
 
 disc localhost/nomatch/app
 expect_fail "tags for other names only: exit 1" 1 'localhost/nomatch/app'
+
+# --- no answer at a path ----------------------------------------------------
+
+net_log_reset
+disc localhost/drop/app
+expect_out "a dropped connection (nginx return 444): the walk goes on to the parent" \
+  "$(lines "$(std localhost/drop/app latest)" "PublicKeys: $D/drop.gpg")"
+expect_count "... /drop answered" "$(net_log_count "\"GET /drop$q 200")" -ge 1
+
+disc localhost/alldrop/x/y
+expect_fail "every path dropped: exit 1, the error lists each attempt" 1 \
+  'localhost/alldrop/x/y: discovery found no ACI endpoints' 'alldrop/x/y\?ac-discovery=1: [^;]*;' \
+  'alldrop/x\?ac-discovery=1: [^;]*;' 'alldrop\?ac-discovery=1: [^;]*;' \
+  "localhost:$NET_PORT/\\?ac-discovery=1: no usable ac-discovery data"
+
+# A stall at a path (no byte for ACTOOL_HTTP_TIMEOUT): the parent is asked.
+# A server nginx cannot be: it answers /stall, and never anything below.
+cat >"$TMP/stall.py" <<'EOF_PY'
+import http.server, socketserver, ssl, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def log_message(self, *a): pass
+    def do_GET(self):
+        path = self.path.split('?')[0]
+        if path != '/stall':
+            time.sleep(120)
+            return
+        body = open(sys.argv[1], 'rb').read()
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/html')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(('127.0.0.1', 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+open(sys.argv[2] + '.tmp', 'w').write(str(s.server_address[1]))
+import os; os.rename(sys.argv[2] + '.tmp', sys.argv[2])
+s.serve_forever()
+EOF_PY
+page stall.html "$(meta_ep localhost/stall "$TSTD")"
+python3 "$TMP/stall.py" "$NET_ROOT/stall.html" "$TMP/stall.port" "$NET_SERVER_CERT" "$NET_SERVER_KEY" \
+  2>"$TMP/stall.err" &
+STALL_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/stall.port" ] && break; sleep 0.05; done
+SP=$(cat "$TMP/stall.port" 2>/dev/null)
+if [ -n "$SP" ]; then
+  last_cmd="ACTOOL_HTTP_TIMEOUT=2 actool discover localhost/stall/app"
+  run_capture env ACTOOL_HTTP_TIMEOUT=2 timeout 60 "$ACTOOL" --dir="$(store)" --cacert="$NET_CA" \
+    --port="$SP" discover localhost/stall/app
+  expect_out "a stalled path: the walk goes on to the parent" "$(std localhost/stall/app latest)"
+  # Every path below /stall stalls: the walk's pages share one deadline,
+  # which ends it (not 2 s for each of the five levels).
+  t0=$(date +%s%N)
+  last_cmd="ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=5 actool discover localhost/stall/a/b/c/d/e"
+  run_capture env ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=5 timeout 60 "$ACTOOL" \
+    --dir="$(store)" --cacert="$NET_CA" --port="$SP" discover localhost/stall/a/b/c/d/e
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  expect_fail "stalls all the way: the walk ends at ACTOOL_HTTP_DEADLINE" 1 \
+    'localhost/stall/a/b/c/d/e: discovery' 'within the 5 s deadline'
+  expect_count "... after about 5 s, not 2 s for each level (ms)" "$ms" -lt 8000
+else
+  not_ok "the stalling server started" && note "$(cat "$TMP/stall.err")"
+fi
 
 # --- gzip -------------------------------------------------------------------
 
