@@ -346,7 +346,7 @@ int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, boo
   return 0;
 }
 
-int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path,
+int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path, bool hash,
                                   const struct appc_callbacks *cb, enum appc_progress_op op,
                                   appc_error_t *err)
 {
@@ -355,7 +355,7 @@ int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path
   if (appc_source_open_file(&src, path, err) < 0)
     return -1;
   appc_source_progress(src, cb, op);
-  if (appc_tar_reader_open_source(out, src, false, NULL, err) < 0) {
+  if (appc_tar_reader_open_source(out, src, hash, NULL, err) < 0) {
     appc_source_free(src);
     return -1;
   }

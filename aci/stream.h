@@ -206,9 +206,9 @@ int appc_tar_reader_open(struct appc_tar_reader **out, const char *path, bool ha
  * struct appc_tee); appc_tar_reader_finish then copies the file to its end. */
 int appc_tar_reader_open_tee(struct appc_tar_reader **out, const char *path, bool hash,
                              struct appc_tee *tee, appc_error_t *err);
-/* appc_tar_reader_open without hashing, the bytes read reported through
- * CB's progress (may be NULL). */
-int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path,
+/* appc_tar_reader_open, the bytes read reported through CB's progress
+ * (may be NULL). */
+int appc_tar_reader_open_progress(struct appc_tar_reader **out, const char *path, bool hash,
                                   const struct appc_callbacks *cb, enum appc_progress_op op,
                                   appc_error_t *err);
 /* The same on SRC (see <appc/aci.h>), which stays the caller's; TEE may be

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/error.h"
 #include "common/fs.h"
 #include "store/private.h"
 
@@ -139,26 +140,50 @@ int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
   return r;
 }
 
+/* Copy SRC to OUT's temporary through a reader that hashes the
+ * uncompressed tar on the way: the copy is committed only when it is the
+ * image ID's (a damaged blob would give an ACI of another ID). */
+static int export_copy(struct appc_store *s, const char *id, struct appc_source *src,
+                       struct appc_outfile *of, appc_error_t *err)
+{
+  cleanup_tar_reader struct appc_tar_reader *r = NULL;
+  struct appc_tee tee;
+  char got[APPC_IMAGE_ID_LEN + 1];
+
+  appc_tee_init(&tee, of->tmp.fd);
+  if (appc_tar_reader_open_source(&r, src, true, &tee, err) < 0 ||
+      appc_tar_reader_finish(r, got, NULL, err) < 0)
+    return appc_error_prefix(err, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  if (appc_tee_check(&tee, of->path, err) < 0)
+    return -1;
+  if (strcmp(got, id) != 0)
+    return appc_error_make(err, 0, "%s/%s/%s: blob damaged: its content hashes to %s" STORE_REPAIR,
+                           s->path, STORE_BLOBS, id, got);
+  return 0;
+}
+
 static int export_locked(struct appc_store *s, const char *id, const char *out, bool overwrite,
                          appc_error_t *err)
 {
   struct appc_build_options bo = {.overwrite = overwrite};
   struct appc_outfile of = APPC_OUTFILE_INIT;
-  cleanup_close int in = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_source struct appc_source *src = NULL;
+  cleanup_close int in = appc_store_blob_open(s, id, STORE_REPAIR, err);
   int r;
 
   if (in < 0) {
-    if (errno == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+    if ((*err)->errnum == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+      appc_error_release(err);
       return appc_store_no_such_image(err, id, "");
-    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+    }
+    return -1;
   }
-  struct stat st;
-  if (fstat(in, &st) < 0)
-    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  if (appc_source_open_fd(&src, in, id, err) < 0)
+    return -1;
+  appc_source_progress(src, s->cb, APPC_PROGRESS_EXPORT);
   if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
     return -1;
-  const struct appc_copy_report report = {s->cb, APPC_PROGRESS_EXPORT, out, (uint64_t) st.st_size};
-  r = appc_copy_fd(in, of.tmp.fd, &report) < 0 ? appc_error_make(err, errno, "%s", out) : 0;
+  r = export_copy(s, id, src, &of, err);
   if (r == 0)
     r = appc_outfile_commit(&of, err);
   appc_outfile_abort(&of);
@@ -179,16 +204,33 @@ int appc_store_export(struct appc_store *s, const char *id, const char *out, boo
   return r;
 }
 
+int appc_store_blob_open(struct appc_store *s, const char *id, const char *advice,
+                         appc_error_t *err)
+{
+  appc_error_t e = NULL;
+  int fd = appc_open_file_at(s->blobs_fd, id, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &e);
+
+  if (fd >= 0)
+    return fd;
+  int errnum = e->errnum;
+  appc_error_release(&e);
+  /* ELOOP: a symlink (O_NOFOLLOW); EINVAL: not a regular file */
+  if (errnum == ELOOP || errnum == EINVAL)
+    return appc_error_tag(err, EINVAL, "%s/%s/%s: blob damaged: %s%s", s->path, STORE_BLOBS, id,
+                          errnum == ELOOP ? "a symbolic link" : "not a regular file", advice);
+  return appc_error_make(err, errnum, "%s/%s/%s", s->path, STORE_BLOBS, id);
+}
+
 int appc_store_open_blob(struct appc_store *s, const char *id, appc_error_t *err)
 {
   int fd;
 
   if (!appc_store_is_image_id(id))
     return appc_error_make(err, 0, "%s: not an image ID", id);
-  fd = openat(s->blobs_fd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0 && errno == ENOENT)
+  fd = appc_store_blob_open(s, id, STORE_REPAIR, err);
+  if (fd < 0 && (*err)->errnum == ENOENT) {
+    appc_error_release(err);
     return appc_store_no_such_image(err, id, "");
-  if (fd < 0)
-    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_BLOBS, id);
+  }
   return fd;
 }

@@ -18,6 +18,10 @@
 /* Whether to abandon a long operation (struct appc_callbacks' cancelled). */
 typedef bool (*appc_cancel_fn)(void *data);
 
+/* What to do about damage found in an image's blob, after the message
+ * naming it. */
+#define STORE_REPAIR " (see image verify; image rm the image and fetch it again)"
+
 /* Tree digests: see store/treedigest.c below. */
 #define APPC_TREE_DIGEST_PREFIX "sha256-"
 #define APPC_TREE_DIGEST_LEN (sizeof(APPC_TREE_DIGEST_PREFIX) - 1 + 64)
@@ -49,6 +53,10 @@ struct appc_render_layer {
   const char *path; /* the ACI (a store blob), any compression */
   const struct appc_whitelist *const *filters;
   size_t n_filters;
+  /* When not NULL, the image ID the uncompressed tar must hash to (a store
+   * blob's): it is hashed as it is read, and a mismatch fails the layer
+   * (whatever it wrote stays for the caller to drop). */
+  const char *image_id;
 };
 
 struct appc_render_options {

@@ -87,4 +87,12 @@ int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_s
 
 /* Path of an image's blob relative to blobs_fd is the image ID itself. */
 
+/* The blob of image ID open for reading: never through a symlink, nor
+ * waiting for a FIFO's writer (O_NOFOLLOW, O_NONBLOCK until it is known
+ * to be a regular file).  -1 and an error naming its path: errnum ENOENT
+ * when there is none; a blob that is a symlink or not a regular file is
+ * damage, and said so, ADVICE (STORE_REPAIR, or "") after. */
+int appc_store_blob_open(struct appc_store *s, const char *id, const char *advice,
+                         appc_error_t *err);
+
 #endif

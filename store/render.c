@@ -167,6 +167,7 @@ struct layer_pass {
   size_t n_pending, pending_cap;
   size_t next_pending; /* second pass: the first not yet written */
   uint32_t ordinal;    /* of the current archive entry */
+  bool hash;           /* hash the uncompressed tar (layer->image_id) */
 };
 
 /* One component at a time, for kernels (and valgrind) without openat2. */
@@ -892,8 +893,8 @@ static int each_entry(struct appc_render *r, struct layer_pass *lp, entry_fn fn,
   bool done = false;
   int ret;
 
-  if (appc_tar_reader_open_progress(&lp->reader, lp->layer->path, r->opts.cb, APPC_PROGRESS_RENDER,
-                                    err) < 0)
+  if (appc_tar_reader_open_progress(&lp->reader, lp->layer->path, lp->hash, r->opts.cb,
+                                    APPC_PROGRESS_RENDER, err) < 0)
     return -1;
   for (lp->ordinal = 0; !done; lp->ordinal++) {
     if (is_cancelled(r))
@@ -970,6 +971,7 @@ static int layer_second_pass(struct appc_render *r, struct layer_pass *lp, appc_
 {
   appc_tar_reader_free(lp->reader);
   lp->reader = NULL;
+  lp->hash = false; /* the first pass checked the content */
   qsort(lp->pending, lp->n_pending, sizeof *lp->pending, cmp_pending);
   if (each_entry(r, lp, second_pass_fn, err) < 0)
     return -1;
@@ -978,12 +980,29 @@ static int layer_second_pass(struct appc_render *r, struct layer_pass *lp, appc_
   return 0;
 }
 
+/* The tar just read whole hashes to the layer's image ID: else the blob
+ * was damaged after its import, which hashed it (image verify finds it),
+ * and what it gave must not be used. */
+static int check_image_id(struct layer_pass *lp, appc_error_t *err)
+{
+  char got[APPC_IMAGE_ID_LEN + 1];
+
+  if (appc_tar_reader_finish(lp->reader, got, NULL, err) < 0)
+    return -1;
+  if (strcmp(got, lp->layer->image_id) != 0)
+    return appc_error_make(
+        err, 0, "blob damaged: its content hashes to %s, not to its image ID" STORE_REPAIR, got);
+  return 0;
+}
+
 int appc_render_layer(struct appc_render *r, const struct appc_render_layer *layer,
                       appc_error_t *err)
 {
-  struct layer_pass lp = {.layer = layer};
+  struct layer_pass lp = {.layer = layer, .hash = layer->image_id != NULL};
   int ret = each_entry(r, &lp, first_pass_fn, err);
 
+  if (ret == 0 && lp.hash)
+    ret = check_image_id(&lp, err);
   if (ret == 0 && lp.n_pending > 0)
     ret = layer_second_pass(r, &lp, err);
   layer_pass_clear(&lp);

@@ -125,6 +125,7 @@ static int plan_add_layer(struct plan *p, struct plan_image *img,
   p->layers[i].path = p->paths[i];
   p->layers[i].filters = (const struct appc_whitelist *const *) p->filters[i];
   p->layers[i].n_filters = n;
+  p->layers[i].image_id = img->id;
   p->layer_ids[i] = img->id;
   p->n_layers++;
   return 0;

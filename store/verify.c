@@ -77,12 +77,15 @@ static void verify_image(struct verify *v, const char *id)
   appc_store_image_clear(&img);
   if (asprintf(&blob, "%s/%s/%s", v->s->path, STORE_BLOBS, id) < 0)
     return;
-  if (faccessat(v->s->blobs_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+  /* As export and render open it: a symlink or a FIFO is damage */
+  cleanup_close int fd = appc_store_blob_open(v->s, id, "", &e);
+  if (fd < 0 && e->errnum == ENOENT) {
+    appc_error_release(&e);
     report(v, "%s: image %s is indexed but its blob is missing", blob, id);
     return;
   }
   cleanup_source struct appc_source *src = NULL;
-  if (appc_source_open_path(&src, blob, &e) < 0 ||
+  if (fd < 0 || appc_source_open_fd(&src, fd, blob, &e) < 0 ||
       appc_aci_validate_source_op(src, v->s->cb, APPC_PROGRESS_VERIFY, &info, &e) < 0) {
     report_error(v, &e);
     return;

@@ -40,8 +40,8 @@ static void render(const uint8_t *upper, size_t upper_len, const uint8_t *lower,
     fuzz_fail("open %s: %m", target);
   if (appc_render_new(&r, root_fd, &opts, &err) < 0)
     fuzz_fail("appc_render_new: %s", err->msg);
-  const struct appc_render_layer top = {upper_path, filters, 1};
-  const struct appc_render_layer bottom = {lower_path, NULL, 0};
+  const struct appc_render_layer top = {upper_path, filters, 1, NULL};
+  const struct appc_render_layer bottom = {lower_path, NULL, 0, NULL};
   if (appc_render_layer(r, &top, &err) == 0 && lower_len > 0)
     (void) appc_render_layer(r, &bottom, &err);
   if (err == NULL && appc_render_finish(r, digest, &err) == 0) {

@@ -194,7 +194,7 @@ static int render_into(const char *dest, bool as_root, const struct layer *layer
   assert_true(fd >= 0);
   ret = appc_render_new(&r, fd, &o, err);
   for (size_t i = 0; ret == 0 && i < n; i++) {
-    struct appc_render_layer l = {layers[i].aci, layers[i].filters, layers[i].n_filters};
+    struct appc_render_layer l = {layers[i].aci, layers[i].filters, layers[i].n_filters, NULL};
     ret = appc_render_layer(r, &l, err);
   }
   if (ret == 0)
@@ -675,7 +675,7 @@ static void test_metadata_as_root(void **state)
 static int render_as_nobody(const char *dir, const char *out, const char *aci)
 {
   struct appc_render_options o = {.as_root = false};
-  struct appc_render_layer l = {aci, NULL, 0};
+  struct appc_render_layer l = {aci, NULL, 0, NULL};
   struct appc_render *r = NULL;
   char digest[APPC_TREE_DIGEST_LEN + 1];
   appc_error_t err = NULL;
@@ -880,7 +880,7 @@ static void test_cancel(void **state)
   int left = 3, fd;
   struct appc_render_options o = {.as_root = true, .cancelled = cancel_after, .cancel_data = &left};
   struct appc_render *r = NULL;
-  struct appc_render_layer l = {a, NULL, 0};
+  struct appc_render_layer l = {a, NULL, 0, NULL};
   appc_error_t err = NULL;
   (void) state;
 
@@ -898,6 +898,55 @@ static void test_cancel(void **state)
   expect_content(out, "1", "1"); /* entries 0-2: manifest, rootfs, 1 */
   expect_absent(out, "2");
   free(a), free(out);
+  scratch_remove(dir);
+}
+
+/* A layer given its image ID is hashed as it is read: the right ID
+ * renders (a hard link's second pass too), any other fails naming the
+ * damage. */
+static void test_image_id_checked(void **state)
+{
+  char *dir = scratch_new();
+  char *good = path_join(dir, "good"), *bad = path_join(dir, "bad");
+  char *a = ACI(dir, "a.aci", true, F("f", "data"), H("l", "f"));
+  struct {
+    char image_id[APPC_IMAGE_ID_LEN + 1];
+  } info;
+  struct appc_tar_reader *tr = NULL;
+  appc_error_t err = NULL;
+  (void) state;
+
+  int ret = appc_tar_reader_open(&tr, a, true, &err);
+  assert_ok(ret, &err);
+  ret = appc_tar_reader_finish(tr, info.image_id, NULL, &err);
+  assert_ok(ret, &err);
+  appc_tar_reader_free(tr);
+  for (int i = 0; i < 2; i++) {
+    char wrong[APPC_IMAGE_ID_LEN + 1];
+    memcpy(wrong, info.image_id, sizeof wrong);
+    wrong[APPC_IMAGE_ID_LEN - 1] = wrong[APPC_IMAGE_ID_LEN - 1] == '0' ? '1' : '0';
+    const char *out = i == 0 ? good : bad;
+    struct appc_render_options o = {.as_root = false, .no_digest = true};
+    struct appc_render_layer l = {a, NULL, 0, i == 0 ? info.image_id : wrong};
+    struct appc_render *r = NULL;
+    assert_int_equal(mkdir(out, 0755), 0);
+    int fd = open(out, O_RDONLY | O_DIRECTORY);
+    ret = appc_render_new(&r, fd, &o, &err);
+    assert_ok(ret, &err);
+    ret = appc_render_layer(r, &l, &err);
+    if (i == 0) {
+      assert_ok(ret, &err);
+    } else {
+      assert_true(ret < 0);
+      assert_non_null(strstr(err->msg, "a.aci: blob damaged: its content hashes to"));
+      assert_non_null(strstr(err->msg, info.image_id));
+      appc_error_release(&err);
+    }
+    appc_render_free(r);
+    close(fd);
+  }
+  expect_content(good, "l", "data");
+  free(a), free(good), free(bad);
   scratch_remove(dir);
 }
 
@@ -1257,6 +1306,7 @@ int main(void)
       cmocka_unit_test_teardown(test_rootfs_metadata, teardown),
       cmocka_unit_test_teardown(test_hostile_inputs, teardown),
       cmocka_unit_test_teardown(test_cancel, teardown),
+      cmocka_unit_test_teardown(test_image_id_checked, teardown),
       cmocka_unit_test_teardown(test_target_must_be_empty, teardown),
       cmocka_unit_test_teardown(test_open_beneath, teardown),
       cmocka_unit_test_teardown(test_digest_stable_and_sensitive, teardown),
