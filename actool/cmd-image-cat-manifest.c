@@ -19,6 +19,8 @@ static const struct actool_option image_cat_option_table[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
+/* The stored manifest is parsed either way, as rkt's cat-manifest does: a
+ * damaged one is an error naming it, never output taken for the manifest. */
 static int print_manifest(struct appc_store *s, const char *id, bool pretty, appc_error_t *err)
 {
   cleanup_free char *json = NULL;
@@ -26,16 +28,17 @@ static int print_manifest(struct appc_store *s, const char *id, bool pretty, app
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   size_t len;
 
-  if (appc_store_read_manifest(s, id, &json, &len, err) < 0)
+  if (appc_store_load_manifest(s, id, &m, err) < 0)
     return -1;
   if (!pretty) {
     /* As cat-manifest prints an ACI's: the stored bytes and a newline. */
+    if (appc_store_read_manifest(s, id, &json, &len, err) < 0)
+      return -1;
     fwrite(json, 1, len, stdout);
     fputc('\n', stdout);
     return 0;
   }
-  if (appc_image_manifest_parse(json, len, &m, err) < 0 ||
-      appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &pretty_json, &len, err) < 0)
+  if (appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &pretty_json, &len, err) < 0)
     return appc_error_prefix(err, "%s", id);
   printf("%s\n", pretty_json);
   return 0;

@@ -2,25 +2,48 @@
 /* actool image rm IMAGE... */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 
 #include "actool/actool.h"
 #include "common/cleanup.h"
 #include "appc/store.h"
+#include "appc/types.h"
+
+/* Is SPEC a full image ID?  Then the image is removed without its record
+ * being read: a damaged record (image verify names it) goes as well. */
+static bool full_id(const char *spec)
+{
+  appc_error_t e = NULL;
+  bool r = appc_validate_image_id_full(spec, &e) == 0;
+
+  appc_error_release(&e);
+  return r;
+}
 
 static int remove_one(const struct actool_globals *g, struct appc_store *s, const char *spec)
 {
   cleanup_error appc_error_t err = NULL;
-  struct appc_store_image img;
-  int r = actool_lookup_image(s, spec, &img);
+  struct appc_store_image img = {0};
+  const char *id = spec;
+  int r = ACTOOL_EXIT_OK;
 
-  if (r != 0)
-    return r;
-  if (appc_store_remove(s, img.id, &err) < 0) {
-    r = actool_fail(&err);
+  if (!full_id(spec)) {
+    if ((r = actool_lookup_image(s, spec, &img)) != 0)
+      return r;
+    id = img.id;
+  }
+  if (appc_store_remove(s, id, &err) < 0) {
+    if (err->errnum == ENOENT) {
+      actool_error("%s (see 'actool image list')", err->msg);
+      r = ACTOOL_EXIT_FAILURE;
+    } else {
+      r = actool_fail(&err);
+    }
   } else {
-    actool_debug(g, "removed %s (%s)", img.id, img.name);
-    printf("%s\n", img.id);
+    actool_debug(g, "removed %s%s%s%s", id, img.name != NULL ? " (" : "",
+                 img.name != NULL ? img.name : "", img.name != NULL ? ")" : "");
+    printf("%s\n", id);
   }
   appc_store_image_clear(&img);
   return r;

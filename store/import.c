@@ -269,7 +269,9 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
    * another import added keeps it, or is done before): the blob we wrote is
    * dropped unread and unsynced, unless the stored one is gone or of
    * another size (image verify says so): the copy just read matched the
-   * image ID, and replaces it.  Removed meanwhile, it is imported anew. */
+   * image ID, and replaces it.  The record is written again from what was
+   * just read, which repairs a damaged one.  Removed meanwhile, it is
+   * imported anew. */
   cleanup_close int rec = appc_store_lock_record(im->s, im->info.image_id);
   if (rec < 0 && errno != ENOENT)
     return appc_error_make(err, errno, "%s/%s/%s", im->s->path, STORE_IMAGES, im->info.image_id);
@@ -278,7 +280,12 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
     if (!blob_intact(im) && install_blob(im, err) < 0)
       return -1;
     appc_tempfile_discard(&im->blob);
-    if (appc_store_record_reimported(im->s, im->info.image_id, err) < 0)
+    r = fill_record(im, &img, err);
+    if (r == 0)
+      r = appc_store_record_refresh(im->s, rec, &img, im->info.manifest_json, im->info.manifest_len,
+                                    err);
+    appc_store_image_clear(&img);
+    if (r < 0)
       return -1;
     return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
   }

@@ -208,6 +208,40 @@ int appc_store_record_reimported(struct appc_store *s, const char *id, appc_erro
   return r;
 }
 
+/* NAME in the record RECFD of ID removed when it is there but not a
+ * regular file (damage: a directory in its place), so that it can be
+ * written again. */
+static int remove_unless_regular(struct appc_store *s, int recfd, const char *id, const char *name,
+                                 appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat(recfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISREG(st.st_mode))
+    return 0;
+  if (appc_remove_tree(recfd, name, err) < 0)
+    return appc_error_prefix(err, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  return 0;
+}
+
+int appc_store_record_refresh(struct appc_store *s, int recfd, const struct appc_store_image *img,
+                              const char *manifest, size_t manifest_len, appc_error_t *err)
+{
+  cleanup_free char *stored = NULL;
+  size_t len = 0;
+  appc_error_t e = NULL;
+
+  bool same = appc_read_file_at(recfd, RECORD_MANIFEST, APPC_MANIFEST_MAX,
+                                APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &stored, &len, &e) == 0 &&
+              len == manifest_len && memcmp(stored, manifest, len) == 0;
+  appc_error_release(&e);
+  if (!same && (remove_unless_regular(s, recfd, img->id, RECORD_MANIFEST, err) < 0 ||
+                appc_store_write_file(s, recfd, RECORD_MANIFEST, manifest, manifest_len, err) < 0))
+    return -1;
+  if (remove_unless_regular(s, recfd, img->id, RECORD_INFO, err) < 0)
+    return -1;
+  return write_info(s, recfd, img, err);
+}
+
 int appc_store_read_record(struct appc_store *s, const char *id, struct appc_store_image *out,
                            appc_error_t *err)
 {
@@ -242,7 +276,8 @@ int appc_store_load_manifest(struct appc_store *s, const char *id, struct appc_i
   if (appc_store_read_manifest(s, id, &json, &len, err) < 0)
     return -1;
   if (appc_image_manifest_parse(json, len, out, err) < 0)
-    return appc_error_prefix(err, "%s: stored manifest", id);
+    return appc_error_prefix(err, "%s/%s/%s/%s: damaged stored manifest (see image verify)",
+                             s->path, STORE_IMAGES, id, RECORD_MANIFEST);
   return 0;
 }
 

@@ -81,6 +81,12 @@ void appc_store_touch(struct appc_store *s, const char *id);
 /* An image imported again: its record's import time is now (as rkt's, so
  * that "the newest import wins" among images of one name sees it). */
 int appc_store_record_reimported(struct appc_store *s, const char *id, appc_error_t *err);
+/* An image imported again, its record RECFD locked (appc_store_lock_record):
+ * its info written anew from IMG (the import time now), and its manifest
+ * rewritten if it is not MANIFEST's bytes, so that a damaged record (image
+ * verify) is repaired by fetching the image again. */
+int appc_store_record_refresh(struct appc_store *s, int recfd, const struct appc_store_image *img,
+                              const char *manifest, size_t manifest_len, appc_error_t *err);
 /* Write the record of a newly imported image into the directory DIRFD. */
 int appc_store_write_record(struct appc_store *s, int dirfd, const struct appc_store_image *img,
                             const char *manifest, size_t manifest_len, appc_error_t *err);

@@ -591,6 +591,85 @@ done
 cp "$TMP/dmg-info.bak" "$info"
 check_clean "the damaged-record store verifies once info.json is back" ac "$X" image verify
 
+# A damaged record is repaired by fetching the image again (as a missing
+# blob is), or removed by image rm with the full ID; a damaged blob is never
+# passed on, and a blob that is a FIFO or a symlink is damage to everyone.
+redamage() { # KIND: damage dmg1's record
+  case $1 in
+  truncated) truncate -s 20 "$info" ;;
+  directory) rm -f "$info" && mkdir -p "$info/x" ;;
+  manifest) rm -f "$X/images/$ID_DMG/manifest" && mkdir "$X/images/$ID_DMG/manifest" ;;
+  esac
+}
+for kind in truncated directory manifest; do
+  redamage $kind
+  check_rejects "image verify finds the record damaged ($kind)" "$ID_DMG" \
+    ac "$X" image verify
+  check_clean "fetch of the image repairs its damaged record ($kind)" ac "$X" fetch "$IN/dmg1.aci"
+  check_clean "the store verifies after the fetch ($kind)" ac "$X" image verify
+  redamage $kind
+  check_clean "image rm ID removes a damaged record ($kind)" ac "$X" image rm "$ID_DMG"
+  is "image rm printed the ID ($kind)" "$(cat "$TMP/.out")" "$ID_DMG"
+  is "the record and the blob are gone ($kind)" \
+    "$(ls "$X/images" "$X/blobs" | grep -c "$ID_DMG")" 0
+  check_clean "the store verifies after image rm ($kind)" ac "$X" image verify
+  check_clean "fetch it again after image rm ($kind)" ac "$X" fetch "$IN/dmg1.aci"
+done
+
+Y=$TMP/store-blob
+layout "$L/blob" "$(mf example.com/blob)"
+printf 'marker-%s\n' qqqqqqqq >"$L/blob/rootfs/f"
+run_capture "$ACTOOL" build --no-compression "$L/blob" "$IN/blob.aci"
+is "build the uncompressed image for the damaged-blob tests" "$status" 0
+ID_BLOB=$(ac "$Y" fetch "$IN/blob.aci")
+blob=$Y/blobs/$ID_BLOB
+cp "$blob" "$TMP/blob.bak"
+off=$(grep -abo qqqqqqqq "$blob" | head -1 | cut -d: -f1)
+printf 'X' | dd of="$blob" bs=1 seek="$off" conv=notrunc 2>/dev/null
+check_rejects "image verify finds the flipped byte" "blob damaged" ac "$Y" image verify
+check_rejects "image export of a damaged blob fails" \
+  "$(regex_quote "$blob"): blob damaged: .*image verify" ac "$Y" image export "$ID_BLOB" "$D/blob.aci"
+is "image export left no output" "$(ls -A "$D" | grep -c blob)" 0
+for i in 1 2 3; do # straight into DEST, then a tree built, then the tree
+  check_rejects "image render of a damaged blob fails ($i)" \
+    "$(regex_quote "$blob"): blob damaged: .*image verify" ac "$Y" image render "$ID_BLOB" "$D/blob-r"
+done
+check_rejects "image extract of a damaged blob fails" "blob damaged" \
+  ac "$Y" image extract "$ID_BLOB" "$D/blob-x"
+is "render and extract left no DEST" "$(ls -A "$D" | grep -c blob)" 0
+is "render left no tree and no temporary" "$(ls -A "$Y/trees" "$Y/tmp" | grep -vc ':$\|^$')" 0
+cp "$TMP/blob.bak" "$blob"
+check_clean "the intact blob renders" ac "$Y" image render "$ID_BLOB" "$D/blob-r"
+is "with its content" "$(cat "$D/blob-r/rootfs/f")" "marker-qqqqqqqq"
+check_clean "the intact blob exports" ac "$Y" image export "$ID_BLOB" "$D/blob.aci"
+is "the same bytes" "$(cmp "$D/blob.aci" "$IN/blob.aci" && echo same)" same
+
+rm "$blob"
+mkfifo "$blob"
+check_rejects "image export of a FIFO blob fails at once" \
+  "$(regex_quote "$blob"): blob damaged: not a regular file" ac "$Y" image export "$ID_BLOB" "$D/fifo.aci"
+check_rejects "image export - of a FIFO blob fails at once" "blob damaged: not a regular file" \
+  ac "$Y" image export "$ID_BLOB" -
+rm "$blob"
+ln -s "$TMP/blob.bak" "$blob"
+check_rejects "image verify reports a blob that is a symlink" \
+  "$(regex_quote "$blob"): blob damaged: a symbolic link" ac "$Y" image verify
+check_rejects "image export refuses it" "blob damaged: a symbolic link" \
+  ac "$Y" image export "$ID_BLOB" "$D/link.aci"
+rm "$blob"
+cp "$TMP/blob.bak" "$blob"
+
+manifest=$Y/images/$ID_BLOB/manifest
+cp "$manifest" "$TMP/manifest.bak"
+truncate -s 20 "$manifest"
+for pp in "" --pretty-print; do
+  check_rejects "image cat-manifest $pp of a truncated stored manifest fails naming it" \
+    "$(regex_quote "$manifest"): damaged stored manifest" ac "$Y" image cat-manifest $pp "$ID_BLOB"
+  is "and prints nothing ($pp)" "$(wc -c <"$TMP/.out")" 0
+done
+cp "$TMP/manifest.bak" "$manifest"
+check_clean "the blob store verifies at the end" ac "$Y" image verify
+
 check_clean "the render store verifies at the end" ac "$R" image verify
 is "nothing anywhere outside the store and DESTs" "$(escaped)" ""
 
