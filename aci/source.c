@@ -38,6 +38,7 @@ struct appc_source {
   void *read_data;
   const struct appc_callbacks *cb; /* progress of the bytes read, cancel; may be NULL */
   enum appc_progress_op op;
+  const char *shown; /* the name progress shows; NULL: NAME */
   uint64_t done, total;
 };
 
@@ -194,7 +195,8 @@ ssize_t appc_source_read(struct appc_source *src, void *buf, size_t len, appc_er
     return appc_error_make(err, EIO, "read: the callback returned more than asked for");
   if (src->cb != NULL && n > 0) {
     src->done += (uint64_t) n;
-    appc_cb_progress(src->cb, src->op, src->name, src->done, src->total);
+    appc_cb_progress(src->cb, src->op, src->shown != NULL ? src->shown : src->name, src->done,
+                     src->total);
   }
   return n;
 }
@@ -204,11 +206,19 @@ bool appc_source_cancelled(const struct appc_source *src)
   return appc_cb_cancelled(src->cb);
 }
 
+void appc_source_progress_as(struct appc_source *src, const struct appc_callbacks *cb,
+                             enum appc_progress_op op, const char *shown)
+{
+  appc_source_progress(src, cb, op);
+  src->shown = shown;
+}
+
 void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,
                           enum appc_progress_op op)
 {
   struct stat st;
 
+  src->shown = NULL;
   src->cb = cb;
   src->op = op;
   src->done = 0;

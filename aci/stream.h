@@ -66,6 +66,10 @@ void appc_gunzip_free(struct appc_gunzip *z);
  * with ECANCELED.  CB may be NULL: no reports, no cancelling. */
 void appc_source_progress(struct appc_source *src, const struct appc_callbacks *cb,
                           enum appc_progress_op op);
+/* The same, the progress showing SHOWN (which must outlive the reading)
+ * rather than the source's name: an export shows what it writes. */
+void appc_source_progress_as(struct appc_source *src, const struct appc_callbacks *cb,
+                             enum appc_progress_op op, const char *shown);
 /* Whether the callbacks given to appc_source_progress cancel the reading
  * (for readers that turn one read into much more: decompression). */
 bool appc_source_cancelled(const struct appc_source *src);

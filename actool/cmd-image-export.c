@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actool/actool.h"
 #include "appc/oci.h"
@@ -24,22 +25,21 @@ static const struct actool_option export_option_table[] = {
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
-/* OUT "-": the ACI as imported on stdout. */
+/* OUT "-": the ACI as imported on stdout, checked as it goes out. */
 static int export_aci(struct appc_store *s, const char *id, const char *out, bool overwrite)
 {
   cleanup_error appc_error_t err = NULL;
+  bool to_stdout = strcmp(out, "-") == 0;
+  int r;
 
-  if (strcmp(out, "-") == 0) {
-    cleanup_close int fd = appc_store_open_blob(s, id, &err);
-    if (fd < 0 || actool_copy_to_stdout(fd, id, "Exporting", &err) < 0)
-      return actool_fail(&err);
-    return ACTOOL_EXIT_OK;
-  }
+  fflush(stdout);
   actool_cancel_begin();
-  int r = appc_store_export(s, id, out, overwrite, &err);
+  r = to_stdout ? appc_store_export_fd(s, id, STDOUT_FILENO, "standard output", &err)
+                : appc_store_export(s, id, out, overwrite, &err);
   actool_cancel_end();
   if (r < 0)
-    return actool_fail_output(&err, overwrite ? NULL : "--overwrite");
+    return to_stdout ? actool_fail(&err)
+                     : actool_fail_output(&err, overwrite ? NULL : "--overwrite");
   return ACTOOL_EXIT_OK;
 }
 

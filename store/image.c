@@ -143,22 +143,40 @@ int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
 /* Copy SRC to OUT's temporary through a reader that hashes the
  * uncompressed tar on the way: the copy is committed only when it is the
  * image ID's (a damaged blob would give an ACI of another ID). */
-static int export_copy(struct appc_store *s, const char *id, struct appc_source *src,
-                       struct appc_outfile *of, appc_error_t *err)
+static int export_copy(struct appc_store *s, const char *id, struct appc_source *src, int fd,
+                       const char *name, appc_error_t *err)
 {
   cleanup_tar_reader struct appc_tar_reader *r = NULL;
   struct appc_tee tee;
   char got[APPC_IMAGE_ID_LEN + 1];
 
-  appc_tee_init(&tee, of->tmp.fd);
+  appc_tee_init(&tee, fd);
   if (appc_tar_reader_open_source(&r, src, true, &tee, err) < 0 ||
       appc_tar_reader_finish(r, got, NULL, err) < 0)
     return appc_error_prefix(err, "%s/%s/%s", s->path, STORE_BLOBS, id);
-  if (appc_tee_check(&tee, of->path, err) < 0)
+  if (appc_tee_check(&tee, name, err) < 0)
     return -1;
   if (strcmp(got, id) != 0)
     return appc_error_make(err, 0, "%s/%s/%s: blob damaged: its content hashes to %s" STORE_REPAIR,
                            s->path, STORE_BLOBS, id, got);
+  return 0;
+}
+
+/* The image's blob as a source, its reading shown as an export to SHOWN. */
+static int export_source(struct appc_store *s, const char *id, const char *shown, int *in,
+                         struct appc_source **src, appc_error_t *err)
+{
+  *in = appc_store_blob_open(s, id, STORE_REPAIR, err);
+  if (*in < 0) {
+    if ((*err)->errnum == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+      appc_error_release(err);
+      return appc_store_no_such_image(err, id, "");
+    }
+    return -1;
+  }
+  if (appc_source_open_fd(src, *in, id, err) < 0)
+    return -1;
+  appc_source_progress_as(*src, s->cb, APPC_PROGRESS_EXPORT, shown);
   return 0;
 }
 
@@ -168,26 +186,28 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
   struct appc_build_options bo = {.overwrite = overwrite};
   struct appc_outfile of = APPC_OUTFILE_INIT;
   cleanup_source struct appc_source *src = NULL;
-  cleanup_close int in = appc_store_blob_open(s, id, STORE_REPAIR, err);
+  cleanup_close int in = -1;
   int r;
 
-  if (in < 0) {
-    if ((*err)->errnum == ENOENT && faccessat(s->images_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-      appc_error_release(err);
-      return appc_store_no_such_image(err, id, "");
-    }
+  if (export_source(s, id, out, &in, &src, err) < 0 ||
+      appc_outfile_open(&of, out, &bo, NULL, err) < 0)
     return -1;
-  }
-  if (appc_source_open_fd(&src, in, id, err) < 0)
-    return -1;
-  appc_source_progress(src, s->cb, APPC_PROGRESS_EXPORT);
-  if (appc_outfile_open(&of, out, &bo, NULL, err) < 0)
-    return -1;
-  r = export_copy(s, id, src, &of, err);
+  r = export_copy(s, id, src, of.tmp.fd, of.path, err);
   if (r == 0)
     r = appc_outfile_commit(&of, err);
   appc_outfile_abort(&of);
   return r;
+}
+
+static int export_fd_locked(struct appc_store *s, const char *id, int fd, const char *name,
+                            appc_error_t *err)
+{
+  cleanup_source struct appc_source *src = NULL;
+  cleanup_close int in = -1;
+
+  if (export_source(s, id, id, &in, &src, err) < 0)
+    return -1;
+  return export_copy(s, id, src, fd, name, err);
 }
 
 int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
@@ -198,6 +218,20 @@ int appc_store_export(struct appc_store *s, const char *id, const char *out, boo
   if (lock_for_image(s, id, false, err) < 0)
     return -1;
   r = export_locked(s, id, out, overwrite, err);
+  appc_store_unlock(s);
+  if (r == 0)
+    appc_store_touch(s, id);
+  return r;
+}
+
+int appc_store_export_fd(struct appc_store *s, const char *id, int fd, const char *name,
+                         appc_error_t *err)
+{
+  int r;
+
+  if (lock_for_image(s, id, false, err) < 0)
+    return -1;
+  r = export_fd_locked(s, id, fd, name, err);
   appc_store_unlock(s);
   if (r == 0)
     appc_store_touch(s, id);

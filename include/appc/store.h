@@ -176,6 +176,13 @@ int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
 int appc_store_export(struct appc_store *s, const char *id, const char *out, bool overwrite,
                       appc_error_t *err);
 
+/* The same to the descriptor FD (a pipe, standard output), named NAME in
+ * messages: the bytes go out as they are read and the image ID is checked
+ * at the end, so a damaged blob is an error after its bytes went out (a
+ * reader must take the status into account, as with any stream). */
+int appc_store_export_fd(struct appc_store *s, const char *id, int fd, const char *name,
+                         appc_error_t *err);
+
 /* A descriptor reading the image's ACI as imported (close it).  The blob
  * is never rewritten: a later removal leaves the descriptor readable. */
 int appc_store_open_blob(struct appc_store *s, const char *id, appc_error_t *err);

@@ -629,6 +629,9 @@ printf 'X' | dd of="$blob" bs=1 seek="$off" conv=notrunc 2>/dev/null
 check_rejects "image verify finds the flipped byte" "blob damaged" ac "$Y" image verify
 check_rejects "image export of a damaged blob fails" \
   "$(regex_quote "$blob"): blob damaged: .*image verify" ac "$Y" image export "$ID_BLOB" "$D/blob.aci"
+# To standard output the bytes go as they are read: the status says what they were.
+check_rejects "image export of a damaged blob to stdout fails at its end" \
+  "$(regex_quote "$blob"): blob damaged: .*image verify" ac "$Y" image export "$ID_BLOB" -
 is "image export left no output" "$(ls -A "$D" | grep -c blob)" 0
 for i in 1 2 3; do # straight into DEST, then a tree built, then the tree
   check_rejects "image render of a damaged blob fails ($i)" \
