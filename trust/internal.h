@@ -44,6 +44,16 @@ static inline void appc_gpgme_key_unrefp(gpgme_key_t *k)
 /* AREA/SUB (SUB one of the two above, or prefix.d/PREFIX), malloc'ed. */
 char *appc_trust_rel(const char *sub);
 
+/* Append the key file REL_DIR/FILE (FILE a fingerprint), trusted for PREFIX
+ * (NULL: every name), to KEYS. */
+int appc_trust_keys_add(struct appc_trust_keys *keys, const char *rel_dir, const char *prefix,
+                        const char *file, appc_error_t *err);
+
+/* Every well-placed key file of the key store (root.d's and each prefix's),
+ * as appc_trust_keys_for_name gives them for one name; misplaced entries,
+ * which no verification would use, are left out. */
+int appc_trust_all_keys(struct appc_store *store, struct appc_trust_keys *out, appc_error_t *err);
+
 /* A file name spelt like a fingerprint: 40 hex digits (v4), or 64 (v5). */
 bool appc_trust_is_fingerprint(const char *name);
 

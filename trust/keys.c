@@ -90,8 +90,8 @@ bool appc_trust_is_fingerprint(const char *name)
   return true;
 }
 
-static int add_key(struct appc_trust_keys *keys, const char *rel_dir, const char *prefix,
-                   const char *file, appc_error_t *err)
+int appc_trust_keys_add(struct appc_trust_keys *keys, const char *rel_dir, const char *prefix,
+                        const char *file, appc_error_t *err)
 {
   struct appc_trust_key k = {0};
   if (APPC_ARRAY_EXTEND(keys->v, keys->n, 1) < 0)
@@ -191,7 +191,7 @@ static int add_keys_of_dir(const char *store_dir, const char *rel_dir, const cha
                              "%s/%s: not a trusted key file: its name must be the key's "
                              "fingerprint (40 hex digits, 64 for a v5 key)",
                              path, names.v[i]);
-    if (add_key(keys, rel_dir, prefix, names.v[i], err) < 0)
+    if (appc_trust_keys_add(keys, rel_dir, prefix, names.v[i], err) < 0)
       return -1;
   }
   return 0;

@@ -661,6 +661,35 @@ int appc_trust_list(struct appc_store *store, const char *prefix, bool root,
   return r;
 }
 
+/* ---- every key ---- */
+
+static int collect_entry(const struct trust_entry *e, void *data, appc_error_t *err)
+{
+  cleanup_free char *dir = NULL;
+  char *misplaced = misplacement(e);
+
+  if (misplaced != NULL) {
+    free(misplaced);
+    return 0;
+  }
+  if ((dir = strndup(e->rel, strlen(e->rel) - strlen(e->name) - 1)) == NULL)
+    return appc_error_make(err, ENOMEM, "%s", e->path);
+  return appc_trust_keys_add(data, dir, e->prefix, e->name, err);
+}
+
+int appc_trust_all_keys(struct appc_store *store, struct appc_trust_keys *out, appc_error_t *err)
+{
+  struct trust_walk w = {.store_dir = appc_store_path(store), .visit = collect_entry, .data = out};
+
+  out->v = NULL;
+  out->n = 0;
+  if (walk_key_store(&w, NULL, false, err) < 0) {
+    appc_trust_keys_clear(out);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- removing ---- */
 
 /* FINGERPRINT without spaces, upper-cased, into OUT (65 bytes). */

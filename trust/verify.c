@@ -161,6 +161,33 @@ static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, const char 
  * bytes; fetch downloads at most 1 MiB of one). */
 #define SIGNATURE_MAX (1u << 20)
 
+/* The one signature of gpgme_op_verify's outcome E on CTX, or NULL with
+ * ERR set; ACI_PATH, the data verified, NULL when there was none. */
+static gpgme_signature_t only_signature(gpgme_ctx_t ctx, gpgme_error_t e, const char *aci_path,
+                                        const char *asc_path, appc_error_t *err)
+{
+  gpgme_verify_result_t res;
+  size_t n = 0;
+
+  if (gpg_err_code(e) == GPG_ERR_NO_DATA) {
+    appc_error_make(err, 0, "%s: not an OpenPGP signature", asc_path);
+    return NULL;
+  }
+  if (e != 0) {
+    appc_error_make(err, 0, "%s: cannot verify %s: %s", asc_path,
+                    aci_path != NULL ? aci_path : "the signature alone", gpgme_strerror(e));
+    return NULL;
+  }
+  res = gpgme_op_verify_result(ctx);
+  for (gpgme_signature_t s = res != NULL ? res->signatures : NULL; s != NULL; s = s->next)
+    n++;
+  if (n == 0)
+    appc_error_make(err, 0, "%s: not an OpenPGP signature", asc_path);
+  else if (n > 1)
+    appc_error_make(err, 0, "%s: holds %zu signatures; exactly one is expected", asc_path, n);
+  return n == 1 ? res->signatures : NULL;
+}
+
 static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char *aci_path,
                             const char *asc_path, const char *name,
                             const struct appc_trust_keys *keys, struct appc_trust_result *out,
@@ -168,9 +195,8 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
 {
   cleanup_gpgme_data gpgme_data_t sig_data = NULL;
   cleanup_gpgme_data gpgme_data_t aci_data = NULL;
-  gpgme_verify_result_t res;
+  gpgme_signature_t sg;
   gpgme_error_t e;
-  size_t n = 0;
 
   cleanup_free char *sig = NULL;
   size_t sig_len = 0;
@@ -184,22 +210,11 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   /* An older gpgme without the flag is only slower. */
   (void) gpgme_data_set_flag(aci_data, "io-buffer-size", ACI_IO_BUFFER_SIZE);
   e = gpgme_op_verify(ctx, sig_data, aci_data, NULL);
-  if (gpg_err_code(e) == GPG_ERR_NO_DATA)
-    return appc_error_make(err, 0, "%s: not an OpenPGP signature", asc_path);
-  if (e != 0)
-    return appc_error_make(err, 0, "%s: cannot verify %s: %s", asc_path, aci_path,
-                           gpgme_strerror(e));
-  res = gpgme_op_verify_result(ctx);
-  for (gpgme_signature_t s = res != NULL ? res->signatures : NULL; s != NULL; s = s->next)
-    n++;
-  if (n == 0)
-    return appc_error_make(err, 0, "%s: not an OpenPGP signature", asc_path);
-  if (n > 1)
-    return appc_error_make(err, 0, "%s: holds %zu signatures; exactly one is expected", asc_path,
-                           n);
-  if (check_status(res->signatures, aci_path, asc_path, name, keys, err) < 0)
+  if ((sg = only_signature(ctx, e, aci_path, asc_path, err)) == NULL)
     return -1;
-  return find_signer(ctx, res->signatures, asc_path, name, keys, out, err);
+  if (check_status(sg, aci_path, asc_path, name, keys, err) < 0)
+    return -1;
+  return find_signer(ctx, sg, asc_path, name, keys, out, err);
 }
 
 static int verify_with_keys(gpgme_ctx_t ctx, const char *store_dir, const char *name, int aci_fd,
@@ -241,6 +256,59 @@ static int verify_opened(struct appc_store *store, const char *name, int aci_fd,
     return -1;
   return verify_with_keys(gpg.ctx, appc_store_path(store), name, aci_fd, asc_fd, aci_name, asc_path,
                           &keys, out, err);
+}
+
+/* The signer of SIG (a detached signature), with no data to check it
+ * against: gpg, verifying it over nothing, finds it bad when it knows the
+ * key (every key of this keyring being trusted) and names the issuer
+ * either way. */
+static int signer_of(gpgme_ctx_t ctx, const char *sig, size_t sig_len, const char *asc_path,
+                     const char *name, const struct appc_trust_keys *keys,
+                     struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_gpgme_data gpgme_data_t sig_data = NULL;
+  cleanup_gpgme_data gpgme_data_t nothing = NULL;
+  gpgme_error_t e;
+
+  if ((e = gpgme_data_new_from_mem(&sig_data, sig, sig_len, 0)) != 0 ||
+      (e = gpgme_data_new(&nothing)) != 0)
+    return appc_trust_gpgme_failure(err, e, asc_path);
+  e = gpgme_op_verify(ctx, sig_data, nothing, NULL);
+  gpgme_signature_t sg = only_signature(ctx, e, NULL, asc_path, err);
+  if (sg == NULL)
+    return -1;
+  /* Good or bad over nothing: either way gpg knows the key.  Any other
+   * verdict (an unknown, expired or revoked key) stands for the image too. */
+  if (gpg_err_code(sg->status) != GPG_ERR_NO_ERROR &&
+      gpg_err_code(sg->status) != GPG_ERR_BAD_SIGNATURE)
+    return check_status(sg, "the image", asc_path, name, keys, err);
+  return find_signer(ctx, sg, asc_path, name, keys, out, err);
+}
+
+int appc_trust_check_signer(struct appc_store *store, const char *name, const char *asc_path,
+                            struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_trust_keys struct appc_trust_keys keys = {0};
+  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
+  cleanup_close int asc_fd = -1;
+  cleanup_free char *sig = NULL;
+  size_t sig_len = 0;
+
+  memset(out, 0, sizeof *out);
+  if (open_signature(asc_path, asc_path, &asc_fd, out, err) < 0 ||
+      appc_read_fd(asc_fd, asc_path, SIGNATURE_MAX, &sig, &sig_len, err) < 0 ||
+      appc_openpgp_check_binary_signature(sig, sig_len, asc_path, err) < 0)
+    return -1;
+  if ((name != NULL ? appc_trust_keys_for_name(store, name, &keys, err)
+                    : appc_trust_all_keys(store, &keys, err)) < 0)
+    return -1;
+  if (appc_trust_gpg_open(store, &gpg, err) < 0)
+    return -1;
+  for (size_t i = 0; i < keys.n; i++)
+    if (import_key_file(gpg.ctx, appc_store_path(store), &keys.v[i], err) < 0)
+      return -1;
+  return signer_of(gpg.ctx, sig, sig_len, asc_path, name != NULL ? name : "any image name", &keys,
+                   out, err);
 }
 
 int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,

@@ -117,6 +117,20 @@ int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
                          const char *aci_name, const char *asc_path, struct appc_trust_result *out,
                          appc_error_t *err);
 
+/* Whether the detached signature at ASC_PATH was made by a key trusted for
+ * NAME, or, with NAME NULL (an image fetched by URL, whose manifest names
+ * it later), by any key of the key store: read before the image is
+ * downloaded, so that an image nobody trusted vouches for is not (fetch
+ * does this, as rkt does).  Only the signature is read: its issuer is found
+ * among the keys, but nothing says yet that it signs the image, which
+ * appc_trust_verify must check once it is there.  A missing ASC_PATH sets
+ * OUT->signature_missing; data that is not exactly one signature, or a
+ * signer that is unknown, untrusted, expired or revoked is refused with an
+ * error naming ASC_PATH, as appc_trust_verify's.  OUT is filled on success
+ * (SIGNING_FINGERPRINT may be a key ID); clear it either way. */
+int appc_trust_check_signer(struct appc_store *store, const char *name, const char *asc_path,
+                            struct appc_trust_result *out, appc_error_t *err);
+
 /* Verify a document with the keys of the keyring file KEYRING (public
  * keys, binary or armored: a distribution's archive keyring) instead of the
  * store's: every key in it is trusted, no other is.  With SIG NULL, DATA
