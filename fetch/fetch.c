@@ -242,29 +242,26 @@ static int lock_partial(const char *path, struct stat *st, appc_error_t *err)
   }
 }
 
-/* Download URL into P->aci, resuming a partial download of the same
- * version.  *NOT_MODIFIED when the cached record's image is still current. */
+/* Download URL into P->aci (FD, locked: lock_partial, whose ST it
+ * was), resuming a partial download of the same version.  D->status 304
+ * when the cached record's image is still current. */
 static int download_aci(const struct appc_fetch_options *o, const char *url,
-                        const struct dl_paths *p, const struct record *rec, const struct expect *ex,
-                        struct appc_http_download *d, int *lock_fd, appc_error_t *err)
+                        const struct dl_paths *p, int fd, const struct stat *st,
+                        const struct record *rec, const struct expect *ex,
+                        struct appc_http_download *d, appc_error_t *err)
 {
   struct started_ctx sc = {.o = o, .url = url, .state_path = p->state};
   cleanup_free char *validator = NULL;
-  struct stat st;
-  int fd, r;
+  int r;
 
-  memset(d, 0, sizeof *d);
-  fd = lock_partial(p->aci, &st, err);
-  if (fd < 0)
-    return -1;
   json_object *state = read_json(p->state);
   cleanup_free char *state_url = json_dup(state, "url");
   validator = json_dup(state, "validator");
   json_object_put(state);
   d->url = url;
   d->fd = fd;
-  if (validator != NULL && state_url != NULL && strcmp(state_url, url) == 0 && st.st_size > 0) {
-    d->have = (uint64_t) st.st_size;
+  if (validator != NULL && state_url != NULL && strcmp(state_url, url) == 0 && st->st_size > 0) {
+    d->have = (uint64_t) st->st_size;
     d->validator = validator;
     flog(o, "%s: resuming a download from byte %llu", url, (unsigned long long) d->have);
   }
@@ -279,8 +276,6 @@ static int download_aci(const struct appc_fetch_options *o, const char *url,
   r = appc_http_download(o->http, d, err);
   d->validator = NULL;
   d->etag = d->last_modified = NULL;
-  /* The lock is held until the download has been imported or refused. */
-  *lock_fd = fd;
   return r;
 }
 
@@ -360,10 +355,47 @@ static int fetch_signature(const struct appc_fetch_options *o, const char *asc_u
   return write_atomic(path, body, len, err);
 }
 
-/* The signature at ASC_URL of the image NAME downloaded from URL (P's), or,
- * with STORED_ID, of the store's copy the server says is unchanged (a 304):
- * checked again against the keys trusted now, since that copy may have
- * been fetched unverified, or by a key no longer trusted. */
+/* The temporaries are gone by the time the user reads ERR: name the URLs
+ * they came from instead. */
+static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
+                      const struct dl_paths *p)
+{
+  appc_error_rename(*err, p->asc, asc_url);
+  appc_error_rename(*err, p->aci, url);
+  if (strncmp((*err)->msg, asc_url, strlen(asc_url)) != 0)
+    appc_error_prefix(err, "%s", asc_url);
+}
+
+/* Before any byte of the image at URL: its signature, at ASC_URL, must be
+ * there and made by a key trusted for NAME (NULL, for an image fetched by
+ * URL: by any trusted key, its manifest naming it later), as rkt's
+ * fetchVerifiedURL has it.  An endless body nobody trusted vouches for is
+ * then never downloaded.  Whether it signs the image is verify's, later. */
+static int signature_first(struct appc_store *s, const struct appc_fetch_options *o,
+                           const char *url, const char *asc_url, const char *name,
+                           const struct dl_paths *p, appc_error_t *err)
+{
+  struct appc_trust_result res;
+  int r;
+
+  if (o->insecure_image)
+    return 0;
+  if (fetch_signature(o, asc_url, p->asc, err) < 0)
+    return -1;
+  r = appc_trust_check_signer(s, name, p->asc, &res, err);
+  if (r < 0)
+    name_urls(err, url, asc_url, p);
+  else
+    flog(o, "%s: signed by %s (%s); downloading %s", asc_url, res.fingerprint, res.key_file, url);
+  appc_trust_result_clear(&res);
+  return r;
+}
+
+/* The signature signature_first fetched, of the image NAME downloaded from
+ * URL (P's), or, with STORED_ID, of the store's copy the server says is
+ * unchanged (a 304): checked again against the keys trusted now, since
+ * that copy may have been fetched unverified, or by a key no longer
+ * trusted. */
 static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                   const char *asc_url, const char *name, const struct dl_paths *p,
                   const char *stored_id, appc_error_t *err)
@@ -376,22 +408,15 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
     flog(o, "%s: signature not checked (unverified images allowed)", url);
     return 0;
   }
-  if (fetch_signature(o, asc_url, p->asc, err) < 0)
-    return -1;
   if (stored_id != NULL && (blob = appc_store_open_blob(s, stored_id, err)) < 0)
     return appc_error_prefix(err, "%s", url);
   if (stored_id != NULL)
     r = appc_trust_verify_fd(s, name, blob, url, p->asc, &res, err);
   else
     r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
-  if (r < 0) {
-    /* The temporaries are gone by the time the user reads this: name the
-     * URLs they came from instead. */
-    appc_error_rename(*err, p->asc, asc_url);
-    appc_error_rename(*err, p->aci, url);
-    if (strncmp((*err)->msg, asc_url, strlen(asc_url)) != 0)
-      appc_error_prefix(err, "%s", asc_url);
-  } else
+  if (r < 0)
+    name_urls(err, url, asc_url, p);
+  else
     flog(o, "%s: good signature by %s (%s)", asc_url, res.fingerprint, res.key_file);
   appc_trust_result_clear(&res);
   return r;
@@ -408,15 +433,22 @@ static void unimport(struct appc_store *s, const struct appc_store_image *img, b
     (void) appc_store_remove_unclaimed(s, img->id, &img->import_time, &kept, &ignored);
 }
 
-static int import(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
-                  const struct dl_paths *p, const struct expect *ex, struct appc_store_image *out,
-                  appc_error_t *err)
+/* Import the download, FD (handed over), from its start. */
+static int import(struct appc_store *s, const struct appc_fetch_options *o, const char *url, int fd,
+                  const struct expect *ex, struct appc_store_image *out, appc_error_t *err)
 {
   struct appc_store_import_options io = {.cb = o->cb};
+  cleanup_source struct appc_source *src = NULL;
   bool already = false;
 
-  if (appc_store_import(s, p->aci, &io, out, &already, err) < 0)
-    return appc_error_prefix(err, "%s", url);
+  if (lseek(fd, 0, SEEK_SET) < 0)
+    return appc_error_make(err, errno, "%s: the download", url);
+  if (appc_source_open_fd(&src, fd, url, err) < 0 ||
+      appc_store_import_source(s, src, &io, out, &already, err) < 0) {
+    if (strncmp((*err)->msg, url, strlen(url)) != 0)
+      appc_error_prefix(err, "%s", url);
+    return -1;
+  }
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
     unimport(s, out, already);
     appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url, out->id,
@@ -465,9 +497,8 @@ static int cached_image(struct appc_store *s, const struct appc_fetch_options *o
 struct visit {
   const char *names[MAX_DEPTH];
   size_t depth;
-  /* The URLs being downloaded, outermost first: each download holds its
-   * file's lock until its dependencies are fetched, so a dependency served
-   * at one of them would wait for itself. */
+  /* The URLs being fetched, outermost first: a dependency served at one
+   * of them is the image itself again, not what the dependency names. */
   const char *urls[MAX_DEPTH + 1];
   size_t n_urls;
   struct appc_strset done;
@@ -479,17 +510,49 @@ static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_man
 static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fetch_options *o,
                       struct visit *v, appc_error_t *err);
 
-/* Download, check and verify the image at URL, fetch its dependencies,
- * then import it: an image reaches the store only with what it needs. */
+/* The download of P, complete and checked, handed over to this fetch
+ * alone: it moves to a name of its own, *OUT (still download-..., which gc
+ * spares as a partial download), the signature and state leave tmp/, and
+ * its lock is released before any dependency is fetched.  A fetch thus
+ * never waits for another's partial file while holding one of its own:
+ * two fetches of images that depend on each other would wait for each
+ * other for ever.  One of the same URL that was waiting downloads it anew
+ * (lock_partial). */
+static int hand_over(const struct dl_paths *p, int fd, char **out, appc_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_close int tmp = -1;
+
+  if (asprintf(&path, "%s.XXXXXX", p->aci) < 0)
+    return appc_error_make(err, ENOMEM, "%s", p->aci);
+  if ((tmp = mkostemp(path, O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  if (rename(p->aci, path) < 0) {
+    int e = errno;
+    unlink(path);
+    return appc_error_make(err, e, "%s", p->aci);
+  }
+  unlink(p->state);
+  unlink(p->asc);
+  (void) flock(fd, LOCK_UN);
+  *out = steal_pointer(&path);
+  return 0;
+}
+
+/* Fetch and check the signature, download, check and verify the image at
+ * URL, fetch its dependencies, then import it: an image reaches the store
+ * only with what it needs. */
 static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_options *o,
                              const char *url, const char *asc_url, const struct expect *ex,
                              struct visit *v, struct appc_store_image *out, appc_error_t *err)
 {
   struct dl_paths p;
   struct record rec = {0};
-  struct appc_http_download d;
+  struct appc_http_download d = {0};
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
-  cleanup_close int lock_fd = -1;
+  cleanup_close int fd = -1;
+  cleanup_free char *mine = NULL;
+  struct stat st;
   int r;
 
   if (dl_paths_make(s, url, &p, err) < 0) {
@@ -507,18 +570,31 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     else
       record_clear(&rec);
   }
-  r = download_aci(o, url, &p, &rec, ex, &d, &lock_fd, err);
+  /* Two fetches of one URL take turns on its files, the signature's too. */
+  if ((fd = lock_partial(p.aci, &st, err)) < 0) {
+    r = -1;
+    goto done;
+  }
+  r = signature_first(s, o, url, asc_url, ex->name, &p, err);
+  if (r < 0 && st.st_size == 0)
+    goto discard;
+  if (r < 0)
+    goto keep; /* nothing downloaded: an earlier run's partial file stays */
+  r = download_aci(o, url, &p, fd, &st, &rec, ex, &d, err);
   if (r == 0 && d.status == 304 && rec.image != NULL) {
     r = cached_image(s, o, url, &rec, ex, out, err);
     if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
     }
+    /* Nothing downloaded: the signature checked, the files go. */
+    remove_download(&p);
+    (void) flock(fd, LOCK_UN);
     if (r == 0 && fetch_deps(s, out->id, o, v, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
     }
-    goto discard;
+    goto done;
   }
   if (r == 0 && d.status == 304) {
     r = appc_error_make(err, 0, "%s: 304 Not Modified to an unconditional request", url);
@@ -530,7 +606,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   if (r < 0 && (d.oversized || d.have == 0 || d.new_validator == NULL))
     goto discard;
   if (r < 0)
-    goto done;
+    goto keep;
   if (ex->size != 0 && d.size != ex->size) {
     r = appc_error_make(err, 0, "%s: %llu bytes, but the dependency declares %llu", url,
                         (unsigned long long) d.size, (unsigned long long) ex->size);
@@ -548,15 +624,24 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   if (r == 0 && ex->name == NULL)
     r = verify(s, o, url, asc_url, m->name, &p, NULL, err);
   if (r == 0)
-    r = fetch_manifest_deps(s, m, o, v, err);
+    r = hand_over(&p, fd, &mine, err);
+  if (r < 0)
+    goto discard;
+  /* Refused or imported from here on: the download has served. */
+  r = fetch_manifest_deps(s, m, o, v, err);
   if (r == 0)
-    r = import(s, o, url, &p, ex, out, err);
+    r = import(s, o, url, fd, ex, out, err);
+  unlink(mine);
   if (r == 0) {
     cleanup_error appc_error_t ignored = NULL;
     (void) record_write(p.record, url, &d, out->id, &ignored);
   }
+  goto done;
+keep:
+  unlink(p.asc);
+  goto done;
 discard:
-  /* Refused or imported: the download has served. */
+  /* Refused: the download has served. */
   remove_download(&p);
 done:
   appc_http_download_clear(&d);

@@ -200,6 +200,18 @@ auths() {
   grep -F "\"GET $1 HTTP/1.1\"" "$NET_ACCESS_LOG" | sed 's/^[0-9]* "[^"]*" \([0-9]*\) .* auth="\(.*\)"$/\1 \2/'
 }
 
+# wait_all PID...: wait for each; their exit statuses, one digit or more
+# each, one after the other in $cstat.
+wait_all() {
+  local p st
+  cstat=
+  for p; do
+    st=0
+    wait "$p" || st=$?
+    cstat="$cstat$st"
+  done
+}
+
 # size_of FILE
 size_of() { stat -c %s "$1"; }
 # key URL: the name of URL's download and cache record (SHA-256 of the URL).
@@ -282,6 +294,10 @@ sign "$K" "$IN/rellink.aci"
 
 # --- the server ---------------------------------------------------------------
 
+# An "image" of 64 GiB (sparse) without a signature, at 1 MB/s.
+conf unsigned "location = /images/localhost/unsigned-latest-$OA.aci { limit_rate 1m; }"
+# The images of a dependency cycle, at 1 MB/s.
+conf cycle 'location ~ ^/images/localhost/cyc[ab]- { limit_rate 1m; }'
 # The large image comes at 1 MB/s until the "resume" phase.
 conf slow 'location ^~ /images/localhost/big- { limit_rate 1m; }' \
   'location = /images/big-copy.aci { limit_rate 1m; }'
@@ -290,11 +306,13 @@ conf slow 'location ^~ /images/localhost/big- { limit_rate 1m; }' \
 conf stall "location = /images/localhost/stall-latest-$OA.aci { echo_sleep 5; echo x; }"
 # The same for 10 s, for the walk that a signal interrupts while it waits.
 conf walkstall "location = /images/localhost/walkstall.aci { echo_sleep 10; echo x; }"
-# 503 until the file flaky-ready exists.
-conf flaky 'location ^~ /images/localhost/flaky- { if (!-f $document_root/flaky-ready) { return 503; } }'
+# The image (not its signature, fetched first) 503 until the file
+# flaky-ready exists.
+conf flaky 'location ~ ^/images/localhost/flaky-.*\.aci$ { if (!-f $document_root/flaky-ready) { return 503; } }'
 # Basic authentication.
 printf 'u:%s\n' "$(openssl passwd -apr1 p)" >"$NET_DIR/htpasswd"
-conf secret "location ^~ /images/localhost/secret- { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
+# The images only: their signatures, fetched first, are public.
+conf secret "location ~ ^/images/localhost/secret-.*\\.aci\$ { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
 # A redirect to another host name (127.0.0.1), where the image needs
 # credentials.
 conf redirsecret 'location ^~ /images/localhost/redirsecret- { rewrite ^/images/localhost/redirsecret-(.*)$ https://127.0.0.1:$server_port/images/localhost/secret-redir-$1 redirect; }'
@@ -326,7 +344,7 @@ serve "$IN/flaky.aci" flaky latest
 serve "$IN/secret.aci" secret latest
 serve "$IN/multi.aci" multi latest
 serve "$IN/redirsecret.aci" secret-redir latest
-cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/late.aci" "$IN/late.aci.asc" "$NET_ROOT/images/"
+cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/untrusted.aci" "$IN/untrusted.aci.asc" "$IN/late.aci" "$IN/late.aci.asc" "$NET_ROOT/images/"
 serve "$IN/late.aci" late latest
 serve "$IN/late-unsigned.aci" lateunsigned latest
 cp "$IN/big.aci" "$NET_ROOT/images/big-copy.aci"
@@ -334,7 +352,11 @@ mkdir -p "$NET_ROOT/images/rel/localhost"
 cp "$IN/rellink.aci" "$IN/rellink.aci.asc" "$NET_ROOT/images/rel/localhost/"
 printf '<!DOCTYPE html><html><head><title>discovery</title></head></html>\n' >"$NET_ROOT/rellink"
 cp "$IN/big.aci.asc" "$NET_ROOT/images/big-copy.aci.asc"
-for n in app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
+truncate -s 64G "$IMG/unsigned-latest-$OA.aci"
+# The signatures of stall and secretgone (whose images never come).
+cp "$IN/secret.aci.asc" "$IMG/secretgone-latest-$OA.aci.asc"
+cp "$IN/stall.aci.asc" "$IMG/stall-latest-$OA.aci.asc"
+for n in unsigned app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
   stall flaky secret secretgone redirsecret late lateunsigned; do
   page "$n"
 done
@@ -392,8 +414,9 @@ S304=$STORES/untrusted-304
 rm -rf "$S304" && cp -a "$S1" "$S304" && rm -rf "$S304/trust"
 net_log_reset
 act "$S304" fetch localhost/app
-expect_fail "a 304 with its key no longer trusted: refused" 'not trusted for localhost/app'
-is "... (the server did answer 304)" "$(reqs "$U/app-latest-$OA.aci" | cut -d' ' -f1)" "304"
+expect_fail "a key no longer trusted: refused" 'not trusted for localhost/app'
+is "... from its signature, before the image is asked for (no revalidation)" \
+  "$(reqs "$U/app-latest-$OA.aci" | cut -d' ' -f1)" ""
 act "$S304" --insecure-options=image fetch localhost/app
 expect_id "a 304 with --insecure-options=image: the stored image" "$ID_APP"
 mkdir -p "$S304/trust/prefix.d/localhost"
@@ -463,11 +486,26 @@ rm -r "$S1/auth.d"
 
 # --- 4-7. refusals ------------------------------------------------------------------------
 
+# The signature comes first (as rkt's fetchVerifiedURL): an image that no
+# key trusted for its name signs is refused before any byte of it is asked
+# for, so that a server answering with an endless body cannot fill the
+# disk with it.
 S=$(new_store untrusted)
+net_log_reset
 act "$S" fetch localhost/untrusted
 expect_fail "signed by a key that is not trusted: refused, naming the key" \
   "signed by key $K_OTHER which is not trusted for localhost/untrusted"
 is "untrusted: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+is "untrusted: the image was never asked for, only its signature" \
+  "$(reqs "$U/untrusted-latest-$OA.aci" | wc -l):$(reqs "$U/untrusted-latest-$OA.aci.asc" | cut -d' ' -f1)" "0:200"
+
+S=$(new_store unsigned)
+net_log_reset
+act "$S" fetch localhost/unsigned
+expect_fail "no signature (404): refused, naming the signature's URL" \
+  "unsigned-latest-$OA\.aci\.asc: no signature \(404 Not Found\)"
+is "unsigned: the image (64 GiB, at 1 MB/s) was never asked for" "$(reqs "$U/unsigned-latest-$OA.aci" | wc -l)" 0
+is "unsigned: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
 S=$(new_store badsig)
 act "$S" fetch localhost/badsig
@@ -560,9 +598,9 @@ act "$S" fetch --store-only "$IN/depsize.aci"
 expect_fail "a stored dependency of another size than declared is refused (--store-only)" \
   "is $SIZE_BASE bytes, but the dependency declares $((SIZE_BASE + 1))"
 
-# A dependency served at the URL of the image that depends on it: that
-# download holds its file's lock while its dependencies are fetched, and
-# this one waited for it for ever.
+# A dependency served at the URL of the image that depends on it: it is
+# that image again, not the dependency (once, the dependency's download
+# waited for ever for the lock its dependent's held).
 S=$(new_store selfdep)
 act "$S" fetch localhost/selfdep
 expect_fail "a dependency served at its dependent's own URL is refused, not waited for" \
@@ -826,12 +864,23 @@ is "by URL with a query: the signature is asked for at byurl.aci.asc?token=t1" \
   "$(net_log_count "GET /images/byurl.aci.asc?token=t1 ")" 1
 
 S=$(new_store url-noasc)
+net_log_reset
 act "$S" fetch "https://localhost:$NET_PORT/images/noasc.aci"
 expect_fail "fetch by URL without a .asc beside it is refused" 'noasc\.aci\.asc.*404'
 is "no .asc: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
+is "no .asc: the image was never asked for" "$(net_log_count "GET /images/noasc.aci ")" 0
 act "$S" --insecure-options=image fetch "https://localhost:$NET_PORT/images/noasc.aci"
 expect_id "--insecure-options=image imports it without a signature" "$ID_APP"
 is "--insecure-options=image: stored" "$(state "$S")" "list=[localhost/app] blobs=1 tmp=0"
+# By URL the name is the manifest's, known only once the image is there:
+# first, the signature must be by a key the store trusts for some name.
+S=$(new_store url-untrusted)
+net_log_reset
+act "$S" fetch "https://localhost:$NET_PORT/images/untrusted.aci"
+expect_fail "by URL, signed by a key trusted for no name: refused, naming the key" \
+  "untrusted\.aci\.asc: signed by key $K_OTHER which is not trusted for any image name"
+is "... before the image was asked for" "$(net_log_count "GET /images/untrusted.aci ")" 0
+is "... nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
 # A download whose signature is not checked yet is not unpacked without
 # end to find its manifest (a few KiB of bzip2 make gigabytes): by URL, the
@@ -840,7 +889,7 @@ S=$(new_store late)
 act "$S" fetch "https://localhost:$NET_PORT/images/late.aci"
 expect_fail "by URL: a manifest after 100 MiB of other entries is not looked for" \
   'late\.aci: .*no manifest within the first [0-9]+ bytes of the archive'
-is "... and the signature was not even asked for" "$(net_log_count "GET /images/late.aci.asc ")" 0
+is "... (its signature was asked for first, once)" "$(net_log_count "GET /images/late.aci.asc ")" 1
 is "... nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 # By name, the signature is checked first, for the name asked: an unsigned
 # image is refused before anything of it is unpacked; a signed one is
@@ -906,12 +955,13 @@ net_log_reset
 act "$S" fetch localhost/multi
 expect_id "the first endpoint answers 404, the second gives the image" "$ID_MULTI"
 is "several endpoints: stored, tmp/ empty" "$(state "$S")" "list=[localhost/multi] blobs=1 tmp=0"
-is "the first endpoint was tried (404)" "$(reqs "/missing/localhost/multi-latest-$OA.aci" | cut -d' ' -f1)" "404"
+is "the first endpoint was tried (its signature: 404)" \
+  "$(reqs "/missing/localhost/multi-latest-$OA.aci.asc" | cut -d' ' -f1)" "404"
 
 S=$(new_store chan)
 act "$S" fetch localhost/chan,channel=beta
 expect_id "the best match fails (404): the {channel} template is tried next" "$ID_CHAN"
-is "best match first: it was tried (404)" "$(reqs "$U/chan-latest-$OA.aci" | cut -d' ' -f1)" "404"
+is "best match first: it was tried (its signature: 404)" "$(reqs "$U/chan-latest-$OA.aci.asc" | cut -d' ' -f1)" "404"
 
 S=$(new_store many)
 net_log_sync
@@ -973,9 +1023,9 @@ is "... from https://localhost:PORT/images/rel/localhost/rellink.aci" \
 S=$(new_store relmeta)
 act "$S" fetch localhost/relmeta
 expect_fail "a relative meta tag URL: refused as not absolute, naming it" \
-  '^actool: /images/localhost/relmeta\.aci: not an absolute URL \(a scheme and a host are needed\)$'
+  '^actool: signature: /images/localhost/relmeta\.aci\.asc: not an absolute URL \(a scheme and a host are needed\)$'
 act "$S" fetch "https://local host:$NET_PORT/x.aci"
-expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: https://local host:$NET_PORT/x\.aci: not a valid URL: Bad hostname\$"
+expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: signature: https://local host:$NET_PORT/x\.aci\.asc: not a valid URL: Bad hostname\$"
 
 # --- 11. a stalling server ---------------------------
 
@@ -1125,15 +1175,38 @@ for i in 1 2 3; do
     "https://localhost:$NET_PORT/images/big-copy.aci" >"$TMP/conc$i.out" 2>"$TMP/conc$i.err" &
   pids+=($!)
 done
-cstat=
-for p in "${pids[@]}"; do
-  st=0
-  wait "$p" || st=$?
-  cstat="$cstat$st"
-done
+wait_all "${pids[@]}"
 is "three concurrent fetches of one URL all succeed" "$cstat" "000"
 is "they print the same image ID" "$(cat "$TMP"/conc?.out | sort -u)" "$ID_BIG"
 is "concurrent fetches: one image, one blob, tmp/ empty" "$(state "$S")" "list=[localhost/big] blobs=1 tmp=0"
+
+# --- concurrent fetches of a dependency cycle ----------------------------------
+# cyca depends on cycb and cycb on cyca, each downloaded at 1 MB/s for some
+# seconds: fetch localhost/cyca and fetch localhost/cycb, started together,
+# each download the image asked for, then its dependency, which the other is
+# downloading.  Each held its own partial download's lock while fetching its
+# dependencies, and waited for the other's: both blocked in flock for ever.
+
+mkimg ID_CYCA localhost/cyca "$IN/cyca.aci" 1.0.0 '[{"imageName": "localhost/cycb"}]' 2500000
+mkimg ID_CYCB localhost/cycb "$IN/cycb.aci" 1.0.0 '[{"imageName": "localhost/cyca"}]' 2500000
+for n in cyca cycb; do
+  sign "$K" "$IN/$n.aci"
+  serve "$IN/$n.aci" "$n" latest
+  page "$n"
+done
+S=$(new_store cycle)
+pids=()
+for n in cyca cycb; do
+  timeout 40 "$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" fetch "localhost/$n" \
+    >"$TMP/$n.out" 2>"$TMP/$n.err" &
+  pids+=($!)
+done
+wait_all "${pids[@]}"
+is "two concurrent fetches of a dependency cycle both end, and succeed (no deadlock)" \
+  "$cstat:$(cat "$TMP/cyca.out") $(cat "$TMP/cycb.out")" "00:$ID_CYCA $ID_CYCB"
+[ "$cstat" = 00 ] || note "$(cat "$TMP/cyca.err" "$TMP/cycb.err" | head -c 2000)"
+is "dependency cycle: both images stored, tmp/ empty" "$(state "$S")" \
+  "list=[localhost/cyca localhost/cycb] blobs=2 tmp=0"
 
 # --- actool sign: build, sign, serve, trust, fetch by name --------------------------
 
