@@ -748,6 +748,34 @@ static int status_error(const char *url, long status, bool auth_missing, bool au
   return appc_error_make(err, 0, "%s: %ld %s", url, status, status_text(status));
 }
 
+static bool transient_status(long status);
+static bool backoff(struct appc_http *h, unsigned seconds);
+
+/* A small document (a signature, a key, an index) retried as a download is
+ * on a transient answer or none, the opts' retries times. */
+static int get_page_retried(struct appc_http *h, const char *url, size_t max,
+                            struct appc_http_page *page, appc_error_t *err)
+{
+  for (unsigned attempt = 0;; attempt++) {
+    appc_error_t e = NULL;
+    int r = appc_http_page_get(h, url, max, false, page, &e);
+    bool transient = r < 0 ? page->no_answer : transient_status(page->status);
+
+    if (!transient || attempt >= h->opts.retries || appc_http_is_cancelled(h)) {
+      *err = e;
+      return r;
+    }
+    appc_http_log(h, "%s: %s (attempt %u of %u; retrying in %u s)", url,
+                  r < 0 ? e->msg : "a transient answer", attempt + 1, h->opts.retries + 1,
+                  1u << attempt);
+    appc_error_release(&e);
+    if (r == 0)
+      appc_http_page_clear(page);
+    if (!backoff(h, 1u << attempt))
+      return appc_error_make(err, ECANCELED, "%s", url);
+  }
+}
+
 int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,
                   long *status, appc_error_t *err)
 {
@@ -755,7 +783,7 @@ int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body,
 
   if (status != NULL)
     *status = 0;
-  if (appc_http_page_get(h, url, max, false, &page, err) < 0)
+  if (get_page_retried(h, url, max, &page, err) < 0)
     return -1;
   if (status != NULL)
     *status = page.status;

@@ -85,7 +85,9 @@ bool appc_http_allows_http(const struct appc_http *h);
 /* GET URL into memory, following redirects (at most 10, never from https
  * to http).  A body larger than MAX bytes fails.  Any status other than
  * 200 fails with an error naming URL and the status; *STATUS (may be NULL)
- * receives the final status, or 0 when no response arrived. */
+ * receives the final status, or 0 when no response arrived.  A transient
+ * answer (408, 429, 5xx but 501) or none is retried as downloads are
+ * (appc_http_options.retries, with a backoff of 1, 2, 4... s). */
 int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,
                   long *status, appc_error_t *err);
 

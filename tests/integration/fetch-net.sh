@@ -306,9 +306,9 @@ conf slow 'location ^~ /images/localhost/big- { limit_rate 1m; }' \
 conf stall "location = /images/localhost/stall-latest-$OA.aci { echo_sleep 5; echo x; }"
 # The same for 10 s, for the walk that a signal interrupts while it waits.
 conf walkstall "location = /images/localhost/walkstall.aci { echo_sleep 10; echo x; }"
-# The image (not its signature, fetched first) 503 until the file
+# The image and its signature (fetched first) 503 until the file
 # flaky-ready exists.
-conf flaky 'location ~ ^/images/localhost/flaky-.*\.aci$ { if (!-f $document_root/flaky-ready) { return 503; } }'
+conf flaky 'location ~ ^/images/localhost/flaky-.*\.aci(\.asc)?$ { if (!-f $document_root/flaky-ready) { return 503; } }'
 # Basic authentication.
 printf 'u:%s\n' "$(openssl passwd -apr1 p)" >"$NET_DIR/htpasswd"
 # The images only: their signatures, fetched first, are public.
@@ -782,7 +782,7 @@ net_log_reset
 BG_PID=$!
 # The first backoff is 1 s: the file appears during it.
 deadline=$((SECONDS + 60))
-until [ "$(net_log_count "\"GET $U/flaky-latest-$OA.aci HTTP/1.1\" 503")" -ge 1 ]; do
+until [ "$(net_log_count "\"GET $U/flaky-latest-$OA.aci.asc HTTP/1.1\" 503")" -ge 1 ]; do
   if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$BG_PID" 2>/dev/null; then
     note "no 503 logged (60 s, or the fetch ended)" "$(head -c 1000 "$TMP/bg.err")"
     break
@@ -800,8 +800,8 @@ else
   not_ok "a 503 is retried and the fetch succeeds"
   note "exit $st" "stdout: $(cat "$TMP/bg.out")" "stderr: $(head -c 2000 "$TMP/bg.err")"
 fi
-is "the access log shows a 503, then the image (200)" \
-  "$(reqs "$U/flaky-latest-$OA.aci" | cut -d' ' -f1 | uniq | paste -sd' ')" "503 200"
+is "the access log shows a 503 of the signature, then the signature and the image (200)" \
+  "$(reqs "$U/flaky-latest-$OA.aci.asc" | cut -d' ' -f1 | uniq | paste -sd' '):$(reqs "$U/flaky-latest-$OA.aci" | cut -d' ' -f1 | uniq | paste -sd' ')" "503 200:200"
 is "503: the image is stored, tmp/ empty" "$(state "$S")" "list=[localhost/flaky] blobs=1 tmp=0"
 
 # --- 13. certificates ---------------------------------------------------------------------------
