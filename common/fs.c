@@ -740,16 +740,18 @@ bool appc_path_has_dot_component(const char *path)
   return false;
 }
 
-bool appc_dir_is_or_above(int dir_fd, const struct stat *at)
+int appc_dir_chain_find(int dir_fd, const struct stat *at, size_t n)
 {
   int fd = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  bool found = false;
+  int found = -1;
 
-  while (fd >= 0 && !found) {
+  while (fd >= 0 && found < 0) {
     struct stat here, up;
     if (fstat(fd, &here) < 0)
       break;
-    found = here.st_dev == at->st_dev && here.st_ino == at->st_ino;
+    for (size_t i = 0; i < n && found < 0; i++)
+      if (here.st_dev == at[i].st_dev && here.st_ino == at[i].st_ino)
+        found = (int) i;
     int parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
     /* the root is its own parent */
     if (parent >= 0 &&
@@ -763,4 +765,9 @@ bool appc_dir_is_or_above(int dir_fd, const struct stat *at)
   if (fd >= 0)
     close(fd);
   return found;
+}
+
+bool appc_dir_is_or_above(int dir_fd, const struct stat *at)
+{
+  return appc_dir_chain_find(dir_fd, at, 1) >= 0;
 }

@@ -200,6 +200,9 @@ void appc_close_fds_except(unsigned first, int *keep, size_t n);
  * climbing ".." a directory at a time to the root (so that bind mounts and
  * symlinked paths are seen through)? */
 bool appc_dir_is_or_above(int dir_fd, const struct stat *at);
+/* The same for N directories: the index of the first of AT met climbing
+ * from DIR_FD (DIR_FD itself first), or -1 when none is. */
+int appc_dir_chain_find(int dir_fd, const struct stat *at, size_t n);
 
 /* Does PATH have a "." or ".." component ("/a/./b", "../c", "d/..")? */
 bool appc_path_has_dot_component(const char *path);

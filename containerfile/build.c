@@ -1511,7 +1511,8 @@ int appc_containerfile_build(struct appc_store *s, const char *file, const char 
   if (APPC_ABI_CHECK(o, appc_containerfile_options, APPC_CONTAINERFILE_OPTIONS_VERSION, err) < 0)
     return -1;
   /* an OUT refused only after the steps ran would waste them all */
-  if (appc_outfile_check(out, b.o->build != NULL ? b.o->build : &no_build, err) < 0)
+  if (appc_store_check_dest(s, out, err) < 0 ||
+      appc_outfile_check(out, b.o->build != NULL ? b.o->build : &no_build, err) < 0)
     return -1;
   if (appc_read_file_at(AT_FDCWD, file, CF_MAX_BYTES, APPC_READ_REGULAR, &text, &len, err) < 0)
     return -1;

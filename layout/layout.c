@@ -877,7 +877,8 @@ int appc_layout_create_from(struct appc_store *s, const char *id, const char *di
     staging = NULL;
     return appc_error_make(err, ENOMEM, "%s", dir);
   }
-  if (init_begin(dir, &fd, &made, err) < 0)
+  /* refused before DIR is made, rather than by the render into it */
+  if (appc_store_check_dest(s, dir, err) < 0 || init_begin(dir, &fd, &made, err) < 0)
     return -1;
   /* Rendered inside DIR, then moved up: render puts its result in place
    * by rename, which DIR itself ("." say) cannot take. */

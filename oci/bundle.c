@@ -340,6 +340,8 @@ int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
     return -1;
   if (opts == NULL)
     opts = &defaults;
+  if (appc_store_check_dest(s, dir, err) < 0)
+    return -1;
   bool exists = lstat(dir, &st) == 0;
   if (exists && !opts->overwrite)
     return appc_error_tag(err, EEXIST, "%s: already exists", dir);

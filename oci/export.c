@@ -756,8 +756,8 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
   if (APPC_ABI_CHECK(opts, appc_oci_export_options, APPC_OCI_EXPORT_OPTIONS_VERSION, err) < 0)
     return -1;
   ex.opts = opts != NULL ? opts : &defaults;
-  if (appc_store_load_manifest(s, id, &ex.m, err) == 0 && choose_tag(&ex, err) == 0 &&
-      choose_platform(&ex, err) == 0 && choose_labels(&ex, err) == 0 &&
+  if (appc_store_check_dest(s, dir, err) == 0 && appc_store_load_manifest(s, id, &ex.m, err) == 0 &&
+      choose_tag(&ex, err) == 0 && choose_platform(&ex, err) == 0 && choose_labels(&ex, err) == 0 &&
       open_layout(&ex, err) == 0 && write_layer(&ex, err) == 0 && write_config(&ex, err) == 0 &&
       write_manifest(&ex, err) == 0 && write_index(&ex, err) == 0) {
     memcpy(digest, ex.manifest, APPC_OCI_DIGEST_LEN + 1); /* always sha256 */

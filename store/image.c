@@ -189,7 +189,7 @@ static int export_locked(struct appc_store *s, const char *id, const char *out, 
   cleanup_close int in = -1;
   int r;
 
-  if (export_source(s, id, out, &in, &src, err) < 0 ||
+  if (export_source(s, id, out, &in, &src, err) < 0 || appc_store_check_dest(s, out, err) < 0 ||
       appc_outfile_open(&of, out, &bo, NULL, err) < 0)
     return -1;
   r = export_copy(s, id, src, of.tmp.fd, of.path, err);

@@ -46,6 +46,10 @@ struct appc_store {
   unsigned lock_depth; /* nesting of appc_store_lock */
   bool as_root;
   const struct appc_callbacks *cb; /* appc_store_set_callbacks; may be NULL */
+  /* The names in tmp/ of the directories appc_store_tmpdir made: their
+   * owners (this process) write below them by path. */
+  char **own_tmpdirs;
+  size_t n_own_tmpdirs;
 };
 
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */
@@ -58,6 +62,10 @@ int appc_store_fsync_dir(int fd, const char *what, appc_error_t *err);
 int appc_store_write_file(struct appc_store *s, int dirfd, const char *name, const void *data,
                           size_t len, appc_error_t *err);
 
+/* appc_store_check_dest for BASE in the directory PARENT_FD (PATH, for
+ * messages). */
+int appc_store_check_dest_at(struct appc_store *s, int parent_fd, const char *base,
+                             const char *path, appc_error_t *err);
 /* Is ID a well-formed full image ID? */
 bool appc_store_is_image_id(const char *id);
 /* The format trees/NAME's format file gives, 0 when it has none (format

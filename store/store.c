@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,9 @@ void appc_store_close(struct appc_store *s)
   for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
     if (fds[i] >= 0)
       close(fds[i]);
+  for (size_t i = 0; i < s->n_own_tmpdirs; i++)
+    free(s->own_tmpdirs[i]);
+  free(s->own_tmpdirs);
   free(s->path);
   free(s);
 }
@@ -311,6 +315,16 @@ int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc
   /* mkdtemp gives mode 0700 */
   if (mkdtemp(path) == NULL)
     return appc_error_make(err, errno, "%s: cannot create a temporary directory", path);
+  /* remembered, so that appc_store_check_dest lets its owner write there */
+  char **more = realloc(s->own_tmpdirs, (s->n_own_tmpdirs + 1) * sizeof *more);
+  if (more == NULL || (more[s->n_own_tmpdirs] = strdup(strrchr(path, '/') + 1)) == NULL) {
+    if (more != NULL)
+      s->own_tmpdirs = more;
+    (void) rmdir(path);
+    return appc_error_make(err, ENOMEM, "%s", path);
+  }
+  s->own_tmpdirs = more;
+  s->n_own_tmpdirs++;
   *out = steal_pointer(&path);
   return 0;
 }
@@ -345,4 +359,83 @@ int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, app
 void appc_store_set_callbacks(struct appc_store *s, const struct appc_callbacks *cb)
 {
   s->cb = cb;
+}
+
+/* The store's directory and the directories in it, at most N: what a
+ * destination's directory must not be nor be below (by device and inode,
+ * so that a symlink or a bind mount of one of them is seen through). */
+static size_t store_dirs(struct appc_store *s, struct stat *out, size_t n)
+{
+  size_t k = 0;
+  int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+
+  if (fstat(s->dirfd, &out[k]) == 0)
+    k++;
+  if (d == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return k;
+  }
+  while (k < n && (de = readdir(d)) != NULL)
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+        fstatat(s->dirfd, de->d_name, &out[k], AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(out[k].st_mode))
+      k++;
+  closedir(d);
+  return k;
+}
+
+/* Is the first of DIRS met climbing from FD one of the store's own (the
+ * first N_STORE), rather than a temporary directory of this process's? */
+static bool in_store(int fd, const struct stat *dirs, size_t n, size_t n_store)
+{
+  int i = appc_dir_chain_find(fd, dirs, n);
+  return i >= 0 && (size_t) i < n_store;
+}
+
+int appc_store_check_dest_at(struct appc_store *s, int parent_fd, const char *base,
+                             const char *path, appc_error_t *err)
+{
+  struct stat dirs[48], st;
+  size_t n_store = store_dirs(s, dirs, 32), n = n_store;
+  cleanup_close int fd = -1;
+
+  /* What appc_store_tmpdir gave this process is its own to write in (a
+   * Containerfile's layout, a squash), found by name: once removed, it
+   * is nobody's. */
+  for (size_t i = 0; i < s->n_own_tmpdirs && n < ARRAY_SIZE(dirs); i++)
+    if (fstatat(s->tmp_fd, s->own_tmpdirs[i], &dirs[n], AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(dirs[n].st_mode))
+      n++;
+
+  /* DEST itself the store's directory, or one holding it (replacing it
+   * would take the store away) */
+  if (fstatat(parent_fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+      appc_dir_is_or_above(s->dirfd, &st))
+    return appc_error_make(err, 0, "%s: holds the store %s (or is in it): it cannot be replaced",
+                           path, s->path);
+  /* DEST's directory in the store, or DEST a directory (or a symlink to
+   * one) in it: the store's files are the store's alone */
+  if (in_store(parent_fd, dirs, n, n_store) ||
+      ((fd = openat(parent_fd, base, O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+       in_store(fd, dirs, n, n_store)))
+    return appc_error_make(err, 0, "%s: in the store %s: only the store writes there", path,
+                           s->path);
+  return 0;
+}
+
+int appc_store_check_dest(struct appc_store *s, const char *path, appc_error_t *err)
+{
+  cleanup_free char *a = strdup(path);
+  cleanup_free char *b = strdup(path);
+  cleanup_close int parent = -1;
+
+  if (a == NULL || b == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  parent = open(dirname(a), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* no parent: nothing can be written there, as the caller will say */
+  if (parent < 0)
+    return 0;
+  return appc_store_check_dest_at(s, parent, basename(b), path, err);
 }

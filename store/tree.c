@@ -671,12 +671,12 @@ static int dest_is_replaceable(struct appc_store *s, struct dest *d, appc_error_
 {
   struct stat st;
 
+  /* in the store (its tmp/, where the render is made, among the rest),
+   * the store, or above */
+  if (appc_store_check_dest_at(s, d->parent_fd, d->base, d->path, err) < 0)
+    return -1;
   if (fstatat(d->parent_fd, d->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", d->path);
-  /* the store's tmp/ (where the render is made), the store, or above */
-  if (S_ISDIR(st.st_mode) && appc_dir_is_or_above(s->tmp_fd, &st))
-    return appc_error_make(err, 0, "%s: holds the store %s (or is in it): it cannot be replaced",
-                           d->path, s->path);
   /* An empty directory (say, from mktemp -d) holds nothing to lose. */
   if (d->overwrite || (S_ISDIR(st.st_mode) && appc_dir_is_empty(d->parent_fd, d->base))) {
     d->overwrite = true;

@@ -76,6 +76,17 @@ void appc_store_unlock(struct appc_store *s);
  * dropping the store's lock; gc removes what a killed process left. */
 int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc_error_t *err);
 
+/* May the caller write PATH, a file or directory it was given (a
+ * render's DEST, an export's OUT)?  An error naming PATH and the store if
+ * PATH's directory is the store's directory or below it, if PATH is a
+ * directory (or a symlink to one) in the store, or if PATH is a directory
+ * holding the store: nothing but the store writes in its directory.
+ * Directories are compared by device and inode, climbing "..", so that a
+ * symlink or a bind mount of the store (or of a directory at its top) is
+ * seen through.  A PATH whose directory does not exist passes, and so does
+ * one below a directory that appc_store_tmpdir made for the caller. */
+int appc_store_check_dest(struct appc_store *s, const char *path, appc_error_t *err);
+
 /* Call FN for each entry of DIRFD but "." and ".." (WHAT names the directory
  * in messages, relative to the store), stopping at the first that returns
  * non-zero. */

@@ -146,6 +146,10 @@ check_clean "a Containerfile with a 75,000-byte label" build --file="$BIG/Contai
 check_clean "image gc" "$ACTOOL" image gc --grace=0s
 check_clean "the same Containerfile after image gc" build --file="$BIG/Containerfile" "$BIG" "$TMP/big2.aci"
 is "... is all cached still" "$(grep -c -- '^--> cached' "$TMP/.err")" 2
+check_rejects "an OUT in the store is refused before any step, naming it and the store" \
+  "^actool: $(regex_quote "$ACTOOL_DIR/big.aci"): in the store $(regex_quote "$ACTOOL_DIR"): " \
+  build --file="$BIG/Containerfile" "$BIG" "$ACTOOL_DIR/big.aci"
+is "... no step ran, nothing made there" "$(grep -c '^STEP' "$TMP/.err"):$(ls -A "$ACTOOL_DIR" | grep -c big)" "0:0"
 check_clean "--no-cache" \
   build --no-cache --file="$C/Containerfile" --name=example.com/web --build-arg=BASE="$BASE" "$C" "$TMP/web3.aci"
 is "--no-cache runs every step" "$(grep -c -- '^--> cached' "$TMP/.err")" 0

@@ -1266,6 +1266,16 @@ is "run --detach prints the pod's UUID and returns 0 while the pod runs" \
   "$status:$([[ $u =~ ^[0-9a-f-]{36}$ ]] && echo uuid)" "0:uuid"
 yes_run "run --detach returned at once (${took} ms)" test "$took" -lt 10000
 wait_file "$TMP/det/ready"
+# The running pod's tree (its lock held shared): render --overwrite onto it
+# once swapped it out and removed it under the app.
+held=
+for t in "$STORE"/trees/*; do flock -n -x "$t/lock" true 2>/dev/null || held=$t; done
+ino=$(stat -c %i "$held/rootfs/bin/sh")
+check_fails "render --overwrite onto the running pod's tree: refused, the tree in the store" 1 \
+  "^actool: $(regex_quote "$held"): in the store $(regex_quote "$STORE"): " \
+  ac image render --overwrite "${ID[sh]}" "$held"
+is "... and the tree is still there, the pod's own files in it (not a new render)" \
+  "$(stat -c %i "$held/rootfs/bin/sh")" "$ino"
 run_capture ac status "$u"
 is "status of the detached pod: running, with its log" \
   "$status:$(grep -E '^(state|log)=' "$TMP/.out" | paste -sd' ')" "0:state=running log=$STORE/pods/$u/log"

@@ -577,6 +577,80 @@ for d in "$TMP/holder" "$TMP/holder/store"; do
 done
 is "... and the store is intact" "$(ac "$TMP/holder/store" image verify >/dev/null 2>&1; echo $?)" 0
 
+# A DEST or OUT in the store, by its path, through a symlink or a bind
+# mount: refused, naming it and the store, and the store intact.
+# (render --overwrite IMAGE DIR/images once swapped the index for a
+# rendered tree: nothing listed, and the next gc removed every blob.)
+SI=$TMP/inside/store
+ID_SI=$(ac "$SI" fetch "$IN/b.aci")
+for i in 1 2; do # the second render makes the cached tree
+  rm -rf "$TMP/inside/d"
+  ac "$SI" image render "$ID_SI" "$TMP/inside/d" >/dev/null
+done
+K_SI=$(ls "$SI/trees" | head -1)
+mkdir -p "$SI/trust/root.d"
+ln -s "$SI" "$TMP/inside/link"
+# refused_inside DESCRIPTION DEST COMMAND...: exit 1, naming DEST and the store
+refused_inside() {
+  check_fails "$1: refused, naming it and the store" 1 \
+    "^actool: $(regex_quote "$2"): in the store $(regex_quote "$SI"): " "${@:3}"
+}
+for cmd in render extract bundle; do
+  for d in images "images/$ID_SI" "blobs/$ID_SI" "trees/$K_SI" "trees/$K_SI/rootfs" trust \
+    trust/root.d tmp new; do
+    n=${d//$ID_SI/ID}
+    refused_inside "image $cmd --overwrite IMAGE DIR/${n//$K_SI/KEY}" "$SI/$d" \
+      ac "$SI" image "$cmd" --overwrite "$ID_SI" "$SI/$d"
+  done
+  refused_inside "image $cmd --overwrite IMAGE LINK/images (LINK a symlink to the store)" \
+    "$TMP/inside/link/images" ac "$SI" image "$cmd" --overwrite "$ID_SI" "$TMP/inside/link/images"
+done
+# the cached tree while a user (a pod) holds its lock: never taken away
+refused_inside "image render --overwrite IMAGE DIR/trees/KEY while its lock is held" \
+  "$SI/trees/$K_SI" flock -s "$SI/trees/$K_SI/lock" \
+  $T "$ACTOOL" --dir="$SI" image render --overwrite "$ID_SI" "$SI/trees/$K_SI"
+refused_inside "layout init --from=IMAGE --layout=DIR/new" "$SI/new" \
+  ac "$SI" layout init --from="$ID_SI" --layout="$SI/new"
+for f in format lock "blobs/$ID_SI" "images/$ID_SI/info.json" new.aci; do
+  refused_inside "image export --overwrite IMAGE DIR/${f//$ID_SI/ID}" "$SI/$f" \
+    ac "$SI" image export --overwrite "$ID_SI" "$SI/$f"
+done
+refused_inside "image export IMAGE LINK/new.aci (LINK a symlink to the store)" \
+  "$TMP/inside/link/new.aci" ac "$SI" image export "$ID_SI" "$TMP/inside/link/new.aci"
+for d in new tmp; do
+  refused_inside "image export --format=oci IMAGE oci:DIR/$d" "$SI/$d" \
+    ac "$SI" image export --format=oci "$ID_SI" "oci:$SI/$d"
+done
+mkdir -p "$SI/cache"
+ln -s "$SI/cache" "$TMP/inside/cache-link"
+refused_inside "image export --format=oci IMAGE oci:LINK (LINK a symlink to DIR/cache, empty)" \
+  "$TMP/inside/cache-link" ac "$SI" image export --format=oci "$ID_SI" "oci:$TMP/inside/cache-link"
+mkdir -p "$TMP/inside/mnt" "$TMP/inside/trust-mnt"
+if mount --bind "$SI" "$TMP/inside/mnt" 2>/dev/null; then
+  refused_inside "image render --overwrite IMAGE MNT/images (MNT a bind mount of the store)" \
+    "$TMP/inside/mnt/images" ac "$SI" image render --overwrite "$ID_SI" "$TMP/inside/mnt/images"
+  umount "$TMP/inside/mnt"
+else
+  not_ok "a bind mount of the store (needs root)"
+fi
+if mount --bind "$SI/trust" "$TMP/inside/trust-mnt" 2>/dev/null; then
+  refused_inside "image render --overwrite IMAGE MNT/root.d (MNT a bind mount of DIR/trust)" \
+    "$TMP/inside/trust-mnt/root.d" \
+    ac "$SI" image render --overwrite "$ID_SI" "$TMP/inside/trust-mnt/root.d"
+  umount "$TMP/inside/trust-mnt"
+else
+  not_ok "a bind mount of the store's trust/ (needs root)"
+fi
+is "... the store's format file is intact" "$(cat "$SI/format")" "actool-store 2"
+is "... the image is still listed" "$(ac "$SI" image list -q 2>&1)" "$ID_SI"
+check "... the store verifies" ac "$SI" image verify
+is "... nothing was made in it" "$(cd "$SI" && ls -A . trust/root.d | tr '\n' ' ')" \
+  ".: blobs cache format images lock tmp trees trust  trust/root.d: "
+check "... and gc keeps the image's blob" sh -c "$T $ACTOOL --dir=$SI image gc --grace=0s && test -f $SI/blobs/$ID_SI"
+is "... and the DEST rendered before is untouched, a tree beside the store still rendered into" \
+  "$(ac "$SI" image render "$ID_SI" "$TMP/inside/d2" >/dev/null && ls "$TMP/inside/d2")" "manifest
+rootfs"
+
 # A render that fails while copying the cached tree (a full file system)
 # names DEST, and leaves nothing there.
 layout "$L/big" "$(mf example.com/big 1)"

@@ -17,6 +17,7 @@
 #include "test-util.h"
 
 #include "common/fs.h"
+#include "common/macros.h"
 #include "schema/json.h"
 #include "appc/schema.h"
 #include "store/private.h"
@@ -651,6 +652,52 @@ static void test_verify_finds_damage(void **state)
   appc_store_image_clear(&img);
 }
 
+/* A destination in the store (its directory or below, by path, through a
+ * symlink) or holding it is refused, naming it and the store; one beside
+ * the store, or whose directory does not exist, passes. */
+static void test_check_dest(void **state)
+{
+  struct fixture *f = *state;
+  appc_error_t err = NULL;
+  char p[256], link[160];
+
+  open_store(f);
+  static const char *const inside[] = {"/images", "/blobs/x", "/trees", "/tmp/x",
+                                       "/format", "/new",     "/new/",  "/images/."};
+  for (size_t i = 0; i < ARRAY_SIZE(inside); i++) {
+    snprintf(p, sizeof p, "%s%s", f->store, inside[i]);
+    assert_error_contains(appc_store_check_dest(f->s, p, &err), &err, "in the store");
+  }
+  assert_error_contains(appc_store_check_dest(f->s, f->store, &err), &err, "holds the store");
+  assert_error_contains(appc_store_check_dest(f->s, f->dir, &err), &err, "holds the store");
+  snprintf(link, sizeof link, "%s/link", f->dir);
+  assert_int_equal(symlink(f->store, link), 0);
+  snprintf(p, sizeof p, "%s/images", link);
+  assert_error_contains(appc_store_check_dest(f->s, p, &err), &err, "in the store");
+  /* a symlink to a directory of the store: what it leads to would be written */
+  snprintf(p, sizeof p, "%s/trees", f->store);
+  snprintf(link, sizeof link, "%s/trees-link", f->dir);
+  assert_int_equal(symlink(p, link), 0);
+  assert_error_contains(appc_store_check_dest(f->s, link, &err), &err, "in the store");
+  snprintf(p, sizeof p, "%s/out", f->dir);
+  assert_ok(appc_store_check_dest(f->s, p, &err), &err);
+  snprintf(p, sizeof p, "%s/no/such/dir", f->dir);
+  assert_ok(appc_store_check_dest(f->s, p, &err), &err);
+
+  /* below what appc_store_tmpdir made for this process: its own */
+  char *own = NULL;
+  assert_ok(appc_store_tmpdir(f->s, "own", &own, &err), &err);
+  snprintf(p, sizeof p, "%s/layout", own);
+  assert_ok(appc_store_check_dest(f->s, p, &err), &err);
+  assert_error_contains(appc_store_check_dest(f->s, own, &err), &err, "in the store");
+  assert_int_equal(rmdir(own), 0);
+  snprintf(p, sizeof p, "%s/tmp/other", f->store);
+  assert_int_equal(mkdir(p, 0700), 0);
+  snprintf(p, sizeof p, "%s/tmp/other/layout", f->store);
+  assert_error_contains(appc_store_check_dest(f->s, p, &err), &err, "in the store");
+  free(own);
+}
+
 /* What an import added and removes again (a squash, a failure) stays when
  * another import has taken it meanwhile: imported it again, or claimed it
  * (found it by its record); a removal of an image gone already is no
@@ -708,6 +755,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
