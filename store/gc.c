@@ -86,13 +86,13 @@ static int gc_blob(const char *name, void *data, appc_error_t *err)
 /* Are all the images TREE was rendered from still indexed? */
 static bool tree_layers_present(struct gc *g, const char *tree)
 {
-  char path[128];
   cleanup_free char *ids = NULL;
-
-  snprintf(path, sizeof path, "%s/%s", tree, TREE_LAYERS);
+  cleanup_close int tfd = appc_store_tree_open(g->s, tree);
   appc_error_t ignored = NULL;
-  if (appc_read_file_at(g->s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
-                        &ids, NULL, &ignored) < 0) {
+
+  if (tfd < 0 ||
+      appc_read_file_at(tfd, TREE_LAYERS, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &ids,
+                        NULL, &ignored) < 0) {
     appc_error_release(&ignored);
     return false;
   }
@@ -106,12 +106,14 @@ static bool tree_layers_present(struct gc *g, const char *tree)
 static int gc_tree(const char *name, void *data, appc_error_t *err)
 {
   struct gc *g = data;
-  char path[128], tmp[64];
+  char tmp[64];
   struct stat st;
+  cleanup_close int tfd = appc_store_tree_open(g->s, name);
   cleanup_close int lock = -1;
 
-  snprintf(path, sizeof path, "%s/%s", name, TREE_LOCK);
-  lock = openat(g->s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  /* a tree that is not a directory (a symlink) is damage: stale */
+  if (tfd >= 0)
+    lock = openat(tfd, TREE_LOCK, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   bool stale = lock < 0 || fstat(lock, &st) < 0 || age(g, &st.st_mtim) >= g->grace ||
                appc_store_tree_format(g->s, name) < TREE_FORMAT_NUM;
   if (!stale && tree_layers_present(g, name))

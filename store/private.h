@@ -68,6 +68,9 @@ int appc_store_check_dest_at(struct appc_store *s, int parent_fd, const char *ba
                              const char *path, appc_error_t *err);
 /* Is ID a well-formed full image ID? */
 bool appc_store_is_image_id(const char *id);
+/* trees/NAME opened as a directory, never through a symlink: -1 and
+ * errno (ELOOP or ENOTDIR for a tree that is not a directory: damage). */
+int appc_store_tree_open(struct appc_store *s, const char *name);
 /* The format trees/NAME's format file gives, 0 when it has none (format
  * 1 had none) or it cannot be read. */
 int appc_store_tree_format(struct appc_store *s, const char *name);

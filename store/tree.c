@@ -253,15 +253,20 @@ static void read_hint(struct appc_store *s, const struct plan *p, char hint[65])
     snprintf(hint, 65, "%.64s", text);
 }
 
+int appc_store_tree_open(struct appc_store *s, const char *name)
+{
+  return openat(s->trees_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 int appc_store_tree_format(struct appc_store *s, const char *name)
 {
-  char path[160];
+  cleanup_close int tfd = appc_store_tree_open(s, name);
   cleanup_free char *text = NULL;
   cleanup_error appc_error_t ignored = NULL;
   int format = 0;
 
-  snprintf(path, sizeof path, "%s/%s", name, TREE_FORMAT);
-  if (appc_read_file_at(s->trees_fd, path, 64, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, NULL,
+  if (tfd < 0 ||
+      appc_read_file_at(tfd, TREE_FORMAT, 64, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text, NULL,
                         &ignored) < 0 ||
       sscanf(text, "actool-tree %d", &format) != 1 || format < 1)
     return 0;
@@ -275,13 +280,14 @@ bool appc_store_tree_current(struct appc_store *s, const char *name)
 
 bool appc_store_tree_key_current(struct appc_store *s, const char *name)
 {
-  char path[160], key[65];
+  char key[65];
+  cleanup_close int tfd = appc_store_tree_open(s, name);
   cleanup_free char *text = NULL;
   cleanup_error appc_error_t ignored = NULL;
   size_t len = 0;
 
-  snprintf(path, sizeof path, "%s/%s", name, TREE_LAYERS);
-  return appc_read_file_at(s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+  return tfd >= 0 &&
+         appc_read_file_at(tfd, TREE_LAYERS, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                            &text, &len, &ignored) == 0 &&
          key_of_layers(text, len, key, &ignored) == 0 && strcmp(key, name) == 0;
 }
@@ -299,7 +305,7 @@ static bool plan_key_remembered(struct appc_store *s, const struct plan *p, cons
 
   if (hint[0] == '\0')
     return false;
-  tfd = openat(s->trees_fd, hint, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  tfd = appc_store_tree_open(s, hint);
   want = plan_layers_text(p, &want_len);
   if (tfd < 0 || want == NULL ||
       appc_read_file_at(tfd, TREE_LAYERS, want_len + 1, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
@@ -430,13 +436,25 @@ out:
   return r;
 }
 
-/* Hold trees/NAME's lock shared: 1, or 0 when there is no such tree. */
+/* Hold trees/NAME's lock shared: 1, or 0 when there is no such tree.
+ * trees/NAME is never followed if it is a symlink (a tree is a directory
+ * of the store, or damage). */
 static int lock_tree(struct appc_store *s, const char *name, int *lock_fd, appc_error_t *err)
 {
   char path[160];
+  cleanup_close int tfd = appc_store_tree_open(s, name);
 
   snprintf(path, sizeof path, "%s/%s", name, TREE_LOCK);
-  int fd = openat(s->trees_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (tfd < 0 && errno == ENOENT)
+    return 0;
+  if (tfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+    return appc_error_make(err, 0,
+                           "%s/%s/%s: rendered tree that is not a directory (a symlink?), "
+                           "damaged; `image gc` removes it",
+                           s->path, STORE_TREES, name);
+  if (tfd < 0)
+    return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, name);
+  int fd = openat(tfd, TREE_LOCK, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return errno == ENOENT ? 0
                            : appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
@@ -548,6 +566,7 @@ static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const 
       .as_root = true, .shift_base = t->opts->id_base, .shift_count = t->opts->id_count};
   static const char *const files[] = {TREE_MANIFEST, TREE_LAYERS, TREE_DIGEST, TREE_FORMAT};
   char path[160];
+  cleanup_close int tfd = appc_store_tree_open(s, t->key);
   cleanup_close int src = -1;
 
   if (t->opts->cb != NULL) {
@@ -555,7 +574,8 @@ static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const 
     co.cancel_data = t->opts->cb->data;
   }
   snprintf(path, sizeof path, "%s/%s", t->key, TREE_ROOTFS);
-  src = openat(s->trees_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (tfd >= 0)
+    src = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (src < 0)
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, path);
   if (appc_tree_copy(src, rootfs_fd, &co, err) < 0)
@@ -566,10 +586,10 @@ static int fill_shifted(struct appc_store *s, int tree_fd, int rootfs_fd, const 
   for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     cleanup_free char *text = NULL;
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/%s", t->key, files[i]);
-    if (appc_read_file_at(s->trees_fd, path, 1u << 24, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
-                          &text, &len, err) < 0 ||
-        appc_store_write_file(s, tree_fd, files[i], text, len, err) < 0)
+    if (appc_read_file_at(tfd, files[i], 1u << 24, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &text,
+                          &len, err) < 0)
+      return appc_error_prefix(err, "%s/%s/%s", s->path, STORE_TREES, t->key);
+    if (appc_store_write_file(s, tree_fd, files[i], text, len, err) < 0)
       return -1;
   }
   return 0;
@@ -801,6 +821,7 @@ static int copy_tree(struct appc_store *s, const struct plan *p, const char key[
   struct appc_copy_options co = {.as_root = s->as_root};
   char rootfs[80];
   cleanup_close int lock_fd = -1;
+  cleanup_close int tfd = -1;
   cleanup_close int src = -1;
   cleanup_close int dst = -1;
 
@@ -811,7 +832,8 @@ static int copy_tree(struct appc_store *s, const struct plan *p, const char key[
   if (hold_tree(s, p, key, opts, &lock_fd, err) < 0)
     return -1;
   snprintf(rootfs, sizeof rootfs, "%s/%s", key, TREE_ROOTFS);
-  src = openat(s->trees_fd, rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if ((tfd = appc_store_tree_open(s, key)) >= 0)
+    src = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (src < 0)
     return appc_error_make(err, errno, "%s/%s/%s", s->path, STORE_TREES, rootfs);
   if (dest_rootfs(d, opts->flags, &dst, err) < 0)

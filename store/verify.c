@@ -103,15 +103,16 @@ static void verify_image(struct verify *v, const char *id)
 /* Does tree KEY involve a selected image?  (All trees when none selected.) */
 static bool tree_selected(struct verify *v, const char *key)
 {
-  char path[128];
+  cleanup_close int tfd = -1;
   cleanup_free char *ids = NULL;
   appc_error_t e = NULL;
 
   if (v->n == 0)
     return true;
-  snprintf(path, sizeof path, "%s/%s", key, TREE_LAYERS);
-  if (appc_read_file_at(v->s->trees_fd, path, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
-                        &ids, NULL, &e) < 0) {
+  if ((tfd = appc_store_tree_open(v->s, key)) < 0)
+    return false;
+  if (appc_read_file_at(tfd, TREE_LAYERS, 1u << 20, APPC_READ_NOFOLLOW | APPC_READ_REGULAR, &ids,
+                        NULL, &e) < 0) {
     appc_error_release(&e);
     return false;
   }
@@ -125,8 +126,16 @@ static void verify_tree(struct verify *v, const char *key)
 {
   char path[128], digest[APPC_TREE_DIGEST_LEN + 1];
   cleanup_free char *recorded = NULL;
+  cleanup_close int tfd = appc_store_tree_open(v->s, key);
   cleanup_close int rfd = -1;
   appc_error_t e = NULL;
+
+  /* never followed out of the store: render refuses it too */
+  if (tfd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+    report(v, "%s/%s/%s: rendered tree that is not a directory (a symlink?)", v->s->path,
+           STORE_TREES, key);
+    return;
+  }
 
   /* Of another format, a tree is never used again (gc removes an older
    * one), unless it lost its format file at the key the current format
@@ -138,16 +147,15 @@ static void verify_tree(struct verify *v, const char *key)
              TREE_FORMAT);
     return;
   }
-  snprintf(path, sizeof path, "%s/%s", key, TREE_DIGEST);
-  if (appc_read_file_at(v->s->trees_fd, path, 4096, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
-                        &recorded, NULL, &e) < 0) {
+  if (tfd < 0 || appc_read_file_at(tfd, TREE_DIGEST, 4096, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+                                   &recorded, NULL, &e) < 0) {
     appc_error_release(&e);
     report(v, "%s/%s/%s: rendered tree without a digest", v->s->path, STORE_TREES, key);
     return;
   }
   recorded[strcspn(recorded, "\n")] = '\0';
   snprintf(path, sizeof path, "%s/%s", key, TREE_ROOTFS);
-  rfd = openat(v->s->trees_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  rfd = openat(tfd, TREE_ROOTFS, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (rfd < 0) {
     report(v, "%s/%s/%s: rendered tree without its rootfs", v->s->path, STORE_TREES, key);
     return;

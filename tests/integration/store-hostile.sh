@@ -542,6 +542,49 @@ for cmd in extract render; do
 done
 cp "$TMP/abs-link.blob" "$R/blobs/$ID_SWAP"
 
+# --- a cached tree replaced by a symlink out of the store ----------------------
+# trees/<key> a symlink to a copy of the tree outside the store, one file
+# changed: render never follows it (it refuses the damaged tree rather than
+# copy what is outside into DEST), verify names it, gc removes the symlink
+# and nothing it points to.
+TS=$TMP/store-treelink
+layout "$L/treelink" "$(mf example.com/treelink)"
+echo inside >"$L/treelink/rootfs/f"
+mkaci "$L/treelink" "$IN/treelink.aci"
+run_capture ac "$TS" fetch "$IN/treelink.aci"
+for i in 1 2; do # the second render makes the cached tree
+  rm -rf "$D/treelink"
+  ac "$TS" image render example.com/treelink "$D/treelink" >/dev/null 2>&1
+done
+K_TS=$(ls "$TS/trees" | head -1)
+is "the cached tree is made" "$(cat "$TS/trees/$K_TS/rootfs/f" 2>&1)" inside
+cp -a "$TS/trees/$K_TS" "$TMP/outside-tree"
+echo outside >"$TMP/outside-tree/rootfs/f"
+rm -rf "$TS/trees/$K_TS"
+ln -s "$TMP/outside-tree" "$TS/trees/$K_TS"
+for how in "" --rootfs; do
+  rm -rf "$D/treelink"
+  check_rejects "render${how:+ $how} with trees/KEY a symlink out of the store: refused as damaged" \
+    "$(regex_quote "$TS/trees/$K_TS"): rendered tree that is not a directory \(a symlink\?\), damaged" \
+    ac "$TS" image render $how example.com/treelink "$D/treelink"
+  is "... and DEST holds nothing from outside the store" "$(cat "$D/treelink/f" "$D/treelink/rootfs/f" 2>/dev/null)" ""
+done
+check_rejects "layout init --from with trees/KEY a symlink: refused as damaged" \
+  "$(regex_quote "$TS/trees/$K_TS"): rendered tree that is not a directory" \
+  ac "$TS" layout init --from=example.com/treelink --layout="$D/treelink-layout"
+check_rejects "verify names trees/KEY, a symlink" \
+  "^actool: $(regex_quote "$TS/trees/$K_TS"): rendered tree that is not a directory \(a symlink\?\)$" \
+  ac "$TS" image verify
+check_clean "gc (no grace given) removes the symlink" ac "$TS" image gc
+is "... trees/ is empty, what it pointed to untouched" \
+  "$(ls -A "$TS/trees"):$(cat "$TMP/outside-tree/rootfs/f"):$(ls "$TMP/outside-tree" | paste -sd' ')" \
+  ":outside:digest format layers lock manifest rootfs"
+rm -rf "$D/treelink"
+check_clean "then render builds the tree again" ac "$TS" image render example.com/treelink "$D/treelink"
+is "... from the store's layers" "$(cat "$D/treelink/rootfs/f")" inside
+check_clean "... and the store verifies" ac "$TS" image verify
+rm -rf "$TMP/outside-tree"
+
 # --- device nodes -------------------------------------------------------------
 
 layout "$L/dev" "$(mf example.com/dev)"

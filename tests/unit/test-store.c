@@ -698,6 +698,53 @@ static void test_check_dest(void **state)
   free(own);
 }
 
+/* A cached tree replaced by a symlink out of the store is damage: render
+ * refuses it (never copies what it leads to), verify counts it, gc removes
+ * the symlink alone. */
+static void test_tree_symlink(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img;
+  struct appc_store_gc_report rep;
+  appc_error_t err = NULL;
+  unsigned long long damaged = 0;
+  char path[256], tree[400], outside[160], dest[160], key[80] = "";
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &img, NULL);
+  for (int i = 0; i < 2; i++) { /* the second render makes the cached tree */
+    snprintf(dest, sizeof dest, "%s/d%d", f->dir, i);
+    assert_ok(appc_store_render(f->s, img.id, dest, NULL, &err), &err);
+  }
+  snprintf(path, sizeof path, "%s/trees", f->store);
+  DIR *d = opendir(path);
+  assert_non_null(d);
+  for (struct dirent *de; (de = readdir(d)) != NULL;)
+    if (de->d_name[0] != '.')
+      snprintf(key, sizeof key, "%.64s", de->d_name);
+  closedir(d);
+  assert_int_equal(strlen(key), 64);
+  snprintf(tree, sizeof tree, "%s/%s", path, key);
+  snprintf(outside, sizeof outside, "%s/outside", f->dir);
+  assert_int_equal(rename(tree, outside), 0);
+  assert_int_equal(symlink(outside, tree), 0);
+
+  snprintf(dest, sizeof dest, "%s/d2", f->dir);
+  assert_error_contains(appc_store_render(f->s, img.id, dest, NULL, &err), &err,
+                        "rendered tree that is not a directory");
+  assert_int_equal(access(dest, F_OK), -1);
+  assert_ok(appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err), &err);
+  assert_int_equal(damaged, 1);
+  assert_ok(appc_store_gc(f->s, 86400, &rep, &err), &err);
+  assert_int_equal(rep.trees, 1);
+  assert_int_equal(count_sub(f, "trees"), 0);
+  snprintf(path, sizeof path, "%s/rootfs", outside);
+  assert_int_equal(access(path, F_OK), 0);
+  assert_ok(appc_store_render(f->s, img.id, dest, NULL, &err), &err);
+  appc_store_image_clear(&img);
+}
+
 /* What an import added and removes again (a squash, a failure) stays when
  * another import has taken it meanwhile: imported it again, or claimed it
  * (found it by its record); a removal of an image gone already is no
@@ -756,6 +803,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tree_symlink, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
