@@ -35,6 +35,9 @@
 
 /* The ACE's PATH (ace.md), which an app without one runs with. */
 #define ACE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* What the executor runs for an image without an app or without exec
+ * (docs/executor.md; appc_ace_app_plan's argv). */
+#define ACE_DEFAULT_EXEC "/sbin/init"
 #define LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
 
 struct export
@@ -482,12 +485,20 @@ long appc_oci_exec_entrypoint(const struct appc_image_manifest *m)
 
 /* Entrypoint = the app's exec; split into Entrypoint and Cmd again when
  * docker2aci's annotations of an imported image say how, and still
- * describe exec (a changed exec is exported whole). */
+ * describe exec (a changed exec is exported whole).  No app or no exec:
+ * what `actool run` and `image bundle` run then, /sbin/init; an empty
+ * Entrypoint without Cmd is an image no OCI runtime runs. */
 static void entrypoint_cmd(json_object *c, const struct appc_app *app,
                            const struct appc_image_manifest *m)
 {
   long ep = appc_oci_exec_entrypoint(m);
 
+  if (app == NULL || app->exec.len == 0) {
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(ACE_DEFAULT_EXEC));
+    json_object_object_add(c, "Entrypoint", a);
+    return;
+  }
   if (ep < 0) {
     json_object_object_add(c, "Entrypoint", strings_array(&app->exec, 0, app->exec.len));
     return;
@@ -504,8 +515,8 @@ static json_object *app_config(const struct appc_app *app, const struct appc_ima
   json_object *c = json_object_new_object(), *env = json_object_new_array();
   bool has_path = false;
 
+  entrypoint_cmd(c, app, m);
   if (app != NULL) {
-    entrypoint_cmd(c, app, m);
     if (user != NULL)
       json_object_object_add(c, "User", json_object_new_string(user));
     if (app->working_directory != NULL && app->working_directory[0] != '\0')

@@ -96,6 +96,8 @@ is "... its history entry is dated 1970-01-01T00:00:00Z" "$(jq -r '.history[0].c
   1970-01-01T00:00:00Z
 is "... and, not imported from OCI, its labels as Labels" "$(jq -c .config.Labels "$UCFG")" \
   '{"os":"linux","arch":"amd64"}'
+is "... and, without an app, Entrypoint /sbin/init, what actool run runs for it" \
+  "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$UCFG")" '[["/sbin/init"],null]'
 check "... which umoci stat reads" umoci stat --image "$TMP/undated-oci:t"
 
 # config_of LAYOUT: the path of the config blob of LAYOUT's last manifest.
@@ -356,6 +358,34 @@ runc delete --force "$ID" >/dev/null 2>&1
 is "runc run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run.out")"
 is "runc run: the same exit status" "$RUNC_STATUS" "$OURS_STATUS"
 
+# An app without exec: actool run runs /sbin/init, and so must what runs
+# the export (an empty Entrypoint without Cmd runs nowhere).  The rootfs's
+# sbin/init is a symlink to /bin/busybox, a path that is the host's here:
+# it is removed, never written through.
+NX=$TMP/noexec
+"$top_srcdir/scripts/mkrootfs-busybox" "$NX/rootfs" >/dev/null
+rm -f "$NX/rootfs/sbin/init"
+[ -L "$NX/rootfs/sbin/init" ] || [ -L "$NX/rootfs/sbin" ] ||
+  printf '#!/bin/sh\necho init ran as $(id -u) in $(pwd)\n' >"$NX/rootfs/sbin/init"
+chmod 0755 "$NX/rootfs/sbin/init"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/noexec",
+  labels: [{name: "version", value: "1.0"}, {name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
+  app: {user: "0", group: "0"}}' >"$NX/manifest"
+"$ACTOOL" build "$NX" "$TMP/noexec.aci" >/dev/null
+ac --insecure-options=image fetch "$TMP/noexec.aci" >/dev/null 2>&1
+run_capture ac run example.com/noexec
+cp "$TMP/.out" "$TMP/actool-run-noexec.out"
+is "actool run of an app without exec: /sbin/init" "$(cat "$TMP/actool-run-noexec.out")" "init ran as 0 in /"
+check "export it" ac image export --format=oci example.com/noexec "oci:$TMP/noexec-oci"
+is "... Entrypoint /sbin/init, no Cmd" "$(jq -c '[.config.Entrypoint, .config.Cmd]' "$(config_of "$TMP/noexec-oci")")" \
+  '[["/sbin/init"],null]'
+check "umoci unpacks it into a runtime bundle" umoci unpack --image "$TMP/noexec-oci:1.0" "$TMP/noexec-bundle"
+jq '.process.terminal = false' "$TMP/noexec-bundle/config.json" >"$TMP/config.json" &&
+  mv "$TMP/config.json" "$TMP/noexec-bundle/config.json"
+run_capture runc run --bundle "$TMP/noexec-bundle" "$ID-noexec"
+runc delete --force "$ID-noexec" >/dev/null 2>&1
+is "runc run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run-noexec.out")"
+
 # ---- podman runs the exported image, where this machine lets it ----
 # Everything podman keeps is under $PM: its storage (--root), its run state
 # (--runroot, runc's state with it), its libpod files (--tmpdir, TMPDIR),
@@ -415,6 +445,10 @@ else
     is "podman run: the same output" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run.out")"
     is "podman run: the same exit status" "$PODMAN_STATUS" "$OURS_STATUS"
     is "podman run --rm left no container" "$(podman_ ps --all --quiet 2>&1)" ""
+    tar -C "$TMP/noexec-oci" -cf "$PM/noexec.tar" .
+    check "podman loads the export of an app without exec" podman_ load --input "$PM/noexec.tar"
+    run_capture podman_run "$(basename "$(config_of "$TMP/noexec-oci")")"
+    is "podman run: /sbin/init, as actool run runs it" "$(cat "$TMP/.out")" "$(cat "$TMP/actool-run-noexec.out")"
   fi
   podman_cleanup
   is "podman's storage and cgroups are gone" \
