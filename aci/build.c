@@ -424,6 +424,23 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
   return r;
 }
 
+/* The entry "./" of the directory DIRFD itself: its mode, owner, times
+ * and xattrs, as describe() reads any directory's. */
+static int add_root(struct build_ctx *c, int dirfd, const char *src, appc_error_t *err)
+{
+  struct stat st;
+  struct archive_entry *e;
+  int r;
+
+  if (fstat(dirfd, &st) < 0)
+    return appc_error_make(err, errno, "%s", src);
+  if ((e = describe(c, "./", src, dirfd, &st, err)) == NULL)
+    return -1;
+  r = appc_tar_writer_header(c->w, e, err);
+  archive_entry_free(e);
+  return r;
+}
+
 int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
                         const struct appc_build_options *opts, unsigned flags, appc_error_t *err)
 {
@@ -432,7 +449,10 @@ int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
 
   if (r == 0) {
     c.w = w;
-    r = walk_dir(&c, dirfd, "", src, err);
+    if (flags & APPC_TAR_TREE_ROOT)
+      r = add_root(&c, dirfd, src, err);
+    if (r == 0)
+      r = walk_dir(&c, dirfd, "", src, err);
     c.w = NULL; /* the caller's */
   }
   ctx_clear(&c);

@@ -187,6 +187,10 @@ enum {
    * (no GNU.sparse pax records): image-spec (layer.md) says an OCI layer
    * should not hold sparse entries, and readers (umoci) unpack them wrong. */
   APPC_TAR_TREE_NO_SPARSE = 1u << 1,
+  /* Write the directory itself first, as "./" (mode, owner, times,
+   * xattrs): an OCI layer's readers (umoci, podman) give the root of what
+   * they unpack that entry's metadata, and 0755 root's without one. */
+  APPC_TAR_TREE_ROOT = 1u << 2,
 };
 
 /* Write what the directory DIRFD holds (SRC in messages) into W, each
@@ -194,7 +198,7 @@ enum {
  * rootfs (aci/build.c): names sorted byte-wise, metadata and xattrs as
  * libarchive reads them, hard links resolved, sockets skipped; OPTS's cb
  * and owner_root apply, and FLAGS (APPC_TAR_TREE_*).  The directory itself
- * is not written. */
+ * is written only with APPC_TAR_TREE_ROOT. */
 int appc_tar_write_tree(struct appc_tar_writer *w, int dirfd, const char *src,
                         const struct appc_build_options *opts, unsigned flags, appc_error_t *err);
 

@@ -336,8 +336,9 @@ static int write_tree(struct export *ex, const char *rootfs, int fd, appc_error_
     return appc_error_make(err, errno, "%s", rootfs);
   if (appc_tar_writer_new(&w, fd, ex->dir, &bo, err) < 0)
     return -1;
-  if (appc_tar_write_tree(w, rfd, rootfs, &bo,
-                          APPC_TAR_TREE_NO_WHITEOUT_NAMES | APPC_TAR_TREE_NO_SPARSE, err) < 0)
+  if (appc_tar_write_tree(
+          w, rfd, rootfs, &bo,
+          APPC_TAR_TREE_NO_WHITEOUT_NAMES | APPC_TAR_TREE_NO_SPARSE | APPC_TAR_TREE_ROOT, err) < 0)
     return appc_error_prefix(err, "%s", ex->m->name);
   return appc_tar_writer_close(w, image_id, err);
 }

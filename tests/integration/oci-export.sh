@@ -220,6 +220,30 @@ is "... and the file whole, holes as zeros" "$(zcat "$SPL" | tar -xOf - holes | 
 check "... which umoci unpacks" umoci unpack --image "$TMP/sparse-oci:t" "$TMP/sparse-unpacked"
 is "... to the same file" "$(sha256sum <"$TMP/sparse-unpacked/rootfs/holes")" "$(sha256sum <"$SP/rootfs/holes")"
 
+# ---- the tree's root has its entry, "./", with its mode and owner ----
+# (without one, umoci and podman make the root they unpack 0755, root's)
+RD=$TMP/rootdir
+mkdir -p "$RD/rootfs" && echo x >"$RD/rootfs/file" && chmod 0750 "$RD/rootfs" && chown 1000:1000 "$RD/rootfs"
+jq -n '{acKind: "ImageManifest", acVersion: "0.8.11", name: "example.com/rootdir",
+  labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}]}' >"$RD/manifest"
+"$ACTOOL" build "$RD" "$TMP/rootdir.aci" >/dev/null
+ac --insecure-options=image fetch "$TMP/rootdir.aci" >/dev/null 2>&1
+check "render an image whose root is 0750, 1000:1000" ac image render --rootfs example.com/rootdir "$TMP/rootdir-render"
+is "... as the image has it" "$(stat -c '%a %u:%g' "$TMP/rootdir-render")" "750 1000:1000"
+check "export it" ac image export --format=oci example.com/rootdir "oci:$TMP/rootdir-oci:t"
+RDL=$TMP/rootdir-oci/blobs/sha256/$(jq -r '.layers[0].digest' "$TMP/rootdir-oci/blobs/sha256/$(jq -r \
+  '.manifests[0].digest' "$TMP/rootdir-oci/index.json" | cut -d: -f2)" | cut -d: -f2)
+is "... the layer's first entry is ./, with the root's mode and owner" \
+  "$(zcat "$RDL" | tar -tvf - --numeric-owner | head -n 1 | awk '{print $1, $2, $6}')" "drwxr-x--- 1000/1000 ./"
+is "... and the only one for the root" "$(zcat "$RDL" | tar -tf - | grep -cxE '\.|\./|/')" 1
+check "umoci unpacks it" umoci unpack --image "$TMP/rootdir-oci:t" "$TMP/rootdir-unpacked"
+is "... its root as image render has it" "$(stat -c '%a %u:%g' "$TMP/rootdir-unpacked/rootfs")" "750 1000:1000"
+check "fetch oci: of it (the layer's ./ is the ACI's rootfs, skipped)" \
+  "$ACTOOL" --dir="$TMP/rootdir-store" --insecure-options=image fetch "oci:$TMP/rootdir-oci:t"
+check "... which renders" "$ACTOOL" --dir="$TMP/rootdir-store" image render --rootfs "$(cat "$TMP/.out")" \
+  "$TMP/rootdir-again"
+is "... the file, nothing else" "$(ls -A "$TMP/rootdir-again")" file
+
 # ---- a SIGKILL never leaves a half layout ----
 # A new layout appears whole (oci-layout, an index.json listing nothing,
 # blobs/), before any blob.  The export is stopped where it waits for the
