@@ -869,14 +869,13 @@ int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_erro
   struct stat st;
 
   *dir = *ref = NULL;
-  /* DIR itself may hold a ':'; what exists wins. */
-  if (colon == NULL || colon[1] == '\0' || strchr(colon, '/') != NULL ||
-      (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)))
+  /* DIR itself may hold a ':'; what exists wins.  "DIR:" is DIR with no
+   * REF, as skopeo (containers/image's oci transport) reads it. */
+  if (colon == NULL || strchr(colon, '/') != NULL || (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)))
     *dir = strdup(arg);
   else {
     *dir = strndup(arg, (size_t) (colon - arg));
-    *ref = strdup(colon + 1);
-    if (*ref == NULL)
+    if (colon[1] != '\0' && (*ref = strdup(colon + 1)) == NULL)
       goto oom;
   }
   if (*dir == NULL)

@@ -81,7 +81,8 @@ int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *re
 
 /* Split "DIR[:REF]", fetch's oci: argument: REF is what follows the last
  * ':', unless the whole of ARG is an existing directory or that ':' is
- * followed by a '/' (*REF NULL then).  Both malloc'ed. */
+ * followed by a '/' (*REF NULL then); "DIR:" is DIR without a REF (*REF
+ * NULL), as skopeo reads it.  Both malloc'ed. */
 int appc_oci_layout_ref_split(const char *arg, char **dir, char **ref, appc_error_t *err);
 
 /* Import the image tagged REPO_TAG ("busybox:1.36", Docker Hub's

@@ -279,6 +279,12 @@ check "... its own image is still there" umoci unpack --image "$L:app" "$TMP/unp
 check "... and ours beside it" umoci unpack --image "$L:exported" "$TMP/unpacked-exported"
 check "the default tag is the version label" ac image export --format=oci "$TOP" "oci:$TMP/deftag"
 is "... app" "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$TMP/deftag/index.json")" app
+# oci:DIR: is DIR with no reference, as skopeo (containers/image) reads it
+check "oci:DIR: (an empty tag) exports into DIR" ac image export --format=oci "$TOP" "oci:$TMP/trailing:"
+is "... not into a directory named DIR:" "$(ls -d "$TMP/trailing:" 2>/dev/null)" ""
+is "... under the default tag" \
+  "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$TMP/trailing/index.json" 2>&1)" app
+check "... which skopeo reads as oci:DIR: too" skopeo inspect "oci:$TMP/trailing:"
 
 # ---- refusals, nothing left behind ----
 mkdir -p "$TMP/notlayout" && echo x >"$TMP/notlayout/file"

@@ -231,6 +231,9 @@ ac image cat-manifest "$ZID" >"$TMP/zero.json"
 is "... one ACI, with the config's app and labels, on nothing" \
   "$(jq -c '[.name, .app.exec, (.annotations[] | select(.name == "org.example") | .value), .dependencies]' \
     "$TMP/zero.json")" '["zero",["/x"],"zero",null]'
+check "fetch oci:LAYOUT: (an empty ref): LAYOUT's one image, as skopeo reads it" \
+  ac --insecure-options=image fetch "oci:$Z:"
+is "... the same image" "$(cat "$TMP/.out")" "$ZID"
 check "... which renders" ac image render "$ZID" "$TMP/zero-render"
 is "... to an empty rootfs" "$(ls -A "$TMP/zero-render/rootfs")" ""
 check "... and --squash imports it too" sq --insecure-options=image fetch --squash "oci:$Z:t"

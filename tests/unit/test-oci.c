@@ -286,6 +286,11 @@ static void test_ref_split(void **state)
   assert_string_equal(dir, "/x/layout");
   assert_null(ref);
   free(dir);
+  /* an empty REF: DIR without one, as skopeo reads "oci:DIR:" */
+  assert_ok(appc_oci_layout_ref_split("/x/layout:", &dir, &ref, &err), &err);
+  assert_string_equal(dir, "/x/layout");
+  assert_null(ref);
+  free(dir);
   assert_ok(appc_oci_layout_ref_split("a:b/c", &dir, &ref, &err), &err);
   assert_string_equal(dir, "a:b/c");
   assert_null(ref);
