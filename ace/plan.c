@@ -6,11 +6,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ace/internal.h"
+#include "ace/rootfs.h"
 #include "appc/ace.h"
+#include "common/abi.h"
 #include "common/cleanup.h"
 
 void appc_ace_app_plan_clear(struct appc_ace_app_plan *p)
@@ -58,7 +61,10 @@ static int identity(const struct appc_app *app, const char *rootfs, struct appc_
   return 0;
 }
 
-static int security(const struct appc_app *app, struct appc_ace_app_plan *p, appc_error_t *err)
+/* The capabilities and OOM score are refused as appc_ace_run refuses them
+ * without the operator's consent (ALLOWED). */
+static int security(const struct appc_app *app, uint64_t allowed, struct appc_ace_app_plan *p,
+                    appc_error_t *err)
 {
   struct ace_notes quiet = {0};
   struct ace_security *sec = NULL;
@@ -66,22 +72,47 @@ static int security(const struct appc_app *app, struct appc_ace_app_plan *p, app
 
   if (ace_security_prepare(app, p->app_name, 0, &quiet, &sec, err) < 0)
     return -1;
-  r = ace_security_describe(sec, p, err);
+  r = ace_security_check_caps(sec, allowed, p->app_name, err) < 0
+          ? -1
+          : ace_security_describe(sec, p, err);
   ace_security_free(sec);
   return r;
 }
 
-int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
-                      const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
-                      appc_error_t *err)
+/* The working directory must be in the image, as the executor's chdir
+ * wants it (resolved inside ROOTFS); a mount point, which the runtime
+ * makes, may be it. */
+static int working_directory(const struct appc_app *app, const char *rootfs, const char *cwd,
+                             const char *app_name, appc_error_t *err)
 {
+  for (size_t i = 0; app != NULL && i < app->n_mount_points; i++)
+    if (strcmp(app->mount_points[i].path, cwd) == 0)
+      return 0;
+  cleanup_close int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    return appc_error_make(err, errno, "%s", rootfs);
+  cleanup_close int fd = ace_workdir_open(root, cwd, err);
+  return fd < 0 ? appc_error_prefix(err, "app %s", app_name) : 0;
+}
+
+int appc_ace_app_plan_with(struct appc_store *s, const char *image_id, const char *rootfs,
+                           const struct appc_ace_plan_options *opts, struct appc_ace_app_plan *out,
+                           appc_error_t *err)
+{
+  static const struct appc_ace_plan_options defaults;
   struct appc_image_manifest *m = NULL;
   struct ace_identity id = {0};
   const struct appc_app *app;
+  uint64_t allowed = 0;
   int r = -1;
 
   memset(out, 0, sizeof *out);
-  if (appc_store_load_manifest(s, image_id, &m, err) < 0)
+  if (APPC_ABI_CHECK(opts, appc_ace_plan_options, APPC_ACE_PLAN_OPTIONS_VERSION, err) < 0)
+    return -1;
+  if (opts == NULL)
+    opts = &defaults;
+  if (ace_caps_parse(opts->allow_caps, opts->n_allow_caps, &allowed, err) < 0 ||
+      appc_store_load_manifest(s, image_id, &m, err) < 0)
     return -1;
   app = m->app;
   out->app_name = ace_app_name_from_image(m->name);
@@ -93,8 +124,9 @@ int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *ro
     goto done;
   }
   if (copy_argv(app, out, err) < 0 || identity(app, rootfs, out, &id, err) < 0 ||
-      ace_env_build(app, out->app_name, NULL, id.home, extra_env, &out->env, err) < 0 ||
-      security(app, out, err) < 0 ||
+      working_directory(app, rootfs, out->cwd, out->app_name, err) < 0 ||
+      ace_env_build(app, out->app_name, NULL, id.home, opts->env, &out->env, err) < 0 ||
+      security(app, allowed, out, err) < 0 ||
       ace_cgroup_limits(app != NULL ? &app->isolators : NULL, out->app_name, &out->memory_limit,
                         &out->cpu_quota, &out->cpu_period, &out->cpu_shares, err) < 0)
     goto done;
@@ -105,4 +137,14 @@ done:
   if (r < 0)
     appc_ace_app_plan_clear(out);
   return r;
+}
+
+int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
+                      const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
+                      appc_error_t *err)
+{
+  const struct appc_ace_plan_options o = {.version = APPC_ACE_PLAN_OPTIONS_VERSION,
+                                          .env = extra_env};
+
+  return appc_ace_app_plan_with(s, image_id, rootfs, &o, out, err);
 }

@@ -1103,22 +1103,32 @@ void ace_close_dirs(void)
   closedir(d);
 }
 
-int ace_chdir_in_root(const char *cwd, appc_error_t *err)
+int ace_workdir_open(int root, const char *cwd, appc_error_t *err)
 {
   struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   const char *rel = cwd;
 
   while (*rel == '/')
     rel++;
-  if (root < 0)
-    return appc_error_make(err, errno, "app.workingDirectory: %s: the root", cwd);
-  cleanup_close int fd =
-      (int) syscall(SYS_openat2, root, *rel != '\0' ? rel : ".", &how, sizeof how);
+  int fd = (int) syscall(SYS_openat2, root, *rel != '\0' ? rel : ".", &how, sizeof how);
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return appc_error_make(err, 0, "app.workingDirectory: %s does not exist in the image", cwd);
-  if (fd < 0 || fchdir(fd) < 0)
+  if (fd < 0)
+    return appc_error_make(err, errno, "app.workingDirectory: %s", cwd);
+  return fd;
+}
+
+int ace_chdir_in_root(const char *cwd, appc_error_t *err)
+{
+  cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (root < 0)
+    return appc_error_make(err, errno, "app.workingDirectory: %s: the root", cwd);
+  cleanup_close int fd = ace_workdir_open(root, cwd, err);
+  if (fd < 0)
+    return -1;
+  if (fchdir(fd) < 0)
     return appc_error_make(err, errno, "app.workingDirectory: %s", cwd);
   return 0;
 }

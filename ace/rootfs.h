@@ -65,6 +65,10 @@ int ace_rootfs_enter(const struct ace_rootfs_spec *spec, struct ace_rootfs_host 
  * /proc (/proc/1/root is the pod's init).  Mount points are crossed: a
  * volume may be the working directory.  Errors name the field. */
 int ace_chdir_in_root(const char *cwd, appc_error_t *err);
+/* CWD opened (O_PATH) as ace_chdir_in_root resolves it, inside ROOT (a
+ * directory: "/" in the app, or an image's tree rendered for a runtime
+ * bundle), or -1 with the same error. */
+int ace_workdir_open(int root, const char *cwd, appc_error_t *err);
 
 /* Child, in the app's root: close every descriptor of a directory (those
  * of the host's the process inherited: the store's, the pod's, cgroups).

@@ -270,6 +270,7 @@ static int fill(struct appc_store *s, const char *id, const char *tmp,
                 const struct appc_oci_bundle_options *o, appc_error_t *err)
 {
   struct appc_store_render_options ro = {.flags = APPC_STORE_ROOTFS_ONLY, .cb = o->cb};
+  struct appc_ace_plan_options po = {.version = APPC_ACE_PLAN_OPTIONS_VERSION, .env = o->env};
   struct appc_ace_app_plan plan = {0};
   struct appc_image_manifest *m = NULL;
   cleanup_free char *rootfs = NULL;
@@ -277,11 +278,15 @@ static int fill(struct appc_store *s, const char *id, const char *tmp,
   cleanup_free char *text = NULL;
   int r = -1;
 
+  if (o->version >= 2) {
+    po.allow_caps = o->allow_caps;
+    po.n_allow_caps = o->n_allow_caps;
+  }
   if (asprintf(&rootfs, "%s/rootfs", tmp) < 0 || asprintf(&config, "%s/config.json", tmp) < 0)
     return appc_error_make(err, ENOMEM, "%s", tmp);
   if (appc_store_render(s, id, rootfs, &ro, err) < 0 ||
       appc_store_load_manifest(s, id, &m, err) < 0 ||
-      appc_ace_app_plan(s, id, rootfs, o->env, &plan, err) < 0 ||
+      appc_ace_app_plan_with(s, id, rootfs, &po, &plan, err) < 0 ||
       appc_ace_provide_etc(rootfs, plan.app_name, err) < 0)
     goto done;
   if ((text = config_json(&plan, m->app)) == NULL) {

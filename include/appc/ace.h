@@ -344,10 +344,32 @@ struct appc_ace_app_plan {
 
 /* The plan of the image IMAGE_ID's app, its user and group looked up in
  * ROOTFS (the image rendered), EXTRA_ENV (may be NULL) added to its
- * environment as --set-env adds it.  Errors name the manifest field. */
+ * environment as --set-env adds it.  Refused as appc_ace_run refuses the
+ * app: a working directory the image lacks, capabilities beyond the ACE's
+ * default set or a negative os/linux/oom-score-adj (no operator's
+ * consent here: appc_ace_app_plan_with takes it).  Errors name the
+ * manifest field. */
 int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
                       const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
                       appc_error_t *err);
+
+#define APPC_ACE_PLAN_OPTIONS_VERSION 1
+struct appc_ace_plan_options {
+  unsigned version;               /* 0, or APPC_ACE_PLAN_OPTIONS_VERSION (<appc/appc.h>) */
+  const struct appc_kv_list *env; /* added to the app's environment, as --set-env; may be NULL */
+  /* The operator's consent, as appc_ace_options.allow_caps gives it to
+   * appc_ace_run (--caps-allow): capabilities beyond the ACE's default set
+   * that the app may retain; CAP_SYS_RESOURCE also lets its
+   * os/linux/oom-score-adj be negative. */
+  const char *const *allow_caps;
+  size_t n_allow_caps;
+  void *reserved[4]; /* zero; taken by members of later releases */
+};
+/* appc_ace_app_plan with OPTS (NULL: as appc_ace_app_plan without an
+ * environment). */
+int appc_ace_app_plan_with(struct appc_store *s, const char *image_id, const char *rootfs,
+                           const struct appc_ace_plan_options *opts, struct appc_ace_app_plan *out,
+                           appc_error_t *err);
 void appc_ace_app_plan_clear(struct appc_ace_app_plan *p);
 
 /* Put in ROOTFS, an image's tree rendered for another runtime, the /etc

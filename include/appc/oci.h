@@ -121,12 +121,18 @@ int appc_oci_export_layout(struct appc_store *s, const char *id, const char *dir
                            const struct appc_oci_export_options *opts,
                            char digest[APPC_OCI_DIGEST_LEN + 1], appc_error_t *err);
 
-#define APPC_OCI_BUNDLE_OPTIONS_VERSION 1
+#define APPC_OCI_BUNDLE_OPTIONS_VERSION 2
 struct appc_oci_bundle_options {
   unsigned version;                /* 0, or APPC_OCI_BUNDLE_OPTIONS_VERSION (<appc/appc.h>) */
   bool overwrite;                  /* replace an existing DIR (else EEXIST) */
   const struct appc_kv_list *env;  /* added to the app's environment, as --set-env; may be NULL */
   const struct appc_callbacks *cb; /* cancel; may be NULL */
+  /* (version 2) The operator's consent to capabilities beyond the ACE's
+   * default set, and to a negative oom-score-adj (CAP_SYS_RESOURCE), as
+   * appc_ace_plan_options.allow_caps (--caps-allow): without it such an
+   * image is refused as appc_ace_run refuses it. */
+  const char *const *allow_caps;
+  size_t n_allow_caps;
 };
 
 /* Write the image ID as an OCI runtime bundle DIR: rootfs/ (the image
@@ -134,7 +140,8 @@ struct appc_oci_bundle_options {
  * `actool run` would (<appc/ace.h>, appc_ace_app_plan): args, env, user
  * and groups, cwd, capabilities, no_new_privs, seccomp, memory and CPU
  * limits, namespaces, /proc, /dev, /sys and an empty volume per mount
- * point.  DIR appears only when complete. */
+ * point.  Refused as appc_ace_app_plan_with refuses the app.  DIR appears
+ * only when complete. */
 int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
                     const struct appc_oci_bundle_options *opts, appc_error_t *err);
 

@@ -29,36 +29,42 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# image NAME USER GROUP ISOLATORS-JSON: a busybox ACI whose app tells what
-# it is given, imported; its ID in $IMG.
+# image NAME USER GROUP ISOLATORS-JSON [EXEC-JSON [WORKDIR]]: a busybox ACI
+# whose app tells what it is given (or runs EXEC), imported; its ID in $IMG.
+# A file of $TMP/extra/ goes to the rootfs's /bin.
 PROBE='echo user=$(id -u):$(id -g) groups=$(id -G) cwd=$(pwd) app=$AC_APP_NAME greeting=$GREETING container=$container home=$HOME;
 echo hosts=$(grep -c localhost /etc/hosts) proc=$( (echo x >/proc/self/comm) 2>/dev/null && echo rw || echo ro) cgroups-outside=$(grep -vc ":/$" /proc/self/cgroup);
 grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status;
 mkdir /tmp/made 2>&1 && echo mkdir-ok; ls -a /data | wc -l; exit 3'
 image() {
   local name=$1 user=$2 group=$3 isolators=$4 dir=$TMP/layout-$1
+  local exec=${5:-$(jq -nc --arg probe "$PROBE" '["/bin/sh", "-c", $probe]')} wd=${6:-/work}
   "$top_srcdir/scripts/mkrootfs-busybox" "$dir/rootfs" >/dev/null
   mkdir -p "$dir/rootfs/work"
+  # (never written through: the applets are symlinks to the host's busybox)
+  for f in "$TMP"/extra/*; do [ -f "$f" ] && rm -f "$dir/rootfs/bin/${f##*/}" && cp "$f" "$dir/rootfs/bin/"; done
   echo 'alice:x:1000:1000::/work:/bin/sh' >>"$dir/rootfs/etc/passwd"
   printf 'alice:x:1000:\nstaff:x:50:alice\n' >>"$dir/rootfs/etc/group"
-  jq -n --arg name "example.com/$name" --arg probe "$PROBE" --arg user "$user" --arg group "$group" \
-    --argjson isolators "$isolators" '{acKind: "ImageManifest", acVersion: "0.8.11", name: $name,
+  jq -n --arg name "example.com/$name" --argjson exec "$exec" --arg user "$user" --arg group "$group" \
+    --arg wd "$wd" --argjson isolators "$isolators" '{acKind: "ImageManifest", acVersion: "0.8.11", name: $name,
       labels: [{name: "os", value: "linux"}, {name: "arch", value: "amd64"}],
-      app: {exec: ["/bin/sh", "-c", $probe], user: $user, group: $group, workingDirectory: "/work",
+      app: {exec: $exec, user: $user, group: $group, workingDirectory: $wd,
             environment: [{name: "GREETING", value: "hello world"}],
             mountPoints: [{name: "data", path: "/data"}], isolators: $isolators}}' >"$dir/manifest"
   "$ACTOOL" build "$dir" "$TMP/$name.aci" >/dev/null &&
     IMG=$(ac --insecure-options=image fetch "$TMP/$name.aci")
 }
 
-# same_as_run DESCRIPTION NAME: `runc run` of NAME's bundle prints what
-# `actool run` prints and exits with its status.
+# same_as_run DESCRIPTION NAME [OPTION...]: `runc run` of NAME's bundle
+# prints what `actool run` prints and exits with its status, OPTIONs given
+# to both.
 same_as_run() {
   local desc=$1 name=$2 id=actool-bundle-$2-$$
-  run_capture ac run --volume=data,kind=empty "example.com/$name"
+  shift 2
+  run_capture ac run --volume=data,kind=empty "$@" "example.com/$name"
   local ours=$status
   cp "$TMP/.out" "$TMP/$name.actool"
-  check "$desc: image bundle" ac image bundle "example.com/$name" "$TMP/bundle-$name"
+  check "$desc: image bundle" ac image bundle "$@" "example.com/$name" "$TMP/bundle-$name"
   RUNC_IDS+=("$id")
   run_capture runc run --bundle "$TMP/bundle-$name" "$id"
   local theirs=$status
@@ -118,6 +124,54 @@ is "... GREETING=bye" "$(jq -r '.process.env[] | select(startswith("GREETING="))
 is "... and the ACE's variables are there" \
   "$(jq -r '[.process.env[] | select(startswith("AC_APP_NAME=") or startswith("container=") or startswith("PATH="))] | join(" ")' "$TMP/bundle-env/config.json")" \
   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin container=actool AC_APP_NAME=plain"
+
+# refused_as_run DESCRIPTION NAME PATTERN: image bundle refuses NAME (exit
+# 1, stderr matching PATTERN) with the message actool run refuses it with,
+# leaving no DIR.
+refused_as_run() {
+  local desc=$1 name=$2 pattern=$3 run_err
+  run_capture ac run --volume=data,kind=empty "example.com/$name"
+  run_err=$(cat "$TMP/.err")
+  check_fails "$desc" 1 "$pattern" ac image bundle "example.com/$name" "$TMP/bundle-$name"
+  is "... as actool run refuses it" "$(cat "$TMP/.err")" "$run_err"
+  is "... leaving no DIR" "$(ls -A "$TMP" | grep -c "bundle-$name")" 0
+}
+
+# ---- what actool run refuses without the operator's consent ----
+image mighty 0 0 '[{"name": "os/linux/capabilities-retain-set",
+  "value": {"set": ["CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_MODULE", "CAP_SETPCAP"]}}]'
+refused_as_run "capabilities beyond the default set: refused without --caps-allow" mighty \
+  'app mighty: its isolators retain CAP_SYS_MODULE, beyond the ACE.s default capabilities: allow it with --caps-allow=CAP_SYS_MODULE'
+check_fails "--caps-allow=CAP_SYS_ADMIN,CAP_SYS_PTRACE: CAP_SYS_MODULE still refused" 1 \
+  'retain CAP_SYS_MODULE' ac image bundle --caps-allow=CAP_SYS_ADMIN,CAP_SYS_PTRACE \
+  example.com/mighty "$TMP/bundle-mighty"
+check_fails "--caps-allow of no capability is a usage error, as for run" 2 \
+  'allowed capability "CAP_NOPE": not a Linux capability' \
+  ac image bundle --caps-allow=CAP_NOPE example.com/mighty "$TMP/bundle-mighty"
+same_as_run "--caps-allow=CAP_SYS_ADMIN --caps-allow=CAP_SYS_PTRACE,CAP_SYS_MODULE" mighty \
+  --caps-allow=CAP_SYS_ADMIN --caps-allow=CAP_SYS_PTRACE,CAP_SYS_MODULE
+is "... which gives them: the bounding set" \
+  "$(jq -c .process.capabilities.bounding "$TMP/bundle-mighty/config.json")" \
+  '["CAP_SETPCAP","CAP_SYS_MODULE","CAP_SYS_PTRACE","CAP_SYS_ADMIN"]'
+check "... and lifts the default filter's blocks of mount and clone(CLONE_NEWUSER)" \
+  jq -e '[.linux.seccomp.syscalls[].names[0]] | (index("mount") == null and index("clone") == null)' \
+  "$TMP/bundle-mighty/config.json"
+check "--caps-allow=all allows them all" \
+  ac image bundle --caps-allow=all example.com/mighty "$TMP/bundle-mighty-all"
+
+image oom 0 0 '[{"name": "os/linux/oom-score-adj", "value": -900}]'
+refused_as_run "a negative oom-score-adj: refused without --caps-allow=CAP_SYS_RESOURCE" oom \
+  'lowers oom_score_adj to -900, which takes CAP_SYS_RESOURCE: allow it with --caps-allow=CAP_SYS_RESOURCE'
+check "--caps-allow=CAP_SYS_RESOURCE allows it" \
+  ac image bundle --caps-allow=CAP_SYS_RESOURCE example.com/oom "$TMP/bundle-oom"
+is "... oomScoreAdj -900" "$(jq .process.oomScoreAdj "$TMP/bundle-oom/config.json")" -900
+
+# ---- what runc would do otherwise than the executor ----
+image nowd 0 0 '[]' '["/bin/pwd"]' /no/such/dir
+refused_as_run "a working directory the image lacks is refused" nowd \
+  'app nowd: app.workingDirectory: /no/such/dir does not exist in the image$'
+image wdvolume 0 0 '[]' '["/bin/pwd"]' /data
+same_as_run "a working directory that is a mount point" wdvolume
 
 # ---- DIR: never half-made, never clobbered without --overwrite ----
 mkdir -p "$TMP/existing" && echo keep >"$TMP/existing/keep"
