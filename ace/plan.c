@@ -25,8 +25,10 @@ void appc_ace_app_plan_clear(struct appc_ace_app_plan *p)
   ace_env_free(p->env);
   free(p->cwd);
   free(p->groups);
-  for (size_t i = 0; i < p->n_syscall_rules; i++)
+  for (size_t i = 0; i < p->n_syscall_rules; i++) {
     free(p->syscall_rules[i].name);
+    free(p->syscall_rules[i].args);
+  }
   free(p->syscall_rules);
   memset(p, 0, sizeof *p);
 }

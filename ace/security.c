@@ -479,18 +479,40 @@ static const struct default_block {
  * socketcall pass its arguments in memory; docker blocks socketcall, which
  * breaks every such program's sockets: not done.) */
 #define DEFAULT_ERRNO EPERM
-static const unsigned long blocked_families[] = {40 /* AF_VSOCK */, 38 /* AF_ALG */};
+/* The calls blocked for some values of an argument, and the capabilities
+ * that lift each block: one comparison each, the blocks of one call on one
+ * argument, all EQ or one MASKED_EQ of a single bit, so that what they
+ * leave open can be told to a runtime (describe_arg_blocks): a runtime
+ * bundle's filter has them too. */
+static const struct default_arg_block {
+  const char *name;
+  uint64_t lift;
+  struct scmp_arg_cmp cmp;
+} default_arg_blocks[] = {
+    {"clone",
+     CAP(CAP_SYS_ADMIN),
+     {.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_NEWUSER, .datum_b = CLONE_NEWUSER}},
+    {"socket", ALWAYS, {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = 40 /* AF_VSOCK */}},
+    {"socket", ALWAYS, {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = 38 /* AF_ALG */}},
+};
 
 /* The capabilities among SEC's that lift a block. */
 static uint64_t default_lifted(const struct ace_security *sec)
 {
-  uint64_t mask = CAP(CAP_SYS_ADMIN);
+  uint64_t mask = 0;
   for (size_t i = 0; i < ARRAY_SIZE(default_blocks); i++)
     mask |= default_blocks[i].lift;
+  for (size_t i = 0; i < ARRAY_SIZE(default_arg_blocks); i++)
+    mask |= default_arg_blocks[i].lift;
   return sec->caps & mask;
 }
 
 static bool default_blocked(const struct default_block *b, uint64_t lifted)
+{
+  return (lifted & b->lift) == 0;
+}
+
+static bool arg_blocked(const struct default_arg_block *b, uint64_t lifted)
 {
   return (lifted & b->lift) == 0;
 }
@@ -502,8 +524,8 @@ struct default_rule {
 #define N_DEFAULT_RULES (ARRAY_SIZE(default_blocks) + 1)
 
 /* The default filter's rules when LIFTED is kept, into OUT: their number.
- * The clone and socket rules, which test an argument, are not among them
- * (a runtime bundle's rules carry none: ace_security_describe). */
+ * The rules that test an argument (default_arg_blocks) are not among
+ * them. */
 static size_t default_rules(uint64_t lifted, struct default_rule out[N_DEFAULT_RULES])
 {
   size_t n = 0;
@@ -531,7 +553,6 @@ static int default_rule_add(scmp_filter_ctx ctx, uint32_t action, const char *na
 static int default_compile(struct ace_security *sec, appc_error_t *err)
 {
   __attribute__((cleanup(filter_releasep))) scmp_filter_ctx ctx = NULL;
-  const struct scmp_arg_cmp newuser = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
   struct default_rule rules[N_DEFAULT_RULES];
   size_t n = default_rules(sec->default_lifted, rules);
   int r = 0;
@@ -544,13 +565,10 @@ static int default_compile(struct ace_security *sec, appc_error_t *err)
     return appc_error_make(err, -r, "the default seccomp filter");
   for (size_t i = 0; i < n && r == 0; i++)
     r = default_rule_add(ctx, rules[i].action, rules[i].name, 0, NULL);
-  if (r == 0 && (sec->default_lifted & CAP(CAP_SYS_ADMIN)) == 0)
-    r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "clone", 1, &newuser);
-  for (size_t i = 0; i < ARRAY_SIZE(blocked_families) && r == 0; i++) {
-    const struct scmp_arg_cmp family = {
-        .arg = 0, .op = SCMP_CMP_EQ, .datum_a = blocked_families[i], .datum_b = 0};
-    r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), "socket", 1, &family);
-  }
+  for (size_t i = 0; i < ARRAY_SIZE(default_arg_blocks) && r == 0; i++)
+    if (arg_blocked(&default_arg_blocks[i], sec->default_lifted))
+      r = default_rule_add(ctx, SCMP_ACT_ERRNO(DEFAULT_ERRNO), default_arg_blocks[i].name, 1,
+                           &default_arg_blocks[i].cmp);
   if (r < 0)
     return appc_error_make(err, -r, "the default seccomp filter: cannot build it");
   return export_bpf(ctx, &sec->default_bpf, &sec->default_bpf_len, err);
@@ -560,12 +578,12 @@ static int default_compile(struct ace_security *sec, appc_error_t *err)
  * start: the program is kept in the runtime directory (a tmpfs, root's
  * only), named by a hash of what it is made of, and read back by the next
  * pods.  Failing to keep it costs only time.  FILTER_REVISION changes with
- * what the table above does not say: the argument rules and the way the
- * program is compiled (add_compat_arches).  The program is followed by a
- * hash of it, so that a file damaged in part is compiled again rather
- * than refused by the kernel at every pod's start. */
+ * what the tables above do not say: the way the program is compiled
+ * (add_compat_arches).  The program is followed by a hash of it, so that
+ * a file damaged in part is compiled again rather than refused by the
+ * kernel at every pod's start. */
 #define FILTER_CACHE ACE_RUNTIME_ROOT "/seccomp"
-#define FILTER_REVISION 3
+#define FILTER_REVISION 4
 
 static uint64_t default_cache_key(uint64_t lifted)
 {
@@ -576,7 +594,14 @@ static uint64_t default_cache_key(uint64_t lifted)
     h = appc_hash_stable(h, default_blocks[i].name, strlen(default_blocks[i].name) + 1);
     h = appc_hash_stable(h, &default_blocks[i].lift, sizeof default_blocks[i].lift);
   }
-  return appc_hash_stable(h, blocked_families, sizeof blocked_families);
+  for (size_t i = 0; i < ARRAY_SIZE(default_arg_blocks); i++) {
+    const struct default_arg_block *b = &default_arg_blocks[i];
+    uint64_t cmp[4] = {b->cmp.arg, b->cmp.op, b->cmp.datum_a, b->cmp.datum_b};
+    h = appc_hash_stable(h, b->name, strlen(b->name) + 1);
+    h = appc_hash_stable(h, &b->lift, sizeof b->lift);
+    h = appc_hash_stable(h, cmp, sizeof cmp);
+  }
+  return h;
 }
 
 /* The hash that follows LEN instructions at BPF in the file of KEY. */
@@ -1043,16 +1068,129 @@ static void describe_action(uint32_t action, bool *allow, int *errnum)
   *errnum = (action & 0xffff0000u) == SCMP_ACT_ERRNO(0) ? (int) (action & 0xffffu) : 0;
 }
 
-static int describe_rule(struct appc_ace_app_plan *plan, const char *name, uint32_t action,
-                         appc_error_t *err)
+/* A rule for NAME doing ACTION appended to PLAN's, with room for N_ARGS
+ * conditions: NULL when out of memory. */
+static struct appc_ace_syscall_rule *describe_rule(struct appc_ace_app_plan *plan, const char *name,
+                                                   uint32_t action, size_t n_args)
 {
-  struct appc_ace_syscall_rule *r = &plan->syscall_rules[plan->n_syscall_rules];
+  struct appc_ace_syscall_rule *rules =
+      realloc(plan->syscall_rules, (plan->n_syscall_rules + 1) * sizeof *rules);
 
-  if ((r->name = strdup(name)) == NULL)
-    return appc_error_make(err, ENOMEM, "seccomp");
+  if (rules == NULL)
+    return NULL;
+  plan->syscall_rules = rules;
+  struct appc_ace_syscall_rule *r = &rules[plan->n_syscall_rules];
+  memset(r, 0, sizeof *r);
+  if ((r->name = strdup(name)) == NULL ||
+      (n_args > 0 && (r->args = calloc(n_args + 1, sizeof *r->args)) == NULL)) {
+    free(r->name);
+    return NULL;
+  }
   describe_action(action, &r->allow, &r->errnum);
   plan->n_syscall_rules++;
+  return r;
+}
+
+/* A rule for NAME doing ACTION when argument ARG compares OP with A (and
+ * B). */
+static int describe_arg_rule(struct appc_ace_app_plan *plan, const char *name, uint32_t action,
+                             unsigned arg, enum scmp_compare op, uint64_t a, uint64_t b,
+                             appc_error_t *err)
+{
+  struct appc_ace_syscall_rule *r = describe_rule(plan, name, action, 1);
+
+  if (r == NULL)
+    return appc_error_make(err, ENOMEM, "seccomp");
+  /* libseccomp's numbers are the header's (enum appc_ace_syscall_op) */
+  r->args[0] = (struct appc_ace_syscall_arg){
+      .index = arg, .op = (enum appc_ace_syscall_op) op, .value = a, .value_two = b};
   return 0;
+}
+
+static int u64_order(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+  return (x > y) - (x < y);
+}
+
+/* Allow NAME whenever argument ARG is none of VALUES (N of them, sorted,
+ * distinct): below the first, above the last, and each gap between two as
+ * aligned blocks of 2^k values (MASKED_EQ), one comparison per rule as
+ * libseccomp wants them. */
+static int describe_open_values(struct appc_ace_app_plan *plan, const char *name, unsigned arg,
+                                const uint64_t *values, size_t n, appc_error_t *err)
+{
+  if (values[0] > 0 &&
+      describe_arg_rule(plan, name, SCMP_ACT_ALLOW, arg, SCMP_CMP_LT, values[0], 0, err) < 0)
+    return -1;
+  for (size_t k = 0; k + 1 < n; k++) {
+    for (uint64_t lo = values[k] + 1, hi = values[k + 1] - 1; lo <= hi && lo > values[k];) {
+      unsigned bits = 0;
+      while (bits < 63 && (lo & ((UINT64_C(2) << bits) - 1)) == 0 &&
+             lo + ((UINT64_C(2) << bits) - 1) <= hi)
+        bits++;
+      uint64_t size = UINT64_C(1) << bits;
+      int r = size == 1
+                  ? describe_arg_rule(plan, name, SCMP_ACT_ALLOW, arg, SCMP_CMP_EQ, lo, 0, err)
+                  : describe_arg_rule(plan, name, SCMP_ACT_ALLOW, arg, SCMP_CMP_MASKED_EQ,
+                                      ~(size - 1), lo, err);
+      if (r < 0)
+        return -1;
+      if (lo + (size - 1) >= hi)
+        break;
+      lo += size;
+    }
+  }
+  if (values[n - 1] < UINT64_MAX &&
+      describe_arg_rule(plan, name, SCMP_ACT_ALLOW, arg, SCMP_CMP_GT, values[n - 1], 0, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* The default filter's argument blocks of NAME that LIFTED leaves, as
+ * rules: each a block, and, when OPEN, rules that allow every other call
+ * of NAME (a retain set that allows NAME: its default would block
+ * them). */
+static int describe_arg_blocks(struct appc_ace_app_plan *plan, const char *name, uint64_t lifted,
+                               bool open, appc_error_t *err)
+{
+  uint64_t values[ARRAY_SIZE(default_arg_blocks)];
+  const struct default_arg_block *masked = NULL;
+  size_t n = 0, n_masked = 0;
+  unsigned arg = 0;
+
+  for (size_t i = 0; i < ARRAY_SIZE(default_arg_blocks); i++) {
+    const struct default_arg_block *b = &default_arg_blocks[i];
+    if (strcmp(b->name, name) != 0 || !arg_blocked(b, lifted))
+      continue;
+    if (describe_arg_rule(plan, name, SCMP_ACT_ERRNO(DEFAULT_ERRNO), b->cmp.arg, b->cmp.op,
+                          b->cmp.datum_a, b->cmp.datum_b, err) < 0)
+      return -1;
+    arg = b->cmp.arg;
+    if (b->cmp.op == SCMP_CMP_EQ)
+      values[n++] = b->cmp.datum_a;
+    else
+      masked = b, n_masked++;
+  }
+  if (!open || n + n_masked == 0)
+    return 0;
+  if (masked != NULL && n == 0 && n_masked == 1 && __builtin_popcountll(masked->cmp.datum_a) == 1)
+    return describe_arg_rule(plan, name, SCMP_ACT_ALLOW, arg, SCMP_CMP_MASKED_EQ,
+                             masked->cmp.datum_a, masked->cmp.datum_b ^ masked->cmp.datum_a, err);
+  if (n_masked > 0) /* default_arg_blocks says what it may hold */
+    return appc_error_make(err, EINVAL, "seccomp: %s: the default filter's blocks cannot be told",
+                           name);
+  qsort(values, n, sizeof values[0], u64_order);
+  return describe_open_values(plan, name, arg, values, n, err);
+}
+
+static bool has_arg_blocks(const char *name, uint64_t lifted)
+{
+  for (size_t i = 0; i < ARRAY_SIZE(default_arg_blocks); i++)
+    if (strcmp(default_arg_blocks[i].name, name) == 0 &&
+        arg_blocked(&default_arg_blocks[i], lifted))
+      return true;
+  return false;
 }
 
 /* The isolator's rule for NAME, or NULL. */
@@ -1068,38 +1206,54 @@ static const struct seccomp_rule *isolator_rule(const struct ace_security *sec, 
  * merged, as the kernel would answer with both loaded.  A call the default
  * blocks keeps the isolator's answer when the isolator blocks it too, and
  * gets the default's where the isolator allows it, by a rule (a retain
- * set) or by its default action (a remove set). */
+ * set) or by its default action (a remove set).  A call the default
+ * blocks for some values of an argument (clone with CLONE_NEWUSER) gets
+ * those blocks, and where a retain set's rule allows it, rules that allow
+ * the other values: libseccomp lets a rule without conditions take over
+ * those of the call that have some. */
 int ace_security_describe(const struct ace_security *sec, struct appc_ace_app_plan *plan,
                           appc_error_t *err)
 {
   struct default_rule defaults[N_DEFAULT_RULES];
-  size_t n_defaults = sec->default_bpf != NULL ? default_rules(sec->default_lifted, defaults) : 0;
+  bool with_default = sec->default_bpf != NULL;
+  size_t n_defaults = with_default ? default_rules(sec->default_lifted, defaults) : 0;
   bool isolator_allows = sec->bpf == NULL || sec->default_action == SCMP_ACT_ALLOW;
+  uint64_t lifted = sec->default_lifted;
 
   plan->caps = sec->caps;
   plan->no_new_privs = sec->no_new_privs;
   plan->has_oom_score_adj = sec->oom_set;
   plan->oom_score_adj = sec->oom_score_adj;
-  plan->seccomp = sec->bpf != NULL || sec->default_bpf != NULL;
+  plan->seccomp = sec->bpf != NULL || with_default;
   if (!plan->seccomp)
     return 0;
   describe_action(sec->bpf != NULL ? sec->default_action : SCMP_ACT_ALLOW,
                   &plan->seccomp_default_allow, &plan->seccomp_default_errno);
-  plan->syscall_rules = calloc(sec->n_rules + n_defaults + 1, sizeof *plan->syscall_rules);
-  if (plan->syscall_rules == NULL)
-    return appc_error_make(err, ENOMEM, "seccomp");
   for (size_t i = 0; i < sec->n_rules; i++) {
     const struct seccomp_rule *r = &sec->rules[i];
     uint32_t action = r->action;
     for (size_t k = 0; k < n_defaults && action == SCMP_ACT_ALLOW; k++)
       if (strcmp(defaults[k].name, r->name) == 0)
         action = defaults[k].action;
-    if (describe_rule(plan, r->name, action, err) < 0)
-      return -1;
+    if (action == SCMP_ACT_ALLOW && with_default && has_arg_blocks(r->name, lifted)) {
+      if (describe_arg_blocks(plan, r->name, lifted, true, err) < 0)
+        return -1;
+    } else if (describe_rule(plan, r->name, action, 0) == NULL) {
+      return appc_error_make(err, ENOMEM, "seccomp");
+    }
   }
   for (size_t k = 0; k < n_defaults && isolator_allows; k++)
     if (isolator_rule(sec, defaults[k].name) == NULL &&
-        describe_rule(plan, defaults[k].name, defaults[k].action, err) < 0)
+        describe_rule(plan, defaults[k].name, defaults[k].action, 0) == NULL)
+      return appc_error_make(err, ENOMEM, "seccomp");
+  for (size_t k = 0; with_default && isolator_allows && k < ARRAY_SIZE(default_arg_blocks); k++) {
+    const char *name = default_arg_blocks[k].name;
+    bool first = true;
+    for (size_t j = 0; j < k; j++)
+      first &= strcmp(default_arg_blocks[j].name, name) != 0;
+    if (first && isolator_rule(sec, name) == NULL &&
+        describe_arg_blocks(plan, name, lifted, false, err) < 0)
       return -1;
+  }
   return 0;
 }

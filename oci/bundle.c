@@ -23,6 +23,7 @@
 
 #include "appc/ace.h"
 #include "common/abi.h"
+#include "common/macros.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -166,6 +167,34 @@ static const char *seccomp_action(bool allow, int errnum)
   return allow ? "SCMP_ACT_ALLOW" : errnum > 0 ? "SCMP_ACT_ERRNO" : "SCMP_ACT_KILL_PROCESS";
 }
 
+/* A rule's conditions, as runtime-spec's LinuxSeccompArg. */
+static json_object *seccomp_args(const struct appc_ace_syscall_arg *args)
+{
+  static const char *const ops[] = {
+      [APPC_ACE_SYSCALL_ARG_NE] = "SCMP_CMP_NE",
+      [APPC_ACE_SYSCALL_ARG_LT] = "SCMP_CMP_LT",
+      [APPC_ACE_SYSCALL_ARG_LE] = "SCMP_CMP_LE",
+      [APPC_ACE_SYSCALL_ARG_EQ] = "SCMP_CMP_EQ",
+      [APPC_ACE_SYSCALL_ARG_GE] = "SCMP_CMP_GE",
+      [APPC_ACE_SYSCALL_ARG_GT] = "SCMP_CMP_GT",
+      [APPC_ACE_SYSCALL_ARG_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+  };
+  json_object *a = json_object_new_array();
+
+  for (const struct appc_ace_syscall_arg *c = args; c->op != APPC_ACE_SYSCALL_ARG_END; c++) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "index", json_object_new_int64(c->index));
+    json_object_object_add(o, "value", json_object_new_uint64(c->value));
+    json_object_object_add(o, "valueTwo", json_object_new_uint64(c->value_two));
+    json_object_object_add(
+        o, "op",
+        json_object_new_string(
+            (unsigned) c->op < ARRAY_SIZE(ops) && ops[c->op] != NULL ? ops[c->op] : "SCMP_CMP_EQ"));
+    json_object_array_add(a, o);
+  }
+  return a;
+}
+
 /* The executor's filter, rule by rule; its other ABIs too (x86, x32). */
 static json_object *seccomp(const struct appc_ace_app_plan *p)
 {
@@ -191,6 +220,8 @@ static json_object *seccomp(const struct appc_ace_app_plan *p)
                            json_object_new_string(seccomp_action(r->allow, r->errnum)));
     if (!r->allow && r->errnum > 0)
       json_object_object_add(rule, "errnoRet", json_object_new_int(r->errnum));
+    if (r->args != NULL)
+      json_object_object_add(rule, "args", seccomp_args(r->args));
     json_object_array_add(calls, rule);
   }
   json_object_object_add(s, "syscalls", calls);

@@ -305,12 +305,40 @@ int appc_ace_gc_with(struct appc_store *s, const struct appc_ace_gc_options *opt
 
 /* ---- how an app would run (runtime bundles, <appc/oci.h>) ------------------- */
 
+/* How a rule compares a system call's argument: libseccomp's (and the
+ * runtime spec's SCMP_CMP_...) operators, with their numbers. */
+enum appc_ace_syscall_op {
+  APPC_ACE_SYSCALL_ARG_END = 0, /* ends a rule's args */
+  APPC_ACE_SYSCALL_ARG_NE = 1,
+  APPC_ACE_SYSCALL_ARG_LT = 2,
+  APPC_ACE_SYSCALL_ARG_LE = 3,
+  APPC_ACE_SYSCALL_ARG_EQ = 4,
+  APPC_ACE_SYSCALL_ARG_GE = 5,
+  APPC_ACE_SYSCALL_ARG_GT = 6,
+  APPC_ACE_SYSCALL_ARG_MASKED_EQ = 7, /* (argument & value) == value_two */
+};
+
+/* A condition on a system call's argument INDEX (0-5). */
+struct appc_ace_syscall_arg {
+  unsigned index;
+  enum appc_ace_syscall_op op;
+  uint64_t value;     /* compared with; MASKED_EQ: the mask */
+  uint64_t value_two; /* MASKED_EQ: what the masked argument must be */
+  void *reserved[2];  /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+
 /* A system call of an app's seccomp filter. */
 struct appc_ace_syscall_rule {
   char *name;
-  bool allow;        /* else blocked: */
-  int errnum;        /* the errno it returns; 0: the process is killed (SIGSYS) */
-  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  bool allow; /* else blocked: */
+  int errnum; /* the errno it returns; 0: the process is killed (SIGSYS) */
+  /* NULL: any call of NAME; else the rule is for the calls whose arguments
+   * meet every condition, up to the one whose op is
+   * APPC_ACE_SYSCALL_ARG_END (the default filter's clone with
+   * CLONE_NEWUSER, socket of AF_VSOCK: docs/executor.md).  The rules of one
+   * NAME with conditions cover every call of it. */
+  struct appc_ace_syscall_arg *args;
+  void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 /* What `actool run` would give the app of an image, computed by the code

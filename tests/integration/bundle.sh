@@ -166,6 +166,64 @@ check "--caps-allow=CAP_SYS_RESOURCE allows it" \
   ac image bundle --caps-allow=CAP_SYS_RESOURCE example.com/oom "$TMP/bundle-oom"
 is "... oomScoreAdj -900" "$(jq .process.oomScoreAdj "$TMP/bundle-oom/config.json")" -900
 
+# ---- the default filter's argument rules ----
+# nsprobe (static) makes a user namespace by clone and unshare, sockets of
+# the families the default filter refuses, and those it does not.
+cat >"$TMP/nsprobe.c" <<'C'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static char stack[65536];
+static int child(void *a) { (void) a; return 0; }
+static const char *say(long r) { return r >= 0 ? "ok" : strerror(errno); }
+int main(void)
+{
+  static const int families[] = {AF_UNIX, AF_INET, 38 /* AF_ALG */, 39, 40 /* AF_VSOCK */, 41};
+  int pid = clone(child, stack + sizeof stack, CLONE_NEWUSER | SIGCHLD, NULL);
+  if (pid > 0) waitpid(pid, NULL, 0);
+  printf("clone(CLONE_NEWUSER): %s\n", say(pid));
+  pid = clone(child, stack + sizeof stack, SIGCHLD, NULL);
+  if (pid > 0) waitpid(pid, NULL, 0);
+  printf("clone: %s\n", say(pid));
+  for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+    int s = socket(families[i], SOCK_STREAM, 0);
+    printf("socket(%d): %s\n", families[i], s >= 0 || errno != EPERM ? "not EPERM" : say(s));
+  }
+  return 0;
+}
+C
+mkdir -p "$TMP/extra"
+if gcc -static -O2 -o "$TMP/extra/nsprobe" "$TMP/nsprobe.c" 2>"$TMP/.err"; then
+  image nsprobe 0 0 '[]' '["/bin/nsprobe"]'
+  same_as_run "the default filter's clone and socket rules" nsprobe
+  is "... which refuse a user namespace and AF_ALG and AF_VSOCK sockets, nothing else" \
+    "$(cat "$TMP/nsprobe.actool")" "clone(CLONE_NEWUSER): Operation not permitted
+clone: ok
+socket(1): not EPERM
+socket(2): not EPERM
+socket(38): Operation not permitted
+socket(39): not EPERM
+socket(40): Operation not permitted
+socket(41): not EPERM"
+  image nsprobe-retain 0 0 '[{"name": "os/linux/seccomp-retain-set", "value": {"set": ["@appc.io/all"]}}]' \
+    '["/bin/nsprobe"]'
+  same_as_run "the same beneath a retain set that allows clone and socket" nsprobe-retain
+  is "... which allows every other call of them" "$(cat "$TMP/nsprobe-retain.actool")" \
+    "$(cat "$TMP/nsprobe.actool")"
+else
+  not_ok "build the seccomp probe (gcc -static): $(cat "$TMP/.err")"
+fi
+rm -rf "$TMP/extra"
+is "config.json: clone with CLONE_NEWUSER as docker's profile writes it" \
+  "$(jq -c '.linux.seccomp.syscalls[] | select(.names[0] == "clone")' "$TMP/bundle-plain/config.json")" \
+  '{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":268435456,"valueTwo":268435456,"op":"SCMP_CMP_MASKED_EQ"}]}'
+
 # ---- what runc would do otherwise than the executor ----
 image nowd 0 0 '[]' '["/bin/pwd"]' /no/such/dir
 refused_as_run "a working directory the image lacks is refused" nowd \
