@@ -33,6 +33,7 @@
 #endif
 
 #include "ace/internal.h"
+#include "appc/ace.h"
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -634,6 +635,20 @@ static int memory_limit(const char *dir, bool v2, int64_t bytes, appc_error_t *e
   return 0;
 }
 
+/* resource/memory's limit and request in bytes (-1: none). */
+static int memory_values(const struct appc_isolator *iso, const char *who, size_t i, int64_t *limit,
+                         int64_t *request, appc_error_t *err)
+{
+  *limit = *request = -1;
+  if ((iso->limit != NULL && appc_quantity_value(iso->limit, 0, limit, err) < 0) ||
+      (iso->request != NULL && appc_quantity_value(iso->request, 0, request, err) < 0))
+    return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", who, i);
+  if (*limit == 0)
+    return appc_error_make(err, 0, "%s: isolators[%zu].value.limit: a memory limit of 0 bytes", who,
+                           i);
+  return 0;
+}
+
 static int apply_memory(const struct target *t, const struct appc_isolator *iso, size_t i,
                         appc_error_t *err)
 {
@@ -643,12 +658,8 @@ static int apply_memory(const struct target *t, const struct appc_isolator *iso,
   const char *dir;
   int64_t limit = -1, request = -1;
 
-  if ((iso->limit != NULL && appc_quantity_value(iso->limit, 0, &limit, err) < 0) ||
-      (iso->request != NULL && appc_quantity_value(iso->request, 0, &request, err) < 0))
-    return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", t->who, i);
-  if (limit == 0)
-    return appc_error_make(err, 0, "%s: isolators[%zu].value.limit: a memory limit of 0 bytes",
-                           t->who, i);
+  if (memory_values(iso, t->who, i, &limit, &request, err) < 0)
+    return -1;
   if (hier == NULL) {
     ace_note(t->notes, ACE_NOTE_WARN,
              "%s: isolator resource/memory ignored: no memory cgroup controller on this host",
@@ -798,9 +809,13 @@ static int apply_cpu_shares(const struct target *t, const struct appc_isolator *
 
 /* ---- block I/O ------------------------------------------------------------ */
 
-/* The host's block devices as "MAJ:MIN" (/sys/block: whole disks, loop
- * and ram devices included, partitions not: throttling is per disk). */
-static size_t block_devices(char (*out)[24], size_t max)
+struct block_device {
+  unsigned major, minor;
+};
+
+/* The host's block devices (/sys/block: whole disks, loop and ram devices
+ * included, partitions not: throttling is per disk). */
+static size_t block_devices(struct block_device *out, size_t max)
 {
   DIR *d = opendir("/sys/block");
   struct dirent *e;
@@ -815,7 +830,7 @@ static size_t block_devices(char (*out)[24], size_t max)
     unsigned maj, min;
     char end;
     if (dev != NULL && sscanf(dev, "%u:%u%c", &maj, &min, &end) == 3 && end == '\n')
-      snprintf(out[n++], sizeof out[0], "%u:%u", maj, min);
+      out[n++] = (struct block_device){maj, min};
   }
   if (d != NULL)
     closedir(d);
@@ -829,6 +844,28 @@ static size_t block_devices(char (*out)[24], size_t max)
  * block device the host has when the pod starts (blk-throttle on v1,
  * io.max on v2).  A device the kernel cannot throttle (no request queue:
  * EINVAL, ENODEV) is left out. */
+/* The limit of resource/block-bandwidth or resource/block-iops ISO: -1
+ * when it gives none (a note says so). */
+static int block_value(const struct appc_isolator *iso, const char *who, size_t i,
+                       const struct ace_notes *notes, int64_t *limit, appc_error_t *err)
+{
+  const char *name = appc_isolator_kind_name(iso->kind);
+
+  *limit = -1;
+  if (iso->limit == NULL) {
+    ace_note(notes, ACE_NOTE_WARN, "%s: isolator %s without a limit: nothing to enforce", who,
+             name);
+    return 0;
+  }
+  if (appc_quantity_value(iso->limit, 0, limit, err) < 0)
+    return appc_error_prefix(err, "%s: isolators[%zu] (%s)", who, i, name);
+  if (*limit <= 0)
+    return appc_error_make(err, 0,
+                           "%s: isolators[%zu].value.limit: \"%s\" would stop all block I/O", who,
+                           i, iso->limit);
+  return 0;
+}
+
 static int apply_block(const struct target *t, const struct appc_isolator *iso, size_t i,
                        appc_error_t *err)
 {
@@ -836,21 +873,15 @@ static int apply_block(const struct target *t, const struct appc_isolator *iso, 
   const char *name = appc_isolator_kind_name(iso->kind);
   size_t h = 0, n, done = 0;
   const struct cg_hier *hier = hier_of(t->cg, CG_BLKIO, &h);
-  char buf[PATH_MAX], line[128], (*devs)[24] = NULL;
+  char buf[PATH_MAX], line[128];
+  struct block_device *devs = NULL;
   const char *dir;
   int64_t limit = -1;
 
-  if (iso->limit == NULL) {
-    ace_note(t->notes, ACE_NOTE_WARN, "%s: isolator %s without a limit: nothing to enforce", t->who,
-             name);
+  if (block_value(iso, t->who, i, t->notes, &limit, err) < 0)
+    return -1;
+  if (limit < 0)
     return 0;
-  }
-  if (appc_quantity_value(iso->limit, 0, &limit, err) < 0)
-    return appc_error_prefix(err, "%s: isolators[%zu] (%s)", t->who, i, name);
-  if (limit <= 0)
-    return appc_error_make(err, 0,
-                           "%s: isolators[%zu].value.limit: \"%s\" would stop all block I/O",
-                           t->who, i, iso->limit);
   if (hier == NULL) {
     ace_note(t->notes, ACE_NOTE_WARN,
              "%s: isolator %s ignored: no blkio/io cgroup controller on this host", t->who, name);
@@ -866,11 +897,11 @@ static int apply_block(const struct target *t, const struct appc_isolator *iso, 
         {"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"}};
     int r = 0;
     if (hier->v2) {
-      snprintf(line, sizeof line, "%s %s=%" PRId64 " %s=%" PRId64, devs[k], iops ? "riops" : "rbps",
-               limit, iops ? "wiops" : "wbps", limit);
+      snprintf(line, sizeof line, "%u:%u %s=%" PRId64 " %s=%" PRId64, devs[k].major, devs[k].minor,
+               iops ? "riops" : "rbps", limit, iops ? "wiops" : "wbps", limit);
       r = write_file(dir, "io.max", line, err);
     } else {
-      snprintf(line, sizeof line, "%s %" PRId64, devs[k], limit);
+      snprintf(line, sizeof line, "%u:%u %" PRId64, devs[k].major, devs[k].minor, limit);
       r = write_file(dir, v1_files[iops][0], line, err) < 0 ||
                   write_file(dir, v1_files[iops][1], line, err) < 0
               ? -1
@@ -1207,19 +1238,45 @@ void ace_cgroup_free(struct ace_cgroup *cg)
   free(cg);
 }
 
-int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who, int64_t *memory,
-                      int64_t *cpu_quota, int64_t *cpu_period, int64_t *cpu_shares,
+/* The plan's block limits: LIMIT (-1: none) on every block device, as
+ * apply_block writes it. */
+static int plan_block(struct appc_ace_app_plan *plan, bool iops, int64_t limit, appc_error_t *err)
+{
+  struct block_device *devs = NULL;
+  size_t n;
+
+  if (limit < 0)
+    return 0;
+  if (plan->block_limits == NULL) {
+    if ((devs = calloc(MAX_BLOCK_DEVICES, sizeof *devs)) == NULL)
+      return appc_error_make(err, ENOMEM, "block devices");
+    n = block_devices(devs, MAX_BLOCK_DEVICES);
+    plan->block_limits = calloc(n + 1, sizeof *plan->block_limits);
+    for (size_t k = 0; plan->block_limits != NULL && k < n; k++)
+      plan->block_limits[k] = (struct appc_ace_block_limit){
+          .major = devs[k].major, .minor = devs[k].minor, .bps = -1, .iops = -1};
+    free(devs);
+    if (plan->block_limits == NULL)
+      return appc_error_make(err, ENOMEM, "block devices");
+  }
+  for (struct appc_ace_block_limit *b = plan->block_limits; b->major != 0 || b->minor != 0; b++)
+    *(iops ? &b->iops : &b->bps) = limit;
+  return 0;
+}
+
+int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who,
+                      const struct ace_notes *notes, struct appc_ace_app_plan *plan,
                       appc_error_t *err)
 {
-  *memory = *cpu_quota = *cpu_shares = -1;
-  *cpu_period = CFS_PERIOD;
+  plan->memory_limit = plan->memory_request = plan->cpu_quota = plan->cpu_shares = -1;
+  plan->cpu_period = CFS_PERIOD;
   for (size_t i = 0; isolators != NULL && i < isolators->len; i++) {
     const struct appc_isolator *iso = &isolators->items[i];
     int64_t limit = -1, request = -1;
     switch (iso->kind) {
     case APPC_ISOLATOR_RESOURCE_MEMORY:
-      if (iso->limit != NULL && appc_quantity_value(iso->limit, 0, memory, err) < 0)
-        return appc_error_prefix(err, "%s: isolators[%zu] (resource/memory)", who, i);
+      if (memory_values(iso, who, i, &plan->memory_limit, &plan->memory_request, err) < 0)
+        return -1;
       break;
     case APPC_ISOLATOR_RESOURCE_CPU:
       if ((iso->limit != NULL && appc_quantity_value(iso->limit, 3, &limit, err) < 0) ||
@@ -1230,12 +1287,18 @@ int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *wh
                                "%s: isolators[%zu].value.limit: \"%s\" is not a usable CPU limit",
                                who, i, iso->limit);
       if (limit > 0)
-        *cpu_quota = cpu_quota_of(limit);
+        plan->cpu_quota = cpu_quota_of(limit);
       if (request >= 0)
-        *cpu_shares = shares_of_request(request);
+        plan->cpu_shares = shares_of_request(request);
       break;
     case APPC_ISOLATOR_CPU_SHARES:
-      *cpu_shares = shares_in_range(iso->number);
+      plan->cpu_shares = shares_in_range(iso->number);
+      break;
+    case APPC_ISOLATOR_RESOURCE_BLOCK_BANDWIDTH:
+    case APPC_ISOLATOR_RESOURCE_BLOCK_IOPS:
+      if (block_value(iso, who, i, notes, &limit, err) < 0 ||
+          plan_block(plan, iso->kind == APPC_ISOLATOR_RESOURCE_BLOCK_IOPS, limit, err) < 0)
+        return -1;
       break;
     default:
       break;

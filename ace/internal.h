@@ -302,6 +302,10 @@ int ace_userns_parse(const char *spec, struct ace_userns_range *out, appc_error_
 /* HOST must be a host name sethostname() takes (RFC 1123, 64 bytes): the
  * error names it and the rule. */
 int ace_hostname_check(const char *host, appc_error_t *err);
+/* The host name of a pod of the one app APP_NAME (an AC Name) for a
+ * runtime that is not this executor: APP_NAME cut to a label's 63
+ * characters, always one ace_hostname_check takes; NULL: out of memory. */
+char *ace_hostname_of_app(const char *app_name);
 /* Lease the range (refusing one that overlaps a live pod's) for pod UUID,
  * make the user namespace with its maps, and UTS, IPC and (with NEW_NET)
  * network namespaces it owns. */
@@ -381,11 +385,12 @@ int ace_cgroup_delegate(const struct ace_cgroup *cg, size_t app, uid_t uid, gid_
 /* Kill what is left in the pod's cgroups and remove them; frees CG. */
 int ace_cgroup_destroy(struct ace_cgroup *cg, appc_error_t *err);
 /* What the resource isolators of ISOLATORS set, as ace_cgroup_apply
- * writes it: a memory limit in bytes, a CPU quota per period (in
- * microseconds) and CPU shares, each -1 when not set.  WHO names the app
- * in messages. */
-int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who, int64_t *memory,
-                      int64_t *cpu_quota, int64_t *cpu_period, int64_t *cpu_shares,
+ * writes it, into PLAN: a memory limit and request in bytes, a CPU quota
+ * per period (in microseconds) and CPU shares, each -1 when not set, and
+ * block I/O limits on the host's block devices.  WHO names the app in
+ * messages and NOTES. */
+int ace_cgroup_limits(const struct appc_isolator_list *isolators, const char *who,
+                      const struct ace_notes *notes, struct appc_ace_app_plan *plan,
                       appc_error_t *err);
 /* Move the calling process, of one thread, into app APP's cgroups of the
  * running pod UUID (actool enter), wherever the pod has them. */

@@ -30,6 +30,8 @@ void appc_ace_app_plan_clear(struct appc_ace_app_plan *p)
     free(p->syscall_rules[i].args);
   }
   free(p->syscall_rules);
+  free(p->hostname);
+  free(p->block_limits);
   memset(p, 0, sizeof *p);
 }
 
@@ -104,6 +106,7 @@ int appc_ace_app_plan_with(struct appc_store *s, const char *image_id, const cha
   static const struct appc_ace_plan_options defaults;
   struct appc_image_manifest *m = NULL;
   struct ace_identity id = {0};
+  struct ace_notes quiet = {0};
   const struct appc_app *app;
   uint64_t allowed = 0;
   int r = -1;
@@ -118,10 +121,11 @@ int appc_ace_app_plan_with(struct appc_store *s, const char *image_id, const cha
     return -1;
   app = m->app;
   out->app_name = ace_app_name_from_image(m->name);
+  out->hostname = out->app_name != NULL ? ace_hostname_of_app(out->app_name) : NULL;
   out->cwd = strdup(app != NULL && app->working_directory != NULL && app->working_directory[0]
                         ? app->working_directory
                         : "/");
-  if (out->app_name == NULL || out->cwd == NULL) {
+  if (out->app_name == NULL || out->hostname == NULL || out->cwd == NULL) {
     appc_error_make(err, ENOMEM, "%s", image_id);
     goto done;
   }
@@ -129,8 +133,7 @@ int appc_ace_app_plan_with(struct appc_store *s, const char *image_id, const cha
       working_directory(app, rootfs, out->cwd, out->app_name, err) < 0 ||
       ace_env_build(app, out->app_name, NULL, id.home, opts->env, &out->env, err) < 0 ||
       security(app, allowed, out, err) < 0 ||
-      ace_cgroup_limits(app != NULL ? &app->isolators : NULL, out->app_name, &out->memory_limit,
-                        &out->cpu_quota, &out->cpu_period, &out->cpu_shares, err) < 0)
+      ace_cgroup_limits(app != NULL ? &app->isolators : NULL, out->app_name, &quiet, out, err) < 0)
     goto done;
   r = 0;
 done:

@@ -283,6 +283,7 @@ static int check_app_request(const struct appc_ace_app_request *q, appc_error_t 
 /* What sethostname() takes (HOST_NAME_MAX) and RFC 1123 allows: checked
  * before anything is made, rather than failing in the pod's init. */
 #define HOSTNAME_MAX 64
+#define HOSTNAME_LABEL_MAX 63
 static bool valid_hostname(const char *h)
 {
   size_t len = strlen(h), label = 0;
@@ -292,7 +293,7 @@ static bool valid_hostname(const char *h)
   for (size_t i = 0; i <= len; i++) {
     char c = h[i];
     if (c == '.' || c == '\0') {
-      if (label == 0 || label > 63 || h[i - 1] == '-')
+      if (label == 0 || label > HOSTNAME_LABEL_MAX || h[i - 1] == '-')
         return false;
       label = 0;
     } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -314,6 +315,20 @@ int ace_hostname_check(const char *h, appc_error_t *err)
                          "digits and '-', not at either end, joined by '.'; %d characters "
                          "at most)",
                          h, HOSTNAME_MAX);
+}
+
+char *ace_hostname_of_app(const char *app_name)
+{
+  /* an AC Name (letters, digits, '-' between them) is one label */
+  size_t n = strnlen(app_name, HOSTNAME_LABEL_MAX);
+  while (n > 0 && app_name[n - 1] == '-')
+    n--;
+  char *h = n > 0 ? strndup(app_name, n) : strdup("app");
+  if (h != NULL && !valid_hostname(h)) {
+    free(h);
+    h = strdup("app");
+  }
+  return h;
 }
 
 int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,

@@ -77,12 +77,12 @@ const struct actool_command actool_cmd_image_bundle = {
         "DIR receives rootfs/ (the image rendered with its dependencies) and config.json,\n"
         "which runs the image's app as `actool run` would: its exec, environment, user\n"
         "and groups, working directory, capabilities, no-new-privileges, seccomp filter,\n"
-        "memory and CPU limits, in new pid, network, ipc, uts, mount and cgroup\n"
-        "namespaces, with an empty volume at each mount point and the executor's /etc\n"
-        "files (hostname; hosts, resolv.conf and os-release where the image has none).\n"
-        "`runc run --bundle DIR ID` runs it.  An image that `actool run` refuses is\n"
-        "refused: a working directory it lacks, or capabilities beyond the ACE's default\n"
-        "set and a negative os/linux/oom-score-adj without --caps-allow.\n"
+        "memory, CPU and block I/O limits, in new pid, network, ipc, uts, mount and\n"
+        "cgroup namespaces, with an empty volume at each mount point and the executor's\n"
+        "/etc files (hostname; hosts, resolv.conf and os-release where the image has\n"
+        "none).  `runc run --bundle DIR ID` runs it.  An image that `actool run` refuses\n"
+        "is refused: a working directory it lacks, or capabilities beyond the ACE's\n"
+        "default set and a negative os/linux/oom-score-adj without --caps-allow.\n"
         "DIR appears only when complete (actool-image-bundle(1)).",
     .options = bundle_option_table,
     .options_size = sizeof(struct bundle_options),

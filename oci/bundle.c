@@ -228,6 +228,45 @@ static json_object *seccomp(const struct appc_ace_app_plan *p)
   return s;
 }
 
+/* runtime-spec's LinuxThrottleDevice list of every device with a limit
+ * (BPS or IOPS). */
+static json_object *throttle(const struct appc_ace_block_limit *b, bool iops)
+{
+  json_object *a = json_object_new_array();
+
+  for (; b->major != 0 || b->minor != 0; b++) {
+    int64_t rate = iops ? b->iops : b->bps;
+    if (rate < 0)
+      continue;
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "major", json_object_new_int64(b->major));
+    json_object_object_add(d, "minor", json_object_new_int64(b->minor));
+    json_object_object_add(d, "rate", json_object_new_int64(rate));
+    json_object_array_add(a, d);
+  }
+  return a;
+}
+
+/* resource/block-bandwidth and block-iops: reads and writes alike. */
+static json_object *block_io(const struct appc_ace_block_limit *b)
+{
+  static const char *const keys[2][2] = {{"throttleReadBpsDevice", "throttleWriteBpsDevice"},
+                                         {"throttleReadIOPSDevice", "throttleWriteIOPSDevice"}};
+  json_object *io = json_object_new_object();
+
+  for (int iops = 0; iops < 2; iops++) {
+    json_object *read = throttle(b, iops), *write = throttle(b, iops);
+    if (json_object_array_length(read) == 0) {
+      json_object_put(read);
+      json_object_put(write);
+      continue;
+    }
+    json_object_object_add(io, keys[iops][0], read);
+    json_object_object_add(io, keys[iops][1], write);
+  }
+  return io;
+}
+
 static json_object *resources(const struct appc_ace_app_plan *p)
 {
   json_object *r = json_object_new_object(), *dev = json_object_new_object(),
@@ -237,11 +276,16 @@ static json_object *resources(const struct appc_ace_app_plan *p)
   json_object_object_add(dev, "access", json_object_new_string("rwm"));
   json_object_array_add(devices, dev);
   json_object_object_add(r, "devices", devices);
-  if (p->memory_limit >= 0) {
+  if (p->memory_limit >= 0 || p->memory_request >= 0) {
     json_object *m = json_object_new_object();
-    json_object_object_add(m, "limit", json_object_new_int64(p->memory_limit));
+    if (p->memory_limit >= 0)
+      json_object_object_add(m, "limit", json_object_new_int64(p->memory_limit));
+    if (p->memory_request >= 0)
+      json_object_object_add(m, "reservation", json_object_new_int64(p->memory_request));
     json_object_object_add(r, "memory", m);
   }
+  if (p->block_limits != NULL)
+    json_object_object_add(r, "blockIO", block_io(p->block_limits));
   if (p->cpu_quota >= 0 || p->cpu_shares >= 0) {
     json_object *c = json_object_new_object();
     if (p->cpu_quota >= 0) {
@@ -286,7 +330,7 @@ static char *config_json(const struct appc_ace_app_plan *p, const struct appc_ap
   json_object_object_add(root, "path", json_object_new_string("rootfs"));
   json_object_object_add(root, "readonly", json_object_new_boolean(false));
   json_object_object_add(c, "root", root);
-  json_object_object_add(c, "hostname", json_object_new_string(p->app_name));
+  json_object_object_add(c, "hostname", json_object_new_string(p->hostname));
   json_object_object_add(c, "mounts", mounts(app));
   json_object_object_add(c, "linux", linux_section(p));
   const char *t = json_object_to_json_string_ext(
@@ -318,7 +362,7 @@ static int fill(struct appc_store *s, const char *id, const char *tmp,
   if (appc_store_render(s, id, rootfs, &ro, err) < 0 ||
       appc_store_load_manifest(s, id, &m, err) < 0 ||
       appc_ace_app_plan_with(s, id, rootfs, &po, &plan, err) < 0 ||
-      appc_ace_provide_etc(rootfs, plan.app_name, err) < 0)
+      appc_ace_provide_etc(rootfs, plan.hostname, err) < 0)
     goto done;
   if ((text = config_json(&plan, m->app)) == NULL) {
     appc_error_make(err, ENOMEM, "%s", config);

@@ -341,6 +341,14 @@ struct appc_ace_syscall_rule {
   void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
+/* The limits of a block device's I/O, reads and writes alike. */
+struct appc_ace_block_limit {
+  unsigned major, minor; /* the device; 0:0 ends a list */
+  int64_t bps;           /* bytes per second (resource/block-bandwidth); -1: none */
+  int64_t iops;          /* operations per second (resource/block-iops); -1: none */
+  void *reserved[2];     /* zero; taken by members of later releases (<appc/appc.h>) */
+};
+
 /* What `actool run` would give the app of an image, computed by the code
  * it runs with, for a runtime that is not this executor. */
 struct appc_ace_app_plan {
@@ -367,7 +375,15 @@ struct appc_ace_app_plan {
   int64_t cpu_quota;    /* microseconds of CPU per cpu_period; -1: none */
   int64_t cpu_period;
   int64_t cpu_shares; /* -1: none */
-  void *reserved[4];  /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* The host name: the app name cut to 63 characters (a host name's
+   * label), which sethostname() always takes. */
+  char *hostname;
+  int64_t memory_request; /* bytes (resource/memory's request: a soft limit); -1: none */
+  /* NULL, or resource/block-bandwidth and resource/block-iops on each of
+   * the host's block devices (whole disks, as /sys/block lists them when
+   * the plan is made), ended by 0:0. */
+  struct appc_ace_block_limit *block_limits;
+  void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 /* The plan of the image IMAGE_ID's app, its user and group looked up in

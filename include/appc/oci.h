@@ -138,10 +138,10 @@ struct appc_oci_bundle_options {
 /* Write the image ID as an OCI runtime bundle DIR: rootfs/ (the image
  * rendered with its dependencies) and config.json running its app as
  * `actool run` would (<appc/ace.h>, appc_ace_app_plan): args, env, user
- * and groups, cwd, capabilities, no_new_privs, seccomp, memory and CPU
- * limits, namespaces, /proc, /dev, /sys and an empty volume per mount
- * point.  Refused as appc_ace_app_plan_with refuses the app.  DIR appears
- * only when complete. */
+ * and groups, cwd, capabilities, no_new_privs, seccomp, memory, CPU and
+ * block I/O limits, namespaces, /proc, /dev, /sys and an empty volume per
+ * mount point.  Refused as appc_ace_app_plan_with refuses the app.  DIR
+ * appears only when complete. */
 int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
                     const struct appc_oci_bundle_options *opts, appc_error_t *err);
 

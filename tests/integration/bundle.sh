@@ -224,7 +224,37 @@ is "config.json: clone with CLONE_NEWUSER as docker's profile writes it" \
   "$(jq -c '.linux.seccomp.syscalls[] | select(.names[0] == "clone")' "$TMP/bundle-plain/config.json")" \
   '{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":268435456,"valueTwo":268435456,"op":"SCMP_CMP_MASKED_EQ"}]}'
 
-# ---- what runc would do otherwise than the executor ----
+# ---- resources the executor sets beyond memory and CPU limits ----
+CGPROBE='cg=/sys/fs/cgroup; if [ -d $cg/memory ]; then cat $cg/memory/memory.soft_limit_in_bytes;
+  for f in read_bps write_bps read_iops write_iops; do sort $cg/blkio/blkio.throttle.${f}_device | md5sum; done;
+  else cat $cg/memory.low; sort $cg/io.max | md5sum; fi'
+image limits 0 0 '[{"name": "resource/memory", "value": {"request": "64M", "limit": "128M"}},
+  {"name": "resource/block-bandwidth", "value": {"default": true, "limit": "1M"}},
+  {"name": "resource/block-iops", "value": {"default": true, "limit": 100}}]' \
+  "$(jq -nc --arg p "$CGPROBE" '["/bin/sh", "-c", $p]')"
+same_as_run "a memory request, block bandwidth and IOPS limits" limits
+check "... which took effect: a soft limit of 64M" grep -qx 64000000 "$TMP/limits.actool"
+C=$TMP/bundle-limits/config.json
+is "config.json: the memory reservation" "$(jq .linux.resources.memory.reservation "$C")" 64000000
+disks=$(cat /sys/block/*/dev | sort -V | tr '\n' ' ')
+for key in throttleReadBpsDevice:1000000 throttleWriteBpsDevice:1000000 throttleReadIOPSDevice:100 \
+  throttleWriteIOPSDevice:100; do
+  is "config.json: $key, every block device at ${key#*:}" \
+    "$(jq -r --arg k "${key%:*}" --argjson rate "${key#*:}" \
+      '.linux.resources.blockIO[$k][] | select(.rate == $rate) | "\(.major):\(.minor)"' "$C" | sort -V | tr '\n' ' ')" \
+    "$disks"
+done
+
+# ---- what runc would refuse, or do otherwise than the executor ----
+long=$(printf 'a%.0s' $(seq 1 70))
+image "$long" 0 0 '[]' '["/bin/sh", "-c", "hostname; cat /etc/hostname"]'
+check "an app name of 70 characters" ac image bundle "example.com/$long" "$TMP/bundle-long"
+RUNC_IDS+=("actool-bundle-long-$$")
+run_capture runc run --bundle "$TMP/bundle-long" "actool-bundle-long-$$"
+is "... runs under runc with the host name cut to a label's 63 characters" \
+  "$(cat "$TMP/.out" "$TMP/.err")" "${long:0:63}
+${long:0:63}"
+
 image nowd 0 0 '[]' '["/bin/pwd"]' /no/such/dir
 refused_as_run "a working directory the image lacks is refused" nowd \
   'app nowd: app.workingDirectory: /no/such/dir does not exist in the image$'
