@@ -144,6 +144,25 @@ done:
   return r;
 }
 
+/* The rules that test arguments (appc_ace_syscall_rule.args) came after
+ * appc_ace_app_plan: its callers know rules without conditions only, and
+ * would take such a rule (clone: EPERM) for one on every call. */
+static void drop_argument_rules(struct appc_ace_app_plan *p)
+{
+  size_t kept = 0;
+
+  for (size_t i = 0; i < p->n_syscall_rules; i++) {
+    struct appc_ace_syscall_rule *r = &p->syscall_rules[i];
+    if (r->args == NULL) {
+      p->syscall_rules[kept++] = *r;
+      continue;
+    }
+    free(r->name);
+    free(r->args);
+  }
+  p->n_syscall_rules = kept;
+}
+
 int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *rootfs,
                       const struct appc_kv_list *extra_env, struct appc_ace_app_plan *out,
                       appc_error_t *err)
@@ -151,5 +170,8 @@ int appc_ace_app_plan(struct appc_store *s, const char *image_id, const char *ro
   const struct appc_ace_plan_options o = {.version = APPC_ACE_PLAN_OPTIONS_VERSION,
                                           .env = extra_env};
 
-  return appc_ace_app_plan_with(s, image_id, rootfs, &o, out, err);
+  if (appc_ace_app_plan_with(s, image_id, rootfs, &o, out, err) < 0)
+    return -1;
+  drop_argument_rules(out);
+  return 0;
 }

@@ -216,11 +216,16 @@ struct appc_ace_pod_info {
   /* Run with --insecure-options=seccomp (appc_ace_options.no_seccomp):
    * `enter` then loads no filter either. */
   bool no_seccomp;
-  /* An exited pod's exit status, as `run` gives it: the first failing app's
-   * (in the order they ended), else 0; 1 when the pod could not start all
-   * its apps.  -1 while it runs, or when not known (abandoned). */
-  int status;
-  int reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  __extension__ union { /* within the space reserved in soname 0's first release, on every ABI */
+    struct {
+      /* An exited pod's exit status, as `run` gives it: the first failing
+       * app's (in the order they ended), else 0; 1 when the pod could not
+       * start all its apps.  -1 while it runs, or when not known
+       * (abandoned). */
+      int status;
+    };
+    void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  };
 };
 void appc_ace_pod_info_clear(struct appc_ace_pod_info *p);
 void appc_ace_pod_infos_free(struct appc_ace_pod_info *p, size_t n);
@@ -354,15 +359,16 @@ struct appc_ace_block_limit {
 struct appc_ace_app_plan {
   char *app_name; /* in a pod: the last element of the image name */
   char **argv;    /* the app's exec, or /sbin/init; NULL-terminated */
-  char **env;     /* "NAME=VALUE", NULL-terminated: the ACE's (PATH, AC_APP_NAME,
-                     container, HOME; no AC_METADATA_URL), the app's, then EXTRA's */
+  char **env;     /* "NAME=VALUE", NULL-terminated: the ACE's (PATH, container, HOME),
+                     the app's, EXTRA's, then AC_APP_NAME, which none replaces (no
+                     AC_METADATA_URL) */
   char *cwd;      /* "/" when the app names none */
   uid_t uid;      /* the app's user and group resolved in the rootfs */
   gid_t gid;
   gid_t *groups; /* supplementary */
   size_t n_groups;
-  uint64_t caps;     /* bit N: capability N kept (bounding set; and effective,
-                        permitted, inheritable for uid 0) */
+  uint64_t caps;     /* bit N: capability N kept (bounding set; and effective and
+                        permitted for uid 0; the inheritable set is always empty) */
   bool no_new_privs; /* os/linux/no-new-privileges */
   bool has_oom_score_adj;
   int oom_score_adj;
@@ -374,16 +380,20 @@ struct appc_ace_app_plan {
   int64_t memory_limit; /* bytes; -1: none */
   int64_t cpu_quota;    /* microseconds of CPU per cpu_period; -1: none */
   int64_t cpu_period;
-  int64_t cpu_shares; /* -1: none */
-  /* The host name: the app name cut to 63 characters (a host name's
-   * label), which sethostname() always takes. */
-  char *hostname;
-  int64_t memory_request; /* bytes (resource/memory's request: a soft limit); -1: none */
-  /* NULL, or resource/block-bandwidth and resource/block-iops on each of
-   * the host's block devices (whole disks, as /sys/block lists them when
-   * the plan is made), ended by 0:0. */
-  struct appc_ace_block_limit *block_limits;
-  void *reserved[1]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  int64_t cpu_shares;   /* -1: none */
+  __extension__ union { /* within the space reserved in soname 0's first release, on every ABI */
+    struct {
+      /* The host name: the app name cut to 63 characters (a host name's
+       * label), which sethostname() always takes. */
+      char *hostname;
+      int64_t memory_request; /* bytes (resource/memory's request: a soft limit); -1: none */
+      /* NULL, or resource/block-bandwidth and resource/block-iops on each
+       * of the host's block devices (whole disks, as /sys/block lists them
+       * when the plan is made), ended by 0:0. */
+      struct appc_ace_block_limit *block_limits;
+    };
+    void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  };
 };
 
 /* The plan of the image IMAGE_ID's app, its user and group looked up in
