@@ -480,6 +480,27 @@ static const char *url_problem(const char *url)
   return curl_url_strerror(rc);
 }
 
+/* URL, which libcurl cannot take, said wrong. */
+static int malformed_url(const char *url, appc_error_t *err)
+{
+  /* A discovery page's meta tag URL is used as it stands (as the
+   * reference does): a relative one ends here. */
+  if (strstr(url, "://") == NULL)
+    return appc_error_make(err, 0, "%s: not an absolute URL (a scheme and a host are needed)", url);
+  return appc_error_make(err, 0, "%s: not a valid URL: %s", url, url_problem(url));
+}
+
+int appc_http_check_url(const char *url, appc_error_t *err)
+{
+  CURLU *u = curl_url();
+  CURLUcode rc = u != NULL ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+
+  curl_url_cleanup(u);
+  if (rc == CURLUE_OUT_OF_MEMORY)
+    return appc_error_make(err, ENOMEM, "%s", url);
+  return rc == CURLUE_OK ? 0 : malformed_url(url, err);
+}
+
 static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
 {
   if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
@@ -492,12 +513,8 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
                            url, CURL_MAX_HTTP_HEADER);
   if (rc == CURLE_OPERATION_TIMEDOUT)
     return timeout_error(h, rc, url, err);
-  /* A discovery page's meta tag URL is used as it stands (as the
-   * reference does): a relative one ends here. */
-  if (rc == CURLE_URL_MALFORMAT && strstr(url, "://") == NULL)
-    return appc_error_make(err, 0, "%s: not an absolute URL (a scheme and a host are needed)", url);
   if (rc == CURLE_URL_MALFORMAT)
-    return appc_error_make(err, 0, "%s: not a valid URL: %s", url, url_problem(url));
+    return malformed_url(url, err);
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
     return appc_error_tag(err, EKEYREJECTED, "%s: TLS certificate not trusted: %s", url,
                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));

@@ -570,6 +570,12 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     else
       record_clear(&rec);
   }
+  /* An image URL that cannot be fetched is said so before its signature
+   * is asked for, under the image's URL. */
+  if (appc_http_check_url(url, err) < 0) {
+    r = -1;
+    goto done;
+  }
   /* Two fetches of one URL take turns on its files, the signature's too. */
   if ((fd = lock_partial(p.aci, &st, err)) < 0) {
     r = -1;
@@ -880,6 +886,8 @@ int appc_fetch_dependencies(struct appc_store *s, const char *id,
   if (r == 0)
     return 0;
   if (appc_store_lookup(s, id, &now, &gone) < 0) {
+    if (gone->errnum != ENOENT)
+      return -1; /* the first error says more */
     appc_cb_log(o->cb, "%s: removed from the store since it was fetched", id);
     appc_error_release(err);
     return 0;

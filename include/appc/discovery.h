@@ -82,6 +82,10 @@ void appc_http_free(struct appc_http *h);
 /* Whether H may use plain http (appc_http_options.allow_http). */
 bool appc_http_allows_http(const struct appc_http *h);
 
+/* Whether URL is one libcurl takes (absolute, well-formed); the error
+ * says what is wrong with it, as a request to it would. */
+int appc_http_check_url(const char *url, appc_error_t *err);
+
 /* GET URL into memory, following redirects (at most 10, never from https
  * to http).  A body larger than MAX bytes fails.  Any status other than
  * 200 fails with an error naming URL and the status; *STATUS (may be NULL)

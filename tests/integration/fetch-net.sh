@@ -1023,9 +1023,9 @@ is "... from https://localhost:PORT/images/rel/localhost/rellink.aci" \
 S=$(new_store relmeta)
 act "$S" fetch localhost/relmeta
 expect_fail "a relative meta tag URL: refused as not absolute, naming it" \
-  '^actool: signature: /images/localhost/relmeta\.aci\.asc: not an absolute URL \(a scheme and a host are needed\)$'
+  '^actool: /images/localhost/relmeta\.aci: not an absolute URL \(a scheme and a host are needed\)$'
 act "$S" fetch "https://local host:$NET_PORT/x.aci"
-expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: signature: https://local host:$NET_PORT/x\.aci\.asc: not a valid URL: Bad hostname\$"
+expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: https://local host:$NET_PORT/x\.aci: not a valid URL: Bad hostname\$"
 
 # --- 11. a stalling server ---------------------------
 
