@@ -38,6 +38,23 @@ static char *serialize(const char *json, size_t len, int flags)
   return out;
 }
 
+/* Whether the manifest JSON is one actool writes: every manifest that
+ * parses is, but an image manifest with a nameless label, annotation,
+ * mount point or port (parsed as the reference parses it, never written:
+ * appc_image_manifest_check_names). */
+static bool writable(const char *json, size_t len)
+{
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+  cleanup_error appc_error_t err = NULL;
+  enum appc_manifest_kind kind;
+
+  if (appc_manifest_kind(json, len, &kind, &err) < 0 || kind != APPC_MANIFEST_IMAGE)
+    return true;
+  if (appc_image_manifest_parse(json, len, &m, &err) < 0)
+    return true; /* serialize says so */
+  return appc_image_manifest_check_names(m, &err) == 0;
+}
+
 /* Serialising what was serialised gives the same text, whichever form the
  * first serialisation took. */
 static void check_identity(const char *json, size_t len)
@@ -136,7 +153,7 @@ static void test_fixtures(void **state)
   const char *top = getenv("top_srcdir");
   char dir[4096];
   cleanup_free char *expected = NULL, *deviations = NULL;
-  size_t len, checked = 0;
+  size_t len, checked = 0, unwritable = 0;
 
   (void) state;
   assert_non_null(top);
@@ -156,16 +173,23 @@ static void test_fixtures(void **state)
         cleanup_free char *json = slurp(dir, line, &len);
         if (json == NULL)
           fail_msg("cannot read %s/%s", dir, line);
-        check_identity(json, len);
-        checked++;
+        if (writable(json, len)) {
+          check_identity(json, len);
+          checked++;
+        } else {
+          unwritable++;
+        }
       }
     }
     if (end == NULL)
       break;
     line = end + 1;
   }
-  /* The corpus holds hundreds of valid manifests: make sure we saw them. */
+  /* The corpus holds hundreds of valid manifests: make sure we saw them,
+   * and the few nameless entries valid but not written (labels,
+   * annotations, mount points and ports: seven). */
   assert_true(checked > 200);
+  assert_int_equal(unwritable, 7);
 }
 
 int main(void)
