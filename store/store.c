@@ -303,6 +303,19 @@ int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool c
   return fd;
 }
 
+static void forget_removed_tmpdirs(struct appc_store *s)
+{
+  size_t kept = 0;
+
+  for (size_t i = 0; i < s->n_own_tmpdirs; i++) {
+    if (faccessat(s->tmp_fd, s->own_tmpdirs[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+      free(s->own_tmpdirs[i]);
+    else
+      s->own_tmpdirs[kept++] = s->own_tmpdirs[i];
+  }
+  s->n_own_tmpdirs = kept;
+}
+
 int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc_error_t *err)
 {
   cleanup_free char *path = NULL;
@@ -315,7 +328,10 @@ int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc
   /* mkdtemp gives mode 0700 */
   if (mkdtemp(path) == NULL)
     return appc_error_make(err, errno, "%s: cannot create a temporary directory", path);
-  /* remembered, so that appc_store_check_dest lets its owner write there */
+  /* remembered, so that appc_store_check_dest lets its owner write there
+   * (those removed since are forgotten: a long-lived caller's list stays
+   * as long as what it holds) */
+  forget_removed_tmpdirs(s);
   char **more = realloc(s->own_tmpdirs, (s->n_own_tmpdirs + 1) * sizeof *more);
   if (more == NULL || (more[s->n_own_tmpdirs] = strdup(strrchr(path, '/') + 1)) == NULL) {
     if (more != NULL)

@@ -695,6 +695,14 @@ static void test_check_dest(void **state)
   assert_int_equal(mkdir(p, 0700), 0);
   snprintf(p, sizeof p, "%s/tmp/other/layout", f->store);
   assert_error_contains(appc_store_check_dest(f->s, p, &err), &err, "in the store");
+  /* a removed one is forgotten when the next is made: the list holds what
+   * the process still has */
+  char *next = NULL;
+  assert_ok(appc_store_tmpdir(f->s, "own", &next, &err), &err);
+  assert_int_equal(f->s->n_own_tmpdirs, 1);
+  assert_string_equal(f->s->own_tmpdirs[0], strrchr(next, '/') + 1);
+  assert_int_equal(rmdir(next), 0);
+  free(next);
   free(own);
 }
 
