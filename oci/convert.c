@@ -50,6 +50,7 @@ struct layer {
   size_t n_removed, removed_cap;
   struct appc_strset seen; /* canonical names written, to catch repeats */
   struct appc_strset dirs; /* those of them that are directories */
+  bool rootfs_written;     /* the ACI's "rootfs" entry, the first one */
 };
 
 static int add_string(char ***v, size_t *n, size_t *cap, char *s, appc_error_t *err)
@@ -147,6 +148,25 @@ static int note_written(struct layer *l, struct archive_entry *e, const char *ca
   return 0;
 }
 
+static int write_rootfs_dir(struct layer *l, appc_error_t *err);
+
+/* The layer's entry for its root ("./", as umoci and `image export
+ * --format=oci` write it), when it comes first: the ACI's "rootfs" entry
+ * takes its mode, owner, times and xattrs, as umoci and podman give them to
+ * the root they unpack; anywhere else it is skipped. */
+static int convert_root_entry(struct layer *l, struct archive_entry *e, appc_error_t *err)
+{
+  if (l->rootfs_written || archive_entry_filetype(e) != AE_IFDIR ||
+      archive_entry_hardlink(e) != NULL)
+    return 0;
+  archive_entry_set_pathname(e, "rootfs");
+  archive_entry_set_size(e, 0);
+  if (appc_tar_writer_header(l->w, e, err) < 0)
+    return -1;
+  l->rootfs_written = true;
+  return 0;
+}
+
 static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t *err)
 {
   const char *raw = archive_entry_pathname(e);
@@ -158,7 +178,7 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
   if (appc_entry_name_canon(raw, &canon, err) < 0)
     return appc_error_prefix(err, "%s", l->blob.what);
   if (canon[0] == '\0')
-    return 0; /* the layer's own "./": the rootfs directory is the ACI's */
+    return convert_root_entry(l, e, err);
   const char *slash = strrchr(canon, '/');
   const char *base = slash != NULL ? slash + 1 : canon;
   if (strncmp(base, WHITEOUT, strlen(WHITEOUT)) == 0)
@@ -167,6 +187,8 @@ static int convert_entry(struct layer *l, struct archive_entry *e, appc_error_t 
   if (repeat != 0)
     return repeat < 0 ? -1 : 0;
   if ((path = under_rootfs(l->blob.what, raw, err)) == NULL)
+    return -1;
+  if (write_rootfs_dir(l, err) < 0)
     return -1;
   archive_entry_set_pathname(e, path);
   const char *link = archive_entry_hardlink(e);
@@ -425,9 +447,15 @@ static int write_manifest(struct layer *l, const char *manifest, size_t len, app
   return appc_tar_writer_data(l->w, manifest, len, err);
 }
 
+/* The ACI's "rootfs" entry, 0755 and root's, unless the layer gave one. */
 static int write_rootfs_dir(struct layer *l, appc_error_t *err)
 {
-  return write_own_entry(l, "rootfs", AE_IFDIR, 0755, 0, err);
+  if (l->rootfs_written)
+    return 0;
+  if (write_own_entry(l, "rootfs", AE_IFDIR, 0755, 0, err) < 0)
+    return -1;
+  l->rootfs_written = true;
+  return 0;
 }
 
 /* The directory P (canonical), written anew at the end of the layer. */
@@ -445,7 +473,7 @@ static int remake_dir(struct layer *l, const char *p, appc_error_t *err)
     free(copy);
     return appc_error_make(err, ENOMEM, "%s", l->blob.what);
   }
-  if (write_own_entry(l, name, AE_IFDIR, 0755, 0, err) < 0) {
+  if (write_rootfs_dir(l, err) < 0 || write_own_entry(l, name, AE_IFDIR, 0755, 0, err) < 0) {
     free(copy);
     return -1;
   }
@@ -634,8 +662,8 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
       appc_digest_new(diff_alg, &l.blob.unpacked, err) < 0)
     goto done;
   if (oci_blob_open_tar(&l.blob, &l.tar, err) < 0 ||
-      appc_tar_writer_new(&l.w, out, a->name, &bo, err) < 0 || write_rootfs_dir(&l, err) < 0 ||
-      convert_entries(&l, err) < 0) {
+      appc_tar_writer_new(&l.w, out, a->name, &bo, err) < 0 || convert_entries(&l, err) < 0 ||
+      write_rootfs_dir(&l, err) < 0) {
     blame_digest(&l, d, err);
     goto done;
   }

@@ -238,11 +238,19 @@ is "... the layer's first entry is ./, with the root's mode and owner" \
 is "... and the only one for the root" "$(zcat "$RDL" | tar -tf - | grep -cxE '\.|\./|/')" 1
 check "umoci unpacks it" umoci unpack --image "$TMP/rootdir-oci:t" "$TMP/rootdir-unpacked"
 is "... its root as image render has it" "$(stat -c '%a %u:%g' "$TMP/rootdir-unpacked/rootfs")" "750 1000:1000"
-check "fetch oci: of it (the layer's ./ is the ACI's rootfs, skipped)" \
+check "fetch oci: of it (the layer's ./ is the ACI's rootfs)" \
   "$ACTOOL" --dir="$TMP/rootdir-store" --insecure-options=image fetch "oci:$TMP/rootdir-oci:t"
-check "... which renders" "$ACTOOL" --dir="$TMP/rootdir-store" image render --rootfs "$(cat "$TMP/.out")" \
+RID=$(cat "$TMP/.out")
+check "... which renders" "$ACTOOL" --dir="$TMP/rootdir-store" image render --rootfs "$RID" \
   "$TMP/rootdir-again"
 is "... the file, nothing else" "$(ls -A "$TMP/rootdir-again")" file
+is "... its root as the image had it before the round trip" \
+  "$(stat -c '%a %u:%g' "$TMP/rootdir-again")" "750 1000:1000"
+check "... and exports" "$ACTOOL" --dir="$TMP/rootdir-store" image export "$RID" \
+  "$TMP/rootdir-again.aci"
+is "... as an ACI whose one rootfs entry is the layer's root's" \
+  "$(tar -tvf "$TMP/rootdir-again.aci" --numeric-owner | awk '$6 ~ /^rootfs\/?$/ {print $1, $2}')" \
+  "drwxr-x--- 1000/1000"
 
 # ---- a SIGKILL never leaves a half layout ----
 # A new layout appears whole (oci-layout, an index.json listing nothing,
