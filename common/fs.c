@@ -688,6 +688,15 @@ char *appc_mkdtemp(const char *dir, const char *prefix, const char **used)
   return path;
 }
 
+bool appc_same_mount(int a, int b)
+{
+  struct statx sa, sb;
+
+  return statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) == 0 &&
+         statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) == 0 && (sa.stx_mask & STATX_MNT_ID) &&
+         (sb.stx_mask & STATX_MNT_ID) && sa.stx_mnt_id == sb.stx_mnt_id;
+}
+
 int64_t appc_monotonic_ms(void)
 {
   struct timespec ts;

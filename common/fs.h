@@ -204,6 +204,10 @@ bool appc_dir_is_or_above(int dir_fd, const struct stat *at);
  * from DIR_FD (DIR_FD itself first), or -1 when none is. */
 int appc_dir_chain_find(int dir_fd, const struct stat *at, size_t n);
 
+/* Are the directories A and B on one mount, so that rename(2) works
+ * between them? */
+bool appc_same_mount(int a, int b);
+
 /* Does PATH have a "." or ".." component ("/a/./b", "../c", "d/..")? */
 bool appc_path_has_dot_component(const char *path);
 

@@ -6,8 +6,9 @@
  * mounts, namespaces and masked paths are those the executor sets up
  * (docs/oci.md, "Runtime bundles").
  *
- * The bundle is made in a hidden sibling of DIR and renamed into place only
- * when complete, exchanged with an old DIR under --overwrite. */
+ * The bundle is made in the store's tmp/ (or a hidden sibling of DIR on
+ * another mount) and renamed into place only when complete, exchanged with
+ * an old DIR under --overwrite. */
 #include "config.h"
 
 #include <errno.h>
@@ -375,20 +376,36 @@ done:
   return r;
 }
 
-/* DIR's parent and a hidden temporary directory made there. */
-static int make_temp(const char *dir, char **tmp, appc_error_t *err)
+/* A temporary directory for DIR: in the store's tmp/ when DIR's parent is
+ * on the same mount (rename works from there, and a process killed
+ * half-way leaves its debris where `gc` removes it, as a render does), else
+ * a hidden sibling of DIR. */
+static int make_temp(struct appc_store *s, const char *dir, char **tmp, appc_error_t *err)
 {
   cleanup_free char *copy = strdup(dir);
   cleanup_free char *copy2 = strdup(dir);
 
-  if (copy == NULL || copy2 == NULL ||
-      asprintf(tmp, "%s/.%s.bundle-XXXXXX", dirname(copy), basename(copy2)) < 0)
+  if (copy == NULL || copy2 == NULL)
     return appc_error_make(err, ENOMEM, "%s", dir);
-  if (mkdtemp(*tmp) == NULL) {
-    int e = errno;
-    free(*tmp);
-    *tmp = NULL;
-    return appc_error_make(err, e, "%s", dir);
+  const char *parent = dirname(copy);
+  cleanup_close int parent_fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (parent_fd < 0)
+    return appc_error_make(err, errno, "%s: cannot open the parent directory", dir);
+  cleanup_close int tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err);
+  if (tmp_fd < 0)
+    return -1;
+  if (appc_same_mount(tmp_fd, parent_fd)) {
+    if (appc_store_tmpdir(s, "bundle", tmp, err) < 0)
+      return -1;
+  } else {
+    if (asprintf(tmp, "%s/.%s.bundle-XXXXXX", parent, basename(copy2)) < 0)
+      return appc_error_make(err, ENOMEM, "%s", dir);
+    if (mkdtemp(*tmp) == NULL) {
+      int e = errno;
+      free(*tmp);
+      *tmp = NULL;
+      return appc_error_make(err, e, "%s", dir);
+    }
   }
   (void) chmod(*tmp, 0755);
   return 0;
@@ -425,8 +442,13 @@ int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
   bool exists = lstat(dir, &st) == 0;
   if (exists && !opts->overwrite)
     return appc_error_tag(err, EEXIST, "%s: already exists", dir);
-  if (make_temp(dir, &tmp, err) < 0)
+  /* shared, so that a gc waits for the temporary directory to be renamed */
+  if (appc_store_lock(s, false, err) < 0)
     return -1;
+  if (make_temp(s, dir, &tmp, err) < 0) {
+    appc_store_unlock(s);
+    return -1;
+  }
   r = fill(s, id, tmp, opts, err);
   if (r == 0 && !exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
     r = errno == EEXIST && !opts->overwrite /* made meanwhile */
@@ -435,5 +457,6 @@ int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
   else if (r == 0 && exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0)
     r = appc_error_make(err, errno, "%s", dir);
   remove_path(tmp); /* what failed, or the old DIR it was exchanged with */
+  appc_store_unlock(s);
   return r;
 }

@@ -705,16 +705,6 @@ static int dest_is_replaceable(struct appc_store *s, struct dest *d, appc_error_
   return appc_error_tag(err, EEXIST, "%s: already exists", d->path);
 }
 
-/* Are the two directories on one mount, so that rename(2) works between them? */
-static bool same_mount(int a, int b)
-{
-  struct statx sa, sb;
-
-  return statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) == 0 &&
-         statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) == 0 && (sa.stx_mask & STATX_MNT_ID) &&
-         (sb.stx_mask & STATX_MNT_ID) && sa.stx_mnt_id == sb.stx_mnt_id;
-}
-
 static int dest_open(struct appc_store *s, struct dest *d, const char *path, bool overwrite,
                      appc_error_t *err)
 {
@@ -737,7 +727,7 @@ static int dest_open(struct appc_store *s, struct dest *d, const char *path, boo
   /* In the store's tmp/ where DEST can be renamed from there, so that a
    * process killed half-way leaves its debris where gc finds it; beside
    * DEST otherwise. */
-  if (same_mount(s->tmp_fd, d->parent_fd)) {
+  if (appc_same_mount(s->tmp_fd, d->parent_fd)) {
     d->tmp_dirfd = s->tmp_fd;
     d->tmp[0] = '\0';
   } else {

@@ -273,4 +273,29 @@ check_fails "an image the store lacks" 1 'no such image|not in the store' \
 is "... leaves no DIR and no temporary" "$(ls -A "$TMP" | grep -cE '^(nope|\.nope)')" 0
 check_fails "IMAGE and DIR are both needed" 2 'needs IMAGE and DIR' ac image bundle example.com/plain
 
+# A bundle killed half-way: its debris is in the store's tmp/, which gc
+# empties, not beside DIR.  It is stopped where the render waits for the
+# image's cached tree (its users hold trees/KEY/lock), and killed there.
+KS=$TMP/kill-store K=$TMP/killed
+"$ACTOOL" --dir="$KS" --insecure-options=image fetch "$TMP/plain.aci" >/dev/null 2>&1
+for b in first second; do # the second render builds the cached tree
+  "$ACTOOL" --dir="$KS" image bundle example.com/plain "$TMP/kill-$b" >/dev/null 2>&1
+done
+exec {tree_lock}<>"$(echo "$KS"/trees/*/lock)"
+flock -x "$tree_lock"
+"$ACTOOL" --dir="$KS" image bundle example.com/plain "$K" {tree_lock}>&- >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 400); do [ -n "$(ls -A "$KS/tmp")" ] && break; sleep 0.05; done
+sleep 0.2
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+exec {tree_lock}>&-
+is "a bundle killed half-way leaves nothing beside DIR" "$(ls -A "$TMP" | grep -c '^\.killed')" 0
+is "... nor DIR" "$(ls -A "$TMP" | grep -c '^killed')" 0
+is "... its debris is in the store's tmp/" "$(ls "$KS/tmp" | grep -c '^bundle-')" 1
+check "... which gc removes" "$ACTOOL" --dir="$KS" image gc
+is "... all of it" "$(ls -A "$KS/tmp")" ""
+check "a bundle then is whole" "$ACTOOL" --dir="$KS" image bundle example.com/plain "$K"
+is "... rootfs and config.json" "$(ls "$K" | tr '\n' ' ')" "config.json rootfs "
+
 done_testing
