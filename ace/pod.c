@@ -407,6 +407,8 @@ static struct json_object *app_state_json(const struct appc_ace_app_info *a)
   json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
   if (a->exited)
     json_object_object_add(o, "status", json_object_new_int(a->status));
+  if (a->exited && a->finished_ns > 0)
+    json_object_object_add(o, "finishedNs", json_object_new_int64(a->finished_ns));
   if (a->os_name != NULL)
     json_object_object_add(o, "osName", json_object_new_string(a->os_name));
   if (a->os_version != NULL)
@@ -502,6 +504,7 @@ static int parse_apps(struct json_object *arr, struct appc_ace_pod_info *out)
       return -1;
     app->exited = json_object_object_get_ex(a, "exited", &v) && json_object_get_boolean(v);
     app->status = (int) json_int(a, "status");
+    app->finished_ns = app->exited && json_int(a, "finishedNs") > 0 ? json_int(a, "finishedNs") : 0;
     app->os_name = json_string_dup(a, "osName");
     app->os_version = json_string_dup(a, "osVersion");
   }

@@ -1647,8 +1647,11 @@ static void record_exit(struct pod_run *r, size_t app, int status)
 
   if (app >= r->n_apps || r->info.apps[app].exited)
     return;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
   r->info.apps[app].exited = true;
   r->info.apps[app].status = status;
+  r->info.apps[app].finished_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
   /* A SIGKILL from the OOM killer would otherwise look like any other. */
   if (status == 128 + SIGKILL && r->cg != NULL && ace_cgroup_oom_kills(r->cg, app) > 0)
     ace_note(&r->notes, ACE_NOTE_WARN,

@@ -214,6 +214,9 @@ struct appc_ace_pod_info;
 const char *actool_app_state_name(const struct appc_ace_pod_info *p, size_t app);
 struct timespec;
 void actool_pod_time(const struct timespec *t, char *buf, size_t size);
+/* The same for when app A ended (it has, A->finished_ns > 0). */
+struct appc_ace_app_info;
+void actool_app_finished(const struct appc_ace_app_info *a, char *buf, size_t size);
 /* A pod as `list --json` and `status --json` show it (a new object). */
 struct json_object;
 struct json_object *actool_pod_json(const struct appc_ace_pod_info *p);

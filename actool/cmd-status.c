@@ -159,6 +159,10 @@ static void print_lines(const struct appc_ace_pod_info *p, const char *log)
       printf("app-%s=exited(%d)\n", p->apps[i].name, p->apps[i].status);
     else
       printf("app-%s=%s\n", p->apps[i].name, actool_app_state_name(p, i));
+    if (p->apps[i].exited && p->apps[i].finished_ns > 0) {
+      actool_app_finished(&p->apps[i], t, sizeof t);
+      printf("app-%s-finished=%s\n", p->apps[i].name, t);
+    }
     /* os-release, as rkt shows it: what the image runs, e.g. Debian 12 */
     if (p->apps[i].os_name != NULL)
       printf("app-%s-os=%s%s%s\n", p->apps[i].name, p->apps[i].os_name,

@@ -41,6 +41,14 @@ void actool_pod_time(const struct timespec *t, char *buf, size_t size)
   strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void actool_app_finished(const struct appc_ace_app_info *a, char *buf, size_t size)
+{
+  struct timespec t = {.tv_sec = (time_t) (a->finished_ns / 1000000000),
+                       .tv_nsec = (long) (a->finished_ns % 1000000000)};
+
+  actool_pod_time(&t, buf, size);
+}
+
 struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
 {
   struct json_object *o = json_object_new_object();
@@ -74,6 +82,10 @@ struct json_object *actool_pod_json(const struct appc_ace_pod_info *p)
     json_object_object_add(a, "state", json_object_new_string(actool_app_state_name(p, i)));
     if (p->apps[i].exited)
       json_object_object_add(a, "exitCode", json_object_new_int(p->apps[i].status));
+    if (p->apps[i].exited && p->apps[i].finished_ns > 0) {
+      actool_app_finished(&p->apps[i], t, sizeof t);
+      json_object_object_add(a, "finished", json_object_new_string(t));
+    }
     if (p->apps[i].os_name != NULL || p->apps[i].os_version != NULL) {
       struct json_object *os = json_object_new_object();
       if (p->apps[i].os_name != NULL)

@@ -191,7 +191,15 @@ struct appc_ace_app_info {
    * /usr/lib/os-release); NULL when it has none or does not say. */
   char *os_name;
   char *os_version;
-  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  __extension__ union { /* within the space reserved in soname 0's first release, on every ABI */
+    struct {
+      /* When the app ended (CLOCK_REALTIME, nanoseconds since the epoch),
+       * as its pod's actool learnt it; 0 while it runs, or when not known
+       * (abandoned, or recorded by an older release). */
+      int64_t finished_ns;
+    };
+    void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  };
 };
 
 struct appc_ace_pod_info {

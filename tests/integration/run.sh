@@ -1184,6 +1184,8 @@ check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon 
 u=$(ac run --detach "${ID[sh]}" --name=late --exec=/bin/sh -- -c 'sleep 1; exit 5' \
   --- "${ID[sh]}" --name=early --exec=/bin/sh -- -c 'exit 3' 2>/dev/null)
 is "status --json of a running pod: no exitCode" "$(ac status --json "$u" | jq -c '.exitCode')" null
+is "... and its running app no finished time" \
+  "$(ac status --json "$u" | jq -c '.apps[] | select(.name == "late") | .finished')" null
 for _ in $(seq 100); do
   ac status "$u" 2>/dev/null | grep -qx 'state=exited' && break
   sleep 0.1
@@ -1191,6 +1193,12 @@ done
 is "status --json of an exited pod: exitCode, the first failing app's status" \
   "$(ac status --json "$u" | jq -c '[.state, .exitCode, [.apps[].exitCode]]')" '["exited",3,[5,3]]'
 is "status: exit-code=" "$(ac status "$u" | grep '^exit-code=')" "exit-code=3"
+# each app's end: early's a second before late's, late's not after the pod's
+is "status --json: each app's finished time, in the order they ended, the pod's the last" \
+  "$(ac status --json "$u" | jq -c '[.apps[].finished | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")] + [(.apps[1].finished < .apps[0].finished), (.apps[0].finished <= .finished)]')" \
+  '[true,true,true,true]'
+is "status: app-NAME-finished= as --json has it" \
+  "$(ac status "$u" | sed -n 's/^app-early-finished=//p')" "$(ac status --json "$u" | jq -r '.apps[1].finished')"
 ac gc >/dev/null 2>&1
 
 pod "${ID[postfail]}"
