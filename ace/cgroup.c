@@ -1143,6 +1143,25 @@ static int remove_cgroup(const char *dir, int64_t deadline, appc_error_t *err)
   }
 }
 
+void ace_cgroup_kill_app(const struct ace_cgroup *cg, size_t app)
+{
+  char dir[PATH_MAX];
+
+  if (cg == NULL || cg->single || app >= cg->n_apps)
+    return;
+  /* v2 kills a whole subtree at once, new forks included (Linux 5.14) */
+  for (size_t h = 0; h < cg->layout.n; h++)
+    if (cg->pod[h] != NULL && cg->layout.h[h].v2 && app_dir(dir, cg, h, app) &&
+        file_exists(dir, "cgroup.kill") && write_file(dir, "cgroup.kill", "1", NULL) == 0)
+      return;
+  /* else what one hierarchy lists: every hierarchy holds every process */
+  for (size_t h = 0; h < cg->layout.n; h++)
+    if (cg->pod[h] != NULL && app_dir(dir, cg, h, app)) {
+      kill_procs(dir);
+      return;
+    }
+}
+
 /* Remove MOUNT/actool/UUID, leaving the shared actool/ in place. */
 static int remove_pod_dir(const struct cg_hier *hier, const char *pod, appc_error_t *err)
 {

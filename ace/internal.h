@@ -372,6 +372,9 @@ int ace_cgroup_leaf_v2(const struct ace_cgroup *cg, int root, size_t app);
  * LEAF (ace_cgroup_leaf_v2; clone3's CLONE_INTO_CGROUP); -1 where that
  * cannot be (LEAF -1, an older kernel), and nothing forked. */
 pid_t ace_cgroup_fork(int leaf);
+/* SIGKILL what runs in app APP's cgroup (and below it, on v2) in a pod of
+ * several apps (nothing for one: the pod's end takes its remains). */
+void ace_cgroup_kill_app(const struct ace_cgroup *cg, size_t app);
 /* Child of one thread: move the calling process into app APP's cgroups, by
  * path (the host's root must still be the caller's).  IN_V2: it was cloned
  * into the v2 one (ace_cgroup_fork), which is left as it is. */

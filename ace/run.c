@@ -1657,6 +1657,12 @@ static void record_exit(struct pod_run *r, size_t app, int status)
     ace_note(&r->notes, ACE_NOTE_WARN,
              "app %s: killed by the kernel's OOM killer (out of memory in its cgroup)",
              r->info.apps[app].name);
+  /* What the app left in its cgroup ends with it, as a container's
+   * processes end with its main one (and a systemd unit's with its main
+   * process, rkt's apps).  Not only tidiness: an app whose supervisor was
+   * killed (by an operator, the OOM killer) would otherwise run on, shown
+   * exited, out of stop's reach. */
+  ace_cgroup_kill_app(r->cg, app);
   if (status != 0 && !r->failed) {
     r->failed = true;
     r->status = status;

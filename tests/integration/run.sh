@@ -1201,6 +1201,33 @@ is "status: app-NAME-finished= as --json has it" \
   "$(ac status "$u" | sed -n 's/^app-early-finished=//p')" "$(ac status --json "$u" | jq -r '.apps[1].finished')"
 ac gc >/dev/null 2>&1
 
+# An app that ends takes with it what it left in its cgroup (a background
+# child), as a container's processes end with its main one, while the
+# pod's other app runs on; an app whose supervisor is killed (it has one of
+# its own for its post-stop handler) ends with it, not run on shown exited.
+gone() { # gone PATTERN: no process matches it within 5 s
+  for _ in $(seq 100); do pgrep -f "$1" >/dev/null || return 0; sleep 0.05; done
+  return 1
+}
+app_state() { ac status "$1" 2>/dev/null | sed -n "s/^app-$2=//p"; }
+u=$(ac run --detach "${ID[sh]}" --name=long --exec=/bin/sleep -- 30 \
+  --- "${ID[sh]}" --name=short --exec=/bin/sh -- -c '/bin/sleep 317 & exit 0' 2>/dev/null)
+for _ in $(seq 100); do [ "$(app_state "$u" short)" = "exited(0)" ] && break; sleep 0.05; done
+check "an app that ended: its background child is gone" gone '^/bin/sleep 317$'
+is "... the pod's other app runs on" "$(app_state "$u" long)" running
+ac stop --force "$u" >/dev/null 2>&1
+u=$(ac run --detach "${ID[sh]}" --name=long --exec=/bin/sleep -- 30 \
+  --- "${ID[postfail]}" --name=forked --exec=/bin/sleep -- 318 2>/dev/null)
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 318$' >/dev/null && break; sleep 0.05; done
+supervisor=$(ps -o ppid= -p "$(pgrep -f '^/bin/sleep 318$' | head -n 1)" | tr -d ' ')
+kill -9 "$supervisor"
+check "an app whose supervisor was killed ends with it" gone '^/bin/sleep 318$'
+for _ in $(seq 100); do [ "$(app_state "$u" forked)" = "exited(137)" ] && break; sleep 0.05; done
+is "... shown so" "$(app_state "$u" forked)" "exited(137)"
+is "... the pod's other app runs on" "$(app_state "$u" long)" running
+ac stop --force "$u" >/dev/null 2>&1
+ac gc >/dev/null 2>&1
+
 pod "${ID[postfail]}"
 is_run "a failing post-stop handler: its status is the app's (the app succeeded)" "$status:$OUT" "5:app"
 is_run "a failing post-stop handler: its error is printed once" "$(printf '%s\n' "$ERR" | grep -c 'post-stop')" 1
