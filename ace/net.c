@@ -592,8 +592,7 @@ static int refuse_held_ports(const struct ace_net *n, appc_error_t *err)
     bool alive = false;
     if (port_holder(n->host, p, n->key, n->uuid, holder, &alive) && alive)
       return appc_error_tag(err, EADDRINUSE,
-                            "published port %u/%s: pod %s publishes it (`actool gc` removes "
-                            "the ports of pods whose actool died)",
+                            "published port %u/%s: in use on the host: pod %s publishes it",
                             p->host_port, p->proto, holder);
   }
   return 0;
