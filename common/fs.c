@@ -61,6 +61,23 @@ int appc_pwrite_all(int fd, const void *buf, size_t len, off_t offset)
 
 /* ---- reading ---- */
 
+ssize_t appc_read_in_full(int fd, void *buf, size_t len)
+{
+  size_t have = 0;
+
+  while (have < len) {
+    ssize_t n = read(fd, (char *) buf + have, len - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      break;
+    have += (size_t) n;
+  }
+  return (ssize_t) have;
+}
+
 int appc_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, appc_error_t *err)
 {
   struct stat st;

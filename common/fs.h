@@ -24,6 +24,10 @@ int appc_write_all(int fd, const void *buf, size_t len);
  * until one fails with the reason (ENOSPC) in errno. */
 int appc_pwrite_all(int fd, const void *buf, size_t len, off_t offset);
 
+/* Read LEN bytes from FD into BUF, through short reads (a pipe's) and
+ * EINTR, or fewer at its end: how many, or -1 with errno set. */
+ssize_t appc_read_in_full(int fd, void *buf, size_t len);
+
 /* Flags for the readers. */
 enum {
   APPC_READ_NOFOLLOW = 1 << 0, /* refuse a symlink as NAME (ELOOP) */

@@ -100,16 +100,10 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
   buf = malloc((size_t) st.st_size + 1);
   if (buf == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
-  while (have < (size_t) st.st_size) {
-    ssize_t n = read(fd, buf + have, (size_t) st.st_size - have);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return appc_error_make(err, errno, "%s", path);
-    if (n == 0)
-      break;
-    have += (size_t) n;
-  }
+  ssize_t n = appc_read_in_full(fd, buf, (size_t) st.st_size);
+  if (n < 0)
+    return appc_error_make(err, errno, "%s", path);
+  have = (size_t) n;
   buf[have] = '\0';
   *out = steal_pointer(&buf);
   *len = have;

@@ -214,6 +214,26 @@ static void test_read_pipe_limit(void **state)
   }
 }
 
+/* More than a pipe holds arrives in parts: read in full all the same, and
+ * at its end as much as there was. */
+static void test_read_in_full_pipe(void **state)
+{
+  static char data[200000], buf[200001];
+  int fd;
+  (void) state;
+
+  memset(data, 'z', sizeof data);
+  pid_t pid = pipe_writer(data, sizeof data, &fd);
+  assert_int_equal(appc_read_in_full(fd, buf, 1000), 1000);
+  assert_int_equal(appc_read_in_full(fd, buf + 1000, sizeof buf - 1000), sizeof data - 1000);
+  assert_memory_equal(buf, data, sizeof data);
+  assert_int_equal(appc_read_in_full(fd, buf, 10), 0);
+  close(fd);
+  waitpid(pid, NULL, 0);
+  assert_int_equal(appc_read_in_full(-1, buf, 10), -1);
+  assert_int_equal(errno, EBADF);
+}
+
 static void test_atomic_write(void **state)
 {
   char *dir = scratch_new();
@@ -594,6 +614,7 @@ int main(void)
       cmocka_unit_test_teardown(test_read_limits, teardown),
       cmocka_unit_test_teardown(test_dir_stream, teardown),
       cmocka_unit_test(test_read_pipe_limit),
+      cmocka_unit_test(test_read_in_full_pipe),
       cmocka_unit_test_teardown(test_atomic_write, teardown),
       cmocka_unit_test_teardown(test_tmpfile, teardown),
       cmocka_unit_test_teardown(test_tempfile, teardown),
