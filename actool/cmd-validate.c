@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "appc/aci.h"
 #include "actool/actool.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/macros.h"
 
 enum input_type { TYPE_DETECT, TYPE_APPIMAGE, TYPE_LAYOUT, TYPE_MANIFEST, TYPE_NEITHER };
@@ -50,25 +52,107 @@ static bool is_aci_name(const char *path)
   return n > 4 && strcmp(path + n - 4, ".aci") == 0;
 }
 
+/* The first bytes of an input, from which its type is detected.  A pipe
+ * gives them only once, so its readers get them back first. */
+struct input_head {
+  int fd;
+  unsigned char buf[512];
+  size_t len, pos;
+  bool consumed; /* read from a pipe: FD's readers must start at BUF */
+};
+
+/* Reads from a pipe block from here on, as its writer writes. */
+static int set_blocking(int fd, const char *path, appc_error_t *err)
+{
+  int flags = fcntl(fd, F_GETFL);
+
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return 0;
+}
+
+/* A file is looked at with pread and stays at its start; a pipe (or a
+ * socket, a terminal) cannot, so its first bytes are read and kept. */
+static int read_head(struct input_head *h, const char *path, appc_error_t *err)
+{
+  ssize_t n = pread(h->fd, h->buf, sizeof h->buf, 0);
+
+  if (n >= 0) {
+    h->len = (size_t) n;
+    return 0;
+  }
+  if (errno != ESPIPE)
+    return appc_error_make(err, errno, "%s", path);
+  if (set_blocking(h->fd, path, err) < 0)
+    return -1;
+  h->consumed = true;
+  n = appc_read_in_full(h->fd, h->buf, sizeof h->buf);
+  if (n < 0)
+    return appc_error_make(err, errno, "%s", path);
+  h->len = (size_t) n;
+  return 0;
+}
+
+/* appc_read_fn over a pipe whose head was read: the head, then the rest. */
+static ssize_t head_then_fd_read(void *data, void *buf, size_t len)
+{
+  struct input_head *h = data;
+
+  if (h->pos < h->len) {
+    size_t n = h->len - h->pos < len ? h->len - h->pos : len;
+    memcpy(buf, h->buf + h->pos, n);
+    h->pos += n;
+    return (ssize_t) n;
+  }
+  ssize_t n;
+  do
+    n = read(h->fd, buf, len);
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 /* Compressed or tar content is an image, JSON text (or a *.yaml file) a
  * manifest whose parser then says what is wrong with it; anything else is
  * neither. */
-static enum input_type sniff_file(int fd, const char *path)
+static enum input_type sniff_type(const struct input_head *h, const char *path)
 {
-  unsigned char buf[512];
-  ssize_t n = pread(fd, buf, sizeof buf, 0);
+  size_t n = h->len;
   enum appc_compression compression;
 
-  if (n > 0 && appc_compression_detect(buf, (size_t) n, &compression) == 0)
+  if (n > 0 && appc_compression_detect(h->buf, n, &compression) == 0)
     return TYPE_APPIMAGE;
   /* A JSON manifest begins with '{' (after white space); a YAML one is
    * known by its name.  A file named *.aci is taken for an image. */
   size_t i = 0;
-  while (n > 0 && i < (size_t) n && strchr(" \t\r\n", buf[i]) != NULL)
+  while (i < n && strchr(" \t\r\n", h->buf[i]) != NULL)
     i++;
-  if (actool_is_yaml_name(path) || (n > 0 && i < (size_t) n && buf[i] == '{' && !is_aci_name(path)))
+  if (actool_is_yaml_name(path) || (i < n && h->buf[i] == '{' && !is_aci_name(path)))
     return TYPE_MANIFEST;
   return TYPE_NEITHER;
+}
+
+/* A manifest read from a pipe: its head, then the rest, within the limit a
+ * file has. */
+static int read_piped_manifest(const struct input_head *h, const char *path, char **out,
+                               size_t *out_len, appc_error_t *err)
+{
+  cleanup_free char *rest = NULL;
+  size_t rest_len = 0, max = ACTOOL_MANIFEST_MAX_BYTES;
+
+  if (h->len == sizeof h->buf && appc_read_fd(h->fd, path, max, &rest, &rest_len, err) < 0)
+    return -1;
+  if (h->len + rest_len > max)
+    return appc_error_make(err, EFBIG, "%s: larger than the limit of %zu bytes", path, max);
+  char *all = malloc(h->len + rest_len + 1);
+  if (all == NULL)
+    return appc_error_make(err, ENOMEM, "%s", path);
+  memcpy(all, h->buf, h->len);
+  if (rest_len > 0)
+    memcpy(all + h->len, rest, rest_len);
+  all[h->len + rest_len] = '\0';
+  *out = all;
+  *out_len = h->len + rest_len;
+  return 0;
 }
 
 /* An image manifest written in YAML: errors name the line of the field,
@@ -98,14 +182,15 @@ static int validate_yaml(const char *path, const char *yaml, size_t len, const c
 }
 
 /* Validate a manifest file of either kind; *kind_name receives its kind. */
-static int validate_manifest(int fd, const char *path, const char **kind_name,
+static int validate_manifest(const struct input_head *h, const char *path, const char **kind_name,
                              struct json_object *warnings, appc_error_t *err)
 {
   cleanup_free char *json = NULL;
   size_t len = 0;
   enum appc_manifest_kind kind;
 
-  if (actool_read_manifest_fd(fd, path, &json, &len, err) < 0)
+  if ((h->consumed ? read_piped_manifest(h, path, &json, &len, err)
+                   : actool_read_manifest_fd(h->fd, path, &json, &len, err)) < 0)
     return -1;
   if (actool_is_yaml_name(path))
     return validate_yaml(path, json, len, kind_name, warnings, err);
@@ -153,8 +238,11 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return appc_error_make(err, errno, "%s", path);
+  struct input_head head = {.fd = fd};
+  if (read_head(&head, path, err) < 0)
+    return -1;
   if (type == TYPE_DETECT)
-    type = sniff_file(fd, path);
+    type = sniff_type(&head, path);
   if (type == TYPE_NEITHER)
     return appc_error_make(err, 0,
                            "%s: not an ACI (neither a tar archive nor gzip, bzip2 or xz "
@@ -165,11 +253,11 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     *what = "app container image";
     cleanup_source struct appc_source *src = NULL;
     /* The file already open (sniffed with pread, so still at its start),
-     * read blocking from here on: one open, no second lookup of PATH. */
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-      return appc_error_make(err, errno, "%s", path);
-    if (appc_source_open_fd(&src, fd, path, err) < 0)
+     * read blocking from here on: one open, no second lookup of PATH.  A
+     * pipe's head, already read, is read again from HEAD. */
+    if (set_blocking(fd, path, err) < 0 ||
+        (head.consumed ? appc_source_open_callback(&src, head_then_fd_read, &head, path, err)
+                       : appc_source_open_fd(&src, fd, path, err)) < 0)
       return -1;
     actool_cancel_begin();
     int r = appc_aci_validate_source(src, actool_callbacks(g), &info, err);
@@ -183,7 +271,7 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     actool_debug(g, "%s: valid app container image", path);
     return 0;
   }
-  if (validate_manifest(fd, path, what, warnings, err) < 0)
+  if (validate_manifest(&head, path, what, warnings, err) < 0)
     return -1;
   actool_debug(g, "%s: valid %s", path, *what);
   return 0;
@@ -246,8 +334,9 @@ const struct actool_command actool_cmd_validate = {
     .usage = "[--type=appimage|layout|manifest] [--json] PATH...",
     .description = "Each PATH is an ACI (tar, optionally gzip, bzip2 or xz compressed), an\n"
                    "image layout directory, or an ImageManifest or PodManifest file; the\n"
-                   "type is detected from the content unless --type is given.  With\n"
-                   "--debug, one line per valid input is printed on stderr.",
+                   "type is detected from the content (of a pipe such as /dev/stdin too)\n"
+                   "unless --type is given.  With --debug, one line per valid input is\n"
+                   "printed on stderr.",
     .options = validate_option_table,
     .options_size = sizeof(struct validate_options),
     .run = run_validate,

@@ -115,6 +115,11 @@ for comp in gzip bzip2 xz none no-compression no-compression-none default; do
   fi
   check_clean "build ${args[*]}: validate accepts it" "$ACTOOL" validate "$out"
   check_clean "build ${args[*]}: validate --type=appimage accepts it" "$ACTOOL" validate --type=appimage "$out"
+  # From a pipe, which cannot be read twice: its type is told by the bytes
+  # read, which the validation then reads again.
+  run_capture bash -c 'cat "$2" | "$1" --debug validate /dev/stdin' _ "$ACTOOL" "$out"
+  is "build ${args[*]}: validate accepts it from a pipe" "$status $(cat "$TMP/.err")" \
+    "0 /dev/stdin: valid app container image"
   run_capture "$ACTOOL" --debug validate "$out"
   if [ "$status" -eq 0 ] && grep -q "img-$comp.aci: valid" "$TMP/.err"; then ok "build ${args[*]}: validate --debug says valid"; else
     not_ok "build ${args[*]}: validate --debug says valid"

@@ -163,6 +163,21 @@ run_capture "$ACTOOL" --debug=false validate "$TMP/m.json"
 if [ "$status" -eq 0 ] && ! grep -q valid "$TMP/.err"; then ok "--debug=false turns debug output off"; else
   not_ok "--debug=false turns debug output off"
 fi
+# A manifest from a pipe validates as the file does: the bytes read to tell
+# its type are read again (a manifest longer than those, and a wrong one).
+python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+m["annotations"] = [{"name": "a%d" % i, "value": "x" * 100} for i in range(50)]
+json.dump(m, open(sys.argv[2], "w"))
+m["labels"] = [{"name": "Os", "value": "linux"}]
+json.dump(m, open(sys.argv[3], "w"))' "$TMP/m.json" "$TMP/long.json" "$TMP/bad.json"
+for t in "" --type=manifest; do
+  run_capture bash -c 'cat "$2" | "$1" --debug validate $3 /dev/stdin' _ "$ACTOOL" "$TMP/long.json" "$t"
+  is "validate ${t:+$t }of a manifest from a pipe" "$status $(cat "$TMP/.err")" "0 /dev/stdin: valid ImageManifest"
+done
+run_capture bash -c 'cat "$2" | "$1" validate /dev/stdin' _ "$ACTOOL" "$TMP/bad.json"
+is "validate of a wrong manifest from a pipe says what the file's says" "$status $(cat "$TMP/.err")" \
+  "1 $("$ACTOOL" validate "$TMP/bad.json" 2>&1 | sed "s|$TMP/bad.json|/dev/stdin|")"
 check "--dir before the command" "$ACTOOL" --dir="$TMP/store" version
 check "--dir after the command" "$ACTOOL" version --dir "$TMP/store"
 check "--insecure-options before the command" "$ACTOOL" --insecure-options=image,tls version

@@ -307,6 +307,8 @@ check_fails "patch-manifest of it too" 1 'the file is empty' \
   timeout 20 "$ACTOOL" patch-manifest --name=example.com/x "$TMP/fifo.aci" "$TMP/fifo-out.aci"
 check_fails "fetch of it too" 1 'the file is empty' \
   timeout 20 "$ACTOOL" --insecure-options=image --dir="$TMP/fifo-store" fetch "$TMP/fifo.aci"
+check_fails "validate of it too, whose type it cannot tell" 1 'fifo\.aci: not an ACI' \
+  timeout 20 "$ACTOOL" validate "$TMP/fifo.aci"
 
 # Where the reference's archive rules are looser (docs/conformance.md): a
 # top-level name that only starts with "rootfs", rootfs twice, an empty name.
