@@ -45,9 +45,10 @@ enum actool_option_kind {
   ACTOOL_OPT_STRING,   /* --flag=VALUE or --flag VALUE; the last one wins */
   ACTOOL_OPT_LIST,     /* repeatable string: appended to a struct actool_list */
   ACTOOL_OPT_OPTIONAL, /* --flag (sets "") or --flag=VALUE; never takes the next argument */
-  /* A STRING naming a file or directory: an empty value is a usage error,
-   * lest "--dir=$UNSET" quietly work on the default (an environment
-   * variable's, the current directory) instead, or be taken for one. */
+  /* A STRING naming a file or directory (or an image, metavar IMAGE, which
+   * may be a file): an empty value is a usage error, lest "--dir=$UNSET"
+   * quietly work on the default (an environment variable's, the current
+   * directory) instead, or be taken for one. */
   ACTOOL_OPT_PATH,
   ACTOOL_OPT_PATH_LIST, /* a LIST of such names */
 };

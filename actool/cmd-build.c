@@ -191,4 +191,5 @@ const struct actool_command actool_cmd_build = {
     .options = build_option_table,
     .options_size = sizeof(struct build_options),
     .run = run_build,
+    .operands_nonempty = true,
 };

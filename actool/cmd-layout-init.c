@@ -20,7 +20,7 @@ struct init_options {
 
 static const struct actool_option init_option_table[] = {
     ACTOOL_LAYOUT_OPTION(struct init_options),
-    {"from", ACTOOL_OPT_STRING, offsetof(struct init_options, from), "IMAGE",
+    {"from", ACTOOL_OPT_PATH, offsetof(struct init_options, from), "IMAGE",
      "Start from IMAGE rendered (anything fetch takes; fetched when not in the store)", NULL},
     {"name", ACTOOL_OPT_STRING, offsetof(struct init_options, name), "NAME",
      "The image's name (default: IMAGE's, or the directory's, made an AC Name)", NULL},

@@ -77,8 +77,11 @@ static int store_option(const char *command, const struct actool_option *opt, vo
   void *slot = (char *) base + opt->offset;
 
   if ((opt->kind == ACTOOL_OPT_PATH || opt->kind == ACTOOL_OPT_PATH_LIST) && *value == '\0')
-    return actool_usage_error(command, "--%s: empty (give a %s, or leave --%s out)", opt->name,
-                              strcmp(opt->metavar, "DIR") == 0 ? "directory" : "file", opt->name);
+    return actool_usage_error(command, "--%s: empty (give %s, or leave --%s out)", opt->name,
+                              strcmp(opt->metavar, "DIR") == 0     ? "a directory"
+                              : strcmp(opt->metavar, "IMAGE") == 0 ? "an image"
+                                                                   : "a file",
+                              opt->name);
   switch (opt->kind) {
   case ACTOOL_OPT_BOOL:
     if (value == NULL) {

@@ -222,7 +222,8 @@ for bad in "run --pod-manifest=|--pod-manifest: empty" "run --uuid-file-save= x|
   "run --env-file= x|--env-file: empty" "sign --output= x.aci|--output: empty" \
   "patch-manifest --manifest= a.aci b.aci|--manifest: empty" \
   "layout debian --keyring= x|--keyring: empty" "build --file= ctx out.aci|--file: empty" \
-  "validate|argument 1 is empty" \
+  "layout init --layout=$TMP/from-empty --from=|--from: empty" \
+  "validate|argument 1 is empty" "build layout|argument 2 is empty" \
   "image export x|argument 2 is empty" "patch-manifest a.aci|argument 2 is empty" \
   "layout copy x|argument 2 is empty"; do
   read -ra words <<<"${bad%%|*}"
@@ -231,6 +232,18 @@ for bad in "run --pod-manifest=|--pod-manifest: empty" "run --uuid-file-save= x|
   check_fails "$quoted: exit 2, ${bad#*|}" 2 "^actool: [a-z -]*: ${bad#*|}" \
     "$ACTOOL" --dir="$TMP/store" "${words[@]}"
 done
+# The layout or context named first, empty, too (": not an image layout").
+mkdir -p "$TMP/ctx" && echo 'FROM scratch' >"$TMP/ctx/Containerfile"
+check_fails "build '' OUT.aci: exit 2, argument 1 is empty" 2 '^actool: build: argument 1 is empty' \
+  "$ACTOOL" --dir="$TMP/store" build "" "$TMP/empty-layout.aci"
+check_fails "build --file=F '' OUT.aci: exit 2, argument 1 is empty" 2 \
+  '^actool: build: argument 1 is empty' \
+  "$ACTOOL" --dir="$TMP/store" build --file="$TMP/ctx/Containerfile" "" "$TMP/empty-context.aci"
+check_fails "layout init --from= asks for an image (which may be a file)" 2 \
+  '^actool: layout init: --from: empty \(give an image, or leave --from out\)$' \
+  "$ACTOOL" --dir="$TMP/store" layout init --layout="$TMP/from-empty" --from=
+is "no layout was made for an empty --from" "$(ls -d "$TMP/from-empty" 2>&1)" \
+  "ls: cannot access '$TMP/from-empty': No such file or directory"
 run_capture "$ACTOOL" --dir="$TMP/store" run --pod-manifest="$TMP/nonexist.json"
 is "run --pod-manifest=MISSING names the file once" "$status:$(cat "$TMP/.err")" \
   "1:actool: $TMP/nonexist.json: No such file or directory"
