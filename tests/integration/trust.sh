@@ -180,6 +180,9 @@ trust --list --json --prefix=example.com/app
 is "--list --json --prefix: the prefix's key" \
   "$status:$(jq -r '.[] | "\(.prefix) \(.fingerprint) \(.userID) \(.file)"' "$TMP/out")" \
   "0:example.com/app $K_APP App <app@example.com> $APP_FILE"
+is "--list --json: each object's keys are those docs/trust.md names" \
+  "$(jq -c '.[0] | keys_unsorted' "$TMP/out")" \
+  "[$(grep -o '`{"prefix", [^`]*}`' "$top_srcdir/docs/trust.md" | tr -d '`{} ')]"
 
 # --- fetch with a key placed by trust, then removed -------------------------------------
 
