@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Libraries bound at first use (common/lazy.h): actool and libappc.so link
-# only json-c;
+# Libraries bound at first use (common/lazy.h): libappc.so links only
+# json-c, actool libappc, json-c and libsmartcols (docs/design.md);
 # libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
 # ISA-L, libcap, libseccomp and libyaml are opened when a command first calls them,
 # and a missing one is a clean error of the commands that need it.
@@ -27,6 +27,16 @@ for obj in "$ACTOOL" "$LIBAPPC"; do
     else ok "$what does not link ${SONAME[$l]}"; fi
   done
 done
+
+# What they do link, as docs/design.md says.  The C library and a
+# sanitizer's run-time are not counted.
+linked() {
+  readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\)\.so.*\]$/\1/p' |
+    grep -Evx 'libc|libm|libasan|libubsan|libgcc_s|libstdc\+\+' | sort | paste -sd' '
+}
+is "libappc.so.0 links json-c alone" "$(linked "$LIBAPPC")" libjson-c
+is "actool links libappc, json-c and libsmartcols alone" "$(linked "$ACTOOL")" \
+  "libappc libjson-c libsmartcols"
 
 # Packaging tools learn of them from the ELF dlopen notes (systemd's
 # specification): one FDO note of type 0x407c0c0a per library, valid JSON
