@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # `make install DESTDIR=...` installs the library, its headers, libappc.pc
-# and actool; a program outside the tree (each examples/*.c) builds with
-# nothing but `pkg-config --cflags --libs libappc` and works; `make
-# uninstall` takes everything away again.
+# and actool; a program outside the tree (each examples/*.c, and the C of
+# docs/api.md) builds with nothing but `pkg-config --cflags --libs libappc`
+# and works; `make uninstall` takes everything away again.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 : "${top_builddir:?top_builddir must be set}"
 
@@ -88,6 +88,53 @@ run_capture env LD_LIBRARY_PATH="$LIB" "$TMP/outside/aci-inspect" "$TMP/layout/m
 cp "$TMP/.err" "$TMP/bad.err"
 is "aci-inspect of a non-ACI fails" "$status" 1
 check "it says why" grep -q "not an ACI" "$TMP/bad.err"
+
+# docs/api.md's C: its program, built as the examples are, prints the image
+# ID; each fragment, inside a main() declaring what they use, builds too,
+# and one that quotes the message it prints ( /* "..." */, ... a prefix's
+# end) prints it.
+awk -v dir="$TMP/api" 'BEGIN { system("mkdir -p " dir) }
+  /^```c$/ { n++; file = dir "/block-" n ".c"; on = 1; next }
+  /^```$/ { on = 0 } on { print > file }' "$top_srcdir/docs/api.md"
+check "docs/api.md holds C blocks" test -f "$TMP/api/block-1.c"
+cat >"$TMP/api/manifest.json" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/api",
+ "labels":[{"name":"os","value":"linux"},{"name":"Os","value":"linux"}]}
+JSON
+for block in "$TMP"/api/block-*.c; do
+  name=api.md:$(basename "$block" .c)
+  prog=${block%.c}
+  if grep -q '^int main' "$block"; then
+    src=$block
+  else
+    src=$prog-main.c
+    {
+      printf '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include <appc/appc.h>\n\n'
+      printf 'int main(int argc, char **argv)\n{\n  appc_error_t err = NULL;\n'
+      printf '  struct appc_aci_info info = {0};\n'
+      printf '  /* the bytes of a manifest, which are no image either */\n'
+      printf '  const char *json = argv[1];\n  const void *bytes = json;\n  size_t len = strlen(json);\n'
+      printf '  (void) argc, (void) bytes, (void) len;\n  {\n'
+      cat "$block"
+      printf '  }\n  appc_aci_info_clear(&info);\n  appc_error_release(&err);\n  return 0;\n}\n'
+    } >"$src"
+  fi
+  # shellcheck disable=SC2086 # the flags are words
+  check "$name builds with pkg-config --cflags --libs libappc" \
+    "${BUILD_CC:-cc}" $sanitize -Wall -Wextra -Werror -o "$prog" "$src" $flags
+  if grep -q '^int main' "$block"; then
+    run_capture env LD_LIBRARY_PATH="$LIB" "$prog" "$TMP/hello.aci"
+    is "$name prints the image ID actool gives" "$status $(grep '^image ID: ' "$TMP/.out")" \
+      "0 image ID: $id"
+    continue
+  fi
+  quoted=$(sed -n 's|.*/\* "\(.*\)" \*/$|\1|p' "$block" | sed 's/\\"/"/g')
+  [ -n "$quoted" ] || continue
+  run_capture env LD_LIBRARY_PATH="$LIB" "$prog" "$(cat "$TMP/api/manifest.json")"
+  got=$(cat "$TMP/.err")
+  if [[ $quoted == *... ]]; then got=${got:0:$((${#quoted} - 3))} quoted=${quoted%...}; fi
+  is "$name prints the message it quotes" "$status $got" "0 $quoted"
+done
 
 check "make uninstall DESTDIR=..." make -s -C "$top_builddir" uninstall DESTDIR="$DEST"
 is "nothing but directories is left" "$(find "$DEST" ! -type d)" ""
