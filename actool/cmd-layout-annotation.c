@@ -27,7 +27,7 @@ const struct actool_command actool_cmd_layout_annotation = {
     .name = "layout annotation",
     .summary = "Add or remove an annotation",
     .usage = "[--layout=DIR] add NAME VALUE\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout annotation [--layout=DIR] rm NAME",
     .description =
         "add replaces the value of an annotation of that name; rm of a name not there is an error.",
     .options = annotation_option_table,

@@ -74,7 +74,7 @@ const struct actool_command actool_cmd_layout_dependency = {
     .name = "layout dependency",
     .summary = "Add or remove a dependency of the image",
     .usage = "[--layout=DIR] add IMAGE-NAME [--image-id=ID] [--label=K=V...]\n"
-             "       [--layout=DIR] rm IMAGE-NAME",
+             "       actool layout dependency [--layout=DIR] rm IMAGE-NAME",
     .description = "A dependency's rootfs is rendered under the image's (ACE Filesystem Setup).\n"
                    "add replaces a dependency on that name.",
     .options = dependency_option_table,

@@ -26,7 +26,7 @@ const struct actool_command actool_cmd_layout_env = {
     .name = "layout env",
     .summary = "Add or remove an environment variable of the app",
     .usage = "[--layout=DIR] add NAME VALUE\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout env [--layout=DIR] rm NAME",
     .description =
         "add replaces the value of a variable of that name; rm of a name not there is an error.",
     .options = env_option_table,

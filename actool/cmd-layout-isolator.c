@@ -45,7 +45,7 @@ const struct actool_command actool_cmd_layout_isolator = {
     .name = "layout isolator",
     .summary = "Add or remove an isolator of the app",
     .usage = "[--layout=DIR] add NAME JSON\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout isolator [--layout=DIR] rm NAME",
     .description = "JSON is the isolator's value, e.g. layout isolator add resource/memory\n"
                    "'{\"limit\": \"512M\"}'; the isolator rules judge it.  add replaces an\n"
                    "isolator of that name.",

@@ -26,7 +26,7 @@ const struct actool_command actool_cmd_layout_label = {
     .name = "layout label",
     .summary = "Add or remove a label",
     .usage = "[--layout=DIR] add NAME VALUE\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout label [--layout=DIR] rm NAME",
     .description =
         "add replaces the value of a label of that name; rm of a name not there is an error.",
     .options = label_option_table,

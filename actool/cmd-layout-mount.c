@@ -48,7 +48,7 @@ const struct actool_command actool_cmd_layout_mount = {
     .name = "layout mount",
     .summary = "Add or remove a mount point of the app",
     .usage = "[--layout=DIR] add NAME PATH [--read-only]\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout mount [--layout=DIR] rm NAME",
     .description = "A mount point names a place in the rootfs where the pod mounts a volume.\n"
                    "add replaces a mount point of that name.",
     .options = mount_option_table,

@@ -76,7 +76,7 @@ const struct actool_command actool_cmd_layout_port = {
     .name = "layout port",
     .summary = "Add or remove a port the app listens on",
     .usage = "[--layout=DIR] add NAME PROTOCOL PORT [--count=N] [--socket-activated]\n"
-             "       [--layout=DIR] rm NAME",
+             "       actool layout port [--layout=DIR] rm NAME",
     .description = "add replaces a port of that name.  PORT is 1 to 65535; the protocol is\n"
                    "tcp, udp or another the executor knows.",
     .options = port_option_table,

@@ -135,7 +135,12 @@ END {
       first = 1
       for (j = 1; j <= n; j++) {
         t = tok[j]
-        if (t ~ /^\[?-/ || t == "actool" || t == "|")
+        # "actool CMD ..." (a form of its own): the command's words are no action
+        if (t == "actool") {
+          j += split(cmd, cmd_words, " ")
+          continue
+        }
+        if (t ~ /^\[?-/ || t == "|")
           continue
         # A literal word first on its line: an action ("add", "rm").
         if (first && t ~ /^[a-z]+$/ && t != cmd)
