@@ -76,6 +76,20 @@ built=$top_builddir/man/actool-build.1
 check "actool-build(1) renders its options" \
   bash -c 'MANWIDTH=80 man -l "$1" 2>/dev/null | grep -q -- "--compression=ALGO"' _ "$built"
 
+# A page's SYNOPSIS has the forms of the usage line: one per line of it
+# that starts "actool ", the other lines continuing the form before them
+# (not forms of their own, which would lack the image, say).
+forms=""
+while IFS=$'\t' read -r kind cmd _ _ usage; do
+  [ "$kind" = command ] || continue
+  p=$(page "$cmd")
+  [ -f "$p" ] || continue
+  want=$(($(grep -o '\\nactool ' <<<"$usage" | wc -l) + 1))
+  got=$(awk '/^# SYNOPSIS/ { on = 1; next } /^# / { on = 0 } on && /^\*actool /' "$p" | wc -l)
+  [ "$got" -eq "$want" ] || forms+=" ${p##*/}($got, usage $want)"
+done <"$TMP/options"
+is "every page's SYNOPSIS has the forms of its usage line" "${forms# }" ""
+
 # Help and pages name man pages, not paths of the source tree.
 is "no page points at docs/*.md" "$(grep -l 'docs/[a-z]*\.md' "$MAN"/*.scd)" ""
 while IFS=$'\t' read -r kind cmd _; do
