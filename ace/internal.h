@@ -472,7 +472,9 @@ struct ace_metadata_pod {
   const struct appc_kv_list *annotations;
   const struct ace_metadata_app *apps;
   size_t n_apps;
-  const unsigned char *hmac_key; /* ACE_HMAC_KEY_LEN bytes */
+  /* ACE_HMAC_KEY_LEN bytes, for ace_metadata_serve; never in the wire
+   * form (the shared service reads the store's key itself). */
+  const unsigned char *hmac_key;
 };
 #define ACE_HMAC_KEY_LEN 64
 #define ACE_TOKEN_LEN 64 /* 256 random bits, in hex */
@@ -480,6 +482,9 @@ struct ace_metadata_pod {
 /* Load the host's HMAC key from PATH (mode 0600), creating it from
  * getrandom() the first time (temporary file, fsync, rename). */
 int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err);
+/* The same for NAME in DIRFD, named PATH in errors. */
+int ace_metadata_key_at(int dirfd, const char *name, const char *path,
+                        unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err);
 /* A fresh random token for the URL's path. */
 int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
 /* Serve the spec's endpoints under /TOKEN/acMetadata/v1/ on LISTEN_FD (bound
@@ -489,25 +494,26 @@ int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
 int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metadata_pod *pod,
                        int stop_fd, int ready_fd, appc_error_t *err);
 
-/* The wire form of a pod's service (JSON, its key included: zero it after
- * use), made by P for the shared service (mds.c). */
+/* The wire form of a pod's service (JSON, without the HMAC key), made by P
+ * for the shared service (mds.c). */
 int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *token, char **out,
                              size_t *len, appc_error_t *err);
 /* WIRE decoded as the service decodes it and encoded again (for the fuzz
  * target: what decodes must encode to the same thing again). */
 int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
                                 appc_error_t *err);
-/* Serve the pod WIRE describes on LISTEN_FD from a thread of this process
+/* Serve the pod WIRE describes, signing with KEY (ACE_HMAC_KEY_LEN bytes),
+ * on LISTEN_FD from a thread of this process
  * until ace_metadata_server_stop, which leaves LISTEN_FD open.  In two
  * steps when wanted: load (WIRE decoded, the libraries loaded: every error
  * a registration can meet), then serve (the key set up, the thread started),
  * which the shared service does only once a connection is waiting, since
  * most pods never ask. */
 struct ace_metadata_server;
-int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
+int ace_metadata_server_start(int listen_fd, const char *wire, size_t len, const unsigned char *key,
                               struct ace_metadata_server **out, appc_error_t *err);
-int ace_metadata_server_load(const char *wire, size_t len, struct ace_metadata_server **out,
-                             appc_error_t *err);
+int ace_metadata_server_load(const char *wire, size_t len, const unsigned char *key,
+                             struct ace_metadata_server **out, appc_error_t *err);
 int ace_metadata_server_serve(struct ace_metadata_server *srv, int listen_fd, appc_error_t *err);
 void ace_metadata_server_stop(struct ace_metadata_server *srv);
 

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@
 
 #define SOCK_NAME "metadata.sock"
 #define LOCK_NAME "metadata.lock"
+#define KEY_NAME "hmac.key" /* the store's HMAC key (ace_metadata_key) */
 #define IDLE_MS 30000u
 #define WIRE_MAX (64u << 20) /* manifests are bounded far below this */
 #define PEER_TIMEOUT_S 5     /* a registration's descriptors arrive at once */
@@ -272,7 +274,27 @@ struct service {
   struct stat sock; /* the socket file it listens on, to remove only its own */
   struct registration *regs;
   size_t n, cap;
+  /* The store's HMAC key (pods/hmac.key), read by the service alone: no
+   * process of a pod, which actool's clone makes, holds it. */
+  unsigned char key[ACE_HMAC_KEY_LEN];
+  bool key_loaded;
 };
+
+/* The store's key, read (or made) on the first registration. */
+static int load_key(struct service *sv, appc_error_t *err)
+{
+  char link[64], dir[PATH_MAX - 16], path[PATH_MAX];
+
+  if (sv->key_loaded)
+    return 0;
+  snprintf(link, sizeof link, "/proc/self/fd/%d", sv->pods_fd);
+  ssize_t n = readlink(link, dir, sizeof dir - 1);
+  snprintf(path, sizeof path, "%.*s/" KEY_NAME, n > 0 ? (int) n : 4, n > 0 ? dir : "pods");
+  if (ace_metadata_key_at(sv->pods_fd, KEY_NAME, path, sv->key, err) < 0)
+    return -1;
+  sv->key_loaded = true;
+  return 0;
+}
 
 static void refuse(int conn, const appc_error_t *err)
 {
@@ -308,10 +330,9 @@ static bool take(struct service *sv, int conn)
     else
       sv->regs = r, sv->cap = cap;
   }
-  if (err == NULL && appc_read_fd(mfd, "registration", WIRE_MAX, &wire, &len, &err) == 0) {
-    ace_metadata_server_load(wire, len, &srv, &err);
-    explicit_bzero(wire, len); /* it holds the key */
-  }
+  if (err == NULL && load_key(sv, &err) == 0 &&
+      appc_read_fd(mfd, "registration", WIRE_MAX, &wire, &len, &err) == 0)
+    ace_metadata_server_load(wire, len, sv->key, &srv, &err);
   if (err != NULL || send(conn, "K", 1, MSG_NOSIGNAL) != 1) {
     refuse(conn, &err);
     appc_error_release(&err);

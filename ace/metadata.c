@@ -165,11 +165,12 @@ static int key_read(int fd, const char *path, unsigned char key[ACE_HMAC_KEY_LEN
   return 0;
 }
 
-/* 1: loaded; 0: PATH does not exist; -1: error. */
-static int key_load(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+/* 1: loaded; 0: NAME (PATH in messages) does not exist; -1: error. */
+static int key_load(int dirfd, const char *name, const char *path,
+                    unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
 {
   /* O_NONBLOCK so that a FIFO put there cannot hang us before the check. */
-  cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
   if (fd < 0 && errno == ENOENT)
     return 0;
@@ -185,32 +186,39 @@ static int key_load(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_
  * NOREPLACE links rather than renames: of concurrent creators exactly one
  * installs its key and the others use that one, where a rename would
  * replace a key someone already handed out. */
-static int key_create(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+static int key_create(int dirfd, const char *name, const char *path,
+                      unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
 {
   if (random_bytes(key, ACE_HMAC_KEY_LEN, err) < 0)
     return -1;
-  if (appc_atomic_write_at(AT_FDCWD, path, key, ACE_HMAC_KEY_LEN, 0600,
+  if (appc_atomic_write_at(dirfd, name, key, ACE_HMAC_KEY_LEN, 0600,
                            APPC_WRITE_DURABLE | APPC_WRITE_NOREPLACE, err) == 0)
     return 1;
-  if ((*err)->errnum != EEXIST)
-    return -1;
+  if ((*err)->errnum != EEXIST) /* (the error names NAME) */
+    return strcmp(path, name) != 0 ? appc_error_prefix(err, "%s", path) : -1;
   appc_error_release(err);
   return 0;
 }
 
-int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+int ace_metadata_key_at(int dirfd, const char *name, const char *path,
+                        unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
 {
   /* Only a creator that lost the race to one that then vanished (the key
    * removed between link and load) loops more than once. */
   for (int attempt = 0; attempt < 10; attempt++) {
-    int r = key_load(path, key, err);
+    int r = key_load(dirfd, name, path, key, err);
     if (r != 0)
       return r < 0 ? -1 : 0;
-    r = key_create(path, key, err);
+    r = key_create(dirfd, name, path, key, err);
     if (r != 0)
       return r < 0 ? -1 : 0;
   }
   return appc_error_make(err, EAGAIN, "%s: HMAC key keeps disappearing", path);
+}
+
+int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err)
+{
+  return ace_metadata_key_at(AT_FDCWD, path, path, key, err);
 }
 
 int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err)
@@ -392,7 +400,8 @@ static int server_from_pod(const struct ace_metadata_pod *pod, const char *token
         (a->image_manifest_json != NULL && sa->manifest == NULL))
       return appc_error_make(err, ENOMEM, "metadata");
   }
-  memcpy(s->key, pod->hmac_key, ACE_HMAC_KEY_LEN);
+  if (pod->hmac_key != NULL) /* (the wire form leaves it out) */
+    memcpy(s->key, pod->hmac_key, ACE_HMAC_KEY_LEN);
   if (server_check(s, err) < 0)
     return -1;
   *out = steal_pointer(&s);
@@ -401,9 +410,12 @@ static int server_from_pod(const struct ace_metadata_pod *pod, const char *token
 
 /* ---- the wire form: what P hands the shared service ---- */
 
-/* A JSON object of strings: {"uuid", "token", "hmacKey" (hex),
- * "podManifest", "podAnnotations", "apps": [{"name", "imageID", "manifest",
- * "annotations"}]}.  Only root can reach the shared service (docs/executor.md),
+/* A JSON object of strings: {"uuid", "token", "podManifest",
+ * "podAnnotations", "apps": [{"name", "imageID", "manifest",
+ * "annotations"}]}.  Not the HMAC key: the service reads it itself, so that
+ * no process of the pod (its init, a supervisor, cloned from actool) ever
+ * holds a copy an app allowed to trace it could read; one key signs for
+ * every pod of the store.  Only root can reach the shared service (docs/executor.md),
  * but what arrives is still checked as any input: types, the UUID's form,
  * the key's length. */
 static int wire_put(struct json_object *o, const char *key, const char *value)
@@ -416,18 +428,14 @@ static struct json_object *server_to_json(const struct server *s)
 {
   cleanup_json struct json_object *o = json_object_new_object();
   struct json_object *apps = json_object_new_array();
-  char key[2 * ACE_HMAC_KEY_LEN + 1];
 
   if (o == NULL || apps == NULL || json_object_object_add(o, "apps", apps) < 0) {
     json_object_put(apps);
     return NULL;
   }
-  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++)
-    snprintf(key + 2 * i, 3, "%02x", s->key[i]);
   bool ok = wire_put(o, "uuid", s->uuid) == 0 && wire_put(o, "token", s->token) == 0 &&
-            wire_put(o, "hmacKey", key) == 0 && wire_put(o, "podManifest", s->pod_manifest) == 0 &&
+            wire_put(o, "podManifest", s->pod_manifest) == 0 &&
             wire_put(o, "podAnnotations", s->pod_annotations) == 0;
-  explicit_bzero(key, sizeof key);
   for (size_t i = 0; ok && i < s->n_apps; i++) {
     struct json_object *a = json_object_new_object();
     ok = a != NULL && json_object_array_add(apps, a) == 0 &&
@@ -482,26 +490,6 @@ static char *wire_string(struct json_object *o, const char *key, appc_error_t *e
   return r;
 }
 
-static int wire_key(struct server *s, struct json_object *o, appc_error_t *err)
-{
-  cleanup_free char *hex = wire_string(o, "hmacKey", err);
-
-  if (hex == NULL)
-    return -1;
-  if (strlen(hex) != 2 * ACE_HMAC_KEY_LEN)
-    return appc_error_make(err, 0, "metadata: registration: hmacKey must have %d hex digits",
-                           2 * ACE_HMAC_KEY_LEN);
-  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++) {
-    unsigned v;
-    if (!isxdigit((unsigned char) hex[2 * i]) || !isxdigit((unsigned char) hex[2 * i + 1]) ||
-        sscanf(hex + 2 * i, "%2x", &v) != 1)
-      return appc_error_make(err, 0, "metadata: registration: hmacKey is not hex");
-    s->key[i] = (unsigned char) v;
-  }
-  explicit_bzero(hex, strlen(hex));
-  return 0;
-}
-
 static int wire_apps(struct server *s, struct json_object *o, appc_error_t *err)
 {
   struct json_object *apps;
@@ -547,7 +535,7 @@ static int server_from_wire(const char *text, size_t len, struct server **out, a
       (s->token = wire_string(o, "token", err)) == NULL ||
       (s->pod_manifest = wire_string(o, "podManifest", err)) == NULL ||
       (s->pod_annotations = wire_string(o, "podAnnotations", err)) == NULL ||
-      wire_key(s, o, err) < 0 || wire_apps(s, o, err) < 0)
+      wire_apps(s, o, err) < 0)
     return -1;
   if (!uuid_canonical(uuid, strlen(uuid), s->uuid))
     return appc_error_make(err, 0, "metadata: pod UUID \"%s\" is not in RFC 4122 form", uuid);
@@ -1058,8 +1046,8 @@ struct ace_metadata_server {
   struct server *s;
 };
 
-int ace_metadata_server_load(const char *wire, size_t len, struct ace_metadata_server **out,
-                             appc_error_t *err)
+int ace_metadata_server_load(const char *wire, size_t len, const unsigned char *key,
+                             struct ace_metadata_server **out, appc_error_t *err)
 {
   cleanup_server struct server *s = NULL;
   cleanup_free struct ace_metadata_server *h = calloc(1, sizeof *h);
@@ -1068,6 +1056,7 @@ int ace_metadata_server_load(const char *wire, size_t len, struct ace_metadata_s
     return appc_error_make(err, ENOMEM, "metadata");
   if (server_from_wire(wire, len, &s, err) < 0 || server_load(err) < 0)
     return -1;
+  memcpy(s->key, key, ACE_HMAC_KEY_LEN);
   h->s = steal_pointer(&s);
   *out = steal_pointer(&h);
   return 0;
@@ -1080,12 +1069,12 @@ int ace_metadata_server_serve(struct ace_metadata_server *h, int listen_fd, appc
   return server_start(h->s, listen_fd, err);
 }
 
-int ace_metadata_server_start(int listen_fd, const char *wire, size_t len,
+int ace_metadata_server_start(int listen_fd, const char *wire, size_t len, const unsigned char *key,
                               struct ace_metadata_server **out, appc_error_t *err)
 {
   struct ace_metadata_server *h = NULL;
 
-  if (ace_metadata_server_load(wire, len, &h, err) < 0)
+  if (ace_metadata_server_load(wire, len, key, &h, err) < 0)
     return -1;
   if (ace_metadata_server_serve(h, listen_fd, err) < 0) {
     ace_metadata_server_stop(h);
@@ -1116,7 +1105,7 @@ int ace_metadata_serve(int listen_fd, const char *token, const struct ace_metada
   if (fcntl(stop_fd, F_GETFD) < 0)
     return appc_error_make(err, errno, "metadata: stop descriptor %d", stop_fd);
   if (ace_metadata_wire_encode(pod, token, &wire, &len, err) < 0 ||
-      ace_metadata_server_start(listen_fd, wire, len, &h, err) < 0)
+      ace_metadata_server_start(listen_fd, wire, len, pod->hmac_key, &h, err) < 0)
     return -1;
   if (ready_fd >= 0)
     (void) !write(ready_fd, "", 1);

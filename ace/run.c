@@ -111,7 +111,6 @@ struct pod_run {
     int port; /* the metadata service's socket's, in every network mode */
   } netns_job;
   char token[ACE_TOKEN_LEN + 1];
-  unsigned char key[ACE_HMAC_KEY_LEN];
   char metadata_url[128];
   pid_t parent, init_pid;
   bool pod_emptied; /* I reported every process of the pod gone ("D") */
@@ -778,8 +777,7 @@ static int encode_metadata(struct pod_run *r, appc_error_t *err)
                                 .pod_manifest_json = r->pod_json,
                                 .annotations = &r->pod->annotations,
                                 .apps = apps,
-                                .n_apps = r->n_apps,
-                                .hmac_key = r->key};
+                                .n_apps = r->n_apps};
   return ace_metadata_wire_encode(&mp, r->token, &r->meta_wire, &r->meta_wire_len, err);
 }
 
@@ -2030,7 +2028,6 @@ static int parse_devices(struct pod_run *r, appc_error_t *err)
 static int prepare(struct pod_run *r, appc_error_t *err)
 {
   cleanup_free const char **names = calloc(r->n_apps, sizeof *names);
-  cleanup_free char *key_path = NULL;
   size_t len;
 
   if (names == NULL)
@@ -2055,13 +2052,7 @@ static int prepare(struct pod_run *r, appc_error_t *err)
     r->hostname = NULL;
   if (r->hostname == NULL)
     return appc_error_make(err, ENOMEM, "hostname");
-  cleanup_free char *pods = appc_store_area_path(r->s, APPC_STORE_AREA_PODS);
-  if (pods == NULL || asprintf(&key_path, "%s/hmac.key", pods) < 0) {
-    key_path = NULL;
-    return appc_error_make(err, ENOMEM, "hmac key");
-  }
-  if (ace_pod_dir_create(r->s, r->uuid, &r->dir, err) < 0 ||
-      ace_metadata_key(key_path, r->key, err) < 0)
+  if (ace_pod_dir_create(r->s, r->uuid, &r->dir, err) < 0)
     return -1;
   if (appc_pod_manifest_serialize(r->pod, 0, &r->pod_json, &len, err) < 0 ||
       ace_pod_dir_write(&r->dir, "pod", r->pod_json, len, err) < 0)

@@ -867,6 +867,49 @@ yes_run "metadata: verify of a tampered content or uuid answers 403" \
   eval 'grep -q 403 "$TMP/md/tamper.err" && grep -q 403 "$TMP/md/tamper2.err"'
 yes_run "metadata: a wrong token answers 404" grep -q 404 "$TMP/md/badtoken.err"
 
+# The store's HMAC key is the metadata service's alone: no process of a pod
+# (actool, its init, a supervisor kept for a post-stop handler) holds it,
+# where an app allowed to trace them (CAP_SYS_PTRACE) could read it and sign
+# as any pod of the store.  The scan finds it in the service itself.
+holds_key() { # holds_key PID...: the PIDs whose memory holds the key, raw or in hex
+  python3 - "$STORE/pods/hmac.key" "$@" <<'PY'
+import sys
+key = open(sys.argv[1], 'rb').read()
+needles = [key, key.hex().encode(), key.hex().upper().encode()]
+for pid in sys.argv[2:]:
+    found = False
+    try:
+        with open(f'/proc/{pid}/maps') as maps, open(f'/proc/{pid}/mem', 'rb', 0) as mem:
+            for line in maps:
+                addr, perms = line.split()[:2]
+                if perms[0] != 'r' or line.rstrip().endswith('[vvar]'):
+                    continue
+                lo, hi = (int(x, 16) for x in addr.split('-'))
+                try:
+                    mem.seek(lo)
+                    data = mem.read(hi - lo)
+                except (OSError, ValueError, OverflowError):
+                    continue
+                if any(n in data for n in needles):
+                    found = True
+                    break
+    except OSError:
+        pass
+    if found:
+        print(pid)
+PY
+}
+u=$(ac run --detach "${ID[postfail]}" --exec=/bin/sleep -- 30 2>/dev/null)
+for _ in $(seq 100); do pgrep -f '^/bin/sleep 30$' >/dev/null && break; sleep 0.05; done
+p_pid=$(ac status --json "$u" | jq -r .pid)
+i_pid=$(pgrep -P "$p_pid" | head -n 1)
+s_pid=$(ps -o ppid= -p "$(pgrep -f '^/bin/sleep 30$' | head -n 1)" | tr -d ' ')
+md_pid=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)
+is "metadata: the store's key is in the memory of its service, not of a pod's actool, init or supervisor" \
+  "$(holds_key "$md_pid" "$p_pid" "$i_pid" "$s_pid" | paste -sd' ')" "$md_pid"
+ac stop --force "$u" >/dev/null 2>&1
+ac gc >/dev/null 2>&1
+
 # The store's metadata service outlives a pod: the next pod is served by
 # the same process, which metadata.lock names.
 md_pid=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)

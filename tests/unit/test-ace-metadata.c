@@ -1060,26 +1060,14 @@ static void test_wire_refused(void **state)
       {"{\"uuid\":\"a\\u0000b\"}", "uuid must be UTF-8 text without NUL"},
       {"{\"uuid\":1}", "uuid must be a string"},
       {"{} trailing", "not a JSON object"},
-      {"{\"uuid\":\"" POD_UUID "\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
-       "\"[]\",\"hmacKey\":\"00\",\"apps\":[]}",
-       "hmacKey must have 128 hex digits"},
       {"{\"uuid\":\"not-a-uuid\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
-       "\"[]\",\"hmacKey\":\""
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "\",\"apps\":[]}",
+       "\"[]\",\"apps\":[]}",
        "not in RFC 4122 form"},
       {"{\"uuid\":\"" POD_UUID "\",\"token\":\"\",\"podManifest\":\"{}\",\"podAnnotations\":"
-       "\"[]\",\"hmacKey\":\""
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "\",\"apps\":[]}",
+       "\"[]\",\"apps\":[]}",
        "token must not be empty"},
       {"{\"uuid\":\"" POD_UUID "\",\"token\":\"t\",\"podManifest\":\"{}\",\"podAnnotations\":"
-       "\"[]\",\"hmacKey\":\""
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-       "\",\"apps\":[7]}",
+       "\"[]\",\"apps\":[7]}",
        "apps[0] must be an object"},
   };
   int port;
@@ -1090,11 +1078,31 @@ static void test_wire_refused(void **state)
     appc_error_t err = NULL;
     struct ace_metadata_server *srv = NULL;
     assert_error_contains(
-        ace_metadata_server_start(lfd, cases[i].wire, strlen(cases[i].wire), &srv, &err), &err,
-        cases[i].message);
+        ace_metadata_server_start(lfd, cases[i].wire, strlen(cases[i].wire), fx.key, &srv, &err),
+        &err, cases[i].message);
     assert_null(srv);
   }
   close(lfd);
+}
+
+/* The wire form never carries the HMAC key, in any spelling: the shared
+ * service reads the store's key itself, so that no process of the pod
+ * (cloned from actool, which makes the wire form) holds a copy. */
+static void test_wire_has_no_key(void **state)
+{
+  appc_error_t err = NULL;
+  char *wire = NULL;
+  size_t len = 0;
+  char hex[2 * ACE_HMAC_KEY_LEN + 1];
+  (void) state;
+
+  assert_ok(ace_metadata_wire_encode(&fx.pod, fx.token, &wire, &len, &err), &err);
+  for (size_t i = 0; i < ACE_HMAC_KEY_LEN; i++)
+    snprintf(hex + 2 * i, 3, "%02x", fx.key[i]);
+  assert_null(strstr(wire, "hmacKey"));
+  assert_null(strstr(wire, hex));
+  assert_null(memmem(wire, len, fx.key, ACE_HMAC_KEY_LEN));
+  free(wire);
 }
 
 /* GET pod/uuid from the server on PORT: the status (-1: no answer). */
@@ -1320,6 +1328,7 @@ int main(void)
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
       cmocka_unit_test(test_wire_refused),
+      cmocka_unit_test(test_wire_has_no_key),
       cmocka_unit_test_teardown(test_mds_shared_service, scratch_teardown),
       cmocka_unit_test_teardown(test_mds_refuses_bad_registration, scratch_teardown),
       cmocka_unit_test_teardown(test_mds_retires, scratch_teardown),
