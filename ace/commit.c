@@ -11,8 +11,11 @@
  * system: no data is copied.  A directory the rootfs lacks moves whole; one
  * it has is merged entry by entry and then given the upper layer's owner,
  * mode and times (the app may have changed them; the renames changed its
- * mtime).  overlayfs's own xattrs (trusted.overlay.*: origin, impure...)
- * are taken off everything moved: they describe the overlay, not the image.
+ * mtime); so is the rootfs's own directory, whose owner and mode the upper
+ * layer's root started with.  overlayfs's own xattrs (trusted.overlay.*:
+ * origin, impure...) are taken off everything moved: they describe the
+ * overlay, not the image.  An entry the overlay kept as a pointer into the
+ * rootfs (redirect, metacopy) is refused before anything moves.
  *
  * What the executor put there for the app stays out (rootfs.c's
  * inside_root and setup_etc): the mount points it made (/proc, /sys, /dev
@@ -130,9 +133,14 @@ static int strip_entry(int dir_fd, const char *name, char *buf)
   return 0;
 }
 
-/* NAME in DIR_FD (c->rel names it) and, for a directory, everything below
- * it (the directory is only read: no name changes in it). */
-static int strip_tree(struct commit *c, int dir_fd, const char *name, char *buf, appc_error_t *err)
+/* What an entry of the upper layer is checked or cleaned with. */
+typedef int (*entry_fn)(struct commit *c, int dir_fd, const char *name, char *buf,
+                        appc_error_t *err);
+
+/* FN on NAME in DIR_FD (c->rel names it) and, for a directory, on
+ * everything below it (the directory is only read: no name changes in it). */
+static int each_entry(struct commit *c, int dir_fd, const char *name, entry_fn fn, char *buf,
+                      appc_error_t *err)
 {
   struct stat st;
   struct dirent *e;
@@ -140,14 +148,16 @@ static int strip_tree(struct commit *c, int dir_fd, const char *name, char *buf,
   DIR *d;
   int r = 0;
 
-  if (strip_entry(dir_fd, name, buf) < 0 || fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return fail(c, errno, "move", err);
+  if (fn(c, dir_fd, name, buf, err) < 0)
+    return -1;
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return fail(c, errno, "read", err);
   if (!S_ISDIR(st.st_mode))
     return 0;
   fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   d = fd >= 0 ? fdopendir(fd) : NULL;
   if (d == NULL) {
-    r = fail(c, errno, "move", err);
+    r = fail(c, errno, "read", err);
     if (fd >= 0)
       close(fd);
     return r;
@@ -157,13 +167,54 @@ static int strip_tree(struct commit *c, int dir_fd, const char *name, char *buf,
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     if (rel_push(c, e->d_name, &saved) < 0)
-      r = fail(c, ENAMETOOLONG, "move", err);
+      r = fail(c, ENAMETOOLONG, "read", err);
     else
-      r = strip_tree(c, dirfd(d), e->d_name, buf, err);
+      r = each_entry(c, dirfd(d), e->d_name, fn, buf, err);
     c->rel[saved] = '\0';
   }
   closedir(d);
   return r;
+}
+
+static int strip_fn(struct commit *c, int dir_fd, const char *name, char *buf, appc_error_t *err)
+{
+  return strip_entry(dir_fd, name, buf) < 0 ? fail(c, errno, "move", err) : 0;
+}
+
+/* NAME and everything below it, overlayfs's xattrs taken off. */
+static int strip_tree(struct commit *c, int dir_fd, const char *name, char *buf, appc_error_t *err)
+{
+  return each_entry(c, dir_fd, name, strip_fn, buf, err);
+}
+
+/* ---- changes the upper layer does not hold whole ---- */
+
+/* An entry that is only a pointer into the lower layer: a directory that
+ * overlayfs's redirect_dir feature renamed (its content stayed below), a
+ * file whose metadata its metacopy feature copied up without the data.
+ * The executor mounts the overlay without them (rootfs.c), but a kernel
+ * that ignored that would have the commit move empty shells in: refused
+ * before anything moves. */
+static int whole_fn(struct commit *c, int dir_fd, const char *name, char *buf, appc_error_t *err)
+{
+  static const char *const pointers[] = {OVERLAY_XATTR_PREFIX "redirect",
+                                         OVERLAY_XATTR_PREFIX "metacopy"};
+  char path[PATH_MAX];
+  ssize_t n;
+
+  at_path(path, dir_fd, name);
+  n = llistxattr(path, buf, XATTR_LIST_BUF);
+  if (n < 0)
+    return errno == ENOTSUP ? 0 : fail(c, errno, "read", err);
+  for (ssize_t off = 0; off < n; off += (ssize_t) strlen(buf + off) + 1)
+    for (size_t i = 0; i < sizeof pointers / sizeof *pointers; i++)
+      if (strcmp(buf + off, pointers[i]) == 0)
+        return appc_error_make(err, 0,
+                               "%s/%s: the overlay kept this change as a pointer (%s: its "
+                               "redirect_dir or metacopy feature), not whole; nothing was "
+                               "committed",
+                               c->rootfs, c->rel[0] != '\0' ? c->rel : ".", pointers[i]);
+  return 0;
 }
 
 /* ---- moving ---- */
@@ -329,5 +380,14 @@ int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
     return appc_error_make(err, errno, "%s: the app's changes", upper);
   if (dst < 0)
     return appc_error_make(err, errno, "%s", rootfs);
-  return merge_dir(&c, up, dst, buf, err);
+  if (each_entry(&c, up, ".", whole_fn, buf, err) < 0 || merge_dir(&c, up, dst, buf, err) < 0)
+    return -1;
+  /* The rootfs's own directory last (the moves changed its times): its
+   * owner, mode and times as the app left them (rootfs.c gave the upper
+   * root the rootfs's to start with). */
+  struct stat st;
+  if (fstat(up, &st) < 0 || copy_dir_metadata(dst, &st) < 0)
+    return appc_error_make(err, errno, "%s: cannot give it the app's owner, mode and times",
+                           rootfs);
+  return 0;
 }

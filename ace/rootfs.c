@@ -306,6 +306,13 @@ static bool throwaway_upper(const struct ace_rootfs_spec *spec)
   return spec->overlay_dir == NULL;
 }
 
+/* A build's upper layer is moved into the rootfs (ace/commit.c), so it
+ * must hold what changed whole, whatever the kernel's defaults or module
+ * parameters say: no metacopy (a chmod would copy up the metadata only,
+ * the data staying in the lower layer), no redirect (a renamed directory
+ * would be a pointer to the lower one), no index (which those go with). */
+#define BUILD_OVERLAY_OPTIONS ",redirect_dir=off,metacopy=off,index=off"
+
 /* ---- /etc ------------------------------------------------------------------ */
 
 /* What the image (its tree IMAGE) has at PATH, its last symlink not
@@ -467,6 +474,19 @@ static bool overlay_safe(const char *path)
   return strpbrk(path, ",:\\") == NULL;
 }
 
+/* The overlay's root shows its upper directory's owner and mode: those of
+ * the tree's root LOWER.  In build mode too, where the app sees them and
+ * may change them, and the commit gives them to the rootfs. */
+static int upper_root_as_lower(const char *lower, const char *upper, appc_error_t *err)
+{
+  struct stat st;
+
+  if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
+      chmod(upper, st.st_mode & 07777) < 0)
+    return appc_error_make(err, errno, "%s", upper);
+  return 0;
+}
+
 /* --private-users: the overlay's lower layer is an idmapped mount of the
  * store's tree at DIR/lower (the tree itself never changes owner), or the
  * tree's shifted copy (LOWER_SHIFTED), and
@@ -475,18 +495,13 @@ static bool overlay_safe(const char *path)
 static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char lower[PATH_MAX],
                        const char *upper, appc_error_t *err)
 {
-  struct stat st;
-
   if (snprintf(lower, PATH_MAX, "%s/lower", dir) >= PATH_MAX)
     return appc_error_make(err, ENAMETOOLONG, "%s", dir);
   if (spec->lower_shifted)
     snprintf(lower, PATH_MAX, "%s", spec->lower);
   else if (ace_userns_idmapped_tree(spec->userns_fd, spec->lower, lower, err) < 0)
     return -1;
-  if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
-      chmod(upper, st.st_mode & 07777) < 0)
-    return appc_error_make(err, errno, "%s", upper);
-  return 0;
+  return upper_root_as_lower(lower, upper, err);
 }
 
 /* Where the app's overlay goes: its upper, work and root directories. */
@@ -520,13 +535,15 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
     return appc_error_make(err, errno, "%s", dir);
   if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
     return -1;
+  if (spec->userns_fd < 0 && !throwaway_upper(spec) && upper_root_as_lower(lower, upper, err) < 0)
+    return -1;
   if (etc_layer(spec, h, lower, layer, err) < 0)
     return -1;
   if (*layer >= 0)
     snprintf(etc, sizeof etc, "/proc/self/fd/%d:", *layer);
   h->etc_layered = *layer >= 0;
   if (asprintf(opts, "lowerdir=%s%s,upperdir=%s,workdir=%s%s", etc, lower, upper, work,
-               throwaway_upper(spec) ? ",volatile" : "") < 0) {
+               throwaway_upper(spec) ? ",volatile" : BUILD_OVERLAY_OPTIONS) < 0) {
     *opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }

@@ -80,6 +80,44 @@ is "no upper layer is left in the layout" "$(ls -A "$L" | tr '\n' ' ')" "manifes
 is "no pod is left" "$("$ACTOOL" list --json 2>&1 | jq length)" 0
 check "the layout builds" "$ACTOOL" build "$L" "$TMP/a.aci"
 
+# --- the rootfs's own directory, the overlay's features -------------------------
+
+chmod 0750 "$R"
+is "the command sees the rootfs's own mode and owner" \
+  "$(lay run -- sh -c 'ls -ldn / | cut -c1-10; ls -ldn / | tr -s " " | cut -d" " -f3,4' 2>&1 | tr '\n' ' ')" \
+  "drwxr-x--- 0 0 "
+check_clean "a command changing the rootfs's own directory" lay run -- sh -c 'chmod 0701 / && chown 5:6 /'
+is "the rootfs's own directory keeps the command's mode and owner" "$(stat -c %a:%u:%g "$R")" "701:5:6"
+chown 0:0 "$R"
+chmod 0755 "$R"
+# redirect_dir and metacopy (kernel defaults on some systems, or module
+# parameters) would leave pointers into the rootfs in the upper layer: the
+# overlay is mounted without them, and the commit refuses any it meets.
+if command -v strace >/dev/null; then
+  # what the executor asks of the kernel (fsconfig, or mount(2)'s options)
+  strace -f -qq -e trace=fsconfig,mount -e signal=none -s 400 -o "$TMP/strace" \
+    "$ACTOOL" layout --layout="$L" run -- true >/dev/null 2>&1
+  for feature in redirect_dir metacopy index; do
+    is "the build's overlay is mounted with $feature off" \
+      "$(grep -cE "\"$feature\", \"off\"|[\",]$feature=off[\",]" "$TMP/strace")" 1
+  done
+else
+  skip "the build's overlay is mounted with redirect_dir, metacopy and index off" "no strace"
+fi
+if command -v setfattr >/dev/null; then
+  lay run -- sh -c 'mkdir /pointer; echo x >/pointer/file; echo kept? >/beside; sleep 2' \
+    >"$TMP/.ptr.out" 2>"$TMP/.ptr.err" &
+  runner=$!
+  for _ in $(seq 300); do [ -e "$L/.run/upper/pointer/file" ] && break; sleep 0.05; done
+  setfattr -n trusted.overlay.redirect -v /elsewhere "$L/.run/upper/pointer"
+  wait "$runner"
+  is "a commit meeting a redirect fails, naming it" \
+    "$?:$(grep -c 'pointer: the overlay kept this change as a pointer (trusted.overlay.redirect' "$TMP/.ptr.err")" "1:1"
+  is "and commits nothing" "$(ls -d "$R/pointer" "$R/beside" 2>&1 | grep -c 'No such')" 2
+else
+  skip "a commit meeting a redirect fails" "setfattr not installed (attr)"
+fi
+
 # --- a rootfs without /etc, /proc, /sys, /dev ---------------------------------
 
 new_layout "$TMP/bare"
