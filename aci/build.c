@@ -401,8 +401,10 @@ static int build_into(struct build_ctx *c, int layoutfd, const char *out, struct
   return appc_outfile_commit(of, err);
 }
 
-int appc_aci_build(const char *layout, const char *out, const struct appc_build_options *opts,
-                   char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+/* The layout LAYOUT, its lock shared unless LOCKED (the caller's). */
+static int build(const char *layout, bool locked, const char *out,
+                 const struct appc_build_options *opts, char image_id[APPC_IMAGE_ID_LEN + 1],
+                 appc_error_t *err)
 {
   if (APPC_ABI_CHECK(opts, appc_build_options, APPC_BUILD_OPTIONS_VERSION, err) < 0)
     return -1;
@@ -415,6 +417,10 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
 
   if (layoutfd < 0)
     return appc_error_make(err, errno, "%s: not an image layout", layout);
+  /* Held until the image is written: a layout command's edit (a copy, a
+   * run's commit) is never packed half done. */
+  if (!locked && appc_layout_lock_shared(layoutfd, layout, opts->cb, err) < 0)
+    return -1;
   r = ctx_init(&c, opts, err);
   if (r == 0)
     r = build_into(&c, layoutfd, out, &of, opts, image_id, err);
@@ -422,6 +428,19 @@ int appc_aci_build(const char *layout, const char *out, const struct appc_build_
   ctx_clear(&c);
   appc_outfile_abort(&of);
   return r;
+}
+
+int appc_aci_build(const char *layout, const char *out, const struct appc_build_options *opts,
+                   char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  return build(layout, false, out, opts, image_id, err);
+}
+
+int appc_aci_build_locked(const char *layout, const char *out,
+                          const struct appc_build_options *opts,
+                          char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  return build(layout, true, out, opts, image_id, err);
 }
 
 /* The entry "./" of the directory DIRFD itself: its mode, owner, times

@@ -12,11 +12,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "aci/internal.h"
 #include "aci/layout.h"
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 
 /* The names a layout's manifest may have (docs/authoring.md): JSON, or
@@ -158,7 +160,15 @@ static int check_top_level(int dirfd, appc_error_t *err)
     if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || is_manifest_name(n) ||
         strcmp(n, "rootfs") == 0)
       continue;
-    r = appc_error_make(err, 0, "%s: unexpected file in layout (only manifest and rootfs)", n);
+    /* layout/'s working names, which the layout's lock (held here) says
+     * are no edit's under way but a killed one's */
+    if (strcmp(n, ".run") == 0 || strcmp(n, ".init") == 0)
+      r = appc_error_make(err, 0,
+                          "%s: left by a layout command killed before its end (the next "
+                          "layout command removes it)",
+                          n);
+    else
+      r = appc_error_make(err, 0, "%s: unexpected file in layout (only manifest and rootfs)", n);
     break;
   }
   closedir(d);
@@ -205,6 +215,23 @@ static int validate_at(int dirfd, struct appc_image_manifest **manifest, appc_er
   return 0;
 }
 
+int appc_layout_lock_shared(int dirfd, const char *dir, const struct appc_callbacks *cb,
+                            appc_error_t *err)
+{
+  if (flock(dirfd, LOCK_SH | LOCK_NB) == 0)
+    return 0;
+  if (errno != EWOULDBLOCK)
+    return appc_error_make(err, errno, "%s: lock", dir);
+  appc_cb_log(cb, "%s: waiting for the layout command that holds it", dir);
+  while (flock(dirfd, LOCK_SH) < 0) {
+    if (errno != EINTR)
+      return appc_error_make(err, errno, "%s: lock", dir);
+    if (appc_cb_cancelled(cb))
+      return appc_error_make(err, ECANCELED, "%s: waiting for its lock", dir);
+  }
+  return 0;
+}
+
 int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest, appc_error_t *err)
 {
   cleanup_close int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -213,7 +240,7 @@ int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest,
     *manifest = NULL;
   if (dirfd < 0)
     return appc_error_make(err, errno, "%s: not an image layout", dir);
-  if (validate_at(dirfd, manifest, err) < 0)
+  if (appc_layout_lock_shared(dirfd, dir, NULL, err) < 0 || validate_at(dirfd, manifest, err) < 0)
     return appc_error_prefix(err, "%s", dir);
   return 0;
 }

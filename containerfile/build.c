@@ -45,6 +45,7 @@
 #include "appc/oci.h"
 #include "appc/types.h"
 #include "appc/schema.h"
+#include "aci/layout.h"
 #include "aci/stream.h"
 #include "common/abi.h"
 #include "common/array.h"
@@ -632,7 +633,7 @@ static int cache_image(struct builder *b, const char *manifest, size_t len)
   const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY);
   if (text != NULL &&
       appc_atomic_write_at(dir, "manifest", text, strlen(text), 0644, 0, b->err) == 0 &&
-      appc_aci_build(b->layout, aci, &bo, id, b->err) == 0 &&
+      appc_aci_build_locked(b->layout, aci, &bo, id, b->err) == 0 &&
       appc_store_import(b->s, aci, NULL, &img, NULL, b->err) == 0) {
     memcpy(b->image, img.id, sizeof b->image);
     r = 0;
@@ -1463,7 +1464,7 @@ static int build_all(struct builder *b, const char *out, char image_id[APPC_IMAG
   snprintf(b->where, sizeof b->where, "%s", b->file);
   if (make_layout(b) < 0 || finish_exec(b) < 0 || commit(b) < 0 || stamp_manifest(b) < 0)
     return -1;
-  return appc_aci_build(b->layout, out, b->o->build, image_id, b->err);
+  return appc_aci_build_locked(b->layout, out, b->o->build, image_id, b->err);
 }
 
 static void builder_clear(struct builder *b)

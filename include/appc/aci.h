@@ -112,7 +112,8 @@ int appc_aci_read_manifest_bounded(struct appc_source *src, uint64_t max_before,
 
 /* Validate an image layout: a directory holding a regular file `manifest`
  * (a valid ImageManifest) and a directory `rootfs`, and nothing else.
- * *manifest may be NULL if the caller does not need it. */
+ * *manifest may be NULL if the caller does not need it.  Takes the
+ * layout's lock shared (<appc/layout.h>), waiting for an edit under way. */
 int appc_layout_validate(const char *dir, struct appc_image_manifest **manifest, appc_error_t *err);
 
 #define APPC_BUILD_OPTIONS_VERSION 1
@@ -135,7 +136,9 @@ struct appc_build_options {
  * is reproducible (sorted entries, no build time anywhere) and is written to a
  * temporary file in OUT's directory, fsynced and renamed, so a failure never
  * leaves a partial OUT.  image_id receives the new image's ID.  OPTS may be
- * NULL for the defaults (gzip, all CPUs, no overwrite). */
+ * NULL for the defaults (gzip, all CPUs, no overwrite).  The layout's lock
+ * (<appc/layout.h>) is held shared throughout, so an edit under way (a
+ * layout copy, a layout run) is waited for, never packed half done. */
 int appc_aci_build(const char *layout, const char *out, const struct appc_build_options *opts,
                    char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
 

@@ -5,7 +5,8 @@
  * manifest and rootfs/), edited in memory, and committed: the whole manifest
  * is validated by the schema module and written atomically, or nothing is
  * written and the error names the field and the rule.  So every step leaves
- * a layout that `actool build` takes.  Nothing here prints or exits. */
+ * a layout that `actool build` takes; build and validate take the lock
+ * shared, and so wait for an edit under way.  Nothing here prints or exits. */
 #ifndef APPC_LAYOUT_H
 #define APPC_LAYOUT_H
 

@@ -187,6 +187,17 @@ wait "$first"
 is "two runs of one layout are serialised by its lock" "$(cat "$R/order" 2>&1 | tr '\n' ' ')" "first second "
 rm -f "$R/holding"
 
+# build and validate take the layout's lock too (shared): during a run they
+# wait for its end, and pack what it did.
+lay run -- sh -c 'echo part1 >/part1; sleep 1; echo part2 >/part2' >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 600); do [ -e "$L/.run/upper/part1" ] && break; sleep 0.05; done
+check_clean "validate during a run waits for its end" "$ACTOOL" validate --type=layout "$L"
+check_clean "so does build" "$ACTOOL" build --overwrite "$L" "$TMP/during.aci"
+wait "$runner"
+is "and the image holds all the run did" "$(tar tzf "$TMP/during.aci" 2>&1 | grep -c '^rootfs/part[12]$')" 2
+rm -f "$R/part1" "$R/part2"
+
 "$ACTOOL" layout --layout="$L" run -- sh -c 'touch /killed; exec sleep 60' >/dev/null 2>&1 &
 runner=$!
 for _ in $(seq 300); do [ -e "$L/.run/upper/killed" ] && break; sleep 0.1; done

@@ -145,6 +145,24 @@ is "20 concurrent label adds all exit 0" "$fails" 0
 is "all 20 labels are there" "$(jqm '[.labels[] | select(.name | startswith("l")) | .name] | length')" 20
 check "and the layout still validates" "$ACTOOL" validate --type=layout "$L"
 is "no temporary left in the layout" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+# build and validate wait for an edit under way (a layout command holds the
+# layout's lock, as flock(1) does here, half its edit done): never half of it.
+rm -f "$TMP/held"
+flock "$L" sh -c 'echo one >rootfs/first; touch "$1"; sleep 1.5; echo two >rootfs/second' _ "$TMP/held" &
+holder=$!
+for _ in $(seq 300); do [ -e "$TMP/held" ] && break; sleep 0.02; done
+check_clean "a build while a layout command holds the layout waits for it" "$ACTOOL" build "$L" "$TMP/mid.aci"
+is "and packs the whole edit" "$(tar tzf "$TMP/mid.aci" 2>&1 | grep -c '^rootfs/\(first\|second\)$')" 2
+wait "$holder"
+rm -f "$TMP/held"
+flock "$L" sh -c 'touch "$1"; sleep 1; touch .run' _ "$TMP/held" &
+holder=$!
+for _ in $(seq 300); do [ -e "$TMP/held" ] && break; sleep 0.02; done
+check_rejects "so does validate: a killed command's leftover it then meets is named as such" \
+  '\.run: left by a layout command killed before its end' "$ACTOOL" validate --type=layout "$L"
+wait "$holder"
+check_clean "which the next layout command removes" lay label add after-leftover yes
+rm -f rootfs/first rootfs/second
 cd "$TMP" || exit 1
 
 # --- copy ---------------------------------------------------------------------
