@@ -15,14 +15,11 @@
 #include "appc/aci.h"
 #include "appc/callbacks.h"
 #include "appc/error.h"
+#include "appc/schema.h" /* APPC_MANIFEST_MAX */
 #include "common/hashmap.h"
 
 struct archive;
 struct archive_entry;
-
-/* A manifest larger than this is refused rather than read into memory: real
- * manifests are a few KiB, so 16 MiB leaves ample room. */
-#define APPC_MANIFEST_MAX (16u * 1024 * 1024)
 
 /* ---- copying the raw bytes being read (aci/tee.c) ---- */
 

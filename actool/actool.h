@@ -114,10 +114,6 @@ int actool_usage_error(const char *command, const char *fmt, ...)
 void actool_install_temp_guard(void);
 void actool_temp_notify(const char *tmp_path, void *data);
 
-/* Manifest files larger than this are refused unread; real ones are a few
- * KiB, and a hostile one must not make actool read gigabytes into memory. */
-#define ACTOOL_MANIFEST_MAX_BYTES (16u << 20)
-
 enum appc_compression;
 /* Usage checks shared by the commands that write ACIs (return 0 or 2). */
 int actool_check_aci_name(const char *command, const char *path);
@@ -156,7 +152,7 @@ void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t l
 void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings);
 /* PATH names a YAML file (*.yaml, *.yml). */
 bool actool_is_yaml_name(const char *path);
-/* Read a whole manifest file of at most ACTOOL_MANIFEST_MAX_BYTES. */
+/* Read a whole manifest file of at most APPC_MANIFEST_MAX bytes. */
 int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_len,
                             appc_error_t *err);
 int actool_read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err);

@@ -320,7 +320,7 @@ static int load_pod_manifest(struct appc_store *s, const char *path, struct appc
   cleanup_error appc_error_t err = NULL;
   size_t len = 0;
 
-  if (appc_read_file_at(AT_FDCWD, path, ACTOOL_MANIFEST_MAX_BYTES, 0, &text, &len, &err) < 0)
+  if (appc_read_file_at(AT_FDCWD, path, APPC_MANIFEST_MAX, 0, &text, &len, &err) < 0)
     return actool_fail(&err); /* (which names PATH) */
   if (appc_pod_manifest_parse(text, len, pod, &err) < 0 || appc_ace_reify(s, *pod, &err) < 0) {
     appc_error_prefix(&err, "%s", path);

@@ -137,7 +137,7 @@ static int read_piped_manifest(const struct input_head *h, const char *path, cha
                                size_t *out_len, appc_error_t *err)
 {
   cleanup_free char *rest = NULL;
-  size_t rest_len = 0, max = ACTOOL_MANIFEST_MAX_BYTES;
+  size_t rest_len = 0, max = APPC_MANIFEST_MAX;
 
   if (h->len == sizeof h->buf && appc_read_fd(h->fd, path, max, &rest, &rest_len, err) < 0)
     return -1;

@@ -53,7 +53,7 @@ int actool_read_manifest_fd(int fd, const char *path, char **out, size_t *out_le
     return appc_error_make(err, errno, "%s: stat", path);
   if (!S_ISREG(st.st_mode))
     return appc_error_make(err, 0, "%s: not a regular file", path);
-  return appc_read_fd(fd, path, ACTOOL_MANIFEST_MAX_BYTES, out, out_len, err);
+  return appc_read_fd(fd, path, APPC_MANIFEST_MAX, out, out_len, err);
 }
 
 int actool_read_manifest_file(const char *path, char **out, size_t *out_len, appc_error_t *err)

@@ -26,9 +26,6 @@
 #include "layout/internal.h"
 #include "schema/json.h"
 
-/* A manifest larger than this is not one a person edits. */
-#define MANIFEST_MAX (4 * 1024 * 1024)
-
 /* The names of one list's entries and their places, kept while the list
  * is edited here: a search of the list for every entry added made an
  * EXPOSE of 16,384 ports take 8 s. */
@@ -89,7 +86,7 @@ static int read_manifest(struct appc_layout *l, char **json, size_t *len, appc_e
   l->source = found;
   cleanup_free char *text = NULL;
   size_t n = 0;
-  if (appc_read_file_at(l->dir_fd, found, MANIFEST_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
+  if (appc_read_file_at(l->dir_fd, found, APPC_MANIFEST_MAX, APPC_READ_NOFOLLOW | APPC_READ_REGULAR,
                         &text, &n, err) < 0)
     return appc_error_prefix(err, "%s", l->dir);
   if (found == names[0]) {
@@ -709,6 +706,11 @@ int appc_layout_commit(struct appc_layout *l, appc_error_t *err)
     return appc_error_prefix(err, "%s", l->dir);
   if (canonical_text(l->doc, l->dir, l->source, &out, &len, err) < 0)
     return -1;
+  /* what no reader would take, the next layout command included */
+  if (len > APPC_MANIFEST_MAX)
+    return appc_error_make(err, EFBIG,
+                           "%s/%s: %zu bytes, larger than the %u MiB limit of a manifest", l->dir,
+                           LAYOUT_MANIFEST, len, APPC_MANIFEST_MAX >> 20);
   return write_manifest(l, out, len, err);
 }
 

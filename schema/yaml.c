@@ -29,9 +29,9 @@
 #define YAML_MAX_NODES 200000
 /* The text of the values and keys once aliases are expanded: no manifest
  * is larger (APPC_MANIFEST_MAX), while 1,000 aliases of one 1 MiB string
- * are a 1 MB file that would take gigabytes. */
-#define YAML_MAX_BYTES (16u * 1024 * 1024)
-#define YAML_MAX_INPUT (4 * 1024 * 1024)
+ * are a 1 MB file that would take gigabytes.  Nor is the file. */
+#define YAML_MAX_BYTES APPC_MANIFEST_MAX
+#define YAML_MAX_INPUT APPC_MANIFEST_MAX
 
 struct field_line {
   char *path;
@@ -371,7 +371,7 @@ static int yaml_to_json(struct mapper *m, const char *yaml, size_t len, char **j
   int r;
 
   if (len > YAML_MAX_INPUT)
-    return appc_error_make(m->err, EFBIG, "%s: larger than %d bytes", m->where, YAML_MAX_INPUT);
+    return appc_error_make(m->err, EFBIG, "%s: larger than %u bytes", m->where, YAML_MAX_INPUT);
   if (appc_lazy_bind(APPC_LAZY_YAML, m->err) < 0)
     return appc_error_prefix(m->err, "%s", m->where);
   if (!yaml_parser_initialize(&parser))

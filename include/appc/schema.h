@@ -40,6 +40,13 @@ enum {
   APPC_JSON_PRETTY = 1 << 0, /* indented, as `cat-manifest --pretty-print` */
 };
 
+/* The largest manifest (ImageManifest or PodManifest, JSON or YAML text)
+ * that libappc reads or writes, in bytes: real ones are a few KiB, and a
+ * hostile one must not make a reader take gigabytes into memory.  One limit
+ * for every reader (ACIs, layouts, the store) and for the layout commands,
+ * which refuse to write a larger one. */
+#define APPC_MANIFEST_MAX (16u * 1024 * 1024)
+
 /* Peek at "acKind" without validating the rest. Fails on malformed JSON. */
 int appc_manifest_kind(const char *json, size_t len, enum appc_manifest_kind *kind,
                        appc_error_t *err);

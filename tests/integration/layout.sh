@@ -163,6 +163,32 @@ check_rejects "so does validate: a killed command's leftover it then meets is na
 wait "$holder"
 check_clean "which the next layout command removes" lay label add after-leftover yes
 rm -f rootfs/first rootfs/second
+# One limit of a manifest's size (16 MiB) for every reader: the layout
+# commands open what build takes, and write nothing larger.
+B=$TMP/big
+lay init --layout="$B" --name=example.com/big >/dev/null 2>&1
+# big_manifest MIB: a manifest of about MIB MiB (annotations of 1 MiB).
+big_manifest() {
+  python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+m["annotations"] = [{"name": "a%d" % i, "value": "a" * (1 << 20) } for i in range(int(sys.argv[2]))]
+m["annotations"].append({"name": "rest", "value": "a" * int(sys.argv[3])})
+json.dump(m, open(sys.argv[1], "w"))' "$B/manifest" "$1" "$2"
+}
+big_manifest 10 0
+check_clean "an edit of a 10 MiB manifest, which build takes" lay --layout="$B" label add version 1
+mv "$B/manifest" "$B/manifest.yaml" # JSON is YAML
+check_clean "validate of a 10 MiB YAML manifest" "$ACTOOL" validate --type=layout "$B"
+check_clean "an edit of it" lay --layout="$B" label add version 2
+big_manifest 15 $((1024 * 1024 - 60000))
+cp "$B/manifest" "$TMP/big.before"
+add_120k() { lay --layout="$B" annotation add more "$(head -c 120000 /dev/zero | tr '\0' a)"; }
+check_rejects "an edit that would make it larger than 16 MiB is refused" \
+  'manifest: [0-9]+ bytes, larger than the 16 MiB limit of a manifest' add_120k
+check "and leaves the manifest as it was" cmp -s "$B/manifest" "$TMP/big.before"
+check_clean "the next edit works" lay --layout="$B" annotation rm a0
+check "and build takes the layout" "$ACTOOL" build "$B" "$TMP/big.aci"
+rm -rf "$B" "$TMP/big.aci" "$TMP/big.before"
 cd "$TMP" || exit 1
 
 # --- copy ---------------------------------------------------------------------
