@@ -135,6 +135,7 @@ struct pod_run {
   bool start_error_shown; /* the first "E" report was shown as it came */
   int status;
   char *start_error; /* first "E" report */
+  char *setup_error; /* build mode: why the app's command never started ("S" report) */
 };
 
 /* ---- notes ------------------------------------------------------------------- */
@@ -170,13 +171,20 @@ static void note_to_report(void *data, enum ace_note_level level, const char *ms
   report_line(*(int *) data, level == ACE_NOTE_WARN ? "N w" : "N i", msg);
 }
 
-static void report_error(int fd, size_t app, appc_error_t *err)
+/* ERR of app APP: "E" (an error) or, SETUP, "S": the app could not be set
+ * up, its command never ran. */
+static void report_error_kind(int fd, size_t app, bool setup, appc_error_t *err)
 {
   char kind[32];
 
-  snprintf(kind, sizeof kind, "E %zu", app);
+  snprintf(kind, sizeof kind, "%c %zu", setup ? 'S' : 'E', app);
   report_line(fd, kind, (*err)->msg);
   appc_error_release(err);
+}
+
+static void report_error(int fd, size_t app, appc_error_t *err)
+{
+  report_error_kind(fd, app, false, err);
 }
 
 /* ---- preparing the apps (in P) --------------------------------------------- */
@@ -1179,7 +1187,9 @@ supervise(struct pod_run *r, size_t i, int sigfd, int mnt_report)
   _exit(status);
 
 fail:
-  report_error(report, i, &err);
+  /* status 1: set-up failed before the command (or a pre-start handler)
+   * was tried, as opposed to 126/127, a command that could not be run */
+  report_error_kind(report, i, status == 1, &err);
   _exit(status != 0 ? status : 1);
 }
 
@@ -1688,7 +1698,12 @@ static void handle_report(struct pod_run *r, char *line)
   } else if (strncmp(line, "E - ", 4) == 0) {
     if (r->start_error == NULL)
       r->start_error = strdup(line + 4);
-  } else if (line[0] == 'E' || line[0] == 'X') {
+  } else if (line[0] == 'S' && build_mode(r->o)) {
+    /* the caller's error (appc_ace_run's), not a note: the command never ran */
+    idx = strtoul(line + 2, &rest, 10);
+    if (*rest == ' ' && r->setup_error == NULL)
+      r->setup_error = strdup(rest + 1);
+  } else if (line[0] == 'E' || line[0] == 'S' || line[0] == 'X') {
     idx = strtoul(line + 2, &rest, 10);
     if (*rest != ' ' || idx >= r->n_apps)
       return;
@@ -2163,6 +2178,14 @@ static int commit_changes(struct pod_run *r, appc_error_t *err)
   return ace_commit_changes(upper, r->o->rootfs_dir, err);
 }
 
+/* Build mode: the command of the pod's one app, for messages. */
+static const char *build_command(const struct pod_run *r)
+{
+  const struct appc_app *app = r->apps[0].ra->app;
+
+  return app != NULL && app->exec.len > 0 ? app->exec.items[0] : "the command";
+}
+
 /* keep_exited came with version 2 of the options. */
 static bool keeps_exited(const struct pod_run *r)
 {
@@ -2307,6 +2330,7 @@ static void teardown(struct pod_run *r)
   free(r->hostname);
   free(r->pod_json);
   free(r->start_error);
+  free(r->setup_error);
 }
 
 int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
@@ -2394,6 +2418,10 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   /* Apps that the second interrupt killed end as if by that signal. */
   for (size_t i = 0; r.kill_signal != 0 && i < r.n_apps; i++)
     record_exit(&r, i, 128 + r.kill_signal);
+  if (r.setup_error != NULL) {
+    appc_error_make(err, 0, "%s did not start: %s", build_command(&r), r.setup_error);
+    goto out;
+  }
   if (r.start_error != NULL && !r.failed) {
     if (r.start_error_shown) { /* not twice */
       *status = 1;

@@ -89,6 +89,8 @@ const struct actool_command actool_cmd_layout_run = {
         "working directory and environment; CMD without '/' is looked up in its PATH),\n"
         "without the app's ports, mount points, isolators and event handlers.  What it\n"
         "changes in the rootfs stays, also when it fails (the exit status is its own);\n"
+        "one the executor cannot start (the app's working directory missing, its user\n"
+        "unknown) is an error naming the cause, exit status 1, as for actool run.\n"
         "/etc/hostname, and /etc/hosts, resolv.conf and os-release where the rootfs has\n"
         "none, are the executor's and are not kept.  Needs root.",
     .options = layout_run_option_table,

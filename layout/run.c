@@ -179,7 +179,8 @@ int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *ar
       .changes_dir = changes_abs,
       .image_manifest = text,
   };
-  r = appc_ace_run(s, pod, &ao, status, err);
+  if ((r = appc_ace_run(s, pod, &ao, status, err)) < 0)
+    appc_error_prefix(err, "layout run");
   if (layout_changes_remove(l, r < 0 ? NULL : err) < 0)
     r = -1;
 out:

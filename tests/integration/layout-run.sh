@@ -135,6 +135,18 @@ check_fails "a failing command's status is the run's, and the run says the rootf
   3 'exited with status 3; the rootfs keeps' lay run -- sh -c 'echo partial >/partial; exit 3'
 is "what the failed command did is kept" "$(cat "$R/partial" 2>&1)" partial
 check_fails "a command that does not exist" 127 'nonexistent' lay run -- /nonexistent
+# A command the executor cannot start did not run: an error naming the
+# cause, exit status 1 (as actool run's), never "exited with status 1".
+lay set workingDirectory=/srv/missing >/dev/null
+check_fails "a working directory the rootfs lacks: the command did not start" 1 \
+  '^actool: layout run: sh did not start: app.workingDirectory: /srv/missing does not exist' \
+  lay run -- sh -c 'touch /ran'
+is "... said once, without claiming it exited" \
+  "$(grep -c 'exited with status\|^actool: app ' "$TMP/.err"):$(ls "$R/ran" 2>&1 | grep -c 'No such')" "0:1"
+lay set workingDirectory=/ user=www-data >/dev/null
+check_fails "a user the rootfs does not know: the command did not start" 1 \
+  '^actool: layout run: sh did not start: app.user: "www-data"' lay run -- sh -c 'touch /ran'
+lay set user=0 >/dev/null
 is "a command is looked up in the app's PATH" "$(lay run -- busybox echo found 2>&1)" found
 lay set user=1000 group=50 workingDirectory=/srv >/dev/null
 lay env add GREETING hello >/dev/null
