@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,55 @@ static int run_pod(const struct appc_image_manifest *m, const char *id, char *co
   return r;
 }
 
+/* A mount point of mountinfo's (its field, octal escapes such as \040
+ * for a space undone) into OUT. */
+static void unescape_mount_point(const char *field, char out[PATH_MAX])
+{
+  size_t n = 0;
+
+  for (const char *p = field; *p != '\0' && n + 1 < PATH_MAX; n++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+        p[3] <= '7') {
+      out[n] = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 4;
+    } else {
+      out[n] = *p++;
+    }
+  }
+  out[n] = '\0';
+}
+
+/* The command's changes go into ROOTFS (absolute) by rename from CHANGES,
+ * in the layout directory (ace/commit.c), and no rename crosses from one
+ * mount to another: a rootfs that is a mount point (a tmpfs, a volume of
+ * its own), or holds one, is refused before the command runs rather than
+ * after, its work lost. */
+static int check_one_mount(const char *rootfs, const char *changes, appc_error_t *err)
+{
+  static const char why[] = "layout run moves the command's changes into the rootfs by rename, "
+                            "which cannot cross from one mount to another; nothing was run";
+  cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0, len = strlen(rootfs);
+  struct stat a, b;
+
+  if (stat(rootfs, &a) < 0 || stat(changes, &b) < 0)
+    return appc_error_make(err, errno, "%s", rootfs);
+  if (a.st_dev != b.st_dev)
+    return appc_error_make(err, 0, "%s: on another file system than the layout's directory: %s",
+                           rootfs, why);
+  while (f != NULL && getline(&line, &cap, f) > 0) {
+    char field[PATH_MAX], mnt[PATH_MAX];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", field) != 1)
+      continue;
+    unescape_mount_point(field, mnt);
+    if (strncmp(mnt, rootfs, len) == 0 && (mnt[len] == '\0' || mnt[len] == '/'))
+      return appc_error_make(err, 0, "%s: a mount point%s: %s", mnt,
+                             mnt[len] == '\0' ? "" : " in the rootfs", why);
+  }
+  return 0;
+}
+
 int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *argv, size_t argc,
                     const struct appc_layout_run_options *o, int *status, appc_error_t *err)
 {
@@ -167,6 +217,11 @@ int appc_layout_run(struct appc_layout *l, struct appc_store *s, char *const *ar
   if ((rootfs = realpath(appc_layout_rootfs(l), NULL)) == NULL ||
       (changes_abs = realpath(changes, NULL)) == NULL) {
     appc_error_make(err, errno, "%s", rootfs == NULL ? appc_layout_rootfs(l) : changes);
+    layout_changes_remove(l, NULL);
+    goto out;
+  }
+  if (check_one_mount(rootfs, changes_abs, err) < 0) {
+    appc_error_prefix(err, "layout run");
     layout_changes_remove(l, NULL);
     goto out;
   }

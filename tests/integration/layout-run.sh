@@ -20,6 +20,7 @@ command -v getfattr >/dev/null || skip_all "getfattr not installed (attr)"
 export ACTOOL_DIR=$TMP/store
 cleanup() {
   [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+  umount "$TMP/xdev/rootfs/mnt" "$TMP/xdev/rootfs" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -127,6 +128,30 @@ is "the executor's mount points and /etc are not left behind" \
   "$(ls -d "$L"/rootfs/{etc,proc,sys,dev} 2>&1 | grep -c 'No such')" 4
 check_clean "a command that writes into /etc" lay run -- sh -c 'echo mine >/etc/mine'
 is "/etc holds only the command's file" "$(ls -A "$L/rootfs/etc" | tr '\n' ' ')" "mine "
+
+# --- a rootfs on a mount of its own ------------------------------------------------
+
+# The changes move into rootfs/ by rename, which no mount boundary lets
+# through: refused before the command runs, not after (its work lost).
+new_layout "$TMP/xdev"
+mkdir "$TMP/xdev-keep"
+cp -a "$L/rootfs/." "$TMP/xdev-keep/"
+if mount -t tmpfs tmpfs "$L/rootfs" 2>/dev/null; then
+  cp -a "$TMP/xdev-keep/." "$L/rootfs/"
+  check_fails "a rootfs that is a mount of its own is refused before the command runs" 1 \
+    "^actool: layout run: $(regex_quote "$L/rootfs"): (a mount point|on another file system).* by rename" \
+    lay run -- sh -c 'touch /ran'
+  is "the command did not run, and the layout holds no upper layer" \
+    "$(ls "$L/rootfs/ran" 2>&1 | grep -c 'No such'):$(ls -A "$L" | tr '\n' ' ')" "1:manifest rootfs "
+  umount "$L/rootfs"
+  mkdir -p "$L/rootfs/mnt"
+  mount -t tmpfs tmpfs "$L/rootfs/mnt"
+  check_fails "so is a rootfs holding a mount point" 1 \
+    "^actool: layout run: $(regex_quote "$L/rootfs/mnt"): a mount point in the rootfs" lay run -- /bin/true
+  umount "$L/rootfs/mnt"
+else
+  skip "a rootfs that is a mount of its own is refused" "cannot mount a tmpfs"
+fi
 
 # --- failure, status, identity ----------------------------------------------
 
