@@ -47,6 +47,9 @@ int appc_ace_env_add(struct appc_kv_list *env, const char *assignment, appc_erro
     return appc_error_make(err, ENOMEM, "environment");
   if (appc_validate_env_name(name, err) < 0)
     return appc_error_prefix(err, "environment");
+  /* the pod manifest holds it as a JSON string */
+  if (!appc_utf8_valid(eq + 1))
+    return appc_error_make(err, 0, "environment %s: the value is not valid UTF-8", name);
   /* A later assignment of the same name wins, as in a shell. */
   for (size_t i = 0; i < env->len; i++)
     if (strcmp(env->items[i].name, name) == 0) {

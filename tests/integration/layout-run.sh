@@ -180,6 +180,9 @@ is "the app's user, group, working directory and environment apply" \
   "1000:50:/srv:hello:more"
 is "--set-env replaces the app's variable of its name (a pod's app names each once)" \
   "$(lay run --set-env=GREETING=bye -- sh -c 'echo $GREETING' 2>&1)" bye
+check_fails "--set-env with a value that is not UTF-8 is a usage error naming it" 2 \
+  '^actool: layout run: --set-env: environment V: the value is not valid UTF-8' \
+  lay run --set-env="V=$(printf 'a\377b')" -- true
 lay set user=0 group=0 workingDirectory=/ >/dev/null
 lay port add www tcp 8080 >/dev/null
 lay mount add data /data >/dev/null
