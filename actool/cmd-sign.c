@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* actool sign [--key=ID] [--output=FILE] IMAGE.aci */
+/* actool sign [--key=ID] [--output=FILE] [--overwrite] IMAGE.aci */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 struct sign_options {
   const char *key;
   const char *output;
+  bool overwrite;
 };
 
 static const struct actool_option sign_option_table[] = {
@@ -23,6 +24,8 @@ static const struct actool_option sign_option_table[] = {
      "The secret key: fingerprint, key ID or user ID (default: gpg's default key)", NULL},
     {"output", ACTOOL_OPT_PATH, offsetof(struct sign_options, output), "FILE",
      "Where the signature goes, - for standard output (default: IMAGE.aci.asc)", NULL},
+    {"overwrite", ACTOOL_OPT_BOOL, offsetof(struct sign_options, overwrite), NULL,
+     "Replace the signature file if it exists", NULL},
     {NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -67,7 +70,10 @@ static int sign_to(int fd, const char *name, struct appc_sign_options *so, appc_
 static int run_sign(const struct actool_globals *g, void *opaque, int argc, char **argv)
 {
   const struct sign_options *o = opaque;
-  struct appc_sign_options so = {.key = o->key, .out = o->output};
+  struct appc_sign_options so = {.version = APPC_SIGN_OPTIONS_VERSION,
+                                 .key = o->key,
+                                 .out = o->output,
+                                 .overwrite = o->overwrite};
   cleanup_error appc_error_t err = NULL;
 
   if (argc != 1)
@@ -80,19 +86,25 @@ static int run_sign(const struct actool_globals *g, void *opaque, int argc, char
     return actool_fail_hint(&err, EINVAL,
                             "a pipe or device cannot be both validated and signed: save the "
                             "image to a file first");
-  if (check_image(g, fd, argv[0], &err) < 0 || appc_trust_init(&err) < 0 ||
-      sign_to(fd, argv[0], &so, &err) < 0)
+  if (check_image(g, fd, argv[0], &err) < 0 || appc_trust_init(&err) < 0)
     return actool_fail(&err);
+  if (sign_to(fd, argv[0], &so, &err) < 0)
+    return err != NULL && err->errnum == ENOKEY
+               ? actool_fail_hint(&err, ENOKEY,
+                                  "make one with 'gpg --gen-key', or set GNUPGHOME to the "
+                                  "keyring that holds yours and name it with --key")
+               : actool_fail_output(&err, o->overwrite ? NULL : "--overwrite");
   return ACTOOL_EXIT_OK;
 }
 
 const struct actool_command actool_cmd_sign = {
     .name = "sign",
     .summary = "Sign an image with a key of your gpg keyring",
-    .usage = "[--key=ID] [--output=FILE] IMAGE.aci",
+    .usage = "[--key=ID] [--output=FILE] [--overwrite] IMAGE.aci",
     .description = "Writes IMAGE.aci.asc (--output names another file, - standard output), a\n"
                    "detached armored OpenPGP signature, made by gpg with a secret key of your\n"
-                   "keyring ($GNUPGHOME, else ~/.gnupg).  The image is validated first: an\n"
+                   "keyring ($GNUPGHOME, else ~/.gnupg).  An existing signature file is not\n"
+                   "replaced without --overwrite.  The image is validated first: an\n"
                    "invalid image is not signed.  Serve the signature beside the image;\n"
                    "`actool fetch` checks it against the keys trusted for the image's name\n"
                    "(`actool trust`).",

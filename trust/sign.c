@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,42 @@ static int add_signer(gpgme_ctx_t ctx, const char *key, appc_error_t *err)
   return 0;
 }
 
+/* The keyring that HOMEDIR (may be NULL) names, as gpg finds it, for
+ * messages. */
+static void keyring_name(const char *homedir, char *out, size_t size)
+{
+  const char *env = getenv("GNUPGHOME"), *home = getenv("HOME");
+
+  if (homedir != NULL)
+    snprintf(out, size, "the keyring %s", homedir);
+  else if (env != NULL && *env != '\0')
+    snprintf(out, size, "GNUPGHOME's keyring %s", env);
+  else
+    snprintf(out, size, "the keyring %s/.gnupg", home != NULL ? home : "~");
+}
+
+/* Without a KEY gpg signs with its default key, the keyring's first secret
+ * key unless gpg.conf names another; with none at all it says only
+ * "Unusable secret key".  Tagged ENOKEY: a caller can say how to name one. */
+static int check_default_key(gpgme_ctx_t ctx, const char *homedir, appc_error_t *err)
+{
+  gpgme_key_t k = NULL;
+  gpgme_error_t e = gpgme_op_keylist_start(ctx, NULL, 1);
+  char keyring[PATH_MAX + 32];
+
+  if (e == 0)
+    e = gpgme_op_keylist_next(ctx, &k);
+  gpgme_op_keylist_end(ctx);
+  if (k != NULL) {
+    gpgme_key_unref(k);
+    return 0;
+  }
+  keyring_name(homedir, keyring, sizeof keyring);
+  if (gpg_err_code(e) != GPG_ERR_EOF)
+    return appc_trust_gpgme_failure(err, e, keyring);
+  return appc_error_tag(err, ENOKEY, "no secret key in %s", keyring);
+}
+
 /* Whether PATH names the file open on FD (PATH itself, a hard link or a
  * symlink to it). */
 static bool same_file(int fd, const char *path)
@@ -152,11 +189,17 @@ int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts,
   if (same_file(fd, out))
     return appc_error_make(
         err, 0, "%s: is %s, the file being signed: its signature would replace it", out, name);
+  /* before gpg asks for a passphrase; the write checks again */
+  bool overwrite = opts->version >= 2 && opts->overwrite;
+  if (!overwrite && faccessat(AT_FDCWD, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return appc_error_tag(err, EEXIST, "%s: refusing to replace an existing file", out);
   if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
-      (opts->key != NULL && add_signer(ctx, opts->key, err) < 0) ||
+      (opts->key != NULL ? add_signer(ctx, opts->key, err) < 0
+                         : check_default_key(ctx, opts->homedir, err) < 0) ||
       sign_fd(ctx, fd, name, &sig, &len, err) < 0)
     return -1;
-  return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, 0, err);
+  return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, overwrite ? 0 : APPC_WRITE_NOREPLACE,
+                              err);
 }
 
 int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err)

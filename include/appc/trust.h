@@ -37,14 +37,16 @@ int appc_trust_init(appc_error_t *err);
 /* Sign FILE (an image, for `actool sign`) with a secret key of the user's
  * keyring: a detached, armored OpenPGP signature written atomically to OUT,
  * which fetch then checks against the keys trusted for the image's name.
- * OUT naming FILE itself (or a link to it) is refused before gpg is asked. */
-#define APPC_SIGN_OPTIONS_VERSION 1
+ * OUT naming FILE itself (or a link to it) is refused before gpg is asked,
+ * and so is an OUT that exists, unless OVERWRITE (an error tagged EEXIST). */
+#define APPC_SIGN_OPTIONS_VERSION 2
 struct appc_sign_options {
   unsigned version;    /* 0, or APPC_SIGN_OPTIONS_VERSION (<appc/appc.h>) */
   const char *key;     /* fingerprint, key ID or user ID of one secret key;
                           NULL: gpg's default key */
   const char *homedir; /* the keyring; NULL: $GNUPGHOME, else ~/.gnupg */
   const char *out;     /* NULL: FILE.asc */
+  bool overwrite;      /* version 2: replace an existing OUT */
 };
 int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err);
 /* The same for the bytes of FD from its current position to its end, so

@@ -281,6 +281,28 @@ for out in self.aci self-link.aci; do
   check "... saying so" grep -q "$out: is $TMP/self.aci, the file being signed" "$TMP/err"
 done
 
+# An existing signature file is kept unless --overwrite (as build's OUT).
+echo "a release signature" >"$TMP/kept.asc"
+sign --key="$K_APP" --output="$TMP/kept.asc" "$TMP/hello.aci"
+is "sign over an existing signature file: refused (exit 1), the file kept" \
+  "$status:$(cat "$TMP/kept.asc")" "1:a release signature"
+check "... saying how to replace it" grep -q "kept.asc: refusing to replace an existing file (use --overwrite to replace it)" "$TMP/err"
+cp "$TMP/hello.aci" "$TMP/default.aci"
+echo "a release signature" >"$TMP/default.aci.asc"
+sign --key="$K_APP" "$TMP/default.aci"
+is "... the default IMAGE.aci.asc too" "$status:$(cat "$TMP/default.aci.asc")" "1:a release signature"
+sign --key="$K_APP" --overwrite "$TMP/default.aci"
+is "sign --overwrite replaces it" "$status:$(verified "$TMP/default.aci.asc" "$TMP/default.aci")" "0:verified"
+# A keyring without a secret key: said so, naming it, and how to get one.
+mkdir -m 700 "$TMP/empty-gnupg"
+run_capture $T env GNUPGHOME="$TMP/empty-gnupg" "$ACTOOL" sign --output="$TMP/none.asc" "$TMP/hello.aci"
+cp "$TMP/.err" "$TMP/err"
+is "sign with a keyring holding no secret key: refused (exit 1), nothing written" \
+  "$status:$(ls "$TMP/none.asc" 2>&1 | grep -c 'No such')" "1:1"
+check "... naming the keyring, gpg --gen-key and --key" grep -q \
+  "no secret key in GNUPGHOME's keyring $TMP/empty-gnupg (make one with 'gpg --gen-key', .*--key)" "$TMP/err"
+gpgconf --homedir "$TMP/empty-gnupg" --kill gpg-agent >/dev/null 2>&1
+
 is "no temporary left in the store" "$(count "$S/tmp")" 0
 ps -eo args= >"$TMP/ps"
 is "no process left running in the store" "$(grep -cF "$S/" "$TMP/ps")" 0
