@@ -150,6 +150,10 @@ void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
 void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
                                    struct json_object *warnings);
 void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings);
+/* An appc_unknown_key_fn for a layout's edits (appc_layout_on_unknown_key):
+ * "actool: warning: MANIFEST: PATH: unknown key, dropped by the edit (did
+ * you mean ...)", MANIFEST being the manifest's path (a string). */
+void actool_warn_dropped_key(void *manifest, const char *path, const char *suggestion);
 /* PATH names a YAML file (*.yaml, *.yml). */
 bool actool_is_yaml_name(const char *path);
 /* Read a whole manifest file of at most APPC_MANIFEST_MAX bytes. */

@@ -146,10 +146,11 @@ int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_er
 struct unknown_keys {
   const char *where;
   struct json_object *warnings; /* or NULL */
+  const char *fate;             /* what became of the key; NULL: "ignored" */
 };
 
 /* "WHERE[:LINE]: PATH: unknown key, ignored (did you mean ...)" on stderr,
- * and in U's warnings. */
+ * and in U's warnings ("ignored": U's fate, if it has one). */
 static void report_unknown_key(const struct unknown_keys *u, unsigned long line, const char *path,
                                const char *suggestion)
 {
@@ -158,9 +159,11 @@ static void report_unknown_key(const struct unknown_keys *u, unsigned long line,
 
   if (line > 0)
     snprintf(at, sizeof at, ":%lu", line);
-  if (suggestion != NULL ? asprintf(&msg, "%s%s: %s: unknown key, ignored (did you mean \"%s\"?)",
-                                    u->where, at, path, suggestion) < 0
-                         : asprintf(&msg, "%s%s: %s: unknown key, ignored", u->where, at, path) < 0)
+  const char *fate = u->fate != NULL ? u->fate : "ignored";
+  if (suggestion != NULL
+          ? asprintf(&msg, "%s%s: %s: unknown key, %s (did you mean \"%s\"?)", u->where, at, path,
+                     fate, suggestion) < 0
+          : asprintf(&msg, "%s%s: %s: unknown key, %s", u->where, at, path, fate) < 0)
     return;
   actool_error("warning: %s", msg);
   if (u->warnings != NULL)
@@ -176,6 +179,13 @@ static void print_unknown_yaml_key(void *data, const char *path, unsigned long l
                                    const char *suggestion)
 {
   report_unknown_key(data, line, path, suggestion);
+}
+
+void actool_warn_dropped_key(void *manifest, const char *path, const char *suggestion)
+{
+  struct unknown_keys u = {.where = manifest, .fate = "dropped by the edit"};
+
+  report_unknown_key(&u, 0, path, suggestion);
 }
 
 void actool_warn_unknown_keys(const char *where, const char *json, size_t len,

@@ -2,6 +2,7 @@
 /* actool CLI: what the `layout` commands share. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,16 @@ int actool_layout_edit(const char *dir, actool_layout_edit_fn edit, void *data)
   struct appc_layout *l = NULL;
   appc_error_t err = NULL;
   int r = appc_layout_open(dir, &l, &err);
+  char *manifest = NULL;
 
+  if (r == 0 && asprintf(&manifest, "%s/manifest", dir) >= 0)
+    appc_layout_on_unknown_key(l, actool_warn_dropped_key, manifest);
   if (r == 0)
     r = edit(l, data, &err);
   if (r == 0)
     r = appc_layout_commit(l, &err);
   appc_layout_close(l);
+  free(manifest);
   return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
 }
 

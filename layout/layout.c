@@ -19,6 +19,7 @@
 
 #include "appc/discovery.h"
 #include "appc/schema.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -48,6 +49,8 @@ struct appc_layout {
   json_object *doc;
   const char *source; /* the file the manifest was read from */
   struct list_index index[N_LISTS];
+  appc_unknown_key_fn unknown_fn; /* appc_layout_on_unknown_key's */
+  void *unknown_data;
 };
 
 /* ---- opening ---- */
@@ -610,8 +613,44 @@ static int check_values(json_object *o, char *path, size_t at, size_t cap, appc_
   }
 }
 
-static int canonical_text(json_object *doc, const char *dir, const char *file, char **out,
-                          size_t *len, appc_error_t *err)
+/* The keys the schema does not define that a commit drops, told once it
+ * has written the manifest. */
+struct dropped_key {
+  char *path, *suggestion;
+};
+struct dropped_keys {
+  struct dropped_key *items;
+  size_t len, cap;
+};
+
+static void dropped_add(void *data, const char *path, const char *suggestion)
+{
+  struct dropped_keys *d = data;
+  struct dropped_key k = {strdup(path), suggestion != NULL ? strdup(suggestion) : NULL};
+
+  /* out of memory: that warning is lost, not the edit */
+  if (k.path == NULL || (suggestion != NULL && k.suggestion == NULL) ||
+      APPC_ARRAY_RESERVE(d->items, d->cap, d->len + 1) < 0) {
+    free(k.path);
+    free(k.suggestion);
+    return;
+  }
+  d->items[d->len++] = k;
+}
+
+static void dropped_clear(struct dropped_keys *d)
+{
+  for (size_t i = 0; i < d->len; i++) {
+    free(d->items[i].path);
+    free(d->items[i].suggestion);
+  }
+  free(d->items);
+}
+
+/* DOC as the canonical text of its manifest, the keys the schema does not
+ * define, which it drops, told to D (may be NULL). */
+static int canonical_text(json_object *doc, const char *dir, const char *file,
+                          struct dropped_keys *d, char **out, size_t *len, appc_error_t *err)
 {
   const char *text =
       json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -620,7 +659,8 @@ static int canonical_text(json_object *doc, const char *dir, const char *file, c
 
   if (text == NULL)
     return appc_error_make(err, ENOMEM, "%s", dir);
-  if (appc_image_manifest_parse(text, strlen(text), &m, err) < 0)
+  if (appc_image_manifest_parse_warn(text, strlen(text), &m, d != NULL ? dropped_add : NULL, d,
+                                     err) < 0)
     return appc_error_prefix(err, "%s/%s", dir, file);
   cleanup_free char *text_out = NULL;
   r = appc_image_manifest_serialize(m, APPC_JSON_PRETTY, &text_out, len, err);
@@ -651,7 +691,7 @@ static int write_manifest(struct appc_layout *l, const char *text, size_t len, a
 
 int layout_manifest_text(const struct appc_layout *l, char **text, size_t *len, appc_error_t *err)
 {
-  return canonical_text(l->doc, l->dir, l->source, text, len, err);
+  return canonical_text(l->doc, l->dir, l->source, NULL, text, len, err);
 }
 
 /* ---- `layout run`'s upper layer (layout/run.c) ---- */
@@ -698,20 +738,31 @@ int layout_changes_remove(struct appc_layout *l, appc_error_t *err)
 int appc_layout_commit(struct appc_layout *l, appc_error_t *err)
 {
   cleanup_free char *out = NULL;
+  struct dropped_keys dropped = {0};
   size_t len = 0;
+  int r;
 
   char path[512] = "";
 
   if (check_values(l->doc, path, 0, sizeof path, err) < 0)
     return appc_error_prefix(err, "%s", l->dir);
-  if (canonical_text(l->doc, l->dir, l->source, &out, &len, err) < 0)
-    return -1;
+  r = canonical_text(l->doc, l->dir, l->source, &dropped, &out, &len, err);
   /* what no reader would take, the next layout command included */
-  if (len > APPC_MANIFEST_MAX)
-    return appc_error_make(err, EFBIG,
-                           "%s/%s: %zu bytes, larger than the %u MiB limit of a manifest", l->dir,
-                           LAYOUT_MANIFEST, len, APPC_MANIFEST_MAX >> 20);
-  return write_manifest(l, out, len, err);
+  if (r == 0 && len > APPC_MANIFEST_MAX)
+    r = appc_error_make(err, EFBIG, "%s/%s: %zu bytes, larger than the %u MiB limit of a manifest",
+                        l->dir, LAYOUT_MANIFEST, len, APPC_MANIFEST_MAX >> 20);
+  if (r == 0)
+    r = write_manifest(l, out, len, err);
+  for (size_t i = 0; r == 0 && l->unknown_fn != NULL && i < dropped.len; i++)
+    l->unknown_fn(l->unknown_data, dropped.items[i].path, dropped.items[i].suggestion);
+  dropped_clear(&dropped);
+  return r;
+}
+
+void appc_layout_on_unknown_key(struct appc_layout *l, appc_unknown_key_fn fn, void *data)
+{
+  l->unknown_fn = fn;
+  l->unknown_data = data;
 }
 
 /* ---- a new layout ---- */
@@ -737,7 +788,7 @@ static int new_manifest(const char *dir, const char *name, char **out, size_t *l
   json_object_array_add(labels, os);
   json_object_array_add(labels, arch);
   json_object_object_add(m, "labels", labels);
-  int r = canonical_text(m, dir, LAYOUT_MANIFEST, out, len, err);
+  int r = canonical_text(m, dir, LAYOUT_MANIFEST, NULL, out, len, err);
   json_object_put(m);
   return r;
 }

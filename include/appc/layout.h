@@ -16,6 +16,7 @@
 
 #include <appc/callbacks.h>
 #include <appc/error.h>
+#include <appc/schema.h>
 #include <appc/store.h>
 #include <appc/types.h>
 
@@ -161,6 +162,13 @@ int appc_layout_mkdir(struct appc_layout *l, const char *path, appc_error_t *err
 /* Validate the edited manifest and write it (as canonical, indented JSON to
  * DIR/manifest; a YAML manifest is replaced by it), atomically. */
 int appc_layout_commit(struct appc_layout *l, appc_error_t *err);
+
+/* The manifest is written from what the schema reads of it, so a key the
+ * schema does not define ("app.workingDir", "x-build-info") is dropped by
+ * a commit.  FN (NULL: nobody) is told of each one a commit dropped, once
+ * the manifest is written, as appc_image_manifest_parse_warn tells of them
+ * (its JSON path, and the known key it most likely misspells, or NULL). */
+void appc_layout_on_unknown_key(struct appc_layout *l, appc_unknown_key_fn fn, void *data);
 
 #ifdef __cplusplus
 }

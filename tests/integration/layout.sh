@@ -163,6 +163,19 @@ check_rejects "so does validate: a killed command's leftover it then meets is na
 wait "$holder"
 check_clean "which the next layout command removes" lay label add after-leftover yes
 rm -f rootfs/first rootfs/second
+# Keys the schema does not define: an edit writes only what the schema
+# reads, so it drops them, and says so as validate warns of them.
+U=$TMP/unknown
+lay init --layout="$U" --name=example.com/unknown >/dev/null 2>&1
+jq -c '.app = {"exec": ["/bin/app"], "user": "0", "group": "0", "workingDir": "/srv"} | .["x-build-info"] = {"commit": "abc"}' \
+  "$U/manifest" >"$U/manifest.new" && mv "$U/manifest.new" "$U/manifest"
+run_capture lay --layout="$U" label add version 1
+is "an edit dropping unknown keys succeeds, warning of each, naming the manifest" \
+  "$status:$(grep -c "^actool: warning: $(regex_quote "$U/manifest"): \(app.workingDir: unknown key, dropped by the edit (did you mean \"workingDirectory\"?)\|x-build-info: unknown key, dropped by the edit\)$" "$TMP/.err")" "0:2"
+is "... which are gone" "$(jq -c '[.app.workingDir, .["x-build-info"], .app.exec[0]]' "$U/manifest")" '[null,null,"/bin/app"]'
+run_capture lay --layout="$U" label add version 2
+is "the next edit has nothing to warn of" "$status:$(cat "$TMP/.err")" "0:"
+
 # One limit of a manifest's size (16 MiB) for every reader: the layout
 # commands open what build takes, and write nothing larger.
 B=$TMP/big
