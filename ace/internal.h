@@ -408,6 +408,11 @@ void ace_cgroup_free(struct ace_cgroup *cg);
  * the host port, 1 to 65535, into *PORT. */
 int ace_publish_parse(const char *spec, char name[128], unsigned long *port, appc_error_t *err);
 
+/* APPC_ABI_CHECK of O (may be NULL), and every member its version does not
+ * cover zero (common/abi.h). */
+struct appc_ace_options;
+int ace_options_check(const struct appc_ace_options *o, appc_error_t *err);
+
 /* ---- net.c: the default network (bridge, veth, NAT, published ports) ---- */
 
 /* A published port: host PORT to the pod's port (TCP or UDP). */

@@ -334,6 +334,27 @@ char *ace_hostname_of_app(const char *app_name)
   return h;
 }
 
+int ace_options_check(const struct appc_ace_options *o, appc_error_t *err)
+{
+  static const struct appc_abi_member members[] = {
+      APPC_ABI_MEMBER(appc_ace_options, keep_exited, 2),
+      APPC_ABI_MEMBER(appc_ace_options, rootfs_dir, 3),
+      APPC_ABI_MEMBER(appc_ace_options, changes_dir, 3),
+      APPC_ABI_MEMBER(appc_ace_options, image_manifest, 3),
+      APPC_ABI_MEMBER(appc_ace_options, publish, 3),
+      APPC_ABI_MEMBER(appc_ace_options, n_publish, 3),
+      APPC_ABI_MEMBER(appc_ace_options, devices, 4),
+      APPC_ABI_MEMBER(appc_ace_options, n_devices, 4),
+      APPC_ABI_MEMBER(appc_ace_options, private_users, 4),
+      APPC_ABI_MEMBER(appc_ace_options, private_users_ownership, 4),
+      APPC_ABI_MEMBER(appc_ace_options, allow_caps, 5),
+      APPC_ABI_MEMBER(appc_ace_options, n_allow_caps, 5),
+      APPC_ABI_MEMBER(appc_ace_options, no_seccomp, 6),
+      APPC_ABI_MEMBER(appc_ace_options, post_stop_timeout_ms, 7),
+  };
+  return APPC_ABI_CHECK_MEMBERS(o, appc_ace_options, APPC_ACE_OPTIONS_VERSION, members, err);
+}
+
 int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ace_app_request *apps,
                           size_t n_apps, const char *const *volumes, size_t n_volumes,
                           appc_error_t *err)
@@ -351,7 +372,7 @@ int appc_ace_check_syntax(const struct appc_ace_options *o, const struct appc_ac
       return -1;
   if (o == NULL)
     return 0;
-  if (APPC_ABI_CHECK(o, appc_ace_options, APPC_ACE_OPTIONS_VERSION, err) < 0)
+  if (ace_options_check(o, err) < 0)
     return -1;
   for (size_t i = 0; o->version >= 3 && i < o->n_publish; i++) {
     char name[128];

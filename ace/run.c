@@ -2333,8 +2333,8 @@ static void teardown(struct pod_run *r)
   free(r->setup_error);
 }
 
-int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
-                 const struct appc_ace_options *opts, int *status, appc_error_t *err)
+static int run_pod(struct appc_store *s, const struct appc_pod_manifest *pod,
+                   const struct appc_ace_options *opts, int *status, appc_error_t *err)
 {
   struct pod_run r = {
       .s = s,
@@ -2355,7 +2355,7 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
   int ret = -1;
 
   *status = 1;
-  if (APPC_ABI_CHECK(opts, appc_ace_options, APPC_ACE_OPTIONS_VERSION, err) < 0)
+  if (ace_options_check(opts, err) < 0)
     return -1;
   if (geteuid() != 0)
     return appc_error_make(err, EPERM, "running a pod needs root");
@@ -2443,4 +2443,12 @@ int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
 out:
   teardown(&r);
   return ret;
+}
+
+int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
+                 const struct appc_ace_options *opts, int *status, appc_error_t *err)
+{
+  static const struct appc_ace_options defaults = {0};
+
+  return run_pod(s, pod, opts != NULL ? opts : &defaults, status, err);
 }

@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 
 #include "aci/stream.h"
+#include "common/abi.h"
 #include "common/archive-error.h"
 #include "common/error.h"
 #include "common/arch.h"
@@ -830,6 +831,12 @@ static bool index_offers(const struct deb_index *ix, const char *name)
   return false;
 }
 
+/* The version-2 member: read only from callers that have it. */
+static bool want_essential(const struct appc_debian_options *opts)
+{
+  return opts->version >= 2 && opts->essential;
+}
+
 static bool essential(const struct deb_package *p)
 {
   const char *e = deb_field(p->st, "Essential");
@@ -851,7 +858,7 @@ static int wanted(const struct job *j, const struct state *s, char *const *names
     return appc_error_make(j->err, ENOMEM, "packages");
   if (s->merge_usr)
     (*all)[k++] = (char *) USR_IS_MERGED;
-  for (size_t i = 0; j->o->essential && r == 0 && i < s->ix.n; i++) {
+  for (size_t i = 0; want_essential(j->o) && r == 0 && i < s->ix.n; i++) {
     const struct deb_package *p = &s->ix.v[i];
     int added = essential(p) ? appc_strset_add(&seen, p->name) : 0;
     if (added < 0)
@@ -898,9 +905,9 @@ static int prepare(struct job *j, int root_fd, char *const *names, size_t n, str
   return fetch_debs(j, s);
 }
 
-int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t n,
-                               const struct appc_debian_options *opts,
-                               struct appc_debian_packages *out, appc_error_t *err)
+static int install(struct appc_layout *l, char *const *names, size_t n,
+                   const struct appc_debian_options *opts, struct appc_debian_packages *out,
+                   appc_error_t *err)
 {
   const char *tmpdir = NULL;
   struct job j = {
@@ -921,9 +928,7 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
   /* (after root_fd: cleared, and what it staged removed, before it closes) */
   __attribute__((cleanup(deb_stage_clear))) struct deb_stage stage = {.root_fd = -1};
 
-  if (out != NULL)
-    memset(out, 0, sizeof *out);
-  if (n == 0 && !opts->essential)
+  if (n == 0 && !want_essential(opts))
     return appc_error_tag(err, EINVAL, "debian: no package named");
   if (opts->http == NULL)
     return appc_error_tag(err, EINVAL, "debian: no HTTP client");
@@ -962,4 +967,23 @@ int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t
       record(root_fd, &s.status_st, s.debs, s.n, opts->scripts, err) < 0)
     return -1;
   return output(out, s.debs, s.n, err);
+}
+
+int appc_layout_debian_install(struct appc_layout *l, char *const *names, size_t n,
+                               const struct appc_debian_options *opts,
+                               struct appc_debian_packages *out, appc_error_t *err)
+{
+  static const struct appc_abi_member members[] = {
+      APPC_ABI_MEMBER(appc_debian_options, essential, 2),
+  };
+
+  if (out != NULL)
+    memset(out, 0, sizeof *out);
+  if (APPC_ABI_CHECK_MEMBERS(opts, appc_debian_options, APPC_DEBIAN_OPTIONS_VERSION, members, err) <
+      0)
+    return -1;
+  /* No defaults: the caller's HTTP client is needed. */
+  if (opts == NULL)
+    return appc_error_tag(err, EINVAL, "debian: no options (struct appc_debian_options)");
+  return install(l, names, n, opts, out, err);
 }

@@ -180,10 +180,17 @@ static int setup_trust(struct appc_http *h, const char *cacert, const char *ca_d
 
 int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, appc_error_t *err)
 {
+  static const struct appc_abi_member members[] = {
+      APPC_ABI_MEMBER(appc_http_options, download_max, 2),
+      APPC_ABI_MEMBER(appc_http_options, download_deadline, 2),
+  };
+  static const struct appc_http_options defaults = {0};
   struct appc_http *h;
 
-  if (APPC_ABI_CHECK(opts, appc_http_options, APPC_HTTP_OPTIONS_VERSION, err) < 0)
+  if (APPC_ABI_CHECK_MEMBERS(opts, appc_http_options, APPC_HTTP_OPTIONS_VERSION, members, err) < 0)
     return -1;
+  if (opts == NULL)
+    opts = &defaults;
   h = calloc(1, sizeof *h);
   if (h == NULL)
     return appc_error_make(err, ENOMEM, "http client");

@@ -433,7 +433,12 @@ int appc_oci_bundle(struct appc_store *s, const char *id, const char *dir,
   struct stat st;
   int r;
 
-  if (APPC_ABI_CHECK(opts, appc_oci_bundle_options, APPC_OCI_BUNDLE_OPTIONS_VERSION, err) < 0)
+  static const struct appc_abi_member members[] = {
+      APPC_ABI_MEMBER(appc_oci_bundle_options, allow_caps, 2),
+      APPC_ABI_MEMBER(appc_oci_bundle_options, n_allow_caps, 2),
+  };
+  if (APPC_ABI_CHECK_MEMBERS(opts, appc_oci_bundle_options, APPC_OCI_BUNDLE_OPTIONS_VERSION,
+                             members, err) < 0)
     return -1;
   if (opts == NULL)
     opts = &defaults;

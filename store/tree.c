@@ -605,6 +605,18 @@ static int hold_shifted_tree(struct appc_store *s, const char *key, const char *
   return hold_built_tree(s, name, fill_shifted, &t, lock_fd, err);
 }
 
+/* APPC_ABI_CHECK of OPTS (may be NULL), and every member its version does
+ * not cover zero (common/abi.h). */
+static int render_options_check(const struct appc_store_render_options *opts, appc_error_t *err)
+{
+  static const struct appc_abi_member members[] = {
+      APPC_ABI_MEMBER(appc_store_render_options, id_base, 2),
+      APPC_ABI_MEMBER(appc_store_render_options, id_count, 2),
+  };
+  return APPC_ABI_CHECK_MEMBERS(opts, appc_store_render_options, APPC_STORE_RENDER_OPTIONS_VERSION,
+                                members, err);
+}
+
 static int acquire_locked(struct appc_store *s, const char *id,
                           const struct appc_store_render_options *opts, struct appc_store_tree *t,
                           appc_error_t *err)
@@ -641,7 +653,7 @@ int appc_store_tree_acquire(struct appc_store *s, const char *id,
   struct appc_store_tree *t;
   int r;
 
-  if (APPC_ABI_CHECK(opts, appc_store_render_options, APPC_STORE_RENDER_OPTIONS_VERSION, err) < 0)
+  if (render_options_check(opts, err) < 0)
     return -1;
   t = calloc(1, sizeof *t);
   if (t == NULL)
@@ -940,7 +952,7 @@ static int make_dest(struct appc_store *s, const char *id, const char *path,
   struct dest d;
   int r;
 
-  if (APPC_ABI_CHECK(opts, appc_store_render_options, APPC_STORE_RENDER_OPTIONS_VERSION, err) < 0)
+  if (render_options_check(opts, err) < 0)
     return -1;
   if (opts == NULL)
     opts = &defaults;

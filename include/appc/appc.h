@@ -16,11 +16,14 @@
  *   <appc/containerfile.h> images built from Containerfiles (authoring)
  * Structures a caller fills and passes in (options) start with a member
  * `version`: 0, or the header's APPC_..._VERSION; a later release that adds
- * members bumps that number and reads them only from callers that say they
- * have them.  Structures the library fills (results) end in reserved space
- * that later members take, so their size never changes within soname 0.
- * docs/api.md introduces them with an example; `pkg-config --cflags --libs
- * libappc` gives what a program needs to build against the library.
+ * members ("(version N)") bumps that number and reads them only from
+ * callers that say they have them.  A member the caller's version does not
+ * cover must be zero, else EINVAL: set `version` to the macro when setting
+ * one.  A NULL options pointer means the defaults.  Structures the library
+ * fills (results) end in reserved space that later members take, so their
+ * size never changes within soname 0.  docs/api.md introduces them with an
+ * example; `pkg-config --cflags --libs libappc` gives what a program needs
+ * to build against the library.
  */
 #ifndef APPC_APPC_H
 #define APPC_APPC_H

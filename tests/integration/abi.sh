@@ -74,6 +74,32 @@ for h in "$INC"/appc/*.h; do
   done
 done
 
+# Every options member a later version added ("(version N)" in its
+# comment) is one the library refuses when the caller's version does not
+# cover it (common/abi.h), never one it silently ignores: each is listed as
+# APPC_ABI_MEMBER(STRUCT, MEMBER, N) in the library's sources.
+# (awk: the members declared after such a comment, up to the next comment.)
+added=$(awk '
+  /^struct appc_[a-z0-9_]* [{]$/ {s = $2; v = ""; next}
+  /^[}];/ {s = ""; next}
+  s == "" {next}
+  /^ *\/\*/ {v = ""; if (match($0, /\(version [0-9]+/)) v = substr($0, RSTART + 9, RLENGTH - 9)}
+  v != "" && /^  [^ \/*].*;/ {
+    d = $0; sub(/;.*/, "", d); n = split(d, parts, ",")
+    for (i = 1; i <= n; i++) {
+      m = parts[i]; sub(/\[.*/, "", m); sub(/.*[ *}]/, "", m)
+      if (m != "reserved") print s, m, v
+    }
+  }' "$INC"/appc/*.h)
+check "the headers mark members of later versions" test -n "$added"
+while read -r s m v; do
+  check "$s.$m (version $v) is refused from older callers" \
+    grep -rqF --include='*.c' "APPC_ABI_MEMBER($s, $m, $v)" "$top_srcdir/ace" "$top_srcdir/aci" \
+    "$top_srcdir/common" "$top_srcdir/deb" "$top_srcdir/discovery" "$top_srcdir/fetch" \
+    "$top_srcdir/layout" "$top_srcdir/oci" "$top_srcdir/schema" "$top_srcdir/store" \
+    "$top_srcdir/trust" "$top_srcdir/containerfile"
+done <<<"$added"
+
 needed=$(readelf -d "$ACTOOL" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
 check "actool links libappc.so.0" grep -qxF libappc.so.0 <<<"$needed"
 is "the build tree's actool finds it beside itself" \

@@ -56,6 +56,45 @@ static void test_run_options(void **state)
   assert_tagged_error(run_with(&o, &err), &err, EINVAL, "build mode: no private_users");
 }
 
+/* A member that the caller's version does not cover (a designated
+ * initialiser leaves version 0) is refused, not silently dropped: without
+ * the check .private_users = "auto" ran the pod as host root, and
+ * appc_ace_check_syntax let bad values through.  Checked before the root
+ * check and before the store is touched. */
+static void test_options_version_members(void **state)
+{
+  static const char *const bad[] = {"no colon here"};
+  appc_error_t err = NULL;
+
+  (void) state;
+  struct appc_ace_options o = {.net = APPC_ACE_NET_PRIVATE, .private_users = "auto"};
+  assert_tagged_error(run_with(&o, &err), &err, EINVAL,
+                      "appc_ace_options.private_users needs version >= 4, the caller gave 0");
+  assert_tagged_error(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err, EINVAL,
+                      "appc_ace_options.private_users needs version >= 4, the caller gave 0");
+  o = (struct appc_ace_options){.version = 3, .private_users = "not-a-range"};
+  assert_tagged_error(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err, EINVAL,
+                      "appc_ace_options.private_users needs version >= 4, the caller gave 3");
+  o = (struct appc_ace_options){.publish = bad, .n_publish = 1};
+  assert_tagged_error(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err, EINVAL,
+                      "appc_ace_options.publish needs version >= 3");
+  o = (struct appc_ace_options){.version = 4, .devices = bad, .n_devices = 1, .no_seccomp = true};
+  assert_tagged_error(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err, EINVAL,
+                      "appc_ace_options.no_seccomp needs version >= 6, the caller gave 4");
+  o = (struct appc_ace_options){.version = 6, .post_stop_timeout_ms = -1};
+  assert_tagged_error(run_with(&o, &err), &err, EINVAL,
+                      "appc_ace_options.post_stop_timeout_ms needs version >= 7");
+  o = (struct appc_ace_options){.version = 1, .keep_exited = true};
+  assert_tagged_error(run_with(&o, &err), &err, EINVAL, "appc_ace_options.keep_exited");
+
+  /* With the version that has them, the values themselves are checked. */
+  o = (struct appc_ace_options){.version = APPC_ACE_OPTIONS_VERSION, .private_users = "x"};
+  assert_error_contains(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err,
+                        "user id range \"x\"");
+  o = (struct appc_ace_options){.version = 0, .net = APPC_ACE_NET_HOST, .hostname = "h"};
+  assert_ok(appc_ace_check_syntax(&o, NULL, 0, NULL, 0, &err), &err);
+}
+
 /* appc_ace_gc_with refuses a newer structure, and a grace period that is
  * no duration, before it touches the store. */
 static void test_gc_options(void **state)
@@ -129,9 +168,8 @@ static void test_private_users(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_run_options),
-      cmocka_unit_test(test_gc_options),
-      cmocka_unit_test(test_pod_parts),
+      cmocka_unit_test(test_run_options),   cmocka_unit_test(test_options_version_members),
+      cmocka_unit_test(test_gc_options),    cmocka_unit_test(test_pod_parts),
       cmocka_unit_test(test_private_users),
   };
   return cmocka_run_group_tests_name("ace-options", tests, NULL, NULL);

@@ -5,11 +5,16 @@
  * and unpacking are tests/integration/layout-debian.sh's. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "appc/debian.h"
+#include "appc/layout.h"
 #include "deb/internal.h"
+#define SCRATCH_PREFIX "test-debian"
+#include "tests/unit/test-scratch.h"
 #include "tests/unit/test-util.h"
 
 static void test_control(void **state)
@@ -373,13 +378,49 @@ static void test_index_errors(void **state)
   }
 }
 
+/* appc_layout_debian_install keeps the ABI rules: a newer structure is
+ * refused, `essential` (version 2) is not read from a version-1 caller,
+ * and no options are refused, not dereferenced.  All before any download. */
+static void test_install_options_abi(void **state)
+{
+  char *names[] = {"hello"};
+  char *dir = scratch_new();
+  char *layout = NULL;
+  struct appc_layout *l = NULL;
+  appc_error_t err = NULL;
+
+  (void) state;
+  assert_true(asprintf(&layout, "%s/layout", dir) > 0);
+  assert_ok(appc_layout_create(layout, "example.com/deb", &err), &err);
+  assert_ok(appc_layout_open(layout, &l, &err), &err);
+  struct appc_debian_options o = {.version = APPC_DEBIAN_OPTIONS_VERSION + 1};
+  assert_tagged_error(appc_layout_debian_install(l, names, 1, &o, NULL, &err), &err, EINVAL,
+                      "struct appc_debian_options: version 3 is newer than this libappc");
+  o = (struct appc_debian_options){.version = 1, .essential = true};
+  assert_tagged_error(appc_layout_debian_install(l, names, 0, &o, NULL, &err), &err, EINVAL,
+                      "appc_debian_options.essential needs version >= 2, the caller gave 1");
+  o = (struct appc_debian_options){.version = APPC_DEBIAN_OPTIONS_VERSION, .essential = true};
+  assert_tagged_error(appc_layout_debian_install(l, names, 0, &o, NULL, &err), &err, EINVAL,
+                      "debian: no HTTP client");
+  assert_tagged_error(appc_layout_debian_install(l, names, 1, NULL, NULL, &err), &err, EINVAL,
+                      "debian: no options");
+  appc_layout_close(l);
+  free(layout);
+  scratch_remove(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_control),           cmocka_unit_test(test_control_errors),
-      cmocka_unit_test(test_versions),          cmocka_unit_test(test_relations),
-      cmocka_unit_test(test_resolve),           cmocka_unit_test(test_resolve_installed),
-      cmocka_unit_test(test_resolve_cancelled), cmocka_unit_test(test_index_errors),
+      cmocka_unit_test(test_control),
+      cmocka_unit_test(test_control_errors),
+      cmocka_unit_test(test_versions),
+      cmocka_unit_test(test_relations),
+      cmocka_unit_test(test_resolve),
+      cmocka_unit_test(test_resolve_installed),
+      cmocka_unit_test(test_resolve_cancelled),
+      cmocka_unit_test(test_index_errors),
+      cmocka_unit_test(test_install_options_abi),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

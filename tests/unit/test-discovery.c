@@ -502,6 +502,31 @@ static void test_cacert_refused(void **state)
   scratch_remove(dir);
 }
 
+/* download_max and download_deadline came with version 2: set with
+ * version 0 they were silently dropped (an endless body was not cut).  No
+ * options at all are the defaults, not a crash. */
+static void test_http_options_abi(void **state)
+{
+  struct appc_http *h = NULL;
+  appc_error_t err = NULL;
+
+  (void) state;
+  struct appc_http_options o = {.download_max = 100};
+  assert_tagged_error(appc_http_new(&o, &h, &err), &err, EINVAL,
+                      "appc_http_options.download_max needs version >= 2, the caller gave 0");
+  assert_null(h);
+  o = (struct appc_http_options){.version = 1, .download_deadline = 5};
+  assert_tagged_error(appc_http_new(&o, &h, &err), &err, EINVAL,
+                      "appc_http_options.download_deadline needs version >= 2, the caller gave 1");
+  o = (struct appc_http_options){.version = APPC_HTTP_OPTIONS_VERSION, .download_max = 100};
+  assert_ok(appc_http_new(&o, &h, &err), &err);
+  appc_http_free(h);
+  h = NULL;
+  assert_ok(appc_http_new(NULL, &h, &err), &err);
+  assert_non_null(h);
+  appc_http_free(h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -520,6 +545,7 @@ int main(void)
       cmocka_unit_test(test_render),
       cmocka_unit_test(test_auth),
       cmocka_unit_test(test_cacert_refused),
+      cmocka_unit_test(test_http_options_abi),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <archive_entry.h>
 
 #include "appc/aci.h"
+#include "appc/oci.h"
 #include "common/digest.h"
 #include "oci/internal.h"
 #include "tests/unit/test-util.h"
@@ -726,10 +727,25 @@ static void test_layer_trailer_damage(void **state)
   close(tmp_fd);
 }
 
+/* allow_caps came with bundle options version 2: with version 0 the
+ * operator's consent was silently dropped; refused first, before the store
+ * is touched. */
+static void test_bundle_options_abi(void **state)
+{
+  static const char *const caps[] = {"CAP_NET_ADMIN"};
+  appc_error_t err = NULL;
+
+  (void) state;
+  struct appc_oci_bundle_options o = {.allow_caps = caps, .n_allow_caps = 1};
+  assert_tagged_error(appc_oci_bundle(NULL, "sha512-x", "/nonexistent/b", &o, &err), &err, EINVAL,
+                      "appc_oci_bundle_options.allow_caps needs version >= 2, the caller gave 0");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_manifest),
+      cmocka_unit_test(test_bundle_options_abi),
       cmocka_unit_test(test_config),
       cmocka_unit_test(test_labels_annotation),
       cmocka_unit_test(test_index),

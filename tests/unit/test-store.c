@@ -789,6 +789,31 @@ static void test_tree_symlink(void **state)
   appc_store_image_clear(&img);
 }
 
+/* id_base and id_count came with render options version 2: with version 0
+ * a shift the caller asked for was silently dropped (the tree kept host
+ * owners); refused before the image is looked up. */
+static void test_render_options_abi(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_tree *t = NULL;
+  appc_error_t err = NULL;
+  char dest[160];
+
+  open_store(f);
+  snprintf(dest, sizeof dest, "%s/d", f->dir);
+  struct appc_store_render_options o = {.id_base = 100000, .id_count = 65536};
+  assert_tagged_error(appc_store_tree_acquire(f->s, "sha512-x", &o, &t, &err), &err, EINVAL,
+                      "appc_store_render_options.id_base needs version >= 2, the caller gave 0");
+  assert_null(t);
+  o = (struct appc_store_render_options){.version = 1, .id_count = 1};
+  assert_tagged_error(appc_store_render(f->s, "sha512-x", dest, &o, &err), &err, EINVAL,
+                      "appc_store_render_options.id_count needs version >= 2, the caller gave 1");
+  o = (struct appc_store_render_options){.version = APPC_STORE_RENDER_OPTIONS_VERSION + 1};
+  assert_tagged_error(appc_store_render(f->s, "sha512-x", dest, &o, &err), &err, EINVAL,
+                      "struct appc_store_render_options: version 3 is newer");
+  assert_int_equal(access(dest, F_OK), -1);
+}
+
 /* What an import added and removes again (a squash, a failure) stays when
  * another import has taken it meanwhile: imported it again, or claimed it
  * (found it by its record); a removal of an image gone already is no
@@ -834,6 +859,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_app_string),
       cmocka_unit_test_setup_teardown(test_open_creates_layout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_render_options_abi, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_refuses_newer_or_foreign_format, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_and_reimport, setup, teardown),
       cmocka_unit_test_setup_teardown(test_import_from_source, setup, teardown),
