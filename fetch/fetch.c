@@ -876,6 +876,7 @@ int appc_fetch_dependencies(struct appc_store *s, const char *id,
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
+  o = fetch_options(o);
   int r = fetch_deps(s, id, o, &v, err);
   appc_strset_clear(&v.done);
   /* An image no longer stored was removed (image rm, gc) after the fetch
@@ -905,6 +906,7 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
+  o = fetch_options(o);
   int r = fetch_name_with(s, &ex, o, &v, out, err);
   appc_strset_clear(&v.done);
   return r;
@@ -934,6 +936,7 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
+  o = fetch_options(o);
   if (o->store_only)
     return appc_error_tag(err, ENONET, "%s: the network is ruled out", url);
   if (o->http == NULL)

@@ -310,6 +310,7 @@ int appc_fetch(struct appc_store *s, const char *arg, const struct appc_fetch_op
   memset(out, 0, sizeof *out);
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
+  o = fetch_options(o);
   switch (appc_fetch_classify(arg)) {
   case APPC_FETCH_FILE:
     return fetch_file(s, arg, o, out, err);

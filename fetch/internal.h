@@ -3,7 +3,17 @@
 #ifndef APPC_FETCH_INTERNAL_H
 #define APPC_FETCH_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "appc/fetch.h"
+
+/* O, or the defaults ({0}) for a caller that gave no options. */
+static inline const struct appc_fetch_options *fetch_options(const struct appc_fetch_options *o)
+{
+  static const struct appc_fetch_options defaults = {0};
+  return o != NULL ? o : &defaults;
+}
 
 /* How far into an image whose signature is not checked yet its manifest
  * may be (appc_aci_read_manifest_bounded), for an archive of COMPRESSED

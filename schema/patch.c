@@ -555,8 +555,13 @@ static int check_utf8(const struct appc_manifest_patch *p, appc_error_t *err)
 int appc_image_manifest_patch(struct appc_image_manifest *m, const struct appc_manifest_patch *p,
                               appc_error_t *err)
 {
-  if (APPC_ABI_CHECK(p, appc_manifest_patch, APPC_MANIFEST_PATCH_VERSION, err) < 0 ||
-      check_utf8(p, err) < 0)
+  static const struct appc_manifest_patch none = {0};
+
+  if (APPC_ABI_CHECK(p, appc_manifest_patch, APPC_MANIFEST_PATCH_VERSION, err) < 0)
+    return -1;
+  if (p == NULL)
+    p = &none;
+  if (check_utf8(p, err) < 0)
     return -1;
   if (given(p->name)) {
     if (appc_validate_acidentifier(p->name, err) < 0)

@@ -138,6 +138,15 @@ static void test_fetch_files(void **state)
                         "struct appc_fetch_options: version 2 is newer");
   o.version = 0; /* 0: the first layout, as a {0} initialiser gives */
 
+  /* No options are the defaults ({0}), not a crash. */
+  assert_error_contains(appc_fetch(s, "./missing.aci", NULL, &img, &err), &err,
+                        "./missing.aci: no such file");
+  assert_error_contains(appc_fetch_url(s, "https://example.com/x.aci", NULL, &img, &err), &err,
+                        "https://example.com/x.aci: no network client");
+  assert_error_contains(appc_fetch_name(s, "example.com/x", NULL, NULL, &img, &err), &err,
+                        "example.com/x: no network client");
+  assert_ok(appc_fetch_dependencies(s, id, NULL, &err), &err); /* not stored: nothing to do */
+
   /* A missing file is missing: never a name to discover. */
   assert_error_contains(appc_fetch(s, "./missing.aci", &o, &img, &err), &err,
                         "./missing.aci: no such file (taken for a local ACI by its name");

@@ -46,6 +46,10 @@ static void test_name_exec(void **state)
   assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "name: \"Bad Name\"");
   p = (struct appc_manifest_patch){.user = "1"};
   assert_error_contains(patch("{" IM "}", &p, NULL, &err), &err, "no app in the supplied manifest");
+  /* No patch changes nothing (it was dereferenced). */
+  cleanup_image_manifest struct appc_image_manifest *same = NULL;
+  assert_ok(patch("{" IM "}", NULL, &same, &err), &err);
+  assert_string_equal(same->name, "example.com/app");
 }
 
 /* Option values that are not UTF-8 are refused (found by fuzzing: the
