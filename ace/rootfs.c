@@ -871,7 +871,8 @@ static int mkdirs_strict(const char *path)
     errno = ENAMETOOLONG;
     return -1;
   }
-  for (char *c = strtok(walk, "/"); c != NULL && fd >= 0; c = strtok(NULL, "/")) {
+  char *save = NULL; /* strtok_r: the library may run in many threads */
+  for (char *c = strtok_r(walk, "/", &save); c != NULL && fd >= 0; c = strtok_r(NULL, "/", &save)) {
     int next = -1;
     if (mkdirat(fd, c, 0755) == 0 || errno == EEXIST)
       next = open_strict(fd, c, O_PATH | O_DIRECTORY);

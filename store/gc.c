@@ -96,7 +96,8 @@ static bool tree_layers_present(struct gc *g, const char *tree)
     appc_error_release(&ignored);
     return false;
   }
-  for (char *line = strtok(ids, "\n"); line != NULL; line = strtok(NULL, "\n"))
+  char *save = NULL; /* strtok_r: two stores may be used from two threads */
+  for (char *line = strtok_r(ids, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
     if (!appc_store_is_image_id(line) ||
         faccessat(g->s->images_fd, line, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
       return false;

@@ -116,7 +116,8 @@ static bool tree_selected(struct verify *v, const char *key)
     appc_error_release(&e);
     return false;
   }
-  for (char *line = strtok(ids, "\n"); line != NULL; line = strtok(NULL, "\n"))
+  char *save = NULL; /* strtok_r: two stores may be used from two threads */
+  for (char *line = strtok_r(ids, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
     if (selected(v, line))
       return true;
   return false;

@@ -42,6 +42,16 @@ else
   diag "$crossing"
 fi
 
+# Stores may be used from separate threads at once (docs/api.md): no
+# module keeps its place in a static of libc's, as strtok does (strtok_r).
+unsafe=$(grep -rHnE '(^|[^a-z_])strtok[[:space:]]*[(]' --include='*.c' "${modules[@]}")
+if [ -z "$unsafe" ]; then
+  ok "no module calls strtok (state shared between threads: strtok_r)"
+else
+  not_ok "no module calls strtok (state shared between threads: strtok_r)"
+  diag "$unsafe"
+fi
+
 if ! command -v clang-format >/dev/null 2>&1; then
   not_ok "clang-format is installed (scripts/deps installs it)"
   done_testing

@@ -12,4 +12,6 @@ check_PROGRAMS += tests/unit/test-store
 tests_unit_test_store_SOURCES = tests/unit/test-store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
+# faccessat is wrapped so that two threads' gc runs interleave (test_gc_threads).
+tests_unit_test_store_LDFLAGS = -Wl,--wrap=faccessat
 TESTS += tests/unit/test-store

@@ -10,11 +10,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -814,6 +816,127 @@ static void test_render_options_abi(void **state)
   assert_int_equal(access(dest, F_OK), -1);
 }
 
+/* ---- two stores in two threads ---- */
+
+/* gc checks each cached tree's layers (trees/KEY/layers, one image ID a
+ * line) against the index.  __wrap_faccessat (linked with
+ * --wrap=faccessat) makes two threads' checks interleave, always the same
+ * way: thread 1 stops at its tree's first layer until thread 2 is at its
+ * own tree's first, and thread 2 waits until thread 1's gc is done.  With
+ * strtok's one hidden position, thread 1 then went on in thread 2's list,
+ * found an image its store lacks and removed its fresh, complete tree. */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int paused; /* bit 1: thread 1 is at its check, bit 2: thread 2 */
+  bool first_done;
+} race = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false};
+static _Thread_local int race_role; /* 1 or 2 while racing, else 0 */
+static _Thread_local int race_skip; /* image IDs looked up before the tree's (the blobs') */
+
+int __real_faccessat(int dirfd, const char *path, int mode, int flags);
+int __wrap_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+  if (race_role != 0 && strncmp(path, "sha512-", 7) == 0 && race_skip-- == 0) {
+    int me = race_role;
+    struct timespec deadline;
+    race_role = 0;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 20; /* a test that cannot interleave fails, never hangs */
+    pthread_mutex_lock(&race.lock);
+    race.paused |= me;
+    pthread_cond_broadcast(&race.cond);
+    while (me == 1 ? (race.paused & 2) == 0 : !race.first_done)
+      if (pthread_cond_timedwait(&race.cond, &race.lock, &deadline) != 0)
+        break;
+    pthread_mutex_unlock(&race.lock);
+  }
+  return __real_faccessat(dirfd, path, mode, flags);
+}
+
+struct racer {
+  int role;
+  struct appc_store *s;
+  struct appc_store_gc_report rep;
+  int r;
+};
+
+static void *race_gc(void *data)
+{
+  struct racer *t = data;
+  appc_error_t err = NULL;
+
+  race_role = t->role;
+  race_skip = 2; /* the store's two blobs come first */
+  t->r = appc_store_gc(t->s, 1e9, &t->rep, &err);
+  appc_error_release(&err);
+  race_role = 0;
+  pthread_mutex_lock(&race.lock);
+  if (t->role == 1)
+    race.first_done = true;
+  pthread_cond_broadcast(&race.cond);
+  pthread_mutex_unlock(&race.lock);
+  return NULL;
+}
+
+/* A store in F->dir/NAME holding an image with a dependency (two images,
+ * two blobs) and the cached tree of the two: rendered twice. */
+static struct appc_store *store_with_tree(struct fixture *f, const char *name)
+{
+  static const struct entry files[] = {{"rootfs/f", AE_IFREG, "x\n"}};
+  struct appc_store *s = NULL;
+  struct appc_store_image base, app;
+  appc_error_t err = NULL;
+  char path[256], *m = NULL, *base_m = NULL;
+
+  snprintf(path, sizeof path, "%s/%s", f->dir, name);
+  assert_ok(appc_store_open(&s, path, &err), &err);
+  base_m = manifest_json("example.com/base", name);
+  snprintf(path, sizeof path, "%s/%s-base.aci", f->dir, name);
+  write_aci(path, base_m, files, 1);
+  assert_ok(appc_store_import(s, path, NULL, &base, NULL, &err), &err);
+  assert_true(asprintf(&m,
+                       "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\","
+                       "\"name\":\"example.com/app\",\"dependencies\":[{\"imageName\":"
+                       "\"example.com/base\",\"imageID\":\"%s\"}]}",
+                       base.id) > 0);
+  snprintf(path, sizeof path, "%s/%s-app.aci", f->dir, name);
+  write_aci(path, m, files, 1);
+  assert_ok(appc_store_import(s, path, NULL, &app, NULL, &err), &err);
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s-render%d", f->dir, name, i);
+    assert_ok(appc_store_render(s, app.id, path, NULL, &err), &err);
+  }
+  appc_store_image_clear(&base);
+  appc_store_image_clear(&app);
+  free(m);
+  free(base_m);
+  return s;
+}
+
+static void test_gc_threads(void **state)
+{
+  struct fixture *f = *state;
+  struct racer t[2] = {{.role = 1}, {.role = 2}};
+  pthread_t th[2];
+  char trees[160];
+
+  t[0].s = store_with_tree(f, "one");
+  t[1].s = store_with_tree(f, "two");
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, race_gc, &t[i]), 0);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+  assert_int_equal(race.paused, 3); /* the checks did interleave */
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(t[i].r, 0);
+    assert_int_equal(t[i].rep.trees, 0); /* fresh and complete: kept */
+    snprintf(trees, sizeof trees, "%s/%s/trees", f->dir, i == 0 ? "one" : "two");
+    assert_int_equal(count_dir(trees), 1);
+    appc_store_close(t[i].s);
+  }
+}
+
 /* What an import added and removes again (a squash, a failure) stays when
  * another import has taken it meanwhile: imported it again, or claimed it
  * (found it by its record); a removal of an image gone already is no
@@ -875,6 +998,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tree_symlink, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gc_threads, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
