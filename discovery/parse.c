@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/xmlerror.h>
 
 #include "common/array.h"
 #include "common/lazy.h"
@@ -366,6 +367,50 @@ static int walk(xmlNode *root, struct appc_discovery_metas *out, appc_error_t *e
   return 0;
 }
 
+/* libxml2 reports some errors, bytes not in the page's declared charset
+ * among them, through its generic handler whatever HTML_PARSE_NOERROR
+ * says, and that handler prints on stderr: the library never prints.
+ * Around a parse both handlers do nothing; they are the calling thread's
+ * own (libxml2 keeps them per thread), restored after. */
+struct xml_handlers {
+  xmlGenericErrorFunc generic;
+  void *generic_ctx;
+  xmlStructuredErrorFunc structured;
+  void *structured_ctx;
+};
+
+static void xml_ignore(void *ctx, const char *msg, ...)
+{
+  (void) ctx;
+  (void) msg;
+}
+
+#if LIBXML_VERSION >= 21200
+static void xml_ignore_structured(void *ctx, const xmlError *e)
+#else
+static void xml_ignore_structured(void *ctx, xmlErrorPtr e)
+#endif
+{
+  (void) ctx;
+  (void) e;
+}
+
+static void xml_quiet(struct xml_handlers *saved)
+{
+  saved->generic = xmlGenericError;
+  saved->generic_ctx = xmlGenericErrorContext;
+  saved->structured = xmlStructuredError;
+  saved->structured_ctx = xmlStructuredErrorContext;
+  xmlSetGenericErrorFunc(NULL, xml_ignore);
+  xmlSetStructuredErrorFunc(NULL, xml_ignore_structured);
+}
+
+static void xml_restore(const struct xml_handlers *saved)
+{
+  xmlSetGenericErrorFunc(saved->generic_ctx, saved->generic);
+  xmlSetStructuredErrorFunc(saved->structured_ctx, saved->structured);
+}
+
 int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
                               appc_error_t *err)
 {
@@ -385,9 +430,12 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
   len = html5_fixup(page, len);
   if (len == 0)
     return 0;
+  struct xml_handlers saved;
+  xml_quiet(&saved);
   doc = htmlReadMemory(page, (int) len, NULL, NULL,
                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                            HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+  xml_restore(&saved);
   if (doc == NULL)
     return 0; /* nothing parseable: no meta tags */
   r = walk(xmlDocGetRootElement(doc), out, err);
