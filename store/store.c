@@ -168,8 +168,12 @@ static int store_open(struct appc_store *s, const char *dir, appc_error_t *err)
 
 int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err)
 {
-  struct appc_store *s = calloc(1, sizeof *s);
+  struct appc_store *s;
 
+  /* "" would be the current directory, which would become a store. */
+  if (dir == NULL || dir[0] == '\0')
+    return appc_error_tag(err, EINVAL, "a store's directory: the path is empty");
+  s = calloc(1, sizeof *s);
   if (s == NULL)
     return appc_error_make(err, ENOMEM, "%s", dir);
   s->dirfd = s->lock_fd = s->blobs_fd = s->images_fd = s->trees_fd = s->tmp_fd = -1;
@@ -276,6 +280,12 @@ static const char *const area_dirs[] = {
 
 const char *appc_store_area_name(enum appc_store_area area)
 {
+  /* A caller's enum may hold any number (a newer header's area, a cast):
+   * never read past the table. */
+  if ((unsigned) area >= ARRAY_SIZE(area_dirs)) {
+    errno = EINVAL;
+    return NULL;
+  }
   return area_dirs[area];
 }
 
@@ -301,9 +311,11 @@ static int make_area(int dirfd, const char *name)
 int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
                          appc_error_t *err)
 {
-  const char *name = area_dirs[area];
+  const char *name = appc_store_area_name(area);
   int fd;
 
+  if (name == NULL)
+    return appc_error_tag(err, EINVAL, "%s: %d is no store area", s->path, (int) area);
   if (create && make_area(s->dirfd, name) < 0)
     return appc_error_make(err, errno, "%s/%s", s->path, name);
   fd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -356,9 +368,12 @@ int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc
 
 char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area)
 {
+  const char *name = appc_store_area_name(area);
   char *path = NULL;
 
-  return asprintf(&path, "%s/%s", s->path, area_dirs[area]) < 0 ? NULL : path;
+  if (name == NULL)
+    return NULL;
+  return asprintf(&path, "%s/%s", s->path, name) < 0 ? NULL : path;
 }
 
 int appc_store_each_entry(struct appc_store *s, int dirfd, const char *what, appc_store_entry_fn fn,

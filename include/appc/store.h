@@ -33,7 +33,8 @@ extern "C" {
 struct appc_store;
 
 /* Open the store at DIR, creating it (mode 0700 for a new top directory) if
- * it does not exist.  A store written by a newer release is refused. */
+ * it does not exist.  A store written by a newer release is refused, and so
+ * is an empty DIR (EINVAL), which would make a store of the current one. */
 int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err);
 void appc_store_close(struct appc_store *s);
 const char *appc_store_path(const struct appc_store *s);
@@ -52,15 +53,18 @@ enum appc_store_area {
   APPC_STORE_AREA_OCI_CACHE,   /* cache/oci/: OCI layers and manifests to the images made of them */
 };
 /* AREA's directory relative to the store's ("pods", "cache/http", ...), for
- * callers that hold the store's path but must not open (create) it. */
+ * callers that hold the store's path but must not open (create) it; NULL
+ * (errno EINVAL) for a number that is no area. */
 const char *appc_store_area_name(enum appc_store_area area);
 /* Open AREA as a directory descriptor (O_CLOEXEC), creating it and its
  * parents (mode 0700) when CREATE.  Without CREATE, a missing area gives -1 with errno ENOENT
- * and no error object: nothing is there yet. */
+ * and no error object: nothing is there yet.  A number that is no area is
+ * refused (EINVAL). */
 int appc_store_area_open(struct appc_store *s, enum appc_store_area area, bool create,
                          appc_error_t *err);
 /* AREA's path, for messages and for files named by path ("DIR/pods"),
- * malloc'ed; NULL when out of memory. */
+ * malloc'ed; NULL when out of memory, or (errno EINVAL) for a number that
+ * is no area. */
 char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area);
 
 /* Hold the store's lock (DIR/lock, flock): shared by every operation,

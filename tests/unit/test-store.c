@@ -816,6 +816,41 @@ static void test_render_options_abi(void **state)
   assert_int_equal(access(dest, F_OK), -1);
 }
 
+/* The store's entry points check their arguments: an area number past the
+ * table (a cast, a newer header's) read other strings (area 99 was "386",
+ * and area_open made STORE/386); an empty path made a store of the
+ * current directory. */
+static void test_store_arguments(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store *s = NULL;
+  appc_error_t err = NULL;
+  char empty[128], cwd[4096];
+
+  open_store(f);
+  int before = count_dir(f->store);
+  const int areas[] = {APPC_STORE_AREA_OCI_CACHE + 1, 40, 99, -1};
+  for (size_t i = 0; i < ARRAY_SIZE(areas); i++) {
+    enum appc_store_area a = (enum appc_store_area) areas[i];
+    assert_null(appc_store_area_name(a));
+    assert_null(appc_store_area_path(f->s, a));
+    assert_tagged_error(appc_store_area_open(f->s, a, true, &err), &err, EINVAL,
+                        "is no store area");
+  }
+  assert_int_equal(count_dir(f->store), before);
+  assert_string_equal(appc_store_area_name(APPC_STORE_AREA_OCI_CACHE), "cache/oci");
+
+  snprintf(empty, sizeof empty, "%s/cwd", f->dir);
+  assert_int_equal(mkdir(empty, 0700), 0);
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(empty), 0);
+  int r = appc_store_open(&s, "", &err);
+  assert_int_equal(chdir(cwd), 0);
+  assert_tagged_error(r, &err, EINVAL, "the path is empty");
+  assert_null(s);
+  assert_int_equal(count_dir(empty), 0);
+}
+
 /* ---- two stores in two threads ---- */
 
 /* gc checks each cached tree's layers (trees/KEY/layers, one image ID a
@@ -999,6 +1034,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tree_symlink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gc_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_store_arguments, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
