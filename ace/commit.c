@@ -329,7 +329,7 @@ static void names_clear(struct names *n)
  * readdir returns for a directory changed while it is read is unspecified). */
 static int read_names(int fd, struct names *out)
 {
-  int own = dup(fd);
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   DIR *d = own >= 0 ? fdopendir(own) : NULL;
   struct dirent *e;
   int r = 0;

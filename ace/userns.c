@@ -137,7 +137,7 @@ static int lock_leases(int *dirfd, int *lockfd, appc_error_t *err)
 /* Walk the leases: stale ones are removed, live ones handed to FN. */
 static void each_live_lease(int dirfd, void (*fn)(void *, const struct lease *), void *data)
 {
-  DIR *d = fdopendir(dup(dirfd));
+  DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 0));
   struct dirent *e;
 
   while (d != NULL && (e = readdir(d)) != NULL) {

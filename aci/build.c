@@ -69,7 +69,7 @@ static int name_cmp(const void *a, const void *b)
 /* All names in directory FD except "." and "..", sorted byte-wise. */
 static int list_dir(int fd, struct name_list *l, int *errnum)
 {
-  int dup_fd = dup(fd);
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
   struct dirent *de;
 

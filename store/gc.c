@@ -183,7 +183,7 @@ static int gc_records(struct gc *g, enum appc_store_area area,
 
   if (fd < 0)
     return errno == ENOENT && *err == NULL ? 0 : -1;
-  d = fdopendir(dup(fd));
+  d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 0));
   if (d == NULL)
     return appc_error_make(err, errno, "%s/%s", g->s->path, appc_store_area_name(area));
   while ((de = readdir(d)) != NULL) {

@@ -42,15 +42,24 @@ else
   diag "$crossing"
 fi
 
+# none_called FUNCTION WHY: no module's C source calls FUNCTION.
+none_called() {
+  local found
+  found=$(grep -rHnE "(^|[^a-z_0-9])$1[[:space:]]*[(]" --include='*.c' "${modules[@]}")
+  if [ -z "$found" ]; then
+    ok "no module calls $1 ($2)"
+  else
+    not_ok "no module calls $1 ($2)"
+    diag "$found"
+  fi
+}
 # Stores may be used from separate threads at once (docs/api.md): no
 # module keeps its place in a static of libc's, as strtok does (strtok_r).
-unsafe=$(grep -rHnE '(^|[^a-z_])strtok[[:space:]]*[(]' --include='*.c' "${modules[@]}")
-if [ -z "$unsafe" ]; then
-  ok "no module calls strtok (state shared between threads: strtok_r)"
-else
-  not_ok "no module calls strtok (state shared between threads: strtok_r)"
-  diag "$unsafe"
-fi
+none_called strtok "state shared between threads: strtok_r"
+
+# Nor does it make a descriptor another thread's fork+exec would inherit:
+# dup() clears close-on-exec (fcntl F_DUPFD_CLOEXEC keeps it).
+none_called dup "no close-on-exec: F_DUPFD_CLOEXEC"
 
 if ! command -v clang-format >/dev/null 2>&1; then
   not_ok "clang-format is installed (scripts/deps installs it)"

@@ -2,7 +2,8 @@
 # Unit tests: one cmocka program per module area, all linked against libappc.
 UNIT_LDADD = $(APPC_LIBS) $(APPC_DIRECT_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-EXTRA_DIST += tests/unit/test-util.h tests/unit/test-scratch.h tests/unit/test-ace.h tests/unit/test-store-by-path.h
+EXTRA_DIST += tests/unit/test-util.h tests/unit/test-scratch.h tests/unit/test-ace.h tests/unit/test-store-by-path.h \
+  tests/unit/test-cloexec.h
 
 check_PROGRAMS += tests/unit/test-error
 tests_unit_test_error_SOURCES = tests/unit/test-error.c

@@ -12,6 +12,7 @@ check_PROGRAMS += tests/unit/test-store
 tests_unit_test_store_SOURCES = tests/unit/test-store.c
 tests_unit_test_store_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
-# faccessat is wrapped so that two threads' gc runs interleave (test_gc_threads).
-tests_unit_test_store_LDFLAGS = -Wl,--wrap=faccessat
+# faccessat is wrapped so that two threads' gc runs interleave (test_gc_threads),
+# fdopendir to look at the descriptors held meanwhile (test-cloexec.h).
+tests_unit_test_store_LDFLAGS = -Wl,--wrap=faccessat -Wl,--wrap=fdopendir
 TESTS += tests/unit/test-store

@@ -31,6 +31,7 @@
 #include "appc/aci.h"
 #include "aci/internal.h"
 #include "common/fs.h"
+#include "tests/unit/test-cloexec.h"
 #include "tests/unit/test-util.h"
 #define SCRATCH_PREFIX "test-aci"
 #include "tests/unit/test-scratch.h"
@@ -732,6 +733,25 @@ static void test_build_id_is_sha512_of_tar(void **state)
   appc_aci_info_clear(&info);
   free(data);
   free(rootfs);
+  free(out);
+  free(layout);
+  scratch_remove(dir);
+}
+
+/* A build holds no descriptor another thread's fork+exec would inherit
+ * (list_dir's copy for fdopendir was a plain dup). */
+static void test_build_cloexec(void **state)
+{
+  char *dir = scratch_new();
+  char *layout = rich_layout(dir);
+  char id[APPC_IMAGE_ID_LEN + 1];
+
+  (void) state;
+  cloexec_arm();
+  char *out = build_ok(layout, dir, "t.aci", NULL, id);
+  cloexec_disarm();
+  assert_true(cloexec.checked > 0);
+  assert_int_equal(cloexec.leaked, 0);
   free(out);
   free(layout);
   scratch_remove(dir);
@@ -2595,6 +2615,7 @@ int main(void)
       cmocka_unit_test_teardown(test_progress_names_the_operation, teardown),
       cmocka_unit_test_teardown(test_build_id_is_sha512_of_tar, teardown),
       cmocka_unit_test_teardown(test_build_reproducible, teardown),
+      cmocka_unit_test_teardown(test_build_cloexec, teardown),
       cmocka_unit_test_teardown(test_every_compression_round_trips, teardown),
       cmocka_unit_test_teardown(test_build_preserves_special_files, teardown),
       cmocka_unit_test_teardown(test_build_skips_sockets_and_keeps_sparse, teardown),

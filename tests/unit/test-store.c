@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "test-util.h"
+#include "tests/unit/test-cloexec.h"
 
 #include "common/fs.h"
 #include "common/macros.h"
@@ -851,6 +852,26 @@ static void test_store_arguments(void **state)
   assert_int_equal(count_dir(empty), 0);
 }
 
+/* gc holds no descriptor another thread's fork+exec would inherit (its
+ * copy for reading a cache area was a plain dup). */
+static void test_gc_cloexec(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_gc_report rep;
+  appc_error_t err = NULL;
+
+  open_store(f);
+  int fd = appc_store_area_open(f->s, APPC_STORE_AREA_BUILD_CACHE, true, &err);
+  assert_true(fd >= 0);
+  close(fd);
+  cloexec_arm();
+  int r = appc_store_gc(f->s, 86400, &rep, &err);
+  cloexec_disarm();
+  assert_ok(r, &err);
+  assert_true(cloexec.checked > 0);
+  assert_int_equal(cloexec.leaked, 0);
+}
+
 /* ---- two stores in two threads ---- */
 
 /* gc checks each cached tree's layers (trees/KEY/layers, one image ID a
@@ -1035,6 +1056,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_tree_symlink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gc_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_store_arguments, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gc_cloexec, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
