@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,31 @@ static double age(const struct gc *g, const struct timespec *t)
   return (double) (g->now.tv_sec - t->tv_sec) + (double) (g->now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+static _Thread_local unsigned long long walked_bytes; /* nftw passes no data */
+
+static int add_file_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) path;
+  (void) ftw;
+  if (flag == FTW_F && S_ISREG(st->st_mode))
+    walked_bytes += (unsigned long long) st->st_size;
+  return 0;
+}
+
+/* The size of the regular files at NAME in tmp/, a file or a tree (never
+ * through a symlink), for the report's bytes: what cannot be read counts
+ * nothing. */
+static unsigned long long tmp_bytes(const struct gc *g, const char *name)
+{
+  cleanup_free char *path = NULL;
+
+  if (asprintf(&path, "%s/%s/%s", g->s->path, STORE_TMP, name) < 0)
+    return 0;
+  walked_bytes = 0;
+  (void) nftw(path, add_file_size, 16, FTW_PHYS | FTW_MOUNT);
+  return walked_bytes;
+}
+
 static int gc_temporary(const char *name, void *data, appc_error_t *err)
 {
   struct gc *g = data;
@@ -54,11 +80,11 @@ static int gc_temporary(const char *name, void *data, appc_error_t *err)
   if (strncmp(name, DOWNLOAD_PREFIX, sizeof DOWNLOAD_PREFIX - 1) == 0 &&
       age(g, &st.st_mtim) < g->grace)
     return 0;
+  unsigned long long bytes = tmp_bytes(g, name);
   if (appc_remove_tree(g->s->tmp_fd, name, err) < 0)
     return -1;
   g->rep->temporaries++;
-  if (S_ISREG(st.st_mode))
-    g->rep->bytes += (unsigned long long) st.st_size;
+  g->rep->bytes += bytes;
   return 0;
 }
 
@@ -127,9 +153,11 @@ static int gc_tree(const char *name, void *data, appc_error_t *err)
   if (appc_store_temp_name(tmp, sizeof tmp, "gc-tree") < 0 ||
       renameat(g->s->trees_fd, name, g->s->tmp_fd, tmp) < 0)
     return appc_error_make(err, errno, "%s/%s/%s", g->s->path, STORE_TREES, name);
+  unsigned long long bytes = tmp_bytes(g, tmp);
   if (appc_remove_tree(g->s->tmp_fd, tmp, err) < 0)
     return -1;
   g->rep->trees++;
+  g->rep->bytes += bytes;
   return 0;
 }
 

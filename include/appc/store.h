@@ -257,7 +257,8 @@ void appc_store_tree_release(struct appc_store_tree *t);
 
 struct appc_store_gc_report {
   unsigned long long blobs, trees, temporaries; /* entries removed */
-  unsigned long long bytes;                     /* their size */
+  unsigned long long bytes;                     /* their size: the blobs', and the regular
+                                                   files' of the trees and temporaries */
   unsigned long long trees_in_use;              /* kept because held */
   void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };

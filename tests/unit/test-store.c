@@ -872,6 +872,54 @@ static void test_gc_cloexec(void **state)
   assert_int_equal(cloexec.leaked, 0);
 }
 
+static unsigned long long tree_files_bytes;
+
+static int add_tree_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) path;
+  (void) ftw;
+  if (flag == FTW_F && S_ISREG(st->st_mode))
+    tree_files_bytes += (unsigned long long) st->st_size;
+  return 0;
+}
+
+/* The report's bytes are the size of what gc removed, a cached tree's
+ * files included (they counted nothing: "0.0 MiB of files"). */
+static void test_gc_tree_bytes(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image img;
+  struct appc_store_gc_report rep;
+  appc_error_t err = NULL;
+  char path[256], dest[160];
+  static char big[100001];
+
+  memset(big, 'x', sizeof big - 1);
+  const struct entry files[] = {{"rootfs/big", AE_IFREG, big}};
+  char *m = manifest_json("example.com/big", "1");
+  open_store(f);
+  snprintf(path, sizeof path, "%s/big.aci", f->dir);
+  write_aci(path, m, files, 1);
+  free(m);
+  import_ok(f, path, &img, NULL);
+  for (int i = 0; i < 2; i++) { /* the second render makes the cached tree */
+    snprintf(dest, sizeof dest, "%s/d%d", f->dir, i);
+    assert_ok(appc_store_render(f->s, img.id, dest, NULL, &err), &err);
+  }
+  snprintf(path, sizeof path, "%s/trees", f->store);
+  tree_files_bytes = 0;
+  assert_int_equal(nftw(path, add_tree_file, 16, FTW_PHYS), 0);
+  assert_true(tree_files_bytes >= sizeof big - 1);
+
+  assert_ok(appc_store_gc(f->s, 0, &rep, &err), &err); /* no grace: the tree goes */
+  assert_int_equal(rep.trees, 1);
+  assert_int_equal(rep.blobs, 0);
+  assert_int_equal(rep.temporaries, 0);
+  assert_int_equal(rep.bytes, tree_files_bytes);
+  assert_int_equal(count_sub(f, "trees"), 0);
+  appc_store_image_clear(&img);
+}
+
 /* ---- two stores in two threads ---- */
 
 /* gc checks each cached tree's layers (trees/KEY/layers, one image ID a
@@ -1057,6 +1105,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_gc_threads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_store_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gc_cloexec, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_gc_tree_bytes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
