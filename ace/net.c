@@ -453,13 +453,19 @@ static bool element_is_ours(const struct ace_port_map *p, const char *addr)
   return ours;
 }
 
+static int make_localnet_guard(appc_error_t *err);
+
+/* The shared table, with its localnet guard (one nft call when both are
+ * there, as for every pod but the first). */
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
   char net[INET_ADDRSTRLEN];
   cleanup_free char *cmd = NULL;
 
-  if (nft("list table ip " NET_TABLE, true, err) == 0)
+  if (nft("list chain ip " NET_TABLE " localnet", true, err) == 0)
     return 0;
+  if (nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
+    return make_localnet_guard(err);
   inet_ntop(AF_INET, &n->net, net, sizeof net);
   if (asprintf(&cmd,
                "table ip " NET_TABLE " {\n"
@@ -484,7 +490,26 @@ static int make_table(const struct ace_net *n, appc_error_t *err)
     cmd = NULL;
     return appc_error_make(err, ENOMEM, "nftables");
   }
-  return nft(cmd, false, err);
+  return nft(cmd, false, err) < 0 ? -1 : make_localnet_guard(err);
+}
+
+/* With route_localnet on the bridge (for the host's own connections to
+ * 127.0.0.1:HOSTPORT, which reach a pod by DNAT), the kernel would also take
+ * what a pod sends to the host's 127.0.0.0/8 (a raw frame to the bridge's
+ * MAC needs only CAP_NET_RAW, in the default set) and hand it to services
+ * bound to 127.0.0.1 alone (CVE-2020-8558, kube-proxy's).  Nothing from the
+ * bridge is ever for, or from, 127.0.0.0/8 before NAT: the answers to the
+ * host's connections come to the bridge's address, and are given 127.0.0.1
+ * back only by the nat hook after this one.  The chain is made apart, so
+ * that a table an older actool made gets it too (under the lock). */
+static int make_localnet_guard(appc_error_t *err)
+{
+  return nft("table ip " NET_TABLE " {\n"
+             "  chain localnet { type filter hook prerouting priority raw;\n"
+             "    iifname \"" NET_BRIDGE "\" ip daddr 127.0.0.0/8 drop\n"
+             "    iifname \"" NET_BRIDGE "\" ip saddr 127.0.0.0/8 drop\n  }\n"
+             "}\n",
+             false, err);
 }
 
 /* ---- leases ---- */
@@ -924,9 +949,9 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
   sweep_dead(n);
   if (refuse_held_ports(n, err) == 0 && check_current(n, err) == 0 && take_lease(n, err) == 0 &&
       (nl = nl_open(err)) != NULL && make_bridge(nl, n, err) == 0 &&
-      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 &&
+      write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 && make_table(n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet", "1", err) == 0 &&
-      make_table(n, err) == 0 && write_lease(n, err) == 0)
+      write_lease(n, err) == 0)
     r = 0;
 out:
   if (nl != NULL)

@@ -155,6 +155,51 @@ check_fails "a second pod publishing the same host port is refused" 1 'published
 check_fails "... naming the pod that publishes it" 1 "in use on the host: pod $(cat "$TMP/uuid") publishes it" \
   "$ACTOOL" run --net=default --publish=www:"$port" example.com/web --exec=/bin/true
 is "and leaves the first pod's port alone" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
+# route_localnet is on for the bridge (127.0.0.1 reaches published ports),
+# but a pod's raw frame (CAP_NET_RAW is in the default set) to the bridge's
+# MAC does not reach a host's service bound to 127.0.0.1 alone
+# (CVE-2020-8558); the same frame to the bridge's address does, so the
+# sender works.
+cat >"$TMP/rawudp.py" <<'PY'
+import fcntl, socket, struct, sys
+iface, dst, dport, msg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+gw_mac = bytes.fromhex(open("/sys/class/net/actool0/address").read().strip().replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)); s.bind((iface, 0x0800))
+q = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+src = fcntl.ioctl(q.fileno(), 0x8915, struct.pack("256s", iface.encode()))[20:24]
+def csum(b):
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff)
+    return ~(t + (t >> 16)) & 0xffff
+udp = struct.pack("!HHHH", 40000, dport, 8 + len(msg), 0) + msg
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, src, socket.inet_aton(dst))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+for _ in range(5):
+    s.send(gw_mac + s.getsockname()[4] + b"\x08\x00" + ip + udp)
+PY
+# udp_from_pod ADDRESS LISTEN: what a host's UDP service on LISTEN:PORT gets
+# (in 3 s) of the pod's frames to ADDRESS:PORT
+udp_from_pod() {
+  local p pid=0
+  # the pod's PID 1: the child of its actool in a network namespace of its own
+  p=$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r .pid)
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+    [ "$(readlink "/proc/$c/ns/net")" != "$(readlink "/proc/$p/ns/net")" ] && pid=$c && break
+  done
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], int(sys.argv[2])))
+open(sys.argv[3], "w").close(); s.settimeout(3)
+try: print(s.recv(100).decode())
+except socket.timeout: print("nothing")' "$2" "$((port + 40))" "$TMP/udp-ready" >"$TMP/udp-got" 2>&1 &
+  local listener=$!
+  for _ in $(seq 100); do [ -e "$TMP/udp-ready" ] && break; sleep 0.05; done
+  nsenter --net="/proc/$pid/ns/net" python3 "$TMP/rawudp.py" eth0 "$1" "$((port + 40))" "from the pod" 2>&1
+  wait "$listener"
+  rm -f "$TMP/udp-ready"
+  cat "$TMP/udp-got"
+}
+is "a pod's raw UDP frame to the bridge's address reaches the host" "$(udp_from_pod 172.16.28.1 0.0.0.0)" \
+  "from the pod"
+is "... but not to the host's 127.0.0.1 (route_localnet on the bridge)" \
+  "$(udp_from_pod 127.0.0.1 127.0.0.1)" "nothing"
 is "while the pod runs, no process of the host can bind its published port" \
   "$(python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>&1 | grep -c 'Address already in use')" 1
 is "... nor a service that binds it with SO_REUSEADDR (as most do) and listens" \
