@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +57,7 @@
 #define IDLE_MS 30000u
 #define WIRE_MAX (64u << 20) /* manifests are bounded far below this */
 #define PEER_TIMEOUT_S 5     /* a registration's descriptors arrive at once */
+#define BACKOFF_MS 100       /* out of descriptors: how long a socket is not polled */
 
 /* The socket's address: through the directory's descriptor, so that a long
  * store path does not overflow sun_path. */
@@ -146,6 +148,19 @@ static void __attribute__((noreturn)) sweeper(int pods_fd, int requests)
   }
 }
 
+/* Every pod costs the service descriptors (its registration, its server's,
+ * its apps' connections): it takes as many as it may, not the soft limit
+ * of whichever `run` started it (often 1024). */
+static void raise_nofile(void)
+{
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void) setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 /* In the child forked by P: a grandchild in a session of its own, with
  * nothing of P's but the pods directory and CTL, becomes the service. */
 static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
@@ -158,6 +173,7 @@ static void __attribute__((noreturn)) daemonize(int pods_fd, int ctl)
   if (pid != 0)
     _exit(pid < 0);
   reset_signals();
+  raise_nofile();
   ace_hide_command_line("actool-mds"); /* the sweeper's too */
   int sweep[2];
   if (chdir("/") < 0 || pipe2(sweep, O_CLOEXEC) < 0)
@@ -271,6 +287,9 @@ struct registration {
 
 struct service {
   int pods_fd, ctl;
+  /* Out of descriptors: what needs one (CTL, the pods' sockets not served
+   * yet) stays readable, and is not polled till then rather than spun on. */
+  int64_t starved_until;
   struct stat sock; /* the socket file it listens on, to remove only its own */
   struct registration *regs;
   size_t n, cap;
@@ -343,17 +362,35 @@ static bool take(struct service *sv, int conn)
   return true;
 }
 
+/* Whether the process is out of descriptors (EMFILE, or ENFILE for the
+ * system): what failed then may work once some are free again. */
+static bool out_of_fds(void)
+{
+  int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+
+  if (fd >= 0) {
+    close(fd);
+    return false;
+  }
+  return errno == EMFILE || errno == ENFILE;
+}
+
 /* A connection waits on the pod's socket: serve the pod from now on.  Most
  * pods never ask, and a thread, the key and MHD's set-up for each took CPU
  * from the pod's start on a small machine.  On failure the registration
- * ends: P sees the service end and registers the pod again. */
+ * ends: P sees the service end and registers the pod again; but out of
+ * descriptors it waits a while and tries again, rather than spending P's
+ * restarts (or spinning on a socket that stays readable). */
 static bool wake(struct service *sv, size_t i)
 {
   appc_error_t err = NULL;
 
   if (ace_metadata_server_serve(sv->regs[i].srv, sv->regs[i].listen_fd, &err) < 0) {
     appc_error_release(&err);
-    return false;
+    if (!out_of_fds())
+      return false;
+    sv->starved_until = appc_monotonic_ms() + BACKOFF_MS;
+    return true;
   }
   sv->regs[i].serving = true;
   return true;
@@ -366,7 +403,22 @@ static bool accept_one(struct service *sv)
 
   if (conn >= 0 && !take(sv, conn))
     close(conn);
+  if (conn < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
+    sv->starved_until = appc_monotonic_ms() + BACKOFF_MS;
   return conn >= 0 || errno == EINTR || errno == ECONNABORTED;
+}
+
+/* Whether the service is out of descriptors now; *TIMEOUT shrinks to when
+ * it tries again. */
+static bool starved(const struct service *sv, int *timeout)
+{
+  int64_t left = sv->starved_until - appc_monotonic_ms();
+
+  if (left <= 0)
+    return false;
+  if (*timeout < 0 || left < *timeout)
+    *timeout = (int) left;
+  return true;
 }
 
 /* P's last word before it closes: 'R', its pod's directory was set aside
@@ -436,6 +488,8 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
   ask_sweep(sweep_fd);
   while (sv.ctl >= 0 || sv.n > 0) {
     size_t n = 0;
+    int timeout = sv.n == 0 ? (int) idle_ms : -1;
+    bool starving = starved(&sv, &timeout);
     struct pollfd *f = realloc(fds, (2 * sv.n + 2) * sizeof *fds);
     if (f == NULL)
       _exit(1);
@@ -444,16 +498,18 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
       fds[n++] = (struct pollfd){.fd = sv.regs[i].conn, .events = POLLIN};
     /* fds[sv.n + i]: registration i's socket until its thread serves it. */
     for (size_t i = 0; i < sv.n; i++)
-      fds[n++] =
-          (struct pollfd){.fd = sv.regs[i].serving ? -1 : sv.regs[i].listen_fd, .events = POLLIN};
+      fds[n++] = (struct pollfd){.fd = sv.regs[i].serving || starving ? -1 : sv.regs[i].listen_fd,
+                                 .events = POLLIN};
     size_t ctl_at = n;
     if (sv.ctl >= 0)
-      fds[n++] = (struct pollfd){.fd = sv.ctl, .events = POLLIN};
+      fds[n++] = (struct pollfd){.fd = starving ? -1 : sv.ctl, .events = POLLIN};
     /* No event asked: the pipe reports POLLERR once the sweeper is gone. */
     fds[n] = (struct pollfd){.fd = sweep_fd};
-    int r = poll(fds, n + 1, sv.n == 0 ? (int) idle_ms : -1);
+    int r = poll(fds, n + 1, timeout);
     if (r < 0 && errno != EINTR)
       _exit(1);
+    if (r == 0 && starving)
+      continue; /* try again */
     if (r == 0) {
       retire(&sv);
       continue;
