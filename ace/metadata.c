@@ -20,11 +20,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <microhttpd.h>
@@ -48,7 +51,9 @@
 #define MAX_BODY (3 * MAX_CONTENT + 64 * 1024)
 #define POST_BUFFER 16384
 #define CONNECTION_LIMIT 64u
-#define CONNECTION_TIMEOUT 30u /* seconds of inactivity */
+#define CONNECTION_TIMEOUT 30u    /* seconds of inactivity */
+#define REQUEST_DEADLINE_MS 10000 /* for a request, however active its client */
+#define MAX_POSTS 4u              /* uploads of one pod at once */
 
 #define UUID_LEN 36
 #define HMAC_LEN 64     /* SHA-512 */
@@ -59,6 +64,14 @@
 #ifndef MHD_HTTP_CONTENT_TOO_LARGE
 #define MHD_HTTP_CONTENT_TOO_LARGE 413
 #endif
+
+/* What one pod's clients hold of its server (see "limits" below). */
+struct conn_rec;
+struct guard {
+  struct conn_rec *head; /* every connection's, closing ones too */
+  unsigned live;         /* connections not closing */
+  unsigned posts;        /* uploads under way */
+};
 
 #define TEXT_TYPE "text/plain; charset=us-ascii"
 #define JSON_TYPE "application/json"
@@ -258,6 +271,7 @@ struct server {
   unsigned char key[ACE_HMAC_KEY_LEN];
   EVP_PKEY *hmac_key;
   struct MHD_Daemon *daemon;
+  struct guard guard; /* MHD's thread's alone */
 };
 
 static void server_free(struct server *s)
@@ -691,6 +705,8 @@ static enum MHD_Result respond_status(struct MHD_Connection *c, unsigned status)
     return respond_text(c, status, "forbidden\n");
   case MHD_HTTP_CONTENT_TOO_LARGE:
     return respond_text(c, status, "request body too large\n");
+  case MHD_HTTP_SERVICE_UNAVAILABLE:
+    return respond_text(c, status, "too many uploads at once\n");
   case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
     return respond_text(c, status,
                         "expected application/x-www-form-urlencoded or multipart/form-data\n");
@@ -740,6 +756,122 @@ static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection
   return respond(c, MHD_HTTP_OK, body, len, MHD_RESPMEM_PERSISTENT, type, NULL);
 }
 
+/* ---- limits ---- */
+
+/* A pod's apps (or, with --net=host, any local user) could otherwise hold
+ * every connection of its server (a byte every few seconds beats the
+ * inactivity timeout), every descriptor of the service that all pods
+ * share, or 64 uploads of megabytes each.  So a request has a deadline
+ * however active its client, checked whenever a connection arrives (when a
+ * slot is wanted); a pod has at most a quarter of the connections the
+ * service allows, and the service at most half its descriptors (the rest
+ * are the registrations' and the servers'); a pod uploads MAX_POSTS bodies
+ * at once at most.  Each connection has a record, its socket context. */
+struct conn_rec {
+  struct guard *g;
+  struct conn_rec *prev, *next;
+  int fd;
+  int64_t since; /* the start of its current request (or of the connection) */
+  bool closing;  /* shut down past its deadline: no longer counted */
+};
+
+static _Atomic unsigned all_live; /* every server's live connections */
+
+static void conn_limits(unsigned *per_pod, unsigned *all)
+{
+  struct rlimit rl;
+  rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+
+  *all = n / 2 > UINT_MAX ? UINT_MAX : (unsigned) (n / 2);
+  *per_pod = *all / 4 < 1 ? 1 : *all / 4 < CONNECTION_LIMIT ? *all / 4 : CONNECTION_LIMIT;
+}
+
+static void rec_uncount(struct conn_rec *r)
+{
+  if (!r->closing) {
+    r->closing = true;
+    r->g->live--;
+    atomic_fetch_sub(&all_live, 1);
+  }
+}
+
+/* Shut down the connections whose request is past its deadline: MHD sees
+ * their end at once and closes them. */
+static void close_stale(struct guard *g)
+{
+  int64_t now = appc_monotonic_ms();
+
+  for (struct conn_rec *r = g->head; r != NULL; r = r->next)
+    if (!r->closing && now - r->since > REQUEST_DEADLINE_MS) {
+      shutdown(r->fd, SHUT_RDWR);
+      rec_uncount(r);
+    }
+}
+
+/* MHD's accept policy: a new connection, once the stale ones are gone. */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+  struct guard *g = cls;
+  unsigned per_pod, all;
+
+  (void) addr, (void) len;
+  conn_limits(&per_pod, &all);
+  close_stale(g);
+  return g->live < per_pod && atomic_load(&all_live) < all ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+  struct guard *g = cls;
+  struct conn_rec *r = *socket_context;
+
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL || (r = calloc(1, sizeof *r)) == NULL)
+      return; /* not counted, and never closed early */
+    *r = (struct conn_rec){g, NULL, g->head, ci->connect_fd, appc_monotonic_ms(), false};
+    if (g->head != NULL)
+      g->head->prev = r;
+    g->head = r;
+    g->live++;
+    atomic_fetch_add(&all_live, 1);
+    *socket_context = r;
+    return;
+  }
+  if (r == NULL)
+    return;
+  rec_uncount(r);
+  if (r->prev != NULL)
+    r->prev->next = r->next;
+  else
+    g->head = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  free(r);
+  *socket_context = NULL;
+}
+
+static struct conn_rec *conn_rec_of(struct MHD_Connection *c)
+{
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+  return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* What MHD did not close when its daemon stopped. */
+static void guard_release(struct guard *g)
+{
+  while (g->head != NULL) {
+    struct conn_rec *r = g->head;
+    g->head = r->next;
+    rec_uncount(r);
+    free(r);
+  }
+}
+
 /* ---- POST bodies ---- */
 
 struct field {
@@ -749,6 +881,7 @@ struct field {
 };
 
 struct request {
+  struct guard *guard; /* counts this upload */
   enum endpoint ep;
   struct MHD_PostProcessor *pp;
   struct field content, uuid, signature;
@@ -762,6 +895,8 @@ static void request_free(struct request *req)
     return;
   if (req->pp != NULL)
     MHD_destroy_post_processor(req->pp);
+  if (req->guard != NULL)
+    req->guard->posts--;
   free(req->content.data);
   free(req->uuid.data);
   free(req->signature.data);
@@ -905,13 +1040,20 @@ static bool announced_too_large(struct MHD_Connection *c)
 
 static enum MHD_Result start_post(struct MHD_Connection *c, const struct route *r, void **con_cls)
 {
+  struct conn_rec *rec = conn_rec_of(c);
   struct request *req;
 
   if (announced_too_large(c))
     return respond_status(c, MHD_HTTP_CONTENT_TOO_LARGE);
+  if (rec != NULL && rec->g->posts >= MAX_POSTS)
+    return respond_status(c, MHD_HTTP_SERVICE_UNAVAILABLE);
   req = calloc(1, sizeof *req);
   if (req == NULL)
     return MHD_NO;
+  if (rec != NULL) {
+    req->guard = rec->g;
+    req->guard->posts++;
+  }
   req->ep = r->ep;
   req->content.max = MAX_CONTENT;
   req->uuid.max = MAX_SMALL_FIELD;
@@ -964,8 +1106,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+  struct conn_rec *rec = conn_rec_of(c);
+
   request_free(*con_cls);
   *con_cls = NULL;
+  if (rec != NULL)
+    rec->since = appc_monotonic_ms(); /* the next request's deadline */
 }
 
 int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
@@ -1020,11 +1166,12 @@ static int server_start(struct server *s, int listen_fd, appc_error_t *err)
     s->hmac_key = EVP_PKEY_new_mac_key(EVP_PKEY_HMAC, NULL, s->key, ACE_HMAC_KEY_LEN);
   if (s->hmac_key == NULL)
     return appc_error_make(err, 0, "metadata: cannot set up the HMAC key");
-  s->daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL,
-                               on_request, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
-                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                               MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-                               MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT, MHD_OPTION_END);
+  /* admit enforces the limits; MHD's bounds those closing besides. */
+  s->daemon = MHD_start_daemon(
+      MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, admit, &s->guard, on_request, s,
+      MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+      NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s->guard, MHD_OPTION_CONNECTION_LIMIT,
+      2 * CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT, MHD_OPTION_END);
   if (s->daemon == NULL)
     return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
   return 0;
@@ -1038,6 +1185,7 @@ static void server_stop(struct server *s)
     MHD_quiesce_daemon(s->daemon);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    guard_release(&s->guard);
   }
   server_free(s);
 }

@@ -980,6 +980,94 @@ is_run "metadata: a killed service is restarted (a later request is answered)" \
   "0:second=0:same"
 yes_run "metadata: its restart is reported" line_in "metadata service ended.*restarting" "$ERR"
 
+# One pod's apps cannot take every descriptor of the service that all pods
+# share.  A `run` under prlimit starts a service with 64; the pod's apps
+# hold 60 connections: the service still registers and answers the next
+# pod, and does not spin on its socket meanwhile.
+md_kill() { # end the store's service while no pod runs: the next pod starts one
+  local p
+  p=$(cat "$STORE/pods/metadata.lock" 2>/dev/null)
+  [ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = actool-mds ] && kill -KILL "$p"
+  for _ in $(seq 100); do [ -e "/proc/$p" ] || break; sleep 0.05; done
+}
+md_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$STORE/pods/metadata.lock")/stat" 2>/dev/null; }
+md_kill
+mkdir "$TMP/mdfd"
+prlimit --nofile=64:64 "$ACTOOL" --dir="$STORE" --insecure-options=image run \
+  --volume=hv,kind=host,source="$TMP/mdfd" "${ID[meta]}" --exec=/bin/sh -- -c \
+  'p=${AC_METADATA_URL#http://127.0.0.1:}; p=${p%%/*}
+  for i in $(seq 60); do sleep 100 | nc 127.0.0.1 "$p" & done
+  sleep 2; echo >/hv/ready; while [ ! -e /hv/end ]; do sleep 0.1; done' \
+  </dev/null >"$TMP/mdfd.out" 2>"$TMP/mdfd.err" &
+fd_pid=$!
+got=none ticks=none
+if wait_file "$TMP/mdfd/ready"; then
+  t0=$(md_ticks)
+  pod --uuid-file-save="$TMP/mdfd-b" "${ID[meta]}" --exec=/bin/sh -- -c \
+    'timeout 10 wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid"'
+  got=$OUT ticks=$(($(md_ticks) - t0))
+fi
+touch "$TMP/mdfd/end"
+wait_exit "$fd_pid" 30
+is_run "metadata: a pod holding 60 connections leaves a service of 64 descriptors serving the next" \
+  "$status:$got" "0:$(cat "$TMP/mdfd-b" 2>&1)"
+# an idle service spends no CPU; one spinning on accept some 40 ticks a second
+is "metadata: ... without spinning meanwhile (under 300 CPU ticks)" \
+  "$([ "$ticks" != none ] && [ "$ticks" -lt 300 ] && echo calm || echo "ticks=$ticks")" calm
+md_kill
+
+# With --net=host a pod's socket is the host's 127.0.0.1:PORT: any local
+# user reaches it, without the token.  A request has a deadline (10 s)
+# however active its client: 70 connections that send a byte a second
+# hold no slot past it.  One pod uploads 4 bodies at once, no more.
+mkdir "$TMP/mdh"
+bg_pod mdh --net=host --uuid-file-save="$TMP/mdh-uuid" --volume=hv,kind=host,source="$TMP/mdh" "${ID[meta]}" --exec=/bin/sh -- -c \
+  'echo "$AC_METADATA_URL" >/hv/url.tmp; mv /hv/url.tmp /hv/url
+  while [ ! -e /hv/end ]; do sleep 0.1; done'
+url=none
+wait_file "$TMP/mdh/url" && url=$(cat "$TMP/mdh/url")
+python3 -c 'import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1]); socks = []
+for _ in range(70):
+    s = socket.create_connection((u.hostname, u.port)); s.sendall(b"GET / HTTP/1.1\r\nX: "); socks.append(s)
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 40
+while time.monotonic() < end:
+    time.sleep(1)
+    for s in socks:
+        try: s.send(b"a")
+        except OSError: pass' "$url" "$TMP/mdh/held" 2>"$TMP/mdh/holder.err" &
+holder=$!
+got=none
+if wait_file "$TMP/mdh/held"; then
+  sleep 11
+  got=$(curl -sS -m 10 "$url/acMetadata/v1/pod/uuid" 2>&1)
+fi
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+is "metadata, --net=host: 70 slow connections of a local user hold no slot past the deadline" \
+  "$got" "$(cat "$TMP/mdh-uuid" 2>&1)"
+# Expect: 100-continue shows each upload's headers taken before the next
+is "metadata: a pod's fifth upload at once answers 503" \
+  "$(python3 -c 'import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1]); socks = []
+head = (b"POST " + u.path.encode() + b"/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: x\r\n"
+        b"Expect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 1000\r\n\r\n")
+for _ in range(5):
+    s = socket.create_connection((u.hostname, u.port)); s.settimeout(10); s.sendall(head); socks.append(s)
+    try: print(s.recv(100).split(b"\r\n")[0].decode().split(" ")[1])
+    except (socket.timeout, IndexError): print("none")
+    s.sendall(b"content=abc")' "$url" 2>&1 | paste -sd' ')" "100 100 100 100 503"
+signed=none
+for _ in $(seq 100); do # once the server saw those uploads end
+  signed=$(curl -sf -m 10 -d content=x "$url/acMetadata/v1/pod/hmac/sign" 2>&1) && break
+  sleep 0.1
+done
+is "metadata: ... and signs again once they ended" "${#signed}" 88
+touch "$TMP/mdh/end"
+wait_exit "$BG_PID" 30
+
 # --- signals -------------------------------------------------------------------------------
 
 mkdir "$TMP/sig"
