@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The metadata service's request handling: raw HTTP requests (the input,
  * sent as they are) to the service run in this process on loopback, as
- * any app of a pod can send them.  Properties: whatever comes back is HTTP,
- * and after each input the service still answers GET .../pod/uuid with the
- * pod's UUID within 10 s. */
+ * any app of a pod can send them.  Properties: whatever comes back is HTTP;
+ * a 200 has one of the spec's Content-Types and a Content-Length its body
+ * has exactly (what follows is the next answer); after each input the
+ * service still answers GET .../pod/uuid with the pod's UUID within 10 s,
+ * and the signature `sign` gives of the input's first bytes (as content)
+ * verifies through `verify`. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -177,17 +181,103 @@ static size_t exchange(const uint8_t *req, size_t len, char *buf, size_t cap, in
   return got;
 }
 
+/* A 200 answer (LEN bytes of BUF, the first answer complete) has the
+ * spec's Content-Type, and its body is Content-Length bytes: what follows
+ * it is another answer.  HEAD answers have no body. */
+static void check_ok_answer(const char *buf, size_t len, bool head)
+{
+  const char *end = strstr(buf, "\r\n\r\n");
+  const char *cl = strcasestr(buf, "\r\nContent-Length:");
+  const char *type = strcasestr(buf, "\r\nContent-Type: ");
+  size_t body;
+
+  if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 && strncmp(buf, "HTTP/1.0 200 ", 13) != 0)
+    return;
+  if (end == NULL || cl == NULL || cl > end || type == NULL || type > end)
+    fuzz_fail("a 200 without Content-Length or Content-Type: %.200s", buf);
+  type += strlen("\r\nContent-Type: ");
+  if (strncmp(type, "text/plain; charset=us-ascii\r\n", 30) != 0 &&
+      strncmp(type, "application/json\r\n", 18) != 0)
+    fuzz_fail("a 200 of another Content-Type: %.60s", type);
+  body = head ? 0 : strtoul(cl + 17, NULL, 10);
+  end += 4;
+  if ((size_t) (end - buf) + body < len && strncmp(end + body, "HTTP/1.", 7) != 0)
+    fuzz_fail("a 200 whose body is longer than its Content-Length: %.200s", buf);
+}
+
+/* The body of a complete answer in BUF: after its headers. */
+static const char *body_of(const char *buf)
+{
+  const char *end = strstr(buf, "\r\n\r\n");
+
+  return end != NULL ? end + 4 : "";
+}
+
+/* A POST to ENDPOINT of FORM, its answer in ANSWER. */
+static void post(const char *endpoint, const char *form, char *answer, size_t cap)
+{
+  char *req = NULL;
+  int n = asprintf(&req,
+                   "POST /" TOKEN "/acMetadata/v1/pod/hmac/%s HTTP/1.1\r\nHost: fuzz\r\n"
+                   "Connection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   endpoint, strlen(form), form);
+
+  if (n < 0)
+    fuzz_fail("out of memory");
+  exchange((const uint8_t *) req, (size_t) n, answer, cap, 10000, endpoint);
+  free(req);
+}
+
+/* `sign` of the first bytes of DATA (percent-encoded, as content) answers
+ * a signature that `verify` takes. */
+static void check_sign_verify(const uint8_t *data, size_t size)
+{
+  char form[1024], answer[8192], sig[89]; /* content, uuid and signature encoded */
+  size_t n = strlen("content=");
+
+  memcpy(form, "content=", n);
+  for (size_t i = 0; i < size && i < 64; i++)
+    n += (size_t) snprintf(form + n, 4, "%%%02X", data[i]);
+  form[n] = '\0';
+  post("sign", form, answer, sizeof answer);
+  check_ok_answer(answer, strlen(answer), false);
+  if (strncmp(answer, "HTTP/1.1 200", 12) != 0 || strlen(body_of(answer)) != 88)
+    fuzz_fail("sign did not answer a signature: %.200s", answer);
+  memcpy(sig, body_of(answer), 88);
+  sig[88] = '\0';
+  /* base64's '+' and '/' and '=' percent-encoded */
+  n += (size_t) snprintf(form + n, sizeof form - n, "&uuid=" UUID "&signature=");
+  for (size_t i = 0; i < 88; i++)
+    n += (size_t) snprintf(form + n, sizeof form - n, "%%%02X", (unsigned char) sig[i]);
+  post("verify", form, answer, sizeof answer);
+  if (strncmp(answer, "HTTP/1.1 200", 12) != 0)
+    fuzz_fail("verify refused sign's signature: %.200s", answer);
+}
+
+/* Whether the first request of DATA is a HEAD (after empty lines). */
+static bool is_head(const uint8_t *data, size_t size)
+{
+  while (size > 0 && (*data == '\r' || *data == '\n'))
+    data++, size--;
+  return size >= 5 && memcmp(data, "HEAD ", 5) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static const char probe[] = "GET /" TOKEN "/acMetadata/v1/pod/uuid HTTP/1.1\r\n"
                               "Host: fuzz\r\nConnection: close\r\n\r\n";
   char answer[8192];
+  size_t got = exchange(data, size, answer, sizeof answer, 100, NULL);
 
-  if (exchange(data, size, answer, sizeof answer, 100, NULL) > 0 &&
-      strncmp(answer, "HTTP/1.", 7) != 0)
+  if (got > 0 && strncmp(answer, "HTTP/1.", 7) != 0)
     fuzz_fail("an answer that is not HTTP: %.80s", answer);
+  if (got > 0 && got < sizeof answer - 1)
+    check_ok_answer(answer, got, is_head(data, size));
   exchange((const uint8_t *) probe, strlen(probe), answer, sizeof answer, 10000, "the probe");
   if (strncmp(answer, "HTTP/1.1 200", 12) != 0 || strstr(answer, "\r\n\r\n" UUID) == NULL)
     fuzz_fail("the service no longer answers: %.200s", answer);
+  check_ok_answer(answer, strlen(answer), false);
+  check_sign_verify(data, size);
   return 0;
 }

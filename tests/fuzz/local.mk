@@ -47,7 +47,7 @@ fuzz-targets: $(FUZZ_TARGETS)
 
 check_PROGRAMS += $(FUZZ_TARGETS)
 TESTS += tests/fuzz/replay.sh
-EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/targets tests/fuzz/make-seeds.py tests/fuzz/corpus tests/fuzz/dict \
+EXTRA_DIST += tests/fuzz/replay.sh tests/fuzz/targets tests/fuzz/make-seeds.py tests/fuzz/corpus tests/fuzz/dict tests/fuzz/options \
 	tests/fuzz/regressions
 
 tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz-manifest.c

@@ -221,6 +221,10 @@ def seeds_metadata():
         "multipart/form-data; boundary=XX\r\nTransfer-Encoding: chunked\r\n\r\n"
         "2f\r\n--XX\r\nContent-Disposition: form-data; name=\"content\"\r\n\r\nhi\r\n--XX--\r\n"
         "\r\n0\r\n\r\n" % base)
+    # over POST_BUFFER (16 KiB): the post processor hands the value in pieces
+    body = "content=" + "A%41" * 5000 + "&other=x"
+    put("metadata", "sign-large", "POST %spod/hmac/sign HTTP/1.1\r\nHost: m\r\nContent-Type: "
+        "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s" % (base, len(body), body))
     put("metadata", "pipelined", get("pod/uuid") + get("pod/manifest"))
     put("metadata", "wrong-token", "GET /x/acMetadata/v1/pod/uuid HTTP/1.0\r\n\r\n")
     put("metadata", "put", "PUT %spod/uuid HTTP/1.1\r\nHost: m\r\nContent-Length: 1\r\n\r\nx" % base)
