@@ -1003,14 +1003,15 @@ fd_pid=$!
 got=none ticks=none
 if wait_file "$TMP/mdfd/ready"; then
   t0=$(md_ticks)
-  pod --uuid-file-save="$TMP/mdfd-b" "${ID[meta]}" --exec=/bin/sh -- -c \
-    'timeout 10 wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid"'
-  got=$OUT ticks=$(($(md_ticks) - t0))
+  # (not `pod`, which wants no other pod left: the first one runs still)
+  got=$(ac run --uuid-file-save="$TMP/mdfd-b" "${ID[meta]}" --exec=/bin/sh -- -c \
+    'timeout 10 wget -qO- "$AC_METADATA_URL/acMetadata/v1/pod/uuid"' </dev/null 2>"$TMP/mdfd-b.err")
+  got="$?:$got" ticks=$(($(md_ticks) - t0))
 fi
 touch "$TMP/mdfd/end"
 wait_exit "$fd_pid" 30
-is_run "metadata: a pod holding 60 connections leaves a service of 64 descriptors serving the next" \
-  "$status:$got" "0:$(cat "$TMP/mdfd-b" 2>&1)"
+is "metadata: a pod holding 60 connections leaves a service of 64 descriptors serving the next" \
+  "$got" "0:$(cat "$TMP/mdfd-b" 2>&1)"
 # an idle service spends no CPU; one spinning on accept some 40 ticks a second
 is "metadata: ... without spinning meanwhile (under 300 CPU ticks)" \
   "$([ "$ticks" != none ] && [ "$ticks" -lt 300 ] && echo calm || echo "ticks=$ticks")" calm
