@@ -44,7 +44,6 @@ struct appc_store {
   int lock_fd;
   int blobs_fd, images_fd, trees_fd, tmp_fd;
   unsigned lock_depth; /* nesting of appc_store_lock */
-  bool lock_exclusive; /* the outermost hold's kind */
   bool as_root;
   const struct appc_callbacks *cb; /* appc_store_set_callbacks; may be NULL */
   /* The names in tmp/ of the directories appc_store_tmpdir made: their

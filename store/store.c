@@ -211,21 +211,12 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
   /* Nested holds (render holding the lock around a tree acquisition that
    * takes it too) share the one flock: only the outermost takes and drops
    * it, since LOCK_UN would release it whatever the depth. */
-  if (s->lock_depth > 0) {
-    /* flock converts a shared lock by dropping it first: another process
-     * could come in between, unseen by this one's callers */
-    if (exclusive && !s->lock_exclusive)
-      return appc_error_tag(err, EDEADLK,
-                            "%s/lock: held shared by this process, where an exclusive hold "
-                            "cannot nest",
-                            s->path);
-    s->lock_depth++;
+  if (s->lock_depth++ > 0)
     return 0;
-  }
-  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+    s->lock_depth--;
     return appc_error_make(err, errno, "%s/lock", s->path);
-  s->lock_depth = 1;
-  s->lock_exclusive = exclusive;
+  }
   return 0;
 }
 

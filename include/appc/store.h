@@ -70,9 +70,7 @@ char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area
 /* Hold the store's lock (DIR/lock, flock): shared by every operation,
  * exclusive by gc and image removal, so that gc never removes what a
  * holder is using (its temporaries in tmp/ among them).  Nested holds in
- * one process share the one lock; each lock is matched by an unlock.  An
- * exclusive hold inside a shared one is refused (EDEADLK): flock cannot
- * convert a lock without letting another process in between. */
+ * one process share the one lock; each lock is matched by an unlock. */
 int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
 void appc_store_unlock(struct appc_store *s);
 

@@ -6,7 +6,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -535,39 +533,6 @@ static void test_tmpdir_and_areas(void **state)
   snprintf(want, sizeof want, "%s/trust", f->store);
   assert_int_equal(stat(want, &st), 0);
   assert_true(S_ISDIR(st.st_mode));
-}
-
-/* Nested holds share the one flock; an exclusive one inside a shared one
- * is refused, since flock would convert it by dropping it first. */
-static void test_lock_nesting(void **state)
-{
-  struct fixture *f = *state;
-  appc_error_t err = NULL;
-  char path[PATH_MAX];
-
-  open_store(f);
-  snprintf(path, sizeof path, "%s/lock", f->store);
-  int other = open(path, O_RDONLY | O_CLOEXEC); /* another open file: as another process */
-  assert_true(other >= 0);
-  assert_ok(appc_store_lock(f->s, false, &err), &err);
-  assert_ok(appc_store_lock(f->s, false, &err), &err);
-  assert_error_contains(appc_store_lock(f->s, true, &err), &err, "cannot nest");
-  assert_int_equal(flock(other, LOCK_SH | LOCK_NB), 0); /* still shared */
-  assert_int_equal(flock(other, LOCK_UN), 0);
-  appc_store_unlock(f->s);
-  appc_store_unlock(f->s);
-  assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0); /* released */
-  assert_int_equal(flock(other, LOCK_UN), 0);
-  assert_ok(appc_store_lock(f->s, true, &err), &err);
-  assert_ok(appc_store_lock(f->s, false, &err), &err);
-  assert_ok(appc_store_lock(f->s, true, &err), &err);
-  appc_store_unlock(f->s);
-  appc_store_unlock(f->s);
-  assert_int_equal(flock(other, LOCK_SH | LOCK_NB), -1); /* exclusive while held */
-  assert_int_equal(errno, EWOULDBLOCK);
-  appc_store_unlock(f->s);
-  assert_int_equal(flock(other, LOCK_SH | LOCK_NB), 0);
-  close(other);
 }
 
 /* ---- remove, export, gc ---- */
@@ -1095,7 +1060,6 @@ int main(void)
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tmpdir_and_areas, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_lock_nesting, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
