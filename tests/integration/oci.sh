@@ -386,6 +386,12 @@ else
     ac --insecure-options=image fetch "docker-archive:$D/Untagged_App.tar"
   is "... named after the file, less .tar, lower case" \
     "$(ac image cat-manifest "$(cat "$TMP/.out")" | jq -r .name)" untagged_app
+  # --squash takes the layer images away again, as for oci: (the import
+  # holds the store's lock shared around the removal, which needs it alone)
+  check "fetch --squash docker-archive:FILE into an empty store" \
+    "$ACTOOL" --dir="$TMP/store-dsq" --insecure-options=image fetch --squash "docker-archive:$D/app.tar"
+  is "... leaves the squashed image alone in the store" \
+    "$("$ACTOOL" --dir="$TMP/store-dsq" image list -q)" "$(cat "$TMP/.out")"
   # Docker 25 and later: an OCI layout with manifest.json beside it
   $CRAFT docker25 "$L" app "$D/app25.tar" example.com/app:1.0
   check "fetch docker-archive: of Docker 25's OCI-layout flavour" \
