@@ -190,7 +190,9 @@ int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts,
     return appc_error_make(
         err, 0, "%s: is %s, the file being signed: its signature would replace it", out, name);
   /* before gpg asks for a passphrase; the write checks again */
-  bool overwrite = opts->version >= 2 && opts->overwrite;
+  /* (callers of versions 0 and 1, from before the member, keep the meaning
+   * they had: OUT replaced) */
+  bool overwrite = opts->version < 2 || opts->overwrite;
   if (!overwrite && faccessat(AT_FDCWD, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
     return appc_error_tag(err, EEXIST, "%s: refusing to replace an existing file", out);
   if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||

@@ -46,7 +46,9 @@ struct appc_sign_options {
                           NULL: gpg's default key */
   const char *homedir; /* the keyring; NULL: $GNUPGHOME, else ~/.gnupg */
   const char *out;     /* NULL: FILE.asc */
-  bool overwrite;      /* version 2: replace an existing OUT */
+  bool overwrite;      /* version 2: replace an existing OUT, which a caller of
+                          version 2 or later sees refused (EEXIST) without it;
+                          versions 0 and 1 always replace it */
 };
 int appc_sign_file(const char *file, const struct appc_sign_options *opts, appc_error_t *err);
 /* The same for the bytes of FD from its current position to its end, so
