@@ -482,7 +482,8 @@ struct ace_metadata_pod {
   const unsigned char *hmac_key;
 };
 #define ACE_HMAC_KEY_LEN 64
-#define ACE_TOKEN_LEN 64 /* 256 random bits, in hex */
+#define ACE_HMAC_KEY_NAME "hmac.key" /* in the store's pods/ */
+#define ACE_TOKEN_LEN 64             /* 256 random bits, in hex */
 
 /* Load the host's HMAC key from PATH (mode 0600), creating it from
  * getrandom() the first time (temporary file, fsync, rename). */
@@ -490,6 +491,10 @@ int ace_metadata_key(const char *path, unsigned char key[ACE_HMAC_KEY_LEN], appc
 /* The same for NAME in DIRFD, named PATH in errors. */
 int ace_metadata_key_at(int dirfd, const char *name, const char *path,
                         unsigned char key[ACE_HMAC_KEY_LEN], appc_error_t *err);
+/* Whether NAME in DIRFD (PATH in errors), when it exists, would be loaded
+ * (owner, mode, size, no symlink), without reading it: actool checks what
+ * only the metadata service reads, so that a bad key fails the run. */
+int ace_metadata_key_check_at(int dirfd, const char *name, const char *path, appc_error_t *err);
 /* A fresh random token for the URL's path. */
 int ace_metadata_token(char out[ACE_TOKEN_LEN + 1], appc_error_t *err);
 /* Serve the spec's endpoints under /TOKEN/acMetadata/v1/ on LISTEN_FD (bound
@@ -524,7 +529,7 @@ void ace_metadata_server_stop(struct ace_metadata_server *srv);
 
 /* ---- mds.c: one metadata service for every pod of a store --------------- */
 
-/* Have the store's metadata service (the socket metadata.sock in the pods
+/* Have the store's metadata service (the socket metadata-2.sock in the pods
  * directory PODS_FD) serve the pod WIRE describes on LISTEN_FD, starting
  * the service when none runs.  Returns the registration's connection: the
  * service serves the pod while it stays open, and it turns readable when

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One metadata service (M) for every pod of a store, as rkt's
  * metadata-service: a process started by the first pod that needs one,
- * listening on the Unix socket metadata.sock in the store's pods directory
+ * listening on the Unix socket metadata-2.sock in the store's pods directory
  * (mode 0700: root's alone), serving each registered pod on the pod's own
  * socket (made by P inside the pod's network namespace and handed over)
  * from a thread of its own, started when a first connection waits (most
@@ -51,9 +51,11 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 
-#define SOCK_NAME "metadata.sock"
+/* The registration's wire form has a version of its own in the name: 2
+ * since the HMAC key left it.  A service an older actool started (after an
+ * upgrade, while its pods run) keeps its own socket and retires with them. */
+#define SOCK_NAME "metadata-2.sock"
 #define LOCK_NAME "metadata.lock"
-#define KEY_NAME "hmac.key" /* the store's HMAC key (ace_metadata_key) */
 #define IDLE_MS 30000u
 #define WIRE_MAX (64u << 20) /* manifests are bounded far below this */
 #define PEER_TIMEOUT_S 5     /* a registration's descriptors arrive at once */
@@ -308,8 +310,8 @@ static int load_key(struct service *sv, appc_error_t *err)
     return 0;
   snprintf(link, sizeof link, "/proc/self/fd/%d", sv->pods_fd);
   ssize_t n = readlink(link, dir, sizeof dir - 1);
-  snprintf(path, sizeof path, "%.*s/" KEY_NAME, n > 0 ? (int) n : 4, n > 0 ? dir : "pods");
-  if (ace_metadata_key_at(sv->pods_fd, KEY_NAME, path, sv->key, err) < 0)
+  snprintf(path, sizeof path, "%.*s/" ACE_HMAC_KEY_NAME, n > 0 ? (int) n : 4, n > 0 ? dir : "pods");
+  if (ace_metadata_key_at(sv->pods_fd, ACE_HMAC_KEY_NAME, path, sv->key, err) < 0)
     return -1;
   sv->key_loaded = true;
   return 0;

@@ -146,6 +146,8 @@ static ssize_t b64_decode(const char *in, size_t len, unsigned char *out, size_t
 
 /* Read the key from FD (open on PATH) after checking that nobody else can
  * read or have written it. */
+static int key_check(const struct stat *st, const char *path, appc_error_t *err);
+
 static int key_read(int fd, const char *path, unsigned char key[ACE_HMAC_KEY_LEN],
                     appc_error_t *err)
 {
@@ -154,17 +156,8 @@ static int key_read(int fd, const char *path, unsigned char key[ACE_HMAC_KEY_LEN
 
   if (fstat(fd, &st) < 0)
     return appc_error_make(err, errno, "%s", path);
-  if (!S_ISREG(st.st_mode))
-    return appc_error_make(err, 0, "%s: HMAC key must be a regular file", path);
-  if (st.st_uid != geteuid())
-    return appc_error_make(err, 0, "%s: HMAC key is owned by uid %u, must be owned by uid %u", path,
-                           (unsigned) st.st_uid, (unsigned) geteuid());
-  if ((st.st_mode & 07777) != 0600)
-    return appc_error_make(err, 0, "%s: HMAC key has mode %04o, must be 0600", path,
-                           (unsigned) (st.st_mode & 07777));
-  if (st.st_size != ACE_HMAC_KEY_LEN)
-    return appc_error_make(err, 0, "%s: HMAC key has %lld bytes, must have %d", path,
-                           (long long) st.st_size, ACE_HMAC_KEY_LEN);
+  if (key_check(&st, path, err) < 0)
+    return -1;
   while (got < ACE_HMAC_KEY_LEN) {
     ssize_t n = read(fd, key + got, ACE_HMAC_KEY_LEN - got);
     if (n < 0 && errno == EINTR)
@@ -176,6 +169,34 @@ static int key_read(int fd, const char *path, unsigned char key[ACE_HMAC_KEY_LEN
     got += (size_t) n;
   }
   return 0;
+}
+
+/* Whether ST, the key file's, is one only we can read or have written. */
+static int key_check(const struct stat *st, const char *path, appc_error_t *err)
+{
+  if (!S_ISREG(st->st_mode))
+    return appc_error_make(err, 0, "%s: HMAC key must be a regular file", path);
+  if (st->st_uid != geteuid())
+    return appc_error_make(err, 0, "%s: HMAC key is owned by uid %u, must be owned by uid %u", path,
+                           (unsigned) st->st_uid, (unsigned) geteuid());
+  if ((st->st_mode & 07777) != 0600)
+    return appc_error_make(err, 0, "%s: HMAC key has mode %04o, must be 0600", path,
+                           (unsigned) (st->st_mode & 07777));
+  if (st->st_size != ACE_HMAC_KEY_LEN)
+    return appc_error_make(err, 0, "%s: HMAC key has %lld bytes, must have %d", path,
+                           (long long) st->st_size, ACE_HMAC_KEY_LEN);
+  return 0;
+}
+
+int ace_metadata_key_check_at(int dirfd, const char *name, const char *path, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", path);
+  if (S_ISLNK(st.st_mode))
+    return appc_error_make(err, 0, "%s: HMAC key must not be a symbolic link", path);
+  return key_check(&st, path, err);
 }
 
 /* 1: loaded; 0: NAME (PATH in messages) does not exist; -1: error. */

@@ -802,6 +802,16 @@ static int register_metadata(struct pod_run *r, appc_error_t *err)
   return r->meta_conn < 0 ? -1 : 0;
 }
 
+/* No service will answer the pod: its socket closes, so that an app's
+ * request is refused at once instead of waiting in the backlog for ever. */
+static void no_metadata(struct pod_run *r)
+{
+  if (r->listen_fd >= 0) {
+    close(r->listen_fd);
+    r->listen_fd = -1;
+  }
+}
+
 #define METADATA_RESTARTS_MAX 10
 /* The registration's connection turned readable: the service took the pod,
  * refused it, retired before taking it, or ended after. */
@@ -816,16 +826,20 @@ static void watch_metadata(struct pod_run *r, unsigned *restarts)
   r->meta_conn = -1;
   if (ev == ACE_MDS_REFUSED) {
     note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
+    no_metadata(r);
     return;
   }
   if (++*restarts > METADATA_RESTARTS_MAX) {
     note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service keeps ending: not restarted");
+    no_metadata(r);
     return;
   }
   if (ev == ACE_MDS_ENDED)
     note_to_user((void *) r->o, ACE_NOTE_WARN, "the metadata service ended: restarting it");
-  if (register_metadata(r, &err) < 0)
+  if (register_metadata(r, &err) < 0) {
     note_to_user((void *) r->o, ACE_NOTE_WARN, err->msg);
+    no_metadata(r);
+  }
 }
 
 /* ---- the app supervisor (S) -------------------------------------------------- */
@@ -2067,7 +2081,14 @@ static int prepare(struct pod_run *r, appc_error_t *err)
     r->hostname = NULL;
   if (r->hostname == NULL)
     return appc_error_make(err, ENOMEM, "hostname");
-  if (ace_pod_dir_create(r->s, r->uuid, &r->dir, err) < 0)
+  cleanup_free char *pods = appc_store_area_path(r->s, APPC_STORE_AREA_PODS);
+  cleanup_free char *key_path = NULL;
+  if (pods == NULL || asprintf(&key_path, "%s/" ACE_HMAC_KEY_NAME, pods) < 0) {
+    key_path = NULL;
+    return appc_error_make(err, ENOMEM, "hmac key");
+  }
+  if (ace_pod_dir_create(r->s, r->uuid, &r->dir, err) < 0 ||
+      ace_metadata_key_check_at(r->dir.pods_fd, ACE_HMAC_KEY_NAME, key_path, err) < 0)
     return -1;
   if (appc_pod_manifest_serialize(r->pod, 0, &r->pod_json, &len, err) < 0 ||
       ace_pod_dir_write(&r->dir, "pod", r->pod_json, len, err) < 0)
@@ -2149,8 +2170,10 @@ static int start_pod(struct pod_run *r, appc_error_t *err)
    * registration (and the start of a service when none runs) is not on the
    * apps' way; it fails as M's refusal does, with a warning, the pod
    * running without the service. */
-  if (register_metadata(r, &late) < 0)
+  if (register_metadata(r, &late) < 0) {
     note_to_user((void *) r->o, ACE_NOTE_WARN, late->msg);
+    no_metadata(r);
+  }
   appc_error_release(&late);
   return 0;
 }

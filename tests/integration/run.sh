@@ -885,13 +885,21 @@ for pid in sys.argv[2:]:
                 if perms[0] != 'r' or line.rstrip().endswith('[vvar]'):
                     continue
                 lo, hi = (int(x, 16) for x in addr.split('-'))
-                try:
-                    mem.seek(lo)
-                    data = mem.read(hi - lo)
-                except (OSError, ValueError, OverflowError):
+                # (not a sanitizer's shadow, terabytes reserved; read in
+                # pieces that overlap by a needle's length)
+                if hi - lo > 1 << 30:
                     continue
-                if any(n in data for n in needles):
-                    found = True
+                step, tail = 1 << 20, 2 * len(key)
+                for at in range(lo, hi, step):
+                    try:
+                        mem.seek(at)
+                        data = mem.read(min(step + tail, hi - at))
+                    except (OSError, ValueError, OverflowError, MemoryError):
+                        break
+                    if any(n in data for n in needles):
+                        found = True
+                        break
+                if found:
                     break
     except OSError:
         pass
@@ -909,6 +917,47 @@ is "metadata: the store's key is in the memory of its service, not of a pod's ac
   "$(holds_key "$md_pid" "$p_pid" "$i_pid" "$s_pid" | paste -sd' ')" "$md_pid"
 ac stop --force "$u" >/dev/null 2>&1
 ac gc >/dev/null 2>&1
+
+# A key the service would refuse fails the run before it starts, naming it
+# (actool checks what only the service reads).
+chmod 0644 "$STORE/pods/hmac.key"
+check_fails "a pods/hmac.key of mode 0644 fails the run, named" 1 \
+  "$STORE/pods/hmac.key: HMAC key has mode 0644, must be 0600" ac run "${ID[sh]}" --exec=/bin/true
+chmod 0600 "$STORE/pods/hmac.key"
+# A service that refuses the pod (here a stand-in that answers every
+# registration "E"): the pod runs, warned, and its apps' requests are
+# refused at once rather than left waiting.
+RS=$TMP/refusing-store
+"$ACTOOL" --dir="$RS" --insecure-options=image fetch "$BASE" >/dev/null 2>&1
+mkdir -p -m 0700 "$RS/pods"
+python3 - "$RS/pods/metadata-2.sock" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8)
+s.settimeout(60)
+while True:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        break
+    for _ in range(2):  # the pod's socket, then the registration's memfd: let go
+        _, anc, _, _ = c.recvmsg(1, socket.CMSG_LEN(4 * 8))
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                for fd in memoryview(data).cast("i"):
+                    os.close(fd)
+    c.sendall(b"Ea stand-in refusing every pod")
+    c.close()
+PY
+refuser=$!
+for _ in $(seq 100); do [ -S "$RS/pods/metadata-2.sock" ] && break; sleep 0.05; done
+run_capture timeout 20 "$ACTOOL" --dir="$RS" run "${ID[sh]}" --exec=/bin/sh -- -c \
+  'wget -q -O- "$AC_METADATA_URL/acMetadata/v1/pod/uuid" 2>&1; echo "wget=$?"'
+is "a refused registration: a warning, and the app's request refused at once" \
+  "$status:$(grep -c 'a stand-in refusing every pod' "$TMP/.err"):$(grep -c 'Connection refused' "$TMP/.out"):$(grep -o 'wget=[0-9]*' "$TMP/.out")" \
+  "0:1:1:wget=1"
+kill "$refuser" 2>/dev/null
+wait "$refuser" 2>/dev/null
 
 # The store's metadata service outlives a pod: the next pod is served by
 # the same process, which metadata.lock names.
@@ -1313,7 +1362,7 @@ check_fails "stop without a UUID is a usage error" 2 'UUID' ac stop
 check_fails "stop --grace=soon is a usage error" 2 'grace' ac stop --grace=soon x
 # An exited pod's exit status is what a foreground run would have exited
 # with: the first failing app's (here the second listed, which ends first).
-u=$(ac run --detach "${ID[sh]}" --name=late --exec=/bin/sh -- -c 'sleep 1; exit 5' \
+u=$(ac run --detach "${ID[sh]}" --name=late --exec=/bin/sh -- -c 'sleep 2; exit 5' \
   --- "${ID[sh]}" --name=early --exec=/bin/sh -- -c 'exit 3' 2>/dev/null)
 is "status --json of a running pod: no exitCode" "$(ac status --json "$u" | jq -c '.exitCode')" null
 is "... and its running app no finished time" \
@@ -1325,7 +1374,7 @@ done
 is "status --json of an exited pod: exitCode, the first failing app's status" \
   "$(ac status --json "$u" | jq -c '[.state, .exitCode, [.apps[].exitCode]]')" '["exited",3,[5,3]]'
 is "status: exit-code=" "$(ac status "$u" | grep '^exit-code=')" "exit-code=3"
-# each app's end: early's a second before late's, late's not after the pod's
+# each app's end: early's two seconds before late's, a second apart at least, late's not after the pod's
 is "status --json: each app's finished time, in the order they ended, the pod's the last" \
   "$(ac status --json "$u" | jq -c '[.apps[].finished | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")] + [(.apps[1].finished < .apps[0].finished), (.apps[0].finished <= .finished)]')" \
   '[true,true,true,true]'

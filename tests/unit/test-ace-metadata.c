@@ -1186,7 +1186,7 @@ static void test_mds_shared_service(void **state)
   assert_true(pods_fd >= 0);
   /* A socket file nobody listens on any more (a service killed earlier). */
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata.sock", pods);
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata-2.sock", pods);
   int stale = socket(AF_UNIX, SOCK_STREAM, 0);
   assert_int_equal(bind(stale, (struct sockaddr *) &sa, sizeof sa), 0);
   close(stale);
@@ -1284,7 +1284,7 @@ static void test_mds_retires(void **state)
   struct stat st;
   (void) state;
 
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata.sock", pods);
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s/metadata-2.sock", pods);
   int ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_int_equal(bind(ctl, (struct sockaddr *) &sa, sizeof sa), 0);
   assert_int_equal(listen(ctl, 8), 0);
