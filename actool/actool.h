@@ -150,6 +150,11 @@ void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
 void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
                                    struct json_object *warnings);
 void actool_warn_unknown_layout_keys(const char *layout, struct json_object *warnings);
+/* "actool: LAYOUT: waiting for the layout command that holds its lock" when
+ * a layout command (layout run, copy, an edit) holds LAYOUT's lock, so that
+ * a build or validate about to wait for it says so (as apt's "Waiting for
+ * cache lock" does) rather than hang without a word. */
+void actool_layout_lock_notice(const char *layout);
 /* An appc_unknown_key_fn for a layout's edits (appc_layout_on_unknown_key):
  * "actool: warning: MANIFEST: PATH: unknown key, dropped by the edit (did
  * you mean ...)", MANIFEST being the manifest's path (a string). */

@@ -155,6 +155,7 @@ static int run_build(const struct actool_globals *g, void *opaque, int argc, cha
   if (o->file != NULL)
     return build_containerfile(g, o, &bo, argv);
 
+  actool_layout_lock_notice(argv[0]);
   actool_warn_unknown_layout_keys(argv[0], NULL);
   struct actool_stdout_output so;
   r = to_stdout ? actool_stdout_output_begin(&so, &err) : 0;

@@ -227,6 +227,7 @@ static int validate_path(const struct actool_globals *g, enum input_type type, c
     if (type != TYPE_DETECT && type != TYPE_LAYOUT)
       return appc_error_make(err, 0, "%s: is a directory (wrong --type?)", path);
     *what = "image layout";
+    actool_layout_lock_notice(path);
     if (appc_layout_validate(path, NULL, err) < 0)
       return -1;
     actool_warn_unknown_layout_keys(path, warnings);

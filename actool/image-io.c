@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -254,4 +255,16 @@ void actool_warn_unknown_layout_keys(const char *layout, struct json_object *war
       actool_warn_unknown_keys(path, text, len, warnings);
     return; /* a layout has one manifest (two are its validation's to report) */
   }
+}
+
+void actool_layout_lock_notice(const char *layout)
+{
+  cleanup_close int fd = open(layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  /* A probe only: the library takes the lock itself (and reports a failure
+   * to open).  Should a layout command take the lock between this probe and
+   * the library's, the wait goes untold but for the --debug line. */
+  if (fd < 0 || flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+    return;
+  actool_error("%s: waiting for the layout command that holds its lock", layout);
 }

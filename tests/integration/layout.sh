@@ -162,6 +162,25 @@ check_rejects "so does validate: a killed command's leftover it then meets is na
   '\.run: left by a layout command killed before its end' "$ACTOOL" validate --type=layout "$L"
 wait "$holder"
 check_clean "which the next layout command removes" lay label add after-leftover yes
+# The wait is told (as apt's "Waiting for cache lock"), not a silent hang:
+# once, naming the layout, and the command ends once the lock is released.
+rm -f "$TMP/held"
+touch "$TMP/hold"
+flock "$L" sh -c 'touch "$1"; while [ -e "$2" ]; do sleep 0.05; done' _ "$TMP/held" "$TMP/hold" &
+holder=$!
+for _ in $(seq 300); do [ -e "$TMP/held" ] && break; sleep 0.02; done
+"$ACTOOL" validate "$L" >/dev/null 2>"$TMP/wait.err" &
+waiter=$!
+for _ in $(seq 200); do grep -q 'waiting' "$TMP/wait.err" && break; sleep 0.05; done
+is "validate while a layout command holds the layout says it waits for it, naming the layout" \
+  "$(cat "$TMP/wait.err"):$(kill -0 "$waiter" 2>/dev/null && echo waiting)" \
+  "actool: $L: waiting for the layout command that holds its lock:waiting"
+rm -f "$TMP/hold"
+wait "$holder"
+status=0
+wait "$waiter" || status=$?
+is "and finishes once the lock is released, the notice said once" \
+  "$status:$(grep -c waiting "$TMP/wait.err")" "0:1"
 rm -f rootfs/first rootfs/second
 # Keys the schema does not define: an edit writes only what the schema
 # reads, so it drops them, and says so as validate warns of them.
