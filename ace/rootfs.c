@@ -474,15 +474,18 @@ static bool overlay_safe(const char *path)
   return strpbrk(path, ",:\\") == NULL;
 }
 
-/* The overlay's root shows its upper directory's owner and mode: those of
- * the tree's root LOWER.  In build mode too, where the app sees them and
- * may change them, and the commit gives them to the rootfs. */
+/* The overlay's root shows its upper directory's owner, mode and times:
+ * those of the tree's root LOWER.  In build mode too, where the app sees
+ * them and may change them, and the commit gives them to the rootfs: a run
+ * that changes nothing so leaves the rootfs (and the image built from it)
+ * as it was. */
 static int upper_root_as_lower(const char *lower, const char *upper, appc_error_t *err)
 {
   struct stat st;
 
   if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
-      chmod(upper, st.st_mode & 07777) < 0)
+      chmod(upper, st.st_mode & 07777) < 0 ||
+      utimensat(AT_FDCWD, upper, (const struct timespec[2]){st.st_atim, st.st_mtim}, 0) < 0)
     return appc_error_make(err, errno, "%s", upper);
   return 0;
 }
@@ -744,14 +747,24 @@ static int setup_etc(const struct ace_rootfs_spec *spec, const struct ace_rootfs
 {
   cleanup_close int root = -1;
   cleanup_close int etc = -1;
+  struct stat st;
 
   if (make_dirs("/etc", err) < 0)
     return -1;
   root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   etc = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* inside the root: any symlink */
-  if (root < 0 || etc < 0)
+  if (root < 0 || etc < 0 || fstat(etc, &st) < 0)
     return appc_error_make(err, errno, "/etc");
-  return write_etc(spec, h, root, etc, false, err);
+  if (write_etc(spec, h, root, etc, false, err) < 0)
+    return -1;
+  /* A build's commit leaves the executor's files out but gives the rootfs
+   * the upper /etc's times: those the image's /etc had, so that a run that
+   * changes nothing leaves the rootfs, and the image built from it, as
+   * they were. */
+  if (!throwaway_upper(spec) &&
+      futimens(etc, (const struct timespec[2]){st.st_atim, st.st_mtim}) < 0)
+    return appc_error_make(err, errno, "/etc: cannot keep its times");
+  return 0;
 }
 
 /* Append the component C (LEN bytes) to the absolute path OUT. */
