@@ -313,6 +313,14 @@ static bool throwaway_upper(const struct ace_rootfs_spec *spec)
  * would be a pointer to the lower one), no index (which those go with). */
 #define BUILD_OVERLAY_OPTIONS ",redirect_dir=off,metacopy=off,index=off"
 
+/* The options that end the overlay's: ones a kernel may not know (volatile
+ * came with Linux 5.10, metacopy with 4.19, index with 4.13, redirect_dir
+ * with 4.10), which mount_overlay drops when the kernel refuses them. */
+static const char *optional_overlay_options(const struct ace_rootfs_spec *spec)
+{
+  return throwaway_upper(spec) ? ",volatile" : BUILD_OVERLAY_OPTIONS;
+}
+
 /* ---- /etc ------------------------------------------------------------------ */
 
 /* What the image (its tree IMAGE) has at PATH, its last symlink not
@@ -546,7 +554,7 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
     snprintf(etc, sizeof etc, "/proc/self/fd/%d:", *layer);
   h->etc_layered = *layer >= 0;
   if (asprintf(opts, "lowerdir=%s%s,upperdir=%s,workdir=%s%s", etc, lower, upper, work,
-               throwaway_upper(spec) ? ",volatile" : BUILD_OVERLAY_OPTIONS) < 0) {
+               optional_overlay_options(spec)) < 0) {
     *opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }
@@ -607,9 +615,11 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, struct ace_rootfs_h
     return -1;
   if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
     return 0;
-  /* Linux before 5.10 has no volatile overlays. */
-  if (errno == EINVAL && throwaway_upper(spec)) {
-    opts[strlen(opts) - strlen(",volatile")] = '\0';
+  /* A kernel without the optional options: without them, its defaults,
+   * which on a kernel that lacks a feature are that feature off (unless a
+   * module parameter of redirect_dir's or index's kernels turns it on). */
+  if (errno == EINVAL) {
+    opts[strlen(opts) - strlen(optional_overlay_options(spec))] = '\0';
     if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
       return 0;
   }
