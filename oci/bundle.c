@@ -398,14 +398,11 @@ static int make_temp(struct appc_store *s, const char *dir, char **tmp, appc_err
     if (appc_store_tmpdir(s, "bundle", tmp, err) < 0)
       return -1;
   } else {
-    if (asprintf(tmp, "%s/.%s.bundle-XXXXXX", parent, basename(copy2)) < 0)
+    cleanup_free char *prefix = NULL;
+    if (asprintf(&prefix, ".%s.bundle", basename(copy2)) < 0)
       return appc_error_make(err, ENOMEM, "%s", dir);
-    if (mkdtemp(*tmp) == NULL) {
-      int e = errno;
-      free(*tmp);
-      *tmp = NULL;
-      return appc_error_make(err, e, "%s", dir);
-    }
+    if ((*tmp = appc_mkdtemp(parent, prefix, NULL)) == NULL)
+      return appc_error_make(err, errno, "%s: a temporary directory beside it", dir);
   }
   (void) chmod(*tmp, 0755);
   return 0;
