@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -106,11 +108,9 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
   return r;
 }
 
-/* Under the record's lock (appc_store_lock_record), which claims and
- * imports of the same image take too: one is before or after, never
- * between the look at the record and the removal, whatever lock of the
- * store's the caller holds (a removal nested in an import's shared hold
- * takes no exclusive one). */
+/* The store's lock held exclusively; under the record's lock too
+ * (appc_store_lock_record), which claims and imports of the same image
+ * take, so that the look at the record and the removal are one step. */
 static int remove_unclaimed_locked(struct appc_store *s, const char *id,
                                    const struct timespec *imported, bool *kept, appc_error_t *err)
 {
@@ -128,16 +128,50 @@ static int remove_unclaimed_locked(struct appc_store *s, const char *id,
   return *kept ? 0 : remove_locked(s, id, err);
 }
 
+/* Inside a shared hold the removal waits for its end (appc_store_unlock):
+ * removing under a shared lock would pull the image from under another
+ * process's render or export, which an exclusive one waits for. */
+static int defer_removal(struct appc_store *s, const char *id, const struct timespec *imported,
+                         appc_error_t *err)
+{
+  struct store_removal *grown = reallocarray(s->deferred, s->n_deferred + 1, sizeof *s->deferred);
+
+  if (grown == NULL)
+    return appc_error_make(err, ENOMEM, "%s/%s/%s", s->path, STORE_IMAGES, id);
+  s->deferred = grown;
+  snprintf(grown[s->n_deferred].id, sizeof grown->id, "%s", id);
+  grown[s->n_deferred++].imported = *imported;
+  return 0;
+}
+
 int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
                                 const struct timespec *imported, bool *kept, appc_error_t *err)
 {
   int r;
 
+  *kept = false;
+  if (!appc_store_is_image_id(id))
+    return appc_error_make(err, 0, "%s: not an image ID", id);
+  if (s->lock_depth > 0 && !s->lock_exclusive)
+    return defer_removal(s, id, imported, err);
   if (lock_for_image(s, id, true, err) < 0)
     return -1;
   r = remove_unclaimed_locked(s, id, imported, kept, err);
   appc_store_unlock(s);
   return r;
+}
+
+void appc_store_run_deferred(struct appc_store *s)
+{
+  for (size_t i = s->n_deferred; i-- > 0;) {
+    appc_error_t e = NULL;
+    bool kept = false;
+    if (remove_unclaimed_locked(s, s->deferred[i].id, &s->deferred[i].imported, &kept, &e) < 0) {
+      appc_cb_log(s->cb, "%s is left in the store: %s", s->deferred[i].id, e->msg);
+      appc_error_release(&e);
+    } else if (kept)
+      appc_cb_log(s->cb, "%s stays in the store: another import has taken it", s->deferred[i].id);
+  }
 }
 
 /* Copy SRC to OUT's temporary through a reader that hashes the

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "store/internal.h"
 
@@ -44,6 +45,11 @@ struct appc_store {
   int lock_fd;
   int blobs_fd, images_fd, trees_fd, tmp_fd;
   unsigned lock_depth; /* nesting of appc_store_lock */
+  bool lock_exclusive; /* the outermost hold's kind */
+  /* Removals asked for inside a shared hold (appc_store_remove_unclaimed):
+   * done as the outermost hold ends, under the exclusive lock they need. */
+  struct store_removal *deferred;
+  size_t n_deferred;
   bool as_root;
   const struct appc_callbacks *cb; /* appc_store_set_callbacks; may be NULL */
   /* The names in tmp/ of the directories appc_store_tmpdir made: their
@@ -51,6 +57,15 @@ struct appc_store {
   char **own_tmpdirs;
   size_t n_own_tmpdirs;
 };
+
+struct store_removal {
+  char id[APPC_IMAGE_ID_LEN + 1];
+  struct timespec imported;
+};
+
+/* Carry out the deferred removals, the store's lock held exclusively;
+ * what fails is logged (the store's callbacks) and left. */
+void appc_store_run_deferred(struct appc_store *s);
 
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */
 /* "WHAT: no such image in the store[EXTRA]" with errnum ENOENT, without

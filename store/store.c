@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/callbacks.h"
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -197,6 +198,7 @@ void appc_store_close(struct appc_store *s)
   for (size_t i = 0; i < s->n_own_tmpdirs; i++)
     free(s->own_tmpdirs[i]);
   free(s->own_tmpdirs);
+  free(s->deferred);
   free(s->path);
   free(s);
 }
@@ -210,20 +212,43 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
 {
   /* Nested holds (render holding the lock around a tree acquisition that
    * takes it too) share the one flock: only the outermost takes and drops
-   * it, since LOCK_UN would release it whatever the depth. */
-  if (s->lock_depth++ > 0)
+   * it, since LOCK_UN would release it whatever the depth.  An exclusive
+   * hold inside a shared one would exclude no one (and turning the flock
+   * into an exclusive one lets gc in between, which removes what the
+   * outer hold keeps in tmp/): refused. */
+  if (s->lock_depth > 0) {
+    if (exclusive && !s->lock_exclusive)
+      return appc_error_make(err, EDEADLK,
+                             "%s/lock: held shared by this process; an exclusive hold "
+                             "cannot be nested in it",
+                             s->path);
+    s->lock_depth++;
     return 0;
-  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-    s->lock_depth--;
-    return appc_error_make(err, errno, "%s/lock", s->path);
   }
+  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+    return appc_error_make(err, errno, "%s/lock", s->path);
+  s->lock_depth = 1;
+  s->lock_exclusive = exclusive;
   return 0;
 }
 
 void appc_store_unlock(struct appc_store *s)
 {
-  if (s->lock_depth > 0 && --s->lock_depth == 0)
-    (void) flock(s->lock_fd, LOCK_UN);
+  if (s->lock_depth == 0 || --s->lock_depth > 0)
+    return;
+  /* Shared to exclusive drops the shared hold first (flock(2)): nothing
+   * of the outer hold's is left to keep by then. */
+  if (s->n_deferred > 0) {
+    if (appc_flock(s->lock_fd, LOCK_EX) == 0)
+      appc_store_run_deferred(s);
+    else
+      appc_cb_log(s->cb, "%s/lock: %s: %zu images to remove are left in the store", s->path,
+                  strerror(errno), s->n_deferred);
+  }
+  free(s->deferred);
+  s->deferred = NULL;
+  s->n_deferred = 0;
+  (void) flock(s->lock_fd, LOCK_UN);
 }
 
 int appc_store_no_such_image(appc_error_t *err, const char *what, const char *extra)

@@ -70,7 +70,9 @@ char *appc_store_area_path(const struct appc_store *s, enum appc_store_area area
 /* Hold the store's lock (DIR/lock, flock): shared by every operation,
  * exclusive by gc and image removal, so that gc never removes what a
  * holder is using (its temporaries in tmp/ among them).  Nested holds in
- * one process share the one lock; each lock is matched by an unlock. */
+ * one process share the one lock; each lock is matched by an unlock.  An
+ * exclusive hold cannot be nested in a shared one (EDEADLK): that would
+ * exclude no one. */
 int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err);
 void appc_store_unlock(struct appc_store *s);
 
@@ -181,7 +183,10 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
 /* Remove ID, which an import added with the import time IMPORTED and no
  * longer needs, unless another import has taken it since (imported it
  * again or claimed it): then *KEPT is true and the image stays.  An image
- * no longer in the store is no error. */
+ * no longer in the store is no error.  Inside a shared hold of the store's
+ * lock the removal is done as the outermost hold ends (appc_store_unlock
+ * then waits for the exclusive lock; what is kept or fails then goes to
+ * the store's log callback) and *KEPT is false. */
 int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
                                 const struct timespec *imported, bool *kept, appc_error_t *err);
 

@@ -1046,6 +1046,57 @@ static void test_remove_unclaimed(void **state)
   appc_store_image_clear(&claimed);
 }
 
+/* A removal inside a shared hold waits for the hold's end, and then for
+ * the exclusive lock: another holder's render or export of the image is
+ * never pulled from under it.  An exclusive hold cannot nest in a shared
+ * one. */
+static void *unlock_in_thread(void *arg)
+{
+  appc_store_unlock(arg);
+  return NULL;
+}
+
+static void test_remove_unclaimed_deferred(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image added;
+  struct appc_store *other = NULL;
+  appc_error_t err = NULL;
+  bool kept = true;
+  pthread_t th;
+  char path[256];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &added, NULL);
+
+  assert_ok(appc_store_lock(f->s, false, &err), &err);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &added.import_time, &kept, &err), &err);
+  assert_false(kept);
+  assert_int_equal(count_sub(f, "images"), 1); /* not yet */
+  assert_int_equal(appc_store_lock(f->s, true, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->errnum, EDEADLK);
+  appc_error_release(&err);
+
+  /* another holder (its own open file description) keeps it */
+  assert_ok(appc_store_open(&other, f->store, &err), &err);
+  assert_ok(appc_store_lock(other, false, &err), &err);
+  assert_int_equal(pthread_create(&th, NULL, unlock_in_thread, f->s), 0);
+  usleep(100 * 1000);
+  assert_int_equal(count_sub(f, "images"), 1);
+  appc_store_unlock(other);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+
+  /* the store's lock is free again: exclusive holds work */
+  assert_ok(appc_store_lock(other, true, &err), &err);
+  appc_store_unlock(other);
+  appc_store_close(other);
+  appc_store_image_clear(&added);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1062,6 +1113,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_tmpdir_and_areas, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_unclaimed_deferred, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
