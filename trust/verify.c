@@ -231,14 +231,17 @@ static int verify_with_keys(gpgme_ctx_t ctx, const char *store_dir, const char *
 static int open_signature(const char *aci_path, const char *asc_path, int *out,
                           struct appc_trust_result *res, appc_error_t *err)
 {
-  *out = open(asc_path, O_RDONLY | O_CLOEXEC);
+  /* a regular file only: a FIFO put there must not keep the fetch
+   * waiting for a writer */
+  *out = appc_open_file_at(AT_FDCWD, asc_path, APPC_READ_REGULAR, err);
   if (*out >= 0)
     return 0;
-  if (errno == ENOENT) {
+  if (*err != NULL && (*err)->errnum == ENOENT) {
+    appc_error_release(err);
     res->signature_missing = true;
     return appc_error_make(err, 0, "%s: no signature (%s not found)", aci_path, asc_path);
   }
-  return appc_error_make(err, errno, "%s", asc_path);
+  return -1;
 }
 
 /* Both descriptors open: the keys trusted for NAME, a private GNUPGHOME,

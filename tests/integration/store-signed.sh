@@ -161,6 +161,14 @@ kill "$writer" 2>/dev/null
 wait "$writer" 2>/dev/null
 rm -f "$IN/fifo.aci" "$IN/fifo.aci.asc"
 
+# A signature that is a FIFO nobody writes to is refused at once, not
+# waited for (a hostile directory must not hang a fetch).
+cp "$IN/app.aci" "$IN/fifosig.aci"
+mkfifo "$IN/fifosig.aci.asc"
+check_rejects "a signature file that is a FIFO is refused, not waited on" \
+  "fifosig\.aci\.asc: not a regular file" timeout 20 "$ACTOOL" --dir="$S" fetch "$IN/fifosig.aci"
+rm -f "$IN/fifosig.aci" "$IN/fifosig.aci.asc"
+
 S=$(new_store prefix-below)
 trust_key "$S" example.com/app "$K_APP"
 fetch_ok "a key trusted for example.com/app covers example.com/app/x" "$S" "$IN/appx.aci" "$ID_APPX"
