@@ -5,12 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -134,13 +134,11 @@ static int remove_unclaimed_locked(struct appc_store *s, const char *id,
 static int defer_removal(struct appc_store *s, const char *id, const struct timespec *imported,
                          appc_error_t *err)
 {
-  struct store_removal *grown = reallocarray(s->deferred, s->n_deferred + 1, sizeof *s->deferred);
-
-  if (grown == NULL)
+  if (APPC_ARRAY_EXTEND(s->deferred, s->n_deferred, 1) < 0)
     return appc_error_make(err, ENOMEM, "%s/%s/%s", s->path, STORE_IMAGES, id);
-  s->deferred = grown;
-  snprintf(grown[s->n_deferred].id, sizeof grown->id, "%s", id);
-  grown[s->n_deferred++].imported = *imported;
+  struct store_removal *r = &s->deferred[s->n_deferred++];
+  snprintf(r->id, sizeof r->id, "%s", id);
+  r->imported = *imported;
   return 0;
 }
 
