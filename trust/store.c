@@ -22,6 +22,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "appc/schema.h"
 #include "appc/types.h"
 #include "trust/internal.h"
 
@@ -273,26 +274,27 @@ static int make_key_dir(const char *store_dir, const char *rel, appc_error_t *er
   return ensure_dir(path, err);
 }
 
-/* The name of the key file of FPR in DIR, whatever its case (rkt writes
- * lower case, as this does now; earlier versions wrote upper case), or
- * NULL when there is none. */
-static int find_key_file(const char *dir, const char *fpr, char **out, appc_error_t *err)
+/* The names of FPR's key files in DIR, whatever their case (rkt writes
+ * lower case, as this does now; earlier versions wrote upper case, and
+ * so does the by-hand recipe of docs/trust.md): none, one, or several
+ * that verification reads alike. */
+static int find_key_files(const char *dir, const char *fpr, struct appc_string_list *out,
+                          appc_error_t *err)
 {
   DIR *d = opendir(dir);
   struct dirent *de;
   int r = 0;
 
-  *out = NULL;
   if (d == NULL)
     return errno == ENOENT ? 0 : appc_error_make(err, errno, "%s", dir);
-  for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
+  for (errno = 0; r == 0 && (de = readdir(d)) != NULL; errno = 0) {
     if (strcasecmp(de->d_name, fpr) != 0)
       continue;
-    if ((*out = strdup(de->d_name)) == NULL)
+    if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0 ||
+        (out->items[out->len++] = strdup(de->d_name)) == NULL)
       r = appc_error_make(err, ENOMEM, "%s", dir);
-    break;
   }
-  if (de == NULL && errno != 0)
+  if (r == 0 && errno != 0)
     r = appc_error_make(err, errno, "%s", dir);
   closedir(d);
   return r;
@@ -359,66 +361,91 @@ void appc_trust_added_clear(struct appc_trust_added *a)
   memset(a, 0, sizeof *a);
 }
 
-/* The existing key file DIR/OLD, when its name is not the lower-case
- * FILE_NAME rkt expects (actool wrote upper case before), moves there. */
-static int migrate_name(const char *dir, const char *old, const char *file_name, appc_error_t *err)
+/* FPR's key files in DIR other than FILE_NAME (another case of it) go,
+ * once FILE_NAME holds what they held. */
+static int remove_other_names(const char *dir, const struct appc_string_list *names,
+                              const char *file_name, appc_error_t *err)
 {
-  cleanup_free char *from = NULL;
-  cleanup_free char *to = NULL;
+  bool removed = false;
 
-  if (strcmp(old, file_name) == 0)
-    return 0;
-  if (asprintf(&from, "%s/%s", dir, old) < 0 || asprintf(&to, "%s/%s", dir, file_name) < 0)
-    return appc_error_make(err, ENOMEM, "%s", dir);
-  if (rename(from, to) < 0)
-    return appc_error_make(err, errno, "%s: renaming it %s", from, file_name);
-  return fsync_dir(dir, err);
+  for (size_t i = 0; i < names->len; i++) {
+    cleanup_free char *path = NULL;
+    if (strcmp(names->items[i], file_name) == 0)
+      continue;
+    if (asprintf(&path, "%s/%s", dir, names->items[i]) < 0)
+      return appc_error_make(err, ENOMEM, "%s", dir);
+    if (unlink(path) < 0 && errno != ENOENT)
+      return appc_error_make(err, errno, "%s: removing it (%s holds its key now)", path, file_name);
+    removed = true;
+  }
+  return removed ? fsync_dir(dir, err) : 0;
 }
 
-/* With the key FPR imported in CTX: merge in the existing key file of DIR,
- * if any, and store the result there, named by the fingerprint in lower
- * case as rkt names it (rkt refuses other names).  Fills OUT->path and
- * OUT->outcome. */
+/* With the key FPR imported in CTX: merge in every existing key file of
+ * FPR in DIR (whatever its case: a revocation one of them holds must not
+ * be lost), and store the result there, named by the fingerprint in lower
+ * case as rkt names it (rkt refuses other names); the other files go
+ * afterwards, so that a crash leaves the merged file beside them.  Fills
+ * OUT->path and OUT->outcome. */
 static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, const char *fpr,
                      const char *origin, struct appc_trust_added *out, appc_error_t *err)
 {
   cleanup_free char *dir = NULL;
-  cleanup_free char *name = NULL;
-  cleanup_free char *existing = NULL;
   cleanup_free char *data = NULL;
   cleanup_free char *file_name = strdup(fpr);
+  struct appc_string_list names = {0};
   size_t len = 0;
+  int r = -1;
 
   if (file_name == NULL || asprintf(&dir, "%s/%s", store_dir, rel) < 0)
     return appc_error_make(err, ENOMEM, "%s", rel);
   for (char *c = file_name; *c != '\0'; c++)
     *c = (char) tolower((unsigned char) *c);
-  if (find_key_file(dir, fpr, &name, err) < 0)
-    return -1;
-  if (name != NULL && asprintf(&existing, "%s/%s", dir, name) < 0)
-    return appc_error_make(err, ENOMEM, "%s", dir);
-  if (existing != NULL && appc_trust_import_key_file(ctx, existing, fpr, err) < 0)
-    return appc_error_prefix(err, "%s: not added", origin);
-  if (export_key(ctx, fpr, &data, &len, err) < 0)
-    return appc_error_prefix(err, "%s", origin);
-  out->outcome = existing == NULL ? APPC_TRUST_KEY_ADDED : APPC_TRUST_KEY_UPDATED;
-  /* An upper-case file is renamed first: a crash then leaves one file. */
-  if (name != NULL) {
-    if (migrate_name(dir, name, file_name, err) < 0)
-      return -1;
-    free(existing);
-    if (asprintf(&existing, "%s/%s", dir, file_name) < 0) {
-      existing = NULL;
-      return appc_error_make(err, ENOMEM, "%s", dir);
+  if (find_key_files(dir, fpr, &names, err) < 0)
+    goto out;
+  for (size_t i = 0; i < names.len; i++) {
+    cleanup_free char *existing = NULL;
+    if (asprintf(&existing, "%s/%s", dir, names.items[i]) < 0) {
+      appc_error_make(err, ENOMEM, "%s", dir);
+      goto out;
+    }
+    if (appc_trust_import_key_file(ctx, existing, fpr, err) < 0) {
+      appc_error_prefix(err, "%s: not added", origin);
+      goto out;
     }
   }
-  if (existing != NULL && file_holds(existing, data, len))
-    out->outcome = APPC_TRUST_KEY_UNCHANGED;
-  else if (write_key_file(dir, file_name, data, len, err) < 0)
-    return -1;
-  if (asprintf(&out->path, "%s/%s", rel, file_name) < 0)
-    return appc_error_make(err, ENOMEM, "%s", rel);
-  return 0;
+  if (export_key(ctx, fpr, &data, &len, err) < 0) {
+    appc_error_prefix(err, "%s", origin);
+    goto out;
+  }
+  /* unchanged: every file held the merged key already (an older name
+   * alone changes, not what is trusted) */
+  bool same = names.len > 0, only_lower = names.len == 1;
+  for (size_t i = 0; i < names.len && same; i++) {
+    cleanup_free char *existing = NULL;
+    if (asprintf(&existing, "%s/%s", dir, names.items[i]) < 0) {
+      appc_error_make(err, ENOMEM, "%s", dir);
+      goto out;
+    }
+    same = file_holds(existing, data, len);
+    only_lower = only_lower && strcmp(names.items[i], file_name) == 0;
+  }
+  out->outcome = names.len == 0 ? APPC_TRUST_KEY_ADDED
+                 : same         ? APPC_TRUST_KEY_UNCHANGED
+                                : APPC_TRUST_KEY_UPDATED;
+  if (!(same && only_lower) && write_key_file(dir, file_name, data, len, err) < 0)
+    goto out;
+  if (remove_other_names(dir, &names, file_name, err) < 0)
+    goto out;
+  if (asprintf(&out->path, "%s/%s", rel, file_name) < 0) {
+    out->path = NULL;
+    appc_error_make(err, ENOMEM, "%s", rel);
+    goto out;
+  }
+  r = 0;
+out:
+  appc_string_list_clear(&names);
+  return r;
 }
 
 int appc_trust_add(struct appc_store *store, const char *prefix, const char *data, size_t len,

@@ -199,6 +199,28 @@ check "... the root key stays" test -s "$ROOT_FILE"
 check_rejects "fetch refuses once the key is removed" \
   "hello\.aci\.asc: signed by key $K_APP which is not trusted for example\.com/app/hello" \
   $T "$ACTOOL" --dir="$S" --insecure-options=none fetch "$TMP/hello.aci"
+# A revocation held by one of a key's files survives adding the key again:
+# an upper-case file (older actool, docs/trust.md's by-hand recipe) without
+# it and a lower-case one with it are merged, not renamed one over the other.
+newkey K_REV Rev rev@example.com
+cp "$TMP/hello.aci" "$TMP/rev.aci"
+gpgt --yes --local-user "$K_REV!" --armor --output "$TMP/rev.aci.asc" --detach-sign "$TMP/rev.aci"
+gpgt --armor --export "$K_REV" >"$TMP/rev-unrevoked.asc"
+sed 's/^:-----/-----/' "$G/openpgp-revocs.d/$K_REV.rev" | gpgt --import 2>/dev/null
+gpgt --armor --export "$K_REV" >"$TMP/rev-revoked.asc"
+R=$TMP/revstore
+mkdir -p "$R/trust/prefix.d/example.com/app"
+cp "$TMP/rev-unrevoked.asc" "$R/trust/prefix.d/example.com/app/$K_REV"
+cp "$TMP/rev-revoked.asc" "$R/trust/prefix.d/example.com/app/${K_REV,,}"
+check_rejects "a revocation in one of a key's two files refuses its signatures" "revoked" \
+  $T "$ACTOOL" --dir="$R" fetch "$TMP/rev.aci"
+run_capture $T "$ACTOOL" --dir="$R" trust --prefix=example.com/app --skip-fingerprint-review \
+  "$TMP/rev-unrevoked.asc"
+is "adding the unrevoked key again leaves one file, lower case" \
+  "$status:$(ls "$R/trust/prefix.d/example.com/app")" "0:${K_REV,,}"
+check_rejects "... which keeps the revocation: the signature is still refused" "revoked" \
+  $T "$ACTOOL" --dir="$R" fetch "$TMP/rev.aci"
+
 check_rejects "--rm of a key that is not trusted fails" "$K_APP: no such trusted key" \
   $T "$ACTOOL" --dir="$S" trust --rm "$K_APP"
 check_fails "--rm of a short key ID is a usage error (exit 2)" 2 "--rm: .*not a key fingerprint" \
