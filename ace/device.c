@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,25 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
     ace_device_clear(out);
     return appc_error_make(err, ENOMEM, "device \"%s\"", spec);
   }
+  return 0;
+}
+
+int ace_device_check_opened(const struct ace_device *d, int fd, appc_error_t *err)
+{
+  struct stat st;
+
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "device %s", d->host_path);
+  bool same = (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) &&
+              (S_ISCHR(st.st_mode) ? 'c' : 'b') == d->rule.type &&
+              (int64_t) major(st.st_rdev) == d->rule.major &&
+              (int64_t) minor(st.st_rdev) == d->rule.minor;
+  if (!same)
+    return appc_error_tag(err, EINVAL,
+                          "device %s: it changed while the pod was made (no longer the %s "
+                          "device %" PRId64 ":%" PRId64 " it was)",
+                          d->host_path, d->rule.type == 'c' ? "character" : "block", d->rule.major,
+                          d->rule.minor);
   return 0;
 }
 

@@ -269,6 +269,10 @@ int ace_device_parse(const char *spec, struct ace_device *out, appc_error_t *err
 /* What ace_device_parse says of SPEC without looking at the host. */
 int ace_device_check_syntax(const char *spec, appc_error_t *err);
 void ace_device_clear(struct ace_device *d);
+/* Whether FD (the mount cloned of D's host path) is the node D's rule was
+ * made of: the path is looked up twice, and what it names may have been
+ * swapped in between (a symlink turned to a host file). */
+int ace_device_check_opened(const struct ace_device *d, int fd, appc_error_t *err);
 /* No two devices at one pod path, nor one beneath another. */
 int ace_device_check_unique(const struct ace_device *devices, size_t n, appc_error_t *err);
 /* The executor's default rules (its /dev) followed by those of DEVICES,

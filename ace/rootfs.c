@@ -273,6 +273,8 @@ static int open_host_side(const struct ace_rootfs_spec *spec, struct ace_rootfs_
     const struct ace_device *d = &spec->devices[i];
     if ((h->extra_fds[i] = clone_tree(AT_FDCWD, d->host_path, false, err, d->host_path)) < 0)
       return appc_error_prefix(err, "device");
+    if (ace_device_check_opened(d, h->extra_fds[i], err) < 0)
+      return -1;
   }
   if (spec->console && ttyname_r(STDIN_FILENO, tty, sizeof tty) == 0 &&
       (h->console_fd = clone_tree(AT_FDCWD, tty, false, err, tty)) < 0)

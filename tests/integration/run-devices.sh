@@ -90,6 +90,45 @@ check_fails "a bad access list (a usage error)" 2 "ACCESS is made of r, w and m"
 check_rejects "two devices at one path" "/dev/x and /dev/x cannot both be in the pod" \
   "$ACTOOL" run --device="$LOOP:/dev/x" --device=/dev/zero:/dev/x example.com/bb --exec=/bin/true
 
+# The host path is looked up when checked and again when mounted: what is
+# mounted must be the device checked, not a file swapped in between (here
+# a symlink flipping between /dev/zero and a root-only host file).
+printf 'host secret\n' >"$TMP/secret"
+chmod 600 "$TMP/secret"
+ln -s /dev/zero "$TMP/devlink"
+python3 -c '
+import os, sys, time
+link, a, b, end = sys.argv[1], sys.argv[2], sys.argv[3], time.time() + float(sys.argv[4])
+i = 0
+while time.time() < end and os.path.exists(sys.argv[5]):
+    tmp = link + ".tmp"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(a if i % 2 else b, tmp)
+    os.replace(tmp, link)
+    i += 1
+' "$TMP/devlink" /dev/zero "$TMP/secret" 120 "$TMP/flipping" &
+flipper=$!
+: >"$TMP/flipping"
+swapped=0 refused=0 ran=0
+for i in $(seq 150); do
+  out=$("$ACTOOL" run --device="$TMP/devlink:/dev/x" example.com/bb --exec=/bin/sh -- -c \
+    'if [ -f /dev/x ]; then echo REGULAR; echo pod >>/dev/x; fi; [ -c /dev/x ] && echo DEVICE' 2>&1)
+  case $out in
+  *REGULAR*) swapped=$((swapped + 1)) ;;
+  *"changed while the pod was made"*) refused=$((refused + 1)) ;;
+  *DEVICE*) ran=$((ran + 1)) ;;
+  esac
+done
+rm -f "$TMP/flipping"
+wait "$flipper" 2>/dev/null
+is "a device path swapped for a host file is never mounted into the pod (150 runs)" "$swapped" 0
+is "... the host file is untouched" "$(cat "$TMP/secret")" "host secret"
+diag "runs with the device: $ran; refused as changed: $refused"
+if [ $((ran + refused)) -gt 0 ]; then ok "... runs got the device or were refused naming the change"; else
+  not_ok "... runs got the device or were refused naming the change"
+fi
+
 # --- block I/O isolators ------------------------------------------------------------
 
 # 3 MiB of direct writes at 1 MiB/s take at least 2 s (the first slice may
