@@ -159,6 +159,10 @@ void actool_layout_lock_notice(const char *layout);
  * "actool: warning: MANIFEST: PATH: unknown key, dropped by the edit (did
  * you mean ...)", MANIFEST being the manifest's path (a string). */
 void actool_warn_dropped_key(void *manifest, const char *path, const char *suggestion);
+/* The same for layout init --from (appc_layout_create_from_warn): "actool:
+ * warning: IMAGE: PATH: unknown key, not taken into the layout (did you
+ * mean ...)", IMAGE being the image as the command line names it. */
+void actool_warn_untaken_key(void *image, const char *path, const char *suggestion);
 /* PATH names a YAML file (*.yaml, *.yml). */
 bool actool_is_yaml_name(const char *path);
 /* Read a whole manifest file of at most APPC_MANIFEST_MAX bytes. */

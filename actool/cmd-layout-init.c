@@ -39,7 +39,8 @@ static int init_from(const struct actool_globals *g, const struct init_options *
   r = actool_resolve_image(g, s, o->from, id);
   if (r == ACTOOL_EXIT_OK) {
     actool_cancel_begin();
-    if (appc_layout_create_from(s, id, dir, o->name, &err) < 0)
+    if (appc_layout_create_from_warn(s, id, dir, o->name, actool_warn_untaken_key, (void *) o->from,
+                                     &err) < 0)
       r = actool_fail(&err);
     actool_cancel_end();
   }
@@ -89,7 +90,8 @@ const struct actool_command actool_cmd_layout_init = {
     .description = "DIR must be missing or empty.  An empty layout holds rootfs/ and a manifest\n"
                    "with the name and this machine's os and arch labels.  --from renders IMAGE\n"
                    "with its dependencies into rootfs/ and keeps its manifest, less\n"
-                   "dependencies and pathWhitelist (the rootfs holds what they gave).",
+                   "dependencies and pathWhitelist (the rootfs holds what they gave) and\n"
+                   "keys the schema does not define (a warning names each).",
     .options = init_option_table,
     .options_size = sizeof(struct init_options),
     .run = run_layout_init,

@@ -189,6 +189,13 @@ void actool_warn_dropped_key(void *manifest, const char *path, const char *sugge
   report_unknown_key(&u, 0, path, suggestion);
 }
 
+void actool_warn_untaken_key(void *image, const char *path, const char *suggestion)
+{
+  struct unknown_keys u = {.where = image, .fate = "not taken into the layout"};
+
+  report_unknown_key(&u, 0, path, suggestion);
+}
+
 void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
                               struct json_object *warnings)
 {

@@ -916,8 +916,16 @@ static void flatten(struct appc_layout *l)
 int appc_layout_create_from(struct appc_store *s, const char *id, const char *dir, const char *name,
                             appc_error_t *err)
 {
+  return appc_layout_create_from_warn(s, id, dir, name, NULL, NULL, err);
+}
+
+int appc_layout_create_from_warn(struct appc_store *s, const char *id, const char *dir,
+                                 const char *name, appc_unknown_key_fn fn, void *data,
+                                 appc_error_t *err)
+{
   struct appc_store_render_options ro = {0};
   struct appc_layout *l = NULL;
+  struct dropped_keys dropped = {0};
   cleanup_free char *staging = NULL;
   cleanup_close int fd = -1;
   bool made = false;
@@ -941,9 +949,16 @@ int appc_layout_create_from(struct appc_store *s, const char *id, const char *di
   else if ((r = appc_layout_open(staging, &l, err)) == 0) {
     flatten(l);
     r = name != NULL ? appc_layout_set(l, "name", name, err) : 0;
+    /* the keys the commit drops are told once the layout is in place:
+     * a refused init has nothing to tell */
+    appc_layout_on_unknown_key(l, dropped_add, &dropped);
     if (r == 0)
       r = appc_layout_commit(l, err);
     appc_layout_close(l);
   }
-  return init_end(r, dir, fd, made, err);
+  r = init_end(r, dir, fd, made, err);
+  for (size_t i = 0; r == 0 && fn != NULL && i < dropped.len; i++)
+    fn(data, dropped.items[i].path, dropped.items[i].suggestion);
+  dropped_clear(&dropped);
+  return r;
 }

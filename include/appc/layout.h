@@ -39,6 +39,14 @@ int appc_layout_create(const char *dir, const char *name, appc_error_t *err);
  * not NULL, renames the image. */
 int appc_layout_create_from(struct appc_store *s, const char *id, const char *dir, const char *name,
                             appc_error_t *err);
+/* appc_layout_create_from, telling FN (NULL: nobody) of each key of the
+ * image's manifest that the schema does not define, which the layout's
+ * manifest drops as every edit does (appc_layout_on_unknown_key), once the
+ * layout is in place: its JSON path, and the known key it most likely
+ * misspells, or NULL. */
+int appc_layout_create_from_warn(struct appc_store *s, const char *id, const char *dir,
+                                 const char *name, appc_unknown_key_fn fn, void *data,
+                                 appc_error_t *err);
 
 /* Open the layout DIR for editing: wait for its lock, read its manifest
  * (DIR/manifest, or DIR/manifest.yaml / .yml: docs/authoring.md).  Close

@@ -351,6 +351,23 @@ mkdir "$TMP/from-here"
 is "init --from in the current directory (the layout \".\")" \
   "$?:$(jq -r .name "$TMP/from-here/manifest" 2>&1):$(cat "$TMP/from-here/rootfs/etc/motd" 2>&1):$(ls -A "$TMP/from-here" | tr '\n' ' ')" \
   "0:example.com/top:from top:manifest rootfs "
+# Keys the schema does not define: left out of the layout's manifest, as
+# every edit drops them, each with a warning naming the image and its path.
+X=$TMP/unknown-src
+mkdir -p "$X/rootfs"
+cat >"$X/manifest" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/unknown-keys",
+ "app":{"exec":["/bin/app"],"user":"0","group":"0","workingDir":"/srv"},"x-build-info":{"commit":"abc"}}
+JSON
+"$ACTOOL" build "$X" "$TMP/unknown-keys.aci" >/dev/null 2>&1
+check "the image with unknown keys is fetched" "$ACTOOL" --dir="$S" --insecure-options=image fetch "$TMP/unknown-keys.aci"
+run_capture "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-unknown" --from=example.com/unknown-keys
+is "init --from an image with unknown keys succeeds, warning of each, naming the image" \
+  "$status:$(grep -c '^actool: warning: example\.com/unknown-keys: \(app\.workingDir: unknown key, not taken into the layout (did you mean "workingDirectory"?)\|x-build-info: unknown key, not taken into the layout\)$' "$TMP/.err"):$(wc -l <"$TMP/.err")" "0:2:2"
+is "... which the layout's manifest leaves out, as an edit does" \
+  "$(jq -c '[.app.workingDir, .["x-build-info"], .app.exec[0]]' "$TMP/from-unknown/manifest" 2>&1)" '[null,null,"/bin/app"]'
+run_capture "$ACTOOL" layout label add --layout="$TMP/from-unknown" version 1
+is "... so the next edit has nothing to warn of" "$status:$(cat "$TMP/.err")" "0:"
 check_rejects "init --from an image that is not there is refused" 'example\.com/nowhere|nowhere' \
   "$ACTOOL" --dir="$S" layout init --layout="$TMP/from-none" --from=example.com/nowhere --insecure-options=http
 is "the refused init --from left no layout" "$(ls -A "$TMP/from-none" 2>/dev/null | wc -l)" 0
