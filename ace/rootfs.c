@@ -1112,7 +1112,10 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct ace_root
                        const struct ace_notes *notes, appc_error_t *err)
 {
   const unsigned long kernel_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+  struct stat root;
 
+  if (!throwaway_upper(spec) && stat("/", &root) < 0)
+    return appc_error_make(err, errno, "app %s: the root", spec->app_name);
   if (mount_at("proc", "/proc", "proc", spec->init_system ? kernel_fs & ~MS_RDONLY : kernel_fs,
                NULL, err) < 0 ||
       (spec->init_system && proc_read_only_parts(kernel_fs, err) < 0) ||
@@ -1121,6 +1124,14 @@ static int inside_root(const struct ace_rootfs_spec *spec, const struct ace_root
       attach_devices(spec, h, err) < 0 || mask_kernel_paths(err) < 0 ||
       (!h->etc_layered && setup_etc(spec, h, err) < 0) || mount_volumes(spec, h, notes, err) < 0)
     return -1;
+  /* A build's commit leaves out the mount points (and the /etc) made
+   * above where the rootfs had none, but gives the rootfs the upper root's
+   * times, which making them changed: those the rootfs had, so that a run
+   * that changes nothing leaves it, and the image built from it, as it
+   * was (setup_etc does the same for /etc). */
+  if (!throwaway_upper(spec) &&
+      utimensat(AT_FDCWD, "/", (const struct timespec[2]){root.st_atim, root.st_mtim}, 0) < 0)
+    return appc_error_make(err, errno, "app %s: the root: cannot keep its times", spec->app_name);
   if (spec->read_only &&
       mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NODEV, NULL) < 0)
     return appc_error_make(err, errno, "app %s: cannot make the root read-only", spec->app_name);

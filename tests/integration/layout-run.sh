@@ -136,9 +136,20 @@ fi
 
 new_layout "$TMP/bare"
 rm -rf "$L/rootfs/etc" "$L/rootfs/proc" "$L/rootfs/sys" "$L/rootfs/dev"
+# (times set back: a run in the second of the last change would show nothing)
+touch -d @1577836800 "$L/rootfs"
+mtime1=$(stat -c %y "$L/rootfs")
 check_clean "a command runs in a rootfs without /etc, /proc, /sys, /dev" lay run -- /bin/true
 is "the executor's mount points and /etc are not left behind" \
   "$(ls -d "$L"/rootfs/{etc,proc,sys,dev} 2>&1 | grep -c 'No such')" 4
+is "nor do they change the rootfs's mtime" "$(stat -c %y "$L/rootfs")" "$mtime1"
+mkdir "$L/rootfs/etc"
+touch -d @1577836800 "$L/rootfs" "$L/rootfs/etc"
+mtime1=$(stat -c %y "$L/rootfs" "$L/rootfs/etc" | tr '\n' ' ')
+lay run -- /bin/true >/dev/null 2>&1
+is "... with an /etc too: the run leaves the mtimes of the rootfs and of its /etc" \
+  "$(stat -c %y "$L/rootfs" "$L/rootfs/etc" | tr '\n' ' '):$(ls -A "$L/rootfs" | tr '\n' ' ')" "$mtime1:bin etc home linuxrc root run sbin tmp usr var "
+rmdir "$L/rootfs/etc"
 check_clean "a command that writes into /etc" lay run -- sh -c 'echo mine >/etc/mine'
 is "/etc holds only the command's file" "$(ls -A "$L/rootfs/etc" | tr '\n' ' ')" "mine "
 
