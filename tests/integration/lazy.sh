@@ -3,12 +3,30 @@
 # Libraries bound at first use (common/lazy.h): libappc.so links only
 # json-c, actool libappc, json-c and libsmartcols (docs/design.md);
 # libarchive, libcrypto, libcurl, gpgme, libxml2, libmicrohttpd, libdeflate,
-# ISA-L, libcap, libseccomp and libyaml are opened when a command first calls them,
-# and a missing one is a clean error of the commands that need it.
+# ISA-L, libyaml, libcap, libseccomp, libmnl and libnftables are opened when
+# a command first calls them, and a missing one is a clean error of the
+# commands that need it.  docs/design.md names every one of them.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 : "${top_builddir:?top_builddir must be set (the build directory, for config.h)}"
 
 lazy="ARCHIVE CAP CRYPTO CURL DEFLATE GPGME ISAL MHD SECCOMP XML2 YAML MNL NFTABLES"
+# Each as docs/design.md names it.
+declare -A DOCNAME=([ARCHIVE]=libarchive [CAP]=libcap [CRYPTO]=libcrypto [CURL]=libcurl
+  [DEFLATE]=libdeflate [GPGME]=gpgme [ISAL]=ISA-L [MHD]=libmicrohttpd [SECCOMP]=libseccomp
+  [XML2]=libxml2 [YAML]=libyaml [MNL]=libmnl [NFTABLES]=libnftables)
+is "this test knows every library of common/lazy.h (APPC_LAZY_...)" \
+  "$(sed -n 's/^ *APPC_LAZY_\([A-Z0-9]*\),$/\1/p' "$top_srcdir/common/lazy.h" | grep -vx NLIBS | sort |
+    paste -sd' ')" "$(tr ' ' '\n' <<<"$lazy" | sort | paste -sd' ')"
+design=$(sed -n '/^## Libraries bound at first use/,/^## /p' "$top_srcdir/docs/design.md")
+unnamed=
+for l in $lazy; do grep -qwF -- "${DOCNAME[$l]:-APPC_LAZY_$l}" <<<"$design" || unnamed+=" ${DOCNAME[$l]:-APPC_LAZY_$l}"; done
+is "docs/design.md names each of them among the libraries bound at first use" "${unnamed:-none}" none
+words=(zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+  sixteen seventeen eighteen nineteen twenty)
+n=$(wc -w <<<"$lazy")
+is "... and counts them right (\"${words[$n]} libraries\")" \
+  "$(grep -oE '\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty) libraries\b' <<<"$design" | sort -u)" \
+  "${words[$n]} libraries"
 declare -A SONAME
 for l in $lazy; do
   SONAME[$l]=$(sed -n "s/^#define APPC_SONAME_$l \"\(.*\)\"$/\1/p" "$top_builddir/config.h")
