@@ -4,18 +4,27 @@
  * among them, parsed as the pod's user namespace is made), and the volumes,
  * mounts and environment assignments a pod is built from.  Each refusal
  * names the field, value or part and the rule, never a command-line flag
- * (the library knows none; actool adds them). */
+ * (the library knows none; actool adds them).  And NULL options, which run
+ * a pod as the defaults do. */
 #include "config.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ace/internal.h"
 #include "appc/ace.h"
+#include "appc/aci.h"
 #include "appc/schema.h"
+#include "appc/store.h"
 #include "appc/types.h"
 #include "tests/unit/test-util.h"
+
+#define SCRATCH_PREFIX "test-ace-options"
+#include "tests/unit/test-scratch.h"
 
 /* appc_ace_run refuses OPTS before it touches the store or the pod. */
 static int run_with(const struct appc_ace_options *opts, appc_error_t *err)
@@ -54,6 +63,78 @@ static void test_run_options(void **state)
   o = (struct appc_ace_options){
       .version = APPC_ACE_OPTIONS_VERSION, .rootfs_dir = "/nonexistent", .private_users = "auto"};
   assert_tagged_error(run_with(&o, &err), &err, EINVAL, "build mode: no private_users");
+}
+
+/* An image whose app runs `sh -c 'exit 7'` (a copy of the static busybox
+ * as /bin/sh), in a store in DIR; its ID in ID. */
+static struct appc_store *store_with_exit7(const char *dir, char id[APPC_IMAGE_ID_LEN + 1])
+{
+  static const char manifest[] =
+      "{\"acKind\":\"ImageManifest\",\"acVersion\":\"0.8.11\",\"name\":\"example.com/exit7\","
+      "\"app\":{\"exec\":[\"/bin/sh\",\"-c\",\"exit 7\"],\"user\":\"0\",\"group\":\"0\"}}";
+  struct appc_store *s = NULL;
+  struct appc_store_image img;
+  appc_error_t err = NULL;
+  char *sh = NULL, *layout = path_join(dir, "layout"), *aci = path_join(dir, "exit7.aci");
+  FILE *f = fopen("/bin/busybox", "rb");
+  size_t len = 0;
+
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  len = (size_t) ftell(f);
+  rewind(f);
+  assert_non_null(sh = malloc(len));
+  assert_int_equal(fread(sh, 1, len, f), len);
+  fclose(f);
+  write_file(dir, "layout/rootfs/bin/sh", sh, len);
+  free(sh);
+  write_file(dir, "layout/manifest", manifest, sizeof manifest - 1);
+  sh = path_join(layout, "rootfs/bin/sh");
+  assert_int_equal(chmod(sh, 0755), 0);
+  free(sh);
+  assert_ok(appc_aci_build(layout, aci, NULL, id, &err), &err);
+  sh = path_join(dir, "store");
+  assert_ok(appc_store_open(&s, sh, &err), &err);
+  assert_ok(appc_store_import(s, aci, NULL, &img, NULL, &err), &err);
+  assert_string_equal(img.id, id);
+  appc_store_image_clear(&img);
+  free(sh);
+  free(aci);
+  free(layout);
+  return s;
+}
+
+/* appc_ace_run with NULL options runs the pod as with the defaults (a
+ * zeroed structure): the app's status comes back, and the pod is not kept
+ * (keep_exited off). */
+static void test_run_null_options(void **state)
+{
+  static const struct appc_ace_options defaults = {0};
+  const struct appc_ace_options *opts[] = {NULL, &defaults};
+  char id[APPC_IMAGE_ID_LEN + 1];
+  appc_error_t err = NULL;
+
+  (void) state;
+  if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0)
+    skip(); /* running a pod needs root; the app, a static busybox */
+  char *dir = scratch_new();
+  struct appc_store *s = store_with_exit7(dir, id);
+  for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+    struct appc_ace_app_request app = {.image_id = id};
+    struct appc_pod_manifest *pod = NULL;
+    struct appc_ace_pod_info *infos = NULL;
+    size_t n = 0;
+    int status = -1;
+    assert_ok(appc_ace_pod_build(s, &app, 1, NULL, 0, NULL, &pod, &err), &err);
+    assert_ok(appc_ace_run(s, pod, opts[i], &status, &err), &err);
+    assert_int_equal(status, 7);
+    assert_ok(appc_ace_list(s, &infos, &n, &err), &err);
+    assert_int_equal(n, 0);
+    appc_ace_pod_infos_free(infos, n);
+    appc_pod_manifest_free(pod);
+  }
+  appc_store_close(s);
+  scratch_remove(dir);
 }
 
 /* A member that the caller's version does not cover (a designated
@@ -170,7 +251,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_options),   cmocka_unit_test(test_options_version_members),
       cmocka_unit_test(test_gc_options),    cmocka_unit_test(test_pod_parts),
-      cmocka_unit_test(test_private_users),
+      cmocka_unit_test(test_private_users), cmocka_unit_test(test_run_null_options),
   };
   return cmocka_run_group_tests_name("ace-options", tests, NULL, NULL);
 }
