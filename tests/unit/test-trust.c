@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the trust module (trust/): the prefix walk, which key files
- * apply to a name, and the refusals of appc_trust_verify that need no key.
- * Signatures by real keys are covered by tests/integration/store-signed.sh. */
+ * apply to a name, the refusals of appc_trust_verify that need no key, and
+ * appc_sign_file's handling of an existing signature file by options
+ * version (with a key made for it).  Signatures by real keys are covered by
+ * tests/integration/store-signed.sh. */
 #include "config.h"
 
 #include <errno.h>
@@ -368,6 +370,73 @@ static int teardown(void **state)
   return 0;
 }
 
+/* The content of DIR/REL, or "" (a buffer of 4 KiB, enough for a signature). */
+static const char *slurp(const char *dir, const char *rel)
+{
+  static char buf[4096];
+  char *p = path_join(dir, rel);
+  FILE *f = fopen(p, "r");
+  size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+
+  if (f != NULL)
+    fclose(f);
+  buf[n] = '\0';
+  free(p);
+  return buf;
+}
+
+/* appc_sign_file onto an existing signature file: callers of options
+ * versions 0 and 1, from before `overwrite`, have it replaced, as it was
+ * then; a caller of version 2 has it refused (EEXIST, the file kept)
+ * unless it sets overwrite. */
+static void test_sign_replaces_by_options_version(void **state)
+{
+  static const char old_sig[] = "an older signature\n";
+  static const char armor[] = "-----BEGIN PGP SIGNATURE-----";
+  appc_error_t err = NULL;
+  char *cmd = NULL;
+
+  (void) state;
+  if (system("gpg --version >/dev/null 2>&1") != 0)
+    skip(); /* no gpg to make a key with */
+  char *dir = scratch_new();
+  char *home = path_join(dir, "gnupg");
+  char *file = path_join(dir, "image.aci");
+  assert_int_equal(mkdir(home, 0700), 0);
+  assert_true(
+      asprintf(&cmd,
+               "gpg --batch --quiet --homedir '%s' --passphrase '' --pinentry-mode loopback "
+               "--quick-gen-key 'Test <test@example.com>' ed25519 sign never >/dev/null 2>&1",
+               home) > 0);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  put(dir, "image.aci", "the signed bytes\n");
+
+  for (unsigned version = 0; version <= 1; version++) {
+    struct appc_sign_options o = {.version = version, .homedir = home};
+    put(dir, "image.aci.asc", old_sig);
+    assert_ok(appc_sign_file(file, &o, &err), &err);
+    if (strncmp(slurp(dir, "image.aci.asc"), armor, strlen(armor)) != 0)
+      fail_msg("version %u: image.aci.asc holds \"%s\", not the new signature", version,
+               slurp(dir, "image.aci.asc"));
+  }
+  struct appc_sign_options o = {.version = APPC_SIGN_OPTIONS_VERSION, .homedir = home};
+  put(dir, "image.aci.asc", old_sig);
+  assert_refuses_existing(appc_sign_file(file, &o, &err), &err,
+                          "image.aci.asc: refusing to replace an existing file");
+  assert_string_equal(slurp(dir, "image.aci.asc"), old_sig);
+  o.overwrite = true;
+  assert_ok(appc_sign_file(file, &o, &err), &err);
+  assert_int_equal(strncmp(slurp(dir, "image.aci.asc"), armor, strlen(armor)), 0);
+
+  /* the agent that gpg started for the keyring goes with it */
+  assert_true(asprintf(&cmd, "gpgconf --homedir '%s' --kill gpg-agent >/dev/null 2>&1", home) > 0);
+  (void) system(cmd);
+  free(cmd);
+  free(file);
+  free(home);
+}
+
 /* The packets of a signature or a key are read before gpg sees them: a
  * compressed packet (which gpg would unpack, gigabytes from 3 KB) and data
  * packets are refused; so are garbage and cut packets. */
@@ -434,6 +503,7 @@ int main(void)
       cmocka_unit_test_teardown(test_garbage_signature_is_refused_and_leaves_nothing, teardown),
       cmocka_unit_test_teardown(test_bad_key_file_is_refused_naming_it, teardown),
       cmocka_unit_test(test_openpgp_packets_checked_before_gpg),
+      cmocka_unit_test_teardown(test_sign_replaces_by_options_version, teardown),
   };
   gpgme_check_version(NULL);
   return cmocka_run_group_tests_name("trust", tests, NULL, NULL);
