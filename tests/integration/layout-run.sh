@@ -131,6 +131,26 @@ if command -v setfattr >/dev/null; then
 else
   skip "a commit meeting a redirect fails" "setfattr not installed (attr)"
 fi
+# A kernel without those options (before Linux 4.19 for metacopy) refuses
+# them (EINVAL): the overlay is mounted without them.  Such a kernel is
+# played by a shim (tests/integration/overlay-einval.c, LD_PRELOAD) that
+# refuses them in fsconfig(2) and in an overlay's mount(2), logging each.
+if gcc -shared -fPIC -O2 -o "$TMP/overlay-einval.so" "$top_srcdir/tests/integration/overlay-einval.c" \
+  2>"$TMP/.err"; then
+  run_capture env LD_PRELOAD="$TMP/overlay-einval.so" OVERLAY_EINVAL_LOG="$TMP/overlay.log" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$ACTOOL" layout --layout="$L" run -- sh -c 'echo old-kernel >/old-kernel'
+  is "on a kernel that refuses the overlay's optional options, the run works and its change lands" \
+    "$status:$(cat "$R/old-kernel" 2>&1)" "0:old-kernel"
+  is "... the overlay refused with redirect_dir, metacopy and index off, then mounted without them" \
+    "$(sed -E 's/^(refused|mounted) .*(,redirect_dir=off,metacopy=off,index=off)$/\1\2/; t; s/^(refused|mounted) .*/\1/' \
+      "$TMP/overlay.log" 2>&1 |
+      paste -sd' ')" "refused,redirect_dir=off,metacopy=off,index=off mounted"
+  rm -f "$R/old-kernel"
+else
+  not_ok "the shim of a kernel without the overlay's optional options builds"
+  note "$(cat "$TMP/.err")"
+fi
 
 # --- a rootfs without /etc, /proc, /sys, /dev ---------------------------------
 
