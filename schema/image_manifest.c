@@ -146,7 +146,7 @@ static void write_manifest(struct appc_jw *w, const struct appc_image_manifest *
 {
   appc_jw_begin_object(w);
   appc_jw_field_string(w, "acKind", m->ac_kind);
-  appc_jw_field_string(w, "acVersion", m->ac_version);
+  appc_jw_field_semver(w, "acVersion", m->ac_version);
   appc_jw_field_string(w, "name", m->name);
   appc_jw_field_kv_list(w, "labels", &m->labels);
   if (m->app != NULL) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/array.h"
+#include "common/cleanup.h"
 #include "schema/json.h"
 #include "appc/schema.h"
 
@@ -265,6 +266,58 @@ void appc_jw_field_string(struct appc_jw *w, const char *key, const char *s)
     return; /* absent optional value: omitted */
   appc_jw_key(w, key);
   appc_jw_string(w, s);
+}
+
+/* S's LEN bytes into OUT, without their leading zeros when they are a
+ * number. */
+static void append_number(char **out, const char *s, size_t len)
+{
+  bool digits = len > 0;
+  for (size_t i = 0; i < len; i++)
+    digits = digits && s[i] >= '0' && s[i] <= '9';
+  while (digits && len > 1 && *s == '0') {
+    s++;
+    len--;
+  }
+  memcpy(*out, s, len);
+  *out += len;
+}
+
+void appc_jw_field_semver(struct appc_jw *w, const char *key, const char *s)
+{
+  if (s == NULL)
+    return;
+  size_t n = strlen(s);
+  cleanup_free char *norm = malloc(n + 1);
+  const char *plus = strchr(s, '+');
+  size_t core = plus != NULL ? (size_t) (plus - s) : n;
+  const char *dash = memchr(s, '-', core);
+  const char *end = dash != NULL ? dash : s + core, *p = s;
+  char *o = norm;
+
+  if (norm == NULL) {
+    appc_jw_field_string(w, key, s); /* the writer reports ENOMEM on its own */
+    return;
+  }
+  for (int i = 0; i < 3; i++) {
+    const char *dot = i < 2 ? memchr(p, '.', (size_t) (end - p)) : NULL;
+    const char *stop = dot != NULL ? dot : end;
+    append_number(&o, p, (size_t) (stop - p));
+    if (dot == NULL)
+      break;
+    *o++ = '.';
+    p = dot + 1;
+  }
+  if (dash != NULL && dash + 1 < s + core) {
+    memcpy(o, dash, (size_t) (s + core - dash));
+    o += s + core - dash;
+  }
+  if (plus != NULL && plus[1] != '\0') {
+    memcpy(o, plus, strlen(plus));
+    o += strlen(plus);
+  }
+  *o = '\0';
+  appc_jw_field_string(w, key, norm);
 }
 
 void appc_jw_array(struct appc_jw *w, const void *items, size_t n, size_t size,

@@ -243,6 +243,10 @@ void appc_jw_bool(struct appc_jw *w, bool b);
 void appc_jw_null(struct appc_jw *w);
 /* KEY and the string S; nothing when S is NULL (an absent optional value). */
 void appc_jw_field_string(struct appc_jw *w, const char *key, const char *s);
+/* KEY and the SemVer S (validated) as Go's SemVer marshals it: the three
+ * numbers without leading zeros, an empty pre-release or build part
+ * dropped ("00.08.011+" is "0.8.11"). */
+void appc_jw_field_semver(struct appc_jw *w, const char *key, const char *s);
 
 /* The array of the N elements of SIZE bytes at ITEMS, each written by ELEM,
  * or null when ITEMS is NULL: a Go nil slice, which a field without

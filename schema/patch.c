@@ -272,7 +272,9 @@ static int replace_set(struct appc_app *app, const char *name, const char *set,
                  (errno_name != NULL && appc_jput_string(value, "errno", errno_name) < 0)))
     r = appc_error_make(err, ENOMEM, "patching manifest");
   if (r == 0)
-    r = appc_isolator_set(&iso, name, json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN),
+    r = appc_isolator_set(&iso, name,
+                          json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE),
                           err);
   if (r == 0) {
     appc_isolator_list_remove_kind(&app->isolators, a);

@@ -483,7 +483,7 @@ int appc_pod_manifest_parse(const char *json, size_t len, struct appc_pod_manife
 static void write_pod(struct appc_jw *w, const struct appc_pod_manifest *pm)
 {
   appc_jw_begin_object(w);
-  appc_jw_field_string(w, "acVersion", pm->ac_version);
+  appc_jw_field_semver(w, "acVersion", pm->ac_version);
   appc_jw_field_string(w, "acKind", pm->ac_kind);
   appc_jw_key(w, "apps");
   appc_jw_array(w, pm->apps, pm->n_apps, sizeof *pm->apps, runtime_app_elem);

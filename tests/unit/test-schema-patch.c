@@ -181,6 +181,17 @@ static void test_seccomp(void **state)
   assert_string_equal(m->app->isolators.items[0].errno_name, "EPERM");
   assert_int_equal(m->app->isolators.items[0].set.len, 2);
 
+  /* the spec's wildcard groups hold a '/', written as it is (Go's
+   * json.Marshal never escapes it): the manifest's bytes are the
+   * reference's */
+  cleanup_image_manifest struct appc_image_manifest *g = NULL;
+  cleanup_free char *out = NULL;
+  p = (struct appc_manifest_patch){.seccomp_mode = "retain",
+                                   .seccomp_set = "@appc.io/all,@docker/default-blacklist"};
+  assert_ok(patch(json, &p, &g, &err), &err);
+  assert_ok(appc_image_manifest_serialize(g, 0, &out, NULL, &err), &err);
+  assert_non_null(strstr(out, "\"set\":[\"@appc.io/all\",\"@docker/default-blacklist\"]"));
+
   static const struct {
     const char *mode, *set, *error;
   } bad[] = {

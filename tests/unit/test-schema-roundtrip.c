@@ -192,11 +192,38 @@ static void test_fixtures(void **state)
   assert_int_equal(unwritable, 7);
 }
 
+/* acVersion is written as Go's SemVer marshals it (the reference's
+ * cat-manifest --pretty-print and patch-manifest): numbers without leading
+ * zeros, an empty pre-release or build part dropped. */
+static void test_semver_written_as_go(void **state)
+{
+  (void) state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"0.8.11", "0.8.11"}, {"00.08.011", "0.8.11"}, {"0.08.011-rc.01+b.007", "0.8.11-rc.01+b.007"},
+      {"1.0.0-", "1.0.0"},  {"1.0.0+", "1.0.0"},     {"000.0.1-+x", "0.0.1+x"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    char img[256], pod[256], want[64];
+    snprintf(img, sizeof img, "{\"acKind\":\"ImageManifest\",\"acVersion\":\"%s\",\"name\":\"a\"}",
+             cases[i].in);
+    snprintf(pod, sizeof pod, "{\"acVersion\":\"%s\",\"acKind\":\"PodManifest\",\"apps\":[]}",
+             cases[i].in);
+    snprintf(want, sizeof want, "\"acVersion\":\"%s\"", cases[i].out);
+    cleanup_free char *a = serialize(img, strlen(img), 0);
+    cleanup_free char *b = serialize(pod, strlen(pod), 0);
+    if (strstr(a, want) == NULL || strstr(b, want) == NULL)
+      fail_msg("%s: wanted %s in %s and %s", cases[i].in, want, a, b);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_generated),
       cmocka_unit_test(test_fixtures),
+      cmocka_unit_test(test_semver_written_as_go),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
