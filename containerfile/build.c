@@ -547,6 +547,19 @@ static int commit(struct builder *b)
   return 0;
 }
 
+/* A key of the base image's manifest that the schema does not define,
+ * which the layout leaves out: said, as `layout init --from` says it. */
+static void say_untaken_key(void *data, const char *path, const char *suggestion)
+{
+  struct builder *b = data;
+
+  if (suggestion != NULL)
+    say(b, "warning: %s: %s: unknown key, not taken into the image (did you mean \"%s\"?)",
+        b->image, path, suggestion);
+  else
+    say(b, "warning: %s: %s: unknown key, not taken into the image", b->image, path);
+}
+
 /* The layout, made from the cache's image and manifest at the first step
  * that must run. */
 static int make_layout(struct builder *b)
@@ -554,7 +567,8 @@ static int make_layout(struct builder *b)
   if (b->layout_made)
     return 0;
   if (b->image[0] == '\0' ? appc_layout_create(b->layout, b->name, b->err) < 0
-                          : appc_layout_create_from(b->s, b->image, b->layout, b->name, b->err) < 0)
+                          : appc_layout_create_from_warn(b->s, b->image, b->layout, b->name,
+                                                         say_untaken_key, b, b->err) < 0)
     return -1;
   if (b->cached_manifest != NULL) {
     cleanup_close int fd = open(b->layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

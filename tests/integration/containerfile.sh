@@ -307,6 +307,23 @@ rootfs "$M/copy.aci"
 is "... keeps the symlink and fills what it leads to" \
   "$(readlink "$R/lib" 2>&1):$(ls "$R/usr/lib" 2>&1 | tr '\n' ' ')" "usr/lib:foo.so libc.so.6 "
 
+# A base image's manifest keys that the schema does not define are left
+# out of the image built on it, with a warning each, as layout init --from.
+K=$TMP/unknown
+mkdir -p "$K/base/rootfs" "$K/ctx"
+cat >"$K/base/manifest" <<'JSON'
+{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/unknown-base",
+ "app":{"exec":["/bin/app"],"user":"0","group":"0","workingDir":"/srv"},"x-build-info":{"commit":"abc"}}
+JSON
+"$ACTOOL" build "$K/base" "$K/base.aci" >/dev/null 2>&1
+echo hi >"$K/ctx/hi"
+printf 'FROM %s\nCOPY hi /hi\n' "$K/base.aci" >"$K/ctx/Containerfile"
+run_capture build --file="$K/ctx/Containerfile" --name=example.com/unknown-child "$K/ctx" "$K/child.aci"
+is "FROM an image with unknown keys: built, warning of each key left out" \
+  "$status:$(cat "$TMP/.out" "$TMP/.err" | grep -c 'warning: sha512-[0-9a-f]*: \(app\.workingDir: unknown key, not taken into the image (did you mean "workingDirectory"?)\|x-build-info: unknown key, not taken into the image\)$')" "0:2"
+is "... and the image has none of them" \
+  "$(manifest "$K/child.aci" '[.app.workingDir, .["x-build-info"], .app.exec[0]]')" '[null,null,"/bin/app"]'
+
 # --- as Docker does it ---------------------------------------------------------
 
 D=$TMP/docker
