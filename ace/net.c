@@ -11,8 +11,11 @@
  * on the bridge and a masquerade of 127.0.0.0/8, 127.0.0.1 works too).
  * Pods reach published ports through the host's addresses too, the
  * publishing pod its own: its bridge port is in hairpin mode and its table
- * masquerades what pods send there (set_hairpin, make_pod_table).
- * Netlink is spoken through libmnl, nftables through libnftables.
+ * masquerades what pods send there (set_hairpin, make_pod_table).  The
+ * table's guards drop what pods send to or from 127.0.0.0/8, and what
+ * other hosts send toward the pods but to published ports and flows under
+ * way (make_guards).  Netlink is spoken through libmnl, nftables through
+ * libnftables.
  *
  * A pod's published ports are its own table's, `ip actool-UUID`, made with
  * the flag owner (Linux 5.12) through a libnftables context that P keeps
@@ -453,19 +456,19 @@ static bool element_is_ours(const struct ace_port_map *p, const char *addr)
   return ours;
 }
 
-static int make_localnet_guard(appc_error_t *err);
+static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err);
 
-/* The shared table, with its localnet guard (one nft call when both are
- * there, as for every pod but the first). */
+/* The shared table, with its guards (one nft call when they are there, as
+ * for every pod but the first). */
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
   char net[INET_ADDRSTRLEN];
   cleanup_free char *cmd = NULL;
 
-  if (nft("list chain ip " NET_TABLE " localnet", true, err) == 0)
+  if (nft("list chain ip " NET_TABLE " inbound", true, err) == 0)
     return 0;
   if (nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
-    return make_localnet_guard(err);
+    return make_guards(n, false, err);
   inet_ntop(AF_INET, &n->net, net, sizeof net);
   if (asprintf(&cmd,
                "table ip " NET_TABLE " {\n"
@@ -490,7 +493,7 @@ static int make_table(const struct ace_net *n, appc_error_t *err)
     cmd = NULL;
     return appc_error_make(err, ENOMEM, "nftables");
   }
-  return nft(cmd, false, err) < 0 ? -1 : make_localnet_guard(err);
+  return nft(cmd, false, err) < 0 ? -1 : make_guards(n, true, err);
 }
 
 /* With route_localnet on the bridge (for the host's own connections to
@@ -510,6 +513,40 @@ static int make_localnet_guard(appc_error_t *err)
              "    iifname \"" NET_BRIDGE "\" ip saddr 127.0.0.0/8 drop\n  }\n"
              "}\n",
              false, err);
+}
+
+/* actool turns ip_forward on, which makes the host a router between all its
+ * links: a machine that routes the pods' subnet to the host would reach
+ * every port of every pod, not only the published ones (the forward chain
+ * only accepts).  As docker drops it, what comes toward the subnet from
+ * elsewhere than the bridge is dropped unless it was DNATed (a published
+ * port) or belongs to a flow under way (the answers to pods' own
+ * connections).  A chain of its own, as the localnet guard, so that a
+ * table an older actool made gets it too: a drop in any base chain is
+ * final, whatever the forward chain accepted. */
+static int make_forward_guard(const struct ace_net *n, appc_error_t *err)
+{
+  char net[INET_ADDRSTRLEN], cmd[512];
+
+  inet_ntop(AF_INET, &n->net, net, sizeof net);
+  snprintf(cmd, sizeof cmd,
+           "table ip " NET_TABLE " {\n"
+           "  chain inbound { type filter hook forward priority filter - 1;\n"
+           "    iifname != \"" NET_BRIDGE "\" ip daddr %s/%u"
+           " ct state & (established | related) == 0 ct status & dnat == 0 drop\n  }\n"
+           "}\n",
+           net, n->prefix);
+  return nft(cmd, false, err);
+}
+
+/* The guards of the shared table (FRESH: just made), under the lock: those
+ * a table an older actool made lacks are added. */
+static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err)
+{
+  if ((fresh || nft("list chain ip " NET_TABLE " localnet", true, err) < 0) &&
+      make_localnet_guard(err) < 0)
+    return -1;
+  return make_forward_guard(n, err);
 }
 
 /* ---- leases ---- */

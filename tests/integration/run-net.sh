@@ -7,7 +7,8 @@
 # (127.0.0.1 and its own address), from the outside namespace, and from
 # pods through the host's addresses, the publishing pod's own included
 # (TCP and UDP: hairpin on its bridge port, a masquerade in its table); twenty
-# pods at once get twenty addresses; nothing (lease, map element, link,
+# pods at once get twenty addresses; a machine routing the pods' subnet to
+# the host reaches published ports only; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
 # and its published ports (its own table's) not even until then; pods
 # publishing one port at once: one has it, the others are refused naming it.
@@ -28,11 +29,14 @@ run_alone
 
 export ACTOOL_DIR=$TMP/store
 OUT=actool-test-out-$$
+LAN=actool-test-lan-$$
 cleanup() {
   [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
   ip netns pids "$OUT" 2>/dev/null | xargs -r kill -9 2>/dev/null
   ip netns del "$OUT" 2>/dev/null
+  ip netns del "$LAN" 2>/dev/null
   ip link del "vo$$" 2>/dev/null
+  ip link del "vl$$" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -43,6 +47,14 @@ ip netns add "$OUT" &&
   ip addr add 10.123.0.1/30 dev "vo$$" && ip link set "vo$$" up &&
   ip -n "$OUT" addr add 10.123.0.2/30 dev eth0 && ip -n "$OUT" link set eth0 up &&
   ip -n "$OUT" link set lo up || { not_ok "an outside network namespace"; done_testing; exit; }
+# A machine of the host's LAN that routes the pods' subnet to the host: a
+# namespace behind another /30.
+ip netns add "$LAN" &&
+  ip link add "vl$$" type veth peer name eth0 netns "$LAN" &&
+  ip addr add 10.125.0.1/30 dev "vl$$" && ip link set "vl$$" up &&
+  ip -n "$LAN" addr add 10.125.0.2/30 dev eth0 && ip -n "$LAN" link set eth0 up &&
+  ip -n "$LAN" route add 172.16.28.0/24 via 10.125.0.1 ||
+  { not_ok "a LAN machine's network namespace"; done_testing; exit; }
 mkdir -p "$TMP/outside-www"
 echo "outside says hi" >"$TMP/outside-www/file"
 ip netns exec "$OUT" busybox httpd -p 10.123.0.2:8000 -h "$TMP/outside-www"
@@ -124,6 +136,34 @@ host_ip=$(ip -4 -o addr show dev "vo$$" | awk '{print $4}' | cut -d/ -f1)
 is "on the host's own address" "$(curl -sS -m 5 "http://$host_ip:$port/" 2>&1)" "pod says hi"
 is "and from another network namespace" \
   "$(ip netns exec "$OUT" curl -sS -m 5 "http://10.123.0.1:$port/" 2>&1)" "pod says hi"
+# pod_net_pid UUID: the pod's PID 1, the child of its actool in a network
+# namespace of its own
+pod_net_pid() {
+  local p c
+  p=$("$ACTOOL" status --json "$1" | jq -r .pid)
+  for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
+    [ "$(readlink "/proc/$c/ns/net")" != "$(readlink "/proc/$p/ns/net")" ] && echo "$c" && return
+  done
+  echo 0
+}
+other=$("$ACTOOL" run --detach --net=default example.com/web 2>"$TMP/.err") # publishes nothing
+other_pid=$(pod_net_pid "$other")
+other_addr=$("$ACTOOL" status --json "$other" | jq -r .address)
+addr=$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r .address)
+poll_page "http://$other_addr/" >/dev/null
+is "a pod reaches another pod's address over the bridge" \
+  "$(nsenter --net="/proc/$other_pid/ns/net" curl -sS -m 5 "http://$addr/" 2>&1)" "pod says hi"
+# A machine that routes the pods' subnet to the host (ip_forward is on)
+# reaches published ports, and no port of a pod directly (as docker drops
+# it): only what was DNATed, or answers pods' own flows, goes toward them
+# from elsewhere than the bridge.
+is "a machine routing the pods' subnet to the host reaches a published port" \
+  "$(ip netns exec "$LAN" curl -sS -m 5 "http://10.125.0.1:$port/" 2>&1)" "pod says hi"
+is "... but not a pod that publishes nothing, at its address" \
+  "$(ip netns exec "$LAN" curl -sS -m 3 "http://$other_addr/" 2>&1 | grep -c 'pod says hi')" 0
+is "... nor the publishing pod's port at its address (it was not DNATed)" \
+  "$(ip netns exec "$LAN" curl -sS -m 3 "http://$addr/" 2>&1 | grep -c 'pod says hi')" 0
+"$ACTOOL" stop "$other" >/dev/null 2>&1
 # The pod reaches its own published port through the host's addresses: the
 # bridge sends a frame DNATed on it (br_netfilter) back out the pod's port
 # (hairpin), and the pod's table masquerades it (the pod drops a packet
