@@ -14,8 +14,8 @@
  * masquerades what pods send there (set_hairpin, make_pod_table).  The
  * table's guards drop what pods send to or from 127.0.0.0/8, and what
  * other hosts send toward the pods but to published ports and flows under
- * way (make_guards).  Netlink is spoken through libmnl, nftables through
- * libnftables.
+ * way (make_guards).  Netlink is spoken through libmnl (ctnetlink too,
+ * forget_udp_port), nftables through libnftables.
  *
  * A pod's published ports are its own table's, `ip actool-UUID`, made with
  * the flag owner (Linux 5.12) through a libnftables context that P keeps
@@ -53,6 +53,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_link.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -189,18 +191,24 @@ static int read_config(struct ace_net *n, appc_error_t *err)
 
 /* ---- netlink ---- */
 
-static struct mnl_socket *nl_open(appc_error_t *err)
+/* A socket of the netlink family BUS; WHAT names it in errors. */
+static struct mnl_socket *nl_open_bus(int bus, const char *what, appc_error_t *err)
 {
-  struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  struct mnl_socket *nl = mnl_socket_open2(bus, SOCK_CLOEXEC);
 
   if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
     int e = errno;
     if (nl != NULL)
       mnl_socket_close(nl);
-    appc_error_make(err, e, "netlink");
+    appc_error_make(err, e, "%s", what);
     return NULL;
   }
   return nl;
+}
+
+static struct mnl_socket *nl_open(appc_error_t *err)
+{
+  return nl_open_bus(NETLINK_ROUTE, "netlink", err);
 }
 
 /* Send the request in BUF and wait for its acknowledgement. */
@@ -863,6 +871,127 @@ static int hold_ports(struct ace_net *n, appc_error_t *err)
   return 0;
 }
 
+/* ---- conntrack ---- */
+
+#define CT_DUMP_SIZE 32768 /* a dump's datagrams: MNL_SOCKET_DUMP_SIZE (libmnl 1.0.5) */
+
+struct ct_forget {
+  struct mnl_socket *nl; /* where entries are deleted */
+  uint16_t port;         /* the host port, network order */
+  int error;             /* the first deletion's that failed, but for a gone entry */
+};
+
+/* The attribute TYPE in the nest NEST, or NULL. */
+static const struct nlattr *ct_nested(const struct nlattr *nest, uint16_t type)
+{
+  const struct nlattr *a;
+
+  mnl_attr_for_each_nested(a, nest)
+  {
+    if (mnl_attr_get_type(a) == type)
+      return a;
+  }
+  return NULL;
+}
+
+/* A copy of the attribute A at the end of NLH (in a buffer of SIZE). */
+static void ct_copy(struct nlmsghdr *nlh, size_t size, const struct nlattr *a)
+{
+  if (a != NULL && nlh->nlmsg_len + MNL_ALIGN(a->nla_len) <= size) {
+    memcpy(mnl_nlmsg_get_payload_tail(nlh), a, a->nla_len);
+    nlh->nlmsg_len += MNL_ALIGN(a->nla_len);
+  }
+}
+
+/* A ctnetlink message of TYPE in BUF, for IPv4. */
+static struct nlmsghdr *ct_msg(char *buf, uint8_t type, uint16_t flags)
+{
+  struct nfgenmsg *nfg;
+  struct nlmsghdr *nlh =
+      nl_msg(buf, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags, sizeof *nfg, (void **) &nfg);
+
+  nfg->nfgen_family = AF_INET;
+  nfg->version = NFNETLINK_V0;
+  return nlh;
+}
+
+/* A dumped entry: deleted (by its original tuple, in its zone) when it is
+ * a UDP flow to the port. */
+static int ct_forget_cb(const struct nlmsghdr *nlh, void *data)
+{
+  struct ct_forget *f = data;
+  const struct nlattr *a, *orig = NULL, *zone = NULL, *proto, *num, *port;
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  appc_error_t err = NULL;
+
+  mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+  {
+    if (mnl_attr_get_type(a) == CTA_TUPLE_ORIG)
+      orig = a;
+    else if (mnl_attr_get_type(a) == CTA_ZONE)
+      zone = a;
+  }
+  if (orig == NULL || (proto = ct_nested(orig, CTA_TUPLE_PROTO)) == NULL ||
+      (num = ct_nested(proto, CTA_PROTO_NUM)) == NULL || mnl_attr_validate(num, MNL_TYPE_U8) < 0 ||
+      mnl_attr_get_u8(num) != IPPROTO_UDP ||
+      (port = ct_nested(proto, CTA_PROTO_DST_PORT)) == NULL ||
+      mnl_attr_validate(port, MNL_TYPE_U16) < 0 || mnl_attr_get_u16(port) != f->port)
+    return MNL_CB_OK;
+  struct nlmsghdr *del = ct_msg(buf, IPCTNL_MSG_CT_DELETE, 0);
+  ct_copy(del, sizeof buf, orig);
+  ct_copy(del, sizeof buf, zone);
+  /* an entry gone meanwhile (it timed out) is no failure */
+  if (nl_talk(f->nl, del, "conntrack", &err) < 0 && err->errnum != ENOENT && f->error == 0)
+    f->error = err->errnum ? err->errnum : EIO;
+  appc_error_release(&err);
+  return MNL_CB_OK;
+}
+
+/* Delete the conntrack entries of UDP flows to host port PORT.  A client
+ * that was sending to it before the pod published it (a syslog or statsd
+ * client, from one socket) has an entry made before the DNAT rule: its
+ * datagrams would go on reaching the host (the reserving socket) and never
+ * the pod, for as long as it sends.  Done once the rule is there, as docker
+ * and CNI's portmap do; TCP needs nothing (a new connection, a new entry). */
+static int forget_udp_port(uint16_t port, appc_error_t *err)
+{
+  char buf[CT_DUMP_SIZE];
+  struct ct_forget f = {.port = htons(port)};
+  struct mnl_socket *dump = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err);
+  unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
+  int r, e;
+
+  if (dump == NULL || (f.nl = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err)) == NULL) {
+    if (dump != NULL)
+      mnl_socket_close(dump);
+    return appc_error_prefix(err, "published port %u/udp", port);
+  }
+  struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP);
+  nlh->nlmsg_seq = seq;
+  r = mnl_socket_sendto(dump, nlh, nlh->nlmsg_len) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+  while (r == MNL_CB_OK) {
+    ssize_t len = mnl_socket_recvfrom(dump, buf, sizeof buf);
+    r = len < 0 ? MNL_CB_ERROR
+                : mnl_cb_run(buf, (size_t) len, seq, mnl_socket_get_portid(dump), ct_forget_cb, &f);
+  }
+  e = r == MNL_CB_ERROR ? errno : f.error; /* r is MNL_CB_STOP otherwise: the dump's end */
+  mnl_socket_close(dump);
+  mnl_socket_close(f.nl);
+  if (r == MNL_CB_STOP && e == 0)
+    return 0;
+  return appc_error_make(err, e ? e : EIO,
+                         "published port %u/udp: conntrack: the entries of its flows", port);
+}
+
+/* Pod N's UDP ports: forget_udp_port. */
+static int forget_udp_flows(const struct ace_net *n, appc_error_t *err)
+{
+  for (size_t i = 0; i < n->n_ports; i++)
+    if (strcmp(n->ports[i].proto, "udp") == 0 && forget_udp_port(n->ports[i].host_port, err) < 0)
+      return -1;
+  return 0;
+}
+
 /* ---- the whole ---- */
 
 /* Something is on the bridge: a pod of another store (another --dir), or
@@ -1108,6 +1237,8 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     if (r < 0)
       goto out;
   }
+  if (forget_udp_flows(n, err) < 0)
+    goto out;
   r = 0;
 out:
   mnl_socket_close(nl);

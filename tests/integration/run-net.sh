@@ -8,7 +8,8 @@
 # pods through the host's addresses, the publishing pod's own included
 # (TCP and UDP: hairpin on its bridge port, a masquerade in its table); twenty
 # pods at once get twenty addresses; a machine routing the pods' subnet to
-# the host reaches published ports only; nothing (lease, map element, link,
+# the host reaches published ports only; a UDP client that was sending to
+# a port before it was published reaches the pod; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
 # and its published ports (its own table's) not even until then; pods
 # publishing one port at once: one has it, the others are refused naming it.
@@ -276,6 +277,27 @@ client got: served by sudp"
   grep -q '^client got: served by sudp' <<<"$got" || note "$got"
   is "... and leaves nothing once it ended, no table of its own" \
     "$(settled "$POD_NONE") $(nft list tables | grep -c 'table ip actool-')" "$POD_NONE 0"
+  # A UDP client that was sending to a host port (from one socket, as a
+  # syslog or statsd client does) before a pod published it reaches the
+  # pod: the flow's conntrack entry, made before the DNAT rule, is deleted.
+  python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
+for _ in range(100):
+    try:
+        s.sendto(b"ping", ("127.0.0.1", int(sys.argv[1]))); print(s.recv(100).decode().strip()); break
+    except OSError: pass
+else: print("no answer")' "$((port + 34))" >"$TMP/udp-client" 2>&1 &
+  client=$!
+  # (its one socket-activated port: listen-fds serves them in turn)
+  "$ACTOOL" layout --layout="$S" port rm stcp >/dev/null &&
+    "$ACTOOL" layout --layout="$S" set name=example.com/self-udp >/dev/null &&
+    "$ACTOOL" build "$S" "$TMP/self-udp.aci" >/dev/null &&
+    "$ACTOOL" --insecure-options=image fetch "$TMP/self-udp.aci" >/dev/null
+  sleep 1
+  timeout 30 "$ACTOOL" run --net=default --publish=sudp:$((port + 34)) example.com/self-udp \
+    --exec=/bin/listen-fds >"$TMP/udp-pod" 2>&1
+  wait "$client"
+  is "a UDP client sending to a port before a pod published it reaches the pod" \
+    "$(cat "$TMP/udp-client")" "served by sudp"
 else
   not_ok "the socket-activated image (gcc -static)"
   note "$(cat "$TMP/.err")"
