@@ -51,6 +51,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <linux/if_link.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -74,6 +75,7 @@
 #include "ace/pod.h"
 #include "appc/ace.h"
 #include "appc/store.h"
+#include "common/array.h"
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -875,12 +877,6 @@ static int hold_ports(struct ace_net *n, appc_error_t *err)
 
 #define CT_DUMP_SIZE 32768 /* a dump's datagrams: MNL_SOCKET_DUMP_SIZE (libmnl 1.0.5) */
 
-struct ct_forget {
-  struct mnl_socket *nl; /* where entries are deleted */
-  uint16_t port;         /* the host port, network order */
-  int error;             /* the first deletion's that failed, but for a gone entry */
-};
-
 /* The attribute TYPE in the nest NEST, or NULL. */
 static const struct nlattr *ct_nested(const struct nlattr *nest, uint16_t type)
 {
@@ -892,6 +888,53 @@ static const struct nlattr *ct_nested(const struct nlattr *nest, uint16_t type)
       return a;
   }
   return NULL;
+}
+
+struct ct_forget {
+  struct mnl_socket *nl; /* where entries are deleted */
+  uint16_t port;         /* the host port, network order */
+  int error;             /* the first deletion's that failed, but for a gone entry */
+  /* the host's addresses (127/8 aside), which the DNAT rule maps: the
+   * host's own flows to a remote host's port of that number are left */
+  struct in_addr *local;
+  size_t n_local;
+};
+
+/* The IPv4 addresses of the host's links into F. */
+static int ct_host_addresses(struct ct_forget *f, appc_error_t *err)
+{
+  struct ifaddrs *all = NULL;
+
+  if (getifaddrs(&all) < 0)
+    return appc_error_make(err, errno, "conntrack: the host's addresses");
+  for (struct ifaddrs *a = all; a != NULL; a = a->ifa_next) {
+    if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET)
+      continue;
+    if (APPC_ARRAY_EXTEND(f->local, f->n_local, 1) < 0) {
+      freeifaddrs(all);
+      return appc_error_make(err, ENOMEM, "conntrack: the host's addresses");
+    }
+    f->local[f->n_local++] = ((const struct sockaddr_in *) (const void *) a->ifa_addr)->sin_addr;
+  }
+  freeifaddrs(all);
+  return 0;
+}
+
+/* Whether the original tuple ORIG goes to one of the host's addresses. */
+static bool ct_to_host(const struct ct_forget *f, const struct nlattr *orig)
+{
+  const struct nlattr *ip = ct_nested(orig, CTA_TUPLE_IP), *dst;
+
+  if (ip == NULL || (dst = ct_nested(ip, CTA_IP_V4_DST)) == NULL ||
+      mnl_attr_validate(dst, MNL_TYPE_U32) < 0)
+    return false;
+  uint32_t addr = mnl_attr_get_u32(dst);
+  if ((ntohl(addr) >> 24) == 127)
+    return true;
+  for (size_t i = 0; i < f->n_local; i++)
+    if (f->local[i].s_addr == addr)
+      return true;
+  return false;
 }
 
 /* A copy of the attribute A at the end of NLH (in a buffer of SIZE). */
@@ -935,7 +978,8 @@ static int ct_forget_cb(const struct nlmsghdr *nlh, void *data)
       (num = ct_nested(proto, CTA_PROTO_NUM)) == NULL || mnl_attr_validate(num, MNL_TYPE_U8) < 0 ||
       mnl_attr_get_u8(num) != IPPROTO_UDP ||
       (port = ct_nested(proto, CTA_PROTO_DST_PORT)) == NULL ||
-      mnl_attr_validate(port, MNL_TYPE_U16) < 0 || mnl_attr_get_u16(port) != f->port)
+      mnl_attr_validate(port, MNL_TYPE_U16) < 0 || mnl_attr_get_u16(port) != f->port ||
+      !ct_to_host(f, orig))
     return MNL_CB_OK;
   struct nlmsghdr *del = ct_msg(buf, IPCTNL_MSG_CT_DELETE, 0);
   ct_copy(del, sizeof buf, orig);
@@ -952,15 +996,23 @@ static int ct_forget_cb(const struct nlmsghdr *nlh, void *data)
  * client, from one socket) has an entry made before the DNAT rule: its
  * datagrams would go on reaching the host (the reserving socket) and never
  * the pod, for as long as it sends.  Done once the rule is there, as docker
- * and CNI's portmap do; TCP needs nothing (a new connection, a new entry). */
+ * and CNI's portmap do, but only for flows to the host's own addresses, which
+ * the rule maps (docker's take the host's DNS queries to remote port 53
+ * too); TCP needs nothing (a new connection, a new entry). */
 static int forget_udp_port(uint16_t port, appc_error_t *err)
 {
   char buf[CT_DUMP_SIZE];
   struct ct_forget f = {.port = htons(port)};
-  struct mnl_socket *dump = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err);
+  cleanup_free struct in_addr *local = NULL;
+  struct mnl_socket *dump = NULL;
   unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
   int r, e;
 
+  r = ct_host_addresses(&f, err);
+  local = f.local;
+  if (r < 0)
+    return appc_error_prefix(err, "published port %u/udp", port);
+  dump = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err);
   if (dump == NULL || (f.nl = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err)) == NULL) {
     if (dump != NULL)
       mnl_socket_close(dump);

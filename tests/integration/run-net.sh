@@ -292,12 +292,25 @@ else: print("no answer")' "$((port + 34))" >"$TMP/udp-client" 2>&1 &
     "$ACTOOL" layout --layout="$S" set name=example.com/self-udp >/dev/null &&
     "$ACTOOL" build "$S" "$TMP/self-udp.aci" >/dev/null &&
     "$ACTOOL" --insecure-options=image fetch "$TMP/self-udp.aci" >/dev/null
+  # ... and the host's own flow to a remote host's port of that number
+  # (a DNS query to port 53, say) is not the DNAT rule's: its entry stays.
+  remote_sport=$(free_port) remote_sent=
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.sendto(b"x", ("198.51.100.7", int(sys.argv[2])))' \
+    "$remote_sport" "$((port + 34))" 2>/dev/null && remote_sent=1
   sleep 1
   timeout 30 "$ACTOOL" run --net=default --publish=sudp:$((port + 34)) example.com/self-udp \
     --exec=/bin/listen-fds >"$TMP/udp-pod" 2>&1
   wait "$client"
   is "a UDP client sending to a port before a pod published it reaches the pod" \
     "$(cat "$TMP/udp-client")" "served by sudp"
+  if [ -n "$remote_sent" ] && [ -r /proc/net/nf_conntrack ]; then
+    check "... while the host's flow to a remote host's port of that number keeps its entry" \
+      grep -q "dst=198\.51\.100\.7 sport=$remote_sport dport=$((port + 34)) " /proc/net/nf_conntrack
+  else
+    skip "... while the host's flow to a remote host's port keeps its entry" \
+      "no route to 198.51.100.7 or no /proc/net/nf_conntrack"
+  fi
 else
   not_ok "the socket-activated image (gcc -static)"
   note "$(cat "$TMP/.err")"
