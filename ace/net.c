@@ -37,9 +37,10 @@
  * its configuration (and leases an older actool kept there, which gc undoes). The veth pair goes
  * with the pod's network namespace (the kernel unregisters it in the background); it is deleted
  * here only when something may hold that namespace longer (ace_net_release's DELETE_LINK_NOW, and
- * gc for a gone pod).  The bridge and the table are shared: the first pod makes them, they stay for
- * the next ones (making them costs more than starting a pod), and `actool gc` removes them when no
- * pod of any store holds a lease.
+ * gc for a gone pod).  The bridge and the table are
+ * shared: the first pod makes them, they stay for the next ones (making them costs more than
+ * starting a pod), and `actool gc` removes them when no pod of any store holds a lease; the bridge
+ * only if actool made it (create_bridge), since an admin's actool0 serves too.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
  * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
@@ -63,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -89,7 +91,9 @@
 #define NET_DEFAULT_SUBNET "172.16.28.0/24"
 #define NET_CONFIG "default.json"
 #define NET_LEASES "leases"
-#define NET_HOST ACE_RUNTIME_ROOT "/net" /* the lock, leases/ and current */
+#define NET_HOST ACE_RUNTIME_ROOT "/net" /* the lock, leases/, current and NET_BRIDGE_RECORD */
+#define NET_BRIDGE_RECORD "bridge"       /* the hardware address of the bridge actool made */
+#define NET_VETH "acv"                   /* + 8 hex digits: the host's end of a pod's veth pair */
 #define BRIDGE_SETTLE_MS 500             /* bridge_in_use */
 #define LEASE_MAX 4096
 
@@ -255,18 +259,51 @@ static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int i
   return nlh;
 }
 
-static int ifindex_cb(const struct nlmsghdr *nlh, void *data)
-{
-  const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+/* What a link is: its index, its kind (IFLA_INFO_KIND: "bridge", "veth",
+ * "" for a physical one) and its hardware address. */
+struct link_facts {
+  int index;
+  char kind[16];
+  uint8_t mac[6];
+};
 
-  if (nlh->nlmsg_type == RTM_NEWLINK)
-    *(int *) data = ifi->ifi_index;
+static int link_info_cb(const struct nlattr *attr, void *data)
+{
+  struct link_facts *f = data;
+
+  if (mnl_attr_get_type(attr) == IFLA_INFO_KIND)
+    snprintf(f->kind, sizeof f->kind, "%.*s",
+             (int) strnlen(mnl_attr_get_payload(attr), mnl_attr_get_payload_len(attr)),
+             (const char *) mnl_attr_get_payload(attr));
   return MNL_CB_OK;
 }
 
-/* The index of the link NAME in the namespace of NL's socket (if_nametoindex
- * asks the caller's). */
-static int link_index(struct mnl_socket *nl, const char *name, int *index, appc_error_t *err)
+static int link_attr_cb(const struct nlattr *attr, void *data)
+{
+  struct link_facts *f = data;
+
+  if (mnl_attr_get_type(attr) == IFLA_ADDRESS && mnl_attr_get_payload_len(attr) == sizeof f->mac)
+    memcpy(f->mac, mnl_attr_get_payload(attr), sizeof f->mac);
+  else if (mnl_attr_get_type(attr) == IFLA_LINKINFO)
+    (void) mnl_attr_parse_nested(attr, link_info_cb, f);
+  return MNL_CB_OK;
+}
+
+static int link_facts_cb(const struct nlmsghdr *nlh, void *data)
+{
+  const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+  struct link_facts *f = data;
+
+  if (nlh->nlmsg_type == RTM_NEWLINK) {
+    f->index = ifi->ifi_index;
+    (void) mnl_attr_parse(nlh, sizeof *ifi, link_attr_cb, f);
+  }
+  return MNL_CB_OK;
+}
+
+/* The link NAME in the namespace of NL's socket (if_nametoindex asks the
+ * caller's); -1 with errno (ENODEV: there is none). */
+static int link_query(struct mnl_socket *nl, const char *name, struct link_facts *f)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_REQUEST, 0);
@@ -275,12 +312,26 @@ static int link_index(struct mnl_socket *nl, const char *name, int *index, appc_
 
   nlh->nlmsg_seq = seq;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-  *index = 0;
+  memset(f, 0, sizeof *f);
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ||
       (n = mnl_socket_recvfrom(nl, buf, sizeof buf)) < 0 ||
-      mnl_cb_run(buf, (size_t) n, seq, mnl_socket_get_portid(nl), ifindex_cb, index) < 0 ||
-      *index <= 0)
+      mnl_cb_run(buf, (size_t) n, seq, mnl_socket_get_portid(nl), link_facts_cb, f) < 0)
+    return -1;
+  if (f->index <= 0) {
+    errno = ENODEV;
+    return -1;
+  }
+  return 0;
+}
+
+static int link_index(struct mnl_socket *nl, const char *name, int *index, appc_error_t *err)
+{
+  struct link_facts f;
+
+  *index = 0;
+  if (link_query(nl, name, &f) < 0)
     return appc_error_make(err, errno ? errno : ENODEV, "netlink: the pod's %s", name);
+  *index = f.index;
   return 0;
 }
 
@@ -325,13 +376,12 @@ static int set_hairpin(struct mnl_socket *nl, int index, const char *name, appc_
   return nl_talk(nl, nlh, what, err);
 }
 
-static int add_address(struct mnl_socket *nl, int index, struct in_addr a, unsigned prefix,
-                       const char *what, appc_error_t *err)
+static int address_request(struct mnl_socket *nl, uint16_t type, uint16_t flags, int index,
+                           struct in_addr a, unsigned prefix, const char *what, appc_error_t *err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct ifaddrmsg *ifa;
-  struct nlmsghdr *nlh =
-      nl_msg(buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof *ifa, (void **) &ifa);
+  struct nlmsghdr *nlh = nl_msg(buf, type, flags, sizeof *ifa, (void **) &ifa);
 
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = (unsigned char) prefix;
@@ -339,6 +389,13 @@ static int add_address(struct mnl_socket *nl, int index, struct in_addr a, unsig
   mnl_attr_put(nlh, IFA_LOCAL, sizeof a, &a);
   mnl_attr_put(nlh, IFA_ADDRESS, sizeof a, &a);
   return nl_talk(nl, nlh, what, err);
+}
+
+static int add_address(struct mnl_socket *nl, int index, struct in_addr a, unsigned prefix,
+                       const char *what, appc_error_t *err)
+{
+  return address_request(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, index, a, prefix, what,
+                         err);
 }
 
 static int add_default_route(struct mnl_socket *nl, int index, struct in_addr gw, appc_error_t *err)
@@ -358,29 +415,124 @@ static int add_default_route(struct mnl_socket *nl, int index, struct in_addr gw
   return nl_talk(nl, nlh, "the pod's default route", err);
 }
 
-static int make_bridge(struct mnl_socket *nl, const struct ace_net *n, appc_error_t *err)
+/* ---- the bridge ---- */
+
+/* actool0 as it is: none (F->index 0), or a bridge, anybody's.  A link of
+ * that name that is not a bridge is someone else's, and left alone. */
+static int find_bridge(struct mnl_socket *nl, struct link_facts *f, appc_error_t *err)
 {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
+  if (link_query(nl, NET_BRIDGE, f) < 0) {
+    f->index = 0;
+    return errno == ENODEV ? 0 : appc_error_make(err, errno, "netlink: the bridge " NET_BRIDGE);
+  }
+  if (strcmp(f->kind, "bridge") != 0)
+    return appc_error_tag(err, EEXIST,
+                          "net: the link " NET_BRIDGE " (kind %s) is not a bridge: actool did not "
+                          "make it and does not use it; delete or rename it",
+                          f->kind[0] != '\0' ? f->kind : "none");
+  return 0;
+}
+
+static void format_mac(const uint8_t mac[6], char out[19])
+{
+  snprintf(out, 19, "%02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2], mac[3], mac[4],
+           mac[5]);
+}
+
+/* Make the bridge with a hardware address of its own, recorded in
+ * NET_HOST/NET_BRIDGE_RECORD before: a bridge actool0 is actool's (gc
+ * deletes it) only when it has that address, whenever actool is killed.  A
+ * bridge whose address was set keeps it, whatever its ports. */
+static int create_bridge(struct mnl_socket *nl, int host, struct link_facts *f, appc_error_t *err)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE], text[19];
+  uint8_t mac[6];
   struct nlmsghdr *nlh;
   struct nlattr *info;
-  int index = (int) if_nametoindex(NET_BRIDGE);
 
-  if (index == 0) {
-    nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, NET_BRIDGE);
-    info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-    mnl_attr_nest_end(nlh, info);
-    if (nl_talk(nl, nlh, "the bridge " NET_BRIDGE, err) < 0)
-      return -1;
-    index = (int) if_nametoindex(NET_BRIDGE);
-    if (index == 0)
-      return appc_error_make(err, errno, "the bridge " NET_BRIDGE);
-  }
-  if (add_address(nl, index, n->gateway, n->prefix, "the bridge's address", err) < 0 ||
-      link_up(nl, index, 0, "the bridge " NET_BRIDGE, err) < 0)
+  if (getrandom(mac, sizeof mac, 0) != (ssize_t) sizeof mac)
+    return appc_error_make(err, errno, "the bridge " NET_BRIDGE ": a hardware address");
+  mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+  format_mac(mac, text);
+  if (appc_atomic_write_at(host, NET_BRIDGE_RECORD, text, strlen(text), 0644, 0, err) < 0)
+    return appc_error_prefix(err, NET_HOST);
+  nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, NET_BRIDGE);
+  mnl_attr_put(nlh, IFLA_ADDRESS, sizeof mac, mac);
+  info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+  mnl_attr_nest_end(nlh, info);
+  if (nl_talk(nl, nlh, "the bridge " NET_BRIDGE, err) < 0)
+    return -1;
+  if (link_query(nl, NET_BRIDGE, f) < 0)
+    return appc_error_make(err, errno, "the bridge " NET_BRIDGE);
+  return 0;
+}
+
+static bool bridge_is_ours(int host, const struct link_facts *f)
+{
+  cleanup_free char *have = NULL;
+  appc_error_t ignored = NULL;
+  char want[19];
+  size_t len = 0;
+  bool ours;
+
+  format_mac(f->mac, want);
+  ours = appc_read_file_at(host, NET_BRIDGE_RECORD, 64, APPC_READ_REGULAR | APPC_READ_NOFOLLOW,
+                           &have, &len, &ignored) == 0 &&
+         strcmp(have, want) == 0;
+  appc_error_release(&ignored);
+  return ours;
+}
+
+/* The bridge, made unless there is one (an admin's may serve: it gets the
+ * gateway's address too, as docker uses a docker0 it finds), up, with the
+ * gateway's address. */
+static int make_bridge(struct mnl_socket *nl, const struct ace_net *n, appc_error_t *err)
+{
+  struct link_facts f;
+
+  if (find_bridge(nl, &f, err) < 0 || (f.index == 0 && create_bridge(nl, n->host, &f, err) < 0))
+    return -1;
+  if (add_address(nl, f.index, n->gateway, n->prefix, "the bridge's address", err) < 0 ||
+      link_up(nl, f.index, 0, "the bridge " NET_BRIDGE, err) < 0)
     return -1;
   return 0;
+}
+
+/* The subnet NET_HOST/current names (the bridge's and the table's). */
+static int read_current(int host, struct in_addr *net, unsigned *prefix)
+{
+  cleanup_free char *text = NULL;
+  appc_error_t ignored = NULL;
+  size_t len = 0;
+  int r = appc_read_file_at(host, "current", 64, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &text,
+                            &len, &ignored);
+
+  appc_error_release(&ignored);
+  return r < 0 ? -1 : parse_subnet(text, net, prefix);
+}
+
+/* No pod is on the bridge any more (under the lock): actool's goes; one of
+ * someone else's only loses the gateway's address that pods had there. */
+static void release_bridge(struct mnl_socket *nl, int host)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  appc_error_t ignored = NULL;
+  struct link_facts f;
+  struct in_addr net;
+  unsigned prefix;
+
+  if (link_query(nl, NET_BRIDGE, &f) < 0 || strcmp(f.kind, "bridge") != 0)
+    return;
+  if (bridge_is_ours(host, &f)) {
+    if (nl_talk(nl, link_msg(buf, RTM_DELLINK, 0, f.index), NET_BRIDGE, &ignored) == 0)
+      unlinkat(host, NET_BRIDGE_RECORD, 0);
+  } else if (read_current(host, &net, &prefix) == 0) {
+    struct in_addr gateway = {.s_addr = htonl(ntohl(net.s_addr) + 1)};
+    (void) address_request(nl, RTM_DELADDR, 0, f.index, gateway, prefix, NET_BRIDGE, &ignored);
+  }
+  appc_error_release(&ignored);
 }
 
 static int delete_link(struct mnl_socket *nl, const char *name, appc_error_t *err)
@@ -1046,17 +1198,31 @@ static int forget_udp_flows(const struct ace_net *n, appc_error_t *err)
 
 /* ---- the whole ---- */
 
-/* Something is on the bridge: a pod of another store (another --dir), or
- * one of ours that has just ended, whose veth the kernel is unregistering
- * in the background (some 10 to 30 ms after run returns, more on a busy
+/* Whether a pod's veth is on the bridge (an admin's bridge that serves may
+ * have ports of its own). */
+static bool pods_on_bridge(void)
+{
+  DIR *d = opendir("/sys/class/net/" NET_BRIDGE "/brif");
+  bool found = false;
+  struct dirent *e;
+
+  while (d != NULL && !found && (e = readdir(d)) != NULL)
+    found = strncmp(e->d_name, NET_VETH, strlen(NET_VETH)) == 0;
+  if (d != NULL)
+    closedir(d);
+  return found;
+}
+
+/* A pod is on the bridge: a pod of another store (another --dir), or one
+ * of ours that has just ended, whose veth the kernel is unregistering in
+ * the background (some 10 to 30 ms after run returns, more on a busy
  * host).  Only what is still there after BRIDGE_SETTLE_MS is taken for the
  * first. */
 static bool bridge_in_use(void)
 {
   int64_t deadline = appc_monotonic_ms() + BRIDGE_SETTLE_MS;
 
-  while (if_nametoindex(NET_BRIDGE) != 0 &&
-         !appc_dir_is_empty(AT_FDCWD, "/sys/class/net/" NET_BRIDGE "/brif")) {
+  while (pods_on_bridge()) {
     if (appc_monotonic_ms() >= deadline)
       return true;
     nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
@@ -1077,11 +1243,11 @@ static void remove_if_unused(int host)
   if (bridge_in_use())
     return;
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
-  unlinkat(host, "current", 0);
   if ((nl = nl_open(&ignored)) != NULL) {
-    (void) delete_link(nl, NET_BRIDGE, &ignored);
+    release_bridge(nl, host);
     mnl_socket_close(nl);
   }
+  unlinkat(host, "current", 0);
   appc_error_release(&ignored);
 }
 

@@ -38,6 +38,7 @@ cleanup() {
   ip netns del "$LAN" 2>/dev/null
   ip link del "vo$$" 2>/dev/null
   ip link del "vl$$" 2>/dev/null
+  [ -n "${foreign:-}" ] && ip link del "$foreign" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -596,6 +597,33 @@ settled "$POD_NONE" >/dev/null
 timeout 30 "$ACTOOL" --dir="$S2" gc >/dev/null 2>&1
 is "two stores: once both pods ended, either store's gc removes the table and the bridge" \
   "$(leftovers)" "$NONE"
+
+# --- the host's other networks, links named actool0 --------------------------------
+# A link actool0 that is not a bridge is someone else's: refused before
+# anything is made or touched.
+foreign=actool0 # (for cleanup)
+ip link add actool0 type veth peer name "acp$$"
+check_rejects "a link actool0 that is no bridge is refused, saying so" \
+  "the link actool0 \(kind veth\) is not a bridge: actool did not make it" \
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/true
+is "... and left alone (no address, down)" \
+  "$(ip -o -4 addr show dev actool0 | wc -l):$(ip -o link show actool0 | grep -c '[<,]UP[,>]')" "0:0"
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "... nothing is left (and gc has nothing to wait for)" "$(leftovers)" "leases=0 links=0 table=0 bridge=1"
+ip link del actool0
+# An admin's bridge actool0 serves (as docker uses a docker0 it finds), and
+# gc leaves it, taking back only the gateway's address.
+ip link add actool0 type bridge && ip addr add 10.99.0.1/24 dev actool0 && ip link set actool0 up
+check_clean "an admin's bridge actool0 serves the pods" "$ACTOOL" run --net=default example.com/web \
+  --exec=/bin/sh -- -c 'ip -4 -o addr show eth0'
+grep -q 'inet 172\.16\.28\.' "$TMP/.out" || note "$(cat "$TMP/.out")"
+settled "leases=0 links=0 table=1 bridge=1" >/dev/null
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "gc leaves an admin's bridge actool0 with its own address, and removes the table" \
+  "$(ip -o -4 addr show dev actool0 2>&1 | awk '{print $4}' | tr '\n' ' ')$(leftovers)" \
+  "10.99.0.1/24 leases=0 links=0 table=0 bridge=1"
+ip link del actool0 2>/dev/null
+foreign=
 
 # --- refusals ---------------------------------------------------------------------
 
