@@ -43,7 +43,8 @@
  * only if actool made it (create_bridge), since an admin's actool0 serves too.
  *
  * The subnet is 172.16.28.0/24 (rkt's default) unless net/default.json
- * says {"subnet": "A.B.C.D/N"} (N from 16 to 29). */
+ * says {"subnet": "A.B.C.D/N"} (N from 16 to 29), and no other link's
+ * (refuse_overlap). */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -533,6 +534,150 @@ static void release_bridge(struct mnl_socket *nl, int host)
     (void) address_request(nl, RTM_DELADDR, 0, f.index, gateway, prefix, NET_BRIDGE, &ignored);
   }
   appc_error_release(&ignored);
+}
+
+/* ---- the subnet among the host's networks ---- */
+
+static bool same_net(struct in_addr a, struct in_addr b, unsigned prefix)
+{
+  uint32_t mask = prefix == 0 ? 0 : htonl(~0u << (32 - prefix));
+
+  return ((a.s_addr ^ b.s_addr) & mask) == 0;
+}
+
+#define NL_ATTRS 64 /* more than RTA_MAX and IFA_MAX */
+
+static int attr_table_cb(const struct nlattr *attr, void *data)
+{
+  const struct nlattr **tb = data;
+
+  if (mnl_attr_get_type(attr) < NL_ATTRS)
+    tb[mnl_attr_get_type(attr)] = attr;
+  return MNL_CB_OK;
+}
+
+/* Send a dump request of TYPE for IPv4 (HEADER: the size of its family
+ * header, whose first byte is the family: rtm_family, ifa_family) and pass
+ * every answer to CB. */
+static int nl_dump(struct mnl_socket *nl, uint16_t type, size_t header, mnl_cb_t cb, void *data,
+                   const char *what, appc_error_t *err)
+{
+  char buf[32768]; /* a dump's messages are up to 32 KiB (libmnl's MNL_SOCKET_DUMP_SIZE) */
+  unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
+  void *family;
+  struct nlmsghdr *nlh = nl_msg(buf, type, NLM_F_REQUEST | NLM_F_DUMP, header, &family);
+  ssize_t n;
+  int r;
+
+  *(uint8_t *) family = AF_INET;
+  nlh->nlmsg_seq = seq;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+    return appc_error_make(err, errno, "netlink: %s", what);
+  do {
+    n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+    r = n < 0 ? -1 : mnl_cb_run(buf, (size_t) n, seq, mnl_socket_get_portid(nl), cb, data);
+  } while (r > 0); /* MNL_CB_STOP (0) at the dump's end */
+  return r < 0 ? appc_error_make(err, errno, "netlink: %s", what) : 0;
+}
+
+/* The first route or address found that overlaps the pods' subnet on
+ * another link than the bridge. */
+struct overlap {
+  const struct ace_net *n;
+  int bridge; /* its index; 0 when there is none */
+  char what[IFNAMSIZ + 96];
+};
+
+static void note_overlap(struct overlap *o, const char *kind, const struct nlattr *at,
+                         unsigned prefix, int index, unsigned char type)
+{
+  char a[INET_ADDRSTRLEN], link[IF_NAMESIZE];
+  struct in_addr in;
+
+  if (o->what[0] != '\0' || at == NULL || mnl_attr_get_payload_len(at) != sizeof in ||
+      (index > 0 && index == o->bridge))
+    return;
+  memcpy(&in, mnl_attr_get_payload(at), sizeof in);
+  if (!same_net(in, o->n->net, prefix < o->n->prefix ? prefix : o->n->prefix))
+    return;
+  inet_ntop(AF_INET, &in, a, sizeof a);
+  if (index > 0)
+    snprintf(o->what, sizeof o->what, "the %s %s/%u on the link %s", kind, a, prefix,
+             if_indextoname((unsigned) index, link) != NULL ? link : "(gone)");
+  else
+    snprintf(o->what, sizeof o->what, "the %s %s %s/%u (on no link)",
+             type == RTN_BLACKHOLE     ? "blackhole"
+             : type == RTN_UNREACHABLE ? "unreachable"
+             : type == RTN_PROHIBIT    ? "prohibit"
+                                       : "linkless",
+             kind, a, prefix);
+}
+
+/* A route of the main table (but a default one, which overlaps every
+ * network): its link is its output's, or its first next hop's. */
+static int route_cb(const struct nlmsghdr *nlh, void *data)
+{
+  const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+  const struct nlattr *tb[NL_ATTRS] = {0};
+  int index = 0;
+
+  if (nlh->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != AF_INET || rt->rtm_dst_len == 0 ||
+      mnl_attr_parse(nlh, sizeof *rt, attr_table_cb, tb) < 0 ||
+      (tb[RTA_TABLE] != NULL ? mnl_attr_get_u32(tb[RTA_TABLE]) : rt->rtm_table) != RT_TABLE_MAIN)
+    return MNL_CB_OK;
+  if (tb[RTA_OIF] != NULL)
+    index = (int) mnl_attr_get_u32(tb[RTA_OIF]);
+  else if (tb[RTA_MULTIPATH] != NULL &&
+           mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop))
+    index = ((const struct rtnexthop *) mnl_attr_get_payload(tb[RTA_MULTIPATH]))->rtnh_ifindex;
+  note_overlap(data, "route", tb[RTA_DST], rt->rtm_dst_len, index, rt->rtm_type);
+  return MNL_CB_OK;
+}
+
+/* An address: its network (the peer's on a point-to-point link), and the
+ * address itself. */
+static int address_cb(const struct nlmsghdr *nlh, void *data)
+{
+  const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+  const struct nlattr *tb[NL_ATTRS] = {0};
+
+  if (nlh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET ||
+      mnl_attr_parse(nlh, sizeof *ifa, attr_table_cb, tb) < 0)
+    return MNL_CB_OK;
+  note_overlap(data, "address", tb[IFA_ADDRESS], ifa->ifa_prefixlen, (int) ifa->ifa_index,
+               RTN_UNICAST);
+  note_overlap(data, "address", tb[IFA_LOCAL], 32, (int) ifa->ifa_index, RTN_UNICAST);
+  return MNL_CB_OK;
+}
+
+/* The pods' subnet is no other network's (a LAN's, a VPN's): the host
+ * would send what is for the pods there, their answers and published ports
+ * included.  As docker refuses a bridge's subnet that overlaps a route,
+ * the pod is refused, naming the address or route of the main table on
+ * another link than the bridge (routes there are the pods') that overlaps
+ * it, and the configuration to change.  A link actool0 that is no bridge
+ * is refused here too (find_bridge), before anything is made. */
+static int refuse_overlap(struct mnl_socket *nl, const struct ace_net *n, appc_error_t *err)
+{
+  struct overlap o = {.n = n};
+  char net[INET_ADDRSTRLEN];
+  struct link_facts f;
+
+  if (find_bridge(nl, &f, err) < 0)
+    return -1;
+  o.bridge = f.index;
+  if (nl_dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), address_cb, &o, "the host's addresses",
+              err) < 0 ||
+      (o.what[0] == '\0' &&
+       nl_dump(nl, RTM_GETROUTE, sizeof(struct rtmsg), route_cb, &o, "the host's routes", err) < 0))
+    return -1;
+  if (o.what[0] == '\0')
+    return 0;
+  inet_ntop(AF_INET, &n->net, net, sizeof net);
+  return appc_error_tag(err, EADDRINUSE,
+                        "net: the pods' subnet %s/%u overlaps %s: choose another subnet in "
+                        "%s/net/" NET_CONFIG " ({\"subnet\": \"A.B.C.D/N\"})",
+                        net, n->prefix, o.what, appc_store_path(n->s));
 }
 
 static int delete_link(struct mnl_socket *nl, const char *name, appc_error_t *err)
@@ -1331,8 +1476,9 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
       (lock = net_lock(n->host, err)) < 0)
     goto out;
   sweep_dead(n);
-  if (refuse_held_ports(n, err) == 0 && check_current(n, err) == 0 && take_lease(n, err) == 0 &&
-      (nl = nl_open(err)) != NULL && make_bridge(nl, n, err) == 0 &&
+  if (refuse_held_ports(n, err) == 0 && (nl = nl_open(err)) != NULL &&
+      refuse_overlap(nl, n, err) == 0 && check_current(n, err) == 0 && take_lease(n, err) == 0 &&
+      make_bridge(nl, n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err) == 0 && make_table(n, err) == 0 &&
       write_sysctl("/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet", "1", err) == 0 &&
       write_lease(n, err) == 0)

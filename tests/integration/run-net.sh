@@ -38,6 +38,7 @@ cleanup() {
   ip netns del "$LAN" 2>/dev/null
   ip link del "vo$$" 2>/dev/null
   ip link del "vl$$" 2>/dev/null
+  ip link del "ovl$$" 2>/dev/null
   [ -n "${foreign:-}" ] && ip link del "$foreign" 2>/dev/null
   rm -rf "$TMP"
 }
@@ -599,6 +600,28 @@ is "two stores: once both pods ended, either store's gc removes the table and th
   "$(leftovers)" "$NONE"
 
 # --- the host's other networks, links named actool0 --------------------------------
+# A subnet that another link of the host has (a LAN's, a VPN's) is refused,
+# as docker refuses it: the host would send what is for the pods there, the
+# published ports' packets included.  Nothing is made.
+ip link add "ovl$$" type veth peer name "ovp$$" && ip addr add 172.16.28.7/24 dev "ovl$$" &&
+  ip link set "ovl$$" up && ip link set "ovp$$" up || not_ok "a link ovl$$ with 172.16.28.7/24"
+check_rejects "a subnet that another link's address is in is refused, naming both and net/default.json" \
+  "the pods' subnet 172\.16\.28\.0/24 overlaps the address 172\.16\.28\.7/24 on the link ovl$$: choose another subnet in $ACTOOL_DIR/net/default\.json" \
+  "$ACTOOL" run --net=default --publish=www:$((port + 40)) example.com/web --exec=/bin/true
+is "... leaving nothing" "$(leftovers)" "$NONE"
+ip addr flush dev "ovl$$"
+ip route add 172.16.28.128/25 dev "ovl$$"
+check_rejects "... and a route to a part of it on another link" \
+  "overlaps the route 172\.16\.28\.128/25 on the link ovl$$" \
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/true
+ip route del 172.16.28.128/25 dev "ovl$$"
+ip route add 172.16.0.0/16 dev "ovl$$"
+check_rejects "... and a route to a network that holds it" \
+  "overlaps the route 172\.16\.0\.0/16 on the link ovl$$" \
+  "$ACTOOL" run --net=default example.com/web --exec=/bin/true
+ip link del "ovl$$"
+is "... leaving nothing" "$(leftovers)" "$NONE"
+
 # A link actool0 that is not a bridge is someone else's: refused before
 # anything is made or touched.
 foreign=actool0 # (for cleanup)
