@@ -37,7 +37,7 @@
  * its configuration (and leases an older actool kept there, which gc undoes). The veth pair goes
  * with the pod's network namespace (the kernel unregisters it in the background); it is deleted
  * here only when something may hold that namespace longer (ace_net_release's DELETE_LINK_NOW, and
- * gc for a gone pod).  The bridge and the table are
+ * gc for a gone pod, or for a pair no lease names: sweep_pairs).  The bridge and the table are
  * shared: the first pod makes them, they stay for the next ones (making them costs more than
  * starting a pod), and `actool gc` removes them when no pod of any store holds a lease; the bridge
  * only if actool made it (create_bridge), since an admin's actool0 serves too.
@@ -858,6 +858,21 @@ static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err)
 
 /* ---- leases ---- */
 
+static void host_if_name(struct in_addr a, char out[IFNAMSIZ]);
+
+/* Whether the veth pair of an earlier pod at A is still there: one whose
+ * network namespace something holds (an operator's `nsenter --net`)
+ * outlives its pod, and its lease, with A and A's MAC on the bridge; a new
+ * pod at A would share both (until gc deletes it: sweep_pairs).  One that
+ * the kernel is still unregistering is gone within some 30 ms. */
+static bool pair_left(struct in_addr a)
+{
+  char name[IFNAMSIZ];
+
+  host_if_name(a, name);
+  return if_nametoindex(name) != 0;
+}
+
 /* The first free address's lease, under the lock.  The file takes its name
  * with the UUID already in it (linked, never replacing), so that no lease
  * is ever seen empty, whenever actool is killed. */
@@ -881,20 +896,24 @@ static int take_lease(struct ace_net *n, appc_error_t *err)
     appc_error_make(err, errno, NET_HOST "/" NET_LEASES ": a new lease");
     goto out;
   }
-  /* .0 is the network, .1 the gateway, the last the broadcast address */
-  for (uint32_t i = 2; i + 1 < size && r < 0; i++) {
-    struct in_addr a = {.s_addr = htonl(base + i)};
-    char name[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a, name, sizeof name);
-    if (appc_tempfile_install(&t, name, APPC_WRITE_NOREPLACE) == 0) {
-      n->addr = a;
-      n->leased = true;
-      r = 0;
-    } else if (errno != EEXIST) {
-      appc_error_make(err, errno, NET_HOST "/" NET_LEASES "/%s", name);
-      goto out;
+  /* .0 is the network, .1 the gateway, the last the broadcast address.  An
+   * address whose earlier pod's veth pair is still there goes last (pair_left). */
+  for (int pass = 0; pass < 2 && r < 0; pass++)
+    for (uint32_t i = 2; i + 1 < size && r < 0; i++) {
+      struct in_addr a = {.s_addr = htonl(base + i)};
+      char name[INET_ADDRSTRLEN];
+      if (pass == 0 && pair_left(a))
+        continue;
+      inet_ntop(AF_INET, &a, name, sizeof name);
+      if (appc_tempfile_install(&t, name, APPC_WRITE_NOREPLACE) == 0) {
+        n->addr = a;
+        n->leased = true;
+        r = 0;
+      } else if (errno != EEXIST) {
+        appc_error_make(err, errno, NET_HOST "/" NET_LEASES "/%s", name);
+        goto out;
+      }
     }
-  }
   if (r < 0)
     appc_error_make(err, EADDRNOTAVAIL, "net: every address of the pods' subnet is taken");
 out:
@@ -1502,23 +1521,28 @@ int ace_net_enter_pod(struct ace_net *n, appc_error_t *err)
   return n->pod_nl != NULL ? 0 : -1;
 }
 
-/* The host's end of the pod's veth pair: acv + the UUID's first 8 hex
- * digits, unique among running pods. */
-static void host_if_name(const char *uuid, char out[IFNAMSIZ])
+/* The host's end of the veth pair of the pod at address A: acv + A's 8 hex
+ * digits, so that the pair an earlier pod at A left is known (take_lease,
+ * sweep_pairs).  (An older actool named it after the pod's UUID's first 8
+ * hex digits: old_if_name.) */
+static void host_if_name(struct in_addr a, char out[IFNAMSIZ])
 {
-  snprintf(out, IFNAMSIZ, "acv%.8s", uuid);
+  snprintf(out, IFNAMSIZ, NET_VETH "%08x", (unsigned) ntohl(a.s_addr));
 }
 
-/* Delete the host's end of pod UUID's veth pair (and so the pair). */
-static void delete_pair(const char *uuid)
+static void old_if_name(const char *uuid, char out[IFNAMSIZ])
+{
+  snprintf(out, IFNAMSIZ, NET_VETH "%.8s", uuid);
+}
+
+/* Delete the link NAME, the host's end of a veth pair (and so the pair). */
+static void delete_pair(const char *name)
 {
   appc_error_t ignored = NULL;
-  char host_if[IFNAMSIZ];
   struct mnl_socket *nl = nl_open(&ignored);
 
-  host_if_name(uuid, host_if);
   if (nl != NULL) {
-    (void) delete_link(nl, host_if, &ignored);
+    (void) delete_link(nl, name, &ignored);
     mnl_socket_close(nl);
   }
   appc_error_release(&ignored);
@@ -1535,7 +1559,11 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
 
   if (nl == NULL)
     return -1;
-  host_if_name(n->uuid, host_if);
+  host_if_name(n->addr, host_if);
+  /* what an earlier pod at this address left (take_lease gives such an
+   * address only when every free one has one) goes first */
+  if (delete_link(nl, host_if, err) < 0)
+    goto out;
   nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, host_if);
   info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -1672,8 +1700,11 @@ void ace_net_release(struct ace_net *n, bool delete_link_now)
     (void) nft_run(n->own, cmd, true, NULL);
     nft_ctx_free(n->own);
   }
-  if (n->leased && delete_link_now)
-    delete_pair(n->uuid);
+  if (n->leased && delete_link_now) {
+    char host_if[IFNAMSIZ];
+    host_if_name(n->addr, host_if);
+    delete_pair(host_if);
+  }
   if (n->leased && n->host >= 0) {
     appc_error_t ignored = NULL;
     int lock = net_lock(n->host, &ignored);
@@ -1798,10 +1829,46 @@ static void gc_leases(int root, int leases, const char *own_key)
      * metadata service stopped) goes now. */
     bool owned = lease_owner(leases, e->d_name, own_key, uuid, key);
     if (!owned || ace_pod_is_dead(root, key, uuid)) {
-      if (owned)
-        delete_pair(uuid);
+      char host_if[IFNAMSIZ];
+      host_if_name(a, host_if);
+      delete_pair(host_if);
+      if (owned) {
+        old_if_name(uuid, host_if);
+        delete_pair(host_if);
+      }
       undo_lease(leases, e->d_name);
     }
+  }
+  closedir(d);
+}
+
+/* Delete the host's ends of veth pairs on the bridge at addresses of the
+ * current subnet that no lease names (and so the pairs), under the lock:
+ * those of gone pods whose network namespace something still holds
+ * (pair_left).  An older actool's (old_if_name) go with their leases. */
+static void sweep_pairs(int host)
+{
+  cleanup_close int leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct in_addr net;
+  unsigned prefix;
+  struct dirent *e;
+  DIR *d;
+
+  if (read_current(host, &net, &prefix) < 0 ||
+      (d = opendir("/sys/class/net/" NET_BRIDGE "/brif")) == NULL)
+    return;
+  while ((e = readdir(d)) != NULL) {
+    char name[INET_ADDRSTRLEN], *end;
+    const char *hex = e->d_name + strlen(NET_VETH);
+    if (strncmp(e->d_name, NET_VETH, strlen(NET_VETH)) != 0 || strlen(hex) != 8 ||
+        strspn(hex, "0123456789abcdef") != 8)
+      continue;
+    struct in_addr a = {.s_addr = htonl((uint32_t) strtoul(hex, &end, 16))};
+    if (*end != '\0' || !same_net(a, net, prefix))
+      continue;
+    inet_ntop(AF_INET, &a, name, sizeof name);
+    if (leases < 0 || faccessat(leases, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+      delete_pair(e->d_name);
   }
   closedir(d);
 }
@@ -1834,6 +1901,7 @@ int ace_net_gc(struct appc_store *s, appc_error_t *err)
       unlinkat(area, NET_LEASES, AT_REMOVEDIR);
     unlinkat(area, "current", 0);
   }
+  sweep_pairs(host);
   remove_if_unused(host);
   close(lock);
   return 0;

@@ -12,7 +12,11 @@
 # a port before it was published reaches the pod; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
 # and its published ports (its own table's) not even until then; pods
-# publishing one port at once: one has it, the others are refused naming it.
+# publishing one port at once: one has it, the others are refused naming it;
+# a subnet another link has and a link actool0 that is no bridge are refused,
+# an admin's bridge actool0 serves and outlives gc, and the veth pair of a
+# pod whose namespace something holds keeps its address from new pods until
+# gc deletes it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 [ "$(id -u)" -eq 0 ] || skip_all "the default network needs root"
@@ -40,6 +44,7 @@ cleanup() {
   ip link del "vl$$" 2>/dev/null
   ip link del "ovl$$" 2>/dev/null
   [ -n "${foreign:-}" ] && ip link del "$foreign" 2>/dev/null
+  [ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -647,6 +652,51 @@ is "gc leaves an admin's bridge actool0 with its own address, and removes the ta
   "10.99.0.1/24 leases=0 links=0 table=0 bridge=1"
 ip link del actool0 2>/dev/null
 foreign=
+
+# A pod's network namespace that something holds after the pod (an
+# operator's `nsenter --net`, a tcpdump) keeps its veth pair, with the pod's
+# address and MAC, on the bridge: a new pod gets another address while the
+# pair is there, and gc deletes it.
+u1=$("$ACTOOL" run --detach --net=default example.com/web 2>"$TMP/.err")
+addr1=$("$ACTOOL" status --json "$u1" 2>/dev/null | jq -r .address)
+pid1=$("$ACTOOL" status --json "$u1" 2>/dev/null | jq -r .pid) # the pod's actool
+init1= # its child in the pod's namespace: the pod's init
+for _ in $(seq 100); do
+  for f in /proc/[0-9]*/stat; do
+    { read -r p _ _ ppid _ <"$f"; } 2>/dev/null || continue
+    [ "$ppid" = "$pid1" ] && [ "$(readlink "/proc/$p/ns/net")" != "$(readlink /proc/self/ns/net)" ] &&
+      init1=$p && break 2
+  done
+  sleep 0.05
+done
+pod_ns=$(readlink "/proc/$init1/ns/net")
+nsenter --net="/proc/$init1/ns/net" sleep 600 &
+holder=$!
+for _ in $(seq 100); do
+  [ "$(readlink "/proc/$holder/ns/net")" = "$pod_ns" ] && break
+  sleep 0.05
+done
+"$ACTOOL" stop "$u1" >/dev/null 2>&1
+for _ in $(seq 100); do
+  [ -e "$LEASES/$addr1" ] || break
+  sleep 0.1
+done
+sleep 0.5 # (a pair not held goes within some 30 ms)
+is "a pod whose namespace is held ended, its pair is left" "$(leftovers)" "leases=0 links=1 table=1 bridge=1"
+"$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' >"$TMP/held.out" 2>&1
+case $(cat "$TMP/held.out") in
+*"inet 172.16.28."*) is "a new pod meanwhile gets another address than $addr1" \
+  "$(grep -c "inet $addr1/" "$TMP/held.out")" 0 ;;
+*) not_ok "a new pod meanwhile gets another address than $addr1"; note "$(cat "$TMP/held.out")" ;;
+esac
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "gc deletes the gone pod's held pair (and so the bridge and the table go)" \
+  "$(settled "$NONE")" "$NONE"
+is "... whose other end was the holder's eth0" \
+  "$(nsenter --net="/proc/$holder/ns/net" ip -o link show | grep -c 'eth0')" 0
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+holder=
 
 # --- refusals ---------------------------------------------------------------------
 
