@@ -236,10 +236,14 @@ void appc_store_unlock(struct appc_store *s)
 {
   if (s->lock_depth == 0 || --s->lock_depth > 0)
     return;
-  /* Shared to exclusive drops the shared hold first (flock(2)): nothing
-   * of the outer hold's is left to keep by then. */
+  /* Exclusive when no other process holds the lock, so that none reads
+   * an image as it goes.  When one does (a build in a long RUN step),
+   * waiting would leave this command hanging behind it: the removals are
+   * then done under a shared hold, the record's lock still keeping an
+   * image another import took meanwhile.  (A conversion that fails has
+   * dropped the shared hold: flock(2).) */
   if (s->n_deferred > 0) {
-    if (appc_flock(s->lock_fd, LOCK_EX) == 0)
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0 || appc_flock(s->lock_fd, LOCK_SH) == 0)
       appc_store_run_deferred(s);
     else
       appc_cb_log(s->cb, "%s/lock: %s: %zu images to remove are left in the store", s->path,

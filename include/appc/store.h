@@ -184,9 +184,10 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
  * longer needs, unless another import has taken it since (imported it
  * again or claimed it): then *KEPT is true and the image stays.  An image
  * no longer in the store is no error.  Inside a shared hold of the store's
- * lock the removal is done as the outermost hold ends (appc_store_unlock
- * then waits for the exclusive lock; what is kept or fails then goes to
- * the store's log callback) and *KEPT is false. */
+ * lock the removal is done as the outermost hold ends (appc_store_unlock,
+ * under the exclusive lock when no other process holds the lock, else
+ * under a shared one rather than waiting; what is kept or fails then goes
+ * to the store's log callback) and *KEPT is false. */
 int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
                                 const struct timespec *imported, bool *kept, appc_error_t *err);
 

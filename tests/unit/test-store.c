@@ -1059,7 +1059,7 @@ static void *unlock_in_thread(void *arg)
 static void test_remove_unclaimed_deferred(void **state)
 {
   struct fixture *f = *state;
-  struct appc_store_image added;
+  struct appc_store_image added, again;
   struct appc_store *other = NULL;
   appc_error_t err = NULL;
   bool kept = true;
@@ -1079,22 +1079,33 @@ static void test_remove_unclaimed_deferred(void **state)
   assert_int_equal(err->errnum, EDEADLK);
   appc_error_release(&err);
 
-  /* another holder (its own open file description) keeps it */
-  assert_ok(appc_store_open(&other, f->store, &err), &err);
-  assert_ok(appc_store_lock(other, false, &err), &err);
-  assert_int_equal(pthread_create(&th, NULL, unlock_in_thread, f->s), 0);
-  usleep(100 * 1000);
-  assert_int_equal(count_sub(f, "images"), 1);
-  appc_store_unlock(other);
-  assert_int_equal(pthread_join(th, NULL), 0);
+  /* at the hold's end, gone */
+  appc_store_unlock(f->s);
   assert_int_equal(count_sub(f, "images"), 0);
   assert_int_equal(count_sub(f, "blobs"), 0);
+
+  /* another holder (its own open file description) does not keep the
+   * unlock waiting: the removal is done beside it, under a shared hold */
+  import_ok(f, path, &again, NULL);
+  assert_ok(appc_store_open(&other, f->store, &err), &err);
+  assert_ok(appc_store_lock(other, false, &err), &err);
+  assert_ok(appc_store_lock(f->s, false, &err), &err);
+  assert_ok(appc_store_remove_unclaimed(f->s, again.id, &again.import_time, &kept, &err), &err);
+  assert_int_equal(pthread_create(&th, NULL, unlock_in_thread, f->s), 0);
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 20;
+  /* ETIMEDOUT if it waited for the other holder */
+  assert_int_equal(pthread_timedjoin_np(th, NULL, &deadline), 0);
+  assert_int_equal(count_sub(f, "images"), 0);
+  appc_store_unlock(other);
 
   /* the store's lock is free again: exclusive holds work */
   assert_ok(appc_store_lock(other, true, &err), &err);
   appc_store_unlock(other);
   appc_store_close(other);
   appc_store_image_clear(&added);
+  appc_store_image_clear(&again);
 }
 
 int main(void)
