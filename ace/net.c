@@ -94,8 +94,11 @@
 #define NET_LEASES "leases"
 #define NET_HOST ACE_RUNTIME_ROOT "/net" /* the lock, leases/, current and NET_BRIDGE_RECORD */
 #define NET_BRIDGE_RECORD "bridge"       /* the hardware address of the bridge actool made */
-#define NET_VETH "acv"                   /* + 8 hex digits: the host's end of a pod's veth pair */
-#define BRIDGE_SETTLE_MS 500             /* bridge_in_use */
+/* route_localnet of someone else's bridge before actool set it */
+#define NET_LOCALNET_RECORD "bridge-route-localnet"
+#define BRIDGE_LOCALNET "/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet"
+#define NET_VETH "acv"       /* + 8 hex digits: the host's end of a pod's veth pair */
+#define BRIDGE_SETTLE_MS 500 /* bridge_in_use */
 #define LEASE_MAX 4096
 
 struct ace_net {
@@ -486,6 +489,44 @@ static bool bridge_is_ours(int host, const struct link_facts *f)
   return ours;
 }
 
+static int write_sysctl(const char *path, const char *value, appc_error_t *err);
+
+/* Someone else's bridge serves: its route_localnet, which actool turns on
+ * (write_sysctl in ace_net_prepare), is recorded first, once, so that
+ * release_bridge puts it back: left on without actool's table (whose
+ * localnet guard drops what the bridge sends to 127/8), the host's
+ * loopback-only services would be reachable from the bridge's links. */
+static int keep_localnet(int host, appc_error_t *err)
+{
+  cleanup_free char *was = NULL;
+  size_t len = 0;
+
+  if (faccessat(host, NET_LOCALNET_RECORD, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  if (appc_read_file_at(AT_FDCWD, BRIDGE_LOCALNET, 16, 0, &was, &len, err) < 0)
+    return -1;
+  return appc_atomic_write_at(host, NET_LOCALNET_RECORD, was, len, 0600, 0, err);
+}
+
+/* What keep_localnet recorded back in place ("0", the kernel's default,
+ * when an older actool recorded nothing). */
+static void restore_localnet(int host)
+{
+  cleanup_free char *was = NULL;
+  appc_error_t ignored = NULL;
+  size_t len = 0;
+
+  if (appc_read_file_at(host, NET_LOCALNET_RECORD, 16, APPC_READ_REGULAR | APPC_READ_NOFOLLOW, &was,
+                        &len, &ignored) < 0 ||
+      (len != 2 || (was[0] != '0' && was[0] != '1') || was[1] != '\n')) {
+    free(was);
+    was = strdup("0\n");
+  }
+  if (was != NULL && write_sysctl(BRIDGE_LOCALNET, was, &ignored) == 0)
+    unlinkat(host, NET_LOCALNET_RECORD, 0);
+  appc_error_release(&ignored);
+}
+
 /* The bridge, made unless there is one (an admin's may serve: it gets the
  * gateway's address too, as docker uses a docker0 it finds), up, with the
  * gateway's address. */
@@ -494,6 +535,8 @@ static int make_bridge(struct mnl_socket *nl, const struct ace_net *n, appc_erro
   struct link_facts f;
 
   if (find_bridge(nl, &f, err) < 0 || (f.index == 0 && create_bridge(nl, n->host, &f, err) < 0))
+    return -1;
+  if (!bridge_is_ours(n->host, &f) && keep_localnet(n->host, err) < 0)
     return -1;
   if (add_address(nl, f.index, n->gateway, n->prefix, "the bridge's address", err) < 0 ||
       link_up(nl, f.index, 0, "the bridge " NET_BRIDGE, err) < 0)
@@ -529,9 +572,12 @@ static void release_bridge(struct mnl_socket *nl, int host)
   if (bridge_is_ours(host, &f)) {
     if (nl_talk(nl, link_msg(buf, RTM_DELLINK, 0, f.index), NET_BRIDGE, &ignored) == 0)
       unlinkat(host, NET_BRIDGE_RECORD, 0);
-  } else if (read_current(host, &net, &prefix) == 0) {
-    struct in_addr gateway = {.s_addr = htonl(ntohl(net.s_addr) + 1)};
-    (void) address_request(nl, RTM_DELADDR, 0, f.index, gateway, prefix, NET_BRIDGE, &ignored);
+  } else {
+    restore_localnet(host);
+    if (read_current(host, &net, &prefix) == 0) {
+      struct in_addr gateway = {.s_addr = htonl(ntohl(net.s_addr) + 1)};
+      (void) address_request(nl, RTM_DELADDR, 0, f.index, gateway, prefix, NET_BRIDGE, &ignored);
+    }
   }
   appc_error_release(&ignored);
 }
@@ -963,7 +1009,7 @@ static int delete_element(struct nft_ctx *ctx, const struct ace_port_map *p, boo
 
 static bool port_holder(int host, const struct ace_port_map *p, const char *own_key,
                         const char *self, char uuid[APPC_UUID_LEN + 1], bool *alive);
-static void gc_leases(int root, int leases, const char *own_key);
+static void gc_leases(int root, int leases, const char *own_key, bool host_wide);
 
 /* The ports of pod N that a pod still running publishes (its lease names
  * them: its table made, or being deleted as it stops) are refused, naming
@@ -1406,11 +1452,14 @@ static void remove_if_unused(int host)
     return;
   if (bridge_in_use())
     return;
-  (void) nft("delete table ip " NET_TABLE, true, &ignored);
+  /* the bridge first: someone else's gets its route_localnet back before
+   * the table's guard goes */
   if ((nl = nl_open(&ignored)) != NULL) {
     release_bridge(nl, host);
     mnl_socket_close(nl);
   }
+  appc_error_release(&ignored);
+  (void) nft("delete table ip " NET_TABLE, true, &ignored);
   unlinkat(host, "current", 0);
   appc_error_release(&ignored);
 }
@@ -1457,7 +1506,7 @@ static void sweep_dead(const struct ace_net *n)
   cleanup_close int leases = openat(n->host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
   if (root >= 0 && leases >= 0)
-    gc_leases(root, leases, n->key);
+    gc_leases(root, leases, n->key, true);
   appc_error_release(&ignored);
 }
 
@@ -1804,8 +1853,11 @@ static bool port_holder(int host, const struct ace_port_map *p, const char *own_
 }
 
 /* Undo the leases in LEASES of pods that are gone or whose actool died,
- * under the lock. */
-static void gc_leases(int root, int leases, const char *own_key)
+ * under the lock.  HOST_WIDE: the host's leases, whose address is the
+ * pair's name (host_if_name); a store's own, which an older actool kept,
+ * name a pair only by the pod's UUID (old_if_name): the address may be a
+ * running pod's now. */
+static void gc_leases(int root, int leases, const char *own_key, bool host_wide)
 {
   DIR *d = appc_dir_stream(leases);
   struct dirent *e;
@@ -1830,8 +1882,10 @@ static void gc_leases(int root, int leases, const char *own_key)
     bool owned = lease_owner(leases, e->d_name, own_key, uuid, key);
     if (!owned || ace_pod_is_dead(root, key, uuid)) {
       char host_if[IFNAMSIZ];
-      host_if_name(a, host_if);
-      delete_pair(host_if);
+      if (host_wide) {
+        host_if_name(a, host_if);
+        delete_pair(host_if);
+      }
       if (owned) {
         old_if_name(uuid, host_if);
         delete_pair(host_if);
@@ -1894,9 +1948,9 @@ int ace_net_gc(struct appc_store *s, appc_error_t *err)
   if ((lock = net_lock(host, err)) < 0)
     return -1;
   if ((leases = openat(host, NET_LEASES, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
-    gc_leases(root, leases, key);
+    gc_leases(root, leases, key, true);
   if (old >= 0) {
-    gc_leases(root, old, key);
+    gc_leases(root, old, key, false);
     if (appc_dir_is_empty(old, "."))
       unlinkat(area, NET_LEASES, AT_REMOVEDIR);
     unlinkat(area, "current", 0);

@@ -564,6 +564,20 @@ cat /proc/sys/kernel/random/uuid >"$ACTOOL_DIR/net/leases/172.16.28.201"
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "gc undoes a gone pod's lease in the store's net/ (an older actool's)" \
   "$(ls -A "$ACTOOL_DIR/net" | tr '\n' ' ')" ""
+# ... whose address a running pod may hold now: that pod's pair (named by
+# its address) stays; only the old pod's (named by its UUID) would go.
+live=$("$ACTOOL" run --detach --net=default example.com/web 2>"$TMP/live.err")
+live_addr=$("$ACTOOL" status --json "$live" 2>/dev/null | jq -r .address)
+live_if=acv$(printf '%02x' ${live_addr//./ })
+mkdir -p "$ACTOOL_DIR/net/leases"
+cat /proc/sys/kernel/random/uuid >"$ACTOOL_DIR/net/leases/$live_addr"
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+is "... and leaves the pair of a running pod that holds that address now" \
+  "$(ip -o link show "$live_if" 2>&1 | grep -c "master actool0"):$("$ACTOOL" status --json "$live" | jq -r .state)" \
+  "1:running"
+"$ACTOOL" stop --force "$live" >/dev/null 2>&1
+wait_pods_settled
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 
 # --- two stores ------------------------------------------------------------------
 # One bridge, one table, one subnet for the host: pods of two stores get
@@ -650,6 +664,10 @@ timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "gc leaves an admin's bridge actool0 with its own address, and removes the table" \
   "$(ip -o -4 addr show dev actool0 2>&1 | awk '{print $4}' | tr '\n' ' ')$(leftovers)" \
   "10.99.0.1/24 leases=0 links=0 table=0 bridge=1"
+# ... with route_localnet as it was: on, without the table's localnet guard,
+# the bridge's links would reach the host's 127.0.0.1-only services.
+is "... and its route_localnet as it was before (0)" \
+  "$(cat /proc/sys/net/ipv4/conf/actool0/route_localnet):$(ls /run/actool/net/bridge-route-localnet 2>&1 | grep -c 'No such')" "0:1"
 ip link del actool0 2>/dev/null
 foreign=
 
