@@ -108,9 +108,11 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
   return r;
 }
 
-/* The store's lock held exclusively; under the record's lock too
- * (appc_store_lock_record), which claims and imports of the same image
- * take, so that the look at the record and the removal are one step. */
+/* The store's lock held (exclusively, but for a deferred removal that
+ * would otherwise wait for another holder: appc_store_unlock); under the
+ * record's lock too (appc_store_lock_record), which claims and imports of
+ * the same image take, so that the look at the record and the removal are
+ * one step. */
 static int remove_unclaimed_locked(struct appc_store *s, const char *id,
                                    const struct timespec *imported, bool *kept, appc_error_t *err)
 {
@@ -128,9 +130,10 @@ static int remove_unclaimed_locked(struct appc_store *s, const char *id,
   return *kept ? 0 : remove_locked(s, id, err);
 }
 
-/* Inside a shared hold the removal waits for its end (appc_store_unlock):
- * removing under a shared lock would pull the image from under another
- * process's render or export, which an exclusive one waits for. */
+/* Inside a shared hold the removal waits for its end (appc_store_unlock),
+ * which takes the exclusive lock when it is free: removing under a shared
+ * one could pull the image from under another process's render or
+ * export. */
 static int defer_removal(struct appc_store *s, const char *id, const struct timespec *imported,
                          appc_error_t *err)
 {

@@ -47,7 +47,7 @@ struct appc_store {
   unsigned lock_depth; /* nesting of appc_store_lock */
   bool lock_exclusive; /* the outermost hold's kind */
   /* Removals asked for inside a shared hold (appc_store_remove_unclaimed):
-   * done as the outermost hold ends, under the exclusive lock they need. */
+   * done as the outermost hold ends (appc_store_unlock). */
   struct store_removal *deferred;
   size_t n_deferred;
   bool as_root;
@@ -63,8 +63,9 @@ struct store_removal {
   struct timespec imported;
 };
 
-/* Carry out the deferred removals, the store's lock held exclusively;
- * what fails is logged (the store's callbacks) and left. */
+/* Carry out the deferred removals, the store's lock held (exclusively
+ * when it was free); what fails is logged (the store's callbacks) and
+ * left. */
 void appc_store_run_deferred(struct appc_store *s);
 
 /* "KIND-PID-RANDOM" into BUF; -1 if it does not fit. */

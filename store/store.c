@@ -218,10 +218,10 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
    * outer hold keeps in tmp/): refused. */
   if (s->lock_depth > 0) {
     if (exclusive && !s->lock_exclusive)
-      return appc_error_make(err, EDEADLK,
-                             "%s/lock: held shared by this process; an exclusive hold "
-                             "cannot be nested in it",
-                             s->path);
+      return appc_error_tag(err, EDEADLK,
+                            "%s/lock: held shared by this process; an exclusive hold "
+                            "cannot be nested in it",
+                            s->path);
     s->lock_depth++;
     return 0;
   }
