@@ -374,6 +374,11 @@ int ace_pod_dir_keep(struct ace_pod_dir *d, appc_error_t *err)
       r = appc_remove_tree(d->fd, bulky[i], err);
   if (r < 0)
     appc_error_prefix(err, "%s", d->path);
+  /* Nor need its apps' /etc layers stay with its state. */
+  if (r == 0 && d->state_fd >= 0 &&
+      faccessat(d->state_fd, ACE_POD_ETC_LAYERS, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+      appc_remove_tree(d->state_fd, ACE_POD_ETC_LAYERS, err) < 0)
+    r = appc_error_prefix(err, "%s", d->state_path);
   /* Only a log is kept there. */
   if (r == 0 && d->fd >= 0 && unlinkat(d->pods_fd, d->uuid, AT_REMOVEDIR) < 0 &&
       errno != ENOTEMPTY && errno != EEXIST)

@@ -9,6 +9,9 @@
 
 /* Where the stores' runtime directories are (ace_pods_runtime_open). */
 #define ACE_RUNTIME_ROOT "/run/actool"
+/* In a pod's state directory: the apps' /etc layers (ace/rootfs.c), one
+ * directory each, named as the app. */
+#define ACE_POD_ETC_LAYERS "etc"
 
 struct ace_pod_dir {
   char uuid[APPC_UUID_LEN + 1];

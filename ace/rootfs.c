@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "ace/pod.h"
 #include "ace/rootfs.h"
 #include "appc/ace.h"
 #include "common/error.h"
@@ -425,22 +426,71 @@ int appc_ace_provide_etc(const char *rootfs, const char *hostname, appc_error_t 
   return r;
 }
 
-/* Where it can, the executor's /etc files go in a small tmpfs laid over the
+/* The layer as a tmpfs of its own, a detached mount (*MNT) whose etc/ is
+ * opened into *ETC.  Its close ends the mount, which waits for an RCU grace
+ * period (0.1 to 1 ms when the other CPUs are busy in the kernel, as they
+ * are while the pod's network namespace is made). */
+static int etc_layer_tmpfs(int *mnt, appc_error_t *err)
+{
+  cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+  if (fs < 0)
+    return 0;
+  if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "256k", 0) < 0 ||
+      fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+      (*mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+                      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0)
+    return appc_error_make(err, errno, "a tmpfs for /etc");
+  return 0;
+}
+
+/* The layer as the directory etc/APP_NAME of the pod's state directory (a
+ * tmpfs that only root reaches, removed with the pod): no mount to end.
+ * Named by its path (*PATH) in the overlay's options, which S's mount
+ * namespace, a copy of the host's, resolves to its own copy of that tmpfs
+ * (overlayfs refuses a layer of another namespace's mount).  One that P
+ * made for an overlay that then failed is made afresh by S. */
+static int etc_layer_dir(const struct ace_rootfs_spec *spec, int *dir, char path[PATH_MAX],
+                         appc_error_t *err)
+{
+  char layers[PATH_MAX];
+  cleanup_close int fd = -1;
+
+  if (snprintf(layers, sizeof layers, "%s/%s", spec->etc_dir, ACE_POD_ETC_LAYERS) >=
+          (int) sizeof layers ||
+      snprintf(path, PATH_MAX, "%s/%s", layers, spec->app_name) >= PATH_MAX)
+    return appc_error_make(err, ENAMETOOLONG, "%s", spec->etc_dir);
+  if ((mkdir(layers, 0700) < 0 && errno != EEXIST) ||
+      (fd = open(layers, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", layers);
+  if (faccessat(fd, spec->app_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+      appc_remove_tree(fd, spec->app_name, err) < 0)
+    return appc_error_prefix(err, "%s", layers);
+  if (mkdirat(fd, spec->app_name, 0755) < 0 ||
+      (*dir = openat(fd, spec->app_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    return appc_error_make(err, errno, "%s", path);
+  return 0;
+}
+
+/* Where it can, the executor's /etc files go in a small layer laid over the
  * image as the overlay's top lower layer, not in the app's upper layer: on
  * the store's disk each is an inode made now and removed later, which with
  * /etc's copy-up was 0.4 ms of a pod's start.  The app changes them as it
  * would the image's (copied up into its upper layer).  Not in build mode
  * (the upper layer becomes the image, and commit.c finds these files there)
  * nor when the image's /etc is no directory (a layer's directory would hide
- * what a symlink there names), nor on a kernel without fsopen: *LAYER is
- * then -1.  Else a detached mount, whose etc/ has the mode and owner of the
- * image's /etc (LOWER, as the overlay will see it). */
+ * what a symlink there names), nor on a kernel without fsopen when there is
+ * no state directory to hold it: *LAYER is then -1.  Else the layer
+ * (etc_layer_dir, or, with --private-users, whose S reaches no directory of
+ * root's, etc_layer_tmpfs), open, PATH naming it for the overlay's options;
+ * its etc/ has the mode and owner of the image's /etc (LOWER, as the
+ * overlay will see it). */
 static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
-                     const char *lower, int *layer, appc_error_t *err)
+                     const char *lower, int *layer, char path[PATH_MAX], appc_error_t *err)
 {
   cleanup_close int image = -1;
-  cleanup_close int fs = -1;
-  cleanup_close int mnt = -1;
+  cleanup_close int top = -1;
   cleanup_close int etc = -1;
   uid_t owner = spec->userns_fd >= 0 ? spec->id_base : 0;
   struct stat st;
@@ -456,22 +506,23 @@ static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs
     return 0;
   if (!has_etc) /* the pod's root owns the /etc it gets */
     st = (struct stat){.st_mode = S_IFDIR | 0755, .st_uid = owner, .st_gid = owner};
-  fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-  if (fs < 0)
+  if (spec->etc_dir != NULL && spec->userns_fd < 0) {
+    if (etc_layer_dir(spec, &top, path, err) < 0)
+      return -1;
+  } else {
+    if (etc_layer_tmpfs(&top, err) < 0)
+      return -1;
+    snprintf(path, PATH_MAX, "/proc/self/fd/%d", top);
+  }
+  if (top < 0)
     return 0;
-  if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "256k", 0) < 0 ||
-      fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-      fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
-      (mnt = fsmount(fs, FSMOUNT_CLOEXEC,
-                     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) < 0)
-    return appc_error_make(err, errno, "a tmpfs for /etc");
-  if (mkdirat(mnt, "etc", st.st_mode & 07777) < 0 ||
-      (etc = openat(mnt, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+  if (mkdirat(top, "etc", st.st_mode & 07777) < 0 ||
+      (etc = openat(top, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
       fchown(etc, st.st_uid, st.st_gid) < 0 || fchmod(etc, st.st_mode & 07777) < 0)
-    return appc_error_make(err, errno, "/etc in a tmpfs");
+    return appc_error_make(err, errno, "/etc in the layer of app %s", spec->app_name);
   if (write_etc(spec, h, image, etc, true, err) < 0)
     return -1;
-  *layer = steal_fd(&mnt);
+  *layer = steal_fd(&top);
   return 0;
 }
 
@@ -531,7 +582,7 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
                            char root[PATH_MAX], char **opts, int *layer, appc_error_t *err)
 {
   const char *dir = overlay_dir(spec);
-  char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX], etc[32] = "";
+  char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX], etc[PATH_MAX] = "";
 
   *opts = NULL;
   snprintf(lower, sizeof lower, "%s", spec->lower);
@@ -550,13 +601,13 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
     return -1;
   if (spec->userns_fd < 0 && !throwaway_upper(spec) && upper_root_as_lower(lower, upper, err) < 0)
     return -1;
-  if (etc_layer(spec, h, lower, layer, err) < 0)
+  if (etc_layer(spec, h, lower, layer, etc, err) < 0)
     return -1;
-  if (*layer >= 0)
-    snprintf(etc, sizeof etc, "/proc/self/fd/%d:", *layer);
+  if (*layer >= 0 && !overlay_safe(etc))
+    return appc_error_make(err, 0, "%s: the path may not contain ',', ':' or '\\'", etc);
   h->etc_layered = *layer >= 0;
-  if (asprintf(opts, "lowerdir=%s%s,upperdir=%s,workdir=%s%s", etc, lower, upper, work,
-               optional_overlay_options(spec)) < 0) {
+  if (asprintf(opts, "lowerdir=%s%s%s,upperdir=%s,workdir=%s%s", etc, *layer >= 0 ? ":" : "", lower,
+               upper, work, optional_overlay_options(spec)) < 0) {
     *opts = NULL;
     return appc_error_make(err, ENOMEM, "overlay");
   }

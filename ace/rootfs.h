@@ -39,6 +39,10 @@ struct ace_rootfs_spec {
   int userns_fd;
   uint32_t id_base;
   bool lower_shifted; /* LOWER is a copy owned by the pod's ids: no idmapped mount */
+  /* A directory on a tmpfs that only root reaches (the pod's state
+   * directory, absolute) where the app's /etc layer may be made, or NULL:
+   * the layer is then a tmpfs of its own. */
+  const char *etc_dir;
 };
 
 /* What of the host an app's root is made from: the /dev nodes, devices,

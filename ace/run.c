@@ -1108,6 +1108,7 @@ static struct ace_rootfs_spec rootfs_spec(const struct pod_run *r, size_t i, boo
       .id_base = r->userns != NULL ? r->userns->range.base : 0,
       .init_system = init_system,
       .lower_shifted = a->tree_shifted,
+      .etc_dir = r->dir.state_path,
   };
 }
 

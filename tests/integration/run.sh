@@ -1498,6 +1498,10 @@ is "run --detach prints the pod's UUID and returns 0 while the pod runs" \
   "$status:$([[ $u =~ ^[0-9a-f-]{36}$ ]] && echo uuid)" "0:uuid"
 yes_run "run --detach returned at once (${took} ms)" test "$took" -lt 10000
 wait_file "$TMP/det/ready"
+# The executor's /etc files, a layer of the app's overlay, are in the pod's
+# state directory while it runs (no mount of their own).
+is "the app's /etc layer is in the running pod's state directory" \
+  "$(ls "$(rundir)/$u/etc" 2>&1):$(cat "$(rundir)/$u/etc/sh/etc/hostname" 2>&1)" "sh:actool-$u"
 # The running pod's tree (its lock held shared): render --overwrite onto it
 # once swapped it out and removed it under the app.
 held=
