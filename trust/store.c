@@ -274,10 +274,11 @@ static int make_key_dir(const char *store_dir, const char *rel, appc_error_t *er
   return ensure_dir(path, err);
 }
 
-/* The names of FPR's key files in DIR, whatever their case (rkt writes
- * lower case, as this does now; earlier versions wrote upper case, and
- * so does the by-hand recipe of docs/trust.md): none, one, or several
- * that verification reads alike. */
+/* The paths DIR/NAME of FPR's key files in DIR, whatever the case of NAME
+ * (rkt writes lower case, as this does now; earlier versions wrote upper
+ * case, and so does the by-hand recipe of docs/trust.md): none, one, or
+ * several that verification reads alike.  Built once here, each path
+ * serves for importing, comparing and removing. */
 static int find_key_files(const char *dir, const char *fpr, struct appc_string_list *out,
                           appc_error_t *err)
 {
@@ -291,8 +292,10 @@ static int find_key_files(const char *dir, const char *fpr, struct appc_string_l
     if (strcasecmp(de->d_name, fpr) != 0)
       continue;
     if (APPC_ARRAY_EXTEND(out->items, out->len, 1) < 0 ||
-        (out->items[out->len++] = strdup(de->d_name)) == NULL)
+        asprintf(&out->items[out->len], "%s/%s", dir, de->d_name) < 0)
       r = appc_error_make(err, ENOMEM, "%s", dir);
+    else
+      out->len++;
   }
   if (r == 0 && errno != 0)
     r = appc_error_make(err, errno, "%s", dir);
@@ -361,19 +364,23 @@ void appc_trust_added_clear(struct appc_trust_added *a)
   memset(a, 0, sizeof *a);
 }
 
-/* FPR's key files in DIR other than FILE_NAME (another case of it) go,
- * once FILE_NAME holds what they held. */
-static int remove_other_names(const char *dir, const struct appc_string_list *names,
+/* The name of the key file at PATH, one of find_key_files' paths. */
+static const char *key_file_name(const char *path)
+{
+  return strrchr(path, '/') + 1;
+}
+
+/* FPR's key files in DIR (PATHS, from find_key_files) other than
+ * FILE_NAME (another case of it) go, once FILE_NAME holds what they held. */
+static int remove_other_names(const char *dir, const struct appc_string_list *paths,
                               const char *file_name, appc_error_t *err)
 {
   bool removed = false;
 
-  for (size_t i = 0; i < names->len; i++) {
-    cleanup_free char *path = NULL;
-    if (strcmp(names->items[i], file_name) == 0)
+  for (size_t i = 0; i < paths->len; i++) {
+    const char *path = paths->items[i];
+    if (strcmp(key_file_name(path), file_name) == 0)
       continue;
-    if (asprintf(&path, "%s/%s", dir, names->items[i]) < 0)
-      return appc_error_make(err, ENOMEM, "%s", dir);
     if (unlink(path) < 0 && errno != ENOENT)
       return appc_error_make(err, errno, "%s: removing it (%s holds its key now)", path, file_name);
     removed = true;
@@ -393,7 +400,7 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   cleanup_free char *dir = NULL;
   cleanup_free char *data = NULL;
   cleanup_free char *file_name = strdup(fpr);
-  struct appc_string_list names = {0};
+  struct appc_string_list paths = {0};
   size_t len = 0;
   int r = -1;
 
@@ -401,15 +408,10 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
     return appc_error_make(err, ENOMEM, "%s", rel);
   for (char *c = file_name; *c != '\0'; c++)
     *c = (char) tolower((unsigned char) *c);
-  if (find_key_files(dir, fpr, &names, err) < 0)
+  if (find_key_files(dir, fpr, &paths, err) < 0)
     goto out;
-  for (size_t i = 0; i < names.len; i++) {
-    cleanup_free char *existing = NULL;
-    if (asprintf(&existing, "%s/%s", dir, names.items[i]) < 0) {
-      appc_error_make(err, ENOMEM, "%s", dir);
-      goto out;
-    }
-    if (appc_trust_import_key_file(ctx, existing, fpr, err) < 0) {
+  for (size_t i = 0; i < paths.len; i++) {
+    if (appc_trust_import_key_file(ctx, paths.items[i], fpr, err) < 0) {
       appc_error_prefix(err, "%s: not added", origin);
       goto out;
     }
@@ -420,22 +422,17 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   }
   /* unchanged: every file held the merged key already (an older name
    * alone changes, not what is trusted) */
-  bool same = names.len > 0, only_lower = names.len == 1;
-  for (size_t i = 0; i < names.len && same; i++) {
-    cleanup_free char *existing = NULL;
-    if (asprintf(&existing, "%s/%s", dir, names.items[i]) < 0) {
-      appc_error_make(err, ENOMEM, "%s", dir);
-      goto out;
-    }
-    same = file_holds(existing, data, len);
-    only_lower = only_lower && strcmp(names.items[i], file_name) == 0;
+  bool same = paths.len > 0, only_lower = paths.len == 1;
+  for (size_t i = 0; i < paths.len && same; i++) {
+    same = file_holds(paths.items[i], data, len);
+    only_lower = only_lower && strcmp(key_file_name(paths.items[i]), file_name) == 0;
   }
-  out->outcome = names.len == 0 ? APPC_TRUST_KEY_ADDED
+  out->outcome = paths.len == 0 ? APPC_TRUST_KEY_ADDED
                  : same         ? APPC_TRUST_KEY_UNCHANGED
                                 : APPC_TRUST_KEY_UPDATED;
   if (!(same && only_lower) && write_key_file(dir, file_name, data, len, err) < 0)
     goto out;
-  if (remove_other_names(dir, &names, file_name, err) < 0)
+  if (remove_other_names(dir, &paths, file_name, err) < 0)
     goto out;
   if (asprintf(&out->path, "%s/%s", rel, file_name) < 0) {
     out->path = NULL;
@@ -444,7 +441,7 @@ static int store_key(gpgme_ctx_t ctx, const char *store_dir, const char *rel, co
   }
   r = 0;
 out:
-  appc_string_list_clear(&names);
+  appc_string_list_clear(&paths);
   return r;
 }
 
