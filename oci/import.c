@@ -732,11 +732,8 @@ void oci_remove_added(struct appc_store *s, const struct oci_added *added, size_
   for (size_t i = n; i-- > 0;) {
     appc_error_t e = NULL;
     bool kept = false;
-    if (appc_store_remove_unclaimed(s, added[i].id, &added[i].imported, &kept, &e) < 0) {
-      appc_cb_log(cb, "%s is left in the store: %s", added[i].id, e->msg);
-      appc_error_release(&e);
-    } else if (kept)
-      appc_cb_log(cb, "%s stays in the store: another import has taken it", added[i].id);
+    appc_store_remove_unclaimed(s, added[i].id, &added[i].imported, &kept, &e);
+    appc_store_log_unremoved(cb, added[i].id, kept, &e);
   }
 }
 

@@ -162,16 +162,23 @@ int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
   return r;
 }
 
+void appc_store_log_unremoved(const struct appc_callbacks *cb, const char *id, bool kept,
+                              appc_error_t *err)
+{
+  if (*err != NULL) {
+    appc_cb_log(cb, "%s is left in the store: %s", id, (*err)->msg);
+    appc_error_release(err);
+  } else if (kept)
+    appc_cb_log(cb, "%s stays in the store: another import has taken it", id);
+}
+
 void appc_store_run_deferred(struct appc_store *s)
 {
   for (size_t i = s->n_deferred; i-- > 0;) {
     appc_error_t e = NULL;
     bool kept = false;
-    if (remove_unclaimed_locked(s, s->deferred[i].id, &s->deferred[i].imported, &kept, &e) < 0) {
-      appc_cb_log(s->cb, "%s is left in the store: %s", s->deferred[i].id, e->msg);
-      appc_error_release(&e);
-    } else if (kept)
-      appc_cb_log(s->cb, "%s stays in the store: another import has taken it", s->deferred[i].id);
+    remove_unclaimed_locked(s, s->deferred[i].id, &s->deferred[i].imported, &kept, &e);
+    appc_store_log_unremoved(s->cb, s->deferred[i].id, kept, &e);
   }
 }
 

@@ -191,6 +191,14 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
 int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
                                 const struct timespec *imported, bool *kept, appc_error_t *err);
 
+/* Tell CB's log why ID, which appc_store_remove_unclaimed was to remove,
+ * is still in the store: *ERR, the removal's error (released here), or
+ * KEPT; nothing when it went (*ERR NULL, KEPT false).  For a caller that
+ * goes on whatever came of the removal (an import cleaning up after
+ * itself), so that every such removal is told alike. */
+void appc_store_log_unremoved(const struct appc_callbacks *cb, const char *id, bool kept,
+                              appc_error_t *err);
+
 /* Write the image's ACI to OUT (temporary name, fsync, rename): the bytes
  * imported, so the image ID is the same.  An existing OUT, unless
  * OVERWRITE, is an error with errnum EEXIST. */

@@ -1108,6 +1108,66 @@ static void test_remove_unclaimed_deferred(void **state)
   appc_store_image_clear(&again);
 }
 
+struct logged {
+  int n;
+  char last[512];
+};
+
+static void log_line(void *data, const char *msg)
+{
+  struct logged *l = data;
+
+  l->n++;
+  snprintf(l->last, sizeof l->last, "%s", msg);
+}
+
+/* What stays of a removal of what an import added is told in one wording,
+ * whether the removal ran at once (an OCI import's) or at a shared hold's
+ * end: the error that left the image, or that another import took it. */
+static void test_log_unremoved(void **state)
+{
+  struct fixture *f = *state;
+  struct logged l = {0};
+  const struct appc_callbacks cb = {.data = &l, .log = log_line};
+  struct appc_store_image added, claimed;
+  struct appc_store *other = NULL;
+  appc_error_t err = NULL;
+  bool kept = true;
+  char path[256], want[512];
+
+  appc_store_log_unremoved(&cb, "sha512-x", false, &err);
+  assert_int_equal(l.n, 0);
+  appc_store_log_unremoved(&cb, "sha512-x", true, &err);
+  assert_int_equal(l.n, 1);
+  assert_string_equal(l.last, "sha512-x stays in the store: another import has taken it");
+  appc_error_make(&err, 0, "images/x: broken");
+  appc_store_log_unremoved(&cb, "sha512-x", false, &err);
+  assert_null(err);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.last, "sha512-x is left in the store: images/x: broken");
+
+  /* deferred to the end of a shared hold: through the store's callbacks */
+  open_store(f);
+  appc_store_set_callbacks(f->s, &cb);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &added, NULL);
+  assert_ok(appc_store_lock(f->s, false, &err), &err);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &added.import_time, &kept, &err), &err);
+  assert_false(kept);
+  assert_ok(appc_store_open(&other, f->store, &err), &err);
+  assert_ok(appc_store_claim(other, added.id, &claimed, &err), &err);
+  l.n = 0;
+  appc_store_unlock(f->s);
+  assert_int_equal(l.n, 1);
+  snprintf(want, sizeof want, "%s stays in the store: another import has taken it", added.id);
+  assert_string_equal(l.last, want);
+  assert_int_equal(count_sub(f, "images"), 1);
+  appc_store_set_callbacks(f->s, NULL);
+  appc_store_close(other);
+  appc_store_image_clear(&added);
+  appc_store_image_clear(&claimed);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1125,6 +1185,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed_deferred, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_log_unremoved, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
