@@ -436,8 +436,11 @@ int ace_net_prepare(struct appc_store *s, const char *uuid, const struct ace_por
 int ace_net_enter_pod(struct ace_net *n, appc_error_t *err);
 /* Back in the host's: the veth pair (eth0 in NETNS_FD), eth0's address and
  * default route, the published ports (the pod's own nftables table, which
- * lives as long as P's socket that made it). */
-int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err);
+ * lives as long as P's socket that made it).  What could not be done but
+ * need not stop the pod (the conntrack entries of a UDP port's flows, on a
+ * kernel without ctnetlink) is a warning to NOTES. */
+int ace_net_attach(struct ace_net *n, int netns_fd, const struct ace_notes *notes,
+                   appc_error_t *err);
 /* The pod's address, as text (INET_ADDRSTRLEN bytes). */
 void ace_net_address(const struct ace_net *n, char *out);
 /* Its published ports, "HOSTPORT:PORT/PROTO ..." (malloc'ed; NULL: no memory). */

@@ -1353,6 +1353,20 @@ static int ct_forget_cb(const struct nlmsghdr *nlh, void *data)
   return MNL_CB_OK;
 }
 
+/* Whether E, the errno of opening a netfilter netlink socket (DUMP false)
+ * or of the kernel's answer to the dump request (DUMP true), says that the
+ * kernel has no ctnetlink: no nfnetlink at all (socket(2) says
+ * EPROTONOSUPPORT), or nf_conntrack_netlink neither built in nor loadable
+ * (nfnetlink answers a request of a subsystem it does not know with
+ * EINVAL; the dump request is a bare one, nothing else in it can be
+ * invalid; EOPNOTSUPP and ENOENT as docker takes them).  Any other failure
+ * (EPERM, ENOBUFS, ENOMEM) means something is wrong, and stays fatal. */
+static bool ct_unavailable(int e, bool dump)
+{
+  return e == EPROTONOSUPPORT || e == EOPNOTSUPP ||
+         (dump && (e == EINVAL || e == ENOENT || e == EAFNOSUPPORT));
+}
+
 /* Delete the conntrack entries of UDP flows to host port PORT.  A client
  * that was sending to it before the pod published it (a syslog or statsd
  * client, from one socket) has an entry made before the DNAT rule: its
@@ -1360,7 +1374,9 @@ static int ct_forget_cb(const struct nlmsghdr *nlh, void *data)
  * the pod, for as long as it sends.  Done once the rule is there, as docker
  * and CNI's portmap do, but only for flows to the host's own addresses, which
  * the rule maps (docker's take the host's DNS queries to remote port 53
- * too); TCP needs nothing (a new connection, a new entry). */
+ * too); TCP needs nothing (a new connection, a new entry).  1 (and ERR)
+ * when the kernel has no ctnetlink (ct_unavailable): nothing was deleted,
+ * but the pod may start, as docker's do. */
 static int forget_udp_port(uint16_t port, appc_error_t *err)
 {
   char buf[CT_DUMP_SIZE];
@@ -1368,6 +1384,7 @@ static int forget_udp_port(uint16_t port, appc_error_t *err)
   cleanup_free struct in_addr *local = NULL;
   struct mnl_socket *dump = NULL;
   unsigned seq = (unsigned) time(NULL) ^ (unsigned) rand();
+  bool first = true, refused = false;
   int r, e;
 
   r = ct_host_addresses(&f, err);
@@ -1378,7 +1395,9 @@ static int forget_udp_port(uint16_t port, appc_error_t *err)
   if (dump == NULL || (f.nl = nl_open_bus(NETLINK_NETFILTER, "conntrack: netlink", err)) == NULL) {
     if (dump != NULL)
       mnl_socket_close(dump);
-    return appc_error_prefix(err, "published port %u/udp", port);
+    return ct_unavailable((*err)->errnum, false)
+               ? 1
+               : appc_error_prefix(err, "published port %u/udp", port);
   }
   struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP);
   nlh->nlmsg_seq = seq;
@@ -1387,22 +1406,44 @@ static int forget_udp_port(uint16_t port, appc_error_t *err)
     ssize_t len = mnl_socket_recvfrom(dump, buf, sizeof buf);
     r = len < 0 ? MNL_CB_ERROR
                 : mnl_cb_run(buf, (size_t) len, seq, mnl_socket_get_portid(dump), ct_forget_cb, &f);
+    /* the kernel's first answer refuses the request itself */
+    refused = first && len >= 0 && r == MNL_CB_ERROR && ct_unavailable(errno, true);
+    first = false;
   }
   e = r == MNL_CB_ERROR ? errno : f.error; /* r is MNL_CB_STOP otherwise: the dump's end */
   mnl_socket_close(dump);
   mnl_socket_close(f.nl);
   if (r == MNL_CB_STOP && e == 0)
     return 0;
+  if (refused) {
+    appc_error_make(err, e, "conntrack: the dump of its entries");
+    return 1;
+  }
   return appc_error_make(err, e ? e : EIO,
                          "published port %u/udp: conntrack: the entries of its flows", port);
 }
 
-/* Pod N's UDP ports: forget_udp_port. */
-static int forget_udp_flows(const struct ace_net *n, appc_error_t *err)
+/* Pod N's UDP ports: forget_udp_port.  Where the kernel has no ctnetlink
+ * the pod starts all the same, as docker's do, with a warning naming what
+ * was not done and why. */
+static int forget_udp_flows(const struct ace_net *n, const struct ace_notes *notes,
+                            appc_error_t *err)
 {
-  for (size_t i = 0; i < n->n_ports; i++)
-    if (strcmp(n->ports[i].proto, "udp") == 0 && forget_udp_port(n->ports[i].host_port, err) < 0)
+  for (size_t i = 0; i < n->n_ports; i++) {
+    if (strcmp(n->ports[i].proto, "udp") != 0)
+      continue;
+    int r = forget_udp_port(n->ports[i].host_port, err);
+    if (r < 0)
       return -1;
+    if (r > 0) {
+      ace_note(notes, ACE_NOTE_WARN,
+               "published port %u/udp: the conntrack entries of flows to it not deleted (%s: "
+               "no ctnetlink in the kernel, nf_conntrack_netlink): a client that was sending "
+               "to it before keeps reaching the host, not the pod, until its entry expires",
+               n->ports[i].host_port, (*err)->msg);
+      appc_error_release(err);
+    }
+  }
   return 0;
 }
 
@@ -1597,7 +1638,8 @@ static void delete_pair(const char *name)
   appc_error_release(&ignored);
 }
 
-int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
+int ace_net_attach(struct ace_net *n, int netns_fd, const struct ace_notes *notes,
+                   appc_error_t *err)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE], host_if[IFNAMSIZ], addr[INET_ADDRSTRLEN];
   struct mnl_socket *nl = nl_open(err);
@@ -1678,9 +1720,8 @@ int ace_net_attach(struct ace_net *n, int netns_fd, appc_error_t *err)
     if (r < 0)
       goto out;
   }
-  if (forget_udp_flows(n, err) < 0)
-    goto out;
-  r = 0;
+  /* (r is 0 here with ports: a failure must set it again) */
+  r = forget_udp_flows(n, notes, err);
 out:
   mnl_socket_close(nl);
   return r;

@@ -762,7 +762,7 @@ static int setup_network(struct pod_run *r, appc_error_t *err)
   port = r->netns_job.port;
   if (r->net != NULL && in_netns(r, r->netns_fd, enter_default_net, err) < 0)
     return -1;
-  if (r->net != NULL && ace_net_attach(r->net, r->netns_fd, err) < 0)
+  if (r->net != NULL && ace_net_attach(r->net, r->netns_fd, &r->notes, err) < 0)
     return appc_error_prefix(err, "pod %s: the default network", r->uuid);
   snprintf(r->metadata_url, sizeof r->metadata_url, "http://127.0.0.1:%d/%s", port, r->token);
   return 0;

@@ -9,7 +9,8 @@
 # (TCP and UDP: hairpin on its bridge port, a masquerade in its table); twenty
 # pods at once get twenty addresses; a machine routing the pods' subnet to
 # the host reaches published ports only; a UDP client that was sending to
-# a port before it was published reaches the pod; nothing (lease, map element, link,
+# a port before it was published reaches the pod, and on a kernel without
+# ctnetlink the pod starts with a warning; nothing (lease, map element, link,
 # table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
 # and its published ports (its own table's) not even until then; pods
 # publishing one port at once: one has it, the others are refused naming it;
@@ -317,6 +318,37 @@ s.bind(("0.0.0.0", int(sys.argv[1]))); s.sendto(b"x", ("198.51.100.7", int(sys.a
   else
     skip "... while the host's flow to a remote host's port keeps its entry" \
       "no route to 198.51.100.7 or no /proc/net/nf_conntrack"
+  fi
+  # A kernel without ctnetlink (nf_conntrack_netlink not loadable), played
+  # by a shim (LD_PRELOAD) that refuses netfilter netlink sockets but
+  # libnftables' (no-ctnetlink.c): the pod starts all the same, as docker's
+  # do, with a warning naming what was not done.
+  if gcc -shared -fPIC -O2 -o "$TMP/no-ctnetlink.so" "$top_srcdir/tests/integration/no-ctnetlink.c" \
+    2>"$TMP/.err"; then
+    timeout 30 env LD_PRELOAD="$TMP/no-ctnetlink.so" NO_CTNETLINK_LOG="$TMP/no-ctnetlink.log" \
+      ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+      "$ACTOOL" run --net=default --publish=sudp:$((port + 35)) example.com/self-udp \
+      --exec=/bin/sh -- -c 'echo ran' >"$TMP/no-ct.out" 2>"$TMP/no-ct.err"
+    is "on a kernel without ctnetlink a pod publishing a UDP port runs" \
+      "$?:$(cat "$TMP/no-ct.out")" "0:ran"
+    check "... with a warning naming the conntrack entries it did not delete" \
+      grep -q "published port $((port + 35))/udp: the conntrack entries of flows to it not deleted (conntrack: netlink: Protocol not supported: no ctnetlink" \
+      "$TMP/no-ct.err"
+    is "... once its ctnetlink socket was refused" "$(sort -u "$TMP/no-ctnetlink.log" 2>&1)" refused
+    grep -q 'conntrack entries' "$TMP/no-ct.err" || note "$(cat "$TMP/no-ct.err")"
+    is "... and leaves nothing once it ended" "$(settled "$POD_NONE")" "$POD_NONE"
+    # Another failure (EPERM: no kernel without ctnetlink says it) stops
+    # the pod.
+    check_fails "a ctnetlink socket refused with EPERM stops the pod" 1 \
+      "published port $((port + 35))/udp: conntrack: netlink: Operation not permitted" \
+      timeout 30 env LD_PRELOAD="$TMP/no-ctnetlink.so" NO_CTNETLINK_ERRNO=1 \
+      ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+      "$ACTOOL" run --net=default --publish=sudp:$((port + 35)) example.com/self-udp \
+      --exec=/bin/sh -- -c 'echo ran'
+    is "... and leaves nothing" "$(settled "$POD_NONE")" "$POD_NONE"
+  else
+    not_ok "the shim of a kernel without ctnetlink builds"
+    note "$(cat "$TMP/.err")"
   fi
 else
   not_ok "the socket-activated image (gcc -static)"
