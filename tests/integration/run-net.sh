@@ -4,20 +4,21 @@
 # its own, NAT to the outside (an "outside" network namespace with no route
 # back to the pods' subnet answers only through the masquerade), published
 # ports (--publish and the pod manifest's ports) reachable from the host
-# (127.0.0.1 and its own address), from the outside namespace, and from
-# pods through the host's addresses, the publishing pod's own included
-# (TCP and UDP: hairpin on its bridge port, a masquerade in its table); twenty
-# pods at once get twenty addresses; a machine routing the pods' subnet to
-# the host reaches published ports only; a UDP client that was sending to
-# a port before it was published reaches the pod, and on a kernel without
-# ctnetlink the pod starts with a warning; nothing (lease, map element, link,
-# table, bridge) outlives the pods, a SIGKILLed actool included once gc ran,
-# and its published ports (its own table's) not even until then; pods
-# publishing one port at once: one has it, the others are refused naming it;
-# a subnet another link has and a link actool0 that is no bridge are refused,
-# an admin's bridge actool0 serves and outlives gc, and the veth pair of a
-# pod whose namespace something holds keeps its address from new pods until
-# gc deletes it.
+# (127.0.0.1 and its own address), from the outside namespace, and from pods
+# through the host's addresses, the publishing pod's own included (TCP and
+# UDP: hairpin on its bridge port, a masquerade in its table); twenty pods
+# at once get twenty addresses; a machine routing the pods' subnet to the
+# host reaches published ports only; a UDP client that was sending to a port
+# before it was published reaches the pod (its conntrack entry is deleted,
+# not the host's flow's to a remote host: conntrack(8) reads them), and on a
+# kernel without ctnetlink the pod starts with a warning; nothing (lease,
+# map element, link, table, bridge) outlives the pods, a SIGKILLed actool
+# included once gc ran, and its published ports (its own table's) not even
+# until then; pods publishing one port at once: one has it, the others are
+# refused naming it; a subnet another link has and a link actool0 that is no
+# bridge are refused, an admin's bridge actool0 serves and outlives gc, and
+# the veth pair of a pod whose namespace something holds keeps its address
+# from new pods until gc deletes it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 [ "$(id -u)" -eq 0 ] || skip_all "the default network needs root"
@@ -40,6 +41,7 @@ cleanup() {
   [ -d "$ACTOOL_DIR/pods" ] && timeout 30 "$ACTOOL" gc >/dev/null 2>&1
   ip netns pids "$OUT" 2>/dev/null | xargs -r kill -9 2>/dev/null
   ip netns del "$OUT" 2>/dev/null
+  command -v conntrack >/dev/null && conntrack -D -d 10.123.0.2 >/dev/null 2>&1
   ip netns del "$LAN" 2>/dev/null
   ip link del "vo$$" 2>/dev/null
   ip link del "vl$$" 2>/dev/null
@@ -302,23 +304,25 @@ else: print("no answer")' "$((port + 34))" >"$TMP/udp-client" 2>&1 &
     "$ACTOOL" --insecure-options=image fetch "$TMP/self-udp.aci" >/dev/null
   # ... and the host's own flow to a remote host's port of that number
   # (a DNS query to port 53, say) is not the DNAT rule's: its entry stays.
-  remote_sport=$(free_port) remote_sent=
+  # The remote host is the outside namespace (10.123.0.2, behind vo$$),
+  # the entries are read with conntrack(8).
+  remote_sport=$(free_port)
   python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.sendto(b"x", ("198.51.100.7", int(sys.argv[2])))' \
-    "$remote_sport" "$((port + 34))" 2>/dev/null && remote_sent=1
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.sendto(b"x", ("10.123.0.2", int(sys.argv[2])))' \
+    "$remote_sport" "$((port + 34))"
+  remote_flow() { # the remote flow's conntrack entries (0 or 1)
+    conntrack -L -p udp -d 10.123.0.2 --sport "$remote_sport" --dport "$((port + 34))" 2>/dev/null |
+      grep -c "dst=10\.123\.0\.2 sport=$remote_sport dport=$((port + 34)) "
+  }
+  command -v conntrack >/dev/null && remote_before=$(remote_flow) || remote_before="no conntrack(8)"
   sleep 1
   timeout 30 "$ACTOOL" run --net=default --publish=sudp:$((port + 34)) example.com/self-udp \
     --exec=/bin/listen-fds >"$TMP/udp-pod" 2>&1
   wait "$client"
   is "a UDP client sending to a port before a pod published it reaches the pod" \
     "$(cat "$TMP/udp-client")" "served by sudp"
-  if [ -n "$remote_sent" ] && [ -r /proc/net/nf_conntrack ]; then
-    check "... while the host's flow to a remote host's port of that number keeps its entry" \
-      grep -q "dst=198\.51\.100\.7 sport=$remote_sport dport=$((port + 34)) " /proc/net/nf_conntrack
-  else
-    skip "... while the host's flow to a remote host's port keeps its entry" \
-      "no route to 198.51.100.7 or no /proc/net/nf_conntrack"
-  fi
+  is "... while the host's flow to a remote host's port of that number keeps its entry" \
+    "$remote_before $(remote_flow)" "1 1"
   # A kernel without ctnetlink (nf_conntrack_netlink not loadable), played
   # by a shim (LD_PRELOAD) that refuses netfilter netlink sockets but
   # libnftables' (no-ctnetlink.c): the pod starts all the same, as docker's
