@@ -810,18 +810,50 @@ static bool element_is_ours(const struct ace_port_map *p, const char *addr)
 }
 
 static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err);
+static int make_bridge_guard(appc_error_t *err);
+static void host_if_name(struct in_addr a, char out[IFNAMSIZ]);
 
-/* The shared table, with its guards (one nft call when they are there, as
- * for every pod but the first). */
+/* The pod's entries in the bridge guard's sets (make_bridge_guard): its
+ * port, the hardware address of its eth0 (made of its IPv4 address:
+ * ace_net_attach) and its address.  An entry outlives its pod: it lets
+ * through only what the next pod at that address, with that port and
+ * that hardware address, is allowed anyway. */
+static int guard_elements(const struct ace_net *n, char *cmd, size_t size)
+{
+  const uint8_t *a = (const uint8_t *) &n->addr.s_addr;
+  char port[IFNAMSIZ], addr[INET_ADDRSTRLEN], mac[24];
+
+  host_if_name(n->addr, port);
+  inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
+  snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3]);
+  return snprintf(cmd, size,
+                  "add element bridge " NET_TABLE " ports { \"%s\" . %s }\n"
+                  "add element bridge " NET_TABLE " addrs { \"%s\" . %s . %s }\n",
+                  port, mac, port, mac, addr) < (int) size
+             ? 0
+             : -1;
+}
+
+/* The shared tables, with their guards, and the pod's entries in the
+ * bridge guard: one nft call when they are there, as for every pod but the
+ * first.  The bridge guard is made last and removed first
+ * (remove_if_unused), so that its sets being there, where the entries go,
+ * tells that the ip table and its guards are too.  (An nft command that
+ * lists the ip table in the same call would narrow nft's cache to that
+ * family, and the entries would not find their table.) */
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
-  char net[INET_ADDRSTRLEN];
+  char net[INET_ADDRSTRLEN], elements[256];
   cleanup_free char *cmd = NULL;
 
-  if (nft("list chain ip " NET_TABLE " inbound", true, err) == 0)
+  if (guard_elements(n, elements, sizeof elements) < 0)
+    return appc_error_make(err, ENAMETOOLONG, "nftables");
+  if (nft(elements, true, err) == 0)
     return 0;
-  if (nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
-    return make_guards(n, false, err);
+  if (nft("list chain ip " NET_TABLE " inbound", true, err) == 0 ||
+      nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
+    return make_guards(n, false, err) < 0 || make_bridge_guard(err) < 0 ? -1
+                                                                        : nft(elements, false, err);
   inet_ntop(AF_INET, &n->net, net, sizeof net);
   if (asprintf(&cmd,
                "table ip " NET_TABLE " {\n"
@@ -846,7 +878,9 @@ static int make_table(const struct ace_net *n, appc_error_t *err)
     cmd = NULL;
     return appc_error_make(err, ENOMEM, "nftables");
   }
-  return nft(cmd, false, err) < 0 ? -1 : make_guards(n, true, err);
+  return nft(cmd, false, err) < 0 || make_guards(n, true, err) < 0 || make_bridge_guard(err) < 0
+             ? -1
+             : nft(elements, false, err);
 }
 
 /* With route_localnet on the bridge (for the host's own connections to
@@ -892,6 +926,39 @@ static int make_forward_guard(const struct ace_net *n, appc_error_t *err)
   return nft(cmd, false, err);
 }
 
+/* On the bridge, a pod that may forge frames (CAP_NET_RAW, in appc's
+ * default set, as in docker's) could otherwise take another pod's place:
+ * answer ARP for its address (the host and the other pods would then send
+ * it what is for that pod), send from its address, or send from its
+ * hardware address, which the bridge would learn on the forger's port.
+ * What comes in on a pod's port (acv...) must come from the hardware
+ * address of that pod's eth0, and its ARP and IPv4 from the pod's address;
+ * ARP that is not Ethernet and IPv4, and VLAN-tagged frames, are dropped.
+ * The bridge family's prerouting hook comes before the bridge learns a
+ * frame's source.  Other ports of a bridge actool0 that someone else made
+ * are left alone; so is IPv6, which the pods' network does not serve
+ * (their link-local addresses are not guarded).  One table shared by the
+ * pods, each adding its entries (guard_elements): a table per pod cost
+ * some 10 ms a start. */
+static int make_bridge_guard(appc_error_t *err)
+{
+  return nft("table bridge " NET_TABLE " {\n"
+             "  set ports { type ifname . ether_addr; }\n"
+             "  set addrs { type ifname . ether_addr . ipv4_addr; }\n"
+             "  chain guard { type filter hook prerouting priority -300;\n"
+             "    iifname != \"" NET_VETH "*\" accept\n"
+             "    iifname . ether saddr != @ports drop\n"
+             "    ether type arp arp htype != 1 drop\n"
+             "    ether type arp arp ptype != ip drop\n"
+             "    ether type arp arp hlen != 6 drop\n"
+             "    ether type arp arp plen != 4 drop\n"
+             "    ether type arp iifname . arp saddr ether . arp saddr ip != @addrs drop\n"
+             "    ether type ip iifname . ether saddr . ip saddr != @addrs drop\n"
+             "    ether type { 8021q, 8021ad } drop\n  }\n"
+             "}\n",
+             false, err);
+}
+
 /* The guards of the shared table (FRESH: just made), under the lock: those
  * a table an older actool made lacks are added. */
 static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err)
@@ -903,8 +970,6 @@ static int make_guards(const struct ace_net *n, bool fresh, appc_error_t *err)
 }
 
 /* ---- leases ---- */
-
-static void host_if_name(struct in_addr a, char out[IFNAMSIZ]);
 
 /* Whether the veth pair of an earlier pod at A is still there: one whose
  * network namespace something holds (an operator's `nsenter --net`)
@@ -1541,6 +1606,8 @@ static void remove_if_unused(int host)
     mnl_socket_close(nl);
   }
   appc_error_release(&ignored);
+  /* the bridge guard first: its sets tell make_table that the rest is there */
+  (void) nft("delete table bridge " NET_TABLE, true, &ignored);
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
   unlinkat(host, "current", 0);
   appc_error_release(&ignored);

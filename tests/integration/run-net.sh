@@ -49,6 +49,7 @@ cleanup() {
   ip link del "ovl$$" 2>/dev/null
   [ -n "${foreign:-}" ] && ip link del "$foreign" 2>/dev/null
   [ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
+  [ -n "${spoofer:-}" ] && kill "$spoofer" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -86,15 +87,16 @@ L=$TMP/web
 
 # The addresses, like the bridge, are the host's: their leases too.
 LEASES=/run/actool/net/leases
-leftovers() { # what of the network is left: leases, links, table, bridge
-  local leases links table bridge
+leftovers() { # what of the network is left: leases, links, tables, bridge
+  local leases links table guard bridge
   leases=$(ls -A "$LEASES" 2>/dev/null | wc -l)
   links=$(ip -br link | grep -c '^acv')
   table=$(nft list table ip actool >/dev/null 2>&1 && echo 1 || echo 0)
+  guard=$(nft list table bridge actool >/dev/null 2>&1 && echo 1 || echo 0)
   bridge=$(ip link show actool0 >/dev/null 2>&1 && echo 1 || echo 0)
-  echo "leases=$leases links=$links table=$table bridge=$bridge"
+  echo "leases=$leases links=$links table=$table guard=$guard bridge=$bridge"
 }
-NONE="leases=0 links=0 table=0 bridge=0"
+NONE="leases=0 links=0 table=0 guard=0 bridge=0"
 # settled WANT: leftovers once they are WANT, or after 30 s.  A pod's veth
 # pair goes with its network namespace, which ends with the pod: the kernel
 # unregisters the namespace's devices in the background, a few milliseconds
@@ -111,7 +113,7 @@ settled() {
 }
 # What pods leave once ended: none of their own; the bridge and the table
 # stay for the next pods, until gc.
-POD_NONE="leases=0 links=0 table=1 bridge=1"
+POD_NONE="leases=0 links=0 table=1 guard=1 bridge=1"
 # poll_page URL: the page once the server answers (30 s at most)
 poll_page() {
   local deadline=$((SECONDS + 30))
@@ -262,7 +264,7 @@ is "status shows its address and published ports, its address in network.address
   "$("$ACTOOL" status --json "$(cat "$TMP/uuid")" | jq -r '"\(.address | test("^172\\.16\\.28\\.[0-9]+$")) \(.published) \(.network.addresses == [.address])"')" \
   "true $port:80/tcp true"
 "$ACTOOL" gc >/dev/null 2>&1
-is "gc leaves a running pod's lease, link, table and bridge" "$(leftovers)" "leases=1 links=1 table=1 bridge=1"
+is "gc leaves a running pod's lease, link, table and bridge" "$(leftovers)" "leases=1 links=1 table=1 guard=1 bridge=1"
 is "and its published port" "$(curl -sS -m 5 "http://127.0.0.1:$port/" 2>&1)" "pod says hi"
 "$ACTOOL" stop "$(cat "$TMP/uuid")" >/dev/null 2>&1
 wait "$runner"
@@ -668,7 +670,7 @@ is "two stores' pods: two addresses" "$([ -n "$addr_a" ] && [ "$addr_a" != "$add
 timeout 30 "$ACTOOL" --dir="$TMP/store3" gc >/dev/null 2>&1
 timeout 30 "$ACTOOL" --dir="$S2" gc >/dev/null 2>&1
 is "another store's gc leaves both pods' leases, links, the table and the bridge" \
-  "$(leftovers)" "leases=2 links=2 table=1 bridge=1"
+  "$(leftovers)" "leases=2 links=2 table=1 guard=1 bridge=1"
 is "and their published ports" \
   "$(curl -sS -m 5 "http://127.0.0.1:$((port + 30))/" 2>&1) $(curl -sS -m 5 "http://127.0.0.1:$((port + 31))/" 2>&1)" \
   "store store2"
@@ -713,7 +715,7 @@ check_rejects "a link actool0 that is no bridge is refused, saying so" \
 is "... and left alone (no address, down)" \
   "$(ip -o -4 addr show dev actool0 | wc -l):$(ip -o link show actool0 | grep -c '[<,]UP[,>]')" "0:0"
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
-is "... nothing is left (and gc has nothing to wait for)" "$(leftovers)" "leases=0 links=0 table=0 bridge=1"
+is "... nothing is left (and gc has nothing to wait for)" "$(leftovers)" "leases=0 links=0 table=0 guard=0 bridge=1"
 ip link del actool0
 # An admin's bridge actool0 serves (as docker uses a docker0 it finds), and
 # gc leaves it, taking back only the gateway's address.
@@ -721,11 +723,11 @@ ip link add actool0 type bridge && ip addr add 10.99.0.1/24 dev actool0 && ip li
 check_clean "an admin's bridge actool0 serves the pods" "$ACTOOL" run --net=default example.com/web \
   --exec=/bin/sh -- -c 'ip -4 -o addr show eth0'
 grep -q 'inet 172\.16\.28\.' "$TMP/.out" || note "$(cat "$TMP/.out")"
-settled "leases=0 links=0 table=1 bridge=1" >/dev/null
+settled "leases=0 links=0 table=1 guard=1 bridge=1" >/dev/null
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "gc leaves an admin's bridge actool0 with its own address, and removes the table" \
   "$(ip -o -4 addr show dev actool0 2>&1 | awk '{print $4}' | tr '\n' ' ')$(leftovers)" \
-  "10.99.0.1/24 leases=0 links=0 table=0 bridge=1"
+  "10.99.0.1/24 leases=0 links=0 table=0 guard=0 bridge=1"
 # ... with route_localnet as it was: on, without the table's localnet guard,
 # the bridge's links would reach the host's 127.0.0.1-only services.
 is "... and its route_localnet as it was before (0)" \
@@ -762,7 +764,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sleep 0.5 # (a pair not held goes within some 30 ms)
-is "a pod whose namespace is held ended, its pair is left" "$(leftovers)" "leases=0 links=1 table=1 bridge=1"
+is "a pod whose namespace is held ended, its pair is left" "$(leftovers)" "leases=0 links=1 table=1 guard=1 bridge=1"
 "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' >"$TMP/held.out" 2>&1
 case $(cat "$TMP/held.out") in
 *"inet 172.16.28."*) is "a new pod meanwhile gets another address than $addr1" \
@@ -777,6 +779,49 @@ is "... whose other end was the holder's eth0" \
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 holder=
+
+# --- a pod cannot take another's place on the bridge -----------------------------
+# With CAP_NET_RAW (appc's default set) and here CAP_NET_ADMIN, a pod tells
+# the bridge that another pod's address is at its own hardware address
+# (gratuitous ARP, ARP replies), and sends from that pod's hardware
+# address: the bridge guard drops both, so the host's neighbour entry and
+# the bridge's forwarding entry of the other pod stay with it.
+SP=$TMP/spoof
+"$ACTOOL" layout --layout="$SP" init --name=example.com/spoof >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$SP/rootfs" >/dev/null &&
+  "$ACTOOL" layout --layout="$SP" set-exec -- /bin/sh >/dev/null &&
+  "$ACTOOL" layout --layout="$SP" isolator add os/linux/capabilities-retain-set \
+    '{"set": ["CAP_NET_ADMIN", "CAP_NET_RAW"]}' >/dev/null &&
+  "$ACTOOL" build "$SP" "$TMP/spoof.aci" >/dev/null &&
+  "$ACTOOL" --insecure-options=image fetch "$TMP/spoof.aci" >/dev/null || not_ok "the spoofing image"
+victim=$("$ACTOOL" run --detach --net=default example.com/web 2>"$TMP/.err")
+v_addr=$("$ACTOOL" status --json "$victim" 2>/dev/null | jq -r .address)
+v_mac=02:42:$(printf '%02x:%02x:%02x:%02x' ${v_addr//./ })
+v_if=acv$(printf '%02x' ${v_addr//./ })
+poll_page "http://$v_addr/" >/dev/null # the host's neighbour entry for it
+sleep 1.2                              # past the entry's locktime (1 s): open to updates
+mkdir -p "$TMP/sp"
+timeout 60 "$ACTOOL" run --net=default --caps-allow=CAP_NET_ADMIN \
+  --volume=sp,kind=host,source="$TMP/sp" example.com/spoof --mount=volume=sp,target=/sp -- -c "
+    ip addr add $v_addr/32 dev eth0
+    arping -U -c 2 -I eth0 -s $v_addr 172.16.28.1 >/sp/arping 2>&1
+    arping -A -c 2 -I eth0 -s $v_addr 172.16.28.1 >>/sp/arping 2>&1
+    ip link set eth0 address $v_mac && ping -c 2 -W 1 172.16.28.1 >/sp/ping 2>&1
+    ip link show eth0 >/sp/link; touch /sp/done; sleep 5" >"$TMP/spoof.out" 2>&1 &
+spoofer=$!
+for _ in $(seq 300); do [ -e "$TMP/sp/done" ] && break; sleep 0.1; done
+is "the spoofing pod sent from the other pod's hardware address" \
+  "$(grep -c "link/ether $v_mac" "$TMP/sp/link" 2>&1)" 1
+is "... but the host still finds the other pod at its own hardware address (ARP dropped)" \
+  "$(ip neigh show "$v_addr" dev actool0 | grep -o 'lladdr [0-9a-f:]*')" "lladdr $v_mac"
+is "... and the bridge forwards its hardware address to its own port (frames dropped)" \
+  "$(bridge fdb show br actool0 | grep -i "^$v_mac " | grep -v permanent | awk '{print $3}' | sort -u)" "$v_if"
+is "... and the other pod still answers" "$(curl -sS -m 5 "http://$v_addr/" 2>&1)" "pod says hi"
+wait "$spoofer" 2>/dev/null
+spoofer=
+"$ACTOOL" stop "$victim" >/dev/null 2>&1
+wait_pods_settled
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 
 # --- refusals ---------------------------------------------------------------------
 
