@@ -426,10 +426,10 @@ int appc_ace_provide_etc(const char *rootfs, const char *hostname, appc_error_t 
   return r;
 }
 
-/* The layer as a tmpfs of its own, a detached mount (*MNT) whose etc/ is
- * opened into *ETC.  Its close ends the mount, which waits for an RCU grace
- * period (0.1 to 1 ms when the other CPUs are busy in the kernel, as they
- * are while the pod's network namespace is made). */
+/* The layer as a tmpfs of its own, a detached mount (*MNT; left -1 on a
+ * kernel without fsopen).  Its close ends the mount, which waits for an RCU
+ * grace period (0.1 to 1 ms when the other CPUs are busy in the kernel, as
+ * they are while the pod's network namespace is made). */
 static int etc_layer_tmpfs(int *mnt, appc_error_t *err)
 {
   cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -480,8 +480,8 @@ static int etc_layer_dir(const struct ace_rootfs_spec *spec, int *dir, char path
  * would the image's (copied up into its upper layer).  Not in build mode
  * (the upper layer becomes the image, and commit.c finds these files there)
  * nor when the image's /etc is no directory (a layer's directory would hide
- * what a symlink there names), nor on a kernel without fsopen when there is
- * no state directory to hold it: *LAYER is then -1.  Else the layer
+ * what a symlink there names), nor where the layer would be a tmpfs of its
+ * own on a kernel without fsopen: *LAYER is then -1.  Else the layer
  * (etc_layer_dir, or, with --private-users, whose S reaches no directory of
  * root's, etc_layer_tmpfs), open, PATH naming it for the overlay's options;
  * its etc/ has the mode and owner of the image's /etc (LOWER, as the
