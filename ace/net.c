@@ -827,9 +827,10 @@ static int guard_elements(const struct ace_net *n, char *cmd, size_t size)
   inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
   snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3]);
   return snprintf(cmd, size,
+                  "add element bridge " NET_TABLE " guarded { \"%s\" }\n"
                   "add element bridge " NET_TABLE " ports { \"%s\" . %s }\n"
                   "add element bridge " NET_TABLE " addrs { \"%s\" . %s . %s }\n",
-                  port, mac, port, mac, addr) < (int) size
+                  port, port, mac, port, mac, addr) < (int) size
              ? 0
              : -1;
 }
@@ -843,7 +844,7 @@ static int guard_elements(const struct ace_net *n, char *cmd, size_t size)
  * family, and the entries would not find their table.) */
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
-  char net[INET_ADDRSTRLEN], elements[256];
+  char net[INET_ADDRSTRLEN], elements[384];
   cleanup_free char *cmd = NULL;
 
   if (guard_elements(n, elements, sizeof elements) < 0)
@@ -931,22 +932,26 @@ static int make_forward_guard(const struct ace_net *n, appc_error_t *err)
  * answer ARP for its address (the host and the other pods would then send
  * it what is for that pod), send from its address, or send from its
  * hardware address, which the bridge would learn on the forger's port.
- * What comes in on a pod's port (acv...) must come from the hardware
- * address of that pod's eth0, and its ARP and IPv4 from the pod's address;
- * ARP that is not Ethernet and IPv4, and VLAN-tagged frames, are dropped.
- * The bridge family's prerouting hook comes before the bridge learns a
- * frame's source.  Other ports of a bridge actool0 that someone else made
- * are left alone; so is IPv6, which the pods' network does not serve
- * (their link-local addresses are not guarded).  One table shared by the
+ * What comes in on a pod's port must come from the hardware address of
+ * that pod's eth0, and its ARP and IPv4 from the pod's address; ARP that is
+ * not Ethernet and IPv4, and VLAN-tagged frames, are dropped.  The bridge
+ * family's prerouting hook comes before the bridge learns a frame's source.
+ * Only the ports of pods that added their entries are guarded: not those of
+ * pods an older actool started (their ports were named after their UUIDs,
+ * not their addresses), which an upgrade would otherwise cut off from the
+ * bridge, nor other ports of a bridge actool0 that someone else made.  IPv6
+ * is left alone, as the pods' network does not serve it (their link-local
+ * addresses are not guarded).  One table shared by the
  * pods, each adding its entries (guard_elements): a table per pod cost
  * some 10 ms a start. */
 static int make_bridge_guard(appc_error_t *err)
 {
   return nft("table bridge " NET_TABLE " {\n"
+             "  set guarded { type ifname; }\n"
              "  set ports { type ifname . ether_addr; }\n"
              "  set addrs { type ifname . ether_addr . ipv4_addr; }\n"
              "  chain guard { type filter hook prerouting priority -300;\n"
-             "    iifname != \"" NET_VETH "*\" accept\n"
+             "    iifname != @guarded accept\n"
              "    iifname . ether saddr != @ports drop\n"
              "    ether type arp arp htype != 1 drop\n"
              "    ether type arp arp ptype != ip drop\n"

@@ -50,6 +50,8 @@ cleanup() {
   [ -n "${foreign:-}" ] && ip link del "$foreign" 2>/dev/null
   [ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
   [ -n "${spoofer:-}" ] && kill "$spoofer" 2>/dev/null
+  ip link del acvdeadbe0 2>/dev/null
+  ip netns del "actool-test-old-$$" 2>/dev/null
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -819,6 +821,17 @@ is "... and the bridge forwards its hardware address to its own port (frames dro
 is "... and the other pod still answers" "$(curl -sS -m 5 "http://$v_addr/" 2>&1)" "pod says hi"
 wait "$spoofer" 2>/dev/null
 spoofer=
+# A pod an older actool started (its port named after its UUID, its
+# hardware address random) has no entries: its port is not guarded, or an
+# upgrade would cut it off the bridge.
+OLD=actool-test-old-$$
+ip netns add "$OLD" && ip link add acvdeadbe0 type veth peer name eth0 netns "$OLD" &&
+  ip link set acvdeadbe0 master actool0 up && ip -n "$OLD" link set eth0 up &&
+  ip -n "$OLD" addr add 172.16.28.250/24 dev eth0 || not_ok "an older actool's pod on the bridge"
+is "an older actool's pod, its port without entries, still reaches the other pods" \
+  "$(ip netns exec "$OLD" curl -sS -m 5 "http://$v_addr/" 2>&1)" "pod says hi"
+ip link del acvdeadbe0 2>/dev/null
+ip netns del "$OLD" 2>/dev/null
 "$ACTOOL" stop "$victim" >/dev/null 2>&1
 wait_pods_settled
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
