@@ -483,11 +483,14 @@ static int etc_layer_dir(const struct ace_rootfs_spec *spec, int *dir, char path
  * what a symlink there names), nor where the layer would be a tmpfs of its
  * own on a kernel without fsopen: *LAYER is then -1.  Else the layer
  * (etc_layer_dir, or, with --private-users, whose S reaches no directory of
- * root's, etc_layer_tmpfs), open, PATH naming it for the overlay's options;
+ * root's, etc_layer_tmpfs), open, PATH naming it for the overlay's options
+ * (BY_FD: through /proc/self/fd, short, for P in the host's mount
+ * namespace; fsconfig takes at most 256 bytes of lowerdir);
  * its etc/ has the mode and owner of the image's /etc (LOWER, as the
  * overlay will see it). */
 static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs_host *h,
-                     const char *lower, int *layer, char path[PATH_MAX], appc_error_t *err)
+                     const char *lower, bool by_fd, int *layer, char path[PATH_MAX],
+                     appc_error_t *err)
 {
   cleanup_close int image = -1;
   cleanup_close int top = -1;
@@ -509,6 +512,8 @@ static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs
   if (spec->etc_dir != NULL && spec->userns_fd < 0) {
     if (etc_layer_dir(spec, &top, path, err) < 0)
       return -1;
+    if (by_fd)
+      snprintf(path, PATH_MAX, "/proc/self/fd/%d", top);
   } else {
     if (etc_layer_tmpfs(&top, err) < 0)
       return -1;
@@ -577,9 +582,11 @@ static const char *overlay_dir(const struct ace_rootfs_spec *spec)
 /* The options of the app's overlay over ROOT (DIR itself, which only the
  * app's mount namespace sees: no mount point to make and remove), its upper
  * and work directories made; *LAYER: the executor's /etc layer, which the
- * options name and which must stay open until the overlay is made. */
+ * options name (BY_FD: by its descriptor, for P: etc_layer) and which must
+ * stay open until the overlay is made. */
 static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs_host *h,
-                           char root[PATH_MAX], char **opts, int *layer, appc_error_t *err)
+                           char root[PATH_MAX], bool by_fd, char **opts, int *layer,
+                           appc_error_t *err)
 {
   const char *dir = overlay_dir(spec);
   char upper[PATH_MAX], work[PATH_MAX], lower[PATH_MAX], etc[PATH_MAX] = "";
@@ -601,7 +608,7 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
     return -1;
   if (spec->userns_fd < 0 && !throwaway_upper(spec) && upper_root_as_lower(lower, upper, err) < 0)
     return -1;
-  if (etc_layer(spec, h, lower, layer, etc, err) < 0)
+  if (etc_layer(spec, h, lower, by_fd, layer, etc, err) < 0)
     return -1;
   if (*layer >= 0 && !overlay_safe(etc))
     return appc_error_make(err, 0, "%s: the path may not contain ',', ':' or '\\'", etc);
@@ -645,7 +652,7 @@ static void premount_overlay(const struct ace_rootfs_spec *spec, struct ace_root
   cleanup_close int fs = -1;
   appc_error_t ignored = NULL;
 
-  if (spec->userns_fd < 0 && overlay_options(spec, h, root, &opts, &layer, &ignored) == 0 &&
+  if (spec->userns_fd < 0 && overlay_options(spec, h, root, true, &opts, &layer, &ignored) == 0 &&
       (fs = fsopen("overlay", FSOPEN_CLOEXEC)) >= 0 && fsconfig_options(fs, opts) == 0 &&
       fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
     h->overlay_fd = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
@@ -664,7 +671,7 @@ static int mount_overlay(const struct ace_rootfs_spec *spec, struct ace_rootfs_h
       return appc_error_make(err, errno, "%s: cannot attach the overlay of %s", root, spec->lower);
     return 0;
   }
-  if (overlay_options(spec, h, root, &opts, &layer, err) < 0)
+  if (overlay_options(spec, h, root, false, &opts, &layer, err) < 0)
     return -1;
   if (mount("overlay", root, "overlay", MS_NODEV, opts) == 0)
     return 0;

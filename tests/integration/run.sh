@@ -744,6 +744,20 @@ is_run "each run starts from a clean copy of the image" "$status:$OUT" "0:checke
 sh_pod -- 'if grep " / / .* - overlay " /proc/self/mountinfo | grep -Eq "[ ,](fsync=)?volatile(,|$)"
 then echo volatile; else echo synced; fi'
 is_run "the root's overlay is volatile" "$status:$OUT" "0:volatile"
+# actool makes the app's overlay before the pod starts (fsconfig, whose
+# values are at most 256 bytes: the /etc layer is named by a descriptor),
+# also from a store at a long path, so that the app's supervisor need not
+# mount it itself.
+LS=$TMP/long-store-$(printf 'x%.0s' $(seq 80))
+if "$ACTOOL" --dir="$LS" --insecure-options=image fetch "$BASE" >/dev/null 2>&1; then
+  strace -f -o "$TMP/premount.st" -e trace=fsconfig,mount \
+    "$ACTOOL" --dir="$LS" run "${ID[sh]}" --exec=/bin/true >/dev/null 2>&1
+  is "a store at a long path (${#LS} bytes): the overlay is made before the pod, not by its supervisor" \
+    "$(grep -c '"lowerdir", "/proc/self/fd/' "$TMP/premount.st"):$(grep -c 'mount("overlay"' "$TMP/premount.st")" "1:0"
+  "$ACTOOL" --dir="$LS" gc >/dev/null 2>&1
+else
+  not_ok "a store at a long path"
+fi
 # Linux before 5.10 refuses volatile (EINVAL): the overlay is mounted
 # without it.  Such a kernel is played by a shim (LD_PRELOAD) that refuses
 # the overlay's optional options in fsconfig(2) and mount(2), logging each.
