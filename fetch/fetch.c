@@ -423,14 +423,18 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
 }
 
 /* An image imported for nothing (the wrong dependency) leaves again,
- * unless another import has taken it meanwhile. */
-static void unimport(struct appc_store *s, const struct appc_store_image *img, bool already)
+ * unless another import has taken it meanwhile (the log says so, or why it
+ * stays). */
+static void unimport(struct appc_store *s, const struct appc_fetch_options *o,
+                     const struct appc_store_image *img, bool already)
 {
-  cleanup_error appc_error_t ignored = NULL;
-  bool kept;
+  appc_error_t e = NULL;
+  bool kept = false;
 
-  if (!already)
-    (void) appc_store_remove_unclaimed(s, img->id, &img->import_time, &kept, &ignored);
+  if (already)
+    return;
+  (void) appc_store_remove_unclaimed(s, img->id, &img->import_time, &kept, &e);
+  appc_store_log_unremoved(o->cb, img->id, kept, &e);
 }
 
 /* Import the download, FD (handed over), from its start. */
@@ -450,7 +454,7 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
     return -1;
   }
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
-    unimport(s, out, already);
+    unimport(s, o, out, already);
     appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url, out->id,
                     ex->id);
     appc_store_image_clear(out);
