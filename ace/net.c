@@ -97,6 +97,7 @@
 /* route_localnet of someone else's bridge before actool set it */
 #define NET_LOCALNET_RECORD "bridge-route-localnet"
 #define BRIDGE_LOCALNET "/proc/sys/net/ipv4/conf/" NET_BRIDGE "/route_localnet"
+#define NET_BRIDGE_ACCEPT_RA "/proc/sys/net/ipv6/conf/" NET_BRIDGE "/accept_ra"
 #define NET_VETH "acv"       /* + 8 hex digits: the host's end of a pod's veth pair */
 #define BRIDGE_SETTLE_MS 500 /* bridge_in_use */
 #define LEASE_MAX 4096
@@ -534,7 +535,13 @@ static int make_bridge(struct mnl_socket *nl, const struct ace_net *n, appc_erro
 {
   struct link_facts f;
 
-  if (find_bridge(nl, &f, err) < 0 || (f.index == 0 && create_bridge(nl, n->host, &f, err) < 0))
+  if (find_bridge(nl, &f, err) < 0)
+    return -1;
+  /* Nor does the host take a route from a router advertisement on the
+   * bridge it makes (the guard drops those of pods; this, any other's). */
+  if (f.index == 0 && (create_bridge(nl, n->host, &f, err) < 0 ||
+                       (access(NET_BRIDGE_ACCEPT_RA, F_OK) == 0 &&
+                        write_sysctl(NET_BRIDGE_ACCEPT_RA, "0", err) < 0)))
     return -1;
   if (!bridge_is_ours(n->host, &f) && keep_localnet(n->host, err) < 0)
     return -1;
@@ -836,12 +843,12 @@ static int guard_elements(const struct ace_net *n, char *cmd, size_t size)
 }
 
 /* The shared tables, with their guards, and the pod's entries in the
- * bridge guard: one nft call when they are there, as for every pod but the
- * first.  The bridge guard is made last and removed first
- * (remove_if_unused), so that its sets being there, where the entries go,
- * tells that the ip table and its guards are too.  (An nft command that
- * lists the ip table in the same call would narrow nft's cache to that
- * family, and the entries would not find their table.) */
+ * bridge guard: two nft calls when they are there, as for every pod but the
+ * first.  (One would do if the bridge guard's sets being there told that
+ * the ip table is too, but an older actool's gc deletes that table alone;
+ * and an nft command that lists the ip table in the call that adds the
+ * entries narrows nft's cache to that family, where the entries find no
+ * table.) */
 static int make_table(const struct ace_net *n, appc_error_t *err)
 {
   char net[INET_ADDRSTRLEN], elements[384];
@@ -849,10 +856,12 @@ static int make_table(const struct ace_net *n, appc_error_t *err)
 
   if (guard_elements(n, elements, sizeof elements) < 0)
     return appc_error_make(err, ENAMETOOLONG, "nftables");
-  if (nft(elements, true, err) == 0)
-    return 0;
-  if (nft("list chain ip " NET_TABLE " inbound", true, err) == 0 ||
-      nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
+  if (nft("list chain ip " NET_TABLE " inbound", true, err) == 0) {
+    if (nft(elements, true, err) == 0)
+      return 0;
+    return make_bridge_guard(err) < 0 ? -1 : nft(elements, false, err);
+  }
+  if (nft("list table ip " NET_TABLE, true, err) == 0) /* an older actool's */
     return make_guards(n, false, err) < 0 || make_bridge_guard(err) < 0 ? -1
                                                                         : nft(elements, false, err);
   inet_ntop(AF_INET, &n->net, net, sizeof net);
@@ -933,33 +942,42 @@ static int make_forward_guard(const struct ace_net *n, appc_error_t *err)
  * it what is for that pod), send from its address, or send from its
  * hardware address, which the bridge would learn on the forger's port.
  * What comes in on a pod's port must come from the hardware address of
- * that pod's eth0, and its ARP and IPv4 from the pod's address; ARP that is
- * not Ethernet and IPv4, and VLAN-tagged frames, are dropped.  The bridge
+ * that pod's eth0, and its ARP and IPv4 from the pod's address (or, for
+ * ARP, from no address: an RFC 5227 probe, from which no one learns); ARP
+ * that is not Ethernet and IPv4, and VLAN-tagged frames, are dropped.  The bridge
  * family's prerouting hook comes before the bridge learns a frame's source.
  * Only the ports of pods that added their entries are guarded: not those of
  * pods an older actool started (their ports were named after their UUIDs,
  * not their addresses), which an upgrade would otherwise cut off from the
- * bridge, nor other ports of a bridge actool0 that someone else made.  IPv6
- * is left alone, as the pods' network does not serve it (their link-local
- * addresses are not guarded).  One table shared by the
+ * bridge, nor other ports of a bridge actool0 that someone else made.  Of
+ * IPv6, which the pods' network does not serve, router advertisements and
+ * redirects are dropped: the host and the other pods would take a route
+ * through the pod that sent them (docker's CVE-2020-13401); the pods'
+ * link-local addresses are not guarded.  One table shared by the
  * pods, each adding its entries (guard_elements): a table per pod cost
  * some 10 ms a start. */
 static int make_bridge_guard(appc_error_t *err)
 {
-  return nft("table bridge " NET_TABLE " {\n"
-             "  set guarded { type ifname; }\n"
-             "  set ports { type ifname . ether_addr; }\n"
-             "  set addrs { type ifname . ether_addr . ipv4_addr; }\n"
-             "  chain guard { type filter hook prerouting priority -300;\n"
+  /* (the chain's rules flushed first: made again, it has them once) */
+  return nft("add table bridge " NET_TABLE "\n"
+             "add set bridge " NET_TABLE " guarded { type ifname; }\n"
+             "add set bridge " NET_TABLE " ports { type ifname . ether_addr; }\n"
+             "add set bridge " NET_TABLE " addrs { type ifname . ether_addr . ipv4_addr; }\n"
+             "add chain bridge " NET_TABLE " guard { type filter hook prerouting priority -300; }\n"
+             "flush chain bridge " NET_TABLE " guard\n"
+             "table bridge " NET_TABLE " {\n"
+             "  chain guard {\n"
              "    iifname != @guarded accept\n"
              "    iifname . ether saddr != @ports drop\n"
              "    ether type arp arp htype != 1 drop\n"
              "    ether type arp arp ptype != ip drop\n"
              "    ether type arp arp hlen != 6 drop\n"
              "    ether type arp arp plen != 4 drop\n"
+             "    ether type arp arp saddr ip 0.0.0.0 iifname . arp saddr ether @ports accept\n"
              "    ether type arp iifname . arp saddr ether . arp saddr ip != @addrs drop\n"
              "    ether type ip iifname . ether saddr . ip saddr != @addrs drop\n"
-             "    ether type { 8021q, 8021ad } drop\n  }\n"
+             "    ether type { 8021q, 8021ad } drop\n"
+             "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n  }\n"
              "}\n",
              false, err);
 }
@@ -1611,7 +1629,7 @@ static void remove_if_unused(int host)
     mnl_socket_close(nl);
   }
   appc_error_release(&ignored);
-  /* the bridge guard first: its sets tell make_table that the rest is there */
+  /* the bridge guard goes too: no pod is left for it to guard */
   (void) nft("delete table bridge " NET_TABLE, true, &ignored);
   (void) nft("delete table ip " NET_TABLE, true, &ignored);
   unlinkat(host, "current", 0);

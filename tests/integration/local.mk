@@ -3,7 +3,8 @@
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
 	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py \
 	tests/integration/listen-fds.c tests/integration/pty-drive.py \
-	tests/integration/overlay-einval.c tests/integration/no-ctnetlink.c
+	tests/integration/overlay-einval.c tests/integration/no-ctnetlink.c \
+	tests/integration/send-ra.c
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/cli-conventions.sh \

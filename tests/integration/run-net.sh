@@ -803,8 +803,12 @@ v_if=acv$(printf '%02x' ${v_addr//./ })
 poll_page "http://$v_addr/" >/dev/null # the host's neighbour entry for it
 sleep 1.2                              # past the entry's locktime (1 s): open to updates
 mkdir -p "$TMP/sp"
+gcc -static -O2 -o "$TMP/sp/send-ra" "$top_srcdir/tests/integration/send-ra.c" 2>"$TMP/.err" ||
+  { not_ok "the router advertisement sender builds"; note "$(cat "$TMP/.err")"; }
 timeout 60 "$ACTOOL" run --net=default --caps-allow=CAP_NET_ADMIN \
   --volume=sp,kind=host,source="$TMP/sp" example.com/spoof --mount=volume=sp,target=/sp -- -c "
+    arping -D -c 2 -w 3 -I eth0 $v_addr >/sp/dad.out 2>&1; echo \$? >/sp/dad
+    /sp/send-ra eth0 3 >/sp/ra.out 2>&1
     ip addr add $v_addr/32 dev eth0
     arping -U -c 2 -I eth0 -s $v_addr 172.16.28.1 >/sp/arping 2>&1
     arping -A -c 2 -I eth0 -s $v_addr 172.16.28.1 >>/sp/arping 2>&1
@@ -812,6 +816,8 @@ timeout 60 "$ACTOOL" run --net=default --caps-allow=CAP_NET_ADMIN \
     ip link show eth0 >/sp/link; touch /sp/done; sleep 5" >"$TMP/spoof.out" 2>&1 &
 spoofer=$!
 for _ in $(seq 300); do [ -e "$TMP/sp/done" ] && break; sleep 0.1; done
+is "a pod's duplicate address check (an ARP probe, from no address) hears the address's owner" \
+  "$(cat "$TMP/sp/dad" 2>&1)" 1
 is "the spoofing pod sent from the other pod's hardware address" \
   "$(grep -c "link/ether $v_mac" "$TMP/sp/link" 2>&1)" 1
 is "... but the host still finds the other pod at its own hardware address (ARP dropped)" \
@@ -819,6 +825,13 @@ is "... but the host still finds the other pod at its own hardware address (ARP 
 is "... and the bridge forwards its hardware address to its own port (frames dropped)" \
   "$(bridge fdb show br actool0 | grep -i "^$v_mac " | grep -v permanent | awk '{print $3}' | sort -u)" "$v_if"
 is "... and the other pod still answers" "$(curl -sS -m 5 "http://$v_addr/" 2>&1)" "pod says hi"
+# Its router advertisements (docker's CVE-2020-13401) give neither the host
+# nor the other pod an IPv6 route through it.
+is "the spoofing pod sent router advertisements" "$(grep -c '^sent [1-9]' "$TMP/sp/ra.out" 2>&1)" 1
+is "... which gave the host no route through it" "$(ip -6 route show dev actool0 proto ra 2>&1)" ""
+is "... nor the other pod" \
+  "$(timeout 20 "$ACTOOL" enter "$victim" -- ip -6 route show 2>&1 | grep -c 'default\|proto ra')" 0
+ip -6 route flush dev actool0 proto ra 2>/dev/null
 wait "$spoofer" 2>/dev/null
 spoofer=
 # A pod an older actool started (its port named after its UUID, its
@@ -834,6 +847,26 @@ ip link del acvdeadbe0 2>/dev/null
 ip netns del "$OLD" 2>/dev/null
 "$ACTOOL" stop "$victim" >/dev/null 2>&1
 wait_pods_settled
+# An older actool's gc deletes the ip table alone, leaving the bridge
+# guard's: the next pod makes the ip table again, with its guards (NAT,
+# localnet, inbound), each once, and the guard's chain keeps its rules once.
+guard_rules() { nft list chain bridge actool guard 2>/dev/null | grep -c 'drop\|accept'; }
+rules=$(guard_rules)
+nft delete table ip actool
+"$ACTOOL" run --net=default example.com/web --exec=/bin/true >/dev/null 2>&1
+is "after an older actool's gc left the bridge guard alone, a pod makes the ip table again" \
+  "$(nft list chain ip actool localnet 2>/dev/null | grep -c drop):$(nft list chain ip actool inbound 2>/dev/null | grep -c drop):$(nft list chain ip actool postrouting 2>/dev/null | grep -c masquerade)" "2:1:2"
+is "... and the guard's rules are there once" "$(guard_rules)" "$rules"
+# A table made by an actool before the bridge guard: the next pod adds the
+# guard and leaves the ip table's guards as they were (once each).
+settled "$POD_NONE" >/dev/null
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+"$ACTOOL" run --net=default example.com/web --exec=/bin/true >/dev/null 2>&1
+nft delete table bridge actool
+"$ACTOOL" run --net=default example.com/web --exec=/bin/true >/dev/null 2>&1
+is "a shared table without the bridge guard gets it, its own guards not doubled" \
+  "$(nft list chain ip actool inbound 2>/dev/null | grep -c drop):$(guard_rules)" "1:$rules"
+settled "$POD_NONE" >/dev/null
 timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 
 # --- refusals ---------------------------------------------------------------------
