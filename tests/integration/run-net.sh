@@ -766,7 +766,11 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sleep 0.5 # (a pair not held goes within some 30 ms)
-is "a pod whose namespace is held ended, its pair is left" "$(leftovers)" "leases=0 links=1 table=1 guard=1 bridge=1"
+got=$(leftovers)
+is "a pod whose namespace is held ended, its pair is left" "$got" "leases=0 links=1 table=1 guard=1 bridge=1"
+[ "$got" = "leases=0 links=1 table=1 guard=1 bridge=1" ] ||
+  note "init1=$init1 holder=$holder alive=$(kill -0 "$holder" 2>/dev/null && echo yes || echo no)" \
+    "holder's netns $(readlink "/proc/$holder/ns/net" 2>&1), the pod's $pod_ns" "$(ip -br link | grep -E 'acv|actool0')"
 "$ACTOOL" run --net=default example.com/web --exec=/bin/sh -- -c 'ip -4 -o addr show eth0' >"$TMP/held.out" 2>&1
 case $(cat "$TMP/held.out") in
 *"inet 172.16.28."*) is "a new pod meanwhile gets another address than $addr1" \
