@@ -450,8 +450,17 @@ podman_cleanup() {
   [ -d "$PM" ] || return 0
   podman_ rm --all --force >/dev/null 2>&1
   findmnt -rn -o TARGET | grep -F "$PM/" | sort -r | xargs -r -d '\n' umount -l 2>/dev/null
-  for d in /sys/fs/cgroup/*/"$PM_CGROUP" /sys/fs/cgroup/"$PM_CGROUP"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+  # (conmon and the container's last processes may still be leaving their
+  # cgroups as podman returns, more slowly under the sanitizers: a while)
+  local _ left
+  for _ in $(seq 50); do
+    left=
+    for d in /sys/fs/cgroup/*/"$PM_CGROUP" /sys/fs/cgroup/"$PM_CGROUP"; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+      [ -d "$d" ] && left=1
+    done
+    [ -z "$left" ] && break
+    sleep 0.1
   done
   rm -rf "$PM"
   # The blob cache podman made on the host when it had no directory to hide.
