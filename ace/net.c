@@ -446,6 +446,17 @@ static void format_mac(const uint8_t mac[6], char out[19])
            mac[5]);
 }
 
+/* The hardware address of the eth0 of the pod at A: 02:42, then A's four
+ * bytes, as docker makes them (ace_net_attach says why). */
+static void pod_mac(struct in_addr a, uint8_t mac[6])
+{
+  const uint8_t *b = (const uint8_t *) &a.s_addr;
+
+  mac[0] = 0x02;
+  mac[1] = 0x42;
+  memcpy(mac + 2, b, 4);
+}
+
 /* Make the bridge with a hardware address of its own, recorded in
  * NET_HOST/NET_BRIDGE_RECORD before: a bridge actool0 is actool's (gc
  * deletes it) only when it has that address, whenever actool is killed.  A
@@ -829,12 +840,14 @@ static void host_if_name(struct in_addr a, char out[IFNAMSIZ]);
  * that hardware address, is allowed anyway. */
 static int guard_elements(const struct ace_net *n, char *cmd, size_t size)
 {
-  const uint8_t *a = (const uint8_t *) &n->addr.s_addr;
-  char port[IFNAMSIZ], addr[INET_ADDRSTRLEN], mac[24];
+  char port[IFNAMSIZ], addr[INET_ADDRSTRLEN], mac[19];
+  uint8_t bytes[6];
 
   host_if_name(n->addr, port);
   inet_ntop(AF_INET, &n->addr, addr, sizeof addr);
-  snprintf(mac, sizeof mac, "02:42:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3]);
+  pod_mac(n->addr, bytes);
+  format_mac(bytes, mac);
+  mac[17] = '\0'; /* (without the record's newline) */
   return snprintf(cmd, size,
                   "add element bridge " NET_TABLE " guarded { \"%s\" }\n"
                   "add element bridge " NET_TABLE " ports { \"%s\" . %s }\n"
@@ -1803,8 +1816,8 @@ int ace_net_attach(struct ace_net *n, int netns_fd, const struct ace_notes *note
    * has just ended gets its MAC too, so that what other pods (and the host)
    * cached of it still holds, and their answers reach the new pod rather
    * than the old MAC until their neighbour entries expire. */
-  const uint8_t *a = (const uint8_t *) &n->addr.s_addr;
-  const uint8_t mac[6] = {0x02, 0x42, a[0], a[1], a[2], a[3]};
+  uint8_t mac[6];
+  pod_mac(n->addr, mac);
   mnl_attr_put(nlh, IFLA_ADDRESS, sizeof mac, mac);
   mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t) netns_fd);
   mnl_attr_nest_end(nlh, peer);
