@@ -509,18 +509,13 @@ static int etc_layer(const struct ace_rootfs_spec *spec, const struct ace_rootfs
     return 0;
   if (!has_etc) /* the pod's root owns the /etc it gets */
     st = (struct stat){.st_mode = S_IFDIR | 0755, .st_uid = owner, .st_gid = owner};
-  if (spec->etc_dir != NULL && spec->userns_fd < 0) {
-    if (etc_layer_dir(spec, &top, path, err) < 0)
-      return -1;
-    if (by_fd)
-      snprintf(path, PATH_MAX, "/proc/self/fd/%d", top);
-  } else {
-    if (etc_layer_tmpfs(&top, err) < 0)
-      return -1;
-    snprintf(path, PATH_MAX, "/proc/self/fd/%d", top);
-  }
+  bool in_dir = spec->etc_dir != NULL && spec->userns_fd < 0;
+  if ((in_dir ? etc_layer_dir(spec, &top, path, err) : etc_layer_tmpfs(&top, err)) < 0)
+    return -1;
   if (top < 0)
     return 0;
+  if (by_fd || !in_dir) /* (a detached tmpfs has no path) */
+    snprintf(path, PATH_MAX, "/proc/self/fd/%d", top);
   if (mkdirat(top, "etc", st.st_mode & 07777) < 0 ||
       (etc = openat(top, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
       fchown(etc, st.st_uid, st.st_gid) < 0 || fchmod(etc, st.st_mode & 07777) < 0)
