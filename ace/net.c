@@ -960,18 +960,19 @@ static int make_forward_guard(const struct ace_net *n, appc_error_t *err)
  * What comes in on a pod's port must come from the hardware address of
  * that pod's eth0, and its ARP and IPv4 from the pod's address (or, for
  * ARP, from no address: an RFC 5227 probe, from which no one learns); ARP
- * that is not Ethernet and IPv4, and VLAN-tagged frames, are dropped.  The bridge
+ * that is not Ethernet and IPv4 is dropped, and every frame that is not ARP
+ * or IPv4: VLAN-tagged ones, and IPv6, which the pods' network does not
+ * serve, whose router advertisements would give the host and the other
+ * pods a route through the pod (docker's CVE-2020-13401) and whose
+ * neighbour advertisements would do what forged ARP does.  rkt's default
+ * network (a point-to-point link per pod) passes no more.  The bridge
  * family's prerouting hook comes before the bridge learns a frame's source.
  * Only the ports of pods that added their entries are guarded: not those of
  * pods an older actool started (their ports were named after their UUIDs,
  * not their addresses), which an upgrade would otherwise cut off from the
- * bridge, nor other ports of a bridge actool0 that someone else made.  Of
- * IPv6, which the pods' network does not serve, router advertisements and
- * redirects are dropped: the host and the other pods would take a route
- * through the pod that sent them (docker's CVE-2020-13401); the pods'
- * link-local addresses are not guarded.  One table shared by the
- * pods, each adding its entries (guard_elements): a table per pod cost
- * some 10 ms a start. */
+ * bridge, nor other ports of a bridge actool0 that someone else made.
+ * One table shared by the pods, each adding its entries (guard_elements):
+ * a table per pod cost some 10 ms a start. */
 static int make_bridge_guard(appc_error_t *err)
 {
   /* (the chain's rules flushed first: made again, it has them once) */
@@ -985,15 +986,14 @@ static int make_bridge_guard(appc_error_t *err)
              "  chain guard {\n"
              "    iifname != @guarded accept\n"
              "    iifname . ether saddr != @ports drop\n"
+             "    ether type != { ip, arp } drop\n"
              "    ether type arp arp htype != 1 drop\n"
              "    ether type arp arp ptype != ip drop\n"
              "    ether type arp arp hlen != 6 drop\n"
              "    ether type arp arp plen != 4 drop\n"
              "    ether type arp arp saddr ip 0.0.0.0 iifname . arp saddr ether @ports accept\n"
              "    ether type arp iifname . arp saddr ether . arp saddr ip != @addrs drop\n"
-             "    ether type ip iifname . ether saddr . ip saddr != @addrs drop\n"
-             "    ether type { 8021q, 8021ad } drop\n"
-             "    ether type ip6 icmpv6 type { nd-router-advert, nd-redirect } drop\n  }\n"
+             "    ether type ip iifname . ether saddr . ip saddr != @addrs drop\n  }\n"
              "}\n",
              false, err);
 }

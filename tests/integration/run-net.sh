@@ -809,10 +809,14 @@ sleep 1.2                              # past the entry's locktime (1 s): open t
 mkdir -p "$TMP/sp"
 gcc -static -O2 -o "$TMP/sp/send-ra" "$top_srcdir/tests/integration/send-ra.c" 2>"$TMP/.err" ||
   { not_ok "the router advertisement sender builds"; note "$(cat "$TMP/.err")"; }
+v_ll=$(timeout 20 "$ACTOOL" enter "$victim" -- ip -6 -o addr show dev eth0 scope link 2>&1 |
+  grep -o 'fe80::[0-9a-f:]*')
+case $v_ll in fe80::*) ;; *) not_ok "the other pod has a link-local address"; note "$v_ll" ;; esac
 timeout 60 "$ACTOOL" run --net=default --caps-allow=CAP_NET_ADMIN \
   --volume=sp,kind=host,source="$TMP/sp" example.com/spoof --mount=volume=sp,target=/sp -- -c "
     arping -D -c 2 -w 3 -I eth0 $v_addr >/sp/dad.out 2>&1; echo \$? >/sp/dad
     /sp/send-ra eth0 3 >/sp/ra.out 2>&1
+    ping -6 -c 2 -W 1 -I eth0 $v_ll >/sp/ping6 2>&1; echo \$? >>/sp/ping6
     ip addr add $v_addr/32 dev eth0
     arping -U -c 2 -I eth0 -s $v_addr 172.16.28.1 >/sp/arping 2>&1
     arping -A -c 2 -I eth0 -s $v_addr 172.16.28.1 >>/sp/arping 2>&1
@@ -836,6 +840,11 @@ is "... which gave the host no route through it" "$(ip -6 route show dev actool0
 is "... nor the other pod" \
   "$(timeout 20 "$ACTOOL" enter "$victim" -- ip -6 route show 2>&1 | grep -c 'default\|proto ra')" 0
 ip -6 route flush dev actool0 proto ra 2>/dev/null
+# Nor does any of its IPv6 (neighbour advertisements would do what forged
+# ARP does): the other pod's link-local address does not answer it.
+is "the spoofing pod's IPv6 reaches no other pod (pings sent, no answer)" \
+  "$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' "$TMP/sp/ping6" 2>&1):$(tail -n 1 "$TMP/sp/ping6" 2>&1)" \
+  "2 packets transmitted, 0 packets received:1"
 wait "$spoofer" 2>/dev/null
 spoofer=
 # A pod an older actool started (its port named after its UUID, its
