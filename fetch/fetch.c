@@ -184,6 +184,7 @@ struct started_ctx {
   const struct appc_fetch_options *o;
   const char *url;
   const char *state_path;
+  struct appc_trust_verifier **verifier; /* closed when a body comes */
 };
 
 static void on_progress(void *data, uint64_t done, uint64_t total)
@@ -202,6 +203,10 @@ static void on_started(void *data, const char *validator, bool restarted)
   json_object *o = json_object_new_object();
 
   (void) restarted;
+  /* A revalidation's keyring served only a 304: the store's lock goes
+   * before the body, however long, is downloaded. */
+  appc_trust_verifier_close(*c->verifier);
+  *c->verifier = NULL;
   json_object_object_add(o, "url", json_object_new_string(c->url));
   if (validator != NULL)
     json_object_object_add(o, "validator", json_object_new_string(validator));
@@ -248,9 +253,10 @@ static int lock_partial(const char *path, struct stat *st, appc_error_t *err)
 static int download_aci(const struct appc_fetch_options *o, const char *url,
                         const struct dl_paths *p, int fd, const struct stat *st,
                         const struct record *rec, const struct expect *ex,
-                        struct appc_http_download *d, appc_error_t *err)
+                        struct appc_trust_verifier **verifier, struct appc_http_download *d,
+                        appc_error_t *err)
 {
-  struct started_ctx sc = {.o = o, .url = url, .state_path = p->state};
+  struct started_ctx sc = {.o = o, .url = url, .state_path = p->state, .verifier = verifier};
   cleanup_free char *validator = NULL;
   int r;
 
@@ -370,19 +376,28 @@ static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
  * there and made by a key trusted for NAME (NULL, for an image fetched by
  * URL: by any trusted key, its manifest naming it later), as rkt's
  * fetchVerifiedURL has it.  An endless body nobody trusted vouches for is
- * then never downloaded.  Whether it signs the image is verify's, later. */
+ * then never downloaded.  Whether it signs the image is verify's, later.
+ * With KEEP, the keyring stays open there for verify (a revalidation,
+ * which a 304 may answer). */
 static int signature_first(struct appc_store *s, const struct appc_fetch_options *o,
                            const char *url, const char *asc_url, const char *name,
-                           const struct dl_paths *p, appc_error_t *err)
+                           const struct dl_paths *p, struct appc_trust_verifier **keep,
+                           appc_error_t *err)
 {
-  struct appc_trust_result res;
+  struct appc_trust_verifier *v = NULL;
+  struct appc_trust_result res = {0};
   int r;
 
   if (o->insecure_image)
     return 0;
   if (fetch_signature(o, asc_url, p->asc, err) < 0)
     return -1;
-  r = appc_trust_check_signer(s, name, p->asc, &res, err);
+  if (keep == NULL)
+    r = appc_trust_check_signer(s, name, p->asc, &res, err);
+  else if ((r = appc_trust_verifier_open(s, name, &v, err)) == 0 &&
+           (r = appc_trust_verifier_check_signer(v, p->asc, &res, err)) == 0)
+    *keep = steal_pointer(&v);
+  appc_trust_verifier_close(v);
   if (r < 0)
     name_urls(err, url, asc_url, p);
   else
@@ -395,10 +410,10 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
  * URL (P's), or, with STORED_ID, of the store's copy the server says is
  * unchanged (a 304): checked again against the keys trusted now, since
  * that copy may have been fetched unverified, or by a key no longer
- * trusted. */
+ * trusted: with the keyring signature_first kept, V, when there is one. */
 static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                   const char *asc_url, const char *name, const struct dl_paths *p,
-                  const char *stored_id, appc_error_t *err)
+                  const char *stored_id, struct appc_trust_verifier *v, appc_error_t *err)
 {
   struct appc_trust_result res;
   cleanup_close int blob = -1;
@@ -410,7 +425,9 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   }
   if (stored_id != NULL && (blob = appc_store_open_blob(s, stored_id, err)) < 0)
     return appc_error_prefix(err, "%s", url);
-  if (stored_id != NULL)
+  if (stored_id != NULL && v != NULL)
+    r = appc_trust_verifier_verify_fd(v, name, blob, url, p->asc, &res, err);
+  else if (stored_id != NULL)
     r = appc_trust_verify_fd(s, name, blob, url, p->asc, &res, err);
   else
     r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
@@ -553,6 +570,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   struct dl_paths p;
   struct record rec = {0};
   struct appc_http_download d = {0};
+  struct appc_trust_verifier *ver = NULL; /* a revalidation's keyring, for a 304 */
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   cleanup_close int fd = -1;
   cleanup_free char *mine = NULL;
@@ -585,18 +603,19 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     r = -1;
     goto done;
   }
-  r = signature_first(s, o, url, asc_url, ex->name, &p, err);
+  r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &ver : NULL, err);
   if (r < 0 && st.st_size == 0)
     goto discard;
   if (r < 0)
     goto keep; /* nothing downloaded: an earlier run's partial file stays */
-  r = download_aci(o, url, &p, fd, &st, &rec, ex, &d, err);
+  r = download_aci(o, url, &p, fd, &st, &rec, ex, &ver, &d, err);
   if (r == 0 && d.status == 304 && rec.image != NULL) {
     r = cached_image(s, o, url, &rec, ex, out, err);
-    if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, err) < 0) {
+    if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, ver, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
     }
+    appc_trust_verifier_close(steal_pointer(&ver));
     /* Nothing downloaded: the signature checked, the files go. */
     remove_download(&p);
     (void) flock(fd, LOCK_UN);
@@ -606,6 +625,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     }
     goto done;
   }
+  appc_trust_verifier_close(steal_pointer(&ver));
   if (r == 0 && d.status == 304) {
     r = appc_error_make(err, 0, "%s: 304 Not Modified to an unconditional request", url);
     goto discard;
@@ -626,13 +646,13 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
    * signature is checked for that name (the manifest must then give it);
    * one fetched by URL names itself in its manifest, read first. */
   if (ex->name != NULL)
-    r = verify(s, o, url, asc_url, ex->name, &p, NULL, err);
+    r = verify(s, o, url, asc_url, ex->name, &p, NULL, NULL, err);
   bool verified = ex->name != NULL && !o->insecure_image;
   if (r == 0)
     r = check_manifest(o, url, p.aci, verified ? UINT64_MAX : fetch_manifest_search_limit(d.size),
                        ex, &m, err);
   if (r == 0 && ex->name == NULL)
-    r = verify(s, o, url, asc_url, m->name, &p, NULL, err);
+    r = verify(s, o, url, asc_url, m->name, &p, NULL, NULL, err);
   if (r == 0)
     r = hand_over(&p, fd, &mine, err);
   if (r < 0)
@@ -654,6 +674,7 @@ discard:
   /* Refused: the download has served. */
   remove_download(&p);
 done:
+  appc_trust_verifier_close(ver);
   appc_http_download_clear(&d);
   record_clear(&rec);
   dl_paths_clear(&p);

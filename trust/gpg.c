@@ -34,6 +34,7 @@ int appc_trust_init(appc_error_t *err)
 {
   if (appc_lazy_bind(APPC_LAZY_GPGME, err) < 0)
     return appc_error_prefix(err, "signature verification");
+  gpgme_set_global_flag("disable-gpgconf", "1");
   gpgme_check_version(NULL);
   return 0;
 }

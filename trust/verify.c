@@ -131,30 +131,57 @@ static int check_status(const gpgme_signature_t sig, const char *aci_path, const
   return 0;
 }
 
+/* The index in KEYS of the key whose primary key ID is ID: a whole
+ * fingerprint, or the 64-bit key ID (its last 16 digits) that gpg gives for
+ * a signature it found bad, when exactly one of KEYS ends so; else -1. */
+static ssize_t trusted_key_index(const struct appc_trust_keys *keys, const char *id)
+{
+  size_t id_len = strlen(id);
+  ssize_t found = -1;
+
+  for (size_t i = 0; i < keys->n; i++) {
+    const char *fpr = keys->v[i].fingerprint;
+    size_t len = strlen(fpr);
+    if (strcasecmp(fpr, id) == 0)
+      return (ssize_t) i;
+    if (id_len == 16 && len > 16 && strcasecmp(fpr + len - 16, id) == 0)
+      found = found == -1 ? (ssize_t) i : -2;
+  }
+  return found >= 0 ? found : -1;
+}
+
 /* Which trusted key file holds the signer's primary key; fills OUT. */
 static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, const char *asc_path,
                        const char *name, const struct appc_trust_keys *keys,
                        struct appc_trust_result *out, appc_error_t *err)
 {
   cleanup_gpgme_key gpgme_key_t key = NULL;
+  const char *primary = sig->fpr;
+  ssize_t i;
 
-  /* Only trusted keys are in this keyring, so a key gpg knows is trusted;
-   * the lookup gives the primary key when a subkey signed. */
-  if (sig->fpr == NULL || gpgme_get_key(ctx, sig->fpr, &key, 0) != 0 || key->fpr == NULL)
-    return untrusted_signer(asc_path, sig->fpr != NULL ? sig->fpr : "(unknown)", name, keys, err);
-  for (size_t i = 0; i < keys->n; i++) {
-    if (strcasecmp(keys->v[i].fingerprint, key->fpr) != 0)
-      continue;
-    out->fingerprint = strdup(key->fpr);
-    out->signing_fingerprint = strdup(sig->fpr);
-    out->key_file = strdup(keys->v[i].path);
-    out->prefix = keys->v[i].prefix != NULL ? strdup(keys->v[i].prefix) : NULL;
-    if (out->fingerprint == NULL || out->signing_fingerprint == NULL || out->key_file == NULL ||
-        (keys->v[i].prefix != NULL && out->prefix == NULL))
-      return appc_error_make(err, ENOMEM, "%s", asc_path);
-    return 0;
+  if (sig->fpr == NULL)
+    return untrusted_signer(asc_path, "(unknown)", name, keys, err);
+  /* Only trusted keys are in this keyring, so a key gpg knows is trusted.
+   * A primary key that signed is one of KEYS by its ID; a subkey's
+   * primary takes a lookup (two gpg processes). */
+  if ((i = trusted_key_index(keys, primary)) >= 0)
+    primary = keys->v[i].fingerprint;
+  else {
+    if (gpgme_get_key(ctx, sig->fpr, &key, 0) != 0 || key->fpr == NULL)
+      return untrusted_signer(asc_path, sig->fpr, name, keys, err);
+    primary = key->fpr;
+    if ((i = trusted_key_index(keys, primary)) < 0)
+      return untrusted_signer(asc_path, primary, name, keys, err);
   }
-  return untrusted_signer(asc_path, key->fpr, name, keys, err);
+  const struct appc_trust_key *k = &keys->v[i];
+  out->fingerprint = strdup(primary);
+  out->signing_fingerprint = strdup(sig->fpr);
+  out->key_file = strdup(k->path);
+  out->prefix = k->prefix != NULL ? strdup(k->prefix) : NULL;
+  if (out->fingerprint == NULL || out->signing_fingerprint == NULL || out->key_file == NULL ||
+      (k->prefix != NULL && out->prefix == NULL))
+    return appc_error_make(err, ENOMEM, "%s", asc_path);
+  return 0;
 }
 
 /* The most a signature file may hold (a signature is some hundreds of
@@ -217,17 +244,6 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   return find_signer(ctx, sg, asc_path, name, keys, out, err);
 }
 
-static int verify_with_keys(gpgme_ctx_t ctx, const char *store_dir, const char *name, int aci_fd,
-                            int asc_fd, const char *aci_path, const char *asc_path,
-                            const struct appc_trust_keys *keys, struct appc_trust_result *out,
-                            appc_error_t *err)
-{
-  for (size_t i = 0; i < keys->n; i++)
-    if (import_key_file(ctx, store_dir, &keys->v[i], err) < 0)
-      return -1;
-  return verify_signature(ctx, aci_fd, asc_fd, aci_path, asc_path, name, keys, out, err);
-}
-
 static int open_signature(const char *aci_path, const char *asc_path, int *out,
                           struct appc_trust_result *res, appc_error_t *err)
 {
@@ -242,23 +258,6 @@ static int open_signature(const char *aci_path, const char *asc_path, int *out,
     return appc_error_make(err, 0, "%s: no signature (%s not found)", aci_path, asc_path);
   }
   return -1;
-}
-
-/* Both descriptors open: the keys trusted for NAME, a private GNUPGHOME,
- * the verification. */
-static int verify_opened(struct appc_store *store, const char *name, int aci_fd,
-                         const char *aci_name, int asc_fd, const char *asc_path,
-                         struct appc_trust_result *out, appc_error_t *err)
-{
-  cleanup_trust_keys struct appc_trust_keys keys = {0};
-  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
-
-  if (appc_trust_keys_for_name(store, name, &keys, err) < 0)
-    return -1;
-  if (appc_trust_gpg_open(store, &gpg, err) < 0)
-    return -1;
-  return verify_with_keys(gpg.ctx, appc_store_path(store), name, aci_fd, asc_fd, aci_name, asc_path,
-                          &keys, out, err);
 }
 
 /* The signer of SIG (a detached signature), with no data to check it
@@ -288,54 +287,160 @@ static int signer_of(gpgme_ctx_t ctx, const char *sig, size_t sig_len, const cha
   return find_signer(ctx, sg, asc_path, name, keys, out, err);
 }
 
-int appc_trust_check_signer(struct appc_store *store, const char *name, const char *asc_path,
-                            struct appc_trust_result *out, appc_error_t *err)
+/* A keyring of the keys trusted for one name, or for any (trust.h). */
+struct appc_trust_verifier {
+  struct appc_store *store;
+  char *name; /* NULL: any image name */
+  struct appc_trust_keys keys;
+  struct appc_trust_gpg gpg;
+};
+
+void appc_trust_verifier_close(struct appc_trust_verifier *v)
 {
-  cleanup_trust_keys struct appc_trust_keys keys = {0};
-  cleanup_trust_gpg struct appc_trust_gpg gpg = {0};
-  cleanup_close int asc_fd = -1;
+  if (v == NULL)
+    return;
+  appc_trust_gpg_close(&v->gpg);
+  appc_trust_keys_clear(&v->keys);
+  free(v->name);
+  free(v);
+}
+
+static void verifier_closep(struct appc_trust_verifier **v)
+{
+  appc_trust_verifier_close(*v);
+}
+#define cleanup_verifier __attribute__((cleanup(verifier_closep)))
+
+int appc_trust_verifier_open(struct appc_store *store, const char *name,
+                             struct appc_trust_verifier **out, appc_error_t *err)
+{
+  cleanup_verifier struct appc_trust_verifier *v = calloc(1, sizeof *v);
+
+  if (v == NULL || (name != NULL && (v->name = strdup(name)) == NULL))
+    return appc_error_make(err, ENOMEM, "the keys trusted for %s", name ? name : "any image");
+  v->store = store;
+  if ((name != NULL ? appc_trust_keys_for_name(store, name, &v->keys, err)
+                    : appc_trust_all_keys(store, &v->keys, err)) < 0 ||
+      appc_trust_gpg_open(store, &v->gpg, err) < 0)
+    return -1;
+  for (size_t i = 0; i < v->keys.n; i++)
+    if (import_key_file(v->gpg.ctx, appc_store_path(store), &v->keys.v[i], err) < 0)
+      return -1;
+  *out = steal_pointer(&v);
+  return 0;
+}
+
+/* The signer of the signature open as ASC_FD (ASC_PATH). */
+static int check_signer_fd(struct appc_trust_verifier *v, int asc_fd, const char *asc_path,
+                           struct appc_trust_result *out, appc_error_t *err)
+{
   cleanup_free char *sig = NULL;
   size_t sig_len = 0;
 
-  memset(out, 0, sizeof *out);
-  if (open_signature(asc_path, asc_path, &asc_fd, out, err) < 0 ||
-      appc_read_fd(asc_fd, asc_path, SIGNATURE_MAX, &sig, &sig_len, err) < 0 ||
+  if (appc_read_fd(asc_fd, asc_path, SIGNATURE_MAX, &sig, &sig_len, err) < 0 ||
       appc_openpgp_check_binary_signature(sig, sig_len, asc_path, err) < 0)
     return -1;
-  if ((name != NULL ? appc_trust_keys_for_name(store, name, &keys, err)
-                    : appc_trust_all_keys(store, &keys, err)) < 0)
-    return -1;
-  if (appc_trust_gpg_open(store, &gpg, err) < 0)
-    return -1;
-  for (size_t i = 0; i < keys.n; i++)
-    if (import_key_file(gpg.ctx, appc_store_path(store), &keys.v[i], err) < 0)
-      return -1;
-  return signer_of(gpg.ctx, sig, sig_len, asc_path, name != NULL ? name : "any image name", &keys,
-                   out, err);
+  return signer_of(v->gpg.ctx, sig, sig_len, asc_path, v->name != NULL ? v->name : "any image name",
+                   &v->keys, out, err);
 }
 
-int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
-                         const char *aci_name, const char *asc_path, struct appc_trust_result *out,
-                         appc_error_t *err)
+/* The keys trusted for NAME into KEYS, those the keyring of V lacks
+ * imported into it: V's own when it was made for NAME. */
+static int keys_for(struct appc_trust_verifier *v, const char *name, struct appc_trust_keys *keys,
+                    const struct appc_trust_keys **use, appc_error_t *err)
+{
+  if (v->name != NULL && strcmp(v->name, name) == 0) {
+    *use = &v->keys;
+    return 0;
+  }
+  if (appc_trust_keys_for_name(v->store, name, keys, err) < 0)
+    return -1;
+  for (size_t i = 0; i < keys->n; i++)
+    if (trusted_key_index(&v->keys, keys->v[i].fingerprint) < 0 &&
+        import_key_file(v->gpg.ctx, appc_store_path(v->store), &keys->v[i], err) < 0)
+      return -1;
+  *use = keys;
+  return 0;
+}
+
+/* The image open as ACI_FD against the signature open as ASC_FD. */
+static int verify_fds(struct appc_trust_verifier *v, const char *name, int aci_fd,
+                      const char *aci_name, int asc_fd, const char *asc_path,
+                      struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_trust_keys struct appc_trust_keys keys = {0};
+  const struct appc_trust_keys *use = NULL;
+
+  if (keys_for(v, name, &keys, &use, err) < 0)
+    return -1;
+  return verify_signature(v->gpg.ctx, aci_fd, asc_fd, aci_name, asc_path, name, use, out, err);
+}
+
+int appc_trust_verifier_check_signer(struct appc_trust_verifier *v, const char *asc_path,
+                                     struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_close int asc_fd = -1;
+
+  memset(out, 0, sizeof *out);
+  if (open_signature(asc_path, asc_path, &asc_fd, out, err) < 0)
+    return -1;
+  return check_signer_fd(v, asc_fd, asc_path, out, err);
+}
+
+int appc_trust_verifier_verify_fd(struct appc_trust_verifier *v, const char *name, int aci_fd,
+                                  const char *aci_name, const char *asc_path,
+                                  struct appc_trust_result *out, appc_error_t *err)
 {
   cleanup_close int asc_fd = -1;
 
   memset(out, 0, sizeof *out);
   if (open_signature(aci_name, asc_path, &asc_fd, out, err) < 0)
     return -1;
-  return verify_opened(store, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
+  return verify_fds(v, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
+}
+
+/* The one-off forms below open the signature before the keyring is made:
+ * a missing one is said without starting gpg. */
+int appc_trust_check_signer(struct appc_store *store, const char *name, const char *asc_path,
+                            struct appc_trust_result *out, appc_error_t *err)
+{
+  cleanup_verifier struct appc_trust_verifier *v = NULL;
+  cleanup_close int asc_fd = -1;
+
+  memset(out, 0, sizeof *out);
+  if (open_signature(asc_path, asc_path, &asc_fd, out, err) < 0 ||
+      appc_trust_verifier_open(store, name, &v, err) < 0)
+    return -1;
+  return check_signer_fd(v, asc_fd, asc_path, out, err);
+}
+
+int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
+                         const char *aci_name, const char *asc_path, struct appc_trust_result *out,
+                         appc_error_t *err)
+{
+  cleanup_verifier struct appc_trust_verifier *v = NULL;
+  cleanup_close int asc_fd = -1;
+
+  memset(out, 0, sizeof *out);
+  if (open_signature(aci_name, asc_path, &asc_fd, out, err) < 0 ||
+      appc_trust_verifier_open(store, name, &v, err) < 0)
+    return -1;
+  return verify_fds(v, name, aci_fd, aci_name, asc_fd, asc_path, out, err);
 }
 
 int appc_trust_verify(struct appc_store *store, const char *name, const char *aci_path,
                       const char *asc_path, struct appc_trust_result *out, appc_error_t *err)
 {
-  cleanup_close int asc_fd = -1;
   cleanup_close int aci_fd = -1;
+  cleanup_close int asc_fd = -1;
+  cleanup_verifier struct appc_trust_verifier *v = NULL;
 
   memset(out, 0, sizeof *out);
   if (open_signature(aci_path, asc_path, &asc_fd, out, err) < 0)
     return -1;
   if ((aci_fd = open(aci_path, O_RDONLY | O_CLOEXEC)) < 0)
     return appc_error_make(err, errno, "%s", aci_path);
-  return verify_opened(store, name, aci_fd, aci_path, asc_fd, asc_path, out, err);
+  if (appc_trust_verifier_open(store, name, &v, err) < 0)
+    return -1;
+  return verify_fds(v, name, aci_fd, aci_path, asc_fd, asc_path, out, err);
 }

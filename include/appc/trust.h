@@ -135,6 +135,26 @@ int appc_trust_verify_fd(struct appc_store *store, const char *name, int aci_fd,
 int appc_trust_check_signer(struct appc_store *store, const char *name, const char *asc_path,
                             struct appc_trust_result *out, appc_error_t *err);
 
+/* The three above each make a keyring (a temporary GNUPGHOME and a gpg
+ * import per key file) for one check.  A verifier keeps one for several:
+ * the keys trusted for NAME (NULL: every key of the key store), with the
+ * store's lock held shared until it is closed.  fetch checks a signature's
+ * signer before it asks for the image, and, when the server answers that
+ * its stored copy is unchanged, verifies that copy with the same keyring.
+ * appc_trust_verifier_check_signer is appc_trust_check_signer for the
+ * verifier's name; appc_trust_verifier_verify_fd is appc_trust_verify_fd
+ * against the keys trusted for NAME (those the keyring lacks are added). */
+struct appc_trust_verifier;
+int appc_trust_verifier_open(struct appc_store *store, const char *name,
+                             struct appc_trust_verifier **out, appc_error_t *err);
+int appc_trust_verifier_check_signer(struct appc_trust_verifier *v, const char *asc_path,
+                                     struct appc_trust_result *out, appc_error_t *err);
+int appc_trust_verifier_verify_fd(struct appc_trust_verifier *v, const char *name, int aci_fd,
+                                  const char *aci_name, const char *asc_path,
+                                  struct appc_trust_result *out, appc_error_t *err);
+/* Removes the keyring and drops the lock; V may be NULL. */
+void appc_trust_verifier_close(struct appc_trust_verifier *v);
+
 /* Verify a document with the keys of the keyring file KEYRING (public
  * keys, binary or armored: a distribution's archive keyring) instead of the
  * store's: every key in it is trusted, no other is.  With SIG NULL, DATA

@@ -408,6 +408,15 @@ fi
 is "a 304's image is verified again: its signature is fetched (200)" \
   "$(reqs "$U/app-latest-$OA.aci.asc" | cut -d' ' -f1)" "200"
 is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
+# One keyring serves a revalidation: the signer checked before the request
+# and the stored copy verified after the 304 with the same keys, imported
+# once (a keyring for each cost a temporary home and a gpg import per key).
+keys=$(find "$S1/trust" -type f | wc -l)
+strace -f -qq -e trace=execve -e signal=none -o "$TMP/gpg.trace" \
+  $T "$ACTOOL" --dir="$S1" --port="$NET_PORT" --cacert="$NET_CA" fetch localhost/app >"$TMP/.out" 2>"$TMP/.err"
+is "a 304 is verified with the keyring its signer was checked with (each key imported once)" \
+  "$(cat "$TMP/.out"):$(grep -c '"--import"' "$TMP/gpg.trace"):$(grep -c '"--verify"' "$TMP/gpg.trace")" \
+  "$ID_APP:$keys:2"
 # The stored image is held to the keys trusted now: a 304 does not let in
 # an image whose key is no longer trusted, nor one once fetched unverified.
 S304=$STORES/untrusted-304
