@@ -24,9 +24,17 @@
 #include "common/lazy.h"
 
 /* Aliases let a small document stand for a huge one ("billion laughs") or
- * for an endless one (an alias of its own ancestor): both are bounded. */
+ * for an endless one (an alias of its own ancestor): both are bounded.  The
+ * document as written is bounded too, before libyaml loads it (shape_ok):
+ * its scanner takes time quadratic in the depth of flow nesting, its
+ * loader time quadratic in the number of anchors, and its tree of a 16 MiB
+ * file of values ("[a,a,...]") takes over a gigabyte. */
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 200000
+/* Far more than any manifest has any use for.  libyaml's loader looks each
+ * anchor and alias up in a list of the anchors: 200,000 aliases of the last
+ * of 256 anchors cost 50 million string comparisons, a tenth of a second. */
+#define YAML_MAX_ANCHORS 256
 /* The text of the values and keys once aliases are expanded: no manifest
  * is larger (APPC_MANIFEST_MAX), while 1,000 aliases of one 1 MiB string
  * are a 1 MB file that would take gigabytes.  Nor is the file. */
@@ -334,15 +342,112 @@ static int map_node(struct mapper *m, const yaml_node_t *node, const char *path,
 
 /* ---- the document ---- */
 
+static int parse_error(const yaml_parser_t *p, const char *where, appc_error_t *err)
+{
+  return appc_error_make(
+      err, 0, "%s:%lu:%lu: %s%s%s", where, (unsigned long) p->problem_mark.line + 1,
+      (unsigned long) p->problem_mark.column + 1, p->problem != NULL ? p->problem : "not YAML",
+      p->context != NULL ? " " : "", p->context != NULL ? p->context : "");
+}
+
+/* The open collections while the events go by: whether each is a mapping
+ * and, if so, whether its next node is a key (keys are not values, as
+ * map_node counts them). */
+struct shape {
+  unsigned open;
+  bool too_deep; /* a node inside more than YAML_MAX_DEPTH collections */
+  bool mapping[YAML_MAX_DEPTH + 1], key_next[YAML_MAX_DEPTH + 1];
+  size_t values, anchors;
+};
+
+/* Is S out of bounds?  Say so at MARK. */
+static int shape_error(const struct shape *s, const char *where, yaml_mark_t mark,
+                       appc_error_t *err)
+{
+  unsigned long line = (unsigned long) mark.line + 1, column = (unsigned long) mark.column + 1;
+
+  if (s->too_deep)
+    return appc_error_make(err, 0, "%s:%lu:%lu: nested deeper than %d levels", where, line, column,
+                           YAML_MAX_DEPTH);
+  if (s->values > YAML_MAX_NODES)
+    return appc_error_make(err, 0, "%s:%lu:%lu: more than %d values", where, line, column,
+                           YAML_MAX_NODES);
+  if (s->anchors > YAML_MAX_ANCHORS)
+    return appc_error_make(err, 0, "%s:%lu:%lu: more than %d anchors", where, line, column,
+                           YAML_MAX_ANCHORS);
+  return 0;
+}
+
+/* Account for event E, in S.  The same bounds as map_node's, on the
+ * document as written (no node inside more than 64 collections, at most
+ * 200,000 values), so that what is refused here the mapper would have
+ * refused, only later. */
+static void shape_event(struct shape *s, const yaml_event_t *e)
+{
+  const yaml_char_t *anchor = NULL;
+
+  switch (e->type) {
+  case YAML_SEQUENCE_END_EVENT:
+  case YAML_MAPPING_END_EVENT:
+    s->open--;
+    return;
+  case YAML_SCALAR_EVENT:
+    anchor = e->data.scalar.anchor;
+    break;
+  case YAML_SEQUENCE_START_EVENT:
+    anchor = e->data.sequence_start.anchor;
+    break;
+  case YAML_MAPPING_START_EVENT:
+    anchor = e->data.mapping_start.anchor;
+    break;
+  case YAML_ALIAS_EVENT:
+    break;
+  default:
+    return;
+  }
+  /* a node of the innermost open collection: in a mapping, key and value
+   * by turns */
+  bool in_mapping = s->open > 0 && s->open <= YAML_MAX_DEPTH && s->mapping[s->open - 1];
+  if (in_mapping)
+    s->key_next[s->open - 1] = !s->key_next[s->open - 1];
+  s->values += !in_mapping || s->key_next[s->open - 1];
+  s->anchors += anchor != NULL;
+  s->too_deep |= s->open > YAML_MAX_DEPTH;
+  if (s->open <= YAML_MAX_DEPTH &&
+      (e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT)) {
+    s->mapping[s->open] = e->type == YAML_MAPPING_START_EVENT;
+    s->key_next[s->open] = true;
+  }
+  s->open += e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT;
+}
+
+/* Is the text of P within the bounds?  Checked event by event, so that a
+ * hostile document is refused after a few of them. */
+static int shape_ok(yaml_parser_t *p, const char *where, appc_error_t *err)
+{
+  struct shape s = {0};
+  yaml_event_t e;
+
+  for (;;) {
+    if (!yaml_parser_parse(p, &e))
+      return parse_error(p, where, err);
+    bool end = e.type == YAML_STREAM_END_EVENT;
+    yaml_mark_t mark = e.start_mark;
+    shape_event(&s, &e);
+    yaml_event_delete(&e);
+    if (shape_error(&s, where, mark, err) < 0)
+      return -1;
+    if (end)
+      return 0;
+  }
+}
+
 static int load(yaml_parser_t *p, yaml_document_t *doc, const char *where, appc_error_t *err)
 {
   yaml_document_t extra;
 
   if (!yaml_parser_load(p, doc))
-    return appc_error_make(
-        err, 0, "%s:%lu:%lu: %s%s%s", where, (unsigned long) p->problem_mark.line + 1,
-        (unsigned long) p->problem_mark.column + 1, p->problem != NULL ? p->problem : "not YAML",
-        p->context != NULL ? " " : "", p->context != NULL ? p->context : "");
+    return parse_error(p, where, err);
   if (yaml_document_get_root_node(doc) == NULL) {
     yaml_document_delete(doc);
     return appc_error_make(err, 0, "%s: no YAML document", where);
@@ -374,13 +479,17 @@ static int yaml_to_json(struct mapper *m, const char *yaml, size_t len, char **j
     return appc_error_make(m->err, EFBIG, "%s: larger than %u bytes", m->where, YAML_MAX_INPUT);
   if (appc_lazy_bind(APPC_LAZY_YAML, m->err) < 0)
     return appc_error_prefix(m->err, "%s", m->where);
-  if (!yaml_parser_initialize(&parser))
-    return appc_error_make(m->err, ENOMEM, "%s", m->where);
-  yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, len);
-  r = load(&parser, &doc, m->where, m->err);
-  yaml_parser_delete(&parser);
-  if (r < 0)
-    return -1;
+  /* Two passes over the text: the events, to refuse what is out of bounds
+   * cheaply, then the loader's. */
+  for (int pass = 0; pass < 2; pass++) {
+    if (!yaml_parser_initialize(&parser))
+      return appc_error_make(m->err, ENOMEM, "%s", m->where);
+    yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, len);
+    r = pass == 0 ? shape_ok(&parser, m->where, m->err) : load(&parser, &doc, m->where, m->err);
+    yaml_parser_delete(&parser);
+    if (r < 0)
+      return -1;
+  }
   m->doc = &doc;
   r = map_node(m, yaml_document_get_root_node(&doc), "", 0, &root);
   yaml_document_delete(&doc);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "appc/schema.h"
 #include "tests/unit/test-util.h"
@@ -117,7 +118,74 @@ static void test_refused(void **state)
     strcat(deep, "[");
   for (int i = 0; i < 100; i++)
     strcat(deep, "]");
-  assert_refused(deep, "nested too deeply");
+  assert_refused(deep, "t.yaml:1:66: nested deeper than 64 levels");
+  /* 64 levels are fine: a node inside 64 collections, and an empty 65th */
+  assert_json(
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"x\"]]]]]]]]]]]]]]]]]]]]]]]"
+      "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
+}
+
+/* COUNT times UNIT, between HEAD and TAIL: a big document. */
+static char *repeat(const char *head, const char *unit, size_t count, const char *tail)
+{
+  size_t h = strlen(head), u = strlen(unit), t = strlen(tail);
+  char *s = malloc(h + u * count + t + 1);
+
+  assert_non_null(s);
+  memcpy(s, head, h);
+  for (size_t i = 0; i < count; i++)
+    memcpy(s + h + i * u, unit, u);
+  memcpy(s + h + u * count, tail, t + 1);
+  return s;
+}
+
+static void assert_big_refused(char *yaml, const char *needle)
+{
+  assert_refused(yaml, needle);
+  free(yaml);
+}
+
+/* A document far out of bounds is refused before libyaml has loaded it
+ * (its scanner is quadratic in the depth of flow nesting, its loader in
+ * the number of anchors: these took from seconds to hours), within a few
+ * events of the place that breaks the bound. */
+static void test_refused_early(void **state)
+{
+  (void) state;
+  alarm(30);
+  /* 16 MiB of flow nesting, unclosed */
+  assert_big_refused(repeat("x: ", "[", 16 * 1024 * 1024 - 16, "\n"),
+                     "t.yaml:1:68: nested deeper than 64 levels");
+  /* flow mappings, 100,000 deep */
+  assert_big_refused(repeat("x: ", "{a: ", 100000, "b\n"),
+                     "t.yaml:1:257: nested deeper than 64 levels");
+  /* block sequences, 4 million deep on one line */
+  assert_big_refused(repeat("x:\n", "- ", 4000000, "a\n"),
+                     "t.yaml:2:129: nested deeper than 64 levels");
+  /* block mappings, each line indented one column more */
+  size_t cap = 100 * 1024, n = 0;
+  char *block = malloc(cap);
+  assert_non_null(block);
+  for (int depth = 0; n + (size_t) depth + 8 < cap; depth++)
+    n += (size_t) snprintf(block + n, cap - n, "%*sa:\n", depth, "");
+  assert_big_refused(block, "t.yaml:65:65: nested deeper than 64 levels");
+  /* 8 million values: libyaml's tree of them takes over a gigabyte */
+  assert_big_refused(repeat("x: [", "a,", 8 * 1024 * 1024 - 8, "a]\n"),
+                     "t.yaml:1:400001: more than 200000 values");
+  /* keys are not values: 150,000 pairs are */
+  char *pairs = repeat("{", "a: 1, ", 150000, "}");
+  assert_refused(pairs, "a key given twice");
+  free(pairs);
+  /* 100,000 anchors (libyaml looks each one up in a list of the others) */
+  char *anchors = malloc(2 * 1024 * 1024);
+  assert_non_null(anchors);
+  n = 0;
+  for (int i = 0; i < 100000; i++)
+    n += (size_t) sprintf(anchors + n, "- &a%d x\n", i);
+  assert_big_refused(anchors, "t.yaml:257:3: more than 256 anchors");
+  alarm(0);
 }
 
 /* Unknown keys: the JSON check's paths, each with its key's line. */
@@ -229,9 +297,9 @@ static void test_manifest_lines(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_scalars),      cmocka_unit_test(test_structure),
-      cmocka_unit_test(test_refused),      cmocka_unit_test(test_manifest_lines),
-      cmocka_unit_test(test_unknown_keys),
+      cmocka_unit_test(test_scalars),        cmocka_unit_test(test_structure),
+      cmocka_unit_test(test_refused),        cmocka_unit_test(test_refused_early),
+      cmocka_unit_test(test_manifest_lines), cmocka_unit_test(test_unknown_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
