@@ -265,6 +265,13 @@ ssize_t appc_strindex_add(struct appc_strindex *x, const char *name, size_t i)
   return (ssize_t) e->index;
 }
 
+ssize_t appc_strindex_find(const struct appc_strindex *x, const char *name)
+{
+  const struct strindex_entry *e = appc_hashmap_find(&x->map, str_hash(name), strindex_eq, name);
+
+  return e != NULL ? (ssize_t) e->index : -1;
+}
+
 void appc_strindex_clear(struct appc_strindex *x)
 {
   appc_hashmap_clear(&x->map, NULL);

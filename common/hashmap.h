@@ -71,6 +71,8 @@ struct appc_strindex {
 /* Add NAME, found at index I: the index NAME was first added at (I when it
  * is new), or -1 when out of memory. */
 ssize_t appc_strindex_add(struct appc_strindex *x, const char *name, size_t i);
+/* The index NAME was first added at, or -1 when it never was. */
+ssize_t appc_strindex_find(const struct appc_strindex *x, const char *name);
 void appc_strindex_clear(struct appc_strindex *x);
 /* The first index of a list of N names (NAME_AT gives the I-th of LIST)
  * whose name an earlier index has, that earlier index in *EARLIER; N when

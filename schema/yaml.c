@@ -21,6 +21,7 @@
 #include "appc/schema.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/hashmap.h"
 #include "common/lazy.h"
 
 /* Aliases let a small document stand for a huge one ("billion laughs") or
@@ -551,20 +552,30 @@ struct yaml_warn {
   const struct mapper *m;
   appc_yaml_unknown_key_fn fn;
   void *data;
+  /* the keys' paths to their index in m->keys, made at the first unknown
+   * key: a look-up each, not a walk over 200,000 keys for each of them */
+  struct appc_strindex index;
+  bool indexed;
 };
+
+static unsigned long key_line(struct yaml_warn *w, const char *path)
+{
+  if (!w->indexed) {
+    w->indexed = true;
+    for (size_t i = 0; i < w->m->keys.n; i++)
+      if (appc_strindex_add(&w->index, w->m->keys.v[i].path, i) < 0)
+        break; /* out of memory: the keys not indexed have no line */
+  }
+  ssize_t i = appc_strindex_find(&w->index, path);
+  return i >= 0 ? w->m->keys.v[i].line : 0;
+}
 
 /* The JSON parser's report of an unknown key, passed on with its line. */
 static void warn_at_line(void *data, const char *path, const char *suggestion)
 {
-  const struct yaml_warn *w = data;
-  unsigned long line = 0;
+  struct yaml_warn *w = data;
 
-  for (size_t i = 0; i < w->m->keys.n; i++)
-    if (strcmp(w->m->keys.v[i].path, path) == 0) {
-      line = w->m->keys.v[i].line;
-      break;
-    }
-  w->fn(w->data, path, line, suggestion);
+  w->fn(w->data, path, key_line(w, path), suggestion);
 }
 
 int appc_image_manifest_parse_yaml(const char *yaml, size_t len, const char *where,
@@ -597,6 +608,7 @@ int appc_image_manifest_parse_yaml_warn(const char *yaml, size_t len, const char
     blame_line(&m, err);
     r = -1;
   }
+  appc_strindex_clear(&w.index);
   lines_clear(&m);
   /* The canonical form: what the manifest says, not how YAML spelled it. */
   if (r == 0 && json != NULL && appc_image_manifest_serialize(*out, 0, json, json_len, err) < 0) {

@@ -223,9 +223,14 @@ static void test_first_repeat(void **state)
   assert_int_equal(appc_first_repeat(20000, name_at, many, &earlier), 19999);
   assert_int_equal(earlier, 0);
 
+  assert_int_equal(appc_strindex_find(&x, "k"), -1); /* empty, never used */
   assert_int_equal(appc_strindex_add(&x, "k", 3), 3);
   assert_int_equal(appc_strindex_add(&x, "j", 5), 5);
   assert_int_equal(appc_strindex_add(&x, "k", 8), 3);
+  assert_int_equal(appc_strindex_find(&x, "k"), 3);
+  assert_int_equal(appc_strindex_find(&x, "j"), 5);
+  assert_int_equal(appc_strindex_find(&x, "i"), -1);
+  assert_int_equal(appc_strindex_add(&x, "i", 6), 6); /* a find added nothing */
   appc_strindex_clear(&x);
   assert_int_equal(appc_strindex_add(&x, "k", 9), 9); /* cleared, usable again */
   appc_strindex_clear(&x);
