@@ -8,49 +8,77 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
 #include "actool/actool.h"
 
-void actool_put_safe(const char *s, FILE *f)
+/* PREFIX (trusted text), S made safe, then SUFFIX, in one string: one
+ * write, so that a line never interleaves with what another process writes
+ * to the same log (stderr is unbuffered: fputc wrote byte by byte).  NULL
+ * when out of memory. */
+static char *safe_line(const char *prefix, const char *s, const char *suffix)
 {
+  size_t np = strlen(prefix), ns = strlen(s), nx = strlen(suffix);
+  char *out = malloc(np + 4 * ns + nx + 1), *o;
+
+  if (out == NULL)
+    return NULL;
+  o = mempcpy(out, prefix, np);
   for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++) {
     /* C0 controls, DEL, and C1 controls in UTF-8 (U+0080 to U+009F: 0xc2
      * 0x80 to 0xc2 0x9f; U+009B is a CSI).  Newline too: a name holding one
      * would make one problem two lines, the second a forged "actool: ..."
-     * line; and tab, which is no part of a name or URL either. */
+     * line; and tab, which is no part of a name or URL either.  Each byte
+     * takes at most 4. */
     bool c1 = p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
     if (*p < 0x20 || *p == 0x7f || c1) {
-      fprintf(f, "\\x%02x", *p);
+      o += sprintf(o, "\\x%02x", *p);
       if (c1)
-        fprintf(f, "\\x%02x", *++p);
+        o += sprintf(o, "\\x%02x", *++p);
     } else {
-      fputc(*p, f);
+      *o++ = (char) *p;
     }
   }
+  memcpy(o, suffix, nx + 1);
+  return out;
 }
 
-/* FMT's text on stderr, what it holds made safe for a terminal. */
-static void vput_safe(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-static void vput_safe(const char *fmt, va_list ap)
+static void put_line(FILE *f, const char *prefix, const char *s, const char *suffix)
+{
+  char *line = safe_line(prefix, s, suffix);
+
+  if (line != NULL)
+    fputs(line, f);
+  free(line);
+}
+
+void actool_put_safe(const char *s, FILE *f)
+{
+  put_line(f, "", s, "");
+}
+
+/* PREFIX, then FMT's text made safe for a terminal, and a newline, as one
+ * write on stderr. */
+static void vput_line(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vput_line(const char *prefix, const char *fmt, va_list ap)
 {
   char *text = NULL;
 
   if (vasprintf(&text, fmt, ap) < 0)
     return;
-  actool_put_safe(text, stderr);
+  put_line(stderr, prefix, text, "\n");
   free(text);
 }
 
 void actool_error(const char *fmt, ...)
 {
   va_list ap;
-  fputs("actool: ", stderr);
   va_start(ap, fmt);
-  vput_safe(fmt, ap);
+  vput_line("actool: ", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 void actool_report(appc_error_t *err)
@@ -67,9 +95,8 @@ void actool_debug(const struct actool_globals *g, const char *fmt, ...)
   if (!g->debug)
     return;
   va_start(ap, fmt);
-  vput_safe(fmt, ap);
+  vput_line("", fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 void actool_notify(void *data, bool warn, const char *msg)
@@ -85,13 +112,13 @@ void actool_notify(void *data, bool warn, const char *msg)
 int actool_usage_error(const char *command, const char *fmt, ...)
 {
   va_list ap;
-  fputs("actool: ", stderr);
-  if (command != NULL)
-    fprintf(stderr, "%s: ", command);
+  char prefix[128];
+
+  snprintf(prefix, sizeof prefix, "actool: %s%s", command != NULL ? command : "",
+           command != NULL ? ": " : "");
   va_start(ap, fmt);
-  vput_safe(fmt, ap);
+  vput_line(prefix, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
   if (command != NULL)
     fprintf(stderr, "Run 'actool help %s' for usage.\n", command);
   else
