@@ -155,14 +155,21 @@ void actool_warn_unknown_layout_keys(const char *layout, struct json_object *war
  * a build or validate about to wait for it says so (as apt's "Waiting for
  * cache lock" does) rather than hang without a word. */
 void actool_layout_lock_notice(const char *layout);
-/* An appc_unknown_key_fn for a layout's edits (appc_layout_on_unknown_key):
- * "actool: warning: MANIFEST: PATH: unknown key, dropped by the edit (did
- * you mean ...)", MANIFEST being the manifest's path (a string). */
-void actool_warn_dropped_key(void *manifest, const char *path, const char *suggestion);
-/* The same for layout init --from (appc_layout_create_from_warn): "actool:
- * warning: IMAGE: PATH: unknown key, not taken into the layout (did you
- * mean ...)", IMAGE being the image as the command line names it. */
-void actool_warn_untaken_key(void *image, const char *path, const char *suggestion);
+/* Warnings of unknown keys, for an appc_unknown_key_fn (actool_unknown_key,
+ * its DATA one of these): "actool: warning: WHERE: PATH: unknown key, FATE
+ * (did you mean ...)", FATE "ignored" when NULL; a layout's edits say
+ * "dropped by the edit" (WHERE the manifest's path), layout init --from
+ * "not taken into the layout" (WHERE the image as the command line names
+ * it).  Only the first 20 are shown: actool_unknown_keys_end says how many
+ * more there were. */
+struct actool_unknown_keys {
+  const char *where;
+  struct json_object *warnings; /* the lines (without "warning: ") added here too, or NULL */
+  const char *fate;
+  size_t seen;
+};
+void actool_unknown_key(void *u, const char *path, const char *suggestion);
+void actool_unknown_keys_end(struct actool_unknown_keys *u);
 /* PATH names a YAML file (*.yaml, *.yml). */
 bool actool_is_yaml_name(const char *path);
 /* Read a whole manifest file of at most APPC_MANIFEST_MAX bytes. */

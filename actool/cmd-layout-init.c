@@ -38,11 +38,12 @@ static int init_from(const struct actool_globals *g, const struct init_options *
     return r;
   r = actool_resolve_image(g, s, o->from, id);
   if (r == ACTOOL_EXIT_OK) {
+    struct actool_unknown_keys u = {.where = o->from, .fate = "not taken into the layout"};
     actool_cancel_begin();
-    if (appc_layout_create_from_warn(s, id, dir, o->name, actool_warn_untaken_key, (void *) o->from,
-                                     &err) < 0)
+    if (appc_layout_create_from_warn(s, id, dir, o->name, actool_unknown_key, &u, &err) < 0)
       r = actool_fail(&err);
     actool_cancel_end();
+    actool_unknown_keys_end(&u);
   }
   appc_store_close(s);
   return r;

@@ -19,6 +19,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/macros.h"
+#include "common/suggest.h"
 
 int actool_check_aci_name(const char *command, const char *path)
 {
@@ -144,20 +145,17 @@ int actool_stdout_output_end(struct actool_stdout_output *o, bool built, appc_er
   return r;
 }
 
-struct unknown_keys {
-  const char *where;
-  struct json_object *warnings; /* or NULL */
-  const char *fate;             /* what became of the key; NULL: "ignored" */
-};
-
 /* "WHERE[:LINE]: PATH: unknown key, ignored (did you mean ...)" on stderr,
- * and in U's warnings ("ignored": U's fate, if it has one). */
-static void report_unknown_key(const struct unknown_keys *u, unsigned long line, const char *path,
+ * and in U's warnings ("ignored": U's fate, if it has one); past the first
+ * APPC_UNKNOWN_KEYS_SHOWN only counted, for actool_unknown_keys_end. */
+static void report_unknown_key(struct actool_unknown_keys *u, unsigned long line, const char *path,
                                const char *suggestion)
 {
   cleanup_free char *msg = NULL;
   char at[32] = "";
 
+  if (++u->seen > APPC_UNKNOWN_KEYS_SHOWN)
+    return;
   if (line > 0)
     snprintf(at, sizeof at, ":%lu", line);
   const char *fate = u->fate != NULL ? u->fate : "ignored";
@@ -171,9 +169,9 @@ static void report_unknown_key(const struct unknown_keys *u, unsigned long line,
     json_object_array_add(u->warnings, json_object_new_string(msg));
 }
 
-static void print_unknown_key(void *data, const char *path, const char *suggestion)
+void actool_unknown_key(void *u, const char *path, const char *suggestion)
 {
-  report_unknown_key(data, 0, path, suggestion);
+  report_unknown_key(u, 0, path, suggestion);
 }
 
 static void print_unknown_yaml_key(void *data, const char *path, unsigned long line,
@@ -182,25 +180,24 @@ static void print_unknown_yaml_key(void *data, const char *path, unsigned long l
   report_unknown_key(data, line, path, suggestion);
 }
 
-void actool_warn_dropped_key(void *manifest, const char *path, const char *suggestion)
+void actool_unknown_keys_end(struct actool_unknown_keys *u)
 {
-  struct unknown_keys u = {.where = manifest, .fate = "dropped by the edit"};
+  cleanup_free char *msg = NULL;
 
-  report_unknown_key(&u, 0, path, suggestion);
-}
-
-void actool_warn_untaken_key(void *image, const char *path, const char *suggestion)
-{
-  struct unknown_keys u = {.where = image, .fate = "not taken into the layout"};
-
-  report_unknown_key(&u, 0, path, suggestion);
+  if (u->seen <= APPC_UNKNOWN_KEYS_SHOWN ||
+      asprintf(&msg, "%s: ... and %zu more unknown keys, %s", u->where,
+               u->seen - APPC_UNKNOWN_KEYS_SHOWN, u->fate != NULL ? u->fate : "ignored") < 0)
+    return;
+  actool_error("warning: %s", msg);
+  if (u->warnings != NULL)
+    json_object_array_add(u->warnings, json_object_new_string(msg));
 }
 
 void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
                               struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
-  struct unknown_keys u = {.where = where, .warnings = warnings};
+  struct actool_unknown_keys u = {.where = where, .warnings = warnings};
   enum appc_manifest_kind kind;
 
   /* An invalid manifest is reported by its validation, not here; one
@@ -212,20 +209,21 @@ void actool_warn_unknown_keys(const char *where, const char *json, size_t len,
   }
   if (kind == APPC_MANIFEST_POD) {
     struct appc_pod_manifest *pm = NULL;
-    if (appc_pod_manifest_parse_warn(json, len, &pm, print_unknown_key, &u, &err) == 0)
+    if (appc_pod_manifest_parse_warn(json, len, &pm, actool_unknown_key, &u, &err) == 0)
       appc_pod_manifest_free(pm);
   } else {
     struct appc_image_manifest *im = NULL;
-    if (appc_image_manifest_parse_warn(json, len, &im, print_unknown_key, &u, &err) == 0)
+    if (appc_image_manifest_parse_warn(json, len, &im, actool_unknown_key, &u, &err) == 0)
       appc_image_manifest_free(im);
   }
+  actool_unknown_keys_end(&u);
 }
 
 void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t len,
                                    struct json_object *warnings)
 {
   cleanup_error appc_error_t err = NULL;
-  struct unknown_keys u = {.where = where, .warnings = warnings};
+  struct actool_unknown_keys u = {.where = where, .warnings = warnings};
   struct appc_image_manifest *im = NULL;
 
   /* The library runs the JSON check on the document the YAML stands for
@@ -234,6 +232,7 @@ void actool_warn_unknown_yaml_keys(const char *where, const char *yaml, size_t l
   if (appc_image_manifest_parse_yaml_warn(yaml, len, where, &im, NULL, NULL, print_unknown_yaml_key,
                                           &u, &err) == 0)
     appc_image_manifest_free(im);
+  actool_unknown_keys_end(&u);
 }
 
 bool actool_is_yaml_name(const char *path)

@@ -25,14 +25,19 @@ int actool_layout_edit(const char *dir, actool_layout_edit_fn edit, void *data)
   appc_error_t err = NULL;
   int r = appc_layout_open(dir, &l, &err);
   char *manifest = NULL;
+  struct actool_unknown_keys u = {.fate = "dropped by the edit"};
 
-  if (r == 0 && asprintf(&manifest, "%s/manifest", dir) >= 0)
-    appc_layout_on_unknown_key(l, actool_warn_dropped_key, manifest);
+  if (r == 0 && asprintf(&manifest, "%s/manifest", dir) >= 0) {
+    u.where = manifest;
+    appc_layout_on_unknown_key(l, actool_unknown_key, &u);
+  }
   if (r == 0)
     r = edit(l, data, &err);
   if (r == 0)
     r = appc_layout_commit(l, &err);
   appc_layout_close(l);
+  if (manifest != NULL)
+    actool_unknown_keys_end(&u);
   free(manifest);
   return r < 0 ? actool_fail(&err) : ACTOOL_EXIT_OK;
 }

@@ -32,4 +32,11 @@ void appc_suggest_init(struct appc_suggest *s, const char *word);
 void appc_suggest_add(struct appc_suggest *s, const char *candidate);
 const char *appc_suggest_best(const struct appc_suggest *s);
 
+/* Warnings of unknown keys shown per manifest, then one line saying how
+ * many more there were: enough to see what is wrong (a misspelt key, a
+ * manifest of another version), while a manifest of 400,000 extra keys
+ * gives one more line, not 400,000, as a compiler stops after so many
+ * errors. */
+#define APPC_UNKNOWN_KEYS_SHOWN 20
+
 #endif

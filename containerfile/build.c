@@ -55,6 +55,7 @@
 #include "common/digest.h"
 #include "common/fs.h"
 #include "common/kv.h"
+#include "common/suggest.h"
 #include "containerfile/internal.h"
 
 #define CACHE_NAME "actool.local/build-cache"
@@ -85,6 +86,7 @@ struct builder {
   char key[APPC_DIGEST_HEX_MAX];
   char image[APPC_IMAGE_ID_LEN + 1]; /* the image holding the rootfs as it is */
   bool layout_made;                  /* else the cache still stands for it */
+  size_t untaken_keys;               /* of the base image's manifest */
   char *cached_manifest;             /* the manifest of the last cache hit */
   unsigned step, steps;
   char where[PATH_MAX + 32]; /* "FILE:LINE" */
@@ -548,11 +550,14 @@ static int commit(struct builder *b)
 }
 
 /* A key of the base image's manifest that the schema does not define,
- * which the layout leaves out: said, as `layout init --from` says it. */
+ * which the layout leaves out: said, as `layout init --from` says it (the
+ * first APPC_UNKNOWN_KEYS_SHOWN, then how many more). */
 static void say_untaken_key(void *data, const char *path, const char *suggestion)
 {
   struct builder *b = data;
 
+  if (++b->untaken_keys > APPC_UNKNOWN_KEYS_SHOWN)
+    return;
   if (suggestion != NULL)
     say(b, "warning: %s: %s: unknown key, not taken into the image (did you mean \"%s\"?)",
         b->image, path, suggestion);
@@ -570,6 +575,9 @@ static int make_layout(struct builder *b)
                           : appc_layout_create_from_warn(b->s, b->image, b->layout, b->name,
                                                          say_untaken_key, b, b->err) < 0)
     return -1;
+  if (b->untaken_keys > APPC_UNKNOWN_KEYS_SHOWN)
+    say(b, "warning: %s: ... and %zu more unknown keys, not taken into the image", b->image,
+        b->untaken_keys - APPC_UNKNOWN_KEYS_SHOWN);
   if (b->cached_manifest != NULL) {
     cleanup_close int fd = open(b->layout, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || appc_atomic_write_at(fd, "manifest", b->cached_manifest,

@@ -168,6 +168,29 @@ check_fails "validate of a layout with manifest.yaml warns" 0 \
   "$ACTOOL" validate "$TMP/typo-yaml"
 check_fails "build of it warns and builds" 0 'typo-yaml/manifest\.yaml:8: labels\[0\]\.vale: unknown key' \
   "$ACTOOL" build "$TMP/typo-yaml" "$TMP/typo-yaml.aci"
+# A flood of unknown keys: the first 20 shown, then one line for the rest
+# (each warning a single write(2), so that lines never interleave).
+mf example.com/flood 1 ",$(seq -f '"k%g":1' 0 99999 | paste -sd,)" >"$TMP/flood.json"
+run_capture "$ACTOOL" validate "$TMP/flood.json"
+is "100,000 unknown keys: 20 warnings, then how many more, naming the file" \
+  "$status:$(grep -c ': k[0-9]*: unknown key, ignored$' "$TMP/.err"):$(wc -l <"$TMP/.err"):$(tail -n 1 "$TMP/.err")" \
+  "0:20:21:actool: warning: $TMP/flood.json: ... and 99980 more unknown keys, ignored"
+run_capture "$ACTOOL" validate --json "$TMP/flood.json"
+is "...validate --json has the same 21 warnings" \
+  "$(jq -r '.[0].warnings | length, .[-1]' "$TMP/.out" 2>&1)" \
+  "21
+$TMP/flood.json: ... and 99980 more unknown keys, ignored"
+if command -v strace >/dev/null; then
+  strace -o "$TMP/trace" -e trace=write "$ACTOOL" validate "$TMP/flood.json" 2>/dev/null
+  is "...each of the 21 lines written whole, in one write(2)" "$(grep -c '^write(2, ' "$TMP/trace")" 21
+else
+  skip "...each of the 21 lines written whole, in one write(2)" "strace not installed"
+fi
+{ printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/flood\n'; seq -f 'k%g: 1' 0 49999; } >"$TMP/flood.yaml"
+run_capture timeout 20 "$ACTOOL" validate "$TMP/flood.yaml"
+is "50,000 unknown keys of a YAML manifest: the same, at once (each key's line found in a table)" \
+  "$status:$(grep -c 'flood\.yaml:[0-9]*: k[0-9]*: unknown key, ignored$' "$TMP/.err"):$(head -n 1 "$TMP/.err"):$(tail -n 1 "$TMP/.err")" \
+  "0:20:actool: warning: $TMP/flood.yaml:4: k0: unknown key, ignored:actool: warning: $TMP/flood.yaml: ... and 49980 more unknown keys, ignored"
 printf 'acKind: ImageManifest\nacVersion: 0.8.11\nname: example.com/clean\n' >"$TMP/clean.yaml"
 run_capture "$ACTOOL" validate "$TMP/clean.yaml"
 is "a YAML manifest with only known keys: no warning" "$status:$(cat "$TMP/.err")" "0:"

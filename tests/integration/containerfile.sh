@@ -323,6 +323,13 @@ is "FROM an image with unknown keys: built, warning of each key left out" \
   "$status:$(cat "$TMP/.out" "$TMP/.err" | grep -c 'warning: sha512-[0-9a-f]*: \(app\.workingDir: unknown key, not taken into the image (did you mean "workingDirectory"?)\|x-build-info: unknown key, not taken into the image\)$')" "0:2"
 is "... and the image has none of them" \
   "$(manifest "$K/child.aci" '[.app.workingDir, .["x-build-info"], .app.exec[0]]')" '[null,null,"/bin/app"]'
+jq -c '. + ([range(30)] | map({key: "x\(.)", value: .}) | from_entries)' "$K/base/manifest" >"$K/flood" &&
+  mv "$K/flood" "$K/base/manifest"
+"$ACTOOL" build --overwrite "$K/base" "$K/base.aci" >/dev/null 2>&1
+run_capture build --file="$K/ctx/Containerfile" --name=example.com/unknown-child "$K/ctx" "$K/child30.aci"
+is "... of 32 unknown keys, the first 20, then how many more" \
+  "$status:$(cat "$TMP/.out" "$TMP/.err" | grep -c ': unknown key, not taken into the image')/$(cat "$TMP/.out" "$TMP/.err" | grep -o 'warning: sha512-[0-9a-f]*: \.\.\. and [0-9]* more unknown keys, not taken into the image$' | sed 's/sha512-[0-9a-f]*/ID/')" \
+  "0:20/warning: ID: ... and 12 more unknown keys, not taken into the image"
 
 # --- as Docker does it ---------------------------------------------------------
 

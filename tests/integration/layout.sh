@@ -194,6 +194,12 @@ is "an edit dropping unknown keys succeeds, warning of each, naming the manifest
 is "... which are gone" "$(jq -c '[.app.workingDir, .["x-build-info"], .app.exec[0]]' "$U/manifest")" '[null,null,"/bin/app"]'
 run_capture lay --layout="$U" label add version 2
 is "the next edit has nothing to warn of" "$status:$(cat "$TMP/.err")" "0:"
+jq -c '. + ([range(30)] | map({key: "x\(.)", value: .}) | from_entries)' "$U/manifest" >"$U/manifest.new" &&
+  mv "$U/manifest.new" "$U/manifest"
+run_capture lay --layout="$U" label add version 3
+is "an edit dropping 30 unknown keys warns of 20, then says how many more" \
+  "$status:$(grep -c ': x[0-9]*: unknown key, dropped by the edit$' "$TMP/.err"):$(tail -n 1 "$TMP/.err")" \
+  "0:20:actool: warning: $U/manifest: ... and 10 more unknown keys, dropped by the edit"
 
 # One limit of a manifest's size (16 MiB) for every reader: the layout
 # commands open what build takes, and write nothing larger.
