@@ -168,10 +168,12 @@ static int scrub_entry(struct appc_tar_writer *w, struct archive_entry *e)
   archive_entry_set_dev(e, 0);
   archive_entry_set_ino(e, 0);
   if (w->owner_root) {
+    /* named too, as the reference's build --owner-root names them: the
+     * same tree gives the same headers */
     archive_entry_set_uid(e, 0);
     archive_entry_set_gid(e, 0);
-    archive_entry_set_uname(e, NULL);
-    archive_entry_set_gname(e, NULL);
+    archive_entry_set_uname(e, "root");
+    archive_entry_set_gname(e, "root");
   }
   return dedupe_xattrs(e);
 }

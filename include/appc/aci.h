@@ -121,7 +121,7 @@ struct appc_build_options {
   unsigned version;                  /* 0, or APPC_BUILD_OPTIONS_VERSION (<appc/appc.h>) */
   enum appc_compression compression; /* zero-initialised: none (NULL opts: gzip) */
   bool overwrite;                    /* replace an existing OUT (else EEXIST) */
-  bool owner_root;                   /* force uid/gid 0 and no names */
+  bool owner_root;                   /* force uid/gid 0, named root/root */
   unsigned threads;                  /* compression threads; 0 = online CPUs */
   const struct appc_callbacks *cb;   /* cancel, checked between entries; may be NULL */
   /* Called with the full path of a named temporary output file when one has

@@ -258,6 +258,8 @@ is "without --owner-root the owners are kept" "$owners" "1234/5678 4321/8765 "
 check_clean "build --owner-root" "$ACTOOL" build --owner-root --no-compression "$O" "$TMP/out/owner-root.aci"
 owners=$(tar --numeric-owner -tvf "$TMP/out/owner-root.aci" | awk '{print $2}' | sort -u | tr '\n' ' ')
 is "with --owner-root every entry is 0/0" "$owners" "0/0 "
+owners=$(tar -tvf "$TMP/out/owner-root.aci" | awk '{print $2}' | sort -u | tr '\n' ' ')
+is "... named root/root, as the reference names them" "$owners" "root/root "
 check_clean "the --owner-root image validates" "$ACTOOL" validate "$TMP/out/owner-root.aci"
 
 # --- every kind of file, extracted back with GNU tar --------------------------

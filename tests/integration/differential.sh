@@ -200,4 +200,19 @@ gen() { # gen KIND TEMPLATE SLOTS-ARRAY-NAME
 gen image "$IMAGE_TPL" IMAGE_SLOTS
 gen pod "$POD_TPL" POD_SLOTS
 
+# build --owner-root: each entry of the rootfs gets the reference's owner,
+# numbers and names (the archives differ elsewhere: the reference stamps
+# its manifest with the time of the build).
+O=$TMP/owner-root
+mkdir -p "$O/rootfs/dir"
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/owner"}' >"$O/manifest"
+echo x >"$O/rootfs/dir/f"
+chown -R 1234:4321 "$O/rootfs" 2>/dev/null || true
+owners() { tar --numeric-owner -tvf "$1" | awk '$6 ~ /^rootfs/ {print $2}'; tar -tvf "$1" | awk '$6 ~ /^rootfs/ {print $2}'; }
+"$ACTOOL" build --owner-root --no-compression "$O" "$TMP/ours.aci" >/dev/null 2>&1
+"$ref" build --owner-root "$O" "$TMP/ref.aci" >/dev/null 2>&1
+is "build --owner-root: the owners of the reference, numbers and names" \
+  "$(owners "$TMP/ours.aci" | sort | uniq -c)" "$(owners "$TMP/ref.aci" | sort | uniq -c)"
+is "... root/root (and something to compare)" "$(owners "$TMP/ours.aci" | sort -u | tr '\n' ' ')" "0/0 root/root "
+
 done_testing

@@ -960,8 +960,11 @@ static void test_build_owner_root(void **state)
   o.owner_root = true;
   char *out = build_ok(layout, dir, "o.aci", &o, id);
   char *l = listing(out);
-  assert_contains(l, "rootfs/owned 100644 1 uid=0 uname=\n");
+  /* named as the reference names them */
+  assert_contains(l, "rootfs/owned 100644 1 uid=0 uname=root\n");
+  assert_contains(l, "manifest 100644");
   assert_null(strstr(l, "uid=1234"));
+  assert_null(strstr(l, "uname=\n"));
   free(l);
   free(out);
   if (geteuid() == 0) {
