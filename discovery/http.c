@@ -55,6 +55,7 @@ struct appc_http {
   unsigned download_deadline; /* seconds, for any download, its retries included */
   int64_t download_end;       /* appc_monotonic_ms() when the one under way must end */
   int64_t walk_end;           /* appc_monotonic_ms() when a discovery walk must end; 0: none */
+  int64_t get_end;            /* when a retried get (get_page_retried) must end; 0: none */
   bool downloading;           /* the request under way is a download, not a page */
   bool headers_done;          /* the last response's headers have all arrived */
   char errbuf[CURL_ERROR_SIZE];
@@ -314,14 +315,23 @@ bool appc_http_walk_expired(const struct appc_http *h)
   return h->walk_end != 0 && appc_monotonic_ms() + 500 >= h->walk_end;
 }
 
-/* A page's time: the deadline, or what is left of the walk's (1 ms at
- * least: 0 would be none). */
+/* Has the deadline of the retried get under way come (as for a walk)? */
+static bool get_expired(const struct appc_http *h)
+{
+  return h->get_end != 0 && appc_monotonic_ms() + 500 >= h->get_end;
+}
+
+/* A page's time: the deadline, or what is left of the walk's or the
+ * retried get's (1 ms at least: 0 would be none). */
 static long page_timeout_ms(const struct appc_http *h)
 {
   int64_t ms = (int64_t) h->deadline * 1000;
+  int64_t now = appc_monotonic_ms();
 
-  if (h->walk_end != 0 && h->walk_end - appc_monotonic_ms() < ms)
-    ms = h->walk_end - appc_monotonic_ms();
+  if (h->walk_end != 0 && h->walk_end - now < ms)
+    ms = h->walk_end - now;
+  if (h->get_end != 0 && h->get_end - now < ms)
+    ms = h->get_end - now;
   return ms > 0 ? (long) ms : 1L;
 }
 
@@ -450,7 +460,7 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
   if (!h->downloading && appc_http_walk_expired(h))
     return appc_error_make(err, 0, "%s: %s (discovery not done within the %u s deadline)", url,
                            what, h->deadline);
-  if (!h->downloading && total + 0.5 >= (double) h->deadline)
+  if (!h->downloading && (get_expired(h) || total + 0.5 >= (double) h->deadline))
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline)", url, what,
                            h->deadline);
   if (h->downloading && got > 0)
@@ -665,7 +675,7 @@ static bool no_answer(struct appc_http *h, CURLcode rc)
   case CURLE_OPERATION_TIMEDOUT:
     /* a stall, not the deadline (the page's or the walk's) */
     curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
-    return !appc_http_walk_expired(h) && total + 0.5 < (double) h->deadline;
+    return !appc_http_walk_expired(h) && !get_expired(h) && total + 0.5 < (double) h->deadline;
   default:
     return false;
   }
@@ -769,10 +779,27 @@ static int status_error(const char *url, long status, bool auth_missing, bool au
 static bool transient_status(long status);
 static bool backoff(struct appc_http *h, unsigned seconds);
 
-/* A small document (a signature, a key, an index) retried as a download is
- * on a transient answer or none, the opts' retries times. */
-static int get_page_retried(struct appc_http *h, const char *url, size_t max,
-                            struct appc_http_page *page, appc_error_t *err)
+/* Whether a retry after a backoff of SECONDS would start before the
+ * get's deadline. */
+static bool get_time_left(const struct appc_http *h, unsigned seconds)
+{
+  return h->get_end == 0 || appc_monotonic_ms() + (int64_t) seconds * 1000 + 500 < h->get_end;
+}
+
+/* The last attempt's answer, when the deadline leaves no time to retry
+ * it: its error says so. */
+static int out_of_time(const struct appc_http *h, int r, appc_error_t *e, appc_error_t *err)
+{
+  if (r == 0)
+    return 0;
+  appc_error_tag(err, (*e)->errnum, "%s (no time left to retry within the %u s deadline)",
+                 (*e)->msg, h->deadline);
+  appc_error_release(e);
+  return -1;
+}
+
+static int get_page_attempts(struct appc_http *h, const char *url, size_t max,
+                             struct appc_http_page *page, appc_error_t *err)
 {
   for (unsigned attempt = 0;; attempt++) {
     appc_error_t e = NULL;
@@ -783,6 +810,8 @@ static int get_page_retried(struct appc_http *h, const char *url, size_t max,
       *err = e;
       return r;
     }
+    if (!get_time_left(h, 1u << attempt))
+      return out_of_time(h, r, &e, err);
     appc_http_log(h, "%s: %s (attempt %u of %u; retrying in %u s)", url,
                   r < 0 ? e->msg : "a transient answer", attempt + 1, h->opts.retries + 1,
                   1u << attempt);
@@ -792,6 +821,21 @@ static int get_page_retried(struct appc_http *h, const char *url, size_t max,
     if (!backoff(h, 1u << attempt))
       return appc_error_make(err, ECANCELED, "%s", url);
   }
+}
+
+/* A small document (a signature, a key, an index) retried as a download is
+ * on a transient answer or none, the opts' retries times.  All attempts
+ * share one deadline (its backoffs included), as the pages of a walk do: a
+ * server that accepts and never answers holds it no longer than that. */
+static int get_page_retried(struct appc_http *h, const char *url, size_t max,
+                            struct appc_http_page *page, appc_error_t *err)
+{
+  int r;
+
+  h->get_end = appc_monotonic_ms() + (int64_t) h->deadline * 1000;
+  r = get_page_attempts(h, url, max, page, err);
+  h->get_end = 0;
+  return r;
 }
 
 int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body, size_t *len,

@@ -304,6 +304,8 @@ conf slow 'location ^~ /images/localhost/big- { limit_rate 1m; }' \
 # Answers nothing for 5 s: long enough for a 2 s stall timeout; nginx logs
 # the request when the sleep ends (it does not notice the client leaving).
 conf stall "location = /images/localhost/stall-latest-$OA.aci { echo_sleep 5; echo x; }"
+# The signature of sigstall answers nothing for a minute.
+conf sigstall "location = /images/localhost/sigstall-latest-$OA.aci.asc { echo_sleep 60; echo x; }"
 # The same for 10 s, for the walk that a signal interrupts while it waits.
 conf walkstall "location = /images/localhost/walkstall.aci { echo_sleep 10; echo x; }"
 # The image and its signature (fetched first) 503 until the file
@@ -357,7 +359,7 @@ truncate -s 64G "$IMG/unsigned-latest-$OA.aci"
 cp "$IN/secret.aci.asc" "$IMG/secretgone-latest-$OA.aci.asc"
 cp "$IN/stall.aci.asc" "$IMG/stall-latest-$OA.aci.asc"
 for n in unsigned app base big untrusted badsig tampered labels misnamed depapp depid depwrongid depsize depbig \
-  stall flaky secret secretgone redirsecret late lateunsigned; do
+  stall sigstall flaky secret secretgone redirsecret late lateunsigned; do
   page "$n"
 done
 # Two templates of equal score; the first endpoint answers 404.
@@ -1038,14 +1040,22 @@ expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: http
 
 # --- 11. a stalling server ---------------------------
 
+# timed_fetch ENV... -- NAME: fetch NAME into $S with ENV set; $status, and
+# $ms the milliseconds it took.
+timed_fetch() {
+  local envs=() t0
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  last_cmd="${envs[*]} actool fetch $2"
+  status=0
+  t0=$(date +%s%N)
+  env "${envs[@]}" timeout 60 "$ACTOOL" --dir="$S" --port="$NET_PORT" --cacert="$NET_CA" \
+    fetch "$2" >"$TMP/.out" 2>"$TMP/.err" || status=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
 S=$(new_store stall)
 net_log_reset
-last_cmd="ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 actool fetch localhost/stall"
-status=0
-t0=$(date +%s%N)
-ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 timeout 60 "$ACTOOL" --dir="$S" --port="$NET_PORT" \
-  --cacert="$NET_CA" fetch localhost/stall >"$TMP/.out" 2>"$TMP/.err" || status=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
+timed_fetch ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=1 -- localhost/stall
 expect_fail "a server that sends nothing: refused after the timeout and one retry" 'no data for 2 s'
 # Two stalls of 2 s and the 1 s backoff between them.
 if [ "$ms" -ge 4500 ] && [ "$ms" -le 30000 ]; then ok "the stalled fetch gave up after two timeouts, within 30 s ($ms ms)"; else
@@ -1061,6 +1071,18 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 is "the access log shows two attempts" "$n" 2
+
+# A signature that never comes: its attempts (ACTOOL_HTTP_RETRIES, 3) share
+# one ACTOOL_HTTP_DEADLINE, backoffs included, not a fresh timeout each
+# (4 stalls of 2 s and 7 s of backoff: 15 s).
+S=$(new_store sigstall)
+timed_fetch ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=4 -- localhost/sigstall
+expect_fail "a signature that never comes fails at ACTOOL_HTTP_DEADLINE" \
+  "sigstall-latest-$OA\\.aci\\.asc: .*within the 4 s deadline"
+if [ "$ms" -le 11000 ]; then ok "... within about the deadline, retries included ($ms ms)"; else
+  not_ok "... within about the deadline, retries included ($ms ms)"
+fi
+is "sigstall: nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
 # --- 12. servers that misbehave as nginx cannot --------------------------------
 # tests/integration/hostile-http.py, plain http on loopback.

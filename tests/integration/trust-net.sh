@@ -69,6 +69,8 @@ printf '%s\n' '<html><head>' \
   done
   echo '</head></html>'
 } >"$NET_ROOT/many.tmpl"
+# A key URL that takes the request and answers nothing for a minute.
+echo 'location = /stallkey.gpg { echo_sleep 60; echo x; }' >"$NET_CONF_D/stallkey.conf"
 net_start_nginx
 for p in app two local many; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
 U=https://localhost:$NET_PORT
@@ -98,6 +100,20 @@ check "the root key file exists" has_key "$S" root.d "$K2"
 run_capture $T "$ACTOOL" --dir="$TMP/s-http" trust --root --skip-fingerprint-review "http://localhost:$NET_HTTP_PORT/k1.gpg"
 expect "a plain http key URL is refused" 1 "http"
 check "nothing was added over http" test ! -e "$TMP/s-http/trust/root.d/${K1,,}"
+
+# A key URL that never answers: its attempts (ACTOOL_HTTP_RETRIES, 3) share
+# one ACTOOL_HTTP_DEADLINE, backoffs included, not a fresh timeout each
+# (4 stalls of 2 s and 7 s of backoff: 15 s).
+last_cmd="ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=4 actool trust --root $U/stallkey.gpg"
+t0=$(date +%s%N)
+run_capture env ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=4 $T "$ACTOOL" --dir="$TMP/s-stall" \
+  --port="$NET_PORT" --cacert="$NET_CA" trust --root --skip-fingerprint-review "$U/stallkey.gpg"
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect "a key URL that never answers fails at ACTOOL_HTTP_DEADLINE, naming it" 1 \
+  'stallkey\.gpg: .*within the 4 s deadline'
+if [ "$ms" -le 11000 ]; then ok "... within about the deadline, retries included ($ms ms)"; else
+  not_ok "... within about the deadline, retries included ($ms ms)"
+fi
 
 # --- the review prompt for a downloaded key ------------------------------------
 
