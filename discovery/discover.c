@@ -106,7 +106,9 @@ static char *render_one(const char *tmpl, const char *name, const struct appc_kv
   for (const char *p = tmpl; *p != '\0';) {
     const char *close = *p == '{' ? strchr(p + 1, '}') : NULL;
     if (close == NULL) {
-      const char *next = strchr(p + 1, '{');
+      /* Text up to the next '{'; after a '{' with no '}' the rest is all
+       * text (searching again from each later '{' would be quadratic). */
+      const char *next = *p == '{' ? NULL : strchr(p + 1, '{');
       size_t n = next != NULL ? (size_t) (next - p) : strlen(p);
       if (!buf_add(&b, p, n))
         goto oom;

@@ -428,6 +428,40 @@ static void test_render(void **state)
   appc_kv_list_clear(&empty);
 }
 
+/* Many '{' with no '}' after them (a 4 MiB page's worth) are text, found so
+ * in linear time: the old search for a '}' from every '{' took minutes. */
+static void test_render_lone_braces(void **state)
+{
+  (void) state;
+  const size_t n = 4u << 20;
+  const char *head = "https://s/{name}.{ext}/";
+  const char *want = "https://s/example.com/app.aci/";
+  char *tmpl = malloc(strlen(head) + n + 1);
+  appc_error_t err = NULL;
+  char *a = NULL, *s = NULL;
+  unsigned score = 99;
+  int r;
+
+  assert_non_null(tmpl);
+  strcpy(tmpl, head);
+  memset(tmpl + strlen(head), '{', n);
+  tmpl[strlen(head) + n] = '\0';
+  alarm(10);
+  r = appc_discovery_render(tmpl, "example.com/app", NULL, &a, &s, &score, &err);
+  alarm(0);
+  assert_ok(r, &err);
+  assert_int_equal(r, 1);
+  assert_int_equal(strlen(a), strlen(want) + n);
+  assert_memory_equal(a, want, strlen(want));
+  assert_int_equal(strspn(a + strlen(want), "{"), n);
+  assert_int_equal(strncmp(s, "https://s/example.com/app.aci.asc/{", 35), 0);
+  assert_int_equal(strlen(s), strlen(want) + 4 + n);
+  assert_int_equal(score, 0);
+  free(tmpl);
+  free(a);
+  free(s);
+}
+
 /* ---- credentials ------------------------------------------------------- */
 
 static void test_auth(void **state)
@@ -578,6 +612,7 @@ int main(void)
       cmocka_unit_test(test_link_params),
       cmocka_unit_test(test_link_malformed),
       cmocka_unit_test(test_render),
+      cmocka_unit_test(test_render_lone_braces),
       cmocka_unit_test(test_auth),
       cmocka_unit_test(test_cacert_refused),
       cmocka_unit_test(test_http_options_abi),
