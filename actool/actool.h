@@ -97,6 +97,9 @@ void actool_put_safe(const char *s, FILE *f);
  * made safe as actool_put_safe does. */
 void actool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void actool_report(appc_error_t *err); /* prints and releases */
+/* A line on stderr with no prefix, made safe as actool_put_safe does: for
+ * what names a server's text (a key's URL, say) to the user. */
+void actool_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* --json output: pretty, spaced, slashes unescaped, on stdout. */
 struct json_object;
 void actool_print_json(struct json_object *o);

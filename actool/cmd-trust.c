@@ -229,10 +229,12 @@ static int review(struct trust_ctx *c, const char *origin, const char *data, siz
   if (appc_trust_read_key(c->store, data, len, origin, &k, &err) < 0)
     return actool_fail_net(&err);
   if (c->o->prefix != NULL)
-    fprintf(stderr, "prefix: \"%s\"\n", c->o->prefix);
+    actool_say("prefix: \"%s\"", c->o->prefix);
   else
-    fprintf(stderr, "root key: trusted for every image name\n");
-  fprintf(stderr, "key: \"%s\"\n", origin);
+    actool_say("root key: trusted for every image name");
+  /* ORIGIN may be a URL a discovery page gave: made safe, as the user
+   * IDs are. */
+  actool_say("key: \"%s\"", origin);
   print_key(stderr, &k);
   warn_unusable(&k);
   appc_trust_keyinfo_clear(&k);
@@ -249,10 +251,9 @@ static void report_added(struct trust_ctx *c, const char *origin, const struct a
   cleanup_free char *what = NULL;
 
   if (p != NULL)
-    fprintf(stderr, "Trusting \"%s\" for prefix \"%s\" %s fingerprint review.\n", origin, p,
-            review);
+    actool_say("Trusting \"%s\" for prefix \"%s\" %s fingerprint review.", origin, p, review);
   else
-    fprintf(stderr, "Trusting \"%s\" as a root key %s fingerprint review.\n", origin, review);
+    actool_say("Trusting \"%s\" as a root key %s fingerprint review.", origin, review);
   if (p == NULL)
     what = strdup("root key");
   else if (asprintf(&what, "key for prefix \"%s\"", p) < 0)
@@ -278,7 +279,7 @@ static int trust_data(struct trust_ctx *c, const char *origin, const char *data,
   if (!c->o->skip_review && (r = review(c, origin, data, len, &accepted)) != ACTOOL_EXIT_OK)
     return r;
   if (!accepted) {
-    fprintf(stderr, "Not trusting \"%s\"\n", origin);
+    actool_say("Not trusting \"%s\"", origin);
     return ACTOOL_EXIT_FAILURE;
   }
   if (appc_trust_add(c->store, c->o->prefix, data, len, origin, &added, &err) < 0)

@@ -81,6 +81,14 @@ void actool_error(const char *fmt, ...)
   va_end(ap);
 }
 
+void actool_say(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vput_line("", fmt, ap);
+  va_end(ap);
+}
+
 void actool_report(appc_error_t *err)
 {
   if (err == NULL || *err == NULL)

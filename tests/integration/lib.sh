@@ -111,6 +111,17 @@ run_capture() {
   "$@" >"$TMP/.out" 2>"$TMP/.err" || status=$?
 }
 
+# err_lacks DESCRIPTION PATTERN: passes when the last command's stderr
+# ($TMP/.err) has no line matching the basic regex PATTERN.  (Not `check
+# bash -c 'grep ... $TMP/.err'`: check's own redirection empties the file
+# before grep reads it.)
+err_lacks() {
+  if ! grep -q -- "$2" "$TMP/.err"; then ok "$1"; else
+    not_ok "$1"
+    note "stderr matches /$2/: $(grep -m1 -- "$2" "$TMP/.err" | head -c 500)"
+  fi
+}
+
 # check_rejects DESCRIPTION STDERR_PATTERN COMMAND...: passes when COMMAND
 # exits 1 (a clean refusal) with stderr matching the extended regex, and
 # did not crash, hang or trip a sanitizer.

@@ -69,10 +69,16 @@ printf '%s\n' '<html><head>' \
   done
   echo '</head></html>'
 } >"$NET_ROOT/many.tmpl"
+# localhost/c1 names a key URL holding a C1 control (U+009B, a CSI).
+C1=$(printf '\302\2332J')
+cp "$NET_ROOT/k1.gpg" "$NET_ROOT/k$C1.gpg"
+printf '%s\n' '<html><head>' \
+  "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/c1 https://localhost:PORT/k$C1.gpg\">" \
+  '</head></html>' >"$NET_ROOT/c1.tmpl"
 # A key URL that takes the request and answers nothing for a minute.
 echo 'location = /stallkey.gpg { echo_sleep 60; echo x; }' >"$NET_CONF_D/stallkey.conf"
 net_start_nginx
-for p in app two local many; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
+for p in app two local many c1; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
 U=https://localhost:$NET_PORT
 
 # --- a key from a URL --------------------------------------------------------
@@ -166,6 +172,23 @@ expect "20 discovered key URLs: only the first 16 are fetched, and it says so" 1
   "names 20 public keys; only the first 16 are fetched"
 net_log_sync
 is "... 16 requests" "$(($(net_log_count "GET /many-") - before))" 16
+
+# The key URL is the server's text: its C1 control reaches the terminal
+# escaped, on the review screen as after it.
+act "$TMP/s8" trust --prefix=localhost/c1 --skip-fingerprint-review
+expect "a key URL holding a C1 control is trusted, and named escaped" 0 \
+  'Trusting "https://localhost:[0-9]+/k\\xc2\\x9b2J\.gpg" for prefix'
+err_lacks "... with no raw C1 control on stderr" "$C1"
+cmd="$ACTOOL --dir=$TMP/s9 --port=$NET_PORT --cacert=$NET_CA trust --prefix=localhost/c1"
+status=0
+printf 'no\n' | $T script -qec "$cmd" /dev/null >"$TMP/.out" 2>&1 || status=$?
+if [ "$status" -ne 0 ] && grep -q 'key: "https://localhost:[0-9]*/k\\xc2\\x9b2J\.gpg"' "$TMP/.out" &&
+  ! grep -q "$C1" "$TMP/.out"; then
+  ok "review: the key URL's C1 control is shown escaped"
+else
+  not_ok "review: the key URL's C1 control is shown escaped"
+  note "exit $status" "$(head -c 1500 "$TMP/.out" | od -c | head -20)"
+fi
 
 act "$TMP/s5" trust --root --skip-fingerprint-review
 expect "--root without a key is a usage error" 2 "."
