@@ -330,7 +330,7 @@ af() { "$ACTOOL" --dir="$SF" --cacert="$NET_CA" --insecure-options=image "$@"; }
 fake good
 check "fetch from the fake registry" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
 GOOD=$(cat "$TMP/.out")
-check "... no progress line when stderr is no terminal" bash -c '! grep -q Downloading "$1"' _ "$TMP/.err"
+err_lacks "... no progress line when stderr is no terminal" Downloading
 is "one request per manifest, config and layer" "$(grep -c '^GET' "$FAKE_LOG")" 5
 : >"$FAKE_LOG"
 check "fetch the unchanged tag again" af fetch "docker://localhost:$FAKE_PORT/test/app:app"
