@@ -458,12 +458,17 @@ static int discover_prefix(struct appc_http *h, const char *prefix, const char *
   if (r == 0 && (what & APPC_DISCOVER_PUBKEYS) && d->n_pubkeys == 0)
     r = take_pubkeys(&m, name, d, err);
   appc_discovery_metas_clear(&m);
-  if (r == 0 && d->n_endpoints == had_endpoints && d->n_pubkeys == had_pubkeys) {
-    if (asprintf(&msg, "%s: no usable ac-discovery data for %s", url, name) < 0)
-      return appc_error_make(err, ENOMEM, "discovery");
-    r = add_attempt(d, prefix, msg, err);
-  }
-  return r;
+  if (r < 0)
+    return r;
+  /* A page that gave public keys but no endpoints asked for is an attempt
+   * too: the list of attempts names every page the walk read. */
+  if (d->n_endpoints == had_endpoints && d->n_pubkeys == had_pubkeys)
+    r = asprintf(&msg, "%s: no usable ac-discovery data for %s", url, name);
+  else if ((what & APPC_DISCOVER_ENDPOINTS) && d->n_endpoints == 0)
+    r = asprintf(&msg, "%s: no ACI endpoints for %s (public keys only)", url, name);
+  else
+    return 0;
+  return r < 0 ? appc_error_make(err, ENOMEM, "discovery") : add_attempt(d, prefix, msg, err);
 }
 
 static bool walk_done(const struct appc_discovery *d, unsigned what)

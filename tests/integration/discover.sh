@@ -468,6 +468,15 @@ expect_fail "nothing found: exit 1, the name in the error" 1 'localhost/nothing/
 disc localhost/nomatch/app
 expect_fail "tags for other names only: exit 1" 1 'localhost/nomatch/app'
 
+# A page with public keys only (its one template uses a label not given):
+# the error's list of attempts names it too.
+page keysonly "$(meta_ep localhost/keysonly "$D/{name}-{channel}.{ext}")" \
+  "$(meta_pk localhost/keysonly "$D/ko.gpg")"
+disc localhost/keysonly/app
+expect_fail "a page with public keys only: exit 1, and the error lists that page" 1 \
+  'localhost/keysonly/app: discovery found no ACI endpoints' 'keysonly/app\?ac-discovery=1: HTTP status 404' \
+  "localhost:$NET_PORT/keysonly\\?ac-discovery=1: no ACI endpoints for localhost/keysonly/app \\(public keys only\\)"
+
 # --- no answer at a path ----------------------------------------------------
 
 net_log_reset
