@@ -18,7 +18,11 @@
 #include <unistd.h>
 #include <strings.h>
 #include <curl/curl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/error.h"
 #include "common/abi.h"
@@ -111,6 +115,56 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
   return 0;
 }
 
+/* How many certificates PEM (LEN bytes) holds, read as OpenSSL reads a CA
+ * file for libcurl (PEM_X509_INFO_read_bio, as X509_load_cert_crl_file
+ * does); -1 when a block of it cannot be read, with OpenSSL's reason in
+ * *WHY. */
+static int pem_certificates(const char *pem, size_t len, const char **why)
+{
+  BIO *bio = BIO_new_mem_buf(pem, (int) len);
+  STACK_OF(X509_INFO) *infos = bio != NULL ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
+  int n = 0;
+
+  *why = NULL;
+  if (infos == NULL) {
+    *why = ERR_reason_error_string(ERR_peek_last_error());
+    n = -1;
+  }
+  for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++)
+    if (sk_X509_INFO_value(infos, i)->x509 != NULL)
+      n++;
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  BIO_free(bio);
+  /* OpenSSL's error queue is the thread's: libcurl must not find these. */
+  ERR_clear_error();
+  return n;
+}
+
+/* A CA file libcurl could not load would fail every request as if the
+ * server's certificate were not trusted: the file's fault is said up front,
+ * naming it. */
+static int check_cacert(const char *path, appc_error_t *err)
+{
+  cleanup_free char *pem = NULL;
+  size_t len = 0;
+  const char *why = NULL;
+  int n;
+
+  if (read_small_file(path, CACERT_MAX_BYTES, &pem, &len, err) < 0)
+    return appc_error_prefix(err, "CA file");
+  if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL)
+    return appc_error_make(err, 0, "CA file %s: no PEM certificate in the file", path);
+  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
+    return appc_error_prefix(err, "CA file %s", path);
+  if ((n = pem_certificates(pem, len, &why)) < 0)
+    return appc_error_make(err, 0,
+                           "CA file %s: a PEM block that is not a readable certificate (%s)", path,
+                           why != NULL ? why : "OpenSSL gave no reason");
+  if (n == 0)
+    return appc_error_make(err, 0, "CA file %s: no PEM certificate in the file", path);
+  return 0;
+}
+
 /* --cacert adds to the system's CAs; curl's CURLOPT_CAINFO alone would
  * replace them.  Loading the system bundle (140-odd certificates) costs
  * OpenSSL 3 about 30 ms per process, more than the rest of a repeat fetch,
@@ -118,18 +172,6 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
  * (CURLOPT_CAPATH), where OpenSSL reads only the issuer a chain needs, and
  * --cacert is the CA file beside it.  Without a system directory, one
  * in-memory bundle of both does the same, slower. */
-static int check_cacert(const char *path, appc_error_t *err)
-{
-  cleanup_free char *pem = NULL;
-  size_t len = 0;
-
-  if (read_small_file(path, CACERT_MAX_BYTES, &pem, &len, err) < 0)
-    return appc_error_prefix(err, "CA file");
-  if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL)
-    return appc_error_make(err, 0, "CA file %s: no PEM certificate in the file", path);
-  return 0;
-}
-
 static bool is_directory(const char *path)
 {
   struct stat st;
@@ -526,7 +568,12 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
     return timeout_error(h, rc, url, err);
   if (rc == CURLE_URL_MALFORMAT)
     return malformed_url(url, err);
-  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+  /* Not the server's fault: no "use --cacert" hint (EKEYREJECTED) either. */
+  if (rc == CURLE_SSL_CACERT_BADFILE)
+    return appc_error_make(err, 0, "%s: the CA file %s could not be loaded: %s", url,
+                           h->made_cacert != NULL ? h->made_cacert : "of the system",
+                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+  if (rc == CURLE_PEER_FAILED_VERIFICATION)
     return appc_error_tag(err, EKEYREJECTED, "%s: TLS certificate not trusted: %s", url,
                           h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
   if (rc == CURLE_SSL_CONNECT_ERROR && !h->opts.allow_http)

@@ -553,6 +553,14 @@ static void test_cacert_refused(void **state)
   o.cacert = missing;
   r = appc_http_new(&o, &h, &err);
   assert_error_contains(r, &err, "missing.pem");
+  /* A CERTIFICATE block that is none: the file's fault, said up front (not
+   * every request's certificate "not trusted"). */
+  put(dir, "bad.pem", "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n");
+  char *bad = path_join(dir, "bad.pem");
+  o.cacert = bad;
+  r = appc_http_new(&o, &h, &err);
+  assert_error_contains(r, &err, "bad.pem: a PEM block that is not a readable certificate");
+  free(bad);
   o.cacert = NULL;
   r = appc_http_new(&o, &h, &err);
   assert_ok(r, &err);
