@@ -294,8 +294,9 @@ static char *discovery_url(struct appc_http *h, const char *scheme, const char *
 /* Fetch PREFIX's discovery page over https, or http when allowed and https
  * gave nothing usable.  -1 when no response came at all; *WALK_ON then
  * tells whether that was no answer at this path only (the request went out
- * and the connection was dropped, reset or stalled), after which the
- * parent prefix is worth asking. */
+ * and the connection was dropped, reset or stalled, or the path redirected
+ * too often or to a scheme refused), after which the parent prefix is
+ * worth asking. */
 static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_page *page,
                       char **url_out, bool *walk_on, appc_error_t *err)
 {
@@ -307,7 +308,7 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
     return appc_error_make(err, ENOMEM, "discovery");
   appc_http_log(h, "discovery: GET %s", url);
   int r = appc_http_page_get(h, url, PAGE_MAX, true, page, &https_err);
-  bool https_no_answer = r < 0 && page->no_answer;
+  bool https_walk_on = r < 0 && (page->no_answer || page->path_refused);
   if ((r < 0 || page->status != 200) && appc_http_allows_http(h)) {
     cleanup_free char *plain = discovery_url(h, "http", prefix);
     struct appc_http_page p2;
@@ -331,7 +332,8 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
        * server's real trouble, the https one only its want of TLS).  The
        * walk goes on when either got no answer at this path, unless the
        * https one met a certificate not trusted. */
-      *walk_on = https_no_answer || (p2.no_answer && https_err->errnum != EKEYREJECTED);
+      *walk_on =
+          https_walk_on || ((p2.no_answer || p2.path_refused) && https_err->errnum != EKEYREJECTED);
       appc_error_t both = NULL;
       appc_error_make(&both, 0, "%s (over https: %s)", http_err->msg, https_err->msg);
       appc_error_release(&https_err);
@@ -341,7 +343,7 @@ static int fetch_page(struct appc_http *h, const char *prefix, struct appc_http_
     }
   }
   if (r < 0) {
-    *walk_on = https_no_answer;
+    *walk_on = https_walk_on;
     *err = steal_pointer(&https_err);
     return -1;
   }

@@ -554,6 +554,20 @@ int appc_http_check_url(const char *url, appc_error_t *err)
   return rc == CURLUE_OK ? 0 : malformed_url(url, err);
 }
 
+/* Where a transfer of URL that failed with RC was redirected to, when the
+ * failure is the refusal of that redirect's scheme; else NULL. */
+static const char *refused_redirect(struct appc_http *h, CURLcode rc, const char *url)
+{
+  char *target = NULL;
+
+  if (rc != CURLE_UNSUPPORTED_PROTOCOL)
+    return NULL;
+  if ((curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &target) != CURLE_OK || target == NULL) &&
+      curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &target) != CURLE_OK)
+    return NULL;
+  return target != NULL && strcmp(target, url) != 0 ? target : NULL;
+}
+
 static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, appc_error_t *err)
 {
   if (rc == CURLE_ABORTED_BY_CALLBACK && appc_http_is_cancelled(h))
@@ -583,26 +597,19 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
                           url, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
   if (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(url, "http://", 7) == 0 && !h->opts.allow_http)
     return appc_error_tag(err, EPROTONOSUPPORT, "%s: plain http is not allowed", url);
-  if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
-    /* A redirect to a scheme the policy refuses: name where it went, and
-     * the rule (only a plain http one may be allowed). */
-    char *target = NULL;
-    if ((curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &target) != CURLE_OK ||
-         target == NULL) &&
-        curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &target) != CURLE_OK)
-      target = NULL;
-    if (target != NULL && strcmp(target, url) != 0 && strncasecmp(target, "http://", 7) == 0 &&
-        !h->opts.allow_http)
-      return appc_error_tag(err, EPROTONOSUPPORT,
-                            "%s: redirected to %s, and a redirect from https to plain http is "
-                            "not followed",
-                            url, target);
-    if (target != NULL && strcmp(target, url) != 0)
-      return appc_error_make(err, 0,
-                             "%s: redirected to %.200s, whose scheme is never followed (only "
-                             "https, and http with --insecure-options=http)",
-                             url, target);
-  }
+  /* A redirect to a scheme the policy refuses: name where it went, and
+   * the rule (only a plain http one may be allowed). */
+  const char *target = refused_redirect(h, rc, url);
+  if (target != NULL && strncasecmp(target, "http://", 7) == 0 && !h->opts.allow_http)
+    return appc_error_tag(err, EPROTONOSUPPORT,
+                          "%s: redirected to %s, and a redirect from https to plain http is "
+                          "not followed",
+                          url, target);
+  if (target != NULL)
+    return appc_error_make(err, 0,
+                           "%s: redirected to %.200s, whose scheme is never followed (only "
+                           "https, and http with --insecure-options=http)",
+                           url, target);
   /* tagged: a caller trying another scheme tells "nothing listens" by it */
   return appc_error_tag(err, rc == CURLE_COULDNT_CONNECT ? ECONNREFUSED : 0, "%s: %s", url,
                         h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
@@ -610,17 +617,30 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
 
 /* ---- pages (discovery) ------------------------------------------------- */
 
+/* An error page is read only this far: its status is what counts, and a
+ * server that streams one without end must not hold the download, nor a
+ * 404 over a page's size end a discovery walk. */
+#define ERROR_PAGE_MAX (64 * 1024)
+
 struct page_sink {
   struct appc_http_page *page;
   size_t max;
   bool too_big;
+  CURL *cut_errors; /* for a page (not a registry's request): cut error pages */
+  bool error_cut;   /* an error page was cut at ERROR_PAGE_MAX */
 };
 
 static size_t page_write(char *data, size_t size, size_t nmemb, void *userdata)
 {
   struct page_sink *s = userdata;
   size_t n = size * nmemb;
+  long code = 0;
 
+  if (s->cut_errors != NULL && s->page->len + n > ERROR_PAGE_MAX &&
+      curl_easy_getinfo(s->cut_errors, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code != 200) {
+    s->error_cut = true;
+    return 0;
+  }
   if (s->page->len + n > s->max) {
     s->too_big = true;
     return 0;
@@ -694,9 +714,12 @@ static CURLcode perform_page(struct appc_http *h, const char *url, struct page_s
   free(sink->page->body);
   sink->page->body = NULL;
   sink->page->len = 0;
+  sink->cut_errors = h->curl;
+  sink->error_cut = false;
   rc = curl_easy_perform(h->curl);
   curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
-  return rc;
+  /* A cut error page is an answer: its status. */
+  return rc == CURLE_WRITE_ERROR && sink->error_cut ? CURLE_OK : rc;
 }
 
 /* Did the transfer that failed with RC get no (whole) response to a
@@ -763,6 +786,7 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool de
   if (rc != CURLE_OK) {
     appc_http_page_clear(out);
     out->no_answer = no_answer(h, rc);
+    out->path_refused = rc == CURLE_TOO_MANY_REDIRECTS || refused_redirect(h, rc, url) != NULL;
     return transfer_error(h, rc, url, err);
   }
   if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
@@ -1075,10 +1099,6 @@ struct download_sink {
   bool error_cut;       /* ... and cut short: its status is the answer */
   int write_errno;
 };
-
-/* An error page is read only this far: its status is what counts, and a
- * server that streams one without end must not hold the download. */
-#define ERROR_PAGE_MAX (64 * 1024)
 
 void appc_http_download_clear(struct appc_http_download *d)
 {

@@ -51,6 +51,10 @@ struct appc_http_page {
    * garbled reply, a stall); not a failure to reach the host, of TLS, of
    * the deadline or a cancellation. */
   bool no_answer;
+  /* On failure: the host answered for this path with a redirect not
+   * followed (too many, or to a scheme refused), which says nothing of
+   * other paths. */
+  bool path_refused;
 };
 void appc_http_page_clear(struct appc_http_page *p);
 

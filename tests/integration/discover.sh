@@ -750,7 +750,27 @@ conf leak 'location = /leak/app {' \
   '  if ($http_authorization = "") { return 401; }' \
   "  return 302 https://127.0.0.1:$NET_PORT/leak-target/app\$is_args\$args;" \
   '}'
+# The same answers at a deeper path than a good page: the walk goes on to
+# the parent, as after a 404 (a redirect loop, a redirect to plain http, a
+# 404 of 5 MB, over a page's 4 MiB).
+conf walkon 'location = /loopp/app { return 302 /loopp/app2$is_args$args; }' \
+  'location = /loopp/app2 { return 302 /loopp/app$is_args$args; }' \
+  "location = /downp/app { return 302 http://localhost:$NET_HTTP_PORT/downgrade-target/app\$is_args\$args; }" \
+  'location = /bigp/app { error_page 404 /big404.html; return 404; }'
+head -c 5000000 /dev/zero | tr '\0' x >"$NET_ROOT/big404.html"
+for p in loopp downp bigp; do page "$p" "$(meta_ep "localhost/$p" "$TSTD")"; done
 if net_reload; then
+  net_log_reset
+  for p in loopp:"a redirect loop" downp:"a redirect to plain http" bigp:"a 404 of 5 MB"; do
+    disc "localhost/${p%%:*}/app"
+    expect_out "${p#*:} at a path: the walk goes on to the parent" "$(std "localhost/${p%%:*}/app" latest)"
+  done
+  expect_count "... the redirect to plain http not followed all the same" \
+    "$(net_log_count "$NET_HTTP_PORT \"GET ")" -eq 0
+  act --debug --dir="$(store)" --cacert="$NET_CA" --port="$NET_PORT" discover localhost/downp/app
+  cp "$TMP/.err" "$TMP/downp.err"
+  check "... but refused, and the parent tried" \
+    grep -q 'from https to plain http is not followed; trying the parent' "$TMP/downp.err"
   net_log_reset
   disc localhost/downgrade/app
   expect_fail "a redirect from https:// to http:// is not followed" 1 'localhost/downgrade/app' \
