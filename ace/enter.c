@@ -304,6 +304,8 @@ exec_command(const struct enter_request *q, const char *exe, char **env, const c
              const struct ace_identity *id, int slave, pid_t parent)
 {
   appc_error_t err = NULL;
+  cleanup_free char *prefix = NULL;
+  struct ace_exec x;
 
   if (slave >= 0) {
     /* its session's leader, the terminal its controlling one */
@@ -312,10 +314,14 @@ exec_command(const struct enter_request *q, const char *exe, char **env, const c
     /* a process group of its own, which the signals go to (wait_forwarding) */
     (void) setpgid(0, 0);
   }
+  /* started by the exec shim, as an app is (ace/exec-shim.c) */
+  if (err == NULL && asprintf(&prefix, "%s: ", exe) < 0)
+    appc_error_make(&err, ENOMEM, "%s", exe);
   if (err == NULL && ace_chdir_in_root(cwd, &err) == 0 &&
+      ace_exec_prepare(&x, exe, q->argv, q->report, 3, prefix, "", &err) == 0 &&
       ace_security_enter(q->sec, id, &err) == 0 && end_with_helper(q->sec, parent, &err) == 0 &&
       sigprocmask(SIG_SETMASK, &q->caller_mask, NULL) == 0)
-    execve(exe, q->argv, env), appc_error_make(&err, errno, "%s", exe);
+    ace_exec_run(&x, env, &err);
   child_fail(q->report, &err, errno == ENOENT ? 127 : 126);
 }
 

@@ -143,6 +143,27 @@ const char *ace_env_get(char *const *env, const char *name);
  * as it is); the result is malloc'd.  Fails with ENOENT / EACCES, naming FILE. */
 int ace_exec_lookup(const char *file, char *const *env, char **out, appc_error_t *err);
 
+/* ---- exec.c --------------------------------------------------------------- */
+
+/* A pod's command, ready to start through the exec shim (ace/exec-shim.c):
+ * never by the caller's own execve, while the caller's /proc/self/exe is
+ * the host's actool binary.  Prepared before the command's seccomp filter
+ * is loaded (what it takes, memfd_create, write, fcntl, calloc, may be
+ * blocked after), run after; the process is lost either way. */
+struct ace_exec {
+  int memfd;  /* the shim, sealed */
+  int report; /* REPORT's copy the shim writes a failure to, or -1 */
+  char report_arg[16];
+  char **argv; /* the shim's */
+};
+/* PATH and ARGV (NULL-terminated) to run; a failure of their execve is
+ * written to REPORT (-1: none; its copy is made at or above MIN_FD, and
+ * closed by the command's execve) as PREFIX, the reason, SUFFIX. */
+int ace_exec_prepare(struct ace_exec *x, const char *path, char *const *argv, int report,
+                     int min_fd, const char *prefix, const char *suffix, appc_error_t *err);
+/* Returns only when the shim could not be started, with ERR set. */
+void ace_exec_run(const struct ace_exec *x, char *const *env, appc_error_t *err);
+
 /* ---- reify.c -------------------------------------------------------------- */
 
 /* The app name an image gets in a pod: the last element of its name, made

@@ -3,7 +3,31 @@
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
 libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
 	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c ace/pty.c \
-	ace/commit.c ace/net.c
+	ace/commit.c ace/net.c ace/exec.c
+
+# The exec shim (ace/exec-shim.c, through which every command of a pod
+# starts): a program of its own, without the C library, embedded in libappc
+# as bytes that ace/exec.c runs from a sealed memfd.  Built without the
+# project's CFLAGS and LDFLAGS (no sanitizer, no PIE, nothing to link).
+EXEC_SHIM_FLAGS = -static -nostdlib -nostartfiles -ffreestanding -fno-stack-protector -fno-pie -Os \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror \
+	-Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-s
+ace/exec-shim: $(srcdir)/ace/exec-shim.c
+	@$(MKDIR_P) ace
+	$(AM_V_CC)$(CC) $(EXEC_SHIM_FLAGS) -o $@ $(srcdir)/ace/exec-shim.c
+ace/exec-shim-blob.c: ace/exec-shim
+	$(AM_V_GEN){ echo '/* Generated from ace/exec-shim.c by ace/local.mk. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char ace_exec_shim[];'; \
+	  echo 'extern const size_t ace_exec_shim_size;'; \
+	  echo 'const unsigned char ace_exec_shim[] = {'; \
+	  od -An -v -tx1 ace/exec-shim | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t ace_exec_shim_size = sizeof ace_exec_shim;'; } >$@.tmp && mv -f $@.tmp $@
+nodist_libappc_a_SOURCES = ace/exec-shim-blob.c
+BUILT_SOURCES = ace/exec-shim-blob.c
+CLEANFILES += ace/exec-shim ace/exec-shim-blob.c ace/exec-shim-blob.c.tmp
+EXTRA_DIST += ace/exec-shim.c
 include ace/identity.mk
 include ace/security.mk
 include ace/metadata.mk

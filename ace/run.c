@@ -889,13 +889,30 @@ static void await_init_closed(struct pod_run *r, size_t i)
   close(r->init_closed[0]);
 }
 
-/* Become the command: the app's user, cwd and isolators, then execve. */
+/* The line the exec shim reports a failed execve of PATH with: the
+ * report's "E APP" kind, PATH on one line, then the reason. */
+static char *exec_failure_prefix(const struct proc_ctx *c, const char *path)
+{
+  char *prefix = NULL;
+
+  if (asprintf(&prefix, "E %zu %.*s: ", c->app, REPORT_LINE_MAX, path) < 0)
+    return NULL;
+  for (char *p = prefix; *p != '\0'; p++)
+    if (*p == '\n')
+      *p = ' ';
+  return prefix;
+}
+
+/* Become the command: the app's user, cwd and isolators, then the exec
+ * shim's execve, which starts it. */
 static void __attribute__((noreturn))
 exec_command(const struct proc_ctx *c, const char *path, char **argv)
 {
   appc_error_t e = NULL;
   char **env = (char **) c->env;
   unsigned first = 3 + (c->listen != NULL ? (unsigned) c->listen->n : 0);
+  struct ace_exec x;
+  char *prefix;
 
   unblock_all_signals();
   signal(SIGPIPE, SIG_DFL); /* P ignores it; an ignored signal stays so across execve */
@@ -903,8 +920,12 @@ exec_command(const struct proc_ctx *c, const char *path, char **argv)
    * socket-activated ports) reaches the app. */
   if (ace_listen_pass(c->listen, c->env, &env, &e) == 0) {
     close_range(first, UINT_MAX, CLOSE_RANGE_CLOEXEC);
-    if (ace_chdir_in_root(c->cwd, &e) == 0 && ace_security_enter(c->sec, c->id, &e) == 0)
-      execve(path, argv, env), appc_error_make(&e, errno, "%s", path);
+    if ((prefix = exec_failure_prefix(c, path)) == NULL)
+      appc_error_make(&e, ENOMEM, "%s", path);
+    else if (ace_chdir_in_root(c->cwd, &e) == 0 &&
+             ace_exec_prepare(&x, path, argv, c->report, (int) first, prefix, "\n", &e) == 0 &&
+             ace_security_enter(c->sec, c->id, &e) == 0)
+      ace_exec_run(&x, env, &e);
   }
   report_error(c->report, c->app, &e);
   _exit(errno == ENOENT ? 127 : 126);

@@ -153,9 +153,10 @@ static const char *const lifecycle_syscalls[] = {
     "setresgid",                  /* its gid (glibc's setresgid), before the uid */
     "setresuid",                  /* its uid */
     "capset",                     /* permitted/effective/inheritable sets, last step */
-    "execve",                     /* starting the app */
-    "execveat",                   /* ... when the caller starts it with fexecve */
-    "write",                      /* the caller reporting a failure of the above */
+    "execve",                     /* the exec shim starting the app */
+    "execveat",                   /* the caller starting the exec shim (ace/exec.c) */
+    "fcntl",                      /* the shim closing its report at the app's execve */
+    "write",                      /* the caller (or the shim) reporting a failure */
     "exit_group",                 /* ... and then exiting */
     "exit",       "rt_sigreturn", /* a signal handler returning during these steps */
 };

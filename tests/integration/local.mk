@@ -4,7 +4,7 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integr
 	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py \
 	tests/integration/listen-fds.c tests/integration/pty-drive.py \
 	tests/integration/overlay-einval.c tests/integration/no-ctnetlink.c \
-	tests/integration/send-ra.c
+	tests/integration/send-ra.c tests/integration/selfexe-interp.c
 INTEGRATION_TESTS = \
 	tests/integration/cli.sh \
 	tests/integration/cli-conventions.sh \
@@ -29,6 +29,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run-net.sh \
 	tests/integration/run-devices.sh \
 	tests/integration/run-users.sh \
+	tests/integration/run-selfexe.sh \
 	tests/integration/run-init.sh \
 	tests/integration/enter-tty.sh \
 	tests/integration/run-systemd.sh \
