@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -21,6 +22,7 @@
 #include "common/abi.h"
 #include "common/callbacks.h"
 #include "common/cleanup.h"
+#include "common/digest.h"
 #include "common/hashmap.h"
 #include "common/fs.h"
 #include "common/lazy.h"
@@ -95,10 +97,86 @@ static char *json_dup(json_object *o, const char *key)
 
 /* ---- the HTTP cache record of a URL ------------------------------------ */
 
+/* What a verification of the stored image found: the signature (its
+ * SHA-256), the trusted key file that vouched for it (its path in the store
+ * and SHA-256) and the name it was checked for, and when the signature
+ * expires (0: never).  A 304 that brings the same signature, checked
+ * again by the same key file for the same name, needs no second look at
+ * the stored image: gpg would read the same bytes with the same key (some
+ * 300 ms for a 60 MB image), and its check of the signer, which a 304 still
+ * gets, says whether that key has since expired or been revoked. */
+struct memo {
+  char *asc;
+  char *key_file;
+  char *key_sha256;
+  char *name;
+  int64_t signature_expires;
+};
+
+/* The SHA-256 (hex) of the file NAME in the directory DIR (NULL: NAME is a
+ * path), or NULL when it cannot be read (a signature or key file holds
+ * some KB). */
+static char *file_sha256(const char *dir, const char *name)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *buf = NULL;
+  cleanup_error appc_error_t ignored = NULL;
+  char hex[APPC_DIGEST_HEX_MAX];
+  size_t len = 0;
+
+  if (dir != NULL && asprintf(&path, "%s/%s", dir, name) < 0)
+    return NULL;
+  if (appc_read_file_at(AT_FDCWD, path != NULL ? path : name, 1u << 20, APPC_READ_REGULAR, &buf,
+                        &len, &ignored) < 0 ||
+      appc_digest_buffer(APPC_DIGEST_SHA256, buf, len, hex, &ignored) < 0)
+    return NULL;
+  return strdup(hex);
+}
+
+static void memo_clear(struct memo *m)
+{
+  free(m->asc);
+  free(m->key_file);
+  free(m->key_sha256);
+  free(m->name);
+  memset(m, 0, sizeof *m);
+}
+
+/* M, for the verification of NAME by RES of the signature at ASC_PATH. */
+static void memo_fill(struct appc_store *s, struct memo *m, const char *name, const char *asc_path,
+                      const struct appc_trust_result *res)
+{
+  memo_clear(m);
+  m->asc = file_sha256(NULL, asc_path);
+  m->key_file = res->key_file != NULL ? strdup(res->key_file) : NULL;
+  m->key_sha256 = res->key_file != NULL ? file_sha256(appc_store_path(s), res->key_file) : NULL;
+  m->name = strdup(name);
+  m->signature_expires = res->signature_expires;
+}
+
+/* Does M still hold for the signature at ASC_PATH, whose signer was just
+ * found in the key file SIGNER, for NAME? */
+static bool memo_holds(struct appc_store *s, const struct memo *m, const char *asc_path,
+                       const char *signer, const char *name)
+{
+  cleanup_free char *asc = NULL;
+  cleanup_free char *key = NULL;
+
+  if (m->asc == NULL || m->key_file == NULL || m->key_sha256 == NULL || m->name == NULL ||
+      signer == NULL || strcmp(m->key_file, signer) != 0 || strcmp(m->name, name) != 0)
+    return false;
+  if (m->signature_expires != 0 && (int64_t) time(NULL) >= m->signature_expires)
+    return false;
+  asc = file_sha256(NULL, asc_path);
+  key = file_sha256(appc_store_path(s), m->key_file);
+  return asc != NULL && key != NULL && strcmp(asc, m->asc) == 0 && strcmp(key, m->key_sha256) == 0;
+}
+
 struct record {
   char *etag;
   char *last_modified;
   char *image;
+  struct memo verified; /* empty: none (fetched unverified, or by an older actool) */
 };
 
 static void record_clear(struct record *r)
@@ -106,6 +184,7 @@ static void record_clear(struct record *r)
   free(r->etag);
   free(r->last_modified);
   free(r->image);
+  memo_clear(&r->verified);
   memset(r, 0, sizeof *r);
 }
 
@@ -121,22 +200,43 @@ static void record_read(const char *path, const char *url, struct record *r)
     r->etag = json_dup(o, "etag");
     r->last_modified = json_dup(o, "lastModified");
     r->image = json_dup(o, "image");
+    json_object *v = NULL, *e = NULL;
+    if (json_object_object_get_ex(o, "verified", &v)) {
+      r->verified.asc = json_dup(v, "asc");
+      r->verified.key_file = json_dup(v, "keyFile");
+      r->verified.key_sha256 = json_dup(v, "keySha256");
+      r->verified.name = json_dup(v, "name");
+      if (json_object_object_get_ex(v, "signatureExpires", &e))
+        r->verified.signature_expires = json_object_get_int64(e);
+    }
   }
   json_object_put(o);
 }
 
-static int record_write(const char *path, const char *url, const struct appc_http_download *d,
-                        const char *image, appc_error_t *err)
+/* ETAG and LAST_MODIFIED: the response's validators; M: what verified
+ * IMAGE (none when M->asc is NULL). */
+static int record_write(const char *path, const char *url, const char *etag,
+                        const char *last_modified, const char *image, const struct memo *m,
+                        appc_error_t *err)
 {
   json_object *o = json_object_new_object();
   int r;
 
   json_object_object_add(o, "url", json_object_new_string(url));
-  if (d->new_etag != NULL)
-    json_object_object_add(o, "etag", json_object_new_string(d->new_etag));
-  if (d->new_last_modified != NULL)
-    json_object_object_add(o, "lastModified", json_object_new_string(d->new_last_modified));
+  if (etag != NULL)
+    json_object_object_add(o, "etag", json_object_new_string(etag));
+  if (last_modified != NULL)
+    json_object_object_add(o, "lastModified", json_object_new_string(last_modified));
   json_object_object_add(o, "image", json_object_new_string(image));
+  if (m->asc != NULL && m->key_file != NULL && m->key_sha256 != NULL && m->name != NULL) {
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "asc", json_object_new_string(m->asc));
+    json_object_object_add(v, "keyFile", json_object_new_string(m->key_file));
+    json_object_object_add(v, "keySha256", json_object_new_string(m->key_sha256));
+    json_object_object_add(v, "name", json_object_new_string(m->name));
+    json_object_object_add(v, "signatureExpires", json_object_new_int64(m->signature_expires));
+    json_object_object_add(o, "verified", v);
+  }
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
   r = write_atomic(path, text, strlen(text), err);
   json_object_put(o);
@@ -378,11 +478,11 @@ static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
  * fetchVerifiedURL has it.  An endless body nobody trusted vouches for is
  * then never downloaded.  Whether it signs the image is verify's, later.
  * With KEEP, the keyring stays open there for verify (a revalidation,
- * which a 304 may answer). */
+ * which a 304 may answer); SIGNER receives the signer's key file. */
 static int signature_first(struct appc_store *s, const struct appc_fetch_options *o,
                            const char *url, const char *asc_url, const char *name,
                            const struct dl_paths *p, struct appc_trust_verifier **keep,
-                           appc_error_t *err)
+                           char **signer, appc_error_t *err)
 {
   struct appc_trust_verifier *v = NULL;
   struct appc_trust_result res = {0};
@@ -402,6 +502,8 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
     name_urls(err, url, asc_url, p);
   else
     flog(o, "%s: signed by %s (%s); downloading %s", asc_url, res.fingerprint, res.key_file, url);
+  if (r == 0 && res.key_file != NULL)
+    *signer = strdup(res.key_file);
   appc_trust_result_clear(&res);
   return r;
 }
@@ -410,10 +512,12 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
  * URL (P's), or, with STORED_ID, of the store's copy the server says is
  * unchanged (a 304): checked again against the keys trusted now, since
  * that copy may have been fetched unverified, or by a key no longer
- * trusted: with the keyring signature_first kept, V, when there is one. */
+ * trusted: with the keyring signature_first kept, V, when there is one.
+ * MEMO receives what verified it (nothing when it was not checked). */
 static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                   const char *asc_url, const char *name, const struct dl_paths *p,
-                  const char *stored_id, struct appc_trust_verifier *v, appc_error_t *err)
+                  const char *stored_id, struct appc_trust_verifier *v, struct memo *memo,
+                  appc_error_t *err)
 {
   struct appc_trust_result res;
   cleanup_close int blob = -1;
@@ -435,6 +539,8 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
     name_urls(err, url, asc_url, p);
   else
     flog(o, "%s: good signature by %s (%s)", asc_url, res.fingerprint, res.key_file);
+  if (r == 0)
+    memo_fill(s, memo, name, p->asc, &res);
   appc_trust_result_clear(&res);
   return r;
 }
@@ -571,6 +677,8 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   struct record rec = {0};
   struct appc_http_download d = {0};
   struct appc_trust_verifier *ver = NULL; /* a revalidation's keyring, for a 304 */
+  cleanup_free char *signer = NULL;       /* the key file signature_first found */
+  struct memo memo = {0};                 /* what verified the image, for the record */
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   cleanup_close int fd = -1;
   cleanup_free char *mine = NULL;
@@ -603,7 +711,8 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     r = -1;
     goto done;
   }
-  r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &ver : NULL, err);
+  r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &ver : NULL, &signer,
+                      err);
   if (r < 0 && st.st_size == 0)
     goto discard;
   if (r < 0)
@@ -611,9 +720,14 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   r = download_aci(o, url, &p, fd, &st, &rec, ex, &ver, &d, err);
   if (r == 0 && d.status == 304 && rec.image != NULL) {
     r = cached_image(s, o, url, &rec, ex, out, err);
-    if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, ver, err) < 0) {
+    if (r == 0 && memo_holds(s, &rec.verified, p.asc, signer, out->name))
+      flog(o, "%s: the signature verified the stored image before, with %s", asc_url, signer);
+    else if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, ver, &memo, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
+    } else if (r == 0 && memo.asc != NULL) {
+      cleanup_error appc_error_t ignored = NULL;
+      (void) record_write(p.record, url, rec.etag, rec.last_modified, out->id, &memo, &ignored);
     }
     appc_trust_verifier_close(steal_pointer(&ver));
     /* Nothing downloaded: the signature checked, the files go. */
@@ -646,13 +760,13 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
    * signature is checked for that name (the manifest must then give it);
    * one fetched by URL names itself in its manifest, read first. */
   if (ex->name != NULL)
-    r = verify(s, o, url, asc_url, ex->name, &p, NULL, NULL, err);
+    r = verify(s, o, url, asc_url, ex->name, &p, NULL, NULL, &memo, err);
   bool verified = ex->name != NULL && !o->insecure_image;
   if (r == 0)
     r = check_manifest(o, url, p.aci, verified ? UINT64_MAX : fetch_manifest_search_limit(d.size),
                        ex, &m, err);
   if (r == 0 && ex->name == NULL)
-    r = verify(s, o, url, asc_url, m->name, &p, NULL, NULL, err);
+    r = verify(s, o, url, asc_url, m->name, &p, NULL, NULL, &memo, err);
   if (r == 0)
     r = hand_over(&p, fd, &mine, err);
   if (r < 0)
@@ -664,7 +778,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   unlink(mine);
   if (r == 0) {
     cleanup_error appc_error_t ignored = NULL;
-    (void) record_write(p.record, url, &d, out->id, &ignored);
+    (void) record_write(p.record, url, d.new_etag, d.new_last_modified, out->id, &memo, &ignored);
   }
   goto done;
 keep:
@@ -674,6 +788,7 @@ discard:
   /* Refused: the download has served. */
   remove_download(&p);
 done:
+  memo_clear(&memo);
   appc_trust_verifier_close(ver);
   appc_http_download_clear(&d);
   record_clear(&rec);

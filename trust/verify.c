@@ -241,6 +241,7 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
     return -1;
   if (check_status(sg, aci_path, asc_path, name, keys, err) < 0)
     return -1;
+  out->signature_expires = (int64_t) sg->exp_timestamp;
   return find_signer(ctx, sg, asc_path, name, keys, out, err);
 }
 

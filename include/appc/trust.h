@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <appc/error.h>
 #include <appc/store.h>
@@ -93,7 +94,14 @@ struct appc_trust_result {
   char *key_file;            /* the trusted key file holding it, relative to the store directory */
   char *prefix;              /* what that key is trusted for; NULL for a root.d key */
   bool signature_missing;    /* on failure: ASC_PATH does not exist */
-  void *reserved[4];         /* zero; taken by members of later releases (<appc/appc.h>) */
+  __extension__ union { /* within the space reserved in soname 0's first release, on every ABI */
+    struct {
+      /* When the signature expires (seconds since the epoch); 0 if never,
+       * or not known (a check of the signer alone). */
+      int64_t signature_expires;
+    };
+    void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  };
 };
 void appc_trust_result_clear(struct appc_trust_result *r);
 

@@ -410,15 +410,45 @@ fi
 is "a 304's image is verified again: its signature is fetched (200)" \
   "$(reqs "$U/app-latest-$OA.aci.asc" | cut -d' ' -f1)" "200"
 is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
-# One keyring serves a revalidation: the signer checked before the request
-# and the stored copy verified after the 304 with the same keys, imported
-# once (a keyring for each cost a temporary home and a gpg import per key).
+# A 304 whose signature, key file and name are those that verified the
+# stored image (the record's "verified") needs no second reading of it:
+# gpg checks the signer (its key not expired or revoked since), nothing
+# more.  The record, before and after.
+gpg_run() { # STORE ARGS...: fetch under strace; "ID:imports:verifies"
+  local s=$1
+  shift
+  strace -f -qq -e trace=execve -e signal=none -o "$TMP/gpg.trace" \
+    $T "$ACTOOL" --dir="$s" --port="$NET_PORT" --cacert="$NET_CA" fetch "$@" >"$TMP/.out" 2>"$TMP/.err"
+  echo "$(cat "$TMP/.out"):$(grep -c '"--import"' "$TMP/gpg.trace"):$(grep -c '"--verify"' "$TMP/gpg.trace")"
+}
 keys=$(find "$S1/trust" -type f | wc -l)
-strace -f -qq -e trace=execve -e signal=none -o "$TMP/gpg.trace" \
-  $T "$ACTOOL" --dir="$S1" --port="$NET_PORT" --cacert="$NET_CA" fetch localhost/app >"$TMP/.out" 2>"$TMP/.err"
-is "a 304 is verified with the keyring its signer was checked with (each key imported once)" \
-  "$(cat "$TMP/.out"):$(grep -c '"--import"' "$TMP/gpg.trace"):$(grep -c '"--verify"' "$TMP/gpg.trace")" \
-  "$ID_APP:$keys:2"
+is "the record says what verified the image (signature, key file, name)" \
+  "$(jq -r '.verified | "\(.keyFile) \(.name) \(.asc | length) \(.keySha256 | length)"' "$rec")" \
+  "trust/prefix.d/localhost/$K localhost/app 64 64"
+is "a 304 with that signature and key: the signer checked, the stored image not read again" \
+  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:1"
+# Anything else is verified again, with the keyring its signer was checked
+# with (each key imported once): a record without "verified" (an older
+# actool's, or an unverified fetch's)...
+jq 'del(.verified)' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+is "a 304 of a record without a verification: verified again, with one keyring" \
+  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+is "... which the record then keeps" "$(jq -r '.verified.name' "$rec")" "localhost/app"
+# ... a signature whose expiry has come...
+jq '.verified.signatureExpires = 1000' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+is "a 304 of a verification whose signature has expired since: verified again" \
+  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+# ... a key file changed (the same key re-exported, as a revocation would
+# come)...
+gpgt --export "$K" >"$S1/trust/prefix.d/localhost/$K"
+is "a 304 after the key file changed: verified again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+# ... and a new signature of the same image.
+cp "$IMG/app-latest-$OA.aci.asc" "$TMP/asc.saved"
+sign "$K" "$IMG/app-latest-$OA.aci"
+is "a 304 with a new signature: verified again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+is "... and then not again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:1"
+cp "$TMP/asc.saved" "$IMG/app-latest-$OA.aci.asc"
+gpgt --armor --export "$K" >"$S1/trust/prefix.d/localhost/$K"
 # The stored image is held to the keys trusted now: a 304 does not let in
 # an image whose key is no longer trusted, nor one once fetched unverified.
 S304=$STORES/untrusted-304
