@@ -4,20 +4,21 @@
  * user and group are resolved inside the app's root, which comes from an
  * image nobody vouched for: every file there is opened with openat2
  * (RESOLVE_IN_ROOT), so that a symlink such as etc/passwd -> /etc/passwd or
- * -> ../../../etc/passwd means the image's own file and never the host's,
- * and the databases are parsed expecting anything (huge files, lines with
+ * -> ../../../etc/passwd means the image's own file and never the host's;
+ * and never across a mount (RESOLVE_NO_XDEV): the supervisor reads them as
+ * root with every capability, after /proc, /sys and the volumes are
+ * mounted, where etc/passwd -> /proc/kmsg would drain the host's kernel
+ * log.  The databases are parsed expecting anything (huge files, lines with
  * missing fields or bad numbers, which are skipped). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ace/internal.h"
@@ -64,6 +65,7 @@ static int step_to(int *cur, int next)
  * P the rest of the path to resolve, which lives in REST. */
 struct walk {
   int root_fd;
+  dev_t root_dev; /* a component elsewhere is on another mount */
   int cur;
   char *rest;
   const char *p;
@@ -141,6 +143,13 @@ static int walk_one(struct walk *w, const char *name, int flags, int *fd)
     return -1;
   if (fstat(next, &st) < 0)
     return close_keep_errno(next);
+  /* As RESOLVE_NO_XDEV, as far as st_dev tells a mount (a bind mount of
+   * the root's own file system is not told apart). */
+  if (st.st_dev != w->root_dev) {
+    close(next);
+    errno = EXDEV;
+    return -1;
+  }
   if (S_ISLNK(st.st_mode)) {
     int r = follow_link(w, next);
     close_keep_errno(next);
@@ -164,17 +173,24 @@ static int walk_one(struct walk *w, const char *name, int flags, int *fd)
   return step_to(&w->cur, next);
 }
 
-/* What openat2(RESOLVE_IN_ROOT) does, one component at a time, for kernels
- * (and valgrind) without it: ".." stops at the root, and a symlink's target
- * is resolved again from the root (absolute) or from where it was found. */
+/* What appc_open_in_root (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_XDEV) does,
+ * one component at a time, for kernels (and valgrind) without openat2: ".."
+ * stops at the root, a symlink's target is resolved again from the root
+ * (absolute) or from where it was found, and no mount is crossed. */
 static int walk_in_root(int root_fd, const char *path, int flags)
 {
   struct walk w = {.root_fd = root_fd, .cur = -1, .rest = strdup(path)};
   char name[NAME_MAX + 1];
+  struct stat root_st;
   int fd = -1, r = 0;
 
   if (w.rest == NULL)
     return -1;
+  if (fstat(root_fd, &root_st) < 0) {
+    free(w.rest);
+    return -1;
+  }
+  w.root_dev = root_st.st_dev;
   w.p = w.rest;
   w.cur = fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
   while (w.cur >= 0 && r == 0) {
@@ -195,18 +211,27 @@ static int walk_in_root(int root_fd, const char *path, int flags)
 }
 
 /* Open PATH (absolute or relative, it does not matter) inside ROOT_FD as if
- * ROOT_FD were "/", following symlinks without ever leaving it. */
+ * ROOT_FD were "/", following symlinks without ever leaving it nor its
+ * mount (EXDEV). */
 static int open_in_root(int root_fd, const char *path, int flags)
 {
-  struct open_how how = {
-      .flags = (uint64_t) (flags | O_CLOEXEC),
-      .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  int fd = appc_open_in_root(root_fd, path, flags);
 
   if (fd >= 0 || errno != ENOSYS)
     return fd;
   return walk_in_root(root_fd, path, flags);
+}
+
+/* The error for PATH (FIELD's) when it cannot be opened: ERRNUM (EXDEV: it
+ * leads to another mount, which is no file of the image). */
+static int open_error(appc_error_t *err, int errnum, const char *field, const char *path)
+{
+  if (errnum == EXDEV)
+    return appc_error_make(err, 0,
+                           "app.%s: %s in the image leads out of the image's file system (to "
+                           "/proc, /sys, /dev or a volume): refused",
+                           field, path);
+  return appc_error_make(err, errnum, "app.%s: %s in the image", field, path);
 }
 
 /* ---- reading passwd and group ---- */
@@ -224,12 +249,12 @@ static int read_db(int root_fd, const char *field, const char *db, char **out, s
   if (path_fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return 0;
   if (path_fd < 0 || fstat(path_fd, &st) < 0)
-    return appc_error_make(err, errno, "app.%s: %s in the image", field, db);
+    return open_error(err, errno, field, db);
   if (!S_ISREG(st.st_mode))
     return appc_error_make(err, 0, "app.%s: %s in the image is not a regular file", field, db);
   fd = open_in_root(root_fd, db, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (fd < 0 || fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "app.%s: %s in the image", field, db);
+    return open_error(err, errno, field, db);
   if (!S_ISREG(st.st_mode))
     return appc_error_make(err, 0, "app.%s: %s in the image is not a regular file", field, db);
   if (appc_read_fd(fd, db, DB_MAX, out, len, err) < 0) {
@@ -334,7 +359,7 @@ static int owner_of(int root_fd, const char *field, const char *path, bool want_
   if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
     return appc_error_make(err, 0, "app.%s: %s: no such file in the image", field, path);
   if (fd < 0 || fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "app.%s: %s in the image", field, path);
+    return open_error(err, errno, field, path);
   *id = want_gid ? (uint32_t) st.st_gid : (uint32_t) st.st_uid;
   if (*id > ID_MAX)
     return appc_error_make(err, 0, "app.%s: %s in the image has no valid owner", field, path);

@@ -39,7 +39,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <linux/openat2.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1978,22 +1977,21 @@ static char *os_release_field(const char *v)
 }
 
 /* The image's os-release, read inside its tree (where /etc/os-release is
- * commonly a symlink to ../usr/lib/os-release): NAME and VERSION_ID. */
+ * commonly a symlink to ../usr/lib/os-release), never on another mount:
+ * NAME and VERSION_ID. */
 static void read_os_release(const char *rootfs, struct appc_ace_app_info *app)
 {
   static const char *const places[] = {"etc/os-release", "usr/lib/os-release"};
   cleanup_close int root = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  /* O_PATH: the image's file is looked at before it is opened; a device
-   * node the image ships there is never opened on the host (its driver
-   * would answer: a watchdog, a tape). */
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   struct appc_kv_list kv = {0};
   appc_error_t ignored = NULL;
   int fd = -1;
 
+  /* O_PATH: the image's file is looked at before it is opened; a device
+   * node the image ships there is never opened on the host (its driver
+   * would answer: a watchdog, a tape). */
   for (size_t i = 0; root >= 0 && fd < 0 && i < ARRAY_SIZE(places); i++)
-    fd = (int) syscall(SYS_openat2, root, places[i], &how, sizeof how);
+    fd = appc_open_in_root(root, places[i], O_PATH);
   if (fd < 0)
     return;
   char path[64];

@@ -319,6 +319,17 @@ mv "$TMP/layl/rootfs/etc" "$TMP/layl/rootfs/private-etc" && ln -s private-etc "$
 manifest etclink "$(shapp 'readlink /etc; cat /etc/hostname; grep -c "^127.0.1.1" /etc/hosts
 ls /private-etc | grep -c "^hostname$"')" >"$TMP/layl/manifest"
 layout_image etclink "$TMP/layl"
+# Images whose /etc/passwd or /etc/group leads to /sys or /proc, which the
+# supervisor would read as host root with every capability: lo's address
+# reads as a passwd entry "00" of uid 0 whose home is "00".
+cp -a "$LAY" "$TMP/laypw"
+ln -sfn /sys/class/net/lo/address "$TMP/laypw/rootfs/etc/passwd"
+manifest pwsys "$(shapp 'echo "HOME=$HOME"')" >"$TMP/laypw/manifest"
+layout_image pwsys "$TMP/laypw"
+cp -a "$LAY" "$TMP/laygr"
+ln -sfn /proc/self/status "$TMP/laygr/rootfs/etc/group"
+manifest grproc "$(shapp 'id -g')" >"$TMP/laygr/manifest"
+layout_image grproc "$TMP/laygr"
 if [ -z "$IMG_ERRORS" ]; then ok "build and fetch the test images"; else
   not_ok "build and fetch the test images"
   note "$IMG_ERRORS"
@@ -408,6 +419,20 @@ is_run "user: an absolute path means its owner in the image" "$status:$(ids_of)"
 sh_pod -- 'echo RAN' --user=nosuchuser
 yes_run "user: an unknown user name fails clearly" \
   eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] && line_in "^actool: app sh: .*nosuchuser" "$ERR"'
+# The image's passwd and group are read from the image alone, never from
+# the /proc, /sys or volumes mounted in its tree.
+pod "${ID[pwsys]}"
+yes_run "user: an /etc/passwd leading to /sys is refused, naming it, and not read" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] &&
+    line_in "^actool: app pwsys: app.user: /etc/passwd in the image leads out of the image.s file system" "$ERR"'
+pod "${ID[grproc]}"
+yes_run "user: an /etc/group leading to /proc is refused, naming it" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] &&
+    line_in "^actool: app grproc: app.group: /etc/group in the image leads out of the image.s file system" "$ERR"'
+sh_pod -- 'id -u' --user=/proc/self/status
+yes_run "user: a path on /proc is no file of the image, refused" \
+  eval '[ "$status" -ne 0 ] && [ -z "$OUT" ] &&
+    line_in "^actool: app sh: app.user: /proc/self/status in the image leads out of the image.s file system" "$ERR"'
 
 # groups_but PRIMARY: the Groups: line of /proc/self/status without PRIMARY.
 groups_but() { printf '%s\n' "$OUT" | sed -n 's/^Groups:[[:space:]]*//p' | tr -s ' \t' '\n' | grep -vx "$1" | grep . | sort -n | paste -sd' '; }

@@ -308,6 +308,23 @@ static bool too_long_name_fails(const char *root)
   return ok;
 }
 
+/* A file on another mount than the root's (procfs under the host's "/")
+ * is no file of the image: its reading could have effects (/proc/kmsg). */
+static bool other_mount_is_refused(void)
+{
+  struct ace_identity id;
+  appc_error_t err = NULL;
+  bool ok = resolve("/", "/proc/self/status", "0", &id, &err) < 0 && err != NULL &&
+            strstr(err->msg, "app.user: /proc/self/status in the image leads out of the image's "
+                             "file system") != NULL;
+
+  if (!ok)
+    fprintf(stderr, "another mount: %s\n", err != NULL ? err->msg : "resolved");
+  appc_error_release(&err);
+  ace_identity_clear(&id);
+  return ok;
+}
+
 struct containment_case {
   const char *user, *group;
   uid_t uid;
@@ -344,6 +361,8 @@ static int containment_checks(const char *root)
     if (!ok)
       return (int) i + 1;
   }
+  if (!other_mount_is_refused())
+    return 98;
   return too_long_name_fails(root) ? 0 : 99;
 }
 
