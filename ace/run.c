@@ -208,21 +208,64 @@ static char *keep(struct app_plan *a, char *s)
   return s;
 }
 
-/* Make the directory of an empty volume once per pod, with its mode and
- * owner; returns its path. */
-/* An id of the pod as the host sees it. */
-static unsigned long host_id(const struct pod_run *r, unsigned long id)
+/* The mode of the empty volume V: octal digits only (as rkt's
+ * strconv.ParseUint(mode, 8, 32)), 0 to 07777.  The schema takes any
+ * string, as the reference's does (docs/conformance.md). */
+static int empty_volume_mode(const struct appc_volume *v, mode_t *mode, appc_error_t *err)
 {
-  return r->userns != NULL ? r->userns->range.base + id : id;
+  const char *s = v->mode != NULL ? v->mode : "0755";
+  unsigned long m = 0;
+  size_t i = 0;
+
+  for (; s[i] >= '0' && s[i] <= '7' && m <= 07777; i++)
+    m = m * 8 + (unsigned long) (s[i] - '0');
+  if (i == 0 || s[i] != '\0' || m > 07777)
+    return appc_error_make(
+        err, 0, "volume \"%s\": mode \"%s\" is not an octal file mode (0 to 7777)", v->name, s);
+  *mode = (mode_t) m;
+  return 0;
 }
 
+/* The owner (FIELD "uid" or "gid", ID unless !HAS) of the empty volume V
+ * as the host sees it, *OUT: an id of the pod's (0 to COUNT - 1 with
+ * --private-users, whose range it must not leave), never -1, which chown
+ * takes for "unchanged". */
+static int empty_volume_owner(const struct pod_run *r, const struct appc_volume *v,
+                              const char *field, bool has, int64_t id, uint32_t *out,
+                              appc_error_t *err)
+{
+  int64_t count = r->userns != NULL ? (int64_t) r->userns->range.count : (int64_t) UINT32_MAX;
+
+  if (!has)
+    id = 0;
+  if (id < 0 || id >= count) {
+    if (r->userns != NULL)
+      return appc_error_make(err, 0,
+                             "volume \"%s\": %s %" PRId64 " is not an id of the pod's user "
+                             "namespace (0 to %" PRId64 ", --private-users)",
+                             v->name, field, id, count - 1);
+    return appc_error_make(err, 0,
+                           "volume \"%s\": %s %" PRId64 " is not a valid id (0 to %" PRId64 ")",
+                           v->name, field, id, count - 1);
+  }
+  *out = r->userns != NULL ? r->userns->range.base + (uint32_t) id : (uint32_t) id;
+  return 0;
+}
+
+/* Make the directory of an empty volume once per pod, with its mode and
+ * owner; returns its path. */
 static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struct appc_volume *v,
                               appc_error_t *err)
 {
   char *path = NULL;
   struct stat st;
-  mode_t mode = v->mode != NULL ? (mode_t) strtoul(v->mode, NULL, 8) : 0755;
+  mode_t mode = 0;
+  uint32_t uid = 0, gid = 0;
 
+  if (empty_volume_mode(v, &mode, err) < 0 ||
+      empty_volume_owner(r, v, "uid", v->has_uid, v->uid, &uid, err) < 0 ||
+      empty_volume_owner(r, v, "gid", v->has_gid, v->gid, &gid, err) < 0)
+    return NULL;
   if (asprintf(&path, "%s/volumes/%s", r->dir.path, v->name) < 0 || keep(a, path) == NULL) {
     appc_error_make(err, ENOMEM, "volume %s", v->name);
     return NULL;
@@ -231,9 +274,7 @@ static char *empty_volume_dir(struct pod_run *r, struct app_plan *a, const struc
     return path;
   /* volumes/ is made with the pod's first empty volume: most pods have none. */
   if ((mkdirat(r->dir.fd, "volumes", 0755) < 0 && errno != EEXIST) || mkdir(path, 0700) < 0 ||
-      chown(path, (uid_t) host_id(r, v->has_uid ? (unsigned long) v->uid : 0),
-            (gid_t) host_id(r, v->has_gid ? (unsigned long) v->gid : 0)) < 0 ||
-      chmod(path, mode & 07777) < 0) {
+      chown(path, (uid_t) uid, (gid_t) gid) < 0 || chmod(path, mode) < 0) {
     appc_error_make(err, errno, "volume \"%s\": %s", v->name, path);
     return NULL;
   }

@@ -226,6 +226,20 @@ inode=$(stat -c %i "$copy/rootfs/bin/busybox")
 run_capture "$ACTOOL" run --private-users=600000:65536 --private-users-ownership=copy example.com/bb --exec=/bin/true
 is "a second pod of that range uses the same copy" "$(stat -c %i "$copy/rootfs/bin/busybox" 2>&1)" "$inode"
 check "image verify passes with a shifted copy in the store" "$ACTOOL" image verify
+# An empty volume's owner is an id of the pod's: one beyond its range would
+# be another pod's (or wrap around to host root).
+run_capture "$ACTOOL" run --private-users=600000:65536 --volume=data,kind=empty,uid=65535,gid=1000 \
+  example.com/bb --mount=volume=data,target=/data --exec=/bin/sh -- -c 'stat -c "%u %g" /data'
+is "empty volume: the pod's last uid as its owner" "$status:$(cat "$TMP/.out")" "0:65535 1000"
+check_fails "empty volume: a uid beyond the pod's range is refused, naming the volume and field" 1 \
+  '^actool: volume "data": uid 70000 is not an id of the pod.s user namespace \(0 to 65535, --private-users\)$' \
+  "$ACTOOL" run --private-users=600000:65536 --volume=data,kind=empty,uid=70000 \
+  example.com/bb --mount=volume=data,target=/data --exec=/bin/true
+check_fails "empty volume: a gid that would wrap around to host root is refused" 1 \
+  '^actool: volume "data": gid 4294367296 is not an id of the pod.s user namespace' \
+  "$ACTOOL" run --private-users=600000:65536 --volume=data,kind=empty,gid=4294367296 \
+  example.com/bb --mount=volume=data,target=/data --exec=/bin/true
+
 check_fails "--private-users-ownership takes auto, map or copy" 2 "must be auto, map or copy" \
   "$ACTOOL" run --private-users --private-users-ownership=chown example.com/bb --exec=/bin/true
 

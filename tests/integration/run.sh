@@ -463,6 +463,35 @@ yes_run "empty volume: shared by two apps (one writes, the other reads)" \
 yes_run "several apps: output lines are prefixed with the app's name" \
   eval 'line_in "^writer: written$" "$OUT" && line_in "^writer: to-stderr$" "$ERR"'
 
+# An empty volume's mode and owner are checked, never bent: mode "zz" would
+# be 0000, uid -1 "unchanged" to chown.
+evpod() { # evpod VOLUME_JSON: the volume "data" with those fields, at /data
+  jq -n --arg id "${ID[sh]}" --argjson v "$1" '{acVersion: "0.8.11", acKind: "PodManifest",
+    apps: [{name: "ev", image: {id: $id}, mounts: [{volume: "data", path: "/data"}],
+            app: {exec: ["/bin/sh", "-c", "stat -c \"%a %u %g\" /data"], user: "0", group: "0"}}],
+    volumes: [{name: "data", kind: "empty"} + $v]}' >"$TMP/ev.json"
+  pod --pod-manifest="$TMP/ev.json"
+}
+evpod '{"mode": "01770", "uid": 4242, "gid": 4343}'
+is_run "empty volume: mode 01770, uid and gid as the manifest gives them" "$status:$OUT" "0:1770 4242 4343"
+for v in '{"mode": "zz"}|mode "zz"' '{"mode": "99999"}|mode "99999"' '{"mode": "10000"}|mode "10000"' \
+  '{"mode": ""}|mode ""' '{"mode": "0o755"}|mode "0o755"'; do
+  evpod "${v%%|*}"
+  yes_run "empty volume: ${v#*|} is refused, naming the volume and field" \
+    eval '[ "$status" -eq 1 ] && [ -z "$OUT" ] &&
+      line_in "^actool: volume \"data\": ${v#*|} is not an octal file mode \(0 to 7777\)$" "$ERR"'
+done
+for v in '{"uid": -1}|uid -1' '{"uid": 4294967295}|uid 4294967295' '{"gid": -1}|gid -1' \
+  '{"gid": 4294967296}|gid 4294967296'; do
+  evpod "${v%%|*}"
+  yes_run "empty volume: ${v#*|} is refused, naming the volume and field" \
+    eval '[ "$status" -eq 1 ] && [ -z "$OUT" ] &&
+      line_in "^actool: volume \"data\": ${v#*|} is not a valid id \(0 to 4294967294\)$" "$ERR"'
+done
+sh_pod --volume=data,kind=empty,mode=0x1ff -- 'echo RAN' --mount=volume=data,target=/data
+yes_run "empty volume: --volume's mode is checked as well" \
+  eval '[ "$status" -eq 1 ] && [ -z "$OUT" ] && line_in "^actool: volume \"data\": mode \"0x1ff\" is not an octal" "$ERR"'
+
 mkdir "$TMP/rw"
 sh_pod --volume=rw,kind=host,source="$TMP/rw" -- 'echo new >/rw/new' --mount=volume=rw,target=/rw
 is_run "host volume: a write inside reaches the host" "$status:$(cat "$TMP/rw/new" 2>&1)" "0:new"
