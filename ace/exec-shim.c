@@ -14,7 +14,7 @@
  * The shim's own /proc/self/exe is an anonymous sealed memfd: whatever the
  * path leads to from here, nothing of the host's is reachable that way.
  *
- *   argv: MARKER REPORT_FD PREFIX SUFFIX PATH ARGV0 ARGV1 ...
+ *   argv: MARKER REPORT_FD PREFIX SUFFIX PATH ARGV0 ARGV1 ... (exec-shim.h)
  *
  * The shim sets FD_CLOEXEC on REPORT_FD (-1: none), executes PATH with
  * ARGV0... and the environment it was given; if that fails it writes
@@ -27,7 +27,7 @@
  * (ace/security.c's lifecycle list). */
 #include <asm/unistd.h>
 
-#define MARKER "actool-exec-shim"
+#include "exec-shim.h"
 
 #define F_SETFD 2
 #define FD_CLOEXEC 1
@@ -141,7 +141,7 @@ __attribute__((noreturn, used)) void shim_main(long *sp)
   char **envp = argv + argc + 1;
   long fd = -1;
 
-  if (argc < 6 || !same(argv[0], MARKER))
+  if (argc <= ACE_EXEC_SHIM_FIXED_ARGS || !same(argv[0], ACE_EXEC_SHIM_MARKER))
     leave(126);
   if (argv[1][0] != '-') {
     fd = 0;
@@ -150,7 +150,7 @@ __attribute__((noreturn, used)) void shim_main(long *sp)
   }
   if (fd >= 0)
     sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
-  long r = sys3(__NR_execve, (long) argv[4], (long) (argv + 5), (long) envp);
+  long r = sys3(__NR_execve, (long) argv[4], (long) (argv + ACE_EXEC_SHIM_FIXED_ARGS), (long) envp);
   if (fd >= 0)
     say(fd, argv[2], reason(-r), argv[3]);
   leave(r == -ENOENT ? 127 : 126);

@@ -15,14 +15,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ace/exec-shim.h"
 #include "ace/internal.h"
 #include "common/fs.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U /* Linux 6.3 */
 #endif
-
-#define SHIM_MARKER "actool-exec-shim" /* its argv[0], which it checks */
 
 extern const unsigned char ace_exec_shim[];
 extern const size_t ace_exec_shim_size;
@@ -33,10 +32,10 @@ extern const size_t ace_exec_shim_size;
 static int shim_memfd(appc_error_t *err)
 {
   const unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-  int fd = memfd_create("actool-exec-shim", flags | MFD_EXEC);
+  int fd = memfd_create(ACE_EXEC_SHIM_MARKER, flags | MFD_EXEC);
 
   if (fd < 0 && errno == EINVAL)
-    fd = memfd_create("actool-exec-shim", flags);
+    fd = memfd_create(ACE_EXEC_SHIM_MARKER, flags);
   if (fd < 0)
     return appc_error_make(err, errno, "the exec shim: memfd_create");
   if (appc_write_all(fd, ace_exec_shim, ace_exec_shim_size) < 0 ||
@@ -56,7 +55,7 @@ int ace_exec_prepare(struct ace_exec *x, const char *path, char *const *argv, in
   *x = (struct ace_exec){.memfd = -1, .report = -1};
   while (argv[n] != NULL)
     n++;
-  if ((x->argv = calloc(n + 6, sizeof *x->argv)) == NULL)
+  if ((x->argv = calloc(n + ACE_EXEC_SHIM_FIXED_ARGS + 1, sizeof *x->argv)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
   if ((x->memfd = shim_memfd(err)) < 0)
     return -1;
@@ -64,12 +63,12 @@ int ace_exec_prepare(struct ace_exec *x, const char *path, char *const *argv, in
   if (report >= 0 && (x->report = fcntl(report, F_DUPFD, min_fd)) < 0)
     return appc_error_make(err, errno, "%s: the exec shim's report", path);
   snprintf(x->report_arg, sizeof x->report_arg, "%d", x->report);
-  x->argv[0] = (char *) SHIM_MARKER;
+  x->argv[0] = (char *) ACE_EXEC_SHIM_MARKER;
   x->argv[1] = x->report_arg;
   x->argv[2] = (char *) prefix;
   x->argv[3] = (char *) suffix;
   x->argv[4] = (char *) path;
-  memcpy(x->argv + 5, argv, n * sizeof *argv);
+  memcpy(x->argv + ACE_EXEC_SHIM_FIXED_ARGS, argv, n * sizeof *argv);
   return 0;
 }
 

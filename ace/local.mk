@@ -3,7 +3,7 @@
 # docs/executor.md.  Each part's sources and unit tests are in its fragment.
 libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.c \
 	ace/reify.c ace/podspec.c ace/run.c ace/plan.c ace/sockets.c ace/stop.c ace/enter.c ace/pty.c \
-	ace/commit.c ace/net.c ace/exec.c
+	ace/commit.c ace/net.c ace/exec.c ace/exec-shim.h
 
 # The exec shim (ace/exec-shim.c, through which every command of a pod
 # starts): a program of its own, without the C library, embedded in libappc
@@ -12,7 +12,7 @@ libappc_a_SOURCES += ace/internal.h ace/pod.h ace/pod.c ace/rootfs.h ace/rootfs.
 EXEC_SHIM_FLAGS = -static -nostdlib -nostartfiles -ffreestanding -fno-stack-protector -fno-pie -Os \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror \
 	-Wl,--build-id=none -Wl,-z,noseparate-code -Wl,-s
-ace/exec-shim: $(srcdir)/ace/exec-shim.c
+ace/exec-shim: $(srcdir)/ace/exec-shim.c $(srcdir)/ace/exec-shim.h
 	@$(MKDIR_P) ace
 	$(AM_V_CC)$(CC) $(EXEC_SHIM_FLAGS) -o $@ $(srcdir)/ace/exec-shim.c
 ace/exec-shim-blob.c: ace/exec-shim
