@@ -99,18 +99,21 @@ static char *json_dup(json_object *o, const char *key)
 
 /* What a verification of the stored image found: the signature (its
  * SHA-256), the trusted key file that vouched for it (its path in the store
- * and SHA-256) and the name it was checked for, and when the signature
- * expires (0: never).  A 304 that brings the same signature, checked
- * again by the same key file for the same name, needs no second look at
- * the stored image: gpg would read the same bytes with the same key (some
- * 300 ms for a 60 MB image), and its check of the signer, which a 304 still
- * gets, says whether that key has since expired or been revoked. */
+ * and SHA-256) and the name it was checked for, and when the signature and
+ * the key expire (0: never; the key's -1: not known).  A 304 that brings
+ * the same signature, vouched for by the same key file for the same name,
+ * needs no second look at the stored image: gpg would read the same bytes
+ * with the same key (some 300 ms for a 60 MB image).  While neither has
+ * expired, it needs no gpg at all: gpg's verdict on the same signature by
+ * the same key file could change only with time (a revocation comes as a
+ * new key file), and a repeat fetch saves its four processes. */
 struct memo {
   char *asc;
   char *key_file;
   char *key_sha256;
   char *name;
   int64_t signature_expires;
+  int64_t key_expires;
 };
 
 /* The SHA-256 (hex) of the file NAME in the directory DIR (NULL: NAME is a
@@ -152,20 +155,28 @@ static void memo_fill(struct appc_store *s, struct memo *m, const char *name, co
   m->key_sha256 = res->key_file != NULL ? file_sha256(appc_store_path(s), res->key_file) : NULL;
   m->name = strdup(name);
   m->signature_expires = res->signature_expires;
+  m->key_expires = res->key_expires;
 }
 
-/* Does M still hold for the signature at ASC_PATH, whose signer was just
- * found in the key file SIGNER, for NAME? */
+static bool expired(int64_t when)
+{
+  return when != 0 && (int64_t) time(NULL) >= when;
+}
+
+/* Does M still hold for the signature at ASC_PATH, for NAME (NULL: any
+ * name; the stored image's is compared after the 304)?  The same signature
+ * and the same key file, neither expired (a record of an older actool,
+ * which did not note the key's expiry, is verified again, once). */
 static bool memo_holds(struct appc_store *s, const struct memo *m, const char *asc_path,
-                       const char *signer, const char *name)
+                       const char *name)
 {
   cleanup_free char *asc = NULL;
   cleanup_free char *key = NULL;
 
   if (m->asc == NULL || m->key_file == NULL || m->key_sha256 == NULL || m->name == NULL ||
-      signer == NULL || strcmp(m->key_file, signer) != 0 || strcmp(m->name, name) != 0)
+      (name != NULL && strcmp(m->name, name) != 0))
     return false;
-  if (m->signature_expires != 0 && (int64_t) time(NULL) >= m->signature_expires)
+  if (expired(m->signature_expires) || m->key_expires < 0 || expired(m->key_expires))
     return false;
   asc = file_sha256(NULL, asc_path);
   key = file_sha256(appc_store_path(s), m->key_file);
@@ -188,6 +199,16 @@ static void record_clear(struct record *r)
   memset(r, 0, sizeof *r);
 }
 
+/* O's member KEY, an integer, else DEFAULT when O has no KEY, else -2. */
+static int64_t json_int64(json_object *o, const char *key, int64_t def)
+{
+  json_object *v = NULL;
+
+  if (!json_object_object_get_ex(o, key, &v))
+    return def;
+  return json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -2;
+}
+
 static void record_read(const char *path, const char *url, struct record *r)
 {
   json_object *o = read_json(path);
@@ -200,14 +221,18 @@ static void record_read(const char *path, const char *url, struct record *r)
     r->etag = json_dup(o, "etag");
     r->last_modified = json_dup(o, "lastModified");
     r->image = json_dup(o, "image");
-    json_object *v = NULL, *e = NULL;
+    json_object *v = NULL;
     if (json_object_object_get_ex(o, "verified", &v)) {
       r->verified.asc = json_dup(v, "asc");
       r->verified.key_file = json_dup(v, "keyFile");
       r->verified.key_sha256 = json_dup(v, "keySha256");
       r->verified.name = json_dup(v, "name");
-      if (json_object_object_get_ex(v, "signatureExpires", &e))
-        r->verified.signature_expires = json_object_get_int64(e);
+      r->verified.signature_expires = json_int64(v, "signatureExpires", 0);
+      /* (an older actool's record: not known) */
+      r->verified.key_expires = json_int64(v, "keyExpires", -1);
+      /* a record this code did not write is worth nothing */
+      if (r->verified.signature_expires < 0 || r->verified.key_expires < -1)
+        memo_clear(&r->verified);
     }
   }
   json_object_put(o);
@@ -235,6 +260,7 @@ static int record_write(const char *path, const char *url, const char *etag,
     json_object_object_add(v, "keySha256", json_object_new_string(m->key_sha256));
     json_object_object_add(v, "name", json_object_new_string(m->name));
     json_object_object_add(v, "signatureExpires", json_object_new_int64(m->signature_expires));
+    json_object_object_add(v, "keyExpires", json_object_new_int64(m->key_expires));
     json_object_object_add(o, "verified", v);
   }
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -478,20 +504,28 @@ static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
  * fetchVerifiedURL has it.  An endless body nobody trusted vouches for is
  * then never downloaded.  Whether it signs the image is verify's, later.
  * With KEEP, the keyring stays open there for verify (a revalidation,
- * which a 304 may answer); SIGNER receives the signer's key file. */
+ * which a 304 may answer).  KNOWN: what verified the stored image (a
+ * revalidation's record); when it holds for this signature, its key file
+ * vouches for it, no keyring is made, and *BY_KNOWN says so. */
 static int signature_first(struct appc_store *s, const struct appc_fetch_options *o,
                            const char *url, const char *asc_url, const char *name,
-                           const struct dl_paths *p, struct appc_trust_verifier **keep,
-                           char **signer, appc_error_t *err)
+                           const struct dl_paths *p, const struct memo *known,
+                           struct appc_trust_verifier **keep, bool *by_known, appc_error_t *err)
 {
   struct appc_trust_verifier *v = NULL;
   struct appc_trust_result res = {0};
   int r;
 
+  *by_known = false;
   if (o->insecure_image)
     return 0;
   if (fetch_signature(o, asc_url, p->asc, err) < 0)
     return -1;
+  if (known != NULL && memo_holds(s, known, p->asc, name)) {
+    *by_known = true;
+    flog(o, "%s: the signature that verified the stored image, with %s", asc_url, known->key_file);
+    return 0;
+  }
   if (keep == NULL)
     r = appc_trust_check_signer(s, name, p->asc, &res, err);
   else if ((r = appc_trust_verifier_open(s, name, &v, err)) == 0 &&
@@ -502,8 +536,6 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
     name_urls(err, url, asc_url, p);
   else
     flog(o, "%s: signed by %s (%s); downloading %s", asc_url, res.fingerprint, res.key_file, url);
-  if (r == 0 && res.key_file != NULL)
-    *signer = strdup(res.key_file);
   appc_trust_result_clear(&res);
   return r;
 }
@@ -677,8 +709,8 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   struct record rec = {0};
   struct appc_http_download d = {0};
   struct appc_trust_verifier *ver = NULL; /* a revalidation's keyring, for a 304 */
-  cleanup_free char *signer = NULL;       /* the key file signature_first found */
   struct memo memo = {0};                 /* what verified the image, for the record */
+  bool by_record = false;                 /* the signature is the record's */
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   cleanup_close int fd = -1;
   cleanup_free char *mine = NULL;
@@ -711,8 +743,8 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     r = -1;
     goto done;
   }
-  r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &ver : NULL, &signer,
-                      err);
+  r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &rec.verified : NULL,
+                      rec.image != NULL ? &ver : NULL, &by_record, err);
   if (r < 0 && st.st_size == 0)
     goto discard;
   if (r < 0)
@@ -720,8 +752,8 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   r = download_aci(o, url, &p, fd, &st, &rec, ex, &ver, &d, err);
   if (r == 0 && d.status == 304 && rec.image != NULL) {
     r = cached_image(s, o, url, &rec, ex, out, err);
-    if (r == 0 && memo_holds(s, &rec.verified, p.asc, signer, out->name))
-      flog(o, "%s: the signature verified the stored image before, with %s", asc_url, signer);
+    if (r == 0 && by_record && strcmp(rec.verified.name, out->name) == 0)
+      flog(o, "%s: the stored image is the one it verified", asc_url);
     else if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, ver, &memo, err) < 0) {
       appc_store_image_clear(out);
       r = -1;

@@ -150,12 +150,13 @@ static ssize_t trusted_key_index(const struct appc_trust_keys *keys, const char 
   return found >= 0 ? found : -1;
 }
 
-/* Which trusted key file holds the signer's primary key; fills OUT. */
-static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, const char *asc_path,
-                       const char *name, const struct appc_trust_keys *keys,
+/* Which trusted key file holds the signer's primary key; fills OUT.  KEY:
+ * the signer's key when the caller listed it, else NULL. */
+static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, gpgme_key_t key,
+                       const char *asc_path, const char *name, const struct appc_trust_keys *keys,
                        struct appc_trust_result *out, appc_error_t *err)
 {
-  cleanup_gpgme_key gpgme_key_t key = NULL;
+  cleanup_gpgme_key gpgme_key_t listed = NULL;
   const char *primary = sig->fpr;
   ssize_t i;
 
@@ -167,7 +168,9 @@ static int find_signer(gpgme_ctx_t ctx, const gpgme_signature_t sig, const char 
   if ((i = trusted_key_index(keys, primary)) >= 0)
     primary = keys->v[i].fingerprint;
   else {
-    if (gpgme_get_key(ctx, sig->fpr, &key, 0) != 0 || key->fpr == NULL)
+    if (key == NULL && gpgme_get_key(ctx, sig->fpr, &listed, 0) == 0)
+      key = listed;
+    if (key == NULL || key->fpr == NULL)
       return untrusted_signer(asc_path, sig->fpr, name, keys, err);
     primary = key->fpr;
     if ((i = trusted_key_index(keys, primary)) < 0)
@@ -215,6 +218,30 @@ static gpgme_signature_t only_signature(gpgme_ctx_t ctx, gpgme_error_t e, const 
   return n == 1 ? res->signatures : NULL;
 }
 
+/* When KEY's subkey FPR (which made a signature) or KEY's primary key
+ * expires, whichever is sooner; 0 if neither does, -1 if FPR is none of
+ * KEY's. */
+static int64_t key_expiry(gpgme_key_t key, const char *fpr)
+{
+  gpgme_subkey_t primary = key->subkeys, signing = NULL;
+  size_t len = strlen(fpr);
+
+  if (len < 16)
+    return -1;
+  for (gpgme_subkey_t k = key->subkeys; k != NULL && signing == NULL; k = k->next) {
+    size_t n = k->fpr != NULL ? strlen(k->fpr) : 0;
+    /* a fingerprint, or the 64-bit key ID gpg gives for some signatures */
+    if (n != 0 && n >= len && strcasecmp(k->fpr + n - len, fpr) == 0)
+      signing = k;
+  }
+  if (primary == NULL || signing == NULL || primary->expires < 0 || signing->expires < 0)
+    return -1;
+  int64_t a = primary->expires, b = signing->expires;
+  if (a == 0 || (b != 0 && b < a))
+    return b;
+  return a;
+}
+
 static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char *aci_path,
                             const char *asc_path, const char *name,
                             const struct appc_trust_keys *keys, struct appc_trust_result *out,
@@ -242,7 +269,13 @@ static int verify_signature(gpgme_ctx_t ctx, int aci_fd, int asc_fd, const char 
   if (check_status(sg, aci_path, asc_path, name, keys, err) < 0)
     return -1;
   out->signature_expires = (int64_t) sg->exp_timestamp;
-  return find_signer(ctx, sg, asc_path, name, keys, out, err);
+  /* A good signature's key is listed for its expiry, which a caller
+   * keeping the verdict (fetch's record of it) holds it to later. */
+  cleanup_gpgme_key gpgme_key_t key = NULL;
+  if (sg->fpr == NULL || gpgme_get_key(ctx, sg->fpr, &key, 0) != 0)
+    key = NULL;
+  out->key_expires = key != NULL ? key_expiry(key, sg->fpr) : -1;
+  return find_signer(ctx, sg, key, asc_path, name, keys, out, err);
 }
 
 static int open_signature(const char *aci_path, const char *asc_path, int *out,
@@ -285,7 +318,8 @@ static int signer_of(gpgme_ctx_t ctx, const char *sig, size_t sig_len, const cha
   if (gpg_err_code(sg->status) != GPG_ERR_NO_ERROR &&
       gpg_err_code(sg->status) != GPG_ERR_BAD_SIGNATURE)
     return check_status(sg, "the image", asc_path, name, keys, err);
-  return find_signer(ctx, sg, asc_path, name, keys, out, err);
+  out->key_expires = -1; /* not listed: the check is to be quick */
+  return find_signer(ctx, sg, NULL, asc_path, name, keys, out, err);
 }
 
 /* A keyring of the keys trusted for one name, or for any (trust.h). */

@@ -99,6 +99,11 @@ struct appc_trust_result {
       /* When the signature expires (seconds since the epoch); 0 if never,
        * or not known (a check of the signer alone). */
       int64_t signature_expires;
+      /* When the key that made the signature expires, or its primary key
+       * if that is sooner (seconds since the epoch); 0 if neither does;
+       * -1 if not known (a check of the signer alone, or a key gpg could
+       * not list). */
+      int64_t key_expires;
     };
     void *reserved[4]; /* zero; taken by members of later releases (<appc/appc.h>) */
   };

@@ -411,44 +411,81 @@ is "a 304's image is verified again: its signature is fetched (200)" \
   "$(reqs "$U/app-latest-$OA.aci.asc" | cut -d' ' -f1)" "200"
 is "after the 304 the store is unchanged" "$(state "$S1")" "list=[localhost/app] blobs=1 tmp=0"
 # A 304 whose signature, key file and name are those that verified the
-# stored image (the record's "verified") needs no second reading of it:
-# gpg checks the signer (its key not expired or revoked since), nothing
-# more.  The record, before and after.
-gpg_run() { # STORE ARGS...: fetch under strace; "ID:imports:verifies"
+# stored image (the record's "verified"), neither signature nor key
+# expired, needs no gpg: gpg's verdict on the same signature by the same
+# key file changes only with time (a revocation comes as a new key file).
+# The record, before and after.
+gpg_run() { # STORE ARGS...: fetch under strace; "ID:imports:verifies:gpg processes"
   local s=$1
   shift
   # (no LeakSanitizer under a tracer: it cannot stop the world there)
   ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     strace -f -qq -e trace=execve -e signal=none -o "$TMP/gpg.trace" \
     $T "$ACTOOL" --dir="$s" --port="$NET_PORT" --cacert="$NET_CA" fetch "$@" >"$TMP/.out" 2>"$TMP/.err"
-  echo "$(cat "$TMP/.out"):$(grep -c '"--import"' "$TMP/gpg.trace"):$(grep -c '"--verify"' "$TMP/gpg.trace")"
+  echo "$(cat "$TMP/.out"):$(grep -c '"--import"' "$TMP/gpg.trace"):$(grep -c '"--verify"' "$TMP/gpg.trace"):$(grep -Ec 'execve\("[^"]*/gpg2?"' "$TMP/gpg.trace")"
 }
 keys=$(find "$S1/trust" -type f | wc -l)
-is "the record says what verified the image (signature, key file, name)" \
-  "$(jq -r '.verified | "\(.keyFile) \(.name) \(.asc | length) \(.keySha256 | length)"' "$rec")" \
-  "trust/prefix.d/localhost/$K localhost/app 64 64"
-is "a 304 with that signature and key: the signer checked, the stored image not read again" \
-  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:1"
+is "the record says what verified the image (signature, key file, name, expiries)" \
+  "$(jq -r '.verified | "\(.keyFile) \(.name) \(.asc | length) \(.keySha256 | length) \(.signatureExpires) \(.keyExpires)"' "$rec")" \
+  "trust/prefix.d/localhost/$K localhost/app 64 64 0 0"
+is "a 304 with that signature and key, neither expired: no gpg at all" \
+  "$(gpg_run "$S1" localhost/app)" "$ID_APP:0:0:0"
 # Anything else is verified again, with the keyring its signer was checked
 # with (each key imported once): a record without "verified" (an older
 # actool's, or an unverified fetch's)...
 jq 'del(.verified)' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
 is "a 304 of a record without a verification: verified again, with one keyring" \
-  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
 is "... which the record then keeps" "$(jq -r '.verified.name' "$rec")" "localhost/app"
+is "... and then needs no gpg" "$(gpg_run "$S1" localhost/app)" "$ID_APP:0:0:0"
+# ... a record of an older actool, which did not note the key's expiry
+# (verified again once, the record completed)...
+jq 'del(.verified.keyExpires)' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+is "a 304 of a record without the key's expiry: verified again" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
+is "... the record completed" "$(jq -r '.verified.keyExpires' "$rec")" "0"
+# ... a record not of actool's making...
+jq '.verified.keyExpires = "0"' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+is "a 304 of a record whose key expiry is not a number: verified again" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
 # ... a signature whose expiry has come...
 jq '.verified.signatureExpires = 1000' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
 is "a 304 of a verification whose signature has expired since: verified again" \
-  "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
+# ... a key whose expiry has come (gpg is asked: here it has not)...
+jq '.verified.keyExpires = 1000' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+is "a 304 of a verification whose key has expired since: verified again" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
 # ... a key file changed (the same key re-exported, as a revocation would
 # come)...
 gpgt --export "$K" >"$S1/trust/prefix.d/localhost/$K"
-is "a 304 after the key file changed: verified again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
+is "a 304 after the key file changed: verified again" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
 # ... and a new signature of the same image.
 cp "$IMG/app-latest-$OA.aci.asc" "$TMP/asc.saved"
 sign "$K" "$IMG/app-latest-$OA.aci"
-is "a 304 with a new signature: verified again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:2"
-is "... and then not again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:$keys:1"
+is "a 304 with a new signature: verified again" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3)" "$ID_APP:$keys:2"
+is "... and then not again" "$(gpg_run "$S1" localhost/app)" "$ID_APP:0:0:0"
+# A signature by a subkey that expires before its primary key: the record
+# holds the sooner expiry (gpg's own listing of both).
+newkey K_EXP expiring@localhost
+gpgt --quick-set-expire "$K_EXP" 2y
+gpgt --quick-add-key "$K_EXP" ed25519 sign 3d
+gpgt --armor --export "$K_EXP" >"$S1/trust/prefix.d/localhost/$K_EXP"
+gpgt --batch --yes --armor --local-user "$K_EXP" --detach-sign \
+  --output "$IMG/app-latest-$OA.aci.asc" "$IMG/app-latest-$OA.aci"
+sub_expires=$(gpgt --with-colons --list-keys "$K_EXP" | awk -F: '/^sub/ && $12 ~ /s/ { print $7; exit }')
+is "a signature by an expiring subkey: verified, the record holds the subkey's expiry" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3):$(jq -r '.verified.keyExpires' "$rec")" \
+  "$ID_APP:$((keys + 1)):2:${sub_expires:-?}"
+gpgt --quick-set-expire "$K_EXP" 1d
+gpgt --armor --export "$K_EXP" >"$S1/trust/prefix.d/localhost/$K_EXP"
+prim_expires=$(gpgt --with-colons --list-keys "$K_EXP" | awk -F: '/^pub/ { print $7; exit }')
+is "... or its primary key's, when that comes sooner" \
+  "$(gpg_run "$S1" localhost/app | cut -d: -f1-3):$(jq -r '.verified.keyExpires' "$rec")" \
+  "$ID_APP:$((keys + 1)):2:${prim_expires:-?}"
+rm -f "$S1/trust/prefix.d/localhost/$K_EXP"
 cp "$TMP/asc.saved" "$IMG/app-latest-$OA.aci.asc"
 gpgt --armor --export "$K" >"$S1/trust/prefix.d/localhost/$K"
 # The stored image is held to the keys trusted now: a 304 does not let in
