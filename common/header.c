@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/header.h"
 
@@ -50,4 +51,30 @@ char *appc_header_param_value(const char **p)
   }
   *p = s + 1;
   return buf;
+}
+
+char *appc_header_media_param(const char *value, const char *name)
+{
+  const char *p = value != NULL ? strchr(value, ';') : NULL;
+  size_t len = strlen(name);
+
+  while (p != NULL && *p == ';') {
+    p = appc_header_skip_ows(p + 1);
+    const char *key = p;
+    while (appc_header_is_tchar(*p))
+      p++;
+    size_t key_len = (size_t) (p - key);
+    p = appc_header_skip_ows(p);
+    if (*p != '=')
+      return NULL;
+    p = appc_header_skip_ows(p + 1);
+    char *v = appc_header_param_value(&p);
+    if (v == NULL)
+      return NULL;
+    if (key_len == len && strncasecmp(key, name, len) == 0)
+      return v;
+    free(v);
+    p = appc_header_skip_ows(p);
+  }
+  return NULL;
 }

@@ -15,5 +15,9 @@ bool appc_header_is_tchar(char ch);
  * resolved, as a fresh string; *P moves past it.  NULL for an unterminated
  * quoted-string (or no memory). */
 char *appc_header_param_value(const char **p);
+/* The value of the parameter NAME (any case) of a media type such as a
+ * Content-Type header's VALUE ("text/html; charset=utf-8"), as a fresh
+ * string; NULL when it has none (or is malformed there, or no memory). */
+char *appc_header_media_param(const char *value, const char *name);
 
 #endif

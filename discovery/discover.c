@@ -12,6 +12,7 @@
 #include "common/arch.h"
 #include "common/array.h"
 #include "common/hashmap.h"
+#include "common/header.h"
 #include "common/cleanup.h"
 #include "discovery/internal.h"
 #include "appc/manifest.h"
@@ -409,7 +410,8 @@ static int page_metas(const struct appc_http_page *page, const char *base,
       return -1;
   if (resolve_targets(m, 0, base, err) < 0)
     return -1;
-  return appc_discovery_parse_html(page->body, page->len, m, err);
+  cleanup_free char *charset = appc_header_media_param(page->content_type, "charset");
+  return appc_discovery_parse_html_charset(page->body, page->len, charset, m, err);
 }
 
 static int status_message(const struct appc_http_page *page, const char *url, char **out)

@@ -660,6 +660,7 @@ void appc_http_page_clear(struct appc_http_page *p)
     free(p->links[i]);
   free(p->links);
   free(p->effective_url);
+  free(p->content_type);
   memset(p, 0, sizeof *p);
 }
 
@@ -791,6 +792,12 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool de
   }
   if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
     out->effective_url = strdup(eff);
+  char *type = NULL;
+  if (curl_easy_getinfo(h->curl, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type != NULL &&
+      (out->content_type = strdup(type)) == NULL) {
+    appc_http_page_clear(out);
+    return appc_error_make(err, ENOMEM, "%s", url);
+  }
   if (collect_links(h, out) < 0) {
     appc_http_page_clear(out);
     return appc_error_make(err, ENOMEM, "%s", url);

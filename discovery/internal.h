@@ -43,6 +43,7 @@ struct appc_http_page {
   size_t len;
   char **links; /* values of every Link header of the final response */
   size_t n_links;
+  char *content_type; /* the final response's Content-Type; NULL: none */
   char *effective_url;
   bool auth_refused; /* 401 although credentials were sent */
   bool auth_missing; /* 401 and no credentials for the host */

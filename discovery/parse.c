@@ -411,8 +411,32 @@ static void xml_restore(const struct xml_handlers *saved)
   xmlSetStructuredErrorFunc(saved->structured_ctx, saved->structured);
 }
 
+/* CHARSET when it may be handed to the HTML parser: a name as IANA's
+ * charset registry spells them, and no byte order mark in HTML (which
+ * wins, and which the parser finds itself); else NULL. */
+static const char *usable_charset(const char *html, size_t len, const char *charset)
+{
+  static const char *const boms[] = {"\xEF\xBB\xBF", "\xFF\xFE", "\xFE\xFF"};
+  size_t n = charset != NULL ? strlen(charset) : 0;
+
+  if (n == 0 || n > 40 ||
+      strspn(charset, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-_.:+()") != n)
+    return NULL;
+  for (size_t i = 0; i < ARRAY_SIZE(boms); i++)
+    if (len >= strlen(boms[i]) && memcmp(html, boms[i], strlen(boms[i])) == 0)
+      return NULL;
+  return charset;
+}
+
 int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
                               appc_error_t *err)
+{
+  return appc_discovery_parse_html_charset(html, len, NULL, out, err);
+}
+
+int appc_discovery_parse_html_charset(const char *html, size_t len, const char *charset,
+                                      struct appc_discovery_metas *out, appc_error_t *err)
 {
   htmlDocPtr doc;
   int r;
@@ -432,7 +456,8 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
     return 0;
   struct xml_handlers saved;
   xml_quiet(&saved);
-  doc = htmlReadMemory(page, (int) len, NULL, NULL,
+  /* (a name the parser does not know is ignored: it sniffs as without) */
+  doc = htmlReadMemory(page, (int) len, NULL, usable_charset(page, len, charset),
                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                            HTML_PARSE_NONET | HTML_PARSE_COMPACT);
   xml_restore(&saved);

@@ -237,6 +237,14 @@ struct appc_discovery_metas {
 void appc_discovery_metas_clear(struct appc_discovery_metas *m);
 int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
                               appc_error_t *err);
+/* The same, of a document its server said is in CHARSET (the Content-Type
+ * header's charset parameter; NULL: not said).  As browsers read a page
+ * (HTML's encoding sniffing): a byte order mark wins, then CHARSET when
+ * the HTML parser knows it, then the document's own <meta charset>, else
+ * UTF-8 or what the parser guesses.  An unknown or malformed CHARSET is
+ * ignored. */
+int appc_discovery_parse_html_charset(const char *html, size_t len, const char *charset,
+                                      struct appc_discovery_metas *out, appc_error_t *err);
 /* Append the entries of one Link header value (RFC 8288: several links
  * separated by commas, parameters with quoted or bare values, a rel of
  * several space-separated types).  Malformed links are skipped. */

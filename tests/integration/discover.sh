@@ -315,6 +315,14 @@ gzip -c "$NET_ROOT/gz/plain.html" >"$NET_ROOT/gz/app"
 } | gzip -c >"$NET_ROOT/gzbomb/app"
 conf gz 'location ~ ^/gz(bomb)?/app$ { default_type text/html; add_header Content-Encoding gzip; }'
 
+# A page in UTF-16 (little-endian, no byte order mark): only the server's
+# Content-Type says so, which discovery follows as a browser would.
+page u16/plain.html "$(meta_ep localhost/u16 "$TSTD")" "$(meta_pk localhost/u16 "$D/u16.gpg")"
+iconv -f UTF-8 -t UTF-16LE "$NET_ROOT/u16/plain.html" >"$NET_ROOT/u16/app"
+cp "$NET_ROOT/u16/app" "$NET_ROOT/u16/bare"
+conf u16 'location = /u16/app { types { } default_type "text/html; charset=utf-16le"; }' \
+  'location = /u16/bare { types { } default_type text/html; }'
+
 # '/' between attributes is white space to HTML5's tokenizer.
 page slash/app "<meta/name=\"ac-discovery\"/content=\"localhost/slash $TSTD\">" \
   "<meta/name='ac-discovery-pubkeys'/content='localhost/slash $D/slash.gpg'/>"
@@ -543,6 +551,17 @@ if [ -n "$SP" ]; then
 else
   not_ok "the stalling server started" && note "$(cat "$TMP/stall.err")"
 fi
+
+# --- the server's charset ---------------------------------------------------
+
+disc localhost/u16/app
+expect_out "a UTF-16 page its Content-Type names (charset=utf-16le): read as such" \
+  "$(lines "$(std localhost/u16/app latest)" "PublicKeys: $D/u16.gpg")"
+# The same bytes without the charset: nothing to read (and the test's page
+# is the one above).
+disc localhost/u16/bare
+expect_fail "... the same bytes served without it: no meta tags found" 1 \
+  'localhost/u16/bare: discovery found no ACI endpoints'
 
 # --- gzip -------------------------------------------------------------------
 

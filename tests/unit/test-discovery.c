@@ -17,6 +17,7 @@
 #include "discovery/internal.h"
 #include "schema/json.h"
 #include "appc/manifest.h"
+#include "common/header.h"
 #include "common/macros.h"
 
 static void put(const char *dir, const char *rel, const char *text)
@@ -239,6 +240,112 @@ static void test_html_meta_after_text(void **state)
  * tokenizer) find it: "<!-->" and "<!--->" are whole empty comments and
  * "--!>" closes one, so the meta tag after them counts; "<!--!>", "-- >"
  * and "--!->" close nothing, so the meta tag after them is comment. */
+/* ---- the server's charset (Content-Type) ---- */
+
+#define CHARSET_META                                                                               \
+  "<meta name=\"ac-discovery\" content=\"example.com https://e.com/{name}.{ext}\">"
+
+/* TEXT (ASCII) as UTF-16LE, with no byte order mark: its length in *LEN. */
+static char *utf16le(const char *text, size_t *len)
+{
+  size_t n = strlen(text);
+  char *out = malloc(2 * n);
+
+  assert_non_null(out);
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = text[i];
+    out[2 * i + 1] = '\0';
+  }
+  *len = 2 * n;
+  return out;
+}
+
+static size_t count_metas(const char *html, size_t len, const char *charset)
+{
+  struct appc_discovery_metas m = {0};
+  appc_error_t err = NULL;
+  int r = appc_discovery_parse_html_charset(html, len, charset, &m, &err);
+
+  assert_ok(r, &err);
+  size_t n = m.n;
+  if (n > 0)
+    assert_meta(&m, 0, "ac-discovery", "example.com", "https://e.com/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+  return n;
+}
+
+static void test_html_charset_from_the_server(void **state)
+{
+  (void) state;
+  size_t len;
+  char *page = utf16le("<html><head>" CHARSET_META "</head></html>", &len);
+
+  /* UTF-16 without a byte order mark: only the server's word says so */
+  assert_int_equal(count_metas(page, len, "utf-16le"), 1);
+  assert_int_equal(count_metas(page, len, "UTF-16LE"), 1);
+  assert_int_equal(count_metas(page, len, NULL), 0);
+  /* a name the parser does not know, or not a charset name, is ignored */
+  assert_int_equal(count_metas(page, len, "x-no-such-charset"), 0);
+  assert_int_equal(count_metas(page, len, "utf-16le\"; x=<"), 0);
+  free(page);
+  const char *ascii = "<html><head>" CHARSET_META "</head></html>";
+  assert_int_equal(count_metas(ascii, strlen(ascii), "x-no-such-charset"), 1);
+  assert_int_equal(count_metas(ascii, strlen(ascii), ""), 1);
+}
+
+static void test_html_charset_order(void **state)
+{
+  (void) state;
+  appc_error_t err = NULL;
+
+  /* a byte order mark wins over the server's charset */
+  const char *bom = "\xEF\xBB\xBF<html><head>" CHARSET_META "</head></html>";
+  assert_int_equal(count_metas(bom, strlen(bom), "utf-16le"), 1);
+  /* the server's charset wins over the page's own <meta charset> */
+  const char *latin1 = "<html><head><meta charset=\"utf-8\">"
+                       "<meta name=\"ac-discovery\" content=\"example.com https://e.com/caf\xE9\">"
+                       "</head></html>";
+  struct appc_discovery_metas m = {0};
+  assert_ok(appc_discovery_parse_html_charset(latin1, strlen(latin1), "iso-8859-1", &m, &err),
+            &err);
+  assert_meta(&m, 0, "ac-discovery", "example.com", "https://e.com/caf\xC3\xA9");
+  appc_discovery_metas_clear(&m);
+  /* without it, the page's <meta charset> is followed */
+  const char *declared =
+      "<html><head><meta charset=\"iso-8859-1\">"
+      "<meta name=\"ac-discovery\" content=\"example.com https://e.com/caf\xE9\">"
+      "</head></html>";
+  assert_ok(appc_discovery_parse_html_charset(declared, strlen(declared), NULL, &m, &err), &err);
+  assert_meta(&m, 0, "ac-discovery", "example.com", "https://e.com/caf\xC3\xA9");
+  appc_discovery_metas_clear(&m);
+}
+
+static void test_content_type_charset(void **state)
+{
+  (void) state;
+  static const struct {
+    const char *value, *charset;
+  } cases[] = {
+      {"text/html; charset=utf-16le", "utf-16le"},
+      {"text/html;charset=\"ISO-8859-1\"", "ISO-8859-1"},
+      {"text/html; q=1; CHARSET = \"a\\\"b\"", "a\"b"},
+      {"text/html", NULL},
+      {"text/html; charset", NULL},
+      {"text/html; x=\"unterminated; charset=utf-8", NULL},
+      {"text/html; xcharset=utf-8", NULL},
+      {NULL, NULL},
+  };
+
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    char *got = appc_header_media_param(cases[i].value, "charset");
+    if (cases[i].charset == NULL)
+      assert_null(got);
+    else
+      assert_string_equal(got, cases[i].charset);
+    free(got);
+  }
+}
+
 static void test_html_comment_ends(void **state)
 {
   (void) state;
@@ -615,6 +722,9 @@ int main(void)
       cmocka_unit_test(test_html_text_is_not_meta),
       cmocka_unit_test(test_html_meta_after_text),
       cmocka_unit_test(test_html_comment_ends),
+      cmocka_unit_test(test_html_charset_from_the_server),
+      cmocka_unit_test(test_html_charset_order),
+      cmocka_unit_test(test_content_type_charset),
       cmocka_unit_test(test_html_attribute_limit),
       cmocka_unit_test(test_link_two_in_one),
       cmocka_unit_test(test_link_params),
