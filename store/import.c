@@ -161,8 +161,8 @@ static int read_and_copy(struct import *im, appc_error_t *err)
 
 /* ---- installing ---- */
 
-/* The blob takes its ID as name, replacing any blob a crashed import left
- * without a record. */
+/* The blob takes its ID as name, replacing any blob of that name: one a
+ * crashed import left without a record, or the indexed image's. */
 static int install_blob(struct import *im, appc_error_t *err)
 {
   struct appc_store *s = im->s;
@@ -172,14 +172,42 @@ static int install_blob(struct import *im, appc_error_t *err)
   return 0;
 }
 
-/* Whether the store's blob of the image just read is there, a regular
- * file of the size just written. */
-static bool blob_intact(const struct import *im)
+/* Bytes compared at a time (twice this is allocated). */
+#define COMPARE_CHUNK (256u << 10)
+
+/* Whether A and B hold the same SIZE bytes from their start (read with
+ * pread: neither descriptor's offset moves).  A read that fails or comes
+ * short counts as a difference. */
+static bool same_bytes(int a, int b, unsigned long long size)
 {
+  cleanup_free char *buf = malloc(2 * COMPARE_CHUNK);
+
+  if (buf == NULL)
+    return false;
+  for (unsigned long long off = 0; off < size;) {
+    size_t want = size - off < COMPARE_CHUNK ? (size_t) (size - off) : COMPARE_CHUNK;
+    ssize_t x = pread(a, buf, want, (off_t) off);
+    ssize_t y = x > 0 ? pread(b, buf + COMPARE_CHUNK, (size_t) x, (off_t) off) : -1;
+    if (x <= 0 || y != x || memcmp(buf, buf + COMPARE_CHUNK, (size_t) x) != 0)
+      return false;
+    off += (unsigned long long) x;
+  }
+  return true;
+}
+
+/* Whether the store's blob of the image just read is the copy, byte for
+ * byte: a regular file of the size written and the same content.  A blob
+ * damaged in place (a byte flipped) keeps its size: only its content tells,
+ * and comparing it with the copy, still in the page cache, is a read where
+ * hashing it again would be a second SHA-512 pass. */
+static bool blob_is_copy(const struct import *im)
+{
+  cleanup_error appc_error_t ignored = NULL;
+  cleanup_close int fd = appc_store_blob_open(im->s, im->info.image_id, "", &ignored);
   struct stat st;
 
-  return fstatat(im->s->blobs_fd, im->info.image_id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-         S_ISREG(st.st_mode) && (unsigned long long) st.st_size == im->tee.written;
+  return fd >= 0 && fstat(fd, &st) == 0 && (unsigned long long) st.st_size == im->tee.written &&
+         same_bytes(fd, im->blob.fd, im->tee.written);
 }
 
 static int fill_record(struct import *im, struct appc_store_image *img, appc_error_t *err)
@@ -265,19 +293,21 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
     return -1;
   if (read_and_copy(im, err) < 0 || check_whitelist(im->info.manifest, err) < 0)
     return appc_error_prefix(err, "%s", im->path);
-  /* Already indexed (its record locked, as a claim's: a removal of what
-   * another import added keeps it, or is done before): the blob we wrote is
-   * dropped unread and unsynced, unless the stored one is gone or of
-   * another size (image verify says so): the copy just read matched the
-   * image ID, and replaces it.  The record is written again from what was
-   * just read, which repairs a damaged one.  Removed meanwhile, it is
-   * imported anew. */
+  /* Already indexed (its record locked, as a claim's and another import's
+   * of it: a removal of what another import added keeps it, or is done
+   * before): the blob we wrote is dropped unsynced when the stored one
+   * holds the same bytes, its inode left as it was; anything else there
+   * (gone, another size, not a regular file, damaged in place: image
+   * verify says so) is replaced by the copy, which has just hashed to the
+   * image ID, by a rename that readers see whole or not at all.  The
+   * record is written again from what was just read, which repairs a
+   * damaged one.  Removed meanwhile, it is imported anew. */
   cleanup_close int rec = appc_store_lock_record(im->s, im->info.image_id);
   if (rec < 0 && errno != ENOENT)
     return appc_error_make(err, errno, "%s/%s/%s", im->s->path, STORE_IMAGES, im->info.image_id);
   if (rec >= 0) {
     *already = true;
-    if (!blob_intact(im) && install_blob(im, err) < 0)
+    if (!blob_is_copy(im) && install_blob(im, err) < 0)
       return -1;
     appc_tempfile_discard(&im->blob);
     r = fill_record(im, &img, err);

@@ -684,11 +684,34 @@ check_rejects "image extract of a damaged blob fails" "blob damaged" \
   ac "$Y" image extract "$ID_BLOB" "$D/blob-x"
 is "render and extract left no DEST" "$(ls -A "$D" | grep -c blob)" 0
 is "render left no tree and no temporary" "$(ls -A "$Y/trees" "$Y/tmp" | grep -vc ':$\|^$')" 0
-cp "$TMP/blob.bak" "$blob"
+# Fetching the image again repairs the blob damaged in place (same size, a
+# byte flipped): the copy just read hashed to the image ID and takes the
+# stored blob's place, as git or skopeo fetch a damaged object again.
+is "the damaged blob is as large as the intact one" "$(stat -c %s "$blob")" "$(stat -c %s "$TMP/blob.bak")"
+check_clean "fetch of the image again with its blob damaged" ac "$Y" fetch "$IN/blob.aci"
+is "fetch printed the image ID" "$(cat "$TMP/.out")" "$ID_BLOB"
+check_clean "image verify passes after the fetch again" ac "$Y" image verify
+is "the blob is the fetched file's bytes again" "$(cmp "$blob" "$IN/blob.aci" && echo same)" same
+is "the fetch left no temporary" "$(ls -A "$Y/tmp" "$Y/blobs" | grep -vc "^$ID_BLOB\$\|:\$\|^\$")" 0
 check_clean "the intact blob renders" ac "$Y" image render "$ID_BLOB" "$D/blob-r"
 is "with its content" "$(cat "$D/blob-r/rootfs/f")" "marker-qqqqqqqq"
 check_clean "the intact blob exports" ac "$Y" image export "$ID_BLOB" "$D/blob.aci"
 is "the same bytes" "$(cmp "$D/blob.aci" "$IN/blob.aci" && echo same)" same
+# A tree rendered before the damage was made of bytes that hashed to the
+# image ID: it serves renders still, and outlives the repair (its key is the
+# layers' IDs), which leaves it as it is.
+for i in 1 2; do
+  check_clean "render the intact blob into a cached tree ($i)" \
+    ac "$Y" image render --overwrite "$ID_BLOB" "$D/blob-r"
+done
+tree=$(ls "$Y/trees")
+is "one tree is cached" "$(printf '%s\n' "$tree" | grep -c .)" 1
+printf 'X' | dd of="$blob" bs=1 seek="$off" conv=notrunc 2>/dev/null
+check_clean "the cached tree renders while the blob is damaged" \
+  ac "$Y" image render --overwrite "$ID_BLOB" "$D/blob-r"
+check_clean "fetch of the image again repairs the blob beside the tree" ac "$Y" fetch "$IN/blob.aci"
+is "the tree is kept" "$(ls "$Y/trees")" "$tree"
+check_clean "image verify passes, the tree's digest included" ac "$Y" image verify
 
 rm "$blob"
 mkfifo "$blob"
