@@ -55,13 +55,17 @@ struct appc_http {
   unsigned timeout;
   unsigned deadline;
   unsigned min_rate;
-  uint64_t download_max;      /* for a download of no declared size */
-  unsigned download_deadline; /* seconds, for any download, its retries included */
-  int64_t download_end;       /* appc_monotonic_ms() when the one under way must end */
-  int64_t walk_end;           /* appc_monotonic_ms() when a discovery walk must end; 0: none */
-  int64_t get_end;            /* when a retried get (get_page_retried) must end; 0: none */
-  bool downloading;           /* the request under way is a download, not a page */
-  bool headers_done;          /* the last response's headers have all arrived */
+  uint64_t download_max;       /* for a download of no declared size */
+  unsigned download_deadline;  /* seconds, for any download, its retries included */
+  int64_t download_end;        /* appc_monotonic_ms() when the one under way must end */
+  int64_t walk_end;            /* appc_monotonic_ms() when a discovery walk must end; 0: none */
+  int64_t get_end;             /* when a retried get (get_page_retried) must end; 0: none */
+  unsigned operation_deadline; /* seconds, for an operation of many requests */
+  int64_t operation_end;       /* when the operation under way must end; 0: none */
+  unsigned operation_depth;    /* nesting of appc_http_operation_begin */
+  const char *operation_what;  /* its name, for errors (the caller's string) */
+  bool downloading;            /* the request under way is a download, not a page */
+  bool headers_done;           /* the last response's headers have all arrived */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -226,6 +230,7 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
   static const struct appc_abi_member members[] = {
       APPC_ABI_MEMBER(appc_http_options, download_max, 2),
       APPC_ABI_MEMBER(appc_http_options, download_deadline, 2),
+      APPC_ABI_MEMBER(appc_http_options, operation_deadline, 3),
   };
   static const struct appc_http_options defaults = {0};
   struct appc_http *h;
@@ -247,6 +252,10 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     h->download_max = opts->download_max;
   if (opts->version >= 2 && opts->download_deadline != 0)
     h->download_deadline = opts->download_deadline;
+  /* No operation of many requests takes longer than one download may. */
+  h->operation_deadline = opts->version >= 3 && opts->operation_deadline != 0
+                              ? opts->operation_deadline
+                              : h->download_deadline;
   if (appc_lazy_bind(APPC_LAZY_CURL, err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");
@@ -331,13 +340,54 @@ static int progress_cb(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
 /* The policy every request follows.  A page (discovery, a signature, a
  * key) is small: it must be done within the deadline, however it trickles.
  * A download may take long, but not at less than the minimum rate. */
-/* What is left of the download's deadline (1 ms at least: 0 would be
- * none). */
+/* What is left at NOW of the operation under way (appc_http_operation_begin),
+ * which bounds every request: INT64_MAX when there is none. */
+static int64_t operation_left(const struct appc_http *h, int64_t now)
+{
+  return h->operation_end != 0 ? h->operation_end - now : INT64_MAX;
+}
+
+/* What is left of the download's deadline, and of the operation's (1 ms
+ * at least: 0 would be none). */
 static long download_left_ms(const struct appc_http *h)
 {
-  int64_t left = h->download_end - appc_monotonic_ms();
+  int64_t now = appc_monotonic_ms();
+  int64_t left = h->download_end - now;
 
+  if (operation_left(h, now) < left)
+    left = operation_left(h, now);
   return left > 0 ? (long) left : 1L;
+}
+
+void appc_http_operation_begin(struct appc_http *h, const char *what)
+{
+  if (h->operation_depth++ > 0)
+    return;
+  h->operation_end = appc_monotonic_ms() + (int64_t) h->operation_deadline * 1000;
+  h->operation_what = what;
+}
+
+void appc_http_operation_end(struct appc_http *h)
+{
+  if (h->operation_depth == 0 || --h->operation_depth > 0)
+    return;
+  h->operation_end = 0;
+  h->operation_what = NULL;
+}
+
+/* (curl's timer may fire a moment before ours: within half a second
+ * counts, as for a download) */
+bool appc_http_operation_expired(const struct appc_http *h)
+{
+  return h->operation_end != 0 && appc_monotonic_ms() + 500 >= h->operation_end;
+}
+
+/* Whether a retry after a backoff of SECONDS would start before the
+ * operation's deadline. */
+static bool operation_time_left(const struct appc_http *h, unsigned seconds)
+{
+  return h->operation_end == 0 ||
+         appc_monotonic_ms() + (int64_t) seconds * 1000 + 500 < h->operation_end;
 }
 
 void appc_http_walk_begin(struct appc_http *h)
@@ -363,8 +413,8 @@ static bool get_expired(const struct appc_http *h)
   return h->get_end != 0 && appc_monotonic_ms() + 500 >= h->get_end;
 }
 
-/* A page's time: the deadline, or what is left of the walk's or the
- * retried get's (1 ms at least: 0 would be none). */
+/* A page's time: the deadline, or what is left of the walk's, the
+ * retried get's or the operation's (1 ms at least: 0 would be none). */
 static long page_timeout_ms(const struct appc_http *h)
 {
   int64_t ms = (int64_t) h->deadline * 1000;
@@ -374,6 +424,8 @@ static long page_timeout_ms(const struct appc_http *h)
     ms = h->walk_end - now;
   if (h->get_end != 0 && h->get_end - now < ms)
     ms = h->get_end - now;
+  if (operation_left(h, now) < ms)
+    ms = operation_left(h, now);
   return ms > 0 ? (long) ms : 1L;
 }
 
@@ -496,6 +548,9 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
 
   curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
   curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+  if (appc_http_operation_expired(h))
+    return appc_error_tag(err, ETIMEDOUT, "%s: %s (%s not done within its %u s deadline)", url,
+                          what, h->operation_what, h->operation_deadline);
   if (h->downloading && download_expired(h))
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline of a download)", url,
                            what, h->download_deadline);
@@ -744,9 +799,10 @@ static bool no_answer(struct appc_http *h, CURLcode rc)
   case CURLE_BAD_CONTENT_ENCODING:
     return true;
   case CURLE_OPERATION_TIMEDOUT:
-    /* a stall, not the deadline (the page's or the walk's) */
+    /* a stall, not a deadline (the page's, the walk's or the operation's) */
     curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
-    return !appc_http_walk_expired(h) && !get_expired(h) && total + 0.5 < (double) h->deadline;
+    return !appc_http_walk_expired(h) && !get_expired(h) && !appc_http_operation_expired(h) &&
+           total + 0.5 < (double) h->deadline;
   default:
     return false;
   }
@@ -858,22 +914,34 @@ static bool transient_status(long status);
 static bool backoff(struct appc_http *h, unsigned seconds);
 
 /* Whether a retry after a backoff of SECONDS would start before the
- * get's deadline. */
+ * get's deadline and the operation's. */
 static bool get_time_left(const struct appc_http *h, unsigned seconds)
 {
-  return h->get_end == 0 || appc_monotonic_ms() + (int64_t) seconds * 1000 + 500 < h->get_end;
+  return (h->get_end == 0 || appc_monotonic_ms() + (int64_t) seconds * 1000 + 500 < h->get_end) &&
+         operation_time_left(h, seconds);
+}
+
+/* The last attempt's failure E, when a deadline leaves no time to retry
+ * it after a backoff of SECONDS: its error says which. */
+static int no_time_to_retry(const struct appc_http *h, unsigned seconds, appc_error_t *e,
+                            appc_error_t *err)
+{
+  if (!operation_time_left(h, seconds))
+    appc_error_tag(err, ETIMEDOUT, "%s (no time left to retry within the %u s deadline of %s)",
+                   (*e)->msg, h->operation_deadline, h->operation_what);
+  else
+    appc_error_tag(err, (*e)->errnum, "%s (no time left to retry within the %u s deadline)",
+                   (*e)->msg, h->deadline);
+  appc_error_release(e);
+  return -1;
 }
 
 /* The last attempt's answer, when the deadline leaves no time to retry
- * it: its error says so. */
-static int out_of_time(const struct appc_http *h, int r, appc_error_t *e, appc_error_t *err)
+ * it after a backoff of SECONDS: its error says so. */
+static int out_of_time(const struct appc_http *h, unsigned seconds, int r, appc_error_t *e,
+                       appc_error_t *err)
 {
-  if (r == 0)
-    return 0;
-  appc_error_tag(err, (*e)->errnum, "%s (no time left to retry within the %u s deadline)",
-                 (*e)->msg, h->deadline);
-  appc_error_release(e);
-  return -1;
+  return r == 0 ? 0 : no_time_to_retry(h, seconds, e, err);
 }
 
 static int get_page_attempts(struct appc_http *h, const char *url, size_t max,
@@ -889,7 +957,7 @@ static int get_page_attempts(struct appc_http *h, const char *url, size_t max,
       return r;
     }
     if (!get_time_left(h, 1u << attempt))
-      return out_of_time(h, r, &e, err);
+      return out_of_time(h, 1u << attempt, r, &e, err);
     appc_http_log(h, "%s: %s (attempt %u of %u; retrying in %u s)", url,
                   r < 0 ? e->msg : "a transient answer", attempt + 1, h->opts.retries + 1,
                   1u << attempt);
@@ -1448,12 +1516,14 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
         return status_error(refused, status, used == NULL, used != NULL, err);
       }
     }
-    /* The deadline holds for the retries too: no attempt after it. */
+    /* The deadlines hold for the retries too: no attempt after them. */
     if (r < 0 || attempt >= h->opts.retries || (e != NULL && e->errnum == ECANCELED) ||
-        download_expired(h)) {
+        download_expired(h) || appc_http_operation_expired(h)) {
       *err = e;
       return -1;
     }
+    if (!operation_time_left(h, 1u << attempt))
+      return no_time_to_retry(h, 1u << attempt, &e, err);
     attempt++;
     appc_http_log(h, "%s (attempt %u of %u; retrying in %u s, from byte %llu)", e->msg, attempt,
                   h->opts.retries + 1, 1u << (attempt - 1), (unsigned long long) d->have);

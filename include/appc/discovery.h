@@ -37,7 +37,7 @@ extern "C" {
 
 struct appc_kv_list;
 
-#define APPC_HTTP_OPTIONS_VERSION 2
+#define APPC_HTTP_OPTIONS_VERSION 3
 struct appc_http_options {
   unsigned version;                /* 0, or APPC_HTTP_OPTIONS_VERSION (<appc/appc.h>) */
   const char *cacert;              /* PEM file of CAs trusted besides the system's; may be NULL */
@@ -62,6 +62,10 @@ struct appc_http_options {
    * a server sending an endless body faster than min_rate ends too. */
   uint64_t download_max;
   unsigned download_deadline;
+  /* (version 3) Seconds an operation of many requests (the fetch of an
+   * image: appc_http_operation_begin) may take in all; 0: as long as one
+   * download may (download_deadline). */
+  unsigned operation_deadline;
 };
 #define APPC_HTTP_DOWNLOAD_MAX (UINT64_C(64) << 30)
 
@@ -78,6 +82,21 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
 int appc_http_dup(const struct appc_http *h, const struct appc_callbacks *cb,
                   struct appc_http **out, appc_error_t *err);
 void appc_http_free(struct appc_http *h);
+
+/* An operation of many requests begins: the fetch of one image, its
+ * discovery, the signature and download of every endpoint it tries, their
+ * retries and its dependencies.  Every request H makes until the matching
+ * appc_http_operation_end ends within the client's operation_deadline,
+ * counted from here: one under way when it passes is cut short, none is
+ * retried past it, and the error (tagged ETIMEDOUT) says "WHAT not done
+ * within its N s deadline".  WHAT must stay valid until then.  Calls
+ * nest: an inner one (a dependency's fetch) shares the outer one's
+ * deadline. */
+void appc_http_operation_begin(struct appc_http *h, const char *what);
+void appc_http_operation_end(struct appc_http *h);
+/* Whether the deadline of the operation under way has passed (false when
+ * there is none): a caller stops starting requests for it. */
+bool appc_http_operation_expired(const struct appc_http *h);
 
 /* Whether H may use plain http (appc_http_options.allow_http). */
 bool appc_http_allows_http(const struct appc_http *h);

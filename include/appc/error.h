@@ -25,6 +25,9 @@
  *   through it: appc_fetch, registry pulls, Debian packages): a download
  *   whose size nobody declared went past appc_http_options.download_max
  *   (the fixed limits of what is read are not tagged so);
+ * - ETIMEDOUT from appc_fetch and the requests of an operation
+ *   (appc_http_operation_begin): the fetch of the image was not done
+ *   within appc_http_options.operation_deadline;
  * - ENONET from appc_fetch and appc_fetch_dependencies with
  *   appc_fetch_options.store_only: the image is not in the store (or is a
  *   URL), and the network is ruled out;

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #define SCRATCH_PREFIX "test-discovery"
 #include "tests/unit/test-scratch.h"
@@ -17,6 +20,7 @@
 #include "discovery/internal.h"
 #include "schema/json.h"
 #include "appc/manifest.h"
+#include "common/fs.h"
 #include "common/header.h"
 #include "common/macros.h"
 
@@ -686,8 +690,9 @@ static void test_cacert_refused(void **state)
 }
 
 /* download_max and download_deadline came with version 2: set with
- * version 0 they were silently dropped (an endless body was not cut).  No
- * options at all are the defaults, not a crash. */
+ * version 0 they were silently dropped (an endless body was not cut);
+ * operation_deadline came with version 3.  No options at all are the
+ * defaults, not a crash. */
 static void test_http_options_abi(void **state)
 {
   struct appc_http *h = NULL;
@@ -701,13 +706,71 @@ static void test_http_options_abi(void **state)
   o = (struct appc_http_options){.version = 1, .download_deadline = 5};
   assert_tagged_error(appc_http_new(&o, &h, &err), &err, EINVAL,
                       "appc_http_options.download_deadline needs version >= 2, the caller gave 1");
-  o = (struct appc_http_options){.version = APPC_HTTP_OPTIONS_VERSION, .download_max = 100};
+  o = (struct appc_http_options){.version = 2, .operation_deadline = 5};
+  assert_tagged_error(appc_http_new(&o, &h, &err), &err, EINVAL,
+                      "appc_http_options.operation_deadline needs version >= 3, the caller gave 2");
+  o = (struct appc_http_options){
+      .version = APPC_HTTP_OPTIONS_VERSION, .download_max = 100, .operation_deadline = 5};
   assert_ok(appc_http_new(&o, &h, &err), &err);
   appc_http_free(h);
   h = NULL;
   assert_ok(appc_http_new(NULL, &h, &err), &err);
   assert_non_null(h);
   appc_http_free(h);
+}
+
+/* A loopback port that takes connections (the kernel's backlog) and
+ * never answers; its socket in *FD. */
+static unsigned silent_port(int *fd)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+
+  *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(*fd >= 0);
+  assert_int_equal(bind(*fd, (struct sockaddr *) &a, sizeof a), 0);
+  assert_int_equal(listen(*fd, 8), 0);
+  assert_int_equal(getsockname(*fd, (struct sockaddr *) &a, &len), 0);
+  return ntohs(a.sin_port);
+}
+
+/* An operation's deadline bounds every request made within it, whatever
+ * the request's own limits (30 s here): one that gets no answer is cut
+ * there, tagged ETIMEDOUT and naming the operation, and not retried.  An
+ * inner begin and end (a dependency's fetch) neither extends nor lifts
+ * it; the outer end does. */
+static void test_http_operation_deadline(void **state)
+{
+  struct appc_http_options o = {.version = APPC_HTTP_OPTIONS_VERSION,
+                                .allow_http = true,
+                                .timeout = 30,
+                                .retries = 3,
+                                .operation_deadline = 1};
+  struct appc_http *h = NULL;
+  appc_error_t err = NULL;
+  char *body = NULL, url[64];
+  size_t len = 0;
+  long status = 0;
+  int fd;
+
+  (void) state;
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/x.aci.asc", silent_port(&fd));
+  assert_ok(appc_http_new(&o, &h, &err), &err);
+  assert_false(appc_http_operation_expired(h));
+  appc_http_operation_begin(h, "the fetch of example.com/app");
+  appc_http_operation_begin(h, "the fetch of example.com/dependency");
+  appc_http_operation_end(h);
+  int64_t t0 = appc_monotonic_ms();
+  assert_tagged_error(appc_http_get(h, url, 1024, &body, &len, &status, &err), &err, ETIMEDOUT,
+                      "(the fetch of example.com/app not done within its 1 s deadline)");
+  assert_true(appc_monotonic_ms() - t0 < 5000);
+  assert_true(appc_http_operation_expired(h));
+  appc_http_operation_end(h);
+  assert_false(appc_http_operation_expired(h));
+  appc_http_operation_end(h); /* one too many: nothing to end */
+  assert_false(appc_http_operation_expired(h));
+  appc_http_free(h);
+  close(fd);
 }
 
 int main(void)
@@ -734,6 +797,7 @@ int main(void)
       cmocka_unit_test(test_auth),
       cmocka_unit_test(test_cacert_refused),
       cmocka_unit_test(test_http_options_abi),
+      cmocka_unit_test(test_http_operation_deadline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
