@@ -94,6 +94,7 @@ int actool_fail_net(appc_error_t *err)
       {ENOKEY, "use --insecure-options=image to import it unverified"},
       {ENONET, "--store-only"},
       {EMSGSIZE, "ACTOOL_FETCH_MAX_SIZE allows more"},
+      {ETIMEDOUT, "ACTOOL_FETCH_DEADLINE allows more time"},
   };
 
   for (size_t i = 0; *err != NULL && i < ARRAY_SIZE(hints); i++)

@@ -908,6 +908,21 @@ static size_t endpoint_order(const struct appc_discovery *d, size_t *order)
   return n;
 }
 
+/* The endpoints left untried when the fetch's deadline passed: LAST, the
+ * failure of the last one tried (TRIED of N), says so, tagged as the
+ * deadline's. */
+static void untried_for_deadline(appc_error_t *last, const char *name, size_t tried, size_t n)
+{
+  appc_error_t e = NULL;
+
+  appc_error_tag(&e, ETIMEDOUT,
+                 "%s: the fetch's deadline has passed, %zu of %zu endpoints not tried (the "
+                 "last tried: %s)",
+                 name, n - tried, n, (*last)->msg);
+  appc_error_release(last);
+  *last = e;
+}
+
 static int fetch_discovered(struct appc_store *s, const struct appc_fetch_options *o,
                             const struct expect *ex, struct visit *v, struct appc_store_image *out,
                             appc_error_t *err)
@@ -935,6 +950,11 @@ static int fetch_discovered(struct appc_store *s, const struct appc_fetch_option
     const struct appc_aci_endpoint *e = &d.endpoints[order[k]];
     if (cancelled(o) || (last != NULL && last->errnum == ECANCELED))
       break;
+    /* Each endpoint has its own limits; their sum has the fetch's. */
+    if (last != NULL && appc_http_operation_expired(o->http)) {
+      untried_for_deadline(&last, ex->name, k, n);
+      break;
+    }
     appc_error_release(&last);
     r = fetch_endpoint(s, o, e->aci, e->asc, ex, v, out, &last);
     if (r < 0 && k + 1 < n)
@@ -1041,15 +1061,45 @@ static int fetch_deps(struct appc_store *s, const char *id, const struct appc_fe
   return 0;
 }
 
+/* The fetch of SUBJECT (an image's name or URL) begins: as a whole,
+ * whatever endpoints, retries and dependencies it takes, it must end
+ * within the client's operation deadline (docs/discovery.md, "Limits").
+ * *WHAT (the caller's to free, after fetch_end) names it in errors. */
+static int fetch_begin(const struct appc_fetch_options *o, const char *subject, char **what,
+                       appc_error_t *err)
+{
+  if (o->http == NULL)
+    return 0;
+  if (asprintf(what, "the fetch of %s", subject) < 0) {
+    *what = NULL;
+    return appc_error_make(err, ENOMEM, "%s", subject);
+  }
+  appc_http_operation_begin(o->http, *what);
+  return 0;
+}
+
+static void fetch_end(const struct appc_fetch_options *o)
+{
+  if (o->http != NULL)
+    appc_http_operation_end(o->http);
+}
+
 int appc_fetch_dependencies(struct appc_store *s, const char *id,
                             const struct appc_fetch_options *o, appc_error_t *err)
 {
   struct visit v = {.depth = 0};
+  cleanup_free char *what = NULL;
+  cleanup_free char *subject = NULL;
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
   o = fetch_options(o);
+  if (asprintf(&subject, "the dependencies of %s", id) < 0)
+    return appc_error_make(err, ENOMEM, "%s", id);
+  if (fetch_begin(o, subject, &what, err) < 0)
+    return -1;
   int r = fetch_deps(s, id, o, &v, err);
+  fetch_end(o);
   appc_strset_clear(&v.done);
   /* An image no longer stored was removed (image rm, gc) after the fetch
    * that imported it, whose work is done: the removal is ordered after it,
@@ -1075,11 +1125,15 @@ int appc_fetch_name(struct appc_store *s, const char *name, const struct appc_kv
 {
   struct visit v = {.depth = 0};
   struct expect ex = {.name = name, .labels = labels};
+  cleanup_free char *what = NULL;
 
   if (APPC_ABI_CHECK(o, appc_fetch_options, APPC_FETCH_OPTIONS_VERSION, err) < 0)
     return -1;
   o = fetch_options(o);
+  if (fetch_begin(o, name, &what, err) < 0)
+    return -1;
   int r = fetch_name_with(s, &ex, o, &v, out, err);
+  fetch_end(o);
   appc_strset_clear(&v.done);
   return r;
 }
@@ -1103,6 +1157,7 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
                    struct appc_store_image *out, appc_error_t *err)
 {
   cleanup_free char *asc = NULL;
+  cleanup_free char *what = NULL;
   struct expect ex = {0};
   struct visit v = {.depth = 0};
 
@@ -1115,7 +1170,10 @@ int appc_fetch_url(struct appc_store *s, const char *url, const struct appc_fetc
     return appc_error_make(err, 0, "%s: no network client", url);
   if ((asc = signature_url(url)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", url);
+  if (fetch_begin(o, url, &what, err) < 0)
+    return -1;
   int r = fetch_endpoint(s, o, url, asc, &ex, &v, out, err);
+  fetch_end(o);
   appc_strset_clear(&v.done);
   return r;
 }

@@ -24,6 +24,9 @@ on to PORTFILE.  Paths:
   /drip/...   a discovery page, one byte every half second.
   /endless.aci  FILE, then zeros for ever at some 8 KB/s (above any
               minimum rate a test sets), with no Content-Length.
+  /many/...   a discovery page for the prefix 127.0.0.1/many listing 20
+              ACI endpoints, all below /stall/.
+  /stall/...  no answer: the request is read, and nothing is ever sent.
 """
 import email.utils
 import http.server
@@ -135,6 +138,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     time.sleep(0.125)
             except OSError:
                 pass
+        elif path.startswith("/many/"):
+            port = self.server.server_address[1]
+            metas = "".join('<meta name="ac-discovery" content="127.0.0.1/many '
+                            'http://127.0.0.1:%d/stall/{name}-%d.{ext}">' % (port, i)
+                            for i in range(20))
+            body = ("<html><head>%s</head></html>" % metas).encode()
+            self.send(200, body, etag=False)
+            self.wfile.write(body)
+        elif path.startswith("/stall/"):
+            time.sleep(3600)
         elif path.startswith("/drip/"):
             self.drip(b"<html><head>" + b" " * 1000 + b"</head></html>")
         else:

@@ -333,4 +333,49 @@ mkdir -p "$TMP/prefixlayout/rootfs" "$TMP/prefixlayout/rootfsX"
 printf '%s' "$MANIFEST" >"$TMP/prefixlayout/manifest"
 check_rejects "build: a layout's rootfsX beside rootfs" 'rootfsX' $T $LIMIT "$ACTOOL" build "$TMP/prefixlayout" "$TMP/prefix.aci"
 
+# --- a hostile server -----------------------------------------------------------
+
+# tests/integration/hostile-http.py, plain http on loopback.  Every request
+# of a fetch has limits of its own, and the fetch of one image as a whole
+# ACTOOL_FETCH_DEADLINE: a discovery page listing endpoints that all stall
+# once held a fetch for 16 of them times ACTOOL_HTTP_TIMEOUT (or
+# ACTOOL_HTTP_DEADLINE, each), here 32 s; the fetch now ends at its 3 s,
+# saying so, and stops the request under way rather than wait it out.
+python3 "$top_srcdir/tests/integration/hostile-http.py" "$TMP/in/good.aci" "$TMP/hport" &
+HTTP_PID=$!
+trap 'kill "$HTTP_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 600); do [ -s "$TMP/hport" ] && break; sleep 0.1; done
+HP=$(cat "$TMP/hport" 2>/dev/null)
+is "hostile-http.py listens on loopback" "$(printf '%s' "$HP" | grep -c '^[0-9][0-9]*$')" 1
+# hfetch SECONDS ENV... -- ARGS...: actool fetch with plain http allowed,
+# killed after SECONDS; $ms is how long it took.
+hfetch() {
+  local limit=$1 envs=()
+  shift
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  local t0
+  t0=$(date +%s%N)
+  run_capture env "${envs[@]}" timeout "$limit" "$ACTOOL" --dir="$TMP/hstore" --port="$HP" \
+    --insecure-options=http fetch "$@"
+  ms=$((($(date +%s%N) - t0) / 1000000))
+}
+hfetch 12 ACTOOL_FETCH_DEADLINE=3 ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_RETRIES=0 -- 127.0.0.1/many/app
+is "a name whose 16 endpoints stall: refused (exit 1)" "$status" 1
+is "... naming the fetch's deadline, the endpoints left and the last request" \
+  "$(grep -Ec "127\.0\.0\.1/many/app: the fetch's deadline has passed, 1[0-9] of 16 endpoints not tried \(the last tried: signature: http://127\.0\.0\.1:$HP/stall/127\.0\.0\.1/many/app-[0-9]+\.aci\.asc: .*\(ACTOOL_FETCH_DEADLINE allows more time\)\$" "$TMP/.err")" 1
+check "... within ACTOOL_FETCH_DEADLINE, not 16 timeouts ($ms ms)" test "$ms" -ge 2500 -a "$ms" -lt 8000
+# A request under way when the deadline passes is cut there: a signature
+# that never comes, retried 3 times after a 5 s stall, took 27 s.
+hfetch 12 ACTOOL_FETCH_DEADLINE=2 ACTOOL_HTTP_TIMEOUT=5 ACTOOL_HTTP_RETRIES=3 -- "http://127.0.0.1:$HP/stall/x.aci"
+is "a signature that never comes: refused (exit 1)" "$status" 1
+is "... cut at ACTOOL_FETCH_DEADLINE, naming the request and the fetch" \
+  "$(grep -Ec "^actool: signature: http://127\.0\.0\.1:$HP/stall/x\.aci\.asc: .* \(the fetch of http://127\.0\.0\.1:$HP/stall/x\.aci not done within its 2 s deadline\)" "$TMP/.err")" 1
+check "... at once, not after its retries ($ms ms)" test "$ms" -ge 1500 -a "$ms" -lt 7000
+is "... leaving nothing in the store" "$(ls -A "$TMP/hstore/blobs" "$TMP/hstore/tmp" 2>&1 | grep -vc ':$\|^$')" 0
+for bad in 0 x; do
+  check_fails "ACTOOL_FETCH_DEADLINE=$bad is a usage error" 2 'ACTOOL_FETCH_DEADLINE: "'"$bad"'" is not a number' \
+    env ACTOOL_FETCH_DEADLINE=$bad "$ACTOOL" --dir="$TMP/hstore" fetch 127.0.0.1/many/app
+done
+
 done_testing
