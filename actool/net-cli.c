@@ -76,9 +76,8 @@ int actool_http_client(const struct actool_globals *g, const char *store_dir,
       env_uint("ACTOOL_HTTP_DEADLINE", 1, 86400, 60, &o.deadline) < 0 ||
       env_uint("ACTOOL_HTTP_MIN_RATE", 1, 1u << 30, 1024, &o.min_rate) < 0 ||
       env_uint("ACTOOL_HTTP_DOWNLOAD_DEADLINE", 1, 30u * 86400u, 86400, &o.download_deadline) < 0 ||
-      /* a fetch of one image takes no longer than one download may */
-      env_uint("ACTOOL_FETCH_DEADLINE", 1, 30u * 86400u, o.download_deadline,
-               &o.operation_deadline) < 0 ||
+      /* 0: the library's default, a day or one download's, the longer */
+      env_uint("ACTOOL_FETCH_DEADLINE", 1, 30u * 86400u, 0, &o.operation_deadline) < 0 ||
       env_size("ACTOOL_FETCH_MAX_SIZE", &o.download_max) < 0)
     return ACTOOL_EXIT_USAGE;
   if (store_dir != NULL &&

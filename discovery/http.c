@@ -252,10 +252,15 @@ int appc_http_new(const struct appc_http_options *opts, struct appc_http **out, 
     h->download_max = opts->download_max;
   if (opts->version >= 2 && opts->download_deadline != 0)
     h->download_deadline = opts->download_deadline;
-  /* No operation of many requests takes longer than one download may. */
-  h->operation_deadline = opts->version >= 3 && opts->operation_deadline != 0
-                              ? opts->operation_deadline
+  /* An operation of many requests may take a day by default, or as long
+   * as one download may when that is longer: never the download's own
+   * limit, which a shorter download deadline would otherwise meet in its
+   * name. */
+  h->operation_deadline = DEFAULT_DOWNLOAD_DEADLINE > h->download_deadline
+                              ? DEFAULT_DOWNLOAD_DEADLINE
                               : h->download_deadline;
+  if (opts->version >= 3 && opts->operation_deadline != 0)
+    h->operation_deadline = opts->operation_deadline;
   if (appc_lazy_bind(APPC_LAZY_CURL, err) < 0) {
     free(h);
     return appc_error_prefix(err, "http client");

@@ -21,7 +21,8 @@ typedef bool (*appc_cancel_fn)(void *data);
 /* What to do about damage found in an image's blob, after the message
  * naming it. */
 #define STORE_REPAIR                                                                               \
-  " (see image verify; fetch the image again, a name or URL without the HTTP cache)"
+  " (see image verify; fetching the image again repairs it: its file, or its name or URL "         \
+  "bypassing the HTTP cache)"
 
 /* Tree digests: see store/treedigest.c below. */
 #define APPC_TREE_DIGEST_PREFIX "sha256-"

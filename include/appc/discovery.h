@@ -63,8 +63,8 @@ struct appc_http_options {
   uint64_t download_max;
   unsigned download_deadline;
   /* (version 3) Seconds an operation of many requests (the fetch of an
-   * image: appc_http_operation_begin) may take in all; 0: as long as one
-   * download may (download_deadline). */
+   * image: appc_http_operation_begin) may take in all; 0: 24 hours, or
+   * download_deadline when that is longer. */
   unsigned operation_deadline;
 };
 #define APPC_HTTP_DOWNLOAD_MAX (UINT64_C(64) << 30)
