@@ -84,7 +84,8 @@ struct deb_package {
 struct deb_index {
   struct deb_package *v;
   size_t n, cap;
-  struct appc_hashmap names; /* name -> packages of that name and providers */
+  struct appc_hashmap names; /* name -> its versions (sorted) and providers */
+  size_t n_names;
 };
 void deb_index_init(struct deb_index *ix);
 void deb_index_clear(struct deb_index *ix);
@@ -92,7 +93,8 @@ void deb_index_clear(struct deb_index *ix);
  * status, whose entries count when their package is in the rootfs
  * (installed, or unpacked and not configured; on hold or not), and which
  * must hold no package half-installed or to reinstall.  The stanzas must
- * outlive IX.  Errors name WHAT. */
+ * outlive IX.  Each name's versions are sorted again when it has new ones,
+ * for deb_resolve to search.  Errors name WHAT. */
 int deb_index_add(struct deb_index *ix, const struct deb_stanzas *stanzas, const char *arch,
                   bool installed, const char *what, appc_error_t *err);
 /* The packages to install for NAMES: each, and what it depends on

@@ -212,18 +212,23 @@ struct fixture {
   struct deb_index ix;
 };
 
-static void fixture_open(struct fixture *f, const char *status)
+static void fixture_open_index(struct fixture *f, const char *packages, const char *status)
 {
   appc_error_t err = NULL;
 
   memset(f, 0, sizeof *f);
-  f->text = strdup(repo);
+  f->text = strdup(packages);
   f->status_text = strdup(status);
   assert_ok(deb_parse_control(f->text, "Packages", &f->st, &err), &err);
   assert_ok(deb_parse_control(f->status_text, "status", &f->status, &err), &err);
   deb_index_init(&f->ix);
   assert_ok(deb_index_add(&f->ix, &f->status, "amd64", true, "status", &err), &err);
   assert_ok(deb_index_add(&f->ix, &f->st, "amd64", false, "Packages", &err), &err);
+}
+
+static void fixture_open(struct fixture *f, const char *status)
+{
+  fixture_open_index(f, repo, status);
 }
 
 static void fixture_close(struct fixture *f)
@@ -301,30 +306,78 @@ static void test_resolve(void **state)
   fixture_close(&f);
 }
 
+/* Each relation against the versions of a name, dpkg's equal ones ("2",
+ * "02") alike: installed, chosen, or provided. */
+static void test_resolve_relations(void **state)
+{
+  /* clang-format off */
+  static const char index[] =
+      PKG("libz", "1", "") PKG("libz", "3", "") PKG("libz", "2", "")
+      PKG("vp1", "1", "Provides: vz (= 1)") PKG("vp3", "1", "Provides: vz (= 3)")
+      PKG("vp5", "1", "Provides: vz (= 5)") PKG("vpu", "1", "Provides: vz")
+      PKG("w-eq", "1", "Depends: libz (= 02), libz (<= 2), libz (>= 2)")
+      PKG("w-lt", "1", "Depends: libz (<< 2)")
+      PKG("w-gt", "1", "Depends: libz (>> 2)")
+      PKG("w-two", "1", "Depends: vz (<< 5), vz (= 01), vz (>= 1), vz (= 3), vz (= 03)")
+      PKG("w-high", "1", "Depends: vz (>= 2)")
+      PKG("w-none", "1", "Depends: vz (<< 1) | vz (>> 5) | vz (= 2)");
+  /* clang-format on */
+  struct fixture f;
+
+  (void) state;
+  fixture_open_index(&f, index, PKG("libz", "2", "Status: install ok installed"));
+  assert_resolves(&f, "w-eq", "w-eq=1");
+  assert_resolves(&f, "w-lt",
+                  "error: package w-lt 1: Depends: libz (<< 2): unresolvable dependency: another "
+                  "version of the package is installed or chosen");
+  assert_resolves(&f, "w-gt",
+                  "error: package w-gt 1: Depends: libz (>> 2): unresolvable dependency: another "
+                  "version of the package is installed or chosen");
+  /* the highest provided version that meets it; an unversioned name is
+   * met by the first provider in the index */
+  assert_resolves(&f, "w-two", "w-two=1 vp3=1 vp1=1");
+  assert_resolves(&f, "w-high", "w-high=1 vp5=1");
+  assert_resolves(&f, "vz", "vp1=1");
+  assert_resolves(&f, "vz w-high", "vp1=1 w-high=1 vp5=1");
+  assert_resolves(&f, "w-none",
+                  "error: package w-none 1: Depends: vz (<< 1) | vz (>> 5) | vz (= 2): "
+                  "unresolvable dependency: no package in the index satisfies it");
+  fixture_close(&f);
+}
+
 static bool cancel_now(void *data)
 {
   (*(int *) data)++;
   return true;
 }
 
+/* Resolving NAME in F with CANCELLED (counting its calls) is cancelled
+ * after ASKED calls. */
+static void assert_cancelled(struct fixture *f, const char *name, bool (*cancelled)(void *),
+                             int asked)
+{
+  char *names[] = {(char *) name};
+  size_t *order = NULL, n_order = 0;
+  appc_error_t err = NULL;
+  int calls = 0;
+  const struct appc_callbacks cb = {.cancelled = cancelled, .data = &calls};
+
+  assert_int_equal(deb_resolve(&f->ix, names, 1, &cb, &order, &n_order, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->errnum, ECANCELED);
+  assert_int_equal(calls, asked);
+  appc_error_release(&err);
+  free(order);
+}
+
 /* A cancelled resolution stops at the first group it looks at. */
 static void test_resolve_cancelled(void **state)
 {
   struct fixture f;
-  char *names[] = {(char *) "app"};
-  size_t *order = NULL, n_order = 0;
-  appc_error_t err = NULL;
-  int asked = 0;
-  const struct appc_callbacks cb = {.cancelled = cancel_now, .data = &asked};
 
   (void) state;
   fixture_open(&f, "");
-  assert_int_equal(deb_resolve(&f.ix, names, 1, &cb, &order, &n_order, &err), -1);
-  assert_non_null(err);
-  assert_int_equal(err->errnum, ECANCELED);
-  assert_int_equal(asked, 1);
-  appc_error_release(&err);
-  free(order);
+  assert_cancelled(&f, "app", cancel_now, 1);
   fixture_close(&f);
 }
 
@@ -345,6 +398,106 @@ static void test_resolve_installed(void **state)
                   "error: package libx=7: the index has no version of it (7) that "
                   "can be installed");
   fixture_close(&f);
+}
+
+/* Every version comparison made, counted (-Wl,--wrap: tests/unit/local.mk). */
+static size_t comparisons;
+int __real_deb_version_compare(const char *a, const char *b);
+bool __real_deb_version_satisfies(const char *version, enum deb_op op, const char *constraint);
+
+int __wrap_deb_version_compare(const char *a, const char *b)
+{
+  comparisons++;
+  return __real_deb_version_compare(a, b);
+}
+
+bool __wrap_deb_version_satisfies(const char *version, enum deb_op op, const char *constraint)
+{
+  comparisons++;
+  return __real_deb_version_satisfies(version, op, constraint);
+}
+
+/* A hostile index, of some thousands rather than the millions a Packages
+ * file of 256 MiB holds: N versions of foo; N packages providing bar, each
+ * at a version of its own; "root" and "root2" each with a group of N
+ * alternatives that nothing meets ("foo (>> BIG)", "bar (>> BIG)") before
+ * "leaf", root2 choosing every provider of bar first; "unmet", the group
+ * without "leaf". */
+#define HOSTILE_N 2000
+static char *hostile_index(void)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+
+  assert_non_null(m);
+  fprintf(m, PKG("leaf", "1", ""));
+  for (int i = 0; i < HOSTILE_N; i++)
+    fprintf(m, PKG("foo", "%d", "") PKG("p%d", "1", "Provides: bar (= %d)"), i + 1, i, i + 1);
+  fprintf(m, "Package: root\nVersion: 1\nDepends:");
+  for (int i = 0; i < HOSTILE_N; i++)
+    fprintf(m, " foo (>> %d) |", 10000000 + i);
+  fprintf(m, " leaf\n\nPackage: root2\nVersion: 1\nDepends:");
+  for (int i = 0; i < HOSTILE_N; i++)
+    fprintf(m, " p%d,", i);
+  for (int i = 0; i < HOSTILE_N; i++)
+    fprintf(m, " bar (>> %d) |", 10000000 + i);
+  fprintf(m, " leaf\n\nPackage: unmet\nVersion: 1\nDepends: foo (>> 10000000)");
+  for (int i = 1; i < HOSTILE_N; i++)
+    fprintf(m, " | foo (>> %d)", 10000000 + i);
+  fprintf(m, "\n");
+  assert_int_equal(fclose(m), 0);
+  return text;
+}
+
+/* Resolving an alternative costs a binary search among the versions of
+ * its name, sorted once, not a look at each version (or each provider, or
+ * each package chosen under the name): the index's sorting and the
+ * resolution make some tens of comparisons per version and alternative
+ * (n log n), where looking at each made one per version for each
+ * alternative, millions at this size and hours at 256 MiB. */
+static void test_resolve_hostile(void **state)
+{
+  char *text = hostile_index();
+  struct fixture f;
+  char *got;
+
+  (void) state;
+  comparisons = 0;
+  fixture_open_index(&f, text, "");
+  assert_resolves(&f, "root", "root=1 leaf=1");
+  got = resolve(&f, "root2");
+  assert_non_null(strstr(got, "root2=1 p0=1 p1=1 "));
+  assert_non_null(strstr(got, " p1999=1 leaf=1"));
+  free(got);
+  got = resolve(&f, "unmet");
+  assert_non_null(strstr(got, "unresolvable dependency: the index has the package, but not a "
+                              "version that satisfies it"));
+  free(got);
+  fixture_close(&f);
+  free(text);
+  if (comparisons > 100 * 3 * HOSTILE_N)
+    fail_msg("%zu version comparisons for %d versions, providers and alternatives", comparisons,
+             HOSTILE_N);
+}
+
+static bool cancel_second(void *data)
+{
+  return ++*(int *) data >= 2;
+}
+
+/* Cancelling stops a group of thousands of alternatives at the next one,
+ * not after the group. */
+static void test_resolve_cancelled_in_group(void **state)
+{
+  char *text = hostile_index();
+  struct fixture f;
+
+  (void) state;
+  fixture_open_index(&f, text, "");
+  assert_cancelled(&f, "unmet", cancel_second, 2);
+  fixture_close(&f);
+  free(text);
 }
 
 static void test_index_errors(void **state)
@@ -412,15 +565,12 @@ static void test_install_options_abi(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_control),
-      cmocka_unit_test(test_control_errors),
-      cmocka_unit_test(test_versions),
-      cmocka_unit_test(test_relations),
-      cmocka_unit_test(test_resolve),
-      cmocka_unit_test(test_resolve_installed),
-      cmocka_unit_test(test_resolve_cancelled),
-      cmocka_unit_test(test_index_errors),
-      cmocka_unit_test(test_install_options_abi),
+      cmocka_unit_test(test_control),           cmocka_unit_test(test_control_errors),
+      cmocka_unit_test(test_versions),          cmocka_unit_test(test_relations),
+      cmocka_unit_test(test_resolve),           cmocka_unit_test(test_resolve_installed),
+      cmocka_unit_test(test_resolve_relations), cmocka_unit_test(test_resolve_cancelled),
+      cmocka_unit_test(test_resolve_hostile),   cmocka_unit_test(test_resolve_cancelled_in_group),
+      cmocka_unit_test(test_index_errors),      cmocka_unit_test(test_install_options_abi),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
