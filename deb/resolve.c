@@ -534,17 +534,27 @@ static int choose(struct resolver *r, size_t pkg)
   return mark_taken(r, pkg);
 }
 
+/* G for a message: its first alternatives, and how many it has when they
+ * are more (a hostile group has millions, which copied one by one into a
+ * growing string took time quadratic in them); malloc'ed or NULL. */
+#define GROUP_SHOWN 8
 static char *group_string(const struct deb_group *g)
 {
-  char *s = strdup("");
+  char *s = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&s, &len);
 
-  for (size_t i = 0; s != NULL && i < g->n; i++) {
+  if (m == NULL)
+    return NULL;
+  for (size_t i = 0; i < g->n && i < GROUP_SHOWN; i++) {
     cleanup_free char *alt = deb_alt_string(&g->alts[i]);
-    char *t = NULL;
-    if (alt == NULL || asprintf(&t, "%s%s%s", s, i > 0 ? " | " : "", alt) < 0)
-      t = NULL;
+    fprintf(m, "%s%s", i > 0 ? " | " : "", alt != NULL ? alt : "?");
+  }
+  if (g->n > GROUP_SHOWN)
+    fprintf(m, " | ... (%zu alternatives)", g->n);
+  if (fclose(m) != 0) {
     free(s);
-    s = t;
+    return NULL;
   }
   return s;
 }
