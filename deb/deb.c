@@ -348,13 +348,28 @@ static int check_size(uint64_t max, struct archive_entry *e, uint64_t *total, co
   return 0;
 }
 
+/* data.tar's entries, counted as their headers come: each takes at least
+ * 1 KiB of MAX, as dpkg-gencontrol counts a directory, a symlink or any
+ * other entry in Installed-Size as 1 KiB (a file as its size rounded up).
+ * An empty file holds no bytes for check_size to count, and a .deb of a
+ * megabyte holds a million of them. */
+static int check_count(uint64_t max, uint64_t *count, const char *what, appc_error_t *err)
+{
+  if (++*count <= max / 1024)
+    return 0;
+  return appc_error_tag(err, EFBIG,
+                        "%s: data.tar: more than %llu entries, one per KiB of twice and 16 MiB "
+                        "more than the Installed-Size the package gives (none: 0)",
+                        what, (unsigned long long) (max / 1024));
+}
+
 static int check_data_tar(struct member *m, const char *what, const struct deb_check_opts *o,
                           uint64_t max, appc_error_t *err)
 {
   cleanup_archive struct archive *t = NULL;
   struct appc_strset files = {0}, links = {0};
   struct archive_entry *e;
-  uint64_t total = 0;
+  uint64_t total = 0, count = 0;
   bool failed = false;
   int r;
 
@@ -364,7 +379,8 @@ static int check_data_tar(struct member *m, const char *what, const struct deb_c
     if (appc_cb_cancelled(o->cb))
       failed = appc_error_make(err, ECANCELED, "%s: data.tar", what) < 0;
     else
-      failed = check_entry(e, &files, &links, what, err) < 0 ||
+      failed = check_count(max, &count, what, err) < 0 ||
+               check_entry(e, &files, &links, what, err) < 0 ||
                check_size(max, e, &total, what, err) < 0 || check_data(t, e, what, err) < 0;
   }
   appc_strset_clear(&files);

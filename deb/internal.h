@@ -123,8 +123,9 @@ struct deb_check_opts {
   const struct appc_callbacks *cb; /* cancels the check; may be NULL */
   bool scripts;                    /* read the scripts and info files, else only the rest */
   size_t *control_left; /* bytes the control files of all packages may still take; NULL: any */
-  /* bytes data.tar's files may hold in all (deb_data_max of the index's
-   * Installed-Size); 0: deb_data_max of the package's control file's */
+  /* bytes data.tar's files may hold in all, and KiB its entries may
+   * count at 1 KiB each (deb_data_max of the index's Installed-Size); 0:
+   * deb_data_max of the package's control file's */
   uint64_t data_max;
 };
 /* The most a package's files may hold when it says it installs
@@ -134,7 +135,8 @@ struct deb_check_opts {
 uint64_t deb_data_max(const char *installed_size);
 /* Check the .deb at PATH (named WHAT): an ar archive of debian-binary 2.x,
  * control.tar.* and data.tar.*, every data.tar entry a file, directory,
- * symlink or hard link with a relative path without "..".  Reads its
+ * symlink or hard link with a relative path without "..", its files'
+ * bytes and its entries (1 KiB each) within the data bound.  Reads its
  * control files into OUT. */
 int deb_check(const char *path, const char *what, const struct deb_check_opts *o,
               struct deb_control *out, appc_error_t *err);

@@ -369,6 +369,35 @@ PY
 (cd "$TMP/claim" && ar rc "$B/claim_1.deb" debian-binary control.tar.gz data.tar.gz)
 suite claim "$B/claim_1.deb"
 
+# A package that says it installs 10 KiB and makes 20,000 empty files (a
+# .deb of 150 KB; one of a megabyte made a million, which no byte count
+# sees): past one entry per KiB of its bound (16,404), refused.
+python3 - "$B/many_1.deb" <<'PY'
+import io, sys, tarfile
+
+def tar(entries):
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
+        for name, data in entries:
+            i = tarfile.TarInfo(name)
+            i.type = tarfile.DIRTYPE if data is None else tarfile.REGTYPE
+            i.mode = 0o755 if data is None else 0o644
+            i.size = 0 if data is None else len(data)
+            t.addfile(i, None if data is None else io.BytesIO(data))
+    return out.getvalue()
+
+control = b"Package: many\nVersion: 1\nArchitecture: all\nInstalled-Size: 10\nDescription: x\n"
+members = [("debian-binary", b"2.0\n"), ("control.tar.gz", tar([("./control", control)])),
+           ("data.tar.gz", tar([("./", None), ("./usr", None), ("./usr/share", None)] +
+                               [("./usr/share/%05d" % i, b"") for i in range(20000)]))]
+with open(sys.argv[1], "wb") as f:
+    f.write(b"!<arch>\n")
+    for name, data in members:
+        f.write(b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 0, 0, 0, b"100644", len(data)))
+        f.write(data + (b"\n" if len(data) % 2 else b""))
+PY
+suite many "$B/many_1.deb"
+
 # A package that says it installs 1 KiB and holds 64 MiB (of zeros, a few
 # KB compressed): refused before anything is unpacked.
 mkdir -p "$TMP/build/bomb/DEBIAN" "$TMP/build/bomb/usr/share/bomb"
@@ -652,6 +681,9 @@ rejects "... and where only its control file gives one" \
 rejects "... and where neither gives one: as if 0" \
   "pool/bombnone/bombnone_1.deb: data.tar: its files hold more than 16777216 bytes, .*\(none: 0\)" \
   bombnone bombnone
+rejects "a package of more entries than its Installed-Size allows (1 KiB each, as dpkg counts)" \
+  "pool/many/many_1.deb: data.tar: more than 16404 entries, one per KiB of twice and 16 MiB more than the Installed-Size" \
+  many many
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 # (timeout 60 guards against the old two minutes; it measures nothing)
 L5=$TMP/l5
