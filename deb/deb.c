@@ -29,6 +29,7 @@
 #include "common/fs.h"
 #include "common/hashmap.h"
 #include "common/lazy.h"
+#include "common/macros.h"
 #include "deb/internal.h"
 
 /* The names an unpacking gives what it stages (a file before its commit)
@@ -163,6 +164,36 @@ static int clean_path(const char *in, char *out, size_t size)
   return 0;
 }
 
+/* The dpkg database, which the install writes once the packages are in
+ * (status, info/PKG.list, ...).  A package may have its directories, as
+ * dpkg's own has, but not as anything else: a file or symlink there would
+ * make the records fail, or go elsewhere, after the rootfs has changed.
+ * Nor may it have what is in them: a status, another package's list or
+ * maintainer script, an update dpkg would read as its own. */
+static int check_dpkg_db(const char *path, bool dir, const char *name, const char *what,
+                         appc_error_t *err)
+{
+  static const char *const dirs[] = {"var", "var/lib", "var/lib/dpkg", "var/lib/dpkg/info",
+                                     "var/lib/dpkg/updates"};
+  static const char *const held[] = {"var/lib/dpkg/status", "var/lib/dpkg/info/",
+                                     "var/lib/dpkg/updates/"};
+
+  for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+    if (!dir && strcmp(path, dirs[i]) == 0)
+      return appc_error_make(err, 0,
+                             "%s: data.tar: %s is not a directory: /%s must stay one, for the "
+                             "dpkg database written once the packages are in",
+                             what, name, path);
+  for (size_t i = 0; i < ARRAY_SIZE(held); i++)
+    if (strncmp(path, held[i], strlen(held[i])) == 0 &&
+        (ends_with(held[i], "/") || path[strlen(held[i])] == '\0'))
+      return appc_error_make(err, 0,
+                             "%s: data.tar: %s is in the dpkg database, which only dpkg and the "
+                             "records of the install write",
+                             what, name);
+  return 0;
+}
+
 /* An entry of data.tar, checked before anything is unpacked.  FILES holds
  * the regular files (and hard links) of the entries before it: a hard link
  * must lead to one of them, or the unpacking would fail halfway, leaving
@@ -199,6 +230,8 @@ static int check_entry(struct archive_entry *e, struct appc_strset *files,
   if (link == NULL && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
     return appc_error_make(
         err, 0, "%s: data.tar: %s is not a file, directory, symlink or hard link", what, name);
+  if (check_dpkg_db(path, link == NULL && type == AE_IFDIR, name, what, err) < 0)
+    return -1;
   size_t below = appc_strset_find_ancestor(links, path);
   if (below > 0)
     return appc_error_make(err, 0,

@@ -963,6 +963,8 @@ static int install(struct appc_layout *l, char *const *names, size_t n,
     if (deb_unpack(&stage, s.debs[i].path, s.debs[i].pkg->name, &s.debs[i].list, err) < 0)
       return -1;
   }
+  /* (no package can have made the dpkg database's directories anything
+   * else, which would fail the records after the commit: deb_check) */
   if (deb_stage_commit(&stage, err) < 0 ||
       record(root_fd, &s.status_st, s.debs, s.n, opts->scripts, err) < 0)
     return -1;

@@ -335,6 +335,18 @@ suite stage "$B/stagea_1.deb" "$B/stageb_1.deb" "$B/stagebig_1.deb" "$B/hardok_1
   "$B/dirlate_1.deb" "$B/linkfirst_1.deb" "$B/belowlink_1.deb" "$B/overdir_1.deb" \
   "$B/intoalias_1.deb"
 
+# The dpkg database, which the records are written into after the commit:
+# a package may have its directories (dpkg's own has), not as a symlink or
+# file, nor anything in them.
+rawdeb dpkgdirs "./var%0755" "./var/lib%0755" "./var/lib/dpkg%0755" "./var/lib/dpkg/info%0755" \
+  "./var/lib/dpkg/updates%0755" "./var/lib/dpkg/alternatives%0755"
+rawdeb dpkglink "./var%0755" "./var/lib%0755" "./var/lib/dpkg@/tmp/elsewhere"
+rawdeb varfile "./var=file"
+rawdeb dpkginfo "./var/lib/dpkg/info/provider.postinst=exit 1"
+rawdeb dpkgstatus "./var/lib/dpkg/status%0755"
+suite dpkgdb "$B/dpkgdirs_1.deb" "$B/dpkglink_1.deb" "$B/varfile_1.deb" "$B/dpkginfo_1.deb" \
+  "$B/dpkgstatus_1.deb"
+
 # A suite as Debian 12's: usr-is-merged (and usrmerge, which provides it and
 # would convert the rootfs), Essential packages, one of them depending on
 # "usrmerge | usr-is-merged" as init-system-helpers does, and a package
@@ -684,6 +696,31 @@ rejects "... and where neither gives one: as if 0" \
 rejects "a package of more entries than its Installed-Size allows (1 KiB each, as dpkg counts)" \
   "pool/many/many_1.deb: data.tar: more than 16404 entries, one per KiB of twice and 16 MiB more than the Installed-Size" \
   many many
+rejects "a package with a file in dpkg's info/" \
+  "pool/dpkgdb/dpkginfo_1.deb: data.tar: \./var/lib/dpkg/info/provider\.postinst is in the dpkg database" \
+  dpkgdb dpkginfo
+rejects "a package with a directory where dpkg's status is" \
+  "pool/dpkgdb/dpkgstatus_1.deb: data.tar: \./var/lib/dpkg/status/? is in the dpkg database" \
+  dpkgdb dpkgstatus
+# rejects_fresh DESC PATTERN PKG: PKG of dpkgdb refused in an empty rootfs
+# (where nothing is in the way of the commit: the records failed after
+# it, the package's symlink or file left in the rootfs), which stays empty.
+L16=$TMP/l16
+rejects_fresh() {
+  lay "$L16"
+  tree "$L16" >"$TMP/before16"
+  check_rejects "$1" "$2" inst "$L16" dpkgdb "$3"
+  tree "$L16" >"$TMP/after16"
+  check "$1: the rootfs is untouched" cmp -s "$TMP/before16" "$TMP/after16"
+}
+rejects_fresh "a package making /var/lib/dpkg a symlink" \
+  "pool/dpkgdb/dpkglink_1.deb: data.tar: \./var/lib/dpkg is not a directory: /var/lib/dpkg must stay one" \
+  dpkglink
+rejects_fresh "a package making /var a file" \
+  "pool/dpkgdb/varfile_1.deb: data.tar: \./var is not a directory: /var must stay one" varfile
+lay "$L16"
+check "a package with the dpkg database's directories installs" inst "$L16" dpkgdb dpkgdirs
+check "... and is recorded" grep -q '^Package: dpkgdirs$' "$L16/rootfs/var/lib/dpkg/status"
 check "nothing escaped the rootfs" test ! -e "$L4/escaped" -a ! -e "$TMP/escaped"
 # (timeout 60 guards against the old two minutes; it measures nothing)
 L5=$TMP/l5
