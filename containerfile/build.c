@@ -980,6 +980,10 @@ static int do_user(struct builder *b, const struct cf_instr *in)
   return r;
 }
 
+/* The ports one range of EXPOSE may name: each becomes an entry of
+ * app.ports, and a word of eleven bytes would otherwise make 65,535. */
+#define EXPOSE_RANGE_MAX 1025
+
 static int do_expose(struct builder *b, const struct cf_instr *in)
 {
   char **w = NULL;
@@ -1007,9 +1011,13 @@ static int do_expose(struct builder *b, const struct cf_instr *in)
     } else if (*end != '\0') {
       ok = false;
     }
-    if (!ok || lo == 0 || hi < lo || hi > 65535 || hi - lo > 1024 ||
-        !appc_oci_port_protocol_known(proto)) {
+    if (!ok || lo == 0 || hi < lo || hi > 65535 || !appc_oci_port_protocol_known(proto)) {
       r = fail(b, 0, "EXPOSE %s: not PORT[-PORT][/tcp|/udp|/sctp]", w[i]);
+      break;
+    }
+    if (hi - lo + 1 > EXPOSE_RANGE_MAX) {
+      r = fail(b, 0, "EXPOSE %s: a range of %lu ports, more than the %d one range may name", w[i],
+               hi - lo + 1, EXPOSE_RANGE_MAX);
       break;
     }
     for (unsigned p = (unsigned) lo; r == 0 && p <= hi; p++) {

@@ -445,6 +445,9 @@ refuse "a LABEL of which no annotation name can be made" \
 refuse "a LABEL named as the importer's annotations" \
   'Containerfile:2: LABEL "appc.io/docker/cmd": no annotation name' "FROM $BASE\nLABEL appc.io/docker/cmd=[]\n"
 refuse "a bad EXPOSE (a protocol docker does not know)" 'Containerfile:2: EXPOSE 80/dccp' "FROM $BASE\nEXPOSE 80/dccp\n"
+refuse "an EXPOSE range of more than 1,025 ports, saying so (not that the syntax is wrong)" \
+  'Containerfile:2: EXPOSE 1-1026/tcp: a range of 1026 ports, more than the 1025 one range may name$' \
+  "FROM scratch\nEXPOSE 1-1025 1-1026/tcp\n"
 # A tar cut short: libarchive's errno is -1, not one to give strerror.
 python3 -c 'import sys, tarfile
 t = tarfile.TarInfo("big"); t.size = 1 << 20
