@@ -206,6 +206,10 @@ int appc_ace_volume_parse(const char *s, struct appc_volume *v, appc_error_t *er
   appc_kv_list_clear(&kv);
   if (r == 0 && (v->name == NULL || v->kind == NULL))
     r = appc_error_make(err, 0, "volume \"%s\": needs a name and kind=host|empty", s);
+  /* The name is the pod's volumes/NAME: "../x" would be a directory of
+   * the host's, made and mounted into the pod. */
+  if (r == 0 && appc_validate_acname(v->name, err) < 0)
+    r = appc_error_prefix(err, "volume \"%s\": name", s);
   if (r == 0 && v->source == NULL && (v->source = strdup("")) == NULL)
     r = appc_error_make(err, ENOMEM, "volume");
   if (r == 0 && strcmp(v->kind, "empty") == 0) {

@@ -363,7 +363,9 @@ static int build_pod(const struct actool_globals *g, const struct run_options *o
         .n_env = apps[i].n_env,
     };
   /* What the command line says is checked before any image is fetched. */
-  if (r == 0 && appc_ace_check_syntax(NULL, req, n, o->volumes.v, o->volumes.n, &err) < 0)
+  if (r == 0 && appc_ace_check_syntax(NULL, NULL, 0, o->volumes.v, o->volumes.n, &err) < 0)
+    r = actool_usage_error("run", "--volume: %s", err->msg);
+  if (r == 0 && appc_ace_check_syntax(NULL, req, n, NULL, 0, &err) < 0)
     r = actool_usage_error("run", "%s", err->msg);
   for (size_t i = 0; r == 0 && i < n; i++)
     r = actool_resolve_image(g, s, apps[i].image, ids[i]);

@@ -81,6 +81,8 @@ check_fails "unknown validate --type exits 2" 2 'zip' "$ACTOOL" validate --type=
 # bad one is a usage error, never a discovery of example.invalid.
 for bad in '--volume=v|volume "v": needs a name and kind' \
   '--volume=v,kind=bogus|not a volume kind' \
+  '--volume=../Data_1,kind=empty|--volume: volume "\.\./Data_1,kind=empty": name: "\.\./Data_1" is not a valid AC Name' \
+  '--volume=name=Data,kind=host,source=/srv|--volume: .*"Data" is not a valid AC Name' \
   '--set-env=NOEQ|--set-env: environment "NOEQ": not KEY=VALUE' \
   '--device=/dev/null:rel|must be under /dev/' \
   '--private-users=abc|not UID:COUNT' \

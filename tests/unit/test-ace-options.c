@@ -220,6 +220,12 @@ static void test_pod_parts(void **state)
                       "volume \"data,kind=empty,kind=host\": \"kind\" is given twice");
   assert_tagged_error(appc_ace_volume_parse("data,kind=host", &v, &err), &err, 0,
                       "volume.source: must be set for a host volume");
+  /* The name is a path component of the pod's directory (volumes/NAME). */
+  assert_tagged_error(appc_ace_volume_parse("../../x,kind=empty", &v, &err), &err, 0,
+                      "volume \"../../x,kind=empty\": name: \"../../x\" is not a valid AC Name");
+  assert_tagged_error(appc_ace_volume_parse("name=Data_1,kind=host,source=/srv", &v, &err), &err, 0,
+                      "volume \"name=Data_1,kind=host,source=/srv\": name: \"Data_1\" is not a "
+                      "valid AC Name");
 
   /* Refused before the store is looked at. */
   assert_tagged_error(appc_ace_pod_build(NULL, NULL, 0, twice, 2, NULL, &pod, &err), &err, 0,
