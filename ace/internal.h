@@ -169,6 +169,12 @@ void ace_exec_run(const struct ace_exec *x, char *const *env, appc_error_t *err)
 /* The app name an image gets in a pod: the last element of its name, made
  * an AC Name. */
 char *ace_app_name_from_image(const char *image);
+/* What appc_ace_run takes of a reified POD before it makes anything: the
+ * names of apps, volumes, mounts and mount points are AC Names (they become
+ * path components of the pod's directory), app names are unique, volumes
+ * are valid, and each mount has its volume and an absolute path.  The
+ * library's caller may have built POD by hand. */
+int ace_pod_check(const struct appc_pod_manifest *pod, appc_error_t *err);
 
 /* ---- pod.c ---------------------------------------------------------------- */
 

@@ -106,12 +106,85 @@ static int check_mounts(const struct appc_pod_manifest *pod, size_t i, appc_erro
   return 0;
 }
 
+/* The name at PATH (then FIELD) is an AC Name.  The names of apps, volumes and mount
+ * points become path components (DIR/pods/UUID/apps/NAME, volumes/NAME,
+ * the apps' cgroups): "../x" would lead out of the pod. */
+static int check_name(const char *name, const char *path, const char *field, appc_error_t *err)
+{
+  if (name == NULL)
+    return appc_error_make(err, 0, "%s%s: must be set (an AC Name)", path, field);
+  if (appc_validate_acname(name, err) < 0)
+    return appc_error_prefix(err, "%s%s", path, field);
+  return 0;
+}
+
+/* The volume at PATH: an AC Name, and what the schema requires of it. */
+static int check_volume(const struct appc_volume *v, const char *path, appc_error_t *err)
+{
+  if (check_name(v->name, path, ".name", err) < 0)
+    return -1;
+  return appc_validate_volume(v, path, err);
+}
+
+static int check_volumes(const struct appc_pod_manifest *pod, appc_error_t *err)
+{
+  char path[64];
+
+  for (size_t i = 0; i < pod->n_volumes; i++) {
+    snprintf(path, sizeof path, "volumes[%zu]", i);
+    if (check_volume(&pod->volumes[i], path, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The app's name, the volumes its mounts name or bring, the names of its
+ * mount points (an implicit volume each when no volume has the name), and
+ * that each mount has its volume and an absolute path. */
+static int check_app(const struct appc_pod_manifest *pod, size_t i, appc_error_t *err)
+{
+  const struct appc_runtime_app *ra = &pod->apps[i];
+  const struct appc_app *app = ra->app;
+  char path[96];
+
+  snprintf(path, sizeof path, "apps[%zu].name", i);
+  if (check_name(ra->name, path, "", err) < 0)
+    return -1;
+  for (size_t j = 0; j < ra->n_mounts; j++) {
+    const struct appc_mount *m = &ra->mounts[j];
+    snprintf(path, sizeof path, "apps[%zu].mounts[%zu].volume", i, j);
+    if (m->volume != NULL && check_name(m->volume, path, "", err) < 0)
+      return -1;
+    snprintf(path, sizeof path, "apps[%zu].mounts[%zu].appVolume", i, j);
+    if (m->app_volume != NULL && check_volume(m->app_volume, path, err) < 0)
+      return -1;
+  }
+  for (size_t j = 0; app != NULL && j < app->n_mount_points; j++) {
+    snprintf(path, sizeof path, "apps[%zu].app.mountPoints[%zu].name", i, j);
+    if (check_name(app->mount_points[j].name, path, "", err) < 0)
+      return -1;
+  }
+  return check_mounts(pod, i, err);
+}
+
+int ace_pod_check(const struct appc_pod_manifest *pod, appc_error_t *err)
+{
+  if (check_volumes(pod, err) < 0)
+    return -1;
+  for (size_t i = 0; i < pod->n_apps; i++)
+    if (check_app(pod, i, err) < 0)
+      return -1;
+  return check_unique_names(pod, err);
+}
+
 int appc_ace_reify(struct appc_store *s, struct appc_pod_manifest *pod, appc_error_t *err)
 {
   char path[64];
 
   if (pod->n_apps == 0)
     return appc_error_make(err, 0, "apps: a pod needs at least one app");
+  if (check_volumes(pod, err) < 0)
+    return -1;
   for (size_t i = 0; i < pod->n_apps; i++) {
     struct appc_runtime_app *ra = &pod->apps[i];
     snprintf(path, sizeof path, "apps[%zu].image", i);
@@ -122,9 +195,7 @@ int appc_ace_reify(struct appc_store *s, struct appc_pod_manifest *pod, appc_err
       return -1;
     if (ra->name == NULL && (ra->name = ace_app_name_from_image(ra->image.name)) == NULL)
       return appc_error_make(err, ENOMEM, "apps[%zu].name", i);
-    if (appc_validate_acname(ra->name, err) < 0)
-      return appc_error_prefix(err, "apps[%zu].name", i);
-    if (check_mounts(pod, i, err) < 0)
+    if (check_app(pod, i, err) < 0)
       return -1;
   }
   /* The metadata service answers pod/annotations with a JSON array, and

@@ -2466,6 +2466,9 @@ static int run_pod(struct appc_store *s, const struct appc_pod_manifest *pod,
     return -1;
   if (opts->version >= 6 && opts->no_seccomp)
     r.security_flags |= ACE_SECURITY_NO_SECCOMP;
+  /* Not trusted to be what appc_ace_reify made: its names become paths. */
+  if (ace_pod_check(pod, err) < 0)
+    return -1;
   r.apps = calloc(pod->n_apps, sizeof *r.apps);
   if (r.apps == NULL) {
     appc_error_make(err, ENOMEM, "pod");

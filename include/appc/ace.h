@@ -170,7 +170,10 @@ int appc_ace_env_file(const char *path, struct appc_kv_list *env, appc_ace_notif
  * runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are blocked in
  * the caller and forwarded to the apps; a second SIGINT or SIGTERM kills the
  * pod at once.  A refusal of OPTS names the field of struct appc_ace_options
- * and the rule. */
+ * and the rule.  POD is checked as appc_ace_reify leaves it (a caller may
+ * have built or changed it): names of apps, volumes, mounts and mount points
+ * that are no AC Names are refused, naming the field, before anything is
+ * made (they become paths of the pod's directory). */
 int appc_ace_run(struct appc_store *s, const struct appc_pod_manifest *pod,
                  const struct appc_ace_options *opts, int *status, appc_error_t *err);
 

@@ -281,6 +281,8 @@ img cpumin "$(shapp 'echo ran' "$(iso resource/cpu '{"limit": "1m"}')")"
 img netbw "$(shapp 'echo ran' "$(iso resource/network-bandwidth '{"default": true, "limit": "1G"}')")"
 img memhuge "$(shapp 'echo RAN' "$(iso resource/memory '{"limit": "20E"}')")"
 img meta "$(shapp 'exit 0' "$hv_mp")" '{"annotations": [{"name": "imgnote", "value": "fromimage"}]}'
+# A mount point without a name (the schema lets it be absent, as the reference's does)
+img nameless "$(shapp 'echo RAN' '{"mountPoints": [{"path": "/data"}]}')"
 layout_image() { # NAME LAYOUT: build and fetch
   if "$ACTOOL" build --no-compression "$2" "$TMP/$1.aci" 2>"$TMP/.err" &&
     ID[$1]=$(ac fetch "$TMP/$1.aci" 2>>"$TMP/.err") && [ -n "${ID[$1]}" ]; then :; else
@@ -491,6 +493,14 @@ done
 sh_pod --volume=data,kind=empty,mode=0x1ff -- 'echo RAN' --mount=volume=data,target=/data
 yes_run "empty volume: --volume's mode is checked as well" \
   eval '[ "$status" -eq 1 ] && [ -z "$OUT" ] && line_in "^actool: volume \"data\": mode \"0x1ff\" is not an octal" "$ERR"'
+# Its name would be the volume's it takes, or the implicit volume's directory:
+# beside a volume, the run crashed.
+for v in "" --volume=data,kind=empty; do
+  pod ${v:+"$v"} "${ID[nameless]}"
+  yes_run "a mount point without a name is refused, naming it${v:+ ($v)}" \
+    eval '[ "$status" -eq 1 ] && [ -z "$OUT" ] &&
+      line_in "^actool: apps\[0\]\.app\.mountPoints\[0\]\.name: must be set \(an AC Name\)$" "$ERR"'
+done
 
 mkdir "$TMP/rw"
 sh_pod --volume=rw,kind=host,source="$TMP/rw" -- 'echo new >/rw/new' --mount=volume=rw,target=/rw

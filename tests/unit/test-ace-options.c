@@ -104,6 +104,28 @@ static struct appc_store *store_with_exit7(const char *dir, char id[APPC_IMAGE_I
   return s;
 }
 
+/* A store in a new scratch directory *DIR with the exit7 image (its ID in
+ * ID), for tests that run a pod: skipped without root or busybox. */
+static struct appc_store *runnable_store(char **dir, char id[APPC_IMAGE_ID_LEN + 1])
+{
+  if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0)
+    skip(); /* running a pod needs root; the app, a static busybox */
+  *dir = scratch_new();
+  return store_with_exit7(*dir, id);
+}
+
+/* No pod of S is listed (none kept, none left behind). */
+static void assert_no_pods(struct appc_store *s)
+{
+  struct appc_ace_pod_info *infos = NULL;
+  appc_error_t err = NULL;
+  size_t n = 0;
+
+  assert_ok(appc_ace_list(s, &infos, &n, &err), &err);
+  assert_int_equal(n, 0);
+  appc_ace_pod_infos_free(infos, n);
+}
+
 /* appc_ace_run with NULL options runs the pod as with the defaults (a
  * zeroed structure): the app's status comes back, and the pod is not kept
  * (keep_exited off). */
@@ -115,23 +137,131 @@ static void test_run_null_options(void **state)
   appc_error_t err = NULL;
 
   (void) state;
-  if (geteuid() != 0 || access("/bin/busybox", X_OK) != 0)
-    skip(); /* running a pod needs root; the app, a static busybox */
-  char *dir = scratch_new();
-  struct appc_store *s = store_with_exit7(dir, id);
+  char *dir = NULL;
+  struct appc_store *s = runnable_store(&dir, id);
   for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
     struct appc_ace_app_request app = {.image_id = id};
     struct appc_pod_manifest *pod = NULL;
-    struct appc_ace_pod_info *infos = NULL;
-    size_t n = 0;
     int status = -1;
     assert_ok(appc_ace_pod_build(s, &app, 1, NULL, 0, NULL, &pod, &err), &err);
     assert_ok(appc_ace_run(s, pod, opts[i], &status, &err), &err);
     assert_int_equal(status, 7);
-    assert_ok(appc_ace_list(s, &infos, &n, &err), &err);
-    assert_int_equal(n, 0);
-    appc_ace_pod_infos_free(infos, n);
+    assert_no_pods(s);
     appc_pod_manifest_free(pod);
+  }
+  appc_store_close(s);
+  scratch_remove(dir);
+}
+
+/* A name that leads from a pod's directory (DIR/store/pods/UUID/volumes/
+ * or apps/) to DIR/OUTSIDE: enough ".." to reach the root, then DIR. */
+static char *name_to(const char *dir, const char *outside)
+{
+  char *name = NULL;
+
+  assert_true(asprintf(&name, "../../../../../../../../../../../..%s/%s", dir, outside) > 0);
+  return name;
+}
+
+static void replace(char **slot, char *value)
+{
+  free(*slot);
+  *slot = value;
+}
+
+/* How a library caller may make the pod of test_run_refuses_names unsafe,
+ * and what appc_ace_run must say of it. */
+enum bad_name { BAD_VOLUME, BAD_MOUNT, BAD_APP, BAD_APP_VOLUME, BAD_MOUNT_POINT, NO_MOUNT_POINT };
+
+static void make_bad(struct appc_pod_manifest *pod, enum bad_name how, char *name)
+{
+  struct appc_runtime_app *ra = &pod->apps[0];
+
+  switch (how) {
+  case BAD_VOLUME: /* the volume and the mount naming it */
+    replace(&pod->volumes[0].name, strdup(name));
+    replace(&ra->mounts[0].volume, name);
+    break;
+  case BAD_MOUNT:
+    replace(&ra->mounts[0].volume, name);
+    break;
+  case BAD_APP:
+    replace(&ra->name, name);
+    break;
+  case BAD_APP_VOLUME:
+    assert_non_null(ra->mounts[0].app_volume = calloc(1, sizeof *ra->mounts[0].app_volume));
+    *ra->mounts[0].app_volume = (struct appc_volume){.name = name,
+                                                     .kind = strdup("empty"),
+                                                     .source = strdup(""),
+                                                     .mode = strdup("0755"),
+                                                     .has_uid = true,
+                                                     .has_gid = true};
+    break;
+  case BAD_MOUNT_POINT: /* no mounts: the mount point gets an empty volume of its name */
+  case NO_MOUNT_POINT:
+    free(ra->mounts[0].volume);
+    free(ra->mounts[0].path);
+    ra->n_mounts = 0;
+    assert_non_null(ra->app->mount_points = calloc(1, sizeof *ra->app->mount_points));
+    ra->app->mount_points[0].name = how == BAD_MOUNT_POINT ? name : NULL;
+    assert_non_null(ra->app->mount_points[0].path = strdup("/data"));
+    ra->app->n_mount_points = 1;
+    if (how == NO_MOUNT_POINT)
+      free(name);
+    break;
+  }
+}
+
+/* appc_ace_run does not trust its caller's pod: names that become path
+ * components of the pod's directory (an app's, a volume's, a mount's or a
+ * mount point's) are AC Names, or the pod is refused, naming the field and
+ * the rule, before anything is made.  A volume named "../../x" had its
+ * directory made (or an existing one reused) outside the pod and mounted
+ * into it. */
+static void test_run_refuses_names(void **state)
+{
+  static const char *const volumes[] = {"data,kind=empty"};
+  static const char *const mounts[] = {"volume=data,target=/data"};
+  static const struct {
+    enum bad_name how;
+    const char *field;
+  } cases[] = {
+      {BAD_VOLUME, "volumes[0].name"},
+      {BAD_MOUNT, "apps[0].mounts[0].volume"},
+      {BAD_APP, "apps[0].name"},
+      {BAD_APP_VOLUME, "apps[0].mounts[0].appVolume.name"},
+      {BAD_MOUNT_POINT, "apps[0].app.mountPoints[0].name"},
+      {NO_MOUNT_POINT, "apps[0].app.mountPoints[0].name"},
+  };
+  char id[APPC_IMAGE_ID_LEN + 1];
+  appc_error_t err = NULL;
+
+  (void) state;
+  char *dir = NULL;
+  struct appc_store *s = runnable_store(&dir, id);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    struct appc_ace_app_request app = {.image_id = id, .mounts = mounts, .n_mounts = 1};
+    struct appc_pod_manifest *pod = NULL;
+    char outside[32], *where = NULL, *name = NULL, *rule = NULL;
+    int status = -1;
+    snprintf(outside, sizeof outside, "outside-%zu", i);
+    where = path_join(dir, outside);
+    name = name_to(dir, outside);
+    if (cases[i].how == NO_MOUNT_POINT)
+      assert_true(asprintf(&rule, "%s: must be set (an AC Name)", cases[i].field) > 0);
+    else
+      assert_true(asprintf(&rule,
+                           "%s: \"%s\" is not a valid AC Name: only lower case alphanumeric "
+                           "characters plus \"-\" are allowed",
+                           cases[i].field, name) > 0);
+    assert_ok(appc_ace_pod_build(s, &app, 1, volumes, 1, NULL, &pod, &err), &err);
+    make_bad(pod, cases[i].how, name);
+    assert_tagged_error(appc_ace_run(s, pod, NULL, &status, &err), &err, 0, rule);
+    assert_int_equal(access(where, F_OK), -1);
+    assert_no_pods(s);
+    appc_pod_manifest_free(pod);
+    free(where);
+    free(rule);
   }
   appc_store_close(s);
   scratch_remove(dir);
@@ -255,9 +385,10 @@ static void test_private_users(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_run_options),   cmocka_unit_test(test_options_version_members),
-      cmocka_unit_test(test_gc_options),    cmocka_unit_test(test_pod_parts),
-      cmocka_unit_test(test_private_users), cmocka_unit_test(test_run_null_options),
+      cmocka_unit_test(test_run_options),       cmocka_unit_test(test_options_version_members),
+      cmocka_unit_test(test_gc_options),        cmocka_unit_test(test_pod_parts),
+      cmocka_unit_test(test_private_users),     cmocka_unit_test(test_run_null_options),
+      cmocka_unit_test(test_run_refuses_names),
   };
   return cmocka_run_group_tests_name("ace-options", tests, NULL, NULL);
 }
