@@ -15,7 +15,8 @@
  * pod, or 'E' and the reason before closing; it stops serving the pod when
  * P's end closes (the pod ended, or P died).  P's last word may be 'R': the
  * pod's directory was set aside, and M removes it (ace_pods_sweep), so that
- * the removal is not part of the pod's end.  A service that dies shows as
+ * the removal is not part of the pod's end; M reads it after a refusal too
+ * (a short pod may end before M has taken it).  A service that dies shows as
  * an end of file after 'K', and P starts another (docs/executor.md).
  *
  * Starting one: under an exclusive lock on metadata.lock, P makes the
@@ -289,6 +290,7 @@ struct registration {
 
 struct service {
   int pods_fd, ctl;
+  int sweep_fd; /* to the sweeper; -1 once it is gone */
   /* Out of descriptors: what needs one (CTL, the pods' sockets not served
    * yet) stays readable, and is not polled till then rather than spun on. */
   int64_t starved_until;
@@ -326,6 +328,22 @@ static void refuse(int conn, const appc_error_t *err)
                MSG_NOSIGNAL);
 }
 
+/* P's last word before it closes: 'R', its pod's directory was set aside
+ * (ace_pod_dir_set_aside) for the service to remove, off the pod's end. */
+static bool asks_sweep(int conn)
+{
+  char c;
+
+  return recv(conn, &c, 1, MSG_DONTWAIT) == 1 && c == 'R';
+}
+
+/* A full pipe means a sweep is asked already. */
+static void ask_sweep(const struct service *sv)
+{
+  if (sv->sweep_fd >= 0)
+    (void) !write(sv->sweep_fd, "s", 1);
+}
+
 /* Serve the pod P registers on CONN; false when it was refused. */
 static bool take(struct service *sv, int conn)
 {
@@ -358,6 +376,11 @@ static bool take(struct service *sv, int conn)
     refuse(conn, &err);
     appc_error_release(&err);
     ace_metadata_server_stop(srv);
+    /* A pod that ended before its answer (the 'K' met a closed peer) said
+     * its last word already: queued behind its descriptors, it would go
+     * unread with the connection, leaving its directory set aside. */
+    if (asks_sweep(conn))
+      ask_sweep(sv);
     return false;
   }
   sv->regs[sv->n++] = (struct registration){conn, steal_fd(&lfd), srv, false};
@@ -423,15 +446,6 @@ static bool starved(const struct service *sv, int *timeout)
   return true;
 }
 
-/* P's last word before it closes: 'R', its pod's directory was set aside
- * (ace_pod_dir_set_aside) for the service to remove, off the pod's end. */
-static bool asks_sweep(int conn)
-{
-  char c;
-
-  return recv(conn, &c, 1, MSG_DONTWAIT) == 1 && c == 'R';
-}
-
 static void drop(struct service *sv, size_t i)
 {
   ace_metadata_server_stop(sv->regs[i].srv);
@@ -471,23 +485,16 @@ static void record_pid(int pods_fd)
     (void) !write(fd, pid, (size_t) n);
 }
 
-/* A full pipe means a sweep is asked already. */
-static void ask_sweep(int sweep_fd)
-{
-  if (sweep_fd >= 0)
-    (void) !write(sweep_fd, "s", 1);
-}
-
 void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
 {
-  struct service sv = {.pods_fd = pods_fd, .ctl = ctl};
+  struct service sv = {.pods_fd = pods_fd, .ctl = ctl, .sweep_fd = sweep_fd};
   struct pollfd *fds = NULL;
 
   if (fstatat(pods_fd, SOCK_NAME, &sv.sock, AT_SYMLINK_NOFOLLOW) < 0)
     _exit(1);
   record_pid(pods_fd);
   /* What pods set aside while no service ran (it was killed) goes too. */
-  ask_sweep(sweep_fd);
+  ask_sweep(&sv);
   while (sv.ctl >= 0 || sv.n > 0) {
     size_t n = 0;
     int timeout = sv.n == 0 ? (int) idle_ms : -1;
@@ -506,7 +513,7 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
     if (sv.ctl >= 0)
       fds[n++] = (struct pollfd){.fd = starving ? -1 : sv.ctl, .events = POLLIN};
     /* No event asked: the pipe reports POLLERR once the sweeper is gone. */
-    fds[n] = (struct pollfd){.fd = sweep_fd};
+    fds[n] = (struct pollfd){.fd = sv.sweep_fd};
     int r = poll(fds, n + 1, timeout);
     if (r < 0 && errno != EINTR)
       _exit(1);
@@ -516,12 +523,12 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
       retire(&sv);
       continue;
     }
-    if (sweep_fd >= 0 && fds[n].revents != 0) {
+    if (sv.sweep_fd >= 0 && fds[n].revents != 0) {
       /* It died (killed, or out of memory): this service takes no new
        * pod, so that the next one starts a service with a sweeper, which
        * removes what was set aside meanwhile. */
-      close(sweep_fd);
-      sweep_fd = -1;
+      close(sv.sweep_fd);
+      sv.sweep_fd = -1;
       if (sv.ctl >= 0)
         retire(&sv);
       continue; /* retire may have taken registrations that FDS lacks */
@@ -538,7 +545,7 @@ void ace_mds_main(int pods_fd, int ctl, int sweep_fd, unsigned idle_ms)
       }
     /* After the drops: a pod's end is what the sweep waited for. */
     if (sweep)
-      ask_sweep(sweep_fd);
+      ask_sweep(&sv);
     if (r > 0 && sv.ctl >= 0 && (fds[ctl_at].revents & POLLIN))
       accept_one(&sv);
   }

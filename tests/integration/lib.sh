@@ -194,12 +194,12 @@ note() {
   done
 }
 
-# swept [STORE]: what pods' ends set aside in STORE (default $STORE) is gone
-# within 10 s (the metadata service removes it once their actool has
-# returned); prints what is left, if not.
+# swept [STORE [SECONDS]]: what pods' ends set aside in STORE (default
+# $STORE) is gone within SECONDS (default 30; the metadata service removes it
+# once their actool has returned); prints what is left, if not.
 swept() {
   local store=${1:-$STORE} i
-  for i in $(seq 300); do
+  for i in $(seq $((${2:-30} * 10))); do
     [ -z "$(find "$store/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' 2>/dev/null)" ] && return 0
     sleep 0.1
   done

@@ -30,6 +30,7 @@ INTEGRATION_TESTS = \
 	tests/integration/run-devices.sh \
 	tests/integration/run-users.sh \
 	tests/integration/run-selfexe.sh \
+	tests/integration/run-sweep.sh \
 	tests/integration/run-init.sh \
 	tests/integration/enter-tty.sh \
 	tests/integration/run-systemd.sh \
