@@ -1256,10 +1256,26 @@ static bool range_fits(struct appc_http *h, uint64_t from)
   return from != 0 && first == from && last >= first;
 }
 
-/* The most bytes D may have: its declared size, else the client's cap. */
+/* The most bytes D may have: its declared size, else the client's cap
+ * (a declared size above the cap was refused before any request:
+ * refuse_declared_size). */
 static uint64_t limit_of(const struct appc_http *h, const struct appc_http_download *d)
 {
   return d->max_size != 0 ? d->max_size : h->download_max;
+}
+
+/* A download declared larger than the client's cap is refused before it
+ * begins: whoever declares the size (a registry's manifest pulled by tag,
+ * an unverified image's dependency) need not be the one the user trusts
+ * with that much of the disk. */
+static int refuse_declared_size(const struct appc_http *h, const struct appc_http_download *d,
+                                appc_error_t *err)
+{
+  if (d->max_size <= h->download_max)
+    return 0;
+  return appc_error_tag(
+      err, EMSGSIZE, "%s: declared to be %llu bytes, more than %llu, the most a download may be",
+      d->url, (unsigned long long) d->max_size, (unsigned long long) h->download_max);
 }
 
 static size_t download_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -1488,7 +1504,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
   /* Where a 401 came from, once one did: asked from then on. */
   cleanup_free char *refused = NULL;
 
-  if (ensure_auth(h, err) < 0)
+  if (refuse_declared_size(h, d, err) < 0 || ensure_auth(h, err) < 0)
     return -1;
   h->download_end = appc_monotonic_ms() + (int64_t) h->download_deadline * 1000;
   for (;;) {

@@ -57,9 +57,11 @@ struct appc_http_options {
   unsigned retries;                /* extra attempts on transient failures; 0 = none */
   const struct appc_callbacks *cb; /* cancel and log; may be NULL */
   /* (version 2) A download whose size nobody declared (its max_size 0)
-   * stops beyond DOWNLOAD_MAX bytes (0: APPC_HTTP_DOWNLOAD_MAX), and any
-   * download after DOWNLOAD_DEADLINE seconds in all (0: 24 hours), so that
-   * a server sending an endless body faster than min_rate ends too. */
+   * stops beyond DOWNLOAD_MAX bytes (0: APPC_HTTP_DOWNLOAD_MAX), one
+   * declared larger is refused before any request (whoever declares a
+   * size, a registry's manifest or an unverified image, may lie), and any
+   * download ends after DOWNLOAD_DEADLINE seconds in all (0: 24 hours), so
+   * that a server sending an endless body faster than min_rate ends too. */
   uint64_t download_max;
   unsigned download_deadline;
   /* (version 3) Seconds an operation of many requests (the fetch of an
@@ -155,7 +157,8 @@ struct appc_http_download {
   const char *etag;          /* a cached copy's ETag: ask If-None-Match; may be NULL */
   const char *last_modified; /* a cached copy's Last-Modified: If-Modified-Since */
   uint64_t max_size;         /* refuse (and stop) beyond this many bytes; 0 = the client's
-                                download_max */
+                                download_max, which a larger one may not pass (refused
+                                with EMSGSIZE before any request) */
   /* progress: bytes now in fd, and the expected total (0 if unknown) */
   void (*progress)(void *data, uint64_t done, uint64_t total);
   void *progress_data;

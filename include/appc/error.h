@@ -23,8 +23,9 @@
  *   which appc_fetch_options.insecure_image accepts;
  * - EMSGSIZE from an HTTP download (appc_http_*, and what downloads
  *   through it: appc_fetch, registry pulls, Debian packages): a download
- *   whose size nobody declared went past appc_http_options.download_max
- *   (the fixed limits of what is read are not tagged so);
+ *   whose size nobody declared went past appc_http_options.download_max,
+ *   or one declared larger than that was refused before it began (the
+ *   fixed limits of what is read are not tagged so);
  * - ETIMEDOUT from appc_fetch and the requests of an operation
  *   (appc_http_operation_begin): the fetch of the image was not done
  *   within appc_http_options.operation_deadline;

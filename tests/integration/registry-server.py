@@ -34,6 +34,8 @@ per request to LOG: "METHOD PATH host=HOST range=RANGE auth=SCHEME".
         endless-error  the first layer answers 404 with a body without end
         size-lie       a tag gives an index whose descriptor of the manifest
                        has its digest but says it is 7 bytes
+        huge-declared  a tag gives a manifest declaring its first layer 1 TiB
+                       (the blob itself is served as it is)
         realm=URL      a 401 Bearer challenge naming the realm URL
       With CERT "-", the server speaks plain http.
 """
@@ -281,6 +283,8 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
                     body = self.liar_index()
                 if mode == "size-lie":
                     body = self.size_lie_index(tags[ref])
+                if mode == "huge-declared":
+                    body = self.huge_declared(body)
             else:
                 body = None
             if body is None:
@@ -300,6 +304,12 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
                                "mediaType": "application/vnd.oci.image.index.v1+json",
                                "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
                                               "digest": fake, "size": 200}]}).encode()
+
+        def huge_declared(self, body):
+            # the manifest (self-certified: pulled by tag) says its first layer is 1 TiB
+            m = json.loads(body)
+            m["layers"][0]["size"] = 1 << 40
+            return json.dumps(m).encode()
 
         def size_lie_index(self, d):
             # the manifest named by its own digest, with a size that is not its own

@@ -453,6 +453,13 @@ hostile size-lie "an index whose descriptor gives the manifest's digest and anot
   'bytes where the descriptor says 7'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout' \
   ACTOOL_HTTP_TIMEOUT=5 ACTOOL_HTTP_DEADLINE=5
+# The manifest declaring a layer's size is the registry's own word (pulled
+# by tag): a size past ACTOOL_FETCH_MAX_SIZE is refused before the layer is
+# asked for, not downloaded up to what the registry declared.
+hostile huge-declared "a layer declared larger than ACTOOL_FETCH_MAX_SIZE is refused, naming it and the limit" \
+  'blobs/sha256:[0-9a-f]{64}: declared to be 1099511627776 bytes, more than 10000000, the most a download may be \(ACTOOL_FETCH_MAX_SIZE allows more\)$' \
+  ACTOOL_FETCH_MAX_SIZE=10M
+is "... before any byte of it: the config is the only blob asked for" "$(grep -c '^GET /v2/test/app/blobs/' "$FAKE_LOG")" 1
 
 # layers that try to leave the rootfs, served by a registry
 hostile_layer() { # hostile_layer DESCRIPTION PATTERN ENTRIES.json

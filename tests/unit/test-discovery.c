@@ -4,6 +4,7 @@
  * itself talks to a real server in tests/integration/discover.sh. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -773,6 +774,40 @@ static void test_http_operation_deadline(void **state)
   close(fd);
 }
 
+/* A download declared larger than the client's download_max is refused
+ * before any request (no connection is tried: port 9 would refuse it),
+ * tagged as the cap a caller can raise; one declared at the cap is tried. */
+static void test_http_declared_size_capped(void **state)
+{
+  struct appc_http_options o = {.version = APPC_HTTP_OPTIONS_VERSION, .download_max = 100};
+  struct appc_http *h = NULL;
+  appc_error_t err = NULL;
+  char *dir = scratch_new();
+  char *path = NULL;
+
+  (void) state;
+  assert_ok(appc_http_new(&o, &h, &err), &err);
+  assert_true(asprintf(&path, "%s/blob", dir) > 0);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  struct appc_http_download d = {.url = "https://127.0.0.1:9/blob", .fd = fd, .max_size = 101};
+  assert_tagged_error(appc_http_download(h, &d, &err), &err, EMSGSIZE,
+                      "https://127.0.0.1:9/blob: declared to be 101 bytes, more than 100, the most "
+                      "a download may be");
+  assert_int_equal(d.status, 0);
+  appc_http_download_clear(&d);
+  d = (struct appc_http_download){.url = "https://127.0.0.1:9/blob", .fd = fd, .max_size = 100};
+  assert_int_equal(appc_http_download(h, &d, &err), -1);
+  assert_non_null(err);
+  assert_int_not_equal(err->errnum, EMSGSIZE);
+  appc_error_release(&err);
+  appc_http_download_clear(&d);
+  close(fd);
+  appc_http_free(h);
+  free(path);
+  scratch_remove(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -798,6 +833,7 @@ int main(void)
       cmocka_unit_test(test_cacert_refused),
       cmocka_unit_test(test_http_options_abi),
       cmocka_unit_test(test_http_operation_deadline),
+      cmocka_unit_test(test_http_declared_size_capped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
