@@ -31,6 +31,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/hashmap.h"
 #include "common/lazy.h"
 #include "common/macros.h"
 #include "oci/internal.h"
@@ -59,6 +60,10 @@ struct unpacked {
   /* what its members saved so far came to: a gzip'ed or zstd archive is
    * bounded as a layer is (oci_expand_max of what was read of it) */
   unsigned long long expanded;
+  /* the archive's bytes, all read: what the image came in, which bounds
+   * its layers' expansion too (struct oci_expansion), not its members'
+   * sizes, which a compressed archive has expanded already */
+  unsigned long long packed;
 };
 
 /* On the heap, not thread-local: static TLS is zeroed in every process and
@@ -286,6 +291,7 @@ static int unpack(struct unpacked *u, const char *path, appc_error_t *err)
     if ((r = unpack_entry(u, a, ae, err)) < 0)
       break;
   }
+  u->packed = (unsigned long long) archive_filter_bytes(a, -1);
   archive_read_free(a);
   return r;
 }
@@ -529,15 +535,19 @@ static void name_members(const struct unpacked *u, const struct chosen *c, const
   snprintf(from, sizeof from, "%s: ", layout);
   appc_error_rename(e, from, "");
   appc_error_rename(e, layout, "the archive's image");
+  /* a layer listed twice is renamed once */
+  struct appc_strset renamed = {0};
   for (size_t i = 0; i < c->n_layers; i++) {
     const struct entry *m = lookup(u, c->layers[i]);
     cleanup_free char *digest = NULL;
     cleanup_free char *named = NULL;
-    if (m == NULL || asprintf(&digest, "sha256:%s", m->sha256) < 0 ||
+    if (m == NULL || appc_strset_add(&renamed, m->sha256) <= 0 ||
+        asprintf(&digest, "sha256:%s", m->sha256) < 0 ||
         asprintf(&named, "%s (%s)", c->layers[i], digest) < 0)
       continue;
     appc_error_rename(e, digest, named);
   }
+  appc_strset_clear(&renamed);
 }
 
 /* The name of an image without RepoTags (`docker save IMAGE_ID`): the
@@ -593,7 +603,7 @@ static int import_unpacked(struct appc_store *s, struct unpacked *u, const char 
   }
   if (unnamed != NULL)
     appc_cb_log(opts->cb, "%s: no RepoTags: named %s after the file", u->archive, unnamed);
-  r = appc_oci_import_layout(s, layout, tag != NULL ? tag : "latest", &io, out, err);
+  r = oci_import_layout(s, layout, tag != NULL ? tag : "latest", u->packed, &io, out, err);
   if (r < 0) {
     name_members(u, &c, layout, *err);
     appc_error_prefix(err, "%s", u->archive);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,23 +65,43 @@ static la_ssize_t read_packed(struct archive *a, void *data, const void **out)
 
 unsigned long long oci_expand_max(unsigned long long packed)
 {
-  return packed * OCI_EXPAND_RATIO + OCI_EXPAND_FLOOR;
+  unsigned long long max;
+
+  if (__builtin_mul_overflow(packed, OCI_EXPAND_RATIO, &max) ||
+      __builtin_add_overflow(max, OCI_EXPAND_FLOOR, &max))
+    return ULLONG_MAX;
+  return max;
 }
 
-/* Count N more decompressed bytes; false, with B's error set, past the
- * bound. */
+/* Count N more decompressed bytes, the layer's and its image's; false,
+ * with B's error set, past either bound. */
 static bool expand_ok(struct oci_blob *b, size_t n)
 {
   unsigned long long max = oci_expand_max(b->total);
 
   b->expanded += n;
-  if (b->ours || b->expanded <= max)
+  if (b->ours)
+    return true;
+  if (b->expanded > max) {
+    if (b->gz_err == NULL)
+      appc_error_tag(&b->gz_err, EINVAL,
+                     "expands to more than %llu bytes (%llu times its %llu bytes and 1 GiB, a "
+                     "fixed bound against decompression bombs: docs/oci.md)",
+                     max, OCI_EXPAND_RATIO, b->total);
+    return false;
+  }
+  if (b->image == NULL)
+    return true;
+  b->image->expanded += n;
+  max = oci_expand_max(b->image->packed);
+  if (b->image->expanded <= max)
     return true;
   if (b->gz_err == NULL)
     appc_error_tag(&b->gz_err, EINVAL,
-                   "expands to more than %llu bytes (%llu times its %llu bytes and 1 GiB, a fixed "
-                   "bound against decompression bombs: docs/oci.md)",
-                   max, OCI_EXPAND_RATIO, b->total);
+                   "the image's layers expand to more than %llu bytes in all (%llu times the %llu "
+                   "bytes they came in and 1 GiB, a fixed bound against decompression bombs, which "
+                   "a layer listed twice counts against twice: docs/oci.md)",
+                   max, OCI_EXPAND_RATIO, b->image->packed);
   return false;
 }
 

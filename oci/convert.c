@@ -638,7 +638,8 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
                              .what = d->digest,
                              .cb = cb,
                              .op = APPC_PROGRESS_CONVERT,
-                             .total = (unsigned long long) d->size}};
+                             .total = (unsigned long long) d->size,
+                             .image = a->expansion}};
   struct appc_build_options bo = {.compression = APPC_COMPRESSION_NONE, .cb = cb};
   enum appc_digest_alg alg, diff_alg;
   const char *hex;

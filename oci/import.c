@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +318,7 @@ struct conversion {
   struct oci_added *added; /* images the import added to the store */
   size_t n_added;
   bool no_layers; /* the manifest listed none: its one layer is an empty tar */
+  struct oci_expansion expansion;
 };
 
 static void conversion_clear(struct conversion *c)
@@ -635,6 +637,7 @@ static int convert_layer(struct conversion *c, size_t i, struct made *made, appc
       .dep_name = i > 0 ? made[i - 1].name : NULL,
       .dep_id = i > 0 ? made[i - 1].id : NULL,
       .tmp_dirfd = c->tmp_fd,
+      .expansion = &c->expansion,
   };
   cleanup_close int fd = c->no_layers ? empty_tar(c, err) : c->blobs->open(c->blobs, d, err);
   if (fd < 0)
@@ -806,6 +809,27 @@ int oci_find_imported(struct appc_store *s, const char *name, const char *tag, c
   return found;
 }
 
+/* The bytes IMG's layers came in, each distinct blob once (a manifest may
+ * list one many times: struct oci_expansion). */
+static int distinct_layer_bytes(const struct oci_image *img, unsigned long long *out,
+                                appc_error_t *err)
+{
+  struct appc_strset seen = {0};
+  int r = 0;
+
+  *out = 0;
+  for (size_t i = 0; r == 0 && i < img->n_layers; i++) {
+    int added = appc_strset_add(&seen, img->layers[i].digest);
+    if (added < 0)
+      r = appc_error_make(err, ENOMEM, "%s", img->manifest.digest);
+    else if (added > 0 &&
+             __builtin_add_overflow(*out, (unsigned long long) img->layers[i].size, out))
+      *out = ULLONG_MAX;
+  }
+  appc_strset_clear(&seen);
+  return r;
+}
+
 int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err)
@@ -814,7 +838,9 @@ int oci_import(struct appc_store *s, const struct oci_source *src,
   int r = -1;
 
   memset(out, 0, sizeof *out);
+  c.expansion.packed = src->packed;
   if (read_image(&c, src->manifest, err) == 0 && describe(&c, src, err) == 0 &&
+      (src->packed != 0 || distinct_layer_bytes(&c.img, &c.expansion.packed, err) == 0) &&
       (c.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0)
     r = convert_and_import(&c, out, err);
   if (r == 0 && opts->squash) {
@@ -835,6 +861,13 @@ int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *re
                            const struct appc_oci_import_options *opts, struct appc_store_image *out,
                            appc_error_t *err)
 {
+  return oci_import_layout(s, dir, ref, 0, opts, out, err);
+}
+
+int oci_import_layout(struct appc_store *s, const char *dir, const char *ref,
+                      unsigned long long packed, const struct appc_oci_import_options *opts,
+                      struct appc_store_image *out, appc_error_t *err)
+{
   struct oci_layout layout = {.dirfd = -1};
   struct oci_descriptor manifest = {0};
   cleanup_free char *copy = strdup(dir);
@@ -852,6 +885,7 @@ int appc_oci_import_layout(struct appc_store *s, const char *dir, const char *re
         .manifest = &manifest,
         .name = basename(copy),
         .tag = ref != NULL ? ref : manifest.ref_name,
+        .packed = packed,
     };
     r = oci_import(s, &src, opts, out, err);
   }

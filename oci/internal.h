@@ -178,7 +178,19 @@ int oci_labels_parse(const char *text, const char *where, struct appc_kv_list *o
  * few KiB must not fill the store's disk.  Fixed, as no format says more. */
 #define OCI_EXPAND_RATIO 1000ull
 #define OCI_EXPAND_FLOOR (1ull << 30)
+/* (Saturated at ULLONG_MAX: a descriptor's size is the image's word.) */
 unsigned long long oci_expand_max(unsigned long long packed);
+
+/* What an image's layers may expand to together: oci_expand_max of the
+ * bytes they came in, PACKED (each distinct blob counted once, or the
+ * `docker save` archive's bytes), against every conversion of a layer.
+ * A manifest may list one blob many times (Docker's empty layer is, and
+ * containerd and containers/image apply each), but one small blob listed
+ * 256 times must not make 256 times its bound on the store's disk. */
+struct oci_expansion {
+  unsigned long long packed;
+  unsigned long long expanded; /* by the layers converted so far */
+};
 
 struct archive;
 struct appc_gunzip;
@@ -198,6 +210,7 @@ struct oci_blob {
   enum appc_progress_op op; /* what reading it is for, in progress reports */
   unsigned long long done, total;
   unsigned long long expanded; /* bytes decompressed so far: oci_expand_max(total) at most */
+  struct oci_expansion *image; /* the image's layers' together, counted too; may be NULL */
   bool ours;                   /* a layer we just wrote (export): not bounded */
   int errnum;
   unsigned char head[64]; /* the first bytes, read to tell gzip from the rest */
@@ -244,7 +257,8 @@ struct oci_layer_aci {
   const char *app_json; /* the app, as JSON, for the top layer; else NULL */
   const char *dep_name; /* the layer below, or NULL */
   const char *dep_id;
-  int tmp_dirfd; /* where the ACI is written (the store's tmp/) */
+  int tmp_dirfd;                   /* where the ACI is written (the store's tmp/) */
+  struct oci_expansion *expansion; /* the image's layers', which this one adds to; may be NULL */
 };
 
 /* Convert layer FD (described by D, diff_id DIFF_ID) into an ACI in
@@ -275,12 +289,20 @@ struct oci_source {
   const char *name;                       /* the ACI name, unless the options give one */
   const char *tag;                        /* the top ACI's version label; may be NULL */
   const struct appc_kv_list *annotations; /* the top ACI's besides the image's; may be NULL */
+  /* the bytes the image came in (oci_expansion.packed); 0: its distinct
+   * layers' sizes */
+  unsigned long long packed;
 };
 /* Convert SRC into ACIs (one per layer) and import them, bottom first;
  * OUT receives the top one's record. */
 int oci_import(struct appc_store *s, const struct oci_source *src,
                const struct appc_oci_import_options *opts, struct appc_store_image *out,
                appc_error_t *err);
+/* appc_oci_import_layout, the image having come in PACKED bytes
+ * (oci_source.packed). */
+int oci_import_layout(struct appc_store *s, const char *dir, const char *ref,
+                      unsigned long long packed, const struct appc_oci_import_options *opts,
+                      struct appc_store_image *out, appc_error_t *err);
 
 /* Whether TAG is a tag as distribution's grammar has them (1 to 128 of
  * [A-Za-z0-9_.-], not starting with '.' or '-'). */

@@ -268,6 +268,36 @@ hostile "a layer that expands past 1000 times its size and 1 GiB is refused" \
   add-blob-layer "$TMP/bomb.zst" application/vnd.oci.image.layer.v1.tar+zstd \
   "sha256:$(cut -d' ' -f1 "$TMP/bomb.sum")"
 rm -rf "$TMP/bomb" "$TMP/bomb.zst"
+# One blob listed twice is two layers, each applied (Docker's empty layer
+# is listed so, and containerd and skopeo apply each); but the image's
+# layers get one bound together, the blob counted once: 600 MiB of zeros
+# in some KiB, within a layer's bound, listed twice is past the image's.
+mkdir -p "$TMP/bomb" && truncate -s 600M "$TMP/bomb/zeros" &&
+  tar -C "$TMP/bomb" -cf - zeros | sha256sum >"$TMP/bomb.sum" &&
+  tar -C "$TMP/bomb" -cf - zeros | zstd -q -1 >"$TMP/bomb.zst"
+rm -rf "$TMP/twice" && cp -a "$L" "$TMP/twice"
+for _ in 1 2; do
+  $CRAFT add-blob-layer "$TMP/twice" app "$TMP/bomb.zst" application/vnd.oci.image.layer.v1.tar+zstd \
+    "sha256:$(cut -d' ' -f1 "$TMP/bomb.sum")"
+done
+check_fails "one small blob listed twice: its expansions count against one bound for the image" 1 \
+  "sha256:[0-9a-f]{64}: zeros: the image's layers expand to more than [0-9]+ bytes in all \\(1000 times the [0-9]+ bytes they came in and 1 GiB, a fixed bound against decompression bombs, which a layer listed twice counts against twice" \
+  ac --insecure-options=image fetch "oci:$TMP/twice:app"
+is "... and nothing stored" "$(ac image list -q | wc -l)" "$count"
+rm -rf "$TMP/bomb" "$TMP/bomb.zst" "$TMP/twice"
+echo '[{"name": "again", "type": "file", "data": "once more\n"}]' >"$TMP/again.json"
+echo '[{"name": "top", "type": "file", "data": "top\n"}]' >"$TMP/top.json"
+rm -rf "$TMP/again" && cp -a "$L" "$TMP/again" &&
+  $CRAFT add-layer "$TMP/again" app "$TMP/again.json" && $CRAFT add-layer "$TMP/again" app "$TMP/again.json" &&
+  $CRAFT add-layer "$TMP/again" app "$TMP/top.json"
+check "a small blob listed twice is imported, as skopeo and containerd import it" \
+  "$ACTOOL" --dir="$TMP/store-again" --insecure-options=image fetch "oci:$TMP/again:app"
+is "... one image per listed layer" "$("$ACTOOL" --dir="$TMP/store-again" image list -q | wc -l)" \
+  "$(jq '.layers | length' "$TMP/again/blobs/sha256/$(jq -r '.manifests[0].digest' "$TMP/again/index.json" | cut -d: -f2)")"
+check "... and renders" "$ACTOOL" --dir="$TMP/store-again" image render --rootfs "$(cat "$TMP/.out")" "$TMP/again-render"
+is "... with the repeated layer's file and the top's" "$(cat "$TMP/again-render/again" "$TMP/again-render/top")" "once more
+top"
+rm -rf "$TMP/store-again" "$TMP/again" "$TMP/again-render"
 hostile "a layer whose bytes do not match its digest is refused" 'does not match its digest' corrupt-layer 2
 hostile "a label value holding \\u0000 is refused, not cut short" 'Labels.x: holds a NUL character' \
   config-set Labels '{"x": "a\u0000b"}'
@@ -460,6 +490,22 @@ PY
   rm -rf "$BIG"
   check "... and exported as an OCI image" "$ACTOOL" --dir="$BS" image export --format=oci example.com/big:1 "oci:$TMP/big-oci:1"
   rm -rf "$BS" "$TMP/big-oci"
+  # A compressed archive listing its 600 MiB layer (of zeros, some KiB in
+  # zstd) twice: the image's layers are bounded by what the archive's bytes
+  # allow, not by 1000 times the layer they expanded to already.
+  REP=$TMP/repeat-archive
+  mkdir -p "$REP/l" && truncate -s 600M "$REP/l/zeros" && tar -C "$REP/l" -cf "$REP/layer.tar" zeros &&
+    rm -rf "$REP/l" && L_ID=$(sha256sum <"$REP/layer.tar" | cut -d' ' -f1) &&
+    printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s","sha256:%s"]}}' \
+      "$L_ID" "$L_ID" >"$REP/config.json" &&
+    echo '[{"Config":"config.json","RepoTags":["example.com/repeat:1"],"Layers":["layer.tar","layer.tar"]}]' >"$REP/manifest.json" &&
+    tar -C "$REP" -cf - manifest.json config.json layer.tar | zstd -q -1 >"$D/repeat.tar.zst" && rm -rf "$REP"
+  check_fails "a compressed archive listing a layer twice: its layers are bounded by the archive's size" 1 \
+    "repeat.tar.zst: layer.tar \\(sha256:[0-9a-f]{64}\\): zeros: the image's layers expand to more than [0-9]+ bytes in all \\(1000 times the [0-9]+ bytes they came in" \
+    ac --insecure-options=image fetch "docker-archive:$D/repeat.tar.zst"
+  is "... nothing stored" "$(ac image list -q | wc -l)" "$count"
+  is "... and tmp/ is empty" "$(ls -A "$S/tmp" | wc -l)" 0
+  rm -f "$D/repeat.tar.zst"
   # A sparse entry of a terabyte in a 10 KB archive: read whole it was a
   # terabyte of zeros in the store's tmp/ before anything was checked.
   mkdir -p "$D/sparse" && truncate -s 1T "$D/sparse/big.bin" && printf x >>"$D/sparse/big.bin" &&

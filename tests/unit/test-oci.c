@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -727,6 +728,56 @@ static void test_layer_trailer_damage(void **state)
   close(tmp_fd);
 }
 
+/* Convert a one-file layer, its image's layers having expanded to
+ * EXPANDED bytes before it (the blobs came in 0 bytes: 1 GiB is left in
+ * all); *AFTER what they have expanded to with it. */
+static int convert_counted(unsigned long long expanded, unsigned long long *after,
+                           appc_error_t *err)
+{
+  const struct tar_entry files[] = {{"f", AE_IFREG, "some content"}};
+  char digest[160], id[APPC_IMAGE_ID_LEN + 1];
+  int fd = layer_file(files, 1, false, digest);
+  const char *tmp = getenv("TMPDIR");
+  int tmp_fd = open(tmp != NULL ? tmp : "/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct oci_expansion image = {.packed = 0, .expanded = expanded};
+  struct oci_descriptor desc = {.media_type = (char *) "application/vnd.oci.image.layer.v1.tar",
+                                .digest = digest,
+                                .size = lseek(fd, 0, SEEK_END)};
+  struct oci_layer_aci aci = {
+      .name = "example.com/layer", .tmp_dirfd = tmp_fd, .expansion = &image};
+  struct oci_paths paths = {0};
+  int aci_fd = -1;
+
+  assert_true(tmp_fd >= 0);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  int r = oci_layer_convert(fd, &desc, digest, &aci, &paths, &aci_fd, id, NULL, err);
+  *after = image.expanded;
+  if (aci_fd >= 0)
+    close(aci_fd);
+  oci_paths_clear(&paths);
+  close(fd);
+  close(tmp_fd);
+  return r;
+}
+
+/* The image's layers have one bound together (struct oci_expansion): a
+ * layer within its own bound is refused past what the image has left, and
+ * one within both adds what it expanded to. */
+static void test_layer_image_bound(void **state)
+{
+  (void) state;
+  unsigned long long after = 0;
+  appc_error_t err = NULL;
+
+  assert_ok(convert_counted(0, &after, &err), &err);
+  assert_true(after > 0 && after < 64 * 1024);
+  assert_error_contains(convert_counted(OCI_EXPAND_FLOOR - 100, &after, &err), &err,
+                        "the image's layers expand to more than 1073741824 bytes in all (1000 "
+                        "times the 0 bytes they came in and 1 GiB");
+  /* a size no descriptor should have saturates, not wraps to a small bound */
+  assert_true(oci_expand_max(ULLONG_MAX / 100) == ULLONG_MAX);
+}
+
 /* allow_caps came with bundle options version 2: with version 0 the
  * operator's consent was silently dropped; refused first, before the store
  * is touched. */
@@ -759,6 +810,7 @@ int main(void)
       cmocka_unit_test(test_challenge),
       cmocka_unit_test(test_layer_repeats),
       cmocka_unit_test(test_layer_trailer_damage),
+      cmocka_unit_test(test_layer_image_bound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
