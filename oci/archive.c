@@ -53,7 +53,10 @@ struct unpacked {
   const char *archive; /* for messages */
   int dirfd;
   struct entry *v;
-  size_t n;
+  size_t n, cap; /* grown with APPC_ARRAY_RESERVE: up to ARCHIVE_MAX_ENTRIES */
+  /* each path to its first entry in V: an archive of 100000 entries
+   * looked up by scanning them was seconds of work per pass */
+  struct appc_strindex paths;
   long files;
   const struct appc_callbacks *cb;
   char *buf; /* file contents on their way (allocated at first use) */
@@ -72,13 +75,14 @@ struct unpacked {
 
 static void unpacked_clear(struct unpacked *u)
 {
+  appc_strindex_clear(&u->paths); /* before the paths it points at */
   for (size_t i = 0; i < u->n; i++) {
     free(u->v[i].path);
     free(u->v[i].target);
   }
   free(u->v);
   u->v = NULL;
-  u->n = 0;
+  u->n = u->cap = 0;
   free(u->buf);
   u->buf = NULL;
 }
@@ -87,10 +91,8 @@ static void unpacked_clear(struct unpacked *u)
 static const struct entry *lookup(const struct unpacked *u, const char *path)
 {
   for (int depth = 0; depth < 16 && path != NULL; depth++) {
-    const struct entry *e = NULL;
-    for (size_t i = 0; i < u->n && e == NULL; i++)
-      if (strcmp(u->v[i].path, path) == 0)
-        e = &u->v[i];
+    ssize_t i = appc_strindex_find(&u->paths, path);
+    const struct entry *e = i >= 0 ? &u->v[i] : NULL;
     if (e == NULL || e->target == NULL)
       return e;
     path = e->target;
@@ -204,18 +206,30 @@ static int save_file(struct unpacked *u, struct archive *a, struct entry *e, app
   return 0;
 }
 
-/* Whether PATH, a file at the archive's top (manifest.json, index.json,
- * repositories, a config), came before: no docker save writes one twice,
- * and which one a reader takes decides the image.  Deeper ones are not
- * looked for, as that would cost a pass over the entries each. */
-static bool top_level_twice(const struct unpacked *u, const char *path)
+/* Add the entry at PATH (its canonical path, taken), or refuse a file at
+ * the archive's top (manifest.json, index.json, repositories, a config)
+ * that came before: no docker save writes one twice, and which one a
+ * reader takes decides the image.  A deeper one named twice is looked up
+ * as its first entry. */
+static struct entry *add_entry(struct unpacked *u, char **path, appc_error_t *err)
 {
-  if (strchr(path, '/') != NULL)
-    return false;
-  for (size_t i = 0; i < u->n; i++)
-    if (strcmp(u->v[i].path, path) == 0)
-      return true;
-  return false;
+  ssize_t first = appc_strindex_find(&u->paths, *path);
+
+  if (first >= 0 && strchr(*path, '/') == NULL) {
+    appc_error_tag(err, EINVAL,
+                   "%s: %s: twice in the archive (docker load would take the last): refused as "
+                   "ambiguous",
+                   u->archive, *path);
+    return NULL;
+  }
+  if (APPC_ARRAY_RESERVE(u->v, u->cap, u->n + 1) < 0 ||
+      (first < 0 && appc_strindex_add(&u->paths, *path, u->n) < 0)) {
+    appc_error_make(err, ENOMEM, "%s", u->archive);
+    return NULL;
+  }
+  struct entry *e = &u->v[u->n++];
+  *e = (struct entry){.path = steal_pointer(path), .file = -1};
+  return e;
 }
 
 static int unpack_entry(struct unpacked *u, struct archive *a, struct archive_entry *ae,
@@ -231,16 +245,9 @@ static int unpack_entry(struct unpacked *u, struct archive *a, struct archive_en
     return 0;
   if (u->n >= ARCHIVE_MAX_ENTRIES)
     return appc_error_make(err, EFBIG, "%s: more than %d entries", u->archive, ARCHIVE_MAX_ENTRIES);
-  if (top_level_twice(u, canon))
-    return appc_error_tag(err, EINVAL,
-                          "%s: %s: twice in the archive (docker load would take the last): refused "
-                          "as ambiguous",
-                          u->archive, canon);
-  if (APPC_ARRAY_EXTEND(u->v, u->n, 1) < 0)
-    return appc_error_make(err, ENOMEM, "%s", u->archive);
-  struct entry *e = &u->v[u->n];
-  *e = (struct entry){.path = steal_pointer(&canon), .file = -1};
-  u->n++;
+  struct entry *e = add_entry(u, &canon, err);
+  if (e == NULL)
+    return -1;
   if (archive_entry_hardlink(ae) != NULL) {
     if (appc_entry_name_canon(archive_entry_hardlink(ae), &e->target, err) < 0)
       return appc_error_prefix(err, "%s: %s", u->archive, e->path);
