@@ -416,11 +416,37 @@ char *appc_oci_label_annotation(const char *key)
   return name;
 }
 
+/* Whether label L's value is one appc's annotation NAME may have (a
+ * "homepage" an http(s) URL, a "created" an RFC 3339 date: the schema's
+ * rules); logged when not. */
+static bool label_value_ok(const struct conversion *c, const struct appc_kv *l, const char *name)
+{
+  struct appc_kv as_annotation = {.name = (char *) name, .value = l->value};
+  struct appc_kv_list one = {.items = &as_annotation, .len = 1};
+  appc_error_t e = NULL;
+
+  if (appc_validate_annotations(&one, "", &e) == 0)
+    return true;
+  appc_error_rename(e, "[0].value: ", ""); /* the value and what is wrong with it */
+  appc_cb_log(c->opts->cb,
+              "config.Labels: \"%.80s\": %s, as the annotation %s must be; left out "
+              "(" OCI_LABELS_ANNOTATION " keeps it)",
+              l->name, e != NULL ? e->msg : "out of memory", name);
+  appc_error_release(&e);
+  return false;
+}
+
 /* The config's label L as an annotation (appc_oci_label_annotation); one
- * that gives none, or a name taken already, is left out. */
+ * that gives none, a name taken already, or a value the annotation of that
+ * name may not have (the image is imported all the same, as docker2aci
+ * imports it) is left out. */
 static int label_annotation(struct conversion *c, const struct appc_kv *l, appc_error_t *err)
 {
   cleanup_free char *name = appc_oci_label_annotation(l->name);
+
+  if (name != NULL && !appc_strset_contains(&c->annotation_names, name) &&
+      !label_value_ok(c, l, name))
+    return 0;
   int added = name != NULL ? appc_strset_add(&c->annotation_names, name) : 0;
 
   if (added < 0)

@@ -106,6 +106,25 @@ is "... beside the annotations of AC Identifiers made of their keys" \
   "$(jq -c '[.annotations[] | select(.name | test("^(build-date|k-v|upper|version)$")) | .name + "=" + .value]' \
     "$TMP/labels.json")" '["build-date=today","k-v=a \"quoted\" \\ value","upper=","version=not the tag"]'
 
+# Labels named as appc's well-known annotations whose values those may not
+# have (homepage and documentation http(s) URLs): left out, with a log
+# line, not the whole image refused; a later label of that name may have it.
+WELLKNOWN='{"Homepage":"see README","documentation":"file:///etc/passwd","Documentation":"https://example.com/doc"}'
+cp -a "$L" "$TMP/wellknown" && $CRAFT config-set "$TMP/wellknown" app Labels "$WELLKNOWN"
+check "an image whose homepage label is no URL is imported" \
+  "$ACTOOL" --debug --dir="$TMP/store-wellknown" --insecure-options=image fetch "oci:$TMP/wellknown:app"
+cp "$TMP/.err" "$TMP/wellknown.err"
+"$ACTOOL" --dir="$TMP/store-wellknown" image cat-manifest "$(tail -n1 "$TMP/.out")" >"$TMP/wellknown.json"
+check "... the label left out with a log line naming it" grep -Fq \
+  'config.Labels: "Homepage": "see README" is not a valid URL: the scheme must be http or https, as the annotation homepage must be; left out (appc.io/docker/labels keeps it)' \
+  "$TMP/wellknown.err"
+is "... no homepage annotation; documentation from the label that is a URL" \
+  "$(jq -c '[.annotations[] | select(.name | test("^(homepage|documentation)$")) | .name + "=" + .value]' "$TMP/wellknown.json")" \
+  '["documentation=https://example.com/doc"]'
+is "... appc.io/docker/labels keeps them all" \
+  "$(jq -c '.annotations[] | select(.name == "appc.io/docker/labels") | .value | fromjson' "$TMP/wellknown.json")" \
+  "$(jq -c . <<<"$WELLKNOWN")"
+
 # A port past 65535 by 2^32 (81 once wrapped) is refused, not wrapped.
 cp -a "$L" "$TMP/bigport"
 umoci config --image "$TMP/bigport:app" --config.exposedports 4294967377/tcp >/dev/null
