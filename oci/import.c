@@ -416,24 +416,35 @@ char *appc_oci_label_annotation(const char *key)
   return name;
 }
 
-/* Whether label L's value is one appc's annotation NAME may have (a
- * "homepage" an http(s) URL, a "created" an RFC 3339 date: the schema's
- * rules); logged when not. */
-static bool label_value_ok(const struct conversion *c, const struct appc_kv *l, const char *name)
+/* Whether VALUE is one appc's annotation NAME may have (a "homepage" an
+ * http(s) URL, a "created" an RFC 3339 date: the schema's rules); logged,
+ * as WHAT of the config left out (KEPT: where it is kept all the same),
+ * when not. */
+static bool annotation_value_ok(const struct conversion *c, const char *what, const char *name,
+                                const char *value, const char *kept)
 {
-  struct appc_kv as_annotation = {.name = (char *) name, .value = l->value};
+  struct appc_kv as_annotation = {.name = (char *) name, .value = (char *) value};
   struct appc_kv_list one = {.items = &as_annotation, .len = 1};
   appc_error_t e = NULL;
 
-  if (appc_validate_annotations(&one, "", &e) == 0)
+  if (value == NULL || appc_validate_annotations(&one, "", &e) == 0)
     return true;
   appc_error_rename(e, "[0].value: ", ""); /* the value and what is wrong with it */
-  appc_cb_log(c->opts->cb,
-              "config.Labels: \"%.80s\": %s, as the annotation %s must be; left out "
-              "(" OCI_LABELS_ANNOTATION " keeps it)",
-              l->name, e != NULL ? e->msg : "out of memory", name);
+  appc_cb_log(c->opts->cb, "%s: %s, as the annotation %s must be; left out%s", what,
+              e != NULL ? e->msg : "out of memory", name, kept);
   appc_error_release(&e);
   return false;
+}
+
+/* Whether label L's value is one appc's annotation NAME may have. */
+static bool label_value_ok(const struct conversion *c, const struct appc_kv *l, const char *name)
+{
+  cleanup_free char *what = NULL;
+
+  if (asprintf(&what, "config.Labels: \"%.80s\"", l->name) < 0)
+    what = NULL;
+  return annotation_value_ok(c, what != NULL ? what : "config.Labels", name, l->value,
+                             " (" OCI_LABELS_ANNOTATION " keeps it)");
 }
 
 /* The config's label L as an annotation (appc_oci_label_annotation); one
@@ -484,7 +495,8 @@ static int describe(struct conversion *c, const struct oci_source *src, appc_err
     return -1;
   if (oci_kv_add(&c->annotations, "appc.io/oci/manifest", c->img.manifest.digest, err) < 0 ||
       oci_kv_add(&c->annotations, "appc.io/oci/config", c->img.config.digest, err) < 0 ||
-      oci_kv_add(&c->annotations, "created", c->img.created, err) < 0 ||
+      (annotation_value_ok(c, "config.created", "created", c->img.created, "") &&
+       oci_kv_add(&c->annotations, "created", c->img.created, err) < 0) ||
       oci_kv_add(&c->annotations, "authors", c->img.author, err) < 0)
     return -1;
   /* Entrypoint and Cmd as they were, JSON arrays, as docker2aci records

@@ -15,6 +15,7 @@ that leave the rootfs), corrupted blobs, nested indexes, several platforms.
   oci-craft.py platforms LAYOUT REF                an index: arm64 first, then REF's
   oci-craft.py big-manifest LAYOUT REF BYTES       REF's manifest padded to BYTES
   oci-craft.py config-set LAYOUT REF KEY JSON      REF's config.KEY set to the JSON value
+      (KEY starting with "/": the config's own top-level member, e.g. /created)
   oci-craft.py archive OUT.tar CASE                 a `docker save` archive gone wrong:
       dotdot (an entry ../x), link-out (manifest.json's layer a symlink out),
       missing (a layer named but absent), tampered (a layer unlike its diff_id)
@@ -312,7 +313,10 @@ def config_set(layout, ref, key, value):
     _, d = find(index(layout), ref)
     manifest = read_json(layout, d["digest"])
     config = read_json(layout, manifest["config"]["digest"])
-    config["config"][key] = json.loads(value)
+    if key.startswith("/"):
+        config[key[1:]] = json.loads(value)
+    else:
+        config["config"][key] = json.loads(value)
     cdesc = put_blob(layout, json.dumps(config).encode())
     manifest["config"]["digest"], manifest["config"]["size"] = cdesc["digest"], cdesc["size"]
     replace_manifest(layout, ref, manifest)

@@ -125,6 +125,18 @@ is "... appc.io/docker/labels keeps them all" \
   "$(jq -c '.annotations[] | select(.name == "appc.io/docker/labels") | .value | fromjson' "$TMP/wellknown.json")" \
   "$(jq -c . <<<"$WELLKNOWN")"
 
+# A config whose created is no RFC 3339 date (the annotation created must
+# be one): the image is imported without it, the log says why.
+cp -a "$L" "$TMP/badcreated" && $CRAFT config-set "$TMP/badcreated" app /created '"yesterday"'
+check "an image whose config.created is no date is imported" \
+  "$ACTOOL" --debug --dir="$TMP/store-badcreated" --insecure-options=image fetch "oci:$TMP/badcreated:app"
+cp "$TMP/.err" "$TMP/badcreated.err"
+"$ACTOOL" --dir="$TMP/store-badcreated" image cat-manifest "$(tail -n1 "$TMP/.out")" >"$TMP/badcreated.json"
+check "... config.created left out with a log line naming it" grep -Eq \
+  '^config\.created: "yesterday" [^;]*, as the annotation created must be; left out$' "$TMP/badcreated.err"
+is "... no created annotation" \
+  "$(jq -c '[.annotations[] | select(.name == "created")]' "$TMP/badcreated.json")" '[]'
+
 # A port past 65535 by 2^32 (81 once wrapped) is refused, not wrapped.
 cp -a "$L" "$TMP/bigport"
 umoci config --image "$TMP/bigport:app" --config.exposedports 4294967377/tcp >/dev/null
