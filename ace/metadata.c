@@ -673,11 +673,10 @@ static bool find_app(const struct server *s, const char *path, struct route *r)
   return false;
 }
 
-static bool route_url(const struct server *s, const char *url, struct route *r)
+/* Route PATH, what follows the token in the URL. */
+static bool route_path(const struct server *s, const char *path, struct route *r)
 {
-  const char *path;
-
-  if (!token_matches(s, url, &path) || strncmp(path, PREFIX, strlen(PREFIX)) != 0)
+  if (strncmp(path, PREFIX, strlen(PREFIX)) != 0)
     return false;
   path += strlen(PREFIX);
   for (size_t i = 0; i < ARRAY_SIZE(pod_paths); i++) {
@@ -787,13 +786,18 @@ static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection
  * slot is wanted); a pod has at most a quarter of the connections the
  * service allows, and the service at most half its descriptors (the rest
  * are the registrations' and the servers'); a pod uploads MAX_POSTS bodies
- * at once at most.  Each connection has a record, its socket context. */
+ * at once at most.  A connection that has not shown the token is a
+ * stranger's until it does: when the pod is full, the oldest such gives
+ * way to a new one, so that strangers replacing their connections just
+ * under the deadline cannot hold every slot and turn the pod's apps away.
+ * Each connection has a record, its socket context. */
 struct conn_rec {
   struct guard *g;
-  struct conn_rec *prev, *next;
+  struct conn_rec *prev, *next; /* newest first */
   int fd;
   int64_t since; /* the start of its current request (or of the connection) */
-  bool closing;  /* shut down past its deadline: no longer counted */
+  bool closing;  /* shut down (past its deadline, or given way): no longer counted */
+  bool known;    /* a request of it has shown the token */
 };
 
 static _Atomic unsigned all_live; /* every server's live connections */
@@ -816,29 +820,54 @@ static void rec_uncount(struct conn_rec *r)
   }
 }
 
-/* Shut down the connections whose request is past its deadline: MHD sees
- * their end at once and closes them. */
+/* Shut R down: MHD sees its end at once and closes it. */
+static void rec_close(struct conn_rec *r)
+{
+  shutdown(r->fd, SHUT_RDWR);
+  rec_uncount(r);
+}
+
+/* Close the connections whose request is past its deadline. */
 static void close_stale(struct guard *g)
 {
   int64_t now = appc_monotonic_ms();
 
   for (struct conn_rec *r = g->head; r != NULL; r = r->next)
-    if (!r->closing && now - r->since > REQUEST_DEADLINE_MS) {
-      shutdown(r->fd, SHUT_RDWR);
-      rec_uncount(r);
-    }
+    if (!r->closing && now - r->since > REQUEST_DEADLINE_MS)
+      rec_close(r);
 }
 
-/* MHD's accept policy: a new connection, once the stale ones are gone. */
+/* The oldest connection that is counted and has not shown the token. */
+static struct conn_rec *oldest_stranger(const struct guard *g)
+{
+  struct conn_rec *found = NULL;
+
+  for (struct conn_rec *r = g->head; r != NULL; r = r->next)
+    if (!r->closing && !r->known)
+      found = r;
+  return found;
+}
+
+static bool has_room(const struct guard *g)
+{
+  unsigned per_pod, all;
+
+  conn_limits(&per_pod, &all);
+  return g->live < per_pod && atomic_load(&all_live) < all;
+}
+
+/* MHD's accept policy: a new connection, once the stale ones are gone and,
+ * when the pod is still full, a stranger's has given way. */
 static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
 {
   struct guard *g = cls;
-  unsigned per_pod, all;
+  struct conn_rec *stranger;
 
   (void) addr, (void) len;
-  conn_limits(&per_pod, &all);
   close_stale(g);
-  return g->live < per_pod && atomic_load(&all_live) < all ? MHD_YES : MHD_NO;
+  if (!has_room(g) && (stranger = oldest_stranger(g)) != NULL)
+    rec_close(stranger);
+  return has_room(g) ? MHD_YES : MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -852,7 +881,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci == NULL || (r = calloc(1, sizeof *r)) == NULL)
       return; /* not counted, and never closed early */
-    *r = (struct conn_rec){g, NULL, g->head, ci->connect_fd, appc_monotonic_ms(), false};
+    *r = (struct conn_rec){g, NULL, g->head, ci->connect_fd, appc_monotonic_ms(), false, false};
     if (g->head != NULL)
       g->head->prev = r;
     g->head = r;
@@ -1093,10 +1122,16 @@ static enum MHD_Result start_post(struct MHD_Connection *c, const struct route *
 static enum MHD_Result on_headers(const struct server *s, struct MHD_Connection *c, const char *url,
                                   const char *method, void **con_cls)
 {
+  struct conn_rec *rec = conn_rec_of(c);
+  const char *path;
   struct route r;
   bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
-  if (!route_url(s, url, &r))
+  if (!token_matches(s, url, &path))
+    return respond_status(c, MHD_HTTP_NOT_FOUND);
+  if (rec != NULL)
+    rec->known = true; /* the pod's (see "limits") */
+  if (!route_path(s, path, &r))
     return respond_status(c, MHD_HTTP_NOT_FOUND);
   if (is_post(r.ep) && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
     return respond_not_allowed(c, "POST");

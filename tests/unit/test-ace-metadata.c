@@ -948,19 +948,27 @@ static int raw_connect(void)
   return fd;
 }
 
+/* The status of the answer that comes on FD within 5 s (0 when the
+ * connection closes without one). */
+static int read_status(int fd)
+{
+  char answer[64] = "";
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+
+  assert_int_equal(poll(&p, 1, 5000), 1);
+  if (recv(fd, answer, sizeof answer - 1, 0) > 12 && memcmp(answer, "HTTP/1.", 7) == 0)
+    return atoi(answer + 9);
+  return 0;
+}
+
 /* Send REQ as it is and return the status of the answer that comes within
  * 5 s (0 when the connection closes without one). */
 static int raw_status(const char *req)
 {
-  char answer[64] = "";
-  struct pollfd p;
-  int fd = raw_connect(), status = 0;
+  int fd = raw_connect(), status;
 
   assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t) strlen(req));
-  p = (struct pollfd){.fd = fd, .events = POLLIN};
-  assert_int_equal(poll(&p, 1, 5000), 1);
-  if (recv(fd, answer, sizeof answer - 1, 0) > 12 && memcmp(answer, "HTTP/1.", 7) == 0)
-    status = atoi(answer + 9);
+  status = read_status(fd);
   close(fd);
   return status;
 }
@@ -1003,6 +1011,44 @@ static void test_nameless_part(void **state)
            fx.token, sizeof body - 1, body);
   assert_int_equal(raw_status(req), 200); /* the named field is signed; the other ignored */
   assert_int_equal(get_status("pod/uuid"), 200);
+}
+
+/* Connections that never show the token (with --net=host, any local
+ * user's) cannot take the pod's slots from its apps: with every slot held
+ * by one that sent a byte (each younger than the request deadline, as a
+ * client rotating them keeps them), the pod's request is still served, and
+ * the connection that showed the token is not the one given up. */
+static void test_strangers_hold_no_slot(void **state)
+{
+  enum { SLOTS = 64 }; /* a pod's connections at most */
+  int strangers[SLOTS], known = raw_connect();
+  char head[512];
+  (void) state;
+
+  /* An upload of the pod's, its headers in (100-continue shows when), its
+   * body not yet. */
+  snprintf(head, sizeof head,
+           "POST /%s/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: m\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n"
+           "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+           fx.token);
+  assert_int_equal(send(known, head, strlen(head), MSG_NOSIGNAL), (ssize_t) strlen(head));
+  assert_int_equal(read_status(known), 100);
+  /* (A stranger given up at once may not take its byte.) */
+  for (int i = 0; i < SLOTS; i++) {
+    strangers[i] = raw_connect();
+    (void) send(strangers[i], "G", 1, MSG_NOSIGNAL);
+  }
+  long served = get_status("pod/uuid");
+  ssize_t sent = send(known, "content=x", 9, MSG_NOSIGNAL);
+  int signed_status = read_status(known);
+  /* Closed before checking, so that a failure leaves no slot held. */
+  for (int i = 0; i < SLOTS; i++)
+    close(strangers[i]);
+  close(known);
+  assert_int_equal(served, 200);
+  assert_int_equal(sent, 9);
+  assert_int_equal(signed_status, 200);
 }
 
 /* ---- stopping ---- */
@@ -1408,6 +1454,7 @@ int main(void)
       cmocka_unit_test(test_wrong_method),
       cmocka_unit_test(test_abandoned_requests),
       cmocka_unit_test(test_nameless_part),
+      cmocka_unit_test(test_strangers_hold_no_slot),
       cmocka_unit_test(test_stop_on_eof),
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
