@@ -688,6 +688,20 @@ static bool route_path(const struct server *s, const char *path, struct route *r
   return strncmp(path, "apps/", 5) == 0 && find_app(s, path + 5, r);
 }
 
+/* MHD's decoding of the path (and of query arguments), except that a
+ * string holding an encoded NUL is left empty, which no endpoint is: the
+ * NUL would otherwise end it early, "pod/uuid%00junk" read as pod/uuid. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+  size_t len = MHD_http_unescape(s);
+
+  (void) cls, (void) c;
+  if (memchr(s, '\0', len) == NULL)
+    return len;
+  s[0] = '\0';
+  return 0;
+}
+
 /* ---- responses ---- */
 
 /* Queue a response with BODY (which must outlive the daemon when MODE is
@@ -1226,8 +1240,9 @@ static int server_start(struct server *s, int listen_fd, appc_error_t *err)
   s->daemon = MHD_start_daemon(
       MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, admit, &s->guard, on_request, s,
       MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-      NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s->guard, MHD_OPTION_CONNECTION_LIMIT,
-      2 * CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT, MHD_OPTION_END);
+      NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s->guard, MHD_OPTION_UNESCAPE_CALLBACK,
+      unescape, NULL, MHD_OPTION_CONNECTION_LIMIT, 2 * CONNECTION_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT, MHD_OPTION_END);
   if (s->daemon == NULL)
     return appc_error_make(err, 0, "metadata: cannot serve on descriptor %d", listen_fd);
   return 0;

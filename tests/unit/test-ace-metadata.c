@@ -1051,6 +1051,24 @@ static void test_strangers_hold_no_slot(void **state)
   assert_int_equal(signed_status, 200);
 }
 
+/* An encoded NUL is no end of the path: "pod/uuid%00junk" is not pod/uuid. */
+static void test_encoded_nul(void **state)
+{
+  char req[512];
+  (void) state;
+
+  snprintf(req, sizeof req, "GET /%s/acMetadata/v1/pod/uuid%%00junk HTTP/1.1\r\nHost: m\r\n\r\n",
+           fx.token);
+  assert_int_equal(raw_status(req), 404);
+  snprintf(req, sizeof req,
+           "GET /%s/acMetadata/v1/apps/web/image/id%%00/x HTTP/1.1\r\nHost: m\r\n\r\n", fx.token);
+  assert_int_equal(raw_status(req), 404);
+  /* Encoded, other bytes still are what they encode. */
+  snprintf(req, sizeof req, "GET /%s/acMetadata/v1/pod/uu%%69d HTTP/1.1\r\nHost: m\r\n\r\n",
+           fx.token);
+  assert_int_equal(raw_status(req), 200);
+}
+
 /* ---- stopping ---- */
 
 static void test_stop_on_eof(void **state)
@@ -1455,6 +1473,7 @@ int main(void)
       cmocka_unit_test(test_abandoned_requests),
       cmocka_unit_test(test_nameless_part),
       cmocka_unit_test(test_strangers_hold_no_slot),
+      cmocka_unit_test(test_encoded_nul),
       cmocka_unit_test(test_stop_on_eof),
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
