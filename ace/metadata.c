@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -741,6 +742,8 @@ static enum MHD_Result respond_status(struct MHD_Connection *c, unsigned status)
     return respond_text(c, status, "request body too large\n");
   case MHD_HTTP_SERVICE_UNAVAILABLE:
     return respond_text(c, status, "too many uploads at once\n");
+  case MHD_HTTP_NOT_IMPLEMENTED:
+    return respond_text(c, status, "a body must have a Content-Length or be chunked\n");
   case MHD_HTTP_UNSUPPORTED_MEDIA_TYPE:
     return respond_text(c, status,
                         "expected application/x-www-form-urlencoded or multipart/form-data\n");
@@ -1088,27 +1091,75 @@ static enum MHD_Result take_body(struct request *req, const char *data, size_t s
   return MHD_YES;
 }
 
-/* A body announced larger than the limit is refused before it is sent. */
-static bool announced_too_large(struct MHD_Connection *c)
+/* What the headers that delimit a body say, every one of them: MHD reads
+ * only the first of each name. */
+struct framing {
+  const char *length;  /* the first Content-Length */
+  bool lengths_differ; /* a later one says otherwise */
+  unsigned codings;    /* Transfer-Encoding headers */
+  bool chunked;        /* the last of those is "chunked" alone */
+};
+
+static enum MHD_Result on_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
 {
-  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  struct framing *f = cls;
+
+  (void) kind;
+  if (key == NULL || value == NULL)
+    return MHD_YES;
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+    if (f->length == NULL)
+      f->length = value;
+    else if (strcmp(f->length, value) != 0)
+      f->lengths_differ = true;
+  } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+    f->codings++;
+    f->chunked = strcasecmp(value, "chunked") == 0;
+  }
+  return MHD_YES;
+}
+
+/* A body announced larger than the limit is refused before it is sent. */
+static bool announced_too_large(const char *length)
+{
   char *end;
   unsigned long long n;
 
-  if (v == NULL)
+  if (length == NULL)
     return false;
   errno = 0;
-  n = strtoull(v, &end, 10);
-  return errno == ERANGE || (end != v && n > MAX_BODY);
+  n = strtoull(length, &end, 10);
+  return errno == ERANGE || (end != length && n > MAX_BODY);
+}
+
+/* The status to refuse a body with, from its headers alone; 0: none.  MHD
+ * delimits a body by chunks only under the one coding "chunked", and would
+ * wait for the connection's end under any other: answered at once instead
+ * (RFC 9112, 6.1).  Two lengths that differ leave the body's end ambiguous
+ * (RFC 9112, 6.3). */
+static unsigned framing_status(struct MHD_Connection *c)
+{
+  struct framing f = {0};
+
+  MHD_get_connection_values(c, MHD_HEADER_KIND, on_framing_header, &f);
+  if (f.codings > 1 || (f.codings == 1 && !f.chunked))
+    return MHD_HTTP_NOT_IMPLEMENTED;
+  if (f.lengths_differ)
+    return MHD_HTTP_BAD_REQUEST;
+  if (announced_too_large(f.length))
+    return MHD_HTTP_CONTENT_TOO_LARGE;
+  return 0;
 }
 
 static enum MHD_Result start_post(struct MHD_Connection *c, const struct route *r, void **con_cls)
 {
   struct conn_rec *rec = conn_rec_of(c);
   struct request *req;
+  unsigned refused = framing_status(c);
 
-  if (announced_too_large(c))
-    return respond_status(c, MHD_HTTP_CONTENT_TOO_LARGE);
+  if (refused != 0)
+    return respond_status(c, refused);
   if (rec != NULL && rec->g->posts >= MAX_POSTS)
     return respond_status(c, MHD_HTTP_SERVICE_UNAVAILABLE);
   req = calloc(1, sizeof *req);

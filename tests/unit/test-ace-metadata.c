@@ -961,16 +961,21 @@ static int read_status(int fd)
   return 0;
 }
 
-/* Send REQ as it is and return the status of the answer that comes within
- * 5 s (0 when the connection closes without one). */
-static int raw_status(const char *req)
+/* Send the LEN bytes of REQ as they are and return the status of the
+ * answer that comes within 5 s (0 when the connection closes without one). */
+static int raw_status_n(const char *req, size_t len)
 {
   int fd = raw_connect(), status;
 
-  assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t) strlen(req));
+  assert_int_equal(send(fd, req, len, MSG_NOSIGNAL), (ssize_t) len);
   status = read_status(fd);
   close(fd);
   return status;
+}
+
+static int raw_status(const char *req)
+{
+  return raw_status_n(req, strlen(req));
 }
 
 /* A client that sends part of a request and goes away frees its connection
@@ -1067,6 +1072,41 @@ static void test_encoded_nul(void **state)
   snprintf(req, sizeof req, "GET /%s/acMetadata/v1/pod/uu%%69d HTTP/1.1\r\nHost: m\r\n\r\n",
            fx.token);
   assert_int_equal(raw_status(req), 200);
+}
+
+/* A body the service cannot delimit is refused at once, not waited for
+ * until the inactivity timeout; one delimited two ways is refused too. */
+static void test_body_framing(void **state)
+{
+  char req[512];
+  int n;
+  (void) state;
+
+  snprintf(req, sizeof req,
+           "POST /%s/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: m\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\n"
+           "Transfer-Encoding: gzip, chunked\r\n\r\n9\r\ncontent=x\r\n0\r\n\r\n",
+           fx.token);
+  assert_int_equal(raw_status(req), 501);
+  snprintf(req, sizeof req,
+           "POST /%s/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: m\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\n"
+           "Content-Length: 9\r\nContent-Length: 3\r\n\r\ncontent=x",
+           fx.token);
+  assert_int_equal(raw_status(req), 400);
+  /* The same length twice says one thing. */
+  snprintf(req, sizeof req,
+           "POST /%s/acMetadata/v1/pod/hmac/sign HTTP/1.1\r\nHost: m\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\n"
+           "Content-Length: 9\r\nContent-Length: 9\r\nConnection: close\r\n\r\ncontent=x",
+           fx.token);
+  assert_int_equal(raw_status(req), 200);
+  /* A NUL in a header value ends the value (libmicrohttpd); the request is
+   * answered at once all the same. */
+  n = snprintf(req, sizeof req, "GET /%s/acMetadata/v1/pod/uuid HTTP/1.1\r\nHost: m\r\nX-A: a",
+               fx.token);
+  memcpy(req + n, "\0b\r\n\r\n", 7);
+  assert_int_equal(raw_status_n(req, (size_t) n + 7), 200);
 }
 
 /* ---- stopping ---- */
@@ -1474,6 +1514,7 @@ int main(void)
       cmocka_unit_test(test_nameless_part),
       cmocka_unit_test(test_strangers_hold_no_slot),
       cmocka_unit_test(test_encoded_nul),
+      cmocka_unit_test(test_body_framing),
       cmocka_unit_test(test_stop_on_eof),
       cmocka_unit_test(test_stop_on_readable),
       cmocka_unit_test(test_serve_errors),
