@@ -546,6 +546,11 @@ int ace_metadata_wire_encode(const struct ace_metadata_pod *pod, const char *tok
  * target: what decodes must encode to the same thing again). */
 int ace_metadata_wire_normalize(const char *wire, size_t len, char **out, size_t *out_len,
                                 appc_error_t *err);
+/* What a pod may send to sign and verify: PER_SECOND bytes of bodies a
+ * second (not 0), BURST at once, each at most 2^40 (by default 1 MiB and
+ * 16 MiB: docs/executor.md, "Metadata service").  Only before any server
+ * starts; for the fuzz target, which sends more than any pod should. */
+void ace_metadata_set_budget(size_t per_second, size_t burst);
 /* Serve the pod WIRE describes, signing with KEY (ACE_HMAC_KEY_LEN bytes),
  * on LISTEN_FD from a thread of this process
  * until ace_metadata_server_stop, which leaves LISTEN_FD open.  In two

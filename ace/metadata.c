@@ -52,9 +52,11 @@
 #define MAX_BODY (3 * MAX_CONTENT + 64 * 1024)
 #define POST_BUFFER 16384
 #define CONNECTION_LIMIT 64u
-#define CONNECTION_TIMEOUT 30u    /* seconds of inactivity */
-#define REQUEST_DEADLINE_MS 10000 /* for a request, however active its client */
-#define MAX_POSTS 4u              /* uploads of one pod at once */
+#define CONNECTION_TIMEOUT 30u          /* seconds of inactivity */
+#define REQUEST_DEADLINE_MS 10000       /* for a request, however active its client */
+#define MAX_POSTS 4u                    /* uploads of one pod at once */
+#define BUDGET_RATE (1024 * 1024)       /* bytes of bodies to sign and verify a second, a pod */
+#define BUDGET_BURST (16 * 1024 * 1024) /* at once */
 
 #define UUID_LEN 36
 #define HMAC_LEN 64     /* SHA-512 */
@@ -72,6 +74,8 @@ struct guard {
   struct conn_rec *head; /* every connection's, closing ones too */
   unsigned live;         /* connections not closing */
   unsigned posts;        /* uploads under way */
+  int64_t credit;        /* bytes of bodies it may still send to sign and verify */
+  int64_t credit_at;     /* when CREDIT was last topped up (ms; 0: never) */
 };
 
 #define TEXT_TYPE "text/plain; charset=us-ascii"
@@ -706,11 +710,11 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 /* ---- responses ---- */
 
 /* Queue a response with BODY (which must outlive the daemon when MODE is
- * MHD_RESPMEM_PERSISTENT) of media type TYPE, with an Allow header when
- * ALLOW is not NULL. */
+ * MHD_RESPMEM_PERSISTENT) of media type TYPE, with the header HEADER:
+ * VALUE when HEADER is not NULL. */
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const void *body,
                                size_t len, enum MHD_ResponseMemoryMode mode, const char *type,
-                               const char *allow)
+                               const char *header, const char *value)
 {
   struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *) body, mode);
   enum MHD_Result ret = MHD_NO;
@@ -718,7 +722,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
   if (r == NULL)
     return MHD_NO;
   if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-      (allow == NULL || MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES))
+      (header == NULL || MHD_add_response_header(r, header, value) == MHD_YES))
     ret = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ret;
@@ -726,7 +730,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 
 static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
-  return respond(c, status, text, strlen(text), MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL);
+  return respond(c, status, text, strlen(text), MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL, NULL);
 }
 
 static enum MHD_Result respond_status(struct MHD_Connection *c, unsigned status)
@@ -757,7 +761,7 @@ static enum MHD_Result respond_not_allowed(struct MHD_Connection *c, const char 
   static const char body[] = "method not allowed\n";
 
   return respond(c, MHD_HTTP_METHOD_NOT_ALLOWED, body, sizeof body - 1, MHD_RESPMEM_PERSISTENT,
-                 TEXT_TYPE, allow);
+                 TEXT_TYPE, MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection *c,
@@ -790,7 +794,7 @@ static enum MHD_Result respond_get(const struct server *s, struct MHD_Connection
     return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
   }
   /* Everything served lives as long as the daemon: no copy. */
-  return respond(c, MHD_HTTP_OK, body, len, MHD_RESPMEM_PERSISTENT, type, NULL);
+  return respond(c, MHD_HTTP_OK, body, len, MHD_RESPMEM_PERSISTENT, type, NULL, NULL);
 }
 
 /* ---- limits ---- */
@@ -939,6 +943,57 @@ static void guard_release(struct guard *g)
   }
 }
 
+/* The budget of body bytes (see "limits"): the service runs outside the
+ * pods' cgroups, so what a pod makes it sign and verify, hashed and decoded
+ * on its server's thread, is no part of the pod's CPU limit.  A token
+ * bucket: BUDGET_RATE bytes a second, BUDGET_BURST at most.  A request may
+ * start while the credit is not negative and spends every byte of its body
+ * (those dropped past the limit too), so MAX_POSTS uploads under way can
+ * overdraw it, by 2 * MAX_BODY each at most; past it a request answers 429,
+ * with Retry-After.  Identity assertions, small and occasional, never meet
+ * it.  Settable for the fuzz target, which sends more than any pod should. */
+static int64_t budget_rate = BUDGET_RATE, budget_burst = BUDGET_BURST;
+
+void ace_metadata_set_budget(size_t per_second, size_t burst)
+{
+  budget_rate = (int64_t) per_second;
+  budget_burst = (int64_t) burst;
+}
+
+/* G's credit now, topped up for the time since it was last. */
+static int64_t budget_credit(struct guard *g)
+{
+  int64_t now = appc_monotonic_ms();
+  /* Longer than it takes to fill up from what it holds: no need to count
+   * further, nor room to overflow. */
+  int64_t fill_ms = (budget_burst - g->credit) / budget_rate * 1000 + 1000;
+  int64_t elapsed =
+      g->credit_at == 0 || now - g->credit_at > fill_ms ? fill_ms : now - g->credit_at;
+
+  g->credit += elapsed * budget_rate / 1000;
+  if (g->credit > budget_burst)
+    g->credit = budget_burst;
+  g->credit_at = now;
+  return g->credit;
+}
+
+static void budget_spend(struct guard *g, size_t bytes)
+{
+  g->credit -= (int64_t) bytes;
+}
+
+/* 429, with the seconds until CREDIT (negative) is back to zero. */
+static enum MHD_Result respond_over_budget(struct MHD_Connection *c, int64_t credit)
+{
+  static const char body[] = "too much to sign or verify: retry later\n";
+  int64_t wait = (-credit + budget_rate - 1) / budget_rate;
+  char after[24];
+
+  snprintf(after, sizeof after, "%lld", (long long) (wait > 0 ? wait : 1));
+  return respond(c, MHD_HTTP_TOO_MANY_REQUESTS, body, sizeof body - 1, MHD_RESPMEM_PERSISTENT,
+                 TEXT_TYPE, MHD_HTTP_HEADER_RETRY_AFTER, after);
+}
+
 /* ---- POST bodies ---- */
 
 struct field {
@@ -948,7 +1003,7 @@ struct field {
 };
 
 struct request {
-  struct guard *guard; /* counts this upload */
+  struct guard *guard; /* counts this upload, and its bytes against the budget */
   enum endpoint ep;
   struct MHD_PostProcessor *pp;
   struct field content, uuid, signature;
@@ -1036,7 +1091,7 @@ static enum MHD_Result respond_sign(const struct server *s, struct MHD_Connectio
   if (!hmac_sign(s, s->uuid, req->content.data, req->content.len, mac))
     return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
   EVP_EncodeBlock((unsigned char *) b64, mac, HMAC_LEN);
-  return respond(c, MHD_HTTP_OK, b64, HMAC_B64_LEN, MHD_RESPMEM_MUST_COPY, TEXT_TYPE, NULL);
+  return respond(c, MHD_HTTP_OK, b64, HMAC_B64_LEN, MHD_RESPMEM_MUST_COPY, TEXT_TYPE, NULL, NULL);
 }
 
 static enum MHD_Result respond_verify(const struct server *s, struct MHD_Connection *c,
@@ -1055,7 +1110,7 @@ static enum MHD_Result respond_verify(const struct server *s, struct MHD_Connect
     return respond_status(c, MHD_HTTP_INTERNAL_SERVER_ERROR);
   if (CRYPTO_memcmp(mac, given, HMAC_LEN) != 0)
     return respond_status(c, MHD_HTTP_FORBIDDEN);
-  return respond(c, MHD_HTTP_OK, "", 0, MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL);
+  return respond(c, MHD_HTTP_OK, "", 0, MHD_RESPMEM_PERSISTENT, TEXT_TYPE, NULL, NULL);
 }
 
 /* The whole body has arrived (or been dropped). */
@@ -1081,6 +1136,8 @@ static enum MHD_Result respond_post(const struct server *s, struct MHD_Connectio
  * upload), up to a point past which the connection is simply closed. */
 static enum MHD_Result take_body(struct request *req, const char *data, size_t size)
 {
+  if (req->guard != NULL)
+    budget_spend(req->guard, size);
   req->body_len += size;
   if (req->body_len > MAX_BODY)
     request_fail(req, MHD_HTTP_CONTENT_TOO_LARGE);
@@ -1157,11 +1214,14 @@ static enum MHD_Result start_post(struct MHD_Connection *c, const struct route *
   struct conn_rec *rec = conn_rec_of(c);
   struct request *req;
   unsigned refused = framing_status(c);
+  int64_t credit;
 
   if (refused != 0)
     return respond_status(c, refused);
   if (rec != NULL && rec->g->posts >= MAX_POSTS)
     return respond_status(c, MHD_HTTP_SERVICE_UNAVAILABLE);
+  if (rec != NULL && (credit = budget_credit(rec->g)) < 0)
+    return respond_over_budget(c, credit);
   req = calloc(1, sizeof *req);
   if (req == NULL)
     return MHD_NO;

@@ -88,6 +88,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_fail("listening on loopback: %m");
   if (pipe2(stop_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0)
     fuzz_fail("pipe2: %m");
+  /* Inputs come faster than any pod's, and every one must still be signed
+   * after: a budget (docs/executor.md) without end. */
+  ace_metadata_set_budget((size_t) 1 << 40, (size_t) 1 << 40);
   if (pthread_create(&thread, NULL, serve, NULL) != 0)
     fuzz_fail("pthread_create");
   pthread_detach(thread);

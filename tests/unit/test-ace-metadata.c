@@ -154,6 +154,7 @@ struct reply {
   size_t len;
   char *type;
   char *allow;
+  char *retry_after;
 };
 
 static void reply_clear(struct reply *r)
@@ -161,6 +162,7 @@ static void reply_clear(struct reply *r)
   free(r->body);
   free(r->type);
   free(r->allow);
+  free(r->retry_after);
   *r = (struct reply){0};
 }
 
@@ -176,19 +178,29 @@ static size_t on_body(char *data, size_t size, size_t n, void *cls)
   return size * n;
 }
 
+/* Keep in *OUT the value of the header line DATA (LEN bytes) when it is
+ * the header NAME (with its colon). */
+static void keep_header(const char *data, size_t len, const char *name, char **out)
+{
+  size_t start = strlen(name), end = len;
+
+  if (len <= start || strncasecmp(data, name, start) != 0)
+    return;
+  while (start < end && data[start] == ' ')
+    start++;
+  while (end > start && (data[end - 1] == '\r' || data[end - 1] == '\n'))
+    end--;
+  free(*out);
+  *out = strndup(data + start, end - start);
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *cls)
 {
   struct reply *r = cls;
   size_t len = size * n;
-  if (len > 6 && strncasecmp(data, "Allow:", 6) == 0) {
-    size_t start = 6, end = len;
-    while (start < end && data[start] == ' ')
-      start++;
-    while (end > start && (data[end - 1] == '\r' || data[end - 1] == '\n'))
-      end--;
-    free(r->allow);
-    r->allow = strndup(data + start, end - start);
-  }
+
+  keep_header(data, len, "Allow:", &r->allow);
+  keep_header(data, len, "Retry-After:", &r->retry_after);
   return len;
 }
 
@@ -804,10 +816,14 @@ static void test_bad_forms(void **state)
 
 static void test_body_limits(void **state)
 {
+  struct server_proc saved = fx.server;
   char *fields = malloc(MiB + 16);
   char want[89];
   (void) state;
 
+  /* These bodies spend most of a pod's budget (test_sign_budget): a
+   * server of their own, so that the tests after start with a whole one. */
+  server_start(&fx.server, &fx.pod, fx.token);
   assert_non_null(fields);
   /* Exactly 1 MiB of content is signed... */
   strcpy(fields, "content=");
@@ -867,6 +883,51 @@ static void test_body_limits(void **state)
   reply_clear(&r);
   /* The server is still there. */
   assert_int_equal(get_status("pod/uuid"), 200);
+  server_stop(&fx.server);
+  fx.server = saved;
+}
+
+/* The service runs outside the pod's cgroup, so what a pod makes it sign
+ * and verify is bounded per second: past the budget a request answers 429
+ * with Retry-After, and after that wait one is served again. */
+static void test_sign_budget(void **state)
+{
+  static const char verify_fields[] = "&uuid=" POD_UUID "&signature=AAAA";
+  struct server_proc saved = fx.server;
+  char *fields = malloc(8 + MiB + sizeof verify_fields);
+  struct reply r = {0};
+  int tries = 0, after;
+  (void) state;
+
+  server_start(&fx.server, &fx.pod, fx.token); /* a whole budget */
+  assert_non_null(fields);
+  memset(fields, 'a', 8 + MiB);
+  memcpy(fields, "content=", 8);
+  fields[8 + MiB] = '\0';
+  /* Signatures and verifications of 1 MiB draw on the one budget. */
+  for (;;) {
+    bool signing = tries % 2 == 0;
+    if (!signing)
+      memcpy(fields + 8 + MiB, verify_fields, sizeof verify_fields);
+    reply_clear(&r);
+    r = post_form(signing ? "pod/hmac/sign" : "pod/hmac/verify", fields);
+    fields[8 + MiB] = '\0';
+    if (r.status == 429 || ++tries == 100)
+      break;
+    assert_int_equal(r.status, signing ? 200 : 403);
+  }
+  assert_int_equal(r.status, 429);
+  assert_true(tries >= 8); /* 8 MiB at once are well within it */
+  assert_non_null(r.retry_after);
+  after = atoi(r.retry_after);
+  assert_true(after >= 1 && after <= 60);
+  reply_clear(&r);
+  sleep((unsigned) after);
+  char *sig = sign("within the budget", 17); /* (asserts 200) */
+  free(sig);
+  server_stop(&fx.server);
+  fx.server = saved;
+  free(fields);
 }
 
 /* ---- tokens, paths and methods ---- */
@@ -1507,6 +1568,7 @@ int main(void)
       cmocka_unit_test(test_verify),
       cmocka_unit_test(test_bad_forms),
       cmocka_unit_test(test_body_limits),
+      cmocka_unit_test(test_sign_budget),
       cmocka_unit_test(test_wrong_token),
       cmocka_unit_test(test_unknown_path),
       cmocka_unit_test(test_wrong_method),
