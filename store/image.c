@@ -82,6 +82,18 @@ int appc_store_lock_record(struct appc_store *s, const char *id)
   return fd;
 }
 
+int appc_store_lock_images(struct appc_store *s, bool exclusive, appc_error_t *err)
+{
+  if (appc_flock(s->images_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+    return appc_error_make(err, errno, "%s/%s: lock", s->path, STORE_IMAGES);
+  return 0;
+}
+
+void appc_store_unlock_images(struct appc_store *s)
+{
+  (void) flock(s->images_fd, LOCK_UN);
+}
+
 /* The error for ID's record that could not be locked (errno). */
 static int record_error(struct appc_store *s, const char *id, appc_error_t *err)
 {
@@ -127,7 +139,18 @@ static int remove_unclaimed_locked(struct appc_store *s, const char *id,
   *kept =
       now.import_time.tv_sec != imported->tv_sec || now.import_time.tv_nsec != imported->tv_nsec;
   appc_store_image_clear(&now);
-  return *kept ? 0 : remove_locked(s, id, err);
+  if (*kept)
+    return 0;
+  /* Under a shared hold, an import of the image that finds no record
+   * once it is renamed away would install its blob before our unlink,
+   * which would then take the import's: images/ held exclusive makes
+   * such an import wait for the whole removal (appc_store_lock_images).
+   * Under the exclusive hold no import runs, and it costs nothing. */
+  if (appc_store_lock_images(s, true, err) < 0)
+    return -1;
+  int r = remove_locked(s, id, err);
+  appc_store_unlock_images(s);
+  return r;
 }
 
 /* Inside a shared hold the removal waits for its end (appc_store_unlock),

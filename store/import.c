@@ -319,8 +319,18 @@ static int import_locked(struct import *im, struct appc_store_image *out, bool *
       return -1;
     return out != NULL ? appc_store_read_record(im->s, im->info.image_id, out, err) : 0;
   }
-  if (install_blob(im, err) < 0 || fill_record(im, &img, err) < 0 ||
-      install_record(im, &img, &raced, err) < 0) {
+  /* Not in the store: blob and record installed while no removal of the
+   * image runs (appc_store_lock_images), which could unlink our blob after
+   * renaming its own record away. */
+  if (appc_store_lock_images(im->s, false, err) < 0)
+    return -1;
+  r = install_blob(im, err);
+  if (r == 0)
+    r = fill_record(im, &img, err);
+  if (r == 0)
+    r = install_record(im, &img, &raced, err);
+  appc_store_unlock_images(im->s);
+  if (r < 0) {
     appc_store_image_clear(&img);
     return -1;
   }

@@ -103,6 +103,15 @@ int appc_store_read_record(struct appc_store *s, const char *id, struct appc_sto
  * added take turns on it (appc_store_remove_unclaimed).  -1 and errno,
  * ENOENT when the image is not (or no longer) in the store. */
 int appc_store_lock_record(struct appc_store *s, const char *id);
+/* images/ itself locked (flock), shared by an import installing an image
+ * that has no record, exclusive by a removal of what an import added
+ * (appc_store_remove_unclaimed), from the rename of the record to the
+ * unlink of the blob: that removal may run under a shared hold of the
+ * store's lock (beside another process's), where such an import can
+ * start, and the record's own lock cannot keep it out once the record is
+ * renamed away.  Never taken while waiting for a record's lock. */
+int appc_store_lock_images(struct appc_store *s, bool exclusive, appc_error_t *err);
+void appc_store_unlock_images(struct appc_store *s);
 /* Record a use of the image now (lastuse mtime); failures are ignored. */
 void appc_store_touch(struct appc_store *s, const char *id);
 /* An image imported again: its record's import time is now (as rkt's, so

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1108,6 +1109,118 @@ static void test_remove_unclaimed_deferred(void **state)
   appc_store_image_clear(&again);
 }
 
+/* A removal done under a shared hold (another process holds the store's
+ * lock) and a first import of the same image: the import finds no record
+ * once the removal has renamed it away, and installed its blob before the
+ * removal unlinked "the" blob, which was then the import's: a record
+ * without its blob.  __wrap_unlinkat (linked with --wrap=unlinkat) runs
+ * the import in another thread when the removal is about to unlink the
+ * blob, and lets the unlink go on once the import is done or waits on a
+ * lock (__wrap_flock tries each blocking flock of the importer's thread
+ * without blocking first, to tell). */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  const char *blob; /* the blob name whose unlinking starts the import (armed) */
+  const char *aci;
+  struct appc_store *s; /* the importer's */
+  pthread_t thread;
+  int state; /* 1 importing, 2 waiting on a lock, 3 done */
+  int r;
+} inter = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, NULL, 0, 0, -1};
+static _Thread_local bool importer_thread;
+
+static void inter_set(int state)
+{
+  pthread_mutex_lock(&inter.lock);
+  if (state > inter.state)
+    inter.state = state;
+  pthread_cond_broadcast(&inter.cond);
+  pthread_mutex_unlock(&inter.lock);
+}
+
+int __real_flock(int fd, int op);
+int __wrap_flock(int fd, int op)
+{
+  if (importer_thread && (op & LOCK_NB) == 0 && op != LOCK_UN) {
+    int r = __real_flock(fd, op | LOCK_NB);
+    if (r == 0 || errno != EWOULDBLOCK)
+      return r;
+    inter_set(2);
+  }
+  return __real_flock(fd, op);
+}
+
+static void *inter_import(void *data)
+{
+  appc_error_t err = NULL;
+
+  (void) data;
+  importer_thread = true;
+  inter.r = appc_store_import(inter.s, inter.aci, NULL, NULL, NULL, &err);
+  appc_error_release(&err);
+  inter_set(3);
+  return NULL;
+}
+
+int __real_unlinkat(int dirfd, const char *path, int flags);
+int __wrap_unlinkat(int dirfd, const char *path, int flags)
+{
+  if (inter.blob != NULL && strcmp(path, inter.blob) == 0 && flags == 0) {
+    struct timespec deadline;
+    inter.blob = NULL;
+    inter.state = 1;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 20; /* fails, never hangs */
+    if (pthread_create(&inter.thread, NULL, inter_import, NULL) != 0)
+      inter.state = 0;
+    pthread_mutex_lock(&inter.lock);
+    while (inter.state == 1)
+      if (pthread_cond_timedwait(&inter.cond, &inter.lock, &deadline) != 0)
+        break;
+    pthread_mutex_unlock(&inter.lock);
+  }
+  return __real_unlinkat(dirfd, path, flags);
+}
+
+static void test_remove_unclaimed_shared_vs_first_import(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image added;
+  struct appc_store *other = NULL, *importer = NULL;
+  unsigned long long damaged = 1;
+  appc_error_t err = NULL;
+  bool kept = true;
+  char path[256];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &added, NULL);
+  assert_ok(appc_store_open(&other, f->store, &err), &err);
+  assert_ok(appc_store_open(&importer, f->store, &err), &err);
+  assert_ok(appc_store_lock(other, false, &err), &err);
+  assert_ok(appc_store_lock(f->s, false, &err), &err);
+  assert_ok(appc_store_remove_unclaimed(f->s, added.id, &added.import_time, &kept, &err), &err);
+  inter.blob = added.id;
+  inter.aci = path;
+  inter.s = importer;
+  appc_store_unlock(f->s); /* the removal, beside OTHER's hold */
+  assert_null(inter.blob); /* the removal did unlink the blob */
+  assert_int_not_equal(inter.state, 0);
+  assert_int_equal(pthread_join(inter.thread, NULL), 0);
+  assert_int_equal(inter.r, 0);
+  appc_store_unlock(other);
+
+  /* the import succeeded: its record has its blob */
+  assert_int_equal(count_sub(f, "images"), 1);
+  assert_int_equal(count_sub(f, "blobs"), 1);
+  assert_ok(appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err), &err);
+  assert_int_equal(damaged, 0);
+  appc_store_close(other);
+  appc_store_close(importer);
+  appc_store_image_clear(&added);
+}
+
 struct logged {
   int n;
   char last[512];
@@ -1185,6 +1298,8 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed_deferred, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_unclaimed_shared_vs_first_import, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_log_unremoved, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
