@@ -705,6 +705,27 @@ char *appc_mkdtemp(const char *dir, const char *prefix, const char **used)
   return path;
 }
 
+int appc_dir_reopen_in_mount(int dir_fd, int mount_fd)
+{
+  union {
+    struct file_handle fh;
+    char room[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  } h = {.fh.handle_bytes = MAX_HANDLE_SZ};
+  struct stat dir, mount;
+  int mount_id;
+
+  if (fstat(dir_fd, &dir) < 0 || fstat(mount_fd, &mount) < 0)
+    return -1;
+  /* a handle means something on its own file system only */
+  if (dir.st_dev != mount.st_dev) {
+    errno = EXDEV;
+    return -1;
+  }
+  if (name_to_handle_at(dir_fd, "", &h.fh, &mount_id, AT_EMPTY_PATH) < 0)
+    return -1;
+  return open_by_handle_at(mount_fd, &h.fh, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 bool appc_same_mount(int a, int b)
 {
   struct statx sa, sb;

@@ -208,6 +208,15 @@ bool appc_dir_is_or_above(int dir_fd, const struct stat *at);
  * from DIR_FD (DIR_FD itself first), or -1 when none is. */
 int appc_dir_chain_find(int dir_fd, const struct stat *at, size_t n);
 
+/* The directory DIR_FD opened again (O_PATH) through the mount of
+ * MOUNT_FD, a directory of the same file system, by its file handle: a
+ * climb of ".." from there follows the file system's own parents, where
+ * one from a bind mount of a deeper directory leaves it at the mount's
+ * root.  -1 and errno when it cannot be: another file system, one without
+ * file handles, or a caller not allowed to open by handle
+ * (CAP_DAC_READ_SEARCH). */
+int appc_dir_reopen_in_mount(int dir_fd, int mount_fd);
+
 /* Are the directories A and B on one mount, so that rename(2) works
  * between them? */
 bool appc_same_mount(int a, int b);

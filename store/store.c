@@ -447,10 +447,16 @@ static size_t store_dirs(struct appc_store *s, struct stat *out, size_t n)
 }
 
 /* Is the first of DIRS met climbing from FD one of the store's own (the
- * first N_STORE), rather than a temporary directory of this process's? */
-static bool in_store(int fd, const struct stat *dirs, size_t n, size_t n_store)
+ * first N_STORE), rather than a temporary directory of this process's?
+ * The climb goes through the store's mount where it can: from a bind
+ * mount of a directory deeper in the store (DIR/trees/KEY, its rootfs,
+ * DIR/images/ID), ".." leaves at the mount's root and never meets the
+ * store's directories, though writes there land in the store. */
+static bool in_store(struct appc_store *s, int fd, const struct stat *dirs, size_t n,
+                     size_t n_store)
 {
-  int i = appc_dir_chain_find(fd, dirs, n);
+  cleanup_close int real = appc_dir_reopen_in_mount(fd, s->dirfd);
+  int i = appc_dir_chain_find(real >= 0 ? real : fd, dirs, n);
   return i >= 0 && (size_t) i < n_store;
 }
 
@@ -477,9 +483,9 @@ int appc_store_check_dest_at(struct appc_store *s, int parent_fd, const char *ba
                            path, s->path);
   /* DEST's directory in the store, or DEST a directory (or a symlink to
    * one) in it: the store's files are the store's alone */
-  if (in_store(parent_fd, dirs, n, n_store) ||
+  if (in_store(s, parent_fd, dirs, n, n_store) ||
       ((fd = openat(parent_fd, base, O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
-       in_store(fd, dirs, n, n_store)))
+       in_store(s, fd, dirs, n, n_store)))
     return appc_error_make(err, 0, "%s: in the store %s: only the store writes there", path,
                            s->path);
   return 0;

@@ -89,7 +89,9 @@ int appc_store_tmpdir(struct appc_store *s, const char *prefix, char **out, appc
  * holding the store: nothing but the store writes in its directory.
  * Directories are compared by device and inode, climbing "..", so that a
  * symlink or a bind mount of the store (or of a directory at its top) is
- * seen through.  A PATH whose directory does not exist passes, and so does
+ * seen through; the climb goes through the store's own mount (by file
+ * handle, where the caller may open by handle), so that a bind mount of a
+ * deeper directory is too.  A PATH whose directory does not exist passes, and so does
  * one below a directory that appc_store_tmpdir made for the caller. */
 int appc_store_check_dest(struct appc_store *s, const char *path, appc_error_t *err);
 

@@ -641,6 +641,28 @@ if mount --bind "$SI/trust" "$TMP/inside/trust-mnt" 2>/dev/null; then
 else
   not_ok "a bind mount of the store's trust/ (needs root)"
 fi
+# A bind mount of a directory deeper in the store: ".." from it leaves at
+# the mount's root, so only a climb through the store's own mount (by file
+# handle) sees where it is.  Render into DIR/trees/KEY's rootfs once copied
+# the tree into itself, level after level, until killed.
+mkdir -p "$TMP/inside/deep"
+for d in "trees/$K_SI" "trees/$K_SI/rootfs" "images/$ID_SI"; do
+  n=${d//$ID_SI/ID}
+  n=${n//$K_SI/KEY}
+  if mount --bind "$SI/$d" "$TMP/inside/deep" 2>/dev/null; then
+    for cmd in render extract; do
+      refused_inside "image $cmd IMAGE MNT/new (MNT a bind mount of DIR/$n)" \
+        "$TMP/inside/deep/new" ac "$SI" image "$cmd" "$ID_SI" "$TMP/inside/deep/new"
+    done
+    refused_inside "image export IMAGE MNT/new.aci (MNT a bind mount of DIR/$n)" \
+      "$TMP/inside/deep/new.aci" ac "$SI" image export "$ID_SI" "$TMP/inside/deep/new.aci"
+    umount "$TMP/inside/deep"
+  else
+    not_ok "a bind mount of the store's $n (needs root)"
+  fi
+done
+is "... nothing was made in the tree or the record" \
+  "$(cd "$SI" && ls -A "trees/$K_SI" "trees/$K_SI/rootfs" "images/$ID_SI" | grep -c new)" 0
 is "... the store's format file is intact" "$(cat "$SI/format")" "actool-store 2"
 is "... the image is still listed" "$(ac "$SI" image list -q 2>&1)" "$ID_SI"
 check "... the store verifies" ac "$SI" image verify
