@@ -547,6 +547,7 @@ struct copy_ctx {
   bool probed;  /* rules.predict stays false until checked */
   bool noatime; /* open sources with O_NOATIME until refused */
   int dst_root;
+  struct stat dst_root_st; /* met in the source: the copy is inside it */
   struct rel_path path;
   struct link_table links;
   struct copy_dir *anchor;  /* the deepest directory that never parks */
@@ -769,6 +770,15 @@ static int copy_subdir(struct copy_ctx *c, struct copy_dir *parent, unsigned dep
   const char *path = c->path.buf;
   int r;
 
+  /* The destination inside the tree copied (a bind mount of one of its
+   * directories, which no climb of ".." from the destination sees): going
+   * on would copy the copy as it grows, level after level, until the file
+   * system is full. */
+  if (st->st_dev == c->dst_root_st.st_dev && st->st_ino == c->dst_root_st.st_ino) {
+    close(src_fd);
+    return appc_error_make(err, ELOOP,
+                           "%s: the destination itself: a tree cannot be copied into itself", path);
+  }
   if (mkdirat(parent->dst.fd, name, create_mode) < 0) {
     close(src_fd);
     return appc_error_make(err, errno, "%s: creating directory", path);
@@ -944,6 +954,8 @@ static int copy_ctx_init(struct copy_ctx *c, const struct appc_copy_options *opt
   c->rules.gid = getegid();
   c->umask_known = read_umask(&c->rules.umask);
   c->noatime = c->rules.uid == 0;
+  if (fstat(dst_root, &c->dst_root_st) < 0)
+    return appc_error_make(err, errno, ".: destination");
   c->dents = malloc(DENTS_BUF_SIZE);
   if (c->dents == NULL || copy_buffers_init(&c->bufs) < 0)
     return appc_error_make(err, ENOMEM, "copying tree");

@@ -788,6 +788,37 @@ static void test_copy_error_names_the_path(void **state)
   close(dir_fd);
 }
 
+/* A destination inside the source tree (through a bind mount of one of
+ * its directories, in a render): refused when the walk meets it, rather
+ * than copied into itself as it grows.  On a tmpfs of few inodes, so that
+ * a copy that goes on stops at once (ENOSPC), and fails this test. */
+static void test_copy_into_itself(void **state)
+{
+  struct appc_copy_options o = copy_opts(true);
+  appc_error_t err = NULL;
+  char *dir = scratch_new();
+  int dir_fd = open_dir(AT_FDCWD, dir);
+
+  if (!root())
+    skip();
+  current_mount = join(dir, "mnt");
+  CHECK(mkdirat(dir_fd, "mnt", 0755));
+  if (mount("tmpfs", current_mount, "tmpfs", 0, "nr_inodes=64") < 0)
+    skip();
+  int src = make_dir(dir_fd, "mnt/src", 0755);
+  put_file(src, "f", 0644, 10, 1);
+  close(make_dir(src, "sub", 0755));
+  int dst = make_dir(src, "sub/dst", 0700);
+  int r = appc_tree_copy(src, dst, &o, &err);
+  assert_true(r < 0);
+  assert_int_equal(err->errnum, ELOOP);
+  assert_error_contains(r, &err,
+                        "sub/dst: the destination itself: a tree cannot be copied into itself");
+  close(dst);
+  close(src);
+  close(dir_fd);
+}
+
 struct countdown {
   int left;
   int calls;
@@ -1034,6 +1065,7 @@ int main(void)
       cmocka_unit_test_teardown(test_copy_by_an_unprivileged_owner, teardown),
       cmocka_unit_test_teardown(test_copy_into_another_file_system, teardown),
       cmocka_unit_test_teardown(test_copy_error_names_the_path, teardown),
+      cmocka_unit_test_teardown(test_copy_into_itself, teardown),
       cmocka_unit_test_teardown(test_copy_cancelled, teardown),
       cmocka_unit_test_teardown(test_deep_tree_uses_few_descriptors, teardown),
       cmocka_unit_test_teardown(test_remove_tree, teardown),
