@@ -120,8 +120,8 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
   return r;
 }
 
-/* The store's lock held (exclusively, but for a deferred removal that
- * would otherwise wait for another holder: appc_store_unlock); under the
+/* The store's lock held (exclusively, but when that would wait for
+ * another holder: appc_store_lock_removal); under the
  * record's lock too (appc_store_lock_record), which claims and imports of
  * the same image take, so that the look at the record and the removal are
  * one step. */
@@ -178,7 +178,9 @@ int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
     return appc_error_make(err, 0, "%s: not an image ID", id);
   if (s->lock_depth > 0 && !s->lock_exclusive)
     return defer_removal(s, id, imported, err);
-  if (lock_for_image(s, id, true, err) < 0)
+  /* (not waiting behind another process's hold: a failed fetch is not
+   * kept waiting for a build's end to clean up) */
+  if (appc_store_lock_removal(s, err) < 0)
     return -1;
   r = remove_unclaimed_locked(s, id, imported, kept, err);
   appc_store_unlock(s);

@@ -63,6 +63,12 @@ struct store_removal {
   struct timespec imported;
 };
 
+/* Hold the store's lock for a removal of what an import added
+ * (appc_store_remove_unclaimed): exclusive when no other process holds it,
+ * else shared rather than wait for that process; nested in an exclusive
+ * hold as appc_store_lock. */
+int appc_store_lock_removal(struct appc_store *s, appc_error_t *err);
+
 /* Carry out the deferred removals, the store's lock held (exclusively
  * when it was free); what fails is logged (the store's callbacks) and
  * left. */

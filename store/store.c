@@ -232,18 +232,36 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
   return 0;
 }
 
+/* The lock taken (or this process's hold converted) for removals of what
+ * imports added: exclusive when no other process holds it, so that none
+ * reads an image as it goes.  When one does (a build in a long RUN step),
+ * waiting would leave this command hanging behind it: the removals are
+ * then done under a shared hold, the record's lock still keeping an image
+ * another import took meanwhile, and images/'s a first import of it apart
+ * (appc_store_lock_images).  (A conversion that fails has dropped the
+ * shared hold: flock(2).) */
+static int lock_for_removal(struct appc_store *s)
+{
+  s->lock_exclusive = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+  return s->lock_exclusive ? 0 : appc_flock(s->lock_fd, LOCK_SH);
+}
+
+int appc_store_lock_removal(struct appc_store *s, appc_error_t *err)
+{
+  if (s->lock_depth > 0)
+    return appc_store_lock(s, true, err);
+  if (lock_for_removal(s) < 0)
+    return appc_error_make(err, errno, "%s/lock", s->path);
+  s->lock_depth = 1;
+  return 0;
+}
+
 void appc_store_unlock(struct appc_store *s)
 {
   if (s->lock_depth == 0 || --s->lock_depth > 0)
     return;
-  /* Exclusive when no other process holds the lock, so that none reads
-   * an image as it goes.  When one does (a build in a long RUN step),
-   * waiting would leave this command hanging behind it: the removals are
-   * then done under a shared hold, the record's lock still keeping an
-   * image another import took meanwhile.  (A conversion that fails has
-   * dropped the shared hold: flock(2).) */
   if (s->n_deferred > 0) {
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0 || appc_flock(s->lock_fd, LOCK_SH) == 0)
+    if (lock_for_removal(s) == 0)
       appc_store_run_deferred(s);
     else
       appc_cb_log(s->cb, "%s/lock: %s: %zu images to remove are left in the store", s->path,

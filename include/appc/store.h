@@ -185,11 +185,12 @@ int appc_store_claim(struct appc_store *s, const char *id, struct appc_store_ima
 /* Remove ID, which an import added with the import time IMPORTED and no
  * longer needs, unless another import has taken it since (imported it
  * again or claimed it): then *KEPT is true and the image stays.  An image
- * no longer in the store is no error.  Inside a shared hold of the store's
- * lock the removal is done as the outermost hold ends (appc_store_unlock,
- * under the exclusive lock when no other process holds the lock, else
- * under a shared one rather than waiting; what is kept or fails then goes
- * to the store's log callback) and *KEPT is false. */
+ * no longer in the store is no error.  It is done under the exclusive lock
+ * when no other process holds the lock, else under a shared one rather
+ * than waiting for that process.  Inside a shared hold of the store's
+ * lock the removal is done as the outermost hold ends (appc_store_unlock;
+ * what is kept or fails then goes to the store's log callback) and *KEPT
+ * is false. */
 int appc_store_remove_unclaimed(struct appc_store *s, const char *id,
                                 const struct timespec *imported, bool *kept, appc_error_t *err);
 

@@ -1109,6 +1109,63 @@ static void test_remove_unclaimed_deferred(void **state)
   appc_store_image_clear(&again);
 }
 
+/* A removal of what an import added, asked for outside any hold of this
+ * process's while another process holds the store's lock (a build holds
+ * it for its whole run): done beside it under a shared hold, as a deferred
+ * one is, rather than keep a failed fetch waiting for the build's end. */
+struct removal {
+  struct appc_store *s;
+  const struct appc_store_image *img;
+  bool kept;
+  int r;
+};
+
+static void *remove_in_thread(void *arg)
+{
+  struct removal *rm = arg;
+  appc_error_t err = NULL;
+
+  rm->r = appc_store_remove_unclaimed(rm->s, rm->img->id, &rm->img->import_time, &rm->kept, &err);
+  appc_error_release(&err);
+  return NULL;
+}
+
+static void test_remove_unclaimed_beside_a_holder(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image added;
+  struct appc_store *other = NULL;
+  appc_error_t err = NULL;
+  struct timespec deadline;
+  pthread_t th;
+  char path[256];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &added, NULL);
+  assert_ok(appc_store_open(&other, f->store, &err), &err);
+  assert_ok(appc_store_lock(other, false, &err), &err);
+  struct removal rm = {.s = f->s, .img = &added, .kept = true, .r = -1};
+  assert_int_equal(pthread_create(&th, NULL, remove_in_thread, &rm), 0);
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  int joined = pthread_timedjoin_np(th, NULL, &deadline); /* ETIMEDOUT: it waited */
+  appc_store_unlock(other);
+  if (joined != 0)
+    assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(joined, 0);
+  assert_int_equal(rm.r, 0);
+  assert_false(rm.kept);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(count_sub(f, "blobs"), 0);
+
+  /* the store's lock is free again: exclusive holds work */
+  assert_ok(appc_store_lock(other, true, &err), &err);
+  appc_store_unlock(other);
+  appc_store_close(other);
+  appc_store_image_clear(&added);
+}
+
 /* A removal done under a shared hold (another process holds the store's
  * lock) and a first import of the same image: the import finds no record
  * once the removal has renamed it away, and installed its blob before the
@@ -1298,6 +1355,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_remove_export_gc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed_deferred, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remove_unclaimed_beside_a_holder, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remove_unclaimed_shared_vs_first_import, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_log_unremoved, setup, teardown),
