@@ -577,6 +577,65 @@ static void test_progress_export_and_verify(void **state)
   appc_store_image_clear(&img);
 }
 
+/* Images removed while verify runs (removals under a shared hold, beside
+ * verify's: a build's squash, a failed fetch) are no damage: verify said
+ * the record of the image it was reading lost its manifest, and the
+ * record of the next one was missing.  The first progress report of a
+ * blob's reading removes both. */
+struct removing {
+  struct appc_store *other;
+  const struct appc_store_image *img[2];
+  bool done;
+};
+
+static void remove_both(void *data, enum appc_progress_op op, const char *what, uint64_t done,
+                        uint64_t total)
+{
+  struct removing *rm = data;
+  appc_error_t err = NULL;
+  bool kept = true;
+
+  (void) what;
+  (void) done;
+  (void) total;
+  if (op != APPC_PROGRESS_VERIFY || rm->done)
+    return;
+  rm->done = true;
+  for (int i = 0; i < 2; i++) {
+    assert_ok(appc_store_remove_unclaimed(rm->other, rm->img[i]->id, &rm->img[i]->import_time,
+                                          &kept, &err),
+              &err);
+    assert_false(kept);
+  }
+}
+
+static void test_verify_beside_removals(void **state)
+{
+  struct fixture *f = *state;
+  struct appc_store_image a, b;
+  struct removing rm = {.img = {&a, &b}};
+  const struct appc_callbacks cb = {.data = &rm, .progress_op = remove_both};
+  unsigned long long damaged = 99;
+  appc_error_t err = NULL;
+  char path[256];
+
+  open_store(f);
+  simple_aci(f, "a.aci", "example.com/a", "1.0.0", path);
+  import_ok(f, path, &a, NULL);
+  simple_aci(f, "b.aci", "example.com/b", "1.0.0", path);
+  import_ok(f, path, &b, NULL);
+  assert_ok(appc_store_open(&rm.other, f->store, &err), &err);
+  appc_store_set_callbacks(f->s, &cb);
+  assert_ok(appc_store_verify(f->s, NULL, 0, NULL, NULL, &damaged, &err), &err);
+  appc_store_set_callbacks(f->s, NULL);
+  assert_true(rm.done);
+  assert_int_equal(count_sub(f, "images"), 0);
+  assert_int_equal(damaged, 0);
+  appc_store_close(rm.other);
+  appc_store_image_clear(&a);
+  appc_store_image_clear(&b);
+}
+
 static void test_remove_export_gc(void **state)
 {
   struct fixture *f = *state;
@@ -1361,6 +1420,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_log_unremoved, setup, teardown),
       cmocka_unit_test_setup_teardown(test_progress_export_and_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_finds_damage, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_verify_beside_removals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tree_symlink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_gc_threads, setup, teardown),
