@@ -22,6 +22,9 @@
  * where the rootfs had none), /etc/hostname, and /etc/hosts,
  * /etc/resolv.conf and /etc/os-release where the rootfs had none; /etc
  * itself, when the rootfs had none, only holds what the app put there.
+ * The executor wrote them wherever /etc led in the root (an image's
+ * etc -> var/etc, or etc -> .), so that directory is found in the rootfs
+ * as the pod found it (resolved inside it), and known by its inode.
  *
  * Every name is looked up relative to the descriptors of its two
  * directories without following symlinks, so nothing the app made can send
@@ -45,6 +48,7 @@
 #include "appc/store.h"
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 
 #define OVERLAY_XATTR_PREFIX "trusted.overlay."
 #define XATTR_LIST_BUF (64 * 1024)
@@ -52,6 +56,8 @@
 struct commit {
   char rel[PATH_MAX]; /* the entry's path in the rootfs, for rules and messages */
   const char *rootfs;
+  bool has_etc;    /* the rootfs's /etc leads to a directory: */
+  struct stat etc; /* that directory, where the executor wrote its files */
 };
 
 static bool is_whiteout(const struct stat *st)
@@ -91,21 +97,33 @@ static int fail(const struct commit *c, int e, const char *what, appc_error_t *e
   return appc_error_make(err, e, "%s/%s: cannot %s the app's change", c->rootfs, c->rel, what);
 }
 
-/* NAME in the directory c->rel is one the executor made for the app, not
- * one of the app's changes (the rootfs had it: HAVE). */
-static bool made_by_executor(const struct commit *c, const char *name, bool have,
+/* The rootfs's directory DST (c->rel names it) is where the pod's /etc led:
+ * the rootfs's /etc wherever it leads, or the /etc the executor made where
+ * the rootfs had none. */
+static bool is_etc(const struct commit *c, int dst)
+{
+  struct stat st;
+
+  if (strcmp(c->rel, "etc") == 0)
+    return true;
+  return c->has_etc && fstat(dst, &st) == 0 && st.st_dev == c->etc.st_dev &&
+         st.st_ino == c->etc.st_ino;
+}
+
+/* NAME in the directory c->rel (the pod's /etc: IN_ETC) is one the
+ * executor made for the app, not one of the app's changes (the rootfs had
+ * it: HAVE). */
+static bool made_by_executor(const struct commit *c, const char *name, bool have, bool in_etc,
                              const struct stat *st)
 {
   static const char *const mount_points[] = {"proc", "sys", "dev"};
   static const char *const provided[] = {"hosts", "resolv.conf", "os-release"};
 
-  if (c->rel[0] == '\0') {
+  if (c->rel[0] == '\0')
     for (size_t i = 0; i < sizeof mount_points / sizeof *mount_points; i++)
       if (strcmp(name, mount_points[i]) == 0)
         return !have && S_ISDIR(st->st_mode);
-    return false;
-  }
-  if (strcmp(c->rel, "etc") != 0)
+  if (!in_etc)
     return false;
   if (strcmp(name, "hostname") == 0)
     return true;
@@ -290,8 +308,9 @@ static int merge_changed(struct commit *c, int up, int dst, const char *name, co
   return replace(c, up, dst, name, st, have, dst_st, buf, err);
 }
 
-/* NAME of the upper layer's directory UP (c->rel names UP). */
-static int merge_entry(struct commit *c, int up, int dst, const char *name, char *buf,
+/* NAME of the upper layer's directory UP (c->rel names UP; IN_ETC: the
+ * pod's /etc). */
+static int merge_entry(struct commit *c, int up, int dst, const char *name, bool in_etc, char *buf,
                        appc_error_t *err)
 {
   struct stat st, dst_st;
@@ -304,7 +323,7 @@ static int merge_entry(struct commit *c, int up, int dst, const char *name, char
   have = fstatat(dst, name, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
   if (!have && errno != ENOENT)
     return appc_error_make(err, errno, "%s/%s/%s", c->rootfs, c->rel, name);
-  if (made_by_executor(c, name, have, &st))
+  if (made_by_executor(c, name, have, in_etc, &st))
     return 0;
   if (rel_push(c, name, &saved) < 0)
     return appc_error_make(err, ENAMETOOLONG, "%s/%s/%s", c->rootfs, c->rel, name);
@@ -357,14 +376,32 @@ static int read_names(int fd, struct names *out)
 static int merge_dir(struct commit *c, int up, int dst, char *buf, appc_error_t *err)
 {
   struct names n = {0};
+  bool in_etc = is_etc(c, dst);
   int r = 0;
 
   if (read_names(up, &n) < 0)
     r = fail(c, errno, "read", err);
   for (size_t i = 0; r == 0 && i < n.len; i++)
-    r = merge_entry(c, up, dst, n.items[i], buf, err);
+    r = merge_entry(c, up, dst, n.items[i], in_etc, buf, err);
   names_clear(&n);
   return r;
+}
+
+/* Where the rootfs's /etc leads, resolved inside it as the pod resolved
+ * it (the rootfs is the overlay's lower layer, unchanged by the run): no
+ * directory there (none, or a dangling symlink) is no /etc of the
+ * executor's, which would have made it or failed to start. */
+static int find_etc(struct commit *c, int dst, appc_error_t *err)
+{
+  cleanup_close int etc = appc_open_in_root(dst, "etc", O_PATH | O_DIRECTORY);
+
+  if (etc < 0 && (errno == ENOENT || errno == ENOTDIR))
+    return 0;
+  if (etc < 0 || fstat(etc, &c->etc) < 0)
+    return appc_error_make(err, errno, "%s/etc: cannot tell where it leads; nothing was committed",
+                           c->rootfs);
+  c->has_etc = true;
+  return 0;
 }
 
 int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
@@ -380,7 +417,8 @@ int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
     return appc_error_make(err, errno, "%s: the app's changes", upper);
   if (dst < 0)
     return appc_error_make(err, errno, "%s", rootfs);
-  if (each_entry(&c, up, ".", whole_fn, buf, err) < 0 || merge_dir(&c, up, dst, buf, err) < 0)
+  if (find_etc(&c, dst, err) < 0 || each_entry(&c, up, ".", whole_fn, buf, err) < 0 ||
+      merge_dir(&c, up, dst, buf, err) < 0)
     return -1;
   /* The rootfs's own directory last (the moves changed its times): its
    * owner, mode and times as the app left them (rootfs.c gave the upper

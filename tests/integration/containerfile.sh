@@ -172,6 +172,23 @@ is "cache images have a name of their own: the only example.com/web is the one r
   "$("$ACTOOL" image list | awk 'NR > 1 {print $2}' | sort | uniq -c | awk '$2 != "actool.local/build-cache" {print $1, $2}' | tr '\n' ' ')" \
   "1 example.com/busybox 1 example.com/web "
 
+# A base whose /etc is a symlink: the executor's files (the build host's
+# /etc/hosts and nameserver, as RUN has the host's network) are written
+# where it leads, and stay out of the image there too.
+"$ACTOOL" layout --layout="$TMP/etclink" init --name=example.com/etclink >/dev/null &&
+  "$top_srcdir/scripts/mkrootfs-busybox" "$TMP/etclink/rootfs" >/dev/null &&
+  mv "$TMP/etclink/rootfs/etc" "$TMP/etclink/rootfs/var/etc" &&
+  ln -s var/etc "$TMP/etclink/rootfs/etc" &&
+  "$ACTOOL" build "$TMP/etclink" "$TMP/etclink.aci" >/dev/null ||
+  not_ok "a busybox base image whose /etc is a symlink"
+mkdir -p "$TMP/etclink-ctx"
+printf 'FROM %s\nRUN echo mine >/etc/mine\n' "$TMP/etclink.aci" >"$TMP/etclink-ctx/Containerfile"
+check_clean "RUN on a base whose /etc is a symlink (etc -> var/etc)" \
+  build --file="$TMP/etclink-ctx/Containerfile" "$TMP/etclink-ctx" "$TMP/etclink-out.aci"
+rootfs "$TMP/etclink-out.aci"
+is "... the RUN's file is in the image where /etc leads, none of the executor's" \
+  "$(ls -A "$TMP/x/rootfs/var/etc" | sort | tr '\n' ' ')" "group mine nsswitch.conf passwd "
+
 # A sparse COPY source: the cache key hashes its data, not its holes (it
 # once read every byte of them: a terabyte of zeros, minutes of SHA-256).
 # "timeout 60" guards against that, it measures nothing.

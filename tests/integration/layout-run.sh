@@ -173,6 +173,26 @@ rmdir "$L/rootfs/etc"
 check_clean "a command that writes into /etc" lay run -- sh -c 'echo mine >/etc/mine'
 is "/etc holds only the command's file" "$(ls -A "$L/rootfs/etc" | tr '\n' ' ')" "mine "
 
+# --- a rootfs whose /etc is a symlink ---------------------------------------------
+
+# The executor writes its files wherever /etc leads in the rootfs; they stay
+# out of it there too (with --net=host, /etc/hosts would be the host's).
+n=0
+for target in var/etc /var/etc .; do
+  n=$((n + 1))
+  new_layout "$TMP/etclink$n"
+  dir=$L/rootfs/$target
+  [ "$target" = . ] || mv "$L/rootfs/etc" "$L/rootfs/var/etc"
+  rm -rf "$L/rootfs/etc"
+  ln -s "$target" "$L/rootfs/etc"
+  echo image-host >"$dir/hostname"
+  before=$(ls -A "$dir")
+  check_clean "etc -> $target: a command runs" lay run --net=host -- sh -c 'echo mine >/etc/mine'
+  is "... the command's file lands where /etc leads, the executor's do not" \
+    "$(ls -A "$dir" | sort | tr '\n' ' '):$(cat "$dir/hostname")" \
+    "$(printf '%s\n' $before mine | sort | tr '\n' ' '):image-host"
+done
+
 # --- a rootfs on a mount of its own ------------------------------------------------
 
 # The changes move into rootfs/ by rename, which no mount boundary lets
