@@ -837,12 +837,16 @@ static void init_remove(int fd, bool moved_up)
 }
 
 /* DIR, missing or an empty directory, made if missing (*MADE) and locked
- * (*FD); an interrupted init's leftovers removed. */
+ * (*FD); an interrupted init's leftovers removed.  DIR is 0700, made so or
+ * set so (as umoci sets a bundle's): rootfs/ keeps the image's mode, and
+ * what an image or a layout run puts there (device nodes, set-id files,
+ * writable directories) is on the host's file system, which has no nodev
+ * or nosuid to keep other users from them. */
 static int init_begin(const char *dir, int *fd, bool *made, appc_error_t *err)
 {
   struct stat st;
 
-  *made = mkdir(dir, 0755) == 0;
+  *made = mkdir(dir, 0700) == 0;
   if (!*made && errno != EEXIST)
     return appc_error_make(err, errno, "%s", dir);
   if (!*made && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
@@ -857,6 +861,14 @@ static int init_begin(const char *dir, int *fd, bool *made, appc_error_t *err)
     close(*fd);
     *fd = -1;
     return appc_error_make(err, EEXIST, "%s: not empty (a layout starts in a new directory)", dir);
+  }
+  if (fchmod(*fd, 0700) < 0) {
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    if (*made)
+      (void) rmdir(dir);
+    return appc_error_make(err, e, "%s: cannot keep other users out of it (mode 0700)", dir);
   }
   init_remove(*fd, true);
   return 0;

@@ -277,6 +277,18 @@ check_clean "a command replacing a directory with a symlink out of the rootfs" l
   rm -rf /new && ln -s $TMP/outside /new && ln -s ../../../../../../../.. /up"
 is "the symlink is kept as it is" "$(readlink "$R/new")" "$TMP/outside"
 is "nothing outside the rootfs changed" "$(ls -A "$TMP/outside" | tr '\n' ' '):$(cat "$TMP/outside/file")" "file :untouched"
+# A device node and a setuid file the command makes (CAP_MKNOD, CAP_FSETID)
+# are of no use in the pod (nodev, nosuid), but rootfs/ is on the host's
+# file system: the layout directory (0700) keeps the host's other users out.
+check_clean "a command making a device node and a setuid file" lay run -- sh -c '
+  mknod /null-node c 1 3 && chmod 0666 /null-node && cp /bin/busybox /suid && chmod 4755 /suid'
+chmod 0711 "$TMP"
+is "... which another user of the host cannot reach" \
+  "$(setpriv --reuid=65534 --regid=65534 --clear-groups /bin/busybox sh -c "cd $TMP && echo in-tmp
+    (echo x >$R/null-node) 2>/dev/null && echo written || echo refused
+    ls $R/suid >/dev/null 2>&1 && echo seen || echo unseen" 2>&1 | tr '\n' ' ')" "in-tmp refused unseen "
+chmod 0700 "$TMP"
+rm -f "$R/null-node" "$R/suid"
 
 # --- serialised runs, killed runs ----------------------------------------------
 

@@ -22,7 +22,12 @@ is "the manifest names the image, with this machine's os and arch" \
 check "the new layout validates" "$ACTOOL" validate --type=layout "$L"
 check_rejects "init into a layout that exists is refused" 'not empty' lay init --layout="$L" --name=example.com/x
 mkdir -p "$TMP/empty-dir"
+chmod 0755 "$TMP/empty-dir"
 check_clean "init into an existing empty directory works" lay init --layout="$TMP/empty-dir" --name=example.com/e
+# What rootfs/ holds (an image's or a layout run's device nodes and set-id
+# files) is on the host's file system: only the layout's owner reaches it.
+is "the layout directory is 0700, made so or set so; rootfs/ keeps its mode" \
+  "$(stat -c %a "$L" "$L/rootfs" "$TMP/empty-dir" | tr '\n' ' ')" "700 755 700 "
 check_rejects "init with a name that is no AC name is refused, naming the field" '^actool: .*name' \
   lay init --layout="$TMP/badname" --name='Not A Name'
 is "the refused init made nothing" "$(ls -A "$TMP" | grep -c badname)" 0
@@ -349,6 +354,7 @@ is "the manifest keeps the image's name, labels and app" \
 is "the manifest drops dependencies and pathWhitelist" \
   "$(jq -c '[has("dependencies"), has("pathWhitelist")]' "$F/manifest" 2>&1)" '[false,false]'
 check "the layout made from the image validates" "$ACTOOL" validate --type=layout "$F"
+is "the layout directory made from the image is 0700 too" "$(stat -c %a "$F")" 700
 check_clean "init --from a file, with --name" "$ACTOOL" --dir="$S" --insecure-options=image layout init \
   --layout="$TMP/from-file" --from="$TMP/base.aci" --name=example.com/derived
 is "the name is the one given" "$(jq -r .name "$TMP/from-file/manifest" 2>&1)" example.com/derived
