@@ -10,8 +10,8 @@
  * renameat, which is why the upper layer is made on the rootfs's file
  * system: no data is copied.  A directory the rootfs lacks moves whole; one
  * it has is merged entry by entry and then given the upper layer's owner,
- * mode and times (the app may have changed them; the renames changed its
- * mtime); so is the rootfs's own directory, whose owner and mode the upper
+ * mode, xattrs and times (the app may have changed them; the renames changed
+ * its mtime); so is the rootfs's own directory, whose owner and mode the upper
  * layer's root started with.  overlayfs's own xattrs (trusted.overlay.*:
  * origin, impure...) are taken off everything moved: they describe the
  * overlay, not the image.  An entry the overlay kept as a pointer into the
@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,13 +238,56 @@ static int whole_fn(struct commit *c, int dir_fd, const char *name, char *buf, a
 
 /* ---- moving ---- */
 
-/* The directory's owner, mode and times from the upper layer. */
-static int copy_dir_metadata(int fd, const struct stat *st)
+static bool is_overlay_xattr(const char *name)
+{
+  return strncmp(name, OVERLAY_XATTR_PREFIX, strlen(OVERLAY_XATTR_PREFIX)) == 0;
+}
+
+static bool in_xattr_list(const char *list, ssize_t len, const char *name)
+{
+  for (ssize_t off = 0; off < len; off += (ssize_t) strlen(list + off) + 1)
+    if (strcmp(list + off, name) == 0)
+      return true;
+  return false;
+}
+
+int ace_copy_dir_xattrs(int from, int to)
+{
+  cleanup_free char *want = malloc(XATTR_LIST_BUF);
+  cleanup_free char *have = malloc(XATTR_LIST_BUF);
+  cleanup_free char *value = malloc(XATTR_SIZE_MAX);
+  ssize_t n_want, n_have;
+
+  if (want == NULL || have == NULL || value == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  if ((n_want = flistxattr(from, want, XATTR_LIST_BUF)) < 0)
+    return errno == ENOTSUP ? 0 : -1;
+  if ((n_have = flistxattr(to, have, XATTR_LIST_BUF)) < 0)
+    return -1;
+  for (ssize_t off = 0; off < n_have; off += (ssize_t) strlen(have + off) + 1)
+    if (!is_overlay_xattr(have + off) && !in_xattr_list(want, n_want, have + off) &&
+        fremovexattr(to, have + off) < 0 && errno != ENODATA)
+      return -1;
+  for (ssize_t off = 0; off < n_want; off += (ssize_t) strlen(want + off) + 1) {
+    if (is_overlay_xattr(want + off))
+      continue;
+    ssize_t len = fgetxattr(from, want + off, value, XATTR_SIZE_MAX);
+    if (len < 0 || fsetxattr(to, want + off, value, (size_t) len, 0) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The directory FD's owner, mode, xattrs (ACLs, security.* labels...)
+ * and times from the upper layer's (UP, ST). */
+static int copy_dir_metadata(int up, int fd, const struct stat *st)
 {
   struct timespec times[2] = {st->st_atim, st->st_mtim};
 
   if (fchown(fd, st->st_uid, st->st_gid) < 0 || fchmod(fd, st->st_mode & 07777) < 0 ||
-      futimens(fd, times) < 0)
+      ace_copy_dir_xattrs(up, fd) < 0 || futimens(fd, times) < 0)
     return -1;
   return 0;
 }
@@ -266,7 +310,7 @@ static int merge_into(struct commit *c, int up, int dst, const char *name, const
     return 0;
   if (made && errno != ENOTEMPTY && errno != EEXIST)
     return fail(c, errno, "merge", err);
-  return copy_dir_metadata(cd, st) < 0 ? fail(c, errno, "merge", err) : 0;
+  return copy_dir_metadata(cu, cd, st) < 0 ? fail(c, errno, "merge", err) : 0;
 }
 
 /* NAME of the upper layer replaces DST's NAME, if any (HAVE, DST_ST). */
@@ -424,8 +468,8 @@ int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
    * owner, mode and times as the app left them (rootfs.c gave the upper
    * root the rootfs's to start with). */
   struct stat st;
-  if (fstat(up, &st) < 0 || copy_dir_metadata(dst, &st) < 0)
-    return appc_error_make(err, errno, "%s: cannot give it the app's owner, mode and times",
+  if (fstat(up, &st) < 0 || copy_dir_metadata(up, dst, &st) < 0)
+    return appc_error_make(err, errno, "%s: cannot give it the app's owner, mode, xattrs and times",
                            rootfs);
   return 0;
 }

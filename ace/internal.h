@@ -496,6 +496,11 @@ int ace_net_gc(struct appc_store *s, appc_error_t *err);
  * it (appc_ace_options.rootfs_dir says what). */
 int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err);
 
+/* The directory TO's xattrs made those of the directory FROM, less
+ * overlayfs's own (trusted.overlay.*): FROM's set, those it lacks removed.
+ * 0, or -1 with errno. */
+int ace_copy_dir_xattrs(int from, int to);
+
 /* ---- metadata.c: the metadata service (libmicrohttpd) ------------------- */
 
 struct ace_metadata_app {

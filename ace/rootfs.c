@@ -539,15 +539,21 @@ static bool overlay_safe(const char *path)
  * those of the tree's root LOWER.  In build mode too, where the app sees
  * them and may change them, and the commit gives them to the rootfs: a run
  * that changes nothing so leaves the rootfs (and the image built from it)
- * as it was. */
-static int upper_root_as_lower(const char *lower, const char *upper, appc_error_t *err)
+ * as it was; so with its xattrs (XATTRS), which the commit gives it too. */
+static int upper_root_as_lower(const char *lower, const char *upper, bool xattrs, appc_error_t *err)
 {
+  cleanup_close int from = -1;
+  cleanup_close int to = -1;
   struct stat st;
 
   if (stat(lower, &st) < 0 || chown(upper, st.st_uid, st.st_gid) < 0 ||
       chmod(upper, st.st_mode & 07777) < 0 ||
       utimensat(AT_FDCWD, upper, (const struct timespec[2]){st.st_atim, st.st_mtim}, 0) < 0)
     return appc_error_make(err, errno, "%s", upper);
+  if (xattrs && ((from = open(lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+                 (to = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+                 ace_copy_dir_xattrs(from, to) < 0))
+    return appc_error_make(err, errno, "%s: cannot give it the xattrs of %s", upper, lower);
   return 0;
 }
 
@@ -565,7 +571,7 @@ static int shift_lower(const struct ace_rootfs_spec *spec, const char *dir, char
     snprintf(lower, PATH_MAX, "%s", spec->lower);
   else if (ace_userns_idmapped_tree(spec->userns_fd, spec->lower, lower, err) < 0)
     return -1;
-  return upper_root_as_lower(lower, upper, err);
+  return upper_root_as_lower(lower, upper, false, err);
 }
 
 /* Where the app's overlay goes: its upper, work and root directories. */
@@ -601,7 +607,8 @@ static int overlay_options(const struct ace_rootfs_spec *spec, struct ace_rootfs
     return appc_error_make(err, errno, "%s", dir);
   if (spec->userns_fd >= 0 && shift_lower(spec, dir, lower, upper, err) < 0)
     return -1;
-  if (spec->userns_fd < 0 && !throwaway_upper(spec) && upper_root_as_lower(lower, upper, err) < 0)
+  if (spec->userns_fd < 0 && !throwaway_upper(spec) &&
+      upper_root_as_lower(lower, upper, true, err) < 0)
     return -1;
   if (etc_layer(spec, h, lower, by_fd, layer, etc, err) < 0)
     return -1;

@@ -131,6 +131,31 @@ if command -v setfattr >/dev/null; then
 else
   skip "a commit meeting a redirect fails" "setfattr not installed (attr)"
 fi
+# xattrs (ACLs, security.* labels) the command sets on or removes from a
+# directory the rootfs has: the commit gives the merged directory those of
+# the upper layer's.  (Set there from outside while the command waits, as
+# overlayfs would: busybox has no setfattr.)
+if command -v setfattr >/dev/null; then
+  xattr() { getfattr --absolute-names --only-values -n "$1" "$2" 2>&1; }
+  setfattr -n user.lower -v gone "$R/tmp"
+  setfattr -n user.root -v kept "$R"
+  lay run -- sh -c 'touch /etc/x /tmp/x /copied-up; sleep 2' >/dev/null 2>&1 &
+  runner=$!
+  for _ in $(seq 300); do [ -e "$L/.run/upper/copied-up" ] && break; sleep 0.05; done
+  setfattr -n user.app -v etc "$L/.run/upper/etc"
+  setfattr -x user.lower "$L/.run/upper/tmp"
+  setfattr -n user.app -v root "$L/.run/upper"
+  wait "$runner"
+  is "xattrs set on /etc and /, removed from /tmp, land; the rootfs's own stay" \
+    "$(xattr user.app "$R/etc"):$(xattr user.lower "$R/tmp" | grep -c 'No such'):$(xattr user.app "$R"):$(xattr user.root "$R")" \
+    "etc:1:root:kept"
+  setfattr -x user.app "$R/etc"
+  setfattr -x user.app "$R"
+  setfattr -x user.root "$R"
+  rm -f "$R/etc/x" "$R/tmp/x" "$R/copied-up"
+else
+  skip "xattrs set on /etc and /, removed from /tmp, land" "setfattr not installed (attr)"
+fi
 # A kernel without those options (before Linux 4.19 for metacopy) refuses
 # them (EINVAL): the overlay is mounted without them.  Such a kernel is
 # played by a shim (tests/integration/overlay-einval.c, LD_PRELOAD) that
