@@ -112,6 +112,21 @@ int appc_openpgp_check(const char *data, size_t len, uint32_t allowed, const cha
 int appc_openpgp_check_binary_signature(const char *data, size_t len, const char *what,
                                         appc_error_t *err);
 
+/* ---- armor.c ---- */
+
+/* Given the packets of one armored block, decoded. */
+typedef int appc_openpgp_block_fn(const unsigned char *packets, size_t len, void *arg,
+                                  appc_error_t *err);
+/* The armored blocks of DATA (LEN bytes: armor, or a clearsigned text, and
+ * the text around them) decoded and given to FN in turn, as gpg would
+ * decode them; armor that gpg reads otherwise than as written is refused
+ * ("WHAT: REFUSAL: line N: ..."), gpg's leniencies being where a file can
+ * hide packets from a check.  The number of blocks, or -1. */
+int appc_openpgp_armored_blocks(const char *data, size_t len, const char *what, const char *refusal,
+                                appc_openpgp_block_fn *fn, void *arg, appc_error_t *err);
+
+/* ---- gpg.c ---- */
+
 /* The one primary key that an import brought in (new or already there),
  * or NULL when it brought none or several; *DISTINCT tells which. */
 const char *appc_trust_single_imported_key(gpgme_import_result_t res, size_t *distinct);

@@ -7,22 +7,14 @@
  * gpg's time, which no deadline of ours and no SIGTERM interrupts (gpgme
  * waits for it).  So the packet headers are read here, without unpacking
  * anything, and a file with any other packet is refused.  An image's
- * signature must also be of a binary document (check_signature_type). */
+ * signature must also be of a binary document (check_signature_type).
+ * Armor is decoded first as gpg decodes it (armor.c). */
 #include "config.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <openssl/evp.h>
 
-#include "common/cleanup.h"
-#include "common/lazy.h"
 #include "trust/internal.h"
-
-#define ARMOR_BEGIN "-----BEGIN PGP "
-#define ARMOR_END "-----END PGP "
 
 /* How a file that is not what ALLOWED describes is called: the words the
  * key store and verification use for gpg's own refusals. */
@@ -138,103 +130,29 @@ truncated:
   return appc_error_make(err, 0, "%s: %s: a packet is cut short", what, not_one(allowed));
 }
 
-/* The end of the line from P (its '\n', or END). */
-static const char *line_end(const char *p, const char *end)
-{
-  const char *nl = memchr(p, '\n', (size_t) (end - p));
-  return nl != NULL ? nl : end;
-}
+struct packet_check {
+  uint32_t allowed;
+  bool binary_doc;
+  const char *what;
+};
 
-static const char *next_line(const char *p, const char *end)
+static int check_block(const unsigned char *packets, size_t len, void *arg, appc_error_t *err)
 {
-  const char *e = line_end(p, end);
-  return e < end ? e + 1 : end;
-}
-
-static bool starts_with(const char *p, const char *end, const char *s)
-{
-  size_t n = strlen(s);
-  return (size_t) (end - p) >= n && memcmp(p, s, n) == 0;
-}
-
-static bool blank_line(const char *p, const char *end)
-{
-  for (const char *e = line_end(p, end); p < e; p++)
-    if (*p != ' ' && *p != '\t' && *p != '\r')
-      return false;
-  return true;
-}
-
-/* The base64 of the armored block from P (after its "BEGIN" line and its
- * header lines) up to its checksum or "END" line, decoded and its packets
- * checked.  *NEXT: the line after the block's "END" line. */
-static int check_armored_body(const char *p, const char *end, uint32_t allowed, bool binary_doc,
-                              const char *what, const char **next, appc_error_t *err)
-{
-  cleanup_free char *b64 = malloc((size_t) (end - p) + 1);
-  cleanup_free unsigned char *bin = NULL;
-  size_t n = 0, pad = 0;
-
-  if (b64 == NULL)
-    return appc_error_make(err, ENOMEM, "%s", what);
-  for (; p < end && *p != '=' && !starts_with(p, end, "-----"); p = next_line(p, end))
-    for (const char *c = p, *e = line_end(p, end); c < e; c++)
-      if (*c != ' ' && *c != '\t' && *c != '\r')
-        b64[n++] = *c;
-  while (p < end && !starts_with(p, end, ARMOR_END))
-    p = next_line(p, end);
-  if (p == end)
-    return appc_error_make(err, 0, "%s: %s: an armored block without its END line", what,
-                           not_one(allowed));
-  *next = next_line(p, end);
-  while (n > 0 && b64[n - 1] == '=' && pad < 2)
-    n--, pad++;
-  /* EVP_DecodeBlock wants whole groups of four, the padding included */
-  for (size_t k = 0; k < pad; k++)
-    b64[n + k] = '=';
-  n += pad;
-  if (n == 0 || n % 4 != 0 || (bin = malloc(n / 4 * 3)) == NULL)
-    return appc_error_make(err, n == 0 || n % 4 != 0 ? 0 : ENOMEM,
-                           "%s: %s: armored data that is not base64", what, not_one(allowed));
-  int got = EVP_DecodeBlock(bin, (const unsigned char *) b64, (int) n);
-  if (got < 0 || (size_t) got < pad)
-    return appc_error_make(err, 0, "%s: %s: armored data that is not base64", what,
-                           not_one(allowed));
-  return check_packets(bin, (size_t) got - pad, allowed, binary_doc, what, err);
+  const struct packet_check *c = arg;
+  return check_packets(packets, len, c->allowed, c->binary_doc, c->what, err);
 }
 
 static int check(const char *data, size_t len, uint32_t allowed, bool binary_doc, const char *what,
                  appc_error_t *err)
 {
-  const char *p = data, *end = data + len;
-  size_t blocks = 0;
+  struct packet_check c = {allowed, binary_doc, what};
 
   if (len > 0 && ((unsigned char) data[0] & 0x80))
     return check_packets((const unsigned char *) data, len, allowed, binary_doc, what, err);
-  if (appc_lazy_bind(APPC_LAZY_CRYPTO, err) < 0)
-    return appc_error_prefix(err, "%s", what);
-  while (p < end) {
-    if (!starts_with(p, end, ARMOR_BEGIN)) {
-      p = next_line(p, end); /* text around the armor, which gpg skips too */
-      continue;
-    }
-    if (starts_with(p, end, ARMOR_BEGIN "SIGNED MESSAGE-----")) {
-      /* a clearsigned text: its lines are not packets; the signature's
-       * block follows it */
-      for (p = next_line(p, end); p < end && !starts_with(p, end, ARMOR_BEGIN "SIGNATURE-----");)
-        p = next_line(p, end);
-      continue;
-    }
-    /* header lines ("Version: ...") up to the empty line */
-    for (p = next_line(p, end);
-         p < end && !blank_line(p, end) && memchr(p, ':', (size_t) (line_end(p, end) - p)) != NULL;)
-      p = next_line(p, end);
-    if (p < end && blank_line(p, end))
-      p = next_line(p, end);
-    if (check_armored_body(p, end, allowed, binary_doc, what, &p, err) < 0)
-      return -1;
-    blocks++;
-  }
+  /* armor, read as gpg reads it (armor.c) */
+  int blocks = appc_openpgp_armored_blocks(data, len, what, not_one(allowed), check_block, &c, err);
+  if (blocks < 0)
+    return -1;
   if (blocks == 0)
     return appc_error_make(err, 0, "%s: %s", what, not_one(allowed));
   return 0;

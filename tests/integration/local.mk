@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Integration tests: shell scripts that drive the actool binary and print TAP.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/lib-net.sh tests/integration/hostile-http.py \
-	tests/integration/oci-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py \
+	tests/integration/oci-craft.py tests/integration/armor-craft.py tests/integration/lib-oci.sh tests/integration/registry-server.py \
 	tests/integration/listen-fds.c tests/integration/pty-drive.py \
 	tests/integration/overlay-einval.c tests/integration/no-ctnetlink.c \
 	tests/integration/send-ra.c tests/integration/selfexe-interp.c

@@ -319,6 +319,20 @@ refused "a .asc of compressed data is refused before gpg reads it" \
   'compressed\.aci\.asc: not an OpenPGP signature: .*packet of tag 8 \(compressed data\)' \
   "$S" "$IN/compressed.aci"
 
+# The same hidden in the armor of a good signature, where gpg reads on
+# ("=XX", quoted-printable to gpg; a line of dashes, which gpg skips):
+# refused, naming the line.
+for how in qp dash; do
+  cp "$IN/app.aci" "$IN/$how.aci"
+  sign "$K_APP" "$IN/$how.aci" "$TMP/$how.asc"
+  python3 "$top_srcdir/tests/integration/armor-craft.py" "$how" "$TMP/$how.asc" "$IN/$how.aci.asc"
+  S=$(new_store "$how")
+  trust_key "$S" example.com/app "$K_APP"
+  refused "a good signature hiding compressed packets in its armor ($how) is refused before gpg" \
+    "$how\.aci\.asc: not an OpenPGP signature: line [0-9]+: (base64 after a '='|a line of dashes)" \
+    "$S" "$IN/$how.aci"
+done
+
 cp "$IN/app.aci" "$IN/swapped.aci"
 sign "$K_APP" "$IN/appx.aci" "$IN/swapped.aci.asc"
 S=$(new_store swapped)

@@ -130,6 +130,15 @@ check_rejects "a file that is no key is refused, naming it" \
   $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/garbage.asc"
 check_rejects "a file holding two keys is refused" "both\.asc: holds 2 keys" \
   $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/both.asc"
+# A key whose armor hides compressed packets where gpg reads on ("=XX",
+# quoted-printable to gpg; a line of dashes, which gpg skips): refused,
+# naming the line, before gpg would unpack them.
+for how in qp dash; do
+  python3 "$top_srcdir/tests/integration/armor-craft.py" "$how" "$TMP/root.asc" "$TMP/$how.asc"
+  check_rejects "a key hiding compressed packets in its armor ($how) is refused before gpg" \
+    "$how\.asc: holds no OpenPGP public key: line [0-9]+: (base64 after a '='|a line of dashes)" \
+    $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/$how.asc"
+done
 check_rejects "a missing file is refused, naming it" "nowhere\.asc: No such file" \
   $T "$ACTOOL" --dir="$S" trust --root --skip-fingerprint-review "$TMP/nowhere.asc"
 check_rejects "a prefix with a .. component is refused" "path component" \

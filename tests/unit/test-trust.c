@@ -488,6 +488,136 @@ static void test_openpgp_packets_checked_before_gpg(void **state)
                         "e: holds no OpenPGP public key");
 }
 
+/* Armor is read as gpg reads it, and armor that gpg reads otherwise than
+ * as written is refused, naming the line: gpg's leniencies are where
+ * packets hide from a check that stops where the armor seems to end.  In
+ * each refused text gpg reads a compressed packet (yAQBAAAA) or more than
+ * the block shows. */
+#define BEGIN_SIG "-----BEGIN PGP SIGNATURE-----\n"
+#define END_SIG "-----END PGP SIGNATURE-----\n"
+#define BEGIN_CLEAR "-----BEGIN PGP SIGNED MESSAGE-----\n"
+/* a signature packet of 6 bytes: whole groups of base64, no padding */
+#define SIG6 "wgQEAAEC\n"
+/* one of 5 bytes, padded, and the checksum of it */
+#define SIG5 "wgMEAAE=\n"
+#define SIG5_CRC "=u/Mq\n"
+#define ARMOR_CASE(text, error)                                                                    \
+  {                                                                                                \
+    text, sizeof text - 1, error                                                                   \
+  }
+
+static const struct armor_case {
+  const char *text;
+  size_t len;
+  const char *error; /* NULL: accepted */
+} armor_cases[] = {
+    /* "=XX" is a quoted-printable base64 character to gpg */
+    ARMOR_CASE(BEGIN_SIG "\n" SIG6 "=79=41=51=42=41=41=41=41\n=ZmM1\n" END_SIG,
+               "line 4: base64 after a '='"),
+    /* gpg skips the dashes and reads on */
+    ARMOR_CASE(BEGIN_SIG "\n" SIG6 "-----\nyAQBAAAA\n" END_SIG,
+               "line 4: a line of dashes in the base64 of a block"),
+    ARMOR_CASE(BEGIN_SIG "\n wgQE*AAEC\n" END_SIG, "line 3: a byte 0x2a in base64"),
+    ARMOR_CASE(BEGIN_SIG "\n" SIG5 "yAQBAAAA\n" END_SIG,
+               "line 4: a line after the base64's padding"),
+    /* a header line without ": " is base64 to gpg */
+    ARMOR_CASE(BEGIN_SIG "yAQB:AAAA\n\n" SIG6 "=qROv\n" END_SIG,
+               "line 2: neither an armor header line"),
+    ARMOR_CASE(BEGIN_SIG SIG6 END_SIG, "line 2: neither an armor header line"),
+    /* with neither padding nor checksum, gpg 2.2 reads on past END */
+    ARMOR_CASE(BEGIN_SIG "\n" SIG6 END_SIG "yAQBAAAA\n",
+               "line 4: the END line after base64 that has neither padding nor a checksum"),
+    /* gpg reads the line after the checksum, or after END without one,
+     * afresh: binary packets when it starts with a packet header */
+    ARMOR_CASE(BEGIN_SIG "\n" SIG5 END_SIG "\xa3\xa3\x01x\n",
+               "line 5: after a block without a checksum line, a line gpg would read as "
+               "binary packets (its first byte is 0xa3)"),
+    ARMOR_CASE(BEGIN_SIG "\n" SIG5 SIG5_CRC "\xa3\x01\x01\x01\x01\x01\xa3\x01x\n" END_SIG,
+               "line 5: not the END line after the checksum line"),
+    /* a clearsigned text ends at its first line of dashes; gpg skips the
+     * line that ends its header lines */
+    ARMOR_CASE(BEGIN_CLEAR "Hash: SHA256\n\ntext\n-----\n\nyAQBAAAA\n=ZmM1\n" BEGIN_SIG
+                           "\n" SIG5 END_SIG,
+               "line 5: a line of dashes in a clearsigned text"),
+    ARMOR_CASE(BEGIN_CLEAR BEGIN_SIG "\n" SIG5 END_SIG "\nyAQBAAAA\n=ZmM1\n" BEGIN_SIG
+                                     "\n" SIG5 END_SIG,
+               "line 2: a line of dashes among the header lines of a clearsigned text"),
+    /* a NUL ends gpg's comparisons with armor lines */
+    ARMOR_CASE("-----BEGIN PGP SIGNATURE-----\0x\n\nyAQBAAAA\n=ZmM1\n" BEGIN_SIG "\n" SIG5 END_SIG,
+               "line 1: a line of dashes holding a NUL byte"),
+    ARMOR_CASE(BEGIN_SIG "yAQB\0:AAAA\n\n" SIG6 "=qROv\n" END_SIG,
+               "line 2: neither an armor header line"),
+    ARMOR_CASE(BEGIN_SIG "\n" SIG5 END_SIG "text\0\n", NULL),
+    ARMOR_CASE(BEGIN_SIG "\n" SIG5, "line 4: an armored block without its END line"),
+    /* as gpg writes it, blanks and CRs, which gpg skips too */
+    ARMOR_CASE("-----BEGIN PGP SIGNATURE----- \r\nVersion: x\r\nComment:\r\n\r\n wgQE AAEC\r\n"
+               "=qROv \r\n" END_SIG,
+               NULL),
+    ARMOR_CASE("text before\n" BEGIN_SIG "\n" SIG5 END_SIG "text after\n" BEGIN_SIG "\n" SIG6
+               "\n=qROv\n" END_SIG,
+               NULL),
+    /* lines like armor lines that gpg does not take for them are text */
+    ARMOR_CASE("-----BEGIN PGP SIGNATURE-----x\n-----\n" BEGIN_SIG "\n" SIG5 END_SIG, NULL),
+    ARMOR_CASE(BEGIN_CLEAR "Hash: SHA256\n\n- -----\ntext\n" BEGIN_SIG "\n" SIG5 SIG5_CRC END_SIG,
+               NULL),
+};
+
+/* TEXT checked as a signature: accepted when ERROR is NULL, else refused
+ * with ERROR in the message. */
+static void assert_armor_verdict(const char *text, size_t len, const char *error)
+{
+  appc_error_t err = NULL;
+  int r = appc_openpgp_check(text, len, APPC_OPENPGP_SIGNATURE, "a", &err);
+
+  if (error == NULL)
+    assert_ok(r, &err);
+  else if (r == 0)
+    fail_msg("accepted, where \"%s\" was expected:\n%.*s", error, (int) len, text);
+  else
+    assert_error_contains(r, &err, error);
+}
+
+static void test_openpgp_armor_read_as_gpg_reads_it(void **state)
+{
+  (void) state;
+  for (size_t i = 0; i < ARRAY_SIZE(armor_cases); i++)
+    assert_armor_verdict(armor_cases[i].text, armor_cases[i].len, armor_cases[i].error);
+
+  /* gpg cuts a line of more than 19998 bytes (its MAX_LINELEN, 20000,
+   * less its "\n" and NUL) */
+  for (size_t line = 19998; line <= 19999; line++) {
+    char *text = NULL;
+    assert_true(asprintf(&text, BEGIN_SIG "\n%*s=qROv\n" END_SIG, (int) line + 1, SIG6) > 0);
+    assert_armor_verdict(text, strlen(text), line == 19998 ? NULL : "line 3: longer than");
+    free(text);
+  }
+}
+
+/* A distribution's keyring (what a Debian InRelease is checked with) goes
+ * through the same reading before gpg imports it, and its temporary
+ * GNUPGHOME goes. */
+static void test_keyring_armor_read_as_gpg_reads_it(void **state)
+{
+  (void) state;
+  char *dir = scratch_new();
+  char *keyring = path_join(dir, "keyring.asc");
+  char *plain = NULL;
+  size_t plain_len = 0;
+  appc_error_t err = NULL;
+  put(dir, "keyring.asc",
+      "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" SIG6 "=79=41=51=42=41=41=41=41\n=ZmM1\n"
+      "-----END PGP PUBLIC KEY BLOCK-----\n");
+
+  assert_ok(appc_trust_init(&err), &err);
+  int r = appc_trust_verify_keyring(keyring, dir, "InRelease", "text\n", 5, NULL, 0, &plain,
+                                    &plain_len, &err);
+  assert_error_contains(r, &err, "keyring.asc: holds no OpenPGP public key: line 4: base64 after");
+  assert_null(plain);
+  assert_int_equal(count_entries(dir), 1);
+  free(keyring);
+  scratch_remove(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -503,6 +633,8 @@ int main(void)
       cmocka_unit_test_teardown(test_garbage_signature_is_refused_and_leaves_nothing, teardown),
       cmocka_unit_test_teardown(test_bad_key_file_is_refused_naming_it, teardown),
       cmocka_unit_test(test_openpgp_packets_checked_before_gpg),
+      cmocka_unit_test(test_openpgp_armor_read_as_gpg_reads_it),
+      cmocka_unit_test(test_keyring_armor_read_as_gpg_reads_it),
       cmocka_unit_test_teardown(test_sign_replaces_by_options_version, teardown),
   };
   gpgme_check_version(NULL);
