@@ -137,6 +137,11 @@ static int sign_fd(gpgme_ctx_t ctx, int fd, const char *file, char **out, size_t
   gpgme_error_t e;
 
   gpgme_set_armor(ctx, 1);
+  /* a signature of the binary document (0x00), which is what fetch takes;
+   * "textmode" in gpg.conf still wins (gpgme passes no --no-textmode), as
+   * gpg.conf's and the key's choice of digest do (gpgme has no option for
+   * it): check_made_signature checks what gpg made */
+  gpgme_set_textmode(ctx, 0);
   if ((e = gpgme_data_new_from_fd(&in, fd)) != 0 || (e = gpgme_data_new(&sig)) != 0)
     return appc_trust_gpgme_failure(err, e, file);
   if ((e = gpgme_op_sign(ctx, in, sig, GPGME_SIG_MODE_DETACH)) != 0)
@@ -162,6 +167,27 @@ static int sign_fd(gpgme_ctx_t ctx, int fd, const char *file, char **out, size_t
     return appc_error_make(err, ENOMEM, "%s: the signature", file);
   *len = n;
   return 0;
+}
+
+/* SIG (LEN bytes), the signature gpg made of NAME, as fetch will check it:
+ * one that fetch refuses is not written (an image's signature is of a
+ * binary document over a digest without known collisions), and the user
+ * is told where gpg took the digest and the type from. */
+static int check_made_signature(const char *sig, size_t len, const char *name, const char *out,
+                                const char *homedir, appc_error_t *err)
+{
+  cleanup_error appc_error_t why = NULL;
+  char keyring[PATH_MAX + 32];
+
+  if (appc_openpgp_check_binary_signature(sig, len, out, &why) == 0)
+    return 0;
+  keyring_name(homedir, keyring, sizeof keyring);
+  return appc_error_make(err, 0,
+                         "%s: gpg made a signature that fetch would refuse, so none is written: "
+                         "%s; gpg takes the digest and the signature's type from the gpg.conf "
+                         "of %s (digest-algo, personal-digest-preferences, textmode) and from "
+                         "the key (a DSA key of 1024 bits signs over SHA-1)",
+                         name, why->msg, keyring);
 }
 
 int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts, appc_error_t *err)
@@ -198,7 +224,8 @@ int appc_sign_fd(int fd, const char *name, const struct appc_sign_options *opts,
   if (appc_trust_new_context(opts->homedir, &ctx, err) < 0 ||
       (opts->key != NULL ? add_signer(ctx, opts->key, err) < 0
                          : check_default_key(ctx, opts->homedir, err) < 0) ||
-      sign_fd(ctx, fd, name, &sig, &len, err) < 0)
+      sign_fd(ctx, fd, name, &sig, &len, err) < 0 ||
+      check_made_signature(sig, len, name, out, opts->homedir, err) < 0)
     return -1;
   return appc_atomic_write_at(AT_FDCWD, out, sig, len, 0644, overwrite ? 0 : APPC_WRITE_NOREPLACE,
                               err);

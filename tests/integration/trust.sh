@@ -10,7 +10,8 @@ G=$TMP/gnupg
 S=$TMP/store
 mkdir -m 0700 "$G"
 # Making keys starts a gpg-agent for $G: stop it with the test.
-trap 'gpgconf --homedir "$G" --kill gpg-agent >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+trap 'for h in "$G" "$TMP/dsa-gnupg"; do gpgconf --homedir "$h" --kill gpg-agent >/dev/null 2>&1; done
+  rm -rf "$TMP"' EXIT
 
 for tool in gpg script jq; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -324,6 +325,30 @@ sign --key="$K_APP" "$TMP/default.aci"
 is "... the default IMAGE.aci.asc too" "$status:$(cat "$TMP/default.aci.asc")" "1:a release signature"
 sign --key="$K_APP" --overwrite "$TMP/default.aci"
 is "sign --overwrite replaces it" "$status:$(verified "$TMP/default.aci.asc" "$TMP/default.aci")" "0:verified"
+# gpg takes the digest and the signature's type from gpg.conf and the key:
+# a signature that fetch would refuse is not written, and the reason said.
+cp "$TMP/hello.aci" "$TMP/conf.aci"
+for conf in "digest-algo SHA1" textmode; do
+  printf '%s\n' "$conf" >"$G/gpg.conf"
+  sign --key="$K_APP" "$TMP/conf.aci"
+  rm "$G/gpg.conf"
+  is "sign with \"$conf\" in gpg.conf: refused (exit 1), no IMAGE.aci.asc" \
+    "$status:$(test -e "$TMP/conf.aci.asc" && echo written)" "1:"
+  check "... saying why, and where gpg took it from" grep -Eq \
+    "conf\.aci: gpg made a signature that fetch would refuse, so none is written: .*conf\.aci\.asc: a signature (over a SHA-1 digest|of type 0x01 \(canonical text\)).* the gpg\.conf of GNUPGHOME's keyring $G" \
+    "$TMP/err"
+done
+mkdir -m 700 "$TMP/dsa-gnupg"
+gpg --batch --quiet --homedir "$TMP/dsa-gnupg" --passphrase '' --pinentry-mode loopback \
+  --quick-gen-key "Old <old@example.com>" dsa1024 sign never >"$TMP/.gpg" 2>&1
+cp "$TMP/hello.aci" "$TMP/dsa.aci"
+run_capture $T env GNUPGHOME="$TMP/dsa-gnupg" "$ACTOOL" sign "$TMP/dsa.aci"
+cp "$TMP/.err" "$TMP/err"
+gpgconf --homedir "$TMP/dsa-gnupg" --kill gpg-agent >/dev/null 2>&1
+is "sign with a DSA key of 1024 bits (SHA-1 to gpg): refused (exit 1), no IMAGE.aci.asc" \
+  "$status:$(test -e "$TMP/dsa.aci.asc" && echo written)" "1:"
+check "... saying why" grep -q "dsa\.aci\.asc: a signature over a SHA-1 digest" "$TMP/err"
+
 # A keyring without a secret key: said so, naming it, and how to get one.
 mkdir -m 700 "$TMP/empty-gnupg"
 run_capture $T env GNUPGHOME="$TMP/empty-gnupg" "$ACTOOL" sign --output="$TMP/none.asc" "$TMP/hello.aci"
