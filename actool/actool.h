@@ -100,9 +100,15 @@ void actool_report(appc_error_t *err); /* prints and releases */
 /* A line on stderr with no prefix, made safe as actool_put_safe does: for
  * what names a server's text (a key's URL, say) to the user. */
 void actool_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* --json output: pretty, spaced, slashes unescaped, on stdout. */
+/* --json output: pretty, spaced, slashes unescaped, on stdout, as
+ * actool_put_json writes it. */
 struct json_object;
 void actool_print_json(struct json_object *o);
+/* JSON TEXT (as json-c writes it) and a newline on stdout, every byte that
+ * is no part of valid UTF-8 written as U+FFFD ("\ufffd"): json-c copies a
+ * string's bytes as they are, and a key's user ID, a file name or a
+ * server's text need not be UTF-8, which JSON must be (RFC 8259, 8.1). */
+void actool_put_json(const char *text);
 void actool_debug(const struct actool_globals *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The library's notes to the user (appc_ace_notify_fn): warnings always,

@@ -49,8 +49,8 @@ static int print_json(const struct appc_discovery *d)
   }
   for (size_t i = 0; i < d->n_pubkeys; i++)
     json_object_array_add(keys, json_object_new_string(d->pubkeys[i]));
-  puts(json_object_to_json_string_ext(root,
-                                      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+  actool_put_json(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(root);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "actool/actool.h"
+#include "schema/json.h"
 
 /* PREFIX (trusted text), S made safe, then SUFFIX, in one string: one
  * write, so that a line never interleaves with what another process writes
@@ -134,9 +135,30 @@ int actool_usage_error(const char *command, const char *fmt, ...)
   return ACTOOL_EXIT_USAGE;
 }
 
+/* A byte that is no part of valid UTF-8 can only be in a string: json-c
+ * writes all else in ASCII.  Each becomes one U+FFFD, as
+ * schema/json-write.c writes them. */
+void actool_put_json(const char *text)
+{
+  const unsigned char *s = (const unsigned char *) text;
+  size_t n = strlen(text), start = 0;
+
+  for (size_t i = 0; i < n;) {
+    size_t step = appc_utf8_len(s + i, n - i);
+    if (step > 0) {
+      i += step;
+      continue;
+    }
+    fwrite(text + start, 1, i - start, stdout);
+    fputs("\\ufffd", stdout);
+    start = ++i;
+  }
+  fwrite(text + start, 1, n - start, stdout);
+  fputc('\n', stdout);
+}
+
 void actool_print_json(struct json_object *o)
 {
-  printf("%s\n",
-         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+  actool_put_json(json_object_to_json_string_ext(
+      o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 }

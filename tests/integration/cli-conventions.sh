@@ -372,6 +372,13 @@ is "validate --json: the error of an invalid input" \
   "$(jq -r '.[4].error' "$TMP/.out")" "$TMP/notes.txt: not an ACI (neither a tar archive nor gzip, bzip2 or xz compressed) nor a JSON manifest"
 is "validate --json: warnings, an empty list when none (pod.json's volumse)" \
   "$(jq -c '[.[] | .warnings | length]' "$TMP/.out")" '[0,0,0,1,0]'
+# A path that is no UTF-8 (JSON is): each byte that is no part of UTF-8
+# written as U+FFFD, as for every --json output.
+run_capture "$ACTOOL" validate --json "$TMP/$(printf 'no\xfe')"
+cp "$TMP/.out" "$TMP/validate.json"
+check "validate --json of a path not in UTF-8: JSON in UTF-8" utf8_json "$TMP/validate.json"
+is "... the byte that is no UTF-8 written U+FFFD" "$(jq -r '.[0].path' "$TMP/validate.json")" \
+  "$TMP/no$(printf '\uFFFD')"
 run_capture "$ACTOOL" validate --json "$TMP/typo.json" "$TMP/typo" "$TMP/typo.aci" "$TMP/typo.yaml" "$TMP/nokind.json"
 is "validate --json: each input's warnings, as stderr has them" \
   "$status:$(jq -r '.[] | .warnings[]' "$TMP/.out")" \

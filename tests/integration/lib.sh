@@ -182,6 +182,12 @@ to_full() { "$@" >/dev/full; }
 # which reserves terabytes of address space: no ulimit -v for it.
 sanitized() { grep -q -a __asan_init "$ACTOOL"; }
 
+# utf8_json FILE: FILE is JSON and in UTF-8, as RFC 8259 (8.1) wants (jq
+# reads invalid UTF-8 without a word).
+utf8_json() {
+  python3 -c 'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' "$1"
+}
+
 # regex_quote STRING: STRING with ERE metacharacters escaped.
 regex_quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 

@@ -194,6 +194,21 @@ is "--list --json: each object's keys are those docs/trust.md names" \
   "$(jq -c '.[0] | keys_unsorted' "$TMP/out")" \
   "[$(grep -o '`{"prefix", [^`]*}`' "$top_srcdir/docs/trust.md" | tr -d '`{} ')]"
 
+# A user ID and a key store's file name that are not UTF-8, which JSON is:
+# each byte that is no part of UTF-8 written as U+FFFD.
+newkey K_BAD "$(printf 'Bad\xff\xfe')" bad@example.com
+gpgt --armor --export "$K_BAD" >"$TMP/bad.asc"
+U=$TMP/utf8-store
+run_capture $T "$ACTOOL" --dir="$U" trust --root --skip-fingerprint-review "$TMP/bad.asc"
+printf 'a note\n' >"$U/trust/root.d/$(printf 'note\xff')"
+run_capture $T "$ACTOOL" --dir="$U" trust --list --json
+cp "$TMP/.out" "$TMP/list.json"
+check "--list --json of a user ID and a file name not in UTF-8: JSON in UTF-8" \
+  utf8_json "$TMP/list.json"
+is "... their bytes that are no UTF-8 written U+FFFD" \
+  "$(jq -r '.[] | .userID // .file' "$TMP/list.json" | sort)" \
+  "$(printf '%s\n' "$U/trust/root.d/note$(printf '\uFFFD')" "Bad$(printf '\uFFFD\uFFFD') <bad@example.com>" | sort)"
+
 # --- fetch with a key placed by trust, then removed -------------------------------------
 
 run_capture $T "$ACTOOL" --dir="$S" fetch "$TMP/hello.aci"
