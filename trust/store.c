@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,39 @@ static int make_key_dir(const char *store_dir, const char *rel, appc_error_t *er
   return ensure_dir(path, err);
 }
 
+/* The longest name of a key file: a v5 fingerprint. */
+#define KEY_FILE_NAME_MAX 64
+/* How much of a long prefix messages show. */
+#define PREFIX_SHOWN 64
+
+/* Whether the system takes the paths of PREFIX's key files in STORE_DIR/REL
+ * (PREFIX's key directory): no component of PREFIX longer than NAME_MAX,
+ * no key file's path longer than PATH_MAX.  Checked before anything is
+ * created: mkdir would refuse only on the way, directories made. */
+static int check_key_dir_length(const char *store_dir, const char *rel, const char *prefix,
+                                appc_error_t *err)
+{
+  size_t len = strlen(prefix), path = strlen(store_dir) + 1 + strlen(rel) + 1 + KEY_FILE_NAME_MAX;
+  const char *more = len > PREFIX_SHOWN ? "..." : "";
+
+  for (const char *c = prefix; *c != '\0';) {
+    size_t n = strcspn(c, "/");
+    if (n > NAME_MAX)
+      return appc_error_make(err, 0,
+                             "prefix \"%.*s%s\": a component of %zu bytes, more than the %d "
+                             "a file name may have (NAME_MAX)",
+                             PREFIX_SHOWN, prefix, more, n, NAME_MAX);
+    c += n + (c[n] == '/');
+  }
+  if (path >= PATH_MAX)
+    return appc_error_make(err, 0,
+                           "prefix \"%.*s%s\" (%zu bytes): its key files' paths in %s would "
+                           "be %zu bytes long, more than the %d a path may have (PATH_MAX, its NUL "
+                           "aside)",
+                           PREFIX_SHOWN, prefix, more, len, store_dir, path, PATH_MAX - 1);
+  return 0;
+}
+
 /* The paths DIR/NAME of FPR's key files in DIR, whatever the case of NAME
  * (rkt writes lower case, as this does now; earlier versions wrote upper
  * case, and so does the by-hand recipe of docs/trust.md): none, one, or
@@ -458,6 +492,8 @@ int appc_trust_add(struct appc_store *store, const char *prefix, const char *dat
     return -1;
   if ((rel = key_dir_rel(prefix)) == NULL)
     return appc_error_make(err, ENOMEM, "%s", origin);
+  if (prefix != NULL && check_key_dir_length(store_dir, rel, prefix, err) < 0)
+    return -1;
   /* The key is checked before anything is created for it. */
   if (appc_trust_gpg_open(store, &gpg, err) < 0 ||
       import_one_key(gpg.ctx, data, len, origin, &fpr, err) < 0 ||

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,50 @@ static void test_add_refuses_bad_prefixes(void **state)
   free(rel), free(fpr_component), free(fpr_last), free(low), free(store);
 }
 
+/* A prefix of LEN bytes: components of COMPONENT letters. */
+static char *long_prefix(size_t len, size_t component)
+{
+  char *p = malloc(len + 1);
+
+  assert_non_null(p);
+  for (size_t i = 0; i < len; i++)
+    p[i] = i % (component + 1) == component && i + 1 < len ? '/' : 'a';
+  p[len] = '\0';
+  return p;
+}
+
+/* A prefix (a valid AC identifier) whose key files' paths the system would
+ * not take, a component longer than NAME_MAX or a path longer than
+ * PATH_MAX, is refused before anything is created, naming the limit (mkdir
+ * refused it only on the way, its directories made); one at the limit (for
+ * a v5 fingerprint's name) is taken. */
+static void test_add_refuses_prefixes_too_long_for_paths(void **state)
+{
+  (void) state;
+  char *store = make_store();
+  size_t room =
+      PATH_MAX - 1 - (strlen(appc_store_path(store_at(store))) + strlen("/trust/prefix.d//") + 64);
+  char *far = long_prefix(6000, 200), *over = long_prefix(room + 1, 200);
+  char *at_limit = long_prefix(room, 200), *long_name = long_prefix(256, 256), *name = NULL;
+  assert_true(asprintf(&name, "example.com/%s", long_name) > 0);
+
+  add_fails(store, far, keys.one_armored, keys.one_armored_len,
+            "aaaa...\" (6000 bytes): its key files' paths in ");
+  add_fails(store, over, keys.one_armored, keys.one_armored_len,
+            "more than the 4095 a path may have (PATH_MAX");
+  add_fails(store, name, keys.one_armored, keys.one_armored_len,
+            "a component of 256 bytes, more than the 255 a file name may have (NAME_MAX)");
+  assert_false(exists(store, "trust"));
+  assert_tmp_empty(store);
+
+  char *rel = NULL;
+  assert_true(asprintf(&rel, "prefix.d/%s", at_limit) > 0);
+  char *want = rel_key(rel, keys.fpr_one);
+  add_ok(store, at_limit, keys.one_armored, keys.one_armored_len, APPC_TRUST_KEY_ADDED, want);
+  free(want), free(rel), free(name), free(long_name), free(at_limit), free(over), free(far),
+      free(store);
+}
+
 /* ---- listing ---- */
 
 struct want_listed {
@@ -814,6 +859,7 @@ int main(void)
       cmocka_unit_test_teardown(test_add_refuses_an_existing_file_holding_another_key, teardown),
       cmocka_unit_test_teardown(test_add_refuses_bad_keys_and_creates_nothing, teardown),
       cmocka_unit_test_teardown(test_add_refuses_bad_prefixes, teardown),
+      cmocka_unit_test_teardown(test_add_refuses_prefixes_too_long_for_paths, teardown),
       cmocka_unit_test_teardown(test_list_every_key_and_filters, teardown),
       cmocka_unit_test_teardown(test_list_reports_what_verification_would_refuse, teardown),
       cmocka_unit_test_teardown(test_list_refuses_bad_prefix, teardown),
