@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The struct appc_callbacks every long library operation gets from actool:
  * cancelled by SIGINT, SIGTERM and SIGHUP (actool_cancel_begin), --debug
- * lines, and a progress line on a terminal. */
+ * lines, notices on stderr, and a progress line on a terminal. */
 #include "config.h"
 
 #include <pthread.h>
@@ -53,6 +53,17 @@ static void log_line(void *data, const char *msg)
   pthread_mutex_lock(&line_lock);
   progress_clear_locked();
   actool_debug(l->g, "%s", msg);
+  pthread_mutex_unlock(&line_lock);
+}
+
+/* A notice (a wait for another process's lock) reaches every user, asked
+ * for details or not: a command that waits without a word looks hung. */
+static void notice_line(void *data, const char *msg)
+{
+  (void) data;
+  pthread_mutex_lock(&line_lock);
+  progress_clear_locked();
+  actool_error("%s", msg);
   pthread_mutex_unlock(&line_lock);
 }
 
@@ -199,7 +210,8 @@ const struct appc_callbacks *actool_callbacks(const struct actool_globals *g)
   static struct appc_callbacks cb = {.data = &line,
                                      .cancelled = actool_cancelled,
                                      .progress_op = library_progress,
-                                     .log = log_line};
+                                     .log = log_line,
+                                     .notice = notice_line};
 
   line.g = g;
   line.tty = isatty(STDERR_FILENO) == 1 && !g->quiet;

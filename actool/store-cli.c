@@ -55,7 +55,9 @@ int actool_open_store(const struct actool_globals *g, struct appc_store **out)
   if (actool_store_dir(g, &dir) != ACTOOL_EXIT_OK)
     return ACTOOL_EXIT_FAILURE;
   actool_debug(g, "store: %s", dir);
-  if (appc_store_open(out, dir, &err) < 0)
+  /* with actool's callbacks from the start: the opening and every
+   * operation tell when they wait for another process's lock */
+  if (appc_store_open_with(out, dir, actool_callbacks(g), &err) < 0)
     return actool_fail(&err);
   return ACTOOL_EXIT_OK;
 }

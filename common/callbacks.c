@@ -27,3 +27,23 @@ void appc_cb_log(const struct appc_callbacks *cb, const char *fmt, ...)
   appc_cb_logv(cb, fmt, ap);
   va_end(ap);
 }
+
+void appc_cb_notice(const struct appc_callbacks *cb, const char *fmt, ...)
+{
+  va_list ap;
+  char *msg = NULL;
+  int n;
+
+  if (cb == NULL || (cb->notice == NULL && cb->log == NULL))
+    return;
+  va_start(ap, fmt);
+  n = vasprintf(&msg, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return;
+  if (cb->notice != NULL)
+    cb->notice(cb->data, msg);
+  else
+    cb->log(cb->data, msg);
+  free(msg);
+}

@@ -32,4 +32,8 @@ void appc_cb_log(const struct appc_callbacks *cb, const char *fmt, ...)
 void appc_cb_logv(const struct appc_callbacks *cb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Format and pass a line to cb->notice, or to cb->log without one. */
+void appc_cb_notice(const struct appc_callbacks *cb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

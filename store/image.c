@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "common/lockwait.h"
 #include "store/private.h"
 
 /* The record goes first (renamed out of images/ in one step), so a crash
@@ -66,7 +67,9 @@ int appc_store_lock_record(struct appc_store *s, const char *id)
 
   if (fd < 0)
     return -1;
-  if (appc_flock(fd, LOCK_EX) < 0 || fstat(fd, &held) < 0) {
+  if (appc_flock_noting(fd, LOCK_EX, s->cb, "the image's lock (%s/%s/%s)", s->path, STORE_IMAGES,
+                        id) < 0 ||
+      fstat(fd, &held) < 0) {
     int e = errno;
     close(fd);
     errno = e;
@@ -84,7 +87,8 @@ int appc_store_lock_record(struct appc_store *s, const char *id)
 
 int appc_store_lock_images(struct appc_store *s, bool exclusive, appc_error_t *err)
 {
-  if (appc_flock(s->images_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+  if (appc_flock_noting(s->images_fd, exclusive ? LOCK_EX : LOCK_SH, s->cb,
+                        "the store's images lock (%s/%s)", s->path, STORE_IMAGES) < 0)
     return appc_error_make(err, errno, "%s/%s: lock", s->path, STORE_IMAGES);
   return 0;
 }

@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/lockwait.h"
 #include "store/private.h"
 #include "common/macros.h"
 
@@ -169,6 +170,12 @@ static int store_open(struct appc_store *s, const char *dir, appc_error_t *err)
 
 int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err)
 {
+  return appc_store_open_with(out, dir, NULL, err);
+}
+
+int appc_store_open_with(struct appc_store **out, const char *dir, const struct appc_callbacks *cb,
+                         appc_error_t *err)
+{
   struct appc_store *s;
 
   /* "" would be the current directory, which would become a store. */
@@ -179,6 +186,7 @@ int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err)
     return appc_error_make(err, ENOMEM, "%s", dir);
   s->dirfd = s->lock_fd = s->blobs_fd = s->images_fd = s->trees_fd = s->tmp_fd = -1;
   s->as_root = geteuid() == 0;
+  s->cb = cb;
   if (store_open(s, dir, err) < 0) {
     appc_store_close(s);
     return -1;
@@ -208,6 +216,14 @@ const char *appc_store_path(const struct appc_store *s)
   return s->path;
 }
 
+/* The store's lock taken (OP), saying so through the notice callback when
+ * that waits for another process: a build holds it shared for its whole
+ * run, gc exclusive, and a command that waits without a word looks hung. */
+static int flock_store(struct appc_store *s, int op)
+{
+  return appc_flock_noting(s->lock_fd, op, s->cb, "the store's lock (%s/lock)", s->path);
+}
+
 int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
 {
   /* Nested holds (render holding the lock around a tree acquisition that
@@ -225,7 +241,7 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
     s->lock_depth++;
     return 0;
   }
-  if (appc_flock(s->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+  if (flock_store(s, exclusive ? LOCK_EX : LOCK_SH) < 0)
     return appc_error_make(err, errno, "%s/lock", s->path);
   s->lock_depth = 1;
   s->lock_exclusive = exclusive;
@@ -243,7 +259,7 @@ int appc_store_lock(struct appc_store *s, bool exclusive, appc_error_t *err)
 static int lock_for_removal(struct appc_store *s)
 {
   s->lock_exclusive = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
-  return s->lock_exclusive ? 0 : appc_flock(s->lock_fd, LOCK_SH);
+  return s->lock_exclusive ? 0 : flock_store(s, LOCK_SH);
 }
 
 int appc_store_lock_removal(struct appc_store *s, appc_error_t *err)

@@ -49,7 +49,11 @@ struct appc_callbacks {
    * progress. */
   void (*progress_op)(void *data, enum appc_progress_op op, const char *what, uint64_t done,
                       uint64_t total);
-  void *reserved[3]; /* zero; taken by members of later releases (<appc/appc.h>) */
+  /* A line worth showing to every user, asked for details or not: a wait
+   * (for a lock another process holds), a fallback.  Rare: a few per
+   * operation at most.  When NULL, the line goes to log. */
+  void (*notice)(void *data, const char *msg);
+  void *reserved[2]; /* zero; taken by members of later releases (<appc/appc.h>) */
 };
 
 #ifdef __cplusplus

@@ -36,6 +36,11 @@ struct appc_store;
  * it does not exist.  A store written by a newer release is refused, and so
  * is an empty DIR (EINVAL), which would make a store of the current one. */
 int appc_store_open(struct appc_store **out, const char *dir, appc_error_t *err);
+/* As appc_store_open, with CB set at once (appc_store_set_callbacks): the
+ * opening takes the store's lock too, and CB's notice then says when that
+ * waits for another process (gc, which holds it exclusive). */
+int appc_store_open_with(struct appc_store **out, const char *dir, const struct appc_callbacks *cb,
+                         appc_error_t *err);
 void appc_store_close(struct appc_store *s);
 const char *appc_store_path(const struct appc_store *s);
 
@@ -285,8 +290,11 @@ int appc_store_gc(struct appc_store *s, double grace_seconds, struct appc_store_
 
 /* Callbacks for the operations that take no options of their own
  * (appc_store_verify: progress of each blob read, cancelling between
- * them; appc_store_export: progress of the copy, cancelling it); CB must
- * outlive its use, NULL for none. */
+ * them; appc_store_export: progress of the copy, cancelling it), and the
+ * notice of every operation that waits for a lock another process holds
+ * on the store or one of its images ("waiting for the store's lock
+ * (DIR/lock), held by process 1234 (actool)"); CB must outlive its use,
+ * NULL for none. */
 void appc_store_set_callbacks(struct appc_store *s, const struct appc_callbacks *cb);
 
 /* Check the images named by IDS (all when N is 0) and every rendered tree

@@ -1087,6 +1087,55 @@ check_clean "render works after gc removed everything" ac "$C" image render --ov
 is "the render after gc has the image's file" "$(content "$D/gc1/rootfs/gc")" 1
 check_clean "verify passes at the end" ac "$C" image verify
 
+# --- waiting for the store's lock ------------------------------------------------
+# A command that finds the store's lock held by another process (a build
+# holds it shared for its whole run, gc exclusive) says so on stderr, naming
+# the lock and its holder, then waits and completes once the holder ends.
+
+# wait_for_lock DESCRIPTION -s|-x STORE COMMAND...: hold STORE's lock (flock
+# MODE) for 2 s in the background, run COMMAND meanwhile; it must print one
+# notice naming the lock and the holder, exit 0, and end after the holder.
+wait_for_lock() {
+  local desc=$1 mode=$2 store=$3 holder
+  shift 3
+  rm -f "$TMP/held"
+  flock "$mode" "$store/lock" sh -c ': >"$1"; exec sleep 2' _ "$TMP/held" &
+  holder=$!
+  for _ in $(seq 1 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+  run_capture "$@"
+  local want="actool: waiting for the store's lock ($store/lock), held by process $holder (flock)"
+  if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err" && ! kill -0 "$holder" 2>/dev/null &&
+    [ "$(grep -c "waiting for" "$TMP/.err")" = 1 ] && grep -qxF "$want" "$TMP/.err"; then
+    ok "$desc"
+  else
+    not_ok "$desc"
+    note "command: $*" "exit $status" "wanted on stderr: $want" \
+      "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+  wait "$holder" 2>/dev/null
+}
+
+LK=$TMP/store-locked
+check_clean "lock store: fetch an image" ac "$LK" fetch "$IN/app1.aci"
+wait_for_lock "image list under gc's (exclusive) hold says it waits, then lists" -x "$LK" \
+  ac "$LK" image list
+is "image list then lists the image" "$(grep -c "^${ID_APP1:0:19}" "$TMP/.out")" 1
+wait_for_lock "fetch under an exclusive hold says it waits, then imports" -x "$LK" \
+  ac "$LK" fetch "$IN/app1.aci"
+is "fetch then prints the image ID" "$(cat "$TMP/.out")" "$ID_APP1"
+wait_for_lock "render under an exclusive hold says it waits, then renders" -x "$LK" \
+  ac "$LK" image render "$ID_APP1" "$TMP/locked-render"
+check "render then made the tree" test -d "$TMP/locked-render/rootfs"
+wait_for_lock "verify under an exclusive hold says it waits, then verifies" -x "$LK" \
+  ac "$LK" image verify
+wait_for_lock "gc under a build's (shared) hold says it waits, then collects" -s "$LK" \
+  ac "$LK" image gc
+wait_for_lock "image rm under a shared hold says it waits, then removes" -s "$LK" \
+  ac "$LK" image rm "$ID_APP1"
+check_fails "image rm removed the image" 1 'no such image' ac "$LK" image cat-manifest "$ID_APP1"
+check_clean "with the lock free, image list says nothing on stderr" ac "$LK" image list
+is "no notice when nobody holds the lock" "$(cat "$TMP/.err")" ""
+
 # --- help and usage -------------------------------------------------------------
 
 run_capture "$ACTOOL" help image
