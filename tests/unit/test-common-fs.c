@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,7 +19,9 @@
 
 #include "appc/callbacks.h"
 #include "common/cleanup.h"
+#include "common/callbacks.h"
 #include "common/fs.h"
+#include "common/lockwait.h"
 
 /* openat is wrapped (-Wl,--wrap=openat) so that a test can take O_TMPFILE
  * away, as file systems without it do. */
@@ -581,6 +584,102 @@ static void test_lock_at(void **state)
   appc_error_release(&err);
 }
 
+/* What the notice and log callbacks were given. */
+struct said {
+  int notices, logs;
+  char last[1200];
+};
+
+static void said_notice(void *data, const char *msg)
+{
+  struct said *s = data;
+  s->notices++;
+  snprintf(s->last, sizeof s->last, "%s", msg);
+}
+
+static void said_log(void *data, const char *msg)
+{
+  struct said *s = data;
+  s->logs++;
+  snprintf(s->last, sizeof s->last, "%s", msg);
+}
+
+/* A child named "lockholder" holding PATH's lock (flock, exclusive) for
+ * HOLD_MS milliseconds, from when this returns its PID. */
+static pid_t hold_lock(const char *path, int hold_ms)
+{
+  int ready[2];
+  char c = 0;
+
+  assert_int_equal(pipe(ready), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(path, O_RDWR);
+    (void) prctl(PR_SET_NAME, "lockholder");
+    if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
+      _exit(1);
+    usleep((useconds_t) hold_ms * 1000);
+    _exit(0);
+  }
+  close(ready[1]);
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  return pid;
+}
+
+/* A free lock is taken without a word; one another process holds is
+ * announced once, naming it and its holder (pid and name from
+ * /proc/locks), then waited for. */
+static void test_flock_noting(void **state)
+{
+  char *dir = scratch_new(), path[1024], want[1200];
+  struct said said = {0};
+  struct appc_callbacks cb = {.data = &said, .notice = said_notice, .log = said_log};
+  int status;
+  (void) state;
+
+  snprintf(path, sizeof path, "%s/lock", dir);
+  cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(appc_flock_noting(fd, LOCK_SH, &cb, "the lock (%s)", path), 0);
+  assert_int_equal(said.notices + said.logs, 0);
+  assert_int_equal(flock(fd, LOCK_UN), 0);
+
+  pid_t pid = hold_lock(path, 300);
+  char name[32];
+  unsigned others = 9;
+  assert_int_equal(appc_lock_holder(fd, name, sizeof name, &others), pid);
+  assert_string_equal(name, "lockholder");
+  assert_int_equal(others, 0);
+  assert_int_equal(appc_flock_noting(fd, LOCK_EX, &cb, "the lock (%s)", path), 0);
+  snprintf(want, sizeof want, "waiting for the lock (%s), held by process %ld (lockholder)", path,
+           (long) pid);
+  assert_int_equal(said.notices, 1);
+  assert_int_equal(said.logs, 0);
+  assert_string_equal(said.last, want);
+  /* it waited: the holder is gone */
+  assert_int_equal(waitpid(pid, &status, WNOHANG), pid);
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_int_equal(flock(fd, LOCK_UN), 0);
+}
+
+/* Without a notice callback the line goes to log. */
+static void test_notice_without_member(void **state)
+{
+  struct said said = {0};
+  struct appc_callbacks cb = {.data = &said, .log = said_log};
+  (void) state;
+
+  appc_cb_notice(&cb, "waiting for %s", "x");
+  assert_int_equal(said.logs, 1);
+  assert_string_equal(said.last, "waiting for x");
+  appc_cb_notice(NULL, "nothing to call");
+  cb.log = NULL;
+  appc_cb_notice(&cb, "nothing to call");
+  assert_int_equal(said.logs, 1);
+}
+
 /* In a child: descriptors 5, 6, 7 and 9; from 6 up, keep 9 and 6 (given
  * unsorted, with a -1): 5 (below FIRST), 6 and 9 stay, 7 and any above 9
  * are closed. */
@@ -624,6 +723,8 @@ int main(void)
       cmocka_unit_test(test_send_recv_fd),
       cmocka_unit_test(test_close_fds_except),
       cmocka_unit_test_teardown(test_lock_at, teardown),
+      cmocka_unit_test_teardown(test_flock_noting, teardown),
+      cmocka_unit_test(test_notice_without_member),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
