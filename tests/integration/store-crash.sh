@@ -188,8 +188,11 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 : >"$TMP/stop-gc"
 wait "$gcloop"
-is "8 renders while gc --grace=0s loops: none fails" "$(cat "$TMP"/gcr.*.err)" ""
-is "gc never fails meanwhile" "$(cat "$TMP/gc-loop.err" 2>/dev/null)" ""
+# (each may say it waits for the store's lock, which the others hold:
+# that notice is no failure)
+not_waits() { grep -hv "^actool: waiting for the store's lock ($S/lock), held by " "$@" 2>/dev/null; }
+is "8 renders while gc --grace=0s loops: none fails" "$(not_waits "$TMP"/gcr.*.err)" ""
+is "gc never fails meanwhile" "$(not_waits "$TMP/gc-loop.err")" ""
 bad=0
 (cd "$D/conc1/rootfs" 2>/dev/null && find . -printf '%p %y %s\n' | LC_ALL=C sort) >"$TMP/ref.names"
 grep -q '^\./files/d20/f50 f ' "$TMP/ref.names" || bad=$((bad + 100)) # no reference: no comparison
