@@ -28,7 +28,18 @@
  *
  * Every name is looked up relative to the descriptors of its two
  * directories without following symlinks, so nothing the app made can send
- * a move outside the rootfs. */
+ * a move outside the rootfs.
+ *
+ * A commit killed half-way (SIGKILL, a crash) is finished by the next one
+ * to look at the changes (appc_ace_commit_resume): before its first move
+ * it leaves a mark beside the upper layer, durably, with what it found of
+ * the rootfs's /etc (which the moves change).  What is still in the upper
+ * layer is what is left to do, and each step does the same again: a
+ * whiteout stays in the upper layer (its name gone from the rootfs, it has
+ * nothing more to remove), a directory merged keeps its entries not yet
+ * moved and gets its metadata again, an entry moved is no longer there, a
+ * directory being replaced has the rest of the old one removed, and the
+ * executor's files, never moved, are left out as before. */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -37,6 +48,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +58,7 @@
 #include <unistd.h>
 
 #include "ace/internal.h"
+#include "appc/ace.h"
 #include "appc/store.h"
 #include "common/array.h"
 #include "common/cleanup.h"
@@ -53,12 +66,16 @@
 
 #define OVERLAY_XATTR_PREFIX "trusted.overlay."
 #define XATTR_LIST_BUF (64 * 1024)
+/* Beside the upper layer while a commit moves its entries. */
+#define COMMIT_MARK "committing"
+#define COMMIT_MARK_MAX 128
 
 struct commit {
   char rel[PATH_MAX]; /* the entry's path in the rootfs, for rules and messages */
   const char *rootfs;
   bool has_etc;    /* the rootfs's /etc leads to a directory: */
   struct stat etc; /* that directory, where the executor wrote its files */
+  bool no_etc;     /* the rootfs had no /etc at all: the executor made it */
 };
 
 static bool is_whiteout(const struct stat *st)
@@ -341,14 +358,16 @@ static int merge_changed(struct commit *c, int up, int dst, const char *name, co
       return appc_remove_tree(dst, name, err);
     return unlinkat(dst, name, 0) < 0 ? fail(c, errno, "remove", err) : 0;
   }
-  if (S_ISDIR(st->st_mode) && have && S_ISDIR(dst_st->st_mode) && !is_opaque(up, name))
-    return merge_into(c, up, dst, name, st, false, buf, err);
-  /* The executor made /etc for its files; the app's own go in. */
-  if (S_ISDIR(st->st_mode) && !have && top && strcmp(name, "etc") == 0) {
-    if (mkdirat(dst, name, st->st_mode & 07777) < 0)
+  /* The executor made /etc for its files; the app's own go in (a resumed
+   * commit finds the /etc it made already). */
+  if (S_ISDIR(st->st_mode) && top && c->no_etc && strcmp(name, "etc") == 0 &&
+      (!have || S_ISDIR(dst_st->st_mode))) {
+    if (!have && mkdirat(dst, name, st->st_mode & 07777) < 0)
       return fail(c, errno, "make", err);
     return merge_into(c, up, dst, name, st, true, buf, err);
   }
+  if (S_ISDIR(st->st_mode) && have && S_ISDIR(dst_st->st_mode) && !is_opaque(up, name))
+    return merge_into(c, up, dst, name, st, false, buf, err);
   return replace(c, up, dst, name, st, have, dst_st, buf, err);
 }
 
@@ -438,7 +457,9 @@ static int merge_dir(struct commit *c, int up, int dst, char *buf, appc_error_t 
 static int find_etc(struct commit *c, int dst, appc_error_t *err)
 {
   cleanup_close int etc = appc_open_in_root(dst, "etc", O_PATH | O_DIRECTORY);
+  struct stat st;
 
+  c->no_etc = fstatat(dst, "etc", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
   if (etc < 0 && (errno == ENOENT || errno == ENOTDIR))
     return 0;
   if (etc < 0 || fstat(etc, &c->etc) < 0)
@@ -448,28 +469,140 @@ static int find_etc(struct commit *c, int dst, appc_error_t *err)
   return 0;
 }
 
-int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err)
-{
-  struct commit c = {.rootfs = rootfs};
-  cleanup_close int up = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  cleanup_close int dst = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  cleanup_free char *buf = malloc(XATTR_LIST_BUF);
+/* ---- the mark of a commit under way ---- */
 
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", upper);
-  if (up < 0)
-    return appc_error_make(err, errno, "%s: the app's changes", upper);
-  if (dst < 0)
-    return appc_error_make(err, errno, "%s", rootfs);
-  if (find_etc(&c, dst, err) < 0 || each_entry(&c, up, ".", whole_fn, buf, err) < 0 ||
-      merge_dir(&c, up, dst, buf, err) < 0)
+/* CHANGES/committing, on disk before the first move: what find_etc found,
+ * which the moves may change ("etc none", "etc other": not a directory,
+ * "etc DEV INO"). */
+static int write_mark(const struct commit *c, int changes, const char *changes_dir,
+                      appc_error_t *err)
+{
+  char text[COMMIT_MARK_MAX];
+
+  if (c->no_etc)
+    snprintf(text, sizeof text, "etc none\n");
+  else if (!c->has_etc)
+    snprintf(text, sizeof text, "etc other\n");
+  else
+    snprintf(text, sizeof text, "etc %ju %ju\n", (uintmax_t) c->etc.st_dev,
+             (uintmax_t) c->etc.st_ino);
+  if (appc_atomic_write_at(changes, COMMIT_MARK, text, strlen(text), 0600, APPC_WRITE_DURABLE,
+                           err) < 0)
+    return appc_error_prefix(err, "%s: nothing was committed", changes_dir);
+  return 0;
+}
+
+static int read_mark(struct commit *c, int changes, const char *changes_dir, appc_error_t *err)
+{
+  cleanup_free char *text = NULL;
+  uintmax_t dev, ino;
+
+  if (appc_read_file_at(changes, COMMIT_MARK, COMMIT_MARK_MAX, APPC_READ_REGULAR, &text, NULL,
+                        err) < 0)
+    return appc_error_prefix(err, "%s", changes_dir);
+  if (strcmp(text, "etc none\n") == 0)
+    c->no_etc = true;
+  else if (sscanf(text, "etc %ju %ju", &dev, &ino) == 2) {
+    c->has_etc = true;
+    c->etc.st_dev = (dev_t) dev;
+    c->etc.st_ino = (ino_t) ino;
+  } else if (strcmp(text, "etc other\n") != 0)
+    return appc_error_make(err, 0,
+                           "%s/%s: not a commit's mark (\"etc none\", \"etc other\" or "
+                           "\"etc DEV INO\")",
+                           changes_dir, COMMIT_MARK);
+  return 0;
+}
+
+/* CHANGES_DIR holds a mark (or cannot tell: then read_mark says why); no
+ * such directory, or not a directory, holds none. */
+static bool has_mark(const char *changes_dir)
+{
+  char path[PATH_MAX];
+
+  snprintf(path, sizeof path, "%s/%s", changes_dir, COMMIT_MARK);
+  return faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+         (errno != ENOENT && errno != ENOTDIR);
+}
+
+/* Done: nothing more to resume.  Not durably: a resumption of a finished
+ * commit moves nothing. */
+static int remove_mark(int changes, const char *changes_dir, appc_error_t *err)
+{
+  if (unlinkat(changes, COMMIT_MARK, 0) < 0)
+    return appc_error_make(err, errno, "%s/%s", changes_dir, COMMIT_MARK);
+  return 0;
+}
+
+/* ---- the commit ---- */
+
+/* Everything of the upper layer UP into the rootfs DST, then the rootfs's
+ * own directory. */
+static int commit(struct commit *c, int up, int dst, char *buf, appc_error_t *err)
+{
+  struct stat st;
+
+  if (merge_dir(c, up, dst, buf, err) < 0)
     return -1;
   /* The rootfs's own directory last (the moves changed its times): its
    * owner, mode and times as the app left them (rootfs.c gave the upper
    * root the rootfs's to start with). */
-  struct stat st;
   if (fstat(up, &st) < 0 || copy_dir_metadata(up, dst, &st) < 0)
     return appc_error_make(err, errno, "%s: cannot give it the app's owner, mode, xattrs and times",
-                           rootfs);
+                           c->rootfs);
   return 0;
+}
+
+/* CHANGES_DIR, its upper layer and ROOTFS opened. */
+static int open_commit(const char *changes_dir, const char *rootfs, int *changes, int *up, int *dst,
+                       appc_error_t *err)
+{
+  const int dir = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+  if ((*changes = open(changes_dir, dir)) < 0)
+    return appc_error_make(err, errno, "%s", changes_dir);
+  if ((*up = openat(*changes, "upper", dir)) < 0)
+    return appc_error_make(err, errno, "%s/upper: the app's changes", changes_dir);
+  if ((*dst = open(rootfs, dir)) < 0)
+    return appc_error_make(err, errno, "%s", rootfs);
+  return 0;
+}
+
+/* Before the first move: what find_etc finds, the upper layer checked
+ * whole, and the mark written. */
+static int begin_commit(struct commit *c, int changes, const char *changes_dir, int up, int dst,
+                        char *buf, appc_error_t *err)
+{
+  if (find_etc(c, dst, err) < 0 || each_entry(c, up, ".", whole_fn, buf, err) < 0)
+    return -1;
+  return write_mark(c, changes, changes_dir, err);
+}
+
+/* The commit from its beginning, or (RESUME) from the mark of one begun. */
+static int run_commit(const char *changes_dir, const char *rootfs, bool resume, appc_error_t *err)
+{
+  struct commit c = {.rootfs = rootfs};
+  cleanup_close int changes = -1, up = -1, dst = -1;
+  cleanup_free char *buf = malloc(XATTR_LIST_BUF);
+  int r;
+
+  if (buf == NULL)
+    return appc_error_make(err, ENOMEM, "%s", changes_dir);
+  if (open_commit(changes_dir, rootfs, &changes, &up, &dst, err) < 0)
+    return -1;
+  r = resume ? read_mark(&c, changes, changes_dir, err)
+             : begin_commit(&c, changes, changes_dir, up, dst, buf, err);
+  if (r < 0 || commit(&c, up, dst, buf, err) < 0)
+    return -1;
+  return remove_mark(changes, changes_dir, err);
+}
+
+int ace_commit_changes(const char *changes_dir, const char *rootfs, appc_error_t *err)
+{
+  return run_commit(changes_dir, rootfs, false, err);
+}
+
+int appc_ace_commit_resume(const char *changes_dir, const char *rootfs, appc_error_t *err)
+{
+  return has_mark(changes_dir) ? run_commit(changes_dir, rootfs, true, err) : 0;
 }

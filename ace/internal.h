@@ -491,10 +491,11 @@ int ace_net_gc(struct appc_store *s, appc_error_t *err);
 
 /* ---- commit.c: build mode's changes into the rootfs ---------------------- */
 
-/* Move what an app changed, its overlay's UPPER layer, into ROOTFS (its
- * lower layer, on the same file system), less what the executor made for
- * it (appc_ace_options.rootfs_dir says what). */
-int ace_commit_changes(const char *upper, const char *rootfs, appc_error_t *err);
+/* Move what an app changed, its overlay's upper layer CHANGES_DIR/upper,
+ * into ROOTFS (its lower layer, on the same file system), less what the
+ * executor made for it (appc_ace_options.rootfs_dir says what).  Marked in
+ * CHANGES_DIR while under way, for appc_ace_commit_resume. */
+int ace_commit_changes(const char *changes_dir, const char *rootfs, appc_error_t *err);
 
 /* The directory TO's xattrs made those of the directory FROM, less
  * overlayfs's own (trusted.overlay.*): FROM's set, those it lacks removed.

@@ -2253,13 +2253,7 @@ static void abort_pod(struct pod_run *r)
  * app's upper layer any more; it goes into the rootfs. */
 static int commit_changes(struct pod_run *r, appc_error_t *err)
 {
-  cleanup_free char *upper = NULL;
-
-  if (asprintf(&upper, "%s/upper", r->o->changes_dir) < 0) {
-    upper = NULL;
-    return appc_error_make(err, ENOMEM, "%s", r->o->changes_dir);
-  }
-  return ace_commit_changes(upper, r->o->rootfs_dir, err);
+  return ace_commit_changes(r->o->changes_dir, r->o->rootfs_dir, err);
 }
 
 /* Build mode: the command of the pod's one app, for messages. */

@@ -165,7 +165,7 @@ static int check_top_level(int dirfd, appc_error_t *err)
     if (strcmp(n, ".run") == 0 || strcmp(n, ".init") == 0)
       r = appc_error_make(err, 0,
                           "%s: left by a layout command killed before its end (the next "
-                          "layout command removes it)",
+                          "layout command finishes or removes it)",
                           n);
     else
       r = appc_error_make(err, 0, "%s: unexpected file in layout (only manifest and rootfs)", n);

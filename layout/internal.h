@@ -12,7 +12,8 @@
 
 /* Where `layout run` makes its overlay's upper layer, in the layout
  * directory (so on rootfs/'s file system); removed by the run, or, after a
- * killed one, by the next opening of the layout. */
+ * killed one, by the next opening of the layout (which first finishes the
+ * move of the changes into rootfs/ if the run was killed during it). */
 #define LAYOUT_CHANGES ".run"
 /* Where `layout init` makes the new layout, inside its directory, to move
  * it up when complete (layout.c). */

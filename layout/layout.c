@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "appc/ace.h"
 #include "appc/discovery.h"
 #include "appc/schema.h"
 #include "common/array.h"
@@ -119,7 +120,7 @@ static int parse_doc(struct appc_layout *l, const char *json, size_t len, appc_e
   return 0;
 }
 
-static int remove_changes(struct appc_layout *l, appc_error_t *err);
+static int finish_changes(struct appc_layout *l, appc_error_t *err);
 static int remove_leftover(struct appc_layout *l, const char *name, appc_error_t *err);
 
 /* rootfs/ must be the layout's own directory: a symlink there (a layout
@@ -155,7 +156,7 @@ int appc_layout_open(const char *dir, struct appc_layout **out, appc_error_t *er
     return appc_error_make(err, ENOMEM, "%s", dir);
   }
   if (lock_dir(dir, &l->dir_fd, err) < 0 || check_rootfs(l, err) < 0 ||
-      remove_changes(l, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
+      finish_changes(l, err) < 0 || read_manifest(l, &json, &len, err) < 0 ||
       parse_doc(l, json, len, err) < 0 ||
       /* an init killed once the manifest had its name left its staging */
       remove_leftover(l, LAYOUT_INIT, err) < 0) {
@@ -711,6 +712,26 @@ static int remove_leftover(struct appc_layout *l, const char *name, appc_error_t
 static int remove_changes(struct appc_layout *l, appc_error_t *err)
 {
   return remove_leftover(l, LAYOUT_CHANGES, err);
+}
+
+/* What a `layout run` killed before its end left, removed; but if it was
+ * killed while it moved the command's changes into rootfs/, the move is
+ * finished first: rootfs/ with part of them is what no run made. */
+static int finish_changes(struct appc_layout *l, appc_error_t *err)
+{
+  cleanup_free char *changes = NULL;
+
+  if (asprintf(&changes, "%s/%s", l->dir, LAYOUT_CHANGES) < 0) {
+    changes = NULL;
+    return appc_error_make(err, ENOMEM, "%s", l->dir);
+  }
+  if (appc_ace_commit_resume(changes, l->rootfs, err) < 0)
+    return appc_error_prefix(err,
+                             "%s: left by a layout run killed while it moved the command's "
+                             "changes into %s, which cannot be finished (removing %s leaves "
+                             "%s as it is, with part of them)",
+                             changes, l->rootfs, changes, l->rootfs);
+  return remove_changes(l, err);
 }
 
 int layout_changes_dir(struct appc_layout *l, char **path, appc_error_t *err)

@@ -445,6 +445,14 @@ void appc_ace_app_plan_clear(struct appc_ace_app_plan *p);
  * inside ROOTFS (its symlinks never lead out). */
 int appc_ace_provide_etc(const char *rootfs, const char *hostname, appc_error_t *err);
 
+/* Build mode: finish the move of an app's changes into ROOTFS_DIR that a
+ * run killed half-way through left (SIGKILL, a crash), as the run would
+ * have done it; CHANGES_DIR and ROOTFS_DIR are the run's
+ * appc_ace_options.changes_dir and rootfs_dir.  Nothing to do (0) when the
+ * move had not begun (CHANGES_DIR, if any, holds no mark of it): ROOTFS_DIR
+ * is as it was before the run.  The caller then removes CHANGES_DIR. */
+int appc_ace_commit_resume(const char *changes_dir, const char *rootfs_dir, appc_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,9 @@
 # not; a failing command keeps its changes and its exit status; the app's
 # user, working directory and environment apply but its ports, mount points
 # and isolators do not; runs of one layout are serialised; a killed run
-# leaves the rootfs as it was and the next layout command tidies up.
+# before its commit leaves the rootfs as it was and the next layout command
+# tidies up; one killed during its commit has the next layout command
+# finish it.
 . "${top_srcdir:?top_srcdir must be set}/tests/integration/lib.sh" || exit 1
 
 [ "$(id -u)" -eq 0 ] || skip_all "layout run needs root"
@@ -349,8 +351,71 @@ timeout 30 "$ACTOOL" gc >/dev/null 2>&1
 is "a run killed before its end changes nothing in the rootfs" "$(ls "$R/killed" 2>&1 | grep -c 'No such')" 1
 is "gc removes the killed run's pod" "$("$ACTOOL" list --json 2>&1 | jq length)" 0
 is "the killed run left its upper layer" "$(ls -A "$L" | grep -c '^.run$')" 1
+is "... and no mark of a commit begun" "$(ls -A "$L/.run" | grep -c '^committing$')" 0
 check_clean "the next layout command" lay label add stage two
 is "it removed what the killed run left" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+
+# Killed while its commit moves the changes into rootfs/ (many files, each a
+# rename): the next layout command finishes the commit, as the run would
+# have.  actool is killed as soon as the commit has begun: a first file has
+# moved.
+n=20000
+echo gone >"$R/etc/gone-too"
+cp "$R/etc/passwd" "$TMP/passwd.before"
+hostname_before=$(cat "$R/etc/hostname" 2>&1)
+"$ACTOOL" layout --layout="$L" run -- sh -c "cd /tmp && seq $n | sed s/^/f/ | xargs touch &&
+  echo changed >>/etc/passwd && rm /etc/gone-too && mkdir -p /srv/new && echo x >/srv/new/x" \
+  >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 6000); do
+  [ -n "$(find "$R/tmp" -maxdepth 1 -name 'f*' -print -quit 2>/dev/null)" ] && break
+  kill -0 "$runner" 2>/dev/null || break
+  sleep 0.005
+done
+kill -9 "$runner"
+wait "$runner" 2>/dev/null
+moved=$(find "$R/tmp" -maxdepth 1 -name 'f*' | wc -l)
+is "actool killed during its commit left the commit's mark" "$(ls -A "$L/.run" 2>&1 | grep -c '^committing$')" 1
+check "... with the commit unfinished ($moved of $n files in rootfs/)" test "$moved" -lt "$n"
+wait_pods_settled
+timeout 30 "$ACTOOL" gc >/dev/null 2>&1
+check_clean "the next layout command" lay label add resumed yes
+is "finished the commit: every file the command made" "$(find "$R/tmp" -maxdepth 1 -name 'f*' | wc -l)" "$n"
+is "... its change to /etc/passwd" "$(diff "$TMP/passwd.before" "$R/etc/passwd" | grep -c '^> changed$')" 1
+is "... what it removed" "$(ls "$R/etc/gone-too" 2>&1 | grep -c 'No such')" 1
+is "... the directory it made" "$(cat "$R/srv/new/x" 2>&1)" x
+is "... and not the executor's /etc/hostname" "$(cat "$R/etc/hostname" 2>&1)" "$hostname_before"
+is "... nor overlayfs's xattrs" "$(overlay_xattrs)" 0
+is "... and removed what the killed run left" "$(ls -A "$L" | tr '\n' ' ')" "manifest rootfs "
+check "the layout validates" "$ACTOOL" validate --type=layout "$L"
+find "$R/tmp" -maxdepth 1 -name 'f*' -delete
+rm -rf "$R/srv/new"
+cp "$TMP/passwd.before" "$R/etc/passwd"
+
+# A commit that cannot be finished keeps the layout from opening: rootfs/
+# holds part of a run's changes, which removing .run by hand accepts.
+mkdir -p "$L/.run/upper"
+echo "not a mark" >"$L/.run/committing"
+check_fails "a commit's mark the next layout command cannot follow" 1 \
+  "$(regex_quote "$L/.run"): left by a layout run killed while it moved.*\(removing $(regex_quote "$L/.run") leaves .* as it is" \
+  lay label add refused yes
+is "... is left where it is" "$(ls -A "$L/.run" | tr '\n' ' ')" "committing upper "
+rm -rf "$L/.run"
+
+# A commit into a rootfs that had no /etc, killed once it had made /etc
+# for the command's files there (none of them moved yet): the executor's
+# files stay out and the /etc that only they would fill goes again.
+N=$TMP/no-etc
+"$ACTOOL" layout --layout="$N" init --name=example.com/no-etc >/dev/null
+mkdir -p "$N/.run/upper/etc" "$N/rootfs/etc"
+echo pod >"$N/.run/upper/etc/hostname"
+echo 127.0.0.1 >"$N/.run/upper/etc/hosts"
+chmod --reference="$N/rootfs" "$N/.run/upper"
+echo "etc none" >"$N/.run/committing"
+check_clean "the next layout command after a commit killed in a rootfs without /etc" \
+  "$ACTOOL" layout --layout="$N" label add resumed yes
+is "... leaves the executor's files out, and the /etc they alone filled" \
+  "$(ls -A "$N" "$N/rootfs" 2>&1 | tr '\n' ' ')" "$N: manifest rootfs  $N/rootfs: "
 # The layout as a relative path, and as the default ".": the executor's
 # processes change directory, so they are given absolute paths.
 (cd "$L" && "$ACTOOL" layout run -- /bin/sh -c 'echo dot >/relative-dot') >"$TMP/.out" 2>&1
