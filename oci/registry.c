@@ -721,6 +721,25 @@ static int pull(struct appc_store *s, struct registry *r, const char *ref,
   return rc;
 }
 
+/* A pull is one operation of the client's, as a fetch by name is: its
+ * token, manifests and every layer, retries included, end within the
+ * client's operation deadline (ACTOOL_FETCH_DEADLINE), so a registry that
+ * answers each request just in time cannot hold a pull for ever. */
+static int pull_within_deadline(struct appc_store *s, struct registry *r, const char *ref,
+                                struct appc_store_image *out, appc_error_t *err)
+{
+  cleanup_free char *what = NULL;
+
+  if (asprintf(&what, "the pull of %s", ref) < 0) {
+    what = NULL;
+    return appc_error_make(err, ENOMEM, "%s", ref);
+  }
+  appc_http_operation_begin(r->h, what);
+  int rc = pull(s, r, ref, out, err);
+  appc_http_operation_end(r->h);
+  return rc;
+}
+
 int appc_oci_import_registry(struct appc_store *s, struct appc_http *h, const char *ref,
                              const struct appc_oci_import_options *opts,
                              struct appc_store_image *out, appc_error_t *err)
@@ -743,7 +762,7 @@ int appc_oci_import_registry(struct appc_store *s, struct appc_http *h, const ch
     appc_error_make(err, ENOMEM, "%s", ref);
   } else if ((r.tmp_fd = appc_store_area_open(s, APPC_STORE_AREA_TMP, true, err)) >= 0) {
     r.blobs.where = r.where;
-    rc = pull(s, &r, ref, out, err);
+    rc = pull_within_deadline(s, &r, ref, out, err);
   }
   registry_clear(&r);
   return rc;

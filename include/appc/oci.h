@@ -169,7 +169,8 @@ int appc_docker_ref_parse(const char *ref, struct appc_docker_ref *out, appc_err
  * does.  Every manifest and blob is checked against its digest; layers are
  * downloaded into the store's tmp/ (resumed after an interruption) and
  * converted as they arrive.  Named REGISTRY/REPO unless OPTS->name says
- * otherwise. */
+ * otherwise.  The pull is one operation of H's (appc_http_operation_begin):
+ * it ends within H's operation_deadline, or nests in the caller's. */
 int appc_oci_import_registry(struct appc_store *s, struct appc_http *h, const char *ref,
                              const struct appc_oci_import_options *opts,
                              struct appc_store_image *out, appc_error_t *err);

@@ -322,6 +322,8 @@ def fake_main(cert, key, portfile, logfile, layout, mode, userpass=""):
 
         def blob(self, digest, head):
             data = blob(digest)
+            if mode == "slow-blobs" and not head:
+                time.sleep(2)  # each answer in time, the pull as a whole not
             if mode == "endless-error" and digest in first_layer and not head:
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html")

@@ -453,6 +453,11 @@ hostile size-lie "an index whose descriptor gives the manifest's digest and anot
   'bytes where the descriptor says 7'
 hostile never-answer "a registry that never answers times out" 'deadline|no data|timed out|Timeout' \
   ACTOOL_HTTP_TIMEOUT=5 ACTOOL_HTTP_DEADLINE=5
+# each blob answered in 2 s, well within a request's deadline: the pull as a
+# whole (its config and layers) is one operation, cut at ACTOOL_FETCH_DEADLINE
+hostile slow-blobs "a registry slow on every blob: the pull is cut at ACTOOL_FETCH_DEADLINE, naming it" \
+  "blobs/sha256:[0-9a-f]{64}: .*\\(the pull of docker://localhost:[0-9]+/test/app:app not done within its 3 s deadline\\)" \
+  ACTOOL_FETCH_DEADLINE=3 ACTOOL_HTTP_TIMEOUT=10
 # The manifest declaring a layer's size is the registry's own word (pulled
 # by tag): a size past ACTOOL_FETCH_MAX_SIZE is refused before the layer is
 # asked for, not downloaded up to what the registry declared.
