@@ -98,9 +98,26 @@ static void notice_wait(int fd, const struct appc_callbacks *cb, const char *wha
                  name[0] != '\0' ? " (" : "", name, name[0] != '\0' ? ")" : "", more);
 }
 
-int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const char *fmt, ...)
+static void notice_waitv(int fd, const struct appc_callbacks *cb, const char *fmt, va_list ap)
 {
   cleanup_free char *what = NULL;
+
+  if (vasprintf(&what, fmt, ap) < 0)
+    what = NULL;
+  notice_wait(fd, cb, what != NULL ? what : "a lock");
+}
+
+void appc_lock_wait_notice(int fd, const struct appc_callbacks *cb, const char *fmt, ...)
+{
+  va_list ap;
+
+  va_start(ap, fmt);
+  notice_waitv(fd, cb, fmt, ap);
+  va_end(ap);
+}
+
+int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const char *fmt, ...)
+{
   va_list ap;
 
   if (appc_flock(fd, op | LOCK_NB) == 0)
@@ -108,9 +125,17 @@ int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const cha
   if (errno != EWOULDBLOCK)
     return -1;
   va_start(ap, fmt);
-  if (vasprintf(&what, fmt, ap) < 0)
-    what = NULL;
+  notice_waitv(fd, cb, fmt, ap);
   va_end(ap);
-  notice_wait(fd, cb, what != NULL ? what : "a lock");
-  return appc_flock(fd, op);
+  /* A cancelling signal's handler interrupts the wait (actool's take no
+   * SA_RESTART): the wait may be long, so it ends there. */
+  while (flock(fd, op) < 0) {
+    if (errno != EINTR)
+      return -1;
+    if (appc_cb_cancelled(cb)) {
+      errno = ECANCELED;
+      return -1;
+    }
+  }
+  return 0;
 }

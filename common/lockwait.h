@@ -12,9 +12,15 @@
 /* As appc_flock, but when the lock is held by another process, CB's notice
  * says first that this waits for what FMT formats ("the store's lock
  * (%s/lock)"), and who holds it when /proc/locks tells (appc_lock_holder);
- * nothing is said (or formatted) when the lock is free. */
+ * nothing is said (or formatted) when the lock is free.  A wait that a
+ * signal interrupts once CB says the work is cancelled fails (ECANCELED). */
 int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The notice of appc_flock_noting alone, for a caller that waits its own
+ * way (polling, say) for the lock on FD that another process holds. */
+void appc_lock_wait_notice(int fd, const struct appc_callbacks *cb, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The process (not this one) holding a lock (flock, POSIX or OFD) on FD's file, from
  * /proc/locks, since flock records no owner: its PID, with its name (comm)

@@ -25,6 +25,7 @@
 #include "common/digest.h"
 #include "common/hashmap.h"
 #include "common/fs.h"
+#include "common/lockwait.h"
 #include "common/lazy.h"
 #include "appc/fetch.h"
 #include "schema/json.h"
@@ -351,10 +352,12 @@ static void remove_download(const struct dl_paths *p)
   unlink(p->asc);
 }
 
-/* Open PATH locked: two fetches of one URL take turns on its partial file.
- * The one that waited must find the file still there, not the inode that
- * the other has unlinked after importing it. */
-static int lock_partial(const char *path, struct stat *st, appc_error_t *err)
+/* Open PATH (URL's partial file) locked: two fetches of one URL take turns
+ * on it, the one that waits saying so.  The one that waited must find the
+ * file still there, not the inode that the other has unlinked after
+ * importing it. */
+static int lock_partial(const struct appc_fetch_options *o, const char *url, const char *path,
+                        struct stat *st, appc_error_t *err)
 {
   for (;;) {
     struct stat now;
@@ -362,7 +365,9 @@ static int lock_partial(const char *path, struct stat *st, appc_error_t *err)
 
     if (fd < 0)
       return appc_error_make(err, errno, "%s", path);
-    if (flock(fd, LOCK_EX) < 0 || fstat(fd, st) < 0) {
+    if (appc_flock_noting(fd, LOCK_EX, o->cb, "another fetch of %s (the lock of %s)", url, path) <
+            0 ||
+        fstat(fd, st) < 0) {
       int e = errno;
       close(fd);
       return appc_error_make(err, e, "%s", path);
@@ -739,7 +744,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     goto done;
   }
   /* Two fetches of one URL take turns on its files, the signature's too. */
-  if ((fd = lock_partial(p.aci, &st, err)) < 0) {
+  if ((fd = lock_partial(o, url, p.aci, &st, err)) < 0) {
     r = -1;
     goto done;
   }

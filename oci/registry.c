@@ -34,6 +34,7 @@
 #include "common/cleanup.h"
 #include "common/digest.h"
 #include "common/fs.h"
+#include "common/lockwait.h"
 #include "oci/internal.h"
 
 /* Manifests and indexes one pull may read in all: the image's index, its
@@ -475,12 +476,15 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
 }
 
 /* Wait for the lock on FD (another pull downloading the same blob), while
- * the caller may cancel. */
+ * the caller may cancel, saying once that it waits. */
 static int lock_download(struct registry *r, int fd, const char *name, appc_error_t *err)
 {
-  while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+  for (bool waiting = false; flock(fd, LOCK_EX | LOCK_NB) < 0; waiting = true) {
     if (errno != EWOULDBLOCK)
       return appc_error_make(err, errno, "%s: tmp/%s", r->where, name);
+    if (!waiting)
+      appc_lock_wait_notice(fd, r->opts->cb, "another pull's download of a blob of %s (tmp/%s)",
+                            r->where, name);
     if (appc_cb_cancelled(r->opts->cb))
       return appc_error_make(err, ECANCELED, "%s", r->where);
     nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);

@@ -1280,6 +1280,21 @@ is "three concurrent fetches of one URL all succeed" "$cstat" "000"
 is "they print the same image ID" "$(cat "$TMP"/conc?.out | sort -u)" "$ID_BIG"
 is "concurrent fetches: one image, one blob, tmp/ empty" "$(state "$S")" "list=[localhost/big] blobs=1 tmp=0"
 
+# --- a fetch waiting for another's download of its URL -------------------------
+# It says so, naming the URL and the lock, as a wait for the store's lock
+# does, and a SIGINT ends the wait.
+
+S=$(new_store urlwait)
+"$ACTOOL" --dir="$S" image list >/dev/null 2>&1
+U="https://localhost:$NET_PORT/images/big-copy.aci"
+part=$S/tmp/download-$(printf %s "$U" | sha256sum | cut -c1-64).aci
+lock_wait_check "a fetch of a URL that another fetch downloads says it waits, then fetches" -x "$part" \
+  "another fetch of $U (the lock of $part)" \
+  timeout 120 "$ACTOOL" --dir="$S" --cacert="$NET_CA" fetch --no-store "$U"
+is "... and prints the image ID" "$(cat "$TMP/.out")" "$ID_BIG"
+lock_wait_cancel "... and a SIGINT ends that wait" "$part" \
+  timeout 120 "$ACTOOL" --dir="$S" --cacert="$NET_CA" fetch --no-store "$U"
+
 # --- concurrent fetches of a dependency cycle ----------------------------------
 # cyca depends on cycb and cycb on cyca, each downloaded at 1 MB/s for some
 # seconds: fetch localhost/cyca and fetch localhost/cycb, started together,

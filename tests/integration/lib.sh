@@ -211,3 +211,58 @@ swept() {
   done
   find "$store/pods" -mindepth 1 -maxdepth 1 -name '.removing-*' -printf '%f\n'
 }
+
+# lock_wait_check DESCRIPTION -s|-x LOCKFILE WHAT COMMAND...: hold LOCKFILE's
+# lock (flock MODE) for 2 s in the background and run COMMAND meanwhile: it
+# must print one notice, "actool: waiting for WHAT, held by process PID
+# (flock)", exit 0, and end after the holder.
+lock_wait_check() {
+  local desc=$1 mode=$2 lock=$3 what=$4 holder
+  shift 4
+  rm -f "$TMP/held"
+  flock "$mode" "$lock" sh -c ': >"$1"; exec sleep 2' _ "$TMP/held" &
+  holder=$!
+  for _ in $(seq 1 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
+  run_capture "$@"
+  local want="actool: waiting for $what, held by process $holder (flock)"
+  if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err" && ! kill -0 "$holder" 2>/dev/null &&
+    [ "$(grep -c "waiting for" "$TMP/.err")" = 1 ] && grep -qxF "$want" "$TMP/.err"; then
+    ok "$desc"
+  else
+    not_ok "$desc"
+    note "command: $*" "exit $status" "wanted on stderr: $want" \
+      "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+  wait "$holder" 2>/dev/null
+}
+
+# lock_wait_cancel DESCRIPTION LOCKFILE COMMAND...: with LOCKFILE's lock held
+# (exclusive) by another process, COMMAND (a program, not a shell function:
+# the SIGINT goes to it) must say it waits, and a SIGINT then must end it
+# within 5 s, by that signal (exit 130).
+lock_wait_cancel() {
+  local desc=$1 lock=$2 holder pid t0 st=0
+  shift 2
+  rm -f "$TMP/held"
+  # -o: the lock is flock's alone, gone with it when the sleep is killed
+  flock -o -x "$lock" sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && exec sleep 60' _ "$TMP/held" &
+  holder=$!
+  for _ in $(seq 1 600); do [ -s "$TMP/held" ] && break; sleep 0.05; done
+  "$@" >"$TMP/.out" 2>"$TMP/.err" &
+  pid=$!
+  for _ in $(seq 1 600); do grep -q "waiting for" "$TMP/.err" && break; sleep 0.05; done
+  t0=$SECONDS
+  kill -INT "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  wait "$pid" || st=$?
+  kill "$(cat "$TMP/held")" 2>/dev/null
+  wait "$holder" 2>/dev/null
+  if [ "$st" -eq 130 ] && [ $((SECONDS - t0)) -le 5 ] && grep -q "waiting for" "$TMP/.err"; then
+    ok "$desc"
+  else
+    not_ok "$desc"
+    note "command: $*" "exit $st (wanted 130) after $((SECONDS - t0)) s" \
+      "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
+  fi
+}

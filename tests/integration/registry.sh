@@ -132,6 +132,20 @@ check "image render" ac image render "$TOP" "$TMP/ours"
 same_tree "the rendered rootfs equals umoci unpack's, file by file" "$TMP/ours/rootfs"
 is "the store's tmp/ is empty after the pull" "$(ls -A "$S/tmp")" ""
 
+# A pull waiting for another pull's download of the same blob says so, and
+# a SIGINT ends the wait.
+SW=$TMP/store-blobwait
+"$ACTOOL" --dir="$SW" image list >/dev/null 2>&1
+MD=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "app") | .digest' "$L/index.json")
+LAYER=$(jq -r '.layers[0].digest' "$L/blobs/sha256/${MD#sha256:}")
+part=$SW/tmp/download-registry-sha256-${LAYER#sha256:}
+lock_wait_check "a pull of a blob that another pull downloads says it waits, then pulls" -x "$part" \
+  "another pull's download of a blob of docker://$P/test/app (tmp/${part##*/})" \
+  timeout 120 "$ACTOOL" --dir="$SW" --cacert="$NET_CA" --insecure-options=image fetch "docker://$P/test/app:oci"
+is "... the same image" "$(cat "$TMP/.out")" "$TOP"
+lock_wait_cancel "... and a SIGINT ends that wait" "$part" \
+  timeout 120 "$ACTOOL" --dir="$SW" --cacert="$NET_CA" --insecure-options=image fetch --no-store "docker://$P/test/app:oci"
+
 check "fetch the Docker schema 2 push" ac --insecure-options=image fetch "docker://$P/test/app:v2s2"
 V2=$(cat "$TMP/.out")
 check "image render of it" ac image render "$V2" "$TMP/ours-v2"

@@ -1092,27 +1092,12 @@ check_clean "verify passes at the end" ac "$C" image verify
 # holds it shared for its whole run, gc exclusive) says so on stderr, naming
 # the lock and its holder, then waits and completes once the holder ends.
 
-# wait_for_lock DESCRIPTION -s|-x STORE COMMAND...: hold STORE's lock (flock
-# MODE) for 2 s in the background, run COMMAND meanwhile; it must print one
-# notice naming the lock and the holder, exit 0, and end after the holder.
+# wait_for_lock DESCRIPTION -s|-x STORE COMMAND...: lock_wait_check on
+# STORE's lock.
 wait_for_lock() {
-  local desc=$1 mode=$2 store=$3 holder
+  local desc=$1 mode=$2 store=$3
   shift 3
-  rm -f "$TMP/held"
-  flock "$mode" "$store/lock" sh -c ': >"$1"; exec sleep 2' _ "$TMP/held" &
-  holder=$!
-  for _ in $(seq 1 600); do [ -e "$TMP/held" ] && break; sleep 0.05; done
-  run_capture "$@"
-  local want="actool: waiting for the store's lock ($store/lock), held by process $holder (flock)"
-  if [ "$status" -eq 0 ] && ! crashed "$status" "$TMP/.err" && ! kill -0 "$holder" 2>/dev/null &&
-    [ "$(grep -c "waiting for" "$TMP/.err")" = 1 ] && grep -qxF "$want" "$TMP/.err"; then
-    ok "$desc"
-  else
-    not_ok "$desc"
-    note "command: $*" "exit $status" "wanted on stderr: $want" \
-      "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
-  fi
-  wait "$holder" 2>/dev/null
+  lock_wait_check "$desc" "$mode" "$store/lock" "the store's lock ($store/lock)" "$@"
 }
 
 LK=$TMP/store-locked
@@ -1133,6 +1118,8 @@ wait_for_lock "gc under a build's (shared) hold says it waits, then collects" -s
 wait_for_lock "image rm under a shared hold says it waits, then removes" -s "$LK" \
   ac "$LK" image rm "$ID_APP1"
 check_fails "image rm removed the image" 1 'no such image' ac "$LK" image cat-manifest "$ID_APP1"
+lock_wait_cancel "a fetch waiting for the store's lock ends at SIGINT" "$LK/lock" \
+  "$ACTOOL" --dir="$LK" --insecure-options=image fetch "$IN/app1.aci"
 check_clean "with the lock free, image list says nothing on stderr" ac "$LK" image list
 is "no notice when nobody holds the lock" "$(cat "$TMP/.err")" ""
 
