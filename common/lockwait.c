@@ -11,12 +11,17 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/callbacks.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/lockwait.h"
+
+/* How often appc_flock_until tries the lock again: a wait that ends is
+ * seen within this, and the polls cost nothing worth counting. */
+#define LOCK_POLL_NS (50 * 1000 * 1000)
 
 /* Does the /proc/locks LINE hold (not wait for: "-> ") a lock on ST's
  * file?  Its PID then, else 0.  Fields: "N: FLOCK ADVISORY WRITE PID
@@ -107,15 +112,6 @@ static void notice_waitv(int fd, const struct appc_callbacks *cb, const char *fm
   notice_wait(fd, cb, what != NULL ? what : "a lock");
 }
 
-void appc_lock_wait_notice(int fd, const struct appc_callbacks *cb, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  notice_waitv(fd, cb, fmt, ap);
-  va_end(ap);
-}
-
 int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const char *fmt, ...)
 {
   va_list ap;
@@ -138,4 +134,27 @@ int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const cha
     }
   }
   return 0;
+}
+
+int appc_flock_until(int fd, int op, const struct appc_callbacks *cb,
+                     bool (*expired)(const void *arg), const void *arg, const char *fmt, ...)
+{
+  va_list ap;
+
+  for (bool waiting = false;; waiting = true) {
+    if (appc_flock(fd, op | LOCK_NB) == 0)
+      return 0;
+    if (errno != EWOULDBLOCK)
+      return -1;
+    if (!waiting) {
+      va_start(ap, fmt);
+      notice_waitv(fd, cb, fmt, ap);
+      va_end(ap);
+    }
+    if (appc_cb_cancelled(cb) || (expired != NULL && expired(arg))) {
+      errno = appc_cb_cancelled(cb) ? ECANCELED : ETIMEDOUT;
+      return -1;
+    }
+    nanosleep(&(struct timespec){.tv_nsec = LOCK_POLL_NS}, NULL);
+  }
 }

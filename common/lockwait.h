@@ -4,6 +4,7 @@
 #ifndef APPC_COMMON_LOCKWAIT_H
 #define APPC_COMMON_LOCKWAIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,10 +18,13 @@
 int appc_flock_noting(int fd, int op, const struct appc_callbacks *cb, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* The notice of appc_flock_noting alone, for a caller that waits its own
- * way (polling, say) for the lock on FD that another process holds. */
-void appc_lock_wait_notice(int fd, const struct appc_callbacks *cb, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* As appc_flock_noting, but trying the lock again every 50 ms rather than
+ * blocking, so that the wait ends, failing, as soon as CB says the work
+ * is cancelled (ECANCELED) or EXPIRED(ARG) (when not NULL) that its time
+ * is up (ETIMEDOUT): for a wait bound by a deadline. */
+int appc_flock_until(int fd, int op, const struct appc_callbacks *cb,
+                     bool (*expired)(const void *arg), const void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* The process (not this one) holding a lock (flock, POSIX or OFD) on FD's file, from
  * /proc/locks, since flock records no owner: its PID, with its name (comm)

@@ -387,6 +387,23 @@ bool appc_http_operation_expired(const struct appc_http *h)
   return h->operation_end != 0 && appc_monotonic_ms() + 500 >= h->operation_end;
 }
 
+int appc_http_operation_timeout(const struct appc_http *h, appc_error_t *err, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end(ap);
+  if (msg == NULL)
+    return appc_error_make(err, ENOMEM, "%s", fmt);
+  if (h->operation_what == NULL)
+    return appc_error_tag(err, ETIMEDOUT, "%s (a deadline passed)", msg);
+  return appc_error_tag(err, ETIMEDOUT, "%s (%s not done within its %u s deadline)", msg,
+                        h->operation_what, h->operation_deadline);
+}
+
 /* Whether a retry after a backoff of SECONDS would start before the
  * operation's deadline. */
 static bool operation_time_left(const struct appc_http *h, unsigned seconds)

@@ -352,10 +352,30 @@ static void remove_download(const struct dl_paths *p)
   unlink(p->asc);
 }
 
+static bool fetch_expired(const void *h)
+{
+  return h != NULL && appc_http_operation_expired(h);
+}
+
+/* Lock FD, URL's partial file PATH: a fetch that waits for another says
+ * so, and waits no longer than its deadline. */
+static int lock_partial_fd(const struct appc_fetch_options *o, const char *url, const char *path,
+                           int fd, appc_error_t *err)
+{
+  if (appc_flock_until(fd, LOCK_EX, o->cb, fetch_expired, o->http,
+                       "another fetch of %s (the lock of %s)", url, path) == 0)
+    return 0;
+  if (errno == ETIMEDOUT)
+    return appc_http_operation_timeout(
+        o->http, err, "%s: another fetch still downloads it (the lock of %s)", url, path);
+  if (errno == ECANCELED)
+    return appc_error_make(err, ECANCELED, "%s", url);
+  return appc_error_make(err, errno, "%s", path);
+}
+
 /* Open PATH (URL's partial file) locked: two fetches of one URL take turns
- * on it, the one that waits saying so.  The one that waited must find the
- * file still there, not the inode that the other has unlinked after
- * importing it. */
+ * on it.  The one that waited must find the file still there, not the
+ * inode that the other has unlinked after importing it. */
 static int lock_partial(const struct appc_fetch_options *o, const char *url, const char *path,
                         struct stat *st, appc_error_t *err)
 {
@@ -365,9 +385,11 @@ static int lock_partial(const struct appc_fetch_options *o, const char *url, con
 
     if (fd < 0)
       return appc_error_make(err, errno, "%s", path);
-    if (appc_flock_noting(fd, LOCK_EX, o->cb, "another fetch of %s (the lock of %s)", url, path) <
-            0 ||
-        fstat(fd, st) < 0) {
+    if (lock_partial_fd(o, url, path, fd, err) < 0) {
+      close(fd);
+      return -1;
+    }
+    if (fstat(fd, st) < 0) {
       int e = errno;
       close(fd);
       return appc_error_make(err, e, "%s", path);

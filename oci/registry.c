@@ -475,21 +475,24 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
   appc_cb_progress(p->cb, APPC_PROGRESS_DOWNLOAD, p->what, done, total);
 }
 
-/* Wait for the lock on FD (another pull downloading the same blob), while
- * the caller may cancel, saying once that it waits. */
+static bool pull_expired(const void *h)
+{
+  return appc_http_operation_expired(h);
+}
+
+/* Wait for the lock on FD (another pull downloading the same blob), saying
+ * so, while the caller may cancel and within the pull's deadline. */
 static int lock_download(struct registry *r, int fd, const char *name, appc_error_t *err)
 {
-  for (bool waiting = false; flock(fd, LOCK_EX | LOCK_NB) < 0; waiting = true) {
-    if (errno != EWOULDBLOCK)
-      return appc_error_make(err, errno, "%s: tmp/%s", r->where, name);
-    if (!waiting)
-      appc_lock_wait_notice(fd, r->opts->cb, "another pull's download of a blob of %s (tmp/%s)",
-                            r->where, name);
-    if (appc_cb_cancelled(r->opts->cb))
-      return appc_error_make(err, ECANCELED, "%s", r->where);
-    nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
-  }
-  return 0;
+  if (appc_flock_until(fd, LOCK_EX, r->opts->cb, pull_expired, r->h,
+                       "another pull's download of a blob of %s (tmp/%s)", r->where, name) == 0)
+    return 0;
+  if (errno == ETIMEDOUT)
+    return appc_http_operation_timeout(r->h, err, "%s: tmp/%s: another pull still downloads it",
+                                       r->where, name);
+  if (errno == ECANCELED)
+    return appc_error_make(err, ECANCELED, "%s", r->where);
+  return appc_error_make(err, errno, "%s: tmp/%s", r->where, name);
 }
 
 /* After a 401 to a download: the challenge of a HEAD of URL answered. */

@@ -99,6 +99,11 @@ void appc_http_operation_end(struct appc_http *h);
 /* Whether the deadline of the operation under way has passed (false when
  * there is none): a caller stops starting requests for it. */
 bool appc_http_operation_expired(const struct appc_http *h);
+/* The error of a step of the operation under way that its deadline cut
+ * short: FMT formatted, then "(WHAT not done within its N s deadline)",
+ * tagged ETIMEDOUT as the requests' own; returns -1. */
+int appc_http_operation_timeout(const struct appc_http *h, appc_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Whether H may use plain http (appc_http_options.allow_http). */
 bool appc_http_allows_http(const struct appc_http *h);

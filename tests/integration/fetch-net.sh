@@ -1294,6 +1294,13 @@ lock_wait_check "a fetch of a URL that another fetch downloads says it waits, th
 is "... and prints the image ID" "$(cat "$TMP/.out")" "$ID_BIG"
 lock_wait_cancel "... and a SIGINT ends that wait" "$part" \
   timeout 120 "$ACTOOL" --dir="$S" --cacert="$NET_CA" fetch --no-store "$U"
+lock_hold "$part"
+t0=$SECONDS
+run_capture env ACTOOL_FETCH_DEADLINE=2 timeout 120 "$ACTOOL" --dir="$S" --cacert="$NET_CA" fetch --no-store "$U"
+lock_release
+is "... which ends at ACTOOL_FETCH_DEADLINE, naming the URL, the lock and the deadline" \
+  "$status $(grep -cxF "actool: $U: another fetch still downloads it (the lock of $part) (the fetch of $U not done within its 2 s deadline) (ACTOOL_FETCH_DEADLINE allows more time)" "$TMP/.err")" "1 1"
+check "... within 5 s" test $((SECONDS - t0)) -le 5
 
 # --- concurrent fetches of a dependency cycle ----------------------------------
 # cyca depends on cycb and cycb on cyca, each downloaded at 1 MB/s for some

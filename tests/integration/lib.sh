@@ -236,18 +236,28 @@ lock_wait_check() {
   wait "$holder" 2>/dev/null
 }
 
-# lock_wait_cancel DESCRIPTION LOCKFILE COMMAND...: with LOCKFILE's lock held
-# (exclusive) by another process, COMMAND (a program, not a shell function:
-# the SIGINT goes to it) must say it waits, and a SIGINT then must end it
-# within 5 s, by that signal (exit 130).
-lock_wait_cancel() {
-  local desc=$1 lock=$2 holder pid t0 st=0
-  shift 2
+# lock_hold LOCKFILE: another process holds LOCKFILE's lock (exclusive)
+# until lock_release.  (flock -o: the lock is flock's alone, gone with it
+# when its sleep is killed.)
+lock_hold() {
   rm -f "$TMP/held"
-  # -o: the lock is flock's alone, gone with it when the sleep is killed
-  flock -o -x "$lock" sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && exec sleep 60' _ "$TMP/held" &
-  holder=$!
+  flock -o -x "$1" sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && exec sleep 300' _ "$TMP/held" &
+  _lock_holder=$!
   for _ in $(seq 1 600); do [ -s "$TMP/held" ] && break; sleep 0.05; done
+}
+lock_release() {
+  kill "$(cat "$TMP/held")" 2>/dev/null
+  wait "$_lock_holder" 2>/dev/null
+}
+
+# lock_wait_cancel DESCRIPTION LOCKFILE COMMAND...: with LOCKFILE's lock held
+# by another process, COMMAND (a program, not a shell function: the SIGINT
+# goes to it) must say it waits, and a SIGINT then must end it within 5 s,
+# by that signal (exit 130).
+lock_wait_cancel() {
+  local desc=$1 lock=$2 pid t0 st=0
+  shift 2
+  lock_hold "$lock"
   "$@" >"$TMP/.out" 2>"$TMP/.err" &
   pid=$!
   for _ in $(seq 1 600); do grep -q "waiting for" "$TMP/.err" && break; sleep 0.05; done
@@ -256,8 +266,7 @@ lock_wait_cancel() {
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
   wait "$pid" || st=$?
-  kill "$(cat "$TMP/held")" 2>/dev/null
-  wait "$holder" 2>/dev/null
+  lock_release
   if [ "$st" -eq 130 ] && [ $((SECONDS - t0)) -le 5 ] && grep -q "waiting for" "$TMP/.err"; then
     ok "$desc"
   else

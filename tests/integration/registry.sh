@@ -145,6 +145,11 @@ lock_wait_check "a pull of a blob that another pull downloads says it waits, the
 is "... the same image" "$(cat "$TMP/.out")" "$TOP"
 lock_wait_cancel "... and a SIGINT ends that wait" "$part" \
   timeout 120 "$ACTOOL" --dir="$SW" --cacert="$NET_CA" --insecure-options=image fetch --no-store "docker://$P/test/app:oci"
+lock_hold "$part"
+check_fails "... which ends at ACTOOL_FETCH_DEADLINE, naming the blob and the deadline" 1 \
+  "^actool: docker://$P/test/app: tmp/${part##*/}: another pull still downloads it \\(the pull of docker://$P/test/app:oci not done within its 2 s deadline\\)" \
+  env ACTOOL_FETCH_DEADLINE=2 timeout 120 "$ACTOOL" --dir="$SW" --cacert="$NET_CA" --insecure-options=image fetch --no-store "docker://$P/test/app:oci"
+lock_release
 
 check "fetch the Docker schema 2 push" ac --insecure-options=image fetch "docker://$P/test/app:v2s2"
 V2=$(cat "$TMP/.out")
