@@ -17,6 +17,7 @@
 
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "schema/internal.h"
 #include "schema/json.h"
 #include "appc/schema.h"
 
@@ -31,33 +32,31 @@ static int hexval(char c)
   return -1;
 }
 
-/* Decode LEN bytes of S (query-escaped) into a new string. */
-static int unescape(const char *s, size_t len, char **out, const char *whole, appc_error_t *err)
+/* url.QueryUnescape: '+' is a space, %XX a byte.  "%00" is refused: the
+ * result is a C string, which the NUL would silently cut short (the
+ * reference keeps the NUL, and then refuses the name or key holding it). */
+int appc_query_unescape(const char *s, size_t len, char **out, appc_error_t *err)
 {
   cleanup_free char *d = malloc(len + 1);
   size_t j = 0;
 
   if (d == NULL)
-    return appc_error_make(err, ENOMEM, "%s", whole);
+    return appc_error_make(err, ENOMEM, "unescaping \"%.*s\"", (int) len, s);
   for (size_t i = 0; i < len; i++) {
-    if (s[i] == '+') {
-      d[j++] = ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= len)
-        return appc_error_make(err, 0, "%s: invalid escape \"%.*s\"", whole, (int) (len - i),
-                               s + i);
-      int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-      if (h < 0 || l < 0)
-        return appc_error_make(err, 0, "%s: invalid escape \"%.3s\"", whole, s + i);
-      d[j++] = (char) (h * 16 + l);
-      i += 2;
-    } else {
-      d[j++] = s[i];
+    if (s[i] != '%') {
+      d[j++] = s[i] == '+' ? ' ' : s[i];
+      continue;
     }
+    int h = i + 2 < len ? hexval(s[i + 1]) : -1, l = i + 2 < len ? hexval(s[i + 2]) : -1;
+    if (h < 0 || l < 0)
+      return appc_error_make(err, 0, "invalid URL escape \"%.*s\"",
+                             (int) (len - i < 3 ? len - i : 3), s + i);
+    if (h == 0 && l == 0)
+      return appc_error_make(err, 0, "%%00 (a NUL byte) is not allowed");
+    d[j++] = (char) (h << 4 | l);
+    i += 2;
   }
   d[j] = '\0';
-  if (strlen(d) != j)
-    return appc_error_make(err, 0, "%s: NUL byte in an escape", whole);
   *out = steal_pointer(&d);
   return 0;
 }
@@ -71,8 +70,8 @@ static int add_label(struct appc_kv_list *labels, const char *part, size_t len, 
 
   if (eq == NULL)
     return appc_error_make(err, 0, "%s: label \"%.*s\" is not LABEL=VALUE", whole, (int) len, part);
-  if (unescape(part, (size_t) (eq - part), &name, whole, err) < 0)
-    return -1;
+  if (appc_query_unescape(part, (size_t) (eq - part), &name, err) < 0)
+    return appc_error_prefix(err, "%s: label name \"%.*s\"", whole, (int) (eq - part), part);
   value = strndup(eq + 1, len - (size_t) (eq - part) - 1);
   if (value == NULL)
     return appc_error_make(err, ENOMEM, "%s", whole);

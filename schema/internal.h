@@ -21,4 +21,7 @@ void appc_port_clear(struct appc_port *p);
 void appc_jw_app(struct appc_jw *w, const struct appc_app *app);
 void appc_jw_port(struct appc_jw *w, const struct appc_port *p);
 
+/* appstring.c */
+int appc_query_unescape(const char *s, size_t len, char **out, appc_error_t *err);
+
 #endif

@@ -52,44 +52,6 @@ static void params_clear(struct params *ps)
 
 #define cleanup_params __attribute__((cleanup(params_clear)))
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-    return (c | 0x20) - 'a' + 10;
-  return -1;
-}
-
-/* url.QueryUnescape: '+' is a space, %XX a byte; NULL on a bad escape. */
-static char *query_unescape(const char *s, size_t len)
-{
-  char *out = malloc(len + 1);
-  size_t n = 0;
-
-  if (out == NULL)
-    return NULL;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '%') {
-      if (i + 2 >= len) {
-        free(out);
-        return NULL;
-      }
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-      if (hi < 0 || lo < 0) {
-        free(out);
-        return NULL;
-      }
-      out[n++] = (char) (hi << 4 | lo);
-      i += 2;
-    } else {
-      out[n++] = s[i] == '+' ? ' ' : s[i];
-    }
-  }
-  out[n] = '\0';
-  return out;
-}
-
 /* url.QueryEscape. */
 static char *query_escape(const char *s)
 {
@@ -116,13 +78,15 @@ static int params_add(struct params *ps, const char *seg, size_t len, appc_error
   size_t klen = eq != NULL ? (size_t) (eq - seg) : len;
   if (APPC_ARRAY_EXTEND(ps->items, ps->len, 1) < 0)
     return appc_error_make(err, ENOMEM, "parsing parameters");
-  struct param *items = ps->items;
-  items[ps->len].key = query_unescape(seg, klen);
-  items[ps->len].value = eq != NULL ? query_unescape(eq + 1, len - klen - 1) : strdup("");
-  ps->len++;
-  if (items[ps->len - 1].key == NULL || items[ps->len - 1].value == NULL)
-    return appc_error_make(err, 0, "invalid URL escape in \"%.*s\"", (int) len, seg);
-  return 0;
+  struct param *p = &ps->items[ps->len++];
+  *p = (struct param){NULL, NULL};
+  if (appc_query_unescape(seg, klen, &p->key, err) < 0)
+    return appc_error_prefix(err, "parameter \"%.*s\"", (int) klen, seg);
+  if (eq == NULL)
+    p->value = strdup("");
+  else if (appc_query_unescape(eq + 1, len - klen - 1, &p->value, err) < 0)
+    return appc_error_prefix(err, "parameter \"%.*s\"", (int) len, seg);
+  return p->value == NULL ? appc_error_make(err, ENOMEM, "parsing parameters") : 0;
 }
 
 /* url.ParseQuery over Q; any error fails the whole parse, as the reference

@@ -277,6 +277,14 @@ refuse_case bad-supplementary-group "$IN" --supplementary-groups=10,abc
 refuse_case bad-port "$IN" --ports=web,protocol=tcp,port=99999
 refuse_case bad-mount "$IN" --mounts=Bad_Name,path=/x
 refuse_case unsupported-isolator "$IN" --isolators=os/linux/seccomp-remove-set,set=reboot
+# %00 in a key, value or isolator name: the reference keeps the NUL and
+# refuses it; ours must not read the text before it as the whole.
+refuse_case nul-isolator-value "$IN" --isolators=resource/memory,limit=1%00
+refuse_case nul-isolator-key "$IN" --isolators=resource/memory,limit=1G,req%00uest=2G
+refuse_case nul-isolator-name "$IN" --isolators=resource/memory%00junk,limit=1G
+refuse_case nul-mount-key "$IN" --mounts=work,path%00=/x
+refuse_case nul-mount-key-junk "$IN" --mounts=work,path=/x,readOnly%00junk=true
+refuse_case nul-port-key "$IN" --ports=p,protocol=tcp,port%00=80
 refuse_case user-without-app "$TMP/aci/ours-noapp.aci" --user=1
 refuse_case missing-input "$TMP/aci/no-such.aci" --name=example.com/x3
 run_ours patch-manifest --replace --overwrite --name=example.com/x "$TMP/replace/ours.aci"

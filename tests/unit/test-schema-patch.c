@@ -125,6 +125,10 @@ static void test_mounts_ports(void **state)
       {NULL, "http,port=-1", "invalid 16-bit number"},
       {NULL, "http,port=65535,count=2", "end of port range"},
       {NULL, "http,port=80,proto=tcp", "unknown port parameter"},
+      /* A %00 in a key is refused, not read as the key up to the NUL. */
+      {"work,path%00=/x", NULL, "parameter \"path%00\": %00 (a NUL byte) is not allowed"},
+      {"work,path=/x,readOnly%00junk=true", NULL, "parameter \"readOnly%00junk\": %00"},
+      {NULL, "http,protocol=tcp,port%00=80", "parameter \"port%00\": %00 (a NUL byte)"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     p = (struct appc_manifest_patch){.mounts = bad[i].mounts, .ports = bad[i].ports};
@@ -157,7 +161,13 @@ static void test_isolators(void **state)
       {"os/linux/seccomp-retain-set,set=a", "not supported for patching"},
       {"os/unix/sysctl,a=b", "not supported for patching"},
       {"Bad", "AC Identifier"},
-      {"resource/cpu,a=%zz", "invalid URL escape"},
+      {"resource/cpu,a=%zz", "parameter \"a=%zz\": invalid URL escape \"%zz\""},
+      {"resource/cpu,a=%2", "invalid URL escape \"%2\""},
+      /* %00 is refused in the value, the key and the isolator's name, not
+       * read as the text before the NUL. */
+      {"resource/memory,limit=1%00", "parameter \"limit=1%00\": %00 (a NUL byte) is not allowed"},
+      {"resource/memory,limit=1G,req%00uest=2G", "parameter \"req%00uest\": %00"},
+      {"resource/memory%00junk,limit=1G", "parameter \"name=resource/memory%00junk\": %00"},
       {"resource/cpu,a=1;b", "semicolon"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {

@@ -225,8 +225,9 @@ static void test_app_string(void **state)
   parse_fails("example.com/app,name=x", "\"name\" cannot be used as a label");
   parse_fails("example.com/app,version=1,version=2", "given more than once");
   parse_fails("example.com/app,version", "not LABEL=VALUE");
-  parse_fails("example.com/app,version%2=1", "invalid escape");
-  parse_fails("example.com/app,version%zz=1", "invalid escape");
+  parse_fails("example.com/app,version%2=1", "invalid URL escape \"%2\"");
+  parse_fails("example.com/app,version%zz=1", "invalid URL escape \"%zz\"");
+  parse_fails("example.com/app,ver%00sion=1", "label name \"ver%00sion\": %00 (a NUL byte)");
   parse_fails("example.com/app,Bad_Label=1", "label name");
 }
 
