@@ -394,7 +394,7 @@ static int build_into(struct build_ctx *c, int layoutfd, const char *out, struct
   }
   if (fstat(mfd, &st) < 0)
     return appc_error_make(err, errno, "%s/manifest", c->layout);
-  if (appc_tar_writer_new(&c->w, of->tmp.fd, of->path, opts, err) < 0 ||
+  if (appc_tar_writer_new(&c->w, of->tmp.fd, of->path, opts, APPC_TAR_WRITER_BUILD, err) < 0 ||
       add_manifest(c, mfd, &st, json, len, err) < 0 || add_rootfs(c, layoutfd, err) < 0 ||
       appc_tar_writer_close(c->w, image_id, err) < 0)
     return -1;

@@ -80,8 +80,8 @@ static int rewrite(struct rewrite_ctx *c, const char *in, const char *out, struc
     return appc_error_prefix(err, "%s", in);
   if (appc_outfile_open(of, out, opts, in, err) < 0)
     return -1;
-  if (appc_tar_writer_new(&c->w, of->tmp.fd, out, opts, err) < 0 || copy_entries(c, in, err) < 0 ||
-      appc_tar_writer_close(c->w, image_id, err) < 0)
+  if (appc_tar_writer_new(&c->w, of->tmp.fd, out, opts, APPC_TAR_WRITER_COPY, err) < 0 ||
+      copy_entries(c, in, err) < 0 || appc_tar_writer_close(c->w, image_id, err) < 0)
     return -1;
   return appc_outfile_commit(of, err);
 }

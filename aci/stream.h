@@ -139,13 +139,27 @@ void appc_outfile_abort(struct appc_outfile *of);
 
 /* ---- tar writing (aci/writer.c) ---- */
 
+/* What a tar writer keeps of the headers it is given. */
+enum appc_tar_writer_mode {
+  /* A new image (build, OCI layers): atime, ctime and birth time are
+   * dropped, and the mtime kept to the second unless the entry needs a pax
+   * header anyway, so that the same tree always gives the same bytes. */
+  APPC_TAR_WRITER_BUILD,
+  /* A copy of an image's entries (patch-manifest): every time is kept as
+   * the input had it, to the nanosecond.  An entry that has no time beyond
+   * a whole-second mtime is written as in BUILD, so a rewrite of a built
+   * image keeps its bytes. */
+  APPC_TAR_WRITER_COPY,
+};
+
 /* An ACI written entry by entry to FD (NAME in messages), compressed as
  * OPTS says, its image ID computed on the way. */
 struct appc_tar_writer;
 int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
-                        const struct appc_build_options *opts, appc_error_t *err);
-/* Write ENTRY's header; build-time metadata (atime, ctime, birth time) is
- * stripped and owner_root applied first. */
+                        const struct appc_build_options *opts, enum appc_tar_writer_mode mode,
+                        appc_error_t *err);
+/* Write ENTRY's header; in BUILD mode, build-time metadata (atime, ctime,
+ * birth time) is stripped first; owner_root is applied in both. */
 int appc_tar_writer_header(struct appc_tar_writer *w, struct archive_entry *entry,
                            appc_error_t *err);
 int appc_tar_writer_data(struct appc_tar_writer *w, const void *buf, size_t len, appc_error_t *err);

@@ -3,7 +3,8 @@
  * headers unless a long name, large value or xattr needs an extension), fed
  * to a sink that hashes and compresses.  Entries are scrubbed of anything
  * that depends on when or by whom the image was built, so that the same tree
- * always gives the same bytes. */
+ * always gives the same bytes.  A copy of another image's entries keeps
+ * their times instead, with a pax header where they need one. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ struct appc_tar_writer {
   struct appc_sink *sink;
   char *name;
   bool owner_root;
+  bool keep_times; /* APPC_TAR_WRITER_COPY */
   bool closed;
   bool discard;
   bool failed;         /* the sink refused a write */
@@ -74,13 +76,15 @@ static int tar_fail(struct appc_tar_writer *w, const char *what, appc_error_t *e
 }
 
 int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
-                        const struct appc_build_options *opts, appc_error_t *err)
+                        const struct appc_build_options *opts, enum appc_tar_writer_mode mode,
+                        appc_error_t *err)
 {
   struct appc_tar_writer *w = calloc(1, sizeof *w);
 
   if (w == NULL)
     return appc_error_make(err, ENOMEM, "%s", name);
   w->owner_root = opts->owner_root;
+  w->keep_times = mode == APPC_TAR_WRITER_COPY;
   w->name = strdup(name);
   if (appc_lazy_bind(APPC_LAZY_ARCHIVE, err) < 0) {
     free(w->name);
@@ -96,7 +100,12 @@ int appc_tar_writer_new(struct appc_tar_writer **out, int fd, const char *name,
     appc_tar_writer_free(w);
     return -1;
   }
-  if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+  /* Restricted pax never writes atime or ctime, and writes a sub-second
+   * mtime only into a pax header the entry needs for something else; full
+   * pax writes them whenever the entry has them, and is otherwise the
+   * same, byte for byte. */
+  if ((w->keep_times ? archive_write_set_format_pax(w->a)
+                     : archive_write_set_format_pax_restricted(w->a)) != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(w->a, TAR_BLOCK) != ARCHIVE_OK ||
       /* End the stream right after the end-of-archive marker. */
       archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
@@ -159,12 +168,15 @@ static int dedupe_xattrs(struct archive_entry *e)
 
 /* Remove what would make two builds of the same tree differ: access and
  * change times move whenever the tree is read or touched, and the device and
- * inode numbers of the build host mean nothing inside an image. */
+ * inode numbers of the build host mean nothing inside an image.  A copy
+ * keeps the times: they are the image's, read from its archive. */
 static int scrub_entry(struct appc_tar_writer *w, struct archive_entry *e)
 {
-  archive_entry_unset_atime(e);
-  archive_entry_unset_ctime(e);
-  archive_entry_unset_birthtime(e);
+  if (!w->keep_times) {
+    archive_entry_unset_atime(e);
+    archive_entry_unset_ctime(e);
+    archive_entry_unset_birthtime(e);
+  }
   archive_entry_set_dev(e, 0);
   archive_entry_set_ino(e, 0);
   if (w->owner_root) {

@@ -663,8 +663,8 @@ int oci_layer_convert(int fd, const struct oci_descriptor *d, const char *diff_i
       appc_digest_new(diff_alg, &l.blob.unpacked, err) < 0)
     goto done;
   if (oci_blob_open_tar(&l.blob, &l.tar, err) < 0 ||
-      appc_tar_writer_new(&l.w, out, a->name, &bo, err) < 0 || convert_entries(&l, err) < 0 ||
-      write_rootfs_dir(&l, err) < 0) {
+      appc_tar_writer_new(&l.w, out, a->name, &bo, APPC_TAR_WRITER_BUILD, err) < 0 ||
+      convert_entries(&l, err) < 0 || write_rootfs_dir(&l, err) < 0) {
     blame_digest(&l, d, err);
     goto done;
   }

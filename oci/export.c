@@ -334,7 +334,7 @@ static int write_tree(struct export *ex, const char *rootfs, int fd, appc_error_
 
   if (rfd < 0)
     return appc_error_make(err, errno, "%s", rootfs);
-  if (appc_tar_writer_new(&w, fd, ex->dir, &bo, err) < 0)
+  if (appc_tar_writer_new(&w, fd, ex->dir, &bo, APPC_TAR_WRITER_BUILD, err) < 0)
     return -1;
   if (appc_tar_write_tree(
           w, rfd, rootfs, &bo,

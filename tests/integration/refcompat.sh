@@ -196,6 +196,31 @@ patch_case reference-input-nc "$TMP/aci/ref-rich-nc.aci" --exec=/bin/x
 patch_case bzip2-input "$TMP/aci/ours-bzip2.aci" --group=5
 patch_case xz-input "$TMP/aci/ours-xz.aci" --group=6
 
+# Entry times: an entry's mtime to the nanosecond, its atime and ctime
+# are copied as they were, as the reference copies them (render applies
+# mtime and atime); an entry without them gets none.
+python3 - "$TMP/aci/times.aci" "$RICH" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as tf:
+    m = sys.argv[2].encode()
+    t = tarfile.TarInfo("manifest"); t.size = len(m); tf.addfile(t, io.BytesIO(m))
+    t = tarfile.TarInfo("rootfs"); t.type = tarfile.DIRTYPE; t.mode = 0o755; tf.addfile(t)
+    t = tarfile.TarInfo("rootfs/f"); t.size = 3
+    t.pax_headers = {"mtime": "1234567890.123456789", "atime": "1500000000.5", "ctime": "1600000000.25"}
+    tf.addfile(t, io.BytesIO(b"abc"))
+    t = tarfile.TarInfo("rootfs/g"); t.size = 3; t.mtime = 1234567890; tf.addfile(t, io.BytesIO(b"def"))
+PY
+times_of() {
+  python3 -c 'import sys, tarfile
+for m in tarfile.open(sys.argv[1]):
+    print(m.name, sorted((k, v) for k, v in m.pax_headers.items() if k.endswith("time")), int(m.mtime))' "$1"
+}
+patch_case times "$TMP/aci/times.aci" --name=example.com/times
+is "patch-manifest times: the entries' times, as the reference keeps them" \
+  "$(times_of "$TMP/aci/p-ours-times.aci" 2>&1)" "$(times_of "$TMP/aci/p-ref-times.aci" 2>&1)"
+is "patch-manifest times: as the input had them" \
+  "$(times_of "$TMP/aci/p-ours-times.aci" 2>&1 | grep rootfs/)" "$(times_of "$TMP/aci/times.aci" 2>&1 | grep rootfs/)"
+
 printf '%s' '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/replacement","app":{"exec":["/bin/new"],"user":"5","group":"6"}}' >"$TMP/replacement.json"
 patch_case manifest-file "$IN" --manifest="$TMP/replacement.json"
 if cmp -s "$TMP/m-ours" "$TMP/replacement.json"; then ok "patch-manifest --manifest stores the file's bytes"; else

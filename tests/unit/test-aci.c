@@ -1156,7 +1156,7 @@ static void test_tar_writer_on_a_full_disk(void **state)
   int r = 0;
 
   assert_true(fd >= 0);
-  assert_int_equal(appc_tar_writer_new(&w, fd, "full.aci", &o, &err), 0);
+  assert_int_equal(appc_tar_writer_new(&w, fd, "full.aci", &o, APPC_TAR_WRITER_BUILD, &err), 0);
   /* directories only: the 64 KiB buffer is sent by a header write */
   for (int i = 0; i < 400 && r == 0; i++) {
     char name[32];
@@ -2592,6 +2592,77 @@ static void test_rewrite_manifest(void **state)
   scratch_remove(dir);
 }
 
+/* A copy of the entry of PATH named NAME, read with libarchive. */
+static struct archive_entry *read_entry(const char *path, const char *name)
+{
+  struct archive *a = archive_read_new();
+  struct archive_entry *got, *e = NULL;
+
+  archive_read_support_format_tar(a);
+  assert_int_equal(archive_read_open_filename(a, path, 65536), ARCHIVE_OK);
+  while (e == NULL && archive_read_next_header(a, &got) == ARCHIVE_OK) {
+    if (strcmp(archive_entry_pathname(got), name) == 0)
+      e = archive_entry_clone(got);
+  }
+  archive_read_free(a);
+  if (e == NULL)
+    fail_msg("%s has no entry %s", path, name);
+  return e;
+}
+
+/* A rewrite keeps each entry's times as the input has them: render applies
+ * mtime to the nanosecond and atime when the archive has one, so dropping
+ * them (as a build drops the tree's) would change what the patched image
+ * renders.  An entry without them gets no pax header it did not need. */
+static void test_rewrite_keeps_times(void **state)
+{
+  static const char times[] = "30 mtime=1234567890.123456789\n"
+                              "22 atime=1500000000.5\n"
+                              "23 ctime=1600000000.25\n";
+  char *dir = scratch_new();
+  char *in = hand_made(dir, "times.aci"), *out = path_join(dir, "out.aci");
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_NONE);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  appc_error_t err = NULL;
+  struct archive_entry *e;
+  struct tar_builder t;
+  char *data = NULL;
+  size_t len;
+
+  (void) state;
+  tar_begin(&t, in);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_add(&t, "PaxHeader/f", 'x', NULL, times, strlen(times), strlen(times));
+  tar_file(&t, "rootfs/f", "abc");
+  tar_file(&t, "rootfs/g", "def");
+  tar_end(&t);
+  assert_ok(appc_aci_rewrite_manifest(in, out, TEST_MANIFEST, strlen(TEST_MANIFEST), &o, id, &err),
+            &err);
+  e = read_entry(out, "rootfs/f");
+  assert_int_equal(archive_entry_mtime(e), 1234567890);
+  assert_int_equal(archive_entry_mtime_nsec(e), 123456789);
+  assert_true(archive_entry_atime_is_set(e));
+  assert_int_equal(archive_entry_atime(e), 1500000000);
+  assert_int_equal(archive_entry_atime_nsec(e), 500000000);
+  assert_true(archive_entry_ctime_is_set(e));
+  assert_int_equal(archive_entry_ctime(e), 1600000000);
+  assert_int_equal(archive_entry_ctime_nsec(e), 250000000);
+  archive_entry_free(e);
+  e = read_entry(out, "rootfs/g");
+  assert_false(archive_entry_atime_is_set(e));
+  assert_false(archive_entry_ctime_is_set(e));
+  assert_int_equal(archive_entry_mtime_nsec(e), 0);
+  assert_int_equal(appc_read_file_at(AT_FDCWD, out, 1 << 20, 0, &data, &len, &err), 0);
+  assert_non_null(memmem(data, len, "rootfs/PaxHeader/f", 18));
+  assert_null(memmem(data, len, "PaxHeader/g", 11));
+  free(data);
+  archive_entry_free(e);
+  free(out);
+  free(in);
+  scratch_remove(dir);
+}
+
 static int teardown(void **state)
 {
   (void) state;
@@ -2649,6 +2720,7 @@ int main(void)
       cmocka_unit_test_teardown(test_read_manifest_stops_early, teardown),
       cmocka_unit_test_teardown(test_read_manifest_bounded, teardown),
       cmocka_unit_test_teardown(test_rewrite_manifest, teardown),
+      cmocka_unit_test_teardown(test_rewrite_keeps_times, teardown),
   };
   /* One test alone, e.g. under valgrind (tests/integration/valgrind.sh). */
   if (getenv("TEST_ACI_ONLY") != NULL)
