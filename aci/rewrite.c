@@ -6,7 +6,8 @@
  * unpacked to disk.  The input is checked against the same archive rules as
  * validation on the way, so an invalid image is never re-emitted.  The output
  * goes to a temporary file renamed over OUT at the end, which is what makes
- * IN == OUT safe. */
+ * IN == OUT safe.  A manifest made from IN's own is made when the copy
+ * reaches it, so that IN is read once (it may be a pipe). */
 #include "config.h"
 
 #include <errno.h>
@@ -23,10 +24,26 @@
 struct rewrite_ctx {
   struct appc_tar_reader *r;
   struct appc_tar_writer *w;
-  const char *manifest;
+  const char *manifest; /* the new one; NULL until EDIT made it */
   size_t manifest_len;
+  appc_manifest_edit_fn edit;
+  void *edit_data;
+  char *edited; /* EDIT's manifest, owned */
   const struct appc_callbacks *cb;
 };
+
+/* The new manifest, from the old one R is at. */
+static int edit_manifest(struct rewrite_ctx *c, struct archive_entry *e, appc_error_t *err)
+{
+  cleanup_free char *old = NULL;
+  size_t len = 0;
+
+  if (appc_aci_read_manifest_entry(c->r, e, &old, &len, err) < 0 ||
+      c->edit(c->edit_data, old, len, &c->edited, &c->manifest_len, err) < 0)
+    return -1;
+  c->manifest = c->edited;
+  return 0;
+}
 
 static int copy_entry(struct rewrite_ctx *c, struct appc_aci_checker *checker,
                       struct archive_entry *e, appc_error_t *err)
@@ -37,6 +54,8 @@ static int copy_entry(struct rewrite_ctx *c, struct appc_aci_checker *checker,
   if (appc_aci_check_entry(checker, e, &role, &canon, err) < 0)
     return -1;
   if (role == APPC_ENTRY_MANIFEST) {
+    if (c->edit != NULL && edit_manifest(c, e, err) < 0)
+      return -1;
     /* Keep the entry's metadata (mode, owner, time), replace the bytes. */
     archive_entry_sparse_clear(e);
     archive_entry_set_size(e, (la_int64_t) c->manifest_len);
@@ -86,21 +105,35 @@ static int rewrite(struct rewrite_ctx *c, const char *in, const char *out, struc
   return appc_outfile_commit(of, err);
 }
 
-int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manifest,
-                              size_t manifest_len, const struct appc_build_options *opts,
-                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+static int rewrite_with(struct rewrite_ctx *c, const char *in, const char *out,
+                        const struct appc_build_options *opts, char image_id[], appc_error_t *err)
 {
   if (APPC_ABI_CHECK(opts, appc_build_options, APPC_BUILD_OPTIONS_VERSION, err) < 0)
     return -1;
   if (opts == NULL)
     opts = &appc_build_defaults;
-  struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len, .cb = opts->cb};
   struct appc_outfile of = APPC_OUTFILE_INIT;
-  int r;
-
-  r = rewrite(&c, in, out, &of, opts, image_id, err);
-  appc_tar_writer_free(c.w);
-  appc_tar_reader_free(c.r);
+  c->cb = opts->cb;
+  int r = rewrite(c, in, out, &of, opts, image_id, err);
+  appc_tar_writer_free(c->w);
+  appc_tar_reader_free(c->r);
   appc_outfile_abort(&of);
+  free(c->edited);
   return r;
+}
+
+int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manifest,
+                              size_t manifest_len, const struct appc_build_options *opts,
+                              char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  struct rewrite_ctx c = {.manifest = manifest, .manifest_len = manifest_len};
+  return rewrite_with(&c, in, out, opts, image_id, err);
+}
+
+int appc_aci_rewrite_manifest_edit(const char *in, const char *out, appc_manifest_edit_fn edit,
+                                   void *data, const struct appc_build_options *opts,
+                                   char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err)
+{
+  struct rewrite_ctx c = {.edit = edit, .edit_data = data};
+  return rewrite_with(&c, in, out, opts, image_id, err);
 }

@@ -297,6 +297,10 @@ int appc_aci_check_entry(struct appc_aci_checker *c, struct archive_entry *entry
 /* Check what can only be checked at the end (manifest and rootfs present). */
 int appc_aci_check_end(const struct appc_aci_checker *c, appc_error_t *err);
 void appc_aci_checker_clear(struct appc_aci_checker *c);
+/* The data of E, the manifest entry R just read (at most APPC_MANIFEST_MAX
+ * bytes, as stored). */
+int appc_aci_read_manifest_entry(struct appc_tar_reader *r, struct archive_entry *e, char **json,
+                                 size_t *len, appc_error_t *err);
 
 /* The whole validation pass over an open reader (a full image ID needs the
  * reader opened with hashing): every entry checked against the archive rules

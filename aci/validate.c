@@ -173,8 +173,8 @@ void appc_aci_info_clear(struct appc_aci_info *info)
 }
 
 /* Read the manifest entry's bytes, refusing oversized ones before reading. */
-static int read_manifest_entry(struct appc_tar_reader *r, struct archive_entry *e, char **json,
-                               size_t *len, appc_error_t *err)
+int appc_aci_read_manifest_entry(struct appc_tar_reader *r, struct archive_entry *e, char **json,
+                                 size_t *len, appc_error_t *err)
 {
   if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t) APPC_MANIFEST_MAX)
     return appc_error_make(err, EFBIG, "manifest: %lld bytes, larger than the %u MiB limit",
@@ -198,7 +198,7 @@ static int validate_entries(struct appc_tar_reader *r, struct appc_aci_info *inf
     if (hook != NULL && hook(e, canon, data, err) < 0)
       break;
     if (role == APPC_ENTRY_MANIFEST) {
-      if (read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
+      if (appc_aci_read_manifest_entry(r, e, &info->manifest_json, &info->manifest_len, err) < 0)
         break;
     } else if (appc_tar_reader_check_data(r, e, canon, err) < 0) {
       break;
@@ -293,7 +293,7 @@ static int find_manifest(struct appc_tar_reader *r, uint64_t max_before, char **
     }
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != NULL)
       return appc_error_make(err, 0, "manifest: not a regular file");
-    return read_manifest_entry(r, e, json, len, err);
+    return appc_aci_read_manifest_entry(r, e, json, len, err);
   }
   if (ret == 0)
     return appc_error_make(err, 0, "no manifest in image");

@@ -70,34 +70,36 @@ static bool edits_anything(const struct appc_manifest_patch *p)
          given(p->seccomp_set);
 }
 
-/* The new manifest: FILE's content, or IN's manifest with the edits applied.
- * Either way it is validated, so a patched image is always a valid one. */
-static int new_manifest(const struct patch_options *o, const char *in, char **out, size_t *out_len,
-                        appc_error_t *err)
+/* The new manifest from IN's (JSON, LEN bytes), the edits applied: called
+ * when the copy reaches it, so that IN is read once. It is validated, so a
+ * patched image is always a valid one. */
+static int edit_manifest(void *data, const char *json, size_t len, char **out, size_t *out_len,
+                         appc_error_t *err)
+{
+  const struct patch_options *o = data;
+  cleanup_image_manifest struct appc_image_manifest *m = NULL;
+
+  if (appc_image_manifest_parse(json, len, &m, err) < 0 ||
+      appc_image_manifest_patch(m, &o->patch, err) < 0 ||
+      appc_image_manifest_serialize(m, 0, out, out_len, err) < 0)
+    return appc_error_prefix(err, "manifest");
+  return 0;
+}
+
+/* The new manifest from --manifest=FILE, validated. */
+static int file_manifest(const struct patch_options *o, char **out, size_t *out_len,
+                         appc_error_t *err)
 {
   cleanup_free char *json = NULL;
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
   size_t len = 0;
 
-  if (given(o->manifest_file)) {
-    if (actool_read_manifest_file(o->manifest_file, &json, &len, err) < 0)
-      return -1;
-    if (appc_image_manifest_parse(json, len, &m, err) < 0)
-      return appc_error_prefix(err, "%s", o->manifest_file);
-    *out = steal_pointer(&json);
-    *out_len = len;
-    return 0;
-  }
-  if (appc_aci_read_manifest(in, &json, &len, err) < 0)
+  if (actool_read_manifest_file(o->manifest_file, &json, &len, err) < 0)
     return -1;
   if (appc_image_manifest_parse(json, len, &m, err) < 0)
-    return appc_error_prefix(err, "%s: manifest", in);
-  /* In the reference's words (the library names its fields, not flags). */
-  if (!given(o->patch.seccomp_mode) && given(o->patch.seccomp_set))
-    return appc_error_make(err, 0, "--seccomp-set specified without --seccomp-mode");
-  if (appc_image_manifest_patch(m, &o->patch, err) < 0 ||
-      appc_image_manifest_serialize(m, 0, out, out_len, err) < 0)
-    return appc_error_prefix(err, "%s: manifest", in);
+    return appc_error_prefix(err, "%s", o->manifest_file);
+  *out = steal_pointer(&json);
+  *out_len = len;
   return 0;
 }
 
@@ -144,14 +146,20 @@ static int run_patch_manifest(const struct actool_globals *g, void *opaque, int 
     return r;
   bool to_stdout = !o->replace && strcmp(argv[1], "-") == 0;
   struct actool_stdout_output so;
-  if (new_manifest(o, argv[0], &json, &len, &err) < 0 ||
+  /* In the reference's words (the library names its fields, not flags). */
+  if (!given(o->patch.seccomp_mode) && given(o->patch.seccomp_set)) {
+    appc_error_make(&err, 0, "--seccomp-set specified without --seccomp-mode");
+    return actool_fail(&err);
+  }
+  if ((given(o->manifest_file) && file_manifest(o, &json, &len, &err) < 0) ||
       (to_stdout && actool_stdout_output_begin(&so, &err) < 0))
     return actool_fail(&err);
-  r = appc_aci_rewrite_manifest(argv[0],
-                                o->replace  ? argv[0]
-                                : to_stdout ? so.path
-                                            : argv[1],
-                                json, len, &bo, image_id, &err);
+  const char *out = o->replace ? argv[0] : to_stdout ? so.path : argv[1];
+  if (json != NULL)
+    r = appc_aci_rewrite_manifest(argv[0], out, json, len, &bo, image_id, &err);
+  else
+    r = appc_aci_rewrite_manifest_edit(argv[0], out, edit_manifest, (void *) o, &bo, image_id,
+                                       &err);
   if (to_stdout && actool_stdout_output_end(&so, r == 0, &err) < 0)
     r = -1;
   if (r < 0)

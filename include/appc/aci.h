@@ -150,6 +150,17 @@ int appc_aci_rewrite_manifest(const char *in, const char *out, const char *manif
                               size_t manifest_len, const struct appc_build_options *opts,
                               char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
 
+/* Make the new manifest from IN's (JSON, LEN bytes exactly as stored): set
+ * *OUT (malloc'd, a valid manifest) and *OUT_LEN, or return -1 with ERR. */
+typedef int (*appc_manifest_edit_fn)(void *data, const char *json, size_t len, char **out,
+                                     size_t *out_len, appc_error_t *err);
+/* appc_aci_rewrite_manifest with the new manifest made by EDIT from IN's
+ * own when the copy reaches it: IN is read once, so it may be a pipe.
+ * EDIT's errors are prefixed with IN, as the copy's are. */
+int appc_aci_rewrite_manifest_edit(const char *in, const char *out, appc_manifest_edit_fn edit,
+                                   void *data, const struct appc_build_options *opts,
+                                   char image_id[APPC_IMAGE_ID_LEN + 1], appc_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

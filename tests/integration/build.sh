@@ -447,4 +447,19 @@ check_fails "patch-manifest --user of an image without an app names the image" 1
   "^actool: $(regex_quote "$TMP/noapp.aci"): manifest: no app in the supplied manifest" \
   "$ACTOOL" patch-manifest --user=5 "$TMP/noapp.aci" "$TMP/noapp-patched.aci"
 
+# patch-manifest reads IN once, the manifest edited when the copy reaches
+# it: IN may be a pipe, with editing options as with --manifest.
+check_clean "patch-manifest --name of an image from a pipe" \
+  bash -c 'cat "$1" | "$2" patch-manifest --name=example.com/piped /dev/stdin "$3"' _ \
+  "$TMP/out/img-gzip.aci" "$ACTOOL" "$TMP/out/piped.aci"
+is "... which has the new name" "$("$ACTOOL" cat-manifest "$TMP/out/piped.aci" 2>&1 | jq -r .name)" \
+  example.com/piped
+is "... and the input's rootfs" "$(tar -tvf "$TMP/out/piped.aci" | grep ' rootfs' | md5sum)" \
+  "$(tar -tvf "$TMP/out/img-gzip.aci" | grep ' rootfs' | md5sum)"
+check_fails "patch-manifest from a pipe: a patch the manifest cannot take names the image" 1 \
+  "^actool: /dev/stdin: manifest: no app in the supplied manifest" \
+  bash -c 'cat "$1" | "$2" patch-manifest --user=5 /dev/stdin "$3"' _ \
+  "$TMP/noapp.aci" "$ACTOOL" "$TMP/out/piped-noapp.aci"
+is "... and leaves no output" "$(ls "$TMP/out/piped-noapp.aci" 2>/dev/null)" ""
+
 done_testing
