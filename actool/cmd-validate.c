@@ -45,13 +45,6 @@ static int parse_type(const char *s, enum input_type *out)
   return -1;
 }
 
-static bool is_aci_name(const char *path)
-{
-  size_t n = strlen(path);
-
-  return n > 4 && strcmp(path + n - 4, ".aci") == 0;
-}
-
 /* The first bytes of an input, from which its type is detected.  A pipe
  * gives them only once, so its readers get them back first. */
 struct input_head {
@@ -121,12 +114,13 @@ static enum input_type sniff_type(const struct input_head *h, const char *path)
 
   if (n > 0 && appc_compression_detect(h->buf, n, &compression) == 0)
     return TYPE_APPIMAGE;
-  /* A JSON manifest begins with '{' (after white space); a YAML one is
-   * known by its name.  A file named *.aci is taken for an image. */
+  /* A JSON manifest begins with '{' (after white space), whatever the
+   * file's name (*.aci too, as the reference finds it); a YAML one is
+   * known by its name. */
   size_t i = 0;
   while (i < n && strchr(" \t\r\n", h->buf[i]) != NULL)
     i++;
-  if (actool_is_yaml_name(path) || (i < n && h->buf[i] == '{' && !is_aci_name(path)))
+  if (actool_is_yaml_name(path) || (i < n && h->buf[i] == '{'))
     return TYPE_MANIFEST;
   return TYPE_NEITHER;
 }

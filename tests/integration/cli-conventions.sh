@@ -82,6 +82,21 @@ if ! grep -q 'invalid JSON' "$TMP/.err"; then ok "...and not \"invalid JSON\""; 
 cp "$TMP/notes.txt" "$TMP/notes.aci"
 check_rejects "validate of a *.aci that is no archive: not an ACI" 'notes\.aci: not an ACI' \
   "$ACTOOL" validate "$TMP/notes.aci"
+# The type is told by the content, not the name: a JSON manifest in a file
+# named *.aci is a manifest, as the reference finds it.
+printf '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/t"}\n' >"$TMP/manifest.aci"
+for t in "" --type=manifest; do
+  run_capture "$ACTOOL" --debug validate $t "$TMP/manifest.aci"
+  is "validate ${t:+$t }of a JSON manifest named *.aci: a valid ImageManifest" \
+    "$status $(cat "$TMP/.err")" "0 $TMP/manifest.aci: valid ImageManifest"
+done
+run_capture "$ACTOOL" validate --json "$TMP/manifest.aci"
+is "... whose --json type is ImageManifest" "$status $(jq -r '.[0].type' "$TMP/.out")" "0 ImageManifest"
+check_rejects "... and with --type=appimage, not an ACI" 'manifest\.aci: not an ACI' \
+  "$ACTOOL" validate --type=appimage "$TMP/manifest.aci"
+printf '{"acKind":"ImageManifest",' >"$TMP/broken.aci"
+check_rejects "a broken JSON manifest named *.aci says invalid JSON" 'broken\.aci: invalid JSON' \
+  "$ACTOOL" validate "$TMP/broken.aci"
 printf '{"acKind":"ImageManifest",' >"$TMP/broken.json"
 check_rejects "a broken JSON manifest still says invalid JSON" 'broken\.json: invalid JSON' \
   "$ACTOOL" validate "$TMP/broken.json"
