@@ -43,6 +43,7 @@
 #include "common/fs.h"
 #include "schema/json.h"
 #include "common/macros.h"
+#include "common/utf8.h"
 
 /* Limits on what a client may make us hold.  Content is the object to sign;
  * the body may be up to three times as large as the decoded content (every

@@ -18,6 +18,7 @@
 #include "schema/json.h"
 #include "appc/schema.h"
 #include "appc/types.h"
+#include "common/utf8.h"
 
 static int kv_append(struct appc_kv_list *l, const char *name, size_t name_len, const char *value)
 {

@@ -14,6 +14,7 @@
 
 #include "actool/actool.h"
 #include "schema/json.h"
+#include "common/utf8.h"
 
 /* PREFIX (trusted text), S made safe, then SUFFIX, in one string: one
  * write, so that a line never interleaves with what another process writes

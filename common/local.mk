@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 libappc_a_SOURCES += common/error.c common/error.h common/archive-error.c common/archive-error.h common/version.c common/callbacks.c common/callbacks.h common/cleanup.h common/fs.c common/fs.h common/lockwait.c common/lockwait.h common/macros.h \
 	common/hashmap.c common/hashmap.h common/array.c common/array.h common/digest.c common/digest.h common/contenthash.c common/contenthash.h common/abi.c common/abi.h common/workqueue.c common/workqueue.h \
-	common/header.c common/header.h common/arch.c common/arch.h \
+	common/header.c common/header.h common/utf8.c common/utf8.h common/arch.c common/arch.h \
 	common/suggest.c common/suggest.h common/kv.c common/kv.h \
 	common/lazy.c common/lazy.h common/lazy-table.h common/lazy-trampoline.h
 EXTRA_DIST += common/gen-lazy common/lazy.libs

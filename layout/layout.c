@@ -27,6 +27,7 @@
 #include "common/hashmap.h"
 #include "layout/internal.h"
 #include "schema/json.h"
+#include "common/utf8.h"
 
 /* The names of one list's entries and their places, kept while the list
  * is edited here: a search of the list for every entry added made an

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "schema/json.h"
+#include "common/utf8.h"
 
 /* ------------------------------------------------------------------------
  * Parsing.  The text is checked against Go's encoding/json grammar (json-c's
@@ -123,20 +124,6 @@ static void scan_space(struct scan *sc)
 static bool scan_digit(struct scan *sc)
 {
   return sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9';
-}
-
-bool appc_utf8_valid(const char *s)
-{
-  const unsigned char *p = (const unsigned char *) s;
-  size_t len = strlen(s);
-
-  for (size_t i = 0; i < len;) {
-    size_t n = appc_utf8_len(p + i, len - i);
-    if (n == 0)
-      return false;
-    i += n;
-  }
-  return true;
 }
 
 static int hex_digit(unsigned char c)

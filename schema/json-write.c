@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "schema/json.h"
 #include "appc/schema.h"
+#include "common/utf8.h"
 
 /* ------------------------------------------------------------------------
  * The buffer and the layout.

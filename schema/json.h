@@ -96,45 +96,6 @@ int appc_json_parse(const char *buf, size_t len, struct appc_jtree **out, appc_e
 /* The same for a NUL-terminated JSON text whose value may be of any type. */
 int appc_json_parse_value(const char *text, struct appc_jtree **out, appc_error_t *err);
 
-/* Whether the NUL-terminated S is valid UTF-8, as every string of a parsed
- * manifest is (text from elsewhere must be checked before it goes in). */
-bool appc_utf8_valid(const char *s);
-/* Length of the UTF-8 sequence at P (1..4), or 0 if it is not valid UTF-8
- * (overlong forms, surrogates and code points above U+10FFFF included).
- * Inline: actool's --json output (actool_put_json) uses it too. */
-static inline size_t appc_utf8_len(const unsigned char *p, size_t avail)
-{
-  unsigned char c = p[0];
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xbf;
-
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    n = 2;
-  else if (c >= 0xe0 && c <= 0xef)
-    n = 3;
-  else if (c >= 0xf0 && c <= 0xf4)
-    n = 4;
-  else
-    return 0;
-  if (c == 0xe0)
-    lo = 0xa0;
-  else if (c == 0xed)
-    hi = 0x9f;
-  else if (c == 0xf0)
-    lo = 0x90;
-  else if (c == 0xf4)
-    hi = 0x8f;
-  if (avail < n || p[1] < lo || p[1] > hi)
-    return 0;
-  for (size_t i = 2; i < n; i++) {
-    if ((p[i] & 0xc0) != 0x80)
-      return 0;
-  }
-  return n;
-}
-
 /* ---- JSON path of the value being decoded, for error messages */
 
 #define APPC_JPATH_MAX 256

@@ -15,6 +15,7 @@
 #include "schema/internal.h"
 #include "appc/schema.h"
 #include "common/macros.h"
+#include "common/utf8.h"
 
 static bool given(const char *s)
 {

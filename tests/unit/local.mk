@@ -37,6 +37,12 @@ tests_unit_test_common_suggest_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_common_suggest_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-common-suggest
 
+check_PROGRAMS += tests/unit/test-common-utf8
+tests_unit_test_common_utf8_SOURCES = tests/unit/test-common-utf8.c
+tests_unit_test_common_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_common_utf8_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-common-utf8
+
 check_PROGRAMS += tests/unit/test-lazy
 tests_unit_test_lazy_SOURCES = tests/unit/test-lazy.c
 tests_unit_test_lazy_CFLAGS = $(UNIT_CFLAGS)
