@@ -103,7 +103,8 @@ static void notice_wait(int fd, const struct appc_callbacks *cb, const char *wha
                  name[0] != '\0' ? " (" : "", name, name[0] != '\0' ? ")" : "", more);
 }
 
-static void notice_waitv(int fd, const struct appc_callbacks *cb, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+notice_waitv(int fd, const struct appc_callbacks *cb, const char *fmt, va_list ap)
 {
   cleanup_free char *what = NULL;
 
