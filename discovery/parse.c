@@ -49,11 +49,17 @@ static int add_meta(struct appc_discovery_metas *out, const char *rel, const cha
   return 0;
 }
 
+/* Whether S (LEN bytes) is WORD, in any case. */
+static bool is_word(const char *s, size_t len, const char *word)
+{
+  return len == strlen(word) && strncasecmp(s, word, len) == 0;
+}
+
 static const char *known_rel(const char *rel, size_t len)
 {
-  if (len == strlen(REL_ACI) && strncasecmp(rel, REL_ACI, len) == 0)
+  if (is_word(rel, len, REL_ACI))
     return REL_ACI;
-  if (len == strlen(REL_PUBKEYS) && strncasecmp(rel, REL_PUBKEYS, len) == 0)
+  if (is_word(rel, len, REL_PUBKEYS))
     return REL_PUBKEYS;
   return NULL;
 }
@@ -127,25 +133,32 @@ static int visit_meta(xmlNode *node, struct appc_discovery_metas *out, appc_erro
   return r;
 }
 
-/* ---- what an HTML5 parser would see ------------------------------------
+/* ---- what an HTML5 tokenizer would see ---------------------------------
  *
- * libxml2's HTML parser (2.9) builds elements where an HTML5 parser sees
- * text (tests/unit/test-discovery.c holds a page for each case):
+ * Only meta tags count, wherever they are: the reference reads the page
+ * with the tokenizer of golang.org/x/net/html and takes every meta start
+ * tag, however deep.  libxml2's HTML parser (2.9) builds a tree, and
  *
- * - in the content of <title>, <textarea> (RCDATA), <script>, <style>,
- *   <xmp>, <iframe>, <noembed>, <noframes> (raw text): it nests them in
- *   the element, so the walk does not enter these;
- * - after <plaintext>, where everything is text: the walk stops there;
- * - in "<![CDATA[...": in HTML a bogus comment up to the first '>';
- * - in a tag cut off by the end of the page, which HTML5 drops;
+ * - stops at an element nested 256 deep (a fatal error), losing every meta
+ *   tag after it.  XML_PARSE_HUGE lifts that limit, but then 800,000 nested
+ *   <div>s overflow its stack, and every end tag that closes nothing
+ *   searches all open elements (10,000 <div>s and a million </b>s: 72 s);
+ * - builds elements where an HTML5 parser sees text: in the content of
+ *   <title>, <textarea> (RCDATA), <script>, <style>, <xmp>, <iframe>,
+ *   <noembed>, <noframes> (raw text), after <plaintext>, in "<![CDATA[..."
+ *   (in HTML a bogus comment up to the first '>'), and in a tag cut off by
+ *   the end of the page, which HTML5 drops;
+ * - hides elements where an HTML5 parser sees them: after "<!-->",
+ *   "<!--->" (whole empty comments) or a comment closed by "--!>", it looks
+ *   on for "-->".
  *
- * and hides elements where an HTML5 parser sees them: after "<!-->",
- * "<!--->" (whole empty comments) or a comment closed by "--!>", it looks
- * on for "-->".
- *
- * The last three are corrected on a copy of the page before parsing: a '<'
- * inside a bogus comment becomes a space, a comment becomes spaces, and
- * the page ends before a tag that the end cuts off. */
+ * So the page is tokenized here first, on a copy, as far as finding its
+ * tags, comments and text goes, and the parser gets its meta tags and text
+ * only: every other tag, comment, doctype and raw text becomes spaces, and
+ * the page ends where <plaintext>, or a tag that the end cuts off, begins.
+ * The tree it builds is flat; it still reads the meta tags' attributes
+ * (quotes, character references) and decodes the charset.
+ * tests/unit/test-discovery.c holds a page for each case. */
 
 /* As the reference's tokenizer (golang.org/x/net/html) reads them: its
  * raw tags, <noscript> among them (what a browser with scripts shows). */
@@ -156,7 +169,7 @@ static const char *const raw_text_elements[] = {"title",    "textarea", "script"
 static bool is_raw_text_element(const char *name, size_t len)
 {
   for (size_t i = 0; i < ARRAY_SIZE(raw_text_elements); i++)
-    if (strlen(raw_text_elements[i]) == len && strncasecmp(name, raw_text_elements[i], len) == 0)
+    if (is_word(name, len, raw_text_elements[i]))
       return true;
   return false;
 }
@@ -203,6 +216,64 @@ static size_t tag_end(const char *s, size_t i, size_t len)
   return len;
 }
 
+/* The length of the tag name at S[FROM], before the tag's '>' at S[END]:
+ * up to white space or '/', as HTML5's "tag name state" reads it. */
+static size_t tag_name_len(const char *s, size_t from, size_t end)
+{
+  size_t j = from;
+
+  while (j < end && !is_space(s[j]) && s[j] != '/')
+    j++;
+  return j - from;
+}
+
+/* An attribute of a start tag, as offsets into the page; VALUE_LEN is 0
+ * when it has no value. */
+struct attribute {
+  size_t name, name_len, value, value_len;
+};
+
+/* The next attribute of a start tag, from S[*AT] to the tag's '>' at
+ * S[END] (HTML5's attribute states, reduced to where names and values
+ * are): false when none is left, else *AT moves past it.  A '/' between
+ * attributes separates them ("self-closing start tag state"); one inside
+ * a value, quoted or not, is the value's. */
+static bool next_attribute(const char *s, size_t *at, size_t end, struct attribute *a)
+{
+  size_t j = *at;
+
+  while (j < end && (is_space(s[j]) || s[j] == '/'))
+    j++;
+  if (j >= end)
+    return false;
+  a->name = j++; /* the first character, '=' even, is the name's */
+  while (j < end && !is_space(s[j]) && s[j] != '/' && s[j] != '=')
+    j++;
+  a->name_len = j - a->name;
+  a->value = a->value_len = 0;
+  size_t k = j;
+  while (k < end && is_space(s[k]))
+    k++;
+  if (k < end && s[k] == '=') {
+    for (k++; k < end && is_space(s[k]); k++)
+      ;
+    if (k < end && (s[k] == '"' || s[k] == '\'')) {
+      const char *q = memchr(s + k + 1, s[k], end - k - 1);
+      size_t close = q != NULL ? (size_t) (q - s) : end;
+      a->value = k + 1;
+      a->value_len = close - a->value;
+      j = close < end ? close + 1 : end;
+    } else {
+      for (a->value = k; k < end && !is_space(s[k]); k++)
+        ;
+      a->value_len = k - a->value;
+      j = k;
+    }
+  }
+  *at = j;
+  return true;
+}
+
 /* The most attributes a start tag keeps: libxml2 compares each attribute
  * with every earlier one of its tag, so a tag of 120,000 of them took 36 s
  * (a 4 MiB page, minutes).  A meta tag needs three. */
@@ -212,35 +283,20 @@ static size_t tag_end(const char *s, size_t i, size_t len)
  * (its '>') past the first TAG_ATTRIBUTES_MAX are blanked out, and a '/'
  * between attributes becomes a space: HTML5's tokenizer (and the
  * reference's) reads <meta/name="a"/content="b"> as <meta name="a"
- * content="b"> ("self-closing start tag state"), where libxml2 (2.9) drops
- * what follows the '/'.  A '/' just before the '>' stays (<meta ... />),
- * and so does one inside a value, quoted or not (<a href=/x/y>). */
+ * content="b">, where libxml2 (2.9) drops what follows the '/'.  A '/'
+ * after the last attribute stays (<meta ... />). */
 static void fix_attributes(char *s, size_t from, size_t end)
 {
-  size_t count = 0, j = from;
+  size_t count = 0, at = from;
+  struct attribute a;
 
-  while (j < end) {
-    if (is_space(s[j]) || s[j] == '/') {
-      if (s[j] == '/' && j + 1 < end)
+  for (size_t gap = from; next_attribute(s, &at, end, &a); gap = at) {
+    for (size_t j = gap; j < a.name; j++)
+      if (s[j] == '/')
         s[j] = ' ';
-      j++;
-    } else if (s[j] == '=') {
-      /* the value of the attribute before: quoted, or up to a space */
-      for (j++; j < end && is_space(s[j]); j++)
-        ;
-      if (j < end && (s[j] == '"' || s[j] == '\'')) {
-        const char *q = memchr(s + j + 1, s[j], end - j - 1);
-        j = q != NULL ? (size_t) (q - s) + 1 : end;
-      } else {
-        while (j < end && !is_space(s[j]))
-          j++;
-      }
-    } else if (++count > TAG_ATTRIBUTES_MAX) {
-      memset(s + j, ' ', end - j);
+    if (++count > TAG_ATTRIBUTES_MAX) {
+      memset(s + a.name, ' ', end - a.name);
       return;
-    } else {
-      while (j < end && !is_space(s[j]) && s[j] != '=' && s[j] != '/')
-        j++;
     }
   }
 }
@@ -285,8 +341,29 @@ static size_t comment_end(const char *s, size_t i, size_t len)
   return len;
 }
 
-/* Correct PAGE (LEN bytes, a copy) as above; returns the length to parse. */
-static size_t html5_fixup(char *page, size_t len)
+/* Where what follows the tag at PAGE[I] ("<" or "</" and a letter, its '>'
+ * at PAGE[END]) ends: past the tag, or past the raw text of a start tag
+ * such as <script>; I when the tag is a meta start tag, which stays (its
+ * attributes fixed). */
+static size_t tag_span(char *page, size_t i, size_t end, size_t len)
+{
+  bool start_tag = page[i + 1] != '/';
+  size_t name = i + (start_tag ? 1 : 2), n = tag_name_len(page, name, end);
+
+  if (!start_tag)
+    return end + 1;
+  if (is_word(page + name, n, "meta")) {
+    fix_attributes(page, name + n, end);
+    return i;
+  }
+  if (is_raw_text_element(page + name, n))
+    return raw_text_end(page, end + 1, len, page + name, n);
+  return end + 1;
+}
+
+/* PAGE (LEN bytes, a copy) reduced to its meta tags and text, as above;
+ * returns the length to parse. */
+static size_t flatten(char *page, size_t len)
 {
   size_t i = 0;
 
@@ -295,39 +372,31 @@ static size_t html5_fixup(char *page, size_t len)
     if (lt == NULL)
       break;
     i = (size_t) (lt - page);
+    size_t end;
     if (i + 4 <= len && strncmp(page + i, "<!--", 4) == 0) {
-      /* Blanked out: libxml2 (2.9) reads "<!-->" and "--!>" as no end of
-       * a comment, and would hide the meta tags after them. */
-      size_t end = comment_end(page, i, len);
-      memset(page + i, ' ', end - i);
-      i = end;
+      end = comment_end(page, i, len);
     } else if (i + 1 < len && (page[i + 1] == '!' || page[i + 1] == '?' ||
                                (page[i + 1] == '/' && (i + 2 >= len || !is_alpha(page[i + 2]))))) {
       /* A bogus comment (or a doctype): up to the first '>'. */
       const char *gt = memchr(page + i + 1, '>', len - i - 1);
-      size_t end = gt != NULL ? (size_t) (gt - page) : len;
-      for (size_t j = i + 1; j < end; j++)
-        if (page[j] == '<')
-          page[j] = ' ';
-      i = end;
+      end = gt != NULL ? (size_t) (gt - page) + 1 : len;
     } else if (i + 1 < len && (is_alpha(page[i + 1]) || page[i + 1] == '/')) {
-      size_t end = tag_end(page, i, len);
-      if (end == len)
+      size_t gt = tag_end(page, i, len);
+      if (gt == len)
         return i; /* cut off by the end of the page */
-      bool start_tag = page[i + 1] != '/';
-      size_t name = i + (start_tag ? 1 : 2), n = 0;
-      while (name + n < end && is_alpha(page[name + n]))
-        n++;
-      if (start_tag)
-        fix_attributes(page, name + n, end);
-      i = end + 1;
-      if (start_tag && n == 9 && strncasecmp(page + name, "plaintext", 9) == 0)
-        break; /* the rest is text: the walk stops there */
-      if (start_tag && is_raw_text_element(page + name, n))
-        i = raw_text_end(page, end + 1, len, page + name, n);
+      if (page[i + 1] != '/' && is_word(page + i + 1, tag_name_len(page, i + 1, gt), "plaintext"))
+        return i; /* the rest is text */
+      end = tag_span(page, i, gt, len);
+      if (end == i) {
+        i = gt + 1; /* a meta tag */
+        continue;
+      }
     } else {
       i++;
+      continue;
     }
+    memset(page + i, ' ', end - i);
+    i = end;
   }
   return len;
 }
@@ -344,8 +413,10 @@ static bool holds_text_only(const xmlNode *n)
          is_raw_text_element((const char *) n->name, strlen((const char *) n->name));
 }
 
-/* Every element of the document, depth first, without recursion: a hostile
- * page nests as deep as the parser lets it. */
+/* Every element of the document, depth first, without recursion.  The
+ * tree of a flattened page holds meta tags only; that of a page in UTF-16,
+ * whose bytes flatten does not read, may hold any, and the walk skips what
+ * HTML5 reads as text there. */
 static int walk(xmlNode *root, struct appc_discovery_metas *out, appc_error_t *err)
 {
   xmlNode *n = root;
@@ -451,7 +522,7 @@ int appc_discovery_parse_html_charset(const char *html, size_t len, const char *
   if (page == NULL)
     return appc_error_make(err, ENOMEM, "HTML document");
   memcpy(page, html, len);
-  len = html5_fixup(page, len);
+  len = flatten(page, len);
   if (len == 0)
     return 0;
   struct xml_handlers saved;

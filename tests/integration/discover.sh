@@ -326,6 +326,10 @@ conf u16 'location = /u16/app { types { } default_type "text/html; charset=utf-1
 # '/' between attributes is white space to HTML5's tokenizer.
 page slash/app "<meta/name=\"ac-discovery\"/content=\"localhost/slash $TSTD\">" \
   "<meta/name='ac-discovery-pubkeys'/content='localhost/slash $D/slash.gpg'/>"
+# Meta tags after 300 nested elements, closed again: libxml2 gave up at
+# 256 and lost them, where a browser (and the reference) finds them.
+page deep/app "$(printf '<div>%.0s' {1..300})$(printf '</div>%.0s' {1..300})" \
+  "$(meta_ep localhost/deep "$TSTD")" "$(meta_pk localhost/deep "$D/deep.gpg")"
 
 # Served by the plain-HTTP server too (same root).
 page http/app "$(meta_ep localhost/http "$TSTD")"
@@ -368,6 +372,10 @@ expect_out "an empty version label renders {version} as latest (as the reference
 disc localhost/slash/app
 expect_out "'/' between attributes: <meta/name=.../content=...> is a meta tag" \
   "$(lines "$(std localhost/slash/app latest)" "PublicKeys: $D/slash.gpg")"
+
+disc localhost/deep/app
+expect_out "meta tags after 300 nested elements count" \
+  "$(lines "$(std localhost/deep/app latest)" "PublicKeys: $D/deep.gpg")"
 
 disc localhost/esc/app
 is "a URL's escape sequence is printed escaped, never as ESC" \
