@@ -18,6 +18,7 @@
 #include "common/header.h"
 #include "appc/discovery.h"
 #include "common/macros.h"
+#include "common/utf8.h"
 
 #define REL_ACI "ac-discovery"
 #define REL_PUBKEYS "ac-discovery-pubkeys"
@@ -301,6 +302,69 @@ static void fix_attributes(char *s, size_t from, size_t end)
   }
 }
 
+/* Where the content of a <meta http-equiv="content-type"> (S, LEN bytes)
+ * names a charset, as HTML's "algorithm for extracting a character
+ * encoding from a meta element" finds it: *AT and *N; false when it names
+ * none. */
+static bool charset_in_content(const char *s, size_t len, size_t *at, size_t *n)
+{
+  for (size_t i = find_ci(s, 0, len, "charset"); i < len; i = find_ci(s, i, len, "charset")) {
+    for (i += strlen("charset"); i < len && is_space(s[i]); i++)
+      ;
+    if (i >= len || s[i] != '=')
+      continue;
+    for (i++; i < len && is_space(s[i]); i++)
+      ;
+    if (i < len && (s[i] == '"' || s[i] == '\'')) {
+      const char *q = memchr(s + i + 1, s[i], len - i - 1);
+      if (q == NULL)
+        return false;
+      *at = i + 1;
+      *n = (size_t) (q - s) - *at;
+      return true;
+    }
+    for (*at = i; i < len && !is_space(s[i]) && s[i] != ';'; i++)
+      ;
+    *n = i - *at;
+    return *n > 0;
+  }
+  return false;
+}
+
+/* The charset a meta tag declares (its attributes from S[FROM] to its '>'
+ * at S[END]), as HTML's prescan reads it: its charset attribute, else with
+ * http-equiv="content-type" what its content names; the first of each
+ * attribute counts.  Offsets in *AT, *N (white space trimmed); false when
+ * it declares none. */
+static bool meta_charset(const char *s, size_t from, size_t end, size_t *at, size_t *n)
+{
+  struct attribute a, charset = {0}, equiv = {0}, content = {0};
+
+  while (next_attribute(s, &from, end, &a)) {
+    const char *name = s + a.name;
+    struct attribute *slot = is_word(name, a.name_len, "charset")      ? &charset
+                             : is_word(name, a.name_len, "http-equiv") ? &equiv
+                             : is_word(name, a.name_len, "content")    ? &content
+                                                                       : NULL;
+    if (slot != NULL && slot->name_len == 0)
+      *slot = a;
+  }
+  if (charset.name_len > 0) {
+    *at = charset.value;
+    *n = charset.value_len;
+  } else if (is_word(s + equiv.value, equiv.value_len, "content-type") &&
+             charset_in_content(s + content.value, content.value_len, at, n)) {
+    *at += content.value;
+  } else {
+    return false;
+  }
+  for (; *n > 0 && is_space(s[*at]); --*n)
+    ++*at;
+  while (*n > 0 && is_space(s[*at + *n - 1]))
+    --*n;
+  return *n > 0;
+}
+
 /* The end of the raw text after the start tag NAME (closing at S[END]). */
 static size_t raw_text_end(const char *s, size_t end, size_t len, const char *name, size_t n)
 {
@@ -341,11 +405,83 @@ static size_t comment_end(const char *s, size_t i, size_t len)
   return len;
 }
 
+enum charset_kind { CHARSET_UNKNOWN, CHARSET_UTF8, CHARSET_UTF16, CHARSET_OTHER };
+
+/* The longest charset name taken: IANA's registry has none longer. */
+#define CHARSET_NAME_MAX 40
+
+/* A charset, as the HTML parser is to be told it. */
+struct charset {
+  enum charset_kind kind; /* CHARSET_UNKNOWN: none the parser knows */
+  char name[CHARSET_NAME_MAX + 1];
+};
+
+/* The labels of UTF-8 and UTF-16 in the WHATWG Encoding Standard, the
+ * charsets HTML treats apart: the parser knows some of them only. */
+static const char *const utf8_labels[] = {
+    "unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"};
+static const char *const utf16le_labels[] = {"csunicode",   "iso-10646-ucs-2", "ucs-2",   "unicode",
+                                             "unicodefeff", "utf-16",          "utf-16le"};
+static const char *const utf16be_labels[] = {"unicodefffe", "utf-16be"};
+
+static bool is_label(const char *name, size_t n, const char *const *labels, size_t count)
+{
+  for (size_t i = 0; i < count; i++)
+    if (is_word(name, n, labels[i]))
+      return true;
+  return false;
+}
+
+/* The charset NAME (N bytes) names, in *OUT: UTF-8 or UTF-16 (as the
+ * Encoding Standard's labels name them), another that the parser knows,
+ * or none (a charset it does not know, or a name not spelled as IANA's
+ * registry spells them).  The caller holds libxml2's error handlers
+ * quiet. */
+static void charset_lookup(const char *name, size_t n, struct charset *out)
+{
+  out->kind = CHARSET_UNKNOWN;
+  if (n == 0 || n > CHARSET_NAME_MAX)
+    return;
+  memcpy(out->name, name, n);
+  out->name[n] = '\0';
+  if (strspn(out->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_.:+()") != n)
+    return;
+  if (is_label(name, n, utf8_labels, ARRAY_SIZE(utf8_labels))) {
+    out->kind = CHARSET_UTF8;
+    strcpy(out->name, "UTF-8");
+  } else if (is_label(name, n, utf16le_labels, ARRAY_SIZE(utf16le_labels))) {
+    out->kind = CHARSET_UTF16;
+    strcpy(out->name, "UTF-16LE");
+  } else if (is_label(name, n, utf16be_labels, ARRAY_SIZE(utf16be_labels))) {
+    out->kind = CHARSET_UTF16;
+    strcpy(out->name, "UTF-16BE");
+  } else {
+    xmlCharEncodingHandler *handler = xmlFindCharEncodingHandler(out->name);
+    if (handler == NULL)
+      return;
+    xmlCharEncCloseFunc(handler);
+    out->kind = CHARSET_OTHER;
+  }
+}
+
+/* Notes in *DECLARED the charset that a meta tag (its attributes from
+ * PAGE[FROM] to its '>' at PAGE[END]) declares, unless one is noted: the
+ * page's is that of its first meta tag declaring one the parser knows
+ * (HTML's prescan passes over the others). */
+static void note_charset(const char *page, size_t from, size_t end, struct charset *declared)
+{
+  size_t at, n;
+
+  if (declared->kind == CHARSET_UNKNOWN && meta_charset(page, from, end, &at, &n))
+    charset_lookup(page + at, n, declared);
+}
+
 /* Where what follows the tag at PAGE[I] ("<" or "</" and a letter, its '>'
  * at PAGE[END]) ends: past the tag, or past the raw text of a start tag
  * such as <script>; I when the tag is a meta start tag, which stays (its
- * attributes fixed). */
-static size_t tag_span(char *page, size_t i, size_t end, size_t len)
+ * attributes fixed, a charset it declares noted in *DECLARED). */
+static size_t tag_span(char *page, size_t i, size_t end, size_t len, struct charset *declared)
 {
   bool start_tag = page[i + 1] != '/';
   size_t name = i + (start_tag ? 1 : 2), n = tag_name_len(page, name, end);
@@ -354,6 +490,7 @@ static size_t tag_span(char *page, size_t i, size_t end, size_t len)
     return end + 1;
   if (is_word(page + name, n, "meta")) {
     fix_attributes(page, name + n, end);
+    note_charset(page, name + n, end, declared);
     return i;
   }
   if (is_raw_text_element(page + name, n))
@@ -362,8 +499,9 @@ static size_t tag_span(char *page, size_t i, size_t end, size_t len)
 }
 
 /* PAGE (LEN bytes, a copy) reduced to its meta tags and text, as above;
- * returns the length to parse. */
-static size_t flatten(char *page, size_t len)
+ * returns the length to parse.  The caller holds libxml2's error handlers
+ * quiet. */
+static size_t flatten(char *page, size_t len, struct charset *declared)
 {
   size_t i = 0;
 
@@ -386,7 +524,7 @@ static size_t flatten(char *page, size_t len)
         return i; /* cut off by the end of the page */
       if (page[i + 1] != '/' && is_word(page + i + 1, tag_name_len(page, i + 1, gt), "plaintext"))
         return i; /* the rest is text */
-      end = tag_span(page, i, gt, len);
+      end = tag_span(page, i, gt, len, declared);
       if (end == i) {
         i = gt + 1; /* a meta tag */
         continue;
@@ -482,22 +620,58 @@ static void xml_restore(const struct xml_handlers *saved)
   xmlSetStructuredErrorFunc(saved->structured_ctx, saved->structured);
 }
 
-/* CHARSET when it may be handed to the HTML parser: a name as IANA's
- * charset registry spells them, and no byte order mark in HTML (which
- * wins, and which the parser finds itself); else NULL. */
-static const char *usable_charset(const char *html, size_t len, const char *charset)
+static bool starts_with(const char *page, size_t len, const char *bom)
 {
-  static const char *const boms[] = {"\xEF\xBB\xBF", "\xFF\xFE", "\xFE\xFF"};
-  size_t n = charset != NULL ? strlen(charset) : 0;
+  return len >= strlen(bom) && memcmp(page, bom, strlen(bom)) == 0;
+}
 
-  if (n == 0 || n > 40 ||
-      strspn(charset, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                      "0123456789-_.:+()") != n)
+/* The charset the HTML parser is to read PAGE in, as HTML's encoding
+ * sniffing chooses it: a byte order mark (NULL for UTF-16's: the parser
+ * finds those itself), then the SERVER's charset, then the one the page
+ * DECLARES (a UTF-16 one means UTF-8 there, as HTML's prescan says: it was
+ * read as ASCII), else UTF-8.  *UTF8 says whether it is UTF-8. */
+static const char *page_charset(const char *page, size_t len, const struct charset *server,
+                                const struct charset *declared, bool *utf8)
+{
+  const struct charset *chosen = server->kind != CHARSET_UNKNOWN ? server : declared;
+
+  *utf8 = false;
+  if (starts_with(page, len, "\xFF\xFE") || starts_with(page, len, "\xFE\xFF"))
     return NULL;
-  for (size_t i = 0; i < ARRAY_SIZE(boms); i++)
-    if (len >= strlen(boms[i]) && memcmp(html, boms[i], strlen(boms[i])) == 0)
-      return NULL;
-  return charset;
+  if (!starts_with(page, len, "\xEF\xBB\xBF") &&
+      (chosen->kind == CHARSET_OTHER || (chosen->kind == CHARSET_UTF16 && chosen == server)))
+    return chosen->name;
+  *utf8 = true;
+  return "UTF-8";
+}
+
+/* PAGE (LEN bytes, flattened; DECLARED the charset it declares) read by
+ * the HTML parser, in the charset chosen.  When that is UTF-8, it gets the
+ * page as a browser decodes it: each invalid sequence, and each NUL, as
+ * U+FFFD.  Left to the parser, the first invalid byte made it read the rest
+ * of the page as ISO-8859-1, and a NUL ended the attribute it was in and
+ * every tag after. */
+static int read_page(const char *page, size_t len, const char *charset,
+                     const struct charset *declared, htmlDocPtr *doc, appc_error_t *err)
+{
+  struct charset server;
+  bool utf8;
+
+  charset_lookup(charset, charset != NULL ? strlen(charset) : 0, &server);
+  const char *encoding = page_charset(page, len, &server, declared, &utf8);
+  cleanup_free char *decoded = NULL;
+
+  if (utf8) {
+    decoded = appc_utf8_decode_lossy(page, len, true, &len);
+    if (decoded == NULL)
+      return appc_error_make(err, ENOMEM, "HTML document");
+    page = decoded;
+  }
+  /* The charset is chosen: a meta tag does not change it. */
+  *doc = htmlReadMemory(page, (int) len, NULL, encoding,
+                        HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                            HTML_PARSE_NONET | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC);
+  return 0;
 }
 
 int appc_discovery_parse_html(const char *html, size_t len, struct appc_discovery_metas *out,
@@ -509,12 +683,15 @@ int appc_discovery_parse_html(const char *html, size_t len, struct appc_discover
 int appc_discovery_parse_html_charset(const char *html, size_t len, const char *charset,
                                       struct appc_discovery_metas *out, appc_error_t *err)
 {
-  htmlDocPtr doc;
+  struct charset declared = {.kind = CHARSET_UNKNOWN};
+  htmlDocPtr doc = NULL;
+  struct xml_handlers saved;
   int r;
 
   if (len == 0)
     return 0;
-  if (len > (size_t) INT32_MAX)
+  /* (decoded as UTF-8, a page may grow threefold: parsed, its length is an int) */
+  if (len > (size_t) INT32_MAX / 3)
     return appc_error_make(err, 0, "HTML document too large");
   if (appc_lazy_bind(APPC_LAZY_XML2, err) < 0)
     return appc_error_prefix(err, "HTML parser");
@@ -522,18 +699,12 @@ int appc_discovery_parse_html_charset(const char *html, size_t len, const char *
   if (page == NULL)
     return appc_error_make(err, ENOMEM, "HTML document");
   memcpy(page, html, len);
-  len = flatten(page, len);
-  if (len == 0)
-    return 0;
-  struct xml_handlers saved;
   xml_quiet(&saved);
-  /* (a name the parser does not know is ignored: it sniffs as without) */
-  doc = htmlReadMemory(page, (int) len, NULL, usable_charset(page, len, charset),
-                       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                           HTML_PARSE_NONET | HTML_PARSE_COMPACT);
+  len = flatten(page, len, &declared);
+  r = len > 0 ? read_page(page, len, charset, &declared, &doc, err) : 0;
   xml_restore(&saved);
-  if (doc == NULL)
-    return 0; /* nothing parseable: no meta tags */
+  if (r < 0 || doc == NULL)
+    return r; /* no document: nothing parseable, no meta tags */
   r = walk(xmlDocGetRootElement(doc), out, err);
   xmlFreeDoc(doc);
   return r;

@@ -330,6 +330,13 @@ page slash/app "<meta/name=\"ac-discovery\"/content=\"localhost/slash $TSTD\">" 
 # 256 and lost them, where a browser (and the reference) finds them.
 page deep/app "$(printf '<div>%.0s' {1..300})$(printf '</div>%.0s' {1..300})" \
   "$(meta_ep localhost/deep "$TSTD")" "$(meta_pk localhost/deep "$D/deep.gpg")"
+# A NUL in a template (U+FFFD, as HTML5 reads it), and a meta tag after it.
+page nul/app "$(meta_ep localhost/nul "$D/nul/{name}")" "$(meta_ep localhost/nul "$TSTD")" \
+  "$(meta_pk localhost/nul "$D/nul.gpg")"
+sed -i 's|nul/{name}|nul/{name}\x00x.{ext}|' "$NET_ROOT/nul/app"
+# A page without a charset: one byte that is not UTF-8 (U+FFFD) changes
+# nothing about the UTF-8 of a template after it.
+page badutf8/app "<p>caf$(printf '\351')</p>" "$(meta_ep localhost/badutf8 "$D/caf$(printf '\303\251')/{name}.{ext}")"
 
 # Served by the plain-HTTP server too (same root).
 page http/app "$(meta_ep localhost/http "$TSTD")"
@@ -376,6 +383,15 @@ expect_out "'/' between attributes: <meta/name=.../content=...> is a meta tag" \
 disc localhost/deep/app
 expect_out "meta tags after 300 nested elements count" \
   "$(lines "$(std localhost/deep/app latest)" "PublicKeys: $D/deep.gpg")"
+
+disc localhost/nul/app
+expect_out "a NUL in a template is U+FFFD, and the meta tags after it count" \
+  "$(lines "$(ep "$D/nul/localhost/nul/app$(printf '\357\277\275')x")" "$(std localhost/nul/app latest)" \
+    "PublicKeys: $D/nul.gpg")"
+
+disc localhost/badutf8/app
+expect_out "a byte that is not UTF-8 leaves the UTF-8 after it as it is" \
+  "$(ep "$D/caf$(printf '\303\251')/localhost/badutf8/app")"
 
 disc localhost/esc/app
 is "a URL's escape sequence is printed escaped, never as ESC" \

@@ -420,6 +420,108 @@ static void test_html_deep_then_closed(void **state)
   free(html);
 }
 
+#define FFFD "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
+
+static struct appc_discovery_metas parse_bytes(const char *html, size_t len, const char *charset)
+{
+  struct appc_discovery_metas m = {0};
+  appc_error_t err = NULL;
+  int r = appc_discovery_parse_html_charset(html, len, charset, &m, &err);
+
+  assert_ok(r, &err);
+  return m;
+}
+
+/* HTML5 reads a NUL as U+FFFD (in an attribute value, as anywhere) and
+ * reads on: it ended the value, and hid every meta tag after it. */
+static void test_html_nul(void **state)
+{
+  (void) state;
+  static const char page[] =
+      "<meta name=\"ac-discovery\" content=\"a https://a/{name}\0x.{ext}\">"
+      "<me\0ta name=\"ac-discovery\" content=\"a https://evil/{name}.{ext}\">"
+      "<meta name=\"ac-discovery\" content=\"a https://b/{name}.{ext}\">";
+  struct appc_discovery_metas m = parse_bytes(page, sizeof page - 1, NULL);
+
+  assert_int_equal(m.n, 2);
+  assert_meta(&m, 0, "ac-discovery", "a", "https://a/{name}" FFFD "x.{ext}");
+  assert_meta(&m, 1, "ac-discovery", "a", "https://b/{name}.{ext}");
+  appc_discovery_metas_clear(&m);
+}
+
+/* A page read as UTF-8 is decoded as a browser decodes it: each invalid
+ * sequence (its maximal subpart, WHATWG's UTF-8 decoder) is one U+FFFD,
+ * and what follows is still UTF-8.  libxml2 read all after the first
+ * invalid byte as ISO-8859-1: "caf\xC3\xA9" came out as "caf\xC3\x83\xC2\xA9". */
+static void test_html_invalid_utf8(void **state)
+{
+  (void) state;
+  static const char *const before[] = {
+      "",
+      "<meta charset=\"utf-8\">",
+      "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\">",
+      "\xEF\xBB\xBF",
+      /* a meta tag declaring UTF-16 was read as ASCII: HTML reads UTF-8 */
+      "<meta charset=\"utf-16le\">",
+  };
+  static const char *const charsets[] = {NULL, "utf-8", "UTF8", "x-unknown"};
+  char page[512];
+  size_t bad = 0;
+
+  for (size_t i = 0; i < ARRAY_SIZE(before); i++) {
+    for (size_t j = 0; j < ARRAY_SIZE(charsets); j++) {
+      int len = snprintf(page, sizeof page,
+                         "%s<p>caf\xE9 \xFF</p><meta name=\"ac-discovery\" content=\"a "
+                         "https://a/caf\xC3\xA9/\xE2\x82|\xE0\x80|\xED\xA0\x80|\xF0\x9F\x98\">",
+                         before[i]);
+      struct appc_discovery_metas m = parse_bytes(page, (size_t) len, charsets[j]);
+      const char *want = "https://a/caf\xC3\xA9/" FFFD "|" FFFD FFFD "|" FFFD FFFD FFFD "|" FFFD;
+      if (m.n != 1 || strcmp(m.v[0].url, want) != 0) {
+        print_error("before %zu, charset %s: %zu tags, %s\n", i, charsets[j] ? charsets[j] : "-",
+                    m.n, m.n > 0 ? m.v[0].url : "");
+        bad++;
+      }
+      appc_discovery_metas_clear(&m);
+    }
+  }
+  assert_int_equal(bad, 0);
+}
+
+/* A charset other than UTF-8 is left to the parser, for the whole page:
+ * from the page's first meta tag declaring one it knows, however late
+ * (libxml2 read the bytes before it as UTF-8, and the first that was not
+ * made it read the rest as ISO-8859-1, the declaration unheard). */
+static void test_html_declared_charset(void **state)
+{
+  (void) state;
+  static const char *const pages[] = {
+      "<title>caf\xE9</title><meta charset=\"windows-1252\">"
+      "<meta name=\"ac-discovery\" content=\"a https://a/caf\xE9\x80\">",
+      "<title>caf\xE9</title><meta http-equiv=content-type content='text/html;charset=cp1252'>"
+      "<meta name=\"ac-discovery\" content=\"a https://a/caf\xE9\x80\">",
+      "<meta charset=\"x-no-such-charset\"><title>caf\xE9</title><meta charset=\" cp1252 \">"
+      "<meta name=\"ac-discovery\" content=\"a https://a/caf\xE9\x80\">",
+  };
+  size_t bad = 0;
+
+  for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
+    struct appc_discovery_metas m = parse_html(pages[i]);
+    if (m.n != 1 || strcmp(m.v[0].url, "https://a/caf\xC3\xA9\xE2\x82\xAC") != 0) {
+      print_error("page %zu: %zu tags, %s\n", i, m.n, m.n > 0 ? m.v[0].url : "");
+      bad++;
+    }
+    appc_discovery_metas_clear(&m);
+  }
+  assert_int_equal(bad, 0);
+  /* Not one that a declaration inside a comment or a script names. */
+  struct appc_discovery_metas m =
+      parse_html("<!-- <meta charset=\"windows-1252\"> --><script>'<meta charset=cp1252>'</script>"
+                 "<meta name=\"ac-discovery\" content=\"a https://a/caf\xC3\xA9\">");
+  assert_int_equal(m.n, 1);
+  assert_meta(&m, 0, "ac-discovery", "a", "https://a/caf\xC3\xA9");
+  appc_discovery_metas_clear(&m);
+}
+
 /* ---- Link headers ------------------------------------------------------- */
 
 static struct appc_discovery_metas parse_link(const char *value)
@@ -840,6 +942,9 @@ int main(void)
       cmocka_unit_test(test_html_encoding_error_quiet),
       cmocka_unit_test(test_html_deep_nesting),
       cmocka_unit_test(test_html_deep_then_closed),
+      cmocka_unit_test(test_html_nul),
+      cmocka_unit_test(test_html_invalid_utf8),
+      cmocka_unit_test(test_html_declared_charset),
       cmocka_unit_test(test_html_text_is_not_meta),
       cmocka_unit_test(test_html_meta_after_text),
       cmocka_unit_test(test_html_comment_ends),
