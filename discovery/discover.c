@@ -201,8 +201,9 @@ static int add_attempt(struct appc_discovery *d, const char *prefix, const char 
 }
 
 /* Every template of one page that renders, in document order, each URL
- * once (as the reference lists them; spec: the client MAY choose among
- * several).  Each keeps its score, for fetch to try the best first. */
+ * once (the reference lists a URL once for each template rendering it;
+ * spec: the client MAY choose among several).  Each keeps its score, for
+ * fetch to try the best first. */
 static int take_endpoints(const struct appc_discovery_metas *m, const char *name,
                           const struct appc_kv_list *labels, struct appc_discovery *d,
                           appc_error_t *err)

@@ -3,7 +3,7 @@
 # `actool discover` against a real HTTPS server (nginx, tests/integration/
 # lib-net.sh): meta tags in clean and broken HTML, Link headers, walking up
 # the name, redirects, 401 and credentials, URL templates and the
-# every template that renders (as the reference lists them), JSON output, certificate checks, plain HTTP, and the
+# every template that renders (each URL once), JSON output, certificate checks, plain HTTP, and the
 # failures (nothing found, refused connection, 5xx, usage errors).
 #
 # Every template points at https://dl.example, which is never fetched:
