@@ -631,6 +631,47 @@ int appc_http_check_url(const char *url, appc_error_t *err)
   return rc == CURLUE_OK ? 0 : malformed_url(url, err);
 }
 
+/* Where a transfer that failed with RC was redirected to, when libcurl
+ * could not parse that target ("https://[::1/x", a port above 65535): the
+ * Location of the last response, a redirect; else NULL.  libcurl leaves
+ * CURLINFO_REDIRECT_URL unset then, and has counted the redirect it did
+ * not follow (and a request it did not make, which -1 would name): the
+ * response is the last that has a Location. */
+static const char *malformed_redirect(struct appc_http *h, CURLcode rc)
+{
+  struct curl_header *hdr = NULL;
+  long code = 0, redirects = 0;
+
+  if (rc != CURLE_URL_MALFORMAT ||
+      curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code / 100 != 3 ||
+      curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_COUNT, &redirects) != CURLE_OK)
+    return NULL;
+  for (long i = redirects; i >= 0; i--)
+    if (curl_easy_header(h->curl, "Location", 0, CURLH_HEADER, (int) i, &hdr) == CURLHE_OK)
+      return hdr->value;
+  return NULL;
+}
+
+/* Why libcurl refuses TARGET as a redirect from the last response's URL,
+ * in its words: read as libcurl reads a Location (relative to that URL,
+ * with spaces and other bytes percent-encoded). */
+static const char *redirect_problem(struct appc_http *h, const char *target)
+{
+  char *base = NULL;
+  CURLU *u = curl_url();
+  CURLUcode rc = u != NULL ? CURLUE_OK : CURLUE_OUT_OF_MEMORY;
+
+  if (rc == CURLUE_OK && curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &base) == CURLE_OK &&
+      base != NULL)
+    rc = curl_url_set(u, CURLUPART_URL, base, 0);
+  if (rc == CURLUE_OK)
+    rc = curl_url_set(u, CURLUPART_URL, target, CURLU_URLENCODE | CURLU_ALLOW_SPACE);
+  curl_url_cleanup(u);
+  if (rc != CURLUE_OK)
+    return curl_url_strerror(rc);
+  return h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(CURLE_URL_MALFORMAT);
+}
+
 /* Where a transfer of URL that failed with RC was redirected to, when the
  * failure is the refusal of that redirect's scheme; else NULL. */
 static const char *refused_redirect(struct appc_http *h, CURLcode rc, const char *url)
@@ -657,6 +698,11 @@ static int transfer_error(struct appc_http *h, CURLcode rc, const char *url, app
                            url, CURL_MAX_HTTP_HEADER);
   if (rc == CURLE_OPERATION_TIMEDOUT)
     return timeout_error(h, rc, url, err);
+  /* A redirect to what is no URL: named, as URL itself is fine. */
+  const char *bad = malformed_redirect(h, rc);
+  if (bad != NULL)
+    return appc_error_make(err, 0, "%s: redirected to %.200s, which is not a valid URL: %s", url,
+                           bad, redirect_problem(h, bad));
   if (rc == CURLE_URL_MALFORMAT)
     return malformed_url(url, err);
   /* Not the server's fault: no "use --cacert" hint (EKEYREJECTED) either. */
@@ -865,7 +911,8 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool de
   if (rc != CURLE_OK) {
     appc_http_page_clear(out);
     out->no_answer = no_answer(h, rc);
-    out->path_refused = rc == CURLE_TOO_MANY_REDIRECTS || refused_redirect(h, rc, url) != NULL;
+    out->path_refused = rc == CURLE_TOO_MANY_REDIRECTS || refused_redirect(h, rc, url) != NULL ||
+                        malformed_redirect(h, rc) != NULL;
     return transfer_error(h, rc, url, err);
   }
   if (curl_easy_getinfo(h->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)

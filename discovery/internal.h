@@ -53,8 +53,8 @@ struct appc_http_page {
    * the deadline or a cancellation. */
   bool no_answer;
   /* On failure: the host answered for this path with a redirect not
-   * followed (too many, or to a scheme refused), which says nothing of
-   * other paths. */
+   * followed (too many, to a scheme refused, or to a URL libcurl cannot
+   * parse), which says nothing of other paths. */
   bool path_refused;
 };
 void appc_http_page_clear(struct appc_http_page *p);

@@ -799,12 +799,16 @@ conf leak 'location = /leak/app {' \
 conf walkon 'location = /loopp/app { return 302 /loopp/app2$is_args$args; }' \
   'location = /loopp/app2 { return 302 /loopp/app$is_args$args; }' \
   "location = /downp/app { return 302 http://localhost:$NET_HTTP_PORT/downgrade-target/app\$is_args\$args; }" \
-  'location = /bigp/app { error_page 404 /big404.html; return 404; }'
+  'location = /bigp/app { error_page 404 /big404.html; return 404; }' \
+  'location = /badlocp/app { return 302 "https://[::1/x"; }'
+# A redirect to what is no URL (a port above 65535): refused, naming it.
+conf badloc 'location = /badloc/app { return 302 "https://localhost:99999/x"; }'
 head -c 5000000 /dev/zero | tr '\0' x >"$NET_ROOT/big404.html"
-for p in loopp downp bigp; do page "$p" "$(meta_ep "localhost/$p" "$TSTD")"; done
+for p in loopp downp bigp badlocp; do page "$p" "$(meta_ep "localhost/$p" "$TSTD")"; done
 if net_reload; then
   net_log_reset
-  for p in loopp:"a redirect loop" downp:"a redirect to plain http" bigp:"a 404 of 5 MB"; do
+  for p in loopp:"a redirect loop" downp:"a redirect to plain http" bigp:"a 404 of 5 MB" \
+    badlocp:"a redirect to a malformed URL"; do
     disc "localhost/${p%%:*}/app"
     expect_out "${p#*:} at a path: the walk goes on to the parent" "$(std "localhost/${p%%:*}/app" latest)"
   done
@@ -826,6 +830,10 @@ if net_reload; then
   cp "$TMP/.err" "$TMP/tofile.err"
   check "... and the message does not suggest --insecure-options=http" \
     bash -c '! grep -q "insecure-options=http allows" "$1"' _ "$TMP/tofile.err"
+  disc localhost/badloc/app
+  expect_fail "a redirect to a malformed URL is refused, naming it and what is wrong" 1 \
+    "localhost:$NET_PORT/badloc/app\?ac-discovery=1: redirected to https://localhost:99999/x, which is not a valid URL: Port number" \
+    "badloc\?ac-discovery=1: HTTP status 404"
 
   net_log_reset
   act --dir="$(store "$basic_ok")" --cacert="$NET_CA" --port="$NET_PORT" discover localhost/leak/app

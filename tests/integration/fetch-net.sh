@@ -318,6 +318,9 @@ conf secret "location ~ ^/images/localhost/secret-.*\\.aci\$ { auth_basic \"acto
 # A redirect to another host name (127.0.0.1), where the image needs
 # credentials.
 conf redirsecret 'location ^~ /images/localhost/redirsecret- { rewrite ^/images/localhost/redirsecret-(.*)$ https://127.0.0.1:$server_port/images/localhost/secret-redir-$1 redirect; }'
+# Redirects to what is no URL: of an image, of a signature.
+conf badloc 'location = /images/badloc.aci { return 302 "https://[::1/x"; }' \
+  'location = /images/badlocsig.aci.asc { return 302 "https://localhost:99999/x"; }'
 # 401 without credentials, 404 with them.
 conf secretgone "location = /images/localhost/secretgone-latest-$OA.aci { if (\$http_authorization = \"\") { return 401; } return 404; }"
 # The page of localhost/rellink: no meta tag, a relative Link target (RFC
@@ -346,6 +349,8 @@ serve "$IN/flaky.aci" flaky latest
 serve "$IN/secret.aci" secret latest
 serve "$IN/multi.aci" multi latest
 serve "$IN/redirsecret.aci" secret-redir latest
+cp "$IN/byurl.aci.asc" "$NET_ROOT/images/badloc.aci.asc"
+cp "$IN/byurl.aci" "$NET_ROOT/images/badlocsig.aci"
 cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/untrusted.aci" "$IN/untrusted.aci.asc" "$IN/late.aci" "$IN/late.aci.asc" "$NET_ROOT/images/"
 serve "$IN/late.aci" late latest
 serve "$IN/late-unsigned.aci" lateunsigned latest
@@ -1106,6 +1111,15 @@ expect_fail "a relative meta tag URL: refused as not absolute, naming it" \
   '^actool: /images/localhost/relmeta\.aci: not an absolute URL \(a scheme and a host are needed\)$'
 act "$S" fetch "https://local host:$NET_PORT/x.aci"
 expect_fail "a URL libcurl cannot parse: refused with its reason" "^actool: https://local host:$NET_PORT/x\.aci: not a valid URL: Bad hostname\$"
+# A redirect to what libcurl cannot parse names its target, not the URL
+# asked for as if that were wrong.
+act "$S" fetch "https://localhost:$NET_PORT/images/badloc.aci"
+expect_fail "the image redirected to a malformed URL: refused, naming it and what is wrong" \
+  "^actool: https://localhost:$NET_PORT/images/badloc\.aci: redirected to https://\[::1/x, which is not a valid URL: Bad IPv6 address\$"
+act "$S" fetch "https://localhost:$NET_PORT/images/badlocsig.aci"
+expect_fail "the signature redirected to a malformed URL: refused, naming it and what is wrong" \
+  "badlocsig\.aci\.asc: redirected to https://localhost:99999/x, which is not a valid URL: Port number"
+is "... nothing stored, no download left" "$(state "$S")" "list=[] blobs=0 tmp=0"
 
 # --- 11. a stalling server ---------------------------
 
