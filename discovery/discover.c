@@ -415,12 +415,15 @@ static int page_metas(const struct appc_http_page *page, const char *base,
   return appc_discovery_parse_html_charset(page->body, page->len, charset, m, err);
 }
 
+/* A 401 names the URL that answered it (after redirects): the
+ * credentials asked for are its host's. */
 static int status_message(const struct appc_http_page *page, const char *url, char **out)
 {
-  if (page->auth_missing)
-    return asprintf(out, "%s: 401 Unauthorized (no credentials for this host in auth.d)", url);
-  if (page->auth_refused)
-    return asprintf(out, "%s: 401 Unauthorized (the credentials were refused)", url);
+  const char *problem = appc_http_auth_problem(page->auth);
+
+  if (problem != NULL)
+    return asprintf(out, "%s: 401 Unauthorized (%s)",
+                    page->effective_url != NULL ? page->effective_url : url, problem);
   return asprintf(out, "%s: HTTP status %ld", url, page->status);
 }
 

@@ -520,9 +520,9 @@ static int ensure_auth(struct appc_http *h, appc_error_t *err)
   return 0;
 }
 
-/* Credentials for the host of URL, applied to the next perform.  Only
- * over https: a password must not cross the network in clear. */
-static const struct appc_auth_entry *find_auth(struct appc_http *h, const char *url)
+/* The credentials auth.d holds for the host of URL, whatever its scheme;
+ * *HTTPS: whether that is https. */
+static const struct appc_auth_entry *host_auth(struct appc_http *h, const char *url, bool *https)
 {
   cleanup_free char *host = NULL;
   cleanup_free char *port = NULL;
@@ -530,18 +530,54 @@ static const struct appc_auth_entry *find_auth(struct appc_http *h, const char *
   cleanup_free char *host_port = NULL;
   CURLU *u = curl_url();
 
+  *https = false;
   if (u == NULL)
     return NULL;
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
       curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-      strcmp(scheme, "https") != 0 || asprintf(&host_port, "%s:%s", host, port) < 0) {
+      asprintf(&host_port, "%s:%s", host, port) < 0) {
     curl_url_cleanup(u);
     return NULL;
   }
   curl_url_cleanup(u);
+  *https = strcmp(scheme, "https") == 0;
   return appc_auth_find(&h->auth, host, host_port);
+}
+
+/* Credentials for the host of URL, applied to the next perform.  Only
+ * over https: a password must not cross the network in clear. */
+static const struct appc_auth_entry *find_auth(struct appc_http *h, const char *url)
+{
+  bool https;
+  const struct appc_auth_entry *e = host_auth(h, url, &https);
+
+  return https ? e : NULL;
+}
+
+/* Why a 401 from URL goes unanswered (find_auth found nothing): its host
+ * has no credentials, or has some that plain http never gets. */
+static enum appc_http_auth auth_gap(struct appc_http *h, const char *url)
+{
+  bool https;
+
+  return host_auth(h, url, &https) != NULL && !https ? APPC_HTTP_AUTH_WITHHELD
+                                                     : APPC_HTTP_AUTH_MISSING;
+}
+
+const char *appc_http_auth_problem(enum appc_http_auth auth)
+{
+  switch (auth) {
+  case APPC_HTTP_AUTH_MISSING:
+    return "no credentials for its host in auth.d";
+  case APPC_HTTP_AUTH_WITHHELD:
+    return "auth.d's credentials for its host go over https only, never plain http";
+  case APPC_HTTP_AUTH_REFUSED:
+    return "the credentials were refused";
+  default:
+    return NULL;
+  }
 }
 
 static const struct appc_auth_entry *apply_auth(struct appc_http *h, const char *url)
@@ -894,14 +930,15 @@ int appc_http_page_get(struct appc_http *h, const char *url, size_t max, bool de
     /* Ask again, at the URL that refused, with the host's credentials. */
     cleanup_free char *refused = effective_url(h, url);
     if (refused != NULL && find_auth(h, refused) == NULL) {
-      out->auth_missing = true;
+      out->auth = auth_gap(h, refused);
     } else if (refused != NULL) {
       rc = perform_page(h, refused, &sink, true, decode, &used);
       appc_http_log(h, "%s: 401 Unauthorized, sent the credentials of %s", refused,
                     used != NULL ? used->file : "(none)");
       if (rc == CURLE_OK)
         curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &out->status);
-      out->auth_refused = rc == CURLE_OK && out->status == 401;
+      if (rc == CURLE_OK && out->status == 401)
+        out->auth = APPC_HTTP_AUTH_REFUSED;
     }
   }
   if (sink.too_big) {
@@ -966,16 +1003,15 @@ static const char *status_text(long status)
   }
 }
 
-static int status_error(const char *url, long status, bool auth_missing, bool auth_refused,
-                        appc_error_t *err)
+/* URL answered STATUS; AUTH: what became of a 401 (URL is then the one
+ * that answered it, after redirects: the credentials are its host's). */
+static int status_error(const char *url, long status, enum appc_http_auth auth, appc_error_t *err)
 {
-  if (auth_missing)
-    return appc_error_make(err, 0,
-                           "%s: 401 Unauthorized, and no credentials for its host in auth.d "
-                           "(docs/discovery.md)",
-                           url);
-  if (auth_refused)
-    return appc_error_make(err, 0, "%s: 401 Unauthorized: the credentials were refused", url);
+  if (auth == APPC_HTTP_AUTH_REFUSED)
+    return appc_error_make(err, 0, "%s: 401 Unauthorized: %s", url, appc_http_auth_problem(auth));
+  if (auth != APPC_HTTP_AUTH_NONE)
+    return appc_error_make(err, 0, "%s: 401 Unauthorized, and %s (docs/discovery.md)", url,
+                           appc_http_auth_problem(auth));
   return appc_error_make(err, 0, "%s: %ld %s", url, status, status_text(status));
 }
 
@@ -1065,7 +1101,9 @@ int appc_http_get(struct appc_http *h, const char *url, size_t max, char **body,
   if (status != NULL)
     *status = page.status;
   if (page.status != 200) {
-    status_error(url, page.status, page.auth_missing, page.auth_refused, err);
+    status_error(page.auth != APPC_HTTP_AUTH_NONE && page.effective_url != NULL ? page.effective_url
+                                                                                : url,
+                 page.status, page.auth, err);
     appc_http_page_clear(&page);
     return -1;
   }
@@ -1521,7 +1559,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     return 1;
   }
   if (sink.error_cut) {
-    status_error(url, status, false, false, err);
+    status_error(url, status, APPC_HTTP_AUTH_NONE, err);
     return transient_status(status) ? 1 : -1;
   }
   if (rc != CURLE_OK) {
@@ -1545,7 +1583,7 @@ static int download_once(struct appc_http *h, struct appc_http_download *d, cons
     appc_error_make(err, 0, "%s: 416 Range Not Satisfiable", url);
     return 1;
   }
-  status_error(url, status, false, false, err);
+  status_error(url, status, APPC_HTTP_AUTH_NONE, err);
   return transient_status(status) ? 1 : -1;
 }
 
@@ -1590,7 +1628,7 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
       if ((refused = effective_url(h, url)) == NULL)
         return appc_error_make(err, ENOMEM, "%s", url);
       if (find_auth(h, refused) == NULL)
-        return status_error(refused, status, true, false, err);
+        return status_error(refused, status, auth_gap(h, refused), err);
       with_auth = true;
       /* the answer with credentials decides, as any answer does: a 404
        * now is final, not a failure to retry */
@@ -1598,7 +1636,8 @@ int appc_http_download(struct appc_http *h, struct appc_http_download *d, appc_e
         return 0;
       if (status == 401) {
         appc_error_release(&e);
-        return status_error(refused, status, used == NULL, used != NULL, err);
+        return status_error(refused, status,
+                            used != NULL ? APPC_HTTP_AUTH_REFUSED : APPC_HTTP_AUTH_MISSING, err);
       }
     }
     /* The deadlines hold for the retries too: no attempt after them. */

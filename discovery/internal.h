@@ -36,6 +36,14 @@ const struct appc_auth_entry *appc_auth_find(const struct appc_auth_config *c, c
 const struct appc_auth_entry *appc_auth_find_registry(const struct appc_auth_config *c,
                                                       const char *host, const char *host_port);
 
+/* What became of a 401 (appc_http_page.auth). */
+enum appc_http_auth {
+  APPC_HTTP_AUTH_NONE,     /* no 401 answered the last request */
+  APPC_HTTP_AUTH_MISSING,  /* 401, and auth.d has no credentials for the host */
+  APPC_HTTP_AUTH_WITHHELD, /* 401 over plain http: the host's credentials go over https only */
+  APPC_HTTP_AUTH_REFUSED,  /* 401 although credentials were sent */
+};
+
 /* One discovery page: whatever status it had, its body and Link headers. */
 struct appc_http_page {
   long status;
@@ -43,10 +51,9 @@ struct appc_http_page {
   size_t len;
   char **links; /* values of every Link header of the final response */
   size_t n_links;
-  char *content_type; /* the final response's Content-Type; NULL: none */
-  char *effective_url;
-  bool auth_refused; /* 401 although credentials were sent */
-  bool auth_missing; /* 401 and no credentials for the host */
+  char *content_type;  /* the final response's Content-Type; NULL: none */
+  char *effective_url; /* after redirects: on a 401, the URL that answered it */
+  enum appc_http_auth auth;
   /* On failure (all else empty): the request went out and no whole
    * response came back (the connection dropped or reset, an empty or
    * garbled reply, a stall); not a failure to reach the host, of TLS, of
@@ -58,6 +65,9 @@ struct appc_http_page {
   bool path_refused;
 };
 void appc_http_page_clear(struct appc_http_page *p);
+/* Why a 401 was not answered, or answered in vain, with credentials
+ * ("no credentials for its host in auth.d"); NULL for APPC_HTTP_AUTH_NONE. */
+const char *appc_http_auth_problem(enum appc_http_auth auth);
 
 /* GET URL (redirects followed, 401 answered with credentials when the
  * host has some).  Returns 0 when a response arrived, whatever its status;

@@ -284,6 +284,12 @@ page basic/app "$(meta_ep localhost/basic "$TSTD")"
 conf basic "location ^~ /basic { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }"
 page bearer/app "$(meta_ep localhost/bearer "$TSTD")"
 conf bearer 'location ^~ /bearer { if ($http_authorization != "Bearer t0ken") { return 401; } }'
+# A redirect from localhost to 127.0.0.1 (another host name, the same
+# server), where /basic asks for credentials.
+conf toother 'location = /toother/app { return 302 https://127.0.0.1:$server_port/basic/app$is_args$args; }'
+# /basic over plain http too.
+printf '%s\n' "location ^~ /basic { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }" \
+  >"$NET_HTTP_CONF_D/basic.conf"
 
 # Templates: every one that renders is listed, in document order, each URL
 # once (the reference's rule; the "best matching" filter of an unmerged
@@ -661,6 +667,21 @@ expect_count "bearer token sent as Authorization: Bearer" \
 
 act --dir="$(store "$bearer_bad")" --cacert="$NET_CA" --port="$NET_PORT" discover localhost/bearer/app
 expect_fail "wrong bearer token: still 401, exit 1" 1 '401'
+
+# The 401 is named where it came from: after a redirect to another host,
+# that host's URL (the credentials asked for are its own).
+act --dir="$(store "$basic_ok")" --cacert="$NET_CA" --port="$NET_PORT" discover localhost/toother/app
+expect_fail "a 401 after a redirect to another host names the URL that answered it" 1 \
+  "https://127\.0\.0\.1:$NET_PORT/basic/app\?ac-discovery=1: 401 Unauthorized \(no credentials for its host in auth\.d\)"
+err_lacks "... not the URL asked for" "toother/app?ac-discovery=1: 401"
+# Over plain http the host's credentials are withheld: the error says
+# that, not that there are none.
+net_log_reset
+act --dir="$(store "$basic_ok")" --port="$NET_HTTP_PORT" --insecure-options=http discover localhost/basic/app
+expect_fail "401 over plain http, credentials for the host: the error says they go over https only" 1 \
+  "http://localhost:$NET_HTTP_PORT/basic/app\?ac-discovery=1: 401 Unauthorized \(auth\.d's credentials for its host go over https only"
+err_lacks "... not that there are none" "no credentials"
+expect_count "... and none were sent over http" "$(net_log_count 'auth="Basic')" -eq 0
 
 # --- templates --------------------------------------------------------------
 

@@ -318,6 +318,12 @@ conf secret "location ~ ^/images/localhost/secret-.*\\.aci\$ { auth_basic \"acto
 # A redirect to another host name (127.0.0.1), where the image needs
 # credentials.
 conf redirsecret 'location ^~ /images/localhost/redirsecret- { rewrite ^/images/localhost/redirsecret-(.*)$ https://127.0.0.1:$server_port/images/localhost/secret-redir-$1 redirect; }'
+# The same images over plain http.
+printf '%s\n' "location ~ ^/images/localhost/secret-.*\\.aci\$ { auth_basic \"actool test\"; auth_basic_user_file $NET_DIR/htpasswd; }" \
+  >"$NET_HTTP_CONF_D/secret.conf"
+# A signature redirected to another host name (127.0.0.1), which answers 401.
+conf sigredir 'location = /images/sigredir.aci.asc { return 302 https://127.0.0.1:$server_port/images/sig401.asc; }' \
+  'location = /images/sig401.asc { return 401; }'
 # Redirects to what is no URL: of an image, of a signature.
 conf badloc 'location = /images/badloc.aci { return 302 "https://[::1/x"; }' \
   'location = /images/badlocsig.aci.asc { return 302 "https://localhost:99999/x"; }'
@@ -351,6 +357,7 @@ serve "$IN/multi.aci" multi latest
 serve "$IN/redirsecret.aci" secret-redir latest
 cp "$IN/byurl.aci.asc" "$NET_ROOT/images/badloc.aci.asc"
 cp "$IN/byurl.aci" "$NET_ROOT/images/badlocsig.aci"
+cp "$IN/byurl.aci" "$NET_ROOT/images/sigredir.aci"
 cp "$IN/byurl.aci" "$IN/byurl.aci.asc" "$IN/noasc.aci" "$IN/untrusted.aci" "$IN/untrusted.aci.asc" "$IN/late.aci" "$IN/late.aci.asc" "$NET_ROOT/images/"
 serve "$IN/late.aci" late latest
 serve "$IN/late-unsigned.aci" lateunsigned latest
@@ -1012,6 +1019,20 @@ act "$S" fetch localhost/secretgone
 expect_fail "401, then 404 with the credentials: refused" "404"
 is "... after exactly those two requests" "$(auths "$U/secretgone-latest-$OA.aci" | paste -sd,)" \
   '401 -,404 Basic dTpw'
+
+# Over plain http, the credentials of the host are withheld: the error says
+# so, not that there are none.
+net_log_reset
+act "$S" --insecure-options=http fetch "http://localhost:$NET_HTTP_PORT$U/secret-latest-$OA.aci"
+expect_fail "401 over plain http, credentials for the host: they go over https only, it says" \
+  "http://localhost:$NET_HTTP_PORT$U/secret-latest-$OA\.aci: 401 Unauthorized, and auth\.d's credentials for its host go over https only"
+err_lacks "... not that there are none" "no credentials"
+is "... and none were sent" "$(auths "$U/secret-latest-$OA.aci" | sort -u)" '401 -'
+# A signature redirected to another host that answers 401: the error names
+# that host's URL, whose credentials were looked for.
+act "$S" fetch "https://localhost:$NET_PORT/images/sigredir.aci"
+expect_fail "a signature redirected to a host that answers 401: refused, naming the URL that answered" \
+  "signature: https://127\.0\.0\.1:$NET_PORT/images/sig401\.asc: 401 Unauthorized, and no credentials for its host"
 
 # A redirect to another host that answers 401: asked again there, with the
 # credentials of that host, never with those of the host that redirected.
