@@ -51,6 +51,18 @@ struct expect {
 
 #define flog(o, ...) appc_cb_log((o)->cb, __VA_ARGS__)
 
+/* How telling the failure of an endpoint is.  When every endpoint fails,
+ * the most telling failure is reported (the last of equals), as docker's
+ * pull lets no "not found" of a mirror hide a real error: a signature by
+ * a key not trusted for the name at one endpoint, then a 404 at the next,
+ * is reported as the signature's failure. */
+enum weight {
+  WEIGHT_GONE,      /* a 404 or 410, of the signature or the image: nothing there */
+  WEIGHT_OTHER,     /* the network, the server, a damaged image */
+  WEIGHT_MISMATCH,  /* an image other than the one asked for (name, labels, ID, size) */
+  WEIGHT_SIGNATURE, /* a signature that does not vouch for the image (bad, untrusted key) */
+};
+
 /* ---- files ------------------------------------------------------------- */
 
 /* SHA-256 of URL in hex: the name of its download and cache record. */
@@ -475,7 +487,7 @@ static int check_expected(const char *url, const struct appc_image_manifest *m,
  * download's signature is checked already: fetch_manifest_search_limit). */
 static int check_manifest(const struct appc_fetch_options *o, const char *url, const char *path,
                           uint64_t limit, const struct expect *ex, struct appc_image_manifest **out,
-                          appc_error_t *err)
+                          enum weight *weight, appc_error_t *err)
 {
   cleanup_source struct appc_source *src = NULL;
   cleanup_free char *json = NULL;
@@ -492,8 +504,10 @@ static int check_manifest(const struct appc_fetch_options *o, const char *url, c
       appc_error_prefix(err, "%s", url);
     return -1;
   }
-  if (check_expected(url, m, ex, err) < 0)
+  if (check_expected(url, m, ex, err) < 0) {
+    *weight = WEIGHT_MISMATCH;
     return -1;
+  }
   *out = steal_pointer(&m);
   return 0;
 }
@@ -525,6 +539,15 @@ static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
     appc_error_prefix(err, "%s", asc_url);
 }
 
+/* The check of the signature at ASC_URL failed with ERR: the URLs named,
+ * and *WEIGHT set.  Without an errno, the trust store refused it. */
+static void signature_refused(appc_error_t *err, const char *url, const char *asc_url,
+                              const struct dl_paths *p, enum weight *weight)
+{
+  *weight = (*err)->errnum == 0 ? WEIGHT_SIGNATURE : WEIGHT_OTHER;
+  name_urls(err, url, asc_url, p);
+}
+
 /* Before any byte of the image at URL: its signature, at ASC_URL, must be
  * there and made by a key trusted for NAME (NULL, for an image fetched by
  * URL: by any trusted key, its manifest naming it later), as rkt's
@@ -537,7 +560,8 @@ static void name_urls(appc_error_t *err, const char *url, const char *asc_url,
 static int signature_first(struct appc_store *s, const struct appc_fetch_options *o,
                            const char *url, const char *asc_url, const char *name,
                            const struct dl_paths *p, const struct memo *known,
-                           struct appc_trust_verifier **keep, bool *by_known, appc_error_t *err)
+                           struct appc_trust_verifier **keep, bool *by_known, enum weight *weight,
+                           appc_error_t *err)
 {
   struct appc_trust_verifier *v = NULL;
   struct appc_trust_result res = {0};
@@ -560,7 +584,7 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
     *keep = steal_pointer(&v);
   appc_trust_verifier_close(v);
   if (r < 0)
-    name_urls(err, url, asc_url, p);
+    signature_refused(err, url, asc_url, p, weight);
   else
     flog(o, "%s: signed by %s (%s); downloading %s", asc_url, res.fingerprint, res.key_file, url);
   appc_trust_result_clear(&res);
@@ -576,7 +600,7 @@ static int signature_first(struct appc_store *s, const struct appc_fetch_options
 static int verify(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                   const char *asc_url, const char *name, const struct dl_paths *p,
                   const char *stored_id, struct appc_trust_verifier *v, struct memo *memo,
-                  appc_error_t *err)
+                  enum weight *weight, appc_error_t *err)
 {
   struct appc_trust_result res;
   cleanup_close int blob = -1;
@@ -595,7 +619,7 @@ static int verify(struct appc_store *s, const struct appc_fetch_options *o, cons
   else
     r = appc_trust_verify(s, name, p->aci, p->asc, &res, err);
   if (r < 0)
-    name_urls(err, url, asc_url, p);
+    signature_refused(err, url, asc_url, p, weight);
   else
     flog(o, "%s: good signature by %s (%s)", asc_url, res.fingerprint, res.key_file);
   if (r == 0)
@@ -621,7 +645,8 @@ static void unimport(struct appc_store *s, const struct appc_fetch_options *o,
 
 /* Import the download, FD (handed over), from its start. */
 static int import(struct appc_store *s, const struct appc_fetch_options *o, const char *url, int fd,
-                  const struct expect *ex, struct appc_store_image *out, appc_error_t *err)
+                  const struct expect *ex, struct appc_store_image *out, enum weight *weight,
+                  appc_error_t *err)
 {
   struct appc_store_import_options io = {.cb = o->cb};
   cleanup_source struct appc_source *src = NULL;
@@ -636,6 +661,7 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
     return -1;
   }
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
+    *weight = WEIGHT_MISMATCH;
     unimport(s, o, out, already);
     appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url, out->id,
                     ex->id);
@@ -651,23 +677,30 @@ static int import(struct appc_store *s, const struct appc_fetch_options *o, cons
  * versions gives each the same bytes, and only one of them is right). */
 static int cached_image(struct appc_store *s, const struct appc_fetch_options *o, const char *url,
                         const struct record *rec, const struct expect *ex,
-                        struct appc_store_image *out, appc_error_t *err)
+                        struct appc_store_image *out, enum weight *weight, appc_error_t *err)
 {
   cleanup_image_manifest struct appc_image_manifest *m = NULL;
 
   if (appc_store_lookup(s, rec->image, out, err) < 0)
     return appc_error_prefix(err, "%s: 304 Not Modified", url);
   if (ex->id != NULL && strcmp(out->id, ex->id) != 0) {
+    *weight = WEIGHT_MISMATCH;
     appc_store_image_clear(out);
     return appc_error_make(err, 0, "%s: image ID %s, but the dependency asks for %s", url,
                            rec->image, ex->id);
   }
   if (ex->size != 0 && out->blob_size != ex->size) {
+    *weight = WEIGHT_MISMATCH;
     appc_store_image_clear(out);
     return appc_error_make(err, 0, "%s: %llu bytes, but the dependency declares %llu", url,
                            out->blob_size, (unsigned long long) ex->size);
   }
-  if (appc_store_load_manifest(s, out->id, &m, err) < 0 || check_expected(url, m, ex, err) < 0) {
+  if (appc_store_load_manifest(s, out->id, &m, err) < 0) {
+    appc_store_image_clear(out);
+    return -1;
+  }
+  if (check_expected(url, m, ex, err) < 0) {
+    *weight = WEIGHT_MISMATCH;
     appc_store_image_clear(out);
     return -1;
   }
@@ -688,6 +721,9 @@ struct visit {
   const char *urls[MAX_DEPTH + 1];
   size_t n_urls;
   struct appc_strset done;
+  /* How telling the failure of the endpoint tried last is (for a
+   * dependency's, the one its fetch reported). */
+  enum weight weight;
 };
 
 static int fetch_manifest_deps(struct appc_store *s, const struct appc_image_manifest *m,
@@ -771,17 +807,20 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
     goto done;
   }
   r = signature_first(s, o, url, asc_url, ex->name, &p, rec.image != NULL ? &rec.verified : NULL,
-                      rec.image != NULL ? &ver : NULL, &by_record, err);
+                      rec.image != NULL ? &ver : NULL, &by_record, &v->weight, err);
   if (r < 0 && st.st_size == 0)
     goto discard;
   if (r < 0)
     goto keep; /* nothing downloaded: an earlier run's partial file stays */
   r = download_aci(o, url, &p, fd, &st, &rec, ex, &ver, &d, err);
+  if (r < 0 && (d.status == 404 || d.status == 410))
+    v->weight = WEIGHT_GONE;
   if (r == 0 && d.status == 304 && rec.image != NULL) {
-    r = cached_image(s, o, url, &rec, ex, out, err);
+    r = cached_image(s, o, url, &rec, ex, out, &v->weight, err);
     if (r == 0 && by_record && strcmp(rec.verified.name, out->name) == 0)
       flog(o, "%s: the stored image is the one it verified", asc_url);
-    else if (r == 0 && verify(s, o, url, asc_url, out->name, &p, out->id, ver, &memo, err) < 0) {
+    else if (r == 0 &&
+             verify(s, o, url, asc_url, out->name, &p, out->id, ver, &memo, &v->weight, err) < 0) {
       appc_store_image_clear(out);
       r = -1;
     } else if (r == 0 && memo.asc != NULL) {
@@ -811,6 +850,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   if (r < 0)
     goto keep;
   if (ex->size != 0 && d.size != ex->size) {
+    v->weight = WEIGHT_MISMATCH;
     r = appc_error_make(err, 0, "%s: %llu bytes, but the dependency declares %llu", url,
                         (unsigned long long) d.size, (unsigned long long) ex->size);
     goto discard;
@@ -819,13 +859,13 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
    * signature is checked for that name (the manifest must then give it);
    * one fetched by URL names itself in its manifest, read first. */
   if (ex->name != NULL)
-    r = verify(s, o, url, asc_url, ex->name, &p, NULL, NULL, &memo, err);
+    r = verify(s, o, url, asc_url, ex->name, &p, NULL, NULL, &memo, &v->weight, err);
   bool verified = ex->name != NULL && !o->insecure_image;
   if (r == 0)
     r = check_manifest(o, url, p.aci, verified ? UINT64_MAX : fetch_manifest_search_limit(d.size),
-                       ex, &m, err);
+                       ex, &m, &v->weight, err);
   if (r == 0 && ex->name == NULL)
-    r = verify(s, o, url, asc_url, m->name, &p, NULL, NULL, &memo, err);
+    r = verify(s, o, url, asc_url, m->name, &p, NULL, NULL, &memo, &v->weight, err);
   if (r == 0)
     r = hand_over(&p, fd, &mine, err);
   if (r < 0)
@@ -833,7 +873,7 @@ static int fetch_endpoint_at(struct appc_store *s, const struct appc_fetch_optio
   /* Refused or imported from here on: the download has served. */
   r = fetch_manifest_deps(s, m, o, v, err);
   if (r == 0)
-    r = import(s, o, url, fd, ex, out, err);
+    r = import(s, o, url, fd, ex, out, &v->weight, err);
   unlink(mine);
   if (r == 0) {
     cleanup_error appc_error_t ignored = NULL;
@@ -859,6 +899,7 @@ static int fetch_endpoint(struct appc_store *s, const struct appc_fetch_options 
                           const char *asc_url, const struct expect *ex, struct visit *v,
                           struct appc_store_image *out, appc_error_t *err)
 {
+  v->weight = WEIGHT_OTHER;
   for (size_t i = 0; i < v->n_urls; i++)
     if (strcmp(v->urls[i], url) == 0)
       return appc_error_make(err, 0,
@@ -950,6 +991,22 @@ static void untried_for_deadline(appc_error_t *last, const char *name, size_t tr
   *last = e;
 }
 
+/* Into *BEST (of WEIGHT *BEST_WEIGHT), *LAST, the failure of the endpoint
+ * tried last, of WEIGHT, when it is no less telling; else it goes. */
+static void keep_telling(appc_error_t *best, enum weight *best_weight, appc_error_t *last,
+                         enum weight weight)
+{
+  if (*last == NULL)
+    return;
+  if (*best != NULL && weight < *best_weight) {
+    appc_error_release(last);
+    return;
+  }
+  appc_error_release(best);
+  *best = steal_pointer(last);
+  *best_weight = weight;
+}
+
 static int fetch_discovered(struct appc_store *s, const struct appc_fetch_options *o,
                             const struct expect *ex, struct visit *v, struct appc_store_image *out,
                             appc_error_t *err)
@@ -957,6 +1014,9 @@ static int fetch_discovered(struct appc_store *s, const struct appc_fetch_option
   struct appc_discovery d;
   size_t order[FETCH_MAX_ENDPOINTS];
   appc_error_t last = NULL;
+  cleanup_error appc_error_t best = NULL;
+  enum weight best_weight = WEIGHT_GONE;
+  bool stopped = false;
   int r;
 
   r = appc_discover(o->http, ex->name, ex->labels, APPC_DISCOVER_ENDPOINTS, &d, err);
@@ -971,27 +1031,39 @@ static int fetch_discovered(struct appc_store *s, const struct appc_fetch_option
     flog(o, "discovery of %s: %zu endpoints; trying the best %zu", ex->name, d.n_endpoints, n);
   /* The first endpoint that gives a good image wins; after a failure (a
    * 404, an image without the labels asked for) the next is tried.  The
-   * last failure is the one reported. */
+   * most telling failure is the one reported (enum weight), unless the
+   * walk was stopped: by a signal, or by the deadline, which leaves
+   * endpoints untried. */
   r = -1;
   for (size_t k = 0; k < n && r < 0; k++) {
     const struct appc_aci_endpoint *e = &d.endpoints[order[k]];
-    if (cancelled(o) || (last != NULL && last->errnum == ECANCELED))
+    if (cancelled(o) || (last != NULL && last->errnum == ECANCELED)) {
+      stopped = true;
       break;
+    }
     /* Each endpoint has its own limits; their sum has the fetch's. */
     if (last != NULL && appc_http_operation_expired(o->http)) {
       untried_for_deadline(&last, ex->name, k, n);
+      stopped = true;
       break;
     }
-    appc_error_release(&last);
+    keep_telling(&best, &best_weight, &last, v->weight);
     r = fetch_endpoint(s, o, e->aci, e->asc, ex, v, out, &last);
     if (r < 0 && k + 1 < n)
       flog(o, "%s; trying the next endpoint", last->msg);
   }
   appc_discovery_clear(&d);
+  if (r < 0 && !stopped) {
+    keep_telling(&best, &best_weight, &last, v->weight);
+    last = steal_pointer(&best);
+    v->weight = best_weight;
+  }
   if (r < 0 && last == NULL)
     appc_error_make(&last, ECANCELED, "%s: fetch", ex->name);
   if (r < 0)
     *err = last;
+  else
+    appc_error_release(&last);
   return r;
 }
 

@@ -391,6 +391,16 @@ page selfdep
 page selfdepb "https://localhost:$NET_PORT$U/selfdep-latest-$OA.{ext}"
 # A relative meta tag URL: used as it stands, as the reference does.
 page relmeta "/images/{name}.{ext}"
+# Two endpoints failing in different ways, whichever comes first: a
+# signature by a key not trusted for the name, an image of another name, a
+# 404.
+UT="https://localhost:$NET_PORT$U/untrusted-latest-$OA.{ext}"
+MN="https://localhost:$NET_PORT$U/misnamed-latest-$OA.{ext}"
+GONE="https://localhost:$NET_PORT/missing/{name}.{ext}"
+page twoep "$UT" "$GONE"
+page twoepr "$GONE" "$UT"
+page twomis "$MN" "$GONE"
+page twosigmis "$UT" "$MN"
 # 40 endpoints, all 404.
 many=()
 for i in $(seq 1 40); do many+=("https://localhost:$NET_PORT/missing/many-$i/{name}.{ext}"); done
@@ -1068,6 +1078,23 @@ S=$(new_store chan)
 act "$S" fetch localhost/chan,channel=beta
 expect_id "the best match fails (404): the {channel} template is tried next" "$ID_CHAN"
 is "best match first: it was tried (its signature: 404)" "$(reqs "$U/chan-latest-$OA.aci.asc" | cut -d' ' -f1)" "404"
+
+# Every endpoint fails: the most telling failure is reported, not the last.
+for n in twoep twoepr; do
+  S=$(new_store "$n")
+  act "$S" fetch "localhost/$n"
+  expect_fail "$n: an untrusted signature and a 404: the signature's failure is reported" \
+    "untrusted-latest-$OA\.aci\.asc: signed by key $K_OTHER which is not trusted for localhost/$n"
+  err_lacks "... not the 404, nor its hint to skip verification" "404\|insecure-options=image"
+done
+S=$(new_store twomis)
+act "$S" fetch localhost/twomis
+expect_fail "an image of another name, then a 404: the name's mismatch is reported" \
+  '"localhost/other", not "localhost/twomis"'
+S=$(new_store twosigmis)
+act "$S" fetch localhost/twosigmis
+expect_fail "an untrusted signature, then an image of another name: the signature's failure is reported" \
+  "untrusted-latest-$OA\.aci\.asc: signed by key $K_OTHER which is not trusted for localhost/twosigmis"
 
 S=$(new_store many)
 net_log_sync
