@@ -369,8 +369,14 @@ static int check_add_usage(const struct trust_options *o, int argc, char **argv)
 
 static int run_add(struct trust_ctx *c, int argc, char **argv)
 {
+  cleanup_error appc_error_t err = NULL;
   int status = ACTOOL_EXIT_OK;
 
+  /* A prefix no key can be trusted for is refused before any key is read
+   * or downloaded, and before discovery asks a host about it (as a URL,
+   * it would make one of its scheme). */
+  if (c->o->prefix != NULL && appc_trust_validate_prefix(c->o->prefix, &err) < 0)
+    return actool_fail(&err);
   if (argc == 0)
     return trust_discovered(c);
   for (int i = 0; i < argc; i++)

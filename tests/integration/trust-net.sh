@@ -193,6 +193,18 @@ fi
 act "$TMP/s5" trust --root --skip-fingerprint-review
 expect "--root without a key is a usage error" 2 "."
 
+# A prefix no key can be trusted for is refused before the network is
+# asked anything: neither its discovery nor a key URL given with it.
+net_log_reset
+act "$TMP/s10" trust --prefix=localhost/../app --skip-fingerprint-review
+expect "a prefix with a .. component, to discover: refused" 1 'localhost/\.\./app: .*"\.\." path component'
+act "$TMP/s10" trust --prefix=localhost/../app --skip-fingerprint-review "$U/k1.gpg"
+expect "... with a key URL: refused too" 1 'localhost/\.\./app: .*"\.\." path component'
+act "$TMP/s10" trust --prefix="https://localhost:$NET_PORT/app" --skip-fingerprint-review
+expect "a prefix that is a URL, to discover: refused as with a key file" 1 \
+  "prefix \"https://localhost:$NET_PORT/app\": an image name prefix is not a URL"
+is "... and no request was made for any of them" "$(net_log_count 'GET ')" 0
+
 # --- fetch with a key trusted by discovery -------------------------------------
 
 mkdir -p "$TMP/lay/rootfs"
