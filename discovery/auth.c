@@ -24,13 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "common/array.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "discovery/internal.h"
 
 #define AUTH_FILE_MAX (1u << 20)
@@ -149,30 +149,21 @@ static int parse_entry(struct json_object *root, struct appc_auth_entry *e, cons
   return appc_error_make(err, 0, "%s: type: \"basic\" or \"oauth\" is required", file);
 }
 
-static int load_file(int dirfd, const char *dir, const char *name, struct appc_auth_config *c,
+static int load_file(const char *dir, const char *name, struct appc_auth_config *c,
                      appc_error_t *err)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *buf = NULL;
-  cleanup_close int fd = -1;
   struct json_object *root;
   struct json_tokener *tok;
-  struct stat st;
-  ssize_t n;
+  size_t n = 0;
 
   if (asprintf(&path, "%s/%s", dir, name) < 0)
     return appc_error_make(err, ENOMEM, "%s", dir);
-  fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) < 0)
-    return appc_error_make(err, errno, "%s", path);
-  if (!S_ISREG(st.st_mode) || st.st_size > AUTH_FILE_MAX)
-    return appc_error_make(err, 0, "%s: not a regular file of at most 1 MiB", path);
-  buf = malloc((size_t) st.st_size + 1);
-  if (buf == NULL)
-    return appc_error_make(err, ENOMEM, "%s", path);
-  n = read(fd, buf, (size_t) st.st_size);
-  if (n < 0)
-    return appc_error_make(err, errno, "%s", path);
+  /* Only a regular file: a FIFO named *.json would hold the open (and the
+   * command's first request) for ever. */
+  if (appc_read_file_at(AT_FDCWD, path, AUTH_FILE_MAX, APPC_READ_REGULAR, &buf, &n, err) < 0)
+    return -1;
   tok = json_tokener_new();
   if (tok == NULL)
     return appc_error_make(err, ENOMEM, "%s", path);
@@ -224,7 +215,7 @@ int appc_auth_load(const char *dir, struct appc_auth_config *out, appc_error_t *
   /* Files are read in name order; the first that names a host wins. */
   for (int i = 0; i < n; i++) {
     if (r == 0)
-      r = load_file(dirfd, dir, names[i]->d_name, out, err);
+      r = load_file(dir, names[i]->d_name, out, err);
     free(names[i]);
   }
   free(names);

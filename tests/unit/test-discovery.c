@@ -766,6 +766,21 @@ static void test_auth(void **state)
     assert_int_equal(c.n, 0);
     scratch_remove(d2);
   }
+
+  /* A FIFO named *.json is refused at once, naming it: opened to be read,
+   * it would wait for a writer for ever (the alarm ends a test that
+   * hangs). */
+  char *d3 = path_join(dir, "fifo");
+  char *fifo = path_join(dir, "fifo/a.json");
+  assert_int_equal(mkdir(d3, 0700), 0);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  alarm(20);
+  r = appc_auth_load(d3, &c, &err);
+  alarm(0);
+  assert_error_contains(r, &err, "fifo/a.json: not a regular file");
+  assert_int_equal(c.n, 0);
+  free(fifo);
+  free(d3);
   free(missing);
   free(auth);
   scratch_remove(dir);
