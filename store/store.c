@@ -55,7 +55,11 @@ static int make_store_dir(const char *dir, appc_error_t *err)
 static int read_format(struct appc_store *s, int *version, appc_error_t *err)
 {
   char buf[64];
-  cleanup_close int fd = openat(s->dirfd, FORMAT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO put there must not hold every command at its open
+   * (reads of a regular file never block). */
+  cleanup_close int fd =
+      openat(s->dirfd, FORMAT_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st;
   ssize_t n;
 
   if (fd < 0) {
@@ -65,6 +69,10 @@ static int read_format(struct appc_store *s, int *version, appc_error_t *err)
     }
     return appc_error_make(err, errno, "%s/%s", s->path, FORMAT_FILE);
   }
+  if (fstat(fd, &st) < 0)
+    return appc_error_make(err, errno, "%s/%s", s->path, FORMAT_FILE);
+  if (!S_ISREG(st.st_mode))
+    return appc_error_make(err, 0, "%s/%s: not a regular file", s->path, FORMAT_FILE);
   n = read(fd, buf, sizeof buf - 1);
   if (n < 0)
     return appc_error_make(err, errno, "%s/%s", s->path, FORMAT_FILE);

@@ -274,6 +274,16 @@ static void test_open_refuses_newer_or_foreign_format(void **state)
   write_format(f, "something else\n");
   assert_error_contains(appc_store_open(&s, f->store, &err), &err, "not an actool store");
   assert_null(s);
+  /* A FIFO there is refused at once: opened to be read, it would wait for
+   * a writer for ever (the alarm ends a test that hangs). */
+  char p[160];
+  snprintf(p, sizeof p, "%s/format", f->store);
+  assert_int_equal(unlink(p), 0);
+  assert_int_equal(mkfifo(p, 0600), 0);
+  alarm(20);
+  assert_error_contains(appc_store_open(&s, f->store, &err), &err, "format: not a regular file");
+  alarm(0);
+  assert_null(s);
 }
 
 /* ---- import ---- */
