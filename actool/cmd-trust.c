@@ -305,6 +305,92 @@ static int trust_source(struct trust_ctx *c, const char *arg)
  * most 16 endpoints: a page may list thousands. */
 #define DISCOVERED_KEYS_MAX 16
 
+/* A key URL a discovery named, fetched before any key is reviewed. */
+struct discovered_key {
+  const char *url; /* the discovery's */
+  char *data;      /* the key, when it came */
+  size_t len;
+  appc_error_t err; /* why it did not */
+  bool untried;     /* the deadline had passed before its turn */
+};
+
+static void discovered_keys_clear(struct discovered_key *keys, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(keys[i].data);
+    appc_error_release(&keys[i].err);
+  }
+}
+
+/* Discover the prefix's public keys and fetch them (the first
+ * DISCOVERED_KEYS_MAX http(s) URLs, into KEYS, *N of them) as one
+ * operation: the walk and every key end within ACTOOL_FETCH_DEADLINE, as a
+ * fetch's endpoints do, however each trickles within its own deadline.
+ * The reviews come after it: their time is the user's. */
+static int fetch_discovered_keys(struct trust_ctx *c, struct appc_discovery *d,
+                                 struct discovered_key *keys, size_t *n, appc_error_t *err)
+{
+  cleanup_free char *what = NULL;
+
+  if (asprintf(&what, "the fetch of the public keys of %s", c->o->prefix) < 0) {
+    what = NULL;
+    return appc_error_make(err, ENOMEM, "%s", c->o->prefix);
+  }
+  actool_cancel_begin();
+  appc_http_operation_begin(c->http, what);
+  int r = appc_discover(c->http, c->o->prefix, NULL, APPC_DISCOVER_PUBKEYS, d, err);
+  for (*n = 0; r == 0 && *n < d->n_pubkeys && *n < DISCOVERED_KEYS_MAX; (*n)++) {
+    struct discovered_key *k = &keys[*n];
+    k->url = d->pubkeys[*n];
+    if (actool_cancelled(NULL))
+      break; /* actool_cancel_end dies of the signal */
+    if (!is_url(k->url))
+      continue;
+    if (appc_http_operation_expired(c->http)) {
+      k->untried = true;
+      continue;
+    }
+    actool_debug(c->g, "fetching the key at %s", k->url);
+    (void) appc_http_get(c->http, k->url, APPC_TRUST_KEY_MAX_BYTES, &k->data, &k->len, NULL,
+                         &k->err);
+  }
+  appc_http_operation_end(c->http);
+  actool_cancel_end();
+  return r;
+}
+
+/* The keys fetched, reviewed and trusted in the discovery's order; every
+ * refusal or failure said, one line each. */
+static int trust_fetched_keys(struct trust_ctx *c, struct discovered_key *keys, size_t n)
+{
+  int status = ACTOOL_EXIT_OK;
+  size_t untried = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    if (!is_url(keys[i].url)) {
+      actool_error("%s: discovery names the public key \"%.200s\", which is not an http(s) URL: "
+                   "refused",
+                   c->o->prefix, keys[i].url);
+      status = ACTOOL_EXIT_FAILURE;
+    } else if (keys[i].untried) {
+      untried++;
+    } else if (keys[i].err != NULL) {
+      status = actool_fail_net(&keys[i].err);
+    } else if (keys[i].data == NULL) {
+      status = out_of_memory();
+    } else if (trust_data(c, keys[i].url, keys[i].data, keys[i].len) != ACTOOL_EXIT_OK) {
+      status = ACTOOL_EXIT_FAILURE;
+    }
+  }
+  if (untried > 0) {
+    actool_error("%s: the deadline of the fetch of its public keys has passed, %zu of %zu not "
+                 "fetched (ACTOOL_FETCH_DEADLINE allows more time)",
+                 c->o->prefix, untried, n);
+    status = ACTOOL_EXIT_FAILURE;
+  }
+  return status;
+}
+
 /* No KEYFILE: the keys the prefix's discovery names (ac-discovery-pubkeys),
  * one key per URL, as the key store holds one key per file.  Only http(s)
  * URLs: a page naming a path ("/etc/x.key", "/dev/stdin", a fifo) would
@@ -313,14 +399,14 @@ static int trust_discovered(struct trust_ctx *c)
 {
   cleanup_error appc_error_t err = NULL;
   struct appc_discovery d = {0};
+  struct discovered_key keys[DISCOVERED_KEYS_MAX] = {0};
+  size_t n = 0;
   int r = http_client(c), status = ACTOOL_EXIT_OK;
 
   if (r != ACTOOL_EXIT_OK)
     return r;
-  actool_cancel_begin();
-  r = appc_discover(c->http, c->o->prefix, NULL, APPC_DISCOVER_PUBKEYS, &d, &err);
-  actool_cancel_end();
-  if (r < 0) {
+  if (fetch_discovered_keys(c, &d, keys, &n, &err) < 0) {
+    discovered_keys_clear(keys, n);
     appc_discovery_clear(&d); /* the attempts made before the failure */
     return actool_fail_net(&err);
   }
@@ -331,16 +417,9 @@ static int trust_discovered(struct trust_ctx *c)
   if (d.n_pubkeys > DISCOVERED_KEYS_MAX)
     actool_error("%s: discovery names %zu public keys; only the first %d are fetched", c->o->prefix,
                  d.n_pubkeys, DISCOVERED_KEYS_MAX);
-  for (size_t i = 0; i < d.n_pubkeys && i < DISCOVERED_KEYS_MAX; i++) {
-    if (!is_url(d.pubkeys[i])) {
-      actool_error("%s: discovery names the public key \"%.200s\", which is not an http(s) URL: "
-                   "refused",
-                   c->o->prefix, d.pubkeys[i]);
-      status = ACTOOL_EXIT_FAILURE;
-    } else if (trust_source(c, d.pubkeys[i]) != ACTOOL_EXIT_OK) {
-      status = ACTOOL_EXIT_FAILURE;
-    }
-  }
+  if (trust_fetched_keys(c, keys, n) != ACTOOL_EXIT_OK)
+    status = ACTOOL_EXIT_FAILURE;
+  discovered_keys_clear(keys, n);
   appc_discovery_clear(&d);
   return status;
 }

@@ -69,6 +69,14 @@ printf '%s\n' '<html><head>' \
   done
   echo '</head></html>'
 } >"$NET_ROOT/many.tmpl"
+# localhost/stallmany names 16 key URLs that never answer (stallkey, below).
+{
+  echo '<html><head>'
+  for i in $(seq 1 16); do
+    echo "<meta name=\"ac-discovery-pubkeys\" content=\"localhost/stallmany https://localhost:PORT/stallkey.gpg?n=$i\">"
+  done
+  echo '</head></html>'
+} >"$NET_ROOT/stallmany.tmpl"
 # localhost/c1 names a key URL holding a C1 control (U+009B, a CSI).
 C1=$(printf '\302\2332J')
 cp "$NET_ROOT/k1.gpg" "$NET_ROOT/k$C1.gpg"
@@ -78,7 +86,7 @@ printf '%s\n' '<html><head>' \
 # A key URL that takes the request and answers nothing for a minute.
 echo 'location = /stallkey.gpg { echo_sleep 60; echo x; }' >"$NET_CONF_D/stallkey.conf"
 net_start_nginx
-for p in app two local many c1; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
+for p in app two local many stallmany c1; do sed "s/PORT/$NET_PORT/g" "$NET_ROOT/$p.tmpl" >"$NET_ROOT/$p"; done
 U=https://localhost:$NET_PORT
 
 # --- a key from a URL --------------------------------------------------------
@@ -172,6 +180,23 @@ expect "20 discovered key URLs: only the first 16 are fetched, and it says so" 1
   "names 20 public keys; only the first 16 are fetched"
 net_log_sync
 is "... 16 requests" "$(($(net_log_count "GET /many-") - before))" 16
+
+# The discovery and the keys it names are one fetch, bounded by
+# ACTOOL_FETCH_DEADLINE as a fetch's endpoints are: 16 stalling keys do not
+# take 16 times ACTOOL_HTTP_DEADLINE.
+last_cmd="ACTOOL_HTTP_DEADLINE=2 ACTOOL_FETCH_DEADLINE=5 actool trust --prefix=localhost/stallmany"
+t0=$(date +%s%N)
+run_capture env ACTOOL_HTTP_TIMEOUT=2 ACTOOL_HTTP_DEADLINE=2 ACTOOL_FETCH_DEADLINE=5 $T "$ACTOOL" \
+  --dir="$TMP/s11" --port="$NET_PORT" --cacert="$NET_CA" trust --prefix=localhost/stallmany \
+  --skip-fingerprint-review
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect "16 stalling discovered keys: the fetch's deadline ends it, naming it" 1 \
+  'the fetch of the public keys of localhost/stallmany not done within its 5 s deadline'
+expect "... and says how many keys were not fetched" 1 \
+  'localhost/stallmany: the deadline of the fetch of its public keys has passed, 1[0-9] of 16 not fetched \(ACTOOL_FETCH_DEADLINE allows more time\)'
+if [ "$ms" -le 12000 ]; then ok "... within about that deadline ($ms ms)"; else
+  not_ok "... within about that deadline ($ms ms)"
+fi
 
 # The key URL is the server's text: its C1 control reaches the terminal
 # escaped, on the review screen as after it.
