@@ -98,6 +98,59 @@ void appc_pgzip_free(struct appc_pgzip *z);
 
 /* appc_write_all: common/fs.h. */
 
+/* ---- pax extended header records (aci/tarhdr.c) ---- */
+
+/* The size a tar header block gives, when it is one a special header
+ * (whose body libarchive reads whole, at most 1 MiB) can have: octal, not
+ * negative, not over 1 MiB.  false otherwise. */
+bool appc_tar_special_size(const unsigned char block[512], uint64_t *size);
+
+/* The records that name an entry or its link target, and those that make
+ * it a GNU sparse file; the first three index appc_pax_result.has. */
+enum appc_pax_key {
+  APPC_PAX_OTHER,
+  APPC_PAX_PATH,
+  APPC_PAX_LINKPATH,
+  APPC_PAX_SPARSE_NAME,
+  APPC_PAX_SPARSE_MAJOR,
+  APPC_PAX_SPARSE_MINOR,
+  APPC_PAX_SPARSE_MAP,
+};
+enum appc_pax_value {
+  APPC_PAX_VALUE_NONE,
+  APPC_PAX_VALUE_0,
+  APPC_PAX_VALUE_1,
+  APPC_PAX_VALUE_OTHER
+};
+
+/* What a pax extended header's records say about names. */
+struct appc_pax_result {
+  bool read;    /* the body was read whole, its records well formed */
+  bool sparse;  /* its GNU sparse records are ones Go's reader acts on */
+  bool has[4];  /* a path, linkpath, GNU.sparse.name record */
+  uint8_t bad;  /* the first of those whose value is empty or holds a NUL */
+  bool bad_nul; /* ... holds a NUL (else: is empty) */
+};
+
+/* Reading one body as it streams by, a few bytes of it kept. */
+struct appc_pax_scan {
+  int state;
+  uint32_t length, used; /* the record's length, and how much of it is read */
+  char key_buf[16];      /* the key's first bytes */
+  uint32_t key_len, value_len;
+  char value[2]; /* the value's first bytes */
+  bool value_nul;
+  enum appc_pax_key key;
+  enum appc_pax_value major, minor;
+  bool map;
+  struct appc_pax_result result;
+};
+
+void appc_pax_scan_start(struct appc_pax_scan *s);
+void appc_pax_scan_feed(struct appc_pax_scan *s, const unsigned char *p, size_t n);
+/* After the body's last byte. */
+struct appc_pax_result appc_pax_scan_end(struct appc_pax_scan *s);
+
 /* ---- tar writing (aci/writer.c) ---- */
 
 /* What a NULL appc_build_options means: gzip, all CPUs, no overwrite. */

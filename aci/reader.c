@@ -10,17 +10,30 @@
  * uncompressed stream, exactly as the reference computes it.  An
  * uncompressed image is read directly.
  *
- * tar_read_cb also notes every block that would be a pax global header
- * ('g') if read as a header.  libarchive skips such a header without a
- * word, while Python's tarfile and GNU tar apply its records (path=, say)
- * to every entry after it, and the reference refuses the archive: one
- * image, different trees.  libarchive does not tell which blocks it read
- * as headers, but it does tell where an entry's headers begin
- * (archive_read_header_position) and how far it has read
- * (archive_filter_bytes), which is where the entry's data begins: a 'g'
- * block noted in between is a header it read and skipped, refused.  Blocks
- * noted elsewhere lie in data, where they mean nothing.  GNU volume headers
- * ('V') are noted and refused the same way. */
+ * tar_read_cb also notes every block that would be a header libarchive
+ * applies to the next entry, or skips, if read as a header.  A pax global
+ * header ('g'): libarchive skips it without a word, while Python's tarfile
+ * and GNU tar apply its records (path=, say) to every entry after it, and
+ * the reference refuses the archive: one image, different trees.
+ * libarchive does not tell which blocks it read as headers, but it does
+ * tell where an entry's headers begin (archive_read_header_position) and
+ * how far it has read (archive_filter_bytes), which is where the entry's
+ * data begins: a 'g' block noted in between is a header it read and
+ * skipped, refused.  Blocks noted elsewhere lie in data, where they mean
+ * nothing.  GNU volume headers ('V') are noted and refused the same way,
+ * and so are Solaris pax ('X') and ACL ('A') headers, which Go's
+ * archive/tar (the reference's) reads as entries of their own.
+ *
+ * The GNU long name and long link headers ('L', 'K') and pax extended
+ * headers ('x') are noted too, and the body of each 'x' read as it streams
+ * by for the records that name the entry (aci/tarhdr.c): an entry whose
+ * name, or link target, more than one of them gives is read differently
+ * by different readers (of a pax path and an 'L', libarchive takes the
+ * first, Go's reader the 'L' and GNU tar the pax path wherever each comes;
+ * of two 'L', libarchive the last and Python's tarfile the first), and is
+ * refused; so are two 'x' headers for one entry, a name libarchive
+ * reads otherwise than the others (empty, or holding a NUL), and a
+ * GNU.sparse.name that Go's reader ignores. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,16 +55,41 @@
 #define READ_BLOCK (256 * 1024)
 #define HEAD_LEN 512 /* a tar header: what detection needs */
 #define TAR_BLOCK 512
-/* At most this many 'g' look-alikes noted between two entries' data.  They
- * are not sought only where headers can be: which blocks hold data is
- * libarchive's call (a hard link's size is data or not by a heuristic),
- * and guessing it differently would let a crafted header through.  So the
- * data is scanned too, and an image may hold tarballs that start with a
- * 'g' header (git archive makes them); the notes in an entry's data are
- * dropped at the next entry.  No real image has 65536 look-alikes (32 MiB
- * of nothing but 'g' headers) within one entry's data: an archive that has
- * is refused rather than let grow the list without bound. */
+/* At most this many 'g' or 'V' look-alikes noted between two entries'
+ * data.  They are not sought only where headers can be: which blocks hold
+ * data is libarchive's call (a hard link's size is data or not by a
+ * heuristic), and guessing it differently would let a crafted header
+ * through.  So the data is scanned too, and an image may hold tarballs
+ * that start with a 'g' header (git archive makes them); the notes in an
+ * entry's data are dropped at the next entry.  No real image has 65536
+ * look-alikes (32 MiB of nothing but 'g' headers) within one entry's data:
+ * an archive that has is refused rather than let grow the list without
+ * bound. */
 #define GLOBAL_HEADERS_MAX 65536
+/* The same for the other headers noted ('x', 'L', 'K', 'X', 'A'), of which
+ * a tarball kept in an image has one or two per member: a bound only a
+ * crafted entry reaches (128 MiB of them), the notes 24 bytes each. */
+#define EXTENSION_HEADERS_MAX (1 << 18)
+/* The bodies of 'x' look-alikes read at once.  Another 'x' block while all
+ * are in use ends the oldest's reading: an entry with that header among its
+ * own is refused (the newer blocks lie within its body, and each counts as
+ * a second 'x' anyway). */
+#define PAX_SCANS 8
+
+/* A block that would be a header libarchive applies or skips. */
+struct tar_note {
+  uint64_t offset; /* in the uncompressed stream, a multiple of TAR_BLOCK */
+  unsigned char type;
+  bool no_name;               /* for an 'L' or 'K': its body empty, or its size unread */
+  struct appc_pax_result pax; /* for an 'x': its records, once read */
+};
+
+/* The body of the 'x' block at HEADER, read from NEXT up to END. */
+struct pax_slot {
+  bool busy;
+  uint64_t header, next, end;
+  struct appc_pax_scan scan;
+};
 
 struct appc_tar_reader {
   struct appc_source *src;
@@ -68,11 +106,14 @@ struct appc_tar_reader {
   struct appc_tee *tee;   /* NULL when not copying the raw bytes */
   unsigned long long size;
   appc_error_t cb_err; /* error raised inside a callback */
-  /* Look-alikes of the headers libarchive skips (see the top): the notes
-   * (note_offset) of the 'g' and 'V' blocks with a right checksum that
-   * libarchive's last entry did not account for, in increasing order. */
-  uint64_t *globals;
-  size_t nglobals, globals_cap;
+  /* Look-alikes of the headers libarchive applies or skips (see the top):
+   * the blocks with a right checksum that libarchive's last entry did not
+   * account for, in increasing order; how many are 'g' or 'V'. */
+  struct tar_note *notes;
+  size_t nnotes, notes_cap, nglobals;
+  struct pax_slot pax[PAX_SCANS];
+  const unsigned char *chunk; /* the chunk being scanned, at stream offset chunk_at */
+  uint64_t chunk_at;
   unsigned char partial[TAR_BLOCK]; /* the block cut short by a chunk's end */
   size_t partial_len;               /* = the stream offset modulo TAR_BLOCK */
   bool at_end;                      /* the end of the archive was read */
@@ -129,50 +170,145 @@ static la_ssize_t pull(struct appc_tar_reader *r, const void **buf)
   return (la_ssize_t) len;
 }
 
-/* A note is the block's offset, a multiple of TAR_BLOCK, with NOTE_VOLUME
- * set for a GNU volume header ('V'): libarchive skips one too, and reads
- * the next header right after it, where GNU tar and Python's tarfile first
- * skip the size its header gives (no ACI has a volume label anyway). */
-#define NOTE_VOLUME 1u
-
-static uint64_t note_offset(uint64_t note)
+static bool is_global(unsigned char type)
 {
-  return note & ~(uint64_t) (TAR_BLOCK - 1);
+  return type == 'g' || type == 'V';
 }
 
-static int note_global(struct appc_tar_reader *r, uint64_t offset, appc_error_t *err)
+/* The note of the block at OFFSET, or NULL if there is none (any more). */
+static struct tar_note *note_find(struct appc_tar_reader *r, uint64_t offset)
 {
-  if (r->nglobals >= GLOBAL_HEADERS_MAX)
+  size_t lo = 0, hi = r->nnotes;
+
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r->notes[mid].offset < offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < r->nnotes && r->notes[lo].offset == offset ? &r->notes[lo] : NULL;
+}
+
+static int note_add(struct appc_tar_reader *r, uint64_t offset, unsigned char type,
+                    appc_error_t *err)
+{
+  if (is_global(type) && r->nglobals >= GLOBAL_HEADERS_MAX)
     return appc_error_make(
         err, 0,
         "invalid tar archive: more than %d blocks that look like pax global headers "
         "('g') or GNU volume headers ('V') within one entry's data, the last "
         "at byte %llu; refused",
-        GLOBAL_HEADERS_MAX, (unsigned long long) note_offset(offset));
-  if (APPC_ARRAY_RESERVE(r->globals, r->globals_cap, r->nglobals + 1) < 0)
+        GLOBAL_HEADERS_MAX, (unsigned long long) offset);
+  if (!is_global(type) && r->nnotes - r->nglobals >= EXTENSION_HEADERS_MAX)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: more than %d blocks that look like tar "
+                           "extension headers ('x', 'L', 'K', 'X' or 'A') within one entry's "
+                           "data, the last at byte %llu; refused",
+                           EXTENSION_HEADERS_MAX, (unsigned long long) offset);
+  if (APPC_ARRAY_RESERVE(r->notes, r->notes_cap, r->nnotes + 1) < 0)
     return appc_error_make(err, ENOMEM, "read");
-  r->globals[r->nglobals++] = offset;
+  r->notes[r->nnotes++] = (struct tar_note){.offset = offset, .type = type};
+  if (is_global(type))
+    r->nglobals++;
   return 0;
 }
 
-/* Note BLOCK, at stream offset OFFSET, if libarchive would read it as a
- * header it skips without a word: a pax global header, a GNU volume
- * header.  The type byte first: one compare for most blocks. */
+/* Hand the bytes of the chunk being scanned up to stream offset UPTO to
+ * the bodies being read (each has had every byte before: the chunks come
+ * in order, and a body begins after its header's block). */
+static void pax_feed(struct appc_tar_reader *r, uint64_t upto)
+{
+  for (size_t i = 0; i < PAX_SCANS; i++) {
+    struct pax_slot *slot = &r->pax[i];
+    if (!slot->busy)
+      continue;
+    uint64_t to = slot->end < upto ? slot->end : upto;
+    if (slot->next < to) {
+      appc_pax_scan_feed(&slot->scan, r->chunk + (slot->next - r->chunk_at),
+                         (size_t) (to - slot->next));
+      slot->next = to;
+    }
+    if (slot->next == slot->end) {
+      struct tar_note *note = note_find(r, slot->header);
+      if (note != NULL)
+        note->pax = appc_pax_scan_end(&slot->scan);
+      slot->busy = false;
+    }
+  }
+}
+
+/* The slot to read a new body in: a free one, else the oldest (whose
+ * header, left unread, is refused if an entry has it). */
+static struct pax_slot *pax_slot_take(struct appc_tar_reader *r)
+{
+  struct pax_slot *oldest = &r->pax[0];
+
+  for (size_t i = 0; i < PAX_SCANS; i++) {
+    if (!r->pax[i].busy)
+      return &r->pax[i];
+    if (r->pax[i].header < oldest->header)
+      oldest = &r->pax[i];
+  }
+  return oldest;
+}
+
+/* The body of the 'x' block BLOCK at OFFSET is read as it comes: its
+ * note's records are known once its last byte has passed. */
+static void pax_start(struct appc_tar_reader *r, const unsigned char *block, uint64_t offset)
+{
+  struct pax_slot *slot;
+  uint64_t size;
+
+  if (!appc_tar_special_size(block, &size))
+    return; /* left unread */
+  /* The bodies before this block first: they may end before it, which
+   * frees their slots. */
+  pax_feed(r, offset + TAR_BLOCK);
+  slot = pax_slot_take(r);
+  *slot = (struct pax_slot){
+      .busy = true, .header = offset, .next = offset + TAR_BLOCK, .end = offset + TAR_BLOCK + size};
+  appc_pax_scan_start(&slot->scan);
+}
+
+/* A type libarchive reads as a header for the next entry, or skips. */
+static bool is_extension(unsigned char type)
+{
+  return is_global(type) || type == 'X' || type == 'A' || type == 'L' || type == 'K' || type == 'x';
+}
+
+/* Note BLOCK, at stream offset OFFSET, if libarchive would read it as one
+ * of those headers.  The type byte first: one compare or so for most
+ * blocks. */
 static int scan_block(struct appc_tar_reader *r, const unsigned char *block, uint64_t offset,
                       appc_error_t *err)
 {
-  if ((block[156] != 'g' && block[156] != 'V') || !appc_tar_checksum_ok(block))
+  struct tar_note *last = r->nnotes > 0 ? &r->notes[r->nnotes - 1] : NULL;
+  unsigned char type = block[156];
+  uint64_t size;
+
+  /* The first byte of an 'L' or 'K' body: a NUL there is an empty name,
+   * which Go's archive/tar ignores and other readers take. */
+  if (last != NULL && (last->type == 'L' || last->type == 'K') &&
+      last->offset + TAR_BLOCK == offset && block[0] == '\0')
+    last->no_name = true;
+  if (!is_extension(type) || !appc_tar_checksum_ok(block))
     return 0;
-  return note_global(r, offset | (block[156] == 'V' ? NOTE_VOLUME : 0), err);
+  if (note_add(r, offset, type, err) < 0)
+    return -1;
+  if (type == 'x')
+    pax_start(r, block, offset);
+  if ((type == 'L' || type == 'K') && (!appc_tar_special_size(block, &size) || size == 0))
+    r->notes[r->nnotes - 1].no_name = true;
+  return 0;
 }
 
-/* Scan the N bytes of BUF, which come at stream offset r->size, block by
- * block.  Chunks are of any size and alignment: a block cut by a chunk's
+/* Note the blocks of the N bytes of BUF, which come at stream offset
+ * OFFSET.  Chunks are of any size and alignment: a block cut by a chunk's
  * end is kept in r->partial and completed from the next. */
-static int scan_chunk(struct appc_tar_reader *r, const unsigned char *buf, size_t n,
-                      appc_error_t *err)
+static int scan_blocks(struct appc_tar_reader *r, const unsigned char *buf, size_t n,
+                       uint64_t offset, appc_error_t *err)
 {
-  uint64_t offset = r->size;
   size_t pos = 0;
 
   if (r->partial_len > 0) {
@@ -192,6 +328,19 @@ static int scan_chunk(struct appc_tar_reader *r, const unsigned char *buf, size_
       return -1;
   memcpy(r->partial, buf + pos, n - pos);
   r->partial_len = n - pos;
+  return 0;
+}
+
+/* Scan the N bytes of BUF, which come at stream offset r->size: its
+ * blocks, and the bytes of the 'x' bodies in it, in stream order. */
+static int scan_chunk(struct appc_tar_reader *r, const unsigned char *buf, size_t n,
+                      appc_error_t *err)
+{
+  r->chunk = buf;
+  r->chunk_at = r->size;
+  if (scan_blocks(r, buf, n, r->size, err) < 0)
+    return -1;
+  pax_feed(r, r->size + n);
   return 0;
 }
 
@@ -412,55 +561,218 @@ static bool charset_warning(struct archive *a)
   return msg != NULL && strstr(msg, "can't be converted") != NULL;
 }
 
-/* The first note of a block in [FROM, TO), or -1. */
-static int64_t global_between(const struct appc_tar_reader *r, uint64_t from, uint64_t to)
-{
-  for (size_t i = 0; i < r->nglobals && note_offset(r->globals[i]) < to; i++)
-    if (note_offset(r->globals[i]) >= from)
-      return (int64_t) r->globals[i];
-  return -1;
-}
-
 /* Forget the notes before OFFSET: the entry's data begins there, and what
  * comes before it has been accounted for. */
-static void drop_globals_before(struct appc_tar_reader *r, uint64_t offset)
+static void drop_notes_before(struct appc_tar_reader *r, uint64_t offset)
 {
   size_t k = 0;
 
-  while (k < r->nglobals && note_offset(r->globals[k]) < offset)
-    k++;
+  for (; k < r->nnotes && r->notes[k].offset < offset; k++)
+    if (is_global(r->notes[k].type))
+      r->nglobals--;
   if (k == 0)
     return; /* (nothing noted yet: no array to move in) */
-  memmove(r->globals, r->globals + k, (r->nglobals - k) * sizeof *r->globals);
-  r->nglobals -= k;
+  memmove(r->notes, r->notes + k, (r->nnotes - k) * sizeof *r->notes);
+  r->nnotes -= k;
 }
 
-/* The entry just read, whose headers libarchive read from the stream offset
- * archive_read_header_position up to archive_filter_bytes (where its data
- * begins), must not have had a pax global header among them (see the
- * top). */
-static int check_no_global_header(struct appc_tar_reader *r, appc_error_t *err)
+/* A header or record that gives an entry its name or its link target. */
+struct source {
+  const char *what;
+  uint64_t at; /* its header's offset */
+};
+
+/* The headers of one entry, by what they mean for it. */
+struct headers {
+  const struct tar_note *global;   /* the first 'g' or 'V' */
+  const struct tar_note *solaris;  /* the first 'X' or 'A' */
+  const struct tar_note *unread;   /* the first 'x' whose records are not known */
+  const struct tar_note *pax[2];   /* the first two 'x' */
+  const struct tar_note *bad;      /* the first 'x' with a name record others read otherwise */
+  const struct tar_note *unmarked; /* the first 'x' with a GNU.sparse.name Go ignores */
+  const struct tar_note *no_name;  /* the first 'L' or 'K' with an empty name */
+  struct source names[2], links[2];
+  size_t nnames, nlinks;
+};
+
+static void add_source(struct source list[2], size_t *n, const char *what, uint64_t at)
+{
+  if (*n < 2)
+    list[*n] = (struct source){.what = what, .at = at};
+  (*n)++;
+}
+
+static void first(const struct tar_note **slot, const struct tar_note *note)
+{
+  if (*slot == NULL)
+    *slot = note;
+}
+
+static void tally_pax(struct headers *h, const struct tar_note *note)
+{
+  const struct appc_pax_result *pax = &note->pax;
+
+  first(h->pax[0] == NULL ? &h->pax[0] : &h->pax[1], note);
+  if (!pax->read) {
+    first(&h->unread, note);
+    return;
+  }
+  /* (a key twice in one header: the last wins in every reader) */
+  if (pax->has[APPC_PAX_PATH])
+    add_source(h->names, &h->nnames, "a pax path record", note->offset);
+  if (pax->has[APPC_PAX_SPARSE_NAME])
+    add_source(h->names, &h->nnames, "a pax GNU.sparse.name record", note->offset);
+  if (pax->has[APPC_PAX_LINKPATH])
+    add_source(h->links, &h->nlinks, "a pax linkpath record", note->offset);
+  if (pax->bad != APPC_PAX_OTHER)
+    first(&h->bad, note);
+  if (pax->has[APPC_PAX_SPARSE_NAME] && !pax->sparse)
+    first(&h->unmarked, note);
+}
+
+/* The notes in [FROM, TO): the headers libarchive read for one entry. */
+static void tally(const struct appc_tar_reader *r, uint64_t from, uint64_t to, struct headers *h)
+{
+  *h = (struct headers){0};
+  for (size_t i = 0; i < r->nnotes && r->notes[i].offset < to; i++) {
+    const struct tar_note *note = &r->notes[i];
+    if (note->offset < from)
+      continue;
+    switch (note->type) {
+    case 'L':
+      add_source(h->names, &h->nnames, "a GNU long name header ('L')", note->offset);
+      if (note->no_name)
+        first(&h->no_name, note);
+      break;
+    case 'K':
+      add_source(h->links, &h->nlinks, "a GNU long link header ('K')", note->offset);
+      if (note->no_name)
+        first(&h->no_name, note);
+      break;
+    case 'x':
+      tally_pax(h, note);
+      break;
+    case 'X':
+    case 'A':
+      first(&h->solaris, note);
+      break;
+    default:
+      first(&h->global, note);
+      break;
+    }
+  }
+}
+
+static const char *entry_name(struct archive_entry *e)
+{
+  return archive_entry_pathname(e) != NULL ? archive_entry_pathname(e) : "(no name)";
+}
+
+/* The headers libarchive skips or reads otherwise than other readers. */
+static int refuse_skipped(const struct headers *h, appc_error_t *err)
+{
+  if (h->global != NULL && h->global->type == 'V')
+    return appc_error_make(err, 0,
+                           "invalid tar archive: a GNU volume header ('V') at byte %llu: "
+                           "libarchive reads the next header right after it, other tar readers "
+                           "skip the size it gives first; refused",
+                           (unsigned long long) h->global->offset);
+  if (h->global != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: a pax global header ('g') at byte %llu: other "
+                           "tar readers apply it to the entries after it, libarchive ignores "
+                           "it; refused",
+                           (unsigned long long) h->global->offset);
+  if (h->solaris != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: a Solaris %s header ('%c') at byte %llu: "
+                           "libarchive applies it to the next entry, Go's archive/tar (the "
+                           "reference's) reads it as an entry of its own; refused",
+                           h->solaris->type == 'X' ? "pax" : "ACL", h->solaris->type,
+                           (unsigned long long) h->solaris->offset);
+  return 0;
+}
+
+static const char *pax_key_name(uint8_t key)
+{
+  return key == APPC_PAX_PATH ? "path" : key == APPC_PAX_LINKPATH ? "linkpath" : "GNU.sparse.name";
+}
+
+static int refuse_two(struct archive_entry *e, const struct source two[2], const char *what,
+                      appc_error_t *err)
+{
+  return appc_error_make(err, 0,
+                         "invalid tar archive: %s: %s at byte %llu and %s at byte %llu both "
+                         "give its %s: tar readers differ on which one applies; refused",
+                         entry_name(e), two[0].what, (unsigned long long) two[0].at, two[1].what,
+                         (unsigned long long) two[1].at, what);
+}
+
+/* An entry's name and link target must come from one header each. */
+static int refuse_names(struct archive_entry *e, const struct headers *h, appc_error_t *err)
+{
+  if (h->unread != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: %s: a pax extended header ('x') at byte %llu "
+                           "whose records could not be read whole; refused",
+                           entry_name(e), (unsigned long long) h->unread->offset);
+  if (h->nnames > 1)
+    return refuse_two(e, h->names, "name", err);
+  if (h->nlinks > 1)
+    return refuse_two(e, h->links, "link target", err);
+  if (h->pax[1] != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: %s: two pax extended headers ('x'), at bytes "
+                           "%llu and %llu: tar readers differ on whose records apply; refused",
+                           entry_name(e), (unsigned long long) h->pax[0]->offset,
+                           (unsigned long long) h->pax[1]->offset);
+  return 0;
+}
+
+/* An entry's one name must be one that every reader reads alike. */
+static int refuse_values(struct archive_entry *e, const struct headers *h, appc_error_t *err)
+{
+  if (h->bad != NULL)
+    return appc_error_make(
+        err, 0, "invalid tar archive: %s: a pax %s record at byte %llu %s; refused", entry_name(e),
+        pax_key_name(h->bad->pax.bad), (unsigned long long) h->bad->offset,
+        h->bad->pax.bad_nul ? "holds a NUL byte: libarchive and GNU tar cut the value there, "
+                              "Python's tarfile keeps it whole, Go's archive/tar refuses it"
+                            : "is empty: libarchive ignores it, other tar readers take the "
+                              "empty value");
+  if (h->no_name != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: %s: a GNU long %s header ('%c') at byte %llu "
+                           "with an empty name (or a size not in octal): libarchive and Python's "
+                           "tarfile take the empty name, Go's archive/tar ignores it; refused",
+                           entry_name(e), h->no_name->type == 'L' ? "name" : "link",
+                           h->no_name->type, (unsigned long long) h->no_name->offset);
+  if (h->unmarked != NULL)
+    return appc_error_make(err, 0,
+                           "invalid tar archive: %s: a pax GNU.sparse.name record at byte %llu "
+                           "without GNU.sparse.major=1 and GNU.sparse.minor=0 or a "
+                           "GNU.sparse.map: libarchive takes the name it gives, Go's "
+                           "archive/tar (the reference's) the header's; refused",
+                           entry_name(e), (unsigned long long) h->unmarked->offset);
+  return 0;
+}
+
+/* The entry E just read, whose headers libarchive read from the stream
+ * offset archive_read_header_position up to archive_filter_bytes (where
+ * its data begins), must have had among them no header libarchive skips
+ * and no two that give its name or link target (see the top). */
+static int check_headers(struct appc_tar_reader *r, struct archive_entry *e, appc_error_t *err)
 {
   la_int64_t from = archive_read_header_position(r->tar);
   la_int64_t to = archive_filter_bytes(r->tar, 0);
-  int64_t at;
+  struct headers h;
 
   if (from < 0 || to < from)
     return appc_error_make(err, 0, "invalid tar archive: libarchive gave no header position");
-  at = global_between(r, (uint64_t) from, (uint64_t) to);
-  if (at >= 0 && (at & NOTE_VOLUME))
-    return appc_error_make(err, 0,
-                           "invalid tar archive: a GNU volume header ('V') at byte %lld: "
-                           "libarchive reads the next header right after it, other tar readers "
-                           "skip the size it gives first; refused",
-                           (long long) note_offset((uint64_t) at));
-  if (at >= 0)
-    return appc_error_make(err, 0,
-                           "invalid tar archive: a pax global header ('g') at byte %lld: other "
-                           "tar readers apply it to the entries after it, libarchive ignores "
-                           "it; refused",
-                           (long long) at);
-  drop_globals_before(r, (uint64_t) to);
+  tally(r, (uint64_t) from, (uint64_t) to, &h);
+  if (refuse_skipped(&h, err) < 0 || refuse_names(e, &h, err) < 0 || refuse_values(e, &h, err) < 0)
+    return -1;
+  drop_notes_before(r, (uint64_t) to);
   return 0;
 }
 
@@ -501,9 +813,7 @@ static int check_data_only_in_files(struct archive_entry *e, appc_error_t *err)
                          "invalid tar archive: %s: a %s with %lld bytes of data: libarchive "
                          "reads them as its data, other tar readers as the headers after it; "
                          "refused",
-                         archive_entry_pathname(e) != NULL ? archive_entry_pathname(e)
-                                                           : "(no name)",
-                         entry_kind(e), (long long) archive_entry_size(e));
+                         entry_name(e), entry_kind(e), (long long) archive_entry_size(e));
 }
 
 int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry, appc_error_t *err)
@@ -526,7 +836,7 @@ int appc_tar_reader_next(struct appc_tar_reader *r, struct archive_entry **entry
     *entry = NULL;
     return tar_fail(r, "invalid or truncated tar archive", err);
   }
-  if (check_no_global_header(r, err) < 0 || check_data_only_in_files(*entry, err) < 0) {
+  if (check_headers(r, *entry, err) < 0 || check_data_only_in_files(*entry, err) < 0) {
     *entry = NULL;
     return -1;
   }
@@ -739,7 +1049,7 @@ void appc_tar_reader_free(struct appc_tar_reader *r)
   appc_hash_free(r->hash);
   appc_error_release(&r->cb_err);
   free(r->buf);
-  free(r->globals);
+  free(r->notes);
   appc_source_free(r->owned);
   free(r);
 }

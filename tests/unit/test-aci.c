@@ -1486,6 +1486,491 @@ static void test_validate_bounds_global_lookalikes(void **state)
   scratch_remove(dir);
 }
 
+/* ---- headers that name an entry ---- */
+
+/* One pax record, KEY=VALUE (VLEN bytes, NULs and all), at OUT; its length. */
+static size_t pax_record(char *out, size_t cap, const char *key, const char *value, size_t vlen)
+{
+  size_t body = strlen(key) + vlen + 3; /* " ", "=", "\n" */
+  size_t len = body + 1;
+
+  while (len != body + (size_t) snprintf(NULL, 0, "%zu", len))
+    len = body + (size_t) snprintf(NULL, 0, "%zu", len);
+  assert_true(len < cap);
+  int head = snprintf(out, cap, "%zu %s=", len, key);
+  memcpy(out + head, value, vlen);
+  out[head + vlen] = '\n';
+  return len;
+}
+
+/* A pax header of TYPE ('x', or Solaris's 'X') holding the records KV
+ * (key, value pairs, a NULL key ending them); returns its offset. */
+static long tar_pax_kv(struct tar_builder *t, char type, const char *const *kv)
+{
+  char body[2048];
+  size_t len = 0;
+  long at = ftell(t->f);
+
+  for (; kv[0] != NULL; kv += 2)
+    len += pax_record(body + len, sizeof body - len, kv[0], kv[1], strlen(kv[1]));
+  tar_add(t, "PaxHeader", type, NULL, body, len, len);
+  return at;
+}
+
+/* A pax extended header of one record whose value is the VLEN bytes of
+ * VALUE; returns its offset. */
+static long tar_pax_bytes(struct tar_builder *t, const char *key, const char *value, size_t vlen)
+{
+  char body[1024];
+  size_t len = pax_record(body, sizeof body, key, value, vlen);
+  long at = ftell(t->f);
+
+  tar_add(t, "PaxHeader", 'x', NULL, body, len, len);
+  return at;
+}
+
+/* A GNU long name ('L') or long link ('K') header giving NAME (NUL
+ * terminated, as GNU tar writes it); returns its offset. */
+static long tar_long(struct tar_builder *t, char type, const char *name)
+{
+  long at = ftell(t->f);
+
+  tar_add(t, "././@LongLink", type, NULL, name, strlen(name) + 1, strlen(name) + 1);
+  return at;
+}
+
+/* Two headers, each giving the same entry a name or a link target, which
+ * tar readers resolve differently (below, what the reviewer saw). */
+static void two_pax_then_long(struct tar_builder *t, long at[2])
+{
+  /* libarchive: rootfs/b; Go's archive/tar: etc/evil */
+  at[0] = tar_pax_kv(t, 'x', (const char *[]){"path", "rootfs/b", NULL});
+  at[1] = tar_long(t, 'L', "etc/evil");
+  tar_file(t, "rootfs/a", "a");
+}
+
+static void two_long_then_pax(struct tar_builder *t, long at[2])
+{
+  /* libarchive: rootfs/b; GNU tar: etc/evil */
+  at[0] = tar_long(t, 'L', "rootfs/b");
+  at[1] = tar_pax_kv(t, 'x', (const char *[]){"path", "etc/evil", NULL});
+  tar_file(t, "rootfs/a", "a");
+}
+
+static void two_longs(struct tar_builder *t, long at[2])
+{
+  /* libarchive: rootfs/b; Python's tarfile: etc/evil */
+  at[0] = tar_long(t, 'L', "etc/evil");
+  at[1] = tar_long(t, 'L', "rootfs/b");
+  tar_file(t, "rootfs/a", "a");
+}
+
+static void two_links(struct tar_builder *t, long at[2])
+{
+  /* libarchive: a hard link to rootfs/a; Go: to ../../../../etc/shadow */
+  tar_file(t, "rootfs/a", "a");
+  at[0] = tar_pax_kv(t, 'x', (const char *[]){"linkpath", "rootfs/a", NULL});
+  at[1] = tar_long(t, 'K', "../../../../etc/shadow");
+  tar_add(t, "rootfs/h", '1', "rootfs/a", NULL, 0, 0);
+}
+
+static void two_long_links(struct tar_builder *t, long at[2])
+{
+  tar_file(t, "rootfs/a", "a");
+  at[0] = tar_long(t, 'K', "rootfs/a");
+  at[1] = tar_long(t, 'K', "../../../../etc/shadow");
+  tar_add(t, "rootfs/h", '1', "rootfs/a", NULL, 0, 0);
+}
+
+static void two_names_in_one_pax(struct tar_builder *t, long at[2])
+{
+  /* Python's tarfile takes the last of the two records, the others the
+   * GNU.sparse.name (GNU tar writes both for a sparse file in its 0.1
+   * format, the path= a made-up one). */
+  at[0] = at[1] =
+      tar_pax_kv(t, 'x',
+                 (const char *[]){"GNU.sparse.name", "rootfs/b", "GNU.sparse.map", "0,1", "path",
+                                  "etc/evil", "GNU.sparse.size", "1", NULL});
+  tar_file(t, "rootfs/a", "a");
+}
+
+static void two_pax_headers(struct tar_builder *t, long at[2])
+{
+  /* libarchive parses the second's body for both (one with records it
+   * refuses: it cuts the records up in place as it parses them), so an
+   * empty one hides the first's; Python's tarfile applies the first's:
+   * etc/evil */
+  at[0] = tar_pax_kv(t, 'x', (const char *[]){"path", "etc/evil", NULL});
+  at[1] = ftell(t->f);
+  tar_add(t, "PaxHeader", 'x', NULL, NULL, 0, 0);
+  tar_file(t, "rootfs/a", "a");
+}
+
+static const struct {
+  const char *name;
+  void (*write)(struct tar_builder *t, long at[2]);
+  const char *needle; /* a format taking the two offsets */
+} stacked[] = {
+    {"pax-then-L", two_pax_then_long,
+     "rootfs/b: a pax path record at byte %ld and a GNU long name header ('L') at byte %ld both "
+     "give its name: tar readers differ"},
+    {"L-then-pax", two_long_then_pax,
+     "rootfs/b: a GNU long name header ('L') at byte %ld and a pax path record at byte %ld both "
+     "give its name"},
+    {"L-then-L", two_longs,
+     "rootfs/b: a GNU long name header ('L') at byte %ld and a GNU long name header ('L') at byte "
+     "%ld both give its name"},
+    {"linkpath-then-K", two_links,
+     "rootfs/h: a pax linkpath record at byte %ld and a GNU long link header ('K') at byte %ld "
+     "both give its link target"},
+    {"K-then-K", two_long_links,
+     "rootfs/h: a GNU long link header ('K') at byte %ld and a GNU long link header ('K') at byte "
+     "%ld both give its link target"},
+    {"sparse-name-and-path", two_names_in_one_pax,
+     "rootfs/b: a pax path record at byte %ld and a pax GNU.sparse.name record at byte %ld both "
+     "give its name"},
+    {"two-pax", two_pax_headers,
+     "rootfs/a: two pax extended headers ('x'), at bytes %ld and %ld: tar readers differ on "
+     "whose records apply"},
+};
+
+/* Make stacked[K]'s archive in DIR; its needle in NEEDLE. */
+static char *stacked_aci(const char *dir, size_t k, char needle[256])
+{
+  char name[64];
+  struct tar_builder t;
+  long at[2];
+
+  snprintf(name, sizeof name, "%s.aci", stacked[k].name);
+  char *p = hand_made(dir, name);
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  stacked[k].write(&t, at);
+  tar_end(&t);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  snprintf(needle, 256, stacked[k].needle, at[0], at[1]);
+#pragma GCC diagnostic pop
+  return p;
+}
+
+static void test_validate_refuses_two_name_headers(void **state)
+{
+  char *dir = scratch_new();
+
+  (void) state;
+  for (size_t k = 0; k < sizeof stacked / sizeof stacked[0]; k++) {
+    char needle[256], gz[64];
+    appc_error_t err = NULL;
+    size_t len;
+    char *p = stacked_aci(dir, k, needle);
+    expect_invalid(p, needle);
+    /* 7 bytes at a time: the bodies reach the reader in pieces */
+    char *data = read_whole(p, &len);
+    assert_error_contains(validate_dripped(data, len, &err), &err, needle);
+    snprintf(gz, sizeof gz, "%s.gz", stacked[k].name);
+    char *pgz = hand_made(dir, gz);
+    gzip_file(p, pgz);
+    expect_invalid(pgz, needle);
+    free(pgz);
+    free(data);
+    free(p);
+  }
+  scratch_remove(dir);
+}
+
+/* patch-manifest reads the image with the same reader: it refuses too,
+ * writing nothing. */
+static void test_rewrite_refuses_two_name_headers(void **state)
+{
+  char *dir = scratch_new();
+  char needle[256];
+  char *p = stacked_aci(dir, 0, needle);
+  char *out = path_join(dir, "out.aci");
+  struct appc_build_options o = opts_with(APPC_COMPRESSION_NONE);
+  char id[APPC_IMAGE_ID_LEN + 1];
+  appc_error_t err = NULL;
+  struct stat st;
+
+  (void) state;
+  assert_error_contains(
+      appc_aci_rewrite_manifest(p, out, TEST_MANIFEST, strlen(TEST_MANIFEST), &o, id, &err), &err,
+      needle);
+  assert_int_equal(stat(out, &st), -1);
+  free(out);
+  free(p);
+  scratch_remove(dir);
+}
+
+/* Name records that libarchive reads otherwise than other readers. */
+static void test_validate_refuses_unclear_pax_names(void **state)
+{
+  static const char nul_path[] = "rootfs/b\0/../../../etc/evil";
+  static const char *const unmarked[] = {"GNU.sparse.name", "rootfs/b", NULL};
+  char *dir = scratch_new();
+
+  (void) state;
+  for (int k = 0; k < 7; k++) {
+    char name[32], needle[256];
+    struct tar_builder t;
+    long at;
+    snprintf(name, sizeof name, "unclear%d.aci", k);
+    char *p = hand_made(dir, name);
+    tar_begin(&t, p);
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    tar_file(&t, "rootfs/a", "a");
+    switch (k) {
+    case 0: /* libarchive and GNU tar: rootfs/b; Python: all of it; Go: refused */
+      at = tar_pax_bytes(&t, "path", nul_path, sizeof nul_path - 1);
+      tar_file(&t, "rootfs/c", "c");
+      snprintf(needle, sizeof needle,
+               "rootfs/b: a pax path record at byte %ld holds a NUL byte: libarchive and GNU "
+               "tar cut the value there",
+               at);
+      break;
+    case 1:
+      at = tar_pax_bytes(&t, "linkpath", nul_path, sizeof nul_path - 1);
+      tar_add(&t, "rootfs/h", '1', "rootfs/a", NULL, 0, 0);
+      snprintf(needle, sizeof needle, "rootfs/h: a pax linkpath record at byte %ld holds a NUL",
+               at);
+      break;
+    case 2: /* libarchive: rootfs/c; Python: an empty name; GNU tar: "." */
+      at = tar_pax_bytes(&t, "path", "", 0);
+      tar_file(&t, "rootfs/c", "c");
+      snprintf(needle, sizeof needle,
+               "rootfs/c: a pax path record at byte %ld is empty: libarchive ignores it", at);
+      break;
+    case 3: /* libarchive: rootfs/b; Go: etc/evil, the entry not being sparse */
+      at = tar_pax_kv(&t, 'x', unmarked);
+      tar_file(&t, "etc/evil", "c");
+      snprintf(needle, sizeof needle,
+               "rootfs/b: a pax GNU.sparse.name record at byte %ld without GNU.sparse.major=1 "
+               "and GNU.sparse.minor=0 or a GNU.sparse.map",
+               at);
+      break;
+    case 4: /* libarchive and Python: an empty link; Go: the header's */
+      at = tar_long(&t, 'K', "");
+      tar_add(&t, "rootfs/s", '2', "../../../../etc/shadow", NULL, 0, 0);
+      snprintf(needle, sizeof needle,
+               "rootfs/s: a GNU long link header ('K') at byte %ld with an empty name", at);
+      break;
+    case 5: /* the same for a name, given by a header with no body at all */
+      at = ftell(t.f);
+      tar_add(&t, "././@LongLink", 'L', NULL, NULL, 0, 0);
+      tar_file(&t, "rootfs/c", "c");
+      snprintf(needle, sizeof needle, "a GNU long name header ('L') at byte %ld with an empty name",
+               at);
+      break;
+    default: /* a body cut short: libarchive refuses it, whatever says why */
+      at = ftell(t.f);
+      tar_add(&t, "PaxHeader", 'x', NULL, "17 path=rootfs/b", 16, 16);
+      tar_file(&t, "rootfs/c", "c");
+      snprintf(needle, sizeof needle, "malformed pax");
+      break;
+    }
+    tar_end(&t);
+    expect_invalid(p, needle);
+    free(p);
+  }
+  scratch_remove(dir);
+}
+
+/* Solaris's pax ('X') and ACL ('A') headers apply to the next entry in
+ * libarchive; Go's archive/tar (and, for 'A', GNU tar and Python's tarfile)
+ * read them as entries of their own: here etc/evil. */
+static void test_validate_refuses_solaris_headers(void **state)
+{
+  static const char acl[] = "01000003\0user::rw-,group::r--,other::r--";
+  char *dir = scratch_new();
+
+  (void) state;
+  for (int k = 0; k < 2; k++) {
+    char name[32], needle[256];
+    struct tar_builder t;
+    char *p;
+    snprintf(name, sizeof name, "solaris%d.aci", k);
+    p = hand_made(dir, name);
+    tar_begin(&t, p);
+    tar_file(&t, "manifest", TEST_MANIFEST);
+    tar_dir(&t, "rootfs");
+    long at = ftell(t.f);
+    if (k == 0) {
+      tar_pax_kv(&t, 'X', (const char *[]){"path", "rootfs/b", NULL});
+      tar_file(&t, "etc/evil", "e");
+    } else {
+      tar_add(&t, "etc/evil", 'A', NULL, acl, sizeof acl, sizeof acl);
+      tar_file(&t, "rootfs/b", "b");
+    }
+    tar_end(&t);
+    snprintf(needle, sizeof needle,
+             "a Solaris %s header ('%c') at byte %ld: libarchive applies it to the next entry, "
+             "Go's archive/tar (the reference's) reads it as an entry of its own",
+             k == 0 ? "pax" : "ACL", k == 0 ? 'X' : 'A', at);
+    expect_invalid(p, needle);
+    free(p);
+  }
+  scratch_remove(dir);
+}
+
+/* What writers make stays valid: one 'L' (GNU tar, Python and Go in GNU
+ * format), one pax path= (pax writers) among other records, a long link
+ * beside a pax name, a GNU sparse file in the 1.0 format, many pax headers
+ * in one read, and look-alikes in a file's data. */
+static void test_validate_accepts_single_name_headers(void **state)
+{
+  static const char sparse_map[] = "1\n1024\n1\n";
+  char *dir = scratch_new();
+  char *p = hand_made(dir, "single.aci"), *pgz = hand_made(dir, "single-gz.aci");
+  char long_name[300] = "rootfs/", data[8 * 512], map[513] = {0};
+  struct appc_aci_info info;
+  appc_error_t err = NULL;
+  struct tar_builder t;
+  size_t len;
+
+  (void) state;
+  memset(long_name + 7, 'l', 250);
+  tar_begin(&t, p);
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_long(&t, 'L', long_name);
+  tar_file(&t, "rootfs/truncated-name", "l");
+  long_name[7] = 'p';
+  tar_pax_kv(&t, 'x',
+             (const char *[]){"mtime", "1500000000.5", "path", long_name, "SCHILY.xattr.user.a",
+                              "1", "LIBARCHIVE.xattr.user.b", "Mg", "hdrcharset", "BINARY", NULL});
+  tar_file(&t, "rootfs/p", "p");
+  /* an 'x' of other records and an 'L': one name */
+  long_name[7] = 'q';
+  tar_long(&t, 'L', long_name);
+  tar_pax_kv(&t, 'x', (const char *[]){"mtime", "1", "SCHILY.xattr.user.a", "1", NULL});
+  tar_file(&t, "rootfs/q", "q");
+  /* a hard link named by pax, its target by a 'K' */
+  tar_file(&t, "rootfs/plain", "p");
+  tar_pax_kv(&t, 'x', (const char *[]){"path", "rootfs/hard", NULL});
+  tar_long(&t, 'K', "rootfs/plain");
+  tar_add(&t, "rootfs/h", '1', "rootfs/x", NULL, 0, 0);
+  /* GNU tar's sparse 1.0: the real name in GNU.sparse.name, its map first
+   * in the data */
+  tar_pax_kv(&t, 'x',
+             (const char *[]){"GNU.sparse.major", "1", "GNU.sparse.minor", "0", "GNU.sparse.name",
+                              "rootfs/sparse", "GNU.sparse.realsize", "4096", NULL});
+  memcpy(map, sparse_map, sizeof sparse_map - 1);
+  map[512] = 'z';
+  tar_add(&t, "rootfs/GNUSparseFile.0/sparse", '0', NULL, map, 513, 513);
+  /* twenty pax headers within one read of the file */
+  for (int i = 0; i < 20; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "rootfs/many-%02d", i);
+    tar_pax_kv(&t, 'x', (const char *[]){"path", name, NULL});
+    tar_file(&t, "rootfs/m", "m");
+  }
+  /* data holding an 'x' and an 'L' that claim the blocks after them,
+   * into the headers of the next entry: data, which means nothing */
+  memset(data, 'd', sizeof data);
+  tar_header((unsigned char *) data + 1024, false, "PaxHeader", 'x', NULL, 4096);
+  tar_header((unsigned char *) data + 2048, false, "././@LongLink", 'L', NULL, 2048);
+  tar_header((unsigned char *) data + 3072, false, "././@LongLink", 'K', NULL, 100);
+  tar_add(&t, "rootfs/inner.tar", '0', NULL, data, sizeof data, sizeof data);
+  tar_pax_kv(&t, 'x', (const char *[]){"path", "rootfs/after-data", NULL});
+  tar_file(&t, "rootfs/after", "a");
+  tar_end(&t);
+  expect_valid(p, &info);
+  appc_aci_info_clear(&info);
+  char *bytes = read_whole(p, &len);
+  assert_ok(validate_dripped(bytes, len, &err), &err);
+  gzip_file(p, pgz);
+  expect_valid(pgz, &info);
+  appc_aci_info_clear(&info);
+  free(bytes);
+  free(pgz);
+  free(p);
+  scratch_remove(dir);
+}
+
+/* The records are cut as libarchive cuts them, whatever the pieces they
+ * come in. */
+static void test_pax_scan(void **state)
+{
+  static const struct {
+    const char *body;
+    bool read;
+    int paths, links, names;
+    uint8_t bad;
+  } cases[] = {
+      {"", true, 0, 0, 0, 0},
+      {"17 path=rootfs/b\n", true, 1, 0, 0, 0},
+      {"17 path=rootfs/b\n17 path=rootfs/c\n", true, 1, 0, 0, 0},
+      {"8 path=\n", true, 1, 0, 0, APPC_PAX_PATH},
+      {"18 linkpath=a=b\nc\n11 paths=x\n", true, 0, 1, 0, 0},
+      {"21 GNU.sparse.name=x\n", true, 0, 0, 1, 0},
+      {"17 path=rootfs/b\n", true, 1, 0, 0, 0},
+      {"17 path=rootfs/b", false, 0, 0, 0, 0},    /* no newline */
+      {"16 path=rootfs/b\n", false, 0, 0, 0, 0},  /* a length one short */
+      {"18 path=rootfs/b\n\n", true, 1, 0, 0, 0}, /* a value ending in a newline */
+      {"6 =ab\n", false, 0, 0, 0, 0},             /* no key */
+      {"6 abc\n", false, 0, 0, 0, 0},             /* no '=' */
+      {"1000000 a=b\n", false, 0, 0, 0, 0},       /* over libarchive's limit */
+      {"x path=a\n", false, 0, 0, 0, 0},
+  };
+
+  (void) state;
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const unsigned char *body = (const unsigned char *) cases[k].body;
+    size_t n = strlen(cases[k].body);
+    for (size_t piece = 1; piece <= n + 1; piece++) {
+      struct appc_pax_scan s;
+      appc_pax_scan_start(&s);
+      for (size_t pos = 0; pos < n; pos += piece)
+        appc_pax_scan_feed(&s, body + pos, n - pos < piece ? n - pos : piece);
+      struct appc_pax_result res = appc_pax_scan_end(&s);
+      if (res.read != cases[k].read || res.has[APPC_PAX_PATH] != cases[k].paths ||
+          res.has[APPC_PAX_LINKPATH] != cases[k].links ||
+          res.has[APPC_PAX_SPARSE_NAME] != cases[k].names || res.bad != cases[k].bad)
+        fail_msg("\"%s\" in pieces of %zu: read %d, %d path, %d linkpath, %d sparse name, bad %d",
+                 cases[k].body, piece, res.read, res.has[APPC_PAX_PATH], res.has[APPC_PAX_LINKPATH],
+                 res.has[APPC_PAX_SPARSE_NAME], res.bad);
+    }
+  }
+}
+
+/* Extension header look-alikes in a file's data are noted until the next
+ * entry: past the limit, refused.  (Gzipped: 128 MiB of tar.) */
+static void test_validate_bounds_extension_lookalikes(void **state)
+{
+  enum { LOOKALIKES = (1 << 18) + 1 };
+  char *dir = scratch_new();
+  char *p = hand_made(dir, "ext-lookalikes.aci");
+  unsigned char block[512], head[3 * 512];
+  gzFile gz = gzopen(p, "wb1");
+  FILE *mem;
+  char *buf = NULL;
+  size_t len = 0;
+
+  (void) state;
+  assert_non_null(gz);
+  mem = open_memstream(&buf, &len);
+  assert_non_null(mem);
+  struct tar_builder t = {.f = mem};
+  tar_file(&t, "manifest", TEST_MANIFEST);
+  tar_dir(&t, "rootfs");
+  tar_header(head, false, "rootfs/many", '0', NULL, (unsigned long long) LOOKALIKES * 512);
+  assert_int_equal(fwrite(head, 1, 512, mem), 512);
+  assert_int_equal(fclose(mem), 0);
+  assert_int_equal(gzwrite(gz, buf, (unsigned) len), (int) len);
+  tar_header(block, false, "././@LongLink", 'L', NULL, 0);
+  for (size_t i = 0; i < LOOKALIKES; i++)
+    assert_int_equal(gzwrite(gz, block, sizeof block), (int) sizeof block);
+  memset(head, 0, sizeof head);
+  assert_int_equal(gzwrite(gz, head, 1024), 1024);
+  assert_int_equal(gzclose(gz), Z_OK);
+  expect_invalid(p, "more than 262144 blocks that look like tar extension headers");
+  free(buf);
+  free(p);
+  scratch_remove(dir);
+}
+
 static void test_validate_accepts_reference_variants(void **state)
 {
   char *dir = scratch_new();
@@ -2705,6 +3190,13 @@ int main(void)
       cmocka_unit_test_teardown(test_validate_refuses_volume_header, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_trailing_global_header, teardown),
       cmocka_unit_test_teardown(test_validate_bounds_global_lookalikes, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_two_name_headers, teardown),
+      cmocka_unit_test_teardown(test_rewrite_refuses_two_name_headers, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_unclear_pax_names, teardown),
+      cmocka_unit_test_teardown(test_validate_refuses_solaris_headers, teardown),
+      cmocka_unit_test_teardown(test_validate_accepts_single_name_headers, teardown),
+      cmocka_unit_test(test_pax_scan),
+      cmocka_unit_test_teardown(test_validate_bounds_extension_lookalikes, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_reference_variants, teardown),
       cmocka_unit_test_teardown(test_validate_accepts_pre_posix_tar, teardown),
       cmocka_unit_test(test_compression_detect),
