@@ -288,6 +288,101 @@ check_rejects "actool validate refuses an image with a pax global header, naming
 refused "an image with a pax global header ('g')" "$IN/pax-global.aci"
 is "... saying why" "$(grep -c "a pax global header ('g') at byte 0" "$TMP/.err")" 1
 
+# --- two headers naming one entry ------------------------------------------------
+# A GNU long name ('L') and a pax path= for one entry, two 'L's, a pax
+# linkpath= and a GNU long link ('K'), a Solaris pax header ('X'), a path=
+# holding a NUL: libarchive reads rootfs/..., another reader (named below)
+# the name outside the root.  Refused, naming the entry and both headers.
+python3 - "$IN" "$P-stacked" <<'PY'
+import gzip, sys
+D, EVIL = sys.argv[1], sys.argv[2].encode()
+M = b'{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/stacked"}'
+def hdr(name, typ=b"0", size=0, mode=0o644, link=b""):
+    h = bytearray(512)
+    h[0:len(name)] = name; h[100:108] = b"%07o\0" % mode; h[108:116] = h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size; h[136:148] = b"13000000000\0"; h[156:157] = typ
+    h[157:157 + len(link)] = link; h[257:265] = b"ustar\x0000"; h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+pad = lambda d: d + b"\0" * (-len(d) % 512)
+def rec(k, v):
+    body = b" " + k + b"=" + v + b"\n"; n = len(body) + 1
+    while len(str(n)) + len(body) != n: n = len(str(n)) + len(body)
+    return str(n).encode() + body
+def pax(typ=b"x", **kv):
+    d = b"".join(rec(k.encode(), v) for k, v in kv.items())
+    return hdr(b"PaxHeader", typ, len(d)) + pad(d)
+def long(typ, name): d = name + b"\0"; return hdr(b"././@LongLink", typ, len(d)) + pad(d)
+def ent(name, data=b"x"): return hdr(name, b"0", len(data)) + pad(data)
+base = ent(b"manifest", M) + hdr(b"rootfs/", b"5", 0, 0o755) + ent(b"rootfs/a")
+images = {
+    "pax-then-L": pax(path=b"rootfs/b") + long(b"L", EVIL) + ent(b"rootfs/c"),
+    "L-then-pax": long(b"L", b"rootfs/b") + pax(path=EVIL) + ent(b"rootfs/c"),
+    "L-then-L": long(b"L", EVIL) + long(b"L", b"rootfs/b") + ent(b"rootfs/c"),
+    "linkpath-then-K": pax(linkpath=b"rootfs/a") + long(b"K", b"../../../../etc/passwd")
+                       + hdr(b"rootfs/h", b"1", 0, 0o644, b"rootfs/a"),
+    "solaris-X": pax(b"X", path=b"rootfs/b") + ent(EVIL),
+    "path-nul": pax(path=b"rootfs/b\0/../../../../" + EVIL) + ent(b"rootfs/c"),
+}
+for name, chain in images.items():
+    with gzip.open("%s/%s.aci" % (D, name), "wb") as f:
+        f.write(base + chain + b"\0" * 1024)
+PY
+pylast() {
+  python3 -c 'import sys, tarfile; print(repr(tarfile.open(sys.argv[1]).getnames()[-1]))' "$1" 2>&1
+}
+is "GNU tar reads the entry of an 'L' then a pax path by the pax path" \
+  "$(tar -tf "$IN/L-then-pax.aci" | tail -n 1)" "$P-stacked"
+is "Python's tarfile reads the entry of two 'L's by the first" \
+  "$(pylast "$IN/L-then-L.aci")" "'$P-stacked'"
+is "Python's tarfile reads a path= holding a NUL whole" \
+  "$(pylast "$IN/path-nul.aci")" "'rootfs/b\\x00/../../../../$P-stacked'"
+at=$((5 * 512))
+check_rejects "actool validate refuses a pax path then an 'L', naming the entry and both" \
+  "pax-then-L\\.aci: invalid tar archive: rootfs/b: a pax path record at byte $at and a GNU long name header \\('L'\\) at byte $((at + 1024)) both give its name" \
+  timeout 60 "$ACTOOL" validate "$IN/pax-then-L.aci"
+check_rejects "... an 'L' then a pax path" \
+  "L-then-pax\\.aci: invalid tar archive: rootfs/b: a GNU long name header \\('L'\\) at byte $at and a pax path record at byte $((at + 1024)) both give its name" \
+  timeout 60 "$ACTOOL" validate "$IN/L-then-pax.aci"
+check_rejects "... two 'L's" \
+  "L-then-L\\.aci: invalid tar archive: rootfs/b: a GNU long name header \\('L'\\) at byte $at and a GNU long name header" \
+  timeout 60 "$ACTOOL" validate "$IN/L-then-L.aci"
+check_rejects "... a pax linkpath then a 'K'" \
+  "linkpath-then-K\\.aci: invalid tar archive: rootfs/h: a pax linkpath record at byte $at and a GNU long link header \\('K'\\) at byte $((at + 1024)) both give its link target" \
+  timeout 60 "$ACTOOL" validate "$IN/linkpath-then-K.aci"
+check_rejects "... a Solaris pax header ('X')" \
+  "solaris-X\\.aci: invalid tar archive: a Solaris pax header \\('X'\\) at byte $at" \
+  timeout 60 "$ACTOOL" validate "$IN/solaris-X.aci"
+check_rejects "... a pax path holding a NUL" \
+  "path-nul\\.aci: invalid tar archive: rootfs/b: a pax path record at byte $at holds a NUL byte" \
+  timeout 60 "$ACTOOL" validate "$IN/path-nul.aci"
+for img in pax-then-L L-then-pax L-then-L linkpath-then-K solaris-X path-nul; do
+  refused "an image whose entry is named twice or unclearly ($img)" "$IN/$img.aci"
+done
+is "... saying why" "$(grep -c "rootfs/b: a pax path record at byte $at holds a NUL byte" "$TMP/.err")" 1
+check_rejects "patch-manifest refuses one too" \
+  "L-then-pax\\.aci: invalid tar archive: rootfs/b: a GNU long name header" \
+  timeout 60 "$ACTOOL" patch-manifest --name=example.com/stacked2 "$IN/L-then-pax.aci" "$TMP/stacked2.aci"
+is "... and leaves no output" "$(ls "$TMP/stacked2.aci" 2>/dev/null | wc -l)" 0
+
+# What tar writers make of long names gives each entry one name: GNU tar's
+# 'L' and 'K', and its pax path= and linkpath= beside other records, are
+# fetched.
+long=$(printf 'n%.0s' {1..150})
+mkdir -p "$TMP/long-layout/rootfs/$long" &&
+  echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/long"}' \
+    >"$TMP/long-layout/manifest" &&
+  echo x >"$TMP/long-layout/rootfs/$long/$long" &&
+  ln -s "../$long/$long" "$TMP/long-layout/rootfs/$long/link-$long" &&
+  ln "$TMP/long-layout/rootfs/$long/$long" "$TMP/long-layout/rootfs/hard" &&
+  (cd "$TMP/long-layout" && tar --format=gnu -cf "$IN/long-gnu.aci" manifest rootfs &&
+    tar --format=posix --pax-option=SCHILY.xattr.user.a:=1 -cf "$IN/long-pax.aci" manifest rootfs)
+for img in long-gnu long-pax; do
+  check "actool validate takes GNU tar's $img.aci" "$ACTOOL" validate "$IN/$img.aci"
+  run_capture ac "$TMP/store-long" fetch "$IN/$img.aci"
+  is "... and fetch imports it" "$status" 0
+done
+
 # --- a real sparse file (tar --sparse): a copy keeps it sparse ------------------
 mkdir -p "$TMP/sparse-layout/rootfs" &&
   echo '{"acKind":"ImageManifest","acVersion":"0.8.11","name":"example.com/holes"}' \
