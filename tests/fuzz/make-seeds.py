@@ -133,6 +133,25 @@ def seeds_aci():
         {"imageName": "example.com/base", "labels": [{"name": "version", "value": "1"}],
          "size": 10}]))
     put("aci", "climbing", b"\x01" + aci([("rootfs/../../x", "file", b"x", 0o644)]))
+    put("aci", "long-names", b"\x01" + aci([("rootfs/" + "n" * 150, "file", b"x", 0o644),
+                                           ("rootfs/l", "symlink", "t" * 150, 0o777)]))
+    put("aci", "stacked-names", b"\x01" + stacked_names())
+
+
+def stacked_names():
+    """An entry named by a pax header and a GNU long name ('L') both, as no
+    writer makes it (refused): the pax header of one long name, then the
+    GNU form of another."""
+    def info(name):
+        i = tarfile.TarInfo(name)
+        i.size, i.mtime = 1, 1500000000
+        return i
+    good = aci()
+    last = tarfile.open(fileobj=io.BytesIO(good)).getmembers()[-1]
+    end = last.offset_data + (last.size + 511) // 512 * 512
+    pax = info("rootfs/" + "p" * 150).tobuf(tarfile.PAX_FORMAT)[:-512]
+    gnu = info("rootfs/" + "g" * 150).tobuf(tarfile.GNU_FORMAT)
+    return good[:end] + pax + gnu + b"x".ljust(512, b"\0") + bytes(1024)
 
 
 def seeds_render():
