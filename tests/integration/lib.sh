@@ -243,7 +243,8 @@ lock_hold() {
   rm -f "$TMP/held"
   flock -o -x "$1" sh -c 'echo $$ >"$1.tmp" && mv "$1.tmp" "$1" && exec sleep 300' _ "$TMP/held" &
   _lock_holder=$!
-  for _ in $(seq 1 600); do [ -s "$TMP/held" ] && break; sleep 0.05; done
+  for _ in $(seq 1 1200); do [ -s "$TMP/held" ] && break; sleep 0.05; done
+  ! flock -n "$1" true
 }
 lock_release() {
   kill "$(cat "$TMP/held")" 2>/dev/null
@@ -255,12 +256,12 @@ lock_release() {
 # goes to it) must say it waits, and a SIGINT then must end it within 5 s,
 # by that signal (exit 130).
 lock_wait_cancel() {
-  local desc=$1 lock=$2 pid t0 st=0
+  local desc=$1 lock=$2 pid t0 st=0 held=held noticed=no
   shift 2
-  lock_hold "$lock"
+  lock_hold "$lock" || held="not held"
   "$@" >"$TMP/.out" 2>"$TMP/.err" &
   pid=$!
-  for _ in $(seq 1 600); do grep -q "waiting for" "$TMP/.err" && break; sleep 0.05; done
+  for _ in $(seq 1 1200); do grep -q "waiting for" "$TMP/.err" && noticed=yes && break; sleep 0.05; done
   t0=$SECONDS
   kill -INT "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -272,6 +273,7 @@ lock_wait_cancel() {
   else
     not_ok "$desc"
     note "command: $*" "exit $st (wanted 130) after $((SECONDS - t0)) s" \
+      "the lock: $held; the notice before the SIGINT: $noticed" \
       "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
   fi
 }
