@@ -257,6 +257,7 @@ lock_release() {
 # by that signal (exit 130).
 lock_wait_cancel() {
   local desc=$1 lock=$2 pid t0 st=0 held=held noticed=no
+  rm -f "$TMP/.stuck"
   shift 2
   lock_hold "$lock" || held="not held"
   "$@" >"$TMP/.out" 2>"$TMP/.err" &
@@ -265,7 +266,18 @@ lock_wait_cancel() {
   t0=$SECONDS
   kill -INT "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+  if kill -0 "$pid" 2>/dev/null; then
+    # what the command and its children were doing: for the report below
+    local p
+    for p in "$pid" $(pgrep -P "$pid"); do
+      echo "process $p ($(cat "/proc/$p/comm" 2>/dev/null)): wchan $(cat "/proc/$p/wchan" 2>/dev/null)," \
+        $(grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' "/proc/$p/status" 2>/dev/null)
+      command -v gdb >/dev/null && timeout 20 gdb -batch -ex 'thread apply all bt' -p "$p" 2>/dev/null |
+        grep -E '^#' | head -20
+    done >"$TMP/.stuck" 2>&1
+    pkill -9 -P "$pid"
+    kill -9 "$pid"
+  fi
   wait "$pid" || st=$?
   lock_release
   if [ "$st" -eq 130 ] && [ $((SECONDS - t0)) -le 5 ] && grep -q "waiting for" "$TMP/.err"; then
@@ -274,6 +286,7 @@ lock_wait_cancel() {
     not_ok "$desc"
     note "command: $*" "exit $st (wanted 130) after $((SECONDS - t0)) s" \
       "the lock: $held; the notice before the SIGINT: $noticed" \
+      "still running 5 s after the SIGINT: $(cat "$TMP/.stuck" 2>/dev/null)" \
       "stderr: $(head -c 2000 "$TMP/.err" | tr -d '\0')"
   fi
 }
