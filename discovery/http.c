@@ -607,8 +607,7 @@ static int timeout_error(struct appc_http *h, CURLcode rc, const char *url, appc
   curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME, &total);
   curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
   if (appc_http_operation_expired(h))
-    return appc_error_tag(err, ETIMEDOUT, "%s: %s (%s not done within its %u s deadline)", url,
-                          what, h->operation_what, h->operation_deadline);
+    return appc_http_operation_timeout(h, err, "%s: %s", url, what);
   if (h->downloading && download_expired(h))
     return appc_error_make(err, 0, "%s: %s (not done within the %u s deadline of a download)", url,
                            what, h->download_deadline);
